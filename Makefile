@@ -1,0 +1,37 @@
+# tickroom — `make run` starts the server with the demo; `make test` runs everything CI runs.
+GO        ?= go
+TOOLS     := .tools/bin
+BUF       := $(TOOLS)/buf
+ADDR      ?= 127.0.0.1:8080
+
+.PHONY: run test tools npm proto proto-check lint gotest build
+
+run:
+	$(GO) run ./cmd/tickroom -addr $(ADDR)
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+tools:
+	bash scripts/install-tools.sh
+
+npm:
+	bash scripts/npm-install.sh
+
+proto: tools npm
+	$(BUF) lint
+	$(BUF) generate
+
+# proto-check fails when the committed generated code differs from what the
+# .proto sources generate, or when buf lint fails.
+proto-check: tools npm
+	bash scripts/proto-check.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+gotest:
+	$(GO) test -race -count=1 ./...
+
+test: lint proto-check gotest
