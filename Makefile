@@ -31,7 +31,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-gotest:
+gotest: npm
 	$(GO) test -race -count=1 ./...
 
 test: lint proto-check gotest
