@@ -21,6 +21,131 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RoomPhase is where a room is in its life.
+type RoomPhase int32
+
+const (
+	RoomPhase_ROOM_PHASE_UNSPECIFIED RoomPhase = 0
+	// ROOM_PHASE_WAITING: the room takes players; the match has not started.
+	RoomPhase_ROOM_PHASE_WAITING RoomPhase = 1
+	// ROOM_PHASE_RUNNING: the match is being played.
+	RoomPhase_ROOM_PHASE_RUNNING RoomPhase = 2
+	// ROOM_PHASE_FINISHED: the match ended with a result; no new players.
+	RoomPhase_ROOM_PHASE_FINISHED RoomPhase = 3
+	// ROOM_PHASE_DISPOSED: the room is gone; its members were removed.
+	RoomPhase_ROOM_PHASE_DISPOSED RoomPhase = 4
+)
+
+// Enum value maps for RoomPhase.
+var (
+	RoomPhase_name = map[int32]string{
+		0: "ROOM_PHASE_UNSPECIFIED",
+		1: "ROOM_PHASE_WAITING",
+		2: "ROOM_PHASE_RUNNING",
+		3: "ROOM_PHASE_FINISHED",
+		4: "ROOM_PHASE_DISPOSED",
+	}
+	RoomPhase_value = map[string]int32{
+		"ROOM_PHASE_UNSPECIFIED": 0,
+		"ROOM_PHASE_WAITING":     1,
+		"ROOM_PHASE_RUNNING":     2,
+		"ROOM_PHASE_FINISHED":    3,
+		"ROOM_PHASE_DISPOSED":    4,
+	}
+)
+
+func (x RoomPhase) Enum() *RoomPhase {
+	p := new(RoomPhase)
+	*p = x
+	return p
+}
+
+func (x RoomPhase) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RoomPhase) Descriptor() protoreflect.EnumDescriptor {
+	return file_tickroom_v1_state_proto_enumTypes[0].Descriptor()
+}
+
+func (RoomPhase) Type() protoreflect.EnumType {
+	return &file_tickroom_v1_state_proto_enumTypes[0]
+}
+
+func (x RoomPhase) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RoomPhase.Descriptor instead.
+func (RoomPhase) EnumDescriptor() ([]byte, []int) {
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{0}
+}
+
+// RoomEventKind says what a RoomEvent reports.
+type RoomEventKind int32
+
+const (
+	RoomEventKind_ROOM_EVENT_KIND_UNSPECIFIED   RoomEventKind = 0
+	RoomEventKind_ROOM_EVENT_KIND_PLAYER_JOINED RoomEventKind = 1
+	RoomEventKind_ROOM_EVENT_KIND_PLAYER_LEFT   RoomEventKind = 2
+	// ROOM_EVENT_KIND_PLAYER_DROPPED: the connection was lost; the seat is held
+	// for a grace window.
+	RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED RoomEventKind = 3
+	RoomEventKind_ROOM_EVENT_KIND_PLAYER_RESUMED RoomEventKind = 4
+	RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED  RoomEventKind = 5
+	// ROOM_EVENT_KIND_MATCH_ENDED carries the result; the phase is FINISHED.
+	RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED RoomEventKind = 6
+)
+
+// Enum value maps for RoomEventKind.
+var (
+	RoomEventKind_name = map[int32]string{
+		0: "ROOM_EVENT_KIND_UNSPECIFIED",
+		1: "ROOM_EVENT_KIND_PLAYER_JOINED",
+		2: "ROOM_EVENT_KIND_PLAYER_LEFT",
+		3: "ROOM_EVENT_KIND_PLAYER_DROPPED",
+		4: "ROOM_EVENT_KIND_PLAYER_RESUMED",
+		5: "ROOM_EVENT_KIND_PHASE_CHANGED",
+		6: "ROOM_EVENT_KIND_MATCH_ENDED",
+	}
+	RoomEventKind_value = map[string]int32{
+		"ROOM_EVENT_KIND_UNSPECIFIED":    0,
+		"ROOM_EVENT_KIND_PLAYER_JOINED":  1,
+		"ROOM_EVENT_KIND_PLAYER_LEFT":    2,
+		"ROOM_EVENT_KIND_PLAYER_DROPPED": 3,
+		"ROOM_EVENT_KIND_PLAYER_RESUMED": 4,
+		"ROOM_EVENT_KIND_PHASE_CHANGED":  5,
+		"ROOM_EVENT_KIND_MATCH_ENDED":    6,
+	}
+)
+
+func (x RoomEventKind) Enum() *RoomEventKind {
+	p := new(RoomEventKind)
+	*p = x
+	return p
+}
+
+func (x RoomEventKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RoomEventKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tickroom_v1_state_proto_enumTypes[1].Descriptor()
+}
+
+func (RoomEventKind) Type() protoreflect.EnumType {
+	return &file_tickroom_v1_state_proto_enumTypes[1]
+}
+
+func (x RoomEventKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RoomEventKind.Descriptor instead.
+func (RoomEventKind) EnumDescriptor() ([]byte, []int) {
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{1}
+}
+
 // Entity is one game object's state: an id the game chose and the game's own
 // protobuf message for it, already encoded. The runtime diffs these bytes
 // between ticks, so it needs no knowledge of a game's schema.
@@ -241,6 +366,254 @@ func (x *State) GetAcks() []*InputAck {
 	return nil
 }
 
+// MatchResult is how a match ended.
+type MatchResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// winner_seats is empty for a draw or a match with no winner.
+	WinnerSeats []uint32 `protobuf:"varint,1,rep,packed,name=winner_seats,json=winnerSeats,proto3" json:"winner_seats,omitempty"`
+	// reason is a short machine-readable word, e.g. "five_in_a_row", "draw",
+	// "timeout", "forfeit", "closed".
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// data is the game's own result message.
+	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MatchResult) Reset() {
+	*x = MatchResult{}
+	mi := &file_tickroom_v1_state_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MatchResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MatchResult) ProtoMessage() {}
+
+func (x *MatchResult) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_state_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MatchResult.ProtoReflect.Descriptor instead.
+func (*MatchResult) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MatchResult) GetWinnerSeats() []uint32 {
+	if x != nil {
+		return x.WinnerSeats
+	}
+	return nil
+}
+
+func (x *MatchResult) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *MatchResult) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// RoomEvent is a reliable notice about a room's members or phase.
+type RoomEvent struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	Kind   RoomEventKind          `protobuf:"varint,2,opt,name=kind,proto3,enum=tickroom.v1.RoomEventKind" json:"kind,omitempty"`
+	// tick is the room tick at which the event happened.
+	Tick uint64 `protobuf:"varint,3,opt,name=tick,proto3" json:"tick,omitempty"`
+	// seat, user_id, name and spectator describe the member for player events.
+	Seat      uint32 `protobuf:"varint,4,opt,name=seat,proto3" json:"seat,omitempty"`
+	UserId    string `protobuf:"bytes,5,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Name      string `protobuf:"bytes,6,opt,name=name,proto3" json:"name,omitempty"`
+	Spectator bool   `protobuf:"varint,7,opt,name=spectator,proto3" json:"spectator,omitempty"`
+	// phase is the room's phase after the event.
+	Phase RoomPhase `protobuf:"varint,8,opt,name=phase,proto3,enum=tickroom.v1.RoomPhase" json:"phase,omitempty"`
+	// result is set for ROOM_EVENT_KIND_MATCH_ENDED.
+	Result        *MatchResult `protobuf:"bytes,9,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomEvent) Reset() {
+	*x = RoomEvent{}
+	mi := &file_tickroom_v1_state_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomEvent) ProtoMessage() {}
+
+func (x *RoomEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_state_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
+func (*RoomEvent) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RoomEvent) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *RoomEvent) GetKind() RoomEventKind {
+	if x != nil {
+		return x.Kind
+	}
+	return RoomEventKind_ROOM_EVENT_KIND_UNSPECIFIED
+}
+
+func (x *RoomEvent) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *RoomEvent) GetSeat() uint32 {
+	if x != nil {
+		return x.Seat
+	}
+	return 0
+}
+
+func (x *RoomEvent) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RoomEvent) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RoomEvent) GetSpectator() bool {
+	if x != nil {
+		return x.Spectator
+	}
+	return false
+}
+
+func (x *RoomEvent) GetPhase() RoomPhase {
+	if x != nil {
+		return x.Phase
+	}
+	return RoomPhase_ROOM_PHASE_UNSPECIFIED
+}
+
+func (x *RoomEvent) GetResult() *MatchResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// GameMessage is a game-specific reliable message to one or all members, such
+// as gomoku's "illegal move" error. Its code and data are the game's own.
+type GameMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	Code          uint32                 `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	Data          []byte                 `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GameMessage) Reset() {
+	*x = GameMessage{}
+	mi := &file_tickroom_v1_state_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GameMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GameMessage) ProtoMessage() {}
+
+func (x *GameMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_state_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GameMessage.ProtoReflect.Descriptor instead.
+func (*GameMessage) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GameMessage) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *GameMessage) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *GameMessage) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *GameMessage) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_tickroom_v1_state_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_state_proto_rawDesc = "" +
@@ -260,7 +633,40 @@ const file_tickroom_v1_state_proto_rawDesc = "" +
 	"\aupserts\x18\x05 \x03(\v2\x13.tickroom.v1.EntityR\aupserts\x12\x18\n" +
 	"\aremoved\x18\x06 \x03(\x04R\aremoved\x12\x18\n" +
 	"\aglobals\x18\a \x01(\fR\aglobals\x12)\n" +
-	"\x04acks\x18\b \x03(\v2\x15.tickroom.v1.InputAckR\x04acksB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
+	"\x04acks\x18\b \x03(\v2\x15.tickroom.v1.InputAckR\x04acks\"\\\n" +
+	"\vMatchResult\x12!\n" +
+	"\fwinner_seats\x18\x01 \x03(\rR\vwinnerSeats\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\xa7\x02\n" +
+	"\tRoomEvent\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12.\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1a.tickroom.v1.RoomEventKindR\x04kind\x12\x12\n" +
+	"\x04tick\x18\x03 \x01(\x04R\x04tick\x12\x12\n" +
+	"\x04seat\x18\x04 \x01(\rR\x04seat\x12\x17\n" +
+	"\auser_id\x18\x05 \x01(\tR\x06userId\x12\x12\n" +
+	"\x04name\x18\x06 \x01(\tR\x04name\x12\x1c\n" +
+	"\tspectator\x18\a \x01(\bR\tspectator\x12,\n" +
+	"\x05phase\x18\b \x01(\x0e2\x16.tickroom.v1.RoomPhaseR\x05phase\x120\n" +
+	"\x06result\x18\t \x01(\v2\x18.tickroom.v1.MatchResultR\x06result\"b\n" +
+	"\vGameMessage\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\rR\x04code\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data*\x89\x01\n" +
+	"\tRoomPhase\x12\x1a\n" +
+	"\x16ROOM_PHASE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12ROOM_PHASE_WAITING\x10\x01\x12\x16\n" +
+	"\x12ROOM_PHASE_RUNNING\x10\x02\x12\x17\n" +
+	"\x13ROOM_PHASE_FINISHED\x10\x03\x12\x17\n" +
+	"\x13ROOM_PHASE_DISPOSED\x10\x04*\x80\x02\n" +
+	"\rRoomEventKind\x12\x1f\n" +
+	"\x1bROOM_EVENT_KIND_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dROOM_EVENT_KIND_PLAYER_JOINED\x10\x01\x12\x1f\n" +
+	"\x1bROOM_EVENT_KIND_PLAYER_LEFT\x10\x02\x12\"\n" +
+	"\x1eROOM_EVENT_KIND_PLAYER_DROPPED\x10\x03\x12\"\n" +
+	"\x1eROOM_EVENT_KIND_PLAYER_RESUMED\x10\x04\x12!\n" +
+	"\x1dROOM_EVENT_KIND_PHASE_CHANGED\x10\x05\x12\x1f\n" +
+	"\x1bROOM_EVENT_KIND_MATCH_ENDED\x10\x06B=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
 	file_tickroom_v1_state_proto_rawDescOnce sync.Once
@@ -274,20 +680,29 @@ func file_tickroom_v1_state_proto_rawDescGZIP() []byte {
 	return file_tickroom_v1_state_proto_rawDescData
 }
 
-var file_tickroom_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_tickroom_v1_state_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_tickroom_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_tickroom_v1_state_proto_goTypes = []any{
-	(*Entity)(nil),   // 0: tickroom.v1.Entity
-	(*InputAck)(nil), // 1: tickroom.v1.InputAck
-	(*State)(nil),    // 2: tickroom.v1.State
+	(RoomPhase)(0),      // 0: tickroom.v1.RoomPhase
+	(RoomEventKind)(0),  // 1: tickroom.v1.RoomEventKind
+	(*Entity)(nil),      // 2: tickroom.v1.Entity
+	(*InputAck)(nil),    // 3: tickroom.v1.InputAck
+	(*State)(nil),       // 4: tickroom.v1.State
+	(*MatchResult)(nil), // 5: tickroom.v1.MatchResult
+	(*RoomEvent)(nil),   // 6: tickroom.v1.RoomEvent
+	(*GameMessage)(nil), // 7: tickroom.v1.GameMessage
 }
 var file_tickroom_v1_state_proto_depIdxs = []int32{
-	0, // 0: tickroom.v1.State.upserts:type_name -> tickroom.v1.Entity
-	1, // 1: tickroom.v1.State.acks:type_name -> tickroom.v1.InputAck
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	2, // 0: tickroom.v1.State.upserts:type_name -> tickroom.v1.Entity
+	3, // 1: tickroom.v1.State.acks:type_name -> tickroom.v1.InputAck
+	1, // 2: tickroom.v1.RoomEvent.kind:type_name -> tickroom.v1.RoomEventKind
+	0, // 3: tickroom.v1.RoomEvent.phase:type_name -> tickroom.v1.RoomPhase
+	5, // 4: tickroom.v1.RoomEvent.result:type_name -> tickroom.v1.MatchResult
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_state_proto_init() }
@@ -300,13 +715,14 @@ func file_tickroom_v1_state_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_state_proto_rawDesc), len(file_tickroom_v1_state_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      2,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_tickroom_v1_state_proto_goTypes,
 		DependencyIndexes: file_tickroom_v1_state_proto_depIdxs,
+		EnumInfos:         file_tickroom_v1_state_proto_enumTypes,
 		MessageInfos:      file_tickroom_v1_state_proto_msgTypes,
 	}.Build()
 	File_tickroom_v1_state_proto = out.File

@@ -2,15 +2,15 @@
 // @generated from file tickroom/v1/state.proto (package tickroom.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tickroom/v1/state.proto.
  */
 export const file_tickroom_v1_state: GenFile = /*@__PURE__*/
-  fileDesc("Chd0aWNrcm9vbS92MS9zdGF0ZS5wcm90bxILdGlja3Jvb20udjEiIgoGRW50aXR5EgoKAmlkGAEgASgEEgwKBGRhdGEYAiABKAwiJQoISW5wdXRBY2sSDAoEc2VhdBgBIAEoDRILCgNzZXEYAiABKA0iuAEKBVN0YXRlEg8KB3Jvb21faWQYASABKAkSDAoEdGljaxgCIAEoBBIRCgliYXNlX3RpY2sYAyABKAQSEAoIa2V5ZnJhbWUYBCABKAgSJAoHdXBzZXJ0cxgFIAMoCzITLnRpY2tyb29tLnYxLkVudGl0eRIPCgdyZW1vdmVkGAYgAygEEg8KB2dsb2JhbHMYByABKAwSIwoEYWNrcxgIIAMoCzIVLnRpY2tyb29tLnYxLklucHV0QWNrQj1aO2dpdGh1Yi5jb20vdGlja3Jvb20vdGlja3Jvb20vcHJvdG9jb2wvdGlja3Jvb212MTt0aWNrcm9vbXYxYgZwcm90bzM");
+  fileDesc("Chd0aWNrcm9vbS92MS9zdGF0ZS5wcm90bxILdGlja3Jvb20udjEiIgoGRW50aXR5EgoKAmlkGAEgASgEEgwKBGRhdGEYAiABKAwiJQoISW5wdXRBY2sSDAoEc2VhdBgBIAEoDRILCgNzZXEYAiABKA0iuAEKBVN0YXRlEg8KB3Jvb21faWQYASABKAkSDAoEdGljaxgCIAEoBBIRCgliYXNlX3RpY2sYAyABKAQSEAoIa2V5ZnJhbWUYBCABKAgSJAoHdXBzZXJ0cxgFIAMoCzITLnRpY2tyb29tLnYxLkVudGl0eRIPCgdyZW1vdmVkGAYgAygEEg8KB2dsb2JhbHMYByABKAwSIwoEYWNrcxgIIAMoCzIVLnRpY2tyb29tLnYxLklucHV0QWNrIkEKC01hdGNoUmVzdWx0EhQKDHdpbm5lcl9zZWF0cxgBIAMoDRIOCgZyZWFzb24YAiABKAkSDAoEZGF0YRgDIAEoDCLlAQoJUm9vbUV2ZW50Eg8KB3Jvb21faWQYASABKAkSKAoEa2luZBgCIAEoDjIaLnRpY2tyb29tLnYxLlJvb21FdmVudEtpbmQSDAoEdGljaxgDIAEoBBIMCgRzZWF0GAQgASgNEg8KB3VzZXJfaWQYBSABKAkSDAoEbmFtZRgGIAEoCRIRCglzcGVjdGF0b3IYByABKAgSJQoFcGhhc2UYCCABKA4yFi50aWNrcm9vbS52MS5Sb29tUGhhc2USKAoGcmVzdWx0GAkgASgLMhgudGlja3Jvb20udjEuTWF0Y2hSZXN1bHQiSAoLR2FtZU1lc3NhZ2USDwoHcm9vbV9pZBgBIAEoCRIMCgRjb2RlGAIgASgNEgwKBHRleHQYAyABKAkSDAoEZGF0YRgEIAEoDCqJAQoJUm9vbVBoYXNlEhoKFlJPT01fUEhBU0VfVU5TUEVDSUZJRUQQABIWChJST09NX1BIQVNFX1dBSVRJTkcQARIWChJST09NX1BIQVNFX1JVTk5JTkcQAhIXChNST09NX1BIQVNFX0ZJTklTSEVEEAMSFwoTUk9PTV9QSEFTRV9ESVNQT1NFRBAEKoACCg1Sb29tRXZlbnRLaW5kEh8KG1JPT01fRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEiEKHVJPT01fRVZFTlRfS0lORF9QTEFZRVJfSk9JTkVEEAESHwobUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9MRUZUEAISIgoeUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9EUk9QUEVEEAMSIgoeUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9SRVNVTUVEEAQSIQodUk9PTV9FVkVOVF9LSU5EX1BIQVNFX0NIQU5HRUQQBRIfChtST09NX0VWRU5UX0tJTkRfTUFUQ0hfRU5ERUQQBkI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z");
 
 /**
  * Entity is one game object's state: an id the game chose and the game's own
@@ -128,4 +128,241 @@ export type State = Message<"tickroom.v1.State"> & {
  */
 export const StateSchema: GenMessage<State> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_state, 2);
+
+/**
+ * MatchResult is how a match ended.
+ *
+ * @generated from message tickroom.v1.MatchResult
+ */
+export type MatchResult = Message<"tickroom.v1.MatchResult"> & {
+  /**
+   * winner_seats is empty for a draw or a match with no winner.
+   *
+   * @generated from field: repeated uint32 winner_seats = 1;
+   */
+  winnerSeats: number[];
+
+  /**
+   * reason is a short machine-readable word, e.g. "five_in_a_row", "draw",
+   * "timeout", "forfeit", "closed".
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * data is the game's own result message.
+   *
+   * @generated from field: bytes data = 3;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message tickroom.v1.MatchResult.
+ * Use `create(MatchResultSchema)` to create a new message.
+ */
+export const MatchResultSchema: GenMessage<MatchResult> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_state, 3);
+
+/**
+ * RoomEvent is a reliable notice about a room's members or phase.
+ *
+ * @generated from message tickroom.v1.RoomEvent
+ */
+export type RoomEvent = Message<"tickroom.v1.RoomEvent"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: tickroom.v1.RoomEventKind kind = 2;
+   */
+  kind: RoomEventKind;
+
+  /**
+   * tick is the room tick at which the event happened.
+   *
+   * @generated from field: uint64 tick = 3;
+   */
+  tick: bigint;
+
+  /**
+   * seat, user_id, name and spectator describe the member for player events.
+   *
+   * @generated from field: uint32 seat = 4;
+   */
+  seat: number;
+
+  /**
+   * @generated from field: string user_id = 5;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string name = 6;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool spectator = 7;
+   */
+  spectator: boolean;
+
+  /**
+   * phase is the room's phase after the event.
+   *
+   * @generated from field: tickroom.v1.RoomPhase phase = 8;
+   */
+  phase: RoomPhase;
+
+  /**
+   * result is set for ROOM_EVENT_KIND_MATCH_ENDED.
+   *
+   * @generated from field: tickroom.v1.MatchResult result = 9;
+   */
+  result?: MatchResult | undefined;
+};
+
+/**
+ * Describes the message tickroom.v1.RoomEvent.
+ * Use `create(RoomEventSchema)` to create a new message.
+ */
+export const RoomEventSchema: GenMessage<RoomEvent> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_state, 4);
+
+/**
+ * GameMessage is a game-specific reliable message to one or all members, such
+ * as gomoku's "illegal move" error. Its code and data are the game's own.
+ *
+ * @generated from message tickroom.v1.GameMessage
+ */
+export type GameMessage = Message<"tickroom.v1.GameMessage"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: uint32 code = 2;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string text = 3;
+   */
+  text: string;
+
+  /**
+   * @generated from field: bytes data = 4;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message tickroom.v1.GameMessage.
+ * Use `create(GameMessageSchema)` to create a new message.
+ */
+export const GameMessageSchema: GenMessage<GameMessage> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_state, 5);
+
+/**
+ * RoomPhase is where a room is in its life.
+ *
+ * @generated from enum tickroom.v1.RoomPhase
+ */
+export enum RoomPhase {
+  /**
+   * @generated from enum value: ROOM_PHASE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * ROOM_PHASE_WAITING: the room takes players; the match has not started.
+   *
+   * @generated from enum value: ROOM_PHASE_WAITING = 1;
+   */
+  WAITING = 1,
+
+  /**
+   * ROOM_PHASE_RUNNING: the match is being played.
+   *
+   * @generated from enum value: ROOM_PHASE_RUNNING = 2;
+   */
+  RUNNING = 2,
+
+  /**
+   * ROOM_PHASE_FINISHED: the match ended with a result; no new players.
+   *
+   * @generated from enum value: ROOM_PHASE_FINISHED = 3;
+   */
+  FINISHED = 3,
+
+  /**
+   * ROOM_PHASE_DISPOSED: the room is gone; its members were removed.
+   *
+   * @generated from enum value: ROOM_PHASE_DISPOSED = 4;
+   */
+  DISPOSED = 4,
+}
+
+/**
+ * Describes the enum tickroom.v1.RoomPhase.
+ */
+export const RoomPhaseSchema: GenEnum<RoomPhase> = /*@__PURE__*/
+  enumDesc(file_tickroom_v1_state, 0);
+
+/**
+ * RoomEventKind says what a RoomEvent reports.
+ *
+ * @generated from enum tickroom.v1.RoomEventKind
+ */
+export enum RoomEventKind {
+  /**
+   * @generated from enum value: ROOM_EVENT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: ROOM_EVENT_KIND_PLAYER_JOINED = 1;
+   */
+  PLAYER_JOINED = 1,
+
+  /**
+   * @generated from enum value: ROOM_EVENT_KIND_PLAYER_LEFT = 2;
+   */
+  PLAYER_LEFT = 2,
+
+  /**
+   * ROOM_EVENT_KIND_PLAYER_DROPPED: the connection was lost; the seat is held
+   * for a grace window.
+   *
+   * @generated from enum value: ROOM_EVENT_KIND_PLAYER_DROPPED = 3;
+   */
+  PLAYER_DROPPED = 3,
+
+  /**
+   * @generated from enum value: ROOM_EVENT_KIND_PLAYER_RESUMED = 4;
+   */
+  PLAYER_RESUMED = 4,
+
+  /**
+   * @generated from enum value: ROOM_EVENT_KIND_PHASE_CHANGED = 5;
+   */
+  PHASE_CHANGED = 5,
+
+  /**
+   * ROOM_EVENT_KIND_MATCH_ENDED carries the result; the phase is FINISHED.
+   *
+   * @generated from enum value: ROOM_EVENT_KIND_MATCH_ENDED = 6;
+   */
+  MATCH_ENDED = 6,
+}
+
+/**
+ * Describes the enum tickroom.v1.RoomEventKind.
+ */
+export const RoomEventKindSchema: GenEnum<RoomEventKind> = /*@__PURE__*/
+  enumDesc(file_tickroom_v1_state, 1);
 
