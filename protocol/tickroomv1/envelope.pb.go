@@ -337,6 +337,8 @@ type ServerMessage struct {
 	// Types that are valid to be assigned to Body:
 	//
 	//	*ServerMessage_State
+	//	*ServerMessage_RoomEvent
+	//	*ServerMessage_GameMessage
 	//	*ServerMessage_Error
 	//	*ServerMessage_Welcome
 	//	*ServerMessage_Pong
@@ -403,6 +405,24 @@ func (x *ServerMessage) GetState() *State {
 	if x != nil {
 		if x, ok := x.Body.(*ServerMessage_State); ok {
 			return x.State
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetRoomEvent() *RoomEvent {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_RoomEvent); ok {
+			return x.RoomEvent
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetGameMessage() *GameMessage {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_GameMessage); ok {
+			return x.GameMessage
 		}
 	}
 	return nil
@@ -534,6 +554,16 @@ type ServerMessage_State struct {
 	State *State `protobuf:"bytes,2,opt,name=state,proto3,oneof"`
 }
 
+type ServerMessage_RoomEvent struct {
+	// room_event is a reliable notice about a room's members or phase.
+	RoomEvent *RoomEvent `protobuf:"bytes,3,opt,name=room_event,json=roomEvent,proto3,oneof"`
+}
+
+type ServerMessage_GameMessage struct {
+	// game_message is a game's own reliable message to one or all members.
+	GameMessage *GameMessage `protobuf:"bytes,4,opt,name=game_message,json=gameMessage,proto3,oneof"`
+}
+
 type ServerMessage_Error struct {
 	// error refuses the request named by request_id.
 	Error *Error `protobuf:"bytes,5,opt,name=error,proto3,oneof"`
@@ -602,6 +632,10 @@ type ServerMessage_Ok struct {
 
 func (*ServerMessage_State) isServerMessage_Body() {}
 
+func (*ServerMessage_RoomEvent) isServerMessage_Body() {}
+
+func (*ServerMessage_GameMessage) isServerMessage_Body() {}
+
 func (*ServerMessage_Error) isServerMessage_Body() {}
 
 func (*ServerMessage_Welcome) isServerMessage_Body() {}
@@ -658,11 +692,14 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\n" +
 	"add_friend\x18\x0e \x01(\v2\x16.tickroom.v1.AddFriendH\x00R\taddFriend\x12C\n" +
 	"\x0equery_presence\x18\x0f \x01(\v2\x1a.tickroom.v1.QueryPresenceH\x00R\rqueryPresenceB\x06\n" +
-	"\x04body\"\x8b\x06\n" +
+	"\x04body\"\xf7\x06\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
-	"\x05state\x18\x02 \x01(\v2\x12.tickroom.v1.StateH\x00R\x05state\x12*\n" +
+	"\x05state\x18\x02 \x01(\v2\x12.tickroom.v1.StateH\x00R\x05state\x127\n" +
+	"\n" +
+	"room_event\x18\x03 \x01(\v2\x16.tickroom.v1.RoomEventH\x00R\troomEvent\x12=\n" +
+	"\fgame_message\x18\x04 \x01(\v2\x18.tickroom.v1.GameMessageH\x00R\vgameMessage\x12*\n" +
 	"\x05error\x18\x05 \x01(\v2\x12.tickroom.v1.ErrorH\x00R\x05error\x120\n" +
 	"\awelcome\x18\x06 \x01(\v2\x14.tickroom.v1.WelcomeH\x00R\awelcome\x12'\n" +
 	"\x04pong\x18\a \x01(\v2\x11.tickroom.v1.PongH\x00R\x04pong\x124\n" +
@@ -677,7 +714,7 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\rpresence_list\x18\x0f \x01(\v2\x19.tickroom.v1.PresenceListH\x00R\fpresenceList\x12?\n" +
 	"\fnotification\x18\x10 \x01(\v2\x19.tickroom.v1.NotificationH\x00R\fnotification\x12!\n" +
 	"\x02ok\x18\x11 \x01(\v2\x0f.tickroom.v1.OkH\x00R\x02okB\x06\n" +
-	"\x04bodyJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05B=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
+	"\x04bodyB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
 	file_tickroom_v1_envelope_proto_rawDescOnce sync.Once
@@ -710,19 +747,21 @@ var file_tickroom_v1_envelope_proto_goTypes = []any{
 	(*AddFriend)(nil),     // 14: tickroom.v1.AddFriend
 	(*QueryPresence)(nil), // 15: tickroom.v1.QueryPresence
 	(*State)(nil),         // 16: tickroom.v1.State
-	(*Error)(nil),         // 17: tickroom.v1.Error
-	(*Welcome)(nil),       // 18: tickroom.v1.Welcome
-	(*Pong)(nil),          // 19: tickroom.v1.Pong
-	(*RoomList)(nil),      // 20: tickroom.v1.RoomList
-	(*Joined)(nil),        // 21: tickroom.v1.Joined
-	(*Left)(nil),          // 22: tickroom.v1.Left
-	(*Chat)(nil),          // 23: tickroom.v1.Chat
-	(*DirectMessage)(nil), // 24: tickroom.v1.DirectMessage
-	(*ChatHistory)(nil),   // 25: tickroom.v1.ChatHistory
-	(*Presence)(nil),      // 26: tickroom.v1.Presence
-	(*PresenceList)(nil),  // 27: tickroom.v1.PresenceList
-	(*Notification)(nil),  // 28: tickroom.v1.Notification
-	(*Ok)(nil),            // 29: tickroom.v1.Ok
+	(*RoomEvent)(nil),     // 17: tickroom.v1.RoomEvent
+	(*GameMessage)(nil),   // 18: tickroom.v1.GameMessage
+	(*Error)(nil),         // 19: tickroom.v1.Error
+	(*Welcome)(nil),       // 20: tickroom.v1.Welcome
+	(*Pong)(nil),          // 21: tickroom.v1.Pong
+	(*RoomList)(nil),      // 22: tickroom.v1.RoomList
+	(*Joined)(nil),        // 23: tickroom.v1.Joined
+	(*Left)(nil),          // 24: tickroom.v1.Left
+	(*Chat)(nil),          // 25: tickroom.v1.Chat
+	(*DirectMessage)(nil), // 26: tickroom.v1.DirectMessage
+	(*ChatHistory)(nil),   // 27: tickroom.v1.ChatHistory
+	(*Presence)(nil),      // 28: tickroom.v1.Presence
+	(*PresenceList)(nil),  // 29: tickroom.v1.PresenceList
+	(*Notification)(nil),  // 30: tickroom.v1.Notification
+	(*Ok)(nil),            // 31: tickroom.v1.Ok
 }
 var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ClientMessage.input:type_name -> tickroom.v1.Input
@@ -740,24 +779,26 @@ var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	14, // 12: tickroom.v1.ClientMessage.add_friend:type_name -> tickroom.v1.AddFriend
 	15, // 13: tickroom.v1.ClientMessage.query_presence:type_name -> tickroom.v1.QueryPresence
 	16, // 14: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
-	17, // 15: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
-	18, // 16: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
-	19, // 17: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
-	20, // 18: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
-	21, // 19: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
-	22, // 20: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
-	23, // 21: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
-	24, // 22: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
-	25, // 23: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
-	26, // 24: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
-	27, // 25: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
-	28, // 26: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
-	29, // 27: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	17, // 15: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
+	18, // 16: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
+	19, // 17: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
+	20, // 18: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
+	21, // 19: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
+	22, // 20: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
+	23, // 21: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
+	24, // 22: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
+	25, // 23: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
+	26, // 24: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
+	27, // 25: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
+	28, // 26: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
+	29, // 27: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
+	30, // 28: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
+	31, // 29: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_envelope_proto_init() }
@@ -788,6 +829,8 @@ func file_tickroom_v1_envelope_proto_init() {
 	}
 	file_tickroom_v1_envelope_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerMessage_State)(nil),
+		(*ServerMessage_RoomEvent)(nil),
+		(*ServerMessage_GameMessage)(nil),
 		(*ServerMessage_Error)(nil),
 		(*ServerMessage_Welcome)(nil),
 		(*ServerMessage_Pong)(nil),
