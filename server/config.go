@@ -1,0 +1,179 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// Subprotocol is the WebSocket subprotocol tickroom speaks (RFC 6455 §1.9).
+const Subprotocol = "tickroom.v1"
+
+// MaxRequestSize is the default cap on an HTTP upgrade request, request line
+// and headers included. A larger request gets 431.
+const MaxRequestSize = 8 << 10
+
+// Sentinel errors. They are wrapped with %w where more context helps.
+var (
+	// ErrServerClosed is returned by Start after Shutdown, and by Shutdown
+	// once it has finished.
+	ErrServerClosed = errors.New("server: server closed")
+	// ErrStarted is returned by Start and Handle once the server is running.
+	ErrStarted = errors.New("server: already started")
+	// ErrConfig wraps a Config value that New refuses.
+	ErrConfig = errors.New("server: invalid config")
+	// ErrConnClosed is returned when sending on a connection that is closing
+	// or closed.
+	ErrConnClosed = errors.New("server: connection closed")
+	// ErrDropped is returned by SendFrame when a Droppable frame was skipped
+	// because the connection is congested.
+	ErrDropped = errors.New("server: droppable frame skipped, connection congested")
+	// ErrFrameNotPrepared is returned when a frame without a WebSocket header
+	// is sent; call PrepareFrame first.
+	ErrFrameNotPrepared = errors.New("server: frame has no WebSocket header, call PrepareFrame")
+	// ErrControlTooLong is returned when a control frame payload exceeds 125
+	// bytes (RFC 6455 §5.5).
+	ErrControlTooLong = errors.New("server: control frame payload over 125 bytes")
+)
+
+// Config configures a Server. Every field works at its zero value.
+type Config struct {
+	// Addr is the TCP address to listen on, "host:port". Zero value means
+	// "127.0.0.1:0" (a free loopback port; see Server.Addr).
+	Addr string
+	// Loops is the number of gnet event loops. Zero value means one per CPU.
+	Loops int
+
+	// MaxConns caps open TCP connections, upgraded or not; the excess is
+	// answered 503 and closed. Zero value means 10,000.
+	MaxConns int
+	// MaxHandshakesPerIP caps concurrent unfinished handshakes from one
+	// source IP; the excess gets 429. Zero value means 64.
+	MaxHandshakesPerIP int
+	// HandshakeTimeout closes a connection that has not completed its
+	// upgrade in time (slowloris). Zero value means 10 s.
+	HandshakeTimeout time.Duration
+	// MaxRequestSize caps the upgrade request in bytes (431 when over).
+	// Zero value means MaxRequestSize (8 KiB).
+	MaxRequestSize int
+	// Origins is the Origin allowlist, compared case-insensitively with the
+	// Origin header. Zero value (empty) means every origin is allowed.
+	Origins []string
+	// Subprotocols lists the subprotocols the server speaks, preferred
+	// first; the first one the client also offers is selected. A client
+	// offering none gets none. Zero value means []string{Subprotocol}.
+	Subprotocols []string
+
+	// MaxFrameSize caps one frame's payload; a larger frame is refused from
+	// its header with close 1009. Zero value means 64 KiB.
+	MaxFrameSize int
+	// MaxMessageSize caps a reassembled message; a fragment that would grow
+	// it past the cap is refused from its header with close 1009. Zero value
+	// means 1 MiB.
+	MaxMessageSize int
+
+	// PingInterval is how long a connection may stay silent before the
+	// server pings it. Zero value means 25 s.
+	PingInterval time.Duration
+	// IdleTimeout closes a connection (1001) that sent nothing for this
+	// long, pings notwithstanding. Zero value means 60 s.
+	IdleTimeout time.Duration
+	// CloseTimeout is how long the server waits for the peer's close frame
+	// (or FIN) after sending its own before it drops the TCP connection.
+	// Zero value means 2 s.
+	CloseTimeout time.Duration
+	// SweepInterval is the period of the per-loop timer sweep that enforces
+	// the timeouts above; timeouts fire up to one interval late. Zero value
+	// means 250 ms.
+	SweepInterval time.Duration
+
+	// HighWater is the outbound byte count (queued plus kernel-refused bytes
+	// held by gnet) over which a connection is congested: Droppable frames
+	// are skipped. Zero value means 256 KiB.
+	HighWater int
+	// ReliableBudget is the outbound byte count a connection may stay over
+	// for at most SlowDeadline before it is closed with SlowCloseCode. Zero
+	// value means 1 MiB.
+	ReliableBudget int
+	// HardCap is the outbound byte count that closes a connection at once
+	// with SlowCloseCode. Zero value means 4 × ReliableBudget.
+	HardCap int
+	// SlowDeadline is how long a connection may stay over ReliableBudget.
+	// Zero value means 5 s.
+	SlowDeadline time.Duration
+	// SlowCloseCode is the close code sent to a connection closed for being
+	// too slow. Zero value means 1008 (policy violation).
+	SlowCloseCode ws.StatusCode
+
+	// Logger receives connection-level events (refusals, protocol errors)
+	// at Debug and engine errors at Error. Zero value means logging is off.
+	Logger *slog.Logger
+}
+
+// withDefaults returns cfg with zero values replaced by their meaning.
+func (cfg Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	defInt(&cfg.Loops, runtime.NumCPU())
+	defInt(&cfg.MaxConns, 10000)
+	defInt(&cfg.MaxHandshakesPerIP, 64)
+	def(&cfg.HandshakeTimeout, 10*time.Second)
+	defInt(&cfg.MaxRequestSize, MaxRequestSize)
+	if cfg.Subprotocols == nil {
+		cfg.Subprotocols = []string{Subprotocol}
+	}
+	defInt(&cfg.MaxFrameSize, 64<<10)
+	defInt(&cfg.MaxMessageSize, 1<<20)
+	def(&cfg.PingInterval, 25*time.Second)
+	def(&cfg.IdleTimeout, 60*time.Second)
+	def(&cfg.CloseTimeout, 2*time.Second)
+	def(&cfg.SweepInterval, 250*time.Millisecond)
+	defInt(&cfg.HighWater, 256<<10)
+	defInt(&cfg.ReliableBudget, 1<<20)
+	defInt(&cfg.HardCap, 4*cfg.ReliableBudget)
+	def(&cfg.SlowDeadline, 5*time.Second)
+	if cfg.SlowCloseCode == 0 {
+		cfg.SlowCloseCode = ws.StatusPolicyViolation
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
+	}
+	return cfg
+}
+
+// validate reports the first nonsensical value of a defaulted config.
+func (cfg Config) validate() error {
+	switch {
+	case cfg.Loops < 0, cfg.MaxConns < 0, cfg.MaxHandshakesPerIP < 0, cfg.MaxRequestSize < 0,
+		cfg.MaxFrameSize < 0, cfg.MaxMessageSize < 0, cfg.HighWater < 0, cfg.ReliableBudget < 0, cfg.HardCap < 0:
+		return fmt.Errorf("%w: negative size or count", ErrConfig)
+	case cfg.HandshakeTimeout < 0, cfg.PingInterval < 0, cfg.IdleTimeout < 0, cfg.CloseTimeout < 0,
+		cfg.SweepInterval < 0, cfg.SlowDeadline < 0:
+		return fmt.Errorf("%w: negative duration", ErrConfig)
+	case cfg.MaxRequestSize < 128:
+		return fmt.Errorf("%w: MaxRequestSize %d is under 128 bytes", ErrConfig, cfg.MaxRequestSize)
+	case cfg.MaxFrameSize > cfg.MaxMessageSize:
+		return fmt.Errorf("%w: MaxFrameSize %d over MaxMessageSize %d", ErrConfig, cfg.MaxFrameSize, cfg.MaxMessageSize)
+	case cfg.HardCap < cfg.ReliableBudget:
+		return fmt.Errorf("%w: HardCap %d under ReliableBudget %d", ErrConfig, cfg.HardCap, cfg.ReliableBudget)
+	case cfg.SlowCloseCode < 1000 || cfg.SlowCloseCode > 4999 || cfg.SlowCloseCode.IsProtocolReserved():
+		return fmt.Errorf("%w: SlowCloseCode %d cannot be sent", ErrConfig, cfg.SlowCloseCode)
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package server
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+	"github.com/tickroom/tickroom/internal/frame"
+)
+
+// Class is the delivery class of an outbound frame.
+type Class uint8
+
+const (
+	// Reliable frames (chat, control, acks) are always queued, up to the
+	// connection's byte budget; a connection that stays over budget past
+	// Config.SlowDeadline, or over Config.HardCap at all, is closed with
+	// Config.SlowCloseCode.
+	Reliable Class = iota
+	// Droppable frames (state snapshots and deltas, latest wins) are
+	// skipped while the connection is congested; see Conn.Congested.
+	Droppable
+)
+
+// connState is where a connection is in its life. It is read and written
+// on the connection's loop only.
+type connState uint8
+
+const (
+	stateHandshake connState = iota // waiting for the upgrade request
+	stateRefused                    // HTTP refusal sent, waiting for FIN or deadline
+	stateOpen                       // upgraded
+	stateClosing                    // our close frame sent, waiting for the peer's
+	stateClosed                     // gnet closed the socket
+)
+
+// Conn is one client connection. Methods documented as safe from any
+// goroutine may be called from anywhere; the rest of its state belongs to
+// its event loop.
+type Conn struct {
+	id     uint64
+	srv    *Server
+	loop   *loop
+	gc     gnet.Conn
+	remote net.Addr
+	value  atomic.Pointer[any]
+
+	// Loop-only state.
+	state      connState
+	handler    Handler
+	accepted   bool          // Accept returned nil; OnClose is owed
+	ip         netip.Addr    // for the per-IP handshake count
+	hsCounted  bool          // counted in the per-IP handshake count
+	refuse     int           // HTTP status to refuse with at the first read
+	deadline   int64         // handshake, refusal or close deadline (unix ns)
+	lastRead   int64         // unix ns of the last byte read
+	lastPing   int64         // unix ns of the last server ping
+	overSince  int64         // unix ns the outbound bytes went over budget; 0 when under
+	fragOp     ws.OpCode     // opcode of the message being reassembled; 0 when none
+	msg        []byte        // reassembly buffer, capped by MaxMessageSize
+	utf8Done   int           // msg[:utf8Done] is validated UTF-8
+	closeCode  ws.StatusCode // code reported to Handler.OnClose
+	closeWhy   string        // reason reported to Handler.OnClose
+	listIndex  int           // index in loop.conns
+	peerClosed bool          // the peer's close frame arrived
+	closeNow   bool          // OnTraffic returns gnet.Close
+
+	// Write side, guarded by mu.
+	mu        sync.Mutex
+	queue     []*frame.Frame
+	spare     []*frame.Frame
+	dirty     bool          // on the loop's dirty list
+	closeReq  bool          // Close was called; a close frame is due after the queue
+	abortReq  bool          // drop the connection at the next flush (hard cap)
+	reqCode   ws.StatusCode // code for the requested close
+	reqReason string
+	writeShut bool         // no more frames may be queued
+	queued    atomic.Int64 // bytes in queue
+	outBytes  atomic.Int64 // gnet's outbound buffer, refreshed on the loop
+	dropped   atomic.Uint64
+}
+
+// ID returns the connection's server-unique id. Safe from any goroutine.
+func (c *Conn) ID() uint64 { return c.id }
+
+// RemoteAddr returns the client's address. Safe from any goroutine.
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// SetValue stores application state on the connection. Safe from any
+// goroutine.
+func (c *Conn) SetValue(v any) { c.value.Store(&v) }
+
+// Value returns what SetValue stored, or nil. Safe from any goroutine.
+func (c *Conn) Value() any {
+	if p := c.value.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Congested reports whether the connection's outbound bytes are over
+// Config.HighWater, so Droppable frames would be skipped; a room runtime
+// skips deltas while it is true and sends a keyframe once it is false. The
+// kernel-side part of the count is refreshed on every flush and every
+// sweep. Safe from any goroutine.
+func (c *Conn) Congested() bool {
+	return c.outBytes.Load()+c.queued.Load() > int64(c.srv.cfg.HighWater)
+}
+
+// Dropped returns how many Droppable frames were skipped for congestion.
+// Safe from any goroutine.
+func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
+
+// Send copies payload into a new pooled frame and queues it as a final
+// frame with opcode op, Reliable class. Safe from any goroutine; frames
+// sent to one connection arrive in the order they were queued.
+func (c *Conn) Send(op ws.OpCode, payload []byte) error {
+	if op.IsControl() && len(payload) > maxControlPayload {
+		return ErrControlTooLong
+	}
+	f := frame.New(len(payload))
+	f.Append(payload...)
+	PrepareFrame(f, op)
+	err := c.enqueue(f, Reliable)
+	f.Release()
+	return err
+}
+
+// SendFrame queues f, which PrepareFrame has prepared, in class. The
+// connection takes its own reference; the caller keeps (and must release)
+// its own. It returns ErrDropped when a Droppable frame was skipped and
+// ErrConnClosed once the connection is closing. Safe from any goroutine.
+func (c *Conn) SendFrame(f *frame.Frame, class Class) error {
+	if !prepared(f) {
+		return ErrFrameNotPrepared
+	}
+	return c.enqueue(f, class)
+}
+
+// Close starts the closing handshake: frames already queued are written,
+// then a close frame with code and reason (cut to 123 bytes); the TCP
+// connection ends when the peer answers or after Config.CloseTimeout.
+// Later calls do nothing. Safe from any goroutine.
+func (c *Conn) Close(code ws.StatusCode, reason string) {
+	c.mu.Lock()
+	if c.writeShut {
+		c.mu.Unlock()
+		return
+	}
+	c.writeShut, c.closeReq = true, true
+	c.reqCode, c.reqReason = code, reason
+	mark := !c.dirty
+	c.dirty = true
+	c.mu.Unlock()
+	if mark {
+		c.loop.markDirty(c)
+	}
+}

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// engine adapts Server to gnet's event callbacks. Every callback but
+// OnBoot and OnTick runs on the event loop that owns the connection.
+type engine struct {
+	gnet.BuiltinEventEngine
+	s *Server
+}
+
+var _ gnet.EventHandler = (*engine)(nil)
+
+// OnBoot records the engine and the listener's address.
+func (e *engine) OnBoot(eng gnet.Engine) gnet.Action {
+	e.s.boot(eng)
+	return gnet.None
+}
+
+// OnOpen sets up a connection and applies the connection limits.
+func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	s := e.s
+	l := s.loopFor(gc.EventLoop())
+	c := &Conn{
+		id:        s.nextID.Add(1),
+		srv:       s,
+		loop:      l,
+		gc:        gc,
+		remote:    gc.RemoteAddr(),
+		listIndex: -1,
+		closeCode: ws.StatusAbnormalClosure,
+		deadline:  time.Now().Add(s.cfg.HandshakeTimeout).UnixNano(),
+	}
+	gc.SetContext(c)
+	l.add(c)
+	if s.open.Add(1) > int64(s.cfg.MaxConns) || s.shutting.Load() {
+		// No room: refuse at once rather than hold a socket for the
+		// request. The 503 goes out before gnet closes the socket.
+		c.state = stateRefused
+		c.writeShut = true
+		return []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"), gnet.Close
+	}
+	if ta, ok := c.remote.(*net.TCPAddr); ok {
+		c.ip, _ = netip.AddrFromSlice(ta.IP)
+		c.ip = c.ip.Unmap()
+	}
+	if !s.handshakeStart(c) {
+		c.refuse = 429
+	}
+	return nil, gnet.None
+}
+
+// OnTraffic parses what the peer sent: the upgrade request, then frames.
+func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok {
+		return gnet.Close
+	}
+	b, _ := gc.Peek(-1)
+	c.lastRead = time.Now().UnixNano()
+	l := c.loop
+	l.inTraffic = c
+	used := 0
+	if c.state == stateHandshake {
+		used = c.handshake(b)
+	}
+	if c.state == stateOpen || c.state == stateClosing {
+		used += c.readFrames(b[used:])
+	}
+	if c.state == stateRefused {
+		used = len(b) // input is drained and ignored while lingering
+	}
+	l.inTraffic = nil
+	if c.closeNow {
+		return gnet.Close
+	}
+	if used > 0 {
+		_, _ = gc.Discard(used)
+	}
+	return gnet.None
+}
+
+// OnClose releases a connection and tells its handler, once.
+func (e *engine) OnClose(gc gnet.Conn, _ error) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok {
+		return gnet.None
+	}
+	s := e.s
+	s.handshakeDone(c)
+	c.state = stateClosed
+	c.releaseQueue()
+	c.loop.remove(c)
+	c.msg = nil
+	s.open.Add(-1)
+	if c.accepted {
+		c.accepted = false
+		code := c.closeCode
+		c.handler.OnClose(c, code, c.closeWhy)
+	}
+	return gnet.None
+}
+
+// OnTick asks every loop to sweep its connections' deadlines.
+func (e *engine) OnTick() (time.Duration, gnet.Action) {
+	for _, l := range e.s.loopList() {
+		_ = l.el.Execute(e.s.ctx, l.sweepTask)
+	}
+	return e.s.cfg.SweepInterval, gnet.None
+}

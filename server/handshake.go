@@ -1,0 +1,225 @@
+package server
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// websocketGUID is appended to the key to compute Sec-WebSocket-Accept
+// (RFC 6455 §4.2.2).
+const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// handshake parses the upgrade request at the start of b and, when it is
+// complete, answers it. It returns how many bytes the request used; 0 with
+// the state still stateHandshake means more bytes are needed. Loop only.
+func (c *Conn) handshake(b []byte) int {
+	if c.refuse != 0 {
+		c.refuseHTTP(c.refuse, statusText(c.refuse))
+		return len(b)
+	}
+	l := c.loop
+	r := &l.req
+	n, st := parseRequest(b, c.srv.cfg.MaxRequestSize, r)
+	switch st {
+	case needMore:
+		return 0
+	case 0:
+	default:
+		c.refuseHTTP(int(st), statusText(int(st)))
+		return len(b)
+	}
+	r.RemoteAddr = c.remote
+	r.Subprotocol = ""
+	status, msg := c.checkUpgrade(r)
+	if status != 0 {
+		c.srv.cfg.Logger.Debug("upgrade refused", "conn", c.id, "status", status, "reason", msg)
+		c.refuseHTTP(status, msg)
+		return len(b)
+	}
+	h := c.srv.handlers[r.Path]
+	if err := h.Accept(c, r); err != nil {
+		st := 403
+		msg := err.Error()
+		if he, ok := err.(*HTTPError); ok {
+			st, msg = he.Status, he.Message
+		}
+		c.srv.cfg.Logger.Debug("upgrade refused by handler", "conn", c.id, "status", st)
+		c.refuseHTTP(st, msg)
+		return len(b)
+	}
+	c.writeSwitching(r)
+	c.handler = h
+	c.accepted = true
+	c.state = stateOpen
+	c.srv.handshakeDone(c)
+	now := time.Now().UnixNano()
+	c.lastRead, c.lastPing = now, now
+	c.flush() // frames queued during Accept, and a Close called there
+	return n
+}
+
+// checkUpgrade applies RFC 6455 §4.2.1 and the server's policies to a
+// parsed GET request, returning the HTTP status to refuse with, or 0.
+func (c *Conn) checkUpgrade(r *Request) (int, string) {
+	cfg := &c.srv.cfg
+	switch {
+	case r.Header("Host") == "":
+		return 400, "missing Host"
+	case !r.headerHasToken("Upgrade", "websocket"):
+		return 400, "missing Upgrade: websocket"
+	case !r.headerHasToken("Connection", "upgrade"):
+		return 400, "missing Connection: Upgrade"
+	case !validKey(r.Header("Sec-WebSocket-Key")):
+		return 400, "missing or bad Sec-WebSocket-Key"
+	case r.Header("Sec-WebSocket-Version") != "13":
+		return 426, "unsupported Sec-WebSocket-Version"
+	}
+	if _, ok := c.srv.handlers[r.Path]; !ok {
+		return 404, "no WebSocket endpoint at this path"
+	}
+	if len(cfg.Origins) > 0 {
+		o := r.Header("Origin")
+		allowed := false
+		for _, a := range cfg.Origins {
+			if strings.EqualFold(a, o) {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			return 403, "origin not allowed"
+		}
+	}
+	r.Subprotocol = selectSubprotocol(r, cfg.Subprotocols)
+	return 0, ""
+}
+
+// validKey reports whether k is the base64 encoding of 16 bytes.
+func validKey(k string) bool {
+	if len(k) != 24 || k[22:] != "==" {
+		return false
+	}
+	var dst [18]byte
+	n, err := base64.StdEncoding.Decode(dst[:], []byte(k))
+	return err == nil && n == 16
+}
+
+// selectSubprotocol returns the first of ours that the client offers.
+func selectSubprotocol(r *Request, ours []string) string {
+	for _, p := range ours {
+		if r.headerHasToken("Sec-WebSocket-Protocol", p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// writeSwitching writes the 101 response. Loop only.
+func (c *Conn) writeSwitching(r *Request) {
+	var sum [sha1.Size]byte
+	h := sha1.New()
+	h.Write([]byte(r.Header("Sec-WebSocket-Key")))
+	h.Write([]byte(websocketGUID))
+	h.Sum(sum[:0])
+	var accept [28]byte
+	base64.StdEncoding.Encode(accept[:], sum[:])
+
+	b := c.loop.out[:0]
+	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	b = append(b, accept[:]...)
+	if r.Subprotocol != "" {
+		b = append(b, "\r\nSec-WebSocket-Protocol: "...)
+		b = append(b, r.Subprotocol...)
+	}
+	b = append(b, "\r\n\r\n"...)
+	_, _ = c.gc.Write(b)
+	c.loop.out = b[:0]
+}
+
+// refuseHTTP answers the upgrade with status and a plain-text body, then
+// lingers until the peer closes (see linger). Loop only.
+func (c *Conn) refuseHTTP(status int, msg string) {
+	c.srv.handshakeDone(c)
+	b := c.loop.out[:0]
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, statusText(status)...)
+	b = append(b, "\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n"...)
+	if status == 426 {
+		b = append(b, "Sec-WebSocket-Version: 13\r\n"...)
+	}
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, int64(len(msg)+1), 10)
+	b = append(b, "\r\n\r\n"...)
+	b = append(b, msg...)
+	b = append(b, '\n')
+	_, _ = c.gc.Write(b)
+	c.loop.out = b[:0]
+	c.linger()
+}
+
+// fail sends a close frame with code and reason straight away, dropping
+// whatever is still queued, and lingers until the peer closes. Loop only.
+func (c *Conn) fail(code ws.StatusCode, reason string) {
+	if c.state != stateOpen && c.state != stateClosing {
+		return
+	}
+	c.closeCode, c.closeWhy = code, reason
+	c.releaseQueue()
+	l := c.loop
+	l.ctl = appendClose(l.ctl[:0], code, reason)
+	_, _ = c.gc.Write(l.ctl)
+	c.linger()
+}
+
+// linger stops all reading and writing on c and half-closes the socket, so
+// the response or close frame just written reaches the peer instead of
+// being lost to a reset when unread input is still arriving; the socket
+// closes on the peer's FIN or after Config.CloseTimeout. Loop only.
+func (c *Conn) linger() {
+	c.mu.Lock()
+	c.writeShut = true
+	c.mu.Unlock()
+	c.state = stateRefused
+	c.deadline = time.Now().Add(c.srv.cfg.CloseTimeout).UnixNano()
+	if c.gc.OutboundBuffered() == 0 {
+		_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
+	}
+}
+
+// statusText is the reason phrase for the statuses the server sends.
+func statusText(code int) string {
+	switch code {
+	case 400:
+		return "Bad Request"
+	case 401:
+		return "Unauthorized"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	case 408:
+		return "Request Timeout"
+	case 426:
+		return "Upgrade Required"
+	case 429:
+		return "Too Many Requests"
+	case 431:
+		return "Request Header Fields Too Large"
+	case 503:
+		return "Service Unavailable"
+	}
+	if code >= 500 {
+		return "Server Error"
+	}
+	return "Error"
+}

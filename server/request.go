@@ -1,0 +1,222 @@
+package server
+
+import (
+	"bytes"
+	"net"
+	"net/url"
+	"strings"
+	"unsafe"
+)
+
+// HTTPError refuses an upgrade with an HTTP status. Handler.Accept returns
+// one to turn a client away before the 101 (401, 403, 429, 503, ...).
+type HTTPError struct {
+	// Status is the HTTP status code sent to the client.
+	Status int
+	// Message is the plain-text response body.
+	Message string
+}
+
+// Error implements error.
+func (e *HTTPError) Error() string { return "server: http " + statusText(e.Status) + ": " + e.Message }
+
+// maxHeaders caps the header lines of an upgrade request (431 when over).
+const maxHeaders = 64
+
+// span is a [start, end) range in the request bytes.
+type span struct{ start, end int32 }
+
+// Request is a parsed WebSocket upgrade request. Its strings alias the
+// connection's read buffer: a Request and every string taken from it are
+// valid only during Handler.Accept; use strings.Clone to keep one.
+type Request struct {
+	// Path is the request path, without the query.
+	Path string
+	// RawQuery is the query string without the '?'.
+	RawQuery string
+	// RemoteAddr is the client's address.
+	RemoteAddr net.Addr
+	// Subprotocol is the subprotocol the server selected, or "".
+	Subprotocol string
+
+	raw     []byte
+	names   [maxHeaders]span
+	values  [maxHeaders]span
+	nheader int
+}
+
+// Header returns the value of the first header named name (matched
+// case-insensitively), or "".
+func (r *Request) Header(name string) string {
+	for i := 0; i < r.nheader; i++ {
+		if n := r.names[i]; strings.EqualFold(r.str(n), name) {
+			return r.str(r.values[i])
+		}
+	}
+	return ""
+}
+
+// Query returns the first value of the query parameter key, unescaped, or
+// "" when it is absent.
+func (r *Request) Query(key string) string {
+	q := r.RawQuery
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if k != key {
+			if !strings.ContainsAny(k, "%+") {
+				continue
+			}
+			if uk, err := url.QueryUnescape(k); err != nil || uk != key {
+				continue
+			}
+		}
+		if !strings.ContainsAny(v, "%+") {
+			return v
+		}
+		uv, err := url.QueryUnescape(v)
+		if err != nil {
+			return ""
+		}
+		return uv
+	}
+	return ""
+}
+
+// str returns the bytes of s as a string that aliases the request buffer.
+func (r *Request) str(s span) string {
+	if s.end <= s.start {
+		return ""
+	}
+	return unsafe.String(&r.raw[s.start], int(s.end-s.start))
+}
+
+// headerHasToken reports whether any header named name holds token in its
+// comma-separated list (case-insensitive).
+func (r *Request) headerHasToken(name, token string) bool {
+	for i := 0; i < r.nheader; i++ {
+		if !strings.EqualFold(r.str(r.names[i]), name) {
+			continue
+		}
+		v := r.str(r.values[i])
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// parseStatus is the outcome of parseRequest: 0 means a complete request
+// was parsed, -1 means more bytes are needed, anything else is the HTTP
+// status to refuse with.
+type parseStatus int
+
+const needMore parseStatus = -1
+
+var (
+	crlf     = []byte("\r\n")
+	crlfcrlf = []byte("\r\n\r\n")
+)
+
+// parseRequest parses an HTTP/1.1 request head at the start of b into r,
+// without copying, and returns its length. max caps the head's size.
+func parseRequest(b []byte, max int, r *Request) (n int, st parseStatus) {
+	end := bytes.Index(b, crlfcrlf)
+	if end < 0 {
+		if len(b) > max {
+			return 0, 431
+		}
+		// A request line that is already malformed needs no more bytes.
+		if i := bytes.IndexByte(b, ' '); i > 0 && !validMethod(b[:i]) {
+			return 0, 400
+		}
+		return 0, needMore
+	}
+	n = end + 4
+	if n > max {
+		return 0, 431
+	}
+	r.raw = b[:n]
+	r.nheader = 0
+	line := b[:bytes.Index(b, crlf)]
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 <= 0 || !validMethod(line[:sp1]) {
+		return 0, 400
+	}
+	rest := line[sp1+1:]
+	sp2 := bytes.IndexByte(rest, ' ')
+	if sp2 <= 0 {
+		return 0, 400
+	}
+	target, proto := rest[:sp2], rest[sp2+1:]
+	if !bytes.HasPrefix(proto, []byte("HTTP/1.")) || len(proto) != 8 || proto[7] < '1' || proto[7] > '9' {
+		return 0, 400
+	}
+	if string(line[:sp1]) != "GET" {
+		return n, 405
+	}
+	if target[0] != '/' {
+		return 0, 400
+	}
+	base := int32(sp1 + 1)
+	path := span{base, base + int32(len(target))}
+	query := span{}
+	if q := bytes.IndexByte(target, '?'); q >= 0 {
+		path.end = base + int32(q)
+		query = span{base + int32(q) + 1, base + int32(len(target))}
+	}
+	r.Path, r.RawQuery = r.str(path), r.str(query)
+
+	pos := len(line) + 2
+	for pos < end {
+		eol := bytes.Index(b[pos:n], crlf)
+		hl := b[pos : pos+eol]
+		colon := bytes.IndexByte(hl, ':')
+		if colon <= 0 || !validToken(hl[:colon]) {
+			return 0, 400
+		}
+		if r.nheader == maxHeaders {
+			return 0, 431
+		}
+		vs, ve := colon+1, len(hl)
+		for vs < ve && (hl[vs] == ' ' || hl[vs] == '\t') {
+			vs++
+		}
+		for ve > vs && (hl[ve-1] == ' ' || hl[ve-1] == '\t') {
+			ve--
+		}
+		r.names[r.nheader] = span{int32(pos), int32(pos + colon)}
+		r.values[r.nheader] = span{int32(pos + vs), int32(pos + ve)}
+		r.nheader++
+		pos += eol + 2
+	}
+	return n, 0
+}
+
+// validMethod reports whether m is an HTTP method token.
+func validMethod(m []byte) bool {
+	if len(m) > 16 {
+		return false
+	}
+	for _, c := range m {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// validToken reports whether t is an HTTP token (RFC 9110 §5.6.2).
+func validToken(t []byte) bool {
+	for _, c := range t {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return len(t) > 0
+}

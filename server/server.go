@@ -1,0 +1,257 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// Server is a WebSocket server on gnet event loops. Create it with New,
+// register handlers with Handle, then Start; Shutdown stops it.
+type Server struct {
+	cfg      Config
+	handlers map[string]Handler
+	ctx      context.Context // passed to gnet tasks; never canceled
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	loops    map[gnet.EventLoop]*loop
+	loopsCOW atomic.Pointer[[]*loop]
+	eng      gnet.Engine
+	addr     net.Addr
+	booted   chan struct{}
+	runDone  chan error
+	bootErr  error
+	shutting atomic.Bool
+
+	nextID atomic.Uint64
+	open   atomic.Int64 // open TCP connections, upgraded or not
+
+	hsMu  sync.Mutex
+	hsIPs map[netip.Addr]int // unfinished handshakes per source IP
+}
+
+// New validates cfg and returns a server that is not yet listening.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Server{
+		cfg:      cfg,
+		handlers: make(map[string]Handler),
+		ctx:      context.Background(),
+		loops:    make(map[gnet.EventLoop]*loop),
+		hsIPs:    make(map[netip.Addr]int),
+		booted:   make(chan struct{}),
+		runDone:  make(chan error, 1),
+	}, nil
+}
+
+// Handle serves WebSocket upgrades for the exact path with h. It must be
+// called before Start; it panics afterwards, like registering a route on a
+// running mux would race.
+func (s *Server) Handle(path string, h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		panic(ErrStarted)
+	}
+	s.handlers[path] = h
+}
+
+// Start listens on Config.Addr and returns once the listener accepts, so
+// Addr is valid. It returns ErrStarted on a second call and ErrServerClosed
+// after Shutdown.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return ErrServerClosed
+	case s.started:
+		s.mu.Unlock()
+		return ErrStarted
+	}
+	s.started = true
+	s.mu.Unlock()
+
+	h := &engine{s: s}
+	go func() {
+		err := gnet.Run(h, "tcp4://"+s.cfg.Addr,
+			gnet.WithMulticore(true),
+			gnet.WithNumEventLoop(s.cfg.Loops),
+			gnet.WithTicker(true),
+			gnet.WithReuseAddr(true),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithLogger(gnetLogger{s.cfg.Logger}),
+		)
+		s.runDone <- err
+		close(s.runDone)
+	}()
+	select {
+	case <-s.booted:
+		return s.bootErr
+	case err := <-s.runDone:
+		if err == nil {
+			err = errors.New("server: engine stopped before boot")
+		}
+		return fmt.Errorf("server: listen %s: %w", s.cfg.Addr, err)
+	}
+}
+
+// boot runs in gnet's OnBoot: it records the engine and reads the bound
+// address from a duplicate of the listening socket.
+func (s *Server) boot(eng gnet.Engine) {
+	s.mu.Lock()
+	s.eng = eng
+	s.mu.Unlock()
+	fd, err := eng.Dup()
+	if err == nil {
+		var sa syscall.Sockaddr
+		sa, err = syscall.Getsockname(fd)
+		_ = syscall.Close(fd)
+		if in4, ok := sa.(*syscall.SockaddrInet4); ok && err == nil {
+			s.addr = &net.TCPAddr{IP: net.IP(in4.Addr[:]).To16(), Port: in4.Port}
+		}
+	}
+	if s.addr == nil && err == nil {
+		err = errors.New("server: cannot read the listening address")
+	}
+	s.bootErr = err
+	close(s.booted)
+}
+
+// Addr returns the address the server listens on; valid once Start has
+// returned nil. Safe from any goroutine.
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// Conns returns the number of open TCP connections, upgraded or not. Safe
+// from any goroutine.
+func (s *Server) Conns() int { return int(s.open.Load()) }
+
+// Shutdown refuses new connections, sends close 1001 to every connection
+// after what is already queued, waits until the peers have closed (or ctx
+// is done), then stops the event loops and joins their goroutines. It
+// returns ErrServerClosed once stopped, or ctx's error if ctx ended first
+// (the server is then stopped without waiting further).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.closed = true
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return ErrServerClosed
+	}
+	s.shutting.Store(true)
+	for _, l := range s.loopList() {
+		_ = l.el.Execute(s.ctx, gnet.RunnableFunc(func(context.Context) error {
+			for _, c := range l.conns {
+				switch c.state {
+				case stateOpen:
+					c.Close(ws.StatusGoingAway, "server shutting down")
+				case stateHandshake:
+					c.refuseHTTP(503, "server shutting down")
+				}
+			}
+			return nil
+		}))
+	}
+	var ctxErr error
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+drain:
+	for s.open.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			ctxErr = ctx.Err()
+			break drain
+		case <-tick.C:
+		}
+	}
+	stopCtx := ctx
+	if ctxErr != nil {
+		// Stop anyway; the loops close what is left.
+		var cancel context.CancelFunc
+		stopCtx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+	}
+	if err := s.eng.Stop(stopCtx); err != nil && ctxErr == nil {
+		ctxErr = err
+	}
+	if err := <-s.runDone; err != nil && ctxErr == nil {
+		ctxErr = err
+	}
+	if ctxErr != nil {
+		return ctxErr
+	}
+	return ErrServerClosed
+}
+
+// loopFor returns tickroom's state for el, creating it on first use.
+func (s *Server) loopFor(el gnet.EventLoop) *loop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.loops[el]; ok {
+		return l
+	}
+	l := newLoop(s, el)
+	s.loops[el] = l
+	list := make([]*loop, 0, len(s.loops))
+	for _, x := range s.loops {
+		list = append(list, x)
+	}
+	s.loopsCOW.Store(&list)
+	return l
+}
+
+// loopList returns every loop that has had a connection. Safe from any
+// goroutine.
+func (s *Server) loopList() []*loop {
+	if p := s.loopsCOW.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// handshakeStart counts c's handshake against its source IP, reporting
+// false when the IP is at its limit.
+func (s *Server) handshakeStart(c *Conn) bool {
+	s.hsMu.Lock()
+	defer s.hsMu.Unlock()
+	if s.hsIPs[c.ip] >= s.cfg.MaxHandshakesPerIP {
+		return false
+	}
+	s.hsIPs[c.ip]++
+	c.hsCounted = true
+	return true
+}
+
+// handshakeDone ends c's handshake count, if it has one.
+func (s *Server) handshakeDone(c *Conn) {
+	if !c.hsCounted {
+		return
+	}
+	c.hsCounted = false
+	s.hsMu.Lock()
+	defer s.hsMu.Unlock()
+	if n := s.hsIPs[c.ip] - 1; n > 0 {
+		s.hsIPs[c.ip] = n
+	} else {
+		delete(s.hsIPs, c.ip)
+	}
+}

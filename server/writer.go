@@ -1,0 +1,212 @@
+package server
+
+import (
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/tickroom/tickroom/internal/frame"
+)
+
+// The write path. Any goroutine queues frames on a connection under its
+// small mutex; the first frame after a flush puts the connection on its
+// loop's dirty list, and the first dirty connection of a turn submits one
+// flush task to the loop. The flush runs on the loop and hands everything
+// due to each dirty connection to the kernel with one Writev, so N frames
+// queued in one turn cost one syscall. gnet copies whatever the kernel
+// refuses into its own outbound buffer, so frames are released right after.
+//
+// Lock order: Conn.mu, then loop.mu. Neither is held while calling gnet or
+// a Handler.
+
+// iovMax is the most slices one writev(2) takes on Linux (UIO_MAXIOV).
+const iovMax = 1024
+
+// enqueue queues f (retaining it) on c in class.
+func (c *Conn) enqueue(f *frame.Frame, class Class) error {
+	n := int64(len(f.Wire()))
+	cfg := &c.srv.cfg
+	c.mu.Lock()
+	if c.writeShut {
+		c.mu.Unlock()
+		return ErrConnClosed
+	}
+	out := c.outBytes.Load() + c.queued.Load()
+	if class == Droppable && out > int64(cfg.HighWater) {
+		c.mu.Unlock()
+		c.dropped.Add(1)
+		return ErrDropped
+	}
+	if out+n > int64(cfg.HardCap) {
+		// Past the hard cap the connection cannot catch up; drop it at
+		// the next flush rather than buffer without bound.
+		c.writeShut, c.abortReq = true, true
+		c.reqCode, c.reqReason = cfg.SlowCloseCode, "outbound hard cap exceeded"
+	} else {
+		f.Retain()
+		c.queue = append(c.queue, f)
+		c.queued.Add(n)
+	}
+	aborted := c.abortReq
+	mark := !c.dirty
+	c.dirty = true
+	c.mu.Unlock()
+	if mark {
+		c.loop.markDirty(c)
+	}
+	if aborted {
+		return ErrConnClosed
+	}
+	return nil
+}
+
+// markDirty puts c on l's dirty list and submits a flush task unless one is
+// already pending. The caller has set c.dirty under c.mu.
+func (l *loop) markDirty(c *Conn) {
+	l.mu.Lock()
+	l.dirty = append(l.dirty, c)
+	submit := !l.flushPending
+	l.flushPending = true
+	l.mu.Unlock()
+	if submit {
+		if err := l.el.Execute(l.srv.ctx, l.flushTask); err != nil {
+			// The engine is stopping: gnet closes every connection, and
+			// OnClose releases what is queued.
+			l.mu.Lock()
+			l.flushPending = false
+			l.mu.Unlock()
+		}
+	}
+}
+
+// flushDirty runs on the loop: it flushes every connection marked dirty.
+func (l *loop) flushDirty() {
+	l.mu.Lock()
+	batch := l.dirty
+	l.dirty, l.spare = l.spare[:0], nil
+	l.flushPending = false
+	l.mu.Unlock()
+	for i, c := range batch {
+		c.flush()
+		batch[i] = nil
+	}
+	l.mu.Lock()
+	if l.spare == nil {
+		l.spare = batch[:0]
+	}
+	l.mu.Unlock()
+}
+
+// flush writes c's queued frames with one Writev, then the close frame if
+// Close was called. Loop only.
+func (c *Conn) flush() {
+	if c.state == stateHandshake {
+		// Accept has not returned yet; frames queued during Accept go
+		// out right after the 101 (see upgrade).
+		c.mu.Lock()
+		c.dirty = false
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Lock()
+	items := c.queue
+	c.queue, c.spare = c.spare[:0], nil
+	c.queued.Store(0)
+	c.dirty = false
+	closeReq, abort := c.closeReq, c.abortReq
+	c.closeReq = false
+	code, reason := c.reqCode, c.reqReason
+	c.mu.Unlock()
+
+	l := c.loop
+	switch {
+	case c.state == stateClosed || c.state == stateRefused:
+		// Nothing may be written any more.
+	case abort:
+		c.closeCode, c.closeWhy = code, reason
+		c.srv.cfg.Logger.Debug("slow connection dropped", "conn", c.id, "code", int(code))
+		c.closeTCP()
+	default:
+		iov := l.iov[:0]
+		for _, f := range items {
+			if len(iov) == iovMax {
+				c.writev(iov)
+				iov = iov[:0]
+			}
+			iov = append(iov, f.Wire())
+		}
+		if closeReq && c.state == stateOpen {
+			l.ctl = appendClose(l.ctl[:0], code, reason)
+			iov = append(iov, l.ctl)
+			c.state = stateClosing
+			c.closeCode, c.closeWhy = code, reason
+			c.deadline = time.Now().Add(c.srv.cfg.CloseTimeout).UnixNano()
+		}
+		if len(iov) > 0 {
+			c.writev(iov)
+		}
+		clear(iov)
+		l.iov = iov[:0]
+		if c.state != stateClosed {
+			c.outBytes.Store(int64(c.gc.OutboundBuffered()))
+		}
+	}
+	for i, f := range items {
+		f.Release()
+		items[i] = nil
+	}
+	c.mu.Lock()
+	if c.spare == nil {
+		c.spare = items[:0]
+	}
+	c.mu.Unlock()
+}
+
+// writev hands iov to gnet unless the connection has closed meanwhile.
+func (c *Conn) writev(iov [][]byte) {
+	if c.state == stateClosed {
+		return
+	}
+	if _, err := c.gc.Writev(iov); err != nil {
+		c.srv.cfg.Logger.Debug("write failed", "conn", c.id, "err", err)
+	}
+}
+
+// releaseQueue drops every queued frame and refuses new ones. Loop only,
+// when the connection has closed.
+func (c *Conn) releaseQueue() {
+	c.mu.Lock()
+	c.writeShut = true
+	items := c.queue
+	c.queue = nil
+	c.queued.Store(0)
+	c.mu.Unlock()
+	for _, f := range items {
+		f.Release()
+	}
+}
+
+// sendControl queues a control frame; used on the loop for pings and pongs
+// so they keep their place in the connection's order.
+func (c *Conn) sendControl(op ws.OpCode, payload []byte) {
+	f := frame.New(len(payload))
+	f.Append(payload...)
+	PrepareFrame(f, op)
+	_ = c.enqueue(f, Reliable)
+	f.Release()
+}
+
+// Broadcast queues one prepared frame on every connection in to, in class.
+// Each recipient takes a reference to the same bytes: nothing is copied or
+// allocated per recipient (beyond amortized queue growth), and each event
+// loop gets at most one flush task for the whole burst. Recipients that are
+// closed, or congested for a Droppable frame, are skipped. The caller keeps
+// its own reference to f. Safe from any goroutine.
+func (s *Server) Broadcast(f *frame.Frame, to []*Conn, class Class) {
+	if !prepared(f) {
+		s.cfg.Logger.Error("broadcast of an unprepared frame", "err", ErrFrameNotPrepared)
+		return
+	}
+	for _, c := range to {
+		_ = c.enqueue(f, class)
+	}
+}
