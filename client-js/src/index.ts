@@ -1,0 +1,39 @@
+/**
+ * \@tickroom/client is the browser client of tickroom, the authoritative
+ * multiplayer game room server: login, a reconnecting WebSocket connection
+ * speaking the tickroom.v1 protobuf protocol, a lobby, rooms that keep a
+ * local entity map from keyframes and deltas, and game helpers for client
+ * prediction and interpolation.
+ *
+ * @packageDocumentation
+ */
+export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+export { BoundedQueue, type BoundedQueueOptions } from "./bounded-queue.js";
+export {
+  CLOSE_CODES,
+  RESUMABLE_MAX,
+  RESUMABLE_MIN,
+  TERMINAL_MAX,
+  TERMINAL_MIN,
+  closeCodeInfo,
+  isTerminal,
+  type CloseCodeInfo,
+  type CloseKind,
+} from "./close-codes.js";
+export { Emitter, type Listener } from "./emitter.js";
+export { TickroomError, type TickroomErrorCode, type TickroomErrorDetails } from "./errors.js";
+export {
+  InterpolationBuffer,
+  lerpAngle,
+  lerpFields,
+  lerpNumber,
+  type InterpolationOptions,
+  type InterpolationSample,
+  type Lerp,
+  type Snapshot,
+} from "./interpolation.js";
+export { InputPredictor, type InputPredictorOptions, type PendingInput, type ReconcileHook } from "./prediction.js";
+export { RequestTracker } from "./requests.js";
+export { RttEstimator } from "./rtt.js";
+export { StateStore, type ApplyRejection, type ApplyResult } from "./state-store.js";
+export * from "./gen/tickroom/v1/state_pb.js";

@@ -1,0 +1,110 @@
+/** PendingInput is an input sent to the server and not yet acknowledged. */
+export interface PendingInput<T> {
+  /** seq is the input's sequence number, from 1 upwards. */
+  seq: number;
+  input: T;
+}
+
+/**
+ * ReconcileHook is called with each authoritative state's ack: acked is the
+ * last input the server applied and pending the inputs sent after it, oldest
+ * first. A game resets its predicted player to the server's state and
+ * replays pending on top of it.
+ */
+export type ReconcileHook<T> = (acked: number, pending: readonly PendingInput<T>[]) => void;
+
+/** InputPredictorOptions configures an {@link InputPredictor}. */
+export interface InputPredictorOptions<T> {
+  /**
+   * maxPending bounds the unacknowledged inputs kept for replay; past it the
+   * oldest are dropped (and counted), since a server that far behind will
+   * send a correction anyway. Zero or absent means 256.
+   */
+  maxPending?: number;
+  /** onReconcile is the reconcile hook; absent means none (call ack and read pending instead). */
+  onReconcile?: ReconcileHook<T>;
+}
+
+/**
+ * InputPredictor numbers a player's inputs and keeps those the server has
+ * not acknowledged, for client-side prediction: the game applies each input
+ * locally at once, sends it with its seq, and on every state calls ack with
+ * the seat's ack so the hook can rewind to the server's state and replay the
+ * rest.
+ *
+ * Sequence numbers start at 1 (0 means "nothing acknowledged") and keep
+ * counting across reconnects: a resumed seat is the same player to the
+ * server. Stale acks (lower than one seen) are ignored; an ack above the
+ * newest input (a seat resumed after a reload) moves numbering past it.
+ */
+export class InputPredictor<T> {
+  readonly maxPending: number;
+  private readonly hook: ReconcileHook<T> | undefined;
+  private queue: PendingInput<T>[] = [];
+  private seq = 0;
+  private acked = 0;
+  private droppedCount = 0;
+
+  /** InputPredictor's constructor takes the bound and the optional reconcile hook. */
+  constructor(options: InputPredictorOptions<T> = {}) {
+    this.maxPending = Math.max(1, Math.floor(options.maxPending || 256));
+    this.hook = options.onReconcile;
+  }
+
+  /** lastSeq is the sequence number of the newest input, 0 before the first. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** lastAcked is the highest ack seen, 0 before the first. */
+  get lastAcked(): number {
+    return this.acked;
+  }
+
+  /** pending lists unacknowledged inputs, oldest first; treat it as read-only. */
+  get pending(): readonly PendingInput<T>[] {
+    return this.queue;
+  }
+
+  /** dropped counts inputs dropped from pending because maxPending was reached. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** next numbers a new input and keeps it as pending; send the returned seq with it. */
+  next(input: T): PendingInput<T> {
+    const p: PendingInput<T> = { seq: ++this.seq, input };
+    this.queue.push(p);
+    if (this.queue.length > this.maxPending) {
+      const over = this.queue.length - this.maxPending;
+      this.queue.splice(0, over);
+      this.droppedCount += over;
+    }
+    return p;
+  }
+
+  /**
+   * ack records the server's last applied input, drops the pending inputs up
+   * to it and calls the reconcile hook with the rest. It returns false, and
+   * calls nothing, for an ack lower than one already seen.
+   */
+  ack(seq: number): boolean {
+    if (seq < this.acked) return false;
+    this.acked = seq;
+    // The server remembers the seat's inputs across a page reload; number
+    // new inputs above what it has applied so none looks like a duplicate.
+    if (seq > this.seq) this.seq = seq;
+    let n = 0;
+    while (n < this.queue.length && this.queue[n]!.seq <= seq) n++;
+    if (n > 0) this.queue.splice(0, n);
+    this.hook?.(seq, this.queue);
+    return true;
+  }
+
+  /** reset forgets pending inputs and starts numbering over, for a new seat. */
+  reset(): void {
+    this.queue = [];
+    this.seq = 0;
+    this.acked = 0;
+  }
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { Backoff } from "../src/backoff.js";
+
+// seq returns a random source that yields the given values in turn.
+function seq(...values: number[]): () => number {
+  let i = 0;
+  return () => values[i++ % values.length]!;
+}
+
+describe("Backoff", () => {
+  it("grows the cap exponentially up to maxMs", () => {
+    const b = new Backoff({ initialMs: 100, maxMs: 1000, factor: 2, random: () => 0.999999 });
+    const delays = Array.from({ length: 7 }, () => b.next());
+    // Just under each cap: 100, 200, 400, 800, then capped at 1000.
+    expect(delays).toEqual([99, 199, 399, 799, 999, 999, 999]);
+    expect(b.attempt).toBe(7);
+  });
+
+  it("draws each delay uniformly below the cap (full jitter)", () => {
+    const cases = [
+      { name: "zero", r: 0, want: 0 },
+      { name: "half", r: 0.5, want: 200 },
+      { name: "quarter", r: 0.25, want: 100 },
+    ];
+    for (const c of cases) {
+      const b = new Backoff({ initialMs: 100, maxMs: 10_000, random: () => c.r });
+      b.next();
+      b.next();
+      // Third attempt: cap = 400.
+      expect(b.next(), c.name).toBe(c.want);
+    }
+  });
+
+  it("keeps every delay within [0, cap) over many draws", () => {
+    const b = new Backoff({ initialMs: 50, maxMs: 5000 });
+    let sawLow = false;
+    let sawHigh = false;
+    for (let i = 0; i < 2000; i++) {
+      if (i % 20 === 0) b.reset();
+      const cap = b.cap();
+      const d = b.next();
+      expect(d).toBeGreaterThanOrEqual(0);
+      expect(d).toBeLessThan(cap);
+      if (d < cap * 0.25) sawLow = true;
+      if (d > cap * 0.75) sawHigh = true;
+    }
+    expect(sawLow && sawHigh).toBe(true);
+  });
+
+  it("starts over after reset", () => {
+    const b = new Backoff({ initialMs: 100, maxMs: 1000, random: seq(0.5) });
+    for (let i = 0; i < 5; i++) b.next();
+    expect(b.cap()).toBe(1000);
+    b.reset();
+    expect(b.attempt).toBe(0);
+    expect(b.cap()).toBe(100);
+    expect(b.next()).toBe(50);
+  });
+
+  it("never overflows during a long outage", () => {
+    const b = new Backoff({ initialMs: 1, maxMs: 60_000, factor: 10, random: () => 0.5 });
+    for (let i = 0; i < 5000; i++) b.next();
+    expect(b.cap()).toBe(60_000);
+    expect(b.next()).toBe(30_000);
+  });
+
+  it("uses defaults at zero value", () => {
+    const b = new Backoff();
+    expect([b.initialMs, b.maxMs, b.factor]).toEqual([250, 30_000, 2]);
+    const z = new Backoff({ initialMs: 0, maxMs: 0, factor: 0 });
+    expect([z.initialMs, z.maxMs, z.factor]).toEqual([250, 30_000, 2]);
+  });
+
+  it("clamps a misbehaving random source into range", () => {
+    for (const r of [-1, 1, 2, Number.NaN]) {
+      const b = new Backoff({ initialMs: 100, random: () => r });
+      const d = b.next();
+      expect(d, String(r)).toBeGreaterThanOrEqual(0);
+      expect(d, String(r)).toBeLessThan(100);
+    }
+  });
+
+  it("rejects nonsensical options", () => {
+    const bad = [
+      { name: "negative initial", opts: { initialMs: -5 } },
+      { name: "max below initial", opts: { initialMs: 1000, maxMs: 10 } },
+      { name: "shrinking factor", opts: { factor: 0.5 } },
+      { name: "infinite max", opts: { maxMs: Infinity } },
+    ];
+    for (const c of bad) expect(() => new Backoff(c.opts), c.name).toThrow(RangeError);
+  });
+});
