@@ -1,0 +1,222 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/tickroom/tickroom/internal/frame"
+)
+
+func TestConnectionLimits(t *testing.T) {
+	t.Run("slowloris handshake timeout", func(t *testing.T) {
+		s := startServer(t, Config{HandshakeTimeout: 200 * time.Millisecond, SweepInterval: 20 * time.Millisecond})
+		rc := &rawClient{t: t, nc: dialRaw(t, s)}
+		rc.br = bufio.NewReader(rc.nc)
+		rc.write([]byte("GET /echo HTTP/1.1\r\nHost: x\r\n")) // and never the rest
+		if resp := rc.response(); resp.StatusCode != 408 {
+			t.Fatalf("status %d, want 408", resp.StatusCode)
+		}
+		if _, err := rc.br.ReadByte(); err == nil {
+			t.Fatal("connection still open after the timeout response")
+		}
+	})
+	t.Run("handshakes per IP", func(t *testing.T) {
+		s := startServer(t, Config{MaxHandshakesPerIP: 2})
+		for i := 0; i < 2; i++ {
+			nc := dialRaw(t, s)
+			_, _ = nc.Write([]byte("GET /echo HTTP/1.1\r\n")) // unfinished
+		}
+		waitFor(t, func() bool { return s.Conns() == 2 })
+		rc := &rawClient{t: t, nc: dialRaw(t, s)}
+		rc.br = bufio.NewReader(rc.nc)
+		rc.write([]byte(upgradeRequest("/echo", "")))
+		if resp := rc.response(); resp.StatusCode != 429 {
+			t.Fatalf("third concurrent handshake: status %d, want 429", resp.StatusCode)
+		}
+	})
+	t.Run("max conns", func(t *testing.T) {
+		s := startServer(t, Config{MaxConns: 3})
+		for i := 0; i < 3; i++ {
+			dialWS(t, s, "/echo")
+		}
+		rc := &rawClient{t: t, nc: dialRaw(t, s)}
+		rc.br = bufio.NewReader(rc.nc)
+		if resp := rc.response(); resp.StatusCode != 503 {
+			t.Fatalf("fourth connection: status %d, want 503", resp.StatusCode)
+		}
+	})
+}
+
+func TestIdlePingAndTimeout(t *testing.T) {
+	s := startServer(t, Config{
+		PingInterval: 100 * time.Millisecond, IdleTimeout: 600 * time.Millisecond,
+		SweepInterval: 20 * time.Millisecond,
+	})
+	rc := dialWS(t, s, "/rec")
+	c := s.rec.waitOpened(t)
+	h, _, err := rc.readFrame()
+	if err != nil || h.OpCode != ws.OpPing {
+		t.Fatalf("first frame of a quiet connection: %v %v, want a ping", h.OpCode, err)
+	}
+	// Never answer: the server gives up with 1001.
+	if code := rc.readClose(); code != ws.StatusGoingAway {
+		t.Fatalf("close code %d, want 1001", code)
+	}
+	if e := s.rec.waitClose(t); e.id != c.ID() || e.code != ws.StatusGoingAway {
+		t.Fatalf("OnClose %+v, want conn %d code 1001", e, c.ID())
+	}
+}
+
+func TestSlowClient(t *testing.T) {
+	s := startServer(t, Config{
+		HighWater: 32 << 10, ReliableBudget: 64 << 10, HardCap: 1 << 30,
+		SlowDeadline: 100 * time.Millisecond, SlowCloseCode: 4008, SweepInterval: 20 * time.Millisecond,
+	})
+	rc := dialWS(t, s, "/rec")
+	c := s.rec.waitOpened(t)
+	_ = rc // never reads
+	payload := make([]byte, 16<<10)
+	f := frame.New(len(payload))
+	f.Append(payload...)
+	PrepareFrame(f, ws.OpBinary)
+	defer f.Release()
+	// Fill the kernel buffers and then the server's budget.
+	sawCongested, sawDropped := false, false
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c.Congested() {
+			sawCongested = true
+			if err := c.SendFrame(f, Droppable); errors.Is(err, ErrDropped) {
+				sawDropped = true
+			}
+		}
+		if err := c.SendFrame(f, Reliable); errors.Is(err, ErrConnClosed) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e := s.rec.waitClose(t)
+	if e.code != 4008 {
+		t.Fatalf("slow client closed with %d, want 4008", e.code)
+	}
+	if !sawCongested || !sawDropped || c.Dropped() == 0 {
+		t.Fatalf("congested %v, dropped %v (%d), want both", sawCongested, sawDropped, c.Dropped())
+	}
+	if f.Refs() != 1 {
+		t.Fatalf("frame refs %d after close, want only ours", f.Refs())
+	}
+}
+
+func TestHardCapClosesAtOnce(t *testing.T) {
+	s := startServer(t, Config{ReliableBudget: 8 << 10, HardCap: 8 << 10, SlowDeadline: time.Hour, SlowCloseCode: 4009})
+	dialWS(t, s, "/rec")
+	c := s.rec.waitOpened(t)
+	var err error
+	for i := 0; i < 10000 && err == nil; i++ {
+		err = c.Send(ws.OpBinary, make([]byte, 4<<10))
+	}
+	if !errors.Is(err, ErrConnClosed) {
+		t.Fatalf("Send past the hard cap: %v, want ErrConnClosed", err)
+	}
+	if e := s.rec.waitClose(t); e.code != 4009 {
+		t.Fatalf("closed with %d, want 4009", e.code)
+	}
+}
+
+func TestSendFromManyGoroutinesKeepsOrder(t *testing.T) {
+	s := startServer(t, Config{})
+	rc := dialWS(t, s, "/rec")
+	c := s.rec.waitOpened(t)
+	const writers, each = 4, 250
+	done := make(chan struct{})
+	for w := 0; w < writers; w++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < each; i++ {
+				_ = c.Send(ws.OpText, []byte(fmt.Sprintf("%d:%d", w, i)))
+			}
+		}()
+	}
+	for w := 0; w < writers; w++ {
+		<-done
+	}
+	c.Close(4000, "done")
+	next := make([]int, writers)
+	for n := 0; n < writers*each; n++ {
+		h, p, err := rc.readFrame()
+		if err != nil || h.OpCode != ws.OpText {
+			t.Fatalf("frame %d: %v %v", n, h.OpCode, err)
+		}
+		var w, i int
+		if _, err := fmt.Sscanf(string(p), "%d:%d", &w, &i); err != nil {
+			t.Fatalf("payload %q", p)
+		}
+		if i != next[w] {
+			t.Fatalf("writer %d: got %d, want %d (order broken)", w, i, next[w])
+		}
+		next[w]++
+	}
+	if code := rc.readClose(); code != 4000 {
+		t.Fatalf("close after the queued frames: %d, want 4000", code)
+	}
+	rc.write(maskedFrame(0x80|byte(ws.OpClose), closePayload(4000, "")))
+	rc.expectEOF()
+	if e := s.rec.waitClose(t); e.code != 4000 || e.reason != "done" {
+		t.Fatalf("OnClose %+v", e)
+	}
+}
+
+func TestShutdownClosesEveryConnection(t *testing.T) {
+	s, err := New(Config{Loops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	s.Handle("/rec", rec)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{Server: s}
+	const n = 6
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = dialWS(t, ts, "/rec")
+		rec.waitOpened(t)
+	}
+	result := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		result <- s.Shutdown(ctx)
+	}()
+	for i, rc := range clients {
+		if code := rc.readClose(); code != ws.StatusGoingAway {
+			t.Fatalf("client %d: close %d, want 1001", i, code)
+		}
+		if i%2 == 0 { // half answer the close, half just hang up
+			rc.write(maskedFrame(0x80|byte(ws.OpClose), closePayload(1001, "")))
+		} else {
+			rc.nc.Close()
+		}
+	}
+	if err := <-result; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for i := 0; i < n; i++ {
+		if e := rec.waitClose(t); e.code != ws.StatusGoingAway {
+			t.Fatalf("OnClose code %d, want 1001", e.code)
+		}
+	}
+	if err := s.Start(); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Start after Shutdown: %v", err)
+	}
+	if _, err := io.ReadAll(clients[0].br); err != nil {
+		t.Fatalf("after shutdown: %v", err)
+	}
+}
