@@ -36,7 +36,8 @@ function entry(code: number, name: string, description: string, slow = false): C
 
 /**
  * CLOSE_CODES is the table of the server's close codes, in step with the
- * CloseCode enum in protocol/tickroom/v1/codes.proto (a unit test checks it).
+ * CloseCode enum in protocol/tickroom/v1/codes.proto and with the server's
+ * table in protocol/codes.json (a unit test checks both).
  */
 export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze([
   entry(4000, "SERVER_SHUTDOWN", "the server is shutting down or restarting"),

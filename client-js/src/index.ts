@@ -36,4 +36,4 @@ export { InputPredictor, type InputPredictorOptions, type PendingInput, type Rec
 export { RequestTracker } from "./requests.js";
 export { RttEstimator } from "./rtt.js";
 export { StateStore, type ApplyRejection, type ApplyResult } from "./state-store.js";
-export * from "./gen/tickroom/v1/state_pb.js";
+export * as pb from "./pb.js";

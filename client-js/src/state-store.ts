@@ -43,8 +43,9 @@ export type ApplyResult =
  * bytes are copied out of the frame they arrived in so that a long-lived
  * entity does not keep a whole old frame alive.
  *
- * Globals: proto3 cannot tell "unchanged" from "changed to empty", so a delta
- * with empty globals leaves them as they were; a keyframe always sets them.
+ * Globals: a keyframe always sets them; a delta replaces them only when its
+ * globals_set is true, so a change to empty globals is told apart from no
+ * change.
  */
 export class StateStore {
   private readonly map = new Map<bigint, Uint8Array>();
@@ -121,7 +122,7 @@ export class StateStore {
     for (const id of state.removed) {
       if (this.map.delete(id)) removed.push(id);
     }
-    const globalsChanged = state.globals.length > 0;
+    const globalsChanged = state.globalsSet;
     if (globalsChanged) this.globalBytes = state.globals.slice();
     this.mergeAcks(state);
     this.currentTick = state.tick;

@@ -13,6 +13,8 @@ interface Spec {
   up?: Record<number, string>;
   rm?: number[];
   globals?: string;
+  // clearGlobals sends globals_set with empty globals.
+  clearGlobals?: boolean;
   acks?: [number, number][];
 }
 
@@ -27,6 +29,7 @@ function st(s: Spec): State {
     upserts: Object.entries(s.up ?? {}).map(([id, v]) => ({ id: BigInt(id), data: enc.encode(v) })),
     removed: (s.rm ?? []).map(BigInt),
     globals: s.globals ? enc.encode(s.globals) : new Uint8Array(0),
+    globalsSet: (s.key ?? false) || s.globals !== undefined || (s.clearGlobals ?? false),
     acks: (s.acks ?? []).map(([seat, seq]) => ({ seat, seq })),
   });
   return fromBinary(StateSchema, toBinary(StateSchema, msg));
@@ -49,7 +52,9 @@ describe("StateStore", () => {
       { name: "delta on wrong base", in: { tick: 14, base: 13, up: { 9: "z" } }, ok: false, reason: "base-mismatch", want: { 2: "b2", 3: "c" }, tick: 12 },
       { name: "skipping delta (base 10) refused", in: { tick: 15, base: 10, up: { 9: "z" } }, ok: false, reason: "base-mismatch", want: { 2: "b2", 3: "c" }, tick: 12 },
       { name: "keyframe replaces all", in: { tick: 20, key: true, up: { 3: "c3", 4: "d" } }, ok: true, want: { 3: "c3", 4: "d" }, tick: 20, globals: "" },
-      { name: "remove and upsert same delta", in: { tick: 21, base: 20, up: { 5: "e" }, rm: [3, 99] }, ok: true, want: { 4: "d", 5: "e" }, tick: 21 },
+      { name: "remove and upsert same delta", in: { tick: 21, base: 20, up: { 5: "e" }, rm: [3, 99], globals: "g2" }, ok: true, want: { 4: "d", 5: "e" }, tick: 21, globals: "g2" },
+      { name: "delta without globals keeps them", in: { tick: 22, base: 21 }, ok: true, want: { 4: "d", 5: "e" }, tick: 22, globals: "g2" },
+      { name: "delta clearing globals", in: { tick: 23, base: 22, clearGlobals: true }, ok: true, want: { 4: "d", 5: "e" }, tick: 23, globals: "" },
     ];
     const store = new StateStore();
     for (const s of steps) {
