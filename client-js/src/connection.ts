@@ -1,0 +1,303 @@
+import { Backoff, type BackoffOptions } from "./backoff.js";
+import { closeCodeInfo, type CloseCodeInfo } from "./close-codes.js";
+import { Emitter } from "./emitter.js";
+
+/**
+ * WebSocketLike is the part of the browser's WebSocket that the connection
+ * uses, so tests and non-browser hosts can inject their own class.
+ */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount?: number;
+  send(data: Uint8Array | ArrayBuffer): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+/** WebSocketConstructor builds a WebSocketLike, as `new WebSocket(url, protocols)` does. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** SUBPROTOCOL is the WebSocket subprotocol the tickroom server speaks. */
+export const SUBPROTOCOL = "tickroom.v1";
+
+/**
+ * ConnectionState is where a connection is in its life:
+ *   - "idle": built, connect not called yet;
+ *   - "connecting": the first socket is opening;
+ *   - "open": a socket is open;
+ *   - "reconnecting": the socket dropped and a new one is due or opening;
+ *   - "closed": for good, by close() or a terminal close code.
+ */
+export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+/** ConnectionOptions configures a {@link Connection}. */
+export interface ConnectionOptions {
+  /** url is the WebSocket endpoint, such as "wss://host/v1/ws". */
+  url: string;
+  /** token is the session token from login, sent as the token query parameter. Absent sends none. */
+  token?: string;
+  /** protocols are the subprotocols offered. Absent means ["tickroom.v1"]. */
+  protocols?: string[];
+  /** WebSocket is the socket class. Absent means globalThis.WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  /** backoff shapes reconnect delays; see BackoffOptions for defaults. */
+  backoff?: BackoffOptions;
+  /** reconnect turns automatic reconnection off when false. Absent means on. */
+  reconnect?: boolean;
+  /** maxReconnectAttempts gives up after that many failed attempts in a row. Zero or absent means never. */
+  maxReconnectAttempts?: number;
+  /**
+   * slowDelayMs is added to the backoff delay after a close code that asks
+   * for a longer pause (rate limited, overloaded). Zero or absent means 5000 ms.
+   */
+  slowDelayMs?: number;
+  /** connectTimeoutMs drops a socket that has not opened in that time. Zero or absent means 10 000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/** CloseDetails describes a socket that closed. */
+export interface CloseDetails {
+  code: number;
+  reason: string;
+  info: CloseCodeInfo;
+  /** willReconnect is true when a new socket is scheduled. */
+  willReconnect: boolean;
+  /** delayMs is the wait before the next attempt, when willReconnect. */
+  delayMs: number;
+}
+
+/** ConnectionEvents are the events a {@link Connection} emits. */
+export interface ConnectionEvents {
+  /** state reports every state change. */
+  state: { state: ConnectionState; previous: ConnectionState };
+  /** open reports an open socket; reconnect is false for the first one. */
+  open: { reconnect: boolean };
+  /** message carries one binary message's bytes. */
+  message: Uint8Array;
+  /** close reports a socket that closed, and what happens next. */
+  close: CloseDetails;
+}
+
+// WebSocket readyState OPEN, the same in every implementation.
+const OPEN = 1;
+
+/**
+ * Connection is one logical connection to the server that survives dropped
+ * sockets: it opens a WebSocket with binaryType "arraybuffer" and the
+ * tickroom.v1 subprotocol, delivers each binary message as bytes, and after
+ * a resumable close opens a new socket after an exponential, jittered
+ * backoff. A terminal close code (4500-4999, or a standard code meaning the
+ * server refuses our data) closes it for good. It knows nothing of the
+ * protocol's messages: the Client on top resumes rooms on each reconnect.
+ *
+ * The backoff resets when the first message arrives on a new socket (the
+ * server's Welcome), not on open, so a server that accepts and drops at once
+ * still gets growing pauses.
+ */
+export class Connection extends Emitter<ConnectionEvents> {
+  private readonly opts: ConnectionOptions;
+  private readonly WS: WebSocketConstructor;
+  private readonly backoff: Backoff;
+  private socket: WebSocketLike | undefined;
+  private current: ConnectionState = "idle";
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private failures = 0;
+  private opened = false;
+  private gotMessage = false;
+  private tokenValue: string | undefined;
+
+  /** Connection's constructor checks the options; call connect to open the first socket. */
+  constructor(options: ConnectionOptions) {
+    super();
+    this.opts = options;
+    this.tokenValue = options.token;
+    const ws = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!ws) throw new TypeError("tickroom: no WebSocket class; pass options.WebSocket");
+    this.WS = ws;
+    this.backoff = new Backoff(options.backoff);
+  }
+
+  /** state is the connection's state. */
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** attempts counts failed connection attempts since the last healthy socket. */
+  get attempts(): number {
+    return this.failures;
+  }
+
+  /** setToken replaces the session token used by the next socket (after a new login). */
+  setToken(token: string): void {
+    this.tokenValue = token;
+  }
+
+  /** connect opens the first socket; calling it again while not idle or closed does nothing. */
+  connect(): void {
+    if (this.current !== "idle" && this.current !== "closed") return;
+    this.failures = 0;
+    this.backoff.reset();
+    this.opened = false;
+    this.setState("connecting");
+    this.openSocket();
+  }
+
+  /**
+   * reconnectNow drops the current socket, if any, and opens a new one at
+   * once; used when the page comes back online or the heartbeat failed.
+   * code is reported in the close event.
+   */
+  reconnectNow(code = 4003, reason = "reconnecting"): void {
+    if (this.current === "closed" || this.current === "idle") return;
+    this.clearTimer();
+    const s = this.socket;
+    if (s) {
+      this.detach(s);
+      try {
+        s.close(code, reason);
+      } catch {
+        // A socket that is still connecting may refuse a code; it is gone anyway.
+      }
+      this.emit("close", { code, reason, info: closeCodeInfo(code), willReconnect: true, delayMs: 0 });
+    }
+    this.setState("reconnecting");
+    this.openSocket();
+  }
+
+  /** send writes one binary message; it returns false when no socket is open. */
+  send(data: Uint8Array): boolean {
+    const s = this.socket;
+    if (!s || this.current !== "open" || s.readyState !== OPEN) return false;
+    s.send(data);
+    return true;
+  }
+
+  /** bufferedAmount is the socket's bytes not yet handed to the network, 0 when none is open. */
+  get bufferedAmount(): number {
+    return this.socket?.bufferedAmount ?? 0;
+  }
+
+  /** close closes the connection for good with a normal close code; no reconnect follows. */
+  close(code = 1000, reason = "client closed"): void {
+    if (this.current === "closed") return;
+    this.clearTimer();
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) {
+      this.detach(s);
+      try {
+        s.close(code, reason);
+      } catch {
+        // Closing a socket that never opened may throw in some hosts; ignore.
+      }
+    }
+    this.setState("closed");
+    this.emit("close", { code, reason, info: closeCodeInfo(code), willReconnect: false, delayMs: 0 });
+  }
+
+  private url(): string {
+    if (!this.tokenValue) return this.opts.url;
+    const sep = this.opts.url.includes("?") ? "&" : "?";
+    return `${this.opts.url}${sep}token=${encodeURIComponent(this.tokenValue)}`;
+  }
+
+  private openSocket(): void {
+    this.gotMessage = false;
+    let s: WebSocketLike;
+    try {
+      s = new this.WS(this.url(), this.opts.protocols ?? [SUBPROTOCOL]);
+    } catch {
+      // A malformed URL throws at once; report it like a dropped socket.
+      this.onSocketClose(undefined, 1006, "could not open socket");
+      return;
+    }
+    s.binaryType = "arraybuffer";
+    this.socket = s;
+    const timeout = this.opts.connectTimeoutMs || 10_000;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.socket === s && this.current !== "open") {
+        this.detach(s);
+        try {
+          s.close();
+        } catch {
+          // ignore: we are dropping it
+        }
+        this.onSocketClose(undefined, 1006, "connect timeout");
+      }
+    }, timeout);
+    s.onopen = () => {
+      if (this.socket !== s) return;
+      this.clearTimer();
+      const reconnect = this.opened;
+      this.opened = true;
+      this.setState("open");
+      this.emit("open", { reconnect });
+    };
+    s.onmessage = (ev) => {
+      if (this.socket !== s) return;
+      const data = ev.data;
+      if (!(data instanceof ArrayBuffer)) return; // text frames are not part of the protocol
+      if (!this.gotMessage) {
+        this.gotMessage = true;
+        this.failures = 0;
+        this.backoff.reset();
+      }
+      this.emit("message", new Uint8Array(data));
+    };
+    s.onclose = (ev) => this.onSocketClose(s, ev.code, ev.reason);
+    // Errors are always followed by close; the close event carries the code.
+    s.onerror = () => {};
+  }
+
+  private onSocketClose(s: WebSocketLike | undefined, code: number, reason: string): void {
+    if (s !== undefined && this.socket !== s) return;
+    if (s) this.detach(s);
+    this.socket = undefined;
+    this.clearTimer();
+    if (this.current === "closed") return;
+    const info = closeCodeInfo(code);
+    const max = this.opts.maxReconnectAttempts || 0;
+    const retry = this.opts.reconnect !== false && info.kind === "resumable" && (max === 0 || this.failures < max);
+    if (!retry) {
+      this.setState("closed");
+      this.emit("close", { code, reason, info, willReconnect: false, delayMs: 0 });
+      return;
+    }
+    this.failures++;
+    let delay = this.backoff.next();
+    if (info.slow) delay += this.opts.slowDelayMs || 5000;
+    this.setState("reconnecting");
+    this.emit("close", { code, reason, info, willReconnect: true, delayMs: delay });
+    if (this.current !== "reconnecting") return; // a listener closed us
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.openSocket();
+    }, delay);
+  }
+
+  private detach(s: WebSocketLike): void {
+    s.onopen = null;
+    s.onmessage = null;
+    s.onclose = null;
+    s.onerror = null;
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private setState(state: ConnectionState): void {
+    if (state === this.current) return;
+    const previous = this.current;
+    this.current = state;
+    this.emit("state", { state, previous });
+  }
+}

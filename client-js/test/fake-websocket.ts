@@ -1,0 +1,69 @@
+import type { WebSocketLike } from "../src/connection.js";
+
+/**
+ * FakeWebSocket stands in for the browser's WebSocket in unit tests: every
+ * instance is recorded, and the test plays the server by calling serverOpen,
+ * serverSend and serverClose.
+ */
+export class FakeWebSocket implements WebSocketLike {
+  static instances: FakeWebSocket[] = [];
+
+  /** reset forgets every instance; call it in beforeEach. */
+  static reset(): void {
+    FakeWebSocket.instances = [];
+  }
+
+  /** last is the newest socket. */
+  static last(): FakeWebSocket {
+    const s = FakeWebSocket.instances[FakeWebSocket.instances.length - 1];
+    if (!s) throw new Error("no socket was opened");
+    return s;
+  }
+
+  readonly url: string;
+  readonly protocols: string | string[] | undefined;
+  binaryType = "blob";
+  readyState = 0;
+  bufferedAmount = 0;
+  sent: Uint8Array[] = [];
+  closedWith: { code: number | undefined; reason: string | undefined } | undefined;
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+
+  constructor(url: string, protocols?: string | string[]) {
+    this.url = url;
+    this.protocols = protocols;
+    FakeWebSocket.instances.push(this);
+  }
+
+  send(data: Uint8Array | ArrayBuffer): void {
+    if (this.readyState !== 1) throw new Error("InvalidStateError: socket not open");
+    this.sent.push(data instanceof Uint8Array ? data.slice() : new Uint8Array(data.slice(0)));
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closedWith = { code, reason };
+    this.readyState = 3;
+  }
+
+  serverOpen(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+
+  serverSend(bytes: Uint8Array): void {
+    const copy = bytes.slice();
+    this.onmessage?.({ data: copy.buffer });
+  }
+
+  serverSendText(text: string): void {
+    this.onmessage?.({ data: text });
+  }
+
+  serverClose(code: number, reason = ""): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+}
