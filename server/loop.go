@@ -133,6 +133,7 @@ func (c *Conn) closeTCP() {
 	}
 	if c.loop.inTraffic == c {
 		c.closeNow = true
+		c.state = stateClosed // nothing more is read or written
 		return
 	}
 	_ = c.loop.el.Close(c.gc)
