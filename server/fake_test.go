@@ -57,10 +57,9 @@ func (l *fakeLoop) Execute(_ context.Context, r gnet.Runnable) error {
 func (l *fakeLoop) Close(gnet.Conn) error { l.closed++; return nil }
 
 func (l *fakeLoop) runTasks() {
-	for len(l.tasks) > 0 {
-		r := l.tasks[0]
-		l.tasks = l.tasks[1:]
-		_ = r.Run(context.Background())
+	for i := 0; i < len(l.tasks); i++ {
+		_ = l.tasks[i].Run(context.Background())
+		l.tasks[i] = nil
 	}
 	l.tasks = l.tasks[:0]
 }
