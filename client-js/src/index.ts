@@ -20,7 +20,20 @@ export {
   type CloseCodeInfo,
   type CloseKind,
 } from "./close-codes.js";
+export { Client, connect, type ClientEvents, type ClientOptions, type CreateRoomOptions, type ListRoomsFilter } from "./client.js";
+export {
+  Connection,
+  SUBPROTOCOL,
+  type CloseDetails,
+  type ConnectionEvents,
+  type ConnectionOptions,
+  type ConnectionState,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from "./connection.js";
 export { Emitter, type Listener } from "./emitter.js";
+export { login, webSocketUrl, type LoginOptions, type Session } from "./login.js";
+export { Room, type RoomEvents, type RoomHost, type RoomOptions } from "./room.js";
 export { TickroomError, type TickroomErrorCode, type TickroomErrorDetails } from "./errors.js";
 export {
   InterpolationBuffer,

@@ -1,0 +1,522 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { BackoffOptions } from "./backoff.js";
+import { Connection, type CloseDetails, type ConnectionState, type WebSocketConstructor } from "./connection.js";
+import { Emitter } from "./emitter.js";
+import { TickroomError } from "./errors.js";
+import { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
+import { ClientMessageSchema, ServerMessageSchema, type ClientMessage, type ServerMessage } from "./gen/tickroom/v1/envelope_pb.js";
+import { CreateRoomSchema, ListRoomsSchema, QuickMatchSchema, type RoomList } from "./gen/tickroom/v1/lobby_pb.js";
+import { InputSchema, JoinRoomSchema, LeaveReason, LeaveRoomSchema, LeftSchema, type Joined, type Left } from "./gen/tickroom/v1/room_pb.js";
+import { PingSchema, type Notification, type Welcome } from "./gen/tickroom/v1/session_pb.js";
+import {
+  AddFriendSchema,
+  BlockUserSchema,
+  JoinChannelSchema,
+  LeaveChannelSchema,
+  QueryPresenceSchema,
+  SendChatSchema,
+  SendDirectSchema,
+  type Chat,
+  type ChatHistory,
+  type DirectMessage,
+  type Presence,
+} from "./gen/tickroom/v1/social_pb.js";
+import { RequestTracker } from "./requests.js";
+import { Room, type RoomHost, type RoomOptions } from "./room.js";
+import { RttEstimator } from "./rtt.js";
+
+/** ClientOptions configures {@link connect}. */
+export interface ClientOptions {
+  /** url is the WebSocket endpoint, such as "wss://host/v1/ws" (see webSocketUrl). */
+  url: string;
+  /** token is the session token from login. */
+  token: string;
+  /** WebSocket is the socket class. Absent means globalThis.WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  /** protocols are the subprotocols offered. Absent means ["tickroom.v1"]. */
+  protocols?: string[];
+  /** backoff shapes reconnect delays; absent means 250 ms doubling up to 30 s, full jitter. */
+  backoff?: BackoffOptions;
+  /** reconnect turns automatic reconnection off when false. Absent means on. */
+  reconnect?: boolean;
+  /** maxReconnectAttempts gives up after that many failed attempts in a row. Zero or absent means never. */
+  maxReconnectAttempts?: number;
+  /** slowDelayMs is the extra pause after a rate-limited or overloaded close. Zero or absent means 5000 ms. */
+  slowDelayMs?: number;
+  /** connectTimeoutMs drops a socket that has not opened in that time. Zero or absent means 10 000 ms. */
+  connectTimeoutMs?: number;
+  /** requestTimeoutMs rejects a request with no reply in that time. Zero or absent means 10 000 ms. */
+  requestTimeoutMs?: number;
+  /** maxRequestsInFlight bounds requests awaiting replies. Zero or absent means 64. */
+  maxRequestsInFlight?: number;
+  /** heartbeatIntervalMs is how often to ping. Zero or absent means the server's Welcome value, else 10 000 ms. */
+  heartbeatIntervalMs?: number;
+  /**
+   * heartbeatTimeoutMs drops and reconnects a socket silent for that long.
+   * Zero or absent means three heartbeat intervals.
+   */
+  heartbeatTimeoutMs?: number;
+  /** room configures every room joined. */
+  room?: RoomOptions;
+  /** now is the clock for RTT samples, in ms. Absent means performance.now (or Date.now). */
+  now?: () => number;
+  /** onListenerError receives errors thrown by event listeners. Absent means rethrow on a fresh task. */
+  onListenerError?: (err: unknown) => void;
+}
+
+/** ClientEvents are the events a {@link Client} emits. */
+export interface ClientEvents {
+  /** welcome follows every successful (re)connection. */
+  welcome: Welcome;
+  /** state reports the connection's state changes. */
+  state: { state: ConnectionState; previous: ConnectionState };
+  /** close reports each closed socket with its typed close code and whether a reconnect follows. */
+  close: CloseDetails;
+  /** chat is a chat line in a room or a lobby channel joined. */
+  chat: Chat;
+  /** chatHistory carries recent lines of a room or channel. */
+  chatHistory: ChatHistory;
+  /** direct is a direct message to this user. */
+  direct: DirectMessage;
+  /** presence is a contact's status change. */
+  presence: Presence;
+  /** notification is an operator's message. */
+  notification: Notification;
+  /** rtt follows each pong with the smoothed and the last round-trip time in ms. */
+  rtt: { rtt: number; last: number };
+  /** error reports an error with no request to reject: an unsolicited server Error, an undecodable message. */
+  error: TickroomError;
+  /** resumeFailed reports a room whose seat could not be resumed after a reconnect; the room was left. */
+  resumeFailed: { room: Room; error: TickroomError };
+}
+
+/** CreateRoomOptions are the fields of a CreateRoom request. */
+export interface CreateRoomOptions {
+  game: string;
+  options?: Record<string, string>;
+  metadata?: Record<string, string>;
+  password?: string;
+  maxPlayers?: number;
+  private?: boolean;
+  spectate?: boolean;
+}
+
+/** ListRoomsFilter narrows a room listing; every field set must match. */
+export interface ListRoomsFilter {
+  game?: string;
+  metadata?: Record<string, string>;
+  freeSeatsOnly?: boolean;
+  limit?: number;
+  pageToken?: string;
+}
+
+type Body = ClientMessage["body"];
+
+interface JoinContext {
+  password: string;
+  resume?: Room;
+}
+
+/**
+ * connect opens a connection and resolves with the Client once the server's
+ * Welcome arrived. It rejects with a TickroomError ("closed", with the close
+ * code) when the server refuses for good (a bad or expired token) or
+ * reconnecting gives up before a Welcome.
+ */
+export function connect(options: ClientOptions): Promise<Client> {
+  const client = new Client(options);
+  return new Promise<Client>((resolve, reject) => {
+    const offWelcome = client.once("welcome", () => {
+      offClose();
+      resolve(client);
+    });
+    const offClose = client.on("close", (c) => {
+      if (c.willReconnect) return;
+      offWelcome();
+      offClose();
+      reject(new TickroomError("closed", `tickroom: connection closed before welcome: ${c.code} ${c.info.name} ${c.reason}`.trim(), { close: c.info }));
+    });
+    client.open();
+  });
+}
+
+/**
+ * Client is a logged-in user's connection to a tickroom server: the lobby
+ * (list, create, join, spectate, quick match), the rooms joined, chat,
+ * direct messages, presence and notifications, and the heartbeat. Get one
+ * with {@link connect}.
+ *
+ * After a dropped socket it reconnects with backoff and, on the new Welcome,
+ * resumes every room with the last tick seen (same seat, never a second
+ * player); inputs sent meanwhile wait in each room's bounded buffer and go
+ * out after the resume. Requests in flight when a socket drops reject with
+ * "connection-lost"; requests made while it is down reject with
+ * "not-connected".
+ */
+export class Client extends Emitter<ClientEvents> {
+  /** connection is the underlying reconnecting socket. */
+  readonly connection: Connection;
+  /** rtt estimates the round-trip time and server clock from heartbeats. */
+  readonly rtt = new RttEstimator();
+  private readonly opts: ClientOptions;
+  private readonly tracker: RequestTracker<ServerMessage>;
+  private readonly joins = new Map<number, JoinContext>();
+  private readonly roomMap = new Map<string, Room>();
+  private readonly now: () => number;
+  private welcomeMsg: Welcome | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private lastHeard = 0;
+
+  /** Client's constructor does not connect; use {@link connect}, or call open. */
+  constructor(options: ClientOptions) {
+    super(options.onListenerError);
+    this.opts = options;
+    const perf = (globalThis as { performance?: { now(): number } }).performance;
+    this.now = options.now ?? (perf ? () => perf.now() : () => Date.now());
+    this.tracker = new RequestTracker<ServerMessage>(options.requestTimeoutMs || 10_000, options.maxRequestsInFlight || 64);
+    const connOpts: ConstructorParameters<typeof Connection>[0] = { url: options.url, token: options.token };
+    if (options.WebSocket) connOpts.WebSocket = options.WebSocket;
+    if (options.protocols) connOpts.protocols = options.protocols;
+    if (options.backoff) connOpts.backoff = options.backoff;
+    if (options.reconnect !== undefined) connOpts.reconnect = options.reconnect;
+    if (options.maxReconnectAttempts) connOpts.maxReconnectAttempts = options.maxReconnectAttempts;
+    if (options.slowDelayMs) connOpts.slowDelayMs = options.slowDelayMs;
+    if (options.connectTimeoutMs) connOpts.connectTimeoutMs = options.connectTimeoutMs;
+    this.connection = new Connection(connOpts);
+    this.connection.on("state", (s) => this.emit("state", s));
+    this.connection.on("message", (bytes) => this.onMessage(bytes));
+    this.connection.on("close", (c) => this.onClose(c));
+  }
+
+  /** open starts connecting; connect() calls it. */
+  open(): void {
+    this.connection.connect();
+  }
+
+  /** welcome is the latest Welcome, undefined before the first. */
+  get welcome(): Welcome | undefined {
+    return this.welcomeMsg;
+  }
+
+  /** rooms maps room id to the rooms this user is in. */
+  get rooms(): ReadonlyMap<string, Room> {
+    return this.roomMap;
+  }
+
+  /** state is the connection's state. */
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** setToken replaces the session token for the next reconnect (after logging in again). */
+  setToken(token: string): void {
+    this.connection.setToken(token);
+  }
+
+  /** close closes the connection for good; rooms are left on the client side and the server keeps seats for its resume window. */
+  close(): void {
+    this.connection.close();
+  }
+
+  /** listRooms lists the rooms matching the filter. */
+  async listRooms(filter: ListRoomsFilter = {}): Promise<RoomList> {
+    const reply = await this.request({ case: "listRooms", value: create(ListRoomsSchema, filter) });
+    return expectBody(reply, "roomList");
+  }
+
+  /** createRoom creates a room and joins it (as a player unless spectate). */
+  createRoom(options: CreateRoomOptions): Promise<Room> {
+    return this.join({ case: "createRoom", value: create(CreateRoomSchema, options) }, { password: options.password ?? "" });
+  }
+
+  /** joinRoom takes a seat in a room (or spectates with spectate: true). */
+  joinRoom(roomId: string, options: { password?: string; spectate?: boolean } = {}): Promise<Room> {
+    const value = create(JoinRoomSchema, { roomId, password: options.password ?? "", spectate: options.spectate ?? false });
+    return this.join({ case: "joinRoom", value }, { password: options.password ?? "" });
+  }
+
+  /** spectate watches a room without a seat. */
+  spectate(roomId: string, options: { password?: string } = {}): Promise<Room> {
+    return this.joinRoom(roomId, { ...options, spectate: true });
+  }
+
+  /** quickMatch joins the fullest open room of the game with these options, or creates one. */
+  quickMatch(game: string, options: Record<string, string> = {}): Promise<Room> {
+    return this.join({ case: "quickMatch", value: create(QuickMatchSchema, { game, options }) }, { password: "" });
+  }
+
+  /** sendChat posts a line to a room this user is in or a lobby channel it joined. */
+  async sendChat(to: { roomId?: string; channel?: string }, text: string, excludeSender = false): Promise<void> {
+    const value = create(SendChatSchema, { roomId: to.roomId ?? "", channel: to.channel ?? "", text, excludeSender });
+    expectBody(await this.request({ case: "sendChat", value }), "ok");
+  }
+
+  /** sendDirect sends a direct message to a connected user. */
+  async sendDirect(toUserId: string, text: string): Promise<void> {
+    expectBody(await this.request({ case: "sendDirect", value: create(SendDirectSchema, { toUserId, text }) }), "ok");
+  }
+
+  /** joinChannel subscribes to a lobby channel and returns its recent lines. */
+  async joinChannel(channel: string): Promise<ChatHistory> {
+    return expectBody(await this.request({ case: "joinChannel", value: create(JoinChannelSchema, { channel }) }), "chatHistory");
+  }
+
+  /** leaveChannel unsubscribes from a lobby channel. */
+  async leaveChannel(channel: string): Promise<void> {
+    expectBody(await this.request({ case: "leaveChannel", value: create(LeaveChannelSchema, { channel }) }), "ok");
+  }
+
+  /** blockUser blocks (or with unblock, unblocks) a user's chat and direct messages. */
+  async blockUser(userId: string, unblock = false): Promise<void> {
+    expectBody(await this.request({ case: "blockUser", value: create(BlockUserSchema, { userId, unblock }) }), "ok");
+  }
+
+  /** addFriend adds (or with remove, removes) a contact whose presence this user receives. */
+  async addFriend(userId: string, remove = false): Promise<void> {
+    expectBody(await this.request({ case: "addFriend", value: create(AddFriendSchema, { userId, remove }) }), "ok");
+  }
+
+  /** queryPresence returns the users' statuses, in the order asked. */
+  async queryPresence(userIds: string[]): Promise<Presence[]> {
+    const reply = expectBody(await this.request({ case: "queryPresence", value: create(QueryPresenceSchema, { userIds }) }), "presenceList");
+    return reply.users;
+  }
+
+  /** ping sends one heartbeat now and resolves with its round-trip time in ms. */
+  async ping(): Promise<number> {
+    const sentAt = this.now();
+    const reply = await this.request({ case: "ping", value: create(PingSchema, { clientTimeMs: sentAt, rttMs: Math.round(this.rtt.rtt ?? 0) }) });
+    const pong = expectBody(reply, "pong");
+    const at = this.now();
+    if (this.rtt.sample(pong.clientTimeMs, at, Number(pong.serverTimeMs))) {
+      this.emit("rtt", { rtt: this.rtt.rtt!, last: this.rtt.lastRtt! });
+    }
+    return at - pong.clientTimeMs;
+  }
+
+  /**
+   * request sends one ClientMessage body with a fresh request id and
+   * resolves with the reply; a server Error rejects with a TickroomError
+   * whose serverCode is the ErrorCode.
+   */
+  request(body: Body): Promise<ServerMessage> {
+    return this.requestWith(body, undefined);
+  }
+
+  private requestWith(body: Body, join: JoinContext | undefined): Promise<ServerMessage> {
+    if (this.connection.state !== "open") {
+      return Promise.reject(new TickroomError("not-connected", `tickroom: cannot send ${body.case ?? "request"} while ${this.connection.state}`));
+    }
+    const { id, reply } = this.tracker.start(body.case ?? "request");
+    if (id === 0) return reply;
+    const bytes = toBinary(ClientMessageSchema, create(ClientMessageSchema, { requestId: id, body }));
+    const max = this.welcomeMsg?.maxMessageBytes ?? 0;
+    if (max > 0 && bytes.length > max) {
+      this.tracker.fail(id, new TickroomError("protocol", `tickroom: ${body.case} is ${bytes.length} bytes, over the server's ${max}`));
+      return reply;
+    }
+    if (join) this.joins.set(id, join);
+    if (!this.connection.send(bytes)) {
+      this.joins.delete(id);
+      this.tracker.fail(id, new TickroomError("not-connected", `tickroom: cannot send ${body.case}: socket not open`));
+    }
+    return reply.finally(() => this.joins.delete(id));
+  }
+
+  private async join(body: Body, ctx: JoinContext): Promise<Room> {
+    const reply = await this.requestWith(body, ctx);
+    const joined = expectBody(reply, "joined");
+    const room = this.roomMap.get(joined.roomId);
+    if (!room) throw new TickroomError("protocol", `tickroom: joined room ${joined.roomId} is unknown`);
+    return room;
+  }
+
+  private host(): RoomHost {
+    return {
+      sendInput: (roomId, seq, data) => this.sendInput(roomId, seq, data),
+      leaveRoom: async (roomId) => {
+        const left = expectBody(await this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }), "left");
+        this.roomLeft(left);
+        return left;
+      },
+      sendChat: (roomId, text) => this.sendChat({ roomId }, text),
+    };
+  }
+
+  private sendInput(roomId: string, seq: number, data: Uint8Array): boolean {
+    if (this.connection.state !== "open") return false;
+    const msg = create(ClientMessageSchema, { requestId: 0, body: { case: "input", value: create(InputSchema, { roomId, seq, data }) } });
+    const bytes = toBinary(ClientMessageSchema, msg);
+    const max = this.welcomeMsg?.maxMessageBytes ?? 0;
+    if (max > 0 && bytes.length > max) {
+      // Sending it would get the socket closed with 1009; refuse it here.
+      throw new TickroomError("protocol", `tickroom: input is ${bytes.length} bytes, over the server's ${max}`);
+    }
+    return this.connection.send(bytes);
+  }
+
+  private onMessage(bytes: Uint8Array): void {
+    this.lastHeard = this.now();
+    let msg: ServerMessage;
+    try {
+      msg = fromBinary(ServerMessageSchema, bytes);
+    } catch (err) {
+      this.emit("error", new TickroomError("protocol", `tickroom: undecodable server message: ${String(err)}`));
+      return;
+    }
+    const b = msg.body;
+    if (msg.requestId !== 0 && b.case === "joined") {
+      // Build the room before anything else runs: its first State may be the
+      // very next message.
+      this.roomJoined(b.value, this.joins.get(msg.requestId));
+    }
+    if (msg.requestId !== 0) {
+      if (b.case === "error") {
+        const e = b.value;
+        const name = ErrorCode[e.code] ?? String(e.code);
+        if (this.tracker.fail(msg.requestId, new TickroomError("server", `tickroom: ${name}: ${e.message}`, { serverCode: e.code, retryAfterMs: e.retryAfterMs }))) return;
+      } else if (this.tracker.resolve(msg.requestId, msg)) {
+        return;
+      }
+    }
+    this.dispatch(msg);
+  }
+
+  private dispatch(msg: ServerMessage): void {
+    const b = msg.body;
+    switch (b.case) {
+      case "state":
+        this.roomMap.get(b.value.roomId)?.handleState(b.value);
+        break;
+      case "roomEvent":
+        this.roomMap.get(b.value.roomId)?.handleEvent(b.value);
+        break;
+      case "gameMessage":
+        this.roomMap.get(b.value.roomId)?.handleMessage(b.value);
+        break;
+      case "welcome":
+        this.onWelcome(b.value);
+        break;
+      case "left":
+        this.roomLeft(b.value);
+        break;
+      case "chat":
+        if (b.value.roomId) this.roomMap.get(b.value.roomId)?.handleChat(b.value);
+        this.emit("chat", b.value);
+        break;
+      case "chatHistory":
+        if (b.value.roomId) this.roomMap.get(b.value.roomId)?.handleChatHistory(b.value);
+        this.emit("chatHistory", b.value);
+        break;
+      case "directMessage":
+        this.emit("direct", b.value);
+        break;
+      case "presence":
+        this.emit("presence", b.value);
+        break;
+      case "notification":
+        this.emit("notification", b.value);
+        break;
+      case "error": {
+        const e = b.value;
+        const name = ErrorCode[e.code] ?? String(e.code);
+        this.emit("error", new TickroomError("server", `tickroom: ${name}: ${e.message}`, { serverCode: e.code, retryAfterMs: e.retryAfterMs }));
+        break;
+      }
+      default:
+        // Late replies (after a timeout) and bodies this client does not know.
+        break;
+    }
+  }
+
+  private roomJoined(joined: Joined, ctx: JoinContext | undefined): void {
+    const existing = this.roomMap.get(joined.roomId);
+    if (ctx?.resume && existing === ctx.resume) {
+      for (const q of existing.handleResumed(joined)) {
+        if (!this.sendInput(existing.id, q.seq, q.data)) break;
+      }
+      return;
+    }
+    const room = new Room(this.host(), joined, ctx?.password ?? "", this.opts.room);
+    this.roomMap.set(room.id, room);
+  }
+
+  private roomLeft(left: Left): void {
+    const room = this.roomMap.get(left.roomId);
+    if (!room) return;
+    this.roomMap.delete(left.roomId);
+    room.handleLeft(left);
+  }
+
+  private onWelcome(w: Welcome): void {
+    this.welcomeMsg = w;
+    this.startHeartbeat(w);
+    this.emit("welcome", w);
+    for (const room of [...this.roomMap.values()]) {
+      if (room.live) this.resume(room);
+    }
+  }
+
+  private resume(room: Room): void {
+    const value = create(JoinRoomSchema, room.resumeRequest());
+    this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }).catch((err: unknown) => {
+      const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
+      // A dropped socket retries on the next Welcome; anything else loses the seat.
+      if (error.code === "connection-lost" || error.code === "not-connected") return;
+      if (this.roomMap.get(room.id) !== room) return;
+      this.roomMap.delete(room.id);
+      const reason = error.serverCode === ErrorCode.RESUME_UNAVAILABLE ? LeaveReason.SEAT_EXPIRED : LeaveReason.UNSPECIFIED;
+      room.handleLeft(create(LeftSchema, { roomId: room.id, reason, message: error.message }));
+      this.emit("resumeFailed", { room, error });
+    });
+  }
+
+  private onClose(c: CloseDetails): void {
+    this.stopHeartbeat();
+    this.tracker.failAll(new TickroomError("connection-lost", `tickroom: connection closed (${c.code} ${c.info.name})`, { close: c.info }));
+    this.joins.clear();
+    if (c.willReconnect) {
+      for (const room of this.roomMap.values()) room.markResuming();
+    } else {
+      for (const room of [...this.roomMap.values()]) {
+        this.roomMap.delete(room.id);
+        room.handleLeft(create(LeftSchema, { roomId: room.id, reason: LeaveReason.UNSPECIFIED, message: `connection closed: ${c.info.description}` }));
+      }
+    }
+    this.emit("close", c);
+  }
+
+  private startHeartbeat(w: Welcome): void {
+    this.stopHeartbeat();
+    const interval = this.opts.heartbeatIntervalMs || w.heartbeatIntervalMs || 10_000;
+    const timeout = this.opts.heartbeatTimeoutMs || interval * 3;
+    this.lastHeard = this.now();
+    this.heartbeat = setInterval(() => {
+      if (this.connection.state !== "open") return;
+      if (this.now() - this.lastHeard >= timeout) {
+        this.connection.reconnectNow(4003, "heartbeat timeout");
+        return;
+      }
+      this.ping().catch(() => {
+        // A lost pong shows up as silence, which the check above handles.
+      });
+    }, interval);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat !== undefined) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+}
+
+type Case = NonNullable<ServerMessage["body"]["case"]>;
+type BodyOf<C extends Case> = Extract<ServerMessage["body"], { case: C }>["value"];
+
+function expectBody<C extends Case>(msg: ServerMessage, c: C): BodyOf<C> {
+  if (msg.body.case !== c) {
+    throw new TickroomError("protocol", `tickroom: expected ${c} reply, got ${msg.body.case ?? "an empty body"}`);
+  }
+  return msg.body.value as BodyOf<C>;
+}

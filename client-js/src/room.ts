@@ -1,0 +1,282 @@
+import { BoundedQueue, type BoundedQueueOptions } from "./bounded-queue.js";
+import { Emitter } from "./emitter.js";
+import type { Chat, ChatHistory } from "./gen/tickroom/v1/social_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { PlayerSchema, type Joined, type Left, type Player } from "./gen/tickroom/v1/room_pb.js";
+import { RoomEventKind, type GameMessage, type RoomEvent, type State } from "./gen/tickroom/v1/state_pb.js";
+import { InputPredictor, type PendingInput } from "./prediction.js";
+import { StateStore, type ApplyRejection, type ApplyResult } from "./state-store.js";
+
+/** RoomEvents are the events a {@link Room} emits. */
+export interface RoomEvents {
+  /** state follows every applied keyframe or delta; the room's entities are already updated. */
+  state: { state: State; result: Extract<ApplyResult, { ok: true }> };
+  /**
+   * desync reports a refused delta: the room waits for a keyframe, which the
+   * server sends to a client that fell behind, or on the next resume.
+   */
+  desync: { reason: ApplyRejection; tick: bigint | undefined };
+  /** reconcile follows each state, for a player: the last input applied and those still pending. */
+  reconcile: { acked: number; pending: readonly PendingInput<unknown>[] };
+  /** event is a reliable notice about members or the room's phase. */
+  event: RoomEvent;
+  /** message is a game's own reliable message. */
+  message: GameMessage;
+  /** chat is a chat line posted in the room. */
+  chat: Chat;
+  /** chatHistory carries the room's recent lines, sent after joining. */
+  chatHistory: ChatHistory;
+  /** resumed reports that the seat was resumed after a reconnect. */
+  resumed: Joined;
+  /** left reports that the user no longer has a seat here; the room object is finished. */
+  left: Left;
+}
+
+/** RoomHost is what a Room needs from the client that owns it. */
+export interface RoomHost {
+  /** sendInput writes one Input now; it returns false when it cannot (socket down). */
+  sendInput(roomId: string, seq: number, data: Uint8Array): boolean;
+  /** leaveRoom asks the server to leave the room. */
+  leaveRoom(roomId: string): Promise<Left>;
+  /** sendChat posts a line to the room. */
+  sendChat(roomId: string, text: string): Promise<void>;
+}
+
+/** RoomOptions configures the rooms a client joins. */
+export interface RoomOptions {
+  /** inputBuffer bounds inputs kept while reconnecting; absent means 64 inputs or 64 KiB. */
+  inputBuffer?: Omit<BoundedQueueOptions<unknown>, "sizeOf">;
+  /** maxPendingInputs bounds inputs kept for prediction replay. Zero or absent means 256. */
+  maxPendingInputs?: number;
+}
+
+interface QueuedInput {
+  seq: number;
+  data: Uint8Array;
+}
+
+/**
+ * Room is the client's view of one room it joined or spectates: the local
+ * entity map kept by applying keyframes and deltas, the players, and
+ * sendInput for a seated player. Inputs sent while the connection is down
+ * are kept (bounded, oldest dropped) and sent once the seat is resumed.
+ *
+ * Entities are the game's own messages, still encoded: decode them with the
+ * game's generated schema, e.g. fromBinary(PieceSchema, room.entities.get(id)).
+ */
+export class Room extends Emitter<RoomEvents> {
+  /** id is the room's id. */
+  readonly id: string;
+  /** store holds the room's entities, globals and acks. */
+  readonly store = new StateStore();
+  /** predictor numbers this player's inputs and drives the reconcile event. */
+  readonly predictor: InputPredictor<unknown>;
+  private readonly host: RoomHost;
+  private readonly outbox: BoundedQueue<QueuedInput>;
+  private joinedMsg: Joined;
+  private readonly seats = new Map<number, Player>();
+  private isLive = true;
+  private isResuming = false;
+  private password: string;
+
+  /** Room's constructor is called by the client when a join succeeds. */
+  constructor(host: RoomHost, joined: Joined, password = "", options: RoomOptions = {}) {
+    super();
+    this.host = host;
+    this.id = joined.roomId;
+    this.joinedMsg = joined;
+    this.password = password;
+    this.outbox = new BoundedQueue<QueuedInput>({ ...options.inputBuffer, sizeOf: (q) => q.data.length + 16 });
+    this.predictor = new InputPredictor<unknown>({
+      maxPending: options.maxPendingInputs ?? 0,
+      onReconcile: (acked, pending) => this.emit("reconcile", { acked, pending }),
+    });
+    this.setPlayers(joined.players);
+  }
+
+  /** joined is the server's latest Joined for this room (updated on resume). */
+  get joined(): Joined {
+    return this.joinedMsg;
+  }
+
+  /** game is the name of the game the room runs. */
+  get game(): string {
+    return this.joinedMsg.game;
+  }
+
+  /** seat is this user's seat; meaningless for a spectator. */
+  get seat(): number {
+    return this.joinedMsg.seat;
+  }
+
+  /** spectator is true when this user watches without a seat. */
+  get spectator(): boolean {
+    return this.joinedMsg.spectator;
+  }
+
+  /** tickRate is the room's ticks per second. */
+  get tickRate(): number {
+    return this.joinedMsg.tickRate;
+  }
+
+  /** tick is the tick of the state held, undefined before the first keyframe. */
+  get tick(): bigint | undefined {
+    return this.store.tick;
+  }
+
+  /** entities maps entity id to the game's encoded entity message; read-only. */
+  get entities(): ReadonlyMap<bigint, Uint8Array> {
+    return this.store.entities;
+  }
+
+  /** globals is the game's encoded room-wide message. */
+  get globals(): Uint8Array {
+    return this.store.globals;
+  }
+
+  /** players maps seat number to the player in it. */
+  get players(): ReadonlyMap<number, Player> {
+    return this.seats;
+  }
+
+  /** live is false once the user left the room (or was removed); a dead room sends nothing. */
+  get live(): boolean {
+    return this.isLive;
+  }
+
+  /** resuming is true while the seat is being resumed after a reconnect. */
+  get resuming(): boolean {
+    return this.isResuming;
+  }
+
+  /** bufferedInputs is the number of inputs waiting for the connection to come back. */
+  get bufferedInputs(): number {
+    return this.outbox.length;
+  }
+
+  /** droppedInputs counts inputs dropped from the reconnect buffer because it was full. */
+  get droppedInputs(): number {
+    return this.outbox.dropped;
+  }
+
+  /**
+   * sendInput sends one input (the game's encoded input message) and returns
+   * its sequence number. local is what the reconcile event hands back for
+   * replay (absent: data itself). While the connection is down the input
+   * waits in a bounded buffer. It throws for a spectator or a room left.
+   */
+  sendInput(data: Uint8Array, local?: unknown): number {
+    if (!this.isLive) throw new Error(`tickroom: room ${this.id} was left`);
+    if (this.spectator) throw new Error(`tickroom: spectators cannot send input to room ${this.id}`);
+    const { seq } = this.predictor.next(local === undefined ? data : local);
+    if (this.isResuming || !this.host.sendInput(this.id, seq, data)) {
+      this.outbox.push({ seq, data });
+    }
+    return seq;
+  }
+
+  /** leave gives up the seat; the left event follows. */
+  async leave(): Promise<void> {
+    if (!this.isLive) return;
+    await this.host.leaveRoom(this.id);
+  }
+
+  /** sendChat posts a chat line to the room's members. */
+  sendChat(text: string): Promise<void> {
+    return this.host.sendChat(this.id, text);
+  }
+
+  /** handleState applies a State from the server; the client calls it. */
+  handleState(state: State): void {
+    if (!this.isLive) return;
+    const r = this.store.apply(state);
+    if (!r.ok) {
+      if (r.reason !== "stale") this.emit("desync", { reason: r.reason, tick: r.tick });
+      return;
+    }
+    this.emit("state", { state, result: r });
+    if (!this.spectator) {
+      const ack = this.store.ackFor(this.seat);
+      this.predictor.ack(ack ?? this.predictor.lastAcked);
+    }
+  }
+
+  /** handleEvent applies a RoomEvent (player joins, leaves, drops, resumes); the client calls it. */
+  handleEvent(ev: RoomEvent): void {
+    if (!this.isLive) return;
+    if (!ev.spectator) {
+      switch (ev.kind) {
+        case RoomEventKind.PLAYER_JOINED:
+        case RoomEventKind.PLAYER_RESUMED:
+        case RoomEventKind.PLAYER_DROPPED: {
+          const connected = ev.kind !== RoomEventKind.PLAYER_DROPPED;
+          this.seats.set(ev.seat, create(PlayerSchema, { seat: ev.seat, userId: ev.userId, name: ev.name, connected }));
+          break;
+        }
+        case RoomEventKind.PLAYER_LEFT:
+          this.seats.delete(ev.seat);
+          break;
+        default:
+          break;
+      }
+    }
+    this.emit("event", ev);
+  }
+
+  /** handleMessage delivers a GameMessage; the client calls it. */
+  handleMessage(msg: GameMessage): void {
+    if (this.isLive) this.emit("message", msg);
+  }
+
+  /** handleChat delivers a room chat line; the client calls it. */
+  handleChat(chat: Chat): void {
+    if (this.isLive) this.emit("chat", chat);
+  }
+
+  /** handleChatHistory delivers the room's recent lines; the client calls it. */
+  handleChatHistory(h: ChatHistory): void {
+    if (this.isLive) this.emit("chatHistory", h);
+  }
+
+  /** resumeRequest returns the JoinRoom fields that resume this seat; the client calls it after a reconnect. */
+  resumeRequest(): { roomId: string; password: string; spectate: boolean; resumeTick: bigint } {
+    this.isResuming = true;
+    // resume_tick 0 would ask for a fresh seat; a room that had not sent its
+    // first keyframe yet resumes from tick 1 and gets a keyframe.
+    const tick = this.store.tick ?? 0n;
+    return { roomId: this.id, password: this.password, spectate: this.spectator, resumeTick: tick > 0n ? tick : 1n };
+  }
+
+  /**
+   * handleResumed finishes a resume: it records the new Joined and returns
+   * the buffered inputs to send, oldest first; the client calls it.
+   */
+  handleResumed(joined: Joined): { seq: number; data: Uint8Array }[] {
+    this.isResuming = false;
+    this.joinedMsg = joined;
+    this.setPlayers(joined.players);
+    this.emit("resumed", joined);
+    // Inputs the server already applied (acked) need not go again.
+    const acked = this.store.ackFor(this.seat) ?? 0;
+    return this.outbox.drain().filter((q) => q.seq > acked);
+  }
+
+  /** handleLeft ends the room: no more state, no more input; the client calls it. */
+  handleLeft(left: Left): void {
+    if (!this.isLive) return;
+    this.isLive = false;
+    this.isResuming = false;
+    this.outbox.clear();
+    this.emit("left", left);
+  }
+
+  /** markResuming makes new inputs wait in the buffer until the seat is resumed; the client calls it on a dropped socket. */
+  markResuming(): void {
+    if (this.isLive) this.isResuming = true;
+  }
+
+  private setPlayers(players: Player[]): void {
+    this.seats.clear();
+    for (const p of players) this.seats.set(p.seat, p);
+  }
+}

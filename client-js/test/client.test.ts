@@ -1,0 +1,322 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { connect, type Client, type ClientOptions } from "../src/client.js";
+import { TickroomError } from "../src/errors.js";
+import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
+import { LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
+import { RoomEventKind } from "../src/gen/tickroom/v1/state_pb.js";
+import type { Room } from "../src/room.js";
+import { FakeWebSocket } from "./fake-websocket.js";
+import { lastReceived, received, reply, welcome } from "./fake-server.js";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function opts(extra: Partial<ClientOptions> = {}): ClientOptions {
+  return {
+    url: "ws://127.0.0.1:1/v1/ws",
+    token: "tok",
+    WebSocket: FakeWebSocket,
+    backoff: { initialMs: 100, maxMs: 1000, random: () => 0.5 },
+    now: () => Date.now(),
+    requestTimeoutMs: 5000,
+    ...extra,
+  };
+}
+
+async function connected(extra: Partial<ClientOptions> = {}): Promise<{ client: Client; sock: FakeWebSocket }> {
+  const p = connect(opts(extra));
+  const sock = FakeWebSocket.last();
+  welcome(sock);
+  const client = await p;
+  return { client, sock };
+}
+
+// joined runs a join request through the fake server and returns the room.
+async function joinedRoom(client: Client, sock: FakeWebSocket, spectate = false): Promise<Room> {
+  const p = spectate ? client.spectate("r1") : client.joinRoom("r1", { password: "pw" });
+  const req = lastReceived(sock);
+  expect(req.body.case).toBe("joinRoom");
+  reply(sock, {
+    requestId: req.requestId,
+    body: { case: "joined", value: { roomId: "r1", game: "arena", seat: spectate ? 0 : 2, spectator: spectate, tickRate: 20, players: [{ seat: 2, userId: "u1", name: "ann", connected: true }] } },
+  });
+  return p;
+}
+
+function sendState(sock: FakeWebSocket, s: { tick: number; base?: number; key?: boolean; up?: Record<number, string>; rm?: number[]; acks?: [number, number][] }): void {
+  reply(sock, {
+    body: {
+      case: "state",
+      value: {
+        roomId: "r1",
+        tick: BigInt(s.tick),
+        baseTick: BigInt(s.base ?? 0),
+        keyframe: s.key ?? false,
+        globalsSet: s.key ?? false,
+        upserts: Object.entries(s.up ?? {}).map(([id, v]) => ({ id: BigInt(id), data: enc.encode(v) })),
+        removed: (s.rm ?? []).map(BigInt),
+        acks: (s.acks ?? []).map(([seat, seq]) => ({ seat, seq })),
+      },
+    },
+  });
+}
+
+function entities(room: Room): Record<string, string> {
+  return Object.fromEntries([...room.entities].map(([id, b]) => [String(id), dec.decode(b)]));
+}
+
+describe("Client", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeWebSocket.reset();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it("connects once the server welcomes it", async () => {
+    const { client, sock } = await connected();
+    expect(client.welcome?.userId).toBe("u1");
+    expect(client.state).toBe("open");
+    expect(sock.url).toBe("ws://127.0.0.1:1/v1/ws?token=tok");
+  });
+
+  const refusals = [
+    { code: 4501, name: "UNAUTHORIZED" },
+    { code: 4500, name: "TOKEN_EXPIRED" },
+    { code: 4507, name: "UNSUPPORTED_VERSION" },
+  ];
+  for (const r of refusals) {
+    it(`rejects connect on terminal close ${r.code}`, async () => {
+      const p = connect(opts());
+      FakeWebSocket.last().serverOpen();
+      FakeWebSocket.last().serverClose(r.code, "nope");
+      const err = await p.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TickroomError);
+      expect((err as TickroomError).code).toBe("closed");
+      expect((err as TickroomError).close?.name).toBe(r.name);
+      vi.advanceTimersByTime(60_000);
+      expect(FakeWebSocket.instances).toHaveLength(1);
+    });
+  }
+
+  it("matches replies to requests by request id", async () => {
+    const { client, sock } = await connected();
+    const a = client.listRooms({ game: "arena" });
+    const reqA = lastReceived(sock);
+    const b = client.listRooms({ game: "gomoku" });
+    const reqB = lastReceived(sock);
+    expect(reqA.requestId).not.toBe(reqB.requestId);
+    expect(reqA.body.case === "listRooms" && reqA.body.value.game).toBe("arena");
+    reply(sock, { requestId: reqB.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "g1", game: "gomoku" }] } } });
+    reply(sock, { requestId: reqA.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "a1", game: "arena" }] } } });
+    expect((await a).rooms.map((r) => r.roomId)).toEqual(["a1"]);
+    expect((await b).rooms.map((r) => r.roomId)).toEqual(["g1"]);
+  });
+
+  it("rejects with the server's typed error", async () => {
+    const { client, sock } = await connected();
+    const p = client.joinRoom("nope");
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "error", value: { code: ErrorCode.ROOM_NOT_FOUND, message: "no room nope" } } });
+    const err = (await p.catch((e: unknown) => e)) as TickroomError;
+    expect([err.code, err.serverCode]).toEqual(["server", ErrorCode.ROOM_NOT_FOUND]);
+    expect(err.message).toContain("ROOM_NOT_FOUND");
+    expect(client.rooms.size).toBe(0);
+  });
+
+  it("times out a request with no reply", async () => {
+    const { client } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    const p = client.listRooms();
+    const check = expect(p).rejects.toMatchObject({ code: "timeout" });
+    vi.advanceTimersByTime(300);
+    await check;
+  });
+
+  it("keeps a room's entity map from keyframes and deltas and reconciles inputs", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    expect([room.id, room.seat, room.tickRate, room.players.get(2)?.name]).toEqual(["r1", 2, 20, "ann"]);
+    const reconciles: { acked: number; pending: number[] }[] = [];
+    room.on("reconcile", (r) => reconciles.push({ acked: r.acked, pending: r.pending.map((p) => p.seq) }));
+    expect(room.sendInput(enc.encode("L"))).toBe(1);
+    expect(room.sendInput(enc.encode("R"))).toBe(2);
+    const inputs = received(sock).filter((m) => m.body.case === "input");
+    expect(inputs.map((m) => (m.body.case === "input" ? [m.body.value.roomId, m.body.value.seq, dec.decode(m.body.value.data)] : []))).toEqual([
+      ["r1", 1, "L"],
+      ["r1", 2, "R"],
+    ]);
+    sendState(sock, { tick: 10, key: true, up: { 1: "a", 2: "b" }, acks: [[2, 1]] });
+    sendState(sock, { tick: 11, base: 10, up: { 2: "b2" }, rm: [1], acks: [[2, 2], [0, 7]] });
+    expect(entities(room)).toEqual({ 2: "b2" });
+    expect(room.tick).toBe(11n);
+    expect(reconciles).toEqual([
+      { acked: 1, pending: [2] },
+      { acked: 2, pending: [] },
+    ]);
+    const desyncs: string[] = [];
+    room.on("desync", (d) => desyncs.push(d.reason));
+    sendState(sock, { tick: 13, base: 12, up: { 9: "z" } });
+    expect(desyncs).toEqual(["base-mismatch"]);
+    expect(entities(room)).toEqual({ 2: "b2" });
+  });
+
+  it("reconnects after a resumable close, resumes the seat and flushes buffered inputs", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    room.sendInput(enc.encode("i1"));
+    const pending = client.listRooms();
+    const lost = expect(pending).rejects.toMatchObject({ code: "connection-lost" });
+    sock.serverClose(4001, "slow");
+    await lost;
+    expect(client.state).toBe("reconnecting");
+    // Inputs during the outage wait; requests are refused at once.
+    room.sendInput(enc.encode("i2"));
+    room.sendInput(enc.encode("i3"));
+    expect(room.bufferedInputs).toBe(2);
+    await expect(client.listRooms()).rejects.toMatchObject({ code: "not-connected" });
+    vi.advanceTimersByTime(50);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    // The resume is the first thing on the new socket: same room, last tick seen.
+    const resume = lastReceived(sock2);
+    expect(resume.body.case).toBe("joinRoom");
+    if (resume.body.case !== "joinRoom") return;
+    expect(resume.body.value).toMatchObject({ roomId: "r1", password: "pw", spectate: false, resumeTick: 40n });
+    // Nothing else goes out until the seat is back.
+    expect(received(sock2)).toHaveLength(1);
+    room.sendInput(enc.encode("i4"));
+    expect(received(sock2)).toHaveLength(1);
+    const resumed: boolean[] = [];
+    room.on("resumed", (j) => resumed.push(j.resumed));
+    reply(sock2, { requestId: resume.requestId, body: { case: "joined", value: { roomId: "r1", game: "arena", seat: 2, tickRate: 20, resumed: true, tick: 41n } } });
+    expect(resumed).toEqual([true]);
+    expect(client.rooms.get("r1")).toBe(room);
+    const sent = received(sock2).slice(1).map((m) => (m.body.case === "input" ? `${m.body.value.seq}:${dec.decode(m.body.value.data)}` : m.body.case));
+    expect(sent).toEqual(["2:i2", "3:i3", "4:i4"]);
+    expect(room.bufferedInputs).toBe(0);
+    // A delta from the resume tick applies on top of the kept state.
+    sendState(sock2, { tick: 42, base: 40, up: { 2: "b" } });
+    expect(entities(room)).toEqual({ 1: "a", 2: "b" });
+  });
+
+  it("leaves rooms and does not reconnect after a terminal close", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    const left: string[] = [];
+    room.on("left", (l) => left.push(l.message));
+    const closes: number[] = [];
+    client.on("close", (c) => closes.push(c.code));
+    sock.serverClose(4502, "replaced");
+    expect(closes).toEqual([4502]);
+    expect(client.state).toBe("closed");
+    expect(left).toHaveLength(1);
+    expect(room.live).toBe(false);
+    expect(() => room.sendInput(enc.encode("x"))).toThrow();
+    vi.advanceTimersByTime(120_000);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+  });
+
+  it("leaves a room whose seat could not be resumed", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    const failed: number[] = [];
+    client.on("resumeFailed", (f) => failed.push(f.error.serverCode));
+    const reasons: LeaveReason[] = [];
+    room.on("left", (l) => reasons.push(l.reason));
+    sock.serverClose(1006);
+    vi.advanceTimersByTime(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const req = lastReceived(sock2);
+    expect(req.body.case === "joinRoom" && req.body.value.resumeTick).toBe(1n);
+    reply(sock2, { requestId: req.requestId, body: { case: "error", value: { code: ErrorCode.RESUME_UNAVAILABLE, message: "seat expired" } } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(failed).toEqual([ErrorCode.RESUME_UNAVAILABLE]);
+    expect(reasons).toEqual([LeaveReason.SEAT_EXPIRED]);
+    expect(client.rooms.size).toBe(0);
+  });
+
+  it("pings on the heartbeat, estimates RTT and reconnects when the server goes silent", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 1000 });
+    const rtts: number[] = [];
+    client.on("rtt", (r) => rtts.push(r.last));
+    vi.advanceTimersByTime(1000);
+    const ping = lastReceived(sock);
+    expect(ping.body.case).toBe("ping");
+    if (ping.body.case !== "ping") return;
+    vi.advanceTimersByTime(40);
+    reply(sock, { requestId: ping.requestId, body: { case: "pong", value: { clientTimeMs: ping.body.value.clientTimeMs, serverTimeMs: BigInt(Date.now()) } } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rtts).toEqual([40]);
+    expect(client.rtt.rtt).toBe(40);
+    // Silence: pings go unanswered; the heartbeat check after three silent
+    // intervals (last heard at t=1040, checks every 1000 ms) drops the socket.
+    const closes: number[] = [];
+    client.on("close", (c) => closes.push(c.code));
+    vi.advanceTimersByTime(2960);
+    expect(closes).toEqual([]);
+    expect(received(sock).filter((m) => m.body.case === "ping")).toHaveLength(4);
+    vi.advanceTimersByTime(1000);
+    expect(closes).toEqual([4003]);
+    expect(sock.closedWith?.code).toBe(4003);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+  });
+
+  it("routes chat, direct messages, presence, notifications and room events", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    const got: string[] = [];
+    client.on("chat", (c) => got.push(`chat:${c.text}`));
+    client.on("direct", (d) => got.push(`dm:${d.text}`));
+    client.on("presence", (p) => got.push(`presence:${p.userId}`));
+    client.on("notification", (n) => got.push(`note:${n.title}`));
+    room.on("chat", (c) => got.push(`room-chat:${c.text}`));
+    room.on("event", (e) => got.push(`event:${RoomEventKind[e.kind]}`));
+    room.on("message", (m) => got.push(`game:${m.text}`));
+    reply(sock, { body: { case: "chat", value: { roomId: "r1", text: "hi" } } });
+    reply(sock, { body: { case: "chat", value: { channel: "general", text: "yo" } } });
+    reply(sock, { body: { case: "directMessage", value: { fromUserId: "u2", text: "psst" } } });
+    reply(sock, { body: { case: "presence", value: { userId: "u2" } } });
+    reply(sock, { body: { case: "notification", value: { title: "maintenance" } } });
+    reply(sock, { body: { case: "roomEvent", value: { roomId: "r1", kind: RoomEventKind.PLAYER_JOINED, seat: 3, userId: "u3", name: "bo" } } });
+    reply(sock, { body: { case: "gameMessage", value: { roomId: "r1", text: "illegal move" } } });
+    expect(got).toEqual(["room-chat:hi", "chat:hi", "chat:yo", "dm:psst", "presence:u2", "note:maintenance", "event:PLAYER_JOINED", "game:illegal move"]);
+    expect(room.players.get(3)?.name).toBe("bo");
+  });
+
+  it("sends chat and leaves a room by request", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    const chat = room.sendChat("gg");
+    const req = lastReceived(sock);
+    expect(req.body.case === "sendChat" && req.body.value).toMatchObject({ roomId: "r1", text: "gg" });
+    reply(sock, { requestId: req.requestId, body: { case: "ok", value: {} } });
+    await chat;
+    const leave = room.leave();
+    const lreq = lastReceived(sock);
+    reply(sock, { requestId: lreq.requestId, body: { case: "left", value: { roomId: "r1", reason: LeaveReason.REQUESTED } } });
+    await leave;
+    expect(room.live).toBe(false);
+    expect(client.rooms.size).toBe(0);
+  });
+
+  it("survives undecodable messages and refuses spectator input", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const errors: string[] = [];
+    client.on("error", (e) => errors.push(e.code));
+    sock.serverSend(new Uint8Array([0xff, 0xff, 0xff]));
+    expect(errors).toEqual(["protocol"]);
+    const room = await joinedRoom(client, sock, true);
+    expect(room.spectator).toBe(true);
+    expect(() => room.sendInput(enc.encode("x"))).toThrow(/spectators/);
+    sendState(sock, { tick: 1, key: true, up: { 5: "e" } });
+    expect(entities(room)).toEqual({ 5: "e" });
+  });
+
+  it("refuses an input over the server's message limit instead of getting closed", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    expect(() => room.sendInput(new Uint8Array(5000))).toThrow(TickroomError);
+    expect(received(sock).filter((m) => m.body.case === "input")).toHaveLength(0);
+  });
+});
