@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/server"
+)
+
+func TestParseSteps(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []int
+		wantErr bool
+	}{
+		{"10000,19000", []int{10000, 19000}, false},
+		{" 5 , 7 ", []int{5, 7}, false},
+		{"50000", nil, true},
+		{"10,5", nil, true},
+		{"0", nil, true},
+		{"x", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseSteps(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("got %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestPoolOpensIdleConnections(t *testing.T) {
+	s, err := server.New(server.Config{Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Handle("/echo", &server.EchoHandler{})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); !errors.Is(err, server.ErrServerClosed) {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	p := newClientPool(s.Addr().String(), 3)
+	t.Cleanup(p.closeAll)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, n := range []int{20, 50} {
+		if err := p.grow(ctx, n); err != nil {
+			t.Fatalf("grow(%d): %v", n, err)
+		}
+		if len(p.conns) != n {
+			t.Fatalf("pool holds %d, want %d", len(p.conns), n)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Conns() != 50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("server sees %d connections, want 50", s.Conns())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
