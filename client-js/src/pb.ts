@@ -11,3 +11,7 @@ export * from "./gen/tickroom/v1/room_pb.js";
 export * from "./gen/tickroom/v1/session_pb.js";
 export * from "./gen/tickroom/v1/social_pb.js";
 export * from "./gen/tickroom/v1/state_pb.js";
+
+// The protobuf-es runtime functions, so a page that loads the bundled
+// library without a bundler can still build and read messages.
+export { create, fromBinary, toBinary } from "@bufbuild/protobuf";

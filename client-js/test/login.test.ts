@@ -1,0 +1,84 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TickroomError } from "../src/errors.js";
+import { login, webSocketUrl } from "../src/login.js";
+
+// A stand-in login endpoint on 127.0.0.1:0 that answers like the server:
+// names are required and at most 16 characters.
+let server: Server;
+let base = "";
+const seen: { method: string; path: string; type: string; body: string }[] = [];
+
+function handler(req: IncomingMessage, res: ServerResponse): void {
+  let body = "";
+  req.on("data", (c: Buffer) => (body += c.toString()));
+  req.on("end", () => {
+    seen.push({ method: req.method ?? "", path: req.url ?? "", type: req.headers["content-type"] ?? "", body });
+    if (req.url === "/v1/broken") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("{not json");
+      return;
+    }
+    if (req.url === "/v1/plain") {
+      res.writeHead(503, { "content-type": "text/plain" });
+      res.end("down for maintenance");
+      return;
+    }
+    const { name } = JSON.parse(body) as { name?: string };
+    if (!name || name.length > 16) {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "name must be 1-16 characters" }));
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ token: `tok-${name}`, user_id: "u-1", name, expires_at: 1_900_000_000_000 }));
+  });
+}
+
+beforeAll(async () => {
+  server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+describe("login", () => {
+  it("posts the name as JSON and returns the session", async () => {
+    const s = await login("ann", { baseUrl: `${base}/` });
+    expect(s).toEqual({ token: "tok-ann", userId: "u-1", name: "ann", expiresAt: 1_900_000_000_000 });
+    expect(seen[seen.length - 1]).toEqual({ method: "POST", path: "/v1/login", type: "application/json", body: '{"name":"ann"}' });
+  });
+
+  const failures = [
+    { name: "refused name", args: { name: "", path: undefined }, code: "http", status: 400, text: "name must be 1-16 characters" },
+    { name: "plain-text error", args: { name: "ann", path: "/v1/plain" }, code: "http", status: 503, text: "down for maintenance" },
+    { name: "reply not JSON", args: { name: "ann", path: "/v1/broken" }, code: "protocol", status: 0, text: "not JSON" },
+  ];
+  for (const f of failures) {
+    it(`rejects: ${f.name}`, async () => {
+      const opts = f.args.path ? { baseUrl: base, path: f.args.path } : { baseUrl: base };
+      const err = (await login(f.args.name, opts).catch((e: unknown) => e)) as TickroomError;
+      expect(err).toBeInstanceOf(TickroomError);
+      expect([err.code, err.status]).toEqual([f.code, f.status]);
+      expect(err.message).toContain(f.text);
+    });
+  }
+});
+
+describe("webSocketUrl", () => {
+  const cases = [
+    { base: "http://127.0.0.1:8080", path: undefined, want: "ws://127.0.0.1:8080/v1/ws" },
+    { base: "https://play.example.com/", path: undefined, want: "wss://play.example.com/v1/ws" },
+    { base: "http://localhost:1", path: "/ws", want: "ws://localhost:1/ws" },
+    { base: "ws://already:1", path: "/v1/ws", want: "ws://already:1/v1/ws" },
+  ];
+  for (const c of cases) {
+    it(c.want, () => {
+      expect(webSocketUrl(c.base, c.path)).toBe(c.want);
+    });
+  }
+});
