@@ -152,8 +152,11 @@ func (c *Conn) refuseHTTP(status int, msg string) {
 	b = append(b, ' ')
 	b = append(b, statusText(status)...)
 	b = append(b, "\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n"...)
-	if status == 426 {
+	switch status {
+	case 426:
 		b = append(b, "Sec-WebSocket-Version: 13\r\n"...)
+	case 405:
+		b = append(b, "Allow: GET\r\n"...)
 	}
 	b = append(b, "Content-Length: "...)
 	b = strconv.AppendInt(b, int64(len(msg)+1), 10)

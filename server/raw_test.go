@@ -151,7 +151,7 @@ func TestHandshakeRefusals(t *testing.T) {
 	}{
 		{"oversized request", upgradeRequest("/echo", "X-Pad: "+strings.Repeat("a", 9000)+"\r\n"), 431, ""},
 		{"oversized without end", "GET /echo HTTP/1.1\r\nX-Pad: " + strings.Repeat("a", 9000), 431, ""},
-		{"POST", strings.Replace(upgradeRequest("/echo", ""), "GET", "POST", 1), 405, ""},
+		{"POST", strings.Replace(upgradeRequest("/echo", ""), "GET", "POST", 1), 405, "Allow: GET"},
 		{"missing key", strings.Replace(upgradeRequest("/echo", ""), "Sec-WebSocket-Key: "+testKey+"\r\n", "", 1), 400, ""},
 		{"short key", strings.Replace(upgradeRequest("/echo", ""), testKey, "c2hvcnQ=", 1), 400, ""},
 		{"key not base64", strings.Replace(upgradeRequest("/echo", ""), testKey, "!!!!!!!!!!!!!!!!!!!!!!==", 1), 400, ""},

@@ -24,6 +24,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	started  bool
+	running  bool // Start succeeded
 	closed   bool
 	loops    map[gnet.EventLoop]*loop
 	loopsCOW atomic.Pointer[[]*loop]
@@ -88,7 +89,7 @@ func (s *Server) Start() error {
 
 	h := &engine{s: s}
 	go func() {
-		err := gnet.Run(h, "tcp4://"+s.cfg.Addr,
+		err := gnet.Run(h, "tcp://"+s.cfg.Addr,
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(s.cfg.Loops),
 			gnet.WithTicker(true),
@@ -101,7 +102,14 @@ func (s *Server) Start() error {
 	}()
 	select {
 	case <-s.booted:
-		return s.bootErr
+		if s.bootErr != nil {
+			s.stopEngine(context.Background())
+			return fmt.Errorf("server: listen %s: %w", s.cfg.Addr, s.bootErr)
+		}
+		s.mu.Lock()
+		s.running = true
+		s.mu.Unlock()
+		return nil
 	case err := <-s.runDone:
 		if err == nil {
 			err = errors.New("server: engine stopped before boot")
@@ -121,8 +129,11 @@ func (s *Server) boot(eng gnet.Engine) {
 		var sa syscall.Sockaddr
 		sa, err = syscall.Getsockname(fd)
 		_ = syscall.Close(fd)
-		if in4, ok := sa.(*syscall.SockaddrInet4); ok && err == nil {
-			s.addr = &net.TCPAddr{IP: net.IP(in4.Addr[:]).To16(), Port: in4.Port}
+		switch sa := sa.(type) {
+		case *syscall.SockaddrInet4:
+			s.addr = &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
+		case *syscall.SockaddrInet6:
+			s.addr = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
 		}
 	}
 	if s.addr == nil && err == nil {
@@ -152,9 +163,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ErrServerClosed
 	}
 	s.closed = true
-	started := s.started
+	running := s.running
 	s.mu.Unlock()
-	if !started {
+	if !running {
 		return ErrServerClosed
 	}
 	s.shutting.Store(true)
@@ -190,16 +201,26 @@ drain:
 		stopCtx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 	}
-	if err := s.eng.Stop(stopCtx); err != nil && ctxErr == nil {
-		ctxErr = err
-	}
-	if err := <-s.runDone; err != nil && ctxErr == nil {
+	if err := s.stopEngine(stopCtx); err != nil && ctxErr == nil {
 		ctxErr = err
 	}
 	if ctxErr != nil {
 		return ctxErr
 	}
 	return ErrServerClosed
+}
+
+// stopEngine stops gnet and waits for gnet.Run to return, which happens
+// after every event loop and the ticker have exited.
+func (s *Server) stopEngine(ctx context.Context) error {
+	s.mu.Lock()
+	eng := s.eng
+	s.mu.Unlock()
+	err := eng.Stop(ctx)
+	if runErr := <-s.runDone; runErr != nil && err == nil {
+		err = runErr
+	}
+	return err
 }
 
 // loopFor returns tickroom's state for el, creating it on first use.

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"zero value", Config{}, true},
+		{"negative loops", Config{Loops: -1}, false},
+		{"negative timeout", Config{IdleTimeout: -time.Second}, false},
+		{"tiny request cap", Config{MaxRequestSize: 10}, false},
+		{"frame over message", Config{MaxFrameSize: 2 << 20, MaxMessageSize: 1 << 20}, false},
+		{"hard cap under budget", Config{ReliableBudget: 10 << 20, HardCap: 1 << 20}, false},
+		{"reserved slow code", Config{SlowCloseCode: 1006}, false},
+		{"app slow code", Config{SlowCloseCode: 4008}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg)
+			if (err == nil) != tt.ok {
+				t.Fatalf("New: %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrConfig) {
+				t.Fatalf("error %v does not wrap ErrConfig", err)
+			}
+		})
+	}
+}
+
+func TestLifecycleErrors(t *testing.T) {
+	t.Run("start twice", func(t *testing.T) {
+		s := startServer(t, Config{})
+		if err := s.Start(); !errors.Is(err, ErrStarted) {
+			t.Fatalf("second Start: %v, want ErrStarted", err)
+		}
+	})
+	t.Run("address in use", func(t *testing.T) {
+		s := startServer(t, Config{})
+		s2, err := New(Config{Addr: s.Addr().String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// gnet sets SO_REUSEPORT only when asked; a second bind fails.
+		if err := s2.Start(); err == nil {
+			_ = s2.Shutdown(context.Background())
+			t.Skip("the kernel let a second listener bind the same port")
+		}
+		if err := s2.Shutdown(context.Background()); !errors.Is(err, ErrServerClosed) {
+			t.Fatalf("Shutdown after a failed Start: %v", err)
+		}
+	})
+	t.Run("shutdown before start", func(t *testing.T) {
+		s, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Shutdown(context.Background()); !errors.Is(err, ErrServerClosed) {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if err := s.Start(); !errors.Is(err, ErrServerClosed) {
+			t.Fatalf("Start after Shutdown: %v", err)
+		}
+	})
+}
+
+func TestRequestQuery(t *testing.T) {
+	tests := []struct {
+		raw, key, want string
+	}{
+		{"token=abc", "token", "abc"},
+		{"a=1&token=x%2By&token=second", "token", "x+y"},
+		{"q=a+b", "q", "a b"},
+		{"t%6Fken=enc", "token", "enc"},
+		{"token", "token", ""},
+		{"other=1", "token", ""},
+		{"token=%zz", "token", ""},
+		{"", "token", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw+"/"+tt.key, func(t *testing.T) {
+			r := &Request{RawQuery: tt.raw}
+			if got := r.Query(tt.key); got != tt.want {
+				t.Fatalf("Query(%q) = %q, want %q", tt.key, got, tt.want)
+			}
+		})
+	}
+}
