@@ -1,5 +1,62 @@
 // Package server is tickroom's network side: the gnet v2 engine, the
-// WebSocket handshake and framing, connections and their write path.
+// WebSocket (RFC 6455) handshake and framing, connections and their write
+// path. It never knows a game's rules.
 //
-// It never knows a game's rules.
+// # Threading
+//
+// gnet runs Config.Loops event loops; each connection belongs to one loop,
+// and everything read, parsed and written for it happens there. Handler
+// methods run on that loop and must not block. Conn methods that are safe
+// from any goroutine say so; the rest of a Conn's state is the loop's.
+//
+// # Read path
+//
+// The upgrade request is parsed from the bytes gnet has buffered, without
+// copying, so a request split over reads completes and bytes sent right
+// behind it are kept as the first frames. Frames are then parsed in place:
+// the header is checked (RSV bits, reserved opcodes, masking, control frame
+// rules, continuation order: close 1002), sizes are refused from the header
+// alone (close 1009) before the payload is buffered, the payload is
+// unmasked in gnet's buffer with ws.Cipher and handed to the Handler. Text
+// is validated as UTF-8, across fragments too (close 1007). Fragments are
+// reassembled into a buffer capped by Config.MaxMessageSize.
+//
+// # Write path
+//
+// Each connection has one queue of reference-counted frames
+// (internal/frame), filled from any goroutine. The first frame queued after
+// a flush puts the connection on its loop's dirty list, and the first dirty
+// connection of a loop turn submits one flush task; the task writes
+// everything due to each dirty connection with one Writev. So frames to one
+// connection keep their order, N frames in one turn cost one syscall, and
+// Broadcast of one frame to many connections costs one task per loop and no
+// per-recipient copy: every recipient holds a reference to the same bytes,
+// whose WebSocket header PrepareFrame wrote into the frame's headroom.
+//
+// Outbound bytes are bounded in two classes. Droppable frames (state,
+// latest wins) are skipped while Conn.Congested reports the connection over
+// Config.HighWater. Reliable frames queue; a connection over
+// Config.ReliableBudget for longer than Config.SlowDeadline, or over
+// Config.HardCap at all, is closed with Config.SlowCloseCode.
+//
+// # Timers
+//
+// One gnet ticker asks every loop to sweep its connections each
+// Config.SweepInterval: unfinished handshakes past Config.HandshakeTimeout
+// get 408; quiet connections are pinged every Config.PingInterval and
+// closed with 1001 after Config.IdleTimeout without a byte read; closing
+// connections that the peer does not close are dropped after
+// Config.CloseTimeout. There is no goroutine per connection.
+//
+// # Refusals
+//
+// Every refusal gets a real HTTP response (400, 403, 404, 405, 408, 426,
+// 429, 431, 503, or the status of the Handler's HTTPError) or close frame,
+// after which the socket is half-closed and input is drained until the peer
+// hangs up or Config.CloseTimeout passes, so the answer is not lost to a
+// TCP reset.
+//
+// # Lock order
+//
+// Conn.mu, then loop.mu; neither is held while calling gnet or a Handler.
 package server
