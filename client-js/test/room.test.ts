@@ -1,0 +1,116 @@
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { JoinedSchema, LeftSchema, LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
+import { StateSchema, RoomEventSchema, RoomEventKind } from "../src/gen/tickroom/v1/state_pb.js";
+import { lerpNumber } from "../src/interpolation.js";
+import { Room, type RoomHost } from "../src/room.js";
+import { interpolateRoom } from "../src/room-interpolation.js";
+
+// hostStub records what a room sends; up says whether the socket is open.
+function hostStub() {
+  const sent: { seq: number; data: number[] }[] = [];
+  const host: RoomHost & { up: boolean } = {
+    up: true,
+    sendInput(_roomId, seq, data) {
+      if (!host.up) return false;
+      sent.push({ seq, data: [...data] });
+      return true;
+    },
+    leaveRoom: async (roomId) => create(LeftSchema, { roomId, reason: LeaveReason.REQUESTED }),
+    sendChat: async () => {},
+  };
+  return { host, sent };
+}
+
+function joined(extra: Record<string, unknown> = {}) {
+  return create(JoinedSchema, { roomId: "r", game: "g", seat: 1, tickRate: 10, players: [{ seat: 1, userId: "me", name: "me", connected: true }], ...extra });
+}
+
+// pos encodes a 1-D position as one byte, like a tiny game schema.
+function st(tick: number, base: number, key: boolean, up: Record<number, number>, rm: number[] = [], acks: [number, number][] = []) {
+  return create(StateSchema, {
+    roomId: "r",
+    tick: BigInt(tick),
+    baseTick: BigInt(base),
+    keyframe: key,
+    globalsSet: key,
+    upserts: Object.entries(up).map(([id, x]) => ({ id: BigInt(id), data: new Uint8Array([x]) })),
+    removed: rm.map(BigInt),
+    acks: acks.map(([seat, seq]) => ({ seat, seq })),
+  });
+}
+
+describe("Room", () => {
+  it("buffers inputs while resuming, bounded, and skips those already acked", () => {
+    const { host, sent } = hostStub();
+    const room = new Room(host, joined(), "", { inputBuffer: { maxItems: 3 } });
+    room.sendInput(new Uint8Array([1]));
+    host.up = false;
+    room.markResuming();
+    for (let i = 2; i <= 6; i++) room.sendInput(new Uint8Array([i]));
+    expect([room.bufferedInputs, room.droppedInputs]).toEqual([3, 2]);
+    expect(room.resumeRequest()).toEqual({ roomId: "r", password: "", spectate: false, resumeTick: 1n });
+    host.up = true;
+    // The server applied input 5 before the drop.
+    room.handleState(st(7, 0, true, {}, [], [[1, 5]]));
+    const flush = room.handleResumed(joined({ resumed: true }));
+    expect(flush.map((q) => q.seq)).toEqual([6]);
+    expect(sent.map((s) => s.seq)).toEqual([1]);
+    expect(room.resuming).toBe(false);
+  });
+
+  it("tracks players from room events", () => {
+    const { host } = hostStub();
+    const room = new Room(host, joined(), "");
+    const ev = (kind: RoomEventKind, seat: number, spectator = false) =>
+      room.handleEvent(create(RoomEventSchema, { roomId: "r", kind, seat, userId: `u${seat}`, name: `n${seat}`, spectator }));
+    ev(RoomEventKind.PLAYER_JOINED, 2);
+    ev(RoomEventKind.PLAYER_JOINED, 9, true);
+    ev(RoomEventKind.PLAYER_DROPPED, 2);
+    expect(room.players.get(2)?.connected).toBe(false);
+    ev(RoomEventKind.PLAYER_RESUMED, 2);
+    expect(room.players.get(2)?.connected).toBe(true);
+    ev(RoomEventKind.PLAYER_LEFT, 1);
+    expect([...room.players.keys()]).toEqual([2]);
+  });
+
+  it("stops after left", () => {
+    const { host } = hostStub();
+    const room = new Room(host, joined(), "");
+    const states: bigint[] = [];
+    room.on("state", (s) => states.push(s.state.tick));
+    room.handleLeft(create(LeftSchema, { roomId: "r", reason: LeaveReason.KICKED }));
+    room.handleState(st(1, 0, true, { 1: 1 }));
+    expect(states).toEqual([]);
+    expect(() => room.sendInput(new Uint8Array([1]))).toThrow(/left/);
+  });
+});
+
+describe("interpolateRoom", () => {
+  it("smooths remote entities between states and forgets removed ones", () => {
+    const { host } = hostStub();
+    const room = new Room(host, joined(), "");
+    let clock = 0;
+    const interp = interpolateRoom(room, { decode: (b) => b[0]!, lerp: lerpNumber, delayMs: 100, clock: () => clock, include: (id) => id !== 1n });
+    clock = 1000;
+    room.handleState(st(1, 0, true, { 1: 0, 2: 0, 3: 50 }));
+    clock = 1100;
+    room.handleState(st(2, 1, false, { 2: 10 }));
+    clock = 1200;
+    room.handleState(st(3, 2, false, { 2: 20, 3: 60 }));
+    const cases = [
+      { now: 1150, id: 2n, want: 5 },
+      { now: 1250, id: 2n, want: 15 },
+      // 3 was idle in tick 2, so it holds 50 until 1100 and then moves.
+      { now: 1250, id: 3n, want: 55 },
+    ];
+    for (const c of cases) expect(interp.sample(c.id, c.now)?.value, `${c.id}@${c.now}`).toBeCloseTo(c.want, 9);
+    expect(interp.sample(1n, 1300)).toBeUndefined();
+    clock = 1300;
+    room.handleState(st(4, 3, false, {}, [3]));
+    expect([...interp.sampleAll(1400).entries()]).toEqual([[2n, 20]]);
+    interp.dispose();
+    room.handleState(st(5, 4, false, { 2: 99 }));
+    expect(interp.buffer.size).toBe(0);
+  });
+});
