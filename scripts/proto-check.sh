@@ -4,6 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUF=.tools/bin/buf
 $BUF lint
+# Once a release exists, the schema may only change compatibly with it.
+if tag=$(git describe --tags --match 'v*' --abbrev=0 2>/dev/null); then
+  echo "buf breaking against $tag"
+  $BUF breaking --against ".git#tag=$tag"
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Generate into a scratch copy of the output folders and compare.
