@@ -333,6 +333,7 @@ export class Client extends Emitter<ClientEvents> {
 
   private host(): RoomHost {
     return {
+      checkInput: (roomId, data) => this.checkInput(roomId, data),
       sendInput: (roomId, seq, data) => this.sendInput(roomId, seq, data),
       leaveRoom: async (roomId) => {
         const left = expectBody(await this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }), "left");
@@ -343,16 +344,21 @@ export class Client extends Emitter<ClientEvents> {
     };
   }
 
+  private checkInput(roomId: string, data: Uint8Array): void {
+    const max = this.welcomeMsg?.maxMessageBytes ?? 0;
+    if (max === 0) return;
+    // The largest encoding: a 5-byte seq varint and every length prefix.
+    const size = inputEnvelopeSize(roomId, data.length);
+    if (size > max) {
+      // Sending it would get the socket closed with 1009; refuse it here.
+      throw new TickroomError("protocol", `tickroom: input is ${size} bytes encoded, over the server's ${max}`);
+    }
+  }
+
   private sendInput(roomId: string, seq: number, data: Uint8Array): boolean {
     if (this.connection.state !== "open") return false;
     const msg = create(ClientMessageSchema, { requestId: 0, body: { case: "input", value: create(InputSchema, { roomId, seq, data }) } });
-    const bytes = toBinary(ClientMessageSchema, msg);
-    const max = this.welcomeMsg?.maxMessageBytes ?? 0;
-    if (max > 0 && bytes.length > max) {
-      // Sending it would get the socket closed with 1009; refuse it here.
-      throw new TickroomError("protocol", `tickroom: input is ${bytes.length} bytes, over the server's ${max}`);
-    }
-    return this.connection.send(bytes);
+    return this.connection.send(toBinary(ClientMessageSchema, msg));
   }
 
   private onMessage(bytes: Uint8Array): void {
@@ -509,6 +515,15 @@ export class Client extends Emitter<ClientEvents> {
       this.heartbeat = undefined;
     }
   }
+}
+
+// inputEnvelopeSize bounds the encoded size of a ClientMessage carrying an
+// Input: tag and length of the input field, then room_id, seq and data.
+function inputEnvelopeSize(roomId: string, dataLen: number): number {
+  const varint = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+  const idLen = new TextEncoder().encode(roomId).length;
+  const inner = (idLen > 0 ? 1 + varint(idLen) + idLen : 0) + 1 + 5 + (dataLen > 0 ? 1 + varint(dataLen) + dataLen : 0);
+  return 1 + varint(inner) + inner;
 }
 
 type Case = NonNullable<ServerMessage["body"]["case"]>;

@@ -34,6 +34,8 @@ export interface RoomEvents {
 
 /** RoomHost is what a Room needs from the client that owns it. */
 export interface RoomHost {
+  /** checkInput throws a TickroomError when an input of that size would be over the server's message limit. */
+  checkInput(roomId: string, data: Uint8Array): void;
   /** sendInput writes one Input now; it returns false when it cannot (socket down). */
   sendInput(roomId: string, seq: number, data: Uint8Array): boolean;
   /** leaveRoom asks the server to leave the room. */
@@ -163,11 +165,14 @@ export class Room extends Emitter<RoomEvents> {
    * sendInput sends one input (the game's encoded input message) and returns
    * its sequence number. local is what the reconcile event hands back for
    * replay (absent: data itself). While the connection is down the input
-   * waits in a bounded buffer. It throws for a spectator or a room left.
+   * waits in a bounded buffer. It throws for a spectator, a room left, or
+   * an input over the server's message limit (which would get the socket
+   * closed), before numbering it.
    */
   sendInput(data: Uint8Array, local?: unknown): number {
     if (!this.isLive) throw new Error(`tickroom: room ${this.id} was left`);
     if (this.spectator) throw new Error(`tickroom: spectators cannot send input to room ${this.id}`);
+    this.host.checkInput(this.id, data);
     const { seq } = this.predictor.next(local === undefined ? data : local);
     if (this.isResuming || !this.host.sendInput(this.id, seq, data)) {
       this.outbox.push({ seq, data });

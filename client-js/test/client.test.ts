@@ -318,5 +318,22 @@ describe("Client", () => {
     const room = await joinedRoom(client, sock);
     expect(() => room.sendInput(new Uint8Array(5000))).toThrow(TickroomError);
     expect(received(sock).filter((m) => m.body.case === "input")).toHaveLength(0);
+    // The refused input took no sequence number; the bound is exact enough
+    // that an input just under the limit still goes.
+    let size = 4096 - 20;
+    while (size < 4096) {
+      try {
+        room.sendInput(new Uint8Array(size));
+      } catch {
+        break;
+      }
+      size++;
+    }
+    const sent = received(sock).filter((m) => m.body.case === "input");
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.map((m) => (m.body.case === "input" ? m.body.value.seq : 0))).toEqual(sent.map((_, i) => i + 1));
+    const sizes = sock.sent.slice(-sent.length).map((b) => b.length);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
+    expect(Math.max(...sizes)).toBeGreaterThan(4096 - 8);
   });
 });

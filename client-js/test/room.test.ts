@@ -11,6 +11,7 @@ function hostStub() {
   const sent: { seq: number; data: number[] }[] = [];
   const host: RoomHost & { up: boolean } = {
     up: true,
+    checkInput() {},
     sendInput(_roomId, seq, data) {
       if (!host.up) return false;
       sent.push({ seq, data: [...data] });
