@@ -55,7 +55,7 @@ func TestConnectionLimits(t *testing.T) {
 
 func TestIdlePingAndTimeout(t *testing.T) {
 	s := startServer(t, Config{
-		PingInterval: 100 * time.Millisecond, IdleTimeout: 600 * time.Millisecond,
+		PingInterval: 100 * time.Millisecond, IdleTimeout: 600 * time.Millisecond, CloseTimeout: 200 * time.Millisecond,
 		SweepInterval: 20 * time.Millisecond,
 	})
 	rc := dialWS(t, s, "/rec")

@@ -1,0 +1,147 @@
+// Package auth issues and verifies tickroom's session tokens and serves the
+// login endpoint, POST /v1/login.
+//
+// A session token is "<key id>.<claims>.<signature>": the claims are
+// base64url JSON, the signature is HMAC-SHA256 over a domain tag, the key id
+// and the claims. The key id selects the verifying key, so keys rotate by
+// adding a new key in front of Config.Keys and dropping the old one once
+// the tokens it signed have expired.
+//
+// Login is either a guest login with a display name, which gets a random,
+// unguessable user id, or an identity login with a token from an external
+// identity provider that shares an HMAC key with the server: a JWT signed
+// with HS256, or a two-part "<claims>.<signature>" HMAC token with the same
+// claims. Either way the reply carries a session token the WebSocket
+// handshake presents (query ?token=, or Authorization: Bearer).
+//
+// An Authority is immutable after New; its methods are safe from any
+// goroutine.
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Key is one HMAC-SHA256 signing key with its id.
+type Key struct {
+	// ID names the key inside tokens: 1-16 characters of A-Z, a-z, 0-9,
+	// '-' and '_'.
+	ID string
+	// Secret is the key, at least MinSecretLen bytes of random data.
+	Secret []byte
+}
+
+// MinSecretLen is the shortest secret New accepts, for session and identity
+// keys alike: HMAC-SHA256 wants a key as long as its output.
+const MinSecretLen = 32
+
+// Config configures an Authority.
+type Config struct {
+	// Keys signs and verifies session tokens: Keys[0] signs, every key
+	// verifies. Zero value means one random key made by New, logged as a
+	// warning: tokens then do not survive a restart.
+	Keys []Key
+	// TTL is how long a session token lasts. Zero value means 24 hours.
+	TTL time.Duration
+	// Identity configures identity login. Zero value means identity login is
+	// off and only guests can log in.
+	Identity IdentityConfig
+	// DisableGuests refuses guest logins. Zero value means guests may log in.
+	DisableGuests bool
+	// MaxBodyBytes caps a login request's body. Zero value means 4 KiB.
+	MaxBodyBytes int64
+	// Now is the clock. Zero value means time.Now.
+	Now func() time.Time
+	// Logger receives warnings and refused logins (at debug level). Zero
+	// value means slog.Default().
+	Logger *slog.Logger
+}
+
+// IdentityConfig configures the verification of external identity tokens.
+type IdentityConfig struct {
+	// HMACKey is the secret shared with the identity provider, at least
+	// MinSecretLen bytes. Zero value means identity login is off.
+	HMACKey []byte
+	// Issuer, when set, must equal the token's "iss" claim. Zero value means
+	// "iss" is not checked.
+	Issuer string
+	// Audience, when set, must be the token's "aud" claim or one of its
+	// entries. Zero value means "aud" is not checked.
+	Audience string
+	// Leeway is the clock skew allowed when checking "exp" and "nbf". Zero
+	// value means none.
+	Leeway time.Duration
+}
+
+const (
+	defaultTTL          = 24 * time.Hour
+	defaultMaxBodyBytes = 4 << 10
+	// maxTokenLen caps every token before any decoding, so a peer-declared
+	// size never drives an allocation.
+	maxTokenLen = 4096
+)
+
+// ErrConfig reports an invalid Config; New wraps it with the detail.
+var ErrConfig = errors.New("auth: invalid config")
+
+// withDefaults validates cfg and fills in its zero values.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.TTL < 0 || cfg.MaxBodyBytes < 0 || cfg.Identity.Leeway < 0 {
+		return cfg, fmt.Errorf("%w: negative TTL, MaxBodyBytes or Leeway", ErrConfig)
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = defaultTTL
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if n := len(cfg.Identity.HMACKey); n > 0 && n < MinSecretLen {
+		return cfg, fmt.Errorf("%w: identity HMAC key is %d bytes, want at least %d", ErrConfig, n, MinSecretLen)
+	}
+	if len(cfg.Keys) == 0 {
+		secret := make([]byte, MinSecretLen)
+		rand.Read(secret)
+		id := make([]byte, 6)
+		rand.Read(id)
+		cfg.Keys = []Key{{ID: "r" + base64.RawURLEncoding.EncodeToString(id), Secret: secret}}
+		cfg.Logger.Warn("auth: no session key configured; using a random key, so session tokens will not survive a restart")
+	}
+	seen := make(map[string]bool, len(cfg.Keys))
+	for _, k := range cfg.Keys {
+		if !validKeyID(k.ID) {
+			return cfg, fmt.Errorf("%w: key id %q: want 1-16 of A-Z a-z 0-9 - _", ErrConfig, k.ID)
+		}
+		if seen[k.ID] {
+			return cfg, fmt.Errorf("%w: duplicate key id %q", ErrConfig, k.ID)
+		}
+		seen[k.ID] = true
+		if len(k.Secret) < MinSecretLen {
+			return cfg, fmt.Errorf("%w: key %q is %d bytes, want at least %d", ErrConfig, k.ID, len(k.Secret), MinSecretLen)
+		}
+	}
+	return cfg, nil
+}
+
+func validKeyID(id string) bool {
+	if len(id) == 0 || len(id) > 16 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
