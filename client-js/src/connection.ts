@@ -57,6 +57,18 @@ export interface ConnectionOptions {
   slowDelayMs?: number;
   /** connectTimeoutMs drops a socket that has not opened in that time. Zero or absent means 10 000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * onlineEvents is where "online" events come from: when one fires while a
+   * reconnect is pending, the wait is cut short. Absent means globalThis
+   * when it is an event target (a browser window), else none.
+   */
+  onlineEvents?: OnlineEventSource;
+}
+
+/** OnlineEventSource is the part of a window that reports the network coming back. */
+export interface OnlineEventSource {
+  addEventListener(type: "online", fn: () => void): void;
+  removeEventListener(type: "online", fn: () => void): void;
 }
 
 /** CloseDetails describes a socket that closed. */
@@ -109,6 +121,13 @@ export class Connection extends Emitter<ConnectionEvents> {
   private opened = false;
   private gotMessage = false;
   private tokenValue: string | undefined;
+  private readonly online: OnlineEventSource | undefined;
+  private readonly onOnline = (): void => {
+    if (this.current === "reconnecting" && this.socket === undefined) {
+      this.clearTimer();
+      this.openSocket();
+    }
+  };
 
   /** Connection's constructor checks the options; call connect to open the first socket. */
   constructor(options: ConnectionOptions) {
@@ -119,6 +138,8 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (!ws) throw new TypeError("tickroom: no WebSocket class; pass options.WebSocket");
     this.WS = ws;
     this.backoff = new Backoff(options.backoff);
+    const g = globalThis as Partial<OnlineEventSource>;
+    this.online = options.onlineEvents ?? (typeof g.addEventListener === "function" && typeof g.removeEventListener === "function" ? (g as OnlineEventSource) : undefined);
   }
 
   /** state is the connection's state. */
@@ -142,6 +163,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.failures = 0;
     this.backoff.reset();
     this.opened = false;
+    this.online?.addEventListener("online", this.onOnline);
     this.setState("connecting");
     this.openSocket();
   }
@@ -298,6 +320,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (state === this.current) return;
     const previous = this.current;
     this.current = state;
+    if (state === "closed") this.online?.removeEventListener("online", this.onOnline);
     this.emit("state", { state, previous });
   }
 }

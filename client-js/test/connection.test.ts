@@ -169,6 +169,26 @@ describe("Connection", () => {
     expect(closes).toHaveLength(1);
   });
 
+  it("cuts the reconnect wait short when the network comes back", () => {
+    const target = new EventTarget();
+    const { conn, closes } = newConn({ onlineEvents: target, connectTimeoutMs: 60_000, backoff: { initialMs: 10_000, maxMs: 10_000, random: () => 0.9 } });
+    conn.connect();
+    FakeWebSocket.last().serverClose(1006);
+    expect(closes[0]!.delayMs).toBe(9000);
+    target.dispatchEvent(new Event("online"));
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    // The cancelled timer does not open a third socket.
+    vi.advanceTimersByTime(10_000);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    // Once open, or after close(), online events change nothing.
+    FakeWebSocket.last().serverOpen();
+    expect(conn.state).toBe("open");
+    target.dispatchEvent(new Event("online"));
+    conn.close();
+    target.dispatchEvent(new Event("online"));
+    expect(FakeWebSocket.instances).toHaveLength(2);
+  });
+
   it("requires a WebSocket class", () => {
     const g = globalThis as { WebSocket?: unknown };
     const saved = g.WebSocket;
