@@ -127,8 +127,8 @@ func checkJWTHeader(b64 string) error {
 		return ErrMalformedToken
 	}
 	var h struct {
-		Alg *string `json:"alg"`
-		Typ *string `json:"typ"`
+		Alg  *string `json:"alg"`
+		Typ  *string `json:"typ"`
 		Crit any     `json:"crit"`
 	}
 	if err := json.Unmarshal(raw, &h); err != nil || h.Alg == nil {

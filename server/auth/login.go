@@ -1,0 +1,145 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// LoginPath is where the login handler is mounted.
+const LoginPath = "/v1/login"
+
+// LoginRequest is the JSON body of POST /v1/login: a guest login sets Name;
+// an identity login sets IdentityToken (and may set Name as the display
+// name when the token has no "name" claim).
+type LoginRequest struct {
+	Name          string `json:"name"`
+	IdentityToken string `json:"identity_token"`
+}
+
+// LoginResponse is the JSON reply to a successful login.
+type LoginResponse struct {
+	Token     string    `json:"token"`
+	UserID    string    `json:"user_id"`
+	Name      string    `json:"name"`
+	Guest     bool      `json:"guest"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ErrorResponse is the JSON body of every refused login.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
+
+// LoginHandler returns the handler for POST /v1/login. It answers 200 with
+// a LoginResponse; 400 for a body that is not a LoginRequest, an invalid
+// name or an identity login the server does not offer; 401 for an identity
+// token that fails verification; 403 for a guest login when guests are
+// disabled; 405 for any method but POST; 413 for a body over
+// Config.MaxBodyBytes. Every error body is an ErrorResponse.
+func (a *Authority) LoginHandler() http.Handler { return http.HandlerFunc(a.serveLogin) }
+
+func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	}
+	var req LoginRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	err := dec.Decode(&req)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "body must be a JSON object with \"name\" or \"identity_token\"")
+		return
+	}
+	now := a.cfg.Now()
+	var claims Claims
+	switch {
+	case req.IdentityToken != "":
+		id, err := a.VerifyIdentity(req.IdentityToken, now)
+		if err != nil {
+			status := http.StatusUnauthorized
+			if errors.Is(err, ErrIdentityDisabled) {
+				status = http.StatusBadRequest
+			}
+			a.cfg.Logger.Debug("auth: identity login refused", "err", err)
+			writeError(w, status, "identity token refused: "+strings.TrimPrefix(err.Error(), "auth: "))
+			return
+		}
+		if strings.HasPrefix(id.Subject, GuestIDPrefix) {
+			writeError(w, http.StatusUnauthorized, "identity token refused: subject uses the reserved prefix "+GuestIDPrefix)
+			return
+		}
+		name, err := pickName(id.Name, req.Name, id.Subject)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "auth: "))
+			return
+		}
+		claims = Claims{UserID: id.Subject, Name: name}
+	case req.Name != "":
+		if a.cfg.DisableGuests {
+			writeError(w, http.StatusForbidden, "guest login is disabled on this server")
+			return
+		}
+		name, err := ValidateName(req.Name)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "auth: "))
+			return
+		}
+		claims = Claims{UserID: newGuestID(), Name: name, Guest: true}
+	default:
+		writeError(w, http.StatusBadRequest, "set \"name\" for a guest login or \"identity_token\"")
+		return
+	}
+	claims.IssuedAt = now
+	claims.ExpiresAt = now.Add(a.cfg.TTL)
+	tok, err := a.Issue(claims)
+	if err != nil {
+		a.cfg.Logger.Error("auth: issuing a session token", "user", claims.UserID, "err", err)
+		writeError(w, http.StatusInternalServerError, "could not issue a token")
+		return
+	}
+	writeJSON(w, http.StatusOK, LoginResponse{
+		Token: tok, UserID: claims.UserID, Name: claims.Name, Guest: claims.Guest,
+		ExpiresAt: time.Unix(claims.ExpiresAt.Unix(), 0).UTC(),
+	})
+}
+
+// pickName returns the first of the token's name, the requested name and
+// the subject that is a valid display name; the error is the requested
+// name's when it was set and invalid.
+func pickName(fromToken, requested, subject string) (string, error) {
+	if n, err := ValidateName(fromToken); err == nil {
+		return n, nil
+	}
+	if requested != "" {
+		return ValidateName(requested)
+	}
+	if n, err := ValidateName(subject); err == nil {
+		return n, nil
+	}
+	return "player", nil
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, ErrorResponse{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
