@@ -32,7 +32,7 @@ export {
   type WebSocketLike,
 } from "./connection.js";
 export { Emitter, type Listener } from "./emitter.js";
-export { login, webSocketUrl, type LoginOptions, type Session } from "./login.js";
+export { login, webSocketUrl, type LoginOptions, type LoginRequest, type Session } from "./login.js";
 export { Room, type RoomEvents, type RoomHost, type RoomOptions } from "./room.js";
 export { interpolateRoom, type RoomInterpolation, type RoomInterpolationOptions } from "./room-interpolation.js";
 export { TickroomError, type TickroomErrorCode, type TickroomErrorDetails } from "./errors.js";

@@ -23,23 +23,32 @@ export interface Session {
   userId: string;
   /** name is the display name the server accepted. */
   name: string;
-  /** expiresAt is when the token expires, as the server wrote it (Unix ms or an RFC 3339 string). */
-  expiresAt: number | string;
+  /** guest is true for a guest login (a name, no identity token). */
+  guest: boolean;
+  /** expiresAtMs is when the token expires, in Unix milliseconds; 0 when the server did not say. */
+  expiresAtMs: number;
 }
 
+/** LoginRequest is a guest's display name, or an identity token from the game's own sign-in (with an optional name). */
+export type LoginRequest = string | { name?: string; identityToken?: string };
+
 /**
- * login signs in as a guest with a display name (POST /v1/login with JSON
- * {"name"}) and returns the session. It rejects with a TickroomError: "http"
- * for an error status (the server's message in the error's message),
- * "protocol" for a reply that is not the expected JSON.
+ * login signs in (POST /v1/login with JSON {"name"} for a guest, or
+ * {"identity_token", "name"}) and returns the session. It rejects with a
+ * TickroomError: "http" for an error status (the server's message in the
+ * error's message), "protocol" for a reply that is not the expected JSON.
  */
-export async function login(name: string, options: LoginOptions = {}): Promise<Session> {
+export async function login(request: LoginRequest, options: LoginOptions = {}): Promise<Session> {
+  const req = typeof request === "string" ? { name: request } : request;
+  const payload: Record<string, string> = {};
+  if (req.name !== undefined) payload["name"] = req.name;
+  if (req.identityToken !== undefined) payload["identity_token"] = req.identityToken;
   const f = options.fetch ?? globalThis.fetch;
   const url = `${(options.baseUrl ?? "").replace(/\/+$/, "")}${options.path ?? "/v1/login"}`;
   const init: RequestInit = {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name }),
+    body: JSON.stringify(payload),
   };
   if (options.signal) init.signal = options.signal;
   const res = await f(url, init);
@@ -63,12 +72,12 @@ export async function login(name: string, options: LoginOptions = {}): Promise<S
   }
   const token = body["token"];
   if (typeof token !== "string" || token === "") throw new TickroomError("protocol", "tickroom: login reply has no token");
-  const expires = body["expires_at"];
   return {
     token,
     userId: String(body["user_id"] ?? ""),
-    name: String(body["name"] ?? name),
-    expiresAt: typeof expires === "number" || typeof expires === "string" ? expires : 0,
+    name: String(body["name"] ?? req.name ?? ""),
+    guest: body["guest"] === true,
+    expiresAtMs: parseTime(body["expires_at"]),
   };
 }
 
@@ -81,4 +90,15 @@ export function webSocketUrl(baseUrl: string, path = "/v1/ws"): string {
   if (u.protocol === "http:") u.protocol = "ws:";
   else if (u.protocol === "https:") u.protocol = "wss:";
   return u.toString();
+}
+
+// parseTime reads a time the server wrote as an RFC 3339 string or as Unix
+// milliseconds; anything else is 0.
+function parseTime(v: unknown): number {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string") {
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? 0 : t;
+  }
+  return 0;
 }

@@ -25,14 +25,19 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
       res.end("down for maintenance");
       return;
     }
-    const { name } = JSON.parse(body) as { name?: string };
+    const { name, identity_token: idToken } = JSON.parse(body) as { name?: string; identity_token?: string };
+    if (idToken) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ token: "tok-id", user_id: "ext-7", name: name ?? "Ext", guest: false, expires_at: "2030-01-02T03:04:05Z" }));
+      return;
+    }
     if (!name || name.length > 16) {
       res.writeHead(400, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: "name must be 1-16 characters" }));
       return;
     }
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ token: `tok-${name}`, user_id: "u-1", name, expires_at: 1_900_000_000_000 }));
+    res.end(JSON.stringify({ token: `tok-${name}`, user_id: "u-1", name, guest: true, expires_at: "2030-01-02T03:04:05.5Z" }));
   });
 }
 
@@ -49,8 +54,14 @@ afterAll(async () => {
 describe("login", () => {
   it("posts the name as JSON and returns the session", async () => {
     const s = await login("ann", { baseUrl: `${base}/` });
-    expect(s).toEqual({ token: "tok-ann", userId: "u-1", name: "ann", expiresAt: 1_900_000_000_000 });
+    expect(s).toEqual({ token: "tok-ann", userId: "u-1", name: "ann", guest: true, expiresAtMs: Date.UTC(2030, 0, 2, 3, 4, 5, 500) });
     expect(seen[seen.length - 1]).toEqual({ method: "POST", path: "/v1/login", type: "application/json", body: '{"name":"ann"}' });
+  });
+
+  it("signs in with an identity token", async () => {
+    const s = await login({ identityToken: "idt", name: "Zed" }, { baseUrl: base });
+    expect(s).toEqual({ token: "tok-id", userId: "ext-7", name: "Zed", guest: false, expiresAtMs: Date.UTC(2030, 0, 2, 3, 4, 5) });
+    expect(JSON.parse(seen[seen.length - 1]!.body)).toEqual({ name: "Zed", identity_token: "idt" });
   });
 
   const failures = [
