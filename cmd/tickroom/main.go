@@ -27,6 +27,8 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address host:port")
 	loops := flag.Int("loops", 0, "event loops (0: one per CPU)")
 	maxConns := flag.Int("max-conns", 0, "maximum open connections (0: server default)")
+	maxFrame := flag.Int("max-frame", 1<<20, "largest frame payload a client may send, bytes")
+	maxMessage := flag.Int("max-message", 1<<20, "largest reassembled message a client may send, bytes")
 	debug := flag.Bool("debug", false, "log connection-level events")
 	flag.Parse()
 
@@ -35,7 +37,10 @@ func run() error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := server.New(server.Config{Addr: *addr, Loops: *loops, MaxConns: *maxConns, Logger: log})
+	srv, err := server.New(server.Config{
+		Addr: *addr, Loops: *loops, MaxConns: *maxConns,
+		MaxFrameSize: *maxFrame, MaxMessageSize: *maxMessage, Logger: log,
+	})
 	if err != nil {
 		return err
 	}

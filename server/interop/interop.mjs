@@ -32,7 +32,12 @@ function open(path) {
 
 function next(ws) {
   return new Promise((resolve, reject) => {
-    ws.once('message', (data, isBinary) => resolve({ data, isBinary }));
+    const onClose = (code, reason) => reject(new Error(`closed by the server: ${code} ${reason}`));
+    ws.once('close', onClose);
+    ws.once('message', (data, isBinary) => {
+      ws.off('close', onClose);
+      resolve({ data, isBinary });
+    });
     ws.once('error', reject);
   });
 }
