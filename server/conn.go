@@ -143,8 +143,13 @@ func (c *Conn) SendFrame(f *frame.Frame, class Class) error {
 // Close starts the closing handshake: frames already queued are written,
 // then a close frame with code and reason (cut to 123 bytes); the TCP
 // connection ends when the peer answers or after Config.CloseTimeout.
-// Later calls do nothing. Safe from any goroutine.
+// Later calls do nothing. Code 0 sends a close frame without a code; a
+// code no endpoint may send (RFC 6455 §7.4, e.g. 1005, 1006) is sent as
+// 1011. Safe from any goroutine.
 func (c *Conn) Close(code ws.StatusCode, reason string) {
+	if code != 0 && !validCloseCode(code) {
+		code = ws.StatusInternalServerError
+	}
 	c.mu.Lock()
 	if c.writeShut {
 		c.mu.Unlock()

@@ -84,6 +84,35 @@ func TestWritePathBatching(t *testing.T) {
 	})
 }
 
+func TestCloseFrameSent(t *testing.T) {
+	tests := []struct {
+		code   ws.StatusCode
+		reason string
+		want   []byte
+	}{
+		{1000, "bye", []byte{0x88, 5, 0x03, 0xe8, 'b', 'y', 'e'}},
+		{0, "ignored", []byte{0x88, 0}},
+		{1005, "", []byte{0x88, 2, 0x03, 0xf3}}, // may not be sent: 1011
+		{4321, string(bytes.Repeat([]byte{'x'}, 200)), append([]byte{0x88, 125, 0x10, 0xe1}, bytes.Repeat([]byte{'x'}, 123)...)},
+	}
+	for _, tt := range tests {
+		t.Run(itoa(int(tt.code)), func(t *testing.T) {
+			s, fl, l := newFakeServer(Config{})
+			c, gc := newFakeConn(s, nil, l, BaseHandler{})
+			gc.keep = true
+			c.Close(tt.code, tt.reason)
+			c.Close(1000, "second call does nothing")
+			fl.runTasks()
+			if !bytes.Equal(gc.out, tt.want) {
+				t.Fatalf("wire %x, want %x", gc.out, tt.want)
+			}
+			if c.state != stateClosing {
+				t.Fatalf("state %d, want closing", c.state)
+			}
+		})
+	}
+}
+
 func TestPutHeaderLengths(t *testing.T) {
 	for _, n := range []int{0, 125, 126, 65535, 65536, 70000} {
 		f := frame.New(n)
