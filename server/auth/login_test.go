@@ -1,0 +1,179 @@
+package auth_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/server/auth"
+)
+
+// startLogin serves a's login handler on a loopback httptest server.
+func startLogin(t *testing.T, a *auth.Authority) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle(auth.LoginPath, a.LoginHandler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL + auth.LoginPath
+}
+
+type loginResult struct {
+	status int
+	header http.Header
+	ok     auth.LoginResponse
+	err    auth.ErrorResponse
+}
+
+func login(t *testing.T, url, method, body string) loginResult {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := loginResult{status: resp.StatusCode, header: resp.Header}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	dst := any(&r.err)
+	if resp.StatusCode == http.StatusOK {
+		dst = &r.ok
+	}
+	if err := json.NewDecoder(resp.Body).Decode(dst); err != nil {
+		t.Fatalf("status %d: body is not JSON: %v", resp.StatusCode, err)
+	}
+	return r
+}
+
+func TestLoginHandler(t *testing.T) {
+	jwt := makeJWT(t, hs256, identityClaims(), identityKey)
+	noName := makeJWT(t, hs256, with(identityClaims(), "name", nil), identityKey)
+	tests := []struct {
+		name       string
+		mod        func(*auth.Config)
+		method     string
+		body       string
+		wantStatus int
+		wantUser   string // "guest" means a fresh guest id
+		wantName   string
+		wantErr    string // substring of the error message
+	}{
+		{"guest", nil, "POST", `{"name":"Bob"}`, 200, "guest", "Bob", ""},
+		{"guest name trimmed", nil, "POST", `{"name":"  Bob  "}`, 200, "guest", "Bob", ""},
+		{"guest 32 emoji", nil, "POST", `{"name":"` + strings.Repeat("🎲", 32) + `"}`, 200, "guest", strings.Repeat("🎲", 32), ""},
+		{"identity jwt", nil, "POST", `{"identity_token":"` + jwt + `"}`, 200, "alice", "Alice", ""},
+		{"identity name from request", nil, "POST", `{"identity_token":"` + noName + `","name":"Al"}`, 200, "alice", "Al", ""},
+		{"identity name from subject", nil, "POST", `{"identity_token":"` + noName + `"}`, 200, "alice", "alice", ""},
+		{"unknown fields ignored", nil, "POST", `{"name":"Bob","client":"web"}`, 200, "guest", "Bob", ""},
+		{"name too long", nil, "POST", `{"name":"` + strings.Repeat("a", 33) + `"}`, 400, "", "", "longer than 32"},
+		{"name with control char", nil, "POST", `{"name":"a\u0007b"}`, 400, "", "", "control character"},
+		{"empty name", nil, "POST", `{"name":""}`, 400, "", "", `set "name"`},
+		{"empty object", nil, "POST", `{}`, 400, "", "", `set "name"`},
+		{"empty body", nil, "POST", ``, 400, "", "", "JSON object"},
+		{"not JSON", nil, "POST", `name=Bob`, 400, "", "", "JSON object"},
+		{"name not a string", nil, "POST", `{"name":7}`, 400, "", "", "JSON object"},
+		{"trailing data", nil, "POST", `{"name":"Bob"}{"name":"Eve"}`, 400, "", "", "JSON object"},
+		{"body too large", nil, "POST", `{"name":"` + strings.Repeat("a", 5000) + `"}`, 413, "", "", "too large"},
+		{"body cap configurable", func(c *auth.Config) { c.MaxBodyBytes = 10 }, "POST", `{"name":"Bob"}`, 413, "", "", "too large"},
+		{"GET", nil, "GET", ``, 405, "", "", "POST"},
+		{"PUT", nil, "PUT", `{"name":"Bob"}`, 405, "", "", "POST"},
+		{"forged identity", nil, "POST", `{"identity_token":"` + makeJWT(t, hs256, identityClaims(), secret('x')) + `"}`, 401, "", "", "bad signature"},
+		{"alg none identity", nil, "POST", `{"identity_token":"` + makeJWT(t, map[string]any{"alg": "none"}, identityClaims(), identityKey) + `"}`, 401, "", "", "algorithm"},
+		{"expired identity", func(c *auth.Config) { c.Now = func() time.Time { return epoch.Add(2 * time.Hour) } }, "POST", `{"identity_token":"` + jwt + `"}`, 401, "", "", "expired"},
+		{"identity claiming a guest id", nil, "POST", `{"identity_token":"` + makeJWT(t, hs256, with(identityClaims(), "sub", "guest-abc"), identityKey) + `"}`, 401, "", "", "reserved prefix"},
+		{"identity login off", func(c *auth.Config) { c.Identity = auth.IdentityConfig{} }, "POST", `{"identity_token":"` + jwt + `"}`, 400, "", "", "not enabled"},
+		{"guests off", func(c *auth.Config) { c.DisableGuests = true }, "POST", `{"name":"Bob"}`, 403, "", "", "guest login is disabled"},
+		{"guests off, identity works", func(c *auth.Config) { c.DisableGuests = true }, "POST", `{"identity_token":"` + jwt + `"}`, 200, "alice", "Alice", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAuthority(t, tt.mod)
+			r := login(t, startLogin(t, a), tt.method, tt.body)
+			if r.status != tt.wantStatus {
+				t.Fatalf("status = %d (%q), want %d", r.status, r.err.Error, tt.wantStatus)
+			}
+			if r.header.Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control = %q", r.header.Get("Cache-Control"))
+			}
+			if tt.wantStatus == http.StatusMethodNotAllowed && r.header.Get("Allow") != "POST" {
+				t.Errorf("Allow = %q", r.header.Get("Allow"))
+			}
+			if tt.wantStatus != http.StatusOK {
+				if !strings.Contains(r.err.Error, tt.wantErr) {
+					t.Errorf("error = %q, want it to contain %q", r.err.Error, tt.wantErr)
+				}
+				return
+			}
+			got := r.ok
+			if tt.wantUser == "guest" {
+				if !got.Guest || !strings.HasPrefix(got.UserID, auth.GuestIDPrefix) || len(got.UserID) != len(auth.GuestIDPrefix)+22 {
+					t.Errorf("guest login gave user %q guest=%v", got.UserID, got.Guest)
+				}
+			} else if got.UserID != tt.wantUser || got.Guest {
+				t.Errorf("user = %q guest=%v, want %q", got.UserID, got.Guest, tt.wantUser)
+			}
+			if got.Name != tt.wantName {
+				t.Errorf("name = %q, want %q", got.Name, tt.wantName)
+			}
+			if !got.ExpiresAt.Equal(epoch.Add(24 * time.Hour)) {
+				t.Errorf("expires_at = %v, want %v", got.ExpiresAt, epoch.Add(24*time.Hour))
+			}
+			c, err := a.Verify(got.Token, got.ExpiresAt.Add(-time.Second))
+			if err != nil {
+				t.Fatalf("issued token does not verify: %v", err)
+			}
+			if c.UserID != got.UserID || c.Name != got.Name || c.Guest != got.Guest || !c.ExpiresAt.Equal(got.ExpiresAt) {
+				t.Errorf("token claims %+v disagree with the response %+v", c, got)
+			}
+			if _, err := a.Verify(got.Token, got.ExpiresAt); !errors.Is(err, auth.ErrTokenExpired) {
+				t.Errorf("token still valid at expires_at: %v", err)
+			}
+		})
+	}
+}
+
+func TestGuestIDsAreUnique(t *testing.T) {
+	url := startLogin(t, newAuthority(t, nil))
+	seen := make(map[string]bool)
+	for range 20 {
+		r := login(t, url, "POST", `{"name":"same"}`)
+		if r.status != http.StatusOK {
+			t.Fatalf("status %d: %s", r.status, r.err.Error)
+		}
+		if seen[r.ok.UserID] {
+			t.Fatalf("guest id %q issued twice", r.ok.UserID)
+		}
+		seen[r.ok.UserID] = true
+	}
+}
+
+func TestLoginResponseJSONFields(t *testing.T) {
+	url := startLogin(t, newAuthority(t, nil))
+	resp, err := http.Post(url, "application/json", strings.NewReader(`{"name":"Bob"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var raw map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"token", "user_id", "name", "guest", "expires_at"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("response lacks %q: %v", k, raw)
+		}
+	}
+	if raw["expires_at"] != "2027-01-16T08:00:00Z" {
+		t.Errorf("expires_at = %v, want RFC 3339 UTC", raw["expires_at"])
+	}
+}
