@@ -33,7 +33,7 @@ func (c *Conn) readFrames(b []byte) int {
 			c.fail(errFrameTooBig.code, errFrameTooBig.reason)
 			return len(b)
 		}
-		if h.OpCode.IsData() || h.OpCode == ws.OpContinuation {
+		if c.state == stateOpen && !h.OpCode.IsControl() {
 			if ferr := c.checkData(h); ferr != nil {
 				c.fail(ferr.code, ferr.reason)
 				return len(b)
@@ -133,6 +133,9 @@ func (c *Conn) onCloseFrame(p []byte) *frameError {
 	if c.state == stateOpen {
 		// Frames queued before the close go first, then the echo.
 		c.flush()
+		if c.state != stateOpen {
+			return nil // the flush dropped a slow connection
+		}
 		c.closeCode, c.closeWhy = code, string(reason)
 		c.mu.Lock()
 		c.writeShut = true

@@ -135,6 +135,10 @@ func (c *Conn) flush() {
 			iov = append(iov, f.Wire())
 		}
 		if closeReq && c.state == stateOpen {
+			if len(iov) == iovMax {
+				c.writev(iov)
+				iov = iov[:0]
+			}
 			l.ctl = appendClose(l.ctl[:0], code, reason)
 			iov = append(iov, l.ctl)
 			c.state = stateClosing
