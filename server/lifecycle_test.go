@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -173,6 +174,7 @@ func TestSendFromManyGoroutinesKeepsOrder(t *testing.T) {
 }
 
 func TestShutdownClosesEveryConnection(t *testing.T) {
+	goroutines := runtime.NumGoroutine()
 	s, err := New(Config{Loops: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -219,4 +221,6 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 	if _, err := io.ReadAll(clients[0].br); err != nil {
 		t.Fatalf("after shutdown: %v", err)
 	}
+	// Every goroutine the server started has been joined.
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= goroutines })
 }
