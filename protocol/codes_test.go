@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -240,5 +241,30 @@ func TestCodesJSON(t *testing.T) {
 	}
 	if !strings.Contains(string(got), `"CLOSE_CODE_SLOW_CLIENT"`) {
 		t.Error("codes.json lacks CLOSE_CODE_SLOW_CLIENT")
+	}
+}
+
+// TestREADMEListsEveryCode keeps the README's code tables in step with the
+// Go tables.
+func TestREADMEListsEveryCode(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, c := range protocol.CloseCodes() {
+		kind := "terminal"
+		if c.Resumable {
+			kind = "resumable"
+		}
+		rows = append(rows, fmt.Sprintf("| %d | `%s` | %s | %s |", c.Code, c.Name, kind, c.Description))
+	}
+	for _, c := range protocol.ErrorCodes() {
+		rows = append(rows, fmt.Sprintf("| %d | `%s` | %s |", c.Code, c.Name, c.Description))
+	}
+	for _, row := range rows {
+		if !strings.Contains(string(readme), row+"\n") {
+			t.Errorf("README.md lacks the row %s", row)
+		}
 	}
 }

@@ -115,9 +115,10 @@ func (a *Authority) Issue(c Claims) (string, error) {
 }
 
 // Verify checks token's signature and expiry at now and returns its claims.
-// It returns ErrMalformedToken, ErrBadSignature or ErrTokenExpired (with
-// ErrMalformedToken also covering signed tokens whose claims are unusable).
-// A token is expired from its ExpiresAt second on.
+// It returns ErrMalformedToken (also for a signed token whose claims are
+// unusable), ErrBadSignature (also for a key id no configured key has), or
+// ErrTokenExpired together with the claims, so the caller can log whose
+// token it was. A token is expired from its ExpiresAt second on.
 func (a *Authority) Verify(token string, now time.Time) (Claims, error) {
 	if len(token) == 0 || len(token) > maxTokenLen {
 		return Claims{}, ErrMalformedToken
