@@ -102,6 +102,12 @@ func TestVerifyRejects(t *testing.T) {
 			}
 		})
 	}
+	t.Run("expired token still names its user", func(t *testing.T) {
+		c, err := a.Verify(good, epoch.Add(25*time.Hour))
+		if !errors.Is(err, auth.ErrTokenExpired) || c.UserID != "alice" {
+			t.Errorf("Verify = %+v, %v; want alice's claims and ErrTokenExpired", c, err)
+		}
+	})
 	t.Run("valid one second before expiry", func(t *testing.T) {
 		if _, err := a.Verify(good, epoch.Add(24*time.Hour-time.Second)); err != nil {
 			t.Errorf("Verify = %v", err)
