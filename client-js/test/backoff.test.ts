@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { Backoff } from "../src/backoff.js";
 
 // seq returns a random source that yields the given values in turn.
@@ -12,8 +13,8 @@ describe("Backoff", () => {
     const b = new Backoff({ initialMs: 100, maxMs: 1000, factor: 2, random: () => 0.999999 });
     const delays = Array.from({ length: 7 }, () => b.next());
     // Just under each cap: 100, 200, 400, 800, then capped at 1000.
-    expect(delays).toEqual([99, 199, 399, 799, 999, 999, 999]);
-    expect(b.attempt).toBe(7);
+    assert.deepEqual(delays, [99, 199, 399, 799, 999, 999, 999]);
+    assert.equal(b.attempt, 7);
   });
 
   it("draws each delay uniformly below the cap (full jitter)", () => {
@@ -27,7 +28,7 @@ describe("Backoff", () => {
       b.next();
       b.next();
       // Third attempt: cap = 400.
-      expect(b.next(), c.name).toBe(c.want);
+      assert.equal(b.next(), c.want, c.name);
     }
   });
 
@@ -39,44 +40,44 @@ describe("Backoff", () => {
       if (i % 20 === 0) b.reset();
       const cap = b.cap();
       const d = b.next();
-      expect(d).toBeGreaterThanOrEqual(0);
-      expect(d).toBeLessThan(cap);
+      assert.ok((d) >= 0);
+      assert.ok((d) < cap);
       if (d < cap * 0.25) sawLow = true;
       if (d > cap * 0.75) sawHigh = true;
     }
-    expect(sawLow && sawHigh).toBe(true);
+    assert.equal(sawLow && sawHigh, true);
   });
 
   it("starts over after reset", () => {
     const b = new Backoff({ initialMs: 100, maxMs: 1000, random: seq(0.5) });
     for (let i = 0; i < 5; i++) b.next();
-    expect(b.cap()).toBe(1000);
+    assert.equal(b.cap(), 1000);
     b.reset();
-    expect(b.attempt).toBe(0);
-    expect(b.cap()).toBe(100);
-    expect(b.next()).toBe(50);
+    assert.equal(b.attempt, 0);
+    assert.equal(b.cap(), 100);
+    assert.equal(b.next(), 50);
   });
 
   it("never overflows during a long outage", () => {
     const b = new Backoff({ initialMs: 1, maxMs: 60_000, factor: 10, random: () => 0.5 });
     for (let i = 0; i < 5000; i++) b.next();
-    expect(b.cap()).toBe(60_000);
-    expect(b.next()).toBe(30_000);
+    assert.equal(b.cap(), 60_000);
+    assert.equal(b.next(), 30_000);
   });
 
   it("uses defaults at zero value", () => {
     const b = new Backoff();
-    expect([b.initialMs, b.maxMs, b.factor]).toEqual([250, 30_000, 2]);
+    assert.deepEqual([b.initialMs, b.maxMs, b.factor], [250, 30_000, 2]);
     const z = new Backoff({ initialMs: 0, maxMs: 0, factor: 0 });
-    expect([z.initialMs, z.maxMs, z.factor]).toEqual([250, 30_000, 2]);
+    assert.deepEqual([z.initialMs, z.maxMs, z.factor], [250, 30_000, 2]);
   });
 
   it("clamps a misbehaving random source into range", () => {
     for (const r of [-1, 1, 2, Number.NaN]) {
       const b = new Backoff({ initialMs: 100, random: () => r });
       const d = b.next();
-      expect(d, String(r)).toBeGreaterThanOrEqual(0);
-      expect(d, String(r)).toBeLessThan(100);
+      assert.ok((d) >= 0, String(r));
+      assert.ok((d) < 100, String(r));
     }
   });
 
@@ -87,6 +88,6 @@ describe("Backoff", () => {
       { name: "shrinking factor", opts: { factor: 0.5 } },
       { name: "infinite max", opts: { maxMs: Infinity } },
     ];
-    for (const c of bad) expect(() => new Backoff(c.opts), c.name).toThrow(RangeError);
+    for (const c of bad) assert.throws(() => new Backoff(c.opts), RangeError, c.name);
   });
 });

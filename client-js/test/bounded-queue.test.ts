@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { BoundedQueue } from "../src/bounded-queue.js";
 
 describe("BoundedQueue", () => {
@@ -13,21 +14,21 @@ describe("BoundedQueue", () => {
     it(c.name, () => {
       const q = new BoundedQueue<{ i: number; size: number }>({ maxItems: c.maxItems, maxBytes: c.maxBytes, sizeOf: (x) => x.size });
       c.sizes.forEach((size, i) => q.push({ i, size }));
-      expect(q.length).toBe(c.want.length);
-      expect(q.bytes).toBeLessThanOrEqual(c.maxBytes);
-      expect(q.dropped).toBe(c.dropped);
-      expect(q.drain().map((x) => x.i)).toEqual(c.want);
-      expect([q.length, q.bytes]).toEqual([0, 0]);
+      assert.equal(q.length, c.want.length);
+      assert.ok((q.bytes) <= c.maxBytes);
+      assert.equal(q.dropped, c.dropped);
+      assert.deepEqual(q.drain().map((x) => x.i), c.want);
+      assert.deepEqual([q.length, q.bytes], [0, 0]);
     });
   }
 
   it("uses its defaults at zero value and clears without counting", () => {
     const q = new BoundedQueue<number>();
-    expect([q.maxItems, q.maxBytes]).toEqual([64, 65536]);
+    assert.deepEqual([q.maxItems, q.maxBytes], [64, 65536]);
     for (let i = 0; i < 100; i++) q.push(i);
-    expect(q.length).toBe(64);
-    expect(q.dropped).toBe(36);
+    assert.equal(q.length, 64);
+    assert.equal(q.dropped, 36);
     q.clear();
-    expect([q.length, q.dropped]).toEqual([0, 36]);
+    assert.deepEqual([q.length, q.dropped], [0, 36]);
   });
 });

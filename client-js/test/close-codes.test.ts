@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { CLOSE_CODES, closeCodeInfo, isTerminal } from "../src/close-codes.js";
 import { CloseCode } from "../src/gen/tickroom/v1/codes_pb.js";
 
@@ -23,34 +24,34 @@ describe("close codes", () => {
     for (const [name, value] of Object.entries(CloseCode)) {
       if (typeof value === "number" && value !== 0) gen.set(name, value);
     }
-    expect(gen.size).toBeGreaterThan(0);
+    assert.ok((gen.size) > 0);
     const ours = new Map(CLOSE_CODES.map((c) => [c.name, c.code]));
-    expect(Object.fromEntries(ours)).toEqual(Object.fromEntries(gen));
+    assert.deepEqual(Object.fromEntries(ours), Object.fromEntries(gen));
   });
 
   it("match the server's table in protocol/codes.json", () => {
     const json = codesJSON();
-    expect(json.close_codes.length).toBe(CLOSE_CODES.length);
+    assert.equal(json.close_codes.length, CLOSE_CODES.length);
     for (const c of json.close_codes) {
       const ours = closeCodeInfo(c.code);
-      expect(`CLOSE_CODE_${ours.name}`, String(c.code)).toBe(c.name);
-      expect(ours.kind, c.name).toBe(c.resumable ? "resumable" : "terminal");
+      assert.equal(`CLOSE_CODE_${ours.name}`, c.name, String(c.code));
+      assert.equal(ours.kind, c.resumable ? "resumable" : "terminal", c.name);
     }
     for (const code of json.resumable_standard_codes) {
-      expect(closeCodeInfo(code).kind, String(code)).toBe("resumable");
+      assert.equal(closeCodeInfo(code).kind, "resumable", String(code));
     }
     // Standard codes the server does not list as resumable are not retried.
     for (const code of [1002, 1003, 1007, 1008, 1009]) {
-      expect(json.resumable_standard_codes, String(code)).not.toContain(code);
-      expect(closeCodeInfo(code).kind, String(code)).toBe("terminal");
+      assert.ok(!json.resumable_standard_codes.includes(code), String(code));
+      assert.equal(closeCodeInfo(code).kind, "terminal", String(code));
     }
   });
 
   it("classify by the protocol's ranges", () => {
     for (const c of CLOSE_CODES) {
       const want = c.code >= 4000 && c.code <= 4499 ? "resumable" : c.code >= 4500 && c.code <= 4999 ? "terminal" : "bad";
-      expect(c.kind, c.name).toBe(want);
-      expect(closeCodeInfo(c.code), c.name).toBe(c);
+      assert.equal(c.kind, want, c.name);
+      assert.equal(closeCodeInfo(c.code), c, c.name);
     }
   });
 
@@ -70,14 +71,14 @@ describe("close codes", () => {
     ];
     for (const c of cases) {
       const info = closeCodeInfo(c.code);
-      expect([info.kind, info.name], String(c.code)).toEqual([c.kind, c.name]);
-      expect(isTerminal(c.code), String(c.code)).toBe(c.kind === "terminal");
+      assert.deepEqual([info.kind, info.name], [c.kind, c.name], String(c.code));
+      assert.equal(isTerminal(c.code), c.kind === "terminal", String(c.code));
     }
   });
 
   it("ask for a longer pause after rate limiting and overload", () => {
     const slow = CLOSE_CODES.filter((c) => c.slow).map((c) => c.name);
-    expect(slow.sort()).toEqual(["RATE_LIMITED", "SERVER_OVERLOADED"]);
-    expect(closeCodeInfo(1013).slow).toBe(true);
+    assert.deepEqual(slow.sort(), ["RATE_LIMITED", "SERVER_OVERLOADED"]);
+    assert.equal(closeCodeInfo(1013).slow, true);
   });
 });

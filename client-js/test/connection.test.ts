@@ -1,6 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import { Connection, type CloseDetails, type ConnectionState } from "../src/connection.js";
 import { FakeWebSocket } from "./fake-websocket.js";
+import { assertPartial } from "./helpers.js";
 
 function newConn(extra: Partial<ConstructorParameters<typeof Connection>[0]> = {}) {
   const conn = new Connection({
@@ -21,26 +23,26 @@ function newConn(extra: Partial<ConstructorParameters<typeof Connection>[0]> = {
 
 describe("Connection", () => {
   beforeEach(() => {
-    vi.useFakeTimers();
+    mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 0 });
     FakeWebSocket.reset();
   });
-  afterEach(() => vi.useRealTimers());
+  afterEach(() => mock.timers.reset());
 
   it("opens a binary socket with the token and subprotocol", () => {
     const { conn, messages } = newConn();
     conn.connect();
     const s = FakeWebSocket.last();
-    expect(s.url).toBe("ws://127.0.0.1:1/v1/ws?token=t%201");
-    expect(s.protocols).toEqual(["tickroom.v1"]);
-    expect(s.binaryType).toBe("arraybuffer");
-    expect(conn.send(new Uint8Array([1]))).toBe(false);
+    assert.equal(s.url, "ws://127.0.0.1:1/v1/ws?token=t%201");
+    assert.deepEqual(s.protocols, ["tickroom.v1"]);
+    assert.equal(s.binaryType, "arraybuffer");
+    assert.equal(conn.send(new Uint8Array([1])), false);
     s.serverOpen();
-    expect(conn.state).toBe("open");
-    expect(conn.send(new Uint8Array([1, 2]))).toBe(true);
-    expect(s.sent.map((b) => [...b])).toEqual([[1, 2]]);
+    assert.equal(conn.state, "open");
+    assert.equal(conn.send(new Uint8Array([1, 2])), true);
+    assert.deepEqual(s.sent.map((b) => [...b]), [[1, 2]]);
     s.serverSend(new Uint8Array([9, 8]));
     s.serverSendText("not protocol");
-    expect(messages).toEqual([[9, 8]]);
+    assert.deepEqual(messages, [[9, 8]]);
   });
 
   const resumable = [1001, 1006, 1011, 1012, 4000, 4001, 4003, 4005, 4321];
@@ -50,14 +52,14 @@ describe("Connection", () => {
       conn.connect();
       FakeWebSocket.last().serverOpen();
       FakeWebSocket.last().serverClose(code, "bye");
-      expect(closes).toHaveLength(1);
-      expect(closes[0]).toMatchObject({ code, reason: "bye", willReconnect: true, delayMs: 50 });
-      expect(conn.state).toBe("reconnecting");
-      expect(FakeWebSocket.instances).toHaveLength(1);
-      vi.advanceTimersByTime(50);
-      expect(FakeWebSocket.instances).toHaveLength(2);
+      assert.equal((closes).length, 1);
+      assertPartial(closes[0], { code, reason: "bye", willReconnect: true, delayMs: 50 });
+      assert.equal(conn.state, "reconnecting");
+      assert.equal((FakeWebSocket.instances).length, 1);
+      mock.timers.tick(50);
+      assert.equal((FakeWebSocket.instances).length, 2);
       FakeWebSocket.last().serverOpen();
-      expect(states).toEqual(["connecting", "open", "reconnecting", "open"]);
+      assert.deepEqual(states, ["connecting", "open", "reconnecting", "open"]);
     });
   }
 
@@ -68,10 +70,10 @@ describe("Connection", () => {
       conn.connect();
       FakeWebSocket.last().serverOpen();
       FakeWebSocket.last().serverClose(code, "no");
-      expect(closes[0]).toMatchObject({ code, willReconnect: false });
-      expect(conn.state).toBe("closed");
-      vi.advanceTimersByTime(60_000);
-      expect(FakeWebSocket.instances).toHaveLength(1);
+      assertPartial(closes[0], { code, willReconnect: false });
+      assert.equal(conn.state, "closed");
+      mock.timers.tick(60_000);
+      assert.equal((FakeWebSocket.instances).length, 1);
     });
   }
 
@@ -80,19 +82,19 @@ describe("Connection", () => {
     conn.connect();
     for (let i = 0; i < 6; i++) {
       FakeWebSocket.last().serverClose(1006);
-      vi.advanceTimersByTime(closes[closes.length - 1]!.delayMs);
+      mock.timers.tick(closes[closes.length - 1]!.delayMs);
     }
     // random 0.5 of caps 100, 200, 400, 800, 1000, 1000
-    expect(closes.map((c) => c.delayMs)).toEqual([50, 100, 200, 400, 500, 500]);
-    expect(conn.attempts).toBe(6);
+    assert.deepEqual(closes.map((c) => c.delayMs), [50, 100, 200, 400, 500, 500]);
+    assert.equal(conn.attempts, 6);
     const s = FakeWebSocket.last();
     s.serverOpen();
     // Opening alone does not prove health; the first message does.
-    expect(conn.attempts).toBe(6);
+    assert.equal(conn.attempts, 6);
     s.serverSend(new Uint8Array([1]));
-    expect(conn.attempts).toBe(0);
+    assert.equal(conn.attempts, 0);
     s.serverClose(1006);
-    expect(closes[closes.length - 1]!.delayMs).toBe(50);
+    assert.equal(closes[closes.length - 1]!.delayMs, 50);
   });
 
   it("waits longer after rate limiting", () => {
@@ -100,8 +102,8 @@ describe("Connection", () => {
     conn.connect();
     FakeWebSocket.last().serverOpen();
     FakeWebSocket.last().serverClose(4002);
-    expect(closes[0]).toMatchObject({ willReconnect: true, delayMs: 3050 });
-    expect(closes[0]!.info.name).toBe("RATE_LIMITED");
+    assertPartial(closes[0], { willReconnect: true, delayMs: 3050 });
+    assert.equal(closes[0]!.info.name, "RATE_LIMITED");
   });
 
   it("gives up after maxReconnectAttempts", () => {
@@ -109,25 +111,25 @@ describe("Connection", () => {
     conn.connect();
     for (let i = 0; i < 3; i++) {
       FakeWebSocket.last().serverClose(1006);
-      vi.runOnlyPendingTimers();
+      mock.timers.tick(1000);
     }
-    expect(closes.map((c) => c.willReconnect)).toEqual([true, true, false]);
-    expect(conn.state).toBe("closed");
-    expect(FakeWebSocket.instances).toHaveLength(3);
+    assert.deepEqual(closes.map((c) => c.willReconnect), [true, true, false]);
+    assert.equal(conn.state, "closed");
+    assert.equal((FakeWebSocket.instances).length, 3);
   });
 
   it("drops a socket that does not open in time and retries", () => {
     const { conn, closes } = newConn({ connectTimeoutMs: 2000 });
     conn.connect();
     const first = FakeWebSocket.last();
-    vi.advanceTimersByTime(2000);
-    expect(first.closedWith).toBeDefined();
-    expect(closes[0]).toMatchObject({ code: 1006, willReconnect: true });
-    vi.advanceTimersByTime(closes[0]!.delayMs);
-    expect(FakeWebSocket.instances).toHaveLength(2);
+    mock.timers.tick(2000);
+    assert.notEqual(first.closedWith, undefined);
+    assertPartial(closes[0], { code: 1006, willReconnect: true });
+    mock.timers.tick(closes[0]!.delayMs);
+    assert.equal((FakeWebSocket.instances).length, 2);
     // The old socket opening late is ignored.
     first.serverOpen();
-    expect(conn.state).toBe("reconnecting");
+    assert.equal(conn.state, "reconnecting");
   });
 
   it("closes for good on close() and ignores the old socket", () => {
@@ -136,12 +138,12 @@ describe("Connection", () => {
     const s = FakeWebSocket.last();
     s.serverOpen();
     conn.close();
-    expect(s.closedWith).toEqual({ code: 1000, reason: "client closed" });
-    expect(closes).toEqual([expect.objectContaining({ code: 1000, willReconnect: false })]);
+    assert.deepEqual(s.closedWith, { code: 1000, reason: "client closed" });
+    assertPartial(closes, [{ code: 1000, willReconnect: false }]);
     s.serverClose(1006);
-    vi.advanceTimersByTime(60_000);
-    expect(FakeWebSocket.instances).toHaveLength(1);
-    expect(conn.state).toBe("closed");
+    mock.timers.tick(60_000);
+    assert.equal((FakeWebSocket.instances).length, 1);
+    assert.equal(conn.state, "closed");
   });
 
   it("close() during a pending reconnect cancels it", () => {
@@ -149,8 +151,8 @@ describe("Connection", () => {
     conn.connect();
     FakeWebSocket.last().serverClose(1006);
     conn.close();
-    vi.advanceTimersByTime(60_000);
-    expect(FakeWebSocket.instances).toHaveLength(1);
+    mock.timers.tick(60_000);
+    assert.equal((FakeWebSocket.instances).length, 1);
   });
 
   it("reconnectNow swaps the socket at once with a new token", () => {
@@ -160,13 +162,13 @@ describe("Connection", () => {
     s.serverOpen();
     conn.setToken("fresh");
     conn.reconnectNow(4003, "heartbeat");
-    expect(s.closedWith).toEqual({ code: 4003, reason: "heartbeat" });
-    expect(closes[0]).toMatchObject({ code: 4003, willReconnect: true });
-    expect(FakeWebSocket.instances).toHaveLength(2);
-    expect(FakeWebSocket.last().url).toContain("token=fresh");
+    assert.deepEqual(s.closedWith, { code: 4003, reason: "heartbeat" });
+    assertPartial(closes[0], { code: 4003, willReconnect: true });
+    assert.equal((FakeWebSocket.instances).length, 2);
+    assert.ok((FakeWebSocket.last().url).includes("token=fresh"));
     // A late close of the old socket changes nothing.
     s.serverClose(1006);
-    expect(closes).toHaveLength(1);
+    assert.equal((closes).length, 1);
   });
 
   it("cuts the reconnect wait short when the network comes back", () => {
@@ -174,19 +176,19 @@ describe("Connection", () => {
     const { conn, closes } = newConn({ onlineEvents: target, connectTimeoutMs: 60_000, backoff: { initialMs: 10_000, maxMs: 10_000, random: () => 0.9 } });
     conn.connect();
     FakeWebSocket.last().serverClose(1006);
-    expect(closes[0]!.delayMs).toBe(9000);
+    assert.equal(closes[0]!.delayMs, 9000);
     target.dispatchEvent(new Event("online"));
-    expect(FakeWebSocket.instances).toHaveLength(2);
+    assert.equal((FakeWebSocket.instances).length, 2);
     // The cancelled timer does not open a third socket.
-    vi.advanceTimersByTime(10_000);
-    expect(FakeWebSocket.instances).toHaveLength(2);
+    mock.timers.tick(10_000);
+    assert.equal((FakeWebSocket.instances).length, 2);
     // Once open, or after close(), online events change nothing.
     FakeWebSocket.last().serverOpen();
-    expect(conn.state).toBe("open");
+    assert.equal(conn.state, "open");
     target.dispatchEvent(new Event("online"));
     conn.close();
     target.dispatchEvent(new Event("online"));
-    expect(FakeWebSocket.instances).toHaveLength(2);
+    assert.equal((FakeWebSocket.instances).length, 2);
   });
 
   it("requires a WebSocket class", () => {
@@ -194,7 +196,7 @@ describe("Connection", () => {
     const saved = g.WebSocket;
     g.WebSocket = undefined;
     try {
-      expect(() => new Connection({ url: "ws://x" })).toThrow(TypeError);
+      assert.throws(() => new Connection({ url: "ws://x" }), TypeError);
     } finally {
       g.WebSocket = saved;
     }

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { Emitter } from "../src/emitter.js";
 
 interface Events {
@@ -17,8 +18,8 @@ describe("Emitter", () => {
     off1();
     e.emit("count", 2);
     e.emit("name", "x");
-    expect(got).toEqual(["a1", "b1", "b2", "x"]);
-    expect(e.listenerCount("count")).toBe(1);
+    assert.deepEqual(got, ["a1", "b1", "b2", "x"]);
+    assert.equal(e.listenerCount("count"), 1);
   });
 
   it("calls a once listener a single time", () => {
@@ -27,8 +28,8 @@ describe("Emitter", () => {
     e.once("count", () => calls++);
     e.emit("count", 1);
     e.emit("count", 2);
-    expect(calls).toBe(1);
-    expect(e.listenerCount("count")).toBe(0);
+    assert.equal(calls, 1);
+    assert.equal(e.listenerCount("count"), 0);
   });
 
   it("keeps calling other listeners when one throws", () => {
@@ -40,9 +41,9 @@ describe("Emitter", () => {
     });
     e.on("count", (n) => got.push(n));
     e.emit("count", 7);
-    expect(got).toEqual([7]);
-    expect(errors).toHaveLength(1);
-    expect((errors[0] as Error).message).toBe("boom");
+    assert.deepEqual(got, [7]);
+    assert.equal((errors).length, 1);
+    assert.equal((errors[0] as Error).message, "boom");
   });
 
   it("lets a listener remove itself or others while emitting", () => {
@@ -56,7 +57,7 @@ describe("Emitter", () => {
     offB = e.on("count", () => got.push("b"));
     e.emit("count", 0); // b was copied before a removed it
     e.emit("count", 0);
-    expect(got).toEqual(["a", "b", "a"]);
+    assert.deepEqual(got, ["a", "b", "a"]);
   });
 
   it("removes everything with removeAllListeners", () => {
@@ -64,6 +65,6 @@ describe("Emitter", () => {
     e.on("count", () => {});
     e.on("name", () => {});
     e.removeAllListeners();
-    expect(e.listenerCount("count") + e.listenerCount("name")).toBe(0);
+    assert.equal(e.listenerCount("count") + e.listenerCount("name"), 0);
   });
 });

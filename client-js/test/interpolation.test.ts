@@ -1,5 +1,7 @@
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { InterpolationBuffer, lerpAngle, lerpFields, lerpNumber } from "../src/interpolation.js";
+import { assertCloseTo } from "./helpers.js";
 
 describe("InterpolationBuffer", () => {
   it("renders at now - delay by linear interpolation, clamped at both ends", () => {
@@ -19,32 +21,32 @@ describe("InterpolationBuffer", () => {
       const fresh = new InterpolationBuffer<number, number>(lerpNumber, { delayMs: 100 });
       for (const s of buf.snapshots(1)) fresh.push(1, s.time, s.value);
       const got = fresh.sample(1, c.now)!;
-      expect(got.value, c.name).toBeCloseTo(c.want, 9);
-      expect(got.clamped, c.name).toBe(c.clamped);
+      assertCloseTo(got.value, c.want, 9, c.name);
+      assert.equal(got.clamped, c.clamped, c.name);
     }
   });
 
   it("discards snapshots render time has passed, keeping one before it", () => {
     const buf = new InterpolationBuffer<string, number>(lerpNumber, { delayMs: 50 });
     for (let i = 0; i < 6; i++) buf.push("e", i * 100, i);
-    expect(buf.sample("e", 350)!.value).toBeCloseTo(3, 9); // render 300
-    expect(buf.snapshots("e").map((s) => s.time)).toEqual([300, 400, 500]);
-    expect(buf.sample("e", 9999)!.value).toBe(5);
-    expect(buf.snapshots("e")).toHaveLength(1);
+    assertCloseTo(buf.sample("e", 350)!.value, 3, 9); // render 300
+    assert.deepEqual(buf.snapshots("e").map((s) => s.time), [300, 400, 500]);
+    assert.equal(buf.sample("e", 9999)!.value, 5);
+    assert.equal((buf.snapshots("e")).length, 1);
   });
 
   it("bounds the snapshots kept per entity", () => {
     const buf = new InterpolationBuffer<number, number>(lerpNumber, { maxSnapshots: 4 });
     for (let i = 0; i < 100; i++) buf.push(7, i, i);
-    expect(buf.snapshots(7).map((s) => s.time)).toEqual([96, 97, 98, 99]);
+    assert.deepEqual(buf.snapshots(7).map((s) => s.time), [96, 97, 98, 99]);
   });
 
   it("drops out-of-order snapshots and replaces same-time ones", () => {
     const buf = new InterpolationBuffer<number, number>(lerpNumber);
-    expect(buf.push(1, 100, 1)).toBe(true);
-    expect(buf.push(1, 50, 2)).toBe(false);
-    expect(buf.push(1, 100, 3)).toBe(true);
-    expect(buf.snapshots(1)).toEqual([{ time: 100, value: 3 }]);
+    assert.equal(buf.push(1, 100, 1), true);
+    assert.equal(buf.push(1, 50, 2), false);
+    assert.equal(buf.push(1, 100, 3), true);
+    assert.deepEqual(buf.snapshots(1), [{ time: 100, value: 3 }]);
   });
 
   it("holds an idle entity still until its motion really started", () => {
@@ -52,24 +54,24 @@ describe("InterpolationBuffer", () => {
     buf.push(1, 0, 0);
     // Unchanged in ticks 100..400 (not in the deltas), moves at 500.
     buf.push(1, 500, 10, 400);
-    expect(buf.sample(1, 300)!.value).toBe(0);
-    expect(buf.sample(1, 450)!.value).toBeCloseTo(5, 9);
+    assert.equal(buf.sample(1, 300)!.value, 0);
+    assertCloseTo(buf.sample(1, 450)!.value, 5, 9);
   });
 
   it("returns undefined for unknown entities and forgets removed ones", () => {
     const buf = new InterpolationBuffer<number, number>(lerpNumber);
-    expect(buf.sample(1, 0)).toBeUndefined();
+    assert.equal(buf.sample(1, 0), undefined);
     buf.push(1, 0, 1);
     buf.push(2, 0, 2);
-    expect(buf.size).toBe(2);
+    assert.equal(buf.size, 2);
     buf.remove(1);
-    expect(buf.sample(1, 1000)).toBeUndefined();
+    assert.equal(buf.sample(1, 1000), undefined);
     buf.clear();
-    expect(buf.size).toBe(0);
+    assert.equal(buf.size, 0);
   });
 
   it("rejects a negative delay", () => {
-    expect(() => new InterpolationBuffer(lerpNumber, { delayMs: -1 })).toThrow(RangeError);
+    assert.throws(() => new InterpolationBuffer(lerpNumber, { delayMs: -1 }), RangeError);
   });
 });
 
@@ -80,11 +82,11 @@ describe("lerp helpers", () => {
       { a: 0.1, b: 2 * Math.PI - 0.1, t: 0.5, want: 0 },
       { a: -3, b: 3, t: 1, want: -3 - (2 * Math.PI - 6) },
     ];
-    for (const c of cases) expect(lerpAngle(c.a, c.b, c.t)).toBeCloseTo(c.want, 9);
+    for (const c of cases) assertCloseTo(lerpAngle(c.a, c.b, c.t), c.want, 9);
   });
 
   it("blends listed fields and takes the rest from the newer value", () => {
     const lerp = lerpFields<{ x: number; y: number; hp: number; name: string }>(["x", "y"]);
-    expect(lerp({ x: 0, y: 10, hp: 5, name: "a" }, { x: 10, y: 20, hp: 3, name: "b" }, 0.5)).toEqual({ x: 5, y: 15, hp: 3, name: "b" });
+    assert.deepEqual(lerp({ x: 0, y: 10, hp: 5, name: "a" }, { x: 10, y: 20, hp: 3, name: "b" }, 0.5), { x: 5, y: 15, hp: 3, name: "b" });
   });
 });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
 import { TickroomError } from "../src/errors.js";
 import { login, webSocketUrl } from "../src/login.js";
 
@@ -41,27 +42,27 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-beforeAll(async () => {
+before(async () => {
   server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-afterAll(async () => {
+after(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
 describe("login", () => {
   it("posts the name as JSON and returns the session", async () => {
     const s = await login("ann", { baseUrl: `${base}/` });
-    expect(s).toEqual({ token: "tok-ann", userId: "u-1", name: "ann", guest: true, expiresAtMs: Date.UTC(2030, 0, 2, 3, 4, 5, 500) });
-    expect(seen[seen.length - 1]).toEqual({ method: "POST", path: "/v1/login", type: "application/json", body: '{"name":"ann"}' });
+    assert.deepEqual(s, { token: "tok-ann", userId: "u-1", name: "ann", guest: true, expiresAtMs: Date.UTC(2030, 0, 2, 3, 4, 5, 500) });
+    assert.deepEqual(seen[seen.length - 1], { method: "POST", path: "/v1/login", type: "application/json", body: '{"name":"ann"}' });
   });
 
   it("signs in with an identity token", async () => {
     const s = await login({ identityToken: "idt", name: "Zed" }, { baseUrl: base });
-    expect(s).toEqual({ token: "tok-id", userId: "ext-7", name: "Zed", guest: false, expiresAtMs: Date.UTC(2030, 0, 2, 3, 4, 5) });
-    expect(JSON.parse(seen[seen.length - 1]!.body)).toEqual({ name: "Zed", identity_token: "idt" });
+    assert.deepEqual(s, { token: "tok-id", userId: "ext-7", name: "Zed", guest: false, expiresAtMs: Date.UTC(2030, 0, 2, 3, 4, 5) });
+    assert.deepEqual(JSON.parse(seen[seen.length - 1]!.body), { name: "Zed", identity_token: "idt" });
   });
 
   const failures = [
@@ -73,9 +74,9 @@ describe("login", () => {
     it(`rejects: ${f.name}`, async () => {
       const opts = f.args.path ? { baseUrl: base, path: f.args.path } : { baseUrl: base };
       const err = (await login(f.args.name, opts).catch((e: unknown) => e)) as TickroomError;
-      expect(err).toBeInstanceOf(TickroomError);
-      expect([err.code, err.status]).toEqual([f.code, f.status]);
-      expect(err.message).toContain(f.text);
+      assert.ok(err instanceof TickroomError);
+      assert.deepEqual([err.code, err.status], [f.code, f.status]);
+      assert.ok((err.message).includes(f.text));
     });
   }
 });
@@ -89,7 +90,7 @@ describe("webSocketUrl", () => {
   ];
   for (const c of cases) {
     it(c.want, () => {
-      expect(webSocketUrl(c.base, c.path)).toBe(c.want);
+      assert.equal(webSocketUrl(c.base, c.path), c.want);
     });
   }
 });

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { InputPredictor, type PendingInput } from "../src/prediction.js";
 
 describe("InputPredictor", () => {
@@ -7,7 +8,7 @@ describe("InputPredictor", () => {
     const p = new InputPredictor<string>({
       onReconcile: (acked, pending) => calls.push({ acked, pending: pending.map((x) => x.input) }),
     });
-    expect(["a", "b", "c", "d"].map((x) => p.next(x).seq)).toEqual([1, 2, 3, 4]);
+    assert.deepEqual(["a", "b", "c", "d"].map((x) => p.next(x).seq), [1, 2, 3, 4]);
     const steps = [
       { name: "nothing applied yet", ack: 0, ok: true, want: ["a", "b", "c", "d"] },
       { name: "two applied", ack: 2, ok: true, want: ["c", "d"] },
@@ -17,12 +18,12 @@ describe("InputPredictor", () => {
     ];
     for (const s of steps) {
       const before = calls.length;
-      expect(p.ack(s.ack), s.name).toBe(s.ok);
-      expect(calls.length - before, s.name).toBe(s.ok ? 1 : 0);
-      expect(p.pending.map((x) => x.input), s.name).toEqual(s.want);
-      if (s.ok) expect(calls[calls.length - 1], s.name).toEqual({ acked: s.ack, pending: s.want });
+      assert.equal(p.ack(s.ack), s.ok, s.name);
+      assert.equal(calls.length - before, s.ok ? 1 : 0, s.name);
+      assert.deepEqual(p.pending.map((x) => x.input), s.want, s.name);
+      if (s.ok) assert.deepEqual(calls[calls.length - 1], { acked: s.ack, pending: s.want }, s.name);
     }
-    expect(p.lastAcked).toBe(4);
+    assert.equal(p.lastAcked, 4);
   });
 
   it("supports rewind and replay for prediction", () => {
@@ -42,24 +43,24 @@ describe("InputPredictor", () => {
     // The server applied the first two inputs.
     serverX = sent[0]!.input + sent[1]!.input;
     p.ack(sent[1]!.seq);
-    expect(predicted).toBe(6);
+    assert.equal(predicted, 6);
     // The server corrected the player (a wall): its x is 1 after both inputs.
     serverX = 1;
     p.ack(sent[1]!.seq);
-    expect(predicted).toBe(4);
+    assert.equal(predicted, 4);
   });
 
   it("bounds pending inputs, dropping the oldest", () => {
     const p = new InputPredictor<number>({ maxPending: 3 });
     for (let i = 0; i < 10; i++) p.next(i);
-    expect(p.pending.map((x) => x.seq)).toEqual([8, 9, 10]);
-    expect(p.dropped).toBe(7);
+    assert.deepEqual(p.pending.map((x) => x.seq), [8, 9, 10]);
+    assert.equal(p.dropped, 7);
   });
 
   it("numbers past an ack above its own inputs", () => {
     const p = new InputPredictor<string>();
     p.ack(41); // a resumed seat whose inputs the server remembers
-    expect(p.next("x").seq).toBe(42);
+    assert.equal(p.next("x").seq, 42);
   });
 
   it("starts over on reset", () => {
@@ -68,7 +69,7 @@ describe("InputPredictor", () => {
     p.ack(1);
     p.next("b");
     p.reset();
-    expect([p.lastSeq, p.lastAcked, p.pending.length]).toEqual([0, 0, 0]);
-    expect(p.next("c").seq).toBe(1);
+    assert.deepEqual([p.lastSeq, p.lastAcked, p.pending.length], [0, 0, 0]);
+    assert.equal(p.next("c").seq, 1);
   });
 });

@@ -1,10 +1,12 @@
 import { create } from "@bufbuild/protobuf";
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { JoinedSchema, LeftSchema, LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
 import { StateSchema, RoomEventSchema, RoomEventKind } from "../src/gen/tickroom/v1/state_pb.js";
 import { lerpNumber } from "../src/interpolation.js";
 import { Room, type RoomHost } from "../src/room.js";
 import { interpolateRoom } from "../src/room-interpolation.js";
+import { assertCloseTo } from "./helpers.js";
 
 // hostStub records what a room sends; up says whether the socket is open.
 function hostStub() {
@@ -49,15 +51,15 @@ describe("Room", () => {
     host.up = false;
     room.markResuming();
     for (let i = 2; i <= 6; i++) room.sendInput(new Uint8Array([i]));
-    expect([room.bufferedInputs, room.droppedInputs]).toEqual([3, 2]);
-    expect(room.resumeRequest()).toEqual({ roomId: "r", password: "", spectate: false, resumeTick: 1n });
+    assert.deepEqual([room.bufferedInputs, room.droppedInputs], [3, 2]);
+    assert.deepEqual(room.resumeRequest(), { roomId: "r", password: "", spectate: false, resumeTick: 1n });
     host.up = true;
     // The server applied input 5 before the drop.
     room.handleState(st(7, 0, true, {}, [], [[1, 5]]));
     const flush = room.handleResumed(joined({ resumed: true }));
-    expect(flush.map((q) => q.seq)).toEqual([6]);
-    expect(sent.map((s) => s.seq)).toEqual([1]);
-    expect(room.resuming).toBe(false);
+    assert.deepEqual(flush.map((q) => q.seq), [6]);
+    assert.deepEqual(sent.map((s) => s.seq), [1]);
+    assert.equal(room.resuming, false);
   });
 
   it("tracks players from room events", () => {
@@ -68,11 +70,11 @@ describe("Room", () => {
     ev(RoomEventKind.PLAYER_JOINED, 2);
     ev(RoomEventKind.PLAYER_JOINED, 9, true);
     ev(RoomEventKind.PLAYER_DROPPED, 2);
-    expect(room.players.get(2)?.connected).toBe(false);
+    assert.equal(room.players.get(2)?.connected, false);
     ev(RoomEventKind.PLAYER_RESUMED, 2);
-    expect(room.players.get(2)?.connected).toBe(true);
+    assert.equal(room.players.get(2)?.connected, true);
     ev(RoomEventKind.PLAYER_LEFT, 1);
-    expect([...room.players.keys()]).toEqual([2]);
+    assert.deepEqual([...room.players.keys()], [2]);
   });
 
   it("stops after left", () => {
@@ -82,8 +84,8 @@ describe("Room", () => {
     room.on("state", (s) => states.push(s.state.tick));
     room.handleLeft(create(LeftSchema, { roomId: "r", reason: LeaveReason.KICKED }));
     room.handleState(st(1, 0, true, { 1: 1 }));
-    expect(states).toEqual([]);
-    expect(() => room.sendInput(new Uint8Array([1]))).toThrow(/left/);
+    assert.deepEqual(states, []);
+    assert.throws(() => room.sendInput(new Uint8Array([1])), /left/);
   });
 });
 
@@ -105,13 +107,13 @@ describe("interpolateRoom", () => {
       // 3 was idle in tick 2, so it holds 50 until 1100 and then moves.
       { now: 1250, id: 3n, want: 55 },
     ];
-    for (const c of cases) expect(interp.sample(c.id, c.now)?.value, `${c.id}@${c.now}`).toBeCloseTo(c.want, 9);
-    expect(interp.sample(1n, 1300)).toBeUndefined();
+    for (const c of cases) assertCloseTo(interp.sample(c.id, c.now)?.value, c.want, 9, `${c.id}@${c.now}`);
+    assert.equal(interp.sample(1n, 1300), undefined);
     clock = 1300;
     room.handleState(st(4, 3, false, {}, [3]));
-    expect([...interp.sampleAll(1400).entries()]).toEqual([[2n, 20]]);
+    assert.deepEqual([...interp.sampleAll(1400).entries()], [[2n, 20]]);
     interp.dispose();
     room.handleState(st(5, 4, false, { 2: 99 }));
-    expect(interp.buffer.size).toBe(0);
+    assert.equal(interp.buffer.size, 0);
   });
 });

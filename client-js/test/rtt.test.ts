@@ -1,30 +1,32 @@
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { RttEstimator } from "../src/rtt.js";
+import { assertCloseTo } from "./helpers.js";
 
 describe("RttEstimator", () => {
   it("takes the first sample as is, then smooths (RFC 6298)", () => {
     const r = new RttEstimator();
-    expect(r.rtt).toBeUndefined();
+    assert.equal(r.rtt, undefined);
     r.sample(0, 100);
-    expect([r.rtt, r.rttVariation]).toEqual([100, 50]);
+    assert.deepEqual([r.rtt, r.rttVariation], [100, 50]);
     r.sample(1000, 1200);
     // rttvar = 0.75*50 + 0.25*|100-200| = 62.5; srtt = 0.875*100 + 0.125*200 = 112.5
-    expect([r.rtt, r.rttVariation, r.lastRtt, r.samples]).toEqual([112.5, 62.5, 200, 2]);
+    assert.deepEqual([r.rtt, r.rttVariation, r.lastRtt, r.samples], [112.5, 62.5, 200, 2]);
   });
 
   it("converges on a steady RTT", () => {
     const r = new RttEstimator();
     r.sample(0, 500);
     for (let i = 0; i < 100; i++) r.sample(i * 1000, i * 1000 + 40);
-    expect(r.rtt!).toBeCloseTo(40, 2);
-    expect(r.rttVariation).toBeLessThan(1);
+    assertCloseTo(r.rtt!, 40, 2);
+    assert.ok((r.rttVariation) < 1);
   });
 
   it("estimates the server clock offset", () => {
     const r = new RttEstimator();
     // Server clock is 5000 ms ahead; 100 ms RTT, stamped at the midpoint.
     r.sample(1000, 1100, 6050);
-    expect(r.clockOffset).toBe(5000);
+    assert.equal(r.clockOffset, 5000);
   });
 
   it("ignores impossible samples and resets", () => {
@@ -34,10 +36,10 @@ describe("RttEstimator", () => {
       { sent: Number.NaN, got: 50 },
       { sent: 0, got: Infinity },
     ];
-    for (const b of bad) expect(r.sample(b.sent, b.got)).toBe(false);
-    expect(r.samples).toBe(0);
+    for (const b of bad) assert.equal(r.sample(b.sent, b.got), false);
+    assert.equal(r.samples, 0);
     r.sample(0, 10, 20);
     r.reset();
-    expect([r.rtt, r.clockOffset, r.samples]).toEqual([undefined, undefined, 0]);
+    assert.deepEqual([r.rtt, r.clockOffset, r.samples], [undefined, undefined, 0]);
   });
 });

@@ -1,7 +1,9 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { StateSchema, type State } from "../src/gen/tickroom/v1/state_pb.js";
 import { StateStore } from "../src/state-store.js";
+import { assertPartial } from "./helpers.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -59,34 +61,34 @@ describe("StateStore", () => {
     const store = new StateStore();
     for (const s of steps) {
       const r = store.apply(st(s.in));
-      expect(r.ok, s.name).toBe(s.ok);
-      if (!r.ok) expect(r.reason, s.name).toBe(s.reason);
-      expect(view(store), s.name).toEqual(s.want);
-      if (s.tick !== undefined) expect(store.tick, s.name).toBe(BigInt(s.tick));
-      if (s.globals !== undefined) expect(dec.decode(store.globals), s.name).toBe(s.globals);
+      assert.equal(r.ok, s.ok, s.name);
+      if (!r.ok) assert.equal(r.reason, s.reason, s.name);
+      assert.deepEqual(view(store), s.want, s.name);
+      if (s.tick !== undefined) assert.equal(store.tick, BigInt(s.tick), s.name);
+      if (s.globals !== undefined) assert.equal(dec.decode(store.globals), s.globals, s.name);
     }
   });
 
   it("reports what changed", () => {
     const store = new StateStore();
     const k = store.apply(st({ tick: 1, key: true, up: { 1: "a", 2: "b" } }));
-    expect(k).toMatchObject({ ok: true, keyframe: true, upserted: [1n, 2n], removed: [], globalsChanged: true });
+    assertPartial(k, { ok: true, keyframe: true, upserted: [1n, 2n], removed: [], globalsChanged: true });
     const d = store.apply(st({ tick: 2, base: 1, up: { 2: "bb" }, rm: [1, 7] }));
     // 7 never existed, so it is not reported as removed.
-    expect(d).toMatchObject({ ok: true, keyframe: false, tick: 2n, upserted: [2n], removed: [1n], globalsChanged: false });
+    assertPartial(d, { ok: true, keyframe: false, tick: 2n, upserted: [2n], removed: [1n], globalsChanged: false });
     const k2 = store.apply(st({ tick: 9, key: true, up: { 3: "c" } }));
-    expect(k2).toMatchObject({ ok: true, keyframe: true, upserted: [3n], removed: [2n] });
+    assertPartial(k2, { ok: true, keyframe: true, upserted: [3n], removed: [2n] });
   });
 
   it("needs a keyframe after a refused delta until one arrives", () => {
     const store = new StateStore();
     store.apply(st({ tick: 1, key: true, up: { 1: "a" } }));
-    expect(store.needsKeyframe).toBe(false);
+    assert.equal(store.needsKeyframe, false);
     store.apply(st({ tick: 5, base: 4 }));
-    expect(store.needsKeyframe).toBe(true);
+    assert.equal(store.needsKeyframe, true);
     store.apply(st({ tick: 6, key: true, up: { 1: "b" } }));
-    expect(store.needsKeyframe).toBe(false);
-    expect(view(store)).toEqual({ 1: "b" });
+    assert.equal(store.needsKeyframe, false);
+    assert.deepEqual(view(store), { 1: "b" });
   });
 
   it("keeps per-seat acks across deltas", () => {
@@ -98,10 +100,10 @@ describe("StateStore", () => {
       { seat: 1, want: 9 },
       { seat: 2, want: undefined },
     ];
-    for (const c of cases) expect(store.ackFor(c.seat), `seat ${c.seat}`).toBe(c.want);
+    for (const c of cases) assert.equal(store.ackFor(c.seat), c.want, `seat ${c.seat}`);
     // A refused delta does not touch acks.
     store.apply(st({ tick: 9, base: 8, acks: [[0, 100]] }));
-    expect(store.ackFor(0)).toBe(3);
+    assert.equal(store.ackFor(0), 3);
   });
 
   it("copies entity bytes out of the frame", () => {
@@ -109,18 +111,18 @@ describe("StateStore", () => {
     const frame = toBinary(StateSchema, create(StateSchema, { tick: 1n, keyframe: true, upserts: [{ id: 1n, data: enc.encode("hello") }] }));
     store.apply(fromBinary(StateSchema, frame));
     frame.fill(0);
-    expect(dec.decode(store.get(1n)!)).toBe("hello");
+    assert.equal(dec.decode(store.get(1n)!), "hello");
   });
 
   it("forgets everything on reset", () => {
     const store = new StateStore();
     store.apply(st({ tick: 3, key: true, up: { 1: "a" }, globals: "g", acks: [[0, 1]] }));
     store.reset();
-    expect(store.hasState).toBe(false);
-    expect(store.tick).toBeUndefined();
-    expect(store.size).toBe(0);
-    expect(store.globals.length).toBe(0);
-    expect(store.ackFor(0)).toBeUndefined();
-    expect(store.apply(st({ tick: 4, base: 3 }))).toMatchObject({ ok: false, reason: "no-keyframe" });
+    assert.equal(store.hasState, false);
+    assert.equal(store.tick, undefined);
+    assert.equal(store.size, 0);
+    assert.equal(store.globals.length, 0);
+    assert.equal(store.ackFor(0), undefined);
+    assertPartial(store.apply(st({ tick: 4, base: 3 })), { ok: false, reason: "no-keyframe" });
   });
 });
