@@ -131,3 +131,27 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEchoRoundTripRaw is BenchmarkEchoRoundTrip with an allocation-free
+// raw client, so the allocations reported are the server's.
+func BenchmarkEchoRoundTripRaw(b *testing.B) {
+	s := startServer(b, Config{Loops: 1})
+	rc := dialWS(b, s, "/echo")
+	_ = rc.nc.SetDeadline(time.Time{})
+	out := maskedFrame(0x82, bytes.Repeat([]byte{7}, 100))
+	in := make([]byte, 2+100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := rc.nc.Write(out); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(rc.nc, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if in[0] != 0x82 || in[1] != 100 {
+		b.Fatalf("echo header %x", in[:2])
+	}
+}

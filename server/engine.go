@@ -67,6 +67,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	c.lastRead = time.Now().UnixNano()
 	l := c.loop
 	l.inTraffic = c
+	l.beginTurn()
 	used := 0
 	if c.state == stateHandshake {
 		used = c.handshake(b)
@@ -77,6 +78,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	if c.state == stateRefused {
 		used = len(b) // input is drained and ignored while lingering
 	}
+	l.endTurn()
 	l.inTraffic = nil
 	if c.closeNow {
 		return gnet.Close

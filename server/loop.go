@@ -29,7 +29,8 @@ type loop struct {
 	mu           sync.Mutex
 	dirty        []*Conn
 	spare        []*Conn
-	flushPending bool
+	flushPending bool // a flush task is submitted and has not run
+	inTurn       bool // OnTraffic is running; its end flushes dirty
 
 	flushTask gnet.Runnable
 	sweepTask gnet.Runnable

@@ -60,12 +60,15 @@ func (c *Conn) enqueue(f *frame.Frame, class Class) error {
 }
 
 // markDirty puts c on l's dirty list and submits a flush task unless one is
-// already pending. The caller has set c.dirty under c.mu.
+// already pending or the loop is inside OnTraffic, whose end flushes the
+// list (see beginTurn). The caller has set c.dirty under c.mu.
 func (l *loop) markDirty(c *Conn) {
 	l.mu.Lock()
 	l.dirty = append(l.dirty, c)
-	submit := !l.flushPending
-	l.flushPending = true
+	submit := !l.flushPending && !l.inTurn
+	if submit {
+		l.flushPending = true
+	}
 	l.mu.Unlock()
 	if submit {
 		if err := l.el.Execute(l.srv.ctx, l.flushTask); err != nil {
@@ -75,6 +78,28 @@ func (l *loop) markDirty(c *Conn) {
 			l.flushPending = false
 			l.mu.Unlock()
 		}
+	}
+}
+
+// beginTurn marks the loop as inside OnTraffic: frames queued meanwhile,
+// by the handler or by other goroutines, are flushed by endTurn without a
+// task, so replies cost no wake-up and share the turn's Writev.
+func (l *loop) beginTurn() {
+	l.mu.Lock()
+	l.inTurn = true
+	l.mu.Unlock()
+}
+
+// endTurn ends OnTraffic's turn and flushes what it queued. Under l.mu, a
+// goroutine that saw inTurn set has already put its connection on the
+// list this flush takes; one that sees it cleared submits a task.
+func (l *loop) endTurn() {
+	l.mu.Lock()
+	l.inTurn = false
+	pending := len(l.dirty) > 0
+	l.mu.Unlock()
+	if pending {
+		l.flushDirty()
 	}
 }
 
