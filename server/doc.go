@@ -32,6 +32,8 @@
 // Broadcast of one frame to many connections costs one task per loop and no
 // per-recipient copy: every recipient holds a reference to the same bytes,
 // whose WebSocket header PrepareFrame wrote into the frame's headroom.
+// Frames queued while the loop is inside OnTraffic (a handler's replies,
+// pongs) are flushed at the end of that turn without a task at all.
 //
 // Outbound bytes are bounded in two classes. Droppable frames (state,
 // latest wins) are skipped while Conn.Congested reports the connection over

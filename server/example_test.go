@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gobwas/ws"
+	"github.com/tickroom/tickroom/internal/frame"
+
 	gorilla "github.com/gorilla/websocket"
 	"github.com/tickroom/tickroom/server"
 )
@@ -30,4 +33,19 @@ func Example() {
 	_, msg, _ := c.ReadMessage()
 	fmt.Println(string(msg))
 	// Output: hello
+}
+
+// Encode once, write N times: a room fills one pooled frame, prepares its
+// WebSocket header once, broadcasts it and drops its own reference.
+func ExampleServer_Broadcast() {
+	var s *server.Server       // a started server
+	var members []*server.Conn // the room's connections
+
+	f := frame.New(64)
+	f.Append([]byte("snapshot bytes")...) // or an encoder appending in place
+	server.PrepareFrame(f, ws.OpBinary)
+	if s != nil {
+		s.Broadcast(f, members, server.Droppable)
+	}
+	f.Release() // each recipient holds its own reference until written
 }

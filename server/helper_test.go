@@ -19,8 +19,8 @@ type testServer struct {
 	rec   *recorder
 }
 
-// startServer starts a server on 127.0.0.1:0 with /echo, /broadcast and
-// /rec (a recorder) and stops it when the test ends.
+// startServer starts a server on 127.0.0.1:0 with /echo, /broadcast, /rec
+// (a recorder) and /greet (a greeter) and stops it when the test ends.
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	if cfg.Loops == 0 {
@@ -34,6 +34,7 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	s.Handle("/echo", &EchoHandler{})
 	s.Handle("/broadcast", ts.bcast)
 	s.Handle("/rec", ts.rec)
+	s.Handle("/greet", greeter{})
 	if err := s.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
 	}

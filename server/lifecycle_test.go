@@ -224,3 +224,34 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 	// Every goroutine the server started has been joined.
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= goroutines })
 }
+
+// greeter sends a welcome from Accept and closes connections that ask.
+type greeter struct{ BaseHandler }
+
+func (greeter) Accept(c *Conn, r *Request) error {
+	_ = c.Send(ws.OpText, []byte("welcome "+r.Query("name")))
+	if r.Query("kick") != "" {
+		c.Close(4003, "kicked")
+	}
+	return nil
+}
+
+func TestSendDuringAccept(t *testing.T) {
+	s := startServer(t, Config{})
+	t.Run("welcome follows the 101", func(t *testing.T) {
+		rc := dialWS(t, s, "/greet?name=ada")
+		h, p, err := rc.readFrame()
+		if err != nil || h.OpCode != ws.OpText || string(p) != "welcome ada" {
+			t.Fatalf("first frame %v %q %v", h.OpCode, p, err)
+		}
+	})
+	t.Run("close from Accept follows the welcome", func(t *testing.T) {
+		rc := dialWS(t, s, "/greet?name=bob&kick=1")
+		if _, p, err := rc.readFrame(); err != nil || string(p) != "welcome bob" {
+			t.Fatalf("first frame %q %v", p, err)
+		}
+		if code := rc.readClose(); code != 4003 {
+			t.Fatalf("close %d, want 4003", code)
+		}
+	})
+}
