@@ -315,6 +315,41 @@ describe("Client", () => {
     assert.deepEqual(entities(room), { 5: "e" });
   });
 
+  it("survives random and truncated frames (seeded fuzz)", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    sendState(sock, { tick: 1, key: true, up: { 1: "a" } });
+    let errors = 0;
+    client.on("error", () => errors++);
+    // A fixed-seed generator keeps the inputs the same from run to run.
+    let seed = 0x2545f491;
+    const rand = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) / 0x100000000;
+    };
+    const sentBefore = sock.sent.length;
+    for (let i = 0; i < 2000; i++) {
+      const bytes = new Uint8Array(Math.floor(rand() * 64));
+      for (let j = 0; j < bytes.length; j++) bytes[j] = Math.floor(rand() * 256);
+      sock.serverSend(bytes);
+    }
+    // Every prefix of a real frame, too.
+    const frame = new Uint8Array([0x12, 0x0c, 0x0a, 0x02, 0x72, 0x31, 0x10, 0x02, 0x18, 0x01, 0x2a, 0x02, 0x08, 0x05]);
+    for (let n = 0; n < frame.length; n++) sock.serverSend(frame.subarray(0, n));
+    assert.ok(errors > 0);
+    assert.equal(client.state, "open");
+    // Garbage never makes the client send anything.
+    assert.equal(sock.sent.length, sentBefore);
+    // The client and the room still work afterwards.
+    sendState(sock, { tick: 50, key: true, up: { 7: "g" } });
+    assert.deepEqual(entities(room), { 7: "g" });
+    const p = client.listRooms();
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: {} } });
+    assert.deepEqual((await p).rooms, []);
+  });
+
   it("refuses an input over the server's message limit instead of getting closed", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
