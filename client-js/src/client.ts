@@ -58,6 +58,13 @@ export interface ClientOptions {
   heartbeatTimeoutMs?: number;
   /** room configures every room joined. */
   room?: RoomOptions;
+  /**
+   * desyncRecoveryMs is how long a room may wait for a keyframe after a
+   * refused delta before the client reconnects and resumes it from its last
+   * tick (the protocol has no other way to ask for a keyframe). Zero or
+   * absent means 3000 ms; a negative value turns recovery off.
+   */
+  desyncRecoveryMs?: number;
   /** now is the clock for RTT samples, in ms. Absent means performance.now (or Date.now). */
   now?: () => number;
   /** onListenerError receives errors thrown by event listeners. Absent means rethrow on a fresh task. */
@@ -165,6 +172,7 @@ export class Client extends Emitter<ClientEvents> {
   private readonly now: () => number;
   private welcomeMsg: Welcome | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private desyncTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeard = 0;
 
   /** Client's constructor does not connect; use {@link connect}, or call open. */
@@ -444,6 +452,7 @@ export class Client extends Emitter<ClientEvents> {
       return;
     }
     const room = new Room(this.host(), joined, ctx?.password ?? "", this.opts.room);
+    room.on("desync", () => this.scheduleDesyncRecovery());
     this.roomMap.set(room.id, room);
   }
 
@@ -477,8 +486,27 @@ export class Client extends Emitter<ClientEvents> {
     });
   }
 
+  // scheduleDesyncRecovery reconnects, so that every room resumes from its
+  // last applied tick, when a room still waits for a keyframe after the
+  // grace period; a keyframe arriving meanwhile cancels nothing but makes the
+  // check find nothing to do.
+  private scheduleDesyncRecovery(): void {
+    const wait = this.opts.desyncRecoveryMs || 3000;
+    if (wait < 0 || this.desyncTimer !== undefined) return;
+    this.desyncTimer = setTimeout(() => {
+      this.desyncTimer = undefined;
+      if (this.connection.state !== "open") return;
+      const stuck = [...this.roomMap.values()].some((r) => r.live && !r.resuming && r.store.needsKeyframe);
+      if (stuck) this.connection.reconnectNow(1000, "state desync; resuming");
+    }, wait);
+  }
+
   private onClose(c: CloseDetails): void {
     this.stopHeartbeat();
+    if (this.desyncTimer !== undefined && !c.willReconnect) {
+      clearTimeout(this.desyncTimer);
+      this.desyncTimer = undefined;
+    }
     this.tracker.failAll(new TickroomError("connection-lost", `tickroom: connection closed (${c.code} ${c.info.name})`, { close: c.info }));
     this.joins.clear();
     if (c.willReconnect) {

@@ -315,6 +315,32 @@ describe("Client", () => {
     assert.deepEqual(entities(room), { 5: "e" });
   });
 
+  const recoveries = [
+    { name: "a keyframe arrives in time: no reconnect", keyframe: true, sockets: 1 },
+    { name: "no keyframe: reconnect and resume from the last tick", keyframe: false, sockets: 2 },
+  ];
+  for (const r of recoveries) {
+    it(`recovers from a desync: ${r.name}`, async () => {
+      const { client, sock } = await connected({ heartbeatIntervalMs: 60_000, desyncRecoveryMs: 2000 });
+      const room = await joinedRoom(client, sock);
+      sendState(sock, { tick: 10, key: true, up: { 1: "a" } });
+      sendState(sock, { tick: 13, base: 12, up: { 2: "b" } });
+      assert.equal(room.store.needsKeyframe, true);
+      mock.timers.tick(1000);
+      if (r.keyframe) sendState(sock, { tick: 14, key: true, up: { 1: "a", 2: "b" } });
+      mock.timers.tick(1000);
+      assert.equal(FakeWebSocket.instances.length, r.sockets);
+      if (r.keyframe) {
+        assert.deepEqual(entities(room), { 1: "a", 2: "b" });
+        return;
+      }
+      const sock2 = FakeWebSocket.last();
+      welcome(sock2);
+      const req = lastReceived(sock2);
+      assert.equal(req.body.case === "joinRoom" && req.body.value.resumeTick, 10n);
+    });
+  }
+
   it("survives random and truncated frames (seeded fuzz)", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
