@@ -275,7 +275,11 @@ type State struct {
 	// acks holds, for each seated player that sent input, its last applied
 	// input sequence number. Every recipient gets the same bytes; a client
 	// reads the entry for its own seat.
-	Acks          []*InputAck `protobuf:"bytes,8,rep,name=acks,proto3" json:"acks,omitempty"`
+	Acks []*InputAck `protobuf:"bytes,8,rep,name=acks,proto3" json:"acks,omitempty"`
+	// globals_set is true when globals holds the room's globals: always in a
+	// keyframe, and in a delta only when they changed since base_tick (so a
+	// change to empty globals is not mistaken for no change).
+	GlobalsSet    bool `protobuf:"varint,9,opt,name=globals_set,json=globalsSet,proto3" json:"globals_set,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -364,6 +368,13 @@ func (x *State) GetAcks() []*InputAck {
 		return x.Acks
 	}
 	return nil
+}
+
+func (x *State) GetGlobalsSet() bool {
+	if x != nil {
+		return x.GlobalsSet
+	}
+	return false
 }
 
 // MatchResult is how a match ended.
@@ -624,7 +635,7 @@ const file_tickroom_v1_state_proto_rawDesc = "" +
 	"\x04data\x18\x02 \x01(\fR\x04data\"0\n" +
 	"\bInputAck\x12\x12\n" +
 	"\x04seat\x18\x01 \x01(\rR\x04seat\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\rR\x03seq\"\xfb\x01\n" +
+	"\x03seq\x18\x02 \x01(\rR\x03seq\"\x9c\x02\n" +
 	"\x05State\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04tick\x18\x02 \x01(\x04R\x04tick\x12\x1b\n" +
@@ -633,7 +644,9 @@ const file_tickroom_v1_state_proto_rawDesc = "" +
 	"\aupserts\x18\x05 \x03(\v2\x13.tickroom.v1.EntityR\aupserts\x12\x18\n" +
 	"\aremoved\x18\x06 \x03(\x04R\aremoved\x12\x18\n" +
 	"\aglobals\x18\a \x01(\fR\aglobals\x12)\n" +
-	"\x04acks\x18\b \x03(\v2\x15.tickroom.v1.InputAckR\x04acks\"\\\n" +
+	"\x04acks\x18\b \x03(\v2\x15.tickroom.v1.InputAckR\x04acks\x12\x1f\n" +
+	"\vglobals_set\x18\t \x01(\bR\n" +
+	"globalsSet\"\\\n" +
 	"\vMatchResult\x12!\n" +
 	"\fwinner_seats\x18\x01 \x03(\rR\vwinnerSeats\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x12\n" +

@@ -68,6 +68,7 @@ func (m *State) CloneVT() *State {
 	r.Tick = m.Tick
 	r.BaseTick = m.BaseTick
 	r.Keyframe = m.Keyframe
+	r.GlobalsSet = m.GlobalsSet
 	if rhs := m.Upserts; rhs != nil {
 		tmpContainer := make([]*Entity, len(rhs))
 		for k, v := range rhs {
@@ -286,6 +287,9 @@ func (this *State) EqualVT(that *State) bool {
 				return false
 			}
 		}
+	}
+	if this.GlobalsSet != that.GlobalsSet {
+		return false
 	}
 	return string(this.unknownFields) == string(that.unknownFields)
 }
@@ -516,6 +520,16 @@ func (m *State) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m.unknownFields != nil {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
+	}
+	if m.GlobalsSet {
+		i--
+		if m.GlobalsSet {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x48
 	}
 	if len(m.Acks) > 0 {
 		for iNdEx := len(m.Acks) - 1; iNdEx >= 0; iNdEx-- {
@@ -892,6 +906,9 @@ func (m *State) SizeVT() (n int) {
 			l = e.SizeVT()
 			n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
 		}
+	}
+	if m.GlobalsSet {
+		n += 2
 	}
 	n += len(m.unknownFields)
 	return n
@@ -1478,6 +1495,26 @@ func (m *State) UnmarshalVT(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field GlobalsSet", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.GlobalsSet = bool(v != 0)
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

@@ -1,0 +1,202 @@
+package game
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/frame"
+)
+
+// Client is a room member's connection as the runtime sees it. Its methods
+// are called from the tick worker and must be safe from any goroutine.
+type Client interface {
+	// Congested reports that the connection is over its outbound high-water
+	// mark: the runtime skips its state frames and catches it up later with
+	// a delta from the last tick it got (or a keyframe).
+	Congested() bool
+}
+
+// Transport delivers encoded frames to clients. Deliver is called on a tick
+// worker and must not block. Each recipient that keeps f takes its own
+// reference (f.Retain); the runtime releases its reference after Deliver
+// returns. to is reused by the runtime after the call and must not be kept.
+// reliable is false for state frames (latest wins; may be dropped for a
+// congested client) and true for events and game messages.
+type Transport interface {
+	Deliver(f *frame.Frame, to []Client, reliable bool)
+}
+
+// RemoveReason says why a member's seat was released.
+type RemoveReason uint8
+
+// Remove reasons.
+const (
+	// RemovedLeft: the member left (Room.Leave).
+	RemovedLeft RemoveReason = iota + 1
+	// RemovedGraceExpired: a dropped member did not resume in time.
+	RemovedGraceExpired
+	// RemovedRefused: the game refused the join.
+	RemovedRefused
+	// RemovedRoomClosed: the room was closed or disposed.
+	RemovedRoomClosed
+	// RemovedReplaced: the member resumed on a new connection; the old
+	// client is no longer a member.
+	RemovedReplaced
+)
+
+// String returns the reason's name.
+func (r RemoveReason) String() string {
+	switch r {
+	case RemovedLeft:
+		return "left"
+	case RemovedGraceExpired:
+		return "grace_expired"
+	case RemovedRefused:
+		return "refused"
+	case RemovedRoomClosed:
+		return "room_closed"
+	case RemovedReplaced:
+		return "replaced"
+	}
+	return "unknown"
+}
+
+// Removal tells the server that a client is no longer a room member.
+type Removal struct {
+	RoomID string
+	Seat   uint32
+	UserID string
+	// Client is the connection that held the seat; nil when it had dropped.
+	Client Client
+	Reason RemoveReason
+}
+
+// Config configures a Runtime.
+type Config struct {
+	// Registry holds the games rooms are created from. Zero value means an
+	// empty registry: every CreateRoom fails with ErrUnknownGame.
+	Registry *Registry
+	// Transport delivers frames. Zero value means frames are encoded and
+	// discarded (useful in benchmarks).
+	Transport Transport
+	// Shards is the number of tick workers. Zero value means GOMAXPROCS.
+	Shards int
+	// Clock tells the time. Zero value means the system clock. With a
+	// *ManualClock no workers run: the caller drives ticks with Advance.
+	Clock Clock
+	// Logger receives the runtime's logs. Zero value means no logging.
+	Logger *slog.Logger
+	// InboxSize bounds a room's pending inputs; a full inbox drops and
+	// counts. Zero value means 256.
+	InboxSize int
+	// MaxInputSize bounds one input's bytes. Zero value means 4096.
+	MaxInputSize int
+	// DropGrace is how long a dropped member's seat is held for a resume.
+	// Zero value means 30 seconds.
+	DropGrace time.Duration
+	// EmptyTimeout is how long a room with no members lives before it is
+	// disposed. Zero value means 30 seconds.
+	EmptyTimeout time.Duration
+	// ResumeTicks is the number of past ticks a room keeps so that a
+	// resuming or congested client can get a delta. Zero value means 16.
+	ResumeTicks int
+	// MaxCatchUp is the number of extra steps a late room runs in one go
+	// before it records an overrun and skips the missed ticks. Zero value
+	// means 2.
+	MaxCatchUp int
+	// Resolution is the tick wheel's slot width. Zero value means 500µs.
+	Resolution time.Duration
+	// OnRemoved is called on the tick worker when a member's seat is
+	// released; it must be quick and must not block. Zero value means no
+	// call.
+	OnRemoved func(Removal)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Registry == nil {
+		c.Registry = NewRegistry()
+	}
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.InboxSize <= 0 {
+		c.InboxSize = 256
+	}
+	if c.MaxInputSize <= 0 {
+		c.MaxInputSize = 4096
+	}
+	if c.DropGrace <= 0 {
+		c.DropGrace = 30 * time.Second
+	}
+	if c.EmptyTimeout <= 0 {
+		c.EmptyTimeout = 30 * time.Second
+	}
+	if c.ResumeTicks <= 0 {
+		c.ResumeTicks = 16
+	}
+	if c.ResumeTicks < 2 {
+		c.ResumeTicks = 2
+	}
+	if c.MaxCatchUp <= 0 {
+		c.MaxCatchUp = 2
+	}
+	if c.Resolution <= 0 {
+		c.Resolution = 500 * time.Microsecond
+	}
+	return c
+}
+
+// RoomOptions describe a room to create.
+type RoomOptions struct {
+	// Game is the registered game name.
+	Game string
+	// Options are passed to the game's constructor. Zero value means none.
+	Options map[string]string
+	// MaxPlayers caps player seats. Zero value means the game's MaxPlayers;
+	// larger than it is an error.
+	MaxPlayers int
+	// MaxSpectators caps spectator seats. Zero value means the game's.
+	MaxSpectators int
+	// Password, when set, must match every join (resumes excepted).
+	Password string
+	// Private rooms are left out of Rooms listings unless asked for.
+	Private bool
+	// Metadata is free-form lobby data, copied. Zero value means none.
+	Metadata map[string]string
+	// TickRate overrides the game's tick rate, 1..120 Hz. Zero value means
+	// the game's.
+	TickRate int
+}
+
+// JoinRequest asks for a seat in a room.
+type JoinRequest struct {
+	// UserID identifies the user; a join with the UserID of a current or
+	// dropped member resumes that member's seat.
+	UserID string
+	// Name is the display name.
+	Name string
+	// Password must match the room's password for a new join.
+	Password string
+	// Spectator asks for a spectator seat.
+	Spectator bool
+	// Client receives the room's frames.
+	Client Client
+	// ResumeTick is the last tick the client saw, for a delta on resume.
+	// Zero value means none: the client gets a keyframe.
+	ResumeTick uint64
+}
+
+// JoinResult is the outcome of a join, given to its callback on the tick
+// worker.
+type JoinResult struct {
+	// Seat is the member's seat when Err is nil.
+	Seat uint32
+	// Resumed is true when the join took back an existing seat.
+	Resumed bool
+	// Err is nil, a *RefusedError (ErrRefused), or ErrFinished when the room
+	// ended before the join was confirmed.
+	Err error
+}

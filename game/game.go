@@ -1,0 +1,168 @@
+package game
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Game is what a game developer implements: the rules of one room's match.
+//
+// The runtime calls a Game's methods only on the room's tick worker, one at a
+// time, so a Game needs no locking. Every method must be quick and must not
+// block: it runs inside the tick of many rooms sharing one worker.
+type Game interface {
+	// Accept decides whether p may take the seat it reserved. A non-nil
+	// error refuses the join; use Refuse to give the player a reason.
+	Accept(ctx *Context, p Player) error
+	// Notice tells the game a member joined, left, dropped (its connection
+	// was lost; the seat is held for a grace window) or resumed.
+	Notice(ctx *Context, kind NoticeKind, p Player)
+	// Input applies one input sent by the player in seat. data is the game's
+	// own input message and is valid only during the call. Returning an
+	// *InputError refuses the input, sends the player a GameMessage, and must
+	// leave the state unchanged.
+	Input(ctx *Context, seat uint32, data []byte) error
+	// Update advances the match by one tick of fixed length dt. It is called
+	// only while the room is running.
+	Update(ctx *Context, dt time.Duration)
+	// Encode writes the whole state, every entity and the globals, into s.
+	// The runtime diffs it against earlier ticks itself.
+	Encode(s *Snapshot)
+}
+
+// Viewer is implemented by a game that sends each member its own view of
+// the state (area of interest, hidden cards). View runs on the tick worker
+// after Encode, once per member that is sent state this tick; v starts
+// empty, with the shared globals, and Share copies entities from the shared
+// snapshot.
+type Viewer interface {
+	View(ctx *Context, p Player, v *Snapshot)
+}
+
+// Marshaler is a protobuf message that can encode itself into a buffer of
+// its exact size, as vtprotobuf's generated code does.
+type Marshaler interface {
+	SizeVT() int
+	MarshalToSizedBufferVT(b []byte) (int, error)
+}
+
+// Player describes a room member to its game.
+type Player struct {
+	// Seat is the member's seat: 1..MaxPlayers for players, above that for
+	// spectators. Seat 0 is never used.
+	Seat uint32
+	// UserID is the server's stable id for the user.
+	UserID string
+	// Name is the display name.
+	Name string
+	// Spectator is true for members that receive state and send no input.
+	Spectator bool
+}
+
+// NoticeKind says what happened to a member.
+type NoticeKind uint8
+
+// Notice kinds.
+const (
+	// NoticeJoined: the member took its seat.
+	NoticeJoined NoticeKind = iota + 1
+	// NoticeLeft: the seat is free again.
+	NoticeLeft
+	// NoticeDropped: the connection was lost; the seat is held.
+	NoticeDropped
+	// NoticeResumed: a dropped (or reconnecting) member is back.
+	NoticeResumed
+)
+
+// String returns the kind's name.
+func (k NoticeKind) String() string {
+	switch k {
+	case NoticeJoined:
+		return "joined"
+	case NoticeLeft:
+		return "left"
+	case NoticeDropped:
+		return "dropped"
+	case NoticeResumed:
+		return "resumed"
+	}
+	return "unknown"
+}
+
+// MatchResult is how a match ended.
+type MatchResult struct {
+	// WinnerSeats is empty for a draw.
+	WinnerSeats []uint32
+	// Reason is a short machine-readable word ("five_in_a_row", "draw",
+	// "timeout", "closed").
+	Reason string
+	// Data is the game's own encoded result message.
+	Data []byte
+}
+
+// Message is a game-specific reliable message to one or all members.
+type Message struct {
+	// Code is the game's own message code.
+	Code uint32
+	// Text is human-readable text.
+	Text string
+	// Data is the game's own encoded payload.
+	Data []byte
+}
+
+// Setup is what a game's constructor receives for a new room.
+type Setup struct {
+	// RoomID is the new room's id.
+	RoomID string
+	// Options are the game-specific options from RoomOptions.
+	Options map[string]string
+	// MaxPlayers and TickRate are the room's effective limits.
+	MaxPlayers int
+	TickRate   int
+	// Seed is a per-room random seed; games that want determinism use it
+	// instead of a global source.
+	Seed uint64
+	// Logger is the room's logger, never nil.
+	Logger *slog.Logger
+}
+
+// Definition registers a game under a name.
+type Definition struct {
+	// Name is the name rooms are created with.
+	Name string
+	// New creates the game for a new room. An error refuses the room; it is
+	// wrapped in ErrInvalidOptions.
+	New func(Setup) (Game, error)
+	// TickRate is the default tick rate in Hz, 1..120. Zero value means 20.
+	TickRate int
+	// MaxPlayers is the default and largest number of player seats. Zero
+	// value means 8.
+	MaxPlayers int
+	// MinPlayers is how many joined players start the match (waiting →
+	// running). Zero value means 1.
+	MinPlayers int
+	// MaxSpectators is the number of spectator seats. Zero value means 16;
+	// a negative value means none.
+	MaxSpectators int
+	// InputRate is the per-seat input limit in inputs per second, with a
+	// burst of one second's worth. Zero value means twice the tick rate.
+	InputRate int
+}
+
+func (d Definition) withDefaults() Definition {
+	if d.TickRate == 0 {
+		d.TickRate = 20
+	}
+	if d.MaxPlayers == 0 {
+		d.MaxPlayers = 8
+	}
+	if d.MinPlayers == 0 {
+		d.MinPlayers = 1
+	}
+	if d.MaxSpectators == 0 {
+		d.MaxSpectators = 16
+	} else if d.MaxSpectators < 0 {
+		d.MaxSpectators = 0
+	}
+	return d
+}

@@ -1,0 +1,242 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// member is a confirmed room member; touched only by the tick worker.
+type member struct {
+	Player
+	client    Client // nil while dropped
+	droppedAt time.Time
+	lastSent  uint64 // last tick whose state the client has; 0 = none
+	lastSeq   uint32 // last input sequence number processed
+	view      *track // per-member view ring, for Viewer games
+	skip      bool   // congested this tick
+}
+
+// due reports whether m is connected, not congested, and not yet sent the
+// state of tick.
+func (m *member) due(tick uint64) bool {
+	return m != nil && m.client != nil && !m.skip && m.lastSent != tick
+}
+
+func (w *worker) member(seat uint32) *member {
+	if seat == 0 || int(seat) > len(w.members) {
+		return nil
+	}
+	return w.members[seat-1]
+}
+
+// applyCommand runs one queued membership change on the tick worker.
+func (r *Room) applyCommand(c *command) {
+	w := &r.w
+	switch c.kind {
+	case cmdJoin:
+		r.confirmJoin(c)
+	case cmdResume:
+		m := w.member(c.seat)
+		if m == nil {
+			r.callback(c.cb, JoinResult{Err: ErrNotSeated})
+			return
+		}
+		old := m.client
+		m.client = c.req.Client
+		m.lastSent = c.req.ResumeTick
+		if m.lastSent >= w.tickNo {
+			m.lastSent = 0 // a tick the room has not sent yet: start over
+		}
+		if c.req.Name != "" {
+			m.Name = c.req.Name
+		}
+		if old != nil && old != c.req.Client {
+			r.removed(m, old, RemovedReplaced)
+		}
+		r.callback(c.cb, JoinResult{Seat: c.seat, Resumed: true})
+		w.game.Notice(&w.ctx, NoticeResumed, m.Player)
+		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_RESUMED, &m.Player, nil)
+	case cmdDrop:
+		m := w.member(c.seat)
+		if m == nil {
+			return
+		}
+		if m.client != c.client {
+			// The connection was already replaced by a resume: keep the seat.
+			r.mu.Lock()
+			if s := &r.seats[c.seat-1]; s.state == seatDropped {
+				s.state = seatJoined
+			}
+			r.mu.Unlock()
+			r.removed(m, c.client, RemovedReplaced)
+			return
+		}
+		m.client = nil
+		m.droppedAt = w.now
+		w.game.Notice(&w.ctx, NoticeDropped, m.Player)
+		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED, &m.Player, nil)
+	case cmdLeave:
+		if m := w.member(c.seat); m != nil {
+			r.removeMember(m, RemovedLeft, true)
+		} else {
+			r.freeSeat(c.seat)
+		}
+	}
+}
+
+func (r *Room) confirmJoin(c *command) {
+	w := &r.w
+	p := Player{Seat: c.seat, UserID: c.req.UserID, Name: c.req.Name, Spectator: c.req.Spectator}
+	var err error
+	if r.Phase() >= PhaseFinished {
+		err = ErrFinished
+	} else {
+		err = w.game.Accept(&w.ctx, p)
+	}
+	if err != nil {
+		r.freeSeat(c.seat)
+		var re *RefusedError
+		if !errors.As(err, &re) && !errors.Is(err, ErrFinished) {
+			err = &RefusedError{Reason: err.Error()}
+		}
+		r.callback(c.cb, JoinResult{Err: err})
+		return
+	}
+	m := &member{Player: p, client: c.req.Client}
+	w.members[c.seat-1] = m
+	if !p.Spectator {
+		w.players++
+	}
+	r.mu.Lock()
+	if s := &r.seats[c.seat-1]; s.state == seatReserved {
+		s.state = seatJoined
+	}
+	r.mu.Unlock()
+	r.callback(c.cb, JoinResult{Seat: c.seat})
+	w.game.Notice(&w.ctx, NoticeJoined, p)
+	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_JOINED, &p, nil)
+}
+
+func (r *Room) callback(cb func(JoinResult), res JoinResult) {
+	if cb != nil {
+		cb(res)
+	}
+}
+
+// removeMember frees m's seat; notify tells the game and the other members.
+func (r *Room) removeMember(m *member, reason RemoveReason, notify bool) {
+	w := &r.w
+	w.members[m.Seat-1] = nil
+	if !m.Spectator {
+		w.players--
+	}
+	r.freeSeat(m.Seat)
+	if notify {
+		w.game.Notice(&w.ctx, NoticeLeft, m.Player)
+		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_LEFT, &m.Player, nil)
+	}
+	r.removed(m, m.client, reason)
+}
+
+func (r *Room) removed(m *member, c Client, reason RemoveReason) {
+	if r.log.Enabled(context.Background(), slog.LevelDebug) {
+		r.log.Debug("member removed", "room", r.id, "user", m.UserID, "seat", m.Seat, "reason", reason.String())
+	}
+	if fn := r.rt.cfg.OnRemoved; fn != nil {
+		fn(Removal{RoomID: r.id, Seat: m.Seat, UserID: m.UserID, Client: c, Reason: reason})
+	}
+}
+
+func (r *Room) freeSeat(seat uint32) {
+	r.mu.Lock()
+	s := &r.seats[seat-1]
+	if s.state != seatFree {
+		if s.spectator {
+			r.specs--
+		} else {
+			r.players--
+		}
+	}
+	*s = seatSlot{}
+	r.mu.Unlock()
+}
+
+// expireDrops removes dropped members whose grace window has passed.
+func (r *Room) expireDrops() {
+	w := &r.w
+	for _, m := range w.members {
+		if m != nil && m.client == nil && w.now.Sub(m.droppedAt) >= r.rt.cfg.DropGrace {
+			r.removeMember(m, RemovedGraceExpired, true)
+		}
+	}
+}
+
+// collectAll fills w.recips with every connected member's client.
+func (r *Room) collectAll() {
+	w := &r.w
+	w.recips = w.recips[:0]
+	for _, m := range w.members {
+		if m != nil && m.client != nil {
+			w.recips = append(w.recips, m.client)
+		}
+	}
+}
+
+// event broadcasts a RoomEvent to every connected member.
+func (r *Room) event(kind tickroomv1.RoomEventKind, p *Player, res *MatchResult) {
+	w := &r.w
+	r.collectAll()
+	if len(w.recips) == 0 {
+		return
+	}
+	ev := &w.ev
+	*ev = tickroomv1.RoomEvent{RoomId: r.id, Kind: kind, Tick: w.tickNo, Phase: tickroomv1.RoomPhase(r.Phase())}
+	if p != nil {
+		ev.Seat, ev.UserId, ev.Name, ev.Spectator = p.Seat, p.UserID, p.Name, p.Spectator
+	}
+	if res != nil {
+		ev.Result = &tickroomv1.MatchResult{WinnerSeats: res.WinnerSeats, Reason: res.Reason, Data: res.Data}
+	}
+	f, err := encodeEnvelope(fieldServerRoomEvent, ev)
+	if err != nil {
+		r.log.Error("encode room event", "room", r.id, "err", err)
+		return
+	}
+	r.deliver(f, true)
+}
+
+// sendMessage sends a GameMessage to w.recips.
+func (r *Room) sendMessage(msg Message) {
+	w := &r.w
+	if len(w.recips) == 0 {
+		return
+	}
+	w.gm = tickroomv1.GameMessage{RoomId: r.id, Code: msg.Code, Text: msg.Text, Data: msg.Data}
+	f, err := encodeEnvelope(fieldServerGameMessage, &w.gm)
+	if err != nil {
+		r.log.Error("encode game message", "room", r.id, "err", err)
+		return
+	}
+	r.deliver(f, true)
+}
+
+func (r *Room) setPhase(p Phase) {
+	if r.Phase() == p {
+		return
+	}
+	r.phase.Store(int32(p))
+	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED, nil, nil)
+}
+
+func (r *Room) end(res MatchResult) {
+	if r.Phase() >= PhaseFinished {
+		return
+	}
+	r.phase.Store(int32(PhaseFinished))
+	r.w.result = res
+	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED, nil, &res)
+}

@@ -1,0 +1,342 @@
+package game
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// Phase is where a room is in its life: waiting → running → finished →
+// disposed. Its values equal tickroom.v1.RoomPhase.
+type Phase int32
+
+// Room phases.
+const (
+	PhaseWaiting  = Phase(tickroomv1.RoomPhase_ROOM_PHASE_WAITING)
+	PhaseRunning  = Phase(tickroomv1.RoomPhase_ROOM_PHASE_RUNNING)
+	PhaseFinished = Phase(tickroomv1.RoomPhase_ROOM_PHASE_FINISHED)
+	PhaseDisposed = Phase(tickroomv1.RoomPhase_ROOM_PHASE_DISPOSED)
+)
+
+// String returns the phase's name.
+func (p Phase) String() string {
+	switch p {
+	case PhaseWaiting:
+		return "waiting"
+	case PhaseRunning:
+		return "running"
+	case PhaseFinished:
+		return "finished"
+	case PhaseDisposed:
+		return "disposed"
+	}
+	return "unknown"
+}
+
+// seatState is a seat's reservation state, guarded by Room.mu.
+type seatState uint8
+
+const (
+	seatFree     seatState = iota
+	seatReserved           // join queued, not yet confirmed by the tick worker
+	seatJoined
+	seatDropped
+	seatLeaving // leave queued
+)
+
+// seatSlot is the part of a seat that any goroutine may consult, under
+// Room.mu: who holds it and its input rate limiter.
+type seatSlot struct {
+	state     seatState
+	spectator bool
+	userID    string
+	tokens    float64
+	last      time.Time
+}
+
+type cmdKind uint8
+
+const (
+	cmdJoin cmdKind = iota + 1
+	cmdResume
+	cmdLeave
+	cmdDrop
+)
+
+// command is a membership change queued for the tick worker.
+type command struct {
+	kind   cmdKind
+	seat   uint32
+	req    JoinRequest
+	cb     func(JoinResult)
+	client Client // cmdDrop: the connection that was lost
+}
+
+// input is one queued input; data is a reused buffer.
+type input struct {
+	seat uint32
+	seq  uint32
+	data []byte
+}
+
+// Room is one authoritative game room. Its exported methods are safe from
+// any goroutine and never block on the room's tick; results of membership
+// changes arrive through callbacks run on the tick worker.
+type Room struct {
+	id            string
+	def           Definition
+	rt            *Runtime
+	sh            *shard
+	password      string
+	private       bool
+	metadata      map[string]string
+	maxPlayers    int
+	maxSpectators int
+	tickRate      int
+	period        time.Duration
+	inputRate     float64
+	log           *slog.Logger
+
+	mu       sync.Mutex // guards the fields below up to the blank line
+	seats    []seatSlot // index seat-1
+	inbox    []input
+	ctl      []command
+	locked   bool
+	closeReq bool
+	closeMsg string
+	players  int
+	specs    int
+
+	phase atomic.Int32
+	tick  atomic.Uint64
+	stats tickStats
+
+	w worker // touched only by the tick worker
+}
+
+// ID returns the room's id.
+func (r *Room) ID() string { return r.id }
+
+// Game returns the room's game name.
+func (r *Room) Game() string { return r.def.Name }
+
+// Phase returns the room's current phase.
+func (r *Room) Phase() Phase { return Phase(r.phase.Load()) }
+
+// Join asks for a seat. It returns at once: a typed error (ErrRoomFull,
+// ErrWrongPassword, ErrLocked, ErrFinished, ErrInboxFull) when the seat
+// cannot be reserved, or nil when the join was queued; cb then runs on the
+// tick worker with the result (the game may still refuse it), before the
+// member's first state frame is sent. A join with the UserID of a current or
+// dropped member resumes that seat on req.Client. cb may be nil.
+func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ph := r.Phase(); ph == PhaseDisposed || r.closeReq {
+		return ErrFinished
+	}
+	if len(r.ctl) >= 2*len(r.seats)+16 {
+		return ErrInboxFull
+	}
+	if req.UserID != "" {
+		for i := range r.seats {
+			s := &r.seats[i]
+			if s.userID == req.UserID && (s.state == seatJoined || s.state == seatDropped) {
+				s.state = seatJoined
+				r.ctl = append(r.ctl, command{kind: cmdResume, seat: uint32(i + 1), req: req, cb: cb})
+				return nil
+			}
+		}
+	}
+	if r.Phase() == PhaseFinished {
+		return ErrFinished
+	}
+	if r.locked {
+		return ErrLocked
+	}
+	if r.password != "" && subtle.ConstantTimeCompare([]byte(r.password), []byte(req.Password)) != 1 {
+		return ErrWrongPassword
+	}
+	lo, hi := 0, r.maxPlayers
+	if req.Spectator {
+		lo, hi = r.maxPlayers, r.maxPlayers+r.maxSpectators
+	}
+	for i := lo; i < hi; i++ {
+		s := &r.seats[i]
+		if s.state != seatFree {
+			continue
+		}
+		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, tokens: r.inputRate, last: r.rt.clock.Now()}
+		if req.Spectator {
+			r.specs++
+		} else {
+			r.players++
+		}
+		r.ctl = append(r.ctl, command{kind: cmdJoin, seat: uint32(i + 1), req: req, cb: cb})
+		return nil
+	}
+	return ErrRoomFull
+}
+
+// Input queues one input from the player in seat, with the client's
+// sequence number. data is copied. It fails with ErrNotSeated,
+// ErrSpectator, ErrInputTooLarge, ErrRateLimited or ErrInboxFull; the last
+// two are counted.
+func (r *Room) Input(seat, seq uint32, data []byte) error {
+	if len(data) > r.rt.cfg.MaxInputSize {
+		return ErrInputTooLarge
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if seat == 0 || int(seat) > len(r.seats) || r.seats[seat-1].state != seatJoined {
+		return ErrNotSeated
+	}
+	s := &r.seats[seat-1]
+	if s.spectator {
+		return ErrSpectator
+	}
+	now := r.rt.clock.Now()
+	s.tokens += now.Sub(s.last).Seconds() * r.inputRate
+	s.last = now
+	if s.tokens > r.inputRate {
+		s.tokens = r.inputRate
+	}
+	if s.tokens < 1 {
+		r.stats.rateLimited.Add(1)
+		r.sh.stats.rateLimited.Add(1)
+		return ErrRateLimited
+	}
+	if len(r.inbox) >= r.rt.cfg.InboxSize {
+		r.stats.inboxDrops.Add(1)
+		r.sh.stats.inboxDrops.Add(1)
+		return ErrInboxFull
+	}
+	s.tokens--
+	n := len(r.inbox)
+	if n < cap(r.inbox) {
+		r.inbox = r.inbox[:n+1]
+	} else {
+		r.inbox = append(r.inbox, input{})
+	}
+	in := &r.inbox[n]
+	in.seat, in.seq = seat, seq
+	in.data = append(in.data[:0], data...)
+	return nil
+}
+
+// Leave frees seat: the member is removed at the next tick. It fails with
+// ErrNotSeated when the seat holds no member or is already leaving.
+func (r *Room) Leave(seat uint32) error { return r.queue(cmdLeave, seat, nil) }
+
+// Drop reports that c, the connection of the member in seat, was lost: the
+// seat is held for the configured grace window, during which a Join with
+// the same UserID resumes it; then the member leaves. A drop of a
+// connection that a resume has already replaced is ignored, so a late drop
+// of an old connection never cuts off the new one.
+func (r *Room) Drop(seat uint32, c Client) error { return r.queue(cmdDrop, seat, c) }
+
+func (r *Room) queue(kind cmdKind, seat uint32, c Client) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if seat == 0 || int(seat) > len(r.seats) {
+		return ErrNotSeated
+	}
+	s := &r.seats[seat-1]
+	switch {
+	case kind == cmdLeave && (s.state == seatJoined || s.state == seatDropped || s.state == seatReserved):
+		s.state = seatLeaving
+	case kind == cmdDrop && s.state == seatJoined:
+		s.state = seatDropped
+	default:
+		return ErrNotSeated
+	}
+	r.ctl = append(r.ctl, command{kind: kind, seat: seat, client: c})
+	return nil
+}
+
+// Lock stops new joins (resumes are still accepted).
+func (r *Room) Lock() { r.setLocked(true) }
+
+// Unlock accepts new joins again.
+func (r *Room) Unlock() { r.setLocked(false) }
+
+func (r *Room) setLocked(v bool) {
+	r.mu.Lock()
+	r.locked = v
+	r.mu.Unlock()
+}
+
+// Close ends the room at its next tick: a running match ends with reason
+// "closed", members are removed and the room is disposed. reason is logged.
+func (r *Room) Close(reason string) {
+	r.mu.Lock()
+	if !r.closeReq {
+		r.closeReq = true
+		r.closeMsg = reason
+	}
+	r.mu.Unlock()
+	r.sh.poke()
+}
+
+// RoomInfo describes a room for a lobby listing.
+type RoomInfo struct {
+	ID            string
+	Game          string
+	Phase         Phase
+	Players       int
+	Spectators    int
+	MaxPlayers    int
+	MaxSpectators int
+	Locked        bool
+	Private       bool
+	HasPassword   bool
+	TickRate      int
+	Tick          uint64
+	Metadata      map[string]string
+}
+
+// Info returns the room's listing entry; Metadata is a copy.
+func (r *Room) Info() RoomInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return RoomInfo{
+		ID: r.id, Game: r.def.Name, Phase: r.Phase(),
+		Players: r.players, Spectators: r.specs,
+		MaxPlayers: r.maxPlayers, MaxSpectators: r.maxSpectators,
+		Locked: r.locked, Private: r.private, HasPassword: r.password != "",
+		TickRate: r.tickRate, Tick: r.tick.Load(), Metadata: maps.Clone(r.metadata),
+	}
+}
+
+// Stats returns the room's tick histograms and counters.
+func (r *Room) Stats() TickStats { return r.stats.snapshot() }
+
+// validateOptions resolves opts against d.
+func (o RoomOptions) resolve(d Definition) (maxPlayers, maxSpecs, rate int, err error) {
+	maxPlayers, maxSpecs, rate = d.MaxPlayers, d.MaxSpectators, d.TickRate
+	if o.MaxPlayers != 0 {
+		if o.MaxPlayers < 0 || o.MaxPlayers > d.MaxPlayers {
+			return 0, 0, 0, fmt.Errorf("%w: max players %d not in 1..%d", ErrInvalidOptions, o.MaxPlayers, d.MaxPlayers)
+		}
+		maxPlayers = o.MaxPlayers
+	}
+	if o.MaxSpectators != 0 {
+		if o.MaxSpectators < 0 || o.MaxSpectators > d.MaxSpectators {
+			return 0, 0, 0, fmt.Errorf("%w: max spectators %d not in 0..%d", ErrInvalidOptions, o.MaxSpectators, d.MaxSpectators)
+		}
+		maxSpecs = o.MaxSpectators
+	}
+	if o.TickRate != 0 {
+		if o.TickRate < MinTickRate || o.TickRate > MaxTickRate {
+			return 0, 0, 0, fmt.Errorf("%w: tick rate %d not in %d..%d", ErrInvalidOptions, o.TickRate, MinTickRate, MaxTickRate)
+		}
+		rate = o.TickRate
+	}
+	return maxPlayers, maxSpecs, rate, nil
+}

@@ -1,0 +1,267 @@
+package game
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	mathrand "math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Runtime hosts rooms and drives their ticks with a few shard workers.
+// Its methods are safe from any goroutine.
+type Runtime struct {
+	cfg    Config
+	clock  Clock
+	manual *ManualClock
+	shards []*shard
+
+	mu    sync.RWMutex
+	rooms map[string]*Room
+	empty chan struct{} // closed when shutting down and the last room is gone
+
+	closed  atomic.Bool
+	started atomic.Bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	advMu   sync.Mutex // serializes Advance
+}
+
+// NewRuntime validates cfg and returns a runtime that is not yet ticking;
+// call Start.
+func NewRuntime(cfg Config) (*Runtime, error) {
+	if cfg.Shards < 0 || cfg.Shards > 1024 {
+		return nil, fmt.Errorf("%w: shards %d not in 0..1024", ErrInvalidOptions, cfg.Shards)
+	}
+	if cfg.Resolution < 0 || cfg.Resolution > 10*time.Millisecond {
+		return nil, fmt.Errorf("%w: resolution %v not in 0..10ms", ErrInvalidOptions, cfg.Resolution)
+	}
+	cfg = cfg.withDefaults()
+	n := cfg.Shards
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	rt := &Runtime{cfg: cfg, clock: cfg.Clock, rooms: make(map[string]*Room), stop: make(chan struct{}), empty: make(chan struct{})}
+	rt.manual, _ = cfg.Clock.(*ManualClock)
+	epoch := rt.clock.Now()
+	for i := range n {
+		rt.shards = append(rt.shards, newShard(rt, i, epoch))
+	}
+	return rt, nil
+}
+
+// Start launches the shard workers. With a ManualClock it starts nothing:
+// ticks run in Advance. Calling it again does nothing.
+func (rt *Runtime) Start() {
+	if rt.manual != nil || rt.closed.Load() || !rt.started.CompareAndSwap(false, true) {
+		return
+	}
+	for _, s := range rt.shards {
+		rt.wg.Add(1)
+		go func() {
+			defer rt.wg.Done()
+			s.loop(rt.stop)
+		}()
+	}
+}
+
+// Shutdown closes every room (a running match ends with reason "closed",
+// members are removed) and stops the workers, waiting for them to return.
+// New rooms are refused with ErrRuntimeClosed from the start. When ctx ends
+// first, the remaining rooms are disposed at once and ctx's error returned.
+func (rt *Runtime) Shutdown(ctx context.Context) error {
+	if !rt.closed.CompareAndSwap(false, true) {
+		return ErrRuntimeClosed
+	}
+	rt.mu.Lock()
+	rooms := make([]*Room, 0, len(rt.rooms))
+	for _, r := range rt.rooms {
+		rooms = append(rooms, r)
+	}
+	if len(rt.rooms) == 0 {
+		close(rt.empty)
+	}
+	rt.mu.Unlock()
+	for _, r := range rooms {
+		r.Close("server shutting down")
+	}
+	var err error
+	if rt.started.Load() {
+		select {
+		case <-rt.empty:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		close(rt.stop)
+		rt.wg.Wait()
+	}
+	// Workers are stopped (or never ran): dispose what is left here.
+	rt.advMu.Lock()
+	defer rt.advMu.Unlock()
+	for _, r := range rooms {
+		if !r.w.disposed {
+			r.w.now = rt.clock.Now()
+			r.end(MatchResult{Reason: "closed"})
+			r.dispose()
+		}
+	}
+	return err
+}
+
+// CreateRoom creates a room of opts.Game and schedules it. The game's
+// constructor runs on the calling goroutine.
+func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
+	if rt.closed.Load() {
+		return nil, ErrRuntimeClosed
+	}
+	def, ok := rt.cfg.Registry.Lookup(opts.Game)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownGame, opts.Game)
+	}
+	maxPlayers, maxSpecs, rate, err := opts.resolve(def)
+	if err != nil {
+		return nil, err
+	}
+	id := strings.ToLower(rand.Text()[:16])
+	r := &Room{
+		id: id, def: def, rt: rt,
+		password: opts.Password, private: opts.Private,
+		maxPlayers: maxPlayers, maxSpectators: maxSpecs, tickRate: rate,
+		period: time.Second / time.Duration(rate),
+		log:    rt.cfg.Logger.With("room", id, "game", def.Name),
+	}
+	if len(opts.Metadata) > 0 {
+		r.metadata = make(map[string]string, len(opts.Metadata))
+		for k, v := range opts.Metadata {
+			r.metadata[k] = v
+		}
+	}
+	r.inputRate = float64(def.InputRate)
+	if r.inputRate == 0 {
+		r.inputRate = float64(2 * rate)
+	}
+	r.seats = make([]seatSlot, maxPlayers+maxSpecs)
+	g, err := def.New(Setup{RoomID: id, Options: opts.Options, MaxPlayers: maxPlayers, TickRate: rate, Seed: mathrand.Uint64(), Logger: r.log})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, def.Name, err)
+	}
+	r.w = worker{game: g, members: make([]*member, len(r.seats)), shared: newTrack(rt.cfg.ResumeTicks)}
+	r.w.viewer, _ = g.(Viewer)
+	r.w.ctx = Context{r: r}
+	r.phase.Store(int32(PhaseWaiting))
+
+	rt.mu.Lock()
+	if rt.closed.Load() {
+		rt.mu.Unlock()
+		return nil, ErrRuntimeClosed
+	}
+	rt.rooms[id] = r
+	sh := rt.shards[0]
+	for _, s := range rt.shards[1:] {
+		if s.rooms.Load() < sh.rooms.Load() {
+			sh = s
+		}
+	}
+	r.sh = sh
+	sh.add(r)
+	rt.mu.Unlock()
+	return r, nil
+}
+
+// forget removes a disposed room; called on its tick worker.
+func (rt *Runtime) forget(r *Room) {
+	rt.mu.Lock()
+	delete(rt.rooms, r.id)
+	if rt.closed.Load() && len(rt.rooms) == 0 {
+		select {
+		case <-rt.empty:
+		default:
+			close(rt.empty)
+		}
+	}
+	rt.mu.Unlock()
+}
+
+// Room returns the live room with id.
+func (rt *Runtime) Room(id string) (*Room, bool) {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	r, ok := rt.rooms[id]
+	return r, ok
+}
+
+// RoomFilter selects rooms for a listing. Its zero value lists every public
+// room.
+type RoomFilter struct {
+	// Game keeps rooms of that game. Zero value means any game.
+	Game string
+	// Private includes private rooms. Zero value means public rooms only.
+	Private bool
+	// Joinable keeps rooms that are not finished, not locked and have a free
+	// player seat. Zero value means any.
+	Joinable bool
+}
+
+// Rooms returns the rooms matching f, sorted by id.
+func (rt *Runtime) Rooms(f RoomFilter) []RoomInfo {
+	rt.mu.RLock()
+	rooms := make([]*Room, 0, len(rt.rooms))
+	for _, r := range rt.rooms {
+		if (f.Game == "" || r.def.Name == f.Game) && (f.Private || !r.private) {
+			rooms = append(rooms, r)
+		}
+	}
+	rt.mu.RUnlock()
+	out := make([]RoomInfo, 0, len(rooms))
+	for _, r := range rooms {
+		info := r.Info()
+		if f.Joinable && (info.Locked || info.Phase >= PhaseFinished || info.Players >= info.MaxPlayers) {
+			continue
+		}
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b RoomInfo) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Stats returns a snapshot of every shard's histograms and counters.
+func (rt *Runtime) Stats() Stats {
+	rt.mu.RLock()
+	st := Stats{Rooms: len(rt.rooms)}
+	rt.mu.RUnlock()
+	for _, s := range rt.shards {
+		ss := s.snapshot()
+		st.Shards = append(st.Shards, ss)
+		st.Total.Lateness.Merge(ss.Lateness)
+		st.Total.Duration.Merge(ss.Duration)
+		st.Total.Counters.Add(ss.Counters)
+	}
+	return st
+}
+
+// Advance moves a ManualClock forward by d in steps of the wheel
+// resolution and runs, on the calling goroutine, every tick that falls due,
+// so tests are deterministic. Join callbacks and Transport deliveries run
+// inside it. It fails with ErrNoManualClock on any other clock.
+func (rt *Runtime) Advance(d time.Duration) error {
+	if rt.manual == nil {
+		return ErrNoManualClock
+	}
+	rt.advMu.Lock()
+	defer rt.advMu.Unlock()
+	res := rt.cfg.Resolution
+	for d > 0 {
+		step := min(res, d)
+		d -= step
+		now := rt.manual.add(step)
+		for _, s := range rt.shards {
+			s.runDue(now)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package game
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// goldenFrac spreads successive rooms' phases evenly over their period
+// (a low-discrepancy sequence), so ticks do not bunch in a few slots.
+const goldenFrac = 0.6180339887498949
+
+// shard is one tick worker and its tick wheel: a ring of slots, each
+// Resolution wide and holding the rooms due in it. The wheel spans a little
+// more than the longest tick period, so a room is always due within one
+// turn. Only the shard's worker (or Advance) touches the wheel and its
+// rooms' worker state.
+type shard struct {
+	rt     *Runtime
+	id     int
+	res    time.Duration
+	epoch  time.Time
+	wheel  [][]*Room
+	cursor int64 // last slot processed
+	placed uint64
+
+	mu      sync.Mutex
+	adds    []*Room
+	hasAdds atomic.Bool
+	wake    chan struct{}
+
+	rooms atomic.Int64
+	stats tickStats
+}
+
+func newShard(rt *Runtime, id int, epoch time.Time) *shard {
+	res := rt.cfg.Resolution
+	n := int(time.Second/res) + 3
+	return &shard{rt: rt, id: id, res: res, epoch: epoch, wheel: make([][]*Room, n), wake: make(chan struct{}, 1)}
+}
+
+// add hands r to the shard; the worker places it on its next pass.
+// Safe from any goroutine.
+func (s *shard) add(r *Room) {
+	s.rooms.Add(1)
+	s.mu.Lock()
+	s.adds = append(s.adds, r)
+	s.mu.Unlock()
+	s.hasAdds.Store(true)
+	s.poke()
+}
+
+// poke wakes the worker without blocking.
+func (s *shard) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// slotCeil is the first slot that starts at or after t.
+func (s *shard) slotCeil(t time.Time) int64 {
+	d := t.Sub(s.epoch)
+	return int64((d + s.res - 1) / s.res)
+}
+
+func (s *shard) slotFloor(t time.Time) int64 { return int64(t.Sub(s.epoch) / s.res) }
+
+// insert puts r into the slot of its due time, never earlier than after.
+func (s *shard) insert(r *Room, after int64) {
+	slot := max(s.slotCeil(r.w.due), after+1)
+	i := slot % int64(len(s.wheel))
+	s.wheel[i] = append(s.wheel[i], r)
+}
+
+// runDue runs every room due at or before now. Called by the worker only.
+func (s *shard) runDue(now time.Time) {
+	if s.hasAdds.Load() {
+		s.mu.Lock()
+		adds := s.adds
+		s.adds = nil
+		s.hasAdds.Store(false)
+		s.mu.Unlock()
+		for _, r := range adds {
+			frac := float64(s.placed) * goldenFrac
+			frac -= float64(int64(frac))
+			s.placed++
+			// The first tick is due within (0, period] from now.
+			r.w.due = now.Add(r.period - time.Duration(frac*float64(r.period)))
+			s.insert(r, s.cursor)
+		}
+	}
+	target := s.slotFloor(now)
+	from := s.cursor + 1
+	if n := int64(len(s.wheel)); target-from >= n {
+		from = target - n + 1
+	}
+	for slot := from; slot <= target; slot++ {
+		s.process(slot)
+	}
+	if target > s.cursor {
+		s.cursor = target
+	}
+}
+
+// process runs the rooms of one slot, up to 1+MaxCatchUp steps each, and
+// moves them to the slot of their next tick.
+func (s *shard) process(slot int64) {
+	i := slot % int64(len(s.wheel))
+	list := s.wheel[i]
+	keep := 0
+	clock := s.rt.clock
+	for _, r := range list {
+		if r.w.disposed {
+			s.rooms.Add(-1)
+			continue
+		}
+		start := clock.Now()
+		if r.w.due.After(start) {
+			if s.slotCeil(r.w.due) > slot {
+				list[keep] = r // due in a later turn of the wheel
+				keep++
+				continue
+			}
+			start = r.w.due // a coarse clock: never report negative lateness
+		}
+		late := start.Sub(r.w.due)
+		for steps := 0; !r.w.due.After(start) && steps <= s.rt.cfg.MaxCatchUp && !r.w.disposed; steps++ {
+			r.step(r.w.due)
+			r.w.due = r.w.due.Add(r.period)
+		}
+		if !r.w.disposed && !r.w.due.After(start) {
+			// Still behind: skip the missed ticks, keeping the phase.
+			r.stats.overruns.Add(1)
+			s.stats.overruns.Add(1)
+			missed := start.Sub(r.w.due)/r.period + 1
+			r.w.due = r.w.due.Add(missed * r.period)
+		}
+		dur := clock.Now().Sub(start)
+		r.stats.lateness.observe(late)
+		r.stats.duration.observe(dur)
+		s.stats.lateness.observe(late)
+		s.stats.duration.observe(dur)
+		if r.w.disposed {
+			s.rooms.Add(-1)
+			continue
+		}
+		s.insert(r, slot)
+	}
+	clear(list[keep:])
+	s.wheel[i] = list[:keep]
+}
+
+// untilNext returns how long the worker may sleep before the next busy slot.
+func (s *shard) untilNext(now time.Time) time.Duration {
+	if s.hasAdds.Load() {
+		return 0
+	}
+	n := int64(len(s.wheel))
+	for slot := s.cursor + 1; slot <= s.cursor+n; slot++ {
+		if len(s.wheel[slot%n]) > 0 {
+			return s.epoch.Add(time.Duration(slot) * s.res).Sub(now)
+		}
+	}
+	return time.Second
+}
+
+// loop is the shard's worker goroutine.
+func (s *shard) loop(stop <-chan struct{}) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := s.rt.clock.Now()
+		s.runDue(now)
+		if d := s.untilNext(s.rt.clock.Now()); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-stop:
+				return
+			case <-s.wake:
+			case <-timer.C:
+			}
+		} else {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// snapshot returns the shard's stats.
+func (s *shard) snapshot() ShardStats {
+	return ShardStats{Rooms: int(s.rooms.Load()), TickStats: s.stats.snapshot()}
+}

@@ -1,0 +1,207 @@
+package game
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"slices"
+)
+
+// entRef locates one entity's encoded bytes in a snap's buffer.
+type entRef struct {
+	id  uint64
+	off uint32
+	n   uint32
+}
+
+// snap is one tick's encoded entity set. Its buffers are reused from tick
+// to tick, so building one allocates nothing in steady state.
+type snap struct {
+	tick    uint64
+	valid   bool
+	buf     []byte   // entity bytes, back to back
+	ents    []entRef // sorted by id, unique
+	globals []byte
+	acks    []byte // encoded State.acks fields, tags included
+}
+
+func (s *snap) reset(tick uint64) {
+	s.tick = tick
+	s.valid = false
+	s.buf = s.buf[:0]
+	s.ents = s.ents[:0]
+	s.globals = s.globals[:0]
+	s.acks = s.acks[:0]
+}
+
+func (s *snap) data(e entRef) []byte { return s.buf[e.off : e.off+e.n] }
+
+// find returns the entity with id, by binary search.
+func (s *snap) find(id uint64) (entRef, bool) {
+	i, ok := slices.BinarySearchFunc(s.ents, id, func(e entRef, id uint64) int { return cmp.Compare(e.id, id) })
+	if !ok {
+		return entRef{}, false
+	}
+	return s.ents[i], true
+}
+
+// seal sorts the entities by id and keeps the last one written for an id
+// that was written more than once.
+func (s *snap) seal() {
+	if !slices.IsSortedFunc(s.ents, cmpEnt) {
+		slices.SortStableFunc(s.ents, cmpEnt)
+	}
+	if n := len(s.ents); n > 1 {
+		w := 0
+		for i := 0; i < n; i++ {
+			if i+1 < n && s.ents[i+1].id == s.ents[i].id {
+				continue // a later write of the same id wins
+			}
+			s.ents[w] = s.ents[i]
+			w++
+		}
+		s.ents = s.ents[:w]
+	}
+	s.valid = true
+}
+
+func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
+
+// track is a ring of recent snaps of one entity set (a room's shared state,
+// or one member's view). The newest is ring[head].
+type track struct {
+	ring []snap
+	head int
+}
+
+func newTrack(n int) *track { return &track{ring: make([]snap, n)} }
+
+// next reuses the oldest snap for tick and returns it.
+func (t *track) next(tick uint64) *snap {
+	t.head = (t.head + 1) % len(t.ring)
+	s := &t.ring[t.head]
+	s.reset(tick)
+	return s
+}
+
+func (t *track) cur() *snap { return &t.ring[t.head] }
+
+// at returns the valid snap of tick, if the ring still holds it.
+func (t *track) at(tick uint64) *snap {
+	if tick == 0 {
+		return nil
+	}
+	for i := range t.ring {
+		if s := &t.ring[i]; s.valid && s.tick == tick {
+			return s
+		}
+	}
+	return nil
+}
+
+// delta is the difference between a base snap and a newer one, as indexes
+// into the newer snap's entities and ids removed. Its slices are reused.
+type delta struct {
+	upserts        []int32
+	removed        []uint64
+	globalsChanged bool
+}
+
+// diff fills d with what changed from base to cur and reports whether
+// anything did, acks included.
+func (d *delta) diff(base, cur *snap) bool {
+	d.upserts = d.upserts[:0]
+	d.removed = d.removed[:0]
+	i, j := 0, 0
+	for i < len(base.ents) || j < len(cur.ents) {
+		switch {
+		case j == len(cur.ents) || (i < len(base.ents) && base.ents[i].id < cur.ents[j].id):
+			d.removed = append(d.removed, base.ents[i].id)
+			i++
+		case i == len(base.ents) || cur.ents[j].id < base.ents[i].id:
+			d.upserts = append(d.upserts, int32(j))
+			j++
+		default:
+			if !bytes.Equal(base.data(base.ents[i]), cur.data(cur.ents[j])) {
+				d.upserts = append(d.upserts, int32(j))
+			}
+			i++
+			j++
+		}
+	}
+	d.globalsChanged = !bytes.Equal(base.globals, cur.globals)
+	return len(d.upserts) > 0 || len(d.removed) > 0 || d.globalsChanged || !bytes.Equal(base.acks, cur.acks)
+}
+
+// keyframe fills d with every entity of cur.
+func (d *delta) keyframe(cur *snap) {
+	d.upserts = d.upserts[:0]
+	d.removed = d.removed[:0]
+	for j := range cur.ents {
+		d.upserts = append(d.upserts, int32(j))
+	}
+	d.globalsChanged = true
+}
+
+// Snapshot is where a game writes its state in Game.Encode, and a member's
+// view in Viewer.View. Entities may be written in any order; writing an id
+// twice keeps the last. Valid only during the call.
+type Snapshot struct {
+	s      *snap
+	shared *snap // for views: the room's shared snap of this tick
+	err    error
+}
+
+// errMarshal marks an entity the game failed to encode.
+var errMarshal = errors.New("game: entity marshal failed")
+
+// Entity writes the entity id encoded from m.
+func (w *Snapshot) Entity(id uint64, m Marshaler) {
+	n := m.SizeVT()
+	off := len(w.s.buf)
+	w.s.buf = slices.Grow(w.s.buf, n)[:off+n]
+	if _, err := m.MarshalToSizedBufferVT(w.s.buf[off:]); err != nil {
+		w.s.buf = w.s.buf[:off]
+		w.err = errors.Join(errMarshal, err)
+		return
+	}
+	w.s.ents = append(w.s.ents, entRef{id: id, off: uint32(off), n: uint32(n)})
+}
+
+// EntityBytes writes the entity id with already encoded bytes, which are
+// copied.
+func (w *Snapshot) EntityBytes(id uint64, b []byte) {
+	off := len(w.s.buf)
+	w.s.buf = append(w.s.buf, b...)
+	w.s.ents = append(w.s.ents, entRef{id: id, off: uint32(off), n: uint32(len(b))})
+}
+
+// Globals sets the room globals encoded from m.
+func (w *Snapshot) Globals(m Marshaler) {
+	n := m.SizeVT()
+	w.s.globals = slices.Grow(w.s.globals[:0], n)[:n]
+	if _, err := m.MarshalToSizedBufferVT(w.s.globals); err != nil {
+		w.s.globals = w.s.globals[:0]
+		w.err = errors.Join(errMarshal, err)
+	}
+}
+
+// GlobalsBytes sets the room globals to a copy of b.
+func (w *Snapshot) GlobalsBytes(b []byte) { w.s.globals = append(w.s.globals[:0], b...) }
+
+// Share copies the entity id from the room's shared snapshot of this tick
+// into a view, and reports whether it exists. In Game.Encode it does
+// nothing and reports false.
+func (w *Snapshot) Share(id uint64) bool {
+	if w.shared == nil {
+		return false
+	}
+	e, ok := w.shared.find(id)
+	if ok {
+		w.EntityBytes(id, w.shared.data(e))
+	}
+	return ok
+}
+
+// Len returns the number of entities written so far.
+func (w *Snapshot) Len() int { return len(w.s.ents) }

@@ -1,0 +1,174 @@
+package game
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// HistogramBounds are the upper bounds of the tick histograms' buckets; a
+// last bucket counts everything above the largest bound.
+var HistogramBounds = [...]time.Duration{
+	25 * time.Microsecond, 50 * time.Microsecond, 100 * time.Microsecond,
+	250 * time.Microsecond, 500 * time.Microsecond, time.Millisecond,
+	2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
+}
+
+// histogram is a fixed-bucket, lock-free duration histogram. One goroutine
+// (a shard worker) writes; any goroutine reads.
+type histogram struct {
+	counts [len(HistogramBounds) + 1]atomic.Uint64
+	sum    atomic.Int64 // nanoseconds
+}
+
+func (h *histogram) observe(d time.Duration) {
+	i := 0
+	for i < len(HistogramBounds) && d > HistogramBounds[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sum.Add(int64(d))
+}
+
+func (h *histogram) snapshot() Histogram {
+	var s Histogram
+	for i := range h.counts {
+		c := h.counts[i].Load()
+		s.Counts[i] = c
+		s.Count += c
+	}
+	s.Sum = time.Duration(h.sum.Load())
+	return s
+}
+
+// Histogram is a snapshot of a duration histogram: Counts[i] counts
+// observations at most HistogramBounds[i] (and above the previous bound);
+// the last entry counts those above every bound.
+type Histogram struct {
+	Counts [len(HistogramBounds) + 1]uint64
+	Count  uint64
+	Sum    time.Duration
+}
+
+// Quantile estimates the q-quantile (0..1) by linear interpolation inside
+// its bucket. The overflow bucket reports the largest bound.
+func (h Histogram) Quantile(q float64) time.Duration {
+	if h.Count == 0 {
+		return 0
+	}
+	rank := q * float64(h.Count)
+	var seen float64
+	for i, c := range h.Counts {
+		if c == 0 {
+			continue
+		}
+		if seen+float64(c) >= rank {
+			if i == len(HistogramBounds) {
+				return HistogramBounds[len(HistogramBounds)-1]
+			}
+			lo := time.Duration(0)
+			if i > 0 {
+				lo = HistogramBounds[i-1]
+			}
+			frac := (rank - seen) / float64(c)
+			return lo + time.Duration(frac*float64(HistogramBounds[i]-lo))
+		}
+		seen += float64(c)
+	}
+	return HistogramBounds[len(HistogramBounds)-1]
+}
+
+// Merge adds o's counts into h.
+func (h *Histogram) Merge(o Histogram) {
+	for i := range h.Counts {
+		h.Counts[i] += o.Counts[i]
+	}
+	h.Count += o.Count
+	h.Sum += o.Sum
+}
+
+// counters are a room's or a shard's event counts.
+type counters struct {
+	ticks         atomic.Uint64
+	overruns      atomic.Uint64
+	inboxDrops    atomic.Uint64
+	rateLimited   atomic.Uint64
+	framesEncoded atomic.Uint64
+	stateSkipped  atomic.Uint64
+}
+
+// Counters is a snapshot of event counts.
+type Counters struct {
+	// Ticks counts game steps run.
+	Ticks uint64
+	// Overruns counts times a room was still late after catching up and
+	// skipped the ticks it missed.
+	Overruns uint64
+	// InboxDrops counts inputs dropped because the inbox was full.
+	InboxDrops uint64
+	// RateLimited counts inputs dropped by the per-seat rate limit.
+	RateLimited uint64
+	// FramesEncoded counts frames encoded (state, events, messages).
+	FramesEncoded uint64
+	// StateSkipped counts state frames not sent to a congested client.
+	StateSkipped uint64
+}
+
+func (c *counters) snapshot() Counters {
+	return Counters{
+		Ticks:         c.ticks.Load(),
+		Overruns:      c.overruns.Load(),
+		InboxDrops:    c.inboxDrops.Load(),
+		RateLimited:   c.rateLimited.Load(),
+		FramesEncoded: c.framesEncoded.Load(),
+		StateSkipped:  c.stateSkipped.Load(),
+	}
+}
+
+// Add adds o into c.
+func (c *Counters) Add(o Counters) {
+	c.Ticks += o.Ticks
+	c.Overruns += o.Overruns
+	c.InboxDrops += o.InboxDrops
+	c.RateLimited += o.RateLimited
+	c.FramesEncoded += o.FramesEncoded
+	c.StateSkipped += o.StateSkipped
+}
+
+// TickStats are the timing histograms and counters of a room or a shard.
+type TickStats struct {
+	// Lateness is how long after its due time each tick started.
+	Lateness Histogram
+	// Duration is how long each tick (all its catch-up steps) took.
+	Duration Histogram
+	Counters
+}
+
+// tickStats is the live, atomic form of TickStats.
+type tickStats struct {
+	lateness histogram
+	duration histogram
+	counters
+}
+
+func (t *tickStats) snapshot() TickStats {
+	return TickStats{Lateness: t.lateness.snapshot(), Duration: t.duration.snapshot(), Counters: t.counters.snapshot()}
+}
+
+// Stats is a snapshot of the runtime for the metrics layer.
+type Stats struct {
+	// Rooms is the number of live rooms.
+	Rooms int
+	// Shards holds one entry per shard worker; room counters are summed
+	// into their shard's.
+	Shards []ShardStats
+	// Total sums every shard.
+	Total TickStats
+}
+
+// ShardStats is one shard worker's snapshot.
+type ShardStats struct {
+	// Rooms is the number of rooms on the shard.
+	Rooms int
+	TickStats
+}

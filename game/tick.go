@@ -1,0 +1,269 @@
+package game
+
+import (
+	"time"
+
+	"github.com/tickroom/tickroom/internal/frame"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// worker is the part of a Room only its tick worker touches.
+type worker struct {
+	game     Game
+	viewer   Viewer
+	ctx      Context
+	members  []*member // index seat-1
+	players  int       // confirmed player (not spectator) members
+	drain    []input
+	drainCtl []command
+	shared   *track
+	d        delta
+	recips   []Client
+	tickNo   uint64
+	now      time.Time
+	empty    time.Time // when the room became empty; zero while not
+	due      time.Time // when the next tick is due
+	disposed bool
+	result   MatchResult
+	ev       tickroomv1.RoomEvent
+	gm       tickroomv1.GameMessage
+}
+
+// step runs one tick of the room at now.
+func (r *Room) step(now time.Time) {
+	w := &r.w
+	if w.disposed {
+		return
+	}
+	w.tickNo++
+	w.now = now
+	r.tick.Store(w.tickNo)
+	r.stats.ticks.Add(1)
+	r.sh.stats.ticks.Add(1)
+
+	r.mu.Lock()
+	w.drain, r.inbox = r.inbox, w.drain[:0]
+	w.drainCtl, r.ctl = r.ctl, w.drainCtl[:0]
+	closing, why := r.closeReq, r.closeMsg
+	r.mu.Unlock()
+
+	for i := range w.drainCtl {
+		r.applyCommand(&w.drainCtl[i])
+		w.drainCtl[i] = command{}
+	}
+	w.drainCtl = w.drainCtl[:0]
+	for i := range w.drain {
+		r.applyInput(&w.drain[i])
+	}
+	r.expireDrops()
+	if closing {
+		r.log.Info("room closed", "room", r.id, "reason", why)
+		r.end(MatchResult{Reason: "closed"})
+		r.dispose()
+		return
+	}
+	if r.Phase() == PhaseWaiting && w.players >= r.def.MinPlayers {
+		r.setPhase(PhaseRunning)
+	}
+	if r.Phase() == PhaseRunning {
+		w.game.Update(&w.ctx, r.period)
+	}
+	if r.isEmpty() {
+		if w.empty.IsZero() {
+			w.empty = now
+		} else if now.Sub(w.empty) >= r.rt.cfg.EmptyTimeout {
+			r.dispose()
+			return
+		}
+	} else {
+		w.empty = time.Time{}
+	}
+	r.sync()
+}
+
+func (r *Room) isEmpty() bool {
+	for _, m := range r.w.members {
+		if m != nil {
+			return false
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.players+r.specs == 0
+}
+
+func (r *Room) applyInput(in *input) {
+	w := &r.w
+	m := w.member(in.seat)
+	if m == nil || m.Spectator || (in.seq != 0 && in.seq <= m.lastSeq) {
+		return
+	}
+	if in.seq != 0 {
+		m.lastSeq = in.seq
+	}
+	if r.Phase() >= PhaseFinished {
+		return
+	}
+	if err := w.game.Input(&w.ctx, in.seat, in.data); err != nil {
+		msg := Message{Text: err.Error()}
+		if ie, ok := err.(*InputError); ok {
+			msg = Message{Code: ie.Code, Text: ie.Text, Data: ie.Data}
+		}
+		if m.client != nil {
+			w.recips = append(w.recips[:0], m.client)
+			r.sendMessage(msg)
+		}
+	}
+}
+
+// sync builds this tick's snapshot and sends every connected member what it
+// needs: one delta for the members that have the previous tick, one
+// keyframe for those with nothing usable, and a delta per older base for
+// members that skipped ticks (rare).
+func (r *Room) sync() {
+	w := &r.w
+	any := false
+	for _, m := range w.members {
+		if m != nil && m.client != nil {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return
+	}
+	cur := w.shared.next(w.tickNo)
+	sw := Snapshot{s: cur}
+	w.game.Encode(&sw)
+	if sw.err != nil {
+		r.log.Error("encode state", "room", r.id, "err", sw.err)
+	}
+	cur.seal()
+	for _, m := range w.members {
+		if m != nil && !m.Spectator && m.lastSeq != 0 {
+			cur.acks = appendAck(cur.acks, m.Seat, m.lastSeq)
+		}
+	}
+
+	tick := w.tickNo
+	// Congestion is read once per member and tick, so the grouping below
+	// sees a stable set. Skipped members keep their lastSent and catch up
+	// with a delta from it (or a keyframe) when they drain.
+	for _, m := range w.members {
+		if m == nil || m.client == nil {
+			continue
+		}
+		m.skip = m.client.Congested()
+		if m.skip {
+			r.stats.stateSkipped.Add(1)
+			r.sh.stats.stateSkipped.Add(1)
+			continue
+		}
+		if w.viewer != nil {
+			r.sendView(m, cur)
+		}
+	}
+	if w.viewer != nil {
+		return
+	}
+	for {
+		// Pick the base of the first member not yet served this tick and
+		// serve everyone with that base in one frame.
+		var base *snap
+		found := false
+		for _, m := range w.members {
+			if m.due(tick) {
+				base, found = w.shared.at(m.lastSent), true
+				break
+			}
+		}
+		if !found {
+			return
+		}
+		w.recips = w.recips[:0]
+		for _, m := range w.members {
+			if m.due(tick) && w.shared.at(m.lastSent) == base {
+				w.recips = append(w.recips, m.client)
+				m.lastSent = tick
+			}
+		}
+		if base == nil {
+			w.d.keyframe(cur)
+			r.deliver(encodeState(r.id, nil, cur, &w.d), false)
+		} else if w.d.diff(base, cur) {
+			r.deliver(encodeState(r.id, base, cur, &w.d), false)
+		}
+		// An unchanged state needs no frame: the client's base equals it.
+	}
+}
+
+// sendView builds and sends m's own view.
+func (r *Room) sendView(m *member, shared *snap) {
+	w := &r.w
+	if m.view == nil {
+		m.view = newTrack(2)
+	}
+	base := m.view.at(m.lastSent)
+	vs := m.view.next(w.tickNo)
+	if base == vs { // the ring reused the base's slot: no base left
+		base = nil
+	}
+	vs.globals = append(vs.globals, shared.globals...)
+	sw := Snapshot{s: vs, shared: shared}
+	w.viewer.View(&w.ctx, m.Player, &sw)
+	if sw.err != nil {
+		r.log.Error("encode view", "room", r.id, "seat", m.Seat, "err", sw.err)
+	}
+	vs.seal()
+	vs.acks = append(vs.acks, shared.acks...)
+	m.lastSent = w.tickNo
+	w.recips = append(w.recips[:0], m.client)
+	if base == nil {
+		w.d.keyframe(vs)
+		r.deliver(encodeState(r.id, nil, vs, &w.d), false)
+	} else if w.d.diff(base, vs) {
+		r.deliver(encodeState(r.id, base, vs, &w.d), false)
+	}
+}
+
+// deliver hands f to the transport for w.recips and drops the runtime's
+// reference.
+func (r *Room) deliver(f *frame.Frame, reliable bool) {
+	r.stats.framesEncoded.Add(1)
+	r.sh.stats.framesEncoded.Add(1)
+	if t := r.rt.cfg.Transport; t != nil && len(r.w.recips) > 0 {
+		t.Deliver(f, r.w.recips, reliable)
+	}
+	f.Release()
+}
+
+// dispose removes every member and takes the room out of the runtime.
+func (r *Room) dispose() {
+	w := &r.w
+	if w.disposed {
+		return
+	}
+	r.phase.Store(int32(PhaseDisposed))
+	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED, nil, nil)
+	for _, m := range w.members {
+		if m != nil {
+			r.removeMember(m, RemovedRoomClosed, false)
+		}
+	}
+	r.mu.Lock()
+	for i := range r.seats {
+		r.seats[i] = seatSlot{}
+	}
+	r.players, r.specs = 0, 0
+	pending := r.ctl
+	r.ctl = nil
+	r.inbox = nil
+	r.mu.Unlock()
+	for i := range pending {
+		if pending[i].kind == cmdJoin || pending[i].kind == cmdResume {
+			r.callback(pending[i].cb, JoinResult{Err: ErrFinished})
+		}
+	}
+	w.disposed = true
+	r.rt.forget(r)
+}
