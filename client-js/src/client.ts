@@ -196,7 +196,10 @@ export class Client extends Emitter<ClientEvents> {
     this.connection.on("close", (c) => this.onClose(c));
   }
 
-  /** open starts connecting; connect() calls it. */
+  /**
+   * open starts connecting; connect() calls it. After a terminal close it
+   * starts over: after TOKEN_EXPIRED, log in again, setToken, then open.
+   */
   open(): void {
     this.connection.connect();
   }
