@@ -218,6 +218,23 @@ describe("Client", () => {
     assert.equal((FakeWebSocket.instances).length, 1);
   });
 
+  it("starts over with a new token after TOKEN_EXPIRED", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    sock.serverClose(4500, "token expired");
+    assert.equal(client.state, "closed");
+    mock.timers.tick(60_000);
+    assert.equal(FakeWebSocket.instances.length, 1);
+    client.setToken("renewed");
+    client.open();
+    const sock2 = FakeWebSocket.last();
+    assert.equal(sock2.url, "ws://127.0.0.1:1/v1/ws?token=renewed");
+    welcome(sock2);
+    assert.equal(client.state, "open");
+    const p = client.listRooms();
+    reply(sock2, { requestId: lastReceived(sock2).requestId, body: { case: "roomList", value: {} } });
+    assert.deepEqual((await p).rooms, []);
+  });
+
   it("leaves a room whose seat could not be resumed", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
