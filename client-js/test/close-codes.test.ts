@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CLOSE_CODES, closeCodeInfo, isTerminal } from "../src/close-codes.js";
-import { CloseCode } from "../src/gen/tickroom/v1/codes_pb.js";
+import { CloseCode, ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 
 // protocol/codes.json is written by the Go side from its code table; this
 // client must agree with it on every code.
@@ -12,6 +12,7 @@ const jsonPath = fileURLToPath(new URL("../../protocol/codes.json", import.meta.
 interface CodesJSON {
   close_codes: { code: number; name: string; resumable?: boolean }[];
   resumable_standard_codes: number[];
+  error_codes: { code: number; name: string }[];
 }
 
 function codesJSON(): CodesJSON {
@@ -44,6 +45,16 @@ describe("close codes", () => {
     for (const code of [1002, 1003, 1007, 1008, 1009]) {
       assert.ok(!json.resumable_standard_codes.includes(code), String(code));
       assert.equal(closeCodeInfo(code).kind, "terminal", String(code));
+    }
+  });
+
+  it("name the server's error codes the way the generated ErrorCode enum does", () => {
+    const json = codesJSON();
+    const gen = Object.entries(ErrorCode).filter(([, v]) => typeof v === "number" && v !== 0);
+    assert.equal(json.error_codes.length, gen.length);
+    for (const e of json.error_codes) {
+      // TickroomError messages use ErrorCode[code], the name without its prefix.
+      assert.equal(`ERROR_CODE_${ErrorCode[e.code]}`, e.name, String(e.code));
     }
   });
 
