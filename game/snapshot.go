@@ -86,6 +86,35 @@ func (t *track) next(tick uint64) *snap {
 
 func (t *track) cur() *snap { return &t.ring[t.head] }
 
+// prev returns the snap before the newest, if valid.
+func (t *track) prev() *snap {
+	s := &t.ring[(t.head+len(t.ring)-1)%len(t.ring)]
+	if !s.valid {
+		return nil
+	}
+	return s
+}
+
+// undo drops the newest snap, making the one before it the newest again.
+func (t *track) undo() {
+	t.ring[t.head].valid = false
+	t.head = (t.head + len(t.ring) - 1) % len(t.ring)
+}
+
+// equal reports whether s and o hold the same entities, globals and acks.
+func (s *snap) equal(o *snap) bool {
+	if len(s.ents) != len(o.ents) || !bytes.Equal(s.globals, o.globals) || !bytes.Equal(s.acks, o.acks) {
+		return false
+	}
+	for i, e := range s.ents {
+		f := o.ents[i]
+		if e.id != f.id || !bytes.Equal(s.data(e), o.data(f)) {
+			return false
+		}
+	}
+	return true
+}
+
 // at returns the valid snap of tick, if the ring still holds it.
 func (t *track) at(tick uint64) *snap {
 	if tick == 0 {

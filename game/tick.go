@@ -145,7 +145,14 @@ func (r *Room) sync() {
 		}
 	}
 
-	tick := w.tickNo
+	// A state equal to the previous one is not kept: the ring holds only
+	// distinct states, each labelled with the tick that produced it, so a
+	// client that has it is current and an idle room sends nothing.
+	if prev := w.shared.prev(); prev != nil && prev.equal(cur) {
+		w.shared.undo()
+		cur = prev
+	}
+	tick := cur.tick
 	// Congestion is read once per member and tick, so the grouping below
 	// sees a stable set. Skipped members keep their lastSent and catch up
 	// with a delta from it (or a keyframe) when they drain.
@@ -190,10 +197,10 @@ func (r *Room) sync() {
 		if base == nil {
 			w.d.keyframe(cur)
 			r.deliver(encodeState(r.id, nil, cur, &w.d), false)
-		} else if w.d.diff(base, cur) {
+		} else {
+			w.d.diff(base, cur)
 			r.deliver(encodeState(r.id, base, cur, &w.d), false)
 		}
-		// An unchanged state needs no frame: the client's base equals it.
 	}
 }
 
@@ -216,14 +223,18 @@ func (r *Room) sendView(m *member, shared *snap) {
 	}
 	vs.seal()
 	vs.acks = append(vs.acks, shared.acks...)
-	m.lastSent = w.tickNo
 	w.recips = append(w.recips[:0], m.client)
-	if base == nil {
+	switch {
+	case base == nil:
 		w.d.keyframe(vs)
 		r.deliver(encodeState(r.id, nil, vs, &w.d), false)
-	} else if w.d.diff(base, vs) {
+	case w.d.diff(base, vs):
 		r.deliver(encodeState(r.id, base, vs, &w.d), false)
+	default:
+		m.view.undo() // unchanged: the client's base is still current
+		return
 	}
+	m.lastSent = w.tickNo
 }
 
 // deliver hands f to the transport for w.recips and drops the runtime's

@@ -1,0 +1,101 @@
+package game_test
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+)
+
+// counter is a test game: every player has an entity (id = seat) holding a
+// counter; input "+" increments it, "-" removes the entity, "!" is refused,
+// "end" ends the match with the sender as winner. Globals hold the number of
+// inputs applied. A user id "banned" is refused.
+type counter struct {
+	vals    map[uint64]int
+	applied int
+	updates int
+}
+
+// games maps room ids to their counter, so tests can read a room's truth.
+var games sync.Map
+
+func newCounter(s game.Setup) (game.Game, error) {
+	g := &counter{vals: map[uint64]int{}}
+	games.Store(s.RoomID, g)
+	return g, nil
+}
+
+func (g *counter) Accept(ctx *game.Context, p game.Player) error {
+	if p.UserID == "banned" {
+		return game.Refuse("banned user")
+	}
+	return nil
+}
+
+func (g *counter) Notice(ctx *game.Context, kind game.NoticeKind, p game.Player) {
+	switch {
+	case kind == game.NoticeJoined && !p.Spectator:
+		g.vals[uint64(p.Seat)] = 0
+	case kind == game.NoticeLeft:
+		delete(g.vals, uint64(p.Seat))
+	}
+}
+
+var errBang = &game.InputError{Code: 7, Text: "bang refused"}
+
+func (g *counter) Input(ctx *game.Context, seat uint32, data []byte) error {
+	switch string(data) {
+	case "+":
+		g.vals[uint64(seat)]++
+	case "-":
+		delete(g.vals, uint64(seat))
+	case "!":
+		return errBang
+	case "end":
+		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "test"})
+	default:
+		return errors.New("unknown input")
+	}
+	g.applied++
+	return nil
+}
+
+func (g *counter) Update(ctx *game.Context, dt time.Duration) { g.updates++ }
+
+func (g *counter) Encode(s *game.Snapshot) {
+	for id, v := range g.vals {
+		s.EntityBytes(id, strconv.AppendInt(nil, int64(v), 10))
+	}
+	s.GlobalsBytes(strconv.AppendInt(nil, int64(g.applied), 10))
+}
+
+// entities returns what clients should see.
+func (g *counter) entities() map[uint64]string {
+	out := map[uint64]string{}
+	for id, v := range g.vals {
+		out[id] = strconv.Itoa(v)
+	}
+	return out
+}
+
+// private is a counter whose members see only their own entity.
+type private struct{ counter }
+
+func (g *private) View(ctx *game.Context, p game.Player, v *game.Snapshot) {
+	v.Share(uint64(p.Seat))
+}
+
+func testDefinitions() []game.Definition {
+	return []game.Definition{
+		{Name: "counter", TickRate: 20, MaxPlayers: 4, MaxSpectators: 2, New: newCounter},
+		{Name: "duel", TickRate: 10, MaxPlayers: 2, MinPlayers: 2, New: newCounter},
+		{Name: "private", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+			g := &private{counter{vals: map[uint64]int{}}}
+			games.Store(s.RoomID, &g.counter)
+			return g, nil
+		}},
+	}
+}
