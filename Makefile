@@ -4,7 +4,7 @@ TOOLS     := .tools/bin
 BUF       := $(TOOLS)/buf
 ADDR      ?= 127.0.0.1:8080
 
-.PHONY: run test tools npm proto proto-check lint gotest build
+.PHONY: run test tools npm proto proto-check lint gotest jstest build
 
 run:
 	$(GO) run ./cmd/tickroom -addr $(ADDR)
@@ -34,4 +34,10 @@ lint:
 gotest: npm
 	$(GO) test -race -count=1 ./...
 
-test: lint proto-check gotest
+# jstest runs client-js's unit tests and its browser tests in Debian's
+# chromium, which install-chromium.sh installs when it is missing.
+jstest: npm
+	bash scripts/install-chromium.sh
+	cd client-js && npm test && npm run test:browser
+
+test: lint proto-check gotest jstest
