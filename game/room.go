@@ -56,6 +56,7 @@ type seatSlot struct {
 	state     seatState
 	spectator bool
 	userID    string
+	name      string
 	tokens    float64
 	last      time.Time
 }
@@ -96,6 +97,7 @@ type Room struct {
 	password      string
 	private       bool
 	metadata      map[string]string
+	options       map[string]string
 	maxPlayers    int
 	maxSpectators int
 	tickRate      int
@@ -172,7 +174,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 		if s.state != seatFree {
 			continue
 		}
-		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, tokens: r.inputRate, last: r.rt.clock.Now()}
+		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, name: req.Name, tokens: r.inputRate, last: r.rt.clock.Now()}
 		if req.Spectator {
 			r.specs++
 		} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	mathrand "math/rand/v2"
 	"runtime"
 	"slices"
@@ -130,7 +131,7 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 	id := strings.ToLower(rand.Text()[:16])
 	r := &Room{
 		id: id, def: def, rt: rt,
-		password: opts.Password, private: opts.Private,
+		password: opts.Password, private: opts.Private, options: maps.Clone(opts.Options),
 		maxPlayers: maxPlayers, maxSpectators: maxSpecs, tickRate: rate,
 		period: time.Second / time.Duration(rate),
 		log:    rt.cfg.Logger.With("room", id, "game", def.Name),
