@@ -225,7 +225,7 @@ func (e *env) join(t *testing.T, r *game.Room, req game.JoinRequest) game.JoinRe
 	if err := r.Join(req, func(jr game.JoinResult) { res = &jr }); err != nil {
 		t.Fatalf("join %s: %v", req.UserID, err)
 	}
-	for range 200 {
+	for range 2000 {
 		if res != nil {
 			return *res
 		}

@@ -1,0 +1,310 @@
+package game_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+func TestResume(t *testing.T) {
+	tests := []struct {
+		name      string
+		idleTicks int  // changed ticks between the drop and the resume
+		keyframe  bool // whether the resume must get a keyframe
+	}{
+		{name: "delta from ring", idleTicks: 2, keyframe: false},
+		{name: "keyframe when the ring lost the tick", idleTicks: 10, keyframe: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *game.Config) { c.ResumeTicks = 4 })
+			r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, other := newTestClient("a"), newTestClient("o")
+			seat := e.join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
+			oseat := e.join(t, r, game.JoinRequest{UserID: "o", Client: other}).Seat
+			if err := r.Drop(seat, a); err != nil {
+				t.Fatal(err)
+			}
+			e.advance(t, 50*time.Millisecond)
+			_, seen := a.snapshot()
+			a.takeStates()
+			for i := range tc.idleTicks {
+				if err := r.Input(oseat, uint32(i+1), []byte("+")); err != nil {
+					t.Fatal(err)
+				}
+				e.advance(t, 50*time.Millisecond)
+			}
+			if got := a.takeStates(); len(got) != 0 {
+				t.Fatalf("dropped client got state: %v", got)
+			}
+			b := newTestClient("a2")
+			res := e.join(t, r, game.JoinRequest{UserID: "a", Client: b, ResumeTick: seen})
+			if res.Err != nil || !res.Resumed || res.Seat != seat {
+				t.Fatalf("resume: %+v", res)
+			}
+			st := b.takeStates()
+			if len(st) != 1 || st[0].Keyframe != tc.keyframe {
+				t.Fatalf("resume state: %v", st)
+			}
+			if !tc.keyframe && st[0].BaseTick != seen {
+				t.Fatalf("resume delta base %d, want %d", st[0].BaseTick, seen)
+			}
+			if kinds := other.eventKinds(); !slices.Contains(kinds, tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED) ||
+				!slices.Contains(kinds, tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_RESUMED) {
+				t.Fatalf("other's events: %v", kinds)
+			}
+			// A late drop of the replaced connection does not cut off b.
+			_ = r.Drop(seat, a)
+			e.advance(t, 50*time.Millisecond)
+			if err := r.Input(seat, 1, []byte("+")); err != nil {
+				t.Fatalf("input after stale drop: %v", err)
+			}
+		})
+	}
+}
+
+func TestDropGraceExpires(t *testing.T) {
+	e := newEnv(t, func(c *game.Config) { c.DropGrace = time.Second })
+	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newTestClient("a"), newTestClient("b")
+	seat := e.join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
+	e.join(t, r, game.JoinRequest{UserID: "b", Client: b})
+	if err := r.Drop(seat, a); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(t, 1100*time.Millisecond)
+	if !slices.ContainsFunc(e.removals(), func(rm game.Removal) bool {
+		return rm.UserID == "a" && rm.Reason == game.RemovedGraceExpired
+	}) {
+		t.Fatalf("removals: %+v", e.removals())
+	}
+	if info := r.Info(); info.Players != 1 {
+		t.Fatalf("players %d, want 1", info.Players)
+	}
+	if ents, _ := b.snapshot(); len(ents) != 1 {
+		t.Fatalf("b still sees %v", ents)
+	}
+	// The user is gone: a join with its id is a new join.
+	if res := e.join(t, r, game.JoinRequest{UserID: "a", Client: newTestClient("a3")}); res.Resumed {
+		t.Fatal("expired seat resumed")
+	}
+}
+
+func TestInputLimits(t *testing.T) {
+	e := newEnv(t, func(c *game.Config) { c.InboxSize = 4; c.MaxInputSize = 8 })
+	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter", TickRate: 2}) // 4 inputs/s
+	if err != nil {
+		t.Fatal(err)
+	}
+	seat := e.join(t, r, game.JoinRequest{UserID: "a", Client: newTestClient("a")}).Seat
+	spec := e.join(t, r, game.JoinRequest{UserID: "s", Spectator: true, Client: newTestClient("s")}).Seat
+	tests := []struct {
+		name string
+		seat uint32
+		data []byte
+		want error
+	}{
+		{"too large", seat, make([]byte, 9), game.ErrInputTooLarge},
+		{"spectator", spec, []byte("+"), game.ErrSpectator},
+		{"no such seat", 99, []byte("+"), game.ErrNotSeated},
+		{"empty seat", 2, []byte("+"), game.ErrNotSeated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := r.Input(tc.seat, 1, tc.data); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	t.Run("rate limit then inbox", func(t *testing.T) {
+		var limited int
+		for i := range 10 {
+			if err := r.Input(seat, uint32(i+1), []byte("+")); errors.Is(err, game.ErrRateLimited) {
+				limited++
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if limited != 6 || r.Stats().RateLimited != 6 {
+			t.Fatalf("limited %d (stats %d), want 6", limited, r.Stats().RateLimited)
+		}
+	})
+	t.Run("inbox full", func(t *testing.T) {
+		e := newEnv(t, func(c *game.Config) { c.InboxSize = 3 })
+		r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter"}) // 40 inputs/s
+		if err != nil {
+			t.Fatal(err)
+		}
+		seat := e.join(t, r, game.JoinRequest{UserID: "a", Client: newTestClient("a")}).Seat
+		var full int
+		for i := range 5 {
+			if err := r.Input(seat, uint32(i+1), []byte("+")); errors.Is(err, game.ErrInboxFull) {
+				full++
+			}
+		}
+		if full != 2 || r.Stats().InboxDrops != 2 {
+			t.Fatalf("full %d, want 2", full)
+		}
+		e.advance(t, 50*time.Millisecond)
+		if got := counterOf(t, r).vals[uint64(seat)]; got != 3 {
+			t.Fatalf("applied %d inputs, want 3", got)
+		}
+	})
+}
+
+func TestRoomLifecycle(t *testing.T) {
+	e := newEnv(t, func(c *game.Config) { c.EmptyTimeout = time.Second })
+	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "duel", Metadata: map[string]string{"mode": "ranked"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newTestClient("a"), newTestClient("b")
+	sa := e.join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
+	if r.Phase() != game.PhaseWaiting {
+		t.Fatalf("phase %v with one of two players", r.Phase())
+	}
+	if l := e.rt.Rooms(game.RoomFilter{Joinable: true}); len(l) != 1 || l[0].Metadata["mode"] != "ranked" {
+		t.Fatalf("listing: %+v", l)
+	}
+	e.join(t, r, game.JoinRequest{UserID: "b", Client: b})
+	e.advance(t, 100*time.Millisecond)
+	if r.Phase() != game.PhaseRunning {
+		t.Fatalf("phase %v with two players", r.Phase())
+	}
+	if l := e.rt.Rooms(game.RoomFilter{Joinable: true}); len(l) != 0 {
+		t.Fatalf("full room listed as joinable: %+v", l)
+	}
+	if err := r.Input(sa, 1, []byte("end")); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(t, 100*time.Millisecond)
+	if r.Phase() != game.PhaseFinished {
+		t.Fatalf("phase %v after end", r.Phase())
+	}
+	var ended *tickroomv1.RoomEvent
+	for _, ev := range b.events {
+		if ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED {
+			ended = ev
+		}
+	}
+	if ended == nil || !slices.Equal(ended.Result.WinnerSeats, []uint32{sa}) || ended.Result.Reason != "test" {
+		t.Fatalf("match ended event: %v", ended)
+	}
+	for _, s := range []uint32{1, 2} {
+		if err := r.Leave(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.advance(t, 500*time.Millisecond)
+	if _, ok := e.rt.Room(r.ID()); !ok {
+		t.Fatal("room disposed before the empty timeout")
+	}
+	e.advance(t, time.Second)
+	if _, ok := e.rt.Room(r.ID()); ok || r.Phase() != game.PhaseDisposed {
+		t.Fatalf("empty room not disposed: phase %v", r.Phase())
+	}
+	if err := r.Join(game.JoinRequest{UserID: "c"}, nil); !errors.Is(err, game.ErrFinished) {
+		t.Fatalf("join disposed room: %v", err)
+	}
+}
+
+func TestCloseRemovesMembers(t *testing.T) {
+	e := newEnv(t, nil)
+	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newTestClient("a")
+	e.join(t, r, game.JoinRequest{UserID: "a", Client: a})
+	r.Close("test")
+	e.advance(t, 100*time.Millisecond)
+	if _, ok := e.rt.Room(r.ID()); ok {
+		t.Fatal("closed room still listed")
+	}
+	if rm := e.removals(); len(rm) != 1 || rm[0].Reason != game.RemovedRoomClosed || rm[0].Client != game.Client(a) {
+		t.Fatalf("removals %+v", rm)
+	}
+	kinds := a.eventKinds()
+	if !slices.Contains(kinds, tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED) ||
+		kinds[len(kinds)-1] != tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED {
+		t.Fatalf("events %v", kinds)
+	}
+}
+
+// TestWorkersTickAndShutdown runs real shard workers on the system clock.
+func TestWorkersTickAndShutdown(t *testing.T) {
+	reg := game.NewRegistry()
+	for _, d := range testDefinitions() {
+		if err := reg.Register(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := &testTransport{}
+	rt, err := game.NewRuntime(game.Config{Registry: reg, Transport: tr, Shards: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Start()
+	var rooms []*game.Room
+	clients := make([]*testClient, 6)
+	for i := range clients {
+		r, err := rt.CreateRoom(game.RoomOptions{Game: "counter", TickRate: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rooms = append(rooms, r)
+		clients[i] = newTestClient("c")
+		joined := make(chan game.JoinResult, 1)
+		if err := r.Join(game.JoinRequest{UserID: "u", Client: clients[i]}, func(jr game.JoinResult) { joined <- jr }); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case jr := <-joined:
+			if jr.Err != nil {
+				t.Fatal(jr.Err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("join never confirmed")
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, r := range rooms {
+		for r.Info().Tick < 5 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if r.Info().Tick < 5 {
+			t.Fatalf("room %s did not tick", r.ID())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rt.Rooms(game.RoomFilter{Private: true})); n != 0 {
+		t.Fatalf("%d rooms after shutdown", n)
+	}
+	if _, err := rt.CreateRoom(game.RoomOptions{Game: "counter"}); !errors.Is(err, game.ErrRuntimeClosed) {
+		t.Fatalf("create after shutdown: %v", err)
+	}
+	st := rt.Stats()
+	if st.Total.Ticks < 30 || st.Total.Lateness.Count == 0 || len(st.Shards) != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	for _, c := range clients {
+		if kinds := c.eventKinds(); kinds[len(kinds)-1] != tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED {
+			t.Fatalf("client events %v", kinds)
+		}
+	}
+}
