@@ -19,6 +19,7 @@ type worker struct {
 	shared   *track
 	d        delta
 	recips   []Client
+	sw       Snapshot
 	tickNo   uint64
 	now      time.Time
 	empty    time.Time // when the room became empty; zero while not
@@ -133,8 +134,9 @@ func (r *Room) sync() {
 		return
 	}
 	cur := w.shared.next(w.tickNo)
-	sw := Snapshot{s: cur}
-	w.game.Encode(&sw)
+	sw := &w.sw // reused: a Snapshot passed to an interface method escapes
+	*sw = Snapshot{s: cur}
+	w.game.Encode(sw)
 	if sw.err != nil {
 		r.log.Error("encode state", "room", r.id, "err", sw.err)
 	}
@@ -216,8 +218,9 @@ func (r *Room) sendView(m *member, shared *snap) {
 		base = nil
 	}
 	vs.globals = append(vs.globals, shared.globals...)
-	sw := Snapshot{s: vs, shared: shared}
-	w.viewer.View(&w.ctx, m.Player, &sw)
+	sw := &w.sw
+	*sw = Snapshot{s: vs, shared: shared}
+	w.viewer.View(&w.ctx, m.Player, sw)
 	if sw.err != nil {
 		r.log.Error("encode view", "room", r.id, "seat", m.Seat, "err", sw.err)
 	}

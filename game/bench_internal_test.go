@@ -1,0 +1,155 @@
+package game
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+type nopClient struct{}
+
+func (nopClient) Congested() bool { return false }
+
+// BenchmarkEmptyRoomTick is one tick of a room with no members.
+func BenchmarkEmptyRoomTick(b *testing.B) {
+	rt, clock := newIdleRuntime(b, 1)
+	r, err := rt.CreateRoom(RoomOptions{Game: "idle"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := clock.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		r.step(now) // a fixed time: the empty timeout never fires
+	}
+	if r.w.disposed {
+		b.Fatal("room disposed")
+	}
+}
+
+// BenchmarkIdleMemberTick is one tick of a room with one connected member
+// and an unchanged state: encode, compare, send nothing.
+func BenchmarkIdleMemberTick(b *testing.B) {
+	rt, clock := newIdleRuntime(b, 1)
+	r, err := rt.CreateRoom(RoomOptions{Game: "idle"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Join(JoinRequest{UserID: "u", Client: nopClient{}}, nil); err != nil {
+		b.Fatal(err)
+	}
+	now := clock.Now()
+	r.step(now)
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(r.period)
+		r.step(now)
+	}
+}
+
+// BenchmarkDeltaEncode diffs two states of n entities (a quarter of them
+// changed) and encodes the delta into a frame.
+func BenchmarkDeltaEncode(b *testing.B) {
+	for _, n := range []int{20, 200} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			snaps := [2]*snap{{}, {}}
+			var data [24]byte
+			fill := func(s *snap, tick uint64) {
+				s.reset(tick)
+				w := Snapshot{s: s}
+				for id := range n {
+					binary.LittleEndian.PutUint64(data[:], uint64(id))
+					if id%4 == 0 {
+						binary.LittleEndian.PutUint64(data[8:], tick)
+					}
+					w.EntityBytes(uint64(id+1), data[:])
+				}
+				w.GlobalsBytes(data[:8])
+				s.seal()
+				s.acks = appendAck(s.acks, 1, uint32(tick))
+			}
+			fill(snaps[0], 1)
+			fill(snaps[1], 2)
+			var d delta
+			b.ReportAllocs()
+			i := 0
+			bytes := 0
+			for b.Loop() {
+				base, cur := snaps[i%2], snaps[(i+1)%2]
+				d.diff(base, cur)
+				f := encodeState("room-id-0123456", base, cur, &d)
+				bytes = len(f.Payload())
+				f.Release()
+				i++
+			}
+			b.ReportMetric(float64(bytes), "frame-bytes")
+		})
+	}
+}
+
+// BenchmarkRooms10k runs 10,000 rooms at 30 Hz, each with one connected
+// member, on real shard workers for TICKROOM_BENCH_SECONDS (default 10)
+// per iteration, and reports tick lateness percentiles and CPU use. Run it
+// with -benchtime=1x.
+func BenchmarkRooms10k(b *testing.B) {
+	secs := 10
+	if v, err := strconv.Atoi(os.Getenv("TICKROOM_BENCH_SECONDS")); err == nil && v > 0 {
+		secs = v
+	}
+	reg := NewRegistry()
+	if err := reg.Register(Definition{Name: "idle", TickRate: 30, New: func(Setup) (Game, error) { return &idleGame{}, nil }}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		rt, err := NewRuntime(Config{Registry: reg})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range 10_000 {
+			r, err := rt.CreateRoom(RoomOptions{Game: "idle"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := r.Join(JoinRequest{UserID: fmt.Sprint(i), Client: nopClient{}}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rt.Start()
+		time.Sleep(time.Second) // let every room place and settle
+		before := rt.Stats()
+		cpu0 := cpuTime()
+		start := time.Now()
+		time.Sleep(time.Duration(secs) * time.Second)
+		wall := time.Since(start)
+		cpu := cpuTime() - cpu0
+		after := rt.Stats()
+		if err := rt.Shutdown(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		var late Histogram
+		late = after.Total.Lateness
+		for i := range late.Counts {
+			late.Counts[i] -= before.Total.Lateness.Counts[i]
+		}
+		late.Count -= before.Total.Lateness.Count
+		ticks := after.Total.Ticks - before.Total.Ticks
+		b.ReportMetric(float64(late.Quantile(0.5).Microseconds()), "p50-late-µs")
+		b.ReportMetric(float64(late.Quantile(0.99).Microseconds()), "p99-late-µs")
+		b.ReportMetric(float64(ticks)/wall.Seconds(), "ticks/s")
+		b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "cpu-%")
+		b.ReportMetric(float64(after.Total.Overruns-before.Total.Overruns), "overruns")
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
