@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/gametest"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -22,48 +23,48 @@ func TestResume(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, func(c *game.Config) { c.ResumeTicks = 4 })
-			r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter"})
+			e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.ResumeTicks = 4 })
+			r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, other := newTestClient("a"), newTestClient("o")
-			seat := e.join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
-			oseat := e.join(t, r, game.JoinRequest{UserID: "o", Client: other}).Seat
+			a, other := gametest.NewClient("a"), gametest.NewClient("o")
+			seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
+			oseat := e.Join(t, r, game.JoinRequest{UserID: "o", Client: other}).Seat
 			if err := r.Drop(seat, a); err != nil {
 				t.Fatal(err)
 			}
-			e.advance(t, 50*time.Millisecond)
-			_, seen := a.snapshot()
-			a.takeStates()
+			e.Advance(t, 50*time.Millisecond)
+			_, seen := a.Entities()
+			a.TakeStates()
 			for i := range tc.idleTicks {
 				if err := r.Input(oseat, uint32(i+1), []byte("+")); err != nil {
 					t.Fatal(err)
 				}
-				e.advance(t, 50*time.Millisecond)
+				e.Advance(t, 50*time.Millisecond)
 			}
-			if got := a.takeStates(); len(got) != 0 {
+			if got := a.TakeStates(); len(got) != 0 {
 				t.Fatalf("dropped client got state: %v", got)
 			}
-			b := newTestClient("a2")
-			res := e.join(t, r, game.JoinRequest{UserID: "a", Client: b, ResumeTick: seen})
+			b := gametest.NewClient("a2")
+			res := e.Join(t, r, game.JoinRequest{UserID: "a", Client: b, ResumeTick: seen})
 			if res.Err != nil || !res.Resumed || res.Seat != seat {
 				t.Fatalf("resume: %+v", res)
 			}
-			st := b.takeStates()
+			st := b.TakeStates()
 			if len(st) != 1 || st[0].Keyframe != tc.keyframe {
 				t.Fatalf("resume state: %v", st)
 			}
 			if !tc.keyframe && st[0].BaseTick != seen {
 				t.Fatalf("resume delta base %d, want %d", st[0].BaseTick, seen)
 			}
-			if kinds := other.eventKinds(); !slices.Contains(kinds, tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED) ||
+			if kinds := other.EventKinds(); !slices.Contains(kinds, tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED) ||
 				!slices.Contains(kinds, tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_RESUMED) {
 				t.Fatalf("other's events: %v", kinds)
 			}
 			// A late drop of the replaced connection does not cut off b.
 			_ = r.Drop(seat, a)
-			e.advance(t, 50*time.Millisecond)
+			e.Advance(t, 50*time.Millisecond)
 			if err := r.Input(seat, 1, []byte("+")); err != nil {
 				t.Fatalf("input after stale drop: %v", err)
 			}
@@ -72,43 +73,43 @@ func TestResume(t *testing.T) {
 }
 
 func TestDropGraceExpires(t *testing.T) {
-	e := newEnv(t, func(c *game.Config) { c.DropGrace = time.Second })
-	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter"})
+	e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.DropGrace = time.Second })
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := newTestClient("a"), newTestClient("b")
-	seat := e.join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
-	e.join(t, r, game.JoinRequest{UserID: "b", Client: b})
+	a, b := gametest.NewClient("a"), gametest.NewClient("b")
+	seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
+	e.Join(t, r, game.JoinRequest{UserID: "b", Client: b})
 	if err := r.Drop(seat, a); err != nil {
 		t.Fatal(err)
 	}
-	e.advance(t, 1100*time.Millisecond)
-	if !slices.ContainsFunc(e.removals(), func(rm game.Removal) bool {
+	e.Advance(t, 1100*time.Millisecond)
+	if !slices.ContainsFunc(e.Removals(), func(rm game.Removal) bool {
 		return rm.UserID == "a" && rm.Reason == game.RemovedGraceExpired
 	}) {
-		t.Fatalf("removals: %+v", e.removals())
+		t.Fatalf("removals: %+v", e.Removals())
 	}
 	if info := r.Info(); info.Players != 1 {
 		t.Fatalf("players %d, want 1", info.Players)
 	}
-	if ents, _ := b.snapshot(); len(ents) != 1 {
+	if ents, _ := b.Entities(); len(ents) != 1 {
 		t.Fatalf("b still sees %v", ents)
 	}
 	// The user is gone: a join with its id is a new join.
-	if res := e.join(t, r, game.JoinRequest{UserID: "a", Client: newTestClient("a3")}); res.Resumed {
+	if res := e.Join(t, r, game.JoinRequest{UserID: "a", Client: gametest.NewClient("a3")}); res.Resumed {
 		t.Fatal("expired seat resumed")
 	}
 }
 
 func TestInputLimits(t *testing.T) {
-	e := newEnv(t, func(c *game.Config) { c.InboxSize = 4; c.MaxInputSize = 8 })
-	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter", TickRate: 2}) // 4 inputs/s
+	e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.InboxSize = 4; c.MaxInputSize = 8 })
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter", TickRate: 2}) // 4 inputs/s
 	if err != nil {
 		t.Fatal(err)
 	}
-	seat := e.join(t, r, game.JoinRequest{UserID: "a", Client: newTestClient("a")}).Seat
-	spec := e.join(t, r, game.JoinRequest{UserID: "s", Spectator: true, Client: newTestClient("s")}).Seat
+	seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: gametest.NewClient("a")}).Seat
+	spec := e.Join(t, r, game.JoinRequest{UserID: "s", Spectator: true, Client: gametest.NewClient("s")}).Seat
 	tests := []struct {
 		name string
 		seat uint32
@@ -141,12 +142,12 @@ func TestInputLimits(t *testing.T) {
 		}
 	})
 	t.Run("inbox full", func(t *testing.T) {
-		e := newEnv(t, func(c *game.Config) { c.InboxSize = 3 })
-		r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter"}) // 40 inputs/s
+		e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.InboxSize = 3 })
+		r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"}) // 40 inputs/s
 		if err != nil {
 			t.Fatal(err)
 		}
-		seat := e.join(t, r, game.JoinRequest{UserID: "a", Client: newTestClient("a")}).Seat
+		seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: gametest.NewClient("a")}).Seat
 		var full int
 		for i := range 5 {
 			if err := r.Input(seat, uint32(i+1), []byte("+")); errors.Is(err, game.ErrInboxFull) {
@@ -156,7 +157,7 @@ func TestInputLimits(t *testing.T) {
 		if full != 2 || r.Stats().InboxDrops != 2 {
 			t.Fatalf("full %d, want 2", full)
 		}
-		e.advance(t, 50*time.Millisecond)
+		e.Advance(t, 50*time.Millisecond)
 		if got := counterOf(t, r).vals[uint64(seat)]; got != 3 {
 			t.Fatalf("applied %d inputs, want 3", got)
 		}
@@ -164,36 +165,36 @@ func TestInputLimits(t *testing.T) {
 }
 
 func TestRoomLifecycle(t *testing.T) {
-	e := newEnv(t, func(c *game.Config) { c.EmptyTimeout = time.Second })
-	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "duel", Metadata: map[string]string{"mode": "ranked"}})
+	e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.EmptyTimeout = time.Second })
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "duel", Metadata: map[string]string{"mode": "ranked"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := newTestClient("a"), newTestClient("b")
-	sa := e.join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
+	a, b := gametest.NewClient("a"), gametest.NewClient("b")
+	sa := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
 	if r.Phase() != game.PhaseWaiting {
 		t.Fatalf("phase %v with one of two players", r.Phase())
 	}
-	if l := e.rt.Rooms(game.RoomFilter{Joinable: true}); len(l) != 1 || l[0].Metadata["mode"] != "ranked" {
+	if l := e.RT.Rooms(game.RoomFilter{Joinable: true}); len(l) != 1 || l[0].Metadata["mode"] != "ranked" {
 		t.Fatalf("listing: %+v", l)
 	}
-	e.join(t, r, game.JoinRequest{UserID: "b", Client: b})
-	e.advance(t, 100*time.Millisecond)
+	e.Join(t, r, game.JoinRequest{UserID: "b", Client: b})
+	e.Advance(t, 100*time.Millisecond)
 	if r.Phase() != game.PhaseRunning {
 		t.Fatalf("phase %v with two players", r.Phase())
 	}
-	if l := e.rt.Rooms(game.RoomFilter{Joinable: true}); len(l) != 0 {
+	if l := e.RT.Rooms(game.RoomFilter{Joinable: true}); len(l) != 0 {
 		t.Fatalf("full room listed as joinable: %+v", l)
 	}
 	if err := r.Input(sa, 1, []byte("end")); err != nil {
 		t.Fatal(err)
 	}
-	e.advance(t, 100*time.Millisecond)
+	e.Advance(t, 100*time.Millisecond)
 	if r.Phase() != game.PhaseFinished {
 		t.Fatalf("phase %v after end", r.Phase())
 	}
 	var ended *tickroomv1.RoomEvent
-	for _, ev := range b.events {
+	for _, ev := range b.Events() {
 		if ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED {
 			ended = ev
 		}
@@ -206,12 +207,12 @@ func TestRoomLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.advance(t, 500*time.Millisecond)
-	if _, ok := e.rt.Room(r.ID()); !ok {
+	e.Advance(t, 500*time.Millisecond)
+	if _, ok := e.RT.Room(r.ID()); !ok {
 		t.Fatal("room disposed before the empty timeout")
 	}
-	e.advance(t, time.Second)
-	if _, ok := e.rt.Room(r.ID()); ok || r.Phase() != game.PhaseDisposed {
+	e.Advance(t, time.Second)
+	if _, ok := e.RT.Room(r.ID()); ok || r.Phase() != game.PhaseDisposed {
 		t.Fatalf("empty room not disposed: phase %v", r.Phase())
 	}
 	if err := r.Join(game.JoinRequest{UserID: "c"}, nil); !errors.Is(err, game.ErrFinished) {
@@ -220,22 +221,22 @@ func TestRoomLifecycle(t *testing.T) {
 }
 
 func TestCloseRemovesMembers(t *testing.T) {
-	e := newEnv(t, nil)
-	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter"})
+	e := gametest.NewEnv(t, testDefinitions(), nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newTestClient("a")
-	e.join(t, r, game.JoinRequest{UserID: "a", Client: a})
+	a := gametest.NewClient("a")
+	e.Join(t, r, game.JoinRequest{UserID: "a", Client: a})
 	r.Close("test")
-	e.advance(t, 100*time.Millisecond)
-	if _, ok := e.rt.Room(r.ID()); ok {
+	e.Advance(t, 100*time.Millisecond)
+	if _, ok := e.RT.Room(r.ID()); ok {
 		t.Fatal("closed room still listed")
 	}
-	if rm := e.removals(); len(rm) != 1 || rm[0].Reason != game.RemovedRoomClosed || rm[0].Client != game.Client(a) {
+	if rm := e.Removals(); len(rm) != 1 || rm[0].Reason != game.RemovedRoomClosed || rm[0].Client != game.Client(a) {
 		t.Fatalf("removals %+v", rm)
 	}
-	kinds := a.eventKinds()
+	kinds := a.EventKinds()
 	if !slices.Contains(kinds, tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED) ||
 		kinds[len(kinds)-1] != tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED {
 		t.Fatalf("events %v", kinds)
@@ -250,21 +251,21 @@ func TestWorkersTickAndShutdown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tr := &testTransport{}
+	tr := &gametest.Transport{}
 	rt, err := game.NewRuntime(game.Config{Registry: reg, Transport: tr, Shards: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rt.Start()
 	var rooms []*game.Room
-	clients := make([]*testClient, 6)
+	clients := make([]*gametest.Client, 6)
 	for i := range clients {
 		r, err := rt.CreateRoom(game.RoomOptions{Game: "counter", TickRate: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
 		rooms = append(rooms, r)
-		clients[i] = newTestClient("c")
+		clients[i] = gametest.NewClient("c")
 		joined := make(chan game.JoinResult, 1)
 		if err := r.Join(game.JoinRequest{UserID: "u", Client: clients[i]}, func(jr game.JoinResult) { joined <- jr }); err != nil {
 			t.Fatal(err)
@@ -303,7 +304,7 @@ func TestWorkersTickAndShutdown(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	for _, c := range clients {
-		if kinds := c.eventKinds(); kinds[len(kinds)-1] != tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED {
+		if kinds := c.EventKinds(); kinds[len(kinds)-1] != tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED {
 			t.Fatalf("client events %v", kinds)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/gametest"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -26,46 +27,46 @@ func TestJoinErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		opts    game.RoomOptions
-		prepare func(t *testing.T, e *env, r *game.Room)
+		prepare func(t *testing.T, e *gametest.Env, r *game.Room)
 		req     game.JoinRequest
 		want    error
 	}{
 		{name: "full", opts: game.RoomOptions{Game: "counter", MaxPlayers: 1},
-			prepare: func(t *testing.T, e *env, r *game.Room) {
-				e.join(t, r, game.JoinRequest{UserID: "a", Client: newTestClient("a")})
+			prepare: func(t *testing.T, e *gametest.Env, r *game.Room) {
+				e.Join(t, r, game.JoinRequest{UserID: "a", Client: gametest.NewClient("a")})
 			},
 			req: game.JoinRequest{UserID: "b"}, want: game.ErrRoomFull},
 		{name: "wrong password", opts: game.RoomOptions{Game: "counter", Password: "s3cret"},
 			req: game.JoinRequest{UserID: "b", Password: "guess"}, want: game.ErrWrongPassword},
 		{name: "locked", opts: game.RoomOptions{Game: "counter"},
-			prepare: func(t *testing.T, e *env, r *game.Room) { r.Lock() },
+			prepare: func(t *testing.T, e *gametest.Env, r *game.Room) { r.Lock() },
 			req:     game.JoinRequest{UserID: "b"}, want: game.ErrLocked},
 		{name: "spectator seats full", opts: game.RoomOptions{Game: "counter", MaxSpectators: 1},
-			prepare: func(t *testing.T, e *env, r *game.Room) {
-				e.join(t, r, game.JoinRequest{UserID: "s", Spectator: true, Client: newTestClient("s")})
+			prepare: func(t *testing.T, e *gametest.Env, r *game.Room) {
+				e.Join(t, r, game.JoinRequest{UserID: "s", Spectator: true, Client: gametest.NewClient("s")})
 			},
 			req: game.JoinRequest{UserID: "b", Spectator: true}, want: game.ErrRoomFull},
 		{name: "finished", opts: game.RoomOptions{Game: "counter"},
-			prepare: func(t *testing.T, e *env, r *game.Room) {
-				res := e.join(t, r, game.JoinRequest{UserID: "a", Client: newTestClient("a")})
+			prepare: func(t *testing.T, e *gametest.Env, r *game.Room) {
+				res := e.Join(t, r, game.JoinRequest{UserID: "a", Client: gametest.NewClient("a")})
 				if err := r.Input(res.Seat, 1, []byte("end")); err != nil {
 					t.Fatal(err)
 				}
-				e.advance(t, 100*time.Millisecond)
+				e.Advance(t, 100*time.Millisecond)
 			},
 			req: game.JoinRequest{UserID: "b"}, want: game.ErrFinished},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, nil)
-			r, err := e.rt.CreateRoom(tc.opts)
+			e := gametest.NewEnv(t, testDefinitions(), nil)
+			r, err := e.RT.CreateRoom(tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.prepare != nil {
 				tc.prepare(t, e, r)
 			}
-			tc.req.Client = newTestClient(tc.req.UserID)
+			tc.req.Client = gametest.NewClient(tc.req.UserID)
 			if err := r.Join(tc.req, nil); !errors.Is(err, tc.want) {
 				t.Fatalf("Join: got %v, want %v", err, tc.want)
 			}
@@ -74,25 +75,25 @@ func TestJoinErrors(t *testing.T) {
 }
 
 func TestJoinRefusedByGame(t *testing.T) {
-	e := newEnv(t, nil)
-	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter", MaxPlayers: 1})
+	e := gametest.NewEnv(t, testDefinitions(), nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter", MaxPlayers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := e.join(t, r, game.JoinRequest{UserID: "banned", Client: newTestClient("x")})
+	res := e.Join(t, r, game.JoinRequest{UserID: "banned", Client: gametest.NewClient("x")})
 	var re *game.RefusedError
 	if !errors.As(res.Err, &re) || re.Reason != "banned user" || !errors.Is(res.Err, game.ErrRefused) {
 		t.Fatalf("got %v, want refusal with reason", res.Err)
 	}
 	// The refused join's seat is free again.
-	if res := e.join(t, r, game.JoinRequest{UserID: "ok", Client: newTestClient("ok")}); res.Err != nil || res.Seat != 1 {
+	if res := e.Join(t, r, game.JoinRequest{UserID: "ok", Client: gametest.NewClient("ok")}); res.Err != nil || res.Seat != 1 {
 		t.Fatalf("second join: %+v", res)
 	}
 }
 
 func TestConcurrentJoinsNeverOverfill(t *testing.T) {
-	e := newEnv(t, nil)
-	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter", MaxPlayers: 3})
+	e := gametest.NewEnv(t, testDefinitions(), nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter", MaxPlayers: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestConcurrentJoinsNeverOverfill(t *testing.T) {
 	errs := make([]error, 40)
 	for i := range errs {
 		wg.Go(func() {
-			errs[i] = r.Join(game.JoinRequest{UserID: fmt.Sprint("u", i), Client: newTestClient("c")}, nil)
+			errs[i] = r.Join(game.JoinRequest{UserID: fmt.Sprint("u", i), Client: gametest.NewClient("c")}, nil)
 		})
 	}
 	wg.Wait()
@@ -113,7 +114,7 @@ func TestConcurrentJoinsNeverOverfill(t *testing.T) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
-	e.advance(t, 100*time.Millisecond)
+	e.Advance(t, 100*time.Millisecond)
 	if info := r.Info(); ok != 3 || info.Players != 3 {
 		t.Fatalf("accepted %d, room has %d players; want 3", ok, info.Players)
 	}
@@ -122,24 +123,24 @@ func TestConcurrentJoinsNeverOverfill(t *testing.T) {
 // TestDeterministicDeltas checks the exact frames a client gets for inputs
 // given at known ticks.
 func TestDeterministicDeltas(t *testing.T) {
-	e := newEnv(t, nil)
-	r, err := e.rt.CreateRoom(game.RoomOptions{Game: "counter"})
+	e := gametest.NewEnv(t, testDefinitions(), nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := newTestClient("a"), newTestClient("b")
-	ra := e.join(t, r, game.JoinRequest{UserID: "a", Client: a})
-	join := a.lastState()
+	a, b := gametest.NewClient("a"), gametest.NewClient("b")
+	ra := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a})
+	join := a.LastState()
 	if join == nil || !join.Keyframe || len(join.Upserts) != 1 || join.Upserts[0].Id != uint64(ra.Seat) || string(join.Upserts[0].Data) != "0" || !join.GlobalsSet || string(join.Globals) != "0" {
 		t.Fatalf("join keyframe: %v", join)
 	}
-	a.takeStates()
+	a.TakeStates()
 	tick := join.Tick
 	period := 50 * time.Millisecond
 
 	// An unchanged tick sends nothing.
-	e.advance(t, period)
-	if got := a.takeStates(); len(got) != 0 {
+	e.Advance(t, period)
+	if got := a.TakeStates(); len(got) != 0 {
 		t.Fatalf("unchanged tick sent %v", got)
 	}
 	tick++
@@ -150,9 +151,9 @@ func TestDeterministicDeltas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.advance(t, period)
+	e.Advance(t, period)
 	tick++
-	got := a.takeStates()
+	got := a.TakeStates()
 	// The base is the last state the client got: idle ticks add none.
 	want := &tickroomv1.State{RoomId: r.ID(), Tick: tick, BaseTick: join.Tick,
 		Upserts: []*tickroomv1.Entity{{Id: 1, Data: []byte("2")}}, Globals: []byte("2"), GlobalsSet: true,
@@ -162,9 +163,9 @@ func TestDeterministicDeltas(t *testing.T) {
 	}
 
 	// b joins: b gets a keyframe with both, a gets a delta adding b.
-	rb := e.join(t, r, game.JoinRequest{UserID: "b", Client: b})
-	ka := a.takeStates()
-	kb := b.takeStates()
+	rb := e.Join(t, r, game.JoinRequest{UserID: "b", Client: b})
+	ka := a.TakeStates()
+	kb := b.TakeStates()
 	if len(kb) != 1 || !kb[0].Keyframe || len(kb[0].Upserts) != 2 {
 		t.Fatalf("b keyframe: %v", kb)
 	}
@@ -176,14 +177,14 @@ func TestDeterministicDeltas(t *testing.T) {
 	if err := r.Input(rb.Seat, 1, []byte("!")); err != nil {
 		t.Fatal(err)
 	}
-	e.advance(t, period)
-	if m := b.takeMessages(); len(m) != 1 || m[0].Code != 7 || m[0].Text != "bang refused" {
+	e.Advance(t, period)
+	if m := b.TakeMessages(); len(m) != 1 || m[0].Code != 7 || m[0].Text != "bang refused" {
 		t.Fatalf("b messages: %v", m)
 	}
-	if m := a.takeMessages(); len(m) != 0 {
+	if m := a.TakeMessages(); len(m) != 0 {
 		t.Fatalf("a got b's error: %v", m)
 	}
-	if st := a.takeStates(); len(st) != 1 || len(st[0].Upserts) != 0 || st[0].GlobalsSet || len(st[0].Acks) != 2 {
+	if st := a.TakeStates(); len(st) != 1 || len(st[0].Upserts) != 0 || st[0].GlobalsSet || len(st[0].Acks) != 2 {
 		t.Fatalf("after refused input (only b's ack changes): %v", st)
 	}
 
@@ -191,21 +192,21 @@ func TestDeterministicDeltas(t *testing.T) {
 	if err := r.Input(rb.Seat, 2, []byte("-")); err != nil {
 		t.Fatal(err)
 	}
-	e.advance(t, period)
-	if st := a.takeStates(); len(st) != 1 || !slices.Equal(st[0].Removed, []uint64{uint64(rb.Seat)}) {
+	e.Advance(t, period)
+	if st := a.TakeStates(); len(st) != 1 || !slices.Equal(st[0].Removed, []uint64{uint64(rb.Seat)}) {
 		t.Fatalf("removal: %v", st)
 	}
 	// A stale sequence number is dropped.
 	if err := r.Input(rb.Seat, 2, []byte("+")); err != nil {
 		t.Fatal(err)
 	}
-	e.advance(t, period)
-	if ents, _ := b.snapshot(); len(ents) != 1 {
+	e.Advance(t, period)
+	if ents, _ := b.Entities(); len(ents) != 1 {
 		t.Fatalf("stale input applied: %v", ents)
 	}
-	for _, c := range []*testClient{a, b} {
-		if len(c.errs) > 0 {
-			t.Fatalf("%s: %v", c.name, c.errs)
+	for _, c := range []*gametest.Client{a, b} {
+		if err := c.Err(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -215,18 +216,18 @@ func TestDeterministicDeltas(t *testing.T) {
 func TestClientsConverge(t *testing.T) {
 	for _, gameName := range []string{"counter", "private"} {
 		t.Run(gameName, func(t *testing.T) {
-			e := newEnv(t, func(c *game.Config) { c.ResumeTicks = 4 })
-			r, err := e.rt.CreateRoom(game.RoomOptions{Game: gameName})
+			e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.ResumeTicks = 4 })
+			r, err := e.RT.CreateRoom(game.RoomOptions{Game: gameName})
 			if err != nil {
 				t.Fatal(err)
 			}
 			g := counterOf(t, r)
-			clients := make([]*testClient, 4)
+			clients := make([]*gametest.Client, 4)
 			seats := make([]uint32, 4)
 			seqs := make([]uint32, 4)
 			for i := range clients {
-				clients[i] = newTestClient(fmt.Sprint("c", i))
-				seats[i] = e.join(t, r, game.JoinRequest{UserID: fmt.Sprint("u", i), Client: clients[i]}).Seat
+				clients[i] = gametest.NewClient(fmt.Sprint("c", i))
+				seats[i] = e.Join(t, r, game.JoinRequest{UserID: fmt.Sprint("u", i), Client: clients[i]}).Seat
 			}
 			rng := uint64(42)
 			next := func(n uint64) uint64 { rng = rng*6364136223846793005 + 1442695040888963407; return (rng >> 33) % n }
@@ -235,13 +236,13 @@ func TestClientsConverge(t *testing.T) {
 				c := clients[i]
 				switch next(10) {
 				case 0:
-					c.setCongested(!c.Congested())
+					c.SetCongested(!c.Congested())
 				case 1:
 					if step%7 == 0 {
-						_, tick := c.snapshot()
+						_, tick := c.Entities()
 						if err := r.Drop(seats[i], c); err == nil {
-							e.advance(t, 50*time.Millisecond)
-							res := e.join(t, r, game.JoinRequest{UserID: fmt.Sprint("u", i), Client: c, ResumeTick: tick})
+							e.Advance(t, 50*time.Millisecond)
+							res := e.Join(t, r, game.JoinRequest{UserID: fmt.Sprint("u", i), Client: c, ResumeTick: tick})
 							if res.Err != nil || !res.Resumed {
 								t.Fatalf("resume: %+v", res)
 							}
@@ -255,15 +256,15 @@ func TestClientsConverge(t *testing.T) {
 					}
 					_ = r.Input(seats[i], seqs[i], []byte(in))
 				}
-				e.advance(t, 50*time.Millisecond)
+				e.Advance(t, 50*time.Millisecond)
 			}
 			for _, c := range clients {
-				c.setCongested(false)
+				c.SetCongested(false)
 			}
-			e.advance(t, 100*time.Millisecond)
+			e.Advance(t, 100*time.Millisecond)
 			truth := g.entities()
 			for i, c := range clients {
-				got, _ := c.snapshot()
+				got, _ := c.Entities()
 				want := truth
 				if gameName == "private" {
 					want = map[uint64]string{}
@@ -272,10 +273,10 @@ func TestClientsConverge(t *testing.T) {
 					}
 				}
 				if !maps.Equal(got, want) {
-					t.Fatalf("%s has %v, room has %v", c.name, got, want)
+					t.Fatalf("client %d has %v, room has %v", i, got, want)
 				}
-				if len(c.errs) > 0 {
-					t.Fatalf("%s: %v", c.name, c.errs)
+				if err := c.Err(); err != nil {
+					t.Fatal(err)
 				}
 			}
 			if st := r.Stats(); st.StateSkipped == 0 {

@@ -1,6 +1,11 @@
-package game_test
+// Package gametest helps test games and the runtime: a Client that decodes
+// every frame it is sent and keeps the entity set a real client would build,
+// a Transport that hands frames to such clients, and an Env that runs a
+// Runtime on a ManualClock.
+package gametest
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -14,9 +19,9 @@ import (
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
-// testClient is a room member's connection that decodes every frame it is
+// Client is a room member's connection that decodes every frame it is
 // given and keeps the entity set a real client would build from them.
-type testClient struct {
+type Client struct {
 	name string
 	mu   sync.Mutex
 
@@ -30,24 +35,27 @@ type testClient struct {
 	errs      []error
 }
 
-func newTestClient(name string) *testClient {
-	return &testClient{name: name, ents: map[uint64]string{}}
+// NewClient returns a Client; name is used in error messages.
+func NewClient(name string) *Client {
+	return &Client{name: name, ents: map[uint64]string{}}
 }
 
-func (c *testClient) Congested() bool {
+// Congested implements game.Client.
+func (c *Client) Congested() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.congested
 }
 
-func (c *testClient) setCongested(v bool) {
+// SetCongested sets what Congested reports.
+func (c *Client) SetCongested(v bool) {
 	c.mu.Lock()
 	c.congested = v
 	c.mu.Unlock()
 }
 
 // receive decodes one ServerMessage and applies a State as a client would.
-func (c *testClient) receive(b []byte) {
+func (c *Client) receive(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	num, typ, n := protowire.ConsumeTag(b)
@@ -88,7 +96,28 @@ func (c *testClient) receive(b []byte) {
 	}
 }
 
-func (c *testClient) apply(st *tickroomv1.State) error {
+// Events returns every RoomEvent received.
+func (c *Client) Events() []*tickroomv1.RoomEvent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*tickroomv1.RoomEvent(nil), c.events...)
+}
+
+// Globals returns the client's current globals.
+func (c *Client) Globals() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return []byte(c.globals)
+}
+
+// Err returns the first decoding or delta-application error, if any.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return errors.Join(c.errs...)
+}
+
+func (c *Client) apply(st *tickroomv1.State) error {
 	if st.Keyframe {
 		clear(c.ents)
 	} else if st.BaseTick != c.tick {
@@ -107,13 +136,15 @@ func (c *testClient) apply(st *tickroomv1.State) error {
 	return nil
 }
 
-func (c *testClient) snapshot() (map[uint64]string, uint64) {
+// Entities returns the client's entity set and the tick it is at.
+func (c *Client) Entities() (map[uint64]string, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return maps.Clone(c.ents), c.tick
 }
 
-func (c *testClient) lastState() *tickroomv1.State {
+// LastState returns the last State received, or nil.
+func (c *Client) LastState() *tickroomv1.State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.states) == 0 {
@@ -122,7 +153,8 @@ func (c *testClient) lastState() *tickroomv1.State {
 	return c.states[len(c.states)-1]
 }
 
-func (c *testClient) takeStates() []*tickroomv1.State {
+// TakeStates returns the States received since the last call.
+func (c *Client) TakeStates() []*tickroomv1.State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.states
@@ -130,7 +162,8 @@ func (c *testClient) takeStates() []*tickroomv1.State {
 	return s
 }
 
-func (c *testClient) eventKinds() []tickroomv1.RoomEventKind {
+// EventKinds returns the kinds of every RoomEvent received.
+func (c *Client) EventKinds() []tickroomv1.RoomEventKind {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []tickroomv1.RoomEventKind
@@ -140,7 +173,8 @@ func (c *testClient) eventKinds() []tickroomv1.RoomEventKind {
 	return out
 }
 
-func (c *testClient) takeMessages() []*tickroomv1.GameMessage {
+// TakeMessages returns the GameMessages received since the last call.
+func (c *Client) TakeMessages() []*tickroomv1.GameMessage {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.messages
@@ -148,15 +182,16 @@ func (c *testClient) takeMessages() []*tickroomv1.GameMessage {
 	return m
 }
 
-// testTransport decodes each frame for each recipient synchronously.
-type testTransport struct {
+// Transport decodes each frame for each recipient synchronously.
+type Transport struct {
 	mu     sync.Mutex
 	frames int
 }
 
-var _ game.Transport = (*testTransport)(nil)
+var _ game.Transport = (*Transport)(nil)
 
-func (t *testTransport) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
+// Deliver implements game.Transport.
+func (t *Transport) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
 	if f.Refs() < 1 {
 		panic("frame delivered without a reference")
 	}
@@ -164,29 +199,31 @@ func (t *testTransport) Deliver(f *frame.Frame, to []game.Client, reliable bool)
 	t.frames++
 	t.mu.Unlock()
 	for _, c := range to {
-		c.(*testClient).receive(f.Payload())
+		c.(*Client).receive(f.Payload())
 	}
 }
 
-// env is a runtime on a manual clock with the test games registered.
-type env struct {
-	rt      *game.Runtime
-	clock   *game.ManualClock
-	tr      *testTransport
+// Env is a Runtime on a ManualClock that delivers to Clients.
+type Env struct {
+	RT      *game.Runtime
+	Clock   *game.ManualClock
+	tr      *Transport
 	mu      sync.Mutex
 	removed []game.Removal
 }
 
-func newEnv(t *testing.T, mod func(*game.Config)) *env {
+// NewEnv returns a started Runtime on a ManualClock with defs registered
+// and two shards; mod may adjust the config. Shutdown runs in t.Cleanup.
+func NewEnv(t testing.TB, defs []game.Definition, mod func(*game.Config)) *Env {
 	t.Helper()
-	e := &env{clock: game.NewManualClock(time.Unix(1_700_000_000, 0)), tr: &testTransport{}}
+	e := &Env{Clock: game.NewManualClock(time.Unix(1_700_000_000, 0)), tr: &Transport{}}
 	reg := game.NewRegistry()
-	for _, d := range testDefinitions() {
+	for _, d := range defs {
 		if err := reg.Register(d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cfg := game.Config{Registry: reg, Transport: e.tr, Clock: e.clock, Shards: 2,
+	cfg := game.Config{Registry: reg, Transport: e.tr, Clock: e.Clock, Shards: 2,
 		OnRemoved: func(r game.Removal) {
 			e.mu.Lock()
 			e.removed = append(e.removed, r)
@@ -200,26 +237,28 @@ func newEnv(t *testing.T, mod func(*game.Config)) *env {
 		t.Fatal(err)
 	}
 	rt.Start()
-	e.rt = rt
+	e.RT = rt
 	t.Cleanup(func() { _ = rt.Shutdown(t.Context()) })
 	return e
 }
 
-func (e *env) advance(t *testing.T, d time.Duration) {
+// Advance runs the runtime for d of manual time.
+func (e *Env) Advance(t testing.TB, d time.Duration) {
 	t.Helper()
-	if err := e.rt.Advance(d); err != nil {
+	if err := e.RT.Advance(d); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (e *env) removals() []game.Removal {
+// Removals returns every Removal the runtime reported.
+func (e *Env) Removals() []game.Removal {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]game.Removal(nil), e.removed...)
 }
 
-// join joins c and runs ticks until the result arrives.
-func (e *env) join(t *testing.T, r *game.Room, req game.JoinRequest) game.JoinResult {
+// Join queues req and advances time until its result arrives.
+func (e *Env) Join(t testing.TB, r *game.Room, req game.JoinRequest) game.JoinResult {
 	t.Helper()
 	var res *game.JoinResult
 	if err := r.Join(req, func(jr game.JoinResult) { res = &jr }); err != nil {
@@ -229,7 +268,7 @@ func (e *env) join(t *testing.T, r *game.Room, req game.JoinRequest) game.JoinRe
 		if res != nil {
 			return *res
 		}
-		e.advance(t, time.Millisecond)
+		e.Advance(t, time.Millisecond)
 	}
 	t.Fatalf("join %s: no result", req.UserID)
 	return game.JoinResult{}
