@@ -1,0 +1,443 @@
+package hub_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+func TestHandshakeNeedsAValidToken(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	forged := e.token("mallory", time.Hour)
+	forged = forged[:len(forged)-2] + "xx"
+	for _, tc := range []struct {
+		name, token string
+		status      int
+	}{
+		{"missing", "", http.StatusUnauthorized},
+		{"garbage", "not-a-token", http.StatusUnauthorized},
+		{"forged", forged, http.StatusUnauthorized},
+		{"expired", e.token("old", -time.Minute), http.StatusUnauthorized},
+		{"valid", e.token("alice", time.Hour), http.StatusSwitchingProtocols},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, resp, err := dial(t, e.url, tc.token)
+			if resp == nil {
+				t.Fatalf("no HTTP response: %v", err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if c != nil {
+				c.user = "alice"
+				w := c.next(isKind[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
+				if w.UserId != "alice" || w.Name != "name-alice" || w.ProtocolVersion != 1 || w.ResumeWindowMs == 0 {
+					t.Fatalf("welcome %v", w)
+				}
+			}
+		})
+	}
+}
+
+func TestQuickMatchPlayAndAcks(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	b, _ := e.connect("bob")
+	ja := joined(t, a.request(quickMatch("tally")))
+	jb := joined(t, b.request(quickMatch("tally")))
+	if ja.RoomId != jb.RoomId || ja.Seat == jb.Seat {
+		t.Fatalf("quick-match put alice in %s seat %d and bob in %s seat %d", ja.RoomId, ja.Seat, jb.RoomId, jb.Seat)
+	}
+	if len(jb.Players) != 2 {
+		t.Fatalf("bob's Joined lists %d players, want 2: %v", len(jb.Players), jb.Players)
+	}
+	const n = 5
+	for seq := uint32(1); seq <= n; seq++ {
+		a.send(input(ja.RoomId, seq, []byte("+")))
+		b.send(input(jb.RoomId, seq, []byte("+")))
+	}
+	for _, c := range []*client{a, b} {
+		waitFor(t, c.user+" sees both acks at 5", func() bool {
+			return c.ack(ja.RoomId, ja.Seat) == n && c.ack(ja.RoomId, jb.Seat) == n
+		})
+	}
+	ents := a.entities(ja.RoomId)
+	if string(ents[uint64(ja.Seat)]) != "5" || string(ents[uint64(jb.Seat)]) != "5" {
+		t.Fatalf("alice's entities %v", ents)
+	}
+	// Both rebuilt the same state at every tick both saw.
+	sameHistories(t, ja.RoomId, a, b)
+}
+
+func TestConcurrentQuickMatchNeverOverfills(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	const players = 14 // tally rooms have 4 seats
+	seats := map[string]map[uint32]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range players {
+		c, _ := e.connect(fmt.Sprintf("p%d", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := c.send(quickMatch("tally"))
+			m := <-c.msgs
+			if m.RequestId != id || m.GetJoined() == nil {
+				t.Errorf("%s: %v", c.user, m)
+				return
+			}
+			j := m.GetJoined()
+			mu.Lock()
+			defer mu.Unlock()
+			if seats[j.RoomId] == nil {
+				seats[j.RoomId] = map[uint32]string{}
+			}
+			if other, dup := seats[j.RoomId][j.Seat]; dup {
+				t.Errorf("seat %d of %s given to %s and %s", j.Seat, j.RoomId, other, c.user)
+			}
+			seats[j.RoomId][j.Seat] = c.user
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for room, s := range seats {
+		if len(s) > 4 {
+			t.Errorf("room %s has %d players, max 4", room, len(s))
+		}
+		total += len(s)
+	}
+	if total != players {
+		t.Fatalf("%d players seated, want %d", total, players)
+	}
+}
+
+func TestBadInputHarmsOnlyItsSender(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) { c.MessageRate = 50 }})
+	// A bystander keeps playing in its own room throughout.
+	by, _ := e.connect("bystander")
+	jb := joined(t, by.request(quickMatch("tally")))
+	var seq uint32
+	play := func() {
+		seq++
+		by.send(input(jb.RoomId, seq, []byte("+")))
+		want := seq
+		waitFor(t, "bystander's input acked", func() bool { return by.ack(jb.RoomId, jb.Seat) == want })
+	}
+	play()
+
+	for _, tc := range []struct {
+		name  string
+		run   func(t *testing.T, c *client)
+		close int // expected close code; 0 when the connection stays open
+	}{
+		{"random bytes", func(t *testing.T, c *client) {
+			c.writeRaw(websocket.BinaryMessage, []byte{0xff, 0xff, 0xff, 0x0f, 0x99})
+		}, int(protocol.CloseProtocolError)},
+		{"text frame", func(t *testing.T, c *client) {
+			c.writeRaw(websocket.TextMessage, []byte("hello"))
+		}, int(protocol.CloseProtocolError)},
+		{"unknown oneof case", func(t *testing.T, c *client) {
+			// request_id 9, then field 99 (a body this server does not know).
+			c.writeRaw(websocket.BinaryMessage, []byte{0x08, 9, 0x9a, 0x06, 0})
+			if code := errCode(t, c.reply(9)); code != tickroomv1.ErrorCode_ERROR_CODE_UNSUPPORTED {
+				t.Fatalf("error %v", code)
+			}
+		}, 0},
+		{"input for a room not joined", func(t *testing.T, c *client) {
+			if code := errCode(t, c.request(input(jb.RoomId, 1, []byte("+")))); code != tickroomv1.ErrorCode_ERROR_CODE_NOT_IN_ROOM {
+				t.Fatalf("error %v", code)
+			}
+		}, 0},
+		{"join an unknown room", func(t *testing.T, c *client) {
+			if code := errCode(t, c.request(joinRoom("nope", 0))); code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND {
+				t.Fatalf("error %v", code)
+			}
+		}, 0},
+		{"unknown game", func(t *testing.T, c *client) {
+			if code := errCode(t, c.request(quickMatch("chess"))); code != tickroomv1.ErrorCode_ERROR_CODE_UNKNOWN_GAME {
+				t.Fatalf("error %v", code)
+			}
+		}, 0},
+		{"flood over the rate limit", func(t *testing.T, c *client) {
+			limited := false
+			for i := 0; i < 1000 && c.code() == 0; i++ {
+				c.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+			}
+			for _, m := range drain(c) {
+				if m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+					limited = true
+				}
+			}
+			if !limited {
+				t.Error("no ERROR_CODE_RATE_LIMITED before the close")
+			}
+		}, int(protocol.CloseRateLimited)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := e.connect("bad-" + tc.name)
+			tc.run(t, c)
+			if tc.close != 0 {
+				if got := c.waitClosed(); got != tc.close {
+					t.Fatalf("close code %d, want %d", got, tc.close)
+				}
+			} else {
+				// Still served: a ping gets its pong.
+				c.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 1.5}}}).GetPong()
+			}
+			play()
+		})
+	}
+	if _, _, _, err := by.world(jb.RoomId); err != nil {
+		t.Fatalf("bystander's state: %v", err)
+	}
+}
+
+func TestSecondLoginReplacesFirstAndResumesItsSeat(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a1, _ := e.connect("alice")
+	j1 := joined(t, a1.request(quickMatch("tally")))
+	a1.send(input(j1.RoomId, 1, []byte("+")))
+	waitFor(t, "first input acked", func() bool { return a1.ack(j1.RoomId, j1.Seat) == 1 })
+
+	a2, w := e.connect("alice")
+	if got := a1.waitClosed(); got != int(protocol.CloseDuplicateLogin) {
+		t.Fatalf("first connection closed with %d, want %d", got, protocol.CloseDuplicateLogin)
+	}
+	if len(w.Seats) != 1 || w.Seats[0].RoomId != j1.RoomId || w.Seats[0].Seat != j1.Seat {
+		t.Fatalf("Welcome seats %v, want room %s seat %d", w.Seats, j1.RoomId, j1.Seat)
+	}
+	tick, _, _, _ := a1.world(j1.RoomId)
+	a2.adopt(a1, j1.RoomId)
+	j2 := joined(t, a2.request(joinRoom(j1.RoomId, tick)))
+	if !j2.Resumed || j2.Seat != j1.Seat {
+		t.Fatalf("resume: %v", j2)
+	}
+	a2.send(input(j1.RoomId, 2, []byte("+")))
+	waitFor(t, "input after resume acked", func() bool { return a2.ack(j1.RoomId, j1.Seat) == 2 })
+	if v := string(a2.entities(j1.RoomId)[uint64(j1.Seat)]); v != "2" {
+		t.Fatalf("entity after resume %q, want 2", v)
+	}
+}
+
+func TestDroppedPlayerResumesSameSeat(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	b, _ := e.connect("bob")
+	ja := joined(t, a.request(quickMatch("tally")))
+	joined(t, b.request(quickMatch("tally")))
+	for seq := uint32(1); seq <= 3; seq++ {
+		a.send(input(ja.RoomId, seq, []byte("+")))
+	}
+	waitFor(t, "inputs acked", func() bool { return a.ack(ja.RoomId, ja.Seat) == 3 })
+	last, _, _, _ := a.world(ja.RoomId)
+
+	a.ws.UnderlyingConn().Close() // the network goes away, no close frame
+	<-a.done
+	waitFor(t, "bob sees alice dropped", func() bool {
+		for _, m := range drain(b) {
+			if ev := m.GetRoomEvent(); ev != nil && ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED {
+				return true
+			}
+		}
+		return false
+	})
+
+	a2, w := e.connect("alice")
+	if len(w.Seats) != 1 || w.Seats[0].RoomId != ja.RoomId {
+		t.Fatalf("Welcome seats %v", w.Seats)
+	}
+	a2.adopt(a, ja.RoomId)
+	j := joined(t, a2.request(joinRoom(ja.RoomId, last)))
+	if !j.Resumed || j.Seat != ja.Seat {
+		t.Fatalf("resumed %v seat %d, want seat %d", j.Resumed, j.Seat, ja.Seat)
+	}
+	a2.send(input(ja.RoomId, 4, []byte("+")))
+	waitFor(t, "input after resume acked", func() bool { return a2.ack(ja.RoomId, ja.Seat) == 4 })
+	if _, _, _, err := a2.world(ja.RoomId); err != nil {
+		t.Fatalf("state after resume: %v", err)
+	}
+	if v := string(a2.entities(ja.RoomId)[uint64(ja.Seat)]); v != "4" {
+		t.Fatalf("alice's entity after resume %q, want 4", v)
+	}
+	if got := e.hub.Stats().Resumes.Load(); got != 1 {
+		t.Fatalf("resumes counted %d, want 1", got)
+	}
+}
+
+func TestSeatIsGivenUpAfterTheResumeWindow(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.DropGrace = 200 * time.Millisecond }})
+	a, _ := e.connect("alice")
+	ja := joined(t, a.request(quickMatch("tally")))
+	a.ws.UnderlyingConn().Close()
+	<-a.done
+	room, _ := e.hub.Runtime().Room(ja.RoomId)
+	waitFor(t, "seat freed", func() bool { return room.Info().Players == 0 })
+	a2, w := e.connect("alice")
+	if len(w.Seats) != 0 {
+		t.Fatalf("Welcome still lists seats %v", w.Seats)
+	}
+	if code := errCode(t, a2.request(joinRoom(ja.RoomId, 5))); code != tickroomv1.ErrorCode_ERROR_CODE_RESUME_UNAVAILABLE {
+		t.Fatalf("error %v", code)
+	}
+}
+
+func TestTypedCloses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		ttl  time.Duration
+		do   func(e *env)
+		want protocol.CloseCode
+	}{
+		{"token expires mid-session", 1500 * time.Millisecond, func(*env) {}, protocol.CloseTokenExpired},
+		{"kicked", time.Hour, func(e *env) { _ = e.hub.Kick("alice", "") }, protocol.CloseKicked},
+		{"server shutdown", time.Hour, func(e *env) { _ = e.hub.Shutdown(context.Background()) }, protocol.CloseServerShutdown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := start(t, options{})
+			a, _ := e.connectToken("alice", e.token("alice", tc.ttl))
+			tc.do(e)
+			if got := a.waitClosed(); got != int(tc.want) {
+				t.Fatalf("close %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestKickFreesTheSeat(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	ja := joined(t, a.request(quickMatch("tally")))
+	if err := e.hub.Kick("alice", "cheating"); err != nil {
+		t.Fatal(err)
+	}
+	a.waitClosed()
+	room, _ := e.hub.Runtime().Room(ja.RoomId)
+	waitFor(t, "seat freed at once", func() bool { return room.Info().Players == 0 })
+	a2, w := e.connect("alice")
+	if len(w.Seats) != 0 {
+		t.Fatalf("a kicked user's seat is held: %v", w.Seats)
+	}
+	_ = a2
+}
+
+func TestSpectatorReceivesStateAndSendsNoInput(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	ja := joined(t, a.request(quickMatch("tally")))
+	s, _ := e.connect("watcher")
+	js := joined(t, s.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: ja.RoomId, Spectate: true}}}))
+	if !js.Spectator {
+		t.Fatalf("joined %v", js)
+	}
+	a.send(input(ja.RoomId, 1, []byte("+")))
+	waitFor(t, "spectator sees alice's input", func() bool {
+		return string(s.entities(ja.RoomId)[uint64(ja.Seat)]) == "1"
+	})
+	if code := errCode(t, s.request(input(ja.RoomId, 1, []byte("+")))); code != tickroomv1.ErrorCode_ERROR_CODE_NOT_A_PLAYER {
+		t.Fatalf("error %v", code)
+	}
+}
+
+func TestListRoomsFilters(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	create := func(meta map[string]string, password string, private bool) string {
+		m := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
+			Game: "tally", Metadata: meta, Password: password, Private: private, Spectate: true,
+		}}})
+		return joined(t, m).RoomId
+	}
+	eu := create(map[string]string{"region": "eu"}, "", false)
+	us := create(map[string]string{"region": "us"}, "secret", false)
+	create(map[string]string{"region": "eu"}, "", true) // private: never listed
+	list := func(q *tickroomv1.ListRooms) map[string]*tickroomv1.RoomInfo {
+		m := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: q}})
+		out := map[string]*tickroomv1.RoomInfo{}
+		for _, r := range m.GetRoomList().GetRooms() {
+			out[r.RoomId] = r
+		}
+		return out
+	}
+	all := list(&tickroomv1.ListRooms{Game: "tally"})
+	if len(all) != 2 || all[eu] == nil || all[us] == nil || !all[us].HasPassword {
+		t.Fatalf("listing %v", all)
+	}
+	if got := list(&tickroomv1.ListRooms{Metadata: map[string]string{"region": "eu"}}); len(got) != 1 || got[eu] == nil {
+		t.Fatalf("region=eu listing %v", got)
+	}
+	if got := list(&tickroomv1.ListRooms{Game: "other"}); len(got) != 0 {
+		t.Fatalf("other game listing %v", got)
+	}
+	b, _ := e.connect("bob")
+	m := b.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: us, Password: "wrong"}}})
+	if code := errCode(t, m); code != tickroomv1.ErrorCode_ERROR_CODE_WRONG_PASSWORD {
+		t.Fatalf("wrong password: %v", code)
+	}
+}
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// drain returns the messages queued so far, waiting briefly for more.
+func drain(c *client) []*tickroomv1.ServerMessage {
+	var out []*tickroomv1.ServerMessage
+	for {
+		select {
+		case m := <-c.msgs:
+			out = append(out, m)
+		case <-time.After(50 * time.Millisecond):
+			return out
+		}
+	}
+}
+
+// sameHistories checks that clients rebuilt identical state at every tick
+// they all applied.
+func sameHistories(t *testing.T, room string, cs ...*client) {
+	t.Helper()
+	base := cs[0].history(room)
+	shared := 0
+	for _, c := range cs[1:] {
+		for tick, d := range c.history(room) {
+			if bd, ok := base[tick]; ok {
+				shared++
+				if bd != d {
+					t.Fatalf("tick %d: %s rebuilt %q, %s rebuilt %q", tick, cs[0].user, bd, c.user, d)
+				}
+			}
+		}
+	}
+	if shared == 0 {
+		t.Fatal("clients shared no tick to compare")
+	}
+}
+

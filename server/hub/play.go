@@ -1,0 +1,126 @@
+package hub
+
+import (
+	"errors"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Field numbers of the messages parseInput reads by hand; a test checks
+// them against the generated descriptors.
+const (
+	fieldRequestID = 1 // ClientMessage.request_id
+	fieldInput     = 2 // ClientMessage.input
+	fieldRoomID    = 1 // Input.room_id
+	fieldSeq       = 2 // Input.seq
+	fieldData      = 3 // Input.data
+)
+
+// inputMsg is an Input whose byte fields alias the read buffer.
+type inputMsg struct {
+	requestID uint32
+	roomID    []byte
+	seq       uint32
+	data      []byte
+}
+
+// parseInput decodes a ClientMessage whose body is an Input without
+// allocating: inputs are most of what clients send. It reports false for
+// any other message, and for one it cannot read, which the full decoder then
+// serves or refuses.
+func parseInput(p []byte) (in inputMsg, ok bool) {
+	for len(p) > 0 {
+		num, typ, n := protowire.ConsumeTag(p)
+		if n < 0 {
+			return in, false
+		}
+		p = p[n:]
+		switch {
+		case num == fieldRequestID && typ == protowire.VarintType:
+			v, m := protowire.ConsumeVarint(p)
+			if m < 0 {
+				return in, false
+			}
+			in.requestID, n = uint32(v), m
+		case num == fieldInput && typ == protowire.BytesType && !ok:
+			b, m := protowire.ConsumeBytes(p)
+			if m < 0 || !parseInputBody(b, &in) {
+				return in, false
+			}
+			ok, n = true, m
+		default:
+			// Another body, a repeated input (which protobuf would merge)
+			// or an unknown field: leave it to the full decoder.
+			return in, false
+		}
+		p = p[n:]
+	}
+	return in, ok
+}
+
+func parseInputBody(b []byte, in *inputMsg) bool {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		switch {
+		case num == fieldRoomID && typ == protowire.BytesType:
+			in.roomID, n = protowire.ConsumeBytes(b)
+		case num == fieldSeq && typ == protowire.VarintType:
+			var v uint64
+			v, n = protowire.ConsumeVarint(b)
+			in.seq = uint32(v)
+		case num == fieldData && typ == protowire.BytesType:
+			in.data, n = protowire.ConsumeBytes(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// input hands one input to its room's inbox. It runs on the loop.
+func (s *Session) input(in inputMsg) {
+	s.mu.Lock()
+	var room *game.Room
+	var seat uint32
+	var spectator bool
+	if m := s.find(in.roomID); m != nil {
+		room, seat, spectator = m.room, m.seat, m.spectator
+	}
+	s.mu.Unlock()
+	switch {
+	case room == nil || seat == 0:
+		s.sendError(in.requestID, protocol.ErrorNotInRoom, "no seat in that room")
+		return
+	case spectator:
+		s.sendError(in.requestID, protocol.ErrorNotAPlayer, "spectators send no input")
+		return
+	}
+	err := room.Input(seat, in.seq, in.data)
+	if err == nil {
+		s.h.stats.Inputs.Add(1)
+		return
+	}
+	s.h.stats.InputsRefused.Add(1)
+	switch {
+	case errors.Is(err, game.ErrInputTooLarge):
+		s.sendError(in.requestID, protocol.ErrorInputTooLarge, "")
+	case errors.Is(err, game.ErrRateLimited):
+		s.sendError(in.requestID, protocol.ErrorRateLimited, "input rate limit exceeded")
+	case errors.Is(err, game.ErrInboxFull):
+		s.sendError(in.requestID, protocol.ErrorInputDropped, "")
+	case errors.Is(err, game.ErrSpectator):
+		s.sendError(in.requestID, protocol.ErrorNotAPlayer, "")
+	default:
+		s.sendError(in.requestID, protocol.ErrorNotInRoom, "")
+	}
+}

@@ -1,0 +1,257 @@
+package hub
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/auth"
+)
+
+// Session is one authenticated connection of a user. It is the room
+// runtime's game.Client for that connection.
+type Session struct {
+	h      *Hub
+	conn   *server.Conn
+	claims auth.Claims
+	expiry *time.Timer
+
+	replaced atomic.Bool // a newer login of the same user took over
+	kicked   atomic.Bool // seats are freed at once, not held
+	closed   atomic.Bool // the connection is gone
+
+	mu    sync.Mutex
+	rooms []membership // guarded by mu
+
+	// Loop-only state.
+	tokens float64   // message rate limiter
+	excess float64   // messages over the limit, decaying at the rate
+	last   time.Time // last refill
+}
+
+// membership is a room the session has a seat in, or is joining.
+type membership struct {
+	room      *game.Room
+	id        string
+	seat      uint32 // 0 while the join is pending
+	spectator bool
+}
+
+func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
+	return &Session{h: h, conn: c, claims: claims, tokens: float64(2 * h.cfg.MessageRate), last: h.cfg.Now()}
+}
+
+// UserID returns the session's user id.
+func (s *Session) UserID() string { return s.claims.UserID }
+
+// Congested reports that the connection's outbound bytes are over the
+// transport's high-water mark. Safe from any goroutine.
+func (s *Session) Congested() bool { return s.conn.Congested() }
+
+// startExpiry closes the session with CLOSE_CODE_TOKEN_EXPIRED when its
+// token expires.
+func (s *Session) startExpiry(now time.Time) {
+	s.expiry = time.AfterFunc(s.claims.ExpiresAt.Sub(now), func() {
+		s.close(protocol.CloseTokenExpired, "")
+	})
+}
+
+// close starts closing the connection with a typed code. Safe from any
+// goroutine.
+func (s *Session) close(code protocol.CloseCode, reason string) {
+	if reason == "" {
+		reason = code.Description()
+	}
+	s.conn.Close(ws.StatusCode(code), reason)
+}
+
+// allow applies the message rate limit. It runs on the loop.
+func (s *Session) allow() (ok, closeNow bool) {
+	now := s.h.cfg.Now()
+	rate := float64(s.h.cfg.MessageRate)
+	dt := now.Sub(s.last).Seconds()
+	s.last = now
+	s.tokens = min(s.tokens+dt*rate, 2*rate)
+	s.excess = max(0, s.excess-dt*rate)
+	if s.tokens >= 1 {
+		s.tokens--
+		return true, false
+	}
+	s.excess++
+	return false, s.excess > 2*rate
+}
+
+// handle serves one binary message. It runs on the loop.
+func (s *Session) handle(p []byte) {
+	s.h.stats.MessagesIn.Add(1)
+	ok, closeNow := s.allow()
+	if closeNow {
+		s.h.stats.RateLimitCloses.Add(1)
+		s.close(protocol.CloseRateLimited, "")
+		return
+	}
+	if in, isInput := parseInput(p); isInput {
+		if !ok {
+			s.h.stats.RateLimited.Add(1)
+			if in.requestID != 0 {
+				s.sendError(in.requestID, protocol.ErrorRateLimited, "message rate limit exceeded")
+			}
+			return
+		}
+		s.input(in)
+		return
+	}
+	m := new(tickroomv1.ClientMessage)
+	if err := m.UnmarshalVT(p); err != nil {
+		s.h.stats.ProtocolErrors.Add(1)
+		s.close(protocol.CloseProtocolError, "undecodable ClientMessage")
+		return
+	}
+	if !ok {
+		s.h.stats.RateLimited.Add(1)
+		s.sendError(m.RequestId, protocol.ErrorRateLimited, "message rate limit exceeded")
+		return
+	}
+	s.dispatch(m)
+}
+
+// dispatch serves a decoded message other than the fast-path Input.
+func (s *Session) dispatch(m *tickroomv1.ClientMessage) {
+	id := m.RequestId
+	switch b := m.Body.(type) {
+	case *tickroomv1.ClientMessage_Ping:
+		s.sendPong(id, b.Ping.ClientTimeMs)
+	case *tickroomv1.ClientMessage_Input:
+		in := b.Input
+		s.input(inputMsg{requestID: id, roomID: []byte(in.RoomId), seq: in.Seq, data: in.Data})
+	case *tickroomv1.ClientMessage_ListRooms:
+		s.listRooms(id, b.ListRooms)
+	case *tickroomv1.ClientMessage_CreateRoom:
+		s.createRoom(id, b.CreateRoom)
+	case *tickroomv1.ClientMessage_JoinRoom:
+		s.joinRoom(id, b.JoinRoom)
+	case *tickroomv1.ClientMessage_QuickMatch:
+		s.quickMatch(id, b.QuickMatch)
+	case *tickroomv1.ClientMessage_LeaveRoom:
+		s.leaveRoom(id, b.LeaveRoom.RoomId)
+	default:
+		s.h.stats.Unsupported.Add(1)
+		s.sendError(id, protocol.ErrorUnsupported, "message kind not supported by this server")
+	}
+}
+
+// find returns the membership in roomID, comparing without allocating.
+// The caller holds s.mu.
+func (s *Session) find(roomID []byte) *membership {
+	for i := range s.rooms {
+		if s.rooms[i].id == string(roomID) {
+			return &s.rooms[i]
+		}
+	}
+	return nil
+}
+
+// reserve adds a pending membership; it fails when the session is already
+// in the room or at its room limit.
+func (s *Session) reserve(r *game.Room, spectator bool) protocol.ErrorCode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.find([]byte(r.ID())) != nil {
+		return protocol.ErrorAlreadyInRoom
+	}
+	if len(s.rooms) >= s.h.cfg.MaxRoomsPerUser {
+		return protocol.ErrorRoomLimit
+	}
+	s.rooms = append(s.rooms, membership{room: r, id: r.ID(), spectator: spectator})
+	return 0
+}
+
+// confirm records the seat of a pending membership. It reports false when
+// the session closed meanwhile.
+func (s *Session) confirm(roomID string, seat uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.find([]byte(roomID)); m != nil {
+		m.seat = seat
+	}
+	return !s.closed.Load()
+}
+
+// memberships returns the confirmed memberships.
+func (s *Session) memberships() []membership {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]membership, 0, len(s.rooms))
+	for _, m := range s.rooms {
+		if m.seat != 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// unreserve removes a pending membership whose join failed.
+func (s *Session) unreserve(roomID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeLocked(roomID)
+}
+
+// forget removes the membership in roomID with seat; it reports whether
+// there was one.
+func (s *Session) forget(roomID string, seat uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.find([]byte(roomID)); m == nil || m.seat != seat {
+		return false
+	}
+	s.removeLocked(roomID)
+	return true
+}
+
+func (s *Session) removeLocked(roomID string) {
+	for i := range s.rooms {
+		if s.rooms[i].id == roomID {
+			s.rooms = append(s.rooms[:i], s.rooms[i+1:]...)
+			return
+		}
+	}
+}
+
+// gone runs once when the connection has closed: seats are held for the
+// resume window (or freed after a kick).
+func (s *Session) gone() {
+	s.closed.Store(true)
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
+	s.mu.Lock()
+	rooms := s.rooms
+	s.rooms = nil
+	s.mu.Unlock()
+	for _, m := range rooms {
+		if m.seat == 0 {
+			continue // the join callback sees closed and drops the seat
+		}
+		s.release(m)
+	}
+}
+
+// release gives up or holds a confirmed seat of a closed session.
+func (s *Session) release(m membership) {
+	if s.kicked.Load() {
+		_ = m.room.Leave(m.seat)
+		return
+	}
+	if m.room.Drop(m.seat, s) == nil {
+		s.h.holdSeat(s.claims.UserID, heldSeat{
+			roomID: m.id, game: m.room.Game(), seat: m.seat, spectator: m.spectator,
+			expires: s.h.cfg.Now().Add(s.h.cfg.Runtime.DropGrace),
+		})
+	}
+}
