@@ -440,4 +440,3 @@ func sameHistories(t *testing.T, room string, cs ...*client) {
 		t.Fatal("clients shared no tick to compare")
 	}
 }
-
