@@ -20,7 +20,8 @@ type Game interface {
 	// Input applies one input sent by the player in seat. data is the game's
 	// own input message and is valid only during the call. Returning an
 	// *InputError refuses the input, sends the player a GameMessage, and must
-	// leave the state unchanged.
+	// leave the state unchanged. It is called in every phase, so a game
+	// refuses inputs before the start and after the end in its own words.
 	Input(ctx *Context, seat uint32, data []byte) error
 	// Update advances the match by one tick of fixed length dt. It is called
 	// only while the room is running.

@@ -102,9 +102,6 @@ func (r *Room) applyInput(in *input) {
 	if in.seq != 0 {
 		m.lastSeq = in.seq
 	}
-	if r.Phase() >= PhaseFinished {
-		return
-	}
 	if err := w.game.Input(&w.ctx, in.seat, in.data); err != nil {
 		msg := Message{Text: err.Error()}
 		if ie, ok := err.(*InputError); ok {

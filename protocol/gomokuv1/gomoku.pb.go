@@ -276,8 +276,9 @@ type Globals struct {
 	TurnSeat uint32 `protobuf:"varint,1,opt,name=turn_seat,json=turnSeat,proto3" json:"turn_seat,omitempty"`
 	// moves is the number of stones on the board.
 	Moves uint32 `protobuf:"varint,2,opt,name=moves,proto3" json:"moves,omitempty"`
-	// turn_ticks_left counts the ticks left for the current move; 0 means no limit.
-	TurnTicksLeft uint32 `protobuf:"varint,3,opt,name=turn_ticks_left,json=turnTicksLeft,proto3" json:"turn_ticks_left,omitempty"`
+	// turn_deadline_tick is the room tick (State.tick) at which the player to
+	// move loses on time; 0 means no limit.
+	TurnDeadlineTick uint64 `protobuf:"varint,3,opt,name=turn_deadline_tick,json=turnDeadlineTick,proto3" json:"turn_deadline_tick,omitempty"`
 	// last_move is the entity id of the last stone placed; 0 when none.
 	LastMove      uint64 `protobuf:"varint,4,opt,name=last_move,json=lastMove,proto3" json:"last_move,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -328,9 +329,9 @@ func (x *Globals) GetMoves() uint32 {
 	return 0
 }
 
-func (x *Globals) GetTurnTicksLeft() uint32 {
+func (x *Globals) GetTurnDeadlineTick() uint64 {
 	if x != nil {
-		return x.TurnTicksLeft
+		return x.TurnDeadlineTick
 	}
 	return 0
 }
@@ -408,11 +409,11 @@ const file_tickroom_gomoku_v1_gomoku_proto_rawDesc = "" +
 	"\x01x\x18\x01 \x01(\rR\x01x\x12\f\n" +
 	"\x01y\x18\x02 \x01(\rR\x01y\x12\x12\n" +
 	"\x04seat\x18\x03 \x01(\rR\x04seat\x12\x12\n" +
-	"\x04move\x18\x04 \x01(\rR\x04move\"\x81\x01\n" +
+	"\x04move\x18\x04 \x01(\rR\x04move\"\x87\x01\n" +
 	"\aGlobals\x12\x1b\n" +
 	"\tturn_seat\x18\x01 \x01(\rR\bturnSeat\x12\x14\n" +
-	"\x05moves\x18\x02 \x01(\rR\x05moves\x12&\n" +
-	"\x0fturn_ticks_left\x18\x03 \x01(\rR\rturnTicksLeft\x12\x1b\n" +
+	"\x05moves\x18\x02 \x01(\rR\x05moves\x12,\n" +
+	"\x12turn_deadline_tick\x18\x03 \x01(\x04R\x10turnDeadlineTick\x12\x1b\n" +
 	"\tlast_move\x18\x04 \x01(\x04R\blastMove\"n\n" +
 	"\x06Result\x125\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x1b.tickroom.gomoku.v1.OutcomeR\aoutcome\x12-\n" +

@@ -64,7 +64,7 @@ func (m *Globals) CloneVT() *Globals {
 	r := new(Globals)
 	r.TurnSeat = m.TurnSeat
 	r.Moves = m.Moves
-	r.TurnTicksLeft = m.TurnTicksLeft
+	r.TurnDeadlineTick = m.TurnDeadlineTick
 	r.LastMove = m.LastMove
 	if len(m.unknownFields) > 0 {
 		r.unknownFields = make([]byte, len(m.unknownFields))
@@ -163,7 +163,7 @@ func (this *Globals) EqualVT(that *Globals) bool {
 	if this.Moves != that.Moves {
 		return false
 	}
-	if this.TurnTicksLeft != that.TurnTicksLeft {
+	if this.TurnDeadlineTick != that.TurnDeadlineTick {
 		return false
 	}
 	if this.LastMove != that.LastMove {
@@ -346,8 +346,8 @@ func (m *Globals) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i--
 		dAtA[i] = 0x20
 	}
-	if m.TurnTicksLeft != 0 {
-		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.TurnTicksLeft))
+	if m.TurnDeadlineTick != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.TurnDeadlineTick))
 		i--
 		dAtA[i] = 0x18
 	}
@@ -464,8 +464,8 @@ func (m *Globals) SizeVT() (n int) {
 	if m.Moves != 0 {
 		n += 1 + protohelpers.SizeOfVarint(uint64(m.Moves))
 	}
-	if m.TurnTicksLeft != 0 {
-		n += 1 + protohelpers.SizeOfVarint(uint64(m.TurnTicksLeft))
+	if m.TurnDeadlineTick != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.TurnDeadlineTick))
 	}
 	if m.LastMove != 0 {
 		n += 1 + protohelpers.SizeOfVarint(uint64(m.LastMove))
@@ -778,9 +778,9 @@ func (m *Globals) UnmarshalVT(dAtA []byte) error {
 			}
 		case 3:
 			if wireType != 0 {
-				return fmt.Errorf("proto: wrong wireType = %d for field TurnTicksLeft", wireType)
+				return fmt.Errorf("proto: wrong wireType = %d for field TurnDeadlineTick", wireType)
 			}
-			m.TurnTicksLeft = 0
+			m.TurnDeadlineTick = 0
 			for shift := uint(0); ; shift += 7 {
 				if shift >= 64 {
 					return protohelpers.ErrIntOverflow
@@ -790,7 +790,7 @@ func (m *Globals) UnmarshalVT(dAtA []byte) error {
 				}
 				b := dAtA[iNdEx]
 				iNdEx++
-				m.TurnTicksLeft |= uint32(b&0x7F) << shift
+				m.TurnDeadlineTick |= uint64(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
