@@ -1,13 +1,13 @@
-# tickroom — `make run` starts the server with the demo; `make test` runs everything CI runs.
+# tickroom — `make run` starts the server with the demo (http://127.0.0.1:8080/;
+# pass flags with ARGS="..."); `make test` runs everything CI runs.
 GO        ?= go
 TOOLS     := .tools/bin
 BUF       := $(TOOLS)/buf
-ADDR      ?= 127.0.0.1:8080
 
 .PHONY: run test tools npm proto proto-check lint gotest jstest build
 
 run:
-	$(GO) run ./cmd/tickroom -addr $(ADDR)
+	$(GO) run ./cmd/tickroom $(ARGS)
 
 build:
 	$(GO) build -o bin/ ./cmd/...

@@ -1,0 +1,71 @@
+// Package web is tickroom's public HTTP side, next to the WebSocket port:
+// login (POST /v1/login), the client configuration the demo page reads
+// (GET /v1/config), and the demo page itself.
+package web
+
+import (
+	"encoding/json"
+	"io/fs"
+	"net/http"
+
+	"github.com/tickroom/tickroom/server/auth"
+)
+
+// Config configures the public HTTP handler.
+type Config struct {
+	// Auth serves logins. Required.
+	Auth *auth.Authority
+	// WebSocketPort is the port of the WebSocket server; the demo connects
+	// to it on the host it was loaded from. Required.
+	WebSocketPort int
+	// WebSocketPath is the tickroom.v1 endpoint's path. Zero value means
+	// "/v1/ws".
+	WebSocketPath string
+	// Demo is the demo page's files (index.html at its root). Zero value
+	// means no demo: / answers 404.
+	Demo fs.FS
+	// Games lists the game names the server runs, for the demo's lobby.
+	Games []string
+}
+
+// ClientConfig is what GET /v1/config returns.
+type ClientConfig struct {
+	WebSocketPort int      `json:"ws_port"`
+	WebSocketPath string   `json:"ws_path"`
+	Subprotocol   string   `json:"subprotocol"`
+	Games         []string `json:"games"`
+}
+
+// New returns the public HTTP handler.
+func New(cfg Config) http.Handler {
+	if cfg.WebSocketPath == "" {
+		cfg.WebSocketPath = "/v1/ws"
+	}
+	mux := http.NewServeMux()
+	mux.Handle(auth.LoginPath, cfg.Auth.LoginHandler())
+	cc, _ := json.Marshal(ClientConfig{
+		WebSocketPort: cfg.WebSocketPort, WebSocketPath: cfg.WebSocketPath,
+		Subprotocol: "tickroom.v1", Games: cfg.Games,
+	})
+	mux.HandleFunc("GET /v1/config", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(cc)
+	})
+	if cfg.Demo != nil {
+		files := http.FileServerFS(cfg.Demo)
+		mux.Handle("/", secured(files))
+	}
+	return mux
+}
+
+// secured adds the headers a page that renders other users' text wants:
+// no inline script, no framing, no MIME sniffing.
+func secured(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		h.ServeHTTP(w, r)
+	})
+}
