@@ -83,6 +83,9 @@ type Config struct {
 	// IdleTimeout closes a connection (1001) that sent nothing for this
 	// long, pings notwithstanding. Zero value means 60 s.
 	IdleTimeout time.Duration
+	// IdleCloseCode is the close code sent to a connection closed by
+	// IdleTimeout. Zero value means 1001 (going away).
+	IdleCloseCode ws.StatusCode
 	// CloseTimeout is how long the server waits for the peer's close frame
 	// (or FIN) after sending its own before it drops the TCP connection.
 	// Zero value means 2 s.

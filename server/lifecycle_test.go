@@ -55,22 +55,33 @@ func TestConnectionLimits(t *testing.T) {
 }
 
 func TestIdlePingAndTimeout(t *testing.T) {
-	s := startServer(t, Config{
-		PingInterval: 100 * time.Millisecond, IdleTimeout: 600 * time.Millisecond, CloseTimeout: 200 * time.Millisecond,
-		SweepInterval: 20 * time.Millisecond,
-	})
-	rc := dialWS(t, s, "/rec")
-	c := s.rec.waitOpened(t)
-	h, _, err := rc.readFrame()
-	if err != nil || h.OpCode != ws.OpPing {
-		t.Fatalf("first frame of a quiet connection: %v %v, want a ping", h.OpCode, err)
-	}
-	// Never answer: the server gives up with 1001.
-	if code := rc.readClose(); code != ws.StatusGoingAway {
-		t.Fatalf("close code %d, want 1001", code)
-	}
-	if e := s.rec.waitClose(t); e.id != c.ID() || e.code != ws.StatusGoingAway {
-		t.Fatalf("OnClose %+v, want conn %d code 1001", e, c.ID())
+	for _, tc := range []struct {
+		name string
+		code ws.StatusCode // configured IdleCloseCode
+		want ws.StatusCode
+	}{
+		{"default code", 0, ws.StatusGoingAway},
+		{"configured code", 4003, 4003},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, Config{
+				PingInterval: 100 * time.Millisecond, IdleTimeout: 600 * time.Millisecond, CloseTimeout: 200 * time.Millisecond,
+				SweepInterval: 20 * time.Millisecond, IdleCloseCode: tc.code,
+			})
+			rc := dialWS(t, s, "/rec")
+			c := s.rec.waitOpened(t)
+			h, _, err := rc.readFrame()
+			if err != nil || h.OpCode != ws.OpPing {
+				t.Fatalf("first frame of a quiet connection: %v %v, want a ping", h.OpCode, err)
+			}
+			// Never answer: the server gives up.
+			if code := rc.readClose(); code != tc.want {
+				t.Fatalf("close code %d, want %d", code, tc.want)
+			}
+			if e := s.rec.waitClose(t); e.id != c.ID() || e.code != tc.want {
+				t.Fatalf("OnClose %+v, want conn %d code %d", e, c.ID(), tc.want)
+			}
+		})
 	}
 }
 

@@ -102,7 +102,11 @@ func (l *loop) sweepOpen(c *Conn, now int64) {
 	switch {
 	case quiet > int64(cfg.IdleTimeout):
 		cfg.Logger.Debug("idle timeout", "conn", c.id)
-		c.fail(ws.StatusGoingAway, "idle timeout")
+		code := cfg.IdleCloseCode
+		if code == 0 {
+			code = ws.StatusGoingAway
+		}
+		c.fail(code, "idle timeout")
 		return
 	case quiet > int64(cfg.PingInterval) && now-c.lastPing > int64(cfg.PingInterval):
 		c.lastPing = now

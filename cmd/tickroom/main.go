@@ -32,6 +32,9 @@ import (
 	"github.com/tickroom/tickroom/server/web"
 )
 
+// heartbeatInterval is how often clients are told to ping when idle.
+const heartbeatInterval = 10 * time.Second
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "tickroom:", err)
@@ -107,6 +110,10 @@ func run() error {
 		Addr: f.addr, Loops: f.loops, MaxConns: f.maxConns, Origins: origins,
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage,
 		SlowCloseCode: ws.StatusCode(protocol.CloseSlowClient), Logger: log,
+		// Clients ping every heartbeatInterval; three silent intervals close
+		// with the resumable heartbeat code.
+		PingInterval: heartbeatInterval, IdleTimeout: 3 * heartbeatInterval,
+		IdleCloseCode: ws.StatusCode(protocol.CloseHeartbeatTimeout),
 	})
 	if err != nil {
 		return err
@@ -119,6 +126,7 @@ func run() error {
 		Server: srv, Auth: authority, Games: games,
 		Runtime:         game.Config{Shards: f.shards, DropGrace: f.dropGrace, Logger: log},
 		MultipleSockets: f.multiSockets, MessageRate: f.msgRate, MaxMessageBytes: f.maxMessage, Logger: log,
+		HeartbeatInterval: heartbeatInterval,
 	})
 	if err != nil {
 		return err
