@@ -1,0 +1,247 @@
+package arena_test
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/arena"
+	"github.com/tickroom/tickroom/game/gametest"
+	"github.com/tickroom/tickroom/protocol/arenav1"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+func steer(dx, dy int32) []byte {
+	b, _ := (&arenav1.Input{Dx: dx, Dy: dy}).MarshalVT()
+	return b
+}
+
+func decodePlayer(t *testing.T, data string) *arenav1.Player {
+	t.Helper()
+	e := &arenav1.Entity{}
+	if err := e.UnmarshalVT([]byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	return e.GetPlayer()
+}
+
+// TestClientsConverge: 8 players steer at random; every client's entity set
+// equals a spectator's, and a late joiner's keyframe equals it too.
+func TestClientsConverge(t *testing.T) {
+	e := gametest.NewEnv(t, []game.Definition{arena.Definition()}, nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "arena", Options: map[string]string{"seed": "7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch := gametest.NewClient("watch")
+	e.Join(t, r, game.JoinRequest{UserID: "watch", Spectator: true, Client: watch})
+	clients := map[uint32]*gametest.Client{}
+	for i := range 8 {
+		c := gametest.NewClient(fmt.Sprint(i))
+		res := e.Join(t, r, game.JoinRequest{UserID: fmt.Sprint(i), Name: fmt.Sprint("p", i), Client: c})
+		clients[res.Seat] = c
+	}
+	rng := uint32(1)
+	for tick := range 200 {
+		for seat, c := range clients {
+			rng = rng*1664525 + 1013904223
+			if rng%5 == 0 {
+				_ = r.Input(seat, uint32(tick+1), steer(int32(rng>>8%2001)-1000, int32(rng>>16%2001)-1000))
+			}
+			c.SetCongested(rng%97 == 0)
+		}
+		e.Advance(t, 50*time.Millisecond)
+	}
+	for _, c := range clients {
+		c.SetCongested(false)
+	}
+	e.Advance(t, 100*time.Millisecond)
+	late := gametest.NewClient("late")
+	e.Join(t, r, game.JoinRequest{UserID: "late", Spectator: true, Client: late})
+	want, wantTick := watch.Entities()
+	if got, tick := late.Entities(); !maps.Equal(got, want) || tick != wantTick {
+		t.Fatalf("late keyframe (tick %d) differs from the running spectator's state (tick %d)", tick, wantTick)
+	}
+	moved := 0
+	for seat, c := range clients {
+		got, _ := c.Entities()
+		if !maps.Equal(got, want) {
+			t.Fatalf("seat %d's state differs from the spectator's", seat)
+		}
+		if err := c.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if p := decodePlayer(t, got[uint64(seat)]); p.X != 0 {
+			moved++
+		}
+	}
+	if moved == 0 || len(want) != 8+6+20 {
+		t.Fatalf("%d entities, %d players placed", len(want), moved)
+	}
+}
+
+// TestAreaOfInterest: on a large map a player is sent only what is near it.
+func TestAreaOfInterest(t *testing.T) {
+	e := gametest.NewEnv(t, []game.Definition{arena.Definition()}, nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "arena", Options: map[string]string{
+		"width": "400", "height": "400", "view_radius": "20", "pickups": "200", "walls": "0", "seed": "3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch := gametest.NewClient("watch")
+	e.Join(t, r, game.JoinRequest{UserID: "watch", Spectator: true, Client: watch})
+	a := gametest.NewClient("a")
+	seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
+	for i := range 40 {
+		_ = r.Input(seat, uint32(i+1), steer(1000, 300))
+		e.Advance(t, 50*time.Millisecond)
+	}
+	all, _ := watch.Entities()
+	mine, _ := a.Entities()
+	if len(all) != 201 {
+		t.Fatalf("spectator sees %d entities, want 201", len(all))
+	}
+	me := decodePlayer(t, mine[uint64(seat)])
+	if me == nil {
+		t.Fatal("player does not see itself")
+	}
+	wantN := 0
+	for id, data := range all {
+		ent := &arenav1.Entity{}
+		if err := ent.UnmarshalVT([]byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		var x, y int32
+		switch k := ent.Kind.(type) {
+		case *arenav1.Entity_Player:
+			x, y = k.Player.X, k.Player.Y
+		case *arenav1.Entity_Pickup:
+			x, y = k.Pickup.X, k.Pickup.Y
+		}
+		near := max(x-me.X, me.X-x) <= 20_000 && max(y-me.Y, me.Y-y) <= 20_000
+		if _, seen := mine[id]; seen != near {
+			t.Fatalf("entity %d at (%d,%d), player at (%d,%d): seen=%v", id, x, y, me.X, me.Y, seen)
+		}
+		if near {
+			wantN++
+		}
+	}
+	if wantN == len(all) || wantN < 2 {
+		t.Fatalf("view has %d of %d entities", wantN, len(all))
+	}
+	if err := a.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTimedMatchEnds(t *testing.T) {
+	e := gametest.NewEnv(t, []game.Definition{arena.Definition()}, nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "arena", Options: map[string]string{"duration_seconds": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := gametest.NewClient("a")
+	seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: c}).Seat
+	e.Advance(t, 1500*time.Millisecond)
+	if r.Phase() != game.PhaseFinished {
+		t.Fatalf("phase %v", r.Phase())
+	}
+	var res *tickroomv1.MatchResult
+	for _, ev := range c.Events() {
+		if ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED {
+			res = ev.Result
+		}
+	}
+	if res == nil || res.Reason != "time_up" || !slices.Equal(res.WinnerSeats, []uint32{seat}) {
+		t.Fatalf("result %v", res)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	e := gametest.NewEnv(t, []game.Definition{arena.Definition()}, nil)
+	for _, opts := range []map[string]string{{"width": "5"}, {"pickups": "x"}, {"view_radius": "-1"}} {
+		if _, err := e.RT.CreateRoom(game.RoomOptions{Game: "arena", Options: opts}); err == nil {
+			t.Fatalf("options %v accepted", opts)
+		}
+	}
+}
+
+// FuzzInput: any input bytes are applied or refused with a message, never
+// a crash or a broken delta.
+func FuzzInput(f *testing.F) {
+	f.Add(steer(1000, -1000))
+	f.Add(steer(-2147483648, 2147483647))
+	f.Add([]byte{0x08})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e := gametest.NewEnv(t, []game.Definition{arena.Definition()}, nil)
+		r, err := e.RT.CreateRoom(game.RoomOptions{Game: "arena"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := gametest.NewClient("a")
+		seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: c}).Seat
+		if err := r.Input(seat, 1, data); err != nil {
+			return
+		}
+		e.Advance(t, 100*time.Millisecond)
+		if err := c.Err(); err != nil {
+			t.Fatal(err)
+		}
+		ents, _ := c.Entities()
+		p := decodePlayer(t, ents[uint64(seat)])
+		if p.X < arena.PlayerRadius || p.X > 40_000-arena.PlayerRadius || p.Y < arena.PlayerRadius || p.Y > 30_000-arena.PlayerRadius {
+			t.Fatalf("player left the map: %v", p)
+		}
+	})
+}
+
+type nopClient struct{}
+
+func (nopClient) Congested() bool { return false }
+
+// BenchmarkArenaTick20 is one steady-state arena tick with 20 players
+// steering: inputs, physics, encode, diff and one delta frame.
+func BenchmarkArenaTick20(b *testing.B) {
+	reg := game.NewRegistry()
+	if err := reg.Register(arena.Definition()); err != nil {
+		b.Fatal(err)
+	}
+	clock := game.NewManualClock(time.Unix(1_700_000_000, 0))
+	rt, err := game.NewRuntime(game.Config{Registry: reg, Clock: clock, Shards: 1, Resolution: 10 * time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := rt.CreateRoom(game.RoomOptions{Game: "arena", Options: map[string]string{"seed": "1"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 20 {
+		if err := r.Join(game.JoinRequest{UserID: fmt.Sprint(i), Name: "bot", Client: nopClient{}}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	inputs := [][]byte{steer(1000, 0), steer(0, 1000), steer(-1000, 0), steer(0, -1000)}
+	seq := uint32(0)
+	tick := func() {
+		seq++
+		for s := range uint32(20) {
+			_ = r.Input(s+1, seq, inputs[(seq/20+s)%4])
+		}
+		_ = rt.Advance(50 * time.Millisecond)
+	}
+	for range 10 {
+		tick()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tick()
+	}
+	b.StopTimer()
+	if st := r.Stats(); st.Ticks < 10 || st.FramesEncoded == 0 {
+		b.Fatalf("stats %+v", st)
+	}
+}

@@ -1,0 +1,162 @@
+package arena
+
+import "github.com/tickroom/tickroom/protocol/arenav1"
+
+// move moves p by (dx, dy), stopping at walls and the map's edge.
+func (g *Game) move(p *player, dx, dy int32) {
+	if dx == 0 && dy == 0 {
+		return
+	}
+	x := clamp(p.msg.X+dx, PlayerRadius, g.cfg.width-PlayerRadius)
+	y := clamp(p.msg.Y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
+	for i := range g.walls {
+		if hitsWall(x, y, PlayerRadius, g.walls[i]) {
+			return // blocked on this axis; the other axis moves separately
+		}
+	}
+	p.msg.X, p.msg.Y = x, y
+}
+
+// hitsWall reports whether a circle at (x, y) of radius r overlaps w.
+func hitsWall(x, y, r int32, w *arenav1.Wall) bool {
+	cx := clamp(x, w.X, w.X+w.W)
+	cy := clamp(y, w.Y, w.Y+w.H)
+	dx, dy := int64(x-cx), int64(y-cy)
+	return dx*dx+dy*dy < int64(r)*int64(r)
+}
+
+// separate pushes overlapping players apart, half each, in seat order.
+func (g *Game) separate() {
+	const minDist = 2 * PlayerRadius
+	for i := range g.players {
+		a := &g.players[i]
+		if !a.in {
+			continue
+		}
+		for j := i + 1; j < len(g.players); j++ {
+			b := &g.players[j]
+			if !b.in {
+				continue
+			}
+			dx, dy := int64(b.msg.X-a.msg.X), int64(b.msg.Y-a.msg.Y)
+			d2 := dx*dx + dy*dy
+			if d2 >= minDist*minDist {
+				continue
+			}
+			d := isqrt(d2)
+			if d == 0 {
+				dx, dy, d = 1, 0, 1 // same spot: push apart along x
+			}
+			push := (minDist - d + 1) / 2
+			px, py := int32(dx*push/d), int32(dy*push/d)
+			g.shove(a, -px, -py)
+			g.shove(b, px, py)
+		}
+	}
+}
+
+// shove moves p by (dx, dy) unless that puts it in a wall.
+func (g *Game) shove(p *player, dx, dy int32) {
+	x := clamp(p.msg.X+dx, PlayerRadius, g.cfg.width-PlayerRadius)
+	y := clamp(p.msg.Y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
+	for i := range g.walls {
+		if hitsWall(x, y, PlayerRadius, g.walls[i]) {
+			return
+		}
+	}
+	p.msg.X, p.msg.Y = x, y
+}
+
+// collect scores pickups a player touches and respawns them.
+func (g *Game) collect() {
+	const reach = int64(PlayerRadius + PickupRadius)
+	for i := range g.pickups {
+		pk := &g.pickups[i].msg
+		for j := range g.players {
+			p := &g.players[j]
+			if !p.in {
+				continue
+			}
+			dx, dy := int64(p.msg.X-pk.X), int64(p.msg.Y-pk.Y)
+			if dx*dx+dy*dy <= reach*reach {
+				p.msg.Score += pk.Value
+				pk.X, pk.Y = g.freeSpot(PickupRadius)
+				pk.Value = uint32(1 + g.rng.next()%3)
+				break
+			}
+		}
+	}
+}
+
+// freeSpot returns a position for a circle of radius r clear of walls
+// (after a few tries, any position).
+func (g *Game) freeSpot(r int32) (int32, int32) {
+	var x, y int32
+	for range 32 {
+		x = int32(g.rng.intn(int(r), int(g.cfg.width-r)))
+		y = int32(g.rng.intn(int(r), int(g.cfg.height-r)))
+		clear := true
+		for i := range g.walls {
+			if hitsWall(x, y, r, g.walls[i]) {
+				clear = false
+				break
+			}
+		}
+		if clear {
+			break
+		}
+	}
+	return x, y
+}
+
+// rng is a splitmix64 generator: deterministic for a seed.
+type rng uint64
+
+func (r *rng) next() uint64 {
+	*r += 0x9e3779b97f4a7c15
+	z := uint64(*r)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// intn returns a number in lo..hi-1 (lo when hi <= lo).
+func (r *rng) intn(lo, hi int) int {
+	if hi <= lo {
+		return lo
+	}
+	return lo + int(r.next()%uint64(hi-lo))
+}
+
+func clamp(v, lo, hi int32) int32 { return max(lo, min(v, hi)) }
+
+func abs(v int32) int32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// isqrt is the integer square root of a non-negative v.
+func isqrt(v int64) int64 {
+	if v <= 0 {
+		return 0
+	}
+	x := int64(1) << ((bitLen(uint64(v)) + 1) / 2)
+	for {
+		y := (x + v/x) / 2
+		if y >= x {
+			return x
+		}
+		x = y
+	}
+}
+
+func bitLen(v uint64) int {
+	n := 0
+	for v != 0 {
+		v >>= 1
+		n++
+	}
+	return n
+}

@@ -1,0 +1,100 @@
+package arena
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol/arenav1"
+)
+
+func testGame(players int, walls ...*arenav1.Wall) *Game {
+	g := newGame(config{width: 40_000, height: 30_000, seed: 1}, players)
+	g.walls = walls
+	for i := range players {
+		p := &g.players[i]
+		p.in = true
+		p.msg.Seat = uint32(i + 1)
+	}
+	return g
+}
+
+func TestMovement(t *testing.T) {
+	wall := &arenav1.Wall{X: 10_000, Y: 0, W: 1000, H: 30_000}
+	tests := []struct {
+		name         string
+		x, y, dx, dy int32
+		ticks        int
+		wantX, wantY int32
+	}{
+		{name: "one tick right", x: 5000, y: 5000, dx: 1000, ticks: 1, wantX: 5400, wantY: 5000},
+		{name: "diagonal is normalised", x: 5000, y: 5000, dx: 1000, dy: 1000, ticks: 1, wantX: 5282, wantY: 5282},
+		{name: "stops at the map edge", x: 1000, y: 5000, dx: -1000, ticks: 10, wantX: PlayerRadius, wantY: 5000},
+		{name: "stops at a wall", x: 8000, y: 5000, dx: 1000, ticks: 10, wantX: 9200, wantY: 5000},
+		{name: "slides along a wall", x: 9400, y: 5000, dx: 1000, dy: 1000, ticks: 1, wantX: 9400, wantY: 5282},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := testGame(1, wall)
+			p := &g.players[0]
+			p.msg.X, p.msg.Y = tc.x, tc.y
+			g.input = arenav1.Input{}
+			data, _ := (&arenav1.Input{Dx: tc.dx, Dy: tc.dy}).MarshalVT()
+			if err := g.Input(nil, 1, data); err != nil {
+				t.Fatal(err)
+			}
+			for range tc.ticks {
+				g.Update(nil, 50*time.Millisecond)
+			}
+			if p.msg.X != tc.wantX || p.msg.Y != tc.wantY {
+				t.Fatalf("at (%d, %d), want (%d, %d)", p.msg.X, p.msg.Y, tc.wantX, tc.wantY)
+			}
+		})
+	}
+}
+
+func TestPlayersCollide(t *testing.T) {
+	tests := []struct {
+		name   string
+		bx, by int32
+	}{
+		{"overlapping", 5300, 5000},
+		{"same spot", 5000, 5000},
+		{"diagonal", 5200, 5200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := testGame(2)
+			a, b := &g.players[0].msg, &g.players[1].msg
+			a.X, a.Y = 5000, 5000
+			b.X, b.Y = tc.bx, tc.by
+			g.Update(nil, 50*time.Millisecond)
+			dx, dy := int64(b.X-a.X), int64(b.Y-a.Y)
+			if d := isqrt(dx*dx + dy*dy); d < 2*PlayerRadius-2 {
+				t.Fatalf("players %d apart after a tick, want at least %d", d, 2*PlayerRadius)
+			}
+		})
+	}
+}
+
+func TestPickupScores(t *testing.T) {
+	g := testGame(1)
+	g.pickups = []pickup{{msg: arenav1.Pickup{X: 5100, Y: 5000, Value: 3}}}
+	p := &g.players[0].msg
+	p.X, p.Y = 5000, 5000
+	g.Update(nil, 50*time.Millisecond)
+	if p.Score != 3 {
+		t.Fatalf("score %d, want 3", p.Score)
+	}
+	if pk := &g.pickups[0].msg; pk.X == 5100 && pk.Y == 5000 {
+		t.Fatal("pickup not respawned")
+	}
+}
+
+func TestIsqrt(t *testing.T) {
+	for _, v := range []int64{0, 1, 2, 3, 4, 15, 16, 17, 1 << 40, 999_999_999_999} {
+		r := isqrt(v)
+		if r*r > v || (r+1)*(r+1) <= v {
+			t.Fatalf("isqrt(%d) = %d", v, r)
+		}
+	}
+}
