@@ -219,7 +219,7 @@ func (x *RoomInfo) GetTick() uint64 {
 // RoomList answers ListRooms.
 type RoomList struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// rooms are the matching rooms, most recently created first.
+	// rooms are the matching rooms, ordered by room id.
 	Rooms []*RoomInfo `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
 	// next_page_token, when not empty, fetches the next page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`

@@ -100,7 +100,9 @@ type JoinRoom struct {
 	// resume_tick, when not 0, resumes the seat this user held in the room
 	// before a disconnect; it is the last tick the client applied. The room
 	// sends a delta from that tick when it still has it, else a keyframe. A
-	// seat that is gone is ERROR_CODE_RESUME_UNAVAILABLE.
+	// seat that is gone is ERROR_CODE_RESUME_UNAVAILABLE. A JoinRoom with
+	// resume_tick 0 from a user who holds a seat in the room also takes that
+	// seat back, with a keyframe.
 	ResumeTick    uint64 `protobuf:"varint,4,opt,name=resume_tick,json=resumeTick,proto3" json:"resume_tick,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -213,7 +215,8 @@ func (x *LeaveRoom) GetRoomId() string {
 // Player is one occupied seat.
 type Player struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// seat is the seat number, from 0.
+	// seat is the seat number: players from 1 to max_players, spectators
+	// above that. InputAck.seat uses the same numbers.
 	Seat uint32 `protobuf:"varint,1,opt,name=seat,proto3" json:"seat,omitempty"`
 	// user_id is the seated user.
 	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`

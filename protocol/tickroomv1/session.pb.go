@@ -23,7 +23,7 @@ const (
 
 // Welcome is the first message on every connection, sent unsolicited
 // (request_id 0) once the handshake's session token checked out. Times are
-// Unix milliseconds; they are plain numbers in JavaScript.
+// Unix milliseconds (bigint in protobuf-es; client-js converts them).
 type Welcome struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// user_id is the stable id of the user the token names.

@@ -385,6 +385,14 @@ func TestListRoomsFilters(t *testing.T) {
 	if got := list(&tickroomv1.ListRooms{Metadata: map[string]string{"region": "eu"}}); len(got) != 1 || got[eu] == nil {
 		t.Fatalf("region=eu listing %v", got)
 	}
+	page1 := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Limit: 1}}}).GetRoomList()
+	if len(page1.Rooms) != 1 || page1.NextPageToken == "" {
+		t.Fatalf("first page %v", page1)
+	}
+	page2 := list(&tickroomv1.ListRooms{Limit: 1, PageToken: page1.NextPageToken})
+	if len(page2) != 1 || page2[page1.Rooms[0].RoomId] != nil {
+		t.Fatalf("second page %v repeats or misses (first %s)", page2, page1.Rooms[0].RoomId)
+	}
 	if got := list(&tickroomv1.ListRooms{Game: "other"}); len(got) != 0 {
 		t.Fatalf("other game listing %v", got)
 	}

@@ -19,12 +19,11 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 	if q.Limit > 0 && int(q.Limit) < limit {
 		limit = int(q.Limit)
 	}
-	// Newest first; ids are ordered by creation within a process, and a
-	// page token is the last id of the previous page.
-	slices.Reverse(infos)
+	// Rooms come ordered by id; a page token is the last id of the
+	// previous page.
 	out := &tickroomv1.RoomList{}
 	for _, info := range infos {
-		if q.PageToken != "" && info.ID >= q.PageToken {
+		if q.PageToken != "" && info.ID <= q.PageToken {
 			continue
 		}
 		if !metadataMatches(info.Metadata, q.Metadata) {

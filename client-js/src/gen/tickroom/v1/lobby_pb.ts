@@ -142,7 +142,7 @@ export const RoomInfoSchema: GenMessage<RoomInfo> = /*@__PURE__*/
  */
 export type RoomList = Message<"tickroom.v1.RoomList"> & {
   /**
-   * rooms are the matching rooms, most recently created first.
+   * rooms are the matching rooms, ordered by room id.
    *
    * @generated from field: repeated tickroom.v1.RoomInfo rooms = 1;
    */

@@ -45,7 +45,9 @@ export type JoinRoom = Message<"tickroom.v1.JoinRoom"> & {
    * resume_tick, when not 0, resumes the seat this user held in the room
    * before a disconnect; it is the last tick the client applied. The room
    * sends a delta from that tick when it still has it, else a keyframe. A
-   * seat that is gone is ERROR_CODE_RESUME_UNAVAILABLE.
+   * seat that is gone is ERROR_CODE_RESUME_UNAVAILABLE. A JoinRoom with
+   * resume_tick 0 from a user who holds a seat in the room also takes that
+   * seat back, with a keyframe.
    *
    * @generated from field: uint64 resume_tick = 4;
    */
@@ -87,7 +89,8 @@ export const LeaveRoomSchema: GenMessage<LeaveRoom> = /*@__PURE__*/
  */
 export type Player = Message<"tickroom.v1.Player"> & {
   /**
-   * seat is the seat number, from 0.
+   * seat is the seat number: players from 1 to max_players, spectators
+   * above that. InputAck.seat uses the same numbers.
    *
    * @generated from field: uint32 seat = 1;
    */

@@ -17,7 +17,7 @@ export const file_tickroom_v1_session: GenFile = /*@__PURE__*/
 /**
  * Welcome is the first message on every connection, sent unsolicited
  * (request_id 0) once the handshake's session token checked out. Times are
- * Unix milliseconds; they are plain numbers in JavaScript.
+ * Unix milliseconds (bigint in protobuf-es; client-js converts them).
  *
  * @generated from message tickroom.v1.Welcome
  */
