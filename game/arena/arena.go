@@ -41,7 +41,7 @@ func Definition() game.Definition {
 
 // config is a match's options.
 type config struct {
-	width, height int32 // milli-units
+	width, height  int32 // milli-units
 	walls, pickups int
 	viewRadius     int32
 	durationTicks  uint32

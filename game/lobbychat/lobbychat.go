@@ -1,0 +1,73 @@
+// Package lobbychat is a chat-only room type for lobbies: no entities, no
+// match. A member's input is a UTF-8 line of text, broadcast to every member
+// as a GameMessage with Code ChatCode, the text, and the sender's user id
+// as Data. Bad text is refused with Code ErrorCode.
+package lobbychat
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/tickroom/tickroom/game"
+)
+
+// Message codes.
+const (
+	// ChatCode marks a chat line.
+	ChatCode = 1
+	// ErrorCode marks a refused line.
+	ErrorCode = 2
+)
+
+// MaxText is the longest line in bytes.
+const MaxText = 500
+
+// Definition registers the chat room: 200 members at 5 Hz, 5 lines a second
+// each.
+func Definition() game.Definition {
+	return game.Definition{Name: "lobbychat", New: New, TickRate: 5, MaxPlayers: 200, MaxSpectators: -1, InputRate: 5}
+}
+
+// Game is a chat room.
+type Game struct{}
+
+var _ game.Game = (*Game)(nil)
+
+// New creates a chat room; it takes no options.
+func New(game.Setup) (game.Game, error) { return &Game{}, nil }
+
+// Accept takes anyone.
+func (*Game) Accept(*game.Context, game.Player) error { return nil }
+
+// Notice does nothing: the runtime already tells members who came and went.
+func (*Game) Notice(*game.Context, game.NoticeKind, game.Player) {}
+
+var (
+	errEmpty   = &game.InputError{Code: ErrorCode, Text: "empty message"}
+	errTooLong = &game.InputError{Code: ErrorCode, Text: "message too long"}
+	errUTF8    = &game.InputError{Code: ErrorCode, Text: "message is not UTF-8 text"}
+)
+
+// Input broadcasts one line.
+func (*Game) Input(ctx *game.Context, seat uint32, data []byte) error {
+	switch {
+	case len(data) == 0:
+		return errEmpty
+	case len(data) > MaxText:
+		return errTooLong
+	case !utf8.Valid(data):
+		return errUTF8
+	}
+	p, ok := ctx.Player(seat)
+	if !ok {
+		return nil
+	}
+	ctx.Broadcast(game.Message{Code: ChatCode, Text: string(data), Data: []byte(p.UserID)})
+	return nil
+}
+
+// Update does nothing.
+func (*Game) Update(*game.Context, time.Duration) {}
+
+// Encode writes nothing: a chat room has no state.
+func (*Game) Encode(*game.Snapshot) {}
