@@ -2,5 +2,59 @@
 // room inbox for inputs, the Game interface that a game implements, and the
 // entity snapshots and deltas sent to clients.
 //
-// It knows nothing of sockets: it never imports gnet, gobwas/ws or the server.
+// It knows nothing of sockets: it never imports gnet, gobwas/ws or the
+// server. The server implements Client and Transport and calls Room's
+// methods from its event loops.
+//
+// # Writing a game
+//
+// A Game is created per room by its Definition's New, from the room's
+// options. The runtime calls it only on the room's tick worker: Accept to
+// take or refuse a join, Notice for joins, leaves, drops and resumes, Input
+// for each queued input, Update once per tick with a fixed dt while the
+// match runs, and Encode to write the whole state as entities (id → the
+// game's protobuf message) plus globals. Context.End ends the match with a
+// MatchResult. A game that implements Viewer sends each member its own view
+// (area of interest, hidden cards), built on the tick worker.
+//
+// # Ticks
+//
+// A few shard workers drive every room through a tick wheel: a ring of
+// slots Config.Resolution wide that spans a little over one second (the
+// longest period, 1 Hz). Rooms start at phases spread over their period by
+// a low-discrepancy sequence, so ticks do not bunch. A worker sleeps until
+// its next busy slot. A late room runs at most 1+MaxCatchUp steps at once,
+// then records an overrun and skips the ticks it missed, keeping its phase.
+// Lateness and duration go to fixed-bucket histograms per shard and per
+// room. A room is never touched by two goroutines: other goroutines only
+// queue work under the room's mutex, which guards nothing the tick needs
+// for long.
+//
+// # Inputs and membership
+//
+// Room.Input copies the input into the room's bounded inbox and never
+// blocks: a full inbox or a seat over its rate limit drops the input and
+// counts it. Joins reserve their seat synchronously (so concurrent joins
+// never overfill a room) and are confirmed by the game on the tick worker.
+// Membership commands are queued apart from inputs, so a flood of inputs
+// can never lose a join or a leave.
+//
+// # State sync
+//
+// Each tick the runtime takes the game's Encode output, sorts it by entity
+// id and compares the bytes with earlier ticks; it knows nothing of the
+// game's schema. A ring (Config.ResumeTicks) keeps the last distinct states:
+// a state equal to the previous one is not stored again, so the tick in
+// State.tick is the tick that produced the state and an idle room sends
+// nothing. Members are grouped by the last state they have: one delta
+// (upserts and removals against base_tick) for everyone current, one
+// keyframe for joiners and for those whose base left the ring, and, rarely,
+// a delta per older base for members that skipped states while congested or
+// that resume with the last tick they saw. Each frame is encoded once into a
+// pooled frame.Frame as a ServerMessage and handed to the Transport for all
+// its recipients. Every State carries the last input sequence number
+// processed per seat (InputAck), applied or refused, so clients can
+// reconcile their prediction. Inputs with a sequence number not above the
+// seat's last are dropped as stale; a resuming client continues its
+// numbering.
 package game
