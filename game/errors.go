@@ -42,6 +42,8 @@ var (
 	ErrSpectator = errors.New("game: spectators cannot send input")
 	// ErrInputTooLarge is returned for an input longer than the room's limit.
 	ErrInputTooLarge = errors.New("game: input too large")
+	// ErrNoClient is returned for a JoinRequest without a Client.
+	ErrNoClient = errors.New("game: join request has no client")
 	// ErrNoManualClock is returned by Advance when the runtime does not run
 	// on a ManualClock.
 	ErrNoManualClock = errors.New("game: runtime clock is not a ManualClock")

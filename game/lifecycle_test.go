@@ -215,7 +215,7 @@ func TestRoomLifecycle(t *testing.T) {
 	if _, ok := e.RT.Room(r.ID()); ok || r.Phase() != game.PhaseDisposed {
 		t.Fatalf("empty room not disposed: phase %v", r.Phase())
 	}
-	if err := r.Join(game.JoinRequest{UserID: "c"}, nil); !errors.Is(err, game.ErrFinished) {
+	if err := r.Join(game.JoinRequest{UserID: "c", Client: gametest.NewClient("c")}, nil); !errors.Is(err, game.ErrFinished) {
 		t.Fatalf("join disposed room: %v", err)
 	}
 }

@@ -72,8 +72,7 @@ func (r *Room) applyCommand(c *command) {
 				s.state = seatJoined
 			}
 			r.mu.Unlock()
-			r.removed(m, c.client, RemovedReplaced)
-			return
+			return // the resume already reported the old client as replaced
 		}
 		m.client = nil
 		m.droppedAt = w.now

@@ -133,11 +133,14 @@ func (r *Room) Phase() Phase { return Phase(r.phase.Load()) }
 
 // Join asks for a seat. It returns at once: a typed error (ErrRoomFull,
 // ErrWrongPassword, ErrLocked, ErrFinished, ErrInboxFull) when the seat
-// cannot be reserved, or nil when the join was queued; cb then runs on the
+// cannot be reserved (ErrNoClient without a Client), or nil when the join was queued; cb then runs on the
 // tick worker with the result (the game may still refuse it), before the
 // member's first state frame is sent. A join with the UserID of a current or
 // dropped member resumes that seat on req.Client. cb may be nil.
 func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
+	if req.Client == nil {
+		return ErrNoClient
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ph := r.Phase(); ph == PhaseDisposed || r.closeReq {

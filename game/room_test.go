@@ -46,6 +46,8 @@ func TestJoinErrors(t *testing.T) {
 				e.Join(t, r, game.JoinRequest{UserID: "s", Spectator: true, Client: gametest.NewClient("s")})
 			},
 			req: game.JoinRequest{UserID: "b", Spectator: true}, want: game.ErrRoomFull},
+		{name: "no client", opts: game.RoomOptions{Game: "counter"},
+			req: game.JoinRequest{UserID: "b"}, want: game.ErrNoClient},
 		{name: "finished", opts: game.RoomOptions{Game: "counter"},
 			prepare: func(t *testing.T, e *gametest.Env, r *game.Room) {
 				res := e.Join(t, r, game.JoinRequest{UserID: "a", Client: gametest.NewClient("a")})
@@ -66,7 +68,9 @@ func TestJoinErrors(t *testing.T) {
 			if tc.prepare != nil {
 				tc.prepare(t, e, r)
 			}
-			tc.req.Client = gametest.NewClient(tc.req.UserID)
+			if tc.want != game.ErrNoClient {
+				tc.req.Client = gametest.NewClient(tc.req.UserID)
+			}
 			if err := r.Join(tc.req, nil); !errors.Is(err, tc.want) {
 				t.Fatalf("Join: got %v, want %v", err, tc.want)
 			}
