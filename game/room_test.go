@@ -11,6 +11,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/gametest"
+	"github.com/tickroom/tickroom/internal/frame"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -287,5 +288,59 @@ func TestClientsConverge(t *testing.T) {
 				t.Fatalf("test never skipped a congested client: %+v", st)
 			}
 		})
+	}
+}
+
+// retainingTransport keeps a reference per recipient, as a server that
+// queues frames would, and releases them later.
+type retainingTransport struct {
+	mu   sync.Mutex
+	held []*frame.Frame
+}
+
+func (rt *retainingTransport) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for range to {
+		f.Retain()
+		rt.held = append(rt.held, f)
+	}
+}
+
+// TestFramesOutliveDelivery: frames kept by the transport stay valid after
+// the tick and go back to the pool only with the transport's last release.
+func TestFramesOutliveDelivery(t *testing.T) {
+	tr := &retainingTransport{}
+	e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.Transport = tr })
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		e.Join(t, r, game.JoinRequest{UserID: fmt.Sprint(i), Client: gametest.NewClient("c")})
+	}
+	for seq := uint32(1); seq <= 5; seq++ {
+		_ = r.Input(1, seq, []byte("+"))
+		e.Advance(t, 50*time.Millisecond)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.held) < 3*5 {
+		t.Fatalf("held %d frames", len(tr.held))
+	}
+	counts := map[*frame.Frame]int32{}
+	for _, f := range tr.held {
+		counts[f]++
+	}
+	for f, n := range counts {
+		if f.Refs() != n {
+			t.Fatalf("frame has %d refs, transport holds %d", f.Refs(), n)
+		}
+		if len(f.Payload()) == 0 {
+			t.Fatal("held frame is empty")
+		}
+	}
+	for _, f := range tr.held {
+		f.Release()
 	}
 }
