@@ -76,6 +76,8 @@ func parseInputBody(b []byte, in *inputMsg) bool {
 			in.seq = uint32(v)
 		case num == fieldData && typ == protowire.BytesType:
 			in.data, n = protowire.ConsumeBytes(b)
+		case num == fieldRoomID || num == fieldSeq || num == fieldData:
+			return false // a known field with another wire type: refused by the full decoder
 		default:
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
