@@ -47,8 +47,8 @@ func FuzzParseInput(f *testing.F) {
 	ping, _ := (&tickroomv1.ClientMessage{RequestId: 2, Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 3}}}).MarshalVT()
 	f.Add(ping)
 	f.Add(append(inputBytes(1, "a", 1, nil), inputBytes(0, "b", 2, nil)...)) // two inputs: merged by protobuf
-	f.Add([]byte{0x12, 0x02, 0x08})                                        // truncated
-	f.Add([]byte{0x12, 0x03, 0x98, 0x06, 0x01})                            // unknown field inside Input
+	f.Add([]byte{0x12, 0x02, 0x08})                                          // truncated
+	f.Add([]byte{0x12, 0x03, 0x98, 0x06, 0x01})                              // unknown field inside Input
 	f.Fuzz(func(t *testing.T, p []byte) {
 		in, ok := parseInput(p)
 		if !ok {
