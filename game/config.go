@@ -63,11 +63,13 @@ func (r RemoveReason) String() string {
 
 // Removal tells the server that a client is no longer a room member.
 type Removal struct {
+	// RoomID, Seat and UserID say whose seat was released.
 	RoomID string
 	Seat   uint32
 	UserID string
 	// Client is the connection that held the seat; nil when it had dropped.
 	Client Client
+	// Reason says why.
 	Reason RemoveReason
 }
 

@@ -291,19 +291,27 @@ func (r *Room) Close(reason string) {
 
 // RoomInfo describes a room for a lobby listing.
 type RoomInfo struct {
-	ID            string
-	Game          string
-	Phase         Phase
+	// ID and Game identify the room and its game.
+	ID   string
+	Game string
+	// Phase is the room's phase.
+	Phase Phase
+	// Players and Spectators count held seats, reserved and dropped ones
+	// included; MaxPlayers and MaxSpectators are the room's limits.
 	Players       int
 	Spectators    int
 	MaxPlayers    int
 	MaxSpectators int
-	Locked        bool
-	Private       bool
-	HasPassword   bool
-	TickRate      int
-	Tick          uint64
-	Metadata      map[string]string
+	// Locked rooms take no new joins; Private rooms are not listed by
+	// default; HasPassword rooms need one to join.
+	Locked      bool
+	Private     bool
+	HasPassword bool
+	// TickRate is in Hz; Tick is the last tick run.
+	TickRate int
+	Tick     uint64
+	// Metadata is the room's lobby data (a copy).
+	Metadata map[string]string
 }
 
 // Info returns the room's listing entry; Metadata is a copy.
@@ -322,7 +330,7 @@ func (r *Room) Info() RoomInfo {
 // Stats returns the room's tick histograms and counters.
 func (r *Room) Stats() TickStats { return r.stats.snapshot() }
 
-// validateOptions resolves opts against d.
+// resolve checks o against d and returns the room's effective limits.
 func (o RoomOptions) resolve(d Definition) (maxPlayers, maxSpecs, rate int, err error) {
 	maxPlayers, maxSpecs, rate = d.MaxPlayers, d.MaxSpectators, d.TickRate
 	if o.MaxPlayers != 0 {
