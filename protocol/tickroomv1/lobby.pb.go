@@ -381,7 +381,10 @@ type QuickMatch struct {
 	Game string `protobuf:"bytes,1,opt,name=game,proto3" json:"game,omitempty"`
 	// options must equal a room's options for it to match; a new room gets
 	// them.
-	Options       map[string]string `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Options map[string]string `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// max_players, when not 0, matches only rooms of that many player seats
+	// and sizes a new room; 0 means the game's default size.
+	MaxPlayers    uint32 `protobuf:"varint,3,opt,name=max_players,json=maxPlayers,proto3" json:"max_players,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -428,6 +431,13 @@ func (x *QuickMatch) GetOptions() map[string]string {
 		return x.Options
 	}
 	return nil
+}
+
+func (x *QuickMatch) GetMaxPlayers() uint32 {
+	if x != nil {
+		return x.MaxPlayers
+	}
+	return 0
 }
 
 var File_tickroom_v1_lobby_proto protoreflect.FileDescriptor
@@ -478,11 +488,13 @@ const file_tickroom_v1_lobby_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9c\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbd\x01\n" +
 	"\n" +
 	"QuickMatch\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12>\n" +
-	"\aoptions\x18\x02 \x03(\v2$.tickroom.v1.QuickMatch.OptionsEntryR\aoptions\x1a:\n" +
+	"\aoptions\x18\x02 \x03(\v2$.tickroom.v1.QuickMatch.OptionsEntryR\aoptions\x12\x1f\n" +
+	"\vmax_players\x18\x03 \x01(\rR\n" +
+	"maxPlayers\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"

@@ -141,6 +141,7 @@ func (m *QuickMatch) CloneVT() *QuickMatch {
 	}
 	r := new(QuickMatch)
 	r.Game = m.Game
+	r.MaxPlayers = m.MaxPlayers
 	if rhs := m.Options; rhs != nil {
 		tmpContainer := make(map[string]string, len(rhs))
 		for k, v := range rhs {
@@ -359,6 +360,9 @@ func (this *QuickMatch) EqualVT(that *QuickMatch) bool {
 		if vx != vy {
 			return false
 		}
+	}
+	if this.MaxPlayers != that.MaxPlayers {
+		return false
 	}
 	return string(this.unknownFields) == string(that.unknownFields)
 }
@@ -739,6 +743,11 @@ func (m *QuickMatch) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.MaxPlayers != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.MaxPlayers))
+		i--
+		dAtA[i] = 0x18
+	}
 	if len(m.Options) > 0 {
 		for k := range m.Options {
 			v := m.Options[k]
@@ -921,6 +930,9 @@ func (m *QuickMatch) SizeVT() (n int) {
 			mapEntrySize := 1 + len(k) + protohelpers.SizeOfVarint(uint64(len(k))) + 1 + len(v) + protohelpers.SizeOfVarint(uint64(len(v)))
 			n += mapEntrySize + 1 + protohelpers.SizeOfVarint(uint64(mapEntrySize))
 		}
+	}
+	if m.MaxPlayers != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.MaxPlayers))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -2278,6 +2290,25 @@ func (m *QuickMatch) UnmarshalVT(dAtA []byte) error {
 			}
 			m.Options[mapkey] = mapvalue
 			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxPlayers", wireType)
+			}
+			m.MaxPlayers = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.MaxPlayers |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

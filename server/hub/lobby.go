@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tickroom/tickroom/game"
@@ -81,7 +82,7 @@ func (h *Hub) newRoom(opts game.RoomOptions) (*game.Room, protocol.ErrorCode, st
 		return nil, protocol.ErrorInternal, ""
 	}
 	if !opts.Private && opts.Password == "" {
-		key := matchKey(opts.Game, opts.Options)
+		key := matchKey(opts.Game, opts.MaxPlayers, opts.Options)
 		h.mu.Lock()
 		h.matches[key] = append(h.matches[key], room.ID())
 		h.mu.Unlock()
@@ -89,10 +90,13 @@ func (h *Hub) newRoom(opts game.RoomOptions) (*game.Room, protocol.ErrorCode, st
 	return room, 0, ""
 }
 
-// matchKey names the quick-match pool of a game and its options.
-func matchKey(gameName string, opts map[string]string) string {
+// matchKey names the quick-match pool of a game, a room size (0 for the
+// game's default) and options.
+func matchKey(gameName string, maxPlayers int, opts map[string]string) string {
 	var b strings.Builder
 	b.WriteString(gameName)
+	b.WriteByte(0)
+	b.WriteString(strconv.Itoa(maxPlayers))
 	for _, k := range slices.Sorted(maps.Keys(opts)) {
 		b.WriteByte(0)
 		b.WriteString(k)
@@ -126,7 +130,7 @@ func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) {
 // concurrent quick-matches never overfill it: a room that filled meanwhile
 // refuses and the next one is tried.
 func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) {
-	key := matchKey(q.Game, q.Options)
+	key := matchKey(q.Game, int(q.MaxPlayers), q.Options)
 	for _, room := range s.h.candidates(key) {
 		err := s.tryJoin(id, room, false, "", 0)
 		if err == nil {
@@ -137,7 +141,7 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) {
 			return
 		}
 	}
-	room, code, msg := s.h.newRoom(game.RoomOptions{Game: q.Game, Options: q.Options})
+	room, code, msg := s.h.newRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
 	if code != 0 {
 		s.sendError(id, code, msg)
 		return
