@@ -203,9 +203,24 @@ type nopClient struct{}
 
 func (nopClient) Congested() bool { return false }
 
-// BenchmarkArenaTick20 is one steady-state arena tick with 20 players
-// steering: inputs, physics, encode, diff and one delta frame.
-func BenchmarkArenaTick20(b *testing.B) {
+// BenchmarkArenaTick is one steady-state arena tick with every player
+// steering: inputs, physics, encode, diff and the delta frames. "20" is the
+// default map with one shared delta; "32-aoi" is a 400×400 map with 200
+// pickups where each player gets its own view.
+func BenchmarkArenaTick(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		players int
+		opts    map[string]string
+	}{
+		{"20", 20, map[string]string{"seed": "1"}},
+		{"32-aoi", 32, map[string]string{"seed": "1", "width": "400", "height": "400", "pickups": "200", "walls": "40", "view_radius": "30"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchArena(b, bc.players, bc.opts) })
+	}
+}
+
+func benchArena(b *testing.B, players int, opts map[string]string) {
 	reg := game.NewRegistry()
 	if err := reg.Register(arena.Definition()); err != nil {
 		b.Fatal(err)
@@ -215,11 +230,11 @@ func BenchmarkArenaTick20(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := rt.CreateRoom(game.RoomOptions{Game: "arena", Options: map[string]string{"seed": "1"}})
+	r, err := rt.CreateRoom(game.RoomOptions{Game: "arena", Options: opts})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := range 20 {
+	for i := range players {
 		if err := r.Join(game.JoinRequest{UserID: fmt.Sprint(i), Name: "bot", Client: nopClient{}}, nil); err != nil {
 			b.Fatal(err)
 		}
@@ -228,7 +243,7 @@ func BenchmarkArenaTick20(b *testing.B) {
 	seq := uint32(0)
 	tick := func() {
 		seq++
-		for s := range uint32(20) {
+		for s := range uint32(players) {
 			_ = r.Input(s+1, seq, inputs[(seq/20+s)%4])
 		}
 		_ = rt.Advance(50 * time.Millisecond)
@@ -236,12 +251,15 @@ func BenchmarkArenaTick20(b *testing.B) {
 	for range 10 {
 		tick()
 	}
+	before := r.Stats().FramesEncoded
 	b.ReportAllocs()
 	for b.Loop() {
 		tick()
 	}
 	b.StopTimer()
-	if st := r.Stats(); st.Ticks < 10 || st.FramesEncoded == 0 {
+	st := r.Stats()
+	if st.Ticks < 10 || st.FramesEncoded == before {
 		b.Fatalf("stats %+v", st)
 	}
+	b.ReportMetric(float64(st.FramesEncoded-before)/float64(b.N), "frames/op")
 }
