@@ -9,6 +9,13 @@
 // join results and removals arrive on tick workers. The user registry is
 // guarded by Hub.mu. Lock order: Hub.mu before Session.mu; never call into
 // a Room while holding either (rooms call back on their own goroutines).
+// Chat, presence and contacts have their own locks (see social), never
+// taken while Hub.mu or a Session.mu is held.
+//
+// Chat (room chat, lobby channels, direct messages), presence and operator
+// notifications are Reliable frames: never skipped like stale state; a
+// connection too slow to take them is closed by the transport with its
+// slow-client code.
 package hub
 
 import (
@@ -73,7 +80,11 @@ type Config struct {
 	MaxRoomsPerUser int
 	// ListLimit caps the rooms in one RoomList. Zero value means 100.
 	ListLimit int
-	// Logger receives session events. Zero value means no logging.
+	// Social limits chat, direct messages, contact lists and presence
+	// queries. Zero value means the defaults SocialConfig documents.
+	Social SocialConfig
+	// Logger receives session events: connections at Debug, operator
+	// actions at Info. Zero value means no logging.
 	Logger *slog.Logger
 	// Now tells the time. Zero value means time.Now.
 	Now func() time.Time
@@ -124,8 +135,10 @@ type Hub struct {
 	matches  map[string][]string   // quick-match key → room ids, oldest first
 	shutting bool
 
-	nextConn atomic.Uint64
-	stats    Stats
+	social     *social
+	nextDirect atomic.Uint64
+	stats      Stats
+	closes     closeCounts
 }
 
 var (
@@ -158,6 +171,7 @@ func New(cfg Config) (*Hub, error) {
 		held:    make(map[string][]heldSeat),
 		matches: make(map[string][]string),
 	}
+	h.social = newSocial(h, cfg.Social)
 	rc := cfg.Runtime
 	rc.Registry = cfg.Games
 	rc.Transport = h
@@ -269,6 +283,10 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	s.startExpiry(now)
 	h.stats.Sessions.Add(1)
 	h.sendWelcome(s)
+	h.social.connected(s)
+	if h.log.Enabled(context.Background(), slog.LevelDebug) {
+		h.log.Debug("session open", "conn", c.ID(), "user", claims.UserID)
+	}
 	return nil
 }
 
@@ -288,10 +306,14 @@ func (h *Hub) OnMessage(c *server.Conn, op ws.OpCode, payload []byte) {
 
 // OnClose gives up the session: its seats are held for the resume window
 // (or freed at once after a kick). It runs on the connection's loop.
-func (h *Hub) OnClose(c *server.Conn, _ ws.StatusCode, _ string) {
+func (h *Hub) OnClose(c *server.Conn, code ws.StatusCode, _ string) {
 	s, _ := c.Value().(*Session)
 	if s == nil {
 		return
+	}
+	h.closes.add(int(code))
+	if h.log.Enabled(context.Background(), slog.LevelDebug) {
+		h.log.Debug("session closed", "conn", c.ID(), "user", s.claims.UserID, "code", int(code))
 	}
 	h.mu.Lock()
 	list := h.users[s.claims.UserID]
@@ -308,6 +330,7 @@ func (h *Hub) OnClose(c *server.Conn, _ ws.StatusCode, _ string) {
 	}
 	h.mu.Unlock()
 	s.gone()
+	h.social.disconnected(s)
 }
 
 // onRemoved runs on a tick worker when a member's seat is released.
@@ -320,6 +343,7 @@ func (h *Hub) onRemoved(rm game.Removal) {
 	if !s.forget(rm.RoomID, rm.Seat) {
 		return
 	}
+	h.social.exitRoom(s, rm.RoomID)
 	var reason tickroomv1.LeaveReason
 	switch rm.Reason {
 	case game.RemovedLeft, game.RemovedReplaced, game.RemovedRefused:

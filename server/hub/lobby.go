@@ -237,6 +237,7 @@ func (s *Session) joined(id uint32, room *game.Room, spectator bool, res game.Jo
 		j.Players = append(j.Players, &tickroomv1.Player{Seat: p.Seat, UserId: p.UserID, Name: p.Name, Connected: p.Connected})
 	}
 	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Joined{Joined: j}})
+	s.h.social.enterRoom(s, roomPresence{id: info.ID, game: info.Game, private: info.Private})
 }
 
 // leaveRoom gives up a seat at once and answers Left.
@@ -254,6 +255,7 @@ func (s *Session) leaveRoom(id uint32, roomID string) {
 		return
 	}
 	_ = mm.room.Leave(mm.seat)
+	s.h.social.exitRoom(s, roomID)
 	s.sendLeft(id, roomID, tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, "")
 }
 

@@ -28,10 +28,14 @@ type Session struct {
 	mu    sync.Mutex
 	rooms []membership // guarded by mu
 
+	chats []string // chat keys (see chat.go); guarded by social.mu
+
 	// Loop-only state.
-	tokens float64   // message rate limiter
-	excess float64   // messages over the limit, decaying at the rate
-	last   time.Time // last refill
+	tokens     float64   // message rate limiter
+	excess     float64   // messages over the limit, decaying at the rate
+	last       time.Time // last refill
+	chatTokens float64   // chat rate limiter
+	chatLast   time.Time // last chat refill; zero before the first line
 }
 
 // membership is a room the session has a seat in, or is joining.
@@ -139,6 +143,20 @@ func (s *Session) dispatch(m *tickroomv1.ClientMessage) {
 		s.quickMatch(id, b.QuickMatch)
 	case *tickroomv1.ClientMessage_LeaveRoom:
 		s.leaveRoom(id, b.LeaveRoom.RoomId)
+	case *tickroomv1.ClientMessage_SendChat:
+		s.sendChat(id, b.SendChat)
+	case *tickroomv1.ClientMessage_SendDirect:
+		s.sendDirect(id, b.SendDirect)
+	case *tickroomv1.ClientMessage_JoinChannel:
+		s.joinChannel(id, b.JoinChannel.Channel)
+	case *tickroomv1.ClientMessage_LeaveChannel:
+		s.leaveChannel(id, b.LeaveChannel.Channel)
+	case *tickroomv1.ClientMessage_BlockUser:
+		s.blockUser(id, b.BlockUser)
+	case *tickroomv1.ClientMessage_AddFriend:
+		s.addFriend(id, b.AddFriend)
+	case *tickroomv1.ClientMessage_QueryPresence:
+		s.queryPresence(id, b.QueryPresence)
 	default:
 		s.h.stats.Unsupported.Add(1)
 		s.sendError(id, protocol.ErrorUnsupported, "message kind not supported by this server")

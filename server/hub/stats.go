@@ -1,6 +1,10 @@
 package hub
 
-import "sync/atomic"
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+)
 
 // Stats counts the hub's events. Every field is safe to read from any
 // goroutine; the metrics layer exports them.
@@ -20,7 +24,51 @@ type Stats struct {
 	Joins           atomic.Uint64 // seats taken
 	Resumes         atomic.Uint64 // seats resumed
 	ResumeAttempts  atomic.Uint64 // joins that asked to resume
+	RoomChats       atomic.Uint64 // room chat lines accepted
+	ChannelChats    atomic.Uint64 // lobby channel lines accepted
+	ChatDeliveries  atomic.Uint64 // chat lines queued on connections
+	ChatRefused     atomic.Uint64 // chat lines and direct messages over the chat rate
+	DirectMessages  atomic.Uint64 // direct messages delivered
+	DirectRefused   atomic.Uint64 // direct messages refused because the recipient blocked the sender
+	PresenceEvents  atomic.Uint64 // presence changes queued on watchers' connections
+	Notifications   atomic.Uint64 // operator notifications sent
 }
 
 // Stats returns the hub's counters.
 func (h *Hub) Stats() *Stats { return &h.stats }
+
+// closeCounts counts closed sessions by close code.
+type closeCounts struct {
+	mu sync.Mutex
+	m  map[int]uint64
+}
+
+func (c *closeCounts) add(code int) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[int]uint64)
+	}
+	c.m[code]++
+	c.mu.Unlock()
+}
+
+// Closes returns how many sessions closed with each close code, as the
+// transport reported it (1006 for a lost connection, the slow-client code
+// for one the transport dropped for not reading). Safe from any goroutine.
+func (h *Hub) Closes() map[int]uint64 {
+	h.closes.mu.Lock()
+	defer h.closes.mu.Unlock()
+	return maps.Clone(h.closes.m)
+}
+
+// OpenSessions returns the number of live sessions. Safe from any
+// goroutine.
+func (h *Hub) OpenSessions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, ss := range h.users {
+		n += len(ss)
+	}
+	return n
+}

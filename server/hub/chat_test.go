@@ -1,0 +1,240 @@
+package hub_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+func roomChat(roomID, text string, exclude bool) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{RoomId: roomID, Text: text, ExcludeSender: exclude}}}
+}
+
+func channelChat(name, text string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: name, Text: text}}}
+}
+
+func joinChannel(name string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinChannel{JoinChannel: &tickroomv1.JoinChannel{Channel: name}}}
+}
+
+func leaveChannel(name string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveChannel{LeaveChannel: &tickroomv1.LeaveChannel{Channel: name}}}
+}
+
+func direct(to, text string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: to, Text: text}}}
+}
+
+func block(user string, undo bool) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_BlockUser{BlockUser: &tickroomv1.BlockUser{UserId: user, Unblock: undo}}}
+}
+
+func createRoom(gameName string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: gameName}}}
+}
+
+// ok fails the test unless m is Ok.
+func ok(t *testing.T, m *tickroomv1.ServerMessage) {
+	t.Helper()
+	if m.GetOk() == nil {
+		t.Fatalf("want Ok, got %v", m)
+	}
+}
+
+// nextChat returns c's next chat line.
+func (c *client) nextChat() *tickroomv1.Chat {
+	c.t.Helper()
+	return c.next(isKind[*tickroomv1.ServerMessage_Chat]).GetChat()
+}
+
+// room puts the users in one tally room, in order, and returns the room id;
+// each client has read its Joined and the room's ChatHistory.
+func (e *env) room(users ...string) (string, []*client) {
+	e.t.Helper()
+	var id string
+	var cs []*client
+	for i, u := range users {
+		c, _ := e.connect(u)
+		var j *tickroomv1.Joined
+		if i == 0 {
+			j = joined(e.t, c.request(createRoom("tally")))
+			id = j.RoomId
+		} else {
+			j = joined(e.t, c.request(joinRoom(id, 0)))
+		}
+		c.next(isKind[*tickroomv1.ServerMessage_ChatHistory])
+		cs = append(cs, c)
+	}
+	return id, cs
+}
+
+func TestRoomChatReachesEveryMember(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		exclude bool
+	}{{"echoed to the sender", false}, {"sender excluded", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := start(t, options{})
+			id, cs := e.room("ann", "bob", "cat")
+			ok(t, cs[0].request(roomChat(id, "hello all", tc.exclude)))
+			for _, c := range cs[1:] {
+				line := c.nextChat()
+				if line.Text != "hello all" || line.FromUserId != "ann" || line.FromName != "name-ann" || line.RoomId != id || line.Id != 1 {
+					t.Fatalf("%s got %v", c.user, line)
+				}
+			}
+			// The second line tells whether the sender saw the first.
+			ok(t, cs[1].request(roomChat(id, "hi ann", false)))
+			first := cs[0].nextChat()
+			want := "hello all"
+			if tc.exclude {
+				want = "hi ann"
+			}
+			if first.Text != want {
+				t.Fatalf("sender's first line %q, want %q", first.Text, want)
+			}
+			if got := cs[2].nextChat(); got.Text != "hi ann" || got.Id != 2 {
+				t.Fatalf("cat got %v", got)
+			}
+		})
+	}
+}
+
+func TestChatHistoryOnJoin(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lines int // HistoryLines
+		want  []string
+	}{
+		{"all kept", 0, []string{"one", "two", "three"}},
+		{"last two kept", 2, []string{"two", "three"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := start(t, options{hub: func(c *hub.Config) { c.Social.HistoryLines = tc.lines }})
+			id, cs := e.room("ann", "bob")
+			for _, text := range []string{"one", "two", "three"} {
+				ok(t, cs[0].request(roomChat(id, text, false)))
+			}
+			cs[1].nextChat()
+			cs[1].nextChat()
+			cs[1].nextChat()
+			late, _ := e.connect("cat")
+			rid := late.send(joinRoom(id, 0))
+			joined(t, late.reply(rid))
+			h := late.next(isKind[*tickroomv1.ServerMessage_ChatHistory]).GetChatHistory()
+			var got []string
+			for _, l := range h.Lines {
+				got = append(got, l.Text)
+			}
+			if h.RoomId != id || strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Fatalf("history %s %v, want %v", h.RoomId, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestChatRefusals(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.MaxTextBytes = 10 }})
+	id, cs := e.room("ann")
+	a := cs[0]
+	for _, tc := range []struct {
+		name string
+		msg  *tickroomv1.ClientMessage
+		want tickroomv1.ErrorCode
+	}{
+		{"too long", roomChat(id, "01234567890", false), tickroomv1.ErrorCode_ERROR_CODE_MESSAGE_TOO_LONG},
+		{"empty", roomChat(id, "", false), tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST},
+		{"not in the room", roomChat("nope", "hi", false), tickroomv1.ErrorCode_ERROR_CODE_NOT_IN_ROOM},
+		{"room and channel", &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{RoomId: id, Channel: "x", Text: "hi"}}}, tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST},
+		{"channel not joined", channelChat("general", "hi"), tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND},
+		{"bad channel name", joinChannel("No Spaces"), tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND},
+		{"leave a channel not joined", leaveChannel("general"), tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := errCode(t, a.request(tc.msg)); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// The connection is still served.
+	ok(t, a.request(roomChat(id, "still here", false)))
+}
+
+func TestLobbyChannel(t *testing.T) {
+	e := start(t, options{})
+	a, _ := e.connect("ann")
+	b, _ := e.connect("bob")
+	c, _ := e.connect("cat")
+	for _, x := range []*client{a, b} {
+		h := x.request(joinChannel("general")).GetChatHistory()
+		if h == nil || h.Channel != "general" || len(h.Lines) != 0 {
+			t.Fatalf("%s: history %v", x.user, h)
+		}
+	}
+	ok(t, a.request(channelChat("general", "hey")))
+	if l := b.nextChat(); l.Channel != "general" || l.Text != "hey" || l.FromUserId != "ann" {
+		t.Fatalf("bob got %v", l)
+	}
+	h := c.request(joinChannel("general")).GetChatHistory()
+	if len(h.Lines) != 1 || h.Lines[0].Text != "hey" {
+		t.Fatalf("cat's history %v", h)
+	}
+	ok(t, b.request(leaveChannel("general")))
+	ok(t, c.request(channelChat("general", "bye")))
+	if l := a.nextChat(); l.Text != "hey" {
+		t.Fatalf("ann's first line %v", l)
+	}
+	if l := a.nextChat(); l.Text != "bye" {
+		t.Fatalf("ann's second line %v", l)
+	}
+	// Bob left: the next line he sees is one posted after he rejoins.
+	b.request(joinChannel("general"))
+	ok(t, a.request(channelChat("general", "welcome back")))
+	if l := b.nextChat(); l.Text != "welcome back" {
+		t.Fatalf("bob got %q after leaving", l.Text)
+	}
+}
+
+func TestChatFloodIsRefusedWhileOthersKeepChatting(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.ChatBurst = 5; c.Social.ChatRate = 0.5 }})
+	id, cs := e.room("ann", "bob", "cat")
+	a, b, c := cs[0], cs[1], cs[2]
+	var ids []uint32
+	for range 20 {
+		ids = append(ids, a.send(roomChat(id, "spam", false)))
+	}
+	limited := 0
+	for _, rid := range ids {
+		m := a.reply(rid)
+		if m.GetError() != nil {
+			if m.GetError().Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+				t.Fatalf("flood refused with %v", m.GetError())
+			}
+			limited++
+		}
+	}
+	if limited < 10 {
+		t.Fatalf("%d of 20 lines over a burst of 5 were refused", limited)
+	}
+	if got := e.hub.Stats().ChatRefused.Load(); got != uint64(limited) {
+		t.Fatalf("ChatRefused %d, want %d", got, limited)
+	}
+	ok(t, b.request(roomChat(id, "anyway", true)))
+	for {
+		if l := c.nextChat(); l.FromUserId == "bob" {
+			if l.Text != "anyway" {
+				t.Fatalf("cat got %v", l)
+			}
+			break
+		}
+	}
+	ok(t, c.request(roomChat(id, "indeed", true)))
+	for {
+		if l := b.nextChat(); l.FromUserId == "cat" {
+			break
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package hub
+
+import (
+	"cmp"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// PlayerInfo describes an online user for the operator.
+type PlayerInfo struct {
+	// UserID is the user's id.
+	UserID string `json:"user_id"`
+	// Name is the user's display name.
+	Name string `json:"name"`
+	// Connections lists the user's connections.
+	Connections []ConnInfo `json:"connections"`
+	// Rooms lists the rooms the user is in, oldest first.
+	Rooms []string `json:"rooms"`
+	// Since is when the user's current status began.
+	Since time.Time `json:"since"`
+	// Friends and Blocked are the sizes of the user's lists.
+	Friends int `json:"friends"`
+	// Blocked is the size of the user's block list.
+	Blocked int `json:"blocked"`
+}
+
+// ConnInfo is one connection of a user.
+type ConnInfo struct {
+	// ID is the connection id, as Welcome.connection_id tells the client.
+	ID string `json:"id"`
+	// Remote is the client's address.
+	Remote string `json:"remote"`
+	// Congested reports that the connection's outbound bytes are over the
+	// transport's high-water mark.
+	Congested bool `json:"congested"`
+	// Dropped counts state frames skipped for congestion.
+	Dropped uint64 `json:"dropped"`
+}
+
+// Players returns every online user, sorted by id. Safe from any
+// goroutine.
+func (h *Hub) Players() []PlayerInfo {
+	so := h.social
+	so.mu.Lock()
+	out := make([]PlayerInfo, 0, len(so.users))
+	for uid, p := range so.users {
+		pi := PlayerInfo{UserID: uid, Name: p.name, Since: p.since, Friends: len(p.friends), Blocked: len(p.blocks), Rooms: []string{}}
+		for _, r := range p.rooms {
+			pi.Rooms = append(pi.Rooms, r.id)
+		}
+		for _, s := range p.sessions {
+			ci := ConnInfo{ID: strconv.FormatUint(s.conn.ID(), 16), Congested: s.conn.Congested(), Dropped: s.conn.Dropped()}
+			if a, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok {
+				ci.Remote = a.String()
+			}
+			pi.Connections = append(pi.Connections, ci)
+		}
+		out = append(out, pi)
+	}
+	so.mu.Unlock()
+	slices.SortFunc(out, func(a, b PlayerInfo) int { return cmp.Compare(a.UserID, b.UserID) })
+	return out
+}
+
+// RoomMembers returns the user ids of a room's connected members (players
+// and spectators), sorted. Safe from any goroutine.
+func (h *Hub) RoomMembers(roomID string) []string {
+	so := h.social
+	so.mu.Lock()
+	var out []string
+	if c := so.rooms[roomID]; c != nil {
+		c.mu.Lock()
+		for _, s := range c.members {
+			out = append(out, s.claims.UserID)
+		}
+		c.mu.Unlock()
+	}
+	so.mu.Unlock()
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// CloseRoom closes a room at its next tick: its members get Left with
+// LEAVE_REASON_ROOM_CLOSED. It returns ErrNoRoom for an unknown room. Safe
+// from any goroutine.
+func (h *Hub) CloseRoom(roomID, reason string) error {
+	room, ok := h.rt.Room(roomID)
+	if !ok {
+		return ErrNoRoom
+	}
+	room.Close(reason)
+	h.log.Info("room closed by operator", "room", roomID, "reason", reason)
+	return nil
+}
+
+// ShuttingDown reports whether Shutdown has started. Safe from any
+// goroutine.
+func (h *Hub) ShuttingDown() bool { return h.isShutting() }

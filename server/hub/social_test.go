@@ -1,0 +1,278 @@
+package hub_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+func addFriend(user string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_AddFriend{AddFriend: &tickroomv1.AddFriend{UserId: user}}}
+}
+
+func queryPresence(users ...string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QueryPresence{QueryPresence: &tickroomv1.QueryPresence{UserIds: users}}}
+}
+
+func (c *client) nextPresence() *tickroomv1.Presence {
+	c.t.Helper()
+	return c.next(isKind[*tickroomv1.ServerMessage_Presence]).GetPresence()
+}
+
+func TestDirectMessageAcrossRooms(t *testing.T) {
+	e := start(t, options{})
+	r1, one := e.room("ann")
+	r2, two := e.room("bob")
+	if r1 == r2 {
+		t.Fatal("want two rooms")
+	}
+	a, b := one[0], two[0]
+	ok(t, a.request(direct("bob", "psst")))
+	dm := b.next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage()
+	if dm.FromUserId != "ann" || dm.FromName != "name-ann" || dm.ToUserId != "bob" || dm.Text != "psst" || dm.Id == 0 {
+		t.Fatalf("bob got %v", dm)
+	}
+	for _, tc := range []struct {
+		name string
+		msg  *tickroomv1.ClientMessage
+		want tickroomv1.ErrorCode
+	}{
+		{"offline recipient", direct("zed", "hi"), tickroomv1.ErrorCode_ERROR_CODE_USER_OFFLINE},
+		{"no recipient", direct("", "hi"), tickroomv1.ErrorCode_ERROR_CODE_USER_NOT_FOUND},
+		{"too long", direct("bob", strings.Repeat("x", 501)), tickroomv1.ErrorCode_ERROR_CODE_MESSAGE_TOO_LONG},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := errCode(t, a.request(tc.msg)); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBlockRefusesDirectAndHidesChat(t *testing.T) {
+	e := start(t, options{})
+	id, cs := e.room("ann", "bob", "cat")
+	a, b, c := cs[0], cs[1], cs[2]
+	ok(t, b.request(block("ann", false)))
+
+	if got := errCode(t, a.request(direct("bob", "hello?"))); got != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("DM to a user who blocked the sender: %v", got)
+	}
+	ok(t, a.request(direct("cat", "hello cat"))) // others still take them
+	c.next(isKind[*tickroomv1.ServerMessage_DirectMessage])
+
+	ok(t, a.request(roomChat(id, "from ann", false)))
+	if l := c.nextChat(); l.Text != "from ann" {
+		t.Fatalf("cat got %q, want ann's line", l.Text)
+	}
+	// (A reply wait skips other messages: cat reads ann's line first.)
+	ok(t, c.request(roomChat(id, "from cat", false)))
+	if l := b.nextChat(); l.Text != "from cat" {
+		t.Fatalf("bob saw %q from a blocked user", l.Text)
+	}
+
+	ok(t, b.request(block("ann", true)))
+	ok(t, a.request(direct("bob", "friends again")))
+	if dm := b.next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "friends again" {
+		t.Fatalf("bob got %v", dm)
+	}
+}
+
+func TestPresenceFollowsAFriend(t *testing.T) {
+	e := start(t, options{})
+	a, _ := e.connect("ann")
+	ok(t, a.request(addFriend("bob")))
+	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("initial presence %v", p)
+	}
+
+	b, _ := e.connect("bob")
+	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE || p.Name != "name-bob" {
+		t.Fatalf("after connect %v", p)
+	}
+	j := joined(t, b.request(createRoom("tally")))
+	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM || p.RoomId != j.RoomId || p.Game != "tally" {
+		t.Fatalf("after join %v", p)
+	}
+	list := a.request(queryPresence("bob", "zed")).GetPresenceList()
+	if len(list.Users) != 2 || list.Users[0].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM ||
+		list.Users[1].UserId != "zed" || list.Users[1].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("query %v", list)
+	}
+	b.ws.Close()
+	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("after disconnect %v", p)
+	}
+	if got := e.hub.Presence("bob").Status; got != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("Hub.Presence %v", got)
+	}
+}
+
+func TestPresenceOfSomeoneMessaged(t *testing.T) {
+	e := start(t, options{})
+	a, _ := e.connect("ann")
+	b, _ := e.connect("bob")
+	ok(t, a.request(direct("bob", "hi")))
+	b.ws.Close()
+	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("got %v", p)
+	}
+}
+
+func TestNotificationsArriveExactlyOnce(t *testing.T) {
+	e := start(t, options{})
+	id, cs := e.room("ann", "bob")
+	a, b := cs[0], cs[1]
+	c, _ := e.connect("cat")
+	send := func(n hub.Notice) string {
+		t.Helper()
+		res, err := e.hub.Notify(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.ID
+	}
+	toAnn := send(hub.Notice{UserID: "ann", Kind: "reward", Title: "gift", Body: "a hat", Data: map[string]string{"item": "hat"}})
+	toRoom := send(hub.Notice{RoomID: id, Kind: "room", Title: "closing soon"})
+	toAll := send(hub.Notice{Everyone: true, Kind: "maintenance", Title: "restart at noon"})
+	for _, tc := range []struct {
+		c    *client
+		want []string
+	}{
+		{a, []string{toAnn, toRoom, toAll}},
+		{b, []string{toRoom, toAll}},
+		{c, []string{toAll}},
+	} {
+		t.Run(tc.c.user, func(t *testing.T) {
+			var got []string
+			for {
+				n := tc.c.next(isKind[*tickroomv1.ServerMessage_Notification]).GetNotification()
+				got = append(got, n.Id)
+				if n.Id == toAnn && (n.Data["item"] != "hat" || n.Body != "a hat") {
+					t.Fatalf("notification %v", n)
+				}
+				if n.Id == toRoom && n.RoomId != id {
+					t.Fatalf("room notification %v", n)
+				}
+				if n.Id == toAll {
+					break
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		n    hub.Notice
+		want error
+	}{
+		{"no target", hub.Notice{Title: "x"}, hub.ErrBadNotice},
+		{"two targets", hub.Notice{UserID: "ann", Everyone: true}, hub.ErrBadNotice},
+		{"offline user", hub.Notice{UserID: "zed"}, hub.ErrNoSession},
+		{"unknown room", hub.Notice{RoomID: "nope"}, hub.ErrNoRoom},
+		{"too big", hub.Notice{Everyone: true, Body: strings.Repeat("x", 17<<10)}, hub.ErrBadNotice},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := e.hub.Notify(tc.n); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// dialStalled connects user with a tiny receive buffer, joins roomID,
+// and then never reads again.
+func dialStalled(t *testing.T, e *env, user, roomID string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{
+		Subprotocols: []string{"tickroom.v1"}, HandshakeTimeout: 5 * time.Second,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
+			}
+			return c, err
+		},
+	}
+	conn, _, err := d.Dial(e.url+"?token="+e.token(user, time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	m := joinRoom(roomID, 0)
+	m.RequestId = 1
+	b, _ := m.MarshalVT()
+	if err := conn.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, p, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sm tickroomv1.ServerMessage
+		if err := sm.UnmarshalVT(p); err != nil {
+			t.Fatal(err)
+		}
+		if sm.GetChatHistory() != nil {
+			return conn
+		}
+	}
+}
+
+func TestSlowChatMemberIsClosedWhileOthersKeepChatting(t *testing.T) {
+	e := start(t, options{
+		server: func(c *server.Config) {
+			c.ReliableBudget = 64 << 10
+			c.SlowDeadline = 100 * time.Millisecond
+			c.SweepInterval = 20 * time.Millisecond
+			c.SlowCloseCode = ws.StatusCode(protocol.CloseSlowClient)
+		},
+		hub: func(c *hub.Config) {
+			c.MessageRate = 10000
+			c.Social = hub.SocialConfig{MaxTextBytes: 8 << 10, ChatRate: 10000, ChatBurst: 10000}
+		},
+	})
+	id, cs := e.room("ann", "bob")
+	a, b := cs[0], cs[1]
+	dialStalled(t, e, "zed", id)
+	line := strings.Repeat("z", 8<<10)
+	closed := func() bool { return e.hub.Closes()[int(protocol.CloseSlowClient)] == 1 }
+	sent := 0
+	for ; sent < 4000 && !closed(); sent++ {
+		ok(t, a.request(roomChat(id, line, true)))
+		b.nextChat()
+	}
+	if !closed() {
+		deadline := time.Now().Add(10 * time.Second)
+		for !closed() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if !closed() {
+		t.Fatalf("the stalled member was not closed with %d after %d lines of 8 KiB; closes %v", protocol.CloseSlowClient, sent, e.hub.Closes())
+	}
+	// The readers were not touched: both keep chatting.
+	ok(t, b.request(roomChat(id, "still here", true)))
+	for {
+		if l := a.nextChat(); l.FromUserId == "bob" {
+			break
+		}
+	}
+	if got := e.hub.RoomMembers(id); !slices.Equal(got, []string{"ann", "bob"}) {
+		t.Fatalf("room chat members %v", got)
+	}
+}
