@@ -1,9 +1,10 @@
 package main
 
 import (
-	"errors"
 	"io/fs"
+
+	clientjs "github.com/tickroom/tickroom/client-js"
 )
 
-// demoFiles returns the demo page's files.
-func demoFiles() (fs.FS, error) { return nil, errors.New("no demo page built in") }
+// demoFiles returns the demo page's files, embedded from client-js/demo/dist.
+func demoFiles() (fs.FS, error) { return clientjs.DemoFiles() }

@@ -1,0 +1,197 @@
+// The arena on a canvas: walls and pickups from the room's entities, the
+// user's own avatar at its latest server position, every other player
+// interpolated between states (rendered 100 ms in the past), and the arrow
+// keys or WASD sent as arena Input whenever the direction changes.
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { interpolateRoom, lerpFields, type Room, type RoomInterpolation } from "../../src/index.js";
+import { EntitySchema, GlobalsSchema, InputSchema, type Globals } from "../../src/gen/tickroom/arena/v1/arena_pb.js";
+import { el } from "./dom.js";
+import type { GameView, ViewHost } from "./view.js";
+
+// Entity id bases, as the arena assigns them: a player's id is its seat.
+const wallBase = 1n << 20n;
+
+// Avatar is what is drawn of a player.
+interface Avatar {
+  x: number;
+  y: number;
+  seat: number;
+  name: string;
+  score: number;
+}
+
+const keys: Record<string, [number, number]> = {
+  ArrowUp: [0, -1], KeyW: [0, -1],
+  ArrowDown: [0, 1], KeyS: [0, 1],
+  ArrowLeft: [-1, 0], KeyA: [-1, 0],
+  ArrowRight: [1, 0], KeyD: [1, 0],
+};
+
+const colors = ["#5aa9ff", "#ff6b6b", "#5ad18a", "#c88bff", "#ffa94d", "#4dd8e0", "#f783ac", "#a9e34b"];
+
+/** ArenaView renders an arena room and steers the user's avatar. */
+export class ArenaView implements GameView {
+  private readonly ctx: CanvasRenderingContext2D;
+  private readonly smooth: RoomInterpolation<Avatar | undefined>;
+  private readonly held = new Set<string>();
+  private readonly offs: (() => void)[] = [];
+  private globals: Globals | undefined;
+  private frame = 0;
+  private sent: [number, number] = [0, 0];
+
+  /** ArenaView's constructor starts drawing and listening to the keyboard. */
+  constructor(
+    private readonly room: Room,
+    private readonly canvas: HTMLCanvasElement,
+    private readonly scores: HTMLOListElement,
+    private readonly host: ViewHost,
+  ) {
+    const ctx = canvas.getContext("2d");
+    if (!ctx) throw new Error("demo: no 2d canvas");
+    this.ctx = ctx;
+    const lerp = lerpFields<Avatar>(["x", "y"]);
+    this.smooth = interpolateRoom<Avatar | undefined>(room, {
+      decode: (bytes) => avatar(bytes),
+      lerp: (a, b, t) => (a && b ? lerp(a, b, t) : b),
+      include: (id) => id < wallBase && id !== BigInt(room.seat),
+    });
+    const down = (e: KeyboardEvent) => this.key(e, true);
+    const up = (e: KeyboardEvent) => this.key(e, false);
+    const blur = () => {
+      this.held.clear();
+      this.steer();
+    };
+    window.addEventListener("keydown", down);
+    window.addEventListener("keyup", up);
+    window.addEventListener("blur", blur);
+    this.offs.push(
+      () => window.removeEventListener("keydown", down),
+      () => window.removeEventListener("keyup", up),
+      () => window.removeEventListener("blur", blur),
+      room.on("state", ({ state }) => {
+        if (state.globalsSet) this.globals = fromBinary(GlobalsSchema, room.globals);
+        this.renderScores();
+      }),
+    );
+    if (room.globals.length > 0) this.globals = fromBinary(GlobalsSchema, room.globals);
+    this.renderScores();
+    host.status(room.spectator ? "You are watching." : "Arrow keys or WASD to move.");
+    canvas.focus();
+    const loop = () => {
+      this.draw(performance.now());
+      this.frame = requestAnimationFrame(loop);
+    };
+    this.frame = requestAnimationFrame(loop);
+  }
+
+  /** dispose stops drawing, listening and steering. */
+  dispose(): void {
+    cancelAnimationFrame(this.frame);
+    for (const off of this.offs) off();
+    this.smooth.dispose();
+    this.scores.replaceChildren();
+  }
+
+  private key(e: KeyboardEvent, down: boolean): void {
+    if (!(e.code in keys)) return;
+    const target = e.target as HTMLElement | null;
+    if (target && (target.tagName === "INPUT" || target.tagName === "SELECT")) return;
+    e.preventDefault();
+    if (down) this.held.add(e.code);
+    else this.held.delete(e.code);
+    this.steer();
+  }
+
+  private steer(): void {
+    if (this.room.spectator || !this.room.live) return;
+    let dx = 0;
+    let dy = 0;
+    for (const code of this.held) {
+      const k = keys[code]!;
+      dx += k[0];
+      dy += k[1];
+    }
+    dx = Math.sign(dx) * 1000;
+    dy = Math.sign(dy) * 1000;
+    if (dx !== 0 && dy !== 0) {
+      dx = Math.round(dx * Math.SQRT1_2);
+      dy = Math.round(dy * Math.SQRT1_2);
+    }
+    if (dx === this.sent[0] && dy === this.sent[1]) return;
+    this.sent = [dx, dy];
+    this.room.sendInput(toBinary(InputSchema, create(InputSchema, { dx, dy })));
+  }
+
+  private draw(now: number): void {
+    const { ctx, canvas } = this;
+    const g = this.globals;
+    ctx.fillStyle = "#0c0f16";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (!g || g.width <= 0 || g.height <= 0) return;
+    const scale = Math.min(canvas.width / g.width, canvas.height / g.height);
+    const px = (v: number) => v * scale;
+    ctx.strokeStyle = "#2c3348";
+    ctx.strokeRect(0, 0, px(g.width), px(g.height));
+
+    const own = BigInt(this.room.seat);
+    const players: Avatar[] = [];
+    for (const [id, bytes] of this.room.entities) {
+      const e = fromBinary(EntitySchema, bytes).kind;
+      if (e.case === "wall") {
+        ctx.fillStyle = "#3b4560";
+        ctx.fillRect(px(e.value.x), px(e.value.y), px(e.value.w), px(e.value.h));
+      } else if (e.case === "pickup") {
+        ctx.fillStyle = "#ffd43b";
+        circle(ctx, px(e.value.x), px(e.value.y), Math.max(2, px(g.pickupRadius)));
+      } else if (e.case === "player") {
+        const a = id === own && !this.room.spectator ? avatar(bytes) : (this.smooth.sample(id, now)?.value ?? avatar(bytes));
+        if (a) players.push(a);
+      }
+    }
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    for (const p of players) {
+      ctx.fillStyle = colors[p.seat % colors.length]!;
+      const r = Math.max(3, px(g.playerRadius));
+      circle(ctx, px(p.x), px(p.y), r);
+      if (BigInt(p.seat) === own && !this.room.spectator) {
+        ctx.strokeStyle = "#ffffff";
+        ctx.lineWidth = 2;
+        ctx.beginPath();
+        ctx.arc(px(p.x), px(p.y), r + 2, 0, Math.PI * 2);
+        ctx.stroke();
+      }
+      ctx.fillStyle = "#e4e7ef";
+      ctx.fillText(p.name, px(p.x), px(p.y) - r - 4);
+    }
+  }
+
+  private renderScores(): void {
+    const players: Avatar[] = [];
+    for (const [id, bytes] of this.room.entities) {
+      if (id >= wallBase) continue;
+      const a = avatar(bytes);
+      if (a) players.push(a);
+    }
+    players.sort((a, b) => b.score - a.score || a.seat - b.seat);
+    const me = this.room.spectator ? undefined : players.find((p) => p.seat === this.room.seat);
+    if (me) this.canvas.dataset["me"] = `${me.x},${me.y}`;
+    const left = this.globals?.remainingTicks ? ` — ${Math.ceil(this.globals.remainingTicks / Math.max(1, this.room.tickRate))} s left` : "";
+    this.scores.replaceChildren(...players.map((p) => el("li", { text: `${p.name}: ${p.score}` })));
+    this.scores.dataset["players"] = String(players.length);
+    if (left) this.host.status(`Arrow keys or WASD to move${left}.`);
+  }
+}
+
+function avatar(bytes: Uint8Array): Avatar | undefined {
+  const e = fromBinary(EntitySchema, bytes).kind;
+  if (e.case !== "player") return undefined;
+  const p = e.value;
+  return { x: p.x, y: p.y, seat: p.seat, name: p.name, score: p.score };
+}
+
+function circle(ctx: CanvasRenderingContext2D, x: number, y: number, r: number): void {
+  ctx.beginPath();
+  ctx.arc(x, y, r, 0, Math.PI * 2);
+  ctx.fill();
+}

@@ -1,0 +1,150 @@
+// The chat panel: the lobby channel, the current room's chat and direct
+// messages in one log, with a target picker. Every line is built with
+// textContent, so markup in a message is shown, never run.
+import type { Client, Room } from "../../src/index.js";
+import type { Chat, ChatHistory, DirectMessage } from "../../src/gen/tickroom/v1/social_pb.js";
+import { el, errorText } from "./dom.js";
+
+/** LOBBY_CHANNEL is the lobby channel every user joins. */
+export const LOBBY_CHANNEL = "general";
+
+// maxLines bounds the log; the oldest lines go first.
+const maxLines = 300;
+
+/** ChatPanel renders chat lines and sends what the user types. */
+export class ChatPanel {
+  private readonly seen = new Set<string>();
+  private readonly users = new Map<string, string>();
+  private client: Client | undefined;
+  private room: Room | undefined;
+  private selfId = "";
+
+  /** ChatPanel's constructor wires the form; attach a client to use it. */
+  constructor(
+    private readonly log: HTMLUListElement,
+    private readonly to: HTMLSelectElement,
+    form: HTMLFormElement,
+    private readonly input: HTMLInputElement,
+  ) {
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void this.send();
+    });
+    this.renderTargets();
+  }
+
+  /** attach listens to a client's chat, history and direct messages; it returns a function that stops listening. */
+  attach(client: Client, selfId: string): () => void {
+    this.client = client;
+    this.selfId = selfId;
+    const offs = [
+      client.on("chat", (c) => this.addChat(c)),
+      client.on("chatHistory", (h) => this.addHistory(h)),
+      client.on("direct", (d) => this.addDirect(d)),
+    ];
+    return () => {
+      for (const off of offs) off();
+      this.client = undefined;
+    };
+  }
+
+  /** joinLobby subscribes to the lobby channel and shows its recent lines. */
+  async joinLobby(): Promise<void> {
+    if (!this.client) return;
+    try {
+      this.addHistory(await this.client.joinChannel(LOBBY_CHANNEL));
+    } catch (err) {
+      this.system(`lobby chat unavailable: ${errorText(err)}`);
+    }
+  }
+
+  /** setRoom makes the room (or none) the target of room chat. */
+  setRoom(room: Room | undefined): void {
+    this.room = room;
+    for (const p of room?.players.values() ?? []) this.learnUser(p.userId, p.name);
+    this.renderTargets(room ? "room" : `channel:${LOBBY_CHANNEL}`);
+  }
+
+  /** learnUser adds a user to the direct-message targets. */
+  learnUser(userId: string, name: string): void {
+    if (!userId || userId === this.selfId || this.users.get(userId) === name) return;
+    this.users.set(userId, name);
+    this.renderTargets();
+  }
+
+  /** system adds a line from the page itself. */
+  system(text: string): void {
+    this.append(el("li", { cls: "system", text }));
+  }
+
+  private addHistory(h: ChatHistory): void {
+    for (const line of h.lines) this.addChat(line);
+  }
+
+  private addChat(c: Chat): void {
+    const key = `${c.roomId ? `room:${c.roomId}` : `channel:${c.channel}`}:${c.id}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.learnUser(c.fromUserId, c.fromName);
+    const where = c.roomId ? "[room]" : `[#${c.channel}]`;
+    this.append(this.line(where, c.fromUserId, c.fromName || "system", c.text, ""));
+  }
+
+  private addDirect(d: DirectMessage): void {
+    const key = `dm:${d.fromUserId}:${d.id}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.learnUser(d.fromUserId, d.fromName);
+    this.append(this.line("[dm]", d.fromUserId, d.fromName, d.text, "dm"));
+  }
+
+  private line(where: string, userId: string, name: string, text: string, cls: string): HTMLLIElement {
+    const from = el("button", { cls: "from", text: name, attrs: { type: "button", title: "Send a direct message" } });
+    from.addEventListener("click", () => {
+      if (!userId || userId === this.selfId) return;
+      this.renderTargets(`dm:${userId}`);
+      this.input.focus();
+    });
+    const li = el("li", { cls }, el("span", { cls: "where", text: where }), from, el("span", { cls: "text", text }));
+    li.dataset["from"] = name;
+    return li;
+  }
+
+  private append(li: HTMLLIElement): void {
+    const atBottom = this.log.scrollTop + this.log.clientHeight >= this.log.scrollHeight - 4;
+    this.log.append(li);
+    while (this.log.childElementCount > maxLines) this.log.firstElementChild?.remove();
+    if (atBottom) this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  private renderTargets(select?: string): void {
+    const want = select ?? this.to.value;
+    const opts: [string, string][] = [[`channel:${LOBBY_CHANNEL}`, `#${LOBBY_CHANNEL}`]];
+    if (this.room) opts.push(["room", "room"]);
+    for (const [id, name] of this.users) opts.push([`dm:${id}`, `@${name}`]);
+    this.to.replaceChildren(...opts.map(([value, label]) => el("option", { text: label, attrs: { value } })));
+    this.to.value = opts.some(([v]) => v === want) ? want : opts[0]![0];
+  }
+
+  private async send(): Promise<void> {
+    const client = this.client;
+    const text = this.input.value.trim();
+    if (!client || !text) return;
+    const target = this.to.value;
+    try {
+      if (target === "room" && this.room) {
+        await client.sendChat({ roomId: this.room.id }, text);
+      } else if (target.startsWith("dm:")) {
+        const id = target.slice(3);
+        await client.sendDirect(id, text);
+        // The server does not echo a direct message to its sender.
+        this.append(this.line(`[dm to @${this.users.get(id) ?? id}]`, this.selfId, "you", text, "dm"));
+      } else {
+        await client.sendChat({ channel: target.slice("channel:".length) }, text);
+      }
+      this.input.value = "";
+    } catch (err) {
+      this.system(`not sent: ${errorText(err)}`);
+    }
+  }
+}

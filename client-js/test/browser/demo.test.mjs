@@ -1,0 +1,219 @@
+// End-to-end tests of the demo page in headless Chromium against the real
+// server binary: two pages play gomoku to a win, chat (markup in a message
+// shows as text) and send direct messages, a page whose network drops
+// resumes its seat, and the arena is drawn and steered (a screenshot is
+// saved to test-artifacts/arena.png). Each page reaches the server through
+// its own cuttable network path (net-path.mjs).
+import assert from "node:assert/strict";
+import { mkdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, ROOT } from "./harness.mjs";
+import { startNetPath } from "./net-path.mjs";
+import { startServer } from "./tickroom-server.mjs";
+
+/** ARTIFACTS is where screenshots go (git-ignored). */
+const ARTIFACTS = join(ROOT, "test-artifacts");
+
+// wait bounds every wait on the page; generous for a busy shared machine,
+// and never part of what is asserted.
+const wait = { timeout: 20_000 };
+
+describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
+  let server;
+  let browser;
+  const cleanups = [];
+
+  before(async () => {
+    server = await startServer(["-drop-grace", "60s"]);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
+  });
+
+  after(async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+    await browser?.close();
+    await server?.stop();
+  });
+
+  // player opens a fresh browser context (its own storage) on its own
+  // network path and logs in with name.
+  async function player(name) {
+    const path = await startNetPath(server.httpUrl, server.wsAddr);
+    const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+    cleanups.push(() => context.close(), () => path.close());
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (err) => errors.push(String(err)));
+    page.on("console", (msg) => {
+      // A cut network shows up as a failed WebSocket in the console; that is the point.
+      if (msg.type() === "error" && !/WebSocket/.test(msg.text())) errors.push(msg.text());
+    });
+    await page.goto(`${path.url}/`);
+    await page.waitForSelector("body[data-ready=true]", wait);
+    await page.fill("#login-name", name);
+    await page.click("#login-form button[type=submit]");
+    await page.waitForSelector("body[data-connection=open]", wait);
+    assert.equal(await page.textContent("#me"), `${name} (guest)`);
+    const userId = await page.getAttribute("body", "data-user");
+    return { name, page, path, errors, userId };
+  }
+
+  async function quickMatch(p, game) {
+    await p.page.click(`[data-quick=${game}]`);
+    await p.page.waitForSelector(`#game-view[data-game=${game}][data-seat]`, wait);
+    return {
+      room: await p.page.getAttribute("#game-view", "data-room"),
+      seat: await p.page.getAttribute("#game-view", "data-seat"),
+    };
+  }
+
+  // stonesOn waits until every page shows n stones.
+  async function stonesOn(pages, n) {
+    for (const p of pages) await p.page.waitForSelector(`#gomoku-board[data-stones="${n}"]`, wait);
+  }
+
+  // play clicks a cell on p's board once it is p's turn.
+  async function play(p, seat, x, y) {
+    await p.page.waitForSelector(`#gomoku-board[data-turn="${seat}"]`, wait);
+    await p.page.click(`#gomoku-board [data-x="${x}"][data-y="${y}"]`);
+  }
+
+  async function stoneAt(p, x, y) {
+    const cls = await p.page.getAttribute(`#gomoku-board [data-x="${x}"][data-y="${y}"]`, "class");
+    return cls.includes("black") ? "black" : cls.includes("white") ? "white" : "";
+  }
+
+  test("two pages join one gomoku room and play to a win", async () => {
+    const ann = await player("ann");
+    const bob = await player("bob");
+    const a = await quickMatch(ann, "gomoku");
+    const b = await quickMatch(bob, "gomoku");
+    assert.equal(b.room, a.room, "quick match put both pages in one room");
+    assert.deepEqual([a.seat, b.seat], ["1", "2"]);
+    await ann.page.waitForSelector("#players li:nth-child(2)", wait);
+    assert.deepEqual(await ann.page.$$eval("#players li", (ls) => ls.map((l) => l.textContent)), ["1. ann", "2. bob"]);
+
+    // Bob may not move first: the page says so and sends nothing.
+    await bob.page.click('#gomoku-board [data-x="7"][data-y="7"]');
+    assert.match(await bob.page.textContent("#game-status"), /Not your turn|ann \(black\) to move/);
+
+    let n = 0;
+    for (let i = 0; i < 4; i++) {
+      await play(ann, 1, i, 0);
+      await stonesOn([ann, bob], ++n);
+      await play(bob, 2, i, 1);
+      await stonesOn([ann, bob], ++n);
+    }
+    await play(ann, 1, 4, 0);
+    await stonesOn([ann, bob], 9);
+    await ann.page.waitForFunction(() => document.getElementById("game-status")?.textContent?.startsWith("You win"), null, wait);
+    await bob.page.waitForFunction(() => document.getElementById("game-status")?.textContent?.startsWith("ann wins"), null, wait);
+    for (const p of [ann, bob]) {
+      assert.equal(await p.page.$$eval("#gomoku-board .win", (cs) => cs.length), 5, `${p.name} sees the winning five`);
+      assert.equal(await stoneAt(p, 4, 0), "black");
+      assert.equal(await stoneAt(p, 3, 1), "white");
+      assert.equal(await p.page.getAttribute("#gomoku-board", "data-turn"), "0", "no one moves after the end");
+    }
+    assert.deepEqual([...ann.errors, ...bob.errors], []);
+  });
+
+  test("a page whose network drops reconnects and resumes the same seat", async () => {
+    const cam = await player("cam");
+    const dee = await player("dee");
+    const c = await quickMatch(cam, "gomoku");
+    const d = await quickMatch(dee, "gomoku");
+    assert.equal(d.room, c.room);
+    await play(cam, 1, 7, 7);
+    await stonesOn([cam, dee], 1);
+    await play(dee, 2, 8, 8);
+    await stonesOn([cam, dee], 2);
+
+    assert.equal(dee.path.cut(), 1, "one WebSocket ran over dee's path");
+    // The other player is told, and the page comes back on its own.
+    await cam.page.waitForSelector("#players li.away", wait);
+    await dee.page.waitForSelector("#game-view[data-resumed='1']", wait);
+    await dee.page.waitForSelector("body[data-connection=open]", wait);
+    assert.equal(await dee.page.getAttribute("#game-view", "data-seat"), "2", "same seat after the resume");
+    assert.equal(await dee.page.getAttribute("#game-view", "data-room"), d.room);
+    await stonesOn([dee], 2);
+    assert.equal(await stoneAt(dee, 7, 7), "black");
+    assert.equal(await stoneAt(dee, 8, 8), "white");
+    await cam.page.waitForFunction(() => document.querySelectorAll("#players li.away").length === 0, null, wait);
+
+    // The resumed seat plays on.
+    await play(cam, 1, 6, 6);
+    await stonesOn([cam, dee], 3);
+    await play(dee, 2, 9, 9);
+    await stonesOn([cam, dee], 4);
+    assert.equal(await stoneAt(cam, 9, 9), "white");
+    assert.deepEqual([...cam.errors, ...dee.errors], []);
+  });
+
+  test("chat and direct messages show markup as text", async () => {
+    const eve = await player("eve");
+    const fay = await player("fay");
+    const lines = ["hello from eve", "<script>window.__xss = 1</script>", '<img src=x onerror="window.__xss = 2">'];
+    for (const text of lines) {
+      await eve.page.fill("#chat-input", text);
+      await eve.page.click("#chat-form button[type=submit]");
+      await eve.page.waitForFunction(() => document.getElementById("chat-input")?.value === "", null, wait);
+    }
+    for (const p of [eve, fay]) {
+      await p.page.waitForFunction((n) => document.querySelectorAll("#chat-log li[data-from=eve] .text").length >= n, lines.length, wait);
+      const shown = await p.page.$$eval("#chat-log li[data-from=eve] .text", (ts) => ts.map((t) => t.textContent));
+      assert.deepEqual(shown.slice(-lines.length), lines, `${p.name} sees eve's lines as typed`);
+      assert.equal(await p.page.$$eval("#chat-log img, #chat-log script", (es) => es.length), 0);
+      assert.equal(await p.page.evaluate(() => window.__xss), undefined);
+    }
+
+    // fay answers eve privately by clicking her name.
+    await fay.page.click("#chat-log li[data-from=eve] .from");
+    assert.equal(await fay.page.inputValue("#chat-to"), `dm:${eve.userId}`);
+    const secret = "psst <b>not bold</b>";
+    await fay.page.fill("#chat-input", secret);
+    await fay.page.click("#chat-form button[type=submit]");
+    await eve.page.waitForSelector("#chat-log li.dm[data-from=fay]", wait);
+    assert.equal(await eve.page.textContent("#chat-log li.dm[data-from=fay] .text"), secret);
+    assert.equal(await eve.page.$$eval("#chat-log b", (es) => es.length), 0);
+    assert.deepEqual([...eve.errors, ...fay.errors], []);
+  });
+
+  test("the arena is drawn on a canvas and steered with the keyboard", async () => {
+    const gus = await player("gus");
+    const hal = await player("hal");
+    const g = await quickMatch(gus, "arena");
+    const h = await quickMatch(hal, "arena");
+    assert.equal(h.room, g.room);
+    await gus.page.waitForSelector("#scores[data-players='2']", wait);
+    await gus.page.waitForSelector("#arena-canvas[data-me]", wait);
+
+    // Hold each arrow key in turn until the avatar moves (a wall may block one way).
+    const start = await gus.page.getAttribute("#arena-canvas", "data-me");
+    let moved = false;
+    for (const key of ["ArrowRight", "ArrowLeft", "ArrowDown", "ArrowUp"]) {
+      await gus.page.keyboard.down(key);
+      moved = await gus.page
+        .waitForFunction((s) => document.getElementById("arena-canvas")?.dataset.me !== s, start, { timeout: 3000 })
+        .then(() => true, () => false);
+      await gus.page.keyboard.up(key);
+      if (moved) break;
+    }
+    assert.ok(moved, `gus's avatar never left ${start}`);
+
+    // Something besides the background was drawn.
+    const drawn = await gus.page.evaluate(() => {
+      const c = document.getElementById("arena-canvas");
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) if (px[i] !== 0x0c || px[i + 1] !== 0x0f || px[i + 2] !== 0x16) n++;
+      return n;
+    });
+    assert.ok(drawn > 1000, `only ${drawn} pixels drawn`);
+    await mkdir(ARTIFACTS, { recursive: true });
+    const shot = join(ARTIFACTS, "arena.png");
+    await gus.page.screenshot({ path: shot });
+    assert.ok((await stat(shot)).size > 0);
+    assert.deepEqual([...gus.errors, ...hal.errors], []);
+  });
+});
