@@ -40,7 +40,9 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	gc.SetContext(c)
 	l.add(c)
+	s.opened.Add(1)
 	if s.open.Add(1) > int64(s.cfg.MaxConns) || s.shutting.Load() {
+		s.refused.add(503)
 		// No room: refuse at once rather than hold a socket for the
 		// request. The 503 goes out before gnet closes the socket.
 		c.state = stateRefused
@@ -80,6 +82,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	l.endTurn()
 	l.inTraffic = nil
+	l.stats.bytesIn.Add(uint64(used))
 	if c.closeNow {
 		return gnet.Close
 	}
@@ -105,6 +108,7 @@ func (e *engine) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	if c.accepted {
 		c.accepted = false
 		code := c.closeCode
+		s.closedBy.add(int(code))
 		c.handler.OnClose(c, code, c.closeWhy)
 	}
 	return gnet.None

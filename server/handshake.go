@@ -56,6 +56,7 @@ func (c *Conn) handshake(b []byte) int {
 	c.writeSwitching(r)
 	c.handler = h
 	c.accepted = true
+	c.srv.upgraded.Add(1)
 	c.state = stateOpen
 	c.srv.handshakeDone(c)
 	now := time.Now().UnixNano()
@@ -146,6 +147,7 @@ func (c *Conn) writeSwitching(r *Request) {
 // lingers until the peer closes (see linger). Loop only.
 func (c *Conn) refuseHTTP(status int, msg string) {
 	c.srv.handshakeDone(c)
+	c.srv.refused.add(status)
 	b := c.loop.out[:0]
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(status), 10)

@@ -34,6 +34,8 @@ type loop struct {
 
 	flushTask gnet.Runnable
 	sweepTask gnet.Runnable
+
+	stats loopStats
 }
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {

@@ -46,6 +46,7 @@ func (c *Conn) readFrames(b []byte) int {
 		payload := b[used+hn : end]
 		ws.Cipher(payload, h.Mask, 0)
 		used = end
+		c.loop.stats.framesIn.Add(1)
 		if ferr := c.dispatch(h, payload); ferr != nil {
 			c.fail(ferr.code, ferr.reason)
 			return len(b)

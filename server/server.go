@@ -35,8 +35,12 @@ type Server struct {
 	bootErr  error
 	shutting atomic.Bool
 
-	nextID atomic.Uint64
-	open   atomic.Int64 // open TCP connections, upgraded or not
+	nextID   atomic.Uint64
+	open     atomic.Int64 // open TCP connections, upgraded or not
+	opened   atomic.Uint64
+	upgraded atomic.Uint64
+	refused  codeCounts // upgrades refused, by HTTP status
+	closedBy codeCounts // upgraded connections closed, by close code
 
 	hsMu  sync.Mutex
 	hsIPs map[netip.Addr]int // unfinished handshakes per source IP

@@ -34,6 +34,7 @@ func (c *Conn) enqueue(f *frame.Frame, class Class) error {
 	if class == Droppable && out > int64(cfg.HighWater) {
 		c.mu.Unlock()
 		c.dropped.Add(1)
+		c.loop.stats.dropped.Add(1)
 		return ErrDropped
 	}
 	if out+n > int64(cfg.HardCap) {
@@ -195,6 +196,12 @@ func (c *Conn) writev(iov [][]byte) {
 	if c.state == stateClosed {
 		return
 	}
+	n := 0
+	for _, b := range iov {
+		n += len(b)
+	}
+	c.loop.stats.bytesOut.Add(uint64(n))
+	c.loop.stats.framesOut.Add(uint64(len(iov)))
 	if _, err := c.gc.Writev(iov); err != nil {
 		c.srv.cfg.Logger.Debug("write failed", "conn", c.id, "err", err)
 	}

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+)
+
+// Stats is a snapshot of the transport's counters for the metrics layer.
+// Counts only grow, except Open.
+type Stats struct {
+	// Open is the number of open TCP connections, upgraded or not.
+	Open int64
+	// Opened counts TCP connections accepted.
+	Opened uint64
+	// Upgraded counts WebSocket upgrades the handler accepted.
+	Upgraded uint64
+	// Refused counts upgrades answered with an HTTP error, by status: 503
+	// over MaxConns or shutting down, 429 too many handshakes from one IP,
+	// 408 handshake timeout, 431 request too large, 401 and others from the
+	// handler or the upgrade checks.
+	Refused map[int]uint64
+	// Closed counts upgraded connections closed, by the close code reported
+	// to Handler.OnClose (1006 for a lost connection).
+	Closed map[int]uint64
+	// BytesIn counts bytes read and consumed, upgrade requests included.
+	BytesIn uint64
+	// BytesOut counts frame bytes handed to the kernel (or gnet's outbound
+	// buffer).
+	BytesOut uint64
+	// FramesIn counts WebSocket frames read, control frames included.
+	FramesIn uint64
+	// FramesOut counts queued frames written.
+	FramesOut uint64
+	// Dropped counts Droppable frames skipped for congested connections.
+	Dropped uint64
+}
+
+// loopStats are one loop's traffic counters: the loop (or, for Dropped,
+// any sender) writes them; any goroutine reads.
+type loopStats struct {
+	bytesIn, bytesOut, framesIn, framesOut, dropped atomic.Uint64
+}
+
+// codeCounts counts events by an integer code; the events are rare
+// (handshake refusals, closes), so a mutex is enough.
+type codeCounts struct {
+	mu sync.Mutex
+	m  map[int]uint64
+}
+
+func (c *codeCounts) add(code int) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[int]uint64)
+	}
+	c.m[code]++
+	c.mu.Unlock()
+}
+
+func (c *codeCounts) snapshot() map[int]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := maps.Clone(c.m)
+	if out == nil {
+		out = map[int]uint64{}
+	}
+	return out
+}
+
+// Stats returns a snapshot of the transport's counters. Safe from any
+// goroutine.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Open: s.open.Load(), Opened: s.opened.Load(), Upgraded: s.upgraded.Load(),
+		Refused: s.refused.snapshot(), Closed: s.closedBy.snapshot(),
+	}
+	for _, l := range s.loopList() {
+		st.BytesIn += l.stats.bytesIn.Load()
+		st.BytesOut += l.stats.bytesOut.Load()
+		st.FramesIn += l.stats.framesIn.Load()
+		st.FramesOut += l.stats.framesOut.Load()
+		st.Dropped += l.stats.dropped.Load()
+	}
+	return st
+}
