@@ -1,0 +1,496 @@
+package bots
+
+import (
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// phase is where a bot's connection stands.
+type phase uint8
+
+const (
+	phaseIdle       phase = iota // no socket: waiting to dial or redial
+	phaseConnecting              // TCP connect in flight
+	phaseHandshake               // upgrade request sent, waiting for 101
+	phaseOpen                    // WebSocket open
+	phaseDone                    // finished: terminal close, failure or stop
+)
+
+// maxRedials bounds consecutive failed reconnects before a bot gives up.
+const maxRedials = 5
+
+// ackWindow is how many sent inputs a bot remembers the send time of.
+const ackWindow = 128
+
+// bot is one simulated player. All fields are owned by its loop.
+type bot struct {
+	e     *Engine
+	l     *loop
+	idx   int
+	token string
+	src   [4]byte
+	grp   *group // nil in quick-match mode
+	lead  bool   // creates its group's room
+
+	fd    int
+	phase phase
+	key   string // Sec-WebSocket-Key of the handshake in flight
+	in    []byte // unparsed inbound bytes
+	out   []byte // bytes the socket did not take yet
+	frag  []byte // data frames of a fragmented message so far
+	fragd bool   // a fragmented message is in progress
+	ev    uint32 // events registered
+
+	nextReq   uint32
+	joinReq   uint32
+	joinStart int64
+	roomID    string
+	seat      uint32
+	joined    bool
+	lastTick  uint64
+	lastSnap  int64
+
+	seq   uint32
+	acked uint32
+	sent  [ackWindow]int64
+
+	nextInput, nextChat, nextPing int64
+	heartbeat                     int64
+
+	paused      bool
+	pauseUntil  int64
+	connStart   int64
+	resuming    bool
+	dropAt      int64
+	redialAt    int64
+	redials     int
+	closeCode   int // close code received, 0 before
+	sentClose   bool
+	stormDone   bool
+	slowDone    bool
+	welcomeSeen bool
+}
+
+// start dials for the first time. Runs on b's loop.
+func (b *bot) start() {
+	if b.e.stopping.Load() {
+		b.phase = phaseDone
+		return
+	}
+	b.l.bots = append(b.l.bots, b)
+	b.dial()
+}
+
+// dial opens a non-blocking TCP connection from b's source address.
+func (b *bot) dial() {
+	now := b.e.now()
+	b.redialAt = 0
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		b.failDial("socket", err)
+		return
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if b.src[0] != 0 {
+		// Defer the port choice to connect, so ports are per destination.
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: b.src}); err != nil {
+			unix.Close(fd)
+			b.failDial("bind", err)
+			return
+		}
+	}
+	if err := unix.Connect(fd, &b.l.wsAddr); err != nil && err != unix.EINPROGRESS {
+		unix.Close(fd)
+		b.failDial("connect", err)
+		return
+	}
+	b.fd, b.phase, b.connStart = fd, phaseConnecting, now
+	b.ev = unix.EPOLLOUT | unix.EPOLLIN | unix.EPOLLRDHUP
+	if err := b.l.add(b, b.ev); err != nil {
+		unix.Close(fd)
+		b.fd = -1
+		b.failDial("epoll", err)
+	}
+}
+
+func (b *bot) failDial(what string, err error) {
+	b.e.failures.add(what + ": " + errName(err))
+	b.phase = phaseIdle
+	b.retry()
+}
+
+// retry schedules a redial when b still has a reason to be connected.
+func (b *bot) retry() {
+	b.redials++
+	if b.redials > maxRedials || b.e.stopping.Load() {
+		b.phase = phaseDone
+		if b.resuming {
+			b.resuming = false
+			b.l.st.add(cResumeFailed, 1)
+		}
+		return
+	}
+	b.redialAt = b.e.now() + int64(b.redials)*200e6 + int64(b.l.rand()%200e6)
+}
+
+// event handles readiness of b's socket.
+func (b *bot) event(ev uint32) {
+	if b.phase == phaseConnecting {
+		if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+			return
+		}
+		if errno, err := unix.GetsockoptInt(b.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || errno != 0 {
+			if err == nil {
+				err = unix.Errno(errno)
+			}
+			b.drop()
+			b.failDial("connect", err)
+			return
+		}
+		b.phase = phaseHandshake
+		b.setEvents(unix.EPOLLIN | unix.EPOLLRDHUP)
+		b.write(b.e.upgradeRequest(b))
+		return
+	}
+	if ev&unix.EPOLLOUT != 0 && len(b.out) > 0 {
+		b.flush()
+	}
+	if b.phase >= phaseHandshake && b.phase < phaseDone && (!b.paused || ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0) &&
+		ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+		b.read()
+	}
+}
+
+func (b *bot) setEvents(ev uint32) {
+	if ev != b.ev {
+		b.ev = ev
+		b.l.mod(b, ev)
+	}
+}
+
+// wantEvents is the event mask for b's current state.
+func (b *bot) wantEvents() uint32 {
+	var ev uint32
+	if !b.paused {
+		ev = unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if len(b.out) > 0 {
+		ev |= unix.EPOLLOUT
+	}
+	return ev
+}
+
+func (b *bot) read() {
+	n, err := unix.Read(b.fd, b.l.buf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil || n == 0:
+		b.lost(err)
+		return
+	}
+	data := b.l.buf[:n]
+	if len(b.in) > 0 {
+		b.in = append(b.in, data...)
+		data = b.in
+	}
+	used := b.consume(data)
+	if b.fd < 0 {
+		b.in = b.in[:0]
+		return
+	}
+	b.in = append(b.in[:0], data[used:]...)
+}
+
+// consume handles every complete handshake response or frame at the start
+// of p and returns the bytes used.
+func (b *bot) consume(p []byte) int {
+	used := 0
+	if b.phase == phaseHandshake {
+		n, err := b.e.checkUpgrade(b, p)
+		if err != nil {
+			b.e.failures.add(err.Error())
+			b.drop()
+			b.phase = phaseDone
+			if b.resuming {
+				b.resuming = false
+				b.l.st.add(cResumeFailed, 1)
+			}
+			return 0
+		}
+		if n == 0 {
+			return 0
+		}
+		used = n
+		b.opened()
+		if b.fd < 0 {
+			return used
+		}
+	}
+	for b.fd >= 0 && b.phase == phaseOpen {
+		h, ok, err := parseFrameHeader(p[used:])
+		if err == nil && h.length > maxMessage {
+			err = ErrProtocol
+		}
+		if err != nil {
+			b.protocolError("frame header")
+			return used
+		}
+		if !ok || int64(len(p)-used) < int64(h.size)+h.length {
+			return used
+		}
+		payload := p[used+h.size : used+h.size+int(h.length)]
+		used += h.size + int(h.length)
+		b.frame(h, payload)
+	}
+	return used
+}
+
+func (b *bot) frame(h frameHeader, payload []byte) {
+	switch h.op {
+	case ws.OpPing:
+		b.writeFrame(ws.OpPong, payload)
+	case ws.OpPong:
+	case ws.OpClose:
+		code := int(ws.StatusNoStatusRcvd)
+		if len(payload) >= 2 {
+			code = int(payload[0])<<8 | int(payload[1])
+		}
+		b.closed(code)
+	case ws.OpContinuation:
+		if !b.fragd {
+			b.protocolError("continuation without start")
+			return
+		}
+		b.frag = append(b.frag, payload...)
+		if len(b.frag) > maxMessage {
+			b.protocolError("message too long")
+			return
+		}
+		if h.fin {
+			b.fragd = false
+			b.message(b.frag)
+			b.frag = b.frag[:0]
+		}
+	case ws.OpBinary, ws.OpText:
+		if b.fragd {
+			b.protocolError("data frame inside a fragmented message")
+			return
+		}
+		if !h.fin {
+			b.fragd = true
+			b.frag = append(b.frag[:0], payload...)
+			return
+		}
+		b.message(payload)
+	default:
+		b.protocolError("unknown opcode")
+	}
+}
+
+func (b *bot) protocolError(what string) {
+	b.e.failures.add("protocol: " + what)
+	b.writeClose(int(ws.StatusProtocolError))
+	b.drop()
+	b.phase = phaseDone
+}
+
+// opened runs when the 101 arrived: join a room, or resume the one b held.
+func (b *bot) opened() {
+	now := b.e.now()
+	b.phase = phaseOpen
+	b.l.st.open.Add(1)
+	b.redials = 0
+	b.l.st.connect.Record(uint64(now-b.connStart) / 1e3)
+	b.l.st.add(cConnected, 1)
+	b.nextPing = now + b.e.heartbeat
+	switch {
+	case b.roomID != "":
+		b.l.st.add(cResumeTries, 1)
+		b.resuming = true
+		b.sendJoin(&tickroomv1.JoinRoom{RoomId: b.roomID, ResumeTick: b.lastTick})
+	case b.grp == nil:
+		b.sendJoin(nil)
+	case b.lead:
+		b.sendJoin(nil)
+	default:
+		if id := b.grp.wait(b); id != "" {
+			b.sendJoin(&tickroomv1.JoinRoom{RoomId: id})
+		}
+	}
+}
+
+// sendJoin sends j, or the bot's CreateRoom or QuickMatch when j is nil.
+func (b *bot) sendJoin(j *tickroomv1.JoinRoom) {
+	m := &tickroomv1.ClientMessage{}
+	switch {
+	case j != nil:
+		m.Body = &tickroomv1.ClientMessage_JoinRoom{JoinRoom: j}
+	case b.grp != nil:
+		m.Body = &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
+			Game: b.e.cfg.Game, Options: b.e.cfg.Options, MaxPlayers: uint32(b.e.cfg.RoomSize),
+		}}
+	default:
+		m.Body = &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: b.e.cfg.Game, Options: b.e.cfg.Options}}
+	}
+	b.joinReq = b.send(m)
+	b.joinStart = b.e.now()
+}
+
+// joinGroupRoom runs on b's loop when its group's room exists.
+func (b *bot) joinGroupRoom(id string) {
+	if b.phase == phaseOpen && !b.joined && b.joinReq == 0 {
+		b.sendJoin(&tickroomv1.JoinRoom{RoomId: id})
+	}
+}
+
+// send writes m with a fresh request id, which it returns.
+func (b *bot) send(m *tickroomv1.ClientMessage) uint32 {
+	b.nextReq++
+	m.RequestId = b.nextReq
+	p, err := m.MarshalVT()
+	if err != nil {
+		b.e.failures.add("marshal: " + err.Error())
+		return m.RequestId
+	}
+	b.writeFrame(ws.OpBinary, p)
+	return m.RequestId
+}
+
+func (b *bot) writeFrame(op ws.OpCode, payload []byte) {
+	b.l.wbuf = appendFrame(b.l.wbuf[:0], op, payload, uint32(b.l.rand()))
+	b.write(b.l.wbuf)
+}
+
+func (b *bot) writeClose(code int) {
+	if b.sentClose || b.phase != phaseOpen {
+		return
+	}
+	b.sentClose = true
+	b.writeFrame(ws.OpClose, []byte{byte(code >> 8), byte(code)})
+}
+
+// write sends p now, or queues what the socket does not take.
+func (b *bot) write(p []byte) {
+	if b.fd < 0 {
+		return
+	}
+	b.l.st.add(cBytesOut, uint64(len(p)))
+	if len(b.out) > 0 {
+		if len(b.out)+len(p) > maxOutbound {
+			b.e.failures.add("bot outbound overflow")
+			b.lost(nil)
+			return
+		}
+		b.out = append(b.out, p...)
+		return
+	}
+	n, err := unix.Write(b.fd, p)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		n, err = 0, nil
+	}
+	if err != nil {
+		b.lost(err)
+		return
+	}
+	if n < len(p) {
+		b.out = append(b.out[:0], p[n:]...)
+		b.setEvents(b.wantEvents())
+	}
+}
+
+func (b *bot) flush() {
+	n, err := unix.Write(b.fd, b.out)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return
+	}
+	if err != nil {
+		b.lost(err)
+		return
+	}
+	b.out = append(b.out[:0], b.out[n:]...)
+	if len(b.out) == 0 {
+		b.setEvents(b.wantEvents())
+	}
+}
+
+// drop closes b's socket and forgets its connection state; the room and
+// input numbering stay for a resume.
+func (b *bot) drop() {
+	if b.phase == phaseOpen {
+		b.l.st.open.Add(-1)
+	}
+	if b.joined {
+		b.l.st.inRoom.Add(-1)
+	}
+	if b.fd >= 0 {
+		b.l.remove(b)
+		unix.Close(b.fd)
+	}
+	b.fd = -1
+	b.phase = phaseIdle
+	b.in, b.out, b.frag = b.in[:0], b.out[:0], b.frag[:0]
+	b.fragd, b.paused, b.sentClose, b.joined = false, false, false, false
+	b.joinReq = 0
+	b.acked = b.seq // inputs in flight are not measured across a drop
+}
+
+// lost handles a connection that ended without a close frame.
+func (b *bot) lost(err error) {
+	if b.phase == phaseDone || b.fd < 0 {
+		return
+	}
+	if err != nil {
+		b.e.closes.add("abnormal: " + errName(err))
+	} else {
+		b.e.closes.add("abnormal: eof")
+	}
+	wasOpen := b.phase == phaseOpen
+	b.drop()
+	b.redialIfHeld(wasOpen)
+}
+
+// closed handles the server's close frame.
+func (b *bot) closed(code int) {
+	b.closeCode = code
+	b.e.closes.add(closeName(code))
+	if !b.sentClose {
+		b.writeFrame(ws.OpClose, []byte{byte(code >> 8), byte(code)})
+	}
+	b.drop()
+	if code >= int(protocol.ResumableMin) && code <= int(protocol.ResumableMax) && code != int(protocol.CloseServerShutdown) {
+		b.redialIfHeld(true)
+		return
+	}
+	b.phase = phaseDone
+	if b.resuming {
+		b.resuming = false
+		b.l.st.add(cResumeFailed, 1)
+	}
+}
+
+// redialIfHeld reconnects to resume when b had a room.
+func (b *bot) redialIfHeld(wasOpen bool) {
+	if b.roomID == "" || b.e.stopping.Load() {
+		b.phase = phaseDone
+		return
+	}
+	if wasOpen && !b.resuming {
+		b.dropAt = b.e.now()
+		b.l.st.add(cReconnects, 1)
+	}
+	b.retry()
+}
+
+// shutdown closes b at the end of the run.
+func (b *bot) shutdown() {
+	if b.phase == phaseOpen {
+		b.writeClose(int(ws.StatusNormalClosure))
+	}
+	b.drop()
+	b.phase = phaseDone
+}

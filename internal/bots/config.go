@@ -1,0 +1,153 @@
+package bots
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Sentinel errors.
+var (
+	// ErrConfig reports an invalid Config.
+	ErrConfig = errors.New("bots: invalid config")
+	// ErrProtocol reports a server frame or message that breaks RFC 6455 or
+	// tickroom.v1; the bot closes its connection and counts it.
+	ErrProtocol = errors.New("bots: protocol violation")
+	// ErrHandshake reports a refused or malformed WebSocket handshake.
+	ErrHandshake = errors.New("bots: handshake failed")
+	// ErrLogin reports a failed POST /v1/login.
+	ErrLogin = errors.New("bots: login failed")
+)
+
+// Limits.
+const (
+	// MaxBots bounds Config.Bots.
+	MaxBots = 200_000
+	// maxMessage bounds a server message; a longer one is a protocol error.
+	maxMessage = 4 << 20
+	// maxOutbound bounds bytes a bot queues when its socket is full; past it
+	// the bot closes its connection (it is the bottleneck, not the server).
+	maxOutbound = 1 << 20
+)
+
+// Config describes one load run. Every field works at its zero value.
+type Config struct {
+	// HTTPURL is the server's public HTTP base URL (POST /v1/login,
+	// GET /v1/config). Zero value means "http://127.0.0.1:8080".
+	HTTPURL string
+	// WSURL is the tickroom.v1 WebSocket URL, ws://host:port/path. Zero
+	// value means the port and path GET /v1/config names, on HTTPURL's host.
+	WSURL string
+	// Bots is how many bots to run. Zero value means 10.
+	Bots int
+	// NamePrefix starts each bot's display name (prefix-<n>). Zero value
+	// means "bot".
+	NamePrefix string
+	// Game is the game to play. Zero value means "arena".
+	Game string
+	// RoomSize puts bots in rooms of this many: the first bot of each group
+	// creates a room with max_players = RoomSize, the others join it by id.
+	// Zero value means quick-match (the game's own room size).
+	RoomSize int
+	// Options are the game options sent with CreateRoom or QuickMatch.
+	// Zero value means none.
+	Options map[string]string
+	// RampRate is bots started per second. Zero value means as fast as
+	// logins complete.
+	RampRate float64
+	// Duration is how long the run lasts once every bot has started. Zero
+	// value means 10 s.
+	Duration time.Duration
+	// InputHz is inputs each bot sends per second. Zero value means 10;
+	// negative means none (the bot pings instead).
+	InputHz float64
+	// ChatRate is chat lines each bot sends per second. Zero value means none.
+	ChatRate float64
+	// StormAt is when, after every bot started, StormPercent of the bots
+	// in a room drop their connections at once and resume. Zero value means
+	// halfway through Duration.
+	StormAt time.Duration
+	// StormPercent is the share (0..100) of bots the storm drops. Zero
+	// value means no storm.
+	StormPercent float64
+	// SlowAt is when, after every bot started, SlowPercent of the bots stop
+	// reading. Zero value means a quarter into Duration.
+	SlowAt time.Duration
+	// SlowPercent is the share (0..100) of bots that stop reading. Zero
+	// value means none.
+	SlowPercent float64
+	// SlowFor is how long slow readers stop reading. Zero value means 5 s.
+	SlowFor time.Duration
+	// Loops is the number of event loops. Zero value means one per CPU.
+	Loops int
+	// SourceAddrs spreads connections over 127.0.0.2 .. 127.0.0.(1+N) so
+	// each source address has its own ephemeral ports. Zero value means
+	// one per 20,000 bots (at least 1); negative means the kernel's choice.
+	SourceAddrs int
+	// LoginConcurrency bounds logins in flight. Zero value means 32.
+	LoginConcurrency int
+	// MetricsURL is the server's Prometheus /metrics URL, sampled every
+	// second. Zero value means no scraping.
+	MetricsURL string
+	// ServerPID is the server's process id, read from /proc when MetricsURL
+	// is empty or unreachable. Zero value means none.
+	ServerPID int
+	// Progress receives a line every second. Zero value means none.
+	Progress io.Writer
+	// Logger logs run events. Zero value means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.HTTPURL == "" {
+		c.HTTPURL = "http://127.0.0.1:8080"
+	}
+	if c.Bots == 0 {
+		c.Bots = 10
+	}
+	if c.NamePrefix == "" {
+		c.NamePrefix = "bot"
+	}
+	if c.Game == "" {
+		c.Game = "arena"
+	}
+	if c.Duration == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.InputHz == 0 {
+		c.InputHz = 10
+	}
+	if c.StormAt == 0 {
+		c.StormAt = c.Duration / 2
+	}
+	if c.SlowAt == 0 {
+		c.SlowAt = c.Duration / 4
+	}
+	if c.SlowFor == 0 {
+		c.SlowFor = 5 * time.Second
+	}
+	if c.SourceAddrs == 0 {
+		c.SourceAddrs = (c.Bots + 19_999) / 20_000
+	}
+	if c.LoginConcurrency == 0 {
+		c.LoginConcurrency = 32
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	switch {
+	case c.Bots < 0 || c.Bots > MaxBots:
+		return c, fmt.Errorf("%w: bots %d not in 1..%d", ErrConfig, c.Bots, MaxBots)
+	case c.RoomSize < 0 || c.RampRate < 0 || c.ChatRate < 0 || c.Duration < 0 || c.Loops < 0 || c.LoginConcurrency < 0:
+		return c, fmt.Errorf("%w: negative room size, rate, duration or count", ErrConfig)
+	case c.StormPercent < 0 || c.StormPercent > 100 || c.SlowPercent < 0 || c.SlowPercent > 100:
+		return c, fmt.Errorf("%w: percentages must be in 0..100", ErrConfig)
+	case c.SourceAddrs > 250:
+		return c, fmt.Errorf("%w: at most 250 source addresses", ErrConfig)
+	case c.InputHz > 1000 || c.ChatRate > 1000:
+		return c, fmt.Errorf("%w: rates above 1000/s", ErrConfig)
+	}
+	return c, nil
+}

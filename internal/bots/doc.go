@@ -1,0 +1,37 @@
+// Package bots is tickroom's load generator: thousands of simulated
+// players, each a real tickroom.v1 WebSocket client, that log in over HTTP,
+// join rooms, send inputs and chat at a rate, drop and resume, and stop
+// reading on cue, while the engine measures what a player would see.
+//
+// # I/O model
+//
+// Bots do not get goroutines. Run starts one event loop per CPU (an epoll
+// instance on its own goroutine); each bot's socket is non-blocking and
+// lives on one loop, which connects it, writes the client handshake
+// (RFC 6455 §4.1), parses server frames in place, and writes masked frames
+// with one write(2) each. A loop wakes every 5 ms to send what is due
+// (inputs, chat, pings, redials). Other goroutines hand work to a loop
+// with post, over an eventfd. Only logins run on goroutines, a bounded
+// number at a time, over one shared http.Client. Connections are spread
+// over the source addresses 127.0.0.2 … so each has its own ephemeral port
+// range, and Run raises the soft open-file limit to the hard one.
+//
+// # What is measured
+//
+// Every input carries a sequence number; the first State whose InputAck
+// for the bot's seat reaches it stops the clock (input → ack latency, in a
+// high-dynamic-range histogram). States are scanned, not decoded: tick,
+// base tick and the bot's ack only. Also: snapshots and bytes per bot,
+// skipped ticks and the time between snapshots, connect, login, join and
+// resume times, Error replies by code, close codes, and the resume success
+// rate. A sampler reads the server's CPU, RSS and tick lateness from its
+// Prometheus /metrics, or CPU and RSS from /proc/<pid>.
+//
+// # Scenarios
+//
+// Config sets the ramp rate, duration, room size, input and chat rates, a
+// reconnect storm (a share of the seated bots drop their sockets at once
+// and resume with their token and last tick) and slow readers (a share of
+// the bots stop reading for a while; the server's slow-client policy
+// decides what happens to them).
+package bots

@@ -1,0 +1,340 @@
+package bots
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Engine runs one load: it owns the loops, the bots and the measurements.
+// Build it with Run.
+type Engine struct {
+	cfg   Config
+	log   *slog.Logger
+	start time.Time
+
+	loops []*loop
+	bots  []*bot
+
+	wsAddr    *unix.SockaddrInet4
+	wsHost    string
+	wsPath    string
+	heartbeat int64
+
+	http     *http.Client
+	stopping atomic.Bool
+
+	loginLat  Histogram
+	loggedIn  atomic.Int64
+	loginFail atomic.Int64
+
+	errors   tally // tickroom.v1 Error codes received
+	closes   tally // close codes received and abnormal closes
+	failures tally // connect, handshake and protocol failures
+}
+
+// now is the engine's monotonic clock in nanoseconds.
+func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
+
+// Run runs the load cfg describes until it ends or ctx is done, and
+// returns its report. It returns an error only when the run cannot start
+// (bad config, unreachable server, no event loops).
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, start: time.Now(), heartbeat: int64(10 * time.Second)}
+	e.http = &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: cfg.LoginConcurrency, MaxConnsPerHost: cfg.LoginConcurrency},
+	}
+	defer e.http.CloseIdleConnections()
+	fdSoft, fdHard := raiseFDLimit()
+	if need := uint64(cfg.Bots) + 256; need > fdSoft {
+		e.log.Warn("open-file limit below bots + 256; some connections will fail", "limit", fdSoft, "bots", cfg.Bots)
+	}
+	if err := e.resolve(ctx); err != nil {
+		return nil, err
+	}
+	n := cfg.Loops
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
+	stop := make(chan struct{})
+	for i := range n {
+		l, err := newLoop(e, uint64(e.start.UnixNano())+uint64(i)*0x9e3779b97f4a7c15)
+		if err != nil {
+			close(stop)
+			e.waitLoops()
+			return nil, err
+		}
+		e.loops = append(e.loops, l)
+		go l.run(stop)
+	}
+	e.buildBots()
+
+	r := newRun(e, fdSoft, fdHard)
+	r.baseline(ctx)
+	progressDone := make(chan struct{})
+	progressStop := make(chan struct{})
+	go r.progress(ctx, progressStop, progressDone)
+
+	e.ramp(ctx)
+	r.markSteady(ctx)
+	e.scenarios(ctx, r)
+
+	e.stopping.Store(true)
+	close(progressStop)
+	<-progressDone
+	r.finish(ctx)
+	close(stop)
+	e.waitLoops()
+	return r.report(), nil
+}
+
+func (e *Engine) waitLoops() {
+	for _, l := range e.loops {
+		<-l.done
+	}
+}
+
+// resolve finds the WebSocket address, asking GET /v1/config when the
+// config names none.
+func (e *Engine) resolve(ctx context.Context) error {
+	raw := e.cfg.WSURL
+	if raw == "" {
+		hu, err := url.Parse(e.cfg.HTTPURL)
+		if err != nil {
+			return fmt.Errorf("%w: http url: %v", ErrConfig, err)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.cfg.HTTPURL+"/v1/config", nil)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		resp, err := e.http.Do(req)
+		if err != nil {
+			return fmt.Errorf("bots: GET /v1/config: %w", err)
+		}
+		defer resp.Body.Close()
+		var cc struct {
+			WSPort int    `json:"ws_port"`
+			WSPath string `json:"ws_path"`
+		}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&cc); err != nil || cc.WSPort == 0 {
+			return fmt.Errorf("bots: GET /v1/config: no ws_port (%v)", err)
+		}
+		raw = "ws://" + net.JoinHostPort(hu.Hostname(), strconv.Itoa(cc.WSPort)) + cc.WSPath
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "ws" {
+		return fmt.Errorf("%w: websocket url %q", ErrConfig, raw)
+	}
+	ap, err := net.ResolveTCPAddr("tcp4", u.Host)
+	if err != nil || ap.IP.To4() == nil {
+		return fmt.Errorf("%w: websocket host %q must be an IPv4 address", ErrConfig, u.Host)
+	}
+	sa := &unix.SockaddrInet4{Port: ap.Port}
+	copy(sa.Addr[:], ap.IP.To4())
+	e.wsAddr, e.wsHost, e.wsPath = sa, u.Host, u.EscapedPath()
+	if e.wsPath == "" {
+		e.wsPath = "/"
+	}
+	// Spreading sources only makes sense towards a loopback server.
+	if sa.Addr[0] != 127 {
+		e.cfg.SourceAddrs = -1
+	}
+	return nil
+}
+
+func (e *Engine) buildBots() {
+	cfg := e.cfg
+	var g *group
+	e.bots = make([]*bot, cfg.Bots)
+	for i := range e.bots {
+		b := &bot{e: e, l: e.loops[i%len(e.loops)], idx: i, fd: -1}
+		if cfg.SourceAddrs > 0 {
+			b.src = [4]byte{127, 0, 0, byte(2 + i%cfg.SourceAddrs)}
+		}
+		if cfg.RoomSize > 0 {
+			if i%cfg.RoomSize == 0 {
+				g, b.lead = &group{}, true
+			}
+			b.grp = g
+		}
+		e.bots[i] = b
+	}
+}
+
+// ramp logs every bot in, at most RampRate a second and LoginConcurrency
+// at a time, and hands each to its loop to connect.
+func (e *Engine) ramp(ctx context.Context) {
+	sem := make(chan struct{}, e.cfg.LoginConcurrency)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i, b := range e.bots {
+		if e.cfg.RampRate > 0 {
+			due := t0.Add(time.Duration(float64(i) / e.cfg.RampRate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			tok, err := e.login(ctx, e.cfg.NamePrefix+"-"+strconv.Itoa(i))
+			if err != nil {
+				e.loginFail.Add(1)
+				e.failures.add(err.Error())
+				return
+			}
+			b.token = tok
+			b.l.post(b.start)
+		}()
+	}
+	wg.Wait()
+}
+
+// login runs POST /v1/login and returns the session token.
+func (e *Engine) login(ctx context.Context, name string) (string, error) {
+	t := time.Now()
+	body, _ := json.Marshal(map[string]string{"name": name})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.HTTPURL+"/v1/login", bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrLogin, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s", ErrLogin, errKind(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return "", fmt.Errorf("%w: http %d", ErrLogin, resp.StatusCode)
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out); err != nil || out.Token == "" {
+		return "", fmt.Errorf("%w: no token in reply", ErrLogin)
+	}
+	e.loginLat.Record(uint64(time.Since(t).Microseconds()))
+	e.loggedIn.Add(1)
+	return out.Token, nil
+}
+
+func errKind(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errName(errno)
+	}
+	if ue, ok := err.(*url.Error); ok && ue.Timeout() {
+		return "timeout"
+	}
+	return "request error"
+}
+
+// scenarios waits out Duration, running the storm and the slow readers on
+// the way.
+func (e *Engine) scenarios(ctx context.Context, r *run) {
+	cfg := e.cfg
+	type event struct {
+		at time.Duration
+		do func()
+	}
+	var evs []event
+	if cfg.StormPercent > 0 {
+		evs = append(evs, event{cfg.StormAt, func() {
+			e.log.Info("reconnect storm", "percent", cfg.StormPercent)
+			r.stormAt = e.now()
+			e.each(cfg.StormPercent, 0, (*bot).stormDrop)
+		}})
+	}
+	if cfg.SlowPercent > 0 {
+		d := int64(cfg.SlowFor)
+		evs = append(evs, event{cfg.SlowAt, func() {
+			e.log.Info("slow readers", "percent", cfg.SlowPercent, "for", cfg.SlowFor)
+			e.each(cfg.SlowPercent, 50, func(b *bot) { b.pause(d) })
+		}})
+	}
+	evs = append(evs, event{cfg.Duration, nil})
+	t0 := time.Now()
+	for _, ev := range evs {
+		if ev.at > cfg.Duration {
+			continue
+		}
+		select {
+		case <-time.After(time.Until(t0.Add(ev.at))):
+		case <-ctx.Done():
+			return
+		}
+		if ev.do == nil {
+			return
+		}
+		ev.do()
+	}
+	select {
+	case <-time.After(time.Until(t0.Add(cfg.Duration))):
+	case <-ctx.Done():
+	}
+}
+
+// each runs f on the chosen percent of the bots, each on its loop. Bots
+// are chosen by index, offset so that two scenarios can pick different
+// bots.
+func (e *Engine) each(percent float64, offset int, f func(*bot)) {
+	per := map[*loop][]*bot{}
+	for _, b := range e.bots {
+		// Every bot whose index crosses a multiple of 100/percent: an even
+		// spread, exactly percent of the bots.
+		i := float64(b.idx + offset)
+		if int(i*percent/100) != int((i+1)*percent/100) {
+			per[b.l] = append(per[b.l], b)
+		}
+	}
+	for l, bs := range per {
+		l.post(func() {
+			for _, b := range bs {
+				f(b)
+			}
+		})
+	}
+}
+
+// raiseFDLimit sets the soft open-file limit to the hard one and returns
+// both.
+func raiseFDLimit() (soft, hard uint64) {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, 0
+	}
+	if rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &rl)
+		_ = unix.Getrlimit(unix.RLIMIT_NOFILE, &rl)
+	}
+	return rl.Cur, rl.Max
+}

@@ -1,0 +1,92 @@
+package bots_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/bots"
+)
+
+func runBots(t *testing.T, cfg bots.Config) *bots.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := bots.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	_ = rep.WriteText(&b)
+	t.Log("\n" + b.String())
+	return rep
+}
+
+func TestRunPlays(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		game     string
+		roomSize int
+		rooms    int64 // rooms the bots should end up in
+	}{
+		{"arena rooms of 10", "arena", 10, 2},
+		{"arena quick-match", "arena", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, nil)
+			rep := runBots(t, bots.Config{
+				HTTPURL: s.httpURL, Bots: 20, Game: tc.game, RoomSize: tc.roomSize,
+				Duration: 2 * time.Second, InputHz: 10, Loops: 2, ServerPID: os.Getpid(),
+			})
+			if rep.LoggedIn != 20 || rep.InRoomAtEnd != 20 || rep.OpenAtEnd != 20 {
+				t.Fatalf("logged in %d, in a room %d, open %d; want 20 each", rep.LoggedIn, rep.InRoomAtEnd, rep.OpenAtEnd)
+			}
+			if len(rep.Errors)+len(rep.Failures)+len(rep.Closes) != 0 {
+				t.Fatalf("errors %v, failures %v, closes %v; want none", rep.Errors, rep.Failures, rep.Closes)
+			}
+			if rep.Counters["inputs_acked"] == 0 || rep.LatencyMicros.Count == 0 || rep.LatencyMicros.P50 == 0 {
+				t.Fatalf("no acknowledged inputs measured: %+v", rep.LatencyMicros)
+			}
+			if rep.Counters["inputs_acked"] > rep.Counters["inputs_sent"] {
+				t.Fatalf("acked %d of %d inputs sent", rep.Counters["inputs_acked"], rep.Counters["inputs_sent"])
+			}
+			if rep.Counters["delta_base_mismatches"] != 0 {
+				t.Fatalf("%d deltas not based on the last tick seen", rep.Counters["delta_base_mismatches"])
+			}
+			if rep.Steady.SnapshotsPerBotSec <= 0 || rep.ConnectMicros.Count != 20 || rep.JoinMicros.Count != 20 || rep.LoginMicros.Count != 20 {
+				t.Fatalf("steady %+v, connects %d, joins %d, logins %d", rep.Steady, rep.ConnectMicros.Count, rep.JoinMicros.Count, rep.LoginMicros.Count)
+			}
+			if rep.Server == nil || rep.Server.Source != "proc" || rep.Server.RSSEndBytes <= 0 {
+				t.Fatalf("server sample: %+v", rep.Server)
+			}
+			var js bytes.Buffer
+			if err := rep.WriteJSON(&js); err != nil || !strings.Contains(js.String(), `"input_latency_us"`) {
+				t.Fatalf("json report: %v", err)
+			}
+		})
+	}
+}
+
+func TestReconnectStormResumesEverySeat(t *testing.T) {
+	s := startServer(t, nil)
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 20, RoomSize: 10, Duration: 3 * time.Second, Loops: 2,
+		StormPercent: 50, StormAt: time.Second,
+	})
+	r := rep.Resume
+	if r.Dropped != 10 {
+		t.Fatalf("storm dropped %d, want 10", r.Dropped)
+	}
+	if r.Resumed != r.Dropped || r.Failed != 0 || r.SuccessRate != 1 {
+		t.Fatalf("resume: %+v; want every dropped seat resumed", r)
+	}
+	if rep.InRoomAtEnd != 20 || rep.ResumeMicros.Count != 10 {
+		t.Fatalf("in a room at end %d, resume times %d", rep.InRoomAtEnd, rep.ResumeMicros.Count)
+	}
+	if len(rep.Failures) != 0 {
+		t.Fatalf("failures: %v", rep.Failures)
+	}
+}

@@ -1,0 +1,75 @@
+package bots_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/arena"
+	"github.com/tickroom/tickroom/game/gomoku"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/server/web"
+)
+
+// testServer is a complete tickroom server: WebSocket transport with the
+// hub, and the public HTTP handler for login and client config.
+type testServer struct {
+	httpURL string
+	hub     *hub.Hub
+}
+
+// startServer runs a server on 127.0.0.1:0 with arena and gomoku; it is
+// shut down in t.Cleanup.
+func startServer(t *testing.T, hubCfg func(*hub.Config)) *testServer {
+	t.Helper()
+	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "test", Secret: bytes.Repeat([]byte{9}, 32)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Loops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := game.NewRegistry()
+	for _, d := range []game.Definition{arena.Definition(), gomoku.Definition()} {
+		if err := reg.Register(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hcfg := hub.Config{Server: srv, Auth: a, Games: reg, Runtime: game.Config{Shards: 2}}
+	if hubCfg != nil {
+		hubCfg(&hcfg)
+	}
+	h, err := hub.New(hcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Handle(hub.Path, h)
+	h.Start()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_, portStr, _ := net.SplitHostPort(srv.Addr().String())
+	port, _ := strconv.Atoi(portStr)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: web.New(web.Config{Auth: a, WebSocketPort: port, WebSocketPath: hub.Path, Games: reg.Names()})}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+		_ = h.Shutdown(ctx)
+		_ = srv.Shutdown(ctx)
+	})
+	return &testServer{httpURL: "http://" + ln.Addr().String(), hub: h}
+}

@@ -1,0 +1,159 @@
+package bots
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// schedPeriod is how often a loop looks for bots with an input, chat or
+// ping due; it bounds how late a send can be.
+const schedPeriod = 5 * time.Millisecond
+
+// loop is one event loop: an epoll instance that owns a share of the bots.
+// Every byte a bot reads or writes, and every field of a bot, is touched
+// only on its loop's goroutine; other goroutines hand work over with post.
+type loop struct {
+	e     *Engine
+	epfd  int
+	evfd  int // eventfd that wakes epoll_wait for posted tasks
+	bots  []*bot
+	byFD  map[int]*bot
+	buf   []byte // read buffer, shared by the loop's bots
+	wbuf  []byte // frame scratch, shared by the loop's bots
+	st    *loopStats
+	rng   uint64
+	mu    sync.Mutex
+	tasks []func()
+	spare []func()
+	done  chan struct{}
+	// wsAddr is the loop's copy of the server address: unix.Connect
+	// writes into it.
+	wsAddr unix.SockaddrInet4
+}
+
+func newLoop(e *Engine, seed uint64) (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, err
+	}
+	return &loop{
+		e: e, epfd: epfd, evfd: evfd, byFD: map[int]*bot{}, buf: make([]byte, 64<<10),
+		wbuf: make([]byte, 0, 4096), st: newLoopStats(), rng: seed | 1, done: make(chan struct{}), wsAddr: *e.wsAddr,
+	}, nil
+}
+
+// post queues f to run on the loop. Safe from any goroutine.
+func (l *loop) post(f func()) {
+	l.mu.Lock()
+	l.tasks = append(l.tasks, f)
+	first := len(l.tasks) == 1
+	l.mu.Unlock()
+	if first {
+		var one = [8]byte{1}
+		_, _ = unix.Write(l.evfd, one[:])
+	}
+}
+
+// run is the loop's goroutine; it returns when stop is closed, after
+// closing every bot's socket.
+func (l *loop) run(stop <-chan struct{}) {
+	defer close(l.done)
+	events := make([]unix.EpollEvent, 256)
+	next := time.Now().Add(schedPeriod)
+	for {
+		select {
+		case <-stop:
+			l.runTasks()
+			for _, b := range l.bots {
+				b.shutdown()
+			}
+			unix.Close(l.epfd)
+			unix.Close(l.evfd)
+			return
+		default:
+		}
+		wait := max(0, int(time.Until(next)/time.Millisecond))
+		n, err := unix.EpollWait(l.epfd, events, wait)
+		if err != nil && err != unix.EINTR {
+			l.e.log.Error("epoll_wait", "err", err)
+			return
+		}
+		for i := 0; i < n; i++ {
+			ev := &events[i]
+			fd := int(ev.Fd)
+			if fd == l.evfd {
+				var b [8]byte
+				_, _ = unix.Read(l.evfd, b[:])
+				continue
+			}
+			b := l.byFD[fd]
+			if b == nil {
+				continue
+			}
+			b.event(ev.Events)
+		}
+		l.runTasks()
+		if now := time.Now(); !now.Before(next) {
+			l.schedule(l.e.now())
+			next = now.Add(schedPeriod)
+		}
+	}
+}
+
+func (l *loop) runTasks() {
+	l.mu.Lock()
+	tasks := l.tasks
+	l.tasks = l.spare[:0]
+	l.mu.Unlock()
+	for i, f := range tasks {
+		f()
+		tasks[i] = nil
+	}
+	l.mu.Lock()
+	l.spare = tasks[:0]
+	l.mu.Unlock()
+}
+
+// schedule sends what is due: inputs, chat lines, pings, and ends pauses.
+func (l *loop) schedule(now int64) {
+	for _, b := range l.bots {
+		b.tick(now)
+	}
+}
+
+// add registers b's socket for the events given.
+func (l *loop) add(b *bot, events uint32) error {
+	l.byFD[b.fd] = b
+	return unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, b.fd, &unix.EpollEvent{Events: events, Fd: int32(b.fd)})
+}
+
+// mod changes the events b's socket is watched for.
+func (l *loop) mod(b *bot, events uint32) {
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, b.fd, &unix.EpollEvent{Events: events, Fd: int32(b.fd)})
+}
+
+// remove forgets b's socket; the caller closes it.
+func (l *loop) remove(b *bot) {
+	delete(l.byFD, b.fd)
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, b.fd, nil)
+}
+
+// rand returns a pseudo-random number (xorshift64*), loop-owned.
+func (l *loop) rand() uint64 {
+	l.rng ^= l.rng >> 12
+	l.rng ^= l.rng << 25
+	l.rng ^= l.rng >> 27
+	return l.rng * 2685821657736338717
+}

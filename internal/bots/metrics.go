@@ -1,0 +1,227 @@
+package bots
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serverSample is one reading of the server process.
+type serverSample struct {
+	at     int64 // engine clock, ns
+	source string
+	cpu    float64 // process CPU seconds so far
+	rss    float64 // resident bytes
+	late   promHist
+}
+
+// promHist is a Prometheus histogram summed over its label sets: cumulative
+// counts by upper bound.
+type promHist struct {
+	name   string
+	bounds []float64
+	counts []float64
+	sum    float64
+	count  float64
+}
+
+// sampler reads the server's CPU, RSS and tick lateness from its /metrics,
+// or from /proc/<pid> when there is no /metrics to read.
+type sampler struct {
+	url    string
+	pid    int
+	client *http.Client
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times on Linux.
+const clockTicks = 100
+
+func (s *sampler) enabled() bool { return s.url != "" || s.pid > 0 }
+
+func (s *sampler) sample(ctx context.Context, at int64) (serverSample, bool) {
+	if s.url != "" {
+		if ss, ok := s.scrape(ctx); ok {
+			ss.at = at
+			return ss, true
+		}
+	}
+	if s.pid > 0 {
+		if ss, ok := readProc(s.pid); ok {
+			ss.at = at
+			return ss, true
+		}
+	}
+	return serverSample{}, false
+}
+
+func (s *sampler) scrape(ctx context.Context) (serverSample, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	if err != nil {
+		return serverSample{}, false
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return serverSample{}, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return serverSample{}, false
+	}
+	return parseProm(io.LimitReader(resp.Body, 16<<20))
+}
+
+// parseProm reads the Prometheus text exposition format: the standard
+// process_cpu_seconds_total and process_resident_memory_bytes, and the
+// first histogram whose name mentions tick lateness.
+func parseProm(r io.Reader) (serverSample, bool) {
+	ss := serverSample{source: "metrics"}
+	found := false
+	buckets := map[float64]float64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, labels, val, ok := promLine(line)
+		if !ok {
+			continue
+		}
+		switch {
+		case name == "process_cpu_seconds_total":
+			ss.cpu, found = val, true
+		case name == "process_resident_memory_bytes":
+			ss.rss, found = val, true
+		case strings.Contains(name, "lateness") && strings.HasSuffix(name, "_bucket"):
+			base := strings.TrimSuffix(name, "_bucket")
+			if ss.late.name == "" {
+				ss.late.name = base
+			}
+			if base != ss.late.name {
+				continue
+			}
+			le := promLabel(labels, "le")
+			b, err := strconv.ParseFloat(le, 64)
+			if le == "+Inf" {
+				b, err = math.Inf(1), nil
+			}
+			if err == nil {
+				buckets[b] += val
+			}
+		case ss.late.name != "" && name == ss.late.name+"_sum":
+			ss.late.sum += val
+		case ss.late.name != "" && name == ss.late.name+"_count":
+			ss.late.count += val
+		}
+	}
+	for b := range buckets {
+		ss.late.bounds = append(ss.late.bounds, b)
+	}
+	sort.Float64s(ss.late.bounds)
+	for _, b := range ss.late.bounds {
+		ss.late.counts = append(ss.late.counts, buckets[b])
+	}
+	return ss, found
+}
+
+// promLine splits `name{labels} value [timestamp]`.
+func promLine(line string) (name, labels string, val float64, ok bool) {
+	rest := line
+	if i := strings.IndexByte(line, '{'); i >= 0 {
+		j := strings.LastIndexByte(line, '}')
+		if j < i {
+			return "", "", 0, false
+		}
+		name, labels, rest = line[:i], line[i+1:j], line[j+1:]
+	} else {
+		i := strings.IndexByte(line, ' ')
+		if i < 0 {
+			return "", "", 0, false
+		}
+		name, rest = line[:i], line[i:]
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return "", "", 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return name, labels, v, err == nil
+}
+
+func promLabel(labels, key string) string {
+	for _, kv := range strings.Split(labels, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if ok && k == key {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}
+
+// quantile returns the upper bound of the bucket holding quantile q of the
+// observations between prev and h; NaN when there are none.
+func (h promHist) quantile(prev promHist, q float64) float64 {
+	if len(h.counts) == 0 {
+		return math.NaN()
+	}
+	base := map[float64]float64{}
+	for i, b := range prev.bounds {
+		base[b] = prev.counts[i]
+	}
+	total := h.counts[len(h.counts)-1] - base[h.bounds[len(h.bounds)-1]]
+	if total <= 0 {
+		return math.NaN()
+	}
+	for i, b := range h.bounds {
+		if h.counts[i]-base[b] >= q*total {
+			return b
+		}
+	}
+	return math.Inf(1)
+}
+
+// readProc reads CPU time and RSS of pid from /proc.
+func readProc(pid int) (serverSample, bool) {
+	ss := serverSample{source: "proc"}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ss, false
+	}
+	// Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return ss, false
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return ss, false
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return ss, false
+	}
+	ss.cpu = (ut + st) / clockTicks
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return ss, false
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			ss.rss = kb * 1024
+		}
+	}
+	return ss, true
+}

@@ -1,0 +1,296 @@
+package bots
+
+import (
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// message handles one ServerMessage. States are scanned without decoding;
+// everything else is rare and decoded in full.
+func (b *bot) message(p []byte) {
+	st := b.l.st
+	st.add(cMessages, 1)
+	st.add(cBytesIn, uint64(len(p)))
+	reqID, state, isState, ok := scanServer(p)
+	if !ok {
+		b.e.failures.add("undecodable server message")
+		return
+	}
+	if isState {
+		b.state(state)
+		return
+	}
+	var m tickroomv1.ServerMessage
+	if err := m.UnmarshalVT(p); err != nil {
+		b.e.failures.add("undecodable server message")
+		return
+	}
+	switch body := m.Body.(type) {
+	case *tickroomv1.ServerMessage_Welcome:
+		b.welcomeSeen = true
+		if ms := body.Welcome.HeartbeatIntervalMs; ms > 0 {
+			b.heartbeat = int64(ms) * 1e6
+		}
+	case *tickroomv1.ServerMessage_Joined:
+		if reqID == b.joinReq {
+			b.onJoined(body.Joined)
+		}
+	case *tickroomv1.ServerMessage_Error:
+		b.e.errors.add(protocol.ErrorCode(body.Error.Code).String())
+		if reqID != 0 && reqID == b.joinReq {
+			b.joinReq = 0
+			if b.resuming {
+				b.resuming = false
+				b.roomID = ""
+				b.l.st.add(cResumeFailed, 1)
+			} else if b.lead && b.grp != nil {
+				b.grp.fail()
+			}
+		}
+	case *tickroomv1.ServerMessage_Chat:
+		st.add(cChatsIn, 1)
+	case *tickroomv1.ServerMessage_Left:
+		if body.Left.RoomId == b.roomID {
+			if b.joined {
+				st.inRoom.Add(-1)
+			}
+			b.joined, b.roomID = false, ""
+		}
+	}
+}
+
+func (b *bot) onJoined(j *tickroomv1.Joined) {
+	now := b.e.now()
+	b.joinReq = 0
+	st := b.l.st
+	st.add(cJoined, 1)
+	st.join.Record(uint64(now-b.joinStart) / 1e3)
+	if b.resuming {
+		b.resuming = false
+		if j.Resumed && j.RoomId == b.roomID && j.Seat == b.seat {
+			st.add(cResumed, 1)
+			st.resume.Record(uint64(now-b.dropAt) / 1e3)
+		} else {
+			st.add(cResumeFailed, 1)
+			b.lastTick = 0
+		}
+	} else {
+		b.lastTick = 0
+		if b.lead && b.grp != nil {
+			b.grp.publish(j.RoomId)
+		}
+	}
+	if !b.joined && !j.Spectator {
+		st.inRoom.Add(1)
+	}
+	b.roomID, b.seat, b.joined = j.RoomId, j.Seat, !j.Spectator
+	b.lastSnap = 0
+	// Spread the bots' sends over the input period.
+	if hz := b.e.cfg.InputHz; hz > 0 {
+		b.nextInput = now + int64(b.l.rand()%uint64(1e9/hz))
+	}
+	if r := b.e.cfg.ChatRate; r > 0 {
+		b.nextChat = now + int64(b.l.rand()%uint64(1e9/r))
+	}
+}
+
+// state measures one State: ticks, gaps and the acknowledged inputs.
+func (b *bot) state(p []byte) {
+	now := b.e.now()
+	st := b.l.st
+	si, ok := scanState(p, b.seat)
+	if !ok {
+		b.e.failures.add("undecodable state")
+		return
+	}
+	st.add(cSnapshots, 1)
+	if si.keyframe {
+		st.add(cKeyframes, 1)
+	} else if si.baseTick != b.lastTick {
+		st.add(cBaseMismatch, 1)
+	}
+	if b.lastTick != 0 && si.tick > b.lastTick {
+		gap := si.tick - b.lastTick
+		st.tickGap.Record(gap)
+		if gap > 1 {
+			st.add(cTickGaps, 1)
+			st.add(cSkippedTicks, gap-1)
+		}
+	}
+	if b.lastSnap != 0 && !b.paused {
+		st.interval.Record(uint64(now-b.lastSnap) / 1e3)
+	}
+	b.lastTick, b.lastSnap = si.tick, now
+	if si.hasAck {
+		b.ack(si.ack, now)
+	}
+}
+
+// ack records the latency of every input up to seq that was not
+// acknowledged before.
+func (b *bot) ack(seq uint32, now int64) {
+	if seq <= b.acked || seq > b.seq {
+		return
+	}
+	from := b.acked + 1
+	if seq-from >= ackWindow {
+		from = seq - ackWindow + 1
+	}
+	for s := from; s <= seq; s++ {
+		b.l.st.latency.Record(uint64(now-b.sent[s%ackWindow]) / 1e3)
+	}
+	b.l.st.add(cAcked, uint64(seq-from+1))
+	b.acked = seq
+}
+
+// tick sends what is due at now. Runs on b's loop every schedPeriod.
+func (b *bot) tick(now int64) {
+	if b.phase == phaseIdle && b.redialAt != 0 && now >= b.redialAt {
+		b.dial()
+		return
+	}
+	if b.phase != phaseOpen {
+		return
+	}
+	if b.paused {
+		if now < b.pauseUntil {
+			return
+		}
+		b.paused = false
+		b.setEvents(b.wantEvents())
+	}
+	if b.heartbeat > 0 && now >= b.nextPing {
+		b.nextPing = now + b.heartbeat
+		b.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	}
+	if !b.joined {
+		return
+	}
+	if hz := b.e.cfg.InputHz; hz > 0 && now >= b.nextInput {
+		b.sendInput(now)
+		period := int64(1e9 / hz)
+		b.nextInput += period
+		if b.nextInput < now {
+			b.nextInput = now + period
+		}
+	}
+	if r := b.e.cfg.ChatRate; r > 0 && now >= b.nextChat {
+		b.sendChat()
+		period := int64(1e9 / r)
+		b.nextChat += period
+		if b.nextChat < now {
+			b.nextChat = now + period
+		}
+	}
+}
+
+func (b *bot) sendInput(now int64) {
+	l := b.l
+	b.seq++
+	b.sent[b.seq%ackWindow] = now
+	r := l.rand()
+	var data [16]byte
+	var d []byte
+	if b.e.cfg.Game == "gomoku" {
+		d = appendGomokuMove(data[:0], uint32(r%15), uint32(r>>8%15))
+	} else {
+		d = appendArenaInput(data[:0], int32(r%2001)-1000, int32(r>>16%2001)-1000)
+	}
+	var msg [128]byte
+	p := appendInput(msg[:0], 0, b.roomID, b.seq, d)
+	b.writeFrame(2, p)
+	l.st.add(cInputs, 1)
+	b.nextPing = now + b.heartbeat
+}
+
+func (b *bot) sendChat() {
+	b.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{
+		RoomId: b.roomID, Text: "gg " + strconv.Itoa(int(b.seq)),
+	}}})
+	b.l.st.add(cChats, 1)
+}
+
+// stormDrop closes b's connection at once, as a network blip would; b
+// reconnects and resumes its seat.
+func (b *bot) stormDrop() {
+	if b.phase != phaseOpen || !b.joined {
+		return
+	}
+	now := b.e.now()
+	b.l.st.add(cDrops, 1)
+	b.drop()
+	b.dropAt, b.redials = now, 0
+	b.resuming = false
+	b.redialAt = now
+	b.phase = phaseIdle
+}
+
+// pause stops reading for d nanoseconds.
+func (b *bot) pause(d int64) {
+	if b.phase != phaseOpen {
+		return
+	}
+	b.l.st.add(cPaused, 1)
+	b.paused, b.pauseUntil = true, b.e.now()+d
+	b.acked = b.seq
+	b.setEvents(b.wantEvents())
+}
+
+// group is the bots that share one room in RoomSize mode.
+type group struct {
+	mu      sync.Mutex
+	roomID  string
+	failed  bool
+	waiting []*bot
+}
+
+// wait returns the group's room id, or "" after queueing b to be told.
+// Safe from any goroutine.
+func (g *group) wait(b *bot) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.roomID == "" && !g.failed {
+		g.waiting = append(g.waiting, b)
+	}
+	return g.roomID
+}
+
+// publish records the room id and tells every waiting bot on its loop.
+func (g *group) publish(id string) {
+	g.mu.Lock()
+	if g.roomID != "" {
+		g.mu.Unlock()
+		return
+	}
+	g.roomID = id
+	w := g.waiting
+	g.waiting = nil
+	g.mu.Unlock()
+	for _, b := range w {
+		b.l.post(func() { b.joinGroupRoom(id) })
+	}
+}
+
+func (g *group) fail() {
+	g.mu.Lock()
+	g.failed, g.waiting = true, nil
+	g.mu.Unlock()
+}
+
+func errName(err error) string {
+	if errno, ok := err.(unix.Errno); ok {
+		if n := unix.ErrnoName(errno); n != "" {
+			return n
+		}
+	}
+	return err.Error()
+}
+
+func closeName(code int) string {
+	return strconv.Itoa(code) + " " + protocol.CloseCode(code).String()
+}

@@ -1,0 +1,208 @@
+package bots
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+)
+
+var counterNames = [numCounters]string{
+	cInputs: "inputs_sent", cAcked: "inputs_acked", cSnapshots: "snapshots", cKeyframes: "keyframes",
+	cMessages: "messages", cBytesIn: "bytes_in", cBytesOut: "bytes_out", cChats: "chats_sent", cChatsIn: "chats_received",
+	cTickGaps: "tick_gaps", cSkippedTicks: "skipped_ticks", cBaseMismatch: "delta_base_mismatches",
+	cConnected: "handshakes", cJoined: "joins", cDrops: "storm_drops", cResumeTries: "resume_attempts",
+	cResumed: "resumed", cResumeFailed: "resume_failed", cPaused: "slow_reader_pauses", cReconnects: "reconnects",
+}
+
+// Report is a run's results. Durations in fields named *Micros are
+// microseconds; rates are per second.
+type Report struct {
+	Config      ReportConfig `json:"config"`
+	FDLimit     uint64       `json:"fd_limit"`
+	FDHardLimit uint64       `json:"fd_hard_limit"`
+	StartedAt   time.Time    `json:"started_at"`
+	ElapsedSec  float64      `json:"elapsed_sec"`
+	// SteadySec is the measured window: from the last bot's start to the
+	// end. Latency, tick gaps and rates cover it; connect, login, join and
+	// resume times cover the whole run.
+	SteadySec   float64 `json:"steady_sec"`
+	LoggedIn    int64   `json:"logged_in"`
+	LoginFailed int64   `json:"login_failed"`
+	OpenAtEnd   int64   `json:"open_at_end"`
+	InRoomAtEnd int64   `json:"in_room_at_end"`
+
+	LatencyMicros          Summary `json:"input_latency_us"`
+	ConnectMicros          Summary `json:"connect_us"`
+	LoginMicros            Summary `json:"login_us"`
+	JoinMicros             Summary `json:"join_us"`
+	ResumeMicros           Summary `json:"resume_us"`
+	TickGap                Summary `json:"tick_gap_ticks"`
+	SnapshotIntervalMicros Summary `json:"snapshot_interval_us"`
+
+	Steady SteadyRates   `json:"steady"`
+	Resume ResumeReport  `json:"resume"`
+	Server *ServerReport `json:"server,omitempty"`
+
+	Counters map[string]uint64 `json:"counters"`
+	// Errors counts tickroom.v1 Error replies by code name; Closes counts
+	// close frames by code and abnormal ends by cause; Failures counts
+	// login, connect, handshake and protocol failures.
+	Errors   map[string]uint64 `json:"errors"`
+	Closes   map[string]uint64 `json:"closes"`
+	Failures map[string]uint64 `json:"failures"`
+
+	Series []SeriesPoint `json:"series"`
+}
+
+// ReportConfig is the run's configuration as reported.
+type ReportConfig struct {
+	Bots         int               `json:"bots"`
+	Game         string            `json:"game"`
+	RoomSize     int               `json:"room_size"`
+	Options      map[string]string `json:"options,omitempty"`
+	InputHz      float64           `json:"input_hz"`
+	ChatRate     float64           `json:"chat_rate"`
+	RampRate     float64           `json:"ramp_rate"`
+	DurationSec  float64           `json:"duration_sec"`
+	StormPercent float64           `json:"storm_percent"`
+	SlowPercent  float64           `json:"slow_percent"`
+	SlowForSec   float64           `json:"slow_for_sec"`
+	Loops        int               `json:"loops"`
+	SourceAddrs  int               `json:"source_addrs"`
+	WebSocket    string            `json:"websocket"`
+}
+
+// SteadyRates are rates over the steady window.
+type SteadyRates struct {
+	InputsPerSec       float64 `json:"inputs_per_sec"`
+	AcksPerSec         float64 `json:"acks_per_sec"`
+	SnapshotsPerSec    float64 `json:"snapshots_per_sec"`
+	MessagesPerSec     float64 `json:"messages_per_sec"`
+	BytesInPerSec      float64 `json:"bytes_in_per_sec"`
+	SnapshotsPerBotSec float64 `json:"snapshots_per_bot_sec"`
+	BytesPerBotSec     float64 `json:"bytes_per_bot_sec"`
+	SkippedTicks       uint64  `json:"skipped_ticks"`
+}
+
+// ResumeReport counts drops and resumes. SuccessRate is resumed seats over
+// connections lost (storm drops plus other resumable losses).
+type ResumeReport struct {
+	Dropped     uint64  `json:"storm_dropped"`
+	Reconnects  uint64  `json:"other_reconnects"`
+	Attempts    uint64  `json:"attempts"`
+	Resumed     uint64  `json:"resumed"`
+	Failed      uint64  `json:"failed"`
+	SuccessRate float64 `json:"success_rate"`
+}
+
+// ServerReport is what the sampler read from the server over the steady
+// window.
+type ServerReport struct {
+	// Source is "metrics" (Prometheus /metrics) or "proc" (/proc/<pid>).
+	Source     string  `json:"source"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	CPUPercent float64 `json:"cpu_percent"`
+	// CPUMicrosPerFrame is server CPU time over frames the bots received.
+	CPUMicrosPerFrame float64 `json:"cpu_us_per_frame"`
+	RSSBaselineBytes  float64 `json:"rss_baseline_bytes"`
+	RSSEndBytes       float64 `json:"rss_end_bytes"`
+	// RSSPerConnBytes is RSS growth from before the first bot over open
+	// connections at the end.
+	RSSPerConnBytes float64         `json:"rss_per_conn_bytes"`
+	TickLateness    *LatenessReport `json:"tick_lateness,omitempty"`
+}
+
+// LatenessReport is the server's tick lateness histogram over the steady
+// window, in the metric's unit; quantiles are bucket upper bounds, -1
+// when unknown.
+type LatenessReport struct {
+	Metric string  `json:"metric"`
+	Count  float64 `json:"count"`
+	Mean   float64 `json:"mean"`
+	P50    float64 `json:"p50"`
+	P99    float64 `json:"p99"`
+	P999   float64 `json:"p99_9"`
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func ms(us uint64) string { return strconv.FormatFloat(float64(us)/1e3, 'f', 2, 64) + "ms" }
+
+func (s Summary) text() string {
+	return fmt.Sprintf("n=%d p50=%s p90=%s p99=%s p99.9=%s max=%s", s.Count, ms(s.P50), ms(s.P90), ms(s.P99), ms(s.P999), ms(s.Max))
+}
+
+// WriteText writes the human-readable report.
+func (r *Report) WriteText(w io.Writer) error {
+	c := r.Config
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("tickroom-bots report")
+	p("  run          %d bots, game %s, room size %d, inputs %.1f Hz, chat %.2f/s, %d loops, %d source addrs, fd limit %d",
+		c.Bots, c.Game, c.RoomSize, c.InputHz, c.ChatRate, c.Loops, c.SourceAddrs, r.FDLimit)
+	p("  time         %.1f s in all, steady window %.1f s", r.ElapsedSec, r.SteadySec)
+	p("  bots         logged in %d (failed %d), open at end %d, in a room at end %d", r.LoggedIn, r.LoginFailed, r.OpenAtEnd, r.InRoomAtEnd)
+	p("  input→ack    %s", r.LatencyMicros.text())
+	p("  connect      %s", r.ConnectMicros.text())
+	p("  login        %s", r.LoginMicros.text())
+	p("  join         %s", r.JoinMicros.text())
+	s := r.Steady
+	p("  steady       %.0f inputs/s, %.0f acks/s, %.0f snapshots/s, %.0f msgs/s, %.2f MB/s in",
+		s.InputsPerSec, s.AcksPerSec, s.SnapshotsPerSec, s.MessagesPerSec, s.BytesInPerSec/1e6)
+	p("  per bot      %.2f snapshots/s, %.0f B/s", s.SnapshotsPerBotSec, s.BytesPerBotSec)
+	p("  tick gaps    %d ticks skipped; gap p50=%d p99=%d max=%d ticks; snapshot interval p50=%s p99=%s max=%s",
+		s.SkippedTicks, r.TickGap.P50, r.TickGap.P99, r.TickGap.Max,
+		ms(r.SnapshotIntervalMicros.P50), ms(r.SnapshotIntervalMicros.P99), ms(r.SnapshotIntervalMicros.Max))
+	rs := r.Resume
+	p("  resume       storm dropped %d, other reconnects %d, attempts %d, resumed %d, failed %d, success %.1f%%; resume time %s",
+		rs.Dropped, rs.Reconnects, rs.Attempts, rs.Resumed, rs.Failed, 100*rs.SuccessRate, r.ResumeMicros.text())
+	if sv := r.Server; sv != nil {
+		p("  server       (%s) cpu %.1f%% (%.2f s), %.2f µs CPU per delivered frame, rss %.1f MB (baseline %.1f MB, %.1f KB per conn)",
+			sv.Source, sv.CPUPercent, sv.CPUSeconds, sv.CPUMicrosPerFrame, sv.RSSEndBytes/1e6, sv.RSSBaselineBytes/1e6, sv.RSSPerConnBytes/1e3)
+		if l := sv.TickLateness; l != nil {
+			p("  lateness     %s: n=%.0f mean=%.6g p50≤%g p99≤%g p99.9≤%g", l.Metric, l.Count, l.Mean, l.P50, l.P99, l.P999)
+		}
+	}
+	for _, t := range []struct {
+		name string
+		m    map[string]uint64
+	}{{"errors", r.Errors}, {"closes", r.Closes}, {"failures", r.Failures}} {
+		if len(t.m) == 0 {
+			p("  %-12s none", t.name)
+			continue
+		}
+		for i, k := range slices.Sorted(maps.Keys(t.m)) {
+			name := ""
+			if i == 0 {
+				name = t.name
+			}
+			p("  %-12s %-40s %d", name, k, t.m[k])
+		}
+	}
+	return nil
+}
+
+// WriteCSV writes the per-second series as CSV with a header row.
+func (r *Report) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"t", "started", "open", "in_room", "inputs_per_sec", "acks_per_sec", "snapshots_per_sec", "bytes_in_per_sec",
+		"latency_p50_ms", "latency_p99_ms", "latency_max_ms", "tick_gaps", "errors", "closes", "server_cpu_percent", "server_rss_bytes"})
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	for _, p := range r.Series {
+		_ = cw.Write([]string{f(p.T), strconv.FormatInt(p.Started, 10), strconv.FormatInt(p.Open, 10), strconv.FormatInt(p.InRoom, 10),
+			f(p.InputsPerSec), f(p.AcksPerSec), f(p.SnapshotsPerSec), f(p.BytesInPerSec), f(p.LatencyP50), f(p.LatencyP99), f(p.LatencyMax),
+			strconv.FormatUint(p.TickGaps, 10), strconv.FormatUint(p.Errors, 10), strconv.FormatUint(p.Closes, 10),
+			f(p.ServerCPUPercent), f(p.ServerRSSBytes)})
+	}
+	cw.Flush()
+	return cw.Error()
+}

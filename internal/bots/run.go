@@ -1,0 +1,231 @@
+package bots
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+)
+
+// run gathers a run's samples: the second-by-second series, the sample
+// when the ramp ended (the steady window starts there) and the last one.
+type run struct {
+	e              *Engine
+	fdSoft, fdHard uint64
+	smp            sampler
+
+	srvBase, srvSteady, srvPrev, srvEnd serverSample
+	haveSrv                             bool
+
+	prev, steady, final *sample
+	stormAt             int64
+	series              []SeriesPoint
+}
+
+func newRun(e *Engine, soft, hard uint64) *run {
+	return &run{
+		e: e, fdSoft: soft, fdHard: hard,
+		smp: sampler{url: e.cfg.MetricsURL, pid: e.cfg.ServerPID, client: &http.Client{Timeout: 3 * time.Second}},
+	}
+}
+
+// baseline samples the server before any bot connects.
+func (r *run) baseline(ctx context.Context) {
+	r.prev = r.e.collect()
+	if ss, ok := r.smp.sample(ctx, r.e.now()); ok {
+		r.srvBase, r.srvPrev, r.haveSrv = ss, ss, true
+	}
+}
+
+func (r *run) markSteady(ctx context.Context) {
+	r.steady = r.e.collect()
+	if ss, ok := r.smp.sample(ctx, r.e.now()); ok {
+		r.srvSteady = ss
+	}
+}
+
+func (r *run) finish(ctx context.Context) {
+	r.final = r.e.collect()
+	if ss, ok := r.smp.sample(ctx, r.e.now()); ok {
+		r.srvEnd = ss
+	}
+	if r.steady == nil {
+		r.steady = r.final
+	}
+}
+
+// progress prints a line and records a series point every second.
+func (r *run) progress(ctx context.Context, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s := r.e.collect()
+		p := r.point(s, r.prev)
+		if ss, ok := r.smp.sample(ctx, s.at); ok && r.haveSrv {
+			if dt := float64(ss.at-r.srvPrev.at) / 1e9; dt > 0 {
+				p.ServerCPUPercent = 100 * (ss.cpu - r.srvPrev.cpu) / dt
+			}
+			p.ServerRSSBytes = ss.rss
+			r.srvPrev = ss
+		}
+		r.series = append(r.series, p)
+		r.prev = s
+		if w := r.e.cfg.Progress; w != nil {
+			fmt.Fprintln(w, p.line(r.e.cfg.Bots))
+		}
+	}
+}
+
+// SeriesPoint is one second of a run.
+type SeriesPoint struct {
+	// T is seconds since the run started.
+	T float64 `json:"t"`
+	// Started is bots logged in so far; Open and InRoom are bots with an
+	// open WebSocket and bots seated in a room.
+	Started int64 `json:"started"`
+	Open    int64 `json:"open"`
+	InRoom  int64 `json:"in_room"`
+	// Rates over the second.
+	InputsPerSec    float64 `json:"inputs_per_sec"`
+	AcksPerSec      float64 `json:"acks_per_sec"`
+	SnapshotsPerSec float64 `json:"snapshots_per_sec"`
+	BytesInPerSec   float64 `json:"bytes_in_per_sec"`
+	// Input latency over the second, milliseconds.
+	LatencyP50 float64 `json:"latency_p50_ms"`
+	LatencyP99 float64 `json:"latency_p99_ms"`
+	LatencyMax float64 `json:"latency_max_ms"`
+	// Counts so far.
+	TickGaps uint64 `json:"tick_gaps"`
+	Errors   uint64 `json:"errors"`
+	Closes   uint64 `json:"closes"`
+	// Server readings; zero when there is no sampler.
+	ServerCPUPercent float64 `json:"server_cpu_percent"`
+	ServerRSSBytes   float64 `json:"server_rss_bytes"`
+}
+
+func (r *run) point(s, prev *sample) SeriesPoint {
+	dt := float64(s.at-prev.at) / 1e9
+	rate := func(c counter) float64 {
+		if dt <= 0 {
+			return 0
+		}
+		return float64(s.c[c]-prev.c[c]) / dt
+	}
+	lat := s.latency.Sub(&prev.latency)
+	return SeriesPoint{
+		T: float64(s.at) / 1e9, Started: r.e.loggedIn.Load(), Open: s.open, InRoom: s.inRoom,
+		InputsPerSec: rate(cInputs), AcksPerSec: rate(cAcked), SnapshotsPerSec: rate(cSnapshots), BytesInPerSec: rate(cBytesIn),
+		LatencyP50: float64(lat.Quantile(0.5)) / 1e3, LatencyP99: float64(lat.Quantile(0.99)) / 1e3, LatencyMax: float64(lat.Max) / 1e3,
+		TickGaps: s.c[cTickGaps], Errors: r.e.errors.total() + r.e.failures.total(), Closes: r.e.closes.total(),
+	}
+}
+
+func (p SeriesPoint) line(bots int) string {
+	s := fmt.Sprintf("t=%5.1fs bots=%d/%d open=%d room=%d in/s=%.0f ack/s=%.0f snap/s=%.0f in=%.2fMB/s lat p50=%.1fms p99=%.1fms max=%.1fms gaps=%d err=%d closes=%d",
+		p.T, p.Started, bots, p.Open, p.InRoom, p.InputsPerSec, p.AcksPerSec, p.SnapshotsPerSec, p.BytesInPerSec/1e6,
+		p.LatencyP50, p.LatencyP99, p.LatencyMax, p.TickGaps, p.Errors, p.Closes)
+	if p.ServerRSSBytes > 0 {
+		s += fmt.Sprintf(" srv cpu=%.0f%% rss=%.0fMB", p.ServerCPUPercent, p.ServerRSSBytes/1e6)
+	}
+	return s
+}
+
+// report builds the final report.
+func (r *run) report() *Report {
+	e, cfg := r.e, r.e.cfg
+	f, st := r.final, r.steady
+	steadySec := float64(f.at-st.at) / 1e9
+	rep := &Report{
+		Config: ReportConfig{
+			Bots: cfg.Bots, Game: cfg.Game, RoomSize: cfg.RoomSize, Options: cfg.Options, InputHz: cfg.InputHz, ChatRate: cfg.ChatRate,
+			RampRate: cfg.RampRate, DurationSec: cfg.Duration.Seconds(), StormPercent: cfg.StormPercent, SlowPercent: cfg.SlowPercent,
+			SlowForSec: cfg.SlowFor.Seconds(), Loops: len(e.loops), SourceAddrs: cfg.SourceAddrs, WebSocket: "ws://" + e.wsHost + e.wsPath,
+		},
+		FDLimit: r.fdSoft, FDHardLimit: r.fdHard,
+		StartedAt: e.start.UTC(), ElapsedSec: float64(f.at) / 1e9, SteadySec: steadySec,
+		LoggedIn: e.loggedIn.Load(), LoginFailed: e.loginFail.Load(), OpenAtEnd: f.open, InRoomAtEnd: f.inRoom,
+		Counters: map[string]uint64{},
+		Errors:   e.errors.snapshot(), Closes: e.closes.snapshot(), Failures: e.failures.snapshot(),
+		Series: r.series,
+	}
+	for c := counter(0); c < numCounters; c++ {
+		rep.Counters[counterNames[c]] = f.c[c]
+	}
+	lat := f.latency.Sub(&st.latency)
+	rep.LatencyMicros = lat.Summary()
+	rep.ConnectMicros = f.connect.Summary()
+	var login HistSnapshot
+	e.loginLat.Snapshot(&login)
+	rep.LoginMicros = login.Summary()
+	rep.JoinMicros = f.join.Summary()
+	rep.ResumeMicros = f.resume.Summary()
+	rep.TickGap = f.tickGap.Sub(&st.tickGap).Summary()
+	rep.SnapshotIntervalMicros = f.interval.Sub(&st.interval).Summary()
+	if steadySec > 0 && f.inRoom > 0 {
+		d := func(c counter) float64 { return float64(f.c[c] - st.c[c]) }
+		rep.Steady = SteadyRates{
+			InputsPerSec: d(cInputs) / steadySec, AcksPerSec: d(cAcked) / steadySec,
+			SnapshotsPerSec: d(cSnapshots) / steadySec, MessagesPerSec: d(cMessages) / steadySec,
+			BytesInPerSec: d(cBytesIn) / steadySec,
+			SnapshotsPerBotSec: d(cSnapshots) / steadySec / float64(f.inRoom),
+			BytesPerBotSec:     d(cBytesIn) / steadySec / float64(f.inRoom),
+			SkippedTicks:       uint64(d(cSkippedTicks)),
+		}
+	}
+	rep.Resume = ResumeReport{
+		Dropped: f.c[cDrops], Reconnects: f.c[cReconnects], Attempts: f.c[cResumeTries], Resumed: f.c[cResumed], Failed: f.c[cResumeFailed],
+	}
+	if a := f.c[cDrops] + f.c[cReconnects]; a > 0 {
+		rep.Resume.SuccessRate = float64(f.c[cResumed]) / float64(a)
+	}
+	if r.haveSrv && r.srvEnd.source != "" {
+		rep.Server = r.serverReport(f, st)
+	}
+	return rep
+}
+
+func (r *run) serverReport(f, st *sample) *ServerReport {
+	end, s0, base := r.srvEnd, r.srvSteady, r.srvBase
+	if s0.source == "" {
+		s0 = base
+	}
+	sec := float64(end.at-s0.at) / 1e9
+	sr := &ServerReport{Source: end.source, RSSBaselineBytes: base.rss, RSSEndBytes: end.rss}
+	if sec > 0 {
+		sr.CPUSeconds = end.cpu - s0.cpu
+		sr.CPUPercent = 100 * sr.CPUSeconds / sec
+	}
+	if frames := f.c[cMessages] - st.c[cMessages]; frames > 0 {
+		sr.CPUMicrosPerFrame = sr.CPUSeconds * 1e6 / float64(frames)
+	}
+	if f.open > 0 {
+		sr.RSSPerConnBytes = (end.rss - base.rss) / float64(f.open)
+	}
+	if end.late.name != "" {
+		sr.TickLateness = &LatenessReport{Metric: end.late.name, Count: end.late.count - s0.late.count}
+		if sr.TickLateness.Count > 0 {
+			sr.TickLateness.Mean = (end.late.sum - s0.late.sum) / sr.TickLateness.Count
+		}
+		sr.TickLateness.P50 = finite(end.late.quantile(s0.late, 0.5))
+		sr.TickLateness.P99 = finite(end.late.quantile(s0.late, 0.99))
+		sr.TickLateness.P999 = finite(end.late.quantile(s0.late, 0.999))
+	}
+	return sr
+}
+
+// finite maps NaN and ±Inf (which JSON cannot carry) to -1.
+func finite(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return -1
+	}
+	return v
+}

@@ -1,0 +1,117 @@
+package bots
+
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+)
+
+// counter indexes a loop's counters.
+type counter int
+
+// The counters every loop keeps; Report names them.
+const (
+	cInputs       counter = iota // inputs sent
+	cAcked                       // inputs acknowledged by a snapshot
+	cSnapshots                   // State messages received
+	cKeyframes                   // of which keyframes
+	cMessages                    // ServerMessages received, states included
+	cBytesIn                     // WebSocket payload bytes received
+	cBytesOut                    // bytes written, headers and masks included
+	cChats                       // chat lines sent
+	cChatsIn                     // chat lines received
+	cTickGaps                    // snapshots that skipped at least one tick
+	cSkippedTicks                // ticks skipped in all
+	cBaseMismatch                // deltas whose base was not the last tick seen
+	cConnected                   // WebSocket handshakes completed
+	cJoined                      // rooms joined (resumes included)
+	cDrops                       // connections the storm dropped
+	cResumeTries                 // resume attempts
+	cResumed                     // joins answered with resumed = true
+	cResumeFailed                // resume attempts refused or closed
+	cPaused                      // slow-reader pauses
+	cReconnects                  // reconnects after a resumable close
+	numCounters
+)
+
+// loopStats is one loop's measurements: atomic, so the reporter reads them
+// while the loop writes.
+type loopStats struct {
+	c        [numCounters]atomic.Uint64
+	open     atomic.Int64 // bots with an open WebSocket
+	inRoom   atomic.Int64 // bots seated in a room
+	latency  Histogram // input → first acknowledging snapshot, µs
+	connect  Histogram // TCP connect → 101, µs
+	join     Histogram // join request → Joined, µs
+	resume   Histogram // drop → resumed Joined, µs
+	tickGap  Histogram // State.tick minus the previous one
+	interval Histogram // time between snapshots, µs
+}
+
+func newLoopStats() *loopStats { return new(loopStats) }
+
+func (s *loopStats) add(c counter, n uint64) { s.c[c].Add(n) }
+
+// tally counts events by name (error codes, close codes, connect
+// failures). Safe from any goroutine; used off the hot path only.
+type tally struct {
+	mu sync.Mutex
+	m  map[string]uint64
+}
+
+func (t *tally) add(key string) {
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = map[string]uint64{}
+	}
+	t.m[key]++
+	t.mu.Unlock()
+}
+
+func (t *tally) snapshot() map[string]uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.m)
+}
+
+func (t *tally) total() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var n uint64
+	for _, v := range t.m {
+		n += v
+	}
+	return n
+}
+
+// sample is every loop's counters and histograms merged at one instant.
+type sample struct {
+	at       int64 // engine clock, ns
+	c        [numCounters]uint64
+	open     int64
+	inRoom   int64
+	latency  HistSnapshot
+	connect  HistSnapshot
+	join     HistSnapshot
+	resume   HistSnapshot
+	tickGap  HistSnapshot
+	interval HistSnapshot
+}
+
+func (e *Engine) collect() *sample {
+	s := &sample{at: e.now()}
+	for _, l := range e.loops {
+		for i := range s.c {
+			s.c[i] += l.st.c[i].Load()
+		}
+		s.open += l.st.open.Load()
+		s.inRoom += l.st.inRoom.Load()
+		l.st.latency.Snapshot(&s.latency)
+		l.st.connect.Snapshot(&s.connect)
+		l.st.join.Snapshot(&s.join)
+		l.st.resume.Snapshot(&s.resume)
+		l.st.tickGap.Snapshot(&s.tickGap)
+		l.st.interval.Snapshot(&s.interval)
+	}
+	return s
+}
