@@ -175,7 +175,7 @@ func (r *run) report() *Report {
 		rep.Steady = SteadyRates{
 			InputsPerSec: d(cInputs) / steadySec, AcksPerSec: d(cAcked) / steadySec,
 			SnapshotsPerSec: d(cSnapshots) / steadySec, MessagesPerSec: d(cMessages) / steadySec,
-			BytesInPerSec: d(cBytesIn) / steadySec,
+			BytesInPerSec:      d(cBytesIn) / steadySec,
 			SnapshotsPerBotSec: d(cSnapshots) / steadySec / float64(f.inRoom),
 			BytesPerBotSec:     d(cBytesIn) / steadySec / float64(f.inRoom),
 			SkippedTicks:       uint64(d(cSkippedTicks)),

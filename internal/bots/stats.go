@@ -40,12 +40,12 @@ type loopStats struct {
 	c        [numCounters]atomic.Uint64
 	open     atomic.Int64 // bots with an open WebSocket
 	inRoom   atomic.Int64 // bots seated in a room
-	latency  Histogram // input → first acknowledging snapshot, µs
-	connect  Histogram // TCP connect → 101, µs
-	join     Histogram // join request → Joined, µs
-	resume   Histogram // drop → resumed Joined, µs
-	tickGap  Histogram // State.tick minus the previous one
-	interval Histogram // time between snapshots, µs
+	latency  Histogram    // input → first acknowledging snapshot, µs
+	connect  Histogram    // TCP connect → 101, µs
+	join     Histogram    // join request → Joined, µs
+	resume   Histogram    // drop → resumed Joined, µs
+	tickGap  Histogram    // State.tick minus the previous one
+	interval Histogram    // time between snapshots, µs
 }
 
 func newLoopStats() *loopStats { return new(loopStats) }

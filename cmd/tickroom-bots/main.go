@@ -1,0 +1,140 @@
+// Command tickroom-bots load-tests a tickroom server with protocol-aware
+// bots: each logs in over HTTP, joins a room over tickroom.v1 and sends
+// inputs and chat at a rate, while the run measures input → ack latency,
+// snapshot rates, tick gaps, connect/login/join times, errors, close codes
+// and resumes, and samples the server's /metrics (or /proc/<pid>).
+//
+// It prints a progress line every second and a report at the end; -json,
+// -csv and -svg also write the report, the per-second series and a latency
+// plot to files. Every flag can be set with an environment variable:
+// TICKROOM_BOTS_ and the flag's name in upper case with '-' as '_'.
+//
+//	tickroom-bots -http http://127.0.0.1:8080 -bots 1000 -room-size 10 -input-hz 10 -duration 30s
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/bots"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "tickroom-bots:", err)
+		os.Exit(1)
+	}
+}
+
+type outputs struct{ json, csv, svg string }
+
+func parseFlags() (bots.Config, outputs, error) {
+	var (
+		c                 bots.Config
+		o                 outputs
+		options           string
+		quiet             bool
+		storm, slow, ramp float64
+	)
+	fs := flag.CommandLine
+	fs.StringVar(&c.HTTPURL, "http", "http://127.0.0.1:8080", "server's public HTTP base URL (login, client config)")
+	fs.StringVar(&c.WSURL, "ws", "", "tickroom.v1 WebSocket URL (empty: from GET /v1/config)")
+	fs.IntVar(&c.Bots, "bots", 100, "number of bots")
+	fs.StringVar(&c.NamePrefix, "name", "bot", "bot name prefix (names are <prefix>-<n>)")
+	fs.StringVar(&c.Game, "game", "arena", "game to play: arena or gomoku")
+	fs.IntVar(&c.RoomSize, "room-size", 0, "bots per room, rooms created with max_players set (0: quick-match)")
+	fs.StringVar(&options, "options", "", "game options, k=v,k=v")
+	fs.Float64Var(&ramp, "ramp", 500, "bots started per second (0: as fast as logins go)")
+	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "run length after the last bot started")
+	fs.Float64Var(&c.InputHz, "input-hz", 10, "inputs per bot per second (negative: none)")
+	fs.Float64Var(&c.ChatRate, "chat-rate", 0, "chat lines per bot per second")
+	fs.Float64Var(&storm, "storm", 0, "reconnect storm: percent of seated bots that drop at once and resume")
+	fs.DurationVar(&c.StormAt, "storm-at", 0, "when the storm hits, after the last bot started (0: half of -duration)")
+	fs.Float64Var(&slow, "slow", 0, "slow readers: percent of bots that stop reading")
+	fs.DurationVar(&c.SlowAt, "slow-at", 0, "when slow readers stop reading (0: a quarter of -duration)")
+	fs.DurationVar(&c.SlowFor, "slow-for", 5*time.Second, "how long slow readers stop reading")
+	fs.IntVar(&c.Loops, "loops", 0, "event loops (0: one per CPU)")
+	fs.IntVar(&c.SourceAddrs, "sources", 0, "source addresses 127.0.0.2.. to spread connections over (0: one per 20k bots, -1: kernel's choice)")
+	fs.IntVar(&c.LoginConcurrency, "login-concurrency", 32, "logins in flight")
+	fs.StringVar(&c.MetricsURL, "metrics-url", "", "server's Prometheus /metrics URL, sampled every second")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "server's pid, for CPU and RSS from /proc when /metrics is unavailable")
+	fs.StringVar(&o.json, "json", "", "write the report as JSON to this file")
+	fs.StringVar(&o.csv, "csv", "", "write the per-second series as CSV to this file")
+	fs.StringVar(&o.svg, "svg", "", "write a latency plot as SVG to this file")
+	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
+	fs.Parse(os.Args[1:])
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var err error
+	fs.VisitAll(func(fl *flag.Flag) {
+		env := "TICKROOM_BOTS_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok && !set[fl.Name] && err == nil {
+			if e := fl.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", env, v, e)
+			}
+		}
+	})
+	if err != nil {
+		return c, o, err
+	}
+	if options != "" {
+		c.Options = map[string]string{}
+		for _, kv := range strings.Split(options, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return c, o, fmt.Errorf("-options: %q is not k=v", kv)
+			}
+			c.Options[k] = v
+		}
+	}
+	c.RampRate, c.StormPercent, c.SlowPercent = ramp, storm, slow
+	if !quiet {
+		c.Progress = os.Stdout
+	}
+	return c, o, nil
+}
+
+func run() error {
+	cfg, out, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bots.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteText(os.Stdout); err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range []struct {
+		path  string
+		write func(*os.File) error
+	}{
+		{out.json, func(f *os.File) error { return rep.WriteJSON(f) }},
+		{out.csv, func(f *os.File) error { return rep.WriteCSV(f) }},
+		{out.svg, func(f *os.File) error { return rep.WriteSVG(f) }},
+	} {
+		if f.path == "" {
+			continue
+		}
+		file, err := os.Create(f.path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, f.write(file), file.Close())
+	}
+	return errors.Join(errs...)
+}
