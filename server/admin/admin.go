@@ -1,0 +1,168 @@
+// Package admin is tickroom's operator HTTP server, on its own port apart
+// from the WebSocket port: health and readiness probes, Prometheus metrics,
+// pprof, the admin API (rooms, players, kick, close, notify) and a live
+// monitor page.
+//
+// /healthz, /readyz, /metrics and the monitor page's static files are open;
+// /v1/admin/... and /debug/pprof/ need the admin token as a bearer token
+// (Authorization: Bearer <token>), compared in constant time. A missing or
+// wrong token is answered 401 with a JSON error.
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"strings"
+	"time"
+
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// ErrConfig wraps a Config that New refuses.
+var ErrConfig = errors.New("admin: invalid config")
+
+// Config configures the admin handler.
+type Config struct {
+	// Hub is the tickroom.v1 hub to report on and act through. Required.
+	Hub *hub.Hub
+	// Server is the WebSocket transport to report on. Required.
+	Server *server.Server
+	// Token is the admin token. Zero value means no request can present
+	// it: the admin API and pprof answer 401 to everyone.
+	Token string
+	// Logger receives operator actions at Info. Zero value means no
+	// logging.
+	Logger *slog.Logger
+}
+
+// Handler serves the operator endpoints. It is an http.Handler; serve it
+// with an http.Server on the admin address.
+type Handler struct {
+	hub     *hub.Hub
+	srv     *server.Server
+	log     *slog.Logger
+	token   [sha256.Size]byte
+	noToken bool
+	mux     *http.ServeMux
+	ticks   tickTotals
+	started time.Time
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns the admin handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Hub == nil || cfg.Server == nil {
+		return nil, fmt.Errorf("%w: Hub and Server are required", ErrConfig)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		hub: cfg.Hub, srv: cfg.Server, log: cfg.Logger,
+		token: sha256.Sum256([]byte(cfg.Token)), noToken: cfg.Token == "",
+		mux: http.NewServeMux(), started: time.Now(),
+	}
+	h.ticks.init()
+	m := h.mux
+	m.HandleFunc("GET /healthz", h.healthz)
+	m.HandleFunc("GET /readyz", h.readyz)
+	m.HandleFunc("GET /metrics", h.metrics)
+	m.Handle("GET /monitor/", monitorFiles())
+	m.Handle("GET /{$}", http.RedirectHandler("/monitor/", http.StatusFound))
+
+	m.Handle("GET /v1/admin/rooms", h.auth(h.listRooms))
+	m.Handle("GET /v1/admin/rooms/{id}", h.auth(h.getRoom))
+	m.Handle("POST /v1/admin/rooms/{id}/close", h.auth(h.closeRoom))
+	m.Handle("GET /v1/admin/players", h.auth(h.listPlayers))
+	m.Handle("GET /v1/admin/players/{id}", h.auth(h.getPlayer))
+	m.Handle("POST /v1/admin/players/{id}/kick", h.auth(h.kick))
+	m.Handle("POST /v1/admin/notify", h.auth(h.notify))
+	m.Handle("GET /v1/admin/overview", h.auth(h.overview))
+	m.Handle("/v1/admin/", h.auth(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such admin endpoint")
+	}))
+
+	m.Handle("/debug/pprof/", h.auth(pprof.Index))
+	m.Handle("/debug/pprof/cmdline", h.auth(pprof.Cmdline))
+	m.Handle("/debug/pprof/profile", h.auth(pprof.Profile))
+	m.Handle("/debug/pprof/symbol", h.auth(pprof.Symbol))
+	m.Handle("/debug/pprof/trace", h.auth(pprof.Trace))
+	return h, nil
+}
+
+// ServeHTTP serves the operator endpoints. Safe from any goroutine.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mux.ServeHTTP(w, r)
+}
+
+// auth lets a request through only with the admin token.
+func (h *Handler) auth(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		if !ok || h.noToken || subtle.ConstantTimeCompare(sum[:], h.token[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tickroom admin"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong admin token")
+			return
+		}
+		next(w, r)
+	})
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz is 200 while the hub takes connections, 503 once it is shutting
+// down, so a load balancer stops sending clients.
+func (h *Handler) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if h.hub.ShuttingDown() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("shutting down\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// writeJSON answers v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// errorBody is every admin error's JSON.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+// maxBody caps an admin request body.
+const maxBody = 64 << 10
+
+// readJSON decodes an optional JSON body into v; an empty body leaves v
+// as is.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
+		return false
+	}
+	return true
+}

@@ -1,0 +1,234 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/admin"
+)
+
+func TestNewNeedsHubAndServer(t *testing.T) {
+	if _, err := admin.New(admin.Config{}); err == nil {
+		t.Fatal("New accepted a config without Hub and Server")
+	}
+}
+
+func TestAdminEndpointsNeedTheToken(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		configured string // the server's token
+		sent       string // the request's
+		want       int
+	}{
+		{"no token sent", adminToken, "", http.StatusUnauthorized},
+		{"wrong token", adminToken, "guess", http.StatusUnauthorized},
+		{"prefix of the token", adminToken, adminToken[:5], http.StatusUnauthorized},
+		{"right token", adminToken, adminToken, http.StatusOK},
+		{"server without a token", "", "anything", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := start(t, tc.configured)
+			for _, path := range []string{"/v1/admin/rooms", "/v1/admin/players", "/v1/admin/overview", "/debug/pprof/"} {
+				status, body := e.do("GET", path, tc.sent, "")
+				if status != tc.want {
+					t.Fatalf("%s: status %d, want %d (%s)", path, status, tc.want, body)
+				}
+				if status == http.StatusUnauthorized {
+					var eb struct{ Error string }
+					if json.Unmarshal([]byte(body), &eb) != nil || eb.Error == "" {
+						t.Fatalf("%s: 401 body %q is not a JSON error", path, body)
+					}
+				}
+			}
+			// The probes and metrics stay open.
+			for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+				if status, _ := e.do("GET", path, "", ""); status != http.StatusOK {
+					t.Fatalf("%s: status %d", path, status)
+				}
+			}
+		})
+	}
+}
+
+func TestKickAndCloseRoom(t *testing.T) {
+	e := start(t, adminToken)
+	ann, bob, cat := e.connect("ann"), e.connect("bob"), e.connect("cat")
+	room := ann.join("")
+	bob.join(room)
+	cat.join("")
+
+	status, body := e.do("GET", "/v1/admin/rooms/"+room, adminToken, "")
+	var detail struct {
+		ID      string   `json:"id"`
+		Players int      `json:"players"`
+		Members []string `json:"members"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &detail) != nil || detail.Players != 2 || strings.Join(detail.Members, ",") != "ann,bob" {
+		t.Fatalf("inspect room: %d %s", status, body)
+	}
+	status, body = e.do("GET", "/v1/admin/players/bob", adminToken, "")
+	if status != 200 || !strings.Contains(body, room) {
+		t.Fatalf("player bob: %d %s", status, body)
+	}
+
+	for _, tc := range []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"kick an offline user", "POST", "/v1/admin/players/zed/kick", "", 404},
+		{"close an unknown room", "POST", "/v1/admin/rooms/nope/close", "", 404},
+		{"inspect an unknown room", "GET", "/v1/admin/rooms/nope", "", 404},
+		{"bad body", "POST", "/v1/admin/players/bob/kick", "{nope", 400},
+		{"unknown field", "POST", "/v1/admin/players/bob/kick", `{"why":"x"}`, 400},
+		{"unknown endpoint", "GET", "/v1/admin/nothing", "", 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, body := e.do(tc.method, tc.path, adminToken, tc.body); status != tc.want {
+				t.Fatalf("status %d, want %d (%s)", status, tc.want, body)
+			}
+		})
+	}
+
+	if status, body := e.do("POST", "/v1/admin/players/bob/kick", adminToken, `{"reason":"cheating"}`); status != 200 {
+		t.Fatalf("kick: %d %s", status, body)
+	}
+	if code := bob.waitClosed(); code != int(protocol.CloseKicked) {
+		t.Fatalf("kicked client closed with %d, want %d", code, protocol.CloseKicked)
+	}
+
+	if status, body := e.do("POST", "/v1/admin/rooms/"+room+"/close", adminToken, ""); status != 200 {
+		t.Fatalf("close: %d %s", status, body)
+	}
+	left := ann.wait(func(m *tickroomv1.ServerMessage) bool { return m.GetLeft() != nil }).GetLeft()
+	if left.RoomId != room || left.Reason != tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED {
+		t.Fatalf("left %v", left)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := e.do("GET", "/v1/admin/rooms", adminToken, "")
+		var rooms []struct{ ID string }
+		if err := json.Unmarshal([]byte(body), &rooms); err != nil {
+			t.Fatal(err)
+		}
+		if len(rooms) == 1 && rooms[0].ID != room {
+			break // cat's room is untouched
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rooms after close: %s", body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestNotifyEndpoint(t *testing.T) {
+	e := start(t, adminToken)
+	ann, bob := e.connect("ann"), e.connect("bob")
+	room := ann.join("")
+	for _, tc := range []struct {
+		name, body string
+		want       int
+		to         []*client
+	}{
+		{"one user", `{"user_id":"bob","kind":"reward","title":"hat","data":{"item":"hat"}}`, 200, []*client{bob}},
+		{"one room", `{"room_id":"` + room + `","kind":"room","title":"closing"}`, 200, []*client{ann}},
+		{"everyone", `{"everyone":true,"kind":"maintenance","title":"restart"}`, 200, []*client{ann, bob}},
+		{"offline user", `{"user_id":"zed","title":"x"}`, 404, nil},
+		{"unknown room", `{"room_id":"nope","title":"x"}`, 404, nil},
+		{"no target", `{"title":"x"}`, 400, nil},
+		{"not JSON", `title`, 400, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := e.do("POST", "/v1/admin/notify", adminToken, tc.body)
+			if status != tc.want {
+				t.Fatalf("status %d, want %d (%s)", status, tc.want, body)
+			}
+			if status != 200 {
+				return
+			}
+			var res struct {
+				ID        string `json:"id"`
+				Delivered int    `json:"delivered"`
+			}
+			if err := json.Unmarshal([]byte(body), &res); err != nil || res.Delivered != len(tc.to) {
+				t.Fatalf("result %s, want %d deliveries", body, len(tc.to))
+			}
+			for _, c := range tc.to {
+				n := c.wait(func(m *tickroomv1.ServerMessage) bool { return m.GetNotification() != nil }).GetNotification()
+				if n.Id != res.ID {
+					t.Fatalf("got notification %v, want id %s", n, res.ID)
+				}
+			}
+		})
+	}
+}
+
+func TestReadyzTurnsUnavailableOnShutdown(t *testing.T) {
+	e := start(t, adminToken)
+	if status, _ := e.do("GET", "/readyz", "", ""); status != 200 {
+		t.Fatalf("readyz %d before shutdown", status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.hub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := e.do("GET", "/readyz", "", ""); status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz %d after shutdown, want 503", status)
+	}
+	if status, _ := e.do("GET", "/healthz", "", ""); status != 200 {
+		t.Fatalf("healthz %d after shutdown: the process is alive", status)
+	}
+}
+
+func TestMonitorPage(t *testing.T) {
+	e := start(t, adminToken)
+	resp, err := http.Get(e.admin.URL + "/monitor/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Fatalf("monitor page: %d %q csp %q", resp.StatusCode, resp.Header.Get("Content-Type"), csp)
+	}
+	for _, f := range []string{"monitor.js", "monitor.css"} {
+		if status, body := e.do("GET", "/monitor/"+f, "", ""); status != 200 || len(body) == 0 {
+			t.Fatalf("%s: %d", f, status)
+		}
+	}
+	_, page := e.do("GET", "/monitor/", "", "")
+	if strings.Contains(page, "<script>") || !strings.Contains(page, `<script src="monitor.js"`) {
+		t.Fatal("the page must load its script from a file, never inline")
+	}
+
+	ann := e.connect("ann")
+	room := ann.join("")
+	status, body := e.do("GET", "/v1/admin/overview", adminToken, "")
+	var o struct {
+		Ready  bool             `json:"ready"`
+		Gauges map[string]int64 `json:"gauges"`
+		Rooms  []struct {
+			ID string `json:"id"`
+		} `json:"rooms"`
+		Players []struct {
+			UserID string `json:"user_id"`
+		} `json:"players"`
+		Games []struct {
+			Game string `json:"game"`
+		} `json:"games"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &o) != nil {
+		t.Fatalf("overview: %d %s", status, body)
+	}
+	if !o.Ready || o.Gauges["sessions"] != 1 || len(o.Rooms) != 1 || o.Rooms[0].ID != room ||
+		len(o.Players) != 1 || o.Players[0].UserID != "ann" || len(o.Games) != 1 || o.Games[0].Game != "count" {
+		t.Fatalf("overview %s", body)
+	}
+}

@@ -1,0 +1,190 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// roomJSON is a room as the admin API lists it.
+type roomJSON struct {
+	ID            string            `json:"id"`
+	Game          string            `json:"game"`
+	Phase         string            `json:"phase"`
+	Players       int               `json:"players"`
+	MaxPlayers    int               `json:"max_players"`
+	Spectators    int               `json:"spectators"`
+	MaxSpectators int               `json:"max_spectators"`
+	Private       bool              `json:"private"`
+	Locked        bool              `json:"locked"`
+	HasPassword   bool              `json:"has_password"`
+	TickRate      int               `json:"tick_rate"`
+	Tick          uint64            `json:"tick"`
+	Metadata      map[string]string `json:"metadata,omitempty"`
+}
+
+func toRoomJSON(info game.RoomInfo) roomJSON {
+	return roomJSON{
+		ID: info.ID, Game: info.Game, Phase: info.Phase.String(), Players: info.Players, MaxPlayers: info.MaxPlayers,
+		Spectators: info.Spectators, MaxSpectators: info.MaxSpectators, Private: info.Private, Locked: info.Locked,
+		HasPassword: info.HasPassword, TickRate: info.TickRate, Tick: info.Tick, Metadata: info.Metadata,
+	}
+}
+
+// roomDetail is one room inspected: its seats, connected members and tick
+// health.
+type roomDetail struct {
+	roomJSON
+	Seats   []seatJSON `json:"seats"`
+	Members []string   `json:"members"`
+	Ticks   tickJSON   `json:"ticks"`
+}
+
+type seatJSON struct {
+	Seat      uint32 `json:"seat"`
+	UserID    string `json:"user_id"`
+	Name      string `json:"name"`
+	Connected bool   `json:"connected"`
+}
+
+// tickJSON summarises tick health, durations in milliseconds.
+type tickJSON struct {
+	Ticks          uint64  `json:"ticks"`
+	LatenessP50Ms  float64 `json:"lateness_p50_ms"`
+	LatenessP99Ms  float64 `json:"lateness_p99_ms"`
+	DurationP50Ms  float64 `json:"duration_p50_ms"`
+	DurationP99Ms  float64 `json:"duration_p99_ms"`
+	Overruns       uint64  `json:"overruns"`
+	InboxDrops     uint64  `json:"inbox_drops"`
+	StateSkipped   uint64  `json:"state_skipped"`
+	InputsLimited  uint64  `json:"inputs_rate_limited"`
+	FramesEncoded  uint64  `json:"frames_encoded"`
+	DurationMeanMs float64 `json:"duration_mean_ms"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func toTickJSON(s game.TickStats) tickJSON {
+	t := tickJSON{
+		Ticks:         s.Ticks,
+		LatenessP50Ms: ms(s.Lateness.Quantile(0.5)), LatenessP99Ms: ms(s.Lateness.Quantile(0.99)),
+		DurationP50Ms: ms(s.Duration.Quantile(0.5)), DurationP99Ms: ms(s.Duration.Quantile(0.99)),
+		Overruns: s.Overruns, InboxDrops: s.InboxDrops, StateSkipped: s.StateSkipped,
+		InputsLimited: s.RateLimited, FramesEncoded: s.FramesEncoded,
+	}
+	if s.Duration.Count > 0 {
+		t.DurationMeanMs = ms(s.Duration.Sum / time.Duration(s.Duration.Count))
+	}
+	return t
+}
+
+// listRooms answers every room, private ones included, sorted by id;
+// ?game= keeps one game's.
+func (h *Handler) listRooms(w http.ResponseWriter, r *http.Request) {
+	infos := h.hub.Runtime().Rooms(game.RoomFilter{Game: r.URL.Query().Get("game"), Private: true})
+	out := make([]roomJSON, 0, len(infos))
+	for _, info := range infos {
+		out = append(out, toRoomJSON(info))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) getRoom(w http.ResponseWriter, r *http.Request) {
+	room, ok := h.hub.Runtime().Room(r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such room")
+		return
+	}
+	d := roomDetail{roomJSON: toRoomJSON(room.Info()), Seats: []seatJSON{}, Members: h.hub.RoomMembers(room.ID()), Ticks: toTickJSON(room.Stats())}
+	if d.Members == nil {
+		d.Members = []string{}
+	}
+	for _, p := range room.Players() {
+		d.Seats = append(d.Seats, seatJSON{Seat: p.Seat, UserID: p.UserID, Name: p.Name, Connected: p.Connected})
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// reasonBody is the optional body of kick and close.
+type reasonBody struct {
+	Reason string `json:"reason"`
+}
+
+func (h *Handler) closeRoom(w http.ResponseWriter, r *http.Request) {
+	var b reasonBody
+	if !readJSON(w, r, &b) {
+		return
+	}
+	if b.Reason == "" {
+		b.Reason = "closed by operator"
+	}
+	id := r.PathValue("id")
+	if err := h.hub.CloseRoom(id, b.Reason); err != nil {
+		writeError(w, http.StatusNotFound, "no such room")
+		return
+	}
+	h.log.Info("admin: room closed", "room", id, "reason", b.Reason)
+	writeJSON(w, http.StatusOK, map[string]any{"closed": id})
+}
+
+func (h *Handler) listPlayers(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, h.hub.Players())
+}
+
+func (h *Handler) getPlayer(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	ps := h.hub.Players()
+	i, found := slices.BinarySearchFunc(ps, id, func(p hub.PlayerInfo, id string) int {
+		switch {
+		case p.UserID < id:
+			return -1
+		case p.UserID > id:
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		writeError(w, http.StatusNotFound, "user is not online")
+		return
+	}
+	writeJSON(w, http.StatusOK, ps[i])
+}
+
+func (h *Handler) kick(w http.ResponseWriter, r *http.Request) {
+	var b reasonBody
+	if !readJSON(w, r, &b) {
+		return
+	}
+	if b.Reason == "" {
+		b.Reason = "kicked by operator"
+	}
+	id := r.PathValue("id")
+	if err := h.hub.Kick(id, b.Reason); err != nil {
+		writeError(w, http.StatusNotFound, "user is not online")
+		return
+	}
+	h.log.Info("admin: player kicked", "user", id, "reason", b.Reason)
+	writeJSON(w, http.StatusOK, map[string]any{"kicked": id})
+}
+
+func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
+	var n hub.Notice
+	if !readJSON(w, r, &n) {
+		return
+	}
+	res, err := h.hub.Notify(n)
+	switch {
+	case errors.Is(err, hub.ErrNoSession):
+		writeError(w, http.StatusNotFound, "user is not online")
+	case errors.Is(err, hub.ErrNoRoom):
+		writeError(w, http.StatusNotFound, "no such room")
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, res)
+	}
+}

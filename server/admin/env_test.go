@@ -1,0 +1,232 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/admin"
+	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+const adminToken = "s3cret-admin-token"
+
+// env is a running WebSocket server with the hub, and the admin handler on
+// an httptest server.
+type env struct {
+	t     *testing.T
+	srv   *server.Server
+	hub   *hub.Hub
+	auth  *auth.Authority
+	wsURL string
+	admin *httptest.Server
+}
+
+func start(t *testing.T, token string) *env {
+	t.Helper()
+	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "test", Secret: bytes.Repeat([]byte{9}, 32)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Loops: 2, SlowCloseCode: ws.StatusCode(protocol.CloseSlowClient)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := game.NewRegistry()
+	if err := reg.Register(game.Definition{Name: "count", New: newCount, TickRate: 50, MaxPlayers: 4}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := hub.New(hub.Config{Server: srv, Auth: a, Games: reg, Runtime: game.Config{Shards: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Handle(hub.Path, h)
+	h.Start()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ah, err := admin.New(admin.Config{Hub: h, Server: srv, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(ah)
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+		_ = srv.Shutdown(ctx)
+	})
+	return &env{t: t, srv: srv, hub: h, auth: a, wsURL: "ws://" + srv.Addr().String() + hub.Path, admin: hs}
+}
+
+// do sends an admin request with token (none when empty) and returns the
+// status and body.
+func (e *env) do(method, path, token, body string) (int, string) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.admin.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// client is a minimal tickroom.v1 client: a reader goroutine queues every
+// message but state.
+type client struct {
+	t    *testing.T
+	ws   *websocket.Conn
+	msgs chan *tickroomv1.ServerMessage
+	done chan struct{}
+	mu   sync.Mutex
+	code int
+	next uint32
+}
+
+func (e *env) connect(user string) *client {
+	e.t.Helper()
+	now := time.Now()
+	tok, err := e.auth.Issue(auth.Claims{UserID: user, Name: user, IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	d := websocket.Dialer{Subprotocols: []string{server.Subprotocol}, HandshakeTimeout: 5 * time.Second}
+	conn, _, err := d.Dial(e.wsURL+"?token="+tok, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := &client{t: e.t, ws: conn, msgs: make(chan *tickroomv1.ServerMessage, 1024), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for {
+			_, p, err := conn.ReadMessage()
+			if err != nil {
+				c.mu.Lock()
+				if ce, ok := err.(*websocket.CloseError); ok {
+					c.code = ce.Code
+				}
+				c.mu.Unlock()
+				return
+			}
+			m := new(tickroomv1.ServerMessage)
+			if m.UnmarshalVT(p) != nil || m.GetState() != nil {
+				continue
+			}
+			select {
+			case c.msgs <- m:
+			default:
+			}
+		}
+	}()
+	e.t.Cleanup(func() { conn.Close(); <-c.done })
+	c.wait(func(m *tickroomv1.ServerMessage) bool { return m.GetWelcome() != nil })
+	return c
+}
+
+func (c *client) send(m *tickroomv1.ClientMessage) uint32 {
+	c.next++
+	m.RequestId = c.next
+	b, _ := m.MarshalVT()
+	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		c.t.Fatal(err)
+	}
+	return m.RequestId
+}
+
+// wait returns the next message pred accepts, skipping others.
+func (c *client) wait(pred func(*tickroomv1.ServerMessage) bool) *tickroomv1.ServerMessage {
+	c.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-c.msgs:
+			if pred(m) {
+				return m
+			}
+		case <-c.done:
+			c.t.Fatalf("connection closed (code %d) while waiting", c.closeCode())
+		case <-timeout:
+			c.t.Fatal("no matching message within 10 s")
+		}
+	}
+}
+
+func (c *client) request(m *tickroomv1.ClientMessage) *tickroomv1.ServerMessage {
+	c.t.Helper()
+	id := c.send(m)
+	return c.wait(func(r *tickroomv1.ServerMessage) bool { return r.RequestId == id })
+}
+
+func (c *client) closeCode() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.code
+}
+
+func (c *client) waitClosed() int {
+	c.t.Helper()
+	select {
+	case <-c.done:
+		return c.closeCode()
+	case <-time.After(10 * time.Second):
+		c.t.Fatal("connection not closed within 10 s")
+		return 0
+	}
+}
+
+// join creates a count room (roomID empty) or joins one, and returns its id.
+func (c *client) join(roomID string) string {
+	c.t.Helper()
+	var m *tickroomv1.ClientMessage
+	if roomID == "" {
+		m = &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "count"}}}
+	} else {
+		m = &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: roomID}}}
+	}
+	j := c.request(m).GetJoined()
+	if j == nil {
+		c.t.Fatal("join refused")
+	}
+	return j.RoomId
+}
+
+// count is the admin tests' game: each input bumps the sender's entity.
+type count struct{ vals map[uint64]int }
+
+func newCount(game.Setup) (game.Game, error) { return &count{vals: map[uint64]int{}}, nil }
+
+func (g *count) Accept(*game.Context, game.Player) error            { return nil }
+func (g *count) Notice(*game.Context, game.NoticeKind, game.Player) {}
+func (g *count) Update(*game.Context, time.Duration)                {}
+func (g *count) Input(_ *game.Context, seat uint32, _ []byte) error {
+	g.vals[uint64(seat)]++
+	return nil
+}
+func (g *count) Encode(s *game.Snapshot) {
+	for id, v := range g.vals {
+		s.EntityBytes(id, strconv.AppendInt(nil, int64(v), 10))
+	}
+}

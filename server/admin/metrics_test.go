@@ -1,0 +1,149 @@
+package admin_test
+
+import (
+	"bufio"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// sampleLine is one sample of the Prometheus text format.
+var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$`)
+
+// scrape fetches /metrics and returns every sample by its name and labels
+// as written ("name{a=\"b\"}"). It fails the test on a malformed line.
+func (e *env) scrape() map[string]float64 {
+	e.t.Helper()
+	status, body := e.do("GET", "/metrics", "", "")
+	if status != 200 {
+		e.t.Fatalf("/metrics: %d", status)
+	}
+	out := map[string]float64{}
+	typed := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		if f, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			typed[strings.Fields(f)[0]] = true
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := sampleLine.FindStringSubmatch(line)
+		if m == nil {
+			e.t.Fatalf("malformed metrics line %q", line)
+		}
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m[1], "_bucket"), "_sum"), "_count")
+		if !typed[m[1]] && !typed[base] {
+			e.t.Fatalf("sample %q before its # TYPE", line)
+		}
+		v, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			e.t.Fatalf("bad value in %q", line)
+		}
+		out[m[1]+m[2]] = v
+	}
+	return out
+}
+
+// waitMetric scrapes until ok accepts the metrics.
+func (e *env) waitMetric(what string, ok func(map[string]float64) bool) map[string]float64 {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := e.scrape()
+		if ok(m) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("metrics never showed %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestMetricsMoveWithTraffic(t *testing.T) {
+	e := start(t, adminToken)
+	before := e.scrape()
+	for _, name := range []string{"tickroom_connections_open", "tickroom_connections_opened_total", "tickroom_received_bytes_total", "tickroom_resume_attempts_total"} {
+		if v, ok := before[name]; !ok || v != 0 {
+			t.Fatalf("%s = %v (present %v) on a fresh server", name, v, ok)
+		}
+	}
+
+	// A refused handshake.
+	if _, resp, err := websocket.DefaultDialer.Dial(e.wsURL+"?token=forged", nil); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("forged token: %v %v", resp, err)
+	}
+	// Two players play and chat.
+	ann, bob := e.connect("ann"), e.connect("bob")
+	room := ann.join("")
+	bob.join(room)
+	for i := range 5 {
+		ann.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Input{Input: &tickroomv1.Input{RoomId: room, Seq: uint32(i + 1), Data: []byte("+")}}})
+	}
+	if r := ann.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{RoomId: room, Text: "gg"}}}); r.GetOk() == nil {
+		t.Fatalf("chat: %v", r)
+	}
+	if r := bob.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, ResumeTick: 1}}}); r.GetError() == nil {
+		t.Fatalf("resume without a held seat: %v", r)
+	}
+
+	during := e.waitMetric("the game running", func(m map[string]float64) bool {
+		return m[`tickroom_inputs_total`] == 5 && m[`tickroom_ticks_total{game="count"}`] > 0
+	})
+	for _, tc := range []struct {
+		name string
+		want float64
+	}{
+		{"tickroom_connections_open", 2},
+		{"tickroom_connections_opened_total", 2},
+		{`tickroom_handshakes_refused_total{reason="unauthorized",status="401"}`, 1},
+		{`tickroom_rooms{game="count",phase="running"}`, 1},
+		{`tickroom_players{game="count"}`, 2},
+		{"tickroom_joins_total", 2},
+		{`tickroom_chat_messages_total{kind="room"}`, 1},
+		{"tickroom_chat_deliveries_total", 2},
+		{"tickroom_resume_attempts_total", 1},
+		{"tickroom_resumes_total", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, ok := during[tc.name]; !ok || got != tc.want {
+				t.Fatalf("%s = %v (present %v), want %v", tc.name, got, ok, tc.want)
+			}
+		})
+	}
+	for _, grew := range []string{
+		"tickroom_received_bytes_total", "tickroom_sent_bytes_total", "tickroom_received_frames_total", "tickroom_sent_frames_total",
+		`tickroom_tick_duration_seconds_count{game="count"}`, `tickroom_tick_lateness_seconds_bucket{game="count",le="+Inf"}`,
+		`tickroom_encoded_frames_total{game="count"}`,
+	} {
+		if during[grew] <= before[grew] {
+			t.Fatalf("%s did not grow: %v → %v", grew, before[grew], during[grew])
+		}
+	}
+	if during[`tickroom_tick_duration_seconds_count{game="count"}`] != during[`tickroom_tick_duration_seconds_bucket{game="count",le="+Inf"}`] {
+		t.Fatal("histogram count differs from its +Inf bucket")
+	}
+
+	// Both leave: ann closes normally, bob's room is closed by the operator.
+	_ = ann.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
+	ann.waitClosed()
+	if status, body := e.do("POST", "/v1/admin/rooms/"+room+"/close", adminToken, ""); status != 200 {
+		t.Fatalf("close: %d %s", status, body)
+	}
+	after := e.waitMetric("the room gone and ann's close", func(m map[string]float64) bool {
+		return m["tickroom_connections_open"] == 1 && m[`tickroom_connections_closed_total{code="1000"}`] == 1 &&
+			m[`tickroom_rooms{game="count",phase="running"}`] == 0
+	})
+	// Counters of a room that is gone stay counted.
+	if a, d := after[`tickroom_ticks_total{game="count"}`], during[`tickroom_ticks_total{game="count"}`]; a < d {
+		t.Fatalf("ticks_total went down from %v to %v when the room closed", d, a)
+	}
+}

@@ -1,0 +1,123 @@
+package admin
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+//go:embed static
+var static embed.FS
+
+// monitorCSP allows the page's own script and style and its same-origin
+// polling, nothing inline.
+const monitorCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// monitorFiles serves the monitor page under /monitor/. The page asks for
+// the admin token and polls /v1/admin/overview with it.
+func monitorFiles() http.Handler {
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.StripPrefix("/monitor/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", monitorCSP)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// overviewJSON is what the monitor page polls.
+type overviewJSON struct {
+	Time      time.Time         `json:"time"`
+	UptimeSec float64           `json:"uptime_sec"`
+	Ready     bool              `json:"ready"`
+	Counters  map[string]uint64 `json:"counters"`
+	Gauges    map[string]int64  `json:"gauges"`
+	Games     []gameJSON        `json:"games"`
+	Rooms     []roomSummary     `json:"rooms"`
+	Players   []playerSummary   `json:"players"`
+}
+
+type gameJSON struct {
+	Game  string   `json:"game"`
+	Rooms int      `json:"rooms"`
+	Ticks tickJSON `json:"ticks"`
+}
+
+type roomSummary struct {
+	roomJSON
+	Ticks tickJSON `json:"ticks"`
+}
+
+type playerSummary struct {
+	UserID      string   `json:"user_id"`
+	Name        string   `json:"name"`
+	Rooms       []string `json:"rooms"`
+	Connections int      `json:"connections"`
+	Congested   bool     `json:"congested"`
+}
+
+// overviewLimit caps the rooms and players the overview lists.
+const overviewLimit = 200
+
+// overview answers the monitor page's poll: counters, per-game tick
+// health, and the first rooms and players.
+func (h *Handler) overview(w http.ResponseWriter, _ *http.Request) {
+	ts := h.srv.Stats()
+	hs := h.hub.Stats()
+	games, infos := h.perGame()
+	var closed, refused uint64
+	for _, n := range ts.Closed {
+		closed += n
+	}
+	for _, n := range ts.Refused {
+		refused += n
+	}
+	o := overviewJSON{
+		Time: time.Now(), UptimeSec: time.Since(h.started).Seconds(), Ready: !h.hub.ShuttingDown(),
+		Counters: map[string]uint64{
+			"sessions_opened": hs.Sessions.Load(), "connections_closed": closed, "handshakes_refused": refused,
+			"bytes_in": ts.BytesIn, "bytes_out": ts.BytesOut, "frames_in": ts.FramesIn, "frames_out": ts.FramesOut,
+			"frames_skipped": ts.Dropped, "messages_in": hs.MessagesIn.Load(), "inputs": hs.Inputs.Load(),
+			"chat_room": hs.RoomChats.Load(), "chat_channel": hs.ChannelChats.Load(), "chat_direct": hs.DirectMessages.Load(),
+			"notifications": hs.Notifications.Load(), "resume_attempts": hs.ResumeAttempts.Load(), "resumes": hs.Resumes.Load(),
+		},
+		Gauges: map[string]int64{
+			"sessions": int64(h.hub.OpenSessions()), "tcp_connections": ts.Open, "rooms": int64(len(infos)),
+		},
+		Games: []gameJSON{}, Rooms: []roomSummary{}, Players: []playerSummary{},
+	}
+	perGameRooms := map[string]int{}
+	rt := h.hub.Runtime()
+	for _, info := range infos {
+		perGameRooms[info.Game]++
+		if len(o.Rooms) == overviewLimit {
+			continue
+		}
+		var st game.TickStats
+		if room, ok := rt.Room(info.ID); ok {
+			st = room.Stats()
+		}
+		o.Rooms = append(o.Rooms, roomSummary{roomJSON: toRoomJSON(info), Ticks: toTickJSON(st)})
+	}
+	for _, g := range sortedKeys(games) {
+		o.Games = append(o.Games, gameJSON{Game: g, Rooms: perGameRooms[g], Ticks: toTickJSON(games[g])})
+	}
+	for _, p := range h.hub.Players() {
+		if len(o.Players) == overviewLimit {
+			break
+		}
+		ps := playerSummary{UserID: p.UserID, Name: p.Name, Rooms: p.Rooms, Connections: len(p.Connections)}
+		ps.Congested = slices.ContainsFunc(p.Connections, func(c hub.ConnInfo) bool { return c.Congested })
+		o.Players = append(o.Players, ps)
+	}
+	writeJSON(w, http.StatusOK, o)
+}
