@@ -176,6 +176,7 @@ function openRoomView(r: Room): void {
   show(ui.arena, r.game === "arena");
   if (r.game === "gomoku") view = new GomokuView(r, ui.board, host);
   else if (r.game === "arena") view = new ArenaView(r, ui.canvas, ui.scores, host);
+  else if (r.game === "lobbychat") host.status("A chat room: talk in the chat panel.");
   else host.status(`This page has no view for ${r.game}; you are in the room.`);
   const offs = [
     r.on("event", (ev) => {
@@ -220,7 +221,7 @@ function renderPlayers(r: Room): void {
   const seats = [...r.players.values()].sort((a, b) => a.seat - b.seat);
   ui.players.replaceChildren(
     ...seats.map((p) => {
-      const cls = [p.connected ? "" : "away", !r.spectator && p.seat === r.seat ? "me" : ""].join(" ").trim();
+      const cls = [p.connected ? "" : "away", !r.spectator && p.seat === r.seat ? "self" : ""].join(" ").trim();
       return el("li", { cls, text: `${p.seat}. ${p.name}${p.connected ? "" : " (away)"}` });
     }),
   );

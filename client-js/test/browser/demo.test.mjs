@@ -115,6 +115,16 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
       assert.equal(await stoneAt(p, 3, 1), "white");
       assert.equal(await p.page.getAttribute("#gomoku-board", "data-turn"), "0", "no one moves after the end");
     }
+
+    // In a room, the chat goes to the room by default.
+    assert.equal(await bob.page.inputValue("#chat-to"), "room");
+    await bob.page.fill("#chat-input", "gg");
+    await bob.page.click("#chat-form button[type=submit]");
+    await ann.page.waitForSelector("#chat-log li[data-from=bob]", wait);
+    assert.equal(await ann.page.textContent("#chat-log li[data-from=bob] .where"), "[room]");
+    assert.equal(await ann.page.textContent("#chat-log li[data-from=bob] .text"), "gg");
+    await mkdir(ARTIFACTS, { recursive: true });
+    await ann.page.screenshot({ path: join(ARTIFACTS, "gomoku.png") });
     assert.deepEqual([...ann.errors, ...bob.errors], []);
   });
 
@@ -147,6 +157,17 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     await play(dee, 2, 9, 9);
     await stonesOn([cam, dee], 4);
     assert.equal(await stoneAt(cam, 9, 9), "white");
+
+    // A reload starts a new socket with the token the tab kept; the page
+    // takes the held seat back from the Welcome.
+    await dee.page.reload();
+    await dee.page.waitForSelector("body[data-connection=open]", wait);
+    await dee.page.waitForSelector("#game-view[data-seat]", wait);
+    assert.equal(await dee.page.getAttribute("#game-view", "data-seat"), "2");
+    assert.equal(await dee.page.getAttribute("#game-view", "data-room"), d.room);
+    await stonesOn([dee], 4);
+    await play(cam, 1, 5, 5);
+    await stonesOn([cam, dee], 5);
     assert.deepEqual([...cam.errors, ...dee.errors], []);
   });
 
@@ -176,6 +197,8 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     await eve.page.waitForSelector("#chat-log li.dm[data-from=fay]", wait);
     assert.equal(await eve.page.textContent("#chat-log li.dm[data-from=fay] .text"), secret);
     assert.equal(await eve.page.$$eval("#chat-log b", (es) => es.length), 0);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await eve.page.screenshot({ path: join(ARTIFACTS, "lobby.png") });
     assert.deepEqual([...eve.errors, ...fay.errors], []);
   });
 
