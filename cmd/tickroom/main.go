@@ -1,6 +1,9 @@
 // Command tickroom runs the tickroom server: the WebSocket port (tickroom.v1
-// on /v1/ws, plus the /echo and /broadcast endpoints) and the public HTTP
-// port (login, client config and the demo page).
+// on /v1/ws, plus the /echo and /broadcast endpoints), the public HTTP port
+// (login, client config and the demo page) and the admin HTTP port (health,
+// readiness, Prometheus metrics, pprof, the admin API and the monitor page;
+// everything but the probes, metrics and the page itself needs the admin
+// token).
 //
 // Every flag can also be set with an environment variable: TICKROOM_ and the
 // flag's name in upper case with '-' as '_' (TICKROOM_HTTP, TICKROOM_DROP_GRACE).
@@ -9,6 +12,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +32,7 @@ import (
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/admin"
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/web"
@@ -44,6 +50,8 @@ func main() {
 
 type flags struct {
 	addr, httpAddr, logFormat, tokenKey, identityKey, origins string
+	adminAddr, adminToken                                     string
+	adminSet, adminTokenRandom                                bool // -admin given; token generated
 	loops, maxConns, maxFrame, maxMessage, shards, msgRate    int
 	dropGrace, tokenTTL, shutdownTimeout                      time.Duration
 	multiSockets, debug                                       bool
@@ -54,6 +62,8 @@ func parseFlags() (*flags, error) {
 	fs := flag.CommandLine
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8081", "WebSocket listen address host:port")
 	fs.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "public HTTP listen address (login, demo); empty to disable")
+	fs.StringVar(&f.adminAddr, "admin", "127.0.0.1:9090", "admin HTTP listen address (health, metrics, pprof, admin API, monitor); empty to disable")
+	fs.StringVar(&f.adminToken, "admin-token", "", "admin API and pprof bearer token (empty: a random one, printed at start)")
 	fs.IntVar(&f.loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.IntVar(&f.shards, "shards", 0, "tick workers (0: one per CPU)")
 	fs.IntVar(&f.maxConns, "max-conns", 0, "maximum open connections (0: 10000)")
@@ -76,11 +86,13 @@ func parseFlags() (*flags, error) {
 	fs.VisitAll(func(fl *flag.Flag) {
 		env := "TICKROOM_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
 		if v, ok := os.LookupEnv(env); ok && !set[fl.Name] && err == nil {
+			set[fl.Name] = true
 			if e := fl.Value.Set(v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", env, v, e)
 			}
 		}
 	})
+	f.adminSet = set["admin"]
 	return f, err
 }
 
@@ -163,7 +175,12 @@ func run() error {
 			}
 		}()
 	}
+	adminSrv, adminAddr, err := startAdmin(f, h, srv, log)
+	if err != nil {
+		return err
+	}
 	printSummary(f, srv.Addr().String(), publicAddr, games.Names())
+	printAdminSummary(f, adminAddr)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -177,6 +194,10 @@ func run() error {
 	herr := h.Shutdown(ctx)
 	if err := srv.Shutdown(ctx); !errors.Is(err, server.ErrServerClosed) {
 		return err
+	}
+	if adminSrv != nil {
+		// Last, so /readyz answers 503 while the rest drains.
+		_ = adminSrv.Shutdown(ctx)
 	}
 	return herr
 }
@@ -203,4 +224,52 @@ func printSummary(f *flags, wsAddr, httpAddr string, games []string) {
 	fmt.Printf("  games       %s\n", strings.Join(games, ", "))
 	fmt.Printf("  resume      seats held %s; tokens live %s\n", f.dropGrace, f.tokenTTL)
 	fmt.Printf("  limits      max-conns %d (0 = 10000), message %d B, %d msg/s (0 = 120)\n", f.maxConns, f.maxMessage, f.msgRate)
+}
+
+// startAdmin serves the admin handler on f.adminAddr. A default address
+// that is taken (another tickroom on the machine) turns the admin server
+// off with a warning; an address asked for explicitly must be free.
+func startAdmin(f *flags, h *hub.Hub, srv *server.Server, log *slog.Logger) (*http.Server, string, error) {
+	if f.adminAddr == "" {
+		return nil, "off", nil
+	}
+	if f.adminToken == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		f.adminToken = hex.EncodeToString(b[:])
+		f.adminTokenRandom = true
+	}
+	ah, err := admin.New(admin.Config{Hub: h, Server: srv, Token: f.adminToken, Logger: log})
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", f.adminAddr)
+	if err != nil {
+		if f.adminSet {
+			return nil, "", fmt.Errorf("admin listener: %w", err)
+		}
+		log.Warn("admin server off: default address unavailable", "addr", f.adminAddr, "err", err)
+		return nil, "off", nil
+	}
+	as := &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := as.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin http server", "err", err)
+		}
+	}()
+	return as, ln.Addr().String(), nil
+}
+
+// printAdminSummary adds the admin lines to the start summary.
+func printAdminSummary(f *flags, addr string) {
+	if addr == "off" {
+		fmt.Printf("  admin       off\n")
+		return
+	}
+	fmt.Printf("  admin       http://%s/monitor/ (monitor), /metrics, /healthz, /readyz, /debug/pprof/, /v1/admin/\n", addr)
+	if f.adminTokenRandom {
+		fmt.Printf("  admin token %s (random; set -admin-token to choose one)\n", f.adminToken)
+	} else {
+		fmt.Printf("  admin token from -admin-token\n")
+	}
 }
