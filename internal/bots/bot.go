@@ -193,7 +193,11 @@ func (b *bot) read() {
 		b.lost(err)
 		return
 	}
-	data := b.l.buf[:n]
+	b.feed(b.l.buf[:n])
+}
+
+// feed parses data read from the socket after what was left over.
+func (b *bot) feed(data []byte) {
 	if len(b.in) > 0 {
 		b.in = append(b.in, data...)
 		data = b.in

@@ -35,6 +35,10 @@ type Report struct {
 	LoginFailed int64   `json:"login_failed"`
 	OpenAtEnd   int64   `json:"open_at_end"`
 	InRoomAtEnd int64   `json:"in_room_at_end"`
+	// BotsCPUPercent is this process's CPU over the steady window (100 =
+	// one core); LoadAverage is /proc/loadavg at the end.
+	BotsCPUPercent float64 `json:"bots_cpu_percent"`
+	LoadAverage    string  `json:"load_average"`
 
 	LatencyMicros          Summary `json:"input_latency_us"`
 	ConnectMicros          Summary `json:"connect_us"`
@@ -151,6 +155,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		c.Bots, c.Game, c.RoomSize, c.InputHz, c.ChatRate, c.Loops, c.SourceAddrs, r.FDLimit)
 	p("  time         %.1f s in all, steady window %.1f s", r.ElapsedSec, r.SteadySec)
 	p("  bots         logged in %d (failed %d), open at end %d, in a room at end %d", r.LoggedIn, r.LoginFailed, r.OpenAtEnd, r.InRoomAtEnd)
+	p("  load         bots' own CPU %.0f%%, loadavg %s", r.BotsCPUPercent, r.LoadAverage)
 	p("  input→ack    %s", r.LatencyMicros.text())
 	p("  connect      %s", r.ConnectMicros.text())
 	p("  login        %s", r.LoginMicros.text())

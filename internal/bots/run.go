@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
+	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // run gathers a run's samples: the second-by-second series, the sample
@@ -19,6 +23,7 @@ type run struct {
 	haveSrv                             bool
 
 	prev, steady, final *sample
+	cpuSteady, cpuEnd   float64 // the bots' own CPU seconds
 	stormAt             int64
 	series              []SeriesPoint
 }
@@ -40,6 +45,7 @@ func (r *run) baseline(ctx context.Context) {
 
 func (r *run) markSteady(ctx context.Context) {
 	r.steady = r.e.collect()
+	r.cpuSteady = selfCPU()
 	if ss, ok := r.smp.sample(ctx, r.e.now()); ok {
 		r.srvSteady = ss
 	}
@@ -47,11 +53,12 @@ func (r *run) markSteady(ctx context.Context) {
 
 func (r *run) finish(ctx context.Context) {
 	r.final = r.e.collect()
+	r.cpuEnd = selfCPU()
 	if ss, ok := r.smp.sample(ctx, r.e.now()); ok {
 		r.srvEnd = ss
 	}
 	if r.steady == nil {
-		r.steady = r.final
+		r.steady, r.cpuSteady = r.final, r.cpuEnd
 	}
 }
 
@@ -162,6 +169,10 @@ func (r *run) report() *Report {
 	}
 	lat := f.latency.Sub(&st.latency)
 	rep.LatencyMicros = lat.Summary()
+	if steadySec > 0 {
+		rep.BotsCPUPercent = 100 * (r.cpuEnd - r.cpuSteady) / steadySec
+	}
+	rep.LoadAverage = loadAverage()
 	rep.ConnectMicros = f.connect.Summary()
 	var login HistSnapshot
 	e.loginLat.Snapshot(&login)
@@ -228,4 +239,23 @@ func finite(v float64) float64 {
 		return -1
 	}
 	return v
+}
+
+// selfCPU returns the CPU seconds this process has used.
+func selfCPU() float64 {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// loadAverage returns the first line of /proc/loadavg: a noisy shared
+// machine shows there.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
