@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -34,7 +35,7 @@ func main() {
 	}
 }
 
-type outputs struct{ json, csv, svg string }
+type outputs struct{ json, csv, svg, cpuprofile string }
 
 func parseFlags() (bots.Config, outputs, error) {
 	var (
@@ -63,12 +64,14 @@ func parseFlags() (bots.Config, outputs, error) {
 	fs.DurationVar(&c.SlowFor, "slow-for", 5*time.Second, "how long slow readers stop reading")
 	fs.IntVar(&c.Loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.IntVar(&c.SourceAddrs, "sources", 0, "source addresses 127.0.0.2.. to spread connections over (0: one per 20k bots, -1: kernel's choice)")
+	fs.IntVar(&c.SourceOffset, "source-offset", 0, "first source address is 127.0.0.(2+offset), for several bot processes")
 	fs.IntVar(&c.LoginConcurrency, "login-concurrency", 32, "logins in flight")
 	fs.StringVar(&c.MetricsURL, "metrics-url", "", "server's Prometheus /metrics URL, sampled every second")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "server's pid, for CPU and RSS from /proc when /metrics is unavailable")
 	fs.StringVar(&o.json, "json", "", "write the report as JSON to this file")
 	fs.StringVar(&o.csv, "csv", "", "write the per-second series as CSV to this file")
 	fs.StringVar(&o.svg, "svg", "", "write a latency plot as SVG to this file")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the bots' own CPU profile to this file")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
 	fs.Parse(os.Args[1:])
 	set := map[string]bool{}
@@ -110,6 +113,16 @@ func run() error {
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if out.cpuprofile != "" {
+		f, err := os.Create(out.cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	rep, err := bots.Run(ctx, cfg)
 	if err != nil {
 		return err

@@ -86,6 +86,10 @@ type Config struct {
 	// each source address has its own ephemeral ports. Zero value means
 	// one per 20,000 bots (at least 1); negative means the kernel's choice.
 	SourceAddrs int
+	// SourceOffset shifts the source addresses up: the first is
+	// 127.0.0.(2+SourceOffset), so bot processes sharing a machine can use
+	// distinct ones. Zero value means 127.0.0.2 first.
+	SourceOffset int
 	// LoginConcurrency bounds logins in flight. Zero value means 32.
 	LoginConcurrency int
 	// MetricsURL is the server's Prometheus /metrics URL, sampled every
@@ -144,7 +148,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: negative room size, rate, duration or count", ErrConfig)
 	case c.StormPercent < 0 || c.StormPercent > 100 || c.SlowPercent < 0 || c.SlowPercent > 100:
 		return c, fmt.Errorf("%w: percentages must be in 0..100", ErrConfig)
-	case c.SourceAddrs > 250:
+	case c.SourceAddrs+max(0, c.SourceOffset) > 250 || c.SourceOffset < 0:
 		return c, fmt.Errorf("%w: at most 250 source addresses", ErrConfig)
 	case c.InputHz > 1000 || c.ChatRate > 1000:
 		return c, fmt.Errorf("%w: rates above 1000/s", ErrConfig)

@@ -169,7 +169,7 @@ func (e *Engine) buildBots() {
 	for i := range e.bots {
 		b := &bot{e: e, l: e.loops[i%len(e.loops)], idx: i, fd: -1}
 		if cfg.SourceAddrs > 0 {
-			b.src = [4]byte{127, 0, 0, byte(2 + i%cfg.SourceAddrs)}
+			b.src = [4]byte{127, 0, 0, byte(2 + cfg.SourceOffset + i%cfg.SourceAddrs)}
 		}
 		if cfg.RoomSize > 0 {
 			if i%cfg.RoomSize == 0 {

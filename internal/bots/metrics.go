@@ -47,19 +47,24 @@ const clockTicks = 100
 func (s *sampler) enabled() bool { return s.url != "" || s.pid > 0 }
 
 func (s *sampler) sample(ctx context.Context, at int64) (serverSample, bool) {
+	var ss serverSample
+	ok := false
 	if s.url != "" {
-		if ss, ok := s.scrape(ctx); ok {
-			ss.at = at
-			return ss, true
+		ss, ok = s.scrape(ctx)
+	}
+	// A /metrics page without the process collector still has the tick
+	// lateness; CPU and RSS then come from /proc.
+	if !ok && s.pid > 0 {
+		if ps, good := readProc(s.pid); good {
+			if ss.late.name != "" {
+				ps.source = "proc+metrics"
+			}
+			ps.late = ss.late
+			ss, ok = ps, true
 		}
 	}
-	if s.pid > 0 {
-		if ss, ok := readProc(s.pid); ok {
-			ss.at = at
-			return ss, true
-		}
-	}
-	return serverSample{}, false
+	ss.at = at
+	return ss, ok
 }
 
 func (s *sampler) scrape(ctx context.Context) (serverSample, bool) {
@@ -224,4 +229,28 @@ func readProc(pid int) (serverSample, bool) {
 		}
 	}
 	return ss, true
+}
+
+// aboveTop returns the largest finite bucket bound and the share of the
+// observations between prev and h above it.
+func (h promHist) aboveTop(prev promHist) (top, share float64) {
+	n := len(h.bounds)
+	if n < 2 || !math.IsInf(h.bounds[n-1], 1) {
+		return math.NaN(), 0
+	}
+	top = h.bounds[n-2]
+	var pTop, pAll float64
+	for i, b := range prev.bounds {
+		switch b {
+		case top:
+			pTop = prev.counts[i]
+		case h.bounds[n-1]:
+			pAll = prev.counts[i]
+		}
+	}
+	all := h.counts[n-1] - pAll
+	if all <= 0 {
+		return top, 0
+	}
+	return top, (all - (h.counts[n-2] - pTop)) / all
 }

@@ -172,6 +172,9 @@ tickroom_tick_lateness_seconds_count{shard="1"} 100
 	if q := l.quantile(promHist{}, 0.999); !math.IsInf(q, 1) {
 		t.Fatalf("p99.9 %v, want +Inf", q)
 	}
+	if top, share := l.aboveTop(promHist{}); top != 0.01 || share != 0.005 {
+		t.Fatalf("above top: %v, %v; want 0.01, 0.005", top, share)
+	}
 	if _, ok := parseProm(strings.NewReader("go_goroutines 5\n")); ok {
 		t.Fatal("a page without process metrics parsed as a sample")
 	}

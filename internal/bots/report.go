@@ -123,14 +123,24 @@ type ServerReport struct {
 
 // LatenessReport is the server's tick lateness histogram over the steady
 // window, in the metric's unit; quantiles are bucket upper bounds, -1
-// when unknown.
+// when above TopBound, the largest finite bound. AboveTop is the share of
+// ticks later than TopBound.
 type LatenessReport struct {
-	Metric string  `json:"metric"`
-	Count  float64 `json:"count"`
-	Mean   float64 `json:"mean"`
-	P50    float64 `json:"p50"`
-	P99    float64 `json:"p99"`
-	P999   float64 `json:"p99_9"`
+	Metric   string  `json:"metric"`
+	Count    float64 `json:"count"`
+	Mean     float64 `json:"mean"`
+	P50      float64 `json:"p50"`
+	P99      float64 `json:"p99"`
+	P999     float64 `json:"p99_9"`
+	TopBound float64 `json:"top_bound"`
+	AboveTop float64 `json:"above_top"`
+}
+
+func (l *LatenessReport) q(v float64) string {
+	if v < 0 {
+		return fmt.Sprintf(">%g", l.TopBound)
+	}
+	return fmt.Sprintf("≤%g", v)
 }
 
 // WriteJSON writes r as indented JSON.
@@ -174,7 +184,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("  server       (%s) cpu %.1f%% (%.2f s), %.2f µs CPU per delivered frame, rss %.1f MB (baseline %.1f MB, %.1f KB per conn)",
 			sv.Source, sv.CPUPercent, sv.CPUSeconds, sv.CPUMicrosPerFrame, sv.RSSEndBytes/1e6, sv.RSSBaselineBytes/1e6, sv.RSSPerConnBytes/1e3)
 		if l := sv.TickLateness; l != nil {
-			p("  lateness     %s: n=%.0f mean=%.6g p50≤%g p99≤%g p99.9≤%g", l.Metric, l.Count, l.Mean, l.P50, l.P99, l.P999)
+			p("  lateness     %s: n=%.0f mean=%.3g p50%s p99%s p99.9%s; %.2f%% above %g",
+				l.Metric, l.Count, l.Mean, l.q(l.P50), l.q(l.P99), l.q(l.P999), 100*l.AboveTop, l.TopBound)
 		}
 	}
 	for _, t := range []struct {

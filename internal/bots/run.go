@@ -229,6 +229,7 @@ func (r *run) serverReport(f, st *sample) *ServerReport {
 		sr.TickLateness.P50 = finite(end.late.quantile(s0.late, 0.5))
 		sr.TickLateness.P99 = finite(end.late.quantile(s0.late, 0.99))
 		sr.TickLateness.P999 = finite(end.late.quantile(s0.late, 0.999))
+		sr.TickLateness.TopBound, sr.TickLateness.AboveTop = end.late.aboveTop(s0.late)
 	}
 	return sr
 }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# scripts/bots/run.sh — one bounded load run against a fresh local server.
+#
+# Builds tickroom and tickroom-bots, starts the server on 127.0.0.1 (port 0),
+# runs PROCS bot processes that share BOTS between them (each on its own
+# source addresses, sampling the server's /metrics and /proc), optionally
+# takes a server CPU profile during the run, stops the server, and prints a
+# one-line summary per process plus the combined figures.
+#
+# Usage: scripts/bots/run.sh OUT_DIR [tickroom-bots flags...]
+# Environment: BOTS (default 1000), PROCS (default 1), SERVER_FLAGS (extra
+# tickroom flags), PROFILE_SECONDS (server CPU profile length, 0 = none).
+# Only loopback is used; the run ends by itself (-duration) and every process
+# it started is stopped on exit.
+set -euo pipefail
+
+out=${1:?usage: scripts/bots/run.sh OUT_DIR [tickroom-bots flags...]}
+shift
+bots=${BOTS:-1000}
+procs=${PROCS:-1}
+profile=${PROFILE_SECONDS:-0}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$out"
+bin="$out/bin"
+mkdir -p "$bin"
+(cd "$root" && go build -o "$bin/" ./cmd/tickroom ./cmd/tickroom-bots)
+
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# The server holds at most the open-file limit in sockets; ask for all of it.
+"$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 -admin-token bots \
+	-max-conns 19900 ${SERVER_FLAGS:-} >"$out/server.out" 2>"$out/server.err" &
+srv=$!
+pids+=("$srv")
+for _ in $(seq 50); do
+	grep -q '^tickroom listening' "$out/server.out" 2>/dev/null && break
+	sleep 0.1
+done
+http=$(sed -n 's/^tickroom listening ws=[^ ]* http=//p' "$out/server.out")
+admin=$(grep -o 'admin *http://[0-9.:]*' "$out/server.out" | grep -o 'http://.*')
+echo "server pid $srv http $http admin $admin"
+
+per=$(((bots + procs - 1) / procs))
+botpids=()
+for i in $(seq 0 $((procs - 1))); do
+	n=$((bots - i * per < per ? bots - i * per : per))
+	"$bin/tickroom-bots" -http "http://$http" -bots "$n" -name "p$i" -source-offset $((i * 4)) \
+		-metrics-url "$admin/metrics" -server-pid "$srv" -quiet=$([ "$i" = 0 ] && echo false || echo true) \
+		-json "$out/report-$i.json" -csv "$out/series-$i.csv" -svg "$out/latency-$i.svg" "$@" \
+		>"$out/bots-$i.txt" 2>"$out/bots-$i.err" &
+	botpids+=("$!")
+	pids+=("$!")
+done
+if [ "$profile" != 0 ]; then
+	# Start profiling once the ramp is likely done; -duration should exceed it.
+	sleep "${PROFILE_DELAY:-15}"
+	curl -s -H "Authorization: Bearer bots" -o "$out/server.pprof" \
+		"$admin/debug/pprof/profile?seconds=$profile" || echo "server profile failed"
+fi
+for p in "${botpids[@]}"; do wait "$p" || echo "bot process $p exited with $?"; done
+kill "$srv" 2>/dev/null || true
+
+for f in "$out"/report-*.json; do
+	jq -r '"\(input_filename): bots \(.config.bots) in room \(.in_room_at_end) | lat p50 \(.input_latency_us.p50/1000)ms p90 \(.input_latency_us.p90/1000)ms p99 \(.input_latency_us.p99/1000)ms p99.9 \(.input_latency_us.p99_9/1000)ms max \(.input_latency_us.max/1000)ms | snaps/bot/s \(.steady.snapshots_per_bot_sec*100|round/100) B/bot/s \(.steady.bytes_per_bot_sec|round) | skipped ticks \(.steady.skipped_ticks) | bots cpu \(.bots_cpu_percent|round)% | errors \(.errors) closes \(.closes) failures \(.failures) | resume \(.resume)"' "$f"
+done
+# Combined: server figures over all processes' frames.
+jq -s '{
+  bots: (map(.config.bots) | add),
+  in_room: (map(.in_room_at_end) | add),
+  messages_per_sec: (map(.steady.messages_per_sec) | add),
+  server_cpu_percent: .[0].server.cpu_percent,
+  server_cpu_us_per_frame: (if (map(.steady.messages_per_sec) | add) > 0 then
+      (.[0].server.cpu_percent / 100 * 1e6 / (map(.steady.messages_per_sec) | add)) else null end),
+  server_rss_mb: (.[0].server.rss_end_bytes / 1e6),
+  server_rss_per_conn_kb: ((.[0].server.rss_end_bytes - .[0].server.rss_baseline_bytes) / (map(.open_at_end) | add) / 1e3),
+  tick_lateness: .[0].server.tick_lateness,
+  worst_p99_ms: (map(.input_latency_us.p99) | max / 1000),
+  resumed: (map(.resume.resumed) | add), storm_dropped: (map(.resume.storm_dropped) | add)
+}' "$out"/report-*.json | tee "$out/combined.json"
