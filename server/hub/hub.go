@@ -268,6 +268,9 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	}
 	h.users[claims.UserID] = append(h.users[claims.UserID], s)
 	h.mu.Unlock()
+	// Before the replaced sessions close, so that the user stays online
+	// and keeps its lists.
+	h.social.connected(s)
 	for _, old := range replaced {
 		// The replaced connection's seats are held for this one to resume.
 		old.replaced.Store(true)
@@ -283,7 +286,6 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	s.startExpiry(now)
 	h.stats.Sessions.Add(1)
 	h.sendWelcome(s)
-	h.social.connected(s)
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
 		h.log.Debug("session open", "conn", c.ID(), "user", claims.UserID)
 	}

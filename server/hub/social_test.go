@@ -276,3 +276,23 @@ func TestSlowChatMemberIsClosedWhileOthersKeepChatting(t *testing.T) {
 		t.Fatalf("room chat members %v", got)
 	}
 }
+
+func TestListsSurviveASecondLogin(t *testing.T) {
+	e := start(t, options{})
+	a, _ := e.connect("ann")
+	b, _ := e.connect("bob")
+	ok(t, b.request(block("ann", false)))
+	b2, _ := e.connect("bob") // replaces b
+	if code := b.waitClosed(); code != int(protocol.CloseDuplicateLogin) {
+		t.Fatalf("replaced connection closed with %d", code)
+	}
+	if got := errCode(t, a.request(direct("bob", "hi"))); got != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("after bob's second login: %v", got)
+	}
+	b2.ws.Close()
+	b3, _ := e.connect("bob") // bob was offline: his lists are gone
+	ok(t, a.request(direct("bob", "hi again")))
+	if dm := b3.next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "hi again" {
+		t.Fatalf("bob got %v", dm)
+	}
+}
