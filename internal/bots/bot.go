@@ -1,6 +1,8 @@
 package bots
 
 import (
+	"errors"
+
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
@@ -27,13 +29,15 @@ const ackWindow = 128
 
 // bot is one simulated player. All fields are owned by its loop.
 type bot struct {
-	e     *Engine
-	l     *loop
-	idx   int
-	token string
-	src   [4]byte
-	grp   *group // nil in quick-match mode
-	lead  bool   // creates its group's room
+	e      *Engine
+	l      *loop
+	idx    int
+	token  string
+	src    [4]byte
+	srcIdx int    // index of src among the source addresses
+	hs     bool   // holds a handshake slot of its source address
+	grp    *group // nil in quick-match mode
+	lead   bool   // creates its group's room
 
 	fd    int
 	phase phase
@@ -88,6 +92,12 @@ func (b *bot) start() {
 func (b *bot) dial() {
 	now := b.e.now()
 	b.redialAt = 0
+	if !b.e.admitHandshake(b.srcIdx) {
+		b.phase = phaseIdle
+		b.redialAt = now + int64(schedPeriod) + int64(b.l.rand()%uint64(schedPeriod))
+		return
+	}
+	b.hs = true
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		b.failDial("socket", err)
@@ -118,6 +128,7 @@ func (b *bot) dial() {
 }
 
 func (b *bot) failDial(what string, err error) {
+	b.endHandshake()
 	b.e.failures.add(what + ": " + errName(err))
 	b.phase = phaseIdle
 	b.retry()
@@ -219,6 +230,10 @@ func (b *bot) consume(p []byte) int {
 		if err != nil {
 			b.e.failures.add(err.Error())
 			b.drop()
+			if errors.Is(err, errRetryable) {
+				b.retry()
+				return 0
+			}
 			b.phase = phaseDone
 			if b.resuming {
 				b.resuming = false
@@ -306,6 +321,7 @@ func (b *bot) protocolError(what string) {
 // opened runs when the 101 arrived: join a room, or resume the one b held.
 func (b *bot) opened() {
 	now := b.e.now()
+	b.endHandshake()
 	b.phase = phaseOpen
 	b.l.st.open.Add(1)
 	b.redials = 0
@@ -425,6 +441,7 @@ func (b *bot) flush() {
 // drop closes b's socket and forgets its connection state; the room and
 // input numbering stay for a resume.
 func (b *bot) drop() {
+	b.endHandshake()
 	if b.phase == phaseOpen {
 		b.l.st.open.Add(-1)
 	}
@@ -441,6 +458,14 @@ func (b *bot) drop() {
 	b.fragd, b.paused, b.sentClose, b.joined = false, false, false, false
 	b.joinReq = 0
 	b.acked = b.seq // inputs in flight are not measured across a drop
+}
+
+// endHandshake gives back b's handshake slot.
+func (b *bot) endHandshake() {
+	if b.hs {
+		b.hs = false
+		b.e.inflight[b.srcIdx].Add(-1)
+	}
 }
 
 // lost handles a connection that ended without a close frame.

@@ -84,12 +84,16 @@ type Config struct {
 	Loops int
 	// SourceAddrs spreads connections over 127.0.0.2 .. 127.0.0.(1+N) so
 	// each source address has its own ephemeral ports. Zero value means
-	// one per 20,000 bots (at least 1); negative means the kernel's choice.
+	// one per 5,000 bots (at least 1); negative means the kernel's choice.
 	SourceAddrs int
 	// SourceOffset shifts the source addresses up: the first is
 	// 127.0.0.(2+SourceOffset), so bot processes sharing a machine can use
 	// distinct ones. Zero value means 127.0.0.2 first.
 	SourceOffset int
+	// MaxHandshakes bounds unfinished WebSocket handshakes per source
+	// address; a bot over it waits its turn (servers refuse a burst from one
+	// address with 429). Zero value means 32.
+	MaxHandshakes int
 	// LoginConcurrency bounds logins in flight. Zero value means 32.
 	LoginConcurrency int
 	// MetricsURL is the server's Prometheus /metrics URL, sampled every
@@ -133,7 +137,10 @@ func (c Config) withDefaults() (Config, error) {
 		c.SlowFor = 5 * time.Second
 	}
 	if c.SourceAddrs == 0 {
-		c.SourceAddrs = (c.Bots + 19_999) / 20_000
+		c.SourceAddrs = (c.Bots + 4_999) / 5_000
+	}
+	if c.MaxHandshakes == 0 {
+		c.MaxHandshakes = 32
 	}
 	if c.LoginConcurrency == 0 {
 		c.LoginConcurrency = 32

@@ -36,6 +36,8 @@ type Engine struct {
 	wsPath    string
 	heartbeat int64
 
+	inflight []atomic.Int32 // unfinished handshakes per source address
+
 	http     *http.Client
 	stopping atomic.Bool
 
@@ -164,11 +166,13 @@ func (e *Engine) resolve(ctx context.Context) error {
 
 func (e *Engine) buildBots() {
 	cfg := e.cfg
+	e.inflight = make([]atomic.Int32, max(1, cfg.SourceAddrs))
 	var g *group
 	e.bots = make([]*bot, cfg.Bots)
 	for i := range e.bots {
 		b := &bot{e: e, l: e.loops[i%len(e.loops)], idx: i, fd: -1}
 		if cfg.SourceAddrs > 0 {
+			b.srcIdx = i % cfg.SourceAddrs
 			b.src = [4]byte{127, 0, 0, byte(2 + cfg.SourceOffset + i%cfg.SourceAddrs)}
 		}
 		if cfg.RoomSize > 0 {
@@ -337,4 +341,14 @@ func raiseFDLimit() (soft, hard uint64) {
 		_ = unix.Getrlimit(unix.RLIMIT_NOFILE, &rl)
 	}
 	return rl.Cur, rl.Max
+}
+
+// admitHandshake takes a handshake slot of source address i, or reports
+// that all are taken.
+func (e *Engine) admitHandshake(i int) bool {
+	if e.inflight[i].Add(1) > int32(e.cfg.MaxHandshakes) {
+		e.inflight[i].Add(-1)
+		return false
+	}
+	return true
 }

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 )
+
+// errRetryable marks a refusal worth retrying later (429, 503); its text
+// is empty so it does not show in failure counts.
+var errRetryable = errors.New("")
 
 // maxResponseHeader bounds the handshake response a bot buffers.
 const maxResponseHeader = 8 << 10
@@ -60,7 +65,11 @@ func (e *Engine) checkUpgrade(b *bot, p []byte) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: bad status line", ErrHandshake)
 	}
-	if status != 101 {
+	switch status {
+	case 101:
+	case 429, 503:
+		return 0, fmt.Errorf("%w: http %d%w", ErrHandshake, status, errRetryable)
+	default:
 		return 0, fmt.Errorf("%w: http %d", ErrHandshake, status)
 	}
 	sum := sha1.Sum([]byte(b.key + wsGUID))
