@@ -198,6 +198,9 @@ type JoinResult struct {
 	Seat uint32
 	// Resumed is true when the join took back an existing seat.
 	Resumed bool
+	// Spectator is true when the seat is a spectator seat; on a resume it
+	// is the seat's, whatever the request asked.
+	Spectator bool
 	// Err is nil, a *RefusedError (ErrRefused), or ErrFinished when the room
 	// ended before the join was confirmed.
 	Err error

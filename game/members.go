@@ -57,7 +57,7 @@ func (r *Room) applyCommand(c *command) {
 		if old != nil && old != c.req.Client {
 			r.removed(m, old, RemovedReplaced)
 		}
-		r.callback(c.cb, JoinResult{Seat: c.seat, Resumed: true})
+		r.callback(c.cb, JoinResult{Seat: c.seat, Resumed: true, Spectator: m.Spectator})
 		w.game.Notice(&w.ctx, NoticeResumed, m.Player)
 		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_RESUMED, &m.Player, nil)
 	case cmdDrop:
@@ -79,6 +79,16 @@ func (r *Room) applyCommand(c *command) {
 		w.game.Notice(&w.ctx, NoticeDropped, m.Player)
 		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED, &m.Player, nil)
 	case cmdLeave:
+		if m := w.member(c.seat); m != nil && c.client != nil && m.client != nil && m.client != c.client {
+			// A resume moved the seat to another connection after this
+			// leave was queued: the seat stays with it.
+			r.mu.Lock()
+			if s := &r.seats[c.seat-1]; s.state == seatLeaving {
+				s.state = seatJoined
+			}
+			r.mu.Unlock()
+			return
+		}
 		if m := w.member(c.seat); m != nil {
 			r.removeMember(m, RemovedLeft, true)
 		} else {
@@ -115,7 +125,7 @@ func (r *Room) confirmJoin(c *command) {
 		s.state = seatJoined
 	}
 	r.mu.Unlock()
-	r.callback(c.cb, JoinResult{Seat: c.seat})
+	r.callback(c.cb, JoinResult{Seat: c.seat, Spectator: p.Spectator})
 	w.game.Notice(&w.ctx, NoticeJoined, p)
 	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_JOINED, &p, nil)
 }

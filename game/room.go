@@ -237,22 +237,34 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 
 // Leave frees seat: the member is removed at the next tick. It fails with
 // ErrNotSeated when the seat holds no member or is already leaving.
-func (r *Room) Leave(seat uint32) error { return r.queue(cmdLeave, seat, nil) }
+func (r *Room) Leave(seat uint32) error { return r.queue(cmdLeave, seat, "", nil) }
+
+// LeaveAs frees seat like Leave, but only while it belongs to userID and,
+// when c is not nil, to connection c or to no connection (a dropped seat):
+// a leave that a resume on another connection overtook is ignored, so an
+// old connection's leave never takes the seat from the new one. It fails
+// with ErrNotSeated when the seat is not userID's.
+func (r *Room) LeaveAs(seat uint32, userID string, c Client) error {
+	return r.queue(cmdLeave, seat, userID, c)
+}
 
 // Drop reports that c, the connection of the member in seat, was lost: the
 // seat is held for the configured grace window, during which a Join with
 // the same UserID resumes it; then the member leaves. A drop of a
 // connection that a resume has already replaced is ignored, so a late drop
 // of an old connection never cuts off the new one.
-func (r *Room) Drop(seat uint32, c Client) error { return r.queue(cmdDrop, seat, c) }
+func (r *Room) Drop(seat uint32, c Client) error { return r.queue(cmdDrop, seat, "", c) }
 
-func (r *Room) queue(kind cmdKind, seat uint32, c Client) error {
+func (r *Room) queue(kind cmdKind, seat uint32, userID string, c Client) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if seat == 0 || int(seat) > len(r.seats) {
 		return ErrNotSeated
 	}
 	s := &r.seats[seat-1]
+	if userID != "" && s.userID != userID {
+		return ErrNotSeated
+	}
 	switch {
 	case kind == cmdLeave && (s.state == seatJoined || s.state == seatDropped || s.state == seatReserved):
 		s.state = seatLeaving
