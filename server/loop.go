@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -128,8 +129,20 @@ func (l *loop) sweepOpen(c *Conn, now int64) {
 		cfg.Logger.Debug("slow connection closed", "conn", c.id, "code", int(cfg.SlowCloseCode))
 		c.closeCode, c.closeWhy = cfg.SlowCloseCode, "outbound budget exceeded"
 		c.releaseQueue()
-		c.closeTCP()
+		c.resetTCP()
 	}
+}
+
+// resetTCP drops a connection too slow to read what it is sent: the
+// socket is closed with a zero linger, so the kernel discards the bytes it
+// still holds for the peer and sends a reset. A graceful close would keep
+// megabytes queued behind a closed window and the peer would learn of the
+// close only after reading them all, if ever. Loop only.
+func (c *Conn) resetTCP() {
+	if c.state != stateClosed {
+		_ = syscall.SetsockoptLinger(c.gc.Fd(), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: 0})
+	}
+	c.closeTCP()
 }
 
 // closeTCP closes c's socket: at the end of its OnTraffic when that is

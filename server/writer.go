@@ -150,7 +150,7 @@ func (c *Conn) flush() {
 	case abort:
 		c.closeCode, c.closeWhy = code, reason
 		c.srv.cfg.Logger.Debug("slow connection dropped", "conn", c.id, "code", int(code))
-		c.closeTCP()
+		c.resetTCP()
 	default:
 		iov := l.iov[:0]
 		for _, f := range items {
