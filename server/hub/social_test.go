@@ -248,7 +248,7 @@ func TestSlowChatMemberIsClosedWhileOthersKeepChatting(t *testing.T) {
 	})
 	id, cs := e.room("ann", "bob")
 	a, b := cs[0], cs[1]
-	dialStalled(t, e, "zed", id)
+	stalled := dialStalled(t, e, "zed", id)
 	line := strings.Repeat("z", 8<<10)
 	closed := func() bool { return e.hub.Closes()[int(protocol.CloseSlowClient)] == 1 }
 	sent := 0
@@ -264,6 +264,18 @@ func TestSlowChatMemberIsClosedWhileOthersKeepChatting(t *testing.T) {
 	}
 	if !closed() {
 		t.Fatalf("the stalled member was not closed with %d after %d lines of 8 KiB; closes %v", protocol.CloseSlowClient, sent, e.hub.Closes())
+	}
+	// The stalled client learns of it: reading ends in an error (the
+	// transport resets the connection), not in more chat.
+	_ = stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := stalled.ReadMessage(); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("the stalled connection is still open")
+			}
+			break
+		}
 	}
 	// The readers were not touched: both keep chatting.
 	ok(t, b.request(roomChat(id, "still here", true)))
