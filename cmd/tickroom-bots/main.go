@@ -65,6 +65,7 @@ func parseFlags() (bots.Config, outputs, error) {
 	fs.IntVar(&c.Loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.IntVar(&c.SourceAddrs, "sources", 0, "source addresses 127.0.0.2.. to spread connections over (0: one per 20k bots, -1: kernel's choice)")
 	fs.IntVar(&c.SourceOffset, "source-offset", 0, "first source address is 127.0.0.(2+offset), for several bot processes")
+	fs.IntVar(&c.MaxHandshakes, "max-handshakes", 32, "unfinished WebSocket handshakes per source address")
 	fs.IntVar(&c.LoginConcurrency, "login-concurrency", 32, "logins in flight")
 	fs.StringVar(&c.MetricsURL, "metrics-url", "", "server's Prometheus /metrics URL, sampled every second")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "server's pid, for CPU and RSS from /proc when /metrics is unavailable")

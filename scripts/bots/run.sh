@@ -9,7 +9,9 @@
 #
 # Usage: scripts/bots/run.sh OUT_DIR [tickroom-bots flags...]
 # Environment: BOTS (default 1000), PROCS (default 1), SERVER_FLAGS (extra
-# tickroom flags), PROFILE_SECONDS (server CPU profile length, 0 = none).
+# tickroom flags), PROFILE_SECONDS (server CPU profile length, 0 = none),
+# PROFILE_DELAY (seconds before profiling, default 15), BIN_DIR (use the
+# tickroom and tickroom-bots binaries there instead of building).
 # Only loopback is used; the run ends by itself (-duration) and every process
 # it started is stopped on exit.
 set -euo pipefail
@@ -21,9 +23,11 @@ procs=${PROCS:-1}
 profile=${PROFILE_SECONDS:-0}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
-bin="$out/bin"
-mkdir -p "$bin"
-(cd "$root" && go build -o "$bin/" ./cmd/tickroom ./cmd/tickroom-bots)
+bin=${BIN_DIR:-$out/bin}
+if [ -z "${BIN_DIR:-}" ]; then
+	mkdir -p "$bin"
+	(cd "$root" && go build -o "$bin/" ./cmd/tickroom ./cmd/tickroom-bots)
+fi
 
 pids=()
 cleanup() {
