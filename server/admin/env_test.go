@@ -28,7 +28,7 @@ const adminToken = "s3cret-admin-token"
 // env is a running WebSocket server with the hub, and the admin handler on
 // an httptest server.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *server.Server
 	hub   *hub.Hub
 	auth  *auth.Authority
@@ -36,7 +36,7 @@ type env struct {
 	admin *httptest.Server
 }
 
-func start(t *testing.T, token string) *env {
+func start(t testing.TB, token string) *env {
 	t.Helper()
 	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "test", Secret: bytes.Repeat([]byte{9}, 32)}}})
 	if err != nil {
@@ -97,7 +97,7 @@ func (e *env) do(method, path, token, body string) (int, string) {
 // client is a minimal tickroom.v1 client: a reader goroutine queues every
 // message but state.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	ws   *websocket.Conn
 	msgs chan *tickroomv1.ServerMessage
 	done chan struct{}
