@@ -90,3 +90,25 @@ func TestReconnectStormResumesEverySeat(t *testing.T) {
 		t.Fatalf("failures: %v", rep.Failures)
 	}
 }
+
+func TestSlowReadersAndChat(t *testing.T) {
+	s := startServer(t, nil)
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 10, RoomSize: 5, Duration: 2500 * time.Millisecond, Loops: 2,
+		SlowPercent: 40, SlowAt: 500 * time.Millisecond, SlowFor: time.Second, ChatRate: 2,
+	})
+	if got := rep.Counters["slow_reader_pauses"]; got != 4 {
+		t.Fatalf("slow reader pauses %d, want 4", got)
+	}
+	if rep.InRoomAtEnd != 10 || len(rep.Failures) != 0 || len(rep.Errors) != 0 {
+		t.Fatalf("in a room %d, failures %v, errors %v", rep.InRoomAtEnd, rep.Failures, rep.Errors)
+	}
+	// Every line goes to the room's 5 members, the sender included.
+	sent, got := rep.Counters["chats_sent"], rep.Counters["chats_received"]
+	if sent == 0 || got < sent {
+		t.Fatalf("chat: %d sent, %d received; want every line echoed to its room", sent, got)
+	}
+	if rep.LatencyMicros.Count == 0 {
+		t.Fatal("no latency measured")
+	}
+}
