@@ -132,6 +132,18 @@ func (s *Session) inChat(key string) bool {
 	return false
 }
 
+// channelCount is the number of lobby channels s joined. The caller holds
+// social.mu.
+func (s *Session) channelCount() int {
+	n := 0
+	for _, k := range s.chats {
+		if strings.HasPrefix(k, channelKeyPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
 // leaveLocked removes s from the chat named key, and the chat once it is
 // empty. The caller holds so.mu and removes key from s.chats itself.
 func (so *social) leaveLocked(s *Session, key string) {
@@ -177,7 +189,7 @@ func (s *Session) joinChannel(id uint32, name string) {
 		s.send(c.historyMessage(id))
 		c.mu.Unlock()
 		return
-	case len(s.chats) >= s.h.cfg.MaxRoomsPerUser+so.cfg.MaxChannelsPerUser:
+	case s.channelCount() >= so.cfg.MaxChannelsPerUser:
 		s.sendError(id, protocol.ErrorListFull, "too many channels joined")
 		return
 	case c == nil && len(so.channels) >= so.cfg.MaxChannels:

@@ -198,6 +198,35 @@ func TestLobbyChannel(t *testing.T) {
 	}
 }
 
+func TestChannelLimits(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.MaxChannelsPerUser = 2; c.Social.MaxChannels = 3 }})
+	a, _ := e.connect("ann")
+	b, _ := e.connect("bob")
+	for _, name := range []string{"one", "two"} {
+		if a.request(joinChannel(name)).GetChatHistory() == nil {
+			t.Fatalf("join %s refused", name)
+		}
+	}
+	if got := errCode(t, a.request(joinChannel("three"))); got != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+		t.Fatalf("third channel for one connection: %v", got)
+	}
+	if b.request(joinChannel("three")).GetChatHistory() == nil {
+		t.Fatal("bob's first channel refused")
+	}
+	if got := errCode(t, b.request(joinChannel("four"))); got != tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND {
+		t.Fatalf("fourth channel on a server capped at three: %v", got)
+	}
+	if b.request(joinChannel("one")).GetChatHistory() == nil {
+		t.Fatal("joining an existing channel at the server cap refused")
+	}
+	// A channel goes with its last subscriber, which frees a place.
+	ok(t, a.request(leaveChannel("two")))
+	c, _ := e.connect("cat")
+	if c.request(joinChannel("four")).GetChatHistory() == nil {
+		t.Fatal("a freed channel place was not reused")
+	}
+}
+
 func TestChatFloodIsRefusedWhileOthersKeepChatting(t *testing.T) {
 	e := start(t, options{hub: func(c *hub.Config) { c.Social.ChatBurst = 5; c.Social.ChatRate = 0.5 }})
 	id, cs := e.room("ann", "bob", "cat")
