@@ -314,3 +314,41 @@ func TestListsSurviveASecondLogin(t *testing.T) {
 		t.Fatalf("bob got %v", dm)
 	}
 }
+
+func TestContactListLimits(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.MaxListSize = 2; c.Social.MaxPresenceQuery = 2 }})
+	a, _ := e.connect("ann")
+	for _, tc := range []struct {
+		name string
+		msg  *tickroomv1.ClientMessage
+		want tickroomv1.ErrorCode // 0: Ok
+	}{
+		{"first friend", addFriend("u1"), 0},
+		{"second friend", addFriend("u2"), 0},
+		{"same friend again", addFriend("u2"), 0},
+		{"friend list full", addFriend("u3"), tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL},
+		{"befriend oneself", addFriend("ann"), tickroomv1.ErrorCode_ERROR_CODE_USER_NOT_FOUND},
+		{"first block", block("u1", false), 0},
+		{"second block", block("u2", false), 0},
+		{"block list full", block("u3", false), tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL},
+		{"unblock", block("u2", true), 0},
+		{"room again", block("u3", false), 0},
+		{"block oneself", block("ann", false), tickroomv1.ErrorCode_ERROR_CODE_USER_NOT_FOUND},
+		{"message oneself", direct("ann", "hi me"), tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := a.request(tc.msg)
+			if tc.want == 0 {
+				ok(t, m)
+				return
+			}
+			if got := errCode(t, m); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	list := a.request(queryPresence("u1", "u2", "u3")).GetPresenceList()
+	if len(list.Users) != 2 || list.Users[0].UserId != "u1" || list.Users[1].UserId != "u2" {
+		t.Fatalf("query capped at 2: %v", list)
+	}
+}
