@@ -61,6 +61,7 @@ func parseFlags() (bots.Config, outputs, error) {
 	fs.DurationVar(&c.StormAt, "storm-at", 0, "when the storm hits, after the last bot started (0: half of -duration)")
 	fs.Float64Var(&slow, "slow", 0, "slow readers: percent of bots that stop reading")
 	fs.DurationVar(&c.SlowAt, "slow-at", 0, "when slow readers stop reading (0: a quarter of -duration)")
+	fs.IntVar(&c.SlowReadBuffer, "slow-rcvbuf", 0, "slow readers' socket receive buffer in bytes (0: kernel default)")
 	fs.DurationVar(&c.SlowFor, "slow-for", 5*time.Second, "how long slow readers stop reading")
 	fs.IntVar(&c.Loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.IntVar(&c.SourceAddrs, "sources", 0, "source addresses 127.0.0.2.. to spread connections over (0: one per 20k bots, -1: kernel's choice)")

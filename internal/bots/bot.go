@@ -36,6 +36,7 @@ type bot struct {
 	src    [4]byte
 	srcIdx int    // index of src among the source addresses
 	hs     bool   // holds a handshake slot of its source address
+	slow   bool   // one of the slow readers
 	grp    *group // nil in quick-match mode
 	lead   bool   // creates its group's room
 
@@ -104,6 +105,10 @@ func (b *bot) dial() {
 		return
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if n := b.e.cfg.SlowReadBuffer; b.slow && n > 0 {
+		// Before connect, so the window the bot advertises is small too.
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+	}
 	if b.src[0] != 0 {
 		// Defer the port choice to connect, so ports are per destination.
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)

@@ -78,6 +78,10 @@ type Config struct {
 	// SlowPercent is the share (0..100) of bots that stop reading. Zero
 	// value means none.
 	SlowPercent float64
+	// SlowReadBuffer is the receive buffer (SO_RCVBUF, bytes) of the slow
+	// readers' sockets, so a pause backs up into the server instead of the
+	// bots' kernel. Zero value means the kernel's default.
+	SlowReadBuffer int
 	// SlowFor is how long slow readers stop reading. Zero value means 5 s.
 	SlowFor time.Duration
 	// Loops is the number of event loops. Zero value means one per CPU.

@@ -175,6 +175,7 @@ func (e *Engine) buildBots() {
 			b.srcIdx = i % cfg.SourceAddrs
 			b.src = [4]byte{127, 0, 0, byte(2 + cfg.SourceOffset + i%cfg.SourceAddrs)}
 		}
+		b.slow = cfg.SlowPercent > 0 && picked(i, slowOffset, cfg.SlowPercent)
 		if cfg.RoomSize > 0 {
 			if i%cfg.RoomSize == 0 {
 				g, b.lead = &group{}, true
@@ -281,7 +282,7 @@ func (e *Engine) scenarios(ctx context.Context, r *run) {
 		d := int64(cfg.SlowFor)
 		evs = append(evs, event{cfg.SlowAt, func() {
 			e.log.Info("slow readers", "percent", cfg.SlowPercent, "for", cfg.SlowFor)
-			e.each(cfg.SlowPercent, 50, func(b *bot) { b.pause(d) })
+			e.each(cfg.SlowPercent, slowOffset, func(b *bot) { b.pause(d) })
 		}})
 	}
 	evs = append(evs, event{cfg.Duration, nil})
@@ -312,10 +313,7 @@ func (e *Engine) scenarios(ctx context.Context, r *run) {
 func (e *Engine) each(percent float64, offset int, f func(*bot)) {
 	per := map[*loop][]*bot{}
 	for _, b := range e.bots {
-		// Every bot whose index crosses a multiple of 100/percent: an even
-		// spread, exactly percent of the bots.
-		i := float64(b.idx + offset)
-		if int(i*percent/100) != int((i+1)*percent/100) {
+		if picked(b.idx, offset, percent) {
 			per[b.l] = append(per[b.l], b)
 		}
 	}
@@ -351,4 +349,14 @@ func (e *Engine) admitHandshake(i int) bool {
 		return false
 	}
 	return true
+}
+
+// slowOffset shifts the slow readers' pick away from the storm's.
+const slowOffset = 50
+
+// picked reports whether bot idx is among percent of the bots: those whose
+// index (plus offset) crosses a multiple of 100/percent, an even spread.
+func picked(idx, offset int, percent float64) bool {
+	i := float64(idx + offset)
+	return int(i*percent/100) != int((i+1)*percent/100)
 }
