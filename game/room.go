@@ -199,7 +199,9 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if seat == 0 || int(seat) > len(r.seats) || r.seats[seat-1].state != seatJoined {
+	// A seat whose leave is queued still takes input: the tick settles the
+	// leave first, and a leave that a resume overtook is ignored there.
+	if seat == 0 || int(seat) > len(r.seats) || (r.seats[seat-1].state != seatJoined && r.seats[seat-1].state != seatLeaving) {
 		return ErrNotSeated
 	}
 	s := &r.seats[seat-1]

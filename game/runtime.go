@@ -196,6 +196,13 @@ func (rt *Runtime) Room(id string) (*Room, bool) {
 	return r, ok
 }
 
+// RoomCount returns the number of live rooms. Safe from any goroutine.
+func (rt *Runtime) RoomCount() int {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	return len(rt.rooms)
+}
+
 // RoomFilter selects rooms for a listing. Its zero value lists every public
 // room.
 type RoomFilter struct {

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,9 @@ type Config struct {
 	// MaxRoomsPerUser caps the rooms one user is a member of at once. Zero
 	// value means 4.
 	MaxRoomsPerUser int
+	// MaxRooms caps the rooms the server runs at once; a create beyond it
+	// gets ERROR_CODE_ROOM_LIMIT. Zero value means 10,000.
+	MaxRooms int
 	// ListLimit caps the rooms in one RoomList. Zero value means 100.
 	ListLimit int
 	// Social limits chat, direct messages, contact lists and presence
@@ -106,6 +110,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxRoomsPerUser <= 0 {
 		c.MaxRoomsPerUser = 4
 	}
+	if c.MaxRooms <= 0 {
+		c.MaxRooms = 10_000
+	}
 	if c.ListLimit <= 0 {
 		c.ListLimit = 100
 	}
@@ -133,6 +140,7 @@ type Hub struct {
 	users    map[string][]*Session // live sessions per user
 	held     map[string][]heldSeat // seats kept for dropped users
 	matches  map[string][]string   // quick-match key → room ids, oldest first
+	created  int                   // indexed rooms created, for sweeping matches
 	shutting bool
 
 	social     *social
@@ -209,17 +217,26 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 }
 
 // Kick closes every connection of userID with CLOSE_CODE_KICKED and gives up
-// its seats at once (no resume window). Safe from any goroutine.
+// its seats at once, those held from dropped connections included (no
+// resume window). It returns ErrNoSession when the user has neither a
+// connection nor a held seat. Safe from any goroutine.
 func (h *Hub) Kick(userID, reason string) error {
 	h.mu.Lock()
 	ss := append([]*Session(nil), h.users[userID]...)
+	held := h.held[userID]
+	delete(h.held, userID)
 	h.mu.Unlock()
-	if len(ss) == 0 {
+	if len(ss) == 0 && len(held) == 0 {
 		return ErrNoSession
 	}
 	for _, s := range ss {
 		s.kicked.Store(true)
 		s.close(protocol.CloseKicked, reason)
+	}
+	for _, hs := range held {
+		if room, ok := h.rt.Room(hs.roomID); ok {
+			_ = room.LeaveAs(hs.seat, userID, nil)
+		}
 	}
 	return nil
 }
@@ -299,6 +316,9 @@ func (h *Hub) OnMessage(c *server.Conn, op ws.OpCode, payload []byte) {
 	if s == nil {
 		return
 	}
+	if s.replaced.Load() {
+		return // a newer login took over; this connection is closing
+	}
 	if op != ws.OpBinary {
 		s.close(protocol.CloseProtocolError, "tickroom.v1 messages are binary")
 		return
@@ -335,32 +355,58 @@ func (h *Hub) OnClose(c *server.Conn, code ws.StatusCode, _ string) {
 	h.social.disconnected(s)
 }
 
-// onRemoved runs on a tick worker when a member's seat is released.
+// onRemoved runs on a tick worker when a member's seat is released. The
+// session that held it (if it still counts the seat as its own) learns why
+// with an unsolicited Left; a seat held for a dropped user is reported to
+// the user's live connections.
 func (h *Hub) onRemoved(rm game.Removal) {
-	h.dropHeld(rm.UserID, rm.RoomID)
+	wasHeld := h.dropHeld(rm.UserID, rm.RoomID)
+	reason, msg := h.leaveReason(rm.Reason)
 	s, _ := rm.Client.(*Session)
 	if s == nil {
+		if wasHeld && reason != tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED {
+			for _, live := range h.sessions(rm.UserID) {
+				live.sendLeft(0, rm.RoomID, reason, msg)
+			}
+		}
 		return
 	}
 	if !s.forget(rm.RoomID, rm.Seat) {
-		return
+		return // the session already gave the seat up itself
 	}
 	h.social.exitRoom(s, rm.RoomID)
-	var reason tickroomv1.LeaveReason
-	switch rm.Reason {
-	case game.RemovedLeft, game.RemovedReplaced, game.RemovedRefused:
-		return // answered by the request, or the seat moved to a new connection
-	case game.RemovedGraceExpired:
-		reason = tickroomv1.LeaveReason_LEAVE_REASON_SEAT_EXPIRED
-	case game.RemovedRoomClosed:
-		reason = tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED
-		if h.isShutting() {
-			reason = tickroomv1.LeaveReason_LEAVE_REASON_SERVER_SHUTDOWN
-		}
-	default:
-		reason = tickroomv1.LeaveReason_LEAVE_REASON_KICKED
+	if reason != tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED && !s.closed.Load() {
+		s.sendLeft(0, rm.RoomID, reason, msg)
 	}
-	s.sendLeft(0, rm.RoomID, reason, "")
+}
+
+// leaveReason maps a runtime removal to the Left a client is told;
+// UNSPECIFIED means no Left is due (the join was refused, and the refusal
+// answered the request).
+func (h *Hub) leaveReason(r game.RemoveReason) (tickroomv1.LeaveReason, string) {
+	switch r {
+	case game.RemovedRefused:
+		return tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED, ""
+	case game.RemovedLeft:
+		return tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, "left from another connection"
+	case game.RemovedReplaced:
+		return tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, "seat taken back by another connection of this user"
+	case game.RemovedGraceExpired:
+		return tickroomv1.LeaveReason_LEAVE_REASON_SEAT_EXPIRED, ""
+	case game.RemovedRoomClosed:
+		if h.isShutting() {
+			return tickroomv1.LeaveReason_LEAVE_REASON_SERVER_SHUTDOWN, ""
+		}
+		return tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED, ""
+	}
+	return tickroomv1.LeaveReason_LEAVE_REASON_KICKED, ""
+}
+
+// sessions returns userID's live sessions.
+func (h *Hub) sessions(userID string) []*Session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*Session(nil), h.users[userID]...)
 }
 
 func (h *Hub) isShutting() bool {
@@ -369,11 +415,13 @@ func (h *Hub) isShutting() bool {
 	return h.shutting
 }
 
-// holdSeat records that userID's seat in a room is kept for a resume.
+// holdSeat records that userID's seat in a room is kept for a resume, and
+// forgets the user's records whose window has passed.
 func (h *Hub) holdSeat(userID string, hs heldSeat) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	list := h.held[userID]
+	now := h.cfg.Now()
+	list := slices.DeleteFunc(h.held[userID], func(x heldSeat) bool { return !x.expires.After(now) })
 	for i := range list {
 		if list[i].roomID == hs.roomID {
 			list[i] = hs
@@ -383,14 +431,17 @@ func (h *Hub) holdSeat(userID string, hs heldSeat) {
 	h.held[userID] = append(list, hs)
 }
 
-// dropHeld forgets a held seat once it was resumed or given up.
-func (h *Hub) dropHeld(userID, roomID string) {
+// dropHeld forgets a held seat once it was resumed or given up; it reports
+// whether there was one.
+func (h *Hub) dropHeld(userID, roomID string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	list := h.held[userID]
+	found := false
 	for i := range list {
 		if list[i].roomID == roomID {
 			list = append(list[:i], list[i+1:]...)
+			found = true
 			break
 		}
 	}
@@ -399,6 +450,7 @@ func (h *Hub) dropHeld(userID, roomID string) {
 	} else {
 		h.held[userID] = list
 	}
+	return found
 }
 
 // heldSeats returns userID's held seats that have not expired.

@@ -3,6 +3,7 @@ package hub
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -40,7 +41,7 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 			Spectators: uint32(info.Spectators), HasPassword: info.HasPassword, Tick: info.Tick,
 		})
 	}
-	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
+	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
 }
 
 func metadataMatches(have, want map[string]string) bool {
@@ -52,8 +53,34 @@ func metadataMatches(have, want map[string]string) bool {
 	return true
 }
 
-// createRoom creates a room and joins it.
+// Limits on what a client may attach to a room: it is copied into every
+// listing, so it is kept small.
+const (
+	maxRoomPairs    = 16  // entries in options or metadata
+	maxRoomKeyLen   = 64  // bytes in a key
+	maxRoomValueLen = 256 // bytes in a value
+)
+
+// checkPairs refuses options or metadata over the limits.
+func checkPairs(what string, m map[string]string) string {
+	if len(m) > maxRoomPairs {
+		return fmt.Sprintf("%s: more than %d entries", what, maxRoomPairs)
+	}
+	for k, v := range m {
+		if len(k) > maxRoomKeyLen || len(v) > maxRoomValueLen {
+			return fmt.Sprintf("%s: keys are at most %d bytes and values %d", what, maxRoomKeyLen, maxRoomValueLen)
+		}
+	}
+	return ""
+}
+
+// createRoom creates a room and joins it. A room whose creator cannot take
+// its seat is closed at once.
 func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) {
+	if !s.hasRoomFor() {
+		s.sendError(id, protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
+		return
+	}
 	room, code, msg := s.h.newRoom(game.RoomOptions{
 		Game: q.Game, Options: q.Options, Metadata: q.Metadata, Password: q.Password,
 		MaxPlayers: int(q.MaxPlayers), Private: q.Private,
@@ -62,14 +89,22 @@ func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) {
 		s.sendError(id, code, msg)
 		return
 	}
-	if err := s.tryJoin(id, room, q.Spectate, q.Password, 0); err != nil {
-		s.sendError(id, joinErrorCode(err), err.Error())
+	if !s.tryJoin(id, room, q.Spectate, q.Password, 0) {
+		room.Close("creator could not join")
 	}
 }
 
 // newRoom creates a room and, when it is public and has no password,
 // indexes it for quick-match.
 func (h *Hub) newRoom(opts game.RoomOptions) (*game.Room, protocol.ErrorCode, string) {
+	for what, m := range map[string]map[string]string{"options": opts.Options, "metadata": opts.Metadata} {
+		if msg := checkPairs(what, m); msg != "" {
+			return nil, protocol.ErrorBadOptions, msg
+		}
+	}
+	if h.rt.RoomCount() >= h.cfg.MaxRooms {
+		return nil, protocol.ErrorRoomLimit, "the server runs as many rooms as it may"
+	}
 	room, err := h.rt.CreateRoom(opts)
 	switch {
 	case errors.Is(err, game.ErrUnknownGame):
@@ -82,12 +117,58 @@ func (h *Hub) newRoom(opts game.RoomOptions) (*game.Room, protocol.ErrorCode, st
 		return nil, protocol.ErrorInternal, ""
 	}
 	if !opts.Private && opts.Password == "" {
-		key := matchKey(opts.Game, opts.MaxPlayers, opts.Options)
+		key := h.matchKey(opts.Game, opts.MaxPlayers, opts.Options)
 		h.mu.Lock()
 		h.matches[key] = append(h.matches[key], room.ID())
+		h.created++
+		sweep := h.created%matchSweepEvery == 0
 		h.mu.Unlock()
+		if sweep {
+			h.sweepMatches()
+		}
 	}
 	return room, 0, ""
+}
+
+// matchSweepEvery is how many indexed room creations pass between sweeps
+// of the quick-match index: a room that is gone leaves the index within
+// that many creations, so the index holds at most MaxRooms plus that many.
+const matchSweepEvery = 256
+
+// sweepMatches drops rooms that are gone from the quick-match index.
+func (h *Hub) sweepMatches() {
+	h.mu.Lock()
+	keys := slices.Collect(maps.Keys(h.matches))
+	h.mu.Unlock()
+	for _, key := range keys {
+		h.mu.Lock()
+		ids := slices.Clone(h.matches[key])
+		h.mu.Unlock()
+		gone := slices.DeleteFunc(ids, func(id string) bool { _, ok := h.rt.Room(id); return ok })
+		h.prune(key, gone)
+	}
+}
+
+// prune removes gone room ids from a quick-match pool.
+func (h *Hub) prune(key string, gone []string) {
+	if len(gone) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.matches[key] = slices.DeleteFunc(h.matches[key], func(id string) bool { return slices.Contains(gone, id) })
+	if len(h.matches[key]) == 0 {
+		delete(h.matches, key)
+	}
+}
+
+// matchKey names the quick-match pool of a game, a room size and options;
+// a size equal to the game's default counts as the default.
+func (h *Hub) matchKey(gameName string, maxPlayers int, opts map[string]string) string {
+	if d, ok := h.cfg.Games.Lookup(gameName); ok && maxPlayers == d.MaxPlayers {
+		maxPlayers = 0
+	}
+	return matchKey(gameName, maxPlayers, opts)
 }
 
 // matchKey names the quick-match pool of a game, a room size (0 for the
@@ -120,9 +201,7 @@ func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) {
 			return
 		}
 	}
-	if err := s.tryJoin(id, room, q.Spectate, q.Password, q.ResumeTick); err != nil {
-		s.sendError(id, joinErrorCode(err), err.Error())
-	}
+	s.tryJoin(id, room, q.Spectate, q.Password, q.ResumeTick)
 }
 
 // quickMatch joins the fullest open room of the game with the same options,
@@ -130,14 +209,19 @@ func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) {
 // concurrent quick-matches never overfill it: a room that filled meanwhile
 // refuses and the next one is tried.
 func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) {
-	key := matchKey(q.Game, int(q.MaxPlayers), q.Options)
+	if !s.hasRoomFor() {
+		s.sendError(id, protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
+		return
+	}
+	key := s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)
 	for _, room := range s.h.candidates(key) {
-		err := s.tryJoin(id, room, false, "", 0)
-		if err == nil {
+		switch err := s.reserveSeat(id, room, false, "", 0); {
+		case err == nil:
 			return
-		}
-		if !errors.Is(err, game.ErrRoomFull) && !errors.Is(err, game.ErrLocked) && !errors.Is(err, game.ErrFinished) {
-			s.sendError(id, joinErrorCode(err), err.Error())
+		case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
+			continue // filled or ended meanwhile: try the next one
+		default:
+			s.refuseJoin(id, err)
 			return
 		}
 	}
@@ -146,8 +230,8 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) {
 		s.sendError(id, code, msg)
 		return
 	}
-	if err := s.tryJoin(id, room, false, "", 0); err != nil {
-		s.sendError(id, joinErrorCode(err), err.Error())
+	if !s.tryJoin(id, room, false, "", 0) {
+		room.Close("creator could not join")
 	}
 }
 
@@ -175,14 +259,7 @@ func (h *Hub) candidates(key string) []*game.Room {
 		}
 		cs = append(cs, cand{room, info.Players})
 	}
-	if len(gone) > 0 {
-		h.mu.Lock()
-		h.matches[key] = slices.DeleteFunc(h.matches[key], func(id string) bool { return slices.Contains(gone, id) })
-		if len(h.matches[key]) == 0 {
-			delete(h.matches, key)
-		}
-		h.mu.Unlock()
-	}
+	h.prune(key, gone)
 	slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(b.players, a.players) })
 	out := make([]*game.Room, len(cs))
 	for i, c := range cs {
@@ -191,18 +268,46 @@ func (h *Hub) candidates(key string) []*game.Room {
 	return out
 }
 
-// tryJoin reserves a membership and asks the room for a seat. A refusal the
-// room can tell at once is returned; a later one (the game refused) is
-// answered from the callback.
-func (s *Session) tryJoin(id uint32, room *game.Room, spectator bool, password string, resumeTick uint64) error {
+// hasRoomFor reports whether the session may join one more room.
+func (s *Session) hasRoomFor() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rooms) < s.h.cfg.MaxRoomsPerUser
+}
+
+// errReplied is a join refusal that was already answered.
+var errReplied = errors.New("hub: refusal already sent")
+
+// tryJoin asks for a seat and answers the request: Joined from the room's
+// callback, or an Error. It reports whether the request was queued.
+func (s *Session) tryJoin(id uint32, room *game.Room, spectator bool, password string, resumeTick uint64) bool {
+	if err := s.reserveSeat(id, room, spectator, password, resumeTick); err != nil {
+		s.refuseJoin(id, err)
+		return false
+	}
+	return true
+}
+
+// refuseJoin answers a join refused at once.
+func (s *Session) refuseJoin(id uint32, err error) {
+	if !errors.Is(err, errReplied) {
+		s.sendError(id, joinErrorCode(err), err.Error())
+	}
+}
+
+// reserveSeat records a pending membership and asks the room for a seat.
+// A refusal the room can tell at once is returned (errReplied when it was
+// answered already); a later one (the game refused) is answered from the
+// callback.
+func (s *Session) reserveSeat(id uint32, room *game.Room, spectator bool, password string, resumeTick uint64) error {
 	if code := s.reserve(room, spectator); code != 0 {
 		s.sendError(id, code, "")
-		return nil
+		return errReplied
 	}
 	err := room.Join(game.JoinRequest{
 		UserID: s.claims.UserID, Name: s.claims.Name, Password: password,
 		Spectator: spectator, Client: s, ResumeTick: resumeTick,
-	}, func(res game.JoinResult) { s.joined(id, room, spectator, res) })
+	}, func(res game.JoinResult) { s.joined(id, room, res) })
 	if err != nil {
 		s.unreserve(room.ID())
 	}
@@ -211,15 +316,29 @@ func (s *Session) tryJoin(id uint32, room *game.Room, spectator bool, password s
 
 // joined runs on the room's tick worker with the outcome of a join, before
 // the member's first state frame.
-func (s *Session) joined(id uint32, room *game.Room, spectator bool, res game.JoinResult) {
+func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 	if res.Err != nil {
 		s.unreserve(room.ID())
 		s.sendError(id, joinErrorCode(res.Err), res.Err.Error())
 		return
 	}
-	if !s.confirm(room.ID(), res.Seat) {
+	m, keep := s.confirm(room.ID(), res.Seat, res.Spectator)
+	switch {
+	case m.leaving:
+		// A LeaveRoom came while the join was pending: answer the join,
+		// then give the seat up and answer the leave.
+		s.sendJoined(id, room, res)
+		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
+		s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
+		return
+	case !keep && s.replaced.Load():
+		// A newer login took over before the seat was confirmed; it was
+		// never told of this seat, so give it up.
+		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
+		return
+	case !keep:
 		// The connection closed while the join was queued: hold the seat.
-		s.release(membership{room: room, id: room.ID(), seat: res.Seat, spectator: spectator})
+		s.release(membership{room: room, id: room.ID(), seat: res.Seat, spectator: res.Spectator})
 		return
 	}
 	s.h.stats.Joins.Add(1)
@@ -227,21 +346,35 @@ func (s *Session) joined(id uint32, room *game.Room, spectator bool, res game.Jo
 		s.h.stats.Resumes.Add(1)
 		s.h.dropHeld(s.claims.UserID, room.ID())
 	}
+	info := s.sendJoined(id, room, res)
+	s.h.social.enterRoom(s, roomPresence{id: info.ID, game: info.Game, private: info.Private})
+}
+
+// sendJoined answers a join with the room as it is now, and returns the
+// room's listing entry.
+func (s *Session) sendJoined(id uint32, room *game.Room, res game.JoinResult) game.RoomInfo {
 	info := room.Info()
+	if id == 0 {
+		return info
+	}
 	j := &tickroomv1.Joined{
-		RoomId: info.ID, Game: info.Game, Seat: res.Seat, Spectator: spectator,
+		RoomId: info.ID, Game: info.Game, Seat: res.Seat, Spectator: res.Spectator,
 		TickRate: uint32(info.TickRate), Resumed: res.Resumed, Metadata: info.Metadata,
 		Options: room.Options(), Tick: info.Tick, MaxPlayers: uint32(info.MaxPlayers),
 	}
 	for _, p := range room.Players() {
 		j.Players = append(j.Players, &tickroomv1.Player{Seat: p.Seat, UserId: p.UserID, Name: p.Name, Connected: p.Connected})
 	}
-	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Joined{Joined: j}})
-	s.h.social.enterRoom(s, roomPresence{id: info.ID, game: info.Game, private: info.Private})
+	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Joined{Joined: j}})
+	return info
 }
 
-// leaveRoom gives up a seat at once and answers Left.
+// leaveRoom gives up a seat at once and answers Left; a leave of a join
+// still pending is answered once the join is settled.
 func (s *Session) leaveRoom(id uint32, roomID string) {
+	if s.pendingLeave(roomID, id) {
+		return
+	}
 	s.mu.Lock()
 	m := s.find([]byte(roomID))
 	var mm membership
@@ -254,9 +387,9 @@ func (s *Session) leaveRoom(id uint32, roomID string) {
 		s.sendError(id, protocol.ErrorNotInRoom, "")
 		return
 	}
-	_ = mm.room.Leave(mm.seat)
+	_ = mm.room.LeaveAs(mm.seat, s.claims.UserID, s)
 	s.h.social.exitRoom(s, roomID)
-	s.sendLeft(id, roomID, tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, "")
+	s.reply(id, leftMessage(roomID, tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 }
 
 // joinErrorCode maps a runtime join error to its wire code.

@@ -54,16 +54,46 @@ func (s *Session) sendError(id uint32, code protocol.ErrorCode, msg string) {
 	}})
 }
 
+// sendRateLimited refuses request id for the message rate limit, telling
+// the client when one more message will be allowed.
+func (s *Session) sendRateLimited(id uint32) {
+	s.h.stats.Errors.Add(1)
+	if id == 0 {
+		return
+	}
+	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: &tickroomv1.Error{
+		Code: tickroomv1.ErrorCode(protocol.ErrorRateLimited), Message: "message rate limit exceeded",
+		RetryAfterMs: uint32(1000/s.h.cfg.MessageRate) + 1,
+	}}})
+}
+
+// reply sends m as the answer to request id; a request without an id gets
+// no reply (ClientMessage.request_id's contract).
+func (s *Session) reply(id uint32, m *tickroomv1.ServerMessage) {
+	if id == 0 {
+		return
+	}
+	m.RequestId = id
+	s.send(m)
+}
+
 func (s *Session) sendPong(id uint32, clientTime float64) {
-	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Pong{
+	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Pong{
 		Pong: &tickroomv1.Pong{ClientTimeMs: clientTime, ServerTimeMs: s.h.cfg.Now().UnixMilli()},
 	}})
 }
 
+// sendLeft tells the session, unsolicited, that it lost a seat.
 func (s *Session) sendLeft(id uint32, roomID string, reason tickroomv1.LeaveReason, msg string) {
-	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Left{
+	m := leftMessage(roomID, reason, msg)
+	m.RequestId = id
+	s.send(m)
+}
+
+func leftMessage(roomID string, reason tickroomv1.LeaveReason, msg string) *tickroomv1.ServerMessage {
+	return &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Left{
 		Left: &tickroomv1.Left{RoomId: roomID, Reason: reason, Message: msg},
-	}})
+	}}
 }
 
 // sendWelcome greets a new session with the seats held for its user: those
@@ -74,7 +104,7 @@ func (h *Hub) sendWelcome(s *Session) {
 		UserId:              s.claims.UserID,
 		Name:                s.claims.Name,
 		Guest:               s.claims.Guest,
-		ConnectionId:        strconv.FormatUint(s.conn.ID(), 16),
+		ConnectionId:        strconv.FormatUint(s.conn.ID(), 10),
 		ServerTimeMs:        now.UnixMilli(),
 		HeartbeatIntervalMs: uint32(h.cfg.HeartbeatInterval / time.Millisecond),
 		TokenExpiresAtMs:    s.claims.ExpiresAt.UnixMilli(),

@@ -44,6 +44,8 @@ type membership struct {
 	id        string
 	seat      uint32 // 0 while the join is pending
 	spectator bool
+	leaveID   uint32 // request id of a LeaveRoom sent while the join was pending
+	leaving   bool   // a LeaveRoom arrived while the join was pending
 }
 
 func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
@@ -103,7 +105,7 @@ func (s *Session) handle(p []byte) {
 		if !ok {
 			s.h.stats.RateLimited.Add(1)
 			if in.requestID != 0 {
-				s.sendError(in.requestID, protocol.ErrorRateLimited, "message rate limit exceeded")
+				s.sendRateLimited(in.requestID)
 			}
 			return
 		}
@@ -118,7 +120,7 @@ func (s *Session) handle(p []byte) {
 	}
 	if !ok {
 		s.h.stats.RateLimited.Add(1)
-		s.sendError(m.RequestId, protocol.ErrorRateLimited, "message rate limit exceeded")
+		s.sendRateLimited(m.RequestId)
 		return
 	}
 	s.dispatch(m)
@@ -183,21 +185,43 @@ func (s *Session) reserve(r *game.Room, spectator bool) protocol.ErrorCode {
 		return protocol.ErrorAlreadyInRoom
 	}
 	if len(s.rooms) >= s.h.cfg.MaxRoomsPerUser {
-		return protocol.ErrorRoomLimit
+		return protocol.ErrorAlreadyInRoom
 	}
 	s.rooms = append(s.rooms, membership{room: r, id: r.ID(), spectator: spectator})
 	return 0
 }
 
-// confirm records the seat of a pending membership. It reports false when
-// the session closed meanwhile.
-func (s *Session) confirm(roomID string, seat uint32) bool {
+// confirm records the seat of a pending membership. It returns the
+// membership as confirmed, and false when the seat must be given up: the
+// session closed or was replaced meanwhile, or a LeaveRoom arrived while
+// the join was pending (the membership is then removed).
+func (s *Session) confirm(roomID string, seat uint32, spectator bool) (membership, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if m := s.find([]byte(roomID)); m != nil {
-		m.seat = seat
+	m := s.find([]byte(roomID))
+	if m == nil || s.closed.Load() || s.replaced.Load() {
+		return membership{}, false
 	}
-	return !s.closed.Load()
+	m.seat, m.spectator = seat, spectator
+	mm := *m
+	if m.leaving {
+		s.removeLocked(roomID)
+		return mm, false
+	}
+	return mm, true
+}
+
+// pendingLeave marks a pending join of roomID as left; it reports whether
+// there was one.
+func (s *Session) pendingLeave(roomID string, id uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.find([]byte(roomID))
+	if m == nil || m.seat != 0 || m.leaving {
+		return false
+	}
+	m.leaving, m.leaveID = true, id
+	return true
 }
 
 // memberships returns the confirmed memberships.
@@ -260,16 +284,20 @@ func (s *Session) gone() {
 	}
 }
 
-// release gives up or holds a confirmed seat of a closed session.
+// release gives up or holds a confirmed seat of a closed session. The
+// held seat is recorded before the room hears of the drop, so the room's
+// removal of it (OnRemoved, on a tick worker) always finds the record.
 func (s *Session) release(m membership) {
 	if s.kicked.Load() {
-		_ = m.room.Leave(m.seat)
+		_ = m.room.LeaveAs(m.seat, s.claims.UserID, s)
 		return
 	}
-	if m.room.Drop(m.seat, s) == nil {
-		s.h.holdSeat(s.claims.UserID, heldSeat{
-			roomID: m.id, game: m.room.Game(), seat: m.seat, spectator: m.spectator,
-			expires: s.h.cfg.Now().Add(s.h.cfg.Runtime.DropGrace),
-		})
+	hs := heldSeat{
+		roomID: m.id, game: m.room.Game(), seat: m.seat, spectator: m.spectator,
+		expires: s.h.cfg.Now().Add(s.h.cfg.Runtime.DropGrace),
+	}
+	s.h.holdSeat(s.claims.UserID, hs)
+	if m.room.Drop(m.seat, s) != nil {
+		s.h.dropHeld(s.claims.UserID, m.id)
 	}
 }

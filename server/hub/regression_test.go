@@ -1,0 +1,222 @@
+package hub_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// Membership edge cases: joins, leaves, drops, resumes and second logins
+// that cross each other.
+
+func newRoomMsg(q *tickroomv1.CreateRoom) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: q}}
+}
+
+func leaveRoom(id string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: id}}}
+}
+
+// slowGame ticks once a second, so requests queue up between ticks.
+func slowGame(r *game.Registry) {
+	if err := r.Register(game.Definition{Name: "slow", New: newTally, TickRate: 1, MaxPlayers: 4}); err != nil {
+		panic(err)
+	}
+}
+
+func TestCreateAtTheUserLimitMakesNoRoom(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	for range 4 { // MaxRoomsPerUser
+		joined(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
+	}
+	for i := range 20 {
+		m := a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally", Options: map[string]string{"k": strconv.Itoa(i)}}))
+		if code := errCode(t, m); code != tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM {
+			t.Fatalf("create over the limit: %v", code)
+		}
+	}
+	if n := e.hub.Runtime().RoomCount(); n != 4 {
+		t.Fatalf("%d rooms exist, the user is in 4", n)
+	}
+}
+
+func TestRoomOptionsAndCountAreBounded(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) { c.MaxRooms = 2 }})
+	a, _ := e.connect("alice")
+	big := map[string]string{}
+	for i := range 17 {
+		big[strconv.Itoa(i)] = "v"
+	}
+	if code := errCode(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally", Metadata: big}))); code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+		t.Fatalf("17 metadata entries: %v", code)
+	}
+	joined(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
+	joined(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
+	if code := errCode(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"}))); code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT {
+		t.Fatalf("third room with MaxRooms 2: %v", code)
+	}
+}
+
+func TestResumeKeepsTheSeatsKind(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	ja := joined(t, a.request(quickMatch("tally")))
+	a.ws.UnderlyingConn().Close()
+	<-a.done
+	a2, w := e.connect("alice")
+	waitFor(t, "seat held", func() bool { return len(e.hub.Runtime().Rooms(game.RoomFilter{})) == 1 })
+	_ = w
+	// Asking to spectate while resuming a player seat still resumes the
+	// player seat.
+	j := joined(t, a2.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: ja.RoomId, Spectate: true}}}))
+	if !j.Resumed || j.Spectator || j.Seat != ja.Seat {
+		t.Fatalf("joined %v, want the player seat %d resumed", j, ja.Seat)
+	}
+	a2.send(input(ja.RoomId, 1, []byte("+")))
+	waitFor(t, "input acked", func() bool { return a2.ack(ja.RoomId, ja.Seat) == 1 })
+}
+
+func TestExpiredSeatIsReportedToTheLiveConnection(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.DropGrace = 300 * time.Millisecond }})
+	a, _ := e.connect("alice")
+	ja := joined(t, a.request(quickMatch("tally")))
+	a.ws.UnderlyingConn().Close()
+	<-a.done
+	var a2 *client
+	waitFor(t, "Welcome lists the held seat", func() bool {
+		c, w := e.connect("alice")
+		if len(w.Seats) == 1 {
+			a2 = c
+			return true
+		}
+		return false
+	})
+	l := a2.next(isKind[*tickroomv1.ServerMessage_Left]).GetLeft()
+	if l.RoomId != ja.RoomId || l.Reason != tickroomv1.LeaveReason_LEAVE_REASON_SEAT_EXPIRED {
+		t.Fatalf("left %v, want SEAT_EXPIRED for %s", l, ja.RoomId)
+	}
+}
+
+func TestSecondSocketTakingTheSeatTellsTheFirst(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets = true }})
+	a1, _ := e.connect("alice")
+	ja := joined(t, a1.request(quickMatch("tally")))
+	a2, _ := e.connect("alice")
+	if j := joined(t, a2.request(joinRoom(ja.RoomId, 0))); !j.Resumed || j.Seat != ja.Seat {
+		t.Fatalf("second socket: %v", j)
+	}
+	l := a1.next(isKind[*tickroomv1.ServerMessage_Left]).GetLeft()
+	if l.RoomId != ja.RoomId {
+		t.Fatalf("first socket's Left %v", l)
+	}
+}
+
+func TestKickFreesHeldSeatsToo(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	ja := joined(t, a.request(quickMatch("tally")))
+	a.ws.UnderlyingConn().Close()
+	<-a.done
+	room, _ := e.hub.Runtime().Room(ja.RoomId)
+	waitFor(t, "seat held", func() bool { p := room.Players(); return len(p) == 1 && !p[0].Connected })
+	if err := e.hub.Kick("alice", "cheating"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "held seat freed", func() bool { return len(room.Players()) == 0 })
+}
+
+func TestLeaveDuringAPendingJoinLeaves(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{games: slowGame})
+	a, _ := e.connect("alice")
+	b, _ := e.connect("bob")
+	room := joined(t, b.request(quickMatch("slow"))).RoomId
+	jid := a.send(joinRoom(room, 0))
+	lid := a.send(leaveRoom(room))
+	joined(t, a.reply(jid))
+	if l := a.reply(lid).GetLeft(); l == nil || l.Reason != tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED {
+		t.Fatalf("leave reply %v", l)
+	}
+	r, _ := e.hub.Runtime().Room(room)
+	waitFor(t, "alice's seat freed", func() bool {
+		for _, p := range r.Players() {
+			if p.UserID == "alice" {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestPendingJoinOfAReplacedConnectionIsGivenUp(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{games: slowGame})
+	b, _ := e.connect("bob")
+	room := joined(t, b.request(quickMatch("slow"))).RoomId
+	a1, _ := e.connect("alice")
+	a1.send(joinRoom(room, 0))
+	a2, w := e.connect("alice")
+	a1.waitClosed()
+	if len(w.Seats) != 0 {
+		t.Fatalf("Welcome lists a seat that was only pending: %v", w.Seats)
+	}
+	r, _ := e.hub.Runtime().Room(room)
+	// After the next tick the pending seat is confirmed and given up.
+	waitFor(t, "tick", func() bool { return r.Info().Tick > 1 })
+	waitFor(t, "no ghost seat", func() bool {
+		for _, p := range r.Players() {
+			if p.UserID == "alice" {
+				return false
+			}
+		}
+		return true
+	})
+	_ = a2
+}
+
+func TestOldSocketsLeaveDoesNotTakeTheResumedSeat(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{games: slowGame, hub: func(c *hub.Config) { c.MultipleSockets = true }})
+	b, _ := e.connect("bob")
+	room := joined(t, b.request(quickMatch("slow"))).RoomId
+	a1, _ := e.connect("alice")
+	joined(t, a1.request(joinRoom(room, 0)))
+	a2, _ := e.connect("alice")
+	jid := a2.send(joinRoom(room, 0)) // takes the seat over at the next tick
+	// a1 leaves before that tick; its leave is queued after a2's resume.
+	if l := a1.request(leaveRoom(room)).GetLeft(); l == nil {
+		t.Fatal("a1's leave not answered with Left")
+	}
+	j := joined(t, a2.reply(jid))
+	a2.send(input(room, 1, []byte("+")))
+	waitFor(t, "a2's input acked after the stale leave", func() bool { return a2.ack(room, j.Seat) == 1 })
+}
+
+func TestRequestsWithoutIDGetNoReply(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	a.wmu.Lock()
+	a.writeLocked(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	a.writeLocked(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}})
+	a.wmu.Unlock()
+	// A request with an id, after those, is answered first.
+	m := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 7}}})
+	if m.GetPong().GetClientTimeMs() != 7 {
+		t.Fatalf("reply %v", m)
+	}
+	for _, m := range drain(a) {
+		t.Fatalf("reply to a request without an id: %v", m)
+	}
+}
