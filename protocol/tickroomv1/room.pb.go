@@ -300,7 +300,8 @@ type Joined struct {
 	Spectator bool `protobuf:"varint,4,opt,name=spectator,proto3" json:"spectator,omitempty"`
 	// tick_rate is the room's ticks per second.
 	TickRate uint32 `protobuf:"varint,5,opt,name=tick_rate,json=tickRate,proto3" json:"tick_rate,omitempty"`
-	// players lists every occupied seat, the sender's included.
+	// players lists every occupied player seat (the sender's included when
+	// it is a player); spectators are not listed.
 	Players []*Player `protobuf:"bytes,6,rep,name=players,proto3" json:"players,omitempty"`
 	// resumed is true when this join resumed a held seat.
 	Resumed bool `protobuf:"varint,7,opt,name=resumed,proto3" json:"resumed,omitempty"`

@@ -168,7 +168,8 @@ export type Joined = Message<"tickroom.v1.Joined"> & {
   tickRate: number;
 
   /**
-   * players lists every occupied seat, the sender's included.
+   * players lists every occupied player seat (the sender's included when
+   * it is a player); spectators are not listed.
    *
    * @generated from field: repeated tickroom.v1.Player players = 6;
    */
