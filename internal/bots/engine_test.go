@@ -62,9 +62,15 @@ func TestRunPlays(t *testing.T) {
 			if rep.Server == nil || rep.Server.Source != "proc" || rep.Server.RSSEndBytes <= 0 {
 				t.Fatalf("server sample: %+v", rep.Server)
 			}
-			var js bytes.Buffer
-			if err := rep.WriteJSON(&js); err != nil || !strings.Contains(js.String(), `"input_latency_us"`) {
-				t.Fatalf("json report: %v", err)
+			var js, csv, svg bytes.Buffer
+			if err := rep.WriteJSON(&js); err != nil || !strings.Contains(js.String(), `"input_latency_us"`) || !strings.Contains(js.String(), `"errors": {}`) {
+				t.Fatalf("json report: %v\n%s", err, js.String())
+			}
+			if err := rep.WriteCSV(&csv); err != nil || strings.Count(csv.String(), "\n") != len(rep.Series)+1 || len(rep.Series) < 2 {
+				t.Fatalf("csv: %v, %d series points\n%s", err, len(rep.Series), csv.String())
+			}
+			if err := rep.WriteSVG(&svg); err != nil || !strings.HasPrefix(svg.String(), "<svg") || !strings.Contains(svg.String(), "<path d=\"M") {
+				t.Fatalf("svg: %v\n%s", err, svg.String())
 			}
 		})
 	}

@@ -71,7 +71,9 @@ func (t *tally) add(key string) {
 func (t *tally) snapshot() map[string]uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return maps.Clone(t.m)
+	out := make(map[string]uint64, len(t.m))
+	maps.Copy(out, t.m)
+	return out
 }
 
 func (t *tally) total() uint64 {
