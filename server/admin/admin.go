@@ -78,6 +78,7 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("GET /metrics", h.metrics)
 	m.Handle("GET /monitor/", monitorFiles())
 	m.Handle("GET /{$}", http.RedirectHandler("/monitor/", http.StatusFound))
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
 	m.Handle("GET /v1/admin/rooms", h.auth(h.listRooms))
 	m.Handle("GET /v1/admin/rooms/{id}", h.auth(h.getRoom))

@@ -203,6 +203,12 @@ func TestMonitorPage(t *testing.T) {
 			t.Fatalf("%s: %d", f, status)
 		}
 	}
+	if status, _ := e.do("GET", "/", "", ""); status != 200 {
+		t.Fatalf("/ does not lead to the monitor: %d", status)
+	}
+	if status, _ := e.do("GET", "/favicon.ico", "", ""); status != http.StatusNoContent {
+		t.Fatalf("favicon: %d", status)
+	}
 	_, page := e.do("GET", "/monitor/", "", "")
 	if strings.Contains(page, "<script>") || !strings.Contains(page, `<script src="monitor.js"`) {
 		t.Fatal("the page must load its script from a file, never inline")
