@@ -2,6 +2,7 @@ package hub
 
 import (
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -144,7 +145,8 @@ func (so *social) disconnected(s *Session) {
 	uid := s.claims.UserID
 	so.mu.Lock()
 	defer so.mu.Unlock()
-	for _, key := range s.chats {
+	chats := s.chats
+	for _, key := range chats {
 		so.leaveLocked(s, key)
 	}
 	s.chats = nil
@@ -159,6 +161,21 @@ func (so *social) disconnected(s *Session) {
 		}
 	}
 	if len(p.sessions) > 0 {
+		// Another connection stays: the user is still in the rooms it is
+		// in, and no longer in those only this one was in.
+		changed := false
+		p.rooms = slices.DeleteFunc(p.rooms, func(r roomPresence) bool {
+			key := roomKeyPrefix + r.id
+			if !slices.Contains(chats, key) || slices.ContainsFunc(p.sessions, func(o *Session) bool { return o.inChat(key) }) {
+				return false
+			}
+			changed = true
+			return true
+		})
+		if changed {
+			p.since = so.h.cfg.Now()
+			so.announceLocked(uid, p)
+		}
 		return
 	}
 	delete(so.users, uid)

@@ -352,3 +352,27 @@ func TestContactListLimits(t *testing.T) {
 		t.Fatalf("query capped at 2: %v", list)
 	}
 }
+
+func TestPresenceWithSeveralSockets(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets = true }})
+	a, _ := e.connect("ann")
+	ok(t, a.request(addFriend("bob")))
+	a.nextPresence() // offline
+	phone, _ := e.connect("bob")
+	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
+		t.Fatalf("first socket: %v", p)
+	}
+	desk, _ := e.connect("bob")
+	j := joined(t, desk.request(createRoom("tally")))
+	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM || p.RoomId != j.RoomId {
+		t.Fatalf("in room: %v", p)
+	}
+	desk.ws.Close() // the socket in the room goes; the other stays
+	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
+		t.Fatalf("after the room's socket closed: %v", p)
+	}
+	phone.ws.Close()
+	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("after the last socket closed: %v", p)
+	}
+}
