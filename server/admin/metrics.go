@@ -237,6 +237,7 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 			p.sample(c.name, float64(c.v(games[g].Counters)), "game", g)
 		}
 	}
+	p.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.", float64(h.started.UnixNano())/1e9)
 	p.gauge("go_goroutines", "Goroutines that currently exist.", float64(runtime.NumGoroutine()))
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
