@@ -26,6 +26,7 @@ func runBots(t *testing.T, cfg bots.Config) *bots.Report {
 }
 
 func TestRunPlays(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		game     string
@@ -36,6 +37,7 @@ func TestRunPlays(t *testing.T) {
 		{"arena quick-match", "arena", 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := startServer(t, nil)
 			rep := runBots(t, bots.Config{
 				HTTPURL: s.httpURL, Bots: 20, Game: tc.game, RoomSize: tc.roomSize,
@@ -77,9 +79,10 @@ func TestRunPlays(t *testing.T) {
 }
 
 func TestReconnectStormResumesEverySeat(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	rep := runBots(t, bots.Config{
-		HTTPURL: s.httpURL, Bots: 20, RoomSize: 10, Duration: 3 * time.Second, Loops: 2,
+		HTTPURL: s.httpURL, Bots: 20, RoomSize: 10, Duration: 4 * time.Second, Loops: 2,
 		StormPercent: 50, StormAt: time.Second,
 	})
 	r := rep.Resume
@@ -98,6 +101,7 @@ func TestReconnectStormResumesEverySeat(t *testing.T) {
 }
 
 func TestSlowReadersAndChat(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	rep := runBots(t, bots.Config{
 		HTTPURL: s.httpURL, Bots: 10, RoomSize: 5, Duration: 2500 * time.Millisecond, Loops: 2,
