@@ -29,7 +29,7 @@ const ackWindow = 128
 
 // bot is one simulated player. All fields are owned by its loop.
 type bot struct {
-	e      *Engine
+	e      *engine
 	l      *loop
 	idx    int
 	token  string

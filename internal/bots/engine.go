@@ -21,9 +21,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Engine runs one load: it owns the loops, the bots and the measurements.
-// Build it with Run.
-type Engine struct {
+// engine runs one load: it owns the loops, the bots and the measurements.
+// Run builds one per run.
+type engine struct {
 	cfg   Config
 	log   *slog.Logger
 	start time.Time
@@ -51,7 +51,7 @@ type Engine struct {
 }
 
 // now is the engine's monotonic clock in nanoseconds.
-func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
+func (e *engine) now() int64 { return int64(time.Since(e.start)) }
 
 // Run runs the load cfg describes until it ends or ctx is done, and
 // returns its report. It returns an error only when the run cannot start
@@ -61,7 +61,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, start: time.Now(), heartbeat: int64(10 * time.Second)}
+	e := &engine{cfg: cfg, log: cfg.Logger, start: time.Now(), heartbeat: int64(10 * time.Second)}
 	e.http = &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: cfg.LoginConcurrency, MaxConnsPerHost: cfg.LoginConcurrency},
@@ -110,7 +110,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return r.report(), nil
 }
 
-func (e *Engine) waitLoops() {
+func (e *engine) waitLoops() {
 	for _, l := range e.loops {
 		<-l.done
 	}
@@ -118,7 +118,7 @@ func (e *Engine) waitLoops() {
 
 // resolve finds the WebSocket address, asking GET /v1/config when the
 // config names none.
-func (e *Engine) resolve(ctx context.Context) error {
+func (e *engine) resolve(ctx context.Context) error {
 	raw := e.cfg.WSURL
 	if raw == "" {
 		hu, err := url.Parse(e.cfg.HTTPURL)
@@ -164,7 +164,7 @@ func (e *Engine) resolve(ctx context.Context) error {
 	return nil
 }
 
-func (e *Engine) buildBots() {
+func (e *engine) buildBots() {
 	cfg := e.cfg
 	e.inflight = make([]atomic.Int32, max(1, cfg.SourceAddrs))
 	var g *group
@@ -188,7 +188,7 @@ func (e *Engine) buildBots() {
 
 // ramp logs every bot in, at most RampRate a second and LoginConcurrency
 // at a time, and hands each to its loop to connect.
-func (e *Engine) ramp(ctx context.Context) {
+func (e *engine) ramp(ctx context.Context) {
 	sem := make(chan struct{}, e.cfg.LoginConcurrency)
 	var wg sync.WaitGroup
 	t0 := time.Now()
@@ -223,7 +223,7 @@ func (e *Engine) ramp(ctx context.Context) {
 }
 
 // login runs POST /v1/login and returns the session token.
-func (e *Engine) login(ctx context.Context, name string) (string, error) {
+func (e *engine) login(ctx context.Context, name string) (string, error) {
 	t := time.Now()
 	body, _ := json.Marshal(map[string]string{"name": name})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.HTTPURL+"/v1/login", bytes.NewReader(body))
@@ -264,7 +264,7 @@ func errKind(err error) string {
 
 // scenarios waits out Duration, running the storm and the slow readers on
 // the way.
-func (e *Engine) scenarios(ctx context.Context, r *run) {
+func (e *engine) scenarios(ctx context.Context, r *run) {
 	cfg := e.cfg
 	type event struct {
 		at time.Duration
@@ -310,7 +310,7 @@ func (e *Engine) scenarios(ctx context.Context, r *run) {
 // each runs f on the chosen percent of the bots, each on its loop. Bots
 // are chosen by index, offset so that two scenarios can pick different
 // bots.
-func (e *Engine) each(percent float64, offset int, f func(*bot)) {
+func (e *engine) each(percent float64, offset int, f func(*bot)) {
 	per := map[*loop][]*bot{}
 	for _, b := range e.bots {
 		if picked(b.idx, offset, percent) {
@@ -343,7 +343,7 @@ func raiseFDLimit() (soft, hard uint64) {
 
 // admitHandshake takes a handshake slot of source address i, or reports
 // that all are taken.
-func (e *Engine) admitHandshake(i int) bool {
+func (e *engine) admitHandshake(i int) bool {
 	if e.inflight[i].Add(1) > int32(e.cfg.MaxHandshakes) {
 		e.inflight[i].Add(-1)
 		return false

@@ -22,7 +22,7 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // upgradeRequest builds b's client handshake (RFC 6455 §4.1) with a fresh
 // key, carrying its session token in the query.
-func (e *Engine) upgradeRequest(b *bot) []byte {
+func (e *engine) upgradeRequest(b *bot) []byte {
 	var k [16]byte
 	for i := 0; i < 16; i += 8 {
 		r := b.l.rand()
@@ -47,7 +47,7 @@ func (e *Engine) upgradeRequest(b *bot) []byte {
 // checkUpgrade parses the handshake response at the start of p. It returns
 // 0 while the response is incomplete, its length once it is a valid 101,
 // or an error naming what was wrong.
-func (e *Engine) checkUpgrade(b *bot, p []byte) (int, error) {
+func (e *engine) checkUpgrade(b *bot, p []byte) (int, error) {
 	end := bytes.Index(p, []byte("\r\n\r\n"))
 	if end < 0 {
 		if len(p) > maxResponseHeader {

@@ -15,7 +15,7 @@ const schedPeriod = 5 * time.Millisecond
 // Every byte a bot reads or writes, and every field of a bot, is touched
 // only on its loop's goroutine; other goroutines hand work over with post.
 type loop struct {
-	e     *Engine
+	e     *engine
 	epfd  int
 	evfd  int // eventfd that wakes epoll_wait for posted tasks
 	bots  []*bot
@@ -33,7 +33,7 @@ type loop struct {
 	wsAddr unix.SockaddrInet4
 }
 
-func newLoop(e *Engine, seed uint64) (*loop, error) {
+func newLoop(e *engine, seed uint64) (*loop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ import (
 
 // parseBot is a bot with a loop but no socket, for feeding bytes.
 func parseBot() *bot {
-	e := &Engine{}
+	e := &engine{}
 	l := &loop{e: e, st: newLoopStats(), rng: 1}
 	return &bot{e: e, l: l, fd: 1 << 30, phase: phaseOpen, seat: 2, joined: true, seq: 50, acked: 40}
 }
@@ -100,7 +100,7 @@ func FuzzFeed(f *testing.F) {
 }
 
 func TestCheckUpgrade(t *testing.T) {
-	e := &Engine{wsPath: "/v1/ws", wsHost: "127.0.0.1:1"}
+	e := &engine{wsPath: "/v1/ws", wsHost: "127.0.0.1:1"}
 	b := parseBot()
 	req := string(e.upgradeRequest(b))
 	if !strings.HasPrefix(req, "GET /v1/ws?token= HTTP/1.1\r\n") || !strings.Contains(req, "Sec-WebSocket-Key: "+b.key+"\r\n") {

@@ -15,7 +15,7 @@ import (
 // run gathers a run's samples: the second-by-second series, the sample
 // when the ramp ended (the steady window starts there) and the last one.
 type run struct {
-	e              *Engine
+	e              *engine
 	fdSoft, fdHard uint64
 	smp            sampler
 
@@ -28,7 +28,7 @@ type run struct {
 	series              []SeriesPoint
 }
 
-func newRun(e *Engine, soft, hard uint64) *run {
+func newRun(e *engine, soft, hard uint64) *run {
 	return &run{
 		e: e, fdSoft: soft, fdHard: hard,
 		smp: sampler{url: e.cfg.MetricsURL, pid: e.cfg.ServerPID, client: &http.Client{Timeout: 3 * time.Second}},

@@ -100,7 +100,7 @@ type sample struct {
 	interval HistSnapshot
 }
 
-func (e *Engine) collect() *sample {
+func (e *engine) collect() *sample {
 	s := &sample{at: e.now()}
 	for _, l := range e.loops {
 		for i := range s.c {
