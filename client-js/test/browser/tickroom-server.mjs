@@ -41,7 +41,7 @@ export function buildServer() {
  */
 export async function startServer(args = []) {
   const bin = await buildServer();
-  const proc = spawn(bin, ["-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", ...args], {
+  const proc = spawn(bin, ["-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, TICKROOM_TOKEN_KEY: "" },
   });
