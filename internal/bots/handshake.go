@@ -10,7 +10,7 @@ import (
 	"strconv"
 )
 
-// errRetryable marks a refusal worth retrying later (429, 503); its text
+// errRetryable marks a refusal worth retrying later (408, 429, 503); its text
 // is empty so it does not show in failure counts.
 var errRetryable = errors.New("")
 
@@ -67,7 +67,7 @@ func (e *engine) checkUpgrade(b *bot, p []byte) (int, error) {
 	}
 	switch status {
 	case 101:
-	case 429, 503:
+	case 408, 429, 503:
 		return 0, fmt.Errorf("%w: http %d%w", ErrHandshake, status, errRetryable)
 	default:
 		return 0, fmt.Errorf("%w: http %d", ErrHandshake, status)
