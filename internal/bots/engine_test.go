@@ -41,7 +41,7 @@ func TestRunPlays(t *testing.T) {
 			s := startServer(t, nil)
 			rep := runBots(t, bots.Config{
 				HTTPURL: s.httpURL, Bots: 20, Game: tc.game, RoomSize: tc.roomSize,
-				Duration: 2 * time.Second, InputHz: 10, Loops: 2, ServerPID: os.Getpid(),
+				Duration: 2 * time.Second, InputHz: 10, Loops: 2, ServerPID: os.Getpid(), MetricsURL: s.metricsURL,
 			})
 			if rep.LoggedIn != 20 || rep.InRoomAtEnd != 20 || rep.OpenAtEnd != 20 {
 				t.Fatalf("logged in %d, in a room %d, open %d; want 20 each", rep.LoggedIn, rep.InRoomAtEnd, rep.OpenAtEnd)
@@ -61,7 +61,9 @@ func TestRunPlays(t *testing.T) {
 			if rep.Steady.SnapshotsPerBotSec <= 0 || rep.ConnectMicros.Count != 20 || rep.JoinMicros.Count != 20 || rep.LoginMicros.Count != 20 {
 				t.Fatalf("steady %+v, connects %d, joins %d, logins %d", rep.Steady, rep.ConnectMicros.Count, rep.JoinMicros.Count, rep.LoginMicros.Count)
 			}
-			if rep.Server == nil || rep.Server.Source != "proc" || rep.Server.RSSEndBytes <= 0 {
+			// The admin /metrics has tick lateness; CPU and RSS come from
+			// /proc unless it also has the process collector.
+			if sv := rep.Server; sv == nil || sv.RSSEndBytes <= 0 || sv.CPUSeconds <= 0 || sv.TickLateness == nil || sv.TickLateness.Count == 0 {
 				t.Fatalf("server sample: %+v", rep.Server)
 			}
 			var js, csv, svg bytes.Buffer

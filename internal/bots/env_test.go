@@ -13,6 +13,7 @@ import (
 	"github.com/tickroom/tickroom/game/arena"
 	"github.com/tickroom/tickroom/game/gomoku"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/admin"
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/web"
@@ -21,8 +22,9 @@ import (
 // testServer is a complete tickroom server: WebSocket transport with the
 // hub, and the public HTTP handler for login and client config.
 type testServer struct {
-	httpURL string
-	hub     *hub.Hub
+	httpURL    string
+	metricsURL string
+	hub        *hub.Hub
 }
 
 // startServer runs a server on 127.0.0.1:0 with arena and gomoku; it is
@@ -64,12 +66,23 @@ func startServer(t *testing.T, hubCfg func(*hub.Config)) *testServer {
 	}
 	hs := &http.Server{Handler: web.New(web.Config{Auth: a, WebSocketPort: port, WebSocketPath: hub.Path, Games: reg.Names()})}
 	go func() { _ = hs.Serve(ln) }()
+	ah, err := admin.New(admin.Config{Hub: h, Server: srv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := &http.Server{Handler: ah}
+	go func() { _ = as.Serve(aln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(ctx)
+		_ = as.Shutdown(ctx)
 		_ = h.Shutdown(ctx)
 		_ = srv.Shutdown(ctx)
 	})
-	return &testServer{httpURL: "http://" + ln.Addr().String(), hub: h}
+	return &testServer{httpURL: "http://" + ln.Addr().String(), metricsURL: "http://" + aln.Addr().String() + "/metrics", hub: h}
 }
