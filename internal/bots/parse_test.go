@@ -187,3 +187,34 @@ func TestSamplerFallsBackToProc(t *testing.T) {
 		t.Fatalf("sample %+v ok %v; want a /proc reading", ss, ok)
 	}
 }
+
+// BenchmarkFeedState is a bot receiving one 20-player arena-sized delta
+// that acknowledges its input: frame parsing, state scanning and the
+// latency record.
+func BenchmarkFeedState(b *testing.B) {
+	st := &tickroomv1.State{RoomId: "room-0123456789", Tick: 1000, BaseTick: 999}
+	for i := range 20 {
+		st.Upserts = append(st.Upserts, &tickroomv1.Entity{Id: uint64(i + 1), Data: bytes.Repeat([]byte{'p'}, 24)})
+		st.Acks = append(st.Acks, &tickroomv1.InputAck{Seat: uint32(i + 1), Seq: 7})
+	}
+	frame := serverFrame(ws.OpBinary, true, stateMsg(b, st))
+	bt := parseBot()
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		bt.lastTick, bt.acked, bt.seq = 999, 0, 7
+		bt.feed(frame)
+	}
+}
+
+// BenchmarkInputFrame is building one masked arena input frame.
+func BenchmarkInputFrame(b *testing.B) {
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		var data [16]byte
+		var msg [128]byte
+		p := appendInput(msg[:0], 0, "room-0123456789", uint32(i), appendArenaInput(data[:0], 500, -500))
+		buf = appendFrame(buf[:0], ws.OpBinary, p, uint32(i))
+	}
+}
