@@ -6,7 +6,8 @@
 //
 // It prints a progress line every second and a report at the end; -json,
 // -csv and -svg also write the report, the per-second series and a latency
-// plot to files. Every flag can be set with an environment variable:
+// plot to files. With -merge it runs no bots: it merges the JSON reports
+// named as arguments (several bot processes against one server) into one. Every flag can be set with an environment variable:
 // TICKROOM_BOTS_ and the flag's name in upper case with '-' as '_'.
 //
 //	tickroom-bots -http http://127.0.0.1:8080 -bots 1000 -room-size 10 -input-hz 10 -duration 30s
@@ -35,7 +36,10 @@ func main() {
 	}
 }
 
-type outputs struct{ json, csv, svg, cpuprofile string }
+type outputs struct {
+	json, csv, svg, cpuprofile string
+	merge                      bool
+}
 
 func parseFlags() (bots.Config, outputs, error) {
 	var (
@@ -74,6 +78,7 @@ func parseFlags() (bots.Config, outputs, error) {
 	fs.StringVar(&o.csv, "csv", "", "write the per-second series as CSV to this file")
 	fs.StringVar(&o.svg, "svg", "", "write a latency plot as SVG to this file")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the bots' own CPU profile to this file")
+	fs.BoolVar(&o.merge, "merge", false, "merge the JSON reports named as arguments instead of running bots")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
 	fs.Parse(os.Args[1:])
 	set := map[string]bool{}
@@ -112,6 +117,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if out.merge {
+		return merge(flag.Args(), out)
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -129,6 +137,33 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	return write(rep, out)
+}
+
+// merge reads the reports in files, merges them and writes the result.
+func merge(files []string, out outputs) error {
+	var reps []*bots.Report
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		rep, err := bots.ReadReport(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		reps = append(reps, rep)
+	}
+	rep, err := bots.Merge(reps...)
+	if err != nil {
+		return err
+	}
+	return write(rep, out)
+}
+
+// write prints rep and writes the files out names.
+func write(rep *bots.Report, out outputs) error {
 	if err := rep.WriteText(os.Stdout); err != nil {
 		return err
 	}

@@ -48,6 +48,13 @@ type Report struct {
 	TickGap                Summary `json:"tick_gap_ticks"`
 	SnapshotIntervalMicros Summary `json:"snapshot_interval_us"`
 
+	// Buckets of the histograms above, for Merge.
+	LatencyBuckets Buckets `json:"input_latency_buckets"`
+	ConnectBuckets Buckets `json:"connect_buckets"`
+	LoginBuckets   Buckets `json:"login_buckets"`
+	JoinBuckets    Buckets `json:"join_buckets"`
+	ResumeBuckets  Buckets `json:"resume_buckets"`
+
 	Steady SteadyRates   `json:"steady"`
 	Resume ResumeReport  `json:"resume"`
 	Server *ServerReport `json:"server,omitempty"`

@@ -179,6 +179,8 @@ func (r *run) report() *Report {
 	rep.LoginMicros = login.Summary()
 	rep.JoinMicros = f.join.Summary()
 	rep.ResumeMicros = f.resume.Summary()
+	rep.LatencyBuckets, rep.ConnectBuckets, rep.LoginBuckets = bucketsOf(lat), bucketsOf(&f.connect), bucketsOf(&login)
+	rep.JoinBuckets, rep.ResumeBuckets = bucketsOf(&f.join), bucketsOf(&f.resume)
 	rep.TickGap = f.tickGap.Sub(&st.tickGap).Summary()
 	rep.SnapshotIntervalMicros = f.interval.Sub(&st.interval).Summary()
 	if steadySec > 0 && f.inRoom > 0 {

@@ -72,6 +72,9 @@ kill "$srv" 2>/dev/null || true
 for f in "$out"/report-*.json; do
 	jq -r '"\(input_filename): bots \(.config.bots) in room \(.in_room_at_end) | lat p50 \(.input_latency_us.p50/1000)ms p90 \(.input_latency_us.p90/1000)ms p99 \(.input_latency_us.p99/1000)ms p99.9 \(.input_latency_us.p99_9/1000)ms max \(.input_latency_us.max/1000)ms | snaps/bot/s \(.steady.snapshots_per_bot_sec*100|round/100) B/bot/s \(.steady.bytes_per_bot_sec|round) | skipped ticks \(.steady.skipped_ticks) | bots cpu \(.bots_cpu_percent|round)% | errors \(.errors) closes \(.closes) failures \(.failures) | resume \(.resume)"' "$f"
 done
+# Every process's report merged into one (exact percentiles, server CPU per
+# frame and RSS per connection over all processes).
+"$bin/tickroom-bots" -merge -json "$out/merged.json" "$out"/report-*.json | tee "$out/merged.txt"
 # Combined: server figures over all processes' frames.
 jq -s '{
   bots: (map(.config.bots) | add),

@@ -1,0 +1,70 @@
+package bots
+
+import (
+	"bytes"
+	"testing"
+)
+
+func reportWith(vals []uint64, inRoom int64, msgs float64) *Report {
+	var h Histogram
+	for _, v := range vals {
+		h.Record(v)
+	}
+	var s HistSnapshot
+	h.Snapshot(&s)
+	return &Report{
+		Config: ReportConfig{Bots: int(inRoom)}, InRoomAtEnd: inRoom, OpenAtEnd: inRoom, SteadySec: 10,
+		LatencyMicros: s.Summary(), LatencyBuckets: bucketsOf(&s),
+		Steady:   SteadyRates{MessagesPerSec: msgs, SnapshotsPerSec: msgs},
+		Counters: map[string]uint64{"inputs_sent": uint64(len(vals))}, Errors: map[string]uint64{"RATE_LIMITED": 1},
+		Resume: ResumeReport{Dropped: 2, Resumed: 2},
+		Server: &ServerReport{CPUSeconds: 3, RSSBaselineBytes: 1e6, RSSEndBytes: 3e6},
+	}
+}
+
+func TestMerge(t *testing.T) {
+	var a, b, all []uint64
+	for i := range uint64(1000) {
+		a = append(a, 1000+i)
+		b = append(b, 50_000+i*10)
+	}
+	all = append(append(all, a...), b...)
+	want := reportWith(all, 0, 0).LatencyMicros
+
+	// Through JSON, as run.sh does it.
+	var reps []*Report
+	for _, r := range []*Report{reportWith(a, 100, 1000), reportWith(b, 300, 2000)} {
+		var buf bytes.Buffer
+		if err := r.WriteJSON(&buf); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ReadReport(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, back)
+	}
+	m, err := Merge(reps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.LatencyMicros != want {
+		t.Fatalf("merged latency %+v, want %+v", m.LatencyMicros, want)
+	}
+	if m.Config.Bots != 400 || m.InRoomAtEnd != 400 || m.Counters["inputs_sent"] != 2000 || m.Errors["RATE_LIMITED"] != 2 {
+		t.Fatalf("merged counts: bots %d, in room %d, counters %v, errors %v", m.Config.Bots, m.InRoomAtEnd, m.Counters, m.Errors)
+	}
+	if m.Steady.SnapshotsPerBotSec != 7.5 || m.Resume.Resumed != 4 || m.Resume.SuccessRate != 1 {
+		t.Fatalf("merged rates %+v, resume %+v", m.Steady, m.Resume)
+	}
+	// 3 s of server CPU over 3000 frames/s for 10 s; 2 MB over 400 conns.
+	if m.Server.CPUMicrosPerFrame != 100 || m.Server.RSSPerConnBytes != 5000 {
+		t.Fatalf("merged server %+v", m.Server)
+	}
+	if reps[0].Counters["inputs_sent"] != 1000 {
+		t.Fatal("Merge changed its input")
+	}
+	if _, err := Merge(); err == nil {
+		t.Fatal("merging nothing succeeded")
+	}
+}
