@@ -37,8 +37,8 @@ func (b Buckets) addTo(s *HistSnapshot, knownMax uint64) error {
 // server at the same time into one: counts and rates add up, histograms
 // merge exactly (from their buckets), and the server's CPU per frame and
 // RSS per connection are recomputed over every process's frames and
-// connections. The first report's configuration, server sample and series
-// are kept, with Bots summed.
+// connections. The first report's configuration, server sample, series,
+// tick gap and snapshot interval summaries are kept, with Bots summed.
 func Merge(reps ...*Report) (*Report, error) {
 	if len(reps) == 0 {
 		return nil, fmt.Errorf("%w: nothing to merge", ErrConfig)
