@@ -3,6 +3,8 @@ package bots_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -122,5 +124,44 @@ func TestSlowReadersAndChat(t *testing.T) {
 	}
 	if rep.LatencyMicros.Count == 0 {
 		t.Fatal("no latency measured")
+	}
+}
+
+func TestRunRefuses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	for _, tc := range []struct {
+		name string
+		cfg  bots.Config
+		want error
+	}{
+		{"too many bots", bots.Config{Bots: bots.MaxBots + 1}, bots.ErrConfig},
+		{"negative percent", bots.Config{StormPercent: -1}, bots.ErrConfig},
+		{"not a ws url", bots.Config{WSURL: "http://127.0.0.1:1/v1/ws"}, bots.ErrConfig},
+		{"ipv6 host", bots.Config{WSURL: "ws://[::1]:80/v1/ws"}, bots.ErrConfig},
+		{"no server", bots.Config{HTTPURL: closed}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			rep, err := bots.Run(ctx, tc.cfg)
+			if err == nil || rep != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("Run: %v, %v; want an error wrapping %v", rep, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunCountsRefusedLogins(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	// Names longer than auth.MaxNameRunes are refused by POST /v1/login.
+	rep := runBots(t, bots.Config{HTTPURL: s.httpURL, Bots: 3, NamePrefix: strings.Repeat("n", 40), Duration: 200 * time.Millisecond})
+	if rep.LoginFailed != 3 || rep.Failures["bots: login failed: http 400"] != 3 || rep.OpenAtEnd != 0 {
+		t.Fatalf("login failed %d, failures %v, open %d", rep.LoginFailed, rep.Failures, rep.OpenAtEnd)
 	}
 }
