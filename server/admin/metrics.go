@@ -238,6 +238,7 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 		}
 	}
 	p.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.", float64(h.started.UnixNano())/1e9)
+	writeProcess(p)
 	p.gauge("go_goroutines", "Goroutines that currently exist.", float64(runtime.NumGoroutine()))
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -147,3 +147,21 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		t.Fatalf("ticks_total went down from %v to %v when the room closed", d, a)
 	}
 }
+
+func TestMetricsHaveProcessFigures(t *testing.T) {
+	e := start(t, adminToken)
+	first := e.scrape()
+	for _, name := range []string{"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds"} {
+		if first[name] <= 0 {
+			t.Fatalf("%s = %v, want a positive figure", name, first[name])
+		}
+	}
+	c := e.connect("ann")
+	_ = c
+	after := e.waitMetric("one more open file", func(m map[string]float64) bool {
+		return m["process_open_fds"] > first["process_open_fds"]
+	})
+	if after["process_cpu_seconds_total"] < first["process_cpu_seconds_total"] {
+		t.Fatalf("CPU seconds went down: %v then %v", first["process_cpu_seconds_total"], after["process_cpu_seconds_total"])
+	}
+}
