@@ -288,7 +288,10 @@ type CreateRoom struct {
 	// private hides the room from ListRooms and QuickMatch; join by id only.
 	Private bool `protobuf:"varint,6,opt,name=private,proto3" json:"private,omitempty"`
 	// spectate creates the room without taking a player seat.
-	Spectate      bool `protobuf:"varint,7,opt,name=spectate,proto3" json:"spectate,omitempty"`
+	Spectate bool `protobuf:"varint,7,opt,name=spectate,proto3" json:"spectate,omitempty"`
+	// tick_rate sets the room's ticks per second, 1 to 120; 0 means the
+	// game's rate. Out of range is ERROR_CODE_BAD_OPTIONS.
+	TickRate      uint32 `protobuf:"varint,8,opt,name=tick_rate,json=tickRate,proto3" json:"tick_rate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -370,6 +373,13 @@ func (x *CreateRoom) GetSpectate() bool {
 		return x.Spectate
 	}
 	return false
+}
+
+func (x *CreateRoom) GetTickRate() uint32 {
+	if x != nil {
+		return x.TickRate
+	}
+	return 0
 }
 
 // QuickMatch joins the fullest open, listed, password-free room of the game
@@ -472,7 +482,7 @@ const file_tickroom_v1_lobby_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"_\n" +
 	"\bRoomList\x12+\n" +
 	"\x05rooms\x18\x01 \x03(\v2\x15.tickroom.v1.RoomInfoR\x05rooms\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8f\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xac\x03\n" +
 	"\n" +
 	"CreateRoom\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12>\n" +
@@ -482,7 +492,8 @@ const file_tickroom_v1_lobby_proto_rawDesc = "" +
 	"\vmax_players\x18\x05 \x01(\rR\n" +
 	"maxPlayers\x12\x18\n" +
 	"\aprivate\x18\x06 \x01(\bR\aprivate\x12\x1a\n" +
-	"\bspectate\x18\a \x01(\bR\bspectate\x1a:\n" +
+	"\bspectate\x18\a \x01(\bR\bspectate\x12\x1b\n" +
+	"\ttick_rate\x18\b \x01(\rR\btickRate\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +

@@ -110,6 +110,7 @@ func (m *CreateRoom) CloneVT() *CreateRoom {
 	r.MaxPlayers = m.MaxPlayers
 	r.Private = m.Private
 	r.Spectate = m.Spectate
+	r.TickRate = m.TickRate
 	if rhs := m.Options; rhs != nil {
 		tmpContainer := make(map[string]string, len(rhs))
 		for k, v := range rhs {
@@ -328,6 +329,9 @@ func (this *CreateRoom) EqualVT(that *CreateRoom) bool {
 		return false
 	}
 	if this.Spectate != that.Spectate {
+		return false
+	}
+	if this.TickRate != that.TickRate {
 		return false
 	}
 	return string(this.unknownFields) == string(that.unknownFields)
@@ -633,6 +637,11 @@ func (m *CreateRoom) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.TickRate != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.TickRate))
+		i--
+		dAtA[i] = 0x40
+	}
 	if m.Spectate {
 		i--
 		if m.Spectate {
@@ -908,6 +917,9 @@ func (m *CreateRoom) SizeVT() (n int) {
 	}
 	if m.Spectate {
 		n += 2
+	}
+	if m.TickRate != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.TickRate))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -2080,6 +2092,25 @@ func (m *CreateRoom) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.Spectate = bool(v != 0)
+		case 8:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TickRate", wireType)
+			}
+			m.TickRate = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TickRate |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

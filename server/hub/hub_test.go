@@ -396,6 +396,15 @@ func TestListRoomsFilters(t *testing.T) {
 	if got := list(&tickroomv1.ListRooms{Game: "other"}); len(got) != 0 {
 		t.Fatalf("other game listing %v", got)
 	}
+	fast := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 30, Spectate: true}}})
+	if j := joined(t, fast); j.TickRate != 30 {
+		t.Fatalf("room created at 30 Hz reports %d Hz", j.TickRate)
+	}
+	c, _ := e.connect("carol") // alice is in as many rooms as a user may be
+	tooFast := c.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 121}}})
+	if code := errCode(t, tooFast); code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+		t.Fatalf("121 Hz: %v", code)
+	}
 	b, _ := e.connect("bob")
 	m := b.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: us, Password: "wrong"}}})
 	if code := errCode(t, m); code != tickroomv1.ErrorCode_ERROR_CODE_WRONG_PASSWORD {

@@ -83,7 +83,7 @@ func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) {
 	}
 	room, code, msg := s.h.newRoom(game.RoomOptions{
 		Game: q.Game, Options: q.Options, Metadata: q.Metadata, Password: q.Password,
-		MaxPlayers: int(q.MaxPlayers), Private: q.Private,
+		MaxPlayers: int(q.MaxPlayers), Private: q.Private, TickRate: int(q.TickRate),
 	})
 	if code != 0 {
 		s.sendError(id, code, msg)
