@@ -56,6 +56,7 @@ func parseFlags() (bots.Config, outputs, error) {
 	fs.StringVar(&c.NamePrefix, "name", "bot", "bot name prefix (names are <prefix>-<n>)")
 	fs.StringVar(&c.Game, "game", "arena", "game to play: arena or gomoku")
 	fs.IntVar(&c.RoomSize, "room-size", 0, "bots per room, rooms created with max_players set (0: quick-match)")
+	fs.IntVar(&c.TickRate, "tick-rate", 0, "tick rate in Hz of the rooms created with -room-size (0: the game's)")
 	fs.StringVar(&options, "options", "", "game options, k=v,k=v")
 	fs.Float64Var(&ramp, "ramp", 500, "bots started per second (0: as fast as logins go)")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "run length after the last bot started")

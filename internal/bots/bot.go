@@ -357,7 +357,7 @@ func (b *bot) sendJoin(j *tickroomv1.JoinRoom) {
 		m.Body = &tickroomv1.ClientMessage_JoinRoom{JoinRoom: j}
 	case b.grp != nil:
 		m.Body = &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
-			Game: b.e.cfg.Game, Options: b.e.cfg.Options, MaxPlayers: uint32(b.e.cfg.RoomSize),
+			Game: b.e.cfg.Game, Options: b.e.cfg.Options, MaxPlayers: uint32(b.e.cfg.RoomSize), TickRate: uint32(b.e.cfg.TickRate),
 		}}
 	default:
 		m.Body = &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: b.e.cfg.Game, Options: b.e.cfg.Options}}

@@ -51,6 +51,9 @@ type Config struct {
 	// creates a room with max_players = RoomSize, the others join it by id.
 	// Zero value means quick-match (the game's own room size).
 	RoomSize int
+	// TickRate is the tick rate, in Hz, of the rooms bots create in
+	// RoomSize mode. Zero value means the game's rate.
+	TickRate int
 	// Options are the game options sent with CreateRoom or QuickMatch.
 	// Zero value means none.
 	Options map[string]string
@@ -155,7 +158,7 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Bots < 0 || c.Bots > MaxBots:
 		return c, fmt.Errorf("%w: bots %d not in 1..%d", ErrConfig, c.Bots, MaxBots)
-	case c.RoomSize < 0 || c.RampRate < 0 || c.ChatRate < 0 || c.Duration < 0 || c.Loops < 0 || c.LoginConcurrency < 0:
+	case c.RoomSize < 0 || c.TickRate < 0 || c.TickRate > 120 || c.RampRate < 0 || c.ChatRate < 0 || c.Duration < 0 || c.Loops < 0 || c.LoginConcurrency < 0:
 		return c, fmt.Errorf("%w: negative room size, rate, duration or count", ErrConfig)
 	case c.StormPercent < 0 || c.StormPercent > 100 || c.SlowPercent < 0 || c.SlowPercent > 100:
 		return c, fmt.Errorf("%w: percentages must be in 0..100", ErrConfig)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/bots"
 )
 
@@ -33,16 +34,19 @@ func TestRunPlays(t *testing.T) {
 		name     string
 		game     string
 		roomSize int
+		tickRate int   // asked of created rooms; 0 for the game's
+		wantRate int   // the rooms' tick rate
 		rooms    int64 // rooms the bots should end up in
 	}{
-		{"arena rooms of 10", "arena", 10, 2},
-		{"arena quick-match", "arena", 0, 1},
+		{"arena rooms of 10", "arena", 10, 0, 20, 2},
+		{"arena rooms of 10 at 30 Hz", "arena", 10, 30, 30, 2},
+		{"arena quick-match", "arena", 0, 0, 20, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, nil)
 			rep := runBots(t, bots.Config{
-				HTTPURL: s.httpURL, Bots: 20, Game: tc.game, RoomSize: tc.roomSize,
+				HTTPURL: s.httpURL, Bots: 20, Game: tc.game, RoomSize: tc.roomSize, TickRate: tc.tickRate,
 				Duration: 2 * time.Second, InputHz: 10, Loops: 2, ServerPID: os.Getpid(), MetricsURL: s.metricsURL,
 			})
 			if rep.LoggedIn != 20 || rep.InRoomAtEnd != 20 || rep.OpenAtEnd != 20 {
@@ -53,6 +57,11 @@ func TestRunPlays(t *testing.T) {
 			}
 			if rep.Counters["inputs_acked"] == 0 || rep.LatencyMicros.Count == 0 || rep.LatencyMicros.P50 == 0 {
 				t.Fatalf("no acknowledged inputs measured: %+v", rep.LatencyMicros)
+			}
+			for _, info := range s.hub.Runtime().Rooms(game.RoomFilter{Private: true}) {
+				if info.TickRate != tc.wantRate {
+					t.Fatalf("room %s ticks at %d Hz, want %d", info.ID, info.TickRate, tc.wantRate)
+				}
 			}
 			if rep.Counters["inputs_acked"] > rep.Counters["inputs_sent"] {
 				t.Fatalf("acked %d of %d inputs sent", rep.Counters["inputs_acked"], rep.Counters["inputs_sent"])

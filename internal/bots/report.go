@@ -75,6 +75,7 @@ type ReportConfig struct {
 	Bots         int               `json:"bots"`
 	Game         string            `json:"game"`
 	RoomSize     int               `json:"room_size"`
+	TickRate     int               `json:"tick_rate,omitempty"`
 	Options      map[string]string `json:"options,omitempty"`
 	InputHz      float64           `json:"input_hz"`
 	ChatRate     float64           `json:"chat_rate"`
