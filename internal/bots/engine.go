@@ -2,6 +2,7 @@ package bots
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -286,11 +288,11 @@ func (e *engine) scenarios(ctx context.Context, r *run) {
 		}})
 	}
 	evs = append(evs, event{cfg.Duration, nil})
+	// In time order: the slow readers come first by default. The end, last
+	// among events at the same time, leaves out those past it.
+	slices.SortStableFunc(evs, func(a, b event) int { return cmp.Compare(a.at, b.at) })
 	t0 := time.Now()
 	for _, ev := range evs {
-		if ev.at > cfg.Duration {
-			continue
-		}
 		select {
 		case <-time.After(time.Until(t0.Add(ev.at))):
 		case <-ctx.Done():
@@ -300,10 +302,6 @@ func (e *engine) scenarios(ctx context.Context, r *run) {
 			return
 		}
 		ev.do()
-	}
-	select {
-	case <-time.After(time.Until(t0.Add(cfg.Duration))):
-	case <-ctx.Done():
 	}
 }
 

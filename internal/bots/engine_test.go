@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -133,6 +134,25 @@ func TestSlowReadersAndChat(t *testing.T) {
 	}
 	if rep.LatencyMicros.Count == 0 {
 		t.Fatal("no latency measured")
+	}
+}
+
+func TestScenariosRunInTimeOrder(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	var logs bytes.Buffer
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 10, RoomSize: 5, Duration: 2 * time.Second, Loops: 2,
+		Logger:       slog.New(slog.NewTextHandler(&logs, nil)),
+		StormPercent: 50, StormAt: 1500 * time.Millisecond,
+		SlowPercent: 20, SlowAt: 300 * time.Millisecond, SlowFor: 300 * time.Millisecond,
+	})
+	slow, storm := strings.Index(logs.String(), "slow readers"), strings.Index(logs.String(), "reconnect storm")
+	if slow < 0 || storm < 0 || slow > storm {
+		t.Fatalf("slow readers at %d, storm at %d in the log; want both, slow readers first:\n%s", slow, storm, logs.String())
+	}
+	if rep.Counters["slow_reader_pauses"] != 2 || rep.Resume.Dropped != 5 {
+		t.Fatalf("slow reader pauses %d, storm drops %d; want 2 and 5", rep.Counters["slow_reader_pauses"], rep.Resume.Dropped)
 	}
 }
 
