@@ -65,18 +65,14 @@ type bot struct {
 	nextInput, nextChat, nextPing int64
 	heartbeat                     int64
 
-	paused      bool
-	pauseUntil  int64
-	connStart   int64
-	resuming    bool
-	dropAt      int64
-	redialAt    int64
-	redials     int
-	closeCode   int // close code received, 0 before
-	sentClose   bool
-	stormDone   bool
-	slowDone    bool
-	welcomeSeen bool
+	paused     bool
+	pauseUntil int64
+	connStart  int64
+	resuming   bool
+	dropAt     int64
+	redialAt   int64
+	redials    int
+	sentClose  bool
 }
 
 // start dials for the first time. Runs on b's loop.
@@ -143,11 +139,7 @@ func (b *bot) failDial(what string, err error) {
 func (b *bot) retry() {
 	b.redials++
 	if b.redials > maxRedials || b.e.stopping.Load() {
-		b.phase = phaseDone
-		if b.resuming {
-			b.resuming = false
-			b.l.st.add(cResumeFailed, 1)
-		}
+		b.finish()
 		return
 	}
 	b.redialAt = b.e.now() + int64(b.redials)*200e6 + int64(b.l.rand()%200e6)
@@ -239,11 +231,7 @@ func (b *bot) consume(p []byte) int {
 				b.retry()
 				return 0
 			}
-			b.phase = phaseDone
-			if b.resuming {
-				b.resuming = false
-				b.l.st.add(cResumeFailed, 1)
-			}
+			b.finish()
 			return 0
 		}
 		if n == 0 {
@@ -490,16 +478,18 @@ func (b *bot) lost(err error) {
 
 // closed handles the server's close frame.
 func (b *bot) closed(code int) {
-	b.closeCode = code
 	b.e.closes.add(closeName(code))
-	if !b.sentClose {
-		b.writeFrame(ws.OpClose, []byte{byte(code >> 8), byte(code)})
-	}
+	b.writeClose(code)
 	b.drop()
 	if code >= int(protocol.ResumableMin) && code <= int(protocol.ResumableMax) && code != int(protocol.CloseServerShutdown) {
 		b.redialIfHeld(true)
 		return
 	}
+	b.finish()
+}
+
+// finish ends b for good; a resume in flight counts as failed.
+func (b *bot) finish() {
 	b.phase = phaseDone
 	if b.resuming {
 		b.resuming = false

@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	e.ramp(ctx)
 	r.markSteady(ctx)
-	e.scenarios(ctx, r)
+	e.scenarios(ctx)
 
 	e.stopping.Store(true)
 	close(progressStop)
@@ -266,7 +266,7 @@ func errKind(err error) string {
 
 // scenarios waits out Duration, running the storm and the slow readers on
 // the way.
-func (e *engine) scenarios(ctx context.Context, r *run) {
+func (e *engine) scenarios(ctx context.Context) {
 	cfg := e.cfg
 	type event struct {
 		at time.Duration
@@ -276,7 +276,6 @@ func (e *engine) scenarios(ctx context.Context, r *run) {
 	if cfg.StormPercent > 0 {
 		evs = append(evs, event{cfg.StormAt, func() {
 			e.log.Info("reconnect storm", "percent", cfg.StormPercent)
-			r.stormAt = e.now()
 			e.each(cfg.StormPercent, 0, (*bot).stormDrop)
 		}})
 	}

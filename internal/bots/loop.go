@@ -50,7 +50,7 @@ func newLoop(e *engine, seed uint64) (*loop, error) {
 	}
 	return &loop{
 		e: e, epfd: epfd, evfd: evfd, byFD: map[int]*bot{}, buf: make([]byte, 64<<10),
-		wbuf: make([]byte, 0, 4096), st: newLoopStats(), rng: seed | 1, done: make(chan struct{}), wsAddr: *e.wsAddr,
+		wbuf: make([]byte, 0, 4096), st: new(loopStats), rng: seed | 1, done: make(chan struct{}), wsAddr: *e.wsAddr,
 	}, nil
 }
 

@@ -44,8 +44,6 @@ type sampler struct {
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times on Linux.
 const clockTicks = 100
 
-func (s *sampler) enabled() bool { return s.url != "" || s.pid > 0 }
-
 func (s *sampler) sample(ctx context.Context, at int64) (serverSample, bool) {
 	var ss serverSample
 	ok := false

@@ -22,7 +22,7 @@ import (
 // parseBot is a bot with a loop but no socket, for feeding bytes.
 func parseBot() *bot {
 	e := &engine{}
-	l := &loop{e: e, st: newLoopStats(), rng: 1, epfd: -1, evfd: -1}
+	l := &loop{e: e, st: new(loopStats), rng: 1, epfd: -1, evfd: -1}
 	return &bot{e: e, l: l, fd: 1 << 30, phase: phaseOpen, seat: 2, joined: true, seq: 50, acked: 40}
 }
 

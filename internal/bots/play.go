@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
 	"github.com/tickroom/tickroom/protocol"
@@ -32,7 +33,6 @@ func (b *bot) message(p []byte) {
 	}
 	switch body := m.Body.(type) {
 	case *tickroomv1.ServerMessage_Welcome:
-		b.welcomeSeen = true
 		if ms := body.Welcome.HeartbeatIntervalMs; ms > 0 {
 			b.heartbeat = int64(ms) * 1e6
 		}
@@ -203,7 +203,7 @@ func (b *bot) sendInput(now int64) {
 	}
 	var msg [128]byte
 	p := appendInput(msg[:0], 0, b.roomID, b.seq, d)
-	b.writeFrame(2, p)
+	b.writeFrame(ws.OpBinary, p)
 	l.st.add(cInputs, 1)
 	b.nextPing = now + b.heartbeat
 }

@@ -24,7 +24,6 @@ type run struct {
 
 	prev, steady, final *sample
 	cpuSteady, cpuEnd   float64 // the bots' own CPU seconds
-	stormAt             int64
 	series              []SeriesPoint
 }
 

@@ -48,8 +48,6 @@ type loopStats struct {
 	interval Histogram    // time between snapshots, µs
 }
 
-func newLoopStats() *loopStats { return new(loopStats) }
-
 func (s *loopStats) add(c counter, n uint64) { s.c[c].Add(n) }
 
 // tally counts events by name (error codes, close codes, connect
