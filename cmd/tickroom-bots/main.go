@@ -7,8 +7,9 @@
 // It prints a progress line every second and a report at the end; -json,
 // -csv and -svg also write the report, the per-second series and a latency
 // plot to files. With -merge it runs no bots: it merges the JSON reports
-// named as arguments (several bot processes against one server) into one. Every flag can be set with an environment variable:
-// TICKROOM_BOTS_ and the flag's name in upper case with '-' as '_'.
+// named as arguments (several bot processes against one server) into one.
+// Every flag can be set with an environment variable: TICKROOM_BOTS_ and
+// the flag's name in upper case with '-' as '_'.
 //
 //	tickroom-bots -http http://127.0.0.1:8080 -bots 1000 -room-size 10 -input-hz 10 -duration 30s
 package main
@@ -69,7 +70,7 @@ func parseFlags() (bots.Config, outputs, error) {
 	fs.IntVar(&c.SlowReadBuffer, "slow-rcvbuf", 0, "slow readers' socket receive buffer in bytes (0: kernel default)")
 	fs.DurationVar(&c.SlowFor, "slow-for", 5*time.Second, "how long slow readers stop reading")
 	fs.IntVar(&c.Loops, "loops", 0, "event loops (0: one per CPU)")
-	fs.IntVar(&c.SourceAddrs, "sources", 0, "source addresses 127.0.0.2.. to spread connections over (0: one per 20k bots, -1: kernel's choice)")
+	fs.IntVar(&c.SourceAddrs, "sources", 0, "source addresses 127.0.0.2.. to spread connections over (0: one per 5,000 bots, -1: kernel's choice)")
 	fs.IntVar(&c.SourceOffset, "source-offset", 0, "first source address is 127.0.0.(2+offset), for several bot processes")
 	fs.IntVar(&c.MaxHandshakes, "max-handshakes", 32, "unfinished WebSocket handshakes per source address")
 	fs.IntVar(&c.LoginConcurrency, "login-concurrency", 32, "logins in flight")

@@ -115,7 +115,8 @@ type ResumeReport struct {
 // ServerReport is what the sampler read from the server over the steady
 // window.
 type ServerReport struct {
-	// Source is "metrics" (Prometheus /metrics) or "proc" (/proc/<pid>).
+	// Source is "metrics" (Prometheus /metrics), "proc" (/proc/<pid>) or
+	// "proc+metrics" (CPU and RSS from /proc, tick lateness from /metrics).
 	Source     string  `json:"source"`
 	CPUSeconds float64 `json:"cpu_seconds"`
 	CPUPercent float64 `json:"cpu_percent"`
