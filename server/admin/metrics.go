@@ -3,6 +3,7 @@ package admin
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"net/http"
 	"runtime"
 	"slices"
@@ -45,8 +46,13 @@ func addTicks(a *game.TickStats, b game.TickStats) {
 }
 
 // perGame returns every game's tick statistics, live and retired rooms
-// together, and the live rooms.
-func (h *Handler) perGame() (map[string]game.TickStats, []game.RoomInfo) {
+// together, the live rooms, and each live room's own statistics by id.
+// Scrapes run one at a time: one that snapshot the rooms earlier must not
+// replace a later one's record, or a room would be retired twice.
+func (h *Handler) perGame() (map[string]game.TickStats, []game.RoomInfo, map[string]roomSeen) {
+	t := &h.ticks
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	rt := h.hub.Runtime()
 	infos := rt.Rooms(game.RoomFilter{Private: true})
 	live := make(map[string]roomSeen, len(infos))
@@ -55,9 +61,6 @@ func (h *Handler) perGame() (map[string]game.TickStats, []game.RoomInfo) {
 			live[info.ID] = roomSeen{game: info.Game, stats: room.Stats()}
 		}
 	}
-	t := &h.ticks
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	for id, seen := range t.last {
 		if _, ok := live[id]; !ok {
 			r := t.retired[seen.game]
@@ -66,16 +69,13 @@ func (h *Handler) perGame() (map[string]game.TickStats, []game.RoomInfo) {
 		}
 	}
 	t.last = live
-	out := make(map[string]game.TickStats, len(t.retired))
-	for g, s := range t.retired {
-		out[g] = s
-	}
+	out := maps.Clone(t.retired)
 	for _, seen := range live {
 		s := out[seen.game]
 		addTicks(&s, seen.stats)
 		out[seen.game] = s
 	}
-	return out, infos
+	return out, infos, live
 }
 
 // refusalReasons names the HTTP statuses an upgrade is refused with.
@@ -191,7 +191,7 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 	p.counter("tickroom_presence_events_total", "Presence changes queued on watchers' connections.", hs.PresenceEvents.Load())
 	p.counter("tickroom_notifications_total", "Operator notifications sent.", hs.Notifications.Load())
 
-	games, infos := h.perGame()
+	games, infos, _ := h.perGame()
 	type roomKey struct{ game, phase string }
 	rooms := map[roomKey]int{}
 	players := map[string]int{}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/server/hub"
 )
 
@@ -73,7 +72,7 @@ const overviewLimit = 200
 func (h *Handler) overview(w http.ResponseWriter, _ *http.Request) {
 	ts := h.srv.Stats()
 	hs := h.hub.Stats()
-	games, infos := h.perGame()
+	games, infos, live := h.perGame()
 	var closed, refused uint64
 	for _, n := range ts.Closed {
 		closed += n
@@ -96,17 +95,11 @@ func (h *Handler) overview(w http.ResponseWriter, _ *http.Request) {
 		Games: []gameJSON{}, Rooms: []roomSummary{}, Players: []playerSummary{},
 	}
 	perGameRooms := map[string]int{}
-	rt := h.hub.Runtime()
 	for _, info := range infos {
 		perGameRooms[info.Game]++
-		if len(o.Rooms) == overviewLimit {
-			continue
+		if len(o.Rooms) < overviewLimit {
+			o.Rooms = append(o.Rooms, roomSummary{roomJSON: toRoomJSON(info), Ticks: toTickJSON(live[info.ID].stats)})
 		}
-		var st game.TickStats
-		if room, ok := rt.Room(info.ID); ok {
-			st = room.Stats()
-		}
-		o.Rooms = append(o.Rooms, roomSummary{roomJSON: toRoomJSON(info), Ticks: toTickJSON(st)})
 	}
 	for _, g := range sortedKeys(games) {
 		o.Games = append(o.Games, gameJSON{Game: g, Rooms: perGameRooms[g], Ticks: toTickJSON(games[g])})
