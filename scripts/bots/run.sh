@@ -5,7 +5,7 @@
 # runs PROCS bot processes that share BOTS between them (each on its own
 # source addresses, sampling the server's /metrics and /proc), optionally
 # takes a server CPU profile during the run, stops the server, and prints a
-# one-line summary per process plus the combined figures.
+# one-line summary per process plus every report merged into one.
 #
 # Usage: scripts/bots/run.sh OUT_DIR [tickroom-bots flags...]
 # Environment: BOTS (default 1000), PROCS (default 1), SERVER_FLAGS (extra
@@ -75,17 +75,3 @@ done
 # Every process's report merged into one (exact percentiles, server CPU per
 # frame and RSS per connection over all processes).
 "$bin/tickroom-bots" -merge -json "$out/merged.json" "$out"/report-*.json | tee "$out/merged.txt"
-# Combined: server figures over all processes' frames.
-jq -s '{
-  bots: (map(.config.bots) | add),
-  in_room: (map(.in_room_at_end) | add),
-  messages_per_sec: (map(.steady.messages_per_sec) | add),
-  server_cpu_percent: .[0].server.cpu_percent,
-  server_cpu_us_per_frame: (if (map(.steady.messages_per_sec) | add) > 0 then
-      (.[0].server.cpu_percent / 100 * 1e6 / (map(.steady.messages_per_sec) | add)) else null end),
-  server_rss_mb: (.[0].server.rss_end_bytes / 1e6),
-  server_rss_per_conn_kb: ((.[0].server.rss_end_bytes - .[0].server.rss_baseline_bytes) / (map(.open_at_end) | add) / 1e3),
-  tick_lateness: .[0].server.tick_lateness,
-  worst_p99_ms: (map(.input_latency_us.p99) | max / 1000),
-  resumed: (map(.resume.resumed) | add), storm_dropped: (map(.resume.storm_dropped) | add)
-}' "$out"/report-*.json | tee "$out/combined.json"
