@@ -3,7 +3,6 @@ package admin
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
@@ -136,22 +135,12 @@ func (h *Handler) listPlayers(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *Handler) getPlayer(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	ps := h.hub.Players()
-	i, found := slices.BinarySearchFunc(ps, id, func(p hub.PlayerInfo, id string) int {
-		switch {
-		case p.UserID < id:
-			return -1
-		case p.UserID > id:
-			return 1
-		}
-		return 0
-	})
-	if !found {
+	p, ok := h.hub.Player(r.PathValue("id"))
+	if !ok {
 		writeError(w, http.StatusNotFound, "user is not online")
 		return
 	}
-	writeJSON(w, http.StatusOK, ps[i])
+	writeJSON(w, http.StatusOK, p)
 }
 
 func (h *Handler) kick(w http.ResponseWriter, r *http.Request) {

@@ -46,22 +46,40 @@ func (h *Hub) Players() []PlayerInfo {
 	so.mu.Lock()
 	out := make([]PlayerInfo, 0, len(so.users))
 	for uid, p := range so.users {
-		pi := PlayerInfo{UserID: uid, Name: p.name, Since: p.since, Friends: len(p.friends), Blocked: len(p.blocks), Rooms: []string{}}
-		for _, r := range p.rooms {
-			pi.Rooms = append(pi.Rooms, r.id)
-		}
-		for _, s := range p.sessions {
-			ci := ConnInfo{ID: strconv.FormatUint(s.conn.ID(), 16), Congested: s.conn.Congested(), Dropped: s.conn.Dropped()}
-			if a, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok {
-				ci.Remote = a.String()
-			}
-			pi.Connections = append(pi.Connections, ci)
-		}
-		out = append(out, pi)
+		out = append(out, p.info(uid))
 	}
 	so.mu.Unlock()
 	slices.SortFunc(out, func(a, b PlayerInfo) int { return cmp.Compare(a.UserID, b.UserID) })
 	return out
+}
+
+// Player returns one online user; false when the user is offline. Safe
+// from any goroutine.
+func (h *Hub) Player(userID string) (PlayerInfo, bool) {
+	so := h.social
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	p := so.users[userID]
+	if p == nil {
+		return PlayerInfo{}, false
+	}
+	return p.info(userID), true
+}
+
+// info describes the profile of uid. The caller holds social.mu.
+func (p *profile) info(uid string) PlayerInfo {
+	pi := PlayerInfo{UserID: uid, Name: p.name, Since: p.since, Friends: len(p.friends), Blocked: len(p.blocks), Rooms: []string{}}
+	for _, r := range p.rooms {
+		pi.Rooms = append(pi.Rooms, r.id)
+	}
+	for _, s := range p.sessions {
+		ci := ConnInfo{ID: strconv.FormatUint(s.conn.ID(), 16), Congested: s.conn.Congested(), Dropped: s.conn.Dropped()}
+		if a, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok {
+			ci.Remote = a.String()
+		}
+		pi.Connections = append(pi.Connections, ci)
+	}
+	return pi
 }
 
 // RoomMembers returns the user ids of a room's connected members (players
