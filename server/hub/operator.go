@@ -73,7 +73,7 @@ func (p *profile) info(uid string) PlayerInfo {
 		pi.Rooms = append(pi.Rooms, r.id)
 	}
 	for _, s := range p.sessions {
-		ci := ConnInfo{ID: strconv.FormatUint(s.conn.ID(), 16), Congested: s.conn.Congested(), Dropped: s.conn.Dropped()}
+		ci := ConnInfo{ID: strconv.FormatUint(s.conn.ID(), 10), Congested: s.conn.Congested(), Dropped: s.conn.Dropped()}
 		if a, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok {
 			ci.Remote = a.String()
 		}

@@ -376,3 +376,32 @@ func TestPresenceWithSeveralSockets(t *testing.T) {
 		t.Fatalf("after the last socket closed: %v", p)
 	}
 }
+
+func TestPlayerInfoMatchesWelcome(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets = true }})
+	id, _ := e.room("ann")
+	var w *tickroomv1.Welcome
+	for range 16 { // past the single digits, where bases differ
+		_, w = e.connect("bob")
+	}
+	for _, tc := range []struct {
+		user  string
+		conns int
+		rooms []string
+	}{{"ann", 1, []string{id}}, {"bob", 16, []string{}}} {
+		p, found := e.hub.Player(tc.user)
+		if !found || p.UserID != tc.user || len(p.Connections) != tc.conns || !slices.Equal(p.Rooms, tc.rooms) {
+			t.Fatalf("Player(%s) = %+v, %v", tc.user, p, found)
+		}
+	}
+	p, _ := e.hub.Player("bob")
+	if !slices.ContainsFunc(p.Connections, func(c hub.ConnInfo) bool { return c.ID == w.ConnectionId }) {
+		t.Fatalf("no connection of %+v has the id Welcome told: %q", p.Connections, w.ConnectionId)
+	}
+	if _, found := e.hub.Player("zed"); found {
+		t.Fatal("an offline user was found")
+	}
+	if ps := e.hub.Players(); len(ps) != 2 || ps[0].UserID != "ann" || ps[1].UserID != "bob" {
+		t.Fatalf("Players() = %+v", ps)
+	}
+}
