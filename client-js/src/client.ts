@@ -7,7 +7,7 @@ import { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
 import { ClientMessageSchema, ServerMessageSchema, type ClientMessage, type ServerMessage } from "./gen/tickroom/v1/envelope_pb.js";
 import { CreateRoomSchema, ListRoomsSchema, QuickMatchSchema, type RoomList } from "./gen/tickroom/v1/lobby_pb.js";
 import { InputSchema, JoinRoomSchema, LeaveReason, LeaveRoomSchema, LeftSchema, type Joined, type Left } from "./gen/tickroom/v1/room_pb.js";
-import { PingSchema, type Notification, type Welcome } from "./gen/tickroom/v1/session_pb.js";
+import { PingSchema, type Error as ServerError, type Notification, type Welcome } from "./gen/tickroom/v1/session_pb.js";
 import {
   AddFriendSchema,
   BlockUserSchema,
@@ -389,9 +389,7 @@ export class Client extends Emitter<ClientEvents> {
     }
     if (msg.requestId !== 0) {
       if (b.case === "error") {
-        const e = b.value;
-        const name = ErrorCode[e.code] ?? String(e.code);
-        if (this.tracker.fail(msg.requestId, new TickroomError("server", `tickroom: ${name}: ${e.message}`, { serverCode: e.code, retryAfterMs: e.retryAfterMs }))) return;
+        if (this.tracker.fail(msg.requestId, serverError(b.value))) return;
       } else if (this.tracker.resolve(msg.requestId, msg)) {
         return;
       }
@@ -434,12 +432,9 @@ export class Client extends Emitter<ClientEvents> {
       case "notification":
         this.emit("notification", b.value);
         break;
-      case "error": {
-        const e = b.value;
-        const name = ErrorCode[e.code] ?? String(e.code);
-        this.emit("error", new TickroomError("server", `tickroom: ${name}: ${e.message}`, { serverCode: e.code, retryAfterMs: e.retryAfterMs }));
+      case "error":
+        this.emit("error", serverError(b.value));
         break;
-      }
       default:
         // Late replies (after a timeout) and bodies this client does not know.
         break;
@@ -548,11 +543,20 @@ export class Client extends Emitter<ClientEvents> {
   }
 }
 
+// serverError turns a server Error message into the TickroomError that
+// rejects a request or is emitted.
+function serverError(e: ServerError): TickroomError {
+  const name = ErrorCode[e.code] ?? String(e.code);
+  return new TickroomError("server", `tickroom: ${name}: ${e.message}`, { serverCode: e.code, retryAfterMs: e.retryAfterMs });
+}
+
+const utf8 = new TextEncoder();
+
 // inputEnvelopeSize bounds the encoded size of a ClientMessage carrying an
 // Input: tag and length of the input field, then room_id, seq and data.
 function inputEnvelopeSize(roomId: string, dataLen: number): number {
   const varint = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
-  const idLen = new TextEncoder().encode(roomId).length;
+  const idLen = utf8.encode(roomId).length;
   const inner = (idLen > 0 ? 1 + varint(idLen) + idLen : 0) + 1 + 5 + (dataLen > 0 ? 1 + varint(dataLen) + dataLen : 0);
   return 1 + varint(inner) + inner;
 }

@@ -7,8 +7,8 @@ export type Lerp<T> = (a: T, b: T, t: number) => T;
 export interface InterpolationOptions {
   /**
    * delayMs is how far behind "now" the buffer renders, so that a snapshot on
-   * each side of the render time is usually at hand. Zero or absent means
-   * 100 ms (a little over two server ticks at 20 Hz plus jitter).
+   * each side of the render time is usually at hand. Absent means 100 ms (a
+   * little over two server ticks at 20 Hz plus jitter); zero renders at now.
    */
   delayMs?: number;
   /**
