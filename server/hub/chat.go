@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -75,10 +76,8 @@ func (so *social) enterRoom(s *Session, rp roomPresence) {
 		c.mu.Unlock()
 	}
 	if p := so.users[s.claims.UserID]; p != nil {
-		for _, r := range p.rooms {
-			if r.id == rp.id {
-				return
-			}
+		if slices.ContainsFunc(p.rooms, func(r roomPresence) bool { return r.id == rp.id }) {
+			return
 		}
 		p.rooms = append(p.rooms, rp)
 		p.since = so.h.cfg.Now()
@@ -96,41 +95,23 @@ func (so *social) exitRoom(s *Session, roomID string) {
 		return
 	}
 	so.leaveLocked(s, key)
-	for i, k := range s.chats {
-		if k == key {
-			s.chats = append(s.chats[:i], s.chats[i+1:]...)
-			break
-		}
-	}
 	p := so.users[s.claims.UserID]
 	if p == nil {
 		return
 	}
-	for _, other := range p.sessions {
-		if other != s && other.inChat(key) {
-			return // another connection of the user is still in the room
-		}
+	if slices.ContainsFunc(p.sessions, func(o *Session) bool { return o.inChat(key) }) {
+		return // another connection of the user is still in the room
 	}
-	for i, r := range p.rooms {
-		if r.id == roomID {
-			p.rooms = append(p.rooms[:i], p.rooms[i+1:]...)
-			p.since = so.h.cfg.Now()
-			so.announceLocked(s.claims.UserID, p)
-			break
-		}
+	if i := slices.IndexFunc(p.rooms, func(r roomPresence) bool { return r.id == roomID }); i >= 0 {
+		p.rooms = slices.Delete(p.rooms, i, i+1)
+		p.since = so.h.cfg.Now()
+		so.announceLocked(s.claims.UserID, p)
 	}
 }
 
 // inChat reports whether s is in the chat named key. The caller holds
 // social.mu.
-func (s *Session) inChat(key string) bool {
-	for _, k := range s.chats {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
+func (s *Session) inChat(key string) bool { return slices.Contains(s.chats, key) }
 
 // channelCount is the number of lobby channels s joined. The caller holds
 // social.mu.
@@ -145,26 +126,19 @@ func (s *Session) channelCount() int {
 }
 
 // leaveLocked removes s from the chat named key, and the chat once it is
-// empty. The caller holds so.mu and removes key from s.chats itself.
+// empty, and key from s.chats. The caller holds so.mu.
 func (so *social) leaveLocked(s *Session, key string) {
-	var c *channel
-	var m map[string]*channel
-	var name string
+	s.chats = deleteItem(s.chats, key)
+	m, name := so.channels, strings.TrimPrefix(key, channelKeyPrefix)
 	if id, ok := strings.CutPrefix(key, roomKeyPrefix); ok {
 		m, name = so.rooms, id
-	} else {
-		m, name = so.channels, strings.TrimPrefix(key, channelKeyPrefix)
 	}
-	if c = m[name]; c == nil {
+	c := m[name]
+	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	for i, x := range c.members {
-		if x == s {
-			c.members = append(c.members[:i], c.members[i+1:]...)
-			break
-		}
-	}
+	c.members = deleteItem(c.members, s)
 	empty := len(c.members) == 0
 	c.mu.Unlock()
 	if empty {
@@ -214,12 +188,6 @@ func (s *Session) leaveChannel(id uint32, name string) {
 	joined := s.inChat(key)
 	if joined {
 		so.leaveLocked(s, key)
-		for i, k := range s.chats {
-			if k == key {
-				s.chats = append(s.chats[:i], s.chats[i+1:]...)
-				break
-			}
-		}
 	}
 	so.mu.Unlock()
 	if !joined {
@@ -239,13 +207,7 @@ func (s *Session) sendChat(id uint32, q *tickroomv1.SendChat) {
 		s.sendError(id, protocol.ErrorBadRequest, "set exactly one of room_id and channel")
 		return
 	}
-	if code, msg := so.checkText(q.Text); code != 0 {
-		s.sendError(id, code, msg)
-		return
-	}
-	if !s.allowChat() {
-		s.h.stats.ChatRefused.Add(1)
-		s.sendError(id, protocol.ErrorRateLimited, "chat rate limit exceeded")
+	if !s.admitText(id, q.Text) {
 		return
 	}
 	key, miss := roomKeyPrefix+q.RoomId, protocol.ErrorNotInRoom
@@ -294,10 +256,7 @@ func (s *Session) sendChat(id uint32, q *tickroomv1.SendChat) {
 		conns = append(conns, m.conn)
 	}
 	so.mu.Unlock()
-	if f := encode(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Chat{Chat: line}}); f != nil {
-		s.h.srv.Broadcast(f, conns, server.Reliable)
-		f.Release()
-	}
+	s.h.broadcast(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Chat{Chat: line}}, conns)
 	c.mu.Unlock()
 	if q.Channel != "" {
 		s.h.stats.ChannelChats.Add(1)

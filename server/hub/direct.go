@@ -21,13 +21,7 @@ func (s *Session) sendDirect(id uint32, q *tickroomv1.SendDirect) {
 		s.sendError(id, protocol.ErrorBadRequest, "cannot message yourself")
 		return
 	}
-	if code, msg := so.checkText(q.Text); code != 0 {
-		s.sendError(id, code, msg)
-		return
-	}
-	if !s.allowChat() {
-		s.h.stats.ChatRefused.Add(1)
-		s.sendError(id, protocol.ErrorRateLimited, "chat rate limit exceeded")
+	if !s.admitText(id, q.Text) {
 		return
 	}
 	lp := connLists.Get().(*[]*server.Conn)
@@ -62,10 +56,7 @@ func (s *Session) sendDirect(id uint32, q *tickroomv1.SendDirect) {
 		ToUserId: q.ToUserId, Text: q.Text, SentAtMs: s.h.cfg.Now().UnixMilli(),
 	}
 	s.sendOK(id)
-	if f := encode(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}); f != nil {
-		s.h.srv.Broadcast(f, conns, server.Reliable)
-		f.Release()
-	}
+	s.h.broadcast(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}, conns)
 	s.h.stats.DirectMessages.Add(1)
 }
 

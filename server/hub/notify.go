@@ -113,15 +113,13 @@ func (h *Hub) Notify(n Notice) (NoticeResult, error) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	res := NoticeResult{ID: hex.EncodeToString(id[:]), Delivered: len(conns)}
-	f := encode(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Notification{Notification: &tickroomv1.Notification{
+	m := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Notification{Notification: &tickroomv1.Notification{
 		Id: res.ID, Kind: n.Kind, Title: n.Title, Body: n.Body, SentAtMs: h.cfg.Now().UnixMilli(),
 		Data: maps.Clone(n.Data), RoomId: n.RoomID,
-	}}})
-	if f == nil {
+	}}}
+	if !h.broadcast(m, conns) {
 		return NoticeResult{}, fmt.Errorf("%w: cannot encode", ErrBadNotice)
 	}
-	h.srv.Broadcast(f, conns, server.Reliable)
-	f.Release()
 	h.stats.Notifications.Add(1)
 	h.log.Info("notification sent", "id", res.ID, "user", n.UserID, "room", n.RoomID, "delivered", res.Delivered)
 	return res, nil

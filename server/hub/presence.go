@@ -51,9 +51,7 @@ func (so *social) announceLocked(uid string, p *profile) {
 	if len(conns) == 0 {
 		return
 	}
-	if f := encode(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Presence{Presence: pr}}); f != nil {
-		so.h.srv.Broadcast(f, conns, server.Reliable)
-		f.Release()
+	if so.h.broadcast(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Presence{Presence: pr}}, conns) {
 		so.h.stats.PresenceEvents.Add(uint64(len(conns)))
 	}
 }

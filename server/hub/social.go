@@ -9,6 +9,7 @@ import (
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
 )
 
 // SocialConfig limits chat, direct messages, friend and block lists and
@@ -128,14 +129,13 @@ func (so *social) connected(s *Session) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	p := so.users[s.claims.UserID]
-	if p == nil {
-		p = &profile{name: s.claims.Name, since: now}
-		so.users[s.claims.UserID] = p
+	if p != nil {
 		p.sessions = append(p.sessions, s)
-		so.announceLocked(s.claims.UserID, p)
 		return
 	}
-	p.sessions = append(p.sessions, s)
+	p = &profile{name: s.claims.Name, sessions: []*Session{s}, since: now}
+	so.users[s.claims.UserID] = p
+	so.announceLocked(s.claims.UserID, p)
 }
 
 // disconnected forgets a closed session: it leaves its rooms' chat and its
@@ -146,20 +146,15 @@ func (so *social) disconnected(s *Session) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	chats := s.chats
+	s.chats = nil
 	for _, key := range chats {
 		so.leaveLocked(s, key)
 	}
-	s.chats = nil
 	p := so.users[uid]
 	if p == nil {
 		return
 	}
-	for i, x := range p.sessions {
-		if x == s {
-			p.sessions = append(p.sessions[:i], p.sessions[i+1:]...)
-			break
-		}
-	}
+	p.sessions = deleteItem(p.sessions, s)
 	if len(p.sessions) > 0 {
 		// Another connection stays: the user is still in the rooms it is
 		// in, and no longer in those only this one was in.
@@ -185,8 +180,15 @@ func (so *social) disconnected(s *Session) {
 	for b := range p.blocks {
 		unlink(so.blockedBy, b, uid)
 	}
-	p.rooms, p.since = nil, so.h.cfg.Now()
 	so.announceLocked(uid, nil)
+}
+
+// deleteItem removes the first x from list.
+func deleteItem[T comparable](list []T, x T) []T {
+	if i := slices.Index(list, x); i >= 0 {
+		return slices.Delete(list, i, i+1)
+	}
+	return list
 }
 
 // link adds v to m[k].
@@ -222,6 +224,21 @@ func (so *social) checkText(text string) (protocol.ErrorCode, string) {
 	return 0, ""
 }
 
+// admitText checks a chat line or direct message and applies the chat
+// rate limit; it answers a refusal itself. It runs on the session's loop.
+func (s *Session) admitText(id uint32, text string) bool {
+	if code, msg := s.h.social.checkText(text); code != 0 {
+		s.sendError(id, code, msg)
+		return false
+	}
+	if !s.allowChat() {
+		s.h.stats.ChatRefused.Add(1)
+		s.sendError(id, protocol.ErrorRateLimited, "chat rate limit exceeded")
+		return false
+	}
+	return true
+}
+
 // allowChat applies the chat rate limit. It runs on the session's loop.
 func (s *Session) allowChat() bool {
 	cfg := &s.h.social.cfg
@@ -238,6 +255,18 @@ func (s *Session) allowChat() bool {
 		return true
 	}
 	return false
+}
+
+// broadcast encodes m once and queues it Reliable on conns; it reports
+// false when m cannot be encoded. Safe from any goroutine.
+func (h *Hub) broadcast(m *tickroomv1.ServerMessage, conns []*server.Conn) bool {
+	f := encode(m)
+	if f == nil {
+		return false
+	}
+	h.srv.Broadcast(f, conns, server.Reliable)
+	f.Release()
+	return true
 }
 
 // sendOK answers request id with Ok.
