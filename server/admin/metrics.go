@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"maps"
 	"net/http"
@@ -204,7 +205,7 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 	for k := range rooms {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b roomKey) int { return strings.Compare(a.game+"\x00"+a.phase, b.game+"\x00"+b.phase) })
+	slices.SortFunc(keys, func(a, b roomKey) int { return cmp.Or(cmp.Compare(a.game, b.game), cmp.Compare(a.phase, b.phase)) })
 	for _, k := range keys {
 		p.sample("tickroom_rooms", float64(rooms[k]), "game", k.game, "phase", k.phase)
 	}
