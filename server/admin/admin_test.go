@@ -98,14 +98,14 @@ func TestKickAndCloseRoom(t *testing.T) {
 	if status, body := e.do("POST", "/v1/admin/players/bob/kick", adminToken, `{"reason":"cheating"}`); status != 200 {
 		t.Fatalf("kick: %d %s", status, body)
 	}
-	if code := bob.waitClosed(); code != int(protocol.CloseKicked) {
+	if code := bob.WaitClosed(); code != int(protocol.CloseKicked) {
 		t.Fatalf("kicked client closed with %d, want %d", code, protocol.CloseKicked)
 	}
 
 	if status, body := e.do("POST", "/v1/admin/rooms/"+room+"/close", adminToken, ""); status != 200 {
 		t.Fatalf("close: %d %s", status, body)
 	}
-	left := ann.wait(func(m *tickroomv1.ServerMessage) bool { return m.GetLeft() != nil }).GetLeft()
+	left := ann.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetLeft() != nil }).GetLeft()
 	if left.RoomId != room || left.Reason != tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED {
 		t.Fatalf("left %v", left)
 	}
@@ -159,7 +159,7 @@ func TestNotifyEndpoint(t *testing.T) {
 				t.Fatalf("result %s, want %d deliveries", body, len(tc.to))
 			}
 			for _, c := range tc.to {
-				n := c.wait(func(m *tickroomv1.ServerMessage) bool { return m.GetNotification() != nil }).GetNotification()
+				n := c.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetNotification() != nil }).GetNotification()
 				if n.Id != res.ID {
 					t.Fatalf("got notification %v, want id %s", n, res.ID)
 				}

@@ -8,13 +8,12 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gorilla/websocket"
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
@@ -94,18 +93,13 @@ func (e *env) do(method, path, token, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// client is a minimal tickroom.v1 client: a reader goroutine queues every
-// message but state.
+// client is a tickroom.v1 test client.
 type client struct {
-	t    testing.TB
-	ws   *websocket.Conn
-	msgs chan *tickroomv1.ServerMessage
-	done chan struct{}
-	mu   sync.Mutex
-	code int
-	next uint32
+	*testclient.Client
+	t testing.TB
 }
 
+// connect logs user in and waits for Welcome.
 func (e *env) connect(user string) *client {
 	e.t.Helper()
 	now := time.Now()
@@ -113,88 +107,12 @@ func (e *env) connect(user string) *client {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	d := websocket.Dialer{Subprotocols: []string{server.Subprotocol}, HandshakeTimeout: 5 * time.Second}
-	conn, _, err := d.Dial(e.wsURL+"?token="+tok, nil)
+	c, _, err := testclient.Dial(e.t, e.wsURL, tok, testclient.Options{Label: user})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	c := &client{t: e.t, ws: conn, msgs: make(chan *tickroomv1.ServerMessage, 1024), done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		for {
-			_, p, err := conn.ReadMessage()
-			if err != nil {
-				c.mu.Lock()
-				if ce, ok := err.(*websocket.CloseError); ok {
-					c.code = ce.Code
-				}
-				c.mu.Unlock()
-				return
-			}
-			m := new(tickroomv1.ServerMessage)
-			if m.UnmarshalVT(p) != nil || m.GetState() != nil {
-				continue
-			}
-			select {
-			case c.msgs <- m:
-			default:
-			}
-		}
-	}()
-	e.t.Cleanup(func() { conn.Close(); <-c.done })
-	c.wait(func(m *tickroomv1.ServerMessage) bool { return m.GetWelcome() != nil })
-	return c
-}
-
-func (c *client) send(m *tickroomv1.ClientMessage) uint32 {
-	c.next++
-	m.RequestId = c.next
-	b, _ := m.MarshalVT()
-	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
-		c.t.Fatal(err)
-	}
-	return m.RequestId
-}
-
-// wait returns the next message pred accepts, skipping others.
-func (c *client) wait(pred func(*tickroomv1.ServerMessage) bool) *tickroomv1.ServerMessage {
-	c.t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case m := <-c.msgs:
-			if pred(m) {
-				return m
-			}
-		case <-c.done:
-			c.t.Fatalf("connection closed (code %d) while waiting", c.closeCode())
-		case <-timeout:
-			c.t.Fatal("no matching message within 10 s")
-		}
-	}
-}
-
-func (c *client) request(m *tickroomv1.ClientMessage) *tickroomv1.ServerMessage {
-	c.t.Helper()
-	id := c.send(m)
-	return c.wait(func(r *tickroomv1.ServerMessage) bool { return r.RequestId == id })
-}
-
-func (c *client) closeCode() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.code
-}
-
-func (c *client) waitClosed() int {
-	c.t.Helper()
-	select {
-	case <-c.done:
-		return c.closeCode()
-	case <-time.After(10 * time.Second):
-		c.t.Fatal("connection not closed within 10 s")
-		return 0
-	}
+	c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	return &client{Client: c, t: e.t}
 }
 
 // join creates a count room (roomID empty) or joins one, and returns its id.
@@ -206,7 +124,7 @@ func (c *client) join(roomID string) string {
 	} else {
 		m = &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: roomID}}}
 	}
-	j := c.request(m).GetJoined()
+	j := c.Request(m).GetJoined()
 	if j == nil {
 		c.t.Fatal("join refused")
 	}

@@ -86,12 +86,12 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	room := ann.join("")
 	bob.join(room)
 	for i := range 5 {
-		ann.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Input{Input: &tickroomv1.Input{RoomId: room, Seq: uint32(i + 1), Data: []byte("+")}}})
+		ann.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Input{Input: &tickroomv1.Input{RoomId: room, Seq: uint32(i + 1), Data: []byte("+")}}})
 	}
-	if r := ann.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{RoomId: room, Text: "gg"}}}); r.GetOk() == nil {
+	if r := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{RoomId: room, Text: "gg"}}}); r.GetOk() == nil {
 		t.Fatalf("chat: %v", r)
 	}
-	if r := bob.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, ResumeTick: 1}}}); r.GetError() == nil {
+	if r := bob.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, ResumeTick: 1}}}); r.GetError() == nil {
 		t.Fatalf("resume without a held seat: %v", r)
 	}
 
@@ -133,8 +133,8 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	}
 
 	// Both leave: ann closes normally, bob's room is closed by the operator.
-	_ = ann.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
-	ann.waitClosed()
+	_ = ann.WS.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
+	ann.WaitClosed()
 	if status, body := e.do("POST", "/v1/admin/rooms/"+room+"/close", adminToken, ""); status != 200 {
 		t.Fatalf("close: %d %s", status, body)
 	}

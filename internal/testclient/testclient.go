@@ -1,0 +1,217 @@
+// Package testclient is a blocking tickroom.v1 client for tests, over
+// gorilla/websocket: a reader goroutine decodes every ServerMessage, hands
+// State to an optional hook and queues everything else for the test to
+// read with Next, Reply or Request. A client closes itself in t.Cleanup.
+package testclient
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// Subprotocol is the WebSocket subprotocol the client asks for.
+const Subprotocol = "tickroom.v1"
+
+// wait bounds every wait of the client.
+const wait = 10 * time.Second
+
+// Options configure Dial. Every field works at its zero value.
+type Options struct {
+	// Label names the client in failure messages.
+	Label string
+	// OnState receives each State on the reader goroutine; an error it
+	// returns is kept for Err. Zero value means states are dropped.
+	OnState func(*tickroomv1.State) error
+	// Queue is how many other messages wait unread before Err reports an
+	// overflow. Zero value means 4,096.
+	Queue int
+}
+
+// Client is one tickroom.v1 connection.
+type Client struct {
+	t    testing.TB
+	opts Options
+	// WS is the connection, for tests that close it or write to it
+	// directly.
+	WS *websocket.Conn
+
+	wmu    sync.Mutex // serialises writes
+	nextID uint32
+
+	msgs chan *tickroomv1.ServerMessage // non-state messages
+	done chan struct{}                  // closed when the reader stops
+
+	mu   sync.Mutex
+	code int
+	err  error
+}
+
+// Dial connects to url with the session token; a refused upgrade returns
+// the server's response with the error.
+func Dial(t testing.TB, url, token string, opts Options) (*Client, *http.Response, error) {
+	t.Helper()
+	if opts.Queue <= 0 {
+		opts.Queue = 4096
+	}
+	d := websocket.Dialer{Subprotocols: []string{Subprotocol}, HandshakeTimeout: 5 * time.Second}
+	ws, resp, err := d.Dial(url+"?token="+token, nil)
+	if err != nil {
+		return nil, resp, err
+	}
+	c := &Client{t: t, opts: opts, WS: ws, msgs: make(chan *tickroomv1.ServerMessage, opts.Queue), done: make(chan struct{})}
+	go c.read()
+	t.Cleanup(func() { ws.Close(); <-c.done })
+	return c, resp, nil
+}
+
+func (c *Client) read() {
+	defer close(c.done)
+	for {
+		_, p, err := c.WS.ReadMessage()
+		if err != nil {
+			code := -1
+			if ce, ok := errors.AsType[*websocket.CloseError](err); ok {
+				code = ce.Code
+			}
+			c.mu.Lock()
+			c.code = code
+			c.mu.Unlock()
+			return
+		}
+		m := new(tickroomv1.ServerMessage)
+		if err := m.UnmarshalVT(p); err != nil {
+			c.fail(fmt.Errorf("undecodable ServerMessage: %w", err))
+			continue
+		}
+		if st := m.GetState(); st != nil {
+			if c.opts.OnState != nil {
+				if err := c.opts.OnState(st); err != nil {
+					c.fail(err)
+				}
+			}
+			continue
+		}
+		select {
+		case c.msgs <- m:
+		default:
+			c.fail(errors.New("test client message queue full"))
+		}
+	}
+}
+
+// fail keeps the first error for Err.
+func (c *Client) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+}
+
+// Err returns the first error the reader met: an undecodable message, a
+// full queue or one OnState returned.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Send writes m with a fresh request id, which it returns.
+func (c *Client) Send(m *tickroomv1.ClientMessage) uint32 {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nextID++
+	m.RequestId = c.nextID
+	c.writeLocked(m)
+	return m.RequestId
+}
+
+// Write writes m as it is, request id included.
+func (c *Client) Write(m *tickroomv1.ClientMessage) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.writeLocked(m)
+}
+
+func (c *Client) writeLocked(m *tickroomv1.ClientMessage) {
+	b, err := m.MarshalVT()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := c.WS.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		c.t.Logf("%s: write: %v", c.opts.Label, err)
+	}
+}
+
+// WriteRaw sends b as one message of type op.
+func (c *Client) WriteRaw(op int, b []byte) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.WS.WriteMessage(op, b)
+}
+
+// Next returns the next non-state message pred accepts, skipping others;
+// it fails the test when the connection closes or nothing matches within
+// 10 s.
+func (c *Client) Next(pred func(*tickroomv1.ServerMessage) bool) *tickroomv1.ServerMessage {
+	c.t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case m := <-c.msgs:
+			if pred(m) {
+				return m
+			}
+		case <-c.done:
+			c.t.Fatalf("%s: connection closed (code %d) while waiting", c.opts.Label, c.CloseCode())
+		case <-deadline:
+			c.t.Fatalf("%s: no matching message within %v", c.opts.Label, wait)
+		}
+	}
+}
+
+// Reply waits for the reply to request id.
+func (c *Client) Reply(id uint32) *tickroomv1.ServerMessage {
+	c.t.Helper()
+	return c.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == id })
+}
+
+// Request sends m and waits for its reply.
+func (c *Client) Request(m *tickroomv1.ClientMessage) *tickroomv1.ServerMessage {
+	c.t.Helper()
+	return c.Reply(c.Send(m))
+}
+
+// CloseCode is the close code the server sent, -1 for a connection lost
+// without one, 0 while it is open.
+func (c *Client) CloseCode() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.code
+}
+
+// WaitClosed waits for the connection to end and returns CloseCode.
+func (c *Client) WaitClosed() int {
+	c.t.Helper()
+	select {
+	case <-c.done:
+		return c.CloseCode()
+	case <-time.After(wait):
+		c.t.Fatalf("%s: connection not closed within %v", c.opts.Label, wait)
+		return 0
+	}
+}
+
+// Is reports whether m's body is of type T, as Next's predicate:
+// c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).
+func Is[T any](m *tickroomv1.ServerMessage) bool {
+	_, ok := m.Body.(T)
+	return ok
+}
