@@ -209,6 +209,20 @@ func (c *Client) WaitClosed() int {
 	}
 }
 
+// Drain returns the non-state messages queued so far, and those that
+// arrive until the connection has been quiet for quiet.
+func (c *Client) Drain(quiet time.Duration) []*tickroomv1.ServerMessage {
+	var out []*tickroomv1.ServerMessage
+	for {
+		select {
+		case m := <-c.msgs:
+			out = append(out, m)
+		case <-time.After(quiet):
+			return out
+		}
+	}
+}
+
 // Is reports whether m's body is of type T, as Next's predicate:
 // c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).
 func Is[T any](m *tickroomv1.ServerMessage) bool {

@@ -27,6 +27,7 @@ func writeProcess(p promWriter) {
 	if d, err := os.Open("/proc/self/fd"); err == nil {
 		names, _ := d.Readdirnames(-1)
 		d.Close()
-		p.gauge("process_open_fds", "Open file descriptors.", float64(len(names)))
+		// The listing includes the descriptor opened to read it.
+		p.gauge("process_open_fds", "Open file descriptors.", float64(len(names)-1))
 	}
 }

@@ -30,7 +30,7 @@ func TestArenaFiftyClientsRebuildTheRoomsState(t *testing.T) {
 	seats := map[*client]uint32{}
 	for i := range clients {
 		c, _ := e.connect(fmt.Sprintf("p%02d", i))
-		j := joined(t, c.request(qm.CloneVT()))
+		j := joined(t, c.Request(qm.CloneVT()))
 		rooms[j.RoomId] = append(rooms[j.RoomId], c)
 		seats[c] = j.Seat
 	}
@@ -48,7 +48,7 @@ func TestArenaFiftyClientsRebuildTheRoomsState(t *testing.T) {
 				for seq := uint32(1); seq <= 20; seq++ {
 					dx, dy := int32((k%3)-1)*1000, int32(((k+int(seq)/5)%3)-1)*1000
 					b, _ := (&arenav1.Input{Dx: dx, Dy: dy}).MarshalVT()
-					c.send(input(room, seq, b))
+					c.Send(input(room, seq, b))
 					time.Sleep(100 * time.Millisecond)
 				}
 			}()
@@ -62,7 +62,7 @@ func TestArenaFiftyClientsRebuildTheRoomsState(t *testing.T) {
 		}
 		// A late spectator's keyframe is the room's truth at its tick.
 		spec, _ := e.connect("spec-" + room)
-		joined(t, spec.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Spectate: true}}}))
+		joined(t, spec.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Spectate: true}}}))
 		var keyTick uint64
 		var truth string
 		waitFor(t, "spectator keyframe", func() bool {

@@ -47,7 +47,7 @@ func ok(t *testing.T, m *tickroomv1.ServerMessage) {
 // nextChat returns c's next chat line.
 func (c *client) nextChat() *tickroomv1.Chat {
 	c.t.Helper()
-	return c.next(isKind[*tickroomv1.ServerMessage_Chat]).GetChat()
+	return c.Next(isKind[*tickroomv1.ServerMessage_Chat]).GetChat()
 }
 
 // room puts the users in one tally room, in order, and returns the room id;
@@ -60,12 +60,12 @@ func (e *env) room(users ...string) (string, []*client) {
 		c, _ := e.connect(u)
 		var j *tickroomv1.Joined
 		if i == 0 {
-			j = joined(e.t, c.request(createRoom("tally")))
+			j = joined(e.t, c.Request(createRoom("tally")))
 			id = j.RoomId
 		} else {
-			j = joined(e.t, c.request(joinRoom(id, 0)))
+			j = joined(e.t, c.Request(joinRoom(id, 0)))
 		}
-		c.next(isKind[*tickroomv1.ServerMessage_ChatHistory])
+		c.Next(isKind[*tickroomv1.ServerMessage_ChatHistory])
 		cs = append(cs, c)
 	}
 	return id, cs
@@ -79,7 +79,7 @@ func TestRoomChatReachesEveryMember(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := start(t, options{})
 			id, cs := e.room("ann", "bob", "cat")
-			ok(t, cs[0].request(roomChat(id, "hello all", tc.exclude)))
+			ok(t, cs[0].Request(roomChat(id, "hello all", tc.exclude)))
 			for _, c := range cs[1:] {
 				line := c.nextChat()
 				if line.Text != "hello all" || line.FromUserId != "ann" || line.FromName != "name-ann" || line.RoomId != id || line.Id != 1 {
@@ -87,7 +87,7 @@ func TestRoomChatReachesEveryMember(t *testing.T) {
 				}
 			}
 			// The second line tells whether the sender saw the first.
-			ok(t, cs[1].request(roomChat(id, "hi ann", false)))
+			ok(t, cs[1].Request(roomChat(id, "hi ann", false)))
 			first := cs[0].nextChat()
 			want := "hello all"
 			if tc.exclude {
@@ -116,15 +116,15 @@ func TestChatHistoryOnJoin(t *testing.T) {
 			e := start(t, options{hub: func(c *hub.Config) { c.Social.HistoryLines = tc.lines }})
 			id, cs := e.room("ann", "bob")
 			for _, text := range []string{"one", "two", "three"} {
-				ok(t, cs[0].request(roomChat(id, text, false)))
+				ok(t, cs[0].Request(roomChat(id, text, false)))
 			}
 			cs[1].nextChat()
 			cs[1].nextChat()
 			cs[1].nextChat()
 			late, _ := e.connect("cat")
-			rid := late.send(joinRoom(id, 0))
-			joined(t, late.reply(rid))
-			h := late.next(isKind[*tickroomv1.ServerMessage_ChatHistory]).GetChatHistory()
+			rid := late.Send(joinRoom(id, 0))
+			joined(t, late.Reply(rid))
+			h := late.Next(isKind[*tickroomv1.ServerMessage_ChatHistory]).GetChatHistory()
 			var got []string
 			for _, l := range h.Lines {
 				got = append(got, l.Text)
@@ -154,13 +154,13 @@ func TestChatRefusals(t *testing.T) {
 		{"leave a channel not joined", leaveChannel("general"), tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := errCode(t, a.request(tc.msg)); got != tc.want {
+			if got := errCode(t, a.Request(tc.msg)); got != tc.want {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
 		})
 	}
 	// The connection is still served.
-	ok(t, a.request(roomChat(id, "still here", false)))
+	ok(t, a.Request(roomChat(id, "still here", false)))
 }
 
 func TestLobbyChannel(t *testing.T) {
@@ -169,21 +169,21 @@ func TestLobbyChannel(t *testing.T) {
 	b, _ := e.connect("bob")
 	c, _ := e.connect("cat")
 	for _, x := range []*client{a, b} {
-		h := x.request(joinChannel("general")).GetChatHistory()
+		h := x.Request(joinChannel("general")).GetChatHistory()
 		if h == nil || h.Channel != "general" || len(h.Lines) != 0 {
 			t.Fatalf("%s: history %v", x.user, h)
 		}
 	}
-	ok(t, a.request(channelChat("general", "hey")))
+	ok(t, a.Request(channelChat("general", "hey")))
 	if l := b.nextChat(); l.Channel != "general" || l.Text != "hey" || l.FromUserId != "ann" {
 		t.Fatalf("bob got %v", l)
 	}
-	h := c.request(joinChannel("general")).GetChatHistory()
+	h := c.Request(joinChannel("general")).GetChatHistory()
 	if len(h.Lines) != 1 || h.Lines[0].Text != "hey" {
 		t.Fatalf("cat's history %v", h)
 	}
-	ok(t, b.request(leaveChannel("general")))
-	ok(t, c.request(channelChat("general", "bye")))
+	ok(t, b.Request(leaveChannel("general")))
+	ok(t, c.Request(channelChat("general", "bye")))
 	if l := a.nextChat(); l.Text != "hey" {
 		t.Fatalf("ann's first line %v", l)
 	}
@@ -191,8 +191,8 @@ func TestLobbyChannel(t *testing.T) {
 		t.Fatalf("ann's second line %v", l)
 	}
 	// Bob left: the next line he sees is one posted after he rejoins.
-	b.request(joinChannel("general"))
-	ok(t, a.request(channelChat("general", "welcome back")))
+	b.Request(joinChannel("general"))
+	ok(t, a.Request(channelChat("general", "welcome back")))
 	if l := b.nextChat(); l.Text != "welcome back" {
 		t.Fatalf("bob got %q after leaving", l.Text)
 	}
@@ -203,26 +203,26 @@ func TestChannelLimits(t *testing.T) {
 	a, _ := e.connect("ann")
 	b, _ := e.connect("bob")
 	for _, name := range []string{"one", "two"} {
-		if a.request(joinChannel(name)).GetChatHistory() == nil {
+		if a.Request(joinChannel(name)).GetChatHistory() == nil {
 			t.Fatalf("join %s refused", name)
 		}
 	}
-	if got := errCode(t, a.request(joinChannel("three"))); got != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+	if got := errCode(t, a.Request(joinChannel("three"))); got != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
 		t.Fatalf("third channel for one connection: %v", got)
 	}
-	if b.request(joinChannel("three")).GetChatHistory() == nil {
+	if b.Request(joinChannel("three")).GetChatHistory() == nil {
 		t.Fatal("bob's first channel refused")
 	}
-	if got := errCode(t, b.request(joinChannel("four"))); got != tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND {
+	if got := errCode(t, b.Request(joinChannel("four"))); got != tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND {
 		t.Fatalf("fourth channel on a server capped at three: %v", got)
 	}
-	if b.request(joinChannel("one")).GetChatHistory() == nil {
+	if b.Request(joinChannel("one")).GetChatHistory() == nil {
 		t.Fatal("joining an existing channel at the server cap refused")
 	}
 	// A channel goes with its last subscriber, which frees a place.
-	ok(t, a.request(leaveChannel("two")))
+	ok(t, a.Request(leaveChannel("two")))
 	c, _ := e.connect("cat")
-	if c.request(joinChannel("four")).GetChatHistory() == nil {
+	if c.Request(joinChannel("four")).GetChatHistory() == nil {
 		t.Fatal("a freed channel place was not reused")
 	}
 }
@@ -233,11 +233,11 @@ func TestChatFloodIsRefusedWhileOthersKeepChatting(t *testing.T) {
 	a, b, c := cs[0], cs[1], cs[2]
 	var ids []uint32
 	for range 20 {
-		ids = append(ids, a.send(roomChat(id, "spam", false)))
+		ids = append(ids, a.Send(roomChat(id, "spam", false)))
 	}
 	limited := 0
 	for _, rid := range ids {
-		m := a.reply(rid)
+		m := a.Reply(rid)
 		if m.GetError() != nil {
 			if m.GetError().Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
 				t.Fatalf("flood refused with %v", m.GetError())
@@ -251,7 +251,7 @@ func TestChatFloodIsRefusedWhileOthersKeepChatting(t *testing.T) {
 	if got := e.hub.Stats().ChatRefused.Load(); got != uint64(limited) {
 		t.Fatalf("ChatRefused %d, want %d", got, limited)
 	}
-	ok(t, b.request(roomChat(id, "anyway", true)))
+	ok(t, b.Request(roomChat(id, "anyway", true)))
 	for {
 		if l := c.nextChat(); l.FromUserId == "bob" {
 			if l.Text != "anyway" {
@@ -260,7 +260,7 @@ func TestChatFloodIsRefusedWhileOthersKeepChatting(t *testing.T) {
 			break
 		}
 	}
-	ok(t, c.request(roomChat(id, "indeed", true)))
+	ok(t, c.Request(roomChat(id, "indeed", true)))
 	for {
 		if l := b.nextChat(); l.FromUserId == "cat" {
 			break

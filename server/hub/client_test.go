@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -10,28 +11,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
-// client is a blocking tickroom.v1 test client over gorilla/websocket. A
-// reader goroutine decodes every ServerMessage, applies state to per-room
-// worlds, and queues everything else for the test to read.
+// client is a tickroom.v1 test client that also rebuilds each room's state
+// from the keyframes and deltas it receives, as a real client does.
 type client struct {
+	*testclient.Client
 	t    *testing.T
-	ws   *websocket.Conn
 	user string
 
-	wmu    sync.Mutex // serialises writes
-	nextID uint32
-
-	msgs chan *tickroomv1.ServerMessage // non-state messages
-	done chan struct{}                  // closed when the reader stops
-
-	mu        sync.Mutex
-	worlds    map[string]*world
-	closeCode int
-	stateErr  error
+	mu       sync.Mutex
+	worlds   map[string]*world
+	stateErr error
 }
 
 // world is a room's state as rebuilt from keyframes and deltas.
@@ -42,6 +35,10 @@ type world struct {
 	acks     map[uint32]uint32
 	frames   int
 	history  map[uint64]string // tick → digest, for cross-client comparison
+}
+
+func newWorld() *world {
+	return &world{entities: map[uint64][]byte{}, acks: map[uint32]uint32{}, history: map[uint64]string{}}
 }
 
 func (w *world) apply(s *tickroomv1.State) error {
@@ -81,165 +78,42 @@ func (w *world) digest() string {
 
 func dial(t *testing.T, url, token string) (*client, *http.Response, error) {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{"tickroom.v1"}, HandshakeTimeout: 5 * time.Second}
-	ws, resp, err := d.Dial(url+"?token="+token, nil)
+	c := &client{t: t, worlds: map[string]*world{}}
+	tc, resp, err := testclient.Dial(t, url, token, testclient.Options{OnState: c.onState})
 	if err != nil {
 		return nil, resp, err
 	}
-	c := &client{t: t, ws: ws, msgs: make(chan *tickroomv1.ServerMessage, 4096), done: make(chan struct{}), worlds: map[string]*world{}}
-	go c.read()
-	t.Cleanup(func() { ws.Close(); <-c.done })
+	c.Client = tc
 	return c, resp, nil
 }
 
-func (c *client) read() {
-	defer close(c.done)
-	for {
-		_, p, err := c.ws.ReadMessage()
-		if err != nil {
-			c.mu.Lock()
-			if ce, ok := err.(*websocket.CloseError); ok {
-				c.closeCode = ce.Code
-			} else {
-				c.closeCode = -1
-			}
-			c.mu.Unlock()
-			return
-		}
-		m := new(tickroomv1.ServerMessage)
-		if err := m.UnmarshalVT(p); err != nil {
-			c.mu.Lock()
-			c.stateErr = fmt.Errorf("undecodable ServerMessage: %w", err)
-			c.mu.Unlock()
-			continue
-		}
-		if st := m.GetState(); st != nil {
-			c.mu.Lock()
-			w := c.worlds[st.RoomId]
-			if w == nil {
-				w = &world{entities: map[uint64][]byte{}, acks: map[uint32]uint32{}, history: map[uint64]string{}}
-				c.worlds[st.RoomId] = w
-			}
-			if err := w.apply(st); err != nil && c.stateErr == nil {
-				c.stateErr = err
-			}
-			c.mu.Unlock()
-			continue
-		}
-		select {
-		case c.msgs <- m:
-		default:
-			c.mu.Lock()
-			c.stateErr = fmt.Errorf("test client message queue full")
-			c.mu.Unlock()
-		}
-	}
-}
-
-// send writes m with a fresh request id, which it returns.
-func (c *client) send(m *tickroomv1.ClientMessage) uint32 {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.nextID++
-	m.RequestId = c.nextID
-	c.writeLocked(m)
-	return m.RequestId
-}
-
-func (c *client) writeLocked(m *tickroomv1.ClientMessage) {
-	b, err := m.MarshalVT()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
-		c.t.Logf("write: %v", err)
-	}
-}
-
-// writeRaw sends bytes as one binary message.
-func (c *client) writeRaw(op int, b []byte) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_ = c.ws.WriteMessage(op, b)
-}
-
-// next returns the next non-state message that pred accepts, skipping
-// others, or fails the test after timeout.
-func (c *client) next(pred func(*tickroomv1.ServerMessage) bool) *tickroomv1.ServerMessage {
-	c.t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case m := <-c.msgs:
-			if pred(m) {
-				return m
-			}
-		case <-c.done:
-			c.t.Fatalf("%s: connection closed (code %d) while waiting", c.user, c.code())
-		case <-deadline:
-			c.t.Fatalf("%s: no matching message within 10 s", c.user)
-		}
-	}
-}
-
-// reply waits for the reply to request id.
-func (c *client) reply(id uint32) *tickroomv1.ServerMessage {
-	c.t.Helper()
-	return c.next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == id })
-}
-
-// request sends m and waits for its reply.
-func (c *client) request(m *tickroomv1.ClientMessage) *tickroomv1.ServerMessage {
-	c.t.Helper()
-	return c.reply(c.send(m))
-}
-
-func (c *client) code() int {
+// onState applies st to its room's world; it runs on the reader goroutine.
+func (c *client) onState(st *tickroomv1.State) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.closeCode
-}
-
-// waitClosed waits for the server to close the connection and returns its
-// close code.
-func (c *client) waitClosed() int {
-	c.t.Helper()
-	select {
-	case <-c.done:
-		return c.code()
-	case <-time.After(10 * time.Second):
-		c.t.Fatalf("%s: connection not closed within 10 s", c.user)
-		return 0
+	w := c.worlds[st.RoomId]
+	if w == nil {
+		w = newWorld()
+		c.worlds[st.RoomId] = w
 	}
+	err := w.apply(st)
+	if err != nil && c.stateErr == nil {
+		c.stateErr = err
+	}
+	return err
 }
 
-// world returns a copy of the client's view of a room.
+// world returns the client's view of a room and the first error met
+// rebuilding any room or reading the connection.
 func (c *client) world(roomID string) (tick uint64, digest string, frames int, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	err = errors.Join(c.stateErr, c.Err())
 	w := c.worlds[roomID]
 	if w == nil {
-		return 0, "", 0, c.stateErr
+		return 0, "", 0, err
 	}
-	return w.tick, w.digest(), w.frames, c.stateErr
-}
-
-// waitTick waits until the client has applied state of roomID at or past
-// tick.
-func (c *client) waitTick(roomID string, tick uint64) {
-	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		got, _, _, err := c.world(roomID)
-		if err != nil {
-			c.t.Fatalf("%s: %v", c.user, err)
-		}
-		if got >= tick {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	c.t.Fatalf("%s: room %s did not reach tick %d", c.user, roomID, tick)
+	return w.tick, w.digest(), w.frames, err
 }
 
 // adopt copies other's view of a room, as a reconnecting client keeps its
@@ -281,7 +155,8 @@ func (c *client) history(roomID string) map[uint64]string {
 	return nil
 }
 
-func isKind[T any](m *tickroomv1.ServerMessage) bool {
-	_, ok := m.Body.(T)
-	return ok
-}
+// drain returns the messages queued so far, waiting briefly for more.
+func drain(c *client) []*tickroomv1.ServerMessage { return c.Drain(50 * time.Millisecond) }
+
+// isKind reports whether m's body is of type T, as a Next predicate.
+func isKind[T any](m *tickroomv1.ServerMessage) bool { return testclient.Is[T](m) }

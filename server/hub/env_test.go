@@ -97,7 +97,7 @@ func (e *env) connectToken(user, tok string) (*client, *tickroomv1.Welcome) {
 		e.t.Fatalf("dial %s: %v", user, err)
 	}
 	c.user = user
-	w := c.next(isKind[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
+	w := c.Next(isKind[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
 	return c, w
 }
 

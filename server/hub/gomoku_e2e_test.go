@@ -28,8 +28,8 @@ func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 	e := start(t, options{games: withGomoku})
 	black, _ := e.connect("black")
 	white, _ := e.connect("white")
-	jb := joined(t, black.request(quickMatch("gomoku")))
-	jw := joined(t, white.request(quickMatch("gomoku")))
+	jb := joined(t, black.Request(quickMatch("gomoku")))
+	jw := joined(t, white.Request(quickMatch("gomoku")))
 	if jb.RoomId != jw.RoomId || jb.Seat != 1 || jw.Seat != 2 {
 		t.Fatalf("black %s seat %d, white %s seat %d", jb.RoomId, jb.Seat, jw.RoomId, jw.Seat)
 	}
@@ -39,7 +39,7 @@ func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 		t.Helper()
 		seqs[c]++
 		seq := seqs[c]
-		c.send(input(room, seq, move(x, y)))
+		c.Send(input(room, seq, move(x, y)))
 		waitFor(t, c.user+" move acked", func() bool { return c.ack(room, seat) == seq })
 	}
 	stones := func(c *client) int { return len(c.entities(room)) }
@@ -47,8 +47,8 @@ func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 	// White moving out of turn is refused with a game error and changes
 	// nothing.
 	seqs[white]++
-	white.send(input(room, seqs[white], move(7, 7)))
-	msg := white.next(isKind[*tickroomv1.ServerMessage_GameMessage]).GetGameMessage()
+	white.Send(input(room, seqs[white], move(7, 7)))
+	msg := white.Next(isKind[*tickroomv1.ServerMessage_GameMessage]).GetGameMessage()
 	if msg.Code != uint32(gomokuv1.ErrorCode_ERROR_CODE_NOT_YOUR_TURN) {
 		t.Fatalf("out-of-turn move: game message %v", msg)
 	}
@@ -64,9 +64,9 @@ func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 	// White's network goes away mid-game.
 	before := white.entities(room)
 	lastTick, _, _, _ := white.world(room)
-	white.ws.UnderlyingConn().Close()
-	<-white.done
-	ev := black.next(func(m *tickroomv1.ServerMessage) bool {
+	white.WS.UnderlyingConn().Close()
+	white.WaitClosed()
+	ev := black.Next(func(m *tickroomv1.ServerMessage) bool {
 		return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED
 	}).GetRoomEvent()
 	if ev.Seat != 2 {
@@ -78,7 +78,7 @@ func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 		t.Fatalf("Welcome seats %v", w.Seats)
 	}
 	white2.adopt(white, room)
-	jr := joined(t, white2.request(joinRoom(room, lastTick)))
+	jr := joined(t, white2.Request(joinRoom(room, lastTick)))
 	if !jr.Resumed || jr.Seat != 2 {
 		t.Fatalf("resume: resumed %v seat %d", jr.Resumed, jr.Seat)
 	}
@@ -97,10 +97,10 @@ func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 	play(white2, 2, 2, 1)
 	play(black, 1, 3, 0)
 	play(white2, 2, 3, 1)
-	black.send(input(room, seqs[black]+1, move(4, 0))) // five in a row
+	black.Send(input(room, seqs[black]+1, move(4, 0))) // five in a row
 
 	for _, c := range []*client{black, white2} {
-		end := c.next(func(m *tickroomv1.ServerMessage) bool {
+		end := c.Next(func(m *tickroomv1.ServerMessage) bool {
 			return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED
 		}).GetRoomEvent().GetResult()
 		if len(end.WinnerSeats) != 1 || end.WinnerSeats[0] != 1 || end.Reason != "five_in_a_row" {

@@ -39,7 +39,7 @@ func TestHandshakeNeedsAValidToken(t *testing.T) {
 			}
 			if c != nil {
 				c.user = "alice"
-				w := c.next(isKind[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
+				w := c.Next(isKind[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
 				if w.UserId != "alice" || w.Name != "name-alice" || w.ProtocolVersion != 1 || w.ResumeWindowMs == 0 {
 					t.Fatalf("welcome %v", w)
 				}
@@ -53,8 +53,8 @@ func TestQuickMatchPlayAndAcks(t *testing.T) {
 	e := start(t, options{})
 	a, _ := e.connect("alice")
 	b, _ := e.connect("bob")
-	ja := joined(t, a.request(quickMatch("tally")))
-	jb := joined(t, b.request(quickMatch("tally")))
+	ja := joined(t, a.Request(quickMatch("tally")))
+	jb := joined(t, b.Request(quickMatch("tally")))
 	if ja.RoomId != jb.RoomId || ja.Seat == jb.Seat {
 		t.Fatalf("quick-match put alice in %s seat %d and bob in %s seat %d", ja.RoomId, ja.Seat, jb.RoomId, jb.Seat)
 	}
@@ -63,8 +63,8 @@ func TestQuickMatchPlayAndAcks(t *testing.T) {
 	}
 	const n = 5
 	for seq := uint32(1); seq <= n; seq++ {
-		a.send(input(ja.RoomId, seq, []byte("+")))
-		b.send(input(jb.RoomId, seq, []byte("+")))
+		a.Send(input(ja.RoomId, seq, []byte("+")))
+		b.Send(input(jb.RoomId, seq, []byte("+")))
 	}
 	for _, c := range []*client{a, b} {
 		waitFor(t, c.user+" sees both acks at 5", func() bool {
@@ -91,8 +91,8 @@ func TestConcurrentQuickMatchNeverOverfills(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			id := c.send(quickMatch("tally"))
-			m := <-c.msgs
+			id := c.Send(quickMatch("tally"))
+			m := c.Next(func(*tickroomv1.ServerMessage) bool { return true })
 			if m.RequestId != id || m.GetJoined() == nil {
 				t.Errorf("%s: %v", c.user, m)
 				return
@@ -127,11 +127,11 @@ func TestBadInputHarmsOnlyItsSender(t *testing.T) {
 	e := start(t, options{hub: func(c *hub.Config) { c.MessageRate = 50 }})
 	// A bystander keeps playing in its own room throughout.
 	by, _ := e.connect("bystander")
-	jb := joined(t, by.request(quickMatch("tally")))
+	jb := joined(t, by.Request(quickMatch("tally")))
 	var seq uint32
 	play := func() {
 		seq++
-		by.send(input(jb.RoomId, seq, []byte("+")))
+		by.Send(input(jb.RoomId, seq, []byte("+")))
 		want := seq
 		waitFor(t, "bystander's input acked", func() bool { return by.ack(jb.RoomId, jb.Seat) == want })
 	}
@@ -143,37 +143,37 @@ func TestBadInputHarmsOnlyItsSender(t *testing.T) {
 		close int // expected close code; 0 when the connection stays open
 	}{
 		{"random bytes", func(t *testing.T, c *client) {
-			c.writeRaw(websocket.BinaryMessage, []byte{0xff, 0xff, 0xff, 0x0f, 0x99})
+			c.WriteRaw(websocket.BinaryMessage, []byte{0xff, 0xff, 0xff, 0x0f, 0x99})
 		}, int(protocol.CloseProtocolError)},
 		{"text frame", func(t *testing.T, c *client) {
-			c.writeRaw(websocket.TextMessage, []byte("hello"))
+			c.WriteRaw(websocket.TextMessage, []byte("hello"))
 		}, int(protocol.CloseProtocolError)},
 		{"unknown oneof case", func(t *testing.T, c *client) {
 			// request_id 9, then field 99 (a body this server does not know).
-			c.writeRaw(websocket.BinaryMessage, []byte{0x08, 9, 0x9a, 0x06, 0})
-			if code := errCode(t, c.reply(9)); code != tickroomv1.ErrorCode_ERROR_CODE_UNSUPPORTED {
+			c.WriteRaw(websocket.BinaryMessage, []byte{0x08, 9, 0x9a, 0x06, 0})
+			if code := errCode(t, c.Reply(9)); code != tickroomv1.ErrorCode_ERROR_CODE_UNSUPPORTED {
 				t.Fatalf("error %v", code)
 			}
 		}, 0},
 		{"input for a room not joined", func(t *testing.T, c *client) {
-			if code := errCode(t, c.request(input(jb.RoomId, 1, []byte("+")))); code != tickroomv1.ErrorCode_ERROR_CODE_NOT_IN_ROOM {
+			if code := errCode(t, c.Request(input(jb.RoomId, 1, []byte("+")))); code != tickroomv1.ErrorCode_ERROR_CODE_NOT_IN_ROOM {
 				t.Fatalf("error %v", code)
 			}
 		}, 0},
 		{"join an unknown room", func(t *testing.T, c *client) {
-			if code := errCode(t, c.request(joinRoom("nope", 0))); code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND {
+			if code := errCode(t, c.Request(joinRoom("nope", 0))); code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND {
 				t.Fatalf("error %v", code)
 			}
 		}, 0},
 		{"unknown game", func(t *testing.T, c *client) {
-			if code := errCode(t, c.request(quickMatch("chess"))); code != tickroomv1.ErrorCode_ERROR_CODE_UNKNOWN_GAME {
+			if code := errCode(t, c.Request(quickMatch("chess"))); code != tickroomv1.ErrorCode_ERROR_CODE_UNKNOWN_GAME {
 				t.Fatalf("error %v", code)
 			}
 		}, 0},
 		{"flood over the rate limit", func(t *testing.T, c *client) {
 			limited := false
-			for i := 0; i < 1000 && c.code() == 0; i++ {
-				c.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+			for i := 0; i < 1000 && c.CloseCode() == 0; i++ {
+				c.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
 			}
 			for _, m := range drain(c) {
 				if m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
@@ -189,12 +189,12 @@ func TestBadInputHarmsOnlyItsSender(t *testing.T) {
 			c, _ := e.connect("bad-" + tc.name)
 			tc.run(t, c)
 			if tc.close != 0 {
-				if got := c.waitClosed(); got != tc.close {
+				if got := c.WaitClosed(); got != tc.close {
 					t.Fatalf("close code %d, want %d", got, tc.close)
 				}
 			} else {
 				// Still served: a ping gets its pong.
-				c.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 1.5}}}).GetPong()
+				c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 1.5}}}).GetPong()
 			}
 			play()
 		})
@@ -208,12 +208,12 @@ func TestSecondLoginReplacesFirstAndResumesItsSeat(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{})
 	a1, _ := e.connect("alice")
-	j1 := joined(t, a1.request(quickMatch("tally")))
-	a1.send(input(j1.RoomId, 1, []byte("+")))
+	j1 := joined(t, a1.Request(quickMatch("tally")))
+	a1.Send(input(j1.RoomId, 1, []byte("+")))
 	waitFor(t, "first input acked", func() bool { return a1.ack(j1.RoomId, j1.Seat) == 1 })
 
 	a2, w := e.connect("alice")
-	if got := a1.waitClosed(); got != int(protocol.CloseDuplicateLogin) {
+	if got := a1.WaitClosed(); got != int(protocol.CloseDuplicateLogin) {
 		t.Fatalf("first connection closed with %d, want %d", got, protocol.CloseDuplicateLogin)
 	}
 	if len(w.Seats) != 1 || w.Seats[0].RoomId != j1.RoomId || w.Seats[0].Seat != j1.Seat {
@@ -221,11 +221,11 @@ func TestSecondLoginReplacesFirstAndResumesItsSeat(t *testing.T) {
 	}
 	tick, _, _, _ := a1.world(j1.RoomId)
 	a2.adopt(a1, j1.RoomId)
-	j2 := joined(t, a2.request(joinRoom(j1.RoomId, tick)))
+	j2 := joined(t, a2.Request(joinRoom(j1.RoomId, tick)))
 	if !j2.Resumed || j2.Seat != j1.Seat {
 		t.Fatalf("resume: %v", j2)
 	}
-	a2.send(input(j1.RoomId, 2, []byte("+")))
+	a2.Send(input(j1.RoomId, 2, []byte("+")))
 	waitFor(t, "input after resume acked", func() bool { return a2.ack(j1.RoomId, j1.Seat) == 2 })
 	if v := string(a2.entities(j1.RoomId)[uint64(j1.Seat)]); v != "2" {
 		t.Fatalf("entity after resume %q, want 2", v)
@@ -237,16 +237,16 @@ func TestDroppedPlayerResumesSameSeat(t *testing.T) {
 	e := start(t, options{})
 	a, _ := e.connect("alice")
 	b, _ := e.connect("bob")
-	ja := joined(t, a.request(quickMatch("tally")))
-	joined(t, b.request(quickMatch("tally")))
+	ja := joined(t, a.Request(quickMatch("tally")))
+	joined(t, b.Request(quickMatch("tally")))
 	for seq := uint32(1); seq <= 3; seq++ {
-		a.send(input(ja.RoomId, seq, []byte("+")))
+		a.Send(input(ja.RoomId, seq, []byte("+")))
 	}
 	waitFor(t, "inputs acked", func() bool { return a.ack(ja.RoomId, ja.Seat) == 3 })
 	last, _, _, _ := a.world(ja.RoomId)
 
-	a.ws.UnderlyingConn().Close() // the network goes away, no close frame
-	<-a.done
+	a.WS.UnderlyingConn().Close() // the network goes away, no close frame
+	a.WaitClosed()
 	waitFor(t, "bob sees alice dropped", func() bool {
 		for _, m := range drain(b) {
 			if ev := m.GetRoomEvent(); ev != nil && ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED {
@@ -261,11 +261,11 @@ func TestDroppedPlayerResumesSameSeat(t *testing.T) {
 		t.Fatalf("Welcome seats %v", w.Seats)
 	}
 	a2.adopt(a, ja.RoomId)
-	j := joined(t, a2.request(joinRoom(ja.RoomId, last)))
+	j := joined(t, a2.Request(joinRoom(ja.RoomId, last)))
 	if !j.Resumed || j.Seat != ja.Seat {
 		t.Fatalf("resumed %v seat %d, want seat %d", j.Resumed, j.Seat, ja.Seat)
 	}
-	a2.send(input(ja.RoomId, 4, []byte("+")))
+	a2.Send(input(ja.RoomId, 4, []byte("+")))
 	waitFor(t, "input after resume acked", func() bool { return a2.ack(ja.RoomId, ja.Seat) == 4 })
 	if _, _, _, err := a2.world(ja.RoomId); err != nil {
 		t.Fatalf("state after resume: %v", err)
@@ -282,16 +282,16 @@ func TestSeatIsGivenUpAfterTheResumeWindow(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.DropGrace = 200 * time.Millisecond }})
 	a, _ := e.connect("alice")
-	ja := joined(t, a.request(quickMatch("tally")))
-	a.ws.UnderlyingConn().Close()
-	<-a.done
+	ja := joined(t, a.Request(quickMatch("tally")))
+	a.WS.UnderlyingConn().Close()
+	a.WaitClosed()
 	room, _ := e.hub.Runtime().Room(ja.RoomId)
 	waitFor(t, "seat freed", func() bool { return room.Info().Players == 0 })
 	a2, w := e.connect("alice")
 	if len(w.Seats) != 0 {
 		t.Fatalf("Welcome still lists seats %v", w.Seats)
 	}
-	if code := errCode(t, a2.request(joinRoom(ja.RoomId, 5))); code != tickroomv1.ErrorCode_ERROR_CODE_RESUME_UNAVAILABLE {
+	if code := errCode(t, a2.Request(joinRoom(ja.RoomId, 5))); code != tickroomv1.ErrorCode_ERROR_CODE_RESUME_UNAVAILABLE {
 		t.Fatalf("error %v", code)
 	}
 }
@@ -313,7 +313,7 @@ func TestTypedCloses(t *testing.T) {
 			e := start(t, options{})
 			a, _ := e.connectToken("alice", e.token("alice", tc.ttl))
 			tc.do(e)
-			if got := a.waitClosed(); got != int(tc.want) {
+			if got := a.WaitClosed(); got != int(tc.want) {
 				t.Fatalf("close %d, want %d", got, tc.want)
 			}
 		})
@@ -324,11 +324,11 @@ func TestKickFreesTheSeat(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{})
 	a, _ := e.connect("alice")
-	ja := joined(t, a.request(quickMatch("tally")))
+	ja := joined(t, a.Request(quickMatch("tally")))
 	if err := e.hub.Kick("alice", "cheating"); err != nil {
 		t.Fatal(err)
 	}
-	a.waitClosed()
+	a.WaitClosed()
 	room, _ := e.hub.Runtime().Room(ja.RoomId)
 	waitFor(t, "seat freed at once", func() bool { return room.Info().Players == 0 })
 	a2, w := e.connect("alice")
@@ -342,17 +342,17 @@ func TestSpectatorReceivesStateAndSendsNoInput(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{})
 	a, _ := e.connect("alice")
-	ja := joined(t, a.request(quickMatch("tally")))
+	ja := joined(t, a.Request(quickMatch("tally")))
 	s, _ := e.connect("watcher")
-	js := joined(t, s.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: ja.RoomId, Spectate: true}}}))
+	js := joined(t, s.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: ja.RoomId, Spectate: true}}}))
 	if !js.Spectator {
 		t.Fatalf("joined %v", js)
 	}
-	a.send(input(ja.RoomId, 1, []byte("+")))
+	a.Send(input(ja.RoomId, 1, []byte("+")))
 	waitFor(t, "spectator sees alice's input", func() bool {
 		return string(s.entities(ja.RoomId)[uint64(ja.Seat)]) == "1"
 	})
-	if code := errCode(t, s.request(input(ja.RoomId, 1, []byte("+")))); code != tickroomv1.ErrorCode_ERROR_CODE_NOT_A_PLAYER {
+	if code := errCode(t, s.Request(input(ja.RoomId, 1, []byte("+")))); code != tickroomv1.ErrorCode_ERROR_CODE_NOT_A_PLAYER {
 		t.Fatalf("error %v", code)
 	}
 }
@@ -362,7 +362,7 @@ func TestListRoomsFilters(t *testing.T) {
 	e := start(t, options{})
 	a, _ := e.connect("alice")
 	create := func(meta map[string]string, password string, private bool) string {
-		m := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
+		m := a.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
 			Game: "tally", Metadata: meta, Password: password, Private: private, Spectate: true,
 		}}})
 		return joined(t, m).RoomId
@@ -371,7 +371,7 @@ func TestListRoomsFilters(t *testing.T) {
 	us := create(map[string]string{"region": "us"}, "secret", false)
 	create(map[string]string{"region": "eu"}, "", true) // private: never listed
 	list := func(q *tickroomv1.ListRooms) map[string]*tickroomv1.RoomInfo {
-		m := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: q}})
+		m := a.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: q}})
 		out := map[string]*tickroomv1.RoomInfo{}
 		for _, r := range m.GetRoomList().GetRooms() {
 			out[r.RoomId] = r
@@ -385,7 +385,7 @@ func TestListRoomsFilters(t *testing.T) {
 	if got := list(&tickroomv1.ListRooms{Metadata: map[string]string{"region": "eu"}}); len(got) != 1 || got[eu] == nil {
 		t.Fatalf("region=eu listing %v", got)
 	}
-	page1 := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Limit: 1}}}).GetRoomList()
+	page1 := a.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Limit: 1}}}).GetRoomList()
 	if len(page1.Rooms) != 1 || page1.NextPageToken == "" {
 		t.Fatalf("first page %v", page1)
 	}
@@ -396,17 +396,17 @@ func TestListRoomsFilters(t *testing.T) {
 	if got := list(&tickroomv1.ListRooms{Game: "other"}); len(got) != 0 {
 		t.Fatalf("other game listing %v", got)
 	}
-	fast := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 30, Spectate: true}}})
+	fast := a.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 30, Spectate: true}}})
 	if j := joined(t, fast); j.TickRate != 30 {
 		t.Fatalf("room created at 30 Hz reports %d Hz", j.TickRate)
 	}
 	c, _ := e.connect("carol") // alice is in as many rooms as a user may be
-	tooFast := c.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 121}}})
+	tooFast := c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 121}}})
 	if code := errCode(t, tooFast); code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
 		t.Fatalf("121 Hz: %v", code)
 	}
 	b, _ := e.connect("bob")
-	m := b.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: us, Password: "wrong"}}})
+	m := b.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: us, Password: "wrong"}}})
 	if code := errCode(t, m); code != tickroomv1.ErrorCode_ERROR_CODE_WRONG_PASSWORD {
 		t.Fatalf("wrong password: %v", code)
 	}
@@ -421,19 +421,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// drain returns the messages queued so far, waiting briefly for more.
-func drain(c *client) []*tickroomv1.ServerMessage {
-	var out []*tickroomv1.ServerMessage
-	for {
-		select {
-		case m := <-c.msgs:
-			out = append(out, m)
-		case <-time.After(50 * time.Millisecond):
-			return out
-		}
 	}
 }
 

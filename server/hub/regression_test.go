@@ -33,10 +33,10 @@ func TestCreateAtTheUserLimitMakesNoRoom(t *testing.T) {
 	e := start(t, options{})
 	a, _ := e.connect("alice")
 	for range 4 { // MaxRoomsPerUser
-		joined(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
+		joined(t, a.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
 	}
 	for i := range 20 {
-		m := a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally", Options: map[string]string{"k": strconv.Itoa(i)}}))
+		m := a.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally", Options: map[string]string{"k": strconv.Itoa(i)}}))
 		if code := errCode(t, m); code != tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM {
 			t.Fatalf("create over the limit: %v", code)
 		}
@@ -54,12 +54,12 @@ func TestRoomOptionsAndCountAreBounded(t *testing.T) {
 	for i := range 17 {
 		big[strconv.Itoa(i)] = "v"
 	}
-	if code := errCode(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally", Metadata: big}))); code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+	if code := errCode(t, a.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally", Metadata: big}))); code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
 		t.Fatalf("17 metadata entries: %v", code)
 	}
-	joined(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
-	joined(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
-	if code := errCode(t, a.request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"}))); code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT {
+	joined(t, a.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
+	joined(t, a.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
+	if code := errCode(t, a.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"}))); code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT {
 		t.Fatalf("third room with MaxRooms 2: %v", code)
 	}
 }
@@ -68,19 +68,19 @@ func TestResumeKeepsTheSeatsKind(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{})
 	a, _ := e.connect("alice")
-	ja := joined(t, a.request(quickMatch("tally")))
-	a.ws.UnderlyingConn().Close()
-	<-a.done
+	ja := joined(t, a.Request(quickMatch("tally")))
+	a.WS.UnderlyingConn().Close()
+	a.WaitClosed()
 	a2, w := e.connect("alice")
 	waitFor(t, "seat held", func() bool { return len(e.hub.Runtime().Rooms(game.RoomFilter{})) == 1 })
 	_ = w
 	// Asking to spectate while resuming a player seat still resumes the
 	// player seat.
-	j := joined(t, a2.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: ja.RoomId, Spectate: true}}}))
+	j := joined(t, a2.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: ja.RoomId, Spectate: true}}}))
 	if !j.Resumed || j.Spectator || j.Seat != ja.Seat {
 		t.Fatalf("joined %v, want the player seat %d resumed", j, ja.Seat)
 	}
-	a2.send(input(ja.RoomId, 1, []byte("+")))
+	a2.Send(input(ja.RoomId, 1, []byte("+")))
 	waitFor(t, "input acked", func() bool { return a2.ack(ja.RoomId, ja.Seat) == 1 })
 }
 
@@ -88,9 +88,9 @@ func TestExpiredSeatIsReportedToTheLiveConnection(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.DropGrace = 300 * time.Millisecond }})
 	a, _ := e.connect("alice")
-	ja := joined(t, a.request(quickMatch("tally")))
-	a.ws.UnderlyingConn().Close()
-	<-a.done
+	ja := joined(t, a.Request(quickMatch("tally")))
+	a.WS.UnderlyingConn().Close()
+	a.WaitClosed()
 	var a2 *client
 	waitFor(t, "Welcome lists the held seat", func() bool {
 		c, w := e.connect("alice")
@@ -100,7 +100,7 @@ func TestExpiredSeatIsReportedToTheLiveConnection(t *testing.T) {
 		}
 		return false
 	})
-	l := a2.next(isKind[*tickroomv1.ServerMessage_Left]).GetLeft()
+	l := a2.Next(isKind[*tickroomv1.ServerMessage_Left]).GetLeft()
 	if l.RoomId != ja.RoomId || l.Reason != tickroomv1.LeaveReason_LEAVE_REASON_SEAT_EXPIRED {
 		t.Fatalf("left %v, want SEAT_EXPIRED for %s", l, ja.RoomId)
 	}
@@ -110,12 +110,12 @@ func TestSecondSocketTakingTheSeatTellsTheFirst(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets = true }})
 	a1, _ := e.connect("alice")
-	ja := joined(t, a1.request(quickMatch("tally")))
+	ja := joined(t, a1.Request(quickMatch("tally")))
 	a2, _ := e.connect("alice")
-	if j := joined(t, a2.request(joinRoom(ja.RoomId, 0))); !j.Resumed || j.Seat != ja.Seat {
+	if j := joined(t, a2.Request(joinRoom(ja.RoomId, 0))); !j.Resumed || j.Seat != ja.Seat {
 		t.Fatalf("second socket: %v", j)
 	}
-	l := a1.next(isKind[*tickroomv1.ServerMessage_Left]).GetLeft()
+	l := a1.Next(isKind[*tickroomv1.ServerMessage_Left]).GetLeft()
 	if l.RoomId != ja.RoomId {
 		t.Fatalf("first socket's Left %v", l)
 	}
@@ -125,9 +125,9 @@ func TestKickFreesHeldSeatsToo(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{})
 	a, _ := e.connect("alice")
-	ja := joined(t, a.request(quickMatch("tally")))
-	a.ws.UnderlyingConn().Close()
-	<-a.done
+	ja := joined(t, a.Request(quickMatch("tally")))
+	a.WS.UnderlyingConn().Close()
+	a.WaitClosed()
 	room, _ := e.hub.Runtime().Room(ja.RoomId)
 	waitFor(t, "seat held", func() bool { p := room.Players(); return len(p) == 1 && !p[0].Connected })
 	if err := e.hub.Kick("alice", "cheating"); err != nil {
@@ -141,11 +141,11 @@ func TestLeaveDuringAPendingJoinLeaves(t *testing.T) {
 	e := start(t, options{games: slowGame})
 	a, _ := e.connect("alice")
 	b, _ := e.connect("bob")
-	room := joined(t, b.request(quickMatch("slow"))).RoomId
-	jid := a.send(joinRoom(room, 0))
-	lid := a.send(leaveRoom(room))
-	joined(t, a.reply(jid))
-	if l := a.reply(lid).GetLeft(); l == nil || l.Reason != tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED {
+	room := joined(t, b.Request(quickMatch("slow"))).RoomId
+	jid := a.Send(joinRoom(room, 0))
+	lid := a.Send(leaveRoom(room))
+	joined(t, a.Reply(jid))
+	if l := a.Reply(lid).GetLeft(); l == nil || l.Reason != tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED {
 		t.Fatalf("leave reply %v", l)
 	}
 	r, _ := e.hub.Runtime().Room(room)
@@ -163,11 +163,11 @@ func TestPendingJoinOfAReplacedConnectionIsGivenUp(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{games: slowGame})
 	b, _ := e.connect("bob")
-	room := joined(t, b.request(quickMatch("slow"))).RoomId
+	room := joined(t, b.Request(quickMatch("slow"))).RoomId
 	a1, _ := e.connect("alice")
-	a1.send(joinRoom(room, 0))
+	a1.Send(joinRoom(room, 0))
 	a2, w := e.connect("alice")
-	a1.waitClosed()
+	a1.WaitClosed()
 	if len(w.Seats) != 0 {
 		t.Fatalf("Welcome lists a seat that was only pending: %v", w.Seats)
 	}
@@ -189,17 +189,17 @@ func TestOldSocketsLeaveDoesNotTakeTheResumedSeat(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{games: slowGame, hub: func(c *hub.Config) { c.MultipleSockets = true }})
 	b, _ := e.connect("bob")
-	room := joined(t, b.request(quickMatch("slow"))).RoomId
+	room := joined(t, b.Request(quickMatch("slow"))).RoomId
 	a1, _ := e.connect("alice")
-	joined(t, a1.request(joinRoom(room, 0)))
+	joined(t, a1.Request(joinRoom(room, 0)))
 	a2, _ := e.connect("alice")
-	jid := a2.send(joinRoom(room, 0)) // takes the seat over at the next tick
+	jid := a2.Send(joinRoom(room, 0)) // takes the seat over at the next tick
 	// a1 leaves before that tick; its leave is queued after a2's resume.
-	if l := a1.request(leaveRoom(room)).GetLeft(); l == nil {
+	if l := a1.Request(leaveRoom(room)).GetLeft(); l == nil {
 		t.Fatal("a1's leave not answered with Left")
 	}
-	j := joined(t, a2.reply(jid))
-	a2.send(input(room, 1, []byte("+")))
+	j := joined(t, a2.Reply(jid))
+	a2.Send(input(room, 1, []byte("+")))
 	waitFor(t, "a2's input acked after the stale leave", func() bool { return a2.ack(room, j.Seat) == 1 })
 }
 
@@ -207,12 +207,10 @@ func TestRequestsWithoutIDGetNoReply(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{})
 	a, _ := e.connect("alice")
-	a.wmu.Lock()
-	a.writeLocked(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
-	a.writeLocked(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}})
-	a.wmu.Unlock()
+	a.Write(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	a.Write(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}})
 	// A request with an id, after those, is answered first.
-	m := a.request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 7}}})
+	m := a.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 7}}})
 	if m.GetPong().GetClientTimeMs() != 7 {
 		t.Fatalf("reply %v", m)
 	}

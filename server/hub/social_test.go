@@ -27,7 +27,7 @@ func queryPresence(users ...string) *tickroomv1.ClientMessage {
 
 func (c *client) nextPresence() *tickroomv1.Presence {
 	c.t.Helper()
-	return c.next(isKind[*tickroomv1.ServerMessage_Presence]).GetPresence()
+	return c.Next(isKind[*tickroomv1.ServerMessage_Presence]).GetPresence()
 }
 
 func TestDirectMessageAcrossRooms(t *testing.T) {
@@ -38,8 +38,8 @@ func TestDirectMessageAcrossRooms(t *testing.T) {
 		t.Fatal("want two rooms")
 	}
 	a, b := one[0], two[0]
-	ok(t, a.request(direct("bob", "psst")))
-	dm := b.next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage()
+	ok(t, a.Request(direct("bob", "psst")))
+	dm := b.Next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage()
 	if dm.FromUserId != "ann" || dm.FromName != "name-ann" || dm.ToUserId != "bob" || dm.Text != "psst" || dm.Id == 0 {
 		t.Fatalf("bob got %v", dm)
 	}
@@ -53,7 +53,7 @@ func TestDirectMessageAcrossRooms(t *testing.T) {
 		{"too long", direct("bob", strings.Repeat("x", 501)), tickroomv1.ErrorCode_ERROR_CODE_MESSAGE_TOO_LONG},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := errCode(t, a.request(tc.msg)); got != tc.want {
+			if got := errCode(t, a.Request(tc.msg)); got != tc.want {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
 		})
@@ -64,27 +64,27 @@ func TestBlockRefusesDirectAndHidesChat(t *testing.T) {
 	e := start(t, options{})
 	id, cs := e.room("ann", "bob", "cat")
 	a, b, c := cs[0], cs[1], cs[2]
-	ok(t, b.request(block("ann", false)))
+	ok(t, b.Request(block("ann", false)))
 
-	if got := errCode(t, a.request(direct("bob", "hello?"))); got != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+	if got := errCode(t, a.Request(direct("bob", "hello?"))); got != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
 		t.Fatalf("DM to a user who blocked the sender: %v", got)
 	}
-	ok(t, a.request(direct("cat", "hello cat"))) // others still take them
-	c.next(isKind[*tickroomv1.ServerMessage_DirectMessage])
+	ok(t, a.Request(direct("cat", "hello cat"))) // others still take them
+	c.Next(isKind[*tickroomv1.ServerMessage_DirectMessage])
 
-	ok(t, a.request(roomChat(id, "from ann", false)))
+	ok(t, a.Request(roomChat(id, "from ann", false)))
 	if l := c.nextChat(); l.Text != "from ann" {
 		t.Fatalf("cat got %q, want ann's line", l.Text)
 	}
 	// (A reply wait skips other messages: cat reads ann's line first.)
-	ok(t, c.request(roomChat(id, "from cat", false)))
+	ok(t, c.Request(roomChat(id, "from cat", false)))
 	if l := b.nextChat(); l.Text != "from cat" {
 		t.Fatalf("bob saw %q from a blocked user", l.Text)
 	}
 
-	ok(t, b.request(block("ann", true)))
-	ok(t, a.request(direct("bob", "friends again")))
-	if dm := b.next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "friends again" {
+	ok(t, b.Request(block("ann", true)))
+	ok(t, a.Request(direct("bob", "friends again")))
+	if dm := b.Next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "friends again" {
 		t.Fatalf("bob got %v", dm)
 	}
 }
@@ -92,7 +92,7 @@ func TestBlockRefusesDirectAndHidesChat(t *testing.T) {
 func TestPresenceFollowsAFriend(t *testing.T) {
 	e := start(t, options{})
 	a, _ := e.connect("ann")
-	ok(t, a.request(addFriend("bob")))
+	ok(t, a.Request(addFriend("bob")))
 	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
 		t.Fatalf("initial presence %v", p)
 	}
@@ -101,16 +101,16 @@ func TestPresenceFollowsAFriend(t *testing.T) {
 	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE || p.Name != "name-bob" {
 		t.Fatalf("after connect %v", p)
 	}
-	j := joined(t, b.request(createRoom("tally")))
+	j := joined(t, b.Request(createRoom("tally")))
 	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM || p.RoomId != j.RoomId || p.Game != "tally" {
 		t.Fatalf("after join %v", p)
 	}
-	list := a.request(queryPresence("bob", "zed")).GetPresenceList()
+	list := a.Request(queryPresence("bob", "zed")).GetPresenceList()
 	if len(list.Users) != 2 || list.Users[0].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM ||
 		list.Users[1].UserId != "zed" || list.Users[1].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
 		t.Fatalf("query %v", list)
 	}
-	b.ws.Close()
+	b.WS.Close()
 	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
 		t.Fatalf("after disconnect %v", p)
 	}
@@ -123,8 +123,8 @@ func TestPresenceOfSomeoneMessaged(t *testing.T) {
 	e := start(t, options{})
 	a, _ := e.connect("ann")
 	b, _ := e.connect("bob")
-	ok(t, a.request(direct("bob", "hi")))
-	b.ws.Close()
+	ok(t, a.Request(direct("bob", "hi")))
+	b.WS.Close()
 	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
 		t.Fatalf("got %v", p)
 	}
@@ -157,7 +157,7 @@ func TestNotificationsArriveExactlyOnce(t *testing.T) {
 		t.Run(tc.c.user, func(t *testing.T) {
 			var got []string
 			for {
-				n := tc.c.next(isKind[*tickroomv1.ServerMessage_Notification]).GetNotification()
+				n := tc.c.Next(isKind[*tickroomv1.ServerMessage_Notification]).GetNotification()
 				got = append(got, n.Id)
 				if n.Id == toAnn && (n.Data["item"] != "hat" || n.Body != "a hat") {
 					t.Fatalf("notification %v", n)
@@ -253,7 +253,7 @@ func TestSlowChatMemberIsClosedWhileOthersKeepChatting(t *testing.T) {
 	closed := func() bool { return e.hub.Closes()[int(protocol.CloseSlowClient)] == 1 }
 	sent := 0
 	for ; sent < 4000 && !closed(); sent++ {
-		ok(t, a.request(roomChat(id, line, true)))
+		ok(t, a.Request(roomChat(id, line, true)))
 		b.nextChat()
 	}
 	if !closed() {
@@ -278,7 +278,7 @@ func TestSlowChatMemberIsClosedWhileOthersKeepChatting(t *testing.T) {
 		}
 	}
 	// The readers were not touched: both keep chatting.
-	ok(t, b.request(roomChat(id, "still here", true)))
+	ok(t, b.Request(roomChat(id, "still here", true)))
 	for {
 		if l := a.nextChat(); l.FromUserId == "bob" {
 			break
@@ -299,18 +299,18 @@ func TestListsSurviveASecondLogin(t *testing.T) {
 	e := start(t, options{})
 	a, _ := e.connect("ann")
 	b, _ := e.connect("bob")
-	ok(t, b.request(block("ann", false)))
+	ok(t, b.Request(block("ann", false)))
 	b2, _ := e.connect("bob") // replaces b
-	if code := b.waitClosed(); code != int(protocol.CloseDuplicateLogin) {
+	if code := b.WaitClosed(); code != int(protocol.CloseDuplicateLogin) {
 		t.Fatalf("replaced connection closed with %d", code)
 	}
-	if got := errCode(t, a.request(direct("bob", "hi"))); got != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+	if got := errCode(t, a.Request(direct("bob", "hi"))); got != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
 		t.Fatalf("after bob's second login: %v", got)
 	}
-	b2.ws.Close()
+	b2.WS.Close()
 	b3, _ := e.connect("bob") // bob was offline: his lists are gone
-	ok(t, a.request(direct("bob", "hi again")))
-	if dm := b3.next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "hi again" {
+	ok(t, a.Request(direct("bob", "hi again")))
+	if dm := b3.Next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "hi again" {
 		t.Fatalf("bob got %v", dm)
 	}
 }
@@ -337,7 +337,7 @@ func TestContactListLimits(t *testing.T) {
 		{"message oneself", direct("ann", "hi me"), tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := a.request(tc.msg)
+			m := a.Request(tc.msg)
 			if tc.want == 0 {
 				ok(t, m)
 				return
@@ -347,7 +347,7 @@ func TestContactListLimits(t *testing.T) {
 			}
 		})
 	}
-	list := a.request(queryPresence("u1", "u2", "u3")).GetPresenceList()
+	list := a.Request(queryPresence("u1", "u2", "u3")).GetPresenceList()
 	if len(list.Users) != 2 || list.Users[0].UserId != "u1" || list.Users[1].UserId != "u2" {
 		t.Fatalf("query capped at 2: %v", list)
 	}
@@ -356,22 +356,22 @@ func TestContactListLimits(t *testing.T) {
 func TestPresenceWithSeveralSockets(t *testing.T) {
 	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets = true }})
 	a, _ := e.connect("ann")
-	ok(t, a.request(addFriend("bob")))
+	ok(t, a.Request(addFriend("bob")))
 	a.nextPresence() // offline
 	phone, _ := e.connect("bob")
 	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
 		t.Fatalf("first socket: %v", p)
 	}
 	desk, _ := e.connect("bob")
-	j := joined(t, desk.request(createRoom("tally")))
+	j := joined(t, desk.Request(createRoom("tally")))
 	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM || p.RoomId != j.RoomId {
 		t.Fatalf("in room: %v", p)
 	}
-	desk.ws.Close() // the socket in the room goes; the other stays
+	desk.WS.Close() // the socket in the room goes; the other stays
 	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
 		t.Fatalf("after the room's socket closed: %v", p)
 	}
-	phone.ws.Close()
+	phone.WS.Close()
 	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
 		t.Fatalf("after the last socket closed: %v", p)
 	}
