@@ -7,7 +7,6 @@ import (
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
-	"github.com/tickroom/tickroom/server"
 )
 
 // Chat keys name a room's chat ("r:" + room id) or a lobby channel ("c:" +
@@ -218,13 +217,8 @@ func (s *Session) sendChat(id uint32, q *tickroomv1.SendChat) {
 		RoomId: q.RoomId, Channel: q.Channel, FromUserId: s.claims.UserID, FromName: s.claims.Name,
 		Text: q.Text, SentAtMs: s.h.cfg.Now().UnixMilli(),
 	}
-	lp := connLists.Get().(*[]*server.Conn)
-	conns := (*lp)[:0]
-	defer func() {
-		clear(conns)
-		*lp = conns[:0]
-		connLists.Put(lp)
-	}()
+	l := getConnList()
+	defer l.release()
 	so.mu.Lock()
 	var c *channel
 	if s.inChat(key) {
@@ -253,15 +247,15 @@ func (s *Session) sendChat(id uint32, q *tickroomv1.SendChat) {
 		if _, blocked := blockers[m.claims.UserID]; blocked {
 			continue
 		}
-		conns = append(conns, m.conn)
+		l.conns = append(l.conns, m.conn)
 	}
 	so.mu.Unlock()
-	s.h.broadcast(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Chat{Chat: line}}, conns)
+	s.h.broadcast(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Chat{Chat: line}}, l.conns)
 	c.mu.Unlock()
 	if q.Channel != "" {
 		s.h.stats.ChannelChats.Add(1)
 	} else {
 		s.h.stats.RoomChats.Add(1)
 	}
-	s.h.stats.ChatDeliveries.Add(uint64(len(conns)))
+	s.h.stats.ChatDeliveries.Add(uint64(len(l.conns)))
 }

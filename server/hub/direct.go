@@ -3,7 +3,6 @@ package hub
 import (
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
-	"github.com/tickroom/tickroom/server"
 )
 
 // sendDirect delivers a private message to every connection of an online
@@ -24,13 +23,8 @@ func (s *Session) sendDirect(id uint32, q *tickroomv1.SendDirect) {
 	if !s.admitText(id, q.Text) {
 		return
 	}
-	lp := connLists.Get().(*[]*server.Conn)
-	conns := (*lp)[:0]
-	defer func() {
-		clear(conns)
-		*lp = conns[:0]
-		connLists.Put(lp)
-	}()
+	l := getConnList()
+	defer l.release()
 	so.mu.Lock()
 	to := so.users[q.ToUserId]
 	if to == nil {
@@ -45,7 +39,7 @@ func (s *Session) sendDirect(id uint32, q *tickroomv1.SendDirect) {
 		return
 	}
 	for _, r := range to.sessions {
-		conns = append(conns, r.conn)
+		l.conns = append(l.conns, r.conn)
 	}
 	if me := so.users[from]; me != nil {
 		so.watchLocked(from, me, q.ToUserId)
@@ -56,7 +50,7 @@ func (s *Session) sendDirect(id uint32, q *tickroomv1.SendDirect) {
 		ToUserId: q.ToUserId, Text: q.Text, SentAtMs: s.h.cfg.Now().UnixMilli(),
 	}
 	s.sendOK(id)
-	s.h.broadcast(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}, conns)
+	s.h.broadcast(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}, l.conns)
 	s.h.stats.DirectMessages.Add(1)
 }
 

@@ -9,12 +9,21 @@ import (
 	"github.com/tickroom/tickroom/server"
 )
 
-// connLists recycles the recipient lists Deliver hands to the transport;
-// several tick workers deliver at once.
-var connLists = sync.Pool{New: func() any {
-	l := make([]*server.Conn, 0, 64)
-	return &l
-}}
+// connList is a pooled recipient list, so a fan-out on the hot paths
+// (room state, chat, direct messages) allocates none.
+type connList struct{ conns []*server.Conn }
+
+var connLists = sync.Pool{New: func() any { return &connList{conns: make([]*server.Conn, 0, 64)} }}
+
+// getConnList returns an empty list from the pool.
+func getConnList() *connList { return connLists.Get().(*connList) }
+
+// release empties the list, dropping its references, and pools it.
+func (l *connList) release() {
+	clear(l.conns)
+	l.conns = l.conns[:0]
+	connLists.Put(l)
+}
 
 // Deliver writes a room's frame to its recipients with one task per event
 // loop (server.Broadcast): the frame is encoded once and shared. State
@@ -22,20 +31,17 @@ var connLists = sync.Pool{New: func() any {
 // It runs on a tick worker and never blocks.
 func (h *Hub) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
 	server.PrepareFrame(f, ws.OpBinary)
-	lp := connLists.Get().(*[]*server.Conn)
-	conns := (*lp)[:0]
+	l := getConnList()
+	defer l.release()
 	for _, c := range to {
 		if s, ok := c.(*Session); ok {
-			conns = append(conns, s.conn)
+			l.conns = append(l.conns, s.conn)
 		}
 	}
 	class := server.Droppable
 	if reliable {
 		class = server.Reliable
 	}
-	h.srv.Broadcast(f, conns, class)
-	h.stats.FramesDelivered.Add(uint64(len(conns)))
-	clear(conns)
-	*lp = conns[:0]
-	connLists.Put(lp)
+	h.srv.Broadcast(f, l.conns, class)
+	h.stats.FramesDelivered.Add(uint64(len(l.conns)))
 }
