@@ -139,7 +139,7 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     await play(dee, 2, 8, 8);
     await stonesOn([cam, dee], 2);
 
-    assert.equal(dee.path.cut(), 1, "one WebSocket ran over dee's path");
+    assert.equal(dee.path.cut(1500), 1, "one WebSocket ran over dee's path");
     // The other player is told, and the page comes back on its own.
     await cam.page.waitForSelector("#players li.away", wait);
     await dee.page.waitForSelector("#game-view[data-resumed='1']", wait);

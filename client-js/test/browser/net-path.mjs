@@ -17,7 +17,12 @@ export async function startNetPath(httpUrl, wsAddr) {
   const target = new URL(httpUrl);
   const [wsHost, wsPort] = splitHostPort(wsAddr);
   const live = new Set();
+  let downUntil = 0; // while the path is down, new connections are reset
   const relay = createTcpServer((down) => {
+    if (Date.now() < downUntil) {
+      down.resetAndDestroy();
+      return;
+    }
     const up = connect(wsPort, wsHost);
     const pair = { down, up };
     live.add(pair);
@@ -64,8 +69,15 @@ export async function startNetPath(httpUrl, wsAddr) {
     get connections() {
       return live.size;
     },
-    /** cut resets every relayed WebSocket connection and returns how many it cut. */
-    cut() {
+    /**
+     * cut resets every relayed WebSocket connection and returns how many it
+     * cut. For downMs after it, new connections are reset too, as during a
+     * real outage: the server has time to see the drop before the page can
+     * come back (without it, a reconnect may take the seat over before the
+     * server has even noticed the old socket died).
+     */
+    cut(downMs = 0) {
+      downUntil = Date.now() + downMs;
       const n = live.size;
       for (const { down, up } of [...live]) {
         down.resetAndDestroy();
