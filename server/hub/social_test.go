@@ -308,6 +308,12 @@ func TestListsSurviveASecondLogin(t *testing.T) {
 		t.Fatalf("after bob's second login: %v", got)
 	}
 	b2.WS.Close()
+	// The server drops bob's lists when it sees his last connection go;
+	// a login racing that close would replace b2 instead.
+	waitFor(t, "bob offline", func() bool {
+		list := a.Request(queryPresence("bob")).GetPresenceList()
+		return len(list.Users) == 1 && list.Users[0].Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
+	})
 	b3, _ := e.connect("bob") // bob was offline: his lists are gone
 	ok(t, a.Request(direct("bob", "hi again")))
 	if dm := b3.Next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "hi again" {
