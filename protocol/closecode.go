@@ -4,8 +4,9 @@ import "strconv"
 
 // CloseCode is the code of a WebSocket close frame (RFC 6455 section 7.4).
 // tickroom's own codes are 4000-4999 (section 7.4.2 leaves that range to
-// applications): 4000-4499 are resumable, 4500-4999 terminal. The table
-// mirrors the CloseCode enum in tickroom/v1/codes.proto.
+// applications): 4000-4499 are resumable, 4500-4999 terminal. The constants
+// and the table (codes_table.pb.go) are generated from the CloseCode enum in
+// tickroom/v1/codes.proto by make proto.
 type CloseCode uint16
 
 // Ranges of tickroom's close codes.
@@ -18,47 +19,6 @@ const (
 	TerminalMin CloseCode = 4500
 	// TerminalMax is the highest terminal close code.
 	TerminalMax CloseCode = 4999
-)
-
-// Resumable close codes: the client reconnects with backoff, with the same
-// session token, and resumes its seats.
-const (
-	// CloseServerShutdown: the server is shutting down or restarting.
-	CloseServerShutdown CloseCode = 4000
-	// CloseSlowClient: the connection stayed over its outbound byte budget
-	// past the deadline.
-	CloseSlowClient CloseCode = 4001
-	// CloseRateLimited: the client sent more than its budget allows.
-	CloseRateLimited CloseCode = 4002
-	// CloseHeartbeatTimeout: nothing arrived within the heartbeat window.
-	CloseHeartbeatTimeout CloseCode = 4003
-	// CloseServerOverloaded: the server refuses new work for now.
-	CloseServerOverloaded CloseCode = 4004
-	// CloseInternalError: the server hit an unexpected error.
-	CloseInternalError CloseCode = 4005
-)
-
-// Terminal close codes: the client does not reconnect on its own.
-const (
-	// CloseTokenExpired: the session token expired; log in again.
-	CloseTokenExpired CloseCode = 4500
-	// CloseUnauthorized: the session token was missing, forged or malformed.
-	CloseUnauthorized CloseCode = 4501
-	// CloseDuplicateLogin: a newer connection of the same user replaced
-	// this one.
-	CloseDuplicateLogin CloseCode = 4502
-	// CloseKicked: an operator removed the user from the server.
-	CloseKicked CloseCode = 4503
-	// CloseBanned: the user may not connect.
-	CloseBanned CloseCode = 4504
-	// CloseProtocolError: the client sent something that is not a valid
-	// ClientMessage.
-	CloseProtocolError CloseCode = 4505
-	// CloseRoomClosed: the connection existed only for a room that closed.
-	CloseRoomClosed CloseCode = 4506
-	// CloseUnsupportedVersion: the client's protocol version is not
-	// supported.
-	CloseUnsupportedVersion CloseCode = 4507
 )
 
 // Standard close codes (RFC 6455 section 7.4.1) that tickroom sends or that
@@ -95,25 +55,6 @@ type CodeInfo struct {
 	Name        string `json:"name"`
 	Resumable   bool   `json:"resumable,omitempty"`
 	Description string `json:"description"`
-}
-
-// closeTable lists tickroom's close codes in numeric order. Names equal the
-// enum value names in codes.proto; a test checks both agree.
-var closeTable = []CodeInfo{
-	{4000, "CLOSE_CODE_SERVER_SHUTDOWN", true, "server shutting down; reconnect and resume"},
-	{4001, "CLOSE_CODE_SLOW_CLIENT", true, "client too slow to read; reconnect and resume"},
-	{4002, "CLOSE_CODE_RATE_LIMITED", true, "rate limit exceeded; reconnect after a longer backoff"},
-	{4003, "CLOSE_CODE_HEARTBEAT_TIMEOUT", true, "no heartbeat within the window; reconnect and resume"},
-	{4004, "CLOSE_CODE_SERVER_OVERLOADED", true, "server overloaded; reconnect after a longer backoff"},
-	{4005, "CLOSE_CODE_INTERNAL_ERROR", true, "internal server error; reconnect and resume"},
-	{4500, "CLOSE_CODE_TOKEN_EXPIRED", false, "session token expired; log in again"},
-	{4501, "CLOSE_CODE_UNAUTHORIZED", false, "session token missing or invalid; log in again"},
-	{4502, "CLOSE_CODE_DUPLICATE_LOGIN", false, "replaced by a newer connection of the same user"},
-	{4503, "CLOSE_CODE_KICKED", false, "removed from the server by an operator"},
-	{4504, "CLOSE_CODE_BANNED", false, "user banned from this server"},
-	{4505, "CLOSE_CODE_PROTOCOL_ERROR", false, "invalid client message"},
-	{4506, "CLOSE_CODE_ROOM_CLOSED", false, "the room closed"},
-	{4507, "CLOSE_CODE_UNSUPPORTED_VERSION", false, "protocol version not supported; upgrade the client"},
 }
 
 var closeIndex = indexTable(closeTable)
@@ -156,6 +97,12 @@ func (c CloseCode) Description() string {
 	}
 	return ""
 }
+
+// LongerBackoff reports whether a client should wait longer than usual
+// before reconnecting after c (the server is overloaded or rate-limiting
+// the client): the codes marked longer_backoff in codes.proto, and the
+// standard 1013 try again later.
+func (c CloseCode) LongerBackoff() bool { return c == CloseTryAgainLater || longerBackoff[c] }
 
 // Known reports whether c is one of tickroom's close codes.
 func (c CloseCode) Known() bool {

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Fails when buf lint fails or the committed generated code is stale.
+# Fails when buf lint fails or the committed generated code is stale: the
+# protobuf code (Go and TypeScript) and the code tables generated from
+# codes.proto (protocol/codes_table.pb.go, protocol/codes.md,
+# client-js/src/gen/codes_table.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUF=.tools/bin/buf
@@ -11,17 +14,18 @@ if tag=$(git describe --tags --match 'v*' --abbrev=0 2>/dev/null); then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# Generate into a scratch copy of the output folders and compare.
-mkdir -p "$tmp/protocol" "$tmp/client-js/src/gen"
-sed -e "s#out: protocol#out: $tmp/protocol#" -e "s#out: client-js/src/gen#out: $tmp/client-js/src/gen#" buf.gen.yaml > "$tmp/buf.gen.yaml"
+# Generate into a scratch tree: every plugin's out: is rebased under $tmp.
+mkdir -p "$tmp/out"
+sed -E "s#^( +out: )(.*)\$#\\1$tmp/out/\\2#" buf.gen.yaml > "$tmp/buf.gen.yaml"
 $BUF generate --template "$tmp/buf.gen.yaml"
 stale=0
 while IFS= read -r f; do
-  rel=${f#"$tmp/"}
+  rel=${f#"$tmp/out/"}
+  rel=${rel#./}
   if ! cmp -s "$f" "$rel"; then echo "stale generated file: $rel (run make proto)"; stale=1; fi
-done < <(find "$tmp/protocol" "$tmp/client-js/src/gen" -type f)
+done < <(find "$tmp/out" -type f)
 # Generated files with no source left behind.
 while IFS= read -r f; do
-  [ -f "$tmp/$f" ] || { echo "generated file without a source: $f"; stale=1; }
-done < <(git ls-files 'protocol/*.pb.go' 'client-js/src/gen/*')
+  [ -f "$tmp/out/$f" ] || { echo "generated file without a source: $f"; stale=1; }
+done < <(git ls-files 'protocol/*.pb.go' 'client-js/src/gen/*' 'protocol/codes.md')
 exit $stale

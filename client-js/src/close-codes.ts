@@ -1,3 +1,5 @@
+import { CLOSE_CODE_ROWS } from "./gen/codes_table.js";
+
 /**
  * CloseKind tells a client what to do after the socket closed:
  *   - "resumable": reconnect with backoff and resume the seat;
@@ -30,31 +32,21 @@ export const TERMINAL_MIN = 4500;
 /** TERMINAL_MAX is the last terminal application close code. */
 export const TERMINAL_MAX = 4999;
 
-function entry(code: number, name: string, description: string, slow = false): CloseCodeInfo {
-  return { code, name, kind: code >= TERMINAL_MIN ? "terminal" : "resumable", slow, description };
-}
-
 /**
- * CLOSE_CODES is the table of the server's close codes, in step with the
- * CloseCode enum in protocol/tickroom/v1/codes.proto and with the server's
- * table in protocol/codes.json (a unit test checks both).
+ * CLOSE_CODES is the table of the server's close codes, built from the rows
+ * generated from the CloseCode enum in protocol/tickroom/v1/codes.proto
+ * (gen/codes_table.ts), the same source as the server's table; a unit test
+ * checks it against protocol/codes.json, which the server writes.
  */
-export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze([
-  entry(4000, "SERVER_SHUTDOWN", "the server is shutting down or restarting"),
-  entry(4001, "SLOW_CLIENT", "the connection fell too far behind on outbound data"),
-  entry(4002, "RATE_LIMITED", "the client sent more than its budget allows", true),
-  entry(4003, "HEARTBEAT_TIMEOUT", "no pong or message arrived within the heartbeat window"),
-  entry(4004, "SERVER_OVERLOADED", "the server refuses new work for now", true),
-  entry(4005, "INTERNAL_ERROR", "the server hit an unexpected error with this connection"),
-  entry(4500, "TOKEN_EXPIRED", "the session token expired; log in again"),
-  entry(4501, "UNAUTHORIZED", "the session token was missing, forged or malformed; log in again"),
-  entry(4502, "DUPLICATE_LOGIN", "the same user opened another connection, which replaced this one"),
-  entry(4503, "KICKED", "an operator removed the user from the server"),
-  entry(4504, "BANNED", "the user may not connect to this server"),
-  entry(4505, "PROTOCOL_ERROR", "the client sent something that is not a valid message"),
-  entry(4506, "ROOM_CLOSED", "the room this connection existed for has closed"),
-  entry(4507, "UNSUPPORTED_VERSION", "the server does not support this client's protocol version"),
-]);
+export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze(
+  CLOSE_CODE_ROWS.map((r): CloseCodeInfo => ({
+    code: r.code,
+    name: r.name.replace(/^CLOSE_CODE_/, ""),
+    kind: r.code >= TERMINAL_MIN ? "terminal" : "resumable",
+    slow: r.longerBackoff,
+    description: r.description,
+  })),
+);
 
 const byCode = new Map(CLOSE_CODES.map((c) => [c.code, c]));
 

@@ -5,12 +5,13 @@ import { describe, it } from "node:test";
 import { CLOSE_CODES, closeCodeInfo, isTerminal } from "../src/close-codes.js";
 import { CloseCode, ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 
-// protocol/codes.json is written by the Go side from its code table; this
-// client must agree with it on every code.
+// protocol/codes.json is written by the Go side from its code table, which
+// is generated from codes.proto like this client's; both must agree on every
+// code, and on the standard codes each side classifies by hand.
 const jsonPath = fileURLToPath(new URL("../../protocol/codes.json", import.meta.url));
 
 interface CodesJSON {
-  close_codes: { code: number; name: string; resumable?: boolean }[];
+  close_codes: { code: number; name: string; resumable?: boolean; description: string }[];
   resumable_standard_codes: number[];
   error_codes: { code: number; name: string }[];
 }
@@ -37,6 +38,8 @@ describe("close codes", () => {
       const ours = closeCodeInfo(c.code);
       assert.equal(`CLOSE_CODE_${ours.name}`, c.name, String(c.code));
       assert.equal(ours.kind, c.resumable ? "resumable" : "terminal", c.name);
+      // One source: the server's close reason and ours say the same.
+      assert.equal(ours.description, c.description, c.name);
     }
     for (const code of json.resumable_standard_codes) {
       assert.equal(closeCodeInfo(code).kind, "resumable", String(code));

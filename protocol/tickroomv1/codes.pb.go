@@ -30,8 +30,10 @@ const (
 //   - 4500-4999 terminal: do not reconnect automatically; the user has to
 //     act (log in again, pick another room, close the other tab).
 //
-// The Go table in protocol/codes.go mirrors this enum, with a test keeping
-// the two in step; protocol/codes.json is the copy client-js tests against.
+// This file is the one source of the code tables: make proto generates the
+// Go table (protocol/codes_table.pb.go), the TypeScript table
+// (client-js/src/gen/codes_table.ts) and the docs table (protocol/codes.md)
+// from these enums, their comments and their (code) options.
 type CloseCode int32
 
 const (
@@ -314,51 +316,91 @@ var File_tickroom_v1_codes_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\n" +
-	"\x17tickroom/v1/codes.proto\x12\vtickroom.v1*\xd9\x03\n" +
+	"\x17tickroom/v1/codes.proto\x12\vtickroom.v1\x1a\x19tickroom/v1/options.proto*\x84\t\n" +
 	"\tCloseCode\x12\x1a\n" +
-	"\x16CLOSE_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
-	"\x1aCLOSE_CODE_SERVER_SHUTDOWN\x10\xa0\x1f\x12\x1b\n" +
-	"\x16CLOSE_CODE_SLOW_CLIENT\x10\xa1\x1f\x12\x1c\n" +
-	"\x17CLOSE_CODE_RATE_LIMITED\x10\xa2\x1f\x12!\n" +
-	"\x1cCLOSE_CODE_HEARTBEAT_TIMEOUT\x10\xa3\x1f\x12!\n" +
-	"\x1cCLOSE_CODE_SERVER_OVERLOADED\x10\xa4\x1f\x12\x1e\n" +
-	"\x19CLOSE_CODE_INTERNAL_ERROR\x10\xa5\x1f\x12\x1d\n" +
-	"\x18CLOSE_CODE_TOKEN_EXPIRED\x10\x94#\x12\x1c\n" +
-	"\x17CLOSE_CODE_UNAUTHORIZED\x10\x95#\x12\x1f\n" +
-	"\x1aCLOSE_CODE_DUPLICATE_LOGIN\x10\x96#\x12\x16\n" +
-	"\x11CLOSE_CODE_KICKED\x10\x97#\x12\x16\n" +
-	"\x11CLOSE_CODE_BANNED\x10\x98#\x12\x1e\n" +
-	"\x19CLOSE_CODE_PROTOCOL_ERROR\x10\x99#\x12\x1b\n" +
-	"\x16CLOSE_CODE_ROOM_CLOSED\x10\x9a#\x12#\n" +
-	"\x1eCLOSE_CODE_UNSUPPORTED_VERSION\x10\x9b#*\xb8\x06\n" +
+	"\x16CLOSE_CODE_UNSPECIFIED\x10\x00\x12Q\n" +
+	"\x1aCLOSE_CODE_SERVER_SHUTDOWN\x10\xa0\x1f\x1a0\x82\xce\x18,\n" +
+	"*server shutting down; reconnect and resume\x12P\n" +
+	"\x16CLOSE_CODE_SLOW_CLIENT\x10\xa1\x1f\x1a3\x82\xce\x18/\n" +
+	"-client too slow to read; reconnect and resume\x12[\n" +
+	"\x17CLOSE_CODE_RATE_LIMITED\x10\xa2\x1f\x1a=\x82\xce\x189\n" +
+	"5rate limit exceeded; reconnect after a longer backoff\x10\x01\x12]\n" +
+	"\x1cCLOSE_CODE_HEARTBEAT_TIMEOUT\x10\xa3\x1f\x1a:\x82\xce\x186\n" +
+	"4no heartbeat within the window; reconnect and resume\x12^\n" +
+	"\x1cCLOSE_CODE_SERVER_OVERLOADED\x10\xa4\x1f\x1a;\x82\xce\x187\n" +
+	"3server overloaded; reconnect after a longer backoff\x10\x01\x12Q\n" +
+	"\x19CLOSE_CODE_INTERNAL_ERROR\x10\xa5\x1f\x1a1\x82\xce\x18-\n" +
+	"+internal server error; reconnect and resume\x12H\n" +
+	"\x18CLOSE_CODE_TOKEN_EXPIRED\x10\x94#\x1a)\x82\xce\x18%\n" +
+	"#session token expired; log in again\x12R\n" +
+	"\x17CLOSE_CODE_UNAUTHORIZED\x10\x95#\x1a4\x82\xce\x180\n" +
+	".session token missing or invalid; log in again\x12V\n" +
+	"\x1aCLOSE_CODE_DUPLICATE_LOGIN\x10\x96#\x1a5\x82\xce\x181\n" +
+	"/replaced by a newer connection of the same user\x12D\n" +
+	"\x11CLOSE_CODE_KICKED\x10\x97#\x1a,\x82\xce\x18(\n" +
+	"&removed from the server by an operator\x12:\n" +
+	"\x11CLOSE_CODE_BANNED\x10\x98#\x1a\"\x82\xce\x18\x1e\n" +
+	"\x1cuser banned from this server\x12<\n" +
+	"\x19CLOSE_CODE_PROTOCOL_ERROR\x10\x99#\x1a\x1c\x82\xce\x18\x18\n" +
+	"\x16invalid client message\x122\n" +
+	"\x16CLOSE_CODE_ROOM_CLOSED\x10\x9a#\x1a\x15\x82\xce\x18\x11\n" +
+	"\x0fthe room closed\x12]\n" +
+	"\x1eCLOSE_CODE_UNSUPPORTED_VERSION\x10\x9b#\x1a8\x82\xce\x184\n" +
+	"2protocol version not supported; upgrade the client*\xf5\r\n" +
 	"\tErrorCode\x12\x1a\n" +
-	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x17\n" +
-	"\x13ERROR_CODE_INTERNAL\x10\x01\x12\x1a\n" +
-	"\x16ERROR_CODE_BAD_REQUEST\x10\x02\x12\x1a\n" +
-	"\x16ERROR_CODE_UNSUPPORTED\x10\x03\x12\x1b\n" +
-	"\x17ERROR_CODE_RATE_LIMITED\x10\x04\x12\x18\n" +
-	"\x14ERROR_CODE_FORBIDDEN\x10\x05\x12*\n" +
-	"&ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT\x10\x06\x12\x1d\n" +
-	"\x19ERROR_CODE_ROOM_NOT_FOUND\x10d\x12\x18\n" +
-	"\x14ERROR_CODE_ROOM_FULL\x10e\x12\x1d\n" +
-	"\x19ERROR_CODE_WRONG_PASSWORD\x10f\x12\x1e\n" +
-	"\x1aERROR_CODE_ALREADY_IN_ROOM\x10g\x12\x1a\n" +
-	"\x16ERROR_CODE_NOT_IN_ROOM\x10h\x12\x1b\n" +
-	"\x17ERROR_CODE_UNKNOWN_GAME\x10i\x12\x1a\n" +
-	"\x16ERROR_CODE_BAD_OPTIONS\x10j\x12\x19\n" +
-	"\x15ERROR_CODE_ROOM_LIMIT\x10k\x12!\n" +
-	"\x1dERROR_CODE_RESUME_UNAVAILABLE\x10l\x12\x1b\n" +
-	"\x17ERROR_CODE_ROOM_CLOSING\x10m\x12\x1f\n" +
-	"\x1aERROR_CODE_INPUT_TOO_LARGE\x10\xc8\x01\x12\x1e\n" +
-	"\x19ERROR_CODE_INPUT_REJECTED\x10\xc9\x01\x12\x1c\n" +
-	"\x17ERROR_CODE_NOT_A_PLAYER\x10\xca\x01\x12\x1d\n" +
-	"\x18ERROR_CODE_INPUT_DROPPED\x10\xcb\x01\x12 \n" +
-	"\x1bERROR_CODE_MESSAGE_TOO_LONG\x10\xac\x02\x12\x17\n" +
-	"\x12ERROR_CODE_BLOCKED\x10\xad\x02\x12\x1c\n" +
-	"\x17ERROR_CODE_USER_OFFLINE\x10\xae\x02\x12\x1e\n" +
-	"\x19ERROR_CODE_USER_NOT_FOUND\x10\xaf\x02\x12!\n" +
-	"\x1cERROR_CODE_CHANNEL_NOT_FOUND\x10\xb0\x02\x12\x19\n" +
-	"\x14ERROR_CODE_LIST_FULL\x10\xb1\x02B=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
+	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12P\n" +
+	"\x13ERROR_CODE_INTERNAL\x10\x01\x1a7\x82\xce\x183\n" +
+	"1internal server error; the request may be retried\x12D\n" +
+	"\x16ERROR_CODE_BAD_REQUEST\x10\x02\x1a(\x82\xce\x18$\n" +
+	"\"a field is missing or out of range\x12K\n" +
+	"\x16ERROR_CODE_UNSUPPORTED\x10\x03\x1a/\x82\xce\x18+\n" +
+	")message kind not supported by this server\x12A\n" +
+	"\x17ERROR_CODE_RATE_LIMITED\x10\x04\x1a$\x82\xce\x18 \n" +
+	"\x1etoo many requests; retry later\x129\n" +
+	"\x14ERROR_CODE_FORBIDDEN\x10\x05\x1a\x1f\x82\xce\x18\x1b\n" +
+	"\x19not allowed for this user\x12T\n" +
+	"&ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT\x10\x06\x1a(\x82\xce\x18$\n" +
+	"\"too many requests awaiting a reply\x129\n" +
+	"\x19ERROR_CODE_ROOM_NOT_FOUND\x10d\x1a\x1a\x82\xce\x18\x16\n" +
+	"\x14no room with that id\x12:\n" +
+	"\x14ERROR_CODE_ROOM_FULL\x10e\x1a \x82\xce\x18\x1c\n" +
+	"\x1aevery player seat is taken\x128\n" +
+	"\x19ERROR_CODE_WRONG_PASSWORD\x10f\x1a\x19\x82\xce\x18\x15\n" +
+	"\x13wrong room password\x12O\n" +
+	"\x1aERROR_CODE_ALREADY_IN_ROOM\x10g\x1a/\x82\xce\x18+\n" +
+	")already in that room or in too many rooms\x122\n" +
+	"\x16ERROR_CODE_NOT_IN_ROOM\x10h\x1a\x16\x82\xce\x18\x12\n" +
+	"\x10not in that room\x129\n" +
+	"\x17ERROR_CODE_UNKNOWN_GAME\x10i\x1a\x1c\x82\xce\x18\x18\n" +
+	"\x16no game with that name\x12D\n" +
+	"\x16ERROR_CODE_BAD_OPTIONS\x10j\x1a(\x82\xce\x18$\n" +
+	"\"the game rejected the room options\x12L\n" +
+	"\x15ERROR_CODE_ROOM_LIMIT\x10k\x1a1\x82\xce\x18-\n" +
+	"+the server hosts as many rooms as it allows\x12O\n" +
+	"\x1dERROR_CODE_RESUME_UNAVAILABLE\x10l\x1a,\x82\xce\x18(\n" +
+	"&the seat to resume is gone; join again\x126\n" +
+	"\x17ERROR_CODE_ROOM_CLOSING\x10m\x1a\x19\x82\xce\x18\x15\n" +
+	"\x13the room is closing\x12;\n" +
+	"\x1aERROR_CODE_INPUT_TOO_LARGE\x10\xc8\x01\x1a\x1a\x82\xce\x18\x16\n" +
+	"\x14input data too large\x12A\n" +
+	"\x19ERROR_CODE_INPUT_REJECTED\x10\xc9\x01\x1a!\x82\xce\x18\x1d\n" +
+	"\x1bthe game rejected the input\x12@\n" +
+	"\x17ERROR_CODE_NOT_A_PLAYER\x10\xca\x01\x1a\"\x82\xce\x18\x1e\n" +
+	"\x1cspectators cannot send input\x12=\n" +
+	"\x18ERROR_CODE_INPUT_DROPPED\x10\xcb\x01\x1a\x1e\x82\xce\x18\x1a\n" +
+	"\x18room busy; input dropped\x12=\n" +
+	"\x1bERROR_CODE_MESSAGE_TOO_LONG\x10\xac\x02\x1a\x1b\x82\xce\x18\x17\n" +
+	"\x15message text too long\x12?\n" +
+	"\x12ERROR_CODE_BLOCKED\x10\xad\x02\x1a&\x82\xce\x18\"\n" +
+	" the recipient blocked the sender\x12<\n" +
+	"\x17ERROR_CODE_USER_OFFLINE\x10\xae\x02\x1a\x1e\x82\xce\x18\x1a\n" +
+	"\x18the recipient is offline\x12:\n" +
+	"\x19ERROR_CODE_USER_NOT_FOUND\x10\xaf\x02\x1a\x1a\x82\xce\x18\x16\n" +
+	"\x14no user with that id\x12G\n" +
+	"\x1cERROR_CODE_CHANNEL_NOT_FOUND\x10\xb0\x02\x1a$\x82\xce\x18 \n" +
+	"\x1eno such channel, or not joined\x12A\n" +
+	"\x14ERROR_CODE_LIST_FULL\x10\xb1\x02\x1a&\x82\xce\x18\"\n" +
+	" the friend or block list is fullB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
 	file_tickroom_v1_codes_proto_rawDescOnce sync.Once
@@ -390,6 +432,7 @@ func file_tickroom_v1_codes_proto_init() {
 	if File_tickroom_v1_codes_proto != nil {
 		return
 	}
+	file_tickroom_v1_options_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
