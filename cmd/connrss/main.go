@@ -9,7 +9,7 @@
 // hold 20,000 files), a handshake timeout per connection and an overall
 // deadline.
 //
-//	go run ./internal/connrss -steps 10000,19000
+//	go run ./cmd/connrss -steps 10000,19000
 package main
 
 import (
