@@ -7,6 +7,9 @@
 // /v1/admin/... and /debug/pprof/ need the admin token as a bearer token
 // (Authorization: Bearer <token>), compared in constant time. A missing or
 // wrong token is answered 401 with a JSON error.
+//
+// /metrics is served by the Prometheus client library; metrics.go says why
+// tickroom's own counters stay atomics read by a custom collector.
 package admin
 
 import (
@@ -75,7 +78,7 @@ func New(cfg Config) (*Handler, error) {
 	m := h.mux
 	m.HandleFunc("GET /healthz", h.healthz)
 	m.HandleFunc("GET /readyz", h.readyz)
-	m.HandleFunc("GET /metrics", h.metrics)
+	m.Handle("GET /metrics", h.metricsHandler())
 	m.Handle("GET /monitor/", monitorFiles())
 	m.Handle("GET /{$}", http.RedirectHandler("/monitor/", http.StatusFound))
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })

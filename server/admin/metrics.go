@@ -1,24 +1,31 @@
 package admin
 
 import (
-	"bufio"
-	"cmp"
-	"fmt"
 	"maps"
 	"net/http"
-	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tickroom/tickroom/game"
 )
 
-// The metrics are written in the Prometheus text format (0.0.4) by hand:
-// a few dozen series need no client library, and the project keeps its
-// dependencies few. Names follow Prometheus conventions: a tickroom_
-// prefix, base units (seconds, bytes) in the name, _total on counters.
+// /metrics is served by the Prometheus client library
+// (github.com/prometheus/client_golang): its registry, its text and
+// OpenMetrics encoders, and its standard collectors for the Go runtime
+// (go_*), the process (process_*, process_max_fds included) and the build
+// (go_build_info). tickroom's own figures live where they are counted, in
+// atomics on the transport, hub and rooms, and are not mirrored into
+// client-library counters on the hot path: one custom collector (below)
+// reads them at scrape time and hands them to the registry as constant
+// metrics. BENCHMARKS.md has the scrape's cost before and after.
+// Names follow Prometheus conventions: a tickroom_ prefix, base units
+// (seconds, bytes) in the name, _total on counters.
 
 // tickTotals keeps per-game tick statistics monotonic across room
 // lifetimes: a room's counters vanish with the room, so the last snapshot
@@ -79,6 +86,47 @@ func (h *Handler) perGame() (map[string]game.TickStats, []game.RoomInfo, map[str
 	return out, infos, live
 }
 
+// metricsHandler builds the registry /metrics serves: the standard Go,
+// process and build collectors, tickroom_build_info, and the collector of
+// tickroom's own figures. Each Handler has its own registry, so several
+// servers in one process (tests) do not collide.
+func (h *Handler) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+		buildInfo(),
+		collector{h},
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: true,
+	})
+}
+
+// buildInfo is the gauge tickroom_build_info, always 1, whose labels say
+// which build runs: the main module's version, the VCS revision and the
+// Go version.
+func buildInfo() prometheus.Collector {
+	version, revision, goVersion := "unknown", "unknown", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version, goVersion = bi.Main.Version, bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "tickroom_build_info",
+		Help:        "Always 1; the labels say which build of tickroom runs.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+	})
+	g.Set(1)
+	return g
+}
+
 // refusalReasons names the HTTP statuses an upgrade is refused with.
 var refusalReasons = map[int]string{
 	400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -86,111 +134,130 @@ var refusalReasons = map[int]string{
 	503: "unavailable",
 }
 
-// promWriter writes metric families.
-type promWriter struct {
-	w *bufio.Writer
+// metric is one of tickroom's metric families.
+type metric struct {
+	desc *prometheus.Desc
+	typ  prometheus.ValueType
 }
 
-func (p promWriter) family(name, typ, help string) {
-	fmt.Fprintf(p.w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+func newMetric(typ prometheus.ValueType, name, help string, labels ...string) metric {
+	return metric{prometheus.NewDesc(name, help, labels, nil), typ}
 }
 
-// sample writes one sample; labels alternate names and values.
-func (p promWriter) sample(name string, v float64, labels ...string) {
-	p.w.WriteString(name)
-	if len(labels) > 0 {
-		p.w.WriteByte('{')
-		for i := 0; i+1 < len(labels); i += 2 {
-			if i > 0 {
-				p.w.WriteByte(',')
-			}
-			p.w.WriteString(labels[i])
-			p.w.WriteString(`="`)
-			p.w.WriteString(escapeLabel(labels[i+1]))
-			p.w.WriteByte('"')
-		}
-		p.w.WriteByte('}')
+func counter(name, help string, labels ...string) metric {
+	return newMetric(prometheus.CounterValue, name, help, labels...)
+}
+
+func gauge(name, help string, labels ...string) metric {
+	return newMetric(prometheus.GaugeValue, name, help, labels...)
+}
+
+// Every family the collector exports.
+var (
+	mConnsOpen       = gauge("tickroom_connections_open", "Open tickroom.v1 sessions.")
+	mConnsOpened     = counter("tickroom_connections_opened_total", "tickroom.v1 sessions accepted.")
+	mTCPOpen         = gauge("tickroom_tcp_connections_open", "Open TCP connections on the WebSocket port, upgraded or not.")
+	mTCPOpened       = counter("tickroom_tcp_connections_opened_total", "TCP connections accepted on the WebSocket port.")
+	mConnsClosed     = counter("tickroom_connections_closed_total", "WebSocket connections closed, by close code (1006: lost).", "code")
+	mRefused         = counter("tickroom_handshakes_refused_total", "WebSocket upgrades refused, by reason and HTTP status.", "reason", "status")
+	mBytesIn         = counter("tickroom_received_bytes_total", "Bytes read from WebSocket connections.")
+	mBytesOut        = counter("tickroom_sent_bytes_total", "Frame bytes written to WebSocket connections.")
+	mFramesIn        = counter("tickroom_received_frames_total", "WebSocket frames read.")
+	mFramesOut       = counter("tickroom_sent_frames_total", "WebSocket frames written.")
+	mSkipped         = counter("tickroom_skipped_frames_total", "Droppable frames the transport skipped for congested connections.")
+	mMessagesIn      = counter("tickroom_messages_received_total", "tickroom.v1 client messages received.")
+	mMessagesOut     = counter("tickroom_messages_sent_total", "tickroom.v1 replies and notices sent, state excluded.")
+	mInputs          = counter("tickroom_inputs_total", "Inputs queued to rooms.")
+	mInputsRefused   = counter("tickroom_inputs_refused_total", "Inputs refused.")
+	mRateLimited     = counter("tickroom_rate_limited_messages_total", "Messages dropped by the per-connection rate limit.")
+	mProtocolErrors  = counter("tickroom_protocol_errors_total", "Undecodable client messages.")
+	mJoins           = counter("tickroom_joins_total", "Seats taken.")
+	mResumeAttempts  = counter("tickroom_resume_attempts_total", "Joins that asked to resume a seat.")
+	mResumes         = counter("tickroom_resumes_total", "Seats resumed.")
+	mChat            = counter("tickroom_chat_messages_total", "Chat lines and direct messages accepted, by kind.", "kind")
+	mChatDeliveries  = counter("tickroom_chat_deliveries_total", "Chat lines queued on connections.")
+	mChatRefused     = counter("tickroom_chat_refused_total", "Chat lines and direct messages refused by the chat rate limit.")
+	mPresence        = counter("tickroom_presence_events_total", "Presence changes queued on watchers' connections.")
+	mNotifications   = counter("tickroom_notifications_total", "Operator notifications sent.")
+	mRooms           = gauge("tickroom_rooms", "Live rooms, by game and phase.", "game", "phase")
+	mPlayers         = gauge("tickroom_players", "Taken player seats, by game.", "game")
+	mLateness        = metric{prometheus.NewDesc("tickroom_tick_lateness_seconds", "How late each room tick started, by game.", []string{"game"}, nil), prometheus.UntypedValue}
+	mDuration        = metric{prometheus.NewDesc("tickroom_tick_duration_seconds", "How long each room tick took, by game.", []string{"game"}, nil), prometheus.UntypedValue}
+	mTicks           = counter("tickroom_ticks_total", "Game steps run, by game.", "game")
+	mOverruns        = counter("tickroom_tick_overruns_total", "Times a room stayed late after catching up and skipped ticks, by game.", "game")
+	mInboxDrops      = counter("tickroom_inbox_drops_total", "Inputs dropped because a room's inbox was full, by game.", "game")
+	mInputRateLimits = counter("tickroom_input_rate_limited_total", "Inputs dropped by the per-seat input rate, by game.", "game")
+	mStateSkipped    = counter("tickroom_state_frames_skipped_total", "State frames not sent to slow clients, by game.", "game")
+	mEncoded         = counter("tickroom_encoded_frames_total", "Frames rooms encoded, by game.", "game")
+)
+
+// allMetrics lists the families for Describe.
+var allMetrics = []metric{
+	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mRefused, mBytesIn, mBytesOut, mFramesIn,
+	mFramesOut, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
+	mJoins, mResumeAttempts, mResumes, mChat, mChatDeliveries, mChatRefused, mPresence, mNotifications,
+	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded,
+}
+
+// collector exports the transport's, the hub's and the rooms' figures at
+// scrape time. Collect is safe from any goroutine; the registry may run
+// scrapes concurrently, and perGame serializes what must be.
+type collector struct{ h *Handler }
+
+var _ prometheus.Collector = collector{}
+
+// Describe sends every family's description.
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range allMetrics {
+		ch <- m.desc
 	}
-	p.w.WriteByte(' ')
-	p.w.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-	p.w.WriteByte('\n')
 }
 
-func (p promWriter) counter(name, help string, v uint64) {
-	p.family(name, "counter", help)
-	p.sample(name, float64(v))
-}
-
-func (p promWriter) gauge(name, help string, v float64) {
-	p.family(name, "gauge", help)
-	p.sample(name, v)
-}
-
-// histogram writes one labelled series of a duration histogram family, in
-// seconds.
-func (p promWriter) histogram(name string, h game.Histogram, labels ...string) {
-	var cum uint64
-	for i, b := range game.HistogramBounds {
-		cum += h.Counts[i]
-		p.sample(name+"_bucket", float64(cum), append(labels, "le", strconv.FormatFloat(b.Seconds(), 'g', -1, 64))...)
+// Collect reads the counters and sends them as constant metrics.
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	h := c.h
+	put := func(m metric, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.typ, v, labels...)
 	}
-	p.sample(name+"_bucket", float64(h.Count), append(labels, "le", "+Inf")...)
-	p.sample(name+"_sum", h.Sum.Seconds(), labels...)
-	p.sample(name+"_count", float64(h.Count), labels...)
-}
-
-var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-
-func escapeLabel(s string) string { return labelEscaper.Replace(s) }
-
-// metrics answers the Prometheus scrape.
-func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	bw := bufio.NewWriterSize(w, 16<<10)
-	defer bw.Flush()
-	p := promWriter{bw}
 	ts := h.srv.Stats()
 	hs := h.hub.Stats()
 
-	p.gauge("tickroom_connections_open", "Open tickroom.v1 sessions.", float64(h.hub.OpenSessions()))
-	p.counter("tickroom_connections_opened_total", "tickroom.v1 sessions accepted.", hs.Sessions.Load())
-	p.gauge("tickroom_tcp_connections_open", "Open TCP connections on the WebSocket port, upgraded or not.", float64(ts.Open))
-	p.counter("tickroom_tcp_connections_opened_total", "TCP connections accepted on the WebSocket port.", ts.Opened)
-	p.family("tickroom_connections_closed_total", "counter", "WebSocket connections closed, by close code (1006: lost).")
-	for _, code := range sortedKeys(ts.Closed) {
-		p.sample("tickroom_connections_closed_total", float64(ts.Closed[code]), "code", strconv.Itoa(code))
+	put(mConnsOpen, float64(h.hub.OpenSessions()))
+	put(mConnsOpened, float64(hs.Sessions.Load()))
+	put(mTCPOpen, float64(ts.Open))
+	put(mTCPOpened, float64(ts.Opened))
+	for code, n := range ts.Closed {
+		put(mConnsClosed, float64(n), strconv.Itoa(code))
 	}
-	p.family("tickroom_handshakes_refused_total", "counter", "WebSocket upgrades refused, by reason and HTTP status.")
-	for _, st := range sortedKeys(ts.Refused) {
+	for st, n := range ts.Refused {
 		reason := refusalReasons[st]
 		if reason == "" {
 			reason = "http_" + strconv.Itoa(st)
 		}
-		p.sample("tickroom_handshakes_refused_total", float64(ts.Refused[st]), "reason", reason, "status", strconv.Itoa(st))
+		put(mRefused, float64(n), reason, strconv.Itoa(st))
 	}
-	p.counter("tickroom_received_bytes_total", "Bytes read from WebSocket connections.", ts.BytesIn)
-	p.counter("tickroom_sent_bytes_total", "Frame bytes written to WebSocket connections.", ts.BytesOut)
-	p.counter("tickroom_received_frames_total", "WebSocket frames read.", ts.FramesIn)
-	p.counter("tickroom_sent_frames_total", "WebSocket frames written.", ts.FramesOut)
-	p.counter("tickroom_skipped_frames_total", "Droppable frames the transport skipped for congested connections.", ts.Dropped)
+	put(mBytesIn, float64(ts.BytesIn))
+	put(mBytesOut, float64(ts.BytesOut))
+	put(mFramesIn, float64(ts.FramesIn))
+	put(mFramesOut, float64(ts.FramesOut))
+	put(mSkipped, float64(ts.Dropped))
 
-	p.counter("tickroom_messages_received_total", "tickroom.v1 client messages received.", hs.MessagesIn.Load())
-	p.counter("tickroom_messages_sent_total", "tickroom.v1 replies and notices sent, state excluded.", hs.MessagesOut.Load())
-	p.counter("tickroom_inputs_total", "Inputs queued to rooms.", hs.Inputs.Load())
-	p.counter("tickroom_inputs_refused_total", "Inputs refused.", hs.InputsRefused.Load())
-	p.counter("tickroom_rate_limited_messages_total", "Messages dropped by the per-connection rate limit.", hs.RateLimited.Load())
-	p.counter("tickroom_protocol_errors_total", "Undecodable client messages.", hs.ProtocolErrors.Load())
-	p.counter("tickroom_joins_total", "Seats taken.", hs.Joins.Load())
-	p.counter("tickroom_resume_attempts_total", "Joins that asked to resume a seat.", hs.ResumeAttempts.Load())
-	p.counter("tickroom_resumes_total", "Seats resumed.", hs.Resumes.Load())
-	p.family("tickroom_chat_messages_total", "counter", "Chat lines and direct messages accepted, by kind.")
-	p.sample("tickroom_chat_messages_total", float64(hs.RoomChats.Load()), "kind", "room")
-	p.sample("tickroom_chat_messages_total", float64(hs.ChannelChats.Load()), "kind", "channel")
-	p.sample("tickroom_chat_messages_total", float64(hs.DirectMessages.Load()), "kind", "direct")
-	p.counter("tickroom_chat_deliveries_total", "Chat lines queued on connections.", hs.ChatDeliveries.Load())
-	p.counter("tickroom_chat_refused_total", "Chat lines and direct messages refused by the chat rate limit.", hs.ChatRefused.Load())
-	p.counter("tickroom_presence_events_total", "Presence changes queued on watchers' connections.", hs.PresenceEvents.Load())
-	p.counter("tickroom_notifications_total", "Operator notifications sent.", hs.Notifications.Load())
+	put(mMessagesIn, float64(hs.MessagesIn.Load()))
+	put(mMessagesOut, float64(hs.MessagesOut.Load()))
+	put(mInputs, float64(hs.Inputs.Load()))
+	put(mInputsRefused, float64(hs.InputsRefused.Load()))
+	put(mRateLimited, float64(hs.RateLimited.Load()))
+	put(mProtocolErrors, float64(hs.ProtocolErrors.Load()))
+	put(mJoins, float64(hs.Joins.Load()))
+	put(mResumeAttempts, float64(hs.ResumeAttempts.Load()))
+	put(mResumes, float64(hs.Resumes.Load()))
+	put(mChat, float64(hs.RoomChats.Load()), "room")
+	put(mChat, float64(hs.ChannelChats.Load()), "channel")
+	put(mChat, float64(hs.DirectMessages.Load()), "direct")
+	put(mChatDeliveries, float64(hs.ChatDeliveries.Load()))
+	put(mChatRefused, float64(hs.ChatRefused.Load()))
+	put(mPresence, float64(hs.PresenceEvents.Load()))
+	put(mNotifications, float64(hs.Notifications.Load()))
 
 	games, infos, _ := h.perGame()
 	type roomKey struct{ game, phase string }
@@ -200,50 +267,34 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 		rooms[roomKey{info.Game, info.Phase.String()}]++
 		players[info.Game] += info.Players
 	}
-	p.family("tickroom_rooms", "gauge", "Live rooms, by game and phase.")
-	keys := make([]roomKey, 0, len(rooms))
-	for k := range rooms {
-		keys = append(keys, k)
+	for k, n := range rooms {
+		put(mRooms, float64(n), k.game, k.phase)
 	}
-	slices.SortFunc(keys, func(a, b roomKey) int { return cmp.Or(cmp.Compare(a.game, b.game), cmp.Compare(a.phase, b.phase)) })
-	for _, k := range keys {
-		p.sample("tickroom_rooms", float64(rooms[k]), "game", k.game, "phase", k.phase)
+	for g, n := range players {
+		put(mPlayers, float64(n), g)
 	}
-	p.family("tickroom_players", "gauge", "Taken player seats, by game.")
-	for _, g := range sortedKeys(players) {
-		p.sample("tickroom_players", float64(players[g]), "game", g)
+	for g, s := range games {
+		ch <- histogram(mLateness, s.Lateness, g)
+		ch <- histogram(mDuration, s.Duration, g)
+		put(mTicks, float64(s.Counters.Ticks), g)
+		put(mOverruns, float64(s.Counters.Overruns), g)
+		put(mInboxDrops, float64(s.Counters.InboxDrops), g)
+		put(mInputRateLimits, float64(s.Counters.RateLimited), g)
+		put(mStateSkipped, float64(s.Counters.StateSkipped), g)
+		put(mEncoded, float64(s.Counters.FramesEncoded), g)
 	}
-	names := sortedKeys(games)
-	p.family("tickroom_tick_lateness_seconds", "histogram", "How late each room tick started, by game.")
-	for _, g := range names {
-		p.histogram("tickroom_tick_lateness_seconds", games[g].Lateness, "game", g)
+}
+
+// histogram turns a room duration histogram into a Prometheus one, in
+// seconds, with cumulative buckets.
+func histogram(m metric, h game.Histogram, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(game.HistogramBounds))
+	var cum uint64
+	for i, b := range game.HistogramBounds {
+		cum += h.Counts[i]
+		buckets[b.Seconds()] = cum
 	}
-	p.family("tickroom_tick_duration_seconds", "histogram", "How long each room tick took, by game.")
-	for _, g := range names {
-		p.histogram("tickroom_tick_duration_seconds", games[g].Duration, "game", g)
-	}
-	for _, c := range []struct {
-		name, help string
-		v          func(game.Counters) uint64
-	}{
-		{"tickroom_ticks_total", "Game steps run, by game.", func(c game.Counters) uint64 { return c.Ticks }},
-		{"tickroom_tick_overruns_total", "Times a room stayed late after catching up and skipped ticks, by game.", func(c game.Counters) uint64 { return c.Overruns }},
-		{"tickroom_inbox_drops_total", "Inputs dropped because a room's inbox was full, by game.", func(c game.Counters) uint64 { return c.InboxDrops }},
-		{"tickroom_input_rate_limited_total", "Inputs dropped by the per-seat input rate, by game.", func(c game.Counters) uint64 { return c.RateLimited }},
-		{"tickroom_state_frames_skipped_total", "State frames not sent to slow clients, by game.", func(c game.Counters) uint64 { return c.StateSkipped }},
-		{"tickroom_encoded_frames_total", "Frames rooms encoded, by game.", func(c game.Counters) uint64 { return c.FramesEncoded }},
-	} {
-		p.family(c.name, "counter", c.help)
-		for _, g := range names {
-			p.sample(c.name, float64(c.v(games[g].Counters)), "game", g)
-		}
-	}
-	p.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.", float64(h.started.UnixNano())/1e9)
-	writeProcess(p)
-	p.gauge("go_goroutines", "Goroutines that currently exist.", float64(runtime.NumGoroutine()))
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	p.gauge("go_memstats_heap_alloc_bytes", "Heap bytes allocated and still in use.", float64(ms.HeapAlloc))
+	return prometheus.MustNewConstHistogram(m.desc, h.Count, h.Sum.Seconds(), buckets, labels...)
 }
 
 func sortedKeys[K int | string, V any](m map[K]V) []K {

@@ -165,3 +165,27 @@ func TestMetricsHaveProcessFigures(t *testing.T) {
 		t.Fatalf("CPU seconds went down: %v then %v", first["process_cpu_seconds_total"], after["process_cpu_seconds_total"])
 	}
 }
+
+// TestMetricsHaveStandardCollectors checks the client library's standard
+// series next to tickroom's: the Go runtime, the process (its descriptor
+// limit included) and which build runs.
+func TestMetricsHaveStandardCollectors(t *testing.T) {
+	e := start(t, adminToken)
+	m := e.scrape()
+	for _, name := range []string{"process_max_fds", "process_start_time_seconds", "go_goroutines", "go_memstats_heap_alloc_bytes"} {
+		if m[name] <= 0 {
+			t.Errorf("%s = %v, want a positive figure", name, m[name])
+		}
+	}
+	var goBuild, ours bool
+	for k, v := range m {
+		goBuild = goBuild || (strings.HasPrefix(k, "go_build_info{") && v == 1)
+		ours = ours || (strings.HasPrefix(k, "tickroom_build_info{") && strings.Contains(k, `goversion="go`) && v == 1)
+	}
+	if !goBuild || !ours {
+		t.Errorf("go_build_info present %v, tickroom_build_info present %v", goBuild, ours)
+	}
+	if start := m["process_start_time_seconds"]; start > float64(time.Now().Unix())+1 || start < float64(time.Now().Add(-24*time.Hour).Unix()) {
+		t.Errorf("process_start_time_seconds = %v, not a recent start", start)
+	}
+}
