@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // Subprotocol is the WebSocket subprotocol tickroom speaks (RFC 6455 §1.9).
@@ -53,8 +54,14 @@ type Config struct {
 	// answered 503 and closed. Zero value means 10,000.
 	MaxConns int
 	// MaxHandshakesPerIP caps concurrent unfinished handshakes from one
-	// source IP; the excess gets 429. Zero value means 64.
+	// source IP; the excess gets 429. It counts TCP peers that are not
+	// trusted proxies (a proxy reads the request itself before it opens
+	// ours, so slow handshakes are its to bound). Zero value means 64.
 	MaxHandshakesPerIP int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (see package clientip and Conn.ClientIP). Zero value trusts nobody:
+	// every client is its TCP peer and the header is ignored.
+	TrustedProxies clientip.Trusted
 	// HandshakeTimeout closes a connection that has not completed its
 	// upgrade in time (slowloris). Zero value means 10 s.
 	HandshakeTimeout time.Duration

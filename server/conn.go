@@ -52,7 +52,7 @@ type Conn struct {
 	state      connState
 	handler    Handler
 	accepted   bool          // Accept returned nil; OnClose is owed
-	ip         netip.Addr    // for the per-IP handshake count
+	ip         netip.Addr    // the client: the TCP peer, or who a trusted proxy names (set before Accept)
 	hsCounted  bool          // counted in the per-IP handshake count
 	refuse     int           // HTTP status to refuse with at the first read
 	deadline   int64         // handshake, refusal or close deadline (unix ns)
@@ -86,8 +86,15 @@ type Conn struct {
 // ID returns the connection's server-unique id. Safe from any goroutine.
 func (c *Conn) ID() uint64 { return c.id }
 
-// RemoteAddr returns the client's address. Safe from any goroutine.
+// RemoteAddr returns the TCP peer's address, which is a proxy's when the
+// server runs behind one; see ClientIP. Safe from any goroutine.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// ClientIP returns the client's IP address: the TCP peer's, or, when the
+// peer is one of Config.TrustedProxies, the client its X-Forwarded-For
+// names (package clientip). Per-IP limits and logs use it. It is final
+// from Handler.Accept on; safe from any goroutine after Accept returned.
+func (c *Conn) ClientIP() netip.Addr { return c.ip }
 
 // SetValue stores application state on the connection. Safe from any
 // goroutine.

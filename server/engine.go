@@ -53,7 +53,7 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.ip, _ = netip.AddrFromSlice(ta.IP)
 		c.ip = c.ip.Unmap()
 	}
-	if !s.handshakeStart(c) {
+	if !s.cfg.TrustedProxies.Contains(c.ip) && !s.handshakeStart(c) {
 		c.refuse = 429
 	}
 	return nil, gnet.None

@@ -35,10 +35,14 @@ func (c *Conn) handshake(b []byte) int {
 		return len(b)
 	}
 	r.RemoteAddr = c.remote
+	if c.srv.cfg.TrustedProxies.Contains(c.ip) {
+		c.ip = c.srv.cfg.TrustedProxies.Resolve(c.ip, r.headerList("X-Forwarded-For"))
+	}
+	r.ClientIP = c.ip
 	r.Subprotocol = ""
 	status, msg := c.checkUpgrade(r)
 	if status != 0 {
-		c.srv.cfg.Logger.Debug("upgrade refused", "conn", c.id, "status", status, "reason", msg)
+		c.srv.cfg.Logger.Debug("upgrade refused", "conn", c.id, "ip", c.ip, "status", status, "reason", msg)
 		c.refuseHTTP(status, msg)
 		return len(b)
 	}
@@ -49,7 +53,7 @@ func (c *Conn) handshake(b []byte) int {
 		if he, ok := err.(*HTTPError); ok {
 			st, msg = he.Status, he.Message
 		}
-		c.srv.cfg.Logger.Debug("upgrade refused by handler", "conn", c.id, "status", st)
+		c.srv.cfg.Logger.Debug("upgrade refused by handler", "conn", c.id, "ip", c.ip, "status", st)
 		c.refuseHTTP(st, msg)
 		return len(b)
 	}

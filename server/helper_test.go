@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +70,8 @@ type recorder struct {
 
 type recordedRequest struct {
 	path, query, token, header, subprotocol string
+	clientIP                                netip.Addr // Request.ClientIP
+	connIP                                  netip.Addr // Conn.ClientIP during Accept
 }
 
 func newRecorder() *recorder {
@@ -86,6 +89,7 @@ func (r *recorder) Accept(c *Conn, req *Request) error {
 	r.reqs = append(r.reqs, recordedRequest{
 		path: req.Path, query: req.RawQuery, token: req.Query("token"),
 		header: req.Header("X-Test"), subprotocol: req.Subprotocol,
+		clientIP: req.ClientIP, connIP: c.ClientIP(),
 	})
 	if r.refuse != nil {
 		return r.refuse

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"unsafe"
@@ -34,8 +35,10 @@ type Request struct {
 	Path string
 	// RawQuery is the query string without the '?'.
 	RawQuery string
-	// RemoteAddr is the client's address.
+	// RemoteAddr is the TCP peer's address (a proxy's behind one).
 	RemoteAddr net.Addr
+	// ClientIP is the client's IP address; see Conn.ClientIP.
+	ClientIP netip.Addr
 	// Subprotocol is the subprotocol the server selected, or "".
 	Subprotocol string
 
@@ -82,6 +85,24 @@ func (r *Request) Query(key string) string {
 		return uv
 	}
 	return ""
+}
+
+// headerList returns the values of every header named name joined with
+// ", ", as RFC 9110 §5.3 combines repeated list headers. It allocates only
+// when there are several.
+func (r *Request) headerList(name string) string {
+	out := ""
+	for i := 0; i < r.nheader; i++ {
+		if !strings.EqualFold(r.str(r.names[i]), name) {
+			continue
+		}
+		if out == "" {
+			out = r.str(r.values[i])
+		} else {
+			out += ", " + r.str(r.values[i])
+		}
+	}
+	return out
 }
 
 // str returns the bytes of s as a string that aliases the request buffer.

@@ -34,6 +34,7 @@ import (
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/admin"
 	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/web"
 )
@@ -50,6 +51,7 @@ func main() {
 
 type flags struct {
 	addr, httpAddr, logFormat, tokenKey, identityKey, origins string
+	trustedProxies, publicWSURL                               string
 	adminAddr, adminToken                                     string
 	adminSet, adminTokenRandom                                bool // -admin given; token generated
 	loops, maxConns, maxFrame, maxMessage, shards, msgRate    int
@@ -75,6 +77,8 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: random, tokens die with the process)")
 	fs.StringVar(&f.identityKey, "identity-key", "", "HMAC key that external identity tokens (JWT HS256) are signed with (empty: guests only)")
 	fs.StringVar(&f.origins, "origins", "", "comma-separated Origin allowlist for WebSocket upgrades (empty: any)")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated proxy addresses or CIDR prefixes whose X-Forwarded-For names the client (empty: none; the header is ignored)")
+	fs.StringVar(&f.publicWSURL, "public-ws-url", "", "WebSocket URL the demo and /v1/config give clients, a path on the page's origin (/v1/ws) or a full wss:// URL (empty: the -addr port on the page's host)")
 	fs.BoolVar(&f.multiSockets, "multi-sockets", false, "let a user hold several connections (default: a new login closes the old one)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to close")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
@@ -114,12 +118,16 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	trusted, err := clientip.Parse(f.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
 	var origins []string
 	if f.origins != "" {
 		origins = strings.Split(f.origins, ",")
 	}
 	srv, err := server.New(server.Config{
-		Addr: f.addr, Loops: f.loops, MaxConns: f.maxConns, Origins: origins,
+		Addr: f.addr, Loops: f.loops, MaxConns: f.maxConns, Origins: origins, TrustedProxies: trusted,
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage,
 		SlowCloseCode: ws.StatusCode(protocol.CloseSlowClient), Logger: log,
 		// Clients ping every heartbeatInterval; three silent intervals close
@@ -166,7 +174,10 @@ func run() error {
 			demo = d
 		}
 		public = &http.Server{
-			Handler:           web.New(web.Config{Auth: authority, WebSocketPort: port, WebSocketPath: hub.Path, Demo: demo, Games: games.Names()}),
+			Handler: web.New(web.Config{
+				Auth: authority, WebSocketPort: port, WebSocketPath: hub.Path, WebSocketURL: f.publicWSURL,
+				Demo: demo, Games: games.Names(),
+			}),
 			ReadHeaderTimeout: 5 * time.Second,
 		}
 		go func() {

@@ -304,7 +304,7 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	h.stats.Sessions.Add(1)
 	h.sendWelcome(s)
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
-		h.log.Debug("session open", "conn", c.ID(), "user", claims.UserID)
+		h.log.Debug("session open", "conn", c.ID(), "ip", c.ClientIP(), "user", claims.UserID)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"cmp"
-	"net"
 	"slices"
 	"strconv"
 	"time"
@@ -30,7 +29,8 @@ type PlayerInfo struct {
 type ConnInfo struct {
 	// ID is the connection id, as Welcome.connection_id tells the client.
 	ID string `json:"id"`
-	// Remote is the client's address.
+	// Remote is the client's IP address (server.Conn.ClientIP: the one a
+	// trusted proxy names, else the TCP peer).
 	Remote string `json:"remote"`
 	// Congested reports that the connection's outbound bytes are over the
 	// transport's high-water mark.
@@ -74,8 +74,8 @@ func (p *profile) info(uid string) PlayerInfo {
 	}
 	for _, s := range p.sessions {
 		ci := ConnInfo{ID: strconv.FormatUint(s.conn.ID(), 10), Congested: s.conn.Congested(), Dropped: s.conn.Dropped()}
-		if a, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok {
-			ci.Remote = a.String()
+		if ip := s.conn.ClientIP(); ip.IsValid() {
+			ci.Remote = ip.String()
 		}
 		pi.Connections = append(pi.Connections, ci)
 	}

@@ -21,6 +21,11 @@ type Config struct {
 	// WebSocketPath is the tickroom.v1 endpoint's path. Zero value means
 	// "/v1/ws".
 	WebSocketPath string
+	// WebSocketURL is the address clients should connect to when it is not
+	// the WebSocket port on the page's host: behind a TLS proxy, the same
+	// origin ("/v1/ws", resolved against the page's URL with ws: or wss:)
+	// or a full "wss://..." URL. Zero value means the port and path above.
+	WebSocketURL string
 	// Demo is the demo page's files (index.html at its root). Zero value
 	// means no demo: / answers 404.
 	Demo fs.FS
@@ -32,6 +37,7 @@ type Config struct {
 type ClientConfig struct {
 	WebSocketPort int      `json:"ws_port"`
 	WebSocketPath string   `json:"ws_path"`
+	WebSocketURL  string   `json:"ws_url,omitempty"`
 	Subprotocol   string   `json:"subprotocol"`
 	Games         []string `json:"games"`
 }
@@ -44,7 +50,7 @@ func New(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(auth.LoginPath, cfg.Auth.LoginHandler())
 	cc, _ := json.Marshal(ClientConfig{
-		WebSocketPort: cfg.WebSocketPort, WebSocketPath: cfg.WebSocketPath,
+		WebSocketPort: cfg.WebSocketPort, WebSocketPath: cfg.WebSocketPath, WebSocketURL: cfg.WebSocketURL,
 		Subprotocol: "tickroom.v1", Games: cfg.Games,
 	})
 	mux.HandleFunc("GET /v1/config", func(w http.ResponseWriter, _ *http.Request) {

@@ -1,7 +1,7 @@
 // The tickroom demo page: log in with a name, a lobby with the room list and
 // quick match, a chat panel with direct messages, and the built-in games
 // (gomoku on a board, the arena on a canvas). It reads GET /v1/config for
-// the WebSocket port and keeps its session in sessionStorage, so a reload
+// the WebSocket port (or URL, behind a proxy) and keeps its session in sessionStorage, so a reload
 // resumes the seats the user holds.
 import { connect, login, type Client, type Room } from "../../src/index.js";
 import { RoomEventKind } from "../../src/gen/tickroom/v1/state_pb.js";
@@ -16,6 +16,8 @@ import type { GameView } from "./view.js";
 interface ServerConfig {
   ws_port: number;
   ws_path: string;
+  /** ws_url, when set, is where to connect instead: a path on this origin or a full URL. */
+  ws_url?: string;
   subprotocol: string;
   games: string[];
 }
@@ -66,6 +68,13 @@ async function loadConfig(): Promise<ServerConfig> {
 }
 
 function wsUrl(c: ServerConfig): string {
+  if (c.ws_url) {
+    // Behind a TLS proxy the WebSocket shares the page's origin (wss on 443).
+    const u = new URL(c.ws_url, location.href);
+    if (u.protocol === "https:") u.protocol = "wss:";
+    else if (u.protocol === "http:") u.protocol = "ws:";
+    return u.toString();
+  }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   return `${scheme}://${location.hostname}:${c.ws_port}${c.ws_path}`;
 }

@@ -1,0 +1,160 @@
+// Runs Debian's nginx (scripts/install-nginx.sh installs it) with the
+// repository's deploy/nginx.conf in front of a tickroom server, for the TLS
+// tests: a self-signed certificate made with openssl for 127.0.0.1, free
+// loopback ports in place of 80 and 443, and a prefix, temp folders and
+// logs in a temporary folder. The shipped site file is used as it is but
+// for those addresses; nginx connects upstream from 127.0.0.2 so the test
+// can tell the proxy's address (the TCP peer tickroom sees) from the
+// browser's (127.0.0.1, which only X-Forwarded-For carries).
+import { execFile, spawn } from "node:child_process";
+import { X509Certificate, createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { REPO } from "./tickroom-server.mjs";
+
+const run = promisify(execFile);
+
+/** NGINX is the nginx binary (NGINX_PATH overrides it). */
+export const NGINX = process.env.NGINX_PATH || "/usr/sbin/nginx";
+
+/** PROXY_SOURCE is the address nginx connects to tickroom from. */
+export const PROXY_SOURCE = "127.0.0.2";
+
+/** freePort resolves with a loopback TCP port that was free a moment ago. */
+export async function freePort() {
+  const srv = createServer();
+  await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/**
+ * makeCert writes a self-signed certificate for 127.0.0.1 and localhost to
+ * dir and resolves with its paths, its PEM and the base64 SHA-256 of its
+ * public key (what Chromium's --ignore-certificate-errors-spki-list takes).
+ */
+export async function makeCert(dir) {
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  await run("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=tickroom test",
+    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+  ]);
+  const pem = await readFile(cert, "utf8");
+  const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+  return { cert, key, pem, spki: createHash("sha256").update(spki).digest("base64") };
+}
+
+/**
+ * siteConfig returns deploy/nginx.conf with the upstream addresses of the
+ * server, the given listen ports and certificate in place of the example's,
+ * and the WebSocket access log in dir.
+ */
+export async function siteConfig({ httpAddr, wsAddr, adminAddr, ports, cert, dir }) {
+  let conf = await readFile(join(REPO, "deploy/nginx.conf"), "utf8");
+  const swap = (from, to) => {
+    if (!conf.includes(from)) throw new Error(`deploy/nginx.conf no longer has ${from}`);
+    conf = conf.split(from).join(to);
+  };
+  swap("server 127.0.0.1:8080;", `server ${httpAddr};`);
+  swap("server 127.0.0.1:8081;", `server ${wsAddr};`);
+  swap("server 127.0.0.1:9090;", `server ${adminAddr};`);
+  swap("/etc/ssl/tickroom/fullchain.pem", cert.cert);
+  swap("/etc/ssl/tickroom/privkey.pem", cert.key);
+  swap("/var/log/nginx/access.log", join(dir, "access.log"));
+  conf = conf.replace(/^\s*listen \[::\].*$/gm, "");
+  swap("listen 80;", `listen 127.0.0.1:${ports.http};`);
+  // The first TLS server is the players' site, the second the admin's.
+  const tls = [ports.play, ports.admin];
+  conf = conf.replace(/listen 443 ssl http2;/g, () => `listen 127.0.0.1:${tls.shift()} ssl http2;`);
+  if (tls.length !== 0) throw new Error("deploy/nginx.conf: expected two TLS servers");
+  return conf;
+}
+
+/**
+ * startNginx runs nginx with the site in front of server (startServer's
+ * result plus adminAddr) and resolves with the play and admin base URLs,
+ * the certificate, and stop().
+ */
+export async function startNginx(server) {
+  if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: run scripts/install-nginx.sh`);
+  const dir = await mkdtemp(join(tmpdir(), "tickroom-nginx-"));
+  const cert = await makeCert(dir);
+  const ports = { http: await freePort(), play: await freePort(), admin: await freePort() };
+  const site = await siteConfig({
+    httpAddr: new URL(server.httpUrl).host, wsAddr: server.wsAddr, adminAddr: server.adminAddr, ports, cert, dir,
+  });
+  await writeFile(join(dir, "site.conf"), site);
+  const root = process.getuid?.() === 0;
+  await writeFile(join(dir, "nginx.conf"), [
+    "daemon off;",
+    root ? "user root;" : "",
+    "worker_processes 1;",
+    `pid ${join(dir, "nginx.pid")};`,
+    `error_log ${join(dir, "error.log")} warn;`,
+    "events { worker_connections 256; }",
+    "http {",
+    "  access_log off;",
+    ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${join(dir, t)};`),
+    "  types { text/html html; text/javascript js; text/css css; }",
+    `  proxy_bind ${PROXY_SOURCE};`,
+    `  include ${join(dir, "site.conf")};`,
+    "}",
+    "",
+  ].join("\n"));
+  const args = ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")];
+  await run(NGINX, ["-t", ...args]).catch(async (err) => {
+    throw new Error(`nginx -t refused the configuration: ${err.stderr}\n${site}`);
+  });
+  const proc = spawn(NGINX, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  proc.stderr.on("data", (b) => (stderr += b));
+  const exited = new Promise((resolve) => proc.once("exit", resolve));
+  await waitListening(ports.play, exited, () => stderr);
+  await waitListening(ports.admin, exited, () => stderr);
+  return {
+    playUrl: `https://127.0.0.1:${ports.play}`,
+    adminUrl: `https://127.0.0.1:${ports.admin}`,
+    redirectUrl: `http://127.0.0.1:${ports.http}`,
+    cert,
+    async errorLog() {
+      return readFile(join(dir, "error.log"), "utf8").catch(() => "");
+    },
+    async accessLog() {
+      return readFile(join(dir, "access.log"), "utf8").catch(() => "");
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGTERM");
+        const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// waitListening resolves once 127.0.0.1:port accepts a connection.
+async function waitListening(port, exited, log) {
+  let dead = false;
+  exited.then(() => (dead = true));
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`nginx exited: ${log()}`);
+    const ok = await new Promise((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nginx did not listen on ${port}: ${log()}`);
+}
