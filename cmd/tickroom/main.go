@@ -52,7 +52,7 @@ func main() {
 type flags struct {
 	addr, httpAddr, logFormat, tokenKey, identityKey, origins string
 	trustedProxies, publicWSURL                               string
-	adminAddr, adminToken                                     string
+	adminAddr, adminToken, identityJWKS                       string
 	adminSet, adminTokenRandom                                bool // -admin given; token generated
 	loops, maxConns, maxFrame, maxMessage, shards, msgRate    int
 	dropGrace, tokenTTL, shutdownTimeout                      time.Duration
@@ -76,6 +76,7 @@ func parseFlags() (*flags, error) {
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 24*time.Hour, "session token lifetime")
 	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: random, tokens die with the process)")
 	fs.StringVar(&f.identityKey, "identity-key", "", "HMAC key that external identity tokens (JWT HS256) are signed with (empty: guests only)")
+	fs.StringVar(&f.identityJWKS, "identity-jwks", "", "JSON Web Key Set file of an identity provider whose RS256/ES256 tokens log users in (empty: none)")
 	fs.StringVar(&f.origins, "origins", "", "comma-separated Origin allowlist for WebSocket upgrades (empty: any)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated proxy addresses or CIDR prefixes whose X-Forwarded-For names the client (empty: none; the header is ignored)")
 	fs.StringVar(&f.publicWSURL, "public-ws-url", "", "WebSocket URL the demo and /v1/config give clients, a path on the page's origin (/v1/ws) or a full wss:// URL (empty: the -addr port on the page's host)")
@@ -113,6 +114,11 @@ func run() error {
 	}
 	if f.identityKey != "" {
 		acfg.Identity.HMACKey = []byte(f.identityKey)
+	}
+	if f.identityJWKS != "" {
+		if acfg.Identity.PublicKeys, err = auth.LoadJWKS(f.identityJWKS); err != nil {
+			return err
+		}
 	}
 	authority, err := auth.New(acfg)
 	if err != nil {

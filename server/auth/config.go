@@ -9,9 +9,11 @@
 //
 // Login is either a guest login with a display name, which gets a random,
 // unguessable user id, or an identity login with a token from an external
-// identity provider that shares an HMAC key with the server: a JWT signed
-// with HS256, or a two-part "<claims>.<signature>" HMAC token with the same
-// claims. Either way the reply carries a session token the WebSocket
+// identity provider: a JWT signed with HS256 under a key shared with the
+// server, a two-part "<claims>.<signature>" HMAC token with the same claims,
+// or a JWT signed with RS256 or ES256 under one of the provider's public
+// keys (a JWKS file, see LoadJWKS). identity.go says why JWTs are verified
+// with github.com/golang-jwt/jwt/v5 and what is checked around it. Either way the reply carries a session token the WebSocket
 // handshake presents (query ?token=, or Authorization: Bearer).
 //
 // An Authority is immutable after New; its methods are safe from any
@@ -65,8 +67,14 @@ type Config struct {
 // IdentityConfig configures the verification of external identity tokens.
 type IdentityConfig struct {
 	// HMACKey is the secret shared with the identity provider, at least
-	// MinSecretLen bytes. Zero value means identity login is off.
+	// MinSecretLen bytes, for HS256 JWTs and HMAC tokens. Zero value means
+	// neither is accepted.
 	HMACKey []byte
+	// PublicKeys verify RS256 and ES256 JWTs, chosen by the token's "kid";
+	// LoadJWKS reads them from a provider's key set. Zero value means
+	// neither algorithm is accepted. Identity login is off when both
+	// HMACKey and PublicKeys are empty.
+	PublicKeys []PublicKey
 	// Issuer, when set, must equal the token's "iss" claim. Zero value means
 	// "iss" is not checked.
 	Issuer string
@@ -108,6 +116,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if n := len(cfg.Identity.HMACKey); n > 0 && n < MinSecretLen {
 		return cfg, fmt.Errorf("%w: identity HMAC key is %d bytes, want at least %d", ErrConfig, n, MinSecretLen)
+	}
+	for _, k := range cfg.Identity.PublicKeys {
+		if _, err := cfg.Identity.keyFor(jwtHeader{Alg: publicKeyAlg(k.Key), Kid: k.ID}); err != nil {
+			return cfg, fmt.Errorf("%w: identity public key %q is neither RSA (2048 bits or more) nor ECDSA P-256", ErrConfig, k.ID)
+		}
 	}
 	if len(cfg.Keys) == 0 {
 		secret := make([]byte, MinSecretLen)

@@ -131,3 +131,33 @@ func TestValidateName(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateUserID(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"alice", true},
+		{"auth0|5f7c8ec7c33c6c004bbafe82", true},
+		{"user@example.com", true},
+		{strings.Repeat("a", auth.MaxUserIDLen), true},
+		{strings.Repeat("a", auth.MaxUserIDLen+1), false},
+		{"", false},
+		{"two words", false},
+		{"alice\u200b", false},
+		{"\ufeffalice", false},
+		{"ålice", false},
+		{"tab\t", false},
+		{"nul\x00", false},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := auth.ValidateUserID(tt.in)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ValidateUserID(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, auth.ErrInvalidUserID) {
+				t.Fatalf("error %v does not wrap ErrInvalidUserID", err)
+			}
+		})
+	}
+}

@@ -19,8 +19,6 @@ const (
 	// GuestIDPrefix starts every guest user id. Identity logins whose
 	// subject starts with it are refused, so no one can claim a guest's id.
 	GuestIDPrefix = "guest-"
-	// maxUserIDLen caps user ids from identity tokens and in session tokens.
-	maxUserIDLen = 128
 )
 
 // ValidateName trims surrounding white space from a display name and
