@@ -112,6 +112,11 @@ type Config struct {
 	// released; it must be quick and must not block. Zero value means no
 	// call.
 	OnRemoved func(Removal)
+	// OnResult is called on the tick worker when a match that was running
+	// ends (Context.End, or the room closing), with who played and how it
+	// ended; it must be quick and must not block: a store queues the
+	// Result and writes it elsewhere. Zero value means no call.
+	OnResult func(Result)
 }
 
 func (c Config) withDefaults() Config {

@@ -238,6 +238,9 @@ func (r *Room) setPhase(p Phase) {
 		return
 	}
 	r.phase.Store(int32(p))
+	if p == PhaseRunning {
+		r.w.started = r.w.now
+	}
 	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED, nil, nil)
 }
 
@@ -245,7 +248,9 @@ func (r *Room) end(res MatchResult) {
 	if r.Phase() >= PhaseFinished {
 		return
 	}
+	started := r.Phase() == PhaseRunning
 	r.phase.Store(int32(PhaseFinished))
 	r.w.result = res
 	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED, nil, &res)
+	r.report(res, started)
 }

@@ -23,6 +23,7 @@ type worker struct {
 	tickNo   uint64
 	now      time.Time
 	empty    time.Time // when the room became empty; zero while not
+	started  time.Time // when the match started running
 	due      time.Time // when the next tick is due
 	disposed bool
 	result   MatchResult

@@ -7,13 +7,7 @@ import (
 	"github.com/tickroom/tickroom/game/lobbychat"
 )
 
-// registerGames registers the built-in games.
-func registerGames() (*game.Registry, error) {
-	reg := game.NewRegistry()
-	for _, d := range []game.Definition{arena.Definition(), gomoku.Definition(), lobbychat.Definition()} {
-		if err := reg.Register(d); err != nil {
-			return nil, err
-		}
-	}
-	return reg, nil
+// builtinGames returns the games this command serves.
+func builtinGames() []game.Definition {
+	return []game.Definition{arena.Definition(), gomoku.Definition(), lobbychat.Definition()}
 }

@@ -8,39 +8,25 @@
 // Every flag can also be set with an environment variable: TICKROOM_ and the
 // flag's name in upper case with '-' as '_' (TICKROOM_HTTP, TICKROOM_DROP_GRACE).
 // A flag on the command line wins over the environment.
+//
+// It is a thin wrapper over package tickroom: flags become tickroom.Options,
+// and the built-in games (arena, gomoku, lobbychat) and the demo page are
+// added. A studio's own main does the same with its games.
 package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/tickroom/tickroom/game"
-	"github.com/tickroom/tickroom/protocol"
-	"github.com/tickroom/tickroom/server"
-	"github.com/tickroom/tickroom/server/admin"
-	"github.com/tickroom/tickroom/server/auth"
-	"github.com/tickroom/tickroom/server/clientip"
-	"github.com/tickroom/tickroom/server/hub"
-	"github.com/tickroom/tickroom/server/web"
+	"github.com/tickroom/tickroom"
 )
-
-// heartbeatInterval is how often clients are told to ping when idle.
-const heartbeatInterval = 10 * time.Second
 
 func main() {
 	if err := run(); err != nil {
@@ -53,7 +39,7 @@ type flags struct {
 	addr, httpAddr, logFormat, tokenKey, identityKey, origins string
 	trustedProxies, publicWSURL                               string
 	adminAddr, adminToken, identityJWKS                       string
-	adminSet, adminTokenRandom                                bool // -admin given; token generated
+	adminSet                                                  bool // -admin given
 	loops, maxConns, maxFrame, maxMessage, shards, msgRate    int
 	dropGrace, tokenTTL, shutdownTimeout                      time.Duration
 	multiSockets, debug                                       bool
@@ -106,117 +92,61 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(f)
-
-	acfg := auth.Config{TTL: f.tokenTTL, Logger: log}
-	if f.tokenKey != "" {
-		acfg.Keys = []auth.Key{{ID: "k1", Secret: []byte(f.tokenKey)}}
-	}
-	if f.identityKey != "" {
-		acfg.Identity.HMACKey = []byte(f.identityKey)
-	}
-	if f.identityJWKS != "" {
-		if acfg.Identity.PublicKeys, err = auth.LoadJWKS(f.identityJWKS); err != nil {
-			return err
-		}
-	}
-	authority, err := auth.New(acfg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := tickroom.New(options(f, newLogger(f)))
 	if err != nil {
 		return err
 	}
-	trusted, err := clientip.Parse(f.trustedProxies)
-	if err != nil {
-		return fmt.Errorf("-trusted-proxies: %w", err)
-	}
-	var origins []string
-	if f.origins != "" {
-		origins = strings.Split(f.origins, ",")
-	}
-	srv, err := server.New(server.Config{
-		Addr: f.addr, Loops: f.loops, MaxConns: f.maxConns, Origins: origins, TrustedProxies: trusted,
-		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage,
-		SlowCloseCode: ws.StatusCode(protocol.CloseSlowClient), Logger: log,
-		// Clients ping every heartbeatInterval; three silent intervals close
-		// with the resumable heartbeat code.
-		PingInterval: heartbeatInterval, IdleTimeout: 3 * heartbeatInterval,
-		IdleCloseCode: ws.StatusCode(protocol.CloseHeartbeatTimeout),
-	})
-	if err != nil {
-		return err
-	}
-	games, err := registerGames()
-	if err != nil {
-		return err
-	}
-	h, err := hub.New(hub.Config{
-		Server: srv, Auth: authority, Games: games,
-		Runtime:         game.Config{Shards: f.shards, DropGrace: f.dropGrace, Logger: log},
-		MultipleSockets: f.multiSockets, MessageRate: f.msgRate, MaxMessageBytes: f.maxMessage, Logger: log,
-		HeartbeatInterval: heartbeatInterval,
-	})
-	if err != nil {
-		return err
-	}
-	srv.Handle(hub.Path, h)
-	srv.Handle("/echo", &server.EchoHandler{})
-	srv.Handle("/broadcast", server.NewBroadcastHandler())
-	h.Start()
 	if err := srv.Start(); err != nil {
 		return err
 	}
+	printSummary(f, srv)
+	return srv.Run(ctx)
+}
 
-	var public *http.Server
-	publicAddr := "off"
-	if f.httpAddr != "" {
-		ln, err := net.Listen("tcp", f.httpAddr)
-		if err != nil {
-			return err
-		}
-		publicAddr = ln.Addr().String()
-		_, wsPort, _ := net.SplitHostPort(srv.Addr().String())
-		port, _ := strconv.Atoi(wsPort)
-		var demo fs.FS
-		if d, err := demoFiles(); err == nil {
-			demo = d
-		}
-		public = &http.Server{
-			Handler: web.New(web.Config{
-				Auth: authority, WebSocketPort: port, WebSocketPath: hub.Path, WebSocketURL: f.publicWSURL,
-				Demo: demo, Games: games.Names(),
-			}),
-			ReadHeaderTimeout: 5 * time.Second,
-		}
-		go func() {
-			if err := public.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				log.Error("public http server", "err", err)
-			}
-		}()
+// options maps the flags onto the library's options; the built-in games and
+// the demo page are what this command adds.
+func options(f *flags, log *slog.Logger) tickroom.Options {
+	o := tickroom.Options{
+		Addr: f.addr, HTTPAddr: f.httpAddr, AdminAddr: f.adminAddr, AdminToken: f.adminToken,
+		Games: builtinGames(),
+		Loops: f.loops, Shards: f.shards, MaxConns: f.maxConns,
+		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
+		DropGrace: f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout,
+		MultipleSockets: f.multiSockets, EchoEndpoints: true, Logger: log,
+		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 	}
-	adminSrv, adminAddr, err := startAdmin(f, h, srv, log)
-	if err != nil {
-		return err
+	if f.trustedProxies != "" {
+		o.TrustedProxies = strings.Split(f.trustedProxies, ",")
 	}
-	printSummary(f, srv.Addr().String(), publicAddr, games.Names())
-	printAdminSummary(f, adminAddr)
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	<-sig
-	log.Info("shutting down: clients get a resumable close", "code", int(protocol.CloseServerShutdown))
-	ctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
-	defer cancel()
-	if public != nil {
-		_ = public.Shutdown(ctx)
+	if f.addr == "" {
+		o.Addr = "127.0.0.1:0"
 	}
-	herr := h.Shutdown(ctx)
-	if err := srv.Shutdown(ctx); !errors.Is(err, server.ErrServerClosed) {
-		return err
+	if f.httpAddr == "" {
+		o.HTTPAddr = tickroom.Off
 	}
-	if adminSrv != nil {
-		// Last, so /readyz answers 503 while the rest drains.
-		_ = adminSrv.Shutdown(ctx)
+	switch {
+	case f.adminAddr == "":
+		o.AdminAddr = tickroom.Off
+	case !f.adminSet:
+		// The default: the library falls back to no admin listener when
+		// its default address is taken.
+		o.AdminAddr = ""
 	}
-	return herr
+	if f.tokenKey != "" {
+		o.TokenKey = []byte(f.tokenKey)
+	}
+	if f.identityKey != "" {
+		o.IdentityKey = []byte(f.identityKey)
+	}
+	if f.origins != "" {
+		o.Origins = strings.Split(f.origins, ",")
+	}
+	if d, err := demoFiles(); err == nil {
+		o.Pages = d
+	}
+	return o
 }
 
 func newLogger(f *flags) *slog.Logger {
@@ -233,59 +163,26 @@ func newLogger(f *flags) *slog.Logger {
 // printSummary prints the one-screen start summary to standard output; its
 // first line names the addresses, for scripts and tests that start the
 // binary on port 0.
-func printSummary(f *flags, wsAddr, httpAddr string, games []string) {
+func printSummary(f *flags, srv *tickroom.Server) {
+	wsAddr, httpAddr := srv.Addr().String(), "off"
+	if a := srv.HTTPAddr(); a != nil {
+		httpAddr = a.String()
+	}
 	fmt.Printf("tickroom listening ws=%s http=%s\n", wsAddr, httpAddr)
 	fmt.Printf("  play        http://%s/\n", httpAddr)
-	fmt.Printf("  websocket   ws://%s%s (tickroom.v1), /echo, /broadcast\n", wsAddr, hub.Path)
+	fmt.Printf("  websocket   ws://%s%s (tickroom.v1), /echo, /broadcast\n", wsAddr, tickroom.WebSocketPath)
 	fmt.Printf("  login       POST http://%s/v1/login\n", httpAddr)
-	fmt.Printf("  games       %s\n", strings.Join(games, ", "))
+	fmt.Printf("  games       %s\n", strings.Join(srv.Games(), ", "))
 	fmt.Printf("  resume      seats held %s; tokens live %s\n", f.dropGrace, f.tokenTTL)
 	fmt.Printf("  limits      max-conns %d (0 = 10000), message %d B, %d msg/s (0 = 120)\n", f.maxConns, f.maxMessage, f.msgRate)
-}
-
-// startAdmin serves the admin handler on f.adminAddr. A default address
-// that is taken (another tickroom on the machine) turns the admin server
-// off with a warning; an address asked for explicitly must be free.
-func startAdmin(f *flags, h *hub.Hub, srv *server.Server, log *slog.Logger) (*http.Server, string, error) {
-	if f.adminAddr == "" {
-		return nil, "off", nil
-	}
-	if f.adminToken == "" {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		f.adminToken = hex.EncodeToString(b[:])
-		f.adminTokenRandom = true
-	}
-	ah, err := admin.New(admin.Config{Hub: h, Server: srv, Token: f.adminToken, Logger: log})
-	if err != nil {
-		return nil, "", err
-	}
-	ln, err := net.Listen("tcp", f.adminAddr)
-	if err != nil {
-		if f.adminSet {
-			return nil, "", fmt.Errorf("admin listener: %w", err)
-		}
-		log.Warn("admin server off: default address unavailable", "addr", f.adminAddr, "err", err)
-		return nil, "off", nil
-	}
-	as := &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := as.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			log.Error("admin http server", "err", err)
-		}
-	}()
-	return as, ln.Addr().String(), nil
-}
-
-// printAdminSummary adds the admin lines to the start summary.
-func printAdminSummary(f *flags, addr string) {
-	if addr == "off" {
+	a := srv.AdminAddr()
+	if a == nil {
 		fmt.Printf("  admin       off\n")
 		return
 	}
-	fmt.Printf("  admin       http://%s/monitor/ (monitor), /metrics, /healthz, /readyz, /debug/pprof/, /v1/admin/\n", addr)
-	if f.adminTokenRandom {
-		fmt.Printf("  admin token %s (random; set -admin-token to choose one)\n", f.adminToken)
+	fmt.Printf("  admin       http://%s/monitor/ (monitor), /metrics, /healthz, /readyz, /debug/pprof/, /v1/admin/\n", a)
+	if f.adminToken == "" {
+		fmt.Printf("  admin token %s (random; set -admin-token to choose one)\n", srv.AdminToken())
 	} else {
 		fmt.Printf("  admin token from -admin-token\n")
 	}

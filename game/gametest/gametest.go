@@ -2,6 +2,13 @@
 // every frame it is sent and keeps the entity set a real client would build,
 // a Transport that hands frames to such clients, and an Env that runs a
 // Runtime on a ManualClock.
+//
+// A game's unit test creates an Env with the game's Definition, a room with
+// Env.Create, seats players with Env.Seat, sends their inputs with
+// Player.Send, moves time on with Env.Advance (ticks run on the calling
+// goroutine, so nothing races the test), and reads what each player was
+// sent: Client.Entity decodes one entity of the state the client built,
+// TakeMessages the game's messages, and Env.Results the match results.
 package gametest
 
 import (
@@ -210,6 +217,7 @@ type Env struct {
 	tr      *Transport
 	mu      sync.Mutex
 	removed []game.Removal
+	results []game.Result
 }
 
 // NewEnv returns a started Runtime on a ManualClock with defs registered
@@ -227,6 +235,11 @@ func NewEnv(t testing.TB, defs []game.Definition, mod func(*game.Config)) *Env {
 		OnRemoved: func(r game.Removal) {
 			e.mu.Lock()
 			e.removed = append(e.removed, r)
+			e.mu.Unlock()
+		},
+		OnResult: func(r game.Result) {
+			e.mu.Lock()
+			e.results = append(e.results, r)
 			e.mu.Unlock()
 		}}
 	if mod != nil {

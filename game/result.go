@@ -1,0 +1,60 @@
+package game
+
+import "time"
+
+// Result is a finished match as the runtime reports it to Config.OnResult:
+// the record a store persists as match history.
+//
+// A game reports how its match ended with Context.End(MatchResult); the
+// runtime adds who played, when, and for how long. A room closed while its
+// match runs (Room.Close, an operator's close, server shutdown) reports a
+// Result with Reason "closed" and no winners. A room that ends before its
+// match started (closed while waiting for players) reports nothing.
+type Result struct {
+	// RoomID and Game identify the room and the registered game name.
+	RoomID string
+	Game   string
+	// Players are the room's player members when the match ended, dropped
+	// ones included, in seat order. Spectators are left out.
+	Players []Player
+	// Outcome is what the game passed to Context.End.
+	Outcome MatchResult
+	// Started is when the room went from waiting to running; Ended is the
+	// tick time of the End call. Both come from the runtime's Clock.
+	Started, Ended time.Time
+	// Ticks is the number of the tick during which the match ended.
+	Ticks uint64
+}
+
+// Winners returns the winning players, in seat order; none for a draw.
+func (r Result) Winners() []Player {
+	var out []Player
+	for _, p := range r.Players {
+		for _, s := range r.Outcome.WinnerSeats {
+			if p.Seat == s {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// report calls OnResult, if set, for a match that ended at the current
+// tick. It runs on the tick worker.
+func (r *Room) report(res MatchResult, started bool) {
+	fn := r.rt.cfg.OnResult
+	if fn == nil || !started {
+		return
+	}
+	w := &r.w
+	out := Result{RoomID: r.id, Game: r.def.Name, Outcome: res, Started: w.started, Ended: w.now, Ticks: w.tickNo}
+	for _, m := range w.members {
+		if m != nil && !m.Spectator {
+			out.Players = append(out.Players, m.Player)
+		}
+	}
+	out.Outcome.WinnerSeats = append([]uint32(nil), res.WinnerSeats...)
+	out.Outcome.Data = append([]byte(nil), res.Data...)
+	fn(out)
+}

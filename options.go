@@ -1,0 +1,144 @@
+package tickroom
+
+import (
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+)
+
+// Off, as an address in Options, turns that listener off.
+const Off = "off"
+
+// Default listen addresses, used when the Options field is empty.
+const (
+	DefaultAddr      = "127.0.0.1:8081"
+	DefaultHTTPAddr  = "127.0.0.1:8080"
+	DefaultAdminAddr = "127.0.0.1:9090"
+)
+
+// WebSocketPath is where tickroom.v1 is served on the WebSocket address.
+const WebSocketPath = "/v1/ws"
+
+// HeartbeatInterval is how often clients are told to ping when idle; a
+// connection silent for three intervals is closed with the resumable
+// heartbeat code.
+const HeartbeatInterval = 10 * time.Second
+
+// Options configure a Server. Every field works at its zero value: a zero
+// Options serves on the default loopback addresses with no games.
+type Options struct {
+	// Addr is the WebSocket listen address, host:port (port 0 picks a free
+	// one; see Server.Addr). Zero value means DefaultAddr.
+	Addr string
+	// HTTPAddr is the public HTTP listen address: POST /v1/login, GET
+	// /v1/config and Pages at /. Zero value means DefaultHTTPAddr; Off turns
+	// it off (clients then need tokens made elsewhere).
+	HTTPAddr string
+	// AdminAddr is the admin HTTP listen address: /healthz, /readyz,
+	// /metrics, /monitor/, and with the admin token /v1/admin/ and
+	// /debug/pprof/. Zero value means DefaultAdminAddr, and when that address
+	// is taken the server runs without the admin listener and logs a
+	// warning; an address given here must be free. Off turns it off.
+	AdminAddr string
+	// AdminToken is the bearer token of the admin API and pprof. Zero value
+	// means a random token, readable with Server.AdminToken.
+	AdminToken string
+
+	// Games are registered before the server starts; Server.Register adds
+	// more. Zero value means none yet.
+	Games []game.Definition
+	// Pages are served at / on HTTPAddr (index.html at its root), with
+	// headers that forbid inline script and framing. Zero value means no
+	// pages: / answers 404.
+	Pages fs.FS
+	// OnResult is called on the room's tick worker when a running match
+	// ends; it must be quick and must not block (queue the Result, write it
+	// elsewhere). See game.Result. Zero value means results are not kept.
+	OnResult func(game.Result)
+
+	// TokenKey signs and verifies session tokens, at least 32 bytes. Zero
+	// value means a random key: tokens die with the process.
+	TokenKey []byte
+	// TokenTTL is a session token's lifetime. Zero value means 24 hours.
+	TokenTTL time.Duration
+	// IdentityKey is the HMAC key external identity tokens (JWT HS256) are
+	// signed with; logins that present one get its subject as user id.
+	// Zero value means guest logins only.
+	IdentityKey []byte
+	// IdentityJWKSFile is a JSON Web Key Set file of an identity provider
+	// whose RS256/ES256 tokens log users in. Zero value means none.
+	IdentityJWKSFile string
+	// TrustedProxies are proxy addresses or CIDR prefixes whose
+	// X-Forwarded-For names the client, for per-IP limits and logs. Zero
+	// value trusts nobody: the header is ignored.
+	TrustedProxies []string
+	// PublicWebSocketURL is the WebSocket URL /v1/config gives clients when
+	// it is not Addr's port on the page's host: behind a TLS proxy, a path
+	// on the page's origin ("/v1/ws") or a full "wss://" URL. Zero value
+	// means Addr's port and WebSocketPath.
+	PublicWebSocketURL string
+	// Origins is the Origin allowlist for WebSocket upgrades. Zero value
+	// means any origin.
+	Origins []string
+	// MultipleSockets lets a user hold several connections at once. Zero
+	// value means a new login closes the user's old connection.
+	MultipleSockets bool
+
+	// Loops is the number of event loops. Zero value means one per CPU.
+	Loops int
+	// Shards is the number of tick workers. Zero value means one per CPU.
+	Shards int
+	// MaxConns caps open connections. Zero value means 10,000.
+	MaxConns int
+	// MaxFrameSize and MaxMessageSize cap a client's frame payload and
+	// reassembled message, in bytes (close 1009 over them). Zero value
+	// means 64 KiB each.
+	MaxFrameSize, MaxMessageSize int
+	// MessageRate is the number of messages a connection may send per
+	// second. Zero value means 120.
+	MessageRate int
+	// DropGrace is how long a dropped player's seat is held for a resume.
+	// Zero value means 30 seconds.
+	DropGrace time.Duration
+	// ShutdownTimeout bounds Run's shutdown once its context ends. Zero
+	// value means 10 seconds.
+	ShutdownTimeout time.Duration
+	// EchoEndpoints serves /echo (every message back as it came) and
+	// /broadcast (each message to every other connection) on Addr, for
+	// conformance suites and transport benchmarks. Zero value means off.
+	EchoEndpoints bool
+
+	// Logger receives the server's logs with the fixed keys conn, user,
+	// room and code. Zero value means slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.HTTPAddr == "" {
+		o.HTTPAddr = DefaultHTTPAddr
+	}
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = 24 * time.Hour
+	}
+	if o.MaxFrameSize <= 0 {
+		o.MaxFrameSize = 64 << 10
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = 64 << 10
+	}
+	if o.DropGrace <= 0 {
+		o.DropGrace = 30 * time.Second
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}

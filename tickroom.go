@@ -1,0 +1,322 @@
+// Package tickroom assembles a complete tickroom server from Options: the
+// WebSocket port that speaks tickroom.v1, the public HTTP port (login,
+// client configuration, your pages) and the admin port (health, metrics,
+// monitor, admin API). A studio's own main registers its games and runs it:
+//
+//	srv, err := tickroom.New(tickroom.Options{Games: []game.Definition{mygame.Definition()}})
+//	if err != nil { ... }
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	err = srv.Run(ctx)
+//
+// cmd/tickroom is such a main: it maps flags and TICKROOM_* environment
+// variables onto Options and registers the built-in games.
+//
+// What a game implements and may rely on lives in package game: the Game
+// interface and its threading contract (every call on the room's tick
+// worker, one at a time), Snapshot for encoding state as entities and
+// globals, Viewer for per-client views, Setup for room options, and
+// Context.End for results, which reach Options.OnResult as a game.Result.
+// Package game/gametest runs a game on a manual clock in unit tests.
+// docs/games.md is the guide.
+package tickroom
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/admin"
+	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/clientip"
+	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/server/web"
+)
+
+var (
+	// ErrOptions wraps Options that New refuses.
+	ErrOptions = errors.New("tickroom: invalid options")
+	// ErrStarted is returned by Register and Start once the server started.
+	ErrStarted = errors.New("tickroom: server already started")
+	// ErrServerClosed is returned by Start after Shutdown.
+	ErrServerClosed = errors.New("tickroom: server closed")
+)
+
+// Server is a tickroom server built from Options. Its methods are safe
+// from any goroutine.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	games *game.Registry
+	auth  *auth.Authority
+	ws    *server.Server
+	hub   *hub.Hub
+
+	mu         sync.Mutex
+	started    bool
+	closed     bool
+	public     *http.Server
+	publicAddr net.Addr
+	admin      *http.Server
+	adminAddr  net.Addr
+	adminToken string
+}
+
+// New builds a server from opts and registers opts.Games. It listens on
+// nothing until Start or Run.
+func New(opts Options) (*Server, error) {
+	o := opts.withDefaults()
+	if o.Addr == Off {
+		return nil, fmt.Errorf("%w: the WebSocket address cannot be off", ErrOptions)
+	}
+	s := &Server{opts: o, log: o.Logger, games: game.NewRegistry(), adminToken: o.AdminToken}
+	if s.adminToken == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		s.adminToken = hex.EncodeToString(b[:])
+	}
+	if err := s.Register(o.Games...); err != nil {
+		return nil, err
+	}
+	acfg := auth.Config{TTL: o.TokenTTL, Logger: o.Logger}
+	if len(o.TokenKey) > 0 {
+		acfg.Keys = []auth.Key{{ID: "k1", Secret: o.TokenKey}}
+	}
+	if len(o.IdentityKey) > 0 {
+		acfg.Identity.HMACKey = o.IdentityKey
+	}
+	var err error
+	if o.IdentityJWKSFile != "" {
+		if acfg.Identity.PublicKeys, err = auth.LoadJWKS(o.IdentityJWKSFile); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+		}
+	}
+	trusted, err := clientip.Parse(strings.Join(o.TrustedProxies, ","))
+	if err != nil {
+		return nil, fmt.Errorf("%w: trusted proxies: %w", ErrOptions, err)
+	}
+	if s.auth, err = auth.New(acfg); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	s.ws, err = server.New(server.Config{
+		Addr: o.Addr, Loops: o.Loops, MaxConns: o.MaxConns, Origins: o.Origins, TrustedProxies: trusted,
+		MaxFrameSize: o.MaxFrameSize, MaxMessageSize: o.MaxMessageSize,
+		SlowCloseCode: ws.StatusCode(protocol.CloseSlowClient), Logger: o.Logger,
+		// Clients ping every HeartbeatInterval; three silent intervals
+		// close with the resumable heartbeat code.
+		PingInterval: HeartbeatInterval, IdleTimeout: 3 * HeartbeatInterval,
+		IdleCloseCode: ws.StatusCode(protocol.CloseHeartbeatTimeout),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	s.hub, err = hub.New(hub.Config{
+		Server: s.ws, Auth: s.auth, Games: s.games,
+		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: o.OnResult},
+		MultipleSockets: o.MultipleSockets, MessageRate: o.MessageRate,
+		MaxMessageBytes: o.MaxMessageSize, Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	s.ws.Handle(WebSocketPath, s.hub)
+	if o.EchoEndpoints {
+		s.ws.Handle("/echo", &server.EchoHandler{})
+		s.ws.Handle("/broadcast", server.NewBroadcastHandler())
+	}
+	return s, nil
+}
+
+// Register adds games. It fails with ErrStarted once the server started,
+// and with game.ErrDuplicateGame or game.ErrInvalidDefinition for a bad
+// definition (the ones before it stay registered).
+func (s *Server) Register(defs ...game.Definition) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return ErrStarted
+	}
+	for _, d := range defs {
+		if err := s.games.Register(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Games returns the registered game names, sorted.
+func (s *Server) Games() []string { return s.games.Names() }
+
+// Start listens on every configured address and starts the tick workers,
+// then returns. A listener that cannot start stops the others and returns
+// its error; the Server cannot be started again.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
+	if s.started {
+		return ErrStarted
+	}
+	s.started = true
+	s.hub.Start()
+	if err := s.ws.Start(); err != nil {
+		s.stopLocked(context.Background())
+		return err
+	}
+	if err := s.startPublic(); err != nil {
+		s.stopLocked(context.Background())
+		return err
+	}
+	if err := s.startAdmin(); err != nil {
+		s.stopLocked(context.Background())
+		return err
+	}
+	return nil
+}
+
+// startPublic serves the login, the client config and Pages.
+func (s *Server) startPublic() error {
+	if s.opts.HTTPAddr == Off {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.opts.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("tickroom: public http listener: %w", err)
+	}
+	_, wsPort, _ := net.SplitHostPort(s.ws.Addr().String())
+	port, _ := strconv.Atoi(wsPort)
+	s.public = &http.Server{
+		Handler: web.New(web.Config{
+			Auth: s.auth, WebSocketPort: port, WebSocketPath: WebSocketPath, WebSocketURL: s.opts.PublicWebSocketURL,
+			Demo: s.opts.Pages, Games: s.games.Names(),
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	s.publicAddr = ln.Addr()
+	go serve(s.public, ln, s.log, "public http server")
+	return nil
+}
+
+// startAdmin serves the admin handler. The default address, when taken
+// (another tickroom on the machine), turns the admin listener off with a
+// warning; an address asked for explicitly must be free.
+func (s *Server) startAdmin() error {
+	addr, fallback := s.opts.AdminAddr, false
+	switch addr {
+	case Off:
+		return nil
+	case "":
+		addr, fallback = DefaultAdminAddr, true
+	}
+	ah, err := admin.New(admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if !fallback {
+			return fmt.Errorf("tickroom: admin listener: %w", err)
+		}
+		s.log.Warn("admin server off: default address unavailable", "addr", addr, "err", err)
+		return nil
+	}
+	s.admin = &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second}
+	s.adminAddr = ln.Addr()
+	go serve(s.admin, ln, s.log, "admin http server")
+	return nil
+}
+
+func serve(hs *http.Server, ln net.Listener, log *slog.Logger, what string) {
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		log.Error(what, "err", err)
+	}
+}
+
+// Run starts the server (unless Start already did), serves until ctx ends,
+// then shuts down within Options.ShutdownTimeout. It returns nil after a
+// clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(); err != nil && !errors.Is(err, ErrStarted) {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// Shutdown stops the server: new connections are refused, every client
+// gets close 4000 (CLOSE_CODE_SERVER_SHUTDOWN, resumable on another
+// server), rooms end (running matches report Reason "closed"), and every
+// goroutine is joined. The admin listener stops last, so /readyz answers
+// 503 while the rest drains. It returns ctx's error if ctx ended first,
+// and nil otherwise, also when called again.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	return s.stopLocked(ctx)
+}
+
+func (s *Server) stopLocked(ctx context.Context) error {
+	s.closed = true
+	if !s.started {
+		return nil
+	}
+	s.log.Info("shutting down: clients get a resumable close", "code", int(protocol.CloseServerShutdown))
+	if s.public != nil {
+		_ = s.public.Shutdown(ctx)
+	}
+	err := s.hub.Shutdown(ctx)
+	if werr := s.ws.Shutdown(ctx); !errors.Is(werr, server.ErrServerClosed) && err == nil {
+		err = werr
+	}
+	if s.admin != nil {
+		_ = s.admin.Shutdown(ctx)
+	}
+	return err
+}
+
+// Addr returns the WebSocket address; valid once Start returned nil.
+func (s *Server) Addr() net.Addr { return s.ws.Addr() }
+
+// HTTPAddr returns the public HTTP address, or nil when it is off or the
+// server has not started.
+func (s *Server) HTTPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.publicAddr
+}
+
+// AdminAddr returns the admin address, or nil when it is off (or its
+// default address was taken) or the server has not started.
+func (s *Server) AdminAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.adminAddr
+}
+
+// AdminToken returns the admin bearer token: Options.AdminToken, or the
+// random one New made.
+func (s *Server) AdminToken() string { return s.adminToken }
+
+// Runtime returns the room runtime: create rooms from code, list them,
+// read their tick statistics.
+func (s *Server) Runtime() *game.Runtime { return s.hub.Runtime() }

@@ -1,0 +1,290 @@
+package tickroom_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/tickroom/tickroom"
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// race is a game from outside the built-in set: each "+" input moves the
+// sender's counter on; the first to reach three wins. Entity id = seat,
+// data = the counter as one byte.
+type race struct{ at map[uint32]byte }
+
+func raceDefinition() game.Definition {
+	return game.Definition{
+		Name: "race", TickRate: 30, MaxPlayers: 2,
+		New: func(game.Setup) (game.Game, error) { return &race{at: map[uint32]byte{}}, nil },
+	}
+}
+
+func (g *race) Accept(*game.Context, game.Player) error { return nil }
+
+func (g *race) Notice(_ *game.Context, kind game.NoticeKind, p game.Player) {
+	if kind == game.NoticeJoined && !p.Spectator {
+		g.at[p.Seat] = 0
+	}
+}
+
+func (g *race) Input(ctx *game.Context, seat uint32, data []byte) error {
+	if string(data) != "+" {
+		return &game.InputError{Code: 1, Text: "send +"}
+	}
+	if ctx.Phase() != game.PhaseRunning {
+		return &game.InputError{Code: 2, Text: "the race is over"}
+	}
+	g.at[seat]++
+	if g.at[seat] == 3 {
+		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "finished"})
+	}
+	return nil
+}
+
+func (g *race) Update(*game.Context, time.Duration) {}
+
+func (g *race) Encode(s *game.Snapshot) {
+	for seat, n := range g.at {
+		s.EntityBytes(uint64(seat), []byte{n})
+	}
+}
+
+// start runs a server on loopback ports with opts adjusted and returns it
+// with the cancel of its Run context and Run's result.
+func start(t *testing.T, opts tickroom.Options) (*tickroom.Server, context.CancelFunc, <-chan error) {
+	t.Helper()
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.HTTPAddr == "" {
+		opts.HTTPAddr = "127.0.0.1:0"
+	}
+	if opts.AdminAddr == "" {
+		opts.AdminAddr = tickroom.Off
+	}
+	srv, err := tickroom.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, finished := make(chan error, 1), make(chan struct{})
+	go func() {
+		done <- srv.Run(ctx)
+		close(finished)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-finished
+	})
+	return srv, cancel, done
+}
+
+// login logs name in as a guest over the public HTTP port.
+func login(t *testing.T, srv *tickroom.Server, name string) string {
+	t.Helper()
+	resp, err := http.Post("http://"+srv.HTTPAddr().String()+"/v1/login", "application/json", strings.NewReader(`{"name":"`+name+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Token string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
+		t.Fatalf("login %s: status %d, %v", name, resp.StatusCode, err)
+	}
+	return out.Token
+}
+
+func dial(t *testing.T, srv *tickroom.Server, name string) *testclient.Client {
+	t.Helper()
+	c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, login(t, srv, name), testclient.Options{Label: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	return c
+}
+
+func input(c *testclient.Client, room string, seq uint32, data string) {
+	c.Write(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Input{Input: &tickroomv1.Input{RoomId: room, Seq: seq, Data: []byte(data)}}})
+}
+
+// TestServerPlaysARegisteredGame runs a game registered by the library's
+// user end to end: two players quick-match it over real connections, play
+// it to its end, see the result, and the result reaches OnResult with who
+// played; cancelling Run's context closes them with the resumable shutdown
+// code and Run returns nil.
+func TestServerPlaysARegisteredGame(t *testing.T) {
+	t.Parallel()
+	results := make(chan game.Result, 4)
+	srv, cancel, done := start(t, tickroom.Options{
+		Games:    []game.Definition{raceDefinition()},
+		OnResult: func(r game.Result) { results <- r },
+	})
+
+	resp, err := http.Get("http://" + srv.HTTPAddr().String() + "/v1/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Port  int      `json:"ws_port"`
+		Path  string   `json:"ws_path"`
+		Games []string `json:"games"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&cfg)
+	resp.Body.Close()
+	_, port, _ := net.SplitHostPort(srv.Addr().String())
+	if cfg.Path != tickroom.WebSocketPath || len(cfg.Games) != 1 || cfg.Games[0] != "race" || port == "" || cfg.Port == 0 {
+		t.Fatalf("/v1/config = %+v, server on %s", cfg, srv.Addr())
+	}
+
+	ada, bob := dial(t, srv, "ada"), dial(t, srv, "bob")
+	qm := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}
+	ja := ada.Request(qm).GetJoined()
+	jb := bob.Request(qm).GetJoined()
+	if ja == nil || jb == nil || ja.GetRoomId() != jb.GetRoomId() {
+		t.Fatalf("quick-match: %v / %v", ja, jb)
+	}
+	room := ja.GetRoomId()
+
+	input(bob, room, 1, "jump")
+	if m := bob.Next(testclient.Is[*tickroomv1.ServerMessage_GameMessage]).GetGameMessage(); m.Code != 1 || m.Text != "send +" {
+		t.Fatalf("refused input: %v", m)
+	}
+	for seq := uint32(1); seq <= 3; seq++ {
+		input(ada, room, seq, "+")
+	}
+	ended := func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED
+	}
+	for _, c := range []*testclient.Client{ada, bob} {
+		res := c.Next(ended).GetRoomEvent().GetResult()
+		if res.GetReason() != "finished" || len(res.GetWinnerSeats()) != 1 || res.GetWinnerSeats()[0] != ja.GetSeat() {
+			t.Fatalf("match ended with %v, want seat %d winning", res, ja.GetSeat())
+		}
+	}
+	select {
+	case r := <-results:
+		w := r.Winners()
+		if r.RoomID != room || r.Game != "race" || len(r.Players) != 2 || len(w) != 1 || w[0].Name != "ada" || r.Ended.Before(r.Started) {
+			t.Fatalf("result %+v", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result reported")
+	}
+
+	cancel()
+	for _, c := range []*testclient.Client{ada, bob} {
+		if code := c.WaitClosed(); code != int(protocol.CloseServerShutdown) {
+			t.Fatalf("close code %d, want %d", code, protocol.CloseServerShutdown)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if _, err := net.Dial("tcp", srv.Addr().String()); err == nil {
+		t.Fatal("the WebSocket port still accepts after Run returned")
+	}
+}
+
+// TestServerServesPages serves a studio's own page on the public port
+// with the headers that keep other users' text from running as script.
+func TestServerServesPages(t *testing.T) {
+	t.Parallel()
+	pages := fstest.MapFS{"index.html": {Data: []byte("<h1>my game</h1>")}}
+	srv, _, _ := start(t, tickroom.Options{Pages: pages})
+	resp, err := http.Get("http://" + srv.HTTPAddr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "<h1>my game</h1>" || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("GET /: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+}
+
+// TestServerAdmin serves the admin port with the token given, and refuses
+// an explicit admin address that is taken.
+func TestServerAdmin(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := start(t, tickroom.Options{AdminAddr: "127.0.0.1:0", AdminToken: "s3cret"})
+	if srv.AdminToken() != "s3cret" || srv.AdminAddr() == nil {
+		t.Fatalf("admin %v token %q", srv.AdminAddr(), srv.AdminToken())
+	}
+	for token, want := range map[string]int{"s3cret": 200, "wrong": 401} {
+		req, _ := http.NewRequest("GET", "http://"+srv.AdminAddr().String()+"/v1/admin/overview", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("token %q: %d, want %d", token, resp.StatusCode, want)
+		}
+	}
+
+	taken := srv.AdminAddr().String()
+	other, err := tickroom.New(tickroom.Options{Addr: "127.0.0.1:0", HTTPAddr: tickroom.Off, AdminAddr: taken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Start(); err == nil {
+		t.Fatalf("Start with admin address %s taken: no error", taken)
+	}
+	if _, err := net.Dial("tcp", other.Addr().String()); err == nil {
+		t.Fatal("a server that failed to start still accepts WebSocket connections")
+	}
+	if err := other.Start(); !errors.Is(err, tickroom.ErrServerClosed) {
+		t.Fatalf("second Start: %v, want ErrServerClosed", err)
+	}
+}
+
+// TestServerRefuses covers the options and calls the library refuses.
+func TestServerRefuses(t *testing.T) {
+	t.Parallel()
+	bad := []struct {
+		name string
+		opts tickroom.Options
+		want error
+	}{
+		{"websocket off", tickroom.Options{Addr: tickroom.Off}, tickroom.ErrOptions},
+		{"short token key", tickroom.Options{TokenKey: []byte("short")}, tickroom.ErrOptions},
+		{"duplicate game", tickroom.Options{Games: []game.Definition{raceDefinition(), raceDefinition()}}, game.ErrDuplicateGame},
+		{"game without New", tickroom.Options{Games: []game.Definition{{Name: "empty"}}}, game.ErrInvalidDefinition},
+		{"tick rate", tickroom.Options{Games: []game.Definition{{Name: "fast", TickRate: 500, New: raceDefinition().New}}}, game.ErrInvalidDefinition},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := tickroom.New(tc.opts); !errors.Is(err, tc.want) {
+				t.Fatalf("New: %v, want %v", err, tc.want)
+			}
+		})
+	}
+	t.Run("register after start", func(t *testing.T) {
+		srv, _, _ := start(t, tickroom.Options{HTTPAddr: tickroom.Off})
+		if err := srv.Register(raceDefinition()); !errors.Is(err, tickroom.ErrStarted) {
+			t.Fatalf("Register after Start: %v", err)
+		}
+	})
+}
