@@ -12,7 +12,7 @@ import (
 // tally counts each player's inputs; the third ends the match.
 type tally struct{ n map[uint32]byte }
 
-func (g *tally) Accept(*game.Context, game.Player) error           { return nil }
+func (g *tally) Accept(*game.Context, game.Player) error            { return nil }
 func (g *tally) Notice(*game.Context, game.NoticeKind, game.Player) {}
 func (g *tally) Update(*game.Context, time.Duration)                {}
 func (g *tally) Input(ctx *game.Context, seat uint32, _ []byte) error {
