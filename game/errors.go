@@ -32,6 +32,10 @@ var (
 	// ErrInboxFull is returned when a room's input inbox is full; the input
 	// is dropped and counted.
 	ErrInboxFull = errors.New("game: room inbox is full")
+	// ErrControlFull is returned when a room's queue of joins, leaves and
+	// drops is full: the request is refused and may be retried after a
+	// tick. It is not an input inbox drop.
+	ErrControlFull = errors.New("game: room control queue is full")
 	// ErrRateLimited is returned when a seat sends inputs faster than its
 	// limit; the input is dropped and counted.
 	ErrRateLimited = errors.New("game: input rate limit exceeded")

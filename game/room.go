@@ -132,7 +132,7 @@ func (r *Room) Game() string { return r.def.Name }
 func (r *Room) Phase() Phase { return Phase(r.phase.Load()) }
 
 // Join asks for a seat. It returns at once: a typed error (ErrRoomFull,
-// ErrWrongPassword, ErrLocked, ErrFinished, ErrInboxFull) when the seat
+// ErrWrongPassword, ErrLocked, ErrFinished, ErrControlFull) when the seat
 // cannot be reserved (ErrNoClient without a Client), or nil when the join was queued; cb then runs on the
 // tick worker with the result (the game may still refuse it), before the
 // member's first state frame is sent. A join with the UserID of a current or
@@ -147,7 +147,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 		return ErrFinished
 	}
 	if len(r.ctl) >= 2*len(r.seats)+16 {
-		return ErrInboxFull
+		return ErrControlFull
 	}
 	if req.UserID != "" {
 		for i := range r.seats {

@@ -56,13 +56,9 @@ func BenchmarkDeliverState(b *testing.B) {
 	var to []game.Client
 	for len(to) < members && time.Now().Before(deadline) {
 		to = to[:0]
-		h.mu.Lock()
-		for _, ss := range h.users {
-			for _, s := range ss {
-				to = append(to, s)
-			}
+		for _, s := range h.reg.All() {
+			to = append(to, s)
 		}
-		h.mu.Unlock()
 		time.Sleep(time.Millisecond)
 	}
 	payload := bytes.Repeat([]byte{0x12}, 200)

@@ -3,19 +3,44 @@
 // user, and serves the lobby (list, create, join, quick-match, spectate,
 // leave), play (inputs in, state out) and resume of tickroom.v1.
 //
-// Concurrency: Handler methods run on the connection's event loop. A
-// session's own message state (rate limiter, decode buffer) is touched only
-// there; its room memberships are guarded by the session's mutex because
-// join results and removals arrive on tick workers. The user registry is
-// guarded by Hub.mu. Lock order: Hub.mu before Session.mu; never call into
-// a Room while holding either (rooms call back on their own goroutines).
-// Chat, presence and contacts have their own locks (see social), never
-// taken while Hub.mu or a Session.mu is held.
-//
-// Chat (room chat, lobby channels, direct messages), presence and operator
-// notifications are Reliable frames: never skipped like stale state; a
-// connection too slow to take them is closed by the transport with its
+// Chat, channels, direct messages, presence, friends, blocks and operator
+// notifications live in package social; the hub creates a social.Member
+// for each session, hands it the social requests, and is its social.Host.
+// Everything social sends is Reliable: never skipped like stale state; a
+// connection too slow to take it is closed by the transport with its
 // slow-client code.
+//
+// # Seams
+//
+// Three small interfaces stand where a cluster will put shared state, each
+// with the in-process implementation used today:
+//
+//   - Registry (MemoryRegistry): who is online, on which connection.
+//   - Directory (MemoryDirectory): which rooms exist, with their seats and
+//     metadata, and the quick-match pools.
+//   - social.Fanout (LocalFanout): messages to connections and to users,
+//     encoded once.
+//
+// Config fields set other implementations; callers never see which one
+// runs.
+//
+// # Errors
+//
+// A refusal is an error: the hub's own and social's carry their wire code
+// (*protocol.Error), the room runtime's sentinels are mapped in one table
+// (runtimeCodes), and Session.fail is the one place that turns an error
+// into an Error reply.
+//
+// # Concurrency
+//
+// Handler methods run on the connection's event loop. A session's own
+// message state (rate limiter, decode buffer) is touched only there; its
+// room memberships are guarded by the session's mutex because join results
+// and removals arrive on tick workers. Hub.mu guards the held seats and
+// the shutdown flag. Lock order: Hub.mu before the Registry's lock and
+// Session.mu; never call into a Room while holding either (rooms call back
+// on their own goroutines). Social's locks are never taken while Hub.mu or
+// a Session.mu is held.
 package hub
 
 import (
@@ -23,17 +48,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/social"
 )
 
 // Path is where the hub is served by default.
@@ -87,6 +110,15 @@ type Config struct {
 	// Social limits chat, direct messages, contact lists and presence
 	// queries. Zero value means the defaults SocialConfig documents.
 	Social SocialConfig
+	// Registry tracks who is online on which connection. Zero value means
+	// a MemoryRegistry.
+	Registry Registry
+	// Directory lists rooms and quick-match pools. Zero value means a
+	// MemoryDirectory of the hub's runtime.
+	Directory Directory
+	// Fanout delivers messages to connections and users. Zero value means
+	// a LocalFanout over Server and Registry.
+	Fanout social.Fanout
 	// Logger receives session events: connections at Debug, operator
 	// actions at Info. Zero value means no logging.
 	Logger *slog.Logger
@@ -136,17 +168,17 @@ type Hub struct {
 	rt  *game.Runtime
 	log *slog.Logger
 
+	reg    Registry
+	dir    Directory
+	fan    social.Fanout
+	social *social.Social
+
 	mu       sync.Mutex
-	users    map[string][]*Session // live sessions per user
 	held     map[string][]heldSeat // seats kept for dropped users
-	matches  map[string][]string   // quick-match key → room ids, oldest first
-	created  int                   // indexed rooms created, for sweeping matches
 	shutting bool
 
-	social     *social
-	nextDirect atomic.Uint64
-	stats      Stats
-	closes     closeCounts
+	stats  Stats
+	closes closeCounts
 }
 
 var (
@@ -154,15 +186,6 @@ var (
 	_ game.Transport = (*Hub)(nil)
 	_ game.Client    = (*Session)(nil)
 )
-
-// heldSeat is a seat the runtime keeps for a user whose connection dropped.
-type heldSeat struct {
-	roomID    string
-	game      string
-	seat      uint32
-	spectator bool
-	expires   time.Time
-}
 
 // New returns a hub and the room runtime it drives; call Start to start
 // the runtime's tick workers.
@@ -172,14 +195,24 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("%w: Server and Auth are required", ErrConfig)
 	}
 	h := &Hub{
-		cfg:     cfg,
-		srv:     cfg.Server,
-		log:     cfg.Logger,
-		users:   make(map[string][]*Session),
-		held:    make(map[string][]heldSeat),
-		matches: make(map[string][]string),
+		cfg:  cfg,
+		srv:  cfg.Server,
+		log:  cfg.Logger,
+		reg:  cfg.Registry,
+		fan:  cfg.Fanout,
+		held: make(map[string][]heldSeat),
 	}
-	h.social = newSocial(h, cfg.Social)
+	if h.reg == nil {
+		h.reg = NewMemoryRegistry()
+	}
+	if h.fan == nil {
+		h.fan = NewLocalFanout(h.srv, h.reg, &h.stats)
+	}
+	so, err := social.New(cfg.Social, socialHost{Fanout: h.fan, now: cfg.Now}, &h.stats.Stats)
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	h.social = so
 	rc := cfg.Runtime
 	rc.Registry = cfg.Games
 	rc.Transport = h
@@ -189,6 +222,10 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
 	h.rt = rt
+	h.dir = cfg.Directory
+	if h.dir == nil {
+		h.dir = NewMemoryDirectory(rt)
+	}
 	return h, nil
 }
 
@@ -205,10 +242,7 @@ func (h *Hub) Start() { h.rt.Start() }
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.shutting = true
-	var all []*Session
-	for _, ss := range h.users {
-		all = append(all, ss...)
-	}
+	all := h.reg.All()
 	h.mu.Unlock()
 	for _, s := range all {
 		s.close(protocol.CloseServerShutdown, "")
@@ -221,8 +255,8 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 // resume window). It returns ErrNoSession when the user has neither a
 // connection nor a held seat. Safe from any goroutine.
 func (h *Hub) Kick(userID, reason string) error {
+	ss := h.reg.Sessions(userID)
 	h.mu.Lock()
-	ss := append([]*Session(nil), h.users[userID]...)
 	held := h.held[userID]
 	delete(h.held, userID)
 	h.mu.Unlock()
@@ -243,11 +277,7 @@ func (h *Hub) Kick(userID, reason string) error {
 
 // Online reports whether userID has a live session. Safe from any
 // goroutine.
-func (h *Hub) Online(userID string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.users[userID]) > 0
-}
+func (h *Hub) Online(userID string) bool { return len(h.reg.Sessions(userID)) > 0 }
 
 // Accept authenticates the upgrade request with its session token (query
 // parameter "token" or an Authorization bearer header): a missing, forged
@@ -278,16 +308,11 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 		h.mu.Unlock()
 		return &server.HTTPError{Status: 503, Message: "server shutting down"}
 	}
-	var replaced []*Session
-	if !h.cfg.MultipleSockets {
-		replaced = h.users[claims.UserID]
-		h.users[claims.UserID] = nil
-	}
-	h.users[claims.UserID] = append(h.users[claims.UserID], s)
+	replaced := h.reg.Add(s, !h.cfg.MultipleSockets)
 	h.mu.Unlock()
 	// Before the replaced sessions close, so that the user stays online
 	// and keeps its lists.
-	h.social.connected(s)
+	s.member = h.social.Connect(claims.UserID, claims.Name, c)
 	for _, old := range replaced {
 		// The replaced connection's seats are held for this one to resume.
 		old.replaced.Store(true)
@@ -311,7 +336,7 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 
 // OnMessage decodes one client message and serves it. It runs on the
 // connection's loop.
-func (h *Hub) OnMessage(c *server.Conn, op ws.OpCode, payload []byte) {
+func (h *Hub) OnMessage(c *server.Conn, op server.OpCode, payload []byte) {
 	s, _ := c.Value().(*Session)
 	if s == nil {
 		return
@@ -319,7 +344,7 @@ func (h *Hub) OnMessage(c *server.Conn, op ws.OpCode, payload []byte) {
 	if s.replaced.Load() {
 		return // a newer login took over; this connection is closing
 	}
-	if op != ws.OpBinary {
+	if op != server.OpBinary {
 		s.close(protocol.CloseProtocolError, "tickroom.v1 messages are binary")
 		return
 	}
@@ -328,7 +353,7 @@ func (h *Hub) OnMessage(c *server.Conn, op ws.OpCode, payload []byte) {
 
 // OnClose gives up the session: its seats are held for the resume window
 // (or freed at once after a kick). It runs on the connection's loop.
-func (h *Hub) OnClose(c *server.Conn, code ws.StatusCode, _ string) {
+func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 	s, _ := c.Value().(*Session)
 	if s == nil {
 		return
@@ -337,22 +362,9 @@ func (h *Hub) OnClose(c *server.Conn, code ws.StatusCode, _ string) {
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
 		h.log.Debug("session closed", "conn", c.ID(), "user", s.claims.UserID, "code", int(code))
 	}
-	h.mu.Lock()
-	list := h.users[s.claims.UserID]
-	for i, x := range list {
-		if x == s {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(h.users, s.claims.UserID)
-	} else {
-		h.users[s.claims.UserID] = list
-	}
-	h.mu.Unlock()
+	h.reg.Remove(s)
 	s.gone()
-	h.social.disconnected(s)
+	h.social.Disconnect(s.member)
 }
 
 // onRemoved runs on a tick worker when a member's seat is released. The
@@ -365,7 +377,7 @@ func (h *Hub) onRemoved(rm game.Removal) {
 	s, _ := rm.Client.(*Session)
 	if s == nil {
 		if wasHeld && reason != tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED {
-			for _, live := range h.sessions(rm.UserID) {
+			for _, live := range h.reg.Sessions(rm.UserID) {
 				live.sendLeft(0, rm.RoomID, reason, msg)
 			}
 		}
@@ -374,7 +386,7 @@ func (h *Hub) onRemoved(rm game.Removal) {
 	if !s.forget(rm.RoomID, rm.Seat) {
 		return // the session already gave the seat up itself
 	}
-	h.social.exitRoom(s, rm.RoomID)
+	h.social.ExitRoom(s.member, rm.RoomID)
 	if reason != tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED && !s.closed.Load() {
 		s.sendLeft(0, rm.RoomID, reason, msg)
 	}
@@ -402,66 +414,8 @@ func (h *Hub) leaveReason(r game.RemoveReason) (tickroomv1.LeaveReason, string) 
 	return tickroomv1.LeaveReason_LEAVE_REASON_KICKED, ""
 }
 
-// sessions returns userID's live sessions.
-func (h *Hub) sessions(userID string) []*Session {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]*Session(nil), h.users[userID]...)
-}
-
 func (h *Hub) isShutting() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.shutting
-}
-
-// holdSeat records that userID's seat in a room is kept for a resume, and
-// forgets the user's records whose window has passed.
-func (h *Hub) holdSeat(userID string, hs heldSeat) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	now := h.cfg.Now()
-	list := slices.DeleteFunc(h.held[userID], func(x heldSeat) bool { return !x.expires.After(now) })
-	for i := range list {
-		if list[i].roomID == hs.roomID {
-			list[i] = hs
-			return
-		}
-	}
-	h.held[userID] = append(list, hs)
-}
-
-// dropHeld forgets a held seat once it was resumed or given up; it reports
-// whether there was one.
-func (h *Hub) dropHeld(userID, roomID string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	list := h.held[userID]
-	found := false
-	for i := range list {
-		if list[i].roomID == roomID {
-			list = append(list[:i], list[i+1:]...)
-			found = true
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(h.held, userID)
-	} else {
-		h.held[userID] = list
-	}
-	return found
-}
-
-// heldSeats returns userID's held seats that have not expired.
-func (h *Hub) heldSeats(userID string, now time.Time) []heldSeat {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []heldSeat
-	for _, hs := range h.held[userID] {
-		if hs.expires.After(now) {
-			out = append(out, hs)
-		}
-	}
-	return out
 }

@@ -1,22 +1,17 @@
 package hub
 
 import (
-	"cmp"
 	"errors"
-	"fmt"
-	"maps"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/social"
 )
 
 // listRooms answers ListRooms with the public rooms that match its filters.
 func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
-	infos := s.h.rt.Rooms(game.RoomFilter{Game: q.Game, Joinable: q.FreeSeatsOnly})
+	infos := s.h.dir.List(game.RoomFilter{Game: q.Game, Joinable: q.FreeSeatsOnly})
 	limit := s.h.cfg.ListLimit
 	if q.Limit > 0 && int(q.Limit) < limit {
 		limit = int(q.Limit)
@@ -62,104 +57,68 @@ const (
 )
 
 // checkPairs refuses options or metadata over the limits.
-func checkPairs(what string, m map[string]string) string {
+func checkPairs(what string, m map[string]string) error {
 	if len(m) > maxRoomPairs {
-		return fmt.Sprintf("%s: more than %d entries", what, maxRoomPairs)
+		return protocol.Errorf(protocol.ErrorBadOptions, "%s: more than %d entries", what, maxRoomPairs)
 	}
 	for k, v := range m {
 		if len(k) > maxRoomKeyLen || len(v) > maxRoomValueLen {
-			return fmt.Sprintf("%s: keys are at most %d bytes and values %d", what, maxRoomKeyLen, maxRoomValueLen)
+			return protocol.Errorf(protocol.ErrorBadOptions, "%s: keys are at most %d bytes and values %d", what, maxRoomKeyLen, maxRoomValueLen)
 		}
 	}
-	return ""
+	return nil
 }
+
+// errRoomsPerUser refuses a join past Config.MaxRoomsPerUser.
+var errRoomsPerUser = protocol.NewError(protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
 
 // createRoom creates a room and joins it. A room whose creator cannot take
 // its seat is closed at once.
-func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) {
+func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 	if !s.hasRoomFor() {
-		s.sendError(id, protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
-		return
+		return errRoomsPerUser
 	}
-	room, code, msg := s.h.newRoom(game.RoomOptions{
+	room, err := s.h.newRoom(game.RoomOptions{
 		Game: q.Game, Options: q.Options, Metadata: q.Metadata, Password: q.Password,
 		MaxPlayers: int(q.MaxPlayers), Private: q.Private, TickRate: int(q.TickRate),
 	})
-	if code != 0 {
-		s.sendError(id, code, msg)
-		return
+	if err != nil {
+		return err
 	}
-	if !s.tryJoin(id, room, q.Spectate, q.Password, 0) {
+	if err := s.tryJoin(id, room, q.Spectate, q.Password, 0); err != nil {
 		room.Close("creator could not join")
+		return err
 	}
+	return nil
 }
 
-// newRoom creates a room and, when it is public and has no password,
-// indexes it for quick-match.
-func (h *Hub) newRoom(opts game.RoomOptions) (*game.Room, protocol.ErrorCode, string) {
-	for what, m := range map[string]map[string]string{"options": opts.Options, "metadata": opts.Metadata} {
-		if msg := checkPairs(what, m); msg != "" {
-			return nil, protocol.ErrorBadOptions, msg
-		}
+// newRoom creates a room and lists it in the directory, in its quick-match
+// pool when it is public and has no password.
+func (h *Hub) newRoom(opts game.RoomOptions) (*game.Room, error) {
+	if err := checkPairs("options", opts.Options); err != nil {
+		return nil, err
+	}
+	if err := checkPairs("metadata", opts.Metadata); err != nil {
+		return nil, err
 	}
 	if h.rt.RoomCount() >= h.cfg.MaxRooms {
-		return nil, protocol.ErrorRoomLimit, "the server runs as many rooms as it may"
+		return nil, protocol.NewError(protocol.ErrorRoomLimit, "the server runs as many rooms as it may")
 	}
 	room, err := h.rt.CreateRoom(opts)
 	switch {
 	case errors.Is(err, game.ErrUnknownGame):
-		return nil, protocol.ErrorUnknownGame, "no game named " + opts.Game
-	case errors.Is(err, game.ErrInvalidOptions):
-		return nil, protocol.ErrorBadOptions, err.Error()
+		return nil, protocol.NewError(protocol.ErrorUnknownGame, "no game named "+opts.Game)
 	case errors.Is(err, game.ErrRuntimeClosed):
-		return nil, protocol.ErrorRoomClosing, "server shutting down"
+		return nil, protocol.NewError(protocol.ErrorRoomClosing, "server shutting down")
 	case err != nil:
-		return nil, protocol.ErrorInternal, ""
+		return nil, err
 	}
+	pool := ""
 	if !opts.Private && opts.Password == "" {
-		key := h.matchKey(opts.Game, opts.MaxPlayers, opts.Options)
-		h.mu.Lock()
-		h.matches[key] = append(h.matches[key], room.ID())
-		h.created++
-		sweep := h.created%matchSweepEvery == 0
-		h.mu.Unlock()
-		if sweep {
-			h.sweepMatches()
-		}
+		pool = h.matchKey(opts.Game, opts.MaxPlayers, opts.Options)
 	}
-	return room, 0, ""
-}
-
-// matchSweepEvery is how many indexed room creations pass between sweeps
-// of the quick-match index: a room that is gone leaves the index within
-// that many creations, so the index holds at most MaxRooms plus that many.
-const matchSweepEvery = 256
-
-// sweepMatches drops rooms that are gone from the quick-match index.
-func (h *Hub) sweepMatches() {
-	h.mu.Lock()
-	keys := slices.Collect(maps.Keys(h.matches))
-	h.mu.Unlock()
-	for _, key := range keys {
-		h.mu.Lock()
-		ids := slices.Clone(h.matches[key])
-		h.mu.Unlock()
-		gone := slices.DeleteFunc(ids, func(id string) bool { _, ok := h.rt.Room(id); return ok })
-		h.prune(key, gone)
-	}
-}
-
-// prune removes gone room ids from a quick-match pool.
-func (h *Hub) prune(key string, gone []string) {
-	if len(gone) == 0 {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.matches[key] = slices.DeleteFunc(h.matches[key], func(id string) bool { return slices.Contains(gone, id) })
-	if len(h.matches[key]) == 0 {
-		delete(h.matches, key)
-	}
+	h.dir.Add(room.ID(), pool)
+	return room, nil
 }
 
 // matchKey names the quick-match pool of a game, a room size and options;
@@ -171,101 +130,52 @@ func (h *Hub) matchKey(gameName string, maxPlayers int, opts map[string]string) 
 	return matchKey(gameName, maxPlayers, opts)
 }
 
-// matchKey names the quick-match pool of a game, a room size (0 for the
-// game's default) and options.
-func matchKey(gameName string, maxPlayers int, opts map[string]string) string {
-	var b strings.Builder
-	b.WriteString(gameName)
-	b.WriteByte(0)
-	b.WriteString(strconv.Itoa(maxPlayers))
-	for _, k := range slices.Sorted(maps.Keys(opts)) {
-		b.WriteByte(0)
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(opts[k])
-	}
-	return b.String()
-}
-
 // joinRoom joins, spectates or resumes a room by id.
-func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) {
+func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) error {
 	room, ok := s.h.rt.Room(q.RoomId)
 	if !ok {
-		s.sendError(id, protocol.ErrorRoomNotFound, "")
-		return
+		return protocol.NewError(protocol.ErrorRoomNotFound, "")
 	}
 	if q.ResumeTick != 0 {
 		s.h.stats.ResumeAttempts.Add(1)
 		if !s.h.holds(s.claims.UserID, q.RoomId) {
-			s.sendError(id, protocol.ErrorResumeUnavailable, "no seat held in that room")
-			return
+			return protocol.NewError(protocol.ErrorResumeUnavailable, "no seat held in that room")
 		}
 	}
-	s.tryJoin(id, room, q.Spectate, q.Password, q.ResumeTick)
+	return s.tryJoin(id, room, q.Spectate, q.Password, q.ResumeTick)
 }
 
 // quickMatch joins the fullest open room of the game with the same options,
 // or creates one. Seats are reserved synchronously by the room, so
 // concurrent quick-matches never overfill it: a room that filled meanwhile
 // refuses and the next one is tried.
-func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) {
+func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	if !s.hasRoomFor() {
-		s.sendError(id, protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
-		return
+		return errRoomsPerUser
 	}
-	key := s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)
-	for _, room := range s.h.candidates(key) {
-		switch err := s.reserveSeat(id, room, false, "", 0); {
+	for _, info := range s.h.dir.Match(s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)) {
+		room, ok := s.h.rt.Room(info.ID)
+		if !ok {
+			continue
+		}
+		switch err := s.tryJoin(id, room, false, "", 0); {
 		case err == nil:
-			return
+			return nil
 		case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
 			continue // filled or ended meanwhile: try the next one
 		default:
-			s.refuseJoin(id, err)
-			return
+			return err
 		}
 	}
-	room, code, msg := s.h.newRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
-	if code != 0 {
-		s.sendError(id, code, msg)
-		return
+	room, err := s.h.newRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
+	if err != nil {
+		return err
 	}
-	if !s.tryJoin(id, room, false, "", 0) {
+	if err := s.tryJoin(id, room, false, "", 0); err != nil {
 		room.Close("creator could not join")
+		return err
 	}
-}
-
-// candidates returns the live, joinable rooms of a quick-match pool,
-// fullest first, and prunes the rooms that are gone.
-func (h *Hub) candidates(key string) []*game.Room {
-	h.mu.Lock()
-	ids := slices.Clone(h.matches[key])
-	h.mu.Unlock()
-	type cand struct {
-		room    *game.Room
-		players int
-	}
-	var cs []cand
-	var gone []string
-	for _, id := range ids {
-		room, ok := h.rt.Room(id)
-		if !ok {
-			gone = append(gone, id)
-			continue
-		}
-		info := room.Info()
-		if info.Locked || info.Phase >= game.PhaseFinished || info.Players >= info.MaxPlayers {
-			continue
-		}
-		cs = append(cs, cand{room, info.Players})
-	}
-	h.prune(key, gone)
-	slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(b.players, a.players) })
-	out := make([]*game.Room, len(cs))
-	for i, c := range cs {
-		out[i] = c.room
-	}
-	return out
+	return nil
 }
 
 // hasRoomFor reports whether the session may join one more room.
@@ -275,34 +185,12 @@ func (s *Session) hasRoomFor() bool {
 	return len(s.rooms) < s.h.cfg.MaxRoomsPerUser
 }
 
-// errReplied is a join refusal that was already answered.
-var errReplied = errors.New("hub: refusal already sent")
-
-// tryJoin asks for a seat and answers the request: Joined from the room's
-// callback, or an Error. It reports whether the request was queued.
-func (s *Session) tryJoin(id uint32, room *game.Room, spectator bool, password string, resumeTick uint64) bool {
-	if err := s.reserveSeat(id, room, spectator, password, resumeTick); err != nil {
-		s.refuseJoin(id, err)
-		return false
-	}
-	return true
-}
-
-// refuseJoin answers a join refused at once.
-func (s *Session) refuseJoin(id uint32, err error) {
-	if !errors.Is(err, errReplied) {
-		s.sendError(id, joinErrorCode(err), err.Error())
-	}
-}
-
-// reserveSeat records a pending membership and asks the room for a seat.
-// A refusal the room can tell at once is returned (errReplied when it was
-// answered already); a later one (the game refused) is answered from the
-// callback.
-func (s *Session) reserveSeat(id uint32, room *game.Room, spectator bool, password string, resumeTick uint64) error {
-	if code := s.reserve(room, spectator); code != 0 {
-		s.sendError(id, code, "")
-		return errReplied
+// tryJoin records a pending membership and asks the room for a seat. A
+// refusal the room can tell at once is returned; otherwise the request is
+// answered from the room's callback: Joined, or the game's refusal.
+func (s *Session) tryJoin(id uint32, room *game.Room, spectator bool, password string, resumeTick uint64) error {
+	if err := s.reserve(room, spectator); err != nil {
+		return err
 	}
 	err := room.Join(game.JoinRequest{
 		UserID: s.claims.UserID, Name: s.claims.Name, Password: password,
@@ -319,7 +207,7 @@ func (s *Session) reserveSeat(id uint32, room *game.Room, spectator bool, passwo
 func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 	if res.Err != nil {
 		s.unreserve(room.ID())
-		s.sendError(id, joinErrorCode(res.Err), res.Err.Error())
+		s.fail(id, res.Err)
 		return
 	}
 	m, keep := s.confirm(room.ID(), res.Seat, res.Spectator)
@@ -347,7 +235,7 @@ func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 		s.h.dropHeld(s.claims.UserID, room.ID())
 	}
 	info := s.sendJoined(id, room, res)
-	s.h.social.enterRoom(s, roomPresence{id: info.ID, game: info.Game, private: info.Private})
+	s.h.social.EnterRoom(s.member, social.RoomPresence{ID: info.ID, Game: info.Game, Private: info.Private})
 }
 
 // sendJoined answers a join with the room as it is now, and returns the
@@ -371,9 +259,9 @@ func (s *Session) sendJoined(id uint32, room *game.Room, res game.JoinResult) ga
 
 // leaveRoom gives up a seat at once and answers Left; a leave of a join
 // still pending is answered once the join is settled.
-func (s *Session) leaveRoom(id uint32, roomID string) {
+func (s *Session) leaveRoom(id uint32, roomID string) error {
 	if s.pendingLeave(roomID, id) {
-		return
+		return nil
 	}
 	s.mu.Lock()
 	m := s.find([]byte(roomID))
@@ -384,29 +272,12 @@ func (s *Session) leaveRoom(id uint32, roomID string) {
 	}
 	s.mu.Unlock()
 	if mm.room == nil {
-		s.sendError(id, protocol.ErrorNotInRoom, "")
-		return
+		return protocol.NewError(protocol.ErrorNotInRoom, "")
 	}
 	_ = mm.room.LeaveAs(mm.seat, s.claims.UserID, s)
-	s.h.social.exitRoom(s, roomID)
+	s.h.social.ExitRoom(s.member, roomID)
 	s.reply(id, leftMessage(roomID, tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
-}
-
-// joinErrorCode maps a runtime join error to its wire code.
-func joinErrorCode(err error) protocol.ErrorCode {
-	switch {
-	case errors.Is(err, game.ErrRoomFull):
-		return protocol.ErrorRoomFull
-	case errors.Is(err, game.ErrWrongPassword):
-		return protocol.ErrorWrongPassword
-	case errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrRefused):
-		return protocol.ErrorForbidden
-	case errors.Is(err, game.ErrFinished), errors.Is(err, game.ErrRuntimeClosed):
-		return protocol.ErrorRoomClosing
-	case errors.Is(err, game.ErrInboxFull):
-		return protocol.ErrorTooManyRequestsInFlight
-	}
-	return protocol.ErrorInternal
+	return nil
 }
 
 // holds reports whether userID has a seat held in roomID.

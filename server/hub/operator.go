@@ -1,103 +1,72 @@
 package hub
 
 import (
-	"cmp"
-	"slices"
-	"strconv"
-	"time"
+	"errors"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/social"
 )
 
-// PlayerInfo describes an online user for the operator.
-type PlayerInfo struct {
-	// UserID is the user's id.
-	UserID string `json:"user_id"`
-	// Name is the user's display name.
-	Name string `json:"name"`
-	// Connections lists the user's connections.
-	Connections []ConnInfo `json:"connections"`
-	// Rooms lists the rooms the user is in, oldest first.
-	Rooms []string `json:"rooms"`
-	// Since is when the user's current status began.
-	Since time.Time `json:"since"`
-	// Friends and Blocked are the sizes of the user's lists.
-	Friends int `json:"friends"`
-	// Blocked is the size of the user's block list.
-	Blocked int `json:"blocked"`
-}
+// The operator's views of users and notices are social's.
+type (
+	// PlayerInfo describes an online user for the operator.
+	PlayerInfo = social.PlayerInfo
+	// ConnInfo is one connection of a user.
+	ConnInfo = social.ConnInfo
+	// Notice is an operator's notification and where it goes.
+	Notice = social.Notice
+	// NoticeResult tells what Notify did.
+	NoticeResult = social.NoticeResult
+	// SocialConfig limits chat, direct messages, contact lists and
+	// presence queries.
+	SocialConfig = social.Config
+)
 
-// ConnInfo is one connection of a user.
-type ConnInfo struct {
-	// ID is the connection id, as Welcome.connection_id tells the client.
-	ID string `json:"id"`
-	// Remote is the client's IP address (server.Conn.ClientIP: the one a
-	// trusted proxy names, else the TCP peer).
-	Remote string `json:"remote"`
-	// Congested reports that the connection's outbound bytes are over the
-	// transport's high-water mark.
-	Congested bool `json:"congested"`
-	// Dropped counts state frames skipped for congestion.
-	Dropped uint64 `json:"dropped"`
-}
+var (
+	// ErrBadNotice wraps a Notice that Notify refuses.
+	ErrBadNotice = social.ErrBadNotice
+	// ErrNoRoom is returned for an operation on a room that does not exist.
+	ErrNoRoom = errors.New("hub: no such room")
+)
 
 // Players returns every online user, sorted by id. Safe from any
 // goroutine.
-func (h *Hub) Players() []PlayerInfo {
-	so := h.social
-	so.mu.Lock()
-	out := make([]PlayerInfo, 0, len(so.users))
-	for uid, p := range so.users {
-		out = append(out, p.info(uid))
-	}
-	so.mu.Unlock()
-	slices.SortFunc(out, func(a, b PlayerInfo) int { return cmp.Compare(a.UserID, b.UserID) })
-	return out
-}
+func (h *Hub) Players() []PlayerInfo { return h.social.Players() }
 
 // Player returns one online user; false when the user is offline. Safe
 // from any goroutine.
-func (h *Hub) Player(userID string) (PlayerInfo, bool) {
-	so := h.social
-	so.mu.Lock()
-	defer so.mu.Unlock()
-	p := so.users[userID]
-	if p == nil {
-		return PlayerInfo{}, false
-	}
-	return p.info(userID), true
-}
-
-// info describes the profile of uid. The caller holds social.mu.
-func (p *profile) info(uid string) PlayerInfo {
-	pi := PlayerInfo{UserID: uid, Name: p.name, Since: p.since, Friends: len(p.friends), Blocked: len(p.blocks), Rooms: []string{}}
-	for _, r := range p.rooms {
-		pi.Rooms = append(pi.Rooms, r.id)
-	}
-	for _, s := range p.sessions {
-		ci := ConnInfo{ID: strconv.FormatUint(s.conn.ID(), 10), Congested: s.conn.Congested(), Dropped: s.conn.Dropped()}
-		if ip := s.conn.ClientIP(); ip.IsValid() {
-			ci.Remote = ip.String()
-		}
-		pi.Connections = append(pi.Connections, ci)
-	}
-	return pi
-}
+func (h *Hub) Player(userID string) (PlayerInfo, bool) { return h.social.Player(userID) }
 
 // RoomMembers returns the user ids of a room's connected members (players
 // and spectators), sorted. Safe from any goroutine.
-func (h *Hub) RoomMembers(roomID string) []string {
-	so := h.social
-	so.mu.Lock()
-	var out []string
-	if c := so.rooms[roomID]; c != nil {
-		c.mu.Lock()
-		for _, s := range c.members {
-			out = append(out, s.claims.UserID)
-		}
-		c.mu.Unlock()
+func (h *Hub) RoomMembers(roomID string) []string { return h.social.RoomMembers(roomID) }
+
+// Presence returns a user's current status. Safe from any goroutine.
+func (h *Hub) Presence(userID string) *tickroomv1.Presence { return h.social.Presence(userID) }
+
+// Notify pushes a Notification, encoded once, to its recipients' every
+// connection, Reliable: it arrives exactly once on each connection that
+// stays open. It returns ErrNoSession for an offline user, ErrNoRoom for an
+// unknown room and ErrBadNotice for a notice without exactly one target or
+// with more than 16 KiB of text. Safe from any goroutine.
+func (h *Hub) Notify(n Notice) (NoticeResult, error) {
+	if err := n.Check(); err != nil {
+		return NoticeResult{}, err
 	}
-	so.mu.Unlock()
-	slices.Sort(out)
-	return slices.Compact(out)
+	if n.RoomID != "" {
+		if _, ok := h.rt.Room(n.RoomID); !ok {
+			return NoticeResult{}, ErrNoRoom
+		}
+	}
+	res, err := h.social.Notify(n)
+	if errors.Is(err, social.ErrOffline) {
+		return NoticeResult{}, ErrNoSession
+	}
+	if err != nil {
+		return NoticeResult{}, err
+	}
+	h.log.Info("notification sent", "id", res.ID, "user", n.UserID, "room", n.RoomID, "delivered", res.Delivered)
+	return res, nil
 }
 
 // CloseRoom closes a room at its next tick: its members get Left with

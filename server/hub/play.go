@@ -1,8 +1,6 @@
 package hub
 
 import (
-	"errors"
-
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -90,7 +88,7 @@ func parseInputBody(b []byte, in *inputMsg) bool {
 }
 
 // input hands one input to its room's inbox. It runs on the loop.
-func (s *Session) input(in inputMsg) {
+func (s *Session) input(in inputMsg) error {
 	s.mu.Lock()
 	var room *game.Room
 	var seat uint32
@@ -101,28 +99,14 @@ func (s *Session) input(in inputMsg) {
 	s.mu.Unlock()
 	switch {
 	case room == nil || seat == 0:
-		s.sendError(in.requestID, protocol.ErrorNotInRoom, "no seat in that room")
-		return
+		return protocol.NewError(protocol.ErrorNotInRoom, "no seat in that room")
 	case spectator:
-		s.sendError(in.requestID, protocol.ErrorNotAPlayer, "spectators send no input")
-		return
+		return protocol.NewError(protocol.ErrorNotAPlayer, "spectators send no input")
 	}
-	err := room.Input(seat, in.seq, in.data)
-	if err == nil {
-		s.h.stats.Inputs.Add(1)
-		return
+	if err := room.Input(seat, in.seq, in.data); err != nil {
+		s.h.stats.InputsRefused.Add(1)
+		return err
 	}
-	s.h.stats.InputsRefused.Add(1)
-	switch {
-	case errors.Is(err, game.ErrInputTooLarge):
-		s.sendError(in.requestID, protocol.ErrorInputTooLarge, "")
-	case errors.Is(err, game.ErrRateLimited):
-		s.sendError(in.requestID, protocol.ErrorRateLimited, "input rate limit exceeded")
-	case errors.Is(err, game.ErrInboxFull):
-		s.sendError(in.requestID, protocol.ErrorInputDropped, "")
-	case errors.Is(err, game.ErrSpectator):
-		s.sendError(in.requestID, protocol.ErrorNotAPlayer, "")
-	default:
-		s.sendError(in.requestID, protocol.ErrorNotInRoom, "")
-	}
+	s.h.stats.Inputs.Add(1)
+	return nil
 }

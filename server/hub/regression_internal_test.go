@@ -28,8 +28,8 @@ func TestQuickMatchIndexIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	create := func(i int) {
-		if _, code, msg := h.newRoom(game.RoomOptions{Game: "nop", Options: map[string]string{"junk": strconv.Itoa(i)}}); code != 0 {
-			t.Fatal(code, msg)
+		if _, err := h.newRoom(game.RoomOptions{Game: "nop", Options: map[string]string{"junk": strconv.Itoa(i)}}); err != nil {
+			t.Fatal(err)
 		}
 	}
 	for i := range 1000 {
@@ -41,9 +41,7 @@ func TestQuickMatchIndexIsBounded(t *testing.T) {
 	}
 	for i := range 2 * matchSweepEvery {
 		create(1000 + i)
-		h.mu.Lock()
-		keys := len(h.matches)
-		h.mu.Unlock()
+		keys := h.dir.(*MemoryDirectory).poolCount()
 		if live := h.rt.RoomCount(); i >= matchSweepEvery && keys > live+matchSweepEvery {
 			t.Fatalf("after %d more creations: %d index keys for %d live rooms", i+1, keys, live)
 		}

@@ -4,68 +4,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/tickroom/tickroom/internal/frame"
-	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
-	"github.com/tickroom/tickroom/server"
 )
 
-// encode marshals m into a new pooled frame ready for the transport. The
-// caller owns the returned reference.
-func encode(m *tickroomv1.ServerMessage) *frame.Frame {
-	n := m.SizeVT()
-	f := frame.New(n)
-	b := f.Buffer()[:frame.Headroom+n]
-	if _, err := m.MarshalToSizedBufferVT(b[frame.Headroom:]); err != nil {
-		// Only a message that changed under us can fail; send nothing.
-		f.Release()
-		return nil
-	}
-	f.SetBuffer(b)
-	server.PrepareFrame(f, ws.OpBinary)
-	return f
-}
-
 // send queues m to the session, reliable class. Safe from any goroutine.
-func (s *Session) send(m *tickroomv1.ServerMessage) {
-	f := encode(m)
-	if f == nil {
-		return
-	}
-	if s.conn.SendFrame(f, server.Reliable) == nil {
-		s.h.stats.MessagesOut.Add(1)
-	}
-	f.Release()
-}
-
-// sendError refuses request id with code; a request without an id gets no
-// reply (ClientMessage.request_id's contract).
-func (s *Session) sendError(id uint32, code protocol.ErrorCode, msg string) {
-	s.h.stats.Errors.Add(1)
-	if id == 0 {
-		return
-	}
-	if msg == "" {
-		msg = code.Description()
-	}
-	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{
-		Error: &tickroomv1.Error{Code: tickroomv1.ErrorCode(code), Message: msg},
-	}})
-}
-
-// sendRateLimited refuses request id for the message rate limit, telling
-// the client when one more message will be allowed.
-func (s *Session) sendRateLimited(id uint32) {
-	s.h.stats.Errors.Add(1)
-	if id == 0 {
-		return
-	}
-	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: &tickroomv1.Error{
-		Code: tickroomv1.ErrorCode(protocol.ErrorRateLimited), Message: "message rate limit exceeded",
-		RetryAfterMs: uint32(1000/s.h.cfg.MessageRate) + 1,
-	}}})
-}
+func (s *Session) send(m *tickroomv1.ServerMessage) { s.h.fan.Reply(s.conn, m) }
 
 // reply sends m as the answer to request id; a request without an id gets
 // no reply (ClientMessage.request_id's contract).

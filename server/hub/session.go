@@ -5,12 +5,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/social"
 )
 
 // Session is one authenticated connection of a user. It is the room
@@ -28,14 +28,12 @@ type Session struct {
 	mu    sync.Mutex
 	rooms []membership // guarded by mu
 
-	chats []string // chat keys (see chat.go); guarded by social.mu
+	member *social.Member // set by Accept before any message
 
 	// Loop-only state.
-	tokens     float64   // message rate limiter
-	excess     float64   // messages over the limit, decaying at the rate
-	last       time.Time // last refill
-	chatTokens float64   // chat rate limiter
-	chatLast   time.Time // last chat refill; zero before the first line
+	tokens float64   // message rate limiter
+	excess float64   // messages over the limit, decaying at the rate
+	last   time.Time // last refill
 }
 
 // membership is a room the session has a seat in, or is joining.
@@ -73,11 +71,20 @@ func (s *Session) close(code protocol.CloseCode, reason string) {
 	if reason == "" {
 		reason = code.Description()
 	}
-	s.conn.Close(ws.StatusCode(code), reason)
+	s.conn.Close(server.StatusCode(code), reason)
 }
 
+// verdict is what the message rate limit decides for one message.
+type verdict uint8
+
+const (
+	admit  verdict = iota // serve the message
+	refuse                // drop it with ERROR_CODE_RATE_LIMITED
+	flood                 // close the connection with CLOSE_CODE_RATE_LIMITED
+)
+
 // allow applies the message rate limit. It runs on the loop.
-func (s *Session) allow() (ok, closeNow bool) {
+func (s *Session) allow() verdict {
 	now := s.h.cfg.Now()
 	rate := float64(s.h.cfg.MessageRate)
 	dt := now.Sub(s.last).Seconds()
@@ -86,30 +93,44 @@ func (s *Session) allow() (ok, closeNow bool) {
 	s.excess = max(0, s.excess-dt*rate)
 	if s.tokens >= 1 {
 		s.tokens--
-		return true, false
+		return admit
 	}
 	s.excess++
-	return false, s.excess > 2*rate
+	if s.excess > 2*rate {
+		return flood
+	}
+	return refuse
+}
+
+// rateLimited is the refusal of a message over the message rate, telling
+// the client when one more message will be allowed.
+func (s *Session) rateLimited() error {
+	return &protocol.Error{
+		Code: protocol.ErrorRateLimited, Message: "message rate limit exceeded",
+		RetryAfter: time.Duration(1000/s.h.cfg.MessageRate+1) * time.Millisecond,
+	}
 }
 
 // handle serves one binary message. It runs on the loop.
 func (s *Session) handle(p []byte) {
 	s.h.stats.MessagesIn.Add(1)
-	ok, closeNow := s.allow()
-	if closeNow {
+	v := s.allow()
+	if v == flood {
 		s.h.stats.RateLimitCloses.Add(1)
 		s.close(protocol.CloseRateLimited, "")
 		return
 	}
 	if in, isInput := parseInput(p); isInput {
-		if !ok {
+		if v == refuse {
 			s.h.stats.RateLimited.Add(1)
 			if in.requestID != 0 {
-				s.sendRateLimited(in.requestID)
+				s.fail(in.requestID, s.rateLimited())
 			}
 			return
 		}
-		s.input(in)
+		if err := s.input(in); err != nil {
+			s.fail(in.requestID, err)
+		}
 		return
 	}
 	m := new(tickroomv1.ClientMessage)
@@ -118,51 +139,56 @@ func (s *Session) handle(p []byte) {
 		s.close(protocol.CloseProtocolError, "undecodable ClientMessage")
 		return
 	}
-	if !ok {
+	if v == refuse {
 		s.h.stats.RateLimited.Add(1)
-		s.sendRateLimited(m.RequestId)
+		s.fail(m.RequestId, s.rateLimited())
 		return
 	}
-	s.dispatch(m)
+	if err := s.dispatch(m); err != nil {
+		s.fail(m.RequestId, err)
+	}
 }
 
-// dispatch serves a decoded message other than the fast-path Input.
-func (s *Session) dispatch(m *tickroomv1.ClientMessage) {
-	id := m.RequestId
+// dispatch serves a decoded message other than the fast-path Input. A
+// request answers success itself and returns its refusal, which handle
+// turns into the Error reply.
+func (s *Session) dispatch(m *tickroomv1.ClientMessage) error {
+	id, so, sm := m.RequestId, s.h.social, s.member
 	switch b := m.Body.(type) {
 	case *tickroomv1.ClientMessage_Ping:
 		s.sendPong(id, b.Ping.ClientTimeMs)
+		return nil
 	case *tickroomv1.ClientMessage_Input:
 		in := b.Input
-		s.input(inputMsg{requestID: id, roomID: []byte(in.RoomId), seq: in.Seq, data: in.Data})
+		return s.input(inputMsg{requestID: id, roomID: []byte(in.RoomId), seq: in.Seq, data: in.Data})
 	case *tickroomv1.ClientMessage_ListRooms:
 		s.listRooms(id, b.ListRooms)
+		return nil
 	case *tickroomv1.ClientMessage_CreateRoom:
-		s.createRoom(id, b.CreateRoom)
+		return s.createRoom(id, b.CreateRoom)
 	case *tickroomv1.ClientMessage_JoinRoom:
-		s.joinRoom(id, b.JoinRoom)
+		return s.joinRoom(id, b.JoinRoom)
 	case *tickroomv1.ClientMessage_QuickMatch:
-		s.quickMatch(id, b.QuickMatch)
+		return s.quickMatch(id, b.QuickMatch)
 	case *tickroomv1.ClientMessage_LeaveRoom:
-		s.leaveRoom(id, b.LeaveRoom.RoomId)
+		return s.leaveRoom(id, b.LeaveRoom.RoomId)
 	case *tickroomv1.ClientMessage_SendChat:
-		s.sendChat(id, b.SendChat)
+		return so.SendChat(sm, id, b.SendChat)
 	case *tickroomv1.ClientMessage_SendDirect:
-		s.sendDirect(id, b.SendDirect)
+		return so.SendDirect(sm, id, b.SendDirect)
 	case *tickroomv1.ClientMessage_JoinChannel:
-		s.joinChannel(id, b.JoinChannel.Channel)
+		return so.JoinChannel(sm, id, b.JoinChannel.Channel)
 	case *tickroomv1.ClientMessage_LeaveChannel:
-		s.leaveChannel(id, b.LeaveChannel.Channel)
+		return so.LeaveChannel(sm, id, b.LeaveChannel.Channel)
 	case *tickroomv1.ClientMessage_BlockUser:
-		s.blockUser(id, b.BlockUser)
+		return so.Block(sm, id, b.BlockUser)
 	case *tickroomv1.ClientMessage_AddFriend:
-		s.addFriend(id, b.AddFriend)
+		return so.AddFriend(sm, id, b.AddFriend)
 	case *tickroomv1.ClientMessage_QueryPresence:
-		s.queryPresence(id, b.QueryPresence)
-	default:
-		s.h.stats.Unsupported.Add(1)
-		s.sendError(id, protocol.ErrorUnsupported, "message kind not supported by this server")
+		return so.QueryPresence(sm, id, b.QueryPresence)
 	}
+	s.h.stats.Unsupported.Add(1)
+	return protocol.NewError(protocol.ErrorUnsupported, "message kind not supported by this server")
 }
 
 // find returns the membership in roomID, comparing without allocating.
@@ -178,17 +204,14 @@ func (s *Session) find(roomID []byte) *membership {
 
 // reserve adds a pending membership; it fails when the session is already
 // in the room or at its room limit.
-func (s *Session) reserve(r *game.Room, spectator bool) protocol.ErrorCode {
+func (s *Session) reserve(r *game.Room, spectator bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.find([]byte(r.ID())) != nil {
-		return protocol.ErrorAlreadyInRoom
-	}
-	if len(s.rooms) >= s.h.cfg.MaxRoomsPerUser {
-		return protocol.ErrorAlreadyInRoom
+	if s.find([]byte(r.ID())) != nil || len(s.rooms) >= s.h.cfg.MaxRoomsPerUser {
+		return protocol.NewError(protocol.ErrorAlreadyInRoom, "")
 	}
 	s.rooms = append(s.rooms, membership{room: r, id: r.ID(), spectator: spectator})
-	return 0
+	return nil
 }
 
 // confirm records the seat of a pending membership. It returns the

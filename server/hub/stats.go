@@ -4,9 +4,12 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tickroom/tickroom/server/social"
 )
 
-// Stats counts the hub's events. Every field is safe to read from any
+// Stats counts the hub's events; the embedded social.Stats counts chat,
+// presence and notifications. Every field is safe to read from any
 // goroutine; the metrics layer exports them.
 type Stats struct {
 	Sessions        atomic.Uint64 // sessions accepted
@@ -24,14 +27,7 @@ type Stats struct {
 	Joins           atomic.Uint64 // seats taken
 	Resumes         atomic.Uint64 // seats resumed
 	ResumeAttempts  atomic.Uint64 // joins that asked to resume
-	RoomChats       atomic.Uint64 // room chat lines accepted
-	ChannelChats    atomic.Uint64 // lobby channel lines accepted
-	ChatDeliveries  atomic.Uint64 // chat lines queued on connections
-	ChatRefused     atomic.Uint64 // chat lines and direct messages over the chat rate
-	DirectMessages  atomic.Uint64 // direct messages delivered
-	DirectRefused   atomic.Uint64 // direct messages refused because the recipient blocked the sender
-	PresenceEvents  atomic.Uint64 // presence changes queued on watchers' connections
-	Notifications   atomic.Uint64 // operator notifications sent
+	social.Stats
 }
 
 // Stats returns the hub's counters.
@@ -63,12 +59,4 @@ func (h *Hub) Closes() map[int]uint64 {
 
 // OpenSessions returns the number of live sessions. Safe from any
 // goroutine.
-func (h *Hub) OpenSessions() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, ss := range h.users {
-		n += len(ss)
-	}
-	return n
-}
+func (h *Hub) OpenSessions() int { return len(h.reg.All()) }

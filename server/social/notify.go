@@ -1,4 +1,4 @@
-package hub
+package social
 
 import (
 	"crypto/rand"
@@ -14,9 +14,9 @@ import (
 
 var (
 	// ErrBadNotice wraps a Notice that Notify refuses.
-	ErrBadNotice = errors.New("hub: invalid notice")
-	// ErrNoRoom is returned for an operation on a room that does not exist.
-	ErrNoRoom = errors.New("hub: no such room")
+	ErrBadNotice = errors.New("social: invalid notice")
+	// ErrOffline is returned by Notify for a user with no connection.
+	ErrOffline = errors.New("social: user is offline")
 )
 
 // Notice is an operator's notification and where it goes: exactly one of
@@ -50,12 +50,9 @@ type NoticeResult struct {
 // maxNoticeBytes caps a notice's text, data included.
 const maxNoticeBytes = 16 << 10
 
-// Notify pushes a Notification, encoded once, to its recipients' every
-// connection, Reliable: it arrives exactly once on each connection that
-// stays open. It returns ErrNoSession for an offline user, ErrNoRoom for an
-// unknown room and ErrBadNotice for a notice without exactly one target or
-// with more than 16 KiB of text. Safe from any goroutine.
-func (h *Hub) Notify(n Notice) (NoticeResult, error) {
+// Check refuses a notice without exactly one target, with text that is not
+// UTF-8 or with more than 16 KiB of text (ErrBadNotice).
+func (n Notice) Check() error {
 	targets := 0
 	for _, set := range []bool{n.UserID != "", n.RoomID != "", n.Everyone} {
 		if set {
@@ -70,57 +67,63 @@ func (h *Hub) Notify(n Notice) (NoticeResult, error) {
 	}
 	switch {
 	case targets != 1:
-		return NoticeResult{}, fmt.Errorf("%w: set exactly one of user_id, room_id and everyone", ErrBadNotice)
+		return fmt.Errorf("%w: set exactly one of user_id, room_id and everyone", ErrBadNotice)
 	case !valid:
-		return NoticeResult{}, fmt.Errorf("%w: text is not UTF-8", ErrBadNotice)
+		return fmt.Errorf("%w: text is not UTF-8", ErrBadNotice)
 	case size > maxNoticeBytes:
-		return NoticeResult{}, fmt.Errorf("%w: over %d bytes", ErrBadNotice, maxNoticeBytes)
+		return fmt.Errorf("%w: over %d bytes", ErrBadNotice, maxNoticeBytes)
+	}
+	return nil
+}
+
+// Notify pushes a Notification, encoded once, to its recipients' every
+// connection, Reliable: it arrives exactly once on each connection that
+// stays open. A room's recipients are the members of its chat (a room that
+// does not exist has none: the caller checks rooms). It returns
+// ErrBadNotice for a notice Check refuses and ErrOffline for a user with no
+// connection. Safe from any goroutine.
+func (so *Social) Notify(n Notice) (NoticeResult, error) {
+	if err := n.Check(); err != nil {
+		return NoticeResult{}, err
 	}
 	var conns []*server.Conn
+	so.mu.Lock()
 	switch {
 	case n.UserID != "":
-		h.mu.Lock()
-		for _, s := range h.users[n.UserID] {
-			conns = append(conns, s.conn)
-		}
-		h.mu.Unlock()
-		if len(conns) == 0 {
-			return NoticeResult{}, ErrNoSession
+		if p := so.users[n.UserID]; p != nil {
+			for _, m := range p.members {
+				conns = append(conns, m.conn)
+			}
 		}
 	case n.RoomID != "":
-		if _, ok := h.rt.Room(n.RoomID); !ok {
-			return NoticeResult{}, ErrNoRoom
-		}
-		so := h.social
-		so.mu.Lock()
 		if c := so.rooms[n.RoomID]; c != nil {
 			c.mu.Lock()
-			for _, s := range c.members {
-				conns = append(conns, s.conn)
+			for _, m := range c.members {
+				conns = append(conns, m.conn)
 			}
 			c.mu.Unlock()
 		}
-		so.mu.Unlock()
 	default:
-		h.mu.Lock()
-		for _, ss := range h.users {
-			for _, s := range ss {
-				conns = append(conns, s.conn)
+		for _, p := range so.users {
+			for _, m := range p.members {
+				conns = append(conns, m.conn)
 			}
 		}
-		h.mu.Unlock()
+	}
+	so.mu.Unlock()
+	if n.UserID != "" && len(conns) == 0 {
+		return NoticeResult{}, ErrOffline
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	res := NoticeResult{ID: hex.EncodeToString(id[:]), Delivered: len(conns)}
 	m := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Notification{Notification: &tickroomv1.Notification{
-		Id: res.ID, Kind: n.Kind, Title: n.Title, Body: n.Body, SentAtMs: h.cfg.Now().UnixMilli(),
+		Id: res.ID, Kind: n.Kind, Title: n.Title, Body: n.Body, SentAtMs: so.host.Now().UnixMilli(),
 		Data: maps.Clone(n.Data), RoomId: n.RoomID,
 	}}}
-	if !h.broadcast(m, conns) {
+	if !so.host.Send(m, conns) {
 		return NoticeResult{}, fmt.Errorf("%w: cannot encode", ErrBadNotice)
 	}
-	h.stats.Notifications.Add(1)
-	h.log.Info("notification sent", "id", res.ID, "user", n.UserID, "room", n.RoomID, "delivered", res.Delivered)
+	so.stats.Notifications.Add(1)
 	return res, nil
 }

@@ -1,0 +1,62 @@
+package hub
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// runtimeCodes maps the room runtime's refusals to wire codes. Refusals of
+// the hub and of social carry their code themselves (*protocol.Error).
+var runtimeCodes = []struct {
+	err  error
+	code protocol.ErrorCode
+}{
+	{game.ErrRoomFull, protocol.ErrorRoomFull},
+	{game.ErrWrongPassword, protocol.ErrorWrongPassword},
+	{game.ErrLocked, protocol.ErrorForbidden},
+	{game.ErrRefused, protocol.ErrorForbidden},
+	{game.ErrFinished, protocol.ErrorRoomClosing},
+	{game.ErrRuntimeClosed, protocol.ErrorRoomClosing},
+	{game.ErrControlFull, protocol.ErrorTooManyRequestsInFlight},
+	{game.ErrInboxFull, protocol.ErrorInputDropped},
+	{game.ErrInputTooLarge, protocol.ErrorInputTooLarge},
+	{game.ErrRateLimited, protocol.ErrorRateLimited},
+	{game.ErrSpectator, protocol.ErrorNotAPlayer},
+	{game.ErrNotSeated, protocol.ErrorNotInRoom},
+	{game.ErrUnknownGame, protocol.ErrorUnknownGame},
+	{game.ErrInvalidOptions, protocol.ErrorBadOptions},
+}
+
+// wireError is the Error reply for err: the code an *protocol.Error in its
+// chain carries, else the runtime's code for it, else ERROR_CODE_INTERNAL.
+func wireError(err error) *tickroomv1.Error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return &tickroomv1.Error{
+			Code: tickroomv1.ErrorCode(pe.Code), Message: pe.Text(),
+			RetryAfterMs: uint32(pe.RetryAfter / time.Millisecond),
+		}
+	}
+	for _, rc := range runtimeCodes {
+		if errors.Is(err, rc.err) {
+			return &tickroomv1.Error{Code: tickroomv1.ErrorCode(rc.code), Message: err.Error()}
+		}
+	}
+	return &tickroomv1.Error{
+		Code: tickroomv1.ErrorCode(protocol.ErrorInternal), Message: protocol.ErrorInternal.Description(),
+	}
+}
+
+// fail refuses request id with the reply err maps to; a request without an
+// id gets no reply (ClientMessage.request_id's contract).
+func (s *Session) fail(id uint32, err error) {
+	s.h.stats.Errors.Add(1)
+	if id == 0 {
+		return
+	}
+	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: wireError(err)}})
+}

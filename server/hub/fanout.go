@@ -1,0 +1,116 @@
+package hub
+
+import (
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/frame"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/social"
+)
+
+// LocalFanout is the social.Fanout of one server's connections; it finds a
+// user's connections in a Registry.
+type LocalFanout struct {
+	srv   *server.Server
+	reg   Registry
+	stats *Stats
+}
+
+var (
+	_ social.Fanout = (*LocalFanout)(nil)
+	_ social.Host   = socialHost{}
+)
+
+// NewLocalFanout returns a fan-out over srv's connections that counts
+// replies in stats (nil means no counting).
+func NewLocalFanout(srv *server.Server, reg Registry, stats *Stats) *LocalFanout {
+	if stats == nil {
+		stats = new(Stats)
+	}
+	return &LocalFanout{srv: srv, reg: reg, stats: stats}
+}
+
+// encode marshals m into a new pooled frame. The caller owns the returned
+// reference.
+func encode(m *tickroomv1.ServerMessage) *frame.Frame {
+	n := m.SizeVT()
+	f := frame.New(n)
+	b := f.Buffer()[:frame.Headroom+n]
+	if _, err := m.MarshalToSizedBufferVT(b[frame.Headroom:]); err != nil {
+		// Only a message that changed under us can fail; send nothing.
+		f.Release()
+		return nil
+	}
+	f.SetBuffer(b)
+	return f
+}
+
+// Send queues m on every connection in to.
+func (o *LocalFanout) Send(m *tickroomv1.ServerMessage, to []*server.Conn) bool {
+	f := encode(m)
+	if f == nil {
+		return false
+	}
+	o.srv.BroadcastMessage(f, to, server.Reliable)
+	f.Release()
+	return true
+}
+
+// Reply queues m on c and counts it as a message sent.
+func (o *LocalFanout) Reply(c *server.Conn, m *tickroomv1.ServerMessage) {
+	f := encode(m)
+	if f == nil {
+		return
+	}
+	if c.SendMessage(f, server.Reliable) == nil {
+		o.stats.MessagesOut.Add(1)
+	}
+	f.Release()
+}
+
+// SendToUser queues m on every session of userID.
+func (o *LocalFanout) SendToUser(userID string, m *tickroomv1.ServerMessage) int {
+	ss := o.reg.Sessions(userID)
+	if len(ss) == 0 {
+		return 0
+	}
+	l := server.GetRecipients()
+	defer l.Release()
+	for _, s := range ss {
+		l.Conns = append(l.Conns, s.conn)
+	}
+	if !o.Send(m, l.Conns) {
+		return 0
+	}
+	return len(l.Conns)
+}
+
+// socialHost is what the social layer reaches the hub through.
+type socialHost struct {
+	social.Fanout
+	now func() time.Time
+}
+
+func (h socialHost) Now() time.Time { return h.now() }
+
+// Deliver writes a room's frame to its recipients with one task per event
+// loop (server.BroadcastMessage): the frame is encoded once and shared.
+// State frames go Droppable (latest wins), events and game messages
+// Reliable. It runs on a tick worker and never blocks.
+func (h *Hub) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
+	l := server.GetRecipients()
+	defer l.Release()
+	for _, c := range to {
+		if s, ok := c.(*Session); ok {
+			l.Conns = append(l.Conns, s.conn)
+		}
+	}
+	class := server.Droppable
+	if reliable {
+		class = server.Reliable
+	}
+	h.srv.BroadcastMessage(f, l.Conns, class)
+	h.stats.FramesDelivered.Add(uint64(len(l.Conns)))
+}

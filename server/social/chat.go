@@ -1,0 +1,307 @@
+package social
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+)
+
+// Chat keys name a room's chat ("r:" + room id) or a lobby channel ("c:" +
+// name) in Member.chats.
+const (
+	roomKeyPrefix    = "r:"
+	channelKeyPrefix = "c:"
+)
+
+// channelName is what a lobby channel may be called.
+var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9:_.-]{0,63}$`)
+
+// channel is a room's chat or a lobby channel: its members and its last
+// lines. A channel exists while it has members; its history goes with it.
+type channel struct {
+	roomID, name string // exactly one is set
+
+	mu      sync.Mutex
+	members []*Member
+	history []*tickroomv1.Chat // ring of the last HistoryLines lines
+	head    int                // index of the oldest line once the ring is full
+	nextID  uint64
+}
+
+// lines returns the history, oldest first. The caller holds c.mu.
+func (c *channel) lines() []*tickroomv1.Chat {
+	out := make([]*tickroomv1.Chat, 0, len(c.history))
+	out = append(out, c.history[c.head:]...)
+	return append(out, c.history[:c.head]...)
+}
+
+// remember adds a line to the ring. The caller holds c.mu.
+func (c *channel) remember(line *tickroomv1.Chat, max int) {
+	if len(c.history) < max {
+		c.history = append(c.history, line)
+		return
+	}
+	c.history[c.head] = line
+	c.head = (c.head + 1) % max
+}
+
+// historyMessage is the ChatHistory of c. The caller holds c.mu.
+func (c *channel) historyMessage(id uint32) *tickroomv1.ServerMessage {
+	return &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_ChatHistory{
+		ChatHistory: &tickroomv1.ChatHistory{RoomId: c.roomID, Channel: c.name, Lines: c.lines()},
+	}}
+}
+
+// checkText validates a chat line or direct message.
+func (so *Social) checkText(text string) error {
+	switch {
+	case text == "":
+		return protocol.NewError(protocol.ErrorBadRequest, "empty text")
+	case len(text) > so.cfg.MaxTextBytes:
+		return protocol.NewError(protocol.ErrorMessageTooLong, "")
+	case !utf8.ValidString(text):
+		return protocol.NewError(protocol.ErrorBadRequest, "text is not UTF-8")
+	}
+	return nil
+}
+
+// admitText checks a chat line or direct message and applies the chat
+// rate limit. It runs on the member's loop.
+func (so *Social) admitText(m *Member, text string) error {
+	if err := so.checkText(text); err != nil {
+		return err
+	}
+	if !so.allowChat(m) {
+		so.stats.ChatRefused.Add(1)
+		return protocol.NewError(protocol.ErrorRateLimited, "chat rate limit exceeded")
+	}
+	return nil
+}
+
+// allowChat applies the chat rate limit. It runs on the member's loop.
+func (so *Social) allowChat(m *Member) bool {
+	now := so.host.Now()
+	if m.chatLast.IsZero() {
+		m.chatTokens = float64(so.cfg.ChatBurst)
+	} else {
+		dt := now.Sub(m.chatLast).Seconds()
+		m.chatTokens = min(m.chatTokens+dt*so.cfg.ChatRate, float64(so.cfg.ChatBurst))
+	}
+	m.chatLast = now
+	if m.chatTokens >= 1 {
+		m.chatTokens--
+		return true
+	}
+	return false
+}
+
+// EnterRoom adds m to a room's chat and presence after its join was
+// confirmed, and sends the room's history. Safe from any goroutine; the hub
+// calls it on the room's tick worker, after Joined was queued.
+func (so *Social) EnterRoom(m *Member, rp RoomPresence) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if m.closed.Load() {
+		return // Disconnect ran: nothing would undo this
+	}
+	key := roomKeyPrefix + rp.ID
+	c := so.rooms[rp.ID]
+	if c == nil {
+		c = &channel{roomID: rp.ID}
+		so.rooms[rp.ID] = c
+	}
+	if !m.inChat(key) {
+		m.chats = append(m.chats, key)
+		c.mu.Lock()
+		c.members = append(c.members, m)
+		so.host.Reply(m.conn, c.historyMessage(0))
+		c.mu.Unlock()
+	}
+	if p := so.users[m.user]; p != nil {
+		if slices.ContainsFunc(p.rooms, func(r RoomPresence) bool { return r.ID == rp.ID }) {
+			return
+		}
+		p.rooms = append(p.rooms, rp)
+		p.since = so.host.Now()
+		so.announceLocked(m.user, p)
+	}
+}
+
+// ExitRoom removes m from a room's chat and presence after it left or was
+// removed. Safe from any goroutine.
+func (so *Social) ExitRoom(m *Member, roomID string) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	key := roomKeyPrefix + roomID
+	if !m.inChat(key) {
+		return
+	}
+	so.leaveLocked(m, key)
+	p := so.users[m.user]
+	if p == nil {
+		return
+	}
+	if slices.ContainsFunc(p.members, func(o *Member) bool { return o.inChat(key) }) {
+		return // another connection of the user is still in the room
+	}
+	if i := slices.IndexFunc(p.rooms, func(r RoomPresence) bool { return r.ID == roomID }); i >= 0 {
+		p.rooms = slices.Delete(p.rooms, i, i+1)
+		p.since = so.host.Now()
+		so.announceLocked(m.user, p)
+	}
+}
+
+// inChat reports whether m is in the chat named key. The caller holds
+// Social.mu.
+func (m *Member) inChat(key string) bool { return slices.Contains(m.chats, key) }
+
+// channelCount is the number of lobby channels m joined. The caller holds
+// Social.mu.
+func (m *Member) channelCount() int {
+	n := 0
+	for _, k := range m.chats {
+		if strings.HasPrefix(k, channelKeyPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// leaveLocked removes m from the chat named key, and the chat once it is
+// empty, and key from m.chats. The caller holds so.mu.
+func (so *Social) leaveLocked(m *Member, key string) {
+	m.chats = deleteItem(m.chats, key)
+	chats, name := so.channels, strings.TrimPrefix(key, channelKeyPrefix)
+	if id, ok := strings.CutPrefix(key, roomKeyPrefix); ok {
+		chats, name = so.rooms, id
+	}
+	c := chats[name]
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.members = deleteItem(c.members, m)
+	empty := len(c.members) == 0
+	c.mu.Unlock()
+	if empty {
+		delete(chats, name)
+	}
+}
+
+// JoinChannel subscribes m to a lobby channel and answers its history. It
+// runs on the member's loop.
+func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
+	if !channelName.MatchString(name) {
+		return protocol.NewError(protocol.ErrorChannelNotFound, "channel names are 1-64 of a-z 0-9 : _ . -")
+	}
+	key := channelKeyPrefix + name
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	c := so.channels[name]
+	switch {
+	case m.inChat(key):
+		c.mu.Lock()
+		so.host.Reply(m.conn, c.historyMessage(id))
+		c.mu.Unlock()
+		return nil
+	case m.channelCount() >= so.cfg.MaxChannelsPerUser:
+		return protocol.NewError(protocol.ErrorListFull, "too many channels joined")
+	case c == nil && len(so.channels) >= so.cfg.MaxChannels:
+		return protocol.NewError(protocol.ErrorChannelNotFound, "no more channels can be opened")
+	case c == nil:
+		c = &channel{name: name}
+		so.channels[name] = c
+	}
+	m.chats = append(m.chats, key)
+	c.mu.Lock()
+	c.members = append(c.members, m)
+	so.host.Reply(m.conn, c.historyMessage(id))
+	c.mu.Unlock()
+	return nil
+}
+
+// LeaveChannel unsubscribes m from a lobby channel. It runs on the
+// member's loop.
+func (so *Social) LeaveChannel(m *Member, id uint32, name string) error {
+	key := channelKeyPrefix + name
+	so.mu.Lock()
+	joined := m.inChat(key)
+	if joined {
+		so.leaveLocked(m, key)
+	}
+	so.mu.Unlock()
+	if !joined {
+		return protocol.NewError(protocol.ErrorChannelNotFound, "channel not joined")
+	}
+	so.ok(m, id)
+	return nil
+}
+
+// SendChat posts a line to a room's chat or a lobby channel. The line is
+// encoded once and queued Reliable on every member but those who blocked
+// the sender (and the sender itself when it asked so): chat is never
+// dropped for a slow member, which the transport closes instead. It runs
+// on the member's loop.
+func (so *Social) SendChat(m *Member, id uint32, q *tickroomv1.SendChat) error {
+	if (q.RoomId == "") == (q.Channel == "") {
+		return protocol.NewError(protocol.ErrorBadRequest, "set exactly one of room_id and channel")
+	}
+	if err := so.admitText(m, q.Text); err != nil {
+		return err
+	}
+	key, miss := roomKeyPrefix+q.RoomId, protocol.ErrorNotInRoom
+	if q.Channel != "" {
+		key, miss = channelKeyPrefix+q.Channel, protocol.ErrorChannelNotFound
+	}
+	line := &tickroomv1.Chat{
+		RoomId: q.RoomId, Channel: q.Channel, FromUserId: m.user, FromName: m.name,
+		Text: q.Text, SentAtMs: so.host.Now().UnixMilli(),
+	}
+	l := server.GetRecipients()
+	defer l.Release()
+	so.mu.Lock()
+	var c *channel
+	if m.inChat(key) {
+		if q.Channel != "" {
+			c = so.channels[q.Channel]
+		} else {
+			c = so.rooms[q.RoomId]
+		}
+	}
+	if c == nil {
+		so.mu.Unlock()
+		return protocol.NewError(miss, "")
+	}
+	// Ok goes first so that the sender sees its reply before its echo.
+	so.ok(m, id)
+	blockers := so.blockedBy[m.user]
+	c.mu.Lock()
+	c.nextID++
+	line.Id = c.nextID
+	c.remember(line, so.cfg.HistoryLines)
+	for _, r := range c.members {
+		if r == m && q.ExcludeSender {
+			continue
+		}
+		if _, blocked := blockers[r.user]; blocked {
+			continue
+		}
+		l.Conns = append(l.Conns, r.conn)
+	}
+	so.mu.Unlock()
+	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Chat{Chat: line}}, l.Conns)
+	c.mu.Unlock()
+	if q.Channel != "" {
+		so.stats.ChannelChats.Add(1)
+	} else {
+		so.stats.RoomChats.Add(1)
+	}
+	so.stats.ChatDeliveries.Add(uint64(len(l.Conns)))
+	return nil
+}

@@ -1,0 +1,65 @@
+package social
+
+import "sync/atomic"
+
+// Config limits chat, direct messages, friend and block lists and presence
+// queries.
+type Config struct {
+	// MaxTextBytes caps a chat line or direct message in bytes; longer text
+	// is refused with ERROR_CODE_MESSAGE_TOO_LONG. Zero value means 500.
+	MaxTextBytes int
+	// HistoryLines is how many recent lines a room or lobby channel keeps
+	// for members who join. Zero value means 50.
+	HistoryLines int
+	// ChatRate is the chat lines and direct messages a connection may send
+	// per second, with a burst of ChatBurst; the excess is refused with
+	// ERROR_CODE_RATE_LIMITED. Zero value means 2.
+	ChatRate float64
+	// ChatBurst is the chat limiter's burst. Zero value means 10.
+	ChatBurst int
+	// MaxChannels caps the lobby channels that exist at once; joining a new
+	// one past it is refused with ERROR_CODE_CHANNEL_NOT_FOUND. Zero value
+	// means 1,000.
+	MaxChannels int
+	// MaxChannelsPerUser caps the lobby channels one connection joins.
+	// Zero value means 8.
+	MaxChannelsPerUser int
+	// MaxListSize caps a user's friend list and block list each; the excess
+	// is refused with ERROR_CODE_LIST_FULL. Zero value means 500.
+	MaxListSize int
+	// MaxPresenceQuery caps the users one QueryPresence asks about; the
+	// rest are ignored. Zero value means 100.
+	MaxPresenceQuery int
+}
+
+func (c Config) withDefaults() Config {
+	orDefault(&c.MaxTextBytes, 500)
+	orDefault(&c.HistoryLines, 50)
+	orDefault(&c.ChatRate, 2)
+	orDefault(&c.ChatBurst, 10)
+	orDefault(&c.MaxChannels, 1000)
+	orDefault(&c.MaxChannelsPerUser, 8)
+	orDefault(&c.MaxListSize, 500)
+	orDefault(&c.MaxPresenceQuery, 100)
+	return c
+}
+
+// orDefault sets *v to d when it is zero or negative.
+func orDefault[T int | float64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+// Stats counts social events. Every field is safe to read from any
+// goroutine; the metrics layer exports them.
+type Stats struct {
+	RoomChats      atomic.Uint64 // room chat lines accepted
+	ChannelChats   atomic.Uint64 // lobby channel lines accepted
+	ChatDeliveries atomic.Uint64 // chat lines queued on connections
+	ChatRefused    atomic.Uint64 // chat lines and direct messages over the chat rate
+	DirectMessages atomic.Uint64 // direct messages delivered
+	DirectRefused  atomic.Uint64 // direct messages refused because the recipient blocked the sender
+	PresenceEvents atomic.Uint64 // presence changes queued on watchers' connections
+	Notifications  atomic.Uint64 // operator notifications sent
+}

@@ -1,0 +1,103 @@
+package social
+
+import (
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// SendDirect delivers a private message to every connection of an online
+// user, Reliable, unless the recipient blocked the sender. Direct messages
+// are not stored. The sender then watches the recipient's presence, as it
+// would a friend's, while there is room on its list. It runs on the
+// member's loop.
+func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) error {
+	from := m.user
+	switch {
+	case q.ToUserId == "":
+		return protocol.NewError(protocol.ErrorUserNotFound, "no recipient")
+	case q.ToUserId == from:
+		return protocol.NewError(protocol.ErrorBadRequest, "cannot message yourself")
+	}
+	if err := so.admitText(m, q.Text); err != nil {
+		return err
+	}
+	so.mu.Lock()
+	to := so.users[q.ToUserId]
+	if to == nil {
+		so.mu.Unlock()
+		return protocol.NewError(protocol.ErrorUserOffline, "")
+	}
+	if _, blocked := to.blocks[from]; blocked {
+		so.mu.Unlock()
+		so.stats.DirectRefused.Add(1)
+		return protocol.NewError(protocol.ErrorBlocked, "")
+	}
+	if me := so.users[from]; me != nil {
+		// A full list only means the sender does not watch the recipient.
+		_ = so.editListLocked(&me.friends, so.watchers, from, q.ToUserId, false)
+	}
+	so.mu.Unlock()
+	dm := &tickroomv1.DirectMessage{
+		Id: so.nextDirect.Add(1), FromUserId: from, FromName: m.name,
+		ToUserId: q.ToUserId, Text: q.Text, SentAtMs: so.host.Now().UnixMilli(),
+	}
+	so.ok(m, id)
+	so.host.SendToUser(q.ToUserId, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}})
+	so.stats.DirectMessages.Add(1)
+	return nil
+}
+
+// Block adds a user to (or removes it from) the member's block list: the
+// blocked user's direct messages are refused with ERROR_CODE_BLOCKED and
+// its chat lines are not delivered to the member. It runs on the member's
+// loop.
+func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	p, err := so.contactLocked(m, q.UserId)
+	if err != nil {
+		return err
+	}
+	if err := so.editListLocked(&p.blocks, so.blockedBy, m.user, q.UserId, q.Unblock); err != nil {
+		return err
+	}
+	so.ok(m, id)
+	return nil
+}
+
+// contactLocked checks that target may go on m's lists and returns m's
+// profile. The caller holds so.mu.
+func (so *Social) contactLocked(m *Member, target string) (*profile, error) {
+	if target == "" || target == m.user {
+		return nil, protocol.NewError(protocol.ErrorUserNotFound, "")
+	}
+	p := so.users[m.user]
+	if p == nil {
+		return nil, protocol.NewError(protocol.ErrorInternal, "")
+	}
+	return p, nil
+}
+
+// editListLocked adds target to (or, with remove, removes it from) one of
+// uid's lists and the reverse index index (target → users whose list holds
+// it). An addition to a full list is refused with ERROR_CODE_LIST_FULL. The
+// caller holds so.mu.
+func (so *Social) editListLocked(list *map[string]struct{}, index map[string]map[string]struct{}, uid, target string, remove bool) error {
+	if remove {
+		delete(*list, target)
+		unlink(index, target, uid)
+		return nil
+	}
+	if _, ok := (*list)[target]; ok {
+		return nil
+	}
+	if len(*list) >= so.cfg.MaxListSize {
+		return protocol.NewError(protocol.ErrorListFull, "")
+	}
+	if *list == nil {
+		*list = make(map[string]struct{})
+	}
+	(*list)[target] = struct{}{}
+	link(index, target, uid)
+	return nil
+}

@@ -1,0 +1,244 @@
+// Package social is tickroom's chat, presence and contact layer: room chat
+// and lobby channels with a bounded history, direct messages, friends,
+// blocks, presence and operator notifications. It knows connections only
+// as *server.Conn values to address, and reaches the server through Host:
+// the hub creates a Member for each session and calls the request methods
+// from the session's event loop.
+//
+// Users' lists and presence live while the user has a connection: there is
+// no account store yet, so a client that reconnects after going offline
+// sends its friend and block lists again.
+//
+// Requests answer success themselves (an Ok, a history, a presence list)
+// and return refusals as errors carrying their wire code
+// (*protocol.Error); the caller turns an error into the Error reply.
+//
+// Concurrency and lock order: Social.mu before channel.mu. Frames are
+// queued on connections (which takes only transport-internal locks) under
+// channel.mu so that every member sees a channel's lines in id order.
+// Neither is held while calling into a room, and neither is taken while the
+// caller holds a lock of its own (the hub's registry or a session's
+// mutex).
+package social
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+)
+
+// Fanout delivers server messages to connections and users, each message
+// encoded once however many receive it. Everything it sends is Reliable: a
+// connection too slow to take it is closed by the transport. The hub's
+// LocalFanout reaches the connections of one process; a cluster fan-out
+// also publishes to the nodes where a user is connected. Its methods are
+// safe from any goroutine and never block.
+type Fanout interface {
+	// Send queues m on every connection in to; it reports false when m
+	// cannot be encoded. to is not kept.
+	Send(m *tickroomv1.ServerMessage, to []*server.Conn) bool
+	// Reply queues m on one connection.
+	Reply(c *server.Conn, m *tickroomv1.ServerMessage)
+	// SendToUser queues m on every live connection of userID and returns
+	// how many that was.
+	SendToUser(userID string, m *tickroomv1.ServerMessage) int
+}
+
+// Host is what social needs from the server it runs in: delivery and the
+// clock. Its methods are called with Social's locks held and must not call
+// back into Social.
+type Host interface {
+	Fanout
+	// Now tells the time.
+	Now() time.Time
+}
+
+// ErrConfig wraps a Config or Host that New refuses.
+var ErrConfig = errors.New("social: invalid config")
+
+// Social holds the chat, presence and contact state of one server. Its
+// request methods run on the member's event loop; the others are safe from
+// any goroutine.
+type Social struct {
+	host  Host
+	cfg   Config
+	stats *Stats
+
+	nextDirect atomic.Uint64
+
+	mu        sync.Mutex
+	users     map[string]*profile            // users with a live member
+	watchers  map[string]map[string]struct{} // user → users who watch its presence
+	blockedBy map[string]map[string]struct{} // user → users who blocked it
+	rooms     map[string]*channel            // room id → room chat
+	channels  map[string]*channel            // lobby channel name → channel
+}
+
+// Member is one connection of a user as social knows it, from Connect to
+// Disconnect.
+type Member struct {
+	user, name string
+	conn       *server.Conn
+	closed     atomic.Bool // Disconnect ran
+
+	chats []string // chat keys (see chat.go); guarded by Social.mu
+
+	// Loop-only state.
+	chatTokens float64   // chat rate limiter
+	chatLast   time.Time // last chat refill; zero before the first line
+}
+
+// UserID returns the member's user id.
+func (m *Member) UserID() string { return m.user }
+
+// profile is an online user's social state. Guarded by Social.mu.
+type profile struct {
+	name    string
+	members []*Member
+	friends map[string]struct{} // users whose presence this user watches
+	blocks  map[string]struct{}
+	rooms   []RoomPresence // rooms the user is in, oldest first
+	since   time.Time      // when the current status began
+}
+
+// RoomPresence is a room a user is in, as presence shows it.
+type RoomPresence struct {
+	// ID and Game name the room and its game.
+	ID, Game string
+	// Private rooms are not named in presence.
+	Private bool
+}
+
+// New returns an empty Social that reaches the server through host and
+// counts into stats (nil means counters of its own).
+func New(cfg Config, host Host, stats *Stats) (*Social, error) {
+	if host == nil {
+		return nil, errors.Join(ErrConfig, errors.New("social: Host is required"))
+	}
+	if stats == nil {
+		stats = new(Stats)
+	}
+	return &Social{
+		host: host, cfg: cfg.withDefaults(), stats: stats,
+		users:     make(map[string]*profile),
+		watchers:  make(map[string]map[string]struct{}),
+		blockedBy: make(map[string]map[string]struct{}),
+		rooms:     make(map[string]*channel),
+		channels:  make(map[string]*channel),
+	}, nil
+}
+
+// Stats returns the counters Social adds to.
+func (so *Social) Stats() *Stats { return so.stats }
+
+// Connect records a new connection of a user; a user's first one makes it
+// online. Call it once the connection is registered as the user's, before
+// any request of the member.
+func (so *Social) Connect(userID, name string, c *server.Conn) *Member {
+	m := &Member{user: userID, name: name, conn: c}
+	now := so.host.Now()
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	p := so.users[userID]
+	if p != nil {
+		p.members = append(p.members, m)
+		return m
+	}
+	p = &profile{name: name, members: []*Member{m}, since: now}
+	so.users[userID] = p
+	so.announceLocked(userID, p)
+	return m
+}
+
+// Disconnect forgets a closed connection: it leaves its rooms' chat and its
+// channels; a user's last connection makes it offline and drops its lists.
+func (so *Social) Disconnect(m *Member) {
+	uid := m.user
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	m.closed.Store(true)
+	chats := m.chats
+	m.chats = nil
+	for _, key := range chats {
+		so.leaveLocked(m, key)
+	}
+	p := so.users[uid]
+	if p == nil {
+		return
+	}
+	p.members = deleteItem(p.members, m)
+	if len(p.members) > 0 {
+		// Another connection stays: the user is still in the rooms it is
+		// in, and no longer in those only this one was in.
+		changed := false
+		p.rooms = slices.DeleteFunc(p.rooms, func(r RoomPresence) bool {
+			key := roomKeyPrefix + r.ID
+			if !slices.Contains(chats, key) || slices.ContainsFunc(p.members, func(o *Member) bool { return o.inChat(key) }) {
+				return false
+			}
+			changed = true
+			return true
+		})
+		if changed {
+			p.since = so.host.Now()
+			so.announceLocked(uid, p)
+		}
+		return
+	}
+	delete(so.users, uid)
+	for f := range p.friends {
+		unlink(so.watchers, f, uid)
+	}
+	for b := range p.blocks {
+		unlink(so.blockedBy, b, uid)
+	}
+	so.announceLocked(uid, nil)
+}
+
+// deleteItem removes the first x from list.
+func deleteItem[T comparable](list []T, x T) []T {
+	if i := slices.Index(list, x); i >= 0 {
+		return slices.Delete(list, i, i+1)
+	}
+	return list
+}
+
+// link adds v to m[k].
+func link(m map[string]map[string]struct{}, k, v string) {
+	set := m[k]
+	if set == nil {
+		set = make(map[string]struct{})
+		m[k] = set
+	}
+	set[v] = struct{}{}
+}
+
+// unlink removes v from m[k].
+func unlink(m map[string]map[string]struct{}, k, v string) {
+	if set := m[k]; set != nil {
+		delete(set, v)
+		if len(set) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+// reply answers request id of m with msg; a request without an id gets no
+// reply (ClientMessage.request_id's contract).
+func (so *Social) reply(m *Member, id uint32, msg *tickroomv1.ServerMessage) {
+	if id == 0 {
+		return
+	}
+	msg.RequestId = id
+	so.host.Reply(m.conn, msg)
+}
+
+// ok answers request id of m with Ok.
+func (so *Social) ok(m *Member, id uint32) {
+	so.reply(m, id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Ok{Ok: &tickroomv1.Ok{}}})
+}
