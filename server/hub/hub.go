@@ -41,6 +41,18 @@
 // Session.mu; never call into a Room while holding either (rooms call back
 // on their own goroutines). Social's locks are never taken while Hub.mu or
 // a Session.mu is held.
+//
+// # Rate limits
+//
+// The per-message check (Session.allow) is a token bucket of our own, a
+// few fields of loop-only state per session. golang.org/x/time/rate's
+// Limiter, the ecosystem's choice, was measured on that path
+// (BenchmarkMessageRate*, figures in BENCHMARKS.md): it takes two to three
+// times as long per message (a mutex, and time arithmetic in Durations) and
+// 80 bytes per limiter against our 40, and a loop-owned bucket needs no
+// lock. The check runs for every message a client sends, so the own bucket
+// stays there; limits checked off the hot path (guest logins per address
+// in server/auth) use x/time/rate.
 package hub
 
 import (

@@ -1,0 +1,64 @@
+package hub
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// The per-message rate check runs on the event loop for every message a
+// client sends. These benchmarks compare the session's own token bucket
+// (Session.allow) with golang.org/x/time/rate's Limiter on that path, each
+// at 120 messages/s with a burst of 240, the default, and messages arriving
+// at 100/s so that every check passes. Both read the clock themselves, as
+// on the loop. BENCHMARKS.md has the figures and the decision.
+
+func BenchmarkMessageRateOwnBucket(b *testing.B) {
+	h := &Hub{cfg: Config{MessageRate: 120, Now: time.Now}}
+	s := &Session{h: h, tokens: 240, last: time.Now()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.allow() != admit {
+			s.tokens = 240
+		}
+	}
+}
+
+func BenchmarkMessageRateXTimeRate(b *testing.B) {
+	l := rate.NewLimiter(120, 240)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !l.AllowN(time.Now(), 1) {
+			l.SetBurst(240)
+		}
+	}
+}
+
+// The two variants below step a fake clock by 10 ms per message, so the
+// bucket refills and no check fails: the cost of the arithmetic alone.
+
+func BenchmarkMessageRateOwnBucketFakeClock(b *testing.B) {
+	now := time.Unix(1_800_000_000, 0)
+	h := &Hub{cfg: Config{MessageRate: 120, Now: func() time.Time { now = now.Add(10 * time.Millisecond); return now }}}
+	s := &Session{h: h, tokens: 240, last: now}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.allow() != admit {
+			b.Fatal("refused")
+		}
+	}
+}
+
+func BenchmarkMessageRateXTimeRateFakeClock(b *testing.B) {
+	now := time.Unix(1_800_000_000, 0)
+	l := rate.NewLimiter(120, 240)
+	l.SetBurstAt(now, 240)
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(10 * time.Millisecond)
+		if !l.AllowN(now, 1) {
+			b.Fatal("refused")
+		}
+	}
+}
