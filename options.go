@@ -70,6 +70,14 @@ type Options struct {
 	// IdentityJWKSFile is a JSON Web Key Set file of an identity provider
 	// whose RS256/ES256 tokens log users in. Zero value means none.
 	IdentityJWKSFile string
+	// GuestLoginRate is how many guest logins one client address may make
+	// per second, sustained; past it POST /v1/login answers 429 with
+	// Retry-After. Zero value means auth.DefaultGuestLoginRate; +Inf turns
+	// the limit off (load tests, where every bot logs in from loopback).
+	GuestLoginRate float64
+	// GuestLoginBurst is how many guest logins one client address may make
+	// at once. Zero value means auth.DefaultGuestLoginBurst.
+	GuestLoginBurst int
 	// TrustedProxies are proxy addresses or CIDR prefixes whose
 	// X-Forwarded-For names the client, for per-IP limits and logs. Zero
 	// value trusts nobody: the header is ignored.

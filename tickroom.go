@@ -36,6 +36,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/time/rate"
+
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/server"
@@ -108,6 +110,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: trusted proxies: %w", ErrOptions, err)
 	}
+	acfg.GuestLoginRate, acfg.GuestLoginBurst, acfg.TrustedProxies = rate.Limit(o.GuestLoginRate), o.GuestLoginBurst, trusted
 	if s.auth, err = auth.New(acfg); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom"
+	"github.com/tickroom/tickroom/server/auth"
 )
 
 func main() {
@@ -43,6 +44,8 @@ type flags struct {
 	loops, maxConns, maxFrame, maxMessage, shards, msgRate    int
 	dropGrace, tokenTTL, shutdownTimeout                      time.Duration
 	multiSockets, debug                                       bool
+	guestLoginRate                                            float64
+	guestLoginBurst                                           int
 }
 
 func parseFlags() (*flags, error) {
@@ -62,6 +65,8 @@ func parseFlags() (*flags, error) {
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 24*time.Hour, "session token lifetime")
 	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: random, tokens die with the process)")
 	fs.StringVar(&f.identityKey, "identity-key", "", "HMAC key that external identity tokens (JWT HS256) are signed with (empty: guests only)")
+	fs.Float64Var(&f.guestLoginRate, "guest-login-rate", float64(auth.DefaultGuestLoginRate), "guest logins per second one client address may make, sustained (inf: no limit, e.g. for load tests); past it POST /v1/login answers 429")
+	fs.IntVar(&f.guestLoginBurst, "guest-login-burst", auth.DefaultGuestLoginBurst, "guest logins one client address may make at once")
 	fs.StringVar(&f.identityJWKS, "identity-jwks", "", "JSON Web Key Set file of an identity provider whose RS256/ES256 tokens log users in (empty: none)")
 	fs.StringVar(&f.origins, "origins", "", "comma-separated Origin allowlist for WebSocket upgrades (empty: any)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated proxy addresses or CIDR prefixes whose X-Forwarded-For names the client (empty: none; the header is ignored)")
@@ -116,6 +121,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		DropGrace: f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout,
 		MultipleSockets: f.multiSockets, EchoEndpoints: true, Logger: log,
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
+		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
 	}
 	if f.trustedProxies != "" {
 		o.TrustedProxies = strings.Split(f.trustedProxies, ",")

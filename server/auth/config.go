@@ -16,8 +16,9 @@
 // with github.com/golang-jwt/jwt/v5 and what is checked around it. Either way the reply carries a session token the WebSocket
 // handshake presents (query ?token=, or Authorization: Bearer).
 //
-// An Authority is immutable after New; its methods are safe from any
-// goroutine.
+// An Authority's configuration is fixed by New; its methods are safe from
+// any goroutine. Guest logins are limited per client address (Config.
+// GuestLoginRate, loginlimit.go).
 package auth
 
 import (
@@ -27,6 +28,10 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // Key is one HMAC-SHA256 signing key with its id.
@@ -55,6 +60,18 @@ type Config struct {
 	Identity IdentityConfig
 	// DisableGuests refuses guest logins. Zero value means guests may log in.
 	DisableGuests bool
+	// GuestLoginRate is how many guest logins one client address (one /64
+	// for IPv6) may make per second, sustained; past it POST /v1/login
+	// answers 429 with Retry-After. Zero value means
+	// DefaultGuestLoginRate; rate.Inf turns the limit off.
+	GuestLoginRate rate.Limit
+	// GuestLoginBurst is how many guest logins one address may make at
+	// once. Zero value means DefaultGuestLoginBurst.
+	GuestLoginBurst int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client of a login (see package clientip). Zero value means every
+	// client is its TCP peer.
+	TrustedProxies clientip.Trusted
 	// MaxBodyBytes caps a login request's body. Zero value means 4 KiB.
 	MaxBodyBytes int64
 	// Now is the clock. Zero value means time.Now.
@@ -99,8 +116,14 @@ var ErrConfig = errors.New("auth: invalid config")
 
 // withDefaults validates cfg and fills in its zero values.
 func (cfg Config) withDefaults() (Config, error) {
-	if cfg.TTL < 0 || cfg.MaxBodyBytes < 0 || cfg.Identity.Leeway < 0 {
-		return cfg, fmt.Errorf("%w: negative TTL, MaxBodyBytes or Leeway", ErrConfig)
+	if cfg.TTL < 0 || cfg.MaxBodyBytes < 0 || cfg.Identity.Leeway < 0 || cfg.GuestLoginRate < 0 || cfg.GuestLoginBurst < 0 {
+		return cfg, fmt.Errorf("%w: negative TTL, MaxBodyBytes, Leeway, GuestLoginRate or GuestLoginBurst", ErrConfig)
+	}
+	if cfg.GuestLoginRate == 0 {
+		cfg.GuestLoginRate = DefaultGuestLoginRate
+	}
+	if cfg.GuestLoginBurst == 0 {
+		cfg.GuestLoginBurst = DefaultGuestLoginBurst
 	}
 	if cfg.TTL == 0 {
 		cfg.TTL = defaultTTL

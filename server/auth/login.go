@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,7 +40,9 @@ type ErrorResponse struct {
 // name or an identity login the server does not offer; 401 for an identity
 // token that fails verification; 403 for a guest login when guests are
 // disabled; 405 for any method but POST; 413 for a body over
-// Config.MaxBodyBytes. Every error body is an ErrorResponse.
+// Config.MaxBodyBytes; 429 with Retry-After (seconds) for a guest login
+// over Config.GuestLoginRate from its address. Every error body is an
+// ErrorResponse.
 func (a *Authority) LoginHandler() http.Handler { return http.HandlerFunc(a.serveLogin) }
 
 func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +93,12 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 	case req.Name != "":
 		if a.cfg.DisableGuests {
 			writeError(w, http.StatusForbidden, "guest login is disabled on this server")
+			return
+		}
+		if ok, wait := a.guests.allow(a.cfg.TrustedProxies.FromRequest(r), now); !ok {
+			secs := int64((wait + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			writeError(w, http.StatusTooManyRequests, "too many guest logins from this address; retry in "+strconv.FormatInt(secs, 10)+" s")
 			return
 		}
 		name, err := ValidateName(req.Name)

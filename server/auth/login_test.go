@@ -3,13 +3,19 @@ package auth_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // startLogin serves a's login handler on a loopback httptest server.
@@ -143,7 +149,7 @@ func TestLoginHandler(t *testing.T) {
 }
 
 func TestGuestIDsAreUnique(t *testing.T) {
-	url := startLogin(t, newAuthority(t, nil))
+	url := startLogin(t, newAuthority(t, func(c *auth.Config) { c.GuestLoginRate = rate.Inf }))
 	seen := make(map[string]bool)
 	for range 20 {
 		r := login(t, url, "POST", `{"name":"same"}`)
@@ -175,5 +181,101 @@ func TestLoginResponseJSONFields(t *testing.T) {
 	}
 	if raw["expires_at"] != "2027-01-16T08:00:00Z" {
 		t.Errorf("expires_at = %v, want RFC 3339 UTC", raw["expires_at"])
+	}
+}
+
+// TestGuestLoginsLimitedPerAddress floods POST /v1/login with guest logins
+// from one address: past the burst each gets 429 with Retry-After and no
+// token, while other addresses and identity logins still get through, and
+// the address may log in again once its bucket refills.
+func TestGuestLoginsLimitedPerAddress(t *testing.T) {
+	var mu sync.Mutex
+	now := epoch
+	a := newAuthority(t, func(c *auth.Config) {
+		c.GuestLoginRate = rate.Every(time.Minute)
+		c.GuestLoginBurst = 3
+		c.TrustedProxies = clientip.MustParse("127.0.0.1")
+		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	url := startLogin(t, a)
+	guest := func(forwardedFor string) (*http.Response, loginResult) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"name":"ann"}`))
+		if forwardedFor != "" {
+			req.Header.Set("X-Forwarded-For", forwardedFor)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r loginResult
+		r.status = resp.StatusCode
+		if resp.StatusCode == http.StatusOK {
+			err = json.NewDecoder(resp.Body).Decode(&r.ok)
+		} else {
+			err = json.NewDecoder(resp.Body).Decode(&r.err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, r
+	}
+	for i := range 3 {
+		if _, r := guest("203.0.113.7"); r.status != http.StatusOK || r.ok.Token == "" {
+			t.Fatalf("login %d: %d %+v", i, r.status, r.err)
+		}
+	}
+	for range 20 {
+		resp, r := guest("203.0.113.7")
+		if r.status != http.StatusTooManyRequests || r.ok.Token != "" || r.err.Error == "" {
+			t.Fatalf("login past the burst: %d %+v", r.status, r)
+		}
+		if got := resp.Header.Get("Retry-After"); got != "60" {
+			t.Fatalf("Retry-After = %q, want 60", got)
+		}
+	}
+	// Another address, another IPv6 /64, and an identity login pass; the
+	// same /64 does not.
+	if _, r := guest("198.51.100.1"); r.status != http.StatusOK {
+		t.Fatalf("other address: %d %+v", r.status, r.err)
+	}
+	for i := range 3 {
+		if _, r := guest(fmt.Sprintf("2001:db8:1:2::%d", i+1)); r.status != http.StatusOK {
+			t.Fatalf("IPv6 login %d: %d %+v", i, r.status, r.err)
+		}
+	}
+	if _, r := guest("2001:db8:1:2:ffff::1"); r.status != http.StatusTooManyRequests {
+		t.Fatalf("same /64: %d, want 429", r.status)
+	}
+	body := string(mustJSON(t, map[string]any{"identity_token": makeJWT(t, hs256, identityClaims(), identityKey)}))
+	if r := login(t, url, http.MethodPost, body); r.status != http.StatusOK {
+		t.Fatalf("identity login from a limited address: %d %+v", r.status, r.err)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	if _, r := guest("203.0.113.7"); r.status != http.StatusOK {
+		t.Fatalf("after a minute: %d %+v", r.status, r.err)
+	}
+	if _, r := guest("203.0.113.7"); r.status != http.StatusTooManyRequests {
+		t.Fatalf("second login after a minute: %d, want 429", r.status)
+	}
+}
+
+func TestGuestLoginRateConfig(t *testing.T) {
+	for _, c := range []auth.Config{{GuestLoginRate: -1}, {GuestLoginBurst: -1}} {
+		if _, err := auth.New(c); !errors.Is(err, auth.ErrConfig) {
+			t.Errorf("New(%+v) = %v, want ErrConfig", c, err)
+		}
+	}
+	for _, off := range []rate.Limit{rate.Inf, rate.Limit(math.Inf(1))} { // the latter from -guest-login-rate inf
+		a := newAuthority(t, func(c *auth.Config) { c.GuestLoginRate = off })
+		url := startLogin(t, a)
+		for i := range 3 * auth.DefaultGuestLoginBurst {
+			if r := login(t, url, http.MethodPost, `{"name":"ann"}`); r.status != http.StatusOK {
+				t.Fatalf("login %d with the limit off (%v): %d", i, off, r.status)
+			}
+		}
 	}
 }

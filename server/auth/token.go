@@ -54,8 +54,9 @@ type wireClaims struct {
 // Authority issues and verifies session tokens and serves logins. It is
 // immutable after New and safe for use from any goroutine.
 type Authority struct {
-	cfg  Config
-	keys map[string][]byte
+	cfg    Config
+	keys   map[string][]byte
+	guests *loginLimiter // guest logins per client address
 }
 
 // New returns an Authority for cfg, or an error wrapping ErrConfig.
@@ -64,7 +65,7 @@ func New(cfg Config) (*Authority, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authority{cfg: cfg, keys: make(map[string][]byte, len(cfg.Keys))}
+	a := &Authority{cfg: cfg, keys: make(map[string][]byte, len(cfg.Keys)), guests: newLoginLimiter(cfg.GuestLoginRate, cfg.GuestLoginBurst)}
 	for _, k := range cfg.Keys {
 		a.keys[k.ID] = append([]byte(nil), k.Secret...)
 	}
