@@ -80,3 +80,34 @@ func TestResumeReportsTheSeatsKind(t *testing.T) {
 		}
 	}
 }
+
+// TestDropOvertakenByAResumeKeepsInputFlowing: the drop of a connection
+// that a resume already replaced (a second login's old connection closing
+// after the new one resumed) is refused at once, so the new connection's
+// inputs are taken without waiting for the next tick.
+func TestDropOvertakenByAResumeKeepsInputFlowing(t *testing.T) {
+	e := gametest.NewEnv(t, []game.Definition{counterDef()}, nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, fresh := gametest.NewClient("old"), gametest.NewClient("new")
+	res := e.Join(t, r, game.JoinRequest{UserID: "u", Client: old})
+	if err := r.Join(game.JoinRequest{UserID: "u", Client: fresh}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Drop(res.Seat, old); !errors.Is(err, game.ErrNotSeated) {
+		t.Fatalf("drop of the replaced connection: %v, want ErrNotSeated", err)
+	}
+	if err := r.Input(res.Seat, 1, []byte("+")); err != nil {
+		t.Fatalf("input of the resumed connection before the tick: %v", err)
+	}
+	e.Advance(t, 100*time.Millisecond)
+	if got := r.Players(); len(got) != 1 || !got[0].Connected {
+		t.Fatalf("players after the stale drop: %+v", got)
+	}
+	// The new connection's own drop still holds the seat.
+	if err := r.Drop(res.Seat, fresh); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -57,6 +57,7 @@ type seatSlot struct {
 	spectator bool
 	userID    string
 	name      string
+	client    Client // the connection the seat was last joined or resumed on
 	tokens    float64
 	last      time.Time
 }
@@ -153,7 +154,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 		for i := range r.seats {
 			s := &r.seats[i]
 			if s.userID == req.UserID && (s.state == seatJoined || s.state == seatDropped) {
-				s.state = seatJoined
+				s.state, s.client = seatJoined, req.Client
 				r.ctl = append(r.ctl, command{kind: cmdResume, seat: uint32(i + 1), req: req, cb: cb})
 				return nil
 			}
@@ -177,7 +178,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 		if s.state != seatFree {
 			continue
 		}
-		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, name: req.Name, tokens: r.inputRate, last: r.rt.clock.Now()}
+		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, name: req.Name, client: req.Client, tokens: r.inputRate, last: r.rt.clock.Now()}
 		if req.Spectator {
 			r.specs++
 		} else {
@@ -253,8 +254,9 @@ func (r *Room) LeaveAs(seat uint32, userID string, c Client) error {
 // Drop reports that c, the connection of the member in seat, was lost: the
 // seat is held for the configured grace window, during which a Join with
 // the same UserID resumes it; then the member leaves. A drop of a
-// connection that a resume has already replaced is ignored, so a late drop
-// of an old connection never cuts off the new one.
+// connection that a resume has already replaced is refused with
+// ErrNotSeated, so a late drop of an old connection never cuts off the new
+// one, not even its inputs until the next tick.
 func (r *Room) Drop(seat uint32, c Client) error { return r.queue(cmdDrop, seat, "", c) }
 
 func (r *Room) queue(kind cmdKind, seat uint32, userID string, c Client) error {
@@ -270,6 +272,10 @@ func (r *Room) queue(kind cmdKind, seat uint32, userID string, c Client) error {
 	switch {
 	case kind == cmdLeave && (s.state == seatJoined || s.state == seatDropped || s.state == seatReserved):
 		s.state = seatLeaving
+	case kind == cmdDrop && c != nil && s.client != c:
+		// A resume moved the seat to another connection: the drop of the
+		// old one must not stop the new one's input until the tick.
+		return ErrNotSeated
 	case kind == cmdDrop && s.state == seatJoined:
 		s.state = seatDropped
 	default:

@@ -234,16 +234,25 @@ func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 		s.h.stats.Resumes.Add(1)
 		s.h.dropHeld(s.claims.UserID, room.ID())
 	}
-	info := s.sendJoined(id, room, res)
-	s.h.social.EnterRoom(s.member, social.RoomPresence{ID: info.ID, Game: info.Game, Private: info.Private})
+	// Joined goes out with the entry into the room's chat, so that a line
+	// posted by a member who saw this one join reaches it.
+	info, msg := joinedMessage(id, room, res)
+	s.h.social.EnterRoom(s.member, social.RoomPresence{ID: info.ID, Game: info.Game, Private: info.Private}, msg)
 }
 
-// sendJoined answers a join with the room as it is now, and returns the
-// room's listing entry.
-func (s *Session) sendJoined(id uint32, room *game.Room, res game.JoinResult) game.RoomInfo {
+// sendJoined answers a join with the room as it is now.
+func (s *Session) sendJoined(id uint32, room *game.Room, res game.JoinResult) {
+	if _, msg := joinedMessage(id, room, res); msg != nil {
+		s.send(msg)
+	}
+}
+
+// joinedMessage is the answer to join request id (nil without an id) and
+// the room's listing entry.
+func joinedMessage(id uint32, room *game.Room, res game.JoinResult) (game.RoomInfo, *tickroomv1.ServerMessage) {
 	info := room.Info()
 	if id == 0 {
-		return info
+		return info, nil
 	}
 	j := &tickroomv1.Joined{
 		RoomId: info.ID, Game: info.Game, Seat: res.Seat, Spectator: res.Spectator,
@@ -253,8 +262,7 @@ func (s *Session) sendJoined(id uint32, room *game.Room, res game.JoinResult) ga
 	for _, p := range room.Players() {
 		j.Players = append(j.Players, &tickroomv1.Player{Seat: p.Seat, UserId: p.UserID, Name: p.Name, Connected: p.Connected})
 	}
-	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Joined{Joined: j}})
-	return info
+	return info, &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Joined{Joined: j}}
 }
 
 // leaveRoom gives up a seat at once and answers Left; a leave of a join

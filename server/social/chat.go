@@ -102,11 +102,16 @@ func (so *Social) allowChat(m *Member) bool {
 }
 
 // EnterRoom adds m to a room's chat and presence after its join was
-// confirmed, and sends the room's history. Safe from any goroutine; the hub
-// calls it on the room's tick worker, after Joined was queued.
-func (so *Social) EnterRoom(m *Member, rp RoomPresence) {
+// confirmed, and sends the room's history. joined, when not nil, is queued
+// to m first, in the same step: the member gets it before the history and
+// before any line posted once it is a member. Safe from any goroutine; the
+// hub calls it on the room's tick worker.
+func (so *Social) EnterRoom(m *Member, rp RoomPresence, joined *tickroomv1.ServerMessage) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
+	if joined != nil {
+		so.host.Reply(m.conn, joined)
+	}
 	if m.closed.Load() {
 		return // Disconnect ran: nothing would undo this
 	}
