@@ -67,7 +67,7 @@ func FuzzVerifyIdentity(f *testing.F) {
 // FuzzValidateName checks every accepted name is short, valid UTF-8 and
 // trimmed.
 func FuzzValidateName(f *testing.F) {
-	for _, s := range []string{"Alice", " a ", "", "\x00", "\u202e", strings.Repeat("🎲", 33), "\xff"} {
+	for _, s := range []string{"Alice", " a ", "", "\x00", "\u202e", strings.Repeat("🎲", 33), "\xff", "Admin\u200b", "\u0410dmin", "ｆｕｌｌ", "e\u0301"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -78,6 +78,9 @@ func FuzzValidateName(f *testing.F) {
 		n := utf8.RuneCountInString(got)
 		if n < 1 || n > auth.MaxNameRunes || !utf8.ValidString(got) || strings.TrimSpace(got) != got {
 			t.Fatalf("accepted %q as %q", in, got)
+		}
+		if again, err := auth.ValidateName(got); err != nil || again != got {
+			t.Fatalf("%q validated to %q, which validates to %q, %v", in, got, again, err)
 		}
 	})
 }

@@ -105,7 +105,27 @@ func TestValidateName(t *testing.T) {
 		{"  padded  ", "padded", true},
 		{strings.Repeat("é", 32), strings.Repeat("é", 32), true},
 		{strings.Repeat("🎲", 32), strings.Repeat("🎲", 32), true},
-		{"family 👨‍👩‍👧", "family 👨‍👩‍👧", true},
+		{"family 👨‍👩‍👧", "", false}, // an emoji ZWJ sequence: RFC 8266 allows ZWJ only where a script needs it
+		{"👍🏽 ok", "👍🏽 ok", true},
+		{"two  spaces", "two spaces", true},
+		{"ｆｕｌｌ", "full", true},
+		{"e\u0301", "\u00e9", true},
+		{"Admin\u200b", "", false},
+		{"\ufeffAdmin", "", false},
+		{"Ad\u2060min", "", false},
+		{"\u3164", "", false},
+		{"Admin\u3164", "", false},
+		{"\uffa0x", "", false},
+		{"Admin\U000E0041\U000E007F", "", false},
+		{"x\ufe0fy", "", false},
+		{"\u0410dmin", "", false}, // Cyrillic А in a Latin name
+		{"\u0391lice", "", false}, // Greek Α
+		{"\u0410\u043b\u0438\u0441\u0430", "\u0410\u043b\u0438\u0441\u0430", true}, // Алиса, all Cyrillic
+		{"Taro 太郎 たろう", "Taro 太郎 たろう", true},
+		{"Kim 김", "Kim 김", true},
+		{"a\u0301\u0301", "\u00e1\u0301", true}, // NFKC composes the first mark
+		{"x\u0301\u0302", "x\u0301\u0302", true},
+		{"x\u0301\u0302\u0303", "", false},
 		{strings.Repeat("a", 33), "", false},
 		{"", "", false},
 		{"   ", "", false},
