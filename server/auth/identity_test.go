@@ -118,8 +118,8 @@ func TestValidateName(t *testing.T) {
 		{"\uffa0x", "", false},
 		{"Admin\U000E0041\U000E007F", "", false},
 		{"x\ufe0fy", "", false},
-		{"\u0410dmin", "", false}, // Cyrillic А in a Latin name
-		{"\u0391lice", "", false}, // Greek Α
+		{"\u0410dmin", "", false},                                                  // Cyrillic А in a Latin name
+		{"\u0391lice", "", false},                                                  // Greek Α
 		{"\u0410\u043b\u0438\u0441\u0430", "\u0410\u043b\u0438\u0441\u0430", true}, // Алиса, all Cyrillic
 		{"Taro 太郎 たろう", "Taro 太郎 たろう", true},
 		{"Kim 김", "Kim 김", true},
