@@ -1,0 +1,274 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// Backend names, as DB.Backend reports them.
+const (
+	BackendSQLite   = "sqlite"
+	BackendPostgres = "postgres"
+)
+
+// Config configures Open.
+type Config struct {
+	// Dir is the data directory of the SQLite backend: the database file
+	// tickroom.db, the lock file and the key files live in it. It is made
+	// (mode 0700) when missing. Ignored when URL is set. Zero value means
+	// "./.tickroom".
+	Dir string
+	// URL selects the PostgreSQL backend: a postgres:// URL or a libpq
+	// key=value string. Zero value means SQLite in Dir.
+	URL string
+	// BusyTimeout is how long SQLite waits for a lock another process
+	// holds before failing with ErrLocked. Zero value means 5 seconds.
+	BusyTimeout time.Duration
+	// ConnectTimeout bounds the PostgreSQL connection and migration at
+	// open. Zero value means 10 seconds.
+	ConnectTimeout time.Duration
+	// MaxConns caps the PostgreSQL connection pool. Zero value means 8.
+	MaxConns int
+	// ChannelKeep is how many lines a chat channel keeps. Zero value
+	// means 200.
+	ChannelKeep int
+	// InboxKeep is how many direct messages a recipient's inbox keeps.
+	// Zero value means 100.
+	InboxKeep int
+	// Logger receives migrations applied at Info. Zero value means no
+	// logging.
+	Logger *slog.Logger
+
+	// migrations replaces the embedded migrations (tests only).
+	migrations fs.FS
+}
+
+const (
+	defaultDir         = ".tickroom"
+	defaultBusyTimeout = 5 * time.Second
+	defaultConnTimeout = 10 * time.Second
+	defaultMaxConns    = 8
+	defaultChannelKeep = 200
+	defaultInboxKeep   = 100
+)
+
+func (c Config) withDefaults() (Config, error) {
+	if c.BusyTimeout < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 {
+		return c, fmt.Errorf("%w: negative BusyTimeout, ConnectTimeout, MaxConns, ChannelKeep or InboxKeep", ErrInvalid)
+	}
+	if c.Dir == "" {
+		c.Dir = defaultDir
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = defaultBusyTimeout
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = defaultConnTimeout
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = defaultMaxConns
+	}
+	if c.ChannelKeep == 0 {
+		c.ChannelKeep = defaultChannelKeep
+	}
+	if c.InboxKeep == 0 {
+		c.InboxKeep = defaultInboxKeep
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// DB is an open store on one backend. It implements every concern's
+// interface; its methods are safe from any goroutine.
+type DB struct {
+	cfg      Config
+	backend  string
+	w        *sql.DB // writes: one connection on SQLite
+	r        *sql.DB // reads: the same pool as w on PostgreSQL
+	keysDir  string  // SQLite: key files live here; "" keeps keys in the secrets table
+	unlock   func()  // releases the data directory lock
+	classify func(error) error
+	version  int64 // schema version after migrations
+	closed   atomic.Bool
+}
+
+// Open opens the store cfg selects, PostgreSQL when cfg.URL is set and
+// SQLite in cfg.Dir otherwise, and applies pending migrations. It fails
+// with a wrapped ErrUnavailable, ErrCorrupt, ErrLocked, ErrDataDirInUse,
+// ErrMigration or ErrSchemaNewer; there is no fallback.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.URL != "" {
+		return openPostgres(ctx, cfg)
+	}
+	return openSQLite(ctx, cfg)
+}
+
+// Backend returns BackendSQLite or BackendPostgres.
+func (db *DB) Backend() string { return db.backend }
+
+// Where describes the database for logs: the SQLite file's path, or the
+// PostgreSQL host and database (never the password).
+func (db *DB) Where() string { return db.where() }
+
+// SchemaVersion returns the schema version after the migrations Open ran.
+func (db *DB) SchemaVersion() int64 { return db.version }
+
+// Ping checks that the database answers; it returns a wrapped
+// ErrUnavailable when not.
+func (db *DB) Ping(ctx context.Context) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	if err := db.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	var one int
+	if err := db.w.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return db.fail("ping", err)
+	}
+	return nil
+}
+
+// Close closes the database and releases the data directory. Calls
+// after the first return ErrClosed.
+func (db *DB) Close() error {
+	if !db.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	if db.unlock != nil {
+		db.unlock()
+	}
+	return err
+}
+
+// fail wraps a driver error with what was being done and maps it to a
+// sentinel where one applies.
+func (db *DB) fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", ErrNotFound, op)
+	}
+	if db.closed.Load() {
+		return fmt.Errorf("%w: %s", ErrClosed, op)
+	}
+	if e := db.classify(err); e != nil {
+		return fmt.Errorf("%w: %s: %w", e, op, err)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+func (db *DB) where() string {
+	if db.backend == BackendSQLite {
+		return sqlitePath(db.cfg.Dir)
+	}
+	return redactURL(db.cfg.URL)
+}
+
+// tx runs fn in a write transaction and commits it when fn returns nil.
+func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return db.fail(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		if isSentinel(err) {
+			return err
+		}
+		return db.fail(op, err)
+	}
+	return db.fail(op, tx.Commit())
+}
+
+// exec runs one write statement.
+func (db *DB) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	res, err := db.w.ExecContext(ctx, query, args...)
+	return res, db.fail(op, err)
+}
+
+func isSentinel(err error) bool {
+	for _, s := range []error{ErrNotFound, ErrNameTaken, ErrIdentityTaken, ErrInvalid, ErrClosed} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v)
+}
+
+func checkLimit(limit int) error {
+	if limit <= 0 || limit > MaxPage {
+		return fmt.Errorf("%w: limit %d not in 1..%d", ErrInvalid, limit, MaxPage)
+	}
+	return nil
+}
+
+// MaxPage is the most rows one paged read returns.
+const MaxPage = 500
+
+func redactURL(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			rest = rest[at+1:]
+		}
+		if q := strings.IndexByte(rest, '?'); q >= 0 {
+			rest = rest[:q]
+		}
+		return u[:i+3] + rest
+	}
+	// key=value form: keep host, port and dbname only.
+	var keep []string
+	for _, f := range strings.Fields(u) {
+		if k, _, ok := strings.Cut(f, "="); ok && (k == "host" || k == "port" || k == "dbname") {
+			keep = append(keep, f)
+		}
+	}
+	return strings.Join(keep, " ")
+}
+
+// fileMode is the mode of every file the store makes in the data directory.
+const fileMode os.FileMode = 0o600

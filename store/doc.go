@@ -1,0 +1,36 @@
+// Package store keeps what outlives the process: accounts, session
+// revocations and sanctions, the social graph, match results and
+// leaderboards, chat history and offline direct messages, and the server's
+// own keys.
+//
+// Each concern is one small interface (Users, Moderation, Social, Results,
+// Chat, Keys); *DB implements them all, on one of two backends:
+//
+//   - SQLite (OpenSQLite), the embedded default: one file, tickroom.db, in a
+//     data directory, through modernc.org/sqlite (pure Go, no cgo). The
+//     database runs in WAL mode with one writer connection, so readers never
+//     wait on a write and writes never meet SQLITE_BUSY from each other; a
+//     lock file keeps a second process off the same directory. Keys are
+//     files in the data directory with mode 0600.
+//   - PostgreSQL (OpenPostgres) through github.com/jackc/pgx/v5 (its
+//     database/sql driver), for production and for several nodes sharing
+//     one database. Keys live in a table so every node signs with the same
+//     key.
+//
+// The SQL is written once, with $n placeholders that both drivers bind; the
+// backends differ in how they open, in their migrations (types and
+// identity columns), and in where keys live. One test suite runs against
+// both.
+//
+// Migrations are SQL files embedded in the binary (migrations/sqlite,
+// migrations/postgres), applied at open by github.com/pressly/goose/v3,
+// each in its own transaction: one that fails leaves the schema at the
+// last version that succeeded. Open refuses a database whose schema is
+// newer than the binary's newest migration (ErrSchemaNewer), so an older
+// binary never writes into a schema it does not know.
+//
+// Every method of *DB is safe from any goroutine. None of them belongs on
+// an event loop or a tick shard: they wait on the disk or the network.
+// Writes from the hot path go through a WriteQueue, which batches them off
+// those goroutines and drops (and counts) what exceeds its bound.
+package store

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The failures an operator meets, each a clear error at open.
+
+func TestSQLiteCorruptFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, damage := range map[string]func(path string) error{
+		"not a database": func(path string) error {
+			return os.WriteFile(path, []byte(strings.Repeat("this is not a SQLite file\n", 400)), 0o600)
+		},
+		"header damaged": func(path string) error {
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.WriteAt([]byte("garbage garbage!"), 0) // the 16-byte magic string
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db := open(t, Config{Dir: dir})
+			db.Close()
+			if err := damage(filepath.Join(dir, sqliteFile)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(ctx, Config{Dir: dir})
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), filepath.Join(dir, sqliteFile)) {
+				t.Fatalf("Open on a damaged file: %v, want ErrCorrupt naming the file", err)
+			}
+			t.Logf("error: %v", err)
+		})
+	}
+}
+
+func TestSQLiteLockedByAnotherWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := open(t, Config{Dir: dir})
+	db.Close()
+	// Another program (a backup tool, an sqlite3 shell) holds an exclusive
+	// lock on the file.
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, Config{Dir: dir, BusyTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("Open on a locked file: %v, want ErrLocked", err)
+	}
+	t.Logf("error: %v", err)
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	db = open(t, Config{Dir: dir, BusyTimeout: 100 * time.Millisecond})
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("Ping once the lock is gone: %v", err)
+	}
+}
+
+func TestSQLiteDataDirInUse(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := open(t, Config{Dir: dir})
+	_, err := Open(context.Background(), Config{Dir: dir})
+	if !errors.Is(err, ErrDataDirInUse) || !strings.Contains(err.Error(), "process") {
+		t.Fatalf("second Open of one data directory: %v, want ErrDataDirInUse naming the holder", err)
+	}
+	t.Logf("error: %v", err)
+	db.Close()
+	db2 := open(t, Config{Dir: dir})
+	db2.Close()
+}
+
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	db := open(t, Config{Dir: dir})
+	if _, err := db.Secret(ctx, "token-key", func() ([]byte, error) { return []byte("k"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateGuest(ctx, Guest{ID: "g", Name: "g", DeviceHash: []byte("d")}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory mode %v, %v; want 0700", fi.Mode().Perm(), err)
+	}
+	for _, name := range []string{sqliteFile, sqliteFile + "-wal", "token-key.key", "lock"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want 0600", name, fi.Mode().Perm(), err)
+		}
+	}
+	// A key file others can read is refused rather than used.
+	if err := os.Chmod(filepath.Join(dir, "token-key.key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Secret(ctx, "token-key", nil); err == nil || !strings.Contains(err.Error(), "0600") {
+		t.Fatalf("world-readable key file: %v, want an error asking for 0600", err)
+	}
+}
+
+func TestPostgresUnreachable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	_, err = Open(context.Background(), Config{URL: "postgres://tickroom:secret-password@" + addr + "/tickroom?sslmode=disable", ConnectTimeout: 2 * time.Second})
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), "secret-password") {
+		t.Fatalf("Open on a closed port: %v, want ErrUnavailable naming the address and not the password", err)
+	}
+	t.Logf("error: %v", err)
+	if _, err := Open(context.Background(), Config{URL: "postgres://[bad"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Open with a malformed URL: %v, want ErrInvalid", err)
+	}
+}

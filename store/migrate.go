@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// versionTable is goose's bookkeeping table.
+const versionTable = "tickroom_schema_version"
+
+// migrate applies the backend's pending migrations to db and returns the
+// schema version. It refuses a schema newer than the newest migration.
+func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, classify func(error) error) (int64, error) {
+	fsys := override
+	if fsys == nil {
+		sub, err := fs.Sub(migrationFiles, "migrations/"+backend)
+		if err != nil {
+			return 0, err
+		}
+		fsys = sub
+	}
+	dialect := database.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if backend == BackendPostgres {
+		dialect = database.DialectPostgres
+		// Nodes starting together take turns: the first migrates, the
+		// others find nothing pending.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return 0, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	store, err := database.NewStore(dialect, versionTable)
+	if err != nil {
+		return 0, err
+	}
+	opts = append(opts, goose.WithStore(store))
+	p, err := goose.NewProvider("", db, fsys, opts...)
+	if err != nil {
+		return 0, fmt.Errorf("%w: reading the embedded migrations: %w", ErrMigration, err)
+	}
+	var newest int64
+	for _, s := range p.ListSources() {
+		newest = max(newest, s.Version)
+	}
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, wrapDriver("reading the schema version", err, classify)
+	}
+	if current > newest {
+		return 0, fmt.Errorf("%w: the database is at version %d, this binary knows up to %d; run a newer tickroom or restore a backup taken before the upgrade", ErrSchemaNewer, current, newest)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		var perr *goose.PartialError
+		if errors.As(err, &perr) && perr.Failed != nil {
+			v := perr.Failed.Source.Version
+			at := current
+			if n := len(perr.Applied); n > 0 {
+				at = perr.Applied[n-1].Source.Version
+			}
+			return 0, fmt.Errorf("%w: version %d (%s): %w; the schema stays at version %d", ErrMigration, v, perr.Failed.Source.Path, perr.Err, at)
+		}
+		return 0, wrapDriver("migrating", err, classify)
+	}
+	version := current
+	for _, r := range results {
+		version = max(version, r.Source.Version)
+	}
+	return version, nil
+}
+
+func wrapDriver(op string, err error, classify func(error) error) error {
+	if e := classify(err); e != nil {
+		return fmt.Errorf("%w: %s: %w", e, op, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
+}

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Outcomes a ResultPlayer may carry that count in the standings.
+const (
+	OutcomeWin  = "win"
+	OutcomeLoss = "loss"
+	OutcomeDraw = "draw"
+)
+
+// WriteResults implements Results.
+func (db *DB) WriteResults(ctx context.Context, rs []Result) error {
+	b := Batch{Results: rs}
+	return db.Write(ctx, &b)
+}
+
+func insertResult(ctx context.Context, tx *sql.Tx, r *Result) error {
+	err := tx.QueryRowContext(ctx, `INSERT INTO results (game, room, outcome, started_ms, ended_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		r.Game, r.Room, r.Outcome, ms(r.Started), ms(r.Ended)).Scan(&r.ID)
+	if err != nil {
+		return err
+	}
+	for _, p := range r.Players {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO result_players (result_id, user_id, name, seat, outcome, score) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (result_id, user_id) DO NOTHING`,
+			r.ID, p.UserID, p.Name, p.Seat, p.Outcome, p.Score); err != nil {
+			return err
+		}
+		var win, loss, draw int64
+		switch p.Outcome {
+		case OutcomeWin:
+			win = 1
+		case OutcomeLoss:
+			loss = 1
+		case OutcomeDraw:
+			draw = 1
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO standings (game, user_id, name, wins, losses, draws, played, score) VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
+			ON CONFLICT (game, user_id) DO UPDATE SET name = excluded.name, wins = standings.wins + excluded.wins,
+			losses = standings.losses + excluded.losses, draws = standings.draws + excluded.draws,
+			played = standings.played + 1, score = standings.score + excluded.score`,
+			r.Game, p.UserID, p.Name, win, loss, draw, p.Score); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// History implements Results.
+func (db *DB) History(ctx context.Context, user string, before int64, limit int) ([]Result, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT r.id, r.game, r.room, r.outcome, r.started_ms, r.ended_ms FROM result_players p JOIN results r ON r.id = p.result_id
+		WHERE p.user_id = $1 AND p.result_id < $2 ORDER BY p.result_id DESC LIMIT $3`, user, before, limit)
+	if err != nil {
+		return nil, db.fail("reading history", err)
+	}
+	var out []Result
+	for rows.Next() {
+		var r Result
+		var started, ended int64
+		if err := rows.Scan(&r.ID, &r.Game, &r.Room, &r.Outcome, &started, &ended); err != nil {
+			rows.Close()
+			return nil, db.fail("reading history", err)
+		}
+		r.Started, r.Ended = fromMS(started), fromMS(ended)
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, db.fail("reading history", err)
+	}
+	for i := range out {
+		if out[i].Players, err = db.resultPlayers(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (db *DB) resultPlayers(ctx context.Context, id int64) ([]ResultPlayer, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT user_id, name, seat, outcome, score FROM result_players WHERE result_id = $1 ORDER BY seat, user_id`, id)
+	if err != nil {
+		return nil, db.fail("reading a result", err)
+	}
+	defer rows.Close()
+	var out []ResultPlayer
+	for rows.Next() {
+		var p ResultPlayer
+		if err := rows.Scan(&p.UserID, &p.Name, &p.Seat, &p.Outcome, &p.Score); err != nil {
+			return nil, db.fail("reading a result", err)
+		}
+		out = append(out, p)
+	}
+	return out, db.fail("reading a result", rows.Err())
+}
+
+const standingCols = "user_id, name, wins, losses, draws, played, score"
+
+func scanStanding(row interface{ Scan(...any) error }) (Standing, error) {
+	var s Standing
+	err := row.Scan(&s.UserID, &s.Name, &s.Wins, &s.Losses, &s.Draws, &s.Played, &s.Score)
+	return s, err
+}
+
+// Leaderboard implements Results.
+func (db *DB) Leaderboard(ctx context.Context, game string, limit int) ([]Standing, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+standingCols+` FROM standings WHERE game = $1 ORDER BY wins DESC, score DESC, user_id LIMIT $2`, game, limit)
+	if err != nil {
+		return nil, db.fail("reading a leaderboard", err)
+	}
+	defer rows.Close()
+	var out []Standing
+	for rows.Next() {
+		s, err := scanStanding(rows)
+		if err != nil {
+			return nil, db.fail("reading a leaderboard", err)
+		}
+		// Equal wins and score share the rank of the first of them.
+		s.Rank = len(out) + 1
+		if n := len(out); n > 0 && out[n-1].Wins == s.Wins && out[n-1].Score == s.Score {
+			s.Rank = out[n-1].Rank
+		}
+		out = append(out, s)
+	}
+	return out, db.fail("reading a leaderboard", rows.Err())
+}
+
+// Standing implements Results.
+func (db *DB) Standing(ctx context.Context, game, user string) (Standing, error) {
+	s, err := scanStanding(db.r.QueryRowContext(ctx, `SELECT `+standingCols+` FROM standings WHERE game = $1 AND user_id = $2`, game, user))
+	if err != nil {
+		return Standing{}, db.fail(fmt.Sprintf("standing in %s", game), err)
+	}
+	var ahead int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM standings WHERE game = $1 AND (wins > $2 OR (wins = $2 AND score > $3))`,
+		game, s.Wins, s.Score).Scan(&ahead); err != nil {
+		return Standing{}, db.fail("ranking", err)
+	}
+	s.Rank = ahead + 1
+	return s, nil
+}

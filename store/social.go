@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// pair orders two user ids the way the friendships table keys them.
+func pair(a, b string) (string, string) {
+	if a < b {
+		return a, b
+	}
+	return b, a
+}
+
+// PutFriendship implements Social.
+func (db *DB) PutFriendship(ctx context.Context, f Friendship) error {
+	if f.From == "" || f.To == "" || f.From == f.To {
+		return fmt.Errorf("%w: a friendship needs two different users", ErrInvalid)
+	}
+	if f.State != FriendPending && f.State != FriendAccepted {
+		return fmt.Errorf("%w: friendship state %q", ErrInvalid, f.State)
+	}
+	if f.Since.IsZero() {
+		f.Since = time.Now()
+	}
+	a, b := pair(f.From, f.To)
+	_, err := db.exec(ctx, "storing a friendship", `INSERT INTO friendships (user_a, user_b, from_id, to_id, state, since_ms) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (user_a, user_b) DO UPDATE SET from_id = excluded.from_id, to_id = excluded.to_id, state = excluded.state, since_ms = excluded.since_ms`,
+		a, b, f.From, f.To, string(f.State), ms(f.Since))
+	return err
+}
+
+// DeleteFriendship implements Social.
+func (db *DB) DeleteFriendship(ctx context.Context, x, y string) error {
+	a, b := pair(x, y)
+	_, err := db.exec(ctx, "deleting a friendship", `DELETE FROM friendships WHERE user_a = $1 AND user_b = $2`, a, b)
+	return err
+}
+
+// Friendships implements Social.
+func (db *DB) Friendships(ctx context.Context, user string) ([]Friendship, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_a = $1
+		UNION ALL SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_b = $1 ORDER BY 4, 1, 2`, user)
+	if err != nil {
+		return nil, db.fail("listing friendships", err)
+	}
+	defer rows.Close()
+	var out []Friendship
+	for rows.Next() {
+		var f Friendship
+		var state string
+		var since int64
+		if err := rows.Scan(&f.From, &f.To, &state, &since); err != nil {
+			return nil, db.fail("listing friendships", err)
+		}
+		f.State, f.Since = FriendState(state), fromMS(since)
+		out = append(out, f)
+	}
+	return out, db.fail("listing friendships", rows.Err())
+}
+
+// Block implements Social.
+func (db *DB) Block(ctx context.Context, blocker, blocked string) error {
+	if blocker == "" || blocked == "" || blocker == blocked {
+		return fmt.Errorf("%w: a block needs two different users", ErrInvalid)
+	}
+	_, err := db.exec(ctx, "storing a block", `INSERT INTO blocks (blocker, blocked, since_ms) VALUES ($1, $2, $3) ON CONFLICT (blocker, blocked) DO NOTHING`,
+		blocker, blocked, time.Now().UnixMilli())
+	return err
+}
+
+// Unblock implements Social.
+func (db *DB) Unblock(ctx context.Context, blocker, blocked string) error {
+	_, err := db.exec(ctx, "deleting a block", `DELETE FROM blocks WHERE blocker = $1 AND blocked = $2`, blocker, blocked)
+	return err
+}
+
+// Blocks implements Social.
+func (db *DB) Blocks(ctx context.Context, user string) ([]string, error) {
+	return db.strings(ctx, "listing blocks", `SELECT blocked FROM blocks WHERE blocker = $1 ORDER BY since_ms, blocked`, user)
+}
+
+func (db *DB) strings(ctx context.Context, op, query string, args ...any) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, db.fail(op, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, db.fail(op, err)
+		}
+		out = append(out, s)
+	}
+	return out, db.fail(op, rows.Err())
+}

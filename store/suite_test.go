@@ -1,0 +1,534 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/pgtest"
+)
+
+// backend hands the suite a fresh, empty location (a data directory or a
+// PostgreSQL database) as a Config; Open on the same Config after Close
+// reopens the same data.
+type backend func(t *testing.T) Config
+
+// suite is the one test suite every backend runs.
+var suite = []struct {
+	name string
+	fn   func(t *testing.T, fresh backend)
+}{
+	{"GuestAccountsComeBackByDevice", testGuestByDevice},
+	{"NamesAreUniqueCaseInsensitively", testNamesUnique},
+	{"IdentityLinksToOneAccount", testIdentity},
+	{"SanctionsApplyUntilTheyEnd", testSanctions},
+	{"FriendRequestsAcceptAndBlocks", testSocial},
+	{"ResultsHistoryAndLeaderboard", testResults},
+	{"ChannelHistoryIsBoundedAndPaged", testChannelHistory},
+	{"InboxIsBoundedAndAcknowledged", testInbox},
+	{"SecretIsMadeOnceAndShared", testSecret},
+	{"EverythingSurvivesAReopen", testReopen},
+	{"RefusesASchemaNewerThanTheBinary", testSchemaNewer},
+	{"MigrationFailingHalfwayLeavesTheLastGoodVersion", testMigrationHalfway},
+	{"BadInputIsRefused", testBadInput},
+}
+
+func runSuite(t *testing.T, fresh backend) {
+	for _, tc := range suite {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, fresh)
+		})
+	}
+}
+
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	runSuite(t, func(t *testing.T) Config { return Config{Dir: t.TempDir()} })
+}
+
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	srv := pgtest.Start(t)
+	runSuite(t, func(t *testing.T) Config { return Config{URL: srv.NewDatabase(t)} })
+}
+
+func open(t *testing.T, cfg Config) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func testGuestByDevice(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	u, err := db.CreateGuest(ctx, Guest{ID: "g-1", Name: "Ada", DeviceHash: []byte("device-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.UserByDevice(ctx, []byte("device-1"))
+	if err != nil || got.ID != "g-1" || got.Name != "Ada" || got.Claimed || !got.CreatedAt.Equal(u.CreatedAt) {
+		t.Fatalf("UserByDevice = %+v, %v; want g-1 Ada unclaimed created %v", got, err, u.CreatedAt)
+	}
+	if _, err := db.UserByDevice(ctx, []byte("device-2")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown device: %v, want ErrNotFound", err)
+	}
+	if err := db.AddDevice(ctx, "g-1", []byte("device-2")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.UserByDevice(ctx, []byte("device-2")); err != nil || got.ID != "g-1" {
+		t.Fatalf("second device = %+v, %v", got, err)
+	}
+	// Guests do not reserve their display names.
+	if _, err := db.CreateGuest(ctx, Guest{ID: "g-2", Name: "Ada", DeviceHash: []byte("device-3")}); err != nil {
+		t.Fatalf("second guest named Ada: %v", err)
+	}
+	if _, err := db.CreateGuest(ctx, Guest{ID: "g-1", Name: "Bob", DeviceHash: []byte("device-4")}); err == nil {
+		t.Fatal("a second account with id g-1 was stored")
+	}
+}
+
+func testNamesUnique(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	for i, name := range []string{"a", "b", "c", "d"} {
+		if _, err := db.CreateGuest(ctx, Guest{ID: name, Name: "guest", DeviceHash: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ClaimName(ctx, "a", "Zoë", "hash-a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, taken := range []string{"Zoë", "ZOË", "zoë"} {
+		if err := db.ClaimName(ctx, "b", taken, "hash-b"); !errors.Is(err, ErrNameTaken) {
+			t.Errorf("ClaimName(%q) = %v, want ErrNameTaken", taken, err)
+		}
+	}
+	// Case folding, not just lower-casing: ß folds to ss.
+	if err := db.ClaimName(ctx, "c", "Straße", "h"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClaimName(ctx, "d", "STRASSE", "h"); !errors.Is(err, ErrNameTaken) {
+		t.Errorf("STRASSE after Straße: %v, want ErrNameTaken", err)
+	}
+	u, err := db.UserByName(ctx, "ZOË")
+	if err != nil || u.ID != "a" || u.Name != "Zoë" || !u.Claimed || u.PasswordHash != "hash-a" {
+		t.Fatalf("UserByName(ZOË) = %+v, %v", u, err)
+	}
+	// Re-claiming one's own name (a new password) is fine.
+	if err := db.ClaimName(ctx, "a", "zoë", "hash-a2"); err != nil {
+		t.Fatalf("re-claim own name: %v", err)
+	}
+	if err := db.ClaimName(ctx, "nobody", "Eve", "h"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("claim for an unknown id: %v, want ErrNotFound", err)
+	}
+	if _, err := db.UserByName(ctx, "guest"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("an unclaimed guest name is found by name: %v", err)
+	}
+}
+
+func testIdentity(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	for i, id := range []string{"a", "b"} {
+		if _, err := db.CreateGuest(ctx, Guest{ID: id, Name: id, DeviceHash: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.LinkSubject(ctx, "a", "sub-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.LinkSubject(ctx, "b", "sub-1"); !errors.Is(err, ErrIdentityTaken) {
+		t.Fatalf("second link: %v, want ErrIdentityTaken", err)
+	}
+	if u, err := db.UserBySubject(ctx, "sub-1"); err != nil || u.ID != "a" || u.Subject != "sub-1" {
+		t.Fatalf("UserBySubject = %+v, %v", u, err)
+	}
+}
+
+func testSanctions(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	now := time.UnixMilli(time.Now().UnixMilli())
+	put := []Sanction{
+		{UserID: "u1", Kind: SanctionKick, Reason: "spam", At: now, Until: now.Add(time.Hour)},
+		{UserID: "u2", Kind: SanctionKick, Reason: "old", At: now.Add(-2 * time.Hour), Until: now.Add(-time.Hour)},
+		{UserID: "u3", Kind: SanctionBan, Reason: "cheat", At: now},
+		{UserID: "u4", Kind: SanctionRevoke, At: now},
+	}
+	for _, s := range put {
+		if err := db.PutSanction(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Sanctions(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Sanction{put[0], put[2], put[3]}
+	if !sameSanctions(got, want) {
+		t.Fatalf("Sanctions = %+v, want %+v", got, want)
+	}
+	// A kick that has run out no longer shows; a new kick replaces the old.
+	if got, _ := db.Sanctions(ctx, now.Add(2*time.Hour)); len(got) != 2 {
+		t.Fatalf("after the kick ends: %+v, want the ban and the revocation", got)
+	}
+	put[0].Until = now.Add(3 * time.Hour)
+	if err := db.PutSanction(ctx, put[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Sanctions(ctx, now.Add(2*time.Hour)); len(got) != 3 {
+		t.Fatalf("after extending the kick: %+v", got)
+	}
+	if err := db.LiftSanction(ctx, "u3", SanctionBan); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = db.Sanctions(ctx, now)
+	for _, s := range got {
+		if s.UserID == "u3" {
+			t.Fatalf("lifted ban still listed: %+v", got)
+		}
+	}
+}
+
+func sameSanctions(a, b []Sanction) bool {
+	return slices.EqualFunc(a, b, func(x, y Sanction) bool {
+		return x.UserID == y.UserID && x.Kind == y.Kind && x.Reason == y.Reason && x.At.Equal(y.At) && x.Until.Equal(y.Until)
+	})
+}
+
+func testSocial(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	t0 := time.UnixMilli(1_700_000_000_000)
+	if err := db.PutFriendship(ctx, Friendship{From: "zed", To: "amy", State: FriendPending, Since: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutFriendship(ctx, Friendship{From: "amy", To: "bob", State: FriendPending, Since: t0.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := db.Friendships(ctx, "amy")
+	if err != nil || len(fs) != 2 || fs[0].From != "zed" || fs[0].State != FriendPending || fs[1].To != "bob" {
+		t.Fatalf("amy's edges = %+v, %v", fs, err)
+	}
+	// amy accepts zed: one accepted edge, whichever way it is stored.
+	if err := db.PutFriendship(ctx, Friendship{From: "zed", To: "amy", State: FriendAccepted, Since: t0.Add(2 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	fs, _ = db.Friendships(ctx, "zed")
+	if len(fs) != 1 || fs[0].State != FriendAccepted || !fs[0].Since.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("zed's edges = %+v", fs)
+	}
+	// bob declines: the request is gone for both.
+	if err := db.DeleteFriendship(ctx, "bob", "amy"); err != nil {
+		t.Fatal(err)
+	}
+	if fs, _ := db.Friendships(ctx, "bob"); len(fs) != 0 {
+		t.Fatalf("bob's edges after decline = %+v", fs)
+	}
+	if err := db.PutFriendship(ctx, Friendship{From: "amy", To: "amy", State: FriendPending}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("self friendship: %v, want ErrInvalid", err)
+	}
+	for _, b := range []string{"mal", "eve", "mal"} {
+		if err := db.Block(ctx, "amy", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bs, err := db.Blocks(ctx, "amy"); err != nil || len(bs) != 2 {
+		t.Fatalf("blocks = %v, %v; want mal and eve once each", bs, err)
+	}
+	if err := db.Unblock(ctx, "amy", "mal"); err != nil {
+		t.Fatal(err)
+	}
+	if bs, _ := db.Blocks(ctx, "amy"); !slices.Equal(bs, []string{"eve"}) {
+		t.Fatalf("blocks after unblock = %v", bs)
+	}
+}
+
+func gomokuResult(room, winner, loser string, at time.Time) Result {
+	return Result{Game: "gomoku", Room: room, Outcome: "five in a row", Started: at.Add(-time.Minute), Ended: at,
+		Players: []ResultPlayer{{UserID: winner, Name: winner, Seat: 0, Outcome: OutcomeWin, Score: 1}, {UserID: loser, Name: loser, Seat: 1, Outcome: OutcomeLoss}}}
+}
+
+func testResults(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	at := time.UnixMilli(1_700_000_000_000)
+	rs := []Result{
+		gomokuResult("r1", "amy", "bob", at),
+		gomokuResult("r2", "amy", "cat", at.Add(time.Minute)),
+		gomokuResult("r3", "bob", "amy", at.Add(2*time.Minute)),
+		{Game: "arena", Room: "r4", Ended: at, Players: []ResultPlayer{{UserID: "amy", Score: 40}, {UserID: "bob", Score: 70}}},
+	}
+	if err := db.WriteResults(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(rs); i++ {
+		if rs[i].ID <= rs[i-1].ID {
+			t.Fatalf("result IDs not increasing: %d then %d", rs[i-1].ID, rs[i].ID)
+		}
+	}
+	// amy's history, two at a time, newest first.
+	page1, err := db.History(ctx, "amy", 0, 2)
+	if err != nil || len(page1) != 2 || page1[0].Room != "r4" || page1[1].Room != "r3" {
+		t.Fatalf("history page 1 = %+v, %v", page1, err)
+	}
+	page2, err := db.History(ctx, "amy", page1[1].ID, 2)
+	if err != nil || len(page2) != 2 || page2[0].Room != "r2" || page2[1].Room != "r1" {
+		t.Fatalf("history page 2 = %+v, %v", page2, err)
+	}
+	r1 := page2[1]
+	if r1.Game != "gomoku" || r1.Outcome != "five in a row" || !r1.Ended.Equal(at) || len(r1.Players) != 2 ||
+		r1.Players[0] != (ResultPlayer{UserID: "amy", Name: "amy", Seat: 0, Outcome: OutcomeWin, Score: 1}) {
+		t.Fatalf("r1 = %+v", r1)
+	}
+	if p3, _ := db.History(ctx, "amy", page2[1].ID, 2); len(p3) != 0 {
+		t.Fatalf("history past the oldest = %+v", p3)
+	}
+	board, err := db.Leaderboard(ctx, "gomoku", 10)
+	if err != nil || len(board) != 3 {
+		t.Fatalf("leaderboard = %+v, %v", board, err)
+	}
+	want := []Standing{
+		{UserID: "amy", Name: "amy", Rank: 1, Wins: 2, Losses: 1, Played: 3, Score: 2},
+		{UserID: "bob", Name: "bob", Rank: 2, Wins: 1, Losses: 1, Played: 2, Score: 1},
+		{UserID: "cat", Name: "cat", Rank: 3, Losses: 1, Played: 1},
+	}
+	if !slices.Equal(board, want) {
+		t.Fatalf("leaderboard = %+v\nwant %+v", board, want)
+	}
+	if top, _ := db.Leaderboard(ctx, "gomoku", 1); len(top) != 1 || top[0].UserID != "amy" {
+		t.Fatalf("top 1 = %+v", top)
+	}
+	if s, err := db.Standing(ctx, "gomoku", "cat"); err != nil || s != want[2] {
+		t.Fatalf("cat's standing = %+v, %v", s, err)
+	}
+	if s, err := db.Standing(ctx, "arena", "bob"); err != nil || s.Rank != 1 || s.Score != 70 {
+		t.Fatalf("bob's arena standing = %+v, %v", s, err)
+	}
+	if _, err := db.Standing(ctx, "gomoku", "dan"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("standing of a player with no result: %v, want ErrNotFound", err)
+	}
+}
+
+func testChannelHistory(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.ChannelKeep = 5
+	db := open(t, cfg)
+	at := time.UnixMilli(1_700_000_000_000)
+	var lines []Line
+	for i := range 8 {
+		lines = append(lines, Line{Channel: "general", From: "amy", FromName: "Amy", Text: fmt.Sprint("line ", i), At: at.Add(time.Duration(i) * time.Second)})
+	}
+	lines = append(lines, Line{Channel: "other", From: "bob", Text: "elsewhere", At: at})
+	if err := db.AppendLines(ctx, lines[:3]); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AppendLines(ctx, lines[3:]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ChannelLines(ctx, "general", 0, 3)
+	if err != nil || len(got) != 3 || got[0].Text != "line 7" || got[2].Text != "line 5" || got[0].FromName != "Amy" || !got[0].At.Equal(lines[7].At) {
+		t.Fatalf("newest 3 = %+v, %v", got, err)
+	}
+	older, err := db.ChannelLines(ctx, "general", got[2].ID, 10)
+	if err != nil || len(older) != 2 || older[0].Text != "line 4" || older[1].Text != "line 3" {
+		t.Fatalf("older lines = %+v, %v; want lines 4 and 3 (the channel keeps 5)", older, err)
+	}
+	if other, _ := db.ChannelLines(ctx, "other", 0, 10); len(other) != 1 {
+		t.Fatalf("other channel = %+v", other)
+	}
+}
+
+func testInbox(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.InboxKeep = 3
+	db := open(t, cfg)
+	var lines []Line
+	for i := range 5 {
+		lines = append(lines, Line{To: "bob", From: "amy", FromName: "Amy", Text: fmt.Sprint("dm ", i)})
+	}
+	lines = append(lines, Line{To: "cat", From: "amy", Text: "hi cat"})
+	if err := db.AppendLines(ctx, lines); err != nil {
+		t.Fatal(err)
+	}
+	in, err := db.Inbox(ctx, "bob")
+	if err != nil || len(in) != 3 || in[0].Text != "dm 2" || in[2].Text != "dm 4" || in[0].To != "bob" {
+		t.Fatalf("bob's inbox = %+v, %v; want the newest 3, oldest first", in, err)
+	}
+	if err := db.AckInbox(ctx, "bob", in[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := db.Inbox(ctx, "bob"); len(in) != 1 || in[0].Text != "dm 4" {
+		t.Fatalf("after ack = %+v", in)
+	}
+	if in, _ := db.Inbox(ctx, "cat"); len(in) != 1 {
+		t.Fatalf("cat's inbox = %+v", in)
+	}
+}
+
+func testSecret(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	db := open(t, cfg)
+	calls := 0
+	gen := func() ([]byte, error) { calls++; return []byte(fmt.Sprint("secret-", calls)), nil }
+	s1, err := db.Secret(ctx, "token-key", gen)
+	if err != nil || string(s1) != "secret-1" {
+		t.Fatalf("first Secret = %q, %v", s1, err)
+	}
+	s2, err := db.Secret(ctx, "token-key", gen)
+	if err != nil || string(s2) != "secret-1" || calls != 1 {
+		t.Fatalf("second Secret = %q, %v after %d generations; want the first, generated once", s2, err, calls)
+	}
+	// Racing callers all get one value.
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for i := range got {
+		wg.Go(func() {
+			s, err := db.Secret(ctx, "race", func() ([]byte, error) { return []byte(fmt.Sprint("r", i)), nil })
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = string(s)
+		})
+	}
+	wg.Wait()
+	for _, g := range got {
+		if g != got[0] {
+			t.Fatalf("racing Secret calls disagree: %q", got)
+		}
+	}
+	if _, err := db.Secret(ctx, "../escape", gen); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("secret name with a path: %v, want ErrInvalid", err)
+	}
+}
+
+func testReopen(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	db, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateGuest(ctx, Guest{ID: "g", Name: "Ada", DeviceHash: []byte("d")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClaimName(ctx, "g", "Ada", "h"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutFriendship(ctx, Friendship{From: "g", To: "h", State: FriendAccepted}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WriteResults(ctx, []Result{gomokuResult("r", "g", "h", time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutSanction(ctx, Sanction{UserID: "h", Kind: SanctionBan}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := db.Secret(ctx, "k", func() ([]byte, error) { return []byte("kept"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := db.SchemaVersion()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second Close: %v, want ErrClosed", err)
+	}
+	if _, err := db.UserByID(ctx, "g"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("read after Close: %v, want ErrClosed", err)
+	}
+	db = open(t, cfg)
+	if db.SchemaVersion() != version || version < 1 {
+		t.Fatalf("schema version %d after reopen, %d before", db.SchemaVersion(), version)
+	}
+	if u, err := db.UserByDevice(ctx, []byte("d")); err != nil || u.Name != "Ada" || !u.Claimed {
+		t.Fatalf("account after reopen = %+v, %v", u, err)
+	}
+	if fs, _ := db.Friendships(ctx, "g"); len(fs) != 1 {
+		t.Fatalf("friends after reopen = %+v", fs)
+	}
+	if s, err := db.Standing(ctx, "gomoku", "g"); err != nil || s.Wins != 1 {
+		t.Fatalf("standing after reopen = %+v, %v", s, err)
+	}
+	if ss, _ := db.Sanctions(ctx, time.Now()); len(ss) != 1 {
+		t.Fatalf("sanctions after reopen = %+v", ss)
+	}
+	if k, _ := db.Secret(ctx, "k", func() ([]byte, error) { return []byte("new"), nil }); string(k) != string(key) {
+		t.Fatalf("secret after reopen = %q, want %q", k, key)
+	}
+}
+
+func testSchemaNewer(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	db := open(t, cfg)
+	// A newer binary ran here: it recorded version 999.
+	if _, err := db.exec(ctx, "test", `INSERT INTO `+versionTable+` (version_id, is_applied) VALUES (999, true)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err := Open(ctx, cfg)
+	if !errors.Is(err, ErrSchemaNewer) {
+		t.Fatalf("Open on a newer schema: %v, want ErrSchemaNewer", err)
+	}
+	t.Logf("error: %v", err)
+}
+
+func testMigrationHalfway(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.migrations = fstest.MapFS{
+		"00001_one.sql": {Data: []byte("-- +goose Up\nCREATE TABLE one (id INTEGER PRIMARY KEY);\n")},
+		// The first statement works, the second does not: the whole
+		// migration must roll back.
+		"00002_two.sql": {Data: []byte("-- +goose Up\nCREATE TABLE two (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\n")},
+	}
+	_, err := Open(ctx, cfg)
+	if !errors.Is(err, ErrMigration) {
+		t.Fatalf("Open with a failing migration: %v, want ErrMigration", err)
+	}
+	t.Logf("error: %v", err)
+	// Fixed migrations apply from the last good version: 1 stayed, 2's
+	// first table was rolled back with it.
+	cfg.migrations = fstest.MapFS{
+		"00001_one.sql": cfg.migrations.(fstest.MapFS)["00001_one.sql"],
+		"00002_two.sql": {Data: []byte("-- +goose Up\nCREATE TABLE two (id INTEGER PRIMARY KEY);\n")},
+	}
+	db := open(t, cfg)
+	if db.SchemaVersion() != 2 {
+		t.Fatalf("version after the fix = %d, want 2", db.SchemaVersion())
+	}
+}
+
+func testBadInput(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	long := string(make([]byte, MaxLineLen+1))
+	for name, err := range map[string]error{
+		"guest without device": func() error { _, err := db.CreateGuest(ctx, Guest{ID: "x", Name: "x"}); return err }(),
+		"line to nowhere":      db.AppendLines(ctx, []Line{{From: "a", Text: "t"}}),
+		"line too long":        db.AppendLines(ctx, []Line{{Channel: "c", From: "a", Text: long}}),
+		"result without game":  db.WriteResults(ctx, []Result{{Room: "r"}}),
+		"page of zero":         func() error { _, err := db.History(ctx, "a", 0, 0); return err }(),
+		"page too big":         func() error { _, err := db.ChannelLines(ctx, "c", 0, MaxPage+1); return err }(),
+		"unknown sanction":     db.PutSanction(ctx, Sanction{UserID: "u", Kind: "exile"}),
+	} {
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+}

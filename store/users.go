@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"golang.org/x/text/cases"
+)
+
+// MaxNameLen caps a stored name in bytes, above any name the login
+// accepts.
+const MaxNameLen = 128
+
+// NameKey returns the form names are compared in: Unicode case folding, so
+// "Ada", "ADA" and "ada" are one name.
+func NameKey(name string) string { return cases.Fold().String(name) }
+
+const (
+	userCols  = "id, name, name_key IS NOT NULL, password_hash, COALESCE(subject, ''), created_ms"
+	userColsU = "u.id, u.name, u.name_key IS NOT NULL, u.password_hash, COALESCE(u.subject, ''), u.created_ms"
+)
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var created int64
+	err := row.Scan(&u.ID, &u.Name, &u.Claimed, &u.PasswordHash, &u.Subject, &created)
+	u.CreatedAt = fromMS(created)
+	return u, err
+}
+
+// CreateGuest implements Users.
+func (db *DB) CreateGuest(ctx context.Context, g Guest) (User, error) {
+	if g.ID == "" || g.Name == "" || len(g.Name) > MaxNameLen || len(g.DeviceHash) == 0 {
+		return User{}, fmt.Errorf("%w: a guest needs an id, a name of at most %d bytes and a device hash", ErrInvalid, MaxNameLen)
+	}
+	now := time.Now()
+	u := User{ID: g.ID, Name: g.Name, CreatedAt: time.UnixMilli(now.UnixMilli())}
+	err := db.tx(ctx, "creating a guest", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, created_ms) VALUES ($1, $2, $3)`, g.ID, g.Name, now.UnixMilli()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO devices (hash, user_id, created_ms) VALUES ($1, $2, $3)`, g.DeviceHash, g.ID, now.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// UserByID implements Users.
+func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
+	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	return u, db.fail("user by id", err)
+}
+
+// UserByDevice implements Users.
+func (db *DB) UserByDevice(ctx context.Context, deviceHash []byte) (User, error) {
+	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColsU+` FROM devices d JOIN users u ON u.id = d.user_id WHERE d.hash = $1`, deviceHash))
+	return u, db.fail("user by device", err)
+}
+
+// UserByName implements Users.
+func (db *DB) UserByName(ctx context.Context, name string) (User, error) {
+	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, NameKey(name)))
+	return u, db.fail("user by name", err)
+}
+
+// UserBySubject implements Users.
+func (db *DB) UserBySubject(ctx context.Context, subject string) (User, error) {
+	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE subject = $1`, subject))
+	return u, db.fail("user by subject", err)
+}
+
+// ClaimName implements Users.
+func (db *DB) ClaimName(ctx context.Context, id, name, passwordHash string) error {
+	if name == "" || len(name) > MaxNameLen {
+		return fmt.Errorf("%w: name must be 1-%d bytes", ErrInvalid, MaxNameLen)
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE users SET name = $2, name_key = $3, password_hash = $4 WHERE id = $1`, id, name, NameKey(name), passwordHash)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("%w: %q", ErrNameTaken, name)
+	}
+	return db.affected("claiming a name", res, err)
+}
+
+// LinkSubject implements Users.
+func (db *DB) LinkSubject(ctx context.Context, id, subject string) error {
+	if subject == "" {
+		return fmt.Errorf("%w: empty subject", ErrInvalid)
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE users SET subject = $2 WHERE id = $1`, id, subject)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("%w: %q", ErrIdentityTaken, subject)
+	}
+	return db.affected("linking an identity", res, err)
+}
+
+// AddDevice implements Users.
+func (db *DB) AddDevice(ctx context.Context, id string, deviceHash []byte) error {
+	if len(deviceHash) == 0 {
+		return fmt.Errorf("%w: empty device hash", ErrInvalid)
+	}
+	_, err := db.exec(ctx, "adding a device", `INSERT INTO devices (hash, user_id, created_ms) VALUES ($1, $2, $3)`, deviceHash, id, time.Now().UnixMilli())
+	return err
+}
+
+// affected turns an UPDATE that matched no row into ErrNotFound.
+func (db *DB) affected(op string, res sql.Result, err error) error {
+	if err != nil {
+		return db.fail(op, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("%w: %s", ErrNotFound, op)
+	}
+	return nil
+}
