@@ -206,7 +206,7 @@ func (s *Server) startPublic() error {
 	s.public = &http.Server{
 		Handler: web.New(web.Config{
 			Auth: s.auth, WebSocketPort: port, WebSocketPath: WebSocketPath, WebSocketURL: s.opts.PublicWebSocketURL,
-			Demo: s.opts.Pages, Games: s.games.Names(),
+			Demo: s.opts.Pages, Games: s.games.Names(), Origins: s.opts.Origins,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}

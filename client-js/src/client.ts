@@ -21,18 +21,37 @@ import {
   type DirectMessage,
   type Presence,
 } from "./gen/tickroom/v1/social_pb.js";
+import { checkSession } from "./refusal.js";
 import { RequestTracker } from "./requests.js";
 import { Room, type RoomHost, type RoomOptions } from "./room.js";
 import { RttEstimator } from "./rtt.js";
 
 /** ClientOptions configures {@link connect}. */
 export interface ClientOptions {
-  /** url is the WebSocket endpoint, such as "wss://host/v1/ws" (see webSocketUrl). */
+  /**
+   * url is the WebSocket endpoint, such as "wss://host/v1/ws" (webSocketUrl
+   * reads it from the server). A malformed URL makes connect reject at once
+   * with a "misconfigured" TickroomError.
+   */
   url: string;
   /** token is the session token from login. */
   token: string;
-  /** WebSocket is the socket class. Absent means globalThis.WebSocket. */
+  /**
+   * WebSocket is the socket class. Absent means globalThis.WebSocket (every
+   * browser, Node 22 and later). In Node 20, pass the `ws` package's class.
+   */
   WebSocket?: WebSocketConstructor;
+  /**
+   * httpUrl is the server's public HTTP origin (where login is), asked why
+   * a WebSocket upgrade failed (POST /v1/session), since browsers hide the
+   * refused upgrade's status; see refusal.ts. Absent means the page's origin
+   * in a browser, none elsewhere (the `ws` package reports the status
+   * itself). Without either, a refused upgrade is retried like a network
+   * error.
+   */
+  httpUrl?: string;
+  /** fetch is the fetch function for the session check. Absent means globalThis.fetch. */
+  fetch?: typeof fetch;
   /** protocols are the subprotocols offered. Absent means ["tickroom.v1"]. */
   protocols?: string[];
   /** backoff shapes reconnect delays; absent means 250 ms doubling up to 30 s, full jitter. */
@@ -126,12 +145,22 @@ interface JoinContext {
 
 /**
  * connect opens a connection and resolves with the Client once the server's
- * Welcome arrived. It rejects with a TickroomError ("closed", with the close
- * code) when the server refuses for good (a bad or expired token) or
- * reconnecting gives up before a Welcome.
+ * Welcome arrived. It rejects with a TickroomError:
+ *   - "misconfigured" at once for a malformed URL, and when the server has
+ *     no tickroom endpoint at the URL (404) or refuses the page's origin
+ *     (403); the message names the URL;
+ *   - "unauthorized" when the server refuses the session token (401, or
+ *     close code 4500/4501): log in again;
+ *   - "closed", with the close code, when the server closes for good
+ *     otherwise or reconnecting gives up before a Welcome.
  */
 export function connect(options: ClientOptions): Promise<Client> {
-  const client = new Client(options);
+  let client: Client;
+  try {
+    client = new Client(options);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   return new Promise<Client>((resolve, reject) => {
     const offWelcome = client.once("welcome", () => {
       offClose();
@@ -141,7 +170,13 @@ export function connect(options: ClientOptions): Promise<Client> {
       if (c.willReconnect) return;
       offWelcome();
       offClose();
-      reject(new TickroomError("closed", `tickroom: connection closed before welcome: ${c.code} ${c.info.name} ${c.reason}`.trim(), { close: c.info }));
+      if (c.error) {
+        reject(c.error);
+        return;
+      }
+      const message = `tickroom: connection closed before welcome: ${c.code} ${c.info.name} ${c.reason}`.trim();
+      const session = c.code === 4500 || c.code === 4501;
+      reject(new TickroomError(session ? "unauthorized" : "closed", message, { close: c.info, url: client.connection.url }));
     });
     client.open();
   });
@@ -190,6 +225,12 @@ export class Client extends Emitter<ClientEvents> {
     if (options.maxReconnectAttempts) connOpts.maxReconnectAttempts = options.maxReconnectAttempts;
     if (options.slowDelayMs) connOpts.slowDelayMs = options.slowDelayMs;
     if (options.connectTimeoutMs) connOpts.connectTimeoutMs = options.connectTimeoutMs;
+    const loc = (globalThis as { location?: { origin?: string; protocol?: string } }).location;
+    const httpUrl = options.httpUrl ?? (loc?.protocol === "http:" || loc?.protocol === "https:" ? loc.origin : undefined);
+    if (httpUrl) {
+      const check = { httpUrl, ...(options.fetch ? { fetch: options.fetch } : {}) };
+      connOpts.diagnose = (failure) => checkSession(failure, check);
+    }
     this.connection = new Connection(connOpts);
     this.connection.on("state", (s) => this.emit("state", s));
     this.connection.on("message", (bytes) => this.onMessage(bytes));
@@ -444,9 +485,7 @@ export class Client extends Emitter<ClientEvents> {
   private roomJoined(joined: Joined, ctx: JoinContext | undefined): void {
     const existing = this.roomMap.get(joined.roomId);
     if (ctx?.resume && existing === ctx.resume) {
-      for (const q of existing.handleResumed(joined)) {
-        if (!this.sendInput(existing.id, q.seq, q.data)) break;
-      }
+      existing.handleResumed(joined, (seq, data) => this.sendInput(existing.id, seq, data));
       return;
     }
     const room = new Room(this.host(), joined, ctx?.password ?? "", this.opts.room);

@@ -1,6 +1,8 @@
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { closeCodeInfo, type CloseCodeInfo } from "./close-codes.js";
 import { Emitter } from "./emitter.js";
+import type { TickroomError } from "./errors.js";
+import { normalizeWebSocketUrl, refusalError, statusFromError, type HandshakeFailure } from "./refusal.js";
 
 /**
  * WebSocketLike is the part of the browser's WebSocket that the connection
@@ -36,7 +38,11 @@ export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | 
 
 /** ConnectionOptions configures a {@link Connection}. */
 export interface ConnectionOptions {
-  /** url is the WebSocket endpoint, such as "wss://host/v1/ws". */
+  /**
+   * url is the WebSocket endpoint, such as "wss://host/v1/ws". It is checked
+   * by the constructor: a malformed URL throws a "misconfigured"
+   * TickroomError at once.
+   */
   url: string;
   /** token is the session token from login, sent as the token query parameter. Absent sends none. */
   token?: string;
@@ -63,6 +69,14 @@ export interface ConnectionOptions {
    * when it is an event target (a browser window), else none.
    */
   onlineEvents?: OnlineEventSource;
+  /**
+   * diagnose is asked why a socket closed before it opened when the
+   * WebSocket implementation did not report the refused upgrade's status
+   * (browsers never do; see refusal.ts). An error it resolves with ends the
+   * connection for good; undefined means retry as usual. Absent means
+   * retry.
+   */
+  diagnose?: (failure: HandshakeFailure) => Promise<TickroomError | undefined>;
 }
 
 /** OnlineEventSource is the part of a window that reports the network coming back. */
@@ -80,6 +94,12 @@ export interface CloseDetails {
   willReconnect: boolean;
   /** delayMs is the wait before the next attempt, when willReconnect. */
   delayMs: number;
+  /**
+   * error is set when the connection ended because the server refused the
+   * upgrade: "unauthorized" (401: log in again) or "misconfigured" (403,
+   * 404). code is then 4501 (UNAUTHORIZED) for a 401, else 1006.
+   */
+  error?: TickroomError;
 }
 
 /** ConnectionEvents are the events a {@link Connection} emits. */
@@ -120,19 +140,27 @@ export class Connection extends Emitter<ConnectionEvents> {
   private failures = 0;
   private opened = false;
   private gotMessage = false;
+  private socketOpened = false;
+  private lastStatus = 0;
+  private diagnosis: object | undefined;
+  private readonly endpoint: string;
   private tokenValue: string | undefined;
   private readonly online: OnlineEventSource | undefined;
   private readonly onOnline = (): void => {
-    if (this.current === "reconnecting" && this.socket === undefined) {
+    if (this.current === "reconnecting" && this.socket === undefined && this.diagnosis === undefined) {
       this.clearTimer();
       this.openSocket();
     }
   };
 
-  /** Connection's constructor checks the options; call connect to open the first socket. */
+  /**
+   * Connection's constructor checks the options (a malformed url throws a
+   * "misconfigured" TickroomError); call connect to open the first socket.
+   */
   constructor(options: ConnectionOptions) {
     super();
     this.opts = options;
+    this.endpoint = normalizeWebSocketUrl(options.url);
     this.tokenValue = options.token;
     const ws = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!ws) throw new TypeError("tickroom: no WebSocket class; pass options.WebSocket");
@@ -176,6 +204,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   reconnectNow(code = 4003, reason = "reconnecting"): void {
     if (this.current === "closed" || this.current === "idle") return;
     this.clearTimer();
+    this.diagnosis = undefined;
     const s = this.socket;
     if (s) {
       this.detach(s);
@@ -207,6 +236,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   close(code = 1000, reason = "client closed"): void {
     if (this.current === "closed") return;
     this.clearTimer();
+    this.diagnosis = undefined;
     const s = this.socket;
     this.socket = undefined;
     if (s) {
@@ -221,17 +251,24 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.emit("close", { code, reason, info: closeCodeInfo(code), willReconnect: false, delayMs: 0 });
   }
 
-  private url(): string {
-    if (!this.tokenValue) return this.opts.url;
-    const sep = this.opts.url.includes("?") ? "&" : "?";
-    return `${this.opts.url}${sep}token=${encodeURIComponent(this.tokenValue)}`;
+  /** url is the WebSocket endpoint, normalized (http(s) becomes ws(s)), without the token. */
+  get url(): string {
+    return this.endpoint;
+  }
+
+  private socketUrl(): string {
+    if (!this.tokenValue) return this.endpoint;
+    const sep = this.endpoint.includes("?") ? "&" : "?";
+    return `${this.endpoint}${sep}token=${encodeURIComponent(this.tokenValue)}`;
   }
 
   private openSocket(): void {
     this.gotMessage = false;
+    this.socketOpened = false;
+    this.lastStatus = 0;
     let s: WebSocketLike;
     try {
-      s = new this.WS(this.url(), this.opts.protocols ?? [SUBPROTOCOL]);
+      s = new this.WS(this.socketUrl(), this.opts.protocols ?? [SUBPROTOCOL]);
     } catch {
       // A malformed URL throws at once; report it like a dropped socket.
       this.onSocketClose(undefined, 1006, "could not open socket");
@@ -255,6 +292,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     s.onopen = () => {
       if (this.socket !== s) return;
       this.clearTimer();
+      this.socketOpened = true;
       const reconnect = this.opened;
       this.opened = true;
       this.setState("open");
@@ -272,8 +310,11 @@ export class Connection extends Emitter<ConnectionEvents> {
       this.emit("message", new Uint8Array(data));
     };
     s.onclose = (ev) => this.onSocketClose(s, ev.code, ev.reason);
-    // Errors are always followed by close; the close event carries the code.
-    s.onerror = () => {};
+    // Errors are always followed by close; the close event carries the
+    // code. Node's ws package names a refused upgrade's status here.
+    s.onerror = (ev) => {
+      if (this.socket === s && !this.socketOpened) this.lastStatus = statusFromError(ev) || this.lastStatus;
+    };
   }
 
   private onSocketClose(s: WebSocketLike | undefined, code: number, reason: string): void {
@@ -282,6 +323,50 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.socket = undefined;
     this.clearTimer();
     if (this.current === "closed") return;
+    if (s !== undefined && !this.socketOpened) {
+      // The upgrade failed: find out whether the server refused it for good.
+      const failure: HandshakeFailure = { url: this.endpoint, token: this.tokenValue, status: this.lastStatus };
+      const known = failure.status ? refusalError(failure.status, this.endpoint) : undefined;
+      if (known) {
+        this.refused(known, code, reason);
+        return;
+      }
+      if (!failure.status && this.opts.diagnose) {
+        const mine = {};
+        this.diagnosis = mine;
+        this.opts.diagnose(failure).then(
+          (err) => this.diagnosed(mine, err, code, reason),
+          () => this.diagnosed(mine, undefined, code, reason),
+        );
+        return;
+      }
+    }
+    this.afterClose(code, reason);
+  }
+
+  // diagnosed continues after a failed upgrade was diagnosed, unless
+  // something else (close, reconnectNow) happened meanwhile.
+  private diagnosed(mine: object, err: TickroomError | undefined, code: number, reason: string): void {
+    if (this.diagnosis !== mine) return;
+    this.diagnosis = undefined;
+    if (this.current === "closed" || this.socket !== undefined) return;
+    if (err) this.refused(err, code, reason);
+    else this.afterClose(code, reason);
+  }
+
+  // refused ends the connection for good because the server refused the
+  // upgrade; a 401 is reported with the UNAUTHORIZED close code, so that
+  // code written for the server's own close handles it too.
+  private refused(error: TickroomError, code: number, reason: string): void {
+    if (error.code === "unauthorized") {
+      code = 4501;
+      reason = error.message;
+    }
+    this.setState("closed");
+    this.emit("close", { code, reason, info: closeCodeInfo(code), willReconnect: false, delayMs: 0, error });
+  }
+
+  private afterClose(code: number, reason: string): void {
     const info = closeCodeInfo(code);
     const max = this.opts.maxReconnectAttempts || 0;
     const retry = this.opts.reconnect !== false && info.kind === "resumable" && (max === 0 || this.failures < max);

@@ -9,7 +9,12 @@ import type { CloseCodeInfo } from "./close-codes.js";
  *   - "closed": the client was closed, or closed for good by a terminal code;
  *   - "too-many-requests": too many requests awaited replies at once;
  *   - "http": the login endpoint answered with an error status;
- *   - "protocol": the server sent something this client cannot understand.
+ *   - "protocol": the server sent something this client cannot understand;
+ *   - "unauthorized": the server refused the session token (HTTP 401 on the
+ *     WebSocket upgrade): the session is over, log in again;
+ *   - "misconfigured": the WebSocket URL is malformed, has no tickroom
+ *     endpoint (404), or the server refuses this page's origin (403); the
+ *     message names the URL. Retrying does not help.
  */
 export type TickroomErrorCode =
   | "server"
@@ -19,7 +24,9 @@ export type TickroomErrorCode =
   | "closed"
   | "too-many-requests"
   | "http"
-  | "protocol";
+  | "protocol"
+  | "unauthorized"
+  | "misconfigured";
 
 /** TickroomErrorDetails carries the optional fields of a {@link TickroomError}. */
 export interface TickroomErrorDetails {
@@ -31,6 +38,8 @@ export interface TickroomErrorDetails {
   status?: number;
   /** close describes the close code for "connection-lost" and "closed" errors. */
   close?: CloseCodeInfo;
+  /** url is the WebSocket URL for "misconfigured" and "unauthorized" errors. */
+  url?: string;
 }
 
 /** TickroomError is the one error type the library rejects and emits with. */
@@ -45,6 +54,8 @@ export class TickroomError extends Error {
   readonly status: number;
   /** close describes the socket's close code when one caused the error. */
   readonly close: CloseCodeInfo | undefined;
+  /** url is the WebSocket URL a "misconfigured" or "unauthorized" error is about, else "". */
+  readonly url: string;
 
   /** TickroomError's constructor takes the kind, a message and optional details. */
   constructor(code: TickroomErrorCode, message: string, details: TickroomErrorDetails = {}) {
@@ -55,5 +66,6 @@ export class TickroomError extends Error {
     this.retryAfterMs = details.retryAfterMs ?? 0;
     this.status = details.status ?? 0;
     this.close = details.close;
+    this.url = details.url ?? "";
   }
 }

@@ -81,17 +81,6 @@ export async function login(request: LoginRequest, options: LoginOptions = {}): 
   };
 }
 
-/**
- * webSocketUrl turns an HTTP origin into the WebSocket endpoint: http becomes
- * ws, https becomes wss, and path (absent: "/v1/ws") is appended.
- */
-export function webSocketUrl(baseUrl: string, path = "/v1/ws"): string {
-  const u = new URL(path, baseUrl);
-  if (u.protocol === "http:") u.protocol = "ws:";
-  else if (u.protocol === "https:") u.protocol = "wss:";
-  return u.toString();
-}
-
 // parseTime reads a time the server wrote as an RFC 3339 string or as Unix
 // milliseconds; anything else is 0.
 function parseTime(v: unknown): number {

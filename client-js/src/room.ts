@@ -253,17 +253,29 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * handleResumed finishes a resume: it records the new Joined and returns
-   * the buffered inputs to send, oldest first; the client calls it.
+   * handleResumed finishes a resume: it records the new Joined and sends
+   * the buffered inputs with send, oldest first; the client calls it. When
+   * a send fails (the socket dropped again), that input and the ones after
+   * it stay buffered, in order, for the next resume, and new inputs wait
+   * behind them. It returns the number of inputs sent.
    */
-  handleResumed(joined: Joined): { seq: number; data: Uint8Array }[] {
+  handleResumed(joined: Joined, send: (seq: number, data: Uint8Array) => boolean): number {
     this.isResuming = false;
     this.joinedMsg = joined;
     this.setPlayers(joined.players);
     this.emit("resumed", joined);
     // Inputs the server already applied (acked) need not go again.
     const acked = this.store.ackFor(this.seat) ?? 0;
-    return this.outbox.drain().filter((q) => q.seq > acked);
+    const pending = this.outbox.drain().filter((q) => q.seq > acked);
+    for (let i = 0; i < pending.length; i++) {
+      const q = pending[i]!;
+      if (!send(q.seq, q.data)) {
+        for (const rest of pending.slice(i)) this.outbox.push(rest);
+        this.isResuming = true;
+        return i;
+      }
+    }
+    return pending.length;
   }
 
   /** handleLeft ends the room: no more state, no more input; the client calls it. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { connect, type Client, type ClientOptions } from "../src/client.js";
+import { Client, connect, type ClientOptions } from "../src/client.js";
 import { TickroomError } from "../src/errors.js";
 import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 import { LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
@@ -86,6 +86,72 @@ describe("Client", () => {
     { code: 4500, name: "TOKEN_EXPIRED" },
     { code: 4507, name: "UNSUPPORTED_VERSION" },
   ];
+  for (const url of ["not a url", "ftp://127.0.0.1/v1/ws", "ws://127.0.0.1:1/v1/ws#x"]) {
+    it(`rejects a malformed URL at once: ${url}`, async () => {
+      const err = await connect(opts({ url })).catch((e: unknown) => e);
+      assert.ok(err instanceof TickroomError);
+      assert.equal((err as TickroomError).code, "misconfigured");
+      assert.ok((err as TickroomError).message.includes(JSON.stringify(url)), (err as TickroomError).message);
+      assert.equal(FakeWebSocket.instances.length, 0);
+    });
+  }
+
+  const upgrades = [
+    { status: 401, code: "unauthorized", says: "log in again" },
+    { status: 403, code: "misconfigured", says: "ws://127.0.0.1:1/v1/ws refused this client (403)" },
+    { status: 404, code: "misconfigured", says: "no tickroom endpoint at ws://127.0.0.1:1/v1/ws (404)" },
+  ];
+  for (const u of upgrades) {
+    it(`rejects connect when the upgrade is refused with ${u.status}, without retrying`, async () => {
+      const p = connect(opts());
+      const sock = FakeWebSocket.last();
+      // Node's ws package reports the refused upgrade's status this way.
+      sock.onerror?.({ type: "error", message: `Unexpected server response: ${u.status}` });
+      sock.serverClose(1006);
+      const err = await p.catch((e: unknown) => e);
+      assert.ok(err instanceof TickroomError);
+      assert.equal((err as TickroomError).code, u.code);
+      assert.equal((err as TickroomError).status, u.status);
+      assert.ok((err as TickroomError).message.includes(u.says), (err as TickroomError).message);
+      assert.ok(!(err as TickroomError).message.includes("token="), "the token stays out of the message");
+      mock.timers.tick(60_000);
+      assert.equal(FakeWebSocket.instances.length, 1);
+    });
+  }
+
+  it("retries an upgrade refused with 503", async () => {
+    const p = connect(opts());
+    const sock = FakeWebSocket.last();
+    sock.onerror?.({ type: "error", message: "Unexpected server response: 503" });
+    sock.serverClose(1006);
+    mock.timers.tick(1000);
+    assert.equal(FakeWebSocket.instances.length, 2);
+    welcome(FakeWebSocket.last());
+    await p;
+  });
+
+  it("asks diagnose after a failed upgrade and ends on its error", async () => {
+    const failures: string[] = [];
+    const client = new Client(opts());
+    const closes: { willReconnect: boolean; code: number; error?: string }[] = [];
+    client.on("close", (c) => closes.push({ willReconnect: c.willReconnect, code: c.code, ...(c.error ? { error: c.error.code } : {}) }));
+    // diagnose is the Connection's hook; the client installs checkSession there when it knows the HTTP origin.
+    (client.connection as unknown as { opts: { diagnose: unknown } }).opts.diagnose = async (f: { url: string; status: number }) => {
+      failures.push(`${f.url} ${f.status}`);
+      return failures.length === 1 ? undefined : new TickroomError("unauthorized", "session over");
+    };
+    client.open();
+    FakeWebSocket.last().serverClose(1006);
+    await flush();
+    assert.deepEqual(closes, [{ willReconnect: true, code: 1006 }]);
+    mock.timers.tick(1000);
+    FakeWebSocket.last().serverClose(1006);
+    await flush();
+    assert.deepEqual(failures, ["ws://127.0.0.1:1/v1/ws 0", "ws://127.0.0.1:1/v1/ws 0"]);
+    assert.deepEqual(closes[1], { willReconnect: false, code: 4501, error: "unauthorized" });
+    assert.equal(client.state, "closed");
+  });
+
   for (const r of refusals) {
     it(`rejects connect on terminal close ${r.code}`, async () => {
       const p = connect(opts());
@@ -93,7 +159,7 @@ describe("Client", () => {
       FakeWebSocket.last().serverClose(r.code, "nope");
       const err = await p.catch((e: unknown) => e);
       assert.ok(err instanceof TickroomError);
-      assert.equal((err as TickroomError).code, "closed");
+      assert.equal((err as TickroomError).code, r.code === 4500 || r.code === 4501 ? "unauthorized" : "closed");
       assert.equal((err as TickroomError).close?.name, r.name);
       mock.timers.tick(60_000);
       assert.equal((FakeWebSocket.instances).length, 1);

@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { TickroomError } from "../src/errors.js";
-import { login, webSocketUrl } from "../src/login.js";
+import { login } from "../src/login.js";
+import { resolveWebSocketUrl } from "../src/server-config.js";
 
 // A stand-in login endpoint on 127.0.0.1:0 that answers like the server:
 // names are required and at most 16 characters.
@@ -81,16 +82,16 @@ describe("login", () => {
   }
 });
 
-describe("webSocketUrl", () => {
+describe("resolveWebSocketUrl", () => {
   const cases = [
-    { base: "http://127.0.0.1:8080", path: undefined, want: "ws://127.0.0.1:8080/v1/ws" },
-    { base: "https://play.example.com/", path: undefined, want: "wss://play.example.com/v1/ws" },
-    { base: "http://localhost:1", path: "/ws", want: "ws://localhost:1/ws" },
-    { base: "ws://already:1", path: "/v1/ws", want: "ws://already:1/v1/ws" },
+    { base: "http://127.0.0.1:8080", c: { wsPort: 8081, wsPath: "/v1/ws", wsUrl: "" }, want: "ws://127.0.0.1:8081/v1/ws" },
+    { base: "https://play.example.com/lobby/", c: { wsPort: 443, wsPath: "/v1/ws", wsUrl: "" }, want: "wss://play.example.com/v1/ws" },
+    { base: "https://play.example.com", c: { wsPort: 8081, wsPath: "/v1/ws", wsUrl: "/v1/ws" }, want: "wss://play.example.com/v1/ws" },
+    { base: "http://127.0.0.1:8080", c: { wsPort: 8081, wsPath: "/v1/ws", wsUrl: "wss://edge.example.com/ws" }, want: "wss://edge.example.com/ws" },
   ];
-  for (const c of cases) {
-    it(c.want, () => {
-      assert.equal(webSocketUrl(c.base, c.path), c.want);
+  for (const t of cases) {
+    it(t.want, () => {
+      assert.equal(resolveWebSocketUrl(t.c, t.base), t.want);
     });
   }
 });

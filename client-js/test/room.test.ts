@@ -56,10 +56,35 @@ describe("Room", () => {
     host.up = true;
     // The server applied input 5 before the drop.
     room.handleState(st(7, 0, true, {}, [], [[1, 5]]));
-    const flush = room.handleResumed(joined({ resumed: true }));
-    assert.deepEqual(flush.map((q) => q.seq), [6]);
+    const flushed: number[] = [];
+    assert.equal(room.handleResumed(joined({ resumed: true }), (seq) => flushed.push(seq) > 0), 1);
+    assert.deepEqual(flushed, [6]);
     assert.deepEqual(sent.map((s) => s.seq), [1]);
     assert.equal(room.resuming, false);
+  });
+
+  it("keeps the inputs a failed post-resume flush did not send, in order", () => {
+    const { host, sent } = hostStub();
+    const room = new Room(host, joined(), "");
+    host.up = false;
+    room.markResuming();
+    for (let i = 1; i <= 4; i++) room.sendInput(new Uint8Array([i]));
+    room.resumeRequest();
+    // The socket drops again after two inputs went out.
+    const flushed: number[] = [];
+    const n = room.handleResumed(joined({ resumed: true }), (seq) => flushed.length < 2 && flushed.push(seq) > 0);
+    assert.equal(n, 2);
+    assert.deepEqual(flushed, [1, 2]);
+    assert.equal(room.bufferedInputs, 2);
+    assert.equal(room.resuming, true);
+    // An input made now waits behind them; the next resume sends all three.
+    room.sendInput(new Uint8Array([5]));
+    assert.deepEqual(sent, []);
+    room.resumeRequest();
+    const again: number[] = [];
+    assert.equal(room.handleResumed(joined({ resumed: true }), (seq) => again.push(seq) > 0), 3);
+    assert.deepEqual(again, [3, 4, 5]);
+    assert.equal(room.bufferedInputs, 0);
   });
 
   it("tracks players from room events", () => {

@@ -1,6 +1,7 @@
 // Package web is tickroom's public HTTP side, next to the WebSocket port:
 // login (POST /v1/login), the client configuration the demo page reads
-// (GET /v1/config), and the demo page itself.
+// (GET /v1/config), the session check clients make after a refused
+// WebSocket upgrade (POST /v1/session), and the demo page itself.
 package web
 
 import (
@@ -31,6 +32,9 @@ type Config struct {
 	Demo fs.FS
 	// Games lists the game names the server runs, for the demo's lobby.
 	Games []string
+	// Origins is the WebSocket server's Origin allowlist, which the session
+	// check (SessionPath) applies too. Zero value means any origin.
+	Origins []string
 }
 
 // ClientConfig is what GET /v1/config returns.
@@ -53,6 +57,7 @@ func New(cfg Config) http.Handler {
 		WebSocketPort: cfg.WebSocketPort, WebSocketPath: cfg.WebSocketPath, WebSocketURL: cfg.WebSocketURL,
 		Subprotocol: "tickroom.v1", Games: cfg.Games,
 	})
+	mux.Handle("POST "+SessionPath, sessionHandler(cfg))
 	mux.HandleFunc("GET /v1/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -3,7 +3,7 @@
 // (gomoku on a board, the arena on a canvas). It reads GET /v1/config for
 // the WebSocket port (or URL, behind a proxy) and keeps its session in sessionStorage, so a reload
 // resumes the seats the user holds.
-import { connect, login, type Client, type Room } from "../../src/index.js";
+import { connect, login, TickroomError, type Client, type Room } from "../../src/index.js";
 import { RoomEventKind } from "../../src/gen/tickroom/v1/state_pb.js";
 import { ArenaView } from "./arena.js";
 import { ChatPanel } from "./chat.js";
@@ -119,6 +119,10 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
         return;
       }
       setConn("closed", `closed: ${ev.info.description}`);
+      if (ev.error || ev.code === 4500 || ev.code === 4501) {
+        stop(refusedText(ev.error ?? new TickroomError("unauthorized", ev.info.description)), true);
+        return;
+      }
       stop(`Disconnected: ${ev.info.description} (${ev.code}).`, ev.info.kind === "terminal");
     }),
     cl.on("resumeFailed", ({ error }) => lobby?.setStatus(`Seat lost: ${errorText(error)}`)),
@@ -133,6 +137,15 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
     enter(() => cl.joinRoom(held.roomId, { spectate: held.spectator }), `resume ${held.game}`);
     break;
   }
+}
+
+// refusedText says why the server turned the connection away, for the
+// login screen: a session that ended, or a page that points at the wrong
+// place (the error names the URL).
+function refusedText(err: unknown): string {
+  if (err instanceof TickroomError && err.code === "unauthorized") return "Your session ended, please log in again.";
+  if (err instanceof TickroomError && err.code === "misconfigured") return `This page cannot reach the game server: ${errorText(err)}`;
+  return `Session ended: ${errorText(err)}. Log in again.`;
 }
 
 function stop(message: string, forget: boolean): void {
@@ -282,7 +295,7 @@ async function boot(): Promise<void> {
     await start(s, config).catch((err: unknown) => {
       sessionStorage.removeItem(sessionKey);
       setConn("closed", "offline");
-      ui.loginStatus.textContent = `Session ended: ${errorText(err)}. Log in again.`;
+      ui.loginStatus.textContent = refusedText(err);
     });
   }
 }

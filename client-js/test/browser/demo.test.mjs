@@ -84,6 +84,22 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     return cls.includes("black") ? "black" : cls.includes("white") ? "white" : "";
   }
 
+  test("a saved session the server refuses returns to login with a clear message", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    cleanups.push(() => context.close());
+    // A session from before a server restart with a new key: the token is refused (401 on the upgrade).
+    await context.addInitScript(() => {
+      sessionStorage.setItem("tickroom.demo.session", JSON.stringify({ token: "k1.e30.forged", name: "ghost", expiresAtMs: 0 }));
+    });
+    const page = await context.newPage();
+    await page.goto(`${server.httpUrl}/`);
+    await page.waitForFunction(() => document.querySelector("#login-status")?.textContent?.includes("Your session ended, please log in again."), null, wait);
+    assert.equal(await page.isVisible("#login-form"), true);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("tickroom.demo.session")), null);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "demo-session-ended.png") });
+  });
+
   test("two pages join one gomoku room and play to a win", async () => {
     const ann = await player("ann");
     const bob = await player("bob");

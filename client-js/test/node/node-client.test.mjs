@@ -1,0 +1,85 @@
+// client-js in Node against the real server binary: Node 20 has fetch but
+// no global WebSocket, so the `ws` package's class is passed in (Node 22's
+// global WebSocket needs nothing). The library is the browser bundle,
+// which uses nothing of the browser's but fetch and WebSocket.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { WebSocket } from "ws";
+import { startServer } from "../browser/tickroom-server.mjs";
+
+const lib = await import("../../dist/browser/tickroom.js");
+const { connect, login, webSocketUrl, TickroomError } = lib;
+
+// BrowserLikeWebSocket hides the refused upgrade's status, as browsers do,
+// so the client must ask the server's HTTP side.
+class BrowserLikeWebSocket extends WebSocket {
+  set onerror(fn) {
+    super.onerror = fn ? () => fn({ type: "error" }) : null;
+  }
+  get onerror() {
+    return super.onerror;
+  }
+}
+
+describe("client-js in Node", () => {
+  let srv;
+  before(async () => {
+    srv = await startServer();
+  });
+  after(() => srv?.stop());
+
+  it("logs in, finds the WebSocket URL from /v1/config, connects and plays", async () => {
+    const session = await login("nodey", { baseUrl: srv.httpUrl });
+    const url = await webSocketUrl(srv.httpUrl);
+    assert.equal(url, `ws://${srv.wsAddr}/v1/ws`);
+    const client = await connect({ url, token: session.token, WebSocket });
+    try {
+      assert.equal(client.welcome.name, "nodey");
+      const room = await client.quickMatch("gomoku");
+      assert.equal(room.game, "gomoku");
+      assert.ok(room.seat >= 1);
+    } finally {
+      client.close();
+    }
+  });
+
+  const refusals = [
+    { name: "a forged token", path: "/v1/ws", token: "k1.forged.token", code: "unauthorized", says: "log in again" },
+    { name: "a path with no endpoint", path: "/v2/ws", token: undefined, code: "misconfigured", says: "no tickroom endpoint at ws://" },
+  ];
+  for (const WS of [WebSocket, BrowserLikeWebSocket]) {
+    for (const r of refusals) {
+      it(`rejects ${r.name} at once (${WS.name})`, async () => {
+        const token = r.token ?? (await login("refused", { baseUrl: srv.httpUrl })).token;
+        const url = `ws://${srv.wsAddr}${r.path}`;
+        const started = Date.now();
+        const err = await connect({ url, token, WebSocket: WS, httpUrl: srv.httpUrl, maxReconnectAttempts: 50 }).then(
+          (c) => {
+            c.close();
+            assert.fail("connected");
+          },
+          (e) => e,
+        );
+        assert.ok(err instanceof TickroomError, String(err));
+        assert.equal(err.code, r.code);
+        assert.ok(err.message.includes(r.says), err.message);
+        assert.equal(err.url, url);
+        // One attempt, not a backoff series (50 attempts would take minutes).
+        assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+      });
+    }
+  }
+
+  it("rejects a malformed URL before opening a socket", async () => {
+    let opened = 0;
+    class Counting extends WebSocket {
+      constructor(...a) {
+        super(...a);
+        opened++;
+      }
+    }
+    const err = await connect({ url: "ws//127.0.0.1/v1/ws", token: "t", WebSocket: Counting }).catch((e) => e);
+    assert.equal(err.code, "misconfigured");
+    assert.equal(opened, 0);
+  });
+});
