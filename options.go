@@ -100,12 +100,20 @@ type Options struct {
 	Shards int
 	// MaxConns caps open connections. Zero value means 10,000.
 	MaxConns int
+	// MaxConnsPerIP caps the WebSocket connections of one client address
+	// (429 past it). Zero value means 256.
+	MaxConnsPerIP int
+	// MaxOutboundBytes is the process-wide budget of bytes held for slow
+	// clients; past it the largest holders are closed with 4001
+	// (CLOSE_CODE_SLOW_CLIENT). Zero value means 256 MiB.
+	MaxOutboundBytes int
 	// MaxFrameSize and MaxMessageSize cap a client's frame payload and
 	// reassembled message, in bytes (close 1009 over them). Zero value
 	// means 64 KiB each.
 	MaxFrameSize, MaxMessageSize int
-	// MessageRate is the number of messages a connection may send per
-	// second. Zero value means 120.
+	// MessageRate is the number of messages, control frames included, a
+	// connection may send per second (a flood is closed with 4002,
+	// CLOSE_CODE_RATE_LIMITED). Zero value means 120.
 	MessageRate int
 	// DropGrace is how long a dropped player's seat is held for a resume.
 	// Zero value means 30 seconds.
@@ -115,7 +123,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// EchoEndpoints serves /echo (every message back as it came) and
 	// /broadcast (each message to every other connection) on Addr, for
-	// conformance suites and transport benchmarks. Zero value means off.
+	// conformance suites and transport benchmarks, under the same rate,
+	// size, Origin and connection limits as tickroom.v1. Zero value means
+	// off.
 	EchoEndpoints bool
 
 	// Logger receives the server's logs with the fixed keys conn, user,

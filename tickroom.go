@@ -115,8 +115,10 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	s.ws, err = server.New(server.Config{
-		Addr: o.Addr, Loops: o.Loops, MaxConns: o.MaxConns, Origins: o.Origins, TrustedProxies: trusted,
-		MaxFrameSize: o.MaxFrameSize, MaxMessageSize: o.MaxMessageSize,
+		Addr: o.Addr, Loops: o.Loops, MaxConns: o.MaxConns, MaxConnsPerIP: o.MaxConnsPerIP,
+		Origins: o.Origins, TrustedProxies: trusted,
+		MaxFrameSize: o.MaxFrameSize, MaxMessageSize: o.MaxMessageSize, MaxOutboundBytes: o.MaxOutboundBytes,
+		MessageRate: o.MessageRate, RateCloseCode: ws.StatusCode(protocol.CloseRateLimited),
 		SlowCloseCode: ws.StatusCode(protocol.CloseSlowClient), Logger: o.Logger,
 		// Clients ping every HeartbeatInterval; three silent intervals
 		// close with the resumable heartbeat code.
@@ -130,7 +132,7 @@ func New(opts Options) (*Server, error) {
 		Server: s.ws, Auth: s.auth, Games: s.games,
 		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: o.OnResult},
 		MultipleSockets: o.MultipleSockets, MessageRate: o.MessageRate,
-		MaxMessageBytes: o.MaxMessageSize, Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
+		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)

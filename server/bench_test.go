@@ -18,7 +18,7 @@ import (
 // already in the buffer: header parse, checks, in-place unmask and dispatch
 // to the handler. No sockets are involved.
 func BenchmarkReadFrame(b *testing.B) {
-	s, _, l := newFakeServer(Config{})
+	s, _, l := newFakeServer(Config{MessageRate: 1 << 30})
 	c, _ := newFakeConn(s, nil, l, BaseHandler{})
 	buf := maskedFrame(0x82, bytes.Repeat([]byte{0xab}, 100))
 	b.ReportAllocs()
@@ -27,7 +27,7 @@ func BenchmarkReadFrame(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// Unmasking is an XOR, so the frame alternates between masked and
 		// unmasked; the handler ignores the payload.
-		if n := c.readFrames(buf); n != len(buf) {
+		if n := c.readFrames(buf, time.Now().UnixNano()); n != len(buf) {
 			b.Fatalf("used %d of %d", n, len(buf))
 		}
 	}
@@ -73,7 +73,7 @@ func (w countWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); retu
 // real loopback connections and counts until every client has read it.
 func BenchmarkBroadcast1000(b *testing.B) {
 	const n = 1000
-	s := startServer(b, Config{Loops: 2})
+	s := startServer(b, Config{Loops: 2, MessageRate: 1 << 20})
 	to := make([]*Conn, n)
 	var received atomic.Int64
 	for i := range to {
@@ -113,7 +113,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 // BenchmarkEchoRoundTrip sends a 100-byte binary message from a gorilla
 // client to /echo and reads the echo back.
 func BenchmarkEchoRoundTrip(b *testing.B) {
-	s := startServer(b, Config{Loops: 1})
+	s := startServer(b, Config{Loops: 1, MessageRate: 1 << 20})
 	c, _, err := gorilla.DefaultDialer.Dial(s.url+"/echo", nil)
 	if err != nil {
 		b.Fatal(err)
@@ -135,7 +135,7 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 // BenchmarkEchoRoundTripRaw is BenchmarkEchoRoundTrip with an allocation-free
 // raw client, so the allocations reported are the server's.
 func BenchmarkEchoRoundTripRaw(b *testing.B) {
-	s := startServer(b, Config{Loops: 1})
+	s := startServer(b, Config{Loops: 1, MessageRate: 1 << 20})
 	rc := dialWS(b, s, "/echo")
 	_ = rc.nc.SetDeadline(time.Time{})
 	out := maskedFrame(0x82, bytes.Repeat([]byte{7}, 100))

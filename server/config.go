@@ -62,6 +62,10 @@ type Config struct {
 	// (see package clientip and Conn.ClientIP). Zero value trusts nobody:
 	// every client is its TCP peer and the header is ignored.
 	TrustedProxies clientip.Trusted
+	// MaxConnsPerIP caps the upgraded connections of one client address
+	// (Conn.ClientIP), for their whole life; an upgrade past it gets 429.
+	// Zero value means 256.
+	MaxConnsPerIP int
 	// HandshakeTimeout closes a connection that has not completed its
 	// upgrade in time (slowloris). Zero value means 10 s.
 	HandshakeTimeout time.Duration
@@ -80,9 +84,26 @@ type Config struct {
 	// its header with close 1009. Zero value means 64 KiB.
 	MaxFrameSize int
 	// MaxMessageSize caps a reassembled message; a fragment that would grow
-	// it past the cap is refused from its header with close 1009. Zero value
-	// means 1 MiB.
+	// it past the cap is refused from its header with close 1009. It is
+	// the one place the message size is set: the layers above read it
+	// from Server.MaxMessageSize. Zero value means 1 MiB.
 	MaxMessageSize int
+	// FrameTimeout is how long a frame may take to arrive once its first
+	// byte has, and a fragmented message once its first fragment has; past
+	// it the connection is closed with 1008 (slow drip). Zero value means
+	// 10 s.
+	FrameTimeout time.Duration
+	// MessageRate is the number of messages, control frames included, a
+	// connection may send per second, with a burst of twice that (a
+	// continuation frame under 1 KiB counts as one more). A ping
+	// over the rate gets no pong; a data message over it is still handed to
+	// the Handler, with Conn.OverRate true (EchoHandler and BroadcastHandler
+	// drop it). A connection that goes on past two more bursts' worth is
+	// closed with RateCloseCode. Zero value means 120.
+	MessageRate int
+	// RateCloseCode is the close code for a connection over MessageRate.
+	// Zero value means 1008 (policy violation).
+	RateCloseCode ws.StatusCode
 
 	// PingInterval is how long a connection may stay silent before the
 	// server pings it. Zero value means 25 s.
@@ -111,8 +132,19 @@ type Config struct {
 	// value means 1 MiB.
 	ReliableBudget int
 	// HardCap is the outbound byte count that closes a connection at once
-	// with SlowCloseCode. Zero value means 4 × ReliableBudget.
+	// with SlowCloseCode. It must hold ReliableBudget plus one message of
+	// MaxMessageSize, so an echo of the largest message fits. Zero value
+	// means the larger of 4 × ReliableBudget and that minimum.
 	HardCap int
+	// MaxOutboundBytes is the process-wide budget of outbound bytes (queued
+	// plus held by gnet) across all connections. A reliable frame that
+	// would go past it closes its recipient with SlowCloseCode when gnet
+	// holds more than HighWater of what the kernel refused for it (a frame
+	// for a connection that keeps up still goes out); state frames are
+	// skipped while the process is over it; and every sweep closes each
+	// loop's largest such holders first until the process is back under
+	// it. Zero value means 256 MiB, or HardCap when that is larger.
+	MaxOutboundBytes int
 	// SlowDeadline is how long a connection may stay over ReliableBudget.
 	// Zero value means 5 s.
 	SlowDeadline time.Duration
@@ -143,6 +175,7 @@ func (cfg Config) withDefaults() Config {
 	defInt(&cfg.Loops, runtime.NumCPU())
 	defInt(&cfg.MaxConns, 10000)
 	defInt(&cfg.MaxHandshakesPerIP, 64)
+	defInt(&cfg.MaxConnsPerIP, 256)
 	def(&cfg.HandshakeTimeout, 10*time.Second)
 	defInt(&cfg.MaxRequestSize, MaxRequestSize)
 	if cfg.Subprotocols == nil {
@@ -150,16 +183,25 @@ func (cfg Config) withDefaults() Config {
 	}
 	defInt(&cfg.MaxFrameSize, 64<<10)
 	defInt(&cfg.MaxMessageSize, 1<<20)
+	def(&cfg.FrameTimeout, 10*time.Second)
+	defInt(&cfg.MessageRate, 120)
+	if cfg.RateCloseCode == 0 {
+		cfg.RateCloseCode = ws.StatusPolicyViolation
+	}
 	def(&cfg.PingInterval, 25*time.Second)
 	def(&cfg.IdleTimeout, 60*time.Second)
 	def(&cfg.CloseTimeout, 2*time.Second)
 	def(&cfg.SweepInterval, 250*time.Millisecond)
 	defInt(&cfg.HighWater, 256<<10)
 	defInt(&cfg.ReliableBudget, 1<<20)
-	defInt(&cfg.HardCap, 4*cfg.ReliableBudget)
+	defInt(&cfg.HardCap, max(4*cfg.ReliableBudget, cfg.minHardCap()))
+	defInt(&cfg.MaxOutboundBytes, max(256<<20, cfg.HardCap))
 	def(&cfg.SlowDeadline, 5*time.Second)
 	if cfg.SlowCloseCode == 0 {
 		cfg.SlowCloseCode = ws.StatusPolicyViolation
+	}
+	if cfg.IdleCloseCode == 0 {
+		cfg.IdleCloseCode = ws.StatusGoingAway
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
@@ -167,23 +209,49 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
+// minHardCap is the smallest HardCap: the reliable budget plus one
+// message of the largest size with its frame header.
+func (cfg Config) minHardCap() int {
+	return cfg.ReliableBudget + cfg.MaxMessageSize + maxHeaderLen
+}
+
 // validate reports the first nonsensical value of a defaulted config.
 func (cfg Config) validate() error {
+	for name, v := range map[string]int{
+		"Loops": cfg.Loops, "MaxConns": cfg.MaxConns, "MaxHandshakesPerIP": cfg.MaxHandshakesPerIP,
+		"MaxConnsPerIP": cfg.MaxConnsPerIP, "MaxRequestSize": cfg.MaxRequestSize, "MaxFrameSize": cfg.MaxFrameSize,
+		"MaxMessageSize": cfg.MaxMessageSize, "MessageRate": cfg.MessageRate, "HighWater": cfg.HighWater,
+		"ReliableBudget": cfg.ReliableBudget, "HardCap": cfg.HardCap, "MaxOutboundBytes": cfg.MaxOutboundBytes,
+	} {
+		if v < 0 {
+			return fmt.Errorf("%w: %s %d is negative", ErrConfig, name, v)
+		}
+	}
+	for name, v := range map[string]time.Duration{
+		"HandshakeTimeout": cfg.HandshakeTimeout, "FrameTimeout": cfg.FrameTimeout, "PingInterval": cfg.PingInterval,
+		"IdleTimeout": cfg.IdleTimeout, "CloseTimeout": cfg.CloseTimeout, "SweepInterval": cfg.SweepInterval,
+		"SlowDeadline": cfg.SlowDeadline,
+	} {
+		if v < 0 {
+			return fmt.Errorf("%w: %s %v is negative", ErrConfig, name, v)
+		}
+	}
+	for name, code := range map[string]ws.StatusCode{
+		"SlowCloseCode": cfg.SlowCloseCode, "IdleCloseCode": cfg.IdleCloseCode, "RateCloseCode": cfg.RateCloseCode,
+	} {
+		if !validCloseCode(code) {
+			return fmt.Errorf("%w: %s %d cannot be sent", ErrConfig, name, code)
+		}
+	}
 	switch {
-	case cfg.Loops < 0, cfg.MaxConns < 0, cfg.MaxHandshakesPerIP < 0, cfg.MaxRequestSize < 0,
-		cfg.MaxFrameSize < 0, cfg.MaxMessageSize < 0, cfg.HighWater < 0, cfg.ReliableBudget < 0, cfg.HardCap < 0:
-		return fmt.Errorf("%w: negative size or count", ErrConfig)
-	case cfg.HandshakeTimeout < 0, cfg.PingInterval < 0, cfg.IdleTimeout < 0, cfg.CloseTimeout < 0,
-		cfg.SweepInterval < 0, cfg.SlowDeadline < 0:
-		return fmt.Errorf("%w: negative duration", ErrConfig)
 	case cfg.MaxRequestSize < 128:
 		return fmt.Errorf("%w: MaxRequestSize %d is under 128 bytes", ErrConfig, cfg.MaxRequestSize)
 	case cfg.MaxFrameSize > cfg.MaxMessageSize:
 		return fmt.Errorf("%w: MaxFrameSize %d over MaxMessageSize %d", ErrConfig, cfg.MaxFrameSize, cfg.MaxMessageSize)
-	case cfg.HardCap < cfg.ReliableBudget:
-		return fmt.Errorf("%w: HardCap %d under ReliableBudget %d", ErrConfig, cfg.HardCap, cfg.ReliableBudget)
-	case cfg.SlowCloseCode < 1000 || cfg.SlowCloseCode > 4999 || cfg.SlowCloseCode.IsProtocolReserved():
-		return fmt.Errorf("%w: SlowCloseCode %d cannot be sent", ErrConfig, cfg.SlowCloseCode)
+	case cfg.HardCap < cfg.minHardCap():
+		return fmt.Errorf("%w: HardCap %d under ReliableBudget + MaxMessageSize + %d (%d)", ErrConfig, cfg.HardCap, maxHeaderLen, cfg.minHardCap())
+	case cfg.MaxOutboundBytes < cfg.HardCap:
+		return fmt.Errorf("%w: MaxOutboundBytes %d under HardCap %d", ErrConfig, cfg.MaxOutboundBytes, cfg.HardCap)
 	}
 	return nil
 }

@@ -49,24 +49,34 @@ type Conn struct {
 	value  atomic.Pointer[any]
 
 	// Loop-only state.
-	state      connState
-	handler    Handler
-	accepted   bool          // Accept returned nil; OnClose is owed
-	ip         netip.Addr    // the client: the TCP peer, or who a trusted proxy names (set before Accept)
-	hsCounted  bool          // counted in the per-IP handshake count
-	refuse     int           // HTTP status to refuse with at the first read
-	deadline   int64         // handshake, refusal or close deadline (unix ns)
-	lastRead   int64         // unix ns of the last byte read
-	lastPing   int64         // unix ns of the last server ping
-	overSince  int64         // unix ns the outbound bytes went over budget; 0 when under
-	fragOp     ws.OpCode     // opcode of the message being reassembled; 0 when none
-	msg        []byte        // reassembly buffer, capped by MaxMessageSize
-	utf8Done   int           // msg[:utf8Done] is validated UTF-8
-	closeCode  ws.StatusCode // code reported to Handler.OnClose
-	closeWhy   string        // reason reported to Handler.OnClose
-	listIndex  int           // index in loop.conns
-	peerClosed bool          // the peer's close frame arrived
-	closeNow   bool          // OnTraffic returns gnet.Close
+	state         connState
+	handler       Handler
+	accepted      bool          // Accept returned nil; OnClose is owed
+	ip            netip.Addr    // the client: the TCP peer, or who a trusted proxy names (set before Accept)
+	hsCounted     bool          // counted in the per-IP handshake count
+	ipCounted     bool          // counted in the per-IP connection count
+	refuse        int           // HTTP status to refuse with at the first read
+	deadline      int64         // handshake, refusal or close deadline (unix ns)
+	lastRead      int64         // unix ns of the last byte read
+	lastPing      int64         // unix ns of the last server ping
+	overSince     int64         // unix ns the outbound bytes went over budget; 0 when under
+	fragOp        ws.OpCode     // opcode of the message being reassembled; 0 when none
+	msg           []byte        // reassembly buffer, capped by MaxMessageSize
+	utf8Done      int           // msg[:utf8Done] is validated UTF-8
+	frameStart    int64         // unix ns the unfinished frame began arriving; 0 when none
+	msgStart      int64         // unix ns the fragmented message began; 0 when none
+	tokens        float64       // message rate bucket
+	excess        float64       // frames over the rate, decaying at the rate
+	rateLast      int64         // unix ns of the last refill
+	overRate      bool          // the message being dispatched is over the rate
+	closeFor      CloseReason   // reason counted when the socket closes
+	resetOnExpire bool          // fail closed it: reset at the close deadline
+	lingerBytes   int64         // outBytes when linger began, counted in Server.lingerHeld
+	closeCode     ws.StatusCode // code reported to Handler.OnClose
+	closeWhy      string        // reason reported to Handler.OnClose
+	listIndex     int           // index in loop.conns
+	peerClosed    bool          // the peer's close frame arrived
+	closeNow      bool          // OnTraffic returns gnet.Close
 
 	// Write side, guarded by mu.
 	mu        sync.Mutex
@@ -74,7 +84,8 @@ type Conn struct {
 	spare     []*frame.Frame
 	dirty     bool          // on the loop's dirty list
 	closeReq  bool          // Close was called; a close frame is due after the queue
-	abortReq  bool          // drop the connection at the next flush (hard cap)
+	abortReq  bool          // close at the next flush, dropping the queue (hard cap, budget)
+	reqFor    CloseReason   // reason for the requested close
 	reqCode   ws.StatusCode // code for the requested close
 	reqReason string
 	writeShut bool         // no more frames may be queued
@@ -107,6 +118,11 @@ func (c *Conn) Value() any {
 	}
 	return nil
 }
+
+// OverRate reports whether the message being handed to Handler.OnMessage
+// came over Config.MessageRate; a handler that serves anyone (echo,
+// broadcast) drops such a message. Loop only, during OnMessage.
+func (c *Conn) OverRate() bool { return c.overRate }
 
 // Congested reports whether the connection's outbound bytes are over
 // Config.HighWater, so Droppable frames would be skipped; a room runtime
@@ -154,6 +170,12 @@ func (c *Conn) SendFrame(f *frame.Frame, class Class) error {
 // code no endpoint may send (RFC 6455 §7.4, e.g. 1005, 1006) is sent as
 // 1011. Safe from any goroutine.
 func (c *Conn) Close(code ws.StatusCode, reason string) {
+	c.closeAfterQueue(ReasonApp, code, reason)
+}
+
+// closeAfterQueue is Close with the reason to count. Safe from any
+// goroutine.
+func (c *Conn) closeAfterQueue(why CloseReason, code ws.StatusCode, reason string) {
 	if code != 0 && !validCloseCode(code) {
 		code = ws.StatusInternalServerError
 	}
@@ -163,7 +185,7 @@ func (c *Conn) Close(code ws.StatusCode, reason string) {
 		return
 	}
 	c.writeShut, c.closeReq = true, true
-	c.reqCode, c.reqReason = code, reason
+	c.reqFor, c.reqCode, c.reqReason = why, code, reason
 	mark := !c.dirty
 	c.dirty = true
 	c.mu.Unlock()

@@ -19,7 +19,13 @@
 // alone (close 1009) before the payload is buffered, the payload is
 // unmasked in gnet's buffer with ws.Cipher and handed to the Handler. Text
 // is validated as UTF-8, across fragments too (close 1007). Fragments are
-// reassembled into a buffer capped by Config.MaxMessageSize.
+// reassembled into a buffer capped by Config.MaxMessageSize. A frame must
+// arrive whole, and a fragmented message end, within Config.FrameTimeout of
+// its first byte, or the connection is closed with 1008: a byte now and
+// then is activity, not progress. Every message and every control frame
+// takes a token from the connection's rate bucket (Config.MessageRate); a
+// ping over the rate gets no pong, and a connection that keeps flooding is
+// closed with Config.RateCloseCode.
 //
 // # Write path
 //
@@ -39,7 +45,19 @@
 // latest wins) are skipped while Conn.Congested reports the connection over
 // Config.HighWater. Reliable frames queue; a connection over
 // Config.ReliableBudget for longer than Config.SlowDeadline, or over
-// Config.HardCap at all, is closed with Config.SlowCloseCode.
+// Config.HardCap at all, is closed with Config.SlowCloseCode. The hard cap
+// always holds the budget plus one message of Config.MaxMessageSize. Across
+// all connections, Config.MaxOutboundBytes bounds what the process holds:
+// past it, recipients that are not keeping up are closed instead of queued
+// to, the largest first.
+//
+// # Closing
+//
+// Every close the server chooses sends a close frame (close.go): a slow
+// client's queue is dropped and its close frame goes behind what gnet
+// already holds, so a client that reads again learns why; the socket is
+// reset if the peer has not closed by Config.CloseTimeout. Closes are
+// counted once, by code and CloseReason (Stats.Closed, Stats.ClosedFor).
 //
 // # Timers
 //
@@ -51,6 +69,12 @@
 // Config.CloseTimeout. There is no goroutine per connection.
 //
 // # Refusals
+//
+// Connections are capped in total (Config.MaxConns, 503), in unfinished
+// handshakes per TCP peer (Config.MaxHandshakesPerIP, 429) and in upgraded
+// connections per client address for their whole life
+// (Config.MaxConnsPerIP, 429; the address is Conn.ClientIP). A request
+// with two Host or Sec-WebSocket-Key headers is refused with 400.
 //
 // Every refusal gets a real HTTP response (400, 403, 404, 405, 408, 426,
 // 429, 431, 503, or the status of the Handler's HTTPError) or close frame,

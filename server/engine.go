@@ -66,7 +66,8 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	b, _ := gc.Peek(-1)
-	c.lastRead = time.Now().UnixNano()
+	now := time.Now().UnixNano()
+	c.lastRead = now
 	l := c.loop
 	l.inTraffic = c
 	l.beginTurn()
@@ -75,7 +76,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 		used = c.handshake(b)
 	}
 	if c.state == stateOpen || c.state == stateClosing {
-		used += c.readFrames(b[used:])
+		used += c.readFrames(b[used:], now)
 	}
 	if c.state == stateRefused {
 		used = len(b) // input is drained and ignored while lingering
@@ -100,15 +101,19 @@ func (e *engine) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	}
 	s := e.s
 	s.handshakeDone(c)
+	s.connDone(c)
 	c.state = stateClosed
 	c.releaseQueue()
+	c.setOut(0)
+	s.lingerHeld.Add(-c.lingerBytes)
+	c.lingerBytes = 0
 	c.loop.remove(c)
 	c.msg = nil
 	s.open.Add(-1)
 	if c.accepted {
 		c.accepted = false
 		code := c.closeCode
-		s.closedBy.add(int(code))
+		s.closes.add(c.closeFor, int(code))
 		c.handler.OnClose(c, code, c.closeWhy)
 	}
 	return gnet.None

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -28,7 +29,7 @@ func feedFrames(t *testing.T, data []byte, chunk int, cfg Config) feedResult {
 	for i := 0; i < len(data) && (c.state == stateOpen || c.state == stateClosing); i += chunk {
 		buf = append(buf, data[i:min(i+chunk, len(data))]...)
 		l.inTraffic = c
-		used := c.readFrames(buf)
+		used := c.readFrames(buf, time.Now().UnixNano())
 		l.inTraffic = nil
 		if used < 0 || used > len(buf) {
 			t.Fatalf("readFrames used %d of %d", used, len(buf))
@@ -71,7 +72,7 @@ func FuzzFrames(f *testing.F) {
 			f.Add(s, chunk)
 		}
 	}
-	cfg := Config{MaxFrameSize: 512, MaxMessageSize: 2048}
+	cfg := Config{MaxFrameSize: 512, MaxMessageSize: 2048, MessageRate: 1 << 30}
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		whole := feedFrames(t, data, len(data)+1, cfg)
 		chunked := feedFrames(t, data, int(chunk)+1, cfg)

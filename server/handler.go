@@ -41,19 +41,25 @@ func (BaseHandler) OnMessage(*Conn, ws.OpCode, []byte) {}
 func (BaseHandler) OnClose(*Conn, ws.StatusCode, string) {}
 
 // EchoHandler sends every message back as it came: text as text, binary as
-// binary. It is the target for conformance suites.
+// binary. It is the target for conformance suites. A message over the
+// connection's rate (Conn.OverRate) is dropped.
 type EchoHandler struct{ BaseHandler }
 
 var _ Handler = (*EchoHandler)(nil)
 
 // OnMessage echoes the message.
 func (*EchoHandler) OnMessage(c *Conn, op ws.OpCode, payload []byte) {
+	if c.OverRate() {
+		return
+	}
 	_ = c.Send(op, payload)
 }
 
 // BroadcastHandler sends each message to every other connection on its
 // path: a chat room. Each message is encoded once and shared by all its
-// recipients.
+// recipients, as Reliable output: a member that does not read is closed by
+// the transport's outbound limits. A message over the sender's rate
+// (Conn.OverRate) is dropped.
 type BroadcastHandler struct {
 	BaseHandler
 	mu    sync.RWMutex
@@ -79,6 +85,9 @@ func (h *BroadcastHandler) Accept(c *Conn, _ *Request) error {
 
 // OnMessage relays the message to every other member.
 func (h *BroadcastHandler) OnMessage(c *Conn, op ws.OpCode, payload []byte) {
+	if c.OverRate() {
+		return
+	}
 	f := frame.New(len(payload))
 	f.Append(payload...)
 	PrepareFrame(f, op)

@@ -5,10 +5,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
-
-	"github.com/gobwas/ws"
 )
 
 // websocketGUID is appended to the key to compute Sec-WebSocket-Accept
@@ -46,6 +43,11 @@ func (c *Conn) handshake(b []byte) int {
 		c.refuseHTTP(status, msg)
 		return len(b)
 	}
+	if !c.srv.connStart(c) {
+		c.srv.cfg.Logger.Debug("upgrade refused: connections per address", "conn", c.id)
+		c.refuseHTTP(429, "too many connections from this address")
+		return len(b)
+	}
 	h := c.srv.handlers[r.Path]
 	if err := h.Accept(c, r); err != nil {
 		st := 403
@@ -65,6 +67,7 @@ func (c *Conn) handshake(b []byte) int {
 	c.srv.handshakeDone(c)
 	now := time.Now().UnixNano()
 	c.lastRead, c.lastPing = now, now
+	c.tokens, c.rateLast = 2*float64(c.srv.cfg.MessageRate), now
 	c.flush() // frames queued during Accept, and a Close called there
 	return n
 }
@@ -76,6 +79,10 @@ func (c *Conn) checkUpgrade(r *Request) (int, string) {
 	switch {
 	case r.Header("Host") == "":
 		return 400, "missing Host"
+	case r.headerCount("Host") > 1:
+		return 400, "duplicate Host"
+	case r.headerCount("Sec-WebSocket-Key") > 1:
+		return 400, "duplicate Sec-WebSocket-Key"
 	case !r.headerHasToken("Upgrade", "websocket"):
 		return 400, "missing Upgrade: websocket"
 	case !r.headerHasToken("Connection", "upgrade"):
@@ -172,35 +179,6 @@ func (c *Conn) refuseHTTP(status int, msg string) {
 	_, _ = c.gc.Write(b)
 	c.loop.out = b[:0]
 	c.linger()
-}
-
-// fail sends a close frame with code and reason straight away, dropping
-// whatever is still queued, and lingers until the peer closes. Loop only.
-func (c *Conn) fail(code ws.StatusCode, reason string) {
-	if c.state != stateOpen && c.state != stateClosing {
-		return
-	}
-	c.closeCode, c.closeWhy = code, reason
-	c.releaseQueue()
-	l := c.loop
-	l.ctl = appendClose(l.ctl[:0], code, reason)
-	_, _ = c.gc.Write(l.ctl)
-	c.linger()
-}
-
-// linger stops all reading and writing on c and half-closes the socket, so
-// the response or close frame just written reaches the peer instead of
-// being lost to a reset when unread input is still arriving; the socket
-// closes on the peer's FIN or after Config.CloseTimeout. Loop only.
-func (c *Conn) linger() {
-	c.mu.Lock()
-	c.writeShut = true
-	c.mu.Unlock()
-	c.state = stateRefused
-	c.deadline = time.Now().Add(c.srv.cfg.CloseTimeout).UnixNano()
-	if c.gc.OutboundBuffered() == 0 {
-		_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
-	}
 }
 
 // statusText is the reason phrase for the statuses the server sends.

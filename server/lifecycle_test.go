@@ -126,7 +126,7 @@ func TestSlowClient(t *testing.T) {
 }
 
 func TestHardCapClosesAtOnce(t *testing.T) {
-	s := startServer(t, Config{ReliableBudget: 8 << 10, HardCap: 8 << 10, SlowDeadline: time.Hour, SlowCloseCode: 4009})
+	s := startServer(t, Config{ReliableBudget: 8 << 10, MaxFrameSize: 4 << 10, MaxMessageSize: 4 << 10, SlowDeadline: time.Hour, SlowCloseCode: 4009})
 	dialWS(t, s, "/rec")
 	c := s.rec.waitOpened(t)
 	var err error

@@ -1,9 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -22,6 +23,9 @@ type loop struct {
 	out   []byte   // scratch for HTTP responses
 	ctl   []byte   // scratch for control frames written directly
 	iov   [][]byte // scratch for Writev
+	// evictScratch lists the largest holders while over the outbound
+	// budget.
+	evictScratch []*Conn
 	// inTraffic is the connection whose OnTraffic is running: it must be
 	// closed by returning gnet.Close, not with EventLoop.Close.
 	inTraffic *Conn
@@ -89,12 +93,41 @@ func (l *loop) sweep(now int64) {
 			}
 		case stateRefused, stateClosing:
 			if now > c.deadline {
-				c.closeTCP()
+				c.expire()
 			}
 		case stateOpen:
 			l.sweepOpen(c, now)
 		}
 	}
+	if l.srv.overBudget() {
+		l.evict()
+	}
+}
+
+// evict closes the loop's largest outbound holders first, among those
+// whose kernel-refused bytes are over HighWater, until the process is back under MaxOutboundBytes. Each
+// loop evicts its own connections; a holder under HighWater keeps up and
+// is left alone. Loop only.
+func (l *loop) evict() {
+	cfg := &l.srv.cfg
+	big := l.evictScratch[:0]
+	for _, c := range l.conns {
+		if c.state == stateOpen && c.outBytes.Load() > int64(cfg.HighWater) {
+			big = append(big, c)
+		}
+	}
+	slices.SortFunc(big, func(a, b *Conn) int {
+		return cmp.Compare(b.outBytes.Load()+b.queued.Load(), a.outBytes.Load()+a.queued.Load())
+	})
+	for _, c := range big {
+		if !l.srv.overBudget() {
+			break
+		}
+		cfg.Logger.Debug("outbound budget: largest holder closed", "conn", c.id, "code", int(cfg.SlowCloseCode))
+		c.fail(ReasonBudget, cfg.SlowCloseCode, "server outbound budget exceeded")
+	}
+	clear(big)
+	l.evictScratch = big[:0]
 }
 
 // sweepOpen pings a quiet connection, closes a silent one and enforces the
@@ -105,18 +138,19 @@ func (l *loop) sweepOpen(c *Conn, now int64) {
 	switch {
 	case quiet > int64(cfg.IdleTimeout):
 		cfg.Logger.Debug("idle timeout", "conn", c.id)
-		code := cfg.IdleCloseCode
-		if code == 0 {
-			code = ws.StatusGoingAway
-		}
-		c.fail(code, "idle timeout")
+		c.fail(ReasonIdle, cfg.IdleCloseCode, "idle timeout")
+		return
+	case c.frameStart != 0 && now-c.frameStart > int64(cfg.FrameTimeout),
+		c.msgStart != 0 && now-c.msgStart > int64(cfg.FrameTimeout):
+		cfg.Logger.Debug("frame timeout", "conn", c.id)
+		c.fail(ReasonFrameTimeout, ws.StatusPolicyViolation, "frame not completed in time")
 		return
 	case quiet > int64(cfg.PingInterval) && now-c.lastPing > int64(cfg.PingInterval):
 		c.lastPing = now
 		c.sendControl(ws.OpPing, nil)
 	}
 	out := int64(c.gc.OutboundBuffered())
-	c.outBytes.Store(out)
+	c.setOut(out)
 	if out+c.queued.Load() <= int64(cfg.ReliableBudget) {
 		c.overSince = 0
 		return
@@ -127,34 +161,6 @@ func (l *loop) sweepOpen(c *Conn, now int64) {
 	}
 	if now-c.overSince > int64(cfg.SlowDeadline) {
 		cfg.Logger.Debug("slow connection closed", "conn", c.id, "code", int(cfg.SlowCloseCode))
-		c.closeCode, c.closeWhy = cfg.SlowCloseCode, "outbound budget exceeded"
-		c.releaseQueue()
-		c.resetTCP()
+		c.fail(ReasonSlowDeadline, cfg.SlowCloseCode, "outbound budget exceeded")
 	}
-}
-
-// resetTCP drops a connection too slow to read what it is sent: the
-// socket is closed with a zero linger, so the kernel discards the bytes it
-// still holds for the peer and sends a reset. A graceful close would keep
-// megabytes queued behind a closed window and the peer would learn of the
-// close only after reading them all, if ever. Loop only.
-func (c *Conn) resetTCP() {
-	if c.state != stateClosed {
-		_ = syscall.SetsockoptLinger(c.gc.Fd(), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: 0})
-	}
-	c.closeTCP()
-}
-
-// closeTCP closes c's socket: at the end of its OnTraffic when that is
-// running, else at once. Loop only.
-func (c *Conn) closeTCP() {
-	if c.state == stateClosed {
-		return
-	}
-	if c.loop.inTraffic == c {
-		c.closeNow = true
-		c.state = stateClosed // nothing more is read or written
-		return
-	}
-	_ = c.loop.el.Close(c.gc)
 }

@@ -158,6 +158,8 @@ func TestHandshakeRefusals(t *testing.T) {
 		{"key not base64", strings.Replace(upgradeRequest("/echo", ""), testKey, "!!!!!!!!!!!!!!!!!!!!!!==", 1), 400, ""},
 		{"missing upgrade", strings.Replace(upgradeRequest("/echo", ""), "Upgrade: websocket\r\n", "", 1), 400, ""},
 		{"missing host", strings.Replace(upgradeRequest("/echo", ""), "Host: test\r\n", "", 1), 400, ""},
+		{"duplicate host", upgradeRequest("/echo", "Host: other\r\n"), 400, ""},
+		{"duplicate key", upgradeRequest("/echo", "sec-websocket-key: "+testKey+"\r\n"), 400, ""},
 		{"bad version", strings.Replace(upgradeRequest("/echo", ""), "Version: 13", "Version: 8", 1), 426, "Sec-Websocket-Version: 13"},
 		{"HTTP/1.0", strings.Replace(upgradeRequest("/echo", ""), "HTTP/1.1", "HTTP/1.0", 1), 400, ""},
 		{"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, ""},

@@ -14,45 +14,105 @@ import (
 // against the limits, so no more than MaxFrameSize+14 bytes of it are ever
 // held.
 
+// minFragment is the smallest continuation frame that does not count
+// against the message rate on its own.
+const minFragment = 1 << 10
+
 // readFrames handles the frames at the start of b and returns how many bytes
 // they used. It stops at an incomplete frame or when the connection stops
-// reading. Loop only.
-func (c *Conn) readFrames(b []byte) int {
+// reading. now is the time the bytes were read. Loop only.
+func (c *Conn) readFrames(b []byte, now int64) int {
 	cfg := &c.srv.cfg
 	used := 0
 	for c.state == stateOpen || c.state == stateClosing {
 		h, hn, ferr := parseHeader(b[used:])
 		if ferr != nil {
-			c.fail(ferr.code, ferr.reason)
+			c.fail(ReasonProtocol, ferr.code, ferr.reason)
 			return len(b)
 		}
 		if hn == 0 {
+			c.frameWaits(used < len(b), now)
 			return used
 		}
 		if h.Length > int64(cfg.MaxFrameSize) {
-			c.fail(errFrameTooBig.code, errFrameTooBig.reason)
+			c.fail(ReasonTooBig, errFrameTooBig.code, errFrameTooBig.reason)
 			return len(b)
 		}
 		if c.state == stateOpen && !h.OpCode.IsControl() {
 			if ferr := c.checkData(h); ferr != nil {
-				c.fail(ferr.code, ferr.reason)
+				why := ReasonProtocol
+				if ferr == errMessageTooBig {
+					why = ReasonTooBig
+				}
+				c.fail(why, ferr.code, ferr.reason)
 				return len(b)
 			}
 		}
 		end := used + hn + int(h.Length)
 		if end > len(b) {
+			c.frameWaits(true, now)
 			return used
 		}
+		c.frameStart = 0
 		payload := b[used+hn : end]
 		ws.Cipher(payload, h.Mask, 0)
 		used = end
 		c.loop.stats.framesIn.Add(1)
-		if ferr := c.dispatch(h, payload); ferr != nil {
-			c.fail(ferr.code, ferr.reason)
+		// A message counts once, at its first frame; so does every
+		// control frame, and every continuation too small to be anything
+		// but a flood of frames (clients such as gorilla/websocket
+		// fragment at 4 KiB).
+		c.overRate = false
+		if h.OpCode != ws.OpContinuation || h.Length < minFragment {
+			c.overRate = !c.allowFrame(now)
+		}
+		if c.overRate {
+			if c.excess > 4*float64(cfg.MessageRate) {
+				c.fail(ReasonRate, cfg.RateCloseCode, "message rate exceeded")
+				return len(b)
+			}
+			if h.OpCode == ws.OpPing || h.OpCode == ws.OpPong {
+				continue // no pong for a ping over the rate
+			}
+		}
+		ferr = c.dispatch(h, payload, now)
+		c.overRate = false
+		if ferr != nil {
+			c.fail(ReasonProtocol, ferr.code, ferr.reason)
 			return len(b)
 		}
 	}
 	return len(b)
+}
+
+// frameWaits records that a frame is unfinished (partial) or that the
+// bytes ended on a frame boundary. The sweep closes a connection whose
+// unfinished frame is older than Config.FrameTimeout. Loop only.
+func (c *Conn) frameWaits(partial bool, now int64) {
+	switch {
+	case !partial:
+		c.frameStart = 0
+	case c.frameStart == 0:
+		c.frameStart = now
+	}
+}
+
+// allowFrame takes one frame from the connection's rate bucket (rate
+// Config.MessageRate, burst twice that), reporting false when it is
+// empty; frames over the rate add to an excess that decays at the rate.
+// Loop only.
+func (c *Conn) allowFrame(now int64) bool {
+	rate := float64(c.srv.cfg.MessageRate)
+	dt := float64(now-c.rateLast) / 1e9
+	c.rateLast = now
+	c.tokens = min(c.tokens+dt*rate, 2*rate)
+	c.excess = max(0, c.excess-dt*rate)
+	if c.tokens >= 1 {
+		c.tokens--
+		return true
+	}
+	c.excess++
+	return false
 }
 
 // checkData applies the continuation and message size rules to a data
@@ -70,7 +130,7 @@ func (c *Conn) checkData(h ws.Header) *frameError {
 }
 
 // dispatch acts on one whole, unmasked frame. Loop only.
-func (c *Conn) dispatch(h ws.Header, p []byte) *frameError {
+func (c *Conn) dispatch(h ws.Header, p []byte, now int64) *frameError {
 	switch h.OpCode {
 	case ws.OpPing:
 		if c.state == stateOpen {
@@ -95,6 +155,7 @@ func (c *Conn) dispatch(h ws.Header, p []byte) *frameError {
 	if h.OpCode != ws.OpContinuation {
 		c.fragOp = h.OpCode
 		c.utf8Done = 0
+		c.msgStart = now
 	}
 	c.msg = append(c.msg, p...)
 	if c.fragOp == ws.OpText {
@@ -111,7 +172,7 @@ func (c *Conn) dispatch(h ws.Header, p []byte) *frameError {
 		return nil
 	}
 	op := c.fragOp
-	c.fragOp = 0
+	c.fragOp, c.msgStart = 0, 0
 	c.handler.OnMessage(c, op, c.msg)
 	// Keep a modest buffer for the next fragmented message; give a big
 	// one back so idle connections stay small.
@@ -120,35 +181,5 @@ func (c *Conn) dispatch(h ws.Header, p []byte) *frameError {
 	} else {
 		c.msg = c.msg[:0]
 	}
-	return nil
-}
-
-// onCloseFrame answers the peer's close frame: it echoes the code when the
-// close is the peer's, or completes our own closing handshake. Loop only.
-func (c *Conn) onCloseFrame(p []byte) *frameError {
-	code, reason, ferr := parseClose(p)
-	if ferr != nil {
-		return ferr
-	}
-	c.peerClosed = true
-	if c.state == stateOpen {
-		// Frames queued before the close go first, then the echo.
-		c.flush()
-		if c.state != stateOpen {
-			return nil // the flush dropped a slow connection
-		}
-		c.closeCode, c.closeWhy = code, string(reason)
-		c.mu.Lock()
-		c.writeShut = true
-		c.mu.Unlock()
-		echo := code
-		if code == ws.StatusNoStatusRcvd {
-			echo = 0
-		}
-		l := c.loop
-		l.ctl = appendClose(l.ctl[:0], echo, "")
-		_, _ = c.gc.Write(l.ctl)
-	}
-	c.closeTCP()
 	return nil
 }

@@ -113,6 +113,17 @@ func (r *Request) str(s span) string {
 	return unsafe.String(&r.raw[s.start], int(s.end-s.start))
 }
 
+// headerCount returns how many header lines are named name.
+func (r *Request) headerCount(name string) int {
+	n := 0
+	for i := 0; i < r.nheader; i++ {
+		if strings.EqualFold(r.str(r.names[i]), name) {
+			n++
+		}
+	}
+	return n
+}
+
 // headerHasToken reports whether any header named name holds token in its
 // comma-separated list (case-insensitive).
 func (r *Request) headerHasToken(name, token string) bool {

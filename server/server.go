@@ -39,12 +39,34 @@ type Server struct {
 	open     atomic.Int64 // open TCP connections, upgraded or not
 	opened   atomic.Uint64
 	upgraded atomic.Uint64
-	refused  codeCounts // upgrades refused, by HTTP status
-	closedBy codeCounts // upgraded connections closed, by close code
+	refused  codeCounts  // upgrades refused, by HTTP status
+	closes   closeCounts // upgraded connections closed, by reason and code
 
-	hsMu  sync.Mutex
-	hsIPs map[netip.Addr]int // unfinished handshakes per source IP
+	// held is the outbound bytes of every connection: queued plus held by
+	// gnet. lingerHeld is the part held by connections whose close is
+	// under way, which their close deadline frees.
+	held, lingerHeld atomic.Int64
+
+	ipMu  sync.Mutex
+	hsIPs map[netip.Addr]int // unfinished handshakes per TCP peer
+	ips   map[netip.Addr]int // upgraded connections per client address
 }
+
+// overBudget reports whether the process holds more outbound bytes than
+// Config.MaxOutboundBytes, not counting connections already closing. Safe
+// from any goroutine.
+func (s *Server) overBudget() bool {
+	return s.held.Load()-s.lingerHeld.Load() > int64(s.cfg.MaxOutboundBytes)
+}
+
+// OutboundBytes returns the outbound bytes the server holds for all its
+// connections: queued frames plus what gnet holds for the kernel. Safe
+// from any goroutine.
+func (s *Server) OutboundBytes() int64 { return s.held.Load() }
+
+// MaxMessageSize returns the largest message a client may send: the one
+// size the layers above tell their clients. Safe from any goroutine.
+func (s *Server) MaxMessageSize() int { return s.cfg.MaxMessageSize }
 
 // New validates cfg and returns a server that is not yet listening.
 func New(cfg Config) (*Server, error) {
@@ -58,6 +80,7 @@ func New(cfg Config) (*Server, error) {
 		ctx:      context.Background(),
 		loops:    make(map[gnet.EventLoop]*loop),
 		hsIPs:    make(map[netip.Addr]int),
+		ips:      make(map[netip.Addr]int),
 		booted:   make(chan struct{}),
 		runDone:  make(chan error, 1),
 	}, nil
@@ -178,7 +201,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			for _, c := range l.conns {
 				switch c.state {
 				case stateOpen:
-					c.Close(ws.StatusGoingAway, "server shutting down")
+					c.closeAfterQueue(ReasonShutdown, ws.StatusGoingAway, "server shutting down")
 				case stateHandshake:
 					c.refuseHTTP(503, "server shutting down")
 				}
@@ -253,11 +276,11 @@ func (s *Server) loopList() []*loop {
 	return nil
 }
 
-// handshakeStart counts c's handshake against its source IP, reporting
-// false when the IP is at its limit.
+// handshakeStart counts c's handshake against its TCP peer, reporting
+// false when the peer is at its limit.
 func (s *Server) handshakeStart(c *Conn) bool {
-	s.hsMu.Lock()
-	defer s.hsMu.Unlock()
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
 	if s.hsIPs[c.ip] >= s.cfg.MaxHandshakesPerIP {
 		return false
 	}
@@ -272,11 +295,41 @@ func (s *Server) handshakeDone(c *Conn) {
 		return
 	}
 	c.hsCounted = false
-	s.hsMu.Lock()
-	defer s.hsMu.Unlock()
-	if n := s.hsIPs[c.ip] - 1; n > 0 {
-		s.hsIPs[c.ip] = n
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	decr(s.hsIPs, c.ip)
+}
+
+// connStart counts c against its client address (Conn.ClientIP) for as
+// long as it is open, reporting false when the address is at
+// Config.MaxConnsPerIP.
+func (s *Server) connStart(c *Conn) bool {
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	if s.ips[c.ip] >= s.cfg.MaxConnsPerIP {
+		return false
+	}
+	s.ips[c.ip]++
+	c.ipCounted = true
+	return true
+}
+
+// connDone ends c's count against its client address, if it has one.
+func (s *Server) connDone(c *Conn) {
+	if !c.ipCounted {
+		return
+	}
+	c.ipCounted = false
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	decr(s.ips, c.ip)
+}
+
+// decr decrements m[k], deleting the key at zero.
+func decr(m map[netip.Addr]int, k netip.Addr) {
+	if n := m[k] - 1; n > 0 {
+		m[k] = n
 	} else {
-		delete(s.hsIPs, c.ip)
+		delete(m, k)
 	}
 }

@@ -19,6 +19,15 @@ func TestNewValidates(t *testing.T) {
 		{"tiny request cap", Config{MaxRequestSize: 10}, false},
 		{"frame over message", Config{MaxFrameSize: 2 << 20, MaxMessageSize: 1 << 20}, false},
 		{"hard cap under budget", Config{ReliableBudget: 10 << 20, HardCap: 1 << 20}, false},
+		{"hard cap under budget plus a message", Config{ReliableBudget: 1 << 20, MaxMessageSize: 16 << 20, MaxFrameSize: 64 << 10, HardCap: 4 << 20}, false},
+		{"hard cap derived from a big message", Config{MaxMessageSize: 16 << 20, MaxFrameSize: 64 << 10}, true},
+		{"outbound budget under the hard cap", Config{HardCap: 8 << 20, MaxOutboundBytes: 4 << 20}, false},
+		{"negative conns per IP", Config{MaxConnsPerIP: -1}, false},
+		{"negative message rate", Config{MessageRate: -5}, false},
+		{"negative outbound budget", Config{MaxOutboundBytes: -1}, false},
+		{"negative frame timeout", Config{FrameTimeout: -time.Second}, false},
+		{"reserved rate code", Config{RateCloseCode: 1005}, false},
+		{"reserved idle code", Config{IdleCloseCode: 1015}, false},
 		{"reserved slow code", Config{SlowCloseCode: 1006}, false},
 		{"app slow code", Config{SlowCloseCode: 4008}, true},
 	}
@@ -32,6 +41,22 @@ func TestNewValidates(t *testing.T) {
 				t.Fatalf("error %v does not wrap ErrConfig", err)
 			}
 		})
+	}
+}
+
+func TestDerivedLimits(t *testing.T) {
+	s, err := New(Config{MaxFrameSize: 64 << 10, MaxMessageSize: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MaxMessageSize() != 16<<20 {
+		t.Fatalf("MaxMessageSize %d", s.MaxMessageSize())
+	}
+	if min := s.cfg.ReliableBudget + 16<<20 + maxHeaderLen; s.cfg.HardCap < min {
+		t.Fatalf("HardCap %d cannot hold the budget and one message (%d)", s.cfg.HardCap, min)
+	}
+	if s.cfg.MaxOutboundBytes < s.cfg.HardCap {
+		t.Fatalf("MaxOutboundBytes %d under HardCap %d", s.cfg.MaxOutboundBytes, s.cfg.HardCap)
 	}
 }
 

@@ -23,6 +23,8 @@ type Stats struct {
 	// Closed counts upgraded connections closed, by the close code reported
 	// to Handler.OnClose (1006 for a lost connection).
 	Closed map[int]uint64
+	// ClosedFor counts the same closes by why they closed.
+	ClosedFor map[CloseReason]uint64
 	// BytesIn counts bytes read and consumed, upgrade requests included.
 	BytesIn uint64
 	// BytesOut counts frame bytes handed to the kernel (or gnet's outbound
@@ -68,13 +70,48 @@ func (c *codeCounts) snapshot() map[int]uint64 {
 	return out
 }
 
+// closeKey is one kind of close: why, and with which code.
+type closeKey struct {
+	why  CloseReason
+	code int
+}
+
+// closeCounts counts closed connections by reason and code: the one set
+// of close counters, which the layers above read through Stats.
+type closeCounts struct {
+	mu sync.Mutex
+	m  map[closeKey]uint64
+}
+
+func (c *closeCounts) add(why CloseReason, code int) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[closeKey]uint64)
+	}
+	c.m[closeKey{why, code}]++
+	c.mu.Unlock()
+}
+
+// snapshot returns the counts by code and by reason.
+func (c *closeCounts) snapshot() (byCode map[int]uint64, byReason map[CloseReason]uint64) {
+	byCode, byReason = map[int]uint64{}, map[CloseReason]uint64{}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, n := range c.m {
+		byCode[k.code] += n
+		byReason[k.why] += n
+	}
+	return byCode, byReason
+}
+
 // Stats returns a snapshot of the transport's counters. Safe from any
 // goroutine.
 func (s *Server) Stats() Stats {
 	st := Stats{
 		Open: s.open.Load(), Opened: s.opened.Load(), Upgraded: s.upgraded.Load(),
-		Refused: s.refused.snapshot(), Closed: s.closedBy.snapshot(),
+		Refused: s.refused.snapshot(),
 	}
+	st.Closed, st.ClosedFor = s.closes.snapshot()
 	for _, l := range s.loopList() {
 		st.BytesIn += l.stats.bytesIn.Load()
 		st.BytesOut += l.stats.bytesOut.Load()

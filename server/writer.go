@@ -31,21 +31,32 @@ func (c *Conn) enqueue(f *frame.Frame, class Class) error {
 		return ErrConnClosed
 	}
 	out := c.outBytes.Load() + c.queued.Load()
-	if class == Droppable && out > int64(cfg.HighWater) {
+	overGlobal := c.srv.held.Load()+n > int64(cfg.MaxOutboundBytes)
+	congested := out > int64(cfg.HighWater)
+	if class == Droppable && (congested || overGlobal) {
 		c.mu.Unlock()
 		c.dropped.Add(1)
 		c.loop.stats.dropped.Add(1)
 		return ErrDropped
 	}
-	if out+n > int64(cfg.HardCap) {
-		// Past the hard cap the connection cannot catch up; drop it at
+	switch {
+	case out+n > int64(cfg.HardCap):
+		// Past the hard cap the connection cannot catch up; close it at
 		// the next flush rather than buffer without bound.
 		c.writeShut, c.abortReq = true, true
-		c.reqCode, c.reqReason = cfg.SlowCloseCode, "outbound hard cap exceeded"
-	} else {
+		c.reqFor, c.reqCode, c.reqReason = ReasonSlowBytes, cfg.SlowCloseCode, "outbound hard cap exceeded"
+	case overGlobal && c.outBytes.Load() > int64(cfg.HighWater):
+		// The process is over its outbound budget and this recipient is
+		// not keeping up (the kernel refused more than HighWater of what
+		// it was sent): it gives way rather than the connections that
+		// read. Its queue is not counted here: it holds this turn's
+		// frames, not yet offered to the kernel.
+		c.writeShut, c.abortReq = true, true
+		c.reqFor, c.reqCode, c.reqReason = ReasonBudget, cfg.SlowCloseCode, "server outbound budget exceeded"
+	default:
 		f.Retain()
 		c.queue = append(c.queue, f)
-		c.queued.Add(n)
+		c.addQueued(n)
 	}
 	aborted := c.abortReq
 	mark := !c.dirty
@@ -58,6 +69,19 @@ func (c *Conn) enqueue(f *frame.Frame, class Class) error {
 		return ErrConnClosed
 	}
 	return nil
+}
+
+// addQueued adds n (which may be negative) to c's queued bytes and to the
+// process-wide count. Safe from any goroutine.
+func (c *Conn) addQueued(n int64) {
+	c.queued.Add(n)
+	c.srv.held.Add(n)
+}
+
+// setOut records v as the bytes gnet holds for c and updates the
+// process-wide count. Loop only.
+func (c *Conn) setOut(v int64) {
+	c.srv.held.Add(v - c.outBytes.Swap(v))
 }
 
 // markDirty puts c on l's dirty list and submits a flush task unless one is
@@ -136,11 +160,11 @@ func (c *Conn) flush() {
 	c.mu.Lock()
 	items := c.queue
 	c.queue, c.spare = c.spare[:0], nil
-	c.queued.Store(0)
+	c.addQueued(-c.queued.Load())
 	c.dirty = false
 	closeReq, abort := c.closeReq, c.abortReq
-	c.closeReq = false
-	code, reason := c.reqCode, c.reqReason
+	c.closeReq, c.abortReq = false, false
+	why, code, reason := c.reqFor, c.reqCode, c.reqReason
 	c.mu.Unlock()
 
 	l := c.loop
@@ -148,9 +172,11 @@ func (c *Conn) flush() {
 	case c.state == stateClosed || c.state == stateRefused:
 		// Nothing may be written any more.
 	case abort:
-		c.closeCode, c.closeWhy = code, reason
-		c.srv.cfg.Logger.Debug("slow connection dropped", "conn", c.id, "code", int(code))
-		c.resetTCP()
+		// What is still queued is dropped; the close frame goes behind
+		// what gnet already holds, and expire resets the socket if the
+		// peer has not read it by the close deadline.
+		c.srv.cfg.Logger.Debug("slow connection closed", "conn", c.id, "code", int(code), "reason", why.String())
+		c.fail(why, code, reason)
 	default:
 		iov := l.iov[:0]
 		for _, f := range items {
@@ -168,7 +194,7 @@ func (c *Conn) flush() {
 			l.ctl = appendClose(l.ctl[:0], code, reason)
 			iov = append(iov, l.ctl)
 			c.state = stateClosing
-			c.closeCode, c.closeWhy = code, reason
+			c.closeFor, c.closeCode, c.closeWhy = why, code, reason
 			c.deadline = time.Now().Add(c.srv.cfg.CloseTimeout).UnixNano()
 		}
 		if len(iov) > 0 {
@@ -177,7 +203,7 @@ func (c *Conn) flush() {
 		clear(iov)
 		l.iov = iov[:0]
 		if c.state != stateClosed {
-			c.outBytes.Store(int64(c.gc.OutboundBuffered()))
+			c.setOut(int64(c.gc.OutboundBuffered()))
 		}
 	}
 	for i, f := range items {
@@ -214,7 +240,7 @@ func (c *Conn) releaseQueue() {
 	c.writeShut = true
 	items := c.queue
 	c.queue = nil
-	c.queued.Store(0)
+	c.addQueued(-c.queued.Load())
 	c.mu.Unlock()
 	for _, f := range items {
 		f.Release()

@@ -37,6 +37,10 @@ var (
 // maxControlPayload is the largest control frame payload (RFC 6455 §5.5).
 const maxControlPayload = 125
 
+// maxHeaderLen is the longest header of a frame the server sends
+// (unmasked, 64-bit length; RFC 6455 §5.2).
+const maxHeaderLen = 10
+
 // parseHeader decodes the frame header at the start of b without copying.
 // n is the header length, or 0 when b does not yet hold a whole header. It
 // checks only what the header alone decides: RSV bits, opcode, mask,

@@ -1,5 +1,6 @@
 // Command tickroom runs the tickroom server: the WebSocket port (tickroom.v1
-// on /v1/ws, plus the /echo and /broadcast endpoints), the public HTTP port
+// on /v1/ws; with -conformance-endpoints also /echo and /broadcast, under
+// the same limits), the public HTTP port
 // (login, client config and the demo page) and the admin HTTP port (health,
 // readiness, Prometheus metrics, pprof, the admin API and the monitor page;
 // everything but the probes, metrics and the page itself needs the admin
@@ -12,6 +13,12 @@
 // It is a thin wrapper over package tickroom: flags become tickroom.Options,
 // and the built-in games (arena, gomoku, lobbychat) and the demo page are
 // added. A studio's own main does the same with its games.
+//
+// Secrets (the admin token, the session-token key, the identity key) are
+// best read from a file (-admin-token-file, -token-key-file,
+// -identity-key-file) or the environment, not given as flags, which any
+// local user sees in ps. A generated admin token is written to a private
+// file, never printed; the start summary shows its fingerprint.
 package main
 
 import (
@@ -21,6 +28,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -41,9 +49,12 @@ type flags struct {
 	trustedProxies, publicWSURL                               string
 	adminAddr, adminToken, identityJWKS                       string
 	adminSet                                                  bool // -admin given
-	loops, maxConns, maxFrame, maxMessage, shards, msgRate    int
+	adminTokenFile, tokenKeyFile, identityKeyFile             string
+	secretFlags                                               []string // secret flags given on the command line
+	loops, maxConns, maxConnsPerIP, maxFrame, maxMessage      int
+	shards, msgRate, maxOutbound                              int
 	dropGrace, tokenTTL, shutdownTimeout                      time.Duration
-	multiSockets, debug                                       bool
+	multiSockets, debug, conformance                          bool
 	guestLoginRate                                            float64
 	guestLoginBurst                                           int
 }
@@ -58,13 +69,19 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.IntVar(&f.shards, "shards", 0, "tick workers (0: one per CPU)")
 	fs.IntVar(&f.maxConns, "max-conns", 0, "maximum open connections (0: 10000)")
+	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", 0, "maximum WebSocket connections from one client address (0: 256)")
+	fs.IntVar(&f.maxOutbound, "max-outbound-bytes", 0, "process-wide budget of outbound bytes held for slow clients; past it the largest holders are closed with 4001 (0: 256 MiB)")
+	fs.BoolVar(&f.conformance, "conformance-endpoints", false, "serve /echo and /broadcast on the WebSocket port, under the same limits (for conformance suites and transport benchmarks)")
 	fs.IntVar(&f.maxFrame, "max-frame", 64<<10, "largest frame payload a client may send, bytes (raise it for echo conformance suites)")
 	fs.IntVar(&f.maxMessage, "max-message", 64<<10, "largest reassembled message a client may send, bytes (raise it for echo conformance suites)")
-	fs.IntVar(&f.msgRate, "message-rate", 0, "messages a connection may send per second (0: 120)")
+	fs.IntVar(&f.msgRate, "message-rate", 0, "messages (and control frames) a connection may send per second (0: 120)")
 	fs.DurationVar(&f.dropGrace, "drop-grace", 30*time.Second, "how long a dropped player's seat is held for a resume")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 24*time.Hour, "session token lifetime")
-	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: random, tokens die with the process)")
-	fs.StringVar(&f.identityKey, "identity-key", "", "HMAC key that external identity tokens (JWT HS256) are signed with (empty: guests only)")
+	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the admin token")
+	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: random, tokens die with the process); prefer -token-key-file or TICKROOM_TOKEN_KEY")
+	fs.StringVar(&f.tokenKeyFile, "token-key-file", "", "file holding the session token signing key")
+	fs.StringVar(&f.identityKey, "identity-key", "", "HMAC key that external identity tokens (JWT HS256) are signed with (empty: guests only); prefer -identity-key-file or TICKROOM_IDENTITY_KEY")
+	fs.StringVar(&f.identityKeyFile, "identity-key-file", "", "file holding the identity token HMAC key")
 	fs.Float64Var(&f.guestLoginRate, "guest-login-rate", float64(auth.DefaultGuestLoginRate), "guest logins per second one client address may make, sustained (inf: no limit, e.g. for load tests); past it POST /v1/login answers 429")
 	fs.IntVar(&f.guestLoginBurst, "guest-login-burst", auth.DefaultGuestLoginBurst, "guest logins one client address may make at once")
 	fs.StringVar(&f.identityJWKS, "identity-jwks", "", "JSON Web Key Set file of an identity provider whose RS256/ES256 tokens log users in (empty: none)")
@@ -89,6 +106,14 @@ func parseFlags() (*flags, error) {
 		}
 	})
 	f.adminSet = set["admin"]
+	fs.Visit(func(fl *flag.Flag) {
+		if secretFlag[fl.Name] {
+			f.secretFlags = append(f.secretFlags, fl.Name)
+		}
+	})
+	if err == nil {
+		err = f.readSecretFiles()
+	}
 	return f, err
 }
 
@@ -99,14 +124,27 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := tickroom.New(options(f, newLogger(f)))
+	log := newLogger(f)
+	for _, name := range f.secretFlags {
+		log.Warn("a secret given on the command line is visible to every local user (ps); use the -file flag or the environment",
+			"flag", "-"+name, "instead", "-"+name+"-file or TICKROOM_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+	}
+	srv, err := tickroom.New(options(f, log))
 	if err != nil {
 		return err
 	}
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	printSummary(f, srv)
+	tokenPath := ""
+	if f.adminToken == "" && srv.AdminAddr() != nil {
+		if tokenPath, err = writeSecretFile("admin-token", srv.AdminToken()); err != nil {
+			_ = srv.Shutdown(context.Background())
+			return fmt.Errorf("admin token: %w", err)
+		}
+		defer os.RemoveAll(filepath.Dir(tokenPath))
+	}
+	printSummary(f, srv, tokenPath)
 	return srv.Run(ctx)
 }
 
@@ -116,10 +154,11 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 	o := tickroom.Options{
 		Addr: f.addr, HTTPAddr: f.httpAddr, AdminAddr: f.adminAddr, AdminToken: f.adminToken,
 		Games: builtinGames(),
-		Loops: f.loops, Shards: f.shards, MaxConns: f.maxConns,
+		Loops: f.loops, Shards: f.shards, MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP,
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
-		DropGrace: f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout,
-		MultipleSockets: f.multiSockets, EchoEndpoints: true, Logger: log,
+		MaxOutboundBytes: f.maxOutbound,
+		DropGrace:        f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout,
+		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log,
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
 	}
@@ -169,27 +208,33 @@ func newLogger(f *flags) *slog.Logger {
 // printSummary prints the one-screen start summary to standard output; its
 // first line names the addresses, for scripts and tests that start the
 // binary on port 0.
-func printSummary(f *flags, srv *tickroom.Server) {
+// A generated admin token is not printed: tokenPath names the private
+// file it was written to, and the summary shows its fingerprint.
+func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 	wsAddr, httpAddr := srv.Addr().String(), "off"
 	if a := srv.HTTPAddr(); a != nil {
 		httpAddr = a.String()
 	}
 	fmt.Printf("tickroom listening ws=%s http=%s\n", wsAddr, httpAddr)
 	fmt.Printf("  play        http://%s/\n", httpAddr)
-	fmt.Printf("  websocket   ws://%s%s (tickroom.v1), /echo, /broadcast\n", wsAddr, tickroom.WebSocketPath)
+	extra := ""
+	if f.conformance {
+		extra = ", /echo, /broadcast"
+	}
+	fmt.Printf("  websocket   ws://%s%s (tickroom.v1)%s\n", wsAddr, tickroom.WebSocketPath, extra)
 	fmt.Printf("  login       POST http://%s/v1/login\n", httpAddr)
 	fmt.Printf("  games       %s\n", strings.Join(srv.Games(), ", "))
 	fmt.Printf("  resume      seats held %s; tokens live %s\n", f.dropGrace, f.tokenTTL)
-	fmt.Printf("  limits      max-conns %d (0 = 10000), message %d B, %d msg/s (0 = 120)\n", f.maxConns, f.maxMessage, f.msgRate)
+	fmt.Printf("  limits      max-conns %d (0 = 10000), per IP %d (0 = 256), message %d B, %d msg/s (0 = 120)\n", f.maxConns, f.maxConnsPerIP, f.maxMessage, f.msgRate)
 	a := srv.AdminAddr()
 	if a == nil {
 		fmt.Printf("  admin       off\n")
 		return
 	}
 	fmt.Printf("  admin       http://%s/monitor/ (monitor), /metrics, /healthz, /readyz, /debug/pprof/, /v1/admin/\n", a)
-	if f.adminToken == "" {
-		fmt.Printf("  admin token %s (random; set -admin-token to choose one)\n", srv.AdminToken())
+	if tokenPath != "" {
+		fmt.Printf("  admin token random, fingerprint %s, in %s (set -admin-token-file to choose one)\n", fingerprint(srv.AdminToken()), tokenPath)
 	} else {
-		fmt.Printf("  admin token from -admin-token\n")
+		fmt.Printf("  admin token given, fingerprint %s\n", fingerprint(srv.AdminToken()))
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"strings"
 	"time"
 
@@ -96,7 +97,7 @@ func New(cfg Config) (*Handler, error) {
 	}))
 
 	m.Handle("/debug/pprof/", h.auth(pprof.Index))
-	m.Handle("/debug/pprof/cmdline", h.auth(pprof.Cmdline))
+	m.Handle("/debug/pprof/cmdline", h.auth(cmdline))
 	m.Handle("/debug/pprof/profile", h.auth(pprof.Profile))
 	m.Handle("/debug/pprof/symbol", h.auth(pprof.Symbol))
 	m.Handle("/debug/pprof/trace", h.auth(pprof.Trace))
@@ -111,8 +112,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // auth lets a request through only with the admin token.
 func (h *Handler) auth(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		tok, ok := bearerToken(r.Header.Get("Authorization"))
+		sum := sha256.Sum256([]byte(tok))
 		if !ok || h.noToken || subtle.ConstantTimeCompare(sum[:], h.token[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tickroom admin"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin token")
@@ -120,6 +121,41 @@ func (h *Handler) auth(next http.HandlerFunc) http.Handler {
 		}
 		next(w, r)
 	})
+}
+
+// bearerToken returns the token of an Authorization header in the Bearer
+// scheme, whose name is case-insensitive (RFC 9110 §11.1).
+func bearerToken(v string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+// cmdline answers /debug/pprof/cmdline with the program name and the flag
+// names only: flag values may be secrets (-admin-token, -token-key), and
+// pprof's own handler would serve them to anyone holding the admin token
+// and to anything that logs the response.
+func cmdline(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	args := make([]string, 0, len(os.Args))
+	for i, a := range os.Args {
+		switch {
+		case i == 0:
+			args = append(args, a)
+		case strings.HasPrefix(a, "-"):
+			name, _, hasValue := strings.Cut(a, "=")
+			if hasValue {
+				name += "=[redacted]"
+			}
+			args = append(args, name)
+		default:
+			args = append(args, "[redacted]")
+		}
+	}
+	_, _ = w.Write([]byte(strings.Join(args, "\x00")))
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/server/web"
 )
 
 //go:embed static
@@ -24,7 +25,7 @@ func monitorFiles() http.Handler {
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
-	files := http.StripPrefix("/monitor/", http.FileServerFS(sub))
+	files := http.StripPrefix("/monitor/", web.FileServer(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", monitorCSP)
 		w.Header().Set("X-Content-Type-Options", "nosniff")

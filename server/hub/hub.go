@@ -108,9 +108,6 @@ type Config struct {
 	// HeartbeatInterval is the application ping interval told to clients in
 	// Welcome. Zero value means 10 s.
 	HeartbeatInterval time.Duration
-	// MaxMessageBytes is told to clients in Welcome; it should equal the
-	// server's MaxMessageSize. Zero value means 64 KiB.
-	MaxMessageBytes int
 	// MaxRoomsPerUser caps the rooms one user is a member of at once. Zero
 	// value means 4.
 	MaxRoomsPerUser int
@@ -147,9 +144,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = 10 * time.Second
-	}
-	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = 64 << 10
 	}
 	if c.MaxRoomsPerUser <= 0 {
 		c.MaxRoomsPerUser = 4
@@ -189,8 +183,7 @@ type Hub struct {
 	held     map[string][]heldSeat // seats kept for dropped users
 	shutting bool
 
-	stats  Stats
-	closes closeCounts
+	stats Stats
 }
 
 var (
@@ -370,7 +363,6 @@ func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 	if s == nil {
 		return
 	}
-	h.closes.add(int(code))
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
 		h.log.Debug("session closed", "conn", c.ID(), "user", s.claims.UserID, "code", int(code))
 	}

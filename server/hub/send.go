@@ -52,7 +52,7 @@ func (h *Hub) sendWelcome(s *Session) {
 		HeartbeatIntervalMs: uint32(h.cfg.HeartbeatInterval / time.Millisecond),
 		TokenExpiresAtMs:    s.claims.ExpiresAt.UnixMilli(),
 		ResumeWindowMs:      uint32(h.cfg.Runtime.DropGrace / time.Millisecond),
-		MaxMessageBytes:     uint32(h.cfg.MaxMessageBytes),
+		MaxMessageBytes:     uint32(h.srv.MaxMessageSize()),
 		ProtocolVersion:     1,
 	}
 	for _, hs := range h.heldSeats(s.claims.UserID, now) {

@@ -237,6 +237,7 @@ func TestSlowChatMemberIsClosedWhileOthersKeepChatting(t *testing.T) {
 	e := start(t, options{
 		server: func(c *server.Config) {
 			c.ReliableBudget = 64 << 10
+			c.MessageRate = 10000
 			c.SlowDeadline = 100 * time.Millisecond
 			c.SweepInterval = 20 * time.Millisecond
 			c.SlowCloseCode = ws.StatusCode(protocol.CloseSlowClient)

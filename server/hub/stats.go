@@ -1,8 +1,6 @@
 package hub
 
 import (
-	"maps"
-	"sync"
 	"sync/atomic"
 
 	"github.com/tickroom/tickroom/server/social"
@@ -33,29 +31,10 @@ type Stats struct {
 // Stats returns the hub's counters.
 func (h *Hub) Stats() *Stats { return &h.stats }
 
-// closeCounts counts closed sessions by close code.
-type closeCounts struct {
-	mu sync.Mutex
-	m  map[int]uint64
-}
-
-func (c *closeCounts) add(code int) {
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = make(map[int]uint64)
-	}
-	c.m[code]++
-	c.mu.Unlock()
-}
-
-// Closes returns how many sessions closed with each close code, as the
-// transport reported it (1006 for a lost connection, the slow-client code
-// for one the transport dropped for not reading). Safe from any goroutine.
-func (h *Hub) Closes() map[int]uint64 {
-	h.closes.mu.Lock()
-	defer h.closes.mu.Unlock()
-	return maps.Clone(h.closes.m)
-}
+// Closes returns how many connections closed with each close code, as the
+// transport counted them (1006 for a lost connection, the slow-client code
+// for one the transport closed for not reading). Safe from any goroutine.
+func (h *Hub) Closes() map[int]uint64 { return h.srv.Stats().Closed }
 
 // OpenSessions returns the number of live sessions. Safe from any
 // goroutine.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/tickroom/tickroom/server/auth"
 )
@@ -64,10 +65,23 @@ func New(cfg Config) http.Handler {
 		_, _ = w.Write(cc)
 	})
 	if cfg.Demo != nil {
-		files := http.FileServerFS(cfg.Demo)
-		mux.Handle("/", secured(files))
+		mux.Handle("/", secured(FileServer(cfg.Demo)))
 	}
 	return mux
+}
+
+// FileServer serves fsys like http.FileServerFS, but answers 400 to a path
+// that is not valid UTF-8, which fs.FS cannot name and the file server
+// would answer with 500.
+func FileServer(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !utf8.ValidString(r.URL.Path) {
+			http.Error(w, "path is not valid UTF-8", http.StatusBadRequest)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
 
 // secured adds the headers a page that renders other users' text wants:

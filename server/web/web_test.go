@@ -63,3 +63,33 @@ func TestPublicEndpoints(t *testing.T) {
 		t.Fatalf("demo page: %q, CSP %q", body, resp.Header.Get("Content-Security-Policy"))
 	}
 }
+
+// TestStaticPathNotUTF8 checks a request path that is not valid UTF-8
+// gets 400 from the demo files, not a 500, on a real listener.
+func TestStaticPathNotUTF8(t *testing.T) {
+	t.Parallel()
+	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "k", Secret: []byte(strings.Repeat("s", 32))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := fstest.MapFS{"index.html": {Data: []byte("<title>tickroom</title>")}}
+	srv := httptest.NewServer(web.New(web.Config{Auth: a, WebSocketPort: 4242, Demo: demo}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/%ff%fe", http.StatusBadRequest},
+		{"/index%c3.html", http.StatusBadRequest},
+		{"/missing.js", http.StatusNotFound},
+	} {
+		resp, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Fatalf("GET %s: status %d, want %d", tc.path, resp.StatusCode, tc.want)
+		}
+	}
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/protocol"
+)
+
+// running is a tickroom process started by startBinary.
+type running struct {
+	ws, http, admin string // addresses
+	summary         string // the start summary, through the admin lines
+	stderr          *lockedBuffer
+}
+
+// lockedBuffer collects the process's stderr, read while it is written.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startBinary runs the built binary on loopback ports with args and
+// extra environment, reads its start summary, and kills it when the test
+// ends.
+func startBinary(t *testing.T, env []string, args ...string) *running {
+	t.Helper()
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	r := &running{stderr: &lockedBuffer{}}
+	cmd.Stderr = r.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		r.summary += line + "\n"
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "ws="); ok {
+				r.ws = v
+			}
+			if v, ok := strings.CutPrefix(f, "http="); ok {
+				r.http = v
+			}
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "admin       http://"); ok {
+			r.admin, _, _ = strings.Cut(v, "/")
+		}
+		if strings.HasPrefix(line, "  admin token") || strings.HasPrefix(line, "  admin       off") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if r.ws == "" || r.admin == "" {
+		t.Fatalf("start summary:\n%s\nstderr:\n%s", r.summary, r.stderr)
+	}
+	return r
+}
+
+// adminGet sends GET path to the admin port with an Authorization header.
+func (r *running) adminGet(t *testing.T, path, authz string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+r.admin+path, nil)
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestBinaryConformanceEndpoints(t *testing.T) {
+	t.Run("off by default", func(t *testing.T) {
+		r := startBinary(t, nil)
+		for _, path := range []string{"/echo", "/broadcast"} {
+			_, resp, err := websocket.DefaultDialer.Dial("ws://"+r.ws+path, nil)
+			if !errors.Is(err, websocket.ErrBadHandshake) || resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("%s: %v, want 404", path, err)
+			}
+		}
+		if strings.Contains(r.summary, "/echo") {
+			t.Fatalf("the summary lists /echo:\n%s", r.summary)
+		}
+	})
+	t.Run("on, with the largest message and the rate limit", func(t *testing.T) {
+		r := startBinary(t, nil, "-conformance-endpoints", "-max-message", "16777216", "-max-frame", "16777216", "-message-rate", "50")
+		c, _, err := websocket.DefaultDialer.Dial("ws://"+r.ws+"/echo", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		msg := bytes.Repeat([]byte("tickroom"), 512<<10) // 4 MiB
+		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+			t.Fatal(err)
+		}
+		_, p, err := c.ReadMessage()
+		if err != nil || !bytes.Equal(p, msg) {
+			t.Fatalf("echo of 4 MiB with -max-message 16 MiB: %d bytes, %v", len(p), err)
+		}
+		// A ping flood is closed with the typed rate-limit code.
+		go func() {
+			for i := 0; i < 5000; i++ {
+				if c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)) != nil {
+					return
+				}
+			}
+		}()
+		for {
+			if _, _, err = c.ReadMessage(); err != nil {
+				break
+			}
+		}
+		if ce, ok := err.(*websocket.CloseError); !ok || ce.Code != int(protocol.CloseRateLimited) {
+			t.Fatalf("ping flood: %v, want close %d", err, protocol.CloseRateLimited)
+		}
+	})
+}
+
+var fingerprintRE = regexp.MustCompile(`fingerprint (sha256:[0-9a-f]{16})`)
+
+func TestBinarySecrets(t *testing.T) {
+	t.Run("generated admin token", func(t *testing.T) {
+		r := startBinary(t, nil)
+		m := regexp.MustCompile(`in (\S+admin-token)`).FindStringSubmatch(r.summary)
+		if m == nil {
+			t.Fatalf("no token file in the summary:\n%s", r.summary)
+		}
+		b, err := os.ReadFile(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi, _ := os.Stat(m[1]); fi.Mode().Perm() != 0o600 {
+			t.Fatalf("token file mode %v, want 0600", fi.Mode().Perm())
+		}
+		token := strings.TrimSpace(string(b))
+		if len(token) < 32 || strings.Contains(r.summary, token) || strings.Contains(r.stderr.String(), token) {
+			t.Fatalf("token %q printed, or too short:\n%s", token, r.summary)
+		}
+		sum := sha256.Sum256([]byte(token))
+		if f := fingerprintRE.FindStringSubmatch(r.summary); f == nil || f[1] != "sha256:"+hex.EncodeToString(sum[:8]) {
+			t.Fatalf("fingerprint in the summary does not match the token:\n%s", r.summary)
+		}
+		if st, body := r.adminGet(t, "/v1/admin/overview", "bearer "+token); st != http.StatusOK {
+			t.Fatalf("admin API with the file's token: %d %s", st, body)
+		}
+	})
+	t.Run("secrets from files and the environment", func(t *testing.T) {
+		dir := t.TempDir()
+		adminFile := filepath.Join(dir, "admin")
+		keyFile := filepath.Join(dir, "key")
+		_ = os.WriteFile(adminFile, []byte("admin-secret-from-a-file\n"), 0o600)
+		_ = os.WriteFile(keyFile, []byte(strings.Repeat("k", 40)+"\n"), 0o600)
+		r := startBinary(t, []string{"TICKROOM_IDENTITY_KEY=" + strings.Repeat("i", 40)},
+			"-admin-token-file", adminFile, "-token-key-file", keyFile)
+		if !strings.Contains(r.summary, "admin token given") || strings.Contains(r.summary, "admin-secret") {
+			t.Fatalf("summary:\n%s", r.summary)
+		}
+		if st, _ := r.adminGet(t, "/v1/admin/overview", "Bearer admin-secret-from-a-file"); st != http.StatusOK {
+			t.Fatalf("admin API with the token from the file: %d", st)
+		}
+		if st, body := r.adminGet(t, "/debug/pprof/cmdline", "Bearer admin-secret-from-a-file"); st != http.StatusOK || strings.Contains(body, dir) {
+			t.Fatalf("pprof cmdline %d %q shows a flag value", st, body)
+		}
+		if strings.Contains(r.stderr.String(), "visible to every local user") {
+			t.Fatalf("warned about secrets on the command line with none there:\n%s", r.stderr)
+		}
+	})
+	t.Run("a secret flag is redacted and warned about", func(t *testing.T) {
+		r := startBinary(t, nil, "-admin-token", "on-the-command-line")
+		st, body := r.adminGet(t, "/debug/pprof/cmdline", "Bearer on-the-command-line")
+		if st != http.StatusOK || strings.Contains(body, "on-the-command-line") || !strings.Contains(body, "-admin-token") {
+			t.Fatalf("pprof cmdline %d %q", st, body)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(r.stderr.String(), "visible to every local user") {
+			if time.Now().After(deadline) {
+				t.Fatalf("no warning on stderr:\n%s", r.stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
