@@ -143,7 +143,9 @@ type Config struct {
 	// for a connection that keeps up still goes out); state frames are
 	// skipped while the process is over it; and every sweep closes each
 	// loop's largest such holders first until the process is back under
-	// it. Zero value means 256 MiB, or HardCap when that is larger.
+	// it. Bytes held by connections already closing are not counted: the
+	// close deadline (CloseTimeout) frees them. Zero value means 256 MiB,
+	// or HardCap when that is larger.
 	MaxOutboundBytes int
 	// SlowDeadline is how long a connection may stay over ReliableBudget.
 	// Zero value means 5 s.

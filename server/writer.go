@@ -31,7 +31,7 @@ func (c *Conn) enqueue(f *frame.Frame, class Class) error {
 		return ErrConnClosed
 	}
 	out := c.outBytes.Load() + c.queued.Load()
-	overGlobal := c.srv.held.Load()+n > int64(cfg.MaxOutboundBytes)
+	overGlobal := c.srv.held.Load()-c.srv.lingerHeld.Load()+n > int64(cfg.MaxOutboundBytes)
 	congested := out > int64(cfg.HighWater)
 	if class == Droppable && (congested || overGlobal) {
 		c.mu.Unlock()
@@ -47,10 +47,10 @@ func (c *Conn) enqueue(f *frame.Frame, class Class) error {
 		c.reqFor, c.reqCode, c.reqReason = ReasonSlowBytes, cfg.SlowCloseCode, "outbound hard cap exceeded"
 	case overGlobal && c.outBytes.Load() > int64(cfg.HighWater):
 		// The process is over its outbound budget and this recipient is
-		// not keeping up (the kernel refused more than HighWater of what
-		// it was sent): it gives way rather than the connections that
-		// read. Its queue is not counted here: it holds this turn's
-		// frames, not yet offered to the kernel.
+		// not keeping up: the kernel refused more than HighWater of what
+		// it was sent. It gives way rather than the connections that
+		// read. Its queue does not count here: it holds frames not yet
+		// offered to the kernel, which only says the loop is busy.
 		c.writeShut, c.abortReq = true, true
 		c.reqFor, c.reqCode, c.reqReason = ReasonBudget, cfg.SlowCloseCode, "server outbound budget exceeded"
 	default:
