@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The server holds at most the open-file limit in sockets; ask for all of it.
-"$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 -admin-token bots \
+TICKROOM_ADMIN_TOKEN=bots "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
 	-max-conns 19900 -max-conns-per-ip 19900 -guest-login-rate inf ${SERVER_FLAGS:-} >"$out/server.out" 2>"$out/server.err" &
 srv=$!
 pids+=("$srv")
