@@ -71,18 +71,19 @@ func BenchmarkDeltaEncode(b *testing.B) {
 				}
 				w.GlobalsBytes(data[:8])
 				s.seal()
-				s.acks = appendAck(s.acks, 1, uint32(tick))
+				s.acks = append(s.acks[:0], ack{1, uint32(tick)})
 			}
 			fill(snaps[0], 1)
 			fill(snaps[1], 2)
 			var d delta
+			var p patcher
 			b.ReportAllocs()
 			i := 0
 			bytes := 0
 			for b.Loop() {
 				base, cur := snaps[i%2], snaps[(i+1)%2]
 				d.diff(base, cur)
-				f := encodeState("room-id-0123456", base, cur, &d)
+				f := encodeState("room-id-0123456", 1, base, cur, &d, &p)
 				bytes = len(f.Payload())
 				f.Release()
 				i++

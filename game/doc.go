@@ -47,13 +47,17 @@
 // a state equal to the previous one is not stored again, so the tick in
 // State.tick is the tick that produced the state and an idle room sends
 // nothing. Members are grouped by the last state they have: one delta
-// (upserts and removals against base_tick) for everyone current, one
+// (changes, removals and additions against base_tick) for everyone current, one
 // keyframe for joiners and for those whose base left the ring, and, rarely,
 // a delta per older base for members that skipped states while congested or
-// that resume with the last tick they saw. Each frame is encoded once into a
+// that resume with the last tick they saw. A delta sends a changed entity
+// as the changed fields of its protobuf message (zigzag varint differences)
+// when its field list is unchanged, else whole, and an ack that rose by one
+// as one bit: the byte layout (protocol/statesync) is in docs/state-sync.md.
+// Each frame is encoded once into a
 // pooled frame.Frame as a ServerMessage and handed to the Transport for all
 // its recipients. Every State carries the last input sequence number
-// processed per seat (InputAck), applied or refused, so clients can
+// processed per seat (its ack), applied or refused, so clients can
 // reconcile their prediction. Inputs with a sequence number not above the
 // seat's last are dropped as stale; a resuming client continues its
 // numbering.

@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/tickroom/tickroom/internal/frame"
+	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -14,141 +15,134 @@ const (
 	fieldServerGameMessage = 4
 )
 
-// Field numbers of tickroom.v1.State, tickroom.v1.Entity and
-// tickroom.v1.InputAck.
+// Field numbers of tickroom.v1.State.
 const (
-	fieldStateRoomID     = 1
-	fieldStateTick       = 2
-	fieldStateBaseTick   = 3
-	fieldStateKeyframe   = 4
-	fieldStateUpserts    = 5
-	fieldStateRemoved    = 6
-	fieldStateGlobals    = 7
-	fieldStateAcks       = 8
-	fieldStateGlobalsSet = 9
-
-	fieldEntityID   = 1
-	fieldEntityData = 2
-
-	fieldAckSeat = 1
-	fieldAckSeq  = 2
+	fieldStateRoomID   = 1
+	fieldStateTick     = 2
+	fieldStateBaseTick = 3
+	fieldStateKeyframe = 4
+	fieldStateRoomRef  = 10
+	fieldStatePatch    = 11
 )
 
-func entitySize(id uint64, n int) int {
-	s := 0
-	if id != 0 {
-		s += 1 + protowire.SizeVarint(id)
-	}
-	if n != 0 {
-		s += 1 + protowire.SizeBytes(n)
-	}
-	return s
+// patcher builds State.patch (protocol/statesync) on the tick worker; its
+// buffers are reused from tick to tick.
+type patcher struct {
+	buf []byte
+	set statesync.Bitset
+	fs  statesync.Scratch
 }
 
-// appendAck appends one State.acks entry.
-func appendAck(b []byte, seat, seq uint32) []byte {
-	n := 1 + protowire.SizeVarint(uint64(seat))
-	if seq != 0 {
-		n += 1 + protowire.SizeVarint(uint64(seq))
+// build returns the patch that takes a client from base (nil for a
+// keyframe) to cur, as described by d. It aliases p's buffer.
+func (p *patcher) build(base, cur *snap, d *delta) []byte {
+	var flags uint64
+	if d.globalsChanged {
+		flags |= statesync.FlagGlobals
 	}
-	b = protowire.AppendTag(b, fieldStateAcks, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(n))
-	b = protowire.AppendTag(b, fieldAckSeat, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(seat))
-	if seq != 0 {
-		b = protowire.AppendTag(b, fieldAckSeq, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(seq))
+	if len(d.acks) > 0 {
+		flags |= statesync.FlagAcks
 	}
+	if len(d.changed) > 0 {
+		flags |= statesync.FlagChanged
+	}
+	if len(d.added) > 0 {
+		flags |= statesync.FlagAdded
+	}
+	b := protowire.AppendVarint(p.buf[:0], flags)
+	if d.globalsChanged {
+		b = protowire.AppendBytes(b, cur.globals)
+	}
+	if len(d.acks) > 0 {
+		// Most acks rise by one (the player's next input): a bit each.
+		p.set.Reset()
+		others := 0
+		for i, a := range d.acks {
+			if a.seq == d.baseAcks[i]+1 {
+				p.set.Set(int(a.seat) - 1)
+			} else {
+				others++
+			}
+		}
+		b = p.set.Append(b)
+		b = protowire.AppendVarint(b, uint64(others))
+		var prev uint32
+		for i, a := range d.acks {
+			if a.seq != d.baseAcks[i]+1 {
+				b = protowire.AppendVarint(b, uint64(a.seat-prev))
+				b = protowire.AppendVarint(b, statesync.AckValue(d.baseAcks[i], a.seq))
+				prev = a.seat
+			}
+		}
+	}
+	if len(d.changed) > 0 {
+		p.set.Reset()
+		for _, c := range d.changed {
+			p.set.Set(int(c.base))
+		}
+		b = p.set.Append(b)
+		for _, c := range d.changed {
+			if c.cur < 0 {
+				b = protowire.AppendVarint(b, statesync.HeadRemoved)
+				continue
+			}
+			b = statesync.AppendChange(b, base.data(base.ents[c.base]), cur.data(cur.ents[c.cur]), &p.fs)
+		}
+	}
+	if len(d.added) > 0 {
+		b = protowire.AppendVarint(b, uint64(len(d.added)))
+		var prev uint64
+		for _, j := range d.added {
+			e := cur.ents[j]
+			b = protowire.AppendVarint(b, e.id-prev)
+			prev = e.id
+			b = protowire.AppendBytes(b, cur.data(e))
+		}
+	}
+	p.buf = b
 	return b
 }
 
 // encodeState encodes a ServerMessage holding the State that takes a client
 // from base (nil for a keyframe) to cur, as described by d, into a new frame
-// with one reference.
-func encodeState(roomID string, base, cur *snap, d *delta) *frame.Frame {
-	body := 0
-	if roomID != "" {
-		body += 1 + protowire.SizeBytes(len(roomID))
-	}
-	if cur.tick != 0 {
-		body += 1 + protowire.SizeVarint(cur.tick)
-	}
-	if base != nil && base.tick != 0 {
+// with one reference. The room id goes only into keyframes; every State
+// names its room by ref.
+func encodeState(roomID string, ref uint32, base, cur *snap, d *delta, p *patcher) *frame.Frame {
+	patch := p.build(base, cur, d)
+	body := 1 + protowire.SizeVarint(cur.tick)
+	if base == nil {
+		body += 1 + protowire.SizeBytes(len(roomID)) + 2
+	} else {
 		body += 1 + protowire.SizeVarint(base.tick)
 	}
-	if base == nil {
-		body += 2
+	if ref != 0 {
+		body += 1 + protowire.SizeVarint(uint64(ref))
 	}
-	for _, j := range d.upserts {
-		e := cur.ents[j]
-		body += 1 + protowire.SizeBytes(entitySize(e.id, int(e.n)))
-	}
-	packed := 0
-	for _, id := range d.removed {
-		packed += protowire.SizeVarint(id)
-	}
-	if packed > 0 {
-		body += 1 + protowire.SizeBytes(packed)
-	}
-	if d.globalsChanged {
-		if len(cur.globals) > 0 {
-			body += 1 + protowire.SizeBytes(len(cur.globals))
-		}
-		body += 2
-	}
-	body += len(cur.acks)
+	body += 1 + protowire.SizeBytes(len(patch))
 
 	f := frame.New(1 + protowire.SizeBytes(body))
 	b := f.Buffer()
 	b = protowire.AppendTag(b, fieldServerState, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(body))
-	if roomID != "" {
+	if base == nil {
 		b = protowire.AppendTag(b, fieldStateRoomID, protowire.BytesType)
 		b = protowire.AppendString(b, roomID)
 	}
-	if cur.tick != 0 {
-		b = protowire.AppendTag(b, fieldStateTick, protowire.VarintType)
-		b = protowire.AppendVarint(b, cur.tick)
-	}
-	if base != nil && base.tick != 0 {
+	b = protowire.AppendTag(b, fieldStateTick, protowire.VarintType)
+	b = protowire.AppendVarint(b, cur.tick)
+	if base != nil {
 		b = protowire.AppendTag(b, fieldStateBaseTick, protowire.VarintType)
 		b = protowire.AppendVarint(b, base.tick)
-	}
-	if base == nil {
+	} else {
 		b = protowire.AppendTag(b, fieldStateKeyframe, protowire.VarintType)
 		b = append(b, 1)
 	}
-	for _, j := range d.upserts {
-		e := cur.ents[j]
-		b = protowire.AppendTag(b, fieldStateUpserts, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(entitySize(e.id, int(e.n))))
-		if e.id != 0 {
-			b = protowire.AppendTag(b, fieldEntityID, protowire.VarintType)
-			b = protowire.AppendVarint(b, e.id)
-		}
-		if e.n != 0 {
-			b = protowire.AppendTag(b, fieldEntityData, protowire.BytesType)
-			b = protowire.AppendBytes(b, cur.data(e))
-		}
+	if ref != 0 {
+		b = protowire.AppendTag(b, fieldStateRoomRef, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(ref))
 	}
-	if packed > 0 {
-		b = protowire.AppendTag(b, fieldStateRemoved, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(packed))
-		for _, id := range d.removed {
-			b = protowire.AppendVarint(b, id)
-		}
-	}
-	if d.globalsChanged {
-		if len(cur.globals) > 0 {
-			b = protowire.AppendTag(b, fieldStateGlobals, protowire.BytesType)
-			b = protowire.AppendBytes(b, cur.globals)
-		}
-	}
-	b = append(b, cur.acks...)
-	if d.globalsChanged {
-		b = protowire.AppendTag(b, fieldStateGlobalsSet, protowire.VarintType)
-		b = append(b, 1)
-	}
+	b = protowire.AppendTag(b, fieldStatePatch, protowire.BytesType)
+	b = protowire.AppendBytes(b, patch)
 	f.SetBuffer(b)
 	return f
 }

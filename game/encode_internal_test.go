@@ -2,11 +2,12 @@ package game
 
 import (
 	"bytes"
-	"maps"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/tickroom/tickroom/internal/frame"
+	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -24,7 +25,7 @@ func entitySet(b []byte) map[uint64][]byte {
 	return out
 }
 
-func buildSnap(tick uint64, ents map[uint64][]byte, globals []byte) *snap {
+func buildSnap(tick uint64, ents map[uint64][]byte, globals []byte, seats uint32) *snap {
 	s := &snap{}
 	s.reset(tick)
 	w := Snapshot{s: s}
@@ -33,7 +34,9 @@ func buildSnap(tick uint64, ents map[uint64][]byte, globals []byte) *snap {
 	}
 	w.GlobalsBytes(globals)
 	s.seal()
-	s.acks = appendAck(s.acks, 1, uint32(tick))
+	for seat := uint32(1); seat <= seats; seat++ {
+		s.acks = append(s.acks, ack{seat, uint32(tick) * seat})
+	}
 	return s
 }
 
@@ -54,58 +57,99 @@ func decodeState(t *testing.T, b []byte) *tickroomv1.State {
 	return st
 }
 
-// FuzzDelta: applying the encoded delta from any base to any newer set
-// gives the newer set, and the keyframe gives it too.
+// FuzzDelta: applying the encoded keyframe of any set, then the delta from
+// it to any newer set, gives the newer set, its globals and acks.
 func FuzzDelta(f *testing.F) {
 	f.Add([]byte{1, 1, 'a', 2, 1, 'b'}, []byte{1, 1, 'a', 3, 2, 'c', 'd'}, []byte("g1"), []byte("g2"))
 	f.Add([]byte{}, []byte{0, 0, 5, 1, 'x'}, []byte{}, []byte{})
 	f.Add([]byte{7, 3, 'a', 'b', 'c'}, []byte{}, []byte("same"), []byte("same"))
 	f.Add([]byte{1, 1, 'a', 1, 1, 'b'}, []byte{1, 0}, []byte("x"), []byte(""))
+	// Protobuf entities: field 1 varint 5 → 6 (a field delta); field 2 string.
+	f.Add([]byte{1, 4, 0x08, 0x05, 0x12, 0x00}, []byte{1, 4, 0x08, 0x06, 0x12, 0x00}, []byte{}, []byte{})
+	f.Add([]byte{4, 6, 0x08, 0x05, 0x12, 0x01, 'a', 0x18}, []byte{4, 6, 0x08, 0x7f, 0x12, 0x01, 'b', 0x18}, []byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, a, b, ga, gb []byte) {
-		base := buildSnap(10, entitySet(a), ga)
-		cur := buildSnap(11, entitySet(b), gb)
-		want := map[uint64]string{}
-		for _, e := range cur.ents {
-			want[e.id] = string(cur.data(e))
-		}
+		seats := uint32(len(ga)%4) + 1
+		base := buildSnap(10, entitySet(a), ga, seats)
+		cur := buildSnap(11, entitySet(b), gb, uint32(len(gb)%4)+1)
 		var d delta
-		changed := d.diff(base, cur)
-		if !changed {
+		var p patcher
+		var st statesync.Store
+		d.keyframe(base)
+		apply(t, &st, encodeState("room", 7, nil, base, &d, &p))
+		checkStore(t, &st, base)
+		if !d.diff(base, cur) {
 			t.Fatal("acks differ, so the delta must report a change")
 		}
-		fr := encodeState("room", base, cur, &d)
-		defer fr.Release()
-		st := decodeState(t, fr.Payload())
-		got := map[uint64]string{}
-		for _, e := range base.ents {
-			got[e.id] = string(base.data(e))
-		}
-		for _, id := range st.Removed {
-			delete(got, id)
-		}
-		for _, e := range st.Upserts {
-			got[e.Id] = string(e.Data)
-		}
-		if !maps.Equal(got, want) || st.BaseTick != 10 || st.Tick != 11 || st.Keyframe {
-			t.Fatalf("delta gives %v, want %v (state %v)", got, want, st)
-		}
-		globals := ga
-		if st.GlobalsSet {
-			globals = st.Globals
-		}
-		if !bytes.Equal(globals, gb) {
-			t.Fatalf("globals %q, want %q", globals, gb)
-		}
+		apply(t, &st, encodeState("room", 7, base, cur, &d, &p))
+		checkStore(t, &st, cur)
 		d.keyframe(cur)
-		kf := encodeState("room", nil, cur, &d)
-		defer kf.Release()
-		ks := decodeState(t, kf.Payload())
-		got = map[uint64]string{}
-		for _, e := range ks.Upserts {
-			got[e.Id] = string(e.Data)
-		}
-		if !maps.Equal(got, want) || !ks.Keyframe || !ks.GlobalsSet || !bytes.Equal(ks.Globals, gb) || len(ks.Acks) != 1 {
-			t.Fatalf("keyframe %v, want %v", ks, want)
-		}
+		var fresh statesync.Store
+		apply(t, &fresh, encodeState("room", 7, nil, cur, &d, &p))
+		checkStore(t, &fresh, cur)
 	})
+}
+
+func apply(t *testing.T, st *statesync.Store, fr *frame.Frame) {
+	t.Helper()
+	defer fr.Release()
+	s := decodeState(t, fr.Payload())
+	if s.RoomRef != 7 || (s.Keyframe && s.RoomId != "room") || (!s.Keyframe && s.RoomId != "") {
+		t.Fatalf("room_id %q room_ref %d keyframe %v", s.RoomId, s.RoomRef, s.Keyframe)
+	}
+	if _, err := st.Apply(s.Keyframe, s.Tick, s.BaseTick, s.Patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkStore fails unless st holds exactly what s holds.
+func checkStore(t *testing.T, st *statesync.Store, s *snap) {
+	t.Helper()
+	if st.Tick() != s.tick {
+		t.Fatalf("tick %d, want %d", st.Tick(), s.tick)
+	}
+	got := st.Entities()
+	if len(got) != len(s.ents) {
+		t.Fatalf("%d entities, want %d", len(got), len(s.ents))
+	}
+	for i, e := range s.ents {
+		if got[i].ID != e.id {
+			t.Fatalf("entity %d: id %d, want %d", i, got[i].ID, e.id)
+		}
+		if !sameFields(got[i].Data, s.data(e)) {
+			t.Fatalf("entity %d: %x, want %x", e.id, got[i].Data, s.data(e))
+		}
+	}
+	if !bytes.Equal(st.Globals(), s.globals) {
+		t.Fatalf("globals %q, want %q", st.Globals(), s.globals)
+	}
+	acks := st.Acks()
+	if len(acks) != len(s.acks) {
+		t.Fatalf("acks %v, want %v", acks, s.acks)
+	}
+	for i, a := range s.acks {
+		if acks[i].Seat != a.seat || acks[i].Seq != a.seq {
+			t.Fatalf("acks %v, want %v", acks, s.acks)
+		}
+	}
+}
+
+// sameFields reports whether a and b are equal bytes, or protobuf with the
+// same fields and values (a field delta writes minimal varints).
+func sameFields(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	fa, okA := statesync.ParseFields(nil, a)
+	fb, okB := statesync.ParseFields(nil, b)
+	if !okA || !okB || len(fa) != len(fb) {
+		return false
+	}
+	for i := range fa {
+		x, y := fa[i], fb[i]
+		if x.Num != y.Num || x.Type != y.Type || x.Varint != y.Varint ||
+			(x.Type != protowire.VarintType && !bytes.Equal(a[x.Val:x.End], b[y.Val:y.End])) {
+			return false
+		}
+	}
+	return true
 }

@@ -26,7 +26,9 @@ func Example() {
 	_ = room.Input(1, 1, []byte("+"))
 	_ = rt.Advance(50 * time.Millisecond)
 	st := c.LastState()
-	fmt.Println("keyframe:", st.Keyframe, "entity 1:", string(st.Upserts[0].Data), "ack:", st.Acks[0].Seq)
+	ents, _ := c.Entities()
+	ack, _ := c.Ack(1)
+	fmt.Println("keyframe:", st.Keyframe, "entity 1:", ents[1], "ack:", ack)
 	// Output:
 	// seat 1 err <nil>
 	// keyframe: false entity 1: 1 ack: 1

@@ -92,6 +92,7 @@ type input struct {
 // changes arrive through callbacks run on the tick worker.
 type Room struct {
 	id            string
+	ref           uint32 // State.room_ref; set before the room is shared
 	def           Definition
 	rt            *Runtime
 	sh            *shard
@@ -125,6 +126,10 @@ type Room struct {
 
 // ID returns the room's id.
 func (r *Room) ID() string { return r.id }
+
+// Ref returns the room's short number, unique among live rooms, that
+// every State names the room with (State.room_ref).
+func (r *Room) Ref() uint32 { return r.ref }
 
 // Game returns the room's game name.
 func (r *Room) Game() string { return r.def.Name }

@@ -12,6 +12,7 @@ import (
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/gametest"
 	"github.com/tickroom/tickroom/internal/frame"
+	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -136,7 +137,8 @@ func TestDeterministicDeltas(t *testing.T) {
 	a, b := gametest.NewClient("a"), gametest.NewClient("b")
 	ra := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a})
 	join := a.LastState()
-	if join == nil || !join.Keyframe || len(join.Upserts) != 1 || join.Upserts[0].Id != uint64(ra.Seat) || string(join.Upserts[0].Data) != "0" || !join.GlobalsSet || string(join.Globals) != "0" {
+	if ents, _ := a.Entities(); join == nil || !join.Keyframe || join.RoomId != r.ID() || join.RoomRef != r.Ref() ||
+		!slices.Equal(join.Upserted, []uint64{uint64(ra.Seat)}) || ents[uint64(ra.Seat)] != "0" || !join.GlobalsChanged || string(a.Globals()) != "0" {
 		t.Fatalf("join keyframe: %v", join)
 	}
 	a.TakeStates()
@@ -160,21 +162,26 @@ func TestDeterministicDeltas(t *testing.T) {
 	tick++
 	got := a.TakeStates()
 	// The base is the last state the client got: idle ticks add none.
-	want := &tickroomv1.State{RoomId: r.ID(), Tick: tick, BaseTick: join.Tick,
-		Upserts: []*tickroomv1.Entity{{Id: 1, Data: []byte("2")}}, Globals: []byte("2"), GlobalsSet: true,
-		Acks: []*tickroomv1.InputAck{{Seat: 1, Seq: 2}}}
+	// The patch: flags (globals, acks, changes), globals "2", no ack rose
+	// by one, one other (seat gap 1, zigzag(2-0)+1), the change bitset
+	// {entity 0}, and the entity whole (its bytes are not protobuf).
+	want := &tickroomv1.State{Tick: tick, BaseTick: join.Tick, RoomRef: r.Ref(),
+		Patch: []byte{7, 1, '2', 0, 1, 1, 5, 1, 1, statesync.HeadWhole, 1, '2'}}
 	if len(got) != 1 || !got[0].EqualVT(want) {
 		t.Fatalf("delta:\n got %v\nwant %v", got, want)
+	}
+	if ack, _ := a.Ack(1); ack != 2 || string(a.Globals()) != "2" {
+		t.Fatalf("ack %d, globals %q", ack, a.Globals())
 	}
 
 	// b joins: b gets a keyframe with both, a gets a delta adding b.
 	rb := e.Join(t, r, game.JoinRequest{UserID: "b", Client: b})
 	ka := a.TakeStates()
 	kb := b.TakeStates()
-	if len(kb) != 1 || !kb[0].Keyframe || len(kb[0].Upserts) != 2 {
+	if len(kb) != 1 || !kb[0].Keyframe || len(kb[0].Upserted) != 2 {
 		t.Fatalf("b keyframe: %v", kb)
 	}
-	if len(ka) != 1 || ka[0].Keyframe || len(ka[0].Upserts) != 1 || ka[0].Upserts[0].Id != uint64(rb.Seat) {
+	if len(ka) != 1 || ka[0].Keyframe || !slices.Equal(ka[0].Upserted, []uint64{uint64(rb.Seat)}) {
 		t.Fatalf("a delta on b join: %v", ka)
 	}
 
@@ -189,7 +196,8 @@ func TestDeterministicDeltas(t *testing.T) {
 	if m := a.TakeMessages(); len(m) != 0 {
 		t.Fatalf("a got b's error: %v", m)
 	}
-	if st := a.TakeStates(); len(st) != 1 || len(st[0].Upserts) != 0 || st[0].GlobalsSet || len(st[0].Acks) != 2 {
+	if st := a.TakeStates(); len(st) != 1 || len(st[0].Upserted) != 0 || st[0].GlobalsChanged ||
+		!slices.Equal(st[0].Acks, []statesync.Ack{{Seat: rb.Seat, Seq: 1}}) {
 		t.Fatalf("after refused input (only b's ack changes): %v", st)
 	}
 

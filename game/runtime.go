@@ -24,7 +24,12 @@ type Runtime struct {
 
 	mu    sync.RWMutex
 	rooms map[string]*Room
-	empty chan struct{} // closed when shutting down and the last room is gone
+	// refs hands out State.room_ref numbers: the next unused one, or a
+	// freed one once refQuarantine others were freed after it, so a client
+	// that still maps a closed room's ref has long left it.
+	nextRef  uint32
+	freeRefs []uint32
+	empty    chan struct{} // closed when shutting down and the last room is gone
 
 	closed  atomic.Bool
 	started atomic.Bool
@@ -162,6 +167,13 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 		return nil, ErrRuntimeClosed
 	}
 	rt.rooms[id] = r
+	if len(rt.freeRefs) > refQuarantine {
+		r.ref = rt.freeRefs[0]
+		rt.freeRefs = rt.freeRefs[1:]
+	} else {
+		rt.nextRef++
+		r.ref = rt.nextRef
+	}
 	sh := rt.shards[0]
 	for _, s := range rt.shards[1:] {
 		if s.rooms.Load() < sh.rooms.Load() {
@@ -174,10 +186,15 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 	return r, nil
 }
 
+// refQuarantine is how many freed room refs wait before the oldest is
+// reused.
+const refQuarantine = 256
+
 // forget removes a disposed room; called on its tick worker.
 func (rt *Runtime) forget(r *Room) {
 	rt.mu.Lock()
 	delete(rt.rooms, r.id)
+	rt.freeRefs = append(rt.freeRefs, r.ref)
 	if rt.closed.Load() && len(rt.rooms) == 0 {
 		select {
 		case <-rt.empty:

@@ -22,7 +22,7 @@ type snap struct {
 	buf     []byte   // entity bytes, back to back
 	ents    []entRef // sorted by id, unique
 	globals []byte
-	acks    []byte // encoded State.acks fields, tags included
+	acks    []ack // sorted by seat
 }
 
 func (s *snap) reset(tick uint64) {
@@ -103,7 +103,7 @@ func (t *track) undo() {
 
 // equal reports whether s and o hold the same entities, globals and acks.
 func (s *snap) equal(o *snap) bool {
-	if len(s.ents) != len(o.ents) || !bytes.Equal(s.globals, o.globals) || !bytes.Equal(s.acks, o.acks) {
+	if len(s.ents) != len(o.ents) || !bytes.Equal(s.globals, o.globals) || !slices.Equal(s.acks, o.acks) {
 		return false
 	}
 	for i, e := range s.ents {
@@ -128,48 +128,86 @@ func (t *track) at(tick uint64) *snap {
 	return nil
 }
 
-// delta is the difference between a base snap and a newer one, as indexes
-// into the newer snap's entities and ids removed. Its slices are reused.
+// delta is the difference between a base snap and a newer one: pairs of
+// base and new entity indexes that changed (new index -1: removed), new
+// indexes of entities the base lacks, and the acks that changed. Its slices
+// are reused.
 type delta struct {
-	upserts        []int32
-	removed        []uint64
+	changed        []pair
+	added          []int32
+	acks           []ack // seq 0: the seat has no ack any more
+	baseAcks       []uint32
 	globalsChanged bool
 }
+
+// pair is a base entity index and its new index, -1 when it was removed.
+type pair struct{ base, cur int32 }
+
+// ack is one seat's last processed input sequence number.
+type ack struct{ seat, seq uint32 }
 
 // diff fills d with what changed from base to cur and reports whether
 // anything did, acks included.
 func (d *delta) diff(base, cur *snap) bool {
-	d.upserts = d.upserts[:0]
-	d.removed = d.removed[:0]
+	d.changed = d.changed[:0]
+	d.added = d.added[:0]
 	i, j := 0, 0
 	for i < len(base.ents) || j < len(cur.ents) {
 		switch {
 		case j == len(cur.ents) || (i < len(base.ents) && base.ents[i].id < cur.ents[j].id):
-			d.removed = append(d.removed, base.ents[i].id)
+			d.changed = append(d.changed, pair{int32(i), -1})
 			i++
 		case i == len(base.ents) || cur.ents[j].id < base.ents[i].id:
-			d.upserts = append(d.upserts, int32(j))
+			d.added = append(d.added, int32(j))
 			j++
 		default:
 			if !bytes.Equal(base.data(base.ents[i]), cur.data(cur.ents[j])) {
-				d.upserts = append(d.upserts, int32(j))
+				d.changed = append(d.changed, pair{int32(i), int32(j)})
 			}
 			i++
 			j++
 		}
 	}
 	d.globalsChanged = !bytes.Equal(base.globals, cur.globals)
-	return len(d.upserts) > 0 || len(d.removed) > 0 || d.globalsChanged || !bytes.Equal(base.acks, cur.acks)
+	d.diffAcks(base.acks, cur.acks)
+	return len(d.changed) > 0 || len(d.added) > 0 || d.globalsChanged || len(d.acks) > 0
 }
 
-// keyframe fills d with every entity of cur.
+// diffAcks fills d.acks and d.baseAcks with the seats whose ack differs
+// between base and cur (both sorted by seat).
+func (d *delta) diffAcks(base, cur []ack) {
+	d.acks, d.baseAcks = d.acks[:0], d.baseAcks[:0]
+	i, j := 0, 0
+	for i < len(base) || j < len(cur) {
+		switch {
+		case j == len(cur) || (i < len(base) && base[i].seat < cur[j].seat):
+			d.acks = append(d.acks, ack{base[i].seat, 0})
+			d.baseAcks = append(d.baseAcks, base[i].seq)
+			i++
+		case i == len(base) || cur[j].seat < base[i].seat:
+			d.acks = append(d.acks, cur[j])
+			d.baseAcks = append(d.baseAcks, 0)
+			j++
+		default:
+			if base[i].seq != cur[j].seq {
+				d.acks = append(d.acks, cur[j])
+				d.baseAcks = append(d.baseAcks, base[i].seq)
+			}
+			i++
+			j++
+		}
+	}
+}
+
+// keyframe fills d with every entity and ack of cur.
 func (d *delta) keyframe(cur *snap) {
-	d.upserts = d.upserts[:0]
-	d.removed = d.removed[:0]
+	d.changed = d.changed[:0]
+	d.added = d.added[:0]
 	for j := range cur.ents {
-		d.upserts = append(d.upserts, int32(j))
+		d.added = append(d.added, int32(j))
 	}
 	d.globalsChanged = true
+	d.diffAcks(nil, cur.acks)
 }
 
 // Snapshot is where a game writes its state in Game.Encode, and a member's

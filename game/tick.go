@@ -18,6 +18,7 @@ type worker struct {
 	drainCtl []command
 	shared   *track
 	d        delta
+	patch    patcher
 	recips   []Client
 	sw       Snapshot
 	tickNo   uint64
@@ -141,7 +142,7 @@ func (r *Room) sync() {
 	cur.seal()
 	for _, m := range w.members {
 		if m != nil && !m.Spectator && m.lastSeq != 0 {
-			cur.acks = appendAck(cur.acks, m.Seat, m.lastSeq)
+			cur.acks = append(cur.acks, ack{m.Seat, m.lastSeq})
 		}
 	}
 
@@ -196,10 +197,10 @@ func (r *Room) sync() {
 		}
 		if base == nil {
 			w.d.keyframe(cur)
-			r.deliver(encodeState(r.id, nil, cur, &w.d), false)
+			r.deliver(encodeState(r.id, r.ref, nil, cur, &w.d, &w.patch), false)
 		} else {
 			w.d.diff(base, cur)
-			r.deliver(encodeState(r.id, base, cur, &w.d), false)
+			r.deliver(encodeState(r.id, r.ref, base, cur, &w.d, &w.patch), false)
 		}
 	}
 }
@@ -228,9 +229,9 @@ func (r *Room) sendView(m *member, shared *snap) {
 	switch {
 	case base == nil:
 		w.d.keyframe(vs)
-		r.deliver(encodeState(r.id, nil, vs, &w.d), false)
+		r.deliver(encodeState(r.id, r.ref, nil, vs, &w.d, &w.patch), false)
 	case w.d.diff(base, vs):
-		r.deliver(encodeState(r.id, base, vs, &w.d), false)
+		r.deliver(encodeState(r.id, r.ref, base, vs, &w.d, &w.patch), false)
 	default:
 		m.view.undo() // unchanged: the client's base is still current
 		return

@@ -3,9 +3,10 @@
 // remote entity. Run with `npm run bench`; figures go to stdout.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ServerMessageSchema } from "../src/gen/tickroom/v1/envelope_pb.js";
-import { StateSchema, type State } from "../src/gen/tickroom/v1/state_pb.js";
+import { type State } from "../src/gen/tickroom/v1/state_pb.js";
 import { InterpolationBuffer, lerpNumber } from "../src/interpolation.js";
 import { StateStore } from "../src/state-store.js";
+import { Bytes, ServerSim } from "../test/patch.js";
 
 const ENTITIES = 1000;
 const CHANGED = 50;
@@ -17,24 +18,24 @@ function entity(id: number, tick: number) {
   return { id: BigInt(id), data };
 }
 
+// The server's side: each State is encoded against the state at its base,
+// as the runtime does (entities that changed go whole: these bytes are not
+// protobuf).
+const sim = new ServerSim();
+
 function keyframe(tick: number): State {
-  return create(StateSchema, {
-    roomId: "room-1",
-    tick: BigInt(tick),
-    keyframe: true,
-    globalsSet: true,
-    upserts: Array.from({ length: ENTITIES }, (_, i) => entity(i, tick)),
-  });
+  const up: Record<number, Uint8Array> = {};
+  for (let i = 0; i < ENTITIES; i++) up[i] = entity(i, tick).data;
+  return sim.state({ tick, key: true, up, roomId: "room-1" });
 }
 
 function delta(tick: number): State {
-  return create(StateSchema, {
-    roomId: "room-1",
-    tick: BigInt(tick),
-    baseTick: BigInt(tick - 1),
-    upserts: Array.from({ length: CHANGED }, (_, i) => entity((i * 17 + tick) % ENTITIES, tick)),
-    acks: [{ seat: 0, seq: tick }],
-  });
+  const up: Record<number, Uint8Array> = {};
+  for (let i = 0; i < CHANGED; i++) {
+    const e = entity((i * 17 + tick) % ENTITIES, tick);
+    up[Number(e.id)] = e.data;
+  }
+  return sim.state({ tick, base: tick - 1, up, acks: [[1, tick]] });
 }
 
 function bench(name: string, fn: (i: number) => void): void {
@@ -51,6 +52,7 @@ function bench(name: string, fn: (i: number) => void): void {
   console.log(`${name.padEnd(48)} ${String(n).padStart(8)} ops ${us.toFixed(2).padStart(10)} µs/op`);
 }
 
+const kf = keyframe(1);
 const deltaFrames = Array.from({ length: 64 }, (_, i) =>
   toBinary(ServerMessageSchema, create(ServerMessageSchema, { body: { case: "state", value: delta(i + 2) } })),
 );
@@ -59,7 +61,6 @@ bench("decode ServerMessage(State delta)", (i) => {
   fromBinary(ServerMessageSchema, deltaFrames[i % deltaFrames.length]!);
 });
 
-const kf = keyframe(1);
 bench(`StateStore.apply keyframe (${ENTITIES} entities)`, () => {
   new StateStore().apply(kf);
 });
@@ -79,6 +80,48 @@ bench(`StateStore.apply delta (${CHANGED} upserts)`, () => {
   }
   const r = store.apply(deltas[next++]!);
   if (!r.ok) throw new Error(`delta refused: ${r.reason}`);
+});
+
+// The arena's shape: 10 players (protobuf Player: seat, name, x, y, vx, vy,
+// score), 6 walls and 20 pickups; each tick every player moves (x and y
+// field deltas), half of them turn (vx, vy too), and half the acks rise.
+const player = (seat: number) =>
+  new Bytes().raw([0x08, seat, 0x12, 7]).raw(new TextEncoder().encode(`player${seat}`)).raw([0x18]).varint(1000 + seat * 100)
+    .raw([0x20]).varint(800 + seat * 50).raw([0x28, 20, 0x30, 9, 0x38, 3]).bytes;
+const arenaUp: Record<number, Uint8Array> = {};
+for (let s = 1; s <= 10; s++) arenaUp[s] = player(s);
+for (let i = 0; i < 6; i++) arenaUp[(1 << 20) + i] = new Bytes().raw([0x08]).varint(400 * i).raw([0x10, 0x90, 0x03, 0x18, 0xc8, 0x01, 0x20, 0x64]).bytes;
+for (let i = 0; i < 20; i++) arenaUp[(2 << 20) + i] = new Bytes().raw([0x08]).varint(100 * i).raw([0x10]).varint(150 * i).raw([0x18, 2]).bytes;
+const arenaSim = new ServerSim();
+const arenaKf = arenaSim.state({ tick: 1, key: true, up: arenaUp, globals: "g", roomId: "0123456789abcdef", roomRef: 3 });
+function arenaPatch(sign: number): Uint8Array {
+  const b = new Bytes().varint(6).bitset([0, 2, 4, 6, 8]).varint(0).bitset([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  for (let s = 1; s <= 10; s++) {
+    const zz = sign > 0 ? 80 : 79; // x, y ±40
+    if (s % 2 === 0) b.varint(61).varint(zz).varint(zz).varint(sign > 0 ? 6 : 5).varint(sign > 0 ? 6 : 5);
+    else b.varint(13).varint(zz).varint(zz);
+  }
+  return b.bytes;
+}
+const arenaFrames = [arenaPatch(1), arenaPatch(-1)].map((patch, i) =>
+  toBinary(ServerMessageSchema, create(ServerMessageSchema, { body: { case: "state", value: { tick: BigInt(i + 2), baseTick: BigInt(i + 1), roomRef: 3, patch } } })),
+);
+console.log(`arena delta frame: ${arenaFrames[0]!.length} bytes (10 players moving)`);
+let arenaStore = new StateStore();
+let arenaTick = 0;
+bench("decode + apply arena delta (10 players)", () => {
+  if (arenaTick === 0 || arenaTick > 1000) {
+    arenaStore = new StateStore();
+    arenaStore.apply(arenaKf);
+    arenaTick = 1;
+  }
+  const m = fromBinary(ServerMessageSchema, arenaFrames[(arenaTick - 1) % 2]!);
+  if (m.body.case !== "state") throw new Error("not a state");
+  m.body.value.tick = BigInt(arenaTick + 1);
+  m.body.value.baseTick = BigInt(arenaTick);
+  const r = arenaStore.apply(m.body.value);
+  if (!r.ok) throw new Error(`arena delta refused: ${r.reason}`);
+  arenaTick++;
 });
 
 const buf = new InterpolationBuffer<number, number>(lerpNumber, { delayMs: 100 });

@@ -204,6 +204,8 @@ export class Client extends Emitter<ClientEvents> {
   private readonly tracker: RequestTracker<ServerMessage>;
   private readonly joins = new Map<number, JoinContext>();
   private readonly roomMap = new Map<string, Room>();
+  /** roomRefs maps State.room_ref to its room, learned from keyframes. */
+  private readonly roomRefs = new Map<number, Room>();
   private readonly now: () => number;
   private welcomeMsg: Welcome | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -441,9 +443,22 @@ export class Client extends Emitter<ClientEvents> {
   private dispatch(msg: ServerMessage): void {
     const b = msg.body;
     switch (b.case) {
-      case "state":
-        this.roomMap.get(b.value.roomId)?.handleState(b.value);
+      case "state": {
+        // A keyframe names its room and its ref; deltas name the ref alone.
+        let room: Room | undefined;
+        if (b.value.roomId) {
+          room = this.roomMap.get(b.value.roomId);
+          if (room) this.roomRefs.set(b.value.roomRef, room);
+        } else {
+          room = this.roomRefs.get(b.value.roomRef);
+          if (room && this.roomMap.get(room.id) !== room) {
+            this.roomRefs.delete(b.value.roomRef); // a room left since
+            room = undefined;
+          }
+        }
+        room?.handleState(b.value);
         break;
+      }
       case "roomEvent":
         this.roomMap.get(b.value.roomId)?.handleEvent(b.value);
         break;

@@ -9,6 +9,7 @@ import type { Room } from "../src/room.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, received, reply, welcome } from "./fake-server.js";
 import { assertPartial, assertRejects, flush } from "./helpers.js";
+import { ServerSim } from "./patch.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -45,22 +46,10 @@ async function joinedRoom(client: Client, sock: FakeWebSocket, spectate = false)
   return p;
 }
 
+let sim = new ServerSim();
+
 function sendState(sock: FakeWebSocket, s: { tick: number; base?: number; key?: boolean; up?: Record<number, string>; rm?: number[]; acks?: [number, number][] }): void {
-  reply(sock, {
-    body: {
-      case: "state",
-      value: {
-        roomId: "r1",
-        tick: BigInt(s.tick),
-        baseTick: BigInt(s.base ?? 0),
-        keyframe: s.key ?? false,
-        globalsSet: s.key ?? false,
-        upserts: Object.entries(s.up ?? {}).map(([id, v]) => ({ id: BigInt(id), data: enc.encode(v) })),
-        removed: (s.rm ?? []).map(BigInt),
-        acks: (s.acks ?? []).map(([seat, seq]) => ({ seat, seq })),
-      },
-    },
-  });
+  reply(sock, { body: { case: "state", value: sim.state({ ...s, roomId: "r1", roomRef: 7 }) } });
 }
 
 function entities(room: Room): Record<string, string> {
@@ -71,6 +60,7 @@ describe("Client", () => {
   beforeEach(() => {
     mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 0 });
     FakeWebSocket.reset();
+    sim = new ServerSim();
   });
   afterEach(() => mock.timers.reset());
 
@@ -212,7 +202,7 @@ describe("Client", () => {
       ["r1", 2, "R"],
     ]);
     sendState(sock, { tick: 10, key: true, up: { 1: "a", 2: "b" }, acks: [[2, 1]] });
-    sendState(sock, { tick: 11, base: 10, up: { 2: "b2" }, rm: [1], acks: [[2, 2], [0, 7]] });
+    sendState(sock, { tick: 11, base: 10, up: { 2: "b2" }, rm: [1], acks: [[2, 2], [1, 7]] });
     assert.deepEqual(entities(room), { 2: "b2" });
     assert.equal(room.tick, 11n);
     assert.deepEqual(reconciles, [

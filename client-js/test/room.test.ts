@@ -1,12 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import { JoinedSchema, LeftSchema, LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
 import { StateSchema, RoomEventSchema, RoomEventKind } from "../src/gen/tickroom/v1/state_pb.js";
 import { lerpNumber } from "../src/interpolation.js";
 import { Room, type RoomHost } from "../src/room.js";
 import { interpolateRoom } from "../src/room-interpolation.js";
 import { assertCloseTo } from "./helpers.js";
+import { ServerSim } from "./patch.js";
 
 // hostStub records what a room sends; up says whether the socket is open.
 function hostStub() {
@@ -29,21 +30,20 @@ function joined(extra: Record<string, unknown> = {}) {
   return create(JoinedSchema, { roomId: "r", game: "g", seat: 1, tickRate: 10, players: [{ seat: 1, userId: "me", name: "me", connected: true }], ...extra });
 }
 
-// pos encodes a 1-D position as one byte, like a tiny game schema.
+let sim = new ServerSim();
+
+// st builds a State; pos encodes a 1-D position as one byte, like a tiny game schema.
 function st(tick: number, base: number, key: boolean, up: Record<number, number>, rm: number[] = [], acks: [number, number][] = []) {
-  return create(StateSchema, {
-    roomId: "r",
-    tick: BigInt(tick),
-    baseTick: BigInt(base),
-    keyframe: key,
-    globalsSet: key,
-    upserts: Object.entries(up).map(([id, x]) => ({ id: BigInt(id), data: new Uint8Array([x]) })),
-    removed: rm.map(BigInt),
-    acks: acks.map(([seat, seq]) => ({ seat, seq })),
-  });
+  const ups: Record<number, Uint8Array> = {};
+  for (const [id, x] of Object.entries(up)) ups[Number(id)] = new Uint8Array([x]);
+  return sim.state({ tick, base, key, up: ups, rm, acks, roomId: "r" });
 }
 
 describe("Room", () => {
+  beforeEach(() => {
+    sim = new ServerSim();
+  });
+
   it("buffers inputs while resuming, bounded, and skips those already acked", () => {
     const { host, sent } = hostStub();
     const room = new Room(host, joined(), "", { inputBuffer: { maxItems: 3 } });

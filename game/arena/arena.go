@@ -2,15 +2,22 @@
 // top-down map, collide with walls and with each other, and collect pickups
 // to score. It is the bots' main load.
 //
-// All positions are integers in milli-units (arenav1), so a match is
-// deterministic for a given seed and input sequence. Entity ids: a player's
-// is its seat, walls are WallBase+i, pickups PickupBase+i. On a large map
+// The simulation runs on integers in milli-units (a thousandth of a world
+// unit), so a match is deterministic for a given seed and input sequence.
+// The state it sends is quantized for the wire (arenav1): distances in
+// centi-units, velocities in quarter units per second, so a player moving
+// at full speed at 20 Hz changes each coordinate by a one-byte delta
+// (docs/state-sync.md). Entity ids: a player's is its seat and its entity
+// an arenav1.Player, walls are WallBase+i (arenav1.Wall), pickups
+// PickupBase+i (arenav1.Pickup); unchanged walls and pickups are encoded
+// once, not every tick. On a large map
 // (option "view_radius" > 0, on by default when the map is larger than
 // 100×100 units) each player is sent only what lies near it.
 package arena
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -106,17 +113,55 @@ func New(s game.Setup) (game.Game, error) {
 	return g, nil
 }
 
-// player is one seat's avatar.
+// player is one seat's avatar. Positions and velocities are in
+// milli-units; wire is what is sent.
 type player struct {
 	in     bool
 	dx, dy int32 // steering, -1000..1000
-	msg    arenav1.Player
-	ent    arenav1.Entity
+	x, y   int32
+	vx, vy int32
+	score  uint32
+	seat   uint32
+	name   string
+	wire   arenav1.Player
 }
 
+// pickup is a pickup in milli-units and its encoded wire message, empty
+// when it must be encoded again.
 type pickup struct {
-	msg arenav1.Pickup
-	ent arenav1.Entity
+	msg  arenav1.Pickup
+	wire []byte
+}
+
+// Wire units: positions and sizes in centi-units, velocities in quarter
+// units per second.
+const (
+	milliPerWire    = 10
+	milliPerWireVel = 250
+)
+
+// wireDist converts a distance in milli-units to centi-units, rounding.
+func wireDist(v int32) int32 {
+	if v < 0 {
+		return -wireDist(-v)
+	}
+	return (v + milliPerWire/2) / milliPerWire
+}
+
+// wireVel converts a velocity in milli-units per second to quarter units
+// per second, rounding.
+func wireVel(v int32) int32 {
+	if v < 0 {
+		return -wireVel(-v)
+	}
+	return (v + milliPerWireVel/2) / milliPerWireVel
+}
+
+// toWire fills p.wire from p's state.
+func (p *player) toWire() *arenav1.Player {
+	p.wire = arenav1.Player{Seat: p.seat, Name: p.name, X: uint32(wireDist(p.x)), Y: uint32(wireDist(p.y)),
+		Vx: wireVel(p.vx), Vy: wireVel(p.vy), Score: p.score}
+	return &p.wire
 }
 
 // Game is one arena match. Its methods run on the room's tick worker.
@@ -137,10 +182,6 @@ var _ game.Game = (*Game)(nil)
 
 func newGame(c config, maxPlayers int) *Game {
 	g := &Game{cfg: c, rng: rng(c.seed | 1), players: make([]player, maxPlayers), remaining: c.durationTicks}
-	for i := range g.players {
-		p := &g.players[i]
-		p.ent.Kind = &arenav1.Entity_Player{Player: &p.msg}
-	}
 	for range c.walls {
 		ww := int32(g.rng.intn(4000, 12000))
 		wh := int32(g.rng.intn(1000, 3000))
@@ -150,18 +191,18 @@ func newGame(c config, maxPlayers int) *Game {
 		w := &arenav1.Wall{X: int32(g.rng.intn(0, int(max(1, c.width-ww)))), Y: int32(g.rng.intn(0, int(max(1, c.height-wh)))), W: ww, H: wh}
 		g.walls = append(g.walls, w)
 	}
-	for i := range g.walls {
-		b, _ := (&arenav1.Entity{Kind: &arenav1.Entity_Wall{Wall: g.walls[i]}}).MarshalVT()
+	for _, w := range g.walls {
+		b, _ := (&arenav1.Wall{X: wireDist(w.X), Y: wireDist(w.Y), W: wireDist(w.W), H: wireDist(w.H)}).MarshalVT()
 		g.wallBytes = append(g.wallBytes, b)
 	}
 	g.pickups = make([]pickup, c.pickups)
 	for i := range g.pickups {
 		pk := &g.pickups[i]
-		pk.ent.Kind = &arenav1.Entity_Pickup{Pickup: &pk.msg}
 		pk.msg.X, pk.msg.Y = g.freeSpot(PickupRadius)
 		pk.msg.Value = uint32(1 + g.rng.next()%3)
 	}
-	g.globals = arenav1.Globals{Width: c.width, Height: c.height, PlayerRadius: PlayerRadius, PickupRadius: PickupRadius, ViewRadius: c.viewRadius}
+	g.globals = arenav1.Globals{Width: wireDist(c.width), Height: wireDist(c.height), PlayerRadius: wireDist(PlayerRadius),
+		PickupRadius: wireDist(PickupRadius), ViewRadius: wireDist(c.viewRadius)}
 	return g
 }
 
@@ -176,10 +217,8 @@ func (g *Game) Notice(ctx *game.Context, kind game.NoticeKind, p game.Player) {
 	pl := &g.players[p.Seat-1]
 	switch kind {
 	case game.NoticeJoined:
-		pl.in, pl.dx, pl.dy = true, 0, 0
-		pl.msg.Reset()
-		pl.msg.Seat, pl.msg.Name = p.Seat, p.Name
-		pl.msg.X, pl.msg.Y = g.freeSpot(PlayerRadius)
+		*pl = player{in: true, seat: p.Seat, name: p.Name}
+		pl.x, pl.y = g.freeSpot(PlayerRadius)
 	case game.NoticeLeft:
 		pl.in = false
 	case game.NoticeDropped:
@@ -220,10 +259,10 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 		if !p.in {
 			continue
 		}
-		p.msg.Vx = int32(int64(p.dx) * Speed / maxInput)
-		p.msg.Vy = int32(int64(p.dy) * Speed / maxInput)
-		g.move(p, int32(int64(p.msg.Vx)*ms/1000), 0)
-		g.move(p, 0, int32(int64(p.msg.Vy)*ms/1000))
+		p.vx = int32(int64(p.dx) * Speed / maxInput)
+		p.vy = int32(int64(p.dy) * Speed / maxInput)
+		g.move(p, int32(int64(p.vx)*ms/1000), 0)
+		g.move(p, 0, int32(int64(p.vy)*ms/1000))
 	}
 	g.separate()
 	g.collect()
@@ -239,17 +278,28 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 func (g *Game) Encode(s *game.Snapshot) {
 	for i := range g.players {
 		if p := &g.players[i]; p.in {
-			s.Entity(uint64(i+1), &p.ent)
+			s.Entity(uint64(i+1), p.toWire())
 		}
 	}
 	for i, b := range g.wallBytes {
 		s.EntityBytes(WallBase+uint64(i), b)
 	}
 	for i := range g.pickups {
-		s.Entity(PickupBase+uint64(i), &g.pickups[i].ent)
+		s.EntityBytes(PickupBase+uint64(i), g.pickupBytes(i))
 	}
 	g.globals.RemainingTicks = g.remaining
 	s.Globals(&g.globals)
+}
+
+// pickupBytes returns pickup i's wire message, encoding it when it moved.
+func (g *Game) pickupBytes(i int) []byte {
+	pk := &g.pickups[i]
+	if len(pk.wire) == 0 {
+		m := arenav1.Pickup{X: wireDist(pk.msg.X), Y: wireDist(pk.msg.Y), Value: pk.msg.Value}
+		pk.wire = slices.Grow(pk.wire[:0], m.SizeVT())[:m.SizeVT()]
+		_, _ = m.MarshalToSizedBufferVT(pk.wire)
+	}
+	return pk.wire
 }
 
 func (g *Game) finish(ctx *game.Context) {
@@ -258,8 +308,8 @@ func (g *Game) finish(ctx *game.Context) {
 	res := &arenav1.Result{}
 	for i := range g.players {
 		if p := &g.players[i]; p.in {
-			best = max(best, p.msg.Score)
-			res.Players = append(res.Players, p.msg.CloneVT())
+			best = max(best, p.score)
+			res.Players = append(res.Players, p.toWire().CloneVT())
 		}
 	}
 	var winners []uint32
@@ -284,21 +334,21 @@ func (g *viewGame) View(ctx *game.Context, p game.Player, v *game.Snapshot) {
 		g.shareAll(v)
 		return
 	}
-	me := &g.players[p.Seat-1].msg
+	me := &g.players[p.Seat-1]
 	r := g.cfg.viewRadius
 	for i := range g.players {
-		if q := &g.players[i]; q.in && near(me.X, me.Y, q.msg.X, q.msg.Y, r) {
+		if q := &g.players[i]; q.in && near(me.x, me.y, q.x, q.y, r) {
 			v.Share(uint64(i + 1))
 		}
 	}
 	for i := range g.walls {
 		w := g.walls[i]
-		if me.X+r >= w.X && me.X-r <= w.X+w.W && me.Y+r >= w.Y && me.Y-r <= w.Y+w.H {
+		if me.x+r >= w.X && me.x-r <= w.X+w.W && me.y+r >= w.Y && me.y-r <= w.Y+w.H {
 			v.Share(WallBase + uint64(i))
 		}
 	}
 	for i := range g.pickups {
-		if pk := &g.pickups[i].msg; near(me.X, me.Y, pk.X, pk.Y, r) {
+		if pk := &g.pickups[i].msg; near(me.x, me.y, pk.X, pk.Y, r) {
 			v.Share(PickupBase + uint64(i))
 		}
 	}

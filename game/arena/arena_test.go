@@ -21,11 +21,14 @@ func steer(dx, dy int32) []byte {
 
 func decodePlayer(t *testing.T, data string) *arenav1.Player {
 	t.Helper()
-	e := &arenav1.Entity{}
-	if err := e.UnmarshalVT([]byte(data)); err != nil {
+	if data == "" {
+		return nil
+	}
+	p := &arenav1.Player{}
+	if err := p.UnmarshalVT([]byte(data)); err != nil {
 		t.Fatal(err)
 	}
-	return e.GetPlayer()
+	return p
 }
 
 // TestClientsConverge: 8 players steer at random; every client's entity set
@@ -110,18 +113,22 @@ func TestAreaOfInterest(t *testing.T) {
 	}
 	wantN := 0
 	for id, data := range all {
-		ent := &arenav1.Entity{}
-		if err := ent.UnmarshalVT([]byte(data)); err != nil {
-			t.Fatal(err)
-		}
 		var x, y int32
-		switch k := ent.Kind.(type) {
-		case *arenav1.Entity_Player:
-			x, y = k.Player.X, k.Player.Y
-		case *arenav1.Entity_Pickup:
-			x, y = k.Pickup.X, k.Pickup.Y
+		switch {
+		case id < arena.WallBase:
+			p := decodePlayer(t, data)
+			x, y = int32(p.X), int32(p.Y)
+		case id >= arena.PickupBase:
+			pk := &arenav1.Pickup{}
+			if err := pk.UnmarshalVT([]byte(data)); err != nil {
+				t.Fatal(err)
+			}
+			x, y = pk.X, pk.Y
+		default:
+			continue // walls: checked by their extent on the server
 		}
-		near := max(x-me.X, me.X-x) <= 20_000 && max(y-me.Y, me.Y-y) <= 20_000
+		mx, my := int32(me.X), int32(me.Y)
+		near := max(x-mx, mx-x) <= 2_000 && max(y-my, my-y) <= 2_000
 		if _, seen := mine[id]; seen != near {
 			t.Fatalf("entity %d at (%d,%d), player at (%d,%d): seen=%v", id, x, y, me.X, me.Y, seen)
 		}
@@ -193,7 +200,8 @@ func FuzzInput(f *testing.F) {
 		}
 		ents, _ := c.Entities()
 		p := decodePlayer(t, ents[uint64(seat)])
-		if p.X < arena.PlayerRadius || p.X > 40_000-arena.PlayerRadius || p.Y < arena.PlayerRadius || p.Y > 30_000-arena.PlayerRadius {
+		// Wire units are centi-units: the map is 4,000 × 3,000, a player's radius 50.
+		if p.X < arena.PlayerRadius/10 || p.X > 4_000-arena.PlayerRadius/10 || p.Y < arena.PlayerRadius/10 || p.Y > 3_000-arena.PlayerRadius/10 {
 			t.Fatalf("player left the map: %v", p)
 		}
 	})
@@ -262,4 +270,61 @@ func benchArena(b *testing.B, players int, opts map[string]string) {
 		b.Fatalf("stats %+v", st)
 	}
 	b.ReportMetric(float64(st.FramesEncoded-before)/float64(b.N), "frames/op")
+}
+
+// TestBandwidth: ten players steering at random (a new direction ten times
+// a second, as tickroom-bots do) in a 20 Hz room cost each client at most
+// 1,400 payload bytes a second once everyone is in.
+func TestBandwidth(t *testing.T) {
+	perSec := arenaBytes(t, 10, 10, 10*time.Second)
+	t.Logf("%.0f B per client per second", perSec)
+	if perSec > 1400 {
+		t.Fatalf("%.0f B per client per second, want at most 1,400", perSec)
+	}
+}
+
+// arenaBytes runs players in a 20 Hz arena, each sending inputHz random
+// directions a second, and returns the mean payload bytes per client per
+// second over d, after the joins.
+func arenaBytes(t testing.TB, players int, inputHz int, d time.Duration) float64 {
+	e := gametest.NewEnv(t, []game.Definition{arena.Definition()}, nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "arena", Options: map[string]string{"seed": "3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := make([]*gametest.Client, players)
+	seats := make([]uint32, players)
+	for i := range cs {
+		cs[i] = gametest.NewClient(fmt.Sprint("p", i))
+		seats[i] = e.Join(t, r, game.JoinRequest{UserID: fmt.Sprint("p", i), Name: fmt.Sprint("player", i), Client: cs[i]}).Seat
+	}
+	e.Advance(t, time.Second)
+	before := make([]int, players)
+	for i, c := range cs {
+		_, before[i] = c.Received()
+	}
+	rng := uint64(12345)
+	seq := make([]uint32, players)
+	const step = 5 * time.Millisecond
+	period := time.Second / time.Duration(inputHz)
+	for at := time.Duration(0); at < d; at += step {
+		for i := range cs {
+			// Each player sends at its own phase within the input period.
+			if (at+time.Duration(i)*period/time.Duration(players))%period == 0 {
+				rng = rng*6364136223846793005 + 1442695040888963407
+				seq[i]++
+				_ = r.Input(seats[i], seq[i], steer(int32(rng>>20%2001)-1000, int32(rng>>40%2001)-1000))
+			}
+		}
+		e.Advance(t, step)
+	}
+	total := 0
+	for i, c := range cs {
+		if err := c.Err(); err != nil {
+			t.Fatal(err)
+		}
+		_, n := c.Received()
+		total += n - before[i]
+	}
+	return float64(total) / float64(players) / d.Seconds()
 }

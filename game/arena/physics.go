@@ -7,14 +7,14 @@ func (g *Game) move(p *player, dx, dy int32) {
 	if dx == 0 && dy == 0 {
 		return
 	}
-	x := clamp(p.msg.X+dx, PlayerRadius, g.cfg.width-PlayerRadius)
-	y := clamp(p.msg.Y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
+	x := clamp(p.x+dx, PlayerRadius, g.cfg.width-PlayerRadius)
+	y := clamp(p.y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
 	for i := range g.walls {
 		if hitsWall(x, y, PlayerRadius, g.walls[i]) {
 			return // blocked on this axis; the other axis moves separately
 		}
 	}
-	p.msg.X, p.msg.Y = x, y
+	p.x, p.y = x, y
 }
 
 // hitsWall reports whether a circle at (x, y) of radius r overlaps w.
@@ -38,7 +38,7 @@ func (g *Game) separate() {
 			if !b.in {
 				continue
 			}
-			dx, dy := int64(b.msg.X-a.msg.X), int64(b.msg.Y-a.msg.Y)
+			dx, dy := int64(b.x-a.x), int64(b.y-a.y)
 			d2 := dx*dx + dy*dy
 			if d2 >= minDist*minDist {
 				continue
@@ -57,14 +57,14 @@ func (g *Game) separate() {
 
 // shove moves p by (dx, dy) unless that puts it in a wall.
 func (g *Game) shove(p *player, dx, dy int32) {
-	x := clamp(p.msg.X+dx, PlayerRadius, g.cfg.width-PlayerRadius)
-	y := clamp(p.msg.Y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
+	x := clamp(p.x+dx, PlayerRadius, g.cfg.width-PlayerRadius)
+	y := clamp(p.y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
 	for i := range g.walls {
 		if hitsWall(x, y, PlayerRadius, g.walls[i]) {
 			return
 		}
 	}
-	p.msg.X, p.msg.Y = x, y
+	p.x, p.y = x, y
 }
 
 // collect scores pickups a player touches and respawns them.
@@ -77,11 +77,12 @@ func (g *Game) collect() {
 			if !p.in {
 				continue
 			}
-			dx, dy := int64(p.msg.X-pk.X), int64(p.msg.Y-pk.Y)
+			dx, dy := int64(p.x-pk.X), int64(p.y-pk.Y)
 			if dx*dx+dy*dy <= reach*reach {
-				p.msg.Score += pk.Value
+				p.score += pk.Value
 				pk.X, pk.Y = g.freeSpot(PickupRadius)
 				pk.Value = uint32(1 + g.rng.next()%3)
+				g.pickups[i].wire = g.pickups[i].wire[:0] // encode again
 				break
 			}
 		}

@@ -13,7 +13,7 @@ func testGame(players int, walls ...*arenav1.Wall) *Game {
 	for i := range players {
 		p := &g.players[i]
 		p.in = true
-		p.msg.Seat = uint32(i + 1)
+		p.seat = uint32(i + 1)
 	}
 	return g
 }
@@ -36,7 +36,7 @@ func TestMovement(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := testGame(1, wall)
 			p := &g.players[0]
-			p.msg.X, p.msg.Y = tc.x, tc.y
+			p.x, p.y = tc.x, tc.y
 			g.input = arenav1.Input{}
 			data, _ := (&arenav1.Input{Dx: tc.dx, Dy: tc.dy}).MarshalVT()
 			if err := g.Input(nil, 1, data); err != nil {
@@ -45,8 +45,8 @@ func TestMovement(t *testing.T) {
 			for range tc.ticks {
 				g.Update(nil, 50*time.Millisecond)
 			}
-			if p.msg.X != tc.wantX || p.msg.Y != tc.wantY {
-				t.Fatalf("at (%d, %d), want (%d, %d)", p.msg.X, p.msg.Y, tc.wantX, tc.wantY)
+			if p.x != tc.wantX || p.y != tc.wantY {
+				t.Fatalf("at (%d, %d), want (%d, %d)", p.x, p.y, tc.wantX, tc.wantY)
 			}
 		})
 	}
@@ -64,11 +64,11 @@ func TestPlayersCollide(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := testGame(2)
-			a, b := &g.players[0].msg, &g.players[1].msg
-			a.X, a.Y = 5000, 5000
-			b.X, b.Y = tc.bx, tc.by
+			a, b := &g.players[0], &g.players[1]
+			a.x, a.y = 5000, 5000
+			b.x, b.y = tc.bx, tc.by
 			g.Update(nil, 50*time.Millisecond)
-			dx, dy := int64(b.X-a.X), int64(b.Y-a.Y)
+			dx, dy := int64(b.x-a.x), int64(b.y-a.y)
 			if d := isqrt(dx*dx + dy*dy); d < 2*PlayerRadius-2 {
 				t.Fatalf("players %d apart after a tick, want at least %d", d, 2*PlayerRadius)
 			}
@@ -79,11 +79,11 @@ func TestPlayersCollide(t *testing.T) {
 func TestPickupScores(t *testing.T) {
 	g := testGame(1)
 	g.pickups = []pickup{{msg: arenav1.Pickup{X: 5100, Y: 5000, Value: 3}}}
-	p := &g.players[0].msg
-	p.X, p.Y = 5000, 5000
+	p := &g.players[0]
+	p.x, p.y = 5000, 5000
 	g.Update(nil, 50*time.Millisecond)
-	if p.Score != 3 {
-		t.Fatalf("score %d, want 3", p.Score)
+	if p.score != 3 {
+		t.Fatalf("score %d, want 3", p.score)
 	}
 	if pk := &g.pickups[0].msg; pk.X == 5100 && pk.Y == 5000 {
 		t.Fatal("pickup not respawned")

@@ -14,7 +14,6 @@ package gametest
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/frame"
+	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -33,18 +33,18 @@ type Client struct {
 	mu   sync.Mutex
 
 	congested bool
-	states    []*tickroomv1.State
+	states    []State
 	events    []*tickroomv1.RoomEvent
 	messages  []*tickroomv1.GameMessage
-	ents      map[uint64]string
-	globals   string
-	tick      uint64
+	store     statesync.Store
+	frames    int
+	bytes     int
 	errs      []error
 }
 
 // NewClient returns a Client; name is used in error messages.
 func NewClient(name string) *Client {
-	return &Client{name: name, ents: map[uint64]string{}}
+	return &Client{name: name}
 }
 
 // Congested implements game.Client.
@@ -65,6 +65,8 @@ func (c *Client) SetCongested(v bool) {
 func (c *Client) receive(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.frames++
+	c.bytes += len(b)
 	num, typ, n := protowire.ConsumeTag(b)
 	if n < 0 || typ != protowire.BytesType {
 		c.errs = append(c.errs, fmt.Errorf("bad envelope tag"))
@@ -82,10 +84,11 @@ func (c *Client) receive(b []byte) {
 			c.errs = append(c.errs, err)
 			return
 		}
-		c.states = append(c.states, st)
-		if err := c.apply(st); err != nil {
-			c.errs = append(c.errs, err)
+		res, err := c.store.Apply(st.Keyframe, st.Tick, st.BaseTick, st.Patch)
+		if err != nil {
+			c.errs = append(c.errs, fmt.Errorf("%s: tick %d: %w", c.name, st.Tick, err))
 		}
+		c.states = append(c.states, State{State: st, Result: res})
 	case 3:
 		ev := &tickroomv1.RoomEvent{}
 		if err := ev.UnmarshalVT(body); err != nil {
@@ -103,6 +106,13 @@ func (c *Client) receive(b []byte) {
 	}
 }
 
+// Received returns the number of frames and payload bytes received.
+func (c *Client) Received() (frames, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.frames, c.bytes
+}
+
 // Events returns every RoomEvent received.
 func (c *Client) Events() []*tickroomv1.RoomEvent {
 	c.mu.Lock()
@@ -114,7 +124,7 @@ func (c *Client) Events() []*tickroomv1.RoomEvent {
 func (c *Client) Globals() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return []byte(c.globals)
+	return append([]byte(nil), c.store.Globals()...)
 }
 
 // Err returns the first decoding or delta-application error, if any.
@@ -124,44 +134,42 @@ func (c *Client) Err() error {
 	return errors.Join(c.errs...)
 }
 
-func (c *Client) apply(st *tickroomv1.State) error {
-	if st.Keyframe {
-		clear(c.ents)
-	} else if st.BaseTick != c.tick {
-		return fmt.Errorf("%s: delta base %d, client has %d", c.name, st.BaseTick, c.tick)
-	}
-	for _, id := range st.Removed {
-		delete(c.ents, id)
-	}
-	for _, e := range st.Upserts {
-		c.ents[e.Id] = string(e.Data)
-	}
-	if st.GlobalsSet {
-		c.globals = string(st.Globals)
-	}
-	c.tick = st.Tick
-	return nil
+// State is one State received and what applying it changed.
+type State struct {
+	*tickroomv1.State
+	statesync.Result
 }
 
 // Entities returns the client's entity set and the tick it is at.
 func (c *Client) Entities() (map[uint64]string, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return maps.Clone(c.ents), c.tick
+	m := make(map[uint64]string, len(c.store.Entities()))
+	for _, e := range c.store.Entities() {
+		m[e.ID] = string(e.Data)
+	}
+	return m, c.store.Tick()
+}
+
+// Ack returns the client's last known input ack for seat.
+func (c *Client) Ack(seat uint32) (uint32, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.store.AckFor(seat)
 }
 
 // LastState returns the last State received, or nil.
-func (c *Client) LastState() *tickroomv1.State {
+func (c *Client) LastState() *State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.states) == 0 {
 		return nil
 	}
-	return c.states[len(c.states)-1]
+	return &c.states[len(c.states)-1]
 }
 
 // TakeStates returns the States received since the last call.
-func (c *Client) TakeStates() []*tickroomv1.State {
+func (c *Client) TakeStates() []State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.states

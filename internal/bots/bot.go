@@ -60,7 +60,10 @@ type bot struct {
 
 	seq   uint32
 	acked uint32
-	sent  [ackWindow]int64
+	// ackSeq is the seat's ack in the state at lastTick (acks arrive as
+	// changes to it).
+	ackSeq uint32
+	sent   [ackWindow]int64
 
 	nextInput, nextChat, nextPing int64
 	heartbeat                     int64

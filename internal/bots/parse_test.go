@@ -23,7 +23,7 @@ import (
 func parseBot() *bot {
 	e := &engine{}
 	l := &loop{e: e, st: new(loopStats), rng: 1, epfd: -1, evfd: -1}
-	return &bot{e: e, l: l, fd: 1 << 30, phase: phaseOpen, seat: 2, joined: true, seq: 50, acked: 40}
+	return &bot{e: e, l: l, fd: 1 << 30, phase: phaseOpen, seat: 2, joined: true, seq: 50, acked: 40, ackSeq: 40}
 }
 
 // stream is a server's byte stream: a Welcome, states (one fragmented)
@@ -33,8 +33,9 @@ func stream(t testing.TB) []byte {
 	welcome, _ := (&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Welcome{Welcome: &tickroomv1.Welcome{HeartbeatIntervalMs: 7000}}}).MarshalVT()
 	out.Write(serverFrame(ws.OpBinary, true, welcome))
 	for i := range uint64(10) {
-		p := stateMsg(t, &tickroomv1.State{Tick: 100 + i, BaseTick: 99 + i, Upserts: []*tickroomv1.Entity{{Id: 2, Data: bytes.Repeat([]byte{'x'}, int(i*40))}},
-			Acks: []*tickroomv1.InputAck{{Seat: 1, Seq: 3}, {Seat: 2, Seq: uint32(41 + i)}}})
+		// Seat 2's ack rises by one each state; seat 1's jumps.
+		p := stateMsg(t, &tickroomv1.State{Tick: 100 + i, BaseTick: 99 + i,
+			Patch: patch(bytes.Repeat([]byte{'x'}, int(i*40)), []uint32{2}, [2]uint64{1, 9})})
 		if i == 5 {
 			out.Write(serverFrame(ws.OpBinary, false, p[:3]))
 			out.Write(serverFrame(ws.OpContinuation, false, p[3:7]))
@@ -192,17 +193,17 @@ func TestSamplerFallsBackToProc(t *testing.T) {
 // that acknowledges its input: frame parsing, state scanning and the
 // latency record.
 func BenchmarkFeedState(b *testing.B) {
-	st := &tickroomv1.State{RoomId: "room-0123456789", Tick: 1000, BaseTick: 999}
+	var up []uint32
 	for i := range 20 {
-		st.Upserts = append(st.Upserts, &tickroomv1.Entity{Id: uint64(i + 1), Data: bytes.Repeat([]byte{'p'}, 24)})
-		st.Acks = append(st.Acks, &tickroomv1.InputAck{Seat: uint32(i + 1), Seq: 7})
+		up = append(up, uint32(i+1))
 	}
+	st := &tickroomv1.State{RoomRef: 12, Tick: 1000, BaseTick: 999, Patch: patch(bytes.Repeat([]byte{'p'}, 60), up)}
 	frame := serverFrame(ws.OpBinary, true, stateMsg(b, st))
 	bt := parseBot()
 	b.SetBytes(int64(len(frame)))
 	b.ReportAllocs()
 	for b.Loop() {
-		bt.lastTick, bt.acked, bt.seq = 999, 0, 7
+		bt.lastTick, bt.acked, bt.ackSeq, bt.seq = 999, 0, 6, 7
 		bt.feed(frame)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -125,9 +126,16 @@ func (b *bot) state(p []byte) {
 	if b.lastSnap != 0 && !b.paused {
 		st.interval.Record(uint64(now-b.lastSnap) / 1e3)
 	}
+	// Acks travel as changes: apply this one to the ack of the base the
+	// bot has (none for a keyframe); with any other base it is unknown.
+	fits := si.keyframe || si.baseTick == b.lastTick
+	if si.keyframe {
+		b.ackSeq = 0
+	}
 	b.lastTick, b.lastSnap = si.tick, now
-	if si.hasAck {
-		b.ack(si.ack, now)
+	if si.hasAck && fits {
+		b.ackSeq = statesync.ApplyAck(b.ackSeq, si.ack)
+		b.ack(b.ackSeq, now)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tickroom/tickroom/protocol/statesync"
 )
 
 // Field numbers of tickroom.v1 messages the bots encode and scan by hand,
@@ -23,10 +25,7 @@ const (
 	fieldStateTick     = 2
 	fieldStateBaseTick = 3
 	fieldStateKeyframe = 4
-	fieldStateAcks     = 8
-
-	fieldAckSeat = 1
-	fieldAckSeq  = 2
+	fieldStatePatch    = 11
 )
 
 // appendInput appends a ClientMessage{request_id, input{room_id, seq, data}}.
@@ -83,7 +82,7 @@ func appendGomokuMove(b []byte, x, y uint32) []byte {
 type stateInfo struct {
 	tick, baseTick uint64
 	keyframe       bool
-	ack            uint32 // the bot's seat's ack, when hasAck
+	ack            uint64 // the change to the bot's seat's ack, when hasAck (statesync.AckValue)
 	hasAck         bool
 }
 
@@ -120,7 +119,8 @@ func scanServer(p []byte) (requestID uint32, state []byte, isState, ok bool) {
 	return requestID, state, isState, true
 }
 
-// scanState reads the tick fields of a State and the ack for seat.
+// scanState reads the tick fields of a State and the change to seat's ack
+// in its patch.
 func scanState(p []byte, seat uint32) (si stateInfo, ok bool) {
 	for len(p) > 0 {
 		num, typ, n := protowire.ConsumeTag(p)
@@ -143,17 +143,14 @@ func scanState(p []byte, seat uint32) (si stateInfo, ok bool) {
 				si.keyframe = v != 0
 			}
 			n = m
-		case num == fieldStateAcks && typ == protowire.BytesType:
+		case num == fieldStatePatch && typ == protowire.BytesType:
 			v, m := protowire.ConsumeBytes(p)
 			if m < 0 {
 				return si, false
 			}
-			s, q, good := scanAck(v)
-			if !good {
+			var err error
+			if si.ack, si.hasAck, err = statesync.ScanAck(v, seat); err != nil {
 				return si, false
-			}
-			if s == seat {
-				si.ack, si.hasAck = q, true
 			}
 			n = m
 		default:
@@ -165,32 +162,6 @@ func scanState(p []byte, seat uint32) (si stateInfo, ok bool) {
 		p = p[n:]
 	}
 	return si, true
-}
-
-func scanAck(p []byte) (seat, seq uint32, ok bool) {
-	for len(p) > 0 {
-		num, typ, n := protowire.ConsumeTag(p)
-		if n < 0 {
-			return 0, 0, false
-		}
-		p = p[n:]
-		if typ == protowire.VarintType && (num == fieldAckSeat || num == fieldAckSeq) {
-			v, m := protowire.ConsumeVarint(p)
-			if m < 0 {
-				return 0, 0, false
-			}
-			if num == fieldAckSeat {
-				seat = uint32(v)
-			} else {
-				seq = uint32(v)
-			}
-			n = m
-		} else if n = protowire.ConsumeFieldValue(num, typ, p); n < 0 {
-			return 0, 0, false
-		}
-		p = p[n:]
-	}
-	return seat, seq, true
 }
 
 // appendFrame appends one masked client frame (RFC 6455 §5.2, §5.3) of

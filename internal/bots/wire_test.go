@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/tickroom/tickroom/protocol/arenav1"
+	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -48,10 +50,37 @@ func stateMsg(t testing.TB, s *tickroomv1.State) []byte {
 	return p
 }
 
+// patch builds a State.patch with globals g (nil: none), the seats whose
+// ack rose by one, and other ack changes as (seat, statesync.AckValue)
+// pairs in seat order.
+func patch(g []byte, up []uint32, others ...[2]uint64) []byte {
+	flags := uint64(statesync.FlagAcks)
+	if g != nil {
+		flags |= statesync.FlagGlobals
+	}
+	b := protowire.AppendVarint(nil, flags)
+	if g != nil {
+		b = protowire.AppendBytes(b, g)
+	}
+	var set statesync.Bitset
+	for _, s := range up {
+		set.Set(int(s) - 1)
+	}
+	b = set.Append(b)
+	b = protowire.AppendVarint(b, uint64(len(others)))
+	var prev uint64
+	for _, o := range others {
+		b = protowire.AppendVarint(b, o[0]-prev)
+		b = protowire.AppendVarint(b, o[1])
+		prev = o[0]
+	}
+	return b
+}
+
 func TestScanState(t *testing.T) {
 	st := &tickroomv1.State{
-		RoomId: "r", Tick: 1234, BaseTick: 1233, Upserts: []*tickroomv1.Entity{{Id: 1, Data: []byte("xyz")}},
-		Acks: []*tickroomv1.InputAck{{Seat: 1, Seq: 10}, {Seat: 2, Seq: 99}, {Seat: 3}},
+		RoomRef: 4, Tick: 1234, BaseTick: 1233,
+		Patch: patch([]byte("g"), []uint32{2}, [2]uint64{1, statesync.AckValue(0, 10)}, [2]uint64{3, statesync.AckValue(5, 0)}),
 	}
 	p := stateMsg(t, st)
 	req, body, isState, ok := scanServer(p)
@@ -60,11 +89,13 @@ func TestScanState(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		seat   uint32
+		base   uint32
 		ack    uint32
 		hasAck bool
-	}{{1, 10, true}, {2, 99, true}, {3, 0, true}, {4, 0, false}} {
+	}{{1, 0, 10, true}, {2, 98, 99, true}, {3, 5, 0, true}, {4, 0, 0, false}} {
 		si, ok := scanState(body, tc.seat)
-		if !ok || si.tick != 1234 || si.baseTick != 1233 || si.keyframe || si.ack != tc.ack || si.hasAck != tc.hasAck {
+		if !ok || si.tick != 1234 || si.baseTick != 1233 || si.keyframe || si.hasAck != tc.hasAck ||
+			(si.hasAck && statesync.ApplyAck(tc.base, si.ack) != tc.ack) {
 			t.Fatalf("seat %d: %+v ok %v", tc.seat, si, ok)
 		}
 	}
@@ -75,7 +106,7 @@ func TestScanState(t *testing.T) {
 }
 
 func FuzzScanServer(f *testing.F) {
-	f.Add(stateMsg(f, &tickroomv1.State{Tick: 5, Keyframe: true, Acks: []*tickroomv1.InputAck{{Seat: 1, Seq: 2}}}))
+	f.Add(stateMsg(f, &tickroomv1.State{Tick: 5, Keyframe: true, Patch: patch(nil, nil, [2]uint64{1, 5})}))
 	f.Add([]byte{0x12, 0x05, 0x10})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, p []byte) {

@@ -22,7 +22,8 @@ const (
 )
 
 // Input is a player's steering: the direction it wants to move in, each
-// component in -1000..1000 (values outside are clamped; 0,0 stops).
+// component in -1000..1000 (values outside are clamped; 0,0 stops). At
+// magnitude 1000 a player moves at top speed, 8 units per second.
 type Input struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Dx            int32                  `protobuf:"zigzag32,1,opt,name=dx,proto3" json:"dx,omitempty"`
@@ -77,14 +78,17 @@ func (x *Input) GetDy() int32 {
 
 // Player is a seated player's avatar.
 type Player struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seat          uint32                 `protobuf:"varint,1,opt,name=seat,proto3" json:"seat,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	X             int32                  `protobuf:"zigzag32,3,opt,name=x,proto3" json:"x,omitempty"`
-	Y             int32                  `protobuf:"zigzag32,4,opt,name=y,proto3" json:"y,omitempty"`
-	Vx            int32                  `protobuf:"zigzag32,5,opt,name=vx,proto3" json:"vx,omitempty"`
-	Vy            int32                  `protobuf:"zigzag32,6,opt,name=vy,proto3" json:"vy,omitempty"`
-	Score         uint32                 `protobuf:"varint,7,opt,name=score,proto3" json:"score,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Seat  uint32                 `protobuf:"varint,1,opt,name=seat,proto3" json:"seat,omitempty"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// x and y are the centre, in centi-units (never negative: unsigned, so a
+	// move of up to 0.63 units a tick is a one-byte delta).
+	X uint32 `protobuf:"varint,3,opt,name=x,proto3" json:"x,omitempty"`
+	Y uint32 `protobuf:"varint,4,opt,name=y,proto3" json:"y,omitempty"`
+	// vx and vy are the velocity in quarter units per second (-32..32).
+	Vx            int32  `protobuf:"zigzag32,5,opt,name=vx,proto3" json:"vx,omitempty"`
+	Vy            int32  `protobuf:"zigzag32,6,opt,name=vy,proto3" json:"vy,omitempty"`
+	Score         uint32 `protobuf:"varint,7,opt,name=score,proto3" json:"score,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -133,14 +137,14 @@ func (x *Player) GetName() string {
 	return ""
 }
 
-func (x *Player) GetX() int32 {
+func (x *Player) GetX() uint32 {
 	if x != nil {
 		return x.X
 	}
 	return 0
 }
 
-func (x *Player) GetY() int32 {
+func (x *Player) GetY() uint32 {
 	if x != nil {
 		return x.Y
 	}
@@ -298,105 +302,6 @@ func (x *Wall) GetH() int32 {
 	return 0
 }
 
-// Entity is one arena entity; the runtime's entity id says which.
-type Entity struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Kind:
-	//
-	//	*Entity_Player
-	//	*Entity_Pickup
-	//	*Entity_Wall
-	Kind          isEntity_Kind `protobuf_oneof:"kind"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Entity) Reset() {
-	*x = Entity{}
-	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Entity) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Entity) ProtoMessage() {}
-
-func (x *Entity) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Entity.ProtoReflect.Descriptor instead.
-func (*Entity) Descriptor() ([]byte, []int) {
-	return file_tickroom_arena_v1_arena_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *Entity) GetKind() isEntity_Kind {
-	if x != nil {
-		return x.Kind
-	}
-	return nil
-}
-
-func (x *Entity) GetPlayer() *Player {
-	if x != nil {
-		if x, ok := x.Kind.(*Entity_Player); ok {
-			return x.Player
-		}
-	}
-	return nil
-}
-
-func (x *Entity) GetPickup() *Pickup {
-	if x != nil {
-		if x, ok := x.Kind.(*Entity_Pickup); ok {
-			return x.Pickup
-		}
-	}
-	return nil
-}
-
-func (x *Entity) GetWall() *Wall {
-	if x != nil {
-		if x, ok := x.Kind.(*Entity_Wall); ok {
-			return x.Wall
-		}
-	}
-	return nil
-}
-
-type isEntity_Kind interface {
-	isEntity_Kind()
-}
-
-type Entity_Player struct {
-	Player *Player `protobuf:"bytes,1,opt,name=player,proto3,oneof"`
-}
-
-type Entity_Pickup struct {
-	Pickup *Pickup `protobuf:"bytes,2,opt,name=pickup,proto3,oneof"`
-}
-
-type Entity_Wall struct {
-	Wall *Wall `protobuf:"bytes,3,opt,name=wall,proto3,oneof"`
-}
-
-func (*Entity_Player) isEntity_Kind() {}
-
-func (*Entity_Pickup) isEntity_Kind() {}
-
-func (*Entity_Wall) isEntity_Kind() {}
-
 // Globals is the arena's room-wide state.
 type Globals struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -415,7 +320,7 @@ type Globals struct {
 
 func (x *Globals) Reset() {
 	*x = Globals{}
-	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[5]
+	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -427,7 +332,7 @@ func (x *Globals) String() string {
 func (*Globals) ProtoMessage() {}
 
 func (x *Globals) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[5]
+	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -440,7 +345,7 @@ func (x *Globals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Globals.ProtoReflect.Descriptor instead.
 func (*Globals) Descriptor() ([]byte, []int) {
-	return file_tickroom_arena_v1_arena_proto_rawDescGZIP(), []int{5}
+	return file_tickroom_arena_v1_arena_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Globals) GetWidth() int32 {
@@ -495,7 +400,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[6]
+	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +412,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[6]
+	mi := &file_tickroom_arena_v1_arena_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +425,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_tickroom_arena_v1_arena_proto_rawDescGZIP(), []int{6}
+	return file_tickroom_arena_v1_arena_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Result) GetPlayers() []*Player {
@@ -541,8 +446,8 @@ const file_tickroom_arena_v1_arena_proto_rawDesc = "" +
 	"\x06Player\x12\x12\n" +
 	"\x04seat\x18\x01 \x01(\rR\x04seat\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\f\n" +
-	"\x01x\x18\x03 \x01(\x11R\x01x\x12\f\n" +
-	"\x01y\x18\x04 \x01(\x11R\x01y\x12\x0e\n" +
+	"\x01x\x18\x03 \x01(\rR\x01x\x12\f\n" +
+	"\x01y\x18\x04 \x01(\rR\x01y\x12\x0e\n" +
 	"\x02vx\x18\x05 \x01(\x11R\x02vx\x12\x0e\n" +
 	"\x02vy\x18\x06 \x01(\x11R\x02vy\x12\x14\n" +
 	"\x05score\x18\a \x01(\rR\x05score\":\n" +
@@ -554,12 +459,7 @@ const file_tickroom_arena_v1_arena_proto_rawDesc = "" +
 	"\x01x\x18\x01 \x01(\x11R\x01x\x12\f\n" +
 	"\x01y\x18\x02 \x01(\x11R\x01y\x12\f\n" +
 	"\x01w\x18\x03 \x01(\x11R\x01w\x12\f\n" +
-	"\x01h\x18\x04 \x01(\x11R\x01h\"\xa9\x01\n" +
-	"\x06Entity\x123\n" +
-	"\x06player\x18\x01 \x01(\v2\x19.tickroom.arena.v1.PlayerH\x00R\x06player\x123\n" +
-	"\x06pickup\x18\x02 \x01(\v2\x19.tickroom.arena.v1.PickupH\x00R\x06pickup\x12-\n" +
-	"\x04wall\x18\x03 \x01(\v2\x17.tickroom.arena.v1.WallH\x00R\x04wallB\x06\n" +
-	"\x04kind\"\xcb\x01\n" +
+	"\x01h\x18\x04 \x01(\x11R\x01h\"\xcb\x01\n" +
 	"\aGlobals\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\x11R\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x11R\x06height\x12#\n" +
@@ -583,26 +483,22 @@ func file_tickroom_arena_v1_arena_proto_rawDescGZIP() []byte {
 	return file_tickroom_arena_v1_arena_proto_rawDescData
 }
 
-var file_tickroom_arena_v1_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_tickroom_arena_v1_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_tickroom_arena_v1_arena_proto_goTypes = []any{
 	(*Input)(nil),   // 0: tickroom.arena.v1.Input
 	(*Player)(nil),  // 1: tickroom.arena.v1.Player
 	(*Pickup)(nil),  // 2: tickroom.arena.v1.Pickup
 	(*Wall)(nil),    // 3: tickroom.arena.v1.Wall
-	(*Entity)(nil),  // 4: tickroom.arena.v1.Entity
-	(*Globals)(nil), // 5: tickroom.arena.v1.Globals
-	(*Result)(nil),  // 6: tickroom.arena.v1.Result
+	(*Globals)(nil), // 4: tickroom.arena.v1.Globals
+	(*Result)(nil),  // 5: tickroom.arena.v1.Result
 }
 var file_tickroom_arena_v1_arena_proto_depIdxs = []int32{
-	1, // 0: tickroom.arena.v1.Entity.player:type_name -> tickroom.arena.v1.Player
-	2, // 1: tickroom.arena.v1.Entity.pickup:type_name -> tickroom.arena.v1.Pickup
-	3, // 2: tickroom.arena.v1.Entity.wall:type_name -> tickroom.arena.v1.Wall
-	1, // 3: tickroom.arena.v1.Result.players:type_name -> tickroom.arena.v1.Player
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	1, // 0: tickroom.arena.v1.Result.players:type_name -> tickroom.arena.v1.Player
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_arena_v1_arena_proto_init() }
@@ -610,18 +506,13 @@ func file_tickroom_arena_v1_arena_proto_init() {
 	if File_tickroom_arena_v1_arena_proto != nil {
 		return
 	}
-	file_tickroom_arena_v1_arena_proto_msgTypes[4].OneofWrappers = []any{
-		(*Entity_Player)(nil),
-		(*Entity_Pickup)(nil),
-		(*Entity_Wall)(nil),
-	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_arena_v1_arena_proto_rawDesc), len(file_tickroom_arena_v1_arena_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -216,7 +216,7 @@ func (x *LeaveRoom) GetRoomId() string {
 type Player struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// seat is the seat number: players from 1 to max_players, spectators
-	// above that. InputAck.seat uses the same numbers.
+	// above that. Input acks (State) use the same numbers.
 	Seat uint32 `protobuf:"varint,1,opt,name=seat,proto3" json:"seat,omitempty"`
 	// user_id is the seated user.
 	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
@@ -490,7 +490,7 @@ func (x *Left) GetMessage() string {
 }
 
 // Input is a player's input for a room. It gets no reply: the snapshots'
-// InputAck for the player's seat says which seq the room applied last.
+// The State ack for the player's seat says which seq the room applied last.
 // Errors about it (ERROR_CODE_NOT_A_PLAYER, ERROR_CODE_INPUT_TOO_LARGE) come
 // back only when request_id is set.
 type Input struct {

@@ -146,147 +146,39 @@ func (RoomEventKind) EnumDescriptor() ([]byte, []int) {
 	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{1}
 }
 
-// Entity is one game object's state: an id the game chose and the game's own
-// protobuf message for it, already encoded. The runtime diffs these bytes
-// between ticks, so it needs no knowledge of a game's schema.
-type Entity struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Entity) Reset() {
-	*x = Entity{}
-	mi := &file_tickroom_v1_state_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Entity) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Entity) ProtoMessage() {}
-
-func (x *Entity) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_state_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Entity.ProtoReflect.Descriptor instead.
-func (*Entity) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *Entity) GetId() uint64 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
-func (x *Entity) GetData() []byte {
-	if x != nil {
-		return x.Data
-	}
-	return nil
-}
-
-// InputAck tells the player in a seat the sequence number of its last input
-// that a tick applied, so the client can reconcile its prediction.
-type InputAck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seat          uint32                 `protobuf:"varint,1,opt,name=seat,proto3" json:"seat,omitempty"`
-	Seq           uint32                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *InputAck) Reset() {
-	*x = InputAck{}
-	mi := &file_tickroom_v1_state_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *InputAck) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*InputAck) ProtoMessage() {}
-
-func (x *InputAck) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_state_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use InputAck.ProtoReflect.Descriptor instead.
-func (*InputAck) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *InputAck) GetSeat() uint32 {
-	if x != nil {
-		return x.Seat
-	}
-	return 0
-}
-
-func (x *InputAck) GetSeq() uint32 {
-	if x != nil {
-		return x.Seq
-	}
-	return 0
-}
-
-// State is one tick of a room's state, as a keyframe or as a delta.
+// State is one tick of a room's state, as a keyframe or as a delta. The
+// entities, globals and input acks travel in patch, in the compact layout of
+// docs/state-sync.md: a keyframe builds the state from nothing, a delta
+// changes the state at base_tick into the state at tick, entity by entity and
+// field by field.
 //
-// A keyframe (keyframe = true, base_tick = 0) lists every entity in upserts
-// and carries the globals. A delta lists the entities that changed or
-// appeared since base_tick in upserts and the ids of those that left in
-// removed; globals is present only when they changed. Applying a delta to the
-// state at base_tick gives the state at tick.
+// An entity is an id the game chose and the game's own message for it,
+// encoded; the runtime diffs those bytes between ticks (by protobuf field
+// where they parse as a message), so it needs no knowledge of a game's
+// schema. Every State carries, for each seated player that sent input, its
+// last applied input sequence number, so a client can reconcile its
+// prediction.
 type State struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	RoomId   string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
-	Tick     uint64                 `protobuf:"varint,2,opt,name=tick,proto3" json:"tick,omitempty"`
-	BaseTick uint64                 `protobuf:"varint,3,opt,name=base_tick,json=baseTick,proto3" json:"base_tick,omitempty"`
-	Keyframe bool                   `protobuf:"varint,4,opt,name=keyframe,proto3" json:"keyframe,omitempty"`
-	Upserts  []*Entity              `protobuf:"bytes,5,rep,name=upserts,proto3" json:"upserts,omitempty"`
-	Removed  []uint64               `protobuf:"varint,6,rep,packed,name=removed,proto3" json:"removed,omitempty"`
-	// globals is the game's room-wide message (score board, turn, clock).
-	Globals []byte `protobuf:"bytes,7,opt,name=globals,proto3" json:"globals,omitempty"`
-	// acks holds, for each seated player that sent input, its last applied
-	// input sequence number. Every recipient gets the same bytes; a client
-	// reads the entry for its own seat.
-	Acks []*InputAck `protobuf:"bytes,8,rep,name=acks,proto3" json:"acks,omitempty"`
-	// globals_set is true when globals holds the room's globals: always in a
-	// keyframe, and in a delta only when they changed since base_tick (so a
-	// change to empty globals is not mistaken for no change).
-	GlobalsSet    bool `protobuf:"varint,9,opt,name=globals_set,json=globalsSet,proto3" json:"globals_set,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// room_id is set in keyframes only; every State carries room_ref.
+	RoomId string `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	Tick   uint64 `protobuf:"varint,2,opt,name=tick,proto3" json:"tick,omitempty"`
+	// base_tick is the tick a delta applies to; 0 in a keyframe.
+	BaseTick uint64 `protobuf:"varint,3,opt,name=base_tick,json=baseTick,proto3" json:"base_tick,omitempty"`
+	Keyframe bool   `protobuf:"varint,4,opt,name=keyframe,proto3" json:"keyframe,omitempty"`
+	// room_ref is a short number for the room, unique on the server while the
+	// room lives; a keyframe pairs it with room_id, so deltas name their room
+	// with it alone.
+	RoomRef uint32 `protobuf:"varint,10,opt,name=room_ref,json=roomRef,proto3" json:"room_ref,omitempty"`
+	// patch holds the entities, globals and acks (docs/state-sync.md).
+	Patch         []byte `protobuf:"bytes,11,opt,name=patch,proto3" json:"patch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_tickroom_v1_state_proto_msgTypes[2]
+	mi := &file_tickroom_v1_state_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -298,7 +190,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_state_proto_msgTypes[2]
+	mi := &file_tickroom_v1_state_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -311,7 +203,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{2}
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *State) GetRoomId() string {
@@ -342,39 +234,18 @@ func (x *State) GetKeyframe() bool {
 	return false
 }
 
-func (x *State) GetUpserts() []*Entity {
+func (x *State) GetRoomRef() uint32 {
 	if x != nil {
-		return x.Upserts
+		return x.RoomRef
 	}
-	return nil
+	return 0
 }
 
-func (x *State) GetRemoved() []uint64 {
+func (x *State) GetPatch() []byte {
 	if x != nil {
-		return x.Removed
+		return x.Patch
 	}
 	return nil
-}
-
-func (x *State) GetGlobals() []byte {
-	if x != nil {
-		return x.Globals
-	}
-	return nil
-}
-
-func (x *State) GetAcks() []*InputAck {
-	if x != nil {
-		return x.Acks
-	}
-	return nil
-}
-
-func (x *State) GetGlobalsSet() bool {
-	if x != nil {
-		return x.GlobalsSet
-	}
-	return false
 }
 
 // MatchResult is how a match ended.
@@ -393,7 +264,7 @@ type MatchResult struct {
 
 func (x *MatchResult) Reset() {
 	*x = MatchResult{}
-	mi := &file_tickroom_v1_state_proto_msgTypes[3]
+	mi := &file_tickroom_v1_state_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +276,7 @@ func (x *MatchResult) String() string {
 func (*MatchResult) ProtoMessage() {}
 
 func (x *MatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_state_proto_msgTypes[3]
+	mi := &file_tickroom_v1_state_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +289,7 @@ func (x *MatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchResult.ProtoReflect.Descriptor instead.
 func (*MatchResult) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{3}
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *MatchResult) GetWinnerSeats() []uint32 {
@@ -464,7 +335,7 @@ type RoomEvent struct {
 
 func (x *RoomEvent) Reset() {
 	*x = RoomEvent{}
-	mi := &file_tickroom_v1_state_proto_msgTypes[4]
+	mi := &file_tickroom_v1_state_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +347,7 @@ func (x *RoomEvent) String() string {
 func (*RoomEvent) ProtoMessage() {}
 
 func (x *RoomEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_state_proto_msgTypes[4]
+	mi := &file_tickroom_v1_state_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +360,7 @@ func (x *RoomEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
 func (*RoomEvent) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{4}
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RoomEvent) GetRoomId() string {
@@ -569,7 +440,7 @@ type GameMessage struct {
 
 func (x *GameMessage) Reset() {
 	*x = GameMessage{}
-	mi := &file_tickroom_v1_state_proto_msgTypes[5]
+	mi := &file_tickroom_v1_state_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +452,7 @@ func (x *GameMessage) String() string {
 func (*GameMessage) ProtoMessage() {}
 
 func (x *GameMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_state_proto_msgTypes[5]
+	mi := &file_tickroom_v1_state_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +465,7 @@ func (x *GameMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GameMessage.ProtoReflect.Descriptor instead.
 func (*GameMessage) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{5}
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GameMessage) GetRoomId() string {
@@ -629,24 +500,16 @@ var File_tickroom_v1_state_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_state_proto_rawDesc = "" +
 	"\n" +
-	"\x17tickroom/v1/state.proto\x12\vtickroom.v1\",\n" +
-	"\x06Entity\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"0\n" +
-	"\bInputAck\x12\x12\n" +
-	"\x04seat\x18\x01 \x01(\rR\x04seat\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\rR\x03seq\"\x9c\x02\n" +
+	"\x17tickroom/v1/state.proto\x12\vtickroom.v1\"\xea\x01\n" +
 	"\x05State\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04tick\x18\x02 \x01(\x04R\x04tick\x12\x1b\n" +
 	"\tbase_tick\x18\x03 \x01(\x04R\bbaseTick\x12\x1a\n" +
-	"\bkeyframe\x18\x04 \x01(\bR\bkeyframe\x12-\n" +
-	"\aupserts\x18\x05 \x03(\v2\x13.tickroom.v1.EntityR\aupserts\x12\x18\n" +
-	"\aremoved\x18\x06 \x03(\x04R\aremoved\x12\x18\n" +
-	"\aglobals\x18\a \x01(\fR\aglobals\x12)\n" +
-	"\x04acks\x18\b \x03(\v2\x15.tickroom.v1.InputAckR\x04acks\x12\x1f\n" +
-	"\vglobals_set\x18\t \x01(\bR\n" +
-	"globalsSet\"\\\n" +
+	"\bkeyframe\x18\x04 \x01(\bR\bkeyframe\x12\x19\n" +
+	"\broom_ref\x18\n" +
+	" \x01(\rR\aroomRef\x12\x14\n" +
+	"\x05patch\x18\v \x01(\fR\x05patchJ\x04\b\x05\x10\x06J\x04\b\x06\x10\aJ\x04\b\a\x10\bJ\x04\b\b\x10\tJ\x04\b\t\x10\n" +
+	"R\aupsertsR\aremovedR\aglobalsR\x04acksR\vglobals_set\"\\\n" +
 	"\vMatchResult\x12!\n" +
 	"\fwinner_seats\x18\x01 \x03(\rR\vwinnerSeats\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x12\n" +
@@ -694,28 +557,24 @@ func file_tickroom_v1_state_proto_rawDescGZIP() []byte {
 }
 
 var file_tickroom_v1_state_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tickroom_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_tickroom_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_tickroom_v1_state_proto_goTypes = []any{
 	(RoomPhase)(0),      // 0: tickroom.v1.RoomPhase
 	(RoomEventKind)(0),  // 1: tickroom.v1.RoomEventKind
-	(*Entity)(nil),      // 2: tickroom.v1.Entity
-	(*InputAck)(nil),    // 3: tickroom.v1.InputAck
-	(*State)(nil),       // 4: tickroom.v1.State
-	(*MatchResult)(nil), // 5: tickroom.v1.MatchResult
-	(*RoomEvent)(nil),   // 6: tickroom.v1.RoomEvent
-	(*GameMessage)(nil), // 7: tickroom.v1.GameMessage
+	(*State)(nil),       // 2: tickroom.v1.State
+	(*MatchResult)(nil), // 3: tickroom.v1.MatchResult
+	(*RoomEvent)(nil),   // 4: tickroom.v1.RoomEvent
+	(*GameMessage)(nil), // 5: tickroom.v1.GameMessage
 }
 var file_tickroom_v1_state_proto_depIdxs = []int32{
-	2, // 0: tickroom.v1.State.upserts:type_name -> tickroom.v1.Entity
-	3, // 1: tickroom.v1.State.acks:type_name -> tickroom.v1.InputAck
-	1, // 2: tickroom.v1.RoomEvent.kind:type_name -> tickroom.v1.RoomEventKind
-	0, // 3: tickroom.v1.RoomEvent.phase:type_name -> tickroom.v1.RoomPhase
-	5, // 4: tickroom.v1.RoomEvent.result:type_name -> tickroom.v1.MatchResult
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	1, // 0: tickroom.v1.RoomEvent.kind:type_name -> tickroom.v1.RoomEventKind
+	0, // 1: tickroom.v1.RoomEvent.phase:type_name -> tickroom.v1.RoomPhase
+	3, // 2: tickroom.v1.RoomEvent.result:type_name -> tickroom.v1.MatchResult
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_state_proto_init() }
@@ -729,7 +588,7 @@ func file_tickroom_v1_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_state_proto_rawDesc), len(file_tickroom_v1_state_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   6,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -24,44 +24,25 @@ type client struct {
 
 	mu       sync.Mutex
 	worlds   map[string]*world
+	refs     map[uint32]string // State.room_ref → room id, from keyframes
 	stateErr error
 }
 
 // world is a room's state as rebuilt from keyframes and deltas.
 type world struct {
-	tick     uint64
-	entities map[uint64][]byte
-	globals  []byte
-	acks     map[uint32]uint32
-	frames   int
-	history  map[uint64]string // tick → digest, for cross-client comparison
+	st      *statesync.Store
+	frames  int
+	history map[uint64]string // tick → digest, for cross-client comparison
 }
 
 func newWorld() *world {
-	return &world{entities: map[uint64][]byte{}, acks: map[uint32]uint32{}, history: map[uint64]string{}}
+	return &world{st: &statesync.Store{}, history: map[uint64]string{}}
 }
 
 func (w *world) apply(s *tickroomv1.State) error {
-	if !s.Keyframe && s.BaseTick != w.tick {
-		return fmt.Errorf("room %s: delta from tick %d onto tick %d", s.RoomId, s.BaseTick, w.tick)
+	if _, err := w.st.Apply(s.Keyframe, s.Tick, s.BaseTick, s.Patch); err != nil {
+		return fmt.Errorf("room %s (ref %d): tick %d: %w", s.RoomId, s.RoomRef, s.Tick, err)
 	}
-	if s.Keyframe {
-		w.entities = map[uint64][]byte{}
-		w.globals = nil
-	}
-	for _, e := range s.Upserts {
-		w.entities[e.Id] = bytes.Clone(e.Data)
-	}
-	for _, id := range s.Removed {
-		delete(w.entities, id)
-	}
-	if s.Keyframe || s.GlobalsSet || len(s.Globals) > 0 {
-		w.globals = bytes.Clone(s.Globals)
-	}
-	for _, a := range s.Acks {
-		w.acks[a.Seat] = a.Seq
-	}
-	w.tick = s.Tick
 	w.frames++
 	w.history[s.Tick] = w.digest()
 	return nil
@@ -69,16 +50,16 @@ func (w *world) apply(s *tickroomv1.State) error {
 
 func (w *world) digest() string {
 	var b bytes.Buffer
-	for _, id := range slices.Sorted(maps.Keys(w.entities)) {
-		fmt.Fprintf(&b, "%d:%x;", id, w.entities[id])
+	for _, e := range w.st.Entities() {
+		fmt.Fprintf(&b, "%d:%x;", e.ID, e.Data)
 	}
-	fmt.Fprintf(&b, "g:%x", w.globals)
+	fmt.Fprintf(&b, "g:%x", w.st.Globals())
 	return b.String()
 }
 
 func dial(t *testing.T, url, token string) (*client, *http.Response, error) {
 	t.Helper()
-	c := &client{t: t, worlds: map[string]*world{}}
+	c := &client{t: t, worlds: map[string]*world{}, refs: map[uint32]string{}}
 	tc, resp, err := testclient.Dial(t, url, token, testclient.Options{OnState: c.onState})
 	if err != nil {
 		return nil, resp, err
@@ -91,10 +72,17 @@ func dial(t *testing.T, url, token string) (*client, *http.Response, error) {
 func (c *client) onState(st *tickroomv1.State) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	w := c.worlds[st.RoomId]
+	// A keyframe names its room; deltas name it by ref only.
+	id := st.RoomId
+	if id != "" {
+		c.refs[st.RoomRef] = id
+	} else {
+		id = c.refs[st.RoomRef]
+	}
+	w := c.worlds[id]
 	if w == nil {
 		w = newWorld()
-		c.worlds[st.RoomId] = w
+		c.worlds[id] = w
 	}
 	err := w.apply(st)
 	if err != nil && c.stateErr == nil {
@@ -113,7 +101,7 @@ func (c *client) world(roomID string) (tick uint64, digest string, frames int, e
 	if w == nil {
 		return 0, "", 0, err
 	}
-	return w.tick, w.digest(), w.frames, err
+	return w.st.Tick(), w.digest(), w.frames, err
 }
 
 // adopt copies other's view of a room, as a reconnecting client keeps its
@@ -121,10 +109,12 @@ func (c *client) world(roomID string) (tick uint64, digest string, frames int, e
 func (c *client) adopt(other *client, roomID string) {
 	other.mu.Lock()
 	w := other.worlds[roomID]
-	cp := &world{tick: w.tick, entities: maps.Clone(w.entities), globals: w.globals, acks: maps.Clone(w.acks), history: map[uint64]string{}}
+	cp := &world{st: w.st.Clone(), history: map[uint64]string{}}
+	refs := maps.Clone(other.refs)
 	other.mu.Unlock()
 	c.mu.Lock()
 	c.worlds[roomID] = cp
+	maps.Copy(c.refs, refs)
 	c.mu.Unlock()
 }
 
@@ -132,7 +122,11 @@ func (c *client) entities(roomID string) map[uint64][]byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w := c.worlds[roomID]; w != nil {
-		return maps.Clone(w.entities)
+		m := map[uint64][]byte{}
+		for _, e := range w.st.Entities() {
+			m[e.ID] = bytes.Clone(e.Data)
+		}
+		return m
 	}
 	return nil
 }
@@ -141,7 +135,8 @@ func (c *client) ack(roomID string, seat uint32) uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w := c.worlds[roomID]; w != nil {
-		return w.acks[seat]
+		seq, _ := w.st.AckFor(seat)
+		return seq
 	}
 	return 0
 }

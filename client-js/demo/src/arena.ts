@@ -6,12 +6,16 @@
 // one tick, so it moves smoothly between the 20 Hz states.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { interpolateRoom, lerpFields, type Room, type RoomInterpolation } from "../../src/index.js";
-import { EntitySchema, GlobalsSchema, InputSchema, type Globals } from "../../src/gen/tickroom/arena/v1/arena_pb.js";
+import { GlobalsSchema, InputSchema, PickupSchema, PlayerSchema, WallSchema, type Globals } from "../../src/gen/tickroom/arena/v1/arena_pb.js";
 import { el } from "./dom.js";
 import type { GameView, ViewHost } from "./view.js";
 
-// Entity id bases, as the arena assigns them: a player's id is its seat.
+// Entity id bases, as the arena assigns them: a player's id is its seat
+// (a Player), walls from wallBase (a Wall), pickups from pickupBase (a Pickup).
 const wallBase = 1n << 20n;
+const pickupBase = 2n << 20n;
+// Velocities arrive in quarter units per second, positions in centi-units.
+const centiPerVelocityUnit = 25;
 
 // Avatar is what is drawn of a player.
 interface Avatar {
@@ -73,9 +77,9 @@ export class ArenaView implements GameView {
       () => window.removeEventListener("keydown", down),
       () => window.removeEventListener("keyup", up),
       () => window.removeEventListener("blur", blur),
-      room.on("state", ({ state, result }) => {
+      room.on("state", ({ result }) => {
         if (result.upserted.includes(BigInt(room.seat))) this.ownAt = performance.now();
-        if (state.globalsSet) this.globals = fromBinary(GlobalsSchema, room.globals);
+        if (result.globalsChanged) this.globals = fromBinary(GlobalsSchema, room.globals);
         this.renderScores();
       }),
     );
@@ -142,14 +146,15 @@ export class ArenaView implements GameView {
     const own = BigInt(this.room.seat);
     const players: Avatar[] = [];
     for (const [id, bytes] of this.room.entities) {
-      const e = fromBinary(EntitySchema, bytes).kind;
-      if (e.case === "wall") {
-        ctx.fillStyle = "#3b4560";
-        ctx.fillRect(px(e.value.x), px(e.value.y), px(e.value.w), px(e.value.h));
-      } else if (e.case === "pickup") {
+      if (id >= pickupBase) {
+        const p = fromBinary(PickupSchema, bytes);
         ctx.fillStyle = "#ffd43b";
-        circle(ctx, px(e.value.x), px(e.value.y), Math.max(2, px(g.pickupRadius)));
-      } else if (e.case === "player") {
+        circle(ctx, px(p.x), px(p.y), Math.max(2, px(g.pickupRadius)));
+      } else if (id >= wallBase) {
+        const w = fromBinary(WallSchema, bytes);
+        ctx.fillStyle = "#3b4560";
+        ctx.fillRect(px(w.x), px(w.y), px(w.w), px(w.h));
+      } else {
         const a = id === own && !this.room.spectator ? this.extrapolate(bytes, now) : (this.smooth.sample(id, now)?.value ?? avatar(bytes));
         if (a) players.push(a);
       }
@@ -178,7 +183,7 @@ export class ArenaView implements GameView {
     const a = avatar(bytes);
     if (!a || this.ownAt === 0) return a;
     const dt = Math.min(Math.max(0, now - this.ownAt), 1000 / Math.max(1, this.room.tickRate)) / 1000;
-    return { ...a, x: a.x + a.vx * dt, y: a.y + a.vy * dt };
+    return { ...a, x: a.x + a.vx * centiPerVelocityUnit * dt, y: a.y + a.vy * centiPerVelocityUnit * dt };
   }
 
   private renderScores(): void {
@@ -199,9 +204,7 @@ export class ArenaView implements GameView {
 }
 
 function avatar(bytes: Uint8Array): Avatar | undefined {
-  const e = fromBinary(EntitySchema, bytes).kind;
-  if (e.case !== "player") return undefined;
-  const p = e.value;
+  const p = fromBinary(PlayerSchema, bytes);
   return { x: p.x, y: p.y, vx: p.vx, vy: p.vy, seat: p.seat, name: p.name, score: p.score };
 }
 

@@ -90,7 +90,7 @@ export const LeaveRoomSchema: GenMessage<LeaveRoom> = /*@__PURE__*/
 export type Player = Message<"tickroom.v1.Player"> & {
   /**
    * seat is the seat number: players from 1 to max_players, spectators
-   * above that. InputAck.seat uses the same numbers.
+   * above that. Input acks (State) use the same numbers.
    *
    * @generated from field: uint32 seat = 1;
    */
@@ -256,7 +256,7 @@ export const LeftSchema: GenMessage<Left> = /*@__PURE__*/
 
 /**
  * Input is a player's input for a room. It gets no reply: the snapshots'
- * InputAck for the player's seat says which seq the room applied last.
+ * The State ack for the player's seat says which seq the room applied last.
  * Errors about it (ERROR_CODE_NOT_A_PLAYER, ERROR_CODE_INPUT_TOO_LARGE) come
  * back only when request_id is set.
  *

@@ -10,72 +10,28 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/state.proto.
  */
 export const file_tickroom_v1_state: GenFile = /*@__PURE__*/
-  fileDesc("Chd0aWNrcm9vbS92MS9zdGF0ZS5wcm90bxILdGlja3Jvb20udjEiIgoGRW50aXR5EgoKAmlkGAEgASgEEgwKBGRhdGEYAiABKAwiJQoISW5wdXRBY2sSDAoEc2VhdBgBIAEoDRILCgNzZXEYAiABKA0izQEKBVN0YXRlEg8KB3Jvb21faWQYASABKAkSDAoEdGljaxgCIAEoBBIRCgliYXNlX3RpY2sYAyABKAQSEAoIa2V5ZnJhbWUYBCABKAgSJAoHdXBzZXJ0cxgFIAMoCzITLnRpY2tyb29tLnYxLkVudGl0eRIPCgdyZW1vdmVkGAYgAygEEg8KB2dsb2JhbHMYByABKAwSIwoEYWNrcxgIIAMoCzIVLnRpY2tyb29tLnYxLklucHV0QWNrEhMKC2dsb2JhbHNfc2V0GAkgASgIIkEKC01hdGNoUmVzdWx0EhQKDHdpbm5lcl9zZWF0cxgBIAMoDRIOCgZyZWFzb24YAiABKAkSDAoEZGF0YRgDIAEoDCLlAQoJUm9vbUV2ZW50Eg8KB3Jvb21faWQYASABKAkSKAoEa2luZBgCIAEoDjIaLnRpY2tyb29tLnYxLlJvb21FdmVudEtpbmQSDAoEdGljaxgDIAEoBBIMCgRzZWF0GAQgASgNEg8KB3VzZXJfaWQYBSABKAkSDAoEbmFtZRgGIAEoCRIRCglzcGVjdGF0b3IYByABKAgSJQoFcGhhc2UYCCABKA4yFi50aWNrcm9vbS52MS5Sb29tUGhhc2USKAoGcmVzdWx0GAkgASgLMhgudGlja3Jvb20udjEuTWF0Y2hSZXN1bHQiSAoLR2FtZU1lc3NhZ2USDwoHcm9vbV9pZBgBIAEoCRIMCgRjb2RlGAIgASgNEgwKBHRleHQYAyABKAkSDAoEZGF0YRgEIAEoDCqJAQoJUm9vbVBoYXNlEhoKFlJPT01fUEhBU0VfVU5TUEVDSUZJRUQQABIWChJST09NX1BIQVNFX1dBSVRJTkcQARIWChJST09NX1BIQVNFX1JVTk5JTkcQAhIXChNST09NX1BIQVNFX0ZJTklTSEVEEAMSFwoTUk9PTV9QSEFTRV9ESVNQT1NFRBAEKoACCg1Sb29tRXZlbnRLaW5kEh8KG1JPT01fRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEiEKHVJPT01fRVZFTlRfS0lORF9QTEFZRVJfSk9JTkVEEAESHwobUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9MRUZUEAISIgoeUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9EUk9QUEVEEAMSIgoeUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9SRVNVTUVEEAQSIQodUk9PTV9FVkVOVF9LSU5EX1BIQVNFX0NIQU5HRUQQBRIfChtST09NX0VWRU5UX0tJTkRfTUFUQ0hfRU5ERUQQBkI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z");
+  fileDesc("Chd0aWNrcm9vbS92MS9zdGF0ZS5wcm90bxILdGlja3Jvb20udjEiuAEKBVN0YXRlEg8KB3Jvb21faWQYASABKAkSDAoEdGljaxgCIAEoBBIRCgliYXNlX3RpY2sYAyABKAQSEAoIa2V5ZnJhbWUYBCABKAgSEAoIcm9vbV9yZWYYCiABKA0SDQoFcGF0Y2gYCyABKAxKBAgFEAZKBAgGEAdKBAgHEAhKBAgIEAlKBAgJEApSB3Vwc2VydHNSB3JlbW92ZWRSB2dsb2JhbHNSBGFja3NSC2dsb2JhbHNfc2V0IkEKC01hdGNoUmVzdWx0EhQKDHdpbm5lcl9zZWF0cxgBIAMoDRIOCgZyZWFzb24YAiABKAkSDAoEZGF0YRgDIAEoDCLlAQoJUm9vbUV2ZW50Eg8KB3Jvb21faWQYASABKAkSKAoEa2luZBgCIAEoDjIaLnRpY2tyb29tLnYxLlJvb21FdmVudEtpbmQSDAoEdGljaxgDIAEoBBIMCgRzZWF0GAQgASgNEg8KB3VzZXJfaWQYBSABKAkSDAoEbmFtZRgGIAEoCRIRCglzcGVjdGF0b3IYByABKAgSJQoFcGhhc2UYCCABKA4yFi50aWNrcm9vbS52MS5Sb29tUGhhc2USKAoGcmVzdWx0GAkgASgLMhgudGlja3Jvb20udjEuTWF0Y2hSZXN1bHQiSAoLR2FtZU1lc3NhZ2USDwoHcm9vbV9pZBgBIAEoCRIMCgRjb2RlGAIgASgNEgwKBHRleHQYAyABKAkSDAoEZGF0YRgEIAEoDCqJAQoJUm9vbVBoYXNlEhoKFlJPT01fUEhBU0VfVU5TUEVDSUZJRUQQABIWChJST09NX1BIQVNFX1dBSVRJTkcQARIWChJST09NX1BIQVNFX1JVTk5JTkcQAhIXChNST09NX1BIQVNFX0ZJTklTSEVEEAMSFwoTUk9PTV9QSEFTRV9ESVNQT1NFRBAEKoACCg1Sb29tRXZlbnRLaW5kEh8KG1JPT01fRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEiEKHVJPT01fRVZFTlRfS0lORF9QTEFZRVJfSk9JTkVEEAESHwobUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9MRUZUEAISIgoeUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9EUk9QUEVEEAMSIgoeUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9SRVNVTUVEEAQSIQodUk9PTV9FVkVOVF9LSU5EX1BIQVNFX0NIQU5HRUQQBRIfChtST09NX0VWRU5UX0tJTkRfTUFUQ0hfRU5ERUQQBkI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z");
 
 /**
- * Entity is one game object's state: an id the game chose and the game's own
- * protobuf message for it, already encoded. The runtime diffs these bytes
- * between ticks, so it needs no knowledge of a game's schema.
+ * State is one tick of a room's state, as a keyframe or as a delta. The
+ * entities, globals and input acks travel in patch, in the compact layout of
+ * docs/state-sync.md: a keyframe builds the state from nothing, a delta
+ * changes the state at base_tick into the state at tick, entity by entity and
+ * field by field.
  *
- * @generated from message tickroom.v1.Entity
- */
-export type Entity = Message<"tickroom.v1.Entity"> & {
-  /**
-   * @generated from field: uint64 id = 1;
-   */
-  id: bigint;
-
-  /**
-   * @generated from field: bytes data = 2;
-   */
-  data: Uint8Array;
-};
-
-/**
- * Describes the message tickroom.v1.Entity.
- * Use `create(EntitySchema)` to create a new message.
- */
-export const EntitySchema: GenMessage<Entity> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_state, 0);
-
-/**
- * InputAck tells the player in a seat the sequence number of its last input
- * that a tick applied, so the client can reconcile its prediction.
- *
- * @generated from message tickroom.v1.InputAck
- */
-export type InputAck = Message<"tickroom.v1.InputAck"> & {
-  /**
-   * @generated from field: uint32 seat = 1;
-   */
-  seat: number;
-
-  /**
-   * @generated from field: uint32 seq = 2;
-   */
-  seq: number;
-};
-
-/**
- * Describes the message tickroom.v1.InputAck.
- * Use `create(InputAckSchema)` to create a new message.
- */
-export const InputAckSchema: GenMessage<InputAck> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_state, 1);
-
-/**
- * State is one tick of a room's state, as a keyframe or as a delta.
- *
- * A keyframe (keyframe = true, base_tick = 0) lists every entity in upserts
- * and carries the globals. A delta lists the entities that changed or
- * appeared since base_tick in upserts and the ids of those that left in
- * removed; globals is present only when they changed. Applying a delta to the
- * state at base_tick gives the state at tick.
+ * An entity is an id the game chose and the game's own message for it,
+ * encoded; the runtime diffs those bytes between ticks (by protobuf field
+ * where they parse as a message), so it needs no knowledge of a game's
+ * schema. Every State carries, for each seated player that sent input, its
+ * last applied input sequence number, so a client can reconcile its
+ * prediction.
  *
  * @generated from message tickroom.v1.State
  */
 export type State = Message<"tickroom.v1.State"> & {
   /**
+   * room_id is set in keyframes only; every State carries room_ref.
+   *
    * @generated from field: string room_id = 1;
    */
   roomId: string;
@@ -86,6 +42,8 @@ export type State = Message<"tickroom.v1.State"> & {
   tick: bigint;
 
   /**
+   * base_tick is the tick a delta applies to; 0 in a keyframe.
+   *
    * @generated from field: uint64 base_tick = 3;
    */
   baseTick: bigint;
@@ -96,39 +54,20 @@ export type State = Message<"tickroom.v1.State"> & {
   keyframe: boolean;
 
   /**
-   * @generated from field: repeated tickroom.v1.Entity upserts = 5;
-   */
-  upserts: Entity[];
-
-  /**
-   * @generated from field: repeated uint64 removed = 6;
-   */
-  removed: bigint[];
-
-  /**
-   * globals is the game's room-wide message (score board, turn, clock).
+   * room_ref is a short number for the room, unique on the server while the
+   * room lives; a keyframe pairs it with room_id, so deltas name their room
+   * with it alone.
    *
-   * @generated from field: bytes globals = 7;
+   * @generated from field: uint32 room_ref = 10;
    */
-  globals: Uint8Array;
+  roomRef: number;
 
   /**
-   * acks holds, for each seated player that sent input, its last applied
-   * input sequence number. Every recipient gets the same bytes; a client
-   * reads the entry for its own seat.
+   * patch holds the entities, globals and acks (docs/state-sync.md).
    *
-   * @generated from field: repeated tickroom.v1.InputAck acks = 8;
+   * @generated from field: bytes patch = 11;
    */
-  acks: InputAck[];
-
-  /**
-   * globals_set is true when globals holds the room's globals: always in a
-   * keyframe, and in a delta only when they changed since base_tick (so a
-   * change to empty globals is not mistaken for no change).
-   *
-   * @generated from field: bool globals_set = 9;
-   */
-  globalsSet: boolean;
+  patch: Uint8Array;
 };
 
 /**
@@ -136,7 +75,7 @@ export type State = Message<"tickroom.v1.State"> & {
  * Use `create(StateSchema)` to create a new message.
  */
 export const StateSchema: GenMessage<State> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_state, 2);
+  messageDesc(file_tickroom_v1_state, 0);
 
 /**
  * MatchResult is how a match ended.
@@ -172,7 +111,7 @@ export type MatchResult = Message<"tickroom.v1.MatchResult"> & {
  * Use `create(MatchResultSchema)` to create a new message.
  */
 export const MatchResultSchema: GenMessage<MatchResult> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_state, 3);
+  messageDesc(file_tickroom_v1_state, 1);
 
 /**
  * RoomEvent is a reliable notice about a room's members or phase.
@@ -239,7 +178,7 @@ export type RoomEvent = Message<"tickroom.v1.RoomEvent"> & {
  * Use `create(RoomEventSchema)` to create a new message.
  */
 export const RoomEventSchema: GenMessage<RoomEvent> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_state, 4);
+  messageDesc(file_tickroom_v1_state, 2);
 
 /**
  * GameMessage is a game-specific reliable message to one or all members, such
@@ -274,7 +213,7 @@ export type GameMessage = Message<"tickroom.v1.GameMessage"> & {
  * Use `create(GameMessageSchema)` to create a new message.
  */
 export const GameMessageSchema: GenMessage<GameMessage> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_state, 5);
+  messageDesc(file_tickroom_v1_state, 3);
 
 /**
  * RoomPhase is where a room is in its life.

@@ -10,11 +10,12 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/arena/v1/arena.proto.
  */
 export const file_tickroom_arena_v1_arena: GenFile = /*@__PURE__*/
-  fileDesc("Ch10aWNrcm9vbS9hcmVuYS92MS9hcmVuYS5wcm90bxIRdGlja3Jvb20uYXJlbmEudjEiHwoFSW5wdXQSCgoCZHgYASABKBESCgoCZHkYAiABKBEiYQoGUGxheWVyEgwKBHNlYXQYASABKA0SDAoEbmFtZRgCIAEoCRIJCgF4GAMgASgREgkKAXkYBCABKBESCgoCdngYBSABKBESCgoCdnkYBiABKBESDQoFc2NvcmUYByABKA0iLQoGUGlja3VwEgkKAXgYASABKBESCQoBeRgCIAEoERINCgV2YWx1ZRgDIAEoDSIyCgRXYWxsEgkKAXgYASABKBESCQoBeRgCIAEoERIJCgF3GAMgASgREgkKAWgYBCABKBEikwEKBkVudGl0eRIrCgZwbGF5ZXIYASABKAsyGS50aWNrcm9vbS5hcmVuYS52MS5QbGF5ZXJIABIrCgZwaWNrdXAYAiABKAsyGS50aWNrcm9vbS5hcmVuYS52MS5QaWNrdXBIABInCgR3YWxsGAMgASgLMhcudGlja3Jvb20uYXJlbmEudjEuV2FsbEgAQgYKBGtpbmQihAEKB0dsb2JhbHMSDQoFd2lkdGgYASABKBESDgoGaGVpZ2h0GAIgASgREhUKDXBsYXllcl9yYWRpdXMYAyABKBESFQoNcGlja3VwX3JhZGl1cxgEIAEoERITCgt2aWV3X3JhZGl1cxgFIAEoERIXCg9yZW1haW5pbmdfdGlja3MYBiABKA0iNAoGUmVzdWx0EioKB3BsYXllcnMYASADKAsyGS50aWNrcm9vbS5hcmVuYS52MS5QbGF5ZXJCN1o1Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC9hcmVuYXYxO2FyZW5hdjFiBnByb3RvMw");
+  fileDesc("Ch10aWNrcm9vbS9hcmVuYS92MS9hcmVuYS5wcm90bxIRdGlja3Jvb20uYXJlbmEudjEiHwoFSW5wdXQSCgoCZHgYASABKBESCgoCZHkYAiABKBEiYQoGUGxheWVyEgwKBHNlYXQYASABKA0SDAoEbmFtZRgCIAEoCRIJCgF4GAMgASgNEgkKAXkYBCABKA0SCgoCdngYBSABKBESCgoCdnkYBiABKBESDQoFc2NvcmUYByABKA0iLQoGUGlja3VwEgkKAXgYASABKBESCQoBeRgCIAEoERINCgV2YWx1ZRgDIAEoDSIyCgRXYWxsEgkKAXgYASABKBESCQoBeRgCIAEoERIJCgF3GAMgASgREgkKAWgYBCABKBEihAEKB0dsb2JhbHMSDQoFd2lkdGgYASABKBESDgoGaGVpZ2h0GAIgASgREhUKDXBsYXllcl9yYWRpdXMYAyABKBESFQoNcGlja3VwX3JhZGl1cxgEIAEoERITCgt2aWV3X3JhZGl1cxgFIAEoERIXCg9yZW1haW5pbmdfdGlja3MYBiABKA0iNAoGUmVzdWx0EioKB3BsYXllcnMYASADKAsyGS50aWNrcm9vbS5hcmVuYS52MS5QbGF5ZXJCN1o1Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC9hcmVuYXYxO2FyZW5hdjFiBnByb3RvMw");
 
 /**
  * Input is a player's steering: the direction it wants to move in, each
- * component in -1000..1000 (values outside are clamped; 0,0 stops).
+ * component in -1000..1000 (values outside are clamped; 0,0 stops). At
+ * magnitude 1000 a player moves at top speed, 8 units per second.
  *
  * @generated from message tickroom.arena.v1.Input
  */
@@ -54,16 +55,21 @@ export type Player = Message<"tickroom.arena.v1.Player"> & {
   name: string;
 
   /**
-   * @generated from field: sint32 x = 3;
+   * x and y are the centre, in centi-units (never negative: unsigned, so a
+   * move of up to 0.63 units a tick is a one-byte delta).
+   *
+   * @generated from field: uint32 x = 3;
    */
   x: number;
 
   /**
-   * @generated from field: sint32 y = 4;
+   * @generated from field: uint32 y = 4;
    */
   y: number;
 
   /**
+   * vx and vy are the velocity in quarter units per second (-32..32).
+   *
    * @generated from field: sint32 vx = 5;
    */
   vx: number;
@@ -150,43 +156,6 @@ export const WallSchema: GenMessage<Wall> = /*@__PURE__*/
   messageDesc(file_tickroom_arena_v1_arena, 3);
 
 /**
- * Entity is one arena entity; the runtime's entity id says which.
- *
- * @generated from message tickroom.arena.v1.Entity
- */
-export type Entity = Message<"tickroom.arena.v1.Entity"> & {
-  /**
-   * @generated from oneof tickroom.arena.v1.Entity.kind
-   */
-  kind: {
-    /**
-     * @generated from field: tickroom.arena.v1.Player player = 1;
-     */
-    value: Player;
-    case: "player";
-  } | {
-    /**
-     * @generated from field: tickroom.arena.v1.Pickup pickup = 2;
-     */
-    value: Pickup;
-    case: "pickup";
-  } | {
-    /**
-     * @generated from field: tickroom.arena.v1.Wall wall = 3;
-     */
-    value: Wall;
-    case: "wall";
-  } | { case: undefined; value?: undefined };
-};
-
-/**
- * Describes the message tickroom.arena.v1.Entity.
- * Use `create(EntitySchema)` to create a new message.
- */
-export const EntitySchema: GenMessage<Entity> = /*@__PURE__*/
-  messageDesc(file_tickroom_arena_v1_arena, 4);
-
-/**
  * Globals is the arena's room-wide state.
  *
  * @generated from message tickroom.arena.v1.Globals
@@ -234,7 +203,7 @@ export type Globals = Message<"tickroom.arena.v1.Globals"> & {
  * Use `create(GlobalsSchema)` to create a new message.
  */
 export const GlobalsSchema: GenMessage<Globals> = /*@__PURE__*/
-  messageDesc(file_tickroom_arena_v1_arena, 5);
+  messageDesc(file_tickroom_arena_v1_arena, 4);
 
 /**
  * Result is the arena's MatchResult data: the final score of every seat.
@@ -253,5 +222,5 @@ export type Result = Message<"tickroom.arena.v1.Result"> & {
  * Use `create(ResultSchema)` to create a new message.
  */
 export const ResultSchema: GenMessage<Result> = /*@__PURE__*/
-  messageDesc(file_tickroom_arena_v1_arena, 6);
+  messageDesc(file_tickroom_arena_v1_arena, 5);
 

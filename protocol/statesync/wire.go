@@ -1,0 +1,283 @@
+// Package statesync is the byte layout of State.patch (tickroom.v1), the
+// compact form in which a room's entities, globals and input acks travel:
+// the pieces the server encodes with and a Store that applies keyframes and
+// deltas as a client does. docs/state-sync.md describes the layout.
+//
+// A patch is schema-agnostic. An entity is an id and the game's encoded
+// message; when an entity changed, its bytes are read as protobuf fields
+// (tag, wire type, value) without a schema, and a delta sends only the
+// fields whose values changed: a varint as the zigzag varint of the
+// difference, other fields whole. An entity whose field list changed, or
+// whose bytes are not protobuf, is sent whole. Nothing here allocates on a
+// length read from the wire before checking it against the bytes at hand.
+//
+// It imports nothing else of tickroom's.
+package statesync
+
+import (
+	"errors"
+	"math/bits"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Flags of a patch: which sections follow, in this order.
+const (
+	FlagGlobals = 1 << 0 // globals: varint length, bytes
+	FlagAcks    = 1 << 1 // acks: bitset of seats whose ack rose by one, then a count and (seat gap, value) for the other changes
+	FlagChanged = 1 << 2 // changes to base entities: index bitset, one change per set bit
+	FlagAdded   = 1 << 3 // entities not in the base: count, then id gap, length, bytes each
+	flagsKnown  = FlagGlobals | FlagAcks | FlagChanged | FlagAdded
+)
+
+// Change heads: the varint that opens the change of one base entity.
+const (
+	// HeadRemoved: the entity is gone.
+	HeadRemoved = 0
+	// HeadWhole: the entity's new bytes follow (varint length, bytes).
+	HeadWhole = 1
+	// Any larger head h is the mask h-1 over the base entity's fields.
+)
+
+// MaxFields is the largest number of protobuf fields an entity may have
+// to be sent field by field; a larger one is sent whole.
+const MaxFields = 63
+
+// ErrMalformed is returned for a patch that does not follow the layout.
+var ErrMalformed = errors.New("statesync: malformed patch")
+
+// Field is one protobuf field of an entity: its tag and value as offsets
+// into the entity's bytes, and for a varint its value.
+type Field struct {
+	Num    protowire.Number
+	Type   protowire.Type
+	Tag    uint32 // offset of the tag
+	Val    uint32 // offset of the value
+	End    uint32 // offset just past the value
+	Varint uint64
+}
+
+// ParseFields appends the top-level protobuf fields of b to dst. ok is
+// false when b is not protobuf (groups count as not), or has more than
+// MaxFields fields; dst's contents are then unspecified.
+func ParseFields(dst []Field, b []byte) (fields []Field, ok bool) {
+	off := 0
+	for off < len(b) {
+		if len(dst) == MaxFields {
+			return dst, false
+		}
+		num, typ, n := protowire.ConsumeTag(b[off:])
+		if n < 0 {
+			return dst, false
+		}
+		f := Field{Num: num, Type: typ, Tag: uint32(off), Val: uint32(off + n)}
+		off += n
+		switch typ {
+		case protowire.VarintType:
+			v, m := protowire.ConsumeVarint(b[off:])
+			if m < 0 {
+				return dst, false
+			}
+			f.Varint = v
+			off += m
+		case protowire.Fixed32Type:
+			if len(b)-off < 4 {
+				return dst, false
+			}
+			off += 4
+		case protowire.Fixed64Type:
+			if len(b)-off < 8 {
+				return dst, false
+			}
+			off += 8
+		case protowire.BytesType:
+			_, m := protowire.ConsumeBytes(b[off:])
+			if m < 0 {
+				return dst, false
+			}
+			off += m
+		default:
+			return dst, false
+		}
+		f.End = uint32(off)
+		dst = append(dst, f)
+	}
+	return dst, true
+}
+
+// Scratch holds the field lists an encoder reuses between entities.
+type Scratch struct {
+	old, cur []Field
+}
+
+// AppendChange appends the change from an entity's old bytes to its cur
+// bytes: a field mask and the changed values when both parse into the same
+// field list (numbers and wire types, in order), else HeadWhole and cur.
+// The caller knows the two differ.
+func AppendChange(b []byte, old, cur []byte, s *Scratch) []byte {
+	var okO, okC bool
+	s.old, okO = ParseFields(s.old[:0], old)
+	s.cur, okC = ParseFields(s.cur[:0], cur)
+	if !okO || !okC || len(s.old) != len(s.cur) {
+		return appendWhole(b, cur)
+	}
+	var mask uint64
+	for i := range s.cur {
+		o, c := &s.old[i], &s.cur[i]
+		if o.Num != c.Num || o.Type != c.Type {
+			return appendWhole(b, cur)
+		}
+		if c.Type == protowire.VarintType {
+			if o.Varint != c.Varint {
+				mask |= 1 << i
+			}
+		} else if string(old[o.Val:o.End]) != string(cur[c.Val:c.End]) {
+			mask |= 1 << i
+		}
+	}
+	if mask == 0 {
+		// The bytes differ but no value does (a non-minimal varint): send
+		// them whole rather than nothing, so both sides hold equal bytes.
+		return appendWhole(b, cur)
+	}
+	b = protowire.AppendVarint(b, mask+1)
+	for m := mask; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros64(m)
+		o, c := &s.old[i], &s.cur[i]
+		if c.Type == protowire.VarintType {
+			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(c.Varint-o.Varint)))
+		} else {
+			b = append(b, cur[c.Val:c.End]...)
+		}
+	}
+	return b
+}
+
+func appendWhole(b, cur []byte) []byte {
+	b = protowire.AppendVarint(b, HeadWhole)
+	return protowire.AppendBytes(b, cur)
+}
+
+// Bitset builds a bitset section: a varint byte count, then the bytes,
+// bit i in byte i/8 at position i%8. Its buffer is reused.
+type Bitset struct{ b []byte }
+
+// Reset empties the set.
+func (s *Bitset) Reset() { s.b = s.b[:0] }
+
+// Set sets bit i.
+func (s *Bitset) Set(i int) {
+	for len(s.b) <= i/8 {
+		s.b = append(s.b, 0)
+	}
+	s.b[i/8] |= 1 << (i % 8)
+}
+
+// Empty reports whether no bit is set.
+func (s *Bitset) Empty() bool { return len(s.b) == 0 }
+
+// Append appends the section.
+func (s *Bitset) Append(b []byte) []byte {
+	b = protowire.AppendVarint(b, uint64(len(s.b)))
+	return append(b, s.b...)
+}
+
+// AckValue is the varint an ack section carries for a seat whose ack went
+// from base (0: none) to seq (0: none any more).
+func AckValue(base, seq uint32) uint64 {
+	if seq == 0 {
+		return 0
+	}
+	return protowire.EncodeZigZag(int64(seq)-int64(base)) + 1
+}
+
+// reader reads a patch; its first error sticks.
+type reader struct {
+	p   []byte
+	bad bool
+}
+
+func (r *reader) varint() uint64 {
+	if r.bad {
+		return 0
+	}
+	v, n := protowire.ConsumeVarint(r.p)
+	if n < 0 {
+		r.bad = true
+		return 0
+	}
+	r.p = r.p[n:]
+	return v
+}
+
+func (r *reader) bytes() []byte {
+	if r.bad {
+		return nil
+	}
+	v, n := protowire.ConsumeBytes(r.p)
+	if n < 0 {
+		r.bad = true
+		return nil
+	}
+	r.p = r.p[n:]
+	return v
+}
+
+func (r *reader) fixed(n int) []byte {
+	if r.bad || len(r.p) < n {
+		r.bad = true
+		return nil
+	}
+	v := r.p[:n]
+	r.p = r.p[n:]
+	return v
+}
+
+// ScanAck reads the ack section of a patch for one seat without applying
+// anything: present is true when the patch changes that seat's ack, and
+// value is then what it holds for it in AckValue's terms (ApplyAck turns it
+// into the new sequence number).
+func ScanAck(patch []byte, seat uint32) (value uint64, present bool, err error) {
+	r := reader{p: patch}
+	flags := r.varint()
+	if flags&^flagsKnown != 0 {
+		return 0, false, ErrMalformed
+	}
+	if flags&FlagGlobals != 0 {
+		r.bytes()
+	}
+	if flags&FlagAcks == 0 || r.bad {
+		if r.bad {
+			return 0, false, ErrMalformed
+		}
+		return 0, false, nil
+	}
+	if set := r.bytes(); seat > 0 && int(seat-1)/8 < len(set) && set[(seat-1)/8]&(1<<((seat-1)%8)) != 0 {
+		value, present = AckValue(0, 1), true // one up: zigzag(+1)+1
+	}
+	n := r.varint()
+	if n > uint64(len(r.p)) {
+		return 0, false, ErrMalformed
+	}
+	var s uint64
+	for range n {
+		s += r.varint()
+		v := r.varint()
+		if s == uint64(seat) {
+			value, present = v, true
+		}
+	}
+	if r.bad {
+		return 0, false, ErrMalformed
+	}
+	return value, present, nil
+}
+
+// ApplyAck returns the sequence number an ack value gives on top of base;
+// 0 means the seat has no ack any more.
+func ApplyAck(base uint32, value uint64) uint32 {
+	if value == 0 {
+		return 0
+	}
+	return uint32(int64(base) + protowire.DecodeZigZag(value-1))
+}
