@@ -21,22 +21,25 @@ test("bundled library loads and works in Chromium", { timeout: 120_000 }, async 
 
     const state = await page.evaluate(() => {
       const { StateStore, pb } = window.tickroom;
-      const enc = new TextEncoder();
       const dec = new TextDecoder();
       // Encode and decode like frames off the wire, with uint64 as bigint.
       const frame = (init) => pb.fromBinary(pb.StateSchema, pb.toBinary(pb.StateSchema, pb.create(pb.StateSchema, init)));
       const store = new StateStore();
       const results = [];
-      results.push(store.apply(frame({ tick: 5n, keyframe: true, globalsSet: true, globals: enc.encode("g"), upserts: [{ id: 1n, data: enc.encode("a") }, { id: 2n, data: enc.encode("b") }], acks: [{ seat: 0, seq: 3 }] })).ok);
-      results.push(store.apply(frame({ tick: 6n, baseTick: 5n, upserts: [{ id: 3n, data: enc.encode("c") }], removed: [1n] })).ok);
-      const refused = store.apply(frame({ tick: 9n, baseTick: 8n }));
+      // Patches (docs/state-sync.md): a keyframe with globals "g", seat 1's
+      // ack 3 and entities 1 "a", 2 "b"; a delta removing entity 1 and adding 3 "c".
+      const key = Uint8Array.of(11, 1, 0x67, 0, 1, 1, 7, 2, 1, 1, 0x61, 1, 1, 0x62);
+      const delta = Uint8Array.of(12, 1, 1, 0, 1, 3, 1, 0x63);
+      results.push(store.apply(frame({ tick: 5n, keyframe: true, roomId: "r", roomRef: 1, patch: key })).ok);
+      results.push(store.apply(frame({ tick: 6n, baseTick: 5n, roomRef: 1, patch: delta })).ok);
+      const refused = store.apply(frame({ tick: 9n, baseTick: 8n, patch: Uint8Array.of(0) }));
       return {
         results,
         refused: refused.ok ? "applied" : refused.reason,
         tick: String(store.tick),
         entities: [...store.entities].map(([id, b]) => `${id}=${dec.decode(b)}`),
         globals: dec.decode(store.globals),
-        ack: store.ackFor(0),
+        ack: store.ackFor(1),
         needsKeyframe: store.needsKeyframe,
       };
     });
