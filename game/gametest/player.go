@@ -81,12 +81,13 @@ func (p *Player) SendMessage(t testing.TB, m game.Marshaler) {
 func (c *Client) Entity(t testing.TB, id uint64, m Unmarshaler) bool {
 	t.Helper()
 	c.mu.Lock()
-	b, ok := c.ents[id]
+	b, ok := c.store.Get(id)
+	b = append([]byte(nil), b...)
 	c.mu.Unlock()
 	if !ok {
 		return false
 	}
-	if err := m.UnmarshalVT([]byte(b)); err != nil {
+	if err := m.UnmarshalVT(b); err != nil {
 		t.Fatalf("%s: entity %d: %v", c.name, id, err)
 	}
 	return true
