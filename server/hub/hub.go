@@ -60,6 +60,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -114,6 +115,29 @@ type Config struct {
 	// MaxRooms caps the rooms the server runs at once; a create beyond it
 	// gets ERROR_CODE_ROOM_LIMIT. Zero value means 10,000.
 	MaxRooms int
+	// RoomCreateRate and RoomCreateBurst are a user's room creation
+	// budget, a token bucket in cost units (see roomCost: a 20 Hz room of
+	// up to 8 players costs 1): past it a create gets
+	// ERROR_CODE_RATE_LIMITED with a retry hint. Zero values mean 0.5 units
+	// a second and a burst of 32.
+	RoomCreateRate  float64
+	RoomCreateBurst int
+	// MaxRoomCostPerUser caps the cost of the live rooms a user created,
+	// in them or not; past it a create gets ERROR_CODE_ROOM_LIMIT. Zero
+	// value means 32.
+	MaxRoomCostPerUser int
+	// IPQuotaFactor makes a client address's creation budget and share of
+	// live rooms this many times a user's, shared by every user on the
+	// address. Zero value means 4.
+	IPQuotaFactor int
+	// IPQuotaExempt tells the addresses that have no share of their own
+	// (their users keep theirs). Zero value means loopback addresses: a
+	// load test, or a proxy on the same host whose clients are told apart
+	// only with trusted proxies set on the server.
+	IPQuotaExempt func(netip.Addr) bool
+	// CreatorGoneTimeout is how long after its creator left an empty room
+	// is closed. Zero value means 5 s.
+	CreatorGoneTimeout time.Duration
 	// ListLimit caps the rooms in one RoomList. Zero value means 100.
 	ListLimit int
 	// Social limits chat, direct messages, contact lists and presence
@@ -139,31 +163,34 @@ func (c Config) withDefaults() Config {
 	if c.Games == nil {
 		c.Games = game.NewRegistry()
 	}
-	if c.MessageRate <= 0 {
-		c.MessageRate = 120
+	orDefault(&c.MessageRate, 120)
+	orDefault(&c.HeartbeatInterval, 10*time.Second)
+	orDefault(&c.MaxRoomsPerUser, 4)
+	orDefault(&c.MaxRooms, 10_000)
+	orDefault(&c.RoomCreateRate, 0.5)
+	orDefault(&c.RoomCreateBurst, 32)
+	orDefault(&c.MaxRoomCostPerUser, 32)
+	orDefault(&c.IPQuotaFactor, 4)
+	if c.IPQuotaExempt == nil {
+		c.IPQuotaExempt = isLoopback
 	}
-	if c.HeartbeatInterval <= 0 {
-		c.HeartbeatInterval = 10 * time.Second
-	}
-	if c.MaxRoomsPerUser <= 0 {
-		c.MaxRoomsPerUser = 4
-	}
-	if c.MaxRooms <= 0 {
-		c.MaxRooms = 10_000
-	}
-	if c.ListLimit <= 0 {
-		c.ListLimit = 100
-	}
+	orDefault(&c.CreatorGoneTimeout, 5*time.Second)
+	orDefault(&c.ListLimit, 100)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Runtime.DropGrace <= 0 {
-		c.Runtime.DropGrace = 30 * time.Second
-	}
+	orDefault(&c.Runtime.DropGrace, 30*time.Second)
 	return c
+}
+
+// orDefault sets *v to d when it is zero or negative.
+func orDefault[T int | float64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // Hub serves tickroom.v1 on a WebSocket path. It implements
@@ -178,6 +205,7 @@ type Hub struct {
 	dir    Directory
 	fan    social.Fanout
 	social *social.Social
+	quota  *roomQuota
 
 	mu       sync.Mutex
 	held     map[string][]heldSeat // seats kept for dropped users
@@ -213,11 +241,15 @@ func New(cfg Config) (*Hub, error) {
 	if h.fan == nil {
 		h.fan = NewLocalFanout(h.srv, h.reg, &h.stats)
 	}
+	if cfg.Social.AddressExempt == nil {
+		cfg.Social.AddressExempt = cfg.IPQuotaExempt
+	}
 	so, err := social.New(cfg.Social, socialHost{Fanout: h.fan, now: cfg.Now}, &h.stats.Stats)
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
 	h.social = so
+	h.quota = newRoomQuota(h)
 	rc := cfg.Runtime
 	rc.Registry = cfg.Games
 	rc.Transport = h
@@ -317,7 +349,7 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	h.mu.Unlock()
 	// Before the replaced sessions close, so that the user stays online
 	// and keeps its lists.
-	s.member = h.social.Connect(claims.UserID, claims.Name, c)
+	s.member = h.social.Connect(claims.UserID, claims.Name, AddressKey(s.ip), c)
 	for _, old := range replaced {
 		// The replaced connection's seats are held for this one to resume.
 		old.replaced.Store(true)
@@ -379,6 +411,12 @@ func (h *Hub) onRemoved(rm game.Removal) {
 	wasHeld := h.dropHeld(rm.UserID, rm.RoomID)
 	reason, msg := h.leaveReason(rm.Reason)
 	s, _ := rm.Client.(*Session)
+	if s == nil || s.owns(rm.RoomID, rm.Seat) {
+		// Not a seat its session gave up itself (leaveRoom saw to that).
+		if rm.Reason != game.RemovedRoomClosed && rm.Reason != game.RemovedRefused {
+			h.leftRoom(rm.UserID, rm.RoomID)
+		}
+	}
 	if s == nil {
 		if wasHeld && reason != tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED {
 			for _, live := range h.reg.Sessions(rm.UserID) {

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"errors"
 
 	"github.com/tickroom/tickroom/game"
@@ -78,7 +79,7 @@ func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 	if !s.hasRoomFor() {
 		return errRoomsPerUser
 	}
-	room, err := s.h.newRoom(game.RoomOptions{
+	room, err := s.newOwnedRoom(game.RoomOptions{
 		Game: q.Game, Options: q.Options, Metadata: q.Metadata, Password: q.Password,
 		MaxPlayers: int(q.MaxPlayers), Private: q.Private, TickRate: int(q.TickRate),
 	})
@@ -90,6 +91,27 @@ func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 		return err
 	}
 	return nil
+}
+
+// newOwnedRoom creates a room paid from the session's creation budgets
+// (see quota.go).
+func (s *Session) newOwnedRoom(opts game.RoomOptions) (*game.Room, error) {
+	d, ok := s.h.cfg.Games.Lookup(opts.Game)
+	if !ok {
+		return nil, protocol.NewError(protocol.ErrorUnknownGame, "no game named "+opts.Game)
+	}
+	tickRate, players := cmp.Or(opts.TickRate, d.TickRate), cmp.Or(opts.MaxPlayers, d.MaxPlayers)
+	ch, err := s.h.quota.charge(s, roomCost(tickRate, players, len(opts.Options)))
+	if err != nil {
+		return nil, err
+	}
+	room, err := s.h.newRoom(opts)
+	if err != nil {
+		ch.refund()
+		return nil, err
+	}
+	ch.record(room.ID())
+	return room, nil
 }
 
 // newRoom creates a room and lists it in the directory, in its quick-match
@@ -167,7 +189,7 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 			return err
 		}
 	}
-	room, err := s.h.newRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
+	room, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
 	if err != nil {
 		return err
 	}
@@ -283,6 +305,7 @@ func (s *Session) leaveRoom(id uint32, roomID string) error {
 		return protocol.NewError(protocol.ErrorNotInRoom, "")
 	}
 	_ = mm.room.LeaveAs(mm.seat, s.claims.UserID, s)
+	s.h.leftRoom(s.claims.UserID, roomID)
 	s.h.social.ExitRoom(s.member, roomID)
 	s.reply(id, leftMessage(roomID, tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 	return nil

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 type Session struct {
 	h      *Hub
 	conn   *server.Conn
+	ip     netip.Addr // the client's address (server.Conn.ClientIP)
 	claims auth.Claims
 	expiry *time.Timer
 
@@ -47,7 +49,7 @@ type membership struct {
 }
 
 func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
-	return &Session{h: h, conn: c, claims: claims, tokens: float64(2 * h.cfg.MessageRate), last: h.cfg.Now()}
+	return &Session{h: h, conn: c, ip: c.ClientIP(), claims: claims, tokens: float64(2 * h.cfg.MessageRate), last: h.cfg.Now()}
 }
 
 // UserID returns the session's user id.
@@ -279,6 +281,14 @@ func (s *Session) forget(roomID string, seat uint32) bool {
 	return true
 }
 
+// owns reports whether the session holds seat in roomID.
+func (s *Session) owns(roomID string, seat uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.find([]byte(roomID))
+	return m != nil && m.seat == seat
+}
+
 func (s *Session) removeLocked(roomID string) {
 	for i := range s.rooms {
 		if s.rooms[i].id == roomID {
@@ -313,6 +323,7 @@ func (s *Session) gone() {
 func (s *Session) release(m membership) {
 	if s.kicked.Load() {
 		_ = m.room.LeaveAs(m.seat, s.claims.UserID, s)
+		s.h.leftRoom(s.claims.UserID, m.id)
 		return
 	}
 	hs := heldSeat{

@@ -1,6 +1,7 @@
 package social
 
 import (
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,7 +26,9 @@ var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9:_.-]{0,63}$`)
 // channel is a room's chat or a lobby channel: its members and its last
 // lines. A channel exists while it has members; its history goes with it.
 type channel struct {
-	roomID, name string // exactly one is set
+	roomID, name string     // exactly one is set
+	opener       string     // the user who opened a lobby channel
+	openerAddr   netip.Addr // its address; invalid when exempt
 
 	mu      sync.Mutex
 	members []*Member
@@ -196,6 +199,7 @@ func (so *Social) leaveLocked(m *Member, key string) {
 	c.mu.Unlock()
 	if empty {
 		delete(chats, name)
+		so.closedLocked(c)
 	}
 }
 
@@ -220,8 +224,10 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	case c == nil && len(so.channels) >= so.cfg.MaxChannels:
 		return protocol.NewError(protocol.ErrorChannelNotFound, "no more channels can be opened")
 	case c == nil:
-		c = &channel{name: name}
-		so.channels[name] = c
+		var err error
+		if c, err = so.openLocked(m, name); err != nil {
+			return err
+		}
 	}
 	m.chats = append(m.chats, key)
 	c.mu.Lock()
@@ -229,6 +235,41 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	so.host.Reply(m.conn, c.historyMessage(id))
 	c.mu.Unlock()
 	return nil
+}
+
+// openLocked opens lobby channel name for m within its user's and its
+// address's shares of the server's channels. The caller holds so.mu.
+func (so *Social) openLocked(m *Member, name string) (*channel, error) {
+	if so.opened[m.user] >= so.cfg.MaxChannelsPerUser {
+		return nil, protocol.NewError(protocol.ErrorListFull, "channels you opened still exist; join one of them or an existing channel")
+	}
+	c := &channel{name: name, opener: m.user}
+	if !so.cfg.AddressExempt(m.addr) {
+		if so.openedAt[m.addr] >= so.cfg.MaxChannelsPerAddress {
+			return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your address still exist")
+		}
+		c.openerAddr = m.addr
+		so.openedAt[m.addr]++
+	}
+	so.opened[m.user]++
+	so.channels[name] = c
+	return c, nil
+}
+
+// closedLocked gives a lobby channel that is gone back to its opener's
+// shares. The caller holds so.mu.
+func (so *Social) closedLocked(c *channel) {
+	if c.opener == "" {
+		return
+	}
+	if so.opened[c.opener]--; so.opened[c.opener] <= 0 {
+		delete(so.opened, c.opener)
+	}
+	if c.openerAddr.IsValid() {
+		if so.openedAt[c.openerAddr]--; so.openedAt[c.openerAddr] <= 0 {
+			delete(so.openedAt, c.openerAddr)
+		}
+	}
 }
 
 // LeaveChannel unsubscribes m from a lobby channel. It runs on the

@@ -1,6 +1,9 @@
 package social
 
-import "sync/atomic"
+import (
+	"net/netip"
+	"sync/atomic"
+)
 
 // Config limits chat, direct messages, friend and block lists and presence
 // queries.
@@ -21,9 +24,17 @@ type Config struct {
 	// one past it is refused with ERROR_CODE_CHANNEL_NOT_FOUND. Zero value
 	// means 1,000.
 	MaxChannels int
-	// MaxChannelsPerUser caps the lobby channels one connection joins.
-	// Zero value means 8.
+	// MaxChannelsPerUser caps the lobby channels one connection joins, and
+	// the channels one user opened that still exist. Zero value means 8.
 	MaxChannelsPerUser int
+	// MaxChannelsPerAddress caps the lobby channels opened from one client
+	// address (its users together) that still exist; opening one more is
+	// refused with ERROR_CODE_LIST_FULL. A user's own share of opened
+	// channels is MaxChannelsPerUser. Zero value means 32.
+	MaxChannelsPerAddress int
+	// AddressExempt tells the addresses that have no share of their own.
+	// Zero value means loopback addresses.
+	AddressExempt func(netip.Addr) bool
 	// MaxListSize caps a user's friend list and block list each; the excess
 	// is refused with ERROR_CODE_LIST_FULL. Zero value means 500.
 	MaxListSize int
@@ -39,7 +50,11 @@ func (c Config) withDefaults() Config {
 	orDefault(&c.ChatBurst, 10)
 	orDefault(&c.MaxChannels, 1000)
 	orDefault(&c.MaxChannelsPerUser, 8)
+	orDefault(&c.MaxChannelsPerAddress, 32)
 	orDefault(&c.MaxListSize, 500)
+	if c.AddressExempt == nil {
+		c.AddressExempt = func(ip netip.Addr) bool { return ip.IsLoopback() }
+	}
 	orDefault(&c.MaxPresenceQuery, 100)
 	return c
 }

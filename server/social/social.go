@@ -23,6 +23,7 @@ package social
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,12 +78,15 @@ type Social struct {
 	blockedBy map[string]map[string]struct{} // user → users who blocked it
 	rooms     map[string]*channel            // room id → room chat
 	channels  map[string]*channel            // lobby channel name → channel
+	opened    map[string]int                 // user → lobby channels it opened that exist
+	openedAt  map[netip.Addr]int             // address → the same
 }
 
 // Member is one connection of a user as social knows it, from Connect to
 // Disconnect.
 type Member struct {
 	user, name string
+	addr       netip.Addr
 	conn       *server.Conn
 	closed     atomic.Bool // Disconnect ran
 
@@ -130,17 +134,20 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		blockedBy: make(map[string]map[string]struct{}),
 		rooms:     make(map[string]*channel),
 		channels:  make(map[string]*channel),
+		opened:    make(map[string]int),
+		openedAt:  make(map[netip.Addr]int),
 	}, nil
 }
 
 // Stats returns the counters Social adds to.
 func (so *Social) Stats() *Stats { return so.stats }
 
-// Connect records a new connection of a user; a user's first one makes it
-// online. Call it once the connection is registered as the user's, before
-// any request of the member.
-func (so *Social) Connect(userID, name string, c *server.Conn) *Member {
-	m := &Member{user: userID, name: name, conn: c}
+// Connect records a new connection of a user from a client address (as
+// per-address shares count it); a user's first connection makes it online.
+// Call it once the connection is registered as the user's, before any
+// request of the member.
+func (so *Social) Connect(userID, name string, addr netip.Addr, c *server.Conn) *Member {
+	m := &Member{user: userID, name: name, addr: addr, conn: c}
 	now := so.host.Now()
 	so.mu.Lock()
 	defer so.mu.Unlock()

@@ -1,0 +1,233 @@
+package hub
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol"
+	"golang.org/x/time/rate"
+)
+
+// Room creation is paid from budgets, so that a few guests cannot fill the
+// server with rooms or with expensive ones (the rate limiter is
+// golang.org/x/time/rate's token bucket: creation is far from a hot path).
+//
+// A room costs roomCost units. Each user and each client address has a
+// creation bucket (RoomCreateBurst units, refilled at RoomCreateRate units
+// a second), and the rooms a user or an address created that are still
+// alive count against its share of the server's rooms (MaxRoomCostPerUser,
+// MaxRoomCostPerIP units), whether or not it is still in them. A room whose
+// creator left is closed CreatorGoneTimeout after it is found empty.
+
+// roomCost is what a room costs of a creation budget: one unit per 20 Hz of
+// tick rate and 8 player seats (rounded up, so 1 for a small room), plus
+// one for every 4 option entries.
+func roomCost(tickRate, maxPlayers, options int) int {
+	return ceilDiv(max(tickRate, 1), 20)*ceilDiv(max(maxPlayers, 1), 8) + options/4
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// owner is a user's or an address's creation budget and live rooms.
+type owner struct {
+	bucket *rate.Limiter
+	rooms  []ownedRoom
+}
+
+// ownedRoom is a room an owner created, with its cost.
+type ownedRoom struct {
+	id   string
+	cost int
+}
+
+// roomQuota tracks creation budgets. Its methods are safe from any
+// goroutine.
+type roomQuota struct {
+	h *Hub
+
+	mu      sync.Mutex
+	users   map[string]*owner
+	ips     map[netip.Addr]*owner
+	charges int // creations charged, for sweeping idle owners
+}
+
+func newRoomQuota(h *Hub) *roomQuota {
+	return &roomQuota{h: h, users: make(map[string]*owner), ips: make(map[netip.Addr]*owner)}
+}
+
+// quotaSweepEvery is how many creations pass between sweeps of owners with
+// no live room and a full bucket.
+const quotaSweepEvery = 256
+
+// charge pays for a room of cost created by s, or refuses it: with
+// ERROR_CODE_RATE_LIMITED and a retry hint when a bucket is short, with
+// ERROR_CODE_ROOM_LIMIT when the user's or the address's live rooms would
+// exceed its share. A charged creation is recorded with record, or given
+// back with refund when the room could not be created.
+func (q *roomQuota) charge(s *Session, cost int) (*charge, error) {
+	cfg := &q.h.cfg
+	now := cfg.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.charges++
+	if q.charges%quotaSweepEvery == 0 {
+		q.sweepLocked(now)
+	}
+	c := &charge{q: q, cost: cost, user: ownerLocked(q, q.users, s.claims.UserID, 1)}
+	if !cfg.IPQuotaExempt(s.ip) {
+		c.ip = ownerLocked(q, q.ips, AddressKey(s.ip), cfg.IPQuotaFactor)
+	}
+	if live := q.liveLocked(c.user); live+cost > cfg.MaxRoomCostPerUser {
+		return nil, protocol.Errorf(protocol.ErrorRoomLimit, "rooms you created still run (%d of %d units; this one costs %d)", live, cfg.MaxRoomCostPerUser, cost)
+	}
+	if c.ip != nil {
+		if live := q.liveLocked(c.ip); live+cost > cfg.MaxRoomCostPerUser*cfg.IPQuotaFactor {
+			return nil, protocol.Errorf(protocol.ErrorRoomLimit, "rooms created from your address still run (%d of %d units)", live, cfg.MaxRoomCostPerUser*cfg.IPQuotaFactor)
+		}
+	}
+	var wait time.Duration
+	c.userRes = c.user.bucket.ReserveN(now, cost)
+	wait = max(wait, delay(c.userRes, now))
+	if c.ip != nil {
+		c.ipRes = c.ip.bucket.ReserveN(now, cost)
+		wait = max(wait, delay(c.ipRes, now))
+	}
+	if wait > 0 {
+		c.cancel(now)
+		return nil, &protocol.Error{
+			Code: protocol.ErrorRateLimited, RetryAfter: wait,
+			Message: fmt.Sprintf("room creation budget spent (this room costs %d units)", cost),
+		}
+	}
+	return c, nil
+}
+
+// delay is how long r makes its caller wait; forever for a reservation the
+// bucket can never grant.
+func delay(r *rate.Reservation, now time.Time) time.Duration {
+	if !r.OK() {
+		return time.Hour
+	}
+	return r.DelayFrom(now)
+}
+
+// ownerLocked returns the owner under key, made with a bucket of factor
+// times the per-user budget. The caller holds q.mu.
+func ownerLocked[K comparable](q *roomQuota, m map[K]*owner, key K, factor int) *owner {
+	o := m[key]
+	if o == nil {
+		cfg := &q.h.cfg
+		o = &owner{bucket: rate.NewLimiter(rate.Limit(cfg.RoomCreateRate*float64(factor)), cfg.RoomCreateBurst*factor)}
+		m[key] = o
+	}
+	return o
+}
+
+// liveLocked forgets o's rooms that are gone and returns the cost of the
+// others. The caller holds q.mu.
+func (q *roomQuota) liveLocked(o *owner) int {
+	o.rooms = slices.DeleteFunc(o.rooms, func(r ownedRoom) bool { _, ok := q.h.rt.Room(r.id); return !ok })
+	n := 0
+	for _, r := range o.rooms {
+		n += r.cost
+	}
+	return n
+}
+
+// sweepLocked forgets owners with no live room and a full bucket: they are
+// as a new owner would be. The caller holds q.mu.
+func (q *roomQuota) sweepLocked(now time.Time) {
+	idle := func(o *owner) bool {
+		return q.liveLocked(o) == 0 && o.bucket.TokensAt(now) >= float64(o.bucket.Burst())
+	}
+	for k, o := range q.users {
+		if idle(o) {
+			delete(q.users, k)
+		}
+	}
+	for k, o := range q.ips {
+		if idle(o) {
+			delete(q.ips, k)
+		}
+	}
+}
+
+// charge is a creation paid for, not yet recorded.
+type charge struct {
+	q              *roomQuota
+	cost           int
+	user, ip       *owner // ip is nil for an exempt address
+	userRes, ipRes *rate.Reservation
+}
+
+// cancel gives the reservations back. The caller holds q.mu.
+func (c *charge) cancel(now time.Time) {
+	c.userRes.CancelAt(now)
+	if c.ipRes != nil {
+		c.ipRes.CancelAt(now)
+	}
+}
+
+// refund gives a creation that failed back to the budgets.
+func (c *charge) refund() {
+	c.q.mu.Lock()
+	defer c.q.mu.Unlock()
+	c.cancel(c.q.h.cfg.Now())
+}
+
+// record counts the created room against its creator's shares.
+func (c *charge) record(roomID string) {
+	c.q.mu.Lock()
+	defer c.q.mu.Unlock()
+	r := ownedRoom{id: roomID, cost: c.cost}
+	c.user.rooms = append(c.user.rooms, r)
+	if c.ip != nil {
+		c.ip.rooms = append(c.ip.rooms, r)
+	}
+}
+
+// owns reports whether userID created roomID and the room still counts
+// against it.
+func (q *roomQuota) owns(userID, roomID string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	o := q.users[userID]
+	return o != nil && slices.ContainsFunc(o.rooms, func(r ownedRoom) bool { return r.id == roomID })
+}
+
+// leftRoom runs when userID gave up its seat in roomID: when it created
+// the room, the room is closed CreatorGoneTimeout later if it is empty
+// then, instead of waiting out the runtime's EmptyTimeout.
+func (h *Hub) leftRoom(userID, roomID string) {
+	if !h.quota.owns(userID, roomID) {
+		return
+	}
+	time.AfterFunc(h.cfg.CreatorGoneTimeout, func() {
+		room, ok := h.rt.Room(roomID)
+		if !ok {
+			return
+		}
+		if info := room.Info(); info.Players+info.Spectators == 0 {
+			room.Close("empty after its creator left")
+		}
+	})
+}
+
+// AddressKey is the client address that per-address shares count: the
+// address itself for IPv4, its /64 for IPv6 (one subscriber's prefix).
+func AddressKey(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
+}
+
+// isLoopback is the default IPQuotaExempt: a load test or a proxy on the
+// same host is not one client (set trusted proxies so that a proxy's
+// clients are told apart).
+func isLoopback(ip netip.Addr) bool { return ip.IsLoopback() }

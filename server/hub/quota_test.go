@@ -1,0 +1,185 @@
+package hub_test
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// Room creation budgets (hub/quota.go). Every test client connects from
+// 127.0.0.1, so the tests count loopback as an address of its own.
+
+func countLoopback(c *hub.Config) { c.IPQuotaExempt = func(netip.Addr) bool { return false } }
+
+// createAndLeave creates a tally room as c and leaves it at once; it
+// returns the refusal, nil when the room was created.
+func createAndLeave(t *testing.T, c *client, q *tickroomv1.CreateRoom) *tickroomv1.Error {
+	t.Helper()
+	m := c.Request(newRoomMsg(q))
+	if e := m.GetError(); e != nil {
+		return e
+	}
+	j := joined(t, m)
+	if m := c.Request(leaveRoom(j.RoomId)); m.GetLeft() == nil {
+		t.Fatalf("leave: %v", m)
+	}
+	return nil
+}
+
+// TestCreateThenLeaveFloodIsBounded: 16 guests on one address creating a
+// room and leaving it as fast as they can (which filled the server's
+// 10,000 rooms in 17 s) get only the address's share of live rooms, and
+// each refusal tells why.
+func TestCreateThenLeaveFloodIsBounded(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) {
+		countLoopback(c)
+		c.CreatorGoneTimeout = time.Hour // the rooms stay alive: the share must hold them
+	}})
+	const guests, rounds = 16, 12
+	var cs []*client
+	for i := range guests {
+		c, _ := e.connect("guest" + strconv.Itoa(i))
+		cs = append(cs, c)
+	}
+	created, limited, full := 0, 0, 0
+	for range rounds {
+		for _, c := range cs {
+			switch refusal := createAndLeave(t, c, &tickroomv1.CreateRoom{Game: "tally"}); {
+			case refusal == nil:
+				created++
+			case refusal.Code == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && refusal.RetryAfterMs > 0:
+				limited++
+			case refusal.Code == tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT:
+				full++
+			default:
+				t.Fatalf("refused with %v", refusal)
+			}
+		}
+	}
+	// A tally room (50 Hz, 4 players) costs 3 units; the address's share
+	// is 4 × 32 units.
+	const share = 4 * 32 / 3
+	if n := e.hub.Runtime().RoomCount(); n > share || created > share {
+		t.Fatalf("%d rooms live, %d created by one address; its share is %d", n, created, share)
+	}
+	if full == 0 {
+		t.Fatalf("no create was refused for the address's share (%d created, %d rate-limited)", created, limited)
+	}
+}
+
+// TestRoomsStillAliveCountAgainstTheirCreator: leaving a room does not
+// give its cost back while the room lives; once it is closed, it does.
+func TestRoomsStillAliveCountAgainstTheirCreator(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.MaxRoomCostPerUser = 9 // three tally rooms
+		c.RoomCreateBurst = 1000
+		c.CreatorGoneTimeout = time.Hour
+	}})
+	c, _ := e.connect("ann")
+	var ids []string
+	for range 3 {
+		j := joined(t, c.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
+		ids = append(ids, j.RoomId)
+		if m := c.Request(leaveRoom(j.RoomId)); m.GetLeft() == nil {
+			t.Fatalf("leave: %v", m)
+		}
+	}
+	if code := errCode(t, c.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"}))); code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT {
+		t.Fatalf("fourth room while three created ones live: %v", code)
+	}
+	if err := e.hub.CloseRoom(ids[0], "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the closed room gone", func() bool { _, ok := e.hub.Runtime().Room(ids[0]); return !ok })
+	joined(t, c.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"})))
+}
+
+// TestEmptyRoomClosesSoonAfterItsCreatorLeft: a room its creator left
+// empty is closed after CreatorGoneTimeout, not the runtime's 30 s; one
+// that someone else is still in stays.
+func TestEmptyRoomClosesSoonAfterItsCreatorLeft(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.CreatorGoneTimeout = 50 * time.Millisecond }})
+	ann, _ := e.connect("ann")
+	bob, _ := e.connect("bob")
+	lonely := joined(t, ann.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"}))).RoomId
+	shared := joined(t, ann.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"}))).RoomId
+	joined(t, bob.Request(joinRoom(shared, 0)))
+	for _, id := range []string{lonely, shared} {
+		if m := ann.Request(leaveRoom(id)); m.GetLeft() == nil {
+			t.Fatalf("leave: %v", m)
+		}
+	}
+	waitFor(t, "the empty room closed", func() bool { _, ok := e.hub.Runtime().Room(lonely); return !ok })
+	time.Sleep(200 * time.Millisecond) // four timeouts
+	if _, ok := e.hub.Runtime().Room(shared); !ok {
+		t.Fatal("a room with a member left was closed when its creator left")
+	}
+}
+
+// TestExpensiveRoomsCostMore: a room's cost grows with its tick rate, its
+// seats and its options, so a user's share holds fewer big rooms.
+func TestExpensiveRoomsCostMore(t *testing.T) {
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.MaxRoomCostPerUser = 8; c.RoomCreateBurst = 1000 },
+		games: func(r *game.Registry) {
+			if err := r.Register(game.Definition{Name: "big", New: newTally, TickRate: 20, MaxPlayers: 32}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	c, _ := e.connect("ann")
+	many := map[string]string{}
+	for i := range 16 {
+		many[fmt.Sprint("k", i)] = "v"
+	}
+	for _, tc := range []struct {
+		name string
+		q    *tickroomv1.CreateRoom
+		want tickroomv1.ErrorCode // 0: created
+	}{
+		{"120 Hz, 32 players: 24 units", &tickroomv1.CreateRoom{Game: "big", TickRate: 120}, tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT},
+		{"20 Hz, 8 players, 16 options: 5 units", &tickroomv1.CreateRoom{Game: "big", MaxPlayers: 8, Options: many}, 0},
+		{"20 Hz, 32 players: 4 more units is over 8", &tickroomv1.CreateRoom{Game: "big"}, tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT},
+		{"20 Hz, 8 players: 1 unit", &tickroomv1.CreateRoom{Game: "big", MaxPlayers: 8}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refusal := createAndLeave(t, c, tc.q)
+			switch {
+			case tc.want == 0 && refusal != nil:
+				t.Fatalf("refused: %v", refusal)
+			case tc.want != 0 && (refusal == nil || refusal.Code != tc.want):
+				t.Fatalf("got %v, want %v", refusal, tc.want)
+			}
+		})
+	}
+}
+
+// TestCreationRateRefusesWithARetryHint: past its burst a user's creates
+// are refused with ERROR_CODE_RATE_LIMITED and a retry hint, while another
+// user still creates.
+func TestCreationRateRefusesWithARetryHint(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.RoomCreateBurst, c.RoomCreateRate = 6, 0.01 // two tally rooms, then one every 300 s
+		c.MaxRoomCostPerUser = 1000
+	}})
+	ann, _ := e.connect("ann")
+	for range 2 {
+		if r := createAndLeave(t, ann, &tickroomv1.CreateRoom{Game: "tally"}); r != nil {
+			t.Fatalf("within the burst: %v", r)
+		}
+	}
+	r := createAndLeave(t, ann, &tickroomv1.CreateRoom{Game: "tally"})
+	if r == nil || r.Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || r.RetryAfterMs < 100_000 {
+		t.Fatalf("past the burst: %v", r)
+	}
+	bob, _ := e.connect("bob")
+	if r := createAndLeave(t, bob, &tickroomv1.CreateRoom{Game: "tally"}); r != nil {
+		t.Fatalf("another user: %v", r)
+	}
+}
