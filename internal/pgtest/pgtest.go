@@ -38,9 +38,10 @@ const SkipEnv = "TICKROOM_PG_SKIP"
 // Server is one running test server.
 type Server struct {
 	// Port is the loopback port it listens on.
-	Port int
-	dir  string
-	bin  string
+	Port    int
+	dir     string
+	bin     string
+	stopped bool
 }
 
 // Start starts a server for t and stops it when t ends.
@@ -89,6 +90,13 @@ func Start(t testing.TB) *Server {
 		}
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Logf("PostgreSQL server log:\n%s", log)
+		}
+		if s.stopped {
+			return
+		}
 		if out, err := s.run("pg_ctl", "stop", "-D", data, "-m", "immediate", "-w"); err != nil {
 			t.Errorf("pg_ctl stop: %v\n%s", err, out)
 		}
@@ -121,13 +129,16 @@ func (s *Server) NewDatabase(t testing.TB) string {
 	return s.URL(name)
 }
 
-// Stop stops the server now (to test a lost database); the cleanup then
-// finds it stopped.
+// Stop stops the server now (to test a lost database), closing every
+// client connection; what was committed stays (the test server runs with
+// synchronous_commit off, which an immediate stop would lose). The cleanup
+// then finds it stopped.
 func (s *Server) Stop(t testing.TB) {
 	t.Helper()
-	if out, err := s.run("pg_ctl", "stop", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w"); err != nil {
+	if out, err := s.run("pg_ctl", "stop", "-D", filepath.Join(s.dir, "data"), "-m", "fast", "-w"); err != nil {
 		t.Fatalf("pg_ctl stop: %v\n%s", err, out)
 	}
+	s.stopped = true
 }
 
 // Restart starts a stopped server again on the same port.
@@ -137,6 +148,7 @@ func (s *Server) Restart(t testing.TB) {
 	if out, err := s.run("pg_ctl", "start", "-w", "-t", "60", "-D", filepath.Join(s.dir, "data"), "-l", filepath.Join(s.dir, "log"), "-o", opts); err != nil {
 		t.Fatalf("pg_ctl start: %v\n%s", err, out)
 	}
+	s.stopped = false
 }
 
 func (s *Server) run(name string, args ...string) ([]byte, error) {

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/tickroom/tickroom/internal/pgtest"
+)
+
+func newQueue(t *testing.T, cfg QueueConfig) *WriteQueue {
+	t.Helper()
+	q, err := NewWriteQueue(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	t.Cleanup(func() { q.Shutdown(context.Background()) })
+	return q
+}
+
+func TestWriteQueueBatchesAndFlushesOnShutdown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := open(t, Config{Dir: t.TempDir(), ChannelKeep: 5000})
+	q := newQueue(t, QueueConfig{Writer: db, MaxBatch: 100})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 250 {
+				if !q.AddLine(Line{Channel: "general", From: fmt.Sprint("u", w), Text: fmt.Sprint(w, "/", i), At: time.Now()}) {
+					t.Error("line dropped by a queue with room")
+				}
+			}
+		})
+	}
+	for i := range 50 {
+		q.AddResult(gomokuResult(fmt.Sprint("r", i), "amy", "bob", time.Now()))
+	}
+	wg.Wait()
+	if err := q.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := q.Stats()
+	if s.LinesWritten != 1000 || s.ResultsWritten != 50 || s.Depth != 0 || s.LinesDropped+s.ResultsDropped != 0 {
+		t.Fatalf("stats after shutdown = %+v", s)
+	}
+	if s.Batches < 11 || s.Batches >= 1050 {
+		t.Fatalf("%d batches for 1,050 items of at most 100 a batch", s.Batches)
+	}
+	lines, err := db.ChannelLines(ctx, "general", 0, MaxPage)
+	if err != nil || len(lines) != MaxPage {
+		t.Fatalf("stored lines = %d, %v", len(lines), err)
+	}
+	if st, err := db.Standing(ctx, "gomoku", "amy"); err != nil || st.Wins != 50 {
+		t.Fatalf("amy's standing = %+v, %v; want 50 wins", st, err)
+	}
+	if q.AddLine(Line{Channel: "general", From: "late", Text: "x"}) {
+		t.Fatal("a line was taken after Shutdown")
+	}
+	if got := q.Stats().LinesDropped; got != 1 {
+		t.Fatalf("lines dropped after shutdown = %d, want 1", got)
+	}
+}
+
+func TestWriteQueueBoundedWhileDatabaseIsLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := pgtest.Start(t)
+	db := open(t, Config{URL: srv.NewDatabase(t), ConnectTimeout: 2 * time.Second})
+	q := newQueue(t, QueueConfig{Writer: db, Capacity: 100, MaxBatch: 30, RetryInterval: 20 * time.Millisecond,
+		PingInterval: 50 * time.Millisecond, WriteTimeout: time.Second})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(q)
+
+	if !q.AddLine(Line{Channel: "general", From: "amy", Text: "before"}) {
+		t.Fatal("dropped with the database up")
+	}
+	waitFor(t, "the first line written", func() bool { return q.Stats().LinesWritten == 1 })
+	if err := q.Ready(); err != nil {
+		t.Fatalf("Ready with the database up: %v", err)
+	}
+
+	srv.Stop(t)
+	waitFor(t, "Ready to report the lost database", func() bool { return q.Ready() != nil })
+	if err := q.Ready(); !strings.Contains(err.Error(), "store writes failing") {
+		t.Fatalf("Ready = %v", err)
+	}
+	taken := 0
+	for i := range 150 {
+		if q.AddLine(Line{Channel: "general", From: "amy", Text: fmt.Sprint("during ", i)}) {
+			taken++
+		}
+	}
+	s := q.Stats()
+	if taken != 100 || s.Depth != 100 || s.LinesDropped != 50 {
+		t.Fatalf("took %d of 150 with capacity 100; stats %+v", taken, s)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP tickroom_store_dropped_total Items dropped because the store write queue was full or shut down, by kind.
+# TYPE tickroom_store_dropped_total counter
+tickroom_store_dropped_total{kind="line"} 50
+tickroom_store_dropped_total{kind="result"} 0
+# HELP tickroom_store_queue_depth Results and chat lines waiting to be written to the store.
+# TYPE tickroom_store_queue_depth gauge
+tickroom_store_queue_depth 100
+# HELP tickroom_store_up 1 while the last store write or ping worked, 0 otherwise.
+# TYPE tickroom_store_up gauge
+tickroom_store_up 0
+`), "tickroom_store_dropped_total", "tickroom_store_queue_depth", "tickroom_store_up"); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Restart(t)
+	waitFor(t, "the queue to drain once the database is back", func() bool { return q.Stats().Depth == 0 })
+	waitFor(t, "Ready once the database is back", func() bool { return q.Ready() == nil })
+	lines, err := db.ChannelLines(ctx, "general", 0, MaxPage)
+	if err != nil || len(lines) != 101 {
+		t.Fatalf("stored lines = %d, %v; want the 101 the queue took", len(lines), err)
+	}
+	if s := q.Stats(); s.Errors == 0 || s.LinesWritten != 101 {
+		t.Fatalf("stats after recovery = %+v", s)
+	}
+}
+
+func TestWriteQueueShutdownWhileDatabaseIsLostCountsTheLoss(t *testing.T) {
+	t.Parallel()
+	q := newQueue(t, QueueConfig{Writer: failingWriter{}, RetryInterval: 10 * time.Millisecond})
+	for range 10 {
+		q.AddResult(Result{Game: "g"})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if s := q.Stats(); s.ResultsDropped != 10 || s.ResultsWritten != 0 || s.Depth != 0 {
+		t.Fatalf("stats = %+v, want 10 dropped", s)
+	}
+}
+
+// failingWriter is a database that is never reachable.
+type failingWriter struct{}
+
+func (failingWriter) Write(context.Context, *Batch) error {
+	return fmt.Errorf("%w: refused", ErrUnavailable)
+}
+func (failingWriter) Ping(context.Context) error { return fmt.Errorf("%w: refused", ErrUnavailable) }
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
