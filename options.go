@@ -128,6 +128,21 @@ type Options struct {
 	// off.
 	EchoEndpoints bool
 
+	// DataDir keeps what outlives the process in a SQLite database in this
+	// directory (made with mode 0700 when missing): accounts, results,
+	// history, and the session key and admin token when TokenKey and
+	// AdminToken are not given, so sessions stay valid across a restart.
+	// Ignored when DatabaseURL is set. Zero value (and no DatabaseURL)
+	// means no store: nothing outlives the process.
+	DataDir string
+	// DatabaseURL keeps the same in PostgreSQL (postgres://user@host/db),
+	// shared by every node that names it. Zero value means DataDir.
+	DatabaseURL string
+	// StoreQueue bounds the results and chat lines waiting to be written
+	// to the store; past it they are dropped and counted
+	// (tickroom_store_dropped_total). Zero value means 10,000.
+	StoreQueue int
+
 	// Logger receives the server's logs with the fixed keys conn, user,
 	// room and code. Zero value means slog.Default().
 	Logger *slog.Logger

@@ -46,6 +46,7 @@ import (
 	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/web"
+	"github.com/tickroom/tickroom/store"
 )
 
 var (
@@ -75,16 +76,31 @@ type Server struct {
 	admin      *http.Server
 	adminAddr  net.Addr
 	adminToken string
+
+	db               *store.DB         // nil without a store
+	queue            *store.WriteQueue // nil without a store
+	adminTokenStored bool              // adminToken came from the store
 }
 
 // New builds a server from opts and registers opts.Games. It listens on
-// nothing until Start or Run.
-func New(opts Options) (*Server, error) {
+// nothing until Start or Run. With a DataDir or DatabaseURL it opens the
+// store and applies its migrations first, and fails with a store error
+// when that cannot be done (there is no fallback to memory).
+func New(opts Options) (_ *Server, err error) {
 	o := opts.withDefaults()
 	if o.Addr == Off {
 		return nil, fmt.Errorf("%w: the WebSocket address cannot be off", ErrOptions)
 	}
 	s := &Server{opts: o, log: o.Logger, games: game.NewRegistry(), adminToken: o.AdminToken}
+	if err := s.openStore(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = s.closeStore(context.Background())
+		}
+	}()
+	o = s.opts
 	if s.adminToken == "" {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
@@ -100,7 +116,6 @@ func New(opts Options) (*Server, error) {
 	if len(o.IdentityKey) > 0 {
 		acfg.Identity.HMACKey = o.IdentityKey
 	}
-	var err error
 	if o.IdentityJWKSFile != "" {
 		if acfg.Identity.PublicKeys, err = auth.LoadJWKS(o.IdentityJWKSFile); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
@@ -130,7 +145,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.hub, err = hub.New(hub.Config{
 		Server: s.ws, Auth: s.auth, Games: s.games,
-		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: o.OnResult},
+		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: s.onResult()},
 		MultipleSockets: o.MultipleSockets, MessageRate: o.MessageRate,
 		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
 	})
@@ -228,7 +243,12 @@ func (s *Server) startAdmin() error {
 	case "":
 		addr, fallback = DefaultAdminAddr, true
 	}
-	ah, err := admin.New(admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log})
+	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log}
+	if s.queue != nil {
+		acfg.Ready = append(acfg.Ready, s.queue.Ready)
+		acfg.Collectors = append(acfg.Collectors, s.queue)
+	}
+	ah, err := admin.New(acfg)
 	if err != nil {
 		return err
 	}
@@ -283,7 +303,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) stopLocked(ctx context.Context) error {
 	s.closed = true
 	if !s.started {
-		return nil
+		return s.closeStore(ctx)
 	}
 	s.log.Info("shutting down: clients get a resumable close", "code", int(protocol.CloseServerShutdown))
 	if s.public != nil {
@@ -292,6 +312,11 @@ func (s *Server) stopLocked(ctx context.Context) error {
 	err := s.hub.Shutdown(ctx)
 	if werr := s.ws.Shutdown(ctx); !errors.Is(werr, server.ErrServerClosed) && err == nil {
 		err = werr
+	}
+	// Results of the rooms that just ended are queued: write them before
+	// the store closes.
+	if qerr := s.closeStore(ctx); err == nil {
+		err = qerr
 	}
 	if s.admin != nil {
 		_ = s.admin.Shutdown(ctx)

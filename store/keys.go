@@ -26,7 +26,7 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() ([]byte, error
 		return nil, ErrClosed
 	}
 	if db.keysDir != "" {
-		return fileSecret(filepath.Join(db.keysDir, name+".key"), gen)
+		return fileSecret(SecretFile(db.keysDir, name), gen)
 	}
 	var s []byte
 	err := db.r.QueryRowContext(ctx, `SELECT secret FROM secrets WHERE name = $1`, name).Scan(&s)
@@ -47,6 +47,10 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() ([]byte, error
 	err = db.w.QueryRowContext(ctx, `SELECT secret FROM secrets WHERE name = $1`, name).Scan(&s)
 	return s, db.fail("reading a secret", err)
 }
+
+// SecretFile returns the path of the file that keeps the secret name in
+// a SQLite data directory.
+func SecretFile(dir, name string) string { return filepath.Join(dir, name+".key") }
 
 func fileSecret(path string, gen func() ([]byte, error)) ([]byte, error) {
 	for range 3 {

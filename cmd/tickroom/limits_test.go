@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,23 @@ type running struct {
 	ws, http, admin string // addresses
 	summary         string // the start summary, through the admin lines
 	stderr          *lockedBuffer
+	cmd             *exec.Cmd
+	exited          chan struct{} // closed when the process has exited
+	exitErr         error         // cmd.Wait's error, once exited is closed
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exited:
+		if r.exitErr != nil {
+			t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", r.exitErr, r.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit 30 s after SIGTERM")
+	}
 }
 
 // lockedBuffer collects the process's stderr, read while it is written.
@@ -53,8 +71,8 @@ func startBinary(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
 	bin := buildBinary(t)
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	r := &running{stderr: &lockedBuffer{}}
+	cmd.Env = append(append(os.Environ(), "TICKROOM_DATA_DIR="+t.TempDir()), env...)
+	r := &running{stderr: &lockedBuffer{}, cmd: cmd, exited: make(chan struct{})}
 	cmd.Stderr = r.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -63,9 +81,10 @@ func startBinary(t *testing.T, env []string, args ...string) *running {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { r.exitErr = cmd.Wait(); close(r.exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-r.exited
 	})
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
@@ -162,7 +181,7 @@ var fingerprintRE = regexp.MustCompile(`fingerprint (sha256:[0-9a-f]{16})`)
 func TestBinarySecrets(t *testing.T) {
 	t.Run("generated admin token", func(t *testing.T) {
 		r := startBinary(t, nil)
-		m := regexp.MustCompile(`in (\S+admin-token)`).FindStringSubmatch(r.summary)
+		m := regexp.MustCompile(`in (\S+admin-token(?:\.key)?)`).FindStringSubmatch(r.summary)
 		if m == nil {
 			t.Fatalf("no token file in the summary:\n%s", r.summary)
 		}

@@ -35,6 +35,7 @@ import (
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/store"
 )
 
 func main() {
@@ -57,6 +58,8 @@ type flags struct {
 	multiSockets, debug, conformance                          bool
 	guestLoginRate                                            float64
 	guestLoginBurst                                           int
+	dataDir, database                                         string
+	storeQueue                                                int
 }
 
 func parseFlags() (*flags, error) {
@@ -78,6 +81,9 @@ func parseFlags() (*flags, error) {
 	fs.DurationVar(&f.dropGrace, "drop-grace", 30*time.Second, "how long a dropped player's seat is held for a resume")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 24*time.Hour, "session token lifetime")
 	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the admin token")
+	fs.StringVar(&f.dataDir, "data-dir", ".tickroom", "directory of the SQLite store (accounts, results, history, the session key and admin token); empty: nothing outlives the process")
+	fs.StringVar(&f.database, "database", "", "PostgreSQL URL (postgres://user@host/db) of the store, instead of -data-dir; prefer TICKROOM_DATABASE when it holds a password")
+	fs.IntVar(&f.storeQueue, "store-queue", 0, "results and chat lines waiting for the store before new ones are dropped (0: 10000)")
 	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: random, tokens die with the process); prefer -token-key-file or TICKROOM_TOKEN_KEY")
 	fs.StringVar(&f.tokenKeyFile, "token-key-file", "", "file holding the session token signing key")
 	fs.StringVar(&f.identityKey, "identity-key", "", "HMAC key that external identity tokens (JWT HS256) are signed with (empty: guests only); prefer -identity-key-file or TICKROOM_IDENTITY_KEY")
@@ -137,7 +143,9 @@ func run() error {
 		return err
 	}
 	tokenPath := ""
-	if f.adminToken == "" && srv.AdminAddr() != nil {
+	if srv.AdminTokenStored() && srv.Store().Backend() == store.BackendSQLite {
+		tokenPath = store.SecretFile(f.dataDir, "admin-token")
+	} else if f.adminToken == "" && srv.AdminAddr() != nil {
 		if tokenPath, err = writeSecretFile("admin-token", srv.AdminToken()); err != nil {
 			_ = srv.Shutdown(context.Background())
 			return fmt.Errorf("admin token: %w", err)
@@ -161,6 +169,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log,
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
+		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue,
 	}
 	if f.trustedProxies != "" {
 		o.TrustedProxies = strings.Split(f.trustedProxies, ",")
@@ -225,6 +234,11 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 	fmt.Printf("  login       POST http://%s/v1/login\n", httpAddr)
 	fmt.Printf("  games       %s\n", strings.Join(srv.Games(), ", "))
 	fmt.Printf("  resume      seats held %s; tokens live %s\n", f.dropGrace, f.tokenTTL)
+	if db := srv.Store(); db != nil {
+		fmt.Printf("  store       %s %s (schema %d)\n", db.Backend(), db.Where(), db.SchemaVersion())
+	} else {
+		fmt.Printf("  store       none: accounts, results and history end with the process\n")
+	}
 	fmt.Printf("  limits      max-conns %d (0 = 10000), per IP %d (0 = 256), message %d B, %d msg/s (0 = 120)\n", f.maxConns, f.maxConnsPerIP, f.maxMessage, f.msgRate)
 	a := srv.AdminAddr()
 	if a == nil {
@@ -232,7 +246,13 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 		return
 	}
 	fmt.Printf("  admin       http://%s/monitor/ (monitor), /metrics, /healthz, /readyz, /debug/pprof/, /v1/admin/\n", a)
-	if tokenPath != "" {
+	if srv.AdminTokenStored() {
+		where := tokenPath
+		if srv.Store().Backend() == store.BackendPostgres {
+			where = "the database's secrets table, a copy in " + tokenPath
+		}
+		fmt.Printf("  admin token generated once, fingerprint %s, kept in %s (set -admin-token-file to choose one)\n", fingerprint(srv.AdminToken()), where)
+	} else if tokenPath != "" {
 		fmt.Printf("  admin token random, fingerprint %s, in %s (set -admin-token-file to choose one)\n", fingerprint(srv.AdminToken()), tokenPath)
 	} else {
 		fmt.Printf("  admin token given, fingerprint %s\n", fingerprint(srv.AdminToken()))

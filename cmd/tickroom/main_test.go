@@ -65,7 +65,7 @@ func TestBinaryServesAndShutsDownGracefully(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "TICKROOM_ADMIN=127.0.0.1:0", "TICKROOM_DROP_GRACE=7s")
+	cmd.Env = append(os.Environ(), "TICKROOM_ADMIN=127.0.0.1:0", "TICKROOM_DROP_GRACE=7s", "TICKROOM_DATA_DIR="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/hub"
 )
@@ -45,6 +47,13 @@ type Config struct {
 	// Logger receives operator actions at Info. Zero value means no
 	// logging.
 	Logger *slog.Logger
+	// Ready are readiness checks beside the hub's own: /readyz answers 503
+	// with the first error one returns (a lost database). They are called
+	// on every probe, so they must be quick. Zero value means none.
+	Ready []func() error
+	// Collectors are added to /metrics (a store write queue). Zero value
+	// means none.
+	Collectors []prometheus.Collector
 }
 
 // Handler serves the operator endpoints. It is an http.Handler; serve it
@@ -58,6 +67,8 @@ type Handler struct {
 	mux     *http.ServeMux
 	ticks   tickTotals
 	started time.Time
+	ready   []func() error
+	extra   []prometheus.Collector
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -74,6 +85,7 @@ func New(cfg Config) (*Handler, error) {
 		hub: cfg.Hub, srv: cfg.Server, log: cfg.Logger,
 		token: sha256.Sum256([]byte(cfg.Token)), noToken: cfg.Token == "",
 		mux: http.NewServeMux(), started: time.Now(),
+		ready: cfg.Ready, extra: cfg.Collectors,
 	}
 	h.ticks.init()
 	m := h.mux
@@ -163,14 +175,22 @@ func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyz is 200 while the hub takes connections, 503 once it is shutting
-// down, so a load balancer stops sending clients.
+// readyz is 200 while the hub takes connections and every Config.Ready
+// check passes; 503 with the reason once it is shutting down or a check
+// fails, so a load balancer stops sending clients.
 func (h *Handler) readyz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if h.hub.ShuttingDown() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("shutting down\n"))
 		return
+	}
+	for _, check := range h.ready {
+		if err := check(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+			return
+		}
 	}
 	_, _ = w.Write([]byte("ready\n"))
 }

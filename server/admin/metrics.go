@@ -99,6 +99,7 @@ func (h *Handler) metricsHandler() http.Handler {
 		buildInfo(),
 		collector{h},
 	)
+	reg.MustRegister(h.extra...)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,

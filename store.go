@@ -1,0 +1,136 @@
+package tickroom
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/store"
+)
+
+// Names of the secrets the server keeps in the store.
+const (
+	secretTokenKey   = "token-key"
+	secretAdminToken = "admin-token"
+)
+
+// storeOpenTimeout bounds opening the store and migrating it at New.
+const storeOpenTimeout = 30 * time.Second
+
+// openStore opens the store Options name, if any, takes the session key
+// and admin token from it when Options give none, and starts the write
+// queue.
+func (s *Server) openStore() error {
+	o := s.opts
+	if o.DataDir == "" && o.DatabaseURL == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	defer cancel()
+	db, err := store.Open(ctx, store.Config{Dir: o.DataDir, URL: o.DatabaseURL, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	s.db = db
+	if len(o.TokenKey) == 0 {
+		key, err := db.Secret(ctx, secretTokenKey, func() ([]byte, error) {
+			b := make([]byte, 32)
+			_, err := rand.Read(b)
+			return b, err
+		})
+		if err != nil {
+			db.Close()
+			return fmt.Errorf("session key: %w", err)
+		}
+		s.opts.TokenKey = key
+	}
+	if s.adminToken == "" {
+		tok, err := db.Secret(ctx, secretAdminToken, func() ([]byte, error) {
+			var b [16]byte
+			_, err := rand.Read(b[:])
+			return []byte(hex.EncodeToString(b[:])), err
+		})
+		if err != nil {
+			db.Close()
+			return fmt.Errorf("admin token: %w", err)
+		}
+		s.adminToken = string(tok)
+		s.adminTokenStored = true
+	}
+	q, err := store.NewWriteQueue(store.QueueConfig{Writer: db, Capacity: o.StoreQueue, Logger: s.log})
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	q.Start()
+	s.queue = q
+	s.log.Info("store open", "backend", db.Backend(), "where", db.Where(), "schema", db.SchemaVersion())
+	return nil
+}
+
+// closeStore writes what the queue holds and closes the store. Safe to
+// call without a store and more than once.
+func (s *Server) closeStore(ctx context.Context) error {
+	if s.db == nil {
+		return nil
+	}
+	var err error
+	if s.queue != nil {
+		err = s.queue.Shutdown(ctx)
+		s.queue = nil
+	}
+	if cerr := s.db.Close(); cerr != nil && err == nil && cerr != store.ErrClosed {
+		err = cerr
+	}
+	return err
+}
+
+// onResult returns the runtime's result callback: the store's queue (when
+// there is a store) and Options.OnResult. It runs on a tick worker and
+// never waits: the queue drops and counts when full.
+func (s *Server) onResult() func(game.Result) {
+	user := s.opts.OnResult
+	if s.queue == nil {
+		return user
+	}
+	q := s.queue
+	return func(r game.Result) {
+		q.AddResult(resultRecord(r))
+		if user != nil {
+			user(r)
+		}
+	}
+}
+
+// resultRecord turns a room's result into the store's: winners win and
+// the other players lose; no winners is a draw, except for a room closed
+// before its game decided (Reason "closed"), which counts as played only.
+func resultRecord(r game.Result) store.Result {
+	out := store.Result{Game: r.Game, Room: r.RoomID, Outcome: r.Outcome.Reason, Started: r.Started, Ended: r.Ended}
+	for _, p := range r.Players {
+		rp := store.ResultPlayer{UserID: p.UserID, Name: p.Name, Seat: int(p.Seat)}
+		switch {
+		case slices.Contains(r.Outcome.WinnerSeats, p.Seat):
+			rp.Outcome = store.OutcomeWin
+		case len(r.Outcome.WinnerSeats) > 0:
+			rp.Outcome = store.OutcomeLoss
+		case r.Outcome.Reason != "closed":
+			rp.Outcome = store.OutcomeDraw
+		}
+		out.Players = append(out.Players, rp)
+	}
+	return out
+}
+
+// Store returns the open store, or nil when Options name none. Its
+// methods wait on the disk or the network: never call them from a game.
+func (s *Server) Store() *store.DB { return s.db }
+
+// AdminTokenStored reports whether the admin token is the one kept in the
+// store (generated on the first start), rather than given in Options or
+// random for this process.
+func (s *Server) AdminTokenStored() bool { return s.adminTokenStored }
