@@ -6,12 +6,21 @@ import (
 )
 
 // HistogramBounds are the upper bounds of the tick histograms' buckets; a
-// last bucket counts everything above the largest bound.
+// first bucket counts everything up to 50 µs and a last one everything
+// above 100 ms. Between them the steps stay near a quarter of the value, so
+// a p99 of 1 ms reads apart from one of 1.25, 1.5 or 2 ms.
 var HistogramBounds = [...]time.Duration{
-	25 * time.Microsecond, 50 * time.Microsecond, 100 * time.Microsecond,
-	250 * time.Microsecond, 500 * time.Microsecond, time.Millisecond,
-	2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
-	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
+	50 * time.Microsecond, 75 * time.Microsecond, 100 * time.Microsecond,
+	150 * time.Microsecond, 200 * time.Microsecond, 300 * time.Microsecond,
+	400 * time.Microsecond, 500 * time.Microsecond, 600 * time.Microsecond,
+	700 * time.Microsecond, 800 * time.Microsecond, 900 * time.Microsecond,
+	time.Millisecond, 1250 * time.Microsecond, 1500 * time.Microsecond,
+	1750 * time.Microsecond, 2 * time.Millisecond, 2500 * time.Microsecond,
+	3 * time.Millisecond, 4 * time.Millisecond, 5 * time.Millisecond,
+	6 * time.Millisecond, 8 * time.Millisecond, 10 * time.Millisecond,
+	15 * time.Millisecond, 20 * time.Millisecond, 25 * time.Millisecond,
+	30 * time.Millisecond, 40 * time.Millisecond, 50 * time.Millisecond,
+	75 * time.Millisecond, 100 * time.Millisecond,
 }
 
 // histogram is a fixed-bucket, lock-free duration histogram. One goroutine
@@ -22,9 +31,15 @@ type histogram struct {
 }
 
 func (h *histogram) observe(d time.Duration) {
-	i := 0
-	for i < len(HistogramBounds) && d > HistogramBounds[i] {
-		i++
+	// The first bound not below d, by binary search.
+	i, j := 0, len(HistogramBounds)
+	for i < j {
+		m := int(uint(i+j) >> 1)
+		if d > HistogramBounds[m] {
+			i = m + 1
+		} else {
+			j = m
+		}
 	}
 	h.counts[i].Add(1)
 	h.sum.Add(int64(d))
