@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when buf lint fails or the committed generated code is stale: the
 # protobuf code (Go and TypeScript) and the code tables generated from
-# codes.proto (protocol/codes_table.pb.go, protocol/codes.md,
+# codes.proto and the field limits (protocol/codes_table.pb.go, protocol/codes.md,
+# protocol/limits_table.pb.go, protocol/limits.md, client-js/src/gen/limits_table.ts,
 # client-js/src/gen/codes_table.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +28,5 @@ done < <(find "$tmp/out" -type f)
 # Generated files with no source left behind.
 while IFS= read -r f; do
   [ -f "$tmp/out/$f" ] || { echo "generated file without a source: $f"; stale=1; }
-done < <(git ls-files 'protocol/*.pb.go' 'client-js/src/gen/*' 'protocol/codes.md')
+done < <(git ls-files 'protocol/*.pb.go' 'client-js/src/gen/*' 'protocol/codes.md' 'protocol/limits.md')
 exit $stale

@@ -52,4 +52,5 @@ export { InputPredictor, type InputPredictorOptions, type PendingInput, type Rec
 export { RequestTracker } from "./requests.js";
 export { RttEstimator } from "./rtt.js";
 export { StateStore, type ApplyRejection, type ApplyResult } from "./state-store.js";
+export { CLIENT_FIELD_LIMITS, type FieldLimit } from "./gen/limits_table.js";
 export * as pb from "./pb.js";

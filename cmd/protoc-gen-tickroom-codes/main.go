@@ -10,6 +10,13 @@
 //     builds its table from;
 //   - protocol/codes.md: the docs tables protocol/README.md links to.
 //
+// From the (tickroom.v1.limit) options on the fields of every ClientMessage
+// body it generates, the same way, protocol.ValidateClientMessage
+// (protocol/limits_table.pb.go), client-js's CLIENT_FIELD_LIMITS
+// (client-js/src/gen/limits_table.ts) and protocol/limits.md, and it
+// refuses a string, bytes, map or repeated field of a client message that
+// has no limit.
+//
 // `make proto` runs it through buf (buf.gen.yaml, out: the repository root)
 // and scripts/proto-check.sh fails when a committed table is stale. It
 // refuses a code without a description, a close code outside 4000-4999, a
@@ -58,18 +65,38 @@ func main() {
 // generate writes the three tables when the request names codes.proto.
 func generate(p *protogen.Plugin) error {
 	p.SupportedFeatures = uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL)
+	var t tables
+	var env *protogen.File
 	for _, f := range p.Files {
-		if !f.Generate || f.Desc.Path() != source {
+		if !f.Generate {
 			continue
 		}
-		t, err := read(f)
-		if err != nil {
-			return err
+		switch f.Desc.Path() {
+		case source:
+			var err error
+			if t, err = read(f); err != nil {
+				return err
+			}
+			writeGo(p.NewGeneratedFile("protocol/codes_table.pb.go", ""), t)
+			writeTS(p.NewGeneratedFile("client-js/src/gen/codes_table.ts", ""), t)
+			writeMarkdown(p.NewGeneratedFile("protocol/codes.md", ""), t)
+		case envelope:
+			env = f
 		}
-		writeGo(p.NewGeneratedFile("protocol/codes_table.pb.go", ""), t)
-		writeTS(p.NewGeneratedFile("client-js/src/gen/codes_table.ts", ""), t)
-		writeMarkdown(p.NewGeneratedFile("protocol/codes.md", ""), t)
 	}
+	if env == nil {
+		return nil
+	}
+	if len(t.Error) == 0 {
+		return fmt.Errorf("%s is generated without %s", envelope, source)
+	}
+	bodies, err := readLimits(env, t.Error)
+	if err != nil {
+		return err
+	}
+	writeLimitsGo(p.NewGeneratedFile("protocol/limits_table.pb.go", "github.com/tickroom/tickroom/protocol"), bodies)
+	writeLimitsTS(p.NewGeneratedFile("client-js/src/gen/limits_table.ts", ""), bodies)
+	writeLimitsMarkdown(p.NewGeneratedFile("protocol/limits.md", ""), bodies)
 	return nil
 }
 

@@ -102,3 +102,90 @@ func TestRefusesBadCodes(t *testing.T) {
 		})
 	}
 }
+
+// envelopeRequest builds a request for every tickroom.v1 file, with edit
+// applied to social.proto first.
+func envelopeRequest(t *testing.T, edit func(social *descriptorpb.FileDescriptorProto)) *pluginpb.CodeGeneratorRequest {
+	t.Helper()
+	social := protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_social_proto)
+	if edit != nil {
+		edit(social)
+	}
+	files := []*descriptorpb.FileDescriptorProto{
+		protodesc.ToFileDescriptorProto(descriptorpb.File_google_protobuf_descriptor_proto),
+		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_options_proto),
+		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_codes_proto),
+		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_state_proto),
+		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_session_proto),
+		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_room_proto),
+		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_lobby_proto),
+		social,
+		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_envelope_proto),
+	}
+	return &pluginpb.CodeGeneratorRequest{FileToGenerate: []string{source, envelope}, ProtoFile: files}
+}
+
+func field(f *descriptorpb.FileDescriptorProto, msg, name string) *descriptorpb.FieldDescriptorProto {
+	for _, m := range f.MessageType {
+		if m.GetName() == msg {
+			for _, fd := range m.Field {
+				if fd.GetName() == name {
+					return fd
+				}
+			}
+		}
+	}
+	panic(msg + "." + name)
+}
+
+func TestGeneratesTheLimits(t *testing.T) {
+	resp, err := run(t, envelopeRequest(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"protocol/limits_table.pb.go":       `"add_friend.user_id: %d bytes, at most 128"`,
+		"client-js/src/gen/limits_table.ts": `path: "query_presence.user_ids", maxBytes: 128, maxEntries: 256`,
+		"protocol/limits.md":                "| `send_chat.text` | ≤ 16384 B | `ERROR_CODE_MESSAGE_TOO_LONG` |",
+	}
+	for _, f := range resp.File {
+		if w, ok := want[f.GetName()]; ok {
+			if !strings.Contains(f.GetContent(), w) {
+				t.Errorf("%s lacks %q", f.GetName(), w)
+			}
+			delete(want, f.GetName())
+		}
+	}
+	for name := range want {
+		t.Errorf("%s not generated", name)
+	}
+}
+
+func TestRefusesUnlimitedClientFields(t *testing.T) {
+	tests := []struct {
+		name, want string
+		edit       func(*descriptorpb.FileDescriptorProto)
+	}{
+		{"no limit", "add_friend.user_id: a client message's string field needs a (tickroom.v1.limit)", func(f *descriptorpb.FileDescriptorProto) {
+			field(f, "AddFriend", "user_id").Options = nil
+		}},
+		{"entries on a string", "a string or bytes field takes max_bytes only", func(f *descriptorpb.FileDescriptorProto) {
+			o := &descriptorpb.FieldOptions{}
+			proto.SetExtension(o, tickroomv1.E_Limit, &tickroomv1.FieldLimit{MaxBytes: 10, MaxEntries: 3})
+			field(f, "AddFriend", "user_id").Options = o
+		}},
+		{"unknown error code", "error_code 9999 is not an ErrorCode", func(f *descriptorpb.FileDescriptorProto) {
+			o := &descriptorpb.FieldOptions{}
+			proto.SetExtension(o, tickroomv1.E_Limit, &tickroomv1.FieldLimit{MaxBytes: 10, ErrorCode: 9999})
+			field(f, "AddFriend", "user_id").Options = o
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := run(t, envelopeRequest(t, tt.edit))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -454,14 +454,14 @@ var File_tickroom_v1_lobby_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_lobby_proto_rawDesc = "" +
 	"\n" +
-	"\x17tickroom/v1/lobby.proto\x12\vtickroom.v1\"\xfb\x01\n" +
-	"\tListRooms\x12\x12\n" +
-	"\x04game\x18\x01 \x01(\tR\x04game\x12@\n" +
-	"\bmetadata\x18\x02 \x03(\v2$.tickroom.v1.ListRooms.MetadataEntryR\bmetadata\x12&\n" +
+	"\x17tickroom/v1/lobby.proto\x12\vtickroom.v1\x1a\x19tickroom/v1/options.proto\"\x99\x02\n" +
+	"\tListRooms\x12\x1a\n" +
+	"\x04game\x18\x01 \x01(\tB\x06\x8a\xce\x18\x02\b@R\x04game\x12M\n" +
+	"\bmetadata\x18\x02 \x03(\v2$.tickroom.v1.ListRooms.MetadataEntryB\v\x8a\xce\x18\a\b\x80\x02\x10\x10\x18@R\bmetadata\x12&\n" +
 	"\x0ffree_seats_only\x18\x03 \x01(\bR\rfreeSeatsOnly\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x1d\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\x12&\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\x1a;\n" +
+	"page_token\x18\x05 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\tpageToken\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc7\x02\n" +
@@ -482,13 +482,13 @@ const file_tickroom_v1_lobby_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"_\n" +
 	"\bRoomList\x12+\n" +
 	"\x05rooms\x18\x01 \x03(\v2\x15.tickroom.v1.RoomInfoR\x05rooms\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xac\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdb\x03\n" +
 	"\n" +
-	"CreateRoom\x12\x12\n" +
-	"\x04game\x18\x01 \x01(\tR\x04game\x12>\n" +
-	"\aoptions\x18\x02 \x03(\v2$.tickroom.v1.CreateRoom.OptionsEntryR\aoptions\x12A\n" +
-	"\bmetadata\x18\x03 \x03(\v2%.tickroom.v1.CreateRoom.MetadataEntryR\bmetadata\x12\x1a\n" +
-	"\bpassword\x18\x04 \x01(\tR\bpassword\x12\x1f\n" +
+	"CreateRoom\x12\x1a\n" +
+	"\x04game\x18\x01 \x01(\tB\x06\x8a\xce\x18\x02\b@R\x04game\x12M\n" +
+	"\aoptions\x18\x02 \x03(\v2$.tickroom.v1.CreateRoom.OptionsEntryB\r\x8a\xce\x18\t\b\x80\x02\x10\x10\x18@ jR\aoptions\x12P\n" +
+	"\bmetadata\x18\x03 \x03(\v2%.tickroom.v1.CreateRoom.MetadataEntryB\r\x8a\xce\x18\t\b\x80\x02\x10\x10\x18@ jR\bmetadata\x12#\n" +
+	"\bpassword\x18\x04 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\bpassword\x12\x1f\n" +
 	"\vmax_players\x18\x05 \x01(\rR\n" +
 	"maxPlayers\x12\x18\n" +
 	"\aprivate\x18\x06 \x01(\bR\aprivate\x12\x1a\n" +
@@ -499,11 +499,11 @@ const file_tickroom_v1_lobby_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbd\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd4\x01\n" +
 	"\n" +
-	"QuickMatch\x12\x12\n" +
-	"\x04game\x18\x01 \x01(\tR\x04game\x12>\n" +
-	"\aoptions\x18\x02 \x03(\v2$.tickroom.v1.QuickMatch.OptionsEntryR\aoptions\x12\x1f\n" +
+	"QuickMatch\x12\x1a\n" +
+	"\x04game\x18\x01 \x01(\tB\x06\x8a\xce\x18\x02\b@R\x04game\x12M\n" +
+	"\aoptions\x18\x02 \x03(\v2$.tickroom.v1.QuickMatch.OptionsEntryB\r\x8a\xce\x18\t\b\x80\x02\x10\x10\x18@ jR\aoptions\x12\x1f\n" +
 	"\vmax_players\x18\x03 \x01(\rR\n" +
 	"maxPlayers\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
@@ -554,6 +554,7 @@ func file_tickroom_v1_lobby_proto_init() {
 	if File_tickroom_v1_lobby_proto != nil {
 		return
 	}
+	file_tickroom_v1_options_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -83,6 +83,88 @@ func (x *CodeOptions) GetLongerBackoff() bool {
 	return false
 }
 
+// FieldLimit bounds a string, bytes, map or repeated field of a message a
+// client sends. The server checks every limit once, when it decodes a
+// ClientMessage, before anything is stored, and refuses a message over one
+// with an Error (ERROR_CODE_BAD_REQUEST unless error_code says otherwise).
+// make proto generates the Go check (protocol/limits_table.pb.go), the
+// TypeScript table (client-js/src/gen/limits_table.ts) and the docs table
+// (protocol/limits.md) from these options; it refuses a client message
+// field of those kinds without one.
+type FieldLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// max_bytes caps a string or bytes field, each entry of a repeated
+	// field, or each value of a map, in bytes.
+	MaxBytes uint32 `protobuf:"varint,1,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	// max_entries caps the entries of a map or repeated field.
+	MaxEntries uint32 `protobuf:"varint,2,opt,name=max_entries,json=maxEntries,proto3" json:"max_entries,omitempty"`
+	// max_key_bytes caps each key of a map, in bytes.
+	MaxKeyBytes uint32 `protobuf:"varint,3,opt,name=max_key_bytes,json=maxKeyBytes,proto3" json:"max_key_bytes,omitempty"`
+	// error_code is the ErrorCode of the refusal. Zero means
+	// ERROR_CODE_BAD_REQUEST.
+	ErrorCode     uint32 `protobuf:"varint,4,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldLimit) Reset() {
+	*x = FieldLimit{}
+	mi := &file_tickroom_v1_options_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldLimit) ProtoMessage() {}
+
+func (x *FieldLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_options_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldLimit.ProtoReflect.Descriptor instead.
+func (*FieldLimit) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_options_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *FieldLimit) GetMaxBytes() uint32 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+func (x *FieldLimit) GetMaxEntries() uint32 {
+	if x != nil {
+		return x.MaxEntries
+	}
+	return 0
+}
+
+func (x *FieldLimit) GetMaxKeyBytes() uint32 {
+	if x != nil {
+		return x.MaxKeyBytes
+	}
+	return 0
+}
+
+func (x *FieldLimit) GetErrorCode() uint32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
 var file_tickroom_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.EnumValueOptions)(nil),
@@ -90,6 +172,14 @@ var file_tickroom_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Field:         50400,
 		Name:          "tickroom.v1.code",
 		Tag:           "bytes,50400,opt,name=code",
+		Filename:      "tickroom/v1/options.proto",
+	},
+	{
+		ExtendedType:  (*descriptorpb.FieldOptions)(nil),
+		ExtensionType: (*FieldLimit)(nil),
+		Field:         50401,
+		Name:          "tickroom.v1.limit",
+		Tag:           "bytes,50401,opt,name=limit",
 		Filename:      "tickroom/v1/options.proto",
 	},
 }
@@ -102,6 +192,14 @@ var (
 	E_Code = &file_tickroom_v1_options_proto_extTypes[0]
 )
 
+// Extension fields to descriptorpb.FieldOptions.
+var (
+	// limit bounds a field of a client message.
+	//
+	// optional tickroom.v1.FieldLimit limit = 50401;
+	E_Limit = &file_tickroom_v1_options_proto_extTypes[1]
+)
+
 var File_tickroom_v1_options_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_options_proto_rawDesc = "" +
@@ -109,8 +207,17 @@ const file_tickroom_v1_options_proto_rawDesc = "" +
 	"\x19tickroom/v1/options.proto\x12\vtickroom.v1\x1a google/protobuf/descriptor.proto\"V\n" +
 	"\vCodeOptions\x12 \n" +
 	"\vdescription\x18\x01 \x01(\tR\vdescription\x12%\n" +
-	"\x0elonger_backoff\x18\x02 \x01(\bR\rlongerBackoff:Q\n" +
-	"\x04code\x12!.google.protobuf.EnumValueOptions\x18\xe0\x89\x03 \x01(\v2\x18.tickroom.v1.CodeOptionsR\x04codeB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
+	"\x0elonger_backoff\x18\x02 \x01(\bR\rlongerBackoff\"\x8d\x01\n" +
+	"\n" +
+	"FieldLimit\x12\x1b\n" +
+	"\tmax_bytes\x18\x01 \x01(\rR\bmaxBytes\x12\x1f\n" +
+	"\vmax_entries\x18\x02 \x01(\rR\n" +
+	"maxEntries\x12\"\n" +
+	"\rmax_key_bytes\x18\x03 \x01(\rR\vmaxKeyBytes\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x04 \x01(\rR\terrorCode:Q\n" +
+	"\x04code\x12!.google.protobuf.EnumValueOptions\x18\xe0\x89\x03 \x01(\v2\x18.tickroom.v1.CodeOptionsR\x04code:N\n" +
+	"\x05limit\x12\x1d.google.protobuf.FieldOptions\x18\xe1\x89\x03 \x01(\v2\x17.tickroom.v1.FieldLimitR\x05limitB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
 	file_tickroom_v1_options_proto_rawDescOnce sync.Once
@@ -124,18 +231,22 @@ func file_tickroom_v1_options_proto_rawDescGZIP() []byte {
 	return file_tickroom_v1_options_proto_rawDescData
 }
 
-var file_tickroom_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_tickroom_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_tickroom_v1_options_proto_goTypes = []any{
 	(*CodeOptions)(nil),                   // 0: tickroom.v1.CodeOptions
-	(*descriptorpb.EnumValueOptions)(nil), // 1: google.protobuf.EnumValueOptions
+	(*FieldLimit)(nil),                    // 1: tickroom.v1.FieldLimit
+	(*descriptorpb.EnumValueOptions)(nil), // 2: google.protobuf.EnumValueOptions
+	(*descriptorpb.FieldOptions)(nil),     // 3: google.protobuf.FieldOptions
 }
 var file_tickroom_v1_options_proto_depIdxs = []int32{
-	1, // 0: tickroom.v1.code:extendee -> google.protobuf.EnumValueOptions
-	0, // 1: tickroom.v1.code:type_name -> tickroom.v1.CodeOptions
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	1, // [1:2] is the sub-list for extension type_name
-	0, // [0:1] is the sub-list for extension extendee
+	2, // 0: tickroom.v1.code:extendee -> google.protobuf.EnumValueOptions
+	3, // 1: tickroom.v1.limit:extendee -> google.protobuf.FieldOptions
+	0, // 2: tickroom.v1.code:type_name -> tickroom.v1.CodeOptions
+	1, // 3: tickroom.v1.limit:type_name -> tickroom.v1.FieldLimit
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	2, // [2:4] is the sub-list for extension type_name
+	0, // [0:2] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
 }
 
@@ -150,8 +261,8 @@ func file_tickroom_v1_options_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_options_proto_rawDesc), len(file_tickroom_v1_options_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
-			NumExtensions: 1,
+			NumMessages:   2,
+			NumExtensions: 2,
 			NumServices:   0,
 		},
 		GoTypes:           file_tickroom_v1_options_proto_goTypes,

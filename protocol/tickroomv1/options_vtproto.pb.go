@@ -37,6 +37,26 @@ func (m *CodeOptions) CloneMessageVT() proto.Message {
 	return m.CloneVT()
 }
 
+func (m *FieldLimit) CloneVT() *FieldLimit {
+	if m == nil {
+		return (*FieldLimit)(nil)
+	}
+	r := new(FieldLimit)
+	r.MaxBytes = m.MaxBytes
+	r.MaxEntries = m.MaxEntries
+	r.MaxKeyBytes = m.MaxKeyBytes
+	r.ErrorCode = m.ErrorCode
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *FieldLimit) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
 func (this *CodeOptions) EqualVT(that *CodeOptions) bool {
 	if this == that {
 		return true
@@ -54,6 +74,34 @@ func (this *CodeOptions) EqualVT(that *CodeOptions) bool {
 
 func (this *CodeOptions) EqualMessageVT(thatMsg proto.Message) bool {
 	that, ok := thatMsg.(*CodeOptions)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *FieldLimit) EqualVT(that *FieldLimit) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.MaxBytes != that.MaxBytes {
+		return false
+	}
+	if this.MaxEntries != that.MaxEntries {
+		return false
+	}
+	if this.MaxKeyBytes != that.MaxKeyBytes {
+		return false
+	}
+	if this.ErrorCode != that.ErrorCode {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *FieldLimit) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*FieldLimit)
 	if !ok {
 		return false
 	}
@@ -109,6 +157,59 @@ func (m *CodeOptions) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *FieldLimit) MarshalVT() (dAtA []byte, err error) {
+	if m == nil {
+		return nil, nil
+	}
+	size := m.SizeVT()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBufferVT(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *FieldLimit) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *FieldLimit) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	if m == nil {
+		return 0, nil
+	}
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.unknownFields != nil {
+		i -= len(m.unknownFields)
+		copy(dAtA[i:], m.unknownFields)
+	}
+	if m.ErrorCode != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.ErrorCode))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.MaxKeyBytes != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.MaxKeyBytes))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.MaxEntries != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.MaxEntries))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.MaxBytes != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.MaxBytes))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func (m *CodeOptions) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -121,6 +222,28 @@ func (m *CodeOptions) SizeVT() (n int) {
 	}
 	if m.LongerBackoff {
 		n += 2
+	}
+	n += len(m.unknownFields)
+	return n
+}
+
+func (m *FieldLimit) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.MaxBytes != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.MaxBytes))
+	}
+	if m.MaxEntries != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.MaxEntries))
+	}
+	if m.MaxKeyBytes != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.MaxKeyBytes))
+	}
+	if m.ErrorCode != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.ErrorCode))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -207,6 +330,133 @@ func (m *CodeOptions) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.LongerBackoff = bool(v != 0)
+		default:
+			iNdEx = preIndex
+			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.unknownFields = append(m.unknownFields, dAtA[iNdEx:iNdEx+skippy]...)
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *FieldLimit) UnmarshalVT(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return protohelpers.ErrIntOverflow
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: FieldLimit: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: FieldLimit: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxBytes", wireType)
+			}
+			m.MaxBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.MaxBytes |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxEntries", wireType)
+			}
+			m.MaxEntries = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.MaxEntries |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxKeyBytes", wireType)
+			}
+			m.MaxKeyBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.MaxKeyBytes |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ErrorCode", wireType)
+			}
+			m.ErrorCode = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ErrorCode |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

@@ -560,15 +560,15 @@ var File_tickroom_v1_room_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_room_proto_rawDesc = "" +
 	"\n" +
-	"\x16tickroom/v1/room.proto\x12\vtickroom.v1\"|\n" +
-	"\bJoinRoom\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1a\n" +
+	"\x16tickroom/v1/room.proto\x12\vtickroom.v1\x1a\x19tickroom/v1/options.proto\"\x8e\x01\n" +
+	"\bJoinRoom\x12 \n" +
+	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\x12#\n" +
+	"\bpassword\x18\x02 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\bpassword\x12\x1a\n" +
 	"\bspectate\x18\x03 \x01(\bR\bspectate\x12\x1f\n" +
 	"\vresume_tick\x18\x04 \x01(\x04R\n" +
-	"resumeTick\"$\n" +
-	"\tLeaveRoom\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"g\n" +
+	"resumeTick\"-\n" +
+	"\tLeaveRoom\x12 \n" +
+	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\"g\n" +
 	"\x06Player\x12\x12\n" +
 	"\x04seat\x18\x01 \x01(\rR\x04seat\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x12\n" +
@@ -597,11 +597,12 @@ const file_tickroom_v1_room_proto_rawDesc = "" +
 	"\x04Left\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x120\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x18.tickroom.v1.LeaveReasonR\x06reason\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"F\n" +
-	"\x05Input\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\rR\x03seq\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data*\xbf\x01\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"[\n" +
+	"\x05Input\x12 \n" +
+	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\rR\x03seq\x12\x1e\n" +
+	"\x04data\x18\x03 \x01(\fB\n" +
+	"\x8a\xce\x18\x06\b\x80  \xc8\x01R\x04data*\xbf\x01\n" +
 	"\vLeaveReason\x12\x1c\n" +
 	"\x18LEAVE_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16LEAVE_REASON_REQUESTED\x10\x01\x12\x17\n" +
@@ -652,6 +653,7 @@ func file_tickroom_v1_room_proto_init() {
 	if File_tickroom_v1_room_proto != nil {
 		return
 	}
+	file_tickroom_v1_options_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

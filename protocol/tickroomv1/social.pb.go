@@ -865,11 +865,11 @@ var File_tickroom_v1_social_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_social_proto_rawDesc = "" +
 	"\n" +
-	"\x18tickroom/v1/social.proto\x12\vtickroom.v1\"x\n" +
-	"\bSendChat\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x18\n" +
-	"\achannel\x18\x02 \x01(\tR\achannel\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\x12%\n" +
+	"\x18tickroom/v1/social.proto\x12\vtickroom.v1\x1a\x19tickroom/v1/options.proto\"\x96\x01\n" +
+	"\bSendChat\x12 \n" +
+	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\x12 \n" +
+	"\achannel\x18\x02 \x01(\tB\x06\x8a\xce\x18\x02\b@R\achannel\x12\x1f\n" +
+	"\x04text\x18\x03 \x01(\tB\v\x8a\xce\x18\a\b\x80\x80\x01 \xac\x02R\x04text\x12%\n" +
 	"\x0eexclude_sender\x18\x04 \x01(\bR\rexcludeSender\"\xbe\x01\n" +
 	"\x04Chat\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x17\n" +
@@ -884,16 +884,16 @@ const file_tickroom_v1_social_proto_rawDesc = "" +
 	"\vChatHistory\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x18\n" +
 	"\achannel\x18\x02 \x01(\tR\achannel\x12'\n" +
-	"\x05lines\x18\x03 \x03(\v2\x11.tickroom.v1.ChatR\x05lines\"'\n" +
-	"\vJoinChannel\x12\x18\n" +
-	"\achannel\x18\x01 \x01(\tR\achannel\"(\n" +
-	"\fLeaveChannel\x12\x18\n" +
-	"\achannel\x18\x01 \x01(\tR\achannel\">\n" +
+	"\x05lines\x18\x03 \x03(\v2\x11.tickroom.v1.ChatR\x05lines\"/\n" +
+	"\vJoinChannel\x12 \n" +
+	"\achannel\x18\x01 \x01(\tB\x06\x8a\xce\x18\x02\b@R\achannel\"0\n" +
+	"\fLeaveChannel\x12 \n" +
+	"\achannel\x18\x01 \x01(\tB\x06\x8a\xce\x18\x02\b@R\achannel\"T\n" +
 	"\n" +
-	"SendDirect\x12\x1c\n" +
+	"SendDirect\x12%\n" +
 	"\n" +
-	"to_user_id\x18\x01 \x01(\tR\btoUserId\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\xb2\x01\n" +
+	"to_user_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\btoUserId\x12\x1f\n" +
+	"\x04text\x18\x02 \x01(\tB\v\x8a\xce\x18\a\b\x80\x80\x01 \xac\x02R\x04text\"\xb2\x01\n" +
 	"\rDirectMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12 \n" +
 	"\ffrom_user_id\x18\x02 \x01(\tR\n" +
@@ -903,15 +903,16 @@ const file_tickroom_v1_social_proto_rawDesc = "" +
 	"to_user_id\x18\x04 \x01(\tR\btoUserId\x12\x12\n" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12 \n" +
 	"\n" +
-	"sent_at_ms\x18\x06 \x01(\x03B\x020\x02R\bsentAtMs\">\n" +
-	"\tBlockUser\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x18\n" +
-	"\aunblock\x18\x02 \x01(\bR\aunblock\"<\n" +
-	"\tAddFriend\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x16\n" +
-	"\x06remove\x18\x02 \x01(\bR\x06remove\"*\n" +
-	"\rQueryPresence\x12\x19\n" +
-	"\buser_ids\x18\x01 \x03(\tR\auserIds\"\xb8\x01\n" +
+	"sent_at_ms\x18\x06 \x01(\x03B\x020\x02R\bsentAtMs\"G\n" +
+	"\tBlockUser\x12 \n" +
+	"\auser_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06userId\x12\x18\n" +
+	"\aunblock\x18\x02 \x01(\bR\aunblock\"E\n" +
+	"\tAddFriend\x12 \n" +
+	"\auser_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06userId\x12\x16\n" +
+	"\x06remove\x18\x02 \x01(\bR\x06remove\"6\n" +
+	"\rQueryPresence\x12%\n" +
+	"\buser_ids\x18\x01 \x03(\tB\n" +
+	"\x8a\xce\x18\x06\b\x80\x01\x10\x80\x02R\auserIds\"\xb8\x01\n" +
 	"\bPresence\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x123\n" +
@@ -972,6 +973,7 @@ func file_tickroom_v1_social_proto_init() {
 	if File_tickroom_v1_social_proto != nil {
 		return
 	}
+	file_tickroom_v1_options_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -146,6 +146,11 @@ func (s *Session) handle(p []byte) {
 		s.fail(m.RequestId, s.rateLimited())
 		return
 	}
+	// Every field's limit (protocol/limits.md), before anything is stored.
+	if err := protocol.ValidateClientMessage(m); err != nil {
+		s.fail(m.RequestId, err)
+		return
+	}
 	if err := s.dispatch(m); err != nil {
 		s.fail(m.RequestId, err)
 	}

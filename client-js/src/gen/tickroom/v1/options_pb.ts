@@ -4,7 +4,7 @@
 
 import type { GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { EnumValueOptions } from "@bufbuild/protobuf/wkt";
+import type { EnumValueOptions, FieldOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/options.proto.
  */
 export const file_tickroom_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Chl0aWNrcm9vbS92MS9vcHRpb25zLnByb3RvEgt0aWNrcm9vbS52MSI6CgtDb2RlT3B0aW9ucxITCgtkZXNjcmlwdGlvbhgBIAEoCRIWCg5sb25nZXJfYmFja29mZhgCIAEoCDpRCgRjb2RlEiEuZ29vZ2xlLnByb3RvYnVmLkVudW1WYWx1ZU9wdGlvbnMY4IkDIAEoCzIYLnRpY2tyb29tLnYxLkNvZGVPcHRpb25zUgRjb2RlQj1aO2dpdGh1Yi5jb20vdGlja3Jvb20vdGlja3Jvb20vcHJvdG9jb2wvdGlja3Jvb212MTt0aWNrcm9vbXYxYgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("Chl0aWNrcm9vbS92MS9vcHRpb25zLnByb3RvEgt0aWNrcm9vbS52MSI6CgtDb2RlT3B0aW9ucxITCgtkZXNjcmlwdGlvbhgBIAEoCRIWCg5sb25nZXJfYmFja29mZhgCIAEoCCJfCgpGaWVsZExpbWl0EhEKCW1heF9ieXRlcxgBIAEoDRITCgttYXhfZW50cmllcxgCIAEoDRIVCg1tYXhfa2V5X2J5dGVzGAMgASgNEhIKCmVycm9yX2NvZGUYBCABKA06UQoEY29kZRIhLmdvb2dsZS5wcm90b2J1Zi5FbnVtVmFsdWVPcHRpb25zGOCJAyABKAsyGC50aWNrcm9vbS52MS5Db2RlT3B0aW9uc1IEY29kZTpOCgVsaW1pdBIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMY4YkDIAEoCzIXLnRpY2tyb29tLnYxLkZpZWxkTGltaXRSBWxpbWl0Qj1aO2dpdGh1Yi5jb20vdGlja3Jvb20vdGlja3Jvb20vcHJvdG9jb2wvdGlja3Jvb212MTt0aWNrcm9vbXYxYgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * CodeOptions describe one value of the CloseCode and ErrorCode enums for the
@@ -49,10 +49,69 @@ export const CodeOptionsSchema: GenMessage<CodeOptions> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_options, 0);
 
 /**
+ * FieldLimit bounds a string, bytes, map or repeated field of a message a
+ * client sends. The server checks every limit once, when it decodes a
+ * ClientMessage, before anything is stored, and refuses a message over one
+ * with an Error (ERROR_CODE_BAD_REQUEST unless error_code says otherwise).
+ * make proto generates the Go check (protocol/limits_table.pb.go), the
+ * TypeScript table (client-js/src/gen/limits_table.ts) and the docs table
+ * (protocol/limits.md) from these options; it refuses a client message
+ * field of those kinds without one.
+ *
+ * @generated from message tickroom.v1.FieldLimit
+ */
+export type FieldLimit = Message<"tickroom.v1.FieldLimit"> & {
+  /**
+   * max_bytes caps a string or bytes field, each entry of a repeated
+   * field, or each value of a map, in bytes.
+   *
+   * @generated from field: uint32 max_bytes = 1;
+   */
+  maxBytes: number;
+
+  /**
+   * max_entries caps the entries of a map or repeated field.
+   *
+   * @generated from field: uint32 max_entries = 2;
+   */
+  maxEntries: number;
+
+  /**
+   * max_key_bytes caps each key of a map, in bytes.
+   *
+   * @generated from field: uint32 max_key_bytes = 3;
+   */
+  maxKeyBytes: number;
+
+  /**
+   * error_code is the ErrorCode of the refusal. Zero means
+   * ERROR_CODE_BAD_REQUEST.
+   *
+   * @generated from field: uint32 error_code = 4;
+   */
+  errorCode: number;
+};
+
+/**
+ * Describes the message tickroom.v1.FieldLimit.
+ * Use `create(FieldLimitSchema)` to create a new message.
+ */
+export const FieldLimitSchema: GenMessage<FieldLimit> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_options, 1);
+
+/**
  * code describes a CloseCode or ErrorCode value.
  *
  * @generated from extension: tickroom.v1.CodeOptions code = 50400;
  */
 export const code: GenExtension<EnumValueOptions, CodeOptions> = /*@__PURE__*/
   extDesc(file_tickroom_v1_options, 0);
+
+/**
+ * limit bounds a field of a client message.
+ *
+ * @generated from extension: tickroom.v1.FieldLimit limit = 50401;
+ */
+export const limit: GenExtension<FieldOptions, FieldLimit> = /*@__PURE__*/
+  extDesc(file_tickroom_v1_options, 1);
 

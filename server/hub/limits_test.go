@@ -1,0 +1,93 @@
+package hub_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// TestOversizedFieldsAreRefusedAndNothingIsStored sends the attack of
+// hardening item 2, 60 KB user ids to AddFriend and BlockUser, and other
+// fields over their declared limits (protocol/limits.md). Each gets a typed
+// Error naming the field, the connection stays open, and nothing is
+// stored: the two-entry contact lists still take two real ids afterwards,
+// and no room was created.
+func TestOversizedFieldsAreRefusedAndNothingIsStored(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.MaxListSize = 2 }})
+	a, _ := e.connect("ann")
+	huge := strings.Repeat("x", 60<<10)
+	meta := map[string]string{}
+	for i := range 17 {
+		meta["k"+strconv.Itoa(i)] = "v"
+	}
+	create := func(cr *tickroomv1.CreateRoom) *tickroomv1.ClientMessage {
+		cr.Game = "tally"
+		return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: cr}}
+	}
+	tooMany := make([]string, 257)
+	for i := range tooMany {
+		tooMany[i] = "u" + strconv.Itoa(i)
+	}
+	bad, badOptions := BadRequest, tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS
+	for _, tc := range []struct {
+		name, field string
+		msg         *tickroomv1.ClientMessage
+		want        tickroomv1.ErrorCode
+	}{
+		{"60 KB friend id", "add_friend.user_id", addFriend(huge), bad},
+		{"60 KB blocked id", "block_user.user_id", block(huge, false), bad},
+		{"129-byte friend id", "add_friend.user_id", addFriend(strings.Repeat("y", 129)), bad},
+		{"60 KB unblock", "block_user.user_id", block(huge, true), bad},
+		{"60 KB direct recipient", "send_direct.to_user_id", direct(huge, "hi"), bad},
+		{"17 metadata entries", "create_room.metadata", create(&tickroomv1.CreateRoom{Metadata: meta}), badOptions},
+		{"metadata value of 257 bytes", "create_room.metadata", create(&tickroomv1.CreateRoom{Metadata: map[string]string{"k": strings.Repeat("v", 257)}}), badOptions},
+		{"metadata key of 65 bytes", "create_room.metadata", create(&tickroomv1.CreateRoom{Metadata: map[string]string{strings.Repeat("k", 65): "v"}}), badOptions},
+		{"options of 60 KB", "create_room.options", create(&tickroomv1.CreateRoom{Options: map[string]string{"o": huge}}), badOptions},
+		{"17 metadata entries in a filter", "list_rooms.metadata", &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Metadata: meta}}}, bad},
+		{"password of 129 bytes", "create_room.password", create(&tickroomv1.CreateRoom{Password: strings.Repeat("p", 129)}), bad},
+		{"60 KB channel name", "join_channel.channel", joinChannel(huge), bad},
+		{"60 KB chat line", "send_chat.text", channelChat("general", huge), tickroomv1.ErrorCode_ERROR_CODE_MESSAGE_TOO_LONG},
+		{"257 presence ids", "query_presence.user_ids", queryPresence(tooMany...), bad},
+		{"60 KB presence id", "query_presence.user_ids", queryPresence(huge), bad},
+		{"60 KB room id to join", "join_room.room_id", joinRoom(huge, 0), bad},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := a.Request(tc.msg)
+			if got := errCode(t, m); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			if msg := m.GetError().GetMessage(); !strings.Contains(msg, tc.field) || len(msg) > 200 {
+				t.Fatalf("error message %q does not name %s briefly", msg, tc.field)
+			}
+		})
+	}
+	// Requests without an id get no reply, and store nothing either.
+	for range 10 {
+		m := addFriend(huge)
+		m.RequestId = 0
+		a.Send(m)
+		m = block(huge, false)
+		m.RequestId = 0
+		a.Send(m)
+	}
+	// Nothing was stored: both lists take their two entries.
+	ok(t, a.Request(addFriend("u1")))
+	ok(t, a.Request(addFriend("u2")))
+	ok(t, a.Request(block("u1", false)))
+	ok(t, a.Request(block("u2", false)))
+	list := a.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}}).GetRoomList()
+	if list == nil || len(list.Rooms) != 0 {
+		t.Fatalf("rooms after refused creates: %v", list)
+	}
+	// At the limits, fields pass.
+	max := create(&tickroomv1.CreateRoom{Password: strings.Repeat("p", 128), Metadata: map[string]string{strings.Repeat("k", 64): strings.Repeat("v", 256)}})
+	if j := joined(t, a.Request(max)); j.RoomId == "" {
+		t.Fatal("room at the limits not created")
+	}
+}
+
+// BadRequest is the error of a field over its limit.
+const BadRequest = tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST
