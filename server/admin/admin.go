@@ -102,6 +102,8 @@ func New(cfg Config) (*Handler, error) {
 	m.Handle("GET /v1/admin/players", h.auth(h.listPlayers))
 	m.Handle("GET /v1/admin/players/{id}", h.auth(h.getPlayer))
 	m.Handle("POST /v1/admin/players/{id}/kick", h.auth(h.kick))
+	m.Handle("POST /v1/admin/players/{id}/ban", h.auth(h.ban))
+	m.Handle("POST /v1/admin/players/{id}/unban", h.auth(h.unban))
 	m.Handle("POST /v1/admin/notify", h.auth(h.notify))
 	m.Handle("GET /v1/admin/overview", h.auth(h.overview))
 	m.Handle("/v1/admin/", h.auth(func(w http.ResponseWriter, r *http.Request) {

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/admin"
+	"github.com/tickroom/tickroom/server/auth"
 )
 
 func TestNewNeedsHubAndServer(t *testing.T) {
@@ -100,6 +102,28 @@ func TestKickAndCloseRoom(t *testing.T) {
 	}
 	if code := bob.WaitClosed(); code != int(protocol.CloseKicked) {
 		t.Fatalf("kicked client closed with %d, want %d", code, protocol.CloseKicked)
+	}
+
+	// A ban outlives reconnects, until it is lifted.
+	if status, body := e.do("POST", "/v1/admin/players/cat/ban", adminToken, `{"reason":"abuse","seconds":-1}`); status != 400 {
+		t.Fatalf("negative ban: %d %s", status, body)
+	}
+	if status, body := e.do("POST", "/v1/admin/players/cat/ban", adminToken, `{"reason":"abuse","seconds":3600}`); status != 200 {
+		t.Fatalf("ban: %d %s", status, body)
+	}
+	now := time.Now()
+	tok, err := e.auth.Issue(auth.Claims{UserID: "cat", Name: "cat", IssuedAt: now.Add(time.Second), ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, resp, err := testclient.Dial(t, e.wsURL, tok, testclient.Options{}); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("a banned user's handshake: %v %v", resp, err)
+	}
+	if status, body := e.do("POST", "/v1/admin/players/cat/unban", adminToken, ""); status != 200 {
+		t.Fatalf("unban: %d %s", status, body)
+	}
+	if status, _ := e.do("POST", "/v1/admin/players/cat/unban", adminToken, ""); status != 404 {
+		t.Fatalf("second unban: %d", status)
 	}
 
 	if status, body := e.do("POST", "/v1/admin/rooms/"+room+"/close", adminToken, ""); status != 200 {

@@ -160,6 +160,41 @@ func (h *Handler) kick(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"kicked": id})
 }
 
+// banBody is the optional body of ban.
+type banBody struct {
+	Reason string `json:"reason"`
+	// Seconds is the ban's length; zero or absent bans until unban.
+	Seconds int64 `json:"seconds"`
+}
+
+func (h *Handler) ban(w http.ResponseWriter, r *http.Request) {
+	var b banBody
+	if !readJSON(w, r, &b) {
+		return
+	}
+	if b.Seconds < 0 {
+		writeError(w, http.StatusBadRequest, "seconds must not be negative")
+		return
+	}
+	if b.Reason == "" {
+		b.Reason = "banned by operator"
+	}
+	id := r.PathValue("id")
+	h.hub.Ban(id, b.Reason, time.Duration(b.Seconds)*time.Second)
+	h.log.Info("admin: player banned", "user", id, "reason", b.Reason, "seconds", b.Seconds)
+	writeJSON(w, http.StatusOK, map[string]any{"banned": id})
+}
+
+func (h *Handler) unban(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !h.hub.Unban(id) {
+		writeError(w, http.StatusNotFound, "user is neither banned nor kicked")
+		return
+	}
+	h.log.Info("admin: player unbanned", "user", id)
+	writeJSON(w, http.StatusOK, map[string]any{"unbanned": id})
+}
+
 func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 	var n hub.Notice
 	if !readJSON(w, r, &n) {

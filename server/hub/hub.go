@@ -152,6 +152,12 @@ type Config struct {
 	// Fanout delivers messages to connections and users. Zero value means
 	// a LocalFanout over Server and Registry.
 	Fanout social.Fanout
+	// Revocations keeps kicks and bans. Zero value means a
+	// MemoryRevocations.
+	Revocations Revocations
+	// KickDuration is how long the tokens a kicked user held are refused.
+	// Zero value means 5 minutes.
+	KickDuration time.Duration
 	// Logger receives session events: connections at Debug, operator
 	// actions at Info. Zero value means no logging.
 	Logger *slog.Logger
@@ -175,6 +181,10 @@ func (c Config) withDefaults() Config {
 		c.IPQuotaExempt = isLoopback
 	}
 	orDefault(&c.CreatorGoneTimeout, 5*time.Second)
+	orDefault(&c.KickDuration, 5*time.Minute)
+	if c.Revocations == nil {
+		c.Revocations = NewMemoryRevocations()
+	}
 	orDefault(&c.ListLimit, 100)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -201,11 +211,12 @@ type Hub struct {
 	rt  *game.Runtime
 	log *slog.Logger
 
-	reg    Registry
-	dir    Directory
-	fan    social.Fanout
-	social *social.Social
-	quota  *roomQuota
+	reg     Registry
+	dir     Directory
+	fan     social.Fanout
+	social  *social.Social
+	quota   *roomQuota
+	revoked Revocations
 
 	mu       sync.Mutex
 	held     map[string][]heldSeat // seats kept for dropped users
@@ -250,6 +261,7 @@ func New(cfg Config) (*Hub, error) {
 	}
 	h.social = so
 	h.quota = newRoomQuota(h)
+	h.revoked = cfg.Revocations
 	rc := cfg.Runtime
 	rc.Registry = cfg.Games
 	rc.Transport = h
@@ -289,27 +301,57 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 
 // Kick closes every connection of userID with CLOSE_CODE_KICKED and gives up
 // its seats at once, those held from dropped connections included (no
-// resume window). It returns ErrNoSession when the user has neither a
-// connection nor a held seat. Safe from any goroutine.
+// resume window). The user's tokens issued so far are refused for
+// Config.KickDuration (a new login is not). It returns ErrNoSession when
+// the user has neither a connection nor a held seat. Safe from any
+// goroutine.
 func (h *Hub) Kick(userID, reason string) error {
-	ss := h.reg.Sessions(userID)
+	now := h.cfg.Now()
+	r := Revocation{UserID: userID, IssuedBefore: now, Until: now.Add(h.cfg.KickDuration), Reason: reason}
+	if !h.expel(r, protocol.CloseKicked) {
+		return ErrNoSession
+	}
+	return nil
+}
+
+// Ban refuses every session token of userID, new logins included, for d
+// (zero: until Unban), and closes its connections with CLOSE_CODE_BANNED,
+// giving up its seats like Kick. Safe from any goroutine.
+func (h *Hub) Ban(userID, reason string, d time.Duration) {
+	r := Revocation{UserID: userID, Ban: true, Reason: reason}
+	if d > 0 {
+		r.Until = h.cfg.Now().Add(d)
+	}
+	h.expel(r, protocol.CloseBanned)
+}
+
+// Unban lifts userID's bans and kicks; it reports whether there were any.
+// Safe from any goroutine.
+func (h *Hub) Unban(userID string) bool { return h.revoked.Lift(userID) }
+
+// expel records r, closes every connection of its user with code and frees
+// its seats at once, held ones included; it reports whether there was any.
+// The revocation is recorded under Hub.mu, where Accept checks it before
+// registering a session, so no connection slips between the two.
+func (h *Hub) expel(r Revocation, code protocol.CloseCode) bool {
+	userID, reason := r.UserID, r.Reason
 	h.mu.Lock()
+	h.revoked.Revoke(r)
+	ss := h.reg.Sessions(userID)
 	held := h.held[userID]
 	delete(h.held, userID)
 	h.mu.Unlock()
-	if len(ss) == 0 && len(held) == 0 {
-		return ErrNoSession
-	}
 	for _, s := range ss {
 		s.kicked.Store(true)
-		s.close(protocol.CloseKicked, reason)
+		s.close(code, reason)
 	}
 	for _, hs := range held {
 		if room, ok := h.rt.Room(hs.roomID); ok {
 			_ = room.LeaveAs(hs.seat, userID, nil)
+			h.leftRoom(userID, hs.roomID)
 		}
 	}
-	return nil
+	return len(ss) > 0 || len(held) > 0
 }
 
 // Online reports whether userID has a live session. Safe from any
@@ -344,6 +386,18 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	if h.shutting {
 		h.mu.Unlock()
 		return &server.HTTPError{Status: 503, Message: "server shutting down"}
+	}
+	if r, revoked := h.revoked.Check(claims.UserID, claims.IssuedAt, now); revoked {
+		h.mu.Unlock()
+		h.stats.AuthRefused.Add(1)
+		msg := "session revoked by a kick; log in again"
+		if r.Ban {
+			msg = "user banned"
+		}
+		if r.Reason != "" {
+			msg += ": " + r.Reason
+		}
+		return &server.HTTPError{Status: 403, Message: msg}
 	}
 	replaced := h.reg.Add(s, !h.cfg.MultipleSockets)
 	h.mu.Unlock()

@@ -287,7 +287,8 @@ func TestSeatIsGivenUpAfterTheResumeWindow(t *testing.T) {
 	a.WaitClosed()
 	room, _ := e.hub.Runtime().Room(ja.RoomId)
 	waitFor(t, "seat freed", func() bool { return room.Info().Players == 0 })
-	a2, w := e.connect("alice")
+	// The kick revoked the old token: the user logs in again.
+	a2, w := e.connectToken("alice", e.issuedAt("alice", time.Now().Add(time.Second)))
 	if len(w.Seats) != 0 {
 		t.Fatalf("Welcome still lists seats %v", w.Seats)
 	}
@@ -331,7 +332,8 @@ func TestKickFreesTheSeat(t *testing.T) {
 	a.WaitClosed()
 	room, _ := e.hub.Runtime().Room(ja.RoomId)
 	waitFor(t, "seat freed at once", func() bool { return room.Info().Players == 0 })
-	a2, w := e.connect("alice")
+	// The kick revoked the old token: the user logs in again.
+	a2, w := e.connectToken("alice", e.issuedAt("alice", time.Now().Add(time.Second)))
 	if len(w.Seats) != 0 {
 		t.Fatalf("a kicked user's seat is held: %v", w.Seats)
 	}

@@ -1,0 +1,101 @@
+package hub
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Revocation refuses some of a user's session tokens at the handshake.
+type Revocation struct {
+	// UserID is whose tokens it refuses.
+	UserID string
+	// Ban refuses every token of the user, those issued later included.
+	// Without it, only tokens issued up to IssuedBefore are refused (a
+	// kick: the user may log in again).
+	Ban bool
+	// IssuedBefore is the kick's time: tokens issued at or before it (to
+	// the second, as tokens carry it) are refused.
+	IssuedBefore time.Time
+	// Until is when the revocation lapses. Zero value means never.
+	Until time.Time
+	// Reason is told to the refused client.
+	Reason string
+}
+
+// refuses reports whether r refuses a token issued at issuedAt, at now.
+func (r Revocation) refuses(issuedAt, now time.Time) bool {
+	if !r.Until.IsZero() && !now.Before(r.Until) {
+		return false
+	}
+	return r.Ban || !issuedAt.After(r.IssuedBefore.Truncate(time.Second))
+}
+
+// Revocations remembers kicks and bans beyond the connections they closed,
+// so that a kicked token cannot reconnect and a ban outlives reconnects.
+// The default, MemoryRevocations, forgets them with the process; a store
+// keeps them. Its methods are safe from any goroutine; Check runs on an
+// event loop during the handshake and must answer from memory.
+type Revocations interface {
+	// Revoke records r.
+	Revoke(r Revocation)
+	// Check returns the revocation that refuses userID's token issued at
+	// issuedAt, at now; false when none does.
+	Check(userID string, issuedAt, now time.Time) (Revocation, bool)
+	// Lift forgets userID's revocations and reports whether there were
+	// any.
+	Lift(userID string) bool
+}
+
+// MemoryRevocations is the in-process Revocations. Lapsed revocations are
+// forgotten when the user's are next read or written.
+type MemoryRevocations struct {
+	mu    sync.Mutex
+	users map[string][]Revocation
+}
+
+var _ Revocations = (*MemoryRevocations)(nil)
+
+// NewMemoryRevocations returns an empty set.
+func NewMemoryRevocations() *MemoryRevocations {
+	return &MemoryRevocations{users: make(map[string][]Revocation)}
+}
+
+// Revoke records r.
+func (m *MemoryRevocations) Revoke(r Revocation) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.users[r.UserID] = append(m.pruneLocked(r.UserID, time.Now()), r)
+}
+
+// Check returns the revocation that refuses the token.
+func (m *MemoryRevocations) Check(userID string, issuedAt, now time.Time) (Revocation, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	list := m.pruneLocked(userID, now)
+	if i := slices.IndexFunc(list, func(r Revocation) bool { return r.refuses(issuedAt, now) }); i >= 0 {
+		return list[i], true
+	}
+	return Revocation{}, false
+}
+
+// Lift forgets userID's revocations.
+func (m *MemoryRevocations) Lift(userID string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.users[userID]
+	delete(m.users, userID)
+	return ok
+}
+
+// pruneLocked drops userID's lapsed revocations and returns the others.
+// The caller holds m.mu.
+func (m *MemoryRevocations) pruneLocked(userID string, now time.Time) []Revocation {
+	list := slices.DeleteFunc(m.users[userID], func(r Revocation) bool { return !r.Until.IsZero() && !now.Before(r.Until) })
+	if len(list) == 0 {
+		delete(m.users, userID)
+		return nil
+	}
+	m.users[userID] = list
+	return list
+}

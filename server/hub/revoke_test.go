@@ -1,0 +1,80 @@
+package hub_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// issuedAt signs a session token for user issued at the given time.
+func (e *env) issuedAt(user string, at time.Time) string {
+	e.t.Helper()
+	tok, err := e.auth.Issue(auth.Claims{UserID: user, Name: "name-" + user, IssuedAt: at, ExpiresAt: at.Add(time.Hour)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// refusedWith dials with tok and fails unless the handshake is refused
+// with status.
+func refusedWith(t *testing.T, e *env, tok string, status int) {
+	t.Helper()
+	_, resp, err := dial(t, e.url, tok)
+	if err == nil {
+		t.Fatalf("the handshake was accepted, want HTTP %d", status)
+	}
+	if resp == nil || resp.StatusCode != status {
+		t.Fatalf("handshake refused with %v (%v), want HTTP %d", resp, err, status)
+	}
+}
+
+// TestKickRevokesTheSession: after close 4503 the kicked token cannot
+// reconnect for the kick's duration; a new login can, and the old token
+// works again once the kick lapses.
+func TestKickRevokesTheSession(t *testing.T) {
+	const kick = 500 * time.Millisecond
+	e := start(t, options{hub: func(c *hub.Config) { c.KickDuration = kick }})
+	old := e.issuedAt("ann", time.Now().Add(-time.Minute))
+	c, _ := e.connectToken("ann", old)
+	if err := e.hub.Kick("ann", "cheating"); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.WaitClosed(); got != int(protocol.CloseKicked) {
+		t.Fatalf("kicked connection closed with %d, want %d", got, protocol.CloseKicked)
+	}
+	kicked := time.Now()
+	refusedWith(t, e, old, 403)
+	e.connectToken("ann", e.issuedAt("ann", time.Now().Add(2*time.Second)))
+	time.Sleep(time.Until(kicked.Add(kick)))
+	waitFor(t, "the old token accepted after the kick", func() bool {
+		_, _, err := dial(t, e.url, old)
+		return err == nil
+	})
+}
+
+// TestBanOutlivesReconnects: a banned user is closed with 4504 and every
+// token of it, new ones included, is refused until the ban is lifted.
+func TestBanOutlivesReconnects(t *testing.T) {
+	e := start(t, options{})
+	bob, _ := e.connect("bob")
+	j := joined(t, bob.Request(quickMatch("tally")))
+	e.hub.Ban("bob", "abuse", time.Hour)
+	if got := bob.WaitClosed(); got != int(protocol.CloseBanned) {
+		t.Fatalf("banned connection closed with %d, want %d", got, protocol.CloseBanned)
+	}
+	waitFor(t, "the banned user's seat freed", func() bool {
+		room, ok := e.hub.Runtime().Room(j.RoomId)
+		return !ok || room.Info().Players == 0
+	})
+	for i := range 3 {
+		refusedWith(t, e, e.issuedAt("bob", time.Now().Add(time.Duration(i+1)*time.Second)), 403)
+	}
+	if !e.hub.Unban("bob") {
+		t.Fatal("Unban found no ban")
+	}
+	e.connect("bob")
+}
