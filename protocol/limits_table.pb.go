@@ -47,11 +47,11 @@ func validateInput(m *tickroomv1.Input) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.RoomId); n > 128 {
-		return Errorf(ErrorBadRequest, "input.room_id: %d bytes, at most 128", n)
+	if len(m.RoomId) > 128 {
+		return Errorf(ErrorBadRequest, "input.room_id: %d bytes, at most 128", len(m.RoomId))
 	}
-	if n := len(m.Data); n > 4096 {
-		return Errorf(ErrorInputTooLarge, "input.data: %d bytes, at most 4096", n)
+	if len(m.Data) > 4096 {
+		return Errorf(ErrorInputTooLarge, "input.data: %d bytes, at most 4096", len(m.Data))
 	}
 	return nil
 }
@@ -60,11 +60,11 @@ func validateListRooms(m *tickroomv1.ListRooms) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.Game); n > 64 {
-		return Errorf(ErrorBadRequest, "list_rooms.game: %d bytes, at most 64", n)
+	if len(m.Game) > 64 {
+		return Errorf(ErrorBadRequest, "list_rooms.game: %d bytes, at most 64", len(m.Game))
 	}
-	if n := len(m.Metadata); n > 16 {
-		return Errorf(ErrorBadRequest, "list_rooms.metadata: %d entries, at most 16", n)
+	if len(m.Metadata) > 16 {
+		return Errorf(ErrorBadRequest, "list_rooms.metadata: %d entries, at most 16", len(m.Metadata))
 	}
 	for k, v := range m.Metadata {
 		if len(k) > 64 {
@@ -74,8 +74,8 @@ func validateListRooms(m *tickroomv1.ListRooms) error {
 			return Errorf(ErrorBadRequest, "list_rooms.metadata: a value of %d bytes, at most 256", len(v))
 		}
 	}
-	if n := len(m.PageToken); n > 128 {
-		return Errorf(ErrorBadRequest, "list_rooms.page_token: %d bytes, at most 128", n)
+	if len(m.PageToken) > 128 {
+		return Errorf(ErrorBadRequest, "list_rooms.page_token: %d bytes, at most 128", len(m.PageToken))
 	}
 	return nil
 }
@@ -84,11 +84,11 @@ func validateCreateRoom(m *tickroomv1.CreateRoom) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.Game); n > 64 {
-		return Errorf(ErrorBadRequest, "create_room.game: %d bytes, at most 64", n)
+	if len(m.Game) > 64 {
+		return Errorf(ErrorBadRequest, "create_room.game: %d bytes, at most 64", len(m.Game))
 	}
-	if n := len(m.Options); n > 16 {
-		return Errorf(ErrorBadOptions, "create_room.options: %d entries, at most 16", n)
+	if len(m.Options) > 16 {
+		return Errorf(ErrorBadOptions, "create_room.options: %d entries, at most 16", len(m.Options))
 	}
 	for k, v := range m.Options {
 		if len(k) > 64 {
@@ -98,8 +98,8 @@ func validateCreateRoom(m *tickroomv1.CreateRoom) error {
 			return Errorf(ErrorBadOptions, "create_room.options: a value of %d bytes, at most 256", len(v))
 		}
 	}
-	if n := len(m.Metadata); n > 16 {
-		return Errorf(ErrorBadOptions, "create_room.metadata: %d entries, at most 16", n)
+	if len(m.Metadata) > 16 {
+		return Errorf(ErrorBadOptions, "create_room.metadata: %d entries, at most 16", len(m.Metadata))
 	}
 	for k, v := range m.Metadata {
 		if len(k) > 64 {
@@ -109,8 +109,8 @@ func validateCreateRoom(m *tickroomv1.CreateRoom) error {
 			return Errorf(ErrorBadOptions, "create_room.metadata: a value of %d bytes, at most 256", len(v))
 		}
 	}
-	if n := len(m.Password); n > 128 {
-		return Errorf(ErrorBadRequest, "create_room.password: %d bytes, at most 128", n)
+	if len(m.Password) > 128 {
+		return Errorf(ErrorBadRequest, "create_room.password: %d bytes, at most 128", len(m.Password))
 	}
 	return nil
 }
@@ -119,11 +119,11 @@ func validateJoinRoom(m *tickroomv1.JoinRoom) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.RoomId); n > 128 {
-		return Errorf(ErrorBadRequest, "join_room.room_id: %d bytes, at most 128", n)
+	if len(m.RoomId) > 128 {
+		return Errorf(ErrorBadRequest, "join_room.room_id: %d bytes, at most 128", len(m.RoomId))
 	}
-	if n := len(m.Password); n > 128 {
-		return Errorf(ErrorBadRequest, "join_room.password: %d bytes, at most 128", n)
+	if len(m.Password) > 128 {
+		return Errorf(ErrorBadRequest, "join_room.password: %d bytes, at most 128", len(m.Password))
 	}
 	return nil
 }
@@ -132,11 +132,11 @@ func validateQuickMatch(m *tickroomv1.QuickMatch) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.Game); n > 64 {
-		return Errorf(ErrorBadRequest, "quick_match.game: %d bytes, at most 64", n)
+	if len(m.Game) > 64 {
+		return Errorf(ErrorBadRequest, "quick_match.game: %d bytes, at most 64", len(m.Game))
 	}
-	if n := len(m.Options); n > 16 {
-		return Errorf(ErrorBadOptions, "quick_match.options: %d entries, at most 16", n)
+	if len(m.Options) > 16 {
+		return Errorf(ErrorBadOptions, "quick_match.options: %d entries, at most 16", len(m.Options))
 	}
 	for k, v := range m.Options {
 		if len(k) > 64 {
@@ -153,8 +153,8 @@ func validateLeaveRoom(m *tickroomv1.LeaveRoom) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.RoomId); n > 128 {
-		return Errorf(ErrorBadRequest, "leave_room.room_id: %d bytes, at most 128", n)
+	if len(m.RoomId) > 128 {
+		return Errorf(ErrorBadRequest, "leave_room.room_id: %d bytes, at most 128", len(m.RoomId))
 	}
 	return nil
 }
@@ -163,14 +163,14 @@ func validateSendChat(m *tickroomv1.SendChat) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.RoomId); n > 128 {
-		return Errorf(ErrorBadRequest, "send_chat.room_id: %d bytes, at most 128", n)
+	if len(m.RoomId) > 128 {
+		return Errorf(ErrorBadRequest, "send_chat.room_id: %d bytes, at most 128", len(m.RoomId))
 	}
-	if n := len(m.Channel); n > 64 {
-		return Errorf(ErrorBadRequest, "send_chat.channel: %d bytes, at most 64", n)
+	if len(m.Channel) > 64 {
+		return Errorf(ErrorBadRequest, "send_chat.channel: %d bytes, at most 64", len(m.Channel))
 	}
-	if n := len(m.Text); n > 16384 {
-		return Errorf(ErrorMessageTooLong, "send_chat.text: %d bytes, at most 16384", n)
+	if len(m.Text) > 16384 {
+		return Errorf(ErrorMessageTooLong, "send_chat.text: %d bytes, at most 16384", len(m.Text))
 	}
 	return nil
 }
@@ -179,11 +179,11 @@ func validateSendDirect(m *tickroomv1.SendDirect) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.ToUserId); n > 128 {
-		return Errorf(ErrorBadRequest, "send_direct.to_user_id: %d bytes, at most 128", n)
+	if len(m.ToUserId) > 128 {
+		return Errorf(ErrorBadRequest, "send_direct.to_user_id: %d bytes, at most 128", len(m.ToUserId))
 	}
-	if n := len(m.Text); n > 16384 {
-		return Errorf(ErrorMessageTooLong, "send_direct.text: %d bytes, at most 16384", n)
+	if len(m.Text) > 16384 {
+		return Errorf(ErrorMessageTooLong, "send_direct.text: %d bytes, at most 16384", len(m.Text))
 	}
 	return nil
 }
@@ -192,8 +192,8 @@ func validateJoinChannel(m *tickroomv1.JoinChannel) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.Channel); n > 64 {
-		return Errorf(ErrorBadRequest, "join_channel.channel: %d bytes, at most 64", n)
+	if len(m.Channel) > 64 {
+		return Errorf(ErrorBadRequest, "join_channel.channel: %d bytes, at most 64", len(m.Channel))
 	}
 	return nil
 }
@@ -202,8 +202,8 @@ func validateLeaveChannel(m *tickroomv1.LeaveChannel) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.Channel); n > 64 {
-		return Errorf(ErrorBadRequest, "leave_channel.channel: %d bytes, at most 64", n)
+	if len(m.Channel) > 64 {
+		return Errorf(ErrorBadRequest, "leave_channel.channel: %d bytes, at most 64", len(m.Channel))
 	}
 	return nil
 }
@@ -212,8 +212,8 @@ func validateBlockUser(m *tickroomv1.BlockUser) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.UserId); n > 128 {
-		return Errorf(ErrorBadRequest, "block_user.user_id: %d bytes, at most 128", n)
+	if len(m.UserId) > 128 {
+		return Errorf(ErrorBadRequest, "block_user.user_id: %d bytes, at most 128", len(m.UserId))
 	}
 	return nil
 }
@@ -222,8 +222,8 @@ func validateAddFriend(m *tickroomv1.AddFriend) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.UserId); n > 128 {
-		return Errorf(ErrorBadRequest, "add_friend.user_id: %d bytes, at most 128", n)
+	if len(m.UserId) > 128 {
+		return Errorf(ErrorBadRequest, "add_friend.user_id: %d bytes, at most 128", len(m.UserId))
 	}
 	return nil
 }
@@ -232,8 +232,8 @@ func validateQueryPresence(m *tickroomv1.QueryPresence) error {
 	if m == nil {
 		return nil
 	}
-	if n := len(m.UserIds); n > 256 {
-		return Errorf(ErrorBadRequest, "query_presence.user_ids: %d entries, at most 256", n)
+	if len(m.UserIds) > 256 {
+		return Errorf(ErrorBadRequest, "query_presence.user_ids: %d entries, at most 256", len(m.UserIds))
 	}
 	for _, v := range m.UserIds {
 		if len(v) > 128 {

@@ -160,34 +160,27 @@ func writeLimitsGo(g *protogen.GeneratedFile, bodies []limitedBody) {
 const tickroomv1Path = protogen.GoImportPath("github.com/tickroom/tickroom/protocol/tickroomv1")
 
 func writeFieldCheck(g *protogen.GeneratedFile, f limitedField) {
-	name, lim, codeName := "m."+f.Field.GoName, f.Limit, f.Code.GoName
-	q := strconv.Quote
+	name, lim := "m."+f.Field.GoName, f.Limit
+	// refuse writes `if <n> > max { return Errorf(code, "<path>: <what>, at most max", <n>) }`.
+	refuse := func(n string, max uint32, what string) {
+		g.P("if ", n, " > ", max, " {")
+		g.P("return Errorf(", f.Code.GoName, ", ", strconv.Quote(f.Path+": "+what+", at most "+strconv.Itoa(int(max))), ", ", n, ")")
+		g.P("}")
+	}
 	switch {
 	case f.Field.Desc.IsMap():
-		g.P("if n := len(", name, "); n > ", lim.MaxEntries, " {")
-		g.P("return Errorf(", codeName, ", ", q(f.Path+": %d entries, at most "+strconv.Itoa(int(lim.MaxEntries))), ", n)")
-		g.P("}")
+		refuse("len("+name+")", lim.MaxEntries, "%d entries")
 		g.P("for k, v := range ", name, " {")
-		g.P("if len(k) > ", lim.MaxKeyBytes, " {")
-		g.P("return Errorf(", codeName, ", ", q(f.Path+": a key of %d bytes, at most "+strconv.Itoa(int(lim.MaxKeyBytes))), ", len(k))")
-		g.P("}")
-		g.P("if len(v) > ", lim.MaxBytes, " {")
-		g.P("return Errorf(", codeName, ", ", q(f.Path+": a value of %d bytes, at most "+strconv.Itoa(int(lim.MaxBytes))), ", len(v))")
-		g.P("}")
+		refuse("len(k)", lim.MaxKeyBytes, "a key of %d bytes")
+		refuse("len(v)", lim.MaxBytes, "a value of %d bytes")
 		g.P("}")
 	case f.Field.Desc.IsList():
-		g.P("if n := len(", name, "); n > ", lim.MaxEntries, " {")
-		g.P("return Errorf(", codeName, ", ", q(f.Path+": %d entries, at most "+strconv.Itoa(int(lim.MaxEntries))), ", n)")
-		g.P("}")
+		refuse("len("+name+")", lim.MaxEntries, "%d entries")
 		g.P("for _, v := range ", name, " {")
-		g.P("if len(v) > ", lim.MaxBytes, " {")
-		g.P("return Errorf(", codeName, ", ", q(f.Path+": an entry of %d bytes, at most "+strconv.Itoa(int(lim.MaxBytes))), ", len(v))")
-		g.P("}")
+		refuse("len(v)", lim.MaxBytes, "an entry of %d bytes")
 		g.P("}")
 	default:
-		g.P("if n := len(", name, "); n > ", lim.MaxBytes, " {")
-		g.P("return Errorf(", codeName, ", ", q(f.Path+": %d bytes, at most "+strconv.Itoa(int(lim.MaxBytes))), ", n)")
-		g.P("}")
+		refuse("len("+name+")", lim.MaxBytes, "%d bytes")
 	}
 }
 

@@ -62,17 +62,7 @@ func TestGeneratesTheThreeTables(t *testing.T) {
 		"client-js/src/gen/codes_table.ts": `{ code: 4002, name: "CLOSE_CODE_RATE_LIMITED", description: "rate limit exceeded; reconnect after a longer backoff", longerBackoff: true }`,
 		"protocol/codes.md":                "| 305 | `ERROR_CODE_LIST_FULL` | the friend or block list is full |",
 	}
-	for _, f := range resp.File {
-		if w, ok := want[f.GetName()]; ok {
-			if !strings.Contains(f.GetContent(), w) {
-				t.Errorf("%s lacks %q", f.GetName(), w)
-			}
-			delete(want, f.GetName())
-		}
-	}
-	for name := range want {
-		t.Errorf("%s not generated", name)
-	}
+	expectFiles(t, resp, want)
 }
 
 func TestRefusesBadCodes(t *testing.T) {
@@ -148,17 +138,7 @@ func TestGeneratesTheLimits(t *testing.T) {
 		"client-js/src/gen/limits_table.ts": `path: "query_presence.user_ids", maxBytes: 128, maxEntries: 256`,
 		"protocol/limits.md":                "| `send_chat.text` | ≤ 16384 B | `ERROR_CODE_MESSAGE_TOO_LONG` |",
 	}
-	for _, f := range resp.File {
-		if w, ok := want[f.GetName()]; ok {
-			if !strings.Contains(f.GetContent(), w) {
-				t.Errorf("%s lacks %q", f.GetName(), w)
-			}
-			delete(want, f.GetName())
-		}
-	}
-	for name := range want {
-		t.Errorf("%s not generated", name)
-	}
+	expectFiles(t, resp, want)
 }
 
 func TestRefusesUnlimitedClientFields(t *testing.T) {
@@ -187,5 +167,21 @@ func TestRefusesUnlimitedClientFields(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// expectFiles checks that resp holds each file of want, containing its text.
+func expectFiles(t *testing.T, resp *pluginpb.CodeGeneratorResponse, want map[string]string) {
+	t.Helper()
+	for _, f := range resp.File {
+		if w, ok := want[f.GetName()]; ok {
+			if !strings.Contains(f.GetContent(), w) {
+				t.Errorf("%s lacks %q", f.GetName(), w)
+			}
+			delete(want, f.GetName())
+		}
+	}
+	for name := range want {
+		t.Errorf("%s not generated", name)
 	}
 }
