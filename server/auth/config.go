@@ -12,13 +12,28 @@
 // identity provider: a JWT signed with HS256 under a key shared with the
 // server, a two-part "<claims>.<signature>" HMAC token with the same claims,
 // or a JWT signed with RS256 or ES256 under one of the provider's public
-// keys (a JWKS file, see LoadJWKS). identity.go says why JWTs are verified
-// with github.com/golang-jwt/jwt/v5 and what is checked around it. Either way the reply carries a session token the WebSocket
-// handshake presents (query ?token=, or Authorization: Bearer).
+// keys (a JWKS file, see LoadJWKS). Either way the reply carries a session
+// token the WebSocket handshake presents (query ?token=, or Authorization:
+// Bearer).
+//
+// Libraries, and why:
+//   - Identity JWTs are verified with github.com/golang-jwt/jwt/v5, the
+//     maintained JWT library, which also brings RS256 and ES256; identity.go
+//     says what is checked around it. Logins are rare, so its cost (about
+//     twice that of a hand-written HS256 check, BENCHMARKS.md) does not
+//     matter.
+//   - Guest logins are limited per client address with golang.org/x/time/rate
+//     (Config.GuestLoginRate, loginlimit.go): off the hot path, and its
+//     reservations give the Retry-After a refused client needs.
+//   - Display names go through the PRECIS Nickname profile of
+//     golang.org/x/text/secure/precis (RFC 8266) and a confusables policy of
+//     our own; see ValidateName.
+//   - Session tokens keep their own small format above: the server is
+//     their only issuer and reader, and a key id plus one HMAC needs no
+//     JWT header, algorithm choice or library.
 //
 // An Authority's configuration is fixed by New; its methods are safe from
-// any goroutine. Guest logins are limited per client address (Config.
-// GuestLoginRate, loginlimit.go).
+// any goroutine.
 package auth
 
 import (
