@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -287,4 +288,35 @@ func TestServerRefuses(t *testing.T) {
 			t.Fatalf("Register after Start: %v", err)
 		}
 	})
+}
+
+// TestServerLimitsGuestLoginsPerAddress floods the public login with guest
+// logins from loopback: past Options.GuestLoginBurst they get 429 with
+// Retry-After; with GuestLoginRate +Inf (a load test) the limit is off.
+func TestServerLimitsGuestLoginsPerAddress(t *testing.T) {
+	post := func(srv *tickroom.Server) *http.Response {
+		t.Helper()
+		resp, err := http.Post("http://"+srv.HTTPAddr().String()+"/v1/login", "application/json", strings.NewReader(`{"name":"ann"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	srv, _, _ := start(t, tickroom.Options{GuestLoginRate: 0.01, GuestLoginBurst: 3})
+	for i := range 3 {
+		if resp := post(srv); resp.StatusCode != http.StatusOK {
+			t.Fatalf("login %d: %d", i, resp.StatusCode)
+		}
+	}
+	resp := post(srv)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("fourth login: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	open, _, _ := start(t, tickroom.Options{GuestLoginRate: math.Inf(1)})
+	for i := range 30 {
+		if resp := post(open); resp.StatusCode != http.StatusOK {
+			t.Fatalf("login %d with the limit off: %d", i, resp.StatusCode)
+		}
+	}
 }

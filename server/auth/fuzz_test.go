@@ -49,8 +49,11 @@ func FuzzVerify(f *testing.F) {
 // FuzzVerifyIdentity checks identity verification never panics and never
 // accepts a token without a subject.
 func FuzzVerifyIdentity(f *testing.F) {
-	a := newAuthority(f, nil)
+	a := newAuthority(f, withJWKS(true)) // HS256, RS256 and ES256 all enabled
 	f.Add(makeJWT(f, hs256, identityClaims(), identityKey))
+	f.Add(signJWT(f, map[string]any{"alg": "RS256", "kid": "r1"}, identityClaims(), testKeys.rsa))
+	f.Add(signJWT(f, map[string]any{"alg": "ES256", "kid": "e1"}, identityClaims(), testKeys.ec))
+	f.Add(signJWT(f, map[string]any{"alg": "ES256", "kid": "r1"}, identityClaims(), testKeys.ec))
 	f.Add(makeHMACToken(f, identityClaims(), identityKey))
 	f.Add(makeJWT(f, map[string]any{"alg": "none"}, identityClaims(), identityKey))
 	f.Add(makeJWT(f, hs256, with(identityClaims(), "aud", []any{1, "x"}, "nbf", "x"), identityKey))
