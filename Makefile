@@ -18,9 +18,12 @@ tools:
 npm:
 	bash scripts/npm-install.sh
 
+# proto also regenerates each example game's code from its own buf.gen.yaml,
+# as a studio's module would.
 proto: tools npm
 	$(BUF) lint
 	$(BUF) generate
+	for d in $(dir $(wildcard examples/*/buf.gen.yaml)); do (cd $$d && $(CURDIR)/$(BUF) lint && $(CURDIR)/$(BUF) generate) || exit 1; done
 
 # proto-check fails when the committed generated code differs from what the
 # .proto sources generate, or when buf lint fails.

@@ -176,6 +176,10 @@ type RoomOptions struct {
 	// TickRate overrides the game's tick rate, 1..120 Hz. Zero value means
 	// the game's.
 	TickRate int
+	// Seed is the room's random seed (Setup.Seed), for replaying a match
+	// or a test that wants the same deal twice. Zero value means a random
+	// seed.
+	Seed uint64
 }
 
 // JoinRequest asks for a seat in a room.

@@ -152,7 +152,11 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 		r.inputRate = float64(2 * rate)
 	}
 	r.seats = make([]seatSlot, maxPlayers+maxSpecs)
-	g, err := def.New(Setup{RoomID: id, Options: opts.Options, MaxPlayers: maxPlayers, TickRate: rate, Seed: mathrand.Uint64(), Logger: r.log})
+	seed := opts.Seed
+	if seed == 0 {
+		seed = mathrand.Uint64()
+	}
+	g, err := def.New(Setup{RoomID: id, Options: opts.Options, MaxPlayers: maxPlayers, TickRate: rate, Seed: seed, Logger: r.log})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, def.Name, err)
 	}

@@ -1,9 +1,11 @@
 package gametest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
 // Unmarshaler is a protobuf message that decodes itself, as vtprotobuf's
@@ -107,3 +109,21 @@ func (e *Env) Results() []game.Result {
 	defer e.mu.Unlock()
 	return append([]game.Result(nil), e.results...)
 }
+
+// Apply applies a State received over a real connection as a client
+// would, so that tests of a running server read entities the same way;
+// the first error is kept for Err too.
+func (c *Client) Apply(st *tickroomv1.State) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	res, err := c.store.Apply(st.Keyframe, st.Tick, st.BaseTick, st.Patch)
+	if err != nil {
+		err = fmt.Errorf("%s: tick %d: %w", c.name, st.Tick, err)
+		c.errs = append(c.errs, err)
+	}
+	c.states = append(c.states, State{State: st, Result: res})
+	return err
+}
+
+// Name returns the name the client was made with.
+func (c *Client) Name() string { return c.name }
