@@ -160,6 +160,8 @@ var (
 	mTCPOpen         = gauge("tickroom_tcp_connections_open", "Open TCP connections on the WebSocket port, upgraded or not.")
 	mTCPOpened       = counter("tickroom_tcp_connections_opened_total", "TCP connections accepted on the WebSocket port.")
 	mConnsClosed     = counter("tickroom_connections_closed_total", "WebSocket connections closed, by close code (1006: lost).", "code")
+	mClosedFor       = counter("tickroom_connections_closed_by_reason_total", "WebSocket connections closed, by why (peer, app, rate, frame_timeout, slow_deadline, slow_bytes, outbound_budget, ...).", "reason")
+	mOutbound        = gauge("tickroom_outbound_bytes", "Bytes the transport holds for its connections: queued frames plus what the kernel refused.")
 	mRefused         = counter("tickroom_handshakes_refused_total", "WebSocket upgrades refused, by reason and HTTP status.", "reason", "status")
 	mBytesIn         = counter("tickroom_received_bytes_total", "Bytes read from WebSocket connections.")
 	mBytesOut        = counter("tickroom_sent_bytes_total", "Frame bytes written to WebSocket connections.")
@@ -194,7 +196,7 @@ var (
 
 // allMetrics lists the families for Describe.
 var allMetrics = []metric{
-	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mRefused, mBytesIn, mBytesOut, mFramesIn,
+	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
 	mFramesOut, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
 	mJoins, mResumeAttempts, mResumes, mChat, mChatDeliveries, mChatRefused, mPresence, mNotifications,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded,
@@ -230,6 +232,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for code, n := range ts.Closed {
 		put(mConnsClosed, float64(n), strconv.Itoa(code))
 	}
+	for why, n := range ts.ClosedFor {
+		put(mClosedFor, float64(n), why.String())
+	}
+	put(mOutbound, float64(h.srv.OutboundBytes()))
 	for st, n := range ts.Refused {
 		reason := refusalReasons[st]
 		if reason == "" {

@@ -140,6 +140,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	}
 	after := e.waitMetric("the room gone and ann's close", func(m map[string]float64) bool {
 		return m["tickroom_connections_open"] == 1 && m[`tickroom_connections_closed_total{code="1000"}`] == 1 &&
+			m[`tickroom_connections_closed_by_reason_total{reason="peer"}`] == 1 &&
 			m[`tickroom_rooms{game="count",phase="running"}`] == 0
 	})
 	// Counters of a room that is gone stay counted.
