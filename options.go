@@ -105,7 +105,7 @@ type Options struct {
 	MaxConnsPerIP int
 	// MaxOutboundBytes is the process-wide budget of bytes held for slow
 	// clients; past it the largest holders are closed with 4001
-	// (CLOSE_CODE_SLOW_CLIENT). Zero value means 256 MiB.
+	// (CLOSE_CODE_SLOW_CLIENT). Zero value means 64 MiB.
 	MaxOutboundBytes int
 	// MaxFrameSize and MaxMessageSize cap a client's frame payload and
 	// reassembled message, in bytes (close 1009 over them). Zero value

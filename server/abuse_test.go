@@ -262,3 +262,30 @@ func TestOutboundBudgetClosesTheLargestHolders(t *testing.T) {
 	}
 	t.Logf("peak %d B of a %d B budget; %d members closed", peak.Load(), budget, st.ClosedFor[ReasonBudget])
 }
+
+func TestFloodAfterTheCloseIsCut(t *testing.T) {
+	s := startServer(t, Config{CloseTimeout: time.Minute})
+	rc := dialWS(t, s, "/rec")
+	s.rec.waitOpened(t)
+	rc.write(frameWithLen(0x82, []byte("x"), 1, false)) // unmasked: close 1002
+	if _, code := rc.readUntilClose(); code != ws.StatusProtocolError {
+		t.Fatalf("close code %d, want 1002", code)
+	}
+	// The client goes on sending; the server stops reading it within
+	// maxDrain rather than for the whole close timeout.
+	chunk := make([]byte, 64<<10)
+	sent := 0
+	for sent < 64<<20 {
+		n, err := rc.nc.Write(chunk)
+		sent += n
+		if err != nil {
+			break
+		}
+	}
+	if e := s.rec.waitClose(t); e.code != ws.StatusProtocolError {
+		t.Fatalf("OnClose %+v", e)
+	}
+	if in := s.Stats().BytesIn; in > 2<<20 {
+		t.Fatalf("the server read %d bytes of a %d-byte flood after its close", in, sent)
+	}
+}

@@ -144,7 +144,7 @@ type Config struct {
 	// skipped while the process is over it; and every sweep closes each
 	// loop's largest such holders first until the process is back under
 	// it. Bytes held by connections already closing are not counted: the
-	// close deadline (CloseTimeout) frees them. Zero value means 256 MiB,
+	// close deadline (CloseTimeout) frees them. Zero value means 64 MiB,
 	// or HardCap when that is larger.
 	MaxOutboundBytes int
 	// SlowDeadline is how long a connection may stay over ReliableBudget.
@@ -197,7 +197,7 @@ func (cfg Config) withDefaults() Config {
 	defInt(&cfg.HighWater, 256<<10)
 	defInt(&cfg.ReliableBudget, 1<<20)
 	defInt(&cfg.HardCap, max(4*cfg.ReliableBudget, cfg.minHardCap()))
-	defInt(&cfg.MaxOutboundBytes, max(256<<20, cfg.HardCap))
+	defInt(&cfg.MaxOutboundBytes, max(64<<20, cfg.HardCap))
 	def(&cfg.SlowDeadline, 5*time.Second)
 	if cfg.SlowCloseCode == 0 {
 		cfg.SlowCloseCode = ws.StatusPolicyViolation

@@ -72,6 +72,7 @@ type Conn struct {
 	closeFor      CloseReason   // reason counted when the socket closes
 	resetOnExpire bool          // fail closed it: reset at the close deadline
 	lingerBytes   int64         // outBytes when linger began, counted in Server.lingerHeld
+	drained       int           // bytes read and ignored while lingering
 	closeCode     ws.StatusCode // code reported to Handler.OnClose
 	closeWhy      string        // reason reported to Handler.OnClose
 	listIndex     int           // index in loop.conns

@@ -9,6 +9,10 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
+// maxDrain is how many bytes a lingering connection (an HTTP refusal or
+// our close frame sent) may still send before it is reset.
+const maxDrain = 256 << 10
+
 // engine adapts Server to gnet's event callbacks. Every callback but
 // OnBoot and OnTick runs on the event loop that owns the connection.
 type engine struct {
@@ -72,6 +76,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	l.inTraffic = c
 	l.beginTurn()
 	used := 0
+	lingering := c.state == stateRefused
 	if c.state == stateHandshake {
 		used = c.handshake(b)
 	}
@@ -80,6 +85,14 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	if c.state == stateRefused {
 		used = len(b) // input is drained and ignored while lingering
+		if lingering {
+			// A peer that keeps sending after our answer is not
+			// listening: past maxDrain it is reset, so a flood costs no
+			// more reading than that.
+			if c.drained += len(b); c.drained > maxDrain {
+				c.resetTCP()
+			}
+		}
 	}
 	l.endTurn()
 	l.inTraffic = nil

@@ -73,7 +73,7 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.shards, "shards", 0, "tick workers (0: one per CPU)")
 	fs.IntVar(&f.maxConns, "max-conns", 0, "maximum open connections (0: 10000)")
 	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", 0, "maximum WebSocket connections from one client address (0: 256)")
-	fs.IntVar(&f.maxOutbound, "max-outbound-bytes", 0, "process-wide budget of outbound bytes held for slow clients; past it the largest holders are closed with 4001 (0: 256 MiB)")
+	fs.IntVar(&f.maxOutbound, "max-outbound-bytes", 0, "process-wide budget of outbound bytes held for slow clients; past it the largest holders are closed with 4001 (0: 64 MiB)")
 	fs.BoolVar(&f.conformance, "conformance-endpoints", false, "serve /echo and /broadcast on the WebSocket port, under the same limits (for conformance suites and transport benchmarks)")
 	fs.IntVar(&f.maxFrame, "max-frame", 64<<10, "largest frame payload a client may send, bytes (raise it for echo conformance suites)")
 	fs.IntVar(&f.maxMessage, "max-message", 64<<10, "largest reassembled message a client may send, bytes (raise it for echo conformance suites)")

@@ -1,0 +1,555 @@
+// Command tickroom-abuse runs one transport attack against a tickroom
+// server on loopback while a bystander plays, and reports the server's
+// resident memory and CPU and the bystander's input→ack and Ping round-trip
+// percentiles before, during and after the attack. Every attack is bounded
+// in connections (-attackers) and time (-phase); scripts/abuse/run.sh runs
+// them all against a fresh server.
+//
+// Attacks:
+//
+//	ping-flood     each attacker sends WebSocket pings as fast as it can (/v1/ws)
+//	slow-drip      each attacker sends a frame header claiming 60 KB, then a byte a second (/v1/ws)
+//	nonreaders     attackers join /broadcast and never read; one more sends 100 60-KB messages a second
+//	conns          one address opens -attackers upgraded connections and holds them (/v1/ws)
+//
+// The bystander logs in as a guest, quick-matches the arena, sends an input
+// every 50 ms and a Ping every 100 ms. /broadcast needs the server's
+// -conformance-endpoints; the attackers' logins need -guest-login-rate inf.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/protocol/arenav1"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+func main() {
+	var (
+		wsAddr    = flag.String("ws", "127.0.0.1:8081", "server's WebSocket address host:port")
+		httpURL   = flag.String("http", "http://127.0.0.1:8080", "server's public HTTP base URL (login)")
+		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders or conns")
+		attackers = flag.Int("attackers", 200, "attacking connections (at most 2,000)")
+		phase     = flag.Duration("phase", 10*time.Second, "length of each phase: before, during, after (at most 60s)")
+		pid       = flag.Int("pid", 0, "server's pid, for RSS and CPU from /proc")
+	)
+	flag.Parse()
+	if *attackers > 2000 || *phase > time.Minute || *attackers < 1 {
+		fmt.Fprintln(os.Stderr, "tickroom-abuse: -attackers 1..2000, -phase up to 60s")
+		os.Exit(2)
+	}
+	if err := run(*wsAddr, *httpURL, *attack, *attackers, *phase, *pid); err != nil {
+		fmt.Fprintln(os.Stderr, "tickroom-abuse:", err)
+		os.Exit(1)
+	}
+}
+
+// phaseStats is what one phase measured.
+type phaseStats struct {
+	name           string
+	peakRSS        int64   // bytes
+	cpu            float64 // percent of one core
+	ack, ping      []time.Duration
+	bystanderAlive bool
+}
+
+func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid int) error {
+	b, err := newBystander(wsAddr, httpURL)
+	if err != nil {
+		return fmt.Errorf("bystander: %w", err)
+	}
+	defer b.conn.Close()
+	go b.play()
+	time.Sleep(time.Second) // settle into the room
+	var results []phaseStats
+	var outcome string
+	for _, name := range []string{"before", "during", "after"} {
+		b.reset()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var res atomic.Pointer[string]
+		if name == "during" {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := runAttack(attack, wsAddr, httpURL, attackers, stop)
+				res.Store(&s)
+			}()
+		}
+		ps := measure(pid, phase)
+		close(stop)
+		wg.Wait()
+		if p := res.Load(); p != nil {
+			outcome = *p
+		}
+		ps.name = name
+		ps.ack, ps.ping = b.take()
+		ps.bystanderAlive = b.err.Load() == nil
+		results = append(results, ps)
+	}
+	fmt.Printf("attack %s, %d attackers, %s phases\n", attack, attackers, phase)
+	fmt.Printf("%-7s %9s %6s %12s %12s %12s %6s %s\n", "phase", "RSS MiB", "CPU %", "ack p50 ms", "ack p99 ms", "ping p99 ms", "acks", "bystander")
+	for _, r := range results {
+		alive := "playing"
+		if !r.bystanderAlive {
+			alive = "dropped: " + (*b.err.Load()).Error()
+		}
+		fmt.Printf("%-7s %9.1f %6.1f %12.2f %12.2f %12.2f %6d %s\n", r.name, float64(r.peakRSS)/(1<<20), r.cpu,
+			ms(pct(r.ack, 50)), ms(pct(r.ack, 99)), ms(pct(r.ping, 99)), len(r.ack), alive)
+	}
+	fmt.Printf("outcome: %s\n", outcome)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// pct returns the p-th percentile of ds.
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// measure samples the server's RSS and CPU for d.
+func measure(pid int, d time.Duration) phaseStats {
+	var ps phaseStats
+	cpu0, t0 := cpuTicks(pid), time.Now()
+	end := t0.Add(d)
+	for time.Now().Before(end) {
+		ps.peakRSS = max(ps.peakRSS, rss(pid))
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pid > 0 {
+		ps.cpu = float64(cpuTicks(pid)-cpu0) / 100 / time.Since(t0).Seconds() * 100
+	}
+	return ps
+}
+
+// cpuTicks reads utime+stime (clock ticks, 100 Hz) from /proc/pid/stat.
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// rss reads VmRSS from /proc/pid/status, in bytes.
+func rss(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// login gets a guest session token.
+func login(httpURL, name string) (string, error) {
+	resp, err := http.Post(httpURL+"/v1/login", "application/json", strings.NewReader(`{"name":"`+name+`"}`))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var l struct{ Token string }
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || l.Token == "" {
+		return "", fmt.Errorf("login %s: status %d", name, resp.StatusCode)
+	}
+	return l.Token, nil
+}
+
+// bystander plays the arena and times its inputs' acks and its pings.
+type bystander struct {
+	conn *websocket.Conn
+	wmu  sync.Mutex
+	room string
+	seat uint32
+	err  atomic.Pointer[error]
+
+	mu      sync.Mutex
+	sent    map[uint32]time.Time // input seq → send time
+	acked   uint32
+	ack     []time.Duration
+	ping    []time.Duration
+	started time.Time
+}
+
+func newBystander(wsAddr, httpURL string) (*bystander, error) {
+	tok, err := login(httpURL, "bystander")
+	if err != nil {
+		return nil, err
+	}
+	d := websocket.Dialer{Subprotocols: []string{"tickroom.v1"}, HandshakeTimeout: 5 * time.Second}
+	c, _, err := d.Dial("ws://"+wsAddr+"/v1/ws?token="+tok, nil)
+	if err != nil {
+		return nil, err
+	}
+	b := &bystander{conn: c, sent: map[uint32]time.Time{}, started: time.Now()}
+	b.send(&tickroomv1.ClientMessage{RequestId: 1, Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "arena"}}})
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, p, err := c.ReadMessage()
+		if err != nil {
+			return nil, err
+		}
+		m := new(tickroomv1.ServerMessage)
+		if m.UnmarshalVT(p) == nil && m.RequestId == 1 {
+			j := m.GetJoined()
+			if j == nil {
+				return nil, fmt.Errorf("quick-match: %v", m)
+			}
+			b.room, b.seat = j.RoomId, j.Seat
+			_ = c.SetReadDeadline(time.Time{})
+			return b, nil
+		}
+	}
+}
+
+func (b *bystander) send(m *tickroomv1.ClientMessage) {
+	p, _ := m.MarshalVT()
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if err := b.conn.WriteMessage(websocket.BinaryMessage, p); err != nil && b.err.Load() == nil {
+		b.err.Store(&err)
+	}
+}
+
+// play sends inputs and pings and reads until the connection ends.
+func (b *bystander) play() {
+	go func() {
+		in, _ := (&arenav1.Input{Dx: 1}).MarshalVT()
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for seq := uint32(1); b.err.Load() == nil; seq++ {
+			<-tick.C
+			b.mu.Lock()
+			b.sent[seq] = time.Now()
+			b.mu.Unlock()
+			b.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Input{Input: &tickroomv1.Input{RoomId: b.room, Seq: seq, Data: in}}})
+			if seq%2 == 0 {
+				now := float64(time.Since(b.started)) / 1e6
+				b.send(&tickroomv1.ClientMessage{RequestId: seq, Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: now}}})
+			}
+		}
+	}()
+	for {
+		_, p, err := b.conn.ReadMessage()
+		if err != nil {
+			b.err.Store(&err)
+			return
+		}
+		m := new(tickroomv1.ServerMessage)
+		if m.UnmarshalVT(p) != nil {
+			continue
+		}
+		now := time.Now()
+		switch {
+		case m.GetPong() != nil:
+			sentAt := b.started.Add(time.Duration(m.GetPong().ClientTimeMs * 1e6))
+			b.mu.Lock()
+			b.ping = append(b.ping, now.Sub(sentAt))
+			b.mu.Unlock()
+		case m.GetState() != nil:
+			for _, a := range m.GetState().Acks {
+				if a.Seat != b.seat {
+					continue
+				}
+				b.mu.Lock()
+				for s := b.acked + 1; s <= a.Seq; s++ {
+					if t, ok := b.sent[s]; ok {
+						b.ack = append(b.ack, now.Sub(t))
+						delete(b.sent, s)
+					}
+				}
+				b.acked = max(b.acked, a.Seq)
+				b.mu.Unlock()
+			}
+		}
+	}
+}
+
+func (b *bystander) reset() {
+	b.mu.Lock()
+	b.ack, b.ping = nil, nil
+	b.mu.Unlock()
+}
+
+func (b *bystander) take() (ack, ping []time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ack, b.ping
+}
+
+// maskedFrame builds a masked client frame with a final bit and opcode in
+// b0 and a header claiming n payload bytes, followed by payload.
+func maskedFrame(b0 byte, payload []byte, n int) []byte {
+	h := []byte{b0, 0x80}
+	switch {
+	case n < 126:
+		h[1] |= byte(n)
+	case n <= 0xffff:
+		h[1] |= 126
+		h = binary.BigEndian.AppendUint16(h, uint16(n))
+	default:
+		h[1] |= 127
+		h = binary.BigEndian.AppendUint64(h, uint64(n))
+	}
+	return append(append(h, 0, 0, 0, 0), payload...) // zero mask key
+}
+
+// dialRaw upgrades a raw TCP connection on path; rcvbuf > 0 shrinks its
+// receive buffer first.
+func dialRaw(wsAddr, path string, rcvbuf int) (net.Conn, *bufio.Reader, error) {
+	nc, err := net.DialTimeout("tcp", wsAddr, 5*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rcvbuf > 0 {
+		_ = nc.(*net.TCPConn).SetReadBuffer(rcvbuf)
+	}
+	req := "GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: tickroom.v1\r\n\r\n"
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(nc, req); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		nc.Close()
+		return nil, nil, fmt.Errorf("refused %d", resp.StatusCode)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return nc, br, nil
+}
+
+// closeCode reads frames until a close frame or an error and names it.
+func closeCode(br *bufio.Reader) string {
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			var ne net.Error
+			switch {
+			case errors.Is(err, io.EOF):
+				return "eof"
+			case errors.As(err, &ne) && ne.Timeout():
+				return "still open"
+			}
+			return "reset"
+		}
+		n := int64(h[1] & 0x7f)
+		switch n {
+		case 126:
+			var l [2]byte
+			_, _ = io.ReadFull(br, l[:])
+			n = int64(binary.BigEndian.Uint16(l[:]))
+		case 127:
+			var l [8]byte
+			_, _ = io.ReadFull(br, l[:])
+			n = int64(binary.BigEndian.Uint64(l[:]))
+		}
+		p := make([]byte, min(n, 1<<20))
+		if _, err := io.ReadFull(br, p); err != nil {
+			return "reset"
+		}
+		if _, err := br.Discard(int(n - int64(len(p)))); err != nil {
+			return "reset"
+		}
+		if h[0]&0x0f == 0x8 && len(p) >= 2 {
+			return "close " + strconv.Itoa(int(binary.BigEndian.Uint16(p)))
+		}
+	}
+}
+
+// tally counts outcomes by name.
+type tally struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (t *tally) add(k string) {
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = map[string]int{}
+	}
+	t.m[k]++
+	t.mu.Unlock()
+}
+
+func (t *tally) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keys := make([]string, 0, len(t.m))
+	for k := range t.m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, t.m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// runAttack runs the named attack with n connections until stop closes,
+// then closes its connections and describes what the server did.
+func runAttack(name, wsAddr, httpURL string, n int, stop <-chan struct{}) string {
+	var t tally
+	var wg sync.WaitGroup
+	var conns sync.Map
+	// Handshakes in flight stay under the server's per-address cap on
+	// unfinished handshakes, so the attack measures what comes after.
+	dialing := make(chan struct{}, 16)
+	var attempts atomic.Int64
+	// attacker dials path (a token is fetched for /v1/ws), runs body on
+	// its own goroutine, and records how the server ended the connection
+	// (a nil body holds the connection without reading; a body that
+	// returns once the attack stops reads only then).
+	attacker := func(i int, path string, rcvbuf int, body func(nc net.Conn), readAfter bool) {
+		defer wg.Done()
+		if path == "/v1/ws" {
+			tok, err := login(httpURL, "attacker-"+strconv.Itoa(i))
+			if err != nil {
+				t.add("login failed")
+				return
+			}
+			path += "?token=" + tok
+		}
+		dialing <- struct{}{}
+		nc, br, err := dialRaw(wsAddr, path, rcvbuf)
+		<-dialing
+		attempts.Add(1)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "refused") {
+				err = errors.New("dial failed")
+			}
+			t.add(err.Error())
+			return
+		}
+		conns.Store(nc, true)
+		t.add("upgraded")
+		switch {
+		case body == nil:
+		case readAfter:
+			body(nc)
+			t.add(closeCode(br))
+		default:
+			go body(nc)
+			t.add(closeCode(br))
+		}
+	}
+	switch name {
+	case "ping-flood":
+		flood := bytes.Repeat(maskedFrame(0x89, nil, 0), 1024)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go attacker(i, "/v1/ws", 0, func(nc net.Conn) {
+				for {
+					if _, err := nc.Write(flood); err != nil {
+						return
+					}
+				}
+			}, false)
+		}
+	case "slow-drip":
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go attacker(i, "/v1/ws", 0, func(nc net.Conn) {
+				if _, err := nc.Write(maskedFrame(0x82, nil, 60000)); err != nil {
+					return
+				}
+				for {
+					time.Sleep(time.Second)
+					if _, err := nc.Write([]byte{0}); err != nil {
+						return
+					}
+				}
+			}, false)
+		}
+	case "nonreaders":
+		// The sender connects first and starts once the others have
+		// dialed.
+		wg.Add(1)
+		go attacker(n, "/broadcast", 0, func(nc net.Conn) {
+			for t0 := time.Now(); attempts.Load() < int64(n+1) && time.Since(t0) < 5*time.Second; {
+				time.Sleep(10 * time.Millisecond)
+			}
+			// 100 messages a second: under the message rate, so the
+			// sender is never closed and the fan-out is the attack.
+			msg := maskedFrame(0x82, make([]byte, 60000), 60000)
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				if _, err := nc.Write(msg); err != nil {
+					return
+				}
+			}
+		}, false)
+		time.Sleep(200 * time.Millisecond)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go attacker(i, "/broadcast", 4<<10, func(net.Conn) { <-stop }, true)
+		}
+	case "conns":
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			attacker(i, "/v1/ws", 0, nil, false)
+		}
+	default:
+		return "unknown attack " + name
+	}
+	<-stop
+	// Give the readers a moment to see how the server ends each
+	// connection, then hang up on the rest.
+	conns.Range(func(k, _ any) bool { _ = k.(net.Conn).SetReadDeadline(time.Now().Add(3 * time.Second)); return true })
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+	conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
+	wg.Wait()
+	return t.String()
+}
