@@ -38,6 +38,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/tickroom/tickroom/protocol/arenav1"
+	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -263,6 +264,8 @@ func (b *bystander) play() {
 			}
 		}
 	}()
+	var lastTick uint64
+	var ackSeq uint32
 	for {
 		_, p, err := b.conn.ReadMessage()
 		if err != nil {
@@ -281,20 +284,28 @@ func (b *bystander) play() {
 			b.ping = append(b.ping, now.Sub(sentAt))
 			b.mu.Unlock()
 		case m.GetState() != nil:
-			for _, a := range m.GetState().Acks {
-				if a.Seat != b.seat {
-					continue
-				}
-				b.mu.Lock()
-				for s := b.acked + 1; s <= a.Seq; s++ {
-					if t, ok := b.sent[s]; ok {
-						b.ack = append(b.ack, now.Sub(t))
-						delete(b.sent, s)
-					}
-				}
-				b.acked = max(b.acked, a.Seq)
-				b.mu.Unlock()
+			// Acks travel as changes against the base tick: apply this
+			// one to the ack held for that base (none for a keyframe).
+			st := m.GetState()
+			fits := st.Keyframe || st.BaseTick == lastTick
+			if st.Keyframe {
+				ackSeq = 0
 			}
+			lastTick = st.Tick
+			v, ok, err := statesync.ScanAck(st.Patch, b.seat)
+			if err != nil || !ok || !fits {
+				continue
+			}
+			ackSeq = statesync.ApplyAck(ackSeq, v)
+			b.mu.Lock()
+			for s := b.acked + 1; s <= ackSeq; s++ {
+				if t, ok := b.sent[s]; ok {
+					b.ack = append(b.ack, now.Sub(t))
+					delete(b.sent, s)
+				}
+			}
+			b.acked = max(b.acked, ackSeq)
+			b.mu.Unlock()
 		}
 	}
 }
