@@ -41,6 +41,7 @@ import (
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/account"
 	"github.com/tickroom/tickroom/server/admin"
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/clientip"
@@ -80,6 +81,7 @@ type Server struct {
 	db               *store.DB         // nil without a store
 	queue            *store.WriteQueue // nil without a store
 	adminTokenStored bool              // adminToken came from the store
+	accounts         *account.Service  // nil without a store
 }
 
 // New builds a server from opts and registers opts.Games. It listens on
@@ -126,6 +128,12 @@ func New(opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("%w: trusted proxies: %w", ErrOptions, err)
 	}
 	acfg.GuestLoginRate, acfg.GuestLoginBurst, acfg.TrustedProxies = rate.Limit(o.GuestLoginRate), o.GuestLoginBurst, trusted
+	if s.db != nil {
+		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger}); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+		}
+		acfg.Accounts = s.accounts
+	}
 	if s.auth, err = auth.New(acfg); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
@@ -220,13 +228,19 @@ func (s *Server) startPublic() error {
 	}
 	_, wsPort, _ := net.SplitHostPort(s.ws.Addr().String())
 	port, _ := strconv.Atoi(wsPort)
-	s.public = &http.Server{
-		Handler: web.New(web.Config{
-			Auth: s.auth, WebSocketPort: port, WebSocketPath: WebSocketPath, WebSocketURL: s.opts.PublicWebSocketURL,
-			Demo: s.opts.Pages, Games: s.games.Names(), Origins: s.opts.Origins,
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
+	var h http.Handler = web.New(web.Config{
+		Auth: s.auth, WebSocketPort: port, WebSocketPath: WebSocketPath, WebSocketURL: s.opts.PublicWebSocketURL,
+		Demo: s.opts.Pages, Games: s.games.Names(), Origins: s.opts.Origins,
+	})
+	if s.accounts != nil {
+		mux := http.NewServeMux()
+		ah := s.accounts.Handler(s.auth)
+		mux.Handle(account.Path, ah)
+		mux.Handle(account.Path+"/", ah)
+		mux.Handle("/", h)
+		h = mux
 	}
+	s.public = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	s.publicAddr = ln.Addr()
 	go serve(s.public, ln, s.log, "public http server")
 	return nil

@@ -53,6 +53,9 @@ type Users interface {
 	// LinkSubject links an external identity to the account;
 	// ErrIdentityTaken when another account has it.
 	LinkSubject(ctx context.Context, id, subject string) error
+	// CreateLinked stores a new account linked to an external identity
+	// (its first identity login); ErrIdentityTaken when one has it.
+	CreateLinked(ctx context.Context, id, name, subject string) (User, error)
 	// AddDevice lets another device secret log in as the account.
 	AddDevice(ctx context.Context, id string, deviceHash []byte) error
 }

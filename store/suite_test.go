@@ -153,6 +153,15 @@ func testIdentity(t *testing.T, fresh backend) {
 	if u, err := db.UserBySubject(ctx, "sub-1"); err != nil || u.ID != "a" || u.Subject != "sub-1" {
 		t.Fatalf("UserBySubject = %+v, %v", u, err)
 	}
+	if u, err := db.CreateLinked(ctx, "sub-2", "Cy", "sub-2"); err != nil || u.Subject != "sub-2" {
+		t.Fatalf("CreateLinked = %+v, %v", u, err)
+	}
+	if _, err := db.CreateLinked(ctx, "c", "Cy", "sub-1"); !errors.Is(err, ErrIdentityTaken) {
+		t.Fatalf("CreateLinked with a linked subject: %v, want ErrIdentityTaken", err)
+	}
+	if u, err := db.UserBySubject(ctx, "sub-2"); err != nil || u.ID != "sub-2" || u.Name != "Cy" {
+		t.Fatalf("UserBySubject(sub-2) = %+v, %v", u, err)
+	}
 }
 
 func testSanctions(t *testing.T, fresh backend) {

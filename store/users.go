@@ -50,6 +50,22 @@ func (db *DB) CreateGuest(ctx context.Context, g Guest) (User, error) {
 	return u, nil
 }
 
+// CreateLinked implements Users.
+func (db *DB) CreateLinked(ctx context.Context, id, name, subject string) (User, error) {
+	if id == "" || subject == "" || name == "" || len(name) > MaxNameLen {
+		return User{}, fmt.Errorf("%w: a linked account needs an id, a subject and a name of at most %d bytes", ErrInvalid, MaxNameLen)
+	}
+	now := time.Now().UnixMilli()
+	_, err := db.w.ExecContext(ctx, `INSERT INTO users (id, name, subject, created_ms) VALUES ($1, $2, $3, $4)`, id, name, subject, now)
+	if isUniqueViolation(err) {
+		return User{}, fmt.Errorf("%w: %q", ErrIdentityTaken, subject)
+	}
+	if err != nil {
+		return User{}, db.fail("creating a linked account", err)
+	}
+	return User{ID: id, Name: name, Subject: subject, CreatedAt: time.UnixMilli(now)}, nil
+}
+
 // UserByID implements Users.
 func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
 	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))

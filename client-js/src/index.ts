@@ -32,7 +32,7 @@ export {
   type WebSocketLike,
 } from "./connection.js";
 export { Emitter, type Listener } from "./emitter.js";
-export { login, type LoginOptions, type LoginRequest, type Session } from "./login.js";
+export { login, type DeviceStorage, type LoginOptions, type LoginRequest, type Session } from "./login.js";
 export { checkSession, normalizeWebSocketUrl, refusalError, type HandshakeFailure, type SessionCheckOptions } from "./refusal.js";
 export { fetchServerConfig, resolveWebSocketUrl, webSocketUrl, type ServerConfig, type ServerConfigOptions } from "./server-config.js";
 export { Room, type RoomEvents, type RoomHost, type RoomOptions } from "./room.js";

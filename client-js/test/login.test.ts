@@ -27,7 +27,21 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
       res.end("down for maintenance");
       return;
     }
-    const { name, identity_token: idToken } = JSON.parse(body) as { name?: string; identity_token?: string };
+    const { name, identity_token: idToken, device_secret: device } = JSON.parse(body) as { name?: string; identity_token?: string; device_secret?: string };
+    // Like a server that keeps accounts: the guest "dev" gets a device
+    // secret, which logs the same account in again; any other secret is
+    // unknown (401).
+    if (device !== undefined) {
+      const known = device === "sec-dev";
+      res.writeHead(known ? 200 : 401, { "content-type": "application/json" });
+      res.end(JSON.stringify(known ? { token: "tok-again", user_id: "u-dev", name: "dev", guest: true, device_secret: device } : { error: "device secret not recognized" }));
+      return;
+    }
+    if (name === "dev") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ token: "tok-dev", user_id: "u-dev", name, guest: true, device_secret: "sec-dev" }));
+      return;
+    }
     if (idToken) {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ token: "tok-id", user_id: "ext-7", name: name ?? "Ext", guest: false, expires_at: "2030-01-02T03:04:05Z" }));
@@ -64,6 +78,36 @@ describe("login", () => {
     const s = await login({ identityToken: "idt", name: "Zed" }, { baseUrl: base });
     assert.deepEqual(s, { token: "tok-id", userId: "ext-7", name: "Zed", guest: false, expiresAtMs: Date.UTC(2030, 0, 2, 3, 4, 5) });
     assert.deepEqual(JSON.parse(seen[seen.length - 1]!.body), { name: "Zed", identity_token: "idt" });
+  });
+
+  it("keeps the device secret and comes back as the same guest", async () => {
+    const kept = new Map<string, string>();
+    const storage = {
+      getItem: (k: string) => kept.get(k) ?? null,
+      setItem: (k: string, v: string) => void kept.set(k, v),
+      removeItem: (k: string) => void kept.delete(k),
+    };
+    const first = await login("dev", { baseUrl: base, storage });
+    assert.equal(first.deviceSecret, "sec-dev");
+    assert.equal(kept.get("tickroom.device"), "sec-dev");
+    assert.deepEqual(JSON.parse(seen[seen.length - 1]!.body), { name: "dev" });
+
+    const again = await login("someone else", { baseUrl: base, storage });
+    assert.deepEqual([again.token, again.userId, again.name], ["tok-again", "u-dev", "dev"]);
+    assert.deepEqual(JSON.parse(seen[seen.length - 1]!.body), { name: "someone else", device_secret: "sec-dev" });
+
+    // A secret the server no longer knows is forgotten; the login goes on as a new guest.
+    kept.set("tickroom.device", "sec-lost");
+    const fresh = await login("ann", { baseUrl: base, storage });
+    assert.deepEqual([fresh.token, fresh.deviceSecret], ["tok-ann", undefined]);
+    assert.equal(kept.has("tickroom.device"), false);
+    assert.deepEqual(JSON.parse(seen[seen.length - 2]!.body), { name: "ann", device_secret: "sec-lost" });
+    assert.deepEqual(JSON.parse(seen[seen.length - 1]!.body), { name: "ann" });
+
+    // An identity login neither sends nor needs the kept secret.
+    kept.set("tickroom.device", "sec-dev");
+    await login({ identityToken: "idt" }, { baseUrl: base, storage });
+    assert.deepEqual(JSON.parse(seen[seen.length - 1]!.body), { identity_token: "idt" });
   });
 
   const failures = [

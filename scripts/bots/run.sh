@@ -38,7 +38,7 @@ trap cleanup EXIT
 
 # The server holds at most the open-file limit in sockets; ask for all of it.
 TICKROOM_ADMIN_TOKEN=bots "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-	-max-conns 19900 -max-conns-per-ip 19900 -guest-login-rate inf ${SERVER_FLAGS:-} >"$out/server.out" 2>"$out/server.err" &
+	-max-conns 19900 -max-conns-per-ip 19900 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-} >"$out/server.out" 2>"$out/server.err" &
 srv=$!
 pids+=("$srv")
 for _ in $(seq 50); do

@@ -91,6 +91,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock. Zero value means time.Now.
 	Now func() time.Time
+	// Accounts keeps accounts for logins (device secrets, claimed names,
+	// linked identities). Zero value means none: every guest login makes a
+	// new user, and an identity login's user id is its subject.
+	Accounts Accounts
 	// Logger receives warnings and refused logins (at debug level). Zero
 	// value means slog.Default().
 	Logger *slog.Logger

@@ -16,9 +16,15 @@ const LoginPath = "/v1/login"
 // LoginRequest is the JSON body of POST /v1/login: a guest login sets Name;
 // an identity login sets IdentityToken (and may set Name as the display
 // name when the token has no "name" claim).
+//
+// With accounts (Config.Accounts), a returning guest sets DeviceSecret
+// (the one a previous login returned), and an account with a claimed name
+// sets Name and Password.
 type LoginRequest struct {
 	Name          string `json:"name"`
 	IdentityToken string `json:"identity_token"`
+	DeviceSecret  string `json:"device_secret,omitempty"`
+	Password      string `json:"password,omitempty"`
 }
 
 // LoginResponse is the JSON reply to a successful login.
@@ -28,6 +34,10 @@ type LoginResponse struct {
 	Name      string    `json:"name"`
 	Guest     bool      `json:"guest"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// DeviceSecret logs the same account in again (device_secret in a
+	// later LoginRequest); set with accounts, for guest, device and
+	// password logins. Keep it like a password.
+	DeviceSecret string `json:"device_secret,omitempty"`
 }
 
 // ErrorResponse is the JSON body of every refused login.
@@ -68,7 +78,43 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.cfg.Now()
 	var claims Claims
+	var device string
+	acc := a.cfg.Accounts
+	limited := func() bool {
+		ok, wait := a.guests.allow(a.cfg.TrustedProxies.FromRequest(r), now)
+		if !ok {
+			secs := int64((wait + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			writeError(w, http.StatusTooManyRequests, "too many logins from this address; retry in "+strconv.FormatInt(secs, 10)+" s")
+		}
+		return !ok
+	}
 	switch {
+	case (req.DeviceSecret != "" || req.Password != "") && acc == nil:
+		writeError(w, http.StatusBadRequest, "this server keeps no accounts: log in with \"name\" or \"identity_token\"")
+		return
+	case req.DeviceSecret != "" && req.IdentityToken == "":
+		// A returning device: the same rate as new guests, so that a
+		// secret cannot be guessed at speed (nor could it be: 256 bits).
+		if limited() {
+			return
+		}
+		ac, err := acc.Device(r.Context(), req.DeviceSecret)
+		if err != nil {
+			a.accountError(w, err, http.StatusUnauthorized, "device secret not recognized; log in again with a name")
+			return
+		}
+		claims, device = Claims{UserID: ac.UserID, Name: ac.Name, Guest: ac.Guest}, req.DeviceSecret
+	case req.Password != "":
+		if limited() {
+			return
+		}
+		ac, secret, err := acc.Password(r.Context(), req.Name, req.Password)
+		if err != nil {
+			a.accountError(w, err, http.StatusUnauthorized, "wrong name or password")
+			return
+		}
+		claims, device = Claims{UserID: ac.UserID, Name: ac.Name, Guest: ac.Guest}, secret
 	case req.IdentityToken != "":
 		id, err := a.VerifyIdentity(req.IdentityToken, now)
 		if err != nil {
@@ -90,15 +136,20 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		claims = Claims{UserID: id.Subject, Name: name}
+		if acc != nil {
+			ac, err := acc.Identity(r.Context(), id.Subject, name)
+			if err != nil {
+				a.accountError(w, err, http.StatusInternalServerError, "")
+				return
+			}
+			claims = Claims{UserID: ac.UserID, Name: ac.Name}
+		}
 	case req.Name != "":
 		if a.cfg.DisableGuests {
 			writeError(w, http.StatusForbidden, "guest login is disabled on this server")
 			return
 		}
-		if ok, wait := a.guests.allow(a.cfg.TrustedProxies.FromRequest(r), now); !ok {
-			secs := int64((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-			writeError(w, http.StatusTooManyRequests, "too many guest logins from this address; retry in "+strconv.FormatInt(secs, 10)+" s")
+		if limited() {
 			return
 		}
 		name, err := ValidateName(req.Name)
@@ -107,6 +158,12 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		claims = Claims{UserID: newGuestID(), Name: name, Guest: true}
+		if acc != nil {
+			if device, err = acc.NewGuest(r.Context(), claims.UserID, name); err != nil {
+				a.accountError(w, err, http.StatusInternalServerError, "")
+				return
+			}
+		}
 	default:
 		writeError(w, http.StatusBadRequest, "set \"name\" for a guest login or \"identity_token\"")
 		return
@@ -121,8 +178,19 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, LoginResponse{
 		Token: tok, UserID: claims.UserID, Name: claims.Name, Guest: claims.Guest,
-		ExpiresAt: time.Unix(claims.ExpiresAt.Unix(), 0).UTC(),
+		ExpiresAt: time.Unix(claims.ExpiresAt.Unix(), 0).UTC(), DeviceSecret: device,
 	})
+}
+
+// accountError answers a failed account lookup: status with msg for the
+// expected refusals, 503 when the account store cannot be reached.
+func (a *Authority) accountError(w http.ResponseWriter, err error, status int, msg string) {
+	if errors.Is(err, ErrUnknownDevice) || errors.Is(err, ErrBadPassword) {
+		writeError(w, status, msg)
+		return
+	}
+	a.cfg.Logger.Error("auth: account store", "err", err)
+	writeError(w, http.StatusServiceUnavailable, "accounts are unavailable; try again shortly")
 }
 
 // pickName returns the first of the token's name, the requested name and

@@ -37,11 +37,14 @@ export function buildServer() {
  * startServer runs the binary with extra flags and resolves with its HTTP
  * base URL, its WebSocket address, the lines it wrote to stderr (its log)
  * and stop(), which sends SIGTERM and, if it has not exited after 5 s,
- * SIGKILL.
+ * SIGKILL. Its store lives in a new temporary data directory.
  */
 export async function startServer(args = []) {
   const bin = await buildServer();
-  const proc = spawn(bin, ["-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0", ...args], {
+  // Each server keeps its store in a data directory of its own.
+  const dataDir = await mkdtemp(join(tmpdir(), "tickroom-e2e-data-"));
+  process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
+  const proc = spawn(bin, ["-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-data-dir", dataDir, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, TICKROOM_TOKEN_KEY: "" },
   });

@@ -1,0 +1,195 @@
+package tickroom_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tickroom/tickroom"
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// api is a client of a server's public HTTP port.
+type api struct {
+	t    *testing.T
+	base string
+}
+
+// post sends body as JSON with an optional bearer token and decodes the
+// JSON reply into a map.
+func (a api) post(path, token string, body any) (int, map[string]any) {
+	a.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, a.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]any{}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func str(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+
+const identityKey = "an identity provider's shared HMAC key, 32+ bytes"
+
+func identityToken(t *testing.T, sub, name string) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": sub, "name": name, "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString([]byte(identityKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func accountServer(t *testing.T, dir string) (*tickroom.Server, api, context.CancelFunc, <-chan error) {
+	srv, cancel, done := start(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DataDir: dir,
+		IdentityKey: []byte(identityKey), GuestLoginRate: math.Inf(1),
+	})
+	return srv, api{t: t, base: "http://" + srv.HTTPAddr().String()}, cancel, done
+}
+
+// TestGuestComesBackByDeviceSecret: a guest login returns a device secret;
+// presenting it logs the same account in, also after a restart, and the
+// session from before the restart still connects.
+func TestGuestComesBackByDeviceSecret(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, a, cancel, done := accountServer(t, dir)
+	st, first := a.post("/v1/login", "", map[string]string{"name": "Ada"})
+	secret := str(first, "device_secret")
+	if st != 200 || len(secret) < 40 || first["guest"] != true {
+		t.Fatalf("guest login: %d %v", st, first)
+	}
+	st, again := a.post("/v1/login", "", map[string]string{"device_secret": secret})
+	if st != 200 || str(again, "user_id") != str(first, "user_id") || str(again, "name") != "Ada" || str(again, "device_secret") != secret {
+		t.Fatalf("device login: %d %v, want user %s", st, again, str(first, "user_id"))
+	}
+	if st, body := a.post("/v1/login", "", map[string]string{"device_secret": "not-a-secret-anyone-has"}); st != 401 || !strings.Contains(str(body, "error"), "device secret not recognized") {
+		t.Fatalf("unknown device secret: %d %v", st, body)
+	}
+	if st, body := a.post("/v1/login", "", map[string]string{"device_secret": strings.Repeat("x", 3000)}); st != 401 {
+		t.Fatalf("oversized device secret: %d %v", st, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	srv2, a2, _, _ := accountServer(t, dir)
+	st, after := a2.post("/v1/login", "", map[string]string{"device_secret": secret})
+	if st != 200 || str(after, "user_id") != str(first, "user_id") {
+		t.Fatalf("device login after a restart: %d %v", st, after)
+	}
+	c, _, err := testclient.Dial(t, "ws://"+srv2.Addr().String()+tickroom.WebSocketPath, str(first, "token"), testclient.Options{Label: "ada"})
+	if err != nil {
+		t.Fatalf("connect with the token from before the restart: %v", err)
+	}
+	if w := c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome(); w.GetUserId() != str(first, "user_id") {
+		t.Fatalf("welcome with the token from before the restart: %v", w)
+	}
+}
+
+// TestClaimNameAndPassword: a guest claims a name with a password; names
+// are unique case-insensitively; the name and password log the account in
+// from another device.
+func TestClaimNameAndPassword(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	_, ada := a.post("/v1/login", "", map[string]string{"name": "guest1"})
+	_, bob := a.post("/v1/login", "", map[string]string{"name": "guest2"})
+
+	for _, tc := range []struct {
+		name, token string
+		body        map[string]string
+		status      int
+		errPart     string
+	}{
+		{"no session token", "", map[string]string{"name": "Ada", "password": "correct horse"}, 401, "session token"},
+		{"forged session token", "x.y.z", map[string]string{"name": "Ada", "password": "correct horse"}, 401, "session token"},
+		{"short password", str(ada, "token"), map[string]string{"name": "Ada", "password": "short"}, 400, "8 to 256"},
+		{"invalid name", str(ada, "token"), map[string]string{"name": "", "password": "correct horse"}, 400, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, body := a.post("/v1/account/claim", tc.token, tc.body)
+			if st != tc.status || !strings.Contains(str(body, "error"), tc.errPart) {
+				t.Fatalf("claim: %d %v, want %d with %q", st, body, tc.status, tc.errPart)
+			}
+		})
+	}
+
+	st, claimed := a.post("/v1/account/claim", str(ada, "token"), map[string]string{"name": "Ada", "password": "correct horse"})
+	if st != 200 || claimed["claimed"] != true || str(claimed, "name") != "Ada" || str(claimed, "token") == "" || claimed["guest"] != false {
+		t.Fatalf("claim: %d %v", st, claimed)
+	}
+	for _, taken := range []string{"Ada", "ADA", "ada"} {
+		if st, body := a.post("/v1/account/claim", str(bob, "token"), map[string]string{"name": taken, "password": "another one"}); st != 409 {
+			t.Fatalf("claim %q after Ada: %d %v, want 409", taken, st, body)
+		}
+	}
+	st, in := a.post("/v1/login", "", map[string]string{"name": "aDA", "password": "correct horse"})
+	if st != 200 || str(in, "user_id") != str(ada, "user_id") || str(in, "name") != "Ada" || in["guest"] != false || str(in, "device_secret") == "" || str(in, "device_secret") == str(ada, "device_secret") {
+		t.Fatalf("password login: %d %v", st, in)
+	}
+	for _, bad := range []map[string]string{
+		{"name": "Ada", "password": "wrong horse"},
+		{"name": "Nobody", "password": "correct horse"},
+	} {
+		if st, body := a.post("/v1/login", "", bad); st != 401 || str(body, "error") != "wrong name or password" {
+			t.Fatalf("login %v: %d %v, want 401", bad, st, body)
+		}
+	}
+	// The new device's secret logs in as Ada too.
+	if st, body := a.post("/v1/login", "", map[string]string{"device_secret": str(in, "device_secret")}); st != 200 || str(body, "user_id") != str(ada, "user_id") {
+		t.Fatalf("second device: %d %v", st, body)
+	}
+}
+
+// TestLinkIdentity: a guest links an external identity; logging in with
+// that identity then gives the guest's account; one identity links to
+// one account only.
+func TestLinkIdentity(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	_, ada := a.post("/v1/login", "", map[string]string{"name": "ada"})
+	_, bob := a.post("/v1/login", "", map[string]string{"name": "bob"})
+	tok := identityToken(t, "ext-ada", "Ada Ext")
+	if st, body := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": "junk"}); st != 401 {
+		t.Fatalf("link with a bad token: %d %v", st, body)
+	}
+	st, linked := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": tok})
+	if st != 200 || str(linked, "subject") != "ext-ada" || str(linked, "user_id") != str(ada, "user_id") {
+		t.Fatalf("link: %d %v", st, linked)
+	}
+	if st, body := a.post("/v1/account/link", str(bob, "token"), map[string]string{"identity_token": tok}); st != 409 {
+		t.Fatalf("second link of one identity: %d %v, want 409", st, body)
+	}
+	st, in := a.post("/v1/login", "", map[string]string{"identity_token": tok})
+	if st != 200 || str(in, "user_id") != str(ada, "user_id") || in["guest"] != false {
+		t.Fatalf("identity login after linking: %d %v, want user %s", st, in, str(ada, "user_id"))
+	}
+	// An identity nobody linked gets its own account, the same each time.
+	_, c1 := a.post("/v1/login", "", map[string]string{"identity_token": identityToken(t, "ext-cy", "Cy")})
+	_, c2 := a.post("/v1/login", "", map[string]string{"identity_token": identityToken(t, "ext-cy", "Cy")})
+	if str(c1, "user_id") != "ext-cy" || str(c2, "user_id") != "ext-cy" || str(c2, "name") != "Cy" {
+		t.Fatalf("first identity logins: %v / %v", c1, c2)
+	}
+}

@@ -1,0 +1,200 @@
+package account
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/store"
+)
+
+// Path is the prefix the account endpoints are served under.
+const Path = "/v1/account"
+
+// maxBody caps an account request's body.
+const maxBody = 4 << 10
+
+// Reply is the JSON body of every successful account request.
+type Reply struct {
+	UserID  string `json:"user_id"`
+	Name    string `json:"name"`
+	Claimed bool   `json:"claimed"`
+	// Subject is the linked identity's "sub", empty when none.
+	Subject string `json:"subject,omitempty"`
+	Guest   bool   `json:"guest"`
+	// Token is a new session token carrying the account's new name (after
+	// a claim); empty otherwise.
+	Token     string     `json:"token,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// Handler returns the handler of the account endpoints (see the package
+// doc). Each needs the session token as Authorization: Bearer. Answers:
+// 200 with a Reply; 400 for a malformed body, an invalid name or password;
+// 401 without a valid session token or with an identity token that fails
+// verification; 404 for an account the store does not have (a session
+// from before the server kept accounts); 409 for a name or identity
+// another account has; 413 for a body over 4 KiB; 503 when the store
+// cannot be reached. Error bodies are {"error": "..."}.
+// a verifies session and identity tokens and issues the new session token
+// a claim returns.
+func (s *Service) Handler(a *auth.Authority) http.Handler {
+	h := &httpHandler{Service: s, auth: a}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+Path, h.withUser(h.get))
+	mux.HandleFunc("POST "+Path+"/claim", h.withUser(h.claim))
+	mux.HandleFunc("POST "+Path+"/link", h.withUser(h.link))
+	return mux
+}
+
+type httpHandler struct {
+	*Service
+	auth *auth.Authority
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, u store.User)
+
+// withUser verifies the session token and loads its account.
+func (s *httpHandler) withUser(next handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.auth.Verify(auth.BearerToken(r.Header.Get("Authorization")), time.Now())
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tickroom"`)
+			writeError(w, http.StatusUnauthorized, "a valid session token is required (Authorization: Bearer)")
+			return
+		}
+		u, err := s.users.UserByID(r.Context(), c.UserID)
+		if err != nil {
+			s.storeError(w, err, "no account for this session; log in again")
+			return
+		}
+		next(w, r, u)
+	}
+}
+
+func (s *httpHandler) get(w http.ResponseWriter, _ *http.Request, u store.User) {
+	writeJSON(w, http.StatusOK, reply(u))
+}
+
+func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User) {
+	var req struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	name, err := auth.ValidateName(req.Name)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "auth: "))
+		return
+	}
+	if n := len(req.Password); n < MinPasswordLen || n > MaxPasswordLen {
+		writeError(w, http.StatusBadRequest, "the password must be 8 to 256 bytes")
+		return
+	}
+	hash, err := s.hash(r.Context(), req.Password)
+	if err != nil {
+		s.storeError(w, err, "")
+		return
+	}
+	if err := s.users.ClaimName(r.Context(), u.ID, name, hash); err != nil {
+		if errors.Is(err, store.ErrNameTaken) {
+			writeError(w, http.StatusConflict, "the name "+name+" is taken")
+			return
+		}
+		s.storeError(w, err, "no account for this session; log in again")
+		return
+	}
+	u.Name, u.Claimed, u.PasswordHash = name, true, hash
+	out := reply(u)
+	now := time.Now()
+	tok, err := s.auth.Issue(auth.Claims{UserID: u.ID, Name: name, IssuedAt: now, ExpiresAt: now.Add(s.auth.TTL())})
+	if err != nil {
+		s.storeError(w, err, "")
+		return
+	}
+	exp := time.Unix(now.Add(s.auth.TTL()).Unix(), 0).UTC()
+	out.Token, out.ExpiresAt = tok, &exp
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User) {
+	var req struct {
+		IdentityToken string `json:"identity_token"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	id, err := s.auth.VerifyIdentity(req.IdentityToken, time.Now())
+	if err != nil {
+		status := http.StatusUnauthorized
+		if errors.Is(err, auth.ErrIdentityDisabled) {
+			status = http.StatusBadRequest
+		}
+		writeError(w, status, "identity token refused: "+strings.TrimPrefix(err.Error(), "auth: "))
+		return
+	}
+	if strings.HasPrefix(id.Subject, auth.GuestIDPrefix) {
+		writeError(w, http.StatusUnauthorized, "identity token refused: subject uses the reserved prefix "+auth.GuestIDPrefix)
+		return
+	}
+	if err := s.users.LinkSubject(r.Context(), u.ID, id.Subject); err != nil {
+		if errors.Is(err, store.ErrIdentityTaken) {
+			writeError(w, http.StatusConflict, "this identity is linked to another account")
+			return
+		}
+		s.storeError(w, err, "no account for this session; log in again")
+		return
+	}
+	u.Subject = id.Subject
+	writeJSON(w, http.StatusOK, reply(u))
+}
+
+func reply(u store.User) Reply {
+	return Reply{UserID: u.ID, Name: u.Name, Claimed: u.Claimed, Subject: u.Subject, Guest: !u.Claimed && u.Subject == ""}
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("trailing data")
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "body must be one JSON object")
+		return false
+	}
+	return true
+}
+
+// storeError answers a store failure: 404 with notFound for ErrNotFound,
+// 503 otherwise.
+func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) {
+	if errors.Is(err, store.ErrNotFound) && notFound != "" {
+		writeError(w, http.StatusNotFound, notFound)
+		return
+	}
+	s.log.Error("account: store", "err", err)
+	writeError(w, http.StatusServiceUnavailable, "accounts are unavailable; try again shortly")
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

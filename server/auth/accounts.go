@@ -1,0 +1,43 @@
+package auth
+
+import (
+	"context"
+	"errors"
+)
+
+// Accounts makes logins durable. With it, a guest login makes an account
+// and returns a device secret that logs the same account in again; a
+// claimed name logs in with its password; an identity login finds the
+// account its subject is linked to. The methods are called from HTTP
+// handlers and may wait on a database.
+type Accounts interface {
+	// NewGuest records a new guest account and returns the device secret
+	// that logs it in again.
+	NewGuest(ctx context.Context, userID, name string) (deviceSecret string, err error)
+	// Device returns the account a device secret belongs to, or
+	// ErrUnknownDevice.
+	Device(ctx context.Context, deviceSecret string) (Account, error)
+	// Password checks a claimed name's password and returns the account
+	// and a new device secret for this device, or ErrBadPassword.
+	Password(ctx context.Context, name, password string) (Account, string, error)
+	// Identity returns the account linked to subject, making one (user id
+	// = subject, display name = name) on its first login.
+	Identity(ctx context.Context, subject, name string) (Account, error)
+}
+
+// Account is one durable account as login sees it.
+type Account struct {
+	UserID string
+	Name   string
+	// Guest is true for an account with neither a claimed name nor a
+	// linked identity.
+	Guest bool
+}
+
+var (
+	// ErrUnknownDevice reports a device secret no account has.
+	ErrUnknownDevice = errors.New("auth: unknown device secret")
+	// ErrBadPassword reports a name and password that do not match (or a
+	// name nobody claimed: the two are not told apart).
+	ErrBadPassword = errors.New("auth: wrong name or password")
+)
