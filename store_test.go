@@ -2,6 +2,7 @@ package tickroom_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -94,7 +95,21 @@ func TestServerNotReadyWhileTheDatabaseIsLost(t *testing.T) {
 	if _, body := get("/metrics"); !strings.Contains(body, "tickroom_store_up 0") || !strings.Contains(body, "tickroom_store_queue_depth 0") {
 		t.Fatalf("/metrics with the database down lacks the store series:\n%s", grep(body, "tickroom_store_"))
 	}
-	// Play goes on: a login and a match need no database.
+	// Play goes on: a guest login (a session for this visit, no device
+	// secret) and a match need no database.
+	resp, err := http.Post("http://"+srv.HTTPAddr().String()+"/v1/login", "application/json", strings.NewReader(`{"name":"eve"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in struct {
+		Token        string `json:"token"`
+		DeviceSecret string `json:"device_secret"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&in)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || in.Token == "" || in.DeviceSecret != "" {
+		t.Fatalf("guest login with the database down: %d %+v, want a session without a device secret", resp.StatusCode, in)
+	}
 	ada := dial(t, srv, "ada")
 	qm := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}
 	if ada.Request(qm).GetJoined() == nil {
