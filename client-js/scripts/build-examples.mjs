@@ -1,6 +1,6 @@
 // Builds the pages of the example games (../examples/<name>/web) into
 // their web/dist folders: app.js, one minified ES module with client-js and
-// the protobuf runtime inside, next to index.html copied as it is. The
+// the protobuf runtime inside, next to index.html and style.css copied as they are. The
 // pages import "@tickroom/client" as a studio's would; here it resolves to
 // this folder's src/. The output is committed, since each example's binary
 // embeds it; test/examples-bundle.test.ts fails when it is stale.
@@ -42,7 +42,11 @@ export async function buildExample(name, outdir = join(EXAMPLES, name, "web/dist
     alias: { "@tickroom/client": join(root, "src/index.ts") },
     nodePaths: [join(root, "node_modules")],
   });
-  await copyFile(join(EXAMPLES, name, "web/index.html"), join(outdir, "index.html"));
+  for (const f of ["index.html", "style.css"]) {
+    // The server forbids inline style and script (Content-Security-Policy): CSS lives in a file.
+    const src = join(EXAMPLES, name, "web", f);
+    if (await stat(src).catch(() => undefined)) await copyFile(src, join(outdir, f));
+  }
   return outdir;
 }
 
