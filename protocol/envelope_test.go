@@ -26,6 +26,7 @@ func clientSeeds() []*v1.ClientMessage {
 		{RequestId: 11, Body: &v1.ClientMessage_BlockUser{BlockUser: &v1.BlockUser{UserId: "u3", Unblock: true}}},
 		{RequestId: 12, Body: &v1.ClientMessage_AddFriend{AddFriend: &v1.AddFriend{UserId: "u4", Remove: true}}},
 		{RequestId: 13, Body: &v1.ClientMessage_QueryPresence{QueryPresence: &v1.QueryPresence{UserIds: []string{"u2", "u4"}}}},
+		{RequestId: 14, Body: &v1.ClientMessage_AnswerFriend{AnswerFriend: &v1.AnswerFriend{UserId: "u5", Accept: true}}},
 	}
 }
 

@@ -39,6 +39,8 @@ func ValidateClientMessage(m *tickroomv1.ClientMessage) error {
 		return validateAddFriend(b.AddFriend)
 	case *tickroomv1.ClientMessage_QueryPresence:
 		return validateQueryPresence(b.QueryPresence)
+	case *tickroomv1.ClientMessage_AnswerFriend:
+		return validateAnswerFriend(b.AnswerFriend)
 	}
 	return nil
 }
@@ -239,6 +241,16 @@ func validateQueryPresence(m *tickroomv1.QueryPresence) error {
 		if len(v) > 128 {
 			return Errorf(ErrorBadRequest, "query_presence.user_ids: an entry of %d bytes, at most 128", len(v))
 		}
+	}
+	return nil
+}
+
+func validateAnswerFriend(m *tickroomv1.AnswerFriend) error {
+	if m == nil {
+		return nil
+	}
+	if len(m.UserId) > 128 {
+		return Errorf(ErrorBadRequest, "answer_friend.user_id: %d bytes, at most 128", len(m.UserId))
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import { InputSchema, JoinRoomSchema, LeaveReason, LeaveRoomSchema, LeftSchema, 
 import { PingSchema, type Error as ServerError, type Notification, type Welcome } from "./gen/tickroom/v1/session_pb.js";
 import {
   AddFriendSchema,
+  AnswerFriendSchema,
   BlockUserSchema,
   JoinChannelSchema,
   LeaveChannelSchema,
@@ -19,6 +20,8 @@ import {
   type Chat,
   type ChatHistory,
   type DirectMessage,
+  type FriendAnswer,
+  type FriendRequest,
   type Presence,
 } from "./gen/tickroom/v1/social_pb.js";
 import { checkSession } from "./refusal.js";
@@ -104,8 +107,12 @@ export interface ClientEvents {
   chatHistory: ChatHistory;
   /** direct is a direct message to this user. */
   direct: DirectMessage;
-  /** presence is a contact's status change. */
+  /** presence is a friend's status change. */
   presence: Presence;
+  /** friendRequest is a user asking this one for friendship; answer with answerFriend. */
+  friendRequest: FriendRequest;
+  /** friendAnswer is the answer to this user's friend request. */
+  friendAnswer: FriendAnswer;
   /** notification is an operator's message. */
   notification: Notification;
   /** rtt follows each pong with the smoothed and the last round-trip time in ms. */
@@ -325,9 +332,17 @@ export class Client extends Emitter<ClientEvents> {
     expectBody(await this.request({ case: "blockUser", value: create(BlockUserSchema, { userId, unblock }) }), "ok");
   }
 
-  /** addFriend adds (or with remove, removes) a contact whose presence this user receives. */
+  /**
+   * addFriend asks a user for friendship, or accepts its standing request; with remove, ends the
+   * friendship or withdraws the request. Presence flows once the other user accepts (friendAnswer).
+   */
   async addFriend(userId: string, remove = false): Promise<void> {
     expectBody(await this.request({ case: "addFriend", value: create(AddFriendSchema, { userId, remove }) }), "ok");
+  }
+
+  /** answerFriend accepts or declines the friend request of a user (a friendRequest event). */
+  async answerFriend(userId: string, accept: boolean): Promise<void> {
+    expectBody(await this.request({ case: "answerFriend", value: create(AnswerFriendSchema, { userId, accept }) }), "ok");
   }
 
   /** queryPresence returns the users' statuses, in the order asked. */
@@ -484,6 +499,12 @@ export class Client extends Emitter<ClientEvents> {
         break;
       case "presence":
         this.emit("presence", b.value);
+        break;
+      case "friendRequest":
+        this.emit("friendRequest", b.value);
+        break;
+      case "friendAnswer":
+        this.emit("friendAnswer", b.value);
         break;
       case "notification":
         this.emit("notification", b.value);

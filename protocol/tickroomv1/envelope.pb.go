@@ -47,6 +47,7 @@ type ClientMessage struct {
 	//	*ClientMessage_BlockUser
 	//	*ClientMessage_AddFriend
 	//	*ClientMessage_QueryPresence
+	//	*ClientMessage_AnswerFriend
 	Body          isClientMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -222,6 +223,15 @@ func (x *ClientMessage) GetQueryPresence() *QueryPresence {
 	return nil
 }
 
+func (x *ClientMessage) GetAnswerFriend() *AnswerFriend {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_AnswerFriend); ok {
+			return x.AnswerFriend
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Body interface {
 	isClientMessage_Body()
 }
@@ -288,13 +298,19 @@ type ClientMessage_BlockUser struct {
 }
 
 type ClientMessage_AddFriend struct {
-	// add_friend adds or removes a contact; the reply is Ok.
+	// add_friend asks a user for friendship (or accepts its request), or
+	// removes a friend; the reply is Ok.
 	AddFriend *AddFriend `protobuf:"bytes,14,opt,name=add_friend,json=addFriend,proto3,oneof"`
 }
 
 type ClientMessage_QueryPresence struct {
 	// query_presence looks up users' status; the reply is PresenceList.
 	QueryPresence *QueryPresence `protobuf:"bytes,15,opt,name=query_presence,json=queryPresence,proto3,oneof"`
+}
+
+type ClientMessage_AnswerFriend struct {
+	// answer_friend accepts or declines a FriendRequest; the reply is Ok.
+	AnswerFriend *AnswerFriend `protobuf:"bytes,16,opt,name=answer_friend,json=answerFriend,proto3,oneof"`
 }
 
 func (*ClientMessage_Input) isClientMessage_Body() {}
@@ -325,6 +341,8 @@ func (*ClientMessage_AddFriend) isClientMessage_Body() {}
 
 func (*ClientMessage_QueryPresence) isClientMessage_Body() {}
 
+func (*ClientMessage_AnswerFriend) isClientMessage_Body() {}
+
 // ServerMessage is every message the server sends: one per binary WebSocket
 // message.
 type ServerMessage struct {
@@ -352,6 +370,8 @@ type ServerMessage struct {
 	//	*ServerMessage_PresenceList
 	//	*ServerMessage_Notification
 	//	*ServerMessage_Ok
+	//	*ServerMessage_FriendRequest
+	//	*ServerMessage_FriendAnswer
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -545,6 +565,24 @@ func (x *ServerMessage) GetOk() *Ok {
 	return nil
 }
 
+func (x *ServerMessage) GetFriendRequest() *FriendRequest {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_FriendRequest); ok {
+			return x.FriendRequest
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetFriendAnswer() *FriendAnswer {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_FriendAnswer); ok {
+			return x.FriendAnswer
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -611,7 +649,7 @@ type ServerMessage_ChatHistory struct {
 }
 
 type ServerMessage_Presence struct {
-	// presence is a contact's status change.
+	// presence is a friend's status change.
 	Presence *Presence `protobuf:"bytes,14,opt,name=presence,proto3,oneof"`
 }
 
@@ -628,6 +666,16 @@ type ServerMessage_Notification struct {
 type ServerMessage_Ok struct {
 	// ok answers a request that succeeded with nothing else to say.
 	Ok *Ok `protobuf:"bytes,17,opt,name=ok,proto3,oneof"`
+}
+
+type ServerMessage_FriendRequest struct {
+	// friend_request is a user asking this one for friendship.
+	FriendRequest *FriendRequest `protobuf:"bytes,18,opt,name=friend_request,json=friendRequest,proto3,oneof"`
+}
+
+type ServerMessage_FriendAnswer struct {
+	// friend_answer is the answer to this user's friend request.
+	FriendAnswer *FriendAnswer `protobuf:"bytes,19,opt,name=friend_answer,json=friendAnswer,proto3,oneof"`
 }
 
 func (*ServerMessage_State) isServerMessage_Body() {}
@@ -662,11 +710,15 @@ func (*ServerMessage_Notification) isServerMessage_Body() {}
 
 func (*ServerMessage_Ok) isServerMessage_Body() {}
 
+func (*ServerMessage_FriendRequest) isServerMessage_Body() {}
+
+func (*ServerMessage_FriendAnswer) isServerMessage_Body() {}
+
 var File_tickroom_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xd5\x06\n" +
+	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\x97\a\n" +
 	"\rClientMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -691,8 +743,9 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"block_user\x18\r \x01(\v2\x16.tickroom.v1.BlockUserH\x00R\tblockUser\x127\n" +
 	"\n" +
 	"add_friend\x18\x0e \x01(\v2\x16.tickroom.v1.AddFriendH\x00R\taddFriend\x12C\n" +
-	"\x0equery_presence\x18\x0f \x01(\v2\x1a.tickroom.v1.QueryPresenceH\x00R\rqueryPresenceB\x06\n" +
-	"\x04body\"\xf7\x06\n" +
+	"\x0equery_presence\x18\x0f \x01(\v2\x1a.tickroom.v1.QueryPresenceH\x00R\rqueryPresence\x12@\n" +
+	"\ranswer_friend\x18\x10 \x01(\v2\x19.tickroom.v1.AnswerFriendH\x00R\fanswerFriendB\x06\n" +
+	"\x04body\"\xfe\a\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -713,7 +766,9 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\bpresence\x18\x0e \x01(\v2\x15.tickroom.v1.PresenceH\x00R\bpresence\x12@\n" +
 	"\rpresence_list\x18\x0f \x01(\v2\x19.tickroom.v1.PresenceListH\x00R\fpresenceList\x12?\n" +
 	"\fnotification\x18\x10 \x01(\v2\x19.tickroom.v1.NotificationH\x00R\fnotification\x12!\n" +
-	"\x02ok\x18\x11 \x01(\v2\x0f.tickroom.v1.OkH\x00R\x02okB\x06\n" +
+	"\x02ok\x18\x11 \x01(\v2\x0f.tickroom.v1.OkH\x00R\x02ok\x12C\n" +
+	"\x0efriend_request\x18\x12 \x01(\v2\x1a.tickroom.v1.FriendRequestH\x00R\rfriendRequest\x12@\n" +
+	"\rfriend_answer\x18\x13 \x01(\v2\x19.tickroom.v1.FriendAnswerH\x00R\ffriendAnswerB\x06\n" +
 	"\x04bodyB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
@@ -746,22 +801,25 @@ var file_tickroom_v1_envelope_proto_goTypes = []any{
 	(*BlockUser)(nil),     // 13: tickroom.v1.BlockUser
 	(*AddFriend)(nil),     // 14: tickroom.v1.AddFriend
 	(*QueryPresence)(nil), // 15: tickroom.v1.QueryPresence
-	(*State)(nil),         // 16: tickroom.v1.State
-	(*RoomEvent)(nil),     // 17: tickroom.v1.RoomEvent
-	(*GameMessage)(nil),   // 18: tickroom.v1.GameMessage
-	(*Error)(nil),         // 19: tickroom.v1.Error
-	(*Welcome)(nil),       // 20: tickroom.v1.Welcome
-	(*Pong)(nil),          // 21: tickroom.v1.Pong
-	(*RoomList)(nil),      // 22: tickroom.v1.RoomList
-	(*Joined)(nil),        // 23: tickroom.v1.Joined
-	(*Left)(nil),          // 24: tickroom.v1.Left
-	(*Chat)(nil),          // 25: tickroom.v1.Chat
-	(*DirectMessage)(nil), // 26: tickroom.v1.DirectMessage
-	(*ChatHistory)(nil),   // 27: tickroom.v1.ChatHistory
-	(*Presence)(nil),      // 28: tickroom.v1.Presence
-	(*PresenceList)(nil),  // 29: tickroom.v1.PresenceList
-	(*Notification)(nil),  // 30: tickroom.v1.Notification
-	(*Ok)(nil),            // 31: tickroom.v1.Ok
+	(*AnswerFriend)(nil),  // 16: tickroom.v1.AnswerFriend
+	(*State)(nil),         // 17: tickroom.v1.State
+	(*RoomEvent)(nil),     // 18: tickroom.v1.RoomEvent
+	(*GameMessage)(nil),   // 19: tickroom.v1.GameMessage
+	(*Error)(nil),         // 20: tickroom.v1.Error
+	(*Welcome)(nil),       // 21: tickroom.v1.Welcome
+	(*Pong)(nil),          // 22: tickroom.v1.Pong
+	(*RoomList)(nil),      // 23: tickroom.v1.RoomList
+	(*Joined)(nil),        // 24: tickroom.v1.Joined
+	(*Left)(nil),          // 25: tickroom.v1.Left
+	(*Chat)(nil),          // 26: tickroom.v1.Chat
+	(*DirectMessage)(nil), // 27: tickroom.v1.DirectMessage
+	(*ChatHistory)(nil),   // 28: tickroom.v1.ChatHistory
+	(*Presence)(nil),      // 29: tickroom.v1.Presence
+	(*PresenceList)(nil),  // 30: tickroom.v1.PresenceList
+	(*Notification)(nil),  // 31: tickroom.v1.Notification
+	(*Ok)(nil),            // 32: tickroom.v1.Ok
+	(*FriendRequest)(nil), // 33: tickroom.v1.FriendRequest
+	(*FriendAnswer)(nil),  // 34: tickroom.v1.FriendAnswer
 }
 var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ClientMessage.input:type_name -> tickroom.v1.Input
@@ -778,27 +836,30 @@ var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	13, // 11: tickroom.v1.ClientMessage.block_user:type_name -> tickroom.v1.BlockUser
 	14, // 12: tickroom.v1.ClientMessage.add_friend:type_name -> tickroom.v1.AddFriend
 	15, // 13: tickroom.v1.ClientMessage.query_presence:type_name -> tickroom.v1.QueryPresence
-	16, // 14: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
-	17, // 15: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
-	18, // 16: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
-	19, // 17: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
-	20, // 18: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
-	21, // 19: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
-	22, // 20: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
-	23, // 21: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
-	24, // 22: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
-	25, // 23: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
-	26, // 24: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
-	27, // 25: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
-	28, // 26: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
-	29, // 27: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
-	30, // 28: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
-	31, // 29: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	16, // 14: tickroom.v1.ClientMessage.answer_friend:type_name -> tickroom.v1.AnswerFriend
+	17, // 15: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
+	18, // 16: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
+	19, // 17: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
+	20, // 18: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
+	21, // 19: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
+	22, // 20: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
+	23, // 21: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
+	24, // 22: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
+	25, // 23: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
+	26, // 24: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
+	27, // 25: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
+	28, // 26: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
+	29, // 27: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
+	30, // 28: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
+	31, // 29: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
+	32, // 30: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
+	33, // 31: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
+	34, // 32: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_envelope_proto_init() }
@@ -826,6 +887,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ClientMessage_BlockUser)(nil),
 		(*ClientMessage_AddFriend)(nil),
 		(*ClientMessage_QueryPresence)(nil),
+		(*ClientMessage_AnswerFriend)(nil),
 	}
 	file_tickroom_v1_envelope_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerMessage_State)(nil),
@@ -844,6 +906,8 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ServerMessage_PresenceList)(nil),
 		(*ServerMessage_Notification)(nil),
 		(*ServerMessage_Ok)(nil),
+		(*ServerMessage_FriendRequest)(nil),
+		(*ServerMessage_FriendAnswer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -564,7 +564,8 @@ func (x *DirectMessage) GetSentAtMs() int64 {
 }
 
 // BlockUser blocks (or unblocks) a user: the sender no longer receives that
-// user's chat lines and direct messages. The reply is Ok.
+// user's chat lines and direct messages, and a friendship or friend request
+// between the two ends: presence stops both ways. The reply is Ok.
 type BlockUser struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// user_id is the user to block.
@@ -619,13 +620,19 @@ func (x *BlockUser) GetUnblock() bool {
 	return false
 }
 
-// AddFriend adds (or removes) a user to the sender's contacts; the sender
-// then receives that user's Presence changes. The reply is Ok.
+// AddFriend asks a user for friendship. Presence flows only between
+// friends, and only once the other user consents: it gets a FriendRequest
+// (now, or when it connects while the request stands) and answers with
+// AnswerFriend. When the other user already asked the sender, AddFriend
+// accepts that request instead. The reply is Ok; once both agree, each gets
+// the other's Presence, then every change. A request stands while the
+// sender stays connected; it counts toward the sender's friend list.
 type AddFriend struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// user_id is the user to add.
+	// user_id is the user to ask.
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// remove removes the contact instead.
+	// remove ends the friendship (both ways) or withdraws the request
+	// instead.
 	Remove        bool `protobuf:"varint,2,opt,name=remove,proto3" json:"remove,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -675,7 +682,196 @@ func (x *AddFriend) GetRemove() bool {
 	return false
 }
 
-// QueryPresence asks for users' current status. The reply is PresenceList.
+// AnswerFriend accepts or declines a FriendRequest. The reply is Ok, or
+// ERROR_CODE_USER_NOT_FOUND when that user has no request standing; the
+// requester gets FriendAnswer.
+type AnswerFriend struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user_id is the user whose request this answers.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// accept makes the two friends; false declines.
+	Accept        bool `protobuf:"varint,2,opt,name=accept,proto3" json:"accept,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerFriend) Reset() {
+	*x = AnswerFriend{}
+	mi := &file_tickroom_v1_social_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerFriend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerFriend) ProtoMessage() {}
+
+func (x *AnswerFriend) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_social_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerFriend.ProtoReflect.Descriptor instead.
+func (*AnswerFriend) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AnswerFriend) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *AnswerFriend) GetAccept() bool {
+	if x != nil {
+		return x.Accept
+	}
+	return false
+}
+
+// FriendRequest tells a user that another asks for friendship. Answer with
+// AnswerFriend (or AddFriend, which accepts).
+type FriendRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// from_user_id is the user asking.
+	FromUserId string `protobuf:"bytes,1,opt,name=from_user_id,json=fromUserId,proto3" json:"from_user_id,omitempty"`
+	// from_name is its display name.
+	FromName string `protobuf:"bytes,2,opt,name=from_name,json=fromName,proto3" json:"from_name,omitempty"`
+	// sent_at_ms is when the request was made, in Unix milliseconds.
+	SentAtMs      int64 `protobuf:"varint,3,opt,name=sent_at_ms,json=sentAtMs,proto3" json:"sent_at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FriendRequest) Reset() {
+	*x = FriendRequest{}
+	mi := &file_tickroom_v1_social_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FriendRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FriendRequest) ProtoMessage() {}
+
+func (x *FriendRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_social_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FriendRequest.ProtoReflect.Descriptor instead.
+func (*FriendRequest) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *FriendRequest) GetFromUserId() string {
+	if x != nil {
+		return x.FromUserId
+	}
+	return ""
+}
+
+func (x *FriendRequest) GetFromName() string {
+	if x != nil {
+		return x.FromName
+	}
+	return ""
+}
+
+func (x *FriendRequest) GetSentAtMs() int64 {
+	if x != nil {
+		return x.SentAtMs
+	}
+	return 0
+}
+
+// FriendAnswer tells a requester how its friend request was answered; an
+// accepted one is followed by the new friend's Presence.
+type FriendAnswer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user_id is the user who answered.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// name is its display name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// accepted is true when the two are now friends.
+	Accepted      bool `protobuf:"varint,3,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FriendAnswer) Reset() {
+	*x = FriendAnswer{}
+	mi := &file_tickroom_v1_social_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FriendAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FriendAnswer) ProtoMessage() {}
+
+func (x *FriendAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_social_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FriendAnswer.ProtoReflect.Descriptor instead.
+func (*FriendAnswer) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *FriendAnswer) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *FriendAnswer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FriendAnswer) GetAccepted() bool {
+	if x != nil {
+		return x.Accepted
+	}
+	return false
+}
+
+// QueryPresence asks for users' current status. The reply is PresenceList:
+// friends' full Presence; for anyone else only online or offline (a user
+// who blocked the sender, or whom it blocked, shows offline).
 type QueryPresence struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// user_ids are the users to look up; the server caps their number.
@@ -686,7 +882,7 @@ type QueryPresence struct {
 
 func (x *QueryPresence) Reset() {
 	*x = QueryPresence{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[9]
+	mi := &file_tickroom_v1_social_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +894,7 @@ func (x *QueryPresence) String() string {
 func (*QueryPresence) ProtoMessage() {}
 
 func (x *QueryPresence) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[9]
+	mi := &file_tickroom_v1_social_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +907,7 @@ func (x *QueryPresence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryPresence.ProtoReflect.Descriptor instead.
 func (*QueryPresence) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{9}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QueryPresence) GetUserIds() []string {
@@ -722,7 +918,7 @@ func (x *QueryPresence) GetUserIds() []string {
 }
 
 // Presence is a user's status. The server sends it unsolicited to the
-// user's contacts when the status changes, and in PresenceList.
+// user's friends when the status changes, and in PresenceList.
 type Presence struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// user_id is the user.
@@ -744,7 +940,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[10]
+	mi := &file_tickroom_v1_social_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +952,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[10]
+	mi := &file_tickroom_v1_social_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +965,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{10}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Presence) GetUserId() string {
@@ -826,7 +1022,7 @@ type PresenceList struct {
 
 func (x *PresenceList) Reset() {
 	*x = PresenceList{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[11]
+	mi := &file_tickroom_v1_social_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +1034,7 @@ func (x *PresenceList) String() string {
 func (*PresenceList) ProtoMessage() {}
 
 func (x *PresenceList) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[11]
+	mi := &file_tickroom_v1_social_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +1047,7 @@ func (x *PresenceList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceList.ProtoReflect.Descriptor instead.
 func (*PresenceList) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{11}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PresenceList) GetUsers() []*Presence {
@@ -909,7 +1105,20 @@ const file_tickroom_v1_social_proto_rawDesc = "" +
 	"\aunblock\x18\x02 \x01(\bR\aunblock\"E\n" +
 	"\tAddFriend\x12 \n" +
 	"\auser_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06userId\x12\x16\n" +
-	"\x06remove\x18\x02 \x01(\bR\x06remove\"6\n" +
+	"\x06remove\x18\x02 \x01(\bR\x06remove\"H\n" +
+	"\fAnswerFriend\x12 \n" +
+	"\auser_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06userId\x12\x16\n" +
+	"\x06accept\x18\x02 \x01(\bR\x06accept\"p\n" +
+	"\rFriendRequest\x12 \n" +
+	"\ffrom_user_id\x18\x01 \x01(\tR\n" +
+	"fromUserId\x12\x1b\n" +
+	"\tfrom_name\x18\x02 \x01(\tR\bfromName\x12 \n" +
+	"\n" +
+	"sent_at_ms\x18\x03 \x01(\x03B\x020\x02R\bsentAtMs\"W\n" +
+	"\fFriendAnswer\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\baccepted\x18\x03 \x01(\bR\baccepted\"6\n" +
 	"\rQueryPresence\x12%\n" +
 	"\buser_ids\x18\x01 \x03(\tB\n" +
 	"\x8a\xce\x18\x06\b\x80\x01\x10\x80\x02R\auserIds\"\xb8\x01\n" +
@@ -941,7 +1150,7 @@ func file_tickroom_v1_social_proto_rawDescGZIP() []byte {
 }
 
 var file_tickroom_v1_social_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tickroom_v1_social_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_tickroom_v1_social_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_tickroom_v1_social_proto_goTypes = []any{
 	(PresenceStatus)(0),   // 0: tickroom.v1.PresenceStatus
 	(*SendChat)(nil),      // 1: tickroom.v1.SendChat
@@ -953,14 +1162,17 @@ var file_tickroom_v1_social_proto_goTypes = []any{
 	(*DirectMessage)(nil), // 7: tickroom.v1.DirectMessage
 	(*BlockUser)(nil),     // 8: tickroom.v1.BlockUser
 	(*AddFriend)(nil),     // 9: tickroom.v1.AddFriend
-	(*QueryPresence)(nil), // 10: tickroom.v1.QueryPresence
-	(*Presence)(nil),      // 11: tickroom.v1.Presence
-	(*PresenceList)(nil),  // 12: tickroom.v1.PresenceList
+	(*AnswerFriend)(nil),  // 10: tickroom.v1.AnswerFriend
+	(*FriendRequest)(nil), // 11: tickroom.v1.FriendRequest
+	(*FriendAnswer)(nil),  // 12: tickroom.v1.FriendAnswer
+	(*QueryPresence)(nil), // 13: tickroom.v1.QueryPresence
+	(*Presence)(nil),      // 14: tickroom.v1.Presence
+	(*PresenceList)(nil),  // 15: tickroom.v1.PresenceList
 }
 var file_tickroom_v1_social_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ChatHistory.lines:type_name -> tickroom.v1.Chat
 	0,  // 1: tickroom.v1.Presence.status:type_name -> tickroom.v1.PresenceStatus
-	11, // 2: tickroom.v1.PresenceList.users:type_name -> tickroom.v1.Presence
+	14, // 2: tickroom.v1.PresenceList.users:type_name -> tickroom.v1.Presence
 	3,  // [3:3] is the sub-list for method output_type
 	3,  // [3:3] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
@@ -980,7 +1192,7 @@ func file_tickroom_v1_social_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_social_proto_rawDesc), len(file_tickroom_v1_social_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

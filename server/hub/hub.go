@@ -419,6 +419,7 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	s.startExpiry(now)
 	h.stats.Sessions.Add(1)
 	h.sendWelcome(s)
+	h.social.Welcomed(s.member)
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
 		h.log.Debug("session open", "conn", c.ID(), "ip", c.ClientIP(), "user", claims.UserID)
 	}

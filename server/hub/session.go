@@ -193,6 +193,8 @@ func (s *Session) dispatch(m *tickroomv1.ClientMessage) error {
 		return so.AddFriend(sm, id, b.AddFriend)
 	case *tickroomv1.ClientMessage_QueryPresence:
 		return so.QueryPresence(sm, id, b.QueryPresence)
+	case *tickroomv1.ClientMessage_AnswerFriend:
+		return so.AnswerFriend(sm, id, b.AnswerFriend)
 	}
 	s.h.stats.Unsupported.Add(1)
 	return protocol.NewError(protocol.ErrorUnsupported, "message kind not supported by this server")

@@ -92,14 +92,12 @@ func TestBlockRefusesDirectAndHidesChat(t *testing.T) {
 func TestPresenceFollowsAFriend(t *testing.T) {
 	e := start(t, options{})
 	a, _ := e.connect("ann")
-	ok(t, a.Request(addFriend("bob")))
-	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
-		t.Fatalf("initial presence %v", p)
-	}
+	ok(t, a.Request(addFriend("bob"))) // bob is offline: the request waits
 
 	b, _ := e.connect("bob")
+	befriend(t, a, b)
 	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE || p.Name != "name-bob" {
-		t.Fatalf("after connect %v", p)
+		t.Fatalf("after accepting %v", p)
 	}
 	j := joined(t, b.Request(createRoom("tally")))
 	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM || p.RoomId != j.RoomId || p.Game != "tally" {
@@ -119,14 +117,19 @@ func TestPresenceFollowsAFriend(t *testing.T) {
 	}
 }
 
-func TestPresenceOfSomeoneMessaged(t *testing.T) {
+// TestMessagingGivesNoPresence: a direct message does not let its sender
+// follow the recipient's presence; only a friend does.
+func TestMessagingGivesNoPresence(t *testing.T) {
 	e := start(t, options{})
 	a, _ := e.connect("ann")
 	b, _ := e.connect("bob")
 	ok(t, a.Request(direct("bob", "hi")))
+	joined(t, b.Request(createRoom("tally")))
 	b.WS.Close()
-	if p := a.nextPresence(); p.UserId != "bob" || p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
-		t.Fatalf("got %v", p)
+	for _, m := range drain(a) {
+		if m.GetPresence() != nil {
+			t.Fatalf("a stranger got presence: %v", m)
+		}
 	}
 }
 
@@ -386,8 +389,8 @@ func TestPresenceWithSeveralSockets(t *testing.T) {
 	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets = true }})
 	a, _ := e.connect("ann")
 	ok(t, a.Request(addFriend("bob")))
-	a.nextPresence() // offline
 	phone, _ := e.connect("bob")
+	befriend(t, a, phone)
 	if p := a.nextPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
 		t.Fatalf("first socket: %v", p)
 	}

@@ -7,9 +7,8 @@ import (
 
 // SendDirect delivers a private message to every connection of an online
 // user, Reliable, unless the recipient blocked the sender. Direct messages
-// are not stored. The sender then watches the recipient's presence, as it
-// would a friend's, while there is room on its list. It runs on the
-// member's loop.
+// are not stored, and give no presence (only friends see it). It runs on
+// the member's loop.
 func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) error {
 	from := m.user
 	switch {
@@ -31,10 +30,6 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 		so.mu.Unlock()
 		so.stats.DirectRefused.Add(1)
 		return protocol.NewError(protocol.ErrorBlocked, "")
-	}
-	if me := so.users[from]; me != nil {
-		// A full list only means the sender does not watch the recipient.
-		_ = so.editListLocked(&me.friends, so.watchers, from, q.ToUserId, false)
 	}
 	so.mu.Unlock()
 	dm := &tickroomv1.DirectMessage{
@@ -60,6 +55,9 @@ func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
 	}
 	if err := so.editListLocked(&p.blocks, so.blockedBy, m.user, q.UserId, q.Unblock); err != nil {
 		return err
+	}
+	if !q.Unblock {
+		so.unfriendLocked(m.user, q.UserId) // presence stops both ways
 	}
 	so.ok(m, id)
 	return nil

@@ -1,6 +1,7 @@
 package social
 
 import (
+	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 )
@@ -55,9 +56,11 @@ func (so *Social) announceLocked(uid string, p *profile) {
 	}
 }
 
-// AddFriend adds a user to (or removes it from) the member's contacts. An
-// added contact's current status follows the Ok, then every change. It
-// runs on the member's loop.
+// AddFriend asks a user for friendship, accepts that user's standing
+// request, or with Remove ends a friendship or withdraws a request.
+// Presence flows only between friends: a request is Ok'd at once and the
+// other user gets a FriendRequest, now or when it connects while the
+// request stands. It runs on the member's loop.
 func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error {
 	so.mu.Lock()
 	defer so.mu.Unlock()
@@ -65,20 +68,161 @@ func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error
 	if err != nil {
 		return err
 	}
-	if err := so.editListLocked(&p.friends, so.watchers, m.user, q.UserId, q.Remove); err != nil {
-		return err
+	uid, x := m.user, q.UserId
+	if q.Remove {
+		so.unfriendLocked(uid, x)
+		so.ok(m, id)
+		return nil
+	}
+	if so.blockedLocked(uid, x) {
+		return protocol.NewError(protocol.ErrorBlocked, "")
+	}
+	if _, ok := p.friends[x]; ok {
+		so.ok(m, id)
+		so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, so.users[x])))
+		return nil
+	}
+	if xp := so.users[x]; xp != nil && (has(xp.requested, uid) || has(xp.friends, uid)) {
+		// x asked first, or counts uid as a friend already: both agree.
+		return so.befriendLocked(m, id, p, x, xp)
+	}
+	if _, ok := p.requested[x]; !ok {
+		if len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+			return protocol.NewError(protocol.ErrorListFull, "")
+		}
+		if p.requested == nil {
+			p.requested = make(map[string]int64)
+		}
+		now := so.host.Now().UnixMilli()
+		p.requested[x] = now
+		link(so.requestsTo, x, uid)
+		if xp := so.users[x]; xp != nil {
+			so.host.Send(so.requestMessage(uid, p.name, now), memberConns(xp))
+		}
 	}
 	so.ok(m, id)
-	if !q.Remove {
-		so.host.Reply(m.conn, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Presence{
-			Presence: so.presenceLocked(q.UserId, so.users[q.UserId]),
-		}})
-	}
 	return nil
 }
 
+// AnswerFriend accepts or declines the standing friend request of a user.
+// It runs on the member's loop.
+func (so *Social) AnswerFriend(m *Member, id uint32, q *tickroomv1.AnswerFriend) error {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	p, err := so.contactLocked(m, q.UserId)
+	if err != nil {
+		return err
+	}
+	uid, x := m.user, q.UserId
+	xp := so.users[x]
+	if xp == nil || !has(xp.requested, uid) {
+		return protocol.NewError(protocol.ErrorUserNotFound, "no friend request from that user")
+	}
+	if q.Accept {
+		return so.befriendLocked(m, id, p, x, xp)
+	}
+	delete(xp.requested, uid)
+	unlink(so.requestsTo, uid, x)
+	so.ok(m, id)
+	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
+		FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name},
+	}}, memberConns(xp))
+	return nil
+}
+
+// befriendLocked makes m's user and x friends, both having agreed: each
+// watches the other. m is answered Ok and x's presence; x is told with
+// FriendAnswer and m's user's presence. The caller holds so.mu.
+func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp *profile) error {
+	uid := m.user
+	if !has(p.requested, x) && len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+		return protocol.NewError(protocol.ErrorListFull, "")
+	}
+	if !has(xp.requested, uid) && !has(xp.friends, uid) && len(xp.friends)+len(xp.requested) >= so.cfg.MaxListSize {
+		return protocol.NewError(protocol.ErrorListFull, "that user's friend list is full")
+	}
+	for _, side := range []struct {
+		from string
+		p    *profile
+		to   string
+	}{{uid, p, x}, {x, xp, uid}} {
+		delete(side.p.requested, side.to)
+		unlink(so.requestsTo, side.to, side.from)
+		if side.p.friends == nil {
+			side.p.friends = make(map[string]struct{})
+		}
+		side.p.friends[side.to] = struct{}{}
+		link(so.watchers, side.to, side.from)
+	}
+	so.ok(m, id)
+	so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, xp)))
+	conns := memberConns(xp)
+	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
+		FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name, Accepted: true},
+	}}, conns)
+	so.host.Send(presenceMessage(so.presenceLocked(uid, p)), conns)
+	return nil
+}
+
+// unfriendLocked ends any friendship or request between a and b, both
+// ways. The caller holds so.mu.
+func (so *Social) unfriendLocked(a, b string) {
+	for _, pair := range [][2]string{{a, b}, {b, a}} {
+		from, to := pair[0], pair[1]
+		if p := so.users[from]; p != nil {
+			delete(p.friends, to)
+			delete(p.requested, to)
+		}
+		unlink(so.watchers, to, from)
+		unlink(so.requestsTo, to, from)
+	}
+}
+
+// blockedLocked reports whether a blocked b or b blocked a. The caller
+// holds so.mu.
+func (so *Social) blockedLocked(a, b string) bool {
+	return has(so.blockedBy[a], b) || has(so.blockedBy[b], a)
+}
+
+// requestMessage is a FriendRequest from uid.
+func (so *Social) requestMessage(uid, name string, sentAtMs int64) *tickroomv1.ServerMessage {
+	return &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendRequest{
+		FriendRequest: &tickroomv1.FriendRequest{FromUserId: uid, FromName: name, SentAtMs: sentAtMs},
+	}}
+}
+
+// pendingRequestsLocked sends m the friend requests standing for its user.
+// The caller holds so.mu.
+func (so *Social) pendingRequestsLocked(m *Member) {
+	for from := range so.requestsTo[m.user] {
+		if fp := so.users[from]; fp != nil {
+			so.host.Reply(m.conn, so.requestMessage(from, fp.name, fp.requested[m.user]))
+		}
+	}
+}
+
+func presenceMessage(pr *tickroomv1.Presence) *tickroomv1.ServerMessage {
+	return &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Presence{Presence: pr}}
+}
+
+// memberConns returns the connections of p's members.
+func memberConns(p *profile) []*server.Conn {
+	conns := make([]*server.Conn, 0, len(p.members))
+	for _, m := range p.members {
+		conns = append(conns, m.conn)
+	}
+	return conns
+}
+
+// has reports whether set holds k.
+func has[V any](set map[string]V, k string) bool {
+	_, ok := set[k]
+	return ok
+}
+
 // QueryPresence answers the status of up to MaxPresenceQuery users, in the
-// order asked. It runs on the member's loop.
+// order asked: in full for friends, online or offline for anyone else, and
+// offline for a user blocked either way. It runs on the member's loop.
 func (so *Social) QueryPresence(m *Member, id uint32, q *tickroomv1.QueryPresence) error {
 	ids := q.UserIds
 	if len(ids) > so.cfg.MaxPresenceQuery {
@@ -86,8 +230,21 @@ func (so *Social) QueryPresence(m *Member, id uint32, q *tickroomv1.QueryPresenc
 	}
 	out := &tickroomv1.PresenceList{Users: make([]*tickroomv1.Presence, 0, len(ids))}
 	so.mu.Lock()
+	me := so.users[m.user]
 	for _, u := range ids {
-		out.Users = append(out.Users, so.presenceLocked(u, so.users[u]))
+		pr := so.presenceLocked(u, so.users[u])
+		switch {
+		case u == m.user || (me != nil && has(me.friends, u)):
+		case so.blockedLocked(m.user, u):
+			pr = &tickroomv1.Presence{UserId: u, Status: tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE}
+		default:
+			// Not a friend: online or offline, nothing more.
+			if pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM {
+				pr.Status = tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+			}
+			pr.RoomId, pr.Game, pr.SinceMs = "", "", 0
+		}
+		out.Users = append(out.Users, pr)
 	}
 	so.mu.Unlock()
 	so.host.Reply(m.conn, &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_PresenceList{PresenceList: out}})

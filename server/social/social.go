@@ -72,14 +72,15 @@ type Social struct {
 
 	nextDirect atomic.Uint64
 
-	mu        sync.Mutex
-	users     map[string]*profile            // users with a live member
-	watchers  map[string]map[string]struct{} // user → users who watch its presence
-	blockedBy map[string]map[string]struct{} // user → users who blocked it
-	rooms     map[string]*channel            // room id → room chat
-	channels  map[string]*channel            // lobby channel name → channel
-	opened    map[string]int                 // user → lobby channels it opened that exist
-	openedAt  map[netip.Addr]int             // address → the same
+	mu         sync.Mutex
+	users      map[string]*profile            // users with a live member
+	watchers   map[string]map[string]struct{} // user → friends who watch its presence
+	requestsTo map[string]map[string]struct{} // user → users whose friend request to it stands
+	blockedBy  map[string]map[string]struct{} // user → users who blocked it
+	rooms      map[string]*channel            // room id → room chat
+	channels   map[string]*channel            // lobby channel name → channel
+	opened     map[string]int                 // user → lobby channels it opened that exist
+	openedAt   map[netip.Addr]int             // address → the same
 }
 
 // Member is one connection of a user as social knows it, from Connect to
@@ -102,12 +103,13 @@ func (m *Member) UserID() string { return m.user }
 
 // profile is an online user's social state. Guarded by Social.mu.
 type profile struct {
-	name    string
-	members []*Member
-	friends map[string]struct{} // users whose presence this user watches
-	blocks  map[string]struct{}
-	rooms   []RoomPresence // rooms the user is in, oldest first
-	since   time.Time      // when the current status began
+	name      string
+	members   []*Member
+	friends   map[string]struct{} // friends, whose presence this user watches
+	requested map[string]int64    // friend requests this user made → when (Unix ms)
+	blocks    map[string]struct{}
+	rooms     []RoomPresence // rooms the user is in, oldest first
+	since     time.Time      // when the current status began
 }
 
 // RoomPresence is a room a user is in, as presence shows it.
@@ -129,13 +131,14 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 	}
 	return &Social{
 		host: host, cfg: cfg.withDefaults(), stats: stats,
-		users:     make(map[string]*profile),
-		watchers:  make(map[string]map[string]struct{}),
-		blockedBy: make(map[string]map[string]struct{}),
-		rooms:     make(map[string]*channel),
-		channels:  make(map[string]*channel),
-		opened:    make(map[string]int),
-		openedAt:  make(map[netip.Addr]int),
+		users:      make(map[string]*profile),
+		watchers:   make(map[string]map[string]struct{}),
+		requestsTo: make(map[string]map[string]struct{}),
+		blockedBy:  make(map[string]map[string]struct{}),
+		rooms:      make(map[string]*channel),
+		channels:   make(map[string]*channel),
+		opened:     make(map[string]int),
+		openedAt:   make(map[netip.Addr]int),
 	}, nil
 }
 
@@ -160,6 +163,14 @@ func (so *Social) Connect(userID, name string, addr netip.Addr, c *server.Conn) 
 	so.users[userID] = p
 	so.announceLocked(userID, p)
 	return m
+}
+
+// Welcomed sends a new member the friend requests standing for its user.
+// Call it after the connection's first message (Welcome).
+func (so *Social) Welcomed(m *Member) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	so.pendingRequestsLocked(m)
 }
 
 // Disconnect forgets a closed connection: it leaves its rooms' chat and its
@@ -200,6 +211,9 @@ func (so *Social) Disconnect(m *Member) {
 	delete(so.users, uid)
 	for f := range p.friends {
 		unlink(so.watchers, f, uid)
+	}
+	for r := range p.requested {
+		unlink(so.requestsTo, r, uid)
 	}
 	for b := range p.blocks {
 		unlink(so.blockedBy, b, uid)

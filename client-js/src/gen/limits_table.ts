@@ -44,4 +44,5 @@ export const CLIENT_FIELD_LIMITS: readonly FieldLimit[] = [
   { body: "blockUser", message: "BlockUser", field: "userId", path: "block_user.user_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
   { body: "addFriend", message: "AddFriend", field: "userId", path: "add_friend.user_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
   { body: "queryPresence", message: "QueryPresence", field: "userIds", path: "query_presence.user_ids", maxBytes: 128, maxEntries: 256, maxKeyBytes: 0, errorCode: 2 },
+  { body: "answerFriend", message: "AnswerFriend", field: "userId", path: "answer_friend.user_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
 ];

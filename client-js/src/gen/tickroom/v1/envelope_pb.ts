@@ -10,7 +10,7 @@ import type { Input, Joined, JoinRoom, LeaveRoom, Left } from "./room_pb.js";
 import { file_tickroom_v1_room } from "./room_pb.js";
 import type { Error, Notification, Ok, Ping, Pong, Welcome } from "./session_pb.js";
 import { file_tickroom_v1_session } from "./session_pb.js";
-import type { AddFriend, BlockUser, Chat, ChatHistory, DirectMessage, JoinChannel, LeaveChannel, Presence, PresenceList, QueryPresence, SendChat, SendDirect } from "./social_pb.js";
+import type { AddFriend, AnswerFriend, BlockUser, Chat, ChatHistory, DirectMessage, FriendAnswer, FriendRequest, JoinChannel, LeaveChannel, Presence, PresenceList, QueryPresence, SendChat, SendDirect } from "./social_pb.js";
 import { file_tickroom_v1_social } from "./social_pb.js";
 import type { GameMessage, RoomEvent, State } from "./state_pb.js";
 import { file_tickroom_v1_state } from "./state_pb.js";
@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/envelope.proto.
  */
 export const file_tickroom_v1_envelope: GenFile = /*@__PURE__*/
-  fileDesc("Chp0aWNrcm9vbS92MS9lbnZlbG9wZS5wcm90bxILdGlja3Jvb20udjEirwUKDUNsaWVudE1lc3NhZ2USEgoKcmVxdWVzdF9pZBgBIAEoDRIjCgVpbnB1dBgCIAEoCzISLnRpY2tyb29tLnYxLklucHV0SAASIQoEcGluZxgDIAEoCzIRLnRpY2tyb29tLnYxLlBpbmdIABIsCgpsaXN0X3Jvb21zGAQgASgLMhYudGlja3Jvb20udjEuTGlzdFJvb21zSAASLgoLY3JlYXRlX3Jvb20YBSABKAsyFy50aWNrcm9vbS52MS5DcmVhdGVSb29tSAASKgoJam9pbl9yb29tGAYgASgLMhUudGlja3Jvb20udjEuSm9pblJvb21IABIuCgtxdWlja19tYXRjaBgHIAEoCzIXLnRpY2tyb29tLnYxLlF1aWNrTWF0Y2hIABIsCgpsZWF2ZV9yb29tGAggASgLMhYudGlja3Jvb20udjEuTGVhdmVSb29tSAASKgoJc2VuZF9jaGF0GAkgASgLMhUudGlja3Jvb20udjEuU2VuZENoYXRIABIuCgtzZW5kX2RpcmVjdBgKIAEoCzIXLnRpY2tyb29tLnYxLlNlbmREaXJlY3RIABIwCgxqb2luX2NoYW5uZWwYCyABKAsyGC50aWNrcm9vbS52MS5Kb2luQ2hhbm5lbEgAEjIKDWxlYXZlX2NoYW5uZWwYDCABKAsyGS50aWNrcm9vbS52MS5MZWF2ZUNoYW5uZWxIABIsCgpibG9ja191c2VyGA0gASgLMhYudGlja3Jvb20udjEuQmxvY2tVc2VySAASLAoKYWRkX2ZyaWVuZBgOIAEoCzIWLnRpY2tyb29tLnYxLkFkZEZyaWVuZEgAEjQKDnF1ZXJ5X3ByZXNlbmNlGA8gASgLMhoudGlja3Jvb20udjEuUXVlcnlQcmVzZW5jZUgAQgYKBGJvZHki0wUKDVNlcnZlck1lc3NhZ2USEgoKcmVxdWVzdF9pZBgBIAEoDRIjCgVzdGF0ZRgCIAEoCzISLnRpY2tyb29tLnYxLlN0YXRlSAASLAoKcm9vbV9ldmVudBgDIAEoCzIWLnRpY2tyb29tLnYxLlJvb21FdmVudEgAEjAKDGdhbWVfbWVzc2FnZRgEIAEoCzIYLnRpY2tyb29tLnYxLkdhbWVNZXNzYWdlSAASIwoFZXJyb3IYBSABKAsyEi50aWNrcm9vbS52MS5FcnJvckgAEicKB3dlbGNvbWUYBiABKAsyFC50aWNrcm9vbS52MS5XZWxjb21lSAASIQoEcG9uZxgHIAEoCzIRLnRpY2tyb29tLnYxLlBvbmdIABIqCglyb29tX2xpc3QYCCABKAsyFS50aWNrcm9vbS52MS5Sb29tTGlzdEgAEiUKBmpvaW5lZBgJIAEoCzITLnRpY2tyb29tLnYxLkpvaW5lZEgAEiEKBGxlZnQYCiABKAsyES50aWNrcm9vbS52MS5MZWZ0SAASIQoEY2hhdBgLIAEoCzIRLnRpY2tyb29tLnYxLkNoYXRIABI0Cg5kaXJlY3RfbWVzc2FnZRgMIAEoCzIaLnRpY2tyb29tLnYxLkRpcmVjdE1lc3NhZ2VIABIwCgxjaGF0X2hpc3RvcnkYDSABKAsyGC50aWNrcm9vbS52MS5DaGF0SGlzdG9yeUgAEikKCHByZXNlbmNlGA4gASgLMhUudGlja3Jvb20udjEuUHJlc2VuY2VIABIyCg1wcmVzZW5jZV9saXN0GA8gASgLMhkudGlja3Jvb20udjEuUHJlc2VuY2VMaXN0SAASMQoMbm90aWZpY2F0aW9uGBAgASgLMhkudGlja3Jvb20udjEuTm90aWZpY2F0aW9uSAASHQoCb2sYESABKAsyDy50aWNrcm9vbS52MS5Pa0gAQgYKBGJvZHlCPVo7Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC90aWNrcm9vbXYxO3RpY2tyb29tdjFiBnByb3RvMw", [file_tickroom_v1_lobby, file_tickroom_v1_room, file_tickroom_v1_session, file_tickroom_v1_social, file_tickroom_v1_state]);
+  fileDesc("Chp0aWNrcm9vbS92MS9lbnZlbG9wZS5wcm90bxILdGlja3Jvb20udjEi4wUKDUNsaWVudE1lc3NhZ2USEgoKcmVxdWVzdF9pZBgBIAEoDRIjCgVpbnB1dBgCIAEoCzISLnRpY2tyb29tLnYxLklucHV0SAASIQoEcGluZxgDIAEoCzIRLnRpY2tyb29tLnYxLlBpbmdIABIsCgpsaXN0X3Jvb21zGAQgASgLMhYudGlja3Jvb20udjEuTGlzdFJvb21zSAASLgoLY3JlYXRlX3Jvb20YBSABKAsyFy50aWNrcm9vbS52MS5DcmVhdGVSb29tSAASKgoJam9pbl9yb29tGAYgASgLMhUudGlja3Jvb20udjEuSm9pblJvb21IABIuCgtxdWlja19tYXRjaBgHIAEoCzIXLnRpY2tyb29tLnYxLlF1aWNrTWF0Y2hIABIsCgpsZWF2ZV9yb29tGAggASgLMhYudGlja3Jvb20udjEuTGVhdmVSb29tSAASKgoJc2VuZF9jaGF0GAkgASgLMhUudGlja3Jvb20udjEuU2VuZENoYXRIABIuCgtzZW5kX2RpcmVjdBgKIAEoCzIXLnRpY2tyb29tLnYxLlNlbmREaXJlY3RIABIwCgxqb2luX2NoYW5uZWwYCyABKAsyGC50aWNrcm9vbS52MS5Kb2luQ2hhbm5lbEgAEjIKDWxlYXZlX2NoYW5uZWwYDCABKAsyGS50aWNrcm9vbS52MS5MZWF2ZUNoYW5uZWxIABIsCgpibG9ja191c2VyGA0gASgLMhYudGlja3Jvb20udjEuQmxvY2tVc2VySAASLAoKYWRkX2ZyaWVuZBgOIAEoCzIWLnRpY2tyb29tLnYxLkFkZEZyaWVuZEgAEjQKDnF1ZXJ5X3ByZXNlbmNlGA8gASgLMhoudGlja3Jvb20udjEuUXVlcnlQcmVzZW5jZUgAEjIKDWFuc3dlcl9mcmllbmQYECABKAsyGS50aWNrcm9vbS52MS5BbnN3ZXJGcmllbmRIAEIGCgRib2R5Ir0GCg1TZXJ2ZXJNZXNzYWdlEhIKCnJlcXVlc3RfaWQYASABKA0SIwoFc3RhdGUYAiABKAsyEi50aWNrcm9vbS52MS5TdGF0ZUgAEiwKCnJvb21fZXZlbnQYAyABKAsyFi50aWNrcm9vbS52MS5Sb29tRXZlbnRIABIwCgxnYW1lX21lc3NhZ2UYBCABKAsyGC50aWNrcm9vbS52MS5HYW1lTWVzc2FnZUgAEiMKBWVycm9yGAUgASgLMhIudGlja3Jvb20udjEuRXJyb3JIABInCgd3ZWxjb21lGAYgASgLMhQudGlja3Jvb20udjEuV2VsY29tZUgAEiEKBHBvbmcYByABKAsyES50aWNrcm9vbS52MS5Qb25nSAASKgoJcm9vbV9saXN0GAggASgLMhUudGlja3Jvb20udjEuUm9vbUxpc3RIABIlCgZqb2luZWQYCSABKAsyEy50aWNrcm9vbS52MS5Kb2luZWRIABIhCgRsZWZ0GAogASgLMhEudGlja3Jvb20udjEuTGVmdEgAEiEKBGNoYXQYCyABKAsyES50aWNrcm9vbS52MS5DaGF0SAASNAoOZGlyZWN0X21lc3NhZ2UYDCABKAsyGi50aWNrcm9vbS52MS5EaXJlY3RNZXNzYWdlSAASMAoMY2hhdF9oaXN0b3J5GA0gASgLMhgudGlja3Jvb20udjEuQ2hhdEhpc3RvcnlIABIpCghwcmVzZW5jZRgOIAEoCzIVLnRpY2tyb29tLnYxLlByZXNlbmNlSAASMgoNcHJlc2VuY2VfbGlzdBgPIAEoCzIZLnRpY2tyb29tLnYxLlByZXNlbmNlTGlzdEgAEjEKDG5vdGlmaWNhdGlvbhgQIAEoCzIZLnRpY2tyb29tLnYxLk5vdGlmaWNhdGlvbkgAEh0KAm9rGBEgASgLMg8udGlja3Jvb20udjEuT2tIABI0Cg5mcmllbmRfcmVxdWVzdBgSIAEoCzIaLnRpY2tyb29tLnYxLkZyaWVuZFJlcXVlc3RIABIyCg1mcmllbmRfYW5zd2VyGBMgASgLMhkudGlja3Jvb20udjEuRnJpZW5kQW5zd2VySABCBgoEYm9keUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_lobby, file_tickroom_v1_room, file_tickroom_v1_session, file_tickroom_v1_social, file_tickroom_v1_state]);
 
 /**
  * ClientMessage is every message a client sends: one per binary WebSocket
@@ -142,7 +142,8 @@ export type ClientMessage = Message<"tickroom.v1.ClientMessage"> & {
     case: "blockUser";
   } | {
     /**
-     * add_friend adds or removes a contact; the reply is Ok.
+     * add_friend asks a user for friendship (or accepts its request), or
+     * removes a friend; the reply is Ok.
      *
      * @generated from field: tickroom.v1.AddFriend add_friend = 14;
      */
@@ -156,6 +157,14 @@ export type ClientMessage = Message<"tickroom.v1.ClientMessage"> & {
      */
     value: QueryPresence;
     case: "queryPresence";
+  } | {
+    /**
+     * answer_friend accepts or declines a FriendRequest; the reply is Ok.
+     *
+     * @generated from field: tickroom.v1.AnswerFriend answer_friend = 16;
+     */
+    value: AnswerFriend;
+    case: "answerFriend";
   } | { case: undefined; value?: undefined };
 };
 
@@ -285,7 +294,7 @@ export type ServerMessage = Message<"tickroom.v1.ServerMessage"> & {
     case: "chatHistory";
   } | {
     /**
-     * presence is a contact's status change.
+     * presence is a friend's status change.
      *
      * @generated from field: tickroom.v1.Presence presence = 14;
      */
@@ -315,6 +324,22 @@ export type ServerMessage = Message<"tickroom.v1.ServerMessage"> & {
      */
     value: Ok;
     case: "ok";
+  } | {
+    /**
+     * friend_request is a user asking this one for friendship.
+     *
+     * @generated from field: tickroom.v1.FriendRequest friend_request = 18;
+     */
+    value: FriendRequest;
+    case: "friendRequest";
+  } | {
+    /**
+     * friend_answer is the answer to this user's friend request.
+     *
+     * @generated from field: tickroom.v1.FriendAnswer friend_answer = 19;
+     */
+    value: FriendAnswer;
+    case: "friendAnswer";
   } | { case: undefined; value?: undefined };
 };
 

@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/social.proto.
  */
 export const file_tickroom_v1_social: GenFile = /*@__PURE__*/
-  fileDesc("Chh0aWNrcm9vbS92MS9zb2NpYWwucHJvdG8SC3RpY2tyb29tLnYxInAKCFNlbmRDaGF0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESFwoHY2hhbm5lbBgCIAEoCUIGis4YAghAEhkKBHRleHQYAyABKAlCC4rOGAcIgIABIKwCEhYKDmV4Y2x1ZGVfc2VuZGVyGAQgASgIIoMBCgRDaGF0EgoKAmlkGAEgASgEEg8KB3Jvb21faWQYAiABKAkSDwoHY2hhbm5lbBgDIAEoCRIUCgxmcm9tX3VzZXJfaWQYBCABKAkSEQoJZnJvbV9uYW1lGAUgASgJEgwKBHRleHQYBiABKAkSFgoKc2VudF9hdF9tcxgHIAEoA0ICMAIiUQoLQ2hhdEhpc3RvcnkSDwoHcm9vbV9pZBgBIAEoCRIPCgdjaGFubmVsGAIgASgJEiAKBWxpbmVzGAMgAygLMhEudGlja3Jvb20udjEuQ2hhdCImCgtKb2luQ2hhbm5lbBIXCgdjaGFubmVsGAEgASgJQgaKzhgCCEAiJwoMTGVhdmVDaGFubmVsEhcKB2NoYW5uZWwYASABKAlCBorOGAIIQCJECgpTZW5kRGlyZWN0EhsKCnRvX3VzZXJfaWQYASABKAlCB4rOGAMIgAESGQoEdGV4dBgCIAEoCUILis4YBwiAgAEgrAIifgoNRGlyZWN0TWVzc2FnZRIKCgJpZBgBIAEoBBIUCgxmcm9tX3VzZXJfaWQYAiABKAkSEQoJZnJvbV9uYW1lGAMgASgJEhIKCnRvX3VzZXJfaWQYBCABKAkSDAoEdGV4dBgFIAEoCRIWCgpzZW50X2F0X21zGAYgASgDQgIwAiI2CglCbG9ja1VzZXISGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIPCgd1bmJsb2NrGAIgASgIIjUKCUFkZEZyaWVuZBIYCgd1c2VyX2lkGAEgASgJQgeKzhgDCIABEg4KBnJlbW92ZRgCIAEoCCItCg1RdWVyeVByZXNlbmNlEhwKCHVzZXJfaWRzGAEgAygJQgqKzhgGCIABEIACIosBCghQcmVzZW5jZRIPCgd1c2VyX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSKwoGc3RhdHVzGAMgASgOMhsudGlja3Jvb20udjEuUHJlc2VuY2VTdGF0dXMSDwoHcm9vbV9pZBgEIAEoCRIMCgRnYW1lGAUgASgJEhQKCHNpbmNlX21zGAYgASgDQgIwAiI0CgxQcmVzZW5jZUxpc3QSJAoFdXNlcnMYASADKAsyFS50aWNrcm9vbS52MS5QcmVzZW5jZSqHAQoOUHJlc2VuY2VTdGF0dXMSHwobUFJFU0VOQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXUFJFU0VOQ0VfU1RBVFVTX09GRkxJTkUQARIaChZQUkVTRU5DRV9TVEFUVVNfT05MSU5FEAISGwoXUFJFU0VOQ0VfU1RBVFVTX0lOX1JPT00QA0I9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_options]);
+  fileDesc("Chh0aWNrcm9vbS92MS9zb2NpYWwucHJvdG8SC3RpY2tyb29tLnYxInAKCFNlbmRDaGF0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESFwoHY2hhbm5lbBgCIAEoCUIGis4YAghAEhkKBHRleHQYAyABKAlCC4rOGAcIgIABIKwCEhYKDmV4Y2x1ZGVfc2VuZGVyGAQgASgIIoMBCgRDaGF0EgoKAmlkGAEgASgEEg8KB3Jvb21faWQYAiABKAkSDwoHY2hhbm5lbBgDIAEoCRIUCgxmcm9tX3VzZXJfaWQYBCABKAkSEQoJZnJvbV9uYW1lGAUgASgJEgwKBHRleHQYBiABKAkSFgoKc2VudF9hdF9tcxgHIAEoA0ICMAIiUQoLQ2hhdEhpc3RvcnkSDwoHcm9vbV9pZBgBIAEoCRIPCgdjaGFubmVsGAIgASgJEiAKBWxpbmVzGAMgAygLMhEudGlja3Jvb20udjEuQ2hhdCImCgtKb2luQ2hhbm5lbBIXCgdjaGFubmVsGAEgASgJQgaKzhgCCEAiJwoMTGVhdmVDaGFubmVsEhcKB2NoYW5uZWwYASABKAlCBorOGAIIQCJECgpTZW5kRGlyZWN0EhsKCnRvX3VzZXJfaWQYASABKAlCB4rOGAMIgAESGQoEdGV4dBgCIAEoCUILis4YBwiAgAEgrAIifgoNRGlyZWN0TWVzc2FnZRIKCgJpZBgBIAEoBBIUCgxmcm9tX3VzZXJfaWQYAiABKAkSEQoJZnJvbV9uYW1lGAMgASgJEhIKCnRvX3VzZXJfaWQYBCABKAkSDAoEdGV4dBgFIAEoCRIWCgpzZW50X2F0X21zGAYgASgDQgIwAiI2CglCbG9ja1VzZXISGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIPCgd1bmJsb2NrGAIgASgIIjUKCUFkZEZyaWVuZBIYCgd1c2VyX2lkGAEgASgJQgeKzhgDCIABEg4KBnJlbW92ZRgCIAEoCCI4CgxBbnN3ZXJGcmllbmQSGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIOCgZhY2NlcHQYAiABKAgiUAoNRnJpZW5kUmVxdWVzdBIUCgxmcm9tX3VzZXJfaWQYASABKAkSEQoJZnJvbV9uYW1lGAIgASgJEhYKCnNlbnRfYXRfbXMYAyABKANCAjACIj8KDEZyaWVuZEFuc3dlchIPCgd1c2VyX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIYWNjZXB0ZWQYAyABKAgiLQoNUXVlcnlQcmVzZW5jZRIcCgh1c2VyX2lkcxgBIAMoCUIKis4YBgiAARCAAiKLAQoIUHJlc2VuY2USDwoHdXNlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEisKBnN0YXR1cxgDIAEoDjIbLnRpY2tyb29tLnYxLlByZXNlbmNlU3RhdHVzEg8KB3Jvb21faWQYBCABKAkSDAoEZ2FtZRgFIAEoCRIUCghzaW5jZV9tcxgGIAEoA0ICMAIiNAoMUHJlc2VuY2VMaXN0EiQKBXVzZXJzGAEgAygLMhUudGlja3Jvb20udjEuUHJlc2VuY2UqhwEKDlByZXNlbmNlU3RhdHVzEh8KG1BSRVNFTkNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF1BSRVNFTkNFX1NUQVRVU19PRkZMSU5FEAESGgoWUFJFU0VOQ0VfU1RBVFVTX09OTElORRACEhsKF1BSRVNFTkNFX1NUQVRVU19JTl9ST09NEANCPVo7Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC90aWNrcm9vbXYxO3RpY2tyb29tdjFiBnByb3RvMw", [file_tickroom_v1_options]);
 
 /**
  * SendChat posts a chat line to a room the sender is in or to a lobby
@@ -291,7 +291,8 @@ export const DirectMessageSchema: GenMessage<DirectMessage> = /*@__PURE__*/
 
 /**
  * BlockUser blocks (or unblocks) a user: the sender no longer receives that
- * user's chat lines and direct messages. The reply is Ok.
+ * user's chat lines and direct messages, and a friendship or friend request
+ * between the two ends: presence stops both ways. The reply is Ok.
  *
  * @generated from message tickroom.v1.BlockUser
  */
@@ -319,21 +320,27 @@ export const BlockUserSchema: GenMessage<BlockUser> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_social, 7);
 
 /**
- * AddFriend adds (or removes) a user to the sender's contacts; the sender
- * then receives that user's Presence changes. The reply is Ok.
+ * AddFriend asks a user for friendship. Presence flows only between
+ * friends, and only once the other user consents: it gets a FriendRequest
+ * (now, or when it connects while the request stands) and answers with
+ * AnswerFriend. When the other user already asked the sender, AddFriend
+ * accepts that request instead. The reply is Ok; once both agree, each gets
+ * the other's Presence, then every change. A request stands while the
+ * sender stays connected; it counts toward the sender's friend list.
  *
  * @generated from message tickroom.v1.AddFriend
  */
 export type AddFriend = Message<"tickroom.v1.AddFriend"> & {
   /**
-   * user_id is the user to add.
+   * user_id is the user to ask.
    *
    * @generated from field: string user_id = 1;
    */
   userId: string;
 
   /**
-   * remove removes the contact instead.
+   * remove ends the friendship (both ways) or withdraws the request
+   * instead.
    *
    * @generated from field: bool remove = 2;
    */
@@ -348,7 +355,111 @@ export const AddFriendSchema: GenMessage<AddFriend> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_social, 8);
 
 /**
- * QueryPresence asks for users' current status. The reply is PresenceList.
+ * AnswerFriend accepts or declines a FriendRequest. The reply is Ok, or
+ * ERROR_CODE_USER_NOT_FOUND when that user has no request standing; the
+ * requester gets FriendAnswer.
+ *
+ * @generated from message tickroom.v1.AnswerFriend
+ */
+export type AnswerFriend = Message<"tickroom.v1.AnswerFriend"> & {
+  /**
+   * user_id is the user whose request this answers.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * accept makes the two friends; false declines.
+   *
+   * @generated from field: bool accept = 2;
+   */
+  accept: boolean;
+};
+
+/**
+ * Describes the message tickroom.v1.AnswerFriend.
+ * Use `create(AnswerFriendSchema)` to create a new message.
+ */
+export const AnswerFriendSchema: GenMessage<AnswerFriend> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_social, 9);
+
+/**
+ * FriendRequest tells a user that another asks for friendship. Answer with
+ * AnswerFriend (or AddFriend, which accepts).
+ *
+ * @generated from message tickroom.v1.FriendRequest
+ */
+export type FriendRequest = Message<"tickroom.v1.FriendRequest"> & {
+  /**
+   * from_user_id is the user asking.
+   *
+   * @generated from field: string from_user_id = 1;
+   */
+  fromUserId: string;
+
+  /**
+   * from_name is its display name.
+   *
+   * @generated from field: string from_name = 2;
+   */
+  fromName: string;
+
+  /**
+   * sent_at_ms is when the request was made, in Unix milliseconds.
+   *
+   * @generated from field: int64 sent_at_ms = 3 [jstype = JS_NUMBER];
+   */
+  sentAtMs: bigint;
+};
+
+/**
+ * Describes the message tickroom.v1.FriendRequest.
+ * Use `create(FriendRequestSchema)` to create a new message.
+ */
+export const FriendRequestSchema: GenMessage<FriendRequest> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_social, 10);
+
+/**
+ * FriendAnswer tells a requester how its friend request was answered; an
+ * accepted one is followed by the new friend's Presence.
+ *
+ * @generated from message tickroom.v1.FriendAnswer
+ */
+export type FriendAnswer = Message<"tickroom.v1.FriendAnswer"> & {
+  /**
+   * user_id is the user who answered.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * name is its display name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * accepted is true when the two are now friends.
+   *
+   * @generated from field: bool accepted = 3;
+   */
+  accepted: boolean;
+};
+
+/**
+ * Describes the message tickroom.v1.FriendAnswer.
+ * Use `create(FriendAnswerSchema)` to create a new message.
+ */
+export const FriendAnswerSchema: GenMessage<FriendAnswer> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_social, 11);
+
+/**
+ * QueryPresence asks for users' current status. The reply is PresenceList:
+ * friends' full Presence; for anyone else only online or offline (a user
+ * who blocked the sender, or whom it blocked, shows offline).
  *
  * @generated from message tickroom.v1.QueryPresence
  */
@@ -366,11 +477,11 @@ export type QueryPresence = Message<"tickroom.v1.QueryPresence"> & {
  * Use `create(QueryPresenceSchema)` to create a new message.
  */
 export const QueryPresenceSchema: GenMessage<QueryPresence> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 9);
+  messageDesc(file_tickroom_v1_social, 12);
 
 /**
  * Presence is a user's status. The server sends it unsolicited to the
- * user's contacts when the status changes, and in PresenceList.
+ * user's friends when the status changes, and in PresenceList.
  *
  * @generated from message tickroom.v1.Presence
  */
@@ -424,7 +535,7 @@ export type Presence = Message<"tickroom.v1.Presence"> & {
  * Use `create(PresenceSchema)` to create a new message.
  */
 export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 10);
+  messageDesc(file_tickroom_v1_social, 13);
 
 /**
  * PresenceList answers QueryPresence, one entry per user asked about, in
@@ -446,7 +557,7 @@ export type PresenceList = Message<"tickroom.v1.PresenceList"> & {
  * Use `create(PresenceListSchema)` to create a new message.
  */
 export const PresenceListSchema: GenMessage<PresenceList> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 11);
+  messageDesc(file_tickroom_v1_social, 14);
 
 /**
  * PresenceStatus is what a user is doing.
