@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/store"
 )
 
@@ -61,6 +62,10 @@ func (s *Server) openStore() error {
 		s.adminToken = string(tok)
 		s.adminTokenStored = true
 	}
+	if s.revocations, err = newStoreRevocations(ctx, db, s.log); err != nil {
+		db.Close()
+		return fmt.Errorf("loading kicks and bans: %w", err)
+	}
 	q, err := store.NewWriteQueue(store.QueueConfig{Writer: db, Capacity: o.StoreQueue, Logger: s.log})
 	if err != nil {
 		db.Close()
@@ -82,6 +87,10 @@ func (s *Server) closeStore(ctx context.Context) error {
 	if s.queue != nil {
 		err = s.queue.Shutdown(ctx)
 		s.queue = nil
+	}
+	if s.revocations != nil {
+		s.revocations.close(ctx)
+		s.revocations = nil
 	}
 	if cerr := s.db.Close(); cerr != nil && err == nil && cerr != store.ErrClosed {
 		err = cerr
@@ -134,3 +143,12 @@ func (s *Server) Store() *store.DB { return s.db }
 // store (generated on the first start), rather than given in Options or
 // random for this process.
 func (s *Server) AdminTokenStored() bool { return s.adminTokenStored }
+
+// hubRevocations returns the Revocations the hub keeps kicks and bans in:
+// the store's when there is one, else nil (the hub's own, in memory).
+func (s *Server) hubRevocations() hub.Revocations {
+	if s.revocations == nil {
+		return nil
+	}
+	return s.revocations
+}

@@ -82,6 +82,7 @@ type Server struct {
 	queue            *store.WriteQueue // nil without a store
 	adminTokenStored bool              // adminToken came from the store
 	accounts         *account.Service  // nil without a store
+	revocations      *storeRevocations // nil without a store
 }
 
 // New builds a server from opts and registers opts.Games. It listens on
@@ -154,6 +155,7 @@ func New(opts Options) (_ *Server, err error) {
 	s.hub, err = hub.New(hub.Config{
 		Server: s.ws, Auth: s.auth, Games: s.games,
 		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: s.onResult()},
+		Revocations:     s.hubRevocations(),
 		MultipleSockets: o.MultipleSockets, MessageRate: o.MessageRate,
 		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
 	})

@@ -35,10 +35,8 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 		return nil
 	}
 	return db.tx(ctx, "writing a batch", func(tx *sql.Tx) error {
-		for i := range b.Results {
-			if err := insertResult(ctx, tx, &b.Results[i]); err != nil {
-				return err
-			}
+		if err := insertResults(ctx, tx, b.Results); err != nil {
+			return err
 		}
 		var channels, inboxes []string
 		for i := range b.Lines {

@@ -29,7 +29,7 @@ type QueueConfig struct {
 	// Zero value means 10,000.
 	Capacity int
 	// MaxBatch caps the items written in one transaction. Zero value
-	// means 256.
+	// means 64.
 	MaxBatch int
 	// Linger is how long the first item of a batch waits for others.
 	// Zero value means 20 ms.
@@ -50,7 +50,7 @@ type QueueConfig struct {
 
 const (
 	defaultQueueCapacity = 10_000
-	defaultMaxBatch      = 256
+	defaultMaxBatch      = 64
 	defaultLinger        = 20 * time.Millisecond
 	defaultWriteTimeout  = 5 * time.Second
 	defaultRetry         = 250 * time.Millisecond

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Outcomes a ResultPlayer may carry that count in the standings.
@@ -19,34 +21,95 @@ func (db *DB) WriteResults(ctx context.Context, rs []Result) error {
 	return db.Write(ctx, &b)
 }
 
-func insertResult(ctx context.Context, tx *sql.Tx, r *Result) error {
-	err := tx.QueryRowContext(ctx, `INSERT INTO results (game, room, outcome, started_ms, ended_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		r.Game, r.Room, r.Outcome, ms(r.Started), ms(r.Ended)).Scan(&r.ID)
-	if err != nil {
+// insertResults stores rs and updates the standings in few statements:
+// one INSERT per result (for its id), then the players of every result in
+// multi-row INSERTs, then the standings, summed per player in Go first (a
+// multi-row upsert may not touch one row twice), in multi-row upserts.
+func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
+	type key struct{ game, user string }
+	type sum struct {
+		name                           string
+		win, loss, draw, played, score int64
+	}
+	var order []key
+	sums := map[key]*sum{}
+	var players []any
+	for i := range rs {
+		r := &rs[i]
+		err := tx.QueryRowContext(ctx, `INSERT INTO results (game, room, outcome, started_ms, ended_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			r.Game, r.Room, r.Outcome, ms(r.Started), ms(r.Ended)).Scan(&r.ID)
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, p := range r.Players {
+			if seen[p.UserID] {
+				continue // one line per player and result
+			}
+			seen[p.UserID] = true
+			players = append(players, r.ID, p.UserID, p.Name, p.Seat, p.Outcome, p.Score)
+			k := key{r.Game, p.UserID}
+			s := sums[k]
+			if s == nil {
+				s = &sum{}
+				sums[k] = s
+				order = append(order, k)
+			}
+			s.name, s.played, s.score = p.Name, s.played+1, s.score+p.Score
+			switch p.Outcome {
+			case OutcomeWin:
+				s.win++
+			case OutcomeLoss:
+				s.loss++
+			case OutcomeDraw:
+				s.draw++
+			}
+		}
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO result_players (result_id, user_id, name, seat, outcome, score) VALUES `, "", 6, players); err != nil {
 		return err
 	}
-	for _, p := range r.Players {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO result_players (result_id, user_id, name, seat, outcome, score) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (result_id, user_id) DO NOTHING`,
-			r.ID, p.UserID, p.Name, p.Seat, p.Outcome, p.Score); err != nil {
-			return err
-		}
-		var win, loss, draw int64
-		switch p.Outcome {
-		case OutcomeWin:
-			win = 1
-		case OutcomeLoss:
-			loss = 1
-		case OutcomeDraw:
-			draw = 1
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO standings (game, user_id, name, wins, losses, draws, played, score) VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
-			ON CONFLICT (game, user_id) DO UPDATE SET name = excluded.name, wins = standings.wins + excluded.wins,
+	standings := make([]any, 0, len(order)*8)
+	for _, k := range order {
+		s := sums[k]
+		standings = append(standings, k.game, k.user, s.name, s.win, s.loss, s.draw, s.played, s.score)
+	}
+	return insertRows(ctx, tx, `INSERT INTO standings (game, user_id, name, wins, losses, draws, played, score) VALUES `,
+		` ON CONFLICT (game, user_id) DO UPDATE SET name = excluded.name, wins = standings.wins + excluded.wins,
 			losses = standings.losses + excluded.losses, draws = standings.draws + excluded.draws,
-			played = standings.played + 1, score = standings.score + excluded.score`,
-			r.Game, p.UserID, p.Name, win, loss, draw, p.Score); err != nil {
+			played = standings.played + excluded.played, score = standings.score + excluded.score`, 8, standings)
+}
+
+// rowsPerStatement keeps a multi-row statement's parameters well under
+// both backends' limits (SQLite 32,766; PostgreSQL 65,535).
+const rowsPerStatement = 500
+
+// insertRows runs head + "($1, …), (…)" + tail over args, cols values a
+// row, in statements of at most rowsPerStatement rows.
+func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols int, args []any) error {
+	for len(args) > 0 {
+		n := min(len(args)/cols, rowsPerStatement)
+		var q strings.Builder
+		q.WriteString(head)
+		for r := range n {
+			if r > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteByte('(')
+			for c := range cols {
+				if c > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteByte('$')
+				q.WriteString(strconv.Itoa(r*cols + c + 1))
+			}
+			q.WriteByte(')')
+		}
+		q.WriteString(tail)
+		if _, err := tx.ExecContext(ctx, q.String(), args[:n*cols]...); err != nil {
 			return err
 		}
+		args = args[n*cols:]
 	}
 	return nil
 }

@@ -1,0 +1,112 @@
+package tickroom
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/store"
+)
+
+// storeRevocations is the hub's Revocations kept in the store, so that
+// kicks and bans survive a restart. Check answers from memory (it runs on
+// an event loop during the handshake); Revoke and Lift update memory at
+// once and hand the write to one goroutine of their own, through a
+// bounded channel: when it is full the write is dropped and logged, and
+// the revocation holds until the process ends.
+type storeRevocations struct {
+	mem     *hub.MemoryRevocations
+	db      store.Moderation
+	log     *slog.Logger
+	writes  chan func(context.Context) error
+	done    chan struct{}
+	dropped atomic.Uint64
+}
+
+var _ hub.Revocations = (*storeRevocations)(nil)
+
+// revocationWrites bounds the writes waiting for the store.
+const revocationWrites = 1024
+
+// newStoreRevocations loads the sanctions still active and starts the
+// writer.
+func newStoreRevocations(ctx context.Context, db store.Moderation, log *slog.Logger) (*storeRevocations, error) {
+	list, err := db.Sanctions(ctx, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	r := &storeRevocations{mem: hub.NewMemoryRevocations(), db: db, log: log,
+		writes: make(chan func(context.Context) error, revocationWrites), done: make(chan struct{})}
+	for _, s := range list {
+		switch s.Kind {
+		case store.SanctionBan:
+			r.mem.Revoke(hub.Revocation{UserID: s.UserID, Ban: true, Until: s.Until, Reason: s.Reason})
+		case store.SanctionKick, store.SanctionRevoke:
+			r.mem.Revoke(hub.Revocation{UserID: s.UserID, IssuedBefore: s.At, Until: s.Until, Reason: s.Reason})
+		}
+	}
+	go r.run()
+	return r, nil
+}
+
+func (r *storeRevocations) run() {
+	defer close(r.done)
+	for w := range r.writes {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := w(ctx); err != nil {
+			r.log.Error("store: a kick or ban was not stored; it holds until the process ends", "err", err)
+		}
+		cancel()
+	}
+}
+
+func (r *storeRevocations) enqueue(w func(context.Context) error) {
+	select {
+	case r.writes <- w:
+	default:
+		r.dropped.Add(1)
+		r.log.Error("store: revocation writes backed up; one dropped (it holds until the process ends)")
+	}
+}
+
+// Revoke implements hub.Revocations. A user keeps one kick and one ban in
+// the store: a newer one replaces the older.
+func (r *storeRevocations) Revoke(v hub.Revocation) {
+	r.mem.Revoke(v)
+	s := store.Sanction{UserID: v.UserID, Kind: store.SanctionKick, Reason: v.Reason, At: v.IssuedBefore, Until: v.Until}
+	if v.Ban {
+		s.Kind, s.At = store.SanctionBan, time.Now()
+	}
+	r.enqueue(func(ctx context.Context) error { return r.db.PutSanction(ctx, s) })
+}
+
+// Check implements hub.Revocations, from memory.
+func (r *storeRevocations) Check(userID string, issuedAt, now time.Time) (hub.Revocation, bool) {
+	return r.mem.Check(userID, issuedAt, now)
+}
+
+// Lift implements hub.Revocations.
+func (r *storeRevocations) Lift(userID string) bool {
+	ok := r.mem.Lift(userID)
+	r.enqueue(func(ctx context.Context) error {
+		for _, k := range []store.SanctionKind{store.SanctionKick, store.SanctionBan, store.SanctionRevoke} {
+			if err := r.db.LiftSanction(ctx, userID, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return ok
+}
+
+// close writes what is waiting and stops the writer, or gives up when ctx
+// ends.
+func (r *storeRevocations) close(ctx context.Context) {
+	close(r.writes)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,93 @@
+package tickroom_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/tickroom/tickroom"
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// TestKicksAndBansSurviveARestart: with a data directory, a ban and a
+// kicked session are still refused after the server restarts (a new login
+// after the kick is not); an unban is kept too.
+func TestKicksAndBansSurviveARestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run := func() (*tickroom.Server, func()) {
+		srv, cancel, done := start(t, tickroom.Options{
+			Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
+		})
+		return srv, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	admin := func(srv *tickroom.Server, path, body string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.AdminAddr().String()+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	connect := func(srv *tickroom.Server, token string) (string, int) {
+		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial: %v", err)
+			}
+			return "", resp.StatusCode
+		}
+		defer c.WS.Close()
+		return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId(), 101
+	}
+
+	srv, stop := run()
+	adaTok, bobTok := login(t, srv, "ada"), login(t, srv, "bob")
+	ada, _ := connect(srv, adaTok)
+	bob, _ := connect(srv, bobTok)
+	if ada == "" || bob == "" {
+		t.Fatal("no welcome")
+	}
+	bobLive, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, bobTok, testclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := admin(srv, "/v1/admin/players/"+ada+"/ban", `{"reason":"cheating"}`); st != 200 {
+		t.Fatalf("ban: %d", st)
+	}
+	if st := admin(srv, "/v1/admin/players/"+bob+"/kick", `{"reason":"spam"}`); st != 200 {
+		t.Fatalf("kick: %d", st)
+	}
+	bobLive.WaitClosed()
+	stop()
+
+	srv, stop = run()
+	if _, st := connect(srv, adaTok); st != http.StatusForbidden {
+		t.Fatalf("banned user's token after a restart: %d, want 403", st)
+	}
+	if _, st := connect(srv, bobTok); st != http.StatusForbidden {
+		t.Fatalf("kicked session's token after a restart: %d, want 403", st)
+	}
+	if id, st := connect(srv, login(t, srv, "bob")); st != 101 || id == "" {
+		t.Fatalf("a new login after a kick: %d", st)
+	}
+	if st := admin(srv, "/v1/admin/players/"+ada+"/unban", ``); st != 200 {
+		t.Fatalf("unban: %d", st)
+	}
+	stop()
+
+	srv, _ = run()
+	if id, st := connect(srv, adaTok); st != 101 || id != ada {
+		t.Fatalf("unbanned user's token after a restart: %d %q", st, id)
+	}
+}
