@@ -25,10 +25,11 @@ func TestServerKeepsResultsInTheStore(t *testing.T) {
 	dir := t.TempDir()
 	seen := make(chan game.Result, 1)
 	srv, cancel, done := start(t, tickroom.Options{
-		Games: []game.Definition{raceDefinition()}, DataDir: dir,
+		Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
 		OnResult: func(r game.Result) { seen <- r },
 	})
-	ada, bob := dial(t, srv, "ada"), dial(t, srv, "bob")
+	ada, adaWelcome := dialWelcome(t, srv, "ada")
+	bob := dial(t, srv, "bob")
 	qm := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}
 	room := ada.Request(qm).GetJoined().GetRoomId()
 	bob.Request(qm)
@@ -43,6 +44,55 @@ func TestServerKeepsResultsInTheStore(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("OnResult not called")
 	}
+	adaID := adaWelcome.GetUserId()
+
+	// The admin API reads them back once the queue has written them.
+	adminGet := func(path, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+srv.AdminAddr().String()+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	var board struct {
+		Top []struct {
+			Name         string
+			Rank         int
+			Wins, Losses int64
+		}
+		User *struct {
+			UserID string `json:"user_id"`
+			Rank   int
+		}
+	}
+	waitUntil(t, "the result on the admin leaderboard", func() bool {
+		st, body := adminGet("/v1/admin/games/race/leaderboard?limit=10&user="+adaID, srv.AdminToken())
+		return st == 200 && json.Unmarshal([]byte(body), &board) == nil && len(board.Top) == 2
+	})
+	if board.Top[0].Name != "ada" || board.Top[0].Wins != 1 || board.Top[1].Losses != 1 || board.User == nil || board.User.UserID != adaID || board.User.Rank != 1 {
+		t.Fatalf("admin leaderboard = %+v", board)
+	}
+	if st, body := adminGet("/v1/admin/players/"+adaID+"/history?limit=5", srv.AdminToken()); st != 200 || !strings.Contains(body, `"room":"`+room+`"`) || !strings.Contains(body, `"outcome":"win"`) {
+		t.Fatalf("admin history: %d %s", st, body)
+	}
+	for path, want := range map[string]int{
+		"/v1/admin/games/race/leaderboard?limit=0":    400,
+		"/v1/admin/players/x/history?before=-1":       400,
+		"/v1/admin/games/race/leaderboard?limit=1000": 400,
+	} {
+		if st, body := adminGet(path, srv.AdminToken()); st != want {
+			t.Errorf("%s: %d %s, want %d", path, st, body, want)
+		}
+	}
+	if st, _ := adminGet("/v1/admin/games/race/leaderboard", ""); st != 401 {
+		t.Errorf("leaderboard without the admin token: %d, want 401", st)
+	}
 	cancel()
 	for _, c := range []*testclient.Client{ada, bob} {
 		c.WaitClosed()
@@ -56,11 +106,11 @@ func TestServerKeepsResultsInTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	board, err := db.Leaderboard(context.Background(), "race", 10)
-	if err != nil || len(board) != 2 || board[0].Name != "ada" || board[0].Wins != 1 || board[1].Name != "bob" || board[1].Losses != 1 {
-		t.Fatalf("race leaderboard = %+v, %v", board, err)
+	top, err := db.Leaderboard(context.Background(), "race", 10)
+	if err != nil || len(top) != 2 || top[0].Name != "ada" || top[0].Wins != 1 || top[1].Name != "bob" || top[1].Losses != 1 {
+		t.Fatalf("race leaderboard after shutdown = %+v, %v", top, err)
 	}
-	hist, err := db.History(context.Background(), board[0].UserID, 0, 10)
+	hist, err := db.History(context.Background(), top[0].UserID, 0, 10)
 	if err != nil || len(hist) != 1 || hist[0].Room != room || hist[0].Outcome != "finished" {
 		t.Fatalf("ada's history = %+v, %v", hist, err)
 	}
@@ -141,4 +191,14 @@ func grep(text, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// dialWelcome connects name and returns the client with its Welcome.
+func dialWelcome(t *testing.T, srv *tickroom.Server, name string) (*testclient.Client, *tickroomv1.Welcome) {
+	t.Helper()
+	c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, login(t, srv, name), testclient.Options{Label: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
 }

@@ -263,6 +263,7 @@ func (s *Server) startAdmin() error {
 	if s.queue != nil {
 		acfg.Ready = append(acfg.Ready, s.queue.Ready)
 		acfg.Collectors = append(acfg.Collectors, s.queue)
+		acfg.Results = s.db
 	}
 	ah, err := admin.New(acfg)
 	if err != nil {

@@ -30,6 +30,7 @@ import (
 
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/store"
 )
 
 // ErrConfig wraps a Config that New refuses.
@@ -54,6 +55,9 @@ type Config struct {
 	// Collectors are added to /metrics (a store write queue). Zero value
 	// means none.
 	Collectors []prometheus.Collector
+	// Results answers the leaderboard and history endpoints. Zero value
+	// means they answer 404.
+	Results store.Results
 }
 
 // Handler serves the operator endpoints. It is an http.Handler; serve it
@@ -69,6 +73,7 @@ type Handler struct {
 	started time.Time
 	ready   []func() error
 	extra   []prometheus.Collector
+	results store.Results
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -85,7 +90,7 @@ func New(cfg Config) (*Handler, error) {
 		hub: cfg.Hub, srv: cfg.Server, log: cfg.Logger,
 		token: sha256.Sum256([]byte(cfg.Token)), noToken: cfg.Token == "",
 		mux: http.NewServeMux(), started: time.Now(),
-		ready: cfg.Ready, extra: cfg.Collectors,
+		ready: cfg.Ready, extra: cfg.Collectors, results: cfg.Results,
 	}
 	h.ticks.init()
 	m := h.mux
@@ -101,6 +106,8 @@ func New(cfg Config) (*Handler, error) {
 	m.Handle("POST /v1/admin/rooms/{id}/close", h.auth(h.closeRoom))
 	m.Handle("GET /v1/admin/players", h.auth(h.listPlayers))
 	m.Handle("GET /v1/admin/players/{id}", h.auth(h.getPlayer))
+	m.Handle("GET /v1/admin/players/{id}/history", h.auth(h.withResults(h.history)))
+	m.Handle("GET /v1/admin/games/{game}/leaderboard", h.auth(h.withResults(h.leaderboard)))
 	m.Handle("POST /v1/admin/players/{id}/kick", h.auth(h.kick))
 	m.Handle("POST /v1/admin/players/{id}/ban", h.auth(h.ban))
 	m.Handle("POST /v1/admin/players/{id}/unban", h.auth(h.unban))
