@@ -47,20 +47,28 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 // its chat lines are not delivered to the member. It runs on the member's
 // loop.
 func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
+	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
+		if err := so.editListLocked(&p.blocks, so.blockedBy, uid, x, q.Unblock); err != nil {
+			return err
+		}
+		if !q.Unblock {
+			so.unfriendLocked(uid, x) // presence stops both ways
+		}
+		so.ok(m, id)
+		return nil
+	})
+}
+
+// withContact runs fn under so.mu with m's profile, m's user and target,
+// once target is checked to be a user m may list.
+func (so *Social) withContact(m *Member, target string, fn func(p *profile, uid, x string) error) error {
 	so.mu.Lock()
 	defer so.mu.Unlock()
-	p, err := so.contactLocked(m, q.UserId)
+	p, err := so.contactLocked(m, target)
 	if err != nil {
 		return err
 	}
-	if err := so.editListLocked(&p.blocks, so.blockedBy, m.user, q.UserId, q.Unblock); err != nil {
-		return err
-	}
-	if !q.Unblock {
-		so.unfriendLocked(m.user, q.UserId) // presence stops both ways
-	}
-	so.ok(m, id)
-	return nil
+	return fn(p, m.user, target)
 }
 
 // contactLocked checks that target may go on m's lists and returns m's

@@ -62,14 +62,14 @@ func (so *Social) announceLocked(uid string, p *profile) {
 // other user gets a FriendRequest, now or when it connects while the
 // request stands. It runs on the member's loop.
 func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error {
-	so.mu.Lock()
-	defer so.mu.Unlock()
-	p, err := so.contactLocked(m, q.UserId)
-	if err != nil {
-		return err
-	}
-	uid, x := m.user, q.UserId
-	if q.Remove {
+	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
+		return so.addFriendLocked(m, id, p, uid, x, q.Remove)
+	})
+}
+
+// addFriendLocked serves AddFriend. The caller holds so.mu.
+func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x string, remove bool) error {
+	if remove {
 		so.unfriendLocked(uid, x)
 		so.ok(m, id)
 		return nil
@@ -107,18 +107,18 @@ func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error
 // AnswerFriend accepts or declines the standing friend request of a user.
 // It runs on the member's loop.
 func (so *Social) AnswerFriend(m *Member, id uint32, q *tickroomv1.AnswerFriend) error {
-	so.mu.Lock()
-	defer so.mu.Unlock()
-	p, err := so.contactLocked(m, q.UserId)
-	if err != nil {
-		return err
-	}
-	uid, x := m.user, q.UserId
+	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
+		return so.answerLocked(m, id, p, uid, x, q.Accept)
+	})
+}
+
+// answerLocked serves AnswerFriend. The caller holds so.mu.
+func (so *Social) answerLocked(m *Member, id uint32, p *profile, uid, x string, accept bool) error {
 	xp := so.users[x]
 	if xp == nil || !has(xp.requested, uid) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "no friend request from that user")
 	}
-	if q.Accept {
+	if accept {
 		return so.befriendLocked(m, id, p, x, xp)
 	}
 	delete(xp.requested, uid)
