@@ -20,6 +20,8 @@
 //     metadata, and the quick-match pools.
 //   - social.Fanout (LocalFanout): messages to connections and to users,
 //     encoded once.
+//   - Revocations (MemoryRevocations): kicks and bans, which outlive the
+//     connections they closed; a store persists them.
 //
 // Config fields set other implementations; callers never see which one
 // runs.
@@ -30,6 +32,13 @@
 // (*protocol.Error), the room runtime's sentinels are mapped in one table
 // (runtimeCodes), and Session.fail is the one place that turns an error
 // into an Error reply.
+//
+// # Abuse bounds
+//
+// Room creation is paid from per-user and per-address budgets, and the
+// rooms a user or an address created count against its share while they
+// live (quota.go); lobby channels likewise (social.Config). docs/limits.md
+// lists every bound and what a client sees when it hits it.
 //
 // # Concurrency
 //
