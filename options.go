@@ -87,6 +87,12 @@ type Options struct {
 	// on the page's origin ("/v1/ws") or a full "wss://" URL. Zero value
 	// means Addr's port and WebSocketPath.
 	PublicWebSocketURL string
+	// MaxSpectatorStreams caps open spectator event streams (GET
+	// /v1/rooms/{id}/events) in all. Zero value means 1,000.
+	MaxSpectatorStreams int
+	// MaxSpectatorStreamsPerIP caps them per client address. Zero value
+	// means 4.
+	MaxSpectatorStreamsPerIP int
 	// Origins is the Origin allowlist for WebSocket upgrades. Zero value
 	// means any origin.
 	Origins []string

@@ -46,6 +46,7 @@ import (
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/server/spectate"
 	"github.com/tickroom/tickroom/server/web"
 	"github.com/tickroom/tickroom/store"
 )
@@ -68,6 +69,7 @@ type Server struct {
 	auth  *auth.Authority
 	ws    *server.Server
 	hub   *hub.Hub
+	feeds *spectate.Feeds
 
 	mu         sync.Mutex
 	started    bool
@@ -162,6 +164,13 @@ func New(opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
+	s.feeds, err = spectate.New(spectate.Config{
+		Rooms: s.hub.Runtime(), Members: s.hub, Auth: s.auth, Games: s.games, TrustedProxies: trusted,
+		MaxStreams: o.MaxSpectatorStreams, MaxStreamsPerIP: o.MaxSpectatorStreamsPerIP, Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
 	s.ws.Handle(WebSocketPath, s.hub)
 	if o.EchoEndpoints {
 		s.ws.Handle("/echo", &server.EchoHandler{})
@@ -219,7 +228,8 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// startPublic serves the login, the client config and Pages.
+// startPublic serves the login, the client config, the spectator feeds
+// and Pages.
 func (s *Server) startPublic() error {
 	if s.opts.HTTPAddr == Off {
 		return nil
@@ -230,19 +240,18 @@ func (s *Server) startPublic() error {
 	}
 	_, wsPort, _ := net.SplitHostPort(s.ws.Addr().String())
 	port, _ := strconv.Atoi(wsPort)
-	var h http.Handler = web.New(web.Config{
+	mux := http.NewServeMux()
+	mux.Handle("/", web.New(web.Config{
 		Auth: s.auth, WebSocketPort: port, WebSocketPath: WebSocketPath, WebSocketURL: s.opts.PublicWebSocketURL,
 		Demo: s.opts.Pages, Games: s.games.Names(), Origins: s.opts.Origins,
-	})
+	}))
+	s.feeds.Register(mux)
 	if s.accounts != nil {
-		mux := http.NewServeMux()
 		ah := s.accounts.Handler(s.auth)
 		mux.Handle(account.Path, ah)
 		mux.Handle(account.Path+"/", ah)
-		mux.Handle("/", h)
-		h = mux
 	}
-	s.public = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	s.public = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	s.publicAddr = ln.Addr()
 	go serve(s.public, ln, s.log, "public http server")
 	return nil
@@ -324,6 +333,7 @@ func (s *Server) stopLocked(ctx context.Context) error {
 	}
 	s.log.Info("shutting down: clients get a resumable close", "code", int(protocol.CloseServerShutdown))
 	if s.public != nil {
+		_ = s.feeds.Close(ctx) // event streams never go idle by themselves
 		_ = s.public.Shutdown(ctx)
 	}
 	err := s.hub.Shutdown(ctx)

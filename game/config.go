@@ -195,8 +195,10 @@ type JoinRequest struct {
 	Spectator bool
 	// Client receives the room's frames.
 	Client Client
-	// ResumeTick is the last tick the client saw, for a delta on resume.
-	// Zero value means none: the client gets a keyframe.
+	// ResumeTick is the last tick the client saw, for a delta on resume;
+	// a new seat takes it too (a spectator stream that reconnects has the
+	// state at that tick). A tick the room no longer holds, or has not run,
+	// gets a keyframe. Zero value means none: the client gets a keyframe.
 	ResumeTick uint64
 }
 

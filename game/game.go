@@ -3,6 +3,8 @@ package game
 import (
 	"log/slog"
 	"time"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Game is what a game developer implements: the rules of one room's match.
@@ -148,6 +150,21 @@ type Definition struct {
 	// InputRate is the per-seat input limit in inputs per second, with a
 	// burst of one second's worth. Zero value means twice the tick rate.
 	InputRate int
+	// Schema names the protobuf types of the game's state, so what shows
+	// a room's state to people (the spectator feed's JSON) can decode it.
+	// Zero value means none: the state shows as raw bytes.
+	Schema Schema
+}
+
+// Schema describes the protobuf messages a game writes in Encode. The
+// runtime never uses it; it is for tools that show state to people.
+type Schema struct {
+	// Globals is the type written with Snapshot.Globals. Zero value means
+	// unknown.
+	Globals protoreflect.MessageType
+	// Entity returns the type of the entity with the given id. Zero value
+	// (or a nil result) means unknown.
+	Entity func(id uint64) protoreflect.MessageType
 }
 
 func (d Definition) withDefaults() Definition {

@@ -115,7 +115,10 @@ func (r *Room) confirmJoin(c *command) {
 		r.callback(c.cb, JoinResult{Err: err})
 		return
 	}
-	m := &member{Player: p, client: c.req.Client}
+	m := &member{Player: p, client: c.req.Client, lastSent: c.req.ResumeTick}
+	if m.lastSent >= w.tickNo {
+		m.lastSent = 0 // a tick the room has not sent yet: start over
+	}
 	w.members[c.seat-1] = m
 	if !p.Spectator {
 		w.players++

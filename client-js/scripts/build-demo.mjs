@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** DEMO_FILES are the files a build writes, relative to its output folder. */
-export const DEMO_FILES = ["index.html", "style.css", "app.js"];
+export const DEMO_FILES = ["index.html", "watch.html", "style.css", "app.js", "watch.js"];
 
 /**
  * buildDemo writes the demo's files into outdir. root is the client-js
@@ -23,8 +23,8 @@ export async function buildDemo(outdir, root = fileURLToPath(new URL("..", impor
   await mkdir(out, { recursive: true });
   await build({
     absWorkingDir: root,
-    entryPoints: ["demo/src/main.ts"],
-    outfile: join(out, "app.js"),
+    entryPoints: { app: "demo/src/main.ts", watch: "demo/src/watch.ts" },
+    outdir: out,
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -34,7 +34,7 @@ export async function buildDemo(outdir, root = fileURLToPath(new URL("..", impor
     sourcemap: false,
     logLevel: "warning",
   });
-  for (const f of ["index.html", "style.css"]) {
+  for (const f of ["index.html", "watch.html", "style.css"]) {
     await copyFile(join(root, "demo", f), join(out, f));
   }
   return out;

@@ -22,7 +22,7 @@ test("committed demo/dist matches a fresh build", { timeout: 60_000 }, async (t)
   const built = (await readdir(out)).sort();
   const committed = (await readdir(join(root, "demo/dist"))).sort();
   assert.deepEqual(committed, built, "demo/dist holds exactly the files a build writes");
-  assert.deepEqual(built, ["app.js", "index.html", "style.css"]);
+  assert.deepEqual(built, ["app.js", "index.html", "style.css", "watch.html", "watch.js"]);
   for (const f of built) {
     const want = await readFile(join(out, f));
     const got = await readFile(join(root, "demo/dist", f));

@@ -54,6 +54,7 @@ type flags struct {
 	secretFlags                                               []string // secret flags given on the command line
 	loops, maxConns, maxConnsPerIP, maxFrame, maxMessage      int
 	shards, msgRate, maxOutbound                              int
+	maxStreams, maxStreamsPerIP                               int
 	dropGrace, tokenTTL, shutdownTimeout                      time.Duration
 	multiSockets, debug, conformance                          bool
 	guestLoginRate                                            float64
@@ -77,6 +78,8 @@ func parseFlags() (*flags, error) {
 	fs.BoolVar(&f.conformance, "conformance-endpoints", false, "serve /echo and /broadcast on the WebSocket port, under the same limits (for conformance suites and transport benchmarks)")
 	fs.IntVar(&f.maxFrame, "max-frame", 64<<10, "largest frame payload a client may send, bytes (raise it for echo conformance suites)")
 	fs.IntVar(&f.maxMessage, "max-message", 64<<10, "largest reassembled message a client may send, bytes (raise it for echo conformance suites)")
+	fs.IntVar(&f.maxStreams, "max-spectator-streams", 0, "open spectator event streams in all (0: 1000)")
+	fs.IntVar(&f.maxStreamsPerIP, "max-spectator-streams-per-ip", 0, "open spectator event streams per client address (0: 4)")
 	fs.IntVar(&f.msgRate, "message-rate", 0, "messages (and control frames) a connection may send per second (0: 120)")
 	fs.DurationVar(&f.dropGrace, "drop-grace", 30*time.Second, "how long a dropped player's seat is held for a resume")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 24*time.Hour, "session token lifetime")
@@ -170,6 +173,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
 		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue,
+		MaxSpectatorStreams: f.maxStreams, MaxSpectatorStreamsPerIP: f.maxStreamsPerIP,
 	}
 	if f.trustedProxies != "" {
 		o.TrustedProxies = strings.Split(f.trustedProxies, ",")

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol/arenav1"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Entity id bases.
@@ -43,7 +44,24 @@ const (
 
 // Definition registers the arena: up to 32 players at 20 Hz.
 func Definition() game.Definition {
-	return game.Definition{Name: "arena", New: New, TickRate: 20, MaxPlayers: 32, InputRate: 60}
+	return game.Definition{
+		Name: "arena", New: New, TickRate: 20, MaxPlayers: 32, InputRate: 60,
+		Schema: game.Schema{
+			Globals: (*arenav1.Globals)(nil).ProtoReflect().Type(),
+			Entity:  entityType,
+		},
+	}
+}
+
+// entityType is the message type of the entity with the given id.
+func entityType(id uint64) protoreflect.MessageType {
+	switch {
+	case id >= PickupBase:
+		return (*arenav1.Pickup)(nil).ProtoReflect().Type()
+	case id >= WallBase:
+		return (*arenav1.Wall)(nil).ProtoReflect().Type()
+	}
+	return (*arenav1.Player)(nil).ProtoReflect().Type()
 }
 
 // config is a match's options.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol/gomokuv1"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Size is the board's width and height.
@@ -25,7 +26,13 @@ const DefaultMoveTime = 30 * time.Second
 
 // Definition registers gomoku: two players at 10 Hz.
 func Definition() game.Definition {
-	return game.Definition{Name: "gomoku", New: New, TickRate: 10, MaxPlayers: 2, MinPlayers: 2, InputRate: 10}
+	return game.Definition{
+		Name: "gomoku", New: New, TickRate: 10, MaxPlayers: 2, MinPlayers: 2, InputRate: 10,
+		Schema: game.Schema{
+			Globals: (*gomokuv1.Globals)(nil).ProtoReflect().Type(),
+			Entity:  func(uint64) protoreflect.MessageType { return (*gomokuv1.Stone)(nil).ProtoReflect().Type() },
+		},
+	}
 }
 
 // Game is one gomoku match. Its methods run on the room's tick worker.

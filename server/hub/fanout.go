@@ -95,6 +95,19 @@ type socialHost struct {
 
 func (h socialHost) Now() time.Time { return h.now() }
 
+// FrameSink is a room member that is not a WebSocket session, such as a
+// spectator feed over HTTP: it takes the room's frames itself. Both methods
+// run on a tick worker and must not block.
+type FrameSink interface {
+	game.Client
+	// TakeFrame is handed each frame sent to the member; it retains f if
+	// it keeps it. State frames (reliable false) come only while
+	// Congested reports false.
+	TakeFrame(f *frame.Frame, reliable bool)
+	// Removed says the member's seat is gone (room closed, left).
+	Removed(reason game.RemoveReason)
+}
+
 // Deliver writes a room's frame to its recipients with one task per event
 // loop (server.BroadcastMessage): the frame is encoded once and shared.
 // State frames go Droppable (latest wins), events and game messages
@@ -103,8 +116,11 @@ func (h *Hub) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
 	l := server.GetRecipients()
 	defer l.Release()
 	for _, c := range to {
-		if s, ok := c.(*Session); ok {
-			l.Conns = append(l.Conns, s.conn)
+		switch c := c.(type) {
+		case *Session:
+			l.Conns = append(l.Conns, c.conn)
+		case FrameSink:
+			c.TakeFrame(f, reliable)
 		}
 	}
 	class := server.Droppable

@@ -472,6 +472,10 @@ func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 // with an unsolicited Left; a seat held for a dropped user is reported to
 // the user's live connections.
 func (h *Hub) onRemoved(rm game.Removal) {
+	if fs, ok := rm.Client.(FrameSink); ok {
+		fs.Removed(rm.Reason)
+		return
+	}
 	wasHeld := h.dropHeld(rm.UserID, rm.RoomID)
 	reason, msg := h.leaveReason(rm.Reason)
 	s, _ := rm.Client.(*Session)

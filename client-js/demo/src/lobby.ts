@@ -1,5 +1,5 @@
 // The lobby: quick match and new-room buttons per game, and the room list
-// with join and watch buttons, refreshed while the lobby is shown.
+// with join and watch buttons and a link to the room's event stream, refreshed while the lobby is shown.
 import type { Client, Room } from "../../src/index.js";
 import type { RoomInfo } from "../../src/gen/tickroom/v1/lobby_pb.js";
 import { el, errorText, shortId } from "./dom.js";
@@ -97,6 +97,12 @@ export class LobbyView {
         join.addEventListener("click", () => this.join(() => this.need().joinRoom(r.roomId), `join ${shortId(r.roomId)}`));
         const watch = el("button", { text: "Watch", attrs: { type: "button", "data-watch": r.roomId } });
         watch.addEventListener("click", () => this.join(() => this.need().spectate(r.roomId), `watch ${shortId(r.roomId)}`));
+        // Stream opens the room's Server-Sent Events feed in a page of its
+        // own: no login, no WebSocket, as an overlay would embed it.
+        const stream = el("a", {
+          text: "Stream",
+          attrs: { href: `watch.html?room=${encodeURIComponent(r.roomId)}&game=${encodeURIComponent(r.game)}`, target: "_blank", rel: "noopener", "data-stream": r.roomId },
+        });
         const seats = r.maxPlayers > 0 ? `${r.players}/${r.maxPlayers}` : String(r.players);
         const tr = el(
           "tr",
@@ -105,7 +111,7 @@ export class LobbyView {
           el("td", { text: shortId(r.roomId), attrs: { title: r.roomId } }),
           el("td", { text: seats }),
           el("td", { text: String(r.spectators) }),
-          el("td", {}, join, watch),
+          el("td", {}, join, watch, stream),
         );
         tr.dataset["room"] = r.roomId;
         return tr;

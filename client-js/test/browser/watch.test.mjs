@@ -1,0 +1,91 @@
+// The spectator stream in a real browser: two demo pages play gomoku over
+// WebSocket, and a third page, with no login, opens the lobby's Stream link
+// and follows the match through the room's Server-Sent Events feed with
+// the browser's own EventSource: a keyframe first, then deltas.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "./harness.mjs";
+import { startServer } from "./tickroom-server.mjs";
+
+const wait = { timeout: 20_000 };
+
+describe("watching a room through its event stream", { timeout: 180_000 }, () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startServer();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function page() {
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    const errors = [];
+    p.on("pageerror", (err) => errors.push(String(err)));
+    p.on("console", (msg) => msg.type() === "error" && errors.push(msg.text()));
+    return { page: p, errors, context };
+  }
+
+  async function player(name) {
+    const p = await page();
+    await p.page.goto(`${server.httpUrl}/`);
+    await p.page.waitForSelector("body[data-ready=true]", wait);
+    await p.page.fill("#login-name", name);
+    await p.page.click("#login-form button[type=submit]");
+    await p.page.waitForSelector("body[data-connection=open]", wait);
+    return p;
+  }
+
+  async function move(p, seat, x, y) {
+    await p.page.waitForSelector(`#gomoku-board[data-turn="${seat}"]`, wait);
+    await p.page.click(`#gomoku-board [data-x="${x}"][data-y="${y}"]`);
+  }
+
+  test("a page without login follows a gomoku match with EventSource", async () => {
+    const ann = await player("ann");
+    const bob = await player("bob");
+    await ann.page.click("[data-quick=gomoku]");
+    await ann.page.waitForSelector("#game-view[data-seat]", wait);
+    await bob.page.click("[data-quick=gomoku]");
+    await bob.page.waitForSelector("#game-view[data-seat]", wait);
+    const room = await ann.page.getAttribute("#game-view", "data-room");
+    await move(ann, 1, 7, 7);
+
+    // A third user in the lobby finds the room's Stream link.
+    const cat = await player("cat");
+    await cat.page.waitForSelector(`a[data-stream="${room}"]`, wait);
+    const href = await cat.page.getAttribute(`a[data-stream="${room}"]`, "href");
+    assert.equal(href, `watch.html?room=${room}&game=gomoku`);
+
+    // The watcher needs no login: a fresh context opens the link.
+    const viewer = await page();
+    const streams = [];
+    const sockets = [];
+    viewer.page.on("request", (r) => r.url().includes("/events") && streams.push(r.url()));
+    viewer.page.on("websocket", (ws) => sockets.push(ws.url()));
+    await viewer.page.goto(`${server.httpUrl}/${href}`);
+    await viewer.page.waitForSelector("body[data-stream=open]", wait);
+    await viewer.page.waitForSelector('#watch-board[data-stones="1"]', wait);
+    assert.equal(await viewer.page.getAttribute("body", "data-keyframes"), "1", "the stream starts with a keyframe");
+    assert.match(await viewer.page.getAttribute("#watch-board [data-x='7'][data-y='7']", "class"), /black/);
+
+    await move(bob, 2, 8, 8);
+    await viewer.page.waitForSelector('#watch-board[data-stones="2"]', wait);
+    await move(ann, 1, 6, 6);
+    await viewer.page.waitForSelector('#watch-board[data-stones="3"]', wait);
+    assert.match(await viewer.page.getAttribute("#watch-board [data-x='8'][data-y='8']", "class"), /white/);
+    assert.equal(await viewer.page.getAttribute("body", "data-keyframes"), "1", "moves arrive as deltas, not keyframes");
+    assert.ok(Number(await viewer.page.getAttribute("body", "data-deltas")) >= 2);
+    assert.deepEqual(streams, [`${server.httpUrl}/v1/rooms/${room}/events`], "one EventSource request, no polling");
+    assert.deepEqual(sockets, [], "the watcher opened no WebSocket");
+    for (const p of [ann, bob, cat, viewer]) assert.deepEqual(p.errors, []);
+    for (const p of [ann, bob, cat, viewer]) await p.context.close();
+  });
+});

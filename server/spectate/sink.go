@@ -1,0 +1,131 @@
+package spectate
+
+import (
+	"sync"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/frame"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// maxPendingEvents caps the room events (joins, leaves, phase changes) a
+// stream holds between two writes; more are dropped and counted. State
+// is latest-wins and never queues.
+const maxPendingEvents = 32
+
+// sink is one stream's seat in its room: the room's tick worker hands it
+// frames (TakeFrame) and the stream's goroutine takes them (take). It
+// never blocks the tick: while a state frame waits to be written, Congested
+// reports true, so the runtime skips the stream and later sends one delta
+// from the last state it took, which is the latest-wins catch-up every slow
+// WebSocket client gets too.
+type sink struct {
+	ready chan struct{} // signalled when there is something to take
+
+	mu       sync.Mutex
+	state    *frame.Frame
+	events   []*frame.Frame
+	dropped  int  // events dropped since the last take
+	overrun  bool // a state frame came while one was pending
+	removed  bool
+	reason   game.RemoveReason
+	finished bool // the stream is over; frames are refused
+}
+
+var _ hub.FrameSink = (*sink)(nil)
+
+func newSink() *sink { return &sink{ready: make(chan struct{}, 1)} }
+
+// Congested implements game.Client: true while a state frame waits.
+func (s *sink) Congested() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state != nil || s.finished
+}
+
+// TakeFrame implements hub.FrameSink. Tick worker; never blocks.
+func (s *sink) TakeFrame(f *frame.Frame, reliable bool) {
+	s.mu.Lock()
+	switch {
+	case s.finished:
+	case !reliable && s.state != nil:
+		// Cannot happen while the runtime honours Congested; if it does,
+		// the stream ends and the client resumes from its last event.
+		s.overrun = true
+	case !reliable:
+		f.Retain()
+		s.state = f
+	case len(s.events) < maxPendingEvents:
+		f.Retain()
+		s.events = append(s.events, f)
+	default:
+		s.dropped++
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// Removed implements hub.FrameSink: the seat is gone.
+func (s *sink) Removed(reason game.RemoveReason) {
+	s.mu.Lock()
+	s.removed, s.reason = true, reason
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *sink) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// batch is what a stream writes in one go.
+type batch struct {
+	events  []*frame.Frame // room events first, in order
+	state   *frame.Frame
+	dropped int
+	overrun bool
+	removed bool
+	reason  game.RemoveReason
+}
+
+// take moves everything pending into b; the caller releases the frames.
+func (s *sink) take(b *batch) {
+	s.mu.Lock()
+	b.events = append(b.events[:0], s.events...)
+	clear(s.events)
+	s.events = s.events[:0]
+	b.state, s.state = s.state, nil
+	b.dropped, s.dropped = s.dropped, 0
+	b.overrun, b.removed, b.reason = s.overrun, s.removed, s.reason
+	s.mu.Unlock()
+}
+
+// finish refuses further frames and releases what is pending.
+func (s *sink) finish() {
+	s.mu.Lock()
+	s.finished = true
+	if s.state != nil {
+		s.state.Release()
+		s.state = nil
+	}
+	for _, f := range s.events {
+		f.Release()
+	}
+	s.events = nil
+	s.mu.Unlock()
+}
+
+// release gives back b's frames.
+func (b *batch) release() {
+	for i, f := range b.events {
+		f.Release()
+		b.events[i] = nil
+	}
+	b.events = b.events[:0]
+	if b.state != nil {
+		b.state.Release()
+		b.state = nil
+	}
+}

@@ -1,0 +1,464 @@
+// Package spectate streams rooms to spectators over Server-Sent Events:
+// GET /v1/rooms/{id}/events on the public HTTP port, for a live match in a
+// web page or a stream overlay without a WebSocket client.
+//
+// A stream takes a spectator seat in its room. The first event is a
+// keyframe, then deltas, each an SSE event with the state's tick as its
+// id, encoded as JSON (whole changed entities and globals, decoded with the
+// game's Schema; the stream keeps a statesync.Store of the room to expand
+// field-level deltas) or, with ?format=protobuf, as base64 of the
+// tickroom.v1.State the players get. Room notices (joins, leaves, phase
+// changes, the result) come as "room" events and the end of the room as an
+// "end" event. A reconnecting EventSource sends the last id it saw as
+// Last-Event-ID: in the protobuf format the stream resumes with a delta
+// from that tick when the room still holds it, else with a keyframe; the
+// JSON format restarts with a keyframe.
+//
+// Nothing a stream does can slow its room. The room's tick worker hands
+// frames to the stream's sink, which never blocks: while a state waits to
+// be written the sink reports itself congested, the room skips it, and
+// when it drains it gets one delta from the last state it took to the
+// latest (latest wins). Writes are paced to Config.MaxRate and bounded by
+// Config.WriteTimeout; a client that stops reading loses only its stream.
+//
+// Caps: Config.MaxStreams streams in all (503 over it), MaxStreamsPerIP
+// per client address (429; the address comes from clientip, so a client
+// behind no trusted proxy cannot dodge the cap with X-Forwarded-For), and a
+// room's spectator seats (409 when they are taken).
+package spectate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol/statesync"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/clientip"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// Pattern is the route the handler serves, in http.ServeMux syntax.
+const Pattern = "GET /v1/rooms/{id}/events"
+
+// Sentinel errors.
+var (
+	// ErrConfig wraps a Config that New refuses.
+	ErrConfig = errors.New("spectate: invalid config")
+)
+
+// Rooms finds a running room by id; *game.Runtime implements it.
+type Rooms interface {
+	Room(id string) (*game.Room, bool)
+}
+
+// Members lists the user ids of a room's connected members; *hub.Hub
+// implements it. Private rooms are open to their members only.
+type Members interface {
+	RoomMembers(roomID string) []string
+}
+
+var (
+	_ Rooms   = (*game.Runtime)(nil)
+	_ Members = (*hub.Hub)(nil)
+)
+
+// Config configures the feeds.
+type Config struct {
+	// Rooms finds rooms. Required.
+	Rooms Rooms
+	// Members lists room members, for private rooms. Required.
+	Members Members
+	// Auth verifies the session tokens private rooms need. Required.
+	Auth *auth.Authority
+	// Games gives each game's Schema for the JSON format. Zero value means
+	// none: entities and globals show as base64 bytes.
+	Games *game.Registry
+	// TrustedProxies decides the client address for the per-IP cap. Zero
+	// value trusts nobody.
+	TrustedProxies clientip.Trusted
+	// MaxStreams caps open streams in all. Zero value means 1,000.
+	MaxStreams int
+	// MaxStreamsPerIP caps open streams per client address. Zero value
+	// means 4.
+	MaxStreamsPerIP int
+	// MaxRate caps state events per second and stream; the room's own rate
+	// is lower for slow games. Zero value means 10.
+	MaxRate int
+	// KeepAlive is how often an idle stream gets a comment line, so proxies
+	// and browsers keep it open. Zero value means 15 s.
+	KeepAlive time.Duration
+	// WriteTimeout ends a stream whose client has not taken a write for
+	// this long. Zero value means 10 s.
+	WriteTimeout time.Duration
+	// JoinTimeout bounds the wait for the room to seat the stream. Zero
+	// value means 5 s.
+	JoinTimeout time.Duration
+	// Logger receives stream errors at Debug. Zero value means none.
+	Logger *slog.Logger
+}
+
+// Feeds serves the spectator streams. Safe from any goroutine.
+type Feeds struct {
+	cfg     Config
+	open    atomic.Int64
+	nextID  atomic.Uint64
+	closing chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+
+	mu    sync.Mutex
+	perIP map[netip.Addr]int
+}
+
+// New validates cfg and returns the feeds.
+func New(cfg Config) (*Feeds, error) {
+	if cfg.Rooms == nil || cfg.Members == nil || cfg.Auth == nil {
+		return nil, fmt.Errorf("%w: Rooms, Members and Auth are required", ErrConfig)
+	}
+	if cfg.MaxStreams < 0 || cfg.MaxStreamsPerIP < 0 || cfg.MaxRate < 0 || cfg.KeepAlive < 0 || cfg.WriteTimeout < 0 || cfg.JoinTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&cfg.MaxStreams, 1000)
+	def(&cfg.MaxStreamsPerIP, 4)
+	def(&cfg.MaxRate, 10)
+	defDur(&cfg.KeepAlive, 15*time.Second)
+	defDur(&cfg.WriteTimeout, 10*time.Second)
+	defDur(&cfg.JoinTimeout, 5*time.Second)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
+	}
+	return &Feeds{cfg: cfg, closing: make(chan struct{}), perIP: make(map[netip.Addr]int)}, nil
+}
+
+// Open returns the number of open streams.
+func (f *Feeds) Open() int { return int(f.open.Load()) }
+
+// Close ends every stream (each gets an "end" event) and refuses new ones
+// with 503; it returns once the streams' handlers have returned or ctx is
+// done. Call it before http.Server.Shutdown, which would otherwise wait
+// for streams that never go idle.
+func (f *Feeds) Close(ctx context.Context) error {
+	f.once.Do(func() { close(f.closing) })
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Register adds the route to mux.
+func (f *Feeds) Register(mux *http.ServeMux) { mux.Handle(Pattern, f) }
+
+// ServeHTTP streams the room named by the {id} path value.
+func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-f.closing:
+		httpError(w, http.StatusServiceUnavailable, "server shutting down")
+		return
+	default:
+	}
+	f.wg.Add(1)
+	defer f.wg.Done()
+	ip := f.cfg.TrustedProxies.FromRequest(r)
+	if st, msg := f.acquire(ip); st != 0 {
+		w.Header().Set("Retry-After", "5")
+		httpError(w, st, msg)
+		return
+	}
+	defer f.release(ip)
+
+	id := r.PathValue("id")
+	room, ok := f.cfg.Rooms.Room(id)
+	if !ok {
+		httpError(w, http.StatusNotFound, "no such room")
+		return
+	}
+	format := FormatJSON
+	switch r.URL.Query().Get("format") {
+	case "", "json":
+	case "protobuf":
+		format = FormatProtobuf
+	default:
+		httpError(w, http.StatusBadRequest, "format must be json or protobuf")
+		return
+	}
+	if room.Info().Private {
+		if st, msg := f.authorize(r, id); st != 0 {
+			httpError(w, st, msg)
+			return
+		}
+	}
+	// The protobuf format resumes with a delta from the last tick the
+	// client saw, which the client applies to the state it kept. A JSON
+	// event shows whole entities, which the stream can only build from a
+	// keyframe of its own, so the JSON format restarts with one.
+	var resume uint64
+	if v := r.Header.Get("Last-Event-ID"); v != "" && format == FormatProtobuf {
+		resume, _ = strconv.ParseUint(v, 10, 64) // junk means none: a keyframe
+	}
+	var schema game.Schema
+	if f.cfg.Games != nil {
+		if d, ok := f.cfg.Games.Lookup(room.Game()); ok {
+			schema = d.Schema
+		}
+	}
+
+	s := newSink()
+	defer s.finish()
+	user := "sse-" + strconv.FormatUint(f.nextID.Add(1), 10)
+	joined := make(chan game.JoinResult, 1)
+	err := room.Join(game.JoinRequest{
+		UserID: user, Name: "spectator feed", Spectator: true, Client: s,
+		Password: r.URL.Query().Get("password"), ResumeTick: resume,
+	}, func(res game.JoinResult) { joined <- res })
+	if err != nil {
+		joinError(w, err)
+		return
+	}
+	var seat uint32
+	timer := time.NewTimer(f.cfg.JoinTimeout)
+	select {
+	case res := <-joined:
+		timer.Stop()
+		if res.Err != nil {
+			joinError(w, res.Err)
+			return
+		}
+		seat = res.Seat
+	case <-timer.C:
+		httpError(w, http.StatusServiceUnavailable, "the room did not seat the stream in time")
+		// The seat may still be confirmed: give it back when it is.
+		go func() {
+			if res := <-joined; res.Err == nil {
+				_ = room.LeaveAs(res.Seat, user, s)
+			}
+		}()
+		return
+	}
+	st := &stream{f: f, w: w, rc: http.NewResponseController(w), sink: s, format: format, schema: schema}
+	reason := st.run(r.Context())
+	if reason != "room_closed" && reason != "left" {
+		_ = room.LeaveAs(seat, user, s)
+	}
+	f.cfg.Logger.Debug("spectator stream ended", "room", id, "ip", ip, "reason", reason)
+}
+
+// acquire counts a stream against the caps; a non-zero status refuses it.
+func (f *Feeds) acquire(ip netip.Addr) (int, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.perIP[ip] >= f.cfg.MaxStreamsPerIP {
+		return http.StatusTooManyRequests, "too many open streams from this address"
+	}
+	if f.open.Load() >= int64(f.cfg.MaxStreams) {
+		return http.StatusServiceUnavailable, "too many open streams"
+	}
+	f.perIP[ip]++
+	f.open.Add(1)
+	return 0, ""
+}
+
+func (f *Feeds) release(ip netip.Addr) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := f.perIP[ip] - 1; n > 0 {
+		f.perIP[ip] = n
+	} else {
+		delete(f.perIP, ip)
+	}
+	f.open.Add(-1)
+}
+
+// authorize admits a private room's stream: a session token (the token
+// query parameter, since EventSource cannot send headers, or a Bearer
+// Authorization header) of one of the room's members.
+func (f *Feeds) authorize(r *http.Request, roomID string) (int, string) {
+	tok := r.URL.Query().Get("token")
+	if h := r.Header.Get("Authorization"); tok == "" && strings.HasPrefix(h, "Bearer ") {
+		tok = strings.TrimPrefix(h, "Bearer ")
+	}
+	if tok == "" {
+		return http.StatusUnauthorized, "a private room needs a member's session token"
+	}
+	claims, err := f.cfg.Auth.Verify(tok, time.Now())
+	if err != nil {
+		return http.StatusUnauthorized, "session token refused"
+	}
+	for _, u := range f.cfg.Members.RoomMembers(roomID) {
+		if u == claims.UserID {
+			return 0, ""
+		}
+	}
+	return http.StatusForbidden, "only the room's members may watch a private room"
+}
+
+// joinError answers a refused spectator join.
+func joinError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, game.ErrRoomFull):
+		httpError(w, http.StatusConflict, "no spectator seat free in this room")
+	case errors.Is(err, game.ErrWrongPassword):
+		httpError(w, http.StatusForbidden, "wrong room password")
+	case errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished), errors.Is(err, game.ErrRefused):
+		httpError(w, http.StatusConflict, "the room takes no spectators now")
+	default:
+		httpError(w, http.StatusServiceUnavailable, "the room could not seat the stream")
+	}
+}
+
+func httpError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg+"\n")
+}
+
+// stream writes one sink's frames to one response.
+type stream struct {
+	f      *Feeds
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	sink   *sink
+	format Format
+	schema game.Schema
+	buf    []byte
+	batch  batch
+	store  statesync.Store // the room's state, for the JSON format
+}
+
+// run writes events until the room, the client or the server ends the
+// stream, and returns why.
+func (st *stream) run(ctx context.Context) string {
+	h := st.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer this response
+	// Any page may embed a feed (an overlay on another origin): the
+	// request carries no cookies, and a private room's token is in the URL
+	// its owner chose to share.
+	h.Set("Access-Control-Allow-Origin", "*")
+	st.w.WriteHeader(http.StatusOK)
+	if !st.write([]byte("retry: 2000\n\n")) {
+		return "write failed"
+	}
+	minGap := time.Second / time.Duration(st.f.cfg.MaxRate)
+	keep := time.NewTicker(st.f.cfg.KeepAlive)
+	defer keep.Stop()
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return "client gone"
+		case <-st.f.closing:
+			st.write([]byte("event: end\ndata: {\"reason\":\"server_shutdown\"}\n\n"))
+			return "server shutdown"
+		case <-keep.C:
+			if !st.write([]byte(": keep-alive\n\n")) {
+				return "write failed"
+			}
+			continue
+		case <-st.sink.ready:
+		}
+		// Pace the writes: the state that piles up meanwhile is merged by
+		// the room into one delta (the sink stays congested).
+		if wait := minGap - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return "client gone"
+			case <-st.f.closing:
+				t.Stop()
+				continue // the select above writes the end event
+			case <-t.C:
+			}
+		}
+		last = time.Now()
+		if reason, done := st.flushBatch(); done {
+			return reason
+		}
+	}
+}
+
+// flushBatch writes what the sink holds; done reports the end of the
+// stream and why.
+func (st *stream) flushBatch() (string, bool) {
+	b := &st.batch
+	st.sink.take(b)
+	defer b.release()
+	st.buf = st.buf[:0]
+	for _, fr := range b.events {
+		st.buf = st.appendFrame(st.buf, fr.Payload())
+	}
+	if b.state != nil {
+		st.buf = st.appendFrame(st.buf, b.state.Payload())
+	}
+	if b.overrun {
+		return "overrun", true
+	}
+	if b.removed {
+		reason := "left"
+		if b.reason == game.RemovedRoomClosed {
+			reason = "room_closed"
+		}
+		st.buf = append(st.buf, "event: end\ndata: {\"reason\":\""...)
+		st.buf = append(st.buf, reason...)
+		st.buf = append(st.buf, "\"}\n\n"...)
+		st.write(st.buf)
+		return reason, true
+	}
+	if len(st.buf) > 0 && !st.write(st.buf) {
+		return "write failed", true
+	}
+	return "", false
+}
+
+// appendFrame decodes one room frame and appends its event, if the feed
+// carries it.
+func (st *stream) appendFrame(b, payload []byte) []byte {
+	msg := &tickroomv1.ServerMessage{}
+	if err := msg.UnmarshalVT(payload); err != nil {
+		st.f.cfg.Logger.Debug("spectator feed: undecodable frame", "err", err)
+		return b
+	}
+	out, _, err := appendEvent(b, msg, st.format, st.schema, &st.store)
+	if err != nil {
+		st.f.cfg.Logger.Debug("spectator feed: encode", "err", err)
+		return b
+	}
+	return out
+}
+
+// write sends p and flushes it within the write timeout.
+func (st *stream) write(p []byte) bool {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(st.f.cfg.WriteTimeout))
+	if _, err := st.w.Write(p); err != nil {
+		return false
+	}
+	return st.rc.Flush() == nil
+}

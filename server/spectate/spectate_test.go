@@ -1,0 +1,311 @@
+package spectate_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol/statesync"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/clientip"
+	"github.com/tickroom/tickroom/server/spectate"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+func opts(dial string) game.RoomOptions {
+	return game.RoomOptions{Options: map[string]string{"dial": dial}}
+}
+
+func TestKeyframeThenDeltas(t *testing.T) {
+	e := start(t, spectate.Config{})
+	room, dial := e.room(opts(t.Name()))
+	dial.Store(7)
+	s, st, body := e.open(room.ID(), "", nil)
+	if s == nil {
+		t.Fatalf("status %d: %s", st, body)
+	}
+	first, ev := s.state()
+	if !first.Keyframe || first.Room != room.ID() || ev.id != strconv.FormatUint(first.Tick, 10) {
+		t.Fatalf("first event %+v (id %q), want a keyframe with the tick as its id", first, ev.id)
+	}
+	if len(first.Upserts) != 1 || string(first.Upserts[0].Value) != `"7"` || string(first.Globals) != `"70"` {
+		t.Fatalf("keyframe %+v: want entity 1 = \"7\" and globals \"70\", decoded by the game's schema", first)
+	}
+	dial.Store(8)
+	next := s.stateWith(`"8"`)
+	if next.Keyframe || next.BaseTick != first.Tick || next.Tick <= first.Tick {
+		t.Fatalf("after the keyframe at %d: %+v, want a delta from it", first.Tick, next)
+	}
+	if len(next.Upserts) != 1 || string(next.Globals) != `"80"` {
+		t.Fatalf("delta %+v: want only the changed entity and globals", next)
+	}
+}
+
+// protoState reads the next state event of a ?format=protobuf stream.
+func protoState(t *testing.T, s *sse) *tickroomv1.State {
+	t.Helper()
+	ev := s.next("state")
+	raw, err := base64.StdEncoding.DecodeString(ev.data)
+	if err != nil {
+		t.Fatalf("data %q is not base64: %v", ev.data, err)
+	}
+	var st tickroomv1.State
+	if err := proto.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	if ev.id != strconv.FormatUint(st.Tick, 10) {
+		t.Fatalf("event id %q for tick %d", ev.id, st.Tick)
+	}
+	return &st
+}
+
+// dialValue applies st to store and returns entity 1's value.
+func dialValue(t *testing.T, store *statesync.Store, st *tickroomv1.State) uint64 {
+	t.Helper()
+	if _, err := store.Apply(st.Keyframe, st.Tick, st.BaseTick, st.Patch); err != nil {
+		t.Fatalf("apply %v: %v", st, err)
+	}
+	b, _ := store.Get(1)
+	var v wrapperspb.UInt64Value
+	if err := proto.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Value
+}
+
+func TestProtobufFormat(t *testing.T) {
+	e := start(t, spectate.Config{})
+	room, dial := e.room(opts(t.Name()))
+	dial.Store(3)
+	s, _, _ := e.open(room.ID(), "?format=protobuf", nil)
+	var store statesync.Store
+	st := protoState(t, s)
+	if !st.Keyframe || st.RoomId != room.ID() || dialValue(t, &store, st) != 3 {
+		t.Fatalf("first state %v, want a keyframe with entity 1 = 3", st)
+	}
+	dial.Store(4)
+	for v := uint64(3); v != 4; {
+		st = protoState(t, s)
+		v = dialValue(t, &store, st)
+	}
+	if st.Keyframe {
+		t.Fatalf("state %v, want a delta", st)
+	}
+	if _, code, body := e.open(room.ID(), "?format=xml", nil); code != http.StatusBadRequest {
+		t.Fatalf("format=xml: %d %s, want 400", code, body)
+	}
+}
+
+func TestLastEventIDResumes(t *testing.T) {
+	e := start(t, spectate.Config{MaxStreamsPerIP: 16})
+	room, dial := e.room(opts(t.Name()))
+	dial.Store(1)
+	s, _, _ := e.open(room.ID(), "?format=protobuf", nil)
+	var kept statesync.Store // what the client keeps across reconnects
+	seen := protoState(t, s)
+	if dialValue(t, &kept, seen) != 1 {
+		t.Fatal("first state does not show 1")
+	}
+	s.resp.Body.Close()
+	waitFor(t, func() bool { return e.feeds.Open() == 0 })
+	dial.Store(2)
+	lastID := http.Header{"Last-Event-ID": {strconv.FormatUint(seen.Tick, 10)}}
+
+	t.Run("a tick the room holds gets a delta", func(t *testing.T) {
+		s, _, _ := e.open(room.ID(), "?format=protobuf", lastID)
+		st := protoState(t, s)
+		store := kept.Clone()
+		if st.Keyframe || st.BaseTick != seen.Tick || dialValue(t, store, st) != 2 {
+			t.Fatalf("resume from %d: %v, want a delta from it", seen.Tick, st)
+		}
+	})
+	for _, id := range []string{"123456789", "junk"} {
+		t.Run("Last-Event-ID "+id+" gets a keyframe", func(t *testing.T) {
+			s, _, _ := e.open(room.ID(), "?format=protobuf", http.Header{"Last-Event-ID": {id}})
+			var fresh statesync.Store
+			if st := protoState(t, s); !st.Keyframe || dialValue(t, &fresh, st) != 2 {
+				t.Fatalf("%v, want a keyframe", st)
+			}
+		})
+	}
+	t.Run("the JSON format restarts with a keyframe", func(t *testing.T) {
+		s, _, _ := e.open(room.ID(), "", lastID)
+		if st, _ := s.state(); !st.Keyframe || string(st.Upserts[0].Value) != `"2"` {
+			t.Fatalf("%+v, want a keyframe", st)
+		}
+	})
+	t.Run("a tick the room no longer holds gets a keyframe", func(t *testing.T) {
+		live, _, _ := e.open(room.ID(), "", nil)
+		for v := uint64(3); v < 3+20; v++ { // more distinct states than the room keeps (16)
+			dial.Store(v)
+			live.stateWith(`"` + strconv.FormatUint(v, 10) + `"`)
+		}
+		s, _, _ := e.open(room.ID(), "?format=protobuf", lastID)
+		var fresh statesync.Store
+		if st := protoState(t, s); !st.Keyframe || dialValue(t, &fresh, st) != 22 {
+			t.Fatalf("%v, want a keyframe", st)
+		}
+	})
+}
+
+func TestPrivateRoomNeedsAMembersToken(t *testing.T) {
+	e := start(t, spectate.Config{})
+	room, _ := e.room(game.RoomOptions{Private: true, Options: map[string]string{"dial": t.Name()}})
+	e.member("ann", room.ID())
+	stranger := e.token("eve")
+	tests := []struct {
+		name   string
+		query  string
+		header http.Header
+		want   int
+	}{
+		{"no token", "", nil, http.StatusUnauthorized},
+		{"forged token", "?token=k.eyJ9.c2ln", nil, http.StatusUnauthorized},
+		{"someone else's token", "?token=" + stranger, nil, http.StatusForbidden},
+		{"a member's token", "?token=" + e.token("ann"), nil, http.StatusOK},
+		{"a member's token as a header", "", http.Header{"Authorization": {"Bearer " + e.token("ann")}}, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, code, body := e.open(room.ID(), tt.query, tt.header)
+			if code != tt.want {
+				t.Fatalf("status %d (%s), want %d", code, strings.TrimSpace(body), tt.want)
+			}
+			if s != nil {
+				if st, _ := s.state(); !st.Keyframe {
+					t.Fatalf("first event %+v", st)
+				}
+			}
+		})
+	}
+	if _, code, _ := e.open("no-such-room", "", nil); code != http.StatusNotFound {
+		t.Fatalf("unknown room: %d, want 404", code)
+	}
+}
+
+func TestStreamCaps(t *testing.T) {
+	t.Run("per IP, X-Forwarded-For from a direct client ignored", func(t *testing.T) {
+		e := start(t, spectate.Config{MaxStreamsPerIP: 2, TrustedProxies: clientip.MustParse("10.0.0.0/8")})
+		room, _ := e.room(opts(t.Name()))
+		for i := 0; i < 2; i++ {
+			s, code, _ := e.open(room.ID(), "", http.Header{"X-Forwarded-For": {"198.51.100." + strconv.Itoa(i)}})
+			if s == nil {
+				t.Fatalf("stream %d: %d", i, code)
+			}
+			s.state()
+		}
+		_, code, body := e.open(room.ID(), "", http.Header{"X-Forwarded-For": {"198.51.100.99"}})
+		if code != http.StatusTooManyRequests {
+			t.Fatalf("third stream from one address: %d %s, want 429", code, body)
+		}
+	})
+	t.Run("per IP behind a trusted proxy counts the client", func(t *testing.T) {
+		e := start(t, spectate.Config{MaxStreamsPerIP: 1, TrustedProxies: clientip.MustParse("127.0.0.1")})
+		room, _ := e.room(opts(t.Name()))
+		for _, ip := range []string{"198.51.100.1", "198.51.100.2"} {
+			if s, code, body := e.open(room.ID(), "", http.Header{"X-Forwarded-For": {ip}}); s == nil {
+				t.Fatalf("first stream of %s: %d %s", ip, code, body)
+			}
+		}
+		if _, code, _ := e.open(room.ID(), "", http.Header{"X-Forwarded-For": {"198.51.100.1"}}); code != http.StatusTooManyRequests {
+			t.Fatalf("second stream of one client: %d, want 429", code)
+		}
+	})
+	t.Run("global", func(t *testing.T) {
+		e := start(t, spectate.Config{MaxStreams: 2, TrustedProxies: clientip.MustParse("127.0.0.1")})
+		room, _ := e.room(opts(t.Name()))
+		for i := 0; i < 2; i++ {
+			if s, code, _ := e.open(room.ID(), "", http.Header{"X-Forwarded-For": {"198.51.100." + strconv.Itoa(i)}}); s == nil {
+				t.Fatalf("stream %d: %d", i, code)
+			}
+		}
+		if _, code, _ := e.open(room.ID(), "", http.Header{"X-Forwarded-For": {"198.51.100.9"}}); code != http.StatusServiceUnavailable {
+			t.Fatalf("stream over the global cap: %d, want 503", code)
+		}
+	})
+	t.Run("spectator seats", func(t *testing.T) {
+		e := start(t, spectate.Config{})
+		room, _ := e.room(game.RoomOptions{MaxSpectators: 1, Options: map[string]string{"dial": t.Name()}})
+		if s, code, _ := e.open(room.ID(), "", nil); s == nil {
+			t.Fatalf("first stream: %d", code)
+		}
+		if _, code, _ := e.open(room.ID(), "", nil); code != http.StatusConflict {
+			t.Fatalf("stream with no spectator seat left: %d, want 409", code)
+		}
+	})
+}
+
+// TestStalledSpectatorCannotSlowTheRoom: a client that opens a stream of a
+// room whose state changes a lot and then reads nothing. The room ticks on
+// (the stalled stream is skipped as congested), a reading spectator keeps
+// getting the latest state, and the stalled stream is ended by the write
+// timeout, giving its seat back.
+func TestStalledSpectatorCannotSlowTheRoom(t *testing.T) {
+	e := start(t, spectate.Config{WriteTimeout: 500 * time.Millisecond})
+	room, dial := e.room(game.RoomOptions{Options: map[string]string{"dial": t.Name(), "bulk": "1"}})
+	e.rawStream(room.ID())
+	waitFor(t, func() bool { return room.Info().Spectators == 1 })
+	reader, _, _ := e.open(room.ID(), "", nil)
+	for i := uint64(1); i <= 5; i++ {
+		dial.Store(i)
+		reader.stateWith(`"` + strconv.FormatUint(i, 10) + `"`)
+	}
+	// The stalled stream's write times out; its seat is freed.
+	waitFor(t, func() bool { return room.Info().Spectators == 1 && e.feeds.Open() == 1 })
+	if skipped := room.Stats().StateSkipped; skipped == 0 {
+		t.Fatalf("the stalled stream was never skipped as congested (stats %+v)", room.Stats())
+	}
+	dial.Store(99)
+	reader.stateWith(`"99"`)
+}
+
+func TestRoomEventsAndEnd(t *testing.T) {
+	e := start(t, spectate.Config{})
+	room, _ := e.room(opts(t.Name()))
+	s, _, _ := e.open(room.ID(), "", nil)
+	s.state()
+	e.member("ann", room.ID())
+	if ev := s.next("room"); !strings.Contains(ev.data, `"PLAYER_JOINED"`) && !strings.Contains(ev.data, `"ROOM_EVENT_KIND_PLAYER_JOINED"`) {
+		t.Fatalf("room event %s, want ann's join", ev.data)
+	}
+	room.Close("test over")
+	if ev := s.next("end"); ev.data != `{"reason":"room_closed"}` {
+		t.Fatalf("end event %q", ev.data)
+	}
+	waitFor(t, func() bool { return e.feeds.Open() == 0 })
+}
+
+func TestCloseEndsStreams(t *testing.T) {
+	e := start(t, spectate.Config{})
+	room, _ := e.room(opts(t.Name()))
+	s, _, _ := e.open(room.ID(), "", nil)
+	s.state()
+	done := make(chan error, 1)
+	go func() { done <- e.feeds.Close(t.Context()) }()
+	if ev := s.next("end"); ev.data != `{"reason":"server_shutdown"}` {
+		t.Fatalf("end event %q", ev.data)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, code, _ := e.open(room.ID(), "", nil); code != http.StatusServiceUnavailable {
+		t.Fatalf("stream after Close: %d, want 503", code)
+	}
+	waitFor(t, func() bool { return room.Info().Spectators == 0 })
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
