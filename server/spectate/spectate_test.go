@@ -29,6 +29,9 @@ func TestKeyframeThenDeltas(t *testing.T) {
 	if s == nil {
 		t.Fatalf("status %d: %s", st, body)
 	}
+	if got := s.resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+		t.Fatalf("Access-Control-Allow-Origin %q: a page on any origin may embed the feed", got)
+	}
 	first, ev := s.state()
 	if !first.Keyframe || first.Room != room.ID() || ev.id != strconv.FormatUint(first.Tick, 10) {
 		t.Fatalf("first event %+v (id %q), want a keyframe with the tick as its id", first, ev.id)
