@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/auth"
@@ -37,7 +38,10 @@ func start(t *testing.T, opts options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scfg := server.Config{Addr: "127.0.0.1:0", Loops: 2}
+	// The transport's rate limit closes with the protocol's code, as the
+	// tickroom package wires it; otherwise a flood may meet the
+	// transport's 1008 before the hub's own 4002.
+	scfg := server.Config{Addr: "127.0.0.1:0", Loops: 2, RateCloseCode: server.StatusCode(protocol.CloseRateLimited)}
 	if opts.server != nil {
 		opts.server(&scfg)
 	}
