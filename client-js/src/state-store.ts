@@ -80,15 +80,28 @@ class Reader {
   varint64(): number | bigint {
     const b = this.buf;
     let p = this.pos;
-    let v = 0n;
-    for (let i = 0; i < 10; i++) {
+    // Fast path: up to 7 bytes (below 2^49) as a number.
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 7; i++) {
       if (p >= b.length) throw new Malformed("truncated varint");
       const x = b[p++]!;
-      v |= BigInt(x & 0x7f) << BigInt(7 * i);
+      v += (x & 0x7f) * mul;
       if (x < 0x80) {
         this.pos = p;
-        v &= 0xffff_ffff_ffff_ffffn;
-        return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+        return v;
+      }
+      mul *= 128;
+    }
+    let big = BigInt(v);
+    for (let i = 7; i < 10; i++) {
+      if (p >= b.length) throw new Malformed("truncated varint");
+      const x = b[p++]!;
+      big |= BigInt(x & 0x7f) << BigInt(7 * i);
+      if (x < 0x80) {
+        this.pos = p;
+        big &= 0xffff_ffff_ffff_ffffn;
+        return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
       }
     }
     throw new Malformed("varint too long");
@@ -111,53 +124,6 @@ class Reader {
   }
 }
 
-/** Field is one top-level protobuf field of an entity: offsets of its tag, value and end; value for a varint. */
-interface Field {
-  tag: number;
-  val: number;
-  end: number;
-  type: number;
-  v: number | bigint;
-}
-
-/** parseFields reads an entity's top-level protobuf fields, or returns undefined when it is not protobuf or has too many. */
-function parseFields(b: Uint8Array): Field[] | undefined {
-  const r = new Reader(b);
-  const out: Field[] = [];
-  try {
-    while (!r.done) {
-      if (out.length === maxFields) return undefined;
-      const tag = r.pos;
-      const key = r.varint64();
-      if (typeof key !== "number" || key > 0xffff_ffff || key >>> 3 === 0) return undefined;
-      const type = key & 7;
-      const val = r.pos;
-      let v: number | bigint = 0;
-      switch (type) {
-        case 0:
-          v = r.varint64();
-          break;
-        case 1:
-          r.fixed(8);
-          break;
-        case 2:
-          r.bytes();
-          break;
-        case 5:
-          r.fixed(4);
-          break;
-        default:
-          return undefined;
-      }
-      out.push({ tag, val, end: r.pos, type, v });
-    }
-  } catch (e) {
-    if (e instanceof Malformed) return undefined;
-    throw e;
-  }
-  return out;
-}
-
 /** Writer builds an entity's new bytes in a reused scratch buffer. */
 class Writer {
   buf = new Uint8Array(256);
@@ -172,6 +138,20 @@ class Writer {
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
+  }
+
+  /** copy appends src[from:to]; a loop for the few bytes a field has, cheaper than a subarray view. */
+  copy(src: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    if (n > 32) {
+      this.bytes(src.subarray(from, to));
+      return;
+    }
+    this.room(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = from; i < to; i++) buf[p++] = src[i]!;
+    this.pos = p;
   }
 
   bytes(b: Uint8Array): void {
@@ -218,41 +198,92 @@ function addZigZag(v: number | bigint, z: number | bigint): number | bigint {
   return s <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : s;
 }
 
-/** applyFields rebuilds an entity from its old bytes and the changed field values in r, per mask. */
+/** skipVarint returns the offset after the varint at p in b, or -1 when it is truncated or longer than 10 bytes. */
+function skipVarint(b: Uint8Array, p: number): number {
+  for (let i = 0; i < 10; i++, p++) {
+    if (p >= b.length) return -1;
+    if (b[p]! < 0x80) return p + 1;
+  }
+  return -1;
+}
+
+/** readOldVarint reads the varint at p in b (known to be well formed) as a number below 2^53 or a bigint. */
+function readOldVarint(b: Uint8Array, p: number, end: number): number | bigint {
+  if (end - p <= 7) {
+    let v = 0;
+    let mul = 1;
+    for (; p < end; p++, mul *= 128) v += (b[p]! & 0x7f) * mul;
+    return v;
+  }
+  return new Reader(b.subarray(p, end)).varint64();
+}
+
+/**
+ * applyFields rebuilds an entity from its old bytes and the changed field
+ * values in r, per mask, in one pass over the old fields: every tag and
+ * unchanged value is copied, changed ones are written anew.
+ */
 function applyFields(old: Uint8Array, mask: number | bigint, r: Reader): Uint8Array {
-  const fields = parseFields(old);
-  if (!fields) throw new Malformed("field change to an entity that is not protobuf");
   const small = typeof mask === "number" && mask < 0x8000_0000;
   const m = small ? 0n : BigInt(mask);
-  if (small ? fields.length < 31 && (mask as number) >>> fields.length !== 0 : m >> BigInt(fields.length) !== 0n) {
-    throw new Malformed("field mask past the entity's fields");
-  }
   const w = writer;
   w.reset();
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i]!;
-    const set = small ? (i < 31 ? ((mask as number) >>> i) & 1 : 0) : Number((m >> BigInt(i)) & 1n);
-    w.bytes(old.subarray(f.tag, f.val));
-    if (!set) {
-      w.bytes(old.subarray(f.val, f.end));
-      continue;
-    }
-    switch (f.type) {
+  let p = 0;
+  let i = 0;
+  while (p < old.length) {
+    if (i === maxFields) throw new Malformed("field change to an entity with too many fields");
+    const tag = p;
+    p = skipVarint(old, p);
+    if (p < 0 || p - tag > 5) throw new Malformed("field change to an entity that is not protobuf");
+    const type = old[tag]! & 7;
+    const val = p;
+    switch (type) {
       case 0:
-        w.varint(addZigZag(f.v, r.varint64()));
+        p = skipVarint(old, p);
         break;
       case 1:
-        w.bytes(r.fixed(8));
+        p += 8;
         break;
       case 5:
-        w.bytes(r.fixed(4));
+        p += 4;
         break;
-      default: {
-        const b = r.bytes();
-        w.varint(b.length);
-        w.bytes(b);
+      case 2: {
+        const q = skipVarint(old, p);
+        if (q < 0) throw new Malformed("field change to an entity that is not protobuf");
+        const n = Number(readOldVarint(old, p, q));
+        p = q + n;
+        break;
+      }
+      default:
+        throw new Malformed("field change to an entity that is not protobuf");
+    }
+    if (p < 0 || p > old.length) throw new Malformed("field change to an entity that is not protobuf");
+    const set = small ? (i < 31 ? ((mask as number) >>> i) & 1 : 0) : Number((m >> BigInt(i)) & 1n);
+    w.copy(old, tag, val);
+    if (!set) {
+      w.copy(old, val, p);
+    } else {
+      switch (type) {
+        case 0:
+          w.varint(addZigZag(readOldVarint(old, val, p), r.varint64()));
+          break;
+        case 1:
+          w.bytes(r.fixed(8));
+          break;
+        case 5:
+          w.bytes(r.fixed(4));
+          break;
+        default: {
+          const b = r.bytes();
+          w.varint(b.length);
+          w.bytes(b);
+        }
       }
     }
+    i++;
+  }
+  if (small ? i < 31 && (mask as number) >>> i !== 0 : m >> BigInt(i) !== 0n) {
+    throw new Malformed("field mask past the entity's fields");
   }
   return w.take();
 }
@@ -421,12 +452,12 @@ export class StateStore {
     if (!r.done) throw new Malformed("trailing bytes");
 
     // Everything decoded: check the added ids, then commit.
-    const removedSet = new Set<number>();
-    for (const [k, d] of changed) if (!d) removedSet.add(k);
+    let removedSet: Set<number> | undefined;
+    for (const [k, d] of changed) if (!d) (removedSet ??= new Set()).add(k);
     const keep = keyframe ? new Set<bigint>() : undefined;
     for (const [id] of added) {
       if (keep) keep.add(id);
-      else if (this.map.has(id) && !removedSet.has(lowerBound(base, id))) throw new Malformed("added id exists");
+      else if (this.map.has(id) && !removedSet?.has(lowerBound(base, id))) throw new Malformed("added id exists");
     }
 
     const upserted: bigint[] = [];
@@ -446,7 +477,7 @@ export class StateStore {
         removed.push(id);
       }
     }
-    if (removedSet.size > 0) this.ids = this.ids.filter((_, k) => !removedSet.has(k));
+    if (removedSet) this.ids = this.ids.filter((_, k) => !removedSet.has(k));
     if (added.length > 0) {
       for (const [id, d] of added) {
         this.map.set(id, d);

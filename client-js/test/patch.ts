@@ -86,6 +86,8 @@ export class ServerSim {
       else next.acks.set(seat, seq);
     }
     this.history.set(s.tick, next);
+    // Keep the last ticks only, as the server's ring does.
+    for (const t of this.history.keys()) if (t < s.tick - 32) this.history.delete(t);
     const globalsSet = key || s.globals !== undefined || (s.clearGlobals ?? false);
     const patch = encodePatch(key ? emptySnap() : base, next, globalsSet);
     const msg = create(StateSchema, {
