@@ -17,7 +17,8 @@ import (
 
 // TestBinaryRestartKeepsSessions runs the real binary twice on one data
 // directory: a session token from before the restart still connects after
-// it, as the same user, and the generated admin token is the same one.
+// it, as the same user; the guest's device secret logs the same account
+// in; and the generated admin token is the same one.
 func TestBinaryRestartKeepsSessions(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"TICKROOM_DATA_DIR=" + dir}
@@ -27,13 +28,14 @@ func TestBinaryRestartKeepsSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var login struct {
-		Token  string `json:"token"`
-		UserID string `json:"user_id"`
+		Token        string `json:"token"`
+		UserID       string `json:"user_id"`
+		DeviceSecret string `json:"device_secret"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&login)
 	resp.Body.Close()
-	if login.Token == "" {
-		t.Fatalf("login answered %d without a token", resp.StatusCode)
+	if login.Token == "" || login.DeviceSecret == "" {
+		t.Fatalf("login answered %d without a token or a device secret", resp.StatusCode)
 	}
 	if w := welcome(t, r.ws, login.Token); w.GetUserId() != login.UserID {
 		t.Fatalf("welcome before the restart: %v", w)
@@ -51,6 +53,20 @@ func TestBinaryRestartKeepsSessions(t *testing.T) {
 	r2 := startBinary(t, env)
 	if w := welcome(t, r2.ws, login.Token); w.GetUserId() != login.UserID || w.GetName() != "ada" {
 		t.Fatalf("welcome after the restart with the old token: %v", w)
+	}
+	// The device secret logs the same account in after the restart.
+	resp, err = http.Post("http://"+r2.http+"/v1/login", "application/json", strings.NewReader(`{"device_secret":"`+login.DeviceSecret+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again struct {
+		UserID string `json:"user_id"`
+		Name   string `json:"name"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&again)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || again.UserID != login.UserID || again.Name != "ada" {
+		t.Fatalf("device login after the restart: %d %+v, want %s", resp.StatusCode, again, login.UserID)
 	}
 	if p := fingerprintRE.FindStringSubmatch(r2.summary); adminPrint == nil || p == nil || p[1] != adminPrint[1] {
 		t.Fatalf("admin token changed across the restart:\n%s\n---\n%s", r.summary, r2.summary)
