@@ -87,6 +87,13 @@ type Options struct {
 	// on the page's origin ("/v1/ws") or a full "wss://" URL. Zero value
 	// means Addr's port and WebSocketPath.
 	PublicWebSocketURL string
+	// ICEURLs are the STUN and TURN servers GET /v1/ice-servers gives a
+	// logged-in player for voice calls. Zero value means none.
+	ICEURLs []string
+	// TURNSecret is shared with the TURN server, which checks the
+	// time-limited credentials made with it (TURN REST convention). Zero
+	// value means TURN URLs come without credentials.
+	TURNSecret []byte
 	// MaxSpectatorStreams caps open spectator event streams (GET
 	// /v1/rooms/{id}/events) in all. Zero value means 1,000.
 	MaxSpectatorStreams int

@@ -46,6 +46,7 @@ import (
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/server/social"
 	"github.com/tickroom/tickroom/server/spectate"
 	"github.com/tickroom/tickroom/server/web"
 	"github.com/tickroom/tickroom/store"
@@ -246,6 +247,11 @@ func (s *Server) startPublic() error {
 		Demo: s.opts.Pages, Games: s.games.Names(), Origins: s.opts.Origins,
 	}))
 	s.feeds.Register(mux)
+	ice := social.ICEConfig{URLs: s.opts.ICEURLs, TURNSecret: s.opts.TURNSecret}
+	mux.Handle("GET "+social.ICEPath, ice.ICEHandler(func(tok string) (string, error) {
+		c, err := s.auth.Verify(tok, time.Now())
+		return c.UserID, err
+	}))
 	if s.accounts != nil {
 		ah := s.accounts.Handler(s.auth)
 		mux.Handle(account.Path, ah)

@@ -320,3 +320,42 @@ func TestServerLimitsGuestLoginsPerAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestServerServesICEServers: a logged-in player gets the configured STUN
+// and TURN servers, the TURN ones with credentials for its own user id;
+// without a session token the answer is 401.
+func TestServerServesICEServers(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := start(t, tickroom.Options{
+		ICEURLs: []string{"stun:stun.example.com:3478", "turn:turn.example.com:3478"}, TURNSecret: []byte("turn-secret"),
+	})
+	url := "http://" + srv.HTTPAddr().String() + "/v1/ice-servers"
+	if resp, err := http.Get(url); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("without a token: %v %v, want 401", resp.StatusCode, err)
+	}
+	tok := login(t, srv, "ann")
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Servers []struct {
+			URLs       []string `json:"urls"`
+			Username   string   `json:"username"`
+			Credential string   `json:"credential"`
+		} `json:"ice_servers"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 || len(body.Servers) != 2 {
+		t.Fatalf("status %d, %+v, %v", resp.StatusCode, body, err)
+	}
+	turn := body.Servers[1]
+	if turn.URLs[0] != "turn:turn.example.com:3478" || turn.Credential == "" || !strings.Contains(turn.Username, ":") {
+		t.Fatalf("TURN entry %+v", turn)
+	}
+	if _, user, _ := strings.Cut(turn.Username, ":"); user == "" {
+		t.Fatalf("TURN username %q names no user", turn.Username)
+	}
+}

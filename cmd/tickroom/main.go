@@ -51,6 +51,7 @@ type flags struct {
 	adminAddr, adminToken, identityJWKS                       string
 	adminSet                                                  bool // -admin given
 	adminTokenFile, tokenKeyFile, identityKeyFile             string
+	iceURLs, turnSecret, turnSecretFile                       string
 	secretFlags                                               []string // secret flags given on the command line
 	loops, maxConns, maxConnsPerIP, maxFrame, maxMessage      int
 	shards, msgRate, maxOutbound                              int
@@ -91,6 +92,9 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.tokenKeyFile, "token-key-file", "", "file holding the session token signing key")
 	fs.StringVar(&f.identityKey, "identity-key", "", "HMAC key that external identity tokens (JWT HS256) are signed with (empty: guests only); prefer -identity-key-file or TICKROOM_IDENTITY_KEY")
 	fs.StringVar(&f.identityKeyFile, "identity-key-file", "", "file holding the identity token HMAC key")
+	fs.StringVar(&f.iceURLs, "ice-urls", "", "comma-separated STUN/TURN URLs GET /v1/ice-servers gives players for voice calls (stun:host:3478,turn:host:3478)")
+	fs.StringVar(&f.turnSecret, "turn-secret", "", "secret shared with the TURN server (coturn use-auth-secret) for time-limited credentials; prefer -turn-secret-file or TICKROOM_TURN_SECRET")
+	fs.StringVar(&f.turnSecretFile, "turn-secret-file", "", "file holding the TURN shared secret")
 	fs.Float64Var(&f.guestLoginRate, "guest-login-rate", float64(auth.DefaultGuestLoginRate), "guest logins per second one client address may make, sustained (inf: no limit, e.g. for load tests); past it POST /v1/login answers 429")
 	fs.IntVar(&f.guestLoginBurst, "guest-login-burst", auth.DefaultGuestLoginBurst, "guest logins one client address may make at once")
 	fs.StringVar(&f.identityJWKS, "identity-jwks", "", "JSON Web Key Set file of an identity provider whose RS256/ES256 tokens log users in (empty: none)")
@@ -197,6 +201,12 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 	}
 	if f.identityKey != "" {
 		o.IdentityKey = []byte(f.identityKey)
+	}
+	if f.iceURLs != "" {
+		o.ICEURLs = strings.Split(f.iceURLs, ",")
+	}
+	if f.turnSecret != "" {
+		o.TURNSecret = []byte(f.turnSecret)
 	}
 	if f.origins != "" {
 		o.Origins = strings.Split(f.origins, ",")

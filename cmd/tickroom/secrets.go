@@ -11,7 +11,7 @@ import (
 
 // secretFlag names the flags that carry a secret: given on the command
 // line they show in ps, so the server warns and points at the -file twin.
-var secretFlag = map[string]bool{"admin-token": true, "token-key": true, "identity-key": true}
+var secretFlag = map[string]bool{"admin-token": true, "token-key": true, "identity-key": true, "turn-secret": true}
 
 // readSecretFiles fills each secret from its -file flag. A secret given
 // both ways is refused rather than guessed at.
@@ -23,6 +23,7 @@ func (f *flags) readSecretFiles() error {
 		{"admin-token", f.adminTokenFile, &f.adminToken},
 		{"token-key", f.tokenKeyFile, &f.tokenKey},
 		{"identity-key", f.identityKeyFile, &f.identityKey},
+		{"turn-secret", f.turnSecretFile, &f.turnSecret},
 	} {
 		if s.path == "" {
 			continue
