@@ -27,6 +27,7 @@ func clientSeeds() []*v1.ClientMessage {
 		{RequestId: 12, Body: &v1.ClientMessage_AddFriend{AddFriend: &v1.AddFriend{UserId: "u4", Remove: true}}},
 		{RequestId: 13, Body: &v1.ClientMessage_QueryPresence{QueryPresence: &v1.QueryPresence{UserIds: []string{"u2", "u4"}}}},
 		{RequestId: 14, Body: &v1.ClientMessage_AnswerFriend{AnswerFriend: &v1.AnswerFriend{UserId: "u5", Accept: true}}},
+		{RequestId: 15, Body: &v1.ClientMessage_SendSignal{SendSignal: &v1.SendSignal{ToUserId: "u2", CallId: "c1", Kind: v1.SignalKind_SIGNAL_KIND_OFFER, Data: "v=0"}}},
 	}
 }
 

@@ -41,6 +41,8 @@ func ValidateClientMessage(m *tickroomv1.ClientMessage) error {
 		return validateQueryPresence(b.QueryPresence)
 	case *tickroomv1.ClientMessage_AnswerFriend:
 		return validateAnswerFriend(b.AnswerFriend)
+	case *tickroomv1.ClientMessage_SendSignal:
+		return validateSendSignal(b.SendSignal)
 	}
 	return nil
 }
@@ -251,6 +253,22 @@ func validateAnswerFriend(m *tickroomv1.AnswerFriend) error {
 	}
 	if len(m.UserId) > 128 {
 		return Errorf(ErrorBadRequest, "answer_friend.user_id: %d bytes, at most 128", len(m.UserId))
+	}
+	return nil
+}
+
+func validateSendSignal(m *tickroomv1.SendSignal) error {
+	if m == nil {
+		return nil
+	}
+	if len(m.ToUserId) > 128 {
+		return Errorf(ErrorBadRequest, "send_signal.to_user_id: %d bytes, at most 128", len(m.ToUserId))
+	}
+	if len(m.CallId) > 64 {
+		return Errorf(ErrorBadRequest, "send_signal.call_id: %d bytes, at most 64", len(m.CallId))
+	}
+	if len(m.Data) > 16384 {
+		return Errorf(ErrorMessageTooLong, "send_signal.data: %d bytes, at most 16384", len(m.Data))
 	}
 	return nil
 }

@@ -48,6 +48,7 @@ type ClientMessage struct {
 	//	*ClientMessage_AddFriend
 	//	*ClientMessage_QueryPresence
 	//	*ClientMessage_AnswerFriend
+	//	*ClientMessage_SendSignal
 	Body          isClientMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -232,6 +233,15 @@ func (x *ClientMessage) GetAnswerFriend() *AnswerFriend {
 	return nil
 }
 
+func (x *ClientMessage) GetSendSignal() *SendSignal {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_SendSignal); ok {
+			return x.SendSignal
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Body interface {
 	isClientMessage_Body()
 }
@@ -313,6 +323,11 @@ type ClientMessage_AnswerFriend struct {
 	AnswerFriend *AnswerFriend `protobuf:"bytes,16,opt,name=answer_friend,json=answerFriend,proto3,oneof"`
 }
 
+type ClientMessage_SendSignal struct {
+	// send_signal relays a WebRTC signaling message; the reply is Ok.
+	SendSignal *SendSignal `protobuf:"bytes,17,opt,name=send_signal,json=sendSignal,proto3,oneof"`
+}
+
 func (*ClientMessage_Input) isClientMessage_Body() {}
 
 func (*ClientMessage_Ping) isClientMessage_Body() {}
@@ -343,6 +358,8 @@ func (*ClientMessage_QueryPresence) isClientMessage_Body() {}
 
 func (*ClientMessage_AnswerFriend) isClientMessage_Body() {}
 
+func (*ClientMessage_SendSignal) isClientMessage_Body() {}
+
 // ServerMessage is every message the server sends: one per binary WebSocket
 // message.
 type ServerMessage struct {
@@ -372,6 +389,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Ok
 	//	*ServerMessage_FriendRequest
 	//	*ServerMessage_FriendAnswer
+	//	*ServerMessage_Signal
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -583,6 +601,15 @@ func (x *ServerMessage) GetFriendAnswer() *FriendAnswer {
 	return nil
 }
 
+func (x *ServerMessage) GetSignal() *Signal {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Signal); ok {
+			return x.Signal
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -678,6 +705,11 @@ type ServerMessage_FriendAnswer struct {
 	FriendAnswer *FriendAnswer `protobuf:"bytes,19,opt,name=friend_answer,json=friendAnswer,proto3,oneof"`
 }
 
+type ServerMessage_Signal struct {
+	// signal is a relayed WebRTC signaling message from another user.
+	Signal *Signal `protobuf:"bytes,20,opt,name=signal,proto3,oneof"`
+}
+
 func (*ServerMessage_State) isServerMessage_Body() {}
 
 func (*ServerMessage_RoomEvent) isServerMessage_Body() {}
@@ -714,11 +746,13 @@ func (*ServerMessage_FriendRequest) isServerMessage_Body() {}
 
 func (*ServerMessage_FriendAnswer) isServerMessage_Body() {}
 
+func (*ServerMessage_Signal) isServerMessage_Body() {}
+
 var File_tickroom_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\x97\a\n" +
+	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xd3\a\n" +
 	"\rClientMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -744,8 +778,10 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\n" +
 	"add_friend\x18\x0e \x01(\v2\x16.tickroom.v1.AddFriendH\x00R\taddFriend\x12C\n" +
 	"\x0equery_presence\x18\x0f \x01(\v2\x1a.tickroom.v1.QueryPresenceH\x00R\rqueryPresence\x12@\n" +
-	"\ranswer_friend\x18\x10 \x01(\v2\x19.tickroom.v1.AnswerFriendH\x00R\fanswerFriendB\x06\n" +
-	"\x04body\"\xfe\a\n" +
+	"\ranswer_friend\x18\x10 \x01(\v2\x19.tickroom.v1.AnswerFriendH\x00R\fanswerFriend\x12:\n" +
+	"\vsend_signal\x18\x11 \x01(\v2\x17.tickroom.v1.SendSignalH\x00R\n" +
+	"sendSignalB\x06\n" +
+	"\x04body\"\xad\b\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -768,7 +804,8 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\fnotification\x18\x10 \x01(\v2\x19.tickroom.v1.NotificationH\x00R\fnotification\x12!\n" +
 	"\x02ok\x18\x11 \x01(\v2\x0f.tickroom.v1.OkH\x00R\x02ok\x12C\n" +
 	"\x0efriend_request\x18\x12 \x01(\v2\x1a.tickroom.v1.FriendRequestH\x00R\rfriendRequest\x12@\n" +
-	"\rfriend_answer\x18\x13 \x01(\v2\x19.tickroom.v1.FriendAnswerH\x00R\ffriendAnswerB\x06\n" +
+	"\rfriend_answer\x18\x13 \x01(\v2\x19.tickroom.v1.FriendAnswerH\x00R\ffriendAnswer\x12-\n" +
+	"\x06signal\x18\x14 \x01(\v2\x13.tickroom.v1.SignalH\x00R\x06signalB\x06\n" +
 	"\x04bodyB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
@@ -802,24 +839,26 @@ var file_tickroom_v1_envelope_proto_goTypes = []any{
 	(*AddFriend)(nil),     // 14: tickroom.v1.AddFriend
 	(*QueryPresence)(nil), // 15: tickroom.v1.QueryPresence
 	(*AnswerFriend)(nil),  // 16: tickroom.v1.AnswerFriend
-	(*State)(nil),         // 17: tickroom.v1.State
-	(*RoomEvent)(nil),     // 18: tickroom.v1.RoomEvent
-	(*GameMessage)(nil),   // 19: tickroom.v1.GameMessage
-	(*Error)(nil),         // 20: tickroom.v1.Error
-	(*Welcome)(nil),       // 21: tickroom.v1.Welcome
-	(*Pong)(nil),          // 22: tickroom.v1.Pong
-	(*RoomList)(nil),      // 23: tickroom.v1.RoomList
-	(*Joined)(nil),        // 24: tickroom.v1.Joined
-	(*Left)(nil),          // 25: tickroom.v1.Left
-	(*Chat)(nil),          // 26: tickroom.v1.Chat
-	(*DirectMessage)(nil), // 27: tickroom.v1.DirectMessage
-	(*ChatHistory)(nil),   // 28: tickroom.v1.ChatHistory
-	(*Presence)(nil),      // 29: tickroom.v1.Presence
-	(*PresenceList)(nil),  // 30: tickroom.v1.PresenceList
-	(*Notification)(nil),  // 31: tickroom.v1.Notification
-	(*Ok)(nil),            // 32: tickroom.v1.Ok
-	(*FriendRequest)(nil), // 33: tickroom.v1.FriendRequest
-	(*FriendAnswer)(nil),  // 34: tickroom.v1.FriendAnswer
+	(*SendSignal)(nil),    // 17: tickroom.v1.SendSignal
+	(*State)(nil),         // 18: tickroom.v1.State
+	(*RoomEvent)(nil),     // 19: tickroom.v1.RoomEvent
+	(*GameMessage)(nil),   // 20: tickroom.v1.GameMessage
+	(*Error)(nil),         // 21: tickroom.v1.Error
+	(*Welcome)(nil),       // 22: tickroom.v1.Welcome
+	(*Pong)(nil),          // 23: tickroom.v1.Pong
+	(*RoomList)(nil),      // 24: tickroom.v1.RoomList
+	(*Joined)(nil),        // 25: tickroom.v1.Joined
+	(*Left)(nil),          // 26: tickroom.v1.Left
+	(*Chat)(nil),          // 27: tickroom.v1.Chat
+	(*DirectMessage)(nil), // 28: tickroom.v1.DirectMessage
+	(*ChatHistory)(nil),   // 29: tickroom.v1.ChatHistory
+	(*Presence)(nil),      // 30: tickroom.v1.Presence
+	(*PresenceList)(nil),  // 31: tickroom.v1.PresenceList
+	(*Notification)(nil),  // 32: tickroom.v1.Notification
+	(*Ok)(nil),            // 33: tickroom.v1.Ok
+	(*FriendRequest)(nil), // 34: tickroom.v1.FriendRequest
+	(*FriendAnswer)(nil),  // 35: tickroom.v1.FriendAnswer
+	(*Signal)(nil),        // 36: tickroom.v1.Signal
 }
 var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ClientMessage.input:type_name -> tickroom.v1.Input
@@ -837,29 +876,31 @@ var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	14, // 12: tickroom.v1.ClientMessage.add_friend:type_name -> tickroom.v1.AddFriend
 	15, // 13: tickroom.v1.ClientMessage.query_presence:type_name -> tickroom.v1.QueryPresence
 	16, // 14: tickroom.v1.ClientMessage.answer_friend:type_name -> tickroom.v1.AnswerFriend
-	17, // 15: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
-	18, // 16: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
-	19, // 17: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
-	20, // 18: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
-	21, // 19: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
-	22, // 20: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
-	23, // 21: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
-	24, // 22: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
-	25, // 23: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
-	26, // 24: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
-	27, // 25: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
-	28, // 26: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
-	29, // 27: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
-	30, // 28: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
-	31, // 29: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
-	32, // 30: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
-	33, // 31: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
-	34, // 32: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	17, // 15: tickroom.v1.ClientMessage.send_signal:type_name -> tickroom.v1.SendSignal
+	18, // 16: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
+	19, // 17: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
+	20, // 18: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
+	21, // 19: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
+	22, // 20: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
+	23, // 21: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
+	24, // 22: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
+	25, // 23: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
+	26, // 24: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
+	27, // 25: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
+	28, // 26: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
+	29, // 27: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
+	30, // 28: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
+	31, // 29: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
+	32, // 30: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
+	33, // 31: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
+	34, // 32: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
+	35, // 33: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
+	36, // 34: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_envelope_proto_init() }
@@ -888,6 +929,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ClientMessage_AddFriend)(nil),
 		(*ClientMessage_QueryPresence)(nil),
 		(*ClientMessage_AnswerFriend)(nil),
+		(*ClientMessage_SendSignal)(nil),
 	}
 	file_tickroom_v1_envelope_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerMessage_State)(nil),
@@ -908,6 +950,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ServerMessage_Ok)(nil),
 		(*ServerMessage_FriendRequest)(nil),
 		(*ServerMessage_FriendAnswer)(nil),
+		(*ServerMessage_Signal)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

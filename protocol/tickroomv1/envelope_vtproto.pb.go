@@ -174,6 +174,15 @@ func (m *ClientMessage_AnswerFriend) CloneVT() isClientMessage_Body {
 	return r
 }
 
+func (m *ClientMessage_SendSignal) CloneVT() isClientMessage_Body {
+	if m == nil {
+		return (*ClientMessage_SendSignal)(nil)
+	}
+	r := new(ClientMessage_SendSignal)
+	r.SendSignal = m.SendSignal.CloneVT()
+	return r
+}
+
 func (m *ServerMessage) CloneVT() *ServerMessage {
 	if m == nil {
 		return (*ServerMessage)(nil)
@@ -353,6 +362,15 @@ func (m *ServerMessage_FriendAnswer) CloneVT() isServerMessage_Body {
 	}
 	r := new(ServerMessage_FriendAnswer)
 	r.FriendAnswer = m.FriendAnswer.CloneVT()
+	return r
+}
+
+func (m *ServerMessage_Signal) CloneVT() isServerMessage_Body {
+	if m == nil {
+		return (*ServerMessage_Signal)(nil)
+	}
+	r := new(ServerMessage_Signal)
+	r.Signal = m.Signal.CloneVT()
 	return r
 }
 
@@ -754,6 +772,31 @@ func (this *ClientMessage_AnswerFriend) EqualVT(thatIface isClientMessage_Body) 
 		}
 		if q == nil {
 			q = &AnswerFriend{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *ClientMessage_SendSignal) EqualVT(thatIface isClientMessage_Body) bool {
+	that, ok := thatIface.(*ClientMessage_SendSignal)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.SendSignal, that.SendSignal; p != q {
+		if p == nil {
+			p = &SendSignal{}
+		}
+		if q == nil {
+			q = &SendSignal{}
 		}
 		if !p.EqualVT(q) {
 			return false
@@ -1243,6 +1286,31 @@ func (this *ServerMessage_FriendAnswer) EqualVT(thatIface isServerMessage_Body) 
 	return true
 }
 
+func (this *ServerMessage_Signal) EqualVT(thatIface isServerMessage_Body) bool {
+	that, ok := thatIface.(*ServerMessage_Signal)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Signal, that.Signal; p != q {
+		if p == nil {
+			p = &Signal{}
+		}
+		if q == nil {
+			q = &Signal{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *ClientMessage) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -1574,6 +1642,27 @@ func (m *ClientMessage_AnswerFriend) MarshalToSizedBufferVT(dAtA []byte) (int, e
 		dAtA[i] = 0x1
 		i--
 		dAtA[i] = 0x82
+	}
+	return len(dAtA) - i, nil
+}
+func (m *ClientMessage_SendSignal) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ClientMessage_SendSignal) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.SendSignal != nil {
+		size, err := m.SendSignal.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x8a
 	}
 	return len(dAtA) - i, nil
 }
@@ -1974,6 +2063,27 @@ func (m *ServerMessage_FriendAnswer) MarshalToSizedBufferVT(dAtA []byte) (int, e
 	}
 	return len(dAtA) - i, nil
 }
+func (m *ServerMessage_Signal) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ServerMessage_Signal) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.Signal != nil {
+		size, err := m.Signal.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xa2
+	}
+	return len(dAtA) - i, nil
+}
 func (m *ClientMessage) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -2166,6 +2276,18 @@ func (m *ClientMessage_AnswerFriend) SizeVT() (n int) {
 	_ = l
 	if m.AnswerFriend != nil {
 		l = m.AnswerFriend.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ClientMessage_SendSignal) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.SendSignal != nil {
+		l = m.SendSignal.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -2398,6 +2520,18 @@ func (m *ServerMessage_FriendAnswer) SizeVT() (n int) {
 	_ = l
 	if m.FriendAnswer != nil {
 		l = m.FriendAnswer.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ServerMessage_Signal) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Signal != nil {
+		l = m.Signal.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -3063,6 +3197,47 @@ func (m *ClientMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ClientMessage_AnswerFriend{AnswerFriend: v}
+			}
+			iNdEx = postIndex
+		case 17:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SendSignal", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ClientMessage_SendSignal); ok {
+				if err := oneof.SendSignal.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &SendSignal{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ClientMessage_SendSignal{SendSignal: v}
 			}
 			iNdEx = postIndex
 		default:
@@ -3871,6 +4046,47 @@ func (m *ServerMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ServerMessage_FriendAnswer{FriendAnswer: v}
+			}
+			iNdEx = postIndex
+		case 20:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Signal", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ServerMessage_Signal); ok {
+				if err := oneof.Signal.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &Signal{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ServerMessage_Signal{Signal: v}
 			}
 			iNdEx = postIndex
 		default:

@@ -21,6 +21,66 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SignalKind says what a WebRTC signaling message carries.
+type SignalKind int32
+
+const (
+	SignalKind_SIGNAL_KIND_UNSPECIFIED SignalKind = 0
+	// SIGNAL_KIND_OFFER: an SDP offer that starts (or renegotiates) a call.
+	SignalKind_SIGNAL_KIND_OFFER SignalKind = 1
+	// SIGNAL_KIND_ANSWER: the SDP answer to an offer.
+	SignalKind_SIGNAL_KIND_ANSWER SignalKind = 2
+	// SIGNAL_KIND_CANDIDATE: one ICE candidate (JSON of RTCIceCandidateInit).
+	SignalKind_SIGNAL_KIND_CANDIDATE SignalKind = 3
+	// SIGNAL_KIND_HANGUP: the call is over; data is empty.
+	SignalKind_SIGNAL_KIND_HANGUP SignalKind = 4
+)
+
+// Enum value maps for SignalKind.
+var (
+	SignalKind_name = map[int32]string{
+		0: "SIGNAL_KIND_UNSPECIFIED",
+		1: "SIGNAL_KIND_OFFER",
+		2: "SIGNAL_KIND_ANSWER",
+		3: "SIGNAL_KIND_CANDIDATE",
+		4: "SIGNAL_KIND_HANGUP",
+	}
+	SignalKind_value = map[string]int32{
+		"SIGNAL_KIND_UNSPECIFIED": 0,
+		"SIGNAL_KIND_OFFER":       1,
+		"SIGNAL_KIND_ANSWER":      2,
+		"SIGNAL_KIND_CANDIDATE":   3,
+		"SIGNAL_KIND_HANGUP":      4,
+	}
+)
+
+func (x SignalKind) Enum() *SignalKind {
+	p := new(SignalKind)
+	*p = x
+	return p
+}
+
+func (x SignalKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SignalKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tickroom_v1_social_proto_enumTypes[0].Descriptor()
+}
+
+func (SignalKind) Type() protoreflect.EnumType {
+	return &file_tickroom_v1_social_proto_enumTypes[0]
+}
+
+func (x SignalKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SignalKind.Descriptor instead.
+func (SignalKind) EnumDescriptor() ([]byte, []int) {
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{0}
+}
+
 // PresenceStatus is what a user is doing.
 type PresenceStatus int32
 
@@ -62,11 +122,11 @@ func (x PresenceStatus) String() string {
 }
 
 func (PresenceStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_tickroom_v1_social_proto_enumTypes[0].Descriptor()
+	return file_tickroom_v1_social_proto_enumTypes[1].Descriptor()
 }
 
 func (PresenceStatus) Type() protoreflect.EnumType {
-	return &file_tickroom_v1_social_proto_enumTypes[0]
+	return &file_tickroom_v1_social_proto_enumTypes[1]
 }
 
 func (x PresenceStatus) Number() protoreflect.EnumNumber {
@@ -75,7 +135,7 @@ func (x PresenceStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PresenceStatus.Descriptor instead.
 func (PresenceStatus) EnumDescriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{0}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{1}
 }
 
 // SendChat posts a chat line to a room the sender is in or to a lobby
@@ -472,6 +532,161 @@ func (x *SendDirect) GetText() string {
 	return ""
 }
 
+// SendSignal relays a WebRTC signaling message to another user who shares a
+// room with the sender or is its friend. The server never reads data. The
+// reply is Ok, or Error with ERROR_CODE_USER_OFFLINE, ERROR_CODE_BLOCKED,
+// ERROR_CODE_FORBIDDEN (no shared room and not friends),
+// ERROR_CODE_MESSAGE_TOO_LONG or ERROR_CODE_RATE_LIMITED.
+type SendSignal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// to_user_id is the other party.
+	ToUserId string `protobuf:"bytes,1,opt,name=to_user_id,json=toUserId,proto3" json:"to_user_id,omitempty"`
+	// call_id is chosen by the caller and names the call in every message.
+	CallId string     `protobuf:"bytes,2,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Kind   SignalKind `protobuf:"varint,3,opt,name=kind,proto3,enum=tickroom.v1.SignalKind" json:"kind,omitempty"`
+	// data is the SDP or candidate, opaque to the server.
+	Data          string `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendSignal) Reset() {
+	*x = SendSignal{}
+	mi := &file_tickroom_v1_social_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendSignal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendSignal) ProtoMessage() {}
+
+func (x *SendSignal) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_social_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendSignal.ProtoReflect.Descriptor instead.
+func (*SendSignal) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SendSignal) GetToUserId() string {
+	if x != nil {
+		return x.ToUserId
+	}
+	return ""
+}
+
+func (x *SendSignal) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *SendSignal) GetKind() SignalKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SignalKind_SIGNAL_KIND_UNSPECIFIED
+}
+
+func (x *SendSignal) GetData() string {
+	if x != nil {
+		return x.Data
+	}
+	return ""
+}
+
+// Signal is a relayed SendSignal, delivered to every connection of its
+// recipient.
+type Signal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// from_user_id is the sender, as the server knows it (never as claimed).
+	FromUserId    string     `protobuf:"bytes,1,opt,name=from_user_id,json=fromUserId,proto3" json:"from_user_id,omitempty"`
+	FromName      string     `protobuf:"bytes,2,opt,name=from_name,json=fromName,proto3" json:"from_name,omitempty"`
+	CallId        string     `protobuf:"bytes,3,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Kind          SignalKind `protobuf:"varint,4,opt,name=kind,proto3,enum=tickroom.v1.SignalKind" json:"kind,omitempty"`
+	Data          string     `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signal) Reset() {
+	*x = Signal{}
+	mi := &file_tickroom_v1_social_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signal) ProtoMessage() {}
+
+func (x *Signal) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_social_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signal.ProtoReflect.Descriptor instead.
+func (*Signal) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Signal) GetFromUserId() string {
+	if x != nil {
+		return x.FromUserId
+	}
+	return ""
+}
+
+func (x *Signal) GetFromName() string {
+	if x != nil {
+		return x.FromName
+	}
+	return ""
+}
+
+func (x *Signal) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *Signal) GetKind() SignalKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SignalKind_SIGNAL_KIND_UNSPECIFIED
+}
+
+func (x *Signal) GetData() string {
+	if x != nil {
+		return x.Data
+	}
+	return ""
+}
+
 // DirectMessage is a private message, delivered to its recipient.
 type DirectMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -493,7 +708,7 @@ type DirectMessage struct {
 
 func (x *DirectMessage) Reset() {
 	*x = DirectMessage{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[6]
+	mi := &file_tickroom_v1_social_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +720,7 @@ func (x *DirectMessage) String() string {
 func (*DirectMessage) ProtoMessage() {}
 
 func (x *DirectMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[6]
+	mi := &file_tickroom_v1_social_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +733,7 @@ func (x *DirectMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectMessage.ProtoReflect.Descriptor instead.
 func (*DirectMessage) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{6}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DirectMessage) GetId() uint64 {
@@ -578,7 +793,7 @@ type BlockUser struct {
 
 func (x *BlockUser) Reset() {
 	*x = BlockUser{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[7]
+	mi := &file_tickroom_v1_social_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +805,7 @@ func (x *BlockUser) String() string {
 func (*BlockUser) ProtoMessage() {}
 
 func (x *BlockUser) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[7]
+	mi := &file_tickroom_v1_social_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +818,7 @@ func (x *BlockUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockUser.ProtoReflect.Descriptor instead.
 func (*BlockUser) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{7}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BlockUser) GetUserId() string {
@@ -640,7 +855,7 @@ type AddFriend struct {
 
 func (x *AddFriend) Reset() {
 	*x = AddFriend{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[8]
+	mi := &file_tickroom_v1_social_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +867,7 @@ func (x *AddFriend) String() string {
 func (*AddFriend) ProtoMessage() {}
 
 func (x *AddFriend) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[8]
+	mi := &file_tickroom_v1_social_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +880,7 @@ func (x *AddFriend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddFriend.ProtoReflect.Descriptor instead.
 func (*AddFriend) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{8}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AddFriend) GetUserId() string {
@@ -697,7 +912,7 @@ type AnswerFriend struct {
 
 func (x *AnswerFriend) Reset() {
 	*x = AnswerFriend{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[9]
+	mi := &file_tickroom_v1_social_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +924,7 @@ func (x *AnswerFriend) String() string {
 func (*AnswerFriend) ProtoMessage() {}
 
 func (x *AnswerFriend) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[9]
+	mi := &file_tickroom_v1_social_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +937,7 @@ func (x *AnswerFriend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerFriend.ProtoReflect.Descriptor instead.
 func (*AnswerFriend) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{9}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AnswerFriend) GetUserId() string {
@@ -755,7 +970,7 @@ type FriendRequest struct {
 
 func (x *FriendRequest) Reset() {
 	*x = FriendRequest{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[10]
+	mi := &file_tickroom_v1_social_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +982,7 @@ func (x *FriendRequest) String() string {
 func (*FriendRequest) ProtoMessage() {}
 
 func (x *FriendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[10]
+	mi := &file_tickroom_v1_social_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -780,7 +995,7 @@ func (x *FriendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FriendRequest.ProtoReflect.Descriptor instead.
 func (*FriendRequest) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{10}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FriendRequest) GetFromUserId() string {
@@ -820,7 +1035,7 @@ type FriendAnswer struct {
 
 func (x *FriendAnswer) Reset() {
 	*x = FriendAnswer{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[11]
+	mi := &file_tickroom_v1_social_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +1047,7 @@ func (x *FriendAnswer) String() string {
 func (*FriendAnswer) ProtoMessage() {}
 
 func (x *FriendAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[11]
+	mi := &file_tickroom_v1_social_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +1060,7 @@ func (x *FriendAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FriendAnswer.ProtoReflect.Descriptor instead.
 func (*FriendAnswer) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{11}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FriendAnswer) GetUserId() string {
@@ -882,7 +1097,7 @@ type QueryPresence struct {
 
 func (x *QueryPresence) Reset() {
 	*x = QueryPresence{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[12]
+	mi := &file_tickroom_v1_social_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1109,7 @@ func (x *QueryPresence) String() string {
 func (*QueryPresence) ProtoMessage() {}
 
 func (x *QueryPresence) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[12]
+	mi := &file_tickroom_v1_social_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1122,7 @@ func (x *QueryPresence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryPresence.ProtoReflect.Descriptor instead.
 func (*QueryPresence) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{12}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *QueryPresence) GetUserIds() []string {
@@ -940,7 +1155,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[13]
+	mi := &file_tickroom_v1_social_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1167,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[13]
+	mi := &file_tickroom_v1_social_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1180,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{13}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Presence) GetUserId() string {
@@ -1022,7 +1237,7 @@ type PresenceList struct {
 
 func (x *PresenceList) Reset() {
 	*x = PresenceList{}
-	mi := &file_tickroom_v1_social_proto_msgTypes[14]
+	mi := &file_tickroom_v1_social_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1249,7 @@ func (x *PresenceList) String() string {
 func (*PresenceList) ProtoMessage() {}
 
 func (x *PresenceList) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_social_proto_msgTypes[14]
+	mi := &file_tickroom_v1_social_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1262,7 @@ func (x *PresenceList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceList.ProtoReflect.Descriptor instead.
 func (*PresenceList) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{14}
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PresenceList) GetUsers() []*Presence {
@@ -1089,7 +1304,21 @@ const file_tickroom_v1_social_proto_rawDesc = "" +
 	"SendDirect\x12%\n" +
 	"\n" +
 	"to_user_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\btoUserId\x12\x1f\n" +
-	"\x04text\x18\x02 \x01(\tB\v\x8a\xce\x18\a\b\x80\x80\x01 \xac\x02R\x04text\"\xb2\x01\n" +
+	"\x04text\x18\x02 \x01(\tB\v\x8a\xce\x18\a\b\x80\x80\x01 \xac\x02R\x04text\"\xa2\x01\n" +
+	"\n" +
+	"SendSignal\x12%\n" +
+	"\n" +
+	"to_user_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\btoUserId\x12\x1f\n" +
+	"\acall_id\x18\x02 \x01(\tB\x06\x8a\xce\x18\x02\b@R\x06callId\x12+\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x17.tickroom.v1.SignalKindR\x04kind\x12\x1f\n" +
+	"\x04data\x18\x04 \x01(\tB\v\x8a\xce\x18\a\b\x80\x80\x01 \xac\x02R\x04data\"\xa1\x01\n" +
+	"\x06Signal\x12 \n" +
+	"\ffrom_user_id\x18\x01 \x01(\tR\n" +
+	"fromUserId\x12\x1b\n" +
+	"\tfrom_name\x18\x02 \x01(\tR\bfromName\x12\x17\n" +
+	"\acall_id\x18\x03 \x01(\tR\x06callId\x12+\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x17.tickroom.v1.SignalKindR\x04kind\x12\x12\n" +
+	"\x04data\x18\x05 \x01(\tR\x04data\"\xb2\x01\n" +
 	"\rDirectMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12 \n" +
 	"\ffrom_user_id\x18\x02 \x01(\tR\n" +
@@ -1130,7 +1359,14 @@ const file_tickroom_v1_social_proto_rawDesc = "" +
 	"\x04game\x18\x05 \x01(\tR\x04game\x12\x1d\n" +
 	"\bsince_ms\x18\x06 \x01(\x03B\x020\x02R\asinceMs\";\n" +
 	"\fPresenceList\x12+\n" +
-	"\x05users\x18\x01 \x03(\v2\x15.tickroom.v1.PresenceR\x05users*\x87\x01\n" +
+	"\x05users\x18\x01 \x03(\v2\x15.tickroom.v1.PresenceR\x05users*\x8b\x01\n" +
+	"\n" +
+	"SignalKind\x12\x1b\n" +
+	"\x17SIGNAL_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11SIGNAL_KIND_OFFER\x10\x01\x12\x16\n" +
+	"\x12SIGNAL_KIND_ANSWER\x10\x02\x12\x19\n" +
+	"\x15SIGNAL_KIND_CANDIDATE\x10\x03\x12\x16\n" +
+	"\x12SIGNAL_KIND_HANGUP\x10\x04*\x87\x01\n" +
 	"\x0ePresenceStatus\x12\x1f\n" +
 	"\x1bPRESENCE_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17PRESENCE_STATUS_OFFLINE\x10\x01\x12\x1a\n" +
@@ -1149,35 +1385,40 @@ func file_tickroom_v1_social_proto_rawDescGZIP() []byte {
 	return file_tickroom_v1_social_proto_rawDescData
 }
 
-var file_tickroom_v1_social_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tickroom_v1_social_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_tickroom_v1_social_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_tickroom_v1_social_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_tickroom_v1_social_proto_goTypes = []any{
-	(PresenceStatus)(0),   // 0: tickroom.v1.PresenceStatus
-	(*SendChat)(nil),      // 1: tickroom.v1.SendChat
-	(*Chat)(nil),          // 2: tickroom.v1.Chat
-	(*ChatHistory)(nil),   // 3: tickroom.v1.ChatHistory
-	(*JoinChannel)(nil),   // 4: tickroom.v1.JoinChannel
-	(*LeaveChannel)(nil),  // 5: tickroom.v1.LeaveChannel
-	(*SendDirect)(nil),    // 6: tickroom.v1.SendDirect
-	(*DirectMessage)(nil), // 7: tickroom.v1.DirectMessage
-	(*BlockUser)(nil),     // 8: tickroom.v1.BlockUser
-	(*AddFriend)(nil),     // 9: tickroom.v1.AddFriend
-	(*AnswerFriend)(nil),  // 10: tickroom.v1.AnswerFriend
-	(*FriendRequest)(nil), // 11: tickroom.v1.FriendRequest
-	(*FriendAnswer)(nil),  // 12: tickroom.v1.FriendAnswer
-	(*QueryPresence)(nil), // 13: tickroom.v1.QueryPresence
-	(*Presence)(nil),      // 14: tickroom.v1.Presence
-	(*PresenceList)(nil),  // 15: tickroom.v1.PresenceList
+	(SignalKind)(0),       // 0: tickroom.v1.SignalKind
+	(PresenceStatus)(0),   // 1: tickroom.v1.PresenceStatus
+	(*SendChat)(nil),      // 2: tickroom.v1.SendChat
+	(*Chat)(nil),          // 3: tickroom.v1.Chat
+	(*ChatHistory)(nil),   // 4: tickroom.v1.ChatHistory
+	(*JoinChannel)(nil),   // 5: tickroom.v1.JoinChannel
+	(*LeaveChannel)(nil),  // 6: tickroom.v1.LeaveChannel
+	(*SendDirect)(nil),    // 7: tickroom.v1.SendDirect
+	(*SendSignal)(nil),    // 8: tickroom.v1.SendSignal
+	(*Signal)(nil),        // 9: tickroom.v1.Signal
+	(*DirectMessage)(nil), // 10: tickroom.v1.DirectMessage
+	(*BlockUser)(nil),     // 11: tickroom.v1.BlockUser
+	(*AddFriend)(nil),     // 12: tickroom.v1.AddFriend
+	(*AnswerFriend)(nil),  // 13: tickroom.v1.AnswerFriend
+	(*FriendRequest)(nil), // 14: tickroom.v1.FriendRequest
+	(*FriendAnswer)(nil),  // 15: tickroom.v1.FriendAnswer
+	(*QueryPresence)(nil), // 16: tickroom.v1.QueryPresence
+	(*Presence)(nil),      // 17: tickroom.v1.Presence
+	(*PresenceList)(nil),  // 18: tickroom.v1.PresenceList
 }
 var file_tickroom_v1_social_proto_depIdxs = []int32{
-	2,  // 0: tickroom.v1.ChatHistory.lines:type_name -> tickroom.v1.Chat
-	0,  // 1: tickroom.v1.Presence.status:type_name -> tickroom.v1.PresenceStatus
-	14, // 2: tickroom.v1.PresenceList.users:type_name -> tickroom.v1.Presence
-	3,  // [3:3] is the sub-list for method output_type
-	3,  // [3:3] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	3,  // 0: tickroom.v1.ChatHistory.lines:type_name -> tickroom.v1.Chat
+	0,  // 1: tickroom.v1.SendSignal.kind:type_name -> tickroom.v1.SignalKind
+	0,  // 2: tickroom.v1.Signal.kind:type_name -> tickroom.v1.SignalKind
+	1,  // 3: tickroom.v1.Presence.status:type_name -> tickroom.v1.PresenceStatus
+	17, // 4: tickroom.v1.PresenceList.users:type_name -> tickroom.v1.Presence
+	5,  // [5:5] is the sub-list for method output_type
+	5,  // [5:5] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_social_proto_init() }
@@ -1191,8 +1432,8 @@ func file_tickroom_v1_social_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_social_proto_rawDesc), len(file_tickroom_v1_social_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   15,
+			NumEnums:      2,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

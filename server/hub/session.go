@@ -183,6 +183,8 @@ func (s *Session) dispatch(m *tickroomv1.ClientMessage) error {
 		return so.SendChat(sm, id, b.SendChat)
 	case *tickroomv1.ClientMessage_SendDirect:
 		return so.SendDirect(sm, id, b.SendDirect)
+	case *tickroomv1.ClientMessage_SendSignal:
+		return so.SendSignal(sm, id, b.SendSignal)
 	case *tickroomv1.ClientMessage_JoinChannel:
 		return so.JoinChannel(sm, id, b.JoinChannel.Channel)
 	case *tickroomv1.ClientMessage_LeaveChannel:

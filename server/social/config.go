@@ -75,6 +75,8 @@ type Stats struct {
 	ChatRefused    atomic.Uint64 // chat lines and direct messages over the chat rate
 	DirectMessages atomic.Uint64 // direct messages delivered
 	DirectRefused  atomic.Uint64 // direct messages refused because the recipient blocked the sender
+	Signals        atomic.Uint64 // WebRTC signaling messages relayed
+	SignalRefused  atomic.Uint64 // signaling refused: blocked, no shared room or friendship, or over the rate
 	PresenceEvents atomic.Uint64 // presence changes queued on watchers' connections
 	Notifications  atomic.Uint64 // operator notifications sent
 }

@@ -94,8 +94,10 @@ type Member struct {
 	chats []string // chat keys (see chat.go); guarded by Social.mu
 
 	// Loop-only state.
-	chatTokens float64   // chat rate limiter
-	chatLast   time.Time // last chat refill; zero before the first line
+	chatTokens   float64   // chat rate limiter
+	chatLast     time.Time // last chat refill; zero before the first line
+	signalTokens float64   // signaling rate limiter
+	signalLast   time.Time // last signaling refill; zero before the first
 }
 
 // UserID returns the member's user id.

@@ -45,4 +45,7 @@ export const CLIENT_FIELD_LIMITS: readonly FieldLimit[] = [
   { body: "addFriend", message: "AddFriend", field: "userId", path: "add_friend.user_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
   { body: "queryPresence", message: "QueryPresence", field: "userIds", path: "query_presence.user_ids", maxBytes: 128, maxEntries: 256, maxKeyBytes: 0, errorCode: 2 },
   { body: "answerFriend", message: "AnswerFriend", field: "userId", path: "answer_friend.user_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
+  { body: "sendSignal", message: "SendSignal", field: "toUserId", path: "send_signal.to_user_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
+  { body: "sendSignal", message: "SendSignal", field: "callId", path: "send_signal.call_id", maxBytes: 64, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
+  { body: "sendSignal", message: "SendSignal", field: "data", path: "send_signal.data", maxBytes: 16384, maxEntries: 0, maxKeyBytes: 0, errorCode: 300 },
 ];

@@ -10,7 +10,7 @@ import type { Input, Joined, JoinRoom, LeaveRoom, Left } from "./room_pb.js";
 import { file_tickroom_v1_room } from "./room_pb.js";
 import type { Error, Notification, Ok, Ping, Pong, Welcome } from "./session_pb.js";
 import { file_tickroom_v1_session } from "./session_pb.js";
-import type { AddFriend, AnswerFriend, BlockUser, Chat, ChatHistory, DirectMessage, FriendAnswer, FriendRequest, JoinChannel, LeaveChannel, Presence, PresenceList, QueryPresence, SendChat, SendDirect } from "./social_pb.js";
+import type { AddFriend, AnswerFriend, BlockUser, Chat, ChatHistory, DirectMessage, FriendAnswer, FriendRequest, JoinChannel, LeaveChannel, Presence, PresenceList, QueryPresence, SendChat, SendDirect, SendSignal, Signal } from "./social_pb.js";
 import { file_tickroom_v1_social } from "./social_pb.js";
 import type { GameMessage, RoomEvent, State } from "./state_pb.js";
 import { file_tickroom_v1_state } from "./state_pb.js";
@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/envelope.proto.
  */
 export const file_tickroom_v1_envelope: GenFile = /*@__PURE__*/
-  fileDesc("Chp0aWNrcm9vbS92MS9lbnZlbG9wZS5wcm90bxILdGlja3Jvb20udjEi4wUKDUNsaWVudE1lc3NhZ2USEgoKcmVxdWVzdF9pZBgBIAEoDRIjCgVpbnB1dBgCIAEoCzISLnRpY2tyb29tLnYxLklucHV0SAASIQoEcGluZxgDIAEoCzIRLnRpY2tyb29tLnYxLlBpbmdIABIsCgpsaXN0X3Jvb21zGAQgASgLMhYudGlja3Jvb20udjEuTGlzdFJvb21zSAASLgoLY3JlYXRlX3Jvb20YBSABKAsyFy50aWNrcm9vbS52MS5DcmVhdGVSb29tSAASKgoJam9pbl9yb29tGAYgASgLMhUudGlja3Jvb20udjEuSm9pblJvb21IABIuCgtxdWlja19tYXRjaBgHIAEoCzIXLnRpY2tyb29tLnYxLlF1aWNrTWF0Y2hIABIsCgpsZWF2ZV9yb29tGAggASgLMhYudGlja3Jvb20udjEuTGVhdmVSb29tSAASKgoJc2VuZF9jaGF0GAkgASgLMhUudGlja3Jvb20udjEuU2VuZENoYXRIABIuCgtzZW5kX2RpcmVjdBgKIAEoCzIXLnRpY2tyb29tLnYxLlNlbmREaXJlY3RIABIwCgxqb2luX2NoYW5uZWwYCyABKAsyGC50aWNrcm9vbS52MS5Kb2luQ2hhbm5lbEgAEjIKDWxlYXZlX2NoYW5uZWwYDCABKAsyGS50aWNrcm9vbS52MS5MZWF2ZUNoYW5uZWxIABIsCgpibG9ja191c2VyGA0gASgLMhYudGlja3Jvb20udjEuQmxvY2tVc2VySAASLAoKYWRkX2ZyaWVuZBgOIAEoCzIWLnRpY2tyb29tLnYxLkFkZEZyaWVuZEgAEjQKDnF1ZXJ5X3ByZXNlbmNlGA8gASgLMhoudGlja3Jvb20udjEuUXVlcnlQcmVzZW5jZUgAEjIKDWFuc3dlcl9mcmllbmQYECABKAsyGS50aWNrcm9vbS52MS5BbnN3ZXJGcmllbmRIAEIGCgRib2R5Ir0GCg1TZXJ2ZXJNZXNzYWdlEhIKCnJlcXVlc3RfaWQYASABKA0SIwoFc3RhdGUYAiABKAsyEi50aWNrcm9vbS52MS5TdGF0ZUgAEiwKCnJvb21fZXZlbnQYAyABKAsyFi50aWNrcm9vbS52MS5Sb29tRXZlbnRIABIwCgxnYW1lX21lc3NhZ2UYBCABKAsyGC50aWNrcm9vbS52MS5HYW1lTWVzc2FnZUgAEiMKBWVycm9yGAUgASgLMhIudGlja3Jvb20udjEuRXJyb3JIABInCgd3ZWxjb21lGAYgASgLMhQudGlja3Jvb20udjEuV2VsY29tZUgAEiEKBHBvbmcYByABKAsyES50aWNrcm9vbS52MS5Qb25nSAASKgoJcm9vbV9saXN0GAggASgLMhUudGlja3Jvb20udjEuUm9vbUxpc3RIABIlCgZqb2luZWQYCSABKAsyEy50aWNrcm9vbS52MS5Kb2luZWRIABIhCgRsZWZ0GAogASgLMhEudGlja3Jvb20udjEuTGVmdEgAEiEKBGNoYXQYCyABKAsyES50aWNrcm9vbS52MS5DaGF0SAASNAoOZGlyZWN0X21lc3NhZ2UYDCABKAsyGi50aWNrcm9vbS52MS5EaXJlY3RNZXNzYWdlSAASMAoMY2hhdF9oaXN0b3J5GA0gASgLMhgudGlja3Jvb20udjEuQ2hhdEhpc3RvcnlIABIpCghwcmVzZW5jZRgOIAEoCzIVLnRpY2tyb29tLnYxLlByZXNlbmNlSAASMgoNcHJlc2VuY2VfbGlzdBgPIAEoCzIZLnRpY2tyb29tLnYxLlByZXNlbmNlTGlzdEgAEjEKDG5vdGlmaWNhdGlvbhgQIAEoCzIZLnRpY2tyb29tLnYxLk5vdGlmaWNhdGlvbkgAEh0KAm9rGBEgASgLMg8udGlja3Jvb20udjEuT2tIABI0Cg5mcmllbmRfcmVxdWVzdBgSIAEoCzIaLnRpY2tyb29tLnYxLkZyaWVuZFJlcXVlc3RIABIyCg1mcmllbmRfYW5zd2VyGBMgASgLMhkudGlja3Jvb20udjEuRnJpZW5kQW5zd2VySABCBgoEYm9keUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_lobby, file_tickroom_v1_room, file_tickroom_v1_session, file_tickroom_v1_social, file_tickroom_v1_state]);
+  fileDesc("Chp0aWNrcm9vbS92MS9lbnZlbG9wZS5wcm90bxILdGlja3Jvb20udjEikwYKDUNsaWVudE1lc3NhZ2USEgoKcmVxdWVzdF9pZBgBIAEoDRIjCgVpbnB1dBgCIAEoCzISLnRpY2tyb29tLnYxLklucHV0SAASIQoEcGluZxgDIAEoCzIRLnRpY2tyb29tLnYxLlBpbmdIABIsCgpsaXN0X3Jvb21zGAQgASgLMhYudGlja3Jvb20udjEuTGlzdFJvb21zSAASLgoLY3JlYXRlX3Jvb20YBSABKAsyFy50aWNrcm9vbS52MS5DcmVhdGVSb29tSAASKgoJam9pbl9yb29tGAYgASgLMhUudGlja3Jvb20udjEuSm9pblJvb21IABIuCgtxdWlja19tYXRjaBgHIAEoCzIXLnRpY2tyb29tLnYxLlF1aWNrTWF0Y2hIABIsCgpsZWF2ZV9yb29tGAggASgLMhYudGlja3Jvb20udjEuTGVhdmVSb29tSAASKgoJc2VuZF9jaGF0GAkgASgLMhUudGlja3Jvb20udjEuU2VuZENoYXRIABIuCgtzZW5kX2RpcmVjdBgKIAEoCzIXLnRpY2tyb29tLnYxLlNlbmREaXJlY3RIABIwCgxqb2luX2NoYW5uZWwYCyABKAsyGC50aWNrcm9vbS52MS5Kb2luQ2hhbm5lbEgAEjIKDWxlYXZlX2NoYW5uZWwYDCABKAsyGS50aWNrcm9vbS52MS5MZWF2ZUNoYW5uZWxIABIsCgpibG9ja191c2VyGA0gASgLMhYudGlja3Jvb20udjEuQmxvY2tVc2VySAASLAoKYWRkX2ZyaWVuZBgOIAEoCzIWLnRpY2tyb29tLnYxLkFkZEZyaWVuZEgAEjQKDnF1ZXJ5X3ByZXNlbmNlGA8gASgLMhoudGlja3Jvb20udjEuUXVlcnlQcmVzZW5jZUgAEjIKDWFuc3dlcl9mcmllbmQYECABKAsyGS50aWNrcm9vbS52MS5BbnN3ZXJGcmllbmRIABIuCgtzZW5kX3NpZ25hbBgRIAEoCzIXLnRpY2tyb29tLnYxLlNlbmRTaWduYWxIAEIGCgRib2R5IuQGCg1TZXJ2ZXJNZXNzYWdlEhIKCnJlcXVlc3RfaWQYASABKA0SIwoFc3RhdGUYAiABKAsyEi50aWNrcm9vbS52MS5TdGF0ZUgAEiwKCnJvb21fZXZlbnQYAyABKAsyFi50aWNrcm9vbS52MS5Sb29tRXZlbnRIABIwCgxnYW1lX21lc3NhZ2UYBCABKAsyGC50aWNrcm9vbS52MS5HYW1lTWVzc2FnZUgAEiMKBWVycm9yGAUgASgLMhIudGlja3Jvb20udjEuRXJyb3JIABInCgd3ZWxjb21lGAYgASgLMhQudGlja3Jvb20udjEuV2VsY29tZUgAEiEKBHBvbmcYByABKAsyES50aWNrcm9vbS52MS5Qb25nSAASKgoJcm9vbV9saXN0GAggASgLMhUudGlja3Jvb20udjEuUm9vbUxpc3RIABIlCgZqb2luZWQYCSABKAsyEy50aWNrcm9vbS52MS5Kb2luZWRIABIhCgRsZWZ0GAogASgLMhEudGlja3Jvb20udjEuTGVmdEgAEiEKBGNoYXQYCyABKAsyES50aWNrcm9vbS52MS5DaGF0SAASNAoOZGlyZWN0X21lc3NhZ2UYDCABKAsyGi50aWNrcm9vbS52MS5EaXJlY3RNZXNzYWdlSAASMAoMY2hhdF9oaXN0b3J5GA0gASgLMhgudGlja3Jvb20udjEuQ2hhdEhpc3RvcnlIABIpCghwcmVzZW5jZRgOIAEoCzIVLnRpY2tyb29tLnYxLlByZXNlbmNlSAASMgoNcHJlc2VuY2VfbGlzdBgPIAEoCzIZLnRpY2tyb29tLnYxLlByZXNlbmNlTGlzdEgAEjEKDG5vdGlmaWNhdGlvbhgQIAEoCzIZLnRpY2tyb29tLnYxLk5vdGlmaWNhdGlvbkgAEh0KAm9rGBEgASgLMg8udGlja3Jvb20udjEuT2tIABI0Cg5mcmllbmRfcmVxdWVzdBgSIAEoCzIaLnRpY2tyb29tLnYxLkZyaWVuZFJlcXVlc3RIABIyCg1mcmllbmRfYW5zd2VyGBMgASgLMhkudGlja3Jvb20udjEuRnJpZW5kQW5zd2VySAASJQoGc2lnbmFsGBQgASgLMhMudGlja3Jvb20udjEuU2lnbmFsSABCBgoEYm9keUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_lobby, file_tickroom_v1_room, file_tickroom_v1_session, file_tickroom_v1_social, file_tickroom_v1_state]);
 
 /**
  * ClientMessage is every message a client sends: one per binary WebSocket
@@ -165,6 +165,14 @@ export type ClientMessage = Message<"tickroom.v1.ClientMessage"> & {
      */
     value: AnswerFriend;
     case: "answerFriend";
+  } | {
+    /**
+     * send_signal relays a WebRTC signaling message; the reply is Ok.
+     *
+     * @generated from field: tickroom.v1.SendSignal send_signal = 17;
+     */
+    value: SendSignal;
+    case: "sendSignal";
   } | { case: undefined; value?: undefined };
 };
 
@@ -340,6 +348,14 @@ export type ServerMessage = Message<"tickroom.v1.ServerMessage"> & {
      */
     value: FriendAnswer;
     case: "friendAnswer";
+  } | {
+    /**
+     * signal is a relayed WebRTC signaling message from another user.
+     *
+     * @generated from field: tickroom.v1.Signal signal = 20;
+     */
+    value: Signal;
+    case: "signal";
   } | { case: undefined; value?: undefined };
 };
 

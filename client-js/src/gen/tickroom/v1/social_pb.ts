@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/social.proto.
  */
 export const file_tickroom_v1_social: GenFile = /*@__PURE__*/
-  fileDesc("Chh0aWNrcm9vbS92MS9zb2NpYWwucHJvdG8SC3RpY2tyb29tLnYxInAKCFNlbmRDaGF0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESFwoHY2hhbm5lbBgCIAEoCUIGis4YAghAEhkKBHRleHQYAyABKAlCC4rOGAcIgIABIKwCEhYKDmV4Y2x1ZGVfc2VuZGVyGAQgASgIIoMBCgRDaGF0EgoKAmlkGAEgASgEEg8KB3Jvb21faWQYAiABKAkSDwoHY2hhbm5lbBgDIAEoCRIUCgxmcm9tX3VzZXJfaWQYBCABKAkSEQoJZnJvbV9uYW1lGAUgASgJEgwKBHRleHQYBiABKAkSFgoKc2VudF9hdF9tcxgHIAEoA0ICMAIiUQoLQ2hhdEhpc3RvcnkSDwoHcm9vbV9pZBgBIAEoCRIPCgdjaGFubmVsGAIgASgJEiAKBWxpbmVzGAMgAygLMhEudGlja3Jvb20udjEuQ2hhdCImCgtKb2luQ2hhbm5lbBIXCgdjaGFubmVsGAEgASgJQgaKzhgCCEAiJwoMTGVhdmVDaGFubmVsEhcKB2NoYW5uZWwYASABKAlCBorOGAIIQCJECgpTZW5kRGlyZWN0EhsKCnRvX3VzZXJfaWQYASABKAlCB4rOGAMIgAESGQoEdGV4dBgCIAEoCUILis4YBwiAgAEgrAIifgoNRGlyZWN0TWVzc2FnZRIKCgJpZBgBIAEoBBIUCgxmcm9tX3VzZXJfaWQYAiABKAkSEQoJZnJvbV9uYW1lGAMgASgJEhIKCnRvX3VzZXJfaWQYBCABKAkSDAoEdGV4dBgFIAEoCRIWCgpzZW50X2F0X21zGAYgASgDQgIwAiI2CglCbG9ja1VzZXISGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIPCgd1bmJsb2NrGAIgASgIIjUKCUFkZEZyaWVuZBIYCgd1c2VyX2lkGAEgASgJQgeKzhgDCIABEg4KBnJlbW92ZRgCIAEoCCI4CgxBbnN3ZXJGcmllbmQSGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIOCgZhY2NlcHQYAiABKAgiUAoNRnJpZW5kUmVxdWVzdBIUCgxmcm9tX3VzZXJfaWQYASABKAkSEQoJZnJvbV9uYW1lGAIgASgJEhYKCnNlbnRfYXRfbXMYAyABKANCAjACIj8KDEZyaWVuZEFuc3dlchIPCgd1c2VyX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIYWNjZXB0ZWQYAyABKAgiLQoNUXVlcnlQcmVzZW5jZRIcCgh1c2VyX2lkcxgBIAMoCUIKis4YBgiAARCAAiKLAQoIUHJlc2VuY2USDwoHdXNlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEisKBnN0YXR1cxgDIAEoDjIbLnRpY2tyb29tLnYxLlByZXNlbmNlU3RhdHVzEg8KB3Jvb21faWQYBCABKAkSDAoEZ2FtZRgFIAEoCRIUCghzaW5jZV9tcxgGIAEoA0ICMAIiNAoMUHJlc2VuY2VMaXN0EiQKBXVzZXJzGAEgAygLMhUudGlja3Jvb20udjEuUHJlc2VuY2UqhwEKDlByZXNlbmNlU3RhdHVzEh8KG1BSRVNFTkNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF1BSRVNFTkNFX1NUQVRVU19PRkZMSU5FEAESGgoWUFJFU0VOQ0VfU1RBVFVTX09OTElORRACEhsKF1BSRVNFTkNFX1NUQVRVU19JTl9ST09NEANCPVo7Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC90aWNrcm9vbXYxO3RpY2tyb29tdjFiBnByb3RvMw", [file_tickroom_v1_options]);
+  fileDesc("Chh0aWNrcm9vbS92MS9zb2NpYWwucHJvdG8SC3RpY2tyb29tLnYxInAKCFNlbmRDaGF0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESFwoHY2hhbm5lbBgCIAEoCUIGis4YAghAEhkKBHRleHQYAyABKAlCC4rOGAcIgIABIKwCEhYKDmV4Y2x1ZGVfc2VuZGVyGAQgASgIIoMBCgRDaGF0EgoKAmlkGAEgASgEEg8KB3Jvb21faWQYAiABKAkSDwoHY2hhbm5lbBgDIAEoCRIUCgxmcm9tX3VzZXJfaWQYBCABKAkSEQoJZnJvbV9uYW1lGAUgASgJEgwKBHRleHQYBiABKAkSFgoKc2VudF9hdF9tcxgHIAEoA0ICMAIiUQoLQ2hhdEhpc3RvcnkSDwoHcm9vbV9pZBgBIAEoCRIPCgdjaGFubmVsGAIgASgJEiAKBWxpbmVzGAMgAygLMhEudGlja3Jvb20udjEuQ2hhdCImCgtKb2luQ2hhbm5lbBIXCgdjaGFubmVsGAEgASgJQgaKzhgCCEAiJwoMTGVhdmVDaGFubmVsEhcKB2NoYW5uZWwYASABKAlCBorOGAIIQCJECgpTZW5kRGlyZWN0EhsKCnRvX3VzZXJfaWQYASABKAlCB4rOGAMIgAESGQoEdGV4dBgCIAEoCUILis4YBwiAgAEgrAIihAEKClNlbmRTaWduYWwSGwoKdG9fdXNlcl9pZBgBIAEoCUIHis4YAwiAARIXCgdjYWxsX2lkGAIgASgJQgaKzhgCCEASJQoEa2luZBgDIAEoDjIXLnRpY2tyb29tLnYxLlNpZ25hbEtpbmQSGQoEZGF0YRgEIAEoCUILis4YBwiAgAEgrAIidwoGU2lnbmFsEhQKDGZyb21fdXNlcl9pZBgBIAEoCRIRCglmcm9tX25hbWUYAiABKAkSDwoHY2FsbF9pZBgDIAEoCRIlCgRraW5kGAQgASgOMhcudGlja3Jvb20udjEuU2lnbmFsS2luZBIMCgRkYXRhGAUgASgJIn4KDURpcmVjdE1lc3NhZ2USCgoCaWQYASABKAQSFAoMZnJvbV91c2VyX2lkGAIgASgJEhEKCWZyb21fbmFtZRgDIAEoCRISCgp0b191c2VyX2lkGAQgASgJEgwKBHRleHQYBSABKAkSFgoKc2VudF9hdF9tcxgGIAEoA0ICMAIiNgoJQmxvY2tVc2VyEhgKB3VzZXJfaWQYASABKAlCB4rOGAMIgAESDwoHdW5ibG9jaxgCIAEoCCI1CglBZGRGcmllbmQSGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIOCgZyZW1vdmUYAiABKAgiOAoMQW5zd2VyRnJpZW5kEhgKB3VzZXJfaWQYASABKAlCB4rOGAMIgAESDgoGYWNjZXB0GAIgASgIIlAKDUZyaWVuZFJlcXVlc3QSFAoMZnJvbV91c2VyX2lkGAEgASgJEhEKCWZyb21fbmFtZRgCIAEoCRIWCgpzZW50X2F0X21zGAMgASgDQgIwAiI/CgxGcmllbmRBbnN3ZXISDwoHdXNlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCGFjY2VwdGVkGAMgASgIIi0KDVF1ZXJ5UHJlc2VuY2USHAoIdXNlcl9pZHMYASADKAlCCorOGAYIgAEQgAIiiwEKCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIrCgZzdGF0dXMYAyABKA4yGy50aWNrcm9vbS52MS5QcmVzZW5jZVN0YXR1cxIPCgdyb29tX2lkGAQgASgJEgwKBGdhbWUYBSABKAkSFAoIc2luY2VfbXMYBiABKANCAjACIjQKDFByZXNlbmNlTGlzdBIkCgV1c2VycxgBIAMoCzIVLnRpY2tyb29tLnYxLlByZXNlbmNlKosBCgpTaWduYWxLaW5kEhsKF1NJR05BTF9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRU0lHTkFMX0tJTkRfT0ZGRVIQARIWChJTSUdOQUxfS0lORF9BTlNXRVIQAhIZChVTSUdOQUxfS0lORF9DQU5ESURBVEUQAxIWChJTSUdOQUxfS0lORF9IQU5HVVAQBCqHAQoOUHJlc2VuY2VTdGF0dXMSHwobUFJFU0VOQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXUFJFU0VOQ0VfU1RBVFVTX09GRkxJTkUQARIaChZQUkVTRU5DRV9TVEFUVVNfT05MSU5FEAISGwoXUFJFU0VOQ0VfU1RBVFVTX0lOX1JPT00QA0I9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_options]);
 
 /**
  * SendChat posts a chat line to a room the sender is in or to a lobby
@@ -234,6 +234,92 @@ export const SendDirectSchema: GenMessage<SendDirect> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_social, 5);
 
 /**
+ * SendSignal relays a WebRTC signaling message to another user who shares a
+ * room with the sender or is its friend. The server never reads data. The
+ * reply is Ok, or Error with ERROR_CODE_USER_OFFLINE, ERROR_CODE_BLOCKED,
+ * ERROR_CODE_FORBIDDEN (no shared room and not friends),
+ * ERROR_CODE_MESSAGE_TOO_LONG or ERROR_CODE_RATE_LIMITED.
+ *
+ * @generated from message tickroom.v1.SendSignal
+ */
+export type SendSignal = Message<"tickroom.v1.SendSignal"> & {
+  /**
+   * to_user_id is the other party.
+   *
+   * @generated from field: string to_user_id = 1;
+   */
+  toUserId: string;
+
+  /**
+   * call_id is chosen by the caller and names the call in every message.
+   *
+   * @generated from field: string call_id = 2;
+   */
+  callId: string;
+
+  /**
+   * @generated from field: tickroom.v1.SignalKind kind = 3;
+   */
+  kind: SignalKind;
+
+  /**
+   * data is the SDP or candidate, opaque to the server.
+   *
+   * @generated from field: string data = 4;
+   */
+  data: string;
+};
+
+/**
+ * Describes the message tickroom.v1.SendSignal.
+ * Use `create(SendSignalSchema)` to create a new message.
+ */
+export const SendSignalSchema: GenMessage<SendSignal> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_social, 6);
+
+/**
+ * Signal is a relayed SendSignal, delivered to every connection of its
+ * recipient.
+ *
+ * @generated from message tickroom.v1.Signal
+ */
+export type Signal = Message<"tickroom.v1.Signal"> & {
+  /**
+   * from_user_id is the sender, as the server knows it (never as claimed).
+   *
+   * @generated from field: string from_user_id = 1;
+   */
+  fromUserId: string;
+
+  /**
+   * @generated from field: string from_name = 2;
+   */
+  fromName: string;
+
+  /**
+   * @generated from field: string call_id = 3;
+   */
+  callId: string;
+
+  /**
+   * @generated from field: tickroom.v1.SignalKind kind = 4;
+   */
+  kind: SignalKind;
+
+  /**
+   * @generated from field: string data = 5;
+   */
+  data: string;
+};
+
+/**
+ * Describes the message tickroom.v1.Signal.
+ * Use `create(SignalSchema)` to create a new message.
+ */
+export const SignalSchema: GenMessage<Signal> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_social, 7);
+
+/**
  * DirectMessage is a private message, delivered to its recipient.
  *
  * @generated from message tickroom.v1.DirectMessage
@@ -287,7 +373,7 @@ export type DirectMessage = Message<"tickroom.v1.DirectMessage"> & {
  * Use `create(DirectMessageSchema)` to create a new message.
  */
 export const DirectMessageSchema: GenMessage<DirectMessage> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 6);
+  messageDesc(file_tickroom_v1_social, 8);
 
 /**
  * BlockUser blocks (or unblocks) a user: the sender no longer receives that
@@ -317,7 +403,7 @@ export type BlockUser = Message<"tickroom.v1.BlockUser"> & {
  * Use `create(BlockUserSchema)` to create a new message.
  */
 export const BlockUserSchema: GenMessage<BlockUser> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 7);
+  messageDesc(file_tickroom_v1_social, 9);
 
 /**
  * AddFriend asks a user for friendship. Presence flows only between
@@ -352,7 +438,7 @@ export type AddFriend = Message<"tickroom.v1.AddFriend"> & {
  * Use `create(AddFriendSchema)` to create a new message.
  */
 export const AddFriendSchema: GenMessage<AddFriend> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 8);
+  messageDesc(file_tickroom_v1_social, 10);
 
 /**
  * AnswerFriend accepts or declines a FriendRequest. The reply is Ok, or
@@ -382,7 +468,7 @@ export type AnswerFriend = Message<"tickroom.v1.AnswerFriend"> & {
  * Use `create(AnswerFriendSchema)` to create a new message.
  */
 export const AnswerFriendSchema: GenMessage<AnswerFriend> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 9);
+  messageDesc(file_tickroom_v1_social, 11);
 
 /**
  * FriendRequest tells a user that another asks for friendship. Answer with
@@ -418,7 +504,7 @@ export type FriendRequest = Message<"tickroom.v1.FriendRequest"> & {
  * Use `create(FriendRequestSchema)` to create a new message.
  */
 export const FriendRequestSchema: GenMessage<FriendRequest> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 10);
+  messageDesc(file_tickroom_v1_social, 12);
 
 /**
  * FriendAnswer tells a requester how its friend request was answered; an
@@ -454,7 +540,7 @@ export type FriendAnswer = Message<"tickroom.v1.FriendAnswer"> & {
  * Use `create(FriendAnswerSchema)` to create a new message.
  */
 export const FriendAnswerSchema: GenMessage<FriendAnswer> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 11);
+  messageDesc(file_tickroom_v1_social, 13);
 
 /**
  * QueryPresence asks for users' current status. The reply is PresenceList:
@@ -477,7 +563,7 @@ export type QueryPresence = Message<"tickroom.v1.QueryPresence"> & {
  * Use `create(QueryPresenceSchema)` to create a new message.
  */
 export const QueryPresenceSchema: GenMessage<QueryPresence> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 12);
+  messageDesc(file_tickroom_v1_social, 14);
 
 /**
  * Presence is a user's status. The server sends it unsolicited to the
@@ -535,7 +621,7 @@ export type Presence = Message<"tickroom.v1.Presence"> & {
  * Use `create(PresenceSchema)` to create a new message.
  */
 export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 13);
+  messageDesc(file_tickroom_v1_social, 15);
 
 /**
  * PresenceList answers QueryPresence, one entry per user asked about, in
@@ -557,7 +643,53 @@ export type PresenceList = Message<"tickroom.v1.PresenceList"> & {
  * Use `create(PresenceListSchema)` to create a new message.
  */
 export const PresenceListSchema: GenMessage<PresenceList> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_social, 14);
+  messageDesc(file_tickroom_v1_social, 16);
+
+/**
+ * SignalKind says what a WebRTC signaling message carries.
+ *
+ * @generated from enum tickroom.v1.SignalKind
+ */
+export enum SignalKind {
+  /**
+   * @generated from enum value: SIGNAL_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * SIGNAL_KIND_OFFER: an SDP offer that starts (or renegotiates) a call.
+   *
+   * @generated from enum value: SIGNAL_KIND_OFFER = 1;
+   */
+  OFFER = 1,
+
+  /**
+   * SIGNAL_KIND_ANSWER: the SDP answer to an offer.
+   *
+   * @generated from enum value: SIGNAL_KIND_ANSWER = 2;
+   */
+  ANSWER = 2,
+
+  /**
+   * SIGNAL_KIND_CANDIDATE: one ICE candidate (JSON of RTCIceCandidateInit).
+   *
+   * @generated from enum value: SIGNAL_KIND_CANDIDATE = 3;
+   */
+  CANDIDATE = 3,
+
+  /**
+   * SIGNAL_KIND_HANGUP: the call is over; data is empty.
+   *
+   * @generated from enum value: SIGNAL_KIND_HANGUP = 4;
+   */
+  HANGUP = 4,
+}
+
+/**
+ * Describes the enum tickroom.v1.SignalKind.
+ */
+export const SignalKindSchema: GenEnum<SignalKind> = /*@__PURE__*/
+  enumDesc(file_tickroom_v1_social, 0);
 
 /**
  * PresenceStatus is what a user is doing.
@@ -598,5 +730,5 @@ export enum PresenceStatus {
  * Describes the enum tickroom.v1.PresenceStatus.
  */
 export const PresenceStatusSchema: GenEnum<PresenceStatus> = /*@__PURE__*/
-  enumDesc(file_tickroom_v1_social, 0);
+  enumDesc(file_tickroom_v1_social, 1);
 

@@ -1,0 +1,73 @@
+package hub_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+func signal(to, call string, kind tickroomv1.SignalKind, data string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendSignal{SendSignal: &tickroomv1.SendSignal{ToUserId: to, CallId: call, Kind: kind, Data: data}}}
+}
+
+// TestSignalingBetweenSeatsOfARoom: an offer, an answer and a candidate go
+// between two players of one room untouched and named by the server.
+func TestSignalingBetweenSeatsOfARoom(t *testing.T) {
+	e := start(t, options{})
+	_, cs := e.room("ann", "bob")
+	a, b := cs[0], cs[1]
+	offer := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"
+	ok(t, a.Request(signal("bob", "call-1", tickroomv1.SignalKind_SIGNAL_KIND_OFFER, offer)))
+	got := b.Next(isKind[*tickroomv1.ServerMessage_Signal]).GetSignal()
+	if got.FromUserId != "ann" || got.CallId != "call-1" || got.Kind != tickroomv1.SignalKind_SIGNAL_KIND_OFFER || got.Data != offer {
+		t.Fatalf("bob got %v", got)
+	}
+	ok(t, b.Request(signal("ann", "call-1", tickroomv1.SignalKind_SIGNAL_KIND_ANSWER, "answer")))
+	if got := a.Next(isKind[*tickroomv1.ServerMessage_Signal]).GetSignal(); got.FromUserId != "bob" || got.Data != "answer" {
+		t.Fatalf("ann got %v", got)
+	}
+}
+
+// TestSignalingRefusals: someone outside the room cannot inject signaling
+// into a call, a blocked user cannot signal, and size and rate are capped.
+func TestSignalingRefusals(t *testing.T) {
+	e := start(t, options{})
+	_, cs := e.room("ann", "bob")
+	a, b := cs[0], cs[1]
+	eve, _ := e.connect("eve")
+	cand := tickroomv1.SignalKind_SIGNAL_KIND_CANDIDATE
+	if got := errCode(t, eve.Request(signal("bob", "call-1", cand, `{"candidate":"evil"}`))); got != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+		t.Fatalf("a stranger's candidate: %v, want FORBIDDEN", got)
+	}
+	if got := errCode(t, a.Request(signal("bob", "call-1", cand, strings.Repeat("x", 17<<10)))); got != tickroomv1.ErrorCode_ERROR_CODE_MESSAGE_TOO_LONG {
+		t.Fatalf("17 KiB of data: %v, want MESSAGE_TOO_LONG", got)
+	}
+	if got := errCode(t, a.Request(signal("bob", "", cand, "x"))); got != tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST {
+		t.Fatalf("no call id: %v, want BAD_REQUEST", got)
+	}
+	ok(t, b.Request(block("ann", false)))
+	if got := errCode(t, a.Request(signal("bob", "call-1", cand, "x"))); got != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("signal to a user who blocked the sender: %v, want BLOCKED", got)
+	}
+	// Nothing of the above reached bob.
+	for _, m := range b.Drain(200 * time.Millisecond) {
+		if m.GetSignal() != nil {
+			t.Fatalf("bob received %v", m)
+		}
+	}
+	ok(t, b.Request(block("ann", true)))
+	limited := false
+	for i := 0; i < 200 && !limited; i++ {
+		if r := a.Request(signal("bob", "call-1", cand, "c")); r.GetError() != nil {
+			if r.GetError().Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+				t.Fatalf("signal %d: %v", i, r.GetError())
+			}
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatal("200 signals at once were never rate-limited")
+	}
+}

@@ -1,0 +1,89 @@
+package social
+
+import (
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// Signaling limits: a call's setup is an offer, an answer and a few dozen
+// ICE candidates, so a connection may relay SignalRate messages a second
+// with a burst of SignalBurst; the size of each is capped in the .proto
+// (16 KiB of data).
+const (
+	SignalRate  = 20
+	SignalBurst = 60
+)
+
+// SendSignal relays a WebRTC signaling message (offer, answer, ICE
+// candidate, hang-up) to every connection of another user, without reading
+// it: voice between two players is set up over the connection they already
+// have. The two must share a room or be friends, and the recipient must not
+// have blocked the sender; the sender is named by the server, so no one can
+// pose as the other party of a call. It runs on the member's loop.
+func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) error {
+	from := m.user
+	switch {
+	case q.ToUserId == "" || q.ToUserId == from:
+		return protocol.NewError(protocol.ErrorUserNotFound, "no other party")
+	case q.CallId == "" || q.Kind == tickroomv1.SignalKind_SIGNAL_KIND_UNSPECIFIED:
+		return protocol.NewError(protocol.ErrorBadRequest, "call_id and kind are required")
+	}
+	if !so.allowSignal(m) {
+		so.stats.SignalRefused.Add(1)
+		return protocol.NewError(protocol.ErrorRateLimited, "signaling rate limit exceeded")
+	}
+	so.mu.Lock()
+	to, me := so.users[q.ToUserId], so.users[from]
+	if to == nil || me == nil {
+		so.mu.Unlock()
+		return protocol.NewError(protocol.ErrorUserOffline, "")
+	}
+	if _, blocked := to.blocks[from]; blocked {
+		so.mu.Unlock()
+		so.stats.SignalRefused.Add(1)
+		return protocol.NewError(protocol.ErrorBlocked, "")
+	}
+	_, friends := me.friends[q.ToUserId]
+	if !friends && !shareRoom(me, to) {
+		so.mu.Unlock()
+		so.stats.SignalRefused.Add(1)
+		return protocol.NewError(protocol.ErrorForbidden, "calls are between players of one room or friends")
+	}
+	so.mu.Unlock()
+	sig := &tickroomv1.Signal{FromUserId: from, FromName: m.name, CallId: q.CallId, Kind: q.Kind, Data: q.Data}
+	so.ok(m, id)
+	so.host.SendToUser(q.ToUserId, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Signal{Signal: sig}})
+	so.stats.Signals.Add(1)
+	return nil
+}
+
+// shareRoom reports whether two users are members of one room. The caller
+// holds so.mu.
+func shareRoom(a, b *profile) bool {
+	for _, ra := range a.rooms {
+		for _, rb := range b.rooms {
+			if ra.ID == rb.ID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allowSignal applies the signaling rate limit. It runs on the member's
+// loop.
+func (so *Social) allowSignal(m *Member) bool {
+	now := so.host.Now()
+	if m.signalLast.IsZero() {
+		m.signalTokens = SignalBurst
+	} else {
+		dt := now.Sub(m.signalLast).Seconds()
+		m.signalTokens = min(m.signalTokens+dt*SignalRate, SignalBurst)
+	}
+	m.signalLast = now
+	if m.signalTokens < 1 {
+		return false
+	}
+	m.signalTokens--
+	return true
+}
