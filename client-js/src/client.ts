@@ -17,12 +17,15 @@ import {
   QueryPresenceSchema,
   SendChatSchema,
   SendDirectSchema,
+  SendSignalSchema,
   type Chat,
   type ChatHistory,
   type DirectMessage,
   type FriendAnswer,
   type FriendRequest,
   type Presence,
+  type Signal,
+  type SignalKind,
 } from "./gen/tickroom/v1/social_pb.js";
 import { checkSession } from "./refusal.js";
 import { RequestTracker } from "./requests.js";
@@ -107,6 +110,8 @@ export interface ClientEvents {
   chatHistory: ChatHistory;
   /** direct is a direct message to this user. */
   direct: DirectMessage;
+  /** signal is a relayed WebRTC signaling message (see voice.ts). */
+  signal: Signal;
   /** presence is a friend's status change. */
   presence: Presence;
   /** friendRequest is a user asking this one for friendship; answer with answerFriend. */
@@ -312,6 +317,11 @@ export class Client extends Emitter<ClientEvents> {
     expectBody(await this.request({ case: "sendChat", value }), "ok");
   }
 
+  /** sendSignal relays a WebRTC signaling message to a user who shares a room with this one or is a friend. */
+  async sendSignal(toUserId: string, callId: string, kind: SignalKind, data: string): Promise<void> {
+    expectBody(await this.request({ case: "sendSignal", value: create(SendSignalSchema, { toUserId, callId, kind, data }) }), "ok");
+  }
+
   /** sendDirect sends a direct message to a connected user. */
   async sendDirect(toUserId: string, text: string): Promise<void> {
     expectBody(await this.request({ case: "sendDirect", value: create(SendDirectSchema, { toUserId, text }) }), "ok");
@@ -496,6 +506,9 @@ export class Client extends Emitter<ClientEvents> {
         break;
       case "directMessage":
         this.emit("direct", b.value);
+        break;
+      case "signal":
+        this.emit("signal", b.value);
         break;
       case "presence":
         this.emit("presence", b.value);

@@ -54,3 +54,4 @@ export { RttEstimator } from "./rtt.js";
 export { StateStore, type ApplyRejection, type ApplyResult } from "./state-store.js";
 export { CLIENT_FIELD_LIMITS, type FieldLimit } from "./gen/limits_table.js";
 export * as pb from "./pb.js";
+export { VoiceCall, answerCall, fetchIceServers, startCall, type VoiceCallEvents, type VoiceCallOptions } from "./voice.js";

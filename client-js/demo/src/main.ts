@@ -11,6 +11,7 @@ import { byId, el, errorText, shortId, show } from "./dom.js";
 import { GomokuView } from "./gomoku.js";
 import { LobbyView } from "./lobby.js";
 import type { GameView } from "./view.js";
+import { Voice } from "./voice.js";
 
 // ServerConfig is GET /v1/config's body.
 interface ServerConfig {
@@ -51,6 +52,8 @@ const ui = {
   canvas: byId<HTMLCanvasElement>("arena-canvas"),
   scores: byId<HTMLOListElement>("scores"),
 };
+
+const voice = new Voice(byId<HTMLButtonElement>("voice"), byId<HTMLAudioElement>("voice-audio"), (text) => (ui.gameStatus.textContent = text));
 
 const chat = new ChatPanel(byId("chat-log"), byId("chat-to"), byId("chat-form"), byId("chat-input"));
 
@@ -108,6 +111,7 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
   setConn("open", "connected");
   detach = [
     chat.attach(cl, w.userId),
+    voice.attach(cl, s.token),
     cl.on("state", ({ state }) => {
       if (state === "open") setConn("open", "connected");
       else if (state === "reconnecting" || state === "connecting") setConn("reconnecting", "reconnecting…");
@@ -222,6 +226,7 @@ function openRoomView(r: Room): void {
   detachRoom = () => offs.forEach((off) => off());
   renderPlayers(r);
   chat.setRoom(r);
+  voice.setRoom(r);
 }
 
 let detachRoom: () => void = () => {};
@@ -233,6 +238,7 @@ function closeRoomView(): void {
   view = undefined;
   room = undefined;
   chat.setRoom(undefined);
+  voice.setRoom(undefined);
   delete ui.gameView.dataset["room"];
   delete ui.gameView.dataset["seat"];
   delete ui.gameView.dataset["resumed"];
