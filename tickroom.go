@@ -159,8 +159,8 @@ func New(opts Options) (_ *Server, err error) {
 		Server: s.ws, Auth: s.auth, Games: s.games,
 		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: s.onResult()},
 		Revocations:     s.hubRevocations(),
-		MultipleSockets: o.MultipleSockets, MessageRate: o.MessageRate,
-		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
+		MultipleSockets: o.MultipleSockets,
+		Logger:          o.Logger, HeartbeatInterval: HeartbeatInterval,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)

@@ -65,7 +65,7 @@
 // The per-seat input rate (Definition.InputRate) is a token bucket of our
 // own, two float fields in the seat, checked under the room's lock that
 // Input holds anyway. golang.org/x/time/rate's Limiter was measured on the
-// same kind of per-message check (server/hub's BenchmarkMessageRate*,
+// same kind of per-message check (server's BenchmarkMessageRate*,
 // BENCHMARKS.md): two to three times the time, twice the memory per seat,
 // and a second mutex, for the same refill rule; so the bucket stays.
 package game

@@ -68,6 +68,7 @@ type Conn struct {
 	tokens        float64       // message rate bucket
 	excess        float64       // frames over the rate, decaying at the rate
 	rateLast      int64         // unix ns of the last refill
+	flooded       bool          // closing for a flood: input is dropped
 	overRate      bool          // the message being dispatched is over the rate
 	closeFor      CloseReason   // reason counted when the socket closes
 	resetOnExpire bool          // fail closed it: reset at the close deadline

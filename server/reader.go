@@ -22,6 +22,9 @@ const minFragment = 1 << 10
 // they used. It stops at an incomplete frame or when the connection stops
 // reading. now is the time the bytes were read. Loop only.
 func (c *Conn) readFrames(b []byte, now int64) int {
+	if c.flooded {
+		return len(b) // closing for a flood
+	}
 	cfg := &c.srv.cfg
 	used := 0
 	for c.state == stateOpen || c.state == stateClosing {
@@ -68,7 +71,11 @@ func (c *Conn) readFrames(b []byte, now int64) int {
 		}
 		if c.overRate {
 			if c.excess > 4*float64(cfg.MessageRate) {
-				c.fail(ReasonRate, cfg.RateCloseCode, "message rate exceeded")
+				// What the handler queued, its answers to the messages
+				// over the rate among them, goes out before the close
+				// frame; the rest of the flood is dropped unread.
+				c.flooded = true
+				c.closeAfterQueue(ReasonRate, cfg.RateCloseCode, "message rate exceeded")
 				return len(b)
 			}
 			if h.OpCode == ws.OpPing || h.OpCode == ws.OpPong {

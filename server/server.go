@@ -68,6 +68,10 @@ func (s *Server) OutboundBytes() int64 { return s.held.Load() }
 // size the layers above tell their clients. Safe from any goroutine.
 func (s *Server) MaxMessageSize() int { return s.cfg.MaxMessageSize }
 
+// MessageRate returns the messages per second a connection may send
+// (Config.MessageRate, defaults applied). Safe from any goroutine.
+func (s *Server) MessageRate() int { return s.cfg.MessageRate }
+
 // New validates cfg and returns a server that is not yet listening.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()

@@ -7,18 +7,13 @@
 //
 //	go run ./examples/pong
 //
-// The flags are the addresses; everything else keeps tickroom's defaults.
+// The flags, -addr and -http, are the addresses (tickroom.RunCommand);
+// everything else keeps tickroom's defaults.
 package main
 
 import (
-	"context"
 	"embed"
-	"flag"
-	"fmt"
 	"io/fs"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
@@ -28,33 +23,10 @@ import (
 var web embed.FS
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8081", "WebSocket listen address")
-	httpAddr := flag.String("http", "127.0.0.1:8080", "HTTP listen address (login and the page)")
-	flag.Parse()
-	if err := run(*addr, *httpAddr); err != nil {
-		fmt.Fprintln(os.Stderr, "pong:", err)
-		os.Exit(1)
-	}
-}
-
-func run(addr, httpAddr string) error {
-	pages, err := fs.Sub(web, "web/dist")
-	if err != nil {
-		return err
-	}
-	srv, err := tickroom.New(tickroom.Options{
-		Addr: addr, HTTPAddr: httpAddr, AdminAddr: tickroom.Off,
-		Games: []game.Definition{Definition()},
-		Pages: pages,
+	pages, _ := fs.Sub(web, "web/dist")
+	tickroom.Main("pong", tickroom.Options{
+		AdminAddr: tickroom.Off,
+		Games:     []game.Definition{Definition()},
+		Pages:     pages,
 	})
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	fmt.Printf("pong on http://%s/\n", srv.HTTPAddr())
-	return srv.Run(ctx)
 }

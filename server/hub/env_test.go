@@ -38,9 +38,8 @@ func start(t *testing.T, opts options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The transport's rate limit closes with the protocol's code, as the
-	// tickroom package wires it; otherwise a flood may meet the
-	// transport's 1008 before the hub's own 4002.
+	// The transport's rate limit, which the hub relies on, closes with the
+	// protocol's code, as the tickroom package wires it.
 	scfg := server.Config{Addr: "127.0.0.1:0", Loops: 2, RateCloseCode: server.StatusCode(protocol.CloseRateLimited)}
 	if opts.server != nil {
 		opts.server(&scfg)

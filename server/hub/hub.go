@@ -53,15 +53,14 @@
 //
 // # Rate limits
 //
-// The per-message check (Session.allow) is a token bucket of our own, a
-// few fields of loop-only state per session. golang.org/x/time/rate's
-// Limiter, the ecosystem's choice, was measured on that path
-// (BenchmarkMessageRate*, figures in BENCHMARKS.md): it takes two to three
-// times as long per message (a mutex, and time arithmetic in Durations) and
-// 80 bytes per limiter against our 40, and a loop-owned bucket needs no
-// lock. The check runs for every message a client sends, so the own bucket
-// stays there; limits checked off the hot path (guest logins per address
-// in server/auth) use x/time/rate.
+// The per-message rate is the transport's (server.Config.MessageRate,
+// checked by server.Conn's own token bucket; the server package doc says
+// why not golang.org/x/time/rate): a message over it reaches the hub with
+// server.Conn.OverRate set, and the hub answers it with
+// ERROR_CODE_RATE_LIMITED and drops it; the transport closes a connection
+// that keeps flooding with server.Config.RateCloseCode (the tickroom
+// package sets CLOSE_CODE_RATE_LIMITED). Limits checked off the hot path
+// (guest logins per address in server/auth) use x/time/rate.
 package hub
 
 import (
@@ -109,12 +108,6 @@ type Config struct {
 	// value means one socket per user: a second login closes the first with
 	// CLOSE_CODE_DUPLICATE_LOGIN.
 	MultipleSockets bool
-	// MessageRate is the number of messages a connection may send per
-	// second, with a burst of twice that. A connection over it gets
-	// ERROR_CODE_RATE_LIMITED for each message dropped; one that keeps
-	// sending past another burst's worth is closed with
-	// CLOSE_CODE_RATE_LIMITED. Zero value means 120.
-	MessageRate int
 	// HeartbeatInterval is the application ping interval told to clients in
 	// Welcome. Zero value means 10 s.
 	HeartbeatInterval time.Duration
@@ -178,7 +171,6 @@ func (c Config) withDefaults() Config {
 	if c.Games == nil {
 		c.Games = game.NewRegistry()
 	}
-	orDefault(&c.MessageRate, 120)
 	orDefault(&c.HeartbeatInterval, 10*time.Second)
 	orDefault(&c.MaxRoomsPerUser, 4)
 	orDefault(&c.MaxRooms, 10_000)
@@ -449,7 +441,7 @@ func (h *Hub) OnMessage(c *server.Conn, op server.OpCode, payload []byte) {
 		s.close(protocol.CloseProtocolError, "tickroom.v1 messages are binary")
 		return
 	}
-	s.handle(payload)
+	s.handle(payload, c.OverRate())
 }
 
 // OnClose gives up the session: its seats are held for the resume window

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/hub"
 )
 
@@ -124,7 +125,7 @@ func TestConcurrentQuickMatchNeverOverfills(t *testing.T) {
 
 func TestBadInputHarmsOnlyItsSender(t *testing.T) {
 	t.Parallel()
-	e := start(t, options{hub: func(c *hub.Config) { c.MessageRate = 50 }})
+	e := start(t, options{server: func(c *server.Config) { c.MessageRate = 50 }})
 	// A bystander keeps playing in its own room throughout.
 	by, _ := e.connect("bystander")
 	jb := joined(t, by.Request(quickMatch("tally")))

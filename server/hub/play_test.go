@@ -97,14 +97,14 @@ func BenchmarkInputDispatch(b *testing.B) {
 	if seat == 0 {
 		b.Fatal("join not confirmed")
 	}
-	h := &Hub{cfg: Config{MessageRate: 1 << 30}.withDefaults()}
-	s := &Session{h: h, tokens: 1 << 30, last: time.Now(), rooms: []membership{{room: room, id: room.ID(), seat: seat}}}
+	h := &Hub{cfg: Config{}.withDefaults()}
+	s := &Session{h: h, rooms: []membership{{room: room, id: room.ID(), seat: seat}}}
 	msg := inputBytes(0, room.ID(), 1, []byte{1, 2, 3, 4, 5, 6, 7, 8})
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	i := 0
 	for b.Loop() {
-		s.handle(msg)
+		s.handle(msg, false)
 		if i++; i%200 == 0 {
 			b.StopTimer()
 			_ = rt.Advance(time.Second / 20) // drain the inbox

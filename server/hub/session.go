@@ -31,11 +31,6 @@ type Session struct {
 	rooms []membership // guarded by mu
 
 	member *social.Member // set by Accept before any message
-
-	// Loop-only state.
-	tokens float64   // message rate limiter
-	excess float64   // messages over the limit, decaying at the rate
-	last   time.Time // last refill
 }
 
 // membership is a room the session has a seat in, or is joining.
@@ -49,7 +44,7 @@ type membership struct {
 }
 
 func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
-	return &Session{h: h, conn: c, ip: c.ClientIP(), claims: claims, tokens: float64(2 * h.cfg.MessageRate), last: h.cfg.Now()}
+	return &Session{h: h, conn: c, ip: c.ClientIP(), claims: claims}
 }
 
 // UserID returns the session's user id.
@@ -76,54 +71,23 @@ func (s *Session) close(code protocol.CloseCode, reason string) {
 	s.conn.Close(server.StatusCode(code), reason)
 }
 
-// verdict is what the message rate limit decides for one message.
-type verdict uint8
-
-const (
-	admit  verdict = iota // serve the message
-	refuse                // drop it with ERROR_CODE_RATE_LIMITED
-	flood                 // close the connection with CLOSE_CODE_RATE_LIMITED
-)
-
-// allow applies the message rate limit. It runs on the loop.
-func (s *Session) allow() verdict {
-	now := s.h.cfg.Now()
-	rate := float64(s.h.cfg.MessageRate)
-	dt := now.Sub(s.last).Seconds()
-	s.last = now
-	s.tokens = min(s.tokens+dt*rate, 2*rate)
-	s.excess = max(0, s.excess-dt*rate)
-	if s.tokens >= 1 {
-		s.tokens--
-		return admit
-	}
-	s.excess++
-	if s.excess > 2*rate {
-		return flood
-	}
-	return refuse
-}
-
-// rateLimited is the refusal of a message over the message rate, telling
-// the client when one more message will be allowed.
+// rateLimited is the refusal of a message over the transport's message
+// rate, telling the client when one more message will be allowed.
 func (s *Session) rateLimited() error {
 	return &protocol.Error{
 		Code: protocol.ErrorRateLimited, Message: "message rate limit exceeded",
-		RetryAfter: time.Duration(1000/s.h.cfg.MessageRate+1) * time.Millisecond,
+		RetryAfter: time.Duration(1000/s.h.srv.MessageRate()+1) * time.Millisecond,
 	}
 }
 
-// handle serves one binary message. It runs on the loop.
-func (s *Session) handle(p []byte) {
+// handle serves one binary message; overRate is the transport's verdict
+// (server.Conn.OverRate): such a message is answered with
+// ERROR_CODE_RATE_LIMITED and dropped. The transport itself closes a
+// connection that keeps flooding. It runs on the loop.
+func (s *Session) handle(p []byte, overRate bool) {
 	s.h.stats.MessagesIn.Add(1)
-	v := s.allow()
-	if v == flood {
-		s.h.stats.RateLimitCloses.Add(1)
-		s.close(protocol.CloseRateLimited, "")
-		return
-	}
 	if in, isInput := parseInput(p); isInput {
-		if v == refuse {
+		if overRate {
 			s.h.stats.RateLimited.Add(1)
 			if in.requestID != 0 {
 				s.fail(in.requestID, s.rateLimited())
@@ -141,7 +105,7 @@ func (s *Session) handle(p []byte) {
 		s.close(protocol.CloseProtocolError, "undecodable ClientMessage")
 		return
 	}
-	if v == refuse {
+	if overRate {
 		s.h.stats.RateLimited.Add(1)
 		s.fail(m.RequestId, s.rateLimited())
 		return

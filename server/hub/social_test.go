@@ -246,7 +246,6 @@ func TestSlowChatMemberIsClosedWhileOthersKeepChatting(t *testing.T) {
 			c.SlowCloseCode = ws.StatusCode(protocol.CloseSlowClient)
 		},
 		hub: func(c *hub.Config) {
-			c.MessageRate = 10000
 			c.Social = hub.SocialConfig{MaxTextBytes: 8 << 10, ChatRate: 10000, ChatBurst: 10000}
 		},
 	})

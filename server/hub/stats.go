@@ -17,7 +17,6 @@ type Stats struct {
 	Inputs          atomic.Uint64 // inputs queued to rooms
 	InputsRefused   atomic.Uint64 // inputs refused (not seated, rate, inbox full, size)
 	RateLimited     atomic.Uint64 // messages dropped by the per-connection rate limit
-	RateLimitCloses atomic.Uint64 // connections closed for flooding
 	ProtocolErrors  atomic.Uint64 // undecodable messages (connection closed)
 	Unsupported     atomic.Uint64 // message kinds this server does not serve
 	Errors          atomic.Uint64 // Error replies due

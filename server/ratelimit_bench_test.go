@@ -1,4 +1,4 @@
-package hub
+package server
 
 import (
 	"testing"
@@ -7,20 +7,25 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// The per-message rate check runs on the event loop for every message a
-// client sends. These benchmarks compare the session's own token bucket
-// (Session.allow) with golang.org/x/time/rate's Limiter on that path, each
-// at 120 messages/s with a burst of 240, the default, and messages arriving
-// at 100/s so that every check passes. Both read the clock themselves, as
-// on the loop. BENCHMARKS.md has the figures and the decision.
+// The per-message rate check runs on the event loop for every frame a
+// client sends. These benchmarks compare the connection's own token bucket
+// (Conn.allowFrame) with golang.org/x/time/rate's Limiter on that path,
+// each at 120 messages/s with a burst of 240, the default, and messages
+// arriving at 100/s so that every check passes. Both read the clock
+// themselves, as on the loop. BENCHMARKS.md has the figures and the
+// decision.
+
+func rateConn() *Conn {
+	return &Conn{srv: &Server{cfg: Config{MessageRate: 120}}, tokens: 240}
+}
 
 func BenchmarkMessageRateOwnBucket(b *testing.B) {
-	h := &Hub{cfg: Config{MessageRate: 120, Now: time.Now}}
-	s := &Session{h: h, tokens: 240, last: time.Now()}
+	c := rateConn()
+	c.rateLast = time.Now().UnixNano()
 	b.ReportAllocs()
 	for b.Loop() {
-		if s.allow() != admit {
-			s.tokens = 240
+		if !c.allowFrame(time.Now().UnixNano()) {
+			c.tokens = 240
 		}
 	}
 }
@@ -39,12 +44,13 @@ func BenchmarkMessageRateXTimeRate(b *testing.B) {
 // bucket refills and no check fails: the cost of the arithmetic alone.
 
 func BenchmarkMessageRateOwnBucketFakeClock(b *testing.B) {
-	now := time.Unix(1_800_000_000, 0)
-	h := &Hub{cfg: Config{MessageRate: 120, Now: func() time.Time { now = now.Add(10 * time.Millisecond); return now }}}
-	s := &Session{h: h, tokens: 240, last: now}
+	now := time.Unix(1_800_000_000, 0).UnixNano()
+	c := rateConn()
+	c.rateLast = now
 	b.ReportAllocs()
 	for b.Loop() {
-		if s.allow() != admit {
+		now += int64(10 * time.Millisecond)
+		if !c.allowFrame(now) {
 			b.Fatal("refused")
 		}
 	}

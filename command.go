@@ -1,0 +1,77 @@
+package tickroom
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Main is the main function of a game server command: it runs
+// RunCommand with the command line's arguments until SIGINT or SIGTERM,
+// and on an error prints it after name to standard error and exits with
+// status 1 (2 for a bad command line).
+//
+//	func main() {
+//		pages, _ := fs.Sub(web, "web/dist")
+//		tickroom.Main("pong", tickroom.Options{Games: []game.Definition{Definition()}, Pages: pages})
+//	}
+func Main(name string, opts Options) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := RunCommand(ctx, name, os.Args[1:], opts, os.Stdout)
+	stop()
+	switch {
+	case err == flag.ErrHelp:
+		os.Exit(0)
+	case err != nil && isUsage(err):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a bad command line; the flag set already printed it.
+type usageError struct{ error }
+
+func isUsage(err error) bool { _, ok := err.(usageError); return ok }
+
+// RunCommand serves opts as a command would: the flags in args, -addr
+// and -http, set Options.Addr and Options.HTTPAddr (their defaults are
+// opts' own, else DefaultAddr and DefaultHTTPAddr); it builds and starts
+// the server, writes "<name> on http://<HTTP address>/" to out, and serves
+// until ctx ends, then shuts down (Server.Run). Everything else keeps
+// opts' values. A bad command line returns an error after the usage is
+// printed to standard error; -h returns flag.ErrHelp.
+func RunCommand(ctx context.Context, name string, args []string, opts Options, out io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&opts.Addr, "addr", orString(opts.Addr, DefaultAddr), "WebSocket listen address")
+	fs.StringVar(&opts.HTTPAddr, "http", orString(opts.HTTPAddr, DefaultHTTPAddr), "HTTP listen address (login and the page)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return usageError{err}
+	}
+	srv, err := New(opts)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	if a := srv.HTTPAddr(); a != nil {
+		fmt.Fprintf(out, "%s on http://%s/\n", name, a)
+	}
+	return srv.Run(ctx)
+}
+
+func orString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
