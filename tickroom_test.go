@@ -18,6 +18,7 @@ import (
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/tickroomtest"
 )
 
 // race is a game from outside the built-in set: each "+" input moves the
@@ -62,26 +63,12 @@ func (g *race) Encode(s *game.Snapshot) {
 	}
 }
 
-// start runs a server on loopback ports with opts adjusted and returns it
-// with the cancel of its Run context and Run's result.
+// start runs a server on loopback ports with opts adjusted
+// (tickroomtest.Start) and returns it with the cancel of its Run context
+// and Run's result.
 func start(t *testing.T, opts tickroom.Options) (*tickroom.Server, context.CancelFunc, <-chan error) {
 	t.Helper()
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
-	}
-	if opts.HTTPAddr == "" {
-		opts.HTTPAddr = "127.0.0.1:0"
-	}
-	if opts.AdminAddr == "" {
-		opts.AdminAddr = tickroom.Off
-	}
-	srv, err := tickroom.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv := tickroomtest.Start(t, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done, finished := make(chan error, 1), make(chan struct{})
 	go func() {
