@@ -283,50 +283,44 @@ func (s *Server) loopList() []*loop {
 // handshakeStart counts c's handshake against its TCP peer, reporting
 // false when the peer is at its limit.
 func (s *Server) handshakeStart(c *Conn) bool {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	if s.hsIPs[c.ip] >= s.cfg.MaxHandshakesPerIP {
-		return false
-	}
-	s.hsIPs[c.ip]++
-	c.hsCounted = true
-	return true
+	return s.countStart(s.hsIPs, c.ip, s.cfg.MaxHandshakesPerIP, &c.hsCounted)
 }
 
 // handshakeDone ends c's handshake count, if it has one.
-func (s *Server) handshakeDone(c *Conn) {
-	if !c.hsCounted {
-		return
-	}
-	c.hsCounted = false
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	decr(s.hsIPs, c.ip)
-}
+func (s *Server) handshakeDone(c *Conn) { s.countDone(s.hsIPs, c.ip, &c.hsCounted) }
 
 // connStart counts c against its client address (Conn.ClientIP) for as
 // long as it is open, reporting false when the address is at
 // Config.MaxConnsPerIP.
 func (s *Server) connStart(c *Conn) bool {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	if s.ips[c.ip] >= s.cfg.MaxConnsPerIP {
-		return false
-	}
-	s.ips[c.ip]++
-	c.ipCounted = true
-	return true
+	return s.countStart(s.ips, c.ip, s.cfg.MaxConnsPerIP, &c.ipCounted)
 }
 
 // connDone ends c's count against its client address, if it has one.
-func (s *Server) connDone(c *Conn) {
-	if !c.ipCounted {
-		return
-	}
-	c.ipCounted = false
+func (s *Server) connDone(c *Conn) { s.countDone(s.ips, c.ip, &c.ipCounted) }
+
+// countStart adds one to m[ip] under ipMu and sets *counted, reporting
+// false, with nothing counted, when m[ip] is at limit.
+func (s *Server) countStart(m map[netip.Addr]int, ip netip.Addr, limit int, counted *bool) bool {
 	s.ipMu.Lock()
 	defer s.ipMu.Unlock()
-	decr(s.ips, c.ip)
+	if m[ip] >= limit {
+		return false
+	}
+	m[ip]++
+	*counted = true
+	return true
+}
+
+// countDone takes back what countStart added, if *counted says it did.
+func (s *Server) countDone(m map[netip.Addr]int, ip netip.Addr, counted *bool) {
+	if !*counted {
+		return
+	}
+	*counted = false
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	decr(m, ip)
 }
 
 // decr decrements m[k], deleting the key at zero.
