@@ -28,6 +28,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -56,10 +58,34 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tickroom-abuse: -attackers 1..2000, -phase up to 60s")
 		os.Exit(2)
 	}
+	if err := loopbackOnly(*wsAddr, *httpURL); err != nil {
+		fmt.Fprintln(os.Stderr, "tickroom-abuse:", err)
+		os.Exit(2)
+	}
 	if err := run(*wsAddr, *httpURL, *attack, *attackers, *phase, *pid); err != nil {
 		fmt.Fprintln(os.Stderr, "tickroom-abuse:", err)
 		os.Exit(1)
 	}
+}
+
+// loopbackOnly refuses targets outside 127.0.0.0/8 and ::1: the attacks are
+// for a server on this machine only.
+func loopbackOnly(wsAddr, httpURL string) error {
+	u, err := url.Parse(httpURL)
+	if err != nil {
+		return fmt.Errorf("-http: %w", err)
+	}
+	for _, hostport := range []string{wsAddr, u.Host} {
+		host, _, err := net.SplitHostPort(hostport)
+		if err != nil {
+			return fmt.Errorf("target %q: %w", hostport, err)
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.IsLoopback() {
+			return fmt.Errorf("target %q is not a loopback address", hostport)
+		}
+	}
+	return nil
 }
 
 // phaseStats is what one phase measured.

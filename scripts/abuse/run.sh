@@ -18,7 +18,7 @@ mkdir -p "$out/bin"
 go build -o "$out/bin/" ./cmd/tickroom ./cmd/tickroom-abuse
 
 for attack in $attacks; do
-	# The server gets one core and the load the other, as in MEASURED.md.
+	# The server gets one core and the load the other, so its CPU share is its own.
 	taskset -c 1 "$out/bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin "" \
 		-conformance-endpoints -guest-login-rate inf ${SERVER_FLAGS:-} \
 		>"$out/$attack.server.out" 2>"$out/$attack.server.err" &

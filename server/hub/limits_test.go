@@ -9,8 +9,8 @@ import (
 	"github.com/tickroom/tickroom/server/hub"
 )
 
-// TestOversizedFieldsAreRefusedAndNothingIsStored sends the attack of
-// hardening item 2, 60 KB user ids to AddFriend and BlockUser, and other
+// TestOversizedFieldsAreRefusedAndNothingIsStored sends oversized fields:
+// 60 KB user ids to AddFriend and BlockUser, and other
 // fields over their declared limits (protocol/limits.md). Each gets a typed
 // Error naming the field, the connection stays open, and nothing is
 // stored: the two-entry contact lists still take two real ids afterwards,
