@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -53,7 +54,7 @@ func (g *counter) Input(ctx *game.Context, seat uint32, data []byte) error {
 	case "-":
 		delete(g.vals, uint64(seat))
 	case "!":
-		return errBang
+		return fmt.Errorf("counter: %w", errBang) // wrapped: the room finds it with errors.As
 	case "end":
 		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "test"})
 	default:

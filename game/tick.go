@@ -1,6 +1,7 @@
 package game
 
 import (
+	"errors"
 	"time"
 
 	"github.com/tickroom/tickroom/internal/frame"
@@ -106,7 +107,7 @@ func (r *Room) applyInput(in *input) {
 	}
 	if err := w.game.Input(&w.ctx, in.seat, in.data); err != nil {
 		msg := Message{Text: err.Error()}
-		if ie, ok := err.(*InputError); ok {
+		if ie := (*InputError)(nil); errors.As(err, &ie) {
 			msg = Message{Code: ie.Code, Text: ie.Text, Data: ie.Data}
 		}
 		if m.client != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha1"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +53,7 @@ func (c *Conn) handshake(b []byte) int {
 	if err := h.Accept(c, r); err != nil {
 		st := 403
 		msg := err.Error()
-		if he, ok := err.(*HTTPError); ok {
+		if he := (*HTTPError)(nil); errors.As(err, &he) {
 			st, msg = he.Status, he.Message
 		}
 		c.srv.cfg.Logger.Debug("upgrade refused by handler", "conn", c.id, "ip", c.ip, "status", st)
