@@ -1,11 +1,14 @@
 package tickroom
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/limits"
 )
 
 // Off, as an address in Options, turns that listener off.
@@ -161,6 +164,33 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// validate refuses negative limits (wrapping ErrOptions); zero means
+// their default.
+func (o Options) validate() error {
+	err := errors.Join(
+		limits.NonNegative("TokenTTL", o.TokenTTL),
+		limits.NonNegative("GuestLoginRate", o.GuestLoginRate),
+		limits.NonNegative("GuestLoginBurst", o.GuestLoginBurst),
+		limits.NonNegative("MaxSpectatorStreams", o.MaxSpectatorStreams),
+		limits.NonNegative("MaxSpectatorStreamsPerIP", o.MaxSpectatorStreamsPerIP),
+		limits.NonNegative("Loops", o.Loops),
+		limits.NonNegative("Shards", o.Shards),
+		limits.NonNegative("MaxConns", o.MaxConns),
+		limits.NonNegative("MaxConnsPerIP", o.MaxConnsPerIP),
+		limits.NonNegative("MaxOutboundBytes", o.MaxOutboundBytes),
+		limits.NonNegative("MaxFrameSize", o.MaxFrameSize),
+		limits.NonNegative("MaxMessageSize", o.MaxMessageSize),
+		limits.NonNegative("MessageRate", o.MessageRate),
+		limits.NonNegative("DropGrace", o.DropGrace),
+		limits.NonNegative("ShutdownTimeout", o.ShutdownTimeout),
+		limits.NonNegative("StoreQueue", o.StoreQueue),
+	)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	return nil
+}
+
 func (o Options) withDefaults() Options {
 	if o.Addr == "" {
 		o.Addr = DefaultAddr
@@ -168,21 +198,11 @@ func (o Options) withDefaults() Options {
 	if o.HTTPAddr == "" {
 		o.HTTPAddr = DefaultHTTPAddr
 	}
-	if o.TokenTTL <= 0 {
-		o.TokenTTL = 24 * time.Hour
-	}
-	if o.MaxFrameSize <= 0 {
-		o.MaxFrameSize = 64 << 10
-	}
-	if o.MaxMessageSize <= 0 {
-		o.MaxMessageSize = 64 << 10
-	}
-	if o.DropGrace <= 0 {
-		o.DropGrace = 30 * time.Second
-	}
-	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 10 * time.Second
-	}
+	limits.Default(&o.TokenTTL, 24*time.Hour)
+	limits.Default(&o.MaxFrameSize, 64<<10)
+	limits.Default(&o.MaxMessageSize, 64<<10)
+	limits.Default(&o.DropGrace, 30*time.Second)
+	limits.Default(&o.ShutdownTimeout, 10*time.Second)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

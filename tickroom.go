@@ -93,6 +93,9 @@ type Server struct {
 // store and applies its migrations first, and fails with a store error
 // when that cannot be done (there is no fallback to memory).
 func New(opts Options) (_ *Server, err error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	o := opts.withDefaults()
 	if o.Addr == Off {
 		return nil, fmt.Errorf("%w: the WebSocket address cannot be off", ErrOptions)

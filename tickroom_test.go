@@ -262,6 +262,34 @@ func TestServerRefuses(t *testing.T) {
 		{"game without New", tickroom.Options{Games: []game.Definition{{Name: "empty"}}}, game.ErrInvalidDefinition},
 		{"tick rate", tickroom.Options{Games: []game.Definition{{Name: "fast", TickRate: 500, New: raceDefinition().New}}}, game.ErrInvalidDefinition},
 	}
+	for _, tc := range []struct {
+		field string
+		opts  tickroom.Options
+	}{
+		{"TokenTTL", tickroom.Options{TokenTTL: -time.Hour}},
+		{"GuestLoginRate", tickroom.Options{GuestLoginRate: -1}},
+		{"GuestLoginBurst", tickroom.Options{GuestLoginBurst: -1}},
+		{"MaxSpectatorStreams", tickroom.Options{MaxSpectatorStreams: -1}},
+		{"MaxSpectatorStreamsPerIP", tickroom.Options{MaxSpectatorStreamsPerIP: -1}},
+		{"Loops", tickroom.Options{Loops: -1}},
+		{"Shards", tickroom.Options{Shards: -1}},
+		{"MaxConns", tickroom.Options{MaxConns: -1}},
+		{"MaxConnsPerIP", tickroom.Options{MaxConnsPerIP: -1}},
+		{"MaxOutboundBytes", tickroom.Options{MaxOutboundBytes: -1}},
+		{"MaxFrameSize", tickroom.Options{MaxFrameSize: -1}},
+		{"MaxMessageSize", tickroom.Options{MaxMessageSize: -5}},
+		{"MessageRate", tickroom.Options{MessageRate: -1}},
+		{"DropGrace", tickroom.Options{DropGrace: -3 * time.Second}},
+		{"ShutdownTimeout", tickroom.Options{ShutdownTimeout: -time.Second}},
+		{"StoreQueue", tickroom.Options{StoreQueue: -1}},
+	} {
+		t.Run("negative "+tc.field, func(t *testing.T) {
+			_, err := tickroom.New(tc.opts)
+			if !errors.Is(err, tickroom.ErrOptions) || !strings.HasPrefix(err.Error(), "tickroom: ") || !strings.Contains(err.Error(), tc.field+" is negative") {
+				t.Fatalf("New with negative %s: %v, want ErrOptions naming it", tc.field, err)
+			}
+		})
+	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := tickroom.New(tc.opts); !errors.Is(err, tc.want) {

@@ -1,10 +1,13 @@
 package game
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/tickroom/tickroom/internal/frame"
+	"github.com/tickroom/tickroom/internal/limits"
 )
 
 // Client is a room member's connection as the runtime sees it. Its methods
@@ -119,6 +122,23 @@ type Config struct {
 	OnResult func(Result)
 }
 
+// validate refuses negative limits (wrapping ErrInvalidOptions); zero
+// means their default.
+func (c Config) validate() error {
+	err := errors.Join(
+		limits.NonNegative("InboxSize", c.InboxSize),
+		limits.NonNegative("MaxInputSize", c.MaxInputSize),
+		limits.NonNegative("DropGrace", c.DropGrace),
+		limits.NonNegative("EmptyTimeout", c.EmptyTimeout),
+		limits.NonNegative("ResumeTicks", c.ResumeTicks),
+		limits.NonNegative("MaxCatchUp", c.MaxCatchUp),
+	)
+	if err != nil {
+		return fmt.Errorf("%w: config: %w", ErrInvalidOptions, err)
+	}
+	return nil
+}
+
 func (c Config) withDefaults() Config {
 	if c.Registry == nil {
 		c.Registry = NewRegistry()
@@ -129,30 +149,16 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.InboxSize <= 0 {
-		c.InboxSize = 256
-	}
-	if c.MaxInputSize <= 0 {
-		c.MaxInputSize = 4096
-	}
-	if c.DropGrace <= 0 {
-		c.DropGrace = 30 * time.Second
-	}
-	if c.EmptyTimeout <= 0 {
-		c.EmptyTimeout = 30 * time.Second
-	}
-	if c.ResumeTicks <= 0 {
-		c.ResumeTicks = 16
-	}
+	limits.Default(&c.InboxSize, 256)
+	limits.Default(&c.MaxInputSize, 4096)
+	limits.Default(&c.DropGrace, 30*time.Second)
+	limits.Default(&c.EmptyTimeout, 30*time.Second)
+	limits.Default(&c.ResumeTicks, 16)
 	if c.ResumeTicks < 2 {
 		c.ResumeTicks = 2
 	}
-	if c.MaxCatchUp <= 0 {
-		c.MaxCatchUp = 2
-	}
-	if c.Resolution <= 0 {
-		c.Resolution = 500 * time.Microsecond
-	}
+	limits.Default(&c.MaxCatchUp, 2)
+	limits.Default(&c.Resolution, 500*time.Microsecond)
 	return c
 }
 

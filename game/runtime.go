@@ -47,6 +47,9 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	if cfg.Resolution < 0 || cfg.Resolution > 10*time.Millisecond {
 		return nil, fmt.Errorf("%w: resolution %v not in 0..10ms", ErrInvalidOptions, cfg.Resolution)
 	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	n := cfg.Shards
 	if n == 0 {

@@ -240,3 +240,29 @@ func TestBinarySecrets(t *testing.T) {
 		}
 	})
 }
+
+// TestBinaryRefusesNegativeLimits: a negative size, duration or rate on
+// the command line or in the environment stops the binary with status 1
+// and a message naming the flag, instead of starting with the default.
+func TestBinaryRefusesNegativeLimits(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		args, env []string
+		want      string
+	}{
+		{args: []string{"-max-message", "-5"}, want: "-max-message -5"},
+		{args: []string{"-max-frame", "-1"}, want: "-max-frame -1"},
+		{args: []string{"-drop-grace", "-3s"}, want: "-drop-grace -3s"},
+		{args: []string{"-token-ttl", "-1h"}, want: "-token-ttl -1h0m0s"},
+		{env: []string{"TICKROOM_MAX_MESSAGE=-5"}, want: "-max-message -5"},
+	} {
+		t.Run(strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", ""}, tc.args...)...)
+			cmd.Env = append(os.Environ(), tc.env...)
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), "negative") {
+				t.Fatalf("exit %v, output:\n%s\nwant status 1 and %q", err, out, tc.want)
+			}
+		})
+	}
+}

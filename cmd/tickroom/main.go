@@ -118,6 +118,9 @@ func parseFlags() (*flags, error) {
 			}
 		}
 	})
+	if err == nil {
+		err = negativeFlag(fs)
+	}
 	f.adminSet = set["admin"]
 	fs.Visit(func(fl *flag.Flag) {
 		if secretFlag[fl.Name] {
@@ -128,6 +131,34 @@ func parseFlags() (*flags, error) {
 		err = f.readSecretFiles()
 	}
 	return f, err
+}
+
+// negativeFlag refuses a negative number in any numeric flag, naming it:
+// every one is a size, a count, a rate or a duration, which the library
+// refuses too (tickroom.ErrOptions) with the option's name.
+func negativeFlag(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(fl *flag.Flag) {
+		g, ok := fl.Value.(flag.Getter)
+		if !ok || err != nil {
+			return
+		}
+		neg := false
+		switch v := g.Get().(type) {
+		case int:
+			neg = v < 0
+		case int64:
+			neg = v < 0
+		case float64:
+			neg = v < 0
+		case time.Duration:
+			neg = v < 0
+		}
+		if neg {
+			err = fmt.Errorf("-%s %s: a limit cannot be negative (0 means the default)", fl.Name, fl.Value)
+		}
+	})
+	return err
 }
 
 func run() error {

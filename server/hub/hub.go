@@ -73,6 +73,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
@@ -171,37 +172,50 @@ func (c Config) withDefaults() Config {
 	if c.Games == nil {
 		c.Games = game.NewRegistry()
 	}
-	orDefault(&c.HeartbeatInterval, 10*time.Second)
-	orDefault(&c.MaxRoomsPerUser, 4)
-	orDefault(&c.MaxRooms, 10_000)
-	orDefault(&c.RoomCreateRate, 0.5)
-	orDefault(&c.RoomCreateBurst, 32)
-	orDefault(&c.MaxRoomCostPerUser, 32)
-	orDefault(&c.IPQuotaFactor, 4)
+	limits.Default(&c.HeartbeatInterval, 10*time.Second)
+	limits.Default(&c.MaxRoomsPerUser, 4)
+	limits.Default(&c.MaxRooms, 10_000)
+	limits.Default(&c.RoomCreateRate, 0.5)
+	limits.Default(&c.RoomCreateBurst, 32)
+	limits.Default(&c.MaxRoomCostPerUser, 32)
+	limits.Default(&c.IPQuotaFactor, 4)
 	if c.IPQuotaExempt == nil {
 		c.IPQuotaExempt = isLoopback
 	}
-	orDefault(&c.CreatorGoneTimeout, 5*time.Second)
-	orDefault(&c.KickDuration, 5*time.Minute)
+	limits.Default(&c.CreatorGoneTimeout, 5*time.Second)
+	limits.Default(&c.KickDuration, 5*time.Minute)
 	if c.Revocations == nil {
 		c.Revocations = NewMemoryRevocations()
 	}
-	orDefault(&c.ListLimit, 100)
+	limits.Default(&c.ListLimit, 100)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	orDefault(&c.Runtime.DropGrace, 30*time.Second)
+	limits.Default(&c.Runtime.DropGrace, 30*time.Second)
 	return c
 }
 
-// orDefault sets *v to d when it is zero or negative.
-func orDefault[T int | float64 | time.Duration](v *T, d T) {
-	if *v <= 0 {
-		*v = d
+// validate refuses negative limits; zero means their default.
+func (c Config) validate() error {
+	err := errors.Join(
+		limits.NonNegative("HeartbeatInterval", c.HeartbeatInterval),
+		limits.NonNegative("MaxRoomsPerUser", c.MaxRoomsPerUser),
+		limits.NonNegative("MaxRooms", c.MaxRooms),
+		limits.NonNegative("RoomCreateRate", c.RoomCreateRate),
+		limits.NonNegative("RoomCreateBurst", c.RoomCreateBurst),
+		limits.NonNegative("MaxRoomCostPerUser", c.MaxRoomCostPerUser),
+		limits.NonNegative("IPQuotaFactor", c.IPQuotaFactor),
+		limits.NonNegative("CreatorGoneTimeout", c.CreatorGoneTimeout),
+		limits.NonNegative("ListLimit", c.ListLimit),
+		limits.NonNegative("KickDuration", c.KickDuration),
+	)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	return nil
 }
 
 // Hub serves tickroom.v1 on a WebSocket path. It implements
@@ -235,6 +249,9 @@ var (
 // New returns a hub and the room runtime it drives; call Start to start
 // the runtime's tick workers.
 func New(cfg Config) (*Hub, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	if cfg.Server == nil || cfg.Auth == nil {
 		return nil, fmt.Errorf("%w: Server and Auth are required", ErrConfig)

@@ -1,8 +1,12 @@
 package social
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"sync/atomic"
+
+	"github.com/tickroom/tickroom/internal/limits"
 )
 
 // Config limits chat, direct messages, friend and block lists and presence
@@ -44,26 +48,38 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	orDefault(&c.MaxTextBytes, 500)
-	orDefault(&c.HistoryLines, 50)
-	orDefault(&c.ChatRate, 2)
-	orDefault(&c.ChatBurst, 10)
-	orDefault(&c.MaxChannels, 1000)
-	orDefault(&c.MaxChannelsPerUser, 8)
-	orDefault(&c.MaxChannelsPerAddress, 32)
-	orDefault(&c.MaxListSize, 500)
+	limits.Default(&c.MaxTextBytes, 500)
+	limits.Default(&c.HistoryLines, 50)
+	limits.Default(&c.ChatRate, 2)
+	limits.Default(&c.ChatBurst, 10)
+	limits.Default(&c.MaxChannels, 1000)
+	limits.Default(&c.MaxChannelsPerUser, 8)
+	limits.Default(&c.MaxChannelsPerAddress, 32)
+	limits.Default(&c.MaxListSize, 500)
 	if c.AddressExempt == nil {
 		c.AddressExempt = func(ip netip.Addr) bool { return ip.IsLoopback() }
 	}
-	orDefault(&c.MaxPresenceQuery, 100)
+	limits.Default(&c.MaxPresenceQuery, 100)
 	return c
 }
 
-// orDefault sets *v to d when it is zero or negative.
-func orDefault[T int | float64](v *T, d T) {
-	if *v <= 0 {
-		*v = d
+// validate refuses negative limits; zero means their default.
+func (c Config) validate() error {
+	err := errors.Join(
+		limits.NonNegative("MaxTextBytes", c.MaxTextBytes),
+		limits.NonNegative("HistoryLines", c.HistoryLines),
+		limits.NonNegative("ChatRate", c.ChatRate),
+		limits.NonNegative("ChatBurst", c.ChatBurst),
+		limits.NonNegative("MaxChannels", c.MaxChannels),
+		limits.NonNegative("MaxChannelsPerUser", c.MaxChannelsPerUser),
+		limits.NonNegative("MaxChannelsPerAddress", c.MaxChannelsPerAddress),
+		limits.NonNegative("MaxListSize", c.MaxListSize),
+		limits.NonNegative("MaxPresenceQuery", c.MaxPresenceQuery),
+	)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	return nil
 }
 
 // Stats counts social events. Every field is safe to read from any

@@ -5,10 +5,13 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickroom/tickroom/internal/limits"
 )
 
 // ICEConfig is the STUN and TURN configuration players' browsers use to
@@ -26,7 +29,8 @@ type ICEConfig struct {
 	// TURNSecret is the secret shared with the TURN server. Zero value
 	// means the turn: and turns: URLs get no credentials.
 	TURNSecret []byte
-	// TTL is how long TURN credentials are valid. Zero value means 1 hour.
+	// TTL is how long TURN credentials are valid. Zero value means 1 hour;
+	// a negative one is refused by Validate.
 	TTL time.Duration
 }
 
@@ -49,10 +53,19 @@ type ICEServers struct {
 const ICEPath = "/v1/ice-servers"
 
 func (c ICEConfig) ttl() time.Duration {
-	if c.TTL <= 0 {
+	if c.TTL == 0 {
 		return time.Hour
 	}
 	return c.TTL
+}
+
+// Validate refuses a negative TTL (wrapping ErrConfig); zero means an
+// hour.
+func (c ICEConfig) Validate() error {
+	if err := limits.NonNegative("ICEConfig.TTL", c.TTL); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
 }
 
 // Servers returns the ICE servers for userID at now: STUN URLs as they

@@ -128,6 +128,9 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 	if host == nil {
 		return nil, errors.Join(ErrConfig, errors.New("social: Host is required"))
 	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	if stats == nil {
 		stats = new(Stats)
 	}
