@@ -49,27 +49,6 @@ func metadataMatches(have, want map[string]string) bool {
 	return true
 }
 
-// Limits on what a client may attach to a room: it is copied into every
-// listing, so it is kept small.
-const (
-	maxRoomPairs    = 16  // entries in options or metadata
-	maxRoomKeyLen   = 64  // bytes in a key
-	maxRoomValueLen = 256 // bytes in a value
-)
-
-// checkPairs refuses options or metadata over the limits.
-func checkPairs(what string, m map[string]string) error {
-	if len(m) > maxRoomPairs {
-		return protocol.Errorf(protocol.ErrorBadOptions, "%s: more than %d entries", what, maxRoomPairs)
-	}
-	for k, v := range m {
-		if len(k) > maxRoomKeyLen || len(v) > maxRoomValueLen {
-			return protocol.Errorf(protocol.ErrorBadOptions, "%s: keys are at most %d bytes and values %d", what, maxRoomKeyLen, maxRoomValueLen)
-		}
-	}
-	return nil
-}
-
 // errRoomsPerUser refuses a join past Config.MaxRoomsPerUser.
 var errRoomsPerUser = protocol.NewError(protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
 
@@ -115,25 +94,16 @@ func (s *Session) newOwnedRoom(opts game.RoomOptions) (*game.Room, error) {
 }
 
 // newRoom creates a room and lists it in the directory, in its quick-match
-// pool when it is public and has no password.
+// pool when it is public and has no password. Its options and metadata
+// come from a decoded CreateRoom or QuickMatch, whose sizes
+// protocol.ValidateClientMessage already bounded.
 func (h *Hub) newRoom(opts game.RoomOptions) (*game.Room, error) {
-	if err := checkPairs("options", opts.Options); err != nil {
-		return nil, err
-	}
-	if err := checkPairs("metadata", opts.Metadata); err != nil {
-		return nil, err
-	}
 	if h.rt.RoomCount() >= h.cfg.MaxRooms {
 		return nil, protocol.NewError(protocol.ErrorRoomLimit, "the server runs as many rooms as it may")
 	}
 	room, err := h.rt.CreateRoom(opts)
-	switch {
-	case errors.Is(err, game.ErrUnknownGame):
-		return nil, protocol.NewError(protocol.ErrorUnknownGame, "no game named "+opts.Game)
-	case errors.Is(err, game.ErrRuntimeClosed):
-		return nil, protocol.NewError(protocol.ErrorRoomClosing, "server shutting down")
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return nil, err // wireError maps the runtime's refusals (runtimeCodes)
 	}
 	pool := ""
 	if !opts.Private && opts.Password == "" {
