@@ -137,13 +137,12 @@ type Config struct {
 	// means the larger of 4 × ReliableBudget and that minimum.
 	HardCap int
 	// MaxOutboundBytes is the process-wide budget of outbound bytes (queued
-	// plus held by gnet) across all connections. A reliable frame that
-	// would go past it closes its recipient with SlowCloseCode when gnet
-	// holds more than HighWater of what the kernel refused for it (a frame
-	// for a connection that keeps up still goes out); state frames are
-	// skipped while the process is over it; and every sweep closes each
-	// loop's largest such holders first until the process is back under
-	// it. Bytes held by connections already closing are not counted: the
+	// plus held by gnet) across all connections. Past it, state frames
+	// are skipped, reliable frames are still queued, and after each flush
+	// and each sweep every loop closes its largest holders first, with
+	// SlowCloseCode, until the process is back under it; only a holder
+	// for which gnet keeps more than HighWater of what the kernel refused
+	// is closed, so a connection that keeps up is not. Bytes held by connections already closing are not counted: the
 	// close deadline (CloseTimeout) frees them. Zero value means 64 MiB,
 	// or HardCap when that is larger.
 	MaxOutboundBytes int

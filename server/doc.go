@@ -56,8 +56,9 @@
 // Config.HardCap at all, is closed with Config.SlowCloseCode. The hard cap
 // always holds the budget plus one message of Config.MaxMessageSize. Across
 // all connections, Config.MaxOutboundBytes bounds what the process holds:
-// past it, recipients that are not keeping up are closed instead of queued
-// to, the largest first.
+// past it, each loop closes its largest holders that are not keeping up
+// first, right after the flush that went over, until the process is back
+// under it.
 //
 // # Closing
 //

@@ -105,9 +105,10 @@ func (l *loop) sweep(now int64) {
 }
 
 // evict closes the loop's largest outbound holders first, among those
-// whose kernel-refused bytes are over HighWater, until the process is back under MaxOutboundBytes. Each
-// loop evicts its own connections; a holder under HighWater keeps up and
-// is left alone. Loop only.
+// whose kernel-refused bytes are over HighWater, until the process is
+// back under MaxOutboundBytes. Each loop evicts its own connections; a
+// holder under HighWater keeps up and is left alone. It runs after a
+// flush that left the process over budget and at each sweep. Loop only.
 func (l *loop) evict() {
 	cfg := &l.srv.cfg
 	big := l.evictScratch[:0]

@@ -39,20 +39,18 @@ func (c *Conn) enqueue(f *frame.Frame, class Class) error {
 		c.loop.stats.dropped.Add(1)
 		return ErrDropped
 	}
+	// Past the process-wide budget a Reliable frame is still queued: which
+	// connections give way is decided on the loop, after the flush, by
+	// evict, which closes the largest holders first. Closing this
+	// recipient here would close whichever one the frame happens to
+	// reach, a reader only momentarily behind as readily as one that
+	// never reads.
 	switch {
 	case out+n > int64(cfg.HardCap):
 		// Past the hard cap the connection cannot catch up; close it at
 		// the next flush rather than buffer without bound.
 		c.writeShut, c.abortReq = true, true
 		c.reqFor, c.reqCode, c.reqReason = ReasonSlowBytes, cfg.SlowCloseCode, "outbound hard cap exceeded"
-	case overGlobal && c.outBytes.Load() > int64(cfg.HighWater):
-		// The process is over its outbound budget and this recipient is
-		// not keeping up: the kernel refused more than HighWater of what
-		// it was sent. It gives way rather than the connections that
-		// read. Its queue does not count here: it holds frames not yet
-		// offered to the kernel, which only says the loop is busy.
-		c.writeShut, c.abortReq = true, true
-		c.reqFor, c.reqCode, c.reqReason = ReasonBudget, cfg.SlowCloseCode, "server outbound budget exceeded"
 	default:
 		f.Retain()
 		c.queue = append(c.queue, f)
@@ -138,6 +136,12 @@ func (l *loop) flushDirty() {
 	for i, c := range batch {
 		c.flush()
 		batch[i] = nil
+	}
+	if l.srv.overBudget() {
+		// What was just flushed took the process over its outbound
+		// budget: close the loop's largest holders now rather than at
+		// the next sweep.
+		l.evict()
 	}
 	l.mu.Lock()
 	if l.spare == nil {
