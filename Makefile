@@ -4,7 +4,7 @@ GO        ?= go
 TOOLS     := .tools/bin
 BUF       := $(TOOLS)/buf
 
-.PHONY: run test tools npm postgres proto proto-check lint gotest jstest build
+.PHONY: run test tools npm postgres redis proto proto-check lint gotest jstest build
 
 run:
 	$(GO) run ./cmd/tickroom $(ARGS)
@@ -34,13 +34,17 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# gotest needs PostgreSQL's server binaries: the store tests start their own
-# server (internal/pgtest); install-postgres.sh installs them when missing.
-gotest: npm postgres
+# gotest needs PostgreSQL's server binaries and redis-server: the store and
+# cluster tests start their own servers (internal/pgtest,
+# internal/redistest); the install scripts install them when missing.
+gotest: npm postgres redis
 	$(GO) test -race -count=1 ./...
 
 postgres:
 	bash scripts/install-postgres.sh
+
+redis:
+	bash scripts/install-redis.sh
 
 # jstest runs client-js's unit tests and its browser tests in Debian's
 # chromium, which install-chromium.sh installs when it is missing; the TLS

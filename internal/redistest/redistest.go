@@ -1,0 +1,199 @@
+// Package redistest starts a private Redis server for tests: redis-server
+// on a free loopback port with a temporary working directory, no
+// persistence and no other client, stopped in t.Cleanup. Nothing is shared
+// with a system service.
+//
+// The binary is $TICKROOM_REDIS_SERVER, else redis-server on $PATH;
+// scripts/install-redis.sh installs Debian's package. When it is missing
+// the test fails, so that CI never passes without running the cluster
+// tests; a developer without Redis sets TICKROOM_REDIS_SKIP=1 to skip.
+package redistest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// SkipEnv names the variable that, set to 1, skips Redis tests when the
+// binary is missing.
+const SkipEnv = "TICKROOM_REDIS_SKIP"
+
+// Server is one private redis-server.
+type Server struct {
+	// Port is the loopback port it listens on; it keeps it across Restart.
+	Port int
+
+	bin string
+	dir string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan error // receives cmd.Wait's result once
+	log    *bytes.Buffer
+}
+
+// Start starts a server for t and stops it when t ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := Binary()
+	if err != nil {
+		if os.Getenv(SkipEnv) == "1" {
+			t.Skipf("redis-server not installed (%v); %s=1 skips", err, SkipEnv)
+		}
+		t.Fatalf("redis-server not installed: %v; run scripts/install-redis.sh (or set %s=1 to skip locally)", err, SkipEnv)
+	}
+	s := &Server{bin: bin, dir: t.TempDir()}
+	// A free port can be taken between the probe and the start by another
+	// test process; try a few.
+	for attempt := 0; ; attempt++ {
+		s.Port = freePort(t)
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("starting redis-server: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("redis-server log:\n%s", s.Log())
+		}
+		s.Stop(t)
+	})
+	return s
+}
+
+// Binary returns the redis-server binary the tests use.
+func Binary() (string, error) {
+	if p := os.Getenv("TICKROOM_REDIS_SERVER"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", err
+		}
+		return p, nil
+	}
+	return exec.LookPath("redis-server")
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+
+// URL is the server's redis:// URL.
+func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+
+// Client returns a go-redis client for the server, closed when t ends.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Stop stops the server now (to test a lost Redis); what it held is gone,
+// as after a crash of a server without persistence. Stopping a stopped
+// server does nothing.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd, s.exited = nil, nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Kill()
+	<-exited
+}
+
+// Restart starts a stopped server again, empty, on the same port.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		// The old socket may linger for a moment after the kill.
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("restarting redis-server on port %d: %v", s.Port, err)
+}
+
+// Log returns what the server has printed.
+func (s *Server) Log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.log == nil {
+		return ""
+	}
+	return s.log.String()
+}
+
+func (s *Server) start() error {
+	log := &bytes.Buffer{}
+	cmd := exec.Command(s.bin,
+		"--port", strconv.Itoa(s.Port),
+		"--bind", "127.0.0.1",
+		"--dir", s.dir,
+		"--save", "",
+		"--appendonly", "no",
+		"--daemonize", "no",
+		"--protected-mode", "yes",
+		"--logfile", "",
+		"--pidfile", filepath.Join(s.dir, "redis.pid"),
+	)
+	cmd.Stdout = log
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("redis-server exited: %v\n%s", err, log)
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("redis-server did not answer PING: %v\n%s", err, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.mu.Lock()
+	s.cmd, s.exited, s.log = cmd, exited, log
+	s.mu.Unlock()
+	return nil
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
