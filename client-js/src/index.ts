@@ -55,3 +55,15 @@ export { StateStore, type ApplyRejection, type ApplyResult } from "./state-store
 export { CLIENT_FIELD_LIMITS, type FieldLimit } from "./gen/limits_table.js";
 export * as pb from "./pb.js";
 export { VoiceCall, answerCall, fetchIceServers, startCall, type VoiceCallEvents, type VoiceCallOptions } from "./voice.js";
+export {
+  fromAdminState,
+  inspectState,
+  type AdminRoomState,
+  type Decoded,
+  type InspectNode,
+  type InspectOptions,
+  type InspectableState,
+  type StateSchema,
+  type StateValue,
+} from "./inspector.js";
+export { InspectorView, type InspectorViewOptions } from "./inspector-view.js";
