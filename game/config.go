@@ -105,6 +105,10 @@ type Config struct {
 	// ResumeTicks is the number of past ticks a room keeps so that a
 	// resuming or congested client can get a delta. Zero value means 16.
 	ResumeTicks int
+	// MaxObservers caps a room's seatless observers (Room.Observe), which
+	// cost its tick worker a frame hand-off each per state. Zero value
+	// means 256.
+	MaxObservers int
 	// MaxCatchUp is the number of extra steps a late room runs in one go
 	// before it records an overrun and skips the missed ticks. Zero value
 	// means 2.
@@ -132,6 +136,7 @@ func (c Config) validate() error {
 		limits.NonNegative("EmptyTimeout", c.EmptyTimeout),
 		limits.NonNegative("ResumeTicks", c.ResumeTicks),
 		limits.NonNegative("MaxCatchUp", c.MaxCatchUp),
+		limits.NonNegative("MaxObservers", c.MaxObservers),
 	)
 	if err != nil {
 		return fmt.Errorf("%w: config: %w", ErrInvalidOptions, err)
@@ -158,6 +163,7 @@ func (c Config) withDefaults() Config {
 		c.ResumeTicks = 2
 	}
 	limits.Default(&c.MaxCatchUp, 2)
+	limits.Default(&c.MaxObservers, 256)
 	limits.Default(&c.Resolution, 500*time.Microsecond)
 	return c
 }

@@ -18,6 +18,7 @@ type member struct {
 	lastSeq   uint32 // last input sequence number processed
 	view      *track // per-member view ring, for Viewer games
 	skip      bool   // congested this tick
+	wantBase  bool   // an observer that asked for its resume base (ObserveRequest.ResumeBase)
 }
 
 // due reports whether m is connected, not congested, and not yet sent the
@@ -37,6 +38,8 @@ func (w *worker) member(seat uint32) *member {
 func (r *Room) applyCommand(c *command) {
 	w := &r.w
 	switch c.kind {
+	case cmdObserve, cmdUnobserve:
+		r.applyObserve(c)
 	case cmdJoin:
 		r.confirmJoin(c)
 	case cmdResume:
@@ -198,10 +201,13 @@ func (r *Room) collectAll() {
 	}
 }
 
-// event broadcasts a RoomEvent to every connected member.
+// event broadcasts a RoomEvent to every connected member and observer.
 func (r *Room) event(kind tickroomv1.RoomEventKind, p *Player, res *MatchResult) {
 	w := &r.w
 	r.collectAll()
+	for _, m := range w.observers {
+		w.recips = append(w.recips, m.client)
+	}
 	if len(w.recips) == 0 {
 		return
 	}

@@ -69,6 +69,8 @@ const (
 	cmdResume
 	cmdLeave
 	cmdDrop
+	cmdObserve
+	cmdUnobserve
 )
 
 // command is a membership change queued for the tick worker.
@@ -77,7 +79,9 @@ type command struct {
 	seat   uint32
 	req    JoinRequest
 	cb     func(JoinResult)
-	client Client // cmdDrop: the connection that was lost
+	client Client // cmdDrop: the connection that was lost; cmdObserve, cmdUnobserve: the observer
+	obs    ObserveRequest
+	ocb    func(error)
 }
 
 // input is one queued input; data is a reused buffer.
@@ -116,6 +120,8 @@ type Room struct {
 	closeMsg string
 	players  int
 	specs    int
+	// observers counts observers, queued ones included (Observe).
+	observers int
 
 	phase atomic.Int32
 	tick  atomic.Uint64
@@ -327,6 +333,8 @@ type RoomInfo struct {
 	Spectators    int
 	MaxPlayers    int
 	MaxSpectators int
+	// Observers counts seatless observers (Observe), queued ones included.
+	Observers int
 	// Locked rooms take no new joins; Private rooms are not listed by
 	// default; HasPassword rooms need one to join.
 	Locked      bool
@@ -345,7 +353,7 @@ func (r *Room) Info() RoomInfo {
 	defer r.mu.Unlock()
 	return RoomInfo{
 		ID: r.id, Game: r.def.Name, Phase: r.Phase(),
-		Players: r.players, Spectators: r.specs,
+		Players: r.players, Spectators: r.specs, Observers: r.observers,
 		MaxPlayers: r.maxPlayers, MaxSpectators: r.maxSpectators,
 		Locked: r.locked, Private: r.private, HasPassword: r.password != "",
 		TickRate: r.tickRate, Tick: r.tick.Load(), Metadata: maps.Clone(r.metadata),

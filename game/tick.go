@@ -10,27 +10,30 @@ import (
 
 // worker is the part of a Room only its tick worker touches.
 type worker struct {
-	game     Game
-	viewer   Viewer
-	ctx      Context
-	members  []*member // index seat-1
-	players  int       // confirmed player (not spectator) members
-	drain    []input
-	drainCtl []command
-	shared   *track
-	d        delta
-	patch    patcher
-	recips   []Client
-	sw       Snapshot
-	tickNo   uint64
-	now      time.Time
-	empty    time.Time // when the room became empty; zero while not
-	started  time.Time // when the match started running
-	due      time.Time // when the next tick is due
-	disposed bool
-	result   MatchResult
-	ev       tickroomv1.RoomEvent
-	gm       tickroomv1.GameMessage
+	game    Game
+	viewer  Viewer
+	ctx     Context
+	members []*member // index seat-1
+	// observers are seatless watchers (Observe): sent state and room
+	// events like members, unknown to the game.
+	observers []*member
+	players   int // confirmed player (not spectator) members
+	drain     []input
+	drainCtl  []command
+	shared    *track
+	d         delta
+	patch     patcher
+	recips    []Client
+	sw        Snapshot
+	tickNo    uint64
+	now       time.Time
+	empty     time.Time // when the room became empty; zero while not
+	started   time.Time // when the match started running
+	due       time.Time // when the next tick is due
+	disposed  bool
+	result    MatchResult
+	ev        tickroomv1.RoomEvent
+	gm        tickroomv1.GameMessage
 }
 
 // step runs one tick of the room at now.
@@ -123,7 +126,7 @@ func (r *Room) applyInput(in *input) {
 // members that skipped ticks (rare).
 func (r *Room) sync() {
 	w := &r.w
-	any := false
+	any := len(w.observers) > 0
 	for _, m := range w.members {
 		if m != nil && m.client != nil {
 			any = true
@@ -158,42 +161,51 @@ func (r *Room) sync() {
 	// Congestion is read once per member and tick, so the grouping below
 	// sees a stable set. Skipped members keep their lastSent and catch up
 	// with a delta from it (or a keyframe) when they drain.
-	for _, m := range w.members {
-		if m == nil || m.client == nil {
-			continue
-		}
-		m.skip = m.client.Congested()
-		if m.skip {
-			r.stats.stateSkipped.Add(1)
-			r.sh.stats.stateSkipped.Add(1)
-			continue
-		}
-		if w.viewer != nil {
-			r.sendView(m, cur)
+	lists := [2][]*member{w.members, w.observers}
+	for _, list := range lists {
+		for _, m := range list {
+			if m == nil || m.client == nil {
+				continue
+			}
+			m.skip = m.client.Congested()
+			if m.skip {
+				r.stats.stateSkipped.Add(1)
+				r.sh.stats.stateSkipped.Add(1)
+				continue
+			}
+			if w.viewer != nil {
+				r.sendView(m, cur)
+			}
 		}
 	}
 	if w.viewer != nil {
 		return
 	}
+	r.sendBases()
 	for {
 		// Pick the base of the first member not yet served this tick and
 		// serve everyone with that base in one frame.
 		var base *snap
 		found := false
-		for _, m := range w.members {
-			if m.due(tick) {
-				base, found = w.shared.at(m.lastSent), true
-				break
+	pick:
+		for _, list := range lists {
+			for _, m := range list {
+				if m.due(tick) {
+					base, found = w.shared.at(m.lastSent), true
+					break pick
+				}
 			}
 		}
 		if !found {
 			return
 		}
 		w.recips = w.recips[:0]
-		for _, m := range w.members {
-			if m.due(tick) && w.shared.at(m.lastSent) == base {
-				w.recips = append(w.recips, m.client)
-				m.lastSent = tick
+		for _, list := range lists {
+			for _, m := range list {
+				if m.due(tick) && w.shared.at(m.lastSent) == base {
+					w.recips = append(w.recips, m.client)
+					m.lastSent = tick
+				}
 			}
 		}
 		if base == nil {
@@ -264,18 +276,22 @@ func (r *Room) dispose() {
 			r.removeMember(m, RemovedRoomClosed, false)
 		}
 	}
+	r.removeObservers(RemovedRoomClosed)
 	r.mu.Lock()
 	for i := range r.seats {
 		r.seats[i] = seatSlot{}
 	}
-	r.players, r.specs = 0, 0
+	r.players, r.specs, r.observers = 0, 0, 0
 	pending := r.ctl
 	r.ctl = nil
 	r.inbox = nil
 	r.mu.Unlock()
 	for i := range pending {
-		if pending[i].kind == cmdJoin || pending[i].kind == cmdResume {
-			r.callback(pending[i].cb, JoinResult{Err: ErrFinished})
+		switch c := &pending[i]; {
+		case c.kind == cmdJoin || c.kind == cmdResume:
+			r.callback(c.cb, JoinResult{Err: ErrFinished})
+		case c.kind == cmdObserve && c.ocb != nil:
+			c.ocb(ErrFinished)
 		}
 	}
 	w.disposed = true

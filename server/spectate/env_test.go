@@ -41,6 +41,15 @@ type env struct {
 // values.
 func start(t *testing.T, cfg spectate.Config) *env {
 	t.Helper()
+	return startRT(t, cfg, game.Config{})
+}
+
+// startRT is start with the room runtime's config rc (Shards defaults to 2).
+func startRT(t *testing.T, cfg spectate.Config, rc game.Config) *env {
+	t.Helper()
+	if rc.Shards == 0 {
+		rc.Shards = 2
+	}
 	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "test", Secret: bytes.Repeat([]byte{7}, 32)}}})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +62,7 @@ func start(t *testing.T, cfg spectate.Config) *env {
 	if err := reg.Register(dialDefinition()); err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.New(hub.Config{Server: srv, Auth: a, Games: reg, Runtime: game.Config{Shards: 2}})
+	h, err := hub.New(hub.Config{Server: srv, Auth: a, Games: reg, Runtime: rc})
 	if err != nil {
 		t.Fatal(err)
 	}

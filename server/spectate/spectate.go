@@ -2,17 +2,21 @@
 // GET /v1/rooms/{id}/events on the public HTTP port, for a live match in a
 // web page or a stream overlay without a WebSocket client.
 //
-// A stream takes a spectator seat in its room. The first event is a
-// keyframe, then deltas, each an SSE event with the state's tick as its
-// id, encoded as JSON (whole changed entities and globals, decoded with the
-// game's Schema; the stream keeps a statesync.Store of the room to expand
+// A stream is an observer of its room (game.Room.Observe): it takes no
+// seat, the game does not see it, and the players get no join or leave
+// when a stream opens or closes. The first event is a keyframe, then
+// deltas, each an SSE event with the state's tick as its id, encoded as
+// JSON (whole changed entities and globals, decoded with the game's
+// Schema; the stream keeps a statesync.Store of the room to expand
 // field-level deltas) or, with ?format=protobuf, as base64 of the
 // tickroom.v1.State the players get. Room notices (joins, leaves, phase
 // changes, the result) come as "room" events and the end of the room as an
 // "end" event. A reconnecting EventSource sends the last id it saw as
-// Last-Event-ID: in the protobuf format the stream resumes with a delta
-// from that tick when the room still holds it, else with a keyframe; the
-// JSON format restarts with a keyframe.
+// Last-Event-ID; in both formats the stream resumes with a delta from that
+// tick when the room still holds it, else with a keyframe. A JSON stream
+// has no state of its own after a reconnect, so it asks the room for its
+// state at that tick as well (game.ObserveRequest.ResumeBase), applies it
+// unseen, and writes only what changed since.
 //
 // Nothing a stream does can slow its room. The room's tick worker hands
 // frames to the stream's sink, which never blocks: while a state waits to
@@ -23,8 +27,9 @@
 //
 // Caps: Config.MaxStreams streams in all (503 over it), MaxStreamsPerIP
 // per client address (429; the address comes from clientip, so a client
-// behind no trusted proxy cannot dodge the cap with X-Forwarded-For), and a
-// room's spectator seats (409 when they are taken).
+// behind no trusted proxy cannot dodge the cap with X-Forwarded-For), and
+// the room's observer cap, game.Config.MaxObservers (409; a room with no
+// spectator seats takes no streams either).
 package spectate
 
 import (
@@ -213,12 +218,13 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// The protobuf format resumes with a delta from the last tick the
-	// client saw, which the client applies to the state it kept. A JSON
-	// event shows whole entities, which the stream can only build from a
-	// keyframe of its own, so the JSON format restarts with one.
+	// Both formats resume from the last tick the client saw. The protobuf
+	// client applies the delta to the state it kept. A JSON event shows
+	// whole entities, which the stream builds from the room's state: it
+	// asks the room for the state at that tick too (ResumeBase), applies
+	// it without writing it, and writes what changed since.
 	var resume uint64
-	if v := r.Header.Get("Last-Event-ID"); v != "" && format == FormatProtobuf {
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		resume, _ = strconv.ParseUint(v, 10, 64) // junk means none: a keyframe
 	}
 	var schema game.Schema
@@ -230,41 +236,35 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s := newSink()
 	defer s.finish()
-	user := "sse-" + strconv.FormatUint(f.nextID.Add(1), 10)
-	joined := make(chan game.JoinResult, 1)
-	err := room.Join(game.JoinRequest{
-		UserID: user, Name: "spectator feed", Spectator: true, Client: s,
-		Password: r.URL.Query().Get("password"), ResumeTick: resume,
-	}, func(res game.JoinResult) { joined <- res })
+	joined := make(chan error, 1)
+	err := room.Observe(game.ObserveRequest{
+		Client: s, Password: r.URL.Query().Get("password"),
+		ResumeTick: resume, ResumeBase: format == FormatJSON && resume != 0,
+	}, func(err error) { joined <- err })
 	if err != nil {
 		joinError(w, err)
 		return
 	}
-	var seat uint32
+	// The room forgets the observer when the stream ends, however it ends
+	// (an Unobserve of an observer the room already dropped does nothing).
+	defer room.Unobserve(s)
 	timer := time.NewTimer(f.cfg.JoinTimeout)
 	select {
-	case res := <-joined:
+	case err := <-joined:
 		timer.Stop()
-		if res.Err != nil {
-			joinError(w, res.Err)
+		if err != nil {
+			joinError(w, err)
 			return
 		}
-		seat = res.Seat
 	case <-timer.C:
-		httpError(w, http.StatusServiceUnavailable, "the room did not seat the stream in time")
-		// The seat may still be confirmed: give it back when it is.
-		go func() {
-			if res := <-joined; res.Err == nil {
-				_ = room.LeaveAs(res.Seat, user, s)
-			}
-		}()
+		httpError(w, http.StatusServiceUnavailable, "the room did not take the stream in time")
 		return
 	}
 	st := &stream{f: f, w: w, rc: http.NewResponseController(w), sink: s, format: format, schema: schema}
-	reason := st.run(r.Context())
-	if reason != "room_closed" && reason != "left" {
-		_ = room.LeaveAs(seat, user, s)
+	if format == FormatJSON {
+		st.base = resume
 	}
+	reason := st.run(r.Context())
 	f.cfg.Logger.Debug("spectator stream ended", "room", id, "ip", ip, "reason", reason)
 }
 
@@ -321,7 +321,7 @@ func (f *Feeds) authorize(r *http.Request, roomID string) (int, string) {
 func joinError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, game.ErrRoomFull):
-		httpError(w, http.StatusConflict, "no spectator seat free in this room")
+		httpError(w, http.StatusConflict, "the room takes no more spectators")
 	case errors.Is(err, game.ErrWrongPassword):
 		httpError(w, http.StatusForbidden, "wrong room password")
 	case errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished), errors.Is(err, game.ErrRefused):
@@ -349,6 +349,10 @@ type stream struct {
 	buf    []byte
 	batch  batch
 	store  statesync.Store // the room's state, for the JSON format
+	// base is the tick a JSON stream resumes from, until the room's state
+	// at it (a keyframe the client already has) arrives and is applied
+	// to store without being written. 0: none expected.
+	base uint64
 }
 
 // run writes events until the room, the client or the server ends the
@@ -445,6 +449,17 @@ func (st *stream) appendFrame(b, payload []byte) []byte {
 	if err := msg.UnmarshalVT(payload); err != nil {
 		st.f.cfg.Logger.Debug("spectator feed: undecodable frame", "err", err)
 		return b
+	}
+	if sm, ok := msg.Body.(*tickroomv1.ServerMessage_State); ok && st.base != 0 {
+		base := st.base
+		st.base = 0
+		if s := sm.State; s.Keyframe && s.Tick == base {
+			if _, err := st.store.Apply(true, s.Tick, 0, s.Patch); err != nil {
+				st.f.cfg.Logger.Debug("spectator feed: resume base", "err", err)
+			}
+			return b
+		}
+		// Any other state first: the tick was gone, this is a keyframe.
 	}
 	out, _, err := appendEvent(b, msg, st.format, st.schema, &st.store)
 	if err != nil {

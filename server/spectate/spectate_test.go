@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/clientip"
@@ -119,13 +120,32 @@ func TestLastEventIDResumes(t *testing.T) {
 	dial.Store(2)
 	lastID := http.Header{"Last-Event-ID": {strconv.FormatUint(seen.Tick, 10)}}
 
-	t.Run("a tick the room holds gets a delta", func(t *testing.T) {
+	// Each format resumes from a tick the room holds with a delta from it:
+	// protobuf for the client to apply to what it kept, JSON with the
+	// entities that changed since, whole.
+	t.Run("protobuf: a tick the room holds gets a delta", func(t *testing.T) {
 		s, _, _ := e.open(room.ID(), "?format=protobuf", lastID)
 		st := protoState(t, s)
 		store := kept.Clone()
 		if st.Keyframe || st.BaseTick != seen.Tick || dialValue(t, store, st) != 2 {
 			t.Fatalf("resume from %d: %v, want a delta from it", seen.Tick, st)
 		}
+	})
+	t.Run("JSON: a tick the room holds gets a delta", func(t *testing.T) {
+		s, _, _ := e.open(room.ID(), "", lastID)
+		st, ev := s.state()
+		if st.Keyframe || st.BaseTick != seen.Tick || ev.id != strconv.FormatUint(st.Tick, 10) {
+			t.Fatalf("resume from %d: %+v, want a delta from it as the first state", seen.Tick, st)
+		}
+		if len(st.Upserts) != 1 || st.Upserts[0].ID != 1 || string(st.Upserts[0].Value) != `"2"` || string(st.Globals) != `"20"` {
+			t.Fatalf("resumed delta %+v: want entity 1 = \"2\" whole and globals \"20\"", st)
+		}
+		dial.Store(5) // the stream goes on with deltas from there
+		if next := s.stateWith(`"5"`); next.Keyframe || next.BaseTick != st.Tick {
+			t.Fatalf("after the resumed delta at %d: %+v, want a delta from it", st.Tick, next)
+		}
+		dial.Store(2)
+		s.stateWith(`"2"`)
 	})
 	for _, id := range []string{"123456789", "junk"} {
 		t.Run("Last-Event-ID "+id+" gets a keyframe", func(t *testing.T) {
@@ -134,24 +154,28 @@ func TestLastEventIDResumes(t *testing.T) {
 			if st := protoState(t, s); !st.Keyframe || dialValue(t, &fresh, st) != 2 {
 				t.Fatalf("%v, want a keyframe", st)
 			}
+			js, _, _ := e.open(room.ID(), "", http.Header{"Last-Event-ID": {id}})
+			if st, _ := js.state(); !st.Keyframe || string(st.Upserts[0].Value) != `"2"` {
+				t.Fatalf("JSON: %+v, want a keyframe", st)
+			}
 		})
 	}
-	t.Run("the JSON format restarts with a keyframe", func(t *testing.T) {
-		s, _, _ := e.open(room.ID(), "", lastID)
-		if st, _ := s.state(); !st.Keyframe || string(st.Upserts[0].Value) != `"2"` {
-			t.Fatalf("%+v, want a keyframe", st)
-		}
-	})
-	t.Run("a tick the room no longer holds gets a keyframe", func(t *testing.T) {
-		live, _, _ := e.open(room.ID(), "", nil)
-		for v := uint64(3); v < 3+20; v++ { // more distinct states than the room keeps (16)
-			dial.Store(v)
-			live.stateWith(`"` + strconv.FormatUint(v, 10) + `"`)
-		}
+	live, _, _ := e.open(room.ID(), "", nil)
+	for v := uint64(3); v < 3+20; v++ { // more distinct states than the room keeps (16)
+		dial.Store(v)
+		live.stateWith(`"` + strconv.FormatUint(v, 10) + `"`)
+	}
+	t.Run("protobuf: a tick the room no longer holds gets a keyframe", func(t *testing.T) {
 		s, _, _ := e.open(room.ID(), "?format=protobuf", lastID)
 		var fresh statesync.Store
 		if st := protoState(t, s); !st.Keyframe || dialValue(t, &fresh, st) != 22 {
 			t.Fatalf("%v, want a keyframe", st)
+		}
+	})
+	t.Run("JSON: a tick the room no longer holds gets a keyframe", func(t *testing.T) {
+		s, _, _ := e.open(room.ID(), "", lastID)
+		if st, _ := s.state(); !st.Keyframe || len(st.Upserts) != 1 || string(st.Upserts[0].Value) != `"22"` || string(st.Globals) != `"220"` {
+			t.Fatalf("%+v, want a keyframe", st)
 		}
 	})
 }
@@ -231,16 +255,55 @@ func TestStreamCaps(t *testing.T) {
 			t.Fatalf("stream over the global cap: %d, want 503", code)
 		}
 	})
-	t.Run("spectator seats", func(t *testing.T) {
-		e := start(t, spectate.Config{})
-		room, _ := e.room(game.RoomOptions{MaxSpectators: 1, Options: map[string]string{"dial": t.Name()}})
-		if s, code, _ := e.open(room.ID(), "", nil); s == nil {
-			t.Fatalf("first stream: %d", code)
+	t.Run("per room", func(t *testing.T) {
+		e := startRT(t, spectate.Config{MaxStreamsPerIP: 8}, game.Config{MaxObservers: 2})
+		room, _ := e.room(opts(t.Name()))
+		for i := 0; i < 2; i++ {
+			if s, code, _ := e.open(room.ID(), "", nil); s == nil {
+				t.Fatalf("stream %d: %d", i, code)
+			}
 		}
-		if _, code, _ := e.open(room.ID(), "", nil); code != http.StatusConflict {
-			t.Fatalf("stream with no spectator seat left: %d, want 409", code)
+		if _, code, body := e.open(room.ID(), "", nil); code != http.StatusConflict {
+			t.Fatalf("stream over the room's cap: %d %s, want 409", code, body)
+		}
+		other, _ := e.room(opts(t.Name() + "-other"))
+		if s, code, body := e.open(other.ID(), "", nil); s == nil {
+			t.Fatalf("a stream of another room: %d %s, want it open", code, body)
 		}
 	})
+}
+
+// TestStreamsAreInvisibleToPlayers: a stream takes no seat, and the
+// players of its room get no join or leave when one opens and closes.
+func TestStreamsAreInvisibleToPlayers(t *testing.T) {
+	e := start(t, spectate.Config{})
+	room, dial := e.room(opts(t.Name()))
+	ann := e.member("ann", room.ID())
+	bob := e.member("bob", room.ID())
+	isEvent := testclient.Is[*tickroomv1.ServerMessage_RoomEvent]
+	// ann sees bob join (and the match start); then the feed comes and goes.
+	ann.Next(func(m *tickroomv1.ServerMessage) bool { return isEvent(m) && m.GetRoomEvent().GetUserId() == "bob" })
+	s, code, body := e.open(room.ID(), "", nil)
+	if s == nil {
+		t.Fatalf("stream: %d %s", code, body)
+	}
+	dial.Store(4)
+	s.stateWith(`"4"`)
+	if info := room.Info(); info.Spectators != 0 || info.Observers != 1 || len(room.Players()) != 2 {
+		t.Fatalf("room with a stream open: %+v, want no spectator seat taken and one observer", info)
+	}
+	s.resp.Body.Close()
+	waitFor(t, func() bool { return e.feeds.Open() == 0 && room.Info().Observers == 0 })
+	// bob leaves: it is the next member event ann sees, so nothing was
+	// sent for the stream.
+	bob.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room.ID()}}})
+	ev := ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		k := m.GetRoomEvent().GetKind()
+		return isEvent(m) && (k == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_JOINED || k == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_LEFT)
+	}).GetRoomEvent()
+	if ev.GetUserId() != "bob" || ev.GetKind() != tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_LEFT {
+		t.Fatalf("ann's next member event: %v, want bob's leave (none for the stream)", ev)
+	}
 }
 
 // TestStalledSpectatorCannotSlowTheRoom: a client that opens a stream of a
@@ -252,14 +315,14 @@ func TestStalledSpectatorCannotSlowTheRoom(t *testing.T) {
 	e := start(t, spectate.Config{WriteTimeout: 500 * time.Millisecond})
 	room, dial := e.room(game.RoomOptions{Options: map[string]string{"dial": t.Name(), "bulk": "1"}})
 	e.rawStream(room.ID())
-	waitFor(t, func() bool { return room.Info().Spectators == 1 })
+	waitFor(t, func() bool { return room.Info().Observers == 1 })
 	reader, _, _ := e.open(room.ID(), "", nil)
 	for i := uint64(1); i <= 5; i++ {
 		dial.Store(i)
 		reader.stateWith(`"` + strconv.FormatUint(i, 10) + `"`)
 	}
 	// The stalled stream's write times out; its seat is freed.
-	waitFor(t, func() bool { return room.Info().Spectators == 1 && e.feeds.Open() == 1 })
+	waitFor(t, func() bool { return room.Info().Observers == 1 && e.feeds.Open() == 1 })
 	if skipped := room.Stats().StateSkipped; skipped == 0 {
 		t.Fatalf("the stalled stream was never skipped as congested (stats %+v)", room.Stats())
 	}
@@ -299,7 +362,7 @@ func TestCloseEndsStreams(t *testing.T) {
 	if _, code, _ := e.open(room.ID(), "", nil); code != http.StatusServiceUnavailable {
 		t.Fatalf("stream after Close: %d, want 503", code)
 	}
-	waitFor(t, func() bool { return room.Info().Spectators == 0 })
+	waitFor(t, func() bool { return room.Info().Observers == 0 })
 }
 
 func waitFor(t *testing.T, cond func() bool) {
