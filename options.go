@@ -154,6 +154,22 @@ type Options struct {
 	// DatabaseURL keeps the same in PostgreSQL (postgres://user@host/db),
 	// shared by every node that names it. Zero value means DataDir.
 	DatabaseURL string
+	// Redis joins this server to a cluster of nodes sharing that Redis
+	// (redis://[user:password@]host:port/db, or rediss:// for TLS): the
+	// node registers itself there and the room directory, seat
+	// reservations and routing become cluster-wide (docs/cluster.md).
+	// Nodes of one cluster should share DatabaseURL too, which gives them
+	// one session key and admin token. Zero value means a single node
+	// with everything in memory.
+	Redis string
+	// NodeID names this node in the cluster. Zero value means a random id
+	// at each start.
+	NodeID string
+	// PublicHTTPURL is the public HTTP base URL (https://host) this node
+	// is reached at, advertised in its cluster registration. Zero value
+	// means http:// and the HTTPAddr it listens on.
+	PublicHTTPURL string
+
 	// StoreQueue bounds the results and chat lines waiting to be written
 	// to the store; past it they are dropped and counted
 	// (tickroom_store_dropped_total). Zero value means 10,000.

@@ -38,6 +38,7 @@ import (
 	"github.com/gobwas/ws"
 	"golang.org/x/time/rate"
 
+	"github.com/tickroom/tickroom/cluster"
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/server"
@@ -86,6 +87,8 @@ type Server struct {
 	adminTokenStored bool              // adminToken came from the store
 	accounts         *account.Service  // nil without a store
 	revocations      *storeRevocations // nil without a store
+
+	node *cluster.Node // nil without Options.Redis
 }
 
 // New builds a server from opts and registers opts.Games. It listens on
@@ -110,6 +113,9 @@ func New(opts Options) (_ *Server, err error) {
 		}
 	}()
 	o = s.opts
+	if err := s.newNode(); err != nil {
+		return nil, err
+	}
 	if s.adminToken == "" {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
@@ -229,6 +235,10 @@ func (s *Server) Start() error {
 		s.stopLocked(context.Background())
 		return err
 	}
+	if err := s.startNode(); err != nil {
+		s.stopLocked(context.Background())
+		return err
+	}
 	return nil
 }
 
@@ -278,6 +288,9 @@ func (s *Server) startAdmin() error {
 		addr, fallback = DefaultAdminAddr, true
 	}
 	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log}
+	if s.node != nil {
+		acfg.Ready = append(acfg.Ready, s.node.Ready)
+	}
 	if s.queue != nil {
 		acfg.Ready = append(acfg.Ready, s.queue.Ready)
 		acfg.Collectors = append(acfg.Collectors, s.queue)
@@ -338,9 +351,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) stopLocked(ctx context.Context) error {
 	s.closed = true
 	if !s.started {
+		s.leaveCluster(ctx)
 		return s.closeStore(ctx)
 	}
 	s.log.Info("shutting down: clients get a resumable close", "code", int(protocol.CloseServerShutdown))
+	// Leave the cluster first, so that no node sends clients here.
+	s.leaveCluster(ctx)
 	if s.public != nil {
 		_ = s.feeds.Close(ctx) // event streams never go idle by themselves
 		_ = s.public.Shutdown(ctx)

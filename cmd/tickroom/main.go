@@ -62,6 +62,7 @@ type flags struct {
 	guestLoginBurst                                           int
 	dataDir, database                                         string
 	storeQueue                                                int
+	redis, nodeID, publicHTTPURL                              string
 }
 
 func parseFlags() (*flags, error) {
@@ -87,6 +88,9 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the admin token")
 	fs.StringVar(&f.dataDir, "data-dir", ".tickroom", "directory of the SQLite store (accounts, results, history, the session key and admin token); empty: nothing outlives the process")
 	fs.StringVar(&f.database, "database", "", "PostgreSQL URL (postgres://user@host/db) of the store, instead of -data-dir; prefer TICKROOM_DATABASE when it holds a password")
+	fs.StringVar(&f.redis, "redis", "", "Redis URL (redis://host:port/db) shared by the nodes of a cluster (empty: a single node, everything in memory); prefer TICKROOM_REDIS when it holds a password")
+	fs.StringVar(&f.nodeID, "node-id", "", "this node's id in the cluster (empty: a random one at each start)")
+	fs.StringVar(&f.publicHTTPURL, "public-http-url", "", "public HTTP base URL this node is reached at, advertised to the cluster (empty: http:// and the -http address)")
 	fs.IntVar(&f.storeQueue, "store-queue", 0, "results and chat lines waiting for the store before new ones are dropped (0: 10000)")
 	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: random, tokens die with the process); prefer -token-key-file or TICKROOM_TOKEN_KEY")
 	fs.StringVar(&f.tokenKeyFile, "token-key-file", "", "file holding the session token signing key")
@@ -208,6 +212,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
 		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue,
+		Redis: f.redis, NodeID: f.nodeID, PublicHTTPURL: f.publicHTTPURL,
 		MaxSpectatorStreams: f.maxStreams, MaxSpectatorStreamsPerIP: f.maxStreamsPerIP,
 	}
 	if f.trustedProxies != "" {
@@ -283,6 +288,11 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 		fmt.Printf("  store       %s %s (schema %d)\n", db.Backend(), db.Where(), db.SchemaVersion())
 	} else {
 		fmt.Printf("  store       none: accounts, results and history end with the process\n")
+	}
+	if n := srv.Cluster(); n != nil {
+		fmt.Printf("  cluster     node %s at %s, registry on Redis (heartbeat TTL %s)\n", n.ID(), n.WebSocketURL(), n.TTL())
+	} else {
+		fmt.Printf("  cluster     none: a single node (set -redis to join a cluster)\n")
 	}
 	fmt.Printf("  limits      max-conns %d (0 = 10000), per IP %d (0 = 256), message %d B, %d msg/s (0 = 120)\n", f.maxConns, f.maxConnsPerIP, f.maxMessage, f.msgRate)
 	a := srv.AdminAddr()

@@ -1,0 +1,65 @@
+package tickroom
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/tickroom/tickroom/cluster"
+)
+
+// newNode makes the cluster node when Options.Redis is set; it connects
+// only at Start.
+func (s *Server) newNode() error {
+	if s.opts.Redis == "" {
+		return nil
+	}
+	rdb, err := cluster.Dial(s.opts.Redis)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	s.node, err = cluster.New(cluster.Config{
+		Client: rdb, ID: s.opts.NodeID, Logger: s.log,
+		Load: func() cluster.Load {
+			return cluster.Load{Conns: s.ws.Conns(), Rooms: s.hub.Runtime().RoomCount()}
+		},
+	})
+	if err != nil {
+		_ = rdb.Close()
+		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	return nil
+}
+
+// startNode registers the node with the URLs it is reached at.
+func (s *Server) startNode() error {
+	if s.node == nil {
+		return nil
+	}
+	wsURL := s.opts.PublicWebSocketURL
+	if !strings.HasPrefix(wsURL, "ws://") && !strings.HasPrefix(wsURL, "wss://") {
+		wsURL = "ws://" + s.ws.Addr().String() + WebSocketPath
+	}
+	httpURL := s.opts.PublicHTTPURL
+	if httpURL == "" && s.publicAddr != nil {
+		httpURL = "http://" + s.publicAddr.String()
+	}
+	s.node.SetURLs(wsURL, httpURL)
+	return s.node.Start()
+}
+
+// leaveCluster removes the node's registration and closes its Redis
+// client.
+func (s *Server) leaveCluster(ctx context.Context) {
+	if s.node == nil {
+		return
+	}
+	if err := s.node.Close(ctx); err != nil {
+		s.log.Warn("cluster: leaving", "node", s.node.ID(), "err", err)
+	}
+	_ = s.node.Client().Close()
+}
+
+// Cluster returns the node's cluster membership, or nil without
+// Options.Redis.
+func (s *Server) Cluster() *cluster.Node { return s.node }

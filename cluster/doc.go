@@ -1,0 +1,30 @@
+// Package cluster joins tickroom nodes into one cluster over a shared
+// Redis: each node registers itself (id, the public WebSocket and HTTP URLs
+// it is reached at, its load, whether it drains) under a key with a TTL it
+// refreshes on a heartbeat, so a node that dies leaves the registry by
+// itself within the TTL, never staying listed forever.
+//
+// Redis is reached with github.com/redis/go-redis/v9; every multi-step
+// change is one Lua script (EVALSHA), which Redis runs atomically, so no
+// state is ever half-written and nothing here re-implements a lock.
+// Timestamps in Redis come from Redis's own clock (TIME inside the
+// scripts), so nodes with skewed clocks agree on what has expired.
+//
+// # Failures
+//
+// Every call runs under a short deadline (Config.Timeout). When Redis is
+// unreachable a call fails with ErrUnavailable at once (the client does
+// not queue), the node keeps serving what it hosts, Node.Ready reports
+// why, and the heartbeat keeps trying; when a heartbeat finds its
+// registration gone (Redis restarted empty, or the node was cut off past
+// its TTL) it registers again and runs the Config.OnRegister hooks, which
+// republish what the node holds in memory. No operator action is needed.
+//
+// docs/cluster.md describes the topology, the keys and their TTLs.
+//
+// # Concurrency
+//
+// Every exported method is safe from any goroutine. Nothing here is ever
+// called from an event loop or a tick worker: callers run cluster calls on
+// the session side, with deadlines.
+package cluster

@@ -1,0 +1,433 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Default registration timing: a node refreshes its key every
+// DefaultHeartbeat; a node silent for DefaultTTL is gone from the registry.
+const (
+	DefaultHeartbeat = 2 * time.Second
+	DefaultTTL       = 6 * time.Second
+	// MaxTTL is the longest registration TTL Config accepts: a crashed
+	// node leaves the registry within it.
+	MaxTTL = 10 * time.Second
+	// DefaultPrefix starts every key and channel name.
+	DefaultPrefix = "tickroom:"
+)
+
+// Load is what a node reports of itself on each heartbeat.
+type Load struct {
+	// Conns is the number of open WebSocket connections.
+	Conns int
+	// Rooms is the number of rooms the node runs.
+	Rooms int
+}
+
+// NodeInfo is one registered node as the registry holds it.
+type NodeInfo struct {
+	ID string `json:"id"`
+	// WebSocketURL is the URL clients connect to (ws:// or wss://, with
+	// the path).
+	WebSocketURL string `json:"ws_url"`
+	// HTTPURL is the node's public HTTP base URL (login, config), or empty.
+	HTTPURL  string `json:"http_url,omitempty"`
+	Conns    int    `json:"conns"`
+	Rooms    int    `json:"rooms"`
+	Draining bool   `json:"draining"`
+	// Started is when the node process started; Seen its last heartbeat
+	// (Redis's clock).
+	Started time.Time `json:"started"`
+	Seen    time.Time `json:"seen"`
+}
+
+// Config configures a Node.
+type Config struct {
+	// Client is the Redis client (see Dial). Required.
+	Client *redis.Client
+	// ID names the node in the cluster: letters, digits, '.', '_', '-',
+	// at most 64. Zero value means a random id.
+	ID string
+	// WebSocketURL is the absolute ws:// or wss:// URL, path included,
+	// at which clients reach this node; redirects send clients there.
+	// Zero value means SetURLs gives it before Start (a node listening on
+	// port 0 knows its address only then).
+	WebSocketURL string
+	// HTTPURL is the node's public HTTP base URL. Zero value means none
+	// is advertised.
+	HTTPURL string
+	// Load reports the node's load on each heartbeat. Zero value means
+	// zero load.
+	Load func() Load
+	// Heartbeat is how often the registration is refreshed. Zero value
+	// means DefaultHeartbeat.
+	Heartbeat time.Duration
+	// TTL is how long a registration outlives its last heartbeat; at
+	// least twice Heartbeat and at most MaxTTL. Zero value means
+	// DefaultTTL.
+	TTL time.Duration
+	// Timeout bounds each Redis call. Zero value means DefaultTimeout.
+	Timeout time.Duration
+	// Prefix starts every key and channel, so that several clusters can
+	// share one Redis. Zero value means DefaultPrefix.
+	Prefix string
+	// Logger receives registration changes. Zero value means no logging.
+	Logger *slog.Logger
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// Node is this process's membership of the cluster: its registration and
+// heartbeat, and the view of the other nodes. Its methods are safe from
+// any goroutine.
+type Node struct {
+	cfg     Config
+	rdb     *redis.Client
+	keys    Keys
+	started time.Time
+
+	draining atomic.Bool
+	lastErr  atomic.Pointer[error] // nil after a good heartbeat
+	lastOK   atomic.Int64          // unix nanos of the last good heartbeat
+
+	mu         sync.Mutex
+	hooks      []func(context.Context) error
+	rejoin     bool // the hooks still have to run for the current registration
+	stop       chan struct{}
+	done       chan struct{}
+	running    bool
+	closed     bool
+	kick       chan struct{} // asks the heartbeat to run now
+	registered atomic.Int64  // registrations written, for tests and metrics
+}
+
+// New checks cfg and returns a Node; it touches Redis only once Start is
+// called.
+func New(cfg Config) (*Node, error) {
+	if cfg.Client == nil {
+		return nil, fmt.Errorf("%w: a Redis client is required", ErrConfig)
+	}
+	if cfg.ID == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		cfg.ID = "n-" + hex.EncodeToString(b[:])
+	}
+	if !idPattern.MatchString(cfg.ID) {
+		return nil, fmt.Errorf("%w: node id %q: letters, digits, '.', '_', '-', at most 64", ErrConfig, cfg.ID)
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = max(DefaultTTL, 2*cfg.Heartbeat)
+	}
+	if cfg.Heartbeat < 0 || cfg.TTL < 2*cfg.Heartbeat || cfg.TTL > MaxTTL {
+		return nil, fmt.Errorf("%w: heartbeat %v and TTL %v: the TTL must be at least twice the heartbeat and at most %v", ErrConfig, cfg.Heartbeat, cfg.TTL, MaxTTL)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.Load == nil {
+		cfg.Load = func() Load { return Load{} }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{cfg: cfg, rdb: cfg.Client, keys: Keys{Prefix: cfg.Prefix}, started: time.Now(), kick: make(chan struct{}, 1)}
+	err := fmt.Errorf("%w: not registered yet", ErrUnavailable)
+	n.lastErr.Store(&err)
+	return n, nil
+}
+
+// ID returns the node's id.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// WebSocketURL returns the URL the node advertises to clients.
+func (n *Node) WebSocketURL() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cfg.WebSocketURL
+}
+
+// Client returns the node's Redis client, for the other cluster pieces.
+func (n *Node) Client() *redis.Client { return n.rdb }
+
+// Keys returns the key names the node uses.
+func (n *Node) Keys() Keys { return n.keys }
+
+// Timeout is the deadline of one Redis call.
+func (n *Node) Timeout() time.Duration { return n.cfg.Timeout }
+
+// TTL is the registration's lifetime after its last heartbeat.
+func (n *Node) TTL() time.Duration { return n.cfg.TTL }
+
+// OnRegister adds a hook run after each fresh registration: at the first
+// heartbeat, and whenever a heartbeat finds the registration gone (Redis
+// restarted empty, or the node was cut off past its TTL). The hooks
+// republish what the node holds in memory; one that fails is run again
+// at the next heartbeat, with the others. They run on the heartbeat
+// goroutine, one at a time.
+func (n *Node) OnRegister(f func(context.Context) error) {
+	n.mu.Lock()
+	n.hooks = append(n.hooks, f)
+	n.rejoin = true
+	n.mu.Unlock()
+}
+
+// SetURLs sets the WebSocket and HTTP URLs the node advertises, when
+// Config did not; it must be called before Start.
+func (n *Node) SetURLs(ws, http string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.running {
+		n.cfg.WebSocketURL, n.cfg.HTTPURL = ws, http
+	}
+}
+
+// Start registers the node at once (a Redis that is down only delays it)
+// and keeps the registration fresh until Close. It fails with ErrConfig
+// when the node has no WebSocket URL.
+func (n *Node) Start() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.running || n.closed {
+		return nil
+	}
+	if n.cfg.WebSocketURL == "" {
+		return fmt.Errorf("%w: the node's WebSocket URL is required", ErrConfig)
+	}
+	n.running = true
+	n.stop, n.done = make(chan struct{}), make(chan struct{})
+	go n.loop(n.stop, n.done)
+	return nil
+}
+
+// SetDraining marks the node as draining (or not) in its registration,
+// at once: a draining node is given no new rooms.
+func (n *Node) SetDraining(on bool) {
+	n.draining.Store(on)
+	n.Refresh()
+}
+
+// Draining reports whether the node drains.
+func (n *Node) Draining() bool { return n.draining.Load() }
+
+// Refresh asks the heartbeat to write the registration now.
+func (n *Node) Refresh() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Ready returns nil when the last heartbeat reached Redis, else why not
+// (wrapping ErrUnavailable); /readyz reports it.
+func (n *Node) Ready() error {
+	if p := n.lastErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Registrations returns how many times the node has written a fresh
+// registration (1 after the first heartbeat; one more after each Redis
+// loss it recovered from).
+func (n *Node) Registrations() int64 { return n.registered.Load() }
+
+func (n *Node) loop(stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(n.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		n.beat()
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		case <-n.kick:
+		}
+	}
+}
+
+// beat writes the registration and, on a fresh one, runs the hooks.
+func (n *Node) beat() {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
+	fresh, err := n.register(ctx)
+	cancel()
+	if err != nil {
+		if n.Ready() == nil {
+			n.cfg.Logger.Warn("cluster: heartbeat failed; serving local rooms, cluster-wide requests fail until Redis answers", "node", n.cfg.ID, "err", err)
+		}
+		n.lastErr.Store(&err)
+		return
+	}
+	n.mu.Lock()
+	if fresh {
+		n.registered.Add(1)
+		n.rejoin = true
+	}
+	rejoin, hooks := n.rejoin, slices.Clone(n.hooks)
+	n.mu.Unlock()
+	if rejoin {
+		if fresh && n.registered.Load() > 1 {
+			n.cfg.Logger.Info("cluster: registered again after losing Redis; republishing local state", "node", n.cfg.ID)
+		}
+		for _, h := range hooks {
+			// A hook republishes a node's worth of rooms: give it more
+			// than one call's deadline.
+			hctx, cancel := context.WithTimeout(context.Background(), 4*n.cfg.Timeout)
+			herr := h(hctx)
+			cancel()
+			if herr != nil {
+				herr = unavailable(herr)
+				n.lastErr.Store(&herr)
+				return
+			}
+		}
+		n.mu.Lock()
+		n.rejoin = false
+		n.mu.Unlock()
+	}
+	if n.Ready() != nil {
+		n.cfg.Logger.Info("cluster: registered", "node", n.cfg.ID, "ws", n.cfg.WebSocketURL)
+	}
+	n.lastErr.Store(nil)
+	n.lastOK.Store(time.Now().UnixNano())
+}
+
+// register writes the registration; fresh tells that the key did not
+// exist before.
+func (n *Node) register(ctx context.Context) (fresh bool, err error) {
+	l := n.cfg.Load()
+	draining := "0"
+	if n.draining.Load() {
+		draining = "1"
+	}
+	r, err := registerScript.Run(ctx, n.rdb, []string{n.keys.Node(n.cfg.ID), n.keys.Nodes()},
+		n.cfg.ID, n.cfg.TTL.Milliseconds(),
+		"id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
+		"conns", l.Conns, "rooms", l.Rooms, "draining", draining,
+		"started", n.started.UnixMilli(),
+	).Int64()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return r == 0, nil
+}
+
+// registerScript writes a node's hash, sets its TTL and its expiry in
+// the node index, with Redis's clock; it returns whether the hash existed.
+var registerScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('HSET', KEYS[1], 'seen', now, unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+return existed
+`)
+
+// listScript drops expired entries of the node index and returns the
+// hashes of the live nodes.
+var listScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for _, id in ipairs(ids) do
+  local h = redis.call('HGETALL', ARGV[1] .. id)
+  if #h > 0 then out[#out + 1] = h end
+end
+return out
+`)
+
+// Nodes returns the live nodes, this one included when registered,
+// ordered by id. It fails with ErrUnavailable when Redis does not answer.
+func (n *Node) Nodes(ctx context.Context) ([]NodeInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
+	defer cancel()
+	v, err := listScript.Run(ctx, n.rdb, []string{n.keys.Nodes()}, n.keys.NodePrefix()).Slice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]NodeInfo, 0, len(v))
+	for _, h := range v {
+		flat, _ := h.([]any)
+		m := make(map[string]string, len(flat)/2)
+		for i := 0; i+1 < len(flat); i += 2 {
+			k, _ := flat[i].(string)
+			val, _ := flat[i+1].(string)
+			m[k] = val
+		}
+		out = append(out, nodeFromHash(m))
+	}
+	slices.SortFunc(out, func(a, b NodeInfo) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+func nodeFromHash(m map[string]string) NodeInfo {
+	atoi := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	ms := func(s string) time.Time {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}
+		}
+		return time.UnixMilli(v)
+	}
+	return NodeInfo{
+		ID: m["id"], WebSocketURL: m["ws"], HTTPURL: m["http"],
+		Conns: atoi(m["conns"]), Rooms: atoi(m["rooms"]), Draining: m["draining"] == "1",
+		Started: ms(m["started"]), Seen: ms(m["seen"]),
+	}
+}
+
+// Close stops the heartbeat and removes the registration, so that the
+// others stop sending clients here at once rather than after the TTL.
+// It returns the Redis error of the removal, if any (the TTL removes the
+// registration anyway).
+func (n *Node) Close(ctx context.Context) error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	running, stop, done := n.running, n.stop, n.done
+	n.mu.Unlock()
+	if running {
+		close(stop)
+		<-done
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
+	defer cancel()
+	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, n.keys.Node(n.cfg.ID))
+		p.ZRem(ctx, n.keys.Nodes(), n.cfg.ID)
+		return nil
+	})
+	return unavailable(err)
+}

@@ -1,0 +1,141 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/redistest"
+)
+
+// startNode starts a registered node on rs with a fast heartbeat.
+func startNode(t *testing.T, rs *redistest.Server, id string) *Node {
+	t.Helper()
+	rdb, err := Dial(rs.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	n, err := New(Config{Client: rdb, ID: id, WebSocketURL: "ws://127.0.0.1:1/v1/ws", HTTPURL: "http://127.0.0.1:2",
+		Heartbeat: 200 * time.Millisecond, TTL: time.Second, Load: func() Load { return Load{Conns: 3, Rooms: 1} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close(context.Background()) })
+	return n
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func ids(t *testing.T, n *Node) []string {
+	t.Helper()
+	nodes, err := n.Nodes(context.Background())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, x := range nodes {
+		out = append(out, x.ID)
+	}
+	return out
+}
+
+func TestNodesSeeEachOtherAndExpire(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startNode(t, rs, "a"), startNode(t, rs, "b")
+	waitFor(t, 5*time.Second, "both nodes registered", func() bool { return len(ids(t, a)) == 2 })
+	nodes, _ := b.Nodes(context.Background())
+	if nodes[0].ID != "a" || nodes[0].WebSocketURL != "ws://127.0.0.1:1/v1/ws" || nodes[0].HTTPURL != "http://127.0.0.1:2" || nodes[0].Conns != 3 || nodes[0].Rooms != 1 || nodes[0].Draining {
+		t.Fatalf("node a as b sees it: %+v", nodes[0])
+	}
+	b.SetDraining(true)
+	waitFor(t, 5*time.Second, "b draining in the registry", func() bool {
+		nodes, _ := a.Nodes(context.Background())
+		return len(nodes) == 2 && nodes[1].Draining
+	})
+
+	// A node that stops heartbeating (a crash: no deregistration) is gone
+	// within its TTL.
+	b.mu.Lock()
+	close(b.stop)
+	b.running = false
+	b.mu.Unlock()
+	<-b.done
+	stopped := time.Now()
+	waitFor(t, 3*time.Second, "b expired", func() bool { l := ids(t, a); return len(l) == 1 && l[0] == "a" })
+	if took := time.Since(stopped); took < 500*time.Millisecond {
+		t.Fatalf("b left after %v, before its TTL: was it deregistered?", took)
+	}
+
+	// A clean Close removes the registration at once.
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := startNode(t, rs, "c")
+	waitFor(t, 5*time.Second, "only c", func() bool { l := ids(t, c); return len(l) == 1 && l[0] == "c" })
+}
+
+// TestNodeRegistersAgainAfterRedisRestart: while Redis is down the node
+// is not ready and Nodes fails with ErrUnavailable; when Redis comes back
+// empty the node registers again and runs its hooks, with no call from
+// outside.
+func TestNodeRegistersAgainAfterRedisRestart(t *testing.T) {
+	rs := redistest.Start(t)
+	n := startNode(t, rs, "a")
+	var hooks atomic.Int32
+	n.OnRegister(func(context.Context) error { hooks.Add(1); return nil })
+	n.Refresh()
+	waitFor(t, 5*time.Second, "registered and hook run", func() bool { return n.Ready() == nil && hooks.Load() >= 1 })
+	first := hooks.Load()
+
+	rs.Stop(t)
+	waitFor(t, 5*time.Second, "not ready without Redis", func() bool { return errors.Is(n.Ready(), ErrUnavailable) })
+	start := time.Now()
+	if _, err := n.Nodes(context.Background()); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Nodes without Redis: %v, want ErrUnavailable", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("Nodes without Redis took %v", took)
+	}
+
+	rs.Restart(t)
+	waitFor(t, 10*time.Second, "registered again", func() bool { return n.Ready() == nil && len(ids(t, n)) == 1 })
+	waitFor(t, 5*time.Second, "hooks ran again", func() bool { return hooks.Load() > first })
+	if n.Registrations() < 2 {
+		t.Fatalf("registrations %d, want 2", n.Registrations())
+	}
+}
+
+func TestConfigRefused(t *testing.T) {
+	rdb, _ := Dial("redis://127.0.0.1:1/0")
+	defer rdb.Close()
+	for name, cfg := range map[string]Config{
+		"no client": {WebSocketURL: "ws://x/v1/ws"},
+		"bad id":    {Client: rdb, WebSocketURL: "ws://x", ID: "a b"},
+		"ttl > max": {Client: rdb, WebSocketURL: "ws://x", TTL: 30 * time.Second},
+		"ttl short": {Client: rdb, WebSocketURL: "ws://x", Heartbeat: 4 * time.Second, TTL: 5 * time.Second},
+	} {
+		if _, err := New(cfg); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: %v, want ErrConfig", name, err)
+		}
+	}
+	if _, err := Dial("redis://u:hunter2@[::1"); err == nil || !errors.Is(err, ErrConfig) || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("bad URL: %v", err)
+	}
+}

@@ -1,0 +1,55 @@
+package clustertest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/cluster"
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+func TestMain(m *testing.M) { Main(m) }
+
+// TestNodesRegisterAndACrashedNodeExpires starts two real nodes sharing
+// Redis and PostgreSQL: each is registered with its own WebSocket URL;
+// after a kill -9 the dead node leaves the registry within the TTL while
+// the other stays, and a restarted node registers again; a SIGTERM'd node
+// leaves at once.
+func TestNodesRegisterAndACrashedNodeExpires(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	nodes, err := c.Registered(t)
+	if err != nil || len(nodes) != 2 {
+		t.Fatalf("registry: %+v, %v", nodes, err)
+	}
+	for i, n := range []*Node{n1, n2} {
+		if nodes[i].ID != n.ID || nodes[i].WebSocketURL != n.WSURL() || nodes[i].HTTPURL != "http://"+n.HTTP() || nodes[i].Draining {
+			t.Fatalf("registration of %s: %+v, want ws %s", n.ID, nodes[i], n.WSURL())
+		}
+	}
+	// A token made by one node is good on the other: they share the store.
+	tok, uid := n1.Login(t, "ada")
+	cl, _, err := testclient.Dial(t, n2.WSURL(), tok, testclient.Options{Label: "ada on n2"})
+	if err != nil {
+		t.Fatalf("n1's token on n2: %v", err)
+	}
+	if w := cl.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome(); w.UserId != uid {
+		t.Fatalf("welcome on n2: %v, want user %s", w, uid)
+	}
+
+	n2.Kill(t)
+	took := c.WaitGone(t, 2*cluster.MaxTTL, n2.ID)
+	if took > cluster.MaxTTL {
+		t.Fatalf("a crashed node stayed registered %v, past the %v bound", took, cluster.MaxTTL)
+	}
+	c.WaitRegistered(t, time.Second, n1.ID)
+
+	n2.Restart(t)
+	if err := n1.Term(t, 30*time.Second); err != nil {
+		t.Fatalf("SIGTERM exit: %v", err)
+	}
+	if took := c.WaitGone(t, 5*time.Second, n1.ID); took > 2*time.Second {
+		t.Fatalf("a node that shut down stayed registered %v", took)
+	}
+}
