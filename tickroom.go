@@ -287,7 +287,7 @@ func (s *Server) startAdmin() error {
 	case "":
 		addr, fallback = DefaultAdminAddr, true
 	}
-	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log}
+	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games}
 	if s.node != nil {
 		acfg.Ready = append(acfg.Ready, s.node.Ready)
 	}

@@ -122,6 +122,8 @@ type Room struct {
 	specs    int
 	// observers counts observers, queued ones included (Observe).
 	observers int
+	// stateReqs are State calls the next tick answers.
+	stateReqs []chan RoomState
 
 	phase atomic.Int32
 	tick  atomic.Uint64

@@ -52,6 +52,8 @@ func (r *Room) step(now time.Time) {
 	w.drain, r.inbox = r.inbox, w.drain[:0]
 	w.drainCtl, r.ctl = r.ctl, w.drainCtl[:0]
 	closing, why := r.closeReq, r.closeMsg
+	stateReqs := r.stateReqs
+	r.stateReqs = nil
 	r.mu.Unlock()
 
 	for i := range w.drainCtl {
@@ -67,6 +69,7 @@ func (r *Room) step(now time.Time) {
 		r.log.Info("room closed", "room", r.id, "reason", why)
 		r.end(MatchResult{Reason: "closed"})
 		r.dispose()
+		refuseState(stateReqs)
 		return
 	}
 	if r.Phase() == PhaseWaiting && w.players >= r.def.MinPlayers {
@@ -74,6 +77,9 @@ func (r *Room) step(now time.Time) {
 	}
 	if r.Phase() == PhaseRunning {
 		w.game.Update(&w.ctx, r.period)
+	}
+	if len(stateReqs) > 0 {
+		r.answerState(stateReqs)
 	}
 	if r.isEmpty() {
 		if w.empty.IsZero() {
@@ -285,6 +291,8 @@ func (r *Room) dispose() {
 	pending := r.ctl
 	r.ctl = nil
 	r.inbox = nil
+	refuseState(r.stateReqs)
+	r.stateReqs = nil
 	r.mu.Unlock()
 	for i := range pending {
 		switch c := &pending[i]; {

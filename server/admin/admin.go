@@ -28,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/store"
@@ -58,6 +59,9 @@ type Config struct {
 	// Results answers the leaderboard and history endpoints. Zero value
 	// means they answer 404.
 	Results store.Results
+	// Games gives each game's Schema, to decode a room's state. Zero value
+	// means none: entities and globals show as base64 bytes.
+	Games *game.Registry
 }
 
 // Handler serves the operator endpoints. It is an http.Handler; serve it
@@ -74,6 +78,7 @@ type Handler struct {
 	ready   []func() error
 	extra   []prometheus.Collector
 	results store.Results
+	games   *game.Registry
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -90,7 +95,7 @@ func New(cfg Config) (*Handler, error) {
 		hub: cfg.Hub, srv: cfg.Server, log: cfg.Logger,
 		token: sha256.Sum256([]byte(cfg.Token)), noToken: cfg.Token == "",
 		mux: http.NewServeMux(), started: time.Now(),
-		ready: cfg.Ready, extra: cfg.Collectors, results: cfg.Results,
+		ready: cfg.Ready, extra: cfg.Collectors, results: cfg.Results, games: cfg.Games,
 	}
 	h.ticks.init()
 	m := h.mux
@@ -103,6 +108,7 @@ func New(cfg Config) (*Handler, error) {
 
 	m.Handle("GET /v1/admin/rooms", h.auth(h.listRooms))
 	m.Handle("GET /v1/admin/rooms/{id}", h.auth(h.getRoom))
+	m.Handle("GET /v1/admin/rooms/{id}/state", h.auth(h.roomState))
 	m.Handle("POST /v1/admin/rooms/{id}/close", h.auth(h.closeRoom))
 	m.Handle("GET /v1/admin/players", h.auth(h.listPlayers))
 	m.Handle("GET /v1/admin/players/{id}", h.auth(h.getPlayer))

@@ -2,7 +2,9 @@ package admin
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
@@ -81,14 +83,34 @@ func toTickJSON(s game.TickStats) tickJSON {
 	return t
 }
 
-// listRooms answers every room, private ones included, sorted by id;
-// ?game= keeps one game's.
+// listRooms answers the rooms, private ones included, sorted by id:
+// ?game= keeps one game's, ?q= those whose id, game or a metadata value
+// holds the text (any case), ?offset= and ?limit= (1..maxPageSize, default
+// defaultPageSize) page them; X-Total-Count is the number that matched.
 func (h *Handler) listRooms(w http.ResponseWriter, r *http.Request) {
-	infos := h.hub.Runtime().Rooms(game.RoomFilter{Game: r.URL.Query().Get("game"), Private: true})
-	out := make([]roomJSON, 0, len(infos))
-	for _, info := range infos {
-		out = append(out, toRoomJSON(info))
+	p, err := parsePage(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
+	rt := h.hub.Runtime()
+	infos := rt.Rooms(game.RoomFilter{Game: r.URL.Query().Get("game"), Private: true})
+	matched := infos[:0]
+	for _, info := range infos {
+		if p.matches(info.ID, info.Game) || p.matches(slices.Collect(maps.Values(info.Metadata))...) {
+			matched = append(matched, info)
+		}
+	}
+	lo, hi := p.window(len(matched))
+	out := make([]roomSummary, 0, hi-lo)
+	for _, info := range matched[lo:hi] {
+		rs := roomSummary{roomJSON: toRoomJSON(info)}
+		if room, ok := rt.Room(info.ID); ok {
+			rs.Ticks = toTickJSON(room.Stats())
+		}
+		out = append(out, rs)
+	}
+	setTotal(w, len(matched))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -130,8 +152,25 @@ func (h *Handler) closeRoom(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"closed": id})
 }
 
-func (h *Handler) listPlayers(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, h.hub.Players())
+// listPlayers answers the online users sorted by id: ?q= keeps those whose
+// id or name holds the text (any case), ?offset= and ?limit= page them as
+// listRooms does.
+func (h *Handler) listPlayers(w http.ResponseWriter, r *http.Request) {
+	p, err := parsePage(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	all := h.hub.Players()
+	matched := all[:0]
+	for _, pl := range all {
+		if p.matches(pl.UserID, pl.Name) {
+			matched = append(matched, pl)
+		}
+	}
+	lo, hi := p.window(len(matched))
+	setTotal(w, len(matched))
+	writeJSON(w, http.StatusOK, matched[lo:hi])
 }
 
 func (h *Handler) getPlayer(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/arena"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -49,6 +50,9 @@ func start(t testing.TB, token string) *env {
 	if err := reg.Register(game.Definition{Name: "count", New: newCount, TickRate: 50, MaxPlayers: 4}); err != nil {
 		t.Fatal(err)
 	}
+	if err := reg.Register(arena.Definition()); err != nil {
+		t.Fatal(err)
+	}
 	h, err := hub.New(hub.Config{Server: srv, Auth: a, Games: reg, Runtime: game.Config{Shards: 1}})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +62,7 @@ func start(t testing.TB, token string) *env {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ah, err := admin.New(admin.Config{Hub: h, Server: srv, Token: token})
+	ah, err := admin.New(admin.Config{Hub: h, Server: srv, Token: token, Games: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +122,21 @@ func (e *env) connect(user string) *client {
 // join creates a count room (roomID empty) or joins one, and returns its id.
 func (c *client) join(roomID string) string {
 	c.t.Helper()
-	var m *tickroomv1.ClientMessage
 	if roomID == "" {
-		m = &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "count"}}}
-	} else {
-		m = &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: roomID}}}
+		return c.create("count")
 	}
+	return c.joinMsg(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: roomID}}})
+}
+
+// create creates a room of gameName and returns its id.
+func (c *client) create(gameName string) string {
+	c.t.Helper()
+	return c.joinMsg(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: gameName}}})
+}
+
+// joinMsg sends a create or join request and returns the joined room's id.
+func (c *client) joinMsg(m *tickroomv1.ClientMessage) string {
+	c.t.Helper()
 	j := c.Request(m).GetJoined()
 	if j == nil {
 		c.t.Fatal("join refused")

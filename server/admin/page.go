@@ -1,0 +1,73 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Page sizes and the search text of the admin list endpoints.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+	maxQueryLen     = 100
+)
+
+// page is a list request's ?q=&offset=&limit=.
+type page struct {
+	q             string // lower-cased; empty matches everything
+	offset, limit int
+}
+
+// parsePage reads ?q=&offset=&limit=; a value out of range is an error
+// naming the parameter.
+func parsePage(r *http.Request) (page, error) {
+	v := r.URL.Query()
+	p := page{limit: defaultPageSize}
+	if q := v.Get("q"); len(q) > maxQueryLen {
+		return p, fmt.Errorf("q is longer than %d bytes", maxQueryLen)
+	} else {
+		p.q = strings.ToLower(strings.TrimSpace(q))
+	}
+	if s := v.Get("offset"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return p, fmt.Errorf("offset must be a whole number, 0 or more")
+		}
+		p.offset = n
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPageSize {
+			return p, fmt.Errorf("limit must be a whole number from 1 to %d", maxPageSize)
+		}
+		p.limit = n
+	}
+	return p, nil
+}
+
+// matches reports whether any of fields holds the search text, ignoring
+// case.
+func (p page) matches(fields ...string) bool {
+	if p.q == "" {
+		return true
+	}
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), p.q) {
+			return true
+		}
+	}
+	return false
+}
+
+// window returns the bounds of the page within n matches.
+func (p page) window(n int) (lo, hi int) {
+	lo = min(p.offset, n)
+	return lo, min(lo+p.limit, n)
+}
+
+// setTotal tells the client how many items matched before paging.
+func setTotal(w http.ResponseWriter, n int) {
+	w.Header().Set("X-Total-Count", strconv.Itoa(n))
+}
