@@ -73,7 +73,7 @@ func (w countWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); retu
 // real loopback connections and counts until every client has read it.
 func BenchmarkBroadcast1000(b *testing.B) {
 	const n = 1000
-	s := startServer(b, Config{Loops: 2, MessageRate: 1 << 20})
+	s := startServer(b, Config{Loops: 2, MessageRate: 1 << 20, MaxConnsPerIP: 2 * n})
 	to := make([]*Conn, n)
 	var received atomic.Int64
 	for i := range to {

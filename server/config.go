@@ -141,9 +141,12 @@ type Config struct {
 	// are skipped, reliable frames are still queued, and after each flush
 	// and each sweep every loop closes its largest holders first, with
 	// SlowCloseCode, until the process is back under it; only a holder
-	// for which gnet keeps more than HighWater of what the kernel refused
-	// is closed, so a connection that keeps up is not. Bytes held by connections already closing are not counted: the
-	// close deadline (CloseTimeout) frees them. Zero value means 64 MiB,
+	// with more than HighWater waiting behind what the kernel refused
+	// (held by gnet, or kept back in its queue while gnet holds bytes) is
+	// closed, so a connection that keeps up is not. Frames shared by many
+	// connections count once per connection. Bytes held by connections
+	// already closing are not counted: the close deadline (CloseTimeout)
+	// frees them. Zero value means 64 MiB,
 	// or HardCap when that is larger.
 	MaxOutboundBytes int
 	// SlowDeadline is how long a connection may stay over ReliableBudget.

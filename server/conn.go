@@ -79,6 +79,7 @@ type Conn struct {
 	listIndex     int           // index in loop.conns
 	peerClosed    bool          // the peer's close frame arrived
 	closeNow      bool          // OnTraffic returns gnet.Close
+	holding       bool          // the queue starts with frames kept back while gnet holds bytes
 
 	// Write side, guarded by mu.
 	mu        sync.Mutex

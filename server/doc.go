@@ -49,6 +49,13 @@
 // Frames queued while the loop is inside OnTraffic (a handler's replies,
 // pongs) are flushed at the end of that turn without a task at all.
 //
+// gnet copies what the kernel refuses into the connection's own buffer. So
+// while gnet holds bytes for a connection, its flush hands gnet nothing:
+// the frames stay shared in its queue and go out, at most 64 KiB per
+// Writev, once gnet has drained (noticed at the next frame, the next read
+// or the sweep). A connection that never reads costs a pointer per frame,
+// not a copy of it.
+//
 // Outbound bytes are bounded in two classes. Droppable frames (state,
 // latest wins) are skipped while Conn.Congested reports the connection over
 // Config.HighWater. Reliable frames queue; a connection over

@@ -82,6 +82,8 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	if c.state == stateOpen || c.state == stateClosing {
 		used += c.readFrames(b[used:], now)
+		// A peer that reads again may have let gnet drain.
+		c.flushIfDrained()
 	}
 	if c.state == stateRefused {
 		used = len(b) // input is drained and ignored while lingering

@@ -105,15 +105,20 @@ func (l *loop) sweep(now int64) {
 }
 
 // evict closes the loop's largest outbound holders first, among those
-// whose kernel-refused bytes are over HighWater, until the process is
-// back under MaxOutboundBytes. Each loop evicts its own connections; a
+// with more than HighWater waiting behind what the kernel refused (held by
+// gnet, or kept back in their queue while gnet holds bytes), until the
+// process is back under MaxOutboundBytes. Each loop evicts its own connections; a
 // holder under HighWater keeps up and is left alone. It runs after a
 // flush that left the process over budget and at each sweep. Loop only.
 func (l *loop) evict() {
 	cfg := &l.srv.cfg
 	big := l.evictScratch[:0]
 	for _, c := range l.conns {
-		if c.state == stateOpen && c.outBytes.Load() > int64(cfg.HighWater) {
+		behind := c.outBytes.Load()
+		if c.holding {
+			behind += c.queued.Load()
+		}
+		if c.state == stateOpen && behind > int64(cfg.HighWater) {
 			big = append(big, c)
 		}
 	}
@@ -149,6 +154,10 @@ func (l *loop) sweepOpen(c *Conn, now int64) {
 	case quiet > int64(cfg.PingInterval) && now-c.lastPing > int64(cfg.PingInterval):
 		c.lastPing = now
 		c.sendControl(ws.OpPing, nil)
+	}
+	c.flushIfDrained()
+	if c.state != stateOpen {
+		return
 	}
 	out := int64(c.gc.OutboundBuffered())
 	c.setOut(out)

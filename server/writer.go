@@ -12,14 +12,29 @@ import (
 // loop's dirty list, and the first dirty connection of a turn submits one
 // flush task to the loop. The flush runs on the loop and hands everything
 // due to each dirty connection to the kernel with one Writev, so N frames
-// queued in one turn cost one syscall. gnet copies whatever the kernel
-// refuses into its own outbound buffer, so frames are released right after.
+// queued in one turn cost one syscall.
+//
+// gnet copies whatever the kernel refuses into the connection's own
+// outbound buffer. So while gnet still holds bytes for a connection, its
+// flush hands gnet nothing: frames stay in the connection's queue, shared
+// (reference-counted) with every other recipient, and go out once gnet has
+// drained, in chunks of at most writeChunk bytes so that what gnet copies
+// when the kernel refuses again stays under a chunk. A connection that
+// never reads then costs a pointer per frame, not a copy of each frame's
+// bytes. Drained is noticed at the connection's next flush (a new frame),
+// its next read, or the sweep, whichever comes first.
 //
 // Lock order: Conn.mu, then loop.mu. Neither is held while calling gnet or
 // a Handler.
 
 // iovMax is the most slices one writev(2) takes on Linux (UIO_MAXIOV).
 const iovMax = 1024
+
+// writeChunk is how many bytes of queued frames one Writev hands gnet
+// before the flush checks that gnet took them all to the kernel; past it
+// (and past one frame) the rest waits. It bounds what gnet copies per
+// drain of a connection that reads slowly.
+const writeChunk = 64 << 10
 
 // enqueue queues f (retaining it) on c in class.
 func (c *Conn) enqueue(f *frame.Frame, class Class) error {
@@ -150,8 +165,9 @@ func (l *loop) flushDirty() {
 	l.mu.Unlock()
 }
 
-// flush writes c's queued frames with one Writev, then the close frame if
-// Close was called. Loop only.
+// flush writes c's queued frames while gnet holds nothing for the kernel
+// (see the top of this file), then the close frame if Close was called.
+// Loop only.
 func (c *Conn) flush() {
 	if c.state == stateHandshake {
 		// Accept has not returned yet; frames queued during Accept go
@@ -171,7 +187,7 @@ func (c *Conn) flush() {
 	why, code, reason := c.reqFor, c.reqCode, c.reqReason
 	c.mu.Unlock()
 
-	l := c.loop
+	written := len(items) // items[:written] are handed to gnet or dropped
 	switch {
 	case c.state == stateClosed || c.state == stateRefused:
 		// Nothing may be written any more.
@@ -181,44 +197,114 @@ func (c *Conn) flush() {
 		// peer has not read it by the close deadline.
 		c.srv.cfg.Logger.Debug("slow connection closed", "conn", c.id, "code", int(code), "reason", why.String())
 		c.fail(why, code, reason)
+	case closeReq:
+		// The close frame goes behind everything queued, held frames
+		// included: a copy once, at the close, which the hard cap bounds.
+		c.writeAll(items, why, code, reason)
 	default:
-		iov := l.iov[:0]
-		for _, f := range items {
-			if len(iov) == iovMax {
-				c.writev(iov)
-				iov = iov[:0]
-			}
-			iov = append(iov, f.Wire())
-		}
-		if closeReq && c.state == stateOpen {
-			if len(iov) == iovMax {
-				c.writev(iov)
-				iov = iov[:0]
-			}
-			l.ctl = appendClose(l.ctl[:0], code, reason)
-			iov = append(iov, l.ctl)
-			c.state = stateClosing
-			c.closeFor, c.closeCode, c.closeWhy = why, code, reason
-			c.deadline = time.Now().Add(c.srv.cfg.CloseTimeout).UnixNano()
-		}
-		if len(iov) > 0 {
-			c.writev(iov)
-		}
-		clear(iov)
-		l.iov = iov[:0]
-		if c.state != stateClosed {
-			c.setOut(int64(c.gc.OutboundBuffered()))
-		}
+		written = c.writeDrained(items)
 	}
-	for i, f := range items {
+	for i, f := range items[:written] {
 		f.Release()
 		items[i] = nil
 	}
+	c.holding = false
+	if c.state != stateClosed {
+		c.setOut(int64(c.gc.OutboundBuffered()))
+	}
+	rest := items[written:]
+	if len(rest) > 0 && c.state == stateClosed {
+		// gnet closed the socket during the write, and OnClose released
+		// the queue.
+		for _, f := range rest {
+			f.Release()
+		}
+		clear(rest)
+		rest = rest[:0]
+	}
 	c.mu.Lock()
-	if c.spare == nil {
+	if len(rest) > 0 {
+		// Keep back what gnet did not take, ahead of what other
+		// goroutines queued meanwhile.
+		c.holding = true
+		var n int64
+		for _, f := range rest {
+			n += int64(len(f.Wire()))
+		}
+		c.addQueued(n)
+		newer := c.queue
+		kept := copy(items, rest)
+		clear(items[kept:])
+		c.queue = append(items[:kept], newer...)
+		clear(newer)
+		if c.spare == nil {
+			c.spare = newer[:0]
+		}
+	} else if c.spare == nil {
+		clear(items)
 		c.spare = items[:0]
 	}
 	c.mu.Unlock()
+}
+
+// writeDrained hands items to gnet in chunks of at most writeChunk bytes
+// (or iovMax frames) as long as gnet holds nothing for the kernel, and
+// returns how many it handed over. Loop only.
+func (c *Conn) writeDrained(items []*frame.Frame) int {
+	l := c.loop
+	i := 0
+	for i < len(items) && c.state != stateClosed && c.gc.OutboundBuffered() == 0 {
+		iov := l.iov[:0]
+		n := 0
+		for i < len(items) && len(iov) < iovMax && (len(iov) == 0 || n < writeChunk) {
+			w := items[i].Wire()
+			iov = append(iov, w)
+			n += len(w)
+			i++
+		}
+		c.writev(iov)
+		clear(iov)
+		l.iov = iov[:0]
+	}
+	return i
+}
+
+// writeAll hands every item to gnet, then the close frame with code and
+// reason, and starts the closing handshake. Loop only.
+func (c *Conn) writeAll(items []*frame.Frame, why CloseReason, code ws.StatusCode, reason string) {
+	l := c.loop
+	iov := l.iov[:0]
+	for _, f := range items {
+		if len(iov) == iovMax {
+			c.writev(iov)
+			iov = iov[:0]
+		}
+		iov = append(iov, f.Wire())
+	}
+	if c.state == stateOpen {
+		if len(iov) == iovMax {
+			c.writev(iov)
+			iov = iov[:0]
+		}
+		l.ctl = appendClose(l.ctl[:0], code, reason)
+		iov = append(iov, l.ctl)
+		c.state = stateClosing
+		c.closeFor, c.closeCode, c.closeWhy = why, code, reason
+		c.deadline = time.Now().Add(c.srv.cfg.CloseTimeout).UnixNano()
+	}
+	if len(iov) > 0 {
+		c.writev(iov)
+	}
+	clear(iov)
+	l.iov = iov[:0]
+}
+
+// flushIfDrained flushes c when it keeps frames back and gnet has
+// drained. Loop only.
+func (c *Conn) flushIfDrained() {
+	if c.holding && c.state == stateOpen && c.gc.OutboundBuffered() == 0 {
+		c.flush()
+	}
 }
 
 // writev hands iov to gnet unless the connection has closed meanwhile.
