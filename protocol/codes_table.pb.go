@@ -72,6 +72,10 @@ const (
 	// ErrorTooManyRequestsInFlight: the client has too many requests
 	// awaiting a reply; wait for replies before sending more.
 	ErrorTooManyRequestsInFlight ErrorCode = 6
+	// ErrorUnavailable: a cluster-wide service (the room directory) is
+	// unreachable for now; the rooms this node hosts keep running. Retry
+	// shortly.
+	ErrorUnavailable ErrorCode = 7
 )
 
 // Lobby and room error codes.
@@ -99,6 +103,9 @@ const (
 	ErrorResumeUnavailable ErrorCode = 108
 	// ErrorRoomClosing: the room is shutting down and takes no joins.
 	ErrorRoomClosing ErrorCode = 109
+	// ErrorRoomLost: the node that ran the room is gone (it crashed);
+	// the room ended with it. Go back to the lobby.
+	ErrorRoomLost ErrorCode = 110
 )
 
 // Play error codes.
@@ -166,6 +173,7 @@ var errorTable = []CodeInfo{
 	{4, "ERROR_CODE_RATE_LIMITED", false, "too many requests; retry later"},
 	{5, "ERROR_CODE_FORBIDDEN", false, "not allowed for this user"},
 	{6, "ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT", false, "too many requests awaiting a reply"},
+	{7, "ERROR_CODE_UNAVAILABLE", false, "cluster service unavailable; retry shortly"},
 	{100, "ERROR_CODE_ROOM_NOT_FOUND", false, "no room with that id"},
 	{101, "ERROR_CODE_ROOM_FULL", false, "every player seat is taken"},
 	{102, "ERROR_CODE_WRONG_PASSWORD", false, "wrong room password"},
@@ -176,6 +184,7 @@ var errorTable = []CodeInfo{
 	{107, "ERROR_CODE_ROOM_LIMIT", false, "the server hosts as many rooms as it allows"},
 	{108, "ERROR_CODE_RESUME_UNAVAILABLE", false, "the seat to resume is gone; join again"},
 	{109, "ERROR_CODE_ROOM_CLOSING", false, "the room is closing"},
+	{110, "ERROR_CODE_ROOM_LOST", false, "the room was lost with its node; back to the lobby"},
 	{200, "ERROR_CODE_INPUT_TOO_LARGE", false, "input data too large"},
 	{201, "ERROR_CODE_INPUT_REJECTED", false, "the game rejected the input"},
 	{202, "ERROR_CODE_NOT_A_PLAYER", false, "spectators cannot send input"},

@@ -129,6 +129,9 @@ func validateJoinRoom(m *tickroomv1.JoinRoom) error {
 	if len(m.Password) > 128 {
 		return Errorf(ErrorBadRequest, "join_room.password: %d bytes, at most 128", len(m.Password))
 	}
+	if len(m.Reservation) > 64 {
+		return Errorf(ErrorBadRequest, "join_room.reservation: %d bytes, at most 64", len(m.Reservation))
+	}
 	return nil
 }
 
@@ -149,6 +152,9 @@ func validateQuickMatch(m *tickroomv1.QuickMatch) error {
 		if len(v) > 256 {
 			return Errorf(ErrorBadOptions, "quick_match.options: a value of %d bytes, at most 256", len(v))
 		}
+	}
+	if len(m.Reservation) > 64 {
+		return Errorf(ErrorBadRequest, "quick_match.reservation: %d bytes, at most 64", len(m.Reservation))
 	}
 	return nil
 }

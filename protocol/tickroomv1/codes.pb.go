@@ -174,6 +174,10 @@ const (
 	// ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT: the client has too many requests
 	// awaiting a reply; wait for replies before sending more.
 	ErrorCode_ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT ErrorCode = 6
+	// ERROR_CODE_UNAVAILABLE: a cluster-wide service (the room directory) is
+	// unreachable for now; the rooms this node hosts keep running. Retry
+	// shortly.
+	ErrorCode_ERROR_CODE_UNAVAILABLE ErrorCode = 7
 	// ERROR_CODE_ROOM_NOT_FOUND: no room has that id (or it has closed).
 	ErrorCode_ERROR_CODE_ROOM_NOT_FOUND ErrorCode = 100
 	// ERROR_CODE_ROOM_FULL: every seat is taken; spectating may still work.
@@ -197,6 +201,9 @@ const (
 	ErrorCode_ERROR_CODE_RESUME_UNAVAILABLE ErrorCode = 108
 	// ERROR_CODE_ROOM_CLOSING: the room is shutting down and takes no joins.
 	ErrorCode_ERROR_CODE_ROOM_CLOSING ErrorCode = 109
+	// ERROR_CODE_ROOM_LOST: the node that ran the room is gone (it crashed);
+	// the room ended with it. Go back to the lobby.
+	ErrorCode_ERROR_CODE_ROOM_LOST ErrorCode = 110
 	// ERROR_CODE_INPUT_TOO_LARGE: Input.data is over the server's limit.
 	ErrorCode_ERROR_CODE_INPUT_TOO_LARGE ErrorCode = 200
 	// ERROR_CODE_INPUT_REJECTED: the game refused the input as invalid.
@@ -233,6 +240,7 @@ var (
 		4:   "ERROR_CODE_RATE_LIMITED",
 		5:   "ERROR_CODE_FORBIDDEN",
 		6:   "ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT",
+		7:   "ERROR_CODE_UNAVAILABLE",
 		100: "ERROR_CODE_ROOM_NOT_FOUND",
 		101: "ERROR_CODE_ROOM_FULL",
 		102: "ERROR_CODE_WRONG_PASSWORD",
@@ -243,6 +251,7 @@ var (
 		107: "ERROR_CODE_ROOM_LIMIT",
 		108: "ERROR_CODE_RESUME_UNAVAILABLE",
 		109: "ERROR_CODE_ROOM_CLOSING",
+		110: "ERROR_CODE_ROOM_LOST",
 		200: "ERROR_CODE_INPUT_TOO_LARGE",
 		201: "ERROR_CODE_INPUT_REJECTED",
 		202: "ERROR_CODE_NOT_A_PLAYER",
@@ -262,6 +271,7 @@ var (
 		"ERROR_CODE_RATE_LIMITED":                4,
 		"ERROR_CODE_FORBIDDEN":                   5,
 		"ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT": 6,
+		"ERROR_CODE_UNAVAILABLE":                 7,
 		"ERROR_CODE_ROOM_NOT_FOUND":              100,
 		"ERROR_CODE_ROOM_FULL":                   101,
 		"ERROR_CODE_WRONG_PASSWORD":              102,
@@ -272,6 +282,7 @@ var (
 		"ERROR_CODE_ROOM_LIMIT":                  107,
 		"ERROR_CODE_RESUME_UNAVAILABLE":          108,
 		"ERROR_CODE_ROOM_CLOSING":                109,
+		"ERROR_CODE_ROOM_LOST":                   110,
 		"ERROR_CODE_INPUT_TOO_LARGE":             200,
 		"ERROR_CODE_INPUT_REJECTED":              201,
 		"ERROR_CODE_NOT_A_PLAYER":                202,
@@ -346,7 +357,7 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x16CLOSE_CODE_ROOM_CLOSED\x10\x9a#\x1a\x15\x82\xce\x18\x11\n" +
 	"\x0fthe room closed\x12]\n" +
 	"\x1eCLOSE_CODE_UNSUPPORTED_VERSION\x10\x9b#\x1a8\x82\xce\x184\n" +
-	"2protocol version not supported; upgrade the client*\xf5\r\n" +
+	"2protocol version not supported; upgrade the client*\x97\x0f\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12P\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x1a7\x82\xce\x183\n" +
@@ -360,7 +371,9 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x14ERROR_CODE_FORBIDDEN\x10\x05\x1a\x1f\x82\xce\x18\x1b\n" +
 	"\x19not allowed for this user\x12T\n" +
 	"&ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT\x10\x06\x1a(\x82\xce\x18$\n" +
-	"\"too many requests awaiting a reply\x129\n" +
+	"\"too many requests awaiting a reply\x12L\n" +
+	"\x16ERROR_CODE_UNAVAILABLE\x10\a\x1a0\x82\xce\x18,\n" +
+	"*cluster service unavailable; retry shortly\x129\n" +
 	"\x19ERROR_CODE_ROOM_NOT_FOUND\x10d\x1a\x1a\x82\xce\x18\x16\n" +
 	"\x14no room with that id\x12:\n" +
 	"\x14ERROR_CODE_ROOM_FULL\x10e\x1a \x82\xce\x18\x1c\n" +
@@ -380,7 +393,9 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x1dERROR_CODE_RESUME_UNAVAILABLE\x10l\x1a,\x82\xce\x18(\n" +
 	"&the seat to resume is gone; join again\x126\n" +
 	"\x17ERROR_CODE_ROOM_CLOSING\x10m\x1a\x19\x82\xce\x18\x15\n" +
-	"\x13the room is closing\x12;\n" +
+	"\x13the room is closing\x12R\n" +
+	"\x14ERROR_CODE_ROOM_LOST\x10n\x1a8\x82\xce\x184\n" +
+	"2the room was lost with its node; back to the lobby\x12;\n" +
 	"\x1aERROR_CODE_INPUT_TOO_LARGE\x10\xc8\x01\x1a\x1a\x82\xce\x18\x16\n" +
 	"\x14input data too large\x12A\n" +
 	"\x19ERROR_CODE_INPUT_REJECTED\x10\xc9\x01\x1a!\x82\xce\x18\x1d\n" +

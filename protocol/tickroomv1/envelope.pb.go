@@ -390,6 +390,7 @@ type ServerMessage struct {
 	//	*ServerMessage_FriendRequest
 	//	*ServerMessage_FriendAnswer
 	//	*ServerMessage_Signal
+	//	*ServerMessage_Redirect
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -610,6 +611,15 @@ func (x *ServerMessage) GetSignal() *Signal {
 	return nil
 }
 
+func (x *ServerMessage) GetRedirect() *Redirect {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Redirect); ok {
+			return x.Redirect
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -710,6 +720,12 @@ type ServerMessage_Signal struct {
 	Signal *Signal `protobuf:"bytes,20,opt,name=signal,proto3,oneof"`
 }
 
+type ServerMessage_Redirect struct {
+	// redirect answers a JoinRoom or QuickMatch whose room is on another
+	// node: go there and ask again.
+	Redirect *Redirect `protobuf:"bytes,21,opt,name=redirect,proto3,oneof"`
+}
+
 func (*ServerMessage_State) isServerMessage_Body() {}
 
 func (*ServerMessage_RoomEvent) isServerMessage_Body() {}
@@ -748,6 +764,8 @@ func (*ServerMessage_FriendAnswer) isServerMessage_Body() {}
 
 func (*ServerMessage_Signal) isServerMessage_Body() {}
 
+func (*ServerMessage_Redirect) isServerMessage_Body() {}
+
 var File_tickroom_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_envelope_proto_rawDesc = "" +
@@ -781,7 +799,7 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\ranswer_friend\x18\x10 \x01(\v2\x19.tickroom.v1.AnswerFriendH\x00R\fanswerFriend\x12:\n" +
 	"\vsend_signal\x18\x11 \x01(\v2\x17.tickroom.v1.SendSignalH\x00R\n" +
 	"sendSignalB\x06\n" +
-	"\x04body\"\xad\b\n" +
+	"\x04body\"\xe2\b\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -805,7 +823,8 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\x02ok\x18\x11 \x01(\v2\x0f.tickroom.v1.OkH\x00R\x02ok\x12C\n" +
 	"\x0efriend_request\x18\x12 \x01(\v2\x1a.tickroom.v1.FriendRequestH\x00R\rfriendRequest\x12@\n" +
 	"\rfriend_answer\x18\x13 \x01(\v2\x19.tickroom.v1.FriendAnswerH\x00R\ffriendAnswer\x12-\n" +
-	"\x06signal\x18\x14 \x01(\v2\x13.tickroom.v1.SignalH\x00R\x06signalB\x06\n" +
+	"\x06signal\x18\x14 \x01(\v2\x13.tickroom.v1.SignalH\x00R\x06signal\x123\n" +
+	"\bredirect\x18\x15 \x01(\v2\x15.tickroom.v1.RedirectH\x00R\bredirectB\x06\n" +
 	"\x04bodyB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
@@ -859,6 +878,7 @@ var file_tickroom_v1_envelope_proto_goTypes = []any{
 	(*FriendRequest)(nil), // 34: tickroom.v1.FriendRequest
 	(*FriendAnswer)(nil),  // 35: tickroom.v1.FriendAnswer
 	(*Signal)(nil),        // 36: tickroom.v1.Signal
+	(*Redirect)(nil),      // 37: tickroom.v1.Redirect
 }
 var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ClientMessage.input:type_name -> tickroom.v1.Input
@@ -896,11 +916,12 @@ var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	34, // 32: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
 	35, // 33: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
 	36, // 34: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	37, // 35: tickroom.v1.ServerMessage.redirect:type_name -> tickroom.v1.Redirect
+	36, // [36:36] is the sub-list for method output_type
+	36, // [36:36] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_envelope_proto_init() }
@@ -951,6 +972,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ServerMessage_FriendRequest)(nil),
 		(*ServerMessage_FriendAnswer)(nil),
 		(*ServerMessage_Signal)(nil),
+		(*ServerMessage_Redirect)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -374,6 +374,15 @@ func (m *ServerMessage_Signal) CloneVT() isServerMessage_Body {
 	return r
 }
 
+func (m *ServerMessage_Redirect) CloneVT() isServerMessage_Body {
+	if m == nil {
+		return (*ServerMessage_Redirect)(nil)
+	}
+	r := new(ServerMessage_Redirect)
+	r.Redirect = m.Redirect.CloneVT()
+	return r
+}
+
 func (this *ClientMessage) EqualVT(that *ClientMessage) bool {
 	if this == that {
 		return true
@@ -1311,6 +1320,31 @@ func (this *ServerMessage_Signal) EqualVT(thatIface isServerMessage_Body) bool {
 	return true
 }
 
+func (this *ServerMessage_Redirect) EqualVT(thatIface isServerMessage_Body) bool {
+	that, ok := thatIface.(*ServerMessage_Redirect)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Redirect, that.Redirect; p != q {
+		if p == nil {
+			p = &Redirect{}
+		}
+		if q == nil {
+			q = &Redirect{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *ClientMessage) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -2084,6 +2118,27 @@ func (m *ServerMessage_Signal) MarshalToSizedBufferVT(dAtA []byte) (int, error) 
 	}
 	return len(dAtA) - i, nil
 }
+func (m *ServerMessage_Redirect) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ServerMessage_Redirect) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.Redirect != nil {
+		size, err := m.Redirect.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xaa
+	}
+	return len(dAtA) - i, nil
+}
 func (m *ClientMessage) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -2532,6 +2587,18 @@ func (m *ServerMessage_Signal) SizeVT() (n int) {
 	_ = l
 	if m.Signal != nil {
 		l = m.Signal.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ServerMessage_Redirect) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Redirect != nil {
+		l = m.Redirect.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -4087,6 +4154,47 @@ func (m *ServerMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ServerMessage_Signal{Signal: v}
+			}
+			iNdEx = postIndex
+		case 21:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Redirect", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ServerMessage_Redirect); ok {
+				if err := oneof.Redirect.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &Redirect{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ServerMessage_Redirect{Redirect: v}
 			}
 			iNdEx = postIndex
 		default:

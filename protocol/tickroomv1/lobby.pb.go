@@ -394,7 +394,9 @@ type QuickMatch struct {
 	Options map[string]string `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// max_players, when not 0, matches only rooms of that many player seats
 	// and sizes a new room; 0 means the game's default size.
-	MaxPlayers    uint32 `protobuf:"varint,3,opt,name=max_players,json=maxPlayers,proto3" json:"max_players,omitempty"`
+	MaxPlayers uint32 `protobuf:"varint,3,opt,name=max_players,json=maxPlayers,proto3" json:"max_players,omitempty"`
+	// reservation is the token of a Redirect that sent the client here.
+	Reservation   string `protobuf:"bytes,4,opt,name=reservation,proto3" json:"reservation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -450,6 +452,13 @@ func (x *QuickMatch) GetMaxPlayers() uint32 {
 	return 0
 }
 
+func (x *QuickMatch) GetReservation() string {
+	if x != nil {
+		return x.Reservation
+	}
+	return ""
+}
+
 var File_tickroom_v1_lobby_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_lobby_proto_rawDesc = "" +
@@ -499,13 +508,14 @@ const file_tickroom_v1_lobby_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfe\x01\n" +
 	"\n" +
 	"QuickMatch\x12\x1a\n" +
 	"\x04game\x18\x01 \x01(\tB\x06\x8a\xce\x18\x02\b@R\x04game\x12M\n" +
 	"\aoptions\x18\x02 \x03(\v2$.tickroom.v1.QuickMatch.OptionsEntryB\r\x8a\xce\x18\t\b\x80\x02\x10\x10\x18@ jR\aoptions\x12\x1f\n" +
 	"\vmax_players\x18\x03 \x01(\rR\n" +
-	"maxPlayers\x1a:\n" +
+	"maxPlayers\x12(\n" +
+	"\vreservation\x18\x04 \x01(\tB\x06\x8a\xce\x18\x02\b@R\vreservation\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"

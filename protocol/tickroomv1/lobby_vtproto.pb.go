@@ -143,6 +143,7 @@ func (m *QuickMatch) CloneVT() *QuickMatch {
 	r := new(QuickMatch)
 	r.Game = m.Game
 	r.MaxPlayers = m.MaxPlayers
+	r.Reservation = m.Reservation
 	if rhs := m.Options; rhs != nil {
 		tmpContainer := make(map[string]string, len(rhs))
 		for k, v := range rhs {
@@ -366,6 +367,9 @@ func (this *QuickMatch) EqualVT(that *QuickMatch) bool {
 		}
 	}
 	if this.MaxPlayers != that.MaxPlayers {
+		return false
+	}
+	if this.Reservation != that.Reservation {
 		return false
 	}
 	return string(this.unknownFields) == string(that.unknownFields)
@@ -752,6 +756,13 @@ func (m *QuickMatch) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.Reservation) > 0 {
+		i -= len(m.Reservation)
+		copy(dAtA[i:], m.Reservation)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.Reservation)))
+		i--
+		dAtA[i] = 0x22
+	}
 	if m.MaxPlayers != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.MaxPlayers))
 		i--
@@ -945,6 +956,10 @@ func (m *QuickMatch) SizeVT() (n int) {
 	}
 	if m.MaxPlayers != 0 {
 		n += 1 + protohelpers.SizeOfVarint(uint64(m.MaxPlayers))
+	}
+	l = len(m.Reservation)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -2340,6 +2355,38 @@ func (m *QuickMatch) UnmarshalVT(dAtA []byte) error {
 					break
 				}
 			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reservation", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Reservation = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

@@ -103,7 +103,10 @@ type JoinRoom struct {
 	// seat that is gone is ERROR_CODE_RESUME_UNAVAILABLE. A JoinRoom with
 	// resume_tick 0 from a user who holds a seat in the room also takes that
 	// seat back, with a keyframe.
-	ResumeTick    uint64 `protobuf:"varint,4,opt,name=resume_tick,json=resumeTick,proto3" json:"resume_tick,omitempty"`
+	ResumeTick uint64 `protobuf:"varint,4,opt,name=resume_tick,json=resumeTick,proto3" json:"resume_tick,omitempty"`
+	// reservation is the token of a Redirect that sent the client here; the
+	// node honours the seat it reserved.
+	Reservation   string `protobuf:"bytes,5,opt,name=reservation,proto3" json:"reservation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -166,6 +169,100 @@ func (x *JoinRoom) GetResumeTick() uint64 {
 	return 0
 }
 
+func (x *JoinRoom) GetReservation() string {
+	if x != nil {
+		return x.Reservation
+	}
+	return ""
+}
+
+// Redirect answers a JoinRoom or QuickMatch (in place of Joined) when the
+// room lives on another node of the cluster, or a new room is to be made
+// there. The client connects to url with its session token and sends the
+// same request again with reservation set; the seat is held for it until
+// expires_in_ms has passed.
+type Redirect struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// url is the WebSocket URL of the node to go to.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// reservation is the seat reservation token to send there.
+	Reservation string `protobuf:"bytes,2,opt,name=reservation,proto3" json:"reservation,omitempty"`
+	// room_id is the room reserved, empty when the node is to make one
+	// (QuickMatch).
+	RoomId string `protobuf:"bytes,3,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// node_id names the node.
+	NodeId string `protobuf:"bytes,4,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// expires_in_ms is how long the reservation is held.
+	ExpiresInMs   uint32 `protobuf:"varint,5,opt,name=expires_in_ms,json=expiresInMs,proto3" json:"expires_in_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Redirect) Reset() {
+	*x = Redirect{}
+	mi := &file_tickroom_v1_room_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Redirect) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Redirect) ProtoMessage() {}
+
+func (x *Redirect) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_room_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Redirect.ProtoReflect.Descriptor instead.
+func (*Redirect) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Redirect) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Redirect) GetReservation() string {
+	if x != nil {
+		return x.Reservation
+	}
+	return ""
+}
+
+func (x *Redirect) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *Redirect) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *Redirect) GetExpiresInMs() uint32 {
+	if x != nil {
+		return x.ExpiresInMs
+	}
+	return 0
+}
+
 // LeaveRoom gives up a seat (or stops spectating). The reply is Left.
 type LeaveRoom struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -177,7 +274,7 @@ type LeaveRoom struct {
 
 func (x *LeaveRoom) Reset() {
 	*x = LeaveRoom{}
-	mi := &file_tickroom_v1_room_proto_msgTypes[1]
+	mi := &file_tickroom_v1_room_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +286,7 @@ func (x *LeaveRoom) String() string {
 func (*LeaveRoom) ProtoMessage() {}
 
 func (x *LeaveRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_room_proto_msgTypes[1]
+	mi := &file_tickroom_v1_room_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +299,7 @@ func (x *LeaveRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRoom.ProtoReflect.Descriptor instead.
 func (*LeaveRoom) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{1}
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *LeaveRoom) GetRoomId() string {
@@ -230,7 +327,7 @@ type Player struct {
 
 func (x *Player) Reset() {
 	*x = Player{}
-	mi := &file_tickroom_v1_room_proto_msgTypes[2]
+	mi := &file_tickroom_v1_room_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -242,7 +339,7 @@ func (x *Player) String() string {
 func (*Player) ProtoMessage() {}
 
 func (x *Player) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_room_proto_msgTypes[2]
+	mi := &file_tickroom_v1_room_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -255,7 +352,7 @@ func (x *Player) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Player.ProtoReflect.Descriptor instead.
 func (*Player) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{2}
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Player) GetSeat() uint32 {
@@ -319,7 +416,7 @@ type Joined struct {
 
 func (x *Joined) Reset() {
 	*x = Joined{}
-	mi := &file_tickroom_v1_room_proto_msgTypes[3]
+	mi := &file_tickroom_v1_room_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +428,7 @@ func (x *Joined) String() string {
 func (*Joined) ProtoMessage() {}
 
 func (x *Joined) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_room_proto_msgTypes[3]
+	mi := &file_tickroom_v1_room_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +441,7 @@ func (x *Joined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Joined.ProtoReflect.Descriptor instead.
 func (*Joined) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{3}
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Joined) GetRoomId() string {
@@ -440,7 +537,7 @@ type Left struct {
 
 func (x *Left) Reset() {
 	*x = Left{}
-	mi := &file_tickroom_v1_room_proto_msgTypes[4]
+	mi := &file_tickroom_v1_room_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +549,7 @@ func (x *Left) String() string {
 func (*Left) ProtoMessage() {}
 
 func (x *Left) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_room_proto_msgTypes[4]
+	mi := &file_tickroom_v1_room_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +562,7 @@ func (x *Left) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Left.ProtoReflect.Descriptor instead.
 func (*Left) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{4}
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Left) GetRoomId() string {
@@ -507,7 +604,7 @@ type Input struct {
 
 func (x *Input) Reset() {
 	*x = Input{}
-	mi := &file_tickroom_v1_room_proto_msgTypes[5]
+	mi := &file_tickroom_v1_room_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -519,7 +616,7 @@ func (x *Input) String() string {
 func (*Input) ProtoMessage() {}
 
 func (x *Input) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_room_proto_msgTypes[5]
+	mi := &file_tickroom_v1_room_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -532,7 +629,7 @@ func (x *Input) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Input.ProtoReflect.Descriptor instead.
 func (*Input) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{5}
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Input) GetRoomId() string {
@@ -560,13 +657,20 @@ var File_tickroom_v1_room_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_room_proto_rawDesc = "" +
 	"\n" +
-	"\x16tickroom/v1/room.proto\x12\vtickroom.v1\x1a\x19tickroom/v1/options.proto\"\x8e\x01\n" +
+	"\x16tickroom/v1/room.proto\x12\vtickroom.v1\x1a\x19tickroom/v1/options.proto\"\xb8\x01\n" +
 	"\bJoinRoom\x12 \n" +
 	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\x12#\n" +
 	"\bpassword\x18\x02 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\bpassword\x12\x1a\n" +
 	"\bspectate\x18\x03 \x01(\bR\bspectate\x12\x1f\n" +
 	"\vresume_tick\x18\x04 \x01(\x04R\n" +
-	"resumeTick\"-\n" +
+	"resumeTick\x12(\n" +
+	"\vreservation\x18\x05 \x01(\tB\x06\x8a\xce\x18\x02\b@R\vreservation\"\x94\x01\n" +
+	"\bRedirect\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12 \n" +
+	"\vreservation\x18\x02 \x01(\tR\vreservation\x12\x17\n" +
+	"\aroom_id\x18\x03 \x01(\tR\x06roomId\x12\x17\n" +
+	"\anode_id\x18\x04 \x01(\tR\x06nodeId\x12\"\n" +
+	"\rexpires_in_ms\x18\x05 \x01(\rR\vexpiresInMs\"-\n" +
 	"\tLeaveRoom\x12 \n" +
 	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\"g\n" +
 	"\x06Player\x12\x12\n" +
@@ -624,22 +728,23 @@ func file_tickroom_v1_room_proto_rawDescGZIP() []byte {
 }
 
 var file_tickroom_v1_room_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tickroom_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_tickroom_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_tickroom_v1_room_proto_goTypes = []any{
 	(LeaveReason)(0),  // 0: tickroom.v1.LeaveReason
 	(*JoinRoom)(nil),  // 1: tickroom.v1.JoinRoom
-	(*LeaveRoom)(nil), // 2: tickroom.v1.LeaveRoom
-	(*Player)(nil),    // 3: tickroom.v1.Player
-	(*Joined)(nil),    // 4: tickroom.v1.Joined
-	(*Left)(nil),      // 5: tickroom.v1.Left
-	(*Input)(nil),     // 6: tickroom.v1.Input
-	nil,               // 7: tickroom.v1.Joined.MetadataEntry
-	nil,               // 8: tickroom.v1.Joined.OptionsEntry
+	(*Redirect)(nil),  // 2: tickroom.v1.Redirect
+	(*LeaveRoom)(nil), // 3: tickroom.v1.LeaveRoom
+	(*Player)(nil),    // 4: tickroom.v1.Player
+	(*Joined)(nil),    // 5: tickroom.v1.Joined
+	(*Left)(nil),      // 6: tickroom.v1.Left
+	(*Input)(nil),     // 7: tickroom.v1.Input
+	nil,               // 8: tickroom.v1.Joined.MetadataEntry
+	nil,               // 9: tickroom.v1.Joined.OptionsEntry
 }
 var file_tickroom_v1_room_proto_depIdxs = []int32{
-	3, // 0: tickroom.v1.Joined.players:type_name -> tickroom.v1.Player
-	7, // 1: tickroom.v1.Joined.metadata:type_name -> tickroom.v1.Joined.MetadataEntry
-	8, // 2: tickroom.v1.Joined.options:type_name -> tickroom.v1.Joined.OptionsEntry
+	4, // 0: tickroom.v1.Joined.players:type_name -> tickroom.v1.Player
+	8, // 1: tickroom.v1.Joined.metadata:type_name -> tickroom.v1.Joined.MetadataEntry
+	9, // 2: tickroom.v1.Joined.options:type_name -> tickroom.v1.Joined.OptionsEntry
 	0, // 3: tickroom.v1.Left.reason:type_name -> tickroom.v1.LeaveReason
 	4, // [4:4] is the sub-list for method output_type
 	4, // [4:4] is the sub-list for method input_type
@@ -660,7 +765,7 @@ func file_tickroom_v1_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_room_proto_rawDesc), len(file_tickroom_v1_room_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

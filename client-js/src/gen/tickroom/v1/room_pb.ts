@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/room.proto.
  */
 export const file_tickroom_v1_room: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0aWNrcm9vbS92MS9yb29tLnByb3RvEgt0aWNrcm9vbS52MSJmCghKb2luUm9vbRIYCgdyb29tX2lkGAEgASgJQgeKzhgDCIABEhkKCHBhc3N3b3JkGAIgASgJQgeKzhgDCIABEhAKCHNwZWN0YXRlGAMgASgIEhMKC3Jlc3VtZV90aWNrGAQgASgEIiUKCUxlYXZlUm9vbRIYCgdyb29tX2lkGAEgASgJQgeKzhgDCIABIkgKBlBsYXllchIMCgRzZWF0GAEgASgNEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCgljb25uZWN0ZWQYBCABKAgi/gIKBkpvaW5lZBIPCgdyb29tX2lkGAEgASgJEgwKBGdhbWUYAiABKAkSDAoEc2VhdBgDIAEoDRIRCglzcGVjdGF0b3IYBCABKAgSEQoJdGlja19yYXRlGAUgASgNEiQKB3BsYXllcnMYBiADKAsyEy50aWNrcm9vbS52MS5QbGF5ZXISDwoHcmVzdW1lZBgHIAEoCBIzCghtZXRhZGF0YRgIIAMoCzIhLnRpY2tyb29tLnYxLkpvaW5lZC5NZXRhZGF0YUVudHJ5EjEKB29wdGlvbnMYCSADKAsyIC50aWNrcm9vbS52MS5Kb2luZWQuT3B0aW9uc0VudHJ5EgwKBHRpY2sYCiABKAQSEwoLbWF4X3BsYXllcnMYCyABKA0aLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi4KDE9wdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlIKBExlZnQSDwoHcm9vbV9pZBgBIAEoCRIoCgZyZWFzb24YAiABKA4yGC50aWNrcm9vbS52MS5MZWF2ZVJlYXNvbhIPCgdtZXNzYWdlGAMgASgJIkgKBUlucHV0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESCwoDc2VxGAIgASgNEhgKBGRhdGEYAyABKAxCCorOGAYIgCAgyAEqvwEKC0xlYXZlUmVhc29uEhwKGExFQVZFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFkxFQVZFX1JFQVNPTl9SRVFVRVNURUQQARIXChNMRUFWRV9SRUFTT05fS0lDS0VEEAISHAoYTEVBVkVfUkVBU09OX1JPT01fQ0xPU0VEEAMSHQoZTEVBVkVfUkVBU09OX1NFQVRfRVhQSVJFRBAEEiAKHExFQVZFX1JFQVNPTl9TRVJWRVJfU0hVVERPV04QBUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_options]);
+  fileDesc("ChZ0aWNrcm9vbS92MS9yb29tLnByb3RvEgt0aWNrcm9vbS52MSKDAQoISm9pblJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAARIZCghwYXNzd29yZBgCIAEoCUIHis4YAwiAARIQCghzcGVjdGF0ZRgDIAEoCBITCgtyZXN1bWVfdGljaxgEIAEoBBIbCgtyZXNlcnZhdGlvbhgFIAEoCUIGis4YAghAImUKCFJlZGlyZWN0EgsKA3VybBgBIAEoCRITCgtyZXNlcnZhdGlvbhgCIAEoCRIPCgdyb29tX2lkGAMgASgJEg8KB25vZGVfaWQYBCABKAkSFQoNZXhwaXJlc19pbl9tcxgFIAEoDSIlCglMZWF2ZVJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAASJICgZQbGF5ZXISDAoEc2VhdBgBIAEoDRIPCgd1c2VyX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEQoJY29ubmVjdGVkGAQgASgIIv4CCgZKb2luZWQSDwoHcm9vbV9pZBgBIAEoCRIMCgRnYW1lGAIgASgJEgwKBHNlYXQYAyABKA0SEQoJc3BlY3RhdG9yGAQgASgIEhEKCXRpY2tfcmF0ZRgFIAEoDRIkCgdwbGF5ZXJzGAYgAygLMhMudGlja3Jvb20udjEuUGxheWVyEg8KB3Jlc3VtZWQYByABKAgSMwoIbWV0YWRhdGEYCCADKAsyIS50aWNrcm9vbS52MS5Kb2luZWQuTWV0YWRhdGFFbnRyeRIxCgdvcHRpb25zGAkgAygLMiAudGlja3Jvb20udjEuSm9pbmVkLk9wdGlvbnNFbnRyeRIMCgR0aWNrGAogASgEEhMKC21heF9wbGF5ZXJzGAsgASgNGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARouCgxPcHRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJSCgRMZWZ0Eg8KB3Jvb21faWQYASABKAkSKAoGcmVhc29uGAIgASgOMhgudGlja3Jvb20udjEuTGVhdmVSZWFzb24SDwoHbWVzc2FnZRgDIAEoCSJICgVJbnB1dBIYCgdyb29tX2lkGAEgASgJQgeKzhgDCIABEgsKA3NlcRgCIAEoDRIYCgRkYXRhGAMgASgMQgqKzhgGCIAgIMgBKr8BCgtMZWF2ZVJlYXNvbhIcChhMRUFWRV9SRUFTT05fVU5TUEVDSUZJRUQQABIaChZMRUFWRV9SRUFTT05fUkVRVUVTVEVEEAESFwoTTEVBVkVfUkVBU09OX0tJQ0tFRBACEhwKGExFQVZFX1JFQVNPTl9ST09NX0NMT1NFRBADEh0KGUxFQVZFX1JFQVNPTl9TRUFUX0VYUElSRUQQBBIgChxMRUFWRV9SRUFTT05fU0VSVkVSX1NIVVRET1dOEAVCPVo7Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC90aWNrcm9vbXYxO3RpY2tyb29tdjFiBnByb3RvMw", [file_tickroom_v1_options]);
 
 /**
  * JoinRoom takes a seat in a room, spectates it, or resumes a held seat. The
@@ -53,6 +53,14 @@ export type JoinRoom = Message<"tickroom.v1.JoinRoom"> & {
    * @generated from field: uint64 resume_tick = 4;
    */
   resumeTick: bigint;
+
+  /**
+   * reservation is the token of a Redirect that sent the client here; the
+   * node honours the seat it reserved.
+   *
+   * @generated from field: string reservation = 5;
+   */
+  reservation: string;
 };
 
 /**
@@ -61,6 +69,60 @@ export type JoinRoom = Message<"tickroom.v1.JoinRoom"> & {
  */
 export const JoinRoomSchema: GenMessage<JoinRoom> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_room, 0);
+
+/**
+ * Redirect answers a JoinRoom or QuickMatch (in place of Joined) when the
+ * room lives on another node of the cluster, or a new room is to be made
+ * there. The client connects to url with its session token and sends the
+ * same request again with reservation set; the seat is held for it until
+ * expires_in_ms has passed.
+ *
+ * @generated from message tickroom.v1.Redirect
+ */
+export type Redirect = Message<"tickroom.v1.Redirect"> & {
+  /**
+   * url is the WebSocket URL of the node to go to.
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * reservation is the seat reservation token to send there.
+   *
+   * @generated from field: string reservation = 2;
+   */
+  reservation: string;
+
+  /**
+   * room_id is the room reserved, empty when the node is to make one
+   * (QuickMatch).
+   *
+   * @generated from field: string room_id = 3;
+   */
+  roomId: string;
+
+  /**
+   * node_id names the node.
+   *
+   * @generated from field: string node_id = 4;
+   */
+  nodeId: string;
+
+  /**
+   * expires_in_ms is how long the reservation is held.
+   *
+   * @generated from field: uint32 expires_in_ms = 5;
+   */
+  expiresInMs: number;
+};
+
+/**
+ * Describes the message tickroom.v1.Redirect.
+ * Use `create(RedirectSchema)` to create a new message.
+ */
+export const RedirectSchema: GenMessage<Redirect> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_room, 1);
 
 /**
  * LeaveRoom gives up a seat (or stops spectating). The reply is Left.
@@ -81,7 +143,7 @@ export type LeaveRoom = Message<"tickroom.v1.LeaveRoom"> & {
  * Use `create(LeaveRoomSchema)` to create a new message.
  */
 export const LeaveRoomSchema: GenMessage<LeaveRoom> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_room, 1);
+  messageDesc(file_tickroom_v1_room, 2);
 
 /**
  * Player is one occupied seat.
@@ -124,7 +186,7 @@ export type Player = Message<"tickroom.v1.Player"> & {
  * Use `create(PlayerSchema)` to create a new message.
  */
 export const PlayerSchema: GenMessage<Player> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_room, 2);
+  messageDesc(file_tickroom_v1_room, 3);
 
 /**
  * Joined answers CreateRoom, JoinRoom and QuickMatch: the sender now has a
@@ -217,7 +279,7 @@ export type Joined = Message<"tickroom.v1.Joined"> & {
  * Use `create(JoinedSchema)` to create a new message.
  */
 export const JoinedSchema: GenMessage<Joined> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_room, 3);
+  messageDesc(file_tickroom_v1_room, 4);
 
 /**
  * Left tells a user it no longer has a seat in a room. It answers LeaveRoom
@@ -253,7 +315,7 @@ export type Left = Message<"tickroom.v1.Left"> & {
  * Use `create(LeftSchema)` to create a new message.
  */
 export const LeftSchema: GenMessage<Left> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_room, 4);
+  messageDesc(file_tickroom_v1_room, 5);
 
 /**
  * Input is a player's input for a room. It gets no reply: the snapshots'
@@ -291,7 +353,7 @@ export type Input = Message<"tickroom.v1.Input"> & {
  * Use `create(InputSchema)` to create a new message.
  */
 export const InputSchema: GenMessage<Input> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_room, 5);
+  messageDesc(file_tickroom_v1_room, 6);
 
 /**
  * LeaveReason says why a user left a room.
