@@ -85,6 +85,13 @@ type Options struct {
 	// X-Forwarded-For names the client, for per-IP limits and logs. Zero
 	// value trusts nobody: the header is ignored.
 	TrustedProxies []string
+	// ProxyProtocol accepts a PROXY protocol header (v1 or v2) from
+	// TrustedProxies on the WebSocket port and the public HTTP port: the
+	// client it names is the one per-IP limits and logs see. A PROXY header
+	// from any other address is refused (400, connection closed). Zero
+	// value means off: for a proxy that speaks HTTP and sends
+	// X-Forwarded-For.
+	ProxyProtocol bool
 	// PublicWebSocketURL is the WebSocket URL /v1/config gives clients when
 	// it is not Addr's port on the page's host: behind a TLS proxy, a path
 	// on the page's origin ("/v1/ws") or a full "wss://" URL. Zero value

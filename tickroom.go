@@ -72,6 +72,9 @@ type Server struct {
 	ws    *server.Server
 	hub   *hub.Hub
 	feeds *spectate.Feeds
+	// trusted are the proxies whose X-Forwarded-For and PROXY headers
+	// name clients.
+	trusted clientip.Trusted
 
 	mu         sync.Mutex
 	started    bool
@@ -141,6 +144,7 @@ func New(opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("%w: trusted proxies: %w", ErrOptions, err)
 	}
 	acfg.GuestLoginRate, acfg.GuestLoginBurst, acfg.TrustedProxies = rate.Limit(o.GuestLoginRate), o.GuestLoginBurst, trusted
+	s.trusted = trusted
 	if s.db != nil {
 		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger}); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
@@ -152,7 +156,7 @@ func New(opts Options) (_ *Server, err error) {
 	}
 	s.ws, err = server.New(server.Config{
 		Addr: o.Addr, Loops: o.Loops, MaxConns: o.MaxConns, MaxConnsPerIP: o.MaxConnsPerIP,
-		Origins: o.Origins, TrustedProxies: trusted,
+		Origins: o.Origins, TrustedProxies: trusted, ProxyProtocol: o.ProxyProtocol,
 		MaxFrameSize: o.MaxFrameSize, MaxMessageSize: o.MaxMessageSize, MaxOutboundBytes: o.MaxOutboundBytes,
 		MessageRate: o.MessageRate, RateCloseCode: ws.StatusCode(protocol.CloseRateLimited),
 		SlowCloseCode: ws.StatusCode(protocol.CloseSlowClient), Logger: o.Logger,
@@ -251,6 +255,9 @@ func (s *Server) startPublic() error {
 	ln, err := net.Listen("tcp", s.opts.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("tickroom: public http listener: %w", err)
+	}
+	if s.opts.ProxyProtocol {
+		ln = s.trusted.ProxyListener(ln, 5*time.Second)
 	}
 	_, wsPort, _ := net.SplitHostPort(s.ws.Addr().String())
 	port, _ := strconv.Atoi(wsPort)

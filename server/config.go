@@ -55,13 +55,24 @@ type Config struct {
 	MaxConns int
 	// MaxHandshakesPerIP caps concurrent unfinished handshakes from one
 	// source IP; the excess gets 429. It counts TCP peers that are not
-	// trusted proxies (a proxy reads the request itself before it opens
-	// ours, so slow handshakes are its to bound). Zero value means 64.
+	// trusted proxies (an HTTP proxy reads the request itself before it
+	// opens ours, so slow handshakes are its to bound), and the client a
+	// trusted proxy's PROXY header names (a TCP proxy forwards bytes as
+	// they come). Zero value means 64.
 	MaxHandshakesPerIP int
-	// TrustedProxies are the peers whose X-Forwarded-For names the client
-	// (see package clientip and Conn.ClientIP). Zero value trusts nobody:
-	// every client is its TCP peer and the header is ignored.
+	// TrustedProxies are the peers whose X-Forwarded-For (and, with
+	// ProxyProtocol, PROXY header) names the client (see package clientip
+	// and Conn.ClientIP). Zero value trusts nobody: every client is its
+	// TCP peer and the headers are ignored.
 	TrustedProxies clientip.Trusted
+	// ProxyProtocol accepts a PROXY protocol header (version 1 or 2) ahead
+	// of the upgrade request from TrustedProxies: the client it names is
+	// Conn.ClientIP, for the per-IP limits and the logs; a trusted peer
+	// may also send none. Any other peer that sends one is answered 400 and
+	// closed, so a client cannot name itself. Zero value means off: the
+	// server expects the upgrade request first (a PROXY header is a bad
+	// request like any other bytes).
+	ProxyProtocol bool
 	// MaxConnsPerIP caps the upgraded connections of one client address
 	// (Conn.ClientIP), for their whole life; an upgrade past it gets 429.
 	// Zero value means 256.

@@ -55,6 +55,7 @@ type Conn struct {
 	ip            netip.Addr    // the client: the TCP peer, or who a trusted proxy names (set before Accept)
 	hsCounted     bool          // counted in the per-IP handshake count
 	ipCounted     bool          // counted in the per-IP connection count
+	proxyRead     bool          // the PROXY header (or its absence) was read; Config.ProxyProtocol
 	refuse        int           // HTTP status to refuse with at the first read
 	deadline      int64         // handshake, refusal or close deadline (unix ns)
 	lastRead      int64         // unix ns of the last byte read
@@ -105,8 +106,9 @@ func (c *Conn) ID() uint64 { return c.id }
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
 // ClientIP returns the client's IP address: the TCP peer's, or, when the
-// peer is one of Config.TrustedProxies, the client its X-Forwarded-For
-// names (package clientip). Per-IP limits and logs use it. It is final
+// peer is one of Config.TrustedProxies, the client its PROXY header (with
+// Config.ProxyProtocol) and then its X-Forwarded-For name (package
+// clientip). Per-IP limits and logs use it. It is final
 // from Handler.Accept on; safe from any goroutine after Accept returned.
 func (c *Conn) ClientIP() netip.Addr { return c.ip }
 

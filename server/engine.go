@@ -78,7 +78,15 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	used := 0
 	lingering := c.state == stateRefused
 	if c.state == stateHandshake {
-		used = c.handshake(b)
+		if c.srv.cfg.ProxyProtocol && !c.proxyRead && c.refuse == 0 {
+			n, ok := c.readProxyHeader(b)
+			used = n
+			if ok {
+				used += c.handshake(b[n:])
+			}
+		} else {
+			used = c.handshake(b)
+		}
 	}
 	if c.state == stateOpen || c.state == stateClosing {
 		used += c.readFrames(b[used:], now)

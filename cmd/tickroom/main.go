@@ -57,7 +57,7 @@ type flags struct {
 	shards, msgRate, maxOutbound                              int
 	maxStreams, maxStreamsPerIP                               int
 	dropGrace, tokenTTL, shutdownTimeout                      time.Duration
-	multiSockets, debug, conformance                          bool
+	multiSockets, debug, conformance, proxyProtocol           bool
 	guestLoginRate                                            float64
 	guestLoginBurst                                           int
 	dataDir, database                                         string
@@ -105,6 +105,7 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.origins, "origins", "", "comma-separated Origin allowlist for WebSocket upgrades (empty: any)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated proxy addresses or CIDR prefixes whose X-Forwarded-For names the client (empty: none; the header is ignored)")
 	fs.StringVar(&f.publicWSURL, "public-ws-url", "", "WebSocket URL the demo and /v1/config give clients, a path on the page's origin (/v1/ws) or a full wss:// URL (empty: the -addr port on the page's host)")
+	fs.BoolVar(&f.proxyProtocol, "proxy-protocol", false, "accept a PROXY protocol header (v1 or v2) from -trusted-proxies on the WebSocket and public HTTP ports; from any other address it is refused")
 	fs.BoolVar(&f.multiSockets, "multi-sockets", false, "let a user hold several connections (default: a new login closes the old one)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to close")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
@@ -208,7 +209,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
 		MaxOutboundBytes: f.maxOutbound,
 		DropGrace:        f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout,
-		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log,
+		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log, ProxyProtocol: f.proxyProtocol,
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
 		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue,

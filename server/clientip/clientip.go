@@ -12,6 +12,11 @@
 // client writes to the left of that is ignored; a direct client's header is
 // ignored altogether.
 //
+// A proxy that forwards TCP rather than HTTP names the client in a PROXY
+// protocol header instead; ProxyListener (the HTTP ports) and
+// server.Config.ProxyProtocol (the WebSocket port) believe that header
+// from the same trusted list only, and refuse it from anyone else.
+//
 // Every per-IP limit and every log line that names a client uses Resolve
 // (through server.Conn.ClientIP and FromRequest), so there is one answer
 // to "who is this" in the whole server.
