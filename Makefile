@@ -48,10 +48,12 @@ redis:
 
 # jstest runs client-js's unit tests and its browser tests in Debian's
 # chromium, which install-chromium.sh installs when it is missing; the TLS
-# test runs Debian's nginx (install-nginx.sh) in front of the server.
+# tests run Debian's nginx (install-nginx.sh) and caddy (install-caddy.sh)
+# in front of the server.
 jstest: npm
 	bash scripts/install-chromium.sh
 	bash scripts/install-nginx.sh
+	bash scripts/install-caddy.sh
 	cd client-js && npm test && npm run test:browser
 
 test: lint proto-check gotest jstest
