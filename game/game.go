@@ -37,7 +37,8 @@ type Game interface {
 // the state (area of interest, hidden cards). View runs on the tick worker
 // after Encode, once per member that is sent state this tick; v starts
 // empty, with the shared globals, and Share copies entities from the shared
-// snapshot.
+// snapshot. An observer (Room.Observe) is viewed as a Player with Seat 0
+// and Spectator true.
 type Viewer interface {
 	View(ctx *Context, p Player, v *Snapshot)
 }

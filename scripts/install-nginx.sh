@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs Debian's nginx for the TLS test (client-js/test/browser/tls.test.mjs)
-# when it is missing. The test runs its own nginx on private ports with its
+# Installs Debian's nginx for the TLS tests (client-js/test/browser/tls.test.mjs,
+# proxy-protocol.test.mjs) when it is missing. The test runs its own nginx on private ports with its
 # own configuration and prefix; the package's own service is kept from
 # starting (policy-rc.d) so installing opens no port. Idempotent and
 # non-interactive; uses sudo only when not already root.
 set -euo pipefail
-if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+# The stream module (libnginx-mod-stream) is for the PROXY protocol test
+# of deploy/nginx-stream.conf (client-js/test/browser/proxy-protocol.test.mjs).
+if [ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
   exit 0
 fi
 SUDO=
@@ -21,7 +23,7 @@ if [ ! -e "$policy" ]; then
 fi
 cleanup() { if [ -n "$added_policy" ]; then $SUDO rm -f "$policy"; fi; }
 trap cleanup EXIT
-echo "installing nginx from apt" >&2
+echo "installing nginx and its stream module from apt" >&2
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light libnginx-mod-stream
 /usr/sbin/nginx -v >&2

@@ -158,3 +158,81 @@ async function waitListening(port, exited, log) {
   }
   throw new Error(`nginx did not listen on ${port}: ${log()}`);
 }
+
+/** STREAM_MODULE is nginx's stream module (Debian: libnginx-mod-stream). */
+export const STREAM_MODULE = process.env.NGINX_STREAM_MODULE || "/usr/lib/nginx/modules/ngx_stream_module.so";
+
+/**
+ * streamConfig returns deploy/nginx-stream.conf with the server's
+ * addresses, the given listen ports and certificate in place of the
+ * example's, connecting upstream from PROXY_SOURCE.
+ */
+export async function streamConfig({ httpAddr, wsAddr, ports, cert }) {
+  let conf = await readFile(join(REPO, "deploy/nginx-stream.conf"), "utf8");
+  const swap = (from, to) => {
+    if (!conf.includes(from)) throw new Error(`deploy/nginx-stream.conf no longer has ${from}`);
+    conf = conf.split(from).join(to);
+  };
+  swap("proxy_pass 127.0.0.1:8081;", `proxy_pass ${wsAddr};\n        proxy_bind ${PROXY_SOURCE};`);
+  swap("proxy_pass 127.0.0.1:8080;", `proxy_pass ${httpAddr};\n        proxy_bind ${PROXY_SOURCE};`);
+  swap("/etc/ssl/tickroom/fullchain.pem", cert.cert);
+  swap("/etc/ssl/tickroom/privkey.pem", cert.key);
+  conf = conf.replace(/^\s*listen \[::\].*$/gm, "");
+  swap("listen 8443 ssl;", `listen 127.0.0.1:${ports.ws} ssl;`);
+  swap("listen 443 ssl;", `listen 127.0.0.1:${ports.play} ssl;`);
+  return conf;
+}
+
+/**
+ * startNginxStream runs nginx with deploy/nginx-stream.conf (TLS and the
+ * PROXY protocol) in front of server and resolves with the play URL, the
+ * WebSocket URL, the certificate and stop(). ports may fix the listen
+ * ports (the server must be told the WebSocket URL before nginx starts).
+ */
+export async function startNginxStream(server, ports) {
+  if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: run scripts/install-nginx.sh`);
+  if (!existsSync(STREAM_MODULE)) throw new Error(`${STREAM_MODULE} is missing: run scripts/install-nginx.sh`);
+  const dir = await mkdtemp(join(tmpdir(), "tickroom-nginx-stream-"));
+  const cert = await makeCert(dir);
+  const conf = await streamConfig({ httpAddr: new URL(server.httpUrl).host, wsAddr: server.wsAddr, ports, cert });
+  await writeFile(join(dir, "stream.conf"), conf);
+  const root = process.getuid?.() === 0;
+  await writeFile(join(dir, "nginx.conf"), [
+    `load_module ${STREAM_MODULE};`,
+    "daemon off;",
+    root ? "user root;" : "",
+    "worker_processes 1;",
+    `pid ${join(dir, "nginx.pid")};`,
+    `error_log ${join(dir, "error.log")} warn;`,
+    "events { worker_connections 256; }",
+    `include ${join(dir, "stream.conf")};`,
+    "",
+  ].join("\n"));
+  const args = ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")];
+  await run(NGINX, ["-t", ...args]).catch(async (err) => {
+    throw new Error(`nginx -t refused the configuration: ${err.stderr}\n${conf}`);
+  });
+  const proc = spawn(NGINX, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  proc.stderr.on("data", (b) => (stderr += b));
+  const exited = new Promise((resolve) => proc.once("exit", resolve));
+  await waitListening(ports.play, exited, () => stderr);
+  await waitListening(ports.ws, exited, () => stderr);
+  return {
+    playUrl: `https://127.0.0.1:${ports.play}`,
+    wsUrl: `wss://127.0.0.1:${ports.ws}/v1/ws`,
+    cert,
+    async errorLog() {
+      return readFile(join(dir, "error.log"), "utf8").catch(() => "");
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGTERM");
+        const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
