@@ -92,6 +92,19 @@
 // (Config.MaxConnsPerIP, 429; the address is Conn.ClientIP). A request
 // with two Host or Sec-WebSocket-Key headers is refused with 400.
 //
+// # Behind a TCP proxy
+//
+// With Config.ProxyProtocol, a PROXY protocol header (version 1 or 2)
+// may come ahead of the upgrade request from a Config.TrustedProxies
+// peer; the client it names is Conn.ClientIP from then on, held to the
+// per-IP caps and named in the logs. From any other peer a PROXY header
+// is refused with 400. The header is framed in place like the request
+// (an incomplete one waits for the next read, within the handshake
+// timeout) and only a whole one is handed to github.com/pires/go-proxyproto,
+// a well-kept parser of both versions, over those bytes alone: its own
+// listener wrapper needs a blocking net.Conn, which event loops do not
+// have, and the framing is a few lines.
+//
 // Every refusal gets a real HTTP response (400, 403, 404, 405, 408, 426,
 // 429, 431, 503, or the status of the Handler's HTTPError) or close frame,
 // after which the socket is half-closed and input is drained until the peer
