@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -65,13 +66,25 @@ func TestKickAndCloseRoom(t *testing.T) {
 	bob.join(room)
 	cat.join("")
 
+	// A spectator feed watches without a seat: counted apart.
+	r, _ := e.hub.Runtime().Room(room)
+	watching := make(chan error, 1)
+	if err := r.Observe(game.ObserveRequest{Client: idleClient{}}, func(err error) { watching <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-watching; err != nil {
+		t.Fatal(err)
+	}
 	status, body := e.do("GET", "/v1/admin/rooms/"+room, adminToken, "")
 	var detail struct {
-		ID      string   `json:"id"`
-		Players int      `json:"players"`
-		Members []string `json:"members"`
+		ID         string   `json:"id"`
+		Players    int      `json:"players"`
+		Spectators int      `json:"spectators"`
+		Observers  int      `json:"observers"`
+		Members    []string `json:"members"`
 	}
-	if status != 200 || json.Unmarshal([]byte(body), &detail) != nil || detail.Players != 2 || strings.Join(detail.Members, ",") != "ann,bob" {
+	if status != 200 || json.Unmarshal([]byte(body), &detail) != nil || detail.Players != 2 || strings.Join(detail.Members, ",") != "ann,bob" ||
+		detail.Spectators != 0 || detail.Observers != 1 {
 		t.Fatalf("inspect room: %d %s", status, body)
 	}
 	status, body = e.do("GET", "/v1/admin/players/bob", adminToken, "")
@@ -262,3 +275,9 @@ func TestMonitorPage(t *testing.T) {
 		t.Fatalf("overview %s", body)
 	}
 }
+
+// idleClient is a room observer that takes nothing (hub.Deliver hands
+// frames only to sessions and sinks).
+type idleClient struct{}
+
+func (idleClient) Congested() bool { return false }

@@ -13,25 +13,27 @@ import (
 
 // roomJSON is a room as the admin API lists it.
 type roomJSON struct {
-	ID            string            `json:"id"`
-	Game          string            `json:"game"`
-	Phase         string            `json:"phase"`
-	Players       int               `json:"players"`
-	MaxPlayers    int               `json:"max_players"`
-	Spectators    int               `json:"spectators"`
-	MaxSpectators int               `json:"max_spectators"`
-	Private       bool              `json:"private"`
-	Locked        bool              `json:"locked"`
-	HasPassword   bool              `json:"has_password"`
-	TickRate      int               `json:"tick_rate"`
-	Tick          uint64            `json:"tick"`
-	Metadata      map[string]string `json:"metadata,omitempty"`
+	ID            string `json:"id"`
+	Game          string `json:"game"`
+	Phase         string `json:"phase"`
+	Players       int    `json:"players"`
+	MaxPlayers    int    `json:"max_players"`
+	Spectators    int    `json:"spectators"`
+	MaxSpectators int    `json:"max_spectators"`
+	// Observers counts seatless watchers: spectator event streams.
+	Observers   int               `json:"observers"`
+	Private     bool              `json:"private"`
+	Locked      bool              `json:"locked"`
+	HasPassword bool              `json:"has_password"`
+	TickRate    int               `json:"tick_rate"`
+	Tick        uint64            `json:"tick"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
 }
 
 func toRoomJSON(info game.RoomInfo) roomJSON {
 	return roomJSON{
 		ID: info.ID, Game: info.Game, Phase: info.Phase.String(), Players: info.Players, MaxPlayers: info.MaxPlayers,
-		Spectators: info.Spectators, MaxSpectators: info.MaxSpectators, Private: info.Private, Locked: info.Locked,
+		Spectators: info.Spectators, MaxSpectators: info.MaxSpectators, Observers: info.Observers, Private: info.Private, Locked: info.Locked,
 		HasPassword: info.HasPassword, TickRate: info.TickRate, Tick: info.Tick, Metadata: info.Metadata,
 	}
 }
