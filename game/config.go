@@ -45,6 +45,9 @@ const (
 	// RemovedReplaced: the member resumed on a new connection; the old
 	// client is no longer a member.
 	RemovedReplaced
+	// RemovedMoved: the room was saved (Room.Handoff) to be restored
+	// elsewhere; the member's seat goes with it.
+	RemovedMoved
 )
 
 // String returns the reason's name.
@@ -60,6 +63,8 @@ func (r RemoveReason) String() string {
 		return "room_closed"
 	case RemovedReplaced:
 		return "replaced"
+	case RemovedMoved:
+		return "moved"
 	}
 	return "unknown"
 }

@@ -17,6 +17,15 @@
 // MatchResult. A game that implements Viewer sends each member its own view
 // (area of interest, hidden cards), built on the tick worker.
 //
+// # Saving and restoring
+//
+// A game that implements Saver can leave one runtime and go on in another
+// (a node's drain in a cluster): Room.Handoff saves it at its next tick
+// into a tickroomv1.SavedRoom (the runtime's seats, tick number and
+// options, plus the game's own bytes) and retires it, its members removed
+// with RemovedMoved; Runtime.RestoreRoom makes it live elsewhere with the
+// same id and tick numbers, every member dropped until it resumes.
+//
 // # Ticks
 //
 // A few shard workers drive every room through a tick wheel: a ring of

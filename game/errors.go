@@ -48,6 +48,20 @@ var (
 	ErrInputTooLarge = errors.New("game: input too large")
 	// ErrNoClient is returned for a JoinRequest without a Client.
 	ErrNoClient = errors.New("game: join request has no client")
+	// ErrNotSaver is returned by Room.Handoff for a room whose game does
+	// not implement Saver, and by Runtime.RestoreRoom for a saved room of
+	// such a game.
+	ErrNotSaver = errors.New("game: game cannot be saved")
+	// ErrMoving is returned by Room.Handoff when a handoff is already
+	// under way, and for a new join to a room being handed off.
+	ErrMoving = errors.New("game: room is being moved")
+	// ErrRoomExists is returned by Runtime.RestoreRoom when a room with the
+	// saved room's id is already live.
+	ErrRoomExists = errors.New("game: room already exists")
+	// ErrBadSave wraps a SavedRoom that RestoreRoom cannot restore: an
+	// unknown version, limits out of range, seats that do not fit, or the
+	// game's Restore refusing its state.
+	ErrBadSave = errors.New("game: saved room cannot be restored")
 	// ErrNoManualClock is returned by Advance when the runtime does not run
 	// on a ManualClock.
 	ErrNoManualClock = errors.New("game: runtime clock is not a ManualClock")

@@ -109,6 +109,7 @@ type Room struct {
 	tickRate      int
 	period        time.Duration
 	inputRate     float64
+	seed          uint64
 	log           *slog.Logger
 
 	mu       sync.Mutex // guards the fields below up to the blank line
@@ -118,6 +119,8 @@ type Room struct {
 	locked   bool
 	closeReq bool
 	closeMsg string
+	handoff  func(*tickroomv1.SavedRoom, error) // Handoff's callback, until the tick runs it
+	moving   bool                               // a handoff was asked for: no new joins
 	players  int
 	specs    int
 	// observers counts observers, queued ones included (Observe).
@@ -175,6 +178,9 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 	}
 	if r.Phase() == PhaseFinished {
 		return ErrFinished
+	}
+	if r.moving {
+		return ErrMoving
 	}
 	if r.locked {
 		return ErrLocked

@@ -128,6 +128,19 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 	if rt.closed.Load() {
 		return nil, ErrRuntimeClosed
 	}
+	r, err := rt.build(opts, strings.ToLower(rand.Text()[:16]))
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.schedule(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// build makes a room with id from opts and constructs its game; the room
+// is not yet shared.
+func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 	def, ok := rt.cfg.Registry.Lookup(opts.Game)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownGame, opts.Game)
@@ -136,7 +149,6 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := strings.ToLower(rand.Text()[:16])
 	r := &Room{
 		id: id, def: def, rt: rt,
 		password: opts.Password, private: opts.Private, options: maps.Clone(opts.Options),
@@ -159,6 +171,7 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 	if seed == 0 {
 		seed = mathrand.Uint64()
 	}
+	r.seed = seed
 	g, err := def.New(Setup{RoomID: id, Options: opts.Options, MaxPlayers: maxPlayers, TickRate: rate, Seed: seed, Logger: r.log})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, def.Name, err)
@@ -167,13 +180,22 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 	r.w.viewer, _ = g.(Viewer)
 	r.w.ctx = Context{r: r}
 	r.phase.Store(int32(PhaseWaiting))
+	return r, nil
+}
 
+// schedule makes r live: it is listed by id, gets its ref and is handed
+// to the least busy shard. It fails with ErrRuntimeClosed after Shutdown
+// and ErrRoomExists when a live room has r's id.
+func (rt *Runtime) schedule(r *Room) error {
 	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	if rt.closed.Load() {
-		rt.mu.Unlock()
-		return nil, ErrRuntimeClosed
+		return ErrRuntimeClosed
 	}
-	rt.rooms[id] = r
+	if _, dup := rt.rooms[r.id]; dup {
+		return ErrRoomExists
+	}
+	rt.rooms[r.id] = r
 	if len(rt.freeRefs) > refQuarantine {
 		r.ref = rt.freeRefs[0]
 		rt.freeRefs = rt.freeRefs[1:]
@@ -189,8 +211,7 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 	}
 	r.sh = sh
 	sh.add(r)
-	rt.mu.Unlock()
-	return r, nil
+	return nil
 }
 
 // refQuarantine is how many freed room refs wait before the oldest is

@@ -54,6 +54,8 @@ func (r *Room) step(now time.Time) {
 	closing, why := r.closeReq, r.closeMsg
 	stateReqs := r.stateReqs
 	r.stateReqs = nil
+	handoff := r.handoff
+	r.handoff = nil
 	r.mu.Unlock()
 
 	for i := range w.drainCtl {
@@ -69,6 +71,13 @@ func (r *Room) step(now time.Time) {
 		r.log.Info("room closed", "room", r.id, "reason", why)
 		r.end(MatchResult{Reason: "closed"})
 		r.dispose()
+		refuseState(stateReqs)
+		if handoff != nil {
+			handoff(nil, ErrFinished)
+		}
+		return
+	}
+	if handoff != nil && r.runHandoff(handoff) {
 		refuseState(stateReqs)
 		return
 	}
@@ -293,7 +302,12 @@ func (r *Room) dispose() {
 	r.inbox = nil
 	refuseState(r.stateReqs)
 	r.stateReqs = nil
+	handoff := r.handoff
+	r.handoff = nil
 	r.mu.Unlock()
+	if handoff != nil {
+		handoff(nil, ErrFinished)
+	}
 	for i := range pending {
 		switch c := &pending[i]; {
 		case c.kind == cmdJoin || c.kind == cmdResume:

@@ -6,6 +6,12 @@
 // or more in a row wins; a full board is a draw; a player who runs out of
 // time on a move, or leaves, loses. Stones are entities (id y*15+x+1) and
 // the turn is in the globals.
+//
+// A match can be saved and restored on another node (game.Saver): the
+// stones and the globals, as a gomokuv1.Saved. The per-move deadline is a
+// tick number, and a restored room keeps its tick numbers, so the player
+// to move has the same number of ticks left; the time the room spends
+// moving does not count against it.
 package gomoku
 
 import (
@@ -50,7 +56,8 @@ type Game struct {
 }
 
 var (
-	_ game.Game = (*Game)(nil)
+	_ game.Game  = (*Game)(nil)
+	_ game.Saver = (*Game)(nil)
 )
 
 // New creates a match. Option "move_seconds" sets the per-move time limit
@@ -190,4 +197,53 @@ func (g *Game) Encode(s *game.Snapshot) {
 	}
 	g.globals = gomokuv1.Globals{TurnSeat: g.turn, Moves: g.moves, TurnDeadlineTick: g.deadline, LastMove: g.last}
 	s.Globals(&g.globals)
+}
+
+// Save writes the stones in the order played and the globals.
+func (g *Game) Save(ctx *game.Context) ([]byte, error) {
+	sv := &gomokuv1.Saved{Globals: &gomokuv1.Globals{TurnSeat: g.turn, Moves: g.moves, TurnDeadlineTick: g.deadline, LastMove: g.last}}
+	sv.Stones = make([]*gomokuv1.Stone, g.moves)
+	for _, b := range g.encoded {
+		if b == nil {
+			continue
+		}
+		st := &gomokuv1.Stone{}
+		if err := st.UnmarshalVT(b); err != nil {
+			return nil, err
+		}
+		if st.Move == 0 || st.Move > g.moves || sv.Stones[st.Move-1] != nil {
+			return nil, fmt.Errorf("gomoku: stone %d,%d has move %d of %d", st.X, st.Y, st.Move, g.moves)
+		}
+		sv.Stones[st.Move-1] = st
+	}
+	return sv.MarshalVT()
+}
+
+// Restore loads a match written by Save, checking that it is one a match
+// could reach: stones on the board, on distinct points, numbered 1..moves,
+// alternating from black; the turn a seat; no finished line.
+func (g *Game) Restore(ctx *game.Context, data []byte) error {
+	var sv gomokuv1.Saved
+	if err := sv.UnmarshalVT(data); err != nil {
+		return fmt.Errorf("gomoku: saved match: %w", err)
+	}
+	gl := sv.Globals
+	if gl == nil || int(gl.Moves) != len(sv.Stones) || gl.Moves >= Size*Size || gl.TurnSeat > 2 {
+		return fmt.Errorf("gomoku: saved match: bad globals")
+	}
+	for i, st := range sv.Stones {
+		if st == nil || st.X >= Size || st.Y >= Size || st.Move != uint32(i+1) || st.Seat != uint32(i%2+1) || g.board[st.Y][st.X] != 0 {
+			return fmt.Errorf("gomoku: saved match: bad stone %d", i+1)
+		}
+		g.board[st.Y][st.X] = uint8(st.Seat)
+		g.encoded[st.Y*Size+st.X], _ = st.MarshalVT()
+		if g.line(int(st.X), int(st.Y)) != nil {
+			return fmt.Errorf("gomoku: saved match: five in a row at move %d", i+1)
+		}
+	}
+	if gl.TurnSeat != 0 && gl.TurnSeat != uint32(len(sv.Stones)%2+1) {
+		return fmt.Errorf("gomoku: saved match: seat %d to move after %d moves", gl.TurnSeat, len(sv.Stones))
+	}
+	g.moves, g.turn, g.deadline, g.last = gl.Moves, gl.TurnSeat, gl.TurnDeadlineTick, gl.LastMove
+	return nil
 }

@@ -397,6 +397,64 @@ func (x *Result) GetLine() []*Stone {
 	return nil
 }
 
+// Saved is a match as the game saves it when its room moves to another
+// node (game.Saver): every stone in the order played, and the globals,
+// whose turn_deadline_tick stays valid since the room keeps its tick
+// numbers.
+type Saved struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// stones are the stones on the board, by move number.
+	Stones []*Stone `protobuf:"bytes,1,rep,name=stones,proto3" json:"stones,omitempty"`
+	// globals are the turn, the move count, the deadline and the last move.
+	Globals       *Globals `protobuf:"bytes,2,opt,name=globals,proto3" json:"globals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Saved) Reset() {
+	*x = Saved{}
+	mi := &file_tickroom_gomoku_v1_gomoku_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Saved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Saved) ProtoMessage() {}
+
+func (x *Saved) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_gomoku_v1_gomoku_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Saved.ProtoReflect.Descriptor instead.
+func (*Saved) Descriptor() ([]byte, []int) {
+	return file_tickroom_gomoku_v1_gomoku_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Saved) GetStones() []*Stone {
+	if x != nil {
+		return x.Stones
+	}
+	return nil
+}
+
+func (x *Saved) GetGlobals() *Globals {
+	if x != nil {
+		return x.Globals
+	}
+	return nil
+}
+
 var File_tickroom_gomoku_v1_gomoku_proto protoreflect.FileDescriptor
 
 const file_tickroom_gomoku_v1_gomoku_proto_rawDesc = "" +
@@ -417,7 +475,10 @@ const file_tickroom_gomoku_v1_gomoku_proto_rawDesc = "" +
 	"\tlast_move\x18\x04 \x01(\x04R\blastMove\"n\n" +
 	"\x06Result\x125\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x1b.tickroom.gomoku.v1.OutcomeR\aoutcome\x12-\n" +
-	"\x04line\x18\x02 \x03(\v2\x19.tickroom.gomoku.v1.StoneR\x04line*\xcb\x01\n" +
+	"\x04line\x18\x02 \x03(\v2\x19.tickroom.gomoku.v1.StoneR\x04line\"q\n" +
+	"\x05Saved\x121\n" +
+	"\x06stones\x18\x01 \x03(\v2\x19.tickroom.gomoku.v1.StoneR\x06stones\x125\n" +
+	"\aglobals\x18\x02 \x01(\v2\x1b.tickroom.gomoku.v1.GlobalsR\aglobals*\xcb\x01\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_MALFORMED\x10\x01\x12\x1a\n" +
@@ -446,7 +507,7 @@ func file_tickroom_gomoku_v1_gomoku_proto_rawDescGZIP() []byte {
 }
 
 var file_tickroom_gomoku_v1_gomoku_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tickroom_gomoku_v1_gomoku_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_tickroom_gomoku_v1_gomoku_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_tickroom_gomoku_v1_gomoku_proto_goTypes = []any{
 	(ErrorCode)(0),  // 0: tickroom.gomoku.v1.ErrorCode
 	(Outcome)(0),    // 1: tickroom.gomoku.v1.Outcome
@@ -454,15 +515,18 @@ var file_tickroom_gomoku_v1_gomoku_proto_goTypes = []any{
 	(*Stone)(nil),   // 3: tickroom.gomoku.v1.Stone
 	(*Globals)(nil), // 4: tickroom.gomoku.v1.Globals
 	(*Result)(nil),  // 5: tickroom.gomoku.v1.Result
+	(*Saved)(nil),   // 6: tickroom.gomoku.v1.Saved
 }
 var file_tickroom_gomoku_v1_gomoku_proto_depIdxs = []int32{
 	1, // 0: tickroom.gomoku.v1.Result.outcome:type_name -> tickroom.gomoku.v1.Outcome
 	3, // 1: tickroom.gomoku.v1.Result.line:type_name -> tickroom.gomoku.v1.Stone
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 2: tickroom.gomoku.v1.Saved.stones:type_name -> tickroom.gomoku.v1.Stone
+	4, // 3: tickroom.gomoku.v1.Saved.globals:type_name -> tickroom.gomoku.v1.Globals
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_gomoku_v1_gomoku_proto_init() }
@@ -476,7 +540,7 @@ func file_tickroom_gomoku_v1_gomoku_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_gomoku_v1_gomoku_proto_rawDesc), len(file_tickroom_gomoku_v1_gomoku_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/gomoku/v1/gomoku.proto.
  */
 export const file_tickroom_gomoku_v1_gomoku: GenFile = /*@__PURE__*/
-  fileDesc("Ch90aWNrcm9vbS9nb21va3UvdjEvZ29tb2t1LnByb3RvEhJ0aWNrcm9vbS5nb21va3UudjEiHAoETW92ZRIJCgF4GAEgASgNEgkKAXkYAiABKA0iOQoFU3RvbmUSCQoBeBgBIAEoDRIJCgF5GAIgASgNEgwKBHNlYXQYAyABKA0SDAoEbW92ZRgEIAEoDSJaCgdHbG9iYWxzEhEKCXR1cm5fc2VhdBgBIAEoDRINCgVtb3ZlcxgCIAEoDRIaChJ0dXJuX2RlYWRsaW5lX3RpY2sYAyABKAQSEQoJbGFzdF9tb3ZlGAQgASgEIl8KBlJlc3VsdBIsCgdvdXRjb21lGAEgASgOMhsudGlja3Jvb20uZ29tb2t1LnYxLk91dGNvbWUSJwoEbGluZRgCIAMoCzIZLnRpY2tyb29tLmdvbW9rdS52MS5TdG9uZSrLAQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIYChRFUlJPUl9DT0RFX01BTEZPUk1FRBABEhoKFkVSUk9SX0NPREVfTk9UX1JVTk5JTkcQAhIcChhFUlJPUl9DT0RFX05PVF9ZT1VSX1RVUk4QAxIbChdFUlJPUl9DT0RFX09VVF9PRl9CT0FSRBAEEhcKE0VSUk9SX0NPREVfT0NDVVBJRUQQBRIYChRFUlJPUl9DT0RFX1NQRUNUQVRPUhAGKnkKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhkKFU9VVENPTUVfRklWRV9JTl9BX1JPVxABEhAKDE9VVENPTUVfRFJBVxACEhMKD09VVENPTUVfVElNRU9VVBADEhMKD09VVENPTUVfRk9SRkVJVBAEQjlaN2dpdGh1Yi5jb20vdGlja3Jvb20vdGlja3Jvb20vcHJvdG9jb2wvZ29tb2t1djE7Z29tb2t1djFiBnByb3RvMw");
+  fileDesc("Ch90aWNrcm9vbS9nb21va3UvdjEvZ29tb2t1LnByb3RvEhJ0aWNrcm9vbS5nb21va3UudjEiHAoETW92ZRIJCgF4GAEgASgNEgkKAXkYAiABKA0iOQoFU3RvbmUSCQoBeBgBIAEoDRIJCgF5GAIgASgNEgwKBHNlYXQYAyABKA0SDAoEbW92ZRgEIAEoDSJaCgdHbG9iYWxzEhEKCXR1cm5fc2VhdBgBIAEoDRINCgVtb3ZlcxgCIAEoDRIaChJ0dXJuX2RlYWRsaW5lX3RpY2sYAyABKAQSEQoJbGFzdF9tb3ZlGAQgASgEIl8KBlJlc3VsdBIsCgdvdXRjb21lGAEgASgOMhsudGlja3Jvb20uZ29tb2t1LnYxLk91dGNvbWUSJwoEbGluZRgCIAMoCzIZLnRpY2tyb29tLmdvbW9rdS52MS5TdG9uZSJgCgVTYXZlZBIpCgZzdG9uZXMYASADKAsyGS50aWNrcm9vbS5nb21va3UudjEuU3RvbmUSLAoHZ2xvYmFscxgCIAEoCzIbLnRpY2tyb29tLmdvbW9rdS52MS5HbG9iYWxzKssBCglFcnJvckNvZGUSGgoWRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEhgKFEVSUk9SX0NPREVfTUFMRk9STUVEEAESGgoWRVJST1JfQ09ERV9OT1RfUlVOTklORxACEhwKGEVSUk9SX0NPREVfTk9UX1lPVVJfVFVSThADEhsKF0VSUk9SX0NPREVfT1VUX09GX0JPQVJEEAQSFwoTRVJST1JfQ09ERV9PQ0NVUElFRBAFEhgKFEVSUk9SX0NPREVfU1BFQ1RBVE9SEAYqeQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASGQoVT1VUQ09NRV9GSVZFX0lOX0FfUk9XEAESEAoMT1VUQ09NRV9EUkFXEAISEwoPT1VUQ09NRV9USU1FT1VUEAMSEwoPT1VUQ09NRV9GT1JGRUlUEARCOVo3Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC9nb21va3V2MTtnb21va3V2MWIGcHJvdG8z");
 
 /**
  * Move is a player's input: place a stone at (x, y).
@@ -142,6 +142,37 @@ export type Result = Message<"tickroom.gomoku.v1.Result"> & {
  */
 export const ResultSchema: GenMessage<Result> = /*@__PURE__*/
   messageDesc(file_tickroom_gomoku_v1_gomoku, 3);
+
+/**
+ * Saved is a match as the game saves it when its room moves to another
+ * node (game.Saver): every stone in the order played, and the globals,
+ * whose turn_deadline_tick stays valid since the room keeps its tick
+ * numbers.
+ *
+ * @generated from message tickroom.gomoku.v1.Saved
+ */
+export type Saved = Message<"tickroom.gomoku.v1.Saved"> & {
+  /**
+   * stones are the stones on the board, by move number.
+   *
+   * @generated from field: repeated tickroom.gomoku.v1.Stone stones = 1;
+   */
+  stones: Stone[];
+
+  /**
+   * globals are the turn, the move count, the deadline and the last move.
+   *
+   * @generated from field: tickroom.gomoku.v1.Globals globals = 2;
+   */
+  globals?: Globals | undefined;
+};
+
+/**
+ * Describes the message tickroom.gomoku.v1.Saved.
+ * Use `create(SavedSchema)` to create a new message.
+ */
+export const SavedSchema: GenMessage<Saved> = /*@__PURE__*/
+  messageDesc(file_tickroom_gomoku_v1_gomoku, 4);
 
 /**
  * ErrorCode is the code of a GameMessage that refuses a move.
