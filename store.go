@@ -122,6 +122,11 @@ func resultRecord(r game.Result) store.Result {
 	out := store.Result{Game: r.Game, Room: r.RoomID, Outcome: r.Outcome.Reason, Started: r.Started, Ended: r.Ended}
 	for _, p := range r.Players {
 		rp := store.ResultPlayer{UserID: p.UserID, Name: p.Name, Seat: int(p.Seat)}
+		for _, sc := range r.Outcome.Scores {
+			if sc.Seat == p.Seat {
+				rp.Score = sc.Score
+			}
+		}
 		switch {
 		case slices.Contains(r.Outcome.WinnerSeats, p.Seat):
 			rp.Outcome = store.OutcomeWin
@@ -151,4 +156,13 @@ func (s *Server) hubRevocations() hub.Revocations {
 		return nil
 	}
 	return s.revocations
+}
+
+// hubRecords returns what the hub answers history and leaderboard
+// requests from: the store, or nil without one.
+func (s *Server) hubRecords() hub.Records {
+	if s.db == nil {
+		return nil
+	}
+	return s.db
 }

@@ -172,6 +172,7 @@ func New(opts Options) (_ *Server, err error) {
 		Server: s.ws, Auth: s.auth, Games: s.games,
 		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: s.onResult()},
 		Revocations:     s.hubRevocations(),
+		Records:         s.hubRecords(),
 		MultipleSockets: o.MultipleSockets,
 		Logger:          o.Logger, HeartbeatInterval: HeartbeatInterval,
 	})

@@ -50,7 +50,11 @@ func (g *race) Input(ctx *game.Context, seat uint32, data []byte) error {
 	}
 	g.at[seat]++
 	if g.at[seat] == 3 {
-		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "finished"})
+		res := game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "finished"}
+		for s, n := range g.at {
+			res.Scores = append(res.Scores, game.SeatScore{Seat: s, Score: int64(n)})
+		}
+		ctx.End(res)
 	}
 	return nil
 }

@@ -102,6 +102,16 @@ type MatchResult struct {
 	Reason string
 	// Data is the game's own encoded result message.
 	Data []byte
+	// Scores are the players' scores, one per seat that has one, for the
+	// match history and the per-game standings (which add them up). A game
+	// that keeps no score leaves it empty: its players score 0.
+	Scores []SeatScore
+}
+
+// SeatScore is one seat's score in a MatchResult.
+type SeatScore struct {
+	Seat  uint32
+	Score int64
 }
 
 // Message is a game-specific reliable message to one or all members.

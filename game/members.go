@@ -218,6 +218,9 @@ func (r *Room) event(kind tickroomv1.RoomEventKind, p *Player, res *MatchResult)
 	}
 	if res != nil {
 		ev.Result = &tickroomv1.MatchResult{WinnerSeats: res.WinnerSeats, Reason: res.Reason, Data: res.Data}
+		for _, sc := range res.Scores {
+			ev.Result.Scores = append(ev.Result.Scores, &tickroomv1.SeatScore{Seat: sc.Seat, Score: sc.Score})
+		}
 	}
 	f, err := encodeEnvelope(fieldServerRoomEvent, ev)
 	if err != nil {

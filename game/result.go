@@ -56,5 +56,6 @@ func (r *Room) report(res MatchResult, started bool) {
 	}
 	out.Outcome.WinnerSeats = append([]uint32(nil), res.WinnerSeats...)
 	out.Outcome.Data = append([]byte(nil), res.Data...)
+	out.Outcome.Scores = append([]SeatScore(nil), res.Scores...)
 	fn(out)
 }

@@ -43,6 +43,10 @@ func ValidateClientMessage(m *tickroomv1.ClientMessage) error {
 		return validateAnswerFriend(b.AnswerFriend)
 	case *tickroomv1.ClientMessage_SendSignal:
 		return validateSendSignal(b.SendSignal)
+	case *tickroomv1.ClientMessage_GetMatchHistory:
+		return validateGetMatchHistory(b.GetMatchHistory)
+	case *tickroomv1.ClientMessage_GetLeaderboard:
+		return validateGetLeaderboard(b.GetLeaderboard)
 	}
 	return nil
 }
@@ -275,6 +279,26 @@ func validateSendSignal(m *tickroomv1.SendSignal) error {
 	}
 	if len(m.Data) > 16384 {
 		return Errorf(ErrorMessageTooLong, "send_signal.data: %d bytes, at most 16384", len(m.Data))
+	}
+	return nil
+}
+
+func validateGetMatchHistory(m *tickroomv1.GetMatchHistory) error {
+	if m == nil {
+		return nil
+	}
+	if len(m.UserId) > 128 {
+		return Errorf(ErrorBadRequest, "get_match_history.user_id: %d bytes, at most 128", len(m.UserId))
+	}
+	return nil
+}
+
+func validateGetLeaderboard(m *tickroomv1.GetLeaderboard) error {
+	if m == nil {
+		return nil
+	}
+	if len(m.Game) > 64 {
+		return Errorf(ErrorBadRequest, "get_leaderboard.game: %d bytes, at most 64", len(m.Game))
 	}
 	return nil
 }

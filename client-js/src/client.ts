@@ -27,6 +27,7 @@ import {
   type Signal,
   type SignalKind,
 } from "./gen/tickroom/v1/social_pb.js";
+import { GetLeaderboardSchema, GetMatchHistorySchema, type Leaderboard, type MatchHistory } from "./gen/tickroom/v1/records_pb.js";
 import { checkSession } from "./refusal.js";
 import { RequestTracker } from "./requests.js";
 import { Room, type RoomHost, type RoomOptions } from "./room.js";
@@ -137,6 +138,16 @@ export interface CreateRoomOptions {
   maxPlayers?: number;
   private?: boolean;
   spectate?: boolean;
+}
+
+/** MatchHistoryOptions select a page of {@link Client.matchHistory}. */
+export interface MatchHistoryOptions {
+  /** userId is the player; absent means the caller. */
+  userId?: string;
+  /** before continues a listing: the previous page's nextBeforeId. Absent starts from the newest. */
+  before?: bigint | number;
+  /** limit is the page size; absent means 20, and the server caps it at 50. */
+  limit?: number;
 }
 
 /** ListRoomsFilter narrows a room listing; every field set must match. */
@@ -359,6 +370,27 @@ export class Client extends Emitter<ClientEvents> {
   async queryPresence(userIds: string[]): Promise<Presence[]> {
     const reply = expectBody(await this.request({ case: "queryPresence", value: create(QueryPresenceSchema, { userIds }) }), "presenceList");
     return reply.users;
+  }
+
+  /**
+   * matchHistory returns one page of a player's finished matches, newest first: the caller's own
+   * (no userId) or an accepted friend's (anyone else's is refused with ERROR_CODE_FORBIDDEN). Pass
+   * the page's nextBeforeId as before for the next, older page; it is 0 on the last page. The
+   * server caps limit at 50 (0 means 20). A server without a store refuses with
+   * ERROR_CODE_UNSUPPORTED.
+   */
+  async matchHistory(opts: MatchHistoryOptions = {}): Promise<MatchHistory> {
+    const value = create(GetMatchHistorySchema, { userId: opts.userId ?? "", beforeId: BigInt(opts.before ?? 0), limit: opts.limit ?? 0 });
+    return expectBody(await this.request({ case: "getMatchHistory", value }), "matchHistory");
+  }
+
+  /**
+   * leaderboard returns a game's top players (ranked by wins, then total score; the server caps
+   * limit at 100, 0 means 10) and the caller's own standing, unset when it never finished a match
+   * of the game.
+   */
+  async leaderboard(game: string, limit = 0): Promise<Leaderboard> {
+    return expectBody(await this.request({ case: "getLeaderboard", value: create(GetLeaderboardSchema, { game, limit }) }), "leaderboard");
   }
 
   /** ping sends one heartbeat now and resolves with its round-trip time in ms. */

@@ -7,6 +7,7 @@
 export * from "./gen/tickroom/v1/codes_pb.js";
 export * from "./gen/tickroom/v1/envelope_pb.js";
 export * from "./gen/tickroom/v1/lobby_pb.js";
+export * from "./gen/tickroom/v1/records_pb.js";
 export * from "./gen/tickroom/v1/room_pb.js";
 export * from "./gen/tickroom/v1/session_pb.js";
 export * from "./gen/tickroom/v1/social_pb.js";

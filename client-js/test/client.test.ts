@@ -4,6 +4,7 @@ import { Client, connect, type ClientOptions } from "../src/client.js";
 import { TickroomError } from "../src/errors.js";
 import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 import { LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
+import { MatchOutcome } from "../src/gen/tickroom/v1/records_pb.js";
 import { RoomEventKind } from "../src/gen/tickroom/v1/state_pb.js";
 import type { Room } from "../src/room.js";
 import { FakeWebSocket } from "./fake-websocket.js";
@@ -357,6 +358,45 @@ describe("Client", () => {
     reply(sock, { body: { case: "gameMessage", value: { roomId: "r1", text: "illegal move" } } });
     assert.deepEqual(got, ["room-chat:hi", "chat:hi", "chat:yo", "dm:psst", "presence:u2", "note:maintenance", "event:PLAYER_JOINED", "game:illegal move"]);
     assert.equal(room.players.get(3)?.name, "bo");
+  });
+
+  it("asks for a match history page and a leaderboard", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const hist = client.matchHistory({ userId: "u2", before: 41, limit: 5 });
+    const req = lastReceived(sock);
+    assertPartial(req.body.case === "getMatchHistory" && req.body.value, { userId: "u2", beforeId: 41n, limit: 5 });
+    reply(sock, {
+      requestId: req.requestId,
+      body: {
+        case: "matchHistory",
+        value: {
+          userId: "u2",
+          nextBeforeId: 40n,
+          matches: [{ id: 40n, game: "arena", reason: "time_up", players: [{ userId: "u2", seat: 1, outcome: MatchOutcome.WIN, score: 12n }] }],
+        },
+      },
+    });
+    const page = await hist;
+    assert.equal(page.nextBeforeId, 40n);
+    assert.equal(page.matches[0]?.players[0]?.score, 12n);
+    assert.equal(page.matches[0]?.players[0]?.outcome, MatchOutcome.WIN);
+
+    const own = client.matchHistory();
+    const req2 = lastReceived(sock);
+    assertPartial(req2.body.case === "getMatchHistory" && req2.body.value, { userId: "", beforeId: 0n, limit: 0 });
+    reply(sock, { requestId: req2.requestId, body: { case: "error", value: { code: ErrorCode.FORBIDDEN, message: "no" } } });
+    await assertRejects(own, { serverCode: ErrorCode.FORBIDDEN });
+
+    const board = client.leaderboard("gomoku", 3);
+    const req3 = lastReceived(sock);
+    assertPartial(req3.body.case === "getLeaderboard" && req3.body.value, { game: "gomoku", limit: 3 });
+    reply(sock, {
+      requestId: req3.requestId,
+      body: { case: "leaderboard", value: { game: "gomoku", top: [{ rank: 1, userId: "u9", wins: 4 }], own: { rank: 7, userId: "u1", losses: 2 } } },
+    });
+    const b = await board;
+    assert.equal(b.top[0]?.wins, 4);
+    assert.equal(b.own?.rank, 7);
   });
 
   it("sends chat and leaves a room by request", async () => {

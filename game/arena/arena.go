@@ -331,13 +331,15 @@ func (g *Game) finish(ctx *game.Context) {
 		}
 	}
 	var winners []uint32
+	scores := make([]game.SeatScore, 0, len(res.Players))
 	for _, p := range res.Players {
 		if p.Score == best {
 			winners = append(winners, p.Seat)
 		}
+		scores = append(scores, game.SeatScore{Seat: p.Seat, Score: int64(p.Score)})
 	}
 	data, _ := res.MarshalVT()
-	ctx.End(game.MatchResult{WinnerSeats: winners, Reason: "time_up", Data: data})
+	ctx.End(game.MatchResult{WinnerSeats: winners, Reason: "time_up", Data: data, Scores: scores})
 }
 
 // viewGame is the arena with an area of interest.

@@ -49,6 +49,8 @@ type ClientMessage struct {
 	//	*ClientMessage_QueryPresence
 	//	*ClientMessage_AnswerFriend
 	//	*ClientMessage_SendSignal
+	//	*ClientMessage_GetMatchHistory
+	//	*ClientMessage_GetLeaderboard
 	Body          isClientMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -242,6 +244,24 @@ func (x *ClientMessage) GetSendSignal() *SendSignal {
 	return nil
 }
 
+func (x *ClientMessage) GetGetMatchHistory() *GetMatchHistory {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_GetMatchHistory); ok {
+			return x.GetMatchHistory
+		}
+	}
+	return nil
+}
+
+func (x *ClientMessage) GetGetLeaderboard() *GetLeaderboard {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_GetLeaderboard); ok {
+			return x.GetLeaderboard
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Body interface {
 	isClientMessage_Body()
 }
@@ -328,6 +348,17 @@ type ClientMessage_SendSignal struct {
 	SendSignal *SendSignal `protobuf:"bytes,17,opt,name=send_signal,json=sendSignal,proto3,oneof"`
 }
 
+type ClientMessage_GetMatchHistory struct {
+	// get_match_history lists a player's finished matches; the reply is
+	// MatchHistory.
+	GetMatchHistory *GetMatchHistory `protobuf:"bytes,18,opt,name=get_match_history,json=getMatchHistory,proto3,oneof"`
+}
+
+type ClientMessage_GetLeaderboard struct {
+	// get_leaderboard reads a game's standings; the reply is Leaderboard.
+	GetLeaderboard *GetLeaderboard `protobuf:"bytes,19,opt,name=get_leaderboard,json=getLeaderboard,proto3,oneof"`
+}
+
 func (*ClientMessage_Input) isClientMessage_Body() {}
 
 func (*ClientMessage_Ping) isClientMessage_Body() {}
@@ -360,6 +391,10 @@ func (*ClientMessage_AnswerFriend) isClientMessage_Body() {}
 
 func (*ClientMessage_SendSignal) isClientMessage_Body() {}
 
+func (*ClientMessage_GetMatchHistory) isClientMessage_Body() {}
+
+func (*ClientMessage_GetLeaderboard) isClientMessage_Body() {}
+
 // ServerMessage is every message the server sends: one per binary WebSocket
 // message.
 type ServerMessage struct {
@@ -391,6 +426,8 @@ type ServerMessage struct {
 	//	*ServerMessage_FriendAnswer
 	//	*ServerMessage_Signal
 	//	*ServerMessage_Redirect
+	//	*ServerMessage_MatchHistory
+	//	*ServerMessage_Leaderboard
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -620,6 +657,24 @@ func (x *ServerMessage) GetRedirect() *Redirect {
 	return nil
 }
 
+func (x *ServerMessage) GetMatchHistory() *MatchHistory {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_MatchHistory); ok {
+			return x.MatchHistory
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetLeaderboard() *Leaderboard {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Leaderboard); ok {
+			return x.Leaderboard
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -726,6 +781,16 @@ type ServerMessage_Redirect struct {
 	Redirect *Redirect `protobuf:"bytes,21,opt,name=redirect,proto3,oneof"`
 }
 
+type ServerMessage_MatchHistory struct {
+	// match_history answers GetMatchHistory.
+	MatchHistory *MatchHistory `protobuf:"bytes,22,opt,name=match_history,json=matchHistory,proto3,oneof"`
+}
+
+type ServerMessage_Leaderboard struct {
+	// leaderboard answers GetLeaderboard.
+	Leaderboard *Leaderboard `protobuf:"bytes,23,opt,name=leaderboard,proto3,oneof"`
+}
+
 func (*ServerMessage_State) isServerMessage_Body() {}
 
 func (*ServerMessage_RoomEvent) isServerMessage_Body() {}
@@ -766,11 +831,15 @@ func (*ServerMessage_Signal) isServerMessage_Body() {}
 
 func (*ServerMessage_Redirect) isServerMessage_Body() {}
 
+func (*ServerMessage_MatchHistory) isServerMessage_Body() {}
+
+func (*ServerMessage_Leaderboard) isServerMessage_Body() {}
+
 var File_tickroom_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xd3\a\n" +
+	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x19tickroom/v1/records.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xe7\b\n" +
 	"\rClientMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -798,8 +867,10 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\x0equery_presence\x18\x0f \x01(\v2\x1a.tickroom.v1.QueryPresenceH\x00R\rqueryPresence\x12@\n" +
 	"\ranswer_friend\x18\x10 \x01(\v2\x19.tickroom.v1.AnswerFriendH\x00R\fanswerFriend\x12:\n" +
 	"\vsend_signal\x18\x11 \x01(\v2\x17.tickroom.v1.SendSignalH\x00R\n" +
-	"sendSignalB\x06\n" +
-	"\x04body\"\xe2\b\n" +
+	"sendSignal\x12J\n" +
+	"\x11get_match_history\x18\x12 \x01(\v2\x1c.tickroom.v1.GetMatchHistoryH\x00R\x0fgetMatchHistory\x12F\n" +
+	"\x0fget_leaderboard\x18\x13 \x01(\v2\x1b.tickroom.v1.GetLeaderboardH\x00R\x0egetLeaderboardB\x06\n" +
+	"\x04body\"\xe2\t\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -824,7 +895,9 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\x0efriend_request\x18\x12 \x01(\v2\x1a.tickroom.v1.FriendRequestH\x00R\rfriendRequest\x12@\n" +
 	"\rfriend_answer\x18\x13 \x01(\v2\x19.tickroom.v1.FriendAnswerH\x00R\ffriendAnswer\x12-\n" +
 	"\x06signal\x18\x14 \x01(\v2\x13.tickroom.v1.SignalH\x00R\x06signal\x123\n" +
-	"\bredirect\x18\x15 \x01(\v2\x15.tickroom.v1.RedirectH\x00R\bredirectB\x06\n" +
+	"\bredirect\x18\x15 \x01(\v2\x15.tickroom.v1.RedirectH\x00R\bredirect\x12@\n" +
+	"\rmatch_history\x18\x16 \x01(\v2\x19.tickroom.v1.MatchHistoryH\x00R\fmatchHistory\x12<\n" +
+	"\vleaderboard\x18\x17 \x01(\v2\x18.tickroom.v1.LeaderboardH\x00R\vleaderboardB\x06\n" +
 	"\x04bodyB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
@@ -841,44 +914,48 @@ func file_tickroom_v1_envelope_proto_rawDescGZIP() []byte {
 
 var file_tickroom_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_tickroom_v1_envelope_proto_goTypes = []any{
-	(*ClientMessage)(nil), // 0: tickroom.v1.ClientMessage
-	(*ServerMessage)(nil), // 1: tickroom.v1.ServerMessage
-	(*Input)(nil),         // 2: tickroom.v1.Input
-	(*Ping)(nil),          // 3: tickroom.v1.Ping
-	(*ListRooms)(nil),     // 4: tickroom.v1.ListRooms
-	(*CreateRoom)(nil),    // 5: tickroom.v1.CreateRoom
-	(*JoinRoom)(nil),      // 6: tickroom.v1.JoinRoom
-	(*QuickMatch)(nil),    // 7: tickroom.v1.QuickMatch
-	(*LeaveRoom)(nil),     // 8: tickroom.v1.LeaveRoom
-	(*SendChat)(nil),      // 9: tickroom.v1.SendChat
-	(*SendDirect)(nil),    // 10: tickroom.v1.SendDirect
-	(*JoinChannel)(nil),   // 11: tickroom.v1.JoinChannel
-	(*LeaveChannel)(nil),  // 12: tickroom.v1.LeaveChannel
-	(*BlockUser)(nil),     // 13: tickroom.v1.BlockUser
-	(*AddFriend)(nil),     // 14: tickroom.v1.AddFriend
-	(*QueryPresence)(nil), // 15: tickroom.v1.QueryPresence
-	(*AnswerFriend)(nil),  // 16: tickroom.v1.AnswerFriend
-	(*SendSignal)(nil),    // 17: tickroom.v1.SendSignal
-	(*State)(nil),         // 18: tickroom.v1.State
-	(*RoomEvent)(nil),     // 19: tickroom.v1.RoomEvent
-	(*GameMessage)(nil),   // 20: tickroom.v1.GameMessage
-	(*Error)(nil),         // 21: tickroom.v1.Error
-	(*Welcome)(nil),       // 22: tickroom.v1.Welcome
-	(*Pong)(nil),          // 23: tickroom.v1.Pong
-	(*RoomList)(nil),      // 24: tickroom.v1.RoomList
-	(*Joined)(nil),        // 25: tickroom.v1.Joined
-	(*Left)(nil),          // 26: tickroom.v1.Left
-	(*Chat)(nil),          // 27: tickroom.v1.Chat
-	(*DirectMessage)(nil), // 28: tickroom.v1.DirectMessage
-	(*ChatHistory)(nil),   // 29: tickroom.v1.ChatHistory
-	(*Presence)(nil),      // 30: tickroom.v1.Presence
-	(*PresenceList)(nil),  // 31: tickroom.v1.PresenceList
-	(*Notification)(nil),  // 32: tickroom.v1.Notification
-	(*Ok)(nil),            // 33: tickroom.v1.Ok
-	(*FriendRequest)(nil), // 34: tickroom.v1.FriendRequest
-	(*FriendAnswer)(nil),  // 35: tickroom.v1.FriendAnswer
-	(*Signal)(nil),        // 36: tickroom.v1.Signal
-	(*Redirect)(nil),      // 37: tickroom.v1.Redirect
+	(*ClientMessage)(nil),   // 0: tickroom.v1.ClientMessage
+	(*ServerMessage)(nil),   // 1: tickroom.v1.ServerMessage
+	(*Input)(nil),           // 2: tickroom.v1.Input
+	(*Ping)(nil),            // 3: tickroom.v1.Ping
+	(*ListRooms)(nil),       // 4: tickroom.v1.ListRooms
+	(*CreateRoom)(nil),      // 5: tickroom.v1.CreateRoom
+	(*JoinRoom)(nil),        // 6: tickroom.v1.JoinRoom
+	(*QuickMatch)(nil),      // 7: tickroom.v1.QuickMatch
+	(*LeaveRoom)(nil),       // 8: tickroom.v1.LeaveRoom
+	(*SendChat)(nil),        // 9: tickroom.v1.SendChat
+	(*SendDirect)(nil),      // 10: tickroom.v1.SendDirect
+	(*JoinChannel)(nil),     // 11: tickroom.v1.JoinChannel
+	(*LeaveChannel)(nil),    // 12: tickroom.v1.LeaveChannel
+	(*BlockUser)(nil),       // 13: tickroom.v1.BlockUser
+	(*AddFriend)(nil),       // 14: tickroom.v1.AddFriend
+	(*QueryPresence)(nil),   // 15: tickroom.v1.QueryPresence
+	(*AnswerFriend)(nil),    // 16: tickroom.v1.AnswerFriend
+	(*SendSignal)(nil),      // 17: tickroom.v1.SendSignal
+	(*GetMatchHistory)(nil), // 18: tickroom.v1.GetMatchHistory
+	(*GetLeaderboard)(nil),  // 19: tickroom.v1.GetLeaderboard
+	(*State)(nil),           // 20: tickroom.v1.State
+	(*RoomEvent)(nil),       // 21: tickroom.v1.RoomEvent
+	(*GameMessage)(nil),     // 22: tickroom.v1.GameMessage
+	(*Error)(nil),           // 23: tickroom.v1.Error
+	(*Welcome)(nil),         // 24: tickroom.v1.Welcome
+	(*Pong)(nil),            // 25: tickroom.v1.Pong
+	(*RoomList)(nil),        // 26: tickroom.v1.RoomList
+	(*Joined)(nil),          // 27: tickroom.v1.Joined
+	(*Left)(nil),            // 28: tickroom.v1.Left
+	(*Chat)(nil),            // 29: tickroom.v1.Chat
+	(*DirectMessage)(nil),   // 30: tickroom.v1.DirectMessage
+	(*ChatHistory)(nil),     // 31: tickroom.v1.ChatHistory
+	(*Presence)(nil),        // 32: tickroom.v1.Presence
+	(*PresenceList)(nil),    // 33: tickroom.v1.PresenceList
+	(*Notification)(nil),    // 34: tickroom.v1.Notification
+	(*Ok)(nil),              // 35: tickroom.v1.Ok
+	(*FriendRequest)(nil),   // 36: tickroom.v1.FriendRequest
+	(*FriendAnswer)(nil),    // 37: tickroom.v1.FriendAnswer
+	(*Signal)(nil),          // 38: tickroom.v1.Signal
+	(*Redirect)(nil),        // 39: tickroom.v1.Redirect
+	(*MatchHistory)(nil),    // 40: tickroom.v1.MatchHistory
+	(*Leaderboard)(nil),     // 41: tickroom.v1.Leaderboard
 }
 var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ClientMessage.input:type_name -> tickroom.v1.Input
@@ -897,31 +974,35 @@ var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	15, // 13: tickroom.v1.ClientMessage.query_presence:type_name -> tickroom.v1.QueryPresence
 	16, // 14: tickroom.v1.ClientMessage.answer_friend:type_name -> tickroom.v1.AnswerFriend
 	17, // 15: tickroom.v1.ClientMessage.send_signal:type_name -> tickroom.v1.SendSignal
-	18, // 16: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
-	19, // 17: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
-	20, // 18: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
-	21, // 19: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
-	22, // 20: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
-	23, // 21: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
-	24, // 22: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
-	25, // 23: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
-	26, // 24: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
-	27, // 25: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
-	28, // 26: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
-	29, // 27: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
-	30, // 28: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
-	31, // 29: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
-	32, // 30: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
-	33, // 31: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
-	34, // 32: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
-	35, // 33: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
-	36, // 34: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
-	37, // 35: tickroom.v1.ServerMessage.redirect:type_name -> tickroom.v1.Redirect
-	36, // [36:36] is the sub-list for method output_type
-	36, // [36:36] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	18, // 16: tickroom.v1.ClientMessage.get_match_history:type_name -> tickroom.v1.GetMatchHistory
+	19, // 17: tickroom.v1.ClientMessage.get_leaderboard:type_name -> tickroom.v1.GetLeaderboard
+	20, // 18: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
+	21, // 19: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
+	22, // 20: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
+	23, // 21: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
+	24, // 22: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
+	25, // 23: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
+	26, // 24: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
+	27, // 25: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
+	28, // 26: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
+	29, // 27: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
+	30, // 28: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
+	31, // 29: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
+	32, // 30: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
+	33, // 31: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
+	34, // 32: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
+	35, // 33: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
+	36, // 34: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
+	37, // 35: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
+	38, // 36: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
+	39, // 37: tickroom.v1.ServerMessage.redirect:type_name -> tickroom.v1.Redirect
+	40, // 38: tickroom.v1.ServerMessage.match_history:type_name -> tickroom.v1.MatchHistory
+	41, // 39: tickroom.v1.ServerMessage.leaderboard:type_name -> tickroom.v1.Leaderboard
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_envelope_proto_init() }
@@ -930,6 +1011,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		return
 	}
 	file_tickroom_v1_lobby_proto_init()
+	file_tickroom_v1_records_proto_init()
 	file_tickroom_v1_room_proto_init()
 	file_tickroom_v1_session_proto_init()
 	file_tickroom_v1_social_proto_init()
@@ -951,6 +1033,8 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ClientMessage_QueryPresence)(nil),
 		(*ClientMessage_AnswerFriend)(nil),
 		(*ClientMessage_SendSignal)(nil),
+		(*ClientMessage_GetMatchHistory)(nil),
+		(*ClientMessage_GetLeaderboard)(nil),
 	}
 	file_tickroom_v1_envelope_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerMessage_State)(nil),
@@ -973,6 +1057,8 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ServerMessage_FriendAnswer)(nil),
 		(*ServerMessage_Signal)(nil),
 		(*ServerMessage_Redirect)(nil),
+		(*ServerMessage_MatchHistory)(nil),
+		(*ServerMessage_Leaderboard)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

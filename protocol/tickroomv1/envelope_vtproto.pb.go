@@ -183,6 +183,24 @@ func (m *ClientMessage_SendSignal) CloneVT() isClientMessage_Body {
 	return r
 }
 
+func (m *ClientMessage_GetMatchHistory) CloneVT() isClientMessage_Body {
+	if m == nil {
+		return (*ClientMessage_GetMatchHistory)(nil)
+	}
+	r := new(ClientMessage_GetMatchHistory)
+	r.GetMatchHistory = m.GetMatchHistory.CloneVT()
+	return r
+}
+
+func (m *ClientMessage_GetLeaderboard) CloneVT() isClientMessage_Body {
+	if m == nil {
+		return (*ClientMessage_GetLeaderboard)(nil)
+	}
+	r := new(ClientMessage_GetLeaderboard)
+	r.GetLeaderboard = m.GetLeaderboard.CloneVT()
+	return r
+}
+
 func (m *ServerMessage) CloneVT() *ServerMessage {
 	if m == nil {
 		return (*ServerMessage)(nil)
@@ -380,6 +398,24 @@ func (m *ServerMessage_Redirect) CloneVT() isServerMessage_Body {
 	}
 	r := new(ServerMessage_Redirect)
 	r.Redirect = m.Redirect.CloneVT()
+	return r
+}
+
+func (m *ServerMessage_MatchHistory) CloneVT() isServerMessage_Body {
+	if m == nil {
+		return (*ServerMessage_MatchHistory)(nil)
+	}
+	r := new(ServerMessage_MatchHistory)
+	r.MatchHistory = m.MatchHistory.CloneVT()
+	return r
+}
+
+func (m *ServerMessage_Leaderboard) CloneVT() isServerMessage_Body {
+	if m == nil {
+		return (*ServerMessage_Leaderboard)(nil)
+	}
+	r := new(ServerMessage_Leaderboard)
+	r.Leaderboard = m.Leaderboard.CloneVT()
 	return r
 }
 
@@ -806,6 +842,56 @@ func (this *ClientMessage_SendSignal) EqualVT(thatIface isClientMessage_Body) bo
 		}
 		if q == nil {
 			q = &SendSignal{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *ClientMessage_GetMatchHistory) EqualVT(thatIface isClientMessage_Body) bool {
+	that, ok := thatIface.(*ClientMessage_GetMatchHistory)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.GetMatchHistory, that.GetMatchHistory; p != q {
+		if p == nil {
+			p = &GetMatchHistory{}
+		}
+		if q == nil {
+			q = &GetMatchHistory{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *ClientMessage_GetLeaderboard) EqualVT(thatIface isClientMessage_Body) bool {
+	that, ok := thatIface.(*ClientMessage_GetLeaderboard)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.GetLeaderboard, that.GetLeaderboard; p != q {
+		if p == nil {
+			p = &GetLeaderboard{}
+		}
+		if q == nil {
+			q = &GetLeaderboard{}
 		}
 		if !p.EqualVT(q) {
 			return false
@@ -1345,6 +1431,56 @@ func (this *ServerMessage_Redirect) EqualVT(thatIface isServerMessage_Body) bool
 	return true
 }
 
+func (this *ServerMessage_MatchHistory) EqualVT(thatIface isServerMessage_Body) bool {
+	that, ok := thatIface.(*ServerMessage_MatchHistory)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.MatchHistory, that.MatchHistory; p != q {
+		if p == nil {
+			p = &MatchHistory{}
+		}
+		if q == nil {
+			q = &MatchHistory{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *ServerMessage_Leaderboard) EqualVT(thatIface isServerMessage_Body) bool {
+	that, ok := thatIface.(*ServerMessage_Leaderboard)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Leaderboard, that.Leaderboard; p != q {
+		if p == nil {
+			p = &Leaderboard{}
+		}
+		if q == nil {
+			q = &Leaderboard{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *ClientMessage) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -1697,6 +1833,48 @@ func (m *ClientMessage_SendSignal) MarshalToSizedBufferVT(dAtA []byte) (int, err
 		dAtA[i] = 0x1
 		i--
 		dAtA[i] = 0x8a
+	}
+	return len(dAtA) - i, nil
+}
+func (m *ClientMessage_GetMatchHistory) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ClientMessage_GetMatchHistory) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.GetMatchHistory != nil {
+		size, err := m.GetMatchHistory.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x92
+	}
+	return len(dAtA) - i, nil
+}
+func (m *ClientMessage_GetLeaderboard) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ClientMessage_GetLeaderboard) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.GetLeaderboard != nil {
+		size, err := m.GetLeaderboard.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x9a
 	}
 	return len(dAtA) - i, nil
 }
@@ -2139,6 +2317,48 @@ func (m *ServerMessage_Redirect) MarshalToSizedBufferVT(dAtA []byte) (int, error
 	}
 	return len(dAtA) - i, nil
 }
+func (m *ServerMessage_MatchHistory) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ServerMessage_MatchHistory) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.MatchHistory != nil {
+		size, err := m.MatchHistory.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xb2
+	}
+	return len(dAtA) - i, nil
+}
+func (m *ServerMessage_Leaderboard) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ServerMessage_Leaderboard) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.Leaderboard != nil {
+		size, err := m.Leaderboard.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xba
+	}
+	return len(dAtA) - i, nil
+}
 func (m *ClientMessage) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -2343,6 +2563,30 @@ func (m *ClientMessage_SendSignal) SizeVT() (n int) {
 	_ = l
 	if m.SendSignal != nil {
 		l = m.SendSignal.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ClientMessage_GetMatchHistory) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.GetMatchHistory != nil {
+		l = m.GetMatchHistory.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ClientMessage_GetLeaderboard) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.GetLeaderboard != nil {
+		l = m.GetLeaderboard.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -2599,6 +2843,30 @@ func (m *ServerMessage_Redirect) SizeVT() (n int) {
 	_ = l
 	if m.Redirect != nil {
 		l = m.Redirect.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ServerMessage_MatchHistory) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.MatchHistory != nil {
+		l = m.MatchHistory.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ServerMessage_Leaderboard) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Leaderboard != nil {
+		l = m.Leaderboard.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -3305,6 +3573,88 @@ func (m *ClientMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ClientMessage_SendSignal{SendSignal: v}
+			}
+			iNdEx = postIndex
+		case 18:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field GetMatchHistory", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ClientMessage_GetMatchHistory); ok {
+				if err := oneof.GetMatchHistory.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &GetMatchHistory{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ClientMessage_GetMatchHistory{GetMatchHistory: v}
+			}
+			iNdEx = postIndex
+		case 19:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field GetLeaderboard", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ClientMessage_GetLeaderboard); ok {
+				if err := oneof.GetLeaderboard.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &GetLeaderboard{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ClientMessage_GetLeaderboard{GetLeaderboard: v}
 			}
 			iNdEx = postIndex
 		default:
@@ -4195,6 +4545,88 @@ func (m *ServerMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ServerMessage_Redirect{Redirect: v}
+			}
+			iNdEx = postIndex
+		case 22:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MatchHistory", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ServerMessage_MatchHistory); ok {
+				if err := oneof.MatchHistory.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &MatchHistory{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ServerMessage_MatchHistory{MatchHistory: v}
+			}
+			iNdEx = postIndex
+		case 23:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Leaderboard", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ServerMessage_Leaderboard); ok {
+				if err := oneof.Leaderboard.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &Leaderboard{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ServerMessage_Leaderboard{Leaderboard: v}
 			}
 			iNdEx = postIndex
 		default:

@@ -257,7 +257,10 @@ type MatchResult struct {
 	// "timeout", "forfeit", "closed".
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	// data is the game's own result message.
-	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	Data []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	// scores are the players' scores, one per seat that has one; empty for a
+	// game that keeps no score (gomoku: win, loss or draw only).
+	Scores        []*SeatScore `protobuf:"bytes,4,rep,name=scores,proto3" json:"scores,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,6 +316,66 @@ func (x *MatchResult) GetData() []byte {
 	return nil
 }
 
+func (x *MatchResult) GetScores() []*SeatScore {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+// SeatScore is one seat's score in a MatchResult.
+type SeatScore struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seat          uint32                 `protobuf:"varint,1,opt,name=seat,proto3" json:"seat,omitempty"`
+	Score         int64                  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeatScore) Reset() {
+	*x = SeatScore{}
+	mi := &file_tickroom_v1_state_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeatScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeatScore) ProtoMessage() {}
+
+func (x *SeatScore) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_state_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeatScore.ProtoReflect.Descriptor instead.
+func (*SeatScore) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SeatScore) GetSeat() uint32 {
+	if x != nil {
+		return x.Seat
+	}
+	return 0
+}
+
+func (x *SeatScore) GetScore() int64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
 // RoomEvent is a reliable notice about a room's members or phase.
 type RoomEvent struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -335,7 +398,7 @@ type RoomEvent struct {
 
 func (x *RoomEvent) Reset() {
 	*x = RoomEvent{}
-	mi := &file_tickroom_v1_state_proto_msgTypes[2]
+	mi := &file_tickroom_v1_state_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +410,7 @@ func (x *RoomEvent) String() string {
 func (*RoomEvent) ProtoMessage() {}
 
 func (x *RoomEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_state_proto_msgTypes[2]
+	mi := &file_tickroom_v1_state_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +423,7 @@ func (x *RoomEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
 func (*RoomEvent) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{2}
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RoomEvent) GetRoomId() string {
@@ -440,7 +503,7 @@ type GameMessage struct {
 
 func (x *GameMessage) Reset() {
 	*x = GameMessage{}
-	mi := &file_tickroom_v1_state_proto_msgTypes[3]
+	mi := &file_tickroom_v1_state_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +515,7 @@ func (x *GameMessage) String() string {
 func (*GameMessage) ProtoMessage() {}
 
 func (x *GameMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_state_proto_msgTypes[3]
+	mi := &file_tickroom_v1_state_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +528,7 @@ func (x *GameMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GameMessage.ProtoReflect.Descriptor instead.
 func (*GameMessage) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{3}
+	return file_tickroom_v1_state_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GameMessage) GetRoomId() string {
@@ -509,11 +572,15 @@ const file_tickroom_v1_state_proto_rawDesc = "" +
 	"\broom_ref\x18\n" +
 	" \x01(\rR\aroomRef\x12\x14\n" +
 	"\x05patch\x18\v \x01(\fR\x05patchJ\x04\b\x05\x10\x06J\x04\b\x06\x10\aJ\x04\b\a\x10\bJ\x04\b\b\x10\tJ\x04\b\t\x10\n" +
-	"R\aupsertsR\aremovedR\aglobalsR\x04acksR\vglobals_set\"\\\n" +
+	"R\aupsertsR\aremovedR\aglobalsR\x04acksR\vglobals_set\"\x8c\x01\n" +
 	"\vMatchResult\x12!\n" +
 	"\fwinner_seats\x18\x01 \x03(\rR\vwinnerSeats\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"\xa7\x02\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\x12.\n" +
+	"\x06scores\x18\x04 \x03(\v2\x16.tickroom.v1.SeatScoreR\x06scores\"9\n" +
+	"\tSeatScore\x12\x12\n" +
+	"\x04seat\x18\x01 \x01(\rR\x04seat\x12\x18\n" +
+	"\x05score\x18\x02 \x01(\x03B\x020\x02R\x05score\"\xa7\x02\n" +
 	"\tRoomEvent\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12.\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1a.tickroom.v1.RoomEventKindR\x04kind\x12\x12\n" +
@@ -557,24 +624,26 @@ func file_tickroom_v1_state_proto_rawDescGZIP() []byte {
 }
 
 var file_tickroom_v1_state_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tickroom_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_tickroom_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_tickroom_v1_state_proto_goTypes = []any{
 	(RoomPhase)(0),      // 0: tickroom.v1.RoomPhase
 	(RoomEventKind)(0),  // 1: tickroom.v1.RoomEventKind
 	(*State)(nil),       // 2: tickroom.v1.State
 	(*MatchResult)(nil), // 3: tickroom.v1.MatchResult
-	(*RoomEvent)(nil),   // 4: tickroom.v1.RoomEvent
-	(*GameMessage)(nil), // 5: tickroom.v1.GameMessage
+	(*SeatScore)(nil),   // 4: tickroom.v1.SeatScore
+	(*RoomEvent)(nil),   // 5: tickroom.v1.RoomEvent
+	(*GameMessage)(nil), // 6: tickroom.v1.GameMessage
 }
 var file_tickroom_v1_state_proto_depIdxs = []int32{
-	1, // 0: tickroom.v1.RoomEvent.kind:type_name -> tickroom.v1.RoomEventKind
-	0, // 1: tickroom.v1.RoomEvent.phase:type_name -> tickroom.v1.RoomPhase
-	3, // 2: tickroom.v1.RoomEvent.result:type_name -> tickroom.v1.MatchResult
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 0: tickroom.v1.MatchResult.scores:type_name -> tickroom.v1.SeatScore
+	1, // 1: tickroom.v1.RoomEvent.kind:type_name -> tickroom.v1.RoomEventKind
+	0, // 2: tickroom.v1.RoomEvent.phase:type_name -> tickroom.v1.RoomPhase
+	3, // 3: tickroom.v1.RoomEvent.result:type_name -> tickroom.v1.MatchResult
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_state_proto_init() }
@@ -588,7 +657,7 @@ func file_tickroom_v1_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_state_proto_rawDesc), len(file_tickroom_v1_state_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -158,6 +158,10 @@ type Config struct {
 	// Revocations keeps kicks and bans. Zero value means a
 	// MemoryRevocations.
 	Revocations Revocations
+	// Records answers GetMatchHistory and GetLeaderboard from the store,
+	// off the event loops (lookup.go bounds those reads). Zero value means
+	// no store: both are refused with ERROR_CODE_UNSUPPORTED.
+	Records Records
 	// KickDuration is how long the tokens a kicked user held are refused.
 	// Zero value means 5 minutes.
 	KickDuration time.Duration
@@ -232,6 +236,7 @@ type Hub struct {
 	social  *social.Social
 	quota   *roomQuota
 	revoked Revocations
+	lookups *lookups
 
 	mu       sync.Mutex
 	held     map[string][]heldSeat // seats kept for dropped users
@@ -257,12 +262,13 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("%w: Server and Auth are required", ErrConfig)
 	}
 	h := &Hub{
-		cfg:  cfg,
-		srv:  cfg.Server,
-		log:  cfg.Logger,
-		reg:  cfg.Registry,
-		fan:  cfg.Fanout,
-		held: make(map[string][]heldSeat),
+		cfg:     cfg,
+		srv:     cfg.Server,
+		log:     cfg.Logger,
+		reg:     cfg.Registry,
+		fan:     cfg.Fanout,
+		held:    make(map[string][]heldSeat),
+		lookups: newLookups(),
 	}
 	if h.reg == nil {
 		h.reg = NewMemoryRegistry()
@@ -300,7 +306,10 @@ func New(cfg Config) (*Hub, error) {
 func (h *Hub) Runtime() *game.Runtime { return h.rt }
 
 // Start starts the room runtime's tick workers.
-func (h *Hub) Start() { h.rt.Start() }
+func (h *Hub) Start() {
+	h.lookups.start()
+	h.rt.Start()
+}
 
 // Shutdown closes every session with CLOSE_CODE_SERVER_SHUTDOWN (a
 // resumable code: clients reconnect to the next server), then shuts the
@@ -314,7 +323,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, s := range all {
 		s.close(protocol.CloseServerShutdown, "")
 	}
-	return h.rt.Shutdown(ctx)
+	return errors.Join(h.lookups.shutdown(ctx), h.rt.Shutdown(ctx))
 }
 
 // Kick closes every connection of userID with CLOSE_CODE_KICKED and gives up

@@ -23,9 +23,10 @@ type Session struct {
 	claims auth.Claims
 	expiry *time.Timer
 
-	replaced atomic.Bool // a newer login of the same user took over
-	kicked   atomic.Bool // seats are freed at once, not held
-	closed   atomic.Bool // the connection is gone
+	replaced atomic.Bool  // a newer login of the same user took over
+	kicked   atomic.Bool  // seats are freed at once, not held
+	closed   atomic.Bool  // the connection is gone
+	lookups  atomic.Int32 // store reads queued or running (lookup.go)
 
 	mu    sync.Mutex
 	rooms []membership // guarded by mu
@@ -161,6 +162,10 @@ func (s *Session) dispatch(m *tickroomv1.ClientMessage) error {
 		return so.QueryPresence(sm, id, b.QueryPresence)
 	case *tickroomv1.ClientMessage_AnswerFriend:
 		return so.AnswerFriend(sm, id, b.AnswerFriend)
+	case *tickroomv1.ClientMessage_GetMatchHistory:
+		return s.matchHistory(id, b.GetMatchHistory)
+	case *tickroomv1.ClientMessage_GetLeaderboard:
+		return s.leaderboard(id, b.GetLeaderboard)
 	}
 	s.h.stats.Unsupported.Add(1)
 	return protocol.NewError(protocol.ErrorUnsupported, "message kind not supported by this server")

@@ -257,3 +257,12 @@ func (so *Social) Presence(userID string) *tickroomv1.Presence {
 	defer so.mu.Unlock()
 	return so.presenceLocked(userID, so.users[userID])
 }
+
+// IsFriend reports whether user, online, counts other as an accepted
+// friend. Safe from any goroutine.
+func (so *Social) IsFriend(user, other string) bool {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	p := so.users[user]
+	return p != nil && has(p.friends, other)
+}

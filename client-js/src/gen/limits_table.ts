@@ -50,4 +50,6 @@ export const CLIENT_FIELD_LIMITS: readonly FieldLimit[] = [
   { body: "sendSignal", message: "SendSignal", field: "toUserId", path: "send_signal.to_user_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
   { body: "sendSignal", message: "SendSignal", field: "callId", path: "send_signal.call_id", maxBytes: 64, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
   { body: "sendSignal", message: "SendSignal", field: "data", path: "send_signal.data", maxBytes: 16384, maxEntries: 0, maxKeyBytes: 0, errorCode: 300 },
+  { body: "getMatchHistory", message: "GetMatchHistory", field: "userId", path: "get_match_history.user_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
+  { body: "getLeaderboard", message: "GetLeaderboard", field: "game", path: "get_leaderboard.game", maxBytes: 64, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
 ];

@@ -6,6 +6,8 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { CreateRoom, ListRooms, QuickMatch, RoomList } from "./lobby_pb.js";
 import { file_tickroom_v1_lobby } from "./lobby_pb.js";
+import type { GetLeaderboard, GetMatchHistory, Leaderboard, MatchHistory } from "./records_pb.js";
+import { file_tickroom_v1_records } from "./records_pb.js";
 import type { Input, Joined, JoinRoom, LeaveRoom, Left, Redirect } from "./room_pb.js";
 import { file_tickroom_v1_room } from "./room_pb.js";
 import type { Error, Notification, Ok, Ping, Pong, Welcome } from "./session_pb.js";
@@ -20,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/envelope.proto.
  */
 export const file_tickroom_v1_envelope: GenFile = /*@__PURE__*/
-  fileDesc("Chp0aWNrcm9vbS92MS9lbnZlbG9wZS5wcm90bxILdGlja3Jvb20udjEikwYKDUNsaWVudE1lc3NhZ2USEgoKcmVxdWVzdF9pZBgBIAEoDRIjCgVpbnB1dBgCIAEoCzISLnRpY2tyb29tLnYxLklucHV0SAASIQoEcGluZxgDIAEoCzIRLnRpY2tyb29tLnYxLlBpbmdIABIsCgpsaXN0X3Jvb21zGAQgASgLMhYudGlja3Jvb20udjEuTGlzdFJvb21zSAASLgoLY3JlYXRlX3Jvb20YBSABKAsyFy50aWNrcm9vbS52MS5DcmVhdGVSb29tSAASKgoJam9pbl9yb29tGAYgASgLMhUudGlja3Jvb20udjEuSm9pblJvb21IABIuCgtxdWlja19tYXRjaBgHIAEoCzIXLnRpY2tyb29tLnYxLlF1aWNrTWF0Y2hIABIsCgpsZWF2ZV9yb29tGAggASgLMhYudGlja3Jvb20udjEuTGVhdmVSb29tSAASKgoJc2VuZF9jaGF0GAkgASgLMhUudGlja3Jvb20udjEuU2VuZENoYXRIABIuCgtzZW5kX2RpcmVjdBgKIAEoCzIXLnRpY2tyb29tLnYxLlNlbmREaXJlY3RIABIwCgxqb2luX2NoYW5uZWwYCyABKAsyGC50aWNrcm9vbS52MS5Kb2luQ2hhbm5lbEgAEjIKDWxlYXZlX2NoYW5uZWwYDCABKAsyGS50aWNrcm9vbS52MS5MZWF2ZUNoYW5uZWxIABIsCgpibG9ja191c2VyGA0gASgLMhYudGlja3Jvb20udjEuQmxvY2tVc2VySAASLAoKYWRkX2ZyaWVuZBgOIAEoCzIWLnRpY2tyb29tLnYxLkFkZEZyaWVuZEgAEjQKDnF1ZXJ5X3ByZXNlbmNlGA8gASgLMhoudGlja3Jvb20udjEuUXVlcnlQcmVzZW5jZUgAEjIKDWFuc3dlcl9mcmllbmQYECABKAsyGS50aWNrcm9vbS52MS5BbnN3ZXJGcmllbmRIABIuCgtzZW5kX3NpZ25hbBgRIAEoCzIXLnRpY2tyb29tLnYxLlNlbmRTaWduYWxIAEIGCgRib2R5Io8HCg1TZXJ2ZXJNZXNzYWdlEhIKCnJlcXVlc3RfaWQYASABKA0SIwoFc3RhdGUYAiABKAsyEi50aWNrcm9vbS52MS5TdGF0ZUgAEiwKCnJvb21fZXZlbnQYAyABKAsyFi50aWNrcm9vbS52MS5Sb29tRXZlbnRIABIwCgxnYW1lX21lc3NhZ2UYBCABKAsyGC50aWNrcm9vbS52MS5HYW1lTWVzc2FnZUgAEiMKBWVycm9yGAUgASgLMhIudGlja3Jvb20udjEuRXJyb3JIABInCgd3ZWxjb21lGAYgASgLMhQudGlja3Jvb20udjEuV2VsY29tZUgAEiEKBHBvbmcYByABKAsyES50aWNrcm9vbS52MS5Qb25nSAASKgoJcm9vbV9saXN0GAggASgLMhUudGlja3Jvb20udjEuUm9vbUxpc3RIABIlCgZqb2luZWQYCSABKAsyEy50aWNrcm9vbS52MS5Kb2luZWRIABIhCgRsZWZ0GAogASgLMhEudGlja3Jvb20udjEuTGVmdEgAEiEKBGNoYXQYCyABKAsyES50aWNrcm9vbS52MS5DaGF0SAASNAoOZGlyZWN0X21lc3NhZ2UYDCABKAsyGi50aWNrcm9vbS52MS5EaXJlY3RNZXNzYWdlSAASMAoMY2hhdF9oaXN0b3J5GA0gASgLMhgudGlja3Jvb20udjEuQ2hhdEhpc3RvcnlIABIpCghwcmVzZW5jZRgOIAEoCzIVLnRpY2tyb29tLnYxLlByZXNlbmNlSAASMgoNcHJlc2VuY2VfbGlzdBgPIAEoCzIZLnRpY2tyb29tLnYxLlByZXNlbmNlTGlzdEgAEjEKDG5vdGlmaWNhdGlvbhgQIAEoCzIZLnRpY2tyb29tLnYxLk5vdGlmaWNhdGlvbkgAEh0KAm9rGBEgASgLMg8udGlja3Jvb20udjEuT2tIABI0Cg5mcmllbmRfcmVxdWVzdBgSIAEoCzIaLnRpY2tyb29tLnYxLkZyaWVuZFJlcXVlc3RIABIyCg1mcmllbmRfYW5zd2VyGBMgASgLMhkudGlja3Jvb20udjEuRnJpZW5kQW5zd2VySAASJQoGc2lnbmFsGBQgASgLMhMudGlja3Jvb20udjEuU2lnbmFsSAASKQoIcmVkaXJlY3QYFSABKAsyFS50aWNrcm9vbS52MS5SZWRpcmVjdEgAQgYKBGJvZHlCPVo7Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC90aWNrcm9vbXYxO3RpY2tyb29tdjFiBnByb3RvMw", [file_tickroom_v1_lobby, file_tickroom_v1_room, file_tickroom_v1_session, file_tickroom_v1_social, file_tickroom_v1_state]);
+  fileDesc("Chp0aWNrcm9vbS92MS9lbnZlbG9wZS5wcm90bxILdGlja3Jvb20udjEihgcKDUNsaWVudE1lc3NhZ2USEgoKcmVxdWVzdF9pZBgBIAEoDRIjCgVpbnB1dBgCIAEoCzISLnRpY2tyb29tLnYxLklucHV0SAASIQoEcGluZxgDIAEoCzIRLnRpY2tyb29tLnYxLlBpbmdIABIsCgpsaXN0X3Jvb21zGAQgASgLMhYudGlja3Jvb20udjEuTGlzdFJvb21zSAASLgoLY3JlYXRlX3Jvb20YBSABKAsyFy50aWNrcm9vbS52MS5DcmVhdGVSb29tSAASKgoJam9pbl9yb29tGAYgASgLMhUudGlja3Jvb20udjEuSm9pblJvb21IABIuCgtxdWlja19tYXRjaBgHIAEoCzIXLnRpY2tyb29tLnYxLlF1aWNrTWF0Y2hIABIsCgpsZWF2ZV9yb29tGAggASgLMhYudGlja3Jvb20udjEuTGVhdmVSb29tSAASKgoJc2VuZF9jaGF0GAkgASgLMhUudGlja3Jvb20udjEuU2VuZENoYXRIABIuCgtzZW5kX2RpcmVjdBgKIAEoCzIXLnRpY2tyb29tLnYxLlNlbmREaXJlY3RIABIwCgxqb2luX2NoYW5uZWwYCyABKAsyGC50aWNrcm9vbS52MS5Kb2luQ2hhbm5lbEgAEjIKDWxlYXZlX2NoYW5uZWwYDCABKAsyGS50aWNrcm9vbS52MS5MZWF2ZUNoYW5uZWxIABIsCgpibG9ja191c2VyGA0gASgLMhYudGlja3Jvb20udjEuQmxvY2tVc2VySAASLAoKYWRkX2ZyaWVuZBgOIAEoCzIWLnRpY2tyb29tLnYxLkFkZEZyaWVuZEgAEjQKDnF1ZXJ5X3ByZXNlbmNlGA8gASgLMhoudGlja3Jvb20udjEuUXVlcnlQcmVzZW5jZUgAEjIKDWFuc3dlcl9mcmllbmQYECABKAsyGS50aWNrcm9vbS52MS5BbnN3ZXJGcmllbmRIABIuCgtzZW5kX3NpZ25hbBgRIAEoCzIXLnRpY2tyb29tLnYxLlNlbmRTaWduYWxIABI5ChFnZXRfbWF0Y2hfaGlzdG9yeRgSIAEoCzIcLnRpY2tyb29tLnYxLkdldE1hdGNoSGlzdG9yeUgAEjYKD2dldF9sZWFkZXJib2FyZBgTIAEoCzIbLnRpY2tyb29tLnYxLkdldExlYWRlcmJvYXJkSABCBgoEYm9keSL0BwoNU2VydmVyTWVzc2FnZRISCgpyZXF1ZXN0X2lkGAEgASgNEiMKBXN0YXRlGAIgASgLMhIudGlja3Jvb20udjEuU3RhdGVIABIsCgpyb29tX2V2ZW50GAMgASgLMhYudGlja3Jvb20udjEuUm9vbUV2ZW50SAASMAoMZ2FtZV9tZXNzYWdlGAQgASgLMhgudGlja3Jvb20udjEuR2FtZU1lc3NhZ2VIABIjCgVlcnJvchgFIAEoCzISLnRpY2tyb29tLnYxLkVycm9ySAASJwoHd2VsY29tZRgGIAEoCzIULnRpY2tyb29tLnYxLldlbGNvbWVIABIhCgRwb25nGAcgASgLMhEudGlja3Jvb20udjEuUG9uZ0gAEioKCXJvb21fbGlzdBgIIAEoCzIVLnRpY2tyb29tLnYxLlJvb21MaXN0SAASJQoGam9pbmVkGAkgASgLMhMudGlja3Jvb20udjEuSm9pbmVkSAASIQoEbGVmdBgKIAEoCzIRLnRpY2tyb29tLnYxLkxlZnRIABIhCgRjaGF0GAsgASgLMhEudGlja3Jvb20udjEuQ2hhdEgAEjQKDmRpcmVjdF9tZXNzYWdlGAwgASgLMhoudGlja3Jvb20udjEuRGlyZWN0TWVzc2FnZUgAEjAKDGNoYXRfaGlzdG9yeRgNIAEoCzIYLnRpY2tyb29tLnYxLkNoYXRIaXN0b3J5SAASKQoIcHJlc2VuY2UYDiABKAsyFS50aWNrcm9vbS52MS5QcmVzZW5jZUgAEjIKDXByZXNlbmNlX2xpc3QYDyABKAsyGS50aWNrcm9vbS52MS5QcmVzZW5jZUxpc3RIABIxCgxub3RpZmljYXRpb24YECABKAsyGS50aWNrcm9vbS52MS5Ob3RpZmljYXRpb25IABIdCgJvaxgRIAEoCzIPLnRpY2tyb29tLnYxLk9rSAASNAoOZnJpZW5kX3JlcXVlc3QYEiABKAsyGi50aWNrcm9vbS52MS5GcmllbmRSZXF1ZXN0SAASMgoNZnJpZW5kX2Fuc3dlchgTIAEoCzIZLnRpY2tyb29tLnYxLkZyaWVuZEFuc3dlckgAEiUKBnNpZ25hbBgUIAEoCzITLnRpY2tyb29tLnYxLlNpZ25hbEgAEikKCHJlZGlyZWN0GBUgASgLMhUudGlja3Jvb20udjEuUmVkaXJlY3RIABIyCg1tYXRjaF9oaXN0b3J5GBYgASgLMhkudGlja3Jvb20udjEuTWF0Y2hIaXN0b3J5SAASLwoLbGVhZGVyYm9hcmQYFyABKAsyGC50aWNrcm9vbS52MS5MZWFkZXJib2FyZEgAQgYKBGJvZHlCPVo7Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC90aWNrcm9vbXYxO3RpY2tyb29tdjFiBnByb3RvMw", [file_tickroom_v1_lobby, file_tickroom_v1_records, file_tickroom_v1_room, file_tickroom_v1_session, file_tickroom_v1_social, file_tickroom_v1_state]);
 
 /**
  * ClientMessage is every message a client sends: one per binary WebSocket
@@ -173,6 +175,23 @@ export type ClientMessage = Message<"tickroom.v1.ClientMessage"> & {
      */
     value: SendSignal;
     case: "sendSignal";
+  } | {
+    /**
+     * get_match_history lists a player's finished matches; the reply is
+     * MatchHistory.
+     *
+     * @generated from field: tickroom.v1.GetMatchHistory get_match_history = 18;
+     */
+    value: GetMatchHistory;
+    case: "getMatchHistory";
+  } | {
+    /**
+     * get_leaderboard reads a game's standings; the reply is Leaderboard.
+     *
+     * @generated from field: tickroom.v1.GetLeaderboard get_leaderboard = 19;
+     */
+    value: GetLeaderboard;
+    case: "getLeaderboard";
   } | { case: undefined; value?: undefined };
 };
 
@@ -365,6 +384,22 @@ export type ServerMessage = Message<"tickroom.v1.ServerMessage"> & {
      */
     value: Redirect;
     case: "redirect";
+  } | {
+    /**
+     * match_history answers GetMatchHistory.
+     *
+     * @generated from field: tickroom.v1.MatchHistory match_history = 22;
+     */
+    value: MatchHistory;
+    case: "matchHistory";
+  } | {
+    /**
+     * leaderboard answers GetLeaderboard.
+     *
+     * @generated from field: tickroom.v1.Leaderboard leaderboard = 23;
+     */
+    value: Leaderboard;
+    case: "leaderboard";
   } | { case: undefined; value?: undefined };
 };
 

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/state.proto.
  */
 export const file_tickroom_v1_state: GenFile = /*@__PURE__*/
-  fileDesc("Chd0aWNrcm9vbS92MS9zdGF0ZS5wcm90bxILdGlja3Jvb20udjEiuAEKBVN0YXRlEg8KB3Jvb21faWQYASABKAkSDAoEdGljaxgCIAEoBBIRCgliYXNlX3RpY2sYAyABKAQSEAoIa2V5ZnJhbWUYBCABKAgSEAoIcm9vbV9yZWYYCiABKA0SDQoFcGF0Y2gYCyABKAxKBAgFEAZKBAgGEAdKBAgHEAhKBAgIEAlKBAgJEApSB3Vwc2VydHNSB3JlbW92ZWRSB2dsb2JhbHNSBGFja3NSC2dsb2JhbHNfc2V0IkEKC01hdGNoUmVzdWx0EhQKDHdpbm5lcl9zZWF0cxgBIAMoDRIOCgZyZWFzb24YAiABKAkSDAoEZGF0YRgDIAEoDCLlAQoJUm9vbUV2ZW50Eg8KB3Jvb21faWQYASABKAkSKAoEa2luZBgCIAEoDjIaLnRpY2tyb29tLnYxLlJvb21FdmVudEtpbmQSDAoEdGljaxgDIAEoBBIMCgRzZWF0GAQgASgNEg8KB3VzZXJfaWQYBSABKAkSDAoEbmFtZRgGIAEoCRIRCglzcGVjdGF0b3IYByABKAgSJQoFcGhhc2UYCCABKA4yFi50aWNrcm9vbS52MS5Sb29tUGhhc2USKAoGcmVzdWx0GAkgASgLMhgudGlja3Jvb20udjEuTWF0Y2hSZXN1bHQiSAoLR2FtZU1lc3NhZ2USDwoHcm9vbV9pZBgBIAEoCRIMCgRjb2RlGAIgASgNEgwKBHRleHQYAyABKAkSDAoEZGF0YRgEIAEoDCqJAQoJUm9vbVBoYXNlEhoKFlJPT01fUEhBU0VfVU5TUEVDSUZJRUQQABIWChJST09NX1BIQVNFX1dBSVRJTkcQARIWChJST09NX1BIQVNFX1JVTk5JTkcQAhIXChNST09NX1BIQVNFX0ZJTklTSEVEEAMSFwoTUk9PTV9QSEFTRV9ESVNQT1NFRBAEKoACCg1Sb29tRXZlbnRLaW5kEh8KG1JPT01fRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEiEKHVJPT01fRVZFTlRfS0lORF9QTEFZRVJfSk9JTkVEEAESHwobUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9MRUZUEAISIgoeUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9EUk9QUEVEEAMSIgoeUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9SRVNVTUVEEAQSIQodUk9PTV9FVkVOVF9LSU5EX1BIQVNFX0NIQU5HRUQQBRIfChtST09NX0VWRU5UX0tJTkRfTUFUQ0hfRU5ERUQQBkI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z");
+  fileDesc("Chd0aWNrcm9vbS92MS9zdGF0ZS5wcm90bxILdGlja3Jvb20udjEiuAEKBVN0YXRlEg8KB3Jvb21faWQYASABKAkSDAoEdGljaxgCIAEoBBIRCgliYXNlX3RpY2sYAyABKAQSEAoIa2V5ZnJhbWUYBCABKAgSEAoIcm9vbV9yZWYYCiABKA0SDQoFcGF0Y2gYCyABKAxKBAgFEAZKBAgGEAdKBAgHEAhKBAgIEAlKBAgJEApSB3Vwc2VydHNSB3JlbW92ZWRSB2dsb2JhbHNSBGFja3NSC2dsb2JhbHNfc2V0ImkKC01hdGNoUmVzdWx0EhQKDHdpbm5lcl9zZWF0cxgBIAMoDRIOCgZyZWFzb24YAiABKAkSDAoEZGF0YRgDIAEoDBImCgZzY29yZXMYBCADKAsyFi50aWNrcm9vbS52MS5TZWF0U2NvcmUiLAoJU2VhdFNjb3JlEgwKBHNlYXQYASABKA0SEQoFc2NvcmUYAiABKANCAjACIuUBCglSb29tRXZlbnQSDwoHcm9vbV9pZBgBIAEoCRIoCgRraW5kGAIgASgOMhoudGlja3Jvb20udjEuUm9vbUV2ZW50S2luZBIMCgR0aWNrGAMgASgEEgwKBHNlYXQYBCABKA0SDwoHdXNlcl9pZBgFIAEoCRIMCgRuYW1lGAYgASgJEhEKCXNwZWN0YXRvchgHIAEoCBIlCgVwaGFzZRgIIAEoDjIWLnRpY2tyb29tLnYxLlJvb21QaGFzZRIoCgZyZXN1bHQYCSABKAsyGC50aWNrcm9vbS52MS5NYXRjaFJlc3VsdCJICgtHYW1lTWVzc2FnZRIPCgdyb29tX2lkGAEgASgJEgwKBGNvZGUYAiABKA0SDAoEdGV4dBgDIAEoCRIMCgRkYXRhGAQgASgMKokBCglSb29tUGhhc2USGgoWUk9PTV9QSEFTRV9VTlNQRUNJRklFRBAAEhYKElJPT01fUEhBU0VfV0FJVElORxABEhYKElJPT01fUEhBU0VfUlVOTklORxACEhcKE1JPT01fUEhBU0VfRklOSVNIRUQQAxIXChNST09NX1BIQVNFX0RJU1BPU0VEEAQqgAIKDVJvb21FdmVudEtpbmQSHwobUk9PTV9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASIQodUk9PTV9FVkVOVF9LSU5EX1BMQVlFUl9KT0lORUQQARIfChtST09NX0VWRU5UX0tJTkRfUExBWUVSX0xFRlQQAhIiCh5ST09NX0VWRU5UX0tJTkRfUExBWUVSX0RST1BQRUQQAxIiCh5ST09NX0VWRU5UX0tJTkRfUExBWUVSX1JFU1VNRUQQBBIhCh1ST09NX0VWRU5UX0tJTkRfUEhBU0VfQ0hBTkdFRBAFEh8KG1JPT01fRVZFTlRfS0lORF9NQVRDSF9FTkRFRBAGQj1aO2dpdGh1Yi5jb20vdGlja3Jvb20vdGlja3Jvb20vcHJvdG9jb2wvdGlja3Jvb212MTt0aWNrcm9vbXYxYgZwcm90bzM");
 
 /**
  * State is one tick of a room's state, as a keyframe or as a delta. The
@@ -104,6 +104,14 @@ export type MatchResult = Message<"tickroom.v1.MatchResult"> & {
    * @generated from field: bytes data = 3;
    */
   data: Uint8Array;
+
+  /**
+   * scores are the players' scores, one per seat that has one; empty for a
+   * game that keeps no score (gomoku: win, loss or draw only).
+   *
+   * @generated from field: repeated tickroom.v1.SeatScore scores = 4;
+   */
+  scores: SeatScore[];
 };
 
 /**
@@ -112,6 +120,30 @@ export type MatchResult = Message<"tickroom.v1.MatchResult"> & {
  */
 export const MatchResultSchema: GenMessage<MatchResult> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_state, 1);
+
+/**
+ * SeatScore is one seat's score in a MatchResult.
+ *
+ * @generated from message tickroom.v1.SeatScore
+ */
+export type SeatScore = Message<"tickroom.v1.SeatScore"> & {
+  /**
+   * @generated from field: uint32 seat = 1;
+   */
+  seat: number;
+
+  /**
+   * @generated from field: int64 score = 2 [jstype = JS_NUMBER];
+   */
+  score: bigint;
+};
+
+/**
+ * Describes the message tickroom.v1.SeatScore.
+ * Use `create(SeatScoreSchema)` to create a new message.
+ */
+export const SeatScoreSchema: GenMessage<SeatScore> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_state, 2);
 
 /**
  * RoomEvent is a reliable notice about a room's members or phase.
@@ -178,7 +210,7 @@ export type RoomEvent = Message<"tickroom.v1.RoomEvent"> & {
  * Use `create(RoomEventSchema)` to create a new message.
  */
 export const RoomEventSchema: GenMessage<RoomEvent> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_state, 2);
+  messageDesc(file_tickroom_v1_state, 3);
 
 /**
  * GameMessage is a game-specific reliable message to one or all members, such
@@ -213,7 +245,7 @@ export type GameMessage = Message<"tickroom.v1.GameMessage"> & {
  * Use `create(GameMessageSchema)` to create a new message.
  */
 export const GameMessageSchema: GenMessage<GameMessage> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_state, 3);
+  messageDesc(file_tickroom_v1_state, 4);
 
 /**
  * RoomPhase is where a room is in its life.
