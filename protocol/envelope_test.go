@@ -28,6 +28,8 @@ func clientSeeds() []*v1.ClientMessage {
 		{RequestId: 13, Body: &v1.ClientMessage_QueryPresence{QueryPresence: &v1.QueryPresence{UserIds: []string{"u2", "u4"}}}},
 		{RequestId: 14, Body: &v1.ClientMessage_AnswerFriend{AnswerFriend: &v1.AnswerFriend{UserId: "u5", Accept: true}}},
 		{RequestId: 15, Body: &v1.ClientMessage_SendSignal{SendSignal: &v1.SendSignal{ToUserId: "u2", CallId: "c1", Kind: v1.SignalKind_SIGNAL_KIND_OFFER, Data: "v=0"}}},
+		{RequestId: 16, Body: &v1.ClientMessage_GetMatchHistory{GetMatchHistory: &v1.GetMatchHistory{UserId: "u2", BeforeId: 77, Limit: 10}}},
+		{RequestId: 17, Body: &v1.ClientMessage_GetLeaderboard{GetLeaderboard: &v1.GetLeaderboard{Game: "gomoku", Limit: 5}}},
 	}
 }
 
