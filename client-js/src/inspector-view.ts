@@ -4,8 +4,8 @@ import type { InspectNode } from "./inspector.js";
 export interface InspectorViewOptions {
   /**
    * openDepth is how deep groups start open the first time they show
-   * (the root is depth 0). Default 1: the sections are open, each entity
-   * closed until clicked.
+   * (the root is depth 0, globals and entities 1). Default 2: the root and
+   * the sections are open, each entity closed until clicked.
    */
   openDepth?: number;
 }
@@ -14,8 +14,9 @@ export interface InspectorViewOptions {
  * InspectorView draws an {@link InspectNode} tree into an element as nested
  * `<details>` (groups) and rows (values and bytes), with text only, never
  * markup from the state, and no inline style, so it works under a strict
- * Content-Security-Policy. Each {@link update} redraws the tree and keeps
- * open the groups the user opened (and closed those they closed), by path.
+ * Content-Security-Policy. Each {@link update} changes in place what
+ * changed and keeps open the groups the user opened (and closed those
+ * they closed), by path.
  *
  * Elements carry classes for styling — `tr-inspector` on the container,
  * `tr-group`, `tr-value` (with `tr-string`, `tr-number`, `tr-boolean` or
@@ -32,14 +33,20 @@ export class InspectorView {
     readonly element: HTMLElement,
     options: InspectorViewOptions = {},
   ) {
-    this.openDepth = options.openDepth ?? 1;
+    this.openDepth = options.openDepth ?? 2;
     element.classList.add("tr-inspector");
   }
 
-  /** update redraws the view with tree. */
+  /**
+   * update shows tree. Elements whose node kept its path are kept and
+   * changed in place (only the text that changed is rewritten), so a
+   * selection, a focus or an open group survives a live state's updates.
+   */
   update(tree: InspectNode): void {
     const doc = this.element.ownerDocument;
-    this.element.replaceChildren(this.node(doc, tree, 0));
+    const old = this.element.firstElementChild as HTMLElement | null;
+    const el = this.node(doc, tree, 0, old ?? undefined);
+    if (el !== old) this.element.replaceChildren(el);
   }
 
   /** clear empties the view; remembered open groups stay remembered. */
@@ -47,21 +54,45 @@ export class InspectorView {
     this.element.replaceChildren();
   }
 
-  private node(doc: Document, n: InspectNode, depth: number): HTMLElement {
+  private node(doc: Document, n: InspectNode, depth: number, old: HTMLElement | undefined): HTMLElement {
     if (n.kind === "group") {
-      const d = doc.createElement("details");
-      d.className = "tr-group";
-      d.dataset["path"] = n.path;
-      d.open = this.openState.get(n.path) ?? depth < this.openDepth;
-      const s = doc.createElement("summary");
-      s.append(span(doc, "tr-key", n.key), " ", span(doc, "tr-summary", n.summary));
-      d.append(s);
-      for (const c of n.children) d.append(this.node(doc, c, depth + 1));
-      d.addEventListener("toggle", () => this.openState.set(n.path, d.open));
+      let d: HTMLDetailsElement;
+      let keyEl: HTMLElement;
+      let summaryEl: HTMLElement;
+      if (old && old.tagName === "DETAILS" && old.dataset["path"] === n.path) {
+        d = old as HTMLDetailsElement;
+        const s = d.firstElementChild!;
+        keyEl = s.children[0] as HTMLElement;
+        summaryEl = s.children[1] as HTMLElement;
+      } else {
+        d = doc.createElement("details");
+        d.className = "tr-group";
+        d.dataset["path"] = n.path;
+        d.open = this.openState.get(n.path) ?? depth < this.openDepth;
+        const s = doc.createElement("summary");
+        keyEl = span(doc, "tr-key", "");
+        summaryEl = span(doc, "tr-summary", "");
+        s.append(keyEl, " ", summaryEl);
+        d.append(s);
+        d.addEventListener("toggle", () => this.openState.set(n.path, d.open));
+      }
+      setText(keyEl, n.key);
+      setText(summaryEl, n.summary);
+      const current = Array.from(d.children).slice(1) as HTMLElement[];
+      const byPath = new Map<string, HTMLElement>();
+      for (const c of current) byPath.set(c.dataset["path"] ?? "", c);
+      const kids = n.children.map((c) => this.node(doc, c, depth + 1, byPath.get(c.path)));
+      if (kids.length !== current.length || kids.some((k, i) => k !== current[i])) {
+        d.replaceChildren(d.firstElementChild!, ...kids);
+      }
       return d;
     }
+    // A row is kept when it shows the same thing; else it is drawn anew.
+    const sig = n.kind === "value" ? `v|${n.type}|${n.key}|${n.text}` : `b|${n.key}|${n.length}|${n.hex}|${n.truncated}|${n.note}`;
+    if (old && old.tagName === "DIV" && old.dataset["path"] === n.path && old.dataset["sig"] === sig) return old;
     const row = doc.createElement("div");
     row.dataset["path"] = n.path;
+    row.dataset["sig"] = sig;
     if (n.kind === "value") {
       row.className = `tr-value tr-${n.type}`;
       row.append(span(doc, "tr-key", n.key), " ", span(doc, "tr-text", n.type === "string" ? JSON.stringify(n.text) : n.text));
@@ -79,6 +110,10 @@ export class InspectorView {
     );
     return row;
   }
+}
+
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function span(doc: Document, cls: string, text: string): HTMLSpanElement {

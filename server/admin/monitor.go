@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/web"
 )
@@ -19,7 +20,11 @@ var static embed.FS
 const monitorCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // monitorFiles serves the monitor page under /monitor/. The page asks for
-// the admin token and polls /v1/admin/overview with it.
+// the admin token and polls /v1/admin/overview with it. The files under
+// static are built from client-js/monitor (the page, with uPlot and the
+// client's state inspector bundled in) by `npm run build:monitor` in
+// client-js and committed, so the binary builds without npm; client-js's
+// test/monitor-bundle.test.ts fails when they are stale.
 func monitorFiles() http.Handler {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
@@ -44,7 +49,28 @@ type overviewJSON struct {
 	Games     []gameJSON        `json:"games"`
 	Rooms     []roomSummary     `json:"rooms"`
 	Players   []playerSummary   `json:"players"`
+	// Ticks are the tick histograms of every room since the start, for a
+	// page to compute quantiles over the time between two polls.
+	Ticks tickHistJSON `json:"ticks"`
 }
+
+// tickHistJSON is the runtime's tick histograms: Lateness[i] and
+// Duration[i] count ticks up to BoundsMs[i] (and above the bound before);
+// the last entry counts those above every bound. Counts only grow.
+type tickHistJSON struct {
+	BoundsMs []float64 `json:"bounds_ms"`
+	Lateness []uint64  `json:"lateness"`
+	Duration []uint64  `json:"duration"`
+}
+
+// boundsMs are game.HistogramBounds in milliseconds.
+var boundsMs = func() []float64 {
+	out := make([]float64, len(game.HistogramBounds))
+	for i, b := range game.HistogramBounds {
+		out[i] = ms(b)
+	}
+	return out
+}()
 
 type gameJSON struct {
 	Game  string   `json:"game"`
@@ -95,6 +121,8 @@ func (h *Handler) overview(w http.ResponseWriter, _ *http.Request) {
 		},
 		Games: []gameJSON{}, Rooms: []roomSummary{}, Players: []playerSummary{},
 	}
+	total := h.hub.Runtime().Stats().Total
+	o.Ticks = tickHistJSON{BoundsMs: boundsMs, Lateness: total.Lateness.Counts[:], Duration: total.Duration.Counts[:]}
 	perGameRooms := map[string]int{}
 	for _, info := range infos {
 		perGameRooms[info.Game]++
