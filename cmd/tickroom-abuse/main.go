@@ -11,6 +11,11 @@
 //	slow-drip      each attacker sends a frame header claiming 60 KB, then a byte a second (/v1/ws)
 //	nonreaders     attackers join /broadcast and never read; one more sends 100 60-KB messages a second
 //	conns          one address opens -attackers upgraded connections and holds them (/v1/ws)
+//	room-flood     each attacker creates the costliest arena room (120 Hz, 32 players, largest map), leaves, repeats every 50 ms
+//	channel-squat  each attacker opens 8 lobby channels, then one more every second, and stays
+//	oversized      each attacker sends 50 messages a second whose ids, chat text, options or channel name are ~60 KB
+//	login-flood    each attacker posts guest logins back to back from its own address (127.0.1.x); run without -guest-login-rate inf
+//	chat-nonreaders each attacker joins the lobby channel, chats in it twice a second (500 B) and never reads
 //
 // The bystander logs in as a guest, quick-matches the arena, sends an input
 // every 50 ms and a Ping every 100 ms. /broadcast needs the server's
@@ -48,7 +53,7 @@ func main() {
 	var (
 		wsAddr    = flag.String("ws", "127.0.0.1:8081", "server's WebSocket address host:port")
 		httpURL   = flag.String("http", "http://127.0.0.1:8080", "server's public HTTP base URL (login)")
-		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders or conns")
+		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood or chat-nonreaders")
 		attackers = flag.Int("attackers", 200, "attacking connections (at most 2,000)")
 		phase     = flag.Duration("phase", 10*time.Second, "length of each phase: before, during, after (at most 60s)")
 		pid       = flag.Int("pid", 0, "server's pid, for RSS and CPU from /proc")
@@ -132,14 +137,14 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 		results = append(results, ps)
 	}
 	fmt.Printf("attack %s, %d attackers, %s phases\n", attack, attackers, phase)
-	fmt.Printf("%-7s %9s %6s %12s %12s %12s %6s %s\n", "phase", "RSS MiB", "CPU %", "ack p50 ms", "ack p99 ms", "ping p99 ms", "acks", "bystander")
+	fmt.Printf("%-7s %9s %6s %12s %12s %12s %12s %6s %s\n", "phase", "RSS MiB", "CPU %", "ack p50 ms", "ack p99 ms", "ping p50 ms", "ping p99 ms", "acks", "bystander")
 	for _, r := range results {
 		alive := "playing"
 		if !r.bystanderAlive {
 			alive = "dropped: " + (*b.err.Load()).Error()
 		}
-		fmt.Printf("%-7s %9.1f %6.1f %12.2f %12.2f %12.2f %6d %s\n", r.name, float64(r.peakRSS)/(1<<20), r.cpu,
-			ms(pct(r.ack, 50)), ms(pct(r.ack, 99)), ms(pct(r.ping, 99)), len(r.ack), alive)
+		fmt.Printf("%-7s %9.1f %6.1f %12.2f %12.2f %12.2f %12.2f %6d %s\n", r.name, float64(r.peakRSS)/(1<<20), r.cpu,
+			ms(pct(r.ack, 50)), ms(pct(r.ack, 99)), ms(pct(r.ping, 50)), ms(pct(r.ping, 99)), len(r.ack), alive)
 	}
 	fmt.Printf("outcome: %s\n", outcome)
 	return nil
@@ -572,6 +577,40 @@ func runAttack(name, wsAddr, httpURL string, n int, stop <-chan struct{}) string
 		for i := 0; i < n; i++ {
 			wg.Add(1)
 			attacker(i, "/v1/ws", 0, nil, false)
+		}
+	case "room-flood", "channel-squat", "oversized", "chat-nonreaders":
+		rcvbuf := 0
+		if name == "chat-nonreaders" {
+			rcvbuf = 4 << 10
+		}
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				tok, err := login(httpURL, "attacker-"+strconv.Itoa(i))
+				if err != nil {
+					t.add("login failed")
+					return
+				}
+				dialing <- struct{}{}
+				nc, br, err := dialRaw(wsAddr, "/v1/ws?token="+tok, rcvbuf)
+				<-dialing
+				if err != nil {
+					t.add("dial: " + err.Error())
+					return
+				}
+				conns.Store(nc, true)
+				t.add("upgraded")
+				hubAttack(name, i, &hubConn{nc: nc, br: br}, &t, stop)
+			}(i)
+		}
+	case "login-flood":
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				loginFlood(i, httpURL, &t, stop)
+			}(i)
 		}
 	default:
 		return "unknown attack " + name

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs each transport attack against a fresh tickroom on loopback while a
+# Runs each attack (transport, session protocol, login) against a fresh tickroom on loopback while a
 # bystander plays, and writes one report per attack to OUT (default
 # /tmp/tickroom-abuse): the server's peak RSS and CPU and the bystander's
 # input→ack and Ping p99 before, during and after the attack.
 #
 #   scripts/abuse/run.sh [OUT]            # ATTACKERS=200 PHASE=10s ATTACKS="ping-flood ..."
+#
+# The load average before and after each attack goes to OUT/ATTACK.load:
+# the machine may be shared, and the figures mean little when it is busy.
 #
 # Bounded: at most ATTACKERS connections per attack (≤ 2,000), three
 # phases of PHASE (≤ 60 s) each, loopback only.
@@ -13,14 +16,18 @@ cd "$(dirname "$0")/../.."
 out=${1:-/tmp/tickroom-abuse}
 attackers=${ATTACKERS:-200}
 phase=${PHASE:-10s}
-attacks=${ATTACKS:-ping-flood slow-drip nonreaders conns}
+attacks=${ATTACKS:-ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders}
 mkdir -p "$out/bin"
 go build -o "$out/bin/" ./cmd/tickroom ./cmd/tickroom-abuse
 
 for attack in $attacks; do
+	# Attackers log in as guests from loopback, so the guest login limit
+	# is off, except for the attack on it.
+	login_rate=inf
+	[ "$attack" = login-flood ] && login_rate=0
 	# The server gets one core and the load the other, so its CPU share is its own.
 	taskset -c 1 "$out/bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin "" \
-		-conformance-endpoints -guest-login-rate inf ${SERVER_FLAGS:-} \
+		-conformance-endpoints -guest-login-rate "$login_rate" ${SERVER_FLAGS:-} \
 		>"$out/$attack.server.out" 2>"$out/$attack.server.err" &
 	srv=$!
 	trap 'kill $srv 2>/dev/null || true' EXIT
@@ -30,8 +37,10 @@ for attack in $attacks; do
 	done
 	ws=$(sed -n 's/^tickroom listening ws=\([^ ]*\) .*/\1/p' "$out/$attack.server.out")
 	http=$(sed -n 's/^tickroom listening ws=[^ ]* http=//p' "$out/$attack.server.out")
+	echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/$attack.load"
 	taskset -c 0 "$out/bin/tickroom-abuse" -ws "$ws" -http "http://$http" -pid "$srv" \
 		-attack "$attack" -attackers "$attackers" -phase "$phase" | tee "$out/$attack.txt"
+	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/$attack.load"
 	kill "$srv"
 	wait "$srv" 2>/dev/null || true
 	echo

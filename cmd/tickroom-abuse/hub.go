@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// The attacks on the session protocol (tickroom.v1 on /v1/ws) and on the
+// login endpoint.
+
+// hubConn is an attacker's tickroom.v1 connection.
+type hubConn struct {
+	nc  net.Conn
+	br  *bufio.Reader
+	wmu sync.Mutex
+}
+
+// send writes m as one masked binary frame.
+func (h *hubConn) send(m *tickroomv1.ClientMessage) error {
+	p, _ := m.MarshalVT()
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	_, err := h.nc.Write(maskedFrame(0x82, p, len(p)))
+	return err
+}
+
+// read returns the next server message, or the close code (or "eof",
+// "reset", "still open") once the connection ends.
+func (h *hubConn) read() (*tickroomv1.ServerMessage, string) {
+	for {
+		var hd [2]byte
+		if _, err := io.ReadFull(h.br, hd[:]); err != nil {
+			return nil, endOf(err)
+		}
+		n := int64(hd[1] & 0x7f)
+		switch n {
+		case 126:
+			var l [2]byte
+			if _, err := io.ReadFull(h.br, l[:]); err != nil {
+				return nil, endOf(err)
+			}
+			n = int64(binary.BigEndian.Uint16(l[:]))
+		case 127:
+			var l [8]byte
+			if _, err := io.ReadFull(h.br, l[:]); err != nil {
+				return nil, endOf(err)
+			}
+			n = int64(binary.BigEndian.Uint64(l[:]))
+		}
+		if n > 1<<20 {
+			return nil, "frame too large"
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(h.br, p); err != nil {
+			return nil, endOf(err)
+		}
+		switch hd[0] & 0x0f {
+		case 0x8:
+			if len(p) >= 2 {
+				return nil, "close " + strconv.Itoa(int(binary.BigEndian.Uint16(p)))
+			}
+			return nil, "close"
+		case 0x2:
+			m := new(tickroomv1.ServerMessage)
+			if m.UnmarshalVT(p) == nil {
+				return m, ""
+			}
+		}
+	}
+}
+
+// endOf names how a read ended.
+func endOf(err error) string {
+	var ne net.Error
+	switch {
+	case err == io.EOF:
+		return "eof"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "still open"
+	}
+	return "reset"
+}
+
+// kind names a server message for the tally: "joined", "error RATE_LIMITED".
+func kind(m *tickroomv1.ServerMessage) string {
+	if e := m.GetError(); e != nil {
+		return "error " + strings.TrimPrefix(e.Code.String(), "ERROR_CODE_")
+	}
+	switch {
+	case m.GetJoined() != nil:
+		return "joined"
+	case m.GetLeft() != nil:
+		return "left"
+	case m.GetChatHistory() != nil:
+		return "channel joined"
+	case m.GetOk() != nil:
+		return "ok"
+	}
+	return ""
+}
+
+// expensiveRoom is the costliest room a guest may ask for: the arena at
+// the highest tick rate and player count with its largest map.
+func expensiveRoom(id uint32) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
+		Game: "arena", TickRate: 120, MaxPlayers: 32,
+		Options: map[string]string{"width": "2000", "height": "2000", "walls": "200", "pickups": "1000"},
+	}}}
+}
+
+// oversized returns the i-th of the messages whose fields exceed their
+// documented maxima, each close to the 64 KiB message limit.
+func oversized(i int) *tickroomv1.ClientMessage {
+	big := strings.Repeat("x", 60000)
+	id := uint32(i)
+	switch i % 5 {
+	case 0:
+		return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_AddFriend{AddFriend: &tickroomv1.AddFriend{UserId: big}}}
+	case 1:
+		return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_BlockUser{BlockUser: &tickroomv1.BlockUser{UserId: big}}}
+	case 2:
+		return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: "lobby", Text: big}}}
+	case 3:
+		return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
+			Game: "arena", Options: map[string]string{"width": big[:20000], strings.Repeat("k", 20000): "1", "x": big[:19000]},
+		}}}
+	}
+	return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_JoinChannel{JoinChannel: &tickroomv1.JoinChannel{Channel: big}}}
+}
+
+// hubAttack runs the session-protocol attacks; each attacker logs in, is
+// paced by every (under the message rate, so what is measured is the
+// server's answer to the requests, not the rate limit), and tallies the
+// replies and how its connection ended.
+func hubAttack(name string, i int, h *hubConn, t *tally, stop <-chan struct{}) {
+	every := func(d time.Duration, fn func(n int) error) {
+		tick := time.NewTicker(d)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			if err := fn(n); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}
+	readAll := func(onMsg func(*tickroomv1.ServerMessage)) string {
+		for {
+			m, end := h.read()
+			if m == nil {
+				return end
+			}
+			if k := kind(m); k != "" {
+				t.add(k)
+			}
+			if onMsg != nil {
+				onMsg(m)
+			}
+		}
+	}
+	switch name {
+	case "room-flood":
+		// Create the costliest room, leave it at once, create again.
+		go every(50*time.Millisecond, func(n int) error { return h.send(expensiveRoom(uint32(n + 1))) })
+		t.add(readAll(func(m *tickroomv1.ServerMessage) {
+			if j := m.GetJoined(); j != nil {
+				_ = h.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: j.RoomId}}})
+			}
+		}))
+	case "channel-squat":
+		// Open as many lobby channels as the server lets one user hold,
+		// then a new one every second, and stay.
+		go every(time.Second, func(n int) error {
+			for k := 0; k < 8 || (n > 0 && k < 1); k++ {
+				ch := fmt.Sprintf("squat-%d-%d-%d", i, n, k)
+				if err := h.send(&tickroomv1.ClientMessage{RequestId: 1, Body: &tickroomv1.ClientMessage_JoinChannel{JoinChannel: &tickroomv1.JoinChannel{Channel: ch}}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		t.add(readAll(nil))
+	case "oversized":
+		go every(20*time.Millisecond, func(n int) error { return h.send(oversized(n)) })
+		t.add(readAll(nil))
+	case "chat-nonreaders":
+		// Join the lobby channel, chat in it at the chat rate, never read.
+		if err := h.send(&tickroomv1.ClientMessage{RequestId: 1, Body: &tickroomv1.ClientMessage_JoinChannel{JoinChannel: &tickroomv1.JoinChannel{Channel: "lobby"}}}); err != nil {
+			return
+		}
+		line := strings.Repeat("spam ", 100)
+		every(500*time.Millisecond, func(int) error {
+			return h.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: "lobby", Text: line}}})
+		})
+		// Only now read, to see how the server ended the connection.
+		_ = h.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+		t.add(readAll(nil))
+	}
+}
+
+// loginFlood posts guest logins as fast as one client can from its own
+// loopback address (127.0.1.x, so every attacker has its own share) until
+// stop closes, and tallies the status codes.
+func loginFlood(i int, httpURL string, t *tally, stop <-chan struct{}) {
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 1+byte(i/250), 1+byte(i%250))}
+	d := &net.Dialer{LocalAddr: local, Timeout: 5 * time.Second}
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext:         func(ctx context.Context, nw, addr string) (net.Conn, error) { return d.DialContext(ctx, nw, addr) },
+		MaxIdleConnsPerHost: 1,
+	}}
+	defer c.CloseIdleConnections()
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		resp, err := c.Post(httpURL+"/v1/login", "application/json", strings.NewReader(`{"name":"flood`+strconv.Itoa(n%100)+`"}`))
+		if err != nil {
+			t.add("login error")
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		t.add("login " + strconv.Itoa(resp.StatusCode))
+	}
+}
