@@ -200,6 +200,14 @@ func TestNotificationsArriveExactlyOnce(t *testing.T) {
 // and then never reads again.
 func dialStalled(t *testing.T, e *env, user, roomID string) *websocket.Conn {
 	t.Helper()
+	return dialStalledOn(t, e, user, joinRoom(roomID, 0))
+}
+
+// dialStalledOn connects user with a tiny receive buffer, sends join (a
+// JoinRoom or JoinChannel), reads until the ChatHistory that answers it,
+// and then never reads again.
+func dialStalledOn(t *testing.T, e *env, user string, join *tickroomv1.ClientMessage) *websocket.Conn {
+	t.Helper()
 	d := websocket.Dialer{
 		Subprotocols: []string{"tickroom.v1"}, HandshakeTimeout: 5 * time.Second,
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -215,7 +223,7 @@ func dialStalled(t *testing.T, e *env, user, roomID string) *websocket.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	m := joinRoom(roomID, 0)
+	m := join
 	m.RequestId = 1
 	b, _ := m.MarshalVT()
 	if err := conn.WriteMessage(websocket.BinaryMessage, b); err != nil {
