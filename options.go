@@ -141,6 +141,25 @@ type Options struct {
 	// DropGrace is how long a dropped player's seat is held for a resume.
 	// Zero value means 30 seconds.
 	DropGrace time.Duration
+	// RoomCreateRate and RoomCreateBurst are each user's room creation
+	// budget, a token bucket in cost units: a room costs ⌈tick rate / 20
+	// Hz⌉ × ⌈max players / 8⌉ + ⌊option entries / 4⌋ (a 20 Hz room of up to
+	// 8 players costs 1); past it CreateRoom gets ERROR_CODE_RATE_LIMITED
+	// with a retry hint. A client address gets four times a user's. Zero
+	// values mean 0.5 units a second and a burst of 32.
+	RoomCreateRate  float64
+	RoomCreateBurst int
+	// MaxRoomCostPerUser caps the cost units of the live rooms one user
+	// created, in them or not (ERROR_CODE_ROOM_LIMIT past it); a client
+	// address gets four times as much. Zero value means 32.
+	MaxRoomCostPerUser int
+	// KickDuration is how long the tokens a kicked user held are refused
+	// (a new login is not). Zero value means 5 minutes.
+	KickDuration time.Duration
+	// BanDuration is the length of a ban given without one (the admin
+	// API's ban without "seconds", Hub.Ban with zero). Zero value means
+	// until unbanned.
+	BanDuration time.Duration
 	// ShutdownTimeout bounds Run's shutdown once its context ends. Zero
 	// value means 10 seconds.
 	ShutdownTimeout time.Duration
@@ -205,6 +224,11 @@ func (o Options) validate() error {
 		limits.NonNegative("MaxMessageSize", o.MaxMessageSize),
 		limits.NonNegative("MessageRate", o.MessageRate),
 		limits.NonNegative("DropGrace", o.DropGrace),
+		limits.NonNegative("RoomCreateRate", o.RoomCreateRate),
+		limits.NonNegative("RoomCreateBurst", o.RoomCreateBurst),
+		limits.NonNegative("MaxRoomCostPerUser", o.MaxRoomCostPerUser),
+		limits.NonNegative("KickDuration", o.KickDuration),
+		limits.NonNegative("BanDuration", o.BanDuration),
 		limits.NonNegative("ShutdownTimeout", o.ShutdownTimeout),
 		limits.NonNegative("StoreQueue", o.StoreQueue),
 	)

@@ -174,7 +174,9 @@ func New(opts Options) (_ *Server, err error) {
 		Revocations:     s.hubRevocations(),
 		Records:         s.hubRecords(),
 		MultipleSockets: o.MultipleSockets,
-		Logger:          o.Logger, HeartbeatInterval: HeartbeatInterval,
+		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
+		KickDuration: o.KickDuration, BanDuration: o.BanDuration,
+		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)

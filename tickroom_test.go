@@ -286,6 +286,11 @@ func TestServerRefuses(t *testing.T) {
 		{"DropGrace", tickroom.Options{DropGrace: -3 * time.Second}},
 		{"ShutdownTimeout", tickroom.Options{ShutdownTimeout: -time.Second}},
 		{"StoreQueue", tickroom.Options{StoreQueue: -1}},
+		{"RoomCreateRate", tickroom.Options{RoomCreateRate: -0.5}},
+		{"RoomCreateBurst", tickroom.Options{RoomCreateBurst: -1}},
+		{"MaxRoomCostPerUser", tickroom.Options{MaxRoomCostPerUser: -1}},
+		{"KickDuration", tickroom.Options{KickDuration: -time.Minute}},
+		{"BanDuration", tickroom.Options{BanDuration: -time.Minute}},
 	} {
 		t.Run("negative "+tc.field, func(t *testing.T) {
 			_, err := tickroom.New(tc.opts)
@@ -305,6 +310,43 @@ func TestServerRefuses(t *testing.T) {
 		srv, _, _ := start(t, tickroom.Options{HTTPAddr: tickroom.Off})
 		if err := srv.Register(raceDefinition()); !errors.Is(err, tickroom.ErrStarted) {
 			t.Fatalf("Register after Start: %v", err)
+		}
+	})
+}
+
+// TestServerRoomBudgetOptions: the room creation budget and the cap on a
+// user's live rooms come from Options. A race room (30 Hz, 2 players)
+// costs 2 units.
+func TestServerRoomBudgetOptions(t *testing.T) {
+	t.Parallel()
+	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "race"}}}
+	errCode := func(m *tickroomv1.ServerMessage) tickroomv1.ErrorCode { return m.GetError().GetCode() }
+	t.Run("burst", func(t *testing.T) {
+		srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, RoomCreateBurst: 4, RoomCreateRate: 0.001})
+		ada := dial(t, srv, "ada")
+		for i := range 2 {
+			j := ada.Request(create).GetJoined()
+			if j == nil {
+				t.Fatalf("create %d refused", i)
+			}
+			leave := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: j.RoomId}}}
+			if ada.Request(leave).GetLeft() == nil {
+				t.Fatalf("leave %d refused", i)
+			}
+		}
+		m := ada.Request(create)
+		if errCode(m) != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || m.GetError().GetRetryAfterMs() == 0 {
+			t.Fatalf("third create past a 4-unit burst: %v", m)
+		}
+	})
+	t.Run("live rooms", func(t *testing.T) {
+		srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, MaxRoomCostPerUser: 2})
+		ada := dial(t, srv, "ada")
+		if ada.Request(create).GetJoined() == nil {
+			t.Fatal("first create refused")
+		}
+		if m := ada.Request(create); errCode(m) != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT {
+			t.Fatalf("second live room past a 2-unit cap: %v", m)
 		}
 	})
 }

@@ -254,6 +254,11 @@ func TestBinaryRefusesNegativeLimits(t *testing.T) {
 		{args: []string{"-max-frame", "-1"}, want: "-max-frame -1"},
 		{args: []string{"-drop-grace", "-3s"}, want: "-drop-grace -3s"},
 		{args: []string{"-token-ttl", "-1h"}, want: "-token-ttl -1h0m0s"},
+		{args: []string{"-room-create-rate", "-1"}, want: "-room-create-rate -1"},
+		{args: []string{"-room-create-burst", "-1"}, want: "-room-create-burst -1"},
+		{args: []string{"-max-room-cost-per-user", "-2"}, want: "-max-room-cost-per-user -2"},
+		{args: []string{"-kick-duration", "-1m"}, want: "-kick-duration -1m0s"},
+		{env: []string{"TICKROOM_BAN_DURATION=-1h"}, want: "-ban-duration -1h0m0s"},
 		{env: []string{"TICKROOM_MAX_MESSAGE=-5"}, want: "-max-message -5"},
 	} {
 		t.Run(strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {

@@ -55,6 +55,9 @@ type flags struct {
 	secretFlags                                               []string // secret flags given on the command line
 	loops, maxConns, maxConnsPerIP, maxFrame, maxMessage      int
 	shards, msgRate, maxOutbound                              int
+	roomCreateBurst, maxRoomCost                              int
+	roomCreateRate                                            float64
+	kickDuration, banDuration                                 time.Duration
 	maxStreams, maxStreamsPerIP                               int
 	dropGrace, tokenTTL, shutdownTimeout                      time.Duration
 	multiSockets, debug, conformance, proxyProtocol           bool
@@ -84,6 +87,11 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.maxStreamsPerIP, "max-spectator-streams-per-ip", 0, "open spectator event streams per client address (0: 4)")
 	fs.IntVar(&f.msgRate, "message-rate", 0, "messages (and control frames) a connection may send per second (0: 120)")
 	fs.DurationVar(&f.dropGrace, "drop-grace", 30*time.Second, "how long a dropped player's seat is held for a resume")
+	fs.Float64Var(&f.roomCreateRate, "room-create-rate", 0, "room cost units a user's creation budget refills per second (a 20 Hz room of up to 8 players costs 1; an address gets 4 times a user's) (0: 0.5)")
+	fs.IntVar(&f.roomCreateBurst, "room-create-burst", 0, "room cost units a user may spend on creations at once (0: 32)")
+	fs.IntVar(&f.maxRoomCost, "max-room-cost-per-user", 0, "cost units of the live rooms one user created, in them or not (0: 32)")
+	fs.DurationVar(&f.kickDuration, "kick-duration", 0, "how long the tokens a kicked user held are refused (0: 5m)")
+	fs.DurationVar(&f.banDuration, "ban-duration", 0, "length of a ban the admin API gives without seconds (0: until unbanned)")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 24*time.Hour, "session token lifetime")
 	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the admin token")
 	fs.StringVar(&f.dataDir, "data-dir", ".tickroom", "directory of the SQLite store (accounts, results, history, the session key and admin token); empty: nothing outlives the process")
@@ -209,6 +217,8 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
 		MaxOutboundBytes: f.maxOutbound,
 		DropGrace:        f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout,
+		RoomCreateRate: f.roomCreateRate, RoomCreateBurst: f.roomCreateBurst, MaxRoomCostPerUser: f.maxRoomCost,
+		KickDuration: f.kickDuration, BanDuration: f.banDuration,
 		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log, ProxyProtocol: f.proxyProtocol,
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,

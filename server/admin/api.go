@@ -204,7 +204,8 @@ func (h *Handler) kick(w http.ResponseWriter, r *http.Request) {
 // banBody is the optional body of ban.
 type banBody struct {
 	Reason string `json:"reason"`
-	// Seconds is the ban's length; zero or absent bans until unban.
+	// Seconds is the ban's length; zero or absent means the server's
+	// default (hub.Config.BanDuration), by default until unban.
 	Seconds int64 `json:"seconds"`
 }
 

@@ -165,6 +165,9 @@ type Config struct {
 	// KickDuration is how long the tokens a kicked user held are refused.
 	// Zero value means 5 minutes.
 	KickDuration time.Duration
+	// BanDuration is the length of a ban given without one (Ban with a
+	// zero duration). Zero value means until Unban.
+	BanDuration time.Duration
 	// Logger receives session events: connections at Debug, operator
 	// actions at Info. Zero value means no logging.
 	Logger *slog.Logger
@@ -215,6 +218,7 @@ func (c Config) validate() error {
 		limits.NonNegative("CreatorGoneTimeout", c.CreatorGoneTimeout),
 		limits.NonNegative("ListLimit", c.ListLimit),
 		limits.NonNegative("KickDuration", c.KickDuration),
+		limits.NonNegative("BanDuration", c.BanDuration),
 	)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -342,10 +346,14 @@ func (h *Hub) Kick(userID, reason string) error {
 }
 
 // Ban refuses every session token of userID, new logins included, for d
-// (zero: until Unban), and closes its connections with CLOSE_CODE_BANNED,
-// giving up its seats like Kick. Safe from any goroutine.
+// (zero: Config.BanDuration, and when that is zero until Unban), and
+// closes its connections with CLOSE_CODE_BANNED, giving up its seats like
+// Kick. Safe from any goroutine.
 func (h *Hub) Ban(userID, reason string, d time.Duration) {
 	r := Revocation{UserID: userID, Ban: true, Reason: reason}
+	if d == 0 {
+		d = h.cfg.BanDuration
+	}
 	if d > 0 {
 		r.Until = h.cfg.Now().Add(d)
 	}

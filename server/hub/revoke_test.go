@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +55,29 @@ func TestKickRevokesTheSession(t *testing.T) {
 		_, _, err := dial(t, e.url, old)
 		return err == nil
 	})
+}
+
+// TestBanWithoutALengthLastsBanDuration: a ban given without a length
+// lasts Config.BanDuration, then lapses by itself (on the hub's clock,
+// moved past it here).
+func TestBanWithoutALengthLastsBanDuration(t *testing.T) {
+	var skew atomic.Int64
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.BanDuration = time.Hour
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	}})
+	ann, _ := e.connect("ann")
+	e.hub.Ban("ann", "abuse", 0)
+	if got := ann.WaitClosed(); got != int(protocol.CloseBanned) {
+		t.Fatalf("banned connection closed with %d, want %d", got, protocol.CloseBanned)
+	}
+	refusedWith(t, e, e.issuedAt("ann", time.Now().Add(time.Second)), 403)
+	skew.Store(int64(59 * time.Minute))
+	refusedWith(t, e, e.issuedAt("ann", time.Now().Add(59*time.Minute)), 403)
+	skew.Store(int64(time.Hour + time.Second))
+	if _, _, err := dial(t, e.url, e.issuedAt("ann", time.Now().Add(time.Hour))); err != nil {
+		t.Fatalf("a new token after the ban lapsed: %v", err)
+	}
 }
 
 // TestBanOutlivesReconnects: a banned user is closed with 4504 and every
