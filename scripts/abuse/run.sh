@@ -27,7 +27,7 @@ for attack in $attacks; do
 	[ "$attack" = login-flood ] && login_rate=0
 	# The server gets one core and the load the other, so its CPU share is its own.
 	taskset -c 1 "$out/bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin "" \
-		-conformance-endpoints -guest-login-rate "$login_rate" ${SERVER_FLAGS:-} \
+		-conformance-endpoints -guest-login-rate "$login_rate" -data-dir "" ${SERVER_FLAGS:-} \
 		>"$out/$attack.server.out" 2>"$out/$attack.server.err" &
 	srv=$!
 	trap 'kill $srv 2>/dev/null || true' EXIT
