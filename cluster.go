@@ -31,6 +31,21 @@ func (s *Server) newNode() error {
 	return nil
 }
 
+// newDirectory makes the cluster-wide room directory over the hub's
+// runtime and hands it to the hub.
+func (s *Server) newDirectory() error {
+	if s.node == nil {
+		return nil
+	}
+	d, err := cluster.NewDirectory(cluster.DirectoryConfig{Node: s.node, Runtime: s.hub.Runtime(), Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	s.dir = d
+	s.hub.SetCluster(d)
+	return nil
+}
+
 // startNode registers the node with the URLs it is reached at.
 func (s *Server) startNode() error {
 	if s.node == nil {
@@ -45,7 +60,11 @@ func (s *Server) startNode() error {
 		httpURL = "http://" + s.publicAddr.String()
 	}
 	s.node.SetURLs(wsURL, httpURL)
-	return s.node.Start()
+	if err := s.node.Start(); err != nil {
+		return err
+	}
+	s.dir.Start()
+	return nil
 }
 
 // leaveCluster removes the node's registration and closes its Redis
@@ -53,6 +72,11 @@ func (s *Server) startNode() error {
 func (s *Server) leaveCluster(ctx context.Context) {
 	if s.node == nil {
 		return
+	}
+	if s.dir != nil {
+		if err := s.dir.Close(ctx); err != nil {
+			s.log.Warn("cluster: unlisting rooms", "node", s.node.ID(), "err", err)
+		}
 	}
 	if err := s.node.Close(ctx); err != nil {
 		s.log.Warn("cluster: leaving", "node", s.node.ID(), "err", err)

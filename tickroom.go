@@ -91,7 +91,8 @@ type Server struct {
 	accounts         *account.Service  // nil without a store
 	revocations      *storeRevocations // nil without a store
 
-	node *cluster.Node // nil without Options.Redis
+	node *cluster.Node      // nil without Options.Redis
+	dir  *cluster.Directory // nil without Options.Redis
 }
 
 // New builds a server from opts and registers opts.Games. It listens on
@@ -113,6 +114,9 @@ func New(opts Options) (_ *Server, err error) {
 	defer func() {
 		if err != nil {
 			_ = s.closeStore(context.Background())
+			if s.node != nil {
+				_ = s.node.Client().Close()
+			}
 		}
 	}()
 	o = s.opts
@@ -180,6 +184,9 @@ func New(opts Options) (_ *Server, err error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	if err := s.newDirectory(); err != nil {
+		return nil, err
 	}
 	s.feeds, err = spectate.New(spectate.Config{
 		Rooms: s.hub.Runtime(), Members: s.hub, Auth: s.auth, Games: s.games, TrustedProxies: trusted,

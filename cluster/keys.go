@@ -17,3 +17,44 @@ func (k Keys) NodePrefix() string { return k.Prefix + "node:" }
 // expiry (milliseconds, Redis's clock); expired members are pruned when
 // it is read.
 func (k Keys) Nodes() string { return k.Prefix + "nodes" }
+
+// Room is the hash of one room's listing (no TTL: removed when the room
+// ends, or by the sweep once its node's registration expired).
+func (k Keys) Room(id string) string { return k.Prefix + "room:" + id }
+
+// RoomPrefix is Room's name without the id.
+func (k Keys) RoomPrefix() string { return k.Prefix + "room:" }
+
+// Seats is the sorted set of a room's seats: seated players scored
+// seatedScore, reservations scored by their expiry (ms).
+func (k Keys) Seats(id string) string { return k.Room(id) + ":seats" }
+
+// Rooms is the index of every listed room id (all scored 0, walked in
+// id order for the lobby's paging).
+func (k Keys) Rooms() string { return k.Prefix + "rooms" }
+
+// Pool is a quick-match pool: room ids scored by their free seats.
+func (k Keys) Pool(pool string) string { return k.PoolPrefix() + pool }
+
+// PoolPrefix is Pool's name without the pool.
+func (k Keys) PoolPrefix() string { return k.Prefix + "pool:" }
+
+// NodeRooms is the set of the rooms a node hosts.
+func (k Keys) NodeRooms(node string) string { return k.NodeRoomsPrefix() + node }
+
+// NodeRoomsPrefix is NodeRooms's name without the node.
+func (k Keys) NodeRoomsPrefix() string { return k.Prefix + "noderooms:" }
+
+// RoomNodes is the set of node ids that have rooms listed, which the
+// sweep walks.
+func (k Keys) RoomNodes() string { return k.Prefix + "roomnodes" }
+
+// Lost is the tombstone of a room whose node died (TTL: LostTTL).
+func (k Keys) Lost(id string) string { return k.LostPrefix() + id }
+
+// LostPrefix is Lost's name without the id.
+func (k Keys) LostPrefix() string { return k.Prefix + "lost:" }
+
+// Reservation is a seat reservation or room placement token (TTL: the
+// reservation's).
+func (k Keys) Reservation(token string) string { return k.Prefix + "resv:" + token }

@@ -342,9 +342,9 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 return existed
 `)
 
-// listScript drops expired entries of the node index and returns the
+// nodesScript drops expired entries of the node index and returns the
 // hashes of the live nodes.
-var listScript = redis.NewScript(`
+var nodesScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -362,7 +362,7 @@ return out
 func (n *Node) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
-	v, err := listScript.Run(ctx, n.rdb, []string{n.keys.Nodes()}, n.keys.NodePrefix()).Slice()
+	v, err := nodesScript.Run(ctx, n.rdb, []string{n.keys.Nodes()}, n.keys.NodePrefix()).Slice()
 	if err != nil {
 		return nil, unavailable(err)
 	}

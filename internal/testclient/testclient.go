@@ -41,6 +41,8 @@ type Client struct {
 	// WS is the connection, for tests that close it or write to it
 	// directly.
 	WS *websocket.Conn
+	// Token is the session token the client connected with.
+	Token string
 
 	wmu    sync.Mutex // serialises writes
 	nextID uint32
@@ -65,7 +67,7 @@ func Dial(t testing.TB, url, token string, opts Options) (*Client, *http.Respons
 	if err != nil {
 		return nil, resp, err
 	}
-	c := &Client{t: t, opts: opts, WS: ws, msgs: make(chan *tickroomv1.ServerMessage, opts.Queue), done: make(chan struct{})}
+	c := &Client{t: t, opts: opts, WS: ws, Token: token, msgs: make(chan *tickroomv1.ServerMessage, opts.Queue), done: make(chan struct{})}
 	go c.read()
 	t.Cleanup(func() { ws.Close(); <-c.done })
 	return c, resp, nil
@@ -187,6 +189,55 @@ func (c *Client) Reply(id uint32) *tickroomv1.ServerMessage {
 func (c *Client) Request(m *tickroomv1.ClientMessage) *tickroomv1.ServerMessage {
 	c.t.Helper()
 	return c.Reply(c.Send(m))
+}
+
+// Follow sends m and waits for its reply; a Redirect (the room lives on
+// another node of a cluster) is followed as client-js follows it: this
+// connection is closed, the node named is dialled with the same token, its
+// Welcome read, and m sent again there with the reservation. It returns the
+// client to go on with (c itself when there was no redirect), the final
+// reply, and the redirects followed.
+func (c *Client) Follow(m *tickroomv1.ClientMessage) (*Client, *tickroomv1.ServerMessage, []*tickroomv1.Redirect) {
+	c.t.Helper()
+	var hops []*tickroomv1.Redirect
+	cur := c
+	for {
+		reply := cur.Request(m)
+		r := reply.GetRedirect()
+		if r == nil {
+			return cur, reply, hops
+		}
+		hops = append(hops, r)
+		if len(hops) > 3 {
+			c.t.Fatalf("%s: redirected more than 3 times: %v", c.opts.Label, hops)
+		}
+		_ = cur.WS.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "redirect"), time.Now().Add(time.Second))
+		cur.WS.Close()
+		next, resp, err := Dial(c.t, r.Url, c.Token, c.opts)
+		if err != nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+			}
+			c.t.Fatalf("%s: following the redirect to %s: %v (HTTP %d)", c.opts.Label, r.Url, err, status)
+		}
+		next.Next(Is[*tickroomv1.ServerMessage_Welcome])
+		m = withReservation(m, r.Reservation)
+		cur = next
+	}
+}
+
+// withReservation returns a copy of a JoinRoom or QuickMatch carrying the
+// reservation token.
+func withReservation(m *tickroomv1.ClientMessage, token string) *tickroomv1.ClientMessage {
+	m = m.CloneVT()
+	switch b := m.Body.(type) {
+	case *tickroomv1.ClientMessage_JoinRoom:
+		b.JoinRoom.Reservation = token
+	case *tickroomv1.ClientMessage_QuickMatch:
+		b.QuickMatch.Reservation = token
+	}
+	return m
 }
 
 // CloseCode is the close code the server sent, -1 for a connection lost

@@ -155,6 +155,11 @@ type Config struct {
 	// Fanout delivers messages to connections and users. Zero value means
 	// a LocalFanout over Server and Registry.
 	Fanout social.Fanout
+	// Cluster is the cluster-wide room directory of a node of a cluster:
+	// listings, joins and quick-matches span every node, and a room on
+	// another node is answered with a Redirect. Zero value means a single
+	// node.
+	Cluster Cluster
 	// Revocations keeps kicks and bans. Zero value means a
 	// MemoryRevocations.
 	Revocations Revocations
@@ -241,6 +246,9 @@ type Hub struct {
 	quota   *roomQuota
 	revoked Revocations
 	lookups *lookups
+	cluster Cluster       // nil on a single node
+	offLoop chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
+	offWG   sync.WaitGroup
 
 	mu       sync.Mutex
 	held     map[string][]heldSeat // seats kept for dropped users
@@ -299,12 +307,19 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
 	h.rt = rt
+	h.cluster = cfg.Cluster
+	h.offLoop = make(chan struct{}, maxClusterInFlight)
 	h.dir = cfg.Directory
 	if h.dir == nil {
 		h.dir = NewMemoryDirectory(rt)
 	}
 	return h, nil
 }
+
+// SetCluster makes the hub a node of a cluster (see Config.Cluster), for
+// a Cluster that needs the hub's runtime to be made. Call it before
+// Start.
+func (h *Hub) SetCluster(c Cluster) { h.cluster = c }
 
 // Runtime returns the room runtime the hub drives.
 func (h *Hub) Runtime() *game.Runtime { return h.rt }
@@ -327,6 +342,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, s := range all {
 		s.close(protocol.CloseServerShutdown, "")
 	}
+	h.offWG.Wait() // cluster requests end within their deadline
 	return errors.Join(h.lookups.shutdown(ctx), h.rt.Shutdown(ctx))
 }
 

@@ -12,6 +12,10 @@ import (
 
 // listRooms answers ListRooms with the public rooms that match its filters.
 func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
+	if s.h.cluster != nil {
+		s.clusterList(id, q)
+		return
+	}
 	infos := s.h.dir.List(game.RoomFilter{Game: q.Game, Joinable: q.FreeSeatsOnly})
 	limit := s.h.cfg.ListLimit
 	if q.Limit > 0 && int(q.Limit) < limit {
@@ -31,13 +35,18 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 			out.NextPageToken = out.Rooms[len(out.Rooms)-1].RoomId
 			break
 		}
-		out.Rooms = append(out.Rooms, &tickroomv1.RoomInfo{
-			RoomId: info.ID, Game: info.Game, Metadata: info.Metadata,
-			Players: uint32(info.Players), MaxPlayers: uint32(info.MaxPlayers),
-			Spectators: uint32(info.Spectators), HasPassword: info.HasPassword, Tick: info.Tick,
-		})
+		out.Rooms = append(out.Rooms, wireRoomInfo(info))
 	}
 	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
+}
+
+// wireRoomInfo is a room's entry in a RoomList.
+func wireRoomInfo(info game.RoomInfo) *tickroomv1.RoomInfo {
+	return &tickroomv1.RoomInfo{
+		RoomId: info.ID, Game: info.Game, Metadata: info.Metadata,
+		Players: uint32(info.Players), MaxPlayers: uint32(info.MaxPlayers),
+		Spectators: uint32(info.Spectators), HasPassword: info.HasPassword, Tick: info.Tick,
+	}
 }
 
 func metadataMatches(have, want map[string]string) bool {
@@ -57,6 +66,9 @@ var errRoomsPerUser = protocol.NewError(protocol.ErrorAlreadyInRoom, "in as many
 func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 	if !s.hasRoomFor() {
 		return errRoomsPerUser
+	}
+	if s.h.cluster != nil {
+		return s.clusterCreate(id, q)
 	}
 	room, err := s.newOwnedRoom(game.RoomOptions{
 		Game: q.Game, Options: q.Options, Metadata: q.Metadata, Password: q.Password,
@@ -124,10 +136,18 @@ func (h *Hub) matchKey(gameName string, maxPlayers int, opts map[string]string) 
 
 // joinRoom joins, spectates or resumes a room by id.
 func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) error {
+	if s.h.cluster != nil {
+		return s.clusterJoin(id, q)
+	}
 	room, ok := s.h.rt.Room(q.RoomId)
 	if !ok {
 		return protocol.NewError(protocol.ErrorRoomNotFound, "")
 	}
+	return s.joinLocal(id, room, q)
+}
+
+// joinLocal joins, spectates or resumes a room of this node.
+func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) error {
 	if q.ResumeTick != 0 {
 		s.h.stats.ResumeAttempts.Add(1)
 		if !s.h.holds(s.claims.UserID, q.RoomId) {
@@ -144,6 +164,9 @@ func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) error {
 func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	if !s.hasRoomFor() {
 		return errRoomsPerUser
+	}
+	if s.h.cluster != nil {
+		return s.clusterQuickMatch(id, q)
 	}
 	for _, info := range s.h.dir.Match(s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)) {
 		room, ok := s.h.rt.Room(info.ID)

@@ -27,6 +27,7 @@ type Session struct {
 	kicked   atomic.Bool  // seats are freed at once, not held
 	closed   atomic.Bool  // the connection is gone
 	lookups  atomic.Int32 // store reads queued or running (lookup.go)
+	offLoop  atomic.Int32 // cluster requests in flight (clusterlobby.go)
 
 	mu    sync.Mutex
 	rooms []membership // guarded by mu

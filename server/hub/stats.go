@@ -24,6 +24,7 @@ type Stats struct {
 	Joins           atomic.Uint64 // seats taken
 	Resumes         atomic.Uint64 // seats resumed
 	ResumeAttempts  atomic.Uint64 // joins that asked to resume
+	Redirects       atomic.Uint64 // requests answered with a Redirect to another node
 	social.Stats
 }
 

@@ -1,0 +1,548 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// Directory defaults.
+const (
+	// DefaultReservationTTL is how long a reserved seat waits for its
+	// player: longer than a reconnect with backoff.
+	DefaultReservationTTL = 60 * time.Second
+	// DefaultSyncInterval is how often a node writes the rooms that
+	// changed.
+	DefaultSyncInterval = 500 * time.Millisecond
+	// DefaultRefreshEvery is how often every room is written even when
+	// unchanged, which also returns seats of expired reservations to the
+	// quick-match pools.
+	DefaultRefreshEvery = 10 * time.Second
+	// LostTTL is how long a room lost with its node is remembered, so
+	// that its players get ROOM_LOST rather than ROOM_NOT_FOUND.
+	LostTTL = 10 * time.Minute
+	// ListScan caps the rooms one listing call walks in Redis.
+	ListScan = 2000
+	// MatchScan caps the rooms of a pool one quick-match looks at.
+	MatchScan = 64
+)
+
+// DirectoryConfig configures a Directory.
+type DirectoryConfig struct {
+	// Node is this node's membership. Required.
+	Node *Node
+	// Runtime is the node's room runtime, whose rooms are listed.
+	// Required.
+	Runtime *game.Runtime
+	// ReservationTTL is how long a reserved seat is held. Zero value
+	// means DefaultReservationTTL.
+	ReservationTTL time.Duration
+	// SyncInterval is how often changed rooms are written. Zero value
+	// means DefaultSyncInterval.
+	SyncInterval time.Duration
+	// Logger receives sync failures. Zero value means no logging.
+	Logger *slog.Logger
+}
+
+// Directory is the cluster-wide room directory: it lists this node's
+// rooms in Redis, keeps their listing in step with them, and answers the
+// hub's listings, seat reservations, quick-matches and placements from
+// every node's listings. It implements hub.Cluster; its methods are safe
+// from any goroutine.
+type Directory struct {
+	cfg  DirectoryConfig
+	node *Node
+	rdb  *redis.Client
+	keys Keys
+
+	mu        sync.Mutex
+	pools     map[string]string // local room id → its quick-match pool
+	published map[string]string // local room id → fingerprint written
+	refreshed time.Time
+	stop      chan struct{}
+	done      chan struct{}
+}
+
+var _ hub.Cluster = (*Directory)(nil)
+
+// NewDirectory returns the directory of cfg.Node's cluster. Start begins
+// the sync.
+func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
+	if cfg.Node == nil || cfg.Runtime == nil {
+		return nil, fmt.Errorf("%w: a directory needs the node and the runtime", ErrConfig)
+	}
+	if cfg.ReservationTTL <= 0 {
+		cfg.ReservationTTL = DefaultReservationTTL
+	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = DefaultSyncInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &Directory{
+		cfg: cfg, node: cfg.Node, rdb: cfg.Node.Client(), keys: cfg.Node.Keys(),
+		pools: map[string]string{}, published: map[string]string{},
+	}
+	// After each fresh registration (the first, and after Redis came
+	// back empty) every local room is written again from memory.
+	cfg.Node.OnRegister(d.republish)
+	return d, nil
+}
+
+// Start begins keeping the listings in step with the rooms, and sweeping
+// the rooms of dead nodes.
+func (d *Directory) Start() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stop != nil {
+		return
+	}
+	d.stop, d.done = make(chan struct{}), make(chan struct{})
+	go d.loop(d.stop, d.done)
+}
+
+// Close stops the sync and removes this node's rooms from the directory.
+func (d *Directory) Close(ctx context.Context) error {
+	d.mu.Lock()
+	stop, done := d.stop, d.done
+	d.stop = nil
+	ids := slices.Collect(maps.Keys(d.published))
+	d.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	err := d.pipelined(ctx, func(p redis.Pipeliner) {
+		for _, id := range ids {
+			d.unpublish(ctx, p, id)
+		}
+	})
+	return unavailable(err)
+}
+
+// NodeID names this node.
+func (d *Directory) NodeID() string { return d.node.ID() }
+
+func (d *Directory) loop(stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(d.cfg.SyncInterval)
+	defer t.Stop()
+	sweep := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if d.node.Ready() != nil {
+			continue // the heartbeat republishes everything when Redis is back
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 4*d.node.Timeout())
+		if err := d.sync(ctx, false); err != nil {
+			d.cfg.Logger.Debug("cluster: directory sync", "err", err)
+		}
+		if time.Since(sweep) >= d.node.cfg.Heartbeat {
+			sweep = time.Now()
+			if n, err := d.Sweep(ctx); err == nil && n > 0 {
+				d.cfg.Logger.Info("cluster: rooms of dead nodes removed from the directory", "rooms", n)
+			}
+		}
+		cancel()
+	}
+}
+
+// republish writes every local room, changed or not.
+func (d *Directory) republish(ctx context.Context) error {
+	return d.sync(ctx, true)
+}
+
+// sync writes the local rooms whose listing changed (all of them with
+// all, or once every DefaultRefreshEvery) and removes the ones that ended.
+func (d *Directory) sync(ctx context.Context, all bool) error {
+	rooms := d.cfg.Runtime.Rooms(game.RoomFilter{Private: true})
+	d.mu.Lock()
+	if time.Since(d.refreshed) >= DefaultRefreshEvery {
+		all = true
+	}
+	type write struct {
+		room *game.Room
+		info game.RoomInfo
+		fp   string
+		pool string
+	}
+	var writes []write
+	live := make(map[string]bool, len(rooms))
+	for _, info := range rooms {
+		live[info.ID] = true
+		room, ok := d.cfg.Runtime.Room(info.ID)
+		if !ok {
+			continue
+		}
+		fp := fingerprint(info, room.Players())
+		if !all && d.published[info.ID] == fp {
+			continue
+		}
+		writes = append(writes, write{room, info, fp, d.pools[info.ID]})
+	}
+	var gone []string
+	for id := range d.published {
+		if !live[id] {
+			gone = append(gone, id)
+		}
+	}
+	d.mu.Unlock()
+	if len(writes) == 0 && len(gone) == 0 {
+		if all {
+			d.markRefreshed()
+		}
+		return nil
+	}
+	err := d.pipelined(ctx, func(p redis.Pipeliner) {
+		for _, w := range writes {
+			d.publish(ctx, p, w.info, w.room.Players(), w.pool)
+		}
+		for _, id := range gone {
+			d.unpublish(ctx, p, id)
+		}
+	})
+	if err != nil {
+		return unavailable(err)
+	}
+	d.mu.Lock()
+	for _, w := range writes {
+		d.published[w.info.ID] = w.fp
+	}
+	for _, id := range gone {
+		delete(d.published, id)
+		delete(d.pools, id)
+	}
+	if all {
+		d.refreshed = time.Now()
+	}
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *Directory) markRefreshed() {
+	d.mu.Lock()
+	d.refreshed = time.Now()
+	d.mu.Unlock()
+}
+
+// fingerprint is what of a room's listing, when changed, is written
+// again (not its tick, which changes every tick).
+func fingerprint(info game.RoomInfo, players []game.Occupant) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d|%d|%d|%d|%t|%d|", info.Phase, info.Players, info.Spectators, info.MaxPlayers, info.Locked, len(info.Metadata))
+	for _, k := range slices.Sorted(maps.Keys(info.Metadata)) {
+		b.WriteString(k + "=" + info.Metadata[k] + "|")
+	}
+	for _, p := range players {
+		b.WriteString(p.UserID + "|")
+	}
+	return b.String()
+}
+
+// publish queues the write of one room's listing on p.
+func (d *Directory) publish(ctx context.Context, p redis.Pipeliner, info game.RoomInfo, players []game.Occupant, pool string) {
+	closed := info.Locked || info.Phase >= game.PhaseFinished
+	open := !closed && !info.Private && !info.HasPassword && pool != ""
+	meta, _ := json.Marshal(orEmpty(info.Metadata))
+	fields, _ := json.Marshal(map[string]string{
+		"node": d.node.ID(), "game": info.Game, "pool": pool,
+		"max": strconv.Itoa(info.MaxPlayers), "players": strconv.Itoa(info.Players),
+		"specs": strconv.Itoa(info.Spectators), "phase": strconv.Itoa(int(info.Phase)),
+		"closed": flag(closed), "open": flag(open), "private": flag(info.Private),
+		"haspw": flag(info.HasPassword), "locked": flag(info.Locked),
+		"rate": strconv.Itoa(info.TickRate), "tick": strconv.FormatUint(info.Tick, 10),
+		"meta": string(meta),
+	})
+	poolKey := ""
+	if pool != "" {
+		poolKey = d.keys.Pool(pool)
+	}
+	args := []any{string(fields), info.ID, flag(open), info.MaxPlayers, d.node.ID()}
+	for _, pl := range players {
+		args = append(args, pl.UserID)
+	}
+	publishScript.Run(ctx, p, []string{
+		d.keys.Room(info.ID), d.keys.Seats(info.ID), d.keys.Rooms(), d.keys.NodeRooms(d.node.ID()),
+		poolKey, d.keys.RoomNodes(), d.keys.Lost(info.ID),
+	}, args...)
+}
+
+func (d *Directory) unpublish(ctx context.Context, p redis.Pipeliner, id string) {
+	unpublishScript.Run(ctx, p, []string{d.keys.Room(id), d.keys.Seats(id), d.keys.Rooms(), d.keys.NodeRooms(d.node.ID())},
+		id, d.keys.PoolPrefix())
+}
+
+// pipelined runs fn's scripts (EVALSHA) in one round trip; when Redis
+// does not know them (it restarted) it loads them and runs fn again.
+func (d *Directory) pipelined(ctx context.Context, fn func(redis.Pipeliner)) error {
+	_, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { fn(p); return nil })
+	if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return err
+	}
+	for _, s := range []*redis.Script{publishScript, unpublishScript} {
+		if err := s.Load(ctx, d.rdb).Err(); err != nil {
+			return err
+		}
+	}
+	_, err = d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { fn(p); return nil })
+	return err
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// Publish lists a room this node just created, at once.
+func (d *Directory) Publish(ctx context.Context, room *game.Room, pool string) error {
+	d.mu.Lock()
+	d.pools[room.ID()] = pool
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	info, players := room.Info(), room.Players()
+	err := d.pipelined(ctx, func(p redis.Pipeliner) { d.publish(ctx, p, info, players, pool) })
+	if err != nil {
+		return d.refusal(err)
+	}
+	d.mu.Lock()
+	if _, ok := d.pools[room.ID()]; ok { // not ended meanwhile
+		d.published[room.ID()] = fingerprint(info, players)
+	}
+	d.mu.Unlock()
+	return nil
+}
+
+// refusal is the hub's error for a failed Redis call: ERROR_CODE_UNAVAILABLE.
+func (d *Directory) refusal(err error) error {
+	return errors.Join(unavailable(err), protocol.NewError(protocol.ErrorUnavailable, "the room directory is unreachable; retry shortly"))
+}
+
+func (d *Directory) newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Reserve holds a player seat in roomID for userID.
+func (d *Directory) Reserve(ctx context.Context, roomID, userID string) (hub.Reservation, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	tok := d.newToken()
+	v, err := reserveScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID), d.keys.Reservation(tok)},
+		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.PoolPrefix(), roomID).StringSlice()
+	if err != nil {
+		return hub.Reservation{}, d.refusal(err)
+	}
+	switch v[0] {
+	case "ok":
+		return hub.Reservation{Token: tok, RoomID: roomID, NodeID: v[1], URL: v[2], TTL: d.cfg.ReservationTTL}, nil
+	case "full":
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomFull, "")
+	case "closed":
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomClosing, "")
+	case "lost":
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomLost, "")
+	}
+	// Gone: lost with its node, or no such room.
+	if n, err := d.rdb.Exists(ctx, d.keys.Lost(roomID)).Result(); err == nil && n == 1 {
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomLost, "")
+	}
+	return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomNotFound, "")
+}
+
+// Release gives back a reservation that was not taken.
+func (d *Directory) Release(ctx context.Context, roomID, userID string) {
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	_ = releaseScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID)}, userID, d.keys.PoolPrefix(), roomID).Err()
+}
+
+// Match reserves a seat in the fullest open room of a pool.
+func (d *Directory) Match(ctx context.Context, pool, userID string) (hub.Reservation, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	tok := d.newToken()
+	v, err := matchScript.Run(ctx, d.rdb, []string{d.keys.Pool(pool)},
+		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.RoomPrefix(), d.keys.Reservation(tok), MatchScan).StringSlice()
+	if err != nil {
+		return hub.Reservation{}, false, d.refusal(err)
+	}
+	if v[0] != "ok" {
+		return hub.Reservation{}, false, nil
+	}
+	return hub.Reservation{Token: tok, RoomID: v[1], NodeID: v[2], URL: v[3], TTL: d.cfg.ReservationTTL}, true, nil
+}
+
+// Place picks the node for a new room.
+func (d *Directory) Place(ctx context.Context, userID string) (hub.Reservation, error) {
+	nodes, err := d.node.Nodes(ctx)
+	if err != nil {
+		return hub.Reservation{}, d.refusal(err)
+	}
+	self := d.node.ID()
+	var best *NodeInfo
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Draining {
+			continue
+		}
+		if best == nil || less(*n, *best, self) {
+			best = n
+		}
+	}
+	if best == nil || best.ID == self {
+		return hub.Reservation{NodeID: self}, nil
+	}
+	tok := d.newToken()
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	if err := d.rdb.Set(ctx, d.keys.Reservation(tok), best.ID+"|"+userID+"|", d.cfg.ReservationTTL).Err(); err != nil {
+		return hub.Reservation{}, d.refusal(err)
+	}
+	return hub.Reservation{Token: tok, NodeID: best.ID, URL: best.WebSocketURL, TTL: d.cfg.ReservationTTL}, nil
+}
+
+// less orders nodes for a new room: fewer connections, then fewer rooms,
+// then this node, then by id.
+func less(a, b NodeInfo, self string) bool {
+	if a.Conns != b.Conns {
+		return a.Conns < b.Conns
+	}
+	if a.Rooms != b.Rooms {
+		return a.Rooms < b.Rooms
+	}
+	if (a.ID == self) != (b.ID == self) {
+		return a.ID == self
+	}
+	return a.ID < b.ID
+}
+
+// Claim checks a reservation token presented to this node.
+func (d *Directory) Claim(ctx context.Context, token, userID string) (hub.Reservation, bool) {
+	if token == "" || len(token) > 64 {
+		return hub.Reservation{}, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	v, err := d.rdb.Get(ctx, d.keys.Reservation(token)).Result()
+	if err != nil {
+		return hub.Reservation{}, false
+	}
+	parts := strings.SplitN(v, "|", 3)
+	if len(parts) != 3 || parts[0] != d.node.ID() || parts[1] != userID {
+		return hub.Reservation{}, false
+	}
+	return hub.Reservation{Token: token, NodeID: parts[0], RoomID: parts[2], URL: d.node.WebSocketURL()}, true
+}
+
+// List returns a page of the cluster's listed rooms.
+func (d *Directory) List(ctx context.Context, q hub.RoomQuery) ([]hub.ClusterRoom, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	want, _ := json.Marshal(orEmpty(q.Metadata))
+	v, err := listScript.Run(ctx, d.rdb, []string{d.keys.Rooms()},
+		d.keys.RoomPrefix(), d.keys.NodePrefix(), q.After, max(q.Limit, 1), q.Game, flag(q.Joinable), string(want), ListScan).Slice()
+	if err != nil {
+		return nil, "", d.refusal(err)
+	}
+	next, _ := v[0].(string)
+	out := make([]hub.ClusterRoom, 0, len(v)-1)
+	for _, h := range v[1:] {
+		out = append(out, roomFromHash(flatMap(h)))
+	}
+	return out, next, nil
+}
+
+func flatMap(h any) map[string]string {
+	flat, _ := h.([]any)
+	m := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		v, _ := flat[i+1].(string)
+		m[k] = v
+	}
+	return m
+}
+
+func roomFromHash(m map[string]string) hub.ClusterRoom {
+	atoi := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	tick, _ := strconv.ParseUint(m["tick"], 10, 64)
+	var meta map[string]string
+	_ = json.Unmarshal([]byte(m["meta"]), &meta)
+	if len(meta) == 0 {
+		meta = nil
+	}
+	return hub.ClusterRoom{NodeID: m["node"], RoomInfo: game.RoomInfo{
+		ID: m["id"], Game: m["game"], Phase: game.Phase(atoi(m["phase"])),
+		Players: atoi(m["seats"]), Spectators: atoi(m["specs"]), MaxPlayers: atoi(m["max"]),
+		Locked: m["locked"] == "1", Private: m["private"] == "1", HasPassword: m["haspw"] == "1",
+		TickRate: atoi(m["rate"]), Tick: tick, Metadata: meta,
+	}}
+}
+
+// Sweep removes from the directory the rooms of nodes whose registration
+// expired, leaving a LostTTL tombstone for each; it returns how many.
+// Every node sweeps every heartbeat; the script is idempotent.
+func (d *Directory) Sweep(ctx context.Context) (int, error) {
+	n, err := sweepScript.Run(ctx, d.rdb, []string{d.keys.RoomNodes()},
+		d.keys.NodePrefix(), d.keys.NodeRoomsPrefix(), d.keys.RoomPrefix(), d.keys.Rooms(), d.keys.PoolPrefix(),
+		d.keys.LostPrefix(), LostTTL.Milliseconds()).Int()
+	return n, unavailable(err)
+}
+
+// Locate returns the node a room lives on.
+func (d *Directory) Locate(ctx context.Context, roomID string) (hub.Reservation, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	node, err := d.rdb.HGet(ctx, d.keys.Room(roomID), "node").Result()
+	if errors.Is(err, redis.Nil) {
+		if n, err := d.rdb.Exists(ctx, d.keys.Lost(roomID)).Result(); err == nil && n == 1 {
+			return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomLost, "")
+		}
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomNotFound, "")
+	}
+	if err != nil {
+		return hub.Reservation{}, d.refusal(err)
+	}
+	ws, err := d.rdb.HGet(ctx, d.keys.Node(node), "ws").Result()
+	if errors.Is(err, redis.Nil) {
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomLost, "")
+	}
+	if err != nil {
+		return hub.Reservation{}, d.refusal(err)
+	}
+	return hub.Reservation{RoomID: roomID, NodeID: node, URL: ws}, nil
+}

@@ -1,0 +1,274 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/arena"
+	"github.com/tickroom/tickroom/game/gomoku"
+	"github.com/tickroom/tickroom/internal/redistest"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// testNode is a node with a directory over its own runtime.
+type testNode struct {
+	*Node
+	dir *Directory
+	rt  *game.Runtime
+}
+
+func startDirNode(t *testing.T, rs *redistest.Server, id string) *testNode {
+	t.Helper()
+	n := startNode(t, rs, id)
+	reg := game.NewRegistry()
+	if err := reg.Register(gomoku.Definition()); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register(arena.Definition()); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := game.NewRuntime(game.Config{Registry: reg, Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Start()
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	d, err := NewDirectory(DirectoryConfig{Node: n, Runtime: rt, SyncInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	return &testNode{n, d, rt}
+}
+
+func (n *testNode) create(t *testing.T, opts game.RoomOptions, pool string) *game.Room {
+	t.Helper()
+	r, err := n.rt.CreateRoom(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.dir.Publish(context.Background(), r, pool); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func code(err error) protocol.ErrorCode {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return 0
+}
+
+// TestDirectoryListsEveryNodesRooms: rooms of two nodes appear in one
+// listing with their node, filtered by game, metadata and free seats, and
+// paged by id.
+func TestDirectoryListsEveryNodesRooms(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	var want []string
+	for i := 0; i < 3; i++ {
+		r := a.create(t, game.RoomOptions{Game: "gomoku", Metadata: map[string]string{"mode": "ranked"}}, "p")
+		want = append(want, r.ID())
+		r = b.create(t, game.RoomOptions{Game: "arena", Metadata: map[string]string{"mode": fmt.Sprint("casual", i)}}, "q")
+		want = append(want, r.ID())
+	}
+	b.create(t, game.RoomOptions{Game: "arena", Private: true}, "")
+
+	rooms, next, err := a.dir.List(ctx, hub.RoomQuery{Limit: 100})
+	if err != nil || next != "" || len(rooms) != 6 {
+		t.Fatalf("list: %d rooms, next %q, %v", len(rooms), next, err)
+	}
+	nodes := map[string]string{}
+	for _, r := range rooms {
+		nodes[r.ID] = r.NodeID
+	}
+	for i, id := range want {
+		if wantNode := []string{"a", "b"}[i%2]; nodes[id] != wantNode {
+			t.Fatalf("room %s listed on %q, want %q", id, nodes[id], wantNode)
+		}
+	}
+	// Paging: pages of 4 then 2, in id order, nothing twice.
+	p1, next, _ := b.dir.List(ctx, hub.RoomQuery{Limit: 4})
+	p2, end, _ := b.dir.List(ctx, hub.RoomQuery{Limit: 4, After: next})
+	if len(p1) != 4 || len(p2) != 2 || end != "" || next != p1[3].ID || p2[0].ID <= p1[3].ID {
+		t.Fatalf("pages: %d then %d, tokens %q %q", len(p1), len(p2), next, end)
+	}
+	g, _, _ := b.dir.List(ctx, hub.RoomQuery{Game: "gomoku", Limit: 100})
+	m, _, _ := b.dir.List(ctx, hub.RoomQuery{Metadata: map[string]string{"mode": "casual1"}, Limit: 100})
+	if len(g) != 3 || len(m) != 1 || m[0].Game != "arena" || m[0].Metadata["mode"] != "casual1" {
+		t.Fatalf("filters: %d gomoku rooms, %d casual1 rooms %+v", len(g), len(m), m)
+	}
+	// A full room leaves the joinable listing.
+	full := g[0].ID
+	for i := 0; i < 2; i++ {
+		if _, err := b.dir.Reserve(ctx, full, fmt.Sprint("u", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, _, _ := b.dir.List(ctx, hub.RoomQuery{Game: "gomoku", Joinable: true, Limit: 100})
+	if len(j) != 2 {
+		t.Fatalf("joinable gomoku rooms: %d, want 2", len(j))
+	}
+	// A room that ends leaves the directory.
+	r, _ := a.rt.Room(want[0])
+	r.Close("test")
+	waitFor(t, 5*time.Second, "closed room unlisted", func() bool {
+		rooms, _, _ := b.dir.List(ctx, hub.RoomQuery{Limit: 100})
+		return len(rooms) == 5
+	})
+}
+
+// TestReserveLastSeatRace: many goroutines on two nodes race for the last
+// seat of a room: exactly one gets it, the others get ROOM_FULL; a user
+// who reserves twice holds one seat.
+func TestReserveLastSeatRace(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	room := a.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 3}, "p")
+	for _, u := range []string{"first", "second", "second"} {
+		if _, err := a.dir.Reserve(ctx, room.ID(), u); err != nil {
+			t.Fatalf("reserve %s: %v", u, err)
+		}
+	}
+	const racers = 64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won, full := 0, 0
+	for i := 0; i < racers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			d := []*Directory{a.dir, b.dir}[i%2]
+			var err error
+			if i%4 == 3 {
+				_, _, err = d.Match(ctx, "p", fmt.Sprint("racer", i))
+			} else {
+				_, err = d.Reserve(ctx, room.ID(), fmt.Sprint("racer", i))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && i%4 != 3:
+				won++
+			case i%4 == 3 && err == nil:
+				// Match: counted below from the seats.
+			case code(err) == protocol.ErrorRoomFull:
+				full++
+			default:
+				t.Errorf("racer %d: %v", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	n, err := rs.Client(t).ZCard(ctx, a.keys.Seats(room.ID())).Result()
+	if err != nil || n != 3 {
+		t.Fatalf("seats held: %d (%v), want 3: the room is overfilled or a seat was lost", n, err)
+	}
+	if won > 1 {
+		t.Fatalf("%d racers won the last seat", won)
+	}
+	if _, err := b.dir.Reserve(ctx, room.ID(), "late"); code(err) != protocol.ErrorRoomFull {
+		t.Fatalf("reserve in a full room: %v", err)
+	}
+	// A released reservation frees its seat again.
+	a.dir.Release(ctx, room.ID(), "first")
+	if _, err := b.dir.Reserve(ctx, room.ID(), "late"); err != nil {
+		t.Fatalf("reserve after a release: %v", err)
+	}
+}
+
+// TestMatchFillsFullestRoomOnAnyNode: quick-match reserves in the fullest
+// room with a free seat wherever it lives, skips draining nodes, and
+// finds none once every room is full.
+func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	emptyA := a.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
+	fullerB := b.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
+	_ = emptyA
+	for _, u := range []string{"x", "y"} {
+		if _, err := b.dir.Reserve(ctx, fullerB.ID(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, ok, err := a.dir.Match(ctx, "p", "me")
+	if err != nil || !ok || r.RoomID != fullerB.ID() || r.NodeID != "b" || r.URL != b.WebSocketURL() || r.Token == "" {
+		t.Fatalf("match from a: %+v %v %v, want b's fuller room", r, ok, err)
+	}
+	// The token is b's to claim, for this user only.
+	if got, ok := b.dir.Claim(ctx, r.Token, "me"); !ok || got.RoomID != fullerB.ID() {
+		t.Fatalf("b claims: %+v %v", got, ok)
+	}
+	if _, ok := a.dir.Claim(ctx, r.Token, "me"); ok {
+		t.Fatal("a claimed a reservation made for b")
+	}
+	if _, ok := b.dir.Claim(ctx, r.Token, "someone-else"); ok {
+		t.Fatal("another user claimed the reservation")
+	}
+	// Draining b: its rooms get no quick-match players.
+	b.SetDraining(true)
+	waitFor(t, 5*time.Second, "b draining", func() bool {
+		n, _ := a.Nodes(ctx)
+		return len(n) == 2 && n[1].Draining
+	})
+	if r, ok, _ := a.dir.Match(ctx, "p", "other"); !ok || r.NodeID != "a" {
+		t.Fatalf("match with b draining: %+v %v", r, ok)
+	}
+	// Placement avoids the draining node and prefers this one on a tie.
+	if p, err := b.dir.Place(ctx, "u"); err != nil || p.NodeID != "a" || p.Token == "" {
+		t.Fatalf("place from b: %+v %v", p, err)
+	}
+	if p, err := a.dir.Place(ctx, "u"); err != nil || p.NodeID != "a" || p.Token != "" {
+		t.Fatalf("place from a: %+v %v", p, err)
+	}
+	if _, ok, _ := a.dir.Match(ctx, "none", "u"); ok {
+		t.Fatal("matched in an empty pool")
+	}
+}
+
+// TestDeadNodesRoomsAreLost: once a node's registration expires its rooms
+// leave listings and pools, and a reservation in one is ROOM_LOST.
+func TestDeadNodesRoomsAreLost(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	room := b.create(t, game.RoomOptions{Game: "arena"}, "p")
+	// b dies: its heartbeat and sync stop without a goodbye.
+	b.dir.mu.Lock()
+	close(b.dir.stop)
+	b.dir.stop = nil
+	b.dir.mu.Unlock()
+	b.Node.mu.Lock()
+	close(b.Node.stop)
+	b.Node.running = false
+	b.Node.mu.Unlock()
+	waitFor(t, 5*time.Second, "b's room unlisted", func() bool {
+		rooms, _, _ := a.dir.List(ctx, hub.RoomQuery{Limit: 10})
+		return len(rooms) == 0
+	})
+	if _, err := a.dir.Reserve(ctx, room.ID(), "u"); code(err) != protocol.ErrorRoomLost {
+		t.Fatalf("reserve in a dead node's room: %v, want ROOM_LOST", err)
+	}
+	waitFor(t, 5*time.Second, "swept", func() bool { n, _ := rs.Client(t).Exists(ctx, a.keys.Room(room.ID())).Result(); return n == 0 })
+	if _, err := a.dir.Reserve(ctx, room.ID(), "u"); code(err) != protocol.ErrorRoomLost {
+		t.Fatalf("reserve after the sweep: %v, want ROOM_LOST", err)
+	}
+	if _, ok, _ := a.dir.Match(ctx, "p", "u"); ok {
+		t.Fatal("matched into a dead node's room")
+	}
+	if _, err := a.dir.Reserve(ctx, "nosuchroom", "u"); code(err) != protocol.ErrorRoomNotFound {
+		t.Fatalf("reserve in no room: %v", err)
+	}
+}

@@ -1,0 +1,223 @@
+package cluster
+
+import "github.com/redis/go-redis/v9"
+
+// seatedScore scores a seated player in a room's seats set; reservations
+// are scored by their expiry (ms), always far below it.
+const seatedScore = "9000000000000000"
+
+// The directory's scripts. Each runs atomically in Redis, so a seat is
+// counted and taken in one step: two nodes can never both take a room's
+// last seat. Key names built inside a script (node and room keys reached
+// from an index) tie them to a single Redis, not Redis Cluster.
+
+// nowLua is Redis's clock in milliseconds.
+const nowLua = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// publishScript writes a room's listing and its seated players.
+// KEYS: room hash, seats, room index, node's room set, pool (” for none),
+// nodes-with-rooms set, lost tombstone.
+// ARGV: fields (JSON object of strings), room id, open ('1'/'0'), max
+// players, node id, then the seated user ids.
+var publishScript = redis.NewScript(nowLua + `
+local f = cjson.decode(ARGV[1])
+for k, v in pairs(f) do redis.call('HSET', KEYS[1], k, v) end
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[2])
+redis.call('SADD', KEYS[6], ARGV[5])
+redis.call('DEL', KEYS[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local want = {}
+for i = 6, #ARGV do want[ARGV[i]] = true end
+for _, u in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], ` + seatedScore + `, '+inf')) do
+  if not want[u] then redis.call('ZREM', KEYS[2], u) end
+end
+for i = 6, #ARGV do redis.call('ZADD', KEYS[2], ` + seatedScore + `, ARGV[i]) end
+if KEYS[5] ~= '' then
+  local free = 0
+  if ARGV[3] == '1' then free = math.max(0, tonumber(ARGV[4]) - redis.call('ZCARD', KEYS[2])) end
+  redis.call('ZADD', KEYS[5], free, ARGV[2])
+end
+return 1
+`)
+
+// unpublishScript removes a room. KEYS: room hash, seats, room index,
+// node's room set. ARGV: room id, pool key prefix.
+var unpublishScript = redis.NewScript(`
+local pool = redis.call('HGET', KEYS[1], 'pool')
+if pool and pool ~= '' then redis.call('ZREM', ARGV[2] .. pool, ARGV[1]) end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+return 1
+`)
+
+// reserveScript holds a player seat in a room for a user.
+// KEYS: room hash, seats, token key. ARGV: user, ttl ms, node key prefix,
+// pool key prefix, room id.
+// Returns {'ok', node, ws} or {reason}: gone, lost, closed, full.
+var reserveScript = redis.NewScript(nowLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
+local f = redis.call('HMGET', KEYS[1], 'node', 'max', 'closed', 'pool', 'open')
+local ws = redis.call('HGET', ARGV[3] .. f[1], 'ws')
+if not ws then return {'lost'} end
+local ttl = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local sc = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not sc then
+  if f[3] == '1' then return {'closed'} end
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(f[2]) then return {'full'} end
+  redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+elseif tonumber(sc) < ` + seatedScore + ` then
+  redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+end
+if f[4] and f[4] ~= '' then
+  local free = 0
+  if f[5] == '1' then free = math.max(0, tonumber(f[2]) - redis.call('ZCARD', KEYS[2])) end
+  redis.call('ZADD', ARGV[4] .. f[4], free, ARGV[5])
+end
+redis.call('SET', KEYS[3], f[1] .. '|' .. ARGV[1] .. '|' .. ARGV[5], 'PX', ttl)
+return {'ok', f[1], ws}
+`)
+
+// releaseScript gives back a reservation that was not taken (a seated
+// player keeps its seat). KEYS: room hash, seats. ARGV: user, pool prefix,
+// room id.
+var releaseScript = redis.NewScript(`
+local sc = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if sc and tonumber(sc) < ` + seatedScore + ` then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  local f = redis.call('HMGET', KEYS[1], 'max', 'pool', 'open')
+  if f[2] and f[2] ~= '' and f[3] == '1' then
+    redis.call('ZADD', ARGV[2] .. f[2], math.max(0, tonumber(f[1]) - redis.call('ZCARD', KEYS[2])), ARGV[3])
+  end
+end
+return 1
+`)
+
+// matchScript reserves a seat in the fullest open room of a pool on a
+// live node that is not draining: the pool is scored by free seats, so
+// the lowest score of at least 1 is the fullest room.
+// KEYS: pool. ARGV: user, ttl ms, node key prefix, room key prefix, token
+// key, scan limit.
+// Returns {'ok', room, node, ws} or {'none'}.
+var matchScript = redis.NewScript(nowLua + `
+local ttl = tonumber(ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], 1, '+inf', 'LIMIT', 0, tonumber(ARGV[6]))
+for _, id in ipairs(ids) do
+  local rk = ARGV[4] .. id
+  local f = redis.call('HMGET', rk, 'node', 'max', 'open')
+  if not f[1] then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    local nf = redis.call('HMGET', ARGV[3] .. f[1], 'ws', 'draining')
+    if nf[1] and nf[2] ~= '1' and f[3] == '1' then
+      local seats = rk .. ':seats'
+      redis.call('ZREMRANGEBYSCORE', seats, '-inf', now)
+      local n = redis.call('ZCARD', seats)
+      local sc = redis.call('ZSCORE', seats, ARGV[1])
+      if sc or n < tonumber(f[2]) then
+        if not sc then
+          redis.call('ZADD', seats, now + ttl, ARGV[1])
+          n = n + 1
+        end
+        redis.call('ZADD', KEYS[1], math.max(0, tonumber(f[2]) - n), id)
+        redis.call('SET', ARGV[5], f[1] .. '|' .. ARGV[1] .. '|' .. id, 'PX', ttl)
+        return {'ok', id, f[1], nf[1]}
+      end
+      redis.call('ZADD', KEYS[1], 0, id)
+    end
+  end
+end
+return {'none'}
+`)
+
+// sweepScript removes the rooms of nodes whose registration expired,
+// leaving a tombstone so that their players learn the room was lost.
+// KEYS: nodes-with-rooms set. ARGV: node key prefix, node rooms prefix,
+// room key prefix, room index, pool prefix, lost prefix, tombstone ttl ms.
+// Returns the number of rooms removed.
+var sweepScript = redis.NewScript(`
+local removed = 0
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. node) == 0 then
+    local set = ARGV[2] .. node
+    for _, id in ipairs(redis.call('SMEMBERS', set)) do
+      local rk = ARGV[3] .. id
+      local pool = redis.call('HGET', rk, 'pool')
+      if pool and pool ~= '' then redis.call('ZREM', ARGV[5] .. pool, id) end
+      redis.call('DEL', rk, rk .. ':seats')
+      redis.call('ZREM', ARGV[4], id)
+      redis.call('SET', ARGV[6] .. id, node, 'PX', tonumber(ARGV[7]))
+      removed = removed + 1
+    end
+    redis.call('DEL', set)
+    redis.call('SREM', KEYS[1], node)
+  end
+end
+return removed
+`)
+
+// listScript returns a page of rooms that pass the filters, walking the
+// room index by id from a page token, at most a bounded number of rooms
+// per call. KEYS: room index. ARGV: room key prefix, node key prefix,
+// after (” from the start), limit, game (” any), joinable ('1'),
+// metadata filter (JSON object), scan limit.
+// Returns {next, room...}: each room a flat field/value array with its id
+// and seat count added; next is ” at the end of the index.
+var listScript = redis.NewScript(nowLua + `
+local limit = tonumber(ARGV[4])
+local scanMax = tonumber(ARGV[8])
+local want = cjson.decode(ARGV[7])
+local start = '-'
+if ARGV[3] ~= '' then start = '(' .. ARGV[3] end
+local out = {''}
+local scanned = 0
+local alive = {}
+while scanned < scanMax do
+  local ids = redis.call('ZRANGEBYLEX', KEYS[1], start, '+', 'LIMIT', 0, 100)
+  if #ids == 0 then return out end
+  for _, id in ipairs(ids) do
+    scanned = scanned + 1
+    start = '(' .. id
+    local rk = ARGV[1] .. id
+    local h = redis.call('HGETALL', rk)
+    if #h == 0 then
+      redis.call('ZREM', KEYS[1], id)
+    else
+      local t = {}
+      for i = 1, #h, 2 do t[h[i]] = h[i + 1] end
+      if alive[t.node] == nil then alive[t.node] = redis.call('EXISTS', ARGV[2] .. t.node) == 1 end
+      local ok = alive[t.node] and t.private ~= '1' and (ARGV[5] == '' or t.game == ARGV[5])
+      local seats = 0
+      if ok then
+        seats = redis.call('ZCOUNT', rk .. ':seats', now, '+inf')
+        if ARGV[6] == '1' and (t.closed == '1' or seats >= tonumber(t.max)) then ok = false end
+      end
+      if ok and next(want) ~= nil then
+        local meta = cjson.decode(t.meta or '{}')
+        for k, v in pairs(want) do
+          if meta[k] ~= v then ok = false end
+        end
+      end
+      if ok then
+        h[#h + 1] = 'id'
+        h[#h + 1] = id
+        h[#h + 1] = 'seats'
+        h[#h + 1] = tostring(seats)
+        out[#out + 1] = h
+        if #out == limit + 1 then
+          out[1] = id
+          return out
+        end
+      end
+    end
+    if scanned >= scanMax then break end
+  end
+end
+out[1] = string.sub(start, 2)
+return out
+`)

@@ -1,0 +1,78 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+)
+
+// Cluster is the hub's view of the other nodes of a cluster: the
+// cluster-wide room directory and its seat reservations. The hub calls it
+// off the event loops (clusterDo), under deadlines. A refusal carries its
+// wire code (*protocol.Error: ROOM_FULL, ROOM_LOST, UNAVAILABLE, …).
+// Package cluster implements it over Redis; without one (Config.Cluster
+// nil) the hub is a single node and never calls it. Its methods are safe
+// from any goroutine.
+type Cluster interface {
+	// NodeID names this node.
+	NodeID() string
+	// Publish lists a room this node has just created, at once, in the
+	// quick-match pool named (none when empty); the implementation keeps
+	// the listing in step with the room afterwards.
+	Publish(ctx context.Context, room *game.Room, pool string) error
+	// List returns a page of the rooms of every node that pass q, ordered
+	// by id, and the token of the next page (empty at the end).
+	List(ctx context.Context, q RoomQuery) (rooms []ClusterRoom, next string, err error)
+	// Reserve holds a player seat in roomID for userID, wherever the room
+	// lives; a user who holds one already keeps it.
+	Reserve(ctx context.Context, roomID, userID string) (Reservation, error)
+	// Locate returns the node a room lives on (for a spectator, who takes
+	// no seat), without reserving anything.
+	Locate(ctx context.Context, roomID string) (Reservation, error)
+	// Release gives back a seat Reserve held that was not taken.
+	Release(ctx context.Context, roomID, userID string)
+	// Match reserves a seat in the fullest open room of a quick-match
+	// pool on any node that is not draining; ok is false when none has a
+	// free seat.
+	Match(ctx context.Context, pool, userID string) (r Reservation, ok bool, err error)
+	// Place picks the node a new room should be made on (the least
+	// loaded that is not draining, this one on a tie) and, when it is
+	// another, a reservation of the placement for userID.
+	Place(ctx context.Context, userID string) (Reservation, error)
+	// Claim checks a reservation token userID presents to this node; ok
+	// is false when it is unknown, expired, or not this node's or user's.
+	Claim(ctx context.Context, token, userID string) (r Reservation, ok bool)
+}
+
+// RoomQuery filters a cluster-wide room listing.
+type RoomQuery struct {
+	// Game keeps rooms of that game; empty means any.
+	Game string
+	// Metadata keeps rooms whose metadata has every pair.
+	Metadata map[string]string
+	// Joinable keeps rooms with a free player seat that take joins.
+	Joinable bool
+	// Limit caps the page.
+	Limit int
+	// After continues from a page token (the last id of the page before).
+	After string
+}
+
+// ClusterRoom is a room listed cluster-wide, with the node it lives on.
+type ClusterRoom struct {
+	game.RoomInfo
+	NodeID string
+}
+
+// Reservation is a seat held (or a room placement) on some node.
+type Reservation struct {
+	// Token is presented to the node in JoinRoom or QuickMatch.
+	Token string
+	// RoomID is the room; empty for a placement.
+	RoomID string
+	// NodeID and URL name the node and its WebSocket URL.
+	NodeID, URL string
+	// TTL is how long the reservation is held.
+	TTL time.Duration
+}

@@ -1,0 +1,278 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// The lobby of a node of a cluster (Config.Cluster set). Listings,
+// joins, creations and quick-matches need the cluster directory, which is
+// a network call: they run off the event loop, one goroutine per request,
+// under clusterTimeout, and answer from there (Session.send is safe from
+// any goroutine). A session may have maxSessionInFlight of them running,
+// the hub maxClusterInFlight; past either the request gets
+// ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT.
+
+const (
+	maxSessionInFlight = 2
+	maxClusterInFlight = 4096
+	// clusterTimeout bounds one request's cluster calls together.
+	clusterTimeout = 5 * time.Second
+)
+
+var errInFlight = protocol.NewError(protocol.ErrorTooManyRequestsInFlight, "too many lobby requests in flight")
+
+// offLoopDo runs fn off the event loop; an error it returns is the
+// request's Error reply.
+func (s *Session) offLoopDo(id uint32, fn func(ctx context.Context) error) error {
+	if s.offLoop.Add(1) > maxSessionInFlight {
+		s.offLoop.Add(-1)
+		return errInFlight
+	}
+	select {
+	case s.h.offLoop <- struct{}{}:
+	default:
+		s.offLoop.Add(-1)
+		return errInFlight
+	}
+	s.h.offWG.Add(1)
+	go func() {
+		defer func() {
+			<-s.h.offLoop
+			s.offLoop.Add(-1)
+			s.h.offWG.Done()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+		defer cancel()
+		if err := fn(ctx); err != nil {
+			s.fail(id, err)
+		}
+	}()
+	return nil
+}
+
+// redirect answers request id with a Redirect to the node r names.
+func (s *Session) redirect(id uint32, r Reservation) {
+	s.h.stats.Redirects.Add(1)
+	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Redirect{Redirect: &tickroomv1.Redirect{
+		Url: r.URL, Reservation: r.Token, RoomId: r.RoomID, NodeId: r.NodeID,
+		ExpiresInMs: uint32(r.TTL / time.Millisecond),
+	}}})
+}
+
+// clusterList answers ListRooms from the cluster directory.
+func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms) {
+	limit := s.h.cfg.ListLimit
+	if q.Limit > 0 && int(q.Limit) < limit {
+		limit = int(q.Limit)
+	}
+	err := s.offLoopDo(id, func(ctx context.Context) error {
+		rooms, next, err := s.h.cluster.List(ctx, RoomQuery{
+			Game: q.Game, Metadata: q.Metadata, Joinable: q.FreeSeatsOnly, Limit: limit, After: q.PageToken,
+		})
+		if err != nil {
+			return err
+		}
+		out := &tickroomv1.RoomList{NextPageToken: next}
+		for _, r := range rooms {
+			out.Rooms = append(out.Rooms, wireRoomInfo(r.RoomInfo))
+		}
+		s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
+		return nil
+	})
+	if err != nil {
+		s.fail(id, err)
+	}
+}
+
+// clusterJoin joins a room of this node, or redirects to the node that
+// runs it with a seat reserved there.
+func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom) error {
+	uid, c := s.claims.UserID, s.h.cluster
+	return s.offLoopDo(id, func(ctx context.Context) error {
+		if room, ok := s.h.rt.Room(q.RoomId); ok {
+			// The seat is counted cluster-wide before it is taken, so that
+			// reservations other nodes hand out never overfill the room. A
+			// directory out of reach does not stop a join here: the room's
+			// own seat count decides.
+			reserved := false
+			if !q.Spectate {
+				_, err := c.Reserve(ctx, q.RoomId, uid)
+				switch {
+				case err == nil:
+					reserved = true
+				case !isCode(err, protocol.ErrorUnavailable):
+					return err
+				}
+			}
+			err := s.joinLocal(id, room, q)
+			if err != nil && reserved {
+				c.Release(ctx, q.RoomId, uid)
+			}
+			return err
+		}
+		if q.Reservation != "" {
+			if _, ok := c.Claim(ctx, q.Reservation, uid); ok {
+				// Sent here for a room that has ended since: never bounce
+				// the client on.
+				return protocol.NewError(protocol.ErrorRoomNotFound, "")
+			}
+		}
+		var r Reservation
+		var err error
+		if q.Spectate {
+			r, err = c.Locate(ctx, q.RoomId)
+		} else {
+			r, err = c.Reserve(ctx, q.RoomId, uid)
+		}
+		if err != nil {
+			return err
+		}
+		if r.NodeID == c.NodeID() {
+			return protocol.NewError(protocol.ErrorRoomNotFound, "") // listed here, but ended
+		}
+		s.redirect(id, r)
+		return nil
+	})
+}
+
+// clusterCreate creates a room on this node and lists it cluster-wide
+// before its creator joins.
+func (s *Session) clusterCreate(id uint32, q *tickroomv1.CreateRoom) error {
+	return s.offLoopDo(id, func(ctx context.Context) error {
+		room, err := s.newOwnedRoom(game.RoomOptions{
+			Game: q.Game, Options: q.Options, Metadata: q.Metadata, Password: q.Password,
+			MaxPlayers: int(q.MaxPlayers), Private: q.Private, TickRate: int(q.TickRate),
+		})
+		if err != nil {
+			return err
+		}
+		pool := ""
+		if !q.Private && q.Password == "" {
+			pool = s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)
+		}
+		return s.publishAndJoin(ctx, id, room, pool, q.Spectate, q.Password)
+	})
+}
+
+// publishAndJoin lists a new room, reserves its creator's seat and joins
+// it; a room that cannot be listed or joined is closed at once.
+func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room, pool string, spectate bool, password string) error {
+	c := s.h.cluster
+	if err := c.Publish(ctx, room, pool); err != nil {
+		room.Close("could not be listed")
+		return err
+	}
+	if !spectate {
+		if _, err := c.Reserve(ctx, room.ID(), s.claims.UserID); err != nil {
+			room.Close("creator could not join")
+			return err
+		}
+	}
+	if err := s.tryJoin(id, room, spectate, password, 0); err != nil {
+		room.Close("creator could not join")
+		return err
+	}
+	return nil
+}
+
+// clusterQuickMatch fills the fullest open room of the pool on any node,
+// else makes a room on the least-loaded node: here, or there through a
+// Redirect. A request that carries this node's reservation is served
+// here, never redirected again.
+func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
+	uid, c := s.claims.UserID, s.h.cluster
+	pool := s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)
+	if _, ok := s.h.cfg.Games.Lookup(q.Game); !ok {
+		return protocol.NewError(protocol.ErrorUnknownGame, "no game named "+q.Game)
+	}
+	return s.offLoopDo(id, func(ctx context.Context) error {
+		if q.Reservation != "" {
+			if r, ok := c.Claim(ctx, q.Reservation, uid); ok {
+				return s.quickMatchHere(ctx, id, q, pool, r.RoomID)
+			}
+		}
+		for attempt := 0; attempt < 3; attempt++ {
+			r, ok, err := c.Match(ctx, pool, uid)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			if r.NodeID != c.NodeID() {
+				s.redirect(id, r)
+				return nil
+			}
+			room, ok := s.h.rt.Room(r.RoomID)
+			if !ok {
+				continue // ended meanwhile; the sync unlists it
+			}
+			switch err := s.tryJoin(id, room, false, "", 0); {
+			case err == nil:
+				return nil
+			case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
+				c.Release(ctx, r.RoomID, uid)
+				continue
+			default:
+				c.Release(ctx, r.RoomID, uid)
+				return err
+			}
+		}
+		p, err := c.Place(ctx, uid)
+		if err != nil {
+			return err
+		}
+		if p.NodeID != c.NodeID() {
+			s.redirect(id, p)
+			return nil
+		}
+		return s.createForMatch(ctx, id, q, pool)
+	})
+}
+
+// quickMatchHere serves a quick-match sent here with a reservation: the
+// reserved room when it still takes the player, else a local room of the
+// pool, else a new one here.
+func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.QuickMatch, pool, roomID string) error {
+	uid, c := s.claims.UserID, s.h.cluster
+	tryRoom := func(room *game.Room) bool {
+		if _, err := c.Reserve(ctx, room.ID(), uid); err != nil && !isCode(err, protocol.ErrorUnavailable) {
+			return false
+		}
+		if err := s.tryJoin(id, room, false, "", 0); err != nil {
+			c.Release(ctx, room.ID(), uid)
+			return false
+		}
+		return true
+	}
+	if room, ok := s.h.rt.Room(roomID); ok && roomID != "" && tryRoom(room) {
+		return nil
+	}
+	for _, info := range s.h.dir.Match(pool) {
+		if room, ok := s.h.rt.Room(info.ID); ok && tryRoom(room) {
+			return nil
+		}
+	}
+	return s.createForMatch(ctx, id, q, pool)
+}
+
+// createForMatch makes a quick-match room here.
+func (s *Session) createForMatch(ctx context.Context, id uint32, q *tickroomv1.QuickMatch, pool string) error {
+	room, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
+	if err != nil {
+		return err
+	}
+	return s.publishAndJoin(ctx, id, room, pool, false, "")
+}
+
+// isCode reports whether err carries the wire code.
+func isCode(err error, code protocol.ErrorCode) bool {
+	var pe *protocol.Error
+	return errors.As(err, &pe) && pe.Code == code
+}
