@@ -77,12 +77,18 @@ type Config struct {
 	DisableGuests bool
 	// GuestLoginRate is how many guest logins one client address (one /64
 	// for IPv6) may make per second, sustained; past it POST /v1/login
-	// answers 429 with Retry-After. Zero value means
-	// DefaultGuestLoginRate; rate.Inf turns the limit off.
+	// answers 429 with Retry-After. The /64s of one IPv6 /48 share
+	// V6SiteFactor times an address's rate and burst besides. Zero value
+	// means DefaultGuestLoginRate; rate.Inf turns the limit off.
 	GuestLoginRate rate.Limit
 	// GuestLoginBurst is how many guest logins one address may make at
 	// once. Zero value means DefaultGuestLoginBurst.
 	GuestLoginBurst int
+	// GuestLoginAddrs bounds the client addresses (and IPv6 /48s) whose
+	// guest login buckets are kept, about 200 bytes each; past it the
+	// least recently used is forgotten, one at a time. Zero value means
+	// DefaultGuestLoginAddrs.
+	GuestLoginAddrs int
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client of a login (see package clientip). Zero value means every
 	// client is its TCP peer.
@@ -135,11 +141,14 @@ var ErrConfig = errors.New("auth: invalid config")
 
 // withDefaults validates cfg and fills in its zero values.
 func (cfg Config) withDefaults() (Config, error) {
-	if cfg.TTL < 0 || cfg.MaxBodyBytes < 0 || cfg.Identity.Leeway < 0 || cfg.GuestLoginRate < 0 || cfg.GuestLoginBurst < 0 {
-		return cfg, fmt.Errorf("%w: negative TTL, MaxBodyBytes, Leeway, GuestLoginRate or GuestLoginBurst", ErrConfig)
+	if cfg.TTL < 0 || cfg.MaxBodyBytes < 0 || cfg.Identity.Leeway < 0 || cfg.GuestLoginRate < 0 || cfg.GuestLoginBurst < 0 || cfg.GuestLoginAddrs < 0 {
+		return cfg, fmt.Errorf("%w: negative TTL, MaxBodyBytes, Leeway, GuestLoginRate, GuestLoginBurst or GuestLoginAddrs", ErrConfig)
 	}
 	if cfg.GuestLoginRate == 0 {
 		cfg.GuestLoginRate = DefaultGuestLoginRate
+	}
+	if cfg.GuestLoginAddrs == 0 {
+		cfg.GuestLoginAddrs = DefaultGuestLoginAddrs
 	}
 	if cfg.GuestLoginBurst == 0 {
 		cfg.GuestLoginBurst = DefaultGuestLoginBurst

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -283,5 +284,94 @@ func TestGuestLoginRateConfig(t *testing.T) {
 				t.Fatalf("login %d with the limit off (%v): %d", i, off, r.status)
 			}
 		}
+	}
+}
+
+// guestStatus posts a guest login that a trusted proxy forwards for
+// client and returns the status.
+func guestStatus(t *testing.T, url, client string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"name":"ann"}`))
+	req.Header.Set("X-Forwarded-For", client)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestGuestLoginTableForgetsOneAddressAtATime fills the table of login
+// buckets with new addresses: past its bound only the least recently used
+// address is forgotten (and may log in again), not every address at once;
+// the limited addresses used since keep their empty buckets.
+func TestGuestLoginTableForgetsOneAddressAtATime(t *testing.T) {
+	a := newAuthority(t, func(c *auth.Config) {
+		c.GuestLoginRate = rate.Every(time.Hour)
+		c.GuestLoginBurst = 2
+		c.GuestLoginAddrs = 4
+		c.TrustedProxies = clientip.MustParse("127.0.0.1")
+		c.Now = func() time.Time { return epoch }
+	})
+	url := startLogin(t, a)
+	spent := []string{"203.0.113.1", "203.0.113.2", "203.0.113.3"}
+	for _, addr := range spent {
+		for i := range 2 {
+			if st := guestStatus(t, url, addr); st != http.StatusOK {
+				t.Fatalf("%s login %d: %d", addr, i, st)
+			}
+		}
+		if st := guestStatus(t, url, addr); st != http.StatusTooManyRequests {
+			t.Fatalf("%s past its burst: %d, want 429", addr, st)
+		}
+	}
+	// The fourth address fills the table; .1 and .3 are used again, so .2
+	// is the least recently used when a fifth address arrives.
+	if st := guestStatus(t, url, "198.51.100.4"); st != http.StatusOK {
+		t.Fatalf("fourth address: %d", st)
+	}
+	for _, addr := range []string{spent[0], spent[2]} {
+		if st := guestStatus(t, url, addr); st != http.StatusTooManyRequests {
+			t.Fatalf("%s: %d, want 429", addr, st)
+		}
+	}
+	if st := guestStatus(t, url, "198.51.100.5"); st != http.StatusOK {
+		t.Fatalf("fifth address: %d", st)
+	}
+	for _, addr := range []string{spent[0], spent[2]} {
+		if st := guestStatus(t, url, addr); st != http.StatusTooManyRequests {
+			t.Fatalf("%s after the table overflowed: %d, want 429 (its bucket kept)", addr, st)
+		}
+	}
+	if st := guestStatus(t, url, spent[1]); st != http.StatusOK {
+		t.Fatalf("the least recently used address, forgotten: %d, want 200", st)
+	}
+}
+
+// TestGuestLoginsPerIPv6Site: the /64s of one IPv6 /48 each count as an
+// address, and together share V6SiteFactor addresses' worth of logins; a
+// /64 of another /48 is not touched.
+func TestGuestLoginsPerIPv6Site(t *testing.T) {
+	const burst = 2
+	a := newAuthority(t, func(c *auth.Config) {
+		c.GuestLoginRate = rate.Every(time.Hour)
+		c.GuestLoginBurst = burst
+		c.TrustedProxies = clientip.MustParse("127.0.0.1")
+		c.Now = func() time.Time { return epoch }
+	})
+	url := startLogin(t, a)
+	for i := range auth.V6SiteFactor * burst {
+		// A new /64 every burst logins.
+		addr := fmt.Sprintf("2001:db8:7:%x::1", i/burst)
+		if st := guestStatus(t, url, addr); st != http.StatusOK {
+			t.Fatalf("login %d from %s: %d", i, addr, st)
+		}
+	}
+	if st := guestStatus(t, url, "2001:db8:7:ffff::1"); st != http.StatusTooManyRequests {
+		t.Fatalf("a fresh /64 of a spent /48: %d, want 429", st)
+	}
+	if st := guestStatus(t, url, "2001:db8:8::1"); st != http.StatusOK {
+		t.Fatalf("another /48: %d, want 200", st)
 	}
 }

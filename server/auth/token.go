@@ -65,7 +65,7 @@ func New(cfg Config) (*Authority, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authority{cfg: cfg, keys: make(map[string][]byte, len(cfg.Keys)), guests: newLoginLimiter(cfg.GuestLoginRate, cfg.GuestLoginBurst)}
+	a := &Authority{cfg: cfg, keys: make(map[string][]byte, len(cfg.Keys)), guests: newLoginLimiter(cfg.GuestLoginRate, cfg.GuestLoginBurst, cfg.GuestLoginAddrs)}
 	for _, k := range cfg.Keys {
 		a.keys[k.ID] = append([]byte(nil), k.Secret...)
 	}
