@@ -89,6 +89,10 @@ func endOf(err error) string {
 		return "eof"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "still open"
+	case errors.Is(err, net.ErrClosed):
+		// The attacker hung up while the server was still answering
+		// what it had sent.
+		return "still answering at hang-up"
 	}
 	return "reset"
 }
