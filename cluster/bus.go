@@ -1,0 +1,565 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The bus carries messages between nodes over Redis pub/sub, not streams:
+// what it carries (a direct message, a presence change, a chat line, a
+// kick) is worth delivering only to users connected now, and a user who
+// is not connected gets nothing today either. Pub/sub keeps nothing in
+// Redis, costs one PUBLISH per message and delivers in the order each
+// publisher sent; streams would add a log per node to trim, consumer
+// offsets to keep and replays nobody asked for. The price is the delivery
+// guarantee: at most once. A node that is cut off from Redis misses what
+// was published meanwhile; docs/cluster.md says what each message kind
+// does about it.
+//
+// Topics: every node subscribes to its own channel (node-addressed
+// messages, calls and their answers) and to the all-nodes channel
+// (revocations, notices to everyone); a node subscribes to a lobby
+// channel's topic while it has members in that channel.
+
+// Bus defaults.
+const (
+	// DefaultBusQueue bounds the messages waiting to be published.
+	DefaultBusQueue = 8192
+	// DefaultCallTimeout bounds a call's wait for its answer.
+	DefaultCallTimeout = 2 * time.Second
+	// busBatch is how many queued messages one pipeline publishes.
+	busBatch = 128
+	// busInbox is the receive buffer between Redis and the handlers.
+	busInbox = 4096
+)
+
+// Envelope is one message on the bus. Its Body is the kind's own
+// encoding; the bus does not read it.
+type Envelope struct {
+	// Kind names the handler (BusConfig.Handlers) that takes it.
+	Kind string `json:"k"`
+	// Node is the sending node's id; the bus sets it.
+	Node string `json:"n"`
+	// Call is the id of a call that expects an answer; zero for a
+	// message that expects none.
+	Call uint64 `json:"c,omitempty"`
+	// Reply is the id of the call this message answers.
+	Reply uint64 `json:"r,omitempty"`
+	// User is the user the message addresses, if any.
+	User string `json:"u,omitempty"`
+	// Body is the payload.
+	Body []byte `json:"b,omitempty"`
+	// Seq is the number Redis gave a lobby channel line (PublishLine).
+	Seq int64 `json:"s,omitempty"`
+}
+
+// BusConfig configures a Bus.
+type BusConfig struct {
+	// Client is the Redis client. Required.
+	Client *redis.Client
+	// Node is this node's id. Required.
+	Node string
+	// Prefix starts every channel name. Zero value means DefaultPrefix.
+	Prefix string
+	// Timeout bounds one Redis call. Zero value means one second.
+	Timeout time.Duration
+	// Queue bounds the messages waiting to be published; past it a publish
+	// fails with ErrUnavailable. Zero value means DefaultBusQueue.
+	Queue int
+	// CallTimeout bounds a call's wait for its answer. Zero value means
+	// DefaultCallTimeout.
+	CallTimeout time.Duration
+	// Logger receives bus failures. Zero value means no logging.
+	Logger *slog.Logger
+}
+
+// outMsg is one message waiting to be published.
+type outMsg struct {
+	topic   string
+	payload []byte
+	seqKey  string          // non-empty: number the line with INCR on this key
+	failed  func(err error) // called on the publisher goroutine when it fails
+}
+
+// Bus is this node's end of the node-to-node bus. Publishing never waits
+// on Redis: messages go through a bounded queue to one publisher
+// goroutine, which pipelines them. Received messages are handed to the
+// kind's handler on one receiver goroutine, in the order Redis delivered
+// them; a handler must not block. Its methods are safe from any
+// goroutine.
+type Bus struct {
+	cfg  BusConfig
+	rdb  *redis.Client
+	keys Keys
+	log  *slog.Logger
+
+	handlers map[string]func(*Envelope)
+	out      chan outMsg
+	healthy  atomic.Bool
+	nextCall atomic.Uint64
+
+	mu      sync.Mutex
+	calls   map[uint64]*pendingCall
+	topics  map[string][]func(error) // lobby topics wanted → callbacks waiting for the subscription
+	subbed  map[string]bool          // lobby topics subscribed
+	ps      *redis.PubSub
+	started bool
+	closed  bool
+	subKick chan struct{}
+	stop    chan struct{}
+	wg      sync.WaitGroup
+
+	// Published, Received, Dropped and Failed count messages: published,
+	// received for this node, refused because the queue was full or Redis
+	// was down, and lost when publishing failed.
+	Published, Received, Dropped, Failed atomic.Uint64
+}
+
+// pendingCall is a call waiting for its answer.
+type pendingCall struct {
+	done  func(*Envelope, error)
+	timer *time.Timer
+}
+
+// NewBus checks cfg and returns a bus; handlers are added with Handle
+// before Start.
+func NewBus(cfg BusConfig) (*Bus, error) {
+	if cfg.Client == nil || cfg.Node == "" {
+		return nil, fmt.Errorf("%w: the bus needs a Redis client and a node id", ErrConfig)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Second
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultBusQueue
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Bus{
+		cfg: cfg, rdb: cfg.Client, keys: Keys{Prefix: cfg.Prefix}, log: cfg.Logger,
+		handlers: make(map[string]func(*Envelope)),
+		out:      make(chan outMsg, cfg.Queue),
+		calls:    make(map[uint64]*pendingCall),
+		topics:   make(map[string][]func(error)),
+		subbed:   make(map[string]bool),
+		subKick:  make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+	}
+	b.healthy.Store(true)
+	return b, nil
+}
+
+// Node returns this node's id.
+func (b *Bus) Node() string { return b.cfg.Node }
+
+// Handle sets the handler of a message kind; call it before Start. The
+// handler runs on the receiver goroutine and must not block.
+func (b *Bus) Handle(kind string, h func(*Envelope)) { b.handlers[kind] = h }
+
+// Healthy reports whether the last exchange with Redis succeeded.
+func (b *Bus) Healthy() bool { return b.healthy.Load() }
+
+// Start subscribes to this node's channel and the all-nodes channel and
+// starts the publisher and the receiver. A Redis that is down only delays
+// the subscription: the client keeps trying.
+func (b *Bus) Start() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started || b.closed {
+		return
+	}
+	b.started = true
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.Timeout)
+	b.ps = b.rdb.Subscribe(ctx, b.keys.BusNode(b.cfg.Node), b.keys.BusAll())
+	cancel()
+	msgs := b.ps.ChannelWithSubscriptions(redis.WithChannelSize(busInbox),
+		redis.WithChannelHealthCheckInterval(time.Second), redis.WithChannelSendTimeout(time.Second))
+	b.wg.Add(3)
+	go b.publish()
+	go b.receive(msgs)
+	go b.subscriber()
+}
+
+// Close stops the bus; calls still waiting fail with ErrUnavailable.
+func (b *Bus) Close() {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	b.closed = true
+	started, ps := b.started, b.ps
+	calls := b.calls
+	b.calls = make(map[uint64]*pendingCall)
+	b.mu.Unlock()
+	if started {
+		close(b.stop)
+		_ = ps.Close()
+		b.wg.Wait()
+	}
+	for _, c := range calls {
+		if c.timer.Stop() {
+			c.done(nil, fmt.Errorf("%w: bus closed", ErrUnavailable))
+		}
+	}
+}
+
+// enqueue hands m to the publisher; it fails with ErrUnavailable when
+// Redis is known to be down or the queue is full.
+func (b *Bus) enqueue(m outMsg) error {
+	if !b.healthy.Load() {
+		b.Dropped.Add(1)
+		return fmt.Errorf("%w: redis is not answering", ErrUnavailable)
+	}
+	select {
+	case b.out <- m:
+		return nil
+	default:
+		b.Dropped.Add(1)
+		return fmt.Errorf("%w: bus queue full", ErrUnavailable)
+	}
+}
+
+func (b *Bus) encode(e *Envelope) []byte {
+	e.Node = b.cfg.Node
+	p, _ := json.Marshal(e) // an Envelope always encodes
+	return p
+}
+
+// ToNode publishes e to one node. It never waits on Redis.
+func (b *Bus) ToNode(node string, e *Envelope) error {
+	return b.enqueue(outMsg{topic: b.keys.BusNode(node), payload: b.encode(e)})
+}
+
+// ToAll publishes e to every node but this one.
+func (b *Bus) ToAll(e *Envelope) error {
+	return b.enqueue(outMsg{topic: b.keys.BusAll(), payload: b.encode(e)})
+}
+
+// PublishLine publishes e to a lobby topic, numbered by Redis (Envelope.Seq,
+// one counter per topic) so that every node sees the topic's lines in one
+// order with the same numbers. Every node subscribed to the topic receives
+// it, this one included. failed is called (on the publisher goroutine) if
+// the line could not be published after PublishLine returned nil.
+func (b *Bus) PublishLine(topic string, e *Envelope, failed func(error)) error {
+	return b.enqueue(outMsg{topic: b.keys.BusChannel(topic), payload: b.encode(e), seqKey: b.keys.ChannelSeq(topic), failed: failed})
+}
+
+// Call publishes e to node as a call and calls done once, with the answer
+// or with an error wrapping ErrUnavailable when no answer came within the
+// call timeout. done runs on the receiver or a timer goroutine and must
+// not block.
+func (b *Bus) Call(node string, e *Envelope, done func(*Envelope, error)) {
+	id := b.nextCall.Add(1)
+	e.Call = id
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		done(nil, fmt.Errorf("%w: bus closed", ErrUnavailable))
+		return
+	}
+	pc := &pendingCall{done: done}
+	pc.timer = time.AfterFunc(b.cfg.CallTimeout, func() {
+		if b.takeCall(id) != nil {
+			done(nil, fmt.Errorf("%w: node %s did not answer in %v", ErrUnavailable, node, b.cfg.CallTimeout))
+		}
+	})
+	b.calls[id] = pc
+	b.mu.Unlock()
+	if err := b.ToNode(node, e); err != nil {
+		if b.takeCall(id) != nil {
+			pc.timer.Stop()
+			done(nil, err)
+		}
+	}
+}
+
+// takeCall removes and returns the pending call id, nil when it is gone.
+func (b *Bus) takeCall(id uint64) *pendingCall {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	pc := b.calls[id]
+	delete(b.calls, id)
+	return pc
+}
+
+// Answer publishes the answer a to the call req.
+func (b *Bus) Answer(req *Envelope, a *Envelope) error {
+	a.Reply = req.Call
+	return b.ToNode(req.Node, a)
+}
+
+// Join subscribes to a lobby topic; ready is called once the subscription
+// is in place (every line published after that reaches this node) or has
+// failed. ready runs on a bus goroutine and must not block.
+func (b *Bus) Join(topic string, ready func(error)) {
+	b.mu.Lock()
+	if b.subbed[topic] {
+		if _, wanted := b.topics[topic]; !wanted {
+			b.topics[topic] = nil // a Leave not yet carried out is undone
+		}
+		b.mu.Unlock()
+		if ready != nil {
+			ready(nil)
+		}
+		return
+	}
+	b.topics[topic] = append(b.topics[topic], ready)
+	b.mu.Unlock()
+	b.kickSubscriber()
+}
+
+// Leave unsubscribes from a lobby topic.
+func (b *Bus) Leave(topic string) {
+	b.mu.Lock()
+	waiting, wanted := b.topics[topic]
+	delete(b.topics, topic)
+	b.mu.Unlock()
+	for _, f := range waiting {
+		if f != nil {
+			f(fmt.Errorf("%w: left before subscribed", ErrUnavailable))
+		}
+	}
+	if wanted {
+		b.kickSubscriber()
+	}
+}
+
+func (b *Bus) kickSubscriber() {
+	select {
+	case b.subKick <- struct{}{}:
+	default:
+	}
+}
+
+// subscriber brings the lobby subscriptions in line with Join and Leave.
+func (b *Bus) subscriber() {
+	defer b.wg.Done()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-b.subKick:
+		}
+		b.mu.Lock()
+		var sub, unsub []string
+		for t := range b.topics {
+			if !b.subbed[t] {
+				sub = append(sub, b.keys.BusChannel(t))
+			}
+		}
+		for t, on := range b.subbed {
+			if _, wanted := b.topics[t]; on && !wanted {
+				unsub = append(unsub, b.keys.BusChannel(t))
+				delete(b.subbed, t)
+			}
+		}
+		ps := b.ps
+		b.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.Timeout)
+		if len(unsub) > 0 {
+			_ = ps.Unsubscribe(ctx, unsub...)
+		}
+		var err error
+		if len(sub) > 0 {
+			err = ps.Subscribe(ctx, sub...)
+		}
+		cancel()
+		if err != nil {
+			// The client keeps the channels and subscribes again when it
+			// reconnects; the callers go on without waiting.
+			b.healthy.Store(false)
+			b.mu.Lock()
+			var fs []func(error)
+			for _, s := range sub {
+				t := s[len(b.keys.BusChannel("")):]
+				fs = append(fs, b.topics[t]...)
+				if _, ok := b.topics[t]; ok {
+					b.topics[t] = nil
+				}
+			}
+			b.mu.Unlock()
+			for _, f := range fs {
+				if f != nil {
+					f(unavailable(err))
+				}
+			}
+		}
+	}
+}
+
+// subscribed records a subscription confirmed by Redis and runs the
+// callbacks waiting for it.
+func (b *Bus) subscribed(channel string) {
+	prefix := b.keys.BusChannel("")
+	if len(channel) <= len(prefix) || channel[:len(prefix)] != prefix {
+		return
+	}
+	t := channel[len(prefix):]
+	b.mu.Lock()
+	fs, wanted := b.topics[t]
+	if wanted {
+		b.subbed[t] = true
+		b.topics[t] = nil
+	}
+	b.mu.Unlock()
+	for _, f := range fs {
+		if f != nil {
+			f(nil)
+		}
+	}
+}
+
+// receive hands each received message to its handler.
+func (b *Bus) receive(msgs <-chan any) {
+	defer b.wg.Done()
+	for m := range msgs {
+		switch m := m.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				b.subscribed(m.Channel)
+			}
+		case *redis.Message:
+			b.dispatch(m)
+		}
+	}
+}
+
+func (b *Bus) dispatch(m *redis.Message) {
+	payload := m.Payload
+	var seq int64
+	if m.Channel != b.keys.BusNode(b.cfg.Node) && m.Channel != b.keys.BusAll() {
+		// A lobby line: "<seq> <envelope>".
+		i := 0
+		for i < len(payload) && payload[i] != ' ' {
+			seq = seq*10 + int64(payload[i]-'0')
+			i++
+		}
+		if i < len(payload) {
+			payload = payload[i+1:]
+		}
+	}
+	e := new(Envelope)
+	if err := json.Unmarshal([]byte(payload), e); err != nil {
+		b.log.Warn("cluster: undecodable bus message dropped", "channel", m.Channel, "err", err)
+		return
+	}
+	if m.Channel == b.keys.BusAll() && e.Node == b.cfg.Node {
+		return // our own broadcast
+	}
+	e.Seq = seq
+	b.Received.Add(1)
+	if e.Reply != 0 {
+		if pc := b.takeCall(e.Reply); pc != nil && pc.timer.Stop() {
+			pc.done(e, nil)
+		}
+		return
+	}
+	if h := b.handlers[e.Kind]; h != nil {
+		h(e)
+	}
+}
+
+// lineScript numbers a lobby line and publishes "<seq> <payload>"; the
+// counter lives a day past the topic's last line.
+var lineScript = redis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], 86400000)
+redis.call('PUBLISH', ARGV[1], n .. ' ' .. ARGV[2])
+return n
+`)
+
+// publish pipelines queued messages to Redis until Close.
+func (b *Bus) publish() {
+	defer b.wg.Done()
+	batch := make([]outMsg, 0, busBatch)
+	probe := time.NewTicker(500 * time.Millisecond)
+	defer probe.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-probe.C:
+			if !b.healthy.Load() {
+				ctx, cancel := context.WithTimeout(context.Background(), b.cfg.Timeout)
+				if b.rdb.Ping(ctx).Err() == nil {
+					b.healthy.Store(true)
+					b.log.Info("cluster: bus reaches redis again")
+				}
+				cancel()
+			}
+			continue
+		case m := <-b.out:
+			batch = append(batch[:0], m)
+		}
+	fill:
+		for len(batch) < busBatch {
+			select {
+			case m := <-b.out:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		b.flush(batch)
+	}
+}
+
+// flush publishes one batch in a pipeline.
+func (b *Bus) flush(batch []outMsg) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.Timeout)
+	defer cancel()
+	cmds := make([]redis.Cmder, len(batch))
+	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, m := range batch {
+			if m.seqKey != "" {
+				cmds[i] = lineScript.Eval(ctx, p, []string{m.seqKey}, m.topic, m.payload)
+			} else {
+				cmds[i] = p.Publish(ctx, m.topic, m.payload)
+			}
+		}
+		return nil
+	})
+	if err != nil && b.healthy.Swap(false) {
+		b.log.Warn("cluster: bus cannot reach redis; cluster-wide messages fail until it answers", "err", err)
+	}
+	for i, m := range batch {
+		if cerr := cmds[i].Err(); cerr != nil {
+			b.Failed.Add(1)
+			if m.failed != nil {
+				m.failed(unavailable(cerr))
+			}
+			continue
+		}
+		b.Published.Add(1)
+	}
+}
+
+// Bus channel and key names.
+
+// BusNode is the pub/sub channel of one node's messages.
+func (k Keys) BusNode(id string) string { return k.Prefix + "bus:node:" + id }
+
+// BusAll is the pub/sub channel every node listens to.
+func (k Keys) BusAll() string { return k.Prefix + "bus:all" }
+
+// BusChannel is the pub/sub channel of a lobby chat channel.
+func (k Keys) BusChannel(name string) string { return k.Prefix + "bus:chan:" + name }
+
+// ChannelSeq is the counter that numbers a lobby channel's lines (TTL: a
+// day after its last line).
+func (k Keys) ChannelSeq(name string) string { return k.Prefix + "chan:" + name + ":seq" }

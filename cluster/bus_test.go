@@ -1,0 +1,211 @@
+package cluster
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/redistest"
+)
+
+// newTestBus starts a bus of node on srv, with handlers, closed when t
+// ends.
+func newTestBus(t *testing.T, srv *redistest.Server, node string, handlers map[string]func(*Envelope)) *Bus {
+	t.Helper()
+	b, err := NewBus(BusConfig{Client: srv.Client(t), Node: node, CallTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, h := range handlers {
+		b.Handle(k, h)
+	}
+	b.Start()
+	t.Cleanup(b.Close)
+	return b
+}
+
+// waitFor fails t unless ch yields within five seconds.
+func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		var zero T
+		return zero
+	}
+}
+
+// joined subscribes b to topic and waits until the subscription is in
+// place.
+func joined(t *testing.T, b *Bus, topic string) {
+	t.Helper()
+	ready := make(chan error, 1)
+	b.Join(topic, func(err error) { ready <- err })
+	if err := waitFor(t, ready, "subscription"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBusNodeMessageCallAndBroadcast(t *testing.T) {
+	srv := redistest.Start(t)
+	got := make(chan *Envelope, 8)
+	var b2 *Bus
+	b1 := newTestBus(t, srv, "n1", map[string]func(*Envelope){"hello": func(e *Envelope) { got <- e }})
+	b2 = newTestBus(t, srv, "n2", map[string]func(*Envelope){
+		"hello": func(e *Envelope) { got <- e },
+		"echo": func(e *Envelope) {
+			_ = b2.Answer(e, &Envelope{Kind: "echo", Body: append([]byte("re:"), e.Body...)})
+		},
+	})
+	// The node channels are subscribed at Start; a message published
+	// before the subscription is in place is lost (at most once), so
+	// retry the first one.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err := b1.ToNode("n2", &Envelope{Kind: "hello", User: "u1", Body: []byte("hi")}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case e := <-got:
+			if e.Node != "n1" || e.User != "u1" || string(e.Body) != "hi" {
+				t.Fatalf("got %+v", e)
+			}
+		case <-time.After(100 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatal("no node message")
+			}
+			continue
+		}
+		break
+	}
+
+	answers := make(chan string, 1)
+	b1.Call("n2", &Envelope{Kind: "echo", Body: []byte("x")}, func(e *Envelope, err error) {
+		if err != nil {
+			answers <- err.Error()
+			return
+		}
+		answers <- string(e.Body)
+	})
+	if a := waitFor(t, answers, "answer"); a != "re:x" {
+		t.Fatalf("answer %q", a)
+	}
+
+	// A call to a node nobody runs fails with ErrUnavailable after the
+	// call timeout.
+	errs := make(chan error, 1)
+	b1.Call("gone", &Envelope{Kind: "echo"}, func(_ *Envelope, err error) { errs <- err })
+	if err := waitFor(t, errs, "timeout"); err == nil || !isUnavailable(err) {
+		t.Fatalf("call to a missing node: %v", err)
+	}
+
+	// A broadcast reaches the others, not the sender.
+	if err := b2.ToAll(&Envelope{Kind: "hello", Body: []byte("all")}); err != nil {
+		t.Fatal(err)
+	}
+	if e := waitFor(t, got, "broadcast"); e.Node != "n2" || string(e.Body) != "all" {
+		t.Fatalf("broadcast %+v", e)
+	}
+	select {
+	case e := <-got:
+		t.Fatalf("broadcast delivered twice: %+v", e)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestBusLinesNumberedInOneOrderOnEveryNode(t *testing.T) {
+	srv := redistest.Start(t)
+	type line struct {
+		node string
+		seq  int64
+		body string
+	}
+	lines := make(chan line, 64)
+	var buses []*Bus
+	for i := range 3 {
+		node := fmt.Sprintf("n%d", i)
+		buses = append(buses, newTestBus(t, srv, node, map[string]func(*Envelope){
+			"line": func(e *Envelope) { lines <- line{node, e.Seq, string(e.Body)} },
+		}))
+	}
+	for _, b := range buses {
+		joined(t, b, "lobby")
+	}
+	var wg sync.WaitGroup
+	for i, b := range buses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 3 {
+				if err := b.PublishLine("lobby", &Envelope{Kind: "line", Body: fmt.Appendf(nil, "%d.%d", i, j)}, nil); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string][]line{}
+	for range 27 {
+		l := waitFor(t, lines, "line")
+		seen[l.node] = append(seen[l.node], l)
+	}
+	for node, ls := range seen {
+		for i, l := range ls {
+			if l.seq != int64(i+1) {
+				t.Fatalf("node %s line %d has number %d", node, i, l.seq)
+			}
+			if l.body != seen["n0"][i].body {
+				t.Fatalf("node %s line %d is %q, n0 saw %q", node, i, l.body, seen["n0"][i].body)
+			}
+		}
+	}
+
+	// After Leave, the topic's lines no longer arrive.
+	buses[2].Leave("lobby")
+	time.Sleep(200 * time.Millisecond)
+	if err := buses[0].PublishLine("lobby", &Envelope{Kind: "line", Body: []byte("late")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if l := waitFor(t, lines, "late line"); l.node == "n2" {
+			t.Fatalf("left node got %+v", l)
+		}
+	}
+	select {
+	case l := <-lines:
+		t.Fatalf("extra line %+v", l)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestBusFailsFastWithoutRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newTestBus(t, srv, "n1", nil)
+	joined(t, b, "x")
+	srv.Stop(t)
+	failed := make(chan error, 1)
+	// The first publish finds Redis gone; the ones after fail at once.
+	_ = b.PublishLine("x", &Envelope{Kind: "line"}, func(err error) { failed <- err })
+	if err := waitFor(t, failed, "failure"); !isUnavailable(err) {
+		t.Fatalf("failed with %v", err)
+	}
+	start := time.Now()
+	if err := b.ToNode("n2", &Envelope{Kind: "x"}); !isUnavailable(err) {
+		t.Fatalf("publish with Redis down: %v", err)
+	}
+	if b.Healthy() {
+		t.Fatal("bus healthy with Redis down")
+	}
+	_ = start
+	srv.Restart(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for !b.Healthy() {
+		if time.Now().After(deadline) {
+			t.Fatal("bus did not recover")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

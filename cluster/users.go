@@ -1,0 +1,387 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Users defaults.
+const (
+	// DefaultUserTTL is how long a session's record outlives its node's
+	// last refresh of it. A crashed node's sessions stop counting sooner:
+	// Locate skips the sessions of nodes whose registration expired.
+	DefaultUserTTL = 2 * time.Minute
+	// usersBatch is how many records one refresh script touches.
+	usersBatch = 500
+)
+
+// UserSession is one connection of a user as the cluster records it.
+type UserSession struct {
+	// Node is the id of the node the connection is on.
+	Node string
+	// Conn is the connection's id on that node.
+	Conn uint64
+}
+
+func (s UserSession) field() string { return s.Node + "/" + strconv.FormatUint(s.Conn, 10) }
+
+func parseUserSession(f string) (UserSession, bool) {
+	i := strings.LastIndexByte(f, '/')
+	if i <= 0 {
+		return UserSession{}, false
+	}
+	c, err := strconv.ParseUint(f[i+1:], 10, 64)
+	return UserSession{Node: f[:i], Conn: c}, err == nil
+}
+
+// UsersConfig configures Users.
+type UsersConfig struct {
+	// Client is the Redis client. Required.
+	Client *redis.Client
+	// Node is this node's id. Required.
+	Node string
+	// Prefix starts every key. Zero value means DefaultPrefix.
+	Prefix string
+	// Timeout bounds one Redis call. Zero value means one second.
+	Timeout time.Duration
+	// TTL is how long a session's record lives past its last refresh.
+	// Zero value means DefaultUserTTL.
+	TTL time.Duration
+	// Refresh is how often this node refreshes its sessions' records.
+	// Zero value means a third of TTL.
+	Refresh time.Duration
+	// NodeLiveness makes Claim and Locate ignore the sessions of nodes
+	// that are not in the node registry (Keys.Nodes): a node that died is
+	// out of it within its registration TTL. Zero value means records
+	// count until their own TTL.
+	NodeLiveness bool
+	// Logger receives refresh failures. Zero value means no logging.
+	Logger *slog.Logger
+}
+
+// Users is the cluster-wide record of who is connected where: one Redis
+// hash per user (Keys.User), a field per connection ("node/conn") whose
+// value is its deadline in Redis's clock. The node holding a connection
+// refreshes it; a field past its deadline, or of a node gone from the
+// registry, is ignored by readers and removed by the next claim. Its
+// methods are safe from any goroutine; those that take a context wait on
+// Redis and are never called from an event loop.
+type Users struct {
+	cfg  UsersConfig
+	rdb  *redis.Client
+	keys Keys
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	local  map[string]map[uint64]struct{} // user → this node's connections
+	stop   chan struct{}
+	done   chan struct{}
+	closed bool
+}
+
+// NewUsers checks cfg and returns Users.
+func NewUsers(cfg UsersConfig) (*Users, error) {
+	if cfg.Client == nil || cfg.Node == "" {
+		return nil, fmt.Errorf("%w: users need a Redis client and a node id", ErrConfig)
+	}
+	if strings.Contains(cfg.Node, "/") {
+		return nil, fmt.Errorf("%w: node id %q has a '/'", ErrConfig, cfg.Node)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Second
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultUserTTL
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = cfg.TTL / 3
+	}
+	if cfg.Refresh >= cfg.TTL {
+		return nil, fmt.Errorf("%w: users refresh %v is not shorter than their TTL %v", ErrConfig, cfg.Refresh, cfg.TTL)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Users{cfg: cfg, rdb: cfg.Client, keys: Keys{Prefix: cfg.Prefix}, log: cfg.Logger,
+		local: make(map[string]map[uint64]struct{})}, nil
+}
+
+// User is the hash of one user's connections (TTL: UsersConfig.TTL past
+// the last refresh).
+func (k Keys) User(id string) string { return k.Prefix + "user:" + id }
+
+// liveCheck is the script preamble: now (Redis's clock) and live(field,
+// deadline), which tells whether a record counts.
+const liveCheck = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function live(f, dl)
+  if tonumber(dl) <= now then return false end
+  if ARGV[1] ~= '1' then return true end
+  local node = string.match(f, '^(.*)/')
+  local exp = redis.call('ZSCORE', KEYS[1], node)
+  return exp ~= false and tonumber(exp) > now
+end
+`
+
+// claimScript records ARGV[2] in KEYS[2] with a deadline ARGV[3] ms away,
+// drops records that no longer count and, with ARGV[4] = '1', removes the
+// user's other live records and returns them.
+var claimScript = redis.NewScript(liveCheck + `
+local h = redis.call('HGETALL', KEYS[2])
+local out = {}
+for i = 1, #h, 2 do
+  local f = h[i]
+  if f ~= ARGV[2] then
+    if not live(f, h[i + 1]) then
+      redis.call('HDEL', KEYS[2], f)
+    elseif ARGV[4] == '1' then
+      redis.call('HDEL', KEYS[2], f)
+      out[#out + 1] = f
+    end
+  end
+end
+redis.call('HSET', KEYS[2], ARGV[2], now + tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return out
+`)
+
+// locateScript returns, for each user key KEYS[2..], its live records.
+var locateScript = redis.NewScript(liveCheck + `
+local out = {}
+for k = 2, #KEYS do
+  local h = redis.call('HGETALL', KEYS[k])
+  local l = {}
+  for i = 1, #h, 2 do
+    if live(h[i], h[i + 1]) then l[#l + 1] = h[i] end
+  end
+  out[#out + 1] = l
+end
+return out
+`)
+
+// refreshScript moves the deadline of the records ARGV[2..] of the user
+// keys KEYS[1..] ARGV[1] ms away, those still there only: a record
+// another node's claim removed stays removed.
+var refreshScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+for i, k in ipairs(KEYS) do
+  if redis.call('HEXISTS', k, ARGV[i + 1]) == 1 then
+    redis.call('HSET', k, ARGV[i + 1], now + ttl)
+    redis.call('PEXPIRE', k, ttl)
+  end
+end
+return 0
+`)
+
+func (u *Users) liveArg() string {
+	if u.cfg.NodeLiveness {
+		return "1"
+	}
+	return "0"
+}
+
+// Claim records connection conn of user on this node. With exclusive, the
+// user's other connections, on any node, are removed from the record and
+// returned: the caller closes them (this node's) or tells their nodes. It
+// fails with ErrUnavailable when Redis does not answer; the connection is
+// still remembered here and recorded by Republish.
+func (u *Users) Claim(ctx context.Context, user string, conn uint64, exclusive bool) ([]UserSession, error) {
+	u.mu.Lock()
+	set := u.local[user]
+	if set == nil {
+		set = make(map[uint64]struct{})
+		u.local[user] = set
+	}
+	set[conn] = struct{}{}
+	u.mu.Unlock()
+	ex := "0"
+	if exclusive {
+		ex = "1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout)
+	defer cancel()
+	me := UserSession{Node: u.cfg.Node, Conn: conn}
+	fields, err := claimScript.Run(ctx, u.rdb, []string{u.keys.Nodes(), u.keys.User(user)},
+		u.liveArg(), me.field(), u.cfg.TTL.Milliseconds(), ex).StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return parseFields(fields), nil
+}
+
+func parseFields(fields []string) []UserSession {
+	out := make([]UserSession, 0, len(fields))
+	for _, f := range fields {
+		if s, ok := parseUserSession(f); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Release removes connection conn of user on this node from the record.
+func (u *Users) Release(ctx context.Context, user string, conn uint64) error {
+	u.mu.Lock()
+	if set := u.local[user]; set != nil {
+		delete(set, conn)
+		if len(set) == 0 {
+			delete(u.local, user)
+		}
+	}
+	u.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout)
+	defer cancel()
+	return unavailable(u.rdb.HDel(ctx, u.keys.User(user), UserSession{Node: u.cfg.Node, Conn: conn}.field()).Err())
+}
+
+// Locate returns the live connections of each user (a user with none is
+// absent from the map). It fails with ErrUnavailable when Redis does not
+// answer.
+func (u *Users) Locate(ctx context.Context, users ...string) (map[string][]UserSession, error) {
+	keys := make([]string, 0, len(users)+1)
+	keys = append(keys, u.keys.Nodes())
+	for _, id := range users {
+		keys = append(keys, u.keys.User(id))
+	}
+	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout)
+	defer cancel()
+	v, err := locateScript.Run(ctx, u.rdb, keys, u.liveArg()).Slice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make(map[string][]UserSession)
+	for i, l := range v {
+		list, _ := l.([]any)
+		if i >= len(users) || len(list) == 0 {
+			continue
+		}
+		fields := make([]string, 0, len(list))
+		for _, f := range list {
+			if s, ok := f.(string); ok {
+				fields = append(fields, s)
+			}
+		}
+		out[users[i]] = parseFields(fields)
+	}
+	return out, nil
+}
+
+// Start refreshes this node's records every UsersConfig.Refresh until
+// Close.
+func (u *Users) Start() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.stop != nil || u.closed {
+		return
+	}
+	u.stop, u.done = make(chan struct{}), make(chan struct{})
+	go u.loop(u.stop, u.done)
+}
+
+func (u *Users) loop(stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(u.cfg.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if err := u.refresh(context.Background()); err != nil {
+			u.log.Warn("cluster: refreshing user records failed", "err", err)
+		}
+	}
+}
+
+// records returns this node's (user, field) pairs.
+func (u *Users) records() (users, fields []string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for user, set := range u.local {
+		for c := range set {
+			users = append(users, user)
+			fields = append(fields, UserSession{Node: u.cfg.Node, Conn: c}.field())
+		}
+	}
+	return users, fields
+}
+
+// refresh moves the deadline of this node's records, in batches.
+func (u *Users) refresh(ctx context.Context) error {
+	users, fields := u.records()
+	for i := 0; i < len(users); i += usersBatch {
+		j := min(i+usersBatch, len(users))
+		keys := make([]string, 0, j-i)
+		args := make([]any, 0, j-i+1)
+		args = append(args, u.cfg.TTL.Milliseconds())
+		for k := i; k < j; k++ {
+			keys = append(keys, u.keys.User(users[k]))
+			args = append(args, fields[k])
+		}
+		cctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout)
+		err := refreshScript.Run(cctx, u.rdb, keys, args...).Err()
+		cancel()
+		if err != nil {
+			return unavailable(err)
+		}
+	}
+	return nil
+}
+
+// Republish records every connection of this node again, removing none:
+// after Redis lost its data, or this node was cut off past the TTL.
+func (u *Users) Republish(ctx context.Context) error {
+	users, fields := u.records()
+	for i := 0; i < len(users); i += usersBatch {
+		j := min(i+usersBatch, len(users))
+		_, err := u.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for k := i; k < j; k++ {
+				claimScript.Eval(ctx, p, []string{u.keys.Nodes(), u.keys.User(users[k])},
+					u.liveArg(), fields[k], u.cfg.TTL.Milliseconds(), "0")
+			}
+			return nil
+		})
+		if err != nil {
+			return unavailable(err)
+		}
+	}
+	return nil
+}
+
+// Connected returns how many users this node has connections of.
+func (u *Users) Connected() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.local)
+}
+
+// Close stops the refresh. The records stay until their TTL, or until
+// Release; a node shutting down closes its connections first.
+func (u *Users) Close() {
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		return
+	}
+	u.closed = true
+	stop, done := u.stop, u.done
+	u.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+}
