@@ -35,6 +35,16 @@ type channel struct {
 	history []*tickroomv1.Chat // ring of the last HistoryLines lines
 	head    int                // index of the oldest line once the ring is full
 	nextID  uint64
+	// waiting are the joins answered once this node's subscription to a
+	// lobby channel is in place (a cluster only); nil once it is.
+	waiting []channelJoin
+	ready   bool
+}
+
+// channelJoin is a JoinChannel waiting for its history.
+type channelJoin struct {
+	m  *Member
+	id uint32
 }
 
 // lines returns the history, oldest first. The caller holds c.mu.
@@ -200,6 +210,9 @@ func (so *Social) leaveLocked(m *Member, key string) {
 	if empty {
 		delete(chats, name)
 		so.closedLocked(c)
+		if c.name != "" && so.peers != nil {
+			so.peers.LeaveChannel(c.name)
+		}
 	}
 }
 
@@ -213,10 +226,11 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	c := so.channels[name]
+	opened := c == nil
 	switch {
 	case m.inChat(key):
 		c.mu.Lock()
-		so.host.Reply(m.conn, c.historyMessage(id))
+		so.replyHistoryLocked(c, m, id)
 		c.mu.Unlock()
 		return nil
 	case m.channelCount() >= so.cfg.MaxChannelsPerUser:
@@ -232,9 +246,44 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	m.chats = append(m.chats, key)
 	c.mu.Lock()
 	c.members = append(c.members, m)
-	so.host.Reply(m.conn, c.historyMessage(id))
+	so.replyHistoryLocked(c, m, id)
 	c.mu.Unlock()
+	if opened && so.peers != nil {
+		// Lines from other nodes reach this one once it is subscribed:
+		// the joins are answered then, so that a member that has its
+		// history gets every line posted after it.
+		so.peers.JoinChannel(name, func(error) { so.channelReady(name, c) })
+	}
 	return nil
+}
+
+// replyHistoryLocked answers a join with the channel's history, or, in a
+// cluster, holds the answer until this node's subscription is in place.
+// The caller holds so.mu and c.mu.
+func (so *Social) replyHistoryLocked(c *channel, m *Member, id uint32) {
+	if so.peers != nil && c.name != "" && !c.ready {
+		c.waiting = append(c.waiting, channelJoin{m, id})
+		return
+	}
+	so.host.Reply(m.conn, c.historyMessage(id))
+}
+
+// channelReady answers the joins that waited for this node's subscription
+// to lobby channel c (a cluster only). A failed subscription (Redis
+// down) answers them too: the channel works on this node alone until the
+// cluster's client subscribes again. Safe from any goroutine.
+func (so *Social) channelReady(name string, c *channel) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ready = true
+	for _, w := range c.waiting {
+		if !w.m.closed.Load() {
+			so.host.Reply(w.m.conn, c.historyMessage(w.id))
+		}
+	}
+	c.waiting = nil
 }
 
 // openLocked opens lobby channel name for m within its user's and its
@@ -326,6 +375,22 @@ func (so *Social) SendChat(m *Member, id uint32, q *tickroomv1.SendChat) error {
 	}
 	// Ok goes first so that the sender sees its reply before its echo.
 	so.ok(m, id)
+	if q.Channel != "" && so.peers != nil {
+		so.mu.Unlock()
+		so.stats.ChannelChats.Add(1)
+		var exclude uint64
+		if q.ExcludeSender {
+			exclude = m.conn.ID()
+		}
+		// Every node in the channel, this one included, delivers the line
+		// as Redis numbers it; when it cannot be published, this node's
+		// members still get it.
+		local := func(error) { so.ChannelLine(q.Channel, line, 0, exclude) }
+		if err := so.peers.PostChannel(q.Channel, line, exclude, local); err != nil {
+			local(err)
+		}
+		return nil
+	}
 	blockers := so.blockedBy[m.user]
 	c.mu.Lock()
 	c.nextID++
@@ -350,4 +415,43 @@ func (so *Social) SendChat(m *Member, id uint32, q *tickroomv1.SendChat) error {
 	}
 	so.stats.ChatDeliveries.Add(uint64(len(l.Conns)))
 	return nil
+}
+
+// ChannelLine delivers a lobby channel line to this node's members of the
+// channel (a cluster only): seq is the number Redis gave it, zero for a
+// line that could not go through Redis (numbered here); exclude is a
+// connection not to deliver it to (0 for none). Members who blocked the
+// sender do not get it. Safe from any goroutine.
+func (so *Social) ChannelLine(name string, line *tickroomv1.Chat, seq int64, exclude uint64) {
+	l := server.GetRecipients()
+	defer l.Release()
+	so.mu.Lock()
+	c := so.channels[name]
+	if c == nil {
+		so.mu.Unlock()
+		return
+	}
+	blockers := so.blockedBy[line.FromUserId]
+	c.mu.Lock()
+	if seq > 0 {
+		line.Id = uint64(seq)
+		c.nextID = max(c.nextID, line.Id)
+	} else {
+		c.nextID++
+		line.Id = c.nextID
+	}
+	c.remember(line, so.cfg.HistoryLines)
+	for _, r := range c.members {
+		if exclude != 0 && r.conn.ID() == exclude {
+			continue
+		}
+		if _, blocked := blockers[r.user]; blocked {
+			continue
+		}
+		l.Conns = append(l.Conns, r.conn)
+	}
+	so.mu.Unlock()
+	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Chat{Chat: line}}, l.Conns)
+	c.mu.Unlock()
+	so.stats.ChatDeliveries.Add(uint64(len(l.Conns)))
 }

@@ -45,6 +45,9 @@ type Config struct {
 	// MaxPresenceQuery caps the users one QueryPresence asks about; the
 	// rest are ignored. Zero value means 100.
 	MaxPresenceQuery int
+	// Peers reaches the users of the other nodes of a cluster. Zero value
+	// means one node: a user with no connection here is offline.
+	Peers Peers
 }
 
 func (c Config) withDefaults() Config {

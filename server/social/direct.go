@@ -24,7 +24,16 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 	to := so.users[q.ToUserId]
 	if to == nil {
 		so.mu.Unlock()
-		return protocol.NewError(protocol.ErrorUserOffline, "")
+		if so.peers == nil {
+			return protocol.NewError(protocol.ErrorUserOffline, "")
+		}
+		dm := &tickroomv1.DirectMessage{
+			Id: so.nextDirect.Add(1), FromUserId: from, FromName: m.name,
+			ToUserId: q.ToUserId, Text: q.Text, SentAtMs: so.host.Now().UnixMilli(),
+		}
+		msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}
+		so.sendRemoteDirect(m, id, q.ToUserId, msg, func() { so.stats.DirectMessages.Add(1) })
+		return nil
 	}
 	if _, blocked := to.blocks[from]; blocked {
 		so.mu.Unlock()

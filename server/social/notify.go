@@ -17,6 +17,9 @@ var (
 	ErrBadNotice = errors.New("social: invalid notice")
 	// ErrOffline is returned by Notify for a user with no connection.
 	ErrOffline = errors.New("social: user is offline")
+	// ErrUnavailable is returned by Notify when the user's node cannot be
+	// reached (a cluster only).
+	ErrUnavailable = errors.New("social: cluster unavailable")
 )
 
 // Notice is an operator's notification and where it goes: exactly one of
@@ -111,9 +114,6 @@ func (so *Social) Notify(n Notice) (NoticeResult, error) {
 		}
 	}
 	so.mu.Unlock()
-	if n.UserID != "" && len(conns) == 0 {
-		return NoticeResult{}, ErrOffline
-	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	res := NoticeResult{ID: hex.EncodeToString(id[:]), Delivered: len(conns)}
@@ -121,9 +121,38 @@ func (so *Social) Notify(n Notice) (NoticeResult, error) {
 		Id: res.ID, Kind: n.Kind, Title: n.Title, Body: n.Body, SentAtMs: so.host.Now().UnixMilli(),
 		Data: maps.Clone(n.Data), RoomId: n.RoomID,
 	}}}
+	if so.peers != nil {
+		switch {
+		case n.UserID != "" && len(conns) == 0:
+			return so.notifyRemote(n.UserID, m, res)
+		case n.Everyone:
+			// Other nodes deliver to theirs; Delivered counts this node's.
+			so.peers.Cast(&RemoteOp{Kind: OpNotice, Message: encodeMessage(m)})
+		}
+	}
+	if n.UserID != "" && len(conns) == 0 {
+		return NoticeResult{}, ErrOffline
+	}
 	if !so.host.Send(m, conns) {
 		return NoticeResult{}, fmt.Errorf("%w: cannot encode", ErrBadNotice)
 	}
+	so.stats.Notifications.Add(1)
+	return res, nil
+}
+
+// notifyRemote delivers a user's notice on the nodes where it is
+// connected and waits for their answer.
+func (so *Social) notifyRemote(userID string, m *tickroomv1.ServerMessage, res NoticeResult) (NoticeResult, error) {
+	answer := make(chan RemoteAnswer, 1)
+	so.call(&RemoteOp{Kind: OpNotice, To: userID, Message: encodeMessage(m)}, func(a RemoteAnswer) { answer <- a })
+	a := <-answer
+	switch {
+	case a.Err != nil:
+		return NoticeResult{}, fmt.Errorf("%w: %w", ErrUnavailable, a.Err)
+	case a.Code != 0 || a.Delivered == 0:
+		return NoticeResult{}, ErrOffline
+	}
+	res.Delivered = a.Delivered
 	so.stats.Notifications.Add(1)
 	return res, nil
 }

@@ -32,13 +32,16 @@ func (so *Social) presenceLocked(uid string, p *profile) *tickroomv1.Presence {
 // announceLocked pushes uid's status to every online user who watches it.
 // p is uid's profile, nil when it went offline. The caller holds so.mu.
 func (so *Social) announceLocked(uid string, p *profile) {
+	if p != nil {
+		so.announceRemoteLocked(uid, so.presenceLocked(uid, p), p.friends)
+	}
 	ws := so.watchers[uid]
 	if len(ws) == 0 {
 		return
 	}
 	pr := so.presenceLocked(uid, p)
 	if p == nil {
-		pr.SinceMs = so.host.Now().UnixMilli()
+		pr = so.offlineLocked(uid)
 	}
 	var conns []*server.Conn
 	for w := range ws {
@@ -54,6 +57,14 @@ func (so *Social) announceLocked(uid string, p *profile) {
 	if so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Presence{Presence: pr}}, conns) {
 		so.stats.PresenceEvents.Add(uint64(len(conns)))
 	}
+}
+
+// offlineLocked is uid's status as it goes offline. The caller holds
+// so.mu.
+func (so *Social) offlineLocked(uid string) *tickroomv1.Presence {
+	pr := so.presenceLocked(uid, nil)
+	pr.SinceMs = so.host.Now().UnixMilli()
+	return pr
 }
 
 // AddFriend asks a user for friendship, accepts that user's standing
@@ -76,6 +87,9 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 	}
 	if so.blockedLocked(uid, x) {
 		return protocol.NewError(protocol.ErrorBlocked, "")
+	}
+	if so.remoteLocked(x) {
+		return so.remoteOfferLocked(m, id, p, uid, x)
 	}
 	if _, ok := p.friends[x]; ok {
 		so.ok(m, id)
@@ -114,6 +128,9 @@ func (so *Social) AnswerFriend(m *Member, id uint32, q *tickroomv1.AnswerFriend)
 
 // answerLocked serves AnswerFriend. The caller holds so.mu.
 func (so *Social) answerLocked(m *Member, id uint32, p *profile, uid, x string, accept bool) error {
+	if so.remoteLocked(x) {
+		return so.remoteAnswerLocked(m, id, p, uid, x, accept)
+	}
 	xp := so.users[x]
 	if xp == nil || !has(xp.requested, uid) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "no friend request from that user")
@@ -164,9 +181,19 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 	return nil
 }
 
-// unfriendLocked ends any friendship or request between a and b, both
-// ways. The caller holds so.mu.
+// unfriendLocked ends any friendship or request between a (a user of
+// this node) and b, both ways, b's side on its node when it is on
+// another. The caller holds so.mu.
 func (so *Social) unfriendLocked(a, b string) {
+	if so.remoteLocked(b) {
+		so.peers.Cast(&RemoteOp{Kind: OpUnfriend, From: a, To: b})
+	}
+	so.unfriendLocalLocked(a, b)
+}
+
+// unfriendLocalLocked ends any friendship or request between a and b
+// as this node knows them. The caller holds so.mu.
+func (so *Social) unfriendLocalLocked(a, b string) {
 	for _, pair := range [][2]string{{a, b}, {b, a}} {
 		from, to := pair[0], pair[1]
 		if p := so.users[from]; p != nil {
@@ -229,24 +256,31 @@ func (so *Social) QueryPresence(m *Member, id uint32, q *tickroomv1.QueryPresenc
 		ids = ids[:so.cfg.MaxPresenceQuery]
 	}
 	out := &tickroomv1.PresenceList{Users: make([]*tickroomv1.Presence, 0, len(ids))}
+	var remote []int // indexes of users to ask other nodes about
 	so.mu.Lock()
 	me := so.users[m.user]
 	for _, u := range ids {
 		pr := so.presenceLocked(u, so.users[u])
+		if u != m.user && so.remoteLocked(u) && !has(so.blockedBy[u], m.user) {
+			remote = append(remote, len(out.Users))
+			out.Users = append(out.Users, pr)
+			continue
+		}
 		switch {
 		case u == m.user || (me != nil && has(me.friends, u)):
 		case so.blockedLocked(m.user, u):
 			pr = &tickroomv1.Presence{UserId: u, Status: tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE}
 		default:
 			// Not a friend: online or offline, nothing more.
-			if pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM {
-				pr.Status = tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
-			}
-			pr.RoomId, pr.Game, pr.SinceMs = "", "", 0
+			pr = publicPresence(pr)
 		}
 		out.Users = append(out.Users, pr)
 	}
 	so.mu.Unlock()
+	if len(remote) > 0 {
+		so.queryRemote(m, id, out, remote)
+		return nil
+	}
 	so.host.Reply(m.conn, &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_PresenceList{PresenceList: out}})
 	return nil
 }

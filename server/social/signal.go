@@ -34,6 +34,20 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 	}
 	so.mu.Lock()
 	to, me := so.users[q.ToUserId], so.users[from]
+	if to == nil && me != nil && so.peers != nil {
+		// Players of one room share its node: a user elsewhere must be a
+		// friend; its node checks its block list.
+		_, friends := me.friends[q.ToUserId]
+		so.mu.Unlock()
+		if !friends {
+			so.stats.SignalRefused.Add(1)
+			return protocol.NewError(protocol.ErrorForbidden, "calls are between players of one room or friends")
+		}
+		sig := &tickroomv1.Signal{FromUserId: from, FromName: m.name, CallId: q.CallId, Kind: q.Kind, Data: q.Data}
+		msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Signal{Signal: sig}}
+		so.sendRemoteDirect(m, id, q.ToUserId, msg, func() { so.stats.Signals.Add(1) })
+		return nil
+	}
 	if to == nil || me == nil {
 		so.mu.Unlock()
 		return protocol.NewError(protocol.ErrorUserOffline, "")

@@ -69,6 +69,7 @@ type Social struct {
 	host  Host
 	cfg   Config
 	stats *Stats
+	peers Peers // nil on a single node
 
 	nextDirect atomic.Uint64
 
@@ -135,7 +136,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		stats = new(Stats)
 	}
 	return &Social{
-		host: host, cfg: cfg.withDefaults(), stats: stats,
+		host: host, cfg: cfg.withDefaults(), stats: stats, peers: cfg.Peers,
 		users:      make(map[string]*profile),
 		watchers:   make(map[string]map[string]struct{}),
 		requestsTo: make(map[string]map[string]struct{}),
@@ -214,6 +215,7 @@ func (so *Social) Disconnect(m *Member) {
 		return
 	}
 	delete(so.users, uid)
+	so.announceRemoteLocked(uid, so.offlineLocked(uid), p.friends)
 	for f := range p.friends {
 		unlink(so.watchers, f, uid)
 	}

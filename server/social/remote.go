@@ -1,0 +1,416 @@
+package social
+
+import (
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+)
+
+// Peers reaches the users connected to the other nodes of a cluster. A
+// request about a user with no connection here goes to the nodes where the
+// user is connected, as a RemoteOp that those nodes run with Serve; a
+// lobby channel's lines go through the cluster to every node with members
+// in it. Its methods never block: the cluster's work runs on its own
+// goroutines, and callbacks run there too. The zero Config (no Peers) is
+// one node, where every user is local.
+type Peers interface {
+	// Call runs each op on the nodes where its To is connected and calls
+	// done once with the answers, in order: an op whose user is connected
+	// nowhere is answered ERROR_CODE_USER_OFFLINE, one that could not be
+	// carried (Redis down, no answer in time) has Err set.
+	Call(ops []*RemoteOp, done func([]RemoteAnswer))
+	// Cast sends op to the nodes where its To is connected, or with an
+	// empty To to every other node, and expects no answer.
+	Cast(op *RemoteOp)
+	// JoinChannel subscribes this node to a lobby channel; ready is called
+	// once every line posted after it reaches this node, or with an error
+	// when that cannot be known (Redis down).
+	JoinChannel(name string, ready func(error))
+	// LeaveChannel unsubscribes this node from a lobby channel.
+	LeaveChannel(name string)
+	// PostChannel publishes a lobby channel line to every node in the
+	// channel, this one included, which gets it back through
+	// Social.ChannelLine; exclude is a connection of this node not to
+	// deliver it to (0 for none). It returns an error, or calls failed
+	// later, when the line cannot be published.
+	PostChannel(name string, line *tickroomv1.Chat, exclude uint64, failed func(error)) error
+}
+
+// OpKind names what a RemoteOp asks.
+type OpKind string
+
+// The remote operations.
+const (
+	// OpDeliver delivers Message to To's connections unless To blocked
+	// From (a direct message or a call signal).
+	OpDeliver OpKind = "deliver"
+	// OpNotice delivers Message to To's connections, or with an empty To
+	// to every connection of the node.
+	OpNotice OpKind = "notice"
+	// OpPresence tells To of From's Presence when they are friends.
+	OpPresence OpKind = "presence"
+	// OpFriendOffer is From's AddFriend for To.
+	OpFriendOffer OpKind = "friend-offer"
+	// OpFriendAnswer is From's AnswerFriend (Accept) to To's request.
+	OpFriendAnswer OpKind = "friend-answer"
+	// OpUnfriend ends any friendship or request between From and To.
+	OpUnfriend OpKind = "unfriend"
+	// OpQueryPresence asks To's Presence as From may see it.
+	OpQueryPresence OpKind = "presence-query"
+)
+
+// RemoteOp is a request about a user connected to another node.
+type RemoteOp struct {
+	Kind     OpKind `json:"k"`
+	From     string `json:"f,omitempty"`
+	FromName string `json:"fn,omitempty"`
+	To       string `json:"t,omitempty"`
+	// Accept answers a friend request (OpFriendAnswer).
+	Accept bool `json:"a,omitempty"`
+	// AtMs is when a friend request was made (Unix ms).
+	AtMs int64 `json:"at,omitempty"`
+	// Message is an encoded ServerMessage to deliver.
+	Message []byte `json:"m,omitempty"`
+	// Presence is From's encoded Presence.
+	Presence []byte `json:"p,omitempty"`
+}
+
+// RemoteAnswer is a node's answer to a RemoteOp.
+type RemoteAnswer struct {
+	// Code is the refusal; zero means done.
+	Code protocol.ErrorCode `json:"c,omitempty"`
+	// Friends tells that a friend offer or answer made the two friends.
+	Friends bool `json:"fr,omitempty"`
+	// Name is the answering user's display name.
+	Name string `json:"n,omitempty"`
+	// Presence is the answering user's encoded Presence.
+	Presence []byte `json:"p,omitempty"`
+	// Delivered counts the connections a message was queued on.
+	Delivered int `json:"d,omitempty"`
+	// Err is set when the op could not be carried; it is not sent.
+	Err error `json:"-"`
+}
+
+// errUnavailable is the refusal of a request that needs another node
+// while the cluster cannot be reached.
+func errUnavailable() *protocol.Error {
+	return protocol.NewError(protocol.ErrorUnavailable, "the cluster cannot be reached; try again")
+}
+
+// answerError is the refusal an answer carries, nil when it is none.
+func answerError(a RemoteAnswer) *protocol.Error {
+	switch {
+	case a.Err != nil:
+		return errUnavailable()
+	case a.Code != 0:
+		return protocol.NewError(a.Code, "")
+	}
+	return nil
+}
+
+// fail answers request id of m with err. Safe from any goroutine.
+func (so *Social) fail(m *Member, id uint32, err *protocol.Error) {
+	if id == 0 {
+		return
+	}
+	so.host.Reply(m.conn, &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: &tickroomv1.Error{
+		Code: tickroomv1.ErrorCode(err.Code), Message: err.Text(),
+	}}})
+}
+
+// remote reports whether userID is on another node as far as this one can
+// tell: a cluster runs and the user has no connection here. The caller
+// holds so.mu.
+func (so *Social) remoteLocked(userID string) bool {
+	return so.peers != nil && so.users[userID] == nil
+}
+
+func encodeMessage(m *tickroomv1.ServerMessage) []byte {
+	b, _ := m.MarshalVT()
+	return b
+}
+
+func encodePresence(pr *tickroomv1.Presence) []byte {
+	b, _ := pr.MarshalVT()
+	return b
+}
+
+func decodePresence(b []byte) *tickroomv1.Presence {
+	pr := new(tickroomv1.Presence)
+	if pr.UnmarshalVT(b) != nil {
+		return nil
+	}
+	return pr
+}
+
+// call runs one op on its user's nodes.
+func (so *Social) call(op *RemoteOp, done func(RemoteAnswer)) {
+	so.peers.Call([]*RemoteOp{op}, func(a []RemoteAnswer) { done(a[0]) })
+}
+
+// sendRemoteDirect carries a direct message or call signal to a user of
+// another node: the recipient's node checks its block list. The sender is
+// answered when the recipient's node has. It runs on the member's loop.
+func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, delivered func()) {
+	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg)}
+	so.call(op, func(a RemoteAnswer) {
+		if err := answerError(a); err != nil {
+			if a.Code == protocol.ErrorBlocked {
+				so.stats.DirectRefused.Add(1)
+			}
+			so.fail(m, id, err)
+			return
+		}
+		so.ok(m, id)
+		delivered()
+	})
+}
+
+// announceRemoteLocked tells uid's friends on other nodes of its status pr.
+// The caller holds so.mu.
+func (so *Social) announceRemoteLocked(uid string, pr *tickroomv1.Presence, friends map[string]struct{}) {
+	if so.peers == nil {
+		return
+	}
+	var enc []byte
+	for f := range friends {
+		if so.users[f] != nil {
+			continue
+		}
+		if enc == nil {
+			enc = encodeMessage(presenceMessage(pr))
+		}
+		so.peers.Cast(&RemoteOp{Kind: OpPresence, From: uid, To: f, Message: enc})
+	}
+}
+
+// remoteOfferLocked serves AddFriend for a user of another node: that
+// node answers whether the two are now friends or the request stands. The
+// caller holds so.mu.
+func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x string) error {
+	if !has(p.friends, x) && !has(p.requested, x) && len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+		return protocol.NewError(protocol.ErrorListFull, "")
+	}
+	now := so.host.Now().UnixMilli()
+	op := &RemoteOp{Kind: OpFriendOffer, From: uid, FromName: p.name, To: x, AtMs: now,
+		Presence: encodePresence(so.presenceLocked(uid, p))}
+	so.call(op, func(a RemoteAnswer) {
+		if a.Err != nil || (a.Code != 0 && a.Code != protocol.ErrorUserOffline) {
+			so.fail(m, id, answerError(a))
+			return
+		}
+		so.mu.Lock()
+		defer so.mu.Unlock()
+		p := so.users[uid]
+		if p == nil {
+			return // gone meanwhile
+		}
+		if a.Friends {
+			so.addFriendSideLocked(uid, p, x)
+			so.ok(m, id)
+			if pr := decodePresence(a.Presence); pr != nil {
+				so.host.Reply(m.conn, presenceMessage(pr))
+			}
+			return
+		}
+		if has(p.friends, x) {
+			// x is offline: its list went with it. Stay friends here.
+			so.ok(m, id)
+			so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, nil)))
+			return
+		}
+		// The request stands (x is told now, or was offline).
+		if _, ok := p.requested[x]; !ok {
+			if p.requested == nil {
+				p.requested = make(map[string]int64)
+			}
+			p.requested[x] = now
+			link(so.requestsTo, x, uid)
+		}
+		so.ok(m, id)
+	})
+	return nil
+}
+
+// addFriendSideLocked records x as uid's friend: uid watches x. The
+// caller holds so.mu.
+func (so *Social) addFriendSideLocked(uid string, p *profile, x string) {
+	delete(p.requested, x)
+	unlink(so.requestsTo, x, uid)
+	if p.friends == nil {
+		p.friends = make(map[string]struct{})
+	}
+	p.friends[x] = struct{}{}
+	link(so.watchers, x, uid)
+}
+
+// remoteAnswerLocked serves AnswerFriend to a request from a user of
+// another node. The caller holds so.mu.
+func (so *Social) remoteAnswerLocked(m *Member, id uint32, p *profile, uid, x string, accept bool) error {
+	if accept && !has(p.friends, x) && len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+		return protocol.NewError(protocol.ErrorListFull, "")
+	}
+	op := &RemoteOp{Kind: OpFriendAnswer, From: uid, FromName: p.name, To: x, Accept: accept,
+		Presence: encodePresence(so.presenceLocked(uid, p))}
+	so.call(op, func(a RemoteAnswer) {
+		if err := answerError(a); err != nil {
+			if a.Code == protocol.ErrorUserOffline {
+				err = protocol.NewError(protocol.ErrorUserNotFound, "no friend request from that user")
+			}
+			so.fail(m, id, err)
+			return
+		}
+		so.mu.Lock()
+		defer so.mu.Unlock()
+		p := so.users[uid]
+		if p == nil {
+			return
+		}
+		if a.Friends {
+			so.addFriendSideLocked(uid, p, x)
+		}
+		so.ok(m, id)
+		if pr := decodePresence(a.Presence); a.Friends && pr != nil {
+			so.host.Reply(m.conn, presenceMessage(pr))
+		}
+	})
+	return nil
+}
+
+// queryRemote answers a QueryPresence whose users include some of other
+// nodes: out holds the local answers, remote the indexes still to ask.
+// It runs on the member's loop; the reply goes once every node answered
+// (a node that does not answer in time counts its users offline).
+func (so *Social) queryRemote(m *Member, id uint32, out *tickroomv1.PresenceList, remote []int) {
+	ops := make([]*RemoteOp, len(remote))
+	for i, k := range remote {
+		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: m.user, To: out.Users[k].UserId}
+	}
+	so.peers.Call(ops, func(as []RemoteAnswer) {
+		for i, a := range as {
+			if pr := decodePresence(a.Presence); a.Err == nil && a.Code == 0 && pr != nil {
+				out.Users[remote[i]] = pr
+			}
+		}
+		so.host.Reply(m.conn, &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_PresenceList{PresenceList: out}})
+	})
+}
+
+// Serve runs an op another node sent about one of this node's users, or
+// all of them (OpNotice without To), and returns the answer. Safe from
+// any goroutine; it never blocks.
+func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if op.Kind == OpNotice && op.To == "" {
+		return RemoteAnswer{Delivered: so.deliverLocked(op.Message, so.allConnsLocked())}
+	}
+	xp := so.users[op.To]
+	if xp == nil {
+		if op.Kind == OpQueryPresence {
+			return RemoteAnswer{Presence: encodePresence(so.presenceLocked(op.To, nil))}
+		}
+		return RemoteAnswer{Code: protocol.ErrorUserOffline}
+	}
+	from, x := op.From, op.To
+	switch op.Kind {
+	case OpDeliver:
+		if has(xp.blocks, from) {
+			return RemoteAnswer{Code: protocol.ErrorBlocked}
+		}
+		return RemoteAnswer{Delivered: so.deliverLocked(op.Message, memberConns(xp))}
+	case OpNotice:
+		return RemoteAnswer{Delivered: so.deliverLocked(op.Message, memberConns(xp))}
+	case OpPresence:
+		if has(xp.friends, from) {
+			if n := so.deliverLocked(op.Message, memberConns(xp)); n > 0 {
+				so.stats.PresenceEvents.Add(uint64(n))
+			}
+		}
+		return RemoteAnswer{}
+	case OpUnfriend:
+		so.unfriendLocalLocked(from, x)
+		return RemoteAnswer{}
+	case OpQueryPresence:
+		pr := so.presenceLocked(x, xp)
+		switch {
+		case has(xp.friends, from):
+		case has(xp.blocks, from):
+			pr = &tickroomv1.Presence{UserId: x, Status: tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE}
+		default:
+			pr = publicPresence(pr)
+		}
+		return RemoteAnswer{Presence: encodePresence(pr)}
+	case OpFriendOffer:
+		if has(xp.blocks, from) {
+			return RemoteAnswer{Code: protocol.ErrorBlocked}
+		}
+		if has(xp.requested, from) || has(xp.friends, from) {
+			return so.befriendRemoteLocked(op, xp)
+		}
+		so.host.Send(so.requestMessage(from, op.FromName, op.AtMs), memberConns(xp))
+		return RemoteAnswer{}
+	case OpFriendAnswer:
+		if !has(xp.requested, from) {
+			return RemoteAnswer{Code: protocol.ErrorUserNotFound}
+		}
+		if op.Accept {
+			return so.befriendRemoteLocked(op, xp)
+		}
+		delete(xp.requested, from)
+		unlink(so.requestsTo, from, x)
+		so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
+			FriendAnswer: &tickroomv1.FriendAnswer{UserId: from, Name: op.FromName},
+		}}, memberConns(xp))
+		return RemoteAnswer{}
+	}
+	return RemoteAnswer{Code: protocol.ErrorUnsupported}
+}
+
+// befriendRemoteLocked makes this node's user op.To a friend of op.From,
+// who agreed on its node: op.To is told with FriendAnswer and op.From's
+// presence. The caller holds so.mu.
+func (so *Social) befriendRemoteLocked(op *RemoteOp, xp *profile) RemoteAnswer {
+	so.addFriendSideLocked(op.To, xp, op.From)
+	conns := memberConns(xp)
+	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
+		FriendAnswer: &tickroomv1.FriendAnswer{UserId: op.From, Name: op.FromName, Accepted: true},
+	}}, conns)
+	if pr := decodePresence(op.Presence); pr != nil {
+		so.host.Send(presenceMessage(pr), conns)
+	}
+	return RemoteAnswer{Friends: true, Name: xp.name, Presence: encodePresence(so.presenceLocked(op.To, xp))}
+}
+
+// deliverLocked queues an encoded ServerMessage on conns and returns how
+// many. The caller holds so.mu.
+func (so *Social) deliverLocked(enc []byte, conns []*server.Conn) int {
+	if len(conns) == 0 {
+		return 0
+	}
+	msg := new(tickroomv1.ServerMessage)
+	if msg.UnmarshalVT(enc) != nil || !so.host.Send(msg, conns) {
+		return 0
+	}
+	return len(conns)
+}
+
+// allConnsLocked returns every member's connection. The caller holds
+// so.mu.
+func (so *Social) allConnsLocked() []*server.Conn {
+	var conns []*server.Conn
+	for _, p := range so.users {
+		conns = append(conns, memberConns(p)...)
+	}
+	return conns
+}
+
+// publicPresence is what a user who is not a friend sees of pr: online or
+// offline.
+func publicPresence(pr *tickroomv1.Presence) *tickroomv1.Presence {
+	if pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM {
+		pr.Status = tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+	}
+	pr.RoomId, pr.Game, pr.SinceMs = "", "", 0
+	return pr
+}
