@@ -26,7 +26,7 @@ func newTestBus(t *testing.T, srv *redistest.Server, node string, handlers map[s
 }
 
 // waitFor fails t unless ch yields within five seconds.
-func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
+func waitRecv[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:
@@ -44,7 +44,7 @@ func joined(t *testing.T, b *Bus, topic string) {
 	t.Helper()
 	ready := make(chan error, 1)
 	b.Join(topic, func(err error) { ready <- err })
-	if err := waitFor(t, ready, "subscription"); err != nil {
+	if err := waitRecv(t, ready, "subscription"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -90,7 +90,7 @@ func TestBusNodeMessageCallAndBroadcast(t *testing.T) {
 		}
 		answers <- string(e.Body)
 	})
-	if a := waitFor(t, answers, "answer"); a != "re:x" {
+	if a := waitRecv(t, answers, "answer"); a != "re:x" {
 		t.Fatalf("answer %q", a)
 	}
 
@@ -98,7 +98,7 @@ func TestBusNodeMessageCallAndBroadcast(t *testing.T) {
 	// call timeout.
 	errs := make(chan error, 1)
 	b1.Call("gone", &Envelope{Kind: "echo"}, func(_ *Envelope, err error) { errs <- err })
-	if err := waitFor(t, errs, "timeout"); err == nil || !isUnavailable(err) {
+	if err := waitRecv(t, errs, "timeout"); err == nil || !isUnavailable(err) {
 		t.Fatalf("call to a missing node: %v", err)
 	}
 
@@ -106,7 +106,7 @@ func TestBusNodeMessageCallAndBroadcast(t *testing.T) {
 	if err := b2.ToAll(&Envelope{Kind: "hello", Body: []byte("all")}); err != nil {
 		t.Fatal(err)
 	}
-	if e := waitFor(t, got, "broadcast"); e.Node != "n2" || string(e.Body) != "all" {
+	if e := waitRecv(t, got, "broadcast"); e.Node != "n2" || string(e.Body) != "all" {
 		t.Fatalf("broadcast %+v", e)
 	}
 	select {
@@ -149,7 +149,7 @@ func TestBusLinesNumberedInOneOrderOnEveryNode(t *testing.T) {
 	wg.Wait()
 	seen := map[string][]line{}
 	for range 27 {
-		l := waitFor(t, lines, "line")
+		l := waitRecv(t, lines, "line")
 		seen[l.node] = append(seen[l.node], l)
 	}
 	for node, ls := range seen {
@@ -170,7 +170,7 @@ func TestBusLinesNumberedInOneOrderOnEveryNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if l := waitFor(t, lines, "late line"); l.node == "n2" {
+		if l := waitRecv(t, lines, "late line"); l.node == "n2" {
 			t.Fatalf("left node got %+v", l)
 		}
 	}
@@ -189,7 +189,7 @@ func TestBusFailsFastWithoutRedis(t *testing.T) {
 	failed := make(chan error, 1)
 	// The first publish finds Redis gone; the ones after fail at once.
 	_ = b.PublishLine("x", &Envelope{Kind: "line"}, func(err error) { failed <- err })
-	if err := waitFor(t, failed, "failure"); !isUnavailable(err) {
+	if err := waitRecv(t, failed, "failure"); !isUnavailable(err) {
 		t.Fatalf("failed with %v", err)
 	}
 	start := time.Now()

@@ -355,11 +355,59 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 func (h *Hub) Kick(userID, reason string) error {
 	now := h.cfg.Now()
 	r := Revocation{UserID: userID, IssuedBefore: now, Until: now.Add(h.cfg.KickDuration), Reason: reason}
-	if !h.expel(r, protocol.CloseKicked) {
+	if !h.expel(r, protocol.CloseKicked) && !h.elsewhere(userID) {
 		return ErrNoSession
 	}
 	return nil
 }
+
+// Elsewhere is what a cluster Registry adds: whether a user has a session
+// on another node. It waits on the cluster and is never called from an
+// event loop.
+type Elsewhere interface {
+	Elsewhere(userID string) bool
+}
+
+// elsewhere reports whether userID has a session on another node.
+func (h *Hub) elsewhere(userID string) bool {
+	e, ok := h.reg.(Elsewhere)
+	return ok && e.Elsewhere(userID)
+}
+
+// Expel closes every connection of userID with CLOSE_CODE_BANNED (ban)
+// or CLOSE_CODE_KICKED and frees its seats at once, held ones included,
+// without recording a revocation: in a cluster, the node that kicked or
+// banned the user recorded it and tells the others. It reports whether
+// there was a connection or a seat. Safe from any goroutine.
+func (h *Hub) Expel(userID string, ban bool, reason string) bool {
+	code := protocol.CloseKicked
+	if ban {
+		code = protocol.CloseBanned
+	}
+	h.mu.Lock()
+	ss := h.reg.Sessions(userID)
+	held := h.held[userID]
+	delete(h.held, userID)
+	h.mu.Unlock()
+	return h.closeExpelled(userID, code, reason, ss, held)
+}
+
+// CloseSession closes userID's session on connection connID with code
+// (in a cluster, a login on another node replaced it); it reports
+// whether there was one. Its seats are held for the resume window, as
+// after any drop. Safe from any goroutine.
+func (h *Hub) CloseSession(userID string, connID uint64, code protocol.CloseCode) bool {
+	for _, s := range h.reg.Sessions(userID) {
+		if s.conn.ID() == connID {
+			s.close(code, "")
+			return true
+		}
+	}
+	return false
+}
+
+// Social returns the hub's chat, presence and contact layer.
+func (h *Hub) Social() *social.Social { return h.social }
 
 // Ban refuses every session token of userID, new logins included, for d
 // (zero: Config.BanDuration, and when that is zero until Unban), and
@@ -392,6 +440,12 @@ func (h *Hub) expel(r Revocation, code protocol.CloseCode) bool {
 	held := h.held[userID]
 	delete(h.held, userID)
 	h.mu.Unlock()
+	return h.closeExpelled(userID, code, reason, ss, held)
+}
+
+// closeExpelled closes an expelled user's sessions ss with code and frees
+// its held seats at once; it reports whether there was any.
+func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason string, ss []*Session, held []heldSeat) bool {
 	for _, s := range ss {
 		s.kicked.Store(true)
 		s.close(code, reason)

@@ -52,6 +52,10 @@ func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
 // UserID returns the session's user id.
 func (s *Session) UserID() string { return s.claims.UserID }
 
+// ConnID returns the id of the session's connection, unique in this
+// process (Welcome.connection_id).
+func (s *Session) ConnID() uint64 { return s.conn.ID() }
+
 // Congested reports that the connection's outbound bytes are over the
 // transport's high-water mark. Safe from any goroutine.
 func (s *Session) Congested() bool { return s.conn.Congested() }

@@ -1,0 +1,181 @@
+package cluster
+
+import (
+	"context"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// kindReplace asks a node to close a user's session that a login on
+// another node replaced; User names the user and Body the connection id.
+const kindReplace = "replace"
+
+// Registry workers: claims and releases of a user run in order on one of
+// them (chosen by the user id), off the event loops.
+const (
+	registryWorkers = 4
+	registryQueue   = 16384
+)
+
+// Registry is the hub's Registry in a cluster: this node's sessions in
+// memory (hub.MemoryRegistry), recorded in Users so that a user has one
+// session in the whole cluster. A session that replaces the user's
+// sessions (a login without MultipleSockets) removes their records, and
+// the nodes holding them are told to close them with
+// CLOSE_CODE_DUPLICATE_LOGIN. The Redis work runs on the registry's own
+// goroutines: Add and Remove never wait on Redis. While Redis is down the
+// rule holds per node only; Republish records the sessions again when it
+// is back. Its methods are safe from any goroutine.
+type Registry struct {
+	*hub.MemoryRegistry
+	users *Users
+	bus   *Bus
+	log   *slog.Logger
+	hub   atomic.Pointer[hub.Hub]
+	queue []chan func()
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	wg       sync.WaitGroup
+
+	// Dropped counts claims and releases not recorded because a worker's
+	// queue was full; Failed those Redis refused.
+	Dropped, Failed atomic.Uint64
+}
+
+var (
+	_ hub.Registry  = (*Registry)(nil)
+	_ hub.Elsewhere = (*Registry)(nil)
+)
+
+// NewRegistry returns a cluster registry over users, telling other nodes
+// through bus; call it before bus.Start, and Bind before serving.
+func NewRegistry(users *Users, bus *Bus, log *slog.Logger) *Registry {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Registry{MemoryRegistry: hub.NewMemoryRegistry(), users: users, bus: bus, log: log, stop: make(chan struct{})}
+	for range registryWorkers {
+		q := make(chan func(), registryQueue)
+		r.queue = append(r.queue, q)
+		r.wg.Add(1)
+		go r.work(q)
+	}
+	bus.Handle(kindReplace, r.serveReplace)
+	return r
+}
+
+// Bind sets the hub whose sessions other nodes' logins close.
+func (r *Registry) Bind(h *hub.Hub) { r.hub.Store(h) }
+
+// Close stops the workers once they have done what is queued, or when
+// ctx ends.
+func (r *Registry) Close(ctx context.Context) {
+	done := make(chan struct{})
+	r.stopOnce.Do(func() {
+		close(r.stop)
+		go func() { r.wg.Wait(); close(done) }()
+	})
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+func (r *Registry) work(q chan func()) {
+	defer r.wg.Done()
+	for {
+		select {
+		case job := <-q:
+			job()
+		case <-r.stop:
+			for {
+				select {
+				case job := <-q:
+					job()
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// enqueue runs job on the worker of userID.
+func (r *Registry) enqueue(userID string, job func()) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(userID))
+	select {
+	case r.queue[h.Sum32()%uint32(len(r.queue))] <- job:
+	default:
+		r.Dropped.Add(1)
+	}
+}
+
+// Add registers s here and records it in the cluster; with exclusive, the
+// user's sessions on other nodes are closed by their nodes.
+func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
+	replaced := r.MemoryRegistry.Add(s, exclusive)
+	uid, conn := s.UserID(), s.ConnID()
+	r.enqueue(uid, func() {
+		old, err := r.users.Claim(context.Background(), uid, conn, exclusive)
+		if err != nil {
+			r.Failed.Add(1)
+			return
+		}
+		for _, o := range old {
+			if o.Node == r.bus.Node() {
+				continue // this node's own: the hub replaced it already
+			}
+			_ = r.bus.ToNode(o.Node, &Envelope{Kind: kindReplace, User: uid, Body: strconv.AppendUint(nil, o.Conn, 10)})
+		}
+	})
+	return replaced
+}
+
+// Remove unregisters s here and removes its record.
+func (r *Registry) Remove(s *hub.Session) {
+	r.MemoryRegistry.Remove(s)
+	uid, conn := s.UserID(), s.ConnID()
+	r.enqueue(uid, func() {
+		if r.users.Release(context.Background(), uid, conn) != nil {
+			r.Failed.Add(1)
+		}
+	})
+}
+
+// Elsewhere reports whether userID has a session on another node; false
+// when Redis does not answer.
+func (r *Registry) Elsewhere(userID string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	loc, err := r.users.Locate(ctx, userID)
+	if err != nil {
+		return false
+	}
+	for _, s := range loc[userID] {
+		if s.Node != r.bus.Node() {
+			return true
+		}
+	}
+	return false
+}
+
+// serveReplace closes the session a login on another node replaced.
+func (r *Registry) serveReplace(e *Envelope) {
+	conn, err := strconv.ParseUint(string(e.Body), 10, 64)
+	h := r.hub.Load()
+	if err != nil || h == nil {
+		return
+	}
+	if h.CloseSession(e.User, conn, protocol.CloseDuplicateLogin) {
+		r.log.Debug("cluster: session replaced by a login on another node", "user", e.User, "conn", conn, "node", e.Node)
+	}
+}

@@ -1,0 +1,313 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/social"
+)
+
+// Bus message kinds of the social layer.
+const (
+	kindOp   = "op"   // a social.RemoteOp; a call expects a social.RemoteAnswer
+	kindLine = "line" // a lobby channel line
+)
+
+// Lookup workers: the social layer's requests about users of other nodes
+// wait on Redis (where is the user?) on these goroutines, never on an
+// event loop.
+const (
+	lookupWorkers = 4
+	lookupQueue   = 4096
+)
+
+// Social carries the social layer's requests between nodes: it is
+// social.Peers for this node, and serves the requests of the others with
+// social.Social.Serve. Where a user is connected comes from Users; the
+// requests travel on the Bus. Its methods are safe from any goroutine and
+// never block; callbacks never run on the caller's goroutine.
+type Social struct {
+	bus   *Bus
+	users *Users
+	log   *slog.Logger
+	so    atomic.Pointer[social.Social]
+	jobs  chan func()
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	wg       sync.WaitGroup
+
+	// Refused counts requests refused because the lookup queue was full.
+	Refused atomic.Uint64
+}
+
+var _ social.Peers = (*Social)(nil)
+
+// NewSocial returns the social layer's link to the other nodes and
+// registers its handlers on bus; call it before bus.Start, and Bind before
+// serving.
+func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Social{bus: bus, users: users, log: log, jobs: make(chan func(), lookupQueue), stop: make(chan struct{})}
+	bus.Handle(kindOp, s.serveOp)
+	bus.Handle(kindLine, s.serveLine)
+	for range lookupWorkers {
+		s.wg.Add(1)
+		go s.work()
+	}
+	return s
+}
+
+// Bind sets the social layer that serves the other nodes' requests.
+func (s *Social) Bind(so *social.Social) { s.so.Store(so) }
+
+// Close stops the lookup workers; requests still queued are dropped.
+func (s *Social) Close() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	s.wg.Wait()
+}
+
+func (s *Social) work() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case job := <-s.jobs:
+			job()
+		}
+	}
+}
+
+// submit queues a lookup job; it reports false when the queue is full.
+func (s *Social) submit(job func()) bool {
+	select {
+	case s.jobs <- job:
+		return true
+	default:
+		s.Refused.Add(1)
+		return false
+	}
+}
+
+// locate finds the nodes of users; nil and an error when Redis does not
+// answer.
+func (s *Social) locate(users []string) (map[string][]string, error) {
+	uniq := slices.Compact(slices.Sorted(slices.Values(users)))
+	loc, err := s.users.Locate(context.Background(), uniq...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(loc))
+	for u, ss := range loc {
+		var nodes []string
+		for _, us := range ss {
+			if !slices.Contains(nodes, us.Node) {
+				nodes = append(nodes, us.Node)
+			}
+		}
+		out[u] = nodes
+	}
+	return out, nil
+}
+
+// Call implements social.Peers.
+func (s *Social) Call(ops []*social.RemoteOp, done func([]social.RemoteAnswer)) {
+	fail := func(err error) {
+		as := make([]social.RemoteAnswer, len(ops))
+		for i := range as {
+			as[i].Err = err
+		}
+		done(as)
+	}
+	if !s.submit(func() { s.call(ops, done, fail) }) {
+		go fail(fmt.Errorf("%w: lookup queue full", ErrUnavailable))
+	}
+}
+
+// call runs on a lookup worker.
+func (s *Social) call(ops []*social.RemoteOp, done func([]social.RemoteAnswer), fail func(error)) {
+	to := make([]string, len(ops))
+	for i, op := range ops {
+		to[i] = op.To
+	}
+	loc, err := s.locate(to)
+	if err != nil {
+		fail(err)
+		return
+	}
+	answers := make([]social.RemoteAnswer, len(ops))
+	var mu sync.Mutex
+	pending := 1 // released after every call is sent
+	finish := func() {
+		mu.Lock()
+		pending--
+		last := pending == 0
+		mu.Unlock()
+		if last {
+			done(answers)
+		}
+	}
+	got := make([]bool, len(ops)) // an answer was merged into answers[i]
+	for i, op := range ops {
+		nodes := loc[op.To]
+		if len(nodes) == 0 {
+			answers[i].Code = offlineCode
+			continue
+		}
+		body, _ := json.Marshal(op)
+		for _, node := range nodes {
+			mu.Lock()
+			pending++
+			mu.Unlock()
+			if node == s.bus.Node() {
+				// Recorded here but not in this node's social layer: a
+				// connection closing or opening now.
+				a := s.serve(op)
+				mu.Lock()
+				answers[i], got[i] = merge(answers[i], a, got[i]), true
+				mu.Unlock()
+				finish()
+				continue
+			}
+			s.bus.Call(node, &Envelope{Kind: kindOp, User: op.To, Body: body}, func(e *Envelope, err error) {
+				var a social.RemoteAnswer
+				if err != nil {
+					a.Err = err
+				} else if jerr := json.Unmarshal(e.Body, &a); jerr != nil {
+					a.Err = fmt.Errorf("%w: undecodable answer: %w", ErrUnavailable, jerr)
+				}
+				mu.Lock()
+				answers[i], got[i] = merge(answers[i], a, got[i]), true
+				mu.Unlock()
+				finish()
+			})
+		}
+	}
+	finish()
+}
+
+// offlineCode answers an op about a user connected nowhere.
+const offlineCode = protocol.ErrorUserOffline
+
+// merge combines the answers of a user's nodes: a success wins (its
+// deliveries summed with the others'), then a refusal, then a failure.
+func merge(have, a social.RemoteAnswer, seen bool) social.RemoteAnswer {
+	if !seen {
+		return a
+	}
+	ok := func(x social.RemoteAnswer) bool { return x.Err == nil && x.Code == 0 }
+	switch {
+	case ok(have) && ok(a):
+		a.Delivered += have.Delivered
+		a.Friends = a.Friends || have.Friends
+		if len(a.Presence) == 0 {
+			a.Presence, a.Name = have.Presence, have.Name
+		}
+		return a
+	case ok(have):
+		return have
+	case ok(a):
+		return a
+	case have.Err == nil && have.Code != offlineCode:
+		return have
+	}
+	return a
+}
+
+// Cast implements social.Peers.
+func (s *Social) Cast(op *social.RemoteOp) {
+	body, _ := json.Marshal(op)
+	e := &Envelope{Kind: kindOp, User: op.To, Body: body}
+	if op.To == "" {
+		_ = s.bus.ToAll(e)
+		return
+	}
+	s.submit(func() {
+		loc, err := s.locate([]string{op.To})
+		if err != nil {
+			return
+		}
+		for _, node := range loc[op.To] {
+			if node != s.bus.Node() {
+				_ = s.bus.ToNode(node, &Envelope{Kind: kindOp, User: op.To, Body: body})
+			}
+		}
+	})
+}
+
+// JoinChannel implements social.Peers.
+func (s *Social) JoinChannel(name string, ready func(error)) {
+	s.bus.Join(name, func(err error) { go ready(err) })
+}
+
+// LeaveChannel implements social.Peers.
+func (s *Social) LeaveChannel(name string) { s.bus.Leave(name) }
+
+// lineBody is a lobby channel line on the bus.
+type lineBody struct {
+	Channel string `json:"c"`
+	Chat    []byte `json:"m"`           // the encoded tickroomv1.Chat
+	Exclude uint64 `json:"x,omitempty"` // a connection of the sending node not to deliver to
+}
+
+// PostChannel implements social.Peers.
+func (s *Social) PostChannel(name string, line *tickroomv1.Chat, exclude uint64, failed func(error)) error {
+	chat, err := line.MarshalVT()
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(lineBody{Channel: name, Chat: chat, Exclude: exclude})
+	return s.bus.PublishLine(name, &Envelope{Kind: kindLine, Body: body}, func(err error) { go failed(err) })
+}
+
+// serve runs an op with this node's social layer.
+func (s *Social) serve(op *social.RemoteOp) social.RemoteAnswer {
+	so := s.so.Load()
+	if so == nil {
+		return social.RemoteAnswer{Code: offlineCode}
+	}
+	return so.Serve(op)
+}
+
+// serveOp serves another node's op, on the bus's receiver goroutine.
+func (s *Social) serveOp(e *Envelope) {
+	op := new(social.RemoteOp)
+	if err := json.Unmarshal(e.Body, op); err != nil {
+		s.log.Warn("cluster: undecodable social op dropped", "node", e.Node, "err", err)
+		return
+	}
+	a := s.serve(op)
+	if e.Call != 0 {
+		body, _ := json.Marshal(a)
+		_ = s.bus.Answer(e, &Envelope{Kind: kindOp, Body: body})
+	}
+}
+
+// serveLine delivers a lobby channel line to this node's members.
+func (s *Social) serveLine(e *Envelope) {
+	var lb lineBody
+	line := new(tickroomv1.Chat)
+	if json.Unmarshal(e.Body, &lb) != nil || line.UnmarshalVT(lb.Chat) != nil {
+		s.log.Warn("cluster: undecodable channel line dropped", "node", e.Node)
+		return
+	}
+	so := s.so.Load()
+	if so == nil {
+		return
+	}
+	exclude := lb.Exclude
+	if e.Node != s.bus.Node() {
+		exclude = 0 // a connection id of another node
+	}
+	so.ChannelLine(lb.Channel, line, e.Seq, exclude)
+}
