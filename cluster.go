@@ -78,6 +78,7 @@ func (s *Server) leaveCluster(ctx context.Context) {
 			s.log.Warn("cluster: unlisting rooms", "node", s.node.ID(), "err", err)
 		}
 	}
+	s.xnode.close(ctx)
 	if err := s.node.Close(ctx); err != nil {
 		s.log.Warn("cluster: leaving", "node", s.node.ID(), "err", err)
 	}

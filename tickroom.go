@@ -91,8 +91,9 @@ type Server struct {
 	accounts         *account.Service  // nil without a store
 	revocations      *storeRevocations // nil without a store
 
-	node *cluster.Node      // nil without Options.Redis
-	dir  *cluster.Directory // nil without Options.Redis
+	node  *cluster.Node      // nil without Options.Redis
+	dir   *cluster.Directory // nil without Options.Redis
+	xnode *clusterUsers      // nil without Options.Redis
 }
 
 // New builds a server from opts and registers opts.Games. It listens on
@@ -113,6 +114,7 @@ func New(opts Options) (_ *Server, err error) {
 	}
 	defer func() {
 		if err != nil {
+			s.xnode.close(context.Background())
 			_ = s.closeStore(context.Background())
 			if s.node != nil {
 				_ = s.node.Client().Close()
@@ -121,6 +123,9 @@ func New(opts Options) (_ *Server, err error) {
 	}()
 	o = s.opts
 	if err := s.newNode(); err != nil {
+		return nil, err
+	}
+	if err := s.newClusterUsers(s.hubRevocations()); err != nil {
 		return nil, err
 	}
 	if s.adminToken == "" {
@@ -172,7 +177,7 @@ func New(opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
-	s.hub, err = hub.New(hub.Config{
+	hcfg := hub.Config{
 		Server: s.ws, Auth: s.auth, Games: s.games,
 		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: s.onResult()},
 		Revocations:     s.hubRevocations(),
@@ -181,13 +186,16 @@ func New(opts Options) (_ *Server, err error) {
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
 		KickDuration: o.KickDuration, BanDuration: o.BanDuration,
 		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
-	})
+	}
+	s.xnode.hubConfig(&hcfg)
+	s.hub, err = hub.New(hcfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	if err := s.newDirectory(); err != nil {
 		return nil, err
 	}
+	s.xnode.bind(s.hub)
 	s.feeds, err = spectate.New(spectate.Config{
 		Rooms: s.hub.Runtime(), Members: s.hub, Auth: s.auth, Games: s.games, TrustedProxies: trusted,
 		MaxStreams: o.MaxSpectatorStreams, MaxStreamsPerIP: o.MaxSpectatorStreamsPerIP, Logger: o.Logger,
@@ -236,6 +244,7 @@ func (s *Server) Start() error {
 		return ErrStarted
 	}
 	s.started = true
+	s.xnode.start()
 	s.hub.Start()
 	if err := s.ws.Start(); err != nil {
 		s.stopLocked(context.Background())

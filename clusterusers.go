@@ -1,0 +1,92 @@
+package tickroom
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tickroom/tickroom/cluster"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// clusterUsers reach users across the nodes of a cluster: one session per
+// user cluster-wide, kicks and bans on every node, and the social layer's
+// requests (direct messages, friends, presence, notices, lobby channels)
+// wherever the user is connected. docs/cluster.md describes the keys and
+// channels.
+type clusterUsers struct {
+	bus   *cluster.Bus
+	users *cluster.Users
+	reg   *cluster.Registry
+	peers *cluster.Social
+	rev   *cluster.Revocations
+}
+
+// newClusterUsers builds the pieces over the node's Redis client, keeping
+// kicks and bans in inner (nil: memory) as well; nothing without
+// Options.Redis.
+func (s *Server) newClusterUsers(inner hub.Revocations) error {
+	if s.node == nil {
+		return nil
+	}
+	n := s.node
+	bus, err := cluster.NewBus(cluster.BusConfig{
+		Client: n.Client(), Node: n.ID(), Prefix: n.Keys().Prefix, Timeout: n.Timeout(), Logger: s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	users, err := cluster.NewUsers(cluster.UsersConfig{
+		Client: n.Client(), Node: n.ID(), Prefix: n.Keys().Prefix, Timeout: n.Timeout(),
+		NodeLiveness: true, Logger: s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	s.xnode = &clusterUsers{
+		bus: bus, users: users,
+		reg:   cluster.NewRegistry(users, bus, s.log),
+		peers: cluster.NewSocial(bus, users, s.log),
+		rev:   cluster.NewRevocations(inner, bus, s.log),
+	}
+	// After Redis lost its data, or this node was cut off past its TTL.
+	n.OnRegister(users.Republish)
+	return nil
+}
+
+// hubConfig sets the hub's cluster seams.
+func (c *clusterUsers) hubConfig(cfg *hub.Config) {
+	if c == nil {
+		return
+	}
+	cfg.Registry, cfg.Revocations, cfg.Social.Peers = c.reg, c.rev, c.peers
+}
+
+// bind hands the hub to the pieces that serve other nodes' requests.
+func (c *clusterUsers) bind(h *hub.Hub) {
+	if c == nil {
+		return
+	}
+	c.reg.Bind(h)
+	c.rev.Bind(h)
+	c.peers.Bind(h.Social())
+}
+
+// start subscribes to the bus and starts refreshing the user records.
+func (c *clusterUsers) start() {
+	if c == nil {
+		return
+	}
+	c.bus.Start()
+	c.users.Start()
+}
+
+// close records what is queued (up to ctx) and stops every goroutine.
+func (c *clusterUsers) close(ctx context.Context) {
+	if c == nil {
+		return
+	}
+	c.reg.Close(ctx)
+	c.peers.Close()
+	c.users.Close()
+	c.bus.Close()
+}

@@ -1,0 +1,274 @@
+package clustertest
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// connectUser logs name in on node n and opens its WebSocket there; it
+// returns the client, past its Welcome, and the user id.
+func connectUser(t *testing.T, n *Node, name string) (*testclient.Client, string) {
+	t.Helper()
+	tok, uid := n.Login(t, name)
+	return dialAs(t, n, tok, name), uid
+}
+
+// dialAs opens a WebSocket on n with tok and reads the Welcome.
+func dialAs(t *testing.T, n *Node, tok, label string) *testclient.Client {
+	t.Helper()
+	cl, _, err := testclient.Dial(t, n.WSURL(), tok, testclient.Options{Label: label + "@" + n.ID})
+	if err != nil {
+		t.Fatalf("%s on %s: %v", label, n.ID, err)
+	}
+	cl.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	return cl
+}
+
+// ok fails t unless m is an Ok.
+func ok(t *testing.T, what string, m *tickroomv1.ServerMessage) {
+	t.Helper()
+	if m.GetOk() == nil {
+		t.Fatalf("%s: %v", what, m)
+	}
+}
+
+// request sends body and waits for its reply.
+func request(c *testclient.Client, body any) *tickroomv1.ServerMessage {
+	m := &tickroomv1.ClientMessage{}
+	switch b := body.(type) {
+	case *tickroomv1.SendDirect:
+		m.Body = &tickroomv1.ClientMessage_SendDirect{SendDirect: b}
+	case *tickroomv1.AddFriend:
+		m.Body = &tickroomv1.ClientMessage_AddFriend{AddFriend: b}
+	case *tickroomv1.AnswerFriend:
+		m.Body = &tickroomv1.ClientMessage_AnswerFriend{AnswerFriend: b}
+	case *tickroomv1.QueryPresence:
+		m.Body = &tickroomv1.ClientMessage_QueryPresence{QueryPresence: b}
+	case *tickroomv1.JoinChannel:
+		m.Body = &tickroomv1.ClientMessage_JoinChannel{JoinChannel: b}
+	case *tickroomv1.SendChat:
+		m.Body = &tickroomv1.ClientMessage_SendChat{SendChat: b}
+	case *tickroomv1.BlockUser:
+		m.Body = &tickroomv1.ClientMessage_BlockUser{BlockUser: b}
+	case *tickroomv1.Ping:
+		m.Body = &tickroomv1.ClientMessage_Ping{Ping: b}
+	default:
+		panic(fmt.Sprintf("request: %T", body))
+	}
+	return c.Request(m)
+}
+
+// presenceOf waits for the next Presence about uid on c.
+func presenceOf(c *testclient.Client, uid string) *tickroomv1.Presence {
+	return c.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetPresence().GetUserId() == uid }).GetPresence()
+}
+
+// TestDirectMessageAndPresenceAcrossNodes has ada on n1 and bob on n2: a
+// direct message crosses nodes; a friend request and its acceptance cross
+// nodes and each learns the other's presence; a user who is not a friend
+// sees only online or offline; when bob goes, ada is told he is offline;
+// a direct message to a user connected nowhere is refused as offline.
+func TestDirectMessageAndPresenceAcrossNodes(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	ada, adaID := connectUser(t, n1, "ada")
+	bob, bobID := connectUser(t, n2, "bob")
+	carol, _ := connectUser(t, n1, "carol")
+
+	// The user records are written off the login path: retry the first
+	// message until bob's is there.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "hi bob"})
+		if r.GetOk() != nil {
+			break
+		}
+		if r.GetError().GetCode() != tickroomv1.ErrorCode(protocol.ErrorUserOffline) || time.Now().After(deadline) {
+			t.Fatalf("direct message across nodes: %v", r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	dm := bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage()
+	if dm.FromUserId != adaID || dm.FromName != "ada" || dm.Text != "hi bob" {
+		t.Fatalf("bob got %v", dm)
+	}
+
+	// Not friends yet: carol (n1) sees bob (n2) online, no more.
+	pl := request(carol, &tickroomv1.QueryPresence{UserIds: []string{bobID, "nobody"}}).GetPresenceList()
+	if len(pl.GetUsers()) != 2 || pl.Users[0].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE ||
+		pl.Users[0].SinceMs != 0 || pl.Users[1].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("carol's query: %v", pl)
+	}
+
+	ok(t, "ada asks bob", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
+	fr := bob.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest]).GetFriendRequest()
+	if fr.FromUserId != adaID || fr.FromName != "ada" {
+		t.Fatalf("bob's friend request: %v", fr)
+	}
+	ok(t, "bob accepts", request(bob, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
+	if pr := presenceOf(bob, adaID); pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE || pr.Name != "ada" {
+		t.Fatalf("bob sees ada as %v", pr)
+	}
+	fa := ada.Next(testclient.Is[*tickroomv1.ServerMessage_FriendAnswer]).GetFriendAnswer()
+	if fa.UserId != bobID || !fa.Accepted {
+		t.Fatalf("ada's friend answer: %v", fa)
+	}
+	if pr := presenceOf(ada, bobID); pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE || pr.SinceMs == 0 {
+		t.Fatalf("ada sees bob as %v", pr)
+	}
+	// As a friend, ada's query gets bob's full status.
+	pl = request(ada, &tickroomv1.QueryPresence{UserIds: []string{bobID}}).GetPresenceList()
+	if pl.Users[0].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE || pl.Users[0].SinceMs == 0 || pl.Users[0].Name != "bob" {
+		t.Fatalf("ada's query: %v", pl)
+	}
+
+	bob.WS.Close()
+	if pr := presenceOf(ada, bobID); pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("after bob left, ada sees %v", pr)
+	}
+	// carol, not a friend, was told nothing.
+	for _, m := range carol.Drain(300 * time.Millisecond) {
+		if m.GetPresence() != nil {
+			t.Fatalf("carol got a presence: %v", m)
+		}
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		r := request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "still there?"})
+		if r.GetError().GetCode() == tickroomv1.ErrorCode(protocol.ErrorUserOffline) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("direct message to a user gone from every node: %v", r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestChannelChatAcrossThreeNodes has a user on each of three nodes in
+// one lobby channel: every line reaches all three with the same number,
+// in one order; exclude_sender and blocks hold across nodes; the text
+// limit holds as on one node.
+func TestChannelChatAcrossThreeNodes(t *testing.T) {
+	c := Start(t, Config{Nodes: 3})
+	var users []*testclient.Client
+	var ids []string
+	for i, n := range c.Nodes() {
+		cl, uid := connectUser(t, n, fmt.Sprintf("u%d", i+1))
+		if h := request(cl, &tickroomv1.JoinChannel{Channel: "lobby"}).GetChatHistory(); h == nil || h.Channel != "lobby" {
+			t.Fatalf("join on %s: %v", n.ID, h)
+		}
+		users = append(users, cl)
+		ids = append(ids, uid)
+	}
+	nextChat := func(cl *testclient.Client) *tickroomv1.Chat {
+		return cl.Next(testclient.Is[*tickroomv1.ServerMessage_Chat]).GetChat()
+	}
+	for i, from := range users {
+		text := fmt.Sprintf("line %d", i+1)
+		ok(t, "send", request(from, &tickroomv1.SendChat{Channel: "lobby", Text: text}))
+		var id uint64
+		for j, to := range users {
+			line := nextChat(to)
+			if line.Text != text || line.FromUserId != ids[i] || line.Channel != "lobby" {
+				t.Fatalf("user %d got %v, want %q from %s", j+1, line, text, ids[i])
+			}
+			if j == 0 {
+				id = line.Id
+			} else if line.Id != id {
+				t.Fatalf("line %q numbered %d on one node, %d on another", text, id, line.Id)
+			}
+		}
+	}
+
+	// u3 blocks u1; u1 posts without its own echo: only u2 gets it.
+	ok(t, "block", request(users[2], &tickroomv1.BlockUser{UserId: ids[0]}))
+	ok(t, "send", request(users[0], &tickroomv1.SendChat{Channel: "lobby", Text: "quiet", ExcludeSender: true}))
+	ok(t, "send", request(users[1], &tickroomv1.SendChat{Channel: "lobby", Text: "after"}))
+	for j, want := range [][]string{{"after"}, {"quiet", "after"}, {"after"}} {
+		for _, text := range want {
+			if line := nextChat(users[j]); line.Text != text {
+				t.Fatalf("user %d got %q, want %q", j+1, line.Text, text)
+			}
+		}
+	}
+
+	long := strings.Repeat("x", 501)
+	if r := request(users[0], &tickroomv1.SendChat{Channel: "lobby", Text: long}); r.GetError().GetCode() != tickroomv1.ErrorCode(protocol.ErrorMessageTooLong) {
+		t.Fatalf("a line over the limit: %v", r)
+	}
+}
+
+// TestSecondLoginOnAnotherNodeClosesTheFirst connects ada to n1, then
+// again (the same token) to n2: the first connection is closed with
+// CLOSE_CODE_DUPLICATE_LOGIN and the second keeps working.
+func TestSecondLoginOnAnotherNodeClosesTheFirst(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	tok, _ := n1.Login(t, "ada")
+	first := dialAs(t, n1, tok, "ada")
+	// The first connection's record is written off the login path.
+	time.Sleep(300 * time.Millisecond)
+	second := dialAs(t, n2, tok, "ada")
+	if code := first.WaitClosed(); code != int(protocol.CloseDuplicateLogin) {
+		t.Fatalf("first connection closed with %d, want %d", code, protocol.CloseDuplicateLogin)
+	}
+	if r := request(second, &tickroomv1.Ping{ClientTimeMs: 1}); r.GetPong() == nil {
+		t.Fatalf("second connection: %v", r)
+	}
+	if code := second.CloseCode(); code != 0 {
+		t.Fatalf("second connection closed with %d", code)
+	}
+}
+
+// TestBanOnOneNodeAppliesOnAnother bans, through n1's admin API, a user
+// connected to n2: the connection closes with CLOSE_CODE_BANNED and n2
+// refuses the user's token; a kick through n1 of a user on n2 closes it
+// with CLOSE_CODE_KICKED; unbanning on n1 lets the user back on n2.
+func TestBanOnOneNodeAppliesOnAnother(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	tok, uid := n1.Login(t, "mallory")
+	cl := dialAs(t, n2, tok, "mallory")
+	if st, body := n1.AdminRequest(t, http.MethodPost, "/v1/admin/players/"+uid+"/ban", strings.NewReader(`{"reason":"cheating"}`)); st != http.StatusOK {
+		t.Fatalf("ban on n1: %d %s", st, body)
+	}
+	if code := cl.WaitClosed(); code != int(protocol.CloseBanned) {
+		t.Fatalf("connection on n2 closed with %d, want %d", code, protocol.CloseBanned)
+	}
+	if _, resp, err := testclient.Dial(t, n2.WSURL(), tok, testclient.Options{}); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("banned token on n2: %v %v", resp, err)
+	}
+	if st, body := n1.AdminRequest(t, http.MethodPost, "/v1/admin/players/"+uid+"/unban", nil); st != http.StatusOK {
+		t.Fatalf("unban on n1: %d %s", st, body)
+	}
+	// The unban reaches n2 through the bus: retry until it has.
+	deadline := time.Now().Add(10 * time.Second)
+	var back *testclient.Client
+	for back == nil {
+		cl, _, err := testclient.Dial(t, n2.WSURL(), tok, testclient.Options{Label: "mallory back"})
+		if err == nil {
+			back = cl
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after unban, n2 still refuses: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	back.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	time.Sleep(300 * time.Millisecond) // the record of the new connection
+	if st, body := n1.AdminRequest(t, http.MethodPost, "/v1/admin/players/"+uid+"/kick", nil); st != http.StatusOK {
+		t.Fatalf("kick on n1 of a user on n2: %d %s", st, body)
+	}
+	if code := back.WaitClosed(); code != int(protocol.CloseKicked) {
+		t.Fatalf("kicked connection closed with %d, want %d", code, protocol.CloseKicked)
+	}
+}
