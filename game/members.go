@@ -80,7 +80,8 @@ func (r *Room) applyCommand(c *command) {
 		m.client = nil
 		m.droppedAt = w.now
 		w.game.Notice(&w.ctx, NoticeDropped, m.Player)
-		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED, &m.Player, nil)
+		// The others learn until when the seat is held, to show a countdown.
+		r.eventHeld(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED, &m.Player, nil, w.now.Add(r.rt.cfg.DropGrace).UnixMilli())
 	case cmdLeave:
 		if m := w.member(c.seat); m != nil && c.client != nil && m.client != nil && m.client != c.client {
 			// A resume moved the seat to another connection after this
@@ -203,6 +204,11 @@ func (r *Room) collectAll() {
 
 // event broadcasts a RoomEvent to every connected member and observer.
 func (r *Room) event(kind tickroomv1.RoomEventKind, p *Player, res *MatchResult) {
+	r.eventHeld(kind, p, res, 0)
+}
+
+// eventHeld is event with RoomEvent.held_until_ms set (a drop's).
+func (r *Room) eventHeld(kind tickroomv1.RoomEventKind, p *Player, res *MatchResult, heldUntilMs int64) {
 	w := &r.w
 	r.collectAll()
 	for _, m := range w.observers {
@@ -212,7 +218,7 @@ func (r *Room) event(kind tickroomv1.RoomEventKind, p *Player, res *MatchResult)
 		return
 	}
 	ev := &w.ev
-	*ev = tickroomv1.RoomEvent{RoomId: r.id, Kind: kind, Tick: w.tickNo, Phase: tickroomv1.RoomPhase(r.Phase())}
+	*ev = tickroomv1.RoomEvent{RoomId: r.id, Kind: kind, Tick: w.tickNo, Phase: tickroomv1.RoomPhase(r.Phase()), HeldUntilMs: heldUntilMs}
 	if p != nil {
 		ev.Seat, ev.UserId, ev.Name, ev.Spectator = p.Seat, p.UserID, p.Name, p.Spectator
 	}

@@ -353,18 +353,31 @@ type RoomInfo struct {
 	Tick     uint64
 	// Metadata is the room's lobby data (a copy).
 	Metadata map[string]string
+	// PlayerNames are the display names of the first ListedNames seated
+	// players (joined or dropped), in seat order, for a lobby to show.
+	PlayerNames []string
 }
+
+// ListedNames is how many player names a RoomInfo carries at most.
+const ListedNames = 8
 
 // Info returns the room's listing entry; Metadata is a copy.
 func (r *Room) Info() RoomInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var names []string
+	for i := range r.seats[:r.maxPlayers] {
+		if s := &r.seats[i]; (s.state == seatJoined || s.state == seatDropped) && len(names) < ListedNames {
+			names = append(names, s.name)
+		}
+	}
 	return RoomInfo{
 		ID: r.id, Game: r.def.Name, Phase: r.Phase(),
 		Players: r.players, Spectators: r.specs, Observers: r.observers,
 		MaxPlayers: r.maxPlayers, MaxSpectators: r.maxSpectators,
 		Locked: r.locked, Private: r.private, HasPassword: r.password != "",
 		TickRate: r.tickRate, Tick: r.tick.Load(), Metadata: maps.Clone(r.metadata),
+		PlayerNames: names,
 	}
 }
 

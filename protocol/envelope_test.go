@@ -30,6 +30,8 @@ func clientSeeds() []*v1.ClientMessage {
 		{RequestId: 15, Body: &v1.ClientMessage_SendSignal{SendSignal: &v1.SendSignal{ToUserId: "u2", CallId: "c1", Kind: v1.SignalKind_SIGNAL_KIND_OFFER, Data: "v=0"}}},
 		{RequestId: 16, Body: &v1.ClientMessage_GetMatchHistory{GetMatchHistory: &v1.GetMatchHistory{UserId: "u2", BeforeId: 77, Limit: 10}}},
 		{RequestId: 17, Body: &v1.ClientMessage_GetLeaderboard{GetLeaderboard: &v1.GetLeaderboard{Game: "gomoku", Limit: 5}}},
+		{RequestId: 18, Body: &v1.ClientMessage_WatchRooms{WatchRooms: &v1.WatchRooms{WatchId: 1, Game: "gomoku", Metadata: map[string]string{"mode": "ranked"}, FreeSeatsOnly: true, Limit: 50}}},
+		{RequestId: 19, Body: &v1.ClientMessage_UnwatchRooms{UnwatchRooms: &v1.UnwatchRooms{WatchId: 1}}},
 	}
 }
 

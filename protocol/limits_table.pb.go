@@ -47,6 +47,8 @@ func ValidateClientMessage(m *tickroomv1.ClientMessage) error {
 		return validateGetMatchHistory(b.GetMatchHistory)
 	case *tickroomv1.ClientMessage_GetLeaderboard:
 		return validateGetLeaderboard(b.GetLeaderboard)
+	case *tickroomv1.ClientMessage_WatchRooms:
+		return validateWatchRooms(b.WatchRooms)
 	}
 	return nil
 }
@@ -299,6 +301,27 @@ func validateGetLeaderboard(m *tickroomv1.GetLeaderboard) error {
 	}
 	if len(m.Game) > 64 {
 		return Errorf(ErrorBadRequest, "get_leaderboard.game: %d bytes, at most 64", len(m.Game))
+	}
+	return nil
+}
+
+func validateWatchRooms(m *tickroomv1.WatchRooms) error {
+	if m == nil {
+		return nil
+	}
+	if len(m.Game) > 64 {
+		return Errorf(ErrorBadRequest, "watch_rooms.game: %d bytes, at most 64", len(m.Game))
+	}
+	if len(m.Metadata) > 16 {
+		return Errorf(ErrorBadRequest, "watch_rooms.metadata: %d entries, at most 16", len(m.Metadata))
+	}
+	for k, v := range m.Metadata {
+		if len(k) > 64 {
+			return Errorf(ErrorBadRequest, "watch_rooms.metadata: a key of %d bytes, at most 64", len(k))
+		}
+		if len(v) > 256 {
+			return Errorf(ErrorBadRequest, "watch_rooms.metadata: a value of %d bytes, at most 256", len(v))
+		}
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ import { Emitter } from "./emitter.js";
 import { TickroomError } from "./errors.js";
 import { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
 import { ClientMessageSchema, ServerMessageSchema, type ClientMessage, type ServerMessage } from "./gen/tickroom/v1/envelope_pb.js";
-import { CreateRoomSchema, ListRoomsSchema, QuickMatchSchema, type RoomList } from "./gen/tickroom/v1/lobby_pb.js";
+import { CreateRoomSchema, ListRoomsSchema, QuickMatchSchema, UnwatchRoomsSchema, WatchRoomsSchema, type RoomList } from "./gen/tickroom/v1/lobby_pb.js";
 import { InputSchema, JoinRoomSchema, LeaveReason, LeaveRoomSchema, LeftSchema, type Joined, type Left } from "./gen/tickroom/v1/room_pb.js";
 import { PingSchema, type Error as ServerError, type Notification, type Welcome } from "./gen/tickroom/v1/session_pb.js";
 import {
@@ -31,6 +31,7 @@ import { GetLeaderboardSchema, GetMatchHistorySchema, type Leaderboard, type Mat
 import { checkSession } from "./refusal.js";
 import { RequestTracker } from "./requests.js";
 import { Room, type RoomHost, type RoomOptions } from "./room.js";
+import { RoomWatch, type RoomWatchFilter } from "./room-watch.js";
 import { RttEstimator } from "./rtt.js";
 
 /** ClientOptions configures {@link connect}. */
@@ -229,6 +230,8 @@ export class Client extends Emitter<ClientEvents> {
   private readonly roomMap = new Map<string, Room>();
   /** roomRefs maps State.room_ref to its room, learned from keyframes. */
   private readonly roomRefs = new Map<number, Room>();
+  private readonly watches = new Map<number, RoomWatch>();
+  private nextWatchId = 1;
   private readonly now: () => number;
   private welcomeMsg: Welcome | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -299,6 +302,42 @@ export class Client extends Emitter<ClientEvents> {
   async listRooms(filter: ListRoomsFilter = {}): Promise<RoomList> {
     const reply = await this.request({ case: "listRooms", value: create(ListRoomsSchema, filter) });
     return expectBody(reply, "roomList");
+  }
+
+  /**
+   * watchRooms subscribes to a live room list: the RoomWatch holds the
+   * rooms that match now and follows every change the server pushes (at
+   * most a few a second), re-subscribing after a reconnect. Close it when
+   * the list is no longer shown; a connection holds a few watches at most
+   * (ERROR_CODE_LIST_FULL past them).
+   */
+  async watchRooms(filter: RoomWatchFilter = {}): Promise<RoomWatch> {
+    const watch = new RoomWatch({ unwatch: (w) => this.unwatch(w) }, this.nextWatchId++, filter, this.opts.onListenerError);
+    this.watches.set(watch.id, watch);
+    try {
+      await this.subscribe(watch);
+    } catch (err) {
+      this.watches.delete(watch.id);
+      throw err;
+    }
+    return watch;
+  }
+
+  private async subscribe(watch: RoomWatch): Promise<void> {
+    const value = create(WatchRoomsSchema, { ...watch.filter, watchId: watch.id });
+    const list = expectBody(await this.request({ case: "watchRooms", value }), "roomList");
+    if (this.watches.get(watch.id) === watch) watch.handleList(list);
+  }
+
+  private async unwatch(watch: RoomWatch): Promise<void> {
+    if (this.watches.get(watch.id) !== watch) return;
+    this.watches.delete(watch.id);
+    if (this.connection.state !== "open") return; // the server forgets watches with the connection
+    try {
+      await this.request({ case: "unwatchRooms", value: create(UnwatchRoomsSchema, { watchId: watch.id }) });
+    } catch {
+      // The connection dropped meanwhile, which ends the watch as well.
+    }
   }
 
   /** createRoom creates a room and joins it (as a player unless spectate). */
@@ -536,6 +575,9 @@ export class Client extends Emitter<ClientEvents> {
         if (b.value.roomId) this.roomMap.get(b.value.roomId)?.handleChatHistory(b.value);
         this.emit("chatHistory", b.value);
         break;
+      case "roomListUpdate":
+        this.watches.get(b.value.watchId)?.handleUpdate(b.value);
+        break;
       case "directMessage":
         this.emit("direct", b.value);
         break;
@@ -587,6 +629,15 @@ export class Client extends Emitter<ClientEvents> {
     this.emit("welcome", w);
     for (const room of [...this.roomMap.values()]) {
       if (room.live) this.resume(room);
+    }
+    // The server forgot the watches with the old connection. (A watch
+    // whose first subscription was in flight failed with the socket and
+    // is not in the map.)
+    for (const watch of this.watches.values()) {
+      this.subscribe(watch).catch((err: unknown) => {
+        const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
+        if (error.code !== "connection-lost" && error.code !== "not-connected") watch.handleError(error);
+      });
     }
   }
 

@@ -35,6 +35,16 @@ export { Emitter, type Listener } from "./emitter.js";
 export { login, type DeviceStorage, type LoginOptions, type LoginRequest, type Session } from "./login.js";
 export { checkSession, normalizeWebSocketUrl, refusalError, type HandshakeFailure, type SessionCheckOptions } from "./refusal.js";
 export { fetchServerConfig, resolveWebSocketUrl, webSocketUrl, type ServerConfig, type ServerConfigOptions } from "./server-config.js";
+export { RoomWatch, type RoomWatchEvents, type RoomWatchFilter, type RoomWatchHost } from "./room-watch.js";
+export {
+  CLIENT_ERROR_MESSAGES,
+  CLOSE_MESSAGES,
+  ERROR_MESSAGES,
+  LEAVE_MESSAGES,
+  closeMessage,
+  errorMessage,
+  leaveMessage,
+} from "./messages.js";
 export { Room, type RoomEvents, type RoomHost, type RoomOptions } from "./room.js";
 export { interpolateRoom, type RoomInterpolation, type RoomInterpolationOptions } from "./room-interpolation.js";
 export { TickroomError, type TickroomErrorCode, type TickroomErrorDetails } from "./errors.js";

@@ -77,6 +77,7 @@ export class Room extends Emitter<RoomEvents> {
   private readonly outbox: BoundedQueue<QueuedInput>;
   private joinedMsg: Joined;
   private readonly seats = new Map<number, Player>();
+  private readonly held = new Map<number, number>();
   private isLive = true;
   private isResuming = false;
   private password: string;
@@ -134,6 +135,15 @@ export class Room extends Emitter<RoomEvents> {
   /** globals is the game's encoded room-wide message. */
   get globals(): Uint8Array {
     return this.store.globals;
+  }
+
+  /**
+   * heldUntil is when the dropped player in seat stops being held (server
+   * time, Unix ms), from its PLAYER_DROPPED event; undefined when the seat
+   * is not held or the drop came before this client joined.
+   */
+  heldUntil(seat: number): number | undefined {
+    return this.held.get(seat);
   }
 
   /** players maps seat number to the player in it. */
@@ -216,10 +226,13 @@ export class Room extends Emitter<RoomEvents> {
         case RoomEventKind.PLAYER_DROPPED: {
           const connected = ev.kind !== RoomEventKind.PLAYER_DROPPED;
           this.seats.set(ev.seat, create(PlayerSchema, { seat: ev.seat, userId: ev.userId, name: ev.name, connected }));
+          if (connected || !ev.heldUntilMs) this.held.delete(ev.seat);
+          else this.held.set(ev.seat, Number(ev.heldUntilMs));
           break;
         }
         case RoomEventKind.PLAYER_LEFT:
           this.seats.delete(ev.seat);
+          this.held.delete(ev.seat);
           break;
         default:
           break;
@@ -295,5 +308,8 @@ export class Room extends Emitter<RoomEvents> {
   private setPlayers(players: Player[]): void {
     this.seats.clear();
     for (const p of players) this.seats.set(p.seat, p);
+    for (const seat of [...this.held.keys()]) {
+      if (this.seats.get(seat)?.connected !== false) this.held.delete(seat);
+    }
   }
 }

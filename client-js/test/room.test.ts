@@ -90,14 +90,16 @@ describe("Room", () => {
   it("tracks players from room events", () => {
     const { host } = hostStub();
     const room = new Room(host, joined(), "");
-    const ev = (kind: RoomEventKind, seat: number, spectator = false) =>
-      room.handleEvent(create(RoomEventSchema, { roomId: "r", kind, seat, userId: `u${seat}`, name: `n${seat}`, spectator }));
+    const ev = (kind: RoomEventKind, seat: number, spectator = false, heldUntilMs = 0n) =>
+      room.handleEvent(create(RoomEventSchema, { roomId: "r", kind, seat, userId: `u${seat}`, name: `n${seat}`, spectator, heldUntilMs }));
     ev(RoomEventKind.PLAYER_JOINED, 2);
     ev(RoomEventKind.PLAYER_JOINED, 9, true);
-    ev(RoomEventKind.PLAYER_DROPPED, 2);
+    ev(RoomEventKind.PLAYER_DROPPED, 2, false, 1_700_000_030_000n);
     assert.equal(room.players.get(2)?.connected, false);
+    assert.equal(room.heldUntil(2), 1_700_000_030_000);
     ev(RoomEventKind.PLAYER_RESUMED, 2);
     assert.equal(room.players.get(2)?.connected, true);
+    assert.equal(room.heldUntil(2), undefined);
     ev(RoomEventKind.PLAYER_LEFT, 1);
     assert.deepEqual([...room.players.keys()], [2]);
   });

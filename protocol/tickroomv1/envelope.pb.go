@@ -51,6 +51,8 @@ type ClientMessage struct {
 	//	*ClientMessage_SendSignal
 	//	*ClientMessage_GetMatchHistory
 	//	*ClientMessage_GetLeaderboard
+	//	*ClientMessage_WatchRooms
+	//	*ClientMessage_UnwatchRooms
 	Body          isClientMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -262,6 +264,24 @@ func (x *ClientMessage) GetGetLeaderboard() *GetLeaderboard {
 	return nil
 }
 
+func (x *ClientMessage) GetWatchRooms() *WatchRooms {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_WatchRooms); ok {
+			return x.WatchRooms
+		}
+	}
+	return nil
+}
+
+func (x *ClientMessage) GetUnwatchRooms() *UnwatchRooms {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_UnwatchRooms); ok {
+			return x.UnwatchRooms
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Body interface {
 	isClientMessage_Body()
 }
@@ -359,6 +379,17 @@ type ClientMessage_GetLeaderboard struct {
 	GetLeaderboard *GetLeaderboard `protobuf:"bytes,19,opt,name=get_leaderboard,json=getLeaderboard,proto3,oneof"`
 }
 
+type ClientMessage_WatchRooms struct {
+	// watch_rooms subscribes to the room list; the reply is RoomList, then
+	// RoomListUpdate as rooms change.
+	WatchRooms *WatchRooms `protobuf:"bytes,24,opt,name=watch_rooms,json=watchRooms,proto3,oneof"`
+}
+
+type ClientMessage_UnwatchRooms struct {
+	// unwatch_rooms ends a room list subscription; the reply is Ok.
+	UnwatchRooms *UnwatchRooms `protobuf:"bytes,25,opt,name=unwatch_rooms,json=unwatchRooms,proto3,oneof"`
+}
+
 func (*ClientMessage_Input) isClientMessage_Body() {}
 
 func (*ClientMessage_Ping) isClientMessage_Body() {}
@@ -395,6 +426,10 @@ func (*ClientMessage_GetMatchHistory) isClientMessage_Body() {}
 
 func (*ClientMessage_GetLeaderboard) isClientMessage_Body() {}
 
+func (*ClientMessage_WatchRooms) isClientMessage_Body() {}
+
+func (*ClientMessage_UnwatchRooms) isClientMessage_Body() {}
+
 // ServerMessage is every message the server sends: one per binary WebSocket
 // message.
 type ServerMessage struct {
@@ -428,6 +463,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Redirect
 	//	*ServerMessage_MatchHistory
 	//	*ServerMessage_Leaderboard
+	//	*ServerMessage_RoomListUpdate
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -675,6 +711,15 @@ func (x *ServerMessage) GetLeaderboard() *Leaderboard {
 	return nil
 }
 
+func (x *ServerMessage) GetRoomListUpdate() *RoomListUpdate {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_RoomListUpdate); ok {
+			return x.RoomListUpdate
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -791,6 +836,11 @@ type ServerMessage_Leaderboard struct {
 	Leaderboard *Leaderboard `protobuf:"bytes,23,opt,name=leaderboard,proto3,oneof"`
 }
 
+type ServerMessage_RoomListUpdate struct {
+	// room_list_update is a change to a room list the client watches.
+	RoomListUpdate *RoomListUpdate `protobuf:"bytes,24,opt,name=room_list_update,json=roomListUpdate,proto3,oneof"`
+}
+
 func (*ServerMessage_State) isServerMessage_Body() {}
 
 func (*ServerMessage_RoomEvent) isServerMessage_Body() {}
@@ -835,11 +885,13 @@ func (*ServerMessage_MatchHistory) isServerMessage_Body() {}
 
 func (*ServerMessage_Leaderboard) isServerMessage_Body() {}
 
+func (*ServerMessage_RoomListUpdate) isServerMessage_Body() {}
+
 var File_tickroom_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x19tickroom/v1/records.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xe7\b\n" +
+	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x19tickroom/v1/records.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xe5\t\n" +
 	"\rClientMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -869,8 +921,12 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\vsend_signal\x18\x11 \x01(\v2\x17.tickroom.v1.SendSignalH\x00R\n" +
 	"sendSignal\x12J\n" +
 	"\x11get_match_history\x18\x12 \x01(\v2\x1c.tickroom.v1.GetMatchHistoryH\x00R\x0fgetMatchHistory\x12F\n" +
-	"\x0fget_leaderboard\x18\x13 \x01(\v2\x1b.tickroom.v1.GetLeaderboardH\x00R\x0egetLeaderboardB\x06\n" +
-	"\x04body\"\xe2\t\n" +
+	"\x0fget_leaderboard\x18\x13 \x01(\v2\x1b.tickroom.v1.GetLeaderboardH\x00R\x0egetLeaderboard\x12:\n" +
+	"\vwatch_rooms\x18\x18 \x01(\v2\x17.tickroom.v1.WatchRoomsH\x00R\n" +
+	"watchRooms\x12@\n" +
+	"\runwatch_rooms\x18\x19 \x01(\v2\x19.tickroom.v1.UnwatchRoomsH\x00R\funwatchRoomsB\x06\n" +
+	"\x04body\"\xab\n" +
+	"\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -897,7 +953,8 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\x06signal\x18\x14 \x01(\v2\x13.tickroom.v1.SignalH\x00R\x06signal\x123\n" +
 	"\bredirect\x18\x15 \x01(\v2\x15.tickroom.v1.RedirectH\x00R\bredirect\x12@\n" +
 	"\rmatch_history\x18\x16 \x01(\v2\x19.tickroom.v1.MatchHistoryH\x00R\fmatchHistory\x12<\n" +
-	"\vleaderboard\x18\x17 \x01(\v2\x18.tickroom.v1.LeaderboardH\x00R\vleaderboardB\x06\n" +
+	"\vleaderboard\x18\x17 \x01(\v2\x18.tickroom.v1.LeaderboardH\x00R\vleaderboard\x12G\n" +
+	"\x10room_list_update\x18\x18 \x01(\v2\x1b.tickroom.v1.RoomListUpdateH\x00R\x0eroomListUpdateB\x06\n" +
 	"\x04bodyB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
@@ -934,28 +991,31 @@ var file_tickroom_v1_envelope_proto_goTypes = []any{
 	(*SendSignal)(nil),      // 17: tickroom.v1.SendSignal
 	(*GetMatchHistory)(nil), // 18: tickroom.v1.GetMatchHistory
 	(*GetLeaderboard)(nil),  // 19: tickroom.v1.GetLeaderboard
-	(*State)(nil),           // 20: tickroom.v1.State
-	(*RoomEvent)(nil),       // 21: tickroom.v1.RoomEvent
-	(*GameMessage)(nil),     // 22: tickroom.v1.GameMessage
-	(*Error)(nil),           // 23: tickroom.v1.Error
-	(*Welcome)(nil),         // 24: tickroom.v1.Welcome
-	(*Pong)(nil),            // 25: tickroom.v1.Pong
-	(*RoomList)(nil),        // 26: tickroom.v1.RoomList
-	(*Joined)(nil),          // 27: tickroom.v1.Joined
-	(*Left)(nil),            // 28: tickroom.v1.Left
-	(*Chat)(nil),            // 29: tickroom.v1.Chat
-	(*DirectMessage)(nil),   // 30: tickroom.v1.DirectMessage
-	(*ChatHistory)(nil),     // 31: tickroom.v1.ChatHistory
-	(*Presence)(nil),        // 32: tickroom.v1.Presence
-	(*PresenceList)(nil),    // 33: tickroom.v1.PresenceList
-	(*Notification)(nil),    // 34: tickroom.v1.Notification
-	(*Ok)(nil),              // 35: tickroom.v1.Ok
-	(*FriendRequest)(nil),   // 36: tickroom.v1.FriendRequest
-	(*FriendAnswer)(nil),    // 37: tickroom.v1.FriendAnswer
-	(*Signal)(nil),          // 38: tickroom.v1.Signal
-	(*Redirect)(nil),        // 39: tickroom.v1.Redirect
-	(*MatchHistory)(nil),    // 40: tickroom.v1.MatchHistory
-	(*Leaderboard)(nil),     // 41: tickroom.v1.Leaderboard
+	(*WatchRooms)(nil),      // 20: tickroom.v1.WatchRooms
+	(*UnwatchRooms)(nil),    // 21: tickroom.v1.UnwatchRooms
+	(*State)(nil),           // 22: tickroom.v1.State
+	(*RoomEvent)(nil),       // 23: tickroom.v1.RoomEvent
+	(*GameMessage)(nil),     // 24: tickroom.v1.GameMessage
+	(*Error)(nil),           // 25: tickroom.v1.Error
+	(*Welcome)(nil),         // 26: tickroom.v1.Welcome
+	(*Pong)(nil),            // 27: tickroom.v1.Pong
+	(*RoomList)(nil),        // 28: tickroom.v1.RoomList
+	(*Joined)(nil),          // 29: tickroom.v1.Joined
+	(*Left)(nil),            // 30: tickroom.v1.Left
+	(*Chat)(nil),            // 31: tickroom.v1.Chat
+	(*DirectMessage)(nil),   // 32: tickroom.v1.DirectMessage
+	(*ChatHistory)(nil),     // 33: tickroom.v1.ChatHistory
+	(*Presence)(nil),        // 34: tickroom.v1.Presence
+	(*PresenceList)(nil),    // 35: tickroom.v1.PresenceList
+	(*Notification)(nil),    // 36: tickroom.v1.Notification
+	(*Ok)(nil),              // 37: tickroom.v1.Ok
+	(*FriendRequest)(nil),   // 38: tickroom.v1.FriendRequest
+	(*FriendAnswer)(nil),    // 39: tickroom.v1.FriendAnswer
+	(*Signal)(nil),          // 40: tickroom.v1.Signal
+	(*Redirect)(nil),        // 41: tickroom.v1.Redirect
+	(*MatchHistory)(nil),    // 42: tickroom.v1.MatchHistory
+	(*Leaderboard)(nil),     // 43: tickroom.v1.Leaderboard
+	(*RoomListUpdate)(nil),  // 44: tickroom.v1.RoomListUpdate
 }
 var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ClientMessage.input:type_name -> tickroom.v1.Input
@@ -976,33 +1036,36 @@ var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	17, // 15: tickroom.v1.ClientMessage.send_signal:type_name -> tickroom.v1.SendSignal
 	18, // 16: tickroom.v1.ClientMessage.get_match_history:type_name -> tickroom.v1.GetMatchHistory
 	19, // 17: tickroom.v1.ClientMessage.get_leaderboard:type_name -> tickroom.v1.GetLeaderboard
-	20, // 18: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
-	21, // 19: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
-	22, // 20: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
-	23, // 21: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
-	24, // 22: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
-	25, // 23: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
-	26, // 24: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
-	27, // 25: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
-	28, // 26: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
-	29, // 27: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
-	30, // 28: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
-	31, // 29: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
-	32, // 30: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
-	33, // 31: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
-	34, // 32: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
-	35, // 33: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
-	36, // 34: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
-	37, // 35: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
-	38, // 36: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
-	39, // 37: tickroom.v1.ServerMessage.redirect:type_name -> tickroom.v1.Redirect
-	40, // 38: tickroom.v1.ServerMessage.match_history:type_name -> tickroom.v1.MatchHistory
-	41, // 39: tickroom.v1.ServerMessage.leaderboard:type_name -> tickroom.v1.Leaderboard
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	20, // 18: tickroom.v1.ClientMessage.watch_rooms:type_name -> tickroom.v1.WatchRooms
+	21, // 19: tickroom.v1.ClientMessage.unwatch_rooms:type_name -> tickroom.v1.UnwatchRooms
+	22, // 20: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
+	23, // 21: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
+	24, // 22: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
+	25, // 23: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
+	26, // 24: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
+	27, // 25: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
+	28, // 26: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
+	29, // 27: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
+	30, // 28: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
+	31, // 29: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
+	32, // 30: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
+	33, // 31: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
+	34, // 32: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
+	35, // 33: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
+	36, // 34: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
+	37, // 35: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
+	38, // 36: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
+	39, // 37: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
+	40, // 38: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
+	41, // 39: tickroom.v1.ServerMessage.redirect:type_name -> tickroom.v1.Redirect
+	42, // 40: tickroom.v1.ServerMessage.match_history:type_name -> tickroom.v1.MatchHistory
+	43, // 41: tickroom.v1.ServerMessage.leaderboard:type_name -> tickroom.v1.Leaderboard
+	44, // 42: tickroom.v1.ServerMessage.room_list_update:type_name -> tickroom.v1.RoomListUpdate
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_envelope_proto_init() }
@@ -1035,6 +1098,8 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ClientMessage_SendSignal)(nil),
 		(*ClientMessage_GetMatchHistory)(nil),
 		(*ClientMessage_GetLeaderboard)(nil),
+		(*ClientMessage_WatchRooms)(nil),
+		(*ClientMessage_UnwatchRooms)(nil),
 	}
 	file_tickroom_v1_envelope_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerMessage_State)(nil),
@@ -1059,6 +1124,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ServerMessage_Redirect)(nil),
 		(*ServerMessage_MatchHistory)(nil),
 		(*ServerMessage_Leaderboard)(nil),
+		(*ServerMessage_RoomListUpdate)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -201,6 +201,24 @@ func (m *ClientMessage_GetLeaderboard) CloneVT() isClientMessage_Body {
 	return r
 }
 
+func (m *ClientMessage_WatchRooms) CloneVT() isClientMessage_Body {
+	if m == nil {
+		return (*ClientMessage_WatchRooms)(nil)
+	}
+	r := new(ClientMessage_WatchRooms)
+	r.WatchRooms = m.WatchRooms.CloneVT()
+	return r
+}
+
+func (m *ClientMessage_UnwatchRooms) CloneVT() isClientMessage_Body {
+	if m == nil {
+		return (*ClientMessage_UnwatchRooms)(nil)
+	}
+	r := new(ClientMessage_UnwatchRooms)
+	r.UnwatchRooms = m.UnwatchRooms.CloneVT()
+	return r
+}
+
 func (m *ServerMessage) CloneVT() *ServerMessage {
 	if m == nil {
 		return (*ServerMessage)(nil)
@@ -416,6 +434,15 @@ func (m *ServerMessage_Leaderboard) CloneVT() isServerMessage_Body {
 	}
 	r := new(ServerMessage_Leaderboard)
 	r.Leaderboard = m.Leaderboard.CloneVT()
+	return r
+}
+
+func (m *ServerMessage_RoomListUpdate) CloneVT() isServerMessage_Body {
+	if m == nil {
+		return (*ServerMessage_RoomListUpdate)(nil)
+	}
+	r := new(ServerMessage_RoomListUpdate)
+	r.RoomListUpdate = m.RoomListUpdate.CloneVT()
 	return r
 }
 
@@ -892,6 +919,56 @@ func (this *ClientMessage_GetLeaderboard) EqualVT(thatIface isClientMessage_Body
 		}
 		if q == nil {
 			q = &GetLeaderboard{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *ClientMessage_WatchRooms) EqualVT(thatIface isClientMessage_Body) bool {
+	that, ok := thatIface.(*ClientMessage_WatchRooms)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.WatchRooms, that.WatchRooms; p != q {
+		if p == nil {
+			p = &WatchRooms{}
+		}
+		if q == nil {
+			q = &WatchRooms{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *ClientMessage_UnwatchRooms) EqualVT(thatIface isClientMessage_Body) bool {
+	that, ok := thatIface.(*ClientMessage_UnwatchRooms)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.UnwatchRooms, that.UnwatchRooms; p != q {
+		if p == nil {
+			p = &UnwatchRooms{}
+		}
+		if q == nil {
+			q = &UnwatchRooms{}
 		}
 		if !p.EqualVT(q) {
 			return false
@@ -1481,6 +1558,31 @@ func (this *ServerMessage_Leaderboard) EqualVT(thatIface isServerMessage_Body) b
 	return true
 }
 
+func (this *ServerMessage_RoomListUpdate) EqualVT(thatIface isServerMessage_Body) bool {
+	that, ok := thatIface.(*ServerMessage_RoomListUpdate)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.RoomListUpdate, that.RoomListUpdate; p != q {
+		if p == nil {
+			p = &RoomListUpdate{}
+		}
+		if q == nil {
+			q = &RoomListUpdate{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *ClientMessage) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -1875,6 +1977,48 @@ func (m *ClientMessage_GetLeaderboard) MarshalToSizedBufferVT(dAtA []byte) (int,
 		dAtA[i] = 0x1
 		i--
 		dAtA[i] = 0x9a
+	}
+	return len(dAtA) - i, nil
+}
+func (m *ClientMessage_WatchRooms) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ClientMessage_WatchRooms) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.WatchRooms != nil {
+		size, err := m.WatchRooms.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xc2
+	}
+	return len(dAtA) - i, nil
+}
+func (m *ClientMessage_UnwatchRooms) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ClientMessage_UnwatchRooms) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.UnwatchRooms != nil {
+		size, err := m.UnwatchRooms.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xca
 	}
 	return len(dAtA) - i, nil
 }
@@ -2359,6 +2503,27 @@ func (m *ServerMessage_Leaderboard) MarshalToSizedBufferVT(dAtA []byte) (int, er
 	}
 	return len(dAtA) - i, nil
 }
+func (m *ServerMessage_RoomListUpdate) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ServerMessage_RoomListUpdate) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.RoomListUpdate != nil {
+		size, err := m.RoomListUpdate.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xc2
+	}
+	return len(dAtA) - i, nil
+}
 func (m *ClientMessage) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -2587,6 +2752,30 @@ func (m *ClientMessage_GetLeaderboard) SizeVT() (n int) {
 	_ = l
 	if m.GetLeaderboard != nil {
 		l = m.GetLeaderboard.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ClientMessage_WatchRooms) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.WatchRooms != nil {
+		l = m.WatchRooms.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ClientMessage_UnwatchRooms) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.UnwatchRooms != nil {
+		l = m.UnwatchRooms.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -2867,6 +3056,18 @@ func (m *ServerMessage_Leaderboard) SizeVT() (n int) {
 	_ = l
 	if m.Leaderboard != nil {
 		l = m.Leaderboard.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ServerMessage_RoomListUpdate) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.RoomListUpdate != nil {
+		l = m.RoomListUpdate.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -3655,6 +3856,88 @@ func (m *ClientMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ClientMessage_GetLeaderboard{GetLeaderboard: v}
+			}
+			iNdEx = postIndex
+		case 24:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field WatchRooms", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ClientMessage_WatchRooms); ok {
+				if err := oneof.WatchRooms.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &WatchRooms{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ClientMessage_WatchRooms{WatchRooms: v}
+			}
+			iNdEx = postIndex
+		case 25:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field UnwatchRooms", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ClientMessage_UnwatchRooms); ok {
+				if err := oneof.UnwatchRooms.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &UnwatchRooms{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ClientMessage_UnwatchRooms{UnwatchRooms: v}
 			}
 			iNdEx = postIndex
 		default:
@@ -4627,6 +4910,47 @@ func (m *ServerMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ServerMessage_Leaderboard{Leaderboard: v}
+			}
+			iNdEx = postIndex
+		case 24:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RoomListUpdate", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ServerMessage_RoomListUpdate); ok {
+				if err := oneof.RoomListUpdate.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &RoomListUpdate{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ServerMessage_RoomListUpdate{RoomListUpdate: v}
 			}
 			iNdEx = postIndex
 		default:

@@ -125,7 +125,10 @@ type RoomInfo struct {
 	// has_password is true when joining needs a password.
 	HasPassword bool `protobuf:"varint,7,opt,name=has_password,json=hasPassword,proto3" json:"has_password,omitempty"`
 	// tick is the room's current tick; 0 before it starts.
-	Tick          uint64 `protobuf:"varint,8,opt,name=tick,proto3" json:"tick,omitempty"`
+	Tick uint64 `protobuf:"varint,8,opt,name=tick,proto3" json:"tick,omitempty"`
+	// player_names are the display names of the first eight seated players
+	// (connected or within their resume window), in seat order.
+	PlayerNames   []string `protobuf:"bytes,9,rep,name=player_names,json=playerNames,proto3" json:"player_names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -216,6 +219,13 @@ func (x *RoomInfo) GetTick() uint64 {
 	return 0
 }
 
+func (x *RoomInfo) GetPlayerNames() []string {
+	if x != nil {
+		return x.PlayerNames
+	}
+	return nil
+}
+
 // RoomList answers ListRooms.
 type RoomList struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -271,6 +281,212 @@ func (x *RoomList) GetNextPageToken() string {
 	return ""
 }
 
+// WatchRooms subscribes to the listed rooms that match its filters, which
+// work as in ListRooms. The reply is a RoomList of the rooms that match now
+// (at most limit, the first by id), then RoomListUpdate messages with
+// watch_id as rooms are created, change seats or phase, or close. Updates
+// are coalesced: a watch gets at most a few a second (docs/limits.md), each
+// carrying the latest state of every room that changed since the last. A
+// connection holds a bounded number of watches; one more is
+// ERROR_CODE_LIST_FULL. A WatchRooms with the id of a watch the connection
+// holds replaces it.
+type WatchRooms struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// watch_id is the client's name for the subscription, echoed in updates.
+	WatchId uint32 `protobuf:"varint,1,opt,name=watch_id,json=watchId,proto3" json:"watch_id,omitempty"`
+	// game, when set, keeps rooms of that game only.
+	Game string `protobuf:"bytes,2,opt,name=game,proto3" json:"game,omitempty"`
+	// metadata keeps rooms whose metadata has every one of these key/value
+	// pairs.
+	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// free_seats_only keeps rooms with at least one free player seat.
+	FreeSeatsOnly bool `protobuf:"varint,4,opt,name=free_seats_only,json=freeSeatsOnly,proto3" json:"free_seats_only,omitempty"`
+	// limit caps the rooms in the list; 0 means the server's default, and
+	// the server caps it at its own maximum. When more rooms match, the list
+	// holds the first by id and takes others in as it shrinks.
+	Limit         uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRooms) Reset() {
+	*x = WatchRooms{}
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRooms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRooms) ProtoMessage() {}
+
+func (x *WatchRooms) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRooms.ProtoReflect.Descriptor instead.
+func (*WatchRooms) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_lobby_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchRooms) GetWatchId() uint32 {
+	if x != nil {
+		return x.WatchId
+	}
+	return 0
+}
+
+func (x *WatchRooms) GetGame() string {
+	if x != nil {
+		return x.Game
+	}
+	return ""
+}
+
+func (x *WatchRooms) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *WatchRooms) GetFreeSeatsOnly() bool {
+	if x != nil {
+		return x.FreeSeatsOnly
+	}
+	return false
+}
+
+func (x *WatchRooms) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// UnwatchRooms ends a room list subscription. The reply is Ok, or
+// ERROR_CODE_BAD_REQUEST when no watch has that id.
+type UnwatchRooms struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// watch_id names the subscription.
+	WatchId       uint32 `protobuf:"varint,1,opt,name=watch_id,json=watchId,proto3" json:"watch_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnwatchRooms) Reset() {
+	*x = UnwatchRooms{}
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnwatchRooms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnwatchRooms) ProtoMessage() {}
+
+func (x *UnwatchRooms) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnwatchRooms.ProtoReflect.Descriptor instead.
+func (*UnwatchRooms) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_lobby_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UnwatchRooms) GetWatchId() uint32 {
+	if x != nil {
+		return x.WatchId
+	}
+	return 0
+}
+
+// RoomListUpdate changes a watched room list: rooms in upserted replace (or
+// join) the client's list; rooms in removed leave it (closed, no longer
+// matching the filter, or pushed out by the limit).
+type RoomListUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// watch_id is the subscription's id from WatchRooms.
+	WatchId uint32 `protobuf:"varint,1,opt,name=watch_id,json=watchId,proto3" json:"watch_id,omitempty"`
+	// upserted are the rooms that joined the list or changed.
+	Upserted []*RoomInfo `protobuf:"bytes,2,rep,name=upserted,proto3" json:"upserted,omitempty"`
+	// removed are the ids of the rooms that left the list.
+	Removed       []string `protobuf:"bytes,3,rep,name=removed,proto3" json:"removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomListUpdate) Reset() {
+	*x = RoomListUpdate{}
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomListUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomListUpdate) ProtoMessage() {}
+
+func (x *RoomListUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomListUpdate.ProtoReflect.Descriptor instead.
+func (*RoomListUpdate) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_lobby_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RoomListUpdate) GetWatchId() uint32 {
+	if x != nil {
+		return x.WatchId
+	}
+	return 0
+}
+
+func (x *RoomListUpdate) GetUpserted() []*RoomInfo {
+	if x != nil {
+		return x.Upserted
+	}
+	return nil
+}
+
+func (x *RoomListUpdate) GetRemoved() []string {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
 // CreateRoom creates a room and seats the sender in it. The reply is Joined.
 type CreateRoom struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -298,7 +514,7 @@ type CreateRoom struct {
 
 func (x *CreateRoom) Reset() {
 	*x = CreateRoom{}
-	mi := &file_tickroom_v1_lobby_proto_msgTypes[3]
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -310,7 +526,7 @@ func (x *CreateRoom) String() string {
 func (*CreateRoom) ProtoMessage() {}
 
 func (x *CreateRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_lobby_proto_msgTypes[3]
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -323,7 +539,7 @@ func (x *CreateRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRoom.ProtoReflect.Descriptor instead.
 func (*CreateRoom) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_lobby_proto_rawDescGZIP(), []int{3}
+	return file_tickroom_v1_lobby_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateRoom) GetGame() string {
@@ -403,7 +619,7 @@ type QuickMatch struct {
 
 func (x *QuickMatch) Reset() {
 	*x = QuickMatch{}
-	mi := &file_tickroom_v1_lobby_proto_msgTypes[4]
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -415,7 +631,7 @@ func (x *QuickMatch) String() string {
 func (*QuickMatch) ProtoMessage() {}
 
 func (x *QuickMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_lobby_proto_msgTypes[4]
+	mi := &file_tickroom_v1_lobby_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -428,7 +644,7 @@ func (x *QuickMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuickMatch.ProtoReflect.Descriptor instead.
 func (*QuickMatch) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_lobby_proto_rawDescGZIP(), []int{4}
+	return file_tickroom_v1_lobby_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *QuickMatch) GetGame() string {
@@ -473,7 +689,7 @@ const file_tickroom_v1_lobby_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\tpageToken\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc7\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xea\x02\n" +
 	"\bRoomInfo\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04game\x18\x02 \x01(\tR\x04game\x12?\n" +
@@ -485,13 +701,30 @@ const file_tickroom_v1_lobby_proto_rawDesc = "" +
 	"spectators\x18\x06 \x01(\rR\n" +
 	"spectators\x12!\n" +
 	"\fhas_password\x18\a \x01(\bR\vhasPassword\x12\x12\n" +
-	"\x04tick\x18\b \x01(\x04R\x04tick\x1a;\n" +
+	"\x04tick\x18\b \x01(\x04R\x04tick\x12!\n" +
+	"\fplayer_names\x18\t \x03(\tR\vplayerNames\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"_\n" +
 	"\bRoomList\x12+\n" +
 	"\x05rooms\x18\x01 \x03(\v2\x15.tickroom.v1.RoomInfoR\x05rooms\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdb\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x02\n" +
+	"\n" +
+	"WatchRooms\x12\x19\n" +
+	"\bwatch_id\x18\x01 \x01(\rR\awatchId\x12\x1a\n" +
+	"\x04game\x18\x02 \x01(\tB\x06\x8a\xce\x18\x02\b@R\x04game\x12N\n" +
+	"\bmetadata\x18\x03 \x03(\v2%.tickroom.v1.WatchRooms.MetadataEntryB\v\x8a\xce\x18\a\b\x80\x02\x10\x10\x18@R\bmetadata\x12&\n" +
+	"\x0ffree_seats_only\x18\x04 \x01(\bR\rfreeSeatsOnly\x12\x14\n" +
+	"\x05limit\x18\x05 \x01(\rR\x05limit\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\")\n" +
+	"\fUnwatchRooms\x12\x19\n" +
+	"\bwatch_id\x18\x01 \x01(\rR\awatchId\"x\n" +
+	"\x0eRoomListUpdate\x12\x19\n" +
+	"\bwatch_id\x18\x01 \x01(\rR\awatchId\x121\n" +
+	"\bupserted\x18\x02 \x03(\v2\x15.tickroom.v1.RoomInfoR\bupserted\x12\x18\n" +
+	"\aremoved\x18\x03 \x03(\tR\aremoved\"\xdb\x03\n" +
 	"\n" +
 	"CreateRoom\x12\x1a\n" +
 	"\x04game\x18\x01 \x01(\tB\x06\x8a\xce\x18\x02\b@R\x04game\x12M\n" +
@@ -532,31 +765,37 @@ func file_tickroom_v1_lobby_proto_rawDescGZIP() []byte {
 	return file_tickroom_v1_lobby_proto_rawDescData
 }
 
-var file_tickroom_v1_lobby_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_tickroom_v1_lobby_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tickroom_v1_lobby_proto_goTypes = []any{
-	(*ListRooms)(nil),  // 0: tickroom.v1.ListRooms
-	(*RoomInfo)(nil),   // 1: tickroom.v1.RoomInfo
-	(*RoomList)(nil),   // 2: tickroom.v1.RoomList
-	(*CreateRoom)(nil), // 3: tickroom.v1.CreateRoom
-	(*QuickMatch)(nil), // 4: tickroom.v1.QuickMatch
-	nil,                // 5: tickroom.v1.ListRooms.MetadataEntry
-	nil,                // 6: tickroom.v1.RoomInfo.MetadataEntry
-	nil,                // 7: tickroom.v1.CreateRoom.OptionsEntry
-	nil,                // 8: tickroom.v1.CreateRoom.MetadataEntry
-	nil,                // 9: tickroom.v1.QuickMatch.OptionsEntry
+	(*ListRooms)(nil),      // 0: tickroom.v1.ListRooms
+	(*RoomInfo)(nil),       // 1: tickroom.v1.RoomInfo
+	(*RoomList)(nil),       // 2: tickroom.v1.RoomList
+	(*WatchRooms)(nil),     // 3: tickroom.v1.WatchRooms
+	(*UnwatchRooms)(nil),   // 4: tickroom.v1.UnwatchRooms
+	(*RoomListUpdate)(nil), // 5: tickroom.v1.RoomListUpdate
+	(*CreateRoom)(nil),     // 6: tickroom.v1.CreateRoom
+	(*QuickMatch)(nil),     // 7: tickroom.v1.QuickMatch
+	nil,                    // 8: tickroom.v1.ListRooms.MetadataEntry
+	nil,                    // 9: tickroom.v1.RoomInfo.MetadataEntry
+	nil,                    // 10: tickroom.v1.WatchRooms.MetadataEntry
+	nil,                    // 11: tickroom.v1.CreateRoom.OptionsEntry
+	nil,                    // 12: tickroom.v1.CreateRoom.MetadataEntry
+	nil,                    // 13: tickroom.v1.QuickMatch.OptionsEntry
 }
 var file_tickroom_v1_lobby_proto_depIdxs = []int32{
-	5, // 0: tickroom.v1.ListRooms.metadata:type_name -> tickroom.v1.ListRooms.MetadataEntry
-	6, // 1: tickroom.v1.RoomInfo.metadata:type_name -> tickroom.v1.RoomInfo.MetadataEntry
-	1, // 2: tickroom.v1.RoomList.rooms:type_name -> tickroom.v1.RoomInfo
-	7, // 3: tickroom.v1.CreateRoom.options:type_name -> tickroom.v1.CreateRoom.OptionsEntry
-	8, // 4: tickroom.v1.CreateRoom.metadata:type_name -> tickroom.v1.CreateRoom.MetadataEntry
-	9, // 5: tickroom.v1.QuickMatch.options:type_name -> tickroom.v1.QuickMatch.OptionsEntry
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	8,  // 0: tickroom.v1.ListRooms.metadata:type_name -> tickroom.v1.ListRooms.MetadataEntry
+	9,  // 1: tickroom.v1.RoomInfo.metadata:type_name -> tickroom.v1.RoomInfo.MetadataEntry
+	1,  // 2: tickroom.v1.RoomList.rooms:type_name -> tickroom.v1.RoomInfo
+	10, // 3: tickroom.v1.WatchRooms.metadata:type_name -> tickroom.v1.WatchRooms.MetadataEntry
+	1,  // 4: tickroom.v1.RoomListUpdate.upserted:type_name -> tickroom.v1.RoomInfo
+	11, // 5: tickroom.v1.CreateRoom.options:type_name -> tickroom.v1.CreateRoom.OptionsEntry
+	12, // 6: tickroom.v1.CreateRoom.metadata:type_name -> tickroom.v1.CreateRoom.MetadataEntry
+	13, // 7: tickroom.v1.QuickMatch.options:type_name -> tickroom.v1.QuickMatch.OptionsEntry
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_lobby_proto_init() }
@@ -571,7 +810,7 @@ func file_tickroom_v1_lobby_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_lobby_proto_rawDesc), len(file_tickroom_v1_lobby_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

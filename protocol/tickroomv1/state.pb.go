@@ -391,7 +391,11 @@ type RoomEvent struct {
 	// phase is the room's phase after the event.
 	Phase RoomPhase `protobuf:"varint,8,opt,name=phase,proto3,enum=tickroom.v1.RoomPhase" json:"phase,omitempty"`
 	// result is set for ROOM_EVENT_KIND_MATCH_ENDED.
-	Result        *MatchResult `protobuf:"bytes,9,opt,name=result,proto3" json:"result,omitempty"`
+	Result *MatchResult `protobuf:"bytes,9,opt,name=result,proto3" json:"result,omitempty"`
+	// held_until_ms, for ROOM_EVENT_KIND_PLAYER_DROPPED, is when the seat
+	// stops being held (Unix milliseconds): without a resume by then the
+	// player leaves with LEAVE_REASON_SEAT_EXPIRED.
+	HeldUntilMs   int64 `protobuf:"varint,10,opt,name=held_until_ms,json=heldUntilMs,proto3" json:"held_until_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -489,6 +493,13 @@ func (x *RoomEvent) GetResult() *MatchResult {
 	return nil
 }
 
+func (x *RoomEvent) GetHeldUntilMs() int64 {
+	if x != nil {
+		return x.HeldUntilMs
+	}
+	return 0
+}
+
 // GameMessage is a game-specific reliable message to one or all members, such
 // as gomoku's "illegal move" error. Its code and data are the game's own.
 type GameMessage struct {
@@ -580,7 +591,7 @@ const file_tickroom_v1_state_proto_rawDesc = "" +
 	"\x06scores\x18\x04 \x03(\v2\x16.tickroom.v1.SeatScoreR\x06scores\"9\n" +
 	"\tSeatScore\x12\x12\n" +
 	"\x04seat\x18\x01 \x01(\rR\x04seat\x12\x18\n" +
-	"\x05score\x18\x02 \x01(\x03B\x020\x02R\x05score\"\xa7\x02\n" +
+	"\x05score\x18\x02 \x01(\x03B\x020\x02R\x05score\"\xcf\x02\n" +
 	"\tRoomEvent\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12.\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1a.tickroom.v1.RoomEventKindR\x04kind\x12\x12\n" +
@@ -590,7 +601,9 @@ const file_tickroom_v1_state_proto_rawDesc = "" +
 	"\x04name\x18\x06 \x01(\tR\x04name\x12\x1c\n" +
 	"\tspectator\x18\a \x01(\bR\tspectator\x12,\n" +
 	"\x05phase\x18\b \x01(\x0e2\x16.tickroom.v1.RoomPhaseR\x05phase\x120\n" +
-	"\x06result\x18\t \x01(\v2\x18.tickroom.v1.MatchResultR\x06result\"b\n" +
+	"\x06result\x18\t \x01(\v2\x18.tickroom.v1.MatchResultR\x06result\x12&\n" +
+	"\rheld_until_ms\x18\n" +
+	" \x01(\x03B\x020\x02R\vheldUntilMs\"b\n" +
 	"\vGameMessage\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\rR\x04code\x12\x12\n" +

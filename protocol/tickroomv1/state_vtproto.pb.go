@@ -111,6 +111,7 @@ func (m *RoomEvent) CloneVT() *RoomEvent {
 	r.Spectator = m.Spectator
 	r.Phase = m.Phase
 	r.Result = m.Result.CloneVT()
+	r.HeldUntilMs = m.HeldUntilMs
 	if len(m.unknownFields) > 0 {
 		r.unknownFields = make([]byte, len(m.unknownFields))
 		copy(r.unknownFields, m.unknownFields)
@@ -281,6 +282,9 @@ func (this *RoomEvent) EqualVT(that *RoomEvent) bool {
 		return false
 	}
 	if !this.Result.EqualVT(that.Result) {
+		return false
+	}
+	if this.HeldUntilMs != that.HeldUntilMs {
 		return false
 	}
 	return string(this.unknownFields) == string(that.unknownFields)
@@ -545,6 +549,11 @@ func (m *RoomEvent) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.HeldUntilMs != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.HeldUntilMs))
+		i--
+		dAtA[i] = 0x50
+	}
 	if m.Result != nil {
 		size, err := m.Result.MarshalToSizedBufferVT(dAtA[:i])
 		if err != nil {
@@ -781,6 +790,9 @@ func (m *RoomEvent) SizeVT() (n int) {
 	if m.Result != nil {
 		l = m.Result.SizeVT()
 		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	if m.HeldUntilMs != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.HeldUntilMs))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -1578,6 +1590,25 @@ func (m *RoomEvent) UnmarshalVT(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		case 10:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field HeldUntilMs", wireType)
+			}
+			m.HeldUntilMs = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.HeldUntilMs |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/gomoku"
@@ -26,7 +27,7 @@ func move(x, y uint32) []byte {
 func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{games: withGomoku})
-	black, _ := e.connect("black")
+	black, bw := e.connect("black")
 	white, _ := e.connect("white")
 	jb := joined(t, black.Request(quickMatch("gomoku")))
 	jw := joined(t, white.Request(quickMatch("gomoku")))
@@ -64,6 +65,7 @@ func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 	// White's network goes away mid-game.
 	before := white.entities(room)
 	lastTick, _, _, _ := white.world(room)
+	dropped := time.Now()
 	white.WS.UnderlyingConn().Close()
 	white.WaitClosed()
 	ev := black.Next(func(m *tickroomv1.ServerMessage) bool {
@@ -71,6 +73,12 @@ func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 	}).GetRoomEvent()
 	if ev.Seat != 2 {
 		t.Fatalf("dropped event for seat %d, want 2", ev.Seat)
+	}
+	// Black is told until when white's seat is held: the resume window
+	// its Welcome gave, from the drop.
+	grace := time.Duration(bw.ResumeWindowMs) * time.Millisecond
+	if held := time.UnixMilli(ev.HeldUntilMs); grace == 0 || held.Before(dropped.Add(grace-time.Second)) || held.After(time.Now().Add(grace+time.Second)) {
+		t.Fatalf("held until %v, want %v after the drop at %v", held, grace, dropped)
 	}
 
 	white2, w := e.connect("white")

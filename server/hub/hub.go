@@ -141,8 +141,17 @@ type Config struct {
 	// CreatorGoneTimeout is how long after its creator left an empty room
 	// is closed. Zero value means 5 s.
 	CreatorGoneTimeout time.Duration
-	// ListLimit caps the rooms in one RoomList. Zero value means 100.
+	// ListLimit caps the rooms in one RoomList, and in a watched room
+	// list. Zero value means 100.
 	ListLimit int
+	// MaxRoomWatches caps the room list watches (WatchRooms) one
+	// connection holds; one more gets ERROR_CODE_LIST_FULL. Zero value
+	// means 4.
+	MaxRoomWatches int
+	// RoomWatchInterval is how often watched room lists are compared with
+	// the rooms and their changes pushed: a watch gets at most one
+	// RoomListUpdate per interval. Zero value means 250 ms.
+	RoomWatchInterval time.Duration
 	// Social limits chat, direct messages, contact lists and presence
 	// queries. Zero value means the defaults SocialConfig documents.
 	Social SocialConfig
@@ -200,6 +209,8 @@ func (c Config) withDefaults() Config {
 		c.Revocations = NewMemoryRevocations()
 	}
 	limits.Default(&c.ListLimit, 100)
+	limits.Default(&c.MaxRoomWatches, 4)
+	limits.Default(&c.RoomWatchInterval, 250*time.Millisecond)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -222,6 +233,8 @@ func (c Config) validate() error {
 		limits.NonNegative("IPQuotaFactor", c.IPQuotaFactor),
 		limits.NonNegative("CreatorGoneTimeout", c.CreatorGoneTimeout),
 		limits.NonNegative("ListLimit", c.ListLimit),
+		limits.NonNegative("MaxRoomWatches", c.MaxRoomWatches),
+		limits.NonNegative("RoomWatchInterval", c.RoomWatchInterval),
 		limits.NonNegative("KickDuration", c.KickDuration),
 		limits.NonNegative("BanDuration", c.BanDuration),
 	)
@@ -249,6 +262,7 @@ type Hub struct {
 	cluster Cluster       // nil on a single node
 	offLoop chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
 	offWG   sync.WaitGroup
+	watches *roomWatches
 
 	mu       sync.Mutex
 	held     map[string][]heldSeat // seats kept for dropped users
@@ -297,6 +311,7 @@ func New(cfg Config) (*Hub, error) {
 	}
 	h.social = so
 	h.quota = newRoomQuota(h)
+	h.watches = newRoomWatches(h)
 	h.revoked = cfg.Revocations
 	rc := cfg.Runtime
 	rc.Registry = cfg.Games
@@ -343,6 +358,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		s.close(protocol.CloseServerShutdown, "")
 	}
 	h.offWG.Wait() // cluster requests end within their deadline
+	h.watches.shutdown()
 	return errors.Join(h.lookups.shutdown(ctx), h.rt.Shutdown(ctx))
 }
 
@@ -559,6 +575,7 @@ func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 		h.log.Debug("session closed", "conn", c.ID(), "user", s.claims.UserID, "code", int(code))
 	}
 	h.reg.Remove(s)
+	h.watches.drop(s)
 	s.gone()
 	h.social.Disconnect(s.member)
 }

@@ -46,6 +46,7 @@ func wireRoomInfo(info game.RoomInfo) *tickroomv1.RoomInfo {
 		RoomId: info.ID, Game: info.Game, Metadata: info.Metadata,
 		Players: uint32(info.Players), MaxPlayers: uint32(info.MaxPlayers),
 		Spectators: uint32(info.Spectators), HasPassword: info.HasPassword, Tick: info.Tick,
+		PlayerNames: info.PlayerNames,
 	}
 }
 

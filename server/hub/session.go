@@ -141,6 +141,10 @@ func (s *Session) dispatch(m *tickroomv1.ClientMessage) error {
 	case *tickroomv1.ClientMessage_ListRooms:
 		s.listRooms(id, b.ListRooms)
 		return nil
+	case *tickroomv1.ClientMessage_WatchRooms:
+		return s.watchRooms(id, b.WatchRooms)
+	case *tickroomv1.ClientMessage_UnwatchRooms:
+		return s.unwatchRooms(id, b.UnwatchRooms)
 	case *tickroomv1.ClientMessage_CreateRoom:
 		return s.createRoom(id, b.CreateRoom)
 	case *tickroomv1.ClientMessage_JoinRoom:

@@ -35,7 +35,20 @@ const keys: Record<string, [number, number]> = {
   ArrowRight: [1, 0], KeyD: [1, 0],
 };
 
-const colors = ["#5aa9ff", "#ff6b6b", "#5ad18a", "#c88bff", "#ffa94d", "#4dd8e0", "#f783ac", "#a9e34b"];
+/**
+ * seatColor is a seat's colour: hues a golden angle apart, so any number of
+ * players (the arena seats 32) get colours that stay apart from each other,
+ * with lightness alternating for neighbours on the wheel.
+ */
+export function seatColor(seat: number): string {
+  const hue = (seat * 137.508) % 360;
+  const light = seat % 2 === 0 ? 62 : 70;
+  return `hsl(${hue.toFixed(1)}, 75%, ${light}%)`;
+}
+
+// labelFont is the avatars' name font; labelHeight its line height in pixels.
+const labelFont = "12px system-ui, sans-serif";
+const labelHeight = 12;
 
 /** ArenaView renders an arena room and steers the user's avatar. */
 export class ArenaView implements GameView {
@@ -159,10 +172,13 @@ export class ArenaView implements GameView {
         if (a) players.push(a);
       }
     }
-    ctx.font = "12px system-ui, sans-serif";
+    ctx.font = labelFont;
     ctx.textAlign = "center";
+    ctx.textBaseline = "alphabetic";
+    const fieldW = Math.min(canvas.width, px(g.width));
+    const fieldH = Math.min(canvas.height, px(g.height));
     for (const p of players) {
-      ctx.fillStyle = colors[p.seat % colors.length]!;
+      ctx.fillStyle = seatColor(p.seat);
       const r = Math.max(3, px(g.playerRadius));
       circle(ctx, px(p.x), px(p.y), r);
       if (BigInt(p.seat) === own && !this.room.spectator) {
@@ -172,8 +188,15 @@ export class ArenaView implements GameView {
         ctx.arc(px(p.x), px(p.y), r + 2, 0, Math.PI * 2);
         ctx.stroke();
       }
+      // The name sits above the avatar, or below it at the top edge, and
+      // is pushed inside the field at the side edges: never clipped.
+      const w = ctx.measureText(p.name).width;
+      const x = Math.min(Math.max(px(p.x), w / 2 + 2), fieldW - w / 2 - 2);
+      let y = px(p.y) - r - 4;
+      if (y - labelHeight < 0) y = px(p.y) + r + 4 + labelHeight;
+      y = Math.min(y, fieldH - 2);
       ctx.fillStyle = "#e4e7ef";
-      ctx.fillText(p.name, px(p.x), px(p.y) - r - 4);
+      ctx.fillText(p.name, x, y);
     }
   }
 
@@ -197,7 +220,16 @@ export class ArenaView implements GameView {
     const me = this.room.spectator ? undefined : players.find((p) => p.seat === this.room.seat);
     if (me) this.canvas.dataset["me"] = `${me.x},${me.y}`;
     const left = this.globals?.remainingTicks ? ` — ${Math.ceil(this.globals.remainingTicks / Math.max(1, this.room.tickRate))} s left` : "";
-    this.scores.replaceChildren(...players.map((p) => el("li", { text: `${p.name}: ${p.score}` })));
+    this.scores.replaceChildren(
+      ...players.map((p) => {
+        const swatch = el("span", { cls: "swatch", attrs: { "aria-hidden": "true" } });
+        swatch.style.background = seatColor(p.seat);
+        const li = el("li", {}, swatch, el("span", { cls: "score-name", text: p.name, attrs: { title: p.name } }), el("span", { cls: "score", text: String(p.score) }));
+        li.dataset["seat"] = String(p.seat);
+        if (!this.room.spectator && p.seat === this.room.seat) li.classList.add("self");
+        return li;
+      }),
+    );
     this.scores.dataset["players"] = String(players.length);
     if (left) this.host.status(`Arrow keys or WASD to move${left}.`);
   }

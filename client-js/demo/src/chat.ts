@@ -25,6 +25,7 @@ export class ChatPanel {
     private readonly to: HTMLSelectElement,
     form: HTMLFormElement,
     private readonly input: HTMLInputElement,
+    private readonly onUser: (userId: string, name: string) => void = () => {},
   ) {
     form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -72,6 +73,13 @@ export class ChatPanel {
     this.renderTargets();
   }
 
+  /** messageUser makes a user the target of the next line and focuses the input. */
+  messageUser(userId: string, name: string): void {
+    this.learnUser(userId, name);
+    this.renderTargets(`dm:${userId}`);
+    this.input.focus();
+  }
+
   /** system adds a line from the page itself. */
   system(text: string): void {
     this.append(el("li", { cls: "system", text }));
@@ -102,8 +110,8 @@ export class ChatPanel {
     const from = el("button", { cls: "from", text: name, attrs: { type: "button", title: "Send a direct message" } });
     from.addEventListener("click", () => {
       if (!userId || userId === this.selfId) return;
-      this.renderTargets(`dm:${userId}`);
-      this.input.focus();
+      this.messageUser(userId, name);
+      this.onUser(userId, name);
     });
     const li = el("li", { cls }, el("span", { cls: "where", text: where }), from, el("span", { cls: "text", text }));
     li.dataset["from"] = name;

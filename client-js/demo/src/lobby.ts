@@ -1,58 +1,116 @@
-// The lobby: quick match and new-room buttons per game, and the room list
-// with join and watch buttons and a link to the room's event stream, refreshed while the lobby is shown.
-import type { Client, Room } from "../../src/index.js";
+// The lobby: quick match and new-room buttons per game, and the room list,
+// kept live by the server's pushes (Client.watchRooms): each room shows its
+// name, its players' names and its seat count, with join and watch buttons
+// and a link to the room's event stream.
+import { errorMessage, TickroomError, type Client, type Room, type RoomWatch } from "../../src/index.js";
+import { ErrorCode } from "../../src/gen/tickroom/v1/codes_pb.js";
 import type { RoomInfo } from "../../src/gen/tickroom/v1/lobby_pb.js";
-import { el, errorText, shortId } from "./dom.js";
-
-// refreshMs is how often the room list is fetched while the lobby shows.
-const refreshMs = 3000;
+import { el, shortId } from "./dom.js";
 
 /** Enter hands a pending join to the page, which shows the room once joined. */
 export type Enter = (join: () => Promise<Room>, what: string) => void;
 
+/** ROOM_NAME_KEY is the room metadata key the demo names its rooms with. */
+export const ROOM_NAME_KEY = "name";
+
+// listLimit caps the rooms the lobby shows.
+const listLimit = 50;
+// pollMs is how often the list is fetched from a server that pushes no changes.
+const pollMs = 3000;
+
+/** roomName is a room's display name: its "name" metadata, else the game and a short id. */
+export function roomName(r: RoomInfo): string {
+  return r.metadata[ROOM_NAME_KEY] || `${r.game} ${shortId(r.roomId)}`;
+}
+
 /** LobbyView lists rooms and starts joins. */
 export class LobbyView {
   private client: Client | undefined;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private loading = false;
+  private watch: RoomWatch | undefined;
+  private starting: Promise<void> | undefined;
+  private selfName = "";
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
 
   /** LobbyView's constructor builds the game buttons. */
   constructor(
     games: readonly string[],
-    private readonly rows: HTMLTableSectionElement,
+    private readonly list: HTMLUListElement,
     private readonly status: HTMLElement,
     buttons: HTMLElement,
-    refresh: HTMLButtonElement,
+    private readonly live: HTMLElement,
     private readonly enter: Enter,
   ) {
     const parts: HTMLElement[] = [];
     for (const game of games) {
       const quick = el("button", { text: `Quick match: ${game}`, attrs: { type: "button", "data-quick": game } });
-      quick.addEventListener("click", () => this.join(() => this.need().quickMatch(game), `quick match ${game}`));
+      quick.addEventListener("click", () => this.join(() => this.need().quickMatch(game), `Quick match ${game}`));
       const create = el("button", { text: `New ${game} room`, attrs: { type: "button", "data-create": game } });
-      create.addEventListener("click", () => this.join(() => this.need().createRoom({ game }), `new ${game} room`));
+      create.addEventListener("click", () =>
+        this.join(() => this.need().createRoom({ game, metadata: { [ROOM_NAME_KEY]: `${this.selfName}'s ${game}` } }), `New ${game} room`),
+      );
       parts.push(quick, create);
     }
     buttons.replaceChildren(...parts);
-    refresh.addEventListener("click", () => void this.refresh());
   }
 
-  /** attach sets the client the lobby uses. */
-  attach(client: Client | undefined): void {
+  /** attach sets the client the lobby uses and the user's name for new rooms. */
+  attach(client: Client | undefined, selfName = ""): void {
     this.client = client;
+    this.selfName = selfName;
   }
 
-  /** start shows fresh listings now and every few seconds. */
+  /** start shows the live room list; the server pushes every change. */
   start(): void {
-    this.stop();
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), refreshMs);
+    const client = this.client;
+    if (!client || this.watch || this.starting || this.pollTimer !== undefined) return;
+    this.setLive("connecting", "connecting…");
+    this.starting = client.watchRooms({ limit: listLimit }).then(
+      (w) => {
+        this.starting = undefined;
+        if (this.client !== client) {
+          void w.close();
+          return;
+        }
+        this.watch = w;
+        w.on("change", ({ rooms }) => this.render(rooms));
+        w.on("error", (err) => this.setLive("off", `not live: ${errorMessage(err)}`));
+        this.render(w.rooms);
+        this.setLive("live", "live");
+      },
+      (err: unknown) => {
+        this.starting = undefined;
+        if (this.client !== client) return;
+        if (err instanceof TickroomError && err.serverCode === ErrorCode.UNSUPPORTED) {
+          // A server in a cluster lists rooms across nodes but pushes no
+          // changes: ask again every few seconds.
+          this.poll(client);
+          return;
+        }
+        this.setLive("off", "not live");
+        this.setStatus(`Room list: ${errorMessage(err)}`);
+      },
+    );
   }
 
-  /** stop ends the periodic refresh. */
+  private poll(client: Client): void {
+    this.setLive("polling", "refreshed every few seconds");
+    const once = () =>
+      client.listRooms({ limit: listLimit }).then(
+        (l) => this.render(l.rooms),
+        () => {},
+      );
+    void once();
+    this.pollTimer = setInterval(() => void once(), pollMs);
+  }
+
+  /** stop ends the live list (while a room is shown, or after logging out). */
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    const w = this.watch;
+    this.watch = undefined;
+    if (w) void w.close();
+    this.setLive("off", "paused");
   }
 
   /** setStatus shows a lobby message. */
@@ -60,19 +118,9 @@ export class LobbyView {
     this.status.textContent = text;
   }
 
-  /** refresh fetches the room list once. */
-  async refresh(): Promise<void> {
-    const client = this.client;
-    if (!client || client.state !== "open" || this.loading) return;
-    this.loading = true;
-    try {
-      const list = await client.listRooms({ limit: 50 });
-      this.render(list.rooms);
-    } catch (err) {
-      this.setStatus(`room list: ${errorText(err)}`);
-    } finally {
-      this.loading = false;
-    }
+  private setLive(state: string, text: string): void {
+    this.live.dataset["state"] = state;
+    this.live.textContent = text;
   }
 
   private need(): Client {
@@ -86,36 +134,47 @@ export class LobbyView {
   }
 
   private render(rooms: RoomInfo[]): void {
+    this.list.dataset["rooms"] = String(rooms.length);
     if (rooms.length === 0) {
-      this.rows.replaceChildren(el("tr", {}, el("td", { text: "No rooms yet: start one above.", attrs: { colspan: "5" } })));
+      this.list.replaceChildren(el("li", { cls: "empty", text: "No rooms yet: start one above." }));
       return;
     }
-    this.rows.replaceChildren(
-      ...rooms.map((r) => {
-        const join = el("button", { text: "Join", attrs: { type: "button", "data-join": r.roomId } });
-        join.disabled = r.maxPlayers > 0 && r.players >= r.maxPlayers;
-        join.addEventListener("click", () => this.join(() => this.need().joinRoom(r.roomId), `join ${shortId(r.roomId)}`));
-        const watch = el("button", { text: "Watch", attrs: { type: "button", "data-watch": r.roomId } });
-        watch.addEventListener("click", () => this.join(() => this.need().spectate(r.roomId), `watch ${shortId(r.roomId)}`));
-        // Stream opens the room's Server-Sent Events feed in a page of its
-        // own: no login, no WebSocket, as an overlay would embed it.
-        const stream = el("a", {
-          text: "Stream",
-          attrs: { href: `watch.html?room=${encodeURIComponent(r.roomId)}&game=${encodeURIComponent(r.game)}`, target: "_blank", rel: "noopener", "data-stream": r.roomId },
-        });
-        const seats = r.maxPlayers > 0 ? `${r.players}/${r.maxPlayers}` : String(r.players);
-        const tr = el(
-          "tr",
-          {},
-          el("td", { text: r.game }),
-          el("td", { text: shortId(r.roomId), attrs: { title: r.roomId } }),
-          el("td", { text: seats }),
-          el("td", { text: String(r.spectators) }),
-          el("td", {}, join, watch, stream),
-        );
-        tr.dataset["room"] = r.roomId;
-        return tr;
-      }),
+    this.list.replaceChildren(...rooms.map((r) => this.row(r)));
+  }
+
+  private row(r: RoomInfo): HTMLLIElement {
+    const full = r.maxPlayers > 0 && r.players >= r.maxPlayers;
+    const join = el("button", { text: "Join", attrs: { type: "button", "data-join": r.roomId } });
+    // A room with a password (a rematch) is for the players who know it.
+    join.disabled = full || r.hasPassword;
+    join.addEventListener("click", () => this.join(() => this.need().joinRoom(r.roomId), `Join ${roomName(r)}`));
+    const watch = el("button", { text: "Watch", attrs: { type: "button", "data-watch": r.roomId } });
+    watch.addEventListener("click", () => this.join(() => this.need().spectate(r.roomId), `Watch ${roomName(r)}`));
+    // Stream opens the room's Server-Sent Events feed in a page of its
+    // own: no login, no WebSocket, as an overlay would embed it.
+    const stream = el("a", {
+      text: "Stream",
+      attrs: { href: `watch.html?room=${encodeURIComponent(r.roomId)}&game=${encodeURIComponent(r.game)}`, target: "_blank", rel: "noopener", "data-stream": r.roomId },
+    });
+    const seats = r.maxPlayers > 0 ? `${r.players}/${r.maxPlayers}` : String(r.players);
+    const names = r.playerNames.length > 0 ? r.playerNames.join(", ") + (r.players > r.playerNames.length ? ", …" : "") : "nobody yet";
+    const li = el(
+      "li",
+      { cls: "room" },
+      el(
+        "div",
+        { cls: "room-main" },
+        el("span", { cls: "room-name", text: roomName(r), attrs: { title: r.roomId } }),
+        el("span", { cls: "room-game", text: r.game }),
+        el("span", { cls: "room-seats", text: `${seats} players`, attrs: { "data-seats": seats } }),
+        r.spectators > 0 ? el("span", { cls: "room-watching", text: `${r.spectators} watching` }) : el("span"),
+        r.hasPassword ? el("span", { cls: "room-watching", text: "private" }) : el("span"),
+      ),
+      el("div", { cls: "room-names", text: names }),
+      el("div", { cls: "room-actions" }, join, watch, stream),
     );
+    li.dataset["room"] = r.roomId;
+    li.dataset["players"] = String(r.players);
+    return li;
   }
 }

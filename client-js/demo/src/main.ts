@@ -3,13 +3,16 @@
 // (gomoku on a board, the arena on a canvas). It reads GET /v1/config for
 // the WebSocket port (or URL, behind a proxy) and keeps its session in sessionStorage, so a reload
 // resumes the seats the user holds.
-import { connect, login, TickroomError, type Client, type Room } from "../../src/index.js";
+import { closeMessage, connect, errorMessage, leaveMessage, login, TickroomError, type Client, type Room } from "../../src/index.js";
 import { RoomEventKind } from "../../src/gen/tickroom/v1/state_pb.js";
 import { ArenaView } from "./arena.js";
 import { ChatPanel } from "./chat.js";
-import { byId, el, errorText, shortId, show } from "./dom.js";
+import { byId, el, shortId, show } from "./dom.js";
 import { GomokuView } from "./gomoku.js";
+import { HeldSeats } from "./held.js";
 import { LobbyView } from "./lobby.js";
+import { PeoplePanel } from "./people.js";
+import { Rematch } from "./rematch.js";
 import type { GameView } from "./view.js";
 import { Voice } from "./voice.js";
 
@@ -47,21 +50,47 @@ const ui = {
   gameStatus: byId("game-status"),
   players: byId<HTMLUListElement>("players"),
   leave: byId<HTMLButtonElement>("leave-room"),
+  notice: byId("notice"),
+  gomoku: byId("gomoku"),
   board: byId("gomoku-board"),
+  clock: byId("clock"),
+  result: byId("result"),
+  resultText: byId("result-text"),
+  rematch: byId<HTMLButtonElement>("rematch"),
+  rematchStatus: byId("rematch-status"),
+  resultLobby: byId<HTMLButtonElement>("result-lobby"),
+  held: byId("held"),
   arena: byId("arena"),
   canvas: byId<HTMLCanvasElement>("arena-canvas"),
   scores: byId<HTMLOListElement>("scores"),
+  inspector: byId("inspector"),
 };
 
 const voice = new Voice(byId<HTMLButtonElement>("voice"), byId<HTMLAudioElement>("voice-audio"), (text) => (ui.gameStatus.textContent = text));
 
-const chat = new ChatPanel(byId("chat-log"), byId("chat-to"), byId("chat-form"), byId("chat-input"));
+const people = new PeoplePanel(
+  {
+    card: byId("user-card"),
+    requestsBox: byId("requests-box"),
+    requests: byId<HTMLUListElement>("friend-requests"),
+    friends: byId<HTMLUListElement>("friends"),
+    blockedBox: byId("blocked-box"),
+    blocked: byId<HTMLUListElement>("blocked"),
+    status: byId("people-status"),
+  },
+  (userId, name) => chat.messageUser(userId, name),
+);
+
+const chat = new ChatPanel(byId("chat-log"), byId("chat-to"), byId("chat-form"), byId("chat-input"), (userId, name) => people.showUser(userId, name));
+
+const held = new HeldSeats(ui.held, () => client?.rtt.clockOffset);
 
 let config: ServerConfig | undefined;
 let client: Client | undefined;
 let lobby: LobbyView | undefined;
 let room: Room | undefined;
 let view: GameView | undefined;
+let rematch: Rematch | undefined;
 let detach: (() => void)[] = [];
 
 async function loadConfig(): Promise<ServerConfig> {
@@ -108,9 +137,11 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
   show(ui.loginView, false);
   show(ui.app, true);
   show(ui.logout, true);
+  notice("");
   setConn("open", "connected");
   detach = [
     chat.attach(cl, w.userId),
+    people.attach(cl, w.userId),
     voice.attach(cl, s.token),
     cl.on("state", ({ state }) => {
       if (state === "open") setConn("open", "connected");
@@ -119,21 +150,23 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
     cl.on("welcome", () => void chat.joinLobby()),
     cl.on("close", (ev) => {
       if (ev.willReconnect) {
-        setConn("reconnecting", `reconnecting (${ev.info.name})…`);
+        setConn("reconnecting", "reconnecting…");
+        notice(closeMessage(ev.code));
         return;
       }
-      setConn("closed", `closed: ${ev.info.description}`);
+      setConn("closed", "offline");
       if (ev.error || ev.code === 4500 || ev.code === 4501) {
         stop(refusedText(ev.error ?? new TickroomError("unauthorized", ev.info.description)), true);
         return;
       }
-      stop(`Disconnected: ${ev.info.description} (${ev.code}).`, ev.info.kind === "terminal");
+      stop(closeMessage(ev.code), ev.info.kind === "terminal");
     }),
-    cl.on("resumeFailed", ({ error }) => lobby?.setStatus(`Seat lost: ${errorText(error)}`)),
+    cl.on("welcome", () => notice("")),
+    cl.on("resumeFailed", ({ error }) => lobby?.setStatus(`Seat lost: ${errorMessage(error)}`)),
     cl.on("notification", (n) => chat.system(`${n.title}: ${n.body}`)),
   ];
-  lobby = new LobbyView(c.games, byId("rooms"), byId("lobby-status"), byId("games"), byId("rooms-refresh"), enter);
-  lobby.attach(cl);
+  lobby = new LobbyView(c.games, byId<HTMLUListElement>("rooms"), byId("lobby-status"), byId("games"), byId("rooms-live"), enter);
+  lobby.attach(cl, w.name);
   showLobby();
   void chat.joinLobby();
   // A seat held from before a reload: take it back (the server resumes it).
@@ -147,9 +180,15 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
 // login screen: a session that ended, or a page that points at the wrong
 // place (the error names the URL).
 function refusedText(err: unknown): string {
-  if (err instanceof TickroomError && err.code === "unauthorized") return "Your session ended, please log in again.";
-  if (err instanceof TickroomError && err.code === "misconfigured") return `This page cannot reach the game server: ${errorText(err)}`;
-  return `Session ended: ${errorText(err)}. Log in again.`;
+  if (err instanceof TickroomError && err.code === "misconfigured") return `${errorMessage(err)} (${err.url})`;
+  if (err instanceof TickroomError && (err.code === "unauthorized" || err.code === "closed")) return errorMessage(err);
+  return `${errorMessage(err)} Log in again.`;
+}
+
+// notice shows (or with "" hides) a line about the connection above the page.
+function notice(text: string): void {
+  ui.notice.textContent = text;
+  show(ui.notice, text !== "");
 }
 
 function stop(message: string, forget: boolean): void {
@@ -183,7 +222,7 @@ function enter(join: () => Promise<Room>, what: string): void {
       lobby?.setStatus("");
       openRoomView(r);
     },
-    (err: unknown) => lobby?.setStatus(`${what}: ${errorText(err)}`),
+    (err: unknown) => lobby?.setStatus(`${what}: ${errorMessage(err)}`),
   );
 }
 
@@ -198,18 +237,23 @@ function openRoomView(r: Room): void {
   ui.gameView.dataset["game"] = r.game;
   const host = { status: (text: string) => (ui.gameStatus.textContent = text) };
   host.status("");
-  show(ui.board, r.game === "gomoku");
+  show(ui.gomoku, r.game === "gomoku");
   show(ui.arena, r.game === "arena");
-  if (r.game === "gomoku") view = new GomokuView(r, ui.board, host);
+  show(ui.inspector, false);
+  if (r.game === "gomoku") view = new GomokuView(r, { board: ui.board, clock: ui.clock, result: ui.result, resultText: ui.resultText }, host);
   else if (r.game === "arena") view = new ArenaView(r, ui.canvas, ui.scores, host);
   else if (r.game === "lobbychat") host.status("A chat room: talk in the chat panel.");
   else host.status(`This page has no view for ${r.game}; you are in the room.`);
+  held.watch(r);
   const offs = [
     r.on("event", (ev) => {
       renderPlayers(r);
       chat.setRoom(r);
       if (ev.kind === RoomEventKind.PLAYER_DROPPED) chat.system(`${ev.name} lost their connection; their seat is held.`);
       if (ev.kind === RoomEventKind.PLAYER_RESUMED) chat.system(`${ev.name} is back.`);
+      if (ev.kind === RoomEventKind.MATCH_ENDED && r.game === "gomoku" && client && !rematch) {
+        rematch = new Rematch(client, r, { button: ui.rematch, status: ui.rematchStatus }, (join) => enter(join, "Rematch"));
+      }
     }),
     r.on("resumed", (j) => {
       renderPlayers(r);
@@ -218,9 +262,11 @@ function openRoomView(r: Room): void {
     }),
     r.on("state", () => (ui.gameView.dataset["tick"] = String(r.tick ?? 0n))),
     r.on("left", (l) => {
-      chat.system(`Left room ${shortId(r.id)}${l.message ? `: ${l.message}` : ""}.`);
+      const why = leaveMessage(l.reason);
+      chat.system(why);
       closeRoomView();
       showLobby();
+      if (why !== leaveMessage(0)) lobby?.setStatus(why);
     }),
   ];
   detachRoom = () => offs.forEach((off) => off());
@@ -236,6 +282,9 @@ function closeRoomView(): void {
   detachRoom = () => {};
   view?.dispose();
   view = undefined;
+  rematch?.dispose();
+  rematch = undefined;
+  held.watch(undefined);
   room = undefined;
   chat.setRoom(undefined);
   voice.setRoom(undefined);
@@ -249,8 +298,16 @@ function renderPlayers(r: Room): void {
   const seats = [...r.players.values()].sort((a, b) => a.seat - b.seat);
   ui.players.replaceChildren(
     ...seats.map((p) => {
-      const cls = [p.connected ? "" : "away", !r.spectator && p.seat === r.seat ? "self" : ""].join(" ").trim();
-      return el("li", { cls, text: `${p.seat}. ${p.name}${p.connected ? "" : " (away)"}` });
+      const self = !r.spectator && p.seat === r.seat;
+      const cls = [p.connected ? "" : "away", self ? "self" : ""].join(" ").trim();
+      const li = el("li", { cls, text: `${p.seat}. ${p.name}${p.connected ? "" : " (away)"}` });
+      if (!self) {
+        li.tabIndex = 0;
+        li.title = `${p.name}: message, add as a friend or block`;
+        li.addEventListener("click", () => people.showUser(p.userId, p.name));
+      }
+      people.learn(p.userId, p.name);
+      return li;
     }),
   );
 }
@@ -260,11 +317,13 @@ ui.leave.addEventListener("click", () => {
   if (!r) return;
   r.leave().catch((err: unknown) => {
     // The server forgot the seat already: go back anyway.
-    chat.system(`leave: ${errorText(err)}`);
+    chat.system(`Leave: ${errorMessage(err)}`);
     closeRoomView();
     showLobby();
   });
 });
+
+ui.resultLobby.addEventListener("click", () => ui.leave.click());
 
 ui.logout.addEventListener("click", () => stop("Logged out.", true));
 
@@ -283,7 +342,7 @@ ui.loginForm.addEventListener("submit", (e) => {
     })
     .catch((err: unknown) => {
       setConn("closed", "offline");
-      ui.loginStatus.textContent = `Login failed: ${errorText(err)}`;
+      ui.loginStatus.textContent = `Login failed: ${errorMessage(err)}`;
     });
 });
 
@@ -291,7 +350,7 @@ async function boot(): Promise<void> {
   try {
     config = await loadConfig();
   } catch (err) {
-    ui.loginStatus.textContent = `Server unreachable: ${errorText(err)}`;
+    ui.loginStatus.textContent = `The game server cannot be reached. Try again in a moment. (${String(err instanceof Error ? err.message : err)})`;
     return;
   }
   document.body.dataset["ready"] = "true";

@@ -52,4 +52,6 @@ export const CLIENT_FIELD_LIMITS: readonly FieldLimit[] = [
   { body: "sendSignal", message: "SendSignal", field: "data", path: "send_signal.data", maxBytes: 16384, maxEntries: 0, maxKeyBytes: 0, errorCode: 300 },
   { body: "getMatchHistory", message: "GetMatchHistory", field: "userId", path: "get_match_history.user_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
   { body: "getLeaderboard", message: "GetLeaderboard", field: "game", path: "get_leaderboard.game", maxBytes: 64, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
+  { body: "watchRooms", message: "WatchRooms", field: "game", path: "watch_rooms.game", maxBytes: 64, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
+  { body: "watchRooms", message: "WatchRooms", field: "metadata", path: "watch_rooms.metadata", maxBytes: 256, maxEntries: 16, maxKeyBytes: 64, errorCode: 2 },
 ];

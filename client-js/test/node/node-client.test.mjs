@@ -82,4 +82,41 @@ describe("client-js in Node", () => {
     assert.equal(err.code, "misconfigured");
     assert.equal(opened, 0);
   });
+
+  it("keeps a watched room list live from the server's pushes, across a reconnect", async () => {
+    const url = `ws://${srv.wsAddr}/v1/ws`;
+    const [watcherSession, playerSession] = await Promise.all([login("watcher", { baseUrl: srv.httpUrl }), login("player", { baseUrl: srv.httpUrl })]);
+    const watcher = await connect({ url, token: watcherSession.token, WebSocket, backoff: { initialMs: 50, maxMs: 200 } });
+    const player = await connect({ url, token: playerSession.token, WebSocket });
+    try {
+      const watch = await watcher.watchRooms({ game: "arena" });
+      const until = (what, cond) =>
+        new Promise((resolve, reject) => {
+          if (cond(watch.rooms)) return resolve(watch.rooms);
+          const timer = setTimeout(() => reject(new Error(`no ${what}: ${JSON.stringify(watch.rooms.map((r) => [r.roomId, r.players]))}`)), 10_000);
+          const off = watch.on("change", ({ rooms }) => {
+            if (!cond(rooms)) return;
+            clearTimeout(timer);
+            off();
+            resolve(rooms);
+          });
+        });
+      const room = await player.createRoom({ game: "arena" });
+      await until("new room with its player", (rooms) => rooms.some((r) => r.roomId === room.id && r.players === 1));
+      // A gomoku room is outside the filter.
+      const other = await player.createRoom({ game: "gomoku" });
+      // The watcher's socket drops; the client re-subscribes, and the list
+      // follows the room leaving.
+      watcher.connection.reconnectNow(4003, "test");
+      await new Promise((resolve) => watcher.once("welcome", resolve));
+      await room.leave();
+      await until("closed room gone", (rooms) => !rooms.some((r) => r.roomId === room.id));
+      assert.ok(!watch.rooms.some((r) => r.roomId === other.id), "gomoku room in an arena watch");
+      await watch.close();
+      assert.equal(watch.closed, true);
+    } finally {
+      watcher.close();
+      player.close();
+    }
+  });
 });

@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/lobby.proto.
  */
 export const file_tickroom_v1_lobby: GenFile = /*@__PURE__*/
-  fileDesc("Chd0aWNrcm9vbS92MS9sb2JieS5wcm90bxILdGlja3Jvb20udjEi3AEKCUxpc3RSb29tcxIUCgRnYW1lGAEgASgJQgaKzhgCCEASQwoIbWV0YWRhdGEYAiADKAsyJC50aWNrcm9vbS52MS5MaXN0Um9vbXMuTWV0YWRhdGFFbnRyeUILis4YBwiAAhAQGEASFwoPZnJlZV9zZWF0c19vbmx5GAMgASgIEg0KBWxpbWl0GAQgASgNEhsKCnBhZ2VfdG9rZW4YBSABKAlCB4rOGAMIgAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIu8BCghSb29tSW5mbxIPCgdyb29tX2lkGAEgASgJEgwKBGdhbWUYAiABKAkSNQoIbWV0YWRhdGEYAyADKAsyIy50aWNrcm9vbS52MS5Sb29tSW5mby5NZXRhZGF0YUVudHJ5Eg8KB3BsYXllcnMYBCABKA0SEwoLbWF4X3BsYXllcnMYBSABKA0SEgoKc3BlY3RhdG9ycxgGIAEoDRIUCgxoYXNfcGFzc3dvcmQYByABKAgSDAoEdGljaxgIIAEoBBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSQoIUm9vbUxpc3QSJAoFcm9vbXMYASADKAsyFS50aWNrcm9vbS52MS5Sb29tSW5mbxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki9wIKCkNyZWF0ZVJvb20SFAoEZ2FtZRgBIAEoCUIGis4YAghAEkQKB29wdGlvbnMYAiADKAsyJC50aWNrcm9vbS52MS5DcmVhdGVSb29tLk9wdGlvbnNFbnRyeUINis4YCQiAAhAQGEAgahJGCghtZXRhZGF0YRgDIAMoCzIlLnRpY2tyb29tLnYxLkNyZWF0ZVJvb20uTWV0YWRhdGFFbnRyeUINis4YCQiAAhAQGEAgahIZCghwYXNzd29yZBgEIAEoCUIHis4YAwiAARITCgttYXhfcGxheWVycxgFIAEoDRIPCgdwcml2YXRlGAYgASgIEhAKCHNwZWN0YXRlGAcgASgIEhEKCXRpY2tfcmF0ZRgIIAEoDRouCgxPcHRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiygEKClF1aWNrTWF0Y2gSFAoEZ2FtZRgBIAEoCUIGis4YAghAEkQKB29wdGlvbnMYAiADKAsyJC50aWNrcm9vbS52MS5RdWlja01hdGNoLk9wdGlvbnNFbnRyeUINis4YCQiAAhAQGEAgahITCgttYXhfcGxheWVycxgDIAEoDRIbCgtyZXNlcnZhdGlvbhgEIAEoCUIGis4YAghAGi4KDE9wdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQj1aO2dpdGh1Yi5jb20vdGlja3Jvb20vdGlja3Jvb20vcHJvdG9jb2wvdGlja3Jvb212MTt0aWNrcm9vbXYxYgZwcm90bzM", [file_tickroom_v1_options]);
+  fileDesc("Chd0aWNrcm9vbS92MS9sb2JieS5wcm90bxILdGlja3Jvb20udjEi3AEKCUxpc3RSb29tcxIUCgRnYW1lGAEgASgJQgaKzhgCCEASQwoIbWV0YWRhdGEYAiADKAsyJC50aWNrcm9vbS52MS5MaXN0Um9vbXMuTWV0YWRhdGFFbnRyeUILis4YBwiAAhAQGEASFwoPZnJlZV9zZWF0c19vbmx5GAMgASgIEg0KBWxpbWl0GAQgASgNEhsKCnBhZ2VfdG9rZW4YBSABKAlCB4rOGAMIgAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIoUCCghSb29tSW5mbxIPCgdyb29tX2lkGAEgASgJEgwKBGdhbWUYAiABKAkSNQoIbWV0YWRhdGEYAyADKAsyIy50aWNrcm9vbS52MS5Sb29tSW5mby5NZXRhZGF0YUVudHJ5Eg8KB3BsYXllcnMYBCABKA0SEwoLbWF4X3BsYXllcnMYBSABKA0SEgoKc3BlY3RhdG9ycxgGIAEoDRIUCgxoYXNfcGFzc3dvcmQYByABKAgSDAoEdGljaxgIIAEoBBIUCgxwbGF5ZXJfbmFtZXMYCSADKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkkKCFJvb21MaXN0EiQKBXJvb21zGAEgAygLMhUudGlja3Jvb20udjEuUm9vbUluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJItMBCgpXYXRjaFJvb21zEhAKCHdhdGNoX2lkGAEgASgNEhQKBGdhbWUYAiABKAlCBorOGAIIQBJECghtZXRhZGF0YRgDIAMoCzIlLnRpY2tyb29tLnYxLldhdGNoUm9vbXMuTWV0YWRhdGFFbnRyeUILis4YBwiAAhAQGEASFwoPZnJlZV9zZWF0c19vbmx5GAQgASgIEg0KBWxpbWl0GAUgASgNGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIgCgxVbndhdGNoUm9vbXMSEAoId2F0Y2hfaWQYASABKA0iXAoOUm9vbUxpc3RVcGRhdGUSEAoId2F0Y2hfaWQYASABKA0SJwoIdXBzZXJ0ZWQYAiADKAsyFS50aWNrcm9vbS52MS5Sb29tSW5mbxIPCgdyZW1vdmVkGAMgAygJIvcCCgpDcmVhdGVSb29tEhQKBGdhbWUYASABKAlCBorOGAIIQBJECgdvcHRpb25zGAIgAygLMiQudGlja3Jvb20udjEuQ3JlYXRlUm9vbS5PcHRpb25zRW50cnlCDYrOGAkIgAIQEBhAIGoSRgoIbWV0YWRhdGEYAyADKAsyJS50aWNrcm9vbS52MS5DcmVhdGVSb29tLk1ldGFkYXRhRW50cnlCDYrOGAkIgAIQEBhAIGoSGQoIcGFzc3dvcmQYBCABKAlCB4rOGAMIgAESEwoLbWF4X3BsYXllcnMYBSABKA0SDwoHcHJpdmF0ZRgGIAEoCBIQCghzcGVjdGF0ZRgHIAEoCBIRCgl0aWNrX3JhdGUYCCABKA0aLgoMT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsoBCgpRdWlja01hdGNoEhQKBGdhbWUYASABKAlCBorOGAIIQBJECgdvcHRpb25zGAIgAygLMiQudGlja3Jvb20udjEuUXVpY2tNYXRjaC5PcHRpb25zRW50cnlCDYrOGAkIgAIQEBhAIGoSEwoLbWF4X3BsYXllcnMYAyABKA0SGwoLcmVzZXJ2YXRpb24YBCABKAlCBorOGAIIQBouCgxPcHRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_options]);
 
 /**
  * ListRooms asks for the listed (not private) rooms that match every filter
@@ -127,6 +127,14 @@ export type RoomInfo = Message<"tickroom.v1.RoomInfo"> & {
    * @generated from field: uint64 tick = 8;
    */
   tick: bigint;
+
+  /**
+   * player_names are the display names of the first eight seated players
+   * (connected or within their resume window), in seat order.
+   *
+   * @generated from field: repeated string player_names = 9;
+   */
+  playerNames: string[];
 };
 
 /**
@@ -163,6 +171,125 @@ export type RoomList = Message<"tickroom.v1.RoomList"> & {
  */
 export const RoomListSchema: GenMessage<RoomList> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_lobby, 2);
+
+/**
+ * WatchRooms subscribes to the listed rooms that match its filters, which
+ * work as in ListRooms. The reply is a RoomList of the rooms that match now
+ * (at most limit, the first by id), then RoomListUpdate messages with
+ * watch_id as rooms are created, change seats or phase, or close. Updates
+ * are coalesced: a watch gets at most a few a second (docs/limits.md), each
+ * carrying the latest state of every room that changed since the last. A
+ * connection holds a bounded number of watches; one more is
+ * ERROR_CODE_LIST_FULL. A WatchRooms with the id of a watch the connection
+ * holds replaces it.
+ *
+ * @generated from message tickroom.v1.WatchRooms
+ */
+export type WatchRooms = Message<"tickroom.v1.WatchRooms"> & {
+  /**
+   * watch_id is the client's name for the subscription, echoed in updates.
+   *
+   * @generated from field: uint32 watch_id = 1;
+   */
+  watchId: number;
+
+  /**
+   * game, when set, keeps rooms of that game only.
+   *
+   * @generated from field: string game = 2;
+   */
+  game: string;
+
+  /**
+   * metadata keeps rooms whose metadata has every one of these key/value
+   * pairs.
+   *
+   * @generated from field: map<string, string> metadata = 3;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * free_seats_only keeps rooms with at least one free player seat.
+   *
+   * @generated from field: bool free_seats_only = 4;
+   */
+  freeSeatsOnly: boolean;
+
+  /**
+   * limit caps the rooms in the list; 0 means the server's default, and
+   * the server caps it at its own maximum. When more rooms match, the list
+   * holds the first by id and takes others in as it shrinks.
+   *
+   * @generated from field: uint32 limit = 5;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message tickroom.v1.WatchRooms.
+ * Use `create(WatchRoomsSchema)` to create a new message.
+ */
+export const WatchRoomsSchema: GenMessage<WatchRooms> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_lobby, 3);
+
+/**
+ * UnwatchRooms ends a room list subscription. The reply is Ok, or
+ * ERROR_CODE_BAD_REQUEST when no watch has that id.
+ *
+ * @generated from message tickroom.v1.UnwatchRooms
+ */
+export type UnwatchRooms = Message<"tickroom.v1.UnwatchRooms"> & {
+  /**
+   * watch_id names the subscription.
+   *
+   * @generated from field: uint32 watch_id = 1;
+   */
+  watchId: number;
+};
+
+/**
+ * Describes the message tickroom.v1.UnwatchRooms.
+ * Use `create(UnwatchRoomsSchema)` to create a new message.
+ */
+export const UnwatchRoomsSchema: GenMessage<UnwatchRooms> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_lobby, 4);
+
+/**
+ * RoomListUpdate changes a watched room list: rooms in upserted replace (or
+ * join) the client's list; rooms in removed leave it (closed, no longer
+ * matching the filter, or pushed out by the limit).
+ *
+ * @generated from message tickroom.v1.RoomListUpdate
+ */
+export type RoomListUpdate = Message<"tickroom.v1.RoomListUpdate"> & {
+  /**
+   * watch_id is the subscription's id from WatchRooms.
+   *
+   * @generated from field: uint32 watch_id = 1;
+   */
+  watchId: number;
+
+  /**
+   * upserted are the rooms that joined the list or changed.
+   *
+   * @generated from field: repeated tickroom.v1.RoomInfo upserted = 2;
+   */
+  upserted: RoomInfo[];
+
+  /**
+   * removed are the ids of the rooms that left the list.
+   *
+   * @generated from field: repeated string removed = 3;
+   */
+  removed: string[];
+};
+
+/**
+ * Describes the message tickroom.v1.RoomListUpdate.
+ * Use `create(RoomListUpdateSchema)` to create a new message.
+ */
+export const RoomListUpdateSchema: GenMessage<RoomListUpdate> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_lobby, 5);
 
 /**
  * CreateRoom creates a room and seats the sender in it. The reply is Joined.
@@ -234,7 +361,7 @@ export type CreateRoom = Message<"tickroom.v1.CreateRoom"> & {
  * Use `create(CreateRoomSchema)` to create a new message.
  */
 export const CreateRoomSchema: GenMessage<CreateRoom> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_lobby, 3);
+  messageDesc(file_tickroom_v1_lobby, 6);
 
 /**
  * QuickMatch joins the fullest open, listed, password-free room of the game
@@ -280,5 +407,5 @@ export type QuickMatch = Message<"tickroom.v1.QuickMatch"> & {
  * Use `create(QuickMatchSchema)` to create a new message.
  */
 export const QuickMatchSchema: GenMessage<QuickMatch> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_lobby, 4);
+  messageDesc(file_tickroom_v1_lobby, 7);
 

@@ -1,0 +1,376 @@
+package hub
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// Room list watches (WatchRooms): a lobby page keeps its room list current
+// from pushed changes instead of polling ListRooms.
+//
+// One goroutine, started with the first watch, wakes every
+// Config.RoomWatchInterval while watches exist, lists the public rooms
+// once, and compares them with the previous listing: only the rooms that
+// changed (seats, player names, phase, lock) or went away are then matched against each
+// watch, so a pass costs one listing plus watches × changes, not
+// watches × rooms. Whatever changed within an interval goes out as one
+// RoomListUpdate per watch, so a watch gets at most 1/interval updates a
+// second however busy the rooms are. Sends are the reliable class's
+// non-blocking enqueue; a congested connection's watch is skipped and
+// compared in full once it drains. No loop ever waits on a pass: the
+// handlers take the watch set's mutex for an append or a removal, and a
+// watch's own mutex (which a pass holds while it diffs that one watch) to
+// list a new watch's rooms or to close one. Lock order: a watch's mu before
+// roomWatches.mu, which is never held while taking a watch's.
+
+// roomWatch is one WatchRooms subscription of a session.
+type roomWatch struct {
+	s     *Session
+	id    uint32
+	game  string
+	meta  map[string]string
+	free  bool
+	limit int
+
+	mu     sync.Mutex
+	closed bool                   // unwatched, replaced, or its session is gone
+	sent   map[string]roomListing // the client's list, as last sent
+	more   bool                   // a matching room was left out for the limit
+	stale  bool                   // changes were skipped: compare in full
+}
+
+// roomListing is what a watch compares of a room; the tick is left out, or
+// every running room would change every pass.
+type roomListing struct {
+	players, spectators, maxPlayers int
+	phase                           game.Phase
+	locked, password                bool
+	names                           string // PlayerNames joined by NUL
+}
+
+func listingOf(info *game.RoomInfo) roomListing {
+	return roomListing{
+		players: info.Players, spectators: info.Spectators, maxPlayers: info.MaxPlayers,
+		phase: info.Phase, locked: info.Locked, password: info.HasPassword,
+		names: strings.Join(info.PlayerNames, "\x00"),
+	}
+}
+
+// matches reports whether info passes the watch's filters.
+func (w *roomWatch) matches(info *game.RoomInfo) bool {
+	if w.game != "" && info.Game != w.game {
+		return false
+	}
+	if w.free && (info.Locked || info.Phase >= game.PhaseFinished || info.Players >= info.MaxPlayers) {
+		return false
+	}
+	return metadataMatches(info.Metadata, w.meta)
+}
+
+// roomWatches holds every watch of a hub and runs the passes.
+type roomWatches struct {
+	h *Hub
+
+	mu      sync.Mutex
+	all     map[*Session][]*roomWatch // guarded by mu
+	count   int                       // watches in all
+	running bool                      // the pass goroutine is started
+	stopped bool                      // the hub shut down
+	stop    chan struct{}
+	done    chan struct{}
+
+	// Owned by the pass goroutine.
+	prev map[string]roomListing
+}
+
+func newRoomWatches(h *Hub) *roomWatches {
+	return &roomWatches{h: h, all: make(map[*Session][]*roomWatch), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+var errTooManyWatches = protocol.NewError(protocol.ErrorListFull, "")
+
+// watchRooms answers WatchRooms with the rooms that match now and starts
+// the watch. It runs on the session's loop.
+func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
+	h := s.h
+	if h.cluster != nil {
+		// Watches follow the local runtime's rooms; a cluster's lobby spans
+		// nodes, so its clients list with ListRooms.
+		return protocol.NewError(protocol.ErrorUnsupported, "room list watches are not available in a cluster; use ListRooms")
+	}
+	limit := h.cfg.ListLimit
+	if q.Limit > 0 && int(q.Limit) < limit {
+		limit = int(q.Limit)
+	}
+	w := &roomWatch{s: s, id: q.WatchId, game: q.Game, meta: q.Metadata, free: q.FreeSeatsOnly, limit: limit, sent: make(map[string]roomListing)}
+	// The watch is registered before the rooms are listed, and a pass
+	// waits on w.mu until the reply is queued: no change is lost between
+	// the listing and the first pass, and no update overtakes the reply (a
+	// pass may repeat a room the reply has).
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := h.watches.add(w); err != nil {
+		return err
+	}
+	out := &tickroomv1.RoomList{}
+	for _, info := range h.dir.List(game.RoomFilter{Game: q.Game, Joinable: q.FreeSeatsOnly}) {
+		if !metadataMatches(info.Metadata, q.Metadata) {
+			continue
+		}
+		if len(w.sent) == limit {
+			w.more = true
+			break
+		}
+		w.sent[info.ID] = listingOf(&info)
+		out.Rooms = append(out.Rooms, wireRoomInfo(info))
+	}
+	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
+	return nil
+}
+
+// unwatchRooms ends a watch. It runs on the session's loop.
+func (s *Session) unwatchRooms(id uint32, q *tickroomv1.UnwatchRooms) error {
+	if !s.h.watches.remove(s, q.WatchId) {
+		return protocol.NewError(protocol.ErrorBadRequest, "no room watch "+strconv.FormatUint(uint64(q.WatchId), 10))
+	}
+	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Ok{Ok: &tickroomv1.Ok{}}})
+	return nil
+}
+
+// add registers w, replacing the session's watch of the same id, and
+// starts the pass goroutine with the first watch.
+func (ws *roomWatches) add(w *roomWatch) error {
+	ws.mu.Lock()
+	if ws.stopped {
+		ws.mu.Unlock()
+		return protocol.NewError(protocol.ErrorInternal, "server shutting down")
+	}
+	list := ws.all[w.s]
+	for i, old := range list {
+		if old.id == w.id {
+			list[i] = w
+			ws.mu.Unlock()
+			old.close()
+			return nil
+		}
+	}
+	if len(list) >= ws.h.cfg.MaxRoomWatches {
+		ws.mu.Unlock()
+		return errTooManyWatches
+	}
+	ws.all[w.s] = append(list, w)
+	ws.count++
+	if !ws.running {
+		ws.running = true
+		go ws.run()
+	}
+	ws.mu.Unlock()
+	return nil
+}
+
+// remove ends the session's watch id; it reports whether there was one.
+func (ws *roomWatches) remove(s *Session, id uint32) bool {
+	ws.mu.Lock()
+	list := ws.all[s]
+	for i, w := range list {
+		if w.id == id {
+			ws.count--
+			if len(list) == 1 {
+				delete(ws.all, s)
+			} else {
+				ws.all[s] = append(list[:i:i], list[i+1:]...)
+			}
+			ws.mu.Unlock()
+			w.close()
+			return true
+		}
+	}
+	ws.mu.Unlock()
+	return false
+}
+
+// drop ends every watch of a closed session.
+func (ws *roomWatches) drop(s *Session) {
+	ws.mu.Lock()
+	list := ws.all[s]
+	ws.count -= len(list)
+	delete(ws.all, s)
+	ws.mu.Unlock()
+	for _, w := range list {
+		w.close()
+	}
+}
+
+// shutdown stops the pass goroutine and waits for it.
+func (ws *roomWatches) shutdown() {
+	ws.mu.Lock()
+	running := ws.running && !ws.stopped
+	ws.stopped = true
+	ws.mu.Unlock()
+	if running {
+		close(ws.stop)
+		<-ws.done
+	}
+}
+
+// size returns the number of live watches.
+func (ws *roomWatches) size() int {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return ws.count
+}
+
+func (w *roomWatch) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+}
+
+// run makes a pass every interval until shutdown.
+func (ws *roomWatches) run() {
+	defer close(ws.done)
+	t := time.NewTicker(ws.h.cfg.RoomWatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ws.stop:
+			return
+		case <-t.C:
+			ws.pass()
+		}
+	}
+}
+
+// pass lists the rooms once and sends each watch what changed for it.
+func (ws *roomWatches) pass() {
+	ws.mu.Lock()
+	var watches []*roomWatch
+	for _, list := range ws.all {
+		watches = append(watches, list...)
+	}
+	ws.mu.Unlock()
+	if len(watches) == 0 {
+		ws.prev = nil // start from scratch with the next watch
+		return
+	}
+	rooms := ws.h.dir.List(game.RoomFilter{})
+	cur := make(map[string]roomListing, len(rooms))
+	var changed []*game.RoomInfo
+	for i := range rooms {
+		info := &rooms[i]
+		l := listingOf(info)
+		cur[info.ID] = l
+		if old, ok := ws.prev[info.ID]; !ok || old != l {
+			changed = append(changed, info)
+		}
+	}
+	var gone []string
+	for id := range ws.prev {
+		if _, ok := cur[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	first := ws.prev == nil
+	ws.prev = cur
+	for _, w := range watches {
+		w.update(rooms, changed, gone, first)
+	}
+}
+
+// update sends w the changes of one pass: rooms is the full listing,
+// changed and gone what differs from the previous one (full says there
+// was no previous one).
+func (w *roomWatch) update(rooms []game.RoomInfo, changed []*game.RoomInfo, gone []string, full bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	if w.s.Congested() {
+		// Latest wins: what changed meanwhile is found by a full
+		// comparison once the connection drains.
+		w.stale = true
+		return
+	}
+	up := &tickroomv1.RoomListUpdate{WatchId: w.id}
+	if full || w.stale {
+		w.stale = false
+		w.resync(rooms, up)
+	} else {
+		shrank := false
+		for _, id := range gone {
+			if _, ok := w.sent[id]; ok {
+				delete(w.sent, id)
+				up.Removed = append(up.Removed, id)
+				shrank = true
+			}
+		}
+		for _, info := range changed {
+			_, in := w.sent[info.ID]
+			switch {
+			case w.matches(info) && (in || len(w.sent) < w.limit):
+				w.sent[info.ID] = listingOf(info)
+				up.Upserted = append(up.Upserted, wireRoomInfo(*info))
+			case w.matches(info):
+				w.more = true
+			case in:
+				delete(w.sent, info.ID)
+				up.Removed = append(up.Removed, info.ID)
+				shrank = true
+			}
+		}
+		if shrank && w.more {
+			w.resync(rooms, up)
+		}
+	}
+	if len(up.Upserted) == 0 && len(up.Removed) == 0 {
+		return
+	}
+	w.s.send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomListUpdate{RoomListUpdate: up}})
+}
+
+// resync makes the watch's list the first limit matching rooms, adding to
+// up what differs from what the client has (on top of what up holds).
+func (w *roomWatch) resync(rooms []game.RoomInfo, up *tickroomv1.RoomListUpdate) {
+	want := make(map[string]roomListing, len(w.sent))
+	w.more = false
+	upserted := make(map[string]bool, len(up.Upserted))
+	for _, r := range up.Upserted {
+		upserted[r.RoomId] = true
+	}
+	for i := range rooms {
+		info := &rooms[i]
+		if !w.matches(info) {
+			continue
+		}
+		if len(want) == w.limit {
+			w.more = true
+			break
+		}
+		l := listingOf(info)
+		want[info.ID] = l
+		if old, ok := w.sent[info.ID]; (!ok || old != l) && !upserted[info.ID] {
+			up.Upserted = append(up.Upserted, wireRoomInfo(*info))
+		}
+	}
+	for id := range w.sent {
+		if _, ok := want[id]; !ok {
+			up.Removed = append(up.Removed, id)
+		}
+	}
+	// A room removed earlier in this pass and wanted again is upserted.
+	kept := up.Removed[:0]
+	for _, id := range up.Removed {
+		if _, ok := want[id]; !ok {
+			kept = append(kept, id)
+		}
+	}
+	up.Removed = kept
+	w.sent = want
+}
