@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -368,7 +371,12 @@ func (d *Directory) Reserve(ctx context.Context, roomID, userID string) (hub.Res
 	}
 	switch v[0] {
 	case "ok":
-		return hub.Reservation{Token: tok, RoomID: roomID, NodeID: v[1], URL: v[2], TTL: d.cfg.ReservationTTL}, nil
+		r := hub.Reservation{Token: tok, RoomID: roomID, NodeID: v[1], URL: v[2], TTL: d.cfg.ReservationTTL}
+		if err := d.reachable(ctx, r); err != nil {
+			d.Release(ctx, roomID, userID)
+			return hub.Reservation{}, err
+		}
+		return r, nil
 	case "full":
 		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomFull, "")
 	case "closed":
@@ -403,7 +411,13 @@ func (d *Directory) Match(ctx context.Context, pool, userID string) (hub.Reserva
 	if v[0] != "ok" {
 		return hub.Reservation{}, false, nil
 	}
-	return hub.Reservation{Token: tok, RoomID: v[1], NodeID: v[2], URL: v[3], TTL: d.cfg.ReservationTTL}, true, nil
+	r := hub.Reservation{Token: tok, RoomID: v[1], NodeID: v[2], URL: v[3], TTL: d.cfg.ReservationTTL}
+	if d.reachable(ctx, r) != nil {
+		// A node that died within its TTL: make a room elsewhere.
+		d.Release(ctx, r.RoomID, userID)
+		return hub.Reservation{}, false, nil
+	}
+	return r, true, nil
 }
 
 // Place picks the node for a new room.
@@ -423,7 +437,7 @@ func (d *Directory) Place(ctx context.Context, userID string) (hub.Reservation, 
 			best = n
 		}
 	}
-	if best == nil || best.ID == self {
+	if best == nil || best.ID == self || d.reachable(ctx, hub.Reservation{NodeID: best.ID, URL: best.WebSocketURL}) != nil {
 		return hub.Reservation{NodeID: self}, nil
 	}
 	tok := d.newToken()
@@ -544,5 +558,43 @@ func (d *Directory) Locate(ctx context.Context, roomID string) (hub.Reservation,
 	if err != nil {
 		return hub.Reservation{}, d.refusal(err)
 	}
-	return hub.Reservation{RoomID: roomID, NodeID: node, URL: ws}, nil
+	r := hub.Reservation{RoomID: roomID, NodeID: node, URL: ws}
+	return r, d.reachable(ctx, r)
+}
+
+// probeTimeout bounds the connect that checks a node before a client is
+// sent there.
+const probeTimeout = 500 * time.Millisecond
+
+// reachable checks, before a client is sent to another node, that the
+// node takes TCP connections at its WebSocket address: a node that
+// crashed stays registered until its TTL runs out, and a client must
+// never be redirected to it. A refused connection means the node is gone
+// (ROOM_LOST); no answer within probeTimeout means UNAVAILABLE.
+func (d *Directory) reachable(ctx context.Context, r hub.Reservation) error {
+	if r.NodeID == d.node.ID() {
+		return nil
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || u.Host == "" {
+		return protocol.NewError(protocol.ErrorRoomLost, "")
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"wss": "443", "https": "443"}[u.Scheme])
+		if strings.HasSuffix(host, ":") {
+			host += "80"
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", host)
+	if err == nil {
+		conn.Close()
+		return nil
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return protocol.NewError(protocol.ErrorRoomLost, "")
+	}
+	return errors.Join(fmt.Errorf("%w: node %s: %w", ErrUnavailable, r.NodeID, err), protocol.NewError(protocol.ErrorUnavailable, "the room's node does not answer; retry shortly"))
 }

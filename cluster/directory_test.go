@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -245,7 +246,17 @@ func TestDeadNodesRoomsAreLost(t *testing.T) {
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
 	room := b.create(t, game.RoomOptions{Game: "arena"}, "p")
-	// b dies: its heartbeat and sync stop without a goodbye.
+	// b dies: its port closes, its heartbeat and sync stop without a
+	// goodbye. Even before its registration expires, nobody is sent there.
+	if ln, ok := listeners.Load("b"); ok {
+		ln.(net.Listener).Close()
+	}
+	if _, err := a.dir.Reserve(ctx, room.ID(), "early"); code(err) != protocol.ErrorRoomLost {
+		t.Fatalf("reserve in a crashed node's room within its TTL: %v, want ROOM_LOST", err)
+	}
+	if _, ok, _ := a.dir.Match(ctx, "p", "early"); ok {
+		t.Fatal("matched into a crashed node's room within its TTL")
+	}
 	b.dir.mu.Lock()
 	close(b.dir.stop)
 	b.dir.stop = nil

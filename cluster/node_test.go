@@ -3,13 +3,18 @@ package cluster
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tickroom/tickroom/internal/redistest"
 )
+
+// listeners holds each test node's stand-in WebSocket listener by id.
+var listeners sync.Map
 
 // startNode starts a registered node on rs with a fast heartbeat.
 func startNode(t *testing.T, rs *redistest.Server, id string) *Node {
@@ -19,7 +24,15 @@ func startNode(t *testing.T, rs *redistest.Server, id string) *Node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	n, err := New(Config{Client: rdb, ID: id, WebSocketURL: "ws://127.0.0.1:1/v1/ws", HTTPURL: "http://127.0.0.1:2",
+	// A listener stands for the node's WebSocket port: the directory
+	// checks a node takes connections before sending clients there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	listeners.Store(id, ln)
+	n, err := New(Config{Client: rdb, ID: id, WebSocketURL: "ws://" + ln.Addr().String() + "/v1/ws", HTTPURL: "http://127.0.0.1:2",
 		Heartbeat: 200 * time.Millisecond, TTL: time.Second, Load: func() Load { return Load{Conns: 3, Rooms: 1} }})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +74,7 @@ func TestNodesSeeEachOtherAndExpire(t *testing.T) {
 	a, b := startNode(t, rs, "a"), startNode(t, rs, "b")
 	waitFor(t, 5*time.Second, "both nodes registered", func() bool { return len(ids(t, a)) == 2 })
 	nodes, _ := b.Nodes(context.Background())
-	if nodes[0].ID != "a" || nodes[0].WebSocketURL != "ws://127.0.0.1:1/v1/ws" || nodes[0].HTTPURL != "http://127.0.0.1:2" || nodes[0].Conns != 3 || nodes[0].Rooms != 1 || nodes[0].Draining {
+	if nodes[0].ID != "a" || nodes[0].WebSocketURL != a.WebSocketURL() || nodes[0].HTTPURL != "http://127.0.0.1:2" || nodes[0].Conns != 3 || nodes[0].Rooms != 1 || nodes[0].Draining {
 		t.Fatalf("node a as b sees it: %+v", nodes[0])
 	}
 	b.SetDraining(true)

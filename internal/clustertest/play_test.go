@@ -26,6 +26,12 @@ type player struct {
 func connect(t *testing.T, n *Node, name string) *player {
 	t.Helper()
 	tok, _ := n.Login(t, name)
+	return connectAs(t, n, name, tok)
+}
+
+// connectAs connects to node with a session token (the same user again).
+func connectAs(t *testing.T, n *Node, name, tok string) *player {
+	t.Helper()
 	p := &player{t: t, name: name}
 	c, _, err := testclient.Dial(t, n.WSURL(), tok, testclient.Options{Label: name, OnState: p.onState})
 	if err != nil {

@@ -40,7 +40,26 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan error // receives cmd.Wait's result once
-	log    *bytes.Buffer
+	log    *logBuffer
+}
+
+// logBuffer is the server's output, written by exec's copying goroutine
+// while a test may read it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // Start starts a server for t and stops it when t ends.
@@ -141,7 +160,7 @@ func (s *Server) Log() string {
 }
 
 func (s *Server) start() error {
-	log := &bytes.Buffer{}
+	log := &logBuffer{}
 	cmd := exec.Command(s.bin,
 		"--port", strconv.Itoa(s.Port),
 		"--bind", "127.0.0.1",

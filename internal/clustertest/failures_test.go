@@ -1,0 +1,154 @@
+package clustertest
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/cluster"
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// errorCode returns the code of an Error reply, or 0.
+func errorCode(m *tickroomv1.ServerMessage) tickroomv1.ErrorCode { return m.GetError().GetCode() }
+
+// matchPair quick-matches two players, the first on a, the second on b,
+// into one gomoku room and returns the room id.
+func matchPair(t *testing.T, a, b *player) string {
+	t.Helper()
+	ra, _ := a.follow(quickMatch("gomoku"))
+	rb, _ := b.follow(quickMatch("gomoku"))
+	ja, jb := joined(t, a.name, ra), joined(t, b.name, rb)
+	if ja.RoomId != jb.RoomId {
+		t.Fatalf("%s in %s, %s in %s", a.name, ja.RoomId, b.name, jb.RoomId)
+	}
+	return ja.RoomId
+}
+
+// TestNodeCrashRoomLost: the node running a room is killed (-9). Its
+// players, reconnecting through the other node, are told ROOM_LOST at
+// once, both before its registration expires and after; the registration
+// expires within the bound and the room leaves every listing; a new
+// quick-match makes a room on the live node instead of sending anyone to
+// the dead one.
+func TestNodeCrashRoomLost(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	// Both connect to n1 so that the room is there.
+	a, b := connect(t, n1, "a"), connect(t, n1, "b")
+	room := matchPair(t, a, b)
+	if a.c.WS.RemoteAddr().String() != n1.WS() {
+		t.Fatalf("a plays on %s, want n1 %s", a.c.WS.RemoteAddr(), n1.WS())
+	}
+	a.move(room, 1, 7, 7)
+
+	n1.Kill(t)
+	killed := time.Now()
+	a.c.WaitClosed()
+
+	// a comes back through n2 at once and asks to resume.
+	a2 := connectAs(t, n2, "a", a.c.Token)
+	start := time.Now()
+	r, hops := a2.follow(joinRoom(room, 1))
+	if len(hops) != 0 || errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LOST {
+		t.Fatalf("resume through n2 right after the crash: %v (redirects %v), want ROOM_LOST", r, hops)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("ROOM_LOST took %v", took)
+	}
+	// A quick-match goes to the live node.
+	rq, hops := a2.follow(quickMatch("gomoku"))
+	if j := joined(t, "a", rq); j.RoomId == room || len(hops) != 0 {
+		t.Fatalf("quick-match after the crash: %v, redirects %v", j, hops)
+	}
+
+	took := c.WaitGone(t, 2*cluster.MaxTTL, n1.ID)
+	if total := time.Since(killed); total > cluster.MaxTTL {
+		t.Fatalf("the crashed node stayed registered %v (waited %v), past %v", total, took, cluster.MaxTTL)
+	}
+	// b reconnects later, after the registration expired.
+	b2 := connectAs(t, n2, "b", b.c.Token)
+	if r, _ := b2.follow(joinRoom(room, 1)); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LOST {
+		t.Fatalf("resume after expiry: %v, want ROOM_LOST", r)
+	}
+	waitUntil(t, 10*time.Second, "the lost room unlisted", func() bool {
+		l := b2.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}}).GetRoomList()
+		for _, x := range l.GetRooms() {
+			if x.RoomId == room {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// readyz returns /readyz's status and body.
+func readyz(t *testing.T, n *Node) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + n.Admin() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestRedisRestart: Redis goes away mid-match. The players on both nodes
+// keep playing; cluster-wide requests fail fast with UNAVAILABLE; /readyz
+// says why. Redis comes back empty: both nodes register again and
+// republish their rooms and seats from memory with no operator action,
+// and quick-match works again.
+func TestRedisRestart(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	a, b := connect(t, n1, "a"), connect(t, n2, "b")
+	room := matchPair(t, a, b)
+	a.move(room, 1, 0, 0)
+	b.move(room, 2, 0, 1)
+
+	c.Redis.Stop(t)
+	for _, n := range []*Node{n1, n2} {
+		waitUntil(t, 10*time.Second, n.ID+" not ready without Redis", func() bool {
+			code, body := readyz(t, n)
+			return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
+		})
+	}
+	// The match goes on.
+	a.move(room, 1, 1, 0)
+	b.move(room, 2, 1, 1)
+	// Cluster-wide requests fail fast and say why.
+	d := connect(t, n2, "d")
+	start := time.Now()
+	if r := d.c.Request(quickMatch("gomoku")); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("quick-match without Redis: %v, want UNAVAILABLE", r)
+	}
+	if r := d.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}}); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("list without Redis: %v, want UNAVAILABLE", r)
+	}
+	if took := time.Since(start); took > 6*time.Second {
+		t.Fatalf("two refusals took %v", took)
+	}
+
+	c.Redis.Restart(t)
+	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
+	for _, n := range []*Node{n1, n2} {
+		waitUntil(t, 10*time.Second, n.ID+" ready again", func() bool { code, _ := readyz(t, n); return code == http.StatusOK })
+	}
+	// The room is listed again, full, from the node's memory.
+	waitUntil(t, 10*time.Second, "the room republished with its two players", func() bool {
+		l := d.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "gomoku"}}}).GetRoomList()
+		return len(l.GetRooms()) == 1 && l.Rooms[0].RoomId == room && l.Rooms[0].Players == 2
+	})
+	a.move(room, 1, 2, 0)
+	b.move(room, 2, 2, 1)
+	// Its seats are counted again: a newcomer gets a room of its own.
+	r, _ := d.follow(quickMatch("gomoku"))
+	if j := joined(t, "d", r); j.RoomId == room {
+		t.Fatal("quick-match after the restart overfilled the running room")
+	}
+	_ = testclient.Is[*tickroomv1.ServerMessage_Error]
+}
