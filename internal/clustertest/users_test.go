@@ -272,3 +272,58 @@ func TestBanOnOneNodeAppliesOnAnother(t *testing.T) {
 		t.Fatalf("kicked connection closed with %d, want %d", code, protocol.CloseKicked)
 	}
 }
+
+// sendUntil sends a direct message from c to uid until the reply's code
+// is want (0: Ok), failing t after 20 s.
+func sendUntil(t *testing.T, c *testclient.Client, uid string, want protocol.ErrorCode) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := request(c, &tickroomv1.SendDirect{ToUserId: uid, Text: "ping"})
+		if uint32(r.GetError().GetCode()) == uint32(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("direct message to %s: %v, want code %v", uid, r, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestUsersAcrossNodesWithoutRedis stops Redis under two nodes: a direct
+// message to a user of the other node is refused with
+// ERROR_CODE_UNAVAILABLE, while one to a user of the same node and a
+// lobby channel line to the node's own members still arrive; once Redis
+// is back (empty), the nodes record their users again and direct
+// messages cross nodes again.
+func TestUsersAcrossNodesWithoutRedis(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	ada, _ := connectUser(t, n1, "ada")
+	carol, carolID := connectUser(t, n1, "carol")
+	bob, bobID := connectUser(t, n2, "bob")
+	for _, u := range []*testclient.Client{ada, carol} {
+		request(u, &tickroomv1.JoinChannel{Channel: "lobby"})
+	}
+	sendUntil(t, ada, bobID, 0)
+	bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage])
+
+	c.Redis.Stop(t)
+	if r := request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "across"}); r.GetError().GetCode() != tickroomv1.ErrorCode(protocol.ErrorUnavailable) {
+		t.Fatalf("direct message across nodes without Redis: %v", r)
+	}
+	ok(t, "local direct message", request(ada, &tickroomv1.SendDirect{ToUserId: carolID, Text: "here"}))
+	if dm := carol.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "here" {
+		t.Fatalf("carol got %v", dm)
+	}
+	ok(t, "channel line without Redis", request(ada, &tickroomv1.SendChat{Channel: "lobby", Text: "local line"}))
+	if line := carol.Next(testclient.Is[*tickroomv1.ServerMessage_Chat]).GetChat(); line.Text != "local line" {
+		t.Fatalf("carol got %v", line)
+	}
+
+	c.Redis.Restart(t)
+	sendUntil(t, ada, bobID, 0)
+	if dm := bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.FromName != "ada" {
+		t.Fatalf("bob got %v", dm)
+	}
+}
