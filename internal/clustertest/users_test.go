@@ -129,6 +129,15 @@ func TestDirectMessageAndPresenceAcrossNodes(t *testing.T) {
 		t.Fatalf("ada's query: %v", pl)
 	}
 
+	// An operator's notice through n2 reaches ada on n1.
+	st, body := n2.AdminRequest(t, http.MethodPost, "/v1/admin/notify", strings.NewReader(`{"user_id":"`+adaID+`","kind":"k","title":"hello","body":"b"}`))
+	if st != http.StatusOK || !strings.Contains(string(body), `"delivered":1`) {
+		t.Fatalf("notice through n2 to a user on n1: %d %s", st, body)
+	}
+	if n := ada.Next(testclient.Is[*tickroomv1.ServerMessage_Notification]).GetNotification(); n.Title != "hello" {
+		t.Fatalf("ada's notice: %v", n)
+	}
+
 	bob.WS.Close()
 	if pr := presenceOf(ada, bobID); pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
 		t.Fatalf("after bob left, ada sees %v", pr)

@@ -248,6 +248,8 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "user is not online")
 	case errors.Is(err, hub.ErrNoRoom):
 		writeError(w, http.StatusNotFound, "no such room")
+	case errors.Is(err, hub.ErrUnavailable):
+		writeError(w, http.StatusServiceUnavailable, err.Error())
 	case err != nil:
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:

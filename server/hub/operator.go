@@ -27,6 +27,9 @@ var (
 	ErrBadNotice = social.ErrBadNotice
 	// ErrNoRoom is returned for an operation on a room that does not exist.
 	ErrNoRoom = errors.New("hub: no such room")
+	// ErrUnavailable is returned by Notify when the user's node cannot be
+	// reached (a cluster only).
+	ErrUnavailable = social.ErrUnavailable
 )
 
 // Players returns every online user, sorted by id. Safe from any
