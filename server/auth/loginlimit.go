@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // Guest logins are rate-limited per client address with
@@ -33,8 +35,8 @@ const (
 	// DefaultGuestLoginAddrs is Config.GuestLoginAddrs's zero value.
 	DefaultGuestLoginAddrs = 16384
 	// V6SiteFactor is how many addresses' worth of guest logins the /64s
-	// of one IPv6 /48 share.
-	V6SiteFactor = 16
+	// of one IPv6 /48 share; every per-address limit uses the same factor.
+	V6SiteFactor = clientip.V6SiteFactor
 )
 
 // loginLimiter keeps one token bucket per client address (per /64 for
@@ -67,7 +69,7 @@ func (l *loginLimiter) allow(addr netip.Addr, now time.Time) (bool, time.Duratio
 	if l == nil || l.limit >= rate.Inf { // rate.Inf, or +Inf from a flag
 		return true, 0
 	}
-	key, site := addrKey(addr)
+	key, site := clientip.Group(addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r := l.bucket(key, 1).ReserveN(now, 1)
@@ -103,16 +105,4 @@ func (l *loginLimiter) bucket(key netip.Prefix, factor int) *rate.Limiter {
 	b := &bucket{key: key, lim: rate.NewLimiter(l.limit*rate.Limit(factor), l.burst*factor)}
 	l.addrs[key] = l.lru.PushFront(b)
 	return b.lim
-}
-
-// addrKey is the address itself for IPv4; for IPv6 its /64, and its /48
-// as site (invalid for IPv4).
-func addrKey(a netip.Addr) (key, site netip.Prefix) {
-	a = a.Unmap()
-	if a.Is6() {
-		key, _ = a.Prefix(64)
-		site, _ = a.Prefix(48)
-		return key, site
-	}
-	return netip.PrefixFrom(a, 32), netip.Prefix{}
 }

@@ -27,9 +27,19 @@
 //
 // Caps: Config.MaxStreams streams in all (503 over it), MaxStreamsPerIP
 // per client address (429; the address comes from clientip, so a client
-// behind no trusted proxy cannot dodge the cap with X-Forwarded-For), and
+// behind no trusted proxy cannot dodge the cap with X-Forwarded-For; an
+// IPv6 client counts by its /64, and one /48 gets clientip.V6SiteFactor
+// times the cap, as clientip.Group says), and
 // the room's observer cap, game.Config.MaxObservers (409; a room with no
 // spectator seats takes no streams either).
+//
+// The SSE framing is written by hand, with no library: an event is a few
+// "id:", "event:" and "data:" lines and a blank line (each payload is
+// one line of compact JSON or base64, so no data needs splitting), and
+// net/http's ResponseController gives the flushes and write deadlines.
+// The SSE libraries for Go (r3labs/sse and the like) bring their own
+// broadcast and buffering, which would stand between the room's
+// latest-wins sink and the socket and hide the congestion it relies on.
 package spectate
 
 import (
@@ -124,7 +134,7 @@ type Feeds struct {
 	wg      sync.WaitGroup
 
 	mu    sync.Mutex
-	perIP map[netip.Addr]int
+	perIP map[netip.Prefix]int // open streams per clientip.Group key and /48 site
 }
 
 // New validates cfg and returns the feeds.
@@ -154,7 +164,7 @@ func New(cfg Config) (*Feeds, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
 	}
-	return &Feeds{cfg: cfg, closing: make(chan struct{}), perIP: make(map[netip.Addr]int)}, nil
+	return &Feeds{cfg: cfg, closing: make(chan struct{}), perIP: make(map[netip.Prefix]int)}, nil
 }
 
 // Open returns the number of open streams.
@@ -269,29 +279,45 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // acquire counts a stream against the caps; a non-zero status refuses it.
+// An IPv6 client counts by its /64, and the /64s of one /48 share
+// clientip.V6SiteFactor times the per-address cap.
 func (f *Feeds) acquire(ip netip.Addr) (int, string) {
+	key, site := clientip.Group(ip)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.perIP[ip] >= f.cfg.MaxStreamsPerIP {
+	if f.perIP[key] >= f.cfg.MaxStreamsPerIP ||
+		site.IsValid() && f.perIP[site] >= f.cfg.MaxStreamsPerIP*clientip.V6SiteFactor {
 		return http.StatusTooManyRequests, "too many open streams from this address"
 	}
 	if f.open.Load() >= int64(f.cfg.MaxStreams) {
 		return http.StatusServiceUnavailable, "too many open streams"
 	}
-	f.perIP[ip]++
+	f.perIP[key]++
+	if site.IsValid() {
+		f.perIP[site]++
+	}
 	f.open.Add(1)
 	return 0, ""
 }
 
 func (f *Feeds) release(ip netip.Addr) {
+	key, site := clientip.Group(ip)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n := f.perIP[ip] - 1; n > 0 {
-		f.perIP[ip] = n
-	} else {
-		delete(f.perIP, ip)
+	f.uncount(key)
+	if site.IsValid() {
+		f.uncount(site)
 	}
 	f.open.Add(-1)
+}
+
+// uncount takes one stream off k's count. The caller holds f.mu.
+func (f *Feeds) uncount(k netip.Prefix) {
+	if n := f.perIP[k] - 1; n > 0 {
+		f.perIP[k] = n
+	} else {
+		delete(f.perIP, k)
+	}
 }
 
 // authorize admits a private room's stream: a session token (the token

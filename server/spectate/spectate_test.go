@@ -243,6 +243,39 @@ func TestStreamCaps(t *testing.T) {
 			t.Fatalf("second stream of one client: %d, want 429", code)
 		}
 	})
+	t.Run("per IPv6 /64 and /48 behind a trusted proxy", func(t *testing.T) {
+		// One subscriber holds a whole /64 and a site a /48: new addresses
+		// from them get no new streams.
+		e := startRT(t, spectate.Config{MaxStreamsPerIP: 1, TrustedProxies: clientip.MustParse("127.0.0.1")}, game.Config{MaxObservers: 64})
+		room, _ := e.room(opts(t.Name()))
+		open := func(ip string) int {
+			s, code, _ := e.open(room.ID(), "", http.Header{"X-Forwarded-For": {ip}})
+			if s != nil {
+				s.state()
+			}
+			return code
+		}
+		if code := open("2001:db8:1:1::1"); code != http.StatusOK {
+			t.Fatalf("first stream of a /64: %d", code)
+		}
+		for _, ip := range []string{"2001:db8:1:1::2", "2001:db8:1:1:ffff:ffff:ffff:ffff"} {
+			if code := open(ip); code != http.StatusTooManyRequests {
+				t.Fatalf("stream from %s, another address of a full /64: %d, want 429", ip, code)
+			}
+		}
+		// The other /64s of the /48 share clientip.V6SiteFactor streams.
+		for i := 2; i <= clientip.V6SiteFactor; i++ {
+			if code := open("2001:db8:1:" + strconv.FormatInt(int64(i), 16) + "::1"); code != http.StatusOK {
+				t.Fatalf("stream %d of the /48: %d", i, code)
+			}
+		}
+		if code := open("2001:db8:1:ff::1"); code != http.StatusTooManyRequests {
+			t.Fatalf("stream from a new /64 of a full /48: %d, want 429", code)
+		}
+		if code := open("2001:db8:2::1"); code != http.StatusOK {
+			t.Fatalf("stream from another /48: %d, want it open", code)
+		}
+	})
 	t.Run("global", func(t *testing.T) {
 		e := start(t, spectate.Config{MaxStreams: 2, TrustedProxies: clientip.MustParse("127.0.0.1")})
 		room, _ := e.room(opts(t.Name()))
