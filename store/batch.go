@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Batch is a set of writes stored in one transaction: what a WriteQueue
@@ -12,10 +13,84 @@ import (
 type Batch struct {
 	Results []Result
 	Lines   []Line
+	// Graph holds social graph changes, applied in order after the
+	// results and lines.
+	Graph []GraphOp
 }
 
 // Len returns the number of items in b.
-func (b *Batch) Len() int { return len(b.Results) + len(b.Lines) }
+func (b *Batch) Len() int { return len(b.Results) + len(b.Lines) + len(b.Graph) }
+
+// GraphOpKind is what a GraphOp changes.
+type GraphOpKind uint8
+
+const (
+	// GraphPutFriendship stores GraphOp.Friendship (a request or an
+	// accepted friendship), replacing any edge between the two users.
+	GraphPutFriendship GraphOpKind = iota + 1
+	// GraphDeleteFriendship removes any edge between A and B.
+	GraphDeleteFriendship
+	// GraphBlock records that A blocks B; GraphUnblock lifts it.
+	GraphBlock
+	GraphUnblock
+)
+
+// GraphOp is one change to the social graph, queued like results and
+// lines so that the hub never waits on the database for it.
+type GraphOp struct {
+	Kind       GraphOpKind
+	Friendship Friendship // GraphPutFriendship
+	A, B       string     // the others
+	At         time.Time  // GraphBlock: since when; zero means now
+}
+
+func checkGraphOp(op *GraphOp) error {
+	switch op.Kind {
+	case GraphPutFriendship:
+		f := op.Friendship
+		if f.From == "" || f.To == "" || f.From == f.To || (f.State != FriendPending && f.State != FriendAccepted) {
+			return fmt.Errorf("%w: friendship %q→%q %q", ErrInvalid, f.From, f.To, f.State)
+		}
+	case GraphDeleteFriendship, GraphBlock, GraphUnblock:
+		if op.A == "" || op.B == "" || op.A == op.B {
+			return fmt.Errorf("%w: a graph change needs two different users", ErrInvalid)
+		}
+	default:
+		return fmt.Errorf("%w: graph change kind %d", ErrInvalid, op.Kind)
+	}
+	return nil
+}
+
+// writeGraph applies ops in order.
+func writeGraph(ctx context.Context, tx *sql.Tx, ops []GraphOp) error {
+	for _, op := range ops {
+		var err error
+		switch op.Kind {
+		case GraphPutFriendship:
+			f := op.Friendship
+			if f.Since.IsZero() {
+				f.Since = time.Now()
+			}
+			a, b := pair(f.From, f.To)
+			_, err = tx.ExecContext(ctx, putFriendshipSQL, a, b, f.From, f.To, string(f.State), ms(f.Since))
+		case GraphDeleteFriendship:
+			a, b := pair(op.A, op.B)
+			_, err = tx.ExecContext(ctx, deleteFriendshipSQL, a, b)
+		case GraphBlock:
+			at := op.At
+			if at.IsZero() {
+				at = time.Now()
+			}
+			_, err = tx.ExecContext(ctx, blockSQL, op.A, op.B, ms(at))
+		case GraphUnblock:
+			_, err = tx.ExecContext(ctx, unblockSQL, op.A, op.B)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Write stores every result and line of b in one transaction, updates the
 // standings and trims the channels and inboxes it touched to their bounds.
@@ -28,6 +103,11 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 	}
 	for i := range b.Lines {
 		if err := checkLine(&b.Lines[i]); err != nil {
+			return err
+		}
+	}
+	for i := range b.Graph {
+		if err := checkGraphOp(&b.Graph[i]); err != nil {
 			return err
 		}
 	}
@@ -69,7 +149,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 				return err
 			}
 		}
-		return nil
+		return writeGraph(ctx, tx, b.Graph)
 	})
 }
 

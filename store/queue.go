@@ -82,7 +82,7 @@ type WriteQueue struct {
 	shut  bool
 	err   error // the last write or ping error; nil when the last one worked
 
-	written, dropped [2]atomic.Uint64 // [0] results, [1] lines
+	written, dropped [3]atomic.Uint64 // [0] results, [1] lines, [2] graph changes
 	errors, batches  atomic.Uint64
 	latency          prometheus.Histogram
 	started          atomic.Bool
@@ -155,6 +155,19 @@ func (q *WriteQueue) AddLine(l Line) bool {
 	return q.added(ok, 1)
 }
 
+// AddGraph queues a social graph change; changes are written in the
+// order they were added. It reports false when the change was dropped. It
+// never blocks.
+func (q *WriteQueue) AddGraph(op GraphOp) bool {
+	q.mu.Lock()
+	ok := !q.shut && q.depthLocked() < q.cfg.Capacity
+	if ok {
+		q.items.Graph = append(q.items.Graph, op)
+	}
+	q.mu.Unlock()
+	return q.added(ok, 2)
+}
+
 func (q *WriteQueue) added(ok bool, kind int) bool {
 	if !ok {
 		q.dropped[kind].Add(1)
@@ -174,6 +187,7 @@ type QueueStats struct {
 	Depth, Capacity              int
 	ResultsWritten, LinesWritten uint64
 	ResultsDropped, LinesDropped uint64
+	GraphWritten, GraphDropped   uint64
 	Batches, Errors              uint64
 	LastError                    error
 }
@@ -185,6 +199,7 @@ func (q *WriteQueue) Stats() QueueStats {
 	q.mu.Unlock()
 	s.ResultsWritten, s.LinesWritten = q.written[0].Load(), q.written[1].Load()
 	s.ResultsDropped, s.LinesDropped = q.dropped[0].Load(), q.dropped[1].Load()
+	s.GraphWritten, s.GraphDropped = q.written[2].Load(), q.dropped[2].Load()
 	s.Batches, s.Errors = q.batches.Load(), q.errors.Load()
 	return s
 }
@@ -234,6 +249,9 @@ func (q *WriteQueue) take(b *Batch) {
 	nl := min(n-nr, len(q.items.Lines))
 	b.Lines = append(b.Lines[:0], q.items.Lines[:nl]...)
 	q.items.Lines = shift(q.items.Lines, nl)
+	ng := min(n-nr-nl, len(q.items.Graph))
+	b.Graph = append(b.Graph[:0], q.items.Graph[:ng]...)
+	q.items.Graph = shift(q.items.Graph, ng)
 	q.held = b.Len()
 }
 
@@ -291,6 +309,7 @@ func (q *WriteQueue) writeUntilDone(b *Batch) {
 		if err == nil {
 			q.written[0].Add(uint64(len(b.Results)))
 			q.written[1].Add(uint64(len(b.Lines)))
+			q.written[2].Add(uint64(len(b.Graph)))
 			q.batches.Add(1)
 			q.setErr(nil)
 			q.mu.Lock()
@@ -320,6 +339,7 @@ func (q *WriteQueue) writeUntilDone(b *Batch) {
 func (q *WriteQueue) drop(b *Batch) {
 	q.dropped[0].Add(uint64(len(b.Results)))
 	q.dropped[1].Add(uint64(len(b.Lines)))
+	q.dropped[2].Add(uint64(len(b.Graph)))
 	q.mu.Lock()
 	q.held = 0
 	q.mu.Unlock()
@@ -359,7 +379,7 @@ func (q *WriteQueue) setErr(err error) {
 var (
 	descDepth    = prometheus.NewDesc("tickroom_store_queue_depth", "Results and chat lines waiting to be written to the store.", nil, nil)
 	descCapacity = prometheus.NewDesc("tickroom_store_queue_capacity", "Most items the store write queue holds before it drops.", nil, nil)
-	descWritten  = prometheus.NewDesc("tickroom_store_written_total", "Items written to the store, by kind (result, line).", []string{"kind"}, nil)
+	descWritten  = prometheus.NewDesc("tickroom_store_written_total", "Items written to the store, by kind (result, line, graph).", []string{"kind"}, nil)
 	descDropped  = prometheus.NewDesc("tickroom_store_dropped_total", "Items dropped because the store write queue was full or shut down, by kind.", []string{"kind"}, nil)
 	descBatches  = prometheus.NewDesc("tickroom_store_batches_total", "Batches written to the store.", nil, nil)
 	descErrors   = prometheus.NewDesc("tickroom_store_write_errors_total", "Failed batch writes to the store (each retry counts).", nil, nil)
@@ -389,6 +409,8 @@ func (q *WriteQueue) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descWritten, prometheus.CounterValue, float64(s.LinesWritten), "line")
 	ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(s.ResultsDropped), "result")
 	ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(s.LinesDropped), "line")
+	ch <- prometheus.MustNewConstMetric(descWritten, prometheus.CounterValue, float64(s.GraphWritten), "graph")
+	ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(s.GraphDropped), "graph")
 	ch <- prometheus.MustNewConstMetric(descBatches, prometheus.CounterValue, float64(s.Batches))
 	ch <- prometheus.MustNewConstMetric(descErrors, prometheus.CounterValue, float64(s.Errors))
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)

@@ -104,6 +104,7 @@ func TestWriteQueueBoundedWhileDatabaseIsLost(t *testing.T) {
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP tickroom_store_dropped_total Items dropped because the store write queue was full or shut down, by kind.
 # TYPE tickroom_store_dropped_total counter
+tickroom_store_dropped_total{kind="graph"} 0
 tickroom_store_dropped_total{kind="line"} 50
 tickroom_store_dropped_total{kind="result"} 0
 # HELP tickroom_store_queue_depth Results and chat lines waiting to be written to the store.

@@ -26,16 +26,23 @@ func (db *DB) PutFriendship(ctx context.Context, f Friendship) error {
 		f.Since = time.Now()
 	}
 	a, b := pair(f.From, f.To)
-	_, err := db.exec(ctx, "storing a friendship", `INSERT INTO friendships (user_a, user_b, from_id, to_id, state, since_ms) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (user_a, user_b) DO UPDATE SET from_id = excluded.from_id, to_id = excluded.to_id, state = excluded.state, since_ms = excluded.since_ms`,
-		a, b, f.From, f.To, string(f.State), ms(f.Since))
+	_, err := db.exec(ctx, "storing a friendship", putFriendshipSQL, a, b, f.From, f.To, string(f.State), ms(f.Since))
 	return err
 }
+
+// The graph's writes, shared by the methods and by Batch.Graph.
+const (
+	putFriendshipSQL = `INSERT INTO friendships (user_a, user_b, from_id, to_id, state, since_ms) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (user_a, user_b) DO UPDATE SET from_id = excluded.from_id, to_id = excluded.to_id, state = excluded.state, since_ms = excluded.since_ms`
+	deleteFriendshipSQL = `DELETE FROM friendships WHERE user_a = $1 AND user_b = $2`
+	blockSQL            = `INSERT INTO blocks (blocker, blocked, since_ms) VALUES ($1, $2, $3) ON CONFLICT (blocker, blocked) DO NOTHING`
+	unblockSQL          = `DELETE FROM blocks WHERE blocker = $1 AND blocked = $2`
+)
 
 // DeleteFriendship implements Social.
 func (db *DB) DeleteFriendship(ctx context.Context, x, y string) error {
 	a, b := pair(x, y)
-	_, err := db.exec(ctx, "deleting a friendship", `DELETE FROM friendships WHERE user_a = $1 AND user_b = $2`, a, b)
+	_, err := db.exec(ctx, "deleting a friendship", deleteFriendshipSQL, a, b)
 	return err
 }
 
@@ -66,14 +73,13 @@ func (db *DB) Block(ctx context.Context, blocker, blocked string) error {
 	if blocker == "" || blocked == "" || blocker == blocked {
 		return fmt.Errorf("%w: a block needs two different users", ErrInvalid)
 	}
-	_, err := db.exec(ctx, "storing a block", `INSERT INTO blocks (blocker, blocked, since_ms) VALUES ($1, $2, $3) ON CONFLICT (blocker, blocked) DO NOTHING`,
-		blocker, blocked, time.Now().UnixMilli())
+	_, err := db.exec(ctx, "storing a block", blockSQL, blocker, blocked, time.Now().UnixMilli())
 	return err
 }
 
 // Unblock implements Social.
 func (db *DB) Unblock(ctx context.Context, blocker, blocked string) error {
-	_, err := db.exec(ctx, "deleting a block", `DELETE FROM blocks WHERE blocker = $1 AND blocked = $2`, blocker, blocked)
+	_, err := db.exec(ctx, "deleting a block", unblockSQL, blocker, blocked)
 	return err
 }
 

@@ -28,6 +28,7 @@ var suite = []struct {
 	{"IdentityLinksToOneAccount", testIdentity},
 	{"SanctionsApplyUntilTheyEnd", testSanctions},
 	{"FriendRequestsAcceptAndBlocks", testSocial},
+	{"GraphChangesApplyInOrderInABatch", testGraphBatch},
 	{"ResultsHistoryAndLeaderboard", testResults},
 	{"ChannelHistoryIsBoundedAndPaged", testChannelHistory},
 	{"InboxIsBoundedAndAcknowledged", testInbox},
@@ -539,5 +540,44 @@ func testBadInput(t *testing.T, fresh backend) {
 		if !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
+	}
+}
+
+func testGraphBatch(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	at := time.UnixMilli(1_700_000_000_000)
+	b := Batch{Graph: []GraphOp{
+		{Kind: GraphPutFriendship, Friendship: Friendship{From: "ann", To: "bob", State: FriendPending, Since: at}},
+		{Kind: GraphPutFriendship, Friendship: Friendship{From: "bob", To: "ann", State: FriendAccepted, Since: at.Add(time.Second)}},
+		{Kind: GraphPutFriendship, Friendship: Friendship{From: "ann", To: "cy", State: FriendPending, Since: at}},
+		{Kind: GraphDeleteFriendship, A: "cy", B: "ann"},
+		{Kind: GraphPutFriendship, Friendship: Friendship{From: "dee", To: "ann", State: FriendPending, Since: at}},
+		{Kind: GraphBlock, A: "ann", B: "eve"},
+		{Kind: GraphBlock, A: "ann", B: "fay"},
+		{Kind: GraphUnblock, A: "ann", B: "fay"},
+	}}
+	if err := db.Write(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := db.Friendships(ctx, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Friendship{
+		{From: "dee", To: "ann", State: FriendPending, Since: at},
+		{From: "bob", To: "ann", State: FriendAccepted, Since: at.Add(time.Second)},
+	}
+	if !slices.EqualFunc(fs, want, func(a, b Friendship) bool {
+		return a.From == b.From && a.To == b.To && a.State == b.State && a.Since.Equal(b.Since)
+	}) {
+		t.Fatalf("ann's edges = %+v, want %+v", fs, want)
+	}
+	if bl, err := db.Blocks(ctx, "ann"); err != nil || !slices.Equal(bl, []string{"eve"}) {
+		t.Fatalf("ann's blocks = %v, %v; want [eve]", bl, err)
+	}
+	bad := Batch{Graph: []GraphOp{{Kind: GraphBlock, A: "ann", B: "ann"}}}
+	if err := db.Write(ctx, &bad); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("self-block: %v, want ErrInvalid", err)
 	}
 }

@@ -48,6 +48,11 @@ type Config struct {
 	// Peers reaches the users of the other nodes of a cluster. Zero value
 	// means one node: a user with no connection here is offline.
 	Peers Peers
+	// Graph keeps friendships, friend requests and blocks across
+	// connections and restarts: a user's side is loaded when it comes
+	// online, and a request stands while its sender is offline. Zero value
+	// means the lists live in memory while their user is online.
+	Graph Graph
 }
 
 func (c Config) withDefaults() Config {
@@ -88,14 +93,15 @@ func (c Config) validate() error {
 // Stats counts social events. Every field is safe to read from any
 // goroutine; the metrics layer exports them.
 type Stats struct {
-	RoomChats      atomic.Uint64 // room chat lines accepted
-	ChannelChats   atomic.Uint64 // lobby channel lines accepted
-	ChatDeliveries atomic.Uint64 // chat lines queued on connections
-	ChatRefused    atomic.Uint64 // chat lines and direct messages over the chat rate
-	DirectMessages atomic.Uint64 // direct messages delivered
-	DirectRefused  atomic.Uint64 // direct messages refused because the recipient blocked the sender
-	Signals        atomic.Uint64 // WebRTC signaling messages relayed
-	SignalRefused  atomic.Uint64 // signaling refused: blocked, no shared room or friendship, or over the rate
-	PresenceEvents atomic.Uint64 // presence changes queued on watchers' connections
-	Notifications  atomic.Uint64 // operator notifications sent
+	RoomChats       atomic.Uint64 // room chat lines accepted
+	ChannelChats    atomic.Uint64 // lobby channel lines accepted
+	ChatDeliveries  atomic.Uint64 // chat lines queued on connections
+	ChatRefused     atomic.Uint64 // chat lines and direct messages over the chat rate
+	DirectMessages  atomic.Uint64 // direct messages delivered
+	DirectRefused   atomic.Uint64 // direct messages refused because the recipient blocked the sender
+	Signals         atomic.Uint64 // WebRTC signaling messages relayed
+	SignalRefused   atomic.Uint64 // signaling refused: blocked, no shared room or friendship, or over the rate
+	PresenceEvents  atomic.Uint64 // presence changes queued on watchers' connections
+	Notifications   atomic.Uint64 // operator notifications sent
+	GraphLoadErrors atomic.Uint64 // users whose friends, requests and blocks could not be loaded
 }

@@ -60,7 +60,10 @@ func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
 		if err := so.editListLocked(&p.blocks, so.blockedBy, uid, x, q.Unblock); err != nil {
 			return err
 		}
-		if !q.Unblock {
+		if q.Unblock {
+			so.save(ChangeUnblock, uid, x)
+		} else {
+			so.save(ChangeBlock, uid, x)
 			so.unfriendLocked(uid, x) // presence stops both ways
 		}
 		so.ok(m, id)

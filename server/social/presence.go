@@ -96,7 +96,8 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, so.users[x])))
 		return nil
 	}
-	if xp := so.users[x]; xp != nil && (has(xp.requested, uid) || has(xp.friends, uid)) {
+	xp := so.users[x]
+	if has(p.incoming, x) || (xp != nil && has(xp.friends, uid)) {
 		// x asked first, or counts uid as a friend already: both agree.
 		return so.befriendLocked(m, id, p, x, xp)
 	}
@@ -110,7 +111,9 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		now := so.host.Now().UnixMilli()
 		p.requested[x] = now
 		link(so.requestsTo, x, uid)
-		if xp := so.users[x]; xp != nil {
+		so.save(ChangeRequest, uid, x)
+		if xp != nil {
+			xp.addIncoming(Request{From: uid, Name: p.name, AtMs: now})
 			so.host.Send(so.requestMessage(uid, p.name, now), memberConns(xp))
 		}
 	}
@@ -131,40 +134,51 @@ func (so *Social) answerLocked(m *Member, id uint32, p *profile, uid, x string, 
 	if so.remoteLocked(x) {
 		return so.remoteAnswerLocked(m, id, p, uid, x, accept)
 	}
-	xp := so.users[x]
-	if xp == nil || !has(xp.requested, uid) {
+	if !has(p.incoming, x) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "no friend request from that user")
 	}
+	xp := so.users[x] // nil: the requester is offline
 	if accept {
 		return so.befriendLocked(m, id, p, x, xp)
 	}
-	delete(xp.requested, uid)
+	delete(p.incoming, x)
 	unlink(so.requestsTo, uid, x)
+	so.save(ChangeUnfriend, x, uid)
 	so.ok(m, id)
-	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
-		FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name},
-	}}, memberConns(xp))
+	if xp != nil {
+		delete(xp.requested, uid)
+		so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
+			FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name},
+		}}, memberConns(xp))
+	}
 	return nil
 }
 
 // befriendLocked makes m's user and x friends, both having agreed: each
-// watches the other. m is answered Ok and x's presence; x is told with
-// FriendAnswer and m's user's presence. The caller holds so.mu.
+// watches the other. m is answered Ok and x's presence; x, when online
+// (xp not nil), is told with FriendAnswer and m's user's presence, else it
+// finds the friendship in the Graph when it comes back. The caller holds
+// so.mu.
 func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp *profile) error {
 	uid := m.user
 	if !has(p.requested, x) && len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
 		return protocol.NewError(protocol.ErrorListFull, "")
 	}
-	if !has(xp.requested, uid) && !has(xp.friends, uid) && len(xp.friends)+len(xp.requested) >= so.cfg.MaxListSize {
+	if xp != nil && !has(xp.requested, uid) && !has(xp.friends, uid) && len(xp.friends)+len(xp.requested) >= so.cfg.MaxListSize {
 		return protocol.NewError(protocol.ErrorListFull, "that user's friend list is full")
 	}
+	so.save(ChangeFriends, x, uid)
 	for _, side := range []struct {
 		from string
 		p    *profile
 		to   string
 	}{{uid, p, x}, {x, xp, uid}} {
-		delete(side.p.requested, side.to)
 		unlink(so.requestsTo, side.to, side.from)
+		if side.p == nil {
+			continue
+		}
+		delete(side.p.requested, side.to)
+		delete(side.p.incoming, side.to)
 		if side.p.friends == nil {
 			side.p.friends = make(map[string]struct{})
 		}
@@ -173,6 +187,9 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 	}
 	so.ok(m, id)
 	so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, xp)))
+	if xp == nil {
+		return nil
+	}
 	conns := memberConns(xp)
 	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
 		FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name, Accepted: true},
@@ -185,6 +202,7 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 // this node) and b, both ways, b's side on its node when it is on
 // another. The caller holds so.mu.
 func (so *Social) unfriendLocked(a, b string) {
+	so.save(ChangeUnfriend, a, b)
 	if so.remoteLocked(b) {
 		so.peers.Cast(&RemoteOp{Kind: OpUnfriend, From: a, To: b})
 	}
@@ -199,6 +217,7 @@ func (so *Social) unfriendLocalLocked(a, b string) {
 		if p := so.users[from]; p != nil {
 			delete(p.friends, to)
 			delete(p.requested, to)
+			delete(p.incoming, to)
 		}
 		unlink(so.watchers, to, from)
 		unlink(so.requestsTo, to, from)
@@ -221,9 +240,9 @@ func (so *Social) requestMessage(uid, name string, sentAtMs int64) *tickroomv1.S
 // pendingRequestsLocked sends m the friend requests standing for its user.
 // The caller holds so.mu.
 func (so *Social) pendingRequestsLocked(m *Member) {
-	for from := range so.requestsTo[m.user] {
-		if fp := so.users[from]; fp != nil {
-			so.host.Reply(m.conn, so.requestMessage(from, fp.name, fp.requested[m.user]))
+	if p := so.users[m.user]; p != nil {
+		for _, r := range p.incoming {
+			so.host.Reply(m.conn, so.requestMessage(r.From, r.Name, r.AtMs))
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package social
 
 import (
+	"errors"
+
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
@@ -205,7 +207,17 @@ func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x str
 		if p == nil {
 			return // gone meanwhile
 		}
+		if a.Code == protocol.ErrorUserOffline && has(p.incoming, x) {
+			// x asked while uid was away (the Graph kept it), and is
+			// offline: both agree.
+			if err := so.befriendLocked(m, id, p, x, nil); err != nil {
+				so.fail(m, id, asProtocolError(err))
+			}
+			return
+		}
 		if a.Friends {
+			so.save(ChangeFriends, x, uid)
+			delete(p.incoming, x)
 			so.addFriendSideLocked(uid, p, x)
 			so.ok(m, id)
 			if pr := decodePresence(a.Presence); pr != nil {
@@ -226,6 +238,7 @@ func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x str
 			}
 			p.requested[x] = now
 			link(so.requestsTo, x, uid)
+			so.save(ChangeRequest, uid, x)
 		}
 		so.ok(m, id)
 	})
@@ -253,6 +266,9 @@ func (so *Social) remoteAnswerLocked(m *Member, id uint32, p *profile, uid, x st
 	op := &RemoteOp{Kind: OpFriendAnswer, From: uid, FromName: p.name, To: x, Accept: accept,
 		Presence: encodePresence(so.presenceLocked(uid, p))}
 	so.call(op, func(a RemoteAnswer) {
+		if a.Code == protocol.ErrorUserOffline && so.answerOfflineRequest(m, id, uid, x, accept) {
+			return
+		}
 		if err := answerError(a); err != nil {
 			if a.Code == protocol.ErrorUserOffline {
 				err = protocol.NewError(protocol.ErrorUserNotFound, "no friend request from that user")
@@ -266,8 +282,12 @@ func (so *Social) remoteAnswerLocked(m *Member, id uint32, p *profile, uid, x st
 		if p == nil {
 			return
 		}
+		delete(p.incoming, x)
 		if a.Friends {
+			so.save(ChangeFriends, x, uid)
 			so.addFriendSideLocked(uid, p, x)
+		} else if !accept {
+			so.save(ChangeUnfriend, x, uid)
 		}
 		so.ok(m, id)
 		if pr := decodePresence(a.Presence); a.Friends && pr != nil {
@@ -348,6 +368,7 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		if has(xp.requested, from) || has(xp.friends, from) {
 			return so.befriendRemoteLocked(op, xp)
 		}
+		xp.addIncoming(Request{From: from, Name: op.FromName, AtMs: op.AtMs})
 		so.host.Send(so.requestMessage(from, op.FromName, op.AtMs), memberConns(xp))
 		return RemoteAnswer{}
 	case OpFriendAnswer:
@@ -371,6 +392,7 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 // who agreed on its node: op.To is told with FriendAnswer and op.From's
 // presence. The caller holds so.mu.
 func (so *Social) befriendRemoteLocked(op *RemoteOp, xp *profile) RemoteAnswer {
+	delete(xp.incoming, op.From)
 	so.addFriendSideLocked(op.To, xp, op.From)
 	conns := memberConns(xp)
 	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
@@ -413,4 +435,37 @@ func publicPresence(pr *tickroomv1.Presence) *tickroomv1.Presence {
 	}
 	pr.RoomId, pr.Game, pr.SinceMs = "", "", 0
 	return pr
+}
+
+// answerOfflineRequest answers a request the Graph kept for uid from x,
+// who is connected to no node: accepting makes the two friends (x finds
+// it when it comes back), declining ends the request. It reports false
+// when uid has no such request. Safe from any goroutine.
+func (so *Social) answerOfflineRequest(m *Member, id uint32, uid, x string, accept bool) bool {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	p := so.users[uid]
+	if p == nil || !has(p.incoming, x) {
+		return false
+	}
+	if accept {
+		if err := so.befriendLocked(m, id, p, x, nil); err != nil {
+			so.fail(m, id, asProtocolError(err))
+		}
+		return true
+	}
+	delete(p.incoming, x)
+	so.save(ChangeUnfriend, x, uid)
+	so.ok(m, id)
+	return true
+}
+
+// asProtocolError is err as a *protocol.Error (ERROR_CODE_INTERNAL when it
+// carries no code).
+func asProtocolError(err error) *protocol.Error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return protocol.NewError(protocol.ErrorInternal, "")
 }

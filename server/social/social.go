@@ -5,9 +5,13 @@
 // the hub creates a Member for each session and calls the request methods
 // from the session's event loop.
 //
-// Users' lists and presence live while the user has a connection: there is
-// no account store yet, so a client that reconnects after going offline
-// sends its friend and block lists again.
+// Without a Graph (Config.Graph), users' lists live while the user has a
+// connection, and a client that reconnects after going offline sends its
+// friend requests again. With one (the store's, in package tickroom), every
+// change to friendships, requests and blocks is saved without waiting, and
+// a user's side is loaded on a goroutine of its own when it comes online;
+// its connections then get each friend's Presence and the requests standing
+// for it (graph.go).
 //
 // Requests answer success themselves (an Ok, a history, a presence list)
 // and return refusals as errors carrying their wire code
@@ -110,6 +114,8 @@ type profile struct {
 	members   []*Member
 	friends   map[string]struct{} // friends, whose presence this user watches
 	requested map[string]int64    // friend requests this user made → when (Unix ms)
+	incoming  map[string]Request  // friend requests standing for this user, by sender
+	loaded    bool                // the Graph's load was started
 	blocks    map[string]struct{}
 	rooms     []RoomPresence // rooms the user is in, oldest first
 	since     time.Time      // when the current status began
@@ -167,16 +173,28 @@ func (so *Social) Connect(userID, name string, addr netip.Addr, c *server.Conn) 
 	}
 	p = &profile{name: name, members: []*Member{m}, since: now}
 	so.users[userID] = p
+	for from := range so.requestsTo[userID] {
+		if fp := so.users[from]; fp != nil && !has(fp.blocks, userID) {
+			p.addIncoming(Request{From: from, Name: fp.name, AtMs: fp.requested[userID]})
+		}
+	}
 	so.announceLocked(userID, p)
 	return m
 }
 
 // Welcomed sends a new member the friend requests standing for its user.
 // Call it after the connection's first message (Welcome).
+// With a Graph, the user's first connection starts loading its lists;
+// its friends' Presence and the requests stored for it follow when they
+// are read.
 func (so *Social) Welcomed(m *Member) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	so.pendingRequestsLocked(m)
+	if p := so.users[m.user]; p != nil && so.cfg.Graph != nil && !p.loaded {
+		p.loaded = true
+		go so.load(m.user, p)
+	}
 }
 
 // Disconnect forgets a closed connection: it leaves its rooms' chat and its
@@ -221,6 +239,10 @@ func (so *Social) Disconnect(m *Member) {
 	}
 	for r := range p.requested {
 		unlink(so.requestsTo, r, uid)
+		if rp := so.users[r]; rp != nil && so.cfg.Graph == nil {
+			// Kept nowhere else: the request ends with its sender.
+			delete(rp.incoming, uid)
+		}
 	}
 	for b := range p.blocks {
 		unlink(so.blockedBy, b, uid)

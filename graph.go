@@ -1,0 +1,82 @@
+package tickroom
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tickroom/tickroom/server/social"
+	"github.com/tickroom/tickroom/store"
+)
+
+// storeGraph keeps the social graph in the store: a user's side is read
+// when it comes online (on social's own goroutine), and every change goes
+// through the write queue, so no event loop waits on the database.
+type storeGraph struct {
+	db *store.DB
+	q  *store.WriteQueue
+}
+
+var _ social.Graph = storeGraph{}
+
+// socialGraph returns the store's graph, or nil without a store (the lists
+// then live in memory while their user is online).
+func (s *Server) socialGraph() social.Graph {
+	if s.db == nil || s.queue == nil {
+		return nil
+	}
+	return storeGraph{db: s.db, q: s.queue}
+}
+
+// Load implements social.Graph.
+func (g storeGraph) Load(ctx context.Context, user string) (social.GraphData, error) {
+	var d social.GraphData
+	edges, err := g.db.Friendships(ctx, user)
+	if err != nil {
+		return d, err
+	}
+	for _, f := range edges {
+		switch {
+		case f.State == store.FriendAccepted:
+			other := f.From
+			if other == user {
+				other = f.To
+			}
+			d.Friends = append(d.Friends, other)
+		case f.From == user:
+			if d.Requested == nil {
+				d.Requested = make(map[string]int64)
+			}
+			d.Requested[f.To] = f.Since.UnixMilli()
+		default:
+			r := social.Request{From: f.From, AtMs: f.Since.UnixMilli()}
+			if u, err := g.db.UserByID(ctx, f.From); err == nil {
+				r.Name = u.Name
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return d, err
+			}
+			d.Incoming = append(d.Incoming, r)
+		}
+	}
+	d.Blocks, err = g.db.Blocks(ctx, user)
+	return d, err
+}
+
+// Save implements social.Graph: the change is queued, never waited for.
+func (g storeGraph) Save(c social.GraphChange) {
+	op := store.GraphOp{A: c.From, B: c.To, At: c.At}
+	switch c.Kind {
+	case social.ChangeRequest:
+		op.Kind, op.Friendship = store.GraphPutFriendship, store.Friendship{From: c.From, To: c.To, State: store.FriendPending, Since: c.At}
+	case social.ChangeFriends:
+		op.Kind, op.Friendship = store.GraphPutFriendship, store.Friendship{From: c.From, To: c.To, State: store.FriendAccepted, Since: c.At}
+	case social.ChangeUnfriend:
+		op.Kind = store.GraphDeleteFriendship
+	case social.ChangeBlock:
+		op.Kind = store.GraphBlock
+	case social.ChangeUnblock:
+		op.Kind = store.GraphUnblock
+	default:
+		return
+	}
+	g.q.AddGraph(op)
+}

@@ -1,0 +1,165 @@
+package social
+
+import (
+	"context"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// Graph keeps friendships, standing friend requests and blocks across
+// connections and restarts. Load runs on a goroutine of its own when a
+// user comes online and may wait on a database; Save is called with
+// Social's lock held and must never block (a store queues the change and
+// writes it later, dropping and counting past its bound).
+type Graph interface {
+	// Load returns the user's side of the graph.
+	Load(ctx context.Context, user string) (GraphData, error)
+	// Save records one change.
+	Save(c GraphChange)
+}
+
+// GraphData is one user's side of the social graph.
+type GraphData struct {
+	// Friends are the user's accepted friends.
+	Friends []string
+	// Requested are the users the user asked for friendship, with when
+	// (Unix ms).
+	Requested map[string]int64
+	// Incoming are the requests standing for the user.
+	Incoming []Request
+	// Blocks are the users the user blocks.
+	Blocks []string
+}
+
+// Request is a friend request standing for a user.
+type Request struct {
+	From, Name string
+	AtMs       int64
+}
+
+// ChangeKind is what a GraphChange records.
+type ChangeKind uint8
+
+const (
+	// ChangeRequest: From asked To for friendship.
+	ChangeRequest ChangeKind = iota + 1
+	// ChangeFriends: From and To are friends (an accepted request).
+	ChangeFriends
+	// ChangeUnfriend: any friendship or request between From and To ended
+	// (declined, withdrawn, removed, or ended by a block).
+	ChangeUnfriend
+	// ChangeBlock and ChangeUnblock: From blocks (no longer blocks) To.
+	ChangeBlock
+	ChangeUnblock
+)
+
+// GraphChange is one change to the graph.
+type GraphChange struct {
+	Kind     ChangeKind
+	From, To string
+	At       time.Time
+}
+
+// graphLoadTimeout bounds one user's load.
+const graphLoadTimeout = 10 * time.Second
+
+// save records a change when there is a Graph. The caller holds so.mu, so
+// the changes reach the Graph in the order they happened.
+func (so *Social) save(kind ChangeKind, from, to string) {
+	if so.cfg.Graph != nil {
+		so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now()})
+	}
+}
+
+// load reads uid's graph and merges it into its profile p, if p is still
+// the user's (it went offline meanwhile otherwise: its next connection
+// loads again). Each of the user's connections then gets its friends'
+// Presence and the friend requests standing for it. It runs on a goroutine
+// of its own.
+func (so *Social) load(uid string, p *profile) {
+	ctx, cancel := context.WithTimeout(context.Background(), graphLoadTimeout)
+	d, err := so.cfg.Graph.Load(ctx, uid)
+	cancel()
+	if err != nil {
+		so.stats.GraphLoadErrors.Add(1)
+		return
+	}
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if so.users[uid] != p {
+		return
+	}
+	var out []*tickroomv1.ServerMessage
+	for _, b := range d.Blocks {
+		if p.blocks == nil {
+			p.blocks = make(map[string]struct{})
+		}
+		if len(p.blocks) < so.cfg.MaxListSize {
+			p.blocks[b] = struct{}{}
+			link(so.blockedBy, b, uid)
+		}
+	}
+	// Edges changed while the load ran win over what it read.
+	known := func(x string) bool {
+		return has(p.friends, x) || has(p.requested, x) || has(p.incoming, x) || has(p.blocks, x)
+	}
+	for _, x := range d.Friends {
+		if known(x) || len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+			continue
+		}
+		if p.friends == nil {
+			p.friends = make(map[string]struct{})
+		}
+		p.friends[x] = struct{}{}
+		link(so.watchers, x, uid)
+		out = append(out, presenceMessage(so.presenceLocked(x, so.users[x])))
+	}
+	// An online user who counts uid as a friend made the friendship while
+	// uid was away; the store may not have it yet.
+	for x := range so.watchers[uid] {
+		if xp := so.users[x]; xp != nil && has(xp.friends, uid) && !known(x) && len(p.friends)+len(p.requested) < so.cfg.MaxListSize {
+			if p.friends == nil {
+				p.friends = make(map[string]struct{})
+			}
+			p.friends[x] = struct{}{}
+			link(so.watchers, x, uid)
+			out = append(out, presenceMessage(so.presenceLocked(x, xp)))
+		}
+	}
+	for x, at := range d.Requested {
+		if known(x) || len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+			continue
+		}
+		if p.requested == nil {
+			p.requested = make(map[string]int64)
+		}
+		p.requested[x] = at
+		link(so.requestsTo, x, uid)
+		if xp := so.users[x]; xp != nil && !has(xp.incoming, uid) && !has(xp.blocks, uid) {
+			xp.addIncoming(Request{From: uid, Name: p.name, AtMs: at})
+		}
+	}
+	for _, r := range d.Incoming {
+		if known(r.From) || len(p.incoming) >= so.cfg.MaxListSize {
+			continue
+		}
+		if xp := so.users[r.From]; xp != nil {
+			r.Name = xp.name
+		}
+		p.addIncoming(r)
+		out = append(out, so.requestMessage(r.From, r.Name, r.AtMs))
+	}
+	conns := memberConns(p)
+	for _, m := range out {
+		so.host.Send(m, conns)
+	}
+}
+
+// addIncoming records a request standing for p's user.
+func (p *profile) addIncoming(r Request) {
+	if p.incoming == nil {
+		p.incoming = make(map[string]Request)
+	}
+	p.incoming[r.From] = r
+}
