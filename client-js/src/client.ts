@@ -6,7 +6,7 @@ import { TickroomError } from "./errors.js";
 import { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
 import { ClientMessageSchema, ServerMessageSchema, type ClientMessage, type ServerMessage } from "./gen/tickroom/v1/envelope_pb.js";
 import { CreateRoomSchema, ListRoomsSchema, QuickMatchSchema, UnwatchRoomsSchema, WatchRoomsSchema, type RoomList } from "./gen/tickroom/v1/lobby_pb.js";
-import { InputSchema, JoinRoomSchema, LeaveReason, LeaveRoomSchema, LeftSchema, type Joined, type Left } from "./gen/tickroom/v1/room_pb.js";
+import { InputSchema, JoinRoomSchema, LeaveReason, LeaveRoomSchema, LeftSchema, type Joined, type Left, type Redirect } from "./gen/tickroom/v1/room_pb.js";
 import { PingSchema, type Error as ServerError, type Notification, type Welcome } from "./gen/tickroom/v1/session_pb.js";
 import {
   AddFriendSchema,
@@ -128,6 +128,11 @@ export interface ClientEvents {
   error: TickroomError;
   /** resumeFailed reports a room whose seat could not be resumed after a reconnect; the room was left. */
   resumeFailed: { room: Room; error: TickroomError };
+  /**
+   * redirect reports that the server sent this connection to another node
+   * of its cluster (the room lives there); the client follows it by itself.
+   */
+  redirect: Redirect;
 }
 
 /** CreateRoomOptions are the fields of a CreateRoom request. */
@@ -161,6 +166,22 @@ export interface ListRoomsFilter {
 }
 
 type Body = ClientMessage["body"];
+
+/** MAX_REDIRECTS bounds the redirects one join follows. */
+const MAX_REDIRECTS = 3;
+
+// withReservation returns a JoinRoom or QuickMatch body carrying a
+// Redirect's reservation token.
+function withReservation(body: Body, reservation: string): Body {
+  switch (body.case) {
+    case "joinRoom":
+      return { case: "joinRoom", value: { ...body.value, reservation } };
+    case "quickMatch":
+      return { case: "quickMatch", value: { ...body.value, reservation } };
+    default:
+      return body;
+  }
+}
 
 interface JoinContext {
   password: string;
@@ -474,11 +495,41 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private async join(body: Body, ctx: JoinContext): Promise<Room> {
-    const reply = await this.requestWith(body, ctx);
+    let reply = await this.requestWith(body, ctx);
+    // A cluster node answers with a Redirect when the room lives on
+    // another node: move there, then ask again with the reservation. A
+    // node never redirects a request that carries its own reservation.
+    for (let hops = 0; reply.body.case === "redirect"; hops++) {
+      if (hops === MAX_REDIRECTS) throw new TickroomError("protocol", `tickroom: more than ${MAX_REDIRECTS} redirects`);
+      const r = reply.body.value;
+      await this.follow(r);
+      body = withReservation(body, r.reservation);
+      reply = await this.requestWith(body, ctx);
+    }
     const joined = expectBody(reply, "joined");
     const room = this.roomMap.get(joined.roomId);
     if (!room) throw new TickroomError("protocol", `tickroom: joined room ${joined.roomId} is unknown`);
     return room;
+  }
+
+  // follow moves the connection to the node a Redirect names and resolves
+  // on its Welcome (after which the rooms already joined resume there).
+  private follow(r: Redirect): Promise<void> {
+    this.emit("redirect", r);
+    return new Promise<void>((resolve, reject) => {
+      const offWelcome = this.on("welcome", () => {
+        offWelcome();
+        offClose();
+        resolve();
+      });
+      const offClose = this.on("close", (c) => {
+        if (c.willReconnect) return;
+        offWelcome();
+        offClose();
+        reject(new TickroomError("closed", `tickroom: connection closed while following a redirect to ${r.url}`, { close: c.info, url: r.url }));
+      });
+      this.connection.moveTo(r.url);
+    });
   }
 
   private host(): RoomHost {
@@ -643,7 +694,14 @@ export class Client extends Emitter<ClientEvents> {
 
   private resume(room: Room): void {
     const value = create(JoinRoomSchema, room.resumeRequest());
-    this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }).catch((err: unknown) => {
+    this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }).then((reply) => {
+      // The room lives on another node of the cluster: move there; its
+      // Welcome resumes every room again, on that node.
+      if (reply.body.case === "redirect" && this.roomMap.get(room.id) === room) {
+        this.emit("redirect", reply.body.value);
+        this.connection.moveTo(reply.body.value.url);
+      }
+    }, (err: unknown) => {
       const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
       // A dropped socket retries on the next Welcome; anything else loses the seat.
       if (error.code === "connection-lost" || error.code === "not-connected") return;

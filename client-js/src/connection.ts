@@ -145,6 +145,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   private diagnosis: object | undefined;
   private readonly endpoint: string;
   private tokenValue: string | undefined;
+  /** target is the node a cluster redirect sent this connection to, until the next drop. */
+  private target: string | undefined;
   private readonly online: OnlineEventSource | undefined;
   private readonly onOnline = (): void => {
     if (this.current === "reconnecting" && this.socket === undefined && this.diagnosis === undefined) {
@@ -256,10 +258,28 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.endpoint;
   }
 
+  /** currentUrl is where the socket connects now: the node a redirect named, else url. */
+  get currentUrl(): string {
+    return this.target ?? this.endpoint;
+  }
+
+  /**
+   * moveTo drops the current socket and connects at once to another node
+   * of a cluster (a Redirect's url), with the same token; the open event
+   * follows as after any reconnect. A later drop reconnects to url, the
+   * configured endpoint (a load balancer, or any node), which redirects
+   * again to wherever the rooms are, so a node that died is never retried.
+   */
+  moveTo(url: string): void {
+    this.target = normalizeWebSocketUrl(url);
+    this.reconnectNow(1000, "redirect");
+  }
+
   private socketUrl(): string {
-    if (!this.tokenValue) return this.endpoint;
-    const sep = this.endpoint.includes("?") ? "&" : "?";
-    return `${this.endpoint}${sep}token=${encodeURIComponent(this.tokenValue)}`;
+    const base = this.currentUrl;
+    if (!this.tokenValue) return base;
+    const sep = base.includes("?") ? "&" : "?";
+    return `${base}${sep}token=${encodeURIComponent(this.tokenValue)}`;
   }
 
   private openSocket(): void {
@@ -367,6 +387,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   private afterClose(code: number, reason: string): void {
+    this.target = undefined; // back to the configured endpoint
     const info = closeCodeInfo(code);
     const max = this.opts.maxReconnectAttempts || 0;
     const retry = this.opts.reconnect !== false && info.kind === "resumable" && (max === 0 || this.failures < max);

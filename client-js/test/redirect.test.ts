@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import { Client, connect, type ClientOptions } from "../src/client.js";
+import type { Redirect } from "../src/gen/tickroom/v1/room_pb.js";
+import { FakeWebSocket } from "./fake-websocket.js";
+import { lastReceived, reply, welcome } from "./fake-server.js";
+import { flush } from "./helpers.js";
+
+function opts(extra: Partial<ClientOptions> = {}): ClientOptions {
+  return {
+    url: "ws://lb.example:1/v1/ws",
+    token: "tok",
+    WebSocket: FakeWebSocket,
+    backoff: { initialMs: 100, maxMs: 1000, random: () => 0.5 },
+    now: () => Date.now(),
+    requestTimeoutMs: 5000,
+    ...extra,
+  };
+}
+
+async function connected(): Promise<{ client: Client; sock: FakeWebSocket }> {
+  const p = connect(opts());
+  const sock = FakeWebSocket.last();
+  welcome(sock);
+  return { client: await p, sock };
+}
+
+const redirect = { url: "ws://node2.example:2/v1/ws", reservation: "resv-1", roomId: "r9", nodeId: "n2", expiresInMs: 60000 };
+
+describe("cluster redirects", () => {
+  beforeEach(() => {
+    mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 0 });
+    FakeWebSocket.reset();
+  });
+  afterEach(() => mock.timers.reset());
+
+  it("follow a Redirect to the room's node with the same token and the reservation", async () => {
+    const { client, sock } = await connected();
+    const seen: Redirect[] = [];
+    client.on("redirect", (r) => seen.push(r));
+    const p = client.quickMatch("gomoku", { size: "15" });
+    const first = lastReceived(sock);
+    assert.equal(first.body.case, "quickMatch");
+    reply(sock, { requestId: first.requestId, body: { case: "redirect", value: redirect } });
+    await flush();
+    // The first socket is closed normally and the node named is dialled.
+    assert.equal(sock.closedWith?.code, 1000);
+    const node = FakeWebSocket.last();
+    assert.notEqual(node, sock);
+    assert.equal(node.url, "ws://node2.example:2/v1/ws?token=tok");
+    welcome(node);
+    await flush();
+    const again = lastReceived(node);
+    assert.equal(again.body.case, "quickMatch");
+    if (again.body.case !== "quickMatch") return;
+    assert.equal(again.body.value.reservation, "resv-1");
+    assert.equal(again.body.value.game, "gomoku");
+    assert.deepEqual(again.body.value.options, { size: "15" });
+    reply(node, { requestId: again.requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 2, tickRate: 1, maxPlayers: 2 } } });
+    const room = await p;
+    assert.equal(room.id, "r9");
+    assert.equal(client.rooms.get("r9"), room);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]?.nodeId, "n2");
+    assert.equal(client.connection.currentUrl, "ws://node2.example:2/v1/ws");
+  });
+
+  it("resume after a drop through the configured endpoint, which redirects to the room's node: same room handle", async () => {
+    const { client, sock } = await connected();
+    const p = client.joinRoom("r9");
+    const req = lastReceived(sock);
+    reply(sock, { requestId: req.requestId, body: { case: "redirect", value: redirect } });
+    await flush();
+    const node = FakeWebSocket.last();
+    welcome(node);
+    await flush();
+    const again = lastReceived(node);
+    assert.equal(again.body.case, "joinRoom");
+    if (again.body.case !== "joinRoom") return;
+    assert.equal(again.body.value.reservation, "resv-1");
+    reply(node, { requestId: again.requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 1, tickRate: 1, maxPlayers: 2 } } });
+    const room = await p;
+
+    // The node's connection drops: the client goes back to the
+    // configured endpoint (the node may be gone), not to the node.
+    node.serverClose(1006, "");
+    mock.timers.tick(1000);
+    await flush();
+    const back = FakeWebSocket.last();
+    assert.equal(back.url, "ws://lb.example:1/v1/ws?token=tok");
+    welcome(back);
+    await flush();
+    const resume = lastReceived(back);
+    assert.equal(resume.body.case, "joinRoom");
+    reply(back, { requestId: resume.requestId, body: { case: "redirect", value: { ...redirect, reservation: "resv-2" } } });
+    await flush();
+    const node2 = FakeWebSocket.last();
+    assert.equal(node2.url, "ws://node2.example:2/v1/ws?token=tok");
+    welcome(node2);
+    await flush();
+    const resume2 = lastReceived(node2);
+    assert.equal(resume2.body.case, "joinRoom");
+    if (resume2.body.case !== "joinRoom") return;
+    assert.equal(resume2.body.value.roomId, "r9");
+    reply(node2, { requestId: resume2.requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 1, tickRate: 1, maxPlayers: 2, resumed: true } } });
+    await flush();
+    assert.equal(client.rooms.get("r9"), room, "the app keeps the same room handle");
+    assert.equal(room.live, true);
+  });
+});
