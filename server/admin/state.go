@@ -8,11 +8,10 @@ import (
 	"strconv"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/schemajson"
 )
 
 // stateTimeout bounds the wait for a room's tick to copy its state; the
@@ -45,10 +44,6 @@ type entityJSON struct {
 	Bytes []byte          `json:"bytes,omitempty"`
 }
 
-// stateOpts show zero values too: an inspector should show x = 0, which
-// proto3 leaves out of the bytes.
-var stateOpts = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
-
 // roomState answers GET /v1/admin/rooms/{id}/state: the room's whole state
 // at its next tick (game.Room.State), hidden information included.
 func (h *Handler) roomState(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +74,7 @@ func (h *Handler) roomState(w http.ResponseWriter, r *http.Request) {
 	}
 	out := stateJSON{Room: room.ID(), Game: room.Game(), Tick: st.Tick, EntityCount: len(st.Entities), Entities: []entityJSON{}}
 	if len(st.Globals) > 0 {
-		if v, name, ok := decodeJSON(schema.Globals, st.Globals); ok {
+		if v, name, ok := schemajson.Decode(schema.Globals, st.Globals); ok {
 			out.Globals, out.GlobalsType = v, name
 		} else {
 			out.GlobalsBytes = st.Globals
@@ -94,7 +89,7 @@ func (h *Handler) roomState(w http.ResponseWriter, r *http.Request) {
 		if schema.Entity != nil {
 			mt = schema.Entity(e.ID)
 		}
-		if v, name, ok := decodeJSON(mt, e.Data); ok {
+		if v, name, ok := schemajson.Decode(mt, e.Data); ok {
 			ej.Value, ej.Type = v, name
 		} else {
 			ej.Bytes = e.Data
@@ -102,21 +97,4 @@ func (h *Handler) roomState(w http.ResponseWriter, r *http.Request) {
 		out.Entities = append(out.Entities, ej)
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// decodeJSON renders b, a message of type mt, as JSON with the type's full
-// name; ok is false without a type or when b does not parse as one.
-func decodeJSON(mt protoreflect.MessageType, b []byte) (json.RawMessage, string, bool) {
-	if mt == nil {
-		return nil, "", false
-	}
-	m := mt.New().Interface()
-	if err := proto.Unmarshal(b, m); err != nil {
-		return nil, "", false
-	}
-	out, err := stateOpts.Marshal(m)
-	if err != nil {
-		return nil, "", false
-	}
-	return out, string(mt.Descriptor().FullName()), true
 }

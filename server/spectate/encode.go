@@ -7,10 +7,10 @@ import (
 	"strconv"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/schemajson"
 	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -19,7 +19,8 @@ type Format uint8
 
 const (
 	// FormatJSON writes each State as JSON, entities and globals decoded
-	// with the game's Schema (base64 bytes where it has none).
+	// with the game's Schema by schemajson, as the admin state inspector
+	// shows them (base64 bytes where it has none).
 	FormatJSON Format = iota
 	// FormatProtobuf writes each State as base64 of its tickroom.v1.State
 	// protobuf encoding.
@@ -106,7 +107,7 @@ func stateJSON(st *tickroomv1.State, schema game.Schema, store *statesync.Store)
 		if schema.Entity != nil {
 			mt = schema.Entity(id)
 		}
-		if v, ok := decode(mt, data); ok {
+		if v, _, ok := schemajson.Decode(mt, data); ok {
 			je.Value = v
 		} else {
 			je.Bytes = data
@@ -115,7 +116,7 @@ func stateJSON(st *tickroomv1.State, schema game.Schema, store *statesync.Store)
 	}
 	if res.GlobalsChanged {
 		g := store.Globals()
-		if v, ok := decode(schema.Globals, g); ok {
+		if v, _, ok := schemajson.Decode(schema.Globals, g); ok {
 			js.Globals = v
 		} else if len(g) > 0 {
 			js.GlobalsBytes = g
@@ -124,23 +125,6 @@ func stateJSON(st *tickroomv1.State, schema game.Schema, store *statesync.Store)
 		}
 	}
 	return json.Marshal(&js)
-}
-
-// decode renders b, a message of type mt, as JSON; ok is false without a
-// type or when b does not parse as one.
-func decode(mt protoreflect.MessageType, b []byte) (json.RawMessage, bool) {
-	if mt == nil {
-		return nil, false
-	}
-	m := mt.New().Interface()
-	if err := proto.Unmarshal(b, m); err != nil {
-		return nil, false
-	}
-	out, err := jsonOpts.Marshal(m)
-	if err != nil {
-		return nil, false
-	}
-	return compact(out), true
 }
 
 // compact strips the optional spaces protojson may add, so each event's

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/gomokuv1"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/auth"
@@ -130,11 +131,13 @@ func dialFor(name string) *atomic.Uint64 {
 
 // dialGame shows one entity (id 1) holding the dial's value, as a
 // google.protobuf.UInt64Value, and globals counting its changes; Bulk adds
-// entity 2 with that many bytes, new every tick (for slow-reader tests).
+// entity 2 with that many bytes, new every tick (for slow-reader tests);
+// Stone adds entity 3, a gomoku Stone at x = 0, y = the dial's value.
 type dialGame struct {
-	v    *atomic.Uint64
-	bulk int
-	n    uint64
+	v     *atomic.Uint64
+	bulk  int
+	stone bool
+	n     uint64
 }
 
 func dialDefinition() game.Definition {
@@ -146,13 +149,17 @@ func dialDefinition() game.Definition {
 			if s.Options["bulk"] != "" {
 				g.bulk = 64 << 10
 			}
+			g.stone = s.Options["stone"] != ""
 			return g, nil
 		},
 		Schema: game.Schema{
 			Globals: u64,
 			Entity: func(id uint64) protoreflect.MessageType {
-				if id == 1 {
+				switch id {
+				case 1:
 					return u64
+				case 3:
+					return (*gomokuv1.Stone)(nil).ProtoReflect().Type()
 				}
 				return nil
 			},
@@ -172,6 +179,10 @@ func (g *dialGame) Encode(s *game.Snapshot) {
 		g.n++
 		big := bytes.Repeat([]byte{byte(g.n)}, g.bulk)
 		s.EntityBytes(2, big)
+	}
+	if g.stone {
+		b, _ := proto.Marshal(&gomokuv1.Stone{X: 0, Y: uint32(v), Seat: 1, Move: 1})
+		s.EntityBytes(3, b)
 	}
 	gb, _ := proto.Marshal(wrapperspb.UInt64(v * 10))
 	s.GlobalsBytes(gb)

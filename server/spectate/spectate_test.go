@@ -2,6 +2,7 @@ package spectate_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -47,6 +48,35 @@ func TestKeyframeThenDeltas(t *testing.T) {
 	}
 	if len(next.Upserts) != 1 || string(next.Globals) != `"80"` {
 		t.Fatalf("delta %+v: want only the changed entity and globals", next)
+	}
+}
+
+// TestJSONShowsZeroFields: the feed decodes entities as the admin state
+// inspector does, so a field at its zero value, which proto3 leaves out of
+// the bytes, still shows.
+func TestJSONShowsZeroFields(t *testing.T) {
+	e := start(t, spectate.Config{})
+	room, dial := e.room(game.RoomOptions{Options: map[string]string{"dial": t.Name(), "stone": "1"}})
+	dial.Store(5)
+	s, code, body := e.open(room.ID(), "", nil)
+	if s == nil {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	for {
+		st, _ := s.state()
+		for _, u := range st.Upserts {
+			if u.ID != 3 {
+				continue
+			}
+			var stone map[string]any
+			if err := json.Unmarshal(u.Value, &stone); err != nil {
+				t.Fatalf("entity 3 %s: %v", u.Value, err)
+			}
+			if x, ok := stone["x"]; !ok || x != 0.0 || stone["y"] != 5.0 {
+				t.Fatalf("entity 3 %s, want x = 0 shown and y = 5", u.Value)
+			}
+			return
+		}
 	}
 }
 
