@@ -1,6 +1,7 @@
 package game
 
 import (
+	"cmp"
 	"log/slog"
 	"time"
 
@@ -161,6 +162,17 @@ type Definition struct {
 	// InputRate is the per-seat input limit in inputs per second, with a
 	// burst of one second's worth. Zero value means twice the tick rate.
 	InputRate int
+	// Cost is what a room with the given options costs, in cost units,
+	// of its creator's room budget (the server's per-user and per-address
+	// room budgets); it is asked before the room is made, with only
+	// Options, MaxPlayers and TickRate of the Setup filled in, and must
+	// not fail: options New would refuse may cost anything (the refused
+	// creation is given back). DefaultCost prices a small 20 Hz room at
+	// one unit; a game whose work grows with its options (map size,
+	// entities, bots) prices them here, so that a guest cannot run its
+	// dearest rooms for the price of cheap ones. Zero value means
+	// DefaultCost. A result below 1 counts as 1.
+	Cost func(Setup) int
 	// Schema names the protobuf types of the game's state, so what shows
 	// a room's state to people (the spectator feed's JSON) can decode it.
 	// Zero value means none: the state shows as raw bytes.
@@ -177,6 +189,28 @@ type Schema struct {
 	// (or a nil result) means unknown.
 	Entity func(id uint64) protoreflect.MessageType
 }
+
+// DefaultCost is the cost of a room of a game whose Definition has no
+// Cost: one unit per 20 Hz of tick rate and 8 player seats (each rounded
+// up, so a small 20 Hz room costs 1), plus one for every 4 option entries.
+func DefaultCost(s Setup) int {
+	return ceilDiv(max(s.TickRate, 1), 20)*ceilDiv(max(s.MaxPlayers, 1), 8) + len(s.Options)/4
+}
+
+// RoomCost is what a room of this game created with opts costs: its Cost,
+// or DefaultCost, at least 1. A tick rate or seat count of zero in opts
+// means the Definition's.
+func (d Definition) RoomCost(opts RoomOptions) int {
+	d = d.withDefaults()
+	s := Setup{Options: opts.Options, MaxPlayers: cmp.Or(opts.MaxPlayers, d.MaxPlayers), TickRate: cmp.Or(opts.TickRate, d.TickRate)}
+	cost := d.Cost
+	if cost == nil {
+		cost = DefaultCost
+	}
+	return max(cost(s), 1)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 func (d Definition) withDefaults() Definition {
 	if d.TickRate == 0 {

@@ -45,7 +45,7 @@ const (
 // Definition registers the arena: up to 32 players at 20 Hz.
 func Definition() game.Definition {
 	return game.Definition{
-		Name: "arena", New: New, TickRate: 20, MaxPlayers: 32, InputRate: 60,
+		Name: "arena", New: New, Cost: Cost, TickRate: 20, MaxPlayers: 32, InputRate: 60,
 		Schema: game.Schema{
 			Globals: (*arenav1.Globals)(nil).ProtoReflect().Type(),
 			Entity:  entityType,
@@ -114,6 +114,39 @@ func parseOptions(s game.Setup) (config, error) {
 	}
 	return c, nil
 }
+
+// Cost prices a room by its tick work (BenchmarkArenaTick): a fixed part,
+// each player against every entity (players, walls and pickups: moves,
+// collisions, collection, and views), and a frame of its own per player
+// when the view radius is on, which a map larger than 100×100 units turns
+// on by default. That is the map area's share: the map itself holds no
+// memory and takes no work. A unit is 1,000 player-entity pairs a 20 Hz
+// tick (a quarter of the default room's tick when full), so the default
+// room (32 players) costs 4,
+// 32 players on the largest map with 200 walls and 1,000 pickups 51, and
+// that room at 120 Hz 305. Options New refuses cost what the defaults do.
+func Cost(s game.Setup) int {
+	c, err := parseOptions(s)
+	if err != nil {
+		c, _ = parseOptions(game.Setup{TickRate: s.TickRate})
+	}
+	players := max(s.MaxPlayers, 1)
+	work := costBase + players*(players+c.walls+c.pickups)
+	if c.viewRadius > 0 {
+		work += players * costViewFrame
+	}
+	// work × (tick rate / 20), in units, rounded up.
+	return (work*max(s.TickRate, 1) + costUnit*20 - 1) / (costUnit * 20)
+}
+
+// Cost model constants, in player-entity pairs a tick, fitted to
+// BenchmarkArenaTick (20 and 32 players on the default map, 32 with views
+// on a 400×400 map and on the largest).
+const (
+	costUnit      = 1000
+	costBase      = 1800 // a tick's fixed work
+	costViewFrame = 300  // a player's own view frame
+)
 
 // New creates a match from the room's options: width, height (units,
 // default 40×30), walls (default 6), pickups (default 20), view_radius

@@ -214,7 +214,9 @@ func (nopClient) Congested() bool { return false }
 // BenchmarkArenaTick is one steady-state arena tick with every player
 // steering: inputs, physics, encode, diff and the delta frames. "20" is the
 // default map with one shared delta; "32-aoi" is a 400×400 map with 200
-// pickups where each player gets its own view.
+// pickups where each player gets its own view; "32" is the default map
+// full; "32-largest" the largest map with the most walls and pickups (its
+// default view radius on), which Cost prices.
 func BenchmarkArenaTick(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
@@ -223,6 +225,8 @@ func BenchmarkArenaTick(b *testing.B) {
 	}{
 		{"20", 20, map[string]string{"seed": "1"}},
 		{"32-aoi", 32, map[string]string{"seed": "1", "width": "400", "height": "400", "pickups": "200", "walls": "40", "view_radius": "30"}},
+		{"32", 32, map[string]string{"seed": "1"}},
+		{"32-largest", 32, map[string]string{"seed": "1", "width": "2000", "height": "2000", "pickups": "1000", "walls": "200"}},
 	} {
 		b.Run(bc.name, func(b *testing.B) { benchArena(b, bc.players, bc.opts) })
 	}
@@ -327,4 +331,36 @@ func arenaBytes(t testing.TB, players int, inputHz int, d time.Duration) float64
 		total += n - before[i]
 	}
 	return float64(total) / float64(players) / d.Seconds()
+}
+
+// TestCost: a room costs more the more work its options ask for, and the
+// game's Cost is what the room budget charges.
+func TestCost(t *testing.T) {
+	d := arena.Definition()
+	cost := func(tickRate, players int, opts map[string]string) int {
+		return d.RoomCost(game.RoomOptions{Game: "arena", TickRate: tickRate, MaxPlayers: players, Options: opts})
+	}
+	largest := map[string]string{"width": "2000", "height": "2000", "walls": "200", "pickups": "1000"}
+	for _, c := range []struct {
+		name string
+		got  int
+		want int
+	}{
+		{"default", cost(0, 0, nil), 4},
+		{"two seats", cost(0, 2, nil), 2},
+		{"largest", cost(0, 0, largest), 51},
+		{"largest at 120 Hz", cost(120, 0, largest), 305},
+		{"view off", cost(0, 0, map[string]string{"width": "2000", "height": "2000", "walls": "200", "pickups": "1000", "view_radius": "0"}), 42},
+		{"refused options", cost(0, 0, map[string]string{"pickups": "many"}), 4},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: cost %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	if a, b := cost(0, 0, map[string]string{"pickups": "1000"}), cost(0, 0, nil); a <= b {
+		t.Errorf("1,000 pickups cost %d, the default %d", a, b)
+	}
+	if a, b := cost(0, 0, map[string]string{"width": "2000", "height": "2000"}), cost(0, 0, map[string]string{"width": "2000", "height": "2000", "view_radius": "0"}); a <= b {
+		t.Errorf("a large map with its view on costs %d, with it off %d", a, b)
+	}
 }

@@ -119,8 +119,8 @@ type Config struct {
 	// gets ERROR_CODE_ROOM_LIMIT. Zero value means 10,000.
 	MaxRooms int
 	// RoomCreateRate and RoomCreateBurst are a user's room creation
-	// budget, a token bucket in cost units (see roomCost: a 20 Hz room of
-	// up to 8 players costs 1): past it a create gets
+	// budget, a token bucket in cost units (game.Definition.RoomCost: a
+	// 20 Hz room of up to 8 players costs 1 by default): past it a create gets
 	// ERROR_CODE_RATE_LIMITED with a retry hint. Zero values mean 0.5 units
 	// a second and a burst of 32.
 	RoomCreateRate  float64

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"cmp"
 	"errors"
 
 	"github.com/tickroom/tickroom/game"
@@ -92,8 +91,7 @@ func (s *Session) newOwnedRoom(opts game.RoomOptions) (*game.Room, error) {
 	if !ok {
 		return nil, protocol.NewError(protocol.ErrorUnknownGame, "no game named "+opts.Game)
 	}
-	tickRate, players := cmp.Or(opts.TickRate, d.TickRate), cmp.Or(opts.MaxPlayers, d.MaxPlayers)
-	ch, err := s.h.quota.charge(s, roomCost(tickRate, players, len(opts.Options)))
+	ch, err := s.h.quota.charge(s, d.RoomCost(opts))
 	if err != nil {
 		return nil, err
 	}

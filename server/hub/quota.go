@@ -15,21 +15,16 @@ import (
 // server with rooms or with expensive ones (the rate limiter is
 // golang.org/x/time/rate's token bucket: creation is far from a hot path).
 //
-// A room costs roomCost units. Each user and each client address has a
+// A room costs what its game's Definition.RoomCost says: the game's own
+// Cost of its options (the arena prices its map, walls, pickups and
+// players), or game.DefaultCost. Each user and each client address has a
 // creation bucket (RoomCreateBurst units, refilled at RoomCreateRate units
 // a second), and the rooms a user or an address created that are still
 // alive count against its share of the server's rooms (MaxRoomCostPerUser,
 // MaxRoomCostPerIP units), whether or not it is still in them. A room whose
-// creator left is closed CreatorGoneTimeout after it is found empty.
-
-// roomCost is what a room costs of a creation budget: one unit per 20 Hz of
-// tick rate and 8 player seats (rounded up, so 1 for a small room), plus
-// one for every 4 option entries.
-func roomCost(tickRate, maxPlayers, options int) int {
-	return ceilDiv(max(tickRate, 1), 20)*ceilDiv(max(maxPlayers, 1), 8) + options/4
-}
-
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
+// creator left is closed CreatorGoneTimeout after it is found empty. A
+// room that costs more than a user's share or burst can never be paid
+// for: it is refused with ERROR_CODE_ROOM_LIMIT naming its cost.
 
 // owner is a user's or an address's creation budget and live rooms.
 type owner struct {
@@ -69,6 +64,9 @@ const quotaSweepEvery = 256
 // back with refund when the room could not be created.
 func (q *roomQuota) charge(s *Session, cost int) (*charge, error) {
 	cfg := &q.h.cfg
+	if most := min(cfg.MaxRoomCostPerUser, cfg.RoomCreateBurst); cost > most {
+		return nil, protocol.Errorf(protocol.ErrorRoomLimit, "this room costs %d units, more than the %d a user may spend on rooms", cost, most)
+	}
 	now := cfg.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()

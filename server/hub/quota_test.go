@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/arena"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/hub"
 )
@@ -181,5 +183,51 @@ func TestCreationRateRefusesWithARetryHint(t *testing.T) {
 	bob, _ := e.connect("bob")
 	if r := createAndLeave(t, bob, &tickroomv1.CreateRoom{Game: "tally"}); r != nil {
 		t.Fatalf("another user: %v", r)
+	}
+}
+
+// TestArenaRoomsCostWhatTheirOptionsAsk: arena rooms with as many option
+// entries cost what their map, walls and pickups ask of a tick, so a user's
+// share holds eight default rooms but one large one, and the largest map at
+// 120 Hz is refused outright, each past the budget with ROOM_LIMIT.
+func TestArenaRoomsCostWhatTheirOptionsAsk(t *testing.T) {
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.CreatorGoneTimeout = time.Hour }, // the rooms stay alive
+		games: func(r *game.Registry) {
+			if err := r.Register(arena.Definition()); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	createAll := func(c *client, q *tickroomv1.CreateRoom) (int, *tickroomv1.Error) {
+		for n := 0; ; n++ {
+			if refusal := createAndLeave(t, c, q); refusal != nil {
+				return n, refusal
+			}
+			if n > 32 {
+				t.Fatalf("%d rooms created of %v", n, q)
+			}
+		}
+	}
+	cheap := &tickroomv1.CreateRoom{Game: "arena", Options: map[string]string{"width": "40", "height": "30", "walls": "6", "pickups": "20"}}
+	large := &tickroomv1.CreateRoom{Game: "arena", Options: map[string]string{"width": "400", "height": "400", "walls": "40", "pickups": "200"}}
+	largest := &tickroomv1.CreateRoom{Game: "arena", TickRate: 120, Options: map[string]string{"width": "2000", "height": "2000", "walls": "200", "pickups": "1000"}}
+	ann, _ := e.connect("ann")
+	bob, _ := e.connect("bob")
+	nCheap, refusal := createAll(ann, cheap)
+	if nCheap != 8 || refusal.Code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT {
+		t.Fatalf("default arena rooms (4 units of 32): %d created, then %v", nCheap, refusal)
+	}
+	nLarge, refusal := createAll(bob, large)
+	if nLarge != 1 || refusal.Code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT {
+		t.Fatalf("400×400 arena rooms with 200 pickups (21 units of 32): %d created, then %v", nLarge, refusal)
+	}
+	carl, _ := e.connect("carl")
+	refusal = createAndLeave(t, carl, largest)
+	if refusal == nil || refusal.Code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT || !strings.Contains(refusal.Message, "costs 305 units") {
+		t.Fatalf("the largest arena at 120 Hz (305 units): %v", refusal)
+	}
+	if r := createAndLeave(t, carl, cheap); r != nil {
+		t.Fatalf("a refused room spent its creator's budget: %v", r)
 	}
 }
