@@ -10,8 +10,10 @@ import { ChatPanel } from "./chat.js";
 import { byId, el, shortId, show } from "./dom.js";
 import { GomokuView } from "./gomoku.js";
 import { HeldSeats } from "./held.js";
+import { InspectView } from "./inspect.js";
 import { LobbyView } from "./lobby.js";
 import { PeoplePanel } from "./people.js";
+import { ProfilePanel } from "./profile.js";
 import { Rematch } from "./rematch.js";
 import type { GameView } from "./view.js";
 import { Voice } from "./voice.js";
@@ -79,6 +81,7 @@ const people = new PeoplePanel(
     status: byId("people-status"),
   },
   (userId, name) => chat.messageUser(userId, name),
+  (userId, name) => void profile?.show(userId, name),
 );
 
 const chat = new ChatPanel(byId("chat-log"), byId("chat-to"), byId("chat-form"), byId("chat-input"), (userId, name) => people.showUser(userId, name));
@@ -91,6 +94,7 @@ let lobby: LobbyView | undefined;
 let room: Room | undefined;
 let view: GameView | undefined;
 let rematch: Rematch | undefined;
+let profile: ProfilePanel | undefined;
 let detach: (() => void)[] = [];
 
 async function loadConfig(): Promise<ServerConfig> {
@@ -167,6 +171,8 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
   ];
   lobby = new LobbyView(c.games, byId<HTMLUListElement>("rooms"), byId("lobby-status"), byId("games"), byId("rooms-live"), enter);
   lobby.attach(cl, w.name);
+  profile = new ProfilePanel(byId("profile"), c.games.filter((g) => g !== "lobbychat"));
+  profile.attach(cl, w.userId, w.name);
   showLobby();
   void chat.joinLobby();
   // A seat held from before a reload: take it back (the server resumes it).
@@ -196,6 +202,8 @@ function stop(message: string, forget: boolean): void {
   detach = [];
   closeRoomView();
   lobby?.stop();
+  profile?.attach(undefined);
+  profile = undefined;
   client?.close();
   client = undefined;
   if (forget) sessionStorage.removeItem(sessionKey);
@@ -210,6 +218,7 @@ function showLobby(): void {
   show(ui.gameView, false);
   show(ui.lobbyView, true);
   lobby?.start();
+  profile?.refresh();
 }
 
 function enter(join: () => Promise<Room>, what: string): void {
@@ -242,8 +251,8 @@ function openRoomView(r: Room): void {
   show(ui.inspector, false);
   if (r.game === "gomoku") view = new GomokuView(r, { board: ui.board, clock: ui.clock, result: ui.result, resultText: ui.resultText }, host);
   else if (r.game === "arena") view = new ArenaView(r, ui.canvas, ui.scores, host);
-  else if (r.game === "lobbychat") host.status("A chat room: talk in the chat panel.");
-  else host.status(`This page has no view for ${r.game}; you are in the room.`);
+  else if (r.game === "lobbychat") view = new InspectView(r, ui.inspector, host, "A chat room: talk in the chat panel. Its state:");
+  else view = new InspectView(r, ui.inspector, host, `This page has no view for ${r.game}; here is the room's state as it changes.`);
   held.watch(r);
   const offs = [
     r.on("event", (ev) => {
@@ -251,6 +260,8 @@ function openRoomView(r: Room): void {
       chat.setRoom(r);
       if (ev.kind === RoomEventKind.PLAYER_DROPPED) chat.system(`${ev.name} lost their connection; their seat is held.`);
       if (ev.kind === RoomEventKind.PLAYER_RESUMED) chat.system(`${ev.name} is back.`);
+      // The store records the result shortly after the match ends.
+      if (ev.kind === RoomEventKind.MATCH_ENDED) setTimeout(() => profile?.refresh(), 1500);
       if (ev.kind === RoomEventKind.MATCH_ENDED && r.game === "gomoku" && client && !rematch) {
         rematch = new Rematch(client, r, { button: ui.rematch, status: ui.rematchStatus }, (join) => enter(join, "Rematch"));
       }

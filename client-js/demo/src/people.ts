@@ -42,6 +42,7 @@ export class PeoplePanel {
   constructor(
     private readonly ui: PeopleElements,
     private readonly message: (userId: string, name: string) => void,
+    private readonly profile: (userId: string, name: string) => void = () => {},
   ) {
     this.render();
   }
@@ -231,7 +232,10 @@ export class PeoplePanel {
     const name = this.name(id);
     const f = this.friends.get(id);
     const blocked = this.blockedUsers.has(id);
-    const actions: HTMLElement[] = [this.button("Message", "data-message", id, () => this.message(id, name))];
+    const actions: HTMLElement[] = [
+      this.button("Message", "data-message", id, () => this.message(id, name)),
+      this.button("Profile", "data-profile", id, () => this.profile(id, name)),
+    ];
     if (!blocked) {
       if (this.incoming.has(id)) actions.push(this.button("Accept friend", "data-accept", id, () => void this.answer(id, true)));
       else if (!f) actions.push(this.button("Add friend", "data-add-friend", id, () => void this.addFriend(id)));

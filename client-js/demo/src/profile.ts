@@ -1,0 +1,105 @@
+// A player's profile: their standing in each game (wins, losses, draws,
+// rank) and their recent matches, newest first, from the server's match
+// history and leaderboards. The user's own profile shows by default; the
+// user card opens anyone's.
+import { errorMessage, type Client } from "../../src/index.js";
+import { MatchOutcome, type MatchRecord, type Standing } from "../../src/gen/tickroom/v1/records_pb.js";
+import { el } from "./dom.js";
+
+// shown is how many recent matches the profile lists.
+const shown = 10;
+
+const outcomes: Record<MatchOutcome, string> = {
+  [MatchOutcome.UNSPECIFIED]: "played",
+  [MatchOutcome.WIN]: "won",
+  [MatchOutcome.LOSS]: "lost",
+  [MatchOutcome.DRAW]: "drew",
+};
+
+/** ProfilePanel shows one player's standings and match history. */
+export class ProfilePanel {
+  private client: Client | undefined;
+  private selfId = "";
+  private selfName = "";
+  private userId = "";
+  private loading = 0;
+
+  /** ProfilePanel's constructor takes its section and the games whose leaderboards it reads. */
+  constructor(
+    private readonly section: HTMLElement,
+    private readonly games: readonly string[],
+  ) {}
+
+  /** attach sets the client and the user; it shows the user's own profile. */
+  attach(client: Client | undefined, selfId = "", selfName = ""): void {
+    this.client = client;
+    this.selfId = selfId;
+    this.selfName = selfName;
+    this.section.hidden = !client;
+    if (client) void this.show(selfId, selfName);
+    else this.section.replaceChildren();
+  }
+
+  /** refresh reloads the profile shown (after a match, say). */
+  refresh(): void {
+    if (this.client && this.userId) void this.show(this.userId, "");
+  }
+
+  /** show loads and draws a player's profile. */
+  async show(userId: string, name: string): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.userId = userId;
+    const mine = userId === this.selfId;
+    const load = ++this.loading;
+    const head = el("div", { cls: "profile-head" }, el("h2", { text: mine ? "Your profile" : `${name || "Player"}'s profile` }));
+    if (!mine) {
+      const back = el("button", { text: "Mine", attrs: { type: "button", "data-profile-self": "" } });
+      back.addEventListener("click", () => void this.show(this.selfId, this.selfName));
+      head.append(back);
+    }
+    try {
+      const [history, boards] = await Promise.all([
+        client.matchHistory({ userId: mine ? "" : userId, limit: shown }),
+        // A leaderboard tells the caller's own standing; another player's
+        // standing is read from the matches.
+        mine ? Promise.all(this.games.map((g) => client.leaderboard(g, 1).catch(() => undefined))) : Promise.resolve([]),
+      ]);
+      if (load !== this.loading) return;
+      const standings = boards.filter((b) => b?.own && b.own.played > 0).map((b) => standing(b!.game, b!.own!));
+      this.section.dataset["user"] = userId;
+      this.section.dataset["matches"] = String(history.matches.length);
+      this.section.replaceChildren(
+        head,
+        ...(standings.length > 0 ? [el("ul", { cls: "standings" }, ...standings)] : []),
+        el("h3", { text: "Recent matches" }),
+        history.matches.length === 0
+          ? el("p", { cls: "status", text: mine ? "No finished matches yet: play one!" : "No finished matches yet." })
+          : el("ol", { cls: "history" }, ...history.matches.map((m) => match(m, userId))),
+      );
+    } catch (err) {
+      if (load !== this.loading) return;
+      this.section.replaceChildren(head, el("p", { cls: "status", text: `Match history: ${errorMessage(err)}` }));
+    }
+  }
+}
+
+function standing(game: string, s: Standing): HTMLLIElement {
+  return el("li", { attrs: { "data-game": game } }, el("strong", { text: game }), el("span", { text: ` #${s.rank} · ${s.wins} won, ${s.losses} lost, ${s.draws} drawn` }));
+}
+
+function match(m: MatchRecord, userId: string): HTMLLIElement {
+  const me = m.players.find((p) => p.userId === userId);
+  const others = m.players.filter((p) => p.userId !== userId).map((p) => p.name);
+  const outcome = me ? outcomes[me.outcome] : "played";
+  const when = new Date(Number(m.endedAtMs)).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+  const li = el(
+    "li",
+    { cls: `outcome-${outcome}` },
+    el("span", { cls: "outcome", text: outcome }),
+    el("span", { text: ` ${m.game}${others.length > 0 ? ` vs ${others.join(", ")}` : ""}` }),
+    el("span", { cls: "when", text: ` · ${m.reason.replaceAll("_", " ")} · ${when}` }),
+  );
+  li.dataset["outcome"] = outcome;
+  return li;
+}
