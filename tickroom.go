@@ -317,6 +317,7 @@ func (s *Server) startAdmin() error {
 	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games}
 	if s.node != nil {
 		acfg.Ready = append(acfg.Ready, s.node.Ready)
+		acfg.Collectors = append(acfg.Collectors, s.dir)
 	}
 	if s.queue != nil {
 		acfg.Ready = append(acfg.Ready, s.queue.Ready)

@@ -1,6 +1,10 @@
 package clustertest
 
 import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,6 +168,20 @@ func TestQuickMatchAcrossNodes(t *testing.T) {
 		}
 	}
 
+	// Each node's /metrics has the directory gauges; one redirect was
+	// counted, on the node that sent a player away.
+	redirects := 0.0
+	for _, n := range []*Node{n1, n2} {
+		m := metrics(t, n)
+		if m["tickroom_cluster_nodes"] != 2 || m["tickroom_cluster_rooms"] != 1 || m["tickroom_cluster_redis_up"] != 1 {
+			t.Fatalf("%s metrics: nodes %v, rooms %v, redis up %v", n.ID, m["tickroom_cluster_nodes"], m["tickroom_cluster_rooms"], m["tickroom_cluster_redis_up"])
+		}
+		redirects += m["tickroom_redirects_total"]
+	}
+	if redirects != float64(len(hopsB)+len(hopsW)) {
+		t.Fatalf("redirects counted %v, followed %d", redirects, len(hopsB)+len(hopsW))
+	}
+
 	// They play to a win: black five in a row on y=0.
 	for i := uint32(0); i < 4; i++ {
 		black.move(room, 1, i, 0)
@@ -179,4 +197,27 @@ func TestQuickMatchAcrossNodes(t *testing.T) {
 		}
 	}
 	waitUntil(t, 5*time.Second, "both see nine stones", func() bool { return black.stones() == 9 && white.stones() == 9 })
+}
+
+// metrics reads a node's /metrics into name → value for unlabelled series.
+func metrics(t *testing.T, n *Node) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + n.Admin() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(val, 64)
+		if err == nil {
+			out[name] = v
+		}
+	}
+	return out
 }

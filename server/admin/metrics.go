@@ -177,6 +177,7 @@ var (
 	mJoins           = counter("tickroom_joins_total", "Seats taken.")
 	mResumeAttempts  = counter("tickroom_resume_attempts_total", "Joins that asked to resume a seat.")
 	mResumes         = counter("tickroom_resumes_total", "Seats resumed.")
+	mRedirects       = counter("tickroom_redirects_total", "Joins and quick-matches answered with a Redirect to another node of the cluster.")
 	mChat            = counter("tickroom_chat_messages_total", "Chat lines and direct messages accepted, by kind.", "kind")
 	mChatDeliveries  = counter("tickroom_chat_deliveries_total", "Chat lines queued on connections.")
 	mChatRefused     = counter("tickroom_chat_refused_total", "Chat lines and direct messages refused by the chat rate limit.")
@@ -198,7 +199,7 @@ var (
 var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
 	mFramesOut, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
-	mJoins, mResumeAttempts, mResumes, mChat, mChatDeliveries, mChatRefused, mPresence, mNotifications,
+	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mPresence, mNotifications,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded,
 }
 
@@ -258,6 +259,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	put(mJoins, float64(hs.Joins.Load()))
 	put(mResumeAttempts, float64(hs.ResumeAttempts.Load()))
 	put(mResumes, float64(hs.Resumes.Load()))
+	put(mRedirects, float64(hs.Redirects.Load()))
 	put(mChat, float64(hs.RoomChats.Load()), "room")
 	put(mChat, float64(hs.ChannelChats.Load()), "channel")
 	put(mChat, float64(hs.DirectMessages.Load()), "direct")

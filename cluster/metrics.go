@@ -1,0 +1,55 @@
+package cluster
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// The directory's gauges, read from Redis at each scrape (one pipelined
+// round trip under the node's call deadline).
+var (
+	descUp        = prometheus.NewDesc("tickroom_cluster_redis_up", "1 when this node's last heartbeat reached Redis, else 0.", nil, nil)
+	descNodes     = prometheus.NewDesc("tickroom_cluster_nodes", "Nodes registered in the cluster (draining ones included).", nil, nil)
+	descRooms     = prometheus.NewDesc("tickroom_cluster_rooms", "Rooms listed in the cluster directory, every node's.", nil, nil)
+	descNodeRooms = prometheus.NewDesc("tickroom_cluster_node_rooms", "Rooms this node has listed in the directory.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (d *Directory) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descUp
+	ch <- descNodes
+	ch <- descRooms
+	ch <- descNodeRooms
+}
+
+// Collect implements prometheus.Collector; without Redis only
+// tickroom_cluster_redis_up (0) is reported.
+func (d *Directory) Collect(ch chan<- prometheus.Metric) {
+	up := 0.0
+	if d.node.Ready() == nil {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
+	ctx, cancel := context.WithTimeout(context.Background(), d.node.Timeout())
+	defer cancel()
+	var rooms, mine *redis.IntCmd
+	_, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		rooms = p.ZCard(ctx, d.keys.Rooms())
+		mine = p.SCard(ctx, d.keys.NodeRooms(d.node.ID()))
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	n, err := d.node.Nodes(ctx) // prunes expired registrations first
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descNodes, prometheus.GaugeValue, float64(len(n)))
+	ch <- prometheus.MustNewConstMetric(descRooms, prometheus.GaugeValue, float64(rooms.Val()))
+	ch <- prometheus.MustNewConstMetric(descNodeRooms, prometheus.GaugeValue, float64(mine.Val()))
+}
+
+var _ prometheus.Collector = (*Directory)(nil)
