@@ -65,9 +65,16 @@ func TestNonReadersHoldNoCopies(t *testing.T) {
 			}
 		}
 	}()
+	// The sender keeps at most window messages ahead of the bystander, so
+	// the bystander stays far under its budgets however late the machine
+	// runs its goroutine; a wall-clock pace let a busy box leave it a hard
+	// cap behind, and close it as a non-reader.
+	const window = 4 // 64 KiB, the high-water mark
+	var read atomic.Int64
 	got := make(chan int, 1)
 	go func() {
 		n := 0
+		defer func() { read.Store(1 << 30) }() // the sender stops waiting
 		_ = bystander.nc.SetReadDeadline(time.Now().Add(60 * time.Second))
 		for n < sent {
 			h, p, err := bystander.readFrame()
@@ -77,6 +84,7 @@ func TestNonReadersHoldNoCopies(t *testing.T) {
 			}
 			if h.OpCode == ws.OpBinary && len(p) == msgSize && binary.BigEndian.Uint32(p) == uint32(n) {
 				n++
+				read.Store(int64(n))
 			}
 		}
 		got <- n
@@ -85,7 +93,9 @@ func TestNonReadersHoldNoCopies(t *testing.T) {
 	for i := 0; i < sent; i++ {
 		binary.BigEndian.PutUint32(payload, uint32(i))
 		sender.write(maskedFrame(0x82, payload))
-		time.Sleep(time.Millisecond) // a pace the reading bystander keeps up with
+		for read.Load() < int64(i+1-window) {
+			time.Sleep(100 * time.Microsecond)
+		}
 	}
 	n := <-got
 	st := waitStats(t, s.Server, func(st Stats) bool { return st.Closed[4001] >= members })
