@@ -319,6 +319,7 @@ func (s *Server) startAdmin() error {
 		acfg.Ready = append(acfg.Ready, s.node.Ready)
 		acfg.Collectors = append(acfg.Collectors, s.dir)
 	}
+	acfg.Collectors = append(acfg.Collectors, s.feeds)
 	if s.queue != nil {
 		acfg.Ready = append(acfg.Ready, s.queue.Ready)
 		acfg.Collectors = append(acfg.Collectors, s.queue)

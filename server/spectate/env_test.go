@@ -132,11 +132,13 @@ func dialFor(name string) *atomic.Uint64 {
 // dialGame shows one entity (id 1) holding the dial's value, as a
 // google.protobuf.UInt64Value, and globals counting its changes; Bulk adds
 // entity 2 with that many bytes, new every tick (for slow-reader tests);
+// Tick makes the globals count ticks instead, so every tick has a delta;
 // Stone adds entity 3, a gomoku Stone at x = 0, y = the dial's value.
 type dialGame struct {
 	v     *atomic.Uint64
 	bulk  int
 	stone bool
+	tick  bool
 	n     uint64
 }
 
@@ -150,6 +152,7 @@ func dialDefinition() game.Definition {
 				g.bulk = 64 << 10
 			}
 			g.stone = s.Options["stone"] != ""
+			g.tick = s.Options["tick"] != ""
 			return g, nil
 		},
 		Schema: game.Schema{
@@ -184,7 +187,12 @@ func (g *dialGame) Encode(s *game.Snapshot) {
 		b, _ := proto.Marshal(&gomokuv1.Stone{X: 0, Y: uint32(v), Seat: 1, Move: 1})
 		s.EntityBytes(3, b)
 	}
-	gb, _ := proto.Marshal(wrapperspb.UInt64(v * 10))
+	gv := v * 10
+	if g.tick { // globals change every tick
+		g.n++
+		gv = g.n
+	}
+	gb, _ := proto.Marshal(wrapperspb.UInt64(gv))
 	s.GlobalsBytes(gb)
 }
 

@@ -2,6 +2,7 @@ package spectate
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/frame"
@@ -9,7 +10,8 @@ import (
 )
 
 // maxPendingEvents caps the room events (joins, leaves, phase changes) a
-// stream holds between two writes; more are dropped and counted. State
+// stream holds between two writes; more are dropped and counted
+// (Feeds.Dropped, tickroom_spectator_room_events_dropped_total). State
 // is latest-wins and never queues.
 const maxPendingEvents = 32
 
@@ -20,7 +22,8 @@ const maxPendingEvents = 32
 // from the last state it took, which is the latest-wins catch-up every slow
 // WebSocket client gets too.
 type sink struct {
-	ready chan struct{} // signalled when there is something to take
+	ready chan struct{}  // signalled when there is something to take
+	drops *atomic.Uint64 // the feeds' count of dropped room events
 
 	mu       sync.Mutex
 	state    *frame.Frame
@@ -34,7 +37,9 @@ type sink struct {
 
 var _ hub.FrameSink = (*sink)(nil)
 
-func newSink() *sink { return &sink{ready: make(chan struct{}, 1)} }
+func newSink(drops *atomic.Uint64) *sink {
+	return &sink{ready: make(chan struct{}, 1), drops: drops}
+}
 
 // Congested implements game.Client: true while a state frame waits.
 func (s *sink) Congested() bool {
@@ -60,6 +65,7 @@ func (s *sink) TakeFrame(f *frame.Frame, reliable bool) {
 		s.events = append(s.events, f)
 	default:
 		s.dropped++
+		s.drops.Add(1)
 	}
 	s.mu.Unlock()
 	s.signal()

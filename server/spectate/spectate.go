@@ -56,6 +56,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -128,6 +130,7 @@ type Config struct {
 type Feeds struct {
 	cfg     Config
 	open    atomic.Int64
+	dropped atomic.Uint64 // room events dropped by every stream's sink
 	nextID  atomic.Uint64
 	closing chan struct{}
 	once    sync.Once
@@ -169,6 +172,25 @@ func New(cfg Config) (*Feeds, error) {
 
 // Open returns the number of open streams.
 func (f *Feeds) Open() int { return int(f.open.Load()) }
+
+// Dropped returns how many room events streams have dropped because more
+// than maxPendingEvents (32) came between two writes; /metrics shows it as
+// tickroom_spectator_room_events_dropped_total.
+func (f *Feeds) Dropped() uint64 { return f.dropped.Load() }
+
+var droppedDesc = prometheus.NewDesc("tickroom_spectator_room_events_dropped_total",
+	"Room events (joins, leaves, phase changes) spectator streams dropped because too many came between two writes.", nil, nil)
+
+var _ prometheus.Collector = (*Feeds)(nil)
+
+// Describe implements prometheus.Collector.
+func (f *Feeds) Describe(ch chan<- *prometheus.Desc) { ch <- droppedDesc }
+
+// Collect implements prometheus.Collector: the figures are read from the
+// feeds' atomics at scrape time.
+func (f *Feeds) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(f.dropped.Load()))
+}
 
 // Close ends every stream (each gets an "end" event) and refuses new ones
 // with 503; it returns once the streams' handlers have returned or ctx is
@@ -244,7 +266,7 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	s := newSink()
+	s := newSink(&f.dropped)
 	defer s.finish()
 	joined := make(chan error, 1)
 	err := room.Observe(game.ObserveRequest{

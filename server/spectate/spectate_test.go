@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/statesync"
@@ -77,6 +79,61 @@ func TestJSONShowsZeroFields(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// TestRateCapMergesDeltas: a room whose state changes every tick, 50 times
+// a second, watched by a stream capped at 2 events a second. The stream
+// gets fewer events than the room has ticks: each state spans the ticks
+// since the previous one (a delta from it, or a keyframe when the room
+// chose to send one).
+func TestRateCapMergesDeltas(t *testing.T) {
+	e := start(t, spectate.Config{MaxRate: 2})
+	room, _ := e.room(game.RoomOptions{Options: map[string]string{"dial": t.Name(), "tick": "1"}})
+	s, code, body := e.open(room.ID(), "", nil)
+	if s == nil {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	first, _ := s.state()
+	prev := first
+	const events = 4
+	for range events {
+		st, _ := s.state()
+		if st.Tick <= prev.Tick || !st.Keyframe && st.BaseTick != prev.Tick {
+			t.Fatalf("after tick %d: %+v, want a later state, a delta from it or a keyframe", prev.Tick, st)
+		}
+		prev = st
+	}
+	if span := prev.Tick - first.Tick; span <= events {
+		t.Fatalf("%d states over %d ticks: the room's 50 ticks a second were not merged to the stream's 2 events", events, span)
+	}
+}
+
+// TestDroppedRoomEventsAreCounted: room events beyond the 32 a stream
+// holds between two writes are dropped and counted in
+// tickroom_spectator_room_events_dropped_total.
+func TestDroppedRoomEventsAreCounted(t *testing.T) {
+	e := start(t, spectate.Config{MaxRate: 1})
+	room, _ := e.room(opts(t.Name()))
+	s, code, body := e.open(room.ID(), "", nil)
+	if s == nil {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	s.state()
+	if got := testutil.ToFloat64(e.feeds); got != 0 {
+		t.Fatalf("dropped before any event: %v", got)
+	}
+	ann := e.member("ann", room.ID())
+	deadline := time.Now().Add(20 * time.Second)
+	for e.feeds.Dropped() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no room event dropped after many joins and leaves")
+		}
+		ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room.ID()}}})
+		ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room.ID()}}})
+	}
+	if got := testutil.ToFloat64(e.feeds); got < 1 || uint64(got) > e.feeds.Dropped() {
+		t.Fatalf("tickroom_spectator_room_events_dropped_total %v, Dropped %d", got, e.feeds.Dropped())
 	}
 }
 
