@@ -71,3 +71,28 @@ func TestSignalingRefusals(t *testing.T) {
 		t.Fatal("200 signals at once were never rate-limited")
 	}
 }
+
+// TestSignalingBetweenFriends: two friends who share no room can call each
+// other; once one blocks the other (which also ends the friendship), the
+// blocked one's signals are refused and reach nobody.
+func TestSignalingBetweenFriends(t *testing.T) {
+	e := start(t, options{})
+	a, _ := e.connect("ann")
+	b, _ := e.connect("bob")
+	ok(t, a.Request(addFriend("bob")))
+	befriend(t, a, b)
+	offer := tickroomv1.SignalKind_SIGNAL_KIND_OFFER
+	ok(t, a.Request(signal("bob", "call-f", offer, "sdp")))
+	if got := b.Next(isKind[*tickroomv1.ServerMessage_Signal]).GetSignal(); got.FromUserId != "ann" || got.CallId != "call-f" || got.Data != "sdp" {
+		t.Fatalf("bob got %v", got)
+	}
+	ok(t, b.Request(block("ann", false)))
+	if got := errCode(t, a.Request(signal("bob", "call-f", offer, "sdp"))); got != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("signal from a blocked friend: %v, want BLOCKED", got)
+	}
+	for _, m := range b.Drain(200 * time.Millisecond) {
+		if m.GetSignal() != nil {
+			t.Fatalf("bob received %v after blocking ann", m)
+		}
+	}
+}
