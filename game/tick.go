@@ -62,7 +62,14 @@ func (r *Room) step(now time.Time) {
 		r.applyCommand(&w.drainCtl[i])
 		w.drainCtl[i] = command{}
 	}
-	w.drainCtl = w.drainCtl[:0]
+	// Membership changes come in bursts (a room filling) and then stop: a
+	// command is ~200 bytes, so the buffers the burst grew are let go
+	// rather than kept for the room's life, two per room.
+	if cap(w.drainCtl) > 2 {
+		w.drainCtl = nil
+	} else {
+		w.drainCtl = w.drainCtl[:0]
+	}
 	for i := range w.drain {
 		r.applyInput(&w.drain[i])
 	}

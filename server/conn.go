@@ -49,53 +49,55 @@ type Conn struct {
 	value  atomic.Pointer[any]
 
 	// Loop-only state.
-	state         connState
-	handler       Handler
-	accepted      bool          // Accept returned nil; OnClose is owed
-	ip            netip.Addr    // the client: the TCP peer, or who a trusted proxy names (set before Accept)
-	hsCounted     bool          // counted in the per-IP handshake count
-	ipCounted     bool          // counted in the per-IP connection count
-	proxyRead     bool          // the PROXY header (or its absence) was read; Config.ProxyProtocol
-	refuse        int           // HTTP status to refuse with at the first read
-	deadline      int64         // handshake, refusal or close deadline (unix ns)
-	lastRead      int64         // unix ns of the last byte read
-	lastPing      int64         // unix ns of the last server ping
-	overSince     int64         // unix ns the outbound bytes went over budget; 0 when under
-	fragOp        ws.OpCode     // opcode of the message being reassembled; 0 when none
-	msg           []byte        // reassembly buffer, capped by MaxMessageSize
-	utf8Done      int           // msg[:utf8Done] is validated UTF-8
-	frameStart    int64         // unix ns the unfinished frame began arriving; 0 when none
-	msgStart      int64         // unix ns the fragmented message began; 0 when none
-	tokens        float64       // message rate bucket
-	excess        float64       // frames over the rate, decaying at the rate
-	rateLast      int64         // unix ns of the last refill
-	flooded       bool          // closing for a flood: input is dropped
-	overRate      bool          // the message being dispatched is over the rate
-	closeFor      CloseReason   // reason counted when the socket closes
-	resetOnExpire bool          // fail closed it: reset at the close deadline
-	lingerBytes   int64         // outBytes when linger began, counted in Server.lingerHeld
-	drained       int           // bytes read and ignored while lingering
-	closeCode     ws.StatusCode // code reported to Handler.OnClose
-	closeWhy      string        // reason reported to Handler.OnClose
-	listIndex     int           // index in loop.conns
-	peerClosed    bool          // the peer's close frame arrived
-	closeNow      bool          // OnTraffic returns gnet.Close
-	holding       bool          // the queue starts with frames kept back while gnet holds bytes
+	handler     Handler
+	ip          netip.Addr    // the client: the TCP peer, or who a trusted proxy names (set before Accept)
+	refuse      int           // HTTP status to refuse with at the first read
+	deadline    int64         // handshake, refusal or close deadline (unix ns)
+	lastRead    int64         // unix ns of the last byte read
+	lastPing    int64         // unix ns of the last server ping
+	overSince   int64         // unix ns the outbound bytes went over budget; 0 when under
+	msg         []byte        // reassembly buffer, capped by MaxMessageSize
+	utf8Done    int           // msg[:utf8Done] is validated UTF-8
+	frameStart  int64         // unix ns the unfinished frame began arriving; 0 when none
+	msgStart    int64         // unix ns the fragmented message began; 0 when none
+	tokens      float64       // message rate bucket
+	excess      float64       // frames over the rate, decaying at the rate
+	rateLast    int64         // unix ns of the last refill
+	lingerBytes int64         // outBytes when linger began, counted in Server.lingerHeld
+	drained     int           // bytes read and ignored while lingering
+	closeWhy    string        // reason reported to Handler.OnClose
+	listIndex   int           // index in loop.conns
+	closeCode   ws.StatusCode // code reported to Handler.OnClose
+	state       connState
+	fragOp      ws.OpCode   // opcode of the message being reassembled; 0 when none
+	closeFor    CloseReason // reason counted when the socket closes
+	// The flags are kept together so that a Conn fits a smaller size
+	// class (BenchmarkSeatedMemory in server/hub).
+	accepted      bool // Accept returned nil; OnClose is owed
+	hsCounted     bool // counted in the per-IP handshake count
+	ipCounted     bool // counted in the per-IP connection count
+	proxyRead     bool // the PROXY header (or its absence) was read; Config.ProxyProtocol
+	flooded       bool // closing for a flood: input is dropped
+	overRate      bool // the message being dispatched is over the rate
+	resetOnExpire bool // fail closed it: reset at the close deadline
+	peerClosed    bool // the peer's close frame arrived
+	closeNow      bool // OnTraffic returns gnet.Close
+	holding       bool // the queue starts with frames kept back while gnet holds bytes
 
 	// Write side, guarded by mu.
 	mu        sync.Mutex
 	queue     []*frame.Frame
 	spare     []*frame.Frame
-	dirty     bool          // on the loop's dirty list
-	closeReq  bool          // Close was called; a close frame is due after the queue
-	abortReq  bool          // close at the next flush, dropping the queue (hard cap, budget)
-	reqFor    CloseReason   // reason for the requested close
-	reqCode   ws.StatusCode // code for the requested close
 	reqReason string
-	writeShut bool         // no more frames may be queued
 	queued    atomic.Int64 // bytes in queue
 	outBytes  atomic.Int64 // gnet's outbound buffer, refreshed on the loop
 	dropped   atomic.Uint64
+	reqCode   ws.StatusCode // code for the requested close
+	reqFor    CloseReason   // reason for the requested close
+	dirty     bool          // on the loop's dirty list
+	closeReq  bool          // Close was called; a close frame is due after the queue
+	abortReq  bool          // close at the next flush, dropping the queue (hard cap, budget)
+	writeShut bool          // no more frames may be queued
 }
 
 // ID returns the connection's server-unique id. Safe from any goroutine.

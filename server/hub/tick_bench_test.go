@@ -31,6 +31,10 @@ func TestMain(m *testing.M) {
 		readers(v)
 		return
 	}
+	if os.Getenv(seatersEnv) != "" {
+		seaters()
+		return
+	}
 	os.Exit(m.Run())
 }
 
