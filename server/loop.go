@@ -36,6 +36,7 @@ type loop struct {
 	spare        []*Conn
 	flushPending bool // a flush task is submitted and has not run
 	inTurn       bool // OnTraffic is running; its end flushes dirty
+	holds        int  // broadcasts queueing: markDirty submits no task (batch.go)
 
 	flushTask gnet.Runnable
 	sweepTask gnet.Runnable

@@ -41,7 +41,5 @@ func (s *Server) BroadcastMessage(f *frame.Frame, to []*Conn, class Class) {
 	if !prepared(f) {
 		PrepareFrame(f, ws.OpBinary)
 	}
-	for _, c := range to {
-		_ = c.enqueue(f, class)
-	}
+	s.broadcast(f, to, class)
 }

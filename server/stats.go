@@ -36,12 +36,22 @@ type Stats struct {
 	FramesOut uint64
 	// Dropped counts Droppable frames skipped for congested connections.
 	Dropped uint64
+	// Writes counts the Writev calls the flushes made, one writev(2)
+	// each (gnet makes the syscall at once: a flush hands it nothing while
+	// it still holds a connection's bytes). FramesOut / Writes is how many
+	// frames one syscall carried.
+	Writes uint64
+	// Wakeups counts flush tasks handed to the loops from outside their
+	// turn, one event-loop wake-up (an eventfd write) each; frames queued
+	// during a loop's own turn, and frames queued before a pending task
+	// runs, cost none.
+	Wakeups uint64
 }
 
 // loopStats are one loop's traffic counters: the loop (or, for Dropped,
 // any sender) writes them; any goroutine reads.
 type loopStats struct {
-	bytesIn, bytesOut, framesIn, framesOut, dropped atomic.Uint64
+	bytesIn, bytesOut, framesIn, framesOut, dropped, writes, wakeups atomic.Uint64
 }
 
 // codeCounts counts events by an integer code; the events are rare
@@ -118,6 +128,8 @@ func (s *Server) Stats() Stats {
 		st.FramesIn += l.stats.framesIn.Load()
 		st.FramesOut += l.stats.framesOut.Load()
 		st.Dropped += l.stats.dropped.Load()
+		st.Writes += l.stats.writes.Load()
+		st.Wakeups += l.stats.wakeups.Load()
 	}
 	return st
 }

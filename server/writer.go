@@ -98,24 +98,30 @@ func (c *Conn) setOut(v int64) {
 }
 
 // markDirty puts c on l's dirty list and submits a flush task unless one is
-// already pending or the loop is inside OnTraffic, whose end flushes the
-// list (see beginTurn). The caller has set c.dirty under c.mu.
+// already pending, the loop is inside OnTraffic, whose end flushes the
+// list (see beginTurn), or a broadcast holds the loop (see batch.go). The caller has set c.dirty under c.mu.
 func (l *loop) markDirty(c *Conn) {
 	l.mu.Lock()
 	l.dirty = append(l.dirty, c)
-	submit := !l.flushPending && !l.inTurn
+	submit := !l.flushPending && !l.inTurn && l.holds == 0
 	if submit {
 		l.flushPending = true
 	}
 	l.mu.Unlock()
 	if submit {
-		if err := l.el.Execute(l.srv.ctx, l.flushTask); err != nil {
-			// The engine is stopping: gnet closes every connection, and
-			// OnClose releases what is queued.
-			l.mu.Lock()
-			l.flushPending = false
-			l.mu.Unlock()
-		}
+		l.submitFlush()
+	}
+}
+
+// submitFlush hands the loop its flush task; the caller set flushPending.
+func (l *loop) submitFlush() {
+	l.stats.wakeups.Add(1)
+	if err := l.el.Execute(l.srv.ctx, l.flushTask); err != nil {
+		// The engine is stopping: gnet closes every connection, and
+		// OnClose releases what is queued.
+		l.mu.Lock()
+		l.flushPending = false
+		l.mu.Unlock()
 	}
 }
 
@@ -318,6 +324,7 @@ func (c *Conn) writev(iov [][]byte) {
 	}
 	c.loop.stats.bytesOut.Add(uint64(n))
 	c.loop.stats.framesOut.Add(uint64(len(iov)))
+	c.loop.stats.writes.Add(1)
 	if _, err := c.gc.Writev(iov); err != nil {
 		c.srv.cfg.Logger.Debug("write failed", "conn", c.id, "err", err)
 	}
@@ -358,7 +365,5 @@ func (s *Server) Broadcast(f *frame.Frame, to []*Conn, class Class) {
 		s.cfg.Logger.Error("broadcast of an unprepared frame", "err", ErrFrameNotPrepared)
 		return
 	}
-	for _, c := range to {
-		_ = c.enqueue(f, class)
-	}
+	s.broadcast(f, to, class)
 }

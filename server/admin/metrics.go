@@ -167,6 +167,8 @@ var (
 	mBytesOut        = counter("tickroom_sent_bytes_total", "Frame bytes written to WebSocket connections.")
 	mFramesIn        = counter("tickroom_received_frames_total", "WebSocket frames read.")
 	mFramesOut       = counter("tickroom_sent_frames_total", "WebSocket frames written.")
+	mWrites          = counter("tickroom_writes_total", "writev(2) calls that wrote frames; sent frames / writes is the frames one syscall carried.")
+	mWakeups         = counter("tickroom_loop_wakeups_total", "Flush tasks handed to event loops from outside their turn, one wake-up each.")
 	mSkipped         = counter("tickroom_skipped_frames_total", "Droppable frames the transport skipped for congested connections.")
 	mMessagesIn      = counter("tickroom_messages_received_total", "tickroom.v1 client messages received.")
 	mMessagesOut     = counter("tickroom_messages_sent_total", "tickroom.v1 replies and notices sent, state excluded.")
@@ -198,7 +200,7 @@ var (
 // allMetrics lists the families for Describe.
 var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
-	mFramesOut, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
+	mFramesOut, mWrites, mWakeups, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
 	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mPresence, mNotifications,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded,
 }
@@ -248,6 +250,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	put(mBytesOut, float64(ts.BytesOut))
 	put(mFramesIn, float64(ts.FramesIn))
 	put(mFramesOut, float64(ts.FramesOut))
+	put(mWrites, float64(ts.Writes))
+	put(mWakeups, float64(ts.Wakeups))
 	put(mSkipped, float64(ts.Dropped))
 
 	put(mMessagesIn, float64(hs.MessagesIn.Load()))

@@ -121,6 +121,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	}
 	for _, grew := range []string{
 		"tickroom_received_bytes_total", "tickroom_sent_bytes_total", "tickroom_received_frames_total", "tickroom_sent_frames_total",
+		"tickroom_writes_total", "tickroom_loop_wakeups_total",
 		`tickroom_tick_duration_seconds_count{game="count"}`, `tickroom_tick_lateness_seconds_bucket{game="count",le="+Inf"}`,
 		`tickroom_encoded_frames_total{game="count"}`,
 	} {

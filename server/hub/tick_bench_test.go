@@ -146,6 +146,7 @@ func BenchmarkTickToSocket(b *testing.B) {
 	unflushed := 0
 	b.ReportAllocs()
 	cpu0 := cpuTime()
+	st0 := srv.Stats()
 	for b.Loop() {
 		<-pace.C
 		if srv.OutboundBytes() > 0 {
@@ -164,7 +165,11 @@ func BenchmarkTickToSocket(b *testing.B) {
 		b.Fatalf("%d frames written, want at least %d", got, want)
 	}
 	cpu := cpuTime() - cpu0
+	st := srv.Stats()
+	frames := float64(st.FramesOut - st0.FramesOut)
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*players), "cpu-µs/frame")
+	b.ReportMetric(float64(st.Writes-st0.Writes)/frames, "writev/frame")
+	b.ReportMetric(float64(st.Wakeups-st0.Wakeups)/frames, "wakeups/frame")
 	b.ReportMetric(float64(unflushed), "unflushed-ticks")
 }
 
