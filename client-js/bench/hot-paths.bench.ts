@@ -39,19 +39,37 @@ function delta(tick: number): State {
 }
 
 function bench(name: string, fn: (i: number) => void): void {
-  // Warm up, then run for about half a second. The figure is this
-  // process's CPU time per op (user + system), which a busy shared machine
-  // disturbs less than wall time.
-  for (let i = 0; i < 200; i++) fn(i);
+  // Warm up (the optimizing compiler's work, which process CPU time
+  // counts, stays out of the figure), then run for about 300 ms of this
+  // process's CPU time (user + system), which a busy shared machine
+  // disturbs less than wall time; a wall-time budget ran only a few hundred
+  // ops when the machine was busy, and the compiler's CPU then weighed on
+  // each. The figure is CPU time per op.
+  for (let i = 0; i < 2000; i++) fn(i);
   let n = 0;
-  const start = performance.now();
   const cpu0 = process.cpuUsage();
-  while (performance.now() - start < 500) {
+  let cpu = cpu0;
+  do {
     for (let k = 0; k < 100; k++) fn(n++);
-  }
-  const cpu = process.cpuUsage(cpu0);
+    cpu = process.cpuUsage(cpu0);
+  } while (cpu.user + cpu.system < 300_000);
   const us = (cpu.user + cpu.system) / n;
-  console.log(`${name.padEnd(48)} ${String(n).padStart(8)} ops ${us.toFixed(2).padStart(10)} µs/op (CPU)`);
+  console.log(`${name.padEnd(48)} ${String(n).padStart(8)} ops ${us.toFixed(2).padStart(10)} µs/op (CPU) ${allocated(fn, n).padStart(8)} B/op`);
+}
+
+// allocated is the heap that fn allocates per op, counted (not timed):
+// heap used after a collection, then after ops that no collection
+// interrupts (200 ops of up to 40 KB fit V8's 16 MB new space; node runs
+// with --expose-gc from scripts/bench.mjs); "?" without it.
+function allocated(fn: (i: number) => void, from: number): string {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return "?";
+  const ops = 200;
+  gc();
+  const h0 = process.memoryUsage().heapUsed;
+  for (let i = 0; i < ops; i++) fn(from + i);
+  const h1 = process.memoryUsage().heapUsed;
+  return String(Math.round((h1 - h0) / ops));
 }
 
 // The arena's shape: 10 players (protobuf Player: seat, name, x, y, vx, vy,
@@ -96,6 +114,29 @@ bench("decode + apply arena delta (10 players)", () => {
   arenaTick++;
 });
 
+
+
+// The same delta, decoding apart from applying.
+const arenaMsgs = arenaFrames.map((f) => fromBinary(ServerMessageSchema, f));
+bench("decode arena delta ServerMessage", (i) => {
+  fromBinary(ServerMessageSchema, arenaFrames[i % 2]!);
+});
+let applyStore = new StateStore();
+let applyTick = 0;
+bench("apply arena delta (10 players)", () => {
+  if (applyTick === 0 || applyTick > 1000) {
+    applyStore = new StateStore();
+    applyStore.apply(arenaKf);
+    applyTick = 1;
+  }
+  const m = arenaMsgs[(applyTick - 1) % 2]!;
+  if (m.body.case !== "state") throw new Error("not a state");
+  m.body.value.tick = BigInt(applyTick + 1);
+  m.body.value.baseTick = BigInt(applyTick);
+  const r = applyStore.apply(m.body.value);
+  if (!r.ok) throw new Error(`arena delta refused: ${r.reason}`);
+  applyTick++;
+});
 
 // Deltas chain tick by tick, so they are built up front; each time the
 // chain runs out the store starts over from the keyframe (about 0.1 µs/op

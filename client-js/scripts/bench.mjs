@@ -21,5 +21,6 @@ await build({
 });
 for (const f of benches) {
   console.log(`# ${f}`);
-  execFileSync(process.execPath, [`${root}/.test-build/bench/${f.replace(/\.ts$/, ".mjs")}`], { stdio: "inherit" });
+  // --expose-gc lets the bench count the bytes an op allocates.
+  execFileSync(process.execPath, ["--expose-gc", `${root}/.test-build/bench/${f.replace(/\.ts$/, ".mjs")}`], { stdio: "inherit" });
 }

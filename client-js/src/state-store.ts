@@ -316,6 +316,13 @@ export class StateStore {
   private globalBytes: Uint8Array = new Uint8Array(0);
   private readonly acks = new Map<number, number>();
   private wantKeyframe = false;
+  // Scratch of applyPatch, reused so that a delta allocates little more
+  // than its entities' new bytes and the result: the decoded ack changes
+  // (seat, value; -1 for a +1 step) and entity changes (base index, new
+  // bytes or undefined for removed), in pairs.
+  private readonly ackScratch: number[] = [];
+  private readonly changeIdx: number[] = [];
+  private readonly changeBytes: (Uint8Array | undefined)[] = [];
 
   /** tick is the tick of the state held, or undefined before the first keyframe. */
   get tick(): bigint | undefined {
@@ -393,12 +400,13 @@ export class StateStore {
     let globals: Uint8Array | undefined;
     if (flags & flagGlobals) globals = r.bytes().slice();
 
-    const ackSets: [number, number][] = [];
+    const ackSets = this.ackScratch;
+    ackSets.length = 0;
     if (flags & flagAcks) {
       const up = r.bytes();
       for (let i = 0; i < up.length; i++) {
         for (let by = up[i]!, bit = 0; by !== 0; by >>>= 1, bit++) {
-          if (by & 1) ackSets.push([i * 8 + bit + 1, -1]);
+          if (by & 1) ackSets.push(i * 8 + bit + 1, -1);
         }
       }
       const n = r.varint();
@@ -411,12 +419,15 @@ export class StateStore {
         if (gap === 0 || seat > 0xffff_ffff) throw new Malformed("ack seat");
         const i = seat - 1;
         if (i >> 3 < up.length && (up[i >> 3]! >> (i & 7)) & 1) throw new Malformed("ack seat listed twice");
-        ackSets.push([seat, v]);
+        ackSets.push(seat, v);
       }
     }
 
     const base = keyframe ? [] : this.ids;
-    const changed: [number, Uint8Array | undefined][] = []; // base index → new bytes, undefined: removed
+    const changedIdx = this.changeIdx;
+    const changed = this.changeBytes;
+    changedIdx.length = 0;
+    changed.length = 0;
     if (flags & flagChanged) {
       const set = r.bytes();
       if (set.length > (base.length + 7) >> 3) throw new Malformed("change bitset past the entities");
@@ -426,11 +437,12 @@ export class StateStore {
           const k = i * 8 + bit;
           if (k >= base.length) throw new Malformed("change past the entities");
           const h = r.varint64();
-          if (h === headRemoved) changed.push([k, undefined]);
-          else if (h === headWhole) changed.push([k, r.bytes().slice()]);
+          changedIdx.push(k);
+          if (h === headRemoved) changed.push(undefined);
+          else if (h === headWhole) changed.push(r.bytes().slice());
           else {
             const mask = typeof h === "number" ? h - 1 : h - 1n;
-            changed.push([k, applyFields(this.map.get(base[k]!)!, mask, r)]);
+            changed.push(applyFields(this.map.get(base[k]!)!, mask, r));
           }
         }
       }
@@ -453,7 +465,7 @@ export class StateStore {
 
     // Everything decoded: check the added ids, then commit.
     let removedSet: Set<number> | undefined;
-    for (const [k, d] of changed) if (!d) (removedSet ??= new Set()).add(k);
+    for (let j = 0; j < changed.length; j++) if (!changed[j]) (removedSet ??= new Set()).add(changedIdx[j]!);
     const keep = keyframe ? new Set<bigint>() : undefined;
     for (const [id] of added) {
       if (keep) keep.add(id);
@@ -467,8 +479,10 @@ export class StateStore {
       this.map.clear();
       this.ids = [];
     }
-    for (const [k, d] of changed) {
-      const id = base[k]!;
+    for (let j = 0; j < changed.length; j++) {
+      const id = base[changedIdx[j]!]!;
+      const d = changed[j];
+      changed[j] = undefined; // the scratch keeps no entity alive
       if (d) {
         this.map.set(id, d);
         upserted.push(id);
@@ -494,7 +508,9 @@ export class StateStore {
     } else if (globals) {
       this.globalBytes = globals;
     }
-    for (const [seat, v] of ackSets) {
+    for (let j = 0; j < ackSets.length; j += 2) {
+      const seat = ackSets[j]!;
+      const v = ackSets[j + 1]!;
       const seq = v < 0 ? ((this.acks.get(seat) ?? 0) + 1) >>> 0 : applyAck(this.acks.get(seat) ?? 0, v);
       if (seq === 0) this.acks.delete(seat);
       else this.acks.set(seat, seq);
