@@ -200,8 +200,13 @@ func TestChannelChatAcrossThreeNodes(t *testing.T) {
 	// u3 blocks u1; u1 posts without its own echo: only u2 gets it.
 	ok(t, "block", request(users[2], &tickroomv1.BlockUser{UserId: ids[0]}))
 	ok(t, "send", request(users[0], &tickroomv1.SendChat{Channel: "lobby", Text: "quiet", ExcludeSender: true}))
+	// The Ok says the line is accepted, not yet numbered: u2 sends once
+	// it has u1's line.
+	if line := nextChat(users[1]); line.Text != "quiet" {
+		t.Fatalf("user 2 got %q, want %q", line.Text, "quiet")
+	}
 	ok(t, "send", request(users[1], &tickroomv1.SendChat{Channel: "lobby", Text: "after"}))
-	for j, want := range [][]string{{"after"}, {"quiet", "after"}, {"after"}} {
+	for j, want := range [][]string{{"after"}, {"after"}, {"after"}} {
 		for _, text := range want {
 			if line := nextChat(users[j]); line.Text != text {
 				t.Fatalf("user %d got %q, want %q", j+1, line.Text, text)
@@ -334,5 +339,37 @@ func TestUsersAcrossNodesWithoutRedis(t *testing.T) {
 	sendUntil(t, ada, bobID, 0)
 	if dm := bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.FromName != "ada" {
 		t.Fatalf("bob got %v", dm)
+	}
+}
+
+// TestFriendRequestReachesAUserWhoConnectsElsewhere: ada on n1 asks bob,
+// who is connected nowhere; bob connects to n2 and gets the request, and
+// accepts it. When bob's login moves to n1 (a second login there closes
+// his n2 connection), ada is not told he went offline.
+func TestFriendRequestReachesAUserWhoConnectsElsewhere(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	ada, adaID := connectUser(t, n1, "ada")
+	bobTok, bobID := n2.Login(t, "bob")
+	ok(t, "ada asks bob, offline", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
+	bob := dialAs(t, n2, bobTok, "bob")
+	fr := bob.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest]).GetFriendRequest()
+	if fr.FromUserId != adaID || fr.FromName != "ada" || fr.SentAtMs == 0 {
+		t.Fatalf("bob's standing request: %v", fr)
+	}
+	ok(t, "bob accepts", request(bob, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
+	if pr := presenceOf(ada, bobID); pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
+		t.Fatalf("ada sees bob as %v", pr)
+	}
+
+	time.Sleep(300 * time.Millisecond) // bob's record on n2
+	dialAs(t, n1, bobTok, "bob again")
+	if code := bob.WaitClosed(); code != int(protocol.CloseDuplicateLogin) {
+		t.Fatalf("bob's n2 connection closed with %d", code)
+	}
+	for _, m := range ada.Drain(500 * time.Millisecond) {
+		if pr := m.GetPresence(); pr != nil && pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+			t.Fatalf("ada told bob is offline while he moved: %v", pr)
+		}
 	}
 }

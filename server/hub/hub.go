@@ -415,6 +415,7 @@ func (h *Hub) Expel(userID string, ban bool, reason string) bool {
 func (h *Hub) CloseSession(userID string, connID uint64, code protocol.CloseCode) bool {
 	for _, s := range h.reg.Sessions(userID) {
 		if s.conn.ID() == connID {
+			s.moved.Store(true)
 			s.close(code, "")
 			return true
 		}
@@ -577,6 +578,9 @@ func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 	h.reg.Remove(s)
 	h.watches.drop(s)
 	s.gone()
+	if s.moved.Load() {
+		h.social.Moved(s.member)
+	}
 	h.social.Disconnect(s.member)
 }
 

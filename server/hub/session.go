@@ -26,6 +26,7 @@ type Session struct {
 	replaced atomic.Bool  // a newer login of the same user took over
 	kicked   atomic.Bool  // seats are freed at once, not held
 	closed   atomic.Bool  // the connection is gone
+	moved    atomic.Bool  // a login on another node replaced it
 	lookups  atomic.Int32 // store reads queued or running (lookup.go)
 	offLoop  atomic.Int32 // cluster requests in flight (clusterlobby.go)
 

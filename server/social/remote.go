@@ -59,6 +59,9 @@ const (
 	OpUnfriend OpKind = "unfriend"
 	// OpQueryPresence asks To's Presence as From may see it.
 	OpQueryPresence OpKind = "presence-query"
+	// OpOnline tells every node that From connected: a node whose users
+	// have a friend request standing for From sends it to From.
+	OpOnline OpKind = "online"
 )
 
 // RemoteOp is a request about a user connected to another node.
@@ -322,8 +325,19 @@ func (so *Social) queryRemote(m *Member, id uint32, out *tickroomv1.PresenceList
 func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 	so.mu.Lock()
 	defer so.mu.Unlock()
-	if op.Kind == OpNotice && op.To == "" {
+	switch {
+	case op.Kind == OpNotice && op.To == "":
 		return RemoteAnswer{Delivered: so.deliverLocked(op.Message, so.allConnsLocked())}
+	case op.Kind == OpOnline:
+		if so.peers != nil && so.users[op.From] == nil {
+			for r := range so.requestsTo[op.From] {
+				if rp := so.users[r]; rp != nil {
+					msg := encodeMessage(so.requestMessage(r, rp.name, rp.requested[op.From]))
+					so.peers.Cast(&RemoteOp{Kind: OpNotice, To: op.From, Message: msg})
+				}
+			}
+		}
+		return RemoteAnswer{}
 	}
 	xp := so.users[op.To]
 	if xp == nil {

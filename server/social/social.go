@@ -95,6 +95,7 @@ type Member struct {
 	addr       netip.Addr
 	conn       *server.Conn
 	closed     atomic.Bool // Disconnect ran
+	moved      atomic.Bool // a login on another node replaced it (Moved)
 
 	chats []string // chat keys (see chat.go); guarded by Social.mu
 
@@ -195,7 +196,16 @@ func (so *Social) Welcomed(m *Member) {
 		p.loaded = true
 		go so.load(m.user, p)
 	}
+	if p := so.users[m.user]; so.peers != nil && p != nil && len(p.members) == 1 {
+		// Requests made to this user by users of other nodes.
+		so.peers.Cast(&RemoteOp{Kind: OpOnline, From: m.user})
+	}
 }
+
+// Moved marks m as replaced by a login of its user on another node: its
+// Disconnect tells no one that the user went offline. Safe from any
+// goroutine.
+func (so *Social) Moved(m *Member) { m.moved.Store(true) }
 
 // Disconnect forgets a closed connection: it leaves its rooms' chat and its
 // channels; a user's last connection makes it offline and drops its lists.
@@ -233,7 +243,13 @@ func (so *Social) Disconnect(m *Member) {
 		return
 	}
 	delete(so.users, uid)
-	so.announceRemoteLocked(uid, so.offlineLocked(uid), p.friends)
+	if m.moved.Load() {
+		// The user is online on another node: its friends keep the status
+		// they were last told.
+		delete(so.watchers, uid)
+	} else {
+		so.announceRemoteLocked(uid, so.offlineLocked(uid), p.friends)
+	}
 	for f := range p.friends {
 		unlink(so.watchers, f, uid)
 	}
@@ -247,7 +263,9 @@ func (so *Social) Disconnect(m *Member) {
 	for b := range p.blocks {
 		unlink(so.blockedBy, b, uid)
 	}
-	so.announceLocked(uid, nil)
+	if !m.moved.Load() {
+		so.announceLocked(uid, nil)
+	}
 }
 
 // deleteItem removes the first x from list.
