@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/social"
 )
 
 func signal(to, call string, kind tickroomv1.SignalKind, data string) *tickroomv1.ClientMessage {
@@ -94,5 +95,41 @@ func TestSignalingBetweenFriends(t *testing.T) {
 		if m.GetSignal() != nil {
 			t.Fatalf("bob received %v after blocking ann", m)
 		}
+	}
+}
+
+// TestSignalingFloodOfARoommate: a roommate sending the largest signals
+// as fast as its own limit allows would fill a slow-link recipient's
+// reliable budget and get it closed. The bytes toward one user are
+// capped (social.SignalInBurst): the flood is refused well before the
+// sender's own limit, and the recipient gets no more than the cap.
+func TestSignalingFloodOfARoommate(t *testing.T) {
+	e := start(t, options{})
+	_, cs := e.room("ann", "bob")
+	a, b := cs[0], cs[1]
+	big := strings.Repeat("x", 16000)
+	cand := tickroomv1.SignalKind_SIGNAL_KIND_CANDIDATE
+	sent := 0
+	for ; sent < social.SignalBurst; sent++ {
+		r := a.Request(signal("bob", "call-1", cand, big))
+		if r.GetError() != nil {
+			if r.GetError().Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+				t.Fatalf("signal %d: %v", sent, r.GetError())
+			}
+			break
+		}
+	}
+	// A few may pass from the refill while the flood runs.
+	if max := social.SignalInBurst/len(big) + 2; sent > max {
+		t.Fatalf("%d signals of 16 KB reached bob, want at most %d", sent, max)
+	}
+	got := 0
+	for _, m := range b.Drain(300 * time.Millisecond) {
+		if m.GetSignal() != nil {
+			got += len(m.GetSignal().Data)
+		}
+	}
+	if got != sent*len(big) || got > social.SignalInBurst+2*len(big) {
+		t.Fatalf("bob got %d bytes of signaling for %d accepted signals", got, sent)
 	}
 }

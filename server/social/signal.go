@@ -1,6 +1,8 @@
 package social
 
 import (
+	"golang.org/x/time/rate"
+
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -9,9 +11,20 @@ import (
 // ICE candidates, so a connection may relay SignalRate messages a second
 // with a burst of SignalBurst; the size of each is capped in the .proto
 // (16 KiB of data).
+//
+// Those caps are per sender connection, and a recipient on a slow link has
+// a 1 MiB budget of reliable output before it is closed as slow: one
+// sender's burst (60 × 16 KiB) nearly fills it, two fill it. So the bytes
+// of signaling toward one user, from all senders together, also take
+// from a bucket of SignalInBurst refilled at SignalInRate bytes a second
+// (golang.org/x/time/rate); a signal that would overdraw it is refused
+// to its sender. A whole call's setup is a few KiB.
 const (
 	SignalRate  = 20
 	SignalBurst = 60
+
+	SignalInRate  = 32 << 10
+	SignalInBurst = 128 << 10
 )
 
 // SendSignal relays a WebRTC signaling message (offer, answer, ICE
@@ -62,6 +75,14 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 		so.mu.Unlock()
 		so.stats.SignalRefused.Add(1)
 		return protocol.NewError(protocol.ErrorForbidden, "calls are between players of one room or friends")
+	}
+	if to.signalIn == nil {
+		to.signalIn = rate.NewLimiter(SignalInRate, SignalInBurst)
+	}
+	if !to.signalIn.AllowN(so.host.Now(), len(q.Data)) {
+		so.mu.Unlock()
+		so.stats.SignalRefused.Add(1)
+		return protocol.NewError(protocol.ErrorRateLimited, "the recipient's signaling budget is spent")
 	}
 	so.mu.Unlock()
 	sig := &tickroomv1.Signal{FromUserId: from, FromName: m.name, CallId: q.CallId, Kind: q.Kind, Data: q.Data}

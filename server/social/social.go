@@ -33,6 +33,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 )
@@ -120,6 +122,7 @@ type profile struct {
 	blocks    map[string]struct{}
 	rooms     []RoomPresence // rooms the user is in, oldest first
 	since     time.Time      // when the current status began
+	signalIn  *rate.Limiter  // signaling bytes toward this user, from everyone; made on first use
 }
 
 // RoomPresence is a room a user is in, as presence shows it.
