@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 
@@ -101,17 +102,27 @@ func envelopeRequest(t *testing.T, edit func(social *descriptorpb.FileDescriptor
 	if edit != nil {
 		edit(social)
 	}
-	files := []*descriptorpb.FileDescriptorProto{
-		protodesc.ToFileDescriptorProto(descriptorpb.File_google_protobuf_descriptor_proto),
-		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_options_proto),
-		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_codes_proto),
-		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_state_proto),
-		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_session_proto),
-		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_room_proto),
-		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_lobby_proto),
-		social,
-		protodesc.ToFileDescriptorProto(tickroomv1.File_tickroom_v1_envelope_proto),
+	// Every file the envelope imports, dependencies first, as protoc
+	// sends them; social.proto is replaced by its edited copy.
+	var files []*descriptorpb.FileDescriptorProto
+	seen := map[string]bool{}
+	var add func(fd protoreflect.FileDescriptor)
+	add = func(fd protoreflect.FileDescriptor) {
+		if seen[fd.Path()] {
+			return
+		}
+		seen[fd.Path()] = true
+		imports := fd.Imports()
+		for i := 0; i < imports.Len(); i++ {
+			add(imports.Get(i).FileDescriptor)
+		}
+		if fd.Path() == social.GetName() {
+			files = append(files, social)
+			return
+		}
+		files = append(files, protodesc.ToFileDescriptorProto(fd))
 	}
+	add(tickroomv1.File_tickroom_v1_envelope_proto)
 	return &pluginpb.CodeGeneratorRequest{FileToGenerate: []string{source, envelope}, ProtoFile: files}
 }
 
