@@ -163,6 +163,11 @@ type Options struct {
 	// ShutdownTimeout bounds Run's shutdown once its context ends. Zero
 	// value means 10 seconds.
 	ShutdownTimeout time.Duration
+	// DrainTimeout makes Run drain before it shuts down when its context
+	// ends (SIGTERM in a command): no new rooms, running matches finish,
+	// for at most this long (Server.Drain). Zero value means no drain: Run
+	// shuts down at once, ending running matches with reason "closed".
+	DrainTimeout time.Duration
 	// EchoEndpoints serves /echo (every message back as it came) and
 	// /broadcast (each message to every other connection) on Addr, for
 	// conformance suites and transport benchmarks, under the same rate,
@@ -230,6 +235,7 @@ func (o Options) validate() error {
 		limits.NonNegative("KickDuration", o.KickDuration),
 		limits.NonNegative("BanDuration", o.BanDuration),
 		limits.NonNegative("ShutdownTimeout", o.ShutdownTimeout),
+		limits.NonNegative("DrainTimeout", o.DrainTimeout),
 		limits.NonNegative("StoreQueue", o.StoreQueue),
 	)
 	if err != nil {

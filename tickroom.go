@@ -94,6 +94,10 @@ type Server struct {
 	node  *cluster.Node      // nil without Options.Redis
 	dir   *cluster.Directory // nil without Options.Redis
 	xnode *clusterUsers      // nil without Options.Redis
+
+	drainReq     chan struct{} // closed by RequestDrain
+	drainAsked   bool          // guarded by mu
+	drainTimeout time.Duration // guarded by mu
 }
 
 // New builds a server from opts and registers opts.Games. It listens on
@@ -108,7 +112,7 @@ func New(opts Options) (_ *Server, err error) {
 	if o.Addr == Off {
 		return nil, fmt.Errorf("%w: the WebSocket address cannot be off", ErrOptions)
 	}
-	s := &Server{opts: o, log: o.Logger, games: game.NewRegistry(), adminToken: o.AdminToken}
+	s := &Server{opts: o, log: o.Logger, games: game.NewRegistry(), adminToken: o.AdminToken, drainReq: make(chan struct{})}
 	if err := s.openStore(); err != nil {
 		return nil, err
 	}
@@ -314,7 +318,7 @@ func (s *Server) startAdmin() error {
 	case "":
 		addr, fallback = DefaultAdminAddr, true
 	}
-	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games}
+	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games, Drain: s.RequestDrain}
 	if s.node != nil {
 		acfg.Ready = append(acfg.Ready, s.node.Ready)
 		acfg.Collectors = append(acfg.Collectors, s.dir)
@@ -349,14 +353,15 @@ func serve(hs *http.Server, ln net.Listener, log *slog.Logger, what string) {
 	}
 }
 
-// Run starts the server (unless Start already did), serves until ctx ends,
-// then shuts down within Options.ShutdownTimeout. It returns nil after a
-// clean shutdown.
+// Run starts the server (unless Start already did), serves until ctx ends
+// or a drain is requested (RequestDrain), drains for Options.DrainTimeout
+// (or the requested deadline) when that is not zero, then shuts down within
+// Options.ShutdownTimeout. It returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(); err != nil && !errors.Is(err, ErrStarted) {
 		return err
 	}
-	<-ctx.Done()
+	s.drainBeforeShutdown(ctx, s.waitStop(ctx))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
 	defer cancel()
 	return s.Shutdown(sctx)

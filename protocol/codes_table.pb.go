@@ -106,6 +106,11 @@ const (
 	// ErrorRoomLost: the node that ran the room is gone (it crashed);
 	// the room ended with it. Go back to the lobby.
 	ErrorRoomLost ErrorCode = 110
+	// ErrorDraining: this server is draining (it is about to stop) and
+	// starts no new room or match; running matches finish. Create or
+	// quick-match again through another server (a load balancer sends the
+	// request elsewhere once /readyz answers 503).
+	ErrorDraining ErrorCode = 111
 )
 
 // Play error codes.
@@ -185,6 +190,7 @@ var errorTable = []CodeInfo{
 	{108, "ERROR_CODE_RESUME_UNAVAILABLE", false, "the seat to resume is gone; join again"},
 	{109, "ERROR_CODE_ROOM_CLOSING", false, "the room is closing"},
 	{110, "ERROR_CODE_ROOM_LOST", false, "the room was lost with its node; back to the lobby"},
+	{111, "ERROR_CODE_DRAINING", false, "this server is draining and starts no new match; try another"},
 	{200, "ERROR_CODE_INPUT_TOO_LARGE", false, "input data too large"},
 	{201, "ERROR_CODE_INPUT_REJECTED", false, "the game rejected the input"},
 	{202, "ERROR_CODE_NOT_A_PLAYER", false, "spectators cannot send input"},

@@ -157,7 +157,7 @@ func TestConstantsNameTheirEntries(t *testing.T) {
 		protocol.ErrorWrongPassword: "WRONG_PASSWORD", protocol.ErrorAlreadyInRoom: "ALREADY_IN_ROOM",
 		protocol.ErrorNotInRoom: "NOT_IN_ROOM", protocol.ErrorUnknownGame: "UNKNOWN_GAME",
 		protocol.ErrorBadOptions: "BAD_OPTIONS", protocol.ErrorRoomLimit: "ROOM_LIMIT",
-		protocol.ErrorResumeUnavailable: "RESUME_UNAVAILABLE", protocol.ErrorRoomClosing: "ROOM_CLOSING", protocol.ErrorUnavailable: "UNAVAILABLE", protocol.ErrorRoomLost: "ROOM_LOST",
+		protocol.ErrorResumeUnavailable: "RESUME_UNAVAILABLE", protocol.ErrorRoomClosing: "ROOM_CLOSING", protocol.ErrorUnavailable: "UNAVAILABLE", protocol.ErrorRoomLost: "ROOM_LOST", protocol.ErrorDraining: "DRAINING",
 		protocol.ErrorInputTooLarge: "INPUT_TOO_LARGE", protocol.ErrorInputRejected: "INPUT_REJECTED",
 		protocol.ErrorNotAPlayer: "NOT_A_PLAYER", protocol.ErrorInputDropped: "INPUT_DROPPED",
 		protocol.ErrorMessageTooLong: "MESSAGE_TOO_LONG", protocol.ErrorBlocked: "BLOCKED",

@@ -46,6 +46,7 @@ export const ERROR_MESSAGES: Readonly<Record<Exclude<ErrorCode, ErrorCode.UNSPEC
   [ErrorCode.RESUME_UNAVAILABLE]: "Your seat was given up. Join the room again.",
   [ErrorCode.ROOM_CLOSING]: "The room is closing.",
   [ErrorCode.ROOM_LOST]: "The room was lost when its server went down. Back to the lobby.",
+  [ErrorCode.DRAINING]: "This server is about to restart and starts no new games. Try again: another server takes it.",
   [ErrorCode.INPUT_TOO_LARGE]: "That move was too large to send.",
   [ErrorCode.INPUT_REJECTED]: "The game did not accept that move.",
   [ErrorCode.NOT_A_PLAYER]: "You are watching this room, so you cannot play.",

@@ -59,7 +59,7 @@ type flags struct {
 	roomCreateRate                                            float64
 	kickDuration, banDuration                                 time.Duration
 	maxStreams, maxStreamsPerIP                               int
-	dropGrace, tokenTTL, shutdownTimeout                      time.Duration
+	dropGrace, tokenTTL, shutdownTimeout, drainTimeout        time.Duration
 	multiSockets, debug, conformance, proxyProtocol           bool
 	guestLoginRate                                            float64
 	guestLoginBurst                                           int
@@ -116,6 +116,7 @@ func parseFlags() (*flags, error) {
 	fs.BoolVar(&f.proxyProtocol, "proxy-protocol", false, "accept a PROXY protocol header (v1 or v2) from -trusted-proxies on the WebSocket and public HTTP ports; from any other address it is refused")
 	fs.BoolVar(&f.multiSockets, "multi-sockets", false, "let a user hold several connections (default: a new login closes the old one)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to close")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 0, "on SIGTERM, drain first for at most this long: no new rooms, running matches finish (0: shut down at once)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.debug, "debug", false, "log at debug level (connection events)")
 	fs.Parse(os.Args[1:])
@@ -216,7 +217,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		Loops: f.loops, Shards: f.shards, MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP,
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
 		MaxOutboundBytes: f.maxOutbound,
-		DropGrace:        f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout,
+		DropGrace:        f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout, DrainTimeout: f.drainTimeout,
 		RoomCreateRate: f.roomCreateRate, RoomCreateBurst: f.roomCreateBurst, MaxRoomCostPerUser: f.maxRoomCost,
 		KickDuration: f.kickDuration, BanDuration: f.banDuration,
 		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log, ProxyProtocol: f.proxyProtocol,

@@ -204,6 +204,11 @@ const (
 	// ERROR_CODE_ROOM_LOST: the node that ran the room is gone (it crashed);
 	// the room ended with it. Go back to the lobby.
 	ErrorCode_ERROR_CODE_ROOM_LOST ErrorCode = 110
+	// ERROR_CODE_DRAINING: this server is draining (it is about to stop) and
+	// starts no new room or match; running matches finish. Create or
+	// quick-match again through another server (a load balancer sends the
+	// request elsewhere once /readyz answers 503).
+	ErrorCode_ERROR_CODE_DRAINING ErrorCode = 111
 	// ERROR_CODE_INPUT_TOO_LARGE: Input.data is over the server's limit.
 	ErrorCode_ERROR_CODE_INPUT_TOO_LARGE ErrorCode = 200
 	// ERROR_CODE_INPUT_REJECTED: the game refused the input as invalid.
@@ -252,6 +257,7 @@ var (
 		108: "ERROR_CODE_RESUME_UNAVAILABLE",
 		109: "ERROR_CODE_ROOM_CLOSING",
 		110: "ERROR_CODE_ROOM_LOST",
+		111: "ERROR_CODE_DRAINING",
 		200: "ERROR_CODE_INPUT_TOO_LARGE",
 		201: "ERROR_CODE_INPUT_REJECTED",
 		202: "ERROR_CODE_NOT_A_PLAYER",
@@ -283,6 +289,7 @@ var (
 		"ERROR_CODE_RESUME_UNAVAILABLE":          108,
 		"ERROR_CODE_ROOM_CLOSING":                109,
 		"ERROR_CODE_ROOM_LOST":                   110,
+		"ERROR_CODE_DRAINING":                    111,
 		"ERROR_CODE_INPUT_TOO_LARGE":             200,
 		"ERROR_CODE_INPUT_REJECTED":              201,
 		"ERROR_CODE_NOT_A_PLAYER":                202,
@@ -357,7 +364,7 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x16CLOSE_CODE_ROOM_CLOSED\x10\x9a#\x1a\x15\x82\xce\x18\x11\n" +
 	"\x0fthe room closed\x12]\n" +
 	"\x1eCLOSE_CODE_UNSUPPORTED_VERSION\x10\x9b#\x1a8\x82\xce\x184\n" +
-	"2protocol version not supported; upgrade the client*\x97\x0f\n" +
+	"2protocol version not supported; upgrade the client*\xf4\x0f\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12P\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x1a7\x82\xce\x183\n" +
@@ -395,7 +402,9 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x17ERROR_CODE_ROOM_CLOSING\x10m\x1a\x19\x82\xce\x18\x15\n" +
 	"\x13the room is closing\x12R\n" +
 	"\x14ERROR_CODE_ROOM_LOST\x10n\x1a8\x82\xce\x184\n" +
-	"2the room was lost with its node; back to the lobby\x12;\n" +
+	"2the room was lost with its node; back to the lobby\x12[\n" +
+	"\x13ERROR_CODE_DRAINING\x10o\x1aB\x82\xce\x18>\n" +
+	"<this server is draining and starts no new match; try another\x12;\n" +
 	"\x1aERROR_CODE_INPUT_TOO_LARGE\x10\xc8\x01\x1a\x1a\x82\xce\x18\x16\n" +
 	"\x14input data too large\x12A\n" +
 	"\x19ERROR_CODE_INPUT_REJECTED\x10\xc9\x01\x1a!\x82\xce\x18\x1d\n" +

@@ -62,6 +62,10 @@ type Config struct {
 	// Games gives each game's Schema, to decode a room's state. Zero value
 	// means none: entities and globals show as base64 bytes.
 	Games *game.Registry
+	// Drain starts the server's drain (POST /v1/admin/drain) with the
+	// given deadline, zero for the server's own, and returns at once.
+	// Zero value means the endpoint answers 404.
+	Drain func(timeout time.Duration) error
 }
 
 // Handler serves the operator endpoints. It is an http.Handler; serve it
@@ -79,6 +83,7 @@ type Handler struct {
 	extra   []prometheus.Collector
 	results store.Results
 	games   *game.Registry
+	drain   func(time.Duration) error
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -95,7 +100,7 @@ func New(cfg Config) (*Handler, error) {
 		hub: cfg.Hub, srv: cfg.Server, log: cfg.Logger,
 		token: sha256.Sum256([]byte(cfg.Token)), noToken: cfg.Token == "",
 		mux: http.NewServeMux(), started: time.Now(),
-		ready: cfg.Ready, extra: cfg.Collectors, results: cfg.Results, games: cfg.Games,
+		ready: cfg.Ready, extra: cfg.Collectors, results: cfg.Results, games: cfg.Games, drain: cfg.Drain,
 	}
 	h.ticks.init()
 	m := h.mux
@@ -119,6 +124,7 @@ func New(cfg Config) (*Handler, error) {
 	m.Handle("POST /v1/admin/players/{id}/unban", h.auth(h.unban))
 	m.Handle("POST /v1/admin/notify", h.auth(h.notify))
 	m.Handle("GET /v1/admin/overview", h.auth(h.overview))
+	m.Handle("POST /v1/admin/drain", h.auth(h.startDrain))
 	m.Handle("/v1/admin/", h.auth(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such admin endpoint")
 	}))
@@ -198,6 +204,11 @@ func (h *Handler) readyz(w http.ResponseWriter, _ *http.Request) {
 	if h.hub.ShuttingDown() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("shutting down\n"))
+		return
+	}
+	if h.hub.Draining() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("draining\n"))
 		return
 	}
 	for _, check := range h.ready {

@@ -256,3 +256,31 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, res)
 	}
 }
+
+// maxDrainTimeout bounds the deadline a drain request may ask for.
+const maxDrainTimeout = 24 * time.Hour
+
+// startDrain starts the server's drain: no new rooms, running matches
+// finish (or move, in a cluster) until the deadline, then the process
+// stops. ?timeout= (a Go duration, at most 24h) sets the deadline; none
+// means the server's own (-drain-timeout).
+func (h *Handler) startDrain(w http.ResponseWriter, r *http.Request) {
+	if h.drain == nil {
+		writeError(w, http.StatusNotFound, "this server cannot be drained from the admin API")
+		return
+	}
+	var d time.Duration
+	if v := r.URL.Query().Get("timeout"); v != "" {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil || d <= 0 || d > maxDrainTimeout {
+			writeError(w, http.StatusBadRequest, "timeout: a duration above 0 and at most 24h, such as 90s")
+			return
+		}
+	}
+	if err := h.drain(d); err != nil {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	h.log.Info("admin: drain started", "timeout", d)
+	writeJSON(w, http.StatusAccepted, map[string]any{"draining": true, "playing": h.hub.Playing()})
+}

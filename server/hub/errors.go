@@ -21,6 +21,7 @@ var runtimeCodes = []struct {
 	{game.ErrRefused, protocol.ErrorForbidden},
 	{game.ErrFinished, protocol.ErrorRoomClosing},
 	{game.ErrRuntimeClosed, protocol.ErrorRoomClosing},
+	{game.ErrMoving, protocol.ErrorDraining},
 	{game.ErrControlFull, protocol.ErrorTooManyRequestsInFlight},
 	{game.ErrInboxFull, protocol.ErrorInputDropped},
 	{game.ErrInputTooLarge, protocol.ErrorInputTooLarge},

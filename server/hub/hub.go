@@ -70,6 +70,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
@@ -267,6 +268,8 @@ type Hub struct {
 	mu       sync.Mutex
 	held     map[string][]heldSeat // seats kept for dropped users
 	shutting bool
+
+	draining atomic.Bool // Drain was called: no new rooms
 
 	stats Stats
 }
@@ -633,7 +636,7 @@ func (h *Hub) leaveReason(r game.RemoveReason) (tickroomv1.LeaveReason, string) 
 	case game.RemovedGraceExpired:
 		return tickroomv1.LeaveReason_LEAVE_REASON_SEAT_EXPIRED, ""
 	case game.RemovedRoomClosed:
-		if h.isShutting() {
+		if h.isShutting() || h.draining.Load() {
 			return tickroomv1.LeaveReason_LEAVE_REASON_SERVER_SHUTDOWN, ""
 		}
 		return tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED, ""

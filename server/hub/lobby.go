@@ -109,6 +109,9 @@ func (s *Session) newOwnedRoom(opts game.RoomOptions) (*game.Room, error) {
 // come from a decoded CreateRoom or QuickMatch, whose sizes
 // protocol.ValidateClientMessage already bounded.
 func (h *Hub) newRoom(opts game.RoomOptions) (*game.Room, error) {
+	if h.draining.Load() {
+		return nil, errDraining
+	}
 	if h.rt.RoomCount() >= h.cfg.MaxRooms {
 		return nil, protocol.NewError(protocol.ErrorRoomLimit, "the server runs as many rooms as it may")
 	}
@@ -153,6 +156,9 @@ func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) 
 			return protocol.NewError(protocol.ErrorResumeUnavailable, "no seat held in that room")
 		}
 	}
+	if err := s.h.drainRefusal(room, s.claims.UserID, q.Spectate); err != nil {
+		return err
+	}
 	return s.tryJoin(id, room, q.Spectate, q.Password, q.ResumeTick)
 }
 
@@ -166,6 +172,9 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	}
 	if s.h.cluster != nil {
 		return s.clusterQuickMatch(id, q)
+	}
+	if s.h.draining.Load() {
+		return errDraining
 	}
 	for _, info := range s.h.dir.Match(s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)) {
 		room, ok := s.h.rt.Room(info.ID)

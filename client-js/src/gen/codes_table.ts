@@ -49,6 +49,7 @@ export const ERROR_CODE_ROWS: readonly CodeRow[] = [
   { code: 108, name: "ERROR_CODE_RESUME_UNAVAILABLE", description: "the seat to resume is gone; join again", longerBackoff: false },
   { code: 109, name: "ERROR_CODE_ROOM_CLOSING", description: "the room is closing", longerBackoff: false },
   { code: 110, name: "ERROR_CODE_ROOM_LOST", description: "the room was lost with its node; back to the lobby", longerBackoff: false },
+  { code: 111, name: "ERROR_CODE_DRAINING", description: "this server is draining and starts no new match; try another", longerBackoff: false },
   { code: 200, name: "ERROR_CODE_INPUT_TOO_LARGE", description: "input data too large", longerBackoff: false },
   { code: 201, name: "ERROR_CODE_INPUT_REJECTED", description: "the game rejected the input", longerBackoff: false },
   { code: 202, name: "ERROR_CODE_NOT_A_PLAYER", description: "spectators cannot send input", longerBackoff: false },

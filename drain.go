@@ -1,0 +1,116 @@
+package tickroom
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// DefaultAdminDrainTimeout is the deadline of a drain started from the
+// admin API without one, on a server whose Options.DrainTimeout is zero.
+const DefaultAdminDrainTimeout = 5 * time.Minute
+
+// drainPoll is how often a drain checks whether matches still run.
+const drainPoll = 100 * time.Millisecond
+
+// ErrDraining is returned by RequestDrain once a drain was asked for.
+var ErrDraining = errors.New("tickroom: already draining")
+
+// Drain stops the server from starting matches and waits until none runs
+// here, or until ctx ends: CreateRoom and QuickMatch are refused with
+// ERROR_CODE_DRAINING, /readyz answers 503 "draining" (a load balancer
+// sends new players elsewhere), and in a cluster the node's registration
+// says it drains, so other nodes give it no rooms. Rooms still waiting for
+// players are closed, their members told to match again. Running matches
+// play on to their end. Drain returns nil when no match runs any more and
+// ctx's error otherwise; it does not stop the server (Shutdown does, and
+// closes the matches still running). Safe from any goroutine.
+func (s *Server) Drain(ctx context.Context) error {
+	s.hub.Drain()
+	if s.node != nil {
+		s.node.SetDraining(true)
+	}
+	s.hub.CloseWaiting()
+	return s.waitPlaying(ctx)
+}
+
+// waitPlaying waits until no match runs here, or ctx ends.
+func (s *Server) waitPlaying(ctx context.Context) error {
+	t := time.NewTicker(drainPoll)
+	defer t.Stop()
+	for s.hub.Playing() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Draining reports whether the server drains. Safe from any goroutine.
+func (s *Server) Draining() bool { return s.hub.Draining() }
+
+// RequestDrain asks Run to drain (Drain) for at most timeout and then shut
+// down, as if its context had ended, without waiting. A zero timeout
+// means Options.DrainTimeout, or DefaultAdminDrainTimeout when that is
+// zero too. It fails with ErrDraining when a drain was already asked for.
+// The admin API's POST /v1/admin/drain calls it.
+func (s *Server) RequestDrain(timeout time.Duration) error {
+	if timeout == 0 {
+		timeout = s.opts.DrainTimeout
+	}
+	if timeout == 0 {
+		timeout = DefaultAdminDrainTimeout
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.drainAsked {
+		return ErrDraining
+	}
+	s.drainAsked, s.drainTimeout = true, timeout
+	close(s.drainReq)
+	// Refuse new matches at once, before Run picks the request up.
+	s.hub.Drain()
+	return nil
+}
+
+// waitStop blocks until ctx ends or a drain is requested, and returns how
+// long to drain before shutting down (zero: no drain).
+func (s *Server) waitStop(ctx context.Context) time.Duration {
+	select {
+	case <-ctx.Done():
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.drainAsked {
+			return s.drainTimeout
+		}
+		return s.opts.DrainTimeout
+	case <-s.drainReq:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.drainTimeout
+	}
+}
+
+// drainBeforeShutdown drains for at most d; a match still running at the
+// deadline is closed by the shutdown that follows.
+func (s *Server) drainBeforeShutdown(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	s.log.Info("draining before shutdown", "deadline", d, "playing", s.hub.Playing())
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	defer cancel()
+	if err := s.Drain(dctx); err != nil {
+		s.log.Warn("drain deadline passed: closing the matches still running", "playing", s.hub.Playing())
+		// Close them while their players are still connected, so that
+		// each hears its match ended; a room takes a tick to close.
+		s.hub.CloseRunning("drain deadline passed")
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = s.waitPlaying(cctx)
+		return
+	}
+	s.log.Info("drained: no match runs here")
+}
