@@ -112,4 +112,3 @@ tickroom_store_up 0
 		t.Fatalf("stored %d lines (%v); queue wrote %d, took %d", len(lines), err, q.Stats().LinesWritten, added)
 	}
 }
-
