@@ -77,6 +77,7 @@ export class Voice {
 
   private track(call: VoiceCall): void {
     this.call = call;
+    this.button.dataset["call"] = call.callId; // which call the button drives
     if (call.remote) this.audio.srcObject = call.remote; // arrived while answering
     call.on("track", (s) => (this.audio.srcObject = s));
     call.on("state", (st) => {
