@@ -36,6 +36,20 @@ const keys: Record<string, [number, number]> = {
 };
 
 /**
+ * nameLabel places a player's name (text centred at x, baseline at y) above
+ * its avatar at (ax, ay) of radius r, or below it at the top edge, and
+ * pushes it inside a field of fieldW × fieldH at the side edges, so a name
+ * is never clipped. width and height are the text's.
+ */
+export function nameLabel(ax: number, ay: number, r: number, width: number, height: number, fieldW: number, fieldH: number): { x: number; y: number } {
+  const x = Math.min(Math.max(ax, width / 2 + 2), fieldW - width / 2 - 2);
+  let y = ay - r - 4;
+  if (y - height < 0) y = ay + r + 4 + height;
+  y = Math.min(y, fieldH - 2);
+  return { x, y };
+}
+
+/**
  * seatColor is a seat's colour: hues a golden angle apart, so any number of
  * players (the arena seats 32) get colours that stay apart from each other,
  * with lightness alternating for neighbours on the wheel.
@@ -188,15 +202,9 @@ export class ArenaView implements GameView {
         ctx.arc(px(p.x), px(p.y), r + 2, 0, Math.PI * 2);
         ctx.stroke();
       }
-      // The name sits above the avatar, or below it at the top edge, and
-      // is pushed inside the field at the side edges: never clipped.
-      const w = ctx.measureText(p.name).width;
-      const x = Math.min(Math.max(px(p.x), w / 2 + 2), fieldW - w / 2 - 2);
-      let y = px(p.y) - r - 4;
-      if (y - labelHeight < 0) y = px(p.y) + r + 4 + labelHeight;
-      y = Math.min(y, fieldH - 2);
+      const at = nameLabel(px(p.x), px(p.y), r, ctx.measureText(p.name).width, labelHeight, fieldW, fieldH);
       ctx.fillStyle = "#e4e7ef";
-      ctx.fillText(p.name, x, y);
+      ctx.fillText(p.name, at.x, at.y);
     }
   }
 
