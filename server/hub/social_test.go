@@ -342,9 +342,11 @@ func TestListsSurviveASecondLogin(t *testing.T) {
 	}
 	b2.WS.Close()
 	// The server drops bob's lists when it sees his last connection go;
-	// a login racing that close would replace b2 instead.
+	// a login racing that close would replace b2 instead. Ann, whom bob
+	// blocks, sees him offline all along, so a third user watches for it.
+	cy, _ := e.connect("cy")
 	waitFor(t, "bob offline", func() bool {
-		list := a.Request(queryPresence("bob")).GetPresenceList()
+		list := cy.Request(queryPresence("bob")).GetPresenceList()
 		return len(list.Users) == 1 && list.Users[0].Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
 	})
 	b3, _ := e.connect("bob") // bob was offline: his lists are gone

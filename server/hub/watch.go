@@ -249,17 +249,22 @@ func (ws *roomWatches) run() {
 
 // pass lists the rooms once and sends each watch what changed for it.
 func (ws *roomWatches) pass() {
+	if ws.size() == 0 {
+		ws.prev = nil // start from scratch with the next watch
+		return
+	}
+	// The rooms are listed before the watches are taken: a watch added
+	// after the listing listed the rooms itself later, so the next pass,
+	// which compares with this listing, finds every change since. Taken the
+	// other way round, a watch added between the two would miss the changes
+	// of this pass for good.
+	rooms := ws.h.dir.List(game.RoomFilter{})
 	ws.mu.Lock()
 	var watches []*roomWatch
 	for _, list := range ws.all {
 		watches = append(watches, list...)
 	}
 	ws.mu.Unlock()
-	if len(watches) == 0 {
-		ws.prev = nil // start from scratch with the next watch
-		return
-	}
-	rooms := ws.h.dir.List(game.RoomFilter{})
 	cur := make(map[string]roomListing, len(rooms))
 	var changed []*game.RoomInfo
 	for i := range rooms {

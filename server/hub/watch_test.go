@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -44,7 +45,19 @@ func watch(t *testing.T, c *client, id uint32, q *tickroomv1.WatchRooms) *roomLi
 	for _, r := range m.GetRoomList().Rooms {
 		l.rooms[r.RoomId] = r
 	}
+	watchLists.Store(watchKey{c, id}, l)
+	t.Cleanup(func() { watchLists.CompareAndDelete(watchKey{c, id}, l) })
 	return l
+}
+
+// watchLists finds a client's list by watch id, so that waiting on one
+// watch applies the updates of the client's other watches instead of
+// dropping them.
+var watchLists sync.Map // watchKey -> *roomList
+
+type watchKey struct {
+	c  *client
+	id uint32
 }
 
 // until applies the watch's updates until cond holds.
@@ -56,11 +69,14 @@ func (l *roomList) until(what string, cond func(map[string]*tickroomv1.RoomInfo)
 		}
 	}()
 	for !cond(l.rooms) {
-		m := l.c.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetRoomListUpdate().GetWatchId() == l.id })
+		m := l.c.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetRoomListUpdate() != nil })
 		if m == nil {
 			l.t.Fatalf("no update while waiting for %s", what)
 		}
-		l.apply(m.GetRoomListUpdate())
+		u := m.GetRoomListUpdate()
+		if other, ok := watchLists.Load(watchKey{l.c, u.WatchId}); ok {
+			other.(*roomList).apply(u)
+		}
 	}
 }
 
@@ -157,15 +173,19 @@ func TestWatchRoomsFiltersAndLimit(t *testing.T) {
 	e := start(t, options{hub: func(c *hub.Config) { c.CreatorGoneTimeout = 50 * time.Millisecond }})
 	lobby, _ := e.connect("lobby")
 	free := watch(t, lobby, 1, &tickroomv1.WatchRooms{FreeSeatsOnly: true})
-	one := watch(t, lobby, 2, &tickroomv1.WatchRooms{Limit: 1})
 
 	a, _ := e.connect("a")
 	r1 := joined(t, a.Request(createSized("tally", 2))).RoomId
 	b, _ := e.connect("b")
 	r2 := joined(t, b.Request(createSized("tally", 2))).RoomId
 	free.until("both rooms with a free seat", func(m map[string]*tickroomv1.RoomInfo) bool { return m[r1] != nil && m[r2] != nil })
+	// A full limited list keeps the rooms it shows when another appears;
+	// started with both rooms there, it shows the first by id.
 	first, second := min(r1, r2), max(r1, r2)
-	one.until("the first room by id", players(first, 1))
+	one := watch(t, lobby, 2, &tickroomv1.WatchRooms{Limit: 1})
+	if len(one.rooms) != 1 || one.rooms[first] == nil {
+		t.Fatalf("limited list %v, want only %s", one.rooms, first)
+	}
 
 	c, _ := e.connect("c")
 	joined(t, c.Request(joinRoom(r1, 0)))
