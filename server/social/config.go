@@ -53,6 +53,10 @@ type Config struct {
 	// online, and a request stands while its sender is offline. Zero value
 	// means the lists live in memory while their user is online.
 	Graph Graph
+	// Inbox keeps direct messages to users connected nowhere until their
+	// next login. Zero value means such a message is refused with
+	// ERROR_CODE_USER_OFFLINE.
+	Inbox Inbox
 }
 
 func (c Config) withDefaults() Config {
@@ -104,4 +108,6 @@ type Stats struct {
 	PresenceEvents  atomic.Uint64 // presence changes queued on watchers' connections
 	Notifications   atomic.Uint64 // operator notifications sent
 	GraphLoadErrors atomic.Uint64 // users whose friends, requests and blocks could not be loaded
+	DirectStored    atomic.Uint64 // direct messages kept for an offline recipient
+	InboxErrors     atomic.Uint64 // kept direct messages that could not be read or removed at a login
 }

@@ -6,9 +6,11 @@ import (
 )
 
 // SendDirect delivers a private message to every connection of an online
-// user, Reliable, unless the recipient blocked the sender. Direct messages
-// are not stored, and give no presence (only friends see it). It runs on
-// the member's loop.
+// user, Reliable, unless the recipient blocked the sender. With an Inbox,
+// a message to a user connected nowhere is kept and delivered at its next
+// login, and the sender gets Ok once it is kept; without one the sender
+// gets ERROR_CODE_USER_OFFLINE. Direct messages give no presence (only
+// friends see it). It runs on the member's loop.
 func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) error {
 	from := m.user
 	switch {
@@ -25,14 +27,19 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 	if to == nil {
 		so.mu.Unlock()
 		if so.peers == nil {
-			return protocol.NewError(protocol.ErrorUserOffline, "")
+			if so.cfg.Inbox == nil {
+				return protocol.NewError(protocol.ErrorUserOffline, "")
+			}
+			go so.keepDirect(m, id, so.stored(m, q))
+			return nil
 		}
 		dm := &tickroomv1.DirectMessage{
 			Id: so.nextDirect.Add(1), FromUserId: from, FromName: m.name,
 			ToUserId: q.ToUserId, Text: q.Text, SentAtMs: so.host.Now().UnixMilli(),
 		}
 		msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}
-		so.sendRemoteDirect(m, id, q.ToUserId, msg, func() { so.stats.DirectMessages.Add(1) })
+		keep := so.stored(m, q)
+		so.sendRemoteDirect(m, id, q.ToUserId, msg, &keep, func() { so.stats.DirectMessages.Add(1) })
 		return nil
 	}
 	if _, blocked := to.blocks[from]; blocked {
@@ -118,4 +125,9 @@ func (so *Social) editListLocked(list *map[string]struct{}, index map[string]map
 	(*list)[target] = struct{}{}
 	link(index, target, uid)
 	return nil
+}
+
+// stored is m's direct message q as an Inbox keeps it.
+func (so *Social) stored(m *Member, q *tickroomv1.SendDirect) Stored {
+	return Stored{From: m.user, FromName: m.name, To: q.ToUserId, Text: q.Text, At: so.host.Now()}
 }

@@ -156,9 +156,13 @@ func (so *Social) call(op *RemoteOp, done func(RemoteAnswer)) {
 // sendRemoteDirect carries a direct message or call signal to a user of
 // another node: the recipient's node checks its block list. The sender is
 // answered when the recipient's node has. It runs on the member's loop.
-func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, delivered func()) {
+func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, keep *Stored, delivered func()) {
 	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg)}
 	so.call(op, func(a RemoteAnswer) {
+		if a.Err == nil && a.Code == protocol.ErrorUserOffline && so.cfg.Inbox != nil && keep != nil {
+			go so.keepDirect(m, id, *keep) // connected nowhere
+			return
+		}
 		if err := answerError(a); err != nil {
 			if a.Code == protocol.ErrorBlocked {
 				so.stats.DirectRefused.Add(1)

@@ -119,6 +119,7 @@ type profile struct {
 	requested map[string]int64    // friend requests this user made → when (Unix ms)
 	incoming  map[string]Request  // friend requests standing for this user, by sender
 	loaded    bool                // the Graph's load was started
+	inboxed   bool                // the Inbox's delivery was started
 	blocks    map[string]struct{}
 	rooms     []RoomPresence // rooms the user is in, oldest first
 	since     time.Time      // when the current status began
@@ -198,6 +199,10 @@ func (so *Social) Welcomed(m *Member) {
 	if p := so.users[m.user]; p != nil && so.cfg.Graph != nil && !p.loaded {
 		p.loaded = true
 		go so.load(m.user, p)
+	}
+	if p := so.users[m.user]; p != nil && so.cfg.Inbox != nil && !p.inboxed {
+		p.inboxed = true
+		go so.deliverInbox(m.user, p)
 	}
 	if p := so.users[m.user]; so.peers != nil && p != nil && len(p.members) == 1 {
 		// Requests made to this user by users of other nodes.

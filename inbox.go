@@ -1,0 +1,66 @@
+package tickroom
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server/social"
+	"github.com/tickroom/tickroom/store"
+)
+
+// storeInbox keeps direct messages to offline users in the store: each is
+// queued on the write queue (the store keeps a recipient's newest
+// InboxKeep), read at the recipient's next login and removed once handed
+// over.
+type storeInbox struct {
+	db *store.DB
+	q  *store.WriteQueue
+}
+
+var _ social.Inbox = storeInbox{}
+
+// socialInbox returns the store's inbox, or nil without a store (a direct
+// message to an offline user is then refused).
+func (s *Server) socialInbox() social.Inbox {
+	if s.db == nil || s.queue == nil {
+		return nil
+	}
+	return storeInbox{db: s.db, q: s.queue}
+}
+
+// Keep implements social.Inbox.
+func (b storeInbox) Keep(ctx context.Context, d social.Stored) error {
+	if _, err := b.db.UserByID(ctx, d.To); errors.Is(err, store.ErrNotFound) {
+		return protocol.NewError(protocol.ErrorUserNotFound, "")
+	} else if err != nil {
+		return protocol.NewError(protocol.ErrorUnavailable, "the message could not be kept")
+	}
+	blocks, err := b.db.Blocks(ctx, d.To)
+	if err != nil {
+		return protocol.NewError(protocol.ErrorUnavailable, "the message could not be kept")
+	}
+	if slices.Contains(blocks, d.From) {
+		return protocol.NewError(protocol.ErrorBlocked, "")
+	}
+	if !b.q.AddLine(store.Line{To: d.To, From: d.From, FromName: d.FromName, Text: d.Text, At: d.At}) {
+		return protocol.NewError(protocol.ErrorUnavailable, "the message could not be kept")
+	}
+	return nil
+}
+
+// Take implements social.Inbox.
+func (b storeInbox) Take(ctx context.Context, user string) ([]social.Stored, error) {
+	lines, err := b.db.Inbox(ctx, user)
+	out := make([]social.Stored, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, social.Stored{ID: l.ID, From: l.From, FromName: l.FromName, To: l.To, Text: l.Text, At: l.At})
+	}
+	return out, err
+}
+
+// Done implements social.Inbox.
+func (b storeInbox) Done(ctx context.Context, user string, upTo int64) error {
+	return b.db.AckInbox(ctx, user, upTo)
+}

@@ -1,0 +1,67 @@
+package tickroom_test
+
+import (
+	"testing"
+
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+func sendDirect(to, text string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: to, Text: text}}}
+}
+
+func nextDirect(t *testing.T, c *testclient.Client) *tickroomv1.DirectMessage {
+	t.Helper()
+	return c.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage()
+}
+
+// TestOfflineDirectMessageSurvivesARestart: a direct message to a user
+// connected nowhere is kept (the sender gets Ok), survives a restart, is
+// delivered once at the recipient's next login and not at the one after;
+// a message to an unknown user or to one who blocks the sender is refused.
+func TestOfflineDirectMessageSurvivesARestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, a, cancel, done := accountServer(t, dir)
+	ann, bob, cy := newGuest(t, a, "ann"), newGuest(t, a, "bob"), newGuest(t, a, "cy")
+	ac := connectAs(t, srv, a, ann)
+	if r := ac.Request(sendDirect(bob.id, "while you were away")); r.GetOk() == nil {
+		t.Fatalf("message to bob, offline: %v, want Ok", r)
+	}
+	if code := ac.Request(sendDirect("no-such-user", "hello?")).GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_USER_NOT_FOUND {
+		t.Fatalf("message to an unknown user: %v, want ERROR_CODE_USER_NOT_FOUND", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	srv, a, cancel, done = accountServer(t, dir)
+	bc := connectAs(t, srv, a, bob)
+	if dm := nextDirect(t, bc); dm.FromUserId != ann.id || dm.FromName != "ann" || dm.Text != "while you were away" || dm.ToUserId != bob.id || dm.SentAtMs == 0 {
+		t.Fatalf("kept message at bob's login: %v", dm)
+	}
+	block := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_BlockUser{BlockUser: &tickroomv1.BlockUser{UserId: cy.id}}}
+	if bc.Request(block).GetOk() == nil {
+		t.Fatal("bob could not block cy")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	srv, a, _, _ = accountServer(t, dir)
+	cc := connectAs(t, srv, a, cy)
+	if code := cc.Request(sendDirect(bob.id, "let me in")).GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("cy's message to bob, offline and blocking cy: %v, want ERROR_CODE_BLOCKED", code)
+	}
+	bc = connectAs(t, srv, a, bob)
+	ac = connectAs(t, srv, a, ann)
+	if ac.Request(sendDirect(bob.id, "now live")).GetOk() == nil {
+		t.Fatal("ann's message to bob, online, refused")
+	}
+	if dm := nextDirect(t, bc); dm.Text != "now live" {
+		t.Fatalf("bob's first message at the second login: %q, want the live one (the kept one was delivered already)", dm.Text)
+	}
+}

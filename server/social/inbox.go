@@ -1,0 +1,89 @@
+package social
+
+import (
+	"context"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// Inbox keeps direct messages sent to users who are offline, and hands
+// them over at the recipient's next login. Keep and Take run on
+// goroutines of their own and may wait on a database.
+type Inbox interface {
+	// Keep checks that the recipient exists and does not block the
+	// sender, then stores the message (without waiting for the write).
+	// It returns a *protocol.Error to tell the sender why not.
+	Keep(ctx context.Context, d Stored) error
+	// Take returns the messages kept for user, oldest first.
+	Take(ctx context.Context, user string) ([]Stored, error)
+	// Done removes user's messages up to ID upTo, once they were handed
+	// over.
+	Done(ctx context.Context, user string, upTo int64) error
+}
+
+// Stored is a direct message kept for an offline user.
+type Stored struct {
+	ID             int64 // assigned by the Inbox
+	From, FromName string
+	To, Text       string
+	At             time.Time
+}
+
+// inboxTimeout bounds one Keep, Take or Done.
+const inboxTimeout = 10 * time.Second
+
+// keepDirect stores a direct message for an offline recipient and answers
+// the sender: Ok once it is stored, or the reason it is not. It runs on a
+// goroutine of its own.
+func (so *Social) keepDirect(m *Member, id uint32, d Stored) {
+	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
+	defer cancel()
+	if err := so.cfg.Inbox.Keep(ctx, d); err != nil {
+		pe := asProtocolError(err)
+		if pe.Code == protocol.ErrorBlocked {
+			so.stats.DirectRefused.Add(1)
+		}
+		so.fail(m, id, pe)
+		return
+	}
+	so.stats.DirectStored.Add(1)
+	so.ok(m, id)
+}
+
+// deliverInbox hands uid the direct messages kept while it was offline,
+// if p is still the user's, and removes them from the Inbox first: a
+// message is delivered at most once (lost if every connection of the user
+// closes between the two). It runs on a goroutine of its own.
+func (so *Social) deliverInbox(uid string, p *profile) {
+	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
+	defer cancel()
+	kept, err := so.cfg.Inbox.Take(ctx, uid)
+	if err != nil {
+		so.stats.InboxErrors.Add(1)
+		return
+	}
+	if len(kept) == 0 {
+		return
+	}
+	so.mu.Lock()
+	gone := so.users[uid] != p
+	so.mu.Unlock()
+	if gone {
+		return // its next login takes them
+	}
+	// Removed before they are sent, so that none is ever delivered twice.
+	if err := so.cfg.Inbox.Done(ctx, uid, kept[len(kept)-1].ID); err != nil {
+		so.stats.InboxErrors.Add(1)
+		return
+	}
+	for _, d := range kept {
+		dm := &tickroomv1.DirectMessage{
+			Id: so.nextDirect.Add(1), FromUserId: d.From, FromName: d.FromName,
+			ToUserId: uid, Text: d.Text, SentAtMs: d.At.UnixMilli(),
+		}
+		so.host.SendToUser(uid, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}})
+		so.stats.DirectMessages.Add(1)
+	}
+}
