@@ -65,3 +65,46 @@ func TestOfflineDirectMessageSurvivesARestart(t *testing.T) {
 		t.Fatalf("bob's first message at the second login: %q, want the live one (the kept one was delivered already)", dm.Text)
 	}
 }
+
+func joinChannel(name string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinChannel{JoinChannel: &tickroomv1.JoinChannel{Channel: name}}}
+}
+
+// TestChannelLinesSurviveARestart: lobby channel lines are kept in the
+// data directory; after a restart the first user to join the channel gets
+// them as its history, oldest first, followed by a line posted since.
+func TestChannelLinesSurviveARestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, a, cancel, done := accountServer(t, dir)
+	ann, bob := newGuest(t, a, "ann"), newGuest(t, a, "bob")
+	ac := connectAs(t, srv, a, ann)
+	if h := ac.Request(joinChannel("lobby")).GetChatHistory(); h == nil || len(h.Lines) != 0 {
+		t.Fatalf("first join of a new channel: %v, want an empty ChatHistory", h)
+	}
+	for _, text := range []string{"first", "second"} {
+		say := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: "lobby", Text: text}}}
+		if ac.Request(say).GetOk() == nil {
+			t.Fatalf("ann could not say %q", text)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	srv, a, _, _ = accountServer(t, dir)
+	bc := connectAs(t, srv, a, bob)
+	h := bc.Request(joinChannel("lobby")).GetChatHistory()
+	if h == nil || len(h.Lines) != 2 {
+		t.Fatalf("bob's join after the restart: %v, want the 2 kept lines", h)
+	}
+	for i, want := range []string{"first", "second"} {
+		if l := h.Lines[i]; l.Text != want || l.FromUserId != ann.id || l.FromName != "ann" || l.Channel != "lobby" || l.SentAtMs == 0 {
+			t.Fatalf("kept line %d: %v, want ann's %q", i, l, want)
+		}
+	}
+	if h := bc.Request(joinChannel("other")).GetChatHistory(); h == nil || len(h.Lines) != 0 {
+		t.Fatalf("join of a channel nobody spoke in: %v, want an empty ChatHistory", h)
+	}
+}

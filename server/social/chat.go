@@ -38,7 +38,8 @@ type channel struct {
 	// waiting are the joins answered once this node's subscription to a
 	// lobby channel is in place (a cluster only); nil once it is.
 	waiting []channelJoin
-	ready   bool
+	ready   bool // this node's subscription is in place (or there is no cluster)
+	loaded  bool // the lines kept from before are in history (or there is no ChannelStore)
 }
 
 // channelJoin is a JoinChannel waiting for its history.
@@ -261,7 +262,7 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 // cluster, holds the answer until this node's subscription is in place.
 // The caller holds so.mu and c.mu.
 func (so *Social) replyHistoryLocked(c *channel, m *Member, id uint32) {
-	if so.peers != nil && c.name != "" && !c.ready {
+	if c.name != "" && (!c.ready || !c.loaded) {
 		c.waiting = append(c.waiting, channelJoin{m, id})
 		return
 	}
@@ -278,6 +279,15 @@ func (so *Social) channelReady(name string, c *channel) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ready = true
+	so.answerWaitingLocked(c)
+}
+
+// answerWaitingLocked answers the joins of c that waited, once c is ready
+// and loaded. The caller holds so.mu and c.mu.
+func (so *Social) answerWaitingLocked(c *channel) {
+	if !c.ready || !c.loaded {
+		return
+	}
 	for _, w := range c.waiting {
 		if !w.m.closed.Load() {
 			so.host.Reply(w.m.conn, c.historyMessage(w.id))
@@ -292,7 +302,10 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 	if so.opened[m.user] >= so.cfg.MaxChannelsPerUser {
 		return nil, protocol.NewError(protocol.ErrorListFull, "channels you opened still exist; join one of them or an existing channel")
 	}
-	c := &channel{name: name, opener: m.user}
+	c := &channel{name: name, opener: m.user, ready: so.peers == nil, loaded: so.cfg.Channels == nil}
+	if !c.loaded {
+		go so.loadChannel(name, c)
+	}
 	if !so.cfg.AddressExempt(m.addr) {
 		if so.openedAt[m.addr] >= so.cfg.MaxChannelsPerAddress {
 			return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your address still exist")
@@ -385,6 +398,7 @@ func (so *Social) SendChat(m *Member, id uint32, q *tickroomv1.SendChat) error {
 		// Every node in the channel, this one included, delivers the line
 		// as Redis numbers it; when it cannot be published, this node's
 		// members still get it.
+		so.keepLine(line)
 		local := func(error) { so.ChannelLine(q.Channel, line, 0, exclude) }
 		if err := so.peers.PostChannel(q.Channel, line, exclude, local); err != nil {
 			local(err)
@@ -396,6 +410,9 @@ func (so *Social) SendChat(m *Member, id uint32, q *tickroomv1.SendChat) error {
 	c.nextID++
 	line.Id = c.nextID
 	c.remember(line, so.cfg.HistoryLines)
+	if q.Channel != "" {
+		so.keepLine(line)
+	}
 	for _, r := range c.members {
 		if r == m && q.ExcludeSender {
 			continue

@@ -57,6 +57,10 @@ type Config struct {
 	// next login. Zero value means such a message is refused with
 	// ERROR_CODE_USER_OFFLINE.
 	Inbox Inbox
+	// Channels keeps lobby channel lines across restarts: a channel that
+	// opens gets its newest HistoryLines lines back (with id 0). Zero
+	// value means a channel's history goes with it.
+	Channels ChannelStore
 }
 
 func (c Config) withDefaults() Config {
@@ -97,17 +101,18 @@ func (c Config) validate() error {
 // Stats counts social events. Every field is safe to read from any
 // goroutine; the metrics layer exports them.
 type Stats struct {
-	RoomChats       atomic.Uint64 // room chat lines accepted
-	ChannelChats    atomic.Uint64 // lobby channel lines accepted
-	ChatDeliveries  atomic.Uint64 // chat lines queued on connections
-	ChatRefused     atomic.Uint64 // chat lines and direct messages over the chat rate
-	DirectMessages  atomic.Uint64 // direct messages delivered
-	DirectRefused   atomic.Uint64 // direct messages refused because the recipient blocked the sender
-	Signals         atomic.Uint64 // WebRTC signaling messages relayed
-	SignalRefused   atomic.Uint64 // signaling refused: blocked, no shared room or friendship, or over the rate
-	PresenceEvents  atomic.Uint64 // presence changes queued on watchers' connections
-	Notifications   atomic.Uint64 // operator notifications sent
-	GraphLoadErrors atomic.Uint64 // users whose friends, requests and blocks could not be loaded
-	DirectStored    atomic.Uint64 // direct messages kept for an offline recipient
-	InboxErrors     atomic.Uint64 // kept direct messages that could not be read or removed at a login
+	RoomChats         atomic.Uint64 // room chat lines accepted
+	ChannelChats      atomic.Uint64 // lobby channel lines accepted
+	ChatDeliveries    atomic.Uint64 // chat lines queued on connections
+	ChatRefused       atomic.Uint64 // chat lines and direct messages over the chat rate
+	DirectMessages    atomic.Uint64 // direct messages delivered
+	DirectRefused     atomic.Uint64 // direct messages refused because the recipient blocked the sender
+	Signals           atomic.Uint64 // WebRTC signaling messages relayed
+	SignalRefused     atomic.Uint64 // signaling refused: blocked, no shared room or friendship, or over the rate
+	PresenceEvents    atomic.Uint64 // presence changes queued on watchers' connections
+	Notifications     atomic.Uint64 // operator notifications sent
+	GraphLoadErrors   atomic.Uint64 // users whose friends, requests and blocks could not be loaded
+	DirectStored      atomic.Uint64 // direct messages kept for an offline recipient
+	InboxErrors       atomic.Uint64 // kept direct messages that could not be read or removed at a login
+	ChannelLoadErrors atomic.Uint64 // lobby channels whose kept lines could not be read
 }
