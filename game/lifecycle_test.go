@@ -309,3 +309,25 @@ func TestWorkersTickAndShutdown(t *testing.T) {
 		}
 	}
 }
+
+// A lobby never shows a player count without the names behind it: a join
+// still queued for the next tick already counts, and so does its name.
+func TestInfoNamesEveryCountedPlayer(t *testing.T) {
+	e := gametest.NewEnv(t, testDefinitions(), nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Join(t, r, game.JoinRequest{UserID: "a", Name: "ann", Client: gametest.NewClient("a")})
+	if err := r.Join(game.JoinRequest{UserID: "b", Name: "bob", Client: gametest.NewClient("b")}, func(game.JoinResult) {}); err != nil {
+		t.Fatal(err)
+	}
+	info := r.Info() // bob's join is queued, not yet applied
+	if info.Players != 2 || !slices.Equal(info.PlayerNames, []string{"ann", "bob"}) {
+		t.Fatalf("players %d, names %q; want 2, [ann bob]", info.Players, info.PlayerNames)
+	}
+	e.Advance(t, 100*time.Millisecond)
+	if info := r.Info(); info.Players != 2 || !slices.Equal(info.PlayerNames, []string{"ann", "bob"}) {
+		t.Fatalf("after the tick: players %d, names %q", info.Players, info.PlayerNames)
+	}
+}

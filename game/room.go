@@ -354,7 +354,8 @@ type RoomInfo struct {
 	// Metadata is the room's lobby data (a copy).
 	Metadata map[string]string
 	// PlayerNames are the display names of the first ListedNames seated
-	// players (joined or dropped), in seat order, for a lobby to show.
+	// players (joining, joined or dropped: those Players counts), in seat
+	// order, for a lobby to show.
 	PlayerNames []string
 }
 
@@ -367,7 +368,10 @@ func (r *Room) Info() RoomInfo {
 	defer r.mu.Unlock()
 	var names []string
 	for i := range r.seats[:r.maxPlayers] {
-		if s := &r.seats[i]; (s.state == seatJoined || s.state == seatDropped) && len(names) < ListedNames {
+		// A reserved seat counts in Players already (its join is queued
+		// for the next tick), so its name is listed with it: a listing
+		// never shows a player count without the names behind it.
+		if s := &r.seats[i]; s.state != seatFree && len(names) < ListedNames {
 			names = append(names, s.name)
 		}
 	}
