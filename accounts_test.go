@@ -62,7 +62,7 @@ func identityToken(t *testing.T, sub, name string) string {
 func accountServer(t *testing.T, dir string) (*tickroom.Server, api, context.CancelFunc, <-chan error) {
 	srv, cancel, done := start(t, tickroom.Options{
 		Games: []game.Definition{raceDefinition()}, DataDir: dir,
-		IdentityKey: []byte(identityKey), GuestLoginRate: math.Inf(1),
+		IdentityKey: []byte(identityKey), GuestLoginRate: math.Inf(1), AdminAddr: "127.0.0.1:0",
 	})
 	return srv, api{t: t, base: "http://" + srv.HTTPAddr().String()}, cancel, done
 }

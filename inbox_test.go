@@ -1,11 +1,27 @@
 package tickroom_test
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
+
+// adminGet reads path from srv's admin port.
+func adminGet(t *testing.T, srv *tickroom.Server, path string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + srv.AdminAddr().String() + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
 
 func sendDirect(to, text string) *tickroomv1.ClientMessage {
 	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: to, Text: text}}}
@@ -31,6 +47,10 @@ func TestOfflineDirectMessageSurvivesARestart(t *testing.T) {
 	}
 	if code := ac.Request(sendDirect("no-such-user", "hello?")).GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_USER_NOT_FOUND {
 		t.Fatalf("message to an unknown user: %v, want ERROR_CODE_USER_NOT_FOUND", code)
+	}
+	// An operator sees what was kept: one message, the refused one not.
+	if body := adminGet(t, srv, "/metrics"); !strings.Contains(body, "tickroom_direct_messages_stored_total 1\n") {
+		t.Fatalf("/metrics after one kept message:\n%s", grep(body, "tickroom_direct_messages_stored_total"))
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -133,8 +133,9 @@ const (
 	ErrorMessageTooLong ErrorCode = 300
 	// ErrorBlocked: the recipient blocked the sender.
 	ErrorBlocked ErrorCode = 301
-	// ErrorUserOffline: the recipient of a direct message is not
-	// connected; the message was not stored.
+	// ErrorUserOffline: the recipient of a direct message or signal
+	// is not connected and the message was not kept (a server without a
+	// store, or a call signal, which is never kept).
 	ErrorUserOffline ErrorCode = 302
 	// ErrorUserNotFound: no user has that id.
 	ErrorUserNotFound ErrorCode = 303

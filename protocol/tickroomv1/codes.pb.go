@@ -223,8 +223,9 @@ const (
 	ErrorCode_ERROR_CODE_MESSAGE_TOO_LONG ErrorCode = 300
 	// ERROR_CODE_BLOCKED: the recipient blocked the sender.
 	ErrorCode_ERROR_CODE_BLOCKED ErrorCode = 301
-	// ERROR_CODE_USER_OFFLINE: the recipient of a direct message is not
-	// connected; the message was not stored.
+	// ERROR_CODE_USER_OFFLINE: the recipient of a direct message or signal
+	// is not connected and the message was not kept (a server without a
+	// store, or a call signal, which is never kept).
 	ErrorCode_ERROR_CODE_USER_OFFLINE ErrorCode = 302
 	// ERROR_CODE_USER_NOT_FOUND: no user has that id.
 	ErrorCode_ERROR_CODE_USER_NOT_FOUND ErrorCode = 303

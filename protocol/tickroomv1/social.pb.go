@@ -475,9 +475,13 @@ func (x *LeaveChannel) GetChannel() string {
 	return ""
 }
 
-// SendDirect sends a private message to one connected user. The reply is Ok,
-// or Error with ERROR_CODE_USER_OFFLINE, ERROR_CODE_BLOCKED,
-// ERROR_CODE_MESSAGE_TOO_LONG or ERROR_CODE_RATE_LIMITED.
+// SendDirect sends a private message to one user. A user connected nowhere
+// gets it at its next login when the server has a store (the reply is then
+// Ok as well); without a store the reply is ERROR_CODE_USER_OFFLINE. The
+// reply is Ok, or Error with ERROR_CODE_USER_OFFLINE, ERROR_CODE_USER_NOT_FOUND
+// (no such user, when kept for later), ERROR_CODE_BLOCKED,
+// ERROR_CODE_UNAVAILABLE (it could not be kept), ERROR_CODE_MESSAGE_TOO_LONG
+// or ERROR_CODE_RATE_LIMITED.
 type SendDirect struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// to_user_id is the recipient.

@@ -185,6 +185,8 @@ var (
 	mChatRefused     = counter("tickroom_chat_refused_total", "Chat lines and direct messages refused by the chat rate limit.")
 	mPresence        = counter("tickroom_presence_events_total", "Presence changes queued on watchers' connections.")
 	mNotifications   = counter("tickroom_notifications_total", "Operator notifications sent.")
+	mDirectStored    = counter("tickroom_direct_messages_stored_total", "Direct messages kept in the store for a recipient connected nowhere.")
+	mSocialLoadErrs  = counter("tickroom_social_store_errors_total", "Social data the store could not read, by kind: graph (a user's friends, requests and blocks), inbox (kept direct messages), channel (kept lobby lines).", "kind")
 	mRooms           = gauge("tickroom_rooms", "Live rooms, by game and phase.", "game", "phase")
 	mPlayers         = gauge("tickroom_players", "Taken player seats, by game.", "game")
 	mLateness        = metric{prometheus.NewDesc("tickroom_tick_lateness_seconds", "How late each room tick started, by game.", []string{"game"}, nil), prometheus.UntypedValue}
@@ -201,7 +203,7 @@ var (
 var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
 	mFramesOut, mWrites, mWakeups, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
-	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mPresence, mNotifications,
+	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mPresence, mNotifications, mDirectStored, mSocialLoadErrs,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded,
 }
 
@@ -271,6 +273,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	put(mChatRefused, float64(hs.ChatRefused.Load()))
 	put(mPresence, float64(hs.PresenceEvents.Load()))
 	put(mNotifications, float64(hs.Notifications.Load()))
+	put(mDirectStored, float64(hs.DirectStored.Load()))
+	put(mSocialLoadErrs, float64(hs.GraphLoadErrors.Load()), "graph")
+	put(mSocialLoadErrs, float64(hs.InboxErrors.Load()), "inbox")
+	put(mSocialLoadErrs, float64(hs.ChannelLoadErrors.Load()), "channel")
 
 	games, infos, _ := h.perGame()
 	type roomKey struct{ game, phase string }

@@ -364,8 +364,9 @@ export enum ErrorCode {
   BLOCKED = 301,
 
   /**
-   * ERROR_CODE_USER_OFFLINE: the recipient of a direct message is not
-   * connected; the message was not stored.
+   * ERROR_CODE_USER_OFFLINE: the recipient of a direct message or signal
+   * is not connected and the message was not kept (a server without a
+   * store, or a call signal, which is never kept).
    *
    * @generated from enum value: ERROR_CODE_USER_OFFLINE = 302;
    */

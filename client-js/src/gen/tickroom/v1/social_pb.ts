@@ -204,9 +204,13 @@ export const LeaveChannelSchema: GenMessage<LeaveChannel> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_social, 4);
 
 /**
- * SendDirect sends a private message to one connected user. The reply is Ok,
- * or Error with ERROR_CODE_USER_OFFLINE, ERROR_CODE_BLOCKED,
- * ERROR_CODE_MESSAGE_TOO_LONG or ERROR_CODE_RATE_LIMITED.
+ * SendDirect sends a private message to one user. A user connected nowhere
+ * gets it at its next login when the server has a store (the reply is then
+ * Ok as well); without a store the reply is ERROR_CODE_USER_OFFLINE. The
+ * reply is Ok, or Error with ERROR_CODE_USER_OFFLINE, ERROR_CODE_USER_NOT_FOUND
+ * (no such user, when kept for later), ERROR_CODE_BLOCKED,
+ * ERROR_CODE_UNAVAILABLE (it could not be kept), ERROR_CODE_MESSAGE_TOO_LONG
+ * or ERROR_CODE_RATE_LIMITED.
  *
  * @generated from message tickroom.v1.SendDirect
  */
