@@ -74,27 +74,31 @@ func presenceOf(c *testclient.Client, uid string) *tickroomv1.Presence {
 // direct message crosses nodes; a friend request and its acceptance cross
 // nodes and each learns the other's presence; a user who is not a friend
 // sees only online or offline; when bob goes, ada is told he is offline;
-// a direct message to a user connected nowhere is refused as offline.
+// a direct message to a user connected nowhere is kept and reaches him
+// when he logs in again, through the other node.
 func TestDirectMessageAndPresenceAcrossNodes(t *testing.T) {
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	ada, adaID := connectUser(t, n1, "ada")
-	bob, bobID := connectUser(t, n2, "bob")
+	bobToken, bobID := n2.Login(t, "bob")
+	bob := dialAs(t, n2, bobToken, "bob")
 	carol, _ := connectUser(t, n1, "carol")
 
-	// The user records are written off the login path: retry the first
-	// message until bob's is there.
+	// The user records are written off the login path: wait until ada's
+	// node sees bob online (a message sent before would be kept for his
+	// next login, the cluster having a store).
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r := request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "hi bob"})
-		if r.GetOk() != nil {
+		pl := request(ada, &tickroomv1.QueryPresence{UserIds: []string{bobID}}).GetPresenceList()
+		if len(pl.GetUsers()) == 1 && pl.Users[0].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
 			break
 		}
-		if r.GetError().GetCode() != tickroomv1.ErrorCode(protocol.ErrorUserOffline) || time.Now().After(deadline) {
-			t.Fatalf("direct message across nodes: %v", r)
+		if time.Now().After(deadline) {
+			t.Fatalf("ada's node never saw bob online: %v", pl)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	ok(t, "direct message across nodes", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "hi bob"}))
 	dm := bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage()
 	if dm.FromUserId != adaID || dm.FromName != "ada" || dm.Text != "hi bob" {
 		t.Fatalf("bob got %v", dm)
@@ -148,16 +152,24 @@ func TestDirectMessageAndPresenceAcrossNodes(t *testing.T) {
 			t.Fatalf("carol got a presence: %v", m)
 		}
 	}
+	// A message to a user connected nowhere is kept in the shared store
+	// by ada's node and reaches bob at his next login, on the other node.
+	ok(t, "direct message to a user gone from every node", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "still there?"}))
+	// It is written off the request path; a login finds what is written.
 	deadline = time.Now().Add(10 * time.Second)
 	for {
-		r := request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "still there?"})
-		if r.GetError().GetCode() == tickroomv1.ErrorCode(protocol.ErrorUserOffline) {
+		_, metrics := n1.AdminRequest(t, http.MethodGet, "/metrics", nil)
+		if strings.Contains(string(metrics), `tickroom_store_written_total{kind="line"} 1`+"\n") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("direct message to a user gone from every node: %v", r)
+			t.Fatalf("ada's node never wrote the kept message:\n%s", metrics)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	back := dialAs(t, n1, bobToken, "bob")
+	if dm := back.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.FromUserId != adaID || dm.Text != "still there?" {
+		t.Fatalf("bob, back on n1, got %v; want ada's kept message", dm)
 	}
 }
 
