@@ -158,6 +158,15 @@ func (s *Server) hubRevocations() hub.Revocations {
 	return s.revocations
 }
 
+// hubChannelLog returns what the hub answers channel history requests
+// from: the store, or nil without one.
+func (s *Server) hubChannelLog() hub.ChannelLog {
+	if s.db == nil {
+		return nil
+	}
+	return s.db
+}
+
 // hubRecords returns what the hub answers history and leaderboard
 // requests from: the store, or nil without one.
 func (s *Server) hubRecords() hub.Records {

@@ -186,6 +186,7 @@ func New(opts Options) (_ *Server, err error) {
 		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: s.onResult()},
 		Revocations:     s.hubRevocations(),
 		Records:         s.hubRecords(),
+		ChannelLog:      s.hubChannelLog(),
 		Social:          hub.SocialConfig{Graph: s.socialGraph(), Inbox: s.socialInbox(), Channels: s.socialChannels()},
 		MultipleSockets: o.MultipleSockets,
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,

@@ -49,6 +49,8 @@ func ValidateClientMessage(m *tickroomv1.ClientMessage) error {
 		return validateGetLeaderboard(b.GetLeaderboard)
 	case *tickroomv1.ClientMessage_WatchRooms:
 		return validateWatchRooms(b.WatchRooms)
+	case *tickroomv1.ClientMessage_GetChannelHistory:
+		return validateGetChannelHistory(b.GetChannelHistory)
 	}
 	return nil
 }
@@ -322,6 +324,16 @@ func validateWatchRooms(m *tickroomv1.WatchRooms) error {
 		if len(v) > 256 {
 			return Errorf(ErrorBadRequest, "watch_rooms.metadata: a value of %d bytes, at most 256", len(v))
 		}
+	}
+	return nil
+}
+
+func validateGetChannelHistory(m *tickroomv1.GetChannelHistory) error {
+	if m == nil {
+		return nil
+	}
+	if len(m.Channel) > 64 {
+		return Errorf(ErrorBadRequest, "get_channel_history.channel: %d bytes, at most 64", len(m.Channel))
 	}
 	return nil
 }

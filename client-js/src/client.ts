@@ -12,12 +12,14 @@ import {
   AddFriendSchema,
   AnswerFriendSchema,
   BlockUserSchema,
+  GetChannelHistorySchema,
   JoinChannelSchema,
   LeaveChannelSchema,
   QueryPresenceSchema,
   SendChatSchema,
   SendDirectSchema,
   SendSignalSchema,
+  type ChannelHistoryPage,
   type Chat,
   type ChatHistory,
   type DirectMessage,
@@ -153,6 +155,14 @@ export interface MatchHistoryOptions {
   /** before continues a listing: the previous page's nextBeforeId. Absent starts from the newest. */
   before?: bigint | number;
   /** limit is the page size; absent means 20, and the server caps it at 50. */
+  limit?: number;
+}
+
+/** ChannelHistoryOptions select a page of {@link Client.channelHistory}. */
+export interface ChannelHistoryOptions {
+  /** before continues a listing: the previous page's nextBefore. Absent starts from the newest. */
+  before?: bigint | number;
+  /** limit is the page size; absent means 50, and the server refuses more than 500. */
   limit?: number;
 }
 
@@ -451,6 +461,18 @@ export class Client extends Emitter<ClientEvents> {
    */
   async leaderboard(game: string, limit = 0): Promise<Leaderboard> {
     return expectBody(await this.request({ case: "getLeaderboard", value: create(GetLeaderboardSchema, { game, limit }) }), "leaderboard");
+  }
+
+  /**
+   * channelHistory returns one page of a lobby channel's kept lines, the newest page first and
+   * oldest line first within it; each line carries its store id. Pass the page's nextBefore as
+   * before for the next, older page; it is 0 on the last page. Only a member of the channel (after
+   * joinChannel) may read it (else ERROR_CODE_CHANNEL_NOT_FOUND); a limit over 500 is refused with
+   * ERROR_CODE_BAD_REQUEST, and a server without a store refuses with ERROR_CODE_UNSUPPORTED.
+   */
+  async channelHistory(channel: string, opts: ChannelHistoryOptions = {}): Promise<ChannelHistoryPage> {
+    const value = create(GetChannelHistorySchema, { channel, before: BigInt(opts.before ?? 0), limit: opts.limit ?? 0 });
+    return expectBody(await this.request({ case: "getChannelHistory", value }), "channelHistoryPage");
   }
 
   /** ping sends one heartbeat now and resolves with its round-trip time in ms. */

@@ -20,7 +20,7 @@ export {
   type CloseCodeInfo,
   type CloseKind,
 } from "./close-codes.js";
-export { Client, connect, type ClientEvents, type ClientOptions, type CreateRoomOptions, type ListRoomsFilter, type MatchHistoryOptions } from "./client.js";
+export { Client, connect, type ClientEvents, type ClientOptions, type CreateRoomOptions, type ListRoomsFilter, type MatchHistoryOptions, type ChannelHistoryOptions } from "./client.js";
 export {
   Connection,
   SUBPROTOCOL,

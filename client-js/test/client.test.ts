@@ -399,6 +399,42 @@ describe("Client", () => {
     assert.equal(b.own?.rank, 7);
   });
 
+  it("asks for a page of a channel's history", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const hist = client.channelHistory("lobby", { before: 9, limit: 2 });
+    const req = lastReceived(sock);
+    assertPartial(req.body.case === "getChannelHistory" && req.body.value, { channel: "lobby", before: 9n, limit: 2 });
+    reply(sock, {
+      requestId: req.requestId,
+      body: {
+        case: "channelHistoryPage",
+        value: {
+          channel: "lobby",
+          nextBefore: 7n,
+          lines: [
+            { id: 7n, channel: "lobby", fromUserId: "u2", text: "older" },
+            { id: 8n, channel: "lobby", fromUserId: "u2", text: "newer" },
+          ],
+        },
+      },
+    });
+    const page = await hist;
+    assert.equal(page.nextBefore, 7n);
+    assert.deepEqual(
+      page.lines.map((l) => [l.id, l.text]),
+      [
+        [7n, "older"],
+        [8n, "newer"],
+      ],
+    );
+
+    const refused = client.channelHistory("other");
+    const req2 = lastReceived(sock);
+    assertPartial(req2.body.case === "getChannelHistory" && req2.body.value, { channel: "other", before: 0n, limit: 0 });
+    reply(sock, { requestId: req2.requestId, body: { case: "error", value: { code: ErrorCode.CHANNEL_NOT_FOUND, message: "join first" } } });
+    await assertRejects(refused, { serverCode: ErrorCode.CHANNEL_NOT_FOUND });
+  });
+
   it("sends chat and leaves a room by request", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);

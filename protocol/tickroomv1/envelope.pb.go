@@ -53,6 +53,7 @@ type ClientMessage struct {
 	//	*ClientMessage_GetLeaderboard
 	//	*ClientMessage_WatchRooms
 	//	*ClientMessage_UnwatchRooms
+	//	*ClientMessage_GetChannelHistory
 	Body          isClientMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -282,6 +283,15 @@ func (x *ClientMessage) GetUnwatchRooms() *UnwatchRooms {
 	return nil
 }
 
+func (x *ClientMessage) GetGetChannelHistory() *GetChannelHistory {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_GetChannelHistory); ok {
+			return x.GetChannelHistory
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Body interface {
 	isClientMessage_Body()
 }
@@ -390,6 +400,12 @@ type ClientMessage_UnwatchRooms struct {
 	UnwatchRooms *UnwatchRooms `protobuf:"bytes,25,opt,name=unwatch_rooms,json=unwatchRooms,proto3,oneof"`
 }
 
+type ClientMessage_GetChannelHistory struct {
+	// get_channel_history reads older lines of a lobby channel the caller
+	// joined; the reply is ChannelHistoryPage.
+	GetChannelHistory *GetChannelHistory `protobuf:"bytes,26,opt,name=get_channel_history,json=getChannelHistory,proto3,oneof"`
+}
+
 func (*ClientMessage_Input) isClientMessage_Body() {}
 
 func (*ClientMessage_Ping) isClientMessage_Body() {}
@@ -430,6 +446,8 @@ func (*ClientMessage_WatchRooms) isClientMessage_Body() {}
 
 func (*ClientMessage_UnwatchRooms) isClientMessage_Body() {}
 
+func (*ClientMessage_GetChannelHistory) isClientMessage_Body() {}
+
 // ServerMessage is every message the server sends: one per binary WebSocket
 // message.
 type ServerMessage struct {
@@ -464,6 +482,7 @@ type ServerMessage struct {
 	//	*ServerMessage_MatchHistory
 	//	*ServerMessage_Leaderboard
 	//	*ServerMessage_RoomListUpdate
+	//	*ServerMessage_ChannelHistoryPage
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -720,6 +739,15 @@ func (x *ServerMessage) GetRoomListUpdate() *RoomListUpdate {
 	return nil
 }
 
+func (x *ServerMessage) GetChannelHistoryPage() *ChannelHistoryPage {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_ChannelHistoryPage); ok {
+			return x.ChannelHistoryPage
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -841,6 +869,11 @@ type ServerMessage_RoomListUpdate struct {
 	RoomListUpdate *RoomListUpdate `protobuf:"bytes,24,opt,name=room_list_update,json=roomListUpdate,proto3,oneof"`
 }
 
+type ServerMessage_ChannelHistoryPage struct {
+	// channel_history_page answers GetChannelHistory.
+	ChannelHistoryPage *ChannelHistoryPage `protobuf:"bytes,25,opt,name=channel_history_page,json=channelHistoryPage,proto3,oneof"`
+}
+
 func (*ServerMessage_State) isServerMessage_Body() {}
 
 func (*ServerMessage_RoomEvent) isServerMessage_Body() {}
@@ -887,11 +920,14 @@ func (*ServerMessage_Leaderboard) isServerMessage_Body() {}
 
 func (*ServerMessage_RoomListUpdate) isServerMessage_Body() {}
 
+func (*ServerMessage_ChannelHistoryPage) isServerMessage_Body() {}
+
 var File_tickroom_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x19tickroom/v1/records.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xe5\t\n" +
+	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x19tickroom/v1/records.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xb7\n" +
+	"\n" +
 	"\rClientMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -924,9 +960,9 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\x0fget_leaderboard\x18\x13 \x01(\v2\x1b.tickroom.v1.GetLeaderboardH\x00R\x0egetLeaderboard\x12:\n" +
 	"\vwatch_rooms\x18\x18 \x01(\v2\x17.tickroom.v1.WatchRoomsH\x00R\n" +
 	"watchRooms\x12@\n" +
-	"\runwatch_rooms\x18\x19 \x01(\v2\x19.tickroom.v1.UnwatchRoomsH\x00R\funwatchRoomsB\x06\n" +
-	"\x04body\"\xab\n" +
-	"\n" +
+	"\runwatch_rooms\x18\x19 \x01(\v2\x19.tickroom.v1.UnwatchRoomsH\x00R\funwatchRooms\x12P\n" +
+	"\x13get_channel_history\x18\x1a \x01(\v2\x1e.tickroom.v1.GetChannelHistoryH\x00R\x11getChannelHistoryB\x06\n" +
+	"\x04body\"\x80\v\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -954,7 +990,8 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\bredirect\x18\x15 \x01(\v2\x15.tickroom.v1.RedirectH\x00R\bredirect\x12@\n" +
 	"\rmatch_history\x18\x16 \x01(\v2\x19.tickroom.v1.MatchHistoryH\x00R\fmatchHistory\x12<\n" +
 	"\vleaderboard\x18\x17 \x01(\v2\x18.tickroom.v1.LeaderboardH\x00R\vleaderboard\x12G\n" +
-	"\x10room_list_update\x18\x18 \x01(\v2\x1b.tickroom.v1.RoomListUpdateH\x00R\x0eroomListUpdateB\x06\n" +
+	"\x10room_list_update\x18\x18 \x01(\v2\x1b.tickroom.v1.RoomListUpdateH\x00R\x0eroomListUpdate\x12S\n" +
+	"\x14channel_history_page\x18\x19 \x01(\v2\x1f.tickroom.v1.ChannelHistoryPageH\x00R\x12channelHistoryPageB\x06\n" +
 	"\x04bodyB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
@@ -971,51 +1008,53 @@ func file_tickroom_v1_envelope_proto_rawDescGZIP() []byte {
 
 var file_tickroom_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_tickroom_v1_envelope_proto_goTypes = []any{
-	(*ClientMessage)(nil),   // 0: tickroom.v1.ClientMessage
-	(*ServerMessage)(nil),   // 1: tickroom.v1.ServerMessage
-	(*Input)(nil),           // 2: tickroom.v1.Input
-	(*Ping)(nil),            // 3: tickroom.v1.Ping
-	(*ListRooms)(nil),       // 4: tickroom.v1.ListRooms
-	(*CreateRoom)(nil),      // 5: tickroom.v1.CreateRoom
-	(*JoinRoom)(nil),        // 6: tickroom.v1.JoinRoom
-	(*QuickMatch)(nil),      // 7: tickroom.v1.QuickMatch
-	(*LeaveRoom)(nil),       // 8: tickroom.v1.LeaveRoom
-	(*SendChat)(nil),        // 9: tickroom.v1.SendChat
-	(*SendDirect)(nil),      // 10: tickroom.v1.SendDirect
-	(*JoinChannel)(nil),     // 11: tickroom.v1.JoinChannel
-	(*LeaveChannel)(nil),    // 12: tickroom.v1.LeaveChannel
-	(*BlockUser)(nil),       // 13: tickroom.v1.BlockUser
-	(*AddFriend)(nil),       // 14: tickroom.v1.AddFriend
-	(*QueryPresence)(nil),   // 15: tickroom.v1.QueryPresence
-	(*AnswerFriend)(nil),    // 16: tickroom.v1.AnswerFriend
-	(*SendSignal)(nil),      // 17: tickroom.v1.SendSignal
-	(*GetMatchHistory)(nil), // 18: tickroom.v1.GetMatchHistory
-	(*GetLeaderboard)(nil),  // 19: tickroom.v1.GetLeaderboard
-	(*WatchRooms)(nil),      // 20: tickroom.v1.WatchRooms
-	(*UnwatchRooms)(nil),    // 21: tickroom.v1.UnwatchRooms
-	(*State)(nil),           // 22: tickroom.v1.State
-	(*RoomEvent)(nil),       // 23: tickroom.v1.RoomEvent
-	(*GameMessage)(nil),     // 24: tickroom.v1.GameMessage
-	(*Error)(nil),           // 25: tickroom.v1.Error
-	(*Welcome)(nil),         // 26: tickroom.v1.Welcome
-	(*Pong)(nil),            // 27: tickroom.v1.Pong
-	(*RoomList)(nil),        // 28: tickroom.v1.RoomList
-	(*Joined)(nil),          // 29: tickroom.v1.Joined
-	(*Left)(nil),            // 30: tickroom.v1.Left
-	(*Chat)(nil),            // 31: tickroom.v1.Chat
-	(*DirectMessage)(nil),   // 32: tickroom.v1.DirectMessage
-	(*ChatHistory)(nil),     // 33: tickroom.v1.ChatHistory
-	(*Presence)(nil),        // 34: tickroom.v1.Presence
-	(*PresenceList)(nil),    // 35: tickroom.v1.PresenceList
-	(*Notification)(nil),    // 36: tickroom.v1.Notification
-	(*Ok)(nil),              // 37: tickroom.v1.Ok
-	(*FriendRequest)(nil),   // 38: tickroom.v1.FriendRequest
-	(*FriendAnswer)(nil),    // 39: tickroom.v1.FriendAnswer
-	(*Signal)(nil),          // 40: tickroom.v1.Signal
-	(*Redirect)(nil),        // 41: tickroom.v1.Redirect
-	(*MatchHistory)(nil),    // 42: tickroom.v1.MatchHistory
-	(*Leaderboard)(nil),     // 43: tickroom.v1.Leaderboard
-	(*RoomListUpdate)(nil),  // 44: tickroom.v1.RoomListUpdate
+	(*ClientMessage)(nil),      // 0: tickroom.v1.ClientMessage
+	(*ServerMessage)(nil),      // 1: tickroom.v1.ServerMessage
+	(*Input)(nil),              // 2: tickroom.v1.Input
+	(*Ping)(nil),               // 3: tickroom.v1.Ping
+	(*ListRooms)(nil),          // 4: tickroom.v1.ListRooms
+	(*CreateRoom)(nil),         // 5: tickroom.v1.CreateRoom
+	(*JoinRoom)(nil),           // 6: tickroom.v1.JoinRoom
+	(*QuickMatch)(nil),         // 7: tickroom.v1.QuickMatch
+	(*LeaveRoom)(nil),          // 8: tickroom.v1.LeaveRoom
+	(*SendChat)(nil),           // 9: tickroom.v1.SendChat
+	(*SendDirect)(nil),         // 10: tickroom.v1.SendDirect
+	(*JoinChannel)(nil),        // 11: tickroom.v1.JoinChannel
+	(*LeaveChannel)(nil),       // 12: tickroom.v1.LeaveChannel
+	(*BlockUser)(nil),          // 13: tickroom.v1.BlockUser
+	(*AddFriend)(nil),          // 14: tickroom.v1.AddFriend
+	(*QueryPresence)(nil),      // 15: tickroom.v1.QueryPresence
+	(*AnswerFriend)(nil),       // 16: tickroom.v1.AnswerFriend
+	(*SendSignal)(nil),         // 17: tickroom.v1.SendSignal
+	(*GetMatchHistory)(nil),    // 18: tickroom.v1.GetMatchHistory
+	(*GetLeaderboard)(nil),     // 19: tickroom.v1.GetLeaderboard
+	(*WatchRooms)(nil),         // 20: tickroom.v1.WatchRooms
+	(*UnwatchRooms)(nil),       // 21: tickroom.v1.UnwatchRooms
+	(*GetChannelHistory)(nil),  // 22: tickroom.v1.GetChannelHistory
+	(*State)(nil),              // 23: tickroom.v1.State
+	(*RoomEvent)(nil),          // 24: tickroom.v1.RoomEvent
+	(*GameMessage)(nil),        // 25: tickroom.v1.GameMessage
+	(*Error)(nil),              // 26: tickroom.v1.Error
+	(*Welcome)(nil),            // 27: tickroom.v1.Welcome
+	(*Pong)(nil),               // 28: tickroom.v1.Pong
+	(*RoomList)(nil),           // 29: tickroom.v1.RoomList
+	(*Joined)(nil),             // 30: tickroom.v1.Joined
+	(*Left)(nil),               // 31: tickroom.v1.Left
+	(*Chat)(nil),               // 32: tickroom.v1.Chat
+	(*DirectMessage)(nil),      // 33: tickroom.v1.DirectMessage
+	(*ChatHistory)(nil),        // 34: tickroom.v1.ChatHistory
+	(*Presence)(nil),           // 35: tickroom.v1.Presence
+	(*PresenceList)(nil),       // 36: tickroom.v1.PresenceList
+	(*Notification)(nil),       // 37: tickroom.v1.Notification
+	(*Ok)(nil),                 // 38: tickroom.v1.Ok
+	(*FriendRequest)(nil),      // 39: tickroom.v1.FriendRequest
+	(*FriendAnswer)(nil),       // 40: tickroom.v1.FriendAnswer
+	(*Signal)(nil),             // 41: tickroom.v1.Signal
+	(*Redirect)(nil),           // 42: tickroom.v1.Redirect
+	(*MatchHistory)(nil),       // 43: tickroom.v1.MatchHistory
+	(*Leaderboard)(nil),        // 44: tickroom.v1.Leaderboard
+	(*RoomListUpdate)(nil),     // 45: tickroom.v1.RoomListUpdate
+	(*ChannelHistoryPage)(nil), // 46: tickroom.v1.ChannelHistoryPage
 }
 var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ClientMessage.input:type_name -> tickroom.v1.Input
@@ -1038,34 +1077,36 @@ var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	19, // 17: tickroom.v1.ClientMessage.get_leaderboard:type_name -> tickroom.v1.GetLeaderboard
 	20, // 18: tickroom.v1.ClientMessage.watch_rooms:type_name -> tickroom.v1.WatchRooms
 	21, // 19: tickroom.v1.ClientMessage.unwatch_rooms:type_name -> tickroom.v1.UnwatchRooms
-	22, // 20: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
-	23, // 21: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
-	24, // 22: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
-	25, // 23: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
-	26, // 24: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
-	27, // 25: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
-	28, // 26: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
-	29, // 27: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
-	30, // 28: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
-	31, // 29: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
-	32, // 30: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
-	33, // 31: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
-	34, // 32: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
-	35, // 33: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
-	36, // 34: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
-	37, // 35: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
-	38, // 36: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
-	39, // 37: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
-	40, // 38: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
-	41, // 39: tickroom.v1.ServerMessage.redirect:type_name -> tickroom.v1.Redirect
-	42, // 40: tickroom.v1.ServerMessage.match_history:type_name -> tickroom.v1.MatchHistory
-	43, // 41: tickroom.v1.ServerMessage.leaderboard:type_name -> tickroom.v1.Leaderboard
-	44, // 42: tickroom.v1.ServerMessage.room_list_update:type_name -> tickroom.v1.RoomListUpdate
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	22, // 20: tickroom.v1.ClientMessage.get_channel_history:type_name -> tickroom.v1.GetChannelHistory
+	23, // 21: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
+	24, // 22: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
+	25, // 23: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
+	26, // 24: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
+	27, // 25: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
+	28, // 26: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
+	29, // 27: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
+	30, // 28: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
+	31, // 29: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
+	32, // 30: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
+	33, // 31: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
+	34, // 32: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
+	35, // 33: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
+	36, // 34: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
+	37, // 35: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
+	38, // 36: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
+	39, // 37: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
+	40, // 38: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
+	41, // 39: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
+	42, // 40: tickroom.v1.ServerMessage.redirect:type_name -> tickroom.v1.Redirect
+	43, // 41: tickroom.v1.ServerMessage.match_history:type_name -> tickroom.v1.MatchHistory
+	44, // 42: tickroom.v1.ServerMessage.leaderboard:type_name -> tickroom.v1.Leaderboard
+	45, // 43: tickroom.v1.ServerMessage.room_list_update:type_name -> tickroom.v1.RoomListUpdate
+	46, // 44: tickroom.v1.ServerMessage.channel_history_page:type_name -> tickroom.v1.ChannelHistoryPage
+	45, // [45:45] is the sub-list for method output_type
+	45, // [45:45] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_envelope_proto_init() }
@@ -1100,6 +1141,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ClientMessage_GetLeaderboard)(nil),
 		(*ClientMessage_WatchRooms)(nil),
 		(*ClientMessage_UnwatchRooms)(nil),
+		(*ClientMessage_GetChannelHistory)(nil),
 	}
 	file_tickroom_v1_envelope_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerMessage_State)(nil),
@@ -1125,6 +1167,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ServerMessage_MatchHistory)(nil),
 		(*ServerMessage_Leaderboard)(nil),
 		(*ServerMessage_RoomListUpdate)(nil),
+		(*ServerMessage_ChannelHistoryPage)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

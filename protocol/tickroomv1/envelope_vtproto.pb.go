@@ -219,6 +219,15 @@ func (m *ClientMessage_UnwatchRooms) CloneVT() isClientMessage_Body {
 	return r
 }
 
+func (m *ClientMessage_GetChannelHistory) CloneVT() isClientMessage_Body {
+	if m == nil {
+		return (*ClientMessage_GetChannelHistory)(nil)
+	}
+	r := new(ClientMessage_GetChannelHistory)
+	r.GetChannelHistory = m.GetChannelHistory.CloneVT()
+	return r
+}
+
 func (m *ServerMessage) CloneVT() *ServerMessage {
 	if m == nil {
 		return (*ServerMessage)(nil)
@@ -443,6 +452,15 @@ func (m *ServerMessage_RoomListUpdate) CloneVT() isServerMessage_Body {
 	}
 	r := new(ServerMessage_RoomListUpdate)
 	r.RoomListUpdate = m.RoomListUpdate.CloneVT()
+	return r
+}
+
+func (m *ServerMessage_ChannelHistoryPage) CloneVT() isServerMessage_Body {
+	if m == nil {
+		return (*ServerMessage_ChannelHistoryPage)(nil)
+	}
+	r := new(ServerMessage_ChannelHistoryPage)
+	r.ChannelHistoryPage = m.ChannelHistoryPage.CloneVT()
 	return r
 }
 
@@ -969,6 +987,31 @@ func (this *ClientMessage_UnwatchRooms) EqualVT(thatIface isClientMessage_Body) 
 		}
 		if q == nil {
 			q = &UnwatchRooms{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *ClientMessage_GetChannelHistory) EqualVT(thatIface isClientMessage_Body) bool {
+	that, ok := thatIface.(*ClientMessage_GetChannelHistory)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.GetChannelHistory, that.GetChannelHistory; p != q {
+		if p == nil {
+			p = &GetChannelHistory{}
+		}
+		if q == nil {
+			q = &GetChannelHistory{}
 		}
 		if !p.EqualVT(q) {
 			return false
@@ -1583,6 +1626,31 @@ func (this *ServerMessage_RoomListUpdate) EqualVT(thatIface isServerMessage_Body
 	return true
 }
 
+func (this *ServerMessage_ChannelHistoryPage) EqualVT(thatIface isServerMessage_Body) bool {
+	that, ok := thatIface.(*ServerMessage_ChannelHistoryPage)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.ChannelHistoryPage, that.ChannelHistoryPage; p != q {
+		if p == nil {
+			p = &ChannelHistoryPage{}
+		}
+		if q == nil {
+			q = &ChannelHistoryPage{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *ClientMessage) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -2019,6 +2087,27 @@ func (m *ClientMessage_UnwatchRooms) MarshalToSizedBufferVT(dAtA []byte) (int, e
 		dAtA[i] = 0x1
 		i--
 		dAtA[i] = 0xca
+	}
+	return len(dAtA) - i, nil
+}
+func (m *ClientMessage_GetChannelHistory) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ClientMessage_GetChannelHistory) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.GetChannelHistory != nil {
+		size, err := m.GetChannelHistory.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xd2
 	}
 	return len(dAtA) - i, nil
 }
@@ -2524,6 +2613,27 @@ func (m *ServerMessage_RoomListUpdate) MarshalToSizedBufferVT(dAtA []byte) (int,
 	}
 	return len(dAtA) - i, nil
 }
+func (m *ServerMessage_ChannelHistoryPage) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ServerMessage_ChannelHistoryPage) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.ChannelHistoryPage != nil {
+		size, err := m.ChannelHistoryPage.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xca
+	}
+	return len(dAtA) - i, nil
+}
 func (m *ClientMessage) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -2776,6 +2886,18 @@ func (m *ClientMessage_UnwatchRooms) SizeVT() (n int) {
 	_ = l
 	if m.UnwatchRooms != nil {
 		l = m.UnwatchRooms.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ClientMessage_GetChannelHistory) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.GetChannelHistory != nil {
+		l = m.GetChannelHistory.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -3068,6 +3190,18 @@ func (m *ServerMessage_RoomListUpdate) SizeVT() (n int) {
 	_ = l
 	if m.RoomListUpdate != nil {
 		l = m.RoomListUpdate.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ServerMessage_ChannelHistoryPage) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.ChannelHistoryPage != nil {
+		l = m.ChannelHistoryPage.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -3938,6 +4072,47 @@ func (m *ClientMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ClientMessage_UnwatchRooms{UnwatchRooms: v}
+			}
+			iNdEx = postIndex
+		case 26:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field GetChannelHistory", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ClientMessage_GetChannelHistory); ok {
+				if err := oneof.GetChannelHistory.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &GetChannelHistory{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ClientMessage_GetChannelHistory{GetChannelHistory: v}
 			}
 			iNdEx = postIndex
 		default:
@@ -4951,6 +5126,47 @@ func (m *ServerMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ServerMessage_RoomListUpdate{RoomListUpdate: v}
+			}
+			iNdEx = postIndex
+		case 25:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ChannelHistoryPage", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ServerMessage_ChannelHistoryPage); ok {
+				if err := oneof.ChannelHistoryPage.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &ChannelHistoryPage{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ServerMessage_ChannelHistoryPage{ChannelHistoryPage: v}
 			}
 			iNdEx = postIndex
 		default:

@@ -1276,6 +1276,139 @@ func (x *PresenceList) GetUsers() []*Presence {
 	return nil
 }
 
+// GetChannelHistory asks for a page of a lobby channel's kept lines, older
+// than before, from the store. Only a member of the channel (it sent
+// JoinChannel) may ask. The reply is ChannelHistoryPage, or Error with
+// ERROR_CODE_UNSUPPORTED (the server keeps no store),
+// ERROR_CODE_CHANNEL_NOT_FOUND (not a member), ERROR_CODE_BAD_REQUEST (limit
+// past the most) or ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT.
+type GetChannelHistory struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// channel is the channel's name.
+	Channel string `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	// before continues a listing: only lines with an id below it (the
+	// previous page's next_before). 0 starts from the newest.
+	Before uint64 `protobuf:"varint,2,opt,name=before,proto3" json:"before,omitempty"`
+	// limit is the page size; 0 means 50, at most 500.
+	Limit         uint32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetChannelHistory) Reset() {
+	*x = GetChannelHistory{}
+	mi := &file_tickroom_v1_social_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetChannelHistory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetChannelHistory) ProtoMessage() {}
+
+func (x *GetChannelHistory) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_social_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetChannelHistory.ProtoReflect.Descriptor instead.
+func (*GetChannelHistory) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetChannelHistory) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *GetChannelHistory) GetBefore() uint64 {
+	if x != nil {
+		return x.Before
+	}
+	return 0
+}
+
+func (x *GetChannelHistory) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ChannelHistoryPage answers GetChannelHistory.
+type ChannelHistoryPage struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Channel string                 `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	// lines are the page's lines, oldest first; each carries its store id.
+	Lines []*Chat `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
+	// next_before is the before of the next, older page; 0 on the last page.
+	NextBefore    uint64 `protobuf:"varint,3,opt,name=next_before,json=nextBefore,proto3" json:"next_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelHistoryPage) Reset() {
+	*x = ChannelHistoryPage{}
+	mi := &file_tickroom_v1_social_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelHistoryPage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelHistoryPage) ProtoMessage() {}
+
+func (x *ChannelHistoryPage) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_social_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelHistoryPage.ProtoReflect.Descriptor instead.
+func (*ChannelHistoryPage) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_social_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ChannelHistoryPage) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *ChannelHistoryPage) GetLines() []*Chat {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *ChannelHistoryPage) GetNextBefore() uint64 {
+	if x != nil {
+		return x.NextBefore
+	}
+	return 0
+}
+
 var File_tickroom_v1_social_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_social_proto_rawDesc = "" +
@@ -1363,7 +1496,16 @@ const file_tickroom_v1_social_proto_rawDesc = "" +
 	"\x04game\x18\x05 \x01(\tR\x04game\x12\x1d\n" +
 	"\bsince_ms\x18\x06 \x01(\x03B\x020\x02R\asinceMs\";\n" +
 	"\fPresenceList\x12+\n" +
-	"\x05users\x18\x01 \x03(\v2\x15.tickroom.v1.PresenceR\x05users*\x8b\x01\n" +
+	"\x05users\x18\x01 \x03(\v2\x15.tickroom.v1.PresenceR\x05users\"g\n" +
+	"\x11GetChannelHistory\x12 \n" +
+	"\achannel\x18\x01 \x01(\tB\x06\x8a\xce\x18\x02\b@R\achannel\x12\x1a\n" +
+	"\x06before\x18\x02 \x01(\x04B\x020\x02R\x06before\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\rR\x05limit\"|\n" +
+	"\x12ChannelHistoryPage\x12\x18\n" +
+	"\achannel\x18\x01 \x01(\tR\achannel\x12'\n" +
+	"\x05lines\x18\x02 \x03(\v2\x11.tickroom.v1.ChatR\x05lines\x12#\n" +
+	"\vnext_before\x18\x03 \x01(\x04B\x020\x02R\n" +
+	"nextBefore*\x8b\x01\n" +
 	"\n" +
 	"SignalKind\x12\x1b\n" +
 	"\x17SIGNAL_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -1390,27 +1532,29 @@ func file_tickroom_v1_social_proto_rawDescGZIP() []byte {
 }
 
 var file_tickroom_v1_social_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tickroom_v1_social_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_tickroom_v1_social_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tickroom_v1_social_proto_goTypes = []any{
-	(SignalKind)(0),       // 0: tickroom.v1.SignalKind
-	(PresenceStatus)(0),   // 1: tickroom.v1.PresenceStatus
-	(*SendChat)(nil),      // 2: tickroom.v1.SendChat
-	(*Chat)(nil),          // 3: tickroom.v1.Chat
-	(*ChatHistory)(nil),   // 4: tickroom.v1.ChatHistory
-	(*JoinChannel)(nil),   // 5: tickroom.v1.JoinChannel
-	(*LeaveChannel)(nil),  // 6: tickroom.v1.LeaveChannel
-	(*SendDirect)(nil),    // 7: tickroom.v1.SendDirect
-	(*SendSignal)(nil),    // 8: tickroom.v1.SendSignal
-	(*Signal)(nil),        // 9: tickroom.v1.Signal
-	(*DirectMessage)(nil), // 10: tickroom.v1.DirectMessage
-	(*BlockUser)(nil),     // 11: tickroom.v1.BlockUser
-	(*AddFriend)(nil),     // 12: tickroom.v1.AddFriend
-	(*AnswerFriend)(nil),  // 13: tickroom.v1.AnswerFriend
-	(*FriendRequest)(nil), // 14: tickroom.v1.FriendRequest
-	(*FriendAnswer)(nil),  // 15: tickroom.v1.FriendAnswer
-	(*QueryPresence)(nil), // 16: tickroom.v1.QueryPresence
-	(*Presence)(nil),      // 17: tickroom.v1.Presence
-	(*PresenceList)(nil),  // 18: tickroom.v1.PresenceList
+	(SignalKind)(0),            // 0: tickroom.v1.SignalKind
+	(PresenceStatus)(0),        // 1: tickroom.v1.PresenceStatus
+	(*SendChat)(nil),           // 2: tickroom.v1.SendChat
+	(*Chat)(nil),               // 3: tickroom.v1.Chat
+	(*ChatHistory)(nil),        // 4: tickroom.v1.ChatHistory
+	(*JoinChannel)(nil),        // 5: tickroom.v1.JoinChannel
+	(*LeaveChannel)(nil),       // 6: tickroom.v1.LeaveChannel
+	(*SendDirect)(nil),         // 7: tickroom.v1.SendDirect
+	(*SendSignal)(nil),         // 8: tickroom.v1.SendSignal
+	(*Signal)(nil),             // 9: tickroom.v1.Signal
+	(*DirectMessage)(nil),      // 10: tickroom.v1.DirectMessage
+	(*BlockUser)(nil),          // 11: tickroom.v1.BlockUser
+	(*AddFriend)(nil),          // 12: tickroom.v1.AddFriend
+	(*AnswerFriend)(nil),       // 13: tickroom.v1.AnswerFriend
+	(*FriendRequest)(nil),      // 14: tickroom.v1.FriendRequest
+	(*FriendAnswer)(nil),       // 15: tickroom.v1.FriendAnswer
+	(*QueryPresence)(nil),      // 16: tickroom.v1.QueryPresence
+	(*Presence)(nil),           // 17: tickroom.v1.Presence
+	(*PresenceList)(nil),       // 18: tickroom.v1.PresenceList
+	(*GetChannelHistory)(nil),  // 19: tickroom.v1.GetChannelHistory
+	(*ChannelHistoryPage)(nil), // 20: tickroom.v1.ChannelHistoryPage
 }
 var file_tickroom_v1_social_proto_depIdxs = []int32{
 	3,  // 0: tickroom.v1.ChatHistory.lines:type_name -> tickroom.v1.Chat
@@ -1418,11 +1562,12 @@ var file_tickroom_v1_social_proto_depIdxs = []int32{
 	0,  // 2: tickroom.v1.Signal.kind:type_name -> tickroom.v1.SignalKind
 	1,  // 3: tickroom.v1.Presence.status:type_name -> tickroom.v1.PresenceStatus
 	17, // 4: tickroom.v1.PresenceList.users:type_name -> tickroom.v1.Presence
-	5,  // [5:5] is the sub-list for method output_type
-	5,  // [5:5] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	3,  // 5: tickroom.v1.ChannelHistoryPage.lines:type_name -> tickroom.v1.Chat
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_social_proto_init() }
@@ -1437,7 +1582,7 @@ func file_tickroom_v1_social_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_social_proto_rawDesc), len(file_tickroom_v1_social_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -176,6 +176,8 @@ func (s *Session) dispatch(m *tickroomv1.ClientMessage) error {
 		return s.matchHistory(id, b.GetMatchHistory)
 	case *tickroomv1.ClientMessage_GetLeaderboard:
 		return s.leaderboard(id, b.GetLeaderboard)
+	case *tickroomv1.ClientMessage_GetChannelHistory:
+		return s.channelHistory(id, b.GetChannelHistory)
 	}
 	s.h.stats.Unsupported.Add(1)
 	return protocol.NewError(protocol.ErrorUnsupported, "message kind not supported by this server")

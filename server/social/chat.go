@@ -217,6 +217,14 @@ func (so *Social) leaveLocked(m *Member, key string) {
 	}
 }
 
+// InChannel reports whether m joined the lobby channel name. It runs on
+// the member's loop.
+func (so *Social) InChannel(m *Member, name string) bool {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	return m.inChat(channelKeyPrefix + name)
+}
+
 // JoinChannel subscribes m to a lobby channel and answers its history. It
 // runs on the member's loop.
 func (so *Social) JoinChannel(m *Member, id uint32, name string) error {

@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/social.proto.
  */
 export const file_tickroom_v1_social: GenFile = /*@__PURE__*/
-  fileDesc("Chh0aWNrcm9vbS92MS9zb2NpYWwucHJvdG8SC3RpY2tyb29tLnYxInAKCFNlbmRDaGF0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESFwoHY2hhbm5lbBgCIAEoCUIGis4YAghAEhkKBHRleHQYAyABKAlCC4rOGAcIgIABIKwCEhYKDmV4Y2x1ZGVfc2VuZGVyGAQgASgIIoMBCgRDaGF0EgoKAmlkGAEgASgEEg8KB3Jvb21faWQYAiABKAkSDwoHY2hhbm5lbBgDIAEoCRIUCgxmcm9tX3VzZXJfaWQYBCABKAkSEQoJZnJvbV9uYW1lGAUgASgJEgwKBHRleHQYBiABKAkSFgoKc2VudF9hdF9tcxgHIAEoA0ICMAIiUQoLQ2hhdEhpc3RvcnkSDwoHcm9vbV9pZBgBIAEoCRIPCgdjaGFubmVsGAIgASgJEiAKBWxpbmVzGAMgAygLMhEudGlja3Jvb20udjEuQ2hhdCImCgtKb2luQ2hhbm5lbBIXCgdjaGFubmVsGAEgASgJQgaKzhgCCEAiJwoMTGVhdmVDaGFubmVsEhcKB2NoYW5uZWwYASABKAlCBorOGAIIQCJECgpTZW5kRGlyZWN0EhsKCnRvX3VzZXJfaWQYASABKAlCB4rOGAMIgAESGQoEdGV4dBgCIAEoCUILis4YBwiAgAEgrAIihAEKClNlbmRTaWduYWwSGwoKdG9fdXNlcl9pZBgBIAEoCUIHis4YAwiAARIXCgdjYWxsX2lkGAIgASgJQgaKzhgCCEASJQoEa2luZBgDIAEoDjIXLnRpY2tyb29tLnYxLlNpZ25hbEtpbmQSGQoEZGF0YRgEIAEoCUILis4YBwiAgAEgrAIidwoGU2lnbmFsEhQKDGZyb21fdXNlcl9pZBgBIAEoCRIRCglmcm9tX25hbWUYAiABKAkSDwoHY2FsbF9pZBgDIAEoCRIlCgRraW5kGAQgASgOMhcudGlja3Jvb20udjEuU2lnbmFsS2luZBIMCgRkYXRhGAUgASgJIn4KDURpcmVjdE1lc3NhZ2USCgoCaWQYASABKAQSFAoMZnJvbV91c2VyX2lkGAIgASgJEhEKCWZyb21fbmFtZRgDIAEoCRISCgp0b191c2VyX2lkGAQgASgJEgwKBHRleHQYBSABKAkSFgoKc2VudF9hdF9tcxgGIAEoA0ICMAIiNgoJQmxvY2tVc2VyEhgKB3VzZXJfaWQYASABKAlCB4rOGAMIgAESDwoHdW5ibG9jaxgCIAEoCCI1CglBZGRGcmllbmQSGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIOCgZyZW1vdmUYAiABKAgiOAoMQW5zd2VyRnJpZW5kEhgKB3VzZXJfaWQYASABKAlCB4rOGAMIgAESDgoGYWNjZXB0GAIgASgIIlAKDUZyaWVuZFJlcXVlc3QSFAoMZnJvbV91c2VyX2lkGAEgASgJEhEKCWZyb21fbmFtZRgCIAEoCRIWCgpzZW50X2F0X21zGAMgASgDQgIwAiI/CgxGcmllbmRBbnN3ZXISDwoHdXNlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCGFjY2VwdGVkGAMgASgIIi0KDVF1ZXJ5UHJlc2VuY2USHAoIdXNlcl9pZHMYASADKAlCCorOGAYIgAEQgAIiiwEKCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIrCgZzdGF0dXMYAyABKA4yGy50aWNrcm9vbS52MS5QcmVzZW5jZVN0YXR1cxIPCgdyb29tX2lkGAQgASgJEgwKBGdhbWUYBSABKAkSFAoIc2luY2VfbXMYBiABKANCAjACIjQKDFByZXNlbmNlTGlzdBIkCgV1c2VycxgBIAMoCzIVLnRpY2tyb29tLnYxLlByZXNlbmNlKosBCgpTaWduYWxLaW5kEhsKF1NJR05BTF9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRU0lHTkFMX0tJTkRfT0ZGRVIQARIWChJTSUdOQUxfS0lORF9BTlNXRVIQAhIZChVTSUdOQUxfS0lORF9DQU5ESURBVEUQAxIWChJTSUdOQUxfS0lORF9IQU5HVVAQBCqHAQoOUHJlc2VuY2VTdGF0dXMSHwobUFJFU0VOQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXUFJFU0VOQ0VfU1RBVFVTX09GRkxJTkUQARIaChZQUkVTRU5DRV9TVEFUVVNfT05MSU5FEAISGwoXUFJFU0VOQ0VfU1RBVFVTX0lOX1JPT00QA0I9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_options]);
+  fileDesc("Chh0aWNrcm9vbS92MS9zb2NpYWwucHJvdG8SC3RpY2tyb29tLnYxInAKCFNlbmRDaGF0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESFwoHY2hhbm5lbBgCIAEoCUIGis4YAghAEhkKBHRleHQYAyABKAlCC4rOGAcIgIABIKwCEhYKDmV4Y2x1ZGVfc2VuZGVyGAQgASgIIoMBCgRDaGF0EgoKAmlkGAEgASgEEg8KB3Jvb21faWQYAiABKAkSDwoHY2hhbm5lbBgDIAEoCRIUCgxmcm9tX3VzZXJfaWQYBCABKAkSEQoJZnJvbV9uYW1lGAUgASgJEgwKBHRleHQYBiABKAkSFgoKc2VudF9hdF9tcxgHIAEoA0ICMAIiUQoLQ2hhdEhpc3RvcnkSDwoHcm9vbV9pZBgBIAEoCRIPCgdjaGFubmVsGAIgASgJEiAKBWxpbmVzGAMgAygLMhEudGlja3Jvb20udjEuQ2hhdCImCgtKb2luQ2hhbm5lbBIXCgdjaGFubmVsGAEgASgJQgaKzhgCCEAiJwoMTGVhdmVDaGFubmVsEhcKB2NoYW5uZWwYASABKAlCBorOGAIIQCJECgpTZW5kRGlyZWN0EhsKCnRvX3VzZXJfaWQYASABKAlCB4rOGAMIgAESGQoEdGV4dBgCIAEoCUILis4YBwiAgAEgrAIihAEKClNlbmRTaWduYWwSGwoKdG9fdXNlcl9pZBgBIAEoCUIHis4YAwiAARIXCgdjYWxsX2lkGAIgASgJQgaKzhgCCEASJQoEa2luZBgDIAEoDjIXLnRpY2tyb29tLnYxLlNpZ25hbEtpbmQSGQoEZGF0YRgEIAEoCUILis4YBwiAgAEgrAIidwoGU2lnbmFsEhQKDGZyb21fdXNlcl9pZBgBIAEoCRIRCglmcm9tX25hbWUYAiABKAkSDwoHY2FsbF9pZBgDIAEoCRIlCgRraW5kGAQgASgOMhcudGlja3Jvb20udjEuU2lnbmFsS2luZBIMCgRkYXRhGAUgASgJIn4KDURpcmVjdE1lc3NhZ2USCgoCaWQYASABKAQSFAoMZnJvbV91c2VyX2lkGAIgASgJEhEKCWZyb21fbmFtZRgDIAEoCRISCgp0b191c2VyX2lkGAQgASgJEgwKBHRleHQYBSABKAkSFgoKc2VudF9hdF9tcxgGIAEoA0ICMAIiNgoJQmxvY2tVc2VyEhgKB3VzZXJfaWQYASABKAlCB4rOGAMIgAESDwoHdW5ibG9jaxgCIAEoCCI1CglBZGRGcmllbmQSGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIOCgZyZW1vdmUYAiABKAgiOAoMQW5zd2VyRnJpZW5kEhgKB3VzZXJfaWQYASABKAlCB4rOGAMIgAESDgoGYWNjZXB0GAIgASgIIlAKDUZyaWVuZFJlcXVlc3QSFAoMZnJvbV91c2VyX2lkGAEgASgJEhEKCWZyb21fbmFtZRgCIAEoCRIWCgpzZW50X2F0X21zGAMgASgDQgIwAiI/CgxGcmllbmRBbnN3ZXISDwoHdXNlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCGFjY2VwdGVkGAMgASgIIi0KDVF1ZXJ5UHJlc2VuY2USHAoIdXNlcl9pZHMYASADKAlCCorOGAYIgAEQgAIiiwEKCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIrCgZzdGF0dXMYAyABKA4yGy50aWNrcm9vbS52MS5QcmVzZW5jZVN0YXR1cxIPCgdyb29tX2lkGAQgASgJEgwKBGdhbWUYBSABKAkSFAoIc2luY2VfbXMYBiABKANCAjACIjQKDFByZXNlbmNlTGlzdBIkCgV1c2VycxgBIAMoCzIVLnRpY2tyb29tLnYxLlByZXNlbmNlIk8KEUdldENoYW5uZWxIaXN0b3J5EhcKB2NoYW5uZWwYASABKAlCBorOGAIIQBISCgZiZWZvcmUYAiABKARCAjACEg0KBWxpbWl0GAMgASgNImAKEkNoYW5uZWxIaXN0b3J5UGFnZRIPCgdjaGFubmVsGAEgASgJEiAKBWxpbmVzGAIgAygLMhEudGlja3Jvb20udjEuQ2hhdBIXCgtuZXh0X2JlZm9yZRgDIAEoBEICMAIqiwEKClNpZ25hbEtpbmQSGwoXU0lHTkFMX0tJTkRfVU5TUEVDSUZJRUQQABIVChFTSUdOQUxfS0lORF9PRkZFUhABEhYKElNJR05BTF9LSU5EX0FOU1dFUhACEhkKFVNJR05BTF9LSU5EX0NBTkRJREFURRADEhYKElNJR05BTF9LSU5EX0hBTkdVUBAEKocBCg5QcmVzZW5jZVN0YXR1cxIfChtQUkVTRU5DRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIbChdQUkVTRU5DRV9TVEFUVVNfT0ZGTElORRABEhoKFlBSRVNFTkNFX1NUQVRVU19PTkxJTkUQAhIbChdQUkVTRU5DRV9TVEFUVVNfSU5fUk9PTRADQj1aO2dpdGh1Yi5jb20vdGlja3Jvb20vdGlja3Jvb20vcHJvdG9jb2wvdGlja3Jvb212MTt0aWNrcm9vbXYxYgZwcm90bzM", [file_tickroom_v1_options]);
 
 /**
  * SendChat posts a chat line to a room the sender is in or to a lobby
@@ -648,6 +648,80 @@ export type PresenceList = Message<"tickroom.v1.PresenceList"> & {
  */
 export const PresenceListSchema: GenMessage<PresenceList> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_social, 16);
+
+/**
+ * GetChannelHistory asks for a page of a lobby channel's kept lines, older
+ * than before, from the store. Only a member of the channel (it sent
+ * JoinChannel) may ask. The reply is ChannelHistoryPage, or Error with
+ * ERROR_CODE_UNSUPPORTED (the server keeps no store),
+ * ERROR_CODE_CHANNEL_NOT_FOUND (not a member), ERROR_CODE_BAD_REQUEST (limit
+ * past the most) or ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT.
+ *
+ * @generated from message tickroom.v1.GetChannelHistory
+ */
+export type GetChannelHistory = Message<"tickroom.v1.GetChannelHistory"> & {
+  /**
+   * channel is the channel's name.
+   *
+   * @generated from field: string channel = 1;
+   */
+  channel: string;
+
+  /**
+   * before continues a listing: only lines with an id below it (the
+   * previous page's next_before). 0 starts from the newest.
+   *
+   * @generated from field: uint64 before = 2 [jstype = JS_NUMBER];
+   */
+  before: bigint;
+
+  /**
+   * limit is the page size; 0 means 50, at most 500.
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message tickroom.v1.GetChannelHistory.
+ * Use `create(GetChannelHistorySchema)` to create a new message.
+ */
+export const GetChannelHistorySchema: GenMessage<GetChannelHistory> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_social, 17);
+
+/**
+ * ChannelHistoryPage answers GetChannelHistory.
+ *
+ * @generated from message tickroom.v1.ChannelHistoryPage
+ */
+export type ChannelHistoryPage = Message<"tickroom.v1.ChannelHistoryPage"> & {
+  /**
+   * @generated from field: string channel = 1;
+   */
+  channel: string;
+
+  /**
+   * lines are the page's lines, oldest first; each carries its store id.
+   *
+   * @generated from field: repeated tickroom.v1.Chat lines = 2;
+   */
+  lines: Chat[];
+
+  /**
+   * next_before is the before of the next, older page; 0 on the last page.
+   *
+   * @generated from field: uint64 next_before = 3 [jstype = JS_NUMBER];
+   */
+  nextBefore: bigint;
+};
+
+/**
+ * Describes the message tickroom.v1.ChannelHistoryPage.
+ * Use `create(ChannelHistoryPageSchema)` to create a new message.
+ */
+export const ChannelHistoryPageSchema: GenMessage<ChannelHistoryPage> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_social, 18);
 
 /**
  * SignalKind says what a WebRTC signaling message carries.

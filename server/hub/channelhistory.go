@@ -1,0 +1,67 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/store"
+)
+
+// ChannelLog answers GetChannelHistory from the store. *store.DB
+// implements it; ChannelLines waits on the database and runs on a lookup
+// worker, never on a loop.
+type ChannelLog interface {
+	ChannelLines(ctx context.Context, channel string, before int64, limit int) ([]store.Line, error)
+}
+
+var _ ChannelLog = (*store.DB)(nil)
+
+// Page size of GetChannelHistory: a zero limit means the default; one past
+// the maximum is refused (docs/limits.md).
+const (
+	channelPageDefault = 50
+	channelPageMax     = store.MaxPage
+)
+
+// channelHistory serves GetChannelHistory: a page of older lines of a lobby
+// channel the caller joined, read by a lookup worker.
+func (s *Session) channelHistory(id uint32, q *tickroomv1.GetChannelHistory) error {
+	h := s.h
+	if h.cfg.ChannelLog == nil {
+		return protocol.NewError(protocol.ErrorUnsupported, "this server keeps no channel history")
+	}
+	if q.Limit > channelPageMax {
+		return protocol.NewError(protocol.ErrorBadRequest, fmt.Sprintf("limit %d is past the most, %d", q.Limit, channelPageMax))
+	}
+	if !h.social.InChannel(s.member, q.Channel) {
+		return protocol.NewError(protocol.ErrorChannelNotFound, "join the channel before reading its history")
+	}
+	limit := pageSize(q.Limit, channelPageDefault, channelPageMax)
+	before := int64(min(q.Before, 1<<63-1))
+	channel := q.Channel
+	return h.lookups.submit(s, id, func(ctx context.Context) (*tickroomv1.ServerMessage, error) {
+		// One more than the page tells whether another page follows;
+		// the store caps a read at store.MaxPage.
+		ls, err := h.cfg.ChannelLog.ChannelLines(ctx, channel, before, min(limit+1, store.MaxPage))
+		if err != nil {
+			h.log.Warn("store read failed", "op", "channel history", "err", err)
+			return nil, protocol.NewError(protocol.ErrorInternal, "channel history unavailable; retry later")
+		}
+		out := &tickroomv1.ChannelHistoryPage{Channel: channel}
+		if len(ls) > limit || (len(ls) == limit && limit == store.MaxPage) {
+			ls = ls[:limit]
+			out.NextBefore = uint64(ls[limit-1].ID)
+		}
+		// The store answers newest first; a page reads oldest first.
+		out.Lines = make([]*tickroomv1.Chat, len(ls))
+		for i, l := range ls {
+			out.Lines[len(ls)-1-i] = &tickroomv1.Chat{
+				Id: uint64(l.ID), Channel: channel, FromUserId: l.From, FromName: l.FromName,
+				Text: l.Text, SentAtMs: l.At.UnixMilli(),
+			}
+		}
+		return &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_ChannelHistoryPage{ChannelHistoryPage: out}}, nil
+	})
+}

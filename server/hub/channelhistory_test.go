@@ -1,0 +1,80 @@
+package hub_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/store"
+)
+
+func getChannelHistory(channel string, before uint64, limit uint32) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_GetChannelHistory{
+		GetChannelHistory: &tickroomv1.GetChannelHistory{Channel: channel, Before: before, Limit: limit},
+	}}
+}
+
+// TestChannelHistoryWithoutAStore: a hub without a store refuses a channel
+// history request with ERROR_CODE_UNSUPPORTED and keeps the connection.
+func TestChannelHistoryWithoutAStore(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	ada, _ := e.connect("ada")
+	if ada.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("ada could not join lobby")
+	}
+	if code := errCode(t, ada.Request(getChannelHistory("lobby", 0, 0))); code != tickroomv1.ErrorCode_ERROR_CODE_UNSUPPORTED {
+		t.Fatalf("channel history without a store: %v", code)
+	}
+	if ada.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("connection unusable after the refusal")
+	}
+}
+
+// gatedLog holds every channel read until the test opens the gate.
+type gatedLog struct {
+	hub.ChannelLog
+	gate chan struct{}
+}
+
+func (g gatedLog) ChannelLines(ctx context.Context, channel string, before int64, limit int) ([]store.Line, error) {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return g.ChannelLog.ChannelLines(ctx, channel, before, limit)
+}
+
+// TestChannelHistoryRequestsInFlightAreBounded: behind a slow database a
+// member that keeps asking for channel history is refused past its share
+// of store reads, at once; the reads it was allowed are answered once the
+// database answers.
+func TestChannelHistoryRequestsInFlightAreBounded(t *testing.T) {
+	t.Parallel()
+	g := gatedLog{ChannelLog: openStore(t), gate: make(chan struct{})}
+	e := start(t, options{hub: func(c *hub.Config) { c.ChannelLog = g }})
+	ada, _ := e.connect("ada")
+	if ada.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("ada could not join lobby")
+	}
+	ids := make([]uint32, 10)
+	for i := range ids {
+		ids[i] = ada.Send(getChannelHistory("lobby", 0, 0))
+	}
+	for _, id := range ids[4:] {
+		if code := errCode(t, ada.Reply(id)); code != tickroomv1.ErrorCode_ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT {
+			t.Fatalf("request past the bound: %v", code)
+		}
+	}
+	close(g.gate)
+	waiting := map[uint32]bool{ids[0]: true, ids[1]: true, ids[2]: true, ids[3]: true}
+	for len(waiting) > 0 {
+		m := ada.Next(func(m *tickroomv1.ServerMessage) bool { return waiting[m.RequestId] })
+		if p := m.GetChannelHistoryPage(); p == nil || p.Channel != "lobby" || len(p.Lines) != 0 || p.NextBefore != 0 {
+			t.Fatalf("request within the bound: %v", m)
+		}
+		delete(waiting, m.RequestId)
+	}
+}
