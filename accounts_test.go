@@ -60,10 +60,19 @@ func identityToken(t *testing.T, sub, name string) string {
 }
 
 func accountServer(t *testing.T, dir string) (*tickroom.Server, api, context.CancelFunc, <-chan error) {
-	srv, cancel, done := start(t, tickroom.Options{
+	return accountServerWith(t, dir, nil)
+}
+
+// accountServerWith is accountServer with edit applied to its options.
+func accountServerWith(t *testing.T, dir string, edit func(*tickroom.Options)) (*tickroom.Server, api, context.CancelFunc, <-chan error) {
+	opts := tickroom.Options{
 		Games: []game.Definition{raceDefinition()}, DataDir: dir,
 		IdentityKey: []byte(identityKey), GuestLoginRate: math.Inf(1), AdminAddr: "127.0.0.1:0",
-	})
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	srv, cancel, done := start(t, opts)
 	return srv, api{t: t, base: "http://" + srv.HTTPAddr().String()}, cancel, done
 }
 

@@ -128,3 +128,31 @@ func TestChannelLinesSurviveARestart(t *testing.T) {
 		t.Fatalf("join of a channel nobody spoke in: %v, want an empty ChatHistory", h)
 	}
 }
+
+// TestChatHistoryLinesOption: ChatHistoryLines (-chat-history-lines) sets
+// how many lines a lobby channel replays, also when it reads them back
+// from the store after a restart.
+func TestChatHistoryLinesOption(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	one := func(o *tickroom.Options) { o.ChatHistoryLines = 1 }
+	srv, a, cancel, done := accountServerWith(t, dir, one)
+	ann, bob := newGuest(t, a, "ann"), newGuest(t, a, "bob")
+	ac := connectAs(t, srv, a, ann)
+	ac.Request(joinChannel("lobby"))
+	for _, text := range []string{"first", "second"} {
+		say := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: "lobby", Text: text}}}
+		if ac.Request(say).GetOk() == nil {
+			t.Fatalf("ann could not say %q", text)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	srv, a, _, _ = accountServerWith(t, dir, one)
+	h := connectAs(t, srv, a, bob).Request(joinChannel("lobby")).GetChatHistory()
+	if h == nil || len(h.Lines) != 1 || h.Lines[0].Text != "second" {
+		t.Fatalf("bob's join after the restart with ChatHistoryLines 1: %v, want only the newest line", h)
+	}
+}

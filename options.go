@@ -9,6 +9,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/limits"
+	"github.com/tickroom/tickroom/store"
 )
 
 // Off, as an address in Options, turns that listener off.
@@ -205,6 +206,10 @@ type Options struct {
 	// to the store; past it they are dropped and counted
 	// (tickroom_store_dropped_total). Zero value means 10,000.
 	StoreQueue int
+	// ChatHistoryLines is how many recent lines a room or lobby channel
+	// keeps for members who join; with a store, a lobby channel that opens
+	// again reads this many back. At most 500. Zero value means 50.
+	ChatHistoryLines int
 
 	// Logger receives the server's logs with the fixed keys conn, user,
 	// room and code. Zero value means slog.Default().
@@ -237,7 +242,11 @@ func (o Options) validate() error {
 		limits.NonNegative("ShutdownTimeout", o.ShutdownTimeout),
 		limits.NonNegative("DrainTimeout", o.DrainTimeout),
 		limits.NonNegative("StoreQueue", o.StoreQueue),
+		limits.NonNegative("ChatHistoryLines", o.ChatHistoryLines),
 	)
+	if o.ChatHistoryLines > store.MaxPage {
+		err = errors.Join(err, fmt.Errorf("ChatHistoryLines %d is more than %d", o.ChatHistoryLines, store.MaxPage))
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrOptions, err)
 	}

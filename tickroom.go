@@ -187,7 +187,7 @@ func New(opts Options) (_ *Server, err error) {
 		Revocations:     s.hubRevocations(),
 		Records:         s.hubRecords(),
 		ChannelLog:      s.hubChannelLog(),
-		Social:          hub.SocialConfig{Graph: s.socialGraph(), Inbox: s.socialInbox(), Channels: s.socialChannels()},
+		Social:          hub.SocialConfig{Graph: s.socialGraph(), Inbox: s.socialInbox(), Channels: s.socialChannels(), HistoryLines: o.ChatHistoryLines},
 		MultipleSockets: o.MultipleSockets,
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
 		KickDuration: o.KickDuration, BanDuration: o.BanDuration,

@@ -262,6 +262,7 @@ func TestServerRefuses(t *testing.T) {
 	}{
 		{"websocket off", tickroom.Options{Addr: tickroom.Off}, tickroom.ErrOptions},
 		{"short token key", tickroom.Options{TokenKey: []byte("short")}, tickroom.ErrOptions},
+		{"chat history past a page", tickroom.Options{ChatHistoryLines: 501}, tickroom.ErrOptions},
 		{"duplicate game", tickroom.Options{Games: []game.Definition{raceDefinition(), raceDefinition()}}, game.ErrDuplicateGame},
 		{"game without New", tickroom.Options{Games: []game.Definition{{Name: "empty"}}}, game.ErrInvalidDefinition},
 		{"tick rate", tickroom.Options{Games: []game.Definition{{Name: "fast", TickRate: 500, New: raceDefinition().New}}}, game.ErrInvalidDefinition},

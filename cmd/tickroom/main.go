@@ -64,7 +64,7 @@ type flags struct {
 	guestLoginRate                                            float64
 	guestLoginBurst                                           int
 	dataDir, database                                         string
-	storeQueue                                                int
+	storeQueue, chatHistory                                   int
 	redis, nodeID, publicHTTPURL                              string
 }
 
@@ -100,6 +100,7 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's id in the cluster (empty: a random one at each start)")
 	fs.StringVar(&f.publicHTTPURL, "public-http-url", "", "public HTTP base URL this node is reached at, advertised to the cluster (empty: http:// and the -http address)")
 	fs.IntVar(&f.storeQueue, "store-queue", 0, "results and chat lines waiting for the store before new ones are dropped (0: 10000)")
+	fs.IntVar(&f.chatHistory, "chat-history-lines", 0, "recent lines a room or lobby channel replays to members who join, and a lobby channel reads back from the store when it opens again (0: 50; at most 500)")
 	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: random, tokens die with the process); prefer -token-key-file or TICKROOM_TOKEN_KEY")
 	fs.StringVar(&f.tokenKeyFile, "token-key-file", "", "file holding the session token signing key")
 	fs.StringVar(&f.identityKey, "identity-key", "", "HMAC key that external identity tokens (JWT HS256) are signed with (empty: guests only); prefer -identity-key-file or TICKROOM_IDENTITY_KEY")
@@ -223,7 +224,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log, ProxyProtocol: f.proxyProtocol,
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
-		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue,
+		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue, ChatHistoryLines: f.chatHistory,
 		Redis: f.redis, NodeID: f.nodeID, PublicHTTPURL: f.publicHTTPURL,
 		MaxSpectatorStreams: f.maxStreams, MaxSpectatorStreamsPerIP: f.maxStreamsPerIP,
 	}
