@@ -107,6 +107,13 @@ describe("monitor page against the tickroom binary", { timeout: 180_000 }, () =>
     await page.waitForFunction(() => Number(document.querySelector(".chart[data-chart=frames]")?.dataset.last) > 0, null, wait);
     await page.waitForFunction(() => Number(document.querySelector(".chart[data-chart=bytes]")?.dataset.last) > 0, null, wait);
     await page.waitForFunction(() => document.querySelector(".chart[data-chart=lateness]")?.dataset.last !== "", null, wait);
+    // Polls go on: the charts keep gaining points (waited for, since on a
+    // fast machine everything above can land within one or two polls).
+    await page.waitForFunction(
+      (n) => Number(document.querySelector(".chart[data-chart=connections]")?.dataset.points) > n,
+      before + 2,
+      wait,
+    );
     assert.ok((await points()) > before + 2, "the charts gained points");
     // Rates are in human units.
     assert.match(await page.textContent("[data-card='bytes out'] b"), /^\d[\d.]* (B|KiB|MiB)\/s$/);
