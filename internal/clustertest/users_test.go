@@ -348,9 +348,22 @@ func TestUsersAcrossNodesWithoutRedis(t *testing.T) {
 	}
 
 	c.Redis.Restart(t)
-	sendUntil(t, ada, bobID, 0)
-	if dm := bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.FromName != "ada" {
-		t.Fatalf("bob got %v", dm)
+	// Until n2 records bob again (its next heartbeat), a message to him is
+	// stored as to a user connected nowhere: send until one is pushed.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		sendUntil(t, ada, bobID, 0)
+		for _, m := range bob.Drain(300 * time.Millisecond) {
+			if dm := m.GetDirectMessage(); dm != nil {
+				if dm.FromName != "ada" {
+					t.Fatalf("bob got %v", dm)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no direct message reached bob across nodes after Redis came back")
+		}
 	}
 }
 
