@@ -151,7 +151,8 @@ type Config struct {
 	MaxRoomWatches int
 	// RoomWatchInterval is how often watched room lists are compared with
 	// the rooms and their changes pushed: a watch gets at most one
-	// RoomListUpdate per interval. Zero value means 250 ms.
+	// RoomListUpdate per interval. Zero value means 250 ms; in a cluster
+	// it is at least 1 s (each pass lists the cluster directory).
 	RoomWatchInterval time.Duration
 	// Social limits chat, direct messages, contact lists and presence
 	// queries. Zero value means the defaults SocialConfig documents.
@@ -583,8 +584,10 @@ func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 		h.log.Debug("session closed", "conn", c.ID(), "user", s.claims.UserID, "code", int(code))
 	}
 	h.reg.Remove(s)
-	h.watches.drop(s)
+	// gone marks the session closed before its watches are dropped, so a
+	// watch being added off the loop is refused or dropped here.
 	s.gone()
+	h.watches.drop(s)
 	if s.moved.Load() {
 		h.social.Moved(s.member)
 	}

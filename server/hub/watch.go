@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,34 @@ import (
 // watch's own mutex (which a pass holds while it diffs that one watch) to
 // list a new watch's rooms or to close one. Lock order: a watch's mu before
 // roomWatches.mu, which is never held while taking a watch's.
+//
+// In a cluster (Config.Cluster set) the rooms are every node's: the pass
+// lists a window of the cluster directory from Redis instead of the
+// local runtime, every clusterWatchInterval (or RoomWatchInterval if
+// longer), once per node however many watches it holds. The window is
+// the first clusterWatchWindow public rooms by id, walked in pages of
+// clusterWatchPage, at most clusterWatchCalls listing calls a pass. A new
+// watch is answered from the latest window when it is fresh (younger
+// than the interval), else from a new walk, made off the session's loop
+// and shared by the watches that ask meanwhile; it is marked stale, so
+// the next pass compares it in full. A pass that cannot reach Redis
+// changes nothing and the next one tries again; a new watch that cannot
+// gets ERROR_CODE_UNAVAILABLE.
+
+// Cluster watch bounds.
+const (
+	// clusterWatchInterval is the shortest interval between two walks of
+	// the cluster directory by one node's watches.
+	clusterWatchInterval = time.Second
+	// clusterWatchWindow caps the rooms a watched list is drawn from in a
+	// cluster: the first that many public rooms by id.
+	clusterWatchWindow = 2000
+	// clusterWatchPage is the page size of one listing call of a walk.
+	clusterWatchPage = 500
+	// clusterWatchCalls caps the listing calls of one walk (each walks at
+	// most the directory's own scan bound of rooms in Redis).
+	clusterWatchCalls = 8
+)
 
 // roomWatch is one WatchRooms subscription of a session.
 type roomWatch struct {
@@ -83,47 +112,51 @@ type roomWatches struct {
 	running bool                      // the pass goroutine is started
 	stopped bool                      // the hub shut down
 	stop    chan struct{}
+	ctx     context.Context // canceled at shutdown: ends a pass's walk
+	cancel  context.CancelFunc
 	done    chan struct{}
 
 	// Owned by the pass goroutine.
 	prev map[string]roomListing
+
+	// A cluster's latest window of rooms, shared by the pass and new
+	// watches; walkMu is held while walking, so that one walk serves the
+	// callers that wait.
+	walkMu sync.Mutex
+	window []game.RoomInfo // read-only once stored
+	walked time.Time
 }
 
 func newRoomWatches(h *Hub) *roomWatches {
-	return &roomWatches{h: h, all: make(map[*Session][]*roomWatch), stop: make(chan struct{}), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &roomWatches{h: h, all: make(map[*Session][]*roomWatch), stop: make(chan struct{}), done: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
 var errTooManyWatches = protocol.NewError(protocol.ErrorListFull, "")
 
 // watchRooms answers WatchRooms with the rooms that match now and starts
-// the watch. It runs on the session's loop.
+// the watch. It runs on the session's loop; in a cluster the rooms are
+// listed off it.
 func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
-	h := s.h
-	if h.cluster != nil {
-		// Watches follow the local runtime's rooms; a cluster's lobby spans
-		// nodes, so its clients list with ListRooms.
-		return protocol.NewError(protocol.ErrorUnsupported, "room list watches are not available in a cluster; use ListRooms")
+	if s.h.cluster != nil {
+		return s.offLoopDo(id, func(ctx context.Context) error { return s.clusterWatch(ctx, id, q) })
 	}
-	limit := h.cfg.ListLimit
-	if q.Limit > 0 && int(q.Limit) < limit {
-		limit = int(q.Limit)
-	}
-	w := &roomWatch{s: s, id: q.WatchId, game: q.Game, meta: q.Metadata, free: q.FreeSeatsOnly, limit: limit, sent: make(map[string]roomListing)}
+	w := s.newRoomWatch(q)
 	// The watch is registered before the rooms are listed, and a pass
 	// waits on w.mu until the reply is queued: no change is lost between
 	// the listing and the first pass, and no update overtakes the reply (a
 	// pass may repeat a room the reply has).
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := h.watches.add(w); err != nil {
+	if err := s.h.watches.add(w); err != nil {
 		return err
 	}
 	out := &tickroomv1.RoomList{}
-	for _, info := range h.dir.List(game.RoomFilter{Game: q.Game, Joinable: q.FreeSeatsOnly}) {
+	for _, info := range s.h.dir.List(game.RoomFilter{Game: q.Game, Joinable: q.FreeSeatsOnly}) {
 		if !metadataMatches(info.Metadata, q.Metadata) {
 			continue
 		}
-		if len(w.sent) == limit {
+		if len(w.sent) == w.limit {
 			w.more = true
 			break
 		}
@@ -132,6 +165,47 @@ func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
 	}
 	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
 	return nil
+}
+
+// clusterWatch starts a watch of the cluster's rooms. It runs off the
+// loop. The rooms come from a window at most an interval old, so the
+// watch is marked stale: the next pass compares it with its own listing
+// in full, and no change between the two is lost.
+func (s *Session) clusterWatch(ctx context.Context, id uint32, q *tickroomv1.WatchRooms) error {
+	rooms, err := s.h.watches.clusterWindow(ctx, s.h.watches.interval())
+	if err != nil {
+		return err
+	}
+	w := s.newRoomWatch(q)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := s.h.watches.add(w); err != nil {
+		return err
+	}
+	w.stale = true
+	out := &tickroomv1.RoomList{}
+	for i := range rooms {
+		info := &rooms[i]
+		if !w.matches(info) {
+			continue
+		}
+		if len(w.sent) == w.limit {
+			w.more = true
+			break
+		}
+		w.sent[info.ID] = listingOf(info)
+		out.Rooms = append(out.Rooms, wireRoomInfo(*info))
+	}
+	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
+	return nil
+}
+
+func (s *Session) newRoomWatch(q *tickroomv1.WatchRooms) *roomWatch {
+	limit := s.h.cfg.ListLimit
+	if q.Limit > 0 && int(q.Limit) < limit {
+		limit = int(q.Limit)
+	}
+	return &roomWatch{s: s, id: q.WatchId, game: q.Game, meta: q.Metadata, free: q.FreeSeatsOnly, limit: limit, sent: make(map[string]roomListing)}
 }
 
 // unwatchRooms ends a watch. It runs on the session's loop.
@@ -150,6 +224,12 @@ func (ws *roomWatches) add(w *roomWatch) error {
 	if ws.stopped {
 		ws.mu.Unlock()
 		return protocol.NewError(protocol.ErrorInternal, "server shutting down")
+	}
+	if w.s.closed.Load() {
+		// Added off the loop after the session closed (OnClose marks it
+		// closed before it drops its watches).
+		ws.mu.Unlock()
+		return protocol.NewError(protocol.ErrorInternal, "connection closed")
 	}
 	list := ws.all[w.s]
 	for i, old := range list {
@@ -213,6 +293,7 @@ func (ws *roomWatches) shutdown() {
 	running := ws.running && !ws.stopped
 	ws.stopped = true
 	ws.mu.Unlock()
+	ws.cancel()
 	if running {
 		close(ws.stop)
 		<-ws.done
@@ -232,10 +313,62 @@ func (w *roomWatch) close() {
 	w.mu.Unlock()
 }
 
+// interval is the time between two passes.
+func (ws *roomWatches) interval() time.Duration {
+	if ws.h.cluster != nil {
+		return max(ws.h.cfg.RoomWatchInterval, clusterWatchInterval)
+	}
+	return ws.h.cfg.RoomWatchInterval
+}
+
+// clusterWindow returns the cluster's window of public rooms: the latest
+// walk when younger than maxAge, else a new one.
+func (ws *roomWatches) clusterWindow(ctx context.Context, maxAge time.Duration) ([]game.RoomInfo, error) {
+	ws.walkMu.Lock()
+	defer ws.walkMu.Unlock()
+	if ws.window != nil && time.Since(ws.walked) < maxAge {
+		return ws.window, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, clusterTimeout)
+	defer cancel()
+	rooms := make([]game.RoomInfo, 0, min(clusterWatchWindow, 64))
+	after := ""
+	for call := 0; call < clusterWatchCalls && len(rooms) < clusterWatchWindow; call++ {
+		page, next, err := ws.h.cluster.List(ctx, RoomQuery{Limit: min(clusterWatchPage, clusterWatchWindow-len(rooms)), After: after})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			rooms = append(rooms, r.RoomInfo)
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	ws.window, ws.walked = rooms, time.Now()
+	return rooms, nil
+}
+
+// listRooms returns what a pass compares: this node's public rooms, or
+// the cluster's window; ok is false when the cluster is out of reach.
+func (ws *roomWatches) listRooms() (rooms []game.RoomInfo, ok bool) {
+	if ws.h.cluster == nil {
+		return ws.h.dir.List(game.RoomFilter{}), true
+	}
+	// Half an interval: a walk a new watch just made serves this pass.
+	rooms, err := ws.clusterWindow(ws.ctx, ws.interval()/2)
+	if err != nil {
+		ws.h.log.Debug("room watches: listing the cluster's rooms", "err", err)
+		return nil, false
+	}
+	return rooms, true
+}
+
 // run makes a pass every interval until shutdown.
 func (ws *roomWatches) run() {
 	defer close(ws.done)
-	t := time.NewTicker(ws.h.cfg.RoomWatchInterval)
+	t := time.NewTicker(ws.interval())
 	defer t.Stop()
 	for {
 		select {
@@ -258,7 +391,10 @@ func (ws *roomWatches) pass() {
 	// which compares with this listing, finds every change since. Taken the
 	// other way round, a watch added between the two would miss the changes
 	// of this pass for good.
-	rooms := ws.h.dir.List(game.RoomFilter{})
+	rooms, ok := ws.listRooms()
+	if !ok {
+		return // the watches keep their lists until the cluster answers
+	}
 	ws.mu.Lock()
 	var watches []*roomWatch
 	for _, list := range ws.all {
