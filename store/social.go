@@ -30,10 +30,15 @@ func (db *DB) PutFriendship(ctx context.Context, f Friendship) error {
 	return err
 }
 
-// The graph's writes, shared by the methods and by Batch.Graph.
+// The graph's writes, shared by the methods and by Batch.Graph. A pending
+// request never replaces an accepted friendship: in a cluster the request
+// and its acceptance are written by the two users' nodes, each through its
+// own queue, so the request may land last; ending a friendship deletes the
+// row first.
 const (
 	putFriendshipSQL = `INSERT INTO friendships (user_a, user_b, from_id, to_id, state, since_ms) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (user_a, user_b) DO UPDATE SET from_id = excluded.from_id, to_id = excluded.to_id, state = excluded.state, since_ms = excluded.since_ms`
+		ON CONFLICT (user_a, user_b) DO UPDATE SET from_id = excluded.from_id, to_id = excluded.to_id, state = excluded.state, since_ms = excluded.since_ms
+		WHERE friendships.state <> 'accepted' OR excluded.state = 'accepted'`
 	deleteFriendshipSQL = `DELETE FROM friendships WHERE user_a = $1 AND user_b = $2`
 	blockSQL            = `INSERT INTO blocks (blocker, blocked, since_ms) VALUES ($1, $2, $3) ON CONFLICT (blocker, blocked) DO NOTHING`
 	unblockSQL          = `DELETE FROM blocks WHERE blocker = $1 AND blocked = $2`

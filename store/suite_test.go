@@ -238,6 +238,14 @@ func testSocial(t *testing.T, fresh backend) {
 	if len(fs) != 1 || fs[0].State != FriendAccepted || !fs[0].Since.Equal(t0.Add(2*time.Second)) {
 		t.Fatalf("zed's edges = %+v", fs)
 	}
+	// A request stored after the acceptance (two nodes' write queues, the
+	// request's behind) does not undo the friendship.
+	if err := db.PutFriendship(ctx, Friendship{From: "zed", To: "amy", State: FriendPending, Since: t0.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if fs, _ = db.Friendships(ctx, "zed"); len(fs) != 1 || fs[0].State != FriendAccepted || !fs[0].Since.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("zed's edges after a late request = %+v", fs)
+	}
 	// bob declines: the request is gone for both.
 	if err := db.DeleteFriendship(ctx, "bob", "amy"); err != nil {
 		t.Fatal(err)

@@ -398,3 +398,35 @@ func TestFriendRequestReachesAUserWhoConnectsElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestFriendsSeeEachOtherOnlineAfterLoggingInOnDifferentNodes: ada (n1)
+// and bob (n2), friends in the shared store, log in again on their nodes:
+// bob's friend list, read as he connects, brings ada's presence from her
+// node, and ada is told bob is online, though neither changes status.
+func TestFriendsSeeEachOtherOnlineAfterLoggingInOnDifferentNodes(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	adaTok, adaID := n1.Login(t, "ada")
+	bobTok, bobID := n2.Login(t, "bob")
+	ada, bob := dialAs(t, n1, adaTok, "ada"), dialAs(t, n2, bobTok, "bob")
+	sendUntil(t, ada, bobID, 0) // bob's record reached Redis
+	ok(t, "ada asks bob", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
+	bob.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+	ok(t, "bob accepts", request(bob, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
+	presenceOf(ada, bobID)
+	ada.WS.Close()
+	bob.WS.Close()
+	time.Sleep(time.Second) // both sessions' records leave Redis
+
+	ada = dialAs(t, n1, adaTok, "ada again")
+	time.Sleep(500 * time.Millisecond) // ada's record on n1
+	bob = dialAs(t, n2, bobTok, "bob again")
+	if pr := presenceOf(bob, adaID); pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE || pr.Name != "ada" {
+		t.Fatalf("bob, logging in on n2, sees ada (on n1) as %v", pr)
+	}
+	// ada's own login found bob offline; his login tells her otherwise.
+	ada.Next(func(m *tickroomv1.ServerMessage) bool {
+		pr := m.GetPresence()
+		return pr.GetUserId() == bobID && pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE && pr.Name == "bob"
+	})
+}

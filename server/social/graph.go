@@ -91,6 +91,7 @@ func (so *Social) load(uid string, p *profile) {
 		return
 	}
 	var out []*tickroomv1.ServerMessage
+	var remote []string // friends with no connection here, in a cluster
 	for _, b := range d.Blocks {
 		if p.blocks == nil {
 			p.blocks = make(map[string]struct{})
@@ -113,6 +114,10 @@ func (so *Social) load(uid string, p *profile) {
 		}
 		p.friends[x] = struct{}{}
 		link(so.watchers, x, uid)
+		if so.remoteLocked(x) {
+			remote = append(remote, x)
+			continue
+		}
 		out = append(out, presenceMessage(so.presenceLocked(x, so.users[x])))
 	}
 	// An online user who counts uid as a friend made the friendship while
@@ -154,6 +159,44 @@ func (so *Social) load(uid string, p *profile) {
 	for _, m := range out {
 		so.host.Send(m, conns)
 	}
+	if len(remote) > 0 {
+		so.remoteFriendsLocked(uid, p, remote)
+	}
+}
+
+// remoteFriendsLocked tells the friends of uid that its list loading found
+// on no connection of this node that uid is online (their nodes deliver it
+// to those who are connected), and asks their nodes for their presence,
+// which uid's connections get when the answers come; a friend connected
+// nowhere, or whose node does not answer in time, is sent as offline. The
+// caller holds so.mu.
+func (so *Social) remoteFriendsLocked(uid string, p *profile, friends []string) {
+	set := make(map[string]struct{}, len(friends))
+	ops := make([]*RemoteOp, len(friends))
+	for i, x := range friends {
+		set[x] = struct{}{}
+		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: uid, To: x}
+	}
+	so.announceRemoteLocked(uid, so.presenceLocked(uid, p), set)
+	so.peers.Call(ops, func(as []RemoteAnswer) {
+		so.mu.Lock()
+		defer so.mu.Unlock()
+		if so.users[uid] != p {
+			return // gone meanwhile
+		}
+		conns := memberConns(p)
+		for i, a := range as {
+			x := friends[i]
+			if !has(p.friends, x) {
+				continue // unfriended meanwhile
+			}
+			pr := decodePresence(a.Presence)
+			if a.Err != nil || a.Code != 0 || pr == nil {
+				pr = so.presenceLocked(x, so.users[x])
+			}
+			so.host.Send(presenceMessage(pr), conns)
+		}
+	})
 }
 
 // addIncoming records a request standing for p's user.
