@@ -21,7 +21,7 @@ func (s *Server) newNode() error {
 	s.node, err = cluster.New(cluster.Config{
 		Client: rdb, ID: s.opts.NodeID, Logger: s.log,
 		Load: func() cluster.Load {
-			return cluster.Load{Conns: s.ws.Conns(), Rooms: s.hub.Runtime().RoomCount()}
+			return cluster.Load{Conns: s.ws.Conns(), Rooms: s.hub.Runtime().RoomCount(), Sessions: s.hub.OpenSessions()}
 		},
 	})
 	if err != nil {
@@ -51,20 +51,26 @@ func (s *Server) startNode() error {
 	if s.node == nil {
 		return nil
 	}
-	wsURL := s.opts.PublicWebSocketURL
-	if !strings.HasPrefix(wsURL, "ws://") && !strings.HasPrefix(wsURL, "wss://") {
-		wsURL = "ws://" + s.ws.Addr().String() + WebSocketPath
-	}
-	httpURL := s.opts.PublicHTTPURL
-	if httpURL == "" && s.publicAddr != nil {
-		httpURL = "http://" + s.publicAddr.String()
-	}
-	s.node.SetURLs(wsURL, httpURL)
+	s.node.SetURLs(s.publicURLs())
 	if err := s.node.Start(); err != nil {
 		return err
 	}
 	s.dir.Start()
 	return nil
+}
+
+// publicURLs returns the WebSocket and HTTP URLs the node is reached at:
+// the public ones configured, else its listeners' addresses.
+func (s *Server) publicURLs() (wsURL, httpURL string) {
+	wsURL = s.opts.PublicWebSocketURL
+	if !strings.HasPrefix(wsURL, "ws://") && !strings.HasPrefix(wsURL, "wss://") {
+		wsURL = "ws://" + s.ws.Addr().String() + WebSocketPath
+	}
+	httpURL = s.opts.PublicHTTPURL
+	if httpURL == "" && s.publicAddr != nil {
+		httpURL = "http://" + s.publicAddr.String()
+	}
+	return wsURL, httpURL
 }
 
 // leaveCluster removes the node's registration and closes its Redis

@@ -19,6 +19,7 @@ type clusterUsers struct {
 	reg   *cluster.Registry
 	peers *cluster.Social
 	rev   *cluster.Revocations
+	ops   *cluster.Ops
 }
 
 // newClusterUsers builds the pieces over the node's Redis client, keeping
@@ -47,6 +48,7 @@ func (s *Server) newClusterUsers(inner hub.Revocations) error {
 		reg:   cluster.NewRegistry(users, bus, s.log),
 		peers: cluster.NewSocial(bus, users, s.log),
 		rev:   cluster.NewRevocations(inner, bus, s.log),
+		ops:   cluster.NewOps(bus),
 	}
 	// After Redis lost its data, or this node was cut off past its TTL.
 	n.OnRegister(users.Republish)
@@ -87,6 +89,7 @@ func (c *clusterUsers) close(ctx context.Context) {
 	}
 	c.reg.Close(ctx)
 	c.peers.Close()
+	c.ops.Close()
 	c.users.Close()
 	c.bus.Close()
 }

@@ -330,9 +330,13 @@ func (s *Server) startAdmin() error {
 		acfg.Collectors = append(acfg.Collectors, s.queue)
 		acfg.Results = s.db
 	}
+	s.adminConfig(&acfg)
 	ah, err := admin.New(acfg)
 	if err != nil {
 		return err
+	}
+	if s.xnode != nil {
+		s.xnode.ops.Bind(ah.ServePeer)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -14,6 +14,9 @@ var (
 	descNodes     = prometheus.NewDesc("tickroom_cluster_nodes", "Nodes registered in the cluster (draining ones included).", nil, nil)
 	descRooms     = prometheus.NewDesc("tickroom_cluster_rooms", "Rooms listed in the cluster directory, every node's.", nil, nil)
 	descNodeRooms = prometheus.NewDesc("tickroom_cluster_node_rooms", "Rooms this node has listed in the directory.", nil, nil)
+	descDraining  = prometheus.NewDesc("tickroom_cluster_nodes_draining", "Registered nodes that drain.", nil, nil)
+	descConns     = prometheus.NewDesc("tickroom_cluster_connections", "WebSocket connections open on every registered node, as of each node's last heartbeat.", nil, nil)
+	descSessions  = prometheus.NewDesc("tickroom_cluster_sessions", "Logged-in sessions (players online) on every registered node, as of each node's last heartbeat.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
@@ -22,6 +25,9 @@ func (d *Directory) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descNodes
 	ch <- descRooms
 	ch <- descNodeRooms
+	ch <- descDraining
+	ch <- descConns
+	ch <- descSessions
 }
 
 // Collect implements prometheus.Collector; without Redis only
@@ -50,6 +56,17 @@ func (d *Directory) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descNodes, prometheus.GaugeValue, float64(len(n)))
 	ch <- prometheus.MustNewConstMetric(descRooms, prometheus.GaugeValue, float64(rooms.Val()))
 	ch <- prometheus.MustNewConstMetric(descNodeRooms, prometheus.GaugeValue, float64(mine.Val()))
+	var draining, conns, sessions int
+	for _, ni := range n {
+		conns += ni.Conns
+		sessions += ni.Sessions
+		if ni.Draining {
+			draining++
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descDraining, prometheus.GaugeValue, float64(draining))
+	ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(conns))
+	ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(sessions))
 }
 
 var _ prometheus.Collector = (*Directory)(nil)

@@ -34,6 +34,8 @@ type Load struct {
 	Conns int
 	// Rooms is the number of rooms the node runs.
 	Rooms int
+	// Sessions is the number of logged-in tickroom.v1 sessions.
+	Sessions int
 }
 
 // NodeInfo is one registered node as the registry holds it.
@@ -45,6 +47,7 @@ type NodeInfo struct {
 	// HTTPURL is the node's public HTTP base URL (login, config), or empty.
 	HTTPURL  string `json:"http_url,omitempty"`
 	Conns    int    `json:"conns"`
+	Sessions int    `json:"sessions"`
 	Rooms    int    `json:"rooms"`
 	Draining bool   `json:"draining"`
 	// Started is when the node process started; Seen its last heartbeat
@@ -321,7 +324,7 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 	r, err := registerScript.Run(ctx, n.rdb, []string{n.keys.Node(n.cfg.ID), n.keys.Nodes()},
 		n.cfg.ID, n.cfg.TTL.Milliseconds(),
 		"id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
-		"conns", l.Conns, "rooms", l.Rooms, "draining", draining,
+		"conns", l.Conns, "sessions", l.Sessions, "rooms", l.Rooms, "draining", draining,
 		"started", n.started.UnixMilli(),
 	).Int64()
 	if err != nil {
@@ -400,7 +403,7 @@ func nodeFromHash(m map[string]string) NodeInfo {
 	}
 	return NodeInfo{
 		ID: m["id"], WebSocketURL: m["ws"], HTTPURL: m["http"],
-		Conns: atoi(m["conns"]), Rooms: atoi(m["rooms"]), Draining: m["draining"] == "1",
+		Conns: atoi(m["conns"]), Sessions: atoi(m["sessions"]), Rooms: atoi(m["rooms"]), Draining: m["draining"] == "1",
 		Started: ms(m["started"]), Seen: ms(m["seen"]),
 	}
 }

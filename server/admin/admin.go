@@ -66,6 +66,16 @@ type Config struct {
 	// given deadline, zero for the server's own, and returns at once.
 	// Zero value means the endpoint answers 404.
 	Drain func(timeout time.Duration) error
+	// Cluster joins the admin API to the other nodes: the lists and the
+	// overview cover every node, and a request about a room of another
+	// node is answered by that node. Zero value means a single node.
+	Cluster Cluster
+	// NodeID names this node in its listings. Zero value means "local".
+	NodeID string
+	// URLs returns the public WebSocket and HTTP URLs a single node lists
+	// for itself (a cluster's come from its registry). Zero value means
+	// none.
+	URLs func() (ws, http string)
 }
 
 // Handler serves the operator endpoints. It is an http.Handler; serve it
@@ -84,6 +94,9 @@ type Handler struct {
 	results store.Results
 	games   *game.Registry
 	drain   func(time.Duration) error
+	cluster Cluster
+	nodeID  string
+	urls    func() (string, string)
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -96,11 +109,15 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = "local"
+	}
 	h := &Handler{
 		hub: cfg.Hub, srv: cfg.Server, log: cfg.Logger,
 		token: sha256.Sum256([]byte(cfg.Token)), noToken: cfg.Token == "",
 		mux: http.NewServeMux(), started: time.Now(),
 		ready: cfg.Ready, extra: cfg.Collectors, results: cfg.Results, games: cfg.Games, drain: cfg.Drain,
+		cluster: cfg.Cluster, nodeID: cfg.NodeID, urls: cfg.URLs,
 	}
 	h.ticks.init()
 	m := h.mux
@@ -111,6 +128,7 @@ func New(cfg Config) (*Handler, error) {
 	m.Handle("GET /{$}", http.RedirectHandler("/monitor/", http.StatusFound))
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
+	m.Handle("GET /v1/admin/nodes", h.auth(h.nodes))
 	m.Handle("GET /v1/admin/rooms", h.auth(h.listRooms))
 	m.Handle("GET /v1/admin/rooms/{id}", h.auth(h.getRoom))
 	m.Handle("GET /v1/admin/rooms/{id}/state", h.auth(h.roomState))
@@ -125,6 +143,7 @@ func New(cfg Config) (*Handler, error) {
 	m.Handle("POST /v1/admin/notify", h.auth(h.notify))
 	m.Handle("GET /v1/admin/overview", h.auth(h.overview))
 	m.Handle("POST /v1/admin/drain", h.auth(h.startDrain))
+	m.Handle("POST /v1/admin/nodes/{id}/drain", h.auth(h.drainNode))
 	m.Handle("/v1/admin/", h.auth(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such admin endpoint")
 	}))
@@ -142,9 +161,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// auth lets a request through only with the admin token.
+// auth lets a request through only with the admin token, or from another
+// node (ServePeer).
 func (h *Handler) auth(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isPeer(r) {
+			next(w, r)
+			return
+		}
 		tok, ok := bearerToken(r.Header.Get("Authorization"))
 		sum := sha256.Sum256([]byte(tok))
 		if !ok || h.noToken || subtle.ConstantTimeCompare(sum[:], h.token[:]) != 1 {

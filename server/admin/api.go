@@ -1,9 +1,11 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -28,10 +30,12 @@ type roomJSON struct {
 	TickRate    int               `json:"tick_rate"`
 	Tick        uint64            `json:"tick"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	// Node is the node that runs the room.
+	Node string `json:"node"`
 }
 
-func toRoomJSON(info game.RoomInfo) roomJSON {
-	return roomJSON{
+func (h *Handler) toRoomJSON(info game.RoomInfo) roomJSON {
+	return roomJSON{Node: h.nodeID,
 		ID: info.ID, Game: info.Game, Phase: info.Phase.String(), Players: info.Players, MaxPlayers: info.MaxPlayers,
 		Spectators: info.Spectators, MaxSpectators: info.MaxSpectators, Observers: info.Observers, Private: info.Private, Locked: info.Locked,
 		HasPassword: info.HasPassword, TickRate: info.TickRate, Tick: info.Tick, Metadata: info.Metadata,
@@ -89,14 +93,47 @@ func toTickJSON(s game.TickStats) tickJSON {
 // ?game= keeps one game's, ?q= those whose id, game or a metadata value
 // holds the text (any case), ?offset= and ?limit= (1..maxPageSize, default
 // defaultPageSize) page them; X-Total-Count is the number that matched.
+// In a cluster the list covers every node (offset+limit at most
+// maxMergedRows; X-Unreachable-Nodes names nodes that did not answer),
+// and ?node= keeps one node's.
 func (h *Handler) listRooms(w http.ResponseWriter, r *http.Request) {
-	p, err := parsePage(r)
+	p, err := parsePage(r, h.maxLimit(r))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if h.nodeParam(w, r) {
+		return
+	}
+	gameName := r.URL.Query().Get("game")
+	if !h.clustered(r) {
+		out, total := h.localRooms(gameName, p)
+		setTotal(w, total)
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	if !mergedPage(w, p) {
+		return
+	}
+	q := url.Values{}
+	if gameName != "" {
+		q.Set("game", gameName)
+	}
+	if p.q != "" {
+		q.Set("q", p.q)
+	}
+	out, total, missing, err := gather(r.Context(), h, "/v1/admin/rooms", q, p,
+		func(rs roomSummary) string { return rs.ID },
+		func(n int) ([]roomSummary, int) { return h.localRooms(gameName, page{q: p.q, limit: n}) })
+	setMissing(w, missing, err)
+	setTotal(w, total)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// localRooms returns p's page of this node's rooms and how many matched.
+func (h *Handler) localRooms(gameName string, p page) ([]roomSummary, int) {
 	rt := h.hub.Runtime()
-	infos := rt.Rooms(game.RoomFilter{Game: r.URL.Query().Get("game"), Private: true})
+	infos := rt.Rooms(game.RoomFilter{Game: gameName, Private: true})
 	matched := infos[:0]
 	for _, info := range infos {
 		if p.matches(info.ID, info.Game) || p.matches(slices.Collect(maps.Values(info.Metadata))...) {
@@ -106,23 +143,25 @@ func (h *Handler) listRooms(w http.ResponseWriter, r *http.Request) {
 	lo, hi := p.window(len(matched))
 	out := make([]roomSummary, 0, hi-lo)
 	for _, info := range matched[lo:hi] {
-		rs := roomSummary{roomJSON: toRoomJSON(info)}
+		rs := roomSummary{roomJSON: h.toRoomJSON(info)}
 		if room, ok := rt.Room(info.ID); ok {
 			rs.Ticks = toTickJSON(room.Stats())
 		}
 		out = append(out, rs)
 	}
-	setTotal(w, len(matched))
-	writeJSON(w, http.StatusOK, out)
+	return out, len(matched)
 }
 
 func (h *Handler) getRoom(w http.ResponseWriter, r *http.Request) {
+	if h.roomElsewhere(w, r, r.PathValue("id"), nil) {
+		return
+	}
 	room, ok := h.hub.Runtime().Room(r.PathValue("id"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "no such room")
 		return
 	}
-	d := roomDetail{roomJSON: toRoomJSON(room.Info()), Seats: []seatJSON{}, Members: h.hub.RoomMembers(room.ID()), Ticks: toTickJSON(room.Stats())}
+	d := roomDetail{roomJSON: h.toRoomJSON(room.Info()), Seats: []seatJSON{}, Members: h.hub.RoomMembers(room.ID()), Ticks: toTickJSON(room.Stats())}
 	if d.Members == nil {
 		d.Members = []string{}
 	}
@@ -142,27 +181,63 @@ func (h *Handler) closeRoom(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &b) {
 		return
 	}
+	id := r.PathValue("id")
+	if fwd, _ := json.Marshal(b); h.roomElsewhere(w, r, id, fwd) {
+		return
+	}
 	if b.Reason == "" {
 		b.Reason = "closed by operator"
 	}
-	id := r.PathValue("id")
 	if err := h.hub.CloseRoom(id, b.Reason); err != nil {
 		writeError(w, http.StatusNotFound, "no such room")
 		return
 	}
 	h.log.Info("admin: room closed", "room", id, "reason", b.Reason)
-	writeJSON(w, http.StatusOK, map[string]any{"closed": id})
+	writeJSON(w, http.StatusOK, map[string]any{"closed": id, "node": h.nodeID})
+}
+
+// playerRow is an online user as the lists show it, with its node.
+type playerRow struct {
+	hub.PlayerInfo
+	Node string `json:"node"`
 }
 
 // listPlayers answers the online users sorted by id: ?q= keeps those whose
 // id or name holds the text (any case), ?offset= and ?limit= page them as
-// listRooms does.
+// listRooms does, across the cluster as listRooms does.
 func (h *Handler) listPlayers(w http.ResponseWriter, r *http.Request) {
-	p, err := parsePage(r)
+	p, err := parsePage(r, h.maxLimit(r))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if h.nodeParam(w, r) {
+		return
+	}
+	if !h.clustered(r) {
+		out, total := h.localPlayers(p)
+		setTotal(w, total)
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	if !mergedPage(w, p) {
+		return
+	}
+	q := url.Values{}
+	if p.q != "" {
+		q.Set("q", p.q)
+	}
+	out, total, missing, err := gather(r.Context(), h, "/v1/admin/players", q, p,
+		func(pr playerRow) string { return pr.UserID },
+		func(n int) ([]playerRow, int) { return h.localPlayers(page{q: p.q, limit: n}) })
+	setMissing(w, missing, err)
+	setTotal(w, total)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// localPlayers returns p's page of this node's online users and how many
+// matched.
+func (h *Handler) localPlayers(p page) ([]playerRow, int) {
 	all := h.hub.Players()
 	matched := all[:0]
 	for _, pl := range all {
@@ -171,17 +246,38 @@ func (h *Handler) listPlayers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	lo, hi := p.window(len(matched))
-	setTotal(w, len(matched))
-	writeJSON(w, http.StatusOK, matched[lo:hi])
+	out := make([]playerRow, 0, hi-lo)
+	for _, pl := range matched[lo:hi] {
+		out = append(out, playerRow{PlayerInfo: pl, Node: h.nodeID})
+	}
+	return out, len(matched)
 }
 
+// getPlayer answers one online user; in a cluster, the node it is
+// connected to answers.
 func (h *Handler) getPlayer(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.hub.Player(r.PathValue("id"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "user is not online")
+	id := r.PathValue("id")
+	if p, ok := h.hub.Player(id); ok {
+		writeJSON(w, http.StatusOK, playerRow{PlayerInfo: p, Node: h.nodeID})
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	if h.clustered(r) {
+		if nodes, err := h.cluster.Nodes(r.Context()); err == nil {
+			for _, n := range nodes {
+				if n.ID == h.nodeID {
+					continue
+				}
+				a, err := h.call(r.Context(), n.ID, http.MethodGet, r.URL.RequestURI(), nil)
+				if err == nil && a.Status == http.StatusOK {
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("Cache-Control", "no-store")
+					_, _ = w.Write(a.Body)
+					return
+				}
+			}
+		}
+	}
+	writeError(w, http.StatusNotFound, "user is not online")
 }
 
 func (h *Handler) kick(w http.ResponseWriter, r *http.Request) {
@@ -241,6 +337,12 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 	var n hub.Notice
 	if !readJSON(w, r, &n) {
 		return
+	}
+	if n.RoomID != "" {
+		// A notice to a room is sent by the room's node.
+		if fwd, _ := json.Marshal(n); h.roomElsewhere(w, r, n.RoomID, fwd) {
+			return
+		}
 	}
 	res, err := h.hub.Notify(n)
 	switch {

@@ -41,14 +41,20 @@ func monitorFiles() http.Handler {
 
 // overviewJSON is what the monitor page polls.
 type overviewJSON struct {
-	Time      time.Time         `json:"time"`
-	UptimeSec float64           `json:"uptime_sec"`
-	Ready     bool              `json:"ready"`
-	Counters  map[string]uint64 `json:"counters"`
-	Gauges    map[string]int64  `json:"gauges"`
-	Games     []gameJSON        `json:"games"`
-	Rooms     []roomSummary     `json:"rooms"`
-	Players   []playerSummary   `json:"players"`
+	Time      time.Time `json:"time"`
+	UptimeSec float64   `json:"uptime_sec"`
+	Ready     bool      `json:"ready"`
+	// Node names the node that answered; Nodes lists every node of its
+	// cluster (this one alone without one). NodesError says why Nodes is
+	// empty when the registry did not answer.
+	Node       string            `json:"node"`
+	Nodes      []NodeInfo        `json:"nodes"`
+	NodesError string            `json:"nodes_error,omitempty"`
+	Counters   map[string]uint64 `json:"counters"`
+	Gauges     map[string]int64  `json:"gauges"`
+	Games      []gameJSON        `json:"games"`
+	Rooms      []roomSummary     `json:"rooms"`
+	Players    []playerSummary   `json:"players"`
 	// Ticks are the tick histograms of every room since the start, for a
 	// page to compute quantiles over the time between two polls.
 	Ticks tickHistJSON `json:"ticks"`
@@ -96,7 +102,7 @@ const overviewLimit = 200
 
 // overview answers the monitor page's poll: counters, per-game tick
 // health, and the first rooms and players.
-func (h *Handler) overview(w http.ResponseWriter, _ *http.Request) {
+func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	ts := h.srv.Stats()
 	hs := h.hub.Stats()
 	games, infos, live := h.perGame()
@@ -120,6 +126,12 @@ func (h *Handler) overview(w http.ResponseWriter, _ *http.Request) {
 			"sessions": int64(h.hub.OpenSessions()), "tcp_connections": ts.Open, "rooms": int64(len(infos)),
 		},
 		Games: []gameJSON{}, Rooms: []roomSummary{}, Players: []playerSummary{},
+		Node: h.nodeID, Nodes: []NodeInfo{},
+	}
+	if nodes, err := h.nodeList(r.Context()); err != nil {
+		o.NodesError = err.Error()
+	} else {
+		o.Nodes = nodes
 	}
 	total := h.hub.Runtime().Stats().Total
 	o.Ticks = tickHistJSON{BoundsMs: boundsMs, Lateness: total.Lateness.Counts[:], Duration: total.Duration.Counts[:]}
@@ -127,7 +139,7 @@ func (h *Handler) overview(w http.ResponseWriter, _ *http.Request) {
 	for _, info := range infos {
 		perGameRooms[info.Game]++
 		if len(o.Rooms) < overviewLimit {
-			o.Rooms = append(o.Rooms, roomSummary{roomJSON: toRoomJSON(info), Ticks: toTickJSON(live[info.ID].stats)})
+			o.Rooms = append(o.Rooms, roomSummary{roomJSON: h.toRoomJSON(info), Ticks: toTickJSON(live[info.ID].stats)})
 		}
 	}
 	for _, g := range sortedKeys(games) {

@@ -20,9 +20,9 @@ type page struct {
 	offset, limit int
 }
 
-// parsePage reads ?q=&offset=&limit=; a value out of range is an error
-// naming the parameter.
-func parsePage(r *http.Request) (page, error) {
+// parsePage reads ?q=&offset=&limit= (limit at most maxLimit); a value out
+// of range is an error naming the parameter.
+func parsePage(r *http.Request, maxLimit int) (page, error) {
 	v := r.URL.Query()
 	p := page{limit: defaultPageSize}
 	if q := v.Get("q"); len(q) > maxQueryLen {
@@ -39,8 +39,8 @@ func parsePage(r *http.Request) (page, error) {
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
-			return p, fmt.Errorf("limit must be a whole number from 1 to %d", maxPageSize)
+		if err != nil || n < 1 || n > maxLimit {
+			return p, fmt.Errorf("limit must be a whole number from 1 to %d", maxLimit)
 		}
 		p.limit = n
 	}

@@ -47,6 +47,9 @@ type entityJSON struct {
 // roomState answers GET /v1/admin/rooms/{id}/state: the room's whole state
 // at its next tick (game.Room.State), hidden information included.
 func (h *Handler) roomState(w http.ResponseWriter, r *http.Request) {
+	if h.roomElsewhere(w, r, r.PathValue("id"), nil) {
+		return
+	}
 	room, ok := h.hub.Runtime().Room(r.PathValue("id"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "no such room")

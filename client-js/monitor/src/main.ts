@@ -1,7 +1,8 @@
 // tickroom monitor: polls /v1/admin/overview with the admin token (kept in
 // sessionStorage for this tab only), charts the last polls with uPlot,
-// lists rooms and players a page at a time with a search, and shows a
-// room's state in the inspector. No inline script or style: the page's
+// lists the cluster's nodes, lists rooms and players of every node a page
+// at a time with a search and a node filter, and shows a room's state in
+// the inspector, wherever the room runs. No inline script or style: the page's
 // CSP forbids them.
 import uPlot from "uplot";
 import { InspectorView } from "../../src/inspector-view.js";
@@ -114,6 +115,76 @@ function renderCards(o: Overview): void {
   }
 }
 
+// ---- nodes ---------------------------------------------------------------
+
+interface NodeRow {
+  id: string;
+  ws_url: string;
+  http_url?: string;
+  conns: number;
+  sessions: number;
+  rooms: number;
+  draining: boolean;
+  started: string;
+  last_heartbeat: string;
+  self: boolean;
+}
+
+type Poll = Overview & {
+  node: string;
+  nodes: NodeRow[];
+  nodes_error?: string;
+  games: { game: string; rooms: number; ticks: TickJSON }[];
+};
+
+/** nodeIds are the nodes of the last poll, for the lists' node filters. */
+let nodeIds: string[] = [];
+
+function renderNodes(o: Poll): void {
+  const body = $("nodes");
+  body.replaceChildren();
+  const now = Date.parse(o.time);
+  for (const n of o.nodes) {
+    const r = document.createElement("tr");
+    r.dataset["node"] = n.id;
+    if (n.self) r.className = "self";
+    cell(r, n.self ? `${n.id} (this node)` : n.id);
+    cell(r, n.ws_url);
+    cell(r, n.http_url ?? "");
+    cell(r, formatCount(n.conns));
+    cell(r, formatCount(n.sessions));
+    cell(r, formatCount(n.rooms));
+    cell(r, n.draining ? "draining" : "up", n.draining ? "warn" : "");
+    cell(r, formatMs(Math.max(0, now - Date.parse(n.last_heartbeat))) + " ago");
+    cell(r, formatUptime(Math.max(0, (now - Date.parse(n.started)) / 1000)));
+    if (n.draining) {
+      cell(r, "");
+    } else {
+      actionButton(r, "drain", () => {
+        if (confirm(`Drain node ${n.id}? It takes no new rooms and stops once its matches end.`)) {
+          api("POST", `/v1/admin/nodes/${encodeURIComponent(n.id)}/drain`, {}).then(() => poll(), showError);
+        }
+      });
+    }
+    body.appendChild(r);
+  }
+  const note = $("nodes-note");
+  note.textContent = o.nodes_error ? `registry unreachable: ${o.nodes_error}` : o.nodes.length === 1 ? "(a single node)" : `(${o.nodes.length} in the cluster)`;
+  note.className = o.nodes_error ? "unreachable" : "";
+  $("charts-node").textContent = `of node ${o.node}`;
+  const ids = o.nodes.map((n) => n.id);
+  if (ids.join("\n") !== nodeIds.join("\n")) {
+    nodeIds = ids;
+    for (const sel of [$<HTMLSelectElement>("room-node"), $<HTMLSelectElement>("player-node")]) {
+      const keep = sel.value;
+      sel.replaceChildren(new Option("every node", ""), ...ids.map((id) => new Option(id, id)));
+      sel.value = ids.includes(keep) ? keep : "";
+      // A node that left: its list shows every node again.
+      if (sel.value !== keep) sel.dispatchEvent(new Event("change"));
+    }
+  }
+}
+
 // ---- charts -------------------------------------------------------------
 
 interface ChartSpec {
@@ -220,7 +291,7 @@ interface TickJSON {
   state_skipped: number;
 }
 
-function renderGames(o: Overview & { games: { game: string; rooms: number; ticks: TickJSON }[] }): void {
+function renderGames(o: Poll): void {
   const body = $("games");
   body.replaceChildren();
   for (const g of o.games) {
@@ -247,6 +318,7 @@ class PagedList<T> {
   offset = 0;
   total = 0;
   q = "";
+  node = "";
   private seq = 0;
   private debounce: ReturnType<typeof setTimeout> | undefined;
 
@@ -255,7 +327,14 @@ class PagedList<T> {
     readonly path: string,
     readonly render: (items: T[]) => void,
   ) {
-    const input = $<HTMLInputElement>(`${name === "rooms" ? "room" : "player"}-q`);
+    const prefix = name === "rooms" ? "room" : "player";
+    const input = $<HTMLInputElement>(`${prefix}-q`);
+    const nodeSel = $<HTMLSelectElement>(`${prefix}-node`);
+    nodeSel.addEventListener("change", () => {
+      this.node = nodeSel.value;
+      this.offset = 0;
+      void this.load();
+    });
     input.addEventListener("input", () => {
       clearTimeout(this.debounce);
       this.debounce = setTimeout(() => {
@@ -280,6 +359,7 @@ class PagedList<T> {
     const seq = ++this.seq;
     const qs = new URLSearchParams({ offset: String(this.offset), limit: String(PAGE) });
     if (this.q) qs.set("q", this.q);
+    if (this.node) qs.set("node", this.node);
     try {
       const { data, res } = await api<T[]>("GET", `${this.path}?${qs}`);
       if (seq !== this.seq) return; // a newer request is on its way
@@ -290,8 +370,12 @@ class PagedList<T> {
       }
       this.render(data);
       const pageEl = $(`${this.name}-page`);
+      const unreachable = res.headers.get("X-Unreachable-Nodes") ?? "";
       pageEl.textContent =
-        this.total === 0 ? (this.q ? `nothing matches “${this.q}”` : "none") : `${this.offset + 1}–${this.offset + data.length} of ${this.total}`;
+        (this.total === 0 ? (this.q ? `nothing matches “${this.q}”` : "none") : `${this.offset + 1}–${this.offset + data.length} of ${this.total}`) +
+        (unreachable ? ` · no answer from ${unreachable.split(",").join(", ")}` : "");
+      pageEl.className = unreachable ? "page unreachable" : "page";
+      pageEl.dataset["unreachable"] = unreachable;
       pageEl.dataset["total"] = String(this.total);
       pageEl.dataset["offset"] = String(this.offset);
       $<HTMLButtonElement>(`${this.name}-prev`).disabled = this.offset === 0;
@@ -304,6 +388,7 @@ class PagedList<T> {
 
 interface RoomRow {
   id: string;
+  node?: string;
   game: string;
   phase: string;
   players: number;
@@ -315,6 +400,7 @@ interface RoomRow {
 
 interface PlayerRow {
   user_id: string;
+  node?: string;
   name: string;
   rooms: string[] | null;
   connections: unknown[] | null;
@@ -327,7 +413,9 @@ const rooms = new PagedList<RoomRow>("rooms", "/v1/admin/rooms", (items) => {
     const r = document.createElement("tr");
     r.dataset["room"] = room.id;
     if (room.id === inspected) r.className = "selected";
+    r.dataset["node"] = room.node ?? "";
     cell(r, room.id);
+    cell(r, room.node ?? "");
     cell(r, room.game);
     cell(r, room.phase);
     cell(r, `${room.players}/${room.max_players}`);
@@ -353,8 +441,10 @@ const players = new PagedList<PlayerRow>("players", "/v1/admin/players", (items)
     r.dataset["user"] = p.user_id;
     const conns = (p.connections ?? []) as { congested?: boolean }[];
     const congested = conns.some((c) => c.congested);
+    r.dataset["node"] = p.node ?? "";
     cell(r, p.user_id);
     cell(r, p.name);
+    cell(r, p.node ?? "");
     cell(r, (p.rooms ?? []).join(", "));
     cell(r, conns.length);
     cell(r, congested ? "yes" : "", congested ? "warn" : "");
@@ -413,9 +503,10 @@ $("inspector-close").addEventListener("click", () => {
 
 async function poll(): Promise<void> {
   try {
-    const { data: o } = await api<Overview & { games: { game: string; rooms: number; ticks: TickJSON }[] }>("GET", "/v1/admin/overview");
+    const { data: o } = await api<Poll>("GET", "/v1/admin/overview");
     history.push(o);
     renderCards(o);
+    renderNodes(o);
     renderCharts();
     renderGames(o);
     previous = o;

@@ -1,0 +1,253 @@
+package clustertest
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// adminJSON sends an admin request to n and decodes its JSON answer into
+// out; it returns the status and the X-Total-Count and X-Unreachable-Nodes
+// headers.
+func adminJSON(t *testing.T, n *Node, method, path, body string, out any) (int, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+n.Admin()+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+n.c.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("admin %s %s on %s: %v", method, path, n.ID, err)
+	}
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("admin %s %s on %s: %v", method, path, n.ID, err)
+		}
+	}
+	return resp.StatusCode, resp.Header
+}
+
+type adminNode struct {
+	ID       string `json:"id"`
+	WSURL    string `json:"ws_url"`
+	Sessions int    `json:"sessions"`
+	Rooms    int    `json:"rooms"`
+	Draining bool   `json:"draining"`
+	Self     bool   `json:"self"`
+}
+
+type adminRoom struct {
+	ID      string `json:"id"`
+	Game    string `json:"game"`
+	Node    string `json:"node"`
+	Players int    `json:"players"`
+	Seats   []struct {
+		UserID string `json:"user_id"`
+	} `json:"seats"`
+}
+
+type adminPlayer struct {
+	UserID string   `json:"user_id"`
+	Name   string   `json:"name"`
+	Node   string   `json:"node"`
+	Rooms  []string `json:"rooms"`
+}
+
+// createRoom has p create a room of game on its node and returns its id.
+func createRoom(t *testing.T, p *player, game string) string {
+	t.Helper()
+	return joined(t, p.name, p.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: game}}})).RoomId
+}
+
+// TestOperatorViewAcrossNodes drives the admin API of n1 alone over a
+// cluster of three nodes whose rooms and players are on n2 and n3: it
+// lists the three nodes with their load, every room and player with its
+// node (paged, and one node's with ?node=), inspects a room of n2 and its
+// state, sends it a notice, closes it (its players get
+// LEAVE_REASON_ROOM_CLOSED, as on a single node) and kicks a player of
+// n3; /metrics counts the cluster's nodes and sessions. Once n3 is
+// killed, n1's listing names it among the nodes that did not answer until
+// its registration expires.
+func TestOperatorViewAcrossNodes(t *testing.T) {
+	c := Start(t, Config{Nodes: 3})
+	n1, n2, n3 := c.Nodes()[0], c.Nodes()[1], c.Nodes()[2]
+	ann, bob := connect(t, n2, "ann"), connect(t, n2, "bob")
+	cat := connect(t, n3, "cat")
+	r2 := createRoom(t, ann, "gomoku")
+	joined(t, "bob", bob.c.Request(joinRoom(r2, 0)))
+	r3 := createRoom(t, cat, "arena")
+
+	// The three nodes, with the sessions of each once a heartbeat has
+	// carried them (every 2 s).
+	var nodes []adminNode
+	waitUntil(t, 10*time.Second, "n1 lists three nodes with their sessions", func() bool {
+		nodes = nil
+		st, _ := adminJSON(t, n1, "GET", "/v1/admin/nodes", "", &nodes)
+		return st == http.StatusOK && len(nodes) == 3 && nodes[1].Sessions == 2 && nodes[2].Sessions == 1
+	})
+	for i, n := range []*Node{n1, n2, n3} {
+		if got := nodes[i]; got.ID != n.ID || got.WSURL != n.WSURL() || got.Self != (i == 0) || got.Draining {
+			t.Fatalf("node %d: %+v, want %s at %s", i, got, n.ID, n.WSURL())
+		}
+	}
+
+	// Every room, with its node; paged one at a time.
+	want := map[string]string{r2: n2.ID, r3: n3.ID}
+	var rooms []adminRoom
+	waitUntil(t, 10*time.Second, "n1 lists both rooms", func() bool {
+		rooms = nil
+		st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
+		return st == http.StatusOK && len(rooms) == 2
+	})
+	for _, r := range rooms {
+		if want[r.ID] != r.Node {
+			t.Fatalf("room %s listed on %q, want %q: %+v", r.ID, r.Node, want[r.ID], rooms)
+		}
+	}
+	ids := []string{r2, r3}
+	slices.Sort(ids)
+	for off, id := range ids {
+		var page []adminRoom
+		st, h := adminJSON(t, n1, "GET", "/v1/admin/rooms?limit=1&offset="+strconv.Itoa(off), "", &page)
+		if st != http.StatusOK || h.Get("X-Total-Count") != "2" || len(page) != 1 || page[0].ID != id {
+			t.Fatalf("page %d: %d total %q %+v, want %s", off, st, h.Get("X-Total-Count"), page, id)
+		}
+	}
+	var only []adminRoom
+	if st, h := adminJSON(t, n1, "GET", "/v1/admin/rooms?node="+n3.ID, "", &only); st != http.StatusOK || len(only) != 1 || only[0].ID != r3 || h.Get("X-Total-Count") != "1" {
+		t.Fatalf("rooms of n3 through n1: %d %+v", st, only)
+	}
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms?q=arena", "", &only); st != http.StatusOK || len(only) != 1 || only[0].ID != r3 {
+		t.Fatalf("search across nodes: %d %+v", st, only)
+	}
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms?offset=1990&limit=20", "", nil); st != http.StatusBadRequest {
+		t.Fatalf("a merged page past its cap: %d", st)
+	}
+
+	// Every player, with its node.
+	var players []adminPlayer
+	if st, h := adminJSON(t, n1, "GET", "/v1/admin/players", "", &players); st != http.StatusOK || len(players) != 3 || h.Get("X-Total-Count") != "3" {
+		t.Fatalf("players: %d %+v", st, players)
+	}
+	for _, p := range players {
+		if wantNode := map[string]string{"ann": n2.ID, "bob": n2.ID, "cat": n3.ID}[p.Name]; p.Node != wantNode {
+			t.Fatalf("player %+v, want on %s", p, wantNode)
+		}
+	}
+	var one adminPlayer
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/players/"+players[2].UserID, "", &one); st != http.StatusOK || one.Node == "" || one.Name != players[2].Name {
+		t.Fatalf("one player through n1: %d %+v", st, one)
+	}
+
+	// The room of n2, inspected through n1: its seats and its state.
+	var detail adminRoom
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms/"+r2, "", &detail); st != http.StatusOK || detail.Node != n2.ID || len(detail.Seats) != 2 {
+		t.Fatalf("room %s through n1: %d %+v", r2, st, detail)
+	}
+	var state struct {
+		Room string `json:"room"`
+		Game string `json:"game"`
+	}
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms/"+r2+"/state", "", &state); st != http.StatusOK || state.Room != r2 || state.Game != "gomoku" {
+		t.Fatalf("state of %s through n1: %d %+v", r2, st, state)
+	}
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms/no-such-room", "", nil); st != http.StatusNotFound {
+		t.Fatalf("unknown room through n1: %d", st)
+	}
+
+	// A notice to the room reaches both its players.
+	var res struct {
+		ID        string `json:"id"`
+		Delivered int    `json:"delivered"`
+	}
+	if st, _ := adminJSON(t, n1, "POST", "/v1/admin/notify", `{"room_id":"`+r2+`","kind":"room","title":"closing soon"}`, &res); st != http.StatusOK || res.Delivered != 2 {
+		t.Fatalf("notice to %s through n1: %d %+v", r2, st, res)
+	}
+	for _, p := range []*player{ann, bob} {
+		if n := p.c.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetNotification() != nil }).GetNotification(); n.Id != res.ID || n.Title != "closing soon" {
+			t.Fatalf("%s: notification %v", p.name, n)
+		}
+	}
+
+	// Closing it through n1: its players leave with ROOM_CLOSED, and it
+	// leaves the listing.
+	if st, _ := adminJSON(t, n1, "POST", "/v1/admin/rooms/"+r2+"/close", `{"reason":"maintenance"}`, nil); st != http.StatusOK {
+		t.Fatalf("close %s through n1: %d", r2, st)
+	}
+	for _, p := range []*player{ann, bob} {
+		left := p.c.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetLeft() != nil }).GetLeft()
+		if left.RoomId != r2 || left.Reason != tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED {
+			t.Fatalf("%s: left %v", p.name, left)
+		}
+	}
+	waitUntil(t, 10*time.Second, "the closed room leaves n1's listing", func() bool {
+		rooms = nil
+		st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
+		return st == http.StatusOK && len(rooms) == 1 && rooms[0].ID == r3
+	})
+
+	// A kick through n1 of a player on n3.
+	catID := ""
+	for _, p := range players {
+		if p.Name == "cat" {
+			catID = p.UserID
+		}
+	}
+	if st, _ := adminJSON(t, n1, "POST", "/v1/admin/players/"+catID+"/kick", `{"reason":"testing"}`, nil); st != http.StatusOK {
+		t.Fatalf("kick of cat through n1: %d", st)
+	}
+	if code := cat.c.WaitClosed(); code != int(protocol.CloseKicked) {
+		t.Fatalf("cat closed with %d, want %d", code, protocol.CloseKicked)
+	}
+
+	// /metrics of n1 counts the cluster.
+	waitUntil(t, 10*time.Second, "n1's directory gauges", func() bool {
+		m := metrics(t, n1)
+		return m["tickroom_cluster_nodes"] == 3 && m["tickroom_cluster_sessions"] == 2 && m["tickroom_cluster_nodes_draining"] == 0 && m["tickroom_cluster_connections"] >= 2
+	})
+
+	// n3 crashes: until its registration expires, n1's listings name it
+	// as a node that did not answer, and still list what the others have.
+	n3.Kill(t)
+	players = nil
+	st, h := adminJSON(t, n1, "GET", "/v1/admin/players", "", &players)
+	if st != http.StatusOK {
+		t.Fatalf("players with n3 dead: %d", st)
+	}
+	if h.Get("X-Unreachable-Nodes") != n3.ID {
+		// Only when n3 had already left the registry.
+		nodes = nil
+		adminJSON(t, n1, "GET", "/v1/admin/nodes", "", &nodes)
+		if slices.ContainsFunc(nodes, func(n adminNode) bool { return n.ID == n3.ID }) {
+			t.Fatalf("n3 listed but not named unreachable: %v", h)
+		}
+	}
+	if len(players) != 2 || players[0].Node != n2.ID || players[1].Node != n2.ID {
+		t.Fatalf("with n3 dead, n1 lists %+v, want ann and bob of n2", players)
+	}
+
+	// n2 is drained through n1: n1 lists it draining (or gone, once it
+	// finished), and its process ends by itself.
+	if st, _ := adminJSON(t, n1, "POST", "/v1/admin/nodes/no-such-node/drain", "", nil); st != http.StatusNotFound {
+		t.Fatalf("drain of an unknown node: %d", st)
+	}
+	if st, _ := adminJSON(t, n1, "POST", "/v1/admin/nodes/"+n2.ID+"/drain?timeout=20s", "", nil); st != http.StatusAccepted {
+		t.Fatalf("drain of n2 through n1: %d", st)
+	}
+	waitUntil(t, 10*time.Second, "n1 lists n2 draining, or no longer", func() bool {
+		nodes = nil
+		adminJSON(t, n1, "GET", "/v1/admin/nodes", "", &nodes)
+		i := slices.IndexFunc(nodes, func(n adminNode) bool { return n.ID == n2.ID })
+		return i < 0 || nodes[i].Draining
+	})
+	waitUntil(t, 40*time.Second, "n2 stops after its drain", func() bool { return !n2.Running() })
+}

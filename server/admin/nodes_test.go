@@ -1,0 +1,103 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestSingleNodeListsItself: without a cluster, /v1/admin/nodes and the
+// overview list this node alone, with its load, and every room and
+// player names it as its node.
+func TestSingleNodeListsItself(t *testing.T) {
+	e := start(t, adminToken)
+	ann := e.connect("ann")
+	room := ann.join("")
+	e.connect("bob")
+
+	status, body := e.do("GET", "/v1/admin/nodes", adminToken, "")
+	var nodes []struct {
+		ID            string    `json:"id"`
+		Conns         int       `json:"conns"`
+		Sessions      int       `json:"sessions"`
+		Rooms         int       `json:"rooms"`
+		Draining      bool      `json:"draining"`
+		Self          bool      `json:"self"`
+		LastHeartbeat time.Time `json:"last_heartbeat"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &nodes) != nil || len(nodes) != 1 {
+		t.Fatalf("nodes: %d %s", status, body)
+	}
+	if n := nodes[0]; n.ID != "local" || !n.Self || n.Conns != 2 || n.Sessions != 2 || n.Rooms != 1 || n.Draining || time.Since(n.LastHeartbeat) > time.Minute {
+		t.Fatalf("the single node: %+v", n)
+	}
+
+	status, body = e.do("GET", "/v1/admin/overview", adminToken, "")
+	var o struct {
+		Node  string            `json:"node"`
+		Nodes []json.RawMessage `json:"nodes"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &o) != nil || o.Node != "local" || len(o.Nodes) != 1 {
+		t.Fatalf("overview: %d %s", status, body)
+	}
+
+	status, body = e.do("GET", "/v1/admin/rooms", adminToken, "")
+	var rooms []struct{ ID, Node string }
+	if status != 200 || json.Unmarshal([]byte(body), &rooms) != nil || len(rooms) != 1 || rooms[0].ID != room || rooms[0].Node != "local" {
+		t.Fatalf("rooms: %d %s", status, body)
+	}
+	status, body = e.do("GET", "/v1/admin/players?q=bob", adminToken, "")
+	var players []struct {
+		UserID string `json:"user_id"`
+		Node   string `json:"node"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &players) != nil || len(players) != 1 || players[0].UserID != "bob" || players[0].Node != "local" {
+		t.Fatalf("players: %d %s", status, body)
+	}
+	// ?node= naming this node is this node's list.
+	if status, body := e.do("GET", "/v1/admin/rooms?node=local", adminToken, ""); status != 200 || json.Unmarshal([]byte(body), &rooms) != nil || len(rooms) != 1 {
+		t.Fatalf("rooms of node local: %d %s", status, body)
+	}
+}
+
+// TestServePeerAnswersAdminRequestsOnly: another node's request runs
+// without the token, but only on the admin API: pprof and the other
+// paths are refused, and a request too large a list is refused as for an
+// operator.
+func TestServePeerAnswersAdminRequestsOnly(t *testing.T) {
+	e := start(t, adminToken)
+	e.connect("ann").join("")
+	h := e.admin.Config.Handler.(interface {
+		ServePeer(context.Context, []byte) []byte
+	})
+	ask := func(method, path string) (int, string, string) {
+		t.Helper()
+		req, _ := json.Marshal(map[string]any{"m": method, "p": path})
+		var a struct {
+			S int    `json:"s"`
+			T string `json:"t"`
+			B []byte `json:"b"`
+		}
+		if err := json.Unmarshal(h.ServePeer(context.Background(), req), &a); err != nil {
+			t.Fatal(err)
+		}
+		return a.S, a.T, string(a.B)
+	}
+	if status, total, body := ask("GET", "/v1/admin/rooms?offset=0&limit=2000"); status != http.StatusOK || total != "1" {
+		t.Fatalf("a peer's rooms listing: %d total %q %s", status, total, body)
+	}
+	if status, _, body := ask("GET", "/v1/admin/rooms?limit=2001"); status != http.StatusBadRequest {
+		t.Fatalf("a peer's listing past its cap: %d %s", status, body)
+	}
+	for _, path := range []string{"/debug/pprof/cmdline", "/metrics", "/monitor/", "garbage"} {
+		if status, _, body := ask("GET", path); status != http.StatusBadRequest {
+			t.Fatalf("peer request for %s: %d %s", path, status, body)
+		}
+	}
+	// An operator's page is capped as before.
+	if status, body := e.do("GET", "/v1/admin/rooms?limit=501", adminToken, ""); status != http.StatusBadRequest {
+		t.Fatalf("limit 501: %d %s", status, body)
+	}
+}
