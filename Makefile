@@ -49,8 +49,9 @@ redis:
 # jstest runs client-js's unit tests and its browser tests in Debian's
 # chromium, which install-chromium.sh installs when it is missing; the TLS
 # tests run Debian's nginx (install-nginx.sh) and caddy (install-caddy.sh)
-# in front of the server.
-jstest: npm
+# in front of the server, and the cluster test a private redis-server
+# (install-redis.sh).
+jstest: npm redis
 	bash scripts/install-chromium.sh
 	bash scripts/install-nginx.sh
 	bash scripts/install-caddy.sh

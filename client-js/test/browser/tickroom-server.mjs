@@ -35,18 +35,22 @@ export function buildServer() {
 
 /**
  * startServer runs the binary with extra flags and resolves with its HTTP
- * base URL, its WebSocket address, the lines it wrote to stderr (its log)
- * and stop(), which sends SIGTERM and, if it has not exited after 5 s,
- * SIGKILL. Its store lives in a new temporary data directory.
+ * base URL, its WebSocket address, its admin base URL (once printed; see
+ * adminUrl), the lines it wrote to stderr (its log), stop(), which sends
+ * SIGTERM and, if it has not exited after 5 s, SIGKILL, and kill(), which
+ * sends SIGKILL at once (a crash). Its store lives in a new temporary data
+ * directory. options.env adds environment variables (after the harness's
+ * own, so that it may set TICKROOM_TOKEN_KEY, e.g. for the nodes of a
+ * cluster, which must accept each other's session tokens).
  */
-export async function startServer(args = []) {
+export async function startServer(args = [], options = {}) {
   const bin = await buildServer();
   // Each server keeps its store in a data directory of its own.
   const dataDir = await mkdtemp(join(tmpdir(), "tickroom-e2e-data-"));
   process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   const proc = spawn(bin, ["-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-data-dir", dataDir, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, TICKROOM_TOKEN_KEY: "" },
+    env: { ...process.env, TICKROOM_TOKEN_KEY: "", ...options.env },
   });
   const log = [];
   createInterface({ input: proc.stderr }).on("line", (l) => {
@@ -54,8 +58,18 @@ export async function startServer(args = []) {
     if (log.length > 500) log.shift();
   });
   const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  const lines = createInterface({ input: proc.stdout });
+  // The summary's admin line follows the first line.
+  const adminUrl = new Promise((resolve) => {
+    const onLine = (line) => {
+      const m = /^\s+admin\s+(http:\/\/[^/\s]+)\//.exec(line);
+      if (!m) return;
+      lines.off("line", onLine);
+      resolve(m[1]);
+    };
+    lines.on("line", onLine);
+  });
   const first = await new Promise((resolve, reject) => {
-    const lines = createInterface({ input: proc.stdout });
     const timer = setTimeout(() => reject(new Error(`tickroom did not start in 30 s:\n${log.join("\n")}`)), 30_000);
     lines.once("line", (line) => {
       clearTimeout(timer);
@@ -74,7 +88,14 @@ export async function startServer(args = []) {
   return {
     httpUrl: `http://${m[2]}`,
     wsAddr: m[1],
+    /** adminUrl resolves with the admin listener's base URL (-admin). */
+    adminUrl,
     log,
+    async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill("SIGKILL");
+      await exited;
+    },
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill("SIGTERM");
