@@ -379,7 +379,11 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 func (h *Hub) Kick(userID, reason string) error {
 	now := h.cfg.Now()
 	r := Revocation{UserID: userID, IssuedBefore: now, Until: now.Add(h.cfg.KickDuration), Reason: reason}
-	if !h.expel(r, protocol.CloseKicked) && !h.elsewhere(userID) {
+	// In a cluster, look for the user's other nodes before the kick goes
+	// out: once it has, the user's node may already have closed the
+	// session and dropped its record.
+	away := h.elsewhere(userID)
+	if !h.expel(r, protocol.CloseKicked) && !away {
 		return ErrNoSession
 	}
 	return nil
