@@ -46,6 +46,22 @@ func (s *Server) newDirectory() error {
 	return nil
 }
 
+// newMigrator makes the migrator that moves this node's saveable rooms
+// elsewhere when it drains, and restores those other nodes move here.
+func (s *Server) newMigrator() error {
+	if s.node == nil {
+		return nil
+	}
+	m, err := cluster.NewMigrator(cluster.MigratorConfig{
+		Node: s.node, Bus: s.xnode.bus, Directory: s.dir, Hub: s.hub, Logger: s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	s.migrator = m
+	return nil
+}
+
 // startNode registers the node with the URLs it is reached at.
 func (s *Server) startNode() error {
 	if s.node == nil {
@@ -84,6 +100,7 @@ func (s *Server) leaveCluster(ctx context.Context) {
 			s.log.Warn("cluster: unlisting rooms", "node", s.node.ID(), "err", err)
 		}
 	}
+	s.migrator.Close()
 	s.xnode.close(ctx)
 	if err := s.node.Close(ctx); err != nil {
 		s.log.Warn("cluster: leaving", "node", s.node.ID(), "err", err)

@@ -21,8 +21,11 @@ var ErrDraining = errors.New("tickroom: already draining")
 // ERROR_CODE_DRAINING, /readyz answers 503 "draining" (a load balancer
 // sends new players elsewhere), and in a cluster the node's registration
 // says it drains, so other nodes give it no rooms. Rooms still waiting for
-// players are closed, their members told to match again. Running matches
-// play on to their end. Drain returns nil when no match runs any more and
+// players are closed, their members told to match again. In a cluster,
+// running rooms whose game implements game.Saver move to other nodes,
+// their players redirected there (cluster.Migrator; docs/cluster.md,
+// "Drain and migration"); the other running matches play on to their end.
+// Drain returns nil when no match runs any more and
 // ctx's error otherwise; it does not stop the server (Shutdown does, and
 // closes the matches still running). Safe from any goroutine.
 func (s *Server) Drain(ctx context.Context) error {
@@ -31,6 +34,11 @@ func (s *Server) Drain(ctx context.Context) error {
 		s.node.SetDraining(true)
 	}
 	s.hub.CloseWaiting()
+	if s.migrator != nil {
+		// Rooms whose game saves itself move to other nodes, their
+		// players with them; the others play on here.
+		s.migrator.MigrateAll(ctx)
+	}
 	return s.waitPlaying(ctx)
 }
 

@@ -91,9 +91,10 @@ type Server struct {
 	accounts         *account.Service  // nil without a store
 	revocations      *storeRevocations // nil without a store
 
-	node  *cluster.Node      // nil without Options.Redis
-	dir   *cluster.Directory // nil without Options.Redis
-	xnode *clusterUsers      // nil without Options.Redis
+	node     *cluster.Node      // nil without Options.Redis
+	dir      *cluster.Directory // nil without Options.Redis
+	xnode    *clusterUsers      // nil without Options.Redis
+	migrator *cluster.Migrator  // nil without Options.Redis
 
 	drainReq     chan struct{} // closed by RequestDrain
 	drainAsked   bool          // guarded by mu
@@ -202,6 +203,9 @@ func New(opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	s.xnode.bind(s.hub)
+	if err := s.newMigrator(); err != nil {
+		return nil, err
+	}
 	s.feeds, err = spectate.New(spectate.Config{
 		Rooms: s.hub.Runtime(), Members: s.hub, Auth: s.auth, Games: s.games, TrustedProxies: trusted,
 		MaxStreams: o.MaxSpectatorStreams, MaxStreamsPerIP: o.MaxSpectatorStreamsPerIP, Logger: o.Logger,
@@ -322,7 +326,7 @@ func (s *Server) startAdmin() error {
 	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games, Drain: s.RequestDrain}
 	if s.node != nil {
 		acfg.Ready = append(acfg.Ready, s.node.Ready)
-		acfg.Collectors = append(acfg.Collectors, s.dir)
+		acfg.Collectors = append(acfg.Collectors, s.dir, s.migrator)
 	}
 	acfg.Collectors = append(acfg.Collectors, s.feeds)
 	if s.queue != nil {

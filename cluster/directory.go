@@ -295,7 +295,7 @@ func (d *Directory) publish(ctx context.Context, p redis.Pipeliner, info game.Ro
 
 func (d *Directory) unpublish(ctx context.Context, p redis.Pipeliner, id string) {
 	unpublishScript.Run(ctx, p, []string{d.keys.Room(id), d.keys.Seats(id), d.keys.Rooms(), d.keys.NodeRooms(d.node.ID())},
-		id, d.keys.PoolPrefix())
+		id, d.keys.PoolPrefix(), d.node.ID())
 }
 
 // pipelined runs fn's scripts (EVALSHA) in one round trip; when Redis
@@ -346,6 +346,14 @@ func (d *Directory) Publish(ctx context.Context, room *game.Room, pool string) e
 	}
 	d.mu.Unlock()
 	return nil
+}
+
+// Pool returns the quick-match pool a local room was listed in, empty
+// for none.
+func (d *Directory) Pool(roomID string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pools[roomID]
 }
 
 // refusal is the hub's error for a failed Redis call: ERROR_CODE_UNAVAILABLE.

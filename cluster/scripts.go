@@ -44,9 +44,14 @@ end
 return 1
 `)
 
-// unpublishScript removes a room. KEYS: room hash, seats, room index,
-// node's room set. ARGV: room id, pool key prefix.
+// unpublishScript removes a room this node listed; a room another node
+// lists now (it moved there) only leaves this node's set.
+// KEYS: room hash, seats, room index, node's room set.
+// ARGV: room id, pool key prefix, node id.
 var unpublishScript = redis.NewScript(`
+redis.call('SREM', KEYS[4], ARGV[1])
+local owner = redis.call('HGET', KEYS[1], 'node')
+if owner and owner ~= ARGV[3] then return 0 end
 local pool = redis.call('HGET', KEYS[1], 'pool')
 if pool and pool ~= '' then redis.call('ZREM', ARGV[2] .. pool, ARGV[1]) end
 redis.call('DEL', KEYS[1], KEYS[2])
@@ -136,7 +141,8 @@ return {'none'}
 `)
 
 // sweepScript removes the rooms of nodes whose registration expired,
-// leaving a tombstone so that their players learn the room was lost.
+// leaving a tombstone so that their players learn the room was lost; a
+// room listed by another node since (it moved) is left alone.
 // KEYS: nodes-with-rooms set. ARGV: node key prefix, node rooms prefix,
 // room key prefix, room index, pool prefix, lost prefix, tombstone ttl ms.
 // Returns the number of rooms removed.
@@ -147,12 +153,16 @@ for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     local set = ARGV[2] .. node
     for _, id in ipairs(redis.call('SMEMBERS', set)) do
       local rk = ARGV[3] .. id
-      local pool = redis.call('HGET', rk, 'pool')
-      if pool and pool ~= '' then redis.call('ZREM', ARGV[5] .. pool, id) end
-      redis.call('DEL', rk, rk .. ':seats')
-      redis.call('ZREM', ARGV[4], id)
-      redis.call('SET', ARGV[6] .. id, node, 'PX', tonumber(ARGV[7]))
-      removed = removed + 1
+      local owner = redis.call('HGET', rk, 'node')
+      -- A room that moved to another node (a drain) is that node's now.
+      if owner == false or owner == node then
+        local pool = redis.call('HGET', rk, 'pool')
+        if pool and pool ~= '' then redis.call('ZREM', ARGV[5] .. pool, id) end
+        redis.call('DEL', rk, rk .. ':seats')
+        redis.call('ZREM', ARGV[4], id)
+        redis.call('SET', ARGV[6] .. id, node, 'PX', tonumber(ARGV[7]))
+        removed = removed + 1
+      end
     end
     redis.call('DEL', set)
     redis.call('SREM', KEYS[1], node)

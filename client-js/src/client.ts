@@ -669,6 +669,15 @@ export class Client extends Emitter<ClientEvents> {
       case "notification":
         this.emit("notification", b.value);
         break;
+      case "redirect":
+        // Unprompted (request id 0): a room this connection plays in
+        // moved to another node, whose node drains. Move there; its
+        // Welcome resumes every room, on that node.
+        if (msg.requestId === 0 && this.roomMap.has(b.value.roomId)) {
+          this.emit("redirect", b.value);
+          this.connection.moveTo(b.value.url);
+        }
+        break;
       case "error":
         this.emit("error", serverError(b.value));
         break;

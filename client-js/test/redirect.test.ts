@@ -107,4 +107,40 @@ describe("cluster redirects", () => {
     assert.equal(client.rooms.get("r9"), room, "the app keeps the same room handle");
     assert.equal(room.live, true);
   });
+
+  it("follow an unprompted Redirect when the room moves off a draining node: resume there, same room handle", async () => {
+    const { client, sock } = await connected();
+    const p = client.joinRoom("r9");
+    const req = lastReceived(sock);
+    reply(sock, { requestId: req.requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 2, tickRate: 10, maxPlayers: 2 } } });
+    const room = await p;
+    const seen: Redirect[] = [];
+    client.on("redirect", (r) => seen.push(r));
+    const left: unknown[] = [];
+    room.on("left", (l) => left.push(l));
+
+    // A Redirect for a room this client is not in changes nothing.
+    reply(sock, { requestId: 0, body: { case: "redirect", value: { ...redirect, roomId: "other" } } });
+    await flush();
+    assert.equal(FakeWebSocket.last(), sock);
+
+    reply(sock, { requestId: 0, body: { case: "redirect", value: redirect } });
+    await flush();
+    assert.equal(sock.closedWith?.code, 1000);
+    const node = FakeWebSocket.last();
+    assert.equal(node.url, "ws://node2.example:2/v1/ws?token=tok");
+    welcome(node);
+    await flush();
+    const resume = lastReceived(node);
+    assert.equal(resume.body.case, "joinRoom");
+    if (resume.body.case !== "joinRoom") return;
+    assert.equal(resume.body.value.roomId, "r9");
+    reply(node, { requestId: resume.requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 2, tickRate: 10, maxPlayers: 2, resumed: true } } });
+    await flush();
+    assert.equal(seen.length, 1);
+    assert.equal(client.rooms.get("r9"), room, "the app keeps the same room handle");
+    assert.equal(room.live, true);
+    assert.deepEqual(left, []);
+    assert.equal(client.connection.currentUrl, "ws://node2.example:2/v1/ws");
+  });
 });

@@ -172,6 +172,17 @@ func (c *Client) Next(pred func(*tickroomv1.ServerMessage) bool) *tickroomv1.Ser
 				return m
 			}
 		case <-c.done:
+			// What arrived before the close is still due.
+			for more := true; more; {
+				select {
+				case m := <-c.msgs:
+					if pred(m) {
+						return m
+					}
+				default:
+					more = false
+				}
+			}
 			c.t.Fatalf("%s: connection closed (code %d) while waiting", c.opts.Label, c.CloseCode())
 		case <-deadline:
 			c.t.Fatalf("%s: no matching message within %v", c.opts.Label, wait)
@@ -225,6 +236,38 @@ func (c *Client) Follow(m *tickroomv1.ClientMessage) (*Client, *tickroomv1.Serve
 		m = withReservation(m, r.Reservation)
 		cur = next
 	}
+}
+
+// Moved waits for a Redirect the server sends unprompted (request id 0)
+// when a room this connection plays in moved to another node (its node
+// drains), skipping other messages.
+func (c *Client) Moved() *tickroomv1.Redirect {
+	c.t.Helper()
+	return c.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.RequestId == 0 && m.GetRedirect() != nil
+	}).GetRedirect()
+}
+
+// Move follows such a Redirect as client-js does: this connection is
+// closed, the node named is dialled with the same token and its Welcome
+// read, and resume (the JoinRoom that resumes the room) is sent there with
+// the reservation, following further redirects. It returns the client to
+// go on with, the Welcome of the node and the reply to resume.
+func (c *Client) Move(r *tickroomv1.Redirect, resume *tickroomv1.ClientMessage) (*Client, *tickroomv1.Welcome, *tickroomv1.ServerMessage) {
+	c.t.Helper()
+	_ = c.WS.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "redirect"), time.Now().Add(time.Second))
+	c.WS.Close()
+	next, resp, err := Dial(c.t, r.Url, c.Token, c.opts)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		c.t.Fatalf("%s: following the redirect to %s: %v (HTTP %d)", c.opts.Label, r.Url, err, status)
+	}
+	w := next.Next(Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
+	cur, reply, _ := next.Follow(withReservation(resume, r.Reservation))
+	return cur, w, reply
 }
 
 // withReservation returns a copy of a JoinRoom or QuickMatch carrying the

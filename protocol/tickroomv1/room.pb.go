@@ -180,7 +180,10 @@ func (x *JoinRoom) GetReservation() string {
 // room lives on another node of the cluster, or a new room is to be made
 // there. The client connects to url with its session token and sends the
 // same request again with reservation set; the seat is held for it until
-// expires_in_ms has passed.
+// expires_in_ms has passed. It also comes unprompted (request_id 0) when a
+// room the connection plays in moved to another node (its node drains):
+// the client connects to url and resumes room_id there (JoinRoom with
+// resume_tick).
 type Redirect struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// url is the WebSocket URL of the node to go to.

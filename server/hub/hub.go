@@ -272,6 +272,7 @@ type Hub struct {
 
 	mu       sync.Mutex
 	held     map[string][]heldSeat // seats kept for dropped users
+	moved    map[string][]*Session // room id → sessions whose seat moved with it (migrate.go)
 	shutting bool
 
 	draining atomic.Bool // Drain was called: no new rooms
@@ -302,6 +303,7 @@ func New(cfg Config) (*Hub, error) {
 		reg:     cfg.Registry,
 		fan:     cfg.Fanout,
 		held:    make(map[string][]heldSeat),
+		moved:   make(map[string][]*Session),
 		lookups: newLookups(),
 	}
 	if h.reg == nil {
@@ -605,6 +607,10 @@ func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 func (h *Hub) onRemoved(rm game.Removal) {
 	if fs, ok := rm.Client.(FrameSink); ok {
 		fs.Removed(rm.Reason)
+		return
+	}
+	if rm.Reason == game.RemovedMoved {
+		h.movedOut(rm)
 		return
 	}
 	wasHeld := h.dropHeld(rm.UserID, rm.RoomID)
