@@ -251,3 +251,54 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	})
 	waitUntil(t, 40*time.Second, "n2 stops after its drain", func() bool { return !n2.Running() })
 }
+
+// TestOperatorViewWithoutRedis stops Redis under two nodes: n1's admin
+// API still lists its own rooms and players, saying in X-Cluster-Error
+// that the list is n1's alone; the node list and a room of n2 answer 503;
+// the overview says why it lists no node. Once Redis is back, n1 lists
+// both nodes' rooms again.
+func TestOperatorViewWithoutRedis(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	r1 := createRoom(t, connect(t, n1, "ann"), "gomoku")
+	r2 := createRoom(t, connect(t, n2, "bob"), "gomoku")
+	var rooms []adminRoom
+	waitUntil(t, 10*time.Second, "n1 lists both rooms", func() bool {
+		rooms = nil
+		st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
+		return st == http.StatusOK && len(rooms) == 2
+	})
+
+	c.Redis.Stop(t)
+	rooms = nil
+	st, h := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
+	if st != http.StatusOK || len(rooms) != 1 || rooms[0].ID != r1 || rooms[0].Node != n1.ID || !strings.Contains(h.Get("X-Cluster-Error"), "this node's alone") {
+		t.Fatalf("rooms without Redis: %d %+v %q", st, rooms, h.Get("X-Cluster-Error"))
+	}
+	var players []adminPlayer
+	if st, h := adminJSON(t, n1, "GET", "/v1/admin/players", "", &players); st != http.StatusOK || len(players) != 1 || players[0].Name != "ann" || h.Get("X-Cluster-Error") == "" {
+		t.Fatalf("players without Redis: %d %+v", st, players)
+	}
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/nodes", "", nil); st != http.StatusServiceUnavailable {
+		t.Fatalf("nodes without Redis: %d, want 503", st)
+	}
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms/"+r2, "", nil); st != http.StatusServiceUnavailable {
+		t.Fatalf("a room of n2 without Redis: %d, want 503", st)
+	}
+	var o struct {
+		Node       string            `json:"node"`
+		Nodes      []json.RawMessage `json:"nodes"`
+		NodesError string            `json:"nodes_error"`
+	}
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/overview", "", &o); st != http.StatusOK || o.Node != n1.ID || len(o.Nodes) != 0 || o.NodesError == "" {
+		t.Fatalf("overview without Redis: %d %+v", st, o)
+	}
+
+	c.Redis.Restart(t)
+	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
+	waitUntil(t, 15*time.Second, "n1 lists both rooms again", func() bool {
+		rooms = nil
+		st, h := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
+		return st == http.StatusOK && len(rooms) == 2 && h.Get("X-Cluster-Error") == "" && h.Get("X-Unreachable-Nodes") == ""
+	})
+}
