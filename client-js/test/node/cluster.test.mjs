@@ -6,7 +6,8 @@
 // the Room it awaited and the room's state; after a drop it resumes through
 // the node it was configured with, which redirects it again, same seat; and
 // when the room's node is killed the app gets the typed ROOM_LOST, never a
-// hang.
+// hang. A room on a node that drains moves to another node, and the client
+// follows it there by itself.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -59,13 +60,14 @@ async function gauge(node, name) {
 
 describe("client-js across a cluster", { skip: redisSkip() }, () => {
   let redis;
+  let env;
   const nodes = {};
   const clients = [];
   const wsUrl = (n) => `ws://${nodes[n].wsAddr}/v1/ws`;
 
   before(async () => {
     redis = await startRedis();
-    const env = { TICKROOM_REDIS: redis.url, TICKROOM_TOKEN_KEY: randomBytes(32).toString("hex") };
+    env = { TICKROOM_REDIS: redis.url, TICKROOM_TOKEN_KEY: randomBytes(32).toString("hex") };
     const [n1, n2] = await Promise.all(["n1", "n2"].map((id) => startServer(["-node-id", id, "-guest-login-rate", "inf"], { env })));
     Object.assign(nodes, { n1, n2 });
     // Each node's registration is its heartbeat's first write.
@@ -142,6 +144,42 @@ describe("client-js across a cluster", { skip: redisSkip() }, () => {
     assert.ok(white.entities.has(stoneId(7, 7)), "the resumed room kept the board");
     alice.client.close();
     bob.client.close();
+  });
+
+  it("follows its room when the room's node drains: the same Room plays on, with its board, on another node", async () => {
+    // A third node, drained on SIGTERM, hosts the match.
+    nodes.n3 = await startServer(["-node-id", "n3", "-guest-login-rate", "inf", "-drain-timeout", "20s"], { env });
+    await poll("n3 registered", async () => (await gauge(nodes.n1, "tickroom_cluster_nodes")) === 3);
+    const erin = await player("n3", "erin");
+    const fred = await player("n3", "fred");
+    const black = await erin.client.createRoom({ game: "gomoku", options: { move_seconds: "0" } });
+    const white = await fred.client.joinRoom(black.id);
+    black.sendInput(gomokuMove(2, 2));
+    await until(white, "state", "black's stone at fred", () => white.entities.has(stoneId(2, 2)));
+
+    const resumed = [black, white].map((r) => new Promise((resolve) => r.once("resumed", resolve)));
+    const left = [];
+    for (const r of [black, white]) r.on("left", (l) => left.push(l));
+    const stopped = nodes.n3.stop();
+    const joined = await Promise.all(resumed);
+    assert.deepEqual(joined.map((j) => [j.seat, j.resumed]), [[1, true], [2, true]]);
+    for (const p of [erin, fred]) {
+      assert.equal(p.redirects.length, 1, "one unprompted redirect");
+      const r = p.redirects[0];
+      assert.equal(r.roomId, black.id);
+      assert.ok(r.nodeId === "n1" || r.nodeId === "n2", `moved to ${r.nodeId}`);
+      assert.equal(p.client.connection.currentUrl, wsUrl(r.nodeId));
+    }
+    assert.equal(erin.client.rooms.get(black.id), black, "the app keeps the same room handle");
+    assert.equal(fred.client.rooms.get(black.id), white);
+    assert.deepEqual(left, [], "a move is not a leave");
+    // The board came along, and the match goes on.
+    assert.ok(white.entities.has(stoneId(2, 2)) && black.entities.has(stoneId(2, 2)));
+    white.sendInput(gomokuMove(3, 3));
+    await until(black, "state", "white's stone at erin", () => black.entities.has(stoneId(3, 3)));
+    await stopped;
+    erin.client.close();
+    fred.client.close();
   });
 
   it("quick-matches into a room on the other node, and gets the typed ROOM_LOST when that node is killed", async () => {
