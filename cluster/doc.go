@@ -20,6 +20,11 @@
 // its TTL) it registers again and runs the Config.OnRegister hooks, which
 // republish what the node holds in memory. No operator action is needed.
 //
+// A node that drains moves the rooms whose game saves itself to other
+// nodes (Migrator, migrate.go): the save travels through Redis and is
+// taken with GETDEL, so a room is restored at most once, under its own id,
+// with its seats held for the same users.
+//
 // docs/cluster.md describes the topology, the keys and their TTLs.
 //
 // # Concurrency
