@@ -187,7 +187,7 @@ func TestOutboundBudgetClosesTheLargestHolders(t *testing.T) {
 		MaxOutboundBytes: budget, HighWater: highWater, ReliableBudget: reliable,
 		MaxFrameSize: msgSize, MaxMessageSize: msgSize, SlowDeadline: time.Hour, HardCap: hardCap,
 		SlowCloseCode: 4001, MessageRate: 1 << 20, SweepInterval: 20 * time.Millisecond,
-	})
+	}, unlimitedFanout)
 	// Members of /broadcast that never read.
 	for i := 0; i < members; i++ {
 		rc := dialWS(t, s, "/broadcast")

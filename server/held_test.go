@@ -35,7 +35,7 @@ func TestNonReadersHoldNoCopies(t *testing.T) {
 		HighWater: 64 << 10, ReliableBudget: 256 << 10, HardCap: 1 << 20, MaxOutboundBytes: 1 << 30,
 		MaxFrameSize: msgSize, MaxMessageSize: msgSize, SlowDeadline: time.Hour, SlowCloseCode: 4001,
 		MessageRate: 1 << 20, SweepInterval: 20 * time.Millisecond,
-	})
+	}, unlimitedFanout)
 	for i := 0; i < members; i++ {
 		rc := dialWS(t, s, "/broadcast")
 		_ = rc.nc.(*net.TCPConn).SetReadBuffer(4 << 10)

@@ -21,8 +21,9 @@ type testServer struct {
 }
 
 // startServer starts a server on 127.0.0.1:0 with /echo, /broadcast, /rec
-// (a recorder) and /greet (a greeter) and stops it when the test ends.
-func startServer(t testing.TB, cfg Config) *testServer {
+// (a recorder) and /greet (a greeter) and stops it when the test ends;
+// each of opts may change the handlers before the server starts.
+func startServer(t testing.TB, cfg Config, opts ...func(*testServer)) *testServer {
 	t.Helper()
 	if cfg.Loops == 0 {
 		cfg.Loops = 2
@@ -36,6 +37,9 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	s.Handle("/broadcast", ts.bcast)
 	s.Handle("/rec", ts.rec)
 	s.Handle("/greet", greeter{})
+	for _, o := range opts {
+		o(ts)
+	}
 	if err := s.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -49,6 +53,10 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	})
 	return ts
 }
+
+// unlimitedFanout lifts /broadcast's fan-out rate, for tests of the
+// transport's own outbound limits.
+func unlimitedFanout(ts *testServer) { ts.bcast.FanoutRate = 1 << 50 }
 
 // closeEvent is one Handler.OnClose call.
 type closeEvent struct {

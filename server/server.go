@@ -126,6 +126,8 @@ func (s *Server) Start() error {
 			gnet.WithTicker(true),
 			gnet.WithReuseAddr(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			// Set on the listener, inherited by every accepted socket.
+			gnet.WithSocketSendBuffer(s.cfg.SendBuffer),
 			gnet.WithLogger(gnetLogger{s.cfg.Logger}),
 		)
 		s.runDone <- err

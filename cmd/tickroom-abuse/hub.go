@@ -12,8 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/arena"
+	"github.com/tickroom/tickroom/protocol/arenav1"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -115,13 +119,73 @@ func kind(m *tickroomv1.ServerMessage) string {
 	return ""
 }
 
-// expensiveRoom is the costliest room a guest may ask for: the arena at
-// the highest tick rate and player count with its largest map.
-func expensiveRoom(id uint32) *tickroomv1.ClientMessage {
+// roomPlan is the room the room flood asks for: the costliest arena room
+// one user's room budget allows.
+type roomPlan struct {
+	tickRate, maxPlayers int
+	options              map[string]string
+	cost                 int
+}
+
+// costliestRoom returns the costliest arena room whose cost (arena.Cost,
+// the price the server charges) fits budget units: the highest tick rate
+// and the most seats that fit, then as many pickups and walls as the rest
+// of the budget buys, on the default map or on the largest one (2000 ×
+// 2000, where each player gets its own view frame), whichever costs more.
+// A room over the budget is refused before it runs, so this is the most
+// work one user can make the server tick.
+func costliestRoom(budget int) roomPlan {
+	opts := func(large bool, walls, pickups int) map[string]string {
+		o := map[string]string{"walls": strconv.Itoa(walls), "pickups": strconv.Itoa(pickups)}
+		if large {
+			o["width"], o["height"] = "2000", "2000"
+		}
+		return o
+	}
+	cost := func(rate, players int, o map[string]string) int {
+		return arena.Cost(game.Setup{TickRate: rate, MaxPlayers: players, Options: o})
+	}
+	var best roomPlan
+	for rate := game.MaxTickRate; rate >= game.MinTickRate && best.cost < budget; rate-- {
+		for _, large := range []bool{false, true} {
+			players := 32
+			for players > 1 && cost(rate, players, opts(large, 0, 0)) > budget {
+				players--
+			}
+			if cost(rate, players, opts(large, 0, 0)) > budget {
+				continue
+			}
+			// As many pickups, then walls, as fit: each adds work.
+			walls, pickups := 0, 0
+			for pickups < 1000 && cost(rate, players, opts(large, walls, pickups+1)) <= budget {
+				pickups++
+			}
+			for walls < 200 && cost(rate, players, opts(large, walls+1, pickups)) <= budget {
+				walls++
+			}
+			o := opts(large, walls, pickups)
+			if c := cost(rate, players, o); c > best.cost {
+				best = roomPlan{tickRate: rate, maxPlayers: players, options: o, cost: c}
+			}
+		}
+	}
+	return best
+}
+
+// create asks for the planned room.
+func (r roomPlan) create(id uint32) *tickroomv1.ClientMessage {
 	return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
-		Game: "arena", TickRate: 120, MaxPlayers: 32,
-		Options: map[string]string{"width": "2000", "height": "2000", "walls": "200", "pickups": "1000"},
+		Game: "arena", TickRate: uint32(r.tickRate), MaxPlayers: uint32(r.maxPlayers), Options: r.options,
 	}}}
+}
+
+func (r roomPlan) String() string {
+	size := "40×30"
+	if r.options["width"] != "" {
+		size = r.options["width"] + "×" + r.options["height"]
+	}
+	return fmt.Sprintf("arena at %d Hz, %d seats, %s map, %s walls, %s pickups: %d units",
+		r.tickRate, r.maxPlayers, size, r.options["walls"], r.options["pickups"], r.cost)
 }
 
 // oversized returns the i-th of the messages whose fields exceed their
@@ -148,7 +212,7 @@ func oversized(i int) *tickroomv1.ClientMessage {
 // paced by every (under the message rate, so what is measured is the
 // server's answer to the requests, not the rate limit), and tallies the
 // replies and how its connection ended.
-func hubAttack(name string, i int, h *hubConn, t *tally, stop <-chan struct{}) {
+func hubAttack(name string, i int, h *hubConn, plan roomPlan, t *tally, stop <-chan struct{}) {
 	every := func(d time.Duration, fn func(n int) error) {
 		tick := time.NewTicker(d)
 		defer tick.Stop()
@@ -179,11 +243,24 @@ func hubAttack(name string, i int, h *hubConn, t *tally, stop <-chan struct{}) {
 	}
 	switch name {
 	case "room-flood":
-		// Create the costliest room, leave it at once, create again.
-		go every(50*time.Millisecond, func(n int) error { return h.send(expensiveRoom(uint32(n + 1))) })
+		// Create the costliest room the budget allows and play in it (an
+		// input every 50 ms, reading every state frame, so the room does
+		// all the work a player makes it do), while asking for another
+		// such room every 50 ms: the budget refuses them while this one
+		// lives.
+		var room atomic.Pointer[string]
+		go every(50*time.Millisecond, func(n int) error {
+			if id := room.Load(); id != nil {
+				in, _ := (&arenav1.Input{Dx: int32(n%3-1) * 1000, Dy: 1000}).MarshalVT()
+				if err := h.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Input{Input: &tickroomv1.Input{RoomId: *id, Seq: uint32(n + 1), Data: in}}}); err != nil {
+					return err
+				}
+			}
+			return h.send(plan.create(uint32(n + 1)))
+		})
 		t.add(readAll(func(m *tickroomv1.ServerMessage) {
-			if j := m.GetJoined(); j != nil {
-				_ = h.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: j.RoomId}}})
+			if j := m.GetJoined(); j != nil && room.Load() == nil {
+				room.Store(&j.RoomId)
 			}
 		}))
 	case "channel-squat":

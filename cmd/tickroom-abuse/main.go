@@ -11,7 +11,7 @@
 //	slow-drip      each attacker sends a frame header claiming 60 KB, then a byte a second (/v1/ws)
 //	nonreaders     attackers join /broadcast and never read; one more sends 100 60-KB messages a second
 //	conns          one address opens -attackers upgraded connections and holds them (/v1/ws)
-//	room-flood     each attacker creates the costliest arena room (120 Hz, 32 players, largest map), leaves, repeats every 50 ms
+//	room-flood     each attacker creates the costliest arena room its room budget allows (-room-budget), plays in it, and asks for another every 50 ms
 //	channel-squat  each attacker opens 8 lobby channels, then one more every second, and stays
 //	oversized      each attacker sends 50 messages a second whose ids, chat text, options or channel name are ~60 KB
 //	login-flood    each attacker posts guest logins back to back from its own address (127.0.1.x); run without -guest-login-rate inf
@@ -57,17 +57,18 @@ func main() {
 		attackers = flag.Int("attackers", 200, "attacking connections (at most 2,000)")
 		phase     = flag.Duration("phase", 10*time.Second, "length of each phase: before, during, after (at most 60s)")
 		pid       = flag.Int("pid", 0, "server's pid, for RSS and CPU from /proc")
+		budget    = flag.Int("room-budget", 32, "room-flood: the server's -max-room-cost-per-user (and -room-create-burst), in cost units")
 	)
 	flag.Parse()
-	if *attackers > 2000 || *phase > time.Minute || *attackers < 1 {
-		fmt.Fprintln(os.Stderr, "tickroom-abuse: -attackers 1..2000, -phase up to 60s")
+	if *attackers > 2000 || *phase > time.Minute || *attackers < 1 || *budget < 1 {
+		fmt.Fprintln(os.Stderr, "tickroom-abuse: -attackers 1..2000, -phase up to 60s, -room-budget at least 1")
 		os.Exit(2)
 	}
 	if err := loopbackOnly(*wsAddr, *httpURL); err != nil {
 		fmt.Fprintln(os.Stderr, "tickroom-abuse:", err)
 		os.Exit(2)
 	}
-	if err := run(*wsAddr, *httpURL, *attack, *attackers, *phase, *pid); err != nil {
+	if err := run(*wsAddr, *httpURL, *attack, *attackers, *phase, *pid, *budget); err != nil {
 		fmt.Fprintln(os.Stderr, "tickroom-abuse:", err)
 		os.Exit(1)
 	}
@@ -99,10 +100,12 @@ type phaseStats struct {
 	peakRSS        int64   // bytes
 	cpu            float64 // percent of one core
 	ack, ping      []time.Duration
+	ackAt          []time.Time // when each ack arrived
+	start          time.Time
 	bystanderAlive bool
 }
 
-func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid int) error {
+func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid, roomBudget int) error {
 	b, err := newBystander(wsAddr, httpURL)
 	if err != nil {
 		return fmt.Errorf("bystander: %w", err)
@@ -121,18 +124,20 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s := runAttack(attack, wsAddr, httpURL, attackers, stop)
+				s := runAttack(attack, wsAddr, httpURL, attackers, roomBudget, stop)
 				res.Store(&s)
 			}()
 		}
+		start := time.Now()
 		ps := measure(pid, phase)
+		ps.start = start
 		close(stop)
 		wg.Wait()
 		if p := res.Load(); p != nil {
 			outcome = *p
 		}
 		ps.name = name
-		ps.ack, ps.ping = b.take()
+		ps.ack, ps.ackAt, ps.ping = b.take()
 		ps.bystanderAlive = b.err.Load() == nil
 		results = append(results, ps)
 	}
@@ -146,11 +151,28 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 		fmt.Printf("%-7s %9.1f %6.1f %12.2f %12.2f %12.2f %12.2f %6d %s\n", r.name, float64(r.peakRSS)/(1<<20), r.cpu,
 			ms(pct(r.ack, 50)), ms(pct(r.ack, 99)), ms(pct(r.ping, 50)), ms(pct(r.ping, 99)), len(r.ack), alive)
 	}
+	fmt.Printf("slowest acks during: %s\n", results[1].slowest(3))
 	fmt.Printf("outcome: %s\n", outcome)
 	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// slowest names the n slowest acks of the phase and when they arrived,
+// counted from the phase's start: when in the attack the bystander
+// waited.
+func (ps phaseStats) slowest(n int) string {
+	idx := make([]int, len(ps.ack))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return int(ps.ack[b] - ps.ack[a]) })
+	var parts []string
+	for _, i := range idx[:min(n, len(idx))] {
+		parts = append(parts, fmt.Sprintf("%.0f ms at +%.2f s", ms(ps.ack[i]), ps.ackAt[i].Sub(ps.start).Seconds()))
+	}
+	return strings.Join(parts, ", ")
+}
 
 // pct returns the p-th percentile of ds.
 func pct(ds []time.Duration, p int) time.Duration {
@@ -233,6 +255,7 @@ type bystander struct {
 	sent    map[uint32]time.Time // input seq → send time
 	acked   uint32
 	ack     []time.Duration
+	ackAt   []time.Time
 	ping    []time.Duration
 	started time.Time
 }
@@ -332,6 +355,7 @@ func (b *bystander) play() {
 			for s := b.acked + 1; s <= ackSeq; s++ {
 				if t, ok := b.sent[s]; ok {
 					b.ack = append(b.ack, now.Sub(t))
+					b.ackAt = append(b.ackAt, now)
 					delete(b.sent, s)
 				}
 			}
@@ -343,14 +367,14 @@ func (b *bystander) play() {
 
 func (b *bystander) reset() {
 	b.mu.Lock()
-	b.ack, b.ping = nil, nil
+	b.ack, b.ackAt, b.ping = nil, nil, nil
 	b.mu.Unlock()
 }
 
-func (b *bystander) take() (ack, ping []time.Duration) {
+func (b *bystander) take() (ack []time.Duration, ackAt []time.Time, ping []time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.ack, b.ping
+	return b.ack, b.ackAt, b.ping
 }
 
 // maskedFrame builds a masked client frame with a final bit and opcode in
@@ -471,7 +495,7 @@ func (t *tally) String() string {
 
 // runAttack runs the named attack with n connections until stop closes,
 // then closes its connections and describes what the server did.
-func runAttack(name, wsAddr, httpURL string, n int, stop <-chan struct{}) string {
+func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan struct{}) string {
 	var t tally
 	var wg sync.WaitGroup
 	var conns sync.Map
@@ -479,6 +503,7 @@ func runAttack(name, wsAddr, httpURL string, n int, stop <-chan struct{}) string
 	// unfinished handshakes, so the attack measures what comes after.
 	dialing := make(chan struct{}, 16)
 	var attempts atomic.Int64
+	asked := "" // what the room flood asks for
 	// attacker dials path (a token is fetched for /v1/ws), runs body on
 	// its own goroutine, and records how the server ended the connection
 	// (a nil body holds the connection without reading; a body that
@@ -579,6 +604,10 @@ func runAttack(name, wsAddr, httpURL string, n int, stop <-chan struct{}) string
 			attacker(i, "/v1/ws", 0, nil, false)
 		}
 	case "room-flood", "channel-squat", "oversized", "chat-nonreaders":
+		plan := costliestRoom(roomBudget)
+		if name == "room-flood" {
+			asked = "each asked for " + plan.String() + "; "
+		}
 		rcvbuf := 0
 		if name == "chat-nonreaders" {
 			rcvbuf = 4 << 10
@@ -601,7 +630,7 @@ func runAttack(name, wsAddr, httpURL string, n int, stop <-chan struct{}) string
 				}
 				conns.Store(nc, true)
 				t.add("upgraded")
-				hubAttack(name, i, &hubConn{nc: nc, br: br}, &t, stop)
+				hubAttack(name, i, &hubConn{nc: nc, br: br}, plan, &t, stop)
 			}(i)
 		}
 	case "login-flood":
@@ -627,5 +656,5 @@ func runAttack(name, wsAddr, httpURL string, n int, stop <-chan struct{}) string
 	}
 	conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
 	wg.Wait()
-	return t.String()
+	return asked + t.String()
 }

@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/arena"
+)
 
 func TestLoopbackOnly(t *testing.T) {
 	for _, tc := range []struct {
@@ -16,6 +21,21 @@ func TestLoopbackOnly(t *testing.T) {
 	} {
 		if err := loopbackOnly(tc.ws, tc.http); (err == nil) != tc.ok {
 			t.Errorf("loopbackOnly(%q, %q) = %v, want ok=%v", tc.ws, tc.http, err, tc.ok)
+		}
+	}
+}
+
+func TestCostliestRoomFitsTheBudget(t *testing.T) {
+	for _, budget := range []int{1, 4, 32, 128, 305, 1000} {
+		p := costliestRoom(budget)
+		got := arena.Cost(game.Setup{TickRate: p.tickRate, MaxPlayers: p.maxPlayers, Options: p.options})
+		if got != p.cost || got > budget {
+			t.Errorf("budget %d: %v, priced %d by the server", budget, p, got)
+		}
+		// A budget of 32 units or more buys a 120 Hz room of 32 seats
+		// with entities to fill the rest; the largest room costs 305.
+		if budget >= 32 && (p.tickRate != game.MaxTickRate || p.maxPlayers != 32 || p.cost != min(budget, 305)) {
+			t.Errorf("budget %d: %v, want 120 Hz, 32 seats, %d units", budget, p, min(budget, 305))
 		}
 	}
 }
