@@ -62,8 +62,8 @@ type adminPlayer struct {
 	Rooms  []string `json:"rooms"`
 }
 
-// createRoom has p create a room of game on its node and returns its id.
-func createRoom(t *testing.T, p *player, game string) string {
+// createGameRoom has p create a room of game on its node and returns its id.
+func createGameRoom(t *testing.T, p *player, game string) string {
 	t.Helper()
 	return joined(t, p.name, p.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: game}}})).RoomId
 }
@@ -82,9 +82,9 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	n1, n2, n3 := c.Nodes()[0], c.Nodes()[1], c.Nodes()[2]
 	ann, bob := connect(t, n2, "ann"), connect(t, n2, "bob")
 	cat := connect(t, n3, "cat")
-	r2 := createRoom(t, ann, "gomoku")
+	r2 := createGameRoom(t, ann, "gomoku")
 	joined(t, "bob", bob.c.Request(joinRoom(r2, 0)))
-	r3 := createRoom(t, cat, "arena")
+	r3 := createGameRoom(t, cat, "arena")
 
 	// The three nodes, with the sessions of each once a heartbeat has
 	// carried them (every 2 s).
@@ -260,8 +260,8 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 func TestOperatorViewWithoutRedis(t *testing.T) {
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
-	r1 := createRoom(t, connect(t, n1, "ann"), "gomoku")
-	r2 := createRoom(t, connect(t, n2, "bob"), "gomoku")
+	r1 := createGameRoom(t, connect(t, n1, "ann"), "gomoku")
+	r2 := createGameRoom(t, connect(t, n2, "bob"), "gomoku")
 	var rooms []adminRoom
 	waitUntil(t, 10*time.Second, "n1 lists both rooms", func() bool {
 		rooms = nil
