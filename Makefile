@@ -4,7 +4,7 @@ GO        ?= go
 TOOLS     := .tools/bin
 BUF       := $(TOOLS)/buf
 
-.PHONY: run test tools npm postgres redis proto proto-check lint gotest jstest build
+.PHONY: run test tools npm postgres redis nginx proto proto-check lint gotest jstest build
 
 run:
 	$(GO) run ./cmd/tickroom $(ARGS)
@@ -36,9 +36,13 @@ lint:
 
 # gotest needs PostgreSQL's server binaries and redis-server: the store and
 # cluster tests start their own servers (internal/pgtest,
-# internal/redistest); the install scripts install them when missing.
-gotest: npm postgres redis
+# internal/redistest); the install scripts install them when missing. The
+# cluster's load balancer test runs Debian's nginx (install-nginx.sh).
+gotest: npm postgres redis nginx
 	$(GO) test -race -count=1 ./...
+
+nginx:
+	bash scripts/install-nginx.sh
 
 postgres:
 	bash scripts/install-postgres.sh

@@ -78,7 +78,10 @@ func (s *Server) startNode() error {
 // publicURLs returns the WebSocket and HTTP URLs the node is reached at:
 // the public ones configured, else its listeners' addresses.
 func (s *Server) publicURLs() (wsURL, httpURL string) {
-	wsURL = s.opts.PublicWebSocketURL
+	wsURL = s.opts.NodeWebSocketURL
+	if wsURL == "" {
+		wsURL = s.opts.PublicWebSocketURL
+	}
 	if !strings.HasPrefix(wsURL, "ws://") && !strings.HasPrefix(wsURL, "wss://") {
 		wsURL = "ws://" + s.ws.Addr().String() + WebSocketPath
 	}

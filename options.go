@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
@@ -201,6 +202,14 @@ type Options struct {
 	// is reached at, advertised in its cluster registration. Zero value
 	// means http:// and the HTTPAddr it listens on.
 	PublicHTTPURL string
+	// NodeWebSocketURL is the WebSocket URL, ws:// or wss://, that leads
+	// clients to this node and no other: the URL other nodes put in a
+	// Redirect. Behind a load balancer it is a route of the balancer to
+	// this node alone (docs/cluster.md), while PublicWebSocketURL stays
+	// the balancer's shared one. Zero value means PublicWebSocketURL when
+	// that is a full ws:// or wss:// URL, else ws:// and the address Addr
+	// listens on, and WebSocketPath.
+	NodeWebSocketURL string
 
 	// StoreQueue bounds the results and chat lines waiting to be written
 	// to the store; past it they are dropped and counted
@@ -244,6 +253,9 @@ func (o Options) validate() error {
 		limits.NonNegative("StoreQueue", o.StoreQueue),
 		limits.NonNegative("ChatHistoryLines", o.ChatHistoryLines),
 	)
+	if u := o.NodeWebSocketURL; u != "" && !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
+		err = errors.Join(err, fmt.Errorf("NodeWebSocketURL %q is not a ws:// or wss:// URL", u))
+	}
 	if o.ChatHistoryLines > store.MaxPage {
 		err = errors.Join(err, fmt.Errorf("ChatHistoryLines %d is more than %d", o.ChatHistoryLines, store.MaxPage))
 	}

@@ -12,6 +12,10 @@
 // the flag's name in upper case with '-' as '_'.
 //
 //	tickroom-bots -http http://127.0.0.1:8080 -bots 1000 -room-size 10 -input-hz 10 -duration 30s
+//
+// Against a cluster, -http names several nodes (comma-separated): bots
+// log in and connect round the nodes and follow the Redirects they answer
+// with to the node that hosts their room; the report counts them.
 package main
 
 import (
@@ -51,7 +55,7 @@ func parseFlags() (bots.Config, outputs, error) {
 		storm, slow, ramp float64
 	)
 	fs := flag.CommandLine
-	fs.StringVar(&c.HTTPURL, "http", "http://127.0.0.1:8080", "server's public HTTP base URL (login, client config)")
+	fs.StringVar(&c.HTTPURL, "http", "http://127.0.0.1:8080", "server's public HTTP base URL (login, client config); comma-separated for the nodes of a cluster, bots spread over them")
 	fs.StringVar(&c.WSURL, "ws", "", "tickroom.v1 WebSocket URL (empty: from GET /v1/config)")
 	fs.IntVar(&c.Bots, "bots", 100, "number of bots")
 	fs.StringVar(&c.NamePrefix, "name", "bot", "bot name prefix (names are <prefix>-<n>)")
@@ -96,6 +100,9 @@ func parseFlags() (bots.Config, outputs, error) {
 	})
 	if err != nil {
 		return c, o, err
+	}
+	if urls := strings.Split(c.HTTPURL, ","); len(urls) > 1 {
+		c.HTTPURL, c.HTTPURLs = urls[0], urls
 	}
 	if options != "" {
 		c.Options = map[string]string{}

@@ -65,7 +65,7 @@ type flags struct {
 	guestLoginBurst                                           int
 	dataDir, database                                         string
 	storeQueue, chatHistory                                   int
-	redis, nodeID, publicHTTPURL                              string
+	redis, nodeID, publicHTTPURL, nodeWSURL                   string
 }
 
 func parseFlags() (*flags, error) {
@@ -98,6 +98,7 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.database, "database", "", "PostgreSQL URL (postgres://user@host/db) of the store, instead of -data-dir; prefer TICKROOM_DATABASE when it holds a password")
 	fs.StringVar(&f.redis, "redis", "", "Redis URL (redis://host:port/db) shared by the nodes of a cluster (empty: a single node, everything in memory); prefer TICKROOM_REDIS when it holds a password")
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's id in the cluster (empty: a random one at each start)")
+	fs.StringVar(&f.nodeWSURL, "node-ws-url", "", "WebSocket URL (ws:// or wss://) that reaches this node alone, which other nodes redirect clients to; behind a load balancer, its route to this node (empty: -public-ws-url when it is a full URL, else ws:// and the -addr address)")
 	fs.StringVar(&f.publicHTTPURL, "public-http-url", "", "public HTTP base URL this node is reached at, advertised to the cluster (empty: http:// and the -http address)")
 	fs.IntVar(&f.storeQueue, "store-queue", 0, "results and chat lines waiting for the store before new ones are dropped (0: 10000)")
 	fs.IntVar(&f.chatHistory, "chat-history-lines", 0, "recent lines a room or lobby channel replays to members who join, and a lobby channel reads back from the store when it opens again (0: 50; at most 500)")
@@ -225,7 +226,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
 		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue, ChatHistoryLines: f.chatHistory,
-		Redis: f.redis, NodeID: f.nodeID, PublicHTTPURL: f.publicHTTPURL,
+		Redis: f.redis, NodeID: f.nodeID, PublicHTTPURL: f.publicHTTPURL, NodeWebSocketURL: f.nodeWSURL,
 		MaxSpectatorStreams: f.maxStreams, MaxSpectatorStreamsPerIP: f.maxStreamsPerIP,
 	}
 	if f.trustedProxies != "" {

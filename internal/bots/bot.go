@@ -39,6 +39,7 @@ type bot struct {
 	slow   bool   // one of the slow readers
 	grp    *group // nil in quick-match mode
 	lead   bool   // creates its group's room
+	node   int    // the server b connects to (engine.nodes)
 
 	fd    int
 	phase phase
@@ -52,11 +53,17 @@ type bot struct {
 	nextReq   uint32
 	joinReq   uint32
 	joinStart int64
-	roomID    string
-	seat      uint32
-	joined    bool
-	lastTick  uint64
-	lastSnap  int64
+	// joinMsg is the join request in flight (JoinRoom, CreateRoom or
+	// QuickMatch); redirected is set when a Redirect answered it, and
+	// b sends it again, reservation set, once connected to the node the
+	// Redirect named.
+	joinMsg    *tickroomv1.ClientMessage
+	redirected bool
+	roomID     string
+	seat       uint32
+	joined     bool
+	lastTick   uint64
+	lastSnap   int64
 
 	seq   uint32
 	acked uint32
@@ -117,7 +124,7 @@ func (b *bot) dial() {
 			return
 		}
 	}
-	if err := unix.Connect(fd, &b.l.wsAddr); err != nil && err != unix.EINPROGRESS {
+	if err := unix.Connect(fd, b.e.nodes.get(b.node).sockaddr()); err != nil && err != unix.EINPROGRESS {
 		unix.Close(fd)
 		b.failDial("connect", err)
 		return
@@ -325,6 +332,9 @@ func (b *bot) opened() {
 	b.l.st.add(cConnected, 1)
 	b.nextPing = now + b.e.heartbeat
 	switch {
+	case b.redirected:
+		b.redirected = false
+		b.resend()
 	case b.roomID != "":
 		b.l.st.add(cResumeTries, 1)
 		b.resuming = true
@@ -355,6 +365,41 @@ func (b *bot) sendJoin(j *tickroomv1.JoinRoom) {
 	}
 	b.joinReq = b.send(m)
 	b.joinStart = b.e.now()
+	b.joinMsg = m
+}
+
+// resend sends the join request a Redirect answered again; the join time
+// runs from the first request.
+func (b *bot) resend() {
+	if b.joinMsg == nil {
+		return
+	}
+	b.joinReq = b.send(b.joinMsg)
+}
+
+// redirect follows a Redirect: the request is sent again with the
+// reservation, from a new connection to the node the Redirect names.
+func (b *bot) redirect(r *tickroomv1.Redirect) {
+	var ok bool
+	switch body := b.joinMsg.GetBody().(type) {
+	case *tickroomv1.ClientMessage_JoinRoom:
+		body.JoinRoom.Reservation, ok = r.Reservation, true
+	case *tickroomv1.ClientMessage_QuickMatch:
+		body.QuickMatch.Reservation, ok = r.Reservation, true
+	}
+	n, err := b.e.nodes.lookup(r.Url)
+	if !ok || err != nil {
+		b.e.failures.add("redirect: unusable (" + r.Url + ")")
+		b.joinReq = 0
+		return
+	}
+	b.l.st.add(cRedirects, 1)
+	b.writeClose(int(ws.StatusNormalClosure))
+	b.drop()
+	b.node, b.redirected = n, true
+	b.redials = 0
+	b.redialAt = b.e.now()
+	b.phase = phaseIdle
 }
 
 // joinGroupRoom runs on b's loop when its group's room exists.

@@ -37,8 +37,14 @@ type Config struct {
 	// HTTPURL is the server's public HTTP base URL (POST /v1/login,
 	// GET /v1/config). Zero value means "http://127.0.0.1:8080".
 	HTTPURL string
-	// WSURL is the tickroom.v1 WebSocket URL, ws://host:port/path. Zero
-	// value means the port and path GET /v1/config names, on HTTPURL's host.
+	// HTTPURLs are the HTTP base URLs of several servers, the nodes of a
+	// cluster: bots are spread over them (see Config.RoomSize), each
+	// logging in at one and connecting to its WebSocket URL, and follow
+	// the Redirects the nodes answer with. Zero value means HTTPURL alone.
+	HTTPURLs []string
+	// WSURL is the tickroom.v1 WebSocket URL, ws://host:port/path, of the
+	// one server. Zero value means the port and path GET /v1/config names,
+	// on the server's host; it must be zero with several HTTPURLs.
 	WSURL string
 	// Bots is how many bots to run. Zero value means 10.
 	Bots int
@@ -49,7 +55,11 @@ type Config struct {
 	Game string
 	// RoomSize puts bots in rooms of this many: the first bot of each group
 	// creates a room with max_players = RoomSize, the others join it by id.
-	// Zero value means quick-match (the game's own room size).
+	// Zero value means quick-match (the game's own room size). With
+	// several servers, group g's creator starts on server g mod K and its
+	// members on the servers after it, so rooms spread evenly over the
+	// servers and members reach them through Redirects; in quick-match
+	// mode bot i starts on server i mod K.
 	RoomSize int
 	// TickRate is the tick rate, in Hz, of the rooms bots create in
 	// RoomSize mode. Zero value means the game's rate.
@@ -164,6 +174,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: percentages must be in 0..100", ErrConfig)
 	case c.SourceAddrs+max(0, c.SourceOffset) > 250 || c.SourceOffset < 0:
 		return c, fmt.Errorf("%w: at most 250 source addresses", ErrConfig)
+	case len(c.HTTPURLs) > 1 && c.WSURL != "":
+		return c, fmt.Errorf("%w: a WebSocket URL with several servers", ErrConfig)
+	case len(c.HTTPURLs) > 250:
+		return c, fmt.Errorf("%w: at most 250 servers", ErrConfig)
 	case c.InputHz > 1000 || c.ChatRate > 1000:
 		return c, fmt.Errorf("%w: rates above 1000/s", ErrConfig)
 	}

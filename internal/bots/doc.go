@@ -27,6 +27,22 @@
 // rate. A sampler reads the server's CPU, RSS and tick lateness from its
 // Prometheus /metrics, or CPU and RSS from /proc/<pid>.
 //
+// # Clusters
+//
+// Config.HTTPURLs names several nodes of a cluster. Bots are spread over
+// them: each logs in at one and connects to its WebSocket URL. A node
+// answers a join for a room on another node (or a quick-match placed
+// there) with a Redirect: the bot closes its connection (1000), connects
+// to the node the Redirect names with the same session token, and sends
+// the same request again with the reservation; the join time runs from the
+// first request, and the report counts the redirects. After a drop a bot
+// resumes at the node it was on.
+//
+// In gomoku, each bot plays the points of its own colour class of the
+// board (see gomokuCells), which never make five in a row: matches stay
+// running however long the run lasts (with the room option
+// move_seconds=0, no move clock either).
+//
 // # Scenarios
 //
 // Config sets the ramp rate, duration, room size, input and chat rates, a

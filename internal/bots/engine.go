@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -33,9 +32,7 @@ type engine struct {
 	loops []*loop
 	bots  []*bot
 
-	wsAddr    *unix.SockaddrInet4
-	wsHost    string
-	wsPath    string
+	nodes     nodes // the servers: Config's, then those Redirects name
 	heartbeat int64
 
 	inflight []atomic.Int32 // unfinished handshakes per source address
@@ -118,61 +115,13 @@ func (e *engine) waitLoops() {
 	}
 }
 
-// resolve finds the WebSocket address, asking GET /v1/config when the
-// config names none.
-func (e *engine) resolve(ctx context.Context) error {
-	raw := e.cfg.WSURL
-	if raw == "" {
-		hu, err := url.Parse(e.cfg.HTTPURL)
-		if err != nil {
-			return fmt.Errorf("%w: http url: %v", ErrConfig, err)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.cfg.HTTPURL+"/v1/config", nil)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrConfig, err)
-		}
-		resp, err := e.http.Do(req)
-		if err != nil {
-			return fmt.Errorf("bots: GET /v1/config: %w", err)
-		}
-		defer resp.Body.Close()
-		var cc struct {
-			WSPort int    `json:"ws_port"`
-			WSPath string `json:"ws_path"`
-		}
-		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&cc); err != nil || cc.WSPort == 0 {
-			return fmt.Errorf("bots: GET /v1/config: no ws_port (%v)", err)
-		}
-		raw = "ws://" + net.JoinHostPort(hu.Hostname(), strconv.Itoa(cc.WSPort)) + cc.WSPath
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "ws" {
-		return fmt.Errorf("%w: websocket url %q", ErrConfig, raw)
-	}
-	ap, err := net.ResolveTCPAddr("tcp4", u.Host)
-	if err != nil || ap.IP.To4() == nil {
-		return fmt.Errorf("%w: websocket host %q must be an IPv4 address", ErrConfig, u.Host)
-	}
-	sa := &unix.SockaddrInet4{Port: ap.Port}
-	copy(sa.Addr[:], ap.IP.To4())
-	e.wsAddr, e.wsHost, e.wsPath = sa, u.Host, u.EscapedPath()
-	if e.wsPath == "" {
-		e.wsPath = "/"
-	}
-	// Spreading sources only makes sense towards a loopback server.
-	if sa.Addr[0] != 127 {
-		e.cfg.SourceAddrs = -1
-	}
-	return nil
-}
-
 func (e *engine) buildBots() {
 	cfg := e.cfg
 	e.inflight = make([]atomic.Int32, max(1, cfg.SourceAddrs))
 	var g *group
 	e.bots = make([]*bot, cfg.Bots)
 	for i := range e.bots {
-		b := &bot{e: e, l: e.loops[i%len(e.loops)], idx: i, fd: -1}
+		b := &bot{e: e, l: e.loops[i%len(e.loops)], idx: i, fd: -1, node: cfg.home(i, e.nodes.len())}
 		if cfg.SourceAddrs > 0 {
 			b.srcIdx = i % cfg.SourceAddrs
 			b.src = [4]byte{127, 0, 0, byte(2 + cfg.SourceOffset + i%cfg.SourceAddrs)}
@@ -211,7 +160,7 @@ func (e *engine) ramp(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			tok, err := e.login(ctx, e.cfg.NamePrefix+"-"+strconv.Itoa(i))
+			tok, err := e.login(ctx, e.nodes.get(b.node).httpURL, e.cfg.NamePrefix+"-"+strconv.Itoa(i))
 			if err != nil {
 				e.loginFail.Add(1)
 				e.failures.add(err.Error())
@@ -224,11 +173,12 @@ func (e *engine) ramp(ctx context.Context) {
 	wg.Wait()
 }
 
-// login runs POST /v1/login and returns the session token.
-func (e *engine) login(ctx context.Context, name string) (string, error) {
+// login runs POST /v1/login at the server hu and returns the session
+// token.
+func (e *engine) login(ctx context.Context, hu, name string) (string, error) {
 	t := time.Now()
 	body, _ := json.Marshal(map[string]string{"name": name})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.HTTPURL+"/v1/login", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hu+"/v1/login", bytes.NewReader(body))
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrLogin, err)
 	}

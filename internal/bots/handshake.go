@@ -31,13 +31,14 @@ func (e *engine) upgradeRequest(b *bot) []byte {
 		}
 	}
 	b.key = base64.StdEncoding.EncodeToString(k[:])
+	n := e.nodes.get(b.node)
 	req := make([]byte, 0, 256+len(b.token))
 	req = append(req, "GET "...)
-	req = append(req, e.wsPath...)
+	req = append(req, n.path...)
 	req = append(req, "?token="...)
 	req = append(req, url.QueryEscape(b.token)...)
 	req = append(req, " HTTP/1.1\r\nHost: "...)
-	req = append(req, e.wsHost...)
+	req = append(req, n.host...)
 	req = append(req, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: tickroom.v1\r\nSec-WebSocket-Key: "...)
 	req = append(req, b.key...)
 	req = append(req, "\r\n\r\n"...)

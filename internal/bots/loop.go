@@ -28,9 +28,6 @@ type loop struct {
 	tasks []func()
 	spare []func()
 	done  chan struct{}
-	// wsAddr is the loop's copy of the server address: unix.Connect
-	// writes into it.
-	wsAddr unix.SockaddrInet4
 }
 
 func newLoop(e *engine, seed uint64) (*loop, error) {
@@ -50,7 +47,7 @@ func newLoop(e *engine, seed uint64) (*loop, error) {
 	}
 	return &loop{
 		e: e, epfd: epfd, evfd: evfd, byFD: map[int]*bot{}, buf: make([]byte, 64<<10),
-		wbuf: make([]byte, 0, 4096), st: new(loopStats), rng: seed | 1, done: make(chan struct{}), wsAddr: *e.wsAddr,
+		wbuf: make([]byte, 0, 4096), st: new(loopStats), rng: seed | 1, done: make(chan struct{}),
 	}, nil
 }
 

@@ -101,7 +101,8 @@ func FuzzFeed(f *testing.F) {
 }
 
 func TestCheckUpgrade(t *testing.T) {
-	e := &engine{wsPath: "/v1/ws", wsHost: "127.0.0.1:1"}
+	e := &engine{}
+	e.nodes.add(&node{wsURL: "ws://127.0.0.1:1/v1/ws", host: "127.0.0.1:1", path: "/v1/ws"})
 	b := parseBot()
 	req := string(e.upgradeRequest(b))
 	if !strings.HasPrefix(req, "GET /v1/ws?token= HTTP/1.1\r\n") || !strings.Contains(req, "Sec-WebSocket-Key: "+b.key+"\r\n") {

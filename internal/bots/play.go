@@ -41,6 +41,10 @@ func (b *bot) message(p []byte) {
 		if reqID == b.joinReq {
 			b.onJoined(body.Joined)
 		}
+	case *tickroomv1.ServerMessage_Redirect:
+		if reqID != 0 && reqID == b.joinReq {
+			b.redirect(body.Redirect)
+		}
 	case *tickroomv1.ServerMessage_Error:
 		b.e.errors.add(protocol.ErrorCode(body.Error.Code).String())
 		if reqID != 0 && reqID == b.joinReq {
@@ -205,7 +209,8 @@ func (b *bot) sendInput(now int64) {
 	var data [16]byte
 	var d []byte
 	if b.e.cfg.Game == "gomoku" {
-		d = appendGomokuMove(data[:0], uint32(r%15), uint32(r>>8%15))
+		x, y := gomokuMove(b.seat, b.seq)
+		d = appendGomokuMove(data[:0], x, y)
 	} else {
 		d = appendArenaInput(data[:0], int32(r%2001)-1000, int32(r>>16%2001)-1000)
 	}
@@ -301,4 +306,31 @@ func errName(err error) string {
 
 func closeName(code int) string {
 	return strconv.Itoa(code) + " " + protocol.CloseCode(code).String()
+}
+
+// gomokuCells are the points of the 15×15 board each seat plays, in
+// order: seat 1 those with (x+2y) mod 4 < 2, seat 2 the others. Neither
+// set holds three in a row in any direction, so a match between bots
+// never ends by five in a row (nor, until the board is full, by a draw),
+// and the two never take each other's points: the rooms stay running.
+var gomokuCells = func() (c [2][][2]uint32) {
+	for y := range uint32(15) {
+		for x := range uint32(15) {
+			i := 0
+			if (x+2*y)%4 >= 2 {
+				i = 1
+			}
+			c[i] = append(c[i], [2]uint32{x, y})
+		}
+	}
+	return c
+}()
+
+// gomokuMove is the point for seat's move number seq: the next of its
+// seat's points. Moves out of turn are refused and skip a point; past the
+// last point the bot plays its points again, which are refused as taken.
+func gomokuMove(seat, seq uint32) (x, y uint32) {
+	cells := gomokuCells[(seat+1)%2]
+	p := cells[seq%uint32(len(cells))]
+	return p[0], p[1]
 }

@@ -17,6 +17,7 @@ var counterNames = [numCounters]string{
 	cTickGaps: "tick_gaps", cSkippedTicks: "skipped_ticks", cBaseMismatch: "delta_base_mismatches",
 	cConnected: "handshakes", cJoined: "joins", cDrops: "storm_drops", cResumeTries: "resume_attempts",
 	cResumed: "resumed", cResumeFailed: "resume_failed", cPaused: "slow_reader_pauses", cReconnects: "reconnects",
+	cRedirects: "redirects",
 }
 
 // Report is a run's results. Durations in fields named *Micros are
@@ -173,7 +174,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("  run          %d bots, game %s, room size %d, inputs %.1f Hz, chat %.2f/s, %d loops, %d source addrs, fd limit %d",
 		c.Bots, c.Game, c.RoomSize, c.InputHz, c.ChatRate, c.Loops, c.SourceAddrs, r.FDLimit)
 	p("  time         %.1f s in all, steady window %.1f s", r.ElapsedSec, r.SteadySec)
-	p("  bots         logged in %d (failed %d), open at end %d, in a room at end %d", r.LoggedIn, r.LoginFailed, r.OpenAtEnd, r.InRoomAtEnd)
+	p("  bots         logged in %d (failed %d), open at end %d, in a room at end %d, redirects followed %d",
+		r.LoggedIn, r.LoginFailed, r.OpenAtEnd, r.InRoomAtEnd, r.Counters["redirects"])
 	p("  load         bots' own CPU %.0f%%, loadavg %s", r.BotsCPUPercent, r.LoadAverage)
 	p("  input→ack    %s", r.LatencyMicros.text())
 	p("  connect      %s", r.ConnectMicros.text())

@@ -154,7 +154,7 @@ func (r *run) report() *Report {
 		Config: ReportConfig{
 			Bots: cfg.Bots, Game: cfg.Game, RoomSize: cfg.RoomSize, TickRate: cfg.TickRate, Options: cfg.Options, InputHz: cfg.InputHz, ChatRate: cfg.ChatRate,
 			RampRate: cfg.RampRate, DurationSec: cfg.Duration.Seconds(), StormPercent: cfg.StormPercent, SlowPercent: cfg.SlowPercent,
-			SlowForSec: cfg.SlowFor.Seconds(), Loops: len(e.loops), SourceAddrs: cfg.SourceAddrs, WebSocket: "ws://" + e.wsHost + e.wsPath,
+			SlowForSec: cfg.SlowFor.Seconds(), Loops: len(e.loops), SourceAddrs: cfg.SourceAddrs, WebSocket: e.nodes.wsAddrs(),
 		},
 		FDLimit: r.fdSoft, FDHardLimit: r.fdHard,
 		StartedAt: e.start.UTC(), ElapsedSec: float64(f.at) / 1e9, SteadySec: steadySec,

@@ -31,6 +31,7 @@ const (
 	cResumeFailed                // resume attempts refused or closed
 	cPaused                      // slow-reader pauses
 	cReconnects                  // reconnects after a resumable close
+	cRedirects                   // Redirects followed to another node
 	numCounters
 )
 
@@ -42,7 +43,7 @@ type loopStats struct {
 	inRoom   atomic.Int64 // bots seated in a room
 	latency  Histogram    // input → first acknowledging snapshot, µs
 	connect  Histogram    // TCP connect → 101, µs
-	join     Histogram    // join request → Joined, µs
+	join     Histogram    // join request → Joined (through redirects), µs
 	resume   Histogram    // drop → resumed Joined, µs
 	tickGap  Histogram    // State.tick minus the previous one
 	interval Histogram    // time between snapshots, µs

@@ -78,6 +78,9 @@ type Config struct {
 	// Args are flags every node gets after the harness's own (a later
 	// flag wins), e.g. "-drop-grace", "5s".
 	Args []string
+	// NodeArgs, when set, gives the flags of node id (n1, n2, …) after
+	// Args, e.g. its own -node-ws-url. Zero value means none.
+	NodeArgs func(id string) []string
 }
 
 // Cluster is a Redis, a PostgreSQL database and the nodes sharing them.
@@ -89,9 +92,10 @@ type Cluster struct {
 	// AdminToken is every node's admin token.
 	AdminToken string
 
-	t    testing.TB
-	bin  string
-	args []string
+	t        testing.TB
+	bin      string
+	args     []string
+	nodeArgs func(id string) []string
 
 	mu    sync.Mutex
 	nodes []*Node
@@ -108,7 +112,7 @@ func Start(t testing.TB, cfg Config) *Cluster {
 	bin := Binary(t)
 	var tok [16]byte
 	_, _ = rand.Read(tok[:])
-	c := &Cluster{t: t, bin: bin, args: cfg.Args, AdminToken: hex.EncodeToString(tok[:])}
+	c := &Cluster{t: t, bin: bin, args: cfg.Args, nodeArgs: cfg.NodeArgs, AdminToken: hex.EncodeToString(tok[:])}
 	c.Redis = redistest.Start(t)
 	c.PG = pgtest.Start(t)
 	c.DatabaseURL = c.PG.NewDatabase(t)
@@ -284,6 +288,9 @@ func (n *Node) start(t testing.TB) {
 		"-node-id", n.ID, "-data-dir", n.dataDir, "-guest-login-rate", "inf",
 	}
 	args = append(args, n.c.args...)
+	if n.c.nodeArgs != nil {
+		args = append(args, n.c.nodeArgs(n.ID)...)
+	}
 	cmd := exec.Command(n.c.bin, args...)
 	cmd.Env = append(os.Environ(),
 		"TICKROOM_REDIS="+n.c.Redis.URL(),
