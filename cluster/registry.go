@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -125,6 +126,12 @@ func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
 	replaced := r.MemoryRegistry.Add(s, exclusive)
 	uid, conn := s.UserID(), s.ConnID()
 	r.enqueue(uid, func() {
+		if !slices.Contains(r.MemoryRegistry.Sessions(uid), s) {
+			// Closed before its claim ran (a client that followed a
+			// Redirect at once): claiming now would undo the newer
+			// login on another node and close it.
+			return
+		}
 		old, err := r.users.Claim(context.Background(), uid, conn, exclusive)
 		if err != nil {
 			r.Failed.Add(1)

@@ -57,13 +57,15 @@ type bot struct {
 	// QuickMatch); redirected is set when a Redirect answered it, and
 	// b sends it again, reservation set, once connected to the node the
 	// Redirect named.
-	joinMsg    *tickroomv1.ClientMessage
-	redirected bool
-	roomID     string
-	seat       uint32
-	joined     bool
-	lastTick   uint64
-	lastSnap   int64
+	joinMsg     *tickroomv1.ClientMessage
+	redirected  bool
+	joinRetries int   // joins sent again after a passing refusal
+	rejoinAt    int64 // when to send the join again; 0 = not due
+	roomID      string
+	seat        uint32
+	joined      bool
+	lastTick    uint64
+	lastSnap    int64
 
 	seq   uint32
 	acked uint32
@@ -497,7 +499,7 @@ func (b *bot) drop() {
 	b.phase = phaseIdle
 	b.in, b.out, b.frag = b.in[:0], b.out[:0], b.frag[:0]
 	b.fragd, b.paused, b.sentClose, b.joined = false, false, false, false
-	b.joinReq = 0
+	b.joinReq, b.rejoinAt = 0, 0
 	b.acked = b.seq // inputs in flight are not measured across a drop
 }
 

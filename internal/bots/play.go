@@ -47,6 +47,9 @@ func (b *bot) message(p []byte) {
 		}
 	case *tickroomv1.ServerMessage_Error:
 		b.e.errors.add(protocol.ErrorCode(body.Error.Code).String())
+		if reqID != 0 && reqID == b.joinReq && b.retryJoin(protocol.ErrorCode(body.Error.Code)) {
+			break
+		}
 		if reqID != 0 && reqID == b.joinReq {
 			b.joinReq = 0
 			if b.resuming {
@@ -69,9 +72,29 @@ func (b *bot) message(p []byte) {
 	}
 }
 
+// maxJoinRetries bounds how often a bot sends a join again that the
+// server refused for a passing reason.
+const maxJoinRetries = 5
+
+// retryJoin schedules the join request in flight again, after a backoff,
+// when code says to retry shortly (ERROR_CODE_UNAVAILABLE: the cluster
+// directory or the room's node did not answer in time;
+// ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT), as a client would. The error
+// still counts.
+func (b *bot) retryJoin(code protocol.ErrorCode) bool {
+	if code != protocol.ErrorUnavailable && code != protocol.ErrorTooManyRequestsInFlight || b.joinRetries >= maxJoinRetries || b.joinMsg == nil {
+		return false
+	}
+	b.joinRetries++
+	b.l.st.add(cJoinRetries, 1)
+	b.joinReq = 0
+	b.rejoinAt = b.e.now() + int64(b.joinRetries)*500e6 + int64(b.l.rand()%500e6)
+	return true
+}
+
 func (b *bot) onJoined(j *tickroomv1.Joined) {
 	now := b.e.now()
-	b.joinReq = 0
+	b.joinReq, b.joinRetries = 0, 0
 	st := b.l.st
 	st.add(cJoined, 1)
 	st.join.Record(uint64(now-b.joinStart) / 1e3)
@@ -175,6 +198,10 @@ func (b *bot) tick(now int64) {
 		}
 		b.paused = false
 		b.setEvents(b.wantEvents())
+	}
+	if b.rejoinAt != 0 && now >= b.rejoinAt {
+		b.rejoinAt = 0
+		b.resend()
 	}
 	if b.heartbeat > 0 && now >= b.nextPing {
 		b.nextPing = now + b.heartbeat

@@ -32,6 +32,7 @@ const (
 	cPaused                      // slow-reader pauses
 	cReconnects                  // reconnects after a resumable close
 	cRedirects                   // Redirects followed to another node
+	cJoinRetries                 // joins sent again after UNAVAILABLE or too many in flight
 	numCounters
 )
 

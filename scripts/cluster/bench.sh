@@ -68,6 +68,7 @@ fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+rm -f "$out/botpids" "$out/nodes.tsv" "$out/redis.tsv" "$out/bots-rss.tsv" "$out"/report-*.json
 bin=${BIN_DIR:-$out/bin}
 if [ -z "${BIN_DIR:-}" ]; then
 	mkdir -p "$bin"
@@ -152,9 +153,10 @@ httplist=$(IFS=,; echo "${https[*]}")
 
 # Samples every 5 s: per node RSS (kB), CPU (clock ticks) and open
 # sessions; Redis's commands processed and used memory.
-metric() { curl -s --max-time 2 "$1/metrics" | awk -v m="$2" '$1 == m { print $2; exit }'; }
+metric() { curl -s --max-time 2 "$1/metrics" | awk -v m="$2" '$1 == m { v = $2 } END { print v }'; }
 sample() {
 	local t
+	set +e
 	while :; do
 		t=$(date +%s.%N)
 		for i in $(seq 0 $((nodes - 1))); do
@@ -163,6 +165,9 @@ sample() {
 			cpu=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
 			conns=$(metric "${admins[$i]}" tickroom_connections_open)
 			echo "$t n$((i + 1)) ${rss:-0} ${cpu:-0} ${conns:-0}" >>"$out/nodes.tsv"
+		done
+		for p in $(cat "$out/botpids" 2>/dev/null); do
+			echo "$t $p $(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null)" >>"$out/bots-rss.tsv"
 		done
 		redis-cli -p "$rport" info all 2>/dev/null | tr -d '\r' |
 			awk -v t="$t" -F: '$1 == "total_commands_processed" { c = $2 } $1 == "used_memory" { m = $2 } $1 == "connected_clients" { n = $2 } END { print t, c, m, n }' >>"$out/redis.tsv"
@@ -184,6 +189,7 @@ for i in $(seq 0 $((procs - 1))); do
 		>"$out/bots-$i.txt" 2>"$out/bots-$i.err" &
 	botpids+=("$!")
 	pids+=("$!")
+	echo "$!" >>"$out/botpids"
 done
 echo "$procs bot processes, $bots bots, ramp $ramp/s, hold $duration"
 for p in "${botpids[@]}"; do wait "$p" || echo "bot process $p exited with $?"; done
@@ -224,9 +230,12 @@ for p in "${nodepids[@]}"; do kill "$p" 2>/dev/null || true; done
 				}
 			}
 			for (n in rss) {
-				cpu = (t1[n] > t0[n]) ? 100 * (c1[n] - c0[n]) / hz / (t1[n] - t0[n]) : 0
+				cpu = 0
+				if (t1[n] > t0[n]) cpu = 100 * (c1[n] - c0[n]) / hz / (t1[n] - t0[n])
+				per = 0
+				if (conn[n] > 0) per = (rss[n] - base[n]) * 1024 / conn[n]
 				printf "node %s: %d sessions, RSS %.0f MB (baseline %.0f MB), %.0f B per session, CPU %.0f%% over the steady window\n",
-					n, conn[n], rss[n] / 1024, base[n] / 1024, conn[n] > 0 ? (rss[n] - base[n]) * 1024 / conn[n] : 0, cpu
+					n, conn[n], rss[n] / 1024, base[n] / 1024, per, cpu
 			}
 		}' "$out/nodes.tsv" | sort -V
 	# Redis over the same window.
@@ -237,6 +246,7 @@ for p in "${nodepids[@]}"; do kill "$p" 2>/dev/null || true; done
 			if (t1 > t0) printf "redis: %.0f commands/s over the steady window (%.0f s), used memory %.1f MB, %d clients\n", (c1 - c0) / (t1 - t0), t1 - t0, mem / 1048576, cl
 			else print "redis: no steady window sampled"
 		}' "$out/nodes.tsv" "$out/redis.tsv"
+	awk '{ if ($3 > m[$2]) m[$2] = $3 } END { for (p in m) { s += m[p]; n++ } if (n) printf "bot processes: peak RSS %.0f MB in all (%d processes)\n", s / 1024, n }' "$out/bots-rss.tsv" 2>/dev/null
 	echo "redirects sent per node: ${redirects[*]}"
 	echo "sessions at the peak, all nodes: $max"
 } | tee "$out/summary.txt"
