@@ -19,6 +19,7 @@ import (
 	"github.com/tickroom/tickroom/game/arena"
 	"github.com/tickroom/tickroom/protocol/arenav1"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // The attacks on the session protocol (tickroom.v1 on /v1/ws) and on the
@@ -29,6 +30,7 @@ type hubConn struct {
 	nc  net.Conn
 	br  *bufio.Reader
 	wmu sync.Mutex
+	buf []byte // read buffer, reused
 }
 
 // send writes m as one masked binary frame.
@@ -66,7 +68,10 @@ func (h *hubConn) read() (*tickroomv1.ServerMessage, string) {
 		if n > 1<<20 {
 			return nil, "frame too large"
 		}
-		p := make([]byte, n)
+		if int64(cap(h.buf)) < n {
+			h.buf = make([]byte, n)
+		}
+		p := h.buf[:n]
 		if _, err := io.ReadFull(h.br, p); err != nil {
 			return nil, endOf(err)
 		}
@@ -77,12 +82,37 @@ func (h *hubConn) read() (*tickroomv1.ServerMessage, string) {
 			}
 			return nil, "close"
 		case 0x2:
+			if isState(p) {
+				// Read, not decoded: the attackers' own CPU would
+				// otherwise slow the bystander that shares their
+				// process and core.
+				continue
+			}
 			m := new(tickroomv1.ServerMessage)
 			if m.UnmarshalVT(p) == nil {
 				return m, ""
 			}
 		}
 	}
+}
+
+// isState reports whether p, a ServerMessage, carries a State (field 2).
+func isState(p []byte) bool {
+	for len(p) > 0 {
+		num, typ, n := protowire.ConsumeTag(p)
+		if n < 0 {
+			return false
+		}
+		if num == 2 && typ == protowire.BytesType {
+			return true
+		}
+		p = p[n:]
+		if n = protowire.ConsumeFieldValue(num, typ, p); n < 0 {
+			return false
+		}
+		p = p[n:]
+	}
+	return false
 }
 
 // endOf names how a read ended.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/arena"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
 func TestLoopbackOnly(t *testing.T) {
@@ -36,6 +37,22 @@ func TestCostliestRoomFitsTheBudget(t *testing.T) {
 		// with entities to fill the rest; the largest room costs 305.
 		if budget >= 32 && (p.tickRate != game.MaxTickRate || p.maxPlayers != 32 || p.cost != min(budget, 305)) {
 			t.Errorf("budget %d: %v, want 120 Hz, 32 seats, %d units", budget, p, min(budget, 305))
+		}
+	}
+}
+
+func TestIsState(t *testing.T) {
+	for _, tc := range []struct {
+		m    *tickroomv1.ServerMessage
+		want bool
+	}{
+		{&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_State{State: &tickroomv1.State{Tick: 7}}}, true},
+		{&tickroomv1.ServerMessage{RequestId: 3, Body: &tickroomv1.ServerMessage_Error{Error: &tickroomv1.Error{Code: tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT}}}, false},
+		{&tickroomv1.ServerMessage{RequestId: 1, Body: &tickroomv1.ServerMessage_Joined{Joined: &tickroomv1.Joined{RoomId: "r"}}}, false},
+	} {
+		p, _ := tc.m.MarshalVT()
+		if got := isState(p); got != tc.want {
+			t.Errorf("isState(%v) = %v", tc.m, got)
 		}
 	}
 }
