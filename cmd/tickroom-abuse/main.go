@@ -16,6 +16,7 @@
 //	oversized      each attacker sends 50 messages a second whose ids, chat text, options or channel name are ~60 KB
 //	login-flood    each attacker posts guest logins back to back from its own address (127.0.1.x); run without -guest-login-rate inf
 //	chat-nonreaders each attacker joins the lobby channel, chats in it twice a second (500 B) and never reads
+//	none           no attack: the three phases measure the machine's own noise, the baseline for the ratios
 //
 // The bystander logs in as a guest, quick-matches the arena, sends an input
 // every 50 ms and a Ping every 100 ms. /broadcast needs the server's
@@ -53,7 +54,7 @@ func main() {
 	var (
 		wsAddr    = flag.String("ws", "127.0.0.1:8081", "server's WebSocket address host:port")
 		httpURL   = flag.String("http", "http://127.0.0.1:8080", "server's public HTTP base URL (login)")
-		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood or chat-nonreaders")
+		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood, chat-nonreaders or none")
 		attackers = flag.Int("attackers", 200, "attacking connections (at most 2,000)")
 		phase     = flag.Duration("phase", 10*time.Second, "length of each phase: before, during, after (at most 60s)")
 		pid       = flag.Int("pid", 0, "server's pid, for RSS and CPU from /proc")
@@ -633,6 +634,8 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 				hubAttack(name, i, &hubConn{nc: nc, br: br}, plan, &t, stop)
 			}(i)
 		}
+	case "none":
+		return "no attack"
 	case "login-flood":
 		for i := 0; i < n; i++ {
 			wg.Add(1)

@@ -6,6 +6,9 @@
 #
 #   scripts/abuse/run.sh [OUT]            # ATTACKERS=200 PHASE=10s ATTACKS="ping-flood ..."
 #
+# ROOM_BUDGET is the server's -max-room-cost-per-user when SERVER_FLAGS
+# changes it (default 32): the room flood asks for the costliest room it buys.
+#
 # The load average before and after each attack goes to OUT/ATTACK.load:
 # the machine may be shared, and the figures mean little when it is busy.
 #
@@ -16,7 +19,9 @@ cd "$(dirname "$0")/../.."
 out=${1:-/tmp/tickroom-abuse}
 attackers=${ATTACKERS:-200}
 phase=${PHASE:-10s}
-attacks=${ATTACKS:-ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders}
+# "none" runs the phases with no attack: the machine's own noise, the
+# baseline the ratios are read against.
+attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders}
 mkdir -p "$out/bin"
 go build -o "$out/bin/" ./cmd/tickroom ./cmd/tickroom-abuse
 
@@ -39,7 +44,7 @@ for attack in $attacks; do
 	http=$(sed -n 's/^tickroom listening ws=[^ ]* http=//p' "$out/$attack.server.out")
 	echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/$attack.load"
 	taskset -c 0 "$out/bin/tickroom-abuse" -ws "$ws" -http "http://$http" -pid "$srv" \
-		-attack "$attack" -attackers "$attackers" -phase "$phase" | tee "$out/$attack.txt"
+		-attack "$attack" -attackers "$attackers" -phase "$phase" -room-budget "${ROOM_BUDGET:-32}" | tee "$out/$attack.txt"
 	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/$attack.load"
 	kill "$srv"
 	wait "$srv" 2>/dev/null || true
