@@ -11,9 +11,9 @@ import (
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
-// createRoom makes a gomoku room without a move clock on p's node and
+// createGomoku makes a gomoku room without a move clock on p's node and
 // returns its id.
-func createRoom(t *testing.T, p *player) string {
+func createGomoku(t *testing.T, p *player) string {
 	t.Helper()
 	r := p.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
 		Game: "gomoku", Options: map[string]string{"move_seconds": "0"},
@@ -83,7 +83,7 @@ func TestDrainMigratesGomoku(t *testing.T) {
 	// Rooms made on n1 live on n1.
 	a1, a2 := connect(t, n1, "a1"), connect(t, n1, "a2")
 	b1, b2 := connect(t, n1, "b1"), connect(t, n1, "b2")
-	roomA, roomB := createRoom(t, a1), createRoom(t, b1)
+	roomA, roomB := createGomoku(t, a1), createGomoku(t, b1)
 	if j := joined(t, "a2", a2.c.Request(joinRoom(roomA, 0))); j.Seat != 2 {
 		t.Fatalf("a2 joined %v", j)
 	}
@@ -181,20 +181,22 @@ func TestDrainMigratesGomoku(t *testing.T) {
 	}
 }
 
-// TestDrainWithoutTargetFinishesHere: a node drains with no other node
-// to take its gomoku match: the match stays, says why in the log, plays on
-// during the drain, and is closed at the deadline while its players are
-// still connected; nobody is redirected.
+// TestDrainWithoutTargetFinishesHere: a node is drained through the admin
+// API with no other node to take its gomoku match: the match stays, says
+// why in the log, plays on during the drain, and is closed at the deadline
+// while its players are still connected; nobody is redirected, and the
+// node exits by itself.
 func TestDrainWithoutTargetFinishesHere(t *testing.T) {
-	c := Start(t, Config{Nodes: 1, Args: []string{"-drain-timeout", "3s"}})
+	c := Start(t, Config{Nodes: 1})
 	n1 := c.Nodes()[0]
 	a, b := connect(t, n1, "a"), connect(t, n1, "b")
-	room := createRoom(t, a)
+	room := createGomoku(t, a)
 	joined(t, "b", b.c.Request(joinRoom(room, 0)))
 	a.move(room, 1, 7, 7)
 
-	termed := make(chan error, 1)
-	go func() { termed <- n1.Term(t, 20*time.Second) }()
+	if code, body := n1.AdminRequest(t, "POST", "/v1/admin/drain?timeout=3s", nil); code != http.StatusAccepted {
+		t.Fatalf("admin drain: %d %s", code, body)
+	}
 	waitUntil(t, 5*time.Second, "the node to say the room cannot move", func() bool {
 		return strings.Contains(n1.Log(), "drain: rooms cannot move")
 	})
@@ -210,7 +212,5 @@ func TestDrainWithoutTargetFinishesHere(t *testing.T) {
 			t.Fatalf("%s: result %v, want closed at the deadline", p.name, end)
 		}
 	}
-	if err := <-termed; err != nil {
-		t.Fatalf("n1 exited with %v", err)
-	}
+	waitUntil(t, 10*time.Second, "n1 to exit after its drain", func() bool { return !n1.Running() })
 }
