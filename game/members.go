@@ -123,6 +123,9 @@ func (r *Room) confirmJoin(c *command) {
 	if m.lastSent >= w.tickNo {
 		m.lastSent = 0 // a tick the room has not sent yet: start over
 	}
+	for int(c.seat) > len(w.members) {
+		w.members = append(w.members, nil) // a spectator seat Join added
+	}
 	w.members[c.seat-1] = m
 	if !p.Spectator {
 		w.players++

@@ -55,7 +55,7 @@ func (r *Room) Observe(req ObserveRequest, cb func(error)) error {
 	if r.maxSpectators == 0 || r.observers >= r.rt.cfg.MaxObservers {
 		return ErrRoomFull
 	}
-	if len(r.ctl) >= 2*len(r.seats)+16 {
+	if len(r.ctl) >= r.maxControl() {
 		return ErrControlFull
 	}
 	r.observers++

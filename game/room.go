@@ -163,7 +163,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 	if ph := r.Phase(); ph == PhaseDisposed || r.closeReq {
 		return ErrFinished
 	}
-	if len(r.ctl) >= 2*len(r.seats)+16 {
+	if len(r.ctl) >= r.maxControl() {
 		return ErrControlFull
 	}
 	if req.UserID != "" {
@@ -193,6 +193,9 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 		lo, hi = r.maxPlayers, r.maxPlayers+r.maxSpectators
 	}
 	for i := lo; i < hi; i++ {
+		if i == len(r.seats) {
+			r.seats = append(r.seats, seatSlot{}) // the first spectator past the slots made so far
+		}
 		s := &r.seats[i]
 		if s.state != seatFree {
 			continue
@@ -208,6 +211,10 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 	}
 	return ErrRoomFull
 }
+
+// maxControl is the bound of queued membership changes: two for each seat
+// the room can have, and 16 more.
+func (r *Room) maxControl() int { return 2*(r.maxPlayers+r.maxSpectators) + 16 }
 
 // Input queues one input from the player in seat, with the client's
 // sequence number. data is copied. It fails with ErrNotSeated,

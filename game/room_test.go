@@ -80,6 +80,51 @@ func TestJoinErrors(t *testing.T) {
 	}
 }
 
+// TestSpectatorSeats: spectators take the seats after the players' in
+// order, up to MaxSpectators, get the room's state, and a seat a spectator
+// left goes to the next one.
+func TestSpectatorSeats(t *testing.T) {
+	e := gametest.NewEnv(t, testDefinitions(), nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter", MaxPlayers: 2, MaxSpectators: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := e.Join(t, r, game.JoinRequest{UserID: "p", Client: gametest.NewClient("p")}); res.Err != nil || res.Seat != 1 {
+		t.Fatalf("player: %+v", res)
+	}
+	var specs []*gametest.Client
+	for i := range 2 {
+		c := gametest.NewClient(fmt.Sprint("s", i))
+		res := e.Join(t, r, game.JoinRequest{UserID: fmt.Sprint("s", i), Spectator: true, Client: c})
+		if res.Err != nil || res.Seat != uint32(3+i) || !res.Spectator {
+			t.Fatalf("spectator %d: %+v, want seat %d", i, res, 3+i)
+		}
+		specs = append(specs, c)
+	}
+	if err := r.Join(game.JoinRequest{UserID: "s9", Spectator: true, Client: gametest.NewClient("s9")}, nil); !errors.Is(err, game.ErrRoomFull) {
+		t.Fatalf("third spectator: %v, want ErrRoomFull", err)
+	}
+	e.Advance(t, 100*time.Millisecond)
+	for i, c := range specs {
+		if frames, _ := c.Received(); frames == 0 {
+			t.Fatalf("spectator %d got no state", i)
+		}
+	}
+	if err := r.Leave(4); err != nil {
+		t.Fatal(err)
+	}
+	e.Advance(t, 100*time.Millisecond)
+	if res := e.Join(t, r, game.JoinRequest{UserID: "s4", Spectator: true, Client: gametest.NewClient("s4")}); res.Err != nil || res.Seat != 4 {
+		t.Fatalf("spectator after a leave: %+v, want seat 4", res)
+	}
+	if res := e.Join(t, r, game.JoinRequest{UserID: "p2", Client: gametest.NewClient("p2")}); res.Err != nil || res.Seat != 2 {
+		t.Fatalf("second player: %+v, want seat 2", res)
+	}
+	if info := r.Info(); info.Players != 2 || info.Spectators != 2 {
+		t.Fatalf("info %+v, want 2 players and 2 spectators", info)
+	}
+}
+
 func TestJoinRefusedByGame(t *testing.T) {
 	e := gametest.NewEnv(t, testDefinitions(), nil)
 	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter", MaxPlayers: 1})

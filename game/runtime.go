@@ -166,7 +166,9 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 	if r.inputRate == 0 {
 		r.inputRate = float64(2 * rate)
 	}
-	r.seats = make([]seatSlot, maxPlayers+maxSpecs)
+	// Spectator seats are added as spectators come (Join): most rooms
+	// never have one, and a slot costs ~90 B here and 8 B on the worker.
+	r.seats = make([]seatSlot, maxPlayers)
 	seed := opts.Seed
 	if seed == 0 {
 		seed = mathrand.Uint64()

@@ -210,7 +210,16 @@ func (rt *Runtime) RestoreRoom(s *tickroomv1.SavedRoom) (*Room, error) {
 	for _, sm := range s.Members {
 		i := int(sm.Seat) - 1
 		spectatorSeat := i >= r.maxPlayers
-		if i < 0 || i >= len(r.seats) || r.seats[i].state != seatFree || sm.Spectator != spectatorSeat || sm.UserId == "" {
+		if i < 0 || i >= r.maxPlayers+r.maxSpectators || sm.Spectator != spectatorSeat || sm.UserId == "" {
+			return nil, fmt.Errorf("%w: seat %d", ErrBadSave, sm.Seat)
+		}
+		for i >= len(r.seats) {
+			r.seats = append(r.seats, seatSlot{}) // a saved spectator's seat
+		}
+		for i >= len(w.members) {
+			w.members = append(w.members, nil)
+		}
+		if r.seats[i].state != seatFree {
 			return nil, fmt.Errorf("%w: seat %d", ErrBadSave, sm.Seat)
 		}
 		p := Player{Seat: sm.Seat, UserID: sm.UserId, Name: sm.Name, Spectator: sm.Spectator}

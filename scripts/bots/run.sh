@@ -11,7 +11,12 @@
 # Environment: BOTS (default 1000), PROCS (default 1), SERVER_FLAGS (extra
 # tickroom flags), PROFILE_SECONDS (server CPU profile length, 0 = none),
 # PROFILE_DELAY (seconds before profiling, default 15), BIN_DIR (use the
-# tickroom and tickroom-bots binaries there instead of building).
+# tickroom and tickroom-bots binaries there instead of building),
+# SERVER_CPUS and BOT_CPUS (taskset CPU lists to pin the server and the bot
+# processes to, e.g. 1 and 0; empty: not pinned), HEAP_PROFILE (1: save the
+# server's heap profile, /metrics and /proc/<pid>/smaps while the bots
+# play, as server.heap, server.metrics and server.smaps; HEAP_DELAY
+# seconds after the CPU profile or the start, default 15).
 # Only loopback is used; the run ends by itself (-duration) and every process
 # it started is stopped on exit.
 set -euo pipefail
@@ -29,6 +34,12 @@ if [ -z "${BIN_DIR:-}" ]; then
 	(cd "$root" && go build -o "$bin/" ./cmd/tickroom ./cmd/tickroom-bots)
 fi
 
+# taskset execs its command, so $! stays the server's own pid.
+srvpin=()
+botpin=()
+if [ -n "${SERVER_CPUS:-}" ]; then srvpin=(taskset -c "$SERVER_CPUS"); fi
+if [ -n "${BOT_CPUS:-}" ]; then botpin=(taskset -c "$BOT_CPUS"); fi
+
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -37,7 +48,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The server holds at most the open-file limit in sockets; ask for all of it.
-TICKROOM_ADMIN_TOKEN=bots "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
+TICKROOM_ADMIN_TOKEN=bots "${srvpin[@]}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
 	-max-conns 19900 -max-conns-per-ip 19900 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-} >"$out/server.out" 2>"$out/server.err" &
 srv=$!
 pids+=("$srv")
@@ -53,7 +64,7 @@ per=$(((bots + procs - 1) / procs))
 botpids=()
 for i in $(seq 0 $((procs - 1))); do
 	n=$((bots - i * per < per ? bots - i * per : per))
-	"$bin/tickroom-bots" -http "http://$http" -bots "$n" -name "p$i" -source-offset $((i * 4)) \
+	"${botpin[@]}" "$bin/tickroom-bots" -http "http://$http" -bots "$n" -name "p$i" -source-offset $((i * 4)) \
 		-metrics-url "$admin/metrics" -server-pid "$srv" -quiet=$([ "$i" = 0 ] && echo false || echo true) \
 		-json "$out/report-$i.json" -csv "$out/series-$i.csv" -svg "$out/latency-$i.svg" "$@" \
 		>"$out/bots-$i.txt" 2>"$out/bots-$i.err" &
@@ -65,6 +76,15 @@ if [ "$profile" != 0 ]; then
 	sleep "${PROFILE_DELAY:-15}"
 	curl -s -H "Authorization: Bearer bots" -o "$out/server.pprof" \
 		"$admin/debug/pprof/profile?seconds=$profile" || echo "server profile failed"
+fi
+if [ "${HEAP_PROFILE:-0}" = 1 ]; then
+	# The bots print their report after -duration; take the heap while
+	# they still play (the caller's -duration must exceed this delay).
+	sleep "${HEAP_DELAY:-15}"
+	curl -s -H "Authorization: Bearer bots" -o "$out/server.heap" "$admin/debug/pprof/heap" || echo "server heap profile failed"
+	curl -s -o "$out/server.metrics" "$admin/metrics" || echo "server metrics failed"
+	cp "/proc/$srv/smaps_rollup" "$out/server.smaps_rollup" 2>/dev/null || true
+	cp "/proc/$srv/smaps" "$out/server.smaps" 2>/dev/null || true
 fi
 for p in "${botpids[@]}"; do wait "$p" || echo "bot process $p exited with $?"; done
 kill "$srv" 2>/dev/null || true

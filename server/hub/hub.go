@@ -258,17 +258,18 @@ type Hub struct {
 	rt  *game.Runtime
 	log *slog.Logger
 
-	reg     Registry
-	dir     Directory
-	fan     social.Fanout
-	social  *social.Social
-	quota   *roomQuota
-	revoked Revocations
-	lookups *lookups
-	cluster Cluster       // nil on a single node
-	offLoop chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
-	offWG   sync.WaitGroup
-	watches *roomWatches
+	reg      Registry
+	dir      Directory
+	fan      social.Fanout
+	social   *social.Social
+	quota    *roomQuota
+	revoked  Revocations
+	lookups  *lookups
+	cluster  Cluster       // nil on a single node
+	offLoop  chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
+	offWG    sync.WaitGroup
+	watches  *roomWatches
+	expiries *expiries // closes sessions whose token expired
 
 	mu       sync.Mutex
 	held     map[string][]heldSeat // seats kept for dropped users
@@ -297,14 +298,15 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("%w: Server and Auth are required", ErrConfig)
 	}
 	h := &Hub{
-		cfg:     cfg,
-		srv:     cfg.Server,
-		log:     cfg.Logger,
-		reg:     cfg.Registry,
-		fan:     cfg.Fanout,
-		held:    make(map[string][]heldSeat),
-		moved:   make(map[string][]*Session),
-		lookups: newLookups(),
+		cfg:      cfg,
+		srv:      cfg.Server,
+		log:      cfg.Logger,
+		reg:      cfg.Registry,
+		fan:      cfg.Fanout,
+		held:     make(map[string][]heldSeat),
+		moved:    make(map[string][]*Session),
+		lookups:  newLookups(),
+		expiries: newExpiries(),
 	}
 	if h.reg == nil {
 		h.reg = NewMemoryRegistry()
@@ -369,6 +371,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	h.offWG.Wait() // cluster requests end within their deadline
 	h.watches.shutdown()
+	h.expiries.shutdown()
 	return errors.Join(h.lookups.shutdown(ctx), h.rt.Shutdown(ctx))
 }
 

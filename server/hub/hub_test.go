@@ -463,3 +463,39 @@ func sameHistories(t *testing.T, room string, cs ...*client) {
 		t.Fatal("clients shared no tick to compare")
 	}
 }
+
+// TestTokenExpiriesShareOneSchedule: sessions whose tokens run out at
+// different times are each closed with CLOSE_CODE_TOKEN_EXPIRED, while a
+// session that closed earlier and one whose token lives on are left alone
+// (the one still answers a ping).
+func TestTokenExpiriesShareOneSchedule(t *testing.T) {
+	t.Parallel()
+	// The server's clock stands one second before the first expiry, as in
+	// TestTypedCloses, so every session comes up with its whole margin.
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	e := start(t, options{hub: func(c *hub.Config) { c.Now = func() time.Time { return exp.Add(-time.Second) } }})
+	issue := func(user string, at time.Time) string {
+		tok, err := e.auth.Issue(auth.Claims{UserID: user, Name: "name-" + user, IssuedAt: exp.Add(-2 * time.Hour), ExpiresAt: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	// gone's token expires first, but it leaves before: its entry goes.
+	gone, _ := e.connectToken("gone", issue("gone", exp))
+	gone.WS.UnderlyingConn().Close()
+	gone.WaitClosed()
+	late, _ := e.connectToken("late", issue("late", exp.Add(time.Second)))
+	early, _ := e.connectToken("early", issue("early", exp))
+	live, _ := e.connectToken("live", issue("live", exp.Add(time.Hour)))
+	if got := early.WaitClosed(); got != int(protocol.CloseTokenExpired) {
+		t.Fatalf("early: close %d, want %d", got, protocol.CloseTokenExpired)
+	}
+	if got := late.WaitClosed(); got != int(protocol.CloseTokenExpired) {
+		t.Fatalf("late: close %d, want %d", got, protocol.CloseTokenExpired)
+	}
+	ping := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 1}}}
+	if m := live.Request(ping); m.GetPong() == nil {
+		t.Fatalf("live: %v, want a Pong", m)
+	}
+}

@@ -21,7 +21,7 @@ type Session struct {
 	conn   *server.Conn
 	ip     netip.Addr // the client's address (server.Conn.ClientIP)
 	claims auth.Claims
-	expiry *time.Timer
+	expIdx int32 // index in Hub.expiries, -1 when not scheduled; guarded by expiries.mu
 
 	replaced atomic.Bool  // a newer login of the same user took over
 	kicked   atomic.Bool  // seats are freed at once, not held
@@ -47,7 +47,7 @@ type membership struct {
 }
 
 func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
-	return &Session{h: h, conn: c, ip: c.ClientIP(), claims: claims}
+	return &Session{h: h, conn: c, ip: c.ClientIP(), claims: claims, expIdx: -1}
 }
 
 // UserID returns the session's user id.
@@ -62,11 +62,9 @@ func (s *Session) ConnID() uint64 { return s.conn.ID() }
 func (s *Session) Congested() bool { return s.conn.Congested() }
 
 // startExpiry closes the session with CLOSE_CODE_TOKEN_EXPIRED when its
-// token expires.
+// token expires (expiry.go).
 func (s *Session) startExpiry(now time.Time) {
-	s.expiry = time.AfterFunc(s.claims.ExpiresAt.Sub(now), func() {
-		s.close(protocol.CloseTokenExpired, "")
-	})
+	s.h.expiries.add(s, s.claims.ExpiresAt.Sub(now))
 }
 
 // close starts closing the connection with a typed code. Safe from any
@@ -292,9 +290,7 @@ func (s *Session) removeLocked(roomID string) {
 // resume window (or freed after a kick).
 func (s *Session) gone() {
 	s.closed.Store(true)
-	if s.expiry != nil {
-		s.expiry.Stop()
-	}
+	s.h.expiries.remove(s)
 	s.mu.Lock()
 	rooms := s.rooms
 	s.rooms = nil

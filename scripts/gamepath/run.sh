@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# scripts/gamepath/run.sh — the "game path" table of BENCHMARKS.md in one
+# bounded run: for each bot count, the arena through tickroom-bots, the
+# transport's /broadcast at the same delivery rate, and the write(2) floor,
+# with the server pinned to one core and the load to the other.
+#
+# Usage: scripts/gamepath/run.sh OUT_DIR
+# Environment:
+#   BOTS         bot counts to run, space-separated (default "1000"; e.g.
+#                "1000 3000 5000")
+#   DURATION     measured window of each run (default 20s)
+#   SERVER_CPU   CPU the server runs on (default 1)
+#   LOAD_CPU     CPU the bots, the /broadcast clients and the write floor
+#                run on (default 0)
+#   PROFILE      1: also save a 10 s server CPU profile and a heap profile
+#                of each arena run (arena-N/server.pprof, server.heap)
+#   SERVER_FLAGS extra tickroom flags for both servers
+#   BIN_DIR      use the tickroom, tickroom-bots and fanoutcpu binaries
+#                there instead of building them
+#
+# For each N in BOTS:
+#   arena      N bots in arena rooms of 10 at 20 Hz, inputs at 10 Hz
+#              (scripts/bots/run.sh): bytes per client per second, server
+#              CPU per delivered frame, input→ack p50/p99, delivered
+#              frames/s, RSS growth per seated player, tick lateness p99.
+#   broadcast  a fresh server with -conformance-endpoints; N connections to
+#              /broadcast, one sending at the rate that gives the arena's
+#              delivered frames/s (cmd/fanoutcpu -mode broadcast): the
+#              transport's own server CPU per delivered frame.
+#   write      N loopback TCP sockets written round-robin at the same rate,
+#              64 B a write, from one thread (cmd/fanoutcpu -mode write):
+#              the kernel's floor per write.
+# and the ratio arena ÷ broadcast. Each line carries the 1-minute load
+# average at its end: the box is shared, so CPU figures move ±30 % between
+# runs; compare the ratio within one run, and alternate before/after runs.
+#
+# Run it under the measurement lock so that two measurements never overlap:
+#   flock /work/wt/measure.lock scripts/gamepath/run.sh /tmp/gamepath
+# A 1,000-bot run takes about 90 s; every process it starts is stopped on
+# exit.
+set -euo pipefail
+
+out=${1:?usage: scripts/gamepath/run.sh OUT_DIR}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bots_list=${BOTS:-1000}
+duration=${DURATION:-20s}
+scpu=${SERVER_CPU:-1}
+lcpu=${LOAD_CPU:-0}
+secs=${duration%s}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+bin=${BIN_DIR:-$out/bin}
+if [ -z "${BIN_DIR:-}" ]; then
+	mkdir -p "$bin"
+	(cd "$root" && go build -o "$bin/" ./cmd/tickroom ./cmd/tickroom-bots ./cmd/fanoutcpu)
+fi
+
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# broadcast N RATE DIR: the /broadcast reference on a fresh pinned server.
+broadcast() {
+	local n=$1 rate=$2 dir=$3
+	mkdir -p "$dir"
+	taskset -c "$scpu" "$bin/tickroom" -addr 127.0.0.1:0 -http "" -admin "" -data-dir "" \
+		-max-conns 19900 -max-conns-per-ip 19900 -conformance-endpoints ${SERVER_FLAGS:-} \
+		>"$dir/server.out" 2>"$dir/server.err" &
+	local srv=$!
+	pids+=("$srv")
+	for _ in $(seq 50); do
+		grep -q '^tickroom listening' "$dir/server.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	local ws
+	ws=$(sed -n 's/^tickroom listening ws=\([^ ]*\).*/\1/p' "$dir/server.out")
+	taskset -c "$lcpu" "$bin/fanoutcpu" -mode broadcast -url "ws://$ws/broadcast" -server-pid "$srv" \
+		-conns "$n" -rate "$rate" -size 64 -duration "$duration" >"$dir/result.txt" 2>"$dir/err.txt" || true
+	kill "$srv" 2>/dev/null || true
+	wait "$srv" 2>/dev/null || true
+}
+
+# field FILE: the "(F/s) ... X µs per frame" pair of a fanoutcpu result.
+field() {
+	sed -n 's/.*(\([0-9]*\)\/s).*: \([0-9.]*\) µs per frame.*/\1 \2/p' "$1"
+}
+
+rows=()
+for n in $bots_list; do
+	adir=$out/arena-$n
+	echo "== $n bots: arena (server on CPU $scpu, bots on CPU $lcpu), load $(load1)" >&2
+	prof=()
+	if [ "${PROFILE:-0}" = 1 ]; then
+		prof=(PROFILE_SECONDS=10 PROFILE_DELAY=8 HEAP_PROFILE=1 HEAP_DELAY=1)
+	fi
+	sources=$(((n + 2999) / 3000))
+	env BIN_DIR="$bin" BOTS="$n" PROCS=1 SERVER_CPUS="$scpu" BOT_CPUS="$lcpu" "${prof[@]}" \
+		"$root/scripts/bots/run.sh" "$adir" -room-size 10 -tick-rate 20 -input-hz 10 \
+		-duration "$duration" -ramp 1000 -sources "$sources" >"$adir.log" 2>&1 || true
+	aload=$(load1)
+	rep=$adir/report-0.json
+	if [ ! -s "$rep" ]; then
+		echo "arena run of $n bots left no report; see $adir.log" >&2
+		continue
+	fi
+	read -r fps bpc cpf p50 p99 rss seated late <<<"$(jq -r '[
+		(.steady.snapshots_per_sec|round),
+		(.steady.bytes_per_bot_sec|round),
+		(.server.cpu_us_per_frame*100|round/100),
+		(.input_latency_us.p50/1000*10|round/10),
+		(.input_latency_us.p99/1000*10|round/10),
+		(.server.rss_per_conn_bytes|round),
+		.in_room_at_end,
+		(if .server.tick_lateness == null then "—"
+		 elif .server.tick_lateness.p99 < 0 then ">\(.server.tick_lateness.top_bound*1000)"
+		 else (.server.tick_lateness.p99*1e4|round/10) end)
+	] | @tsv' "$rep")"
+	# The sender's own connection gets no copy: N-1 deliveries a message.
+	rate=$(awk -v f="$fps" -v n="$n" 'BEGIN { printf "%.3f", f / (n - 1) }')
+	echo "== $n conns: /broadcast at $rate msgs/s ($fps frames/s), load $(load1)" >&2
+	broadcast "$n" "$rate" "$out/broadcast-$n"
+	bload=$(load1)
+	read -r bfps bcpf <<<"$(field "$out/broadcast-$n/result.txt")" || true
+	echo "== $n sockets: write(2) floor at $fps writes/s, load $(load1)" >&2
+	taskset -c "$lcpu" "$bin/fanoutcpu" -mode write -conns "$n" -rate "$fps" -size 64 -duration "$duration" \
+		>"$out/write-$n.txt" 2>&1 || true
+	wload=$(load1)
+	read -r wfps wcpf <<<"$(field "$out/write-$n.txt")" || true
+	ratio=$(awk -v a="$cpf" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
+	wratio=$(awk -v a="${wcpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
+	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss | $late | $aload |")
+	rows+=("| \`/broadcast\`, $n conns, $rate msgs/s of 64 B | — | ${bcpf:-—} | 1 | — | ${bfps:-—} | — | — | $bload |")
+	rows+=("| write(2) floor, $n sockets, 64 B | — | ${wcpf:-—} | $wratio | — | ${wfps:-—} | — | — | $wload |")
+done
+
+{
+	echo "Server on CPU $scpu, load on CPU $lcpu, ${secs} s windows, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs."
+	echo
+	echo "| what | bytes / client / s | server CPU µs / delivered frame | vs \`/broadcast\` | input→ack p50 / p99 ms | frames / s | RSS B / seated player | tick lateness p99 ms | load avg (1 min) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	printf '%s\n' "${rows[@]}"
+} | tee "$out/table.md"
