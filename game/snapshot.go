@@ -76,11 +76,26 @@ type track struct {
 
 func newTrack(n int) *track { return &track{ring: make([]snap, n)} }
 
-// next reuses the oldest snap for tick and returns it.
+// next reuses the oldest snap for tick and returns it. Its buffers are
+// sized after the newest snap's, with an eighth to spare, when they are
+// too small for it or more than twice its size, rather than grown by
+// append's doubling: most ticks hold what the last one did, so in steady
+// state nothing is allocated, and a room keeps ResumeTicks snaps, whose
+// doubling slack (up to half of each buffer) was a third of a small
+// room's memory.
 func (t *track) next(tick uint64) *snap {
+	prev := &t.ring[t.head]
 	t.head = (t.head + 1) % len(t.ring)
 	s := &t.ring[t.head]
 	s.reset(tick)
+	if prev != s && prev.valid {
+		if n := len(prev.ents); cap(s.ents) < n || cap(s.ents) > 2*n+16 {
+			s.ents = make([]entRef, 0, n+n/8+2)
+		}
+		if n := len(prev.buf); cap(s.buf) < n || cap(s.buf) > 2*n+64 {
+			s.buf = make([]byte, 0, n+n/8+16)
+		}
+	}
 	return s
 }
 

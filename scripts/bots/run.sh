@@ -14,9 +14,10 @@
 # tickroom and tickroom-bots binaries there instead of building),
 # SERVER_CPUS and BOT_CPUS (taskset CPU lists to pin the server and the bot
 # processes to, e.g. 1 and 0; empty: not pinned), HEAP_PROFILE (1: save the
-# server's heap profile, /metrics and /proc/<pid>/smaps while the bots
-# play, as server.heap, server.metrics and server.smaps; HEAP_DELAY
-# seconds after the CPU profile or the start, default 15).
+# server's heap profile, /metrics and /proc/<pid>/status and smaps while
+# the bots play, as server.heap, server.metrics, server.status and
+# server.smaps; HEAP_DELAY seconds after the CPU profile or the start,
+# default 15; server.status0 is the status before the first bot).
 # Only loopback is used; the run ends by itself (-duration) and every process
 # it started is stopped on exit.
 set -euo pipefail
@@ -59,6 +60,7 @@ done
 http=$(sed -n 's/^tickroom listening ws=[^ ]* http=//p' "$out/server.out")
 admin=$(grep -o 'admin *http://[0-9.:]*' "$out/server.out" | grep -o 'http://.*')
 echo "server pid $srv http $http admin $admin"
+cp "/proc/$srv/status" "$out/server.status0" 2>/dev/null || true
 
 per=$(((bots + procs - 1) / procs))
 botpids=()
@@ -83,6 +85,7 @@ if [ "${HEAP_PROFILE:-0}" = 1 ]; then
 	sleep "${HEAP_DELAY:-15}"
 	curl -s -H "Authorization: Bearer bots" -o "$out/server.heap" "$admin/debug/pprof/heap" || echo "server heap profile failed"
 	curl -s -o "$out/server.metrics" "$admin/metrics" || echo "server metrics failed"
+	cp "/proc/$srv/status" "$out/server.status" 2>/dev/null || true
 	cp "/proc/$srv/smaps_rollup" "$out/server.smaps_rollup" 2>/dev/null || true
 	cp "/proc/$srv/smaps" "$out/server.smaps" 2>/dev/null || true
 fi

@@ -22,7 +22,9 @@
 #   arena      N bots in arena rooms of 10 at 20 Hz, inputs at 10 Hz
 #              (scripts/bots/run.sh): bytes per client per second, server
 #              CPU per delivered frame, input→ack p50/p99, delivered
-#              frames/s, RSS growth per seated player, tick lateness p99.
+#              frames/s, RSS growth per seated player (all, and anonymous
+#              only: without the binary's pages that running code pages
+#              in), tick lateness p99.
 #   broadcast  a fresh server with -conformance-endpoints; N connections to
 #              /broadcast, one sending at the rate that gives the arena's
 #              delivered frames/s (cmd/fanoutcpu -mode broadcast): the
@@ -94,9 +96,12 @@ rows=()
 for n in $bots_list; do
 	adir=$out/arena-$n
 	echo "== $n bots: arena (server on CPU $scpu, bots on CPU $lcpu), load $(load1)" >&2
-	prof=()
+	# The server's memory is read 3 s before the bots stop (HEAP_PROFILE),
+	# after the CPU profile when there is one.
+	ramp=$(((n + 999) / 1000))
+	prof=(HEAP_PROFILE=1 HEAP_DELAY=$((ramp + secs - 3)))
 	if [ "${PROFILE:-0}" = 1 ]; then
-		prof=(PROFILE_SECONDS=10 PROFILE_DELAY=8 HEAP_PROFILE=1 HEAP_DELAY=1)
+		prof=(PROFILE_SECONDS=10 PROFILE_DELAY=8 HEAP_PROFILE=1 HEAP_DELAY=$((ramp + secs - 3 > 18 ? ramp + secs - 21 : 1)))
 	fi
 	sources=$(((n + 2999) / 3000))
 	env BIN_DIR="$bin" BOTS="$n" PROCS=1 SERVER_CPUS="$scpu" BOT_CPUS="$lcpu" "${prof[@]}" \
@@ -120,6 +125,11 @@ for n in $bots_list; do
 		 elif .server.tick_lateness.p99 < 0 then ">\(.server.tick_lateness.top_bound*1000)"
 		 else (.server.tick_lateness.p99*1e4|round/10) end)
 	] | @tsv' "$rep")"
+	# Anonymous RSS (heap, stacks, buffers) grown since before the first
+	# bot, per seated player; total RSS also counts the binary's pages
+	# paged in as code runs for the first time, a fixed cost.
+	anon=$(awk -v s="$seated" 'FNR == 1 { f++ } /^RssAnon:/ { v[f] = $2 } END { if (s > 0 && f == 2) printf "%d", (v[2] - v[1]) * 1024 / s; else print "—" }' \
+		"$adir/server.status0" "$adir/server.status" 2>/dev/null || echo "—")
 	# The sender's own connection gets no copy: N-1 deliveries a message.
 	rate=$(awk -v f="$fps" -v n="$n" 'BEGIN { printf "%.3f", f / (n - 1) }')
 	echo "== $n conns: /broadcast at $rate msgs/s ($fps frames/s), load $(load1)" >&2
@@ -133,7 +143,7 @@ for n in $bots_list; do
 	read -r wfps wcpf <<<"$(field "$out/write-$n.txt")" || true
 	ratio=$(awk -v a="$cpf" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
 	wratio=$(awk -v a="${wcpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
-	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss | $late | $aload |")
+	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss / $anon | $late | $aload |")
 	rows+=("| \`/broadcast\`, $n conns, $rate msgs/s of 64 B | — | ${bcpf:-—} | 1 | — | ${bfps:-—} | — | — | $bload |")
 	rows+=("| write(2) floor, $n sockets, 64 B | — | ${wcpf:-—} | $wratio | — | ${wfps:-—} | — | — | $wload |")
 done
@@ -141,7 +151,7 @@ done
 {
 	echo "Server on CPU $scpu, load on CPU $lcpu, ${secs} s windows, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs."
 	echo
-	echo "| what | bytes / client / s | server CPU µs / delivered frame | vs \`/broadcast\` | input→ack p50 / p99 ms | frames / s | RSS B / seated player | tick lateness p99 ms | load avg (1 min) |"
+	echo "| what | bytes / client / s | server CPU µs / delivered frame | vs \`/broadcast\` | input→ack p50 / p99 ms | frames / s | RSS B / seated player (all / anonymous) | tick lateness p99 ms | load avg (1 min) |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	printf '%s\n' "${rows[@]}"
 } | tee "$out/table.md"

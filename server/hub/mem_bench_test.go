@@ -69,8 +69,9 @@ func seaters() {
 // BenchmarkSeatedMemory measures what the server holds for each logged-in
 // player seated in a 20 Hz arena room of ten: TICKROOM_BENCH_PLAYERS
 // (default 2,000) WebSocket clients in a child process log in over
-// loopback, join their rooms with JoinRoom, and the rooms run ten ticks
-// (a keyframe and deltas, every frame written). The figures are the live
+// loopback, join their rooms with JoinRoom, and the rooms run
+// game.Config.ResumeTicks + 4 ticks (a keyframe and deltas, every frame
+// written), so that each room's ring of recent states is full. The figures are the live
 // heap (runtime.MemStats.HeapAlloc after two GCs) plus goroutine stacks,
 // divided by the players: B/login for the logged-in connection, B/seat for
 // what being seated adds (a tenth of its room included), B/player for both; rss-B/player is the
@@ -176,7 +177,7 @@ func BenchmarkSeatedMemory(b *testing.B) {
 		}
 		return seated == players
 	})
-	for range 10 {
+	for range 16 + 4 { // game.Config.ResumeTicks' default, and a few more
 		if err := h.Runtime().Advance(50 * time.Millisecond); err != nil {
 			b.Fatal(err)
 		}
