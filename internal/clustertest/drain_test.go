@@ -200,6 +200,9 @@ func TestDrainWithoutTargetFinishesHere(t *testing.T) {
 	waitUntil(t, 5*time.Second, "the node to say the room cannot move", func() bool {
 		return strings.Contains(n1.Log(), "drain: rooms cannot move")
 	})
+	if n := migrations(t, n1, "failed"); n != 1 {
+		t.Fatalf("migrations failed: %v, want 1", n)
+	}
 	b.move(room, 2, 8, 8) // the match plays on during the drain
 	for _, p := range []*player{a, b} {
 		end := p.c.Next(func(m *tickroomv1.ServerMessage) bool {
