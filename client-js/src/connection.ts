@@ -201,9 +201,19 @@ export class Connection extends Emitter<ConnectionEvents> {
   /**
    * reconnectNow drops the current socket, if any, and opens a new one at
    * once; used when the page comes back online or the heartbeat failed.
-   * code is reported in the close event.
+   * code is reported in the close event. Like any drop, it goes back to
+   * the configured endpoint (url), not to the node a redirect named: a
+   * node that stopped answering may be gone, and the endpoint redirects
+   * the client again to wherever its rooms are.
    */
   reconnectNow(code = 4003, reason = "reconnecting"): void {
+    this.target = undefined;
+    this.swapSocket(code, reason);
+  }
+
+  // swapSocket closes the current socket, if any, with code and opens a
+  // new one at currentUrl at once.
+  private swapSocket(code: number, reason: string): void {
     if (this.current === "closed" || this.current === "idle") return;
     this.clearTimer();
     this.diagnosis = undefined;
@@ -272,7 +282,7 @@ export class Connection extends Emitter<ConnectionEvents> {
    */
   moveTo(url: string): void {
     this.target = normalizeWebSocketUrl(url);
-    this.reconnectNow(1000, "redirect");
+    this.swapSocket(1000, "redirect");
   }
 
   private socketUrl(): string {

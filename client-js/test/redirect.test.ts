@@ -143,4 +143,36 @@ describe("cluster redirects", () => {
     assert.deepEqual(left, []);
     assert.equal(client.connection.currentUrl, "ws://node2.example:2/v1/ws");
   });
+
+  it("a heartbeat timeout on the room's node reconnects through the configured endpoint, which redirects again", async () => {
+    const { client, sock } = await connected();
+    const p = client.joinRoom("r9");
+    const req = lastReceived(sock);
+    reply(sock, { requestId: req.requestId, body: { case: "redirect", value: redirect } });
+    await flush();
+    const node = FakeWebSocket.last();
+    welcome(node);
+    await flush();
+    const again = lastReceived(node);
+    reply(node, { requestId: again.requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 1, tickRate: 1, maxPlayers: 2 } } });
+    const room = await p;
+
+    // The node goes silent (hung, or its machine gone without a reset):
+    // after three heartbeat intervals the client drops the socket and
+    // dials the configured endpoint, not the silent node.
+    mock.timers.tick(4000);
+    await flush();
+    assert.equal(node.closedWith?.code, 4003);
+    const back = FakeWebSocket.last();
+    assert.notEqual(back, node);
+    assert.equal(back.url, "ws://lb.example:1/v1/ws?token=tok");
+    assert.equal(client.connection.currentUrl, "ws://lb.example:1/v1/ws");
+    welcome(back);
+    await flush();
+    const resume = lastReceived(back);
+    assert.equal(resume.body.case, "joinRoom");
+    if (resume.body.case !== "joinRoom") return;
+    assert.equal(resume.body.value.roomId, "r9");
+    assert.equal(client.rooms.get("r9"), room);
+  });
 });

@@ -6,8 +6,9 @@
 // the Room it awaited and the room's state; after a drop it resumes through
 // the node it was configured with, which redirects it again, same seat; and
 // when the room's node is killed the app gets the typed ROOM_LOST, never a
-// hang. A room on a node that drains moves to another node, and the client
-// follows it there by itself.
+// hang. A lobby's room watch on one node follows the rooms of the other. A
+// room on a node that drains moves to another node, and the client follows
+// it there by itself.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -103,9 +104,14 @@ describe("client-js across a cluster", { skip: redisSkip() }, () => {
   it("joins a room on the other node through a redirect, and resumes its seat there through the first after a drop", async () => {
     const alice = await player("n1", "alice");
     const bob = await player("n2", "bob");
+    // A lobby on n2 watches the cluster's gomoku rooms.
+    const lobby = await player("n2", "lobby");
+    const watch = await lobby.client.watchRooms({ game: "gomoku" });
+    const listed = (id, players) => () => watch.rooms.some((r) => r.roomId === id && r.players === players);
     // A created room lives on the node that made it.
     const black = await alice.client.createRoom({ game: "gomoku" });
     assert.equal(black.seat, 1);
+    await until(watch, "change", "alice's room on n1 in the watched list on n2", listed(black.id, 1));
 
     const white = await bob.client.joinRoom(black.id);
     assert.equal(bob.redirects.length, 1, "one redirect");
@@ -116,6 +122,9 @@ describe("client-js across a cluster", { skip: redisSkip() }, () => {
     assert.equal(white.id, black.id);
     assert.equal(white.seat, 2);
     assert.equal(bob.client.rooms.get(white.id), white);
+    await until(watch, "change", "bob seen in the watched list", listed(black.id, 2));
+    await watch.close();
+    lobby.client.close();
 
     // The room's state reaches the player who came through the redirect.
     black.sendInput(gomokuMove(7, 7));
