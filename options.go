@@ -140,6 +140,16 @@ type Options struct {
 	// connection may send per second (a flood is closed with 4002,
 	// CLOSE_CODE_RATE_LIMITED). Zero value means 120.
 	MessageRate int
+	// InputBytesPerIP and InputFramesPerIP are what the WebSocket
+	// connections of one client address may send together, in bytes and
+	// in messages and control frames a second (burst twice that); while an
+	// address is over one, its connections over their share of it are
+	// closed with 4002 (CLOSE_CODE_RATE_LIMITED). InputBytes and
+	// InputFrames are the same for all connections together. Zero values
+	// mean server.Config's defaults: 32 KiB/s and MessageRate / 2 for each
+	// of MaxConnsPerIP connections per address (8 MiB/s and 15,360
+	// frames/s), 16 times that in all.
+	InputBytesPerIP, InputFramesPerIP, InputBytes, InputFrames int
 	// DropGrace is how long a dropped player's seat is held for a resume.
 	// Zero value means 30 seconds.
 	DropGrace time.Duration
@@ -242,6 +252,10 @@ func (o Options) validate() error {
 		limits.NonNegative("MaxFrameSize", o.MaxFrameSize),
 		limits.NonNegative("MaxMessageSize", o.MaxMessageSize),
 		limits.NonNegative("MessageRate", o.MessageRate),
+		limits.NonNegative("InputBytesPerIP", o.InputBytesPerIP),
+		limits.NonNegative("InputFramesPerIP", o.InputFramesPerIP),
+		limits.NonNegative("InputBytes", o.InputBytes),
+		limits.NonNegative("InputFrames", o.InputFrames),
 		limits.NonNegative("DropGrace", o.DropGrace),
 		limits.NonNegative("RoomCreateRate", o.RoomCreateRate),
 		limits.NonNegative("RoomCreateBurst", o.RoomCreateBurst),

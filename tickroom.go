@@ -173,6 +173,8 @@ func New(opts Options) (_ *Server, err error) {
 		Origins: o.Origins, TrustedProxies: trusted, ProxyProtocol: o.ProxyProtocol,
 		MaxFrameSize: o.MaxFrameSize, MaxMessageSize: o.MaxMessageSize, MaxOutboundBytes: o.MaxOutboundBytes,
 		MessageRate: o.MessageRate, RateCloseCode: ws.StatusCode(protocol.CloseRateLimited),
+		InputBytesPerIP: o.InputBytesPerIP, InputFramesPerIP: o.InputFramesPerIP,
+		InputBytes: o.InputBytes, InputFrames: o.InputFrames,
 		SlowCloseCode: ws.StatusCode(protocol.CloseSlowClient), Logger: o.Logger,
 		// Clients ping every HeartbeatInterval; three silent intervals
 		// close with the resumable heartbeat code.

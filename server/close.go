@@ -46,6 +46,10 @@ const (
 	// ReasonBudget: closed, as one of the largest holders, while the
 	// process held more than MaxOutboundBytes.
 	ReasonBudget
+	// ReasonInputBudget: over its share of its address's or the server's
+	// input budget (Config.InputBytesPerIP and the rest) while that
+	// budget was exceeded.
+	ReasonInputBudget
 	numReasons
 )
 
@@ -53,7 +57,7 @@ var reasonNames = [numReasons]string{
 	ReasonLost: "lost", ReasonPeer: "peer", ReasonApp: "app", ReasonShutdown: "shutdown",
 	ReasonProtocol: "protocol", ReasonTooBig: "too_big", ReasonRate: "rate",
 	ReasonFrameTimeout: "frame_timeout", ReasonIdle: "idle", ReasonSlowDeadline: "slow_deadline",
-	ReasonSlowBytes: "slow_bytes", ReasonBudget: "outbound_budget",
+	ReasonSlowBytes: "slow_bytes", ReasonBudget: "outbound_budget", ReasonInputBudget: "input_budget",
 }
 
 // String returns the reason's metric label ("slow_deadline").

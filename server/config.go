@@ -112,9 +112,29 @@ type Config struct {
 	// drop it). A connection that goes on past two more bursts' worth is
 	// closed with RateCloseCode. Zero value means 120.
 	MessageRate int
-	// RateCloseCode is the close code for a connection over MessageRate.
-	// Zero value means 1008 (policy violation).
+	// RateCloseCode is the close code for a connection over MessageRate,
+	// or over its share of an input budget. Zero value means 1008 (policy
+	// violation).
 	RateCloseCode ws.StatusCode
+	// InputBytesPerIP is how many bytes a second the upgraded connections
+	// of one client address (Conn.ClientIP) may send together, with a
+	// burst of twice that. While the address is over it, a connection that
+	// sends more than its share (the budget divided among the address's
+	// connections; a burst of at least one MaxMessageSize) is closed with
+	// RateCloseCode; the others are not held back. Zero value means the
+	// larger of 32 KiB for each of MaxConnsPerIP connections (8 MiB at the
+	// default 256) and MessageRate × MaxMessageSize, what one connection
+	// may send at its full rate.
+	InputBytesPerIP int
+	// InputFramesPerIP is the same budget for the frames MessageRate
+	// counts (messages and control frames), a second. Zero value means
+	// MessageRate × MaxConnsPerIP / 2: half of an address's connections at
+	// their full rate.
+	InputFramesPerIP int
+	// InputBytes and InputFrames are the same budgets for all connections
+	// together; a connection's share is then the budget divided among all
+	// open connections. Zero value means 16 times the per-address budget.
+	InputBytes, InputFrames int
 
 	// PingInterval is how long a connection may stay silent before the
 	// server pings it. Zero value means 25 s.
@@ -211,6 +231,10 @@ func (cfg Config) withDefaults() Config {
 	if cfg.RateCloseCode == 0 {
 		cfg.RateCloseCode = ws.StatusPolicyViolation
 	}
+	defInt(&cfg.InputBytesPerIP, max(cfg.MaxConnsPerIP*32<<10, cfg.MessageRate*cfg.MaxMessageSize))
+	defInt(&cfg.InputFramesPerIP, max(1, cfg.MessageRate*cfg.MaxConnsPerIP/2))
+	defInt(&cfg.InputBytes, 16*cfg.InputBytesPerIP)
+	defInt(&cfg.InputFrames, 16*cfg.InputFramesPerIP)
 	def(&cfg.PingInterval, 25*time.Second)
 	def(&cfg.IdleTimeout, 60*time.Second)
 	def(&cfg.CloseTimeout, 2*time.Second)
@@ -246,6 +270,8 @@ func (cfg Config) validate() error {
 		"MaxConnsPerIP": cfg.MaxConnsPerIP, "MaxRequestSize": cfg.MaxRequestSize, "MaxFrameSize": cfg.MaxFrameSize,
 		"MaxMessageSize": cfg.MaxMessageSize, "MessageRate": cfg.MessageRate, "SendBuffer": cfg.SendBuffer, "HighWater": cfg.HighWater,
 		"ReliableBudget": cfg.ReliableBudget, "HardCap": cfg.HardCap, "MaxOutboundBytes": cfg.MaxOutboundBytes,
+		"InputBytesPerIP": cfg.InputBytesPerIP, "InputFramesPerIP": cfg.InputFramesPerIP,
+		"InputBytes": cfg.InputBytes, "InputFrames": cfg.InputFrames,
 	} {
 		if v < 0 {
 			return fmt.Errorf("%w: %s %d is negative", ErrConfig, name, v)

@@ -64,7 +64,13 @@ type Conn struct {
 	excess      float64       // frames over the rate, decaying at the rate
 	rateLast    int64         // unix ns of the last refill
 	lingerBytes int64         // outBytes when linger began, counted in Server.lingerHeld
-	drained     int           // bytes read and ignored while lingering
+	drained     int           // bytes read and ignored while lingering or closing
+	inNeed      int           // bytes the unfinished frame at the front of gnet's buffer needs; 0 when unknown
+	inKept      int           // bytes left in gnet's buffer at the end of the last read
+	addr        *addrState    // the client address's input budget; nil until upgraded
+	inLast      int64         // unix ns of the last input budget charge
+	byteShare   float32       // the connection's share of the input byte budgets (bytes); float32 keeps Conn in a smaller size class
+	frameShare  float32       // the connection's share of the input frame budgets (frames)
 	closeWhy    string        // reason reported to Handler.OnClose
 	listIndex   int           // index in loop.conns
 	closeCode   ws.StatusCode // code reported to Handler.OnClose
@@ -83,6 +89,7 @@ type Conn struct {
 	peerClosed    bool // the peer's close frame arrived
 	closeNow      bool // OnTraffic returns gnet.Close
 	holding       bool // the queue starts with frames kept back while gnet holds bytes
+	onHeldList    bool // on loop.held, rechecked until gnet drains
 
 	// Write side, guarded by mu.
 	mu        sync.Mutex

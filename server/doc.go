@@ -27,7 +27,17 @@
 // ping over the rate gets no pong, a message over it reaches the Handler
 // with Conn.OverRate set, and a connection that keeps flooding is closed
 // with Config.RateCloseCode, after what the Handler queued for it (its
-// answers to those messages) and with the rest of its input dropped. The bucket is a few fields of loop-only state
+// answers to those messages) and with the rest of its input dropped.
+// Input is also counted per client address and for the whole server, in
+// bytes and frames (Config.InputBytesPerIP and the rest, budget.go): while
+// one of those budgets is exceeded, a connection over its share of it is
+// closed the same way, so many connections that each stay within their own
+// rate cannot fill a core together. A frame that is not whole yet is
+// waited for without peeking at gnet's buffer again until the bytes it
+// needs are there: gnet copies what it has buffered on every Peek, and a
+// large frame arriving in many reads would be copied once per read. After
+// our close frame, at most maxDrain more bytes are read before the socket
+// is reset. The bucket is a few fields of loop-only state
 // per connection; golang.org/x/time/rate's Limiter, the ecosystem's
 // choice, was measured on that path (BenchmarkMessageRate*, figures in
 // BENCHMARKS.md): its arithmetic takes five to six times as long per
@@ -52,9 +62,10 @@
 // gnet copies what the kernel refuses into the connection's own buffer. So
 // while gnet holds bytes for a connection, its flush hands gnet nothing:
 // the frames stay shared in its queue and go out, at most 64 KiB per
-// Writev, once gnet has drained (noticed at the next frame, the next read
-// or the sweep). A connection that never reads costs a pointer per frame,
-// not a copy of it.
+// Writev, once gnet has drained (noticed at the next frame, the next read,
+// the sweep or the drain recheck). A connection that never reads costs a pointer per frame,
+// not a copy of it. gnet has no drain callback, so a loop that keeps frames
+// back for some connections looks at those every 10 ms (recheckHeld).
 //
 // Outbound bytes are bounded in two classes. Droppable frames (state,
 // latest wins) are skipped while Conn.Congested reports the connection over

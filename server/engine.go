@@ -9,15 +9,16 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// maxDrain is how many bytes a lingering connection (an HTTP refusal or
-// our close frame sent) may still send before it is reset.
+// maxDrain is how many bytes a lingering or closing connection (an HTTP
+// refusal or our close frame sent) may still send before it is reset.
 const maxDrain = 256 << 10
 
 // engine adapts Server to gnet's event callbacks. Every callback but
 // OnBoot and OnTick runs on the event loop that owns the connection.
 type engine struct {
 	gnet.BuiltinEventEngine
-	s *Server
+	s         *Server
+	nextSweep int64 // unix ns of the next sweep; OnTick's goroutine only
 }
 
 var _ gnet.EventHandler = (*engine)(nil)
@@ -69,38 +70,55 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	if !ok {
 		return gnet.Close
 	}
-	b, _ := gc.Peek(-1)
 	now := time.Now().UnixNano()
 	c.lastRead = now
+	avail := gc.InboundBuffered()
+	fresh := avail - c.inKept // what this read added
 	l := c.loop
 	l.inTraffic = c
+	l.counted, l.refused, l.refusedFrames = 0, 0, 0
 	l.beginTurn()
 	used := 0
-	lingering := c.state == stateRefused
-	if c.state == stateHandshake {
-		if c.srv.cfg.ProxyProtocol && !c.proxyRead && c.refuse == 0 {
-			n, ok := c.readProxyHeader(b)
-			used = n
-			if ok {
-				used += c.handshake(b[n:])
-			}
-		} else {
-			used = c.handshake(b)
-		}
-	}
-	if c.state == stateOpen || c.state == stateClosing {
-		used += c.readFrames(b[used:], now)
-		// A peer that reads again may have let gnet drain.
+	opened := c.state == stateOpen
+	switch {
+	case c.state == stateClosing && !c.countDrain(fresh):
+		// Reset: past maxDrain after our close frame.
+	case (c.state == stateOpen || c.state == stateClosing) && avail < c.inNeed:
+		// The frame at the front is still incomplete, and its header was
+		// checked when it began: wait for the rest without peeking. gnet
+		// copies what is buffered into one slice on every Peek, so peeking
+		// at each read of a large frame would copy it over and over.
+		c.chargeInput(now, fresh)
 		c.flushIfDrained()
-	}
-	if c.state == stateRefused {
-		used = len(b) // input is drained and ignored while lingering
-		if lingering {
-			// A peer that keeps sending after our answer is not
-			// listening: past maxDrain it is reset, so a flood costs no
-			// more reading than that.
-			if c.drained += len(b); c.drained > maxDrain {
-				c.resetTCP()
+	default:
+		b, _ := gc.Peek(-1)
+		lingering := c.state == stateRefused
+		if c.state == stateHandshake {
+			if c.srv.cfg.ProxyProtocol && !c.proxyRead && c.refuse == 0 {
+				n, ok := c.readProxyHeader(b)
+				used = n
+				if ok {
+					used += c.handshake(b[n:])
+				}
+			} else {
+				used = c.handshake(b)
+			}
+		}
+		if c.state == stateOpen || c.state == stateClosing {
+			used += c.readFrames(b[used:], now)
+			if opened {
+				c.chargeInput(now, fresh)
+			}
+			// A peer that reads again may have let gnet drain.
+			c.flushIfDrained()
+		}
+		if c.state == stateRefused {
+			used = len(b) // input is drained and ignored while lingering
+			if lingering {
+				// A peer that keeps sending after our answer is not
+				// listening: past maxDrain it is reset, so a flood costs no
+				// more reading than that.
+				c.countDrain(len(b))
 			}
 		}
 	}
@@ -113,7 +131,19 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	if used > 0 {
 		_, _ = gc.Discard(used)
 	}
+	c.inKept = avail - used
 	return gnet.None
+}
+
+// countDrain counts n bytes read and ignored from a peer after our close
+// frame or HTTP refusal, and resets the connection past maxDrain,
+// reporting false then. Loop only.
+func (c *Conn) countDrain(n int) bool {
+	if c.drained += n; c.drained > maxDrain {
+		c.resetTCP()
+		return false
+	}
+	return true
 }
 
 // OnClose releases a connection and tells its handler, once.
@@ -142,10 +172,23 @@ func (e *engine) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	return gnet.None
 }
 
-// OnTick asks every loop to sweep its connections' deadlines.
+// OnTick asks every loop to sweep its connections' deadlines each
+// Config.SweepInterval, and in between, every drainRecheck, the loops that
+// keep frames back for connections to flush those gnet has drained.
 func (e *engine) OnTick() (time.Duration, gnet.Action) {
-	for _, l := range e.s.loopList() {
-		_ = l.el.Execute(e.s.ctx, l.sweepTask)
+	s := e.s
+	now := time.Now().UnixNano()
+	sweep := now >= e.nextSweep
+	if sweep {
+		e.nextSweep = now + int64(s.cfg.SweepInterval)
 	}
-	return e.s.cfg.SweepInterval, gnet.None
+	for _, l := range s.loopList() {
+		switch {
+		case sweep:
+			_ = l.el.Execute(s.ctx, l.sweepTask) // the sweep flushes drained connections too
+		case l.heldCount.Load() > 0:
+			_ = l.el.Execute(s.ctx, l.recheckTask)
+		}
+	}
+	return min(s.cfg.SweepInterval, drainRecheck), gnet.None
 }

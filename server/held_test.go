@@ -116,10 +116,18 @@ func TestNonReadersHoldNoCopies(t *testing.T) {
 // TestHeldFramesFollowWhenTheReaderResumes checks the other side: a client
 // that stops reading while frames are sent to it, with gnet holding bytes
 // and the rest kept back, gets all of them in order once it reads again,
-// the last ones with nothing sent after them.
+// the last ones with nothing sent after them and nothing read from the
+// client. With a sweep far in the future, only the loop's drain recheck
+// can notice that gnet has drained.
 func TestHeldFramesFollowWhenTheReaderResumes(t *testing.T) {
+	for _, sweep := range []time.Duration{20 * time.Millisecond, time.Hour} {
+		t.Run("sweep="+sweep.String(), func(t *testing.T) { testHeldFramesFollow(t, sweep) })
+	}
+}
+
+func testHeldFramesFollow(t *testing.T, sweep time.Duration) {
 	const size = 4 << 10
-	s := startServer(t, Config{HardCap: 256 << 20, ReliableBudget: 128 << 20, MaxOutboundBytes: 256 << 20, SlowDeadline: time.Hour, SweepInterval: 20 * time.Millisecond})
+	s := startServer(t, Config{HardCap: 256 << 20, ReliableBudget: 128 << 20, MaxOutboundBytes: 256 << 20, SlowDeadline: time.Hour, SweepInterval: sweep})
 	rc := dialWS(t, s, "/rec")
 	c := s.rec.waitOpened(t)
 	payload := make([]byte, size)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -29,6 +30,15 @@ type loop struct {
 	// inTraffic is the connection whose OnTraffic is running: it must be
 	// closed by returning gnet.Close, not with EventLoop.Close.
 	inTraffic *Conn
+	// counted is how many frames of the read being parsed counted against
+	// the message rate, for the input budgets.
+	counted int
+	// refused and refusedFrames are the bytes and messages of that read
+	// that the handler refused (Conn.Refused).
+	refused, refusedFrames int
+	// held lists the connections that keep frames back while gnet holds
+	// bytes for them, for the drain recheck (recheckHeld).
+	held []*Conn
 
 	// Guarded by mu.
 	mu           sync.Mutex
@@ -38,8 +48,12 @@ type loop struct {
 	inTurn       bool // OnTraffic is running; its end flushes dirty
 	holds        int  // broadcasts queueing: markDirty submits no task (batch.go)
 
-	flushTask gnet.Runnable
-	sweepTask gnet.Runnable
+	// heldCount is len(held), for the ticker goroutine.
+	heldCount atomic.Int32
+
+	flushTask   gnet.Runnable
+	sweepTask   gnet.Runnable
+	recheckTask gnet.Runnable
 
 	stats loopStats
 }
@@ -48,7 +62,45 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l := &loop{srv: s, el: el, out: make([]byte, 0, 512), ctl: make([]byte, 0, 2+maxControlPayload)}
 	l.flushTask = gnet.RunnableFunc(func(context.Context) error { l.flushDirty(); return nil })
 	l.sweepTask = gnet.RunnableFunc(func(context.Context) error { l.sweep(time.Now().UnixNano()); return nil })
+	l.recheckTask = gnet.RunnableFunc(func(context.Context) error { l.recheckHeld(); return nil })
 	return l
+}
+
+// drainRecheck is how often a loop with connections that keep frames back
+// looks whether gnet has drained their bytes (recheckHeld).
+const drainRecheck = 10 * time.Millisecond
+
+// addHeld puts c, which now keeps frames back, on the loop's held list.
+// Loop only.
+func (l *loop) addHeld(c *Conn) {
+	if c.onHeldList {
+		return
+	}
+	c.onHeldList = true
+	l.held = append(l.held, c)
+	l.heldCount.Store(int32(len(l.held)))
+}
+
+// recheckHeld flushes the held connections for which gnet has drained
+// what the kernel refused, and drops from the list those that no longer
+// keep frames back. gnet v2 tells nobody when it drains a connection's
+// buffer, so without it a frame kept back would wait for the connection's
+// next frame, its next read or the sweep: up to Config.SweepInterval for
+// a connection that is sent nothing more. The ticker asks for it every
+// drainRecheck while the list is not empty. Loop only.
+func (l *loop) recheckHeld() {
+	kept := l.held[:0]
+	for _, c := range l.held {
+		c.flushIfDrained() // c stays on the list meanwhile: addHeld appends nothing
+		if c.state == stateOpen && c.holding {
+			kept = append(kept, c)
+		} else {
+			c.onHeldList = false
+		}
+	}
+	clear(l.held[len(kept):])
+	l.held = kept
+	l.heldCount.Store(int32(len(kept)))
 }
 
 // add registers a newly opened connection. Loop only.

@@ -68,3 +68,23 @@ func BenchmarkMessageRateXTimeRateFakeClock(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkInputBudgetCharge is the input budgets' cost per read (one
+// frame of 100 bytes a read, the worst case): the address's and the
+// server's Limiters for bytes and frames, and the connection's share.
+func BenchmarkInputBudgetCharge(b *testing.B) {
+	s, _, l := newFakeServer(Config{})
+	c, _ := newFakeConn(s, nil, l, BaseHandler{})
+	c.addr = &addrState{bytes: newBudget(s.cfg.InputBytesPerIP), frames: newBudget(s.cfg.InputFramesPerIP)}
+	c.addr.conns.Store(1)
+	now := time.Unix(1_800_000_000, 0).UnixNano()
+	b.ReportAllocs()
+	for b.Loop() {
+		now += int64(time.Millisecond)
+		l.counted = 1
+		c.chargeInput(now, 100)
+		if c.flooded {
+			b.Fatal("closed")
+		}
+	}
+}

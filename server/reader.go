@@ -22,6 +22,7 @@ const minFragment = 1 << 10
 // they used. It stops at an incomplete frame or when the connection stops
 // reading. now is the time the bytes were read. Loop only.
 func (c *Conn) readFrames(b []byte, now int64) int {
+	c.inNeed = 0
 	if c.flooded {
 		return len(b) // closing for a flood
 	}
@@ -53,6 +54,8 @@ func (c *Conn) readFrames(b []byte, now int64) int {
 		}
 		end := used + hn + int(h.Length)
 		if end > len(b) {
+			// OnTraffic skips the reads until the frame is whole.
+			c.inNeed = end - used
 			c.frameWaits(true, now)
 			return used
 		}
@@ -68,6 +71,7 @@ func (c *Conn) readFrames(b []byte, now int64) int {
 		c.overRate = false
 		if h.OpCode != ws.OpContinuation || h.Length < minFragment {
 			c.overRate = !c.allowFrame(now)
+			c.loop.counted++
 		}
 		if c.overRate {
 			if c.excess > 4*float64(cfg.MessageRate) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/time/rate"
 )
 
 // Server is a WebSocket server on gnet event loops. Create it with New,
@@ -48,8 +49,12 @@ type Server struct {
 	held, lingerHeld atomic.Int64
 
 	ipMu  sync.Mutex
-	hsIPs map[netip.Addr]int // unfinished handshakes per TCP peer
-	ips   map[netip.Addr]int // upgraded connections per client address
+	hsIPs map[netip.Addr]int        // unfinished handshakes per TCP peer
+	ips   map[netip.Addr]*addrState // upgraded connections and input budget per client address
+
+	// inBytes and inFrames are the input budgets of all connections
+	// together (Config.InputBytes, Config.InputFrames).
+	inBytes, inFrames *rate.Limiter
 }
 
 // overBudget reports whether the process holds more outbound bytes than
@@ -84,7 +89,9 @@ func New(cfg Config) (*Server, error) {
 		ctx:      context.Background(),
 		loops:    make(map[gnet.EventLoop]*loop),
 		hsIPs:    make(map[netip.Addr]int),
-		ips:      make(map[netip.Addr]int),
+		ips:      make(map[netip.Addr]*addrState),
+		inBytes:  newBudget(cfg.InputBytes),
+		inFrames: newBudget(cfg.InputFrames),
 		booted:   make(chan struct{}),
 		runDone:  make(chan error, 1),
 	}, nil
@@ -292,14 +299,36 @@ func (s *Server) handshakeStart(c *Conn) bool {
 func (s *Server) handshakeDone(c *Conn) { s.countDone(s.hsIPs, c.ip, &c.hsCounted) }
 
 // connStart counts c against its client address (Conn.ClientIP) for as
-// long as it is open, reporting false when the address is at
-// Config.MaxConnsPerIP.
+// long as it is open and gives it the address's input budget, reporting
+// false when the address is at Config.MaxConnsPerIP.
 func (s *Server) connStart(c *Conn) bool {
-	return s.countStart(s.ips, c.ip, s.cfg.MaxConnsPerIP, &c.ipCounted)
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	a := s.ips[c.ip]
+	switch {
+	case a == nil:
+		a = &addrState{bytes: newBudget(s.cfg.InputBytesPerIP), frames: newBudget(s.cfg.InputFramesPerIP)}
+		s.ips[c.ip] = a
+	case int(a.conns.Load()) >= s.cfg.MaxConnsPerIP:
+		return false
+	}
+	a.conns.Add(1)
+	c.addr, c.ipCounted = a, true
+	return true
 }
 
 // connDone ends c's count against its client address, if it has one.
-func (s *Server) connDone(c *Conn) { s.countDone(s.ips, c.ip, &c.ipCounted) }
+func (s *Server) connDone(c *Conn) {
+	if !c.ipCounted {
+		return
+	}
+	c.ipCounted = false
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	if c.addr.conns.Add(-1) == 0 && s.ips[c.ip] == c.addr {
+		delete(s.ips, c.ip)
+	}
+}
 
 // countStart adds one to m[ip] under ipMu and sets *counted, reporting
 // false, with nothing counted, when m[ip] is at limit.

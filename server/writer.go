@@ -22,7 +22,8 @@ import (
 // when the kernel refuses again stays under a chunk. A connection that
 // never reads then costs a pointer per frame, not a copy of each frame's
 // bytes. Drained is noticed at the connection's next flush (a new frame),
-// its next read, or the sweep, whichever comes first.
+// its next read, or the loop's recheck of its held connections every
+// drainRecheck (recheckHeld), whichever comes first.
 //
 // Lock order: Conn.mu, then loop.mu. Neither is held while calling gnet or
 // a Handler.
@@ -233,6 +234,7 @@ func (c *Conn) flush() {
 		// Keep back what gnet did not take, ahead of what other
 		// goroutines queued meanwhile.
 		c.holding = true
+		c.loop.addHeld(c)
 		var n int64
 		for _, f := range rest {
 			n += int64(len(f.Wire()))

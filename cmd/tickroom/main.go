@@ -56,6 +56,7 @@ type flags struct {
 	secretFlags                                               []string // secret flags given on the command line
 	loops, maxConns, maxConnsPerIP, maxFrame, maxMessage      int
 	shards, msgRate, maxOutbound                              int
+	inBytesPerIP, inFramesPerIP, inBytes, inFrames            int
 	roomCreateBurst, maxRoomCost                              int
 	roomCreateRate                                            float64
 	kickDuration, banDuration                                 time.Duration
@@ -88,6 +89,10 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.maxStreams, "max-spectator-streams", 0, "open spectator event streams in all (0: 1000)")
 	fs.IntVar(&f.maxStreamsPerIP, "max-spectator-streams-per-ip", 0, "open spectator event streams per client address (0: 4)")
 	fs.IntVar(&f.msgRate, "message-rate", 0, "messages (and control frames) a connection may send per second (0: 120)")
+	fs.IntVar(&f.inBytesPerIP, "input-bytes-per-ip", 0, "bytes per second the connections of one client address may send together; while over it, those over their share are closed with 4002 (0: 32 KiB × max-conns-per-ip)")
+	fs.IntVar(&f.inFramesPerIP, "input-frames-per-ip", 0, "messages and control frames per second the connections of one client address may send together (0: message-rate × max-conns-per-ip / 2)")
+	fs.IntVar(&f.inBytes, "input-bytes", 0, "bytes per second all connections may send together (0: 16 × input-bytes-per-ip)")
+	fs.IntVar(&f.inFrames, "input-frames", 0, "messages and control frames per second all connections may send together (0: 16 × input-frames-per-ip)")
 	fs.DurationVar(&f.dropGrace, "drop-grace", 30*time.Second, "how long a dropped player's seat is held for a resume")
 	fs.Float64Var(&f.roomCreateRate, "room-create-rate", 0, "room cost units a user's creation budget refills per second (a 20 Hz room of up to 8 players costs 1; an address gets 4 times a user's) (0: 0.5)")
 	fs.IntVar(&f.roomCreateBurst, "room-create-burst", 0, "room cost units a user may spend on creations at once (0: 32)")
@@ -223,7 +228,8 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		Loops: f.loops, Shards: f.shards, MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP,
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
 		MaxOutboundBytes: f.maxOutbound,
-		DropGrace:        f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout, DrainTimeout: f.drainTimeout,
+		InputBytesPerIP:  f.inBytesPerIP, InputFramesPerIP: f.inFramesPerIP, InputBytes: f.inBytes, InputFrames: f.inFrames,
+		DropGrace: f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout, DrainTimeout: f.drainTimeout,
 		RoomCreateRate: f.roomCreateRate, RoomCreateBurst: f.roomCreateBurst, MaxRoomCostPerUser: f.maxRoomCost,
 		KickDuration: f.kickDuration, BanDuration: f.banDuration,
 		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log, ProxyProtocol: f.proxyProtocol,

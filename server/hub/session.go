@@ -117,6 +117,9 @@ func (s *Session) handle(p []byte, overRate bool) {
 	}
 	// Every field's limit (protocol/limits.md), before anything is stored.
 	if err := protocol.ValidateClientMessage(m); err != nil {
+		// A refused message weighs more against its address's input
+		// budget, so a flood of them closes its senders sooner.
+		s.conn.Refused(len(p))
 		s.fail(m.RequestId, err)
 		return
 	}
