@@ -1,8 +1,10 @@
 package clustertest
 
 import (
+	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -71,7 +73,8 @@ func withPlayers(id string, n uint32) func(map[string]*tickroomv1.RoomInfo) bool
 // TestWatchRoomsAcrossNodes: a lobby watching the room list on n1 sees a
 // room created on n2 appear, fill and vanish, pushed, without polling; a
 // watch filtered on another game never lists it; and a connection still
-// holds at most four watches.
+// holds at most four watches. Without Redis a new watch is refused with
+// UNAVAILABLE, and the watches held carry on once it is back.
 func TestWatchRoomsAcrossNodes(t *testing.T) {
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
@@ -113,4 +116,21 @@ func TestWatchRoomsAcrossNodes(t *testing.T) {
 	if len(other.rooms) != 0 {
 		t.Fatalf("the arena watch lists %v", other.rooms)
 	}
+
+	// Redis goes away: a new watch is refused with UNAVAILABLE, and the
+	// watches held keep working once Redis is back, with no new request.
+	c.Redis.Stop(t)
+	waitUntil(t, 10*time.Second, "n1 not ready without Redis", func() bool {
+		code, _ := readyz(t, n1)
+		return code == http.StatusServiceUnavailable
+	})
+	late := connect(t, n1, "late")
+	if r := late.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_WatchRooms{WatchRooms: &tickroomv1.WatchRooms{WatchId: 1}}}); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("a watch without Redis: %v, want UNAVAILABLE", r)
+	}
+	c.Redis.Restart(t)
+	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
+	r = black.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku"}}})
+	again := joined(t, "black", r).RoomId
+	all.until("a room made after Redis came back", withPlayers(again, 1))
 }
