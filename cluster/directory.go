@@ -30,6 +30,9 @@ const (
 	// DefaultReservationTTL is how long a reserved seat waits for its
 	// player: longer than a reconnect with backoff.
 	DefaultReservationTTL = 60 * time.Second
+	// DefaultMaxUserSeats is the default of DirectoryConfig.MaxUserSeats:
+	// the hub's default MaxRoomsPerUser.
+	DefaultMaxUserSeats = 4
 	// DefaultSyncInterval is how often a node writes the rooms that
 	// changed.
 	DefaultSyncInterval = 500 * time.Millisecond
@@ -56,6 +59,11 @@ type DirectoryConfig struct {
 	// ReservationTTL is how long a reserved seat is held. Zero value
 	// means DefaultReservationTTL.
 	ReservationTTL time.Duration
+	// MaxUserSeats caps the reservations one user holds and has not
+	// taken yet, cluster-wide (its UserSeats set): past it Reserve and
+	// Match refuse with ERROR_CODE_ALREADY_IN_ROOM. Zero value means
+	// DefaultMaxUserSeats.
+	MaxUserSeats int
 	// SyncInterval is how often changed rooms are written. Zero value
 	// means DefaultSyncInterval.
 	SyncInterval time.Duration
@@ -92,6 +100,9 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	}
 	if cfg.ReservationTTL <= 0 {
 		cfg.ReservationTTL = DefaultReservationTTL
+	}
+	if cfg.MaxUserSeats <= 0 {
+		cfg.MaxUserSeats = DefaultMaxUserSeats
 	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = DefaultSyncInterval
@@ -221,7 +232,7 @@ func (d *Directory) sync(ctx context.Context, all bool) error {
 	}
 	err := d.pipelined(ctx, func(p redis.Pipeliner) {
 		for _, w := range writes {
-			d.publish(ctx, p, w.info, w.room.Players(), w.pool)
+			d.publish(ctx, p, w.info, w.room.Players(), w.room.PasswordDigest(), w.pool)
 		}
 		for _, id := range gone {
 			d.unpublish(ctx, p, id)
@@ -266,7 +277,7 @@ func fingerprint(info game.RoomInfo, players []game.Occupant) string {
 }
 
 // publish queues the write of one room's listing on p.
-func (d *Directory) publish(ctx context.Context, p redis.Pipeliner, info game.RoomInfo, players []game.Occupant, pool string) {
+func (d *Directory) publish(ctx context.Context, p redis.Pipeliner, info game.RoomInfo, players []game.Occupant, pwd, pool string) {
 	closed := info.Locked || info.Phase >= game.PhaseFinished
 	open := !closed && !info.Private && !info.HasPassword && pool != ""
 	meta, _ := json.Marshal(orEmpty(info.Metadata))
@@ -277,13 +288,13 @@ func (d *Directory) publish(ctx context.Context, p redis.Pipeliner, info game.Ro
 		"closed": flag(closed), "open": flag(open), "private": flag(info.Private),
 		"haspw": flag(info.HasPassword), "locked": flag(info.Locked),
 		"rate": strconv.Itoa(info.TickRate), "tick": strconv.FormatUint(info.Tick, 10),
-		"meta": string(meta),
+		"meta": string(meta), "pwd": pwd,
 	})
 	poolKey := ""
 	if pool != "" {
 		poolKey = d.keys.Pool(pool)
 	}
-	args := []any{string(fields), info.ID, flag(open), info.MaxPlayers, d.node.ID()}
+	args := []any{string(fields), info.ID, flag(open), info.MaxPlayers, d.node.ID(), d.keys.UserSeatsPrefix()}
 	for _, pl := range players {
 		args = append(args, pl.UserID)
 	}
@@ -336,7 +347,7 @@ func (d *Directory) Publish(ctx context.Context, room *game.Room, pool string) e
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
 	info, players := room.Info(), room.Players()
-	err := d.pipelined(ctx, func(p redis.Pipeliner) { d.publish(ctx, p, info, players, pool) })
+	err := d.pipelined(ctx, func(p redis.Pipeliner) { d.publish(ctx, p, info, players, room.PasswordDigest(), pool) })
 	if err != nil {
 		return d.refusal(err)
 	}
@@ -356,6 +367,10 @@ func (d *Directory) Pool(roomID string) string {
 	return d.pools[roomID]
 }
 
+// errUserSeats refuses a reservation past DirectoryConfig.MaxUserSeats,
+// with the hub's code for a user in as many rooms as it may be.
+var errUserSeats = protocol.NewError(protocol.ErrorAlreadyInRoom, "holding as many seat reservations as a user may")
+
 // refusal is the hub's error for a failed Redis call: ERROR_CODE_UNAVAILABLE.
 func (d *Directory) refusal(err error) error {
 	return errors.Join(unavailable(err), protocol.NewError(protocol.ErrorUnavailable, "the room directory is unreachable; retry shortly"))
@@ -367,13 +382,23 @@ func (d *Directory) newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Reserve holds a player seat in roomID for userID.
-func (d *Directory) Reserve(ctx context.Context, roomID, userID string) (hub.Reservation, error) {
+// Reserve holds a player seat in roomID for userID: refused with
+// ERROR_CODE_WRONG_PASSWORD when the room has another password, and with
+// ERROR_CODE_ALREADY_IN_ROOM when userID holds MaxUserSeats untaken
+// reservations already.
+func (d *Directory) Reserve(ctx context.Context, roomID, userID, password string) (hub.Reservation, error) {
+	return d.reserve(ctx, roomID, userID, game.PasswordDigest(roomID, password), d.cfg.MaxUserSeats)
+}
+
+// reserve is Reserve with the room's password digest ("-" skips the
+// check) and the cap of the user's untaken reservations (0 none): a
+// migration re-seats its players unchecked.
+func (d *Directory) reserve(ctx context.Context, roomID, userID, pwd string, limit int) (hub.Reservation, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
 	tok := d.newToken()
-	v, err := reserveScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID), d.keys.Reservation(tok)},
-		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.PoolPrefix(), roomID).StringSlice()
+	v, err := reserveScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID), d.keys.Reservation(tok), d.keys.UserSeats(userID)},
+		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.PoolPrefix(), roomID, limit, pwd).StringSlice()
 	if err != nil {
 		return hub.Reservation{}, d.refusal(err)
 	}
@@ -387,6 +412,10 @@ func (d *Directory) Reserve(ctx context.Context, roomID, userID string) (hub.Res
 		return r, nil
 	case "full":
 		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomFull, "")
+	case "password":
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorWrongPassword, "")
+	case "budget":
+		return hub.Reservation{}, errUserSeats
 	case "closed":
 		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomClosing, "")
 	case "lost":
@@ -403,7 +432,7 @@ func (d *Directory) Reserve(ctx context.Context, roomID, userID string) (hub.Res
 func (d *Directory) Release(ctx context.Context, roomID, userID string) {
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
-	_ = releaseScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID)}, userID, d.keys.PoolPrefix(), roomID).Err()
+	_ = releaseScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID), d.keys.UserSeats(userID)}, userID, d.keys.PoolPrefix(), roomID).Err()
 }
 
 // Match reserves a seat in the fullest open room of a pool.
@@ -411,10 +440,13 @@ func (d *Directory) Match(ctx context.Context, pool, userID string) (hub.Reserva
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
 	tok := d.newToken()
-	v, err := matchScript.Run(ctx, d.rdb, []string{d.keys.Pool(pool)},
-		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.RoomPrefix(), d.keys.Reservation(tok), MatchScan).StringSlice()
+	v, err := matchScript.Run(ctx, d.rdb, []string{d.keys.Pool(pool), d.keys.UserSeats(userID)},
+		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.RoomPrefix(), d.keys.Reservation(tok), MatchScan, d.cfg.MaxUserSeats).StringSlice()
 	if err != nil {
 		return hub.Reservation{}, false, d.refusal(err)
+	}
+	if v[0] == "budget" {
+		return hub.Reservation{}, false, errUserSeats
 	}
 	if v[0] != "ok" {
 		return hub.Reservation{}, false, nil

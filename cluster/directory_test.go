@@ -112,7 +112,7 @@ func TestDirectoryListsEveryNodesRooms(t *testing.T) {
 	// A full room leaves the joinable listing.
 	full := g[0].ID
 	for i := 0; i < 2; i++ {
-		if _, err := b.dir.Reserve(ctx, full, fmt.Sprint("u", i)); err != nil {
+		if _, err := b.dir.Reserve(ctx, full, fmt.Sprint("u", i), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -138,7 +138,7 @@ func TestReserveLastSeatRace(t *testing.T) {
 	ctx := context.Background()
 	room := a.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 3}, "p")
 	for _, u := range []string{"first", "second", "second"} {
-		if _, err := a.dir.Reserve(ctx, room.ID(), u); err != nil {
+		if _, err := a.dir.Reserve(ctx, room.ID(), u, ""); err != nil {
 			t.Fatalf("reserve %s: %v", u, err)
 		}
 	}
@@ -155,7 +155,7 @@ func TestReserveLastSeatRace(t *testing.T) {
 			if i%4 == 3 {
 				_, _, err = d.Match(ctx, "p", fmt.Sprint("racer", i))
 			} else {
-				_, err = d.Reserve(ctx, room.ID(), fmt.Sprint("racer", i))
+				_, err = d.Reserve(ctx, room.ID(), fmt.Sprint("racer", i), "")
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -179,12 +179,12 @@ func TestReserveLastSeatRace(t *testing.T) {
 	if won > 1 {
 		t.Fatalf("%d racers won the last seat", won)
 	}
-	if _, err := b.dir.Reserve(ctx, room.ID(), "late"); code(err) != protocol.ErrorRoomFull {
+	if _, err := b.dir.Reserve(ctx, room.ID(), "late", ""); code(err) != protocol.ErrorRoomFull {
 		t.Fatalf("reserve in a full room: %v", err)
 	}
 	// A released reservation frees its seat again.
 	a.dir.Release(ctx, room.ID(), "first")
-	if _, err := b.dir.Reserve(ctx, room.ID(), "late"); err != nil {
+	if _, err := b.dir.Reserve(ctx, room.ID(), "late", ""); err != nil {
 		t.Fatalf("reserve after a release: %v", err)
 	}
 }
@@ -200,7 +200,7 @@ func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
 	fullerB := b.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
 	_ = emptyA
 	for _, u := range []string{"x", "y"} {
-		if _, err := b.dir.Reserve(ctx, fullerB.ID(), u); err != nil {
+		if _, err := b.dir.Reserve(ctx, fullerB.ID(), u, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -251,7 +251,7 @@ func TestDeadNodesRoomsAreLost(t *testing.T) {
 	if ln, ok := listeners.Load("b"); ok {
 		ln.(net.Listener).Close()
 	}
-	if _, err := a.dir.Reserve(ctx, room.ID(), "early"); code(err) != protocol.ErrorRoomLost {
+	if _, err := a.dir.Reserve(ctx, room.ID(), "early", ""); code(err) != protocol.ErrorRoomLost {
 		t.Fatalf("reserve in a crashed node's room within its TTL: %v, want ROOM_LOST", err)
 	}
 	if _, ok, _ := a.dir.Match(ctx, "p", "early"); ok {
@@ -269,17 +269,108 @@ func TestDeadNodesRoomsAreLost(t *testing.T) {
 		rooms, _, _ := a.dir.List(ctx, hub.RoomQuery{Limit: 10})
 		return len(rooms) == 0
 	})
-	if _, err := a.dir.Reserve(ctx, room.ID(), "u"); code(err) != protocol.ErrorRoomLost {
+	if _, err := a.dir.Reserve(ctx, room.ID(), "u", ""); code(err) != protocol.ErrorRoomLost {
 		t.Fatalf("reserve in a dead node's room: %v, want ROOM_LOST", err)
 	}
 	waitFor(t, 5*time.Second, "swept", func() bool { n, _ := rs.Client(t).Exists(ctx, a.keys.Room(room.ID())).Result(); return n == 0 })
-	if _, err := a.dir.Reserve(ctx, room.ID(), "u"); code(err) != protocol.ErrorRoomLost {
+	if _, err := a.dir.Reserve(ctx, room.ID(), "u", ""); code(err) != protocol.ErrorRoomLost {
 		t.Fatalf("reserve after the sweep: %v, want ROOM_LOST", err)
 	}
 	if _, ok, _ := a.dir.Match(ctx, "p", "u"); ok {
 		t.Fatal("matched into a dead node's room")
 	}
-	if _, err := a.dir.Reserve(ctx, "nosuchroom", "u"); code(err) != protocol.ErrorRoomNotFound {
+	if _, err := a.dir.Reserve(ctx, "nosuchroom", "u", ""); code(err) != protocol.ErrorRoomNotFound {
 		t.Fatalf("reserve in no room: %v", err)
 	}
 }
+
+// TestUserSeatsCapped: a user who asks for seats in rooms of another node
+// and never takes them holds at most MaxUserSeats of them cluster-wide,
+// whichever node it asks through; a seat given back or taken frees one of
+// its places.
+func TestUserSeatsCapped(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	var rooms []*game.Room
+	for i := 0; i < DefaultMaxUserSeats+2; i++ {
+		rooms = append(rooms, b.create(t, game.RoomOptions{Game: "gomoku"}, ""))
+	}
+	for i, r := range rooms[:DefaultMaxUserSeats] {
+		via := a.dir
+		if i%2 == 1 {
+			via = b.dir // asking through another node counts the same
+		}
+		if _, err := via.Reserve(ctx, r.ID(), "squatter", ""); err != nil {
+			t.Fatalf("reservation %d: %v", i, err)
+		}
+	}
+	// Asking again for a room it holds keeps its one place.
+	if _, err := a.dir.Reserve(ctx, rooms[0].ID(), "squatter", ""); err != nil {
+		t.Fatalf("re-reserving a held seat: %v", err)
+	}
+	over := rooms[DefaultMaxUserSeats]
+	if _, err := a.dir.Reserve(ctx, over.ID(), "squatter", ""); code(err) != protocol.ErrorAlreadyInRoom {
+		t.Fatalf("reservation past the cap: %v, want ALREADY_IN_ROOM", err)
+	}
+	if _, err := b.dir.Reserve(ctx, over.ID(), "squatter", ""); code(err) != protocol.ErrorAlreadyInRoom {
+		t.Fatalf("reservation past the cap through the room's node: %v, want ALREADY_IN_ROOM", err)
+	}
+	// The room refused still has its seats for others.
+	if _, err := a.dir.Reserve(ctx, over.ID(), "other", ""); err != nil {
+		t.Fatalf("another user: %v", err)
+	}
+	a.dir.Release(ctx, rooms[1].ID(), "squatter")
+	if _, err := a.dir.Reserve(ctx, over.ID(), "squatter", ""); err != nil {
+		t.Fatalf("after giving one back: %v", err)
+	}
+	// A seat taken (the room's node lists the user seated) leaves the cap.
+	r := rooms[2]
+	res := make(chan game.JoinResult, 1)
+	if err := r.Join(game.JoinRequest{UserID: "squatter", Name: "s", Client: idleClient{}}, func(jr game.JoinResult) { res <- jr }); err != nil {
+		t.Fatal(err)
+	}
+	if jr := <-res; jr.Err != nil {
+		t.Fatal(jr.Err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := a.dir.Reserve(ctx, rooms[DefaultMaxUserSeats+1].ID(), "squatter", "")
+		if err == nil {
+			break
+		}
+		if code(err) != protocol.ErrorAlreadyInRoom || time.Now().After(deadline) {
+			t.Fatalf("after taking a seat: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReservePasswordRoom: a room with a password on another node refuses
+// a seat for a wrong or missing password with WRONG_PASSWORD, as a join
+// on its own node does, and holds one for the right password.
+func TestReservePasswordRoom(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	r := b.create(t, game.RoomOptions{Game: "gomoku", Password: "sesame"}, "")
+	for _, pw := range []string{"", "wrong"} {
+		if _, err := a.dir.Reserve(ctx, r.ID(), "u", pw); code(err) != protocol.ErrorWrongPassword {
+			t.Fatalf("password %q: %v, want WRONG_PASSWORD", pw, err)
+		}
+	}
+	got, err := a.dir.Reserve(ctx, r.ID(), "u", "sesame")
+	if err != nil || got.NodeID != "b" {
+		t.Fatalf("right password: %+v, %v", got, err)
+	}
+	// A private room without a password is joined by id, as on one node.
+	p := b.create(t, game.RoomOptions{Game: "gomoku", Private: true}, "")
+	if _, err := a.dir.Reserve(ctx, p.ID(), "u", ""); err != nil {
+		t.Fatalf("private room by id: %v", err)
+	}
+}
+
+// idleClient is a room member that never congests.
+type idleClient struct{}
+
+func (idleClient) Congested() bool { return false }

@@ -58,3 +58,11 @@ func (k Keys) LostPrefix() string { return k.Prefix + "lost:" }
 // Reservation is a seat reservation or room placement token (TTL: the
 // reservation's).
 func (k Keys) Reservation(token string) string { return k.Prefix + "resv:" + token }
+
+// UserSeats is a zset of the rooms userID holds a reservation in that it
+// has not taken yet, each scored by its expiry (ms); it bounds the seats
+// one user can hold cluster-wide.
+func (k Keys) UserSeats(user string) string { return k.UserSeatsPrefix() + user }
+
+// UserSeatsPrefix prefixes UserSeats keys.
+func (k Keys) UserSeatsPrefix() string { return k.Prefix + "useats:" }

@@ -334,7 +334,7 @@ func (m *Migrator) redirect(ctx context.Context, s *tickroomv1.SavedRoom, node, 
 	return m.cfg.Hub.MovedTo(s.RoomId, func(uid string) (hub.Reservation, bool) {
 		r := hub.Reservation{RoomID: s.RoomId, NodeID: node, URL: url, TTL: m.cfg.Directory.cfg.ReservationTTL}
 		if !spectator[uid] && node != m.cfg.Node.ID() {
-			if got, err := m.cfg.Directory.Reserve(ctx, s.RoomId, uid); err == nil && got.NodeID == node {
+			if got, err := m.cfg.Directory.reserve(ctx, s.RoomId, uid, "-", 0); err == nil && got.NodeID == node {
 				r = got
 			}
 		}

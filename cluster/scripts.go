@@ -21,7 +21,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 // KEYS: room hash, seats, room index, node's room set, pool (” for none),
 // nodes-with-rooms set, lost tombstone.
 // ARGV: fields (JSON object of strings), room id, open ('1'/'0'), max
-// players, node id, then the seated user ids.
+// players, node id, user seats key prefix, then the seated user ids. A
+// seated user's reservation of the room leaves its UserSeats set.
 var publishScript = redis.NewScript(nowLua + `
 local f = cjson.decode(ARGV[1])
 for k, v in pairs(f) do redis.call('HSET', KEYS[1], k, v) end
@@ -31,11 +32,15 @@ redis.call('SADD', KEYS[6], ARGV[5])
 redis.call('DEL', KEYS[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local want = {}
-for i = 6, #ARGV do want[ARGV[i]] = true end
+for i = 7, #ARGV do want[ARGV[i]] = true end
 for _, u in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], ` + seatedScore + `, '+inf')) do
   if not want[u] then redis.call('ZREM', KEYS[2], u) end
 end
-for i = 6, #ARGV do redis.call('ZADD', KEYS[2], ` + seatedScore + `, ARGV[i]) end
+for i = 7, #ARGV do
+  if redis.call('ZADD', KEYS[2], ` + seatedScore + `, ARGV[i]) == 0 then
+    redis.call('ZREM', ARGV[6] .. ARGV[i], ARGV[2])
+  end
+end
 if KEYS[5] ~= '' then
   local free = 0
   if ARGV[3] == '1' then free = math.max(0, tonumber(ARGV[4]) - redis.call('ZCARD', KEYS[2])) end
@@ -60,23 +65,46 @@ redis.call('SREM', KEYS[4], ARGV[1])
 return 1
 `)
 
+// userSeatsLua admits a new reservation of room ARGV_ROOM for the user
+// whose UserSeats set is USEATS, at most CAP untaken ones at once (0: no
+// cap); it returns 'budget' past the cap and records the reservation
+// otherwise. A user re-reserving a room it holds keeps its one entry.
+func userSeatsLua(useats, room, ttl, limit string) string {
+	return `
+redis.call('ZREMRANGEBYSCORE', ` + useats + `, '-inf', now)
+if tonumber(` + limit + `) > 0 and not redis.call('ZSCORE', ` + useats + `, ` + room + `)
+  and redis.call('ZCARD', ` + useats + `) >= tonumber(` + limit + `) then
+  return {'budget'}
+end
+redis.call('ZADD', ` + useats + `, now + ` + ttl + `, ` + room + `)
+redis.call('PEXPIRE', ` + useats + `, ` + ttl + `)
+`
+}
+
 // reserveScript holds a player seat in a room for a user.
-// KEYS: room hash, seats, token key. ARGV: user, ttl ms, node key prefix,
-// pool key prefix, room id.
-// Returns {'ok', node, ws} or {reason}: gone, lost, closed, full.
+// KEYS: room hash, seats, token key, user's UserSeats. ARGV: user, ttl
+// ms, node key prefix, pool key prefix, room id, cap of the user's
+// untaken reservations (0 none), password digest ('-' skips the check).
+// Returns {'ok', node, ws} or {reason}: gone, lost, closed, full,
+// password, budget. A user already seated keeps its seat unchecked.
 var reserveScript = redis.NewScript(nowLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
-local f = redis.call('HMGET', KEYS[1], 'node', 'max', 'closed', 'pool', 'open')
+local f = redis.call('HMGET', KEYS[1], 'node', 'max', 'closed', 'pool', 'open', 'pwd')
 local ws = redis.call('HGET', ARGV[3] .. f[1], 'ws')
 if not ws then return {'lost'} end
 local ttl = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local sc = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not sc or tonumber(sc) < ` + seatedScore + ` then
+  if ARGV[7] ~= '-' and f[6] and f[6] ~= '' and f[6] ~= ARGV[7] then return {'password'} end
+end
 if not sc then
   if f[3] == '1' then return {'closed'} end
   if redis.call('ZCARD', KEYS[2]) >= tonumber(f[2]) then return {'full'} end
+` + userSeatsLua("KEYS[4]", "ARGV[5]", "ttl", "ARGV[6]") + `
   redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
 elseif tonumber(sc) < ` + seatedScore + ` then
+` + userSeatsLua("KEYS[4]", "ARGV[5]", "ttl", "ARGV[6]") + `
   redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
 end
 if f[4] and f[4] ~= '' then
@@ -89,9 +117,10 @@ return {'ok', f[1], ws}
 `)
 
 // releaseScript gives back a reservation that was not taken (a seated
-// player keeps its seat). KEYS: room hash, seats. ARGV: user, pool prefix,
-// room id.
+// player keeps its seat). KEYS: room hash, seats, user's UserSeats. ARGV:
+// user, pool prefix, room id.
 var releaseScript = redis.NewScript(`
+redis.call('ZREM', KEYS[3], ARGV[3])
 local sc = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if sc and tonumber(sc) < ` + seatedScore + ` then
   redis.call('ZREM', KEYS[2], ARGV[1])
@@ -106,9 +135,10 @@ return 1
 // matchScript reserves a seat in the fullest open room of a pool on a
 // live node that is not draining: the pool is scored by free seats, so
 // the lowest score of at least 1 is the fullest room.
-// KEYS: pool. ARGV: user, ttl ms, node key prefix, room key prefix, token
-// key, scan limit.
-// Returns {'ok', room, node, ws} or {'none'}.
+// KEYS: pool, user's UserSeats. ARGV: user, ttl ms, node key prefix, room
+// key prefix, token key, scan limit, cap of the user's untaken
+// reservations (0 none).
+// Returns {'ok', room, node, ws}, {'none'} or {'budget'}.
 var matchScript = redis.NewScript(nowLua + `
 local ttl = tonumber(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], 1, '+inf', 'LIMIT', 0, tonumber(ARGV[6]))
@@ -125,6 +155,9 @@ for _, id in ipairs(ids) do
       local n = redis.call('ZCARD', seats)
       local sc = redis.call('ZSCORE', seats, ARGV[1])
       if sc or n < tonumber(f[2]) then
+        if not sc or tonumber(sc) < ` + seatedScore + ` then
+` + userSeatsLua("KEYS[2]", "id", "ttl", "ARGV[7]") + `
+        end
         if not sc then
           redis.call('ZADD', seats, now + ttl, ARGV[1])
           n = n + 1

@@ -25,8 +25,11 @@ type Cluster interface {
 	// by id, and the token of the next page (empty at the end).
 	List(ctx context.Context, q RoomQuery) (rooms []ClusterRoom, next string, err error)
 	// Reserve holds a player seat in roomID for userID, wherever the room
-	// lives; a user who holds one already keeps it.
-	Reserve(ctx context.Context, roomID, userID string) (Reservation, error)
+	// lives; a user who holds one already keeps it. A room with a
+	// password refuses another (ERROR_CODE_WRONG_PASSWORD), and a user
+	// holding as many untaken reservations as it may, cluster-wide, is
+	// refused (ERROR_CODE_ALREADY_IN_ROOM).
+	Reserve(ctx context.Context, roomID, userID, password string) (Reservation, error)
 	// Locate returns the node a room lives on (for a spectator, who takes
 	// no seat), without reserving anything.
 	Locate(ctx context.Context, roomID string) (Reservation, error)

@@ -92,8 +92,16 @@ func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms) {
 
 // clusterJoin joins a room of this node, or redirects to the node that
 // runs it with a seat reserved there.
+//
+// A player join counts against the user's room budget here (as on a
+// single node), and the reservation against its cluster-wide cap of
+// untaken reservations; a room with a password checks it before any
+// seat is held.
 func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom) error {
 	uid, c := s.claims.UserID, s.h.cluster
+	if !q.Spectate && q.ResumeTick == 0 && !s.hasRoomFor() {
+		return errRoomsPerUser
+	}
 	return s.offLoopDo(id, func(ctx context.Context) error {
 		if room, ok := s.h.rt.Room(q.RoomId); ok {
 			// The seat is counted cluster-wide before it is taken, so that
@@ -102,7 +110,7 @@ func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom) error {
 			// own seat count decides.
 			reserved := false
 			if !q.Spectate {
-				_, err := c.Reserve(ctx, q.RoomId, uid)
+				_, err := c.Reserve(ctx, q.RoomId, uid, q.Password)
 				switch {
 				case err == nil:
 					reserved = true
@@ -128,7 +136,7 @@ func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom) error {
 		if q.Spectate {
 			r, err = c.Locate(ctx, q.RoomId)
 		} else {
-			r, err = c.Reserve(ctx, q.RoomId, uid)
+			r, err = c.Reserve(ctx, q.RoomId, uid, q.Password)
 		}
 		if err != nil {
 			return err
@@ -169,7 +177,7 @@ func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room
 		return err
 	}
 	if !spectate {
-		if _, err := c.Reserve(ctx, room.ID(), s.claims.UserID); err != nil {
+		if _, err := c.Reserve(ctx, room.ID(), s.claims.UserID, password); err != nil {
 			room.Close("creator could not join")
 			return err
 		}
@@ -242,7 +250,7 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.QuickMatch, pool, roomID string) error {
 	uid, c := s.claims.UserID, s.h.cluster
 	tryRoom := func(room *game.Room) bool {
-		if _, err := c.Reserve(ctx, room.ID(), uid); err != nil && !isCode(err, protocol.ErrorUnavailable) {
+		if _, err := c.Reserve(ctx, room.ID(), uid, ""); err != nil && !isCode(err, protocol.ErrorUnavailable) {
 			return false
 		}
 		if err := s.tryJoin(id, room, false, "", 0); err != nil {
