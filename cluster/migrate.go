@@ -253,14 +253,22 @@ func (m *Migrator) migrate(ctx context.Context, room *game.Room, target NodeInfo
 		m.restoreHere(res.saved, pool, "target refused: "+ans.Err)
 		return
 	default:
-		// No answer: the save tells whether the target took it.
-		if m.reclaim(id) {
+		// No answer: the save tells whether the target took it. The room
+		// is restored here only when this node's own GETDEL returned the
+		// save, so no node can have restored it; otherwise the target's
+		// copy wins, whether it is listed yet or not, and when the target
+		// never restored it its players, sent there, get ROOM_NOT_FOUND
+		// (or ROOM_LOST once its node is gone): a room is never run twice.
+		switch m.reclaim(id) {
+		case saveReclaimed:
 			m.restoreHere(res.saved, pool, "target did not answer: "+err.Error())
 			return
-		}
-		if !m.listedOn(id, target.ID) {
-			m.restoreHere(res.saved, pool, "target took the save but does not list the room")
-			return
+		case saveTaken:
+			if !m.listedOn(id, target.ID) {
+				log.Warn("drain: target took the save but does not list the room yet; its players are sent there")
+			}
+		default:
+			log.Warn("drain: target did not answer and Redis cannot tell whether it took the save; its players are sent there", "err", err)
 		}
 	}
 	m.Moved.Add(1)
@@ -288,14 +296,47 @@ func (m *Migrator) call(node string, req restoreRequest) (restoreAnswer, error) 
 	return a, nil
 }
 
-// reclaim takes the save back; it reports whether it was still there (no
-// node has it, nor ever will). A Redis error counts as taken back: the
-// key's TTL ends it.
-func (m *Migrator) reclaim(id string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Node.Timeout())
-	defer cancel()
-	_, err := m.rdb.GetDel(ctx, m.keys.Saved(id)).Result()
-	return err == nil || !errors.Is(err, redis.Nil)
+// saveFate is what a reclaim learnt of a save.
+type saveFate int
+
+const (
+	// saveReclaimed: this node's GETDEL returned it; no node has it, nor
+	// ever will.
+	saveReclaimed saveFate = iota
+	// saveTaken: it is gone: another node took it (or it expired).
+	saveTaken
+	// saveUnknown: Redis did not answer; another node may have taken it.
+	saveUnknown
+)
+
+// reclaimTries bounds the GETDELs a reclaim makes while Redis does not
+// answer, each under the node's call timeout.
+const reclaimTries = 3
+
+// reclaim takes the save back and reports what became of it.
+func (m *Migrator) reclaim(id string) saveFate {
+	return reclaimSave(m.rdb, m.keys.Saved(id), m.cfg.Node.Timeout())
+}
+
+// reclaimSave GETDELs key, retrying a Redis error a few times: a call
+// that failed may or may not have run, so only a returned value or an
+// answered nil settles it.
+func reclaimSave(rdb redis.Cmdable, key string, timeout time.Duration) saveFate {
+	for try := 0; try < reclaimTries; try++ {
+		if try > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		_, err := rdb.GetDel(ctx, key).Result()
+		cancel()
+		switch {
+		case err == nil:
+			return saveReclaimed
+		case errors.Is(err, redis.Nil):
+			return saveTaken
+		}
+	}
+	return saveUnknown
 }
 
 // forget deletes a save no node will take.

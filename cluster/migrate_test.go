@@ -83,3 +83,35 @@ func TestMovedRoomStaysListed(t *testing.T) {
 		t.Fatal("a tombstone was left for a room that moved")
 	}
 }
+
+// TestReclaimSaveOnlyWhenReturned: a draining node whose target did not
+// answer restores a room itself only when its own GETDEL returned the
+// save. A save another node took reads as taken, and a Redis that does
+// not answer as unknown, never as reclaimed: in both the target's copy
+// wins, so a room never runs on two nodes.
+func TestReclaimSaveOnlyWhenReturned(t *testing.T) {
+	rs := redistest.Start(t)
+	rdb := rs.Client(t)
+	ctx := context.Background()
+	key := Keys{Prefix: "tickroom:"}.Saved("r1")
+	if err := rdb.Set(ctx, key, "save", SavedTTL).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := reclaimSave(rdb, key, time.Second); got != saveReclaimed {
+		t.Fatalf("save still there: %v, want reclaimed", got)
+	}
+	if n, _ := rdb.Exists(ctx, key).Result(); n != 0 {
+		t.Fatal("a reclaimed save is still in Redis: the target could take it too")
+	}
+	// As after the target's GETDEL.
+	if got := reclaimSave(rdb, key, time.Second); got != saveTaken {
+		t.Fatalf("save taken by another node: %v, want taken", got)
+	}
+	if err := rdb.Set(ctx, key, "save", SavedTTL).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rs.Stop(t)
+	if got := reclaimSave(rdb, key, 200*time.Millisecond); got != saveUnknown {
+		t.Fatalf("Redis down: %v, want unknown", got)
+	}
+}
