@@ -55,8 +55,14 @@ const (
 	// each node sends its first offset+limit matches. ?node= pages one
 	// node's list with no such cap.
 	maxMergedRows = 2000
-	// maxPeerAnswer caps the body of a peer's answer.
-	maxPeerAnswer = 4 << 20
+	// maxPeerAnswer caps the body of a peer's answer. The answer crosses
+	// Redis pub/sub base64-encoded twice (its body in the JSON answer,
+	// the answer in the bus envelope), 1.78 times its size: ~1.9 MB a
+	// peer at this cap, so that the answers of 16 nodes at once stay
+	// under Redis's 32 MB hard limit of a subscriber's output buffer,
+	// past which Redis drops the node's subscription (and with it its
+	// users' direct messages, kicks and channel lines).
+	maxPeerAnswer = 1 << 20
 	// peerTimeout bounds one request to the other nodes.
 	peerTimeout = 3 * time.Second
 )
@@ -100,7 +106,7 @@ func (h *Handler) ServePeer(ctx context.Context, req []byte) []byte {
 	rec := &recorder{header: http.Header{}}
 	h.mux.ServeHTTP(rec, r)
 	if rec.over {
-		b, _ := json.Marshal(errorBody{Error: "the node's answer is larger than 4 MiB"})
+		b, _ := json.Marshal(errorBody{Error: "the node's answer is larger than 1 MiB: narrow the search (q, game, a smaller limit) or page one node with ?node="})
 		return out(peerAnswer{Status: http.StatusBadGateway, Body: b})
 	}
 	return out(peerAnswer{Status: rec.status(), Total: rec.header.Get("X-Total-Count"), Body: rec.body})

@@ -3,9 +3,13 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tickroom/tickroom/game"
 )
 
 // TestSingleNodeListsItself: without a cluster, /v1/admin/nodes and the
@@ -99,5 +103,46 @@ func TestServePeerAnswersAdminRequestsOnly(t *testing.T) {
 	// An operator's page is capped as before.
 	if status, body := e.do("GET", "/v1/admin/rooms?limit=501", adminToken, ""); status != http.StatusBadRequest {
 		t.Fatalf("limit 501: %d %s", status, body)
+	}
+}
+
+// TestServePeerCapsLargeAnswers: a peer's answer over 1 MiB (here the
+// listing of 250 rooms with the largest metadata a client may set) is
+// refused with 502 naming the cap rather than sent over pub/sub, where
+// several such answers at once would overflow Redis's output buffer of
+// the asking node; a smaller page of the same rooms is answered.
+func TestServePeerCapsLargeAnswers(t *testing.T) {
+	e := start(t, adminToken)
+	meta := map[string]string{}
+	for i := 0; i < 16; i++ {
+		meta[fmt.Sprintf("%064d", i)] = strings.Repeat("v", 256)
+	}
+	for i := 0; i < 250; i++ {
+		if _, err := e.hub.Runtime().CreateRoom(game.RoomOptions{Game: "count", Metadata: meta}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := e.admin.Config.Handler.(interface {
+		ServePeer(context.Context, []byte) []byte
+	})
+	ask := func(path string) (int, []byte) {
+		t.Helper()
+		req, _ := json.Marshal(map[string]any{"m": "GET", "p": path})
+		var a struct {
+			S int    `json:"s"`
+			B []byte `json:"b"`
+		}
+		if err := json.Unmarshal(h.ServePeer(context.Background(), req), &a); err != nil {
+			t.Fatal(err)
+		}
+		return a.S, a.B
+	}
+	if status, body := ask("/v1/admin/rooms?offset=0&limit=2000"); status != http.StatusBadGateway || !strings.Contains(string(body), "1 MiB") {
+		t.Fatalf("a 1.4 MB answer: %d, %.200s", status, body)
+	}
+	status, body := ask("/v1/admin/rooms?offset=0&limit=100")
+	var rooms []json.RawMessage
+	if status != http.StatusOK || json.Unmarshal(body, &rooms) != nil || len(rooms) != 100 {
+		t.Fatalf("a page of 100 rooms: %d, %d bytes", status, len(body))
 	}
 }
