@@ -1,0 +1,56 @@
+package clustertest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// TestSeatSquattingAcrossNodes: a client that asks to join rooms of
+// another node and never follows its redirects holds at most 4 seat
+// reservations (the per-user room budget), then gets ALREADY_IN_ROOM;
+// the rooms it was refused still take other players. A room with a
+// password on another node refuses a wrong one with WRONG_PASSWORD, as
+// its own node does, before any seat is held.
+func TestSeatSquattingAcrossNodes(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	create := func(owner string, password string) string {
+		t.Helper()
+		p := connect(t, n1, owner)
+		r := p.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku", Password: password}}})
+		return joined(t, owner, r).RoomId
+	}
+	var rooms []string
+	for i := 0; i < 5; i++ {
+		rooms = append(rooms, create(fmt.Sprint("owner", i), ""))
+	}
+	squatter := connect(t, n2, "squatter")
+	for i, room := range rooms[:4] {
+		if r := squatter.c.Request(joinRoom(room, 0)); r.GetRedirect().GetNodeId() != n1.ID {
+			t.Fatalf("join %d: %v, want a redirect to %s", i, r, n1.ID)
+		}
+	}
+	if r := squatter.c.Request(joinRoom(rooms[4], 0)); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM {
+		t.Fatalf("fifth join without following: %v, want ALREADY_IN_ROOM", r)
+	}
+	other := connect(t, n2, "other")
+	if r, _ := other.follow(joinRoom(rooms[4], 0)); r.GetJoined() == nil {
+		t.Fatalf("another player joining the room refused to the squatter: %v", r)
+	}
+
+	locked := create("keeper", "sesame")
+	wrong := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: locked, Password: "guess"}}}
+	for _, n := range []*Node{n1, n2} {
+		p := connect(t, n, "guesser-"+n.ID)
+		if r := p.c.Request(wrong); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_WRONG_PASSWORD {
+			t.Fatalf("wrong password through %s: %v, want WRONG_PASSWORD", n.ID, r)
+		}
+	}
+	right := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: locked, Password: "sesame"}}}
+	p := connect(t, n2, "friend")
+	if r, _ := p.follow(right); r.GetJoined() == nil {
+		t.Fatalf("right password through %s: %v", n2.ID, r)
+	}
+}
