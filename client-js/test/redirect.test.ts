@@ -27,6 +27,26 @@ async function connected(): Promise<{ client: Client; sock: FakeWebSocket }> {
 
 const redirect = { url: "ws://node2.example:2/v1/ws", reservation: "resv-1", roomId: "r9", nodeId: "n2", expiresInMs: 60000 };
 
+type JoinedRoom = Awaited<ReturnType<Client["joinRoom"]>>;
+
+// joinedThroughRedirect joins room r9 through the configured endpoint,
+// which redirects to node2; the join is sent again there with the
+// reservation and answered. It returns node2's socket and the room.
+async function joinedThroughRedirect(): Promise<{ client: Client; node: FakeWebSocket; room: JoinedRoom }> {
+  const { client, sock } = await connected();
+  const p = client.joinRoom("r9");
+  reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "redirect", value: redirect } });
+  await flush();
+  const node = FakeWebSocket.last();
+  welcome(node);
+  await flush();
+  const again = lastReceived(node);
+  assert.equal(again.body.case, "joinRoom");
+  if (again.body.case === "joinRoom") assert.equal(again.body.value.reservation, "resv-1");
+  reply(node, { requestId: again.requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 1, tickRate: 1, maxPlayers: 2 } } });
+  return { client, node, room: await p };
+}
+
 describe("cluster redirects", () => {
   beforeEach(() => {
     mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 0 });
@@ -66,20 +86,7 @@ describe("cluster redirects", () => {
   });
 
   it("resume after a drop through the configured endpoint, which redirects to the room's node: same room handle", async () => {
-    const { client, sock } = await connected();
-    const p = client.joinRoom("r9");
-    const req = lastReceived(sock);
-    reply(sock, { requestId: req.requestId, body: { case: "redirect", value: redirect } });
-    await flush();
-    const node = FakeWebSocket.last();
-    welcome(node);
-    await flush();
-    const again = lastReceived(node);
-    assert.equal(again.body.case, "joinRoom");
-    if (again.body.case !== "joinRoom") return;
-    assert.equal(again.body.value.reservation, "resv-1");
-    reply(node, { requestId: again.requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 1, tickRate: 1, maxPlayers: 2 } } });
-    const room = await p;
+    const { client, node, room } = await joinedThroughRedirect();
 
     // The node's connection drops: the client goes back to the
     // configured endpoint (the node may be gone), not to the node.
@@ -145,17 +152,7 @@ describe("cluster redirects", () => {
   });
 
   it("a heartbeat timeout on the room's node reconnects through the configured endpoint, which redirects again", async () => {
-    const { client, sock } = await connected();
-    const p = client.joinRoom("r9");
-    const req = lastReceived(sock);
-    reply(sock, { requestId: req.requestId, body: { case: "redirect", value: redirect } });
-    await flush();
-    const node = FakeWebSocket.last();
-    welcome(node);
-    await flush();
-    const again = lastReceived(node);
-    reply(node, { requestId: again.requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 1, tickRate: 1, maxPlayers: 2 } } });
-    const room = await p;
+    const { client, node, room } = await joinedThroughRedirect();
 
     // The node goes silent (hung, or its machine gone without a reset):
     // after three heartbeat intervals the client drops the socket and

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/internal/redistest"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -30,7 +31,7 @@ func TestNginxInFront(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s is missing: run scripts/install-nginx.sh (make nginx)", bin)
 	}
-	port := freePort(t)
+	port := redistest.FreePort(t)
 	front := fmt.Sprintf("127.0.0.1:%d", port)
 	c := Start(t, Config{Nodes: 2, NodeArgs: func(id string) []string {
 		return []string{"-public-ws-url", "/v1/ws", "-node-ws-url", "ws://" + front + "/nodes/" + id + "/v1/ws"}
@@ -158,15 +159,4 @@ func startNginx(t *testing.T, bin, front string, a, b *Node) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

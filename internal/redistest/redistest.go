@@ -76,7 +76,7 @@ func Start(t testing.TB) *Server {
 	// A free port can be taken between the probe and the start by another
 	// test process; try a few.
 	for attempt := 0; ; attempt++ {
-		s.Port = freePort(t)
+		s.Port = FreePort(t)
 		err := s.start()
 		if err == nil {
 			break
@@ -207,7 +207,9 @@ func (s *Server) start() error {
 	return nil
 }
 
-func freePort(t testing.TB) int {
+// FreePort returns a loopback TCP port that was free a moment ago, for a
+// server a test starts.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

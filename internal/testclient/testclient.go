@@ -222,16 +222,7 @@ func (c *Client) Follow(m *tickroomv1.ClientMessage) (*Client, *tickroomv1.Serve
 		if len(hops) > 3 {
 			c.t.Fatalf("%s: redirected more than 3 times: %v", c.opts.Label, hops)
 		}
-		_ = cur.WS.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "redirect"), time.Now().Add(time.Second))
-		cur.WS.Close()
-		next, resp, err := Dial(c.t, r.Url, c.Token, c.opts)
-		if err != nil {
-			status := 0
-			if resp != nil {
-				status = resp.StatusCode
-			}
-			c.t.Fatalf("%s: following the redirect to %s: %v (HTTP %d)", c.opts.Label, r.Url, err, status)
-		}
+		next := cur.redial(r.Url)
 		next.Next(Is[*tickroomv1.ServerMessage_Welcome])
 		m = withReservation(m, r.Reservation)
 		cur = next
@@ -255,16 +246,7 @@ func (c *Client) Moved() *tickroomv1.Redirect {
 // go on with, the Welcome of the node and the reply to resume.
 func (c *Client) Move(r *tickroomv1.Redirect, resume *tickroomv1.ClientMessage) (*Client, *tickroomv1.Welcome, *tickroomv1.ServerMessage) {
 	c.t.Helper()
-	_ = c.WS.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "redirect"), time.Now().Add(time.Second))
-	c.WS.Close()
-	next, resp, err := Dial(c.t, r.Url, c.Token, c.opts)
-	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		c.t.Fatalf("%s: following the redirect to %s: %v (HTTP %d)", c.opts.Label, r.Url, err, status)
-	}
+	next := c.redial(r.Url)
 	w := next.Next(Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
 	cur, reply, _ := next.Follow(withReservation(resume, r.Reservation))
 	return cur, w, reply
@@ -322,4 +304,21 @@ func (c *Client) Drain(quiet time.Duration) []*tickroomv1.ServerMessage {
 func Is[T any](m *tickroomv1.ServerMessage) bool {
 	_, ok := m.Body.(T)
 	return ok
+}
+
+// redial closes this connection as a client following a Redirect does and
+// dials url with the same token and options.
+func (c *Client) redial(url string) *Client {
+	c.t.Helper()
+	_ = c.WS.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "redirect"), time.Now().Add(time.Second))
+	c.WS.Close()
+	next, resp, err := Dial(c.t, url, c.Token, c.opts)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		c.t.Fatalf("%s: following the redirect to %s: %v (HTTP %d)", c.opts.Label, url, err, status)
+	}
+	return next
 }
