@@ -9,8 +9,8 @@ import (
 var errDraining = protocol.NewError(protocol.ErrorDraining, "this server is draining; create or quick-match through another")
 
 // Drain stops the hub from starting matches: from now on CreateRoom and
-// QuickMatch are refused with ERROR_CODE_DRAINING (a cluster sends them to
-// another node instead), and new players may no longer join a room that
+// QuickMatch are refused with ERROR_CODE_DRAINING (in a cluster, QuickMatch
+// goes to another node instead), and new players may no longer join a room that
 // waits for its match to start. Resumes, spectators and running matches go
 // on. Calling it again does nothing. Safe from any goroutine.
 func (h *Hub) Drain() {
