@@ -180,8 +180,10 @@ func (n *Node) Timeout() time.Duration { return n.cfg.Timeout }
 func (n *Node) TTL() time.Duration { return n.cfg.TTL }
 
 // OnRegister adds a hook run after each fresh registration: at the first
-// heartbeat, and whenever a heartbeat finds the registration gone (Redis
-// restarted empty, or the node was cut off past its TTL). The hooks
+// heartbeat, whenever a heartbeat finds the registration gone (Redis
+// restarted empty, or the node was cut off past its TTL), and at the first
+// heartbeat that succeeds after one that failed (a heartbeat that timed
+// out may still have recreated the registration). The hooks
 // republish what the node holds in memory; one that fails is run again
 // at the next heartbeat, with the others. They run on the heartbeat
 // goroutine, one at a time.
@@ -277,6 +279,14 @@ func (n *Node) beat() {
 			n.cfg.Logger.Warn("cluster: heartbeat failed; serving local rooms, cluster-wide requests fail until Redis answers", "node", n.cfg.ID, "err", err)
 		}
 		n.lastErr.Store(&err)
+		// The script may still run after the deadline (a silent Redis
+		// executes what it received once it answers again) and recreate
+		// an expired registration: its "fresh" answer is then lost, and
+		// the next heartbeat finds the key present. So after any failed
+		// heartbeat the hooks run again, whatever the next one answers.
+		n.mu.Lock()
+		n.rejoin = true
+		n.mu.Unlock()
 		return
 	}
 	n.mu.Lock()
@@ -287,7 +297,7 @@ func (n *Node) beat() {
 	rejoin, hooks := n.rejoin, slices.Clone(n.hooks)
 	n.mu.Unlock()
 	if rejoin {
-		if fresh && n.registered.Load() > 1 {
+		if !fresh || n.registered.Load() > 1 {
 			n.cfg.Logger.Info("cluster: registered again after losing Redis; republishing local state", "node", n.cfg.ID)
 		}
 		for _, h := range hooks {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ type Server struct {
 	cmd    *exec.Cmd
 	exited chan error // receives cmd.Wait's result once
 	log    *logBuffer
+	paused bool
 }
 
 // logBuffer is the server's output, written by exec's copying goroutine
@@ -126,13 +128,48 @@ func (s *Server) Stop(t testing.TB) {
 	t.Helper()
 	s.mu.Lock()
 	cmd, exited := s.cmd, s.exited
-	s.cmd, s.exited = nil, nil
+	s.cmd, s.exited, s.paused = nil, nil, false
 	s.mu.Unlock()
 	if cmd == nil {
 		return
 	}
 	cmd.Process.Kill()
 	<-exited
+}
+
+// Pause freezes the server (SIGSTOP) to test a silent partition: it stays
+// alive and its port keeps taking TCP connections (the kernel completes the
+// handshake and buffers what clients send), but nothing is answered until
+// Resume. Its clock runs on, so keys whose TTL passes meanwhile are gone
+// when it resumes. The server is resumed when t ends if the test did not.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.paused {
+		t.Fatal("redistest: Pause of a stopped or paused server")
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("redistest: pausing redis-server: %v", err)
+	}
+	s.paused = true
+	t.Cleanup(func() { s.Resume(t) })
+}
+
+// Resume lets a paused server run again (SIGCONT); it then executes what
+// its clients sent meanwhile, as a server behind a healed partition does.
+// Resuming a server that is not paused does nothing.
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || !s.paused {
+		return
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatalf("redistest: resuming redis-server: %v", err)
+	}
+	s.paused = false
 }
 
 // Restart starts a stopped server again, empty, on the same port.

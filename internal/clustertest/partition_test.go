@@ -1,0 +1,135 @@
+package clustertest
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/cluster"
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// TestRedisSilentPartition freezes Redis (SIGSTOP): alive, its port open,
+// answering nothing, as behind a network partition that drops packets.
+// The match on n1 goes on, move after move; a direct message to a user of
+// the other node and a join of a room listed on the other node are refused
+// with ERROR_CODE_UNAVAILABLE within a few seconds instead of hanging;
+// /readyz answers 503 with the reason. The pause lasts past the
+// registration TTL, so when Redis resumes both registrations have expired:
+// each node registers again by itself, the rooms of both are listed again,
+// and direct messages cross nodes again.
+func TestRedisSilentPartition(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	// a and b play on n1; e's room is on n2.
+	a, b := connect(t, n1, "a"), connect(t, n1, "b")
+	room := matchPair(t, a, b)
+	e := connect(t, n2, "e")
+	other := createGomoku(t, e)
+	ada, _ := connectUser(t, n1, "ada")
+	bob, bobID := connectUser(t, n2, "bob")
+	d := connect(t, n1, "d")
+	sendUntil(t, ada, bobID, 0)
+	bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage])
+	waitUntil(t, 10*time.Second, "n2's room listed on n1", func() bool {
+		return listed(d, other)
+	})
+	// Stones two apart on two rows: nobody makes five.
+	x := uint32(0)
+	play := func() {
+		t.Helper()
+		a.move(room, 1, x, 0)
+		b.move(room, 2, x, 4)
+		x += 2
+	}
+	play()
+
+	c.Redis.Pause(t)
+	paused := time.Now()
+	for _, n := range []*Node{n1, n2} {
+		waitUntil(t, 10*time.Second, n.ID+" not ready while Redis is silent", func() bool {
+			code, body := readyz(t, n)
+			return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
+		})
+	}
+	play()
+	unavailable := func(what string, r func() *tickroomv1.ServerMessage) {
+		t.Helper()
+		start := time.Now()
+		m := r()
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("%s while Redis is silent took %v", what, took)
+		}
+		if errorCode(m) != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+			t.Fatalf("%s while Redis is silent: %v, want UNAVAILABLE", what, m)
+		}
+		t.Logf("%s refused after %v", what, time.Since(start).Round(time.Millisecond))
+	}
+	unavailable("direct message to a user on n2", func() *tickroomv1.ServerMessage {
+		return request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "across"})
+	})
+	play()
+	unavailable("join of n2's room from n1", func() *tickroomv1.ServerMessage {
+		return d.c.Request(joinRoom(other, 0))
+	})
+	play()
+	// Hold the partition past the registration TTL; the match goes on.
+	for time.Since(paused) < cluster.DefaultTTL+time.Second {
+		time.Sleep(500 * time.Millisecond)
+	}
+	play()
+	if code, _ := readyz(t, n1); code != http.StatusServiceUnavailable {
+		t.Fatalf("n1 /readyz %d while Redis is silent", code)
+	}
+
+	c.Redis.Resume(t)
+	resumed := time.Now()
+	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
+	for _, n := range []*Node{n1, n2} {
+		waitUntil(t, 10*time.Second, n.ID+" ready again", func() bool { code, _ := readyz(t, n); return code == http.StatusOK })
+	}
+	waitUntil(t, 15*time.Second, "both nodes' rooms listed again", func() bool {
+		return listed(d, room) && listed(d, other)
+	})
+	// Their registrations had expired: each registered afresh and
+	// republished what it holds, rather than refreshing a live key.
+	for _, n := range []*Node{n1, n2} {
+		waitUntil(t, 10*time.Second, n.ID+" registered again", func() bool {
+			return strings.Contains(n.Log(), "registered again after losing Redis")
+		})
+	}
+	t.Logf("registered and listed again %v after the resume", time.Since(resumed).Round(time.Millisecond))
+	play()
+	// Direct messages cross nodes again: send until one reaches bob.
+	deadline := time.Now().Add(20 * time.Second)
+	for got := false; !got; {
+		sendUntil(t, ada, bobID, 0)
+		for _, m := range bob.Drain(300 * time.Millisecond) {
+			if dm := m.GetDirectMessage(); dm != nil && dm.FromName == "ada" {
+				t.Logf("bob got %q", dm.Text)
+				got = got || dm.Text == "ping"
+			}
+		}
+		if !got && time.Now().After(deadline) {
+			t.Fatal("no direct message reached bob across nodes after Redis resumed")
+		}
+	}
+	// And the room on n2 can be joined from n1 again, through its node.
+	r, hops := d.follow(joinRoom(other, 0))
+	if j := joined(t, "d", r); j.RoomId != other || len(hops) != 1 {
+		t.Fatalf("join of n2's room after the partition: %v, redirects %v", j, hops)
+	}
+}
+
+// listed reports whether p's ListRooms shows room.
+func listed(p *player, room string) bool {
+	l := p.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "gomoku"}}}).GetRoomList()
+	for _, x := range l.GetRooms() {
+		if x.RoomId == room {
+			return true
+		}
+	}
+	return false
+}
