@@ -7,7 +7,7 @@ import { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
 import { ClientMessageSchema, ServerMessageSchema, type ClientMessage, type ServerMessage } from "./gen/tickroom/v1/envelope_pb.js";
 import { CreateRoomSchema, ListRoomsSchema, QuickMatchSchema, UnwatchRoomsSchema, WatchRoomsSchema, type RoomList } from "./gen/tickroom/v1/lobby_pb.js";
 import { InputSchema, JoinRoomSchema, LeaveReason, LeaveRoomSchema, LeftSchema, type Joined, type Left, type Redirect } from "./gen/tickroom/v1/room_pb.js";
-import { PingSchema, type Error as ServerError, type Notification, type Welcome } from "./gen/tickroom/v1/session_pb.js";
+import { PingSchema, type Notification, type Welcome } from "./gen/tickroom/v1/session_pb.js";
 import {
   AddFriendSchema,
   AnswerFriendSchema,
@@ -35,6 +35,8 @@ import { RequestTracker } from "./requests.js";
 import { Room, type RoomHost, type RoomOptions } from "./room.js";
 import { RoomWatch, type RoomWatchFilter } from "./room-watch.js";
 import { RttEstimator } from "./rtt.js";
+import type { ChannelHistoryOptions, CreateRoomOptions, ListRoomsFilter, MatchHistoryOptions } from "./request-options.js";
+import { expectBody, inputEnvelopeSize, serverError, withReservation, type Body } from "./wire.js";
 
 /** ClientOptions configures {@link connect}. */
 export interface ClientOptions {
@@ -137,61 +139,8 @@ export interface ClientEvents {
   redirect: Redirect;
 }
 
-/** CreateRoomOptions are the fields of a CreateRoom request. */
-export interface CreateRoomOptions {
-  game: string;
-  options?: Record<string, string>;
-  metadata?: Record<string, string>;
-  password?: string;
-  maxPlayers?: number;
-  private?: boolean;
-  spectate?: boolean;
-}
-
-/** MatchHistoryOptions select a page of {@link Client.matchHistory}. */
-export interface MatchHistoryOptions {
-  /** userId is the player; absent means the caller. */
-  userId?: string;
-  /** before continues a listing: the previous page's nextBeforeId. Absent starts from the newest. */
-  before?: bigint | number;
-  /** limit is the page size; absent means 20, and the server caps it at 50. */
-  limit?: number;
-}
-
-/** ChannelHistoryOptions select a page of {@link Client.channelHistory}. */
-export interface ChannelHistoryOptions {
-  /** before continues a listing: the previous page's nextBefore. Absent starts from the newest. */
-  before?: bigint | number;
-  /** limit is the page size; absent means 50, and the server refuses more than 500. */
-  limit?: number;
-}
-
-/** ListRoomsFilter narrows a room listing; every field set must match. */
-export interface ListRoomsFilter {
-  game?: string;
-  metadata?: Record<string, string>;
-  freeSeatsOnly?: boolean;
-  limit?: number;
-  pageToken?: string;
-}
-
-type Body = ClientMessage["body"];
-
 /** MAX_REDIRECTS bounds the redirects one join follows. */
 const MAX_REDIRECTS = 3;
-
-// withReservation returns a JoinRoom or QuickMatch body carrying a
-// Redirect's reservation token.
-function withReservation(body: Body, reservation: string): Body {
-  switch (body.case) {
-    case "joinRoom":
-      return { case: "joinRoom", value: { ...body.value, reservation } };
-    case "quickMatch":
-      return { case: "quickMatch", value: { ...body.value, reservation } };
-    default:
-      return body;
-  }
-}
 
 interface JoinContext {
   password: string;
@@ -801,32 +750,4 @@ export class Client extends Emitter<ClientEvents> {
       this.heartbeat = undefined;
     }
   }
-}
-
-// serverError turns a server Error message into the TickroomError that
-// rejects a request or is emitted.
-function serverError(e: ServerError): TickroomError {
-  const name = ErrorCode[e.code] ?? String(e.code);
-  return new TickroomError("server", `tickroom: ${name}: ${e.message}`, { serverCode: e.code, retryAfterMs: e.retryAfterMs });
-}
-
-const utf8 = new TextEncoder();
-
-// inputEnvelopeSize bounds the encoded size of a ClientMessage carrying an
-// Input: tag and length of the input field, then room_id, seq and data.
-function inputEnvelopeSize(roomId: string, dataLen: number): number {
-  const varint = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
-  const idLen = utf8.encode(roomId).length;
-  const inner = (idLen > 0 ? 1 + varint(idLen) + idLen : 0) + 1 + 5 + (dataLen > 0 ? 1 + varint(dataLen) + dataLen : 0);
-  return 1 + varint(inner) + inner;
-}
-
-type Case = NonNullable<ServerMessage["body"]["case"]>;
-type BodyOf<C extends Case> = Extract<ServerMessage["body"], { case: C }>["value"];
-
-function expectBody<C extends Case>(msg: ServerMessage, c: C): BodyOf<C> {
-  if (msg.body.case !== c) {
-    throw new TickroomError("protocol", `tickroom: expected ${c} reply, got ${msg.body.case ?? "an empty body"}`);
-  }
-  return msg.body.value as BodyOf<C>;
 }

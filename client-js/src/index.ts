@@ -20,7 +20,8 @@ export {
   type CloseCodeInfo,
   type CloseKind,
 } from "./close-codes.js";
-export { Client, connect, type ClientEvents, type ClientOptions, type CreateRoomOptions, type ListRoomsFilter, type MatchHistoryOptions, type ChannelHistoryOptions } from "./client.js";
+export { Client, connect, type ClientEvents, type ClientOptions } from "./client.js";
+export type { CreateRoomOptions, ListRoomsFilter, MatchHistoryOptions, ChannelHistoryOptions } from "./request-options.js";
 export {
   Connection,
   SUBPROTOCOL,
