@@ -1,6 +1,7 @@
 // DOM helpers for the demo page. Text from the network only ever goes into
 // textContent or attribute values, never into HTML: a chat line holding
 // "<script>" shows those characters.
+import { errorMessage, TickroomError } from "../../src/index.js";
 
 /** ElOptions are the optional parts of an element made by {@link el}. */
 export interface ElOptions {
@@ -34,9 +35,14 @@ export function show(e: HTMLElement, on: boolean): void {
   e.hidden = !on;
 }
 
-/** errorText is a short message for an error of any kind. */
+/**
+ * errorText is a short message for an error of any kind: the library's
+ * human message for a TickroomError (never the protocol's enum name), the
+ * browser's own message for anything else (a microphone refused).
+ */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message.replace(/^tickroom: /, "");
+  if (err instanceof TickroomError) return errorMessage(err);
+  if (err instanceof Error) return err.message;
   return String(err);
 }
 

@@ -4,6 +4,7 @@
 // button's data-voice says where the call is.
 import { answerCall, fetchIceServers, startCall, type Client, type Room, type VoiceCall } from "../../src/index.js";
 import { SignalKind } from "../../src/gen/tickroom/v1/social_pb.js";
+import { errorText } from "./dom.js";
 
 /** Voice drives the voice button and the remote audio element. */
 export class Voice {
@@ -60,7 +61,7 @@ export class Voice {
       this.track(await startCall(this.client, peer, await this.media()));
     } catch (err) {
       this.set("failed");
-      this.status(`Voice: ${String(err)}`);
+      this.status(`Voice: ${errorText(err)}`);
     }
   }
 
@@ -71,7 +72,7 @@ export class Voice {
       this.track(await answerCall(this.client, offer, await this.media()));
     } catch (err) {
       this.set("failed");
-      this.status(`Voice: ${String(err)}`);
+      this.status(`Voice: ${errorText(err)}`);
     }
   }
 

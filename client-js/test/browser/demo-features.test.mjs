@@ -147,6 +147,20 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     await cyd.page.click("#chat-form button[type=submit]");
     await ann.page.waitForFunction(() => [...document.querySelectorAll("#chat-log li[data-from=cyd] .text")].some((t) => t.textContent === "still there?"), null, wait);
     assert.equal(await bob.page.$$eval("#chat-log li[data-from=cyd]", (ls) => ls.length), 1, "bob still got cyd's line after blocking");
+    // cyd still hears bob, and a direct message to him is refused in words
+    // a person reads, not the protocol's code name.
+    await bob.page.fill("#chat-input", "bye");
+    await bob.page.click("#chat-form button[type=submit]");
+    await cyd.page.waitForSelector("#chat-log li[data-from=bob]", wait);
+    await cyd.page.click("#chat-log li[data-from=bob] .from");
+    await cyd.page.click(`#user-card [data-message="${bob.userId}"]`);
+    await cyd.page.fill("#chat-input", "why?");
+    await cyd.page.click("#chat-form button[type=submit]");
+    await cyd.page.waitForFunction(() => [...document.querySelectorAll("#chat-log li.system")].some((l) => l.textContent?.startsWith("not sent:")), null, wait);
+    assert.deepEqual(
+      await cyd.page.$$eval("#chat-log li.system", (ls) => ls.map((l) => l.textContent).filter((t) => t?.startsWith("not sent:"))),
+      ["not sent: This player does not take messages from you."],
+    );
     await bob.page.screenshot({ path: join(ARTIFACTS, "demo-people.png") });
 
     // The profile: nothing played yet, then bob's from the card.
