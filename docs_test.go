@@ -12,8 +12,8 @@ import (
 // TestGuideBuildsAndPasses follows docs/games.md as a studio would: the
 // counter game's .proto, buf files, Go files and tests are taken from the
 // guide's code blocks into a module of their own, generated with buf,
-// built, and its tests run; its page type-checks against client-js. A
-// guide whose code no longer builds fails here.
+// built, and its tests run; its page and its state view type-check
+// against client-js. A guide whose code no longer builds fails here.
 func TestGuideBuildsAndPasses(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -48,6 +48,8 @@ func TestGuideBuildsAndPasses(t *testing.T) {
 			name = "buf.yaml"
 		case lang == "yaml" && strings.Contains(code, "plugins:"):
 			name = "buf.gen.yaml"
+		case lang == "ts" && strings.Contains(code, "InspectorView"):
+			name = "web/debug.ts"
 		case lang == "ts":
 			name = "web/main.ts"
 		case lang == "html":
@@ -60,8 +62,8 @@ func TestGuideBuildsAndPasses(t *testing.T) {
 		}
 		files[name] = code
 	}
-	if len(files) != 8 {
-		t.Fatalf("found %d of the guide's 8 files: %v", len(files), keys(files))
+	if len(files) != 9 {
+		t.Fatalf("found %d of the guide's 9 files: %v", len(files), keys(files))
 	}
 	dir := t.TempDir()
 	files["go.mod"] = "module example.com/counter\n\ngo 1.26.8\n\nrequire github.com/tickroom/tickroom v0.0.0\n\nreplace github.com/tickroom/tickroom => " + root + "\n"

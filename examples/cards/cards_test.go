@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -256,5 +259,71 @@ func TestEightsOverLoopback(t *testing.T) {
 	res := ann.MatchEnded()
 	if res.GetReason() != "last_at_table" || len(res.GetWinnerSeats()) != 1 || res.GetWinnerSeats()[0] != ann.Seat {
 		t.Fatalf("after bob left: %v", res)
+	}
+}
+
+// TestEightsStateInTheMonitor reads a dealt table from the admin API, as
+// the monitor's inspector does: the operator sees what Encode wrote, both
+// hands included, decoded into fields by the game's Schema.
+func TestEightsStateInTheMonitor(t *testing.T) {
+	t.Parallel()
+	srv := tickroomtest.Start(t, tickroom.Options{Games: []game.Definition{Definition()}, AdminAddr: "127.0.0.1:0"})
+	ann, bob := tickroomtest.Join(t, srv, "ann"), tickroomtest.Join(t, srv, "bob")
+	ann.QuickMatch("eights", nil)
+	bob.QuickMatch("eights", nil)
+	ann.WaitFor("the deal", func() bool {
+		var tb cardsv1.Table
+		ann.Globals(&tb)
+		return tb.Turn != 0
+	})
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+srv.AdminAddr().String()+"/v1/admin/rooms/"+ann.Room+"/state", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st struct {
+		GlobalsType string `json:"globals_type"`
+		Entities    []struct {
+			ID, Type string
+			Value    json.RawMessage
+		} `json:"entities"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("state: %d %v", res.StatusCode, err)
+	}
+	if st.GlobalsType != "cards.v1.Table" {
+		t.Fatalf("globals type %q", st.GlobalsType)
+	}
+	var names []string
+	cards := 0
+	for _, e := range st.Entities {
+		var v struct {
+			Name, Suit string
+			Rank       int
+		}
+		if err := json.Unmarshal(e.Value, &v); err != nil {
+			t.Fatalf("entity %s: %s (%v)", e.ID, e.Value, err)
+		}
+		switch e.Type {
+		case "cards.v1.Seat":
+			names = append(names, v.Name)
+		case "cards.v1.Card":
+			if !strings.HasPrefix(v.Suit, "SUIT_") || v.Rank < 1 || v.Rank > 13 {
+				t.Fatalf("card %s decoded as %s", e.ID, e.Value)
+			}
+			cards++
+		default:
+			t.Fatalf("entity %s of type %q", e.ID, e.Type)
+		}
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"ann", "bob"}) || cards != 2*handSize {
+		t.Fatalf("seats %v and %d cards in hands, want ann, bob and %d", names, cards, 2*handSize)
 	}
 }

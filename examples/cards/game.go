@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/tickroom/tickroom/examples/cards/cardsv1"
 	"github.com/tickroom/tickroom/game"
 )
@@ -24,8 +26,23 @@ const (
 // MinPlayers equals MaxPlayers so the runtime never starts a table by
 // itself: the game deals and calls Context.Start once "seats" players sat
 // down.
+//
+// Its Schema lets the monitor's inspector show a table as fields, every
+// hand included: the admin API sees what Encode wrote, not a player's view.
 func Definition() game.Definition {
-	return game.Definition{Name: "eights", TickRate: 10, MaxPlayers: 4, MinPlayers: 4, MaxSpectators: 8, InputRate: 10, New: newEights}
+	return game.Definition{
+		Name: "eights", TickRate: 10, MaxPlayers: 4, MinPlayers: 4, MaxSpectators: 8, InputRate: 10, New: newEights,
+		Schema: game.Schema{Globals: (*cardsv1.Table)(nil).ProtoReflect().Type(), Entity: entityType},
+	}
+}
+
+// entityType is the message type of entity id: a seat above seatBase, a
+// card (ids 1..52) below.
+func entityType(id uint64) protoreflect.MessageType {
+	if id > seatBase {
+		return (*cardsv1.Seat)(nil).ProtoReflect().Type()
+	}
+	return (*cardsv1.Card)(nil).ProtoReflect().Type()
 }
 
 // eights is one table. The runtime calls it only on the room's tick

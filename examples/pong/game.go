@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/tickroom/tickroom/examples/pong/pongv1"
 	"github.com/tickroom/tickroom/game"
 )
@@ -30,9 +32,21 @@ const (
 
 // Definition registers pong: two players, 30 ticks a second, the match
 // starts when both have joined. Room option "target" is the winning
-// score, 1..21 (default 5).
+// score, 1..21 (default 5). Its Schema lets the monitor's inspector show a
+// room's paddles, ball and score as fields.
 func Definition() game.Definition {
-	return game.Definition{Name: "pong", TickRate: 30, MaxPlayers: 2, MinPlayers: 2, MaxSpectators: 8, New: newPong}
+	return game.Definition{
+		Name: "pong", TickRate: 30, MaxPlayers: 2, MinPlayers: 2, MaxSpectators: 8, New: newPong,
+		Schema: game.Schema{Globals: (*pongv1.Globals)(nil).ProtoReflect().Type(), Entity: entityType},
+	}
+}
+
+// entityType is the message type of entity id: the ball, or a seat's paddle.
+func entityType(id uint64) protoreflect.MessageType {
+	if id == ballID {
+		return (*pongv1.Ball)(nil).ProtoReflect().Type()
+	}
+	return (*pongv1.Paddle)(nil).ProtoReflect().Type()
 }
 
 // pong is one match. The runtime calls it only on the room's tick worker,

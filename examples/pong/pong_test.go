@@ -1,6 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -126,5 +130,58 @@ func TestPongOverLoopback(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no result reported")
+	}
+}
+
+// TestPongStateInTheMonitor reads a running match from the admin API, as
+// the monitor's inspector does: the game's Schema decodes the paddles, the
+// ball and the globals into fields.
+func TestPongStateInTheMonitor(t *testing.T) {
+	t.Parallel()
+	srv := tickroomtest.Start(t, tickroom.Options{Games: []game.Definition{Definition()}, AdminAddr: "127.0.0.1:0"})
+	ann, bob := tickroomtest.Join(t, srv, "ann"), tickroomtest.Join(t, srv, "bob")
+	ann.QuickMatch("pong", map[string]string{"target": "7"})
+	bob.QuickMatch("pong", map[string]string{"target": "7"})
+	var p pongv1.Paddle
+	bob.WaitFor("ann's paddle", func() bool { return bob.Entity(uint64(ann.Seat), &p) })
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+srv.AdminAddr().String()+"/v1/admin/rooms/"+ann.Room+"/state", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st struct {
+		GlobalsType string          `json:"globals_type"`
+		Globals     json.RawMessage `json:"globals"`
+		Entities    []struct {
+			ID, Type string
+			Value    json.RawMessage
+		} `json:"entities"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("state: %d %v", res.StatusCode, err)
+	}
+	var g struct{ Target int }
+	if err := json.Unmarshal(st.Globals, &g); err != nil || st.GlobalsType != "pong.v1.Globals" || g.Target != 7 {
+		t.Fatalf("globals %s %s (%v)", st.GlobalsType, st.Globals, err)
+	}
+	seen := map[string]string{}
+	for _, e := range st.Entities {
+		var v struct{ Name string }
+		_ = json.Unmarshal(e.Value, &v)
+		seen[e.ID] = e.Type + " " + v.Name
+	}
+	want := map[string]string{
+		strconv.Itoa(int(ann.Seat)): "pong.v1.Paddle ann",
+		strconv.Itoa(int(bob.Seat)): "pong.v1.Paddle bob",
+		strconv.Itoa(ballID):        "pong.v1.Ball ",
+	}
+	if !maps.Equal(seen, want) {
+		t.Fatalf("entities %v, want %v", seen, want)
 	}
 }
