@@ -51,18 +51,30 @@ func presenceOf(id string, status tickroomv1.PresenceStatus) func(*tickroomv1.Se
 	}
 }
 
-// TestSocialGraphSurvivesARestart: friendships, standing friend requests
-// and blocks are kept in the data directory. After a restart a user who
-// logs in with its device secret gets its friends' presence and the
-// requests standing for it, presence flows between the friends again, a
-// block still refuses direct messages, and a request answered while its
-// sender is offline makes the two friends when the sender comes back.
+// TestSocialGraphSurvivesARestart: friendships, standing friend requests,
+// declined ones and blocks are kept in the data directory. After a restart
+// a user who logs in with its device secret gets its friends' presence and
+// the requests standing for it (not the declined one), presence flows
+// between the friends again, a block still refuses direct messages, and a
+// request answered while its sender is offline makes the two friends when
+// the sender comes back.
 func TestSocialGraphSurvivesARestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	srv, a, cancel, done := accountServer(t, dir)
-	ann, bob, cy, dee := newGuest(t, a, "ann"), newGuest(t, a, "bob"), newGuest(t, a, "cy"), newGuest(t, a, "dee")
-	ac, bc, cc := connectAs(t, srv, a, ann), connectAs(t, srv, a, bob), connectAs(t, srv, a, cy)
+	ann, bob, cy, dee, eve := newGuest(t, a, "ann"), newGuest(t, a, "bob"), newGuest(t, a, "cy"), newGuest(t, a, "dee"), newGuest(t, a, "eve")
+	ac, bc, cc, ec := connectAs(t, srv, a, ann), connectAs(t, srv, a, bob), connectAs(t, srv, a, cy), connectAs(t, srv, a, eve)
+	// eve asks ann, who declines.
+	if ec.Request(addFriend(ann.id)).GetOk() == nil {
+		t.Fatal("eve's friend request refused")
+	}
+	ac.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetFriendRequest().GetFromUserId() == eve.id })
+	if ac.Request(answerFriend(eve.id, false)).GetOk() == nil {
+		t.Fatal("ann could not decline eve")
+	}
+	if fa := ec.Next(testclient.Is[*tickroomv1.ServerMessage_FriendAnswer]).GetFriendAnswer(); fa.UserId != ann.id || fa.Accepted {
+		t.Fatalf("eve told %v, want ann's refusal", fa)
+	}
 	if bc.Request(addFriend(ann.id)).GetOk() == nil {
 		t.Fatal("bob's friend request refused")
 	}
@@ -107,4 +119,17 @@ func TestSocialGraphSurvivesARestart(t *testing.T) {
 	cc = connectAs(t, srv, a, cy)
 	cc.Next(presenceOf(ann.id, tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE))
 	ac.Next(presenceOf(cy.id, tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE))
+
+	// The declined request stayed declined: ann asking eve now is a new
+	// request eve must answer, not a friendship made from eve's old one.
+	ec = connectAs(t, srv, a, eve)
+	if ac.Request(addFriend(eve.id)).GetOk() == nil {
+		t.Fatal("ann's friend request to eve refused")
+	}
+	got := ec.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetFriendRequest() != nil || m.GetFriendAnswer() != nil || m.GetPresence().GetUserId() == ann.id
+	})
+	if got.GetFriendRequest().GetFromUserId() != ann.id {
+		t.Fatalf("eve, whose request ann declined before the restart, got %v when ann asked; want ann's friend request", got)
+	}
 }
