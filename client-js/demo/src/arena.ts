@@ -6,9 +6,39 @@
 // one tick, so it moves smoothly between the 20 Hz states.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { interpolateRoom, lerpFields, type Room, type RoomInterpolation } from "../../src/index.js";
-import { GlobalsSchema, InputSchema, PickupSchema, PlayerSchema, WallSchema, type Globals } from "../../src/gen/tickroom/arena/v1/arena_pb.js";
+import { GlobalsSchema, InputSchema, PickupSchema, PlayerSchema, ResultSchema, WallSchema, type Globals } from "../../src/gen/tickroom/arena/v1/arena_pb.js";
+import { RoomEventKind, type MatchResult } from "../../src/gen/tickroom/v1/state_pb.js";
 import { el } from "./dom.js";
 import type { GameView, ViewHost } from "./view.js";
+
+/** ARENA_ROUND_SECONDS is how long the demo's arena rounds last: a round ends with every player's score in their match history. */
+export const ARENA_ROUND_SECONDS = 180;
+
+/**
+ * arenaRoundSeconds is the round length the page asks for: ?arena_seconds=N in its
+ * query (1 to 3600, for a shorter or longer round), else ARENA_ROUND_SECONDS.
+ */
+export function arenaRoundSeconds(search: string): number {
+  const v = new URLSearchParams(search).get("arena_seconds");
+  const n = v === null || !/^\d+$/.test(v) ? NaN : Number(v);
+  return n >= 1 && n <= 3600 ? n : ARENA_ROUND_SECONDS;
+}
+
+/**
+ * roundOver says how an arena round ended, from its MatchResult: who won with how many
+ * points, from the point of view of the player in seat (0: a spectator).
+ */
+export function roundOver(r: MatchResult, seat: number): string {
+  const players = r.data.length > 0 ? fromBinary(ResultSchema, r.data).players : [];
+  const winners = players.filter((p) => r.winnerSeats.includes(p.seat));
+  if (winners.length === 0) return "Round over.";
+  const points = (n: number) => `${n} point${n === 1 ? "" : "s"}`;
+  const best = points(winners[0]!.score);
+  const mine = players.find((p) => p.seat === seat);
+  if (mine && winners.includes(mine)) return winners.length === 1 ? `Round over: you win with ${best}!` : `Round over: you share the win with ${best}.`;
+  const names = winners.map((p) => p.name).join(", ");
+  return `Round over: ${names} ${winners.length === 1 ? "wins" : "win"} with ${best}${mine ? `; you have ${points(mine.score)}` : ""}.`;
+}
 
 // Entity id bases, as the arena assigns them: a player's id is its seat
 // (a Player), walls from wallBase (a Wall), pickups from pickupBase (a Pickup).
@@ -74,6 +104,7 @@ export class ArenaView implements GameView {
   private frame = 0;
   private sent: [number, number] = [0, 0];
   private ownAt = 0;
+  private ended = "";
 
   /** ArenaView's constructor starts drawing and listening to the keyboard. */
   constructor(
@@ -109,6 +140,12 @@ export class ArenaView implements GameView {
         if (result.globalsChanged) this.globals = fromBinary(GlobalsSchema, room.globals);
         this.renderScores();
       }),
+      room.on("event", (ev) => {
+        if (ev.kind !== RoomEventKind.MATCH_ENDED || !ev.result) return;
+        this.ended = roundOver(ev.result, room.spectator ? 0 : room.seat);
+        this.scores.dataset["ended"] = "true";
+        host.status(this.ended);
+      }),
     );
     if (room.globals.length > 0) this.globals = fromBinary(GlobalsSchema, room.globals);
     this.renderScores();
@@ -127,6 +164,7 @@ export class ArenaView implements GameView {
     for (const off of this.offs) off();
     this.smooth.dispose();
     this.scores.replaceChildren();
+    delete this.scores.dataset["ended"];
   }
 
   private key(e: KeyboardEvent, down: boolean): void {
@@ -239,7 +277,7 @@ export class ArenaView implements GameView {
       }),
     );
     this.scores.dataset["players"] = String(players.length);
-    if (left) this.host.status(`Arrow keys or WASD to move${left}.`);
+    if (left && !this.ended) this.host.status(`Arrow keys or WASD to move${left}.`);
   }
 }
 

@@ -31,7 +31,7 @@ export class LobbyView {
   private selfName = "";
   private pollTimer: ReturnType<typeof setInterval> | undefined;
 
-  /** LobbyView's constructor builds the game buttons. */
+  /** LobbyView's constructor builds the game buttons; roomOptions are the options of the rooms each game's buttons match or create. */
   constructor(
     games: readonly string[],
     private readonly list: HTMLUListElement,
@@ -39,14 +39,16 @@ export class LobbyView {
     buttons: HTMLElement,
     private readonly live: HTMLElement,
     private readonly enter: Enter,
+    roomOptions: Readonly<Record<string, Record<string, string>>> = {},
   ) {
     const parts: HTMLElement[] = [];
     for (const game of games) {
+      const options = roomOptions[game] ?? {};
       const quick = el("button", { text: `Quick match: ${game}`, attrs: { type: "button", "data-quick": game } });
-      quick.addEventListener("click", () => this.join(() => this.need().quickMatch(game), `Quick match ${game}`));
+      quick.addEventListener("click", () => this.join(() => this.need().quickMatch(game, options), `Quick match ${game}`));
       const create = el("button", { text: `New ${game} room`, attrs: { type: "button", "data-create": game } });
       create.addEventListener("click", () =>
-        this.join(() => this.need().createRoom({ game, metadata: { [ROOM_NAME_KEY]: `${this.selfName}'s ${game}` } }), `New ${game} room`),
+        this.join(() => this.need().createRoom({ game, options, metadata: { [ROOM_NAME_KEY]: `${this.selfName}'s ${game}` } }), `New ${game} room`),
       );
       parts.push(quick, create);
     }

@@ -5,7 +5,7 @@
 // resumes the seats the user holds.
 import { closeMessage, connect, errorMessage, leaveMessage, login, TickroomError, type Client, type Room } from "../../src/index.js";
 import { RoomEventKind } from "../../src/gen/tickroom/v1/state_pb.js";
-import { ArenaView } from "./arena.js";
+import { ArenaView, arenaRoundSeconds } from "./arena.js";
 import { ChatPanel } from "./chat.js";
 import { byId, el, shortId, show } from "./dom.js";
 import { GomokuView } from "./gomoku.js";
@@ -169,7 +169,9 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
     cl.on("resumeFailed", ({ error }) => lobby?.setStatus(`Seat lost: ${errorMessage(error)}`)),
     cl.on("notification", (n) => chat.system(`${n.title}: ${n.body}`)),
   ];
-  lobby = new LobbyView(c.games, byId<HTMLUListElement>("rooms"), byId("lobby-status"), byId("games"), byId("rooms-live"), enter);
+  lobby = new LobbyView(c.games, byId<HTMLUListElement>("rooms"), byId("lobby-status"), byId("games"), byId("rooms-live"), enter, {
+    arena: { duration_seconds: String(arenaRoundSeconds(location.search)) },
+  });
   lobby.attach(cl, w.name);
   profile = new ProfilePanel(byId("profile"), c.games.filter((g) => g !== "lobbychat"));
   profile.attach(cl, w.userId, w.name);

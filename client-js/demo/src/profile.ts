@@ -1,5 +1,6 @@
 // A player's profile: their standing in each game (wins, losses, draws,
-// rank) and their recent matches, newest first, from the server's match
+// rank, and the arena's total points) and their recent matches, newest
+// first, each with the player's points in a scored game, from the server's match
 // history and leaderboards. The user's own profile shows by default; the
 // user card opens anyone's.
 import { errorMessage, type Client } from "../../src/index.js";
@@ -8,6 +9,13 @@ import { el } from "./dom.js";
 
 // shown is how many recent matches the profile lists.
 const shown = 10;
+
+// scored are the games that report a score per player with their result
+// (the arena's points); gomoku reports only win, loss or draw.
+const scored: ReadonlySet<string> = new Set(["arena"]);
+
+// points writes a score.
+const points = (n: number | bigint) => `${n} point${n === 1 || n === 1n ? "" : "s"}`;
 
 const outcomes: Record<MatchOutcome, string> = {
   [MatchOutcome.UNSPECIFIED]: "played",
@@ -84,11 +92,14 @@ export class ProfilePanel {
   }
 }
 
-function standing(game: string, s: Standing): HTMLLIElement {
-  return el("li", { attrs: { "data-game": game } }, el("strong", { text: game }), el("span", { text: ` #${s.rank} · ${s.wins} won, ${s.losses} lost, ${s.draws} drawn` }));
+/** standing is a game's line of the profile: rank, wins, losses and draws, and the total score of a scored game. */
+export function standing(game: string, s: Standing): HTMLLIElement {
+  const score = scored.has(game) ? `, ${points(s.score)} in all` : "";
+  return el("li", { attrs: { "data-game": game } }, el("strong", { text: game }), el("span", { text: ` #${s.rank} · ${s.wins} won, ${s.losses} lost, ${s.draws} drawn${score}` }));
 }
 
-function match(m: MatchRecord, userId: string): HTMLLIElement {
+/** match is one finished match of the profile, as the user in it saw it: the outcome, the game, the others, the user's score in a scored game, how it ended and when. */
+export function match(m: MatchRecord, userId: string): HTMLLIElement {
   const me = m.players.find((p) => p.userId === userId);
   const others = m.players.filter((p) => p.userId !== userId).map((p) => p.name);
   const outcome = me ? outcomes[me.outcome] : "played";
@@ -98,6 +109,7 @@ function match(m: MatchRecord, userId: string): HTMLLIElement {
     { cls: `outcome-${outcome}` },
     el("span", { cls: "outcome", text: outcome }),
     el("span", { text: ` ${m.game}${others.length > 0 ? ` vs ${others.join(", ")}` : ""}` }),
+    ...(me && scored.has(m.game) ? [el("span", { cls: "points", text: ` · ${points(me.score)}` })] : []),
     el("span", { cls: "when", text: ` · ${m.reason.replaceAll("_", " ")} · ${when}` }),
   );
   li.dataset["outcome"] = outcome;

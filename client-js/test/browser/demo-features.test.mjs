@@ -43,7 +43,7 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
 
   // player opens a fresh browser context of the given size on its own
   // network path and logs in with name.
-  async function player(name, viewport = DESKTOP) {
+  async function player(name, viewport = DESKTOP, query = "") {
     const path = await startNetPath(server.httpUrl, server.wsAddr);
     const context = await browser.newContext({ viewport });
     cleanups.push(() => context.close(), () => path.close());
@@ -54,7 +54,7 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
       // A cut network shows up as a failed WebSocket in the console; that is the point.
       if (msg.type() === "error" && !/WebSocket/.test(msg.text())) errors.push(msg.text());
     });
-    await page.goto(`${path.url}/`);
+    await page.goto(`${path.url}/${query}`);
     await page.waitForSelector("body[data-ready=true]", wait);
     await page.fill("#login-name", name);
     await page.click("#login-form button[type=submit]");
@@ -245,6 +245,34 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     assert.match(await dan.page.textContent("#profile .history li"), /won gomoku vs eve/);
     await dan.page.screenshot({ path: join(ARTIFACTS, "demo-profile.png") });
     assert.deepEqual([...dan.errors, ...eve.errors], []);
+  });
+
+  test("arena: a round ends with everyone's points, and the profile keeps them", async () => {
+    // Rounds of 8 s instead of the demo's 3 minutes (?arena_seconds=): long enough for jon to join the round ida started.
+    const ida = await player("ida", DESKTOP, "?arena_seconds=8");
+    const jon = await player("jon", DESKTOP, "?arena_seconds=8");
+    await ida.page.click("[data-quick=arena]");
+    await ida.page.waitForSelector("#game-view[data-game=arena][data-seat]", wait);
+    const room = await ida.page.getAttribute("#game-view", "data-room");
+    await jon.page.click("[data-quick=arena]");
+    await jon.page.waitForSelector(`#game-view[data-room="${room}"][data-seat]`, wait);
+    // ida walks right the whole round, into pickups or not.
+    await ida.page.keyboard.down("ArrowRight");
+    for (const p of [ida, jon]) await p.page.waitForSelector("#scores[data-ended=true]", wait);
+    await ida.page.keyboard.up("ArrowRight");
+    for (const p of [ida, jon]) assert.match(await p.page.textContent("#game-status"), /^Round over: .+ with \d+ points?/);
+
+    // In the lobby, each profile lists the round with the player's points, and the arena standing their total.
+    for (const p of [ida, jon]) {
+      await p.page.click("#leave-room");
+      await p.page.waitForSelector("#lobby-view:not([hidden])", wait);
+      await p.page.waitForSelector("#profile .history li .points", wait);
+      assert.match(await p.page.textContent("#profile .history li"), new RegExp(`^(won|lost) arena vs ${p === ida ? "jon" : "ida"} · \\d+ points? · time up`));
+      await p.page.waitForSelector('#profile .standings li[data-game="arena"]', wait);
+      assert.match(await p.page.textContent('#profile .standings li[data-game="arena"]'), /^arena #\d+ · [01] won, [01] lost, 0 drawn, \d+ points? in all$/);
+    }
+    await ida.page.screenshot({ path: join(ARTIFACTS, "demo-arena-round.png") });
+    assert.deepEqual([...ida.errors, ...jon.errors], []);
   });
 
   test("a room with no view of its own shows its state in the inspector", async () => {

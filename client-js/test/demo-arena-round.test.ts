@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ARENA_ROUND_SECONDS, arenaRoundSeconds, roundOver } from "../demo/src/arena.js";
+import { PlayerSchema, ResultSchema } from "../src/gen/tickroom/arena/v1/arena_pb.js";
+import { MatchResultSchema } from "../src/gen/tickroom/v1/state_pb.js";
+
+// result is an arena round's MatchResult with these players' points; the
+// highest score wins.
+function result(players: [seat: number, name: string, score: number][]): ReturnType<typeof create<typeof MatchResultSchema>> {
+  const best = Math.max(...players.map(([, , s]) => s));
+  return create(MatchResultSchema, {
+    winnerSeats: players.filter(([, , s]) => s === best).map(([seat]) => seat),
+    reason: "time_up",
+    data: toBinary(ResultSchema, create(ResultSchema, { players: players.map(([seat, name, score]) => create(PlayerSchema, { seat, name, score })) })),
+    scores: players.map(([seat, , score]) => ({ seat, score: BigInt(score) })),
+  });
+}
+
+describe("demo arena rounds", () => {
+  it("last ARENA_ROUND_SECONDS unless the page's query asks for 1 to 3600 seconds", () => {
+    for (const [search, want] of [
+      ["", ARENA_ROUND_SECONDS],
+      ["?arena_seconds=5", 5],
+      ["?x=1&arena_seconds=3600", 3600],
+      ["?arena_seconds=0", ARENA_ROUND_SECONDS],
+      ["?arena_seconds=3601", ARENA_ROUND_SECONDS],
+      ["?arena_seconds=-5", ARENA_ROUND_SECONDS],
+      ["?arena_seconds=2.5", ARENA_ROUND_SECONDS],
+      ["?arena_seconds=abc", ARENA_ROUND_SECONDS],
+    ] as const) {
+      assert.equal(arenaRoundSeconds(search), want, search);
+    }
+  });
+
+  it("end with the winner and each player's points", () => {
+    const r = result([
+      [1, "ann", 7],
+      [2, "bob", 3],
+    ]);
+    assert.equal(roundOver(r, 1), "Round over: you win with 7 points!");
+    assert.equal(roundOver(r, 2), "Round over: ann wins with 7 points; you have 3 points.");
+    assert.equal(roundOver(r, 0), "Round over: ann wins with 7 points.");
+    const tie = result([
+      [1, "ann", 1],
+      [2, "bob", 1],
+    ]);
+    assert.equal(roundOver(tie, 2), "Round over: you share the win with 1 point.");
+    assert.equal(roundOver(tie, 0), "Round over: ann, bob win with 1 point.");
+    assert.equal(roundOver(create(MatchResultSchema, { reason: "closed" }), 1), "Round over.");
+  });
+});
