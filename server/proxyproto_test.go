@@ -102,7 +102,10 @@ func TestProxyProtocolFromTrustedProxy(t *testing.T) {
 		}
 	}
 	t.Run("malformed header", func(t *testing.T) {
-		for _, h := range []string{"PROXY TCP4 not-an-ip 10.0.0.1 1 2\r\n", "PROXY TCP4 " + strings.Repeat("1", 120)} {
+		// A v2 header declaring 2,000 bytes after its 16 is over
+		// MaxProxyHeaderV2: refused from its length, before the rest is sent.
+		v2Long := string(append(append([]byte{}, sigV2...), 0x21, 0x11, 0x07, 0xd0))
+		for _, h := range []string{"PROXY TCP4 not-an-ip 10.0.0.1 1 2\r\n", "PROXY TCP4 " + strings.Repeat("1", 120), v2Long} {
 			rc, status, body := upgradeWithProxy(t, s, []byte(h), false)
 			rc.nc.Close()
 			if status != 400 || !strings.Contains(body, "malformed PROXY header") {
