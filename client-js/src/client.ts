@@ -347,7 +347,7 @@ export class Client extends Emitter<ClientEvents> {
     expectBody(await this.request({ case: "sendChat", value }), "ok");
   }
 
-  /** sendSignal relays a WebRTC signaling message to a user who shares a room with this one or is a friend. */
+  /** sendSignal relays a WebRTC signaling message to a user who plays in a room with this one (spectators do not count) or is a friend. */
   async sendSignal(toUserId: string, callId: string, kind: SignalKind, data: string): Promise<void> {
     expectBody(await this.request({ case: "sendSignal", value: create(SendSignalSchema, { toUserId, callId, kind, data }) }), "ok");
   }

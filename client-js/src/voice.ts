@@ -2,7 +2,9 @@
 // (offer, answer, ICE candidates, hang-up) relayed by the server over the
 // tickroom.v1 connection the players already have (Client.sendSignal and
 // the "signal" event). The server only relays: it checks that the two
-// share a room or are friends, and names the sender itself.
+// are players of one room (not a spectator of it) or friends, and names
+// the sender itself. Which offers to answer is the application's call:
+// answerCall takes any it is given.
 import type { Client } from "./client.js";
 import { Emitter } from "./emitter.js";
 import { SignalKind, type Signal } from "./gen/tickroom/v1/social_pb.js";

@@ -260,7 +260,7 @@ func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 	// Joined goes out with the entry into the room's chat, so that a line
 	// posted by a member who saw this one join reaches it.
 	info, msg := joinedMessage(id, room, res)
-	s.h.social.EnterRoom(s.member, social.RoomPresence{ID: info.ID, Game: info.Game, Private: info.Private}, msg)
+	s.h.social.EnterRoom(s.member, social.RoomPresence{ID: info.ID, Game: info.Game, Private: info.Private, Spectator: res.Spectator}, msg)
 }
 
 // sendJoined answers a join with the room as it is now.

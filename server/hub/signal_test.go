@@ -73,6 +73,39 @@ func TestSignalingRefusals(t *testing.T) {
 	}
 }
 
+// TestSignalingRefusesSpectators: anyone may watch a public room, so a
+// spectator shares it with its players without being one: it cannot call
+// them (an offer would ring a stranger's call through), nor they it, and
+// nothing reaches either side. The players still signal each other.
+func TestSignalingRefusesSpectators(t *testing.T) {
+	e := start(t, options{})
+	id, cs := e.room("ann", "bob")
+	a, b := cs[0], cs[1]
+	cat, _ := e.connect("cat")
+	if j := joined(t, cat.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: id, Spectate: true}}})); !j.Spectator {
+		t.Fatalf("cat joined %v, want a spectator", j)
+	}
+	offer := tickroomv1.SignalKind_SIGNAL_KIND_OFFER
+	for _, tc := range []struct {
+		name     string
+		from     *client
+		to, call string
+	}{{"spectator to player", cat, "bob", "call-s"}, {"player to spectator", a, "cat", "call-p"}} {
+		if got := errCode(t, tc.from.Request(signal(tc.to, tc.call, offer, "sdp"))); got != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+			t.Fatalf("%s: %v, want FORBIDDEN", tc.name, got)
+		}
+	}
+	ok(t, a.Request(signal("bob", "call-1", offer, "sdp")))
+	if got := b.Next(isKind[*tickroomv1.ServerMessage_Signal]).GetSignal(); got.FromUserId != "ann" || got.CallId != "call-1" {
+		t.Fatalf("bob got %v, want ann's offer (and nothing of cat's before it)", got)
+	}
+	for _, m := range cat.Drain(200 * time.Millisecond) {
+		if m.GetSignal() != nil {
+			t.Fatalf("the spectator received %v", m)
+		}
+	}
+}
+
 // TestSignalingBetweenFriends: two friends who share no room can call each
 // other; once one blocks the other (which also ends the friendship), the
 // blocked one's signals are refused and reach nobody.

@@ -129,6 +129,9 @@ func (so *Social) EnterRoom(m *Member, rp RoomPresence, joined *tickroomv1.Serve
 	if m.closed.Load() {
 		return // Disconnect ran: nothing would undo this
 	}
+	if !rp.Spectator && !slices.Contains(m.playing, rp.ID) {
+		m.playing = append(m.playing, rp.ID)
+	}
 	key := roomKeyPrefix + rp.ID
 	c := so.rooms[rp.ID]
 	if c == nil {
@@ -199,6 +202,7 @@ func (so *Social) leaveLocked(m *Member, key string) {
 	chats, name := so.channels, strings.TrimPrefix(key, channelKeyPrefix)
 	if id, ok := strings.CutPrefix(key, roomKeyPrefix); ok {
 		chats, name = so.rooms, id
+		m.playing = deleteItem(m.playing, id)
 	}
 	c := chats[name]
 	if c == nil {

@@ -1,6 +1,8 @@
 package social
 
 import (
+	"slices"
+
 	"golang.org/x/time/rate"
 
 	"github.com/tickroom/tickroom/protocol"
@@ -30,9 +32,10 @@ const (
 // SendSignal relays a WebRTC signaling message (offer, answer, ICE
 // candidate, hang-up) to every connection of another user, without reading
 // it: voice between two players is set up over the connection they already
-// have. The two must share a room or be friends, and the recipient must not
-// have blocked the sender; the sender is named by the server, so no one can
-// pose as the other party of a call. It runs on the member's loop.
+// have. The two must be players of one room (a spectator of it is not) or
+// friends, and the recipient must not have blocked the sender; the sender
+// is named by the server, so no one can pose as the other party of a
+// call. It runs on the member's loop.
 func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) error {
 	from := m.user
 	switch {
@@ -71,7 +74,7 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 		return protocol.NewError(protocol.ErrorBlocked, "")
 	}
 	_, friends := me.friends[q.ToUserId]
-	if !friends && !shareRoom(me, to) {
+	if !friends && !playTogether(me, to) {
 		so.mu.Unlock()
 		so.stats.SignalRefused.Add(1)
 		return protocol.NewError(protocol.ErrorForbidden, "calls are between players of one room or friends")
@@ -92,13 +95,17 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 	return nil
 }
 
-// shareRoom reports whether two users are members of one room. The caller
-// holds so.mu.
-func shareRoom(a, b *profile) bool {
-	for _, ra := range a.rooms {
-		for _, rb := range b.rooms {
-			if ra.ID == rb.ID {
-				return true
+// playTogether reports whether two users hold player seats in one room.
+// A spectator's seat does not count: anyone may watch a public room, and
+// watching must not let a stranger call its players. The caller holds
+// so.mu.
+func playTogether(a, b *profile) bool {
+	for _, ma := range a.members {
+		for _, id := range ma.playing {
+			for _, mb := range b.members {
+				if slices.Contains(mb.playing, id) {
+					return true
+				}
 			}
 		}
 	}

@@ -99,7 +99,8 @@ type Member struct {
 	closed     atomic.Bool // Disconnect ran
 	moved      atomic.Bool // a login on another node replaced it (Moved)
 
-	chats []string // chat keys (see chat.go); guarded by Social.mu
+	chats   []string // chat keys (see chat.go); guarded by Social.mu
+	playing []string // ids of the rooms this connection holds a player seat in (not a spectator's); guarded by Social.mu
 
 	// Loop-only state.
 	chatTokens   float64   // chat rate limiter
@@ -132,6 +133,10 @@ type RoomPresence struct {
 	ID, Game string
 	// Private rooms are not named in presence.
 	Private bool
+	// Spectator is set when the user only watches the room. Anyone may
+	// watch a public room, so a spectator cannot signal its players (see
+	// SendSignal).
+	Spectator bool
 }
 
 // New returns an empty Social that reaches the server through host and

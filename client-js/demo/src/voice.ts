@@ -1,7 +1,10 @@
 // The demo's voice button in gomoku rooms: a WebRTC audio call with the
 // opponent, its signaling relayed by the server (client-js voice.ts). An
-// incoming call is answered at once (the demo has no ringing UI); the
-// button's data-voice says where the call is.
+// incoming call from the opponent of the gomoku room the player is in is
+// answered at once (the demo has no ringing UI to ask first); an offer
+// from anyone else, a friend included, is ignored, so no one but the
+// player's opponent can turn on its microphone. The button's data-voice
+// says where the call is.
 import { answerCall, fetchIceServers, startCall, type Client, type Room, type VoiceCall } from "../../src/index.js";
 import { SignalKind } from "../../src/gen/tickroom/v1/social_pb.js";
 import { errorText } from "./dom.js";
@@ -26,16 +29,22 @@ export class Voice {
     this.client = client;
     this.token = token;
     return client.on("signal", (s) => {
-      if (s.kind === SignalKind.OFFER && !this.call) void this.answer(s);
+      if (s.kind === SignalKind.OFFER && !this.call && this.inVoiceRoom() && s.fromUserId === this.peer()) void this.answer(s);
     });
   }
 
   /** setRoom shows the button in gomoku rooms with an opponent seated. */
   setRoom(r: Room | undefined): void {
     this.room = r;
-    const show = !!r && r.game === "gomoku" && !r.spectator;
+    const show = this.inVoiceRoom();
     this.button.hidden = !show;
     if (!show && this.call) this.hangup();
+  }
+
+  /** inVoiceRoom reports whether the player sits in a gomoku room, where calls are offered. */
+  private inVoiceRoom(): boolean {
+    const r = this.room;
+    return !!r && r.game === "gomoku" && !r.spectator;
   }
 
   private peer(): string | undefined {

@@ -3,11 +3,14 @@
 // binary; one clicks Voice, the other answers, the offer, answer and ICE
 // candidates go through the server's signaling relay, and both peer
 // connections reach "connected" over loopback host candidates. A third
-// party who shares the room (a spectator, whom the server lets signal the
-// players) cannot hang up the call or add candidates to it, even knowing
-// the call's id: the server names the sender, and a call takes signals
-// only from its peer. (Someone who shares no room and is no friend is
-// refused by the server itself: server/hub's TestSignalingRefusals.)
+// party cannot get into the call: a spectator of the room is refused by
+// the server (anyone may watch a public room, so watching does not let a
+// stranger signal its players; someone who shares no room and is no
+// friend is refused too: server/hub's TestSignalingRefusals), and a friend
+// of a player, whose signals the server does relay, can neither hang up
+// the call nor add candidates to it knowing the call's id (the server
+// names the sender, and a call takes signals only from its peer), nor get
+// its own offer answered: the demo answers only its opponent.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
@@ -79,7 +82,7 @@ describe("voice in a gomoku room", { timeout: 180_000 }, () => {
     await bob.context.close();
   });
 
-  test("a spectator who knows the call's id cannot hang it up or add candidates", async () => {
+  test("a third party cannot signal into the call or get its own call answered", async () => {
     const ann = await player("cat");
     const bob = await player("dan");
     await ann.page.waitForSelector("#players li:nth-child(2)", wait);
@@ -89,35 +92,56 @@ describe("voice in a gomoku room", { timeout: 180_000 }, () => {
     await bob.page.waitForSelector('#voice[data-voice="connected"]', wait);
     const roomId = await bob.page.getAttribute("#game-view", "data-room");
     const callId = await bob.page.getAttribute("#voice", "data-call");
-    assert.ok(roomId && callId, "the room and the call are named on the page");
+    const danId = await bob.page.getAttribute("body", "data-user");
+    assert.ok(roomId && callId && danId, "the room, the call and the user are named on the page");
 
-    // Eve watches the room from Node with client-js, so the server relays
-    // her signals to its players.
+    // Eve watches the room from Node with client-js.
     const session = await lib.login("eve", { baseUrl: server.httpUrl });
     const eve = await lib.connect({ url: await lib.webSocketUrl(server.httpUrl), token: session.token, WebSocket });
+    const { ErrorCode, SignalKind } = lib.pb;
+    const heard = [];
+    eve.on("signal", (s) => heard.push(s));
+    // allHandled resolves once both players show a chat line of Eve's
+    // sent after her signals (one sender, one order): by then they have
+    // handled the signals.
+    let lines = 0;
+    async function allHandled(room) {
+      const line = `still talking? ${++lines}`;
+      await room.sendChat(line);
+      for (const p of [ann, bob]) await p.page.waitForFunction((l) => document.getElementById("chat-log")?.textContent?.includes(l), line, wait);
+    }
     try {
       const room = await eve.spectate(roomId);
       const players = [...room.players.values()];
       assert.equal(players.length, 2);
-      const { SignalKind } = lib.pb;
+      // A spectator is no player: the server refuses her signals.
       for (const p of players) {
-        // Each is relayed (the server answers Ok): only the call ignores it.
-        await eve.sendSignal(p.userId, callId, SignalKind.CANDIDATE, JSON.stringify({ candidate: "candidate:1 1 udp 1 203.0.113.9 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }));
-        await eve.sendSignal(p.userId, callId, SignalKind.HANGUP, "");
+        await assert.rejects(eve.sendSignal(p.userId, callId, SignalKind.HANGUP, ""), (err) => err.serverCode === ErrorCode.FORBIDDEN, `a spectator's hang-up to ${p.name}`);
       }
-      // Her chat line reaches the players after her signals (one sender,
-      // one order), so once they show it they have handled the signals.
-      await room.sendChat("still talking?");
-      for (const p of [ann, bob]) {
-        await p.page.waitForFunction(() => document.getElementById("chat-log")?.textContent?.includes("still talking?"), null, wait);
-        assert.equal(await p.page.getAttribute("#voice", "data-voice"), "connected");
-      }
+
+      // Dan takes Eve as a friend, so the server relays her signals to
+      // him (it answers Ok); the call ignores them.
+      await eve.addFriend(danId);
+      await bob.page.click(`#friend-requests [data-accept="${session.userId}"]`);
+      await bob.page.waitForSelector(`#friends li[data-user="${session.userId}"]:not([data-presence=pending])`, wait);
+      await eve.sendSignal(danId, callId, SignalKind.CANDIDATE, JSON.stringify({ candidate: "candidate:1 1 udp 1 203.0.113.9 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }));
+      await eve.sendSignal(danId, callId, SignalKind.HANGUP, "");
+      await allHandled(room);
+      for (const p of [ann, bob]) assert.equal(await p.page.getAttribute("#voice", "data-voice"), "connected");
+
+      // The real peer still can hang up.
+      await ann.page.click("#voice");
+      await bob.page.waitForSelector('#voice[data-voice="closed"]', wait);
+
+      // Eve's own call to Dan is not picked up: the demo answers only
+      // the opponent it plays.
+      await eve.sendSignal(danId, "eve-call", SignalKind.OFFER, "v=0\r\n");
+      await allHandled(room);
+      assert.equal(await bob.page.getAttribute("#voice", "data-voice"), "closed", "Dan's page answered a call that was not his opponent's");
+      assert.deepEqual(heard.filter((s) => s.callId === "eve-call"), []);
     } finally {
       eve.close();
     }
-    // The real peer still can.
-    await ann.page.click("#voice");
-    await bob.page.waitForSelector('#voice[data-voice="closed"]', wait);
     assert.deepEqual([...ann.errors, ...bob.errors], []);
     await ann.context.close();
     await bob.context.close();

@@ -238,10 +238,11 @@ export const SendDirectSchema: GenMessage<SendDirect> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_social, 5);
 
 /**
- * SendSignal relays a WebRTC signaling message to another user who shares a
- * room with the sender or is its friend. The server never reads data. The
- * reply is Ok, or Error with ERROR_CODE_USER_OFFLINE, ERROR_CODE_BLOCKED,
- * ERROR_CODE_FORBIDDEN (no shared room and not friends),
+ * SendSignal relays a WebRTC signaling message to another user who plays in
+ * a room with the sender (a spectator does not) or is its friend. The
+ * server never reads data. The reply is Ok, or Error with
+ * ERROR_CODE_USER_OFFLINE, ERROR_CODE_BLOCKED, ERROR_CODE_FORBIDDEN (not
+ * players of one room and not friends),
  * ERROR_CODE_MESSAGE_TOO_LONG or ERROR_CODE_RATE_LIMITED.
  *
  * @generated from message tickroom.v1.SendSignal
