@@ -4,9 +4,10 @@
 // public key, --ignore-certificate-errors-spki-list) load the demo over
 // https://, play gomoku over wss:// on the same origin, and are known to
 // the server by their own address (X-Forwarded-For from the trusted proxy),
-// not the proxy's.
+// not the proxy's. The room's spectator feed streams through the proxy's
+// Server-Sent Events location as the server writes it.
 import assert from "node:assert/strict";
-import { request } from "node:https";
+import { get, request } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "./harness.mjs";
@@ -27,6 +28,28 @@ function getJSON(url, ca, headers = {}) {
     });
     req.on("error", reject);
     req.end();
+  });
+}
+
+// firstEvents opens an event stream over https, trusting only the test
+// certificate, and resolves with its headers and the text up to its
+// second "state" event: the keyframe, and a delta the stream wrote after.
+function firstEvents(url, ca) {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { ca }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`events: ${res.statusCode}`));
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => {
+        text += d;
+        if ((text.match(/event: state\ndata: .*\n\n/g) ?? []).length >= 2) {
+          req.destroy();
+          resolve({ headers: res.headers, text });
+        }
+      });
+    });
+    req.on("error", (err) => (err.code === "ECONNRESET" ? undefined : reject(err)));
+    req.setTimeout(20_000, () => reject(new Error("no two state events in 20 s")));
   });
 }
 
@@ -95,7 +118,12 @@ describe("demo behind nginx over https and wss", { timeout: 180_000 }, () => {
     await ann.page.waitForSelector("#game-view[data-game=gomoku][data-seat]", wait);
     await bob.page.click("[data-quick=gomoku]");
     await bob.page.waitForSelector("#game-view[data-game=gomoku][data-seat]", wait);
-    assert.equal(await bob.page.getAttribute("#game-view", "data-room"), await ann.page.getAttribute("#game-view", "data-room"));
+    const room = await ann.page.getAttribute("#game-view", "data-room");
+    assert.equal(await bob.page.getAttribute("#game-view", "data-room"), room);
+
+    // A spectator feed of the room through nginx: the keyframe, then the
+    // delta of ann's first stone, each passed on as it is written.
+    const feed = firstEvents(`${proxy.playUrl}/v1/rooms/${room}/events`, proxy.cert.pem);
     let n = 0;
     for (let i = 0; i < 4; i++) {
       await play(ann, 1, i, 0);
@@ -103,6 +131,10 @@ describe("demo behind nginx over https and wss", { timeout: 180_000 }, () => {
       await play(bob, 2, i, 1);
       await stonesOn([ann, bob], ++n);
     }
+    const events = await feed;
+    assert.equal(events.headers["content-type"], "text/event-stream");
+    assert.match(events.text, /"keyframe":true/);
+    assert.match(events.text, /"keyframe":false/);
     await play(ann, 1, 4, 0);
     await ann.page.waitForFunction(() => document.getElementById("game-status")?.textContent?.startsWith("You win"), null, wait);
     await bob.page.waitForFunction(() => document.getElementById("game-status")?.textContent?.startsWith("ann wins"), null, wait);
