@@ -2,13 +2,14 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"slices"
@@ -36,9 +37,10 @@ const (
 	// DefaultSyncInterval is how often a node writes the rooms that
 	// changed.
 	DefaultSyncInterval = 500 * time.Millisecond
-	// DefaultRefreshEvery is how often every room is written even when
-	// unchanged, which also returns seats of expired reservations to the
-	// quick-match pools.
+	// DefaultRefreshEvery is, on average, how often a room with a free
+	// seat is written even when unchanged, which returns seats of expired
+	// reservations to the quick-match pools. Full and closed rooms are
+	// written when they change only.
 	DefaultRefreshEvery = 10 * time.Second
 	// LostTTL is how long a room lost with its node is remembered, so
 	// that its players get ROOM_LOST rather than ROOM_NOT_FOUND.
@@ -67,6 +69,11 @@ type DirectoryConfig struct {
 	// SyncInterval is how often changed rooms are written. Zero value
 	// means DefaultSyncInterval.
 	SyncInterval time.Duration
+	// RefreshInterval is, on average, how often a room with a free seat
+	// is written although unchanged, which returns the seats of expired
+	// reservations to its quick-match pool. Zero value means
+	// DefaultRefreshEvery.
+	RefreshInterval time.Duration
 	// Logger receives sync failures. Zero value means no logging.
 	Logger *slog.Logger
 }
@@ -83,11 +90,18 @@ type Directory struct {
 	keys Keys
 
 	mu        sync.Mutex
-	pools     map[string]string // local room id → its quick-match pool
-	published map[string]string // local room id → fingerprint written
-	refreshed time.Time
+	pools     map[string]string   // local room id → its quick-match pool
+	published map[string]*listing // local room id → what was written
+	gen       uint64              // syncs run
+	rand      *rand.Rand
 	stop      chan struct{}
 	done      chan struct{}
+
+	// syncMu serializes syncs, which reuse the slices below.
+	syncMu  sync.Mutex
+	scratch []*game.Room
+	writes  []pendingWrite
+	gone    []string
 }
 
 var _ hub.Cluster = (*Directory)(nil)
@@ -107,12 +121,16 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = DefaultSyncInterval
 	}
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = DefaultRefreshEvery
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &Directory{
 		cfg: cfg, node: cfg.Node, rdb: cfg.Node.Client(), keys: cfg.Node.Keys(),
-		pools: map[string]string{}, published: map[string]string{},
+		pools: map[string]string{}, published: map[string]*listing{},
+		rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0)),
 	}
 	// After each fresh registration (the first, and after Redis came
 	// back empty) every local room is written again from memory.
@@ -189,50 +207,65 @@ func (d *Directory) republish(ctx context.Context) error {
 	return d.sync(ctx, true)
 }
 
+// listing is what the directory last wrote of one local room.
+type listing struct {
+	sum  uint64    // the room's ListingSum when written
+	gen  uint64    // the last sync that saw the room
+	open bool      // seats were free: reservations may expire in Redis
+	due  time.Time // when an open room is written again, changed or not
+}
+
+// pendingWrite is a room sync writes.
+type pendingWrite struct {
+	room *game.Room
+	sum  uint64
+	pool string
+}
+
 // sync writes the local rooms whose listing changed (all of them with
-// all, or once every DefaultRefreshEvery) and removes the ones that ended.
+// all) and removes the ones that ended. A room with a free seat is also
+// written RefreshInterval after its last write, changed or not, which
+// returns the seats of expired reservations to its quick-match pool; a
+// full or closed room has no seat to return and is left alone. An
+// unchanged room costs a lock and a checksum: no allocation, no Redis.
 func (d *Directory) sync(ctx context.Context, all bool) error {
-	rooms := d.cfg.Runtime.Rooms(game.RoomFilter{Private: true})
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	d.scratch = d.cfg.Runtime.AppendRooms(d.scratch[:0])
+	now := time.Now()
 	d.mu.Lock()
-	if time.Since(d.refreshed) >= DefaultRefreshEvery {
-		all = true
-	}
-	type write struct {
-		room *game.Room
-		info game.RoomInfo
-		fp   string
-		pool string
-	}
-	var writes []write
-	live := make(map[string]bool, len(rooms))
-	for _, info := range rooms {
-		live[info.ID] = true
-		room, ok := d.cfg.Runtime.Room(info.ID)
-		if !ok {
-			continue
+	d.gen++
+	gen := d.gen
+	writes := d.writes[:0]
+	for _, room := range d.scratch {
+		sum := room.ListingSum()
+		l := d.published[room.ID()]
+		if l != nil {
+			l.gen = gen
+			if !all && l.sum == sum && (!l.open || now.Before(l.due)) {
+				continue
+			}
 		}
-		fp := fingerprint(info, room.Players())
-		if !all && d.published[info.ID] == fp {
-			continue
-		}
-		writes = append(writes, write{room, info, fp, d.pools[info.ID]})
+		writes = append(writes, pendingWrite{room, sum, d.pools[room.ID()]})
 	}
-	var gone []string
-	for id := range d.published {
-		if !live[id] {
+	gone := d.gone[:0]
+	for id, l := range d.published {
+		if l.gen != gen {
 			gone = append(gone, id)
 		}
 	}
 	d.mu.Unlock()
+	clear(d.scratch) // no room kept alive by the scratch slice
+	d.writes, d.gone = writes, gone
+	defer func() { clear(d.writes); clear(d.gone) }()
 	if len(writes) == 0 && len(gone) == 0 {
-		if all {
-			d.markRefreshed()
-		}
 		return nil
 	}
+	infos := make([]game.RoomInfo, len(writes))
 	err := d.pipelined(ctx, func(p redis.Pipeliner) {
-		for _, w := range writes {
-			d.publish(ctx, p, w.info, w.room.Players(), w.room.PasswordDigest(), w.pool)
+		for i, w := range writes {
+			infos[i] = w.room.Info()
+			d.publish(ctx, p, infos[i], w.room.Players(), w.room.PasswordDigest(), w.pool)
 		}
 		for _, id := range gone {
 			d.unpublish(ctx, p, id)
@@ -242,38 +275,31 @@ func (d *Directory) sync(ctx context.Context, all bool) error {
 		return unavailable(err)
 	}
 	d.mu.Lock()
-	for _, w := range writes {
-		d.published[w.info.ID] = w.fp
+	for i, w := range writes {
+		d.noteWritten(w.room.ID(), w.sum, infos[i], gen, now)
 	}
 	for _, id := range gone {
 		delete(d.published, id)
 		delete(d.pools, id)
 	}
-	if all {
-		d.refreshed = time.Now()
-	}
 	d.mu.Unlock()
 	return nil
 }
 
-func (d *Directory) markRefreshed() {
-	d.mu.Lock()
-	d.refreshed = time.Now()
-	d.mu.Unlock()
-}
-
-// fingerprint is what of a room's listing, when changed, is written
-// again (not its tick, which changes every tick).
-func fingerprint(info game.RoomInfo, players []game.Occupant) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d|%d|%d|%d|%t|%d|", info.Phase, info.Players, info.Spectators, info.MaxPlayers, info.Locked, len(info.Metadata))
-	for _, k := range slices.Sorted(maps.Keys(info.Metadata)) {
-		b.WriteString(k + "=" + info.Metadata[k] + "|")
+// noteWritten records a room's listing as written; d.mu is held.
+func (d *Directory) noteWritten(id string, sum uint64, info game.RoomInfo, gen uint64, now time.Time) {
+	l := d.published[id]
+	if l == nil {
+		l = &listing{}
+		d.published[id] = l
 	}
-	for _, p := range players {
-		b.WriteString(p.UserID + "|")
-	}
-	return b.String()
+	l.sum, l.gen = sum, gen
+	l.open = !info.Locked && info.Phase < game.PhaseFinished && info.Players < info.MaxPlayers
+	// Rooms written together are refreshed apart: each waits between
+	// three quarters and five quarters of the interval, so a node's
+	// refreshes spread out rather than arrive every interval at once.
+	every := d.cfg.RefreshInterval
+	l.due = now.Add(every*3/4 + time.Duration(d.rand.Int64N(int64(every/2)+1)))
 }
 
 // publish queues the write of one room's listing on p.
@@ -281,20 +307,22 @@ func (d *Directory) publish(ctx context.Context, p redis.Pipeliner, info game.Ro
 	closed := info.Locked || info.Phase >= game.PhaseFinished
 	open := !closed && !info.Private && !info.HasPassword && pool != ""
 	meta, _ := json.Marshal(orEmpty(info.Metadata))
-	fields, _ := json.Marshal(map[string]string{
-		"node": d.node.ID(), "game": info.Game, "pool": pool,
-		"max": strconv.Itoa(info.MaxPlayers), "players": strconv.Itoa(info.Players),
-		"specs": strconv.Itoa(info.Spectators), "phase": strconv.Itoa(int(info.Phase)),
-		"closed": flag(closed), "open": flag(open), "private": flag(info.Private),
-		"haspw": flag(info.HasPassword), "locked": flag(info.Locked),
-		"rate": strconv.Itoa(info.TickRate), "tick": strconv.FormatUint(info.Tick, 10),
-		"meta": string(meta), "pwd": pwd,
-	})
+	fields := []any{
+		"node", d.node.ID(), "game", info.Game, "pool", pool,
+		"max", info.MaxPlayers, "players", info.Players,
+		"specs", info.Spectators, "phase", int(info.Phase),
+		"closed", flag(closed), "open", flag(open), "private", flag(info.Private),
+		"haspw", flag(info.HasPassword), "locked", flag(info.Locked),
+		"rate", info.TickRate, "tick", info.Tick,
+		"meta", meta, "pwd", pwd,
+	}
 	poolKey := ""
 	if pool != "" {
 		poolKey = d.keys.Pool(pool)
 	}
-	args := []any{string(fields), info.ID, flag(open), info.MaxPlayers, d.node.ID(), d.keys.UserSeatsPrefix()}
+	args := make([]any, 0, 6+len(fields)+len(players))
+	args = append(args, info.ID, flag(open), info.MaxPlayers, d.node.ID(), d.keys.UserSeatsPrefix(), len(fields))
+	args = append(args, fields...)
 	for _, pl := range players {
 		args = append(args, pl.UserID)
 	}
@@ -346,6 +374,7 @@ func (d *Directory) Publish(ctx context.Context, room *game.Room, pool string) e
 	d.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
+	sum := room.ListingSum() // before what is written: a change between is written again
 	info, players := room.Info(), room.Players()
 	err := d.pipelined(ctx, func(p redis.Pipeliner) { d.publish(ctx, p, info, players, room.PasswordDigest(), pool) })
 	if err != nil {
@@ -353,7 +382,7 @@ func (d *Directory) Publish(ctx context.Context, room *game.Room, pool string) e
 	}
 	d.mu.Lock()
 	if _, ok := d.pools[room.ID()]; ok { // not ended meanwhile
-		d.published[room.ID()] = fingerprint(info, players)
+		d.noteWritten(room.ID(), sum, info, d.gen, time.Now())
 	}
 	d.mu.Unlock()
 	return nil
@@ -378,7 +407,7 @@ func (d *Directory) refusal(err error) error {
 
 func (d *Directory) newToken() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	_, _ = crand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
 

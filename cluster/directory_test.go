@@ -26,6 +26,12 @@ type testNode struct {
 
 func startDirNode(t *testing.T, rs *redistest.Server, id string) *testNode {
 	t.Helper()
+	return startDirNodeWith(t, rs, id, DirectoryConfig{})
+}
+
+// startDirNodeWith is startDirNode with cfg's durations.
+func startDirNodeWith(t *testing.T, rs *redistest.Server, id string, cfg DirectoryConfig) *testNode {
+	t.Helper()
 	n := startNode(t, rs, id)
 	reg := game.NewRegistry()
 	if err := reg.Register(gomoku.Definition()); err != nil {
@@ -40,7 +46,8 @@ func startDirNode(t *testing.T, rs *redistest.Server, id string) *testNode {
 	}
 	rt.Start()
 	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
-	d, err := NewDirectory(DirectoryConfig{Node: n, Runtime: rt, SyncInterval: 50 * time.Millisecond})
+	cfg.Node, cfg.Runtime, cfg.SyncInterval = n, rt, 50*time.Millisecond
+	d, err := NewDirectory(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +243,32 @@ func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
 	}
 	if _, ok, _ := a.dir.Match(ctx, "none", "u"); ok {
 		t.Fatal("matched in an empty pool")
+	}
+}
+
+// TestExpiredReservationReturnsToPool: a quick-match seat whose player
+// never came goes back to the pool once its reservation expires, so the
+// next quick-match fills that room rather than finding none.
+func TestExpiredReservationReturnsToPool(t *testing.T) {
+	rs := redistest.Start(t)
+	a := startDirNodeWith(t, rs, "a", DirectoryConfig{ReservationTTL: time.Second, RefreshInterval: 200 * time.Millisecond})
+	ctx := context.Background()
+	room := a.create(t, game.RoomOptions{Game: "gomoku"}, "p")
+	start := time.Now()
+	for _, u := range []string{"x", "y"} {
+		if r, ok, err := a.dir.Match(ctx, "p", u); err != nil || !ok || r.RoomID != room.ID() {
+			t.Fatalf("match %s: %+v %v %v", u, r, ok, err)
+		}
+	}
+	if r, ok, err := a.dir.Match(ctx, "p", "z"); err != nil || ok {
+		t.Fatalf("match with both seats reserved: %+v %v %v, want none", r, ok, err)
+	}
+	waitFor(t, 5*time.Second, "the expired seats back in the pool", func() bool {
+		r, ok, err := a.dir.Match(ctx, "p", "z")
+		return err == nil && ok && r.RoomID == room.ID()
+	})
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("a reserved seat was given again after %v, before its reservation expired", d)
 	}
 }
 

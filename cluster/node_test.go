@@ -17,7 +17,7 @@ import (
 var listeners sync.Map
 
 // startNode starts a registered node on rs with a fast heartbeat.
-func startNode(t *testing.T, rs *redistest.Server, id string) *Node {
+func startNode(t testing.TB, rs *redistest.Server, id string) *Node {
 	t.Helper()
 	rdb, err := Dial(rs.URL())
 	if err != nil {

@@ -20,31 +20,32 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 // publishScript writes a room's listing and its seated players.
 // KEYS: room hash, seats, room index, node's room set, pool (” for none),
 // nodes-with-rooms set, lost tombstone.
-// ARGV: fields (JSON object of strings), room id, open ('1'/'0'), max
-// players, node id, user seats key prefix, then the seated user ids. A
-// seated user's reservation of the room leaves its UserSeats set.
+// ARGV: room id, open ('1'/'0'), max players, node id, user seats key
+// prefix, the number n of field arguments, n field arguments (name,
+// value, ...), then the seated user ids. A seated user's reservation of
+// the room leaves its UserSeats set.
 var publishScript = redis.NewScript(nowLua + `
-local f = cjson.decode(ARGV[1])
-for k, v in pairs(f) do redis.call('HSET', KEYS[1], k, v) end
-redis.call('ZADD', KEYS[3], 0, ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[2])
-redis.call('SADD', KEYS[6], ARGV[5])
+local nf = tonumber(ARGV[6])
+redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + nf))
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('SADD', KEYS[6], ARGV[4])
 redis.call('DEL', KEYS[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local want = {}
-for i = 7, #ARGV do want[ARGV[i]] = true end
+for i = 7 + nf, #ARGV do want[ARGV[i]] = true end
 for _, u in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], ` + seatedScore + `, '+inf')) do
   if not want[u] then redis.call('ZREM', KEYS[2], u) end
 end
-for i = 7, #ARGV do
+for i = 7 + nf, #ARGV do
   if redis.call('ZADD', KEYS[2], ` + seatedScore + `, ARGV[i]) == 0 then
-    redis.call('ZREM', ARGV[6] .. ARGV[i], ARGV[2])
+    redis.call('ZREM', ARGV[5] .. ARGV[i], ARGV[1])
   end
 end
 if KEYS[5] ~= '' then
   local free = 0
-  if ARGV[3] == '1' then free = math.max(0, tonumber(ARGV[4]) - redis.call('ZCARD', KEYS[2])) end
-  redis.call('ZADD', KEYS[5], free, ARGV[2])
+  if ARGV[2] == '1' then free = math.max(0, tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[2])) end
+  redis.call('ZADD', KEYS[5], free, ARGV[1])
 end
 return 1
 `)

@@ -3,6 +3,7 @@ package game
 import (
 	"crypto/subtle"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"maps"
 	"sync"
@@ -391,6 +392,34 @@ func (r *Room) Info() RoomInfo {
 		PlayerNames: names,
 	}
 }
+
+// ListingSum returns a checksum of what a listing shows of the room
+// (RoomInfo, but its Tick and the metadata, fixed at creation): the phase,
+// the seat counts, Locked and the user ids of the seated players (joined
+// or dropped, by seat). It changes when they do, so a caller that copies
+// listings elsewhere rewrites the changed ones only. It allocates nothing.
+func (r *Room) ListingSum() uint64 {
+	mix := func(h, v uint64) uint64 {
+		h = (h ^ v) * 0x9e3779b97f4a7c15
+		return h ^ h>>29
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	locked := uint64(0)
+	if r.locked {
+		locked = 1
+	}
+	h := mix(uint64(r.Phase()), uint64(r.players)<<32|uint64(r.specs)<<1|locked)
+	for i := range r.seats[:r.maxPlayers] {
+		if s := &r.seats[i]; s.state == seatJoined || s.state == seatDropped {
+			h = mix(h, uint64(i+1)^maphash.String(listingSeed, s.userID))
+		}
+	}
+	return h
+}
+
+// listingSeed seeds the user ids' hashes in ListingSum.
+var listingSeed = maphash.MakeSeed()
 
 // Stats returns the room's tick histograms and counters.
 func (r *Room) Stats() TickStats { return r.stats.snapshot() }

@@ -397,3 +397,36 @@ func TestFramesOutliveDelivery(t *testing.T) {
 		f.Release()
 	}
 }
+
+// TestListingSumFollowsTheListing: the checksum a cluster directory keeps
+// a listing by stays the same while ticks run and changes when a player
+// joins, another user takes a seat, the room is locked, or it finishes.
+func TestListingSumFollowsTheListing(t *testing.T) {
+	e := gametest.NewEnv(t, testDefinitions(), nil)
+	r := e.Create(t, game.RoomOptions{Game: "counter", MaxPlayers: 2})
+	seen := map[uint64]string{} // checksum → the step that gave it
+	distinct := func(what string) {
+		t.Helper()
+		s := r.ListingSum()
+		if prev, ok := seen[s]; ok {
+			t.Fatalf("%s: listing checksum %x as after %s", what, s, prev)
+		}
+		seen[s] = what
+	}
+	distinct("created")
+	a := e.Seat(t, r, "a")
+	distinct("a joined")
+	before := r.ListingSum()
+	e.Advance(t, time.Second)
+	if r.ListingSum() != before {
+		t.Fatal("listing checksum changed with ticks alone")
+	}
+	if err := r.Leave(a.Seat); err != nil {
+		t.Fatal(err)
+	}
+	e.Advance(t, 100*time.Millisecond)
+	e.Seat(t, r, "b")
+	distinct("b in a's seat")
+	r.Lock()
+	distinct("locked")
+}

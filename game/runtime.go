@@ -243,6 +243,18 @@ func (rt *Runtime) Room(id string) (*Room, bool) {
 	return r, ok
 }
 
+// AppendRooms appends every live room, private ones included, to dst in
+// no particular order and returns it: a caller walking every room
+// periodically reuses dst and allocates nothing.
+func (rt *Runtime) AppendRooms(dst []*Room) []*Room {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	for _, r := range rt.rooms {
+		dst = append(dst, r)
+	}
+	return dst
+}
+
 // RoomCount returns the number of live rooms. Safe from any goroutine.
 func (rt *Runtime) RoomCount() int {
 	rt.mu.RLock()
