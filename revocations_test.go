@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
@@ -13,7 +14,8 @@ import (
 
 // TestKicksAndBansSurviveARestart: with a data directory, a ban and a
 // kicked session are still refused after the server restarts (a new login
-// after the kick is not); an unban is kept too.
+// after the kick is not); a kick given a length of its own keeps it across
+// the restart; an unban is kept too.
 func TestKicksAndBansSurviveARestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -52,11 +54,23 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 	}
 
 	srv, stop := run()
-	adaTok, bobTok := login(t, srv, "ada"), login(t, srv, "bob")
+	adaTok, bobTok, calTok := login(t, srv, "ada"), login(t, srv, "bob"), login(t, srv, "cal")
 	ada, _ := connect(srv, adaTok)
 	bob, _ := connect(srv, bobTok)
 	if ada == "" || bob == "" {
 		t.Fatal("no welcome")
+	}
+	calLive, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, calTok, testclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := calLive.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
+	if st := admin(srv, "/v1/admin/players/"+cal+"/kick", `{"reason":"cool off","seconds":3}`); st != 200 {
+		t.Fatalf("kick for 3 s: %d", st)
+	}
+	calLive.WaitClosed()
+	if _, st := connect(srv, calTok); st != http.StatusForbidden {
+		t.Fatalf("token of a user kicked for 3 s, at once: %d, want 403", st)
 	}
 	bobLive, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, bobTok, testclient.Options{})
 	if err != nil {
@@ -77,6 +91,22 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 	}
 	if _, st := connect(srv, bobTok); st != http.StatusForbidden {
 		t.Fatalf("kicked session's token after a restart: %d, want 403", st)
+	}
+	// cal's kick lasts its 3 s, not the server's 5 minutes: the old token
+	// is taken again once they are over, while bob's is still refused.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		id, st := connect(srv, calTok)
+		if st == 101 && id == cal {
+			break
+		}
+		if st != http.StatusForbidden || time.Now().After(deadline) {
+			t.Fatalf("token of a user kicked for 3 s, after a restart: %d, want it taken once the 3 s are over", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, st := connect(srv, bobTok); st != http.StatusForbidden {
+		t.Fatalf("kicked session's token, kicked for the default 5 minutes: %d, want 403", st)
 	}
 	if id, st := connect(srv, login(t, srv, "bob")); st != 101 || id == "" {
 		t.Fatalf("a new login after a kick: %d", st)

@@ -101,6 +101,10 @@ func TestKickAndCloseRoom(t *testing.T) {
 		{"inspect an unknown room", "GET", "/v1/admin/rooms/nope", "", 404},
 		{"bad body", "POST", "/v1/admin/players/bob/kick", "{nope", 400},
 		{"unknown field", "POST", "/v1/admin/players/bob/kick", `{"why":"x"}`, 400},
+		{"kick for negative seconds", "POST", "/v1/admin/players/bob/kick", `{"seconds":-1}`, 400},
+		{"kick for over 100 years", "POST", "/v1/admin/players/bob/kick", `{"seconds":3153600001}`, 400},
+		{"ban for negative seconds", "POST", "/v1/admin/players/bob/ban", `{"seconds":-1}`, 400},
+		{"ban for longer than a duration holds", "POST", "/v1/admin/players/bob/ban", `{"seconds":10000000000}`, 400},
 		{"unknown endpoint", "GET", "/v1/admin/nothing", "", 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -280,20 +281,42 @@ func (h *Handler) getPlayer(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "user is not online")
 }
 
+// maxSanctionSeconds bounds the seconds of a kick or a ban (100 years), so
+// that they fit a time.Duration.
+const maxSanctionSeconds = 100 * 365 * 24 * 3600
+
+// sanctionSeconds checks the seconds of a kick or ban body, answering 400
+// when they are out of range.
+func sanctionSeconds(w http.ResponseWriter, s int64) bool {
+	if s < 0 || s > maxSanctionSeconds {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("seconds must be 0 to %d", maxSanctionSeconds))
+		return false
+	}
+	return true
+}
+
+// kickBody is the optional body of kick.
+type kickBody struct {
+	Reason string `json:"reason"`
+	// Seconds is how long the tokens the user held are refused; zero or
+	// absent means the server's default (hub.Config.KickDuration).
+	Seconds int64 `json:"seconds"`
+}
+
 func (h *Handler) kick(w http.ResponseWriter, r *http.Request) {
-	var b reasonBody
-	if !readJSON(w, r, &b) {
+	var b kickBody
+	if !readJSON(w, r, &b) || !sanctionSeconds(w, b.Seconds) {
 		return
 	}
 	if b.Reason == "" {
 		b.Reason = "kicked by operator"
 	}
 	id := r.PathValue("id")
-	if err := h.hub.Kick(id, b.Reason); err != nil {
+	if err := h.hub.KickFor(id, b.Reason, time.Duration(b.Seconds)*time.Second); err != nil {
 		writeError(w, http.StatusNotFound, "user is not online")
 		return
 	}
-	h.log.Info("admin: player kicked", "user", id, "reason", b.Reason)
+	h.log.Info("admin: player kicked", "user", id, "reason", b.Reason, "seconds", b.Seconds)
 	writeJSON(w, http.StatusOK, map[string]any{"kicked": id})
 }
 
@@ -307,11 +330,7 @@ type banBody struct {
 
 func (h *Handler) ban(w http.ResponseWriter, r *http.Request) {
 	var b banBody
-	if !readJSON(w, r, &b) {
-		return
-	}
-	if b.Seconds < 0 {
-		writeError(w, http.StatusBadRequest, "seconds must not be negative")
+	if !readJSON(w, r, &b) || !sanctionSeconds(w, b.Seconds) {
 		return
 	}
 	if b.Reason == "" {

@@ -381,9 +381,16 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 // Config.KickDuration (a new login is not). It returns ErrNoSession when
 // the user has neither a connection nor a held seat. Safe from any
 // goroutine.
-func (h *Hub) Kick(userID, reason string) error {
+func (h *Hub) Kick(userID, reason string) error { return h.KickFor(userID, reason, 0) }
+
+// KickFor is Kick with the time the user's tokens are refused: d, or
+// Config.KickDuration when d is zero or less. Safe from any goroutine.
+func (h *Hub) KickFor(userID, reason string, d time.Duration) error {
+	if d <= 0 {
+		d = h.cfg.KickDuration
+	}
 	now := h.cfg.Now()
-	r := Revocation{UserID: userID, IssuedBefore: now, Until: now.Add(h.cfg.KickDuration), Reason: reason}
+	r := Revocation{UserID: userID, IssuedBefore: now, Until: now.Add(d), Reason: reason}
 	// In a cluster, look for the user's other nodes before the kick goes
 	// out: once it has, the user's node may already have closed the
 	// session and dropped its record.
