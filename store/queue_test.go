@@ -131,9 +131,12 @@ tickroom_store_up 0
 
 func TestWriteQueueShutdownWhileDatabaseIsLostCountsTheLoss(t *testing.T) {
 	t.Parallel()
-	q := newQueue(t, QueueConfig{Writer: failingWriter{}, RetryInterval: 10 * time.Millisecond})
-	for range 10 {
-		q.AddResult(Result{Game: "g"})
+	srv := pgtest.Start(t)
+	db := open(t, Config{URL: srv.NewDatabase(t), ConnectTimeout: 2 * time.Second})
+	q := newQueue(t, QueueConfig{Writer: db, RetryInterval: 10 * time.Millisecond, WriteTimeout: time.Second})
+	srv.Stop(t)
+	for i := range 10 {
+		q.AddResult(gomokuResult(fmt.Sprint("r", i), "amy", "bob", time.Now()))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -144,14 +147,6 @@ func TestWriteQueueShutdownWhileDatabaseIsLostCountsTheLoss(t *testing.T) {
 		t.Fatalf("stats = %+v, want 10 dropped", s)
 	}
 }
-
-// failingWriter is a database that is never reachable.
-type failingWriter struct{}
-
-func (failingWriter) Write(context.Context, *Batch) error {
-	return fmt.Errorf("%w: refused", ErrUnavailable)
-}
-func (failingWriter) Ping(context.Context) error { return fmt.Errorf("%w: refused", ErrUnavailable) }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
