@@ -79,9 +79,15 @@ func (r *Room) applyCommand(c *command) {
 		}
 		m.client = nil
 		m.droppedAt = w.now
+		held := w.now.Add(r.rt.cfg.DropGrace)
+		r.mu.Lock()
+		if s := &r.seats[c.seat-1]; s.state == seatDropped {
+			s.heldUntil = held // for the rosters of those who join or resume meanwhile
+		}
+		r.mu.Unlock()
 		w.game.Notice(&w.ctx, NoticeDropped, m.Player)
 		// The others learn until when the seat is held, to show a countdown.
-		r.eventHeld(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED, &m.Player, nil, w.now.Add(r.rt.cfg.DropGrace).UnixMilli())
+		r.eventHeld(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED, &m.Player, nil, held.UnixMilli())
 	case cmdLeave:
 		if m := w.member(c.seat); m != nil && c.client != nil && m.client != nil && m.client != c.client {
 			// A resume moved the seat to another connection after this

@@ -61,6 +61,7 @@ type seatSlot struct {
 	client    Client // the connection the seat was last joined or resumed on
 	tokens    float64
 	last      time.Time
+	heldUntil time.Time // while dropped: when the seat stops being held; zero until the tick processes the drop
 }
 
 type cmdKind uint8
@@ -305,6 +306,7 @@ func (r *Room) queue(kind cmdKind, seat uint32, userID string, c Client) error {
 		return ErrNotSeated
 	case kind == cmdDrop && s.state == seatJoined:
 		s.state = seatDropped
+		s.heldUntil = time.Time{}
 	default:
 		return ErrNotSeated
 	}

@@ -1,6 +1,9 @@
 package game
 
-import "maps"
+import (
+	"maps"
+	"time"
+)
 
 // Occupant is a taken seat as a lobby sees it.
 type Occupant struct {
@@ -10,6 +13,9 @@ type Occupant struct {
 	Spectator bool
 	// Connected is false while the member is within its resume window.
 	Connected bool
+	// HeldUntil, while not Connected, is when the seat stops being held;
+	// zero until the room's tick has processed the drop.
+	HeldUntil time.Time
 }
 
 // Players returns the occupied player seats (spectators excluded), joined
@@ -21,7 +27,11 @@ func (r *Room) Players() []Occupant {
 	for i := range r.seats[:r.maxPlayers] {
 		s := &r.seats[i]
 		if s.state == seatJoined || s.state == seatDropped {
-			out = append(out, Occupant{Seat: uint32(i + 1), UserID: s.userID, Name: s.name, Connected: s.state == seatJoined})
+			o := Occupant{Seat: uint32(i + 1), UserID: s.userID, Name: s.name, Connected: s.state == seatJoined}
+			if !o.Connected {
+				o.HeldUntil = s.heldUntil
+			}
+			out = append(out, o)
 		}
 	}
 	return out

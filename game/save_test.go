@@ -155,6 +155,10 @@ func TestHandoffAndRestoreOnAnotherRuntime(t *testing.T) {
 		if o.Connected {
 			t.Fatalf("seat %d connected before any resume", o.Seat)
 		}
+		// Rosters show how long the seat waits, as after any drop.
+		if !o.HeldUntil.After(b.Clock.Now()) {
+			t.Fatalf("seat %d held until %v, now %v", o.Seat, o.HeldUntil, b.Clock.Now())
+		}
 	}
 	// A stranger cannot take a held seat; the room is full.
 	if err := moved.Join(game.JoinRequest{UserID: "u3", Password: "pw", Client: gametest.NewClient("u3")}, nil); !errors.Is(err, game.ErrRoomFull) {

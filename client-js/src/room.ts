@@ -139,8 +139,9 @@ export class Room extends Emitter<RoomEvents> {
 
   /**
    * heldUntil is when the dropped player in seat stops being held (server
-   * time, Unix ms), from its PLAYER_DROPPED event; undefined when the seat
-   * is not held or the drop came before this client joined.
+   * time, Unix ms), from its PLAYER_DROPPED event or, for a drop before this
+   * client joined or resumed, from the Joined roster; undefined when the
+   * seat is not held, or its drop is younger than a tick of the room.
    */
   heldUntil(seat: number): number | undefined {
     return this.held.get(seat);
@@ -225,7 +226,7 @@ export class Room extends Emitter<RoomEvents> {
         case RoomEventKind.PLAYER_RESUMED:
         case RoomEventKind.PLAYER_DROPPED: {
           const connected = ev.kind !== RoomEventKind.PLAYER_DROPPED;
-          this.seats.set(ev.seat, create(PlayerSchema, { seat: ev.seat, userId: ev.userId, name: ev.name, connected }));
+          this.seats.set(ev.seat, create(PlayerSchema, { seat: ev.seat, userId: ev.userId, name: ev.name, connected, heldUntilMs: connected ? 0n : ev.heldUntilMs }));
           if (connected || !ev.heldUntilMs) this.held.delete(ev.seat);
           else this.held.set(ev.seat, Number(ev.heldUntilMs));
           break;
@@ -310,6 +311,10 @@ export class Room extends Emitter<RoomEvents> {
     for (const p of players) this.seats.set(p.seat, p);
     for (const seat of [...this.held.keys()]) {
       if (this.seats.get(seat)?.connected !== false) this.held.delete(seat);
+    }
+    // The roster carries the deadlines of seats dropped before it was made.
+    for (const p of players) {
+      if (!p.connected && p.heldUntilMs > 0n) this.held.set(p.seat, Number(p.heldUntilMs));
     }
   }
 }

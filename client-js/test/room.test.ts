@@ -104,6 +104,24 @@ describe("Room", () => {
     assert.deepEqual([...room.players.keys()], [2]);
   });
 
+  it("takes the held seats' deadlines from the roster of a join or a resume", () => {
+    const { host } = hostStub();
+    // The opponent dropped before this client joined: only the roster says so.
+    const roster = (connected: boolean, heldUntilMs: bigint) =>
+      joined({ players: [{ seat: 1, userId: "me", name: "me", connected: true }, { seat: 2, userId: "u2", name: "n2", connected, heldUntilMs }] });
+    const room = new Room(host, roster(false, 1_700_000_030_000n), "");
+    assert.equal(room.players.get(2)?.connected, false);
+    assert.equal(room.heldUntil(2), 1_700_000_030_000);
+    // A resume whose roster has the opponent back clears it.
+    room.markResuming();
+    room.handleResumed(roster(true, 0n), () => true);
+    assert.equal(room.heldUntil(2), undefined);
+    // A drop the room has not processed yet has no deadline.
+    room.markResuming();
+    room.handleResumed(roster(false, 0n), () => true);
+    assert.equal(room.heldUntil(2), undefined);
+  });
+
   it("stops after left", () => {
     const { host } = hostStub();
     const room = new Room(host, joined(), "");

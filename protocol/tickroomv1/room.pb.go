@@ -323,7 +323,11 @@ type Player struct {
 	// name is the user's display name.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	// connected is false while the user is within the resume window.
-	Connected     bool `protobuf:"varint,4,opt,name=connected,proto3" json:"connected,omitempty"`
+	Connected bool `protobuf:"varint,4,opt,name=connected,proto3" json:"connected,omitempty"`
+	// held_until_ms, when connected is false, is when the seat stops being
+	// held (Unix milliseconds), as RoomEvent.held_until_ms said at the drop;
+	// 0 while the drop is not yet processed (within a tick of it).
+	HeldUntilMs   int64 `protobuf:"varint,5,opt,name=held_until_ms,json=heldUntilMs,proto3" json:"held_until_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -384,6 +388,13 @@ func (x *Player) GetConnected() bool {
 		return x.Connected
 	}
 	return false
+}
+
+func (x *Player) GetHeldUntilMs() int64 {
+	if x != nil {
+		return x.HeldUntilMs
+	}
+	return 0
 }
 
 // Joined answers CreateRoom, JoinRoom and QuickMatch: the sender now has a
@@ -675,12 +686,13 @@ const file_tickroom_v1_room_proto_rawDesc = "" +
 	"\anode_id\x18\x04 \x01(\tR\x06nodeId\x12\"\n" +
 	"\rexpires_in_ms\x18\x05 \x01(\rR\vexpiresInMs\"-\n" +
 	"\tLeaveRoom\x12 \n" +
-	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\"g\n" +
+	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\"\x8f\x01\n" +
 	"\x06Player\x12\x12\n" +
 	"\x04seat\x18\x01 \x01(\rR\x04seat\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
-	"\tconnected\x18\x04 \x01(\bR\tconnected\"\xf6\x03\n" +
+	"\tconnected\x18\x04 \x01(\bR\tconnected\x12&\n" +
+	"\rheld_until_ms\x18\x05 \x01(\x03B\x020\x02R\vheldUntilMs\"\xf6\x03\n" +
 	"\x06Joined\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04game\x18\x02 \x01(\tR\x04game\x12\x12\n" +

@@ -87,6 +87,7 @@ func (m *Player) CloneVT() *Player {
 	r.UserId = m.UserId
 	r.Name = m.Name
 	r.Connected = m.Connected
+	r.HeldUntilMs = m.HeldUntilMs
 	if len(m.unknownFields) > 0 {
 		r.unknownFields = make([]byte, len(m.unknownFields))
 		copy(r.unknownFields, m.unknownFields)
@@ -282,6 +283,9 @@ func (this *Player) EqualVT(that *Player) bool {
 		return false
 	}
 	if this.Connected != that.Connected {
+		return false
+	}
+	if this.HeldUntilMs != that.HeldUntilMs {
 		return false
 	}
 	return string(this.unknownFields) == string(that.unknownFields)
@@ -629,6 +633,11 @@ func (m *Player) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m.unknownFields != nil {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
+	}
+	if m.HeldUntilMs != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.HeldUntilMs))
+		i--
+		dAtA[i] = 0x28
 	}
 	if m.Connected {
 		i--
@@ -993,6 +1002,9 @@ func (m *Player) SizeVT() (n int) {
 	}
 	if m.Connected {
 		n += 2
+	}
+	if m.HeldUntilMs != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.HeldUntilMs))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -1697,6 +1709,25 @@ func (m *Player) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.Connected = bool(v != 0)
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field HeldUntilMs", wireType)
+			}
+			m.HeldUntilMs = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.HeldUntilMs |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

@@ -1,6 +1,8 @@
 package hub_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,6 +81,17 @@ func TestGomokuFullGameWithDropAndResume(t *testing.T) {
 	grace := time.Duration(bw.ResumeWindowMs) * time.Millisecond
 	if held := time.UnixMilli(ev.HeldUntilMs); grace == 0 || held.Before(dropped.Add(grace-time.Second)) || held.After(time.Now().Add(grace+time.Second)) {
 		t.Fatalf("held until %v, want %v after the drop at %v", held, grace, dropped)
+	}
+	// A spectator who comes in meanwhile finds the same deadline on white's
+	// seat in its roster, so its page can count down too.
+	spec, _ := e.connect("kibitzer")
+	js := joined(t, spec.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Spectate: true}}}))
+	var roster []string
+	for _, p := range js.Players {
+		roster = append(roster, fmt.Sprintf("%d:%s:%t:%d", p.Seat, p.Name, p.Connected, p.HeldUntilMs))
+	}
+	if want := []string{"1:name-black:true:0", fmt.Sprintf("2:name-white:false:%d", ev.HeldUntilMs)}; !slices.Equal(roster, want) {
+		t.Fatalf("spectator's roster %v, want %v", roster, want)
 	}
 
 	white2, w := e.connect("white")

@@ -283,7 +283,11 @@ func joinedMessage(id uint32, room *game.Room, res game.JoinResult) (game.RoomIn
 		Options: room.Options(), Tick: info.Tick, MaxPlayers: uint32(info.MaxPlayers),
 	}
 	for _, p := range room.Players() {
-		j.Players = append(j.Players, &tickroomv1.Player{Seat: p.Seat, UserId: p.UserID, Name: p.Name, Connected: p.Connected})
+		pl := &tickroomv1.Player{Seat: p.Seat, UserId: p.UserID, Name: p.Name, Connected: p.Connected}
+		if !p.HeldUntil.IsZero() {
+			pl.HeldUntilMs = p.HeldUntil.UnixMilli()
+		}
+		j.Players = append(j.Players, pl)
 	}
 	return info, &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Joined{Joined: j}}
 }

@@ -1,10 +1,13 @@
 // End-to-end tests of the demo's lobby, people, gomoku and layout features
 // in headless Chromium against the real server binary: a room list the
-// server keeps live, friends with requests, presence and blocks, the move
-// clock, the last move, the held-seat countdown, the result banner and a
-// rematch, a profile with match history, the state inspector for a room
-// with no view, and the page at 1280x720 and at a phone's 390x844 with no
-// horizontal overflow. Screenshots go to test-artifacts/ (git-ignored).
+// server keeps live, friends with requests, presence and blocks, a refused
+// direct message in words, the move clock, the last move, the held-seat
+// countdown (also for a spectator who came after the drop), the result
+// banner and a rematch, a profile with match history, an arena round with
+// everyone's points, the state inspector for a room with no view and an
+// operator closing it, and the page at 1280x720 and at a phone's 390x844
+// with no horizontal overflow. Screenshots go to test-artifacts/
+// (git-ignored).
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -22,6 +25,7 @@ const ARTIFACTS = join(ROOT, "test-artifacts");
 const wait = { timeout: 20_000 };
 
 const DESKTOP = { width: 1280, height: 720 };
+const ADMIN_TOKEN = "demo-features-admin-token";
 const PHONE = { width: 390, height: 844 };
 
 describe("demo features against the tickroom binary", { timeout: 300_000 }, () => {
@@ -31,7 +35,7 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    server = await startServer(["-drop-grace", "30s"]);
+    server = await startServer(["-drop-grace", "30s", "-admin-token", ADMIN_TOKEN]);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
   });
 
@@ -196,15 +200,24 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     assert.deepEqual(await dan.page.$$eval("#gomoku-board .last", (cs) => cs.map((c) => `${c.dataset.x},${c.dataset.y}`)), ["0,1"]);
 
     // eve's network goes away: dan sees how long her seat is held.
-    eve.path.cut(8000);
+    const kit = await player("kit");
+    await kit.page.waitForSelector(`[data-watch="${room}"]`, wait);
+    eve.path.cut(12000);
     await dan.page.waitForSelector("#held:not([hidden])[data-seconds]", wait);
     const held = Number(await dan.page.getAttribute("#held", "data-seconds"));
     assert.ok(held > 0 && held <= 30, `held for ${held} s`);
     assert.match(await dan.page.textContent("#held"), /eve lost their connection\. Their seat is held for \d+ s\./);
     await dan.page.screenshot({ path: join(ARTIFACTS, "demo-held-seat.png") });
+    // kit, who comes to watch after the drop, sees the same countdown (from
+    // the room's roster, since kit missed the drop event).
+    await kit.page.click(`[data-watch="${room}"]`);
+    await kit.page.waitForSelector("#game-view[data-seat=spectator]", wait);
+    await kit.page.waitForSelector("#held:not([hidden])[data-seconds]", wait);
+    assert.match(await kit.page.textContent("#held"), /eve lost their connection\. Their seat is held for \d+ s\./);
     // She comes back and the line goes.
     await eve.page.waitForSelector("#game-view[data-resumed='1']", { timeout: 30_000 });
     await dan.page.waitForSelector("#held[hidden]", { ...wait, state: "attached" });
+    await kit.page.waitForSelector("#held[hidden]", { ...wait, state: "attached" });
 
     // dan makes five in a row: the banner tells each how it ended.
     const moves = [
@@ -244,7 +257,7 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     await dan.page.waitForSelector('#profile .history li[data-outcome="won"]', wait);
     assert.match(await dan.page.textContent("#profile .history li"), /won gomoku vs eve/);
     await dan.page.screenshot({ path: join(ARTIFACTS, "demo-profile.png") });
-    assert.deepEqual([...dan.errors, ...eve.errors], []);
+    assert.deepEqual([...dan.errors, ...eve.errors, ...kit.errors], []);
   });
 
   test("arena: a round ends with everyone's points, and the profile keeps them", async () => {
@@ -275,12 +288,19 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     assert.deepEqual([...ida.errors, ...jon.errors], []);
   });
 
-  test("a room with no view of its own shows its state in the inspector", async () => {
+  test("a room with no view of its own shows its state in the inspector; its closing is said in words", async () => {
     const fay = await player("fay");
     await fay.page.click("[data-quick=lobbychat]");
     await fay.page.waitForSelector("#game-view[data-game=lobbychat]", wait);
     await fay.page.waitForSelector("#inspector:not([hidden]) .tr-group", wait);
     assert.match(await fay.page.textContent("#inspector"), /tick/);
+
+    // An operator closes the room: fay is back in the lobby and told why.
+    const room = await fay.page.getAttribute("#game-view", "data-room");
+    const res = await fetch(`${await server.adminUrl}/v1/admin/rooms/${room}/close`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(res.status, 200);
+    await fay.page.waitForSelector("#lobby-view:not([hidden])", wait);
+    assert.equal(await fay.page.textContent("#lobby-status"), "The room closed.");
     assert.deepEqual(fay.errors, []);
   });
 
