@@ -3,6 +3,7 @@ package game_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -69,6 +70,63 @@ func TestResume(t *testing.T) {
 				t.Fatalf("input after stale drop: %v", err)
 			}
 		})
+	}
+}
+
+// TestResumeFromAnOldState: a client that resumes with a tick several
+// states back gets one delta from that state, and applying it gives the
+// room's entities exactly, though between the two ticks entities changed
+// several times, appeared, vanished, and came back with other bytes.
+func TestResumeFromAnOldState(t *testing.T) {
+	e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.ResumeTicks = 8 })
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := counterOf(t, r)
+	a := gametest.NewClient("a")
+	seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
+	others := map[string]uint32{}
+	clients := map[string]*gametest.Client{}
+	for _, name := range []string{"b", "c", "d"} {
+		clients[name] = gametest.NewClient(name)
+		others[name] = e.Join(t, r, game.JoinRequest{UserID: name, Client: clients[name]}).Seat
+	}
+	e.Advance(t, 50*time.Millisecond)
+	seq := map[string]uint32{}
+	input := func(name, in string) {
+		t.Helper()
+		seq[name]++
+		if err := r.Input(others[name], seq[name], []byte(in)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	input("b", "+")
+	input("c", "-")
+	e.Advance(t, 50*time.Millisecond)
+	if err := r.Drop(seat, a); err != nil {
+		t.Fatal(err)
+	}
+	_, seen := a.Entities()
+	for _, step := range [][2]string{{"c", "+"}, {"b", "+"}, {"d", "-"}, {"b", "+"}, {"c", "+"}, {"d", "+"}} {
+		input(step[0], step[1])
+		e.Advance(t, 50*time.Millisecond)
+	}
+	a.TakeStates()
+	res := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a, ResumeTick: seen})
+	if res.Err != nil || !res.Resumed || res.Seat != seat {
+		t.Fatalf("resume: %+v", res)
+	}
+	st := a.TakeStates()
+	if len(st) != 1 || st[0].Keyframe || st[0].BaseTick != seen {
+		t.Fatalf("resume from tick %d: states %v, want one delta from it", seen, st)
+	}
+	if err := a.Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := a.Entities()
+	if want := g.entities(); !maps.Equal(got, want) {
+		t.Fatalf("resumed client has %v, room has %v", got, want)
 	}
 }
 

@@ -17,10 +17,16 @@ type entRef struct {
 // snap is one tick's encoded entity set. Its buffers are reused from tick
 // to tick, so building one allocates nothing in steady state.
 type snap struct {
-	tick    uint64
-	valid   bool
+	tick  uint64
+	valid bool
+	// back marks a snap of a track's ring older than the newest two: its
+	// buf and ents hold only the entities that differ from the next newer
+	// snap's or that it lacks, and gone the ids of that snap it lacks
+	// (see track.compact). Globals and acks are always whole.
+	back    bool
 	buf     []byte   // entity bytes, back to back
 	ents    []entRef // sorted by id, unique
+	gone    []uint64 // back only: sorted
 	globals []byte
 	acks    []ack // sorted by seat
 }
@@ -28,10 +34,18 @@ type snap struct {
 func (s *snap) reset(tick uint64) {
 	s.tick = tick
 	s.valid = false
+	s.back = false
 	s.buf = s.buf[:0]
 	s.ents = s.ents[:0]
+	s.gone = s.gone[:0]
 	s.globals = s.globals[:0]
 	s.acks = s.acks[:0]
+}
+
+// add appends the entity id with a copy of b; ids must come in order.
+func (s *snap) add(id uint64, b []byte) {
+	s.ents = append(s.ents, entRef{id: id, off: uint32(len(s.buf)), n: uint32(len(b))})
+	s.buf = append(s.buf, b...)
 }
 
 func (s *snap) data(e entRef) []byte { return s.buf[e.off : e.off+e.n] }
@@ -69,24 +83,56 @@ func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
 
 // track is a ring of recent snaps of one entity set (a room's shared state,
 // or one member's view). The newest is ring[head].
+//
+// Only the newest two snaps are whole: they are what every tick reads (a
+// state equal to the last is not kept; members that are current get the
+// delta between them). Each older one is kept as a back record of the snap
+// after it, the entities that differ or that the newer one lacks: in a room
+// where a few players move among walls and pickups that do not, that is a
+// few entities a tick instead of the whole table, so a ring of 16 costs
+// about what three whole states do. Reading an old state (a laggard's or a
+// resuming client's base, at) rebuilds it into a scratch snap.
 type track struct {
 	ring []snap
 	head int
+	// rec holds the buffers (buf, ents, gone) of the next back record:
+	// those of the oldest snap when next reused it, written by record or
+	// compact. whole holds the buffers of the last snap compact turned
+	// into a back record, for next to give the snap it reuses. So the two
+	// kinds of buffer pass between the slots as the slots change form,
+	// each kept at its own size, and the steady state allocates nothing.
+	rec, whole snap
+	// scratch is where at rebuilds an old state; it is let go at the
+	// next tick when that tick did not use it (scratchUsed).
+	scratch     *snap
+	scratchUsed bool
 }
 
 func newTrack(n int) *track { return &track{ring: make([]snap, n)} }
 
-// next reuses the oldest snap for tick and returns it. Its buffers are
+// next reuses the oldest snap for tick and returns it, after turning the
+// snap before the newest into a back record (compact). Its buffers are
 // sized after the newest snap's, with an eighth to spare, when they are
 // too small for it or more than twice its size, rather than grown by
 // append's doubling: most ticks hold what the last one did, so in steady
-// state nothing is allocated, and a room keeps ResumeTicks snaps, whose
-// doubling slack (up to half of each buffer) was a third of a small
-// room's memory.
+// state nothing is allocated.
 func (t *track) next(tick uint64) *snap {
+	n := len(t.ring)
 	prev := &t.ring[t.head]
-	t.head = (t.head + 1) % len(t.ring)
+	if n > 2 {
+		t.compact(&t.ring[(t.head+n-1)%n], prev)
+	}
+	if !t.scratchUsed {
+		t.scratch = nil
+	}
+	t.scratchUsed = false
+	t.head = (t.head + 1) % n
 	s := &t.ring[t.head]
+	if s.back {
+		t.rec.buf, t.rec.ents, t.rec.gone = s.buf, s.ents, s.gone
+		s.buf, s.ents, s.gone = t.whole.buf, t.whole.ents, t.whole.gone
+		t.whole.buf, t.whole.ents, t.whole.gone = nil, nil, nil
+	}
 	s.reset(tick)
 	if prev != s && prev.valid {
 		if n := len(prev.ents); cap(s.ents) < n || cap(s.ents) > 2*n+16 {
@@ -99,9 +145,105 @@ func (t *track) next(tick uint64) *snap {
 	return s
 }
 
+// compact turns s, the snap just before newer in the ring, into a back
+// record of newer: the entities of s that newer lacks or holds with other
+// bytes, and in gone the ids of newer that s lacks. The record is written
+// into the rec buffers (unless record already did from the tick's diff),
+// which s takes; its whole buffers go to whole. It does nothing when s is
+// a back record already (a tick whose state was undone compacted it) or
+// not valid.
+func (t *track) compact(s, newer *snap) {
+	r := &t.rec
+	if !s.valid || s.back || !newer.valid || s == newer || newer.back {
+		r.valid = false
+		return
+	}
+	if !r.valid || r.tick != s.tick {
+		t.compare(s, newer)
+	}
+	r.valid = false
+	// Records vary with what moved; a buffer far larger than this one
+	// (after a tick where everything changed) is cut down.
+	if n := len(r.ents); cap(r.ents) > 4*n+32 {
+		r.ents = append(make([]entRef, 0, 2*n+8), r.ents...)
+	}
+	if n := len(r.buf); cap(r.buf) > 4*n+256 {
+		r.buf = append(make([]byte, 0, 2*n+64), r.buf...)
+	}
+	if n := len(r.gone); cap(r.gone) > 4*n+16 {
+		r.gone = append(make([]uint64, 0, 2*n+4), r.gone...)
+	}
+	t.whole.buf, t.whole.ents, t.whole.gone = s.buf, s.ents, s.gone
+	s.buf, s.ents, s.gone = r.buf, r.ents, r.gone
+	r.buf, r.ents, r.gone = nil, nil, nil
+	s.back = true
+}
+
+// compare writes the back record of s against newer into the rec
+// buffers.
+func (t *track) compare(s, newer *snap) {
+	sp := &t.rec
+	sp.buf, sp.ents, sp.gone = sp.buf[:0], sp.ents[:0], sp.gone[:0]
+	i, j := 0, 0
+	for i < len(s.ents) || j < len(newer.ents) {
+		switch {
+		case j == len(newer.ents) || (i < len(s.ents) && s.ents[i].id < newer.ents[j].id):
+			sp.add(s.ents[i].id, s.data(s.ents[i]))
+			i++
+		case i == len(s.ents) || newer.ents[j].id < s.ents[i].id:
+			sp.gone = append(sp.gone, newer.ents[j].id)
+			j++
+		default:
+			if d := s.data(s.ents[i]); !bytes.Equal(d, newer.data(newer.ents[j])) {
+				sp.add(s.ents[i].id, d)
+			}
+			i++
+			j++
+		}
+	}
+}
+
+// record writes the back record of the snap before the newest into the
+// rec buffers from d, the diff from that snap to the newest, so that
+// the next compact need not compare the two again: the entities d found
+// changed or removed, and as gone the ones it found added.
+func (t *track) record(d *delta) {
+	s, newer := t.prev(), t.cur()
+	if len(t.ring) <= 2 || s == nil || s.back || !newer.valid {
+		return
+	}
+	sp := &t.rec
+	// The record's size is known: size its buffers to it, with room to
+	// spare so that records a little larger than the last do not grow by
+	// append's doubling (which left whole-table slack in every slot).
+	n, size := len(d.changed), 0
+	for _, p := range d.changed {
+		size += int(s.ents[p.base].n)
+	}
+	if cap(sp.ents) < n || cap(sp.ents) > 3*n+16 {
+		sp.ents = make([]entRef, 0, n+n/4+2)
+	}
+	if cap(sp.buf) < size || cap(sp.buf) > 3*size+128 {
+		sp.buf = make([]byte, 0, size+size/4+16)
+	}
+	if n := len(d.added); cap(sp.gone) < n || cap(sp.gone) > 3*n+8 {
+		sp.gone = make([]uint64, 0, n)
+	}
+	sp.buf, sp.ents, sp.gone = sp.buf[:0], sp.ents[:0], sp.gone[:0]
+	for _, p := range d.changed {
+		e := s.ents[p.base]
+		sp.add(e.id, s.data(e))
+	}
+	for _, j := range d.added {
+		sp.gone = append(sp.gone, newer.ents[j].id)
+	}
+	sp.tick, sp.valid = s.tick, true
+}
+
 func (t *track) cur() *snap { return &t.ring[t.head] }
 
-// prev returns the snap before the newest, if valid.
+// prev returns the snap before the newest, if valid. Right after next it
+// is whole.
 func (t *track) prev() *snap {
 	s := &t.ring[(t.head+len(t.ring)-1)%len(t.ring)]
 	if !s.valid {
@@ -111,6 +253,8 @@ func (t *track) prev() *snap {
 }
 
 // undo drops the newest snap, making the one before it the newest again.
+// The one before that stays a back record: only the newest two are read
+// whole, and next makes a new newest.
 func (t *track) undo() {
 	t.ring[t.head].valid = false
 	t.head = (t.head + len(t.ring) - 1) % len(t.ring)
@@ -130,17 +274,98 @@ func (s *snap) equal(o *snap) bool {
 	return true
 }
 
-// at returns the valid snap of tick, if the ring still holds it.
+// held returns tick when the ring holds a valid snap of it, else 0.
+func (t *track) held(tick uint64) uint64 {
+	if tick == 0 {
+		return 0
+	}
+	for i := range t.ring {
+		if s := &t.ring[i]; s.valid && s.tick == tick {
+			return tick
+		}
+	}
+	return 0
+}
+
+// at returns the state of tick, if the ring still holds it. A back record
+// is rebuilt into the track's scratch snap, valid until the next call of
+// at or next.
 func (t *track) at(tick uint64) *snap {
 	if tick == 0 {
 		return nil
 	}
 	for i := range t.ring {
 		if s := &t.ring[i]; s.valid && s.tick == tick {
-			return s
+			if !s.back {
+				return s
+			}
+			return t.rebuild(i)
 		}
 	}
 	return nil
+}
+
+// rebuild returns the whole state of the back record ring[i] in scratch:
+// each entity as the oldest record from i up to the first whole snap after
+// it holds it, unless a record on the way lacks it (gone).
+func (t *track) rebuild(i int) *snap {
+	n := len(t.ring)
+	f := i
+	for t.ring[f].back {
+		f = (f + 1) % n
+	}
+	if t.scratch == nil {
+		t.scratch = new(snap)
+	}
+	t.scratchUsed = true
+	out, src := t.scratch, &t.ring[i]
+	out.reset(src.tick)
+	out.globals = append(out.globals, src.globals...)
+	out.acks = append(out.acks, src.acks...)
+	var last uint64
+	for first := true; ; first = false {
+		// The smallest id above last in any of the snaps from i to f.
+		id, ok := uint64(0), false
+		for k := i; ; k = (k + 1) % n {
+			ents := t.ring[k].ents
+			j, found := slices.BinarySearchFunc(ents, last, func(e entRef, id uint64) int { return cmp.Compare(e.id, id) })
+			if found && !first {
+				j++
+			}
+			if j < len(ents) && (!ok || ents[j].id < id) {
+				id, ok = ents[j].id, true
+			}
+			if k == f {
+				break
+			}
+		}
+		if !ok {
+			break
+		}
+		last = id
+		if d, ok := t.resolve(i, f, id); ok {
+			out.add(id, d)
+		}
+	}
+	out.valid = true
+	return out
+}
+
+// resolve returns the bytes of entity id in the state of ring[i], whose
+// records lead to the whole snap ring[f], and whether it has the entity.
+func (t *track) resolve(i, f int, id uint64) ([]byte, bool) {
+	for k := i; ; k = (k + 1) % len(t.ring) {
+		s := &t.ring[k]
+		if e, ok := s.find(id); ok {
+			return s.data(e), true
+		}
+		if k == f {
+			return nil, false
+		}
+		if _, gone := slices.BinarySearch(s.gone, id); gone {
+			return nil, false
+		}
+	}
 }
 
 // delta is the difference between a base snap and a newer one: pairs of

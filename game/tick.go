@@ -73,6 +73,15 @@ func (r *Room) step(now time.Time) {
 	for i := range w.drain {
 		r.applyInput(&w.drain[i])
 	}
+	// Inputs come at the seats' rate, a few a tick, but a tick that ran
+	// late (a busy machine) drains a backlog many times that, and the two
+	// input buffers (an entry and a copy of the bytes per input) would
+	// keep that size for the room's life: ~0.5 KB a player under load.
+	// One much larger than this tick needed is let go; the next ticks grow
+	// one to the usual size again.
+	if n := len(w.drain); cap(w.drain) > 2*n+16 {
+		w.drain = nil
+	}
 	r.expireDrops()
 	if closing {
 		r.log.Info("room closed", "room", r.id, "reason", why)
@@ -206,14 +215,16 @@ func (r *Room) sync() {
 	r.sendBases()
 	for {
 		// Pick the base of the first member not yet served this tick and
-		// serve everyone with that base in one frame.
-		var base *snap
+		// serve everyone with that base in one frame. Bases are told
+		// apart by tick (0: gone from the ring, a keyframe): an old one
+		// is rebuilt once for its group.
+		var baseTick uint64
 		found := false
 	pick:
 		for _, list := range lists {
 			for _, m := range list {
 				if m.due(tick) {
-					base, found = w.shared.at(m.lastSent), true
+					baseTick, found = w.shared.held(m.lastSent), true
 					break pick
 				}
 			}
@@ -224,17 +235,21 @@ func (r *Room) sync() {
 		w.recips = w.recips[:0]
 		for _, list := range lists {
 			for _, m := range list {
-				if m.due(tick) && w.shared.at(m.lastSent) == base {
+				if m.due(tick) && w.shared.held(m.lastSent) == baseTick {
 					w.recips = append(w.recips, m.client)
 					m.lastSent = tick
 				}
 			}
 		}
+		base := w.shared.at(baseTick)
 		if base == nil {
 			w.d.keyframe(cur)
 			r.deliver(encodeState(r.id, r.ref, nil, cur, &w.d, &w.patch), false)
 		} else {
 			w.d.diff(base, cur)
+			if base == w.shared.prev() {
+				w.shared.record(&w.d)
+			}
 			r.deliver(encodeState(r.id, r.ref, base, cur, &w.d, &w.patch), false)
 		}
 	}

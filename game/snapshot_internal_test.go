@@ -1,0 +1,109 @@
+package game
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// wholeState is a snap's state as a map, for comparisons.
+func wholeState(s *snap) map[uint64]string {
+	out := map[uint64]string{}
+	for _, e := range s.ents {
+		out[e.id] = string(s.data(e))
+	}
+	return out
+}
+
+// TestTrackKeepsOldStates drives a ring the way a room's tick does (next,
+// encode, a state equal to the last undone) through states where a few
+// entities change, appear and vanish among many that do not, and checks
+// that every tick the ring still holds reads back whole and unchanged
+// (at), that a tick it no longer holds reads as nil, and that older
+// snaps keep only what differs.
+func TestTrackKeepsOldStates(t *testing.T) {
+	for _, ringLen := range []int{2, 3, 4, 16} {
+		for seed := range uint64(4) {
+			t.Run(fmt.Sprintf("ring%d/seed%d", ringLen, seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed, 7))
+				tr := newTrack(ringLen)
+				state := map[uint64][]byte{}
+				for id := range uint64(30) {
+					state[id*3] = bytes.Repeat([]byte{byte(id)}, 1+int(id%5))
+				}
+				kept := map[uint64]map[uint64]string{} // tick → whole state
+				var ticks []uint64
+				var d delta
+				for tick := uint64(1); tick <= 200; tick++ {
+					switch rng.IntN(10) {
+					case 0: // nothing changes: the tick is undone
+					case 1: // one appears, one vanishes
+						state[uint64(100+rng.IntN(20))] = []byte{byte(tick), 1}
+						delete(state, uint64(rng.IntN(120)))
+					default: // a few move
+						for range 1 + rng.IntN(4) {
+							id := uint64(rng.IntN(10) * 3)
+							state[id] = []byte{byte(tick), byte(tick >> 8), byte(id)}
+						}
+					}
+					cur := tr.next(tick)
+					if p := tr.prev(); p != nil && p.back {
+						t.Fatalf("tick %d: the snap before the new one is a back record", tick)
+					}
+					w := Snapshot{s: cur}
+					for _, id := range slices.Collect(maps.Keys(state)) {
+						w.EntityBytes(id, state[id])
+					}
+					w.GlobalsBytes([]byte{byte(len(state))})
+					cur.seal()
+					cur.acks = append(cur.acks, ack{1, uint32(tick / 3)})
+					if prev := tr.prev(); prev != nil && prev.equal(cur) {
+						tr.undo()
+					} else {
+						kept[tick] = wholeState(cur)
+						ticks = append(ticks, tick)
+						// As a tick does when its current members' base is the
+						// snap before: the diff makes the next back record.
+						if prev := tr.prev(); prev != nil && rng.IntN(2) == 0 {
+							d.diff(prev, cur)
+							tr.record(&d)
+						}
+					}
+					// Every kept tick the ring holds reads back whole.
+					held := 0
+					for _, k := range ticks {
+						s := tr.at(k)
+						if tr.held(k) != 0 {
+							held++
+							if s == nil {
+								t.Fatalf("tick %d: held(%d) but at is nil", tick, k)
+							}
+							if got := wholeState(s); !maps.Equal(got, kept[k]) {
+								t.Fatalf("tick %d: state of %d is %v, want %v", tick, k, got, kept[k])
+							}
+							if s.tick != k || len(s.acks) != 1 || s.acks[0].seq != uint32(k/3) {
+								t.Fatalf("tick %d: state of %d has tick %d acks %v", tick, k, s.tick, s.acks)
+							}
+						} else if s != nil {
+							t.Fatalf("tick %d: %d is not held but at returns a state", tick, k)
+						}
+					}
+					if want := min(len(ticks), ringLen); held < want-1 {
+						t.Fatalf("tick %d: ring of %d holds %d of the last states", tick, ringLen, held)
+					}
+				}
+				if ringLen > 2 {
+					// The old snaps hold a few entities each, not 30.
+					for i := range tr.ring {
+						if s := &tr.ring[i]; s.back && len(s.ents) > 12 {
+							t.Errorf("back record of tick %d holds %d entities", s.tick, len(s.ents))
+						}
+					}
+				}
+			})
+		}
+	}
+}
