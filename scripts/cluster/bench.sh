@@ -199,6 +199,10 @@ done
 echo "$procs bot processes, $bots bots, ramp $ramp/s, hold $duration"
 for p in "${botpids[@]}"; do wait "$p" || echo "bot process $p exited with $?"; done
 uptime | tee "$out/uptime.txt"
+# Which commands Redis ran (calls and CPU per command, Lua's included) and its
+# own CPU time, over the whole run.
+redis-cli -p "$rport" info commandstats >"$out/redis-commandstats.txt" 2>/dev/null || true
+redis-cli -p "$rport" info cpu >"$out/redis-cpu.txt" 2>/dev/null || true
 
 redirects=()
 for i in $(seq 0 $((nodes - 1))); do
