@@ -54,8 +54,9 @@ redis:
 # chromium, which install-chromium.sh installs when it is missing; the TLS
 # tests run Debian's nginx (install-nginx.sh) and caddy (install-caddy.sh)
 # in front of the server, and the cluster test a private redis-server
-# (install-redis.sh).
-jstest: npm redis
+# (install-redis.sh); the guide's test generates the counter game of
+# docs/games.md with buf (tools).
+jstest: tools npm redis
 	bash scripts/install-chromium.sh
 	bash scripts/install-nginx.sh
 	bash scripts/install-caddy.sh

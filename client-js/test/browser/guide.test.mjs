@@ -1,0 +1,141 @@
+// docs/games.md followed to the end, in Chromium: the counter game's
+// files are taken from the guide's code blocks into a module of their own
+// (as TestGuideBuildsAndPasses does in Go), generated with buf, its page
+// bundled with the guide's esbuild command, built with go build and run;
+// two pages log in, quick-match, and one presses to the goal: the winner
+// reads "You won!", the other "You lost.". A guide whose page does not
+// work as written fails here. Screenshots go to test-artifacts/.
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, ROOT } from "./harness.mjs";
+
+const ARTIFACTS = join(ROOT, "test-artifacts");
+const REPO = join(ROOT, "..");
+const wait = { timeout: 20_000 };
+const run = promisify(execFile);
+
+// guideFiles maps each file of the counter module to its code block in
+// the guide, as a studio copies them.
+function guideFiles(guide) {
+  const files = {};
+  for (const [, lang, code] of guide.matchAll(/```(\w+)\n([\s\S]*?)```/g)) {
+    let name;
+    if (lang === "proto") name = "proto/counter/v1/counter.proto";
+    else if (lang === "go" && code.includes("func Definition()")) name = "game.go";
+    else if (lang === "go" && code.includes("func main()")) name = "main.go";
+    else if (lang === "go" && code.includes("func Test")) name = "counter_test.go";
+    else if (lang === "yaml" && code.includes("modules:")) name = "buf.yaml";
+    else if (lang === "yaml" && code.includes("plugins:")) name = "buf.gen.yaml";
+    else if (lang === "ts" && code.includes("InspectorView")) name = "web/debug.ts";
+    else if (lang === "ts") name = "web/main.ts";
+    else if (lang === "html") name = "web/index.html";
+    else continue;
+    assert.equal(files[name], undefined, `the guide has two code blocks for ${name}`);
+    files[name] = code;
+  }
+  return files;
+}
+
+describe("the games guide's counter page", { timeout: 300_000 }, () => {
+  let browser;
+  let dir;
+  let proc;
+  let url;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tickroom-guide-"));
+    const files = guideFiles(await readFile(join(REPO, "docs/games.md"), "utf8"));
+    for (const name of ["proto/counter/v1/counter.proto", "game.go", "main.go", "buf.yaml", "buf.gen.yaml", "web/main.ts", "web/index.html"]) {
+      assert.ok(files[name], `the guide has no ${name}`);
+    }
+    delete files["counter_test.go"]; // TestGuideBuildsAndPasses runs it
+    const goVersion = /^go (\S+)$/m.exec(await readFile(join(REPO, "go.mod"), "utf8"))[1];
+    files["go.mod"] = `module example.com/counter\n\ngo ${goVersion}\n\nrequire github.com/tickroom/tickroom v0.0.0\n\nreplace github.com/tickroom/tickroom => ${REPO}\n`;
+    // @tickroom/client is this folder's source, where a studio has the npm package.
+    files["tsconfig.json"] = JSON.stringify({ compilerOptions: { baseUrl: ".", paths: { "@tickroom/client": [join(ROOT, "src/index.ts")] } } });
+    for (const [name, body] of Object.entries(files)) {
+      await mkdir(dirname(join(dir, name)), { recursive: true });
+      await writeFile(join(dir, name), body);
+    }
+    await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"));
+    const env = { ...process.env, PATH: `${join(REPO, ".tools/bin")}:${process.env.PATH}`, GOFLAGS: "-mod=mod", GOPROXY: "off" };
+    const sh = (cmd, args) => run(cmd, args, { cwd: dir, env, timeout: 240_000 });
+    // The guide's commands: generate, bundle the page into web/dist, build.
+    await sh(join(REPO, ".tools/bin/buf"), ["generate"]);
+    await sh(join(ROOT, "node_modules/.bin/esbuild"), ["web/main.ts", "--bundle", "--format=esm", "--outfile=web/dist/app.js"]);
+    await writeFile(join(dir, "web/dist/index.html"), files["web/index.html"]);
+    await sh("go", ["mod", "tidy"]);
+    await sh("go", ["build", "-o", "counter", "."]);
+
+    proc = spawn(join(dir, "counter"), ["-addr", "127.0.0.1:0", "-http", "127.0.0.1:0"], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] });
+    const line = await new Promise((resolve, reject) => {
+      createInterface({ input: proc.stdout }).once("line", resolve);
+      proc.once("exit", (code) => reject(new Error(`counter exited with ${code}`)));
+    });
+    const m = /^counter on (http:\/\/\S+)\/$/.exec(line);
+    assert.ok(m, `first line of counter: ${line}`);
+    url = m[1];
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    proc?.kill("SIGTERM");
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function open(name) {
+    const page = await (await browser.newContext({ viewport: { width: 800, height: 600 } })).newPage();
+    const errors = [];
+    page.on("pageerror", (err) => errors.push(String(err)));
+    // A failed load is checked by its URL below (the browser's own
+    // /favicon.ico, which the guide's page has none of, aside).
+    page.on("console", (msg) => {
+      if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) errors.push(msg.text());
+    });
+    page.on("response", (res) => {
+      if (res.status() >= 400 && new URL(res.url()).pathname !== "/favicon.ico") errors.push(`${res.status()} ${res.url()}`);
+    });
+    await page.goto(`${url}/`);
+    await page.fill("#name", name);
+    await page.click("#login button");
+    await page.waitForSelector("#press:not([hidden])", wait);
+    return { page, errors };
+  }
+
+  // count reads a player's count from the page's list ("ann: 3 / 10").
+  const count = (page, name) =>
+    page.$$eval("#players li", (lis, who) => {
+      const li = lis.find((l) => l.textContent?.startsWith(`${who}: `));
+      return li ? Number(/: (\d+) \//.exec(li.textContent ?? "")?.[1]) : -1;
+    }, name);
+
+  test("two pages play a match to the goal", async () => {
+    const ann = await open("ann");
+    const bob = await open("bob");
+    await ann.page.waitForFunction(() => document.querySelectorAll("#players li").length === 2, null, wait);
+    assert.match(await ann.page.textContent("#players"), /ann: 0 \/ 10 \(you\)/);
+
+    // ann presses to the goal; a press before the match starts is refused
+    // by the game (the status says so) and pressed again.
+    for (let tries = 0, n = await count(ann.page, "ann"); n < 10 && tries < 40; tries++, n = await count(ann.page, "ann")) {
+      await ann.page.click("#press");
+      await ann.page
+        .waitForFunction((before) => Number(/ann: (\d+)/.exec(document.getElementById("players")?.textContent ?? "")?.[1]) > before, n, { timeout: 3000 })
+        .catch(() => {});
+    }
+    await ann.page.waitForFunction(() => document.getElementById("status")?.textContent === "You won!", null, wait);
+    await bob.page.waitForFunction(() => document.getElementById("status")?.textContent === "You lost.", null, wait);
+    assert.equal(await count(bob.page, "ann"), 10);
+    await ann.page.screenshot({ path: join(ARTIFACTS, "guide-counter.png") });
+    assert.deepEqual([...ann.errors, ...bob.errors], []);
+  });
+});
