@@ -118,7 +118,10 @@ func TestServerKeepsResultsInTheStore(t *testing.T) {
 
 // TestServerNotReadyWhileTheDatabaseIsLost: with the PostgreSQL server
 // gone, play goes on, /readyz answers 503 with the reason and /metrics
-// shows the store down; when it is back, the server is ready again.
+// shows the store down, and a direct message to a user connected nowhere,
+// which cannot be kept, is refused with ERROR_CODE_UNAVAILABLE and a match
+// history with ERROR_CODE_INTERNAL; when the database is back, the server
+// is ready again and such a message is kept.
 func TestServerNotReadyWhileTheDatabaseIsLost(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.Start(t)
@@ -137,6 +140,21 @@ func TestServerNotReadyWhileTheDatabaseIsLost(t *testing.T) {
 	if st, body := get("/readyz"); st != http.StatusOK {
 		t.Fatalf("/readyz with the database up: %d %s", st, body)
 	}
+	// bob has an account but no connection: a direct message to him is
+	// kept in the store.
+	resp, err := http.Post("http://"+srv.HTTPAddr().String()+"/v1/login", "application/json", strings.NewReader(`{"name":"bob"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bob struct {
+		UserID string `json:"user_id"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&bob)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || bob.UserID == "" {
+		t.Fatalf("bob's login: %d %+v", resp.StatusCode, bob)
+	}
+	toBob := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: bob.UserID, Text: "are you there?"}}}
 	pg.Stop(t)
 	waitUntil(t, "/readyz to report the lost database", func() bool {
 		st, body := get("/readyz")
@@ -147,7 +165,7 @@ func TestServerNotReadyWhileTheDatabaseIsLost(t *testing.T) {
 	}
 	// Play goes on: a guest login (a session for this visit, no device
 	// secret) and a match need no database.
-	resp, err := http.Post("http://"+srv.HTTPAddr().String()+"/v1/login", "application/json", strings.NewReader(`{"name":"eve"}`))
+	resp, err = http.Post("http://"+srv.HTTPAddr().String()+"/v1/login", "application/json", strings.NewReader(`{"name":"eve"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +180,15 @@ func TestServerNotReadyWhileTheDatabaseIsLost(t *testing.T) {
 	}
 	ada := dial(t, srv, "ada")
 	qm := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}
+	// A message to bob cannot be kept: it is refused, and nothing else of
+	// ada's is lost.
+	if code := ada.Request(toBob).GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("direct message to bob, connected nowhere, with the database down: %v, want ERROR_CODE_UNAVAILABLE", code)
+	}
+	hist := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_GetMatchHistory{GetMatchHistory: &tickroomv1.GetMatchHistory{}}}
+	if code := ada.Request(hist).GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_INTERNAL {
+		t.Fatalf("match history with the database down: %v, want ERROR_CODE_INTERNAL", code)
+	}
 	if ada.Request(qm).GetJoined() == nil {
 		t.Fatal("quick-match failed with the database down")
 	}
@@ -170,6 +197,9 @@ func TestServerNotReadyWhileTheDatabaseIsLost(t *testing.T) {
 		st, _ := get("/readyz")
 		return st == http.StatusOK
 	})
+	if r := ada.Request(toBob); r.GetOk() == nil {
+		t.Fatalf("direct message to bob once the database is back: %v, want Ok (kept)", r)
+	}
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
