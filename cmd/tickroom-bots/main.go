@@ -67,6 +67,7 @@ func parseFlags() (bots.Config, outputs, error) {
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "run length after the last bot started")
 	fs.Float64Var(&c.InputHz, "input-hz", 10, "inputs per bot per second (negative: none)")
 	fs.Float64Var(&c.ChatRate, "chat-rate", 0, "chat lines per bot per second")
+	fs.IntVar(&c.ChatChannels, "chat-channels", 0, "send the chat to this many lobby channels (bots-0, bots-1, …; a store keeps their lines) instead of the rooms (0: room chat)")
 	fs.Float64Var(&storm, "storm", 0, "reconnect storm: percent of seated bots that drop at once and resume")
 	fs.DurationVar(&c.StormAt, "storm-at", 0, "when the storm hits, after the last bot started (0: half of -duration)")
 	fs.Float64Var(&slow, "slow", 0, "slow readers: percent of bots that stop reading")

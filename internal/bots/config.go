@@ -25,6 +25,9 @@ var (
 const (
 	// MaxBots bounds Config.Bots.
 	MaxBots = 200_000
+	// MaxChatChannels bounds Config.ChatChannels: a server opens at most
+	// 1,000 lobby channels by default.
+	MaxChatChannels = 1000
 	// maxMessage bounds a server message; a longer one is a protocol error.
 	maxMessage = 4 << 20
 	// maxOutbound bounds bytes a bot queues when its socket is full; past it
@@ -78,6 +81,12 @@ type Config struct {
 	InputHz float64
 	// ChatRate is chat lines each bot sends per second. Zero value means none.
 	ChatRate float64
+	// ChatChannels, when not zero, sends each bot's chat lines to one of
+	// that many lobby channels (bots-0, bots-1, …, a bot's by its index)
+	// that it joins at each welcome, instead of to its room: a server with
+	// a store writes every such line (ChatRate × Bots a second). Zero value
+	// means room chat, which no store keeps. At most MaxChatChannels.
+	ChatChannels int
 	// StormAt is when, after every bot started, StormPercent of the bots
 	// in a room drop their connections at once and resume. Zero value means
 	// halfway through Duration.
@@ -180,6 +189,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: at most 250 servers", ErrConfig)
 	case c.InputHz > 1000 || c.ChatRate > 1000:
 		return c, fmt.Errorf("%w: rates above 1000/s", ErrConfig)
+	case c.ChatChannels < 0 || c.ChatChannels > MaxChatChannels:
+		return c, fmt.Errorf("%w: chat channels %d not in 0..%d", ErrConfig, c.ChatChannels, MaxChatChannels)
 	}
 	return c, nil
 }

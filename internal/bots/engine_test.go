@@ -137,6 +137,30 @@ func TestSlowReadersAndChat(t *testing.T) {
 	}
 }
 
+// TestChatToLobbyChannels: with ChatChannels the bots' lines go to lobby
+// channels of 2 bots each, not to their rooms of 10: every line reaches
+// the sender and one other bot.
+func TestChatToLobbyChannels(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 10, RoomSize: 10, Duration: 2 * time.Second, Loops: 2, ChatRate: 4, ChatChannels: 5,
+	})
+	if rep.InRoomAtEnd != 10 || len(rep.Failures) != 0 || len(rep.Errors) != 0 {
+		t.Fatalf("in a room %d, failures %v, errors %v", rep.InRoomAtEnd, rep.Failures, rep.Errors)
+	}
+	sent, got := rep.Counters["chats_sent"], rep.Counters["chats_received"]
+	if sent == 0 || got < sent || got > 2*sent {
+		t.Fatalf("chat: %d sent, %d received; want each line to its channel's 2 members, not its room's 10", sent, got)
+	}
+	if rep.Config.ChatChannels != 5 {
+		t.Fatalf("report config chat_channels = %d, want 5", rep.Config.ChatChannels)
+	}
+	if _, err := bots.Run(context.Background(), bots.Config{HTTPURL: s.httpURL, Bots: 1, ChatChannels: bots.MaxChatChannels + 1}); !errors.Is(err, bots.ErrConfig) {
+		t.Fatalf("ChatChannels past the bound: %v, want ErrConfig", err)
+	}
+}
+
 func TestScenariosRunInTimeOrder(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)

@@ -37,6 +37,9 @@ func (b *bot) message(p []byte) {
 		if ms := body.Welcome.HeartbeatIntervalMs; ms > 0 {
 			b.heartbeat = int64(ms) * 1e6
 		}
+		if ch := b.chatChannel(); ch != "" {
+			b.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinChannel{JoinChannel: &tickroomv1.JoinChannel{Channel: ch}}})
+		}
 	case *tickroomv1.ServerMessage_Joined:
 		if reqID == b.joinReq {
 			b.onJoined(body.Joined)
@@ -249,10 +252,21 @@ func (b *bot) sendInput(now int64) {
 }
 
 func (b *bot) sendChat() {
-	b.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{
-		RoomId: b.roomID, Text: "gg " + strconv.Itoa(int(b.seq)),
-	}}})
+	q := &tickroomv1.SendChat{RoomId: b.roomID, Text: "gg " + strconv.Itoa(int(b.seq))}
+	if ch := b.chatChannel(); ch != "" {
+		q.RoomId, q.Channel = "", ch
+	}
+	b.send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: q}})
 	b.l.st.add(cChats, 1)
+}
+
+// chatChannel is the lobby channel b chats in (Config.ChatChannels), or
+// "" for room chat.
+func (b *bot) chatChannel() string {
+	if n := b.e.cfg.ChatChannels; n > 0 {
+		return "bots-" + strconv.Itoa(b.idx%n)
+	}
+	return ""
 }
 
 // stormDrop closes b's connection at once, as a network blip would; b

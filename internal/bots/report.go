@@ -80,6 +80,7 @@ type ReportConfig struct {
 	Options      map[string]string `json:"options,omitempty"`
 	InputHz      float64           `json:"input_hz"`
 	ChatRate     float64           `json:"chat_rate"`
+	ChatChannels int               `json:"chat_channels,omitempty"`
 	RampRate     float64           `json:"ramp_rate"`
 	DurationSec  float64           `json:"duration_sec"`
 	StormPercent float64           `json:"storm_percent"`

@@ -152,7 +152,7 @@ func (r *run) report() *Report {
 	steadySec := float64(f.at-st.at) / 1e9
 	rep := &Report{
 		Config: ReportConfig{
-			Bots: cfg.Bots, Game: cfg.Game, RoomSize: cfg.RoomSize, TickRate: cfg.TickRate, Options: cfg.Options, InputHz: cfg.InputHz, ChatRate: cfg.ChatRate,
+			Bots: cfg.Bots, Game: cfg.Game, RoomSize: cfg.RoomSize, TickRate: cfg.TickRate, Options: cfg.Options, InputHz: cfg.InputHz, ChatRate: cfg.ChatRate, ChatChannels: cfg.ChatChannels,
 			RampRate: cfg.RampRate, DurationSec: cfg.Duration.Seconds(), StormPercent: cfg.StormPercent, SlowPercent: cfg.SlowPercent,
 			SlowForSec: cfg.SlowFor.Seconds(), Loops: len(e.loops), SourceAddrs: cfg.SourceAddrs, WebSocket: e.nodes.wsAddrs(),
 		},
