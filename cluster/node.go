@@ -108,6 +108,8 @@ type Node struct {
 	mu         sync.Mutex
 	hooks      []func(context.Context) error
 	rejoin     bool // the hooks still have to run for the current registration
+	hooking    bool // the hooks run (republish), beside the heartbeat
+	hooksDone  sync.WaitGroup
 	stop       chan struct{}
 	done       chan struct{}
 	running    bool
@@ -185,8 +187,9 @@ func (n *Node) TTL() time.Duration { return n.cfg.TTL }
 // heartbeat that succeeds after one that failed (a heartbeat that timed
 // out may still have recreated the registration). The hooks
 // republish what the node holds in memory; one that fails is run again
-// at the next heartbeat, with the others. They run on the heartbeat
-// goroutine, one at a time.
+// at the next heartbeat, with the others. They run one at a time on a
+// goroutine of their own while the heartbeat goes on, and the node is
+// ready (Ready) once they all succeeded.
 func (n *Node) OnRegister(f func(context.Context) error) {
 	n.mu.Lock()
 	n.hooks = append(n.hooks, f)
@@ -294,33 +297,78 @@ func (n *Node) beat() {
 		n.registered.Add(1)
 		n.rejoin = true
 	}
-	rejoin, hooks := n.rejoin, slices.Clone(n.hooks)
-	n.mu.Unlock()
-	if rejoin {
-		if !fresh || n.registered.Load() > 1 {
-			n.cfg.Logger.Info("cluster: registered again after losing Redis; republishing local state", "node", n.cfg.ID)
-		}
-		for _, h := range hooks {
-			// A hook republishes a node's worth of rooms: give it more
-			// than one call's deadline.
-			hctx, cancel := context.WithTimeout(context.Background(), 4*n.cfg.Timeout)
-			herr := h(hctx)
-			cancel()
-			if herr != nil {
-				herr = unavailable(herr)
-				n.lastErr.Store(&herr)
-				return
-			}
-		}
-		n.mu.Lock()
-		n.rejoin = false
-		n.mu.Unlock()
+	// The hooks republish a node's worth of rooms and users, which on a
+	// loaded node or Redis takes longer than the registration's TTL: they
+	// run beside the heartbeat, which goes on refreshing the registration
+	// meanwhile. Run on this goroutine, they kept it from beating past
+	// the TTL, the other nodes swept the node's rooms as a dead node's,
+	// and the next heartbeat found the registration gone and republished
+	// again, round and round.
+	pending := n.rejoin || n.hooking
+	if n.rejoin && !n.hooking && !n.closed {
+		n.hooking = true
+		n.hooksDone.Add(1)
+		go n.runHooks(!fresh || n.registered.Load() > 1)
 	}
+	n.mu.Unlock()
+	if pending {
+		return // ready once the hooks succeed
+	}
+	n.markReady()
+}
+
+// markReady records a good heartbeat.
+func (n *Node) markReady() {
 	if n.Ready() != nil {
 		n.cfg.Logger.Info("cluster: registered", "node", n.cfg.ID, "ws", n.cfg.WebSocketURL)
 	}
 	n.lastErr.Store(nil)
 	n.lastOK.Store(time.Now().UnixNano())
+}
+
+// runHooks runs the hooks (again: not for the node's first
+// registration) until a whole round of them succeeds with no
+// heartbeat failing or finding the registration gone meanwhile, then
+// marks the node ready; when one fails it leaves them to the next
+// heartbeat.
+func (n *Node) runHooks(again bool) {
+	defer n.hooksDone.Done()
+	for ; ; again = true {
+		n.mu.Lock()
+		n.rejoin = false
+		hooks := slices.Clone(n.hooks)
+		n.mu.Unlock()
+		if again {
+			n.cfg.Logger.Info("cluster: registered again after losing Redis; republishing local state", "node", n.cfg.ID)
+		}
+		var herr error
+		for _, h := range hooks {
+			// A hook republishes a node's worth of rooms: give it more
+			// than one call's deadline.
+			hctx, cancel := context.WithTimeout(context.Background(), 4*n.cfg.Timeout)
+			herr = h(hctx)
+			cancel()
+			if herr != nil {
+				break
+			}
+		}
+		n.mu.Lock()
+		if herr != nil {
+			n.rejoin, n.hooking = true, false
+			n.mu.Unlock()
+			herr = unavailable(herr)
+			n.lastErr.Store(&herr)
+			return
+		}
+		if n.rejoin && !n.closed {
+			n.mu.Unlock()
+			continue // a heartbeat failed or found the registration gone meanwhile
+		}
+		n.hooking = false
+		n.mu.Unlock()
+		n.markReady()
+		return
+	}
 }
 
 // register writes the registration; fresh tells that the key did not
@@ -435,6 +483,7 @@ func (n *Node) Close(ctx context.Context) error {
 		close(stop)
 		<-done
 	}
+	n.hooksDone.Wait()
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {

@@ -152,3 +152,47 @@ func TestConfigRefused(t *testing.T) {
 		t.Errorf("bad URL: %v", err)
 	}
 }
+
+// TestSlowHooksKeepTheRegistration: republishing a node's rooms may take
+// longer than its registration's TTL on a loaded node; the heartbeat goes
+// on meanwhile, so the other nodes never see it expire (and sweep its
+// rooms as a dead node's), and the node is ready once the hooks are done.
+func TestSlowHooksKeepTheRegistration(t *testing.T) {
+	rs := redistest.Start(t)
+	a := startNode(t, rs, "a")
+	rdb, err := Dial(rs.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	b, err := New(Config{Client: rdb, ID: "b", WebSocketURL: "ws://127.0.0.1:1/v1/ws", Heartbeat: 200 * time.Millisecond, TTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hookDone atomic.Bool
+	b.OnRegister(func(ctx context.Context) error {
+		if !hookDone.Load() {
+			time.Sleep(3 * time.Second) // three TTLs
+			hookDone.Store(true)
+		}
+		return nil
+	})
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	waitFor(t, 5*time.Second, "b registered", func() bool { return len(ids(t, a)) == 2 })
+	for !hookDone.Load() {
+		if l := ids(t, a); len(l) != 2 {
+			t.Fatalf("nodes while b's hook runs: %v, want a and b", l)
+		}
+		if b.Ready() == nil {
+			t.Fatal("b ready before its hooks ran")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitFor(t, 5*time.Second, "b ready after its hooks", func() bool { return b.Ready() == nil })
+	if n := b.Registrations(); n != 1 {
+		t.Fatalf("b registered %d times, want once", n)
+	}
+}
