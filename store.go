@@ -100,7 +100,10 @@ func (s *Server) closeStore(ctx context.Context) error {
 
 // onResult returns the runtime's result callback: the store's queue (when
 // there is a store) and Options.OnResult. It runs on a tick worker and
-// never waits: the queue drops and counts when full.
+// never waits: the queue drops and counts when full. A result with no
+// players (a room that ran until it closed empty, such as an endless
+// arena everyone left) is in no one's history and goes to
+// Options.OnResult only.
 func (s *Server) onResult() func(game.Result) {
 	user := s.opts.OnResult
 	if s.queue == nil {
@@ -108,7 +111,9 @@ func (s *Server) onResult() func(game.Result) {
 	}
 	q := s.queue
 	return func(r game.Result) {
-		q.AddResult(resultRecord(r))
+		if len(r.Players) > 0 {
+			q.AddResult(resultRecord(r))
+		}
 		if user != nil {
 			user(r)
 		}

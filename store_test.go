@@ -116,6 +116,51 @@ func TestServerKeepsResultsInTheStore(t *testing.T) {
 	}
 }
 
+// TestRoomClosedEmptyKeepsNoResult: a running room its only player left
+// closes empty; Options.OnResult still hears of it, but the store keeps
+// no result without players.
+func TestRoomClosedEmptyKeepsNoResult(t *testing.T) {
+	t.Parallel()
+	seen := make(chan game.Result, 1)
+	srv, _, _ := start(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DataDir: t.TempDir(), AdminAddr: "127.0.0.1:0",
+		OnResult: func(r game.Result) { seen <- r },
+	})
+	ada := dial(t, srv, "ada")
+	qm := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}
+	room := ada.Request(qm).GetJoined().GetRoomId()
+	if room == "" {
+		t.Fatal("quick-match failed")
+	}
+	input(ada, room, 1, "+") // the race runs with one player
+	leave := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}
+	if ada.Request(leave).GetLeft() == nil {
+		t.Fatal("ada could not leave")
+	}
+	var r game.Result
+	select {
+	case r = <-seen: // the room closed empty, after the hub's CreatorGoneTimeout
+	case <-time.After(30 * time.Second):
+		t.Fatal("OnResult not called for the room closed empty")
+	}
+	if r.RoomID != room || r.Outcome.Reason != "closed" || len(r.Players) != 0 {
+		t.Fatalf("result of the emptied room: %+v", r)
+	}
+	// The store's queue takes a result before OnResult sees it: had it
+	// taken this one, it would be queued or written by now.
+	resp, err := http.Get("http://" + srv.AdminAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"tickroom_store_queue_depth 0\n", `tickroom_store_written_total{kind="result"} 0` + "\n"} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics lacks %q: the store took the result of a room without players:\n%s", want, grep(string(body), "tickroom_store_"))
+		}
+	}
+}
+
 // TestServerNotReadyWhileTheDatabaseIsLost: with the PostgreSQL server
 // gone, play goes on, /readyz answers 503 with the reason and /metrics
 // shows the store down, and a direct message to a user connected nowhere,
