@@ -55,7 +55,9 @@
 // game's schema. A ring (Config.ResumeTicks) keeps the last distinct states:
 // a state equal to the previous one is not stored again, so the tick in
 // State.tick is the tick that produced the state and an idle room sends
-// nothing. Members are grouped by the last state they have: one delta
+// nothing. Only the newest two are kept whole; each older one keeps what
+// differs from the state after it, and is rebuilt when a client's base is
+// that old. Members are grouped by the last state they have: one delta
 // (changes, removals and additions against base_tick) for everyone current, one
 // keyframe for joiners and for those whose base left the ring, and, rarely,
 // a delta per older base for members that skipped states while congested or
