@@ -165,14 +165,16 @@ func TestSlowHooksKeepTheRegistration(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	b, err := New(Config{Client: rdb, ID: "b", WebSocketURL: "ws://127.0.0.1:1/v1/ws", Heartbeat: 200 * time.Millisecond, TTL: time.Second})
+	// A TTL of ten heartbeats: only the hook, not a slow machine, makes
+	// the registration lapse.
+	b, err := New(Config{Client: rdb, ID: "b", WebSocketURL: "ws://127.0.0.1:1/v1/ws", Heartbeat: 200 * time.Millisecond, TTL: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var hookDone atomic.Bool
 	b.OnRegister(func(ctx context.Context) error {
 		if !hookDone.Load() {
-			time.Sleep(3 * time.Second) // three TTLs
+			time.Sleep(5 * time.Second) // two and a half TTLs
 			hookDone.Store(true)
 		}
 		return nil
