@@ -15,7 +15,9 @@
 // match runs, and Encode to write the whole state as entities (id → the
 // game's protobuf message) plus globals. Context.End ends the match with a
 // MatchResult. A game that implements Viewer sends each member its own view
-// (area of interest, hidden cards), built on the tick worker.
+// (area of interest, hidden cards), built on the tick worker. A game that
+// implements Versioned is not encoded on ticks where its state did not
+// move.
 //
 // # Saving and restoring
 //

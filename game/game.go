@@ -44,6 +44,20 @@ type Viewer interface {
 	View(ctx *Context, p Player, v *Snapshot)
 }
 
+// Versioned is implemented by a game that can tell when its state has not
+// moved, such as a turn-based game whose state changes only with its
+// inputs. On a tick where the version is the one of the last state the
+// room sent, and no member's acknowledged input changed, the runtime skips
+// Encode and the diff: the room keeps its last state, as it does for a
+// tick whose state came out equal, at the cost of one call. A game without
+// it is encoded every tick.
+type Versioned interface {
+	// StateVersion returns a number that changes whenever what Encode
+	// would write changes (a counter bumped on every change will do). It
+	// runs on the tick worker after Update.
+	StateVersion() uint64
+}
+
 // Marshaler is a protobuf message that can encode itself into a buffer of
 // its exact size, as vtprotobuf's generated code does.
 type Marshaler interface {

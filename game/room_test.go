@@ -272,7 +272,7 @@ func TestDeterministicDeltas(t *testing.T) {
 // TestClientsConverge: clients that apply every frame end with the room's
 // entities, whatever the mix of inputs, congestion, drops and resumes.
 func TestClientsConverge(t *testing.T) {
-	for _, gameName := range []string{"counter", "private"} {
+	for _, gameName := range []string{"counter", "private", "versioned"} {
 		t.Run(gameName, func(t *testing.T) {
 			e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.ResumeTicks = 4 })
 			r, err := e.RT.CreateRoom(game.RoomOptions{Game: gameName})

@@ -180,6 +180,7 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 	}
 	r.w = worker{game: g, members: make([]*member, len(r.seats)), shared: newTrack(rt.cfg.ResumeTicks)}
 	r.w.viewer, _ = g.(Viewer)
+	r.w.versioned, _ = g.(Versioned)
 	r.w.ctx = Context{r: r}
 	r.phase.Store(int32(PhaseWaiting))
 	return r, nil

@@ -20,8 +20,9 @@ type counter struct {
 	updates int
 }
 
-// games maps room ids to their counter, so tests can read a room's truth.
-var games sync.Map
+// games maps room ids to their counter, so tests can read a room's truth;
+// versionedGames maps them to their versioned game.
+var games, versionedGames sync.Map
 
 func newCounter(s game.Setup) (game.Game, error) {
 	g := &counter{vals: map[uint64]int{}}
@@ -82,6 +83,40 @@ func (g *counter) entities() map[uint64]string {
 	return out
 }
 
+// versioned is a counter that counts its changes (game.Versioned) and its
+// Encode calls. With lie set, it stops counting changes.
+type versioned struct {
+	counter
+	version, encodes uint64
+	lie              bool
+}
+
+func (g *versioned) bump() {
+	if !g.lie {
+		g.version++
+	}
+}
+
+func (g *versioned) Notice(ctx *game.Context, kind game.NoticeKind, p game.Player) {
+	g.counter.Notice(ctx, kind, p)
+	g.bump()
+}
+
+func (g *versioned) Input(ctx *game.Context, seat uint32, data []byte) error {
+	err := g.counter.Input(ctx, seat, data)
+	if err == nil {
+		g.bump()
+	}
+	return err
+}
+
+func (g *versioned) StateVersion() uint64 { return g.version }
+
+func (g *versioned) Encode(s *game.Snapshot) {
+	g.encodes++
+	g.counter.Encode(s)
+}
+
 // private is a counter whose members see only their own entity.
 type private struct{ counter }
 
@@ -93,6 +128,12 @@ func testDefinitions() []game.Definition {
 	return []game.Definition{
 		{Name: "counter", TickRate: 20, MaxPlayers: 4, MaxSpectators: 2, New: newCounter},
 		{Name: "duel", TickRate: 10, MaxPlayers: 2, MinPlayers: 2, New: newCounter},
+		{Name: "versioned", TickRate: 20, MaxPlayers: 4, MaxSpectators: 2, New: func(s game.Setup) (game.Game, error) {
+			g := &versioned{counter: counter{vals: map[uint64]int{}}}
+			games.Store(s.RoomID, &g.counter)
+			versionedGames.Store(s.RoomID, g)
+			return g, nil
+		}},
 		{Name: "private", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
 			g := &private{counter{vals: map[uint64]int{}}}
 			games.Store(s.RoomID, &g.counter)

@@ -25,6 +25,9 @@ type worker struct {
 	patch     patcher
 	recips    []Client
 	sw        Snapshot
+	versioned Versioned // the game, when it counts its state's changes
+	version   uint64    // its StateVersion when the newest state was encoded
+	versionOK bool      // version is that of the newest state
 	tickNo    uint64
 	now       time.Time
 	empty     time.Time // when the room became empty; zero while not
@@ -167,26 +170,35 @@ func (r *Room) sync() {
 	if !any {
 		return
 	}
-	cur := w.shared.next(w.tickNo)
-	sw := &w.sw // reused: a Snapshot passed to an interface method escapes
-	*sw = Snapshot{s: cur}
-	w.game.Encode(sw)
-	if sw.err != nil {
-		r.log.Error("encode state", "room", r.id, "err", sw.err)
-	}
-	cur.seal()
-	for _, m := range w.members {
-		if m != nil && !m.Spectator && m.lastSeq != 0 {
-			cur.acks = append(cur.acks, ack{m.Seat, m.lastSeq})
+	cur := r.unmoved()
+	if cur == nil {
+		var version uint64
+		if w.versioned != nil {
+			version = w.versioned.StateVersion()
 		}
-	}
+		cur = w.shared.next(w.tickNo)
+		sw := &w.sw // reused: a Snapshot passed to an interface method escapes
+		*sw = Snapshot{s: cur}
+		w.game.Encode(sw)
+		if sw.err != nil {
+			r.log.Error("encode state", "room", r.id, "err", sw.err)
+		}
+		cur.seal()
+		for _, m := range w.members {
+			if m != nil && !m.Spectator && m.lastSeq != 0 {
+				cur.acks = append(cur.acks, ack{m.Seat, m.lastSeq})
+			}
+		}
+		w.version, w.versionOK = version, w.versioned != nil
 
-	// A state equal to the previous one is not kept: the ring holds only
-	// distinct states, each labelled with the tick that produced it, so a
-	// client that has it is current and an idle room sends nothing.
-	if prev := w.shared.prev(); prev != nil && prev.equal(cur) {
-		w.shared.undo()
-		cur = prev
+		// A state equal to the previous one is not kept: the ring holds
+		// only distinct states, each labelled with the tick that produced
+		// it, so a client that has it is current and an idle room sends
+		// nothing.
+		if prev := w.shared.prev(); prev != nil && prev.equal(cur) {
+			w.shared.undo()
+			cur = prev
+		}
 	}
 	tick := cur.tick
 	// Congestion is read once per member and tick, so the grouping below
@@ -253,6 +265,34 @@ func (r *Room) sync() {
 			r.deliver(encodeState(r.id, r.ref, base, cur, &w.d, &w.patch), false)
 		}
 	}
+}
+
+// unmoved returns the newest state when this tick's would be equal to it
+// without encoding it: the game's StateVersion is the one that state was
+// encoded at, and every member's acknowledged input is the one it
+// carries. Otherwise it returns nil.
+func (r *Room) unmoved() *snap {
+	w := &r.w
+	if w.versioned == nil || !w.versionOK || w.versioned.StateVersion() != w.version {
+		return nil
+	}
+	cur := w.shared.cur()
+	if !cur.valid || cur.back {
+		return nil
+	}
+	i := 0
+	for _, m := range w.members {
+		if m != nil && !m.Spectator && m.lastSeq != 0 {
+			if i == len(cur.acks) || cur.acks[i] != (ack{m.Seat, m.lastSeq}) {
+				return nil
+			}
+			i++
+		}
+	}
+	if i != len(cur.acks) {
+		return nil
+	}
+	return cur
 }
 
 // sendView builds and sends m's own view.

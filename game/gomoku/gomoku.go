@@ -53,11 +53,13 @@ type Game struct {
 	ended    bool
 	move     gomokuv1.Move
 	globals  gomokuv1.Globals
+	version  uint64 // bumped on every change of the stones or globals
 }
 
 var (
-	_ game.Game  = (*Game)(nil)
-	_ game.Saver = (*Game)(nil)
+	_ game.Game      = (*Game)(nil)
+	_ game.Saver     = (*Game)(nil)
+	_ game.Versioned = (*Game)(nil)
 )
 
 // New creates a match. Option "move_seconds" sets the per-move time limit
@@ -107,6 +109,7 @@ func (g *Game) Input(ctx *game.Context, seat uint32, data []byte) error {
 		return refuse(gomokuv1.ErrorCode_ERROR_CODE_OCCUPIED, "the point is taken")
 	}
 	x, y := int(g.move.X), int(g.move.Y)
+	g.version++
 	g.board[y][x] = uint8(seat)
 	g.moves++
 	id := uint64(y*Size + x + 1)
@@ -162,6 +165,7 @@ func (g *Game) line(x, y int) []*gomokuv1.Stone {
 func in(x, y int) bool { return x >= 0 && y >= 0 && x < Size && y < Size }
 
 func (g *Game) finish(ctx *game.Context, winner uint32, outcome gomokuv1.Outcome, reason string, line []*gomokuv1.Stone) {
+	g.version++
 	g.ended = true
 	g.turn = 0
 	g.deadline = 0
@@ -179,6 +183,7 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 		return
 	}
 	if g.turn == 0 {
+		g.version++
 		g.turn = 1
 		g.startClock(ctx)
 		return
@@ -187,6 +192,10 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 		g.finish(ctx, other(g.turn), gomokuv1.Outcome_OUTCOME_TIMEOUT, "timeout", nil)
 	}
 }
+
+// StateVersion counts the changes of the stones and globals: between
+// moves a room's ticks skip Encode (game.Versioned).
+func (g *Game) StateVersion() uint64 { return g.version }
 
 // Encode writes every stone and the globals.
 func (g *Game) Encode(s *game.Snapshot) {
@@ -245,5 +254,6 @@ func (g *Game) Restore(ctx *game.Context, data []byte) error {
 		return fmt.Errorf("gomoku: saved match: seat %d to move after %d moves", gl.TurnSeat, len(sv.Stones))
 	}
 	g.moves, g.turn, g.deadline, g.last = gl.Moves, gl.TurnSeat, gl.TurnDeadlineTick, gl.LastMove
+	g.version++
 	return nil
 }
