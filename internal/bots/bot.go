@@ -66,6 +66,8 @@ type bot struct {
 	joined      bool
 	lastTick    uint64
 	lastSnap    int64
+	turn        uint32 // gomoku: the seat to move, from the room's globals
+	lastInput   int64  // when the bot last sent an input, or joined
 
 	seq   uint32
 	acked uint32

@@ -77,7 +77,9 @@ type Config struct {
 	// value means 10 s.
 	Duration time.Duration
 	// InputHz is inputs each bot sends per second. Zero value means 10;
-	// negative means none (the bot pings instead).
+	// negative means none (the bot pings instead). A gomoku bot sends a
+	// move only on its turn (read from the room's globals), at its first
+	// input time after the turn came, so the game refuses none.
 	InputHz float64
 	// ChatRate is chat lines each bot sends per second. Zero value means none.
 	ChatRate float64

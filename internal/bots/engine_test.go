@@ -42,6 +42,7 @@ func TestRunPlays(t *testing.T) {
 		{"arena rooms of 10", "arena", 10, 0, 20, 2},
 		{"arena rooms of 10 at 30 Hz", "arena", 10, 30, 30, 2},
 		{"arena quick-match", "arena", 0, 0, 20, 1},
+		{"gomoku rooms of 2", "gomoku", 2, 20, 20, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -66,6 +67,11 @@ func TestRunPlays(t *testing.T) {
 			}
 			if rep.Counters["inputs_acked"] > rep.Counters["inputs_sent"] {
 				t.Fatalf("acked %d of %d inputs sent", rep.Counters["inputs_acked"], rep.Counters["inputs_sent"])
+			}
+			// Gomoku bots move on their turn only, so the game refuses
+			// none of their moves.
+			if tc.game == "gomoku" && rep.Counters["game_messages"] != 0 {
+				t.Fatalf("%d moves refused by the game", rep.Counters["game_messages"])
 			}
 			if rep.Counters["delta_base_mismatches"] != 0 {
 				t.Fatalf("%d deltas not based on the last tick seen", rep.Counters["delta_base_mismatches"])

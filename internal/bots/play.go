@@ -65,6 +65,8 @@ func (b *bot) message(p []byte) {
 		}
 	case *tickroomv1.ServerMessage_Chat:
 		st.add(cChatsIn, 1)
+	case *tickroomv1.ServerMessage_GameMessage:
+		st.add(cGameMessages, 1)
 	case *tickroomv1.ServerMessage_Left:
 		if body.Left.RoomId == b.roomID {
 			if b.joined {
@@ -120,7 +122,7 @@ func (b *bot) onJoined(j *tickroomv1.Joined) {
 		st.inRoom.Add(1)
 	}
 	b.roomID, b.seat, b.joined = j.RoomId, j.Seat, !j.Spectator
-	b.lastSnap = 0
+	b.lastSnap, b.turn, b.lastInput = 0, 0, now
 	// Spread the bots' sends over the input period.
 	if hz := b.e.cfg.InputHz; hz > 0 {
 		b.nextInput = now + int64(b.l.rand()%uint64(1e9/hz))
@@ -163,6 +165,12 @@ func (b *bot) state(p []byte) {
 		b.ackSeq = 0
 	}
 	b.lastTick, b.lastSnap = si.tick, now
+	if si.hasGlobals && b.e.cfg.Game == "gomoku" {
+		// Globals travel whole, so the turn is known whatever the base.
+		if turn, ok := gomokuTurn(si.globals); ok {
+			b.turn = turn
+		}
+	}
 	if si.hasAck && fits {
 		b.ackSeq = statesync.ApplyAck(b.ackSeq, si.ack)
 		b.ack(b.ackSeq, now)
@@ -214,8 +222,14 @@ func (b *bot) tick(now int64) {
 		return
 	}
 	if hz := b.e.cfg.InputHz; hz > 0 && now >= b.nextInput {
-		b.sendInput(now)
 		period := int64(1e9 / hz)
+		// A gomoku bot moves on its turn, as a player does: at its first
+		// input time after the turn came (or after four periods without
+		// a move, should it have missed the turn).
+		if b.e.cfg.Game != "gomoku" || b.turn == b.seat || now-b.lastInput >= 4*period {
+			b.sendInput(now)
+			b.lastInput, b.turn = now, 0 // until the room says whose turn it is
+		}
 		b.nextInput += period
 		if b.nextInput < now {
 			b.nextInput = now + period

@@ -17,7 +17,7 @@ var counterNames = [numCounters]string{
 	cTickGaps: "tick_gaps", cSkippedTicks: "skipped_ticks", cBaseMismatch: "delta_base_mismatches",
 	cConnected: "handshakes", cJoined: "joins", cDrops: "storm_drops", cResumeTries: "resume_attempts",
 	cResumed: "resumed", cResumeFailed: "resume_failed", cPaused: "slow_reader_pauses", cReconnects: "reconnects",
-	cRedirects: "redirects", cJoinRetries: "join_retries",
+	cRedirects: "redirects", cJoinRetries: "join_retries", cGameMessages: "game_messages",
 }
 
 // Report is a run's results. Durations in fields named *Micros are

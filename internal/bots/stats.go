@@ -33,6 +33,7 @@ const (
 	cReconnects                  // reconnects after a resumable close
 	cRedirects                   // Redirects followed to another node
 	cJoinRetries                 // joins sent again after UNAVAILABLE or too many in flight
+	cGameMessages                // GameMessages received (a game's refusals of inputs)
 	numCounters
 )
 

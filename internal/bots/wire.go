@@ -84,6 +84,31 @@ type stateInfo struct {
 	keyframe       bool
 	ack            uint64 // the change to the bot's seat's ack, when hasAck (statesync.AckValue)
 	hasAck         bool
+	globals        []byte // the room's globals, when the patch carries them (aliases the frame)
+	hasGlobals     bool
+}
+
+// gomokuTurn reads turn_seat (field 1) from gomoku's Globals; ok is false
+// when g is not valid protobuf.
+func gomokuTurn(g []byte) (turn uint32, ok bool) {
+	for len(g) > 0 {
+		num, typ, n := protowire.ConsumeTag(g)
+		if n < 0 {
+			return 0, false
+		}
+		g = g[n:]
+		if num == 1 && typ == protowire.VarintType {
+			v, m := protowire.ConsumeVarint(g)
+			if m < 0 {
+				return 0, false
+			}
+			turn, n = uint32(v), m
+		} else if n = protowire.ConsumeFieldValue(num, typ, g); n < 0 {
+			return 0, false
+		}
+		g = g[n:]
+	}
+	return turn, true
 }
 
 // scanServer reads a ServerMessage's request id and, when its body is a
@@ -150,6 +175,9 @@ func scanState(p []byte, seat uint32) (si stateInfo, ok bool) {
 			}
 			var err error
 			if si.ack, si.hasAck, err = statesync.ScanAck(v, seat); err != nil {
+				return si, false
+			}
+			if si.globals, si.hasGlobals, err = statesync.ScanGlobals(v); err != nil {
 				return si, false
 			}
 			n = m

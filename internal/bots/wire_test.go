@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/tickroom/tickroom/protocol/arenav1"
+	"github.com/tickroom/tickroom/protocol/gomokuv1"
 	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -94,10 +95,21 @@ func TestScanState(t *testing.T) {
 		hasAck bool
 	}{{1, 0, 10, true}, {2, 98, 99, true}, {3, 5, 0, true}, {4, 0, 0, false}} {
 		si, ok := scanState(body, tc.seat)
-		if !ok || si.tick != 1234 || si.baseTick != 1233 || si.keyframe || si.hasAck != tc.hasAck ||
+		if !ok || si.tick != 1234 || si.baseTick != 1233 || si.keyframe || si.hasAck != tc.hasAck || !si.hasGlobals || string(si.globals) != "g" ||
 			(si.hasAck && statesync.ApplyAck(tc.base, si.ack) != tc.ack) {
 			t.Fatalf("seat %d: %+v ok %v", tc.seat, si, ok)
 		}
+	}
+	_, body2, _, _ := scanServer(stateMsg(t, &tickroomv1.State{Tick: 2, Patch: patch(nil, nil, [2]uint64{1, 5})}))
+	if si, ok := scanState(body2, 1); !ok || si.hasGlobals {
+		t.Fatalf("globals in a patch without them: %+v ok %v", si, ok)
+	}
+	g, _ := (&gomokuv1.Globals{TurnSeat: 2, Moves: 7, LastMove: 40}).MarshalVT()
+	if turn, ok := gomokuTurn(g); !ok || turn != 2 {
+		t.Fatalf("gomoku turn %d ok %v, want 2", turn, ok)
+	}
+	if _, ok := gomokuTurn([]byte{0x08}); ok {
+		t.Fatal("truncated globals read")
 	}
 	other, _ := (&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Pong{Pong: &tickroomv1.Pong{ServerTimeMs: 5}}}).MarshalVT()
 	if _, _, isState, ok := scanServer(other); !ok || isState {

@@ -233,6 +233,28 @@ func (r *reader) fixed(n int) []byte {
 	return v
 }
 
+// ScanGlobals returns the globals a patch carries (they travel whole) without
+// applying anything: present is false when the patch leaves them unchanged.
+// globals aliases patch.
+func ScanGlobals(patch []byte) (globals []byte, present bool, err error) {
+	r := reader{p: patch}
+	flags := r.varint()
+	if flags&^flagsKnown != 0 {
+		return nil, false, ErrMalformed
+	}
+	if r.bad {
+		return nil, false, ErrMalformed
+	}
+	if flags&FlagGlobals == 0 {
+		return nil, false, nil
+	}
+	g := r.bytes()
+	if r.bad {
+		return nil, false, ErrMalformed
+	}
+	return g, true, nil
+}
+
 // ScanAck reads the ack section of a patch for one seat without applying
 // anything: present is true when the patch changes that seat's ack, and
 // value is then what it holds for it in AckValue's terms (ApplyAck turns it

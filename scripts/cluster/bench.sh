@@ -12,7 +12,9 @@
 #
 # SHAPE picks the defaults:
 #   turn  (default) 100,000 players on 6 nodes in gomoku rooms of 2 ticking
-#         at 2 Hz, one move every 5 s (heartbeats in between), 8 bot
+#         at 2 Hz, each bot moving on its turn at its next 0.2 Hz input
+#         time (a move every 5 s a player, 2.5 s a room on average;
+#         heartbeats in between), 8 bot
 #         processes, 60 s held after the ramp;
 #   arena 20 Hz arena rooms of 10 on 3 nodes, 10 inputs/s per player.
 # Environment: NODES, BOTS, PROCS, RAMP (bots started per second, all
