@@ -31,9 +31,13 @@ const (
 // sessions (a login without MultipleSockets) removes their records, and
 // the nodes holding them are told to close them with
 // CLOSE_CODE_DUPLICATE_LOGIN. The Redis work runs on the registry's own
-// goroutines: Add and Remove never wait on Redis. While Redis is down the
-// rule holds per node only; Republish records the sessions again when it
-// is back. Its methods are safe from any goroutine.
+// goroutines: Add and Remove never wait on Redis. A claim can thus reach
+// Redis after its client left, connected to another node and was recorded
+// there (a client follows a Redirect at once): claims are ordered by when
+// their sessions opened (Users.Claim), so the later session is kept, and
+// an earlier one whose claim came last is closed here instead. While
+// Redis is down the rule holds per node only; Republish records the
+// sessions again when it is back. Its methods are safe from any goroutine.
 type Registry struct {
 	*hub.MemoryRegistry
 	users *Users
@@ -45,6 +49,10 @@ type Registry struct {
 	stopOnce sync.Once
 	stop     chan struct{}
 	wg       sync.WaitGroup
+
+	// claiming, when set (tests), runs on the worker between a claim's
+	// check that its session is still registered and its Redis script.
+	claiming func(user string, conn uint64)
 
 	// Dropped counts claims and releases not recorded because a worker's
 	// queue was full; Failed those Redis refused.
@@ -123,21 +131,30 @@ func (r *Registry) enqueue(userID string, job func()) {
 // Add registers s here and records it in the cluster; with exclusive, the
 // user's sessions on other nodes are closed by their nodes.
 func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
+	since := time.Now()
 	replaced := r.MemoryRegistry.Add(s, exclusive)
 	uid, conn := s.UserID(), s.ConnID()
 	r.enqueue(uid, func() {
 		if !slices.Contains(r.MemoryRegistry.Sessions(uid), s) {
-			// Closed before its claim ran (a client that followed a
-			// Redirect at once): claiming now would undo the newer
-			// login on another node and close it.
-			return
+			return // closed before its claim ran: nothing to record
 		}
-		old, err := r.users.Claim(context.Background(), uid, conn, exclusive)
+		if r.claiming != nil {
+			r.claiming(uid, conn)
+		}
+		res, err := r.users.Claim(context.Background(), uid, conn, since, exclusive)
 		if err != nil {
 			r.Failed.Add(1)
 			return
 		}
-		for _, o := range old {
+		if res.Superseded {
+			// A later session of the user on another node was recorded
+			// first: it stays, and this one goes as if replaced by it.
+			if h := r.hub.Load(); h != nil && h.CloseSession(uid, conn, protocol.CloseDuplicateLogin) {
+				r.log.Debug("cluster: session replaced by a later login on another node", "user", uid, "conn", conn, "node", res.Newer.Node)
+			}
+			return
+		}
+		for _, o := range res.Replaced {
 			if o.Node == r.bus.Node() {
 				continue // this node's own: the hub replaced it already
 			}

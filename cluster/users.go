@@ -68,11 +68,17 @@ type UsersConfig struct {
 
 // Users is the cluster-wide record of who is connected where: one Redis
 // hash per user (Keys.User), a field per connection ("node/conn") whose
-// value is its deadline in Redis's clock. The node holding a connection
-// refreshes it; a field past its deadline, or of a node gone from the
-// registry, is ignored by readers and removed by the next claim. Its
-// methods are safe from any goroutine; those that take a context wait on
-// Redis and are never called from an event loop.
+// value is "deadline:since": its deadline in Redis's clock (milliseconds
+// since 1970) and when its node accepted it, in that node's clock
+// (microseconds since 1970, so that a reconnection is later even on
+// loopback).
+// The node holding a connection refreshes it; a field past its deadline,
+// or of a node gone from the registry, is ignored by readers and removed
+// by the next claim. Since orders the connections of a user on different
+// nodes: an exclusive claim never removes a connection that opened after
+// its own (see Claim), so it works whatever order claims reach Redis in.
+// Its methods are safe from any goroutine; those that take a context wait
+// on Redis and are never called from an event loop.
 type Users struct {
 	cfg  UsersConfig
 	rdb  *redis.Client
@@ -80,7 +86,7 @@ type Users struct {
 	log  *slog.Logger
 
 	mu     sync.Mutex
-	local  map[string]map[uint64]struct{} // user → this node's connections
+	local  map[string]map[uint64]int64 // user → this node's connections → since (µs)
 	stop   chan struct{}
 	done   chan struct{}
 	closed bool
@@ -113,33 +119,51 @@ func NewUsers(cfg UsersConfig) (*Users, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Users{cfg: cfg, rdb: cfg.Client, keys: Keys{Prefix: cfg.Prefix}, log: cfg.Logger,
-		local: make(map[string]map[uint64]struct{})}, nil
+		local: make(map[string]map[uint64]int64)}, nil
 }
 
 // User is the hash of one user's connections (TTL: UsersConfig.TTL past
 // the last refresh).
 func (k Keys) User(id string) string { return k.Prefix + "user:" + id }
 
-// liveCheck is the script preamble: now (Redis's clock) and live(field,
-// deadline), which tells whether a record counts.
+// liveCheck is the script preamble: now (Redis's clock), live(field,
+// value), which tells whether a record counts, nodeOf(field) and
+// since(value) (0 for a value without one).
 const liveCheck = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function live(f, dl)
-  if tonumber(dl) <= now then return false end
+local function nodeOf(f) return string.match(f, '^(.*)/') end
+local function since(v) return tonumber(string.match(v, ':(%d+)$')) or 0 end
+local function live(f, v)
+  local dl = tonumber(string.match(v, '^%d+'))
+  if dl == nil or dl <= now then return false end
   if ARGV[1] ~= '1' then return true end
-  local node = string.match(f, '^(.*)/')
-  local exp = redis.call('ZSCORE', KEYS[1], node)
+  local exp = redis.call('ZSCORE', KEYS[1], nodeOf(f))
   return exp ~= false and tonumber(exp) > now
 end
 `
 
-// claimScript records ARGV[2] in KEYS[2] with a deadline ARGV[3] ms away,
-// drops records that no longer count and, with ARGV[4] = '1', removes the
-// user's other live records and returns them.
+// claimScript records ARGV[2] in KEYS[2] with a deadline ARGV[3] ms away
+// and since ARGV[5], drops records that no longer count and, with ARGV[4]
+// = '1', removes the user's other live records and returns them after a
+// first element '0'. An exclusive claim that finds a live record of
+// another node with a later since records nothing, removes only its own
+// field and returns {'1', that record}: that connection replaces this one.
+// Records of the claimer's node never do: that node's claims run in the
+// order its connections opened.
 var claimScript = redis.NewScript(liveCheck + `
 local h = redis.call('HGETALL', KEYS[2])
-local out = {}
+if ARGV[4] == '1' then
+  local mine, node = tonumber(ARGV[5]), nodeOf(ARGV[2])
+  for i = 1, #h, 2 do
+    local f = h[i]
+    if f ~= ARGV[2] and nodeOf(f) ~= node and since(h[i + 1]) > mine and live(f, h[i + 1]) then
+      redis.call('HDEL', KEYS[2], ARGV[2])
+      return {'1', f}
+    end
+  end
+end
+local out = {'0'}
 for i = 1, #h, 2 do
   local f = h[i]
   if f ~= ARGV[2] then
@@ -151,7 +175,7 @@ for i = 1, #h, 2 do
     end
   end
 end
-redis.call('HSET', KEYS[2], ARGV[2], now + tonumber(ARGV[3]))
+redis.call('HSET', KEYS[2], ARGV[2], string.format('%d:%s', now + tonumber(ARGV[3]), ARGV[5]))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return out
 `)
@@ -171,15 +195,16 @@ return out
 `)
 
 // refreshScript moves the deadline of the records ARGV[2..] of the user
-// keys KEYS[1..] ARGV[1] ms away, those still there only: a record
-// another node's claim removed stays removed.
+// keys KEYS[1..] ARGV[1] ms away, keeping their since, those still there
+// only: a record another node's claim removed stays removed.
 var refreshScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[1])
 for i, k in ipairs(KEYS) do
-  if redis.call('HEXISTS', k, ARGV[i + 1]) == 1 then
-    redis.call('HSET', k, ARGV[i + 1], now + ttl)
+  local v = redis.call('HGET', k, ARGV[i + 1])
+  if v then
+    redis.call('HSET', k, ARGV[i + 1], string.format('%d', now + ttl) .. (string.match(v, ':%d+$') or ''))
     redis.call('PEXPIRE', k, ttl)
   end
 end
@@ -193,19 +218,40 @@ func (u *Users) liveArg() string {
 	return "0"
 }
 
-// Claim records connection conn of user on this node. With exclusive, the
-// user's other connections, on any node, are removed from the record and
-// returned: the caller closes them (this node's) or tells their nodes. It
-// fails with ErrUnavailable when Redis does not answer; the connection is
-// still remembered here and recorded by Republish.
-func (u *Users) Claim(ctx context.Context, user string, conn uint64, exclusive bool) ([]UserSession, error) {
+// Claimed is what Claim did.
+type Claimed struct {
+	// Replaced are the user's connections the claim removed from the
+	// record: the caller closes them (this node's) or tells their nodes.
+	Replaced []UserSession
+	// Newer, when Superseded, is the connection that opened after the
+	// claimed one on another node.
+	Newer UserSession
+	// Superseded reports that an exclusive claim found a live connection
+	// of the user on another node that opened after the claimed one (its
+	// claim reached Redis first): nothing was recorded or removed, and the
+	// caller closes the claimed connection as replaced.
+	Superseded bool
+}
+
+// Claim records connection conn of user on this node, opened at since.
+// With exclusive, the user's other connections, on any node, are removed
+// from the record and returned, unless one on another node opened after
+// since: then conn is not recorded (Claimed.Superseded), so that a claim
+// that reaches Redis late (a client that followed a Redirect may have
+// connected to another node meanwhile) never replaces a newer connection.
+// Nodes' clocks order connections on different nodes; a client reconnects
+// in far longer than NTP lets them drift apart. It fails with
+// ErrUnavailable when Redis does not answer; the connection is still
+// remembered here and recorded by Republish.
+func (u *Users) Claim(ctx context.Context, user string, conn uint64, since time.Time, exclusive bool) (Claimed, error) {
+	us := since.UnixMicro()
 	u.mu.Lock()
 	set := u.local[user]
 	if set == nil {
-		set = make(map[uint64]struct{})
+		set = make(map[uint64]int64)
 		u.local[user] = set
 	}
-	set[conn] = struct{}{}
+	set[conn] = us
 	u.mu.Unlock()
 	ex := "0"
 	if exclusive {
@@ -215,11 +261,31 @@ func (u *Users) Claim(ctx context.Context, user string, conn uint64, exclusive b
 	defer cancel()
 	me := UserSession{Node: u.cfg.Node, Conn: conn}
 	fields, err := claimScript.Run(ctx, u.rdb, []string{u.keys.Nodes(), u.keys.User(user)},
-		u.liveArg(), me.field(), u.cfg.TTL.Milliseconds(), ex).StringSlice()
+		u.liveArg(), me.field(), u.cfg.TTL.Milliseconds(), ex, us).StringSlice()
 	if err != nil {
-		return nil, unavailable(err)
+		return Claimed{}, unavailable(err)
 	}
-	return parseFields(fields), nil
+	if len(fields) > 0 && fields[0] == "1" {
+		u.forget(user, conn)
+		newer, _ := parseUserSession(fields[len(fields)-1])
+		return Claimed{Newer: newer, Superseded: true}, nil
+	}
+	if len(fields) > 0 {
+		fields = fields[1:]
+	}
+	return Claimed{Replaced: parseFields(fields)}, nil
+}
+
+// forget drops connection conn of user from this node's records.
+func (u *Users) forget(user string, conn uint64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if set := u.local[user]; set != nil {
+		delete(set, conn)
+		if len(set) == 0 {
+			delete(u.local, user)
+		}
+	}
 }
 
 func parseFields(fields []string) []UserSession {
@@ -234,14 +300,7 @@ func parseFields(fields []string) []UserSession {
 
 // Release removes connection conn of user on this node from the record.
 func (u *Users) Release(ctx context.Context, user string, conn uint64) error {
-	u.mu.Lock()
-	if set := u.local[user]; set != nil {
-		delete(set, conn)
-		if len(set) == 0 {
-			delete(u.local, user)
-		}
-	}
-	u.mu.Unlock()
+	u.forget(user, conn)
 	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout)
 	defer cancel()
 	return unavailable(u.rdb.HDel(ctx, u.keys.User(user), UserSession{Node: u.cfg.Node, Conn: conn}.field()).Err())
@@ -307,22 +366,23 @@ func (u *Users) loop(stop, done chan struct{}) {
 	}
 }
 
-// records returns this node's (user, field) pairs.
-func (u *Users) records() (users, fields []string) {
+// records returns this node's (user, field, since) triples.
+func (u *Users) records() (users, fields []string, since []int64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for user, set := range u.local {
-		for c := range set {
+		for c, us := range set {
 			users = append(users, user)
 			fields = append(fields, UserSession{Node: u.cfg.Node, Conn: c}.field())
+			since = append(since, us)
 		}
 	}
-	return users, fields
+	return users, fields, since
 }
 
 // refresh moves the deadline of this node's records, in batches.
 func (u *Users) refresh(ctx context.Context) error {
-	users, fields := u.records()
+	users, fields, _ := u.records()
 	for i := 0; i < len(users); i += usersBatch {
 		j := min(i+usersBatch, len(users))
 		keys := make([]string, 0, j-i)
@@ -345,13 +405,13 @@ func (u *Users) refresh(ctx context.Context) error {
 // Republish records every connection of this node again, removing none:
 // after Redis lost its data, or this node was cut off past the TTL.
 func (u *Users) Republish(ctx context.Context) error {
-	users, fields := u.records()
+	users, fields, since := u.records()
 	for i := 0; i < len(users); i += usersBatch {
 		j := min(i+usersBatch, len(users))
 		_, err := u.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for k := i; k < j; k++ {
 				claimScript.Eval(ctx, p, []string{u.keys.Nodes(), u.keys.User(users[k])},
-					u.liveArg(), fields[k], u.cfg.TTL.Milliseconds(), "0")
+					u.liveArg(), fields[k], u.cfg.TTL.Milliseconds(), "0", since[k])
 			}
 			return nil
 		})

@@ -31,12 +31,12 @@ func TestUsersExclusiveClaimReplacesEverywhere(t *testing.T) {
 	ctx := context.Background()
 	a := newTestUsers(t, srv, "a", UsersConfig{})
 	b := newTestUsers(t, srv, "b", UsersConfig{})
-	if old, err := a.Claim(ctx, "u1", 7, true); err != nil || len(old) != 0 {
-		t.Fatalf("first claim: %v %v", old, err)
+	if res, err := a.Claim(ctx, "u1", 7, time.Now(), true); err != nil || len(res.Replaced) != 0 || res.Superseded {
+		t.Fatalf("first claim: %+v %v", res, err)
 	}
-	old, err := b.Claim(ctx, "u1", 9, true)
-	if err != nil || !slices.Equal(old, []UserSession{{Node: "a", Conn: 7}}) {
-		t.Fatalf("second claim replaced %v, %v", old, err)
+	res, err := b.Claim(ctx, "u1", 9, time.Now(), true)
+	if err != nil || !slices.Equal(res.Replaced, []UserSession{{Node: "a", Conn: 7}}) || res.Superseded {
+		t.Fatalf("second claim: %+v, %v", res, err)
 	}
 	loc, err := a.Locate(ctx, "u1", "nobody")
 	if err != nil {
@@ -46,8 +46,8 @@ func TestUsersExclusiveClaimReplacesEverywhere(t *testing.T) {
 		t.Fatalf("located %v", loc)
 	}
 	// A non-exclusive claim keeps the other connection.
-	if old, _ := a.Claim(ctx, "u1", 8, false); len(old) != 0 {
-		t.Fatalf("shared claim replaced %v", old)
+	if res, _ := a.Claim(ctx, "u1", 8, time.Now(), false); len(res.Replaced) != 0 || res.Superseded {
+		t.Fatalf("shared claim: %+v", res)
 	}
 	loc, _ = a.Locate(ctx, "u1")
 	if len(loc["u1"]) != 2 {
@@ -73,10 +73,10 @@ func TestUsersRecordsExpireWithoutRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	alive := newTestUsers(t, srv, "alive", UsersConfig{TTL: 300 * time.Millisecond, Refresh: 100 * time.Millisecond})
-	if _, err := dead.Claim(ctx, "u1", 1, true); err != nil {
+	if _, err := dead.Claim(ctx, "u1", 1, time.Now(), true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alive.Claim(ctx, "u2", 1, true); err != nil {
+	if _, err := alive.Claim(ctx, "u2", 1, time.Now(), true); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(700 * time.Millisecond)
@@ -111,10 +111,10 @@ func TestUsersNodeLivenessAndRepublish(t *testing.T) {
 	register("a", time.Minute)
 	register("b", 200*time.Millisecond) // b stops heartbeating: it "crashed"
 	b := newTestUsers(t, srv, "b", UsersConfig{NodeLiveness: true})
-	if _, err := a.Claim(ctx, "ua", 1, true); err != nil {
+	if _, err := a.Claim(ctx, "ua", 1, time.Now(), true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Claim(ctx, "ub", 1, true); err != nil {
+	if _, err := b.Claim(ctx, "ub", 1, time.Now(), true); err != nil {
 		t.Fatal(err)
 	}
 	if loc, _ := a.Locate(ctx, "ua", "ub"); len(loc) != 2 {
@@ -126,8 +126,8 @@ func TestUsersNodeLivenessAndRepublish(t *testing.T) {
 		t.Fatalf("after b's registration expired: %v", loc)
 	}
 	// A claim on a live node does not hand back the dead node's session.
-	if old, _ := a.Claim(ctx, "ub", 2, true); len(old) != 0 {
-		t.Fatalf("claim returned the dead node's session: %v", old)
+	if res, _ := a.Claim(ctx, "ub", 2, time.Now(), true); len(res.Replaced) != 0 || res.Superseded {
+		t.Fatalf("claim returned the dead node's session: %+v", res)
 	}
 
 	// Redis loses everything; Republish records a's connections again.
@@ -148,10 +148,59 @@ func TestUsersUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
 	u := newTestUsers(t, srv, "a", UsersConfig{})
 	srv.Stop(t)
-	if _, err := u.Claim(context.Background(), "u", 1, true); !isUnavailable(err) {
+	if _, err := u.Claim(context.Background(), "u", 1, time.Now(), true); !isUnavailable(err) {
 		t.Fatalf("claim with Redis down: %v", err)
 	}
 	if _, err := u.Locate(context.Background(), "u"); !isUnavailable(err) {
 		t.Fatalf("locate with Redis down: %v", err)
+	}
+}
+
+// TestUsersLateClaimOfAnOlderConnection: b records a connection opened
+// after a's; a's exclusive claim, reaching Redis last, records nothing and
+// reports the newer connection, even after b refreshed its record. A
+// claim of b's node keeps the order its claims come in, and a's claim of a
+// connection opened later still replaces b's.
+func TestUsersLateClaimOfAnOlderConnection(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	a := newTestUsers(t, srv, "a", UsersConfig{})
+	b := newTestUsers(t, srv, "b", UsersConfig{})
+	t0 := time.Now()
+	if res, err := b.Claim(ctx, "u1", 9, t0.Add(50*time.Millisecond), true); err != nil || res.Superseded {
+		t.Fatalf("b's claim: %+v %v", res, err)
+	}
+	late := func(when string) {
+		t.Helper()
+		res, err := a.Claim(ctx, "u1", 7, t0, true)
+		if err != nil || !res.Superseded || res.Newer != (UserSession{Node: "b", Conn: 9}) || len(res.Replaced) != 0 {
+			t.Fatalf("%s: a's late claim: %+v %v", when, res, err)
+		}
+		loc, err := a.Locate(ctx, "u1")
+		if err != nil || !slices.Equal(loc["u1"], []UserSession{{Node: "b", Conn: 9}}) {
+			t.Fatalf("%s: located %v %v", when, loc, err)
+		}
+		if a.Connected() != 0 {
+			t.Fatalf("%s: a keeps the superseded connection", when)
+		}
+	}
+	late("first")
+	if err := b.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	late("after b's refresh")
+	if err := a.Republish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	late("after a's republish")
+
+	// b's own claims run in the order its connections open.
+	res, err := b.Claim(ctx, "u1", 10, t0, true)
+	if err != nil || res.Superseded || !slices.Equal(res.Replaced, []UserSession{{Node: "b", Conn: 9}}) {
+		t.Fatalf("b's second claim: %+v %v", res, err)
+	}
+	res, err = a.Claim(ctx, "u1", 8, t0.Add(time.Second), true)
+	if err != nil || res.Superseded || !slices.Equal(res.Replaced, []UserSession{{Node: "b", Conn: 10}}) {
+		t.Fatalf("a's claim of a later connection: %+v %v", res, err)
 	}
 }

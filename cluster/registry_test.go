@@ -1,0 +1,198 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tickroom/tickroom/internal/redistest"
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// hubNode is one node of a test cluster: a WebSocket server with a hub
+// whose Registry is a cluster Registry over a shared Redis.
+type hubNode struct {
+	id    string
+	url   string
+	reg   *Registry
+	users *Users
+	hub   *hub.Hub
+}
+
+var testAuthKey = auth.Key{ID: "test", Secret: bytes.Repeat([]byte{7}, 32)}
+
+// startHubNode starts node id on 127.0.0.1:0; claiming, if set, runs on
+// the registry's worker before each claim goes to Redis.
+func startHubNode(t *testing.T, rs *redistest.Server, id string, claiming func(user string, conn uint64)) *hubNode {
+	t.Helper()
+	a, err := auth.New(auth.Config{Keys: []auth.Key{testAuthKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := rs.Client(t)
+	bus, err := NewBus(BusConfig{Client: rdb, Node: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := NewUsers(UsersConfig{Client: rdb, Node: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := NewRegistry(users, bus, nil)
+	reg.claiming = claiming
+	h, err := hub.New(hub.Config{Server: srv, Auth: a, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Bind(h)
+	srv.Handle(hub.Path, h)
+	h.Start()
+	bus.Start()
+	users.Start()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+		_ = srv.Shutdown(ctx)
+		reg.Close(ctx)
+		users.Close()
+		bus.Close()
+	})
+	return &hubNode{id: id, url: "ws://" + srv.Addr().String() + hub.Path, reg: reg, users: users, hub: h}
+}
+
+// dial connects with tok and waits for the Welcome.
+func (n *hubNode) dial(t *testing.T, tok, label string) *testclient.Client {
+	t.Helper()
+	c, _, err := testclient.Dial(t, n.url, tok, testclient.Options{Label: label})
+	if err != nil {
+		t.Fatalf("%s: %v", label, err)
+	}
+	c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	return c
+}
+
+// settle waits until the claims and releases queued for user on n's
+// registry have run: they run in order on the user's worker.
+func (n *hubNode) settle(user string) {
+	done := make(chan struct{})
+	n.reg.enqueue(user, func() { close(done) })
+	<-done
+}
+
+// TestLateClaimKeepsTheNewerSession drives two nodes a and b: ada's
+// session on a passes the check that it is still open, and its claim is
+// held back before Redis until ada's session on b, opened later, is
+// recorded. The late claim must not close the newer session on b: when
+// the session on a is still open it is closed with
+// CLOSE_CODE_DUPLICATE_LOGIN instead (a second login); when ada left it
+// for b (a Redirect followed at once), nothing is closed. Claims that
+// reach Redis in the order the sessions opened close the older one, as
+// any second login elsewhere does.
+func TestLateClaimKeepsTheNewerSession(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// late holds a's claim back until b's session is recorded.
+		late bool
+		// leave closes the session on a before dialling b, as a client
+		// following a Redirect does.
+		leave bool
+	}{
+		{name: "second login, claims in order", late: false},
+		{name: "second login, claim of the first late", late: true},
+		{name: "redirect followed, claim of the first late", late: true, leave: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			entered, release := make(chan struct{}, 1), make(chan struct{})
+			var hold func(string, uint64)
+			if tc.late {
+				hold = func(string, uint64) {
+					entered <- struct{}{}
+					<-release
+				}
+			}
+			a := startHubNode(t, rs, "a", hold)
+			b := startHubNode(t, rs, "b", nil)
+			now := time.Now()
+			iss, err := auth.New(auth.Config{Keys: []auth.Key{testAuthKey}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := iss.Issue(auth.Claims{UserID: "ada", Name: "ada", IssuedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			located := func(want ...UserSession) func() bool {
+				return func() bool {
+					loc, err := a.users.Locate(ctx, "ada")
+					return err == nil && slices.Equal(loc["ada"], want)
+				}
+			}
+
+			first := a.dial(t, tok, "ada on a")
+			aConn := a.reg.Sessions("ada")[0].ConnID()
+			if tc.late {
+				<-entered // a's claim passed its check and waits
+			} else {
+				waitFor(t, 10*time.Second, "ada's record on a", located(UserSession{Node: "a", Conn: aConn}))
+			}
+			if tc.leave {
+				_ = first.WS.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+				first.WaitClosed()
+				waitFor(t, 10*time.Second, "a's hub to see ada leave", func() bool { return len(a.reg.Sessions("ada")) == 0 })
+			}
+			second := b.dial(t, tok, "ada on b")
+			bConn := b.reg.Sessions("ada")[0].ConnID()
+			waitFor(t, 10*time.Second, "ada's record on b", located(UserSession{Node: "b", Conn: bConn}))
+			if tc.late {
+				close(release)
+			}
+			a.settle("ada") // a's claim has run
+
+			if !located(UserSession{Node: "b", Conn: bConn})() {
+				loc, err := a.users.Locate(ctx, "ada")
+				t.Fatalf("after a's claim ada is located at %v (%v), want only b/%d", loc, err, bConn)
+			}
+			if !tc.leave {
+				if code := first.WaitClosed(); code != int(protocol.CloseDuplicateLogin) {
+					t.Fatalf("the session on a closed with %d, want %d", code, protocol.CloseDuplicateLogin)
+				}
+			}
+			if r := second.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 1}}}); r.GetPong() == nil {
+				t.Fatalf("the session on b after a's claim: %v (closed with %d)", r, second.CloseCode())
+			}
+			if code := second.CloseCode(); code != 0 {
+				t.Fatalf("the newer session on b closed with %d", code)
+			}
+			// a's release of its session, after b's claim, leaves b's
+			// record; a refreshes none of ada's.
+			waitFor(t, 10*time.Second, "a to release ada", func() bool { return len(a.reg.Sessions("ada")) == 0 })
+			a.settle("ada")
+			if !located(UserSession{Node: "b", Conn: bConn})() {
+				loc, err := a.users.Locate(ctx, "ada")
+				t.Fatalf("after a's release ada is located at %v (%v), want only b/%d", loc, err, bConn)
+			}
+			if n := a.users.Connected(); n != 0 {
+				t.Fatalf("a still refreshes the records of %d users", n)
+			}
+		})
+	}
+}
