@@ -160,7 +160,8 @@ httplist=$(IFS=,; echo "${https[*]}")
 
 # Samples every 5 s: per node RSS (kB), CPU (clock ticks) and open
 # sessions; Redis's commands processed and used memory.
-metric() { curl -s --max-time 2 "$1/metrics" | awk -v m="$2" '$1 == m { v = $2 } END { print v }'; }
+# A node too busy to answer in time gives an empty value, not an exit.
+metric() { { curl -s --max-time 5 "$1/metrics" || true; } | awk -v m="$2" '$1 == m { v = $2 } END { print v }'; }
 sample() {
 	local t
 	set +e
