@@ -202,3 +202,39 @@ func (p *Player) Leave() {
 		p.t.Fatalf("%s: leave %s: %v", p.Name, p.Room, m)
 	}
 }
+
+// State is a room's state as the admin API's inspector answers it
+// (GET /v1/admin/rooms/{id}/state): the globals and each entity decoded
+// by the game's Definition.Schema, as JSON.
+type State struct {
+	GlobalsType string          `json:"globals_type"`
+	Globals     json.RawMessage `json:"globals"`
+	Entities    []struct {
+		ID, Type string
+		Value    json.RawMessage
+	} `json:"entities"`
+}
+
+// RoomState reads room's state from srv's admin API, which srv must serve
+// (Options.AdminAddr), or fails t.
+func RoomState(t testing.TB, srv *tickroom.Server, room string) State {
+	t.Helper()
+	if srv.AdminAddr() == nil {
+		t.Fatal("tickroomtest: RoomState needs the admin API (Options.AdminAddr)")
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+srv.AdminAddr().String()+"/v1/admin/rooms/"+room+"/state", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st State
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("tickroomtest: state of room %s: %d %v", room, res.StatusCode, err)
+	}
+	return st
+}

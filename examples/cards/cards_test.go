@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -277,26 +276,7 @@ func TestEightsStateInTheMonitor(t *testing.T) {
 		return tb.Turn != 0
 	})
 
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+srv.AdminAddr().String()+"/v1/admin/rooms/"+ann.Room+"/state", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var st struct {
-		GlobalsType string `json:"globals_type"`
-		Entities    []struct {
-			ID, Type string
-			Value    json.RawMessage
-		} `json:"entities"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("state: %d %v", res.StatusCode, err)
-	}
+	st := tickroomtest.RoomState(t, srv, ann.Room)
 	if st.GlobalsType != "cards.v1.Table" {
 		t.Fatalf("globals type %q", st.GlobalsType)
 	}

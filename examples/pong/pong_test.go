@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"maps"
-	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -145,27 +144,7 @@ func TestPongStateInTheMonitor(t *testing.T) {
 	var p pongv1.Paddle
 	bob.WaitFor("ann's paddle", func() bool { return bob.Entity(uint64(ann.Seat), &p) })
 
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+srv.AdminAddr().String()+"/v1/admin/rooms/"+ann.Room+"/state", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var st struct {
-		GlobalsType string          `json:"globals_type"`
-		Globals     json.RawMessage `json:"globals"`
-		Entities    []struct {
-			ID, Type string
-			Value    json.RawMessage
-		} `json:"entities"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("state: %d %v", res.StatusCode, err)
-	}
+	st := tickroomtest.RoomState(t, srv, ann.Room)
 	var g struct{ Target int }
 	if err := json.Unmarshal(st.Globals, &g); err != nil || st.GlobalsType != "pong.v1.Globals" || g.Target != 7 {
 		t.Fatalf("globals %s %s (%v)", st.GlobalsType, st.Globals, err)

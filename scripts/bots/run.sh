@@ -28,6 +28,8 @@ bots=${BOTS:-1000}
 procs=${PROCS:-1}
 profile=${PROFILE_SECONDS:-0}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib/server.sh
+. "$root/scripts/lib/server.sh"
 mkdir -p "$out"
 bin=${BIN_DIR:-$out/bin}
 if [ -z "${BIN_DIR:-}" ]; then
@@ -49,16 +51,9 @@ cleanup() {
 trap cleanup EXIT
 
 # The server holds at most the open-file limit in sockets; ask for all of it.
-TICKROOM_ADMIN_TOKEN=bots "${srvpin[@]}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-	-max-conns 19900 -max-conns-per-ip 19900 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-} >"$out/server.out" 2>"$out/server.err" &
-srv=$!
+start_server "$out" env TICKROOM_ADMIN_TOKEN=bots "${srvpin[@]}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
+	-max-conns 19900 -max-conns-per-ip 19900 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
 pids+=("$srv")
-for _ in $(seq 50); do
-	grep -q '^tickroom listening' "$out/server.out" 2>/dev/null && break
-	sleep 0.1
-done
-http=$(sed -n 's/^tickroom listening ws=[^ ]* http=//p' "$out/server.out")
-admin=$(grep -o 'admin *http://[0-9.:]*' "$out/server.out" | grep -o 'http://.*')
 echo "server pid $srv http $http admin $admin"
 cp "/proc/$srv/status" "$out/server.status0" 2>/dev/null || true
 

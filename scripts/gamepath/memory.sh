@@ -25,6 +25,8 @@ set -euo pipefail
 out=${1:?usage: scripts/gamepath/memory.sh OUT_DIR}
 n=${BOTS:-3000}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib/server.sh
+. "$root/scripts/lib/server.sh"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/data"
@@ -40,17 +42,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-TICKROOM_ADMIN_TOKEN=bots taskset -c "${SERVER_CPU:-1}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-	-max-conns 19900 -max-conns-per-ip 19900 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-} \
-	>"$out/server.out" 2>"$out/server.err" &
-srv=$!
+start_server "$out" env TICKROOM_ADMIN_TOKEN=bots taskset -c "${SERVER_CPU:-1}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
+	-max-conns 19900 -max-conns-per-ip 19900 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
 pids+=("$srv")
-for _ in $(seq 50); do
-	grep -q '^tickroom listening' "$out/server.out" 2>/dev/null && break
-	sleep 0.1
-done
-http=$(sed -n 's/^tickroom listening ws=[^ ]* http=//p' "$out/server.out")
-admin=$(grep -o 'admin *http://[0-9.:]*' "$out/server.out" | grep -o 'http://.*')
 sleep 1
 cp "/proc/$srv/status" "$out/status0"
 curl -s -o "$out/metrics0" "$admin/metrics"

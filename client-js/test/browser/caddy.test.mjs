@@ -10,7 +10,7 @@ import { get, request } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { startCaddy } from "./caddy.mjs";
-import { CHROMIUM, CHROMIUM_ARGS } from "./harness.mjs";
+import { CHROMIUM, CHROMIUM_ARGS, stateEvents } from "./harness.mjs";
 import { freePort } from "./nginx.mjs";
 import { startServer } from "./tickroom-server.mjs";
 
@@ -28,27 +28,6 @@ function fetchText(url, ca, { method = "GET", headers = {}, body } = {}) {
     });
     req.on("error", reject);
     req.end(body);
-  });
-}
-
-// firstEvent opens an event stream over https and resolves with the text
-// up to its first "state" event.
-function firstEvent(url, ca) {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { ca }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`events: ${res.statusCode}`));
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => {
-        text += d;
-        if (/event: state\ndata: .*\n\n/.test(text)) {
-          req.destroy();
-          resolve({ headers: res.headers, text });
-        }
-      });
-    });
-    req.on("error", (err) => (err.code === "ECONNRESET" ? undefined : reject(err)));
-    req.setTimeout(20_000, () => reject(new Error("no state event in 20 s")));
   });
 }
 
@@ -123,7 +102,7 @@ describe("demo behind caddy over https and wss", { timeout: 180_000 }, () => {
     assert.equal(await bob.page.getAttribute("#game-view", "data-room"), room);
 
     // The room's spectator feed streams through the proxy as it is written.
-    const feed = await firstEvent(`${proxy.playUrl}/v1/rooms/${room}/events`, proxy.cert.pem);
+    const feed = await stateEvents(`${proxy.playUrl}/v1/rooms/${room}/events`, proxy.cert.pem, 1);
     assert.equal(feed.headers["content-type"], "text/event-stream");
     assert.match(feed.text, /"keyframe":true/);
 

@@ -4,6 +4,7 @@
 // /usr/bin/chromium (CHROMIUM_PATH overrides it).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:http";
+import { get } from "node:https";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -105,4 +106,28 @@ export async function withPage(fn) {
     await browser.close();
     await server.close();
   }
+}
+
+/**
+ * stateEvents opens a room's event stream over https, trusting only the
+ * certificate ca, and resolves with its headers and its text up to its
+ * count-th "state" event (the keyframe, then deltas the stream wrote).
+ */
+export function stateEvents(url, ca, count) {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { ca }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`events: ${res.statusCode}`));
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => {
+        text += d;
+        if ((text.match(/event: state\ndata: .*\n\n/g) ?? []).length >= count) {
+          req.destroy();
+          resolve({ headers: res.headers, text });
+        }
+      });
+    });
+    req.on("error", (err) => (err.code === "ECONNRESET" ? undefined : reject(err)));
+    req.setTimeout(20_000, () => reject(new Error(`no ${count} state events in 20 s`)));
+  });
 }

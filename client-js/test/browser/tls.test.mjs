@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { get, request } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS } from "./harness.mjs";
+import { CHROMIUM, CHROMIUM_ARGS, stateEvents } from "./harness.mjs";
 import { PROXY_SOURCE, freePort, startNginx } from "./nginx.mjs";
 import { startServer } from "./tickroom-server.mjs";
 
@@ -28,28 +28,6 @@ function getJSON(url, ca, headers = {}) {
     });
     req.on("error", reject);
     req.end();
-  });
-}
-
-// firstEvents opens an event stream over https, trusting only the test
-// certificate, and resolves with its headers and the text up to its
-// second "state" event: the keyframe, and a delta the stream wrote after.
-function firstEvents(url, ca) {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { ca }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`events: ${res.statusCode}`));
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => {
-        text += d;
-        if ((text.match(/event: state\ndata: .*\n\n/g) ?? []).length >= 2) {
-          req.destroy();
-          resolve({ headers: res.headers, text });
-        }
-      });
-    });
-    req.on("error", (err) => (err.code === "ECONNRESET" ? undefined : reject(err)));
-    req.setTimeout(20_000, () => reject(new Error("no two state events in 20 s")));
   });
 }
 
@@ -123,7 +101,7 @@ describe("demo behind nginx over https and wss", { timeout: 180_000 }, () => {
 
     // A spectator feed of the room through nginx: the keyframe, then the
     // delta of ann's first stone, each passed on as it is written.
-    const feed = firstEvents(`${proxy.playUrl}/v1/rooms/${room}/events`, proxy.cert.pem);
+    const feed = stateEvents(`${proxy.playUrl}/v1/rooms/${room}/events`, proxy.cert.pem, 2);
     let n = 0;
     for (let i = 0; i < 4; i++) {
       await play(ann, 1, i, 0);
