@@ -170,12 +170,12 @@ func (r *Room) sync() {
 	if !any {
 		return
 	}
-	cur := r.unmoved()
+	var version uint64
+	if w.versioned != nil {
+		version = w.versioned.StateVersion()
+	}
+	cur := r.unmoved(version)
 	if cur == nil {
-		var version uint64
-		if w.versioned != nil {
-			version = w.versioned.StateVersion()
-		}
 		cur = w.shared.next(w.tickNo)
 		sw := &w.sw // reused: a Snapshot passed to an interface method escapes
 		*sw = Snapshot{s: cur}
@@ -268,12 +268,12 @@ func (r *Room) sync() {
 }
 
 // unmoved returns the newest state when this tick's would be equal to it
-// without encoding it: the game's StateVersion is the one that state was
-// encoded at, and every member's acknowledged input is the one it
-// carries. Otherwise it returns nil.
-func (r *Room) unmoved() *snap {
+// without encoding it: version, the game's StateVersion now, is the one
+// that state was encoded at, and every member's acknowledged input is the
+// one it carries. Otherwise it returns nil.
+func (r *Room) unmoved(version uint64) *snap {
 	w := &r.w
-	if w.versioned == nil || !w.versionOK || w.versioned.StateVersion() != w.version {
+	if w.versioned == nil || !w.versionOK || version != w.version {
 		return nil
 	}
 	cur := w.shared.cur()

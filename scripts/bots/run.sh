@@ -31,11 +31,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../lib/server.sh
 . "$root/scripts/lib/server.sh"
 mkdir -p "$out"
-bin=${BIN_DIR:-$out/bin}
-if [ -z "${BIN_DIR:-}" ]; then
-	mkdir -p "$bin"
-	(cd "$root" && go build -o "$bin/" ./cmd/tickroom ./cmd/tickroom-bots)
-fi
+binaries "$out"
 
 # taskset execs its command, so $! stays the server's own pid.
 srvpin=()

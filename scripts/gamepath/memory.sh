@@ -30,11 +30,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/data"
-bin=${BIN_DIR:-$out/bin}
-if [ -z "${BIN_DIR:-}" ]; then
-	mkdir -p "$bin"
-	(cd "$root" && go build -o "$bin/" ./cmd/tickroom ./cmd/tickroom-bots)
-fi
+binaries "$out"
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

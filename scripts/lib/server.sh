@@ -1,4 +1,14 @@
-# scripts/lib/server.sh — sourced by the load scripts.
+# scripts/lib/server.sh — sourced by the load scripts, after they set root.
+
+# binaries OUT sets bin to BIN_DIR, or builds tickroom and tickroom-bots into
+# OUT/bin and sets bin to that.
+binaries() {
+	bin=${BIN_DIR:-$1/bin}
+	if [ -z "${BIN_DIR:-}" ]; then
+		mkdir -p "$bin"
+		(cd "$root" && go build -o "$bin/" ./cmd/tickroom ./cmd/tickroom-bots)
+	fi
+}
 
 # start_server OUT CMD... runs CMD (a tickroom command line, with any env or
 # taskset in front) in the background, its output in OUT/server.out and
