@@ -87,6 +87,7 @@ type bot struct {
 	redialAt   int64
 	redials    int
 	sentClose  bool
+	slot       int // 1 + its index in its loop's bots and dues; 0 until started
 }
 
 // start dials for the first time. Runs on b's loop.
@@ -95,7 +96,7 @@ func (b *bot) start() {
 		b.phase = phaseDone
 		return
 	}
-	b.l.bots = append(b.l.bots, b)
+	b.l.join(b)
 	b.dial()
 }
 
@@ -161,6 +162,7 @@ func (b *bot) retry() {
 
 // event handles readiness of b's socket.
 func (b *bot) event(ev uint32) {
+	defer b.wake()
 	if b.phase == phaseConnecting {
 		if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 			return

@@ -268,6 +268,7 @@ func (e *engine) each(percent float64, offset int, f func(*bot)) {
 		l.post(func() {
 			for _, b := range bs {
 				f(b)
+				b.wake()
 			}
 		})
 	}

@@ -15,10 +15,16 @@ const schedPeriod = 5 * time.Millisecond
 // Every byte a bot reads or writes, and every field of a bot, is touched
 // only on its loop's goroutine; other goroutines hand work over with post.
 type loop struct {
-	e     *engine
-	epfd  int
-	evfd  int // eventfd that wakes epoll_wait for posted tasks
-	bots  []*bot
+	e    *engine
+	epfd int
+	evfd int // eventfd that wakes epoll_wait for posted tasks
+	bots []*bot
+	// dues[i] is the earliest time bots[i] may have something to send
+	// (its next input, ping, redial…): schedule passes over a bot until
+	// then, so a pass reads one dense array rather than every bot. Anything
+	// that may make a bot due sooner (a socket event, a task) sets its
+	// entry to 0.
+	dues  []int64
 	byFD  map[int]*bot
 	buf   []byte // read buffer, shared by the loop's bots
 	wbuf  []byte // frame scratch, shared by the loop's bots
@@ -125,8 +131,27 @@ func (l *loop) runTasks() {
 
 // schedule sends what is due: inputs, chat lines, pings, and ends pauses.
 func (l *loop) schedule(now int64) {
-	for _, b := range l.bots {
+	for i, due := range l.dues {
+		if now < due {
+			continue
+		}
+		b := l.bots[i]
 		b.tick(now)
+		l.dues[i] = b.nextDue(now)
+	}
+}
+
+// join adds b to the bots the loop schedules, due at once.
+func (l *loop) join(b *bot) {
+	l.bots = append(l.bots, b)
+	b.slot = len(l.bots)
+	l.dues = append(l.dues, 0)
+}
+
+// wake makes b due at the next schedule pass.
+func (b *bot) wake() {
+	if b.slot > 0 {
+		b.l.dues[b.slot-1] = 0
 	}
 }
 

@@ -194,7 +194,43 @@ func (b *bot) ack(seq uint32, now int64) {
 	b.acked = seq
 }
 
-// tick sends what is due at now. Runs on b's loop every schedPeriod.
+// maxIdleDue bounds how long schedule passes over a bot that waits on
+// nothing timed (a socket event or a task wakes it sooner).
+const maxIdleDue = int64(1e9)
+
+// nextDue returns when tick may next have something to do for b, after a
+// tick at now: the earliest of its redial, pause end, join retry, ping,
+// input and chat times.
+func (b *bot) nextDue(now int64) int64 {
+	due := now + maxIdleDue
+	if b.phase == phaseIdle && b.redialAt != 0 {
+		return min(due, b.redialAt)
+	}
+	if b.phase != phaseOpen {
+		return due
+	}
+	if b.paused {
+		return min(due, b.pauseUntil)
+	}
+	if b.rejoinAt != 0 {
+		due = min(due, b.rejoinAt)
+	}
+	if b.heartbeat > 0 {
+		due = min(due, b.nextPing)
+	}
+	if !b.joined {
+		return due
+	}
+	if b.e.cfg.InputHz > 0 {
+		due = min(due, b.nextInput)
+	}
+	if b.e.cfg.ChatRate > 0 {
+		due = min(due, b.nextChat)
+	}
+	return due
+}
+
+// tick sends what is due at now. Runs on b's loop when nextDue says so.
 func (b *bot) tick(now int64) {
 	if b.phase == phaseIdle && b.redialAt != 0 && now >= b.redialAt {
 		b.dial()
@@ -340,7 +376,7 @@ func (g *group) publish(id string) {
 	g.waiting = nil
 	g.mu.Unlock()
 	for _, b := range w {
-		b.l.post(func() { b.joinGroupRoom(id) })
+		b.l.post(func() { b.joinGroupRoom(id); b.wake() })
 	}
 }
 
