@@ -160,6 +160,52 @@ func TestDropGraceExpires(t *testing.T) {
 	}
 }
 
+// TestDropGracesRunOutOneByOne: members dropped at different times each
+// lose their seat when their own grace runs out, and one that resumed in
+// time keeps it.
+func TestDropGracesRunOutOneByOne(t *testing.T) {
+	e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.DropGrace = time.Second })
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter", MaxPlayers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := map[string]*gametest.Client{}
+	seats := map[string]uint32{}
+	for _, u := range []string{"a", "b", "c", "d"} {
+		clients[u] = gametest.NewClient(u)
+		seats[u] = e.Join(t, r, game.JoinRequest{UserID: u, Client: clients[u]}).Seat
+	}
+	expired := func(u string) bool {
+		return slices.ContainsFunc(e.Removals(), func(rm game.Removal) bool {
+			return rm.UserID == u && rm.Reason == game.RemovedGraceExpired
+		})
+	}
+	drop := func(u string) {
+		if err := r.Drop(seats[u], clients[u]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drop("a")
+	e.Advance(t, 600*time.Millisecond)
+	drop("b")
+	drop("c")
+	e.Advance(t, 200*time.Millisecond)
+	if res := e.Join(t, r, game.JoinRequest{UserID: "c", Client: gametest.NewClient("c2")}); !res.Resumed {
+		t.Fatal("c did not resume")
+	}
+	e.Advance(t, 300*time.Millisecond) // 1.1 s after a's drop, 0.5 s after b's
+	if !expired("a") || expired("b") {
+		t.Fatalf("at 1.1 s: removals %+v; want a's grace expired, not b's", e.Removals())
+	}
+	e.Advance(t, 600*time.Millisecond)
+	if !expired("b") || expired("c") || expired("d") {
+		t.Fatalf("at 1.7 s: removals %+v; want b's grace expired too, c and d seated", e.Removals())
+	}
+	if info := r.Info(); info.Players != 2 {
+		t.Fatalf("players %d, want 2 (c and d)", info.Players)
+	}
+}
+
 func TestInputLimits(t *testing.T) {
 	e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.InboxSize = 4; c.MaxInputSize = 8 })
 	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter", TickRate: 2}) // 4 inputs/s

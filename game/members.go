@@ -79,6 +79,7 @@ func (r *Room) applyCommand(c *command) {
 		}
 		m.client = nil
 		m.droppedAt = w.now
+		w.noteDrop(w.now)
 		held := w.now.Add(r.rt.cfg.DropGrace)
 		r.mu.Lock()
 		if s := &r.seats[c.seat-1]; s.state == seatDropped {
@@ -190,12 +191,29 @@ func (r *Room) freeSeat(seat uint32) {
 	r.mu.Unlock()
 }
 
+// noteDrop records that a member dropped at t, for expireDrops.
+func (w *worker) noteDrop(t time.Time) {
+	if w.dropCheck.IsZero() || t.Before(w.dropCheck) {
+		w.dropCheck = t
+	}
+}
+
 // expireDrops removes dropped members whose grace window has passed.
 func (r *Room) expireDrops() {
 	w := &r.w
+	grace := r.rt.cfg.DropGrace
+	if w.dropCheck.IsZero() || w.now.Sub(w.dropCheck) < grace {
+		return
+	}
+	w.dropCheck = time.Time{}
 	for _, m := range w.members {
-		if m != nil && m.client == nil && w.now.Sub(m.droppedAt) >= r.rt.cfg.DropGrace {
+		if m == nil || m.client != nil {
+			continue
+		}
+		if w.now.Sub(m.droppedAt) >= grace {
 			r.removeMember(m, RemovedGraceExpired, true)
+		} else {
+			w.noteDrop(m.droppedAt)
 		}
 	}
 }

@@ -224,6 +224,7 @@ func (rt *Runtime) RestoreRoom(s *tickroomv1.SavedRoom) (*Room, error) {
 		}
 		p := Player{Seat: sm.Seat, UserID: sm.UserId, Name: sm.Name, Spectator: sm.Spectator}
 		w.members[i] = &member{Player: p, droppedAt: now, lastSeq: sm.LastSeq}
+		w.noteDrop(now)
 		r.seats[i] = seatSlot{state: seatDropped, spectator: sm.Spectator, userID: sm.UserId, name: sm.Name, tokens: r.inputRate, last: now, heldUntil: now.Add(r.rt.cfg.DropGrace)}
 		if sm.Spectator {
 			r.specs++

@@ -31,6 +31,10 @@ type worker struct {
 	tickNo    uint64
 	now       time.Time
 	empty     time.Time // when the room became empty; zero while not
+	// dropCheck is when a dropped member's grace window may next run out:
+	// the earliest droppedAt of the members dropped since expireDrops last
+	// looked, zero when none is dropped. Ticks before it skip the walk.
+	dropCheck time.Time
 	started   time.Time // when the match started running
 	due       time.Time // when the next tick is due
 	disposed  bool
@@ -208,6 +212,13 @@ func (r *Room) sync() {
 	for _, list := range lists {
 		for _, m := range list {
 			if m == nil || m.client == nil {
+				continue
+			}
+			if w.viewer == nil && m.lastSent == tick && !m.wantBase {
+				// Current already: nothing to send it this tick, so its
+				// connection is not looked at (an idle room's ticks read
+				// no session).
+				m.skip = false
 				continue
 			}
 			m.skip = m.client.Congested()
