@@ -169,10 +169,18 @@ func (s *Session) clusterCreate(id uint32, q *tickroomv1.CreateRoom) error {
 }
 
 // publishAndJoin lists a new room, reserves its creator's seat and joins
-// it; a room that cannot be listed or joined is closed at once.
+// it; a room that cannot be listed or joined is closed at once. A room of
+// a quick-match pool enters the pool only once its creator's seat is
+// held: listed there first, its free seats could be taken by other
+// nodes' quick-matches before its creator's, leaving the creator a full
+// room.
 func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room, pool string, spectate bool, password string) error {
 	c := s.h.cluster
-	if err := c.Publish(ctx, room, pool); err != nil {
+	first := pool
+	if !spectate {
+		first = ""
+	}
+	if err := c.Publish(ctx, room, first); err != nil {
 		room.Close("could not be listed")
 		return err
 	}
@@ -180,6 +188,12 @@ func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room
 		if _, err := c.Reserve(ctx, room.ID(), s.claims.UserID, password); err != nil {
 			room.Close("creator could not join")
 			return err
+		}
+		if pool != "" {
+			if err := c.Publish(ctx, room, pool); err != nil {
+				room.Close("could not be listed")
+				return err
+			}
 		}
 	}
 	if err := s.tryJoin(id, room, spectate, password, 0); err != nil {
