@@ -25,7 +25,7 @@ type loop struct {
 	// that may make a bot due sooner (a socket event, a task) sets its
 	// entry to 0.
 	dues  []int64
-	byFD  map[int]*bot
+	byFD  []*bot // by socket descriptor: a slice, not a map, since every event looks one up
 	buf   []byte // read buffer, shared by the loop's bots
 	wbuf  []byte // frame scratch, shared by the loop's bots
 	st    *loopStats
@@ -52,7 +52,7 @@ func newLoop(e *engine, seed uint64) (*loop, error) {
 		return nil, err
 	}
 	return &loop{
-		e: e, epfd: epfd, evfd: evfd, byFD: map[int]*bot{}, buf: make([]byte, 64<<10),
+		e: e, epfd: epfd, evfd: evfd, buf: make([]byte, 64<<10),
 		wbuf: make([]byte, 0, 4096), st: new(loopStats), rng: seed | 1, done: make(chan struct{}),
 	}, nil
 }
@@ -87,8 +87,8 @@ func (l *loop) run(stop <-chan struct{}) {
 			return
 		default:
 		}
-		wait := max(0, int(time.Until(next)/time.Millisecond))
-		n, err := unix.EpollWait(l.epfd, events, wait)
+		n, err := unix.EpollWait(l.epfd, events, pollTimeout(time.Until(next)))
+		l.st.add(cPolls, 1)
 		if err != nil && err != unix.EINTR {
 			l.e.log.Error("epoll_wait", "err", err)
 			return
@@ -101,11 +101,10 @@ func (l *loop) run(stop <-chan struct{}) {
 				_, _ = unix.Read(l.evfd, b[:])
 				continue
 			}
-			b := l.byFD[fd]
-			if b == nil {
+			if fd < 0 || fd >= len(l.byFD) || l.byFD[fd] == nil {
 				continue
 			}
-			b.event(ev.Events)
+			l.byFD[fd].event(ev.Events)
 		}
 		l.runTasks()
 		if now := time.Now(); !now.Before(next) {
@@ -113,6 +112,18 @@ func (l *loop) run(stop <-chan struct{}) {
 			next = now.Add(schedPeriod)
 		}
 	}
+}
+
+// pollTimeout is epoll_wait's timeout for a wait of d: whole
+// milliseconds, rounded up. Rounded down, the last fraction of a
+// millisecond before each schedule pass would be spent calling epoll_wait
+// with a zero timeout over and over: a busy loop for up to a fifth of
+// every schedPeriod, on the core the bots share.
+func pollTimeout(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Millisecond - 1) / time.Millisecond)
 }
 
 func (l *loop) runTasks() {
@@ -157,6 +168,9 @@ func (b *bot) wake() {
 
 // add registers b's socket for the events given.
 func (l *loop) add(b *bot, events uint32) error {
+	if b.fd >= len(l.byFD) {
+		l.byFD = append(l.byFD, make([]*bot, b.fd+1-len(l.byFD))...)
+	}
 	l.byFD[b.fd] = b
 	return unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, b.fd, &unix.EpollEvent{Events: events, Fd: int32(b.fd)})
 }
@@ -168,7 +182,9 @@ func (l *loop) mod(b *bot, events uint32) {
 
 // remove forgets b's socket; the caller closes it.
 func (l *loop) remove(b *bot) {
-	delete(l.byFD, b.fd)
+	if b.fd < len(l.byFD) {
+		l.byFD[b.fd] = nil
+	}
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, b.fd, nil)
 }
 

@@ -49,6 +49,7 @@ func Merge(reps ...*Report) (*Report, error) {
 	out.Steady = SteadyRates{}
 	out.Resume = ResumeReport{}
 	var lat, conn, login, join, resume HistSnapshot
+	var cpuUS float64 // the processes' CPU µs a second over the steady window
 	for _, r := range reps {
 		out.Config.Bots += r.Config.Bots
 		out.LoggedIn += r.LoggedIn
@@ -70,6 +71,8 @@ func Merge(reps ...*Report) (*Report, error) {
 		s.MessagesPerSec += r.Steady.MessagesPerSec
 		s.BytesInPerSec += r.Steady.BytesInPerSec
 		s.SkippedTicks += r.Steady.SkippedTicks
+		s.PollsPerSec += r.Steady.PollsPerSec
+		cpuUS += r.Steady.BotsCPUMicrosPerMessage * r.Steady.MessagesPerSec
 		rs := &out.Resume
 		rs.Dropped += r.Resume.Dropped
 		rs.Reconnects += r.Resume.Reconnects
@@ -93,6 +96,9 @@ func Merge(reps ...*Report) (*Report, error) {
 	if out.InRoomAtEnd > 0 {
 		out.Steady.SnapshotsPerBotSec = out.Steady.SnapshotsPerSec / float64(out.InRoomAtEnd)
 		out.Steady.BytesPerBotSec = out.Steady.BytesInPerSec / float64(out.InRoomAtEnd)
+	}
+	if out.Steady.MessagesPerSec > 0 {
+		out.Steady.BotsCPUMicrosPerMessage = cpuUS / out.Steady.MessagesPerSec
 	}
 	if a := out.Resume.Dropped + out.Resume.Reconnects; a > 0 {
 		out.Resume.SuccessRate = float64(out.Resume.Resumed) / float64(a)

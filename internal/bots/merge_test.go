@@ -33,7 +33,11 @@ func TestMerge(t *testing.T) {
 
 	// Through JSON, as run.sh does it.
 	var reps []*Report
-	for _, r := range []*Report{reportWith(a, 100, 1000), reportWith(b, 300, 2000)} {
+	ra, rb := reportWith(a, 100, 1000), reportWith(b, 300, 2000)
+	// Two processes' CPU per message, weighted by their messages: (10 µs
+	// × 1000/s + 4 µs × 2000/s) over 3000/s.
+	ra.Steady.BotsCPUMicrosPerMessage, rb.Steady.BotsCPUMicrosPerMessage = 10, 4
+	for _, r := range []*Report{ra, rb} {
 		var buf bytes.Buffer
 		if err := r.WriteJSON(&buf); err != nil {
 			t.Fatal(err)
@@ -54,7 +58,7 @@ func TestMerge(t *testing.T) {
 	if m.Config.Bots != 400 || m.InRoomAtEnd != 400 || m.Counters["inputs_sent"] != 2000 || m.Errors["RATE_LIMITED"] != 2 {
 		t.Fatalf("merged counts: bots %d, in room %d, counters %v, errors %v", m.Config.Bots, m.InRoomAtEnd, m.Counters, m.Errors)
 	}
-	if m.Steady.SnapshotsPerBotSec != 7.5 || m.Resume.Resumed != 4 || m.Resume.SuccessRate != 1 {
+	if m.Steady.SnapshotsPerBotSec != 7.5 || m.Steady.BotsCPUMicrosPerMessage != 6 || m.Resume.Resumed != 4 || m.Resume.SuccessRate != 1 {
 		t.Fatalf("merged rates %+v, resume %+v", m.Steady, m.Resume)
 	}
 	// 3 s of server CPU over 3000 frames/s for 10 s; 2 MB over 400 conns.

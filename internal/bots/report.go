@@ -18,6 +18,7 @@ var counterNames = [numCounters]string{
 	cConnected: "handshakes", cJoined: "joins", cDrops: "storm_drops", cResumeTries: "resume_attempts",
 	cResumed: "resumed", cResumeFailed: "resume_failed", cPaused: "slow_reader_pauses", cReconnects: "reconnects",
 	cRedirects: "redirects", cJoinRetries: "join_retries", cGameMessages: "game_messages",
+	cPolls: "loop_polls",
 }
 
 // Report is a run's results. Durations in fields named *Micros are
@@ -101,6 +102,12 @@ type SteadyRates struct {
 	SnapshotsPerBotSec float64 `json:"snapshots_per_bot_sec"`
 	BytesPerBotSec     float64 `json:"bytes_per_bot_sec"`
 	SkippedTicks       uint64  `json:"skipped_ticks"`
+	// PollsPerSec is the loops' epoll_wait calls a second: about one per
+	// schedule pass (every 5 ms) and one per batch of ready sockets.
+	PollsPerSec float64 `json:"polls_per_sec"`
+	// BotsCPUMicrosPerMessage is this process's CPU over the steady window
+	// per message received: what a delivered frame costs the load side.
+	BotsCPUMicrosPerMessage float64 `json:"bots_cpu_us_per_message"`
 }
 
 // ResumeReport counts drops and resumes. SuccessRate is resumed seats over
@@ -186,6 +193,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("  steady       %.0f inputs/s, %.0f acks/s, %.0f snapshots/s, %.0f msgs/s, %.2f MB/s in",
 		s.InputsPerSec, s.AcksPerSec, s.SnapshotsPerSec, s.MessagesPerSec, s.BytesInPerSec/1e6)
 	p("  per bot      %.2f snapshots/s, %.0f B/s", s.SnapshotsPerBotSec, s.BytesPerBotSec)
+	p("  bots' cost   %.2f µs of CPU a message received, %.0f polls/s", s.BotsCPUMicrosPerMessage, s.PollsPerSec)
 	p("  tick gaps    %d ticks skipped; gap p50=%d p99=%d max=%d ticks; snapshot interval p50=%s p99=%s max=%s",
 		s.SkippedTicks, r.TickGap.P50, r.TickGap.P99, r.TickGap.Max,
 		ms(r.SnapshotIntervalMicros.P50), ms(r.SnapshotIntervalMicros.P99), ms(r.SnapshotIntervalMicros.Max))

@@ -191,6 +191,10 @@ func (r *run) report() *Report {
 			SnapshotsPerBotSec: d(cSnapshots) / steadySec / float64(f.inRoom),
 			BytesPerBotSec:     d(cBytesIn) / steadySec / float64(f.inRoom),
 			SkippedTicks:       uint64(d(cSkippedTicks)),
+			PollsPerSec:        d(cPolls) / steadySec,
+		}
+		if m := d(cMessages); m > 0 {
+			rep.Steady.BotsCPUMicrosPerMessage = (r.cpuEnd - r.cpuSteady) * 1e6 / m
 		}
 	}
 	rep.Resume = ResumeReport{

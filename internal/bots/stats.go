@@ -34,6 +34,7 @@ const (
 	cRedirects                   // Redirects followed to another node
 	cJoinRetries                 // joins sent again after UNAVAILABLE or too many in flight
 	cGameMessages                // GameMessages received (a game's refusals of inputs)
+	cPolls                       // epoll_wait calls of the loops
 	numCounters
 )
 
