@@ -14,6 +14,11 @@
 #                run on (default 0)
 #   PROFILE      1: also save a 10 s server CPU profile and a heap profile
 #                of each arena run (arena-N/server.pprof, server.heap)
+#   PERF         1: also record both cores with `perf record -a -g` for
+#                10 s of each arena run's steady window and split the
+#                server's and the bots' samples by syscall
+#                (scripts/gamepath/perfsplit.sh; arena-N/perf.txt; perf
+#                needs root or kernel.perf_event_paranoid <= 0)
 #   SERVER_FLAGS extra tickroom flags for both servers
 #   BIN_DIR      use the tickroom, tickroom-bots and fanoutcpu binaries
 #                there instead of building them
@@ -104,16 +109,27 @@ for n in $bots_list; do
 		prof=(PROFILE_SECONDS=10 PROFILE_DELAY=8 HEAP_PROFILE=1 HEAP_DELAY=$((ramp + secs - 3 > 18 ? ramp + secs - 21 : 1)))
 	fi
 	sources=$(((n + 2999) / 3000))
+	perfpid=
+	if [ "${PERF:-0}" = 1 ]; then
+		mkdir -p "$adir"
+		(sleep $((ramp + 6)) && perf record -a -g -F 499 -o "$adir/perf.data" -- sleep 10 >"$adir/perf.log" 2>&1) &
+		perfpid=$!
+		pids+=("$perfpid")
+	fi
 	env BIN_DIR="$bin" BOTS="$n" PROCS=1 SERVER_CPUS="$scpu" BOT_CPUS="$lcpu" "${prof[@]}" \
 		"$root/scripts/bots/run.sh" "$adir" -room-size 10 -tick-rate 20 -input-hz 10 \
 		-duration "$duration" -ramp 1000 -sources "$sources" >"$adir.log" 2>&1 || true
 	aload=$(load1)
+	if [ -n "$perfpid" ]; then
+		wait "$perfpid" || true
+		"$root/scripts/gamepath/perfsplit.sh" "$adir/perf.data" tickroom tickroom-bots >"$adir/perf.txt" 2>&1 || true
+	fi
 	rep=$adir/report-0.json
 	if [ ! -s "$rep" ]; then
 		echo "arena run of $n bots left no report; see $adir.log" >&2
 		continue
 	fi
-	read -r fps bpc cpf p50 p99 rss seated late <<<"$(jq -r '[
+	read -r fps bpc cpf p50 p99 rss seated late bcpu <<<"$(jq -r '[
 		(.steady.snapshots_per_sec|round),
 		(.steady.bytes_per_bot_sec|round),
 		(.server.cpu_us_per_frame*100|round/100),
@@ -123,7 +139,8 @@ for n in $bots_list; do
 		.in_room_at_end,
 		(if .server.tick_lateness == null then "—"
 		 elif .server.tick_lateness.p99 < 0 then ">\(.server.tick_lateness.top_bound*1000)"
-		 else (.server.tick_lateness.p99*1e4|round/10) end)
+		 else (.server.tick_lateness.p99*1e4|round/10) end),
+		"\(.bots_cpu_percent|round) % / \((.steady.bots_cpu_us_per_message // 0) * 100 | round / 100)"
 	] | @tsv' "$rep")"
 	# Anonymous RSS (heap, stacks, buffers) grown since before the first
 	# bot, per seated player; total RSS also counts the binary's pages
@@ -143,15 +160,15 @@ for n in $bots_list; do
 	read -r wfps wcpf <<<"$(field "$out/write-$n.txt")" || true
 	ratio=$(awk -v a="$cpf" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
 	wratio=$(awk -v a="${wcpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
-	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss / $anon | $late | $aload |")
-	rows+=("| \`/broadcast\`, $n conns, $rate msgs/s of 64 B | — | ${bcpf:-—} | 1 | — | ${bfps:-—} | — | — | $bload |")
-	rows+=("| write(2) floor, $n sockets, 64 B | — | ${wcpf:-—} | $wratio | — | ${wfps:-—} | — | — | $wload |")
+	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss / $anon | $late | $bcpu | $aload |")
+	rows+=("| \`/broadcast\`, $n conns, $rate msgs/s of 64 B | — | ${bcpf:-—} | 1 | — | ${bfps:-—} | — | — | — | $bload |")
+	rows+=("| write(2) floor, $n sockets, 64 B | — | ${wcpf:-—} | $wratio | — | ${wfps:-—} | — | — | — | $wload |")
 done
 
 {
 	echo "Server on CPU $scpu, load on CPU $lcpu, ${secs} s windows, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs."
 	echo
-	echo "| what | bytes / client / s | server CPU µs / delivered frame | vs \`/broadcast\` | input→ack p50 / p99 ms | frames / s | RSS B / seated player (all / anonymous) | tick lateness p99 ms | load avg (1 min) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| what | bytes / client / s | server CPU µs / delivered frame | vs \`/broadcast\` | input→ack p50 / p99 ms | frames / s | RSS B / seated player (all / anonymous) | tick lateness p99 ms | bots' CPU (% of a core / µs a frame) | load avg (1 min) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	printf '%s\n' "${rows[@]}"
 } | tee "$out/table.md"
