@@ -89,3 +89,77 @@ func TestPhasesSpread(t *testing.T) {
 		t.Fatalf("%d rooms share one slot", busiest)
 	}
 }
+
+// lateBound is the upper bound of the highest lateness bucket with a tick.
+func lateBound(h Histogram) time.Duration {
+	for i := len(h.Counts) - 1; i >= 0; i-- {
+		if h.Counts[i] > 0 {
+			if i == len(HistogramBounds) {
+				return time.Hour
+			}
+			return HistogramBounds[i]
+		}
+	}
+	return 0
+}
+
+// TestSlowRoomsShareWakeUps: a worker driving 2,000 rooms at 2 Hz wakes
+// once every few slots, not every slot, and each room still ticks on time
+// within its slack; a 30 Hz room among them keeps the worker waking for
+// its own slots, so it runs within one slot of its due time.
+func TestSlowRoomsShareWakeUps(t *testing.T) {
+	for _, withFast := range []bool{false, true} {
+		rt, clock := newIdleRuntime(t, 1)
+		var slow []*Room
+		for range 2000 {
+			r, err := rt.CreateRoom(RoomOptions{Game: "idle", TickRate: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow = append(slow, r)
+		}
+		var fast *Room
+		if withFast {
+			var err error
+			if fast, err = rt.CreateRoom(RoomOptions{Game: "idle", TickRate: 30}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sh := rt.shards[0]
+		// The worker's loop, on the manual clock: run what is due, sleep
+		// as long as untilNext says.
+		start := clock.Now()
+		wakes := 0
+		for now := start; now.Sub(start) < 2*time.Second; {
+			sh.runDue(now)
+			wakes++
+			now = clock.add(max(sh.untilNext(now), time.Microsecond))
+		}
+		slack := time.Second / 2 / slackDiv
+		for _, r := range slow {
+			if n := r.tick.Load(); n < 3 || n > 4 {
+				t.Fatalf("a 2 Hz room ran %d ticks in 2 s", n)
+			}
+			if late := lateBound(r.Stats().Lateness); late > slack+sh.res {
+				t.Fatalf("a 2 Hz room ran up to %v late; its slack is %v", late, slack)
+			}
+		}
+		// Every slot holds a room due; without the slack the worker
+		// would wake 4,000 times in 2 s.
+		most := int(2*time.Second/(slack-sh.res)) + 10
+		if withFast {
+			most += 2 * 30
+			if late := lateBound(fast.Stats().Lateness); late > sh.res {
+				t.Fatalf("the 30 Hz room ran up to %v late", late)
+			}
+			if n := fast.tick.Load(); n < 59 || n > 60 {
+				t.Fatalf("the 30 Hz room ran %d ticks in 2 s", n)
+			}
+		}
+		if wakes > most {
+			t.Fatalf("with a fast room %v: %d wake-ups in 2 s, want at most %d", withFast, wakes, most)
+		}
+		t.Logf("with a fast room %v: %d wake-ups in 2 s", withFast, wakes)
+
+	}
+}
