@@ -34,10 +34,7 @@
 // slots Config.Resolution wide that spans a little over one second (the
 // longest period, 1 Hz). Rooms start at phases spread over their period by
 // a low-discrepancy sequence, so ticks do not bunch. A worker sleeps until
-// its next busy slot, or a little past it when every room there is slow:
-// a room may start up to 1/128 of its period late (at most 8 ms), so a
-// worker holding thousands of 2 Hz rooms wakes every few milliseconds, not
-// every slot. A late room runs at most 1+MaxCatchUp steps at once,
+// its next busy slot. A late room runs at most 1+MaxCatchUp steps at once,
 // then records an overrun and skips the ticks it missed, keeping its phase.
 // Lateness and duration go to fixed-bucket histograms per shard and per
 // room. A room is never touched by two goroutines: other goroutines only

@@ -6,19 +6,6 @@ import (
 	"time"
 )
 
-// slackDiv and maxSlack set how late a slow room may run so its shard's
-// worker can run it with its neighbours on one wake-up: a room at period P
-// may start up to P/slackDiv (at most maxSlack) after its due time. That is
-// 3.9 ms for a 2 Hz room and under one 500 µs slot from 16 Hz up, so a fast
-// room's lateness is as before. Without it a worker whose slots are all busy
-// (a few thousand rooms at 2 Hz) wakes every slot, 2,000 times a second,
-// each wake-up a timer and a thread switch that cost more than the idle
-// ticks it runs.
-const (
-	slackDiv = 128
-	maxSlack = 8 * time.Millisecond
-)
-
 // goldenFrac spreads successive rooms' phases evenly over their period
 // (a low-discrepancy sequence), so ticks do not bunch in a few slots.
 const goldenFrac = 0.6180339887498949
@@ -29,14 +16,11 @@ const goldenFrac = 0.6180339887498949
 // turn. Only the shard's worker (or Advance) touches the wheel and its
 // rooms' worker state.
 type shard struct {
-	rt    *Runtime
-	id    int
-	res   time.Duration
-	epoch time.Time
-	wheel [][]*Room
-	// slack[i] is how many slots after its start the worker may first run
-	// slot i: the least slack of its rooms (see slackDiv).
-	slack  []int32
+	rt     *Runtime
+	id     int
+	res    time.Duration
+	epoch  time.Time
+	wheel  [][]*Room
 	cursor int64 // last slot processed
 	placed uint64
 
@@ -52,7 +36,7 @@ type shard struct {
 func newShard(rt *Runtime, id int, epoch time.Time) *shard {
 	res := rt.cfg.Resolution
 	n := int(time.Second/res) + 3
-	return &shard{rt: rt, id: id, res: res, epoch: epoch, wheel: make([][]*Room, n), slack: make([]int32, n), wake: make(chan struct{}, 1)}
+	return &shard{rt: rt, id: id, res: res, epoch: epoch, wheel: make([][]*Room, n), wake: make(chan struct{}, 1)}
 }
 
 // add hands r to the shard; the worker places it on its next pass.
@@ -86,16 +70,7 @@ func (s *shard) slotFloor(t time.Time) int64 { return int64(t.Sub(s.epoch) / s.r
 func (s *shard) insert(r *Room, after int64) {
 	slot := max(s.slotCeil(r.w.due), after+1)
 	i := slot % int64(len(s.wheel))
-	sl := s.slackOf(r)
-	if len(s.wheel[i]) == 0 || sl < s.slack[i] {
-		s.slack[i] = sl
-	}
 	s.wheel[i] = append(s.wheel[i], r)
-}
-
-// slackOf is how many whole slots late r may run (see slackDiv).
-func (s *shard) slackOf(r *Room) int32 {
-	return int32(min(r.period/slackDiv, maxSlack) / s.res)
 }
 
 // runDue runs every room due at or before now. Called by the worker only.
@@ -174,39 +149,20 @@ func (s *shard) process(slot int64) {
 	}
 	clear(list[keep:])
 	s.wheel[i] = list[:keep]
-	if keep > 0 {
-		sl := s.slackOf(list[0])
-		for _, r := range list[1:keep] {
-			sl = min(sl, s.slackOf(r))
-		}
-		s.slack[i] = sl
-	}
 }
 
-// untilNext returns how long the worker may sleep: until the earliest
-// start plus slack of the coming busy slots, so slow rooms due close
-// together run on one wake-up.
+// untilNext returns how long the worker may sleep before the next busy slot.
 func (s *shard) untilNext(now time.Time) time.Duration {
 	if s.hasAdds.Load() {
 		return 0
 	}
 	n := int64(len(s.wheel))
-	wake := int64(-1)
 	for slot := s.cursor + 1; slot <= s.cursor+n; slot++ {
-		if wake >= 0 && slot > wake {
-			break
-		}
-		i := slot % n
-		if len(s.wheel[i]) > 0 {
-			if w := slot + int64(s.slack[i]); wake < 0 || w < wake {
-				wake = w
-			}
+		if len(s.wheel[slot%n]) > 0 {
+			return s.epoch.Add(time.Duration(slot) * s.res).Sub(now)
 		}
 	}
-	if wake < 0 {
-		return time.Second
-	}
-	return s.epoch.Add(time.Duration(wake) * s.res).Sub(now)
+	return time.Second
 }
 
 // loop is the shard's worker goroutine.
