@@ -97,13 +97,22 @@ func BenchmarkDeltaEncode(b *testing.B) {
 // member, on real shard workers for TICKROOM_BENCH_SECONDS (default 10)
 // per iteration, and reports tick lateness percentiles and CPU use. Run it
 // with -benchtime=1x.
-func BenchmarkRooms10k(b *testing.B) {
+func BenchmarkRooms10k(b *testing.B) { benchRooms(b, 30) }
+
+// BenchmarkRooms10k2Hz is BenchmarkRooms10k with turn-based rooms at
+// 2 Hz: what the workers' wake-ups cost when every slot holds a room due.
+func BenchmarkRooms10k2Hz(b *testing.B) { benchRooms(b, 2) }
+
+// benchRooms runs 10,000 idle rooms of one player at rate Hz on the real
+// clock for TICKROOM_BENCH_SECONDS (10) and reports tick lateness, ticks
+// a second and the process's CPU.
+func benchRooms(b *testing.B, rate int) {
 	secs := 10
 	if v, err := strconv.Atoi(os.Getenv("TICKROOM_BENCH_SECONDS")); err == nil && v > 0 {
 		secs = v
 	}
 	reg := NewRegistry()
-	if err := reg.Register(Definition{Name: "idle", TickRate: 30, New: func(Setup) (Game, error) { return &idleGame{}, nil }}); err != nil {
+	if err := reg.Register(Definition{Name: "idle", TickRate: rate, New: func(Setup) (Game, error) { return &idleGame{}, nil }}); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
@@ -143,6 +152,7 @@ func BenchmarkRooms10k(b *testing.B) {
 		b.ReportMetric(float64(late.Quantile(0.99).Microseconds()), "p99-late-µs")
 		b.ReportMetric(float64(ticks)/wall.Seconds(), "ticks/s")
 		b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "cpu-%")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(max(ticks, 1)), "cpu-µs/tick")
 		b.ReportMetric(float64(after.Total.Overruns-before.Total.Overruns), "overruns")
 	}
 }
