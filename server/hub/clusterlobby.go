@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
@@ -28,7 +29,10 @@ const (
 var errInFlight = protocol.NewError(protocol.ErrorTooManyRequestsInFlight, "too many lobby requests in flight")
 
 // offLoopDo runs fn off the event loop; an error it returns is the
-// request's Error reply.
+// request's Error reply. The request holds one of the session's
+// maxSessionInFlight slots (and one of the hub's) until it is answered:
+// fn calls settle(ctx) just before an answer it sends itself, so a client
+// that waits for each answer before its next request is never refused.
 func (s *Session) offLoopDo(id uint32, fn func(ctx context.Context) error) error {
 	if s.offLoop.Add(1) > maxSessionInFlight {
 		s.offLoop.Add(-1)
@@ -42,23 +46,41 @@ func (s *Session) offLoopDo(id uint32, fn func(ctx context.Context) error) error
 	}
 	s.h.offWG.Add(1)
 	go func() {
+		var released atomic.Bool
+		release := func() {
+			if released.CompareAndSwap(false, true) {
+				<-s.h.offLoop
+				s.offLoop.Add(-1)
+			}
+		}
 		defer func() {
-			<-s.h.offLoop
-			s.offLoop.Add(-1)
+			release()
 			s.h.offWG.Done()
 		}()
-		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+		ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), settleKey{}, release), clusterTimeout)
 		defer cancel()
 		if err := fn(ctx); err != nil {
+			release()
 			s.fail(id, err)
 		}
 	}()
 	return nil
 }
 
+type settleKey struct{}
+
+// settle gives back the in-flight slot of the request offLoopDo runs with
+// ctx; call it just before sending that request's answer.
+func settle(ctx context.Context) {
+	if f, ok := ctx.Value(settleKey{}).(func()); ok {
+		f()
+	}
+}
+
 // redirect answers request id with a Redirect to the node r names.
-func (s *Session) redirect(id uint32, r Reservation) {
+func (s *Session) redirect(ctx context.Context, id uint32, r Reservation) {
 	s.h.stats.Redirects.Add(1)
+	settle(ctx)
 	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Redirect{Redirect: &tickroomv1.Redirect{
 		Url: r.URL, Reservation: r.Token, RoomId: r.RoomID, NodeId: r.NodeID,
 		ExpiresInMs: uint32(r.TTL / time.Millisecond),
@@ -82,6 +104,7 @@ func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms) {
 		for _, r := range rooms {
 			out.Rooms = append(out.Rooms, wireRoomInfo(r.RoomInfo))
 		}
+		settle(ctx)
 		s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
 		return nil
 	})
@@ -144,7 +167,7 @@ func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom) error {
 		if r.NodeID == c.NodeID() {
 			return protocol.NewError(protocol.ErrorRoomNotFound, "") // listed here, but ended
 		}
-		s.redirect(id, r)
+		s.redirect(ctx, id, r)
 		return nil
 	})
 }
@@ -196,6 +219,7 @@ func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room
 			}
 		}
 	}
+	settle(ctx) // the Joined answer may go out before this goroutine ends
 	if err := s.tryJoin(id, room, spectate, password, 0); err != nil {
 		room.Close("creator could not join")
 		return err
@@ -228,7 +252,7 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 				break
 			}
 			if r.NodeID != c.NodeID() {
-				s.redirect(id, r)
+				s.redirect(ctx, id, r)
 				return nil
 			}
 			room, ok := s.h.rt.Room(r.RoomID)
@@ -251,7 +275,7 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 			return err
 		}
 		if p.NodeID != c.NodeID() {
-			s.redirect(id, p)
+			s.redirect(ctx, id, p)
 			return nil
 		}
 		return s.createForMatch(ctx, id, q, pool)
