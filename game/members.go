@@ -13,7 +13,7 @@ import (
 type member struct {
 	Player
 	client    Client // nil while dropped
-	droppedAt time.Time
+	droppedAt int64  // Unix ns
 	lastSent  uint64 // last tick whose state the client has; 0 = none
 	lastSeq   uint32 // last input sequence number processed
 	view      *track // per-member view ring, for Viewer games
@@ -78,12 +78,12 @@ func (r *Room) applyCommand(c *command) {
 			return // the resume already reported the old client as replaced
 		}
 		m.client = nil
-		m.droppedAt = w.now
-		w.noteDrop(w.now)
+		m.droppedAt = w.now.UnixNano()
+		w.noteDrop(m.droppedAt)
 		held := w.now.Add(r.rt.cfg.DropGrace)
 		r.mu.Lock()
 		if s := &r.seats[c.seat-1]; s.state == seatDropped {
-			s.heldUntil = held // for the rosters of those who join or resume meanwhile
+			s.heldUntil = held.UnixNano() // for the rosters of those who join or resume meanwhile
 		}
 		r.mu.Unlock()
 		w.game.Notice(&w.ctx, NoticeDropped, m.Player)
@@ -191,9 +191,9 @@ func (r *Room) freeSeat(seat uint32) {
 	r.mu.Unlock()
 }
 
-// noteDrop records that a member dropped at t, for expireDrops.
-func (w *worker) noteDrop(t time.Time) {
-	if w.dropCheck.IsZero() || t.Before(w.dropCheck) {
+// noteDrop records that a member dropped at t (Unix ns), for expireDrops.
+func (w *worker) noteDrop(t int64) {
+	if w.dropCheck == 0 || t < w.dropCheck {
 		w.dropCheck = t
 	}
 }
@@ -202,15 +202,16 @@ func (w *worker) noteDrop(t time.Time) {
 func (r *Room) expireDrops() {
 	w := &r.w
 	grace := r.rt.cfg.DropGrace
-	if w.dropCheck.IsZero() || w.now.Sub(w.dropCheck) < grace {
+	now := w.now.UnixNano()
+	if w.dropCheck == 0 || time.Duration(now-w.dropCheck) < grace {
 		return
 	}
-	w.dropCheck = time.Time{}
+	w.dropCheck = 0
 	for _, m := range w.members {
 		if m == nil || m.client != nil {
 			continue
 		}
-		if w.now.Sub(m.droppedAt) >= grace {
+		if time.Duration(now-m.droppedAt) >= grace {
 			r.removeMember(m, RemovedGraceExpired, true)
 		} else {
 			w.noteDrop(m.droppedAt)

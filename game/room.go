@@ -60,8 +60,10 @@ type seatSlot struct {
 	name      string
 	client    Client // the connection the seat was last joined or resumed on
 	tokens    float64
-	last      time.Time
-	heldUntil time.Time // while dropped: when the seat stops being held; zero until the tick processes the drop
+	// The times are Unix nanoseconds rather than time.Time (24 bytes):
+	// a seat is held for every player for the room's life.
+	last      int64 // the last input's time
+	heldUntil int64 // while dropped: when the seat stops being held; zero until the tick processes the drop
 }
 
 type cmdKind uint8
@@ -202,7 +204,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 		if s.state != seatFree {
 			continue
 		}
-		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, name: req.Name, client: req.Client, tokens: r.inputRate, last: r.rt.clock.Now()}
+		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, name: req.Name, client: req.Client, tokens: r.inputRate, last: r.rt.clock.Now().UnixNano()}
 		if req.Spectator {
 			r.specs++
 		} else {
@@ -237,8 +239,8 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 	if s.spectator {
 		return ErrSpectator
 	}
-	now := r.rt.clock.Now()
-	s.tokens += now.Sub(s.last).Seconds() * r.inputRate
+	now := r.rt.clock.Now().UnixNano()
+	s.tokens += float64(now-s.last) / float64(time.Second) * r.inputRate
 	s.last = now
 	if s.tokens > r.inputRate {
 		s.tokens = r.inputRate
@@ -306,7 +308,7 @@ func (r *Room) queue(kind cmdKind, seat uint32, userID string, c Client) error {
 		return ErrNotSeated
 	case kind == cmdDrop && s.state == seatJoined:
 		s.state = seatDropped
-		s.heldUntil = time.Time{}
+		s.heldUntil = 0
 	default:
 		return ErrNotSeated
 	}

@@ -28,8 +28,8 @@ func (r *Room) Players() []Occupant {
 		s := &r.seats[i]
 		if s.state == seatJoined || s.state == seatDropped {
 			o := Occupant{Seat: uint32(i + 1), UserID: s.userID, Name: s.name, Connected: s.state == seatJoined}
-			if !o.Connected {
-				o.HeldUntil = s.heldUntil
+			if !o.Connected && s.heldUntil != 0 {
+				o.HeldUntil = time.Unix(0, s.heldUntil)
 			}
 			out = append(out, o)
 		}

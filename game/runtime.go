@@ -179,6 +179,7 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, def.Name, err)
 	}
 	r.w = worker{game: g, members: make([]*member, len(r.seats)), shared: newTrack(rt.cfg.ResumeTicks)}
+	r.w.shared.fs = &r.w.patch.fs // one field scratch a room: its tick uses one at a time
 	r.w.viewer, _ = g.(Viewer)
 	r.w.versioned, _ = g.(Versioned)
 	r.w.ctx = Context{r: r}

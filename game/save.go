@@ -223,9 +223,9 @@ func (rt *Runtime) RestoreRoom(s *tickroomv1.SavedRoom) (*Room, error) {
 			return nil, fmt.Errorf("%w: seat %d", ErrBadSave, sm.Seat)
 		}
 		p := Player{Seat: sm.Seat, UserID: sm.UserId, Name: sm.Name, Spectator: sm.Spectator}
-		w.members[i] = &member{Player: p, droppedAt: now, lastSeq: sm.LastSeq}
-		w.noteDrop(now)
-		r.seats[i] = seatSlot{state: seatDropped, spectator: sm.Spectator, userID: sm.UserId, name: sm.Name, tokens: r.inputRate, last: now, heldUntil: now.Add(r.rt.cfg.DropGrace)}
+		w.members[i] = &member{Player: p, droppedAt: now.UnixNano(), lastSeq: sm.LastSeq}
+		w.noteDrop(now.UnixNano())
+		r.seats[i] = seatSlot{state: seatDropped, spectator: sm.Spectator, userID: sm.UserId, name: sm.Name, tokens: r.inputRate, last: now.UnixNano(), heldUntil: now.Add(r.rt.cfg.DropGrace).UnixNano()}
 		if sm.Spectator {
 			r.specs++
 		} else {

@@ -3,8 +3,12 @@ package game
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"slices"
+
+	"github.com/tickroom/tickroom/protocol/statesync"
 )
 
 // entRef locates one entity's encoded bytes in a snap's buffer.
@@ -20,13 +24,13 @@ type snap struct {
 	tick  uint64
 	valid bool
 	// back marks a snap of a track's ring older than the newest two: its
-	// buf and ents hold only the entities that differ from the next newer
-	// snap's or that it lacks, and gone the ids of that snap it lacks
-	// (see track.compact). Globals and acks are always whole.
+	// buf is a record of its globals, its acks, the ids of the next newer
+	// snap it lacks and the entities that differ from that snap's or that
+	// it lacks (keepRecord, see track.compact); ents, globals and acks are
+	// empty.
 	back    bool
 	buf     []byte   // entity bytes, back to back
 	ents    []entRef // sorted by id, unique
-	gone    []uint64 // back only: sorted
 	globals []byte
 	acks    []ack // sorted by seat
 }
@@ -37,7 +41,6 @@ func (s *snap) reset(tick uint64) {
 	s.back = false
 	s.buf = s.buf[:0]
 	s.ents = s.ents[:0]
-	s.gone = s.gone[:0]
 	s.globals = s.globals[:0]
 	s.acks = s.acks[:0]
 }
@@ -87,28 +90,48 @@ func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
 // Only the newest two snaps are whole: they are what every tick reads (a
 // state equal to the last is not kept; members that are current get the
 // delta between them). Each older one is kept as a back record of the snap
-// after it, the entities that differ or that the newer one lacks: in a room
+// after it, the entities that differ or that the newer one lacks, packed
+// as field changes in one buffer with the snap's globals and acks (startRecord): in a room
 // where a few players move among walls and pickups that do not, that is a
-// few entities a tick instead of the whole table, so a ring of 16 costs
-// about what three whole states do. Reading an old state (a laggard's or a
-// resuming client's base, at) rebuilds it into a scratch snap.
+// few entities a tick instead of the whole table, and no index, so a ring
+// of 16 costs about what two whole states do. Reading an old state (a
+// laggard's or a resuming client's base, at) rebuilds it into a scratch
+// snap.
 type track struct {
 	ring []snap
 	head int
-	// rec holds the buffers (buf, ents, gone) of the next back record:
-	// those of the oldest snap when next reused it, written by record or
-	// compact. whole holds the buffers of the last snap compact turned
-	// into a back record, for next to give the snap it reuses. So the two
-	// kinds of buffer pass between the slots as the slots change form,
-	// each kept at its own size, and the steady state allocates nothing.
+	// rec holds the buffer (buf) of the next back record: that of
+	// the oldest snap when next reused it, written by record or compact.
+	// whole holds the buffers (buf, ents, globals, acks) of the last snap
+	// compact turned into a back record, for next to give the snap it
+	// reuses. So the two kinds of buffer pass between the slots as the
+	// slots change form, each kept at its own size, and the steady state
+	// allocates nothing.
 	rec, whole snap
-	// scratch is where at rebuilds an old state; it is let go at the
-	// next tick when that tick did not use it (scratchUsed).
-	scratch     *snap
-	scratchUsed bool
+	// tmp and gone are where a record's entities and gone ids are
+	// gathered before keepRecord writes it into a buffer of its size; fs
+	// is the field scratch of its changes and of apply's, the room's
+	// patcher's (a tick uses one of them at a time) or, when nil, made on
+	// first use (fields).
+	tmp  []byte
+	gone []uint64
+	fs   *statesync.Scratch
+	// scratch is where at rebuilds an old state (spare is its second
+	// buffer, rebuild works from one into the other); both are let go at
+	// the next tick when that tick did not use them (scratchUsed).
+	scratch, spare *snap
+	scratchUsed    bool
 }
 
 func newTrack(n int) *track { return &track{ring: make([]snap, n)} }
+
+// fields returns the field scratch.
+func (t *track) fields() *statesync.Scratch {
+	if t.fs == nil {
+		t.fs = new(statesync.Scratch)
+	}
+	return t.fs
+}
 
 // next reuses the oldest snap for tick and returns it, after turning the
 // snap before the newest into a back record (compact). Its buffers are
@@ -123,15 +146,15 @@ func (t *track) next(tick uint64) *snap {
 		t.compact(&t.ring[(t.head+n-1)%n], prev)
 	}
 	if !t.scratchUsed {
-		t.scratch = nil
+		t.scratch, t.spare = nil, nil
 	}
 	t.scratchUsed = false
 	t.head = (t.head + 1) % n
 	s := &t.ring[t.head]
 	if s.back {
-		t.rec.buf, t.rec.ents, t.rec.gone = s.buf, s.ents, s.gone
-		s.buf, s.ents, s.gone = t.whole.buf, t.whole.ents, t.whole.gone
-		t.whole.buf, t.whole.ents, t.whole.gone = nil, nil, nil
+		t.rec.buf = s.buf
+		s.buf, s.ents, s.globals, s.acks = t.whole.buf, t.whole.ents, t.whole.globals, t.whole.acks
+		t.whole.buf, t.whole.ents, t.whole.globals, t.whole.acks = nil, nil, nil, nil
 	}
 	s.reset(tick)
 	if prev != s && prev.valid {
@@ -162,45 +185,149 @@ func (t *track) compact(s, newer *snap) {
 		t.compare(s, newer)
 	}
 	r.valid = false
-	// Records vary with what moved; a buffer far larger than this one
-	// (after a tick where everything changed) is cut down.
-	if n := len(r.ents); cap(r.ents) > 4*n+32 {
-		r.ents = append(make([]entRef, 0, 2*n+8), r.ents...)
-	}
-	if n := len(r.buf); cap(r.buf) > 4*n+256 {
-		r.buf = append(make([]byte, 0, 2*n+64), r.buf...)
-	}
-	if n := len(r.gone); cap(r.gone) > 4*n+16 {
-		r.gone = append(make([]uint64, 0, 2*n+4), r.gone...)
-	}
-	t.whole.buf, t.whole.ents, t.whole.gone = s.buf, s.ents, s.gone
-	s.buf, s.ents, s.gone = r.buf, r.ents, r.gone
-	r.buf, r.ents, r.gone = nil, nil, nil
+	t.whole.buf, t.whole.ents, t.whole.globals, t.whole.acks = s.buf, s.ents, s.globals, s.acks
+	s.buf, s.ents, s.globals, s.acks = r.buf, nil, nil, nil
+	r.buf = nil
 	s.back = true
+}
+
+// A back record's buf holds, in varints: the length of the snap's globals
+// and the globals; the number of acks and each ack's seat and seq; the
+// number of ids of the newer snap that this one lacks and each as its
+// step from the last; then, to the end, each entity the record keeps, by
+// id in ascending order, as the id's step from the last one and the
+// change that makes its bytes from the newer snap's
+// (statesync.AppendChange: a mask and the fields that differ;
+// statesync.AppendWhole when the newer snap lacks it). A moving player is
+// then its position's few bytes, not its whole message and an index entry
+// of 16 bytes: a whole snap needs the index to be read on every tick, a
+// record is read only to rebuild an old state.
+
+// appendRecordEntity appends entity id with data to a record whose last
+// entity was last (0 for the first), as a change from newer, its bytes in
+// the newer snap (nil when that lacks it).
+func (t *track) appendRecordEntity(b []byte, last, id uint64, newer, data []byte) []byte {
+	b = binary.AppendUvarint(b, id-last)
+	if newer == nil {
+		return statesync.AppendWhole(b, data)
+	}
+	return statesync.AppendChange(b, newer, data, t.fields())
+}
+
+// keepRecord writes the back record of s into the rec buffer from the
+// entities built in t.tmp and the ids in t.gone, the buffer sized to the
+// record with a little to spare rather than grown by append's doubling
+// (which would leave slack in every slot).
+func (t *track) keepRecord(s *snap) {
+	n := uvarintLen(uint64(len(s.globals))) + len(s.globals) + uvarintLen(uint64(len(s.acks)))
+	for _, a := range s.acks {
+		n += uvarintLen(uint64(a.seat)) + uvarintLen(uint64(a.seq))
+	}
+	n += uvarintLen(uint64(len(t.gone)))
+	last := uint64(0)
+	for _, id := range t.gone {
+		n += uvarintLen(id - last)
+		last = id
+	}
+	n += len(t.tmp)
+	r := &t.rec
+	if cap(r.buf) < n || cap(r.buf) > 2*n+64 {
+		r.buf = make([]byte, 0, n+n/4+16)
+	}
+	b := binary.AppendUvarint(r.buf[:0], uint64(len(s.globals)))
+	b = append(b, s.globals...)
+	b = binary.AppendUvarint(b, uint64(len(s.acks)))
+	for _, a := range s.acks {
+		b = binary.AppendUvarint(b, uint64(a.seat))
+		b = binary.AppendUvarint(b, uint64(a.seq))
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.gone)))
+	last = 0
+	for _, id := range t.gone {
+		b = binary.AppendUvarint(b, id-last)
+		last = id
+	}
+	r.buf = append(b, t.tmp...)
+	r.tick, r.valid = s.tick, true
+	// Scratch far larger than records need (after a tick where
+	// everything changed) is let go.
+	if cap(t.tmp) > 8*len(t.tmp)+1024 {
+		t.tmp = nil
+	}
+	if cap(t.gone) > 8*len(t.gone)+64 {
+		t.gone = nil
+	}
+}
+
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
+
+// recordReader reads a back record's buf (see startRecord).
+type recordReader struct {
+	b   []byte
+	err bool
+}
+
+func (r *recordReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// head reads the globals and acks into out, and returns the reader of
+// the gone ids; r is left at the entities.
+func (r *recordReader) head(out *snap) (gone recordReader, n uint64) {
+	g := r.uvarint()
+	if g > uint64(len(r.b)) {
+		r.err, r.b = true, nil
+		return *r, 0
+	}
+	out.globals = append(out.globals[:0], r.b[:g]...)
+	r.b = r.b[g:]
+	out.acks = out.acks[:0]
+	for n := r.uvarint(); n > 0 && !r.err; n-- {
+		seat := r.uvarint()
+		out.acks = append(out.acks, ack{uint32(seat), uint32(r.uvarint())})
+	}
+	n = r.uvarint()
+	gone = *r
+	for range n {
+		r.uvarint()
+	}
+	if r.err {
+		return gone, 0
+	}
+	return gone, n
 }
 
 // compare writes the back record of s against newer into the rec
 // buffers.
 func (t *track) compare(s, newer *snap) {
-	sp := &t.rec
-	sp.buf, sp.ents, sp.gone = sp.buf[:0], sp.ents[:0], sp.gone[:0]
+	t.tmp, t.gone = t.tmp[:0], t.gone[:0]
+	var last uint64
 	i, j := 0, 0
 	for i < len(s.ents) || j < len(newer.ents) {
 		switch {
 		case j == len(newer.ents) || (i < len(s.ents) && s.ents[i].id < newer.ents[j].id):
-			sp.add(s.ents[i].id, s.data(s.ents[i]))
+			t.tmp = t.appendRecordEntity(t.tmp, last, s.ents[i].id, nil, s.data(s.ents[i]))
+			last = s.ents[i].id
 			i++
 		case i == len(s.ents) || newer.ents[j].id < s.ents[i].id:
-			sp.gone = append(sp.gone, newer.ents[j].id)
+			t.gone = append(t.gone, newer.ents[j].id)
 			j++
 		default:
-			if d := s.data(s.ents[i]); !bytes.Equal(d, newer.data(newer.ents[j])) {
-				sp.add(s.ents[i].id, d)
+			if d, nd := s.data(s.ents[i]), newer.data(newer.ents[j]); !bytes.Equal(d, nd) {
+				t.tmp = t.appendRecordEntity(t.tmp, last, s.ents[i].id, nd, d)
+				last = s.ents[i].id
 			}
 			i++
 			j++
 		}
 	}
+	t.keepRecord(s)
 }
 
 // record writes the back record of the snap before the newest into the
@@ -212,32 +339,21 @@ func (t *track) record(d *delta) {
 	if len(t.ring) <= 2 || s == nil || s.back || !newer.valid {
 		return
 	}
-	sp := &t.rec
-	// The record's size is known: size its buffers to it, with room to
-	// spare so that records a little larger than the last do not grow by
-	// append's doubling (which left whole-table slack in every slot).
-	n, size := len(d.changed), 0
-	for _, p := range d.changed {
-		size += int(s.ents[p.base].n)
-	}
-	if cap(sp.ents) < n || cap(sp.ents) > 3*n+16 {
-		sp.ents = make([]entRef, 0, n+n/4+2)
-	}
-	if cap(sp.buf) < size || cap(sp.buf) > 3*size+128 {
-		sp.buf = make([]byte, 0, size+size/4+16)
-	}
-	if n := len(d.added); cap(sp.gone) < n || cap(sp.gone) > 3*n+8 {
-		sp.gone = make([]uint64, 0, n)
-	}
-	sp.buf, sp.ents, sp.gone = sp.buf[:0], sp.ents[:0], sp.gone[:0]
+	t.tmp, t.gone = t.tmp[:0], t.gone[:0]
+	var last uint64
 	for _, p := range d.changed {
 		e := s.ents[p.base]
-		sp.add(e.id, s.data(e))
+		var nd []byte
+		if p.cur >= 0 {
+			nd = newer.data(newer.ents[p.cur])
+		}
+		t.tmp = t.appendRecordEntity(t.tmp, last, e.id, nd, s.data(e))
+		last = e.id
 	}
 	for _, j := range d.added {
-		sp.gone = append(sp.gone, newer.ents[j].id)
+		t.gone = append(t.gone, newer.ents[j].id)
 	}
-	sp.tick, sp.valid = s.tick, true
+	t.keepRecord(s)
 }
 
 func (t *track) cur() *snap { return &t.ring[t.head] }
@@ -306,8 +422,8 @@ func (t *track) at(tick uint64) *snap {
 }
 
 // rebuild returns the whole state of the back record ring[i] in scratch:
-// each entity as the oldest record from i up to the first whole snap after
-// it holds it, unless a record on the way lacks it (gone).
+// from the first whole snap after it, each record back to i applied in
+// turn (apply).
 func (t *track) rebuild(i int) *snap {
 	n := len(t.ring)
 	f := i
@@ -317,55 +433,84 @@ func (t *track) rebuild(i int) *snap {
 	if t.scratch == nil {
 		t.scratch = new(snap)
 	}
-	t.scratchUsed = true
-	out, src := t.scratch, &t.ring[i]
-	out.reset(src.tick)
-	out.globals = append(out.globals, src.globals...)
-	out.acks = append(out.acks, src.acks...)
-	var last uint64
-	for first := true; ; first = false {
-		// The smallest id above last in any of the snaps from i to f.
-		id, ok := uint64(0), false
-		for k := i; ; k = (k + 1) % n {
-			ents := t.ring[k].ents
-			j, found := slices.BinarySearchFunc(ents, last, func(e entRef, id uint64) int { return cmp.Compare(e.id, id) })
-			if found && !first {
-				j++
-			}
-			if j < len(ents) && (!ok || ents[j].id < id) {
-				id, ok = ents[j].id, true
-			}
-			if k == f {
-				break
-			}
-		}
-		if !ok {
-			break
-		}
-		last = id
-		if d, ok := t.resolve(i, f, id); ok {
-			out.add(id, d)
-		}
+	if t.spare == nil {
+		t.spare = new(snap)
 	}
-	out.valid = true
-	return out
+	t.scratchUsed = true
+	from := &t.ring[f]
+	for k := f; k != i; {
+		k = (k + n - 1) % n
+		out := t.spare
+		out.apply(from, &t.ring[k], t.fields())
+		t.spare = t.scratch
+		t.scratch = out
+		from = out
+	}
+	return from
 }
 
-// resolve returns the bytes of entity id in the state of ring[i], whose
-// records lead to the whole snap ring[f], and whether it has the entity.
-func (t *track) resolve(i, f int, id uint64) ([]byte, bool) {
-	for k := i; ; k = (k + 1) % len(t.ring) {
-		s := &t.ring[k]
-		if e, ok := s.find(id); ok {
-			return s.data(e), true
-		}
-		if k == f {
-			return nil, false
-		}
-		if _, gone := slices.BinarySearch(s.gone, id); gone {
-			return nil, false
+// apply makes s the state of the back record rec from the state after
+// it, newer: rec's entities (changes from newer's bytes, or whole), and
+// newer's that rec neither holds nor lists as gone. fs is the field
+// scratch.
+func (s *snap) apply(newer, rec *snap, fs *statesync.Scratch) {
+	s.reset(rec.tick)
+	r := recordReader{b: rec.buf}
+	gr, gn := r.head(s)
+	gone, goneOK := uint64(0), false
+	nextGone := func() {
+		goneOK = gn > 0 && !gr.err
+		if goneOK {
+			gone += gr.uvarint()
+			gn--
 		}
 	}
+	nextGone()
+	next := func() (uint64, bool) {
+		if len(r.b) == 0 || r.err {
+			return 0, false
+		}
+		step := r.uvarint()
+		return step, !r.err
+	}
+	var id uint64
+	step, ok := next()
+	id += step
+	for j := 0; j < len(newer.ents) || ok; {
+		if ok && (j == len(newer.ents) || id <= newer.ents[j].id) {
+			var old []byte
+			if j < len(newer.ents) && id == newer.ents[j].id {
+				old = newer.data(newer.ents[j])
+				j++
+			}
+			off := len(s.buf)
+			var n int
+			var err error
+			s.buf, n, err = statesync.AppendApplied(s.buf, old, r.b, fs)
+			if err != nil {
+				// Records are written here and never malformed; stop
+				// rather than read past one.
+				s.buf = s.buf[:off]
+				r.b, ok = nil, false
+				continue
+			}
+			r.b = r.b[n:]
+			s.ents = append(s.ents, entRef{id: id, off: uint32(off), n: uint32(len(s.buf) - off)})
+			step, ok = next()
+			id += step
+			continue
+		}
+		e := newer.ents[j]
+		j++
+		for goneOK && gone < e.id {
+			nextGone()
+		}
+		if goneOK && gone == e.id {
+			continue
+		}
+		s.add(e.id, newer.data(e))
+	}
+	s.valid = true
 }
 
 // delta is the difference between a base snap and a newer one: pairs of

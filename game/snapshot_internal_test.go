@@ -7,6 +7,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/tickroom/tickroom/protocol/statesync"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // wholeState is a snap's state as a map, for comparisons.
@@ -16,6 +19,23 @@ func wholeState(s *snap) map[uint64]string {
 		out[e.id] = string(s.data(e))
 	}
 	return out
+}
+
+// entityBytes is an entity message: the id, a position that moves with
+// tick (absent at 0, so a first move changes the field list), and for
+// some ids a bytes field.
+func entityBytes(id, tick uint64) []byte {
+	b := protowire.AppendTag(nil, 1, protowire.VarintType)
+	b = protowire.AppendVarint(b, id)
+	if tick != 0 {
+		b = protowire.AppendTag(b, 2, protowire.VarintType)
+		b = protowire.AppendVarint(b, tick*37%1000)
+	}
+	if id%4 == 0 {
+		b = protowire.AppendTag(b, 3, protowire.BytesType)
+		b = protowire.AppendBytes(b, bytes.Repeat([]byte{byte(id)}, 1+int(id%5)))
+	}
+	return b
 }
 
 // TestTrackKeepsOldStates drives a ring the way a room's tick does (next,
@@ -32,7 +52,7 @@ func TestTrackKeepsOldStates(t *testing.T) {
 				tr := newTrack(ringLen)
 				state := map[uint64][]byte{}
 				for id := range uint64(30) {
-					state[id*3] = bytes.Repeat([]byte{byte(id)}, 1+int(id%5))
+					state[id*3] = entityBytes(id*3, 0)
 				}
 				kept := map[uint64]map[uint64]string{} // tick → whole state
 				var ticks []uint64
@@ -46,7 +66,7 @@ func TestTrackKeepsOldStates(t *testing.T) {
 					default: // a few move
 						for range 1 + rng.IntN(4) {
 							id := uint64(rng.IntN(10) * 3)
-							state[id] = []byte{byte(tick), byte(tick >> 8), byte(id)}
+							state[id] = entityBytes(id, tick)
 						}
 					}
 					cur := tr.next(tick)
@@ -98,12 +118,40 @@ func TestTrackKeepsOldStates(t *testing.T) {
 				if ringLen > 2 {
 					// The old snaps hold a few entities each, not 30.
 					for i := range tr.ring {
-						if s := &tr.ring[i]; s.back && len(s.ents) > 12 {
-							t.Errorf("back record of tick %d holds %d entities", s.tick, len(s.ents))
+						if s := &tr.ring[i]; s.back {
+							if n := tr.recordEntities(i); n < 0 || n > 12 {
+								t.Errorf("back record of tick %d holds %d entities", s.tick, n)
+							}
 						}
 					}
 				}
 			})
 		}
 	}
+}
+
+// recordEntities returns how many entities the back record ring[i]
+// keeps, read against the state after it.
+func (t *track) recordEntities(i int) int {
+	newer := wholeState(t.at(t.ring[(i+1)%len(t.ring)].tick))
+	r := recordReader{b: t.ring[i].buf}
+	var head snap
+	r.head(&head)
+	var fs statesync.Scratch
+	n := 0
+	var id uint64
+	for len(r.b) > 0 && !r.err {
+		id += r.uvarint()
+		var old []byte
+		if d, ok := newer[id]; ok {
+			old = []byte(d)
+		}
+		_, m, err := statesync.AppendApplied(nil, old, r.b, &fs)
+		if err != nil {
+			return -1
+		}
+		r.b = r.b[m:]
+		n++
+	}
+	return n
 }

@@ -32,9 +32,10 @@ type worker struct {
 	now       time.Time
 	empty     time.Time // when the room became empty; zero while not
 	// dropCheck is when a dropped member's grace window may next run out:
-	// the earliest droppedAt of the members dropped since expireDrops last
-	// looked, zero when none is dropped. Ticks before it skip the walk.
-	dropCheck time.Time
+	// the earliest droppedAt (Unix ns) of the members dropped since
+	// expireDrops last looked, zero when none is dropped. Ticks before it
+	// skip the walk.
+	dropCheck int64
 	started   time.Time // when the match started running
 	due       time.Time // when the next tick is due
 	disposed  bool

@@ -17,7 +17,6 @@ package arena
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -174,15 +173,22 @@ type player struct {
 	score  uint32
 	seat   uint32
 	name   string
-	wire   arenav1.Player
 }
 
-// pickup is a pickup in milli-units and its encoded wire message, empty
-// when it must be encoded again.
+// pickup is a pickup in milli-units and its encoded wire message
+// (wire[:n]; n is 0 when it must be encoded again). Plain fields and a
+// fixed buffer rather than an arenav1.Pickup and a slice: a room holds
+// 20 of them by default, and this is half the bytes.
 type pickup struct {
-	msg  arenav1.Pickup
-	wire []byte
+	x, y  int32
+	value uint32
+	n     uint8
+	wire  [pickupWireMax]byte
 }
+
+// pickupWireMax is the largest arenav1.Pickup encoding: three fields of a
+// tag byte and at most five bytes of varint each.
+const pickupWireMax = 3 * (1 + 5)
 
 // Wire units: positions and sizes in centi-units, velocities in quarter
 // units per second.
@@ -208,11 +214,13 @@ func wireVel(v int32) int32 {
 	return (v + milliPerWireVel/2) / milliPerWireVel
 }
 
-// toWire fills p.wire from p's state.
-func (p *player) toWire() *arenav1.Player {
-	p.wire = arenav1.Player{Seat: p.seat, Name: p.name, X: uint32(wireDist(p.x)), Y: uint32(wireDist(p.y)),
+// toWire fills the game's one wire message (reused for every player: a
+// message per player would cost each ~80 B for the room's life) from p's
+// state and returns it; it is valid until the next call.
+func (g *Game) toWire(p *player) *arenav1.Player {
+	g.wire = arenav1.Player{Seat: p.seat, Name: p.name, X: uint32(wireDist(p.x)), Y: uint32(wireDist(p.y)),
 		Vx: wireVel(p.vx), Vy: wireVel(p.vy), Score: p.score}
-	return &p.wire
+	return &g.wire
 }
 
 // Game is one arena match. Its methods run on the room's tick worker.
@@ -227,6 +235,7 @@ type Game struct {
 	ended     bool
 	input     arenav1.Input
 	globals   arenav1.Globals
+	wire      arenav1.Player // toWire's
 }
 
 var _ game.Game = (*Game)(nil)
@@ -249,8 +258,8 @@ func newGame(c config, maxPlayers int) *Game {
 	g.pickups = make([]pickup, c.pickups)
 	for i := range g.pickups {
 		pk := &g.pickups[i]
-		pk.msg.X, pk.msg.Y = g.freeSpot(PickupRadius)
-		pk.msg.Value = uint32(1 + g.rng.next()%3)
+		pk.x, pk.y = g.freeSpot(PickupRadius)
+		pk.value = uint32(1 + g.rng.next()%3)
 	}
 	g.globals = arenav1.Globals{Width: wireDist(c.width), Height: wireDist(c.height), PlayerRadius: wireDist(PlayerRadius),
 		PickupRadius: wireDist(PickupRadius), ViewRadius: wireDist(c.viewRadius)}
@@ -329,7 +338,7 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 func (g *Game) Encode(s *game.Snapshot) {
 	for i := range g.players {
 		if p := &g.players[i]; p.in {
-			s.Entity(uint64(i+1), p.toWire())
+			s.Entity(uint64(i+1), g.toWire(p))
 		}
 	}
 	for i, b := range g.wallBytes {
@@ -345,12 +354,13 @@ func (g *Game) Encode(s *game.Snapshot) {
 // pickupBytes returns pickup i's wire message, encoding it when it moved.
 func (g *Game) pickupBytes(i int) []byte {
 	pk := &g.pickups[i]
-	if len(pk.wire) == 0 {
-		m := arenav1.Pickup{X: wireDist(pk.msg.X), Y: wireDist(pk.msg.Y), Value: pk.msg.Value}
-		pk.wire = slices.Grow(pk.wire[:0], m.SizeVT())[:m.SizeVT()]
-		_, _ = m.MarshalToSizedBufferVT(pk.wire)
+	if pk.n == 0 {
+		m := arenav1.Pickup{X: wireDist(pk.x), Y: wireDist(pk.y), Value: pk.value}
+		n := m.SizeVT()
+		_, _ = m.MarshalToSizedBufferVT(pk.wire[:n])
+		pk.n = uint8(n)
 	}
-	return pk.wire
+	return pk.wire[:pk.n]
 }
 
 func (g *Game) finish(ctx *game.Context) {
@@ -360,7 +370,7 @@ func (g *Game) finish(ctx *game.Context) {
 	for i := range g.players {
 		if p := &g.players[i]; p.in {
 			best = max(best, p.score)
-			res.Players = append(res.Players, p.toWire().CloneVT())
+			res.Players = append(res.Players, g.toWire(p).CloneVT())
 		}
 	}
 	var winners []uint32
@@ -401,7 +411,7 @@ func (g *viewGame) View(ctx *game.Context, p game.Player, v *game.Snapshot) {
 		}
 	}
 	for i := range g.pickups {
-		if pk := &g.pickups[i].msg; near(me.x, me.y, pk.X, pk.Y, r) {
+		if pk := &g.pickups[i]; near(me.x, me.y, pk.x, pk.y, r) {
 			v.Share(PickupBase + uint64(i))
 		}
 	}

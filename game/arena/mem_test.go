@@ -2,7 +2,9 @@ package arena_test
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -21,7 +23,8 @@ import (
 // (at least ResumeTicks + 4 ticks, so every ring is full) the live heap
 // (after GC) over the players is reported as B/player; the runtime's
 // transport is nil, so no frame is held. Run it with -benchtime 40x or
-// more.
+// more; TICKROOM_BENCH_HEAPPROFILE=path writes the heap profile taken
+// with the figure (run with -memprofilerate=1 for every allocation).
 func BenchmarkRoomMemory(b *testing.B) {
 	const rooms, size = 100, 10
 	reg := game.NewRegistry()
@@ -81,6 +84,19 @@ func BenchmarkRoomMemory(b *testing.B) {
 		tick()
 	}
 	heap := liveHeap()
+	if path := os.Getenv("TICKROOM_BENCH_HEAPPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 	runtime.KeepAlive(rs)
 	players := rooms * size
 	for _, r := range rs {

@@ -71,18 +71,18 @@ func (g *Game) shove(p *player, dx, dy int32) {
 func (g *Game) collect() {
 	const reach = int64(PlayerRadius + PickupRadius)
 	for i := range g.pickups {
-		pk := &g.pickups[i].msg
+		pk := &g.pickups[i]
 		for j := range g.players {
 			p := &g.players[j]
 			if !p.in {
 				continue
 			}
-			dx, dy := int64(p.x-pk.X), int64(p.y-pk.Y)
+			dx, dy := int64(p.x-pk.x), int64(p.y-pk.y)
 			if dx*dx+dy*dy <= reach*reach {
-				p.score += pk.Value
-				pk.X, pk.Y = g.freeSpot(PickupRadius)
-				pk.Value = uint32(1 + g.rng.next()%3)
-				g.pickups[i].wire = g.pickups[i].wire[:0] // encode again
+				p.score += pk.value
+				pk.x, pk.y = g.freeSpot(PickupRadius)
+				pk.value = uint32(1 + g.rng.next()%3)
+				pk.n = 0 // encode again
 				break
 			}
 		}

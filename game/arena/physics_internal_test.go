@@ -78,14 +78,14 @@ func TestPlayersCollide(t *testing.T) {
 
 func TestPickupScores(t *testing.T) {
 	g := testGame(1)
-	g.pickups = []pickup{{msg: arenav1.Pickup{X: 5100, Y: 5000, Value: 3}}}
+	g.pickups = []pickup{{x: 5100, y: 5000, value: 3}}
 	p := &g.players[0]
 	p.x, p.y = 5000, 5000
 	g.Update(nil, 50*time.Millisecond)
 	if p.score != 3 {
 		t.Fatalf("score %d, want 3", p.score)
 	}
-	if pk := &g.pickups[0].msg; pk.X == 5100 && pk.Y == 5000 {
+	if pk := &g.pickups[0]; pk.x == 5100 && pk.y == 5000 {
 		t.Fatal("pickup not respawned")
 	}
 }

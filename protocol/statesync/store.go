@@ -262,27 +262,36 @@ func (s *Store) applyFields(old []byte, mask uint64, r *reader) ([]byte, error) 
 	if !ok || (len(s.fields) < 64 && mask>>len(s.fields) != 0) {
 		return nil, ErrMalformed
 	}
-	out := make([]byte, 0, len(old)+8)
-	for i, f := range s.fields {
-		out = append(out, old[f.Tag:f.Val]...)
+	out := appendFields(make([]byte, 0, len(old)+8), old, s.fields, mask, r)
+	if r.bad {
+		return nil, ErrMalformed
+	}
+	return out, nil
+}
+
+// appendFields appends to dst old's fields with those in mask replaced by
+// the values in r (see AppendChange). A failed read leaves r.bad set.
+func appendFields(dst, old []byte, fields []Field, mask uint64, r *reader) []byte {
+	for i, f := range fields {
+		dst = append(dst, old[f.Tag:f.Val]...)
 		if mask&(1<<i) == 0 {
-			out = append(out, old[f.Val:f.End]...)
+			dst = append(dst, old[f.Val:f.End]...)
 			continue
 		}
 		switch f.Type {
 		case protowire.VarintType:
 			d := protowire.DecodeZigZag(r.varint())
-			out = protowire.AppendVarint(out, f.Varint+uint64(d))
+			dst = protowire.AppendVarint(dst, f.Varint+uint64(d))
 		case protowire.Fixed32Type:
-			out = append(out, r.fixed(4)...)
+			dst = append(dst, r.fixed(4)...)
 		case protowire.Fixed64Type:
-			out = append(out, r.fixed(8)...)
+			dst = append(dst, r.fixed(8)...)
 		default:
-			out = protowire.AppendBytes(out, r.bytes())
+			dst = protowire.AppendBytes(dst, r.bytes())
 		}
 		if r.bad {
-			return nil, ErrMalformed
+			return dst
 		}
 	}
-	return out, nil
+	return dst
 }

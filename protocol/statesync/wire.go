@@ -153,6 +153,41 @@ func AppendChange(b []byte, old, cur []byte, s *Scratch) []byte {
 	return b
 }
 
+// AppendWhole appends a change that gives an entity's bytes whole:
+// HeadWhole, cur's length and cur.
+func AppendWhole(b, cur []byte) []byte { return appendWhole(b, cur) }
+
+// AppendApplied appends to dst the bytes of an entity after the change
+// at the start of change (as AppendChange or AppendWhole write it) is
+// applied to its old bytes, and returns them with the length of the
+// change read. A change that does not fit old, or HeadRemoved, is
+// ErrMalformed. It allocates only to grow dst or s.
+func AppendApplied(dst, old, change []byte, s *Scratch) ([]byte, int, error) {
+	r := reader{p: change}
+	switch head := r.varint(); {
+	case r.bad || head == HeadRemoved:
+		return dst, 0, ErrMalformed
+	case head == HeadWhole:
+		b := r.bytes()
+		if r.bad {
+			return dst, 0, ErrMalformed
+		}
+		dst = append(dst, b...)
+	default:
+		mask := head - 1
+		var ok bool
+		s.old, ok = ParseFields(s.old[:0], old)
+		if !ok || (len(s.old) < 64 && mask>>len(s.old) != 0) {
+			return dst, 0, ErrMalformed
+		}
+		dst = appendFields(dst, old, s.old, mask, &r)
+		if r.bad {
+			return dst, 0, ErrMalformed
+		}
+	}
+	return dst, len(change) - len(r.p), nil
+}
+
 func appendWhole(b, cur []byte) []byte {
 	b = protowire.AppendVarint(b, HeadWhole)
 	return protowire.AppendBytes(b, cur)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tickroom/tickroom/protocol"
@@ -100,11 +101,11 @@ func (so *Social) admitText(m *Member, text string) error {
 
 // allowChat applies the chat rate limit. It runs on the member's loop.
 func (so *Social) allowChat(m *Member) bool {
-	now := so.host.Now()
-	if m.chatLast.IsZero() {
+	now := so.host.Now().UnixNano()
+	if m.chatLast == 0 {
 		m.chatTokens = float64(so.cfg.ChatBurst)
 	} else {
-		dt := now.Sub(m.chatLast).Seconds()
+		dt := float64(now-m.chatLast) / float64(time.Second)
 		m.chatTokens = min(m.chatTokens+dt*so.cfg.ChatRate, float64(so.cfg.ChatBurst))
 	}
 	m.chatLast = now

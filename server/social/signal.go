@@ -2,6 +2,7 @@ package social
 
 import (
 	"slices"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -115,11 +116,11 @@ func playTogether(a, b *profile) bool {
 // allowSignal applies the signaling rate limit. It runs on the member's
 // loop.
 func (so *Social) allowSignal(m *Member) bool {
-	now := so.host.Now()
-	if m.signalLast.IsZero() {
+	now := so.host.Now().UnixNano()
+	if m.signalLast == 0 {
 		m.signalTokens = SignalBurst
 	} else {
-		dt := now.Sub(m.signalLast).Seconds()
+		dt := float64(now-m.signalLast) / float64(time.Second)
 		m.signalTokens = min(m.signalTokens+dt*SignalRate, SignalBurst)
 	}
 	m.signalLast = now

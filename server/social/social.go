@@ -103,10 +103,12 @@ type Member struct {
 	playing []string // ids of the rooms this connection holds a player seat in (not a spectator's); guarded by Social.mu
 
 	// Loop-only state.
-	chatTokens   float64   // chat rate limiter
-	chatLast     time.Time // last chat refill; zero before the first line
-	signalTokens float64   // signaling rate limiter
-	signalLast   time.Time // last signaling refill; zero before the first
+	// The refill times are Unix nanoseconds rather than time.Time (24
+	// bytes): every connection holds a Member, chat or not.
+	chatTokens   float64 // chat rate limiter
+	chatLast     int64   // last chat refill; zero before the first line
+	signalTokens float64 // signaling rate limiter
+	signalLast   int64   // last signaling refill; zero before the first
 }
 
 // UserID returns the member's user id.
