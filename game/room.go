@@ -88,11 +88,13 @@ type command struct {
 	ocb    func(error)
 }
 
-// input is one queued input; data is a reused buffer.
+// input is one queued input: its bytes are buf[off:off+n] of the inbox
+// it is in (Room.inboxBuf, worker.drainBuf). One buffer for all of a
+// tick's inputs, rather than one each, is two allocations a room, not
+// one an input slot.
 type input struct {
-	seat uint32
-	seq  uint32
-	data []byte
+	seat, seq uint32
+	off, n    uint32
 }
 
 // Room is one authoritative game room. Its exported methods are safe from
@@ -119,6 +121,7 @@ type Room struct {
 	mu       sync.Mutex // guards the fields below up to the blank line
 	seats    []seatSlot // index seat-1
 	inbox    []input
+	inboxBuf []byte // the inbox's input bytes
 	ctl      []command
 	locked   bool
 	closeReq bool
@@ -256,15 +259,8 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 		return ErrInboxFull
 	}
 	s.tokens--
-	n := len(r.inbox)
-	if n < cap(r.inbox) {
-		r.inbox = r.inbox[:n+1]
-	} else {
-		r.inbox = append(r.inbox, input{})
-	}
-	in := &r.inbox[n]
-	in.seat, in.seq = seat, seq
-	in.data = append(in.data[:0], data...)
+	r.inbox = append(r.inbox, input{seat: seat, seq: seq, off: uint32(len(r.inboxBuf)), n: uint32(len(data))})
+	r.inboxBuf = append(r.inboxBuf, data...)
 	return nil
 }
 

@@ -145,7 +145,7 @@ func (r *Room) retire() {
 	}
 	r.players, r.specs, r.observers = 0, 0, 0
 	pending := r.ctl
-	r.ctl, r.inbox = nil, nil
+	r.ctl, r.inbox, r.inboxBuf = nil, nil, nil
 	refuseState(r.stateReqs)
 	r.stateReqs = nil
 	r.mu.Unlock()

@@ -26,20 +26,31 @@ type snap struct {
 	// back marks a snap of a track's ring older than the newest two: its
 	// buf is a record of its globals, its acks, the ids of the next newer
 	// snap it lacks and the entities that differ from that snap's or that
-	// it lacks (keepRecord, see track.compact); ents, globals and acks are
-	// empty.
-	back    bool
-	buf     []byte   // entity bytes, back to back
+	// it lacks (keepRecord, see track.compact), and it has no whole part.
+	back bool
+	buf  []byte // entity bytes, back to back; a back record's record
+	// whole holds what only a whole snap has; a back record's is nil, so
+	// a ring slot costs 48 bytes, not 112.
+	*whole
+}
+
+// whole is the index, globals and acks of a whole snap.
+type whole struct {
 	ents    []entRef // sorted by id, unique
 	globals []byte
 	acks    []ack // sorted by seat
 }
 
+// reset empties s as a whole snap of tick, giving it a whole part when it
+// has none.
 func (s *snap) reset(tick uint64) {
 	s.tick = tick
 	s.valid = false
 	s.back = false
 	s.buf = s.buf[:0]
+	if s.whole == nil {
+		s.whole = new(whole)
+	}
 	s.ents = s.ents[:0]
 	s.globals = s.globals[:0]
 	s.acks = s.acks[:0]
@@ -91,10 +102,11 @@ func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
 // state equal to the last is not kept; members that are current get the
 // delta between them). Each older one is kept as a back record of the snap
 // after it, the entities that differ or that the newer one lacks, packed
-// as field changes in one buffer with the snap's globals and acks (startRecord): in a room
-// where a few players move among walls and pickups that do not, that is a
-// few entities a tick instead of the whole table, and no index, so a ring
-// of 16 costs about what two whole states do. Reading an old state (a
+// as field changes in one buffer with the snap's globals and acks
+// (keepRecord): in a room where a few players move among walls and
+// pickups that do not, that is a few bytes for each of a few entities a
+// tick instead of the whole table, and no index, so a ring of 16 costs
+// about what two whole states do. Reading an old state (a
 // laggard's or a resuming client's base, at) rebuilds it into a scratch
 // snap.
 type track struct {
@@ -102,12 +114,12 @@ type track struct {
 	head int
 	// rec holds the buffer (buf) of the next back record: that of
 	// the oldest snap when next reused it, written by record or compact.
-	// whole holds the buffers (buf, ents, globals, acks) of the last snap
+	// spare holds the buffers (buf and whole part) of the last snap
 	// compact turned into a back record, for next to give the snap it
 	// reuses. So the two kinds of buffer pass between the slots as the
 	// slots change form, each kept at its own size, and the steady state
 	// allocates nothing.
-	rec, whole snap
+	rec, spare snap
 	// tmp and gone are where a record's entities and gone ids are
 	// gathered before keepRecord writes it into a buffer of its size; fs
 	// is the field scratch of its changes and of apply's, the room's
@@ -116,11 +128,11 @@ type track struct {
 	tmp  []byte
 	gone []uint64
 	fs   *statesync.Scratch
-	// scratch is where at rebuilds an old state (spare is its second
+	// scratch is where at rebuilds an old state (scratch2 is its second
 	// buffer, rebuild works from one into the other); both are let go at
 	// the next tick when that tick did not use them (scratchUsed).
-	scratch, spare *snap
-	scratchUsed    bool
+	scratch, scratch2 *snap
+	scratchUsed       bool
 }
 
 func newTrack(n int) *track { return &track{ring: make([]snap, n)} }
@@ -146,15 +158,15 @@ func (t *track) next(tick uint64) *snap {
 		t.compact(&t.ring[(t.head+n-1)%n], prev)
 	}
 	if !t.scratchUsed {
-		t.scratch, t.spare = nil, nil
+		t.scratch, t.scratch2 = nil, nil
 	}
 	t.scratchUsed = false
 	t.head = (t.head + 1) % n
 	s := &t.ring[t.head]
 	if s.back {
 		t.rec.buf = s.buf
-		s.buf, s.ents, s.globals, s.acks = t.whole.buf, t.whole.ents, t.whole.globals, t.whole.acks
-		t.whole.buf, t.whole.ents, t.whole.globals, t.whole.acks = nil, nil, nil, nil
+		s.buf, s.whole = t.spare.buf, t.spare.whole
+		t.spare.buf, t.spare.whole = nil, nil
 	}
 	s.reset(tick)
 	if prev != s && prev.valid {
@@ -172,7 +184,7 @@ func (t *track) next(tick uint64) *snap {
 // record of newer: the entities of s that newer lacks or holds with other
 // bytes, and in gone the ids of newer that s lacks. The record is written
 // into the rec buffers (unless record already did from the tick's diff),
-// which s takes; its whole buffers go to whole. It does nothing when s is
+// which s takes; its whole buffers go to spare. It does nothing when s is
 // a back record already (a tick whose state was undone compacted it) or
 // not valid.
 func (t *track) compact(s, newer *snap) {
@@ -185,8 +197,8 @@ func (t *track) compact(s, newer *snap) {
 		t.compare(s, newer)
 	}
 	r.valid = false
-	t.whole.buf, t.whole.ents, t.whole.globals, t.whole.acks = s.buf, s.ents, s.globals, s.acks
-	s.buf, s.ents, s.globals, s.acks = r.buf, nil, nil, nil
+	t.spare.buf, t.spare.whole = s.buf, s.whole
+	s.buf, s.whole = r.buf, nil
 	r.buf = nil
 	s.back = true
 }
@@ -261,7 +273,7 @@ func (t *track) keepRecord(s *snap) {
 
 func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
 
-// recordReader reads a back record's buf (see startRecord).
+// recordReader reads a back record's buf (see keepRecord).
 type recordReader struct {
 	b   []byte
 	err bool
@@ -433,16 +445,16 @@ func (t *track) rebuild(i int) *snap {
 	if t.scratch == nil {
 		t.scratch = new(snap)
 	}
-	if t.spare == nil {
-		t.spare = new(snap)
+	if t.scratch2 == nil {
+		t.scratch2 = new(snap)
 	}
 	t.scratchUsed = true
 	from := &t.ring[f]
 	for k := f; k != i; {
 		k = (k + n - 1) % n
-		out := t.spare
+		out := t.scratch2
 		out.apply(from, &t.ring[k], t.fields())
-		t.spare = t.scratch
+		t.scratch2 = t.scratch
 		t.scratch = out
 		from = out
 	}

@@ -136,6 +136,7 @@ func (t *track) recordEntities(i int) int {
 	newer := wholeState(t.at(t.ring[(i+1)%len(t.ring)].tick))
 	r := recordReader{b: t.ring[i].buf}
 	var head snap
+	head.reset(0)
 	r.head(&head)
 	var fs statesync.Scratch
 	n := 0

@@ -19,6 +19,7 @@ type worker struct {
 	observers []*member
 	players   int // confirmed player (not spectator) members
 	drain     []input
+	drainBuf  []byte // drain's input bytes
 	drainCtl  []command
 	shared    *track
 	d         delta
@@ -58,6 +59,7 @@ func (r *Room) step(now time.Time) {
 
 	r.mu.Lock()
 	w.drain, r.inbox = r.inbox, w.drain[:0]
+	w.drainBuf, r.inboxBuf = r.inboxBuf, w.drainBuf[:0]
 	w.drainCtl, r.ctl = r.ctl, w.drainCtl[:0]
 	closing, why := r.closeReq, r.closeMsg
 	stateReqs := r.stateReqs
@@ -82,13 +84,16 @@ func (r *Room) step(now time.Time) {
 		r.applyInput(&w.drain[i])
 	}
 	// Inputs come at the seats' rate, a few a tick, but a tick that ran
-	// late (a busy machine) drains a backlog many times that, and the two
-	// input buffers (an entry and a copy of the bytes per input) would
-	// keep that size for the room's life: ~0.5 KB a player under load.
+	// late (a busy machine) drains a backlog many times that, and the
+	// input buffers (the entries and their bytes) would keep that size
+	// for the room's life: ~0.5 KB a player under load.
 	// One much larger than this tick needed is let go; the next ticks grow
 	// one to the usual size again.
 	if n := len(w.drain); cap(w.drain) > 2*n+16 {
 		w.drain = nil
+	}
+	if n := len(w.drainBuf); cap(w.drainBuf) > 2*n+256 {
+		w.drainBuf = nil
 	}
 	r.expireDrops()
 	if closing {
@@ -147,7 +152,7 @@ func (r *Room) applyInput(in *input) {
 	if in.seq != 0 {
 		m.lastSeq = in.seq
 	}
-	if err := w.game.Input(&w.ctx, in.seat, in.data); err != nil {
+	if err := w.game.Input(&w.ctx, in.seat, w.drainBuf[in.off:in.off+in.n:in.off+in.n]); err != nil {
 		msg := Message{Text: err.Error()}
 		if ie := (*InputError)(nil); errors.As(err, &ie) {
 			msg = Message{Code: ie.Code, Text: ie.Text, Data: ie.Data}
@@ -373,7 +378,7 @@ func (r *Room) dispose() {
 	r.players, r.specs, r.observers = 0, 0, 0
 	pending := r.ctl
 	r.ctl = nil
-	r.inbox = nil
+	r.inbox, r.inboxBuf = nil, nil
 	refuseState(r.stateReqs)
 	r.stateReqs = nil
 	handoff := r.handoff

@@ -3,7 +3,10 @@ package statesync_test
 import (
 	"bytes"
 	"errors"
+	"maps"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -170,4 +173,279 @@ func check(t *testing.T, st *statesync.Store) {
 			t.Fatalf("entities out of order: %d then %d", ents[i-1].ID, ents[i].ID)
 		}
 	}
+}
+
+// TestAppendApplied: a change AppendChange or AppendWhole writes, applied
+// to the old bytes, gives the new bytes exactly, and says how much of the
+// input it read; a change that does not fit the old bytes is refused and
+// leaves dst as it was.
+func TestAppendApplied(t *testing.T) {
+	tests := []struct {
+		name     string
+		old, cur []byte
+		whole    bool
+	}{
+		{"moved", player(1, "ann", 1000, 2000), player(1, "ann", 1040, 1975), false},
+		{"to zero and far", player(1, "ann", 1<<40, 0), player(1, "ann", 0, 1<<62), false},
+		{"renamed", player(1, "ann", 1, 2), player(1, "bob", 1, 2), false},
+		{"new field", player(1, "ann", 1, 2), append(player(1, "ann", 1, 2), 0x28, 1), false},
+		{"fixed fields", protowire.AppendFixed64(protowire.AppendFixed32([]byte{0x0d}, 7), 8), protowire.AppendFixed64(protowire.AppendFixed32([]byte{0x0d}, 9), 8), false},
+		{"not protobuf", []byte("\xff\xff"), []byte("\xfe"), false},
+		{"appeared", nil, player(2, "cy", 5, 6), true},
+		{"emptied", player(2, "cy", 5, 6), nil, true},
+	}
+	var sc statesync.Scratch
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var change []byte
+			if tt.whole {
+				change = statesync.AppendWhole(nil, tt.cur)
+			} else {
+				change = statesync.AppendChange(nil, tt.old, tt.cur, &sc)
+			}
+			in := append(slices.Clone(change), "next"...)
+			got, n, err := statesync.AppendApplied([]byte("pre"), tt.old, in, &sc)
+			if err != nil || n != len(change) || !bytes.Equal(got, append([]byte("pre"), tt.cur...)) {
+				t.Fatalf("applied % x (read %d of %d, %v), want pre+% x", got, n, len(change), err, tt.cur)
+			}
+		})
+	}
+	moved := statesync.AppendChange(nil, player(1, "ann", 1, 2), player(1, "ann", 3, 2), &sc)
+	renamed := statesync.AppendChange(nil, player(1, "ann", 1, 2), player(1, "bob", 1, 2), &sc)
+	for _, tt := range []struct {
+		name        string
+		old, change []byte
+	}{
+		{"removed", []byte{0x08, 1}, []byte{statesync.HeadRemoved}},
+		{"mask beyond the fields", []byte{0x08, 1}, moved},
+		{"old not protobuf", []byte{0xff}, moved},
+		{"whole cut short", nil, statesync.AppendWhole(nil, []byte("abc"))[:3]},
+		{"field cut short", player(1, "ann", 1, 2), renamed[:len(renamed)-1]},
+		{"varint cut short", player(1, "ann", 1, 2), []byte{1<<2 + 1, 0x80}},
+		{"head cut short", nil, []byte{0x80}},
+		{"empty", nil, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, n, err := statesync.AppendApplied([]byte("pre"), tt.old, tt.change, &sc)
+			if !errors.Is(err, statesync.ErrMalformed) || n != 0 || string(got) != "pre" {
+				t.Fatalf("got %q, read %d, err %v; want pre, 0, ErrMalformed", got, n, err)
+			}
+		})
+	}
+}
+
+// entity encodes an entity message for TestAppendAppliedRoundTrip: an
+// id, a name, a position, and from shape 1 up a fixed32 and a fixed64;
+// shape 3 is bytes that are not protobuf.
+func entity(id uint64, name string, x, y uint64, shape int, hp uint32) []byte {
+	if shape == 3 {
+		return append([]byte{0xff, byte(id)}, name...)
+	}
+	b := player(id, name, x, y)
+	if shape >= 1 {
+		b = protowire.AppendTag(b, 5, protowire.Fixed32Type)
+		b = protowire.AppendFixed32(b, hp)
+	}
+	if shape >= 2 {
+		b = protowire.AppendTag(b, 6, protowire.Fixed64Type)
+		b = protowire.AppendFixed64(b, uint64(hp)<<32|uint64(id))
+	}
+	return b
+}
+
+// TestAppendAppliedRoundTrip packs, tick after tick, every entity that
+// changed into one buffer (its id's step from the last, then its change
+// from the last state's bytes, or whole when it is new), as a room keeps
+// its old states, and rebuilds the state from the last one and that
+// buffer with AppendApplied: it must be the new state byte for byte, and
+// a tick where a few entities move must cost a few bytes each.
+func TestAppendAppliedRoundTrip(t *testing.T) {
+	type ent struct {
+		name      string
+		x, y      uint64
+		shape     int
+		hp        uint32
+		withdrawn bool
+	}
+	rng := rand.New(rand.NewPCG(11, 7))
+	ents := make([]ent, 40)
+	for i := range ents {
+		ents[i] = ent{name: "e" + strconv.Itoa(i), x: rng.Uint64N(1 << 20), y: rng.Uint64N(1 << 20), shape: i % 4}
+	}
+	encode := func() map[uint64][]byte {
+		st := map[uint64][]byte{}
+		for i, e := range ents {
+			if !e.withdrawn {
+				st[uint64(i)*7] = entity(uint64(i)*7, e.name, e.x, e.y, e.shape, e.hp)
+			}
+		}
+		return st
+	}
+	var sc statesync.Scratch
+	var packed, dst []byte
+	last := encode()
+	for tick := range 300 {
+		moves := tick%10 != 0
+		for range 1 + rng.IntN(5) {
+			e := &ents[rng.IntN(len(ents))]
+			switch k := rng.IntN(10); {
+			case !moves && k == 0:
+				e.withdrawn = !e.withdrawn
+			case !moves && k == 1:
+				e.shape = rng.IntN(4)
+			case !moves && k == 2:
+				e.name += "x"
+			case k < 6:
+				e.x += uint64(rng.IntN(64))
+				e.y -= uint64(rng.IntN(64)) // wraps past 0 to a 10-byte varint
+			default:
+				e.hp = rng.Uint32()
+			}
+		}
+		cur := encode()
+		ids := slices.Sorted(maps.Keys(cur))
+		packed = packed[:0]
+		var prev uint64
+		changed := 0
+		for _, id := range ids {
+			old, had := last[id]
+			switch {
+			case !had:
+				packed = statesync.AppendWhole(protowire.AppendVarint(packed, id-prev), cur[id])
+			case !bytes.Equal(old, cur[id]):
+				packed = statesync.AppendChange(protowire.AppendVarint(packed, id-prev), old, cur[id], &sc)
+			default:
+				continue
+			}
+			prev = id
+			changed++
+		}
+		got := map[uint64][]byte{}
+		for id, b := range last {
+			if _, ok := cur[id]; ok {
+				got[id] = b // unchanged unless the buffer says otherwise
+			}
+		}
+		dst = dst[:0]
+		p, id := packed, uint64(0)
+		for len(p) > 0 {
+			step, n := protowire.ConsumeVarint(p)
+			if n < 0 {
+				t.Fatalf("tick %d: bad id step", tick)
+			}
+			id += step
+			off := len(dst)
+			var err error
+			dst, n, err = statesync.AppendApplied(dst, last[id], p[n:], &sc)
+			if err != nil {
+				t.Fatalf("tick %d: entity %d: %v", tick, id, err)
+			}
+			p = p[protowire.SizeVarint(step)+n:]
+			got[id] = dst[off:]
+		}
+		if len(got) != len(cur) {
+			t.Fatalf("tick %d: %d entities, want %d", tick, len(got), len(cur))
+		}
+		for id, b := range cur {
+			if !bytes.Equal(got[id], b) {
+				t.Fatalf("tick %d: entity %d is % x, want % x", tick, id, got[id], b)
+			}
+		}
+		if moves && changed > 0 && len(packed) > 16*changed {
+			t.Errorf("tick %d: %d moved entities packed in %d bytes", tick, changed, len(packed))
+		}
+		last = cur
+	}
+}
+
+// sameFields reports whether a and b, both protobuf, hold the same fields
+// with the same values, however their varints and lengths are encoded.
+func sameFields(a, b []byte) bool {
+	fa, okA := statesync.ParseFields(nil, a)
+	fb, okB := statesync.ParseFields(nil, b)
+	if !okA || !okB || len(fa) != len(fb) {
+		return false
+	}
+	for i := range fa {
+		x, y := fa[i], fb[i]
+		if x.Num != y.Num || x.Type != y.Type {
+			return false
+		}
+		switch x.Type {
+		case protowire.VarintType:
+			if x.Varint != y.Varint {
+				return false
+			}
+		case protowire.BytesType:
+			vx, _ := protowire.ConsumeBytes(a[x.Val:x.End])
+			vy, _ := protowire.ConsumeBytes(b[y.Val:y.End])
+			if !bytes.Equal(vx, vy) {
+				return false
+			}
+		default:
+			if !bytes.Equal(a[x.Val:x.End], b[y.Val:y.End]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// FuzzAppendApplied reads change as a buffer of changes back to back, as
+// a room's old states are kept, each applied to old: none makes
+// AppendApplied panic, read past the change it reports, read bytes after
+// it, or append more than old, the change and 9 bytes a field of old; a
+// refused one leaves dst as it was. And the change AppendChange writes
+// from old to cur, followed by cur whole, applies back to cur.
+func FuzzAppendApplied(f *testing.F) {
+	f.Add(player(1, "a", 10, 20), player(1, "a", 12, 19), []byte{5, 4, 3})
+	f.Add(player(1, "a", 10, 20), player(1, "a", 12, 19), []byte{1<<2 | 1<<3 + 1, 4, 3, 1<<2 + 1, 0x80})
+	f.Add([]byte("w"), []byte("x"), []byte{statesync.HeadWhole, 1, 'y', statesync.HeadWhole, 0})
+	f.Add(player(1, "a", 10, 20), player(1, "ab", 10, 20), []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add(player(1, "a", 10, 20), player(1, "a", 10, 20), []byte{1<<1 + 1, 0xff, 0xff, 0xff, 0xff, 0x0f, 'x'})
+	f.Add(entity(3, "b", 1, 2, 2, 9), entity(3, "b", 1, 2, 2, 10), []byte{1<<4 + 1, 1, 2, 3, 4, statesync.HeadRemoved})
+	f.Add([]byte{0x08, 0x80, 0x80, 0x00}, []byte{0x08, 0x01}, []byte{2, 2})
+	f.Fuzz(func(t *testing.T, old, cur, change []byte) {
+		var sc statesync.Scratch
+		dst := []byte("pre")
+		for p := change; len(p) > 0; {
+			got, n, err := statesync.AppendApplied(dst, old, p, &sc)
+			if err != nil {
+				if n != 0 || !bytes.Equal(got, dst) {
+					t.Fatalf("refused change read %d and left % x of % x", n, got, dst)
+				}
+				break
+			}
+			if n <= 0 || n > len(p) {
+				t.Fatalf("read %d of %d", n, len(p))
+			}
+			if max := len(dst) + len(old) + n + 9*statesync.MaxFields; len(got) > max {
+				t.Fatalf("appended %d bytes from %d of old and %d of change", len(got)-len(dst), len(old), n)
+			}
+			alone, m, err := statesync.AppendApplied(nil, old, p[:n:n], &sc)
+			if err != nil || m != n || !bytes.Equal(alone, got[len(dst):]) {
+				t.Fatalf("the change alone gave % x (%d, %v), with what follows % x", alone, m, err, got[len(dst):])
+			}
+			dst, p = got, p[n:]
+		}
+		if bytes.Equal(old, cur) {
+			return
+		}
+		c := statesync.AppendChange(nil, old, cur, &sc)
+		c = statesync.AppendWhole(c, cur)
+		got, n, err := statesync.AppendApplied(nil, old, c, &sc)
+		if err != nil {
+			t.Fatalf("own change refused: %v", err)
+		}
+		// Equal bytes unless old or cur encodes a varint or a length in
+		// more bytes than it needs: a change carries values, not their
+		// encoding (as a client's Store applies it).
+		if !bytes.Equal(got, cur) && !sameFields(got, cur) {
+			t.Fatalf("change from % x gave % x, want % x", old, got, cur)
+		}
+		whole, m, err := statesync.AppendApplied(nil, old, c[n:], &sc)
+		if err != nil || m != len(c)-n || !bytes.Equal(whole, cur) {
+			t.Fatalf("whole change gave % x (%v), want % x", whole, err, cur)
+		}
+	})
 }

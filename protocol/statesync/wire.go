@@ -160,10 +160,16 @@ func AppendWhole(b, cur []byte) []byte { return appendWhole(b, cur) }
 // AppendApplied appends to dst the bytes of an entity after the change
 // at the start of change (as AppendChange or AppendWhole write it) is
 // applied to its old bytes, and returns them with the length of the
-// change read. A change that does not fit old, or HeadRemoved, is
-// ErrMalformed. It allocates only to grow dst or s.
+// change read; bytes after the change are not looked at. A change that
+// is cut short, that does not fit old (a field mask beyond old's fields,
+// or old not protobuf), or HeadRemoved is ErrMalformed, and dst is then
+// returned as it came. What it appends is at most len(old), the change's
+// length and 9 bytes a field of old (a varint that grew to 10 bytes), so
+// no length read from change makes it allocate more than change holds.
+// It allocates only to grow dst or s.
 func AppendApplied(dst, old, change []byte, s *Scratch) ([]byte, int, error) {
 	r := reader{p: change}
+	n := len(dst)
 	switch head := r.varint(); {
 	case r.bad || head == HeadRemoved:
 		return dst, 0, ErrMalformed
@@ -177,12 +183,12 @@ func AppendApplied(dst, old, change []byte, s *Scratch) ([]byte, int, error) {
 		mask := head - 1
 		var ok bool
 		s.old, ok = ParseFields(s.old[:0], old)
-		if !ok || (len(s.old) < 64 && mask>>len(s.old) != 0) {
+		if !ok || mask>>len(s.old) != 0 {
 			return dst, 0, ErrMalformed
 		}
 		dst = appendFields(dst, old, s.old, mask, &r)
 		if r.bad {
-			return dst, 0, ErrMalformed
+			return dst[:n], 0, ErrMalformed
 		}
 	}
 	return dst, len(change) - len(r.p), nil
