@@ -13,7 +13,7 @@ import (
 type member struct {
 	Player
 	client    Client // nil while dropped
-	droppedAt int64  // Unix ns
+	droppedAt int64  // Runtime.nanos
 	lastSent  uint64 // last tick whose state the client has; 0 = none
 	lastSeq   uint32 // last input sequence number processed
 	view      *track // per-member view ring, for Viewer games
@@ -78,12 +78,12 @@ func (r *Room) applyCommand(c *command) {
 			return // the resume already reported the old client as replaced
 		}
 		m.client = nil
-		m.droppedAt = w.now.UnixNano()
+		m.droppedAt = r.rt.nanos(w.now)
 		w.noteDrop(m.droppedAt)
 		held := w.now.Add(r.rt.cfg.DropGrace)
 		r.mu.Lock()
 		if s := &r.seats[c.seat-1]; s.state == seatDropped {
-			s.heldUntil = held.UnixNano() // for the rosters of those who join or resume meanwhile
+			s.heldUntil = r.rt.nanos(held) // for the rosters of those who join or resume meanwhile
 		}
 		r.mu.Unlock()
 		w.game.Notice(&w.ctx, NoticeDropped, m.Player)
@@ -191,7 +191,8 @@ func (r *Room) freeSeat(seat uint32) {
 	r.mu.Unlock()
 }
 
-// noteDrop records that a member dropped at t (Unix ns), for expireDrops.
+// noteDrop records that a member dropped at t (Runtime.nanos), for
+// expireDrops.
 func (w *worker) noteDrop(t int64) {
 	if w.dropCheck == 0 || t < w.dropCheck {
 		w.dropCheck = t
@@ -202,7 +203,7 @@ func (w *worker) noteDrop(t int64) {
 func (r *Room) expireDrops() {
 	w := &r.w
 	grace := r.rt.cfg.DropGrace
-	now := w.now.UnixNano()
+	now := r.rt.nanos(w.now)
 	if w.dropCheck == 0 || time.Duration(now-w.dropCheck) < grace {
 		return
 	}

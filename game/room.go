@@ -60,10 +60,10 @@ type seatSlot struct {
 	name      string
 	client    Client // the connection the seat was last joined or resumed on
 	tokens    float64
-	// The times are Unix nanoseconds rather than time.Time (24 bytes):
+	// The times are Runtime.nanos rather than time.Time (24 bytes):
 	// a seat is held for every player for the room's life.
-	last      int64 // the last input's time
-	heldUntil int64 // while dropped: when the seat stops being held; zero until the tick processes the drop
+	last      int64 // the last input's time (Runtime.nanos)
+	heldUntil int64 // Runtime.nanos; while dropped: when the seat stops being held; zero until the tick processes the drop
 }
 
 type cmdKind uint8
@@ -207,7 +207,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 		if s.state != seatFree {
 			continue
 		}
-		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, name: req.Name, client: req.Client, tokens: r.inputRate, last: r.rt.clock.Now().UnixNano()}
+		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, name: req.Name, client: req.Client, tokens: r.inputRate, last: r.rt.nanos(r.rt.clock.Now())}
 		if req.Spectator {
 			r.specs++
 		} else {
@@ -242,7 +242,7 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 	if s.spectator {
 		return ErrSpectator
 	}
-	now := r.rt.clock.Now().UnixNano()
+	now := r.rt.nanos(r.rt.clock.Now())
 	s.tokens += float64(now-s.last) / float64(time.Second) * r.inputRate
 	s.last = now
 	if s.tokens > r.inputRate {

@@ -29,7 +29,7 @@ func (r *Room) Players() []Occupant {
 		if s.state == seatJoined || s.state == seatDropped {
 			o := Occupant{Seat: uint32(i + 1), UserID: s.userID, Name: s.name, Connected: s.state == seatJoined}
 			if !o.Connected && s.heldUntil != 0 {
-				o.HeldUntil = time.Unix(0, s.heldUntil)
+				o.HeldUntil = r.rt.timeAt(s.heldUntil)
 			}
 			out = append(out, o)
 		}

@@ -21,6 +21,8 @@ type Runtime struct {
 	clock  Clock
 	manual *ManualClock
 	shards []*shard
+	// epoch anchors the compact int64 times rooms keep (see nanos).
+	epoch time.Time
 
 	mu    sync.RWMutex
 	rooms map[string]*Room
@@ -58,6 +60,7 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	rt := &Runtime{cfg: cfg, clock: cfg.Clock, rooms: make(map[string]*Room), stop: make(chan struct{}), empty: make(chan struct{})}
 	rt.manual, _ = cfg.Clock.(*ManualClock)
 	epoch := rt.clock.Now()
+	rt.epoch = epoch
 	for i := range n {
 		rt.shards = append(rt.shards, newShard(rt, i, epoch))
 	}
@@ -334,3 +337,13 @@ func (rt *Runtime) Advance(d time.Duration) error {
 	}
 	return nil
 }
+
+// nanos is t as the compact time rooms keep for every seat and member
+// (8 bytes, not time.Time's 24): nanoseconds since the runtime started,
+// plus one, so zero stays "not set". It is taken with Sub, so the system
+// clock's monotonic reading keeps grace windows and rate limits immune to
+// steps of the wall clock.
+func (rt *Runtime) nanos(t time.Time) int64 { return int64(t.Sub(rt.epoch)) + 1 }
+
+// timeAt is the time nanos(t) was taken of.
+func (rt *Runtime) timeAt(n int64) time.Time { return rt.epoch.Add(time.Duration(n - 1)) }

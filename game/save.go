@@ -223,9 +223,9 @@ func (rt *Runtime) RestoreRoom(s *tickroomv1.SavedRoom) (*Room, error) {
 			return nil, fmt.Errorf("%w: seat %d", ErrBadSave, sm.Seat)
 		}
 		p := Player{Seat: sm.Seat, UserID: sm.UserId, Name: sm.Name, Spectator: sm.Spectator}
-		w.members[i] = &member{Player: p, droppedAt: now.UnixNano(), lastSeq: sm.LastSeq}
-		w.noteDrop(now.UnixNano())
-		r.seats[i] = seatSlot{state: seatDropped, spectator: sm.Spectator, userID: sm.UserId, name: sm.Name, tokens: r.inputRate, last: now.UnixNano(), heldUntil: now.Add(r.rt.cfg.DropGrace).UnixNano()}
+		w.members[i] = &member{Player: p, droppedAt: rt.nanos(now), lastSeq: sm.LastSeq}
+		w.noteDrop(rt.nanos(now))
+		r.seats[i] = seatSlot{state: seatDropped, spectator: sm.Spectator, userID: sm.UserId, name: sm.Name, tokens: r.inputRate, last: rt.nanos(now), heldUntil: rt.nanos(now.Add(r.rt.cfg.DropGrace))}
 		if sm.Spectator {
 			r.specs++
 		} else {

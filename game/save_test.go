@@ -350,3 +350,34 @@ func TestRestoredSeatExpires(t *testing.T) {
 		t.Fatalf("players %+v", ps)
 	}
 }
+
+// TestRestoredSeatsExpireOnAClockAtZero: restored members who never come
+// back lose their seats when the grace runs out, whatever the clock reads
+// (here a manual clock started at the Unix epoch, where a time stored as
+// Unix nanoseconds would read as "not set").
+func TestRestoredSeatsExpireOnAClockAtZero(t *testing.T) {
+	a := gametest.NewEnv(t, savingDefinitions(), nil)
+	r := a.Create(t, game.RoomOptions{Game: "saving"})
+	a.Seat(t, r, "u1")
+	a.Seat(t, r, "u2")
+	saved, err := handoff(t, a, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := gametest.NewEnv(t, savingDefinitions(), func(c *game.Config) {
+		c.DropGrace = 2 * time.Second
+		c.Clock = game.NewManualClock(time.Unix(0, 0))
+	})
+	moved, err := b.RT.RestoreRoom(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Advance(t, 10*time.Second)
+	var got []string
+	for _, rm := range b.Removals() {
+		got = append(got, rm.UserID+":"+rm.Reason.String())
+	}
+	if !slices.Equal(got, []string{"u1:grace_expired", "u2:grace_expired"}) {
+		t.Fatalf("removals %v, want both grace_expired; players %+v", got, moved.Players())
+	}
+}

@@ -33,7 +33,7 @@ type worker struct {
 	now       time.Time
 	empty     time.Time // when the room became empty; zero while not
 	// dropCheck is when a dropped member's grace window may next run out:
-	// the earliest droppedAt (Unix ns) of the members dropped since
+	// the earliest droppedAt (Runtime.nanos) of the members dropped since
 	// expireDrops last looked, zero when none is dropped. Ticks before it
 	// skip the walk.
 	dropCheck int64

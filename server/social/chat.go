@@ -101,7 +101,7 @@ func (so *Social) admitText(m *Member, text string) error {
 
 // allowChat applies the chat rate limit. It runs on the member's loop.
 func (so *Social) allowChat(m *Member) bool {
-	now := so.host.Now().UnixNano()
+	now := so.nanos(so.host.Now())
 	if m.chatLast == 0 {
 		m.chatTokens = float64(so.cfg.ChatBurst)
 	} else {

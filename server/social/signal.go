@@ -116,7 +116,7 @@ func playTogether(a, b *profile) bool {
 // allowSignal applies the signaling rate limit. It runs on the member's
 // loop.
 func (so *Social) allowSignal(m *Member) bool {
-	now := so.host.Now().UnixNano()
+	now := so.nanos(so.host.Now())
 	if m.signalLast == 0 {
 		m.signalTokens = SignalBurst
 	} else {

@@ -72,6 +72,8 @@ var ErrConfig = errors.New("social: invalid config")
 // request methods run on the member's event loop; the others are safe from
 // any goroutine.
 type Social struct {
+	// epoch anchors the members' compact refill times (see nanos).
+	epoch time.Time
 	host  Host
 	cfg   Config
 	stats *Stats
@@ -103,7 +105,7 @@ type Member struct {
 	playing []string // ids of the rooms this connection holds a player seat in (not a spectator's); guarded by Social.mu
 
 	// Loop-only state.
-	// The refill times are Unix nanoseconds rather than time.Time (24
+	// The refill times are Social.nanos rather than time.Time (24
 	// bytes): every connection holds a Member, chat or not.
 	chatTokens   float64 // chat rate limiter
 	chatLast     int64   // last chat refill; zero before the first line
@@ -154,7 +156,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		stats = new(Stats)
 	}
 	return &Social{
-		host: host, cfg: cfg.withDefaults(), stats: stats, peers: cfg.Peers,
+		host: host, cfg: cfg.withDefaults(), stats: stats, peers: cfg.Peers, epoch: host.Now(),
 		users:      make(map[string]*profile),
 		watchers:   make(map[string]map[string]struct{}),
 		requestsTo: make(map[string]map[string]struct{}),
@@ -325,3 +327,9 @@ func (so *Social) reply(m *Member, id uint32, msg *tickroomv1.ServerMessage) {
 func (so *Social) ok(m *Member, id uint32) {
 	so.reply(m, id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Ok{Ok: &tickroomv1.Ok{}}})
 }
+
+// nanos is t as a member's compact refill time: nanoseconds since so was
+// made, plus one, so zero stays "not yet". It is taken with Sub, so the
+// host clock's monotonic reading keeps the rate limits immune to steps of
+// the wall clock.
+func (so *Social) nanos(t time.Time) int64 { return int64(t.Sub(so.epoch)) + 1 }
