@@ -68,9 +68,13 @@ export class Backoff {
     return Math.min(c, this.maxMs);
   }
 
-  /** next returns the delay in milliseconds before the next attempt and advances the attempt count. */
-  next(): number {
-    const cap = this.cap();
+  /**
+   * next returns the delay in milliseconds before the next attempt and
+   * advances the attempt count. limitMs, when positive, bounds this delay's
+   * cap further (the jitter stays full below it).
+   */
+  next(limitMs = 0): number {
+    const cap = limitMs > 0 ? Math.min(this.cap(), limitMs) : this.cap();
     this.attempts++;
     let r = this.random();
     if (!(r >= 0)) r = 0;

@@ -187,6 +187,12 @@ export function connect(options: ClientOptions): Promise<Client> {
 }
 
 /**
+ * RESUME_TRIES is how many reconnect attempts, at least, a Client makes
+ * within the server's resume window while it holds seats.
+ */
+const RESUME_TRIES = 8;
+
+/**
  * Client is a logged-in user's connection to a tickroom server: the lobby
  * (list, create, join, spectate, quick match), the rooms joined, chat,
  * direct messages, presence and notifications, and the heartbeat. Get one
@@ -233,6 +239,13 @@ export class Client extends Emitter<ClientEvents> {
     if (options.maxReconnectAttempts) connOpts.maxReconnectAttempts = options.maxReconnectAttempts;
     if (options.slowDelayMs) connOpts.slowDelayMs = options.slowDelayMs;
     if (options.connectTimeoutMs) connOpts.connectTimeoutMs = options.connectTimeoutMs;
+    // While seats are held for it, reconnect at least RESUME_TRIES times
+    // within the server's resume window: a backoff grown to 30 s would let
+    // the window close on a player whose network came back after 12.
+    connOpts.maxDelayMs = () => {
+      const window = this.welcomeMsg?.resumeWindowMs ?? 0;
+      return this.roomMap.size > 0 && window > 0 ? Math.max(500, window / RESUME_TRIES) : 0;
+    };
     const loc = (globalThis as { location?: { origin?: string; protocol?: string } }).location;
     const httpUrl = options.httpUrl ?? (loc?.protocol === "http:" || loc?.protocol === "https:" ? loc.origin : undefined);
     if (httpUrl) {

@@ -64,6 +64,12 @@ export interface ConnectionOptions {
   /** connectTimeoutMs drops a socket that has not opened in that time. Zero or absent means 10 000 ms. */
   connectTimeoutMs?: number;
   /**
+   * maxDelayMs is asked before each reconnect for a bound on that delay's
+   * cap (zero: none); Client uses it to retry often enough to resume its
+   * seats within the server's resume window.
+   */
+  maxDelayMs?: () => number;
+  /**
    * onlineEvents is where "online" events come from: when one fires while a
    * reconnect is pending, the wait is cut short. Absent means globalThis
    * when it is an event target (a browser window), else none.
@@ -407,7 +413,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       return;
     }
     this.failures++;
-    let delay = this.backoff.next();
+    let delay = this.backoff.next(this.opts.maxDelayMs?.() || 0);
     if (info.slow) delay += this.opts.slowDelayMs || 5000;
     this.setState("reconnecting");
     this.emit("close", { code, reason, info, willReconnect: true, delayMs: delay });

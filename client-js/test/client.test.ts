@@ -121,6 +121,42 @@ describe("Client", () => {
     await p;
   });
 
+  it("reconnects often enough to resume its seats within the server's resume window", async () => {
+    // drops closes the client's socket n times, each new attempt failing
+    // before it opens, and returns the delays the client chose.
+    const drops = async (client: Client, n: number): Promise<number[]> => {
+      const delays: number[] = [];
+      const off = client.on("close", (c) => delays.push(c.delayMs));
+      for (let i = 0; i < n; i++) {
+        FakeWebSocket.last().serverClose(1006);
+        await flush();
+        mock.timers.tick(delays[delays.length - 1]! + 1);
+      }
+      off();
+      return delays;
+    };
+    const backoff = { initialMs: 100, maxMs: 60_000, random: () => 0.999 };
+    const start = async (): Promise<{ client: Client; sock: FakeWebSocket }> => {
+      const p = connect(opts({ backoff }));
+      const sock = FakeWebSocket.last();
+      welcome(sock, { resumeWindowMs: 8000 });
+      return { client: await p, sock };
+    };
+
+    // No seat held: the delays grow as the backoff says, past the window.
+    const idle = await start();
+    const free = await drops(idle.client, 9);
+    assert.ok(free[8]! > 8000, `delays without a seat ${free}`);
+    idle.client.close();
+
+    // A seat held: no delay's cap passes an eighth of the 8 s window.
+    const seated = await start();
+    await joinedRoom(seated.client, seated.sock);
+    const held = await drops(seated.client, 9);
+    assert.ok(held.every((d) => d <= 1000) && held[8]! > 900, `delays with a seat ${held}`);
+    seated.client.close();
+  });
+
   it("asks diagnose after a failed upgrade and ends on its error", async () => {
     const failures: string[] = [];
     const client = new Client(opts());
