@@ -115,7 +115,7 @@ func checkStore(t *testing.T, st *statesync.Store, s *snap) {
 		if got[i].ID != e.id {
 			t.Fatalf("entity %d: id %d, want %d", i, got[i].ID, e.id)
 		}
-		if !sameFields(got[i].Data, s.data(e)) {
+		if !statesync.SameFields(got[i].Data, s.data(e)) {
 			t.Fatalf("entity %d: %x, want %x", e.id, got[i].Data, s.data(e))
 		}
 	}
@@ -131,25 +131,4 @@ func checkStore(t *testing.T, st *statesync.Store, s *snap) {
 			t.Fatalf("acks %v, want %v", acks, s.acks)
 		}
 	}
-}
-
-// sameFields reports whether a and b are equal bytes, or protobuf with the
-// same fields and values (a field delta writes minimal varints).
-func sameFields(a, b []byte) bool {
-	if bytes.Equal(a, b) {
-		return true
-	}
-	fa, okA := statesync.ParseFields(nil, a)
-	fb, okB := statesync.ParseFields(nil, b)
-	if !okA || !okB || len(fa) != len(fb) {
-		return false
-	}
-	for i := range fa {
-		x, y := fa[i], fb[i]
-		if x.Num != y.Num || x.Type != y.Type || x.Varint != y.Varint ||
-			(x.Type != protowire.VarintType && !bytes.Equal(a[x.Val:x.End], b[y.Val:y.End])) {
-			return false
-		}
-	}
-	return true
 }

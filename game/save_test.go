@@ -271,18 +271,26 @@ func TestHandoffRefusals(t *testing.T) {
 	})
 }
 
-// TestRestoreRefusals feeds RestoreRoom saves it must refuse; none of them
-// leaves a room behind.
-func TestRestoreRefusals(t *testing.T) {
-	t.Parallel()
+// savedPair is the save of a room where u1 and u2 are seated, handed off
+// from a runtime of its own.
+func savedPair(t *testing.T) *tickroomv1.SavedRoom {
+	t.Helper()
 	a := gametest.NewEnv(t, savingDefinitions(), nil)
 	r := a.Create(t, game.RoomOptions{Game: "saving"})
 	a.Seat(t, r, "u1")
 	a.Seat(t, r, "u2")
-	good, err := handoff(t, a, r)
+	saved, err := handoff(t, a, r)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return saved
+}
+
+// TestRestoreRefusals feeds RestoreRoom saves it must refuse; none of them
+// leaves a room behind.
+func TestRestoreRefusals(t *testing.T) {
+	t.Parallel()
+	good := savedPair(t)
 	b := gametest.NewEnv(t, savingDefinitions(), nil)
 	tests := []struct {
 		name string
@@ -324,14 +332,7 @@ func TestRestoreRefusals(t *testing.T) {
 // room leaves it after the grace window, as a dropped one would.
 func TestRestoredSeatExpires(t *testing.T) {
 	t.Parallel()
-	a := gametest.NewEnv(t, savingDefinitions(), nil)
-	r := a.Create(t, game.RoomOptions{Game: "saving"})
-	a.Seat(t, r, "u1")
-	a.Seat(t, r, "u2")
-	saved, err := handoff(t, a, r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	saved := savedPair(t)
 	b := gametest.NewEnv(t, savingDefinitions(), func(c *game.Config) { c.DropGrace = 2 * time.Second })
 	moved, err := b.RT.RestoreRoom(saved)
 	if err != nil {
@@ -356,14 +357,7 @@ func TestRestoredSeatExpires(t *testing.T) {
 // (here a manual clock started at the Unix epoch, where a time stored as
 // Unix nanoseconds would read as "not set").
 func TestRestoredSeatsExpireOnAClockAtZero(t *testing.T) {
-	a := gametest.NewEnv(t, savingDefinitions(), nil)
-	r := a.Create(t, game.RoomOptions{Game: "saving"})
-	a.Seat(t, r, "u1")
-	a.Seat(t, r, "u2")
-	saved, err := handoff(t, a, r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	saved := savedPair(t)
 	b := gametest.NewEnv(t, savingDefinitions(), func(c *game.Config) {
 		c.DropGrace = 2 * time.Second
 		c.Clock = game.NewManualClock(time.Unix(0, 0))

@@ -2,14 +2,13 @@ package arena_test
 
 import (
 	"fmt"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"testing"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/arena"
+	"github.com/tickroom/tickroom/internal/heapprof"
 )
 
 // BenchmarkRoomMemory measures what the game runtime holds for each
@@ -84,19 +83,7 @@ func BenchmarkRoomMemory(b *testing.B) {
 		tick()
 	}
 	heap := liveHeap()
-	if path := os.Getenv("TICKROOM_BENCH_HEAPPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		err = pprof.WriteHeapProfile(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	heapprof.WriteIfAsked(b)
 	runtime.KeepAlive(rs)
 	players := rooms * size
 	for _, r := range rs {

@@ -15,6 +15,7 @@
 package statesync
 
 import (
+	"bytes"
 	"errors"
 	"math/bits"
 
@@ -103,6 +104,44 @@ func ParseFields(dst []Field, b []byte) (fields []Field, ok bool) {
 		dst = append(dst, f)
 	}
 	return dst, true
+}
+
+// SameFields reports whether a and b are equal bytes, or protobuf with the
+// same top-level fields and values however their varints and lengths are
+// encoded: what a delta rebuilt with minimal varints is to the game's own
+// encoding. It allocates; it is meant for tests and tools.
+func SameFields(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	fa, okA := ParseFields(nil, a)
+	fb, okB := ParseFields(nil, b)
+	if !okA || !okB || len(fa) != len(fb) {
+		return false
+	}
+	for i := range fa {
+		x, y := fa[i], fb[i]
+		if x.Num != y.Num || x.Type != y.Type {
+			return false
+		}
+		switch x.Type {
+		case protowire.VarintType:
+			if x.Varint != y.Varint {
+				return false
+			}
+		case protowire.BytesType:
+			vx, _ := protowire.ConsumeBytes(a[x.Val:x.End])
+			vy, _ := protowire.ConsumeBytes(b[y.Val:y.End])
+			if !bytes.Equal(vx, vy) {
+				return false
+			}
+		default:
+			if !bytes.Equal(a[x.Val:x.End], b[y.Val:y.End]) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Scratch holds the field lists an encoder reuses between entities.

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/arena"
+	"github.com/tickroom/tickroom/internal/heapprof"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/auth"
@@ -184,19 +184,7 @@ func BenchmarkSeatedMemory(b *testing.B) {
 	}
 	waitFor(b, "flush", func() bool { return srv.OutboundBytes() == 0 })
 	heap2, rss2 := liveMemory()
-	if path := os.Getenv("TICKROOM_BENCH_HEAPPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		err = pprof.WriteHeapProfile(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	heapprof.WriteIfAsked(b)
 	// A reader the loaded box keeps behind misses a delta (Droppable),
 	// not the keyframe.
 	if got, want := srv.Stats().FramesOut, uint64(players*5); got < want {
