@@ -133,6 +133,12 @@ type track struct {
 	// the next tick when that tick did not use them (scratchUsed).
 	scratch, scratch2 *snap
 	scratchUsed       bool
+	// memo is the ring index whose state scratch holds, when memoOK: a
+	// rebuild of an older state on the same run of back records goes on
+	// from it rather than from the whole snap, so a tick that serves
+	// several old bases, newest first, applies each record once.
+	memo   int
+	memoOK bool
 }
 
 func newTrack(n int) *track { return &track{ring: make([]snap, n)} }
@@ -152,6 +158,7 @@ func (t *track) fields() *statesync.Scratch {
 // append's doubling: most ticks hold what the last one did, so in steady
 // state nothing is allocated.
 func (t *track) next(tick uint64) *snap {
+	t.memoOK = false
 	n := len(t.ring)
 	prev := &t.ring[t.head]
 	if n > 2 {
@@ -384,6 +391,7 @@ func (t *track) prev() *snap {
 // The one before that stays a back record: only the newest two are read
 // whole, and next makes a new newest.
 func (t *track) undo() {
+	t.memoOK = false
 	t.ring[t.head].valid = false
 	t.head = (t.head + len(t.ring) - 1) % len(t.ring)
 }
@@ -435,7 +443,8 @@ func (t *track) at(tick uint64) *snap {
 
 // rebuild returns the whole state of the back record ring[i] in scratch:
 // from the first whole snap after it, each record back to i applied in
-// turn (apply).
+// turn (apply); or from the state the last rebuild left in scratch, when
+// that one lies between them.
 func (t *track) rebuild(i int) *snap {
 	n := len(t.ring)
 	f := i
@@ -449,8 +458,11 @@ func (t *track) rebuild(i int) *snap {
 		t.scratch2 = new(snap)
 	}
 	t.scratchUsed = true
-	from := &t.ring[f]
-	for k := f; k != i; {
+	from, k := &t.ring[f], f
+	if t.memoOK && (f-t.memo+n)%n <= (f-i+n)%n {
+		from, k = t.scratch, t.memo
+	}
+	for k != i {
 		k = (k + n - 1) % n
 		out := t.scratch2
 		out.apply(from, &t.ring[k], t.fields())
@@ -458,6 +470,7 @@ func (t *track) rebuild(i int) *snap {
 		t.scratch = out
 		from = out
 	}
+	t.memo, t.memoOK = i, true
 	return from
 }
 

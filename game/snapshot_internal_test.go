@@ -92,9 +92,19 @@ func TestTrackKeepsOldStates(t *testing.T) {
 							tr.record(&d)
 						}
 					}
-					// Every kept tick the ring holds reads back whole.
+					// Every kept tick the ring holds reads back whole, read
+					// oldest first, newest first (as a tick serves its
+					// bases, each rebuild going on from the last) or in
+					// any order.
 					held := 0
-					for _, k := range ticks {
+					order := slices.Clone(ticks)
+					switch rng.IntN(3) {
+					case 0:
+						slices.Reverse(order)
+					case 1:
+						rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+					}
+					for _, k := range order {
 						s := tr.at(k)
 						if tr.held(k) != 0 {
 							held++

@@ -243,18 +243,20 @@ func (r *Room) sync() {
 	}
 	r.sendBases()
 	for {
-		// Pick the base of the first member not yet served this tick and
-		// serve everyone with that base in one frame. Bases are told
-		// apart by tick (0: gone from the ring, a keyframe): an old one
-		// is rebuilt once for its group.
+		// Pick the newest base of the members not yet served this tick
+		// and serve everyone with that base in one frame. Bases are told
+		// apart by tick (0: gone from the ring, a keyframe, served last):
+		// an old one is rebuilt once for its group, and newest first each
+		// rebuild goes on from the last (track.rebuild).
 		var baseTick uint64
 		found := false
-	pick:
 		for _, list := range lists {
 			for _, m := range list {
 				if m.due(tick) {
-					baseTick, found = w.shared.held(m.lastSent), true
-					break pick
+					if b := w.shared.held(m.lastSent); !found || b > baseTick {
+						baseTick = b
+					}
+					found = true
 				}
 			}
 		}
