@@ -65,11 +65,14 @@
 // state's (what a delta carries, run backwards), or whole when the newer
 // state lacks it. A player who moved costs a record a few bytes, and a
 // record is read only when a client's base is that old: the state is then
-// rebuilt from the newest whole one, record by record. Members are grouped by the last state they have: one delta
-// (changes, removals and additions against base_tick) for everyone current, one
-// keyframe for joiners and for those whose base left the ring, and, rarely,
-// a delta per older base for members that skipped states while congested or
-// that resume with the last tick they saw. A delta sends a changed entity
+// rebuilt from the newest whole one, record by record. Members are grouped
+// by the last state they have: one delta (changes, removals and additions
+// against base_tick) for everyone current, one keyframe for joiners and for
+// those whose base left the ring, and, rarely, a delta per older base for
+// members that skipped states while congested or that resume with the last
+// tick they saw. The groups are served newest base first, so each old
+// state is rebuilt from the one served before it and a tick applies each
+// record once. A delta sends a changed entity
 // as the changed fields of its protobuf message (zigzag varint differences)
 // when its field list is unchanged, else whole, and an ack that rose by one
 // as one bit: the byte layout (protocol/statesync) is in docs/state-sync.md.
