@@ -410,35 +410,43 @@ func (s *snap) equal(o *snap) bool {
 	return true
 }
 
-// held returns tick when the ring holds a valid snap of it, else 0.
-func (t *track) held(tick uint64) uint64 {
+// find returns the index of the valid snap of tick in the ring, or -1.
+// It looks newest first: the base a member has is nearly always the
+// newest state or the one before.
+func (t *track) find(tick uint64) int {
 	if tick == 0 {
-		return 0
+		return -1
 	}
-	for i := range t.ring {
+	n := len(t.ring)
+	for k := range n {
+		i := (t.head + n - k) % n
 		if s := &t.ring[i]; s.valid && s.tick == tick {
-			return tick
+			return i
 		}
 	}
-	return 0
+	return -1
+}
+
+// held returns tick when the ring holds a valid snap of it, else 0.
+func (t *track) held(tick uint64) uint64 {
+	if t.find(tick) < 0 {
+		return 0
+	}
+	return tick
 }
 
 // at returns the state of tick, if the ring still holds it. A back record
 // is rebuilt into the track's scratch snap, valid until the next call of
 // at or next.
 func (t *track) at(tick uint64) *snap {
-	if tick == 0 {
+	i := t.find(tick)
+	switch {
+	case i < 0:
 		return nil
+	case t.ring[i].back:
+		return t.rebuild(i)
 	}
-	for i := range t.ring {
-		if s := &t.ring[i]; s.valid && s.tick == tick {
-			if !s.back {
-				return s
-			}
-			return t.rebuild(i)
-		}
-	}
-	return nil
+	return &t.ring[i]
 }
 
 // rebuild returns the whole state of the back record ring[i] in scratch:
