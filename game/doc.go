@@ -17,7 +17,9 @@
 // MatchResult. A game that implements Viewer sends each member its own view
 // (area of interest, hidden cards), built on the tick worker. A game that
 // implements Versioned is not encoded on ticks where its state did not
-// move.
+// move; one that implements Sleeper has its room taken off its tick
+// between inputs, until the tick the game names or until something arrives
+// for the room, with its tick numbers and phase kept.
 //
 // # Saving and restoring
 //

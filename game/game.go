@@ -58,6 +58,30 @@ type Versioned interface {
 	StateVersion() uint64
 }
 
+// Sleeper is implemented by a game whose Update does nothing on
+// most ticks, such as a turn-based game between moves: a room whose game
+// sleeps is taken off its tick until something arrives for it (an input, a
+// join, a drop, a leave, an observer, a close, a State or Handoff call) or
+// until the tick Wake names, so a room waiting for a move costs nothing.
+// Its ticks keep their numbers and its phase: the tick that wakes it runs
+// at the time and with the number it would have had, so Context.Tick,
+// deadlines counted in ticks and the inputs' latency are what they are
+// for a room that never slept. A room sleeps only while it runs, has a
+// member, sends each member its own state (no Viewer) and every connected
+// member already has its newest state; a dropped member's grace window
+// wakes it when it runs out.
+type Sleeper interface {
+	// Wake returns the tick at which Update must next run when no input
+	// or membership change comes before it: NeverWake when none must
+	// (no clock is running), or a tick at or before the next one when
+	// Update must run every tick. It runs on the tick worker after sync.
+	Wake() uint64
+}
+
+// NeverWake is what Sleeper.Wake returns when no tick needs Update until
+// something arrives for the room.
+const NeverWake = ^uint64(0)
+
 // Marshaler is a protobuf message that can encode itself into a buffer of
 // its exact size, as vtprotobuf's generated code does.
 type Marshaler interface {

@@ -45,6 +45,7 @@ func (r *Room) State(ctx context.Context) (RoomState, error) {
 		return RoomState{}, ErrControlFull
 	}
 	r.stateReqs = append(r.stateReqs, ch)
+	r.rouse()
 	r.mu.Unlock()
 	select {
 	case s, ok := <-ch:

@@ -60,6 +60,7 @@ func (r *Room) Observe(req ObserveRequest, cb func(error)) error {
 	}
 	r.observers++
 	r.ctl = append(r.ctl, command{kind: cmdObserve, client: req.Client, obs: req, ocb: cb})
+	r.rouse()
 	return nil
 }
 
@@ -74,6 +75,7 @@ func (r *Room) Unobserve(c Client) {
 		return
 	}
 	r.ctl = append(r.ctl, command{kind: cmdUnobserve, client: c})
+	r.rouse()
 }
 
 // applyObserve runs a queued Observe or Unobserve on the tick worker.

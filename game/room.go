@@ -134,6 +134,9 @@ type Room struct {
 	observers int
 	// stateReqs are State calls the next tick answers.
 	stateReqs []chan RoomState
+	// asleep is set while the room is off its tick (Sleeper): whoever
+	// queues something for the tick clears it and wakes the room (rouse).
+	asleep bool
 
 	phase atomic.Int32
 	tick  atomic.Uint64
@@ -179,6 +182,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 			if s.userID == req.UserID && (s.state == seatJoined || s.state == seatDropped) {
 				s.state, s.client = seatJoined, req.Client
 				r.ctl = append(r.ctl, command{kind: cmdResume, seat: uint32(i + 1), req: req, cb: cb})
+				r.rouse()
 				return nil
 			}
 		}
@@ -214,9 +218,19 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 			r.players++
 		}
 		r.ctl = append(r.ctl, command{kind: cmdJoin, seat: uint32(i + 1), req: req, cb: cb})
+		r.rouse()
 		return nil
 	}
 	return ErrRoomFull
+}
+
+// rouse puts the room back on its tick when it sleeps (Sleeper). Called
+// with r.mu held, after queueing something for the tick.
+func (r *Room) rouse() {
+	if r.asleep {
+		r.asleep = false
+		r.sh.wake(r)
+	}
 }
 
 // maxControl is the bound of queued membership changes: two for each seat
@@ -261,6 +275,7 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 	s.tokens--
 	r.inbox = append(r.inbox, input{seat: seat, seq: seq, off: uint32(len(r.inboxBuf)), n: uint32(len(data))})
 	r.inboxBuf = append(r.inboxBuf, data...)
+	r.rouse()
 	return nil
 }
 
@@ -309,6 +324,7 @@ func (r *Room) queue(kind cmdKind, seat uint32, userID string, c Client) error {
 		return ErrNotSeated
 	}
 	r.ctl = append(r.ctl, command{kind: kind, seat: seat, client: c})
+	r.rouse()
 	return nil
 }
 
@@ -332,6 +348,7 @@ func (r *Room) Close(reason string) {
 		r.closeReq = true
 		r.closeMsg = reason
 	}
+	r.rouse()
 	r.mu.Unlock()
 	r.sh.poke()
 }

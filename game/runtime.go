@@ -185,6 +185,7 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 	r.w.shared.fs = &r.w.patch.fs // one field scratch a room: its tick uses one at a time
 	r.w.viewer, _ = g.(Viewer)
 	r.w.versioned, _ = g.(Versioned)
+	r.w.sleeper, _ = g.(Sleeper)
 	r.w.ctx = Context{r: r}
 	r.phase.Store(int32(PhaseWaiting))
 	return r, nil

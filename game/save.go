@@ -60,6 +60,7 @@ func (r *Room) Handoff(cb func(*tickroomv1.SavedRoom, error)) error {
 		return ErrMoving
 	}
 	r.moving, r.handoff = true, cb
+	r.rouse()
 	return nil
 }
 

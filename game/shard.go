@@ -20,14 +20,15 @@ type shard struct {
 	id     int
 	res    time.Duration
 	epoch  time.Time
-	wheel  [][]*Room
+	wheel  [][]slotEntry
 	cursor int64 // last slot processed
 	placed uint64
 
 	mu      sync.Mutex
 	adds    []*Room
+	wakes   []*Room // sleeping rooms roused (Room.rouse)
 	hasAdds atomic.Bool
-	wake    chan struct{}
+	poked   chan struct{}
 
 	rooms atomic.Int64
 	stats tickStats
@@ -36,7 +37,25 @@ type shard struct {
 func newShard(rt *Runtime, id int, epoch time.Time) *shard {
 	res := rt.cfg.Resolution
 	n := int(time.Second/res) + 3
-	return &shard{rt: rt, id: id, res: res, epoch: epoch, wheel: make([][]*Room, n), wake: make(chan struct{}, 1)}
+	return &shard{rt: rt, id: id, res: res, epoch: epoch, wheel: make([][]slotEntry, n), poked: make(chan struct{}, 1)}
+}
+
+// slotEntry is a wheel entry: a room and the number of its placement
+// (worker.place). A room woken from sleep is placed again, and the entry it
+// leaves in its wake slot is then stale.
+type slotEntry struct {
+	r     *Room
+	place uint32
+}
+
+// wake hands a roused sleeping room back to the worker, which puts it on
+// its next tick. Safe from any goroutine.
+func (s *shard) wake(r *Room) {
+	s.mu.Lock()
+	s.wakes = append(s.wakes, r)
+	s.mu.Unlock()
+	s.hasAdds.Store(true)
+	s.poke()
 }
 
 // add hands r to the shard; the worker places it on its next pass.
@@ -53,7 +72,7 @@ func (s *shard) add(r *Room) {
 // poke wakes the worker without blocking.
 func (s *shard) poke() {
 	select {
-	case s.wake <- struct{}{}:
+	case s.poked <- struct{}{}:
 	default:
 	}
 }
@@ -70,17 +89,24 @@ func (s *shard) slotFloor(t time.Time) int64 { return int64(t.Sub(s.epoch) / s.r
 func (s *shard) insert(r *Room, after int64) {
 	slot := max(s.slotCeil(r.w.due), after+1)
 	i := slot % int64(len(s.wheel))
-	s.wheel[i] = append(s.wheel[i], r)
+	r.w.place++
+	s.wheel[i] = append(s.wheel[i], slotEntry{r, r.w.place})
 }
 
 // runDue runs every room due at or before now. Called by the worker only.
 func (s *shard) runDue(now time.Time) {
 	if s.hasAdds.Load() {
 		s.mu.Lock()
-		adds := s.adds
-		s.adds = nil
+		adds, wakes := s.adds, s.wakes
+		s.adds, s.wakes = nil, nil
 		s.hasAdds.Store(false)
 		s.mu.Unlock()
+		for _, r := range wakes {
+			if r.w.sleeping && !r.w.disposed {
+				r.unsleep(r.nextTick(now))
+				s.insert(r, s.cursor)
+			}
+		}
 		for _, r := range adds {
 			frac := float64(s.placed) * goldenFrac
 			frac -= float64(int64(frac))
@@ -110,7 +136,11 @@ func (s *shard) process(slot int64) {
 	list := s.wheel[i]
 	keep := 0
 	clock := s.rt.clock
-	for _, r := range list {
+	for _, e := range list {
+		r := e.r
+		if e.place != r.w.place {
+			continue // placed again since: woken from sleep
+		}
 		if r.w.disposed {
 			s.rooms.Add(-1)
 			continue
@@ -118,11 +148,14 @@ func (s *shard) process(slot int64) {
 		start := clock.Now()
 		if r.w.due.After(start) {
 			if s.slotCeil(r.w.due) > slot {
-				list[keep] = r // due in a later turn of the wheel
+				list[keep] = e // due in a later turn of the wheel
 				keep++
 				continue
 			}
 			start = r.w.due // a coarse clock: never report negative lateness
+		}
+		if r.w.sleeping {
+			r.unsleep(r.w.due) // its wake time came
 		}
 		late := start.Sub(r.w.due)
 		for steps := 0; !r.w.due.After(start) && steps <= s.rt.cfg.MaxCatchUp && !r.w.disposed; steps++ {
@@ -144,6 +177,9 @@ func (s *shard) process(slot int64) {
 		if r.w.disposed {
 			s.rooms.Add(-1)
 			continue
+		}
+		if r.w.sleeper != nil {
+			r.trySleep()
 		}
 		s.insert(r, slot)
 	}
@@ -177,7 +213,7 @@ func (s *shard) loop(stop <-chan struct{}) {
 			select {
 			case <-stop:
 				return
-			case <-s.wake:
+			case <-s.poked:
 			case <-timer.C:
 			}
 		} else {

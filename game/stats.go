@@ -110,6 +110,7 @@ type counters struct {
 	rateLimited   atomic.Uint64
 	framesEncoded atomic.Uint64
 	stateSkipped  atomic.Uint64
+	sleeps        atomic.Uint64
 }
 
 // Counters is a snapshot of event counts.
@@ -127,6 +128,9 @@ type Counters struct {
 	FramesEncoded uint64
 	// StateSkipped counts state frames not sent to a congested client.
 	StateSkipped uint64
+	// Sleeps counts times a room went off its tick to sleep (Sleeper);
+	// the ticks it slept through are not in Ticks.
+	Sleeps uint64
 }
 
 func (c *counters) snapshot() Counters {
@@ -137,6 +141,7 @@ func (c *counters) snapshot() Counters {
 		RateLimited:   c.rateLimited.Load(),
 		FramesEncoded: c.framesEncoded.Load(),
 		StateSkipped:  c.stateSkipped.Load(),
+		Sleeps:        c.sleeps.Load(),
 	}
 }
 
@@ -148,6 +153,7 @@ func (c *Counters) Add(o Counters) {
 	c.RateLimited += o.RateLimited
 	c.FramesEncoded += o.FramesEncoded
 	c.StateSkipped += o.StateSkipped
+	c.Sleeps += o.Sleeps
 }
 
 // TickStats are the timing histograms and counters of a room or a shard.

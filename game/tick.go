@@ -27,6 +27,7 @@ type worker struct {
 	recips    []Client
 	sw        Snapshot
 	versioned Versioned // the game, when it counts its state's changes
+	sleeper   Sleeper   // the game, when its room may sleep between inputs
 	version   uint64    // its StateVersion when the newest state was encoded
 	versionOK bool      // version is that of the newest state
 	tickNo    uint64
@@ -39,10 +40,19 @@ type worker struct {
 	dropCheck int64
 	started   time.Time // when the match started running
 	due       time.Time // when the next tick is due
-	disposed  bool
-	result    MatchResult
-	ev        tickroomv1.RoomEvent
-	gm        tickroomv1.GameMessage
+	// place counts the room's placements on its shard's wheel: an entry
+	// of an older placement is stale (the room was woken and placed
+	// again) and is dropped.
+	place uint32
+	// sleeping is set while the room is off its tick (Sleeper), until
+	// due, its wake time, or a rouse; slept is the time of the tick it
+	// would have run next, the first of those it skips.
+	sleeping bool
+	slept    time.Time
+	disposed bool
+	result   MatchResult
+	ev       tickroomv1.RoomEvent
+	gm       tickroomv1.GameMessage
 }
 
 // step runs one tick of the room at now.
@@ -399,4 +409,85 @@ func (r *Room) dispose() {
 	}
 	w.disposed = true
 	r.rt.forget(r)
+}
+
+// maxSleep bounds a sleep with no wake tick: the room runs one (empty)
+// tick that often, which keeps its tick number from falling far behind
+// for readers of RoomInfo.Tick.
+const maxSleep = time.Minute
+
+// trySleep takes the room off its tick after a tick, when its game sleeps
+// (Sleeper) and nothing else needs the tick: the room runs, has a member,
+// has no Viewer, every connected member has the newest state, and nothing
+// is queued for it. It then waits until its wake time (the game's Wake
+// tick, a dropped member's grace running out, or maxSleep) or a rouse.
+// Called by the worker after the room's ticks, with w.due the next one.
+func (r *Room) trySleep() {
+	w := &r.w
+	if w.viewer != nil || r.Phase() != PhaseRunning || !w.empty.IsZero() {
+		return
+	}
+	next := w.tickNo + 1 // the tick due at w.due
+	wake := w.sleeper.Wake()
+	if wake <= next {
+		return
+	}
+	tick := w.shared.cur().tick
+	for _, list := range [2][]*member{w.members, w.observers} {
+		for _, m := range list {
+			if m != nil && m.client != nil && (m.lastSent != tick || m.wantBase || m.skip) {
+				return
+			}
+		}
+	}
+	at := w.due.Add(maxSleep)
+	if ticks := wake - next; ticks < uint64(maxSleep/r.period) {
+		at = w.due.Add(time.Duration(ticks) * r.period)
+	}
+	if w.dropCheck != 0 {
+		// The first tick at or after the earliest grace window's end.
+		end := r.rt.timeAt(w.dropCheck).Add(r.rt.cfg.DropGrace)
+		if !end.After(w.due) {
+			return
+		}
+		if t := w.due.Add((end.Sub(w.due) + r.period - 1) / r.period * r.period); t.Before(at) {
+			at = t
+		}
+	}
+	r.mu.Lock()
+	if len(r.inbox) > 0 || len(r.ctl) > 0 || r.closeReq || len(r.stateReqs) > 0 || r.handoff != nil {
+		r.mu.Unlock()
+		return
+	}
+	r.asleep = true
+	r.mu.Unlock()
+	w.sleeping, w.slept, w.due = true, w.due, at
+	r.stats.sleeps.Add(1)
+	r.sh.stats.sleeps.Add(1)
+}
+
+// unsleep puts a sleeping room back on its tick, the next one due at at (a
+// time of its phase): the ticks it slept through are counted as run, so
+// that one has the number it would have had.
+func (r *Room) unsleep(at time.Time) {
+	w := &r.w
+	r.mu.Lock()
+	r.asleep = false
+	r.mu.Unlock()
+	w.tickNo += uint64(at.Sub(w.slept) / r.period)
+	w.due, w.sleeping = at, false
+}
+
+// nextTick returns the time of the first tick of a sleeping room at or
+// after now, and no later than its wake time.
+func (r *Room) nextTick(now time.Time) time.Time {
+	w := &r.w
+	if !now.After(w.slept) {
+		return w.slept
+	}
+	t := w.slept.Add((now.Sub(w.slept) + r.period - 1) / r.period * r.period)
+	if t.After(w.due) {
+		return w.due
+	}
+	return t
 }

@@ -197,6 +197,22 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 // moves a room's ticks skip Encode (game.Versioned).
 func (g *Game) StateVersion() uint64 { return g.version }
 
+// Wake is the tick Update next has work at (game.Sleeper): the move
+// clock's deadline while one runs; none between moves without a clock or
+// after the end. Until the first Update has given the first turn it must
+// run every tick.
+func (g *Game) Wake() uint64 {
+	switch {
+	case g.ended:
+		return game.NeverWake
+	case g.turn == 0:
+		return 0
+	case g.deadline != 0:
+		return g.deadline
+	}
+	return game.NeverWake
+}
+
 // Encode writes every stone and the globals.
 func (g *Game) Encode(s *game.Snapshot) {
 	for i, b := range g.encoded {

@@ -71,6 +71,7 @@ type tickJSON struct {
 	StateSkipped   uint64  `json:"state_skipped"`
 	InputsLimited  uint64  `json:"inputs_rate_limited"`
 	FramesEncoded  uint64  `json:"frames_encoded"`
+	Sleeps         uint64  `json:"sleeps"`
 	DurationMeanMs float64 `json:"duration_mean_ms"`
 }
 
@@ -82,7 +83,7 @@ func toTickJSON(s game.TickStats) tickJSON {
 		LatenessP50Ms: ms(s.Lateness.Quantile(0.5)), LatenessP99Ms: ms(s.Lateness.Quantile(0.99)),
 		DurationP50Ms: ms(s.Duration.Quantile(0.5)), DurationP99Ms: ms(s.Duration.Quantile(0.99)),
 		Overruns: s.Overruns, InboxDrops: s.InboxDrops, StateSkipped: s.StateSkipped,
-		InputsLimited: s.RateLimited, FramesEncoded: s.FramesEncoded,
+		InputsLimited: s.RateLimited, FramesEncoded: s.FramesEncoded, Sleeps: s.Sleeps,
 	}
 	if s.Duration.Count > 0 {
 		t.DurationMeanMs = ms(s.Duration.Sum / time.Duration(s.Duration.Count))

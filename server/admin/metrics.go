@@ -197,6 +197,7 @@ var (
 	mInputRateLimits = counter("tickroom_input_rate_limited_total", "Inputs dropped by the per-seat input rate, by game.", "game")
 	mStateSkipped    = counter("tickroom_state_frames_skipped_total", "State frames not sent to slow clients, by game.", "game")
 	mEncoded         = counter("tickroom_encoded_frames_total", "Frames rooms encoded, by game.", "game")
+	mSleeps          = counter("tickroom_room_sleeps_total", "Times a room went off its tick until an input or its wake tick (turn-based games), by game.", "game")
 )
 
 // allMetrics lists the families for Describe.
@@ -204,7 +205,7 @@ var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
 	mFramesOut, mWrites, mWakeups, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
 	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mPresence, mNotifications, mDirectStored, mSocialLoadErrs,
-	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded,
+	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps,
 }
 
 // collector exports the transport's, the hub's and the rooms' figures at
@@ -301,6 +302,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		put(mInputRateLimits, float64(s.Counters.RateLimited), g)
 		put(mStateSkipped, float64(s.Counters.StateSkipped), g)
 		put(mEncoded, float64(s.Counters.FramesEncoded), g)
+		put(mSleeps, float64(s.Counters.Sleeps), g)
 	}
 }
 

@@ -1,0 +1,127 @@
+package gomoku_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/gametest"
+	"github.com/tickroom/tickroom/game/gomoku"
+	"github.com/tickroom/tickroom/protocol/gomokuv1"
+)
+
+// TestRoomSleepsBetweenMoves: a gomoku room without a move clock runs no
+// tick while it waits for a move, and the move that comes after a long
+// wait is applied and acknowledged at the next tick of the room's phase,
+// under the tick number a room that never slept would have given it.
+func TestRoomSleepsBetweenMoves(t *testing.T) {
+	m := newMatch(t, map[string]string{"move_seconds": "0"})
+	m.play(t, 1, 7, 7)
+	_, tick0 := m.c[1].Entities()
+	ticks0 := m.room.Stats().Ticks
+
+	const wait = 30 * time.Second // 300 ticks at 10 Hz
+	m.e.Advance(t, wait)
+	st := m.room.Stats()
+	if ran := st.Ticks - ticks0; ran > 2 {
+		t.Errorf("%d ticks ran in %v without a move", ran, wait)
+	}
+	if st.Sleeps == 0 {
+		t.Error("the room never slept")
+	}
+
+	m.seq[2]++
+	if err := m.room.Input(2, m.seq[2], must((&gomokuv1.Move{X: 8, Y: 8}).MarshalVT())); err != nil {
+		t.Fatal(err)
+	}
+	m.e.Advance(t, 100*time.Millisecond) // one tick at 10 Hz
+	if ack, _ := m.c[2].Ack(2); ack != m.seq[2] {
+		t.Fatalf("move not acknowledged one tick after it came: ack %d", ack)
+	}
+	ents, tick := m.c[2].Entities()
+	if len(ents) != 2 {
+		t.Fatalf("white sees %d stones", len(ents))
+	}
+	// 30.1 s at 10 Hz after the first move's tick.
+	if want := tick0 + 301; tick < want-1 || tick > want+1 {
+		t.Fatalf("the move's state is at tick %d, want %d ± 1", tick, want)
+	}
+	if g := m.globals(t); g.Moves != 2 || g.TurnSeat != 1 {
+		t.Fatalf("globals %v", g)
+	}
+
+	// The inspector's State wakes it too.
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.room.State(context.Background())
+		done <- err
+	}()
+	for i := 0; ; i++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		default:
+		}
+		if i == 1000 {
+			t.Fatal("State of a sleeping room not answered")
+		}
+		m.e.Advance(t, 10*time.Millisecond)
+	}
+}
+
+// TestSleepingRoomKeepsItsClockAndGrace: a sleeping room still ends a move
+// on its clock at the deadline tick, and still lets a dropped player go
+// when the grace window runs out.
+func TestSleepingRoomKeepsItsClockAndGrace(t *testing.T) {
+	t.Run("move clock", func(t *testing.T) {
+		m := newMatch(t, map[string]string{"move_seconds": "20"})
+		m.play(t, 1, 7, 7)
+		deadline := m.globals(t).TurnDeadlineTick
+		ticks0 := m.room.Stats().Ticks
+		m.e.Advance(t, 19*time.Second)
+		if m.room.Phase() != game.PhaseRunning {
+			t.Fatalf("phase %v before the deadline", m.room.Phase())
+		}
+		if ran := m.room.Stats().Ticks - ticks0; ran > 2 {
+			t.Errorf("%d ticks ran before the deadline", ran)
+		}
+		m.e.Advance(t, 1500*time.Millisecond)
+		res, data := m.result(t)
+		if !slices.Equal(res.WinnerSeats, []uint32{1}) || data.Outcome != gomokuv1.Outcome_OUTCOME_TIMEOUT {
+			t.Fatalf("result %v %v", res, data)
+		}
+		if results := m.e.Results(); len(results) != 1 || results[0].Ticks != deadline {
+			t.Fatalf("ended at tick %v, deadline %d", results, deadline)
+		}
+	})
+	t.Run("drop grace", func(t *testing.T) {
+		e := gametest.NewEnv(t, []game.Definition{gomoku.Definition()}, func(c *game.Config) { c.DropGrace = 10 * time.Second })
+		r := e.Create(t, game.RoomOptions{Game: "gomoku", Options: map[string]string{"move_seconds": "0"}})
+		black, white := e.Seat(t, r, "black"), e.Seat(t, r, "white")
+		e.Advance(t, 200*time.Millisecond)
+		black.SendMessage(t, &gomokuv1.Move{X: 7, Y: 7})
+		e.Advance(t, 200*time.Millisecond)
+		if err := r.Drop(white.Seat, white.Client); err != nil {
+			t.Fatal(err)
+		}
+		e.Advance(t, 100*time.Millisecond)
+		ticks0 := r.Stats().Ticks
+		e.Advance(t, 9*time.Second)
+		if len(e.Removals()) != 0 {
+			t.Fatalf("removed before the grace ran out: %v", e.Removals())
+		}
+		if ran := r.Stats().Ticks - ticks0; ran > 2 {
+			t.Errorf("%d ticks ran in 9 s: the room did not sleep through the grace", ran)
+		}
+		e.Advance(t, 1500*time.Millisecond)
+		rem := e.Removals()
+		if len(rem) == 0 || rem[0].UserID != "white" {
+			t.Fatalf("removals after the grace: %v", rem)
+		}
+	})
+}
