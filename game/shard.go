@@ -12,9 +12,10 @@ const goldenFrac = 0.6180339887498949
 
 // shard is one tick worker and its tick wheel: a ring of slots, each
 // Resolution wide and holding the rooms due in it. The wheel spans a little
-// more than the longest tick period, so a room is always due within one
-// turn. Only the shard's worker (or Advance) touches the wheel and its
-// rooms' worker state.
+// more than the longest tick period, so a ticking room is always due within
+// one turn; a sleeping one (Sleeper) may be due many turns ahead and stays
+// in its slot until its turn comes. Only the shard's worker (or Advance)
+// touches the wheel and its rooms' worker state.
 type shard struct {
 	rt     *Runtime
 	id     int
@@ -27,6 +28,7 @@ type shard struct {
 	mu      sync.Mutex
 	adds    []*Room
 	wakes   []*Room // sleeping rooms roused (Room.rouse)
+	again   []*Room // process's rooms to place after the slot is done
 	hasAdds atomic.Bool
 	poked   chan struct{}
 
@@ -181,10 +183,17 @@ func (s *shard) process(slot int64) {
 		if r.w.sleeper != nil {
 			r.trySleep()
 		}
-		s.insert(r, slot)
+		// Placed once the slot is done: a sleeping room's wake time can
+		// fall in this very slot a later turn, whose list is being rewritten.
+		s.again = append(s.again, r)
 	}
 	clear(list[keep:])
 	s.wheel[i] = list[:keep]
+	for _, r := range s.again {
+		s.insert(r, slot)
+	}
+	clear(s.again)
+	s.again = s.again[:0]
 }
 
 // untilNext returns how long the worker may sleep before the next busy slot.

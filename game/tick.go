@@ -440,7 +440,7 @@ func (r *Room) trySleep() {
 			}
 		}
 	}
-	at := w.due.Add(maxSleep)
+	at := w.due.Add(maxSleep / r.period * r.period) // a tick of its phase
 	if ticks := wake - next; ticks < uint64(maxSleep/r.period) {
 		at = w.due.Add(time.Duration(ticks) * r.period)
 	}

@@ -197,6 +197,8 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 // moves a room's ticks skip Encode (game.Versioned).
 func (g *Game) StateVersion() uint64 { return g.version }
 
+var _ game.Sleeper = (*Game)(nil)
+
 // Wake is the tick Update next has work at (game.Sleeper): the move
 // clock's deadline while one runs; none between moves without a clock or
 // after the end. Until the first Update has given the first turn it must

@@ -124,4 +124,29 @@ func TestSleepingRoomKeepsItsClockAndGrace(t *testing.T) {
 			t.Fatalf("removals after the grace: %v", rem)
 		}
 	})
+	// A room woken part way through the grace sleeps again towards its
+	// end, which at a coarse resolution can fall in the very slot being
+	// run, a later turn of the wheel: whatever the moment, it wakes there.
+	t.Run("grace after a wake, coarse wheel", func(t *testing.T) {
+		for k := 180; k < 220; k++ {
+			e := gametest.NewEnv(t, []game.Definition{gomoku.Definition()}, func(c *game.Config) {
+				c.DropGrace, c.Resolution = 30*time.Second, 10*time.Millisecond
+			})
+			r := e.Create(t, game.RoomOptions{Game: "gomoku", Options: map[string]string{"move_seconds": "0"}})
+			black, white := e.Seat(t, r, "black"), e.Seat(t, r, "white")
+			e.Advance(t, 200*time.Millisecond)
+			black.SendMessage(t, &gomokuv1.Move{X: 7, Y: 7})
+			e.Advance(t, 200*time.Millisecond)
+			if err := r.Drop(white.Seat, white.Client); err != nil {
+				t.Fatal(err)
+			}
+			e.Advance(t, time.Duration(k)*100*time.Millisecond)
+			// Not black's turn: refused, but acknowledged in a new state.
+			black.SendMessage(t, &gomokuv1.Move{X: 8, Y: 8})
+			e.Advance(t, 31*time.Second-time.Duration(k)*100*time.Millisecond)
+			if rem := e.Removals(); len(rem) == 0 || rem[0].UserID != "white" {
+				t.Fatalf("woken %d ticks after the drop: removals %v after the grace", k, rem)
+			}
+		}
+	})
 }
