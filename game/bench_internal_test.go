@@ -97,22 +97,38 @@ func BenchmarkDeltaEncode(b *testing.B) {
 // member, on real shard workers for TICKROOM_BENCH_SECONDS (default 10)
 // per iteration, and reports tick lateness percentiles and CPU use. Run it
 // with -benchtime=1x.
-func BenchmarkRooms10k(b *testing.B) { benchRooms(b, 30) }
+func BenchmarkRooms10k(b *testing.B) { benchRooms(b, 30, false) }
 
 // BenchmarkRooms10k2Hz is BenchmarkRooms10k with turn-based rooms at
 // 2 Hz: what the workers' wake-ups cost when every slot holds a room due.
-func BenchmarkRooms10k2Hz(b *testing.B) { benchRooms(b, 2) }
+func BenchmarkRooms10k2Hz(b *testing.B) { benchRooms(b, 2, false) }
+
+// BenchmarkRooms10k2HzSleeping is BenchmarkRooms10k2Hz with a game that
+// sleeps between inputs (Sleeper) and one input every 5 s a room, as a
+// turn-based match gets a move: what its rooms cost with the ticks
+// between moves not run.
+func BenchmarkRooms10k2HzSleeping(b *testing.B) { benchRooms(b, 2, true) }
+
+// sleepyGame is idleGame that sleeps between inputs.
+type sleepyGame struct{ idleGame }
+
+func (g *sleepyGame) Wake() uint64 { return NeverWake }
 
 // benchRooms runs 10,000 idle rooms of one player at rate Hz on the real
 // clock for TICKROOM_BENCH_SECONDS (10) and reports tick lateness, ticks
-// a second and the process's CPU.
-func benchRooms(b *testing.B, rate int) {
+// a second and the process's CPU; with sleeping, their game sleeps and
+// each room gets an input every 5 s.
+func benchRooms(b *testing.B, rate int, sleeping bool) {
 	secs := 10
 	if v, err := strconv.Atoi(os.Getenv("TICKROOM_BENCH_SECONDS")); err == nil && v > 0 {
 		secs = v
 	}
 	reg := NewRegistry()
-	if err := reg.Register(Definition{Name: "idle", TickRate: rate, New: func(Setup) (Game, error) { return &idleGame{}, nil }}); err != nil {
+	newGame := func(Setup) (Game, error) { return &idleGame{}, nil }
+	if sleeping {
+		newGame = func(Setup) (Game, error) { return &sleepyGame{}, nil }
+	}
+	if err := reg.Register(Definition{Name: "idle", TickRate: rate, New: newGame}); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
@@ -120,7 +136,8 @@ func benchRooms(b *testing.B, rate int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i := range 10_000 {
+		rooms := make([]*Room, 10_000)
+		for i := range rooms {
 			r, err := rt.CreateRoom(RoomOptions{Game: "idle"})
 			if err != nil {
 				b.Fatal(err)
@@ -128,9 +145,37 @@ func benchRooms(b *testing.B, rate int) {
 			if err := r.Join(JoinRequest{UserID: fmt.Sprint(i), Client: nopClient{}}, nil); err != nil {
 				b.Fatal(err)
 			}
+			rooms[i] = r
 		}
 		rt.Start()
 		time.Sleep(time.Second) // let every room place and settle
+		stop, inputs := make(chan struct{}), make(chan int, 1)
+		if !sleeping {
+			inputs <- 0
+		} else {
+			go func() {
+				// Two rooms a millisecond: each room every 5 s.
+				n, seq := 0, uint32(0)
+				t := time.NewTicker(time.Millisecond)
+				defer t.Stop()
+				for {
+					select {
+					case <-stop:
+						inputs <- n
+						return
+					case <-t.C:
+					}
+					for range 2 {
+						if n%len(rooms) == 0 {
+							seq++
+						}
+						if rooms[n%len(rooms)].Input(1, seq, []byte{1}) == nil {
+							n++
+						}
+					}
+				}
+			}()
+		}
 		before := rt.Stats()
 		cpu0 := cpuTime()
 		start := time.Now()
@@ -138,6 +183,8 @@ func benchRooms(b *testing.B, rate int) {
 		wall := time.Since(start)
 		cpu := cpuTime() - cpu0
 		after := rt.Stats()
+		close(stop)
+		sent := <-inputs // after stop, or 0 without sleeping
 		if err := rt.Shutdown(context.Background()); err != nil {
 			b.Fatal(err)
 		}
@@ -154,6 +201,9 @@ func benchRooms(b *testing.B, rate int) {
 		b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "cpu-%")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(max(ticks, 1)), "cpu-µs/tick")
 		b.ReportMetric(float64(after.Total.Overruns-before.Total.Overruns), "overruns")
+		if sleeping {
+			b.ReportMetric(float64(sent)/wall.Seconds(), "inputs/s")
+		}
 	}
 }
 
