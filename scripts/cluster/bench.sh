@@ -12,10 +12,11 @@
 #
 # SHAPE picks the defaults:
 #   turn  (default) 100,000 players on 6 nodes in gomoku rooms of 2 ticking
-#         at 2 Hz, each bot moving on its turn at its next 0.2 Hz input
-#         time (a move every 5 s a player, 2.5 s a room on average;
-#         heartbeats in between), 8 bot
-#         processes, 60 s held after the ramp;
+#         at 2 Hz, each bot moving on its turn at its next 0.1 Hz input
+#         time (a move every 10 s a player, 5 s a room on average;
+#         heartbeats in between; `-input-hz 0.2` doubles the moves, more
+#         than this two-core box carries at 100,000), 8 bot processes,
+#         150 started a second, 60 s held after the ramp, 900 s at most;
 #   arena 20 Hz arena rooms of 10 on 3 nodes, 10 inputs/s per player.
 # Environment: NODES, BOTS, PROCS, RAMP (bots started per second, all
 # processes together), DURATION (hold after the ramp, default 60s),
@@ -26,7 +27,7 @@
 # scheduling priority of Redis and of the nodes, default -10 and -5 when run
 # as root: on a box where everything shares two cores, a starved Redis
 # stalls every node's cluster calls past their one-second deadline), MAX_SECONDS (the whole run is cut
-# there, default 600), BIN_DIR (use the tickroom and tickroom-bots binaries
+# there, default 900 for turn and 600 for arena), BIN_DIR (use the tickroom and tickroom-bots binaries
 # there instead of building).
 # Only loopback is used; every process started here is stopped on exit.
 set -euo pipefail
@@ -36,12 +37,14 @@ shift
 shape=${SHAPE:-turn}
 case $shape in
 turn)
-	nodes=${NODES:-6} bots=${BOTS:-100000} procs=${PROCS:-8} ramp=${RAMP:-800}
-	shapeflags=(-game gomoku -room-size 2 -tick-rate 2 -options move_seconds=0 -input-hz 0.2)
+	nodes=${NODES:-6} bots=${BOTS:-100000} procs=${PROCS:-8} ramp=${RAMP:-150}
+	shapeflags=(-game gomoku -room-size 2 -tick-rate 2 -options move_seconds=0 -input-hz 0.1)
+	maxsec=${MAX_SECONDS:-900}
 	;;
 arena)
 	nodes=${NODES:-3} bots=${BOTS:-1500} procs=${PROCS:-1} ramp=${RAMP:-300}
 	shapeflags=(-game arena -room-size 10 -tick-rate 20 -input-hz 10)
+	maxsec=${MAX_SECONDS:-600}
 	;;
 *)
 	echo "SHAPE must be turn or arena" >&2
@@ -51,7 +54,6 @@ esac
 duration=${DURATION:-60s}
 sources=${SOURCES:-4}
 store=${STORE:-none}
-maxsec=${MAX_SECONDS:-600}
 per=$(((bots + procs - 1) / procs))
 # A process holds at most its open-file limit in sockets.
 fdlimit=$(ulimit -Hn)
