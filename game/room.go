@@ -136,7 +136,10 @@ type Room struct {
 	stateReqs []chan RoomState
 	// asleep is set while the room is off its tick (Sleeper): whoever
 	// queues something for the tick clears it and wakes the room (rouse).
-	asleep bool
+	// sleptAt is then when its first skipped tick was due (Runtime.nanos),
+	// so that Info counts the ticks it sleeps through.
+	asleep  bool
+	sleptAt int64
 
 	phase atomic.Int32
 	tick  atomic.Uint64
@@ -373,7 +376,8 @@ type RoomInfo struct {
 	Locked      bool
 	Private     bool
 	HasPassword bool
-	// TickRate is in Hz; Tick is the last tick run.
+	// TickRate is in Hz; Tick is the last tick run (while the room sleeps,
+	// the last it would have run: see Sleeper).
 	TickRate int
 	Tick     uint64
 	// Metadata is the room's lobby data (a copy).
@@ -405,9 +409,22 @@ func (r *Room) Info() RoomInfo {
 		Players: r.players, Spectators: r.specs, Observers: r.observers,
 		MaxPlayers: r.maxPlayers, MaxSpectators: r.maxSpectators,
 		Locked: r.locked, Private: r.private, HasPassword: r.password != "",
-		TickRate: r.tickRate, Tick: r.tick.Load(), Metadata: maps.Clone(r.metadata),
+		TickRate: r.tickRate, Tick: r.tickNow(), Metadata: maps.Clone(r.metadata),
 		PlayerNames: names,
 	}
+}
+
+// tickNow is the number of the room's newest tick; while it sleeps, the
+// number of the newest tick it would have run, as its next tick will be
+// numbered. Called with r.mu held.
+func (r *Room) tickNow() uint64 {
+	tick := r.tick.Load()
+	if r.asleep {
+		if d := r.rt.nanos(r.rt.clock.Now()) - r.sleptAt; d >= 0 {
+			tick += uint64(time.Duration(d)/r.period) + 1
+		}
+	}
+	return tick
 }
 
 // ListingSum returns a checksum of what a listing shows of the room

@@ -412,8 +412,7 @@ func (r *Room) dispose() {
 }
 
 // maxSleep bounds a sleep with no wake tick: the room runs one (empty)
-// tick that often, which keeps its tick number from falling far behind
-// for readers of RoomInfo.Tick.
+// tick that often.
 const maxSleep = time.Minute
 
 // trySleep takes the room off its tick after a tick, when its game sleeps
@@ -459,7 +458,7 @@ func (r *Room) trySleep() {
 		r.mu.Unlock()
 		return
 	}
-	r.asleep = true
+	r.asleep, r.sleptAt = true, r.rt.nanos(w.due)
 	r.mu.Unlock()
 	w.sleeping, w.slept, w.due = true, w.due, at
 	r.stats.sleeps.Add(1)

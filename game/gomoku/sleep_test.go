@@ -15,7 +15,8 @@ import (
 // TestRoomSleepsBetweenMoves: a gomoku room without a move clock runs no
 // tick while it waits for a move, and the move that comes after a long
 // wait is applied and acknowledged at the next tick of the room's phase,
-// under the tick number a room that never slept would have given it.
+// under the tick number a room that never slept would have given it, the
+// number its listing counts up to meanwhile.
 func TestRoomSleepsBetweenMoves(t *testing.T) {
 	m := newMatch(t, map[string]string{"move_seconds": "0"})
 	m.play(t, 1, 7, 7)
@@ -30,6 +31,10 @@ func TestRoomSleepsBetweenMoves(t *testing.T) {
 	}
 	if st.Sleeps == 0 {
 		t.Error("the room never slept")
+	}
+	// The lobby's listing counts the ticks slept through.
+	if got, want := m.room.Info().Tick, tick0+300; got < want-1 || got > want+1 {
+		t.Errorf("asleep, the listing's tick is %d, want %d ± 1", got, want)
 	}
 
 	m.seq[2]++

@@ -214,6 +214,8 @@ for i in $(seq 0 $((nodes - 1))); do
 	redirects+=("$(metric "${admins[$i]}" tickroom_redirects_total)")
 done
 for p in "${nodepids[@]}"; do kill "$p" 2>/dev/null || true; done
+# Redis stays up until the nodes have left (their rooms and users unlisted).
+for p in "${nodepids[@]}"; do wait "$p" 2>/dev/null || true; done
 
 "$bin/tickroom-bots" -merge -json "$out/merged.json" "$out"/report-*.json >"$out/merged.txt"
 
