@@ -105,15 +105,7 @@ func TestSleepingRoomKeepsItsClockAndGrace(t *testing.T) {
 		}
 	})
 	t.Run("drop grace", func(t *testing.T) {
-		e := gametest.NewEnv(t, []game.Definition{gomoku.Definition()}, func(c *game.Config) { c.DropGrace = 10 * time.Second })
-		r := e.Create(t, game.RoomOptions{Game: "gomoku", Options: map[string]string{"move_seconds": "0"}})
-		black, white := e.Seat(t, r, "black"), e.Seat(t, r, "white")
-		e.Advance(t, 200*time.Millisecond)
-		black.SendMessage(t, &gomokuv1.Move{X: 7, Y: 7})
-		e.Advance(t, 200*time.Millisecond)
-		if err := r.Drop(white.Seat, white.Client); err != nil {
-			t.Fatal(err)
-		}
+		e, r, _ := whiteDropped(t, 10*time.Second, 0)
 		e.Advance(t, 100*time.Millisecond)
 		ticks0 := r.Stats().Ticks
 		e.Advance(t, 9*time.Second)
@@ -134,17 +126,7 @@ func TestSleepingRoomKeepsItsClockAndGrace(t *testing.T) {
 	// run, a later turn of the wheel: whatever the moment, it wakes there.
 	t.Run("grace after a wake, coarse wheel", func(t *testing.T) {
 		for k := 180; k < 220; k++ {
-			e := gametest.NewEnv(t, []game.Definition{gomoku.Definition()}, func(c *game.Config) {
-				c.DropGrace, c.Resolution = 30*time.Second, 10*time.Millisecond
-			})
-			r := e.Create(t, game.RoomOptions{Game: "gomoku", Options: map[string]string{"move_seconds": "0"}})
-			black, white := e.Seat(t, r, "black"), e.Seat(t, r, "white")
-			e.Advance(t, 200*time.Millisecond)
-			black.SendMessage(t, &gomokuv1.Move{X: 7, Y: 7})
-			e.Advance(t, 200*time.Millisecond)
-			if err := r.Drop(white.Seat, white.Client); err != nil {
-				t.Fatal(err)
-			}
+			e, _, black := whiteDropped(t, 30*time.Second, 10*time.Millisecond)
 			e.Advance(t, time.Duration(k)*100*time.Millisecond)
 			// Not black's turn: refused, but acknowledged in a new state.
 			black.SendMessage(t, &gomokuv1.Move{X: 8, Y: 8})
@@ -154,4 +136,27 @@ func TestSleepingRoomKeepsItsClockAndGrace(t *testing.T) {
 			}
 		}
 	})
+}
+
+// whiteDropped starts a gomoku room without a move clock on an env with
+// the drop grace and wheel resolution given (0: the default), seats black
+// and white, plays black's first move and drops white: the room then
+// sleeps until white's grace runs out.
+func whiteDropped(t *testing.T, grace, res time.Duration) (*gametest.Env, *game.Room, *gametest.Player) {
+	t.Helper()
+	e := gametest.NewEnv(t, []game.Definition{gomoku.Definition()}, func(c *game.Config) {
+		c.DropGrace = grace
+		if res != 0 {
+			c.Resolution = res
+		}
+	})
+	r := e.Create(t, game.RoomOptions{Game: "gomoku", Options: map[string]string{"move_seconds": "0"}})
+	black, white := e.Seat(t, r, "black"), e.Seat(t, r, "white")
+	e.Advance(t, 200*time.Millisecond)
+	black.SendMessage(t, &gomokuv1.Move{X: 7, Y: 7})
+	e.Advance(t, 200*time.Millisecond)
+	if err := r.Drop(white.Seat, white.Client); err != nil {
+		t.Fatal(err)
+	}
+	return e, r, black
 }
