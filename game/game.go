@@ -67,9 +67,11 @@ type Versioned interface {
 // at the time and with the number it would have had, so Context.Tick,
 // deadlines counted in ticks and the inputs' latency are what they are
 // for a room that never slept. A room sleeps only while it runs, has a
-// member, sends each member its own state (no Viewer) and every connected
-// member already has its newest state; a dropped member's grace window
-// wakes it when it runs out.
+// member, sends every member the same shared state (the game has no
+// Viewer) and every connected member and observer already has its newest
+// state and keeps up; a dropped member's grace window wakes it when it
+// runs out, and a sleep with no wake tick ends after a minute with one
+// empty tick.
 type Sleeper interface {
 	// Wake returns the tick at which Update must next run when no input
 	// or membership change comes before it: NeverWake when none must

@@ -231,6 +231,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 // with r.mu held, after queueing something for the tick.
 func (r *Room) rouse() {
 	if r.asleep {
+		r.tick.Store(r.tickNow()) // until the tick that wakes it runs
 		r.asleep = false
 		r.sh.wake(r)
 	}

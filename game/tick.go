@@ -470,10 +470,11 @@ func (r *Room) trySleep() {
 // that one has the number it would have had.
 func (r *Room) unsleep(at time.Time) {
 	w := &r.w
+	w.tickNo += uint64(at.Sub(w.slept) / r.period)
 	r.mu.Lock()
+	r.tick.Store(w.tickNo) // the last tick it would have run
 	r.asleep = false
 	r.mu.Unlock()
-	w.tickNo += uint64(at.Sub(w.slept) / r.period)
 	w.due, w.sleeping = at, false
 }
 

@@ -41,6 +41,10 @@ func TestRoomSleepsBetweenMoves(t *testing.T) {
 	if err := m.room.Input(2, m.seq[2], must((&gomokuv1.Move{X: 8, Y: 8}).MarshalVT())); err != nil {
 		t.Fatal(err)
 	}
+	// Woken, before its tick runs, the listing does not go back.
+	if got, want := m.room.Info().Tick, tick0+300; got < want-1 {
+		t.Errorf("woken, the listing's tick is %d, want at least %d", got, want-1)
+	}
 	m.e.Advance(t, 100*time.Millisecond) // one tick at 10 Hz
 	if ack, _ := m.c[2].Ack(2); ack != m.seq[2] {
 		t.Fatalf("move not acknowledged one tick after it came: ack %d", ack)
