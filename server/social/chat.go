@@ -6,8 +6,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
+
+	"golang.org/x/time/rate"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -101,19 +102,10 @@ func (so *Social) admitText(m *Member, text string) error {
 
 // allowChat applies the chat rate limit. It runs on the member's loop.
 func (so *Social) allowChat(m *Member) bool {
-	now := so.nanos(so.host.Now())
-	if m.chatLast == 0 {
-		m.chatTokens = float64(so.cfg.ChatBurst)
-	} else {
-		dt := float64(now-m.chatLast) / float64(time.Second)
-		m.chatTokens = min(m.chatTokens+dt*so.cfg.ChatRate, float64(so.cfg.ChatBurst))
+	if m.chat == nil {
+		m.chat = rate.NewLimiter(rate.Limit(so.cfg.ChatRate), so.cfg.ChatBurst)
 	}
-	m.chatLast = now
-	if m.chatTokens >= 1 {
-		m.chatTokens--
-		return true
-	}
-	return false
+	return m.chat.AllowN(so.host.Now(), 1)
 }
 
 // EnterRoom adds m to a room's chat and presence after its join was

@@ -2,7 +2,6 @@ package social
 
 import (
 	"slices"
-	"time"
 
 	"golang.org/x/time/rate"
 
@@ -116,17 +115,8 @@ func playTogether(a, b *profile) bool {
 // allowSignal applies the signaling rate limit. It runs on the member's
 // loop.
 func (so *Social) allowSignal(m *Member) bool {
-	now := so.nanos(so.host.Now())
-	if m.signalLast == 0 {
-		m.signalTokens = SignalBurst
-	} else {
-		dt := float64(now-m.signalLast) / float64(time.Second)
-		m.signalTokens = min(m.signalTokens+dt*SignalRate, SignalBurst)
+	if m.signal == nil {
+		m.signal = rate.NewLimiter(SignalRate, SignalBurst)
 	}
-	m.signalLast = now
-	if m.signalTokens < 1 {
-		return false
-	}
-	m.signalTokens--
-	return true
+	return m.signal.AllowN(so.host.Now(), 1)
 }

@@ -17,6 +17,11 @@
 // and return refusals as errors carrying their wire code
 // (*protocol.Error); the caller turns an error into the Error reply.
 //
+// Rate limits (a connection's chat lines and direct messages, its
+// signaling messages, and the signaling bytes toward one user) are
+// golang.org/x/time/rate Limiters. A member's are made on its first line or
+// signal: most connections send neither, and then hold two nil pointers.
+//
 // Concurrency and lock order: Social.mu before channel.mu. Frames are
 // queued on connections (which takes only transport-internal locks) under
 // channel.mu so that every member sees a channel's lines in id order.
@@ -72,8 +77,6 @@ var ErrConfig = errors.New("social: invalid config")
 // request methods run on the member's event loop; the others are safe from
 // any goroutine.
 type Social struct {
-	// epoch anchors the members' compact refill times (see nanos).
-	epoch time.Time
 	host  Host
 	cfg   Config
 	stats *Stats
@@ -104,13 +107,10 @@ type Member struct {
 	chats   []string // chat keys (see chat.go); guarded by Social.mu
 	playing []string // ids of the rooms this connection holds a player seat in (not a spectator's); guarded by Social.mu
 
-	// Loop-only state.
-	// The refill times are Social.nanos rather than time.Time (24
-	// bytes): every connection holds a Member, chat or not.
-	chatTokens   float64 // chat rate limiter
-	chatLast     int64   // last chat refill; zero before the first line
-	signalTokens float64 // signaling rate limiter
-	signalLast   int64   // last signaling refill; zero before the first
+	// Loop-only state: the rate limiters, made on the member's first
+	// line and first signal (most connections send neither).
+	chat   *rate.Limiter
+	signal *rate.Limiter
 }
 
 // UserID returns the member's user id.
@@ -156,7 +156,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		stats = new(Stats)
 	}
 	return &Social{
-		host: host, cfg: cfg.withDefaults(), stats: stats, peers: cfg.Peers, epoch: host.Now(),
+		host: host, cfg: cfg.withDefaults(), stats: stats, peers: cfg.Peers,
 		users:      make(map[string]*profile),
 		watchers:   make(map[string]map[string]struct{}),
 		requestsTo: make(map[string]map[string]struct{}),
@@ -327,9 +327,3 @@ func (so *Social) reply(m *Member, id uint32, msg *tickroomv1.ServerMessage) {
 func (so *Social) ok(m *Member, id uint32) {
 	so.reply(m, id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Ok{Ok: &tickroomv1.Ok{}}})
 }
-
-// nanos is t as a member's compact refill time: nanoseconds since so was
-// made, plus one, so zero stays "not yet". It is taken with Sub, so the
-// host clock's monotonic reading keeps the rate limits immune to steps of
-// the wall clock.
-func (so *Social) nanos(t time.Time) int64 { return int64(t.Sub(so.epoch)) + 1 }
