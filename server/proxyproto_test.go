@@ -179,6 +179,42 @@ func TestProxyProtocolPerIPLimits(t *testing.T) {
 	})
 }
 
+// TestProxyProtocolIncompleteHeaderTimesOut: a PROXY header that never
+// ends (a stalled proxy, or a client posing as one) is held no longer
+// than any other unfinished handshake: it gets 408 at HandshakeTimeout
+// and its socket is closed, and a whole header meanwhile is served.
+func TestProxyProtocolIncompleteHeaderTimesOut(t *testing.T) {
+	s := startServer(t, Config{TrustedProxies: clientip.MustParse("127.0.0.1"), ProxyProtocol: true,
+		HandshakeTimeout: 300 * time.Millisecond, SweepInterval: 20 * time.Millisecond})
+	for name, partial := range map[string][]byte{
+		"v1": []byte("PROXY TCP4 198.51.100.7 10.0.0.1 400"),
+		"v2": proxyV2(t, "198.51.100.8:40000")[:20],
+	} {
+		t.Run(name, func(t *testing.T) {
+			rc := &rawClient{t: t, nc: dialRaw(t, s)}
+			defer rc.nc.Close()
+			rc.br = bufio.NewReader(rc.nc)
+			start := time.Now()
+			rc.write(partial) // and never the rest
+			ok, status, _ := upgradeWithProxy(t, s, proxyV2(t, "198.51.100.9:40000"), false)
+			ok.nc.Close()
+			if status != 101 {
+				t.Fatalf("a whole header while another stalls: %d, want 101", status)
+			}
+			if resp := rc.response(); resp.StatusCode != 408 {
+				t.Fatalf("stalled PROXY header: status %d, want 408", resp.StatusCode)
+			}
+			if waited := time.Since(start); waited < 250*time.Millisecond {
+				t.Fatalf("answered after %v, before the handshake timeout", waited)
+			}
+			_ = rc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := rc.br.ReadByte(); err == nil {
+				t.Fatal("connection still open after the timeout response")
+			}
+		})
+	}
+}
+
 // TestProxyProtocolOff: without Config.ProxyProtocol a PROXY header is just
 // a bad request, from anyone.
 func TestProxyProtocolOff(t *testing.T) {
