@@ -2,6 +2,7 @@ package tickroom
 
 import (
 	"context"
+	"slices"
 
 	"github.com/tickroom/tickroom/cluster"
 	"github.com/tickroom/tickroom/server/admin"
@@ -11,9 +12,10 @@ import (
 // the node registry, the room directory, and operator requests carried to
 // other nodes on the bus.
 type adminCluster struct {
-	node *cluster.Node
-	dir  *cluster.Directory
-	ops  *cluster.Ops
+	node  *cluster.Node
+	dir   *cluster.Directory
+	ops   *cluster.Ops
+	users *cluster.Users
 }
 
 var _ admin.Cluster = (*adminCluster)(nil)
@@ -38,6 +40,20 @@ func (a *adminCluster) RoomNode(ctx context.Context, roomID string) (string, err
 	return a.dir.RoomNode(ctx, roomID)
 }
 
+func (a *adminCluster) UserNodes(ctx context.Context, userID string) ([]string, error) {
+	found, err := a.users.Locate(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var nodes []string
+	for _, us := range found[userID] {
+		if !slices.Contains(nodes, us.Node) {
+			nodes = append(nodes, us.Node)
+		}
+	}
+	return nodes, nil
+}
+
 func (a *adminCluster) Call(ctx context.Context, node string, req []byte) ([]byte, error) {
 	return a.ops.Call(ctx, node, req)
 }
@@ -51,5 +67,5 @@ func (s *Server) adminConfig(cfg *admin.Config) {
 		return
 	}
 	cfg.NodeID = s.node.ID()
-	cfg.Cluster = &adminCluster{node: s.node, dir: s.dir, ops: s.xnode.ops}
+	cfg.Cluster = &adminCluster{node: s.node, dir: s.dir, ops: s.xnode.ops, users: s.xnode.users}
 }

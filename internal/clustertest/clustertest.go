@@ -376,6 +376,30 @@ func (n *Node) kill() {
 	<-exited
 }
 
+// Pause stops the process with SIGSTOP (alive, its ports open, answering
+// nothing) until Resume or the end of the test.
+func (n *Node) Pause(t testing.TB) {
+	t.Helper()
+	n.signal(t, syscall.SIGSTOP)
+	t.Cleanup(func() { n.signal(t, syscall.SIGCONT) })
+}
+
+// Resume lets a paused process run again.
+func (n *Node) Resume(t testing.TB) {
+	t.Helper()
+	n.signal(t, syscall.SIGCONT)
+}
+
+func (n *Node) signal(t testing.TB, sig syscall.Signal) {
+	n.mu.Lock()
+	cmd := n.cmd
+	n.mu.Unlock()
+	if cmd == nil {
+		t.Fatalf("node %s was never started", n.ID)
+	}
+	_ = cmd.Process.Signal(sig)
+}
+
 // Term sends SIGTERM (a graceful shutdown) and waits up to d for the
 // process to end; it returns the exit status (nil after a clean exit) and
 // fails t when the process outlives d.

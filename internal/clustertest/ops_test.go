@@ -147,6 +147,25 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/players/"+players[2].UserID, "", &one); st != http.StatusOK || one.Node == "" || one.Name != players[2].Name {
 		t.Fatalf("one player through n1: %d %+v", st, one)
 	}
+	// With n2 stalled (SIGSTOP), n1 asks only the node a player is on: a
+	// player of n3 is found without waiting out n2 (3 s a node), and one
+	// of n2 is answered 503 naming it rather than "not online".
+	uid := map[string]string{}
+	for _, p := range players {
+		uid[p.Name] = p.UserID
+	}
+	n2.Pause(t)
+	start := time.Now()
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/players/"+uid["cat"], "", &one); st != http.StatusOK || one.Node != n3.ID || one.Name != "cat" {
+		t.Fatalf("a player of n3 through n1 with n2 stalled: %d %+v", st, one)
+	}
+	if waited := time.Since(start); waited > 2500*time.Millisecond {
+		t.Fatalf("a player of n3 through n1 took %v: n1 waited for the stalled n2", waited)
+	}
+	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/players/"+uid["ann"], "", nil); st != http.StatusServiceUnavailable {
+		t.Fatalf("a player of the stalled n2 through n1: %d, want 503", st)
+	}
+	n2.Resume(t)
 
 	// The room of n2, inspected through n1: its seats and its state.
 	var detail adminRoom

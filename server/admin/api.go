@@ -264,19 +264,34 @@ func (h *Handler) getPlayer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.clustered(r) {
-		if nodes, err := h.cluster.Nodes(r.Context()); err == nil {
-			for _, n := range nodes {
-				if n.ID == h.nodeID {
-					continue
-				}
-				a, err := h.call(r.Context(), n.ID, http.MethodGet, r.URL.RequestURI(), nil)
-				if err == nil && a.Status == http.StatusOK {
-					w.Header().Set("Content-Type", "application/json")
-					w.Header().Set("Cache-Control", "no-store")
-					_, _ = w.Write(a.Body)
-					return
-				}
+		// Only the nodes the user is connected on are asked, so one
+		// stalled node delays no lookup of a player elsewhere.
+		nodes, err := h.cluster.UserNodes(r.Context(), id)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "the cluster's user records are unreachable: "+err.Error())
+			return
+		}
+		var failed error
+		for _, n := range nodes {
+			if n == h.nodeID {
+				continue
 			}
+			a, err := h.call(r.Context(), n, http.MethodGet, r.URL.RequestURI(), nil)
+			if err != nil {
+				failed = fmt.Errorf("node %s did not answer: %w", n, err)
+				continue
+			}
+			if a.Status == http.StatusOK {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Cache-Control", "no-store")
+				w.Header().Set("X-Tickroom-Node", n)
+				_, _ = w.Write(a.Body)
+				return
+			}
+		}
+		if failed != nil {
+			writeError(w, http.StatusServiceUnavailable, failed.Error())
+			return
 		}
 	}
 	writeError(w, http.StatusNotFound, "user is not online")

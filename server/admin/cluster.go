@@ -24,6 +24,9 @@ type Cluster interface {
 	// RoomNode returns the id of the node a room is listed on; "" when
 	// the directory does not list it.
 	RoomNode(ctx context.Context, roomID string) (string, error)
+	// UserNodes returns the ids of the nodes a user has a connection on;
+	// none when the user is connected nowhere.
+	UserNodes(ctx context.Context, userID string) ([]string, error)
 	// Call sends an encoded request to a node's ServePeer and returns the
 	// encoded answer.
 	Call(ctx context.Context, node string, req []byte) ([]byte, error)
