@@ -68,9 +68,18 @@ describe("demo arena with ten players", { timeout: 180_000 }, () => {
     }
 
     await page.waitForSelector("#scores[data-players='10']", wait);
-    const rows = await page.$$eval("#scores li", (lis) =>
-      lis.map((li) => ({ name: li.querySelector(".score-name")?.textContent, color: getComputedStyle(li.querySelector(".swatch")).backgroundColor })),
-    );
+    // Queried and read in one task, once all ten rows show: the list is
+    // redrawn as scores change, and a row taken out of the page has no
+    // computed colour.
+    const rows = await (
+      await page.waitForFunction(() => {
+        const read = [...document.querySelectorAll("#scores li")].map((li) => {
+          const swatch = li.querySelector(".swatch");
+          return { name: li.querySelector(".score-name")?.textContent, color: swatch?.isConnected ? getComputedStyle(swatch).backgroundColor : "" };
+        });
+        return read.length === 10 && read.every((r) => r.color) ? read : null;
+      }, null, wait)
+    ).jsonValue();
     assert.deepEqual(rows.map((r) => r.name).sort(), names.sort());
     const colors = new Set(rows.map((r) => r.color));
     assert.equal(colors.size, 10, `ten players share colours: ${rows.map((r) => `${r.name} ${r.color}`).join(", ")}`);
