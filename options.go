@@ -112,6 +112,19 @@ type Options struct {
 	// MaxSpectatorStreamsPerIP caps them per client address. Zero value
 	// means 4.
 	MaxSpectatorStreamsPerIP int
+	// MaxHTTPConns caps the TCP connections the public HTTP port holds at
+	// once (logins, spectator streams, pages). At the cap, the one idle
+	// the longest is closed for a new one; with none idle, the new one
+	// gets HTTP 503. Zero value means 4,096.
+	MaxHTTPConns int
+	// MaxHTTPConnsPerIP caps them per client address (the TCP peer; a
+	// TrustedProxies peer is exempt), the same way, with HTTP 429. Zero
+	// value means 64.
+	MaxHTTPConnsPerIP int
+	// HTTPIdleTimeout closes a keep-alive connection of the public and
+	// admin HTTP ports that has sent no request for this long. Zero
+	// value means 60 s.
+	HTTPIdleTimeout time.Duration
 	// Origins is the Origin allowlist for WebSocket upgrades. Zero value
 	// means any origin.
 	Origins []string
@@ -244,6 +257,9 @@ func (o Options) validate() error {
 		limits.NonNegative("GuestLoginBurst", o.GuestLoginBurst),
 		limits.NonNegative("MaxSpectatorStreams", o.MaxSpectatorStreams),
 		limits.NonNegative("MaxSpectatorStreamsPerIP", o.MaxSpectatorStreamsPerIP),
+		limits.NonNegative("MaxHTTPConns", o.MaxHTTPConns),
+		limits.NonNegative("MaxHTTPConnsPerIP", o.MaxHTTPConnsPerIP),
+		limits.NonNegative("HTTPIdleTimeout", o.HTTPIdleTimeout),
 		limits.NonNegative("Loops", o.Loops),
 		limits.NonNegative("Shards", o.Shards),
 		limits.NonNegative("MaxConns", o.MaxConns),
@@ -291,6 +307,9 @@ func (o Options) withDefaults() Options {
 	limits.Default(&o.MaxMessageSize, 64<<10)
 	limits.Default(&o.DropGrace, 30*time.Second)
 	limits.Default(&o.ShutdownTimeout, 10*time.Second)
+	limits.Default(&o.MaxHTTPConns, 4096)
+	limits.Default(&o.MaxHTTPConnsPerIP, 64)
+	limits.Default(&o.HTTPIdleTimeout, 60*time.Second)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

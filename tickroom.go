@@ -46,6 +46,7 @@ import (
 	"github.com/tickroom/tickroom/server/admin"
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/clientip"
+	"github.com/tickroom/tickroom/server/httpconns"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/social"
 	"github.com/tickroom/tickroom/server/spectate"
@@ -75,6 +76,8 @@ type Server struct {
 	// trusted are the proxies whose X-Forwarded-For and PROXY headers
 	// name clients.
 	trusted clientip.Trusted
+	// httpConns caps the public HTTP port's connections.
+	httpConns *httpconns.Limiter
 
 	mu         sync.Mutex
 	started    bool
@@ -287,6 +290,11 @@ func (s *Server) startPublic() error {
 	if err != nil {
 		return fmt.Errorf("tickroom: public http listener: %w", err)
 	}
+	// The connection caps count TCP peers (a trusted proxy is exempt from
+	// the per-address one), so they wrap the listener under the PROXY
+	// protocol's.
+	s.httpConns = httpconns.New(httpconns.Config{Max: s.opts.MaxHTTPConns, PerAddr: s.opts.MaxHTTPConnsPerIP, Exempt: s.trusted.Contains})
+	ln = s.httpConns.Listener(ln)
 	if s.opts.ProxyProtocol {
 		ln = s.trusted.ProxyListener(ln, 5*time.Second)
 	}
@@ -308,10 +316,38 @@ func (s *Server) startPublic() error {
 		mux.Handle(account.Path, ah)
 		mux.Handle(account.Path+"/", ah)
 	}
-	s.public = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.public = &http.Server{
+		Handler: timeBound(mux), ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout: s.opts.HTTPIdleTimeout, ConnState: s.httpConns.ConnState,
+	}
 	s.publicAddr = ln.Addr()
 	go serve(s.public, ln, s.log, "public http server")
 	return nil
+}
+
+// Bounds on one request of the public HTTP port: the time to read its
+// body, and to write its answer (a spectator stream sets its own write
+// deadline before each event instead).
+const (
+	requestBodyTimeout = 10 * time.Second
+	responseTimeout    = 30 * time.Second
+)
+
+// timeBound gives each request a read deadline for its body and a write
+// deadline for its answer, so a client that sends or reads slowly holds
+// its connection (one of MaxHTTPConns) for a bounded time; net/http's
+// ReadTimeout and WriteTimeout would also end the long-lived spectator
+// streams.
+func timeBound(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		now := time.Now()
+		if r.ContentLength != 0 {
+			_ = rc.SetReadDeadline(now.Add(requestBodyTimeout))
+		}
+		_ = rc.SetWriteDeadline(now.Add(responseTimeout))
+		h.ServeHTTP(w, r)
+	})
 }
 
 // startAdmin serves the admin handler. The default address, when taken
@@ -331,6 +367,9 @@ func (s *Server) startAdmin() error {
 		acfg.Collectors = append(acfg.Collectors, s.dir, s.migrator)
 	}
 	acfg.Collectors = append(acfg.Collectors, s.feeds)
+	if s.httpConns != nil {
+		acfg.Collectors = append(acfg.Collectors, s.httpConns)
+	}
 	if s.queue != nil {
 		acfg.Ready = append(acfg.Ready, s.queue.Ready)
 		acfg.Collectors = append(acfg.Collectors, s.queue)
@@ -352,7 +391,7 @@ func (s *Server) startAdmin() error {
 		s.log.Warn("admin server off: default address unavailable", "addr", addr, "err", err)
 		return nil
 	}
-	s.admin = &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second}
+	s.admin = &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: s.opts.HTTPIdleTimeout}
 	s.adminAddr = ln.Addr()
 	go serve(s.admin, ln, s.log, "admin http server")
 	return nil

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -351,4 +352,69 @@ func loginFlood(i int, httpURL string, t *tally, stop <-chan struct{}) {
 		resp.Body.Close()
 		t.add("login " + strconv.Itoa(resp.StatusCode))
 	}
+}
+
+// httpHold holds connections to the public HTTP port from one of four
+// loopback addresses (127.0.2.1–4) until stop closes: it starts a login
+// whose body never comes and, when the server answers or closes, starts
+// another, tallying how each ended.
+func httpHold(i int, httpURL string, t *tally, stop <-chan struct{}) {
+	u, err := url.Parse(httpURL)
+	if err != nil {
+		t.add("bad url")
+		return
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 2, 1+byte(i%4))}, Timeout: 5 * time.Second}
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		nc, err := d.Dial("tcp", u.Host)
+		if err != nil {
+			t.add("dial error")
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-stop:
+				nc.Close()
+			case <-done:
+			}
+		}()
+		_, _ = io.WriteString(nc, "POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n{")
+		br := bufio.NewReader(nc)
+		resp, err := http.ReadResponse(br, nil)
+		switch {
+		case err != nil:
+			t.add("hold closed with no answer")
+		default:
+			resp.Body.Close()
+			t.add("hold ended: HTTP " + strconv.Itoa(resp.StatusCode))
+		}
+		close(done)
+		nc.Close()
+		if err != nil || resp.StatusCode != http.StatusRequestTimeout {
+			time.Sleep(time.Second) // refused: try again in a second
+		}
+	}
+}
+
+// timedLogin logs a guest in from a fifth address (127.0.3.1) and says
+// how it went and how long it took.
+func timedLogin(httpURL string) string {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 3, 1)}, Timeout: 5 * time.Second}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+	defer c.CloseIdleConnections()
+	t0 := time.Now()
+	resp, err := c.Post(httpURL+"/v1/login", "application/json", strings.NewReader(`{"name":"bystander2"}`))
+	if err != nil {
+		return "login from another address during the hold: error"
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return fmt.Sprintf("login from another address during the hold: HTTP %d in %d ms", resp.StatusCode, time.Since(t0).Milliseconds())
 }

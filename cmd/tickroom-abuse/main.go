@@ -16,6 +16,7 @@
 //	oversized      each attacker sends 50 messages a second whose ids, chat text, options or channel name are ~60 KB
 //	login-flood    each attacker posts guest logins back to back from its own address (127.0.1.x); run without -guest-login-rate inf
 //	chat-nonreaders each attacker joins the lobby channel, chats in it twice a second (500 B) and never reads
+//	http-hold      attackers from four addresses (127.0.2.1–4) hold connections to the public HTTP port: each starts a login whose body never comes, and starts another when the server ends it; 3 s in, a login from a fifth address (127.0.3.1) is timed
 //	none           no attack: the three phases measure the machine's own noise, the baseline for the ratios
 //
 // The bystander logs in as a guest, quick-matches the arena, sends an input
@@ -636,6 +637,22 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 		}
 	case "none":
 		return "no attack"
+	case "http-hold":
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				httpHold(i, httpURL, &t, stop)
+			}(i)
+		}
+		go func() {
+			select {
+			case <-stop:
+				return
+			case <-time.After(3 * time.Second):
+			}
+			t.add(timedLogin(httpURL))
+		}()
 	case "login-flood":
 		for i := 0; i < n; i++ {
 			wg.Add(1)

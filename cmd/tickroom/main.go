@@ -61,6 +61,8 @@ type flags struct {
 	roomCreateRate                                            float64
 	kickDuration, banDuration                                 time.Duration
 	maxStreams, maxStreamsPerIP                               int
+	maxHTTPConns, maxHTTPConnsPerIP                           int
+	httpIdleTimeout                                           time.Duration
 	dropGrace, tokenTTL, shutdownTimeout, drainTimeout        time.Duration
 	multiSockets, debug, conformance, proxyProtocol           bool
 	guestLoginRate                                            float64
@@ -88,6 +90,9 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.maxMessage, "max-message", 64<<10, "largest reassembled message a client may send, bytes (raise it for echo conformance suites)")
 	fs.IntVar(&f.maxStreams, "max-spectator-streams", 0, "open spectator event streams in all (0: 1000)")
 	fs.IntVar(&f.maxStreamsPerIP, "max-spectator-streams-per-ip", 0, "open spectator event streams per client address (0: 4)")
+	fs.IntVar(&f.maxHTTPConns, "max-http-conns", 0, "TCP connections the public HTTP port holds at once; idle ones are closed first for a new one (0: 4096)")
+	fs.IntVar(&f.maxHTTPConnsPerIP, "max-http-conns-per-ip", 0, "the same per client address (0: 64)")
+	fs.DurationVar(&f.httpIdleTimeout, "http-idle-timeout", 0, "close an HTTP keep-alive connection idle this long (0: 60s)")
 	fs.IntVar(&f.msgRate, "message-rate", 0, "messages (and control frames) a connection may send per second (0: 120)")
 	fs.IntVar(&f.inBytesPerIP, "input-bytes-per-ip", 0, "bytes per second the connections of one client address may send together; while over it, those over their share are closed with 4002 (0: 32 KiB × max-conns-per-ip)")
 	fs.IntVar(&f.inFramesPerIP, "input-frames-per-ip", 0, "messages and control frames per second the connections of one client address may send together (0: message-rate × max-conns-per-ip / 2)")
@@ -238,6 +243,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue, ChatHistoryLines: f.chatHistory,
 		Redis: f.redis, NodeID: f.nodeID, PublicHTTPURL: f.publicHTTPURL, NodeWebSocketURL: f.nodeWSURL,
 		MaxSpectatorStreams: f.maxStreams, MaxSpectatorStreamsPerIP: f.maxStreamsPerIP,
+		MaxHTTPConns: f.maxHTTPConns, MaxHTTPConnsPerIP: f.maxHTTPConnsPerIP, HTTPIdleTimeout: f.httpIdleTimeout,
 	}
 	if f.trustedProxies != "" {
 		o.TrustedProxies = strings.Split(f.trustedProxies, ",")

@@ -12,7 +12,9 @@
 // with one write(2) each. A loop wakes every 5 ms to send what is due
 // (inputs, chat, pings, redials). Other goroutines hand work to a loop
 // with post, over an eventfd. Only logins run on goroutines, a bounded
-// number at a time, over one shared http.Client. Connections are spread
+// number at a time, over one shared http.Client whose idle keep-alive
+// connections are closed once the ramp's logins are done (so the server's
+// memory a seated player is not counted with them). Connections are spread
 // over the source addresses 127.0.0.2 … so each has its own ephemeral port
 // range, and Run raises the soft open-file limit to the hard one.
 //
@@ -25,7 +27,7 @@
 // skipped ticks and the time between snapshots, connect, login, join and
 // resume times, Error replies by code, close codes, and the resume success
 // rate. A sampler reads the server's CPU, RSS and tick lateness from its
-// Prometheus /metrics, or CPU and RSS from /proc/<pid>.
+// Prometheus /metrics (uncompressed), or CPU and RSS from /proc/<pid>.
 //
 // # Clusters
 //

@@ -171,6 +171,10 @@ func (e *engine) ramp(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	// The logins are done: close the pool's keep-alive connections, which
+	// the server would otherwise hold (and count as the players' memory)
+	// until its idle timeout.
+	e.http.CloseIdleConnections()
 }
 
 // login runs POST /v1/login at the server hu and returns the session

@@ -21,7 +21,7 @@ attackers=${ATTACKERS:-200}
 phase=${PHASE:-10s}
 # "none" runs the phases with no attack: the machine's own noise, the
 # baseline the ratios are read against.
-attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders}
+attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders http-hold}
 mkdir -p "$out/bin"
 go build -o "$out/bin/" ./cmd/tickroom ./cmd/tickroom-abuse
 

@@ -39,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_server "$out" env TICKROOM_ADMIN_TOKEN=bots taskset -c "${SERVER_CPU:-1}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-	-max-conns 19900 -max-conns-per-ip 19900 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
+	-max-conns 19900 -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
 pids+=("$srv")
 sleep 1
 cp "/proc/$srv/status" "$out/status0"

@@ -1,0 +1,175 @@
+package tickroom_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom"
+)
+
+// httpClient is one keep-alive connection to the public HTTP port from a
+// source address of 127.0.0.0/8.
+type httpClient struct {
+	t  *testing.T
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialFrom(t *testing.T, addr net.Addr, src string) *httpClient {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	nc, err := d.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &httpClient{t: t, nc: nc, br: bufio.NewReader(nc)}
+}
+
+// send writes req and reads the answer: its status and body.
+func (c *httpClient) send(req string) (int, string) {
+	c.t.Helper()
+	_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c.nc, req); err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		c.t.Fatalf("read response from %s: %v", c.nc.LocalAddr(), err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b)
+}
+
+// config asks GET /v1/config on the connection, keeping it open.
+func (c *httpClient) config() int {
+	c.t.Helper()
+	st, _ := c.send("GET /v1/config HTTP/1.1\r\nHost: test\r\n\r\n")
+	return st
+}
+
+// stall starts a login whose body never comes: the server has read its
+// head (100 Continue) and is serving it, waiting for the body.
+func (c *httpClient) stall() {
+	c.t.Helper()
+	st, _ := c.send("POST /v1/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 20\r\n\r\n")
+	if st != http.StatusContinue {
+		c.t.Fatalf("stalled login: status %d, want 100", st)
+	}
+}
+
+// closedWithin reports whether the server closes the connection within d.
+func (c *httpClient) closedWithin(d time.Duration) bool {
+	_ = c.nc.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, c.br) // what it still sends, then EOF (nil) or a reset
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// servedFrom dials from src until GET /v1/config is answered 200 (a
+// connection goes idle just after its answer is sent, so a new one may
+// race it) and returns that connection; it fails the test after 5 s.
+func servedFrom(t *testing.T, addr net.Addr, src string) *httpClient {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c := dialFrom(t, addr, src)
+		st := c.config()
+		if st == http.StatusOK {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("from %s: %d, want 200", src, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPublicHTTPConnectionsBounded runs the attack of a client that holds
+// connections to the public HTTP port: idle keep-alive connections make
+// room for new ones (per address and in all) and close at the idle
+// timeout; connections all serving a request get 429 for their address
+// and 503 for the port, while another address is served; and a request
+// whose body never comes gets 408 at the body timeout.
+func TestPublicHTTPConnectionsBounded(t *testing.T) {
+	srv, _, _ := start(t, tickroom.Options{MaxHTTPConns: 4, MaxHTTPConnsPerIP: 2, HTTPIdleTimeout: 2 * time.Second})
+	addr := srv.HTTPAddr()
+
+	// Per address: the connection idle the longest makes room.
+	a1, a2 := dialFrom(t, addr, "127.0.0.1"), dialFrom(t, addr, "127.0.0.1")
+	for _, c := range []*httpClient{a1, a2} {
+		if st := c.config(); st != http.StatusOK {
+			t.Fatalf("config: %d", st)
+		}
+	}
+	a3 := servedFrom(t, addr, "127.0.0.1") // its third, with two idle
+	if !a1.closedWithin(2 * time.Second) {
+		t.Fatal("the address's oldest idle connection stayed open past its cap")
+	}
+	if st := a2.config(); st != http.StatusOK {
+		t.Fatalf("the newer idle connection: %d, want it still served", st)
+	}
+
+	// In all: a2, a3, b1, c1 held; c2 closes the one idle the longest.
+	b1, c1 := dialFrom(t, addr, "127.0.0.2"), dialFrom(t, addr, "127.0.0.3")
+	b1.config()
+	c1.config()
+	a3.config()                            // a3 is now newer than a2
+	c2 := servedFrom(t, addr, "127.0.0.3") // past the port's cap, with idle ones held
+	if !a2.closedWithin(2 * time.Second) {
+		t.Fatal("the port's oldest idle connection stayed open past its cap")
+	}
+
+	// The idle timeout closes the rest.
+	for _, c := range []*httpClient{a3, b1, c1, c2} {
+		if !c.closedWithin(6 * time.Second) {
+			t.Fatal("an idle keep-alive connection stayed open past the idle timeout")
+		}
+	}
+
+	// Busy connections: the address's third gets 429, another address
+	// is served.
+	s1, s2 := dialFrom(t, addr, "127.0.0.1"), dialFrom(t, addr, "127.0.0.1")
+	s1.stall()
+	s2.stall()
+	stalled := time.Now()
+	const get = "GET /v1/config HTTP/1.1\r\nHost: test\r\n\r\n"
+	if st, body := dialFrom(t, addr, "127.0.0.1").send(get); st != http.StatusTooManyRequests || !strings.Contains(body, "from this address") {
+		t.Fatalf("third connection of an address with two busy: %d %q, want 429", st, body)
+	}
+	login := dialFrom(t, addr, "127.0.0.2")
+	if st, body := login.send(loginRequest("ann")); st != http.StatusOK {
+		t.Fatalf("login from another address during the attack: %d %q, want 200", st, body)
+	}
+	login.closedWithin(5 * time.Second) // Connection: close; the server closes it after its answer
+	// In all: four busy, the fifth gets 503.
+	s3 := dialFrom(t, addr, "127.0.0.2")
+	s3.stall()
+	s4 := dialFrom(t, addr, "127.0.0.3")
+	s4.stall()
+	if st, body := dialFrom(t, addr, "127.0.0.4").send(get); st != http.StatusServiceUnavailable || !strings.Contains(body, "too many connections") {
+		t.Fatalf("a connection past the port's cap with all busy: %d %q, want 503", st, body)
+	}
+
+	// A body that never comes ends at the body timeout.
+	_ = s1.nc.SetReadDeadline(stalled.Add(15 * time.Second))
+	resp, err := http.ReadResponse(s1.br, nil)
+	if err != nil {
+		t.Fatalf("a login whose body never came: %v, want a 408 at the body timeout", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("a login whose body never came: %d, want 408", resp.StatusCode)
+	}
+	if !s1.closedWithin(5 * time.Second) {
+		t.Fatal("the connection of a login whose body never came stayed open")
+	}
+	servedFrom(t, addr, "127.0.0.1") // once its stalled requests ended
+}

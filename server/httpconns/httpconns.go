@@ -1,0 +1,348 @@
+// Package httpconns bounds the TCP connections an HTTP port holds: in all,
+// and per client address, the way the WebSocket port bounds its own.
+//
+// net/http keeps a keep-alive connection open between requests until its
+// IdleTimeout, and holds every connection it accepted, whatever the peer.
+// Without a bound, one client that opens connections and leaves them idle
+// (or reads a response very slowly) holds a descriptor, a goroutine and
+// two 4 KiB buffers each, until the process runs out of descriptors and
+// the WebSocket port can accept no one.
+//
+// A Limiter admits a new connection when it is under both caps. At a cap
+// it first closes the oldest connection that holds no request (idle
+// between requests, or opened and not yet sending one) under that cap, so
+// keep-alive connections never keep a new client out; only when every
+// connection under the cap is serving a request is the new one refused,
+// with a short HTTP response (429 for its address, 503 for the port) and
+// a close.
+//
+// It is written here, not taken from a library:
+// golang.org/x/net/netutil.LimitListener caps the total only, by blocking
+// Accept (a new client then waits in the kernel's backlog behind whoever
+// holds the slots), and knows neither addresses nor idle connections.
+package httpconns
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tickroom/tickroom/server/clientip"
+)
+
+// Config sets a Limiter's caps. Zero caps nothing.
+type Config struct {
+	// Max is the connections the port holds at once.
+	Max int
+	// PerAddr is the connections one client address holds at once: an
+	// IPv4 address, or an IPv6 /64; the /64s of one /48 share
+	// clientip.V6SiteFactor times it.
+	PerAddr int
+	// Exempt names peers PerAddr does not apply to (trusted proxies,
+	// which carry many clients); Max still does.
+	Exempt func(netip.Addr) bool
+}
+
+// Stats counts what a Limiter did.
+type Stats struct {
+	// Refused counts connections refused: at PerAddr (429) and at Max
+	// (503).
+	RefusedAddr, RefusedTotal atomic.Uint64
+	// Evicted counts connections holding no request closed to admit a
+	// new one.
+	Evicted atomic.Uint64
+}
+
+// maxLingering bounds the refused connections whose unread request is
+// drained before they close (so the client reads the refusal rather
+// than a reset); past it a refused connection closes at once.
+const maxLingering = 256
+
+// lingerTime bounds that drain.
+const lingerTime = 500 * time.Millisecond
+
+// Limiter holds the counts. Set Listener's result as the server's
+// listener and ConnState as its http.Server.ConnState.
+type Limiter struct {
+	cfg   Config
+	Stats Stats
+
+	mu     sync.Mutex
+	all    map[*conn]struct{}
+	byAddr map[netip.Prefix][]*conn // by clientip.Group key, and by site for IPv6
+	linger chan struct{}
+}
+
+// New returns a Limiter with cfg's caps.
+func New(cfg Config) *Limiter {
+	return &Limiter{cfg: cfg, all: make(map[*conn]struct{}), byAddr: make(map[netip.Prefix][]*conn), linger: make(chan struct{}, maxLingering)}
+}
+
+// Held returns the connections held now.
+func (l *Limiter) Held() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.all)
+}
+
+// conn is an admitted connection.
+type conn struct {
+	net.Conn
+	l          *Limiter
+	key, site  netip.Prefix // site is invalid for IPv4 and for exempt peers
+	counted    bool         // key and site are counted (not exempt)
+	busy       bool         // serving a request (or hijacked): not to be closed for room
+	since      time.Time    // when it last became idle
+	released   bool         // no longer counted
+	closeOnce  sync.Once
+	closeError error
+}
+
+// Close closes the connection and gives back its place.
+func (c *conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.l.mu.Lock()
+		c.l.releaseLocked(c)
+		c.l.mu.Unlock()
+		c.closeError = c.Conn.Close()
+	})
+	return c.closeError
+}
+
+// Listener wraps ln: its Accept returns admitted connections only.
+func (l *Limiter) Listener(ln net.Listener) net.Listener { return &listener{Listener: ln, l: l} }
+
+type listener struct {
+	net.Listener
+	l *Limiter
+}
+
+func (ln *listener) Accept() (net.Conn, error) {
+	for {
+		nc, err := ln.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if c := ln.l.admit(nc); c != nil {
+			return c, nil
+		}
+	}
+}
+
+// admit returns nc as an admitted conn, or refuses it and returns nil.
+func (l *Limiter) admit(nc net.Conn) *conn {
+	var ip netip.Addr
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		ip = ta.AddrPort().Addr().Unmap()
+	}
+	c := &conn{Conn: nc, l: l, since: time.Now()}
+	c.counted = l.cfg.PerAddr > 0 && ip.IsValid() && (l.cfg.Exempt == nil || !l.cfg.Exempt(ip))
+	if c.counted {
+		c.key, c.site = clientip.Group(ip)
+	}
+	var victims []*conn
+	status := 0
+	l.mu.Lock()
+	if c.counted {
+		if v, ok := l.roomLocked(l.byAddr[c.key], l.cfg.PerAddr); !ok {
+			status = http.StatusTooManyRequests
+		} else if v != nil {
+			victims = append(victims, v)
+		}
+		if status == 0 && c.site.IsValid() {
+			if v, ok := l.roomLocked(l.byAddr[c.site], l.cfg.PerAddr*clientip.V6SiteFactor); !ok {
+				status = http.StatusTooManyRequests
+			} else if v != nil {
+				victims = append(victims, v)
+			}
+		}
+	}
+	if status == 0 && l.cfg.Max > 0 && len(l.all) >= l.cfg.Max {
+		var v *conn
+		for o := range l.all {
+			if !o.busy && (v == nil || o.since.Before(v.since)) {
+				v = o
+			}
+		}
+		if v == nil {
+			status = http.StatusServiceUnavailable
+		} else {
+			l.releaseLocked(v)
+			victims = append(victims, v)
+		}
+	}
+	if status == 0 {
+		l.all[c] = struct{}{}
+		if c.counted {
+			l.byAddr[c.key] = append(l.byAddr[c.key], c)
+			if c.site.IsValid() {
+				l.byAddr[c.site] = append(l.byAddr[c.site], c)
+			}
+		}
+	}
+	l.mu.Unlock()
+	for _, v := range victims {
+		l.Stats.Evicted.Add(1)
+		v.Close()
+	}
+	if status != 0 {
+		if status == http.StatusTooManyRequests {
+			l.Stats.RefusedAddr.Add(1)
+		} else {
+			l.Stats.RefusedTotal.Add(1)
+		}
+		l.refuse(nc, status)
+		return nil
+	}
+	return c
+}
+
+// roomLocked makes room under a cap of limit for the conns held: when
+// they are at it, it releases the one that became idle first and returns
+// it to be closed; ok is false when every one is busy.
+func (l *Limiter) roomLocked(held []*conn, limit int) (victim *conn, ok bool) {
+	if len(held) < limit {
+		return nil, true
+	}
+	for _, o := range held {
+		if !o.busy && (victim == nil || o.since.Before(victim.since)) {
+			victim = o
+		}
+	}
+	if victim == nil {
+		return nil, false
+	}
+	l.releaseLocked(victim)
+	return victim, true
+}
+
+// releaseLocked stops counting c.
+func (l *Limiter) releaseLocked(c *conn) {
+	if c.released {
+		return
+	}
+	c.released = true
+	delete(l.all, c)
+	if c.counted {
+		l.dropLocked(c.key, c)
+		if c.site.IsValid() {
+			l.dropLocked(c.site, c)
+		}
+	}
+}
+
+func (l *Limiter) dropLocked(p netip.Prefix, c *conn) {
+	s := l.byAddr[p]
+	for i, o := range s {
+		if o == c {
+			s[i] = s[len(s)-1]
+			s[len(s)-1] = nil
+			s = s[:len(s)-1]
+			break
+		}
+	}
+	if len(s) == 0 {
+		delete(l.byAddr, p)
+	} else {
+		l.byAddr[p] = s
+	}
+}
+
+// ConnState follows each connection between requests; set it as the
+// http.Server's ConnState. A connection is open to be closed for room
+// while new (no request read yet: the server's ReadHeaderTimeout bounds
+// that) or idle between requests.
+func (l *Limiter) ConnState(nc net.Conn, st http.ConnState) {
+	c := unwrap(nc)
+	if c == nil {
+		return
+	}
+	l.mu.Lock()
+	switch st {
+	case http.StateActive, http.StateHijacked:
+		c.busy = true
+	case http.StateIdle, http.StateNew:
+		c.busy = false
+		c.since = time.Now()
+	}
+	l.mu.Unlock()
+}
+
+// unwrap finds the admitted conn under wrappers that name their inner
+// connection with Raw (the PROXY protocol listener's).
+func unwrap(nc net.Conn) *conn {
+	for range 8 {
+		switch v := nc.(type) {
+		case *conn:
+			return v
+		case interface{ Raw() net.Conn }:
+			nc = v.Raw()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// refuse answers nc with status and closes it. While few refusals
+// linger (maxLingering), it first reads (and drops) what the client sent
+// for up to lingerTime, so that closing with unread bytes does not reset
+// the connection before the client reads the answer.
+func (l *Limiter) refuse(nc net.Conn, status int) {
+	msg := "too many connections\n"
+	if status == http.StatusTooManyRequests {
+		msg = "too many connections from this address\n"
+	}
+	_ = nc.SetWriteDeadline(time.Now().Add(lingerTime))
+	_, _ = io.WriteString(nc, "HTTP/1.1 "+strconv.Itoa(status)+" "+http.StatusText(status)+
+		"\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: "+
+		strconv.Itoa(len(msg))+"\r\n\r\n"+msg)
+	select {
+	case l.linger <- struct{}{}:
+	default:
+		nc.Close()
+		return
+	}
+	go func() {
+		defer func() { <-l.linger }()
+		if tc, ok := nc.(interface{ CloseWrite() error }); ok {
+			_ = tc.CloseWrite()
+		}
+		_ = nc.SetReadDeadline(time.Now().Add(lingerTime))
+		_, _ = io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
+		nc.Close()
+	}()
+}
+
+var (
+	heldDesc = prometheus.NewDesc("tickroom_http_connections",
+		"TCP connections the public HTTP port holds.", nil, nil)
+	refusedDesc = prometheus.NewDesc("tickroom_http_connections_refused_total",
+		"Connections to the public HTTP port refused at a cap with none idle under it: reason address (429) or total (503).", []string{"reason"}, nil)
+	evictedDesc = prometheus.NewDesc("tickroom_http_connections_closed_for_room_total",
+		"Idle connections to the public HTTP port closed to admit a new one at a cap.", nil, nil)
+)
+
+var _ prometheus.Collector = (*Limiter)(nil)
+
+// Describe implements prometheus.Collector.
+func (l *Limiter) Describe(ch chan<- *prometheus.Desc) {
+	ch <- heldDesc
+	ch <- refusedDesc
+	ch <- evictedDesc
+}
+
+// Collect implements prometheus.Collector.
+func (l *Limiter) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(heldDesc, prometheus.GaugeValue, float64(l.Held()))
+	ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(l.Stats.RefusedAddr.Load()), "address")
+	ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(l.Stats.RefusedTotal.Load()), "total")
+	ch <- prometheus.MustNewConstMetric(evictedDesc, prometheus.CounterValue, float64(l.Stats.Evicted.Load()))
+}
