@@ -9,12 +9,12 @@
 // the WebSocket port can accept no one.
 //
 // A Limiter admits a new connection when it is under both caps. At a cap
-// it first closes the oldest connection that holds no request (idle
-// between requests, or opened and not yet sending one) under that cap, so
-// keep-alive connections never keep a new client out; only when every
-// connection under the cap is serving a request is the new one refused,
-// with a short HTTP response (429 for its address, 503 for the port) and
-// a close.
+// it first closes a connection under that cap that holds no request: the
+// one idle between requests the longest, or else one opened over a second
+// ago that has sent no request head. So keep-alive connections never keep
+// a new client out; only when every connection under the cap is serving a
+// request (or has just opened) is the new one refused, with a short HTTP
+// response (429 for its address, 503 for the port) and a close.
 //
 // It is written here, not taken from a library:
 // golang.org/x/net/netutil.LimitListener caps the total only, by blocking
@@ -99,7 +99,8 @@ type conn struct {
 	key, site  netip.Prefix // site is invalid for IPv4 and for exempt peers
 	counted    bool         // key and site are counted (not exempt)
 	busy       bool         // serving a request (or hijacked): not to be closed for room
-	since      time.Time    // when it last became idle
+	fresh      bool         // opened, no request read yet (http.StateNew)
+	since      time.Time    // when it last became idle, or was opened
 	released   bool         // no longer counted
 	closeOnce  sync.Once
 	closeError error
@@ -114,6 +115,22 @@ func (c *conn) Close() error {
 		c.closeError = c.Conn.Close()
 	})
 	return c.closeError
+}
+
+// CloseWrite and ReadFrom pass through to the TCP connection, for
+// net/http's lingering close and sendfile.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
 // Listener wraps ln: its Accept returns admitted connections only.
@@ -142,7 +159,8 @@ func (l *Limiter) admit(nc net.Conn) *conn {
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		ip = ta.AddrPort().Addr().Unmap()
 	}
-	c := &conn{Conn: nc, l: l, since: time.Now()}
+	now := time.Now()
+	c := &conn{Conn: nc, l: l, since: now, fresh: true}
 	c.counted = l.cfg.PerAddr > 0 && ip.IsValid() && (l.cfg.Exempt == nil || !l.cfg.Exempt(ip))
 	if c.counted {
 		c.key, c.site = clientip.Group(ip)
@@ -151,13 +169,13 @@ func (l *Limiter) admit(nc net.Conn) *conn {
 	status := 0
 	l.mu.Lock()
 	if c.counted {
-		if v, ok := l.roomLocked(l.byAddr[c.key], l.cfg.PerAddr); !ok {
+		if v, ok := l.roomLocked(l.byAddr[c.key], l.cfg.PerAddr, now); !ok {
 			status = http.StatusTooManyRequests
 		} else if v != nil {
 			victims = append(victims, v)
 		}
 		if status == 0 && c.site.IsValid() {
-			if v, ok := l.roomLocked(l.byAddr[c.site], l.cfg.PerAddr*clientip.V6SiteFactor); !ok {
+			if v, ok := l.roomLocked(l.byAddr[c.site], l.cfg.PerAddr*clientip.V6SiteFactor, now); !ok {
 				status = http.StatusTooManyRequests
 			} else if v != nil {
 				victims = append(victims, v)
@@ -167,7 +185,7 @@ func (l *Limiter) admit(nc net.Conn) *conn {
 	if status == 0 && l.cfg.Max > 0 && len(l.all) >= l.cfg.Max {
 		var v *conn
 		for o := range l.all {
-			if !o.busy && (v == nil || o.since.Before(v.since)) {
+			if evictable(o, now) && first(o, v) {
 				v = o
 			}
 		}
@@ -204,15 +222,39 @@ func (l *Limiter) admit(nc net.Conn) *conn {
 	return c
 }
 
+// newGrace is how long a connection that has not yet sent a whole request
+// head is left alone: its request is likely on its way. (net/http marks a
+// connection active only once the head is read.)
+const newGrace = time.Second
+
+// evictable reports whether o may be closed for room at now: it serves no
+// request, and it is idle between requests or was opened newGrace ago.
+func evictable(o *conn, now time.Time) bool {
+	return !o.busy && (!o.fresh || now.Sub(o.since) >= newGrace)
+}
+
+// first reports whether o is to be closed before v (nil: none yet): an
+// idle connection before one that never sent a request, then the one
+// idle or open the longest.
+func first(o, v *conn) bool {
+	if v == nil {
+		return true
+	}
+	if o.fresh != v.fresh {
+		return !o.fresh
+	}
+	return o.since.Before(v.since)
+}
+
 // roomLocked makes room under a cap of limit for the conns held: when
-// they are at it, it releases the one that became idle first and returns
-// it to be closed; ok is false when every one is busy.
-func (l *Limiter) roomLocked(held []*conn, limit int) (victim *conn, ok bool) {
+// they are at it, it releases the one to close first (evictable, first)
+// and returns it to be closed; ok is false when none may be closed.
+func (l *Limiter) roomLocked(held []*conn, limit int, now time.Time) (victim *conn, ok bool) {
 	if len(held) < limit {
 		return nil, true
 	}
 	for _, o := range held {
-		if !o.busy && (victim == nil || o.since.Before(victim.since)) {
+		if evictable(o, now) && first(o, victim) {
 			victim = o
 		}
 	}
@@ -257,8 +299,8 @@ func (l *Limiter) dropLocked(p netip.Prefix, c *conn) {
 
 // ConnState follows each connection between requests; set it as the
 // http.Server's ConnState. A connection is open to be closed for room
-// while new (no request read yet: the server's ReadHeaderTimeout bounds
-// that) or idle between requests.
+// while idle between requests, or once open newGrace with no request head
+// read (the server's ReadHeaderTimeout ends it soon after anyway).
 func (l *Limiter) ConnState(nc net.Conn, st http.ConnState) {
 	c := unwrap(nc)
 	if c == nil {
@@ -267,9 +309,9 @@ func (l *Limiter) ConnState(nc net.Conn, st http.ConnState) {
 	l.mu.Lock()
 	switch st {
 	case http.StateActive, http.StateHijacked:
-		c.busy = true
-	case http.StateIdle, http.StateNew:
-		c.busy = false
+		c.busy, c.fresh = true, false
+	case http.StateIdle:
+		c.busy, c.fresh = false, false
 		c.since = time.Now()
 	}
 	l.mu.Unlock()

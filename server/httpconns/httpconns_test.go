@@ -33,7 +33,6 @@ func busyFrom(l *Limiter, addr string) (admitted bool, refusal string) {
 	f := &fakeConn{from: netip.MustParseAddr(addr)}
 	c := l.admit(f)
 	if c == nil {
-		time.Sleep(10 * time.Millisecond) // refuse's linger goroutine closes it
 		return false, f.out.String()
 	}
 	l.ConnState(c, http.StateActive)
@@ -78,5 +77,66 @@ func TestIPv6Groups(t *testing.T) {
 	}
 	if l.Stats.RefusedAddr.Load() != 2 {
 		t.Fatalf("refused for the address: %d, want 2", l.Stats.RefusedAddr.Load())
+	}
+}
+
+// proxied is a wrapper that names its inner connection with Raw, as the
+// PROXY protocol listener's connections do.
+type proxied struct{ net.Conn }
+
+func (p proxied) Raw() net.Conn { return p.Conn }
+
+// TestRoomAtTheTotal checks whom the total cap closes for a new
+// connection: the connection idle the longest, then one open past the
+// grace with no request yet, never one serving a request or just opened;
+// and that every way a connection goes gives its place back once.
+func TestRoomAtTheTotal(t *testing.T) {
+	l := New(Config{Max: 3})
+	open := func() (*conn, *fakeConn) {
+		f := &fakeConn{from: netip.MustParseAddr("192.0.2.1")}
+		c := l.admit(f)
+		if c == nil {
+			t.Fatalf("refused: %q", f.out.String())
+		}
+		return c, f
+	}
+	busy, fb := open()
+	l.ConnState(proxied{busy}, http.StateActive) // through a wrapper
+	idle1, f1 := open()
+	idle2, f2 := open()
+	l.ConnState(idle1, http.StateActive)
+	l.ConnState(idle2, http.StateActive)
+	l.ConnState(idle2, http.StateIdle) // idle first
+	l.ConnState(idle1, http.StateIdle)
+
+	fresh, ff := open() // closes idle2, idle the longest
+	if !f2.closed || f1.closed || fb.closed {
+		t.Fatalf("closed idle2 %v, idle1 %v, busy %v; want idle2 only", f2.closed, f1.closed, fb.closed)
+	}
+	_, f4 := open() // closes idle1: an idle one before one just opened
+	if !f1.closed || ff.closed {
+		t.Fatalf("closed idle1 %v, fresh %v; want idle1 only", f1.closed, ff.closed)
+	}
+	// Now busy, fresh and the last one (fresh too, under a second old): no room.
+	f := &fakeConn{from: netip.MustParseAddr("192.0.2.9")}
+	if l.admit(f) != nil || !strings.HasPrefix(f.out.String(), "HTTP/1.1 503 ") {
+		t.Fatalf("at the cap with none to close: %q, want 503", f.out.String())
+	}
+	l.mu.Lock()
+	fresh.since = time.Now().Add(-2 * newGrace) // open past the grace, no request
+	l.mu.Unlock()
+	open()
+	if !ff.closed || f4.closed {
+		t.Fatalf("closed the stale fresh one %v, the newer %v; want the stale one only", ff.closed, f4.closed)
+	}
+	if got := l.Stats.Evicted.Load(); got != 3 {
+		t.Fatalf("evicted %d, want 3", got)
+	}
+	// Closing twice, or after the limiter closed it, gives one place back.
+	busy.Close()
+	busy.Close()
+	fresh.Close()
+	if got := l.Held(); got != 2 {
+		t.Fatalf("held %d after closes, want 2", got)
 	}
 }
