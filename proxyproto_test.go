@@ -98,3 +98,56 @@ func TestServerProxyProtocol(t *testing.T) {
 		}
 	})
 }
+
+// TestIPv6ClientsCountedByNetwork runs the WebSocket port's per-address
+// connection cap for IPv6 clients, named by a trusted proxy's PROXY
+// headers: the addresses of one /64 share one address's cap, the /64s of
+// one /48 share 16 times it, and another /48 is counted apart.
+func TestIPv6ClientsCountedByNetwork(t *testing.T) {
+	srv, _, _ := start(t, tickroom.Options{TrustedProxies: []string{"127.0.0.1"}, ProxyProtocol: true, GuestLoginRate: math.Inf(1), MaxConnsPerIP: 2})
+	n := 0
+	// upgrade opens a WebSocket as a new player from client, through a
+	// PROXY header, and keeps it open; it returns the HTTP status.
+	upgrade := func(client string) int {
+		t.Helper()
+		n++
+		tok := login(t, srv, "p"+strconv.Itoa(n))
+		nc, err := net.DialTimeout("tcp", srv.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(nc, "PROXY TCP6 "+client+" ::1 40000 443\r\n"+upgradeRequest(tok)); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+		if err != nil {
+			t.Fatalf("upgrade from %s: %v", client, err)
+		}
+		return resp.StatusCode
+	}
+	for _, c := range []string{"2001:db8:1:1::1", "2001:db8:1:1::2"} {
+		if st := upgrade(c); st != http.StatusSwitchingProtocols {
+			t.Fatalf("%s: %d, want 101", c, st)
+		}
+	}
+	if st := upgrade("2001:db8:1:1::3"); st != http.StatusTooManyRequests {
+		t.Fatalf("a third address of one /64 with MaxConnsPerIP 2: %d, want 429", st)
+	}
+	// The /48's share: 32 connections, two of them taken.
+	for i := 2; i <= 16; i++ {
+		for j := 1; j <= 2; j++ {
+			c := "2001:db8:1:" + strconv.FormatInt(int64(i), 16) + "::" + strconv.Itoa(j)
+			if st := upgrade(c); st != http.StatusSwitchingProtocols {
+				t.Fatalf("%s, under its /48's share: %d, want 101", c, st)
+			}
+		}
+	}
+	if st := upgrade("2001:db8:1:99::1"); st != http.StatusTooManyRequests {
+		t.Fatalf("a /64 past its /48's share: %d, want 429", st)
+	}
+	if st := upgrade("2001:db8:2::1"); st != http.StatusSwitchingProtocols {
+		t.Fatalf("another /48: %d, want 101", st)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/time/rate"
+
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // Server is a WebSocket server on gnet event loops. Create it with New,
@@ -48,9 +50,13 @@ type Server struct {
 	// under way, which their close deadline frees.
 	held, lingerHeld atomic.Int64
 
-	ipMu  sync.Mutex
-	hsIPs map[netip.Addr]int        // unfinished handshakes per TCP peer
-	ips   map[netip.Addr]*addrState // upgraded connections and input budget per client address
+	// The per-address counts are kept by clientip.Group: an IPv4 address,
+	// or an IPv6 /64 and its /48 site, which shares clientip.V6SiteFactor
+	// times an address's limit.
+	ipMu    sync.Mutex
+	hsIPs   map[netip.Prefix]int        // unfinished handshakes per client (key and site)
+	ips     map[netip.Prefix]*addrState // upgraded connections and input budget per client address (key)
+	ipSites map[netip.Prefix]int        // upgraded connections per IPv6 /48
 
 	// inBytes and inFrames are the input budgets of all connections
 	// together (Config.InputBytes, Config.InputFrames).
@@ -88,8 +94,9 @@ func New(cfg Config) (*Server, error) {
 		handlers: make(map[string]Handler),
 		ctx:      context.Background(),
 		loops:    make(map[gnet.EventLoop]*loop),
-		hsIPs:    make(map[netip.Addr]int),
-		ips:      make(map[netip.Addr]*addrState),
+		hsIPs:    make(map[netip.Prefix]int),
+		ips:      make(map[netip.Prefix]*addrState),
+		ipSites:  make(map[netip.Prefix]int),
 		inBytes:  newBudget(cfg.InputBytes),
 		inFrames: newBudget(cfg.InputFrames),
 		booted:   make(chan struct{}),
@@ -302,17 +309,23 @@ func (s *Server) handshakeDone(c *Conn) { s.countDone(s.hsIPs, c.ip, &c.hsCounte
 // long as it is open and gives it the address's input budget, reporting
 // false when the address is at Config.MaxConnsPerIP.
 func (s *Server) connStart(c *Conn) bool {
+	key, site := clientip.Group(c.ip)
 	s.ipMu.Lock()
 	defer s.ipMu.Unlock()
-	a := s.ips[c.ip]
+	a := s.ips[key]
 	switch {
+	case a != nil && int(a.conns.Load()) >= s.cfg.MaxConnsPerIP:
+		return false
+	case site.IsValid() && s.ipSites[site] >= s.cfg.MaxConnsPerIP*clientip.V6SiteFactor:
+		return false
 	case a == nil:
 		a = &addrState{bytes: newBudget(s.cfg.InputBytesPerIP), frames: newBudget(s.cfg.InputFramesPerIP)}
-		s.ips[c.ip] = a
-	case int(a.conns.Load()) >= s.cfg.MaxConnsPerIP:
-		return false
+		s.ips[key] = a
 	}
 	a.conns.Add(1)
+	if site.IsValid() {
+		s.ipSites[site]++
+	}
 	c.addr, c.ipCounted = a, true
 	return true
 }
@@ -325,37 +338,50 @@ func (s *Server) connDone(c *Conn) {
 	c.ipCounted = false
 	s.ipMu.Lock()
 	defer s.ipMu.Unlock()
-	if c.addr.conns.Add(-1) == 0 && s.ips[c.ip] == c.addr {
-		delete(s.ips, c.ip)
+	key, site := clientip.Group(c.ip)
+	if c.addr.conns.Add(-1) == 0 && s.ips[key] == c.addr {
+		delete(s.ips, key)
+	}
+	if site.IsValid() {
+		decr(s.ipSites, site)
 	}
 }
 
-// countStart adds one to m[ip] under ipMu and sets *counted, reporting
-// false, with nothing counted, when m[ip] is at limit.
-func (s *Server) countStart(m map[netip.Addr]int, ip netip.Addr, limit int, counted *bool) bool {
+// countStart adds one to m under ip's key and, for IPv6, its site, under
+// ipMu, and sets *counted, reporting false, with nothing counted, when the
+// key is at limit or the site at V6SiteFactor times it.
+func (s *Server) countStart(m map[netip.Prefix]int, ip netip.Addr, limit int, counted *bool) bool {
+	key, site := clientip.Group(ip)
 	s.ipMu.Lock()
 	defer s.ipMu.Unlock()
-	if m[ip] >= limit {
+	if m[key] >= limit || site.IsValid() && m[site] >= limit*clientip.V6SiteFactor {
 		return false
 	}
-	m[ip]++
+	m[key]++
+	if site.IsValid() {
+		m[site]++
+	}
 	*counted = true
 	return true
 }
 
 // countDone takes back what countStart added, if *counted says it did.
-func (s *Server) countDone(m map[netip.Addr]int, ip netip.Addr, counted *bool) {
+func (s *Server) countDone(m map[netip.Prefix]int, ip netip.Addr, counted *bool) {
 	if !*counted {
 		return
 	}
 	*counted = false
+	key, site := clientip.Group(ip)
 	s.ipMu.Lock()
 	defer s.ipMu.Unlock()
-	decr(m, ip)
+	decr(m, key)
+	if site.IsValid() {
+		decr(m, site)
+	}
 }
 
 // decr decrements m[k], deleting the key at zero.
-func decr(m map[netip.Addr]int, k netip.Addr) {
+func decr(m map[netip.Prefix]int, k netip.Prefix) {
 	if n := m[k] - 1; n > 0 {
 		m[k] = n
 	} else {

@@ -32,6 +32,9 @@ type Options struct {
 	// Queue is how many other messages wait unread before Err reports an
 	// overflow. Zero value means 4,096.
 	Queue int
+	// Header is sent with the upgrade request (X-Forwarded-For from a
+	// trusted proxy, say). Zero value means none.
+	Header http.Header
 }
 
 // Client is one tickroom.v1 connection.
@@ -63,7 +66,7 @@ func Dial(t testing.TB, url, token string, opts Options) (*Client, *http.Respons
 		opts.Queue = 4096
 	}
 	d := websocket.Dialer{Subprotocols: []string{Subprotocol}, HandshakeTimeout: 5 * time.Second}
-	ws, resp, err := d.Dial(url+"?token="+token, nil)
+	ws, resp, err := d.Dial(url+"?token="+token, opts.Header)
 	if err != nil {
 		return nil, resp, err
 	}

@@ -2,9 +2,14 @@ package hub_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
 )
 
@@ -69,5 +74,57 @@ func TestChannelsOpenedCountPerUserAcrossConnections(t *testing.T) {
 	}
 	if a2.Request(joinChannel("one")).GetChatHistory() == nil {
 		t.Fatal("joining a channel that exists was refused")
+	}
+}
+
+// TestChannelSquattingIsBoundedPerIPv6Site: guests behind a trusted proxy
+// from many /64s of one IPv6 /48 share 16 addresses' worth of opened
+// channels (one /64 alone, one address's), while another /48 still opens
+// its own.
+func TestChannelSquattingIsBoundedPerIPv6Site(t *testing.T) {
+	e := start(t, options{
+		hub: func(c *hub.Config) {
+			countLoopback(c)
+			c.Social.MaxChannelsPerAddress = 2
+			c.Social.AddressExempt = func(netip.Addr) bool { return false }
+		},
+		server: func(c *server.Config) { c.TrustedProxies, _ = clientip.Parse("127.0.0.1") },
+	})
+	from := func(user, ip string) *client {
+		c, _, err := dialWith(t, e.url, e.token(user, time.Hour), http.Header{"X-Forwarded-For": {ip}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.user = user
+		c.Next(isKind[*tickroomv1.ServerMessage_Welcome])
+		return c
+	}
+	open := func(c *client, name string) tickroomv1.ErrorCode {
+		m := c.Request(joinChannel(name))
+		if m.GetChatHistory() != nil {
+			return 0
+		}
+		return errCode(t, m)
+	}
+	// One /64: two channels, then LIST_FULL.
+	a := from("a", "2001:db8:1:1::1")
+	b := from("b", "2001:db8:1:1::2")
+	if open(a, "a1") != 0 || open(b, "b1") != 0 || open(b, "b2") != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+		t.Fatal("one /64 did not get one address's share of two channels")
+	}
+	// Fifteen more /64s of the /48 open two each: 32, its share.
+	for i := 2; i <= 16; i++ {
+		c := from(fmt.Sprint("g", i), fmt.Sprintf("2001:db8:1:%x::1", i))
+		for j := range 2 {
+			if code := open(c, fmt.Sprintf("g%d-%d", i, j)); code != 0 {
+				t.Fatalf("/64 %d of the /48, channel %d: %v, want it opened", i, j, code)
+			}
+		}
+	}
+	if code := open(from("late", "2001:db8:1:99::1"), "late"); code != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+		t.Fatalf("a /64 past its /48's share: %v, want LIST_FULL", code)
+	}
+	if code := open(from("other", "2001:db8:2::1"), "other"); code != 0 {
+		t.Fatalf("another /48: %v, want its channel opened", code)
 	}
 }

@@ -59,8 +59,14 @@ func (w *world) digest() string {
 
 func dial(t *testing.T, url, token string) (*client, *http.Response, error) {
 	t.Helper()
+	return dialWith(t, url, token, nil)
+}
+
+// dialWith is dial with headers on the upgrade request.
+func dialWith(t *testing.T, url, token string, h http.Header) (*client, *http.Response, error) {
+	t.Helper()
 	c := &client{t: t, worlds: map[string]*world{}, refs: map[uint32]string{}}
-	tc, resp, err := testclient.Dial(t, url, token, testclient.Options{OnState: c.onState})
+	tc, resp, err := testclient.Dial(t, url, token, testclient.Options{OnState: c.onState, Header: h})
 	if err != nil {
 		return nil, resp, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server/clientip"
 	"golang.org/x/time/rate"
 )
 
@@ -46,11 +47,12 @@ type roomQuota struct {
 	mu      sync.Mutex
 	users   map[string]*owner
 	ips     map[netip.Addr]*owner
-	charges int // creations charged, for sweeping idle owners
+	sites   map[netip.Prefix]*owner // IPv6 /48s: clientip.V6SiteFactor times an address's share
+	charges int                     // creations charged, for sweeping idle owners
 }
 
 func newRoomQuota(h *Hub) *roomQuota {
-	return &roomQuota{h: h, users: make(map[string]*owner), ips: make(map[netip.Addr]*owner)}
+	return &roomQuota{h: h, users: make(map[string]*owner), ips: make(map[netip.Addr]*owner), sites: make(map[netip.Prefix]*owner)}
 }
 
 // quotaSweepEvery is how many creations pass between sweeps of owners with
@@ -77,6 +79,9 @@ func (q *roomQuota) charge(s *Session, cost int) (*charge, error) {
 	c := &charge{q: q, cost: cost, user: ownerLocked(q, q.users, s.claims.UserID, 1)}
 	if !cfg.IPQuotaExempt(s.ip) {
 		c.ip = ownerLocked(q, q.ips, AddressKey(s.ip), cfg.IPQuotaFactor)
+		if _, site := clientip.Group(s.ip); site.IsValid() {
+			c.site = ownerLocked(q, q.sites, site, cfg.IPQuotaFactor*clientip.V6SiteFactor)
+		}
 	}
 	if live := q.liveLocked(c.user); live+cost > cfg.MaxRoomCostPerUser {
 		return nil, protocol.Errorf(protocol.ErrorRoomLimit, "rooms you created still run (%d of %d units; this one costs %d)", live, cfg.MaxRoomCostPerUser, cost)
@@ -86,12 +91,21 @@ func (q *roomQuota) charge(s *Session, cost int) (*charge, error) {
 			return nil, protocol.Errorf(protocol.ErrorRoomLimit, "rooms created from your address still run (%d of %d units)", live, cfg.MaxRoomCostPerUser*cfg.IPQuotaFactor)
 		}
 	}
+	if c.site != nil {
+		if most := cfg.MaxRoomCostPerUser * cfg.IPQuotaFactor * clientip.V6SiteFactor; q.liveLocked(c.site)+cost > most {
+			return nil, protocol.Errorf(protocol.ErrorRoomLimit, "rooms created from your network still run (%d of %d units)", q.liveLocked(c.site), most)
+		}
+	}
 	var wait time.Duration
 	c.userRes = c.user.bucket.ReserveN(now, cost)
 	wait = max(wait, delay(c.userRes, now))
 	if c.ip != nil {
 		c.ipRes = c.ip.bucket.ReserveN(now, cost)
 		wait = max(wait, delay(c.ipRes, now))
+	}
+	if c.site != nil {
+		c.siteRes = c.site.bucket.ReserveN(now, cost)
+		wait = max(wait, delay(c.siteRes, now))
 	}
 	if wait > 0 {
 		c.cancel(now)
@@ -151,14 +165,19 @@ func (q *roomQuota) sweepLocked(now time.Time) {
 			delete(q.ips, k)
 		}
 	}
+	for k, o := range q.sites {
+		if idle(o) {
+			delete(q.sites, k)
+		}
+	}
 }
 
 // charge is a creation paid for, not yet recorded.
 type charge struct {
-	q              *roomQuota
-	cost           int
-	user, ip       *owner // ip is nil for an exempt address
-	userRes, ipRes *rate.Reservation
+	q                       *roomQuota
+	cost                    int
+	user, ip, site          *owner // ip is nil for an exempt address; site for an IPv4 one too
+	userRes, ipRes, siteRes *rate.Reservation
 }
 
 // cancel gives the reservations back. The caller holds q.mu.
@@ -166,6 +185,9 @@ func (c *charge) cancel(now time.Time) {
 	c.userRes.CancelAt(now)
 	if c.ipRes != nil {
 		c.ipRes.CancelAt(now)
+	}
+	if c.siteRes != nil {
+		c.siteRes.CancelAt(now)
 	}
 }
 
@@ -184,6 +206,9 @@ func (c *charge) record(roomID string) {
 	c.user.rooms = append(c.user.rooms, r)
 	if c.ip != nil {
 		c.ip.rooms = append(c.ip.rooms, r)
+	}
+	if c.site != nil {
+		c.site.rooms = append(c.site.rooms, r)
 	}
 }
 

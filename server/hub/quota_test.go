@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/arena"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
 )
 
@@ -229,5 +232,47 @@ func TestArenaRoomsCostWhatTheirOptionsAsk(t *testing.T) {
 	}
 	if r := createAndLeave(t, carl, cheap); r != nil {
 		t.Fatalf("a refused room spent its creator's budget: %v", r)
+	}
+}
+
+// TestRoomSharePerIPv6Site: guests behind a trusted proxy from many /64s
+// of one IPv6 /48 share 16 addresses' worth of live rooms (one /64 alone,
+// one address's), while another /48 still creates its own.
+func TestRoomSharePerIPv6Site(t *testing.T) {
+	e := start(t, options{
+		hub: func(c *hub.Config) {
+			countLoopback(c)
+			c.MaxRoomCostPerUser = 3 // one tally room
+			c.IPQuotaFactor = 1      // an address: one room; a /48: sixteen
+			c.RoomCreateBurst = 1000
+			c.CreatorGoneTimeout = time.Hour
+		},
+		server: func(c *server.Config) { c.TrustedProxies, _ = clientip.Parse("127.0.0.1") },
+	})
+	create := func(user, ip string) *tickroomv1.Error {
+		c, _, err := dialWith(t, e.url, e.token(user, time.Hour), http.Header{"X-Forwarded-For": {ip}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.user = user
+		c.Next(isKind[*tickroomv1.ServerMessage_Welcome])
+		return createAndLeave(t, c, &tickroomv1.CreateRoom{Game: "tally"})
+	}
+	if r := create("a", "2001:db8:1:1::1"); r != nil {
+		t.Fatalf("first room of a /64: %v", r)
+	}
+	if r := create("b", "2001:db8:1:1::2"); r == nil || r.Code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT {
+		t.Fatalf("a second user of the same /64: %v, want ROOM_LIMIT", r)
+	}
+	for i := 2; i <= 16; i++ {
+		if r := create(fmt.Sprint("g", i), fmt.Sprintf("2001:db8:1:%x::1", i)); r != nil {
+			t.Fatalf("/64 %d of the /48: %v, want its room created", i, r)
+		}
+	}
+	if r := create("late", "2001:db8:1:99::1"); r == nil || r.Code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LIMIT || !strings.Contains(r.Message, "network") {
+		t.Fatalf("a /64 past its /48's share: %v, want ROOM_LIMIT for the network", r)
+	}
+	if r := create("other", "2001:db8:2::1"); r != nil {
+		t.Fatalf("another /48: %v, want its room created", r)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // Chat keys name a room's chat ("r:" + room id) or a lobby channel ("c:" +
@@ -31,6 +32,7 @@ type channel struct {
 	roomID, name string     // exactly one is set
 	opener       string     // the user who opened a lobby channel
 	openerAddr   netip.Addr // its address; invalid when exempt
+	openerSite   netip.Addr // its IPv6 /48; invalid for IPv4 or when exempt
 
 	mu      sync.Mutex
 	members []*Member
@@ -308,15 +310,25 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 		return nil, protocol.NewError(protocol.ErrorListFull, "channels you opened still exist; join one of them or an existing channel")
 	}
 	c := &channel{name: name, opener: m.user, ready: so.peers == nil, loaded: so.cfg.Channels == nil}
-	if !c.loaded {
-		go so.loadChannel(name, c)
-	}
 	if !so.cfg.AddressExempt(m.addr) {
 		if so.openedAt[m.addr] >= so.cfg.MaxChannelsPerAddress {
 			return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your address still exist")
 		}
+		// The /64s of one IPv6 /48 (one site) share V6SiteFactor times
+		// an address's share.
+		if m.addr.Is6() {
+			p, _ := m.addr.Prefix(48)
+			if so.openedSite[p.Addr()] >= so.cfg.MaxChannelsPerAddress*clientip.V6SiteFactor {
+				return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your network still exist")
+			}
+			c.openerSite = p.Addr()
+			so.openedSite[c.openerSite]++
+		}
 		c.openerAddr = m.addr
 		so.openedAt[m.addr]++
+	}
+	if !c.loaded {
+		go so.loadChannel(name, c)
 	}
 	so.opened[m.user]++
 	so.channels[name] = c
@@ -335,6 +347,11 @@ func (so *Social) closedLocked(c *channel) {
 	if c.openerAddr.IsValid() {
 		if so.openedAt[c.openerAddr]--; so.openedAt[c.openerAddr] <= 0 {
 			delete(so.openedAt, c.openerAddr)
+		}
+	}
+	if c.openerSite.IsValid() {
+		if so.openedSite[c.openerSite]--; so.openedSite[c.openerSite] <= 0 {
+			delete(so.openedSite, c.openerSite)
 		}
 	}
 }

@@ -93,6 +93,7 @@ type Social struct {
 	channels   map[string]*channel            // lobby channel name → channel
 	opened     map[string]int                 // user → lobby channels it opened that exist
 	openedAt   map[netip.Addr]int             // address → the same
+	openedSite map[netip.Addr]int             // IPv6 /48 → the same
 }
 
 // Member is one connection of a user as social knows it, from Connect to
@@ -165,6 +166,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		channels:   make(map[string]*channel),
 		opened:     make(map[string]int),
 		openedAt:   make(map[netip.Addr]int),
+		openedSite: make(map[netip.Addr]int),
 	}, nil
 }
 
