@@ -69,7 +69,8 @@ func (b storeInbox) Done(ctx context.Context, user string, upTo int64) error {
 
 // storeChannels keeps lobby channel lines in the store: each line is
 // queued on the write queue (the store keeps a channel's newest
-// ChannelKeep), and a channel that opens reads its newest lines back.
+// ChannelKeep, for the ChannelHistories channels written most recently),
+// and a channel that opens reads its newest lines back.
 type storeChannels struct {
 	db *store.DB
 	q  *store.WriteQueue

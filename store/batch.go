@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -114,19 +115,24 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	return db.tx(ctx, "writing a batch", func(tx *sql.Tx) error {
+	var evicted channelEviction
+	err := db.tx(ctx, "writing a batch", func(tx *sql.Tx) error {
 		if err := insertResults(ctx, tx, b.Results); err != nil {
 			return err
 		}
 		var channels, inboxes []string
+		var lastIDs []int64 // per channel, its newest line in b
 		for i := range b.Lines {
 			l := &b.Lines[i]
 			var err error
 			if l.Channel != "" {
 				err = tx.QueryRowContext(ctx, `INSERT INTO channel_lines (channel, from_id, from_name, text, at_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 					l.Channel, l.From, l.FromName, l.Text, ms(l.At)).Scan(&l.ID)
-				if !slices.Contains(channels, l.Channel) {
+				if j := slices.Index(channels, l.Channel); j >= 0 {
+					lastIDs[j] = l.ID
+				} else {
 					channels = append(channels, l.Channel)
+					lastIDs = append(lastIDs, l.ID)
 				}
 			} else {
 				err = tx.QueryRowContext(ctx, `INSERT INTO inbox (to_id, from_id, from_name, text, at_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
@@ -144,6 +150,12 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 				return err
 			}
 		}
+		if len(channels) > 0 {
+			var err error
+			if evicted, err = db.boundChannels(ctx, tx, channels, lastIDs); err != nil {
+				return err
+			}
+		}
 		for _, u := range inboxes {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM inbox WHERE to_id = $1 AND id <= (SELECT id FROM inbox WHERE to_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`, u, db.cfg.InboxKeep); err != nil {
 				return err
@@ -151,6 +163,100 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 		}
 		return writeGraph(ctx, tx, b.Graph)
 	})
+	if err == nil && evicted.ran {
+		db.channelsOver.Store(evicted.full)
+	}
+	return err
+}
+
+// evictBacklog is how many channels past ChannelHistories, and how many
+// expired ones, one write drops besides those its own new channels push
+// out: each dropped channel holds at most ChannelKeep lines, so a write
+// deletes at most (new channels + 2 × evictBacklog) × ChannelKeep lines.
+const evictBacklog = 16
+
+// channelEviction is what boundChannels did, applied to DB.channelsOver
+// once its transaction commits.
+type channelEviction struct {
+	ran  bool // it looked for channels past ChannelHistories
+	full bool // and found as many as it may drop at once: there may be more
+}
+
+// boundChannels records the channels a write added lines to (with their
+// newest line's id) and keeps the channels that have history within
+// their bounds: at most ChannelHistories, the least recently written
+// dropped first, and none whose last line was written more than
+// ChannelTTL ago. Each step is an index lookup or walk of channel_heads
+// plus deletes by channel_lines' channel index, and it drops a bounded
+// number of channels, so a write of channel lines stays short.
+func (db *DB) boundChannels(ctx context.Context, tx *sql.Tx, channels []string, lastIDs []int64) (channelEviction, error) {
+	now := ms(db.cfg.now())
+	added := 0
+	for i, c := range channels {
+		var one int
+		switch err := tx.QueryRowContext(ctx, `SELECT 1 FROM channel_heads WHERE channel = $1`, c).Scan(&one); {
+		case errors.Is(err, sql.ErrNoRows):
+			added++
+		case err != nil:
+			return channelEviction{}, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO channel_heads (channel, last_id, last_ms) VALUES ($1, $2, $3)
+			ON CONFLICT (channel) DO UPDATE SET last_id = excluded.last_id, last_ms = excluded.last_ms`, c, lastIDs[i], now); err != nil {
+			return channelEviction{}, err
+		}
+	}
+	var ev channelEviction
+	var drop []string
+	if added > 0 || db.channelsOver.Load() {
+		// Channels past the newest ChannelHistories, walked on
+		// channel_heads_last_id. Without a backlog, a write that added n
+		// channels pushes out at most n.
+		limit := added
+		if db.channelsOver.Load() {
+			limit += evictBacklog
+		}
+		var err error
+		if drop, err = headChannels(ctx, tx, `SELECT channel FROM channel_heads ORDER BY last_id DESC LIMIT $1 OFFSET $2`, limit, db.cfg.ChannelHistories); err != nil {
+			return channelEviction{}, err
+		}
+		ev = channelEviction{ran: true, full: len(drop) == limit && limit > added}
+	}
+	// Channels silent for ChannelTTL, walked on channel_heads_last_ms.
+	expired, err := headChannels(ctx, tx, `SELECT channel FROM channel_heads WHERE last_ms < $1 ORDER BY last_ms LIMIT $2`, now-db.cfg.ChannelTTL.Milliseconds(), evictBacklog)
+	if err != nil {
+		return channelEviction{}, err
+	}
+	for _, c := range expired {
+		if !slices.Contains(drop, c) {
+			drop = append(drop, c)
+		}
+	}
+	for _, c := range drop {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM channel_lines WHERE channel = $1`, c); err != nil {
+			return channelEviction{}, err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM channel_heads WHERE channel = $1`, c); err != nil {
+			return channelEviction{}, err
+		}
+	}
+	return ev, nil
+}
+
+func headChannels(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // MaxLineLen caps a stored chat line's text in bytes.

@@ -44,6 +44,17 @@ type Config struct {
 	// ChannelKeep is how many lines a chat channel keeps. Zero value
 	// means 200.
 	ChannelKeep int
+	// ChannelHistories caps the channels that keep lines at all: past
+	// it, the write that adds a channel drops the whole history of the
+	// channels written least recently, so the store holds at most
+	// ChannelHistories × ChannelKeep channel lines. Zero value means
+	// 2,000 (twice the hub's default MaxChannels: every channel a node can
+	// hold open keeps its history, and as many closed ones).
+	ChannelHistories int
+	// ChannelTTL is how long a channel keeps its lines after its last
+	// one was written; an older channel's history is dropped by a later
+	// write of channel lines. Zero value means 30 days.
+	ChannelTTL time.Duration
 	// InboxKeep is how many direct messages a recipient's inbox keeps.
 	// Zero value means 100.
 	InboxKeep int
@@ -53,6 +64,8 @@ type Config struct {
 
 	// migrations replaces the embedded migrations (tests only).
 	migrations fs.FS
+	// now replaces time.Now for ChannelTTL (tests only).
+	now func() time.Time
 }
 
 const (
@@ -62,11 +75,14 @@ const (
 	defaultMaxConns    = 8
 	defaultChannelKeep = 200
 	defaultInboxKeep   = 100
+
+	defaultChannelHistories = 2000
+	defaultChannelTTL       = 30 * 24 * time.Hour
 )
 
 func (c Config) withDefaults() (Config, error) {
-	if c.BusyTimeout < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 {
-		return c, fmt.Errorf("%w: negative BusyTimeout, ConnectTimeout, MaxConns, ChannelKeep or InboxKeep", ErrInvalid)
+	if c.BusyTimeout < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 {
+		return c, fmt.Errorf("%w: negative BusyTimeout, ConnectTimeout, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL or InboxKeep", ErrInvalid)
 	}
 	if c.Dir == "" {
 		c.Dir = defaultDir
@@ -86,6 +102,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.InboxKeep == 0 {
 		c.InboxKeep = defaultInboxKeep
 	}
+	if c.ChannelHistories == 0 {
+		c.ChannelHistories = defaultChannelHistories
+	}
+	if c.ChannelTTL == 0 {
+		c.ChannelTTL = defaultChannelTTL
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -104,6 +129,10 @@ type DB struct {
 	classify func(error) error
 	version  int64 // schema version after migrations
 	closed   atomic.Bool
+	// channelsOver is set while more channels may keep history than
+	// ChannelHistories (at Open, or after a write that hit its eviction
+	// cap): writes of channel lines then evict a backlog too.
+	channelsOver atomic.Bool
 }
 
 // Open opens the store cfg selects, PostgreSQL when cfg.URL is set and
@@ -115,10 +144,20 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	var db *DB
 	if cfg.URL != "" {
-		return openPostgres(ctx, cfg)
+		db, err = openPostgres(ctx, cfg)
+	} else {
+		db, err = openSQLite(ctx, cfg)
 	}
-	return openSQLite(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// A database written with a larger ChannelHistories (or before it
+	// existed) may hold more: the first writes of channel lines evict
+	// the backlog a slice at a time.
+	db.channelsOver.Store(true)
+	return db, nil
 }
 
 // Backend returns BackendSQLite or BackendPostgres.

@@ -195,8 +195,11 @@ type Line struct {
 }
 
 // Chat keeps channel history and offline direct messages, each bounded:
-// AppendLines trims a channel to its newest ChannelKeep lines and a
-// recipient's inbox to its newest InboxKeep messages.
+// AppendLines trims a channel to its newest ChannelKeep lines, keeps
+// lines for at most ChannelHistories channels (dropping the histories of
+// the least recently written) and none longer than ChannelTTL after a
+// channel's last line, and trims a recipient's inbox to its newest
+// InboxKeep messages.
 type Chat interface {
 	// AppendLines stores lines in one transaction and fills in their IDs.
 	AppendLines(ctx context.Context, lines []Line) error
