@@ -164,7 +164,7 @@ func New(opts Options) (_ *Server, err error) {
 	acfg.GuestLoginRate, acfg.GuestLoginBurst, acfg.TrustedProxies = rate.Limit(o.GuestLoginRate), o.GuestLoginBurst, trusted
 	s.trusted = trusted
 	if s.db != nil {
-		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger}); err != nil {
+		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger, TrustedProxies: trusted}); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 		}
 		acfg.Accounts = s.accounts

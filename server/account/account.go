@@ -13,9 +13,23 @@
 //
 // Passwords are hashed with argon2id (golang.org/x/crypto/argon2) at the
 // OWASP minimum parameters (19 MiB, 2 passes, 1 lane) and stored in the
-// PHC string format; at most Config.MaxHashes hashes run at once, so a
-// burst of logins cannot take the memory. Device secrets are 256 random
+// PHC string format; at most Config.MaxHashes hashes run at once (2), so a
+// burst of logins cannot take the memory, and at most Config.MaxHashWaiting
+// more wait for one (16): past that a claim or password login answers 503
+// with Retry-After at once (auth.ErrBusy). Device secrets are 256 random
 // bits, so the store keeps only their SHA-256.
+//
+// A claim that cannot succeed costs no hash: an invalid name or password,
+// or a name another account holds, is refused (400, 409) before any
+// hashing and before the rate limits; the store's insert still decides a
+// race for a name. Claims that get that far are rate-limited with
+// golang.org/x/time/rate, per client address (clientip.Limiter: an IPv4
+// address, an IPv6 /64, with the /64s of a /48 sharing
+// clientip.V6SiteFactor addresses' worth) at DefaultClaimRate (one every
+// 20 s, 3 a minute) with a burst of DefaultClaimBurst (5), and per account
+// at the same rate with a burst of DefaultUserClaimBurst (3); past either,
+// 429 with Retry-After. Password logins are limited per address by
+// POST /v1/login (auth.Config.GuestLoginRate).
 //
 // A Service's methods are safe from any goroutine; they wait on the store,
 // so they belong on HTTP handlers, never on an event loop.
@@ -29,8 +43,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
+
+	"golang.org/x/time/rate"
 
 	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/store"
 )
 
@@ -41,9 +59,40 @@ type Config struct {
 	// MaxHashes caps the password hashes running at once; more wait.
 	// Zero value means 2.
 	MaxHashes int
+	// MaxHashWaiting caps the requests waiting for one of the MaxHashes
+	// slots; past it a request is refused at once with auth.ErrBusy (503
+	// with Retry-After). Zero value means DefaultMaxHashWaiting.
+	MaxHashWaiting int
+	// ClaimRate is how many claims one client address (and one account)
+	// may make per second, sustained. Zero value means DefaultClaimRate;
+	// rate.Inf turns the claim limits off.
+	ClaimRate rate.Limit
+	// ClaimBurst is how many claims one client address may make at once.
+	// Zero value means DefaultClaimBurst.
+	ClaimBurst int
+	// UserClaimBurst is how many claims one account may make at once.
+	// Zero value means DefaultUserClaimBurst.
+	UserClaimBurst int
+	// ClaimKeys bounds the client addresses (and IPv6 /48s), and apart
+	// from them the accounts, the claim limits track; past it the least
+	// recently used is forgotten. Zero value means DefaultClaimKeys.
+	ClaimKeys int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client address of a claim (as auth.Config.TrustedProxies).
+	TrustedProxies clientip.Trusted
 	// Logger receives store failures. Zero value means no logging.
 	Logger *slog.Logger
 }
+
+// Defaults of Config's limits.
+const (
+	DefaultMaxHashWaiting = 16
+	// DefaultClaimRate: one claim every 20 s per address and per account.
+	DefaultClaimRate      rate.Limit = 0.05
+	DefaultClaimBurst                = 5
+	DefaultUserClaimBurst            = 3
+	DefaultClaimKeys                 = 16384
+)
 
 // Password length bounds, in bytes.
 const (
@@ -59,9 +108,17 @@ var ErrConfig = errors.New("account: invalid config")
 
 // Service keeps accounts. See the package doc.
 type Service struct {
-	users  store.Users
-	log    *slog.Logger
-	hashes chan struct{} // semaphore of running password hashes
+	users      store.Users
+	log        *slog.Logger
+	trusted    clientip.Trusted
+	hashes     chan struct{} // semaphore of running password hashes
+	maxWaiting int64
+	waiting    atomic.Int64  // requests waiting for a hashes slot
+	hashCount  atomic.Uint64 // hashes run (made or checked)
+	busy       atomic.Uint64 // requests refused with auth.ErrBusy
+
+	claimAddrs *clientip.Limiter         // claims per client address
+	claimUsers *clientip.Buckets[string] // claims per account
 }
 
 var _ auth.Accounts = (*Service)(nil)
@@ -71,16 +128,48 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Users == nil {
 		return nil, fmt.Errorf("%w: Users is required", ErrConfig)
 	}
-	if cfg.MaxHashes < 0 {
-		return nil, fmt.Errorf("%w: negative MaxHashes", ErrConfig)
+	if cfg.MaxHashes < 0 || cfg.MaxHashWaiting < 0 || cfg.ClaimRate < 0 || cfg.ClaimBurst < 0 || cfg.UserClaimBurst < 0 || cfg.ClaimKeys < 0 {
+		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
-	if cfg.MaxHashes == 0 {
-		cfg.MaxHashes = 2
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&cfg.MaxHashes, 2)
+	def(&cfg.MaxHashWaiting, DefaultMaxHashWaiting)
+	def(&cfg.ClaimBurst, DefaultClaimBurst)
+	def(&cfg.UserClaimBurst, DefaultUserClaimBurst)
+	def(&cfg.ClaimKeys, DefaultClaimKeys)
+	if cfg.ClaimRate == 0 {
+		cfg.ClaimRate = DefaultClaimRate
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{users: cfg.Users, log: cfg.Logger, hashes: make(chan struct{}, cfg.MaxHashes)}, nil
+	return &Service{
+		users: cfg.Users, log: cfg.Logger, trusted: cfg.TrustedProxies,
+		hashes: make(chan struct{}, cfg.MaxHashes), maxWaiting: int64(cfg.MaxHashWaiting),
+		claimAddrs: clientip.NewLimiter(cfg.ClaimRate, cfg.ClaimBurst, cfg.ClaimKeys),
+		claimUsers: clientip.NewBuckets[string](cfg.ClaimRate, cfg.UserClaimBurst, cfg.ClaimKeys),
+	}, nil
+}
+
+// Stats counts a Service's password work since New.
+type Stats struct {
+	// Hashes is how many argon2id hashes ran (made for a claim or checked
+	// for a login).
+	Hashes uint64
+	// Busy is how many requests were refused with auth.ErrBusy because
+	// MaxHashWaiting requests already waited for a hash.
+	Busy uint64
+	// Waiting is how many requests wait for a hash now.
+	Waiting int
+}
+
+// Stats returns the counts so far.
+func (s *Service) Stats() Stats {
+	return Stats{Hashes: s.hashCount.Load(), Busy: s.busy.Load(), Waiting: int(s.waiting.Load())}
 }
 
 // newDeviceSecret returns a fresh secret and the hash the store keeps.

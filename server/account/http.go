@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,8 +40,10 @@ type Reply struct {
 // 401 without a valid session token or with an identity token that fails
 // verification; 404 for an account the store does not have (a session
 // from before the server kept accounts); 409 for a name or identity
-// another account has; 413 for a body over 4 KiB; 503 when the store
-// cannot be reached. Error bodies are {"error": "..."}.
+// another account has; 413 for a body over 4 KiB; 429 with Retry-After
+// (seconds) for a claim over the claim rate of its client address or its
+// account; 503 with Retry-After when too many password hashes wait
+// (Config.MaxHashWaiting), 503 without when the store cannot be reached. Error bodies are {"error": "..."}.
 // a verifies session and identity tokens and issues the new session token
 // a claim returns.
 func (s *Service) Handler(a *auth.Authority) http.Handler {
@@ -98,6 +101,24 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		writeError(w, http.StatusBadRequest, "the password must be 8 to 256 bytes")
 		return
 	}
+	// A name another account holds is refused before any hashing; the
+	// store's insert below still decides a race for the name.
+	if other, err := s.users.UserByName(r.Context(), name); err == nil && other.ID != u.ID {
+		writeError(w, http.StatusConflict, "the name "+name+" is taken")
+		return
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.storeError(w, err, "")
+		return
+	}
+	now := time.Now()
+	if ok, wait := s.claimAddrs.Allow(s.trusted.FromRequest(r), now); !ok {
+		tooMany(w, wait, "too many claims from this address")
+		return
+	}
+	if ok, wait := s.claimUsers.Allow(u.ID, now); !ok {
+		tooMany(w, wait, "too many claims for this account")
+		return
+	}
 	hash, err := s.hash(r.Context(), req.Password)
 	if err != nil {
 		s.storeError(w, err, "")
@@ -113,7 +134,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	u.Name, u.Claimed, u.PasswordHash = name, true, hash
 	out := reply(u)
-	now := time.Now()
+	now = time.Now()
 	tok, err := s.auth.Issue(auth.Claims{UserID: u.ID, Name: name, IssuedAt: now, ExpiresAt: now.Add(s.auth.TTL())})
 	if err != nil {
 		s.storeError(w, err, "")
@@ -182,11 +203,24 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// tooMany answers 429 with Retry-After: wait in whole seconds.
+func tooMany(w http.ResponseWriter, wait time.Duration, msg string) {
+	secs := strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
+	w.Header().Set("Retry-After", secs)
+	writeError(w, http.StatusTooManyRequests, msg+"; retry in "+secs+" s")
+}
+
 // storeError answers a store failure: 404 with notFound for ErrNotFound,
-// 503 otherwise.
+// 503 with Retry-After for auth.ErrBusy, 503 otherwise.
 func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) {
 	if errors.Is(err, store.ErrNotFound) && notFound != "" {
 		writeError(w, http.StatusNotFound, notFound)
+		return
+	}
+	if errors.Is(err, auth.ErrBusy) {
+		secs := strconv.FormatInt(int64(auth.BusyRetryAfter/time.Second), 10)
+		w.Header().Set("Retry-After", secs)
+		writeError(w, http.StatusServiceUnavailable, "too many password checks waiting; retry in "+secs+" s")
 		return
 	}
 	s.log.Error("account: store", "err", err)

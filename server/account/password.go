@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/tickroom/tickroom/server/auth"
 )
 
 // argon2id parameters: the OWASP Password Storage Cheat Sheet's minimum
@@ -95,9 +97,25 @@ func (s *Service) verify(ctx context.Context, pw, encoded string) (bool, error) 
 	return checkPassword(pw, encoded)
 }
 
+// acquire takes a hash slot, waiting for one only when fewer than
+// maxWaiting requests wait already; otherwise it returns auth.ErrBusy at
+// once.
 func (s *Service) acquire(ctx context.Context) error {
 	select {
 	case s.hashes <- struct{}{}:
+		s.hashCount.Add(1)
+		return nil
+	default:
+	}
+	if s.waiting.Add(1) > s.maxWaiting {
+		s.waiting.Add(-1)
+		s.busy.Add(1)
+		return auth.ErrBusy
+	}
+	defer s.waiting.Add(-1)
+	select {
+	case s.hashes <- struct{}{}:
+		s.hashCount.Add(1)
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Accounts makes logins durable. With it, a guest login makes an account
@@ -40,4 +41,11 @@ var (
 	// ErrBadPassword reports a name and password that do not match (or a
 	// name nobody claimed: the two are not told apart).
 	ErrBadPassword = errors.New("auth: wrong name or password")
+	// ErrBusy reports that the accounts could not take the request now
+	// (too many password checks waiting); the client may retry in
+	// BusyRetryAfter.
+	ErrBusy = errors.New("auth: accounts busy")
 )
+
+// BusyRetryAfter is the Retry-After an ErrBusy answer carries.
+const BusyRetryAfter = time.Second

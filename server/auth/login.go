@@ -52,8 +52,9 @@ type ErrorResponse struct {
 // token that fails verification; 403 for a guest login when guests are
 // disabled; 405 for any method but POST; 413 for a body over
 // Config.MaxBodyBytes; 429 with Retry-After (seconds) for a guest login
-// over Config.GuestLoginRate from its address. Every error body is an
-// ErrorResponse.
+// over Config.GuestLoginRate from its address; 503 when the accounts are
+// unavailable, with Retry-After when too many password checks wait
+// (ErrBusy). Every error body is an ErrorResponse.
 func (a *Authority) LoginHandler() http.Handler { return http.HandlerFunc(a.serveLogin) }
 
 func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
@@ -86,7 +87,7 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 	var device string
 	acc := a.cfg.Accounts
 	limited := func() bool {
-		ok, wait := a.guests.allow(a.cfg.TrustedProxies.FromRequest(r), now)
+		ok, wait := a.guests.Allow(a.cfg.TrustedProxies.FromRequest(r), now)
 		if !ok {
 			secs := int64((wait + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
@@ -190,10 +191,17 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // accountError answers a failed account lookup: status with msg for the
-// expected refusals, 503 when the account store cannot be reached.
+// expected refusals, 503 with Retry-After when too many password checks
+// wait (ErrBusy), 503 when the account store cannot be reached.
 func (a *Authority) accountError(w http.ResponseWriter, err error, status int, msg string) {
 	if errors.Is(err, ErrUnknownDevice) || errors.Is(err, ErrBadPassword) {
 		writeError(w, status, msg)
+		return
+	}
+	if errors.Is(err, ErrBusy) {
+		secs := strconv.FormatInt(int64(BusyRetryAfter/time.Second), 10)
+		w.Header().Set("Retry-After", secs)
+		writeError(w, http.StatusServiceUnavailable, "too many password checks waiting; retry in "+secs+" s")
 		return
 	}
 	a.cfg.Logger.Error("auth: account store", "err", err)

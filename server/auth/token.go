@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // Errors Verify returns; identity verification returns them too.
@@ -56,7 +58,7 @@ type wireClaims struct {
 type Authority struct {
 	cfg    Config
 	keys   map[string][]byte
-	guests *loginLimiter // guest logins per client address
+	guests *clientip.Limiter // guest logins per client address
 }
 
 // New returns an Authority for cfg, or an error wrapping ErrConfig.

@@ -1,0 +1,56 @@
+package clientip_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tickroom/tickroom/server/clientip"
+)
+
+// TestBucketsForgetLeastRecentlyUsed: a key gets its burst, then waits; a
+// table of two forgets the key used least recently when a third comes, so
+// only that one gets a fresh burst.
+func TestBucketsForgetLeastRecentlyUsed(t *testing.T) {
+	now := time.Unix(1000, 0)
+	b := clientip.NewBuckets[string](rate.Every(time.Minute), 1, 2)
+	for _, k := range []string{"a", "b"} {
+		if ok, _ := b.Allow(k, now); !ok {
+			t.Fatalf("%s: first take refused", k)
+		}
+	}
+	if ok, wait := b.Allow("a", now); ok || wait != time.Minute {
+		t.Fatalf("a again: %v %v, want refused for a minute", ok, wait)
+	}
+	b.Allow("c", now) // forgets b, used least recently
+	if ok, _ := b.Allow("b", now); !ok {
+		t.Fatal("b, forgotten, has no fresh burst")
+	}
+	if ok, _ := b.Allow("a", now.Add(time.Minute)); !ok {
+		t.Fatal("a refused after a minute")
+	}
+}
+
+// TestLimiterSharesV6Site: the /64s of one /48 share V6SiteFactor
+// addresses' worth; IPv4 addresses are limited one by one.
+func TestLimiterSharesV6Site(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := clientip.NewLimiter(rate.Every(time.Hour), 1, 1000)
+	for i := range clientip.V6SiteFactor {
+		a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, byte(i), 15: 1})
+		if ok, _ := l.Allow(a, now); !ok {
+			t.Fatalf("/64 number %d refused", i)
+		}
+	}
+	if ok, _ := l.Allow(netip.MustParseAddr("2001:db8:1:ff::1"), now); ok {
+		t.Fatal("a /64 past the /48's share allowed")
+	}
+	if ok, _ := l.Allow(netip.MustParseAddr("192.0.2.1"), now); !ok {
+		t.Fatal("an IPv4 address refused")
+	}
+	if ok, _ := l.Allow(netip.MustParseAddr("192.0.2.1"), now); ok {
+		t.Fatal("an IPv4 address allowed past its burst")
+	}
+}
