@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/server/social"
 	"github.com/tickroom/tickroom/store"
 )
@@ -27,10 +28,12 @@ func (s *Server) socialGraph() social.Graph {
 	return storeGraph{db: s.db, q: s.queue}
 }
 
-// Load implements social.Graph.
-func (g storeGraph) Load(ctx context.Context, user string) (social.GraphData, error) {
+// Load implements social.Graph: the user's friendships and the requests
+// it made, then the oldest max requests standing for it with their
+// senders' names, in one query each.
+func (g storeGraph) Load(ctx context.Context, user string, max int) (social.GraphData, error) {
 	var d social.GraphData
-	edges, err := g.db.Friendships(ctx, user)
+	edges, err := g.db.OwnFriendships(ctx, user)
 	if err != nil {
 		return d, err
 	}
@@ -47,18 +50,41 @@ func (g storeGraph) Load(ctx context.Context, user string) (social.GraphData, er
 				d.Requested = make(map[string]int64)
 			}
 			d.Requested[f.To] = f.Since.UnixMilli()
-		default:
-			r := social.Request{From: f.From, AtMs: f.Since.UnixMilli()}
-			if u, err := g.db.UserByID(ctx, f.From); err == nil {
-				r.Name = u.Name
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return d, err
-			}
-			d.Incoming = append(d.Incoming, r)
 		}
+	}
+	incoming, err := g.db.FriendRequestsTo(ctx, user, max)
+	if err != nil {
+		return d, err
+	}
+	for _, r := range incoming {
+		d.Incoming = append(d.Incoming, social.Request{From: r.From, Name: r.FromName, AtMs: r.Since.UnixMilli()})
 	}
 	d.Blocks, err = g.db.Blocks(ctx, user)
 	return d, err
+}
+
+// Admit implements social.Graph: c.To must be an account, and for a
+// friend request fewer than max requests may be stored for it. The
+// count is the store's, so it holds across restarts and nodes; requests
+// still on the write queue are counted by social from the lists in
+// memory.
+func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) error {
+	if _, err := g.db.UserByID(ctx, c.To); errors.Is(err, store.ErrNotFound) {
+		return protocol.NewError(protocol.ErrorUserNotFound, "")
+	} else if err != nil {
+		return protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
+	}
+	if c.Kind != social.ChangeRequest {
+		return nil
+	}
+	n, err := g.db.CountFriendRequestsTo(ctx, c.To, max)
+	if err != nil {
+		return protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
+	}
+	if n >= max {
+		return protocol.NewError(protocol.ErrorListFull, "that user has too many friend requests waiting")
+	}
+	return nil
 }
 
 // Save implements social.Graph: the change is queued, never waited for.

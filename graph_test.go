@@ -1,11 +1,14 @@
 package tickroom_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/store"
 )
 
 // guest is a guest account with its device secret.
@@ -131,5 +134,108 @@ func TestSocialGraphSurvivesARestart(t *testing.T) {
 	})
 	if got.GetFriendRequest().GetFromUserId() != ann.id {
 		t.Fatalf("eve, whose request ann declined before the restart, got %v when ann asked; want ann's friend request", got)
+	}
+}
+
+func blockUser(id string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_BlockUser{BlockUser: &tickroomv1.BlockUser{UserId: id}}}
+}
+
+// errorCode is the code of r's Error, or 0 when r is no Error.
+func errorCode(r *tickroomv1.ServerMessage) tickroomv1.ErrorCode { return r.GetError().GetCode() }
+
+// TestContactsWithUnknownUsersAreRefused: with a store, a friend request
+// or a block naming a user id no account has is refused with
+// ERROR_CODE_USER_NOT_FOUND and stores nothing, while those naming
+// existing users who are offline are kept.
+func TestContactsWithUnknownUsersAreRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, a, cancel, done := accountServer(t, dir)
+	ann, bob, cy := newGuest(t, a, "ann"), newGuest(t, a, "bob"), newGuest(t, a, "cy")
+	ac := connectAs(t, srv, a, ann)
+	ghost := strings.Repeat("g", 128)
+	for _, tc := range []struct {
+		name string
+		msg  *tickroomv1.ClientMessage
+		want tickroomv1.ErrorCode
+	}{
+		{"friend request to an unknown id", addFriend(ghost), tickroomv1.ErrorCode_ERROR_CODE_USER_NOT_FOUND},
+		{"block of an unknown id", blockUser(ghost), tickroomv1.ErrorCode_ERROR_CODE_USER_NOT_FOUND},
+		{"friend request to an offline user", addFriend(bob.id), 0},
+		{"block of an offline user", blockUser(cy.id), 0},
+	} {
+		r := ac.Request(tc.msg)
+		if errorCode(r) != tc.want || (tc.want == 0 && r.GetOk() == nil) {
+			t.Errorf("%s: got %v, want code %v", tc.name, r, tc.want)
+		}
+	}
+	cancel() // shutdown writes what the store queue holds
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := store.Open(context.Background(), store.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fs, err := db.Friendships(context.Background(), ann.id)
+	if err != nil || len(fs) != 1 || fs[0].To != bob.id {
+		t.Errorf("ann's stored friendships = %+v, %v; want the request to bob alone", fs, err)
+	}
+	if bs, err := db.Blocks(context.Background(), ann.id); err != nil || len(bs) != 1 || bs[0] != cy.id {
+		t.Errorf("ann's stored blocks = %v, %v; want cy alone", bs, err)
+	}
+}
+
+// TestFriendRequestsStandingForAUserAreCapped: once SocialListSize
+// requests stand for a user, the next sender gets ERROR_CODE_LIST_FULL
+// and nothing is stored, whether the user is offline or online and
+// after a restart (the store counts them); the user's requests and
+// blocks still load at its login.
+func TestFriendRequestsStandingForAUserAreCapped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	small := func(o *tickroom.Options) { o.SocialListSize = 2 }
+	srv, a, cancel, done := accountServerWith(t, dir, small)
+	ann, bob, cy, dee, eve := newGuest(t, a, "ann"), newGuest(t, a, "bob"), newGuest(t, a, "cy"), newGuest(t, a, "dee"), newGuest(t, a, "eve")
+	ac := connectAs(t, srv, a, ann)
+	if ac.Request(blockUser(eve.id)).GetOk() == nil {
+		t.Fatal("ann could not block eve")
+	}
+	bc, cc, dc := connectAs(t, srv, a, bob), connectAs(t, srv, a, cy), connectAs(t, srv, a, dee)
+	for _, c := range []*testclient.Client{bc, cc} {
+		if r := c.Request(addFriend(ann.id)); r.GetOk() == nil {
+			t.Fatalf("friend request to ann below the cap: %v", r)
+		}
+	}
+	if code := errorCode(dc.Request(addFriend(ann.id))); code != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+		t.Fatalf("third request to ann: %v, want ERROR_CODE_LIST_FULL", code)
+	}
+	cancel() // shutdown writes what the store queue holds
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	srv, a, _, _ = accountServerWith(t, dir, small)
+	dc = connectAs(t, srv, a, dee)
+	if code := errorCode(dc.Request(addFriend(ann.id))); code != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+		t.Fatalf("third request to ann, offline, after a restart: %v, want ERROR_CODE_LIST_FULL", code)
+	}
+	ac = connectAs(t, srv, a, ann)
+	from := map[string]bool{}
+	for range 2 {
+		from[ac.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest]).GetFriendRequest().GetFromUserId()] = true
+	}
+	if !from[bob.id] || !from[cy.id] {
+		t.Fatalf("requests standing for ann after the restart: %v, want bob's and cy's", from)
+	}
+	ec := connectAs(t, srv, a, eve)
+	if code := errorCode(ec.Request(sendDirect(ann.id, "hi"))); code != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("eve's message to ann, who blocked eve: %v, want ERROR_CODE_BLOCKED", code)
+	}
+	if code := errorCode(dc.Request(addFriend(ann.id))); code != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+		t.Fatalf("third request to ann, online again: %v, want ERROR_CODE_LIST_FULL", code)
 	}
 }

@@ -242,6 +242,12 @@ type Options struct {
 	// keeps for members who join; with a store, a lobby channel that opens
 	// again reads this many back. At most 500. Zero value means 50.
 	ChatHistoryLines int
+	// SocialListSize caps, for each user, its friend list (friends and
+	// the requests it made together), its block list, and the friend
+	// requests standing for it (with a store, counted in the store);
+	// the excess is refused with ERROR_CODE_LIST_FULL. Zero value means
+	// 500.
+	SocialListSize int
 
 	// Logger receives the server's logs with the fixed keys conn, user,
 	// room and code. Zero value means slog.Default().
@@ -282,6 +288,7 @@ func (o Options) validate() error {
 		limits.NonNegative("DrainTimeout", o.DrainTimeout),
 		limits.NonNegative("StoreQueue", o.StoreQueue),
 		limits.NonNegative("ChatHistoryLines", o.ChatHistoryLines),
+		limits.NonNegative("SocialListSize", o.SocialListSize),
 	)
 	if u := o.NodeWebSocketURL; u != "" && !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 		err = errors.Join(err, fmt.Errorf("NodeWebSocketURL %q is not a ws:// or wss:// URL", u))

@@ -194,7 +194,7 @@ func New(opts Options) (_ *Server, err error) {
 		Revocations:     s.hubRevocations(),
 		Records:         s.hubRecords(),
 		ChannelLog:      s.hubChannelLog(),
-		Social:          hub.SocialConfig{Graph: s.socialGraph(), Inbox: s.socialInbox(), Channels: s.socialChannels(), HistoryLines: o.ChatHistoryLines},
+		Social:          hub.SocialConfig{Graph: s.socialGraph(), Inbox: s.socialInbox(), Channels: s.socialChannels(), HistoryLines: o.ChatHistoryLines, MaxListSize: o.SocialListSize},
 		MultipleSockets: o.MultipleSockets,
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
 		KickDuration: o.KickDuration, BanDuration: o.BanDuration,

@@ -73,6 +73,67 @@ func (db *DB) Friendships(ctx context.Context, user string) ([]Friendship, error
 	return out, db.fail("listing friendships", rows.Err())
 }
 
+// OwnFriendships returns user's accepted friendships and the friend
+// requests it made, oldest first: every edge Friendships returns but the
+// requests standing for user, which FriendRequestsTo reads with a bound.
+func (db *DB) OwnFriendships(ctx context.Context, user string) ([]Friendship, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_a = $1 AND (state = 'accepted' OR from_id = $1)
+		UNION ALL SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_b = $1 AND (state = 'accepted' OR from_id = $1) ORDER BY 4, 1, 2`, user)
+	if err != nil {
+		return nil, db.fail("listing friendships", err)
+	}
+	defer rows.Close()
+	var out []Friendship
+	for rows.Next() {
+		var f Friendship
+		var state string
+		var since int64
+		if err := rows.Scan(&f.From, &f.To, &state, &since); err != nil {
+			return nil, db.fail("listing friendships", err)
+		}
+		f.State, f.Since = FriendState(state), fromMS(since)
+		out = append(out, f)
+	}
+	return out, db.fail("listing friendships", rows.Err())
+}
+
+// FriendRequest is a friend request standing for a user, with its
+// sender's name (empty when the sender's account is gone).
+type FriendRequest struct {
+	From, FromName string
+	Since          time.Time
+}
+
+// FriendRequestsTo returns the oldest limit friend requests standing for
+// user, oldest first, in one query: each sender's name comes with it.
+func (db *DB) FriendRequestsTo(ctx context.Context, user string, limit int) ([]FriendRequest, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT f.from_id, COALESCE(u.name, ''), f.since_ms FROM friendships f LEFT JOIN users u ON u.id = f.from_id
+		WHERE f.to_id = $1 AND f.state = 'pending' ORDER BY f.since_ms, f.from_id LIMIT $2`, user, limit)
+	if err != nil {
+		return nil, db.fail("listing friend requests", err)
+	}
+	defer rows.Close()
+	var out []FriendRequest
+	for rows.Next() {
+		var r FriendRequest
+		var since int64
+		if err := rows.Scan(&r.From, &r.FromName, &since); err != nil {
+			return nil, db.fail("listing friend requests", err)
+		}
+		r.Since = fromMS(since)
+		out = append(out, r)
+	}
+	return out, db.fail("listing friend requests", rows.Err())
+}
+
+// CountFriendRequestsTo counts the friend requests standing for user,
+// stopping at limit: a count of limit means limit or more.
+func (db *DB) CountFriendRequestsTo(ctx context.Context, user string, limit int) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE to_id = $1 AND state = 'pending' LIMIT $2) r`, user, limit).Scan(&n)
+	return n, db.fail("counting friend requests", err)
+}
+
 // Block implements Social.
 func (db *DB) Block(ctx context.Context, blocker, blocked string) error {
 	if blocker == "" || blocked == "" || blocker == blocked {

@@ -30,6 +30,7 @@ var suite = []struct {
 	{"SanctionsApplyUntilTheyEnd", testSanctions},
 	{"FriendRequestsAcceptAndBlocks", testSocial},
 	{"GraphChangesApplyInOrderInABatch", testGraphBatch},
+	{"FriendRequestsToAUserAreCountedAndReadWithABound", testRequestsTo},
 	{"ResultsHistoryAndLeaderboard", testResults},
 	{"ChannelHistoryIsBoundedAndPaged", testChannelHistory},
 	{"ChannelHistoriesAreBoundedInNumber", testChannelHistories},
@@ -743,5 +744,39 @@ func testGraphBatch(t *testing.T, fresh backend) {
 	bad := Batch{Graph: []GraphOp{{Kind: GraphBlock, A: "ann", B: "ann"}}}
 	if err := db.Write(ctx, &bad); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("self-block: %v, want ErrInvalid", err)
+	}
+}
+
+func testRequestsTo(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	u, err := db.CreateGuest(ctx, Guest{ID: "bo", Name: "Bo", DeviceHash: []byte("device-of-bo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.UnixMilli(1_700_000_000_000)
+	for i, f := range []Friendship{
+		{From: "cy", To: "amy", State: FriendPending, Since: at.Add(2 * time.Second)},
+		{From: u.ID, To: "amy", State: FriendPending, Since: at.Add(time.Second)},
+		{From: "dee", To: "amy", State: FriendPending, Since: at.Add(3 * time.Second)},
+		{From: "amy", To: "eve", State: FriendPending, Since: at},
+		{From: "fay", To: "amy", State: FriendAccepted, Since: at},
+	} {
+		if err := db.PutFriendship(ctx, f); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	for _, tc := range []struct{ limit, want int }{{2, 2}, {3, 3}, {10, 3}} {
+		if n, err := db.CountFriendRequestsTo(ctx, "amy", tc.limit); err != nil || n != tc.want {
+			t.Errorf("CountFriendRequestsTo(amy, %d) = %d, %v; want %d", tc.limit, n, err, tc.want)
+		}
+	}
+	rs, err := db.FriendRequestsTo(ctx, "amy", 2)
+	if err != nil || len(rs) != 2 || rs[0].From != u.ID || rs[0].FromName != "Bo" || !rs[0].Since.Equal(at.Add(time.Second)) || rs[1].From != "cy" || rs[1].FromName != "" {
+		t.Fatalf("FriendRequestsTo(amy, 2) = %+v, %v; want Bo's then cy's (no account)", rs, err)
+	}
+	own, err := db.OwnFriendships(ctx, "amy")
+	if err != nil || len(own) != 2 || own[0].To != "eve" && own[1].To != "eve" || own[0].State != FriendAccepted && own[1].State != FriendAccepted {
+		t.Fatalf("OwnFriendships(amy) = %+v, %v; want the request to eve and the friendship with fay", own, err)
 	}
 }

@@ -60,22 +60,37 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 
 // Block adds a user to (or removes it from) the member's block list: the
 // blocked user's direct messages are refused with ERROR_CODE_BLOCKED and
-// its chat lines are not delivered to the member. It runs on the member's
-// loop.
+// its chat lines are not delivered to the member. With a Graph, blocking a
+// user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND
+// (Graph.Admit checks it first, unless the user is online here). It runs
+// on the member's loop.
 func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
 	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
-		if err := so.editListLocked(&p.blocks, so.blockedBy, uid, x, q.Unblock); err != nil {
-			return err
+		if q.Unblock || so.cfg.Graph == nil || has(p.blocks, x) || so.users[x] != nil {
+			return so.blockLocked(m, id, p, uid, x, q.Unblock)
 		}
-		if q.Unblock {
-			so.save(ChangeUnblock, uid, x)
-		} else {
-			so.save(ChangeBlock, uid, x)
-			so.unfriendLocked(uid, x) // presence stops both ways
-		}
-		so.ok(m, id)
+		go so.admitThen(m, id, GraphChange{Kind: ChangeBlock, From: uid, To: x}, func() error {
+			return so.withContact(m, x, func(p *profile, uid, x string) error {
+				return so.blockLocked(m, id, p, uid, x, false)
+			})
+		})
 		return nil
 	})
+}
+
+// blockLocked serves Block. The caller holds so.mu.
+func (so *Social) blockLocked(m *Member, id uint32, p *profile, uid, x string, unblock bool) error {
+	if err := so.editListLocked(&p.blocks, so.blockedBy, uid, x, unblock); err != nil {
+		return err
+	}
+	if unblock {
+		so.save(ChangeUnblock, uid, x)
+	} else {
+		so.save(ChangeBlock, uid, x)
+		so.unfriendLocked(uid, x) // presence stops both ways
+	}
+	so.ok(m, id)
+	return nil
 }
 
 // withContact runs fn under so.mu with m's profile, m's user and target,

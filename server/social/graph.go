@@ -13,8 +13,15 @@ import (
 // Social's lock held and must never block (a store queues the change and
 // writes it later, dropping and counting past its bound).
 type Graph interface {
-	// Load returns the user's side of the graph.
-	Load(ctx context.Context, user string) (GraphData, error)
+	// Load returns the user's side of the graph, with at most max of the
+	// requests standing for it (the oldest).
+	Load(ctx context.Context, user string, max int) (GraphData, error)
+	// Admit runs on a goroutine of its own before a change that adds a
+	// row (ChangeRequest, ChangeBlock) is made: it checks that c.To is a
+	// user, and for a request that fewer than max requests stand for it.
+	// It returns a *protocol.Error to tell c.From why not
+	// (ERROR_CODE_USER_NOT_FOUND, ERROR_CODE_LIST_FULL).
+	Admit(ctx context.Context, c GraphChange, max int) error
 	// Save records one change.
 	Save(c GraphChange)
 }
@@ -61,14 +68,37 @@ type GraphChange struct {
 	At       time.Time
 }
 
-// graphLoadTimeout bounds one user's load.
-const graphLoadTimeout = 10 * time.Second
+// graphLoadTimeout bounds one user's load, and graphAdmitTimeout one
+// Admit.
+const (
+	graphLoadTimeout  = 10 * time.Second
+	graphAdmitTimeout = 10 * time.Second
+)
 
 // save records a change when there is a Graph. The caller holds so.mu, so
 // the changes reach the Graph in the order they happened.
 func (so *Social) save(kind ChangeKind, from, to string) {
 	if so.cfg.Graph != nil {
 		so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now()})
+	}
+}
+
+// admitThen asks the Graph whether c may be made and, if so, runs do
+// (which takes so.mu and checks everything again); m's request id gets
+// the refusal otherwise. A Remove or Unblock the member sends while the
+// answer is awaited is served first. It runs on a goroutine of its own.
+func (so *Social) admitThen(m *Member, id uint32, c GraphChange, do func() error) {
+	ctx, cancel := context.WithTimeout(context.Background(), graphAdmitTimeout)
+	err := so.cfg.Graph.Admit(ctx, c, so.cfg.MaxListSize)
+	cancel()
+	if err == nil {
+		if m.closed.Load() {
+			return
+		}
+		err = do()
+	}
+	if err != nil {
+		so.fail(m, id, asProtocolError(err))
 	}
 }
 
@@ -79,7 +109,7 @@ func (so *Social) save(kind ChangeKind, from, to string) {
 // of its own.
 func (so *Social) load(uid string, p *profile) {
 	ctx, cancel := context.WithTimeout(context.Background(), graphLoadTimeout)
-	d, err := so.cfg.Graph.Load(ctx, uid)
+	d, err := so.cfg.Graph.Load(ctx, uid, so.cfg.MaxListSize)
 	cancel()
 	if err != nil {
 		so.stats.GraphLoadErrors.Add(1)
@@ -141,7 +171,7 @@ func (so *Social) load(uid string, p *profile) {
 		}
 		p.requested[x] = at
 		link(so.requestsTo, x, uid)
-		if xp := so.users[x]; xp != nil && !has(xp.incoming, uid) && !has(xp.blocks, uid) {
+		if xp := so.users[x]; xp != nil && !has(xp.incoming, uid) && !has(xp.blocks, uid) && len(xp.incoming) < so.cfg.MaxListSize {
 			xp.addIncoming(Request{From: uid, Name: p.name, AtMs: at})
 		}
 	}

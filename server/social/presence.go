@@ -71,11 +71,46 @@ func (so *Social) offlineLocked(uid string) *tickroomv1.Presence {
 // request, or with Remove ends a friendship or withdraws a request.
 // Presence flows only between friends: a request is Ok'd at once and the
 // other user gets a FriendRequest, now or when it connects while the
-// request stands. It runs on the member's loop.
+// request stands. A new request to a user with MaxListSize requests
+// standing is refused with ERROR_CODE_LIST_FULL; with a Graph, one to a
+// user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND,
+// both checked by Graph.Admit before the request is made. It runs on the
+// member's loop.
 func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error {
 	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
-		return so.addFriendLocked(m, id, p, uid, x, q.Remove)
+		if q.Remove || so.cfg.Graph == nil || !so.newRequestLocked(p, uid, x) {
+			return so.addFriendLocked(m, id, p, uid, x, q.Remove)
+		}
+		go so.admitThen(m, id, GraphChange{Kind: ChangeRequest, From: uid, To: x}, func() error {
+			return so.withContact(m, x, func(p *profile, uid, x string) error {
+				return so.addFriendLocked(m, id, p, uid, x, false)
+			})
+		})
+		return nil
 	})
+}
+
+// newRequestLocked reports whether an AddFriend from uid (profile p) to x
+// would make a new friend request, not answer one, find a friendship, or
+// be refused for a block. The caller holds so.mu.
+func (so *Social) newRequestLocked(p *profile, uid, x string) bool {
+	if so.blockedLocked(uid, x) || has(p.friends, x) || has(p.requested, x) || has(p.incoming, x) {
+		return false
+	}
+	xp := so.users[x]
+	return xp == nil || !has(xp.friends, uid)
+}
+
+// requestsFullLocked reports whether MaxListSize friend requests from
+// users other than uid stand for x as this node knows them: x's list when
+// it is online here, else the requests of this node's online users. The
+// caller holds so.mu.
+func (so *Social) requestsFullLocked(uid, x string) bool {
+	if xp := so.users[x]; xp != nil {
+		return !has(xp.incoming, uid) && len(xp.incoming) >= so.cfg.MaxListSize
+	}
+	to := so.requestsTo[x]
+	return !has(to, uid) && len(to) >= so.cfg.MaxListSize
 }
 
 // addFriendLocked serves AddFriend. The caller holds so.mu.
@@ -104,6 +139,9 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 	if _, ok := p.requested[x]; !ok {
 		if len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
 			return protocol.NewError(protocol.ErrorListFull, "")
+		}
+		if so.requestsFullLocked(uid, x) {
+			return errRequestsFull()
 		}
 		if p.requested == nil {
 			p.requested = make(map[string]int64)
@@ -245,6 +283,12 @@ func (so *Social) pendingRequestsLocked(m *Member) {
 			so.host.Reply(m.conn, so.requestMessage(r.From, r.Name, r.AtMs))
 		}
 	}
+}
+
+// errRequestsFull refuses a friend request to a user with MaxListSize
+// requests standing.
+func errRequestsFull() *protocol.Error {
+	return protocol.NewError(protocol.ErrorListFull, "that user has too many friend requests waiting")
 }
 
 func presenceMessage(pr *tickroomv1.Presence) *tickroomv1.ServerMessage {

@@ -386,6 +386,9 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		if has(xp.requested, from) || has(xp.friends, from) {
 			return so.befriendRemoteLocked(op, xp)
 		}
+		if !has(xp.incoming, from) && len(xp.incoming) >= so.cfg.MaxListSize {
+			return RemoteAnswer{Code: protocol.ErrorListFull}
+		}
 		xp.addIncoming(Request{From: from, Name: op.FromName, AtMs: op.AtMs})
 		so.host.Send(so.requestMessage(from, op.FromName, op.AtMs), memberConns(xp))
 		return RemoteAnswer{}

@@ -190,7 +190,7 @@ func (so *Social) Connect(userID, name string, addr netip.Addr, c *server.Conn) 
 	p = &profile{name: name, members: []*Member{m}, since: now}
 	so.users[userID] = p
 	for from := range so.requestsTo[userID] {
-		if fp := so.users[from]; fp != nil && !has(fp.blocks, userID) {
+		if fp := so.users[from]; fp != nil && !has(fp.blocks, userID) && len(p.incoming) < so.cfg.MaxListSize {
 			p.addIncoming(Request{From: from, Name: fp.name, AtMs: fp.requested[userID]})
 		}
 	}
