@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -83,11 +84,39 @@ func (so *Social) save(kind ChangeKind, from, to string) {
 	}
 }
 
+// Friend requests and blocks awaiting Graph.Admit: at most
+// maxAdmitsPerMember for one connection and maxAdmits on the node, so
+// that a stalled store holds a bounded number of goroutines.
+const (
+	maxAdmitsPerMember = 4
+	maxAdmits          = 1024
+)
+
+// startAdmit counts an Admit about to start for m, or refuses it with
+// ERROR_CODE_RATE_LIMITED when m or the node has too many waiting. A
+// started one is counted down by admitThen.
+func (so *Social) startAdmit(m *Member) error {
+	if m.admits.Add(1) > maxAdmitsPerMember {
+		m.admits.Add(-1)
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: time.Second, Message: "friend and block requests of yours still being checked"}
+	}
+	if so.admitting.Add(1) > maxAdmits {
+		so.admitting.Add(-1)
+		m.admits.Add(-1)
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: time.Second, Message: "too many friend and block requests being checked"}
+	}
+	return nil
+}
+
 // admitThen asks the Graph whether c may be made and, if so, runs do
 // (which takes so.mu and checks everything again); m's request id gets
 // the refusal otherwise. A Remove or Unblock the member sends while the
 // answer is awaited is served first. It runs on a goroutine of its own.
 func (so *Social) admitThen(m *Member, id uint32, c GraphChange, do func() error) {
+	defer func() {
+		m.admits.Add(-1)
+		so.admitting.Add(-1)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), graphAdmitTimeout)
 	err := so.cfg.Graph.Admit(ctx, c, so.cfg.MaxListSize)
 	cancel()

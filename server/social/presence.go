@@ -81,6 +81,9 @@ func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error
 		if q.Remove || so.cfg.Graph == nil || !so.newRequestLocked(p, uid, x) {
 			return so.addFriendLocked(m, id, p, uid, x, q.Remove)
 		}
+		if err := so.startAdmit(m); err != nil {
+			return err
+		}
 		go so.admitThen(m, id, GraphChange{Kind: ChangeRequest, From: uid, To: x}, func() error {
 			return so.withContact(m, x, func(p *profile, uid, x string) error {
 				return so.addFriendLocked(m, id, p, uid, x, false)

@@ -83,6 +83,7 @@ type Social struct {
 	peers Peers // nil on a single node
 
 	nextDirect atomic.Uint64
+	admitting  atomic.Int64 // friend requests and blocks awaiting Graph.Admit (maxAdmits)
 
 	mu         sync.Mutex
 	users      map[string]*profile            // users with a live member
@@ -102,8 +103,9 @@ type Member struct {
 	user, name string
 	addr       netip.Addr
 	conn       *server.Conn
-	closed     atomic.Bool // Disconnect ran
-	moved      atomic.Bool // a login on another node replaced it (Moved)
+	closed     atomic.Bool  // Disconnect ran
+	admits     atomic.Int32 // its friend requests and blocks awaiting Graph.Admit
+	moved      atomic.Bool  // a login on another node replaced it (Moved)
 
 	chats   []string // chat keys (see chat.go); guarded by Social.mu
 	playing []string // ids of the rooms this connection holds a player seat in (not a spectator's); guarded by Social.mu

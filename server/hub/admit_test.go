@@ -1,0 +1,64 @@
+package hub_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/server/social"
+)
+
+// stalledGraph is a Graph whose Admit waits until release is closed, as
+// a store that stopped answering would.
+type stalledGraph struct{ release chan struct{} }
+
+func (g stalledGraph) Load(context.Context, string, int) (social.GraphData, error) {
+	return social.GraphData{}, nil
+}
+func (g stalledGraph) Save(social.GraphChange) {}
+func (g stalledGraph) Admit(ctx context.Context, _ social.GraphChange, _ int) error {
+	select {
+	case <-g.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestFriendRequestsAwaitingAStalledStoreAreBounded: while the store does
+// not answer, a connection has at most four friend requests and blocks
+// being checked; the next is refused at once with ERROR_CODE_RATE_LIMITED
+// and a retry hint, and the four are answered once the store is back.
+func TestFriendRequestsAwaitingAStalledStoreAreBounded(t *testing.T) {
+	g := stalledGraph{release: make(chan struct{})}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Graph = g }})
+	ann, _ := e.connect("ann")
+	var waiting []uint32
+	for i := range 4 {
+		waiting = append(waiting, ann.Send(addFriend(fmt.Sprint("user", i))))
+	}
+	m := ann.Request(block("user9", false))
+	if e := m.GetError(); e == nil || e.Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || e.RetryAfterMs <= 0 {
+		t.Fatalf("a fifth request while four are checked: %v, want RATE_LIMITED with a retry hint", m)
+	}
+	close(g.release)
+	answered := map[uint32]bool{}
+	for range waiting {
+		m := ann.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetOk() != nil || m.GetError() != nil })
+		if m.GetOk() == nil {
+			t.Fatalf("a request once the store answered: %v, want Ok", m)
+		}
+		answered[m.RequestId] = true
+	}
+	for _, id := range waiting {
+		if !answered[id] {
+			t.Fatalf("request %d not answered once the store answered (%v)", id, answered)
+		}
+	}
+	if m := ann.Request(block("user9", false)); m.GetOk() == nil {
+		t.Fatalf("a block once the checks are done: %v, want Ok", m)
+	}
+
+}
