@@ -53,8 +53,14 @@ func (db *DB) DeleteFriendship(ctx context.Context, x, y string) error {
 
 // Friendships implements Social.
 func (db *DB) Friendships(ctx context.Context, user string) ([]Friendship, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_a = $1
+	return db.friendships(ctx, `SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_a = $1
 		UNION ALL SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_b = $1 ORDER BY 4, 1, 2`, user)
+}
+
+// friendships runs query, which selects from_id, to_id, state and
+// since_ms of friendships with user as $1.
+func (db *DB) friendships(ctx context.Context, query, user string) ([]Friendship, error) {
+	rows, err := db.r.QueryContext(ctx, query, user)
 	if err != nil {
 		return nil, db.fail("listing friendships", err)
 	}
@@ -77,24 +83,8 @@ func (db *DB) Friendships(ctx context.Context, user string) ([]Friendship, error
 // requests it made, oldest first: every edge Friendships returns but the
 // requests standing for user, which FriendRequestsTo reads with a bound.
 func (db *DB) OwnFriendships(ctx context.Context, user string) ([]Friendship, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_a = $1 AND (state = 'accepted' OR from_id = $1)
+	return db.friendships(ctx, `SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_a = $1 AND (state = 'accepted' OR from_id = $1)
 		UNION ALL SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_b = $1 AND (state = 'accepted' OR from_id = $1) ORDER BY 4, 1, 2`, user)
-	if err != nil {
-		return nil, db.fail("listing friendships", err)
-	}
-	defer rows.Close()
-	var out []Friendship
-	for rows.Next() {
-		var f Friendship
-		var state string
-		var since int64
-		if err := rows.Scan(&f.From, &f.To, &state, &since); err != nil {
-			return nil, db.fail("listing friendships", err)
-		}
-		f.State, f.Since = FriendState(state), fromMS(since)
-		out = append(out, f)
-	}
-	return out, db.fail("listing friendships", rows.Err())
 }
 
 // FriendRequest is a friend request standing for a user, with its
