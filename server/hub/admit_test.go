@@ -62,3 +62,29 @@ func TestFriendRequestsAwaitingAStalledStoreAreBounded(t *testing.T) {
 	}
 
 }
+
+// TestFriendRequestWithdrawnWhileCheckedStaysWithdrawn: a Remove sent
+// while the request it withdraws is still being checked by the store wins
+// over it, though the check ends after it: the other user finds no
+// request standing, and its own request is a new one.
+func TestFriendRequestWithdrawnWhileCheckedStaysWithdrawn(t *testing.T) {
+	g := stalledGraph{release: make(chan struct{})}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Graph = g }})
+	ann, _ := e.connect("ann")
+	bob, _ := e.connect("bob")
+	asked := ann.Send(addFriend("bob"))
+	if m := ann.Request(removeFriend("bob")); m.GetOk() == nil {
+		t.Fatalf("Remove while the request is checked: %v, want Ok", m)
+	}
+	close(g.release)
+	if m := ann.Reply(asked); m.GetOk() == nil {
+		t.Fatalf("the withdrawn request once checked: %v, want Ok", m)
+	}
+	if m := bob.Request(addFriend("ann")); m.GetOk() == nil {
+		t.Fatalf("bob's request: %v", m)
+	}
+	fr := ann.Next(isKind[*tickroomv1.ServerMessage_FriendRequest]).GetFriendRequest()
+	if fr.GetFromUserId() != "bob" {
+		t.Fatalf("ann got %v, want bob's new request (hers was withdrawn)", fr)
+	}
+}

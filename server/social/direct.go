@@ -66,18 +66,15 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 // on the member's loop.
 func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
 	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
+		if q.Unblock {
+			so.dropPendingLocked(ChangeBlock, uid, x)
+		}
 		if q.Unblock || so.cfg.Graph == nil || has(p.blocks, x) || so.users[x] != nil {
 			return so.blockLocked(m, id, p, uid, x, q.Unblock)
 		}
-		if err := so.startAdmit(m); err != nil {
-			return err
-		}
-		go so.admitThen(m, id, GraphChange{Kind: ChangeBlock, From: uid, To: x}, func() error {
-			return so.withContact(m, x, func(p *profile, uid, x string) error {
-				return so.blockLocked(m, id, p, uid, x, false)
-			})
+		return so.admitLocked(m, id, ChangeBlock, uid, x, func(p *profile, uid, x string) error {
+			return so.blockLocked(m, id, p, uid, x, false)
 		})
-		return nil
 	})
 }
 

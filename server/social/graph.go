@@ -108,12 +108,45 @@ func (so *Social) startAdmit(m *Member) error {
 	return nil
 }
 
-// admitThen asks the Graph whether c may be made and, if so, runs do
-// (which takes so.mu and checks everything again); m's request id gets
-// the refusal otherwise. A Remove or Unblock the member sends while the
-// answer is awaited is served first. It runs on a goroutine of its own.
-func (so *Social) admitThen(m *Member, id uint32, c GraphChange, do func() error) {
+// pendingKey names a friend request or block awaiting Graph.Admit.
+type pendingKey struct {
+	kind     ChangeKind
+	from, to string
+}
+
+// admitLocked starts the Graph's check of a new friend request or block
+// (kind) from m's user uid to x, which apply makes once it is admitted;
+// m's request id gets the refusal otherwise. A Remove or Unblock of x
+// (dropPendingLocked), or a newer request of the same kind, that comes
+// while the check runs wins: the older one is answered Ok and not made.
+// The caller holds so.mu.
+func (so *Social) admitLocked(m *Member, id uint32, kind ChangeKind, uid, x string, apply func(p *profile, uid, x string) error) error {
+	if err := so.startAdmit(m); err != nil {
+		return err
+	}
+	so.pendingGen++
+	gen := so.pendingGen
+	so.pending[pendingKey{kind, uid, x}] = gen
+	go so.admitThen(m, id, GraphChange{Kind: kind, From: uid, To: x}, gen, apply)
+	return nil
+}
+
+// dropPendingLocked makes a check admitLocked started for (kind, uid, x)
+// come to nothing. The caller holds so.mu.
+func (so *Social) dropPendingLocked(kind ChangeKind, uid, x string) {
+	delete(so.pending, pendingKey{kind, uid, x})
+}
+
+// admitThen runs the check admitLocked started. It runs on a goroutine
+// of its own.
+func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, apply func(p *profile, uid, x string) error) {
+	key := pendingKey{c.Kind, c.From, c.To}
 	defer func() {
+		so.mu.Lock()
+		if so.pending[key] == gen {
+			delete(so.pending, key)
+		}
+		so.mu.Unlock()
 		m.admits.Add(-1)
 		so.admitting.Add(-1)
 	}()
@@ -124,7 +157,13 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, do func() error
 		if m.closed.Load() {
 			return
 		}
-		err = do()
+		err = so.withContact(m, c.To, func(p *profile, uid, x string) error {
+			if so.pending[key] != gen {
+				so.ok(m, id) // undone, or asked again, meanwhile
+				return nil
+			}
+			return apply(p, uid, x)
+		})
 	}
 	if err != nil {
 		so.fail(m, id, asProtocolError(err))

@@ -78,18 +78,15 @@ func (so *Social) offlineLocked(uid string) *tickroomv1.Presence {
 // member's loop.
 func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error {
 	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
+		if q.Remove {
+			so.dropPendingLocked(ChangeRequest, uid, x)
+		}
 		if q.Remove || so.cfg.Graph == nil || !so.newRequestLocked(p, uid, x) {
 			return so.addFriendLocked(m, id, p, uid, x, q.Remove)
 		}
-		if err := so.startAdmit(m); err != nil {
-			return err
-		}
-		go so.admitThen(m, id, GraphChange{Kind: ChangeRequest, From: uid, To: x}, func() error {
-			return so.withContact(m, x, func(p *profile, uid, x string) error {
-				return so.addFriendLocked(m, id, p, uid, x, false)
-			})
+		return so.admitLocked(m, id, ChangeRequest, uid, x, func(p *profile, uid, x string) error {
+			return so.addFriendLocked(m, id, p, uid, x, false)
 		})
-		return nil
 	})
 }
 

@@ -95,6 +95,8 @@ type Social struct {
 	opened     map[string]int                 // user → lobby channels it opened that exist
 	openedAt   map[netip.Addr]int             // address → the same
 	openedSite map[netip.Addr]int             // IPv6 /48 → the same
+	pending    map[pendingKey]uint64          // friend requests and blocks awaiting Graph.Admit → their generation
+	pendingGen uint64
 }
 
 // Member is one connection of a user as social knows it, from Connect to
@@ -169,6 +171,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		opened:     make(map[string]int),
 		openedAt:   make(map[netip.Addr]int),
 		openedSite: make(map[netip.Addr]int),
+		pending:    make(map[pendingKey]uint64),
 	}, nil
 }
 
