@@ -58,6 +58,10 @@ type Config struct {
 	// InboxKeep is how many direct messages a recipient's inbox keeps.
 	// Zero value means 100.
 	InboxKeep int
+	// DeviceKeep is how many device secrets an account keeps: a device
+	// added past it makes the account forget the oldest, whose next login
+	// needs the password again. Zero value means 32.
+	DeviceKeep int
 	// Logger receives migrations applied at Info. Zero value means no
 	// logging.
 	Logger *slog.Logger
@@ -75,14 +79,15 @@ const (
 	defaultMaxConns    = 8
 	defaultChannelKeep = 200
 	defaultInboxKeep   = 100
+	defaultDeviceKeep  = 32
 
 	defaultChannelHistories = 2000
 	defaultChannelTTL       = 30 * 24 * time.Hour
 )
 
 func (c Config) withDefaults() (Config, error) {
-	if c.BusyTimeout < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 {
-		return c, fmt.Errorf("%w: negative BusyTimeout, ConnectTimeout, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL or InboxKeep", ErrInvalid)
+	if c.BusyTimeout < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 {
+		return c, fmt.Errorf("%w: negative BusyTimeout, ConnectTimeout, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep or DeviceKeep", ErrInvalid)
 	}
 	if c.Dir == "" {
 		c.Dir = defaultDir
@@ -101,6 +106,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.InboxKeep == 0 {
 		c.InboxKeep = defaultInboxKeep
+	}
+	if c.DeviceKeep == 0 {
+		c.DeviceKeep = defaultDeviceKeep
 	}
 	if c.ChannelHistories == 0 {
 		c.ChannelHistories = defaultChannelHistories

@@ -25,6 +25,7 @@ var suite = []struct {
 	fn   func(t *testing.T, fresh backend)
 }{
 	{"GuestAccountsComeBackByDevice", testGuestByDevice},
+	{"AnAccountKeepsItsNewestDevices", testDeviceKeep},
 	{"NamesAreUniqueCaseInsensitively", testNamesUnique},
 	{"IdentityLinksToOneAccount", testIdentity},
 	{"SanctionsApplyUntilTheyEnd", testSanctions},
@@ -100,6 +101,44 @@ func testGuestByDevice(t *testing.T, fresh backend) {
 	}
 	if _, err := db.CreateGuest(ctx, Guest{ID: "g-1", Name: "Bob", DeviceHash: []byte("device-4")}); err == nil {
 		t.Fatal("a second account with id g-1 was stored")
+	}
+}
+
+// testDeviceKeep adds devices to one account past DeviceKeep, some in the
+// same millisecond: the newest ones log in, the oldest do not, and the
+// device just added always does.
+func testDeviceKeep(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.DeviceKeep = 3
+	base := time.Now().Add(time.Hour).UnixMilli() // after the guest's own device
+	now := time.UnixMilli(base)
+	cfg.now = func() time.Time { return now }
+	db := open(t, cfg)
+	if _, err := db.CreateGuest(ctx, Guest{ID: "g", Name: "Ada", DeviceHash: []byte("d0")}); err != nil {
+		t.Fatal(err)
+	}
+	// d1 and d2 share a millisecond, as do d4 and d5.
+	for i, ms := range []int64{1, 1, 2, 3, 3} {
+		now = time.UnixMilli(base + ms)
+		d := []byte(fmt.Sprint("d", i+1))
+		if err := db.AddDevice(ctx, "g", d); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := db.UserByDevice(ctx, d); err != nil || u.ID != "g" {
+			t.Fatalf("the device just added, d%d: %+v, %v", i+1, u, err)
+		}
+	}
+	var kept []string
+	for i := range 6 {
+		if _, err := db.UserByDevice(ctx, []byte(fmt.Sprint("d", i))); err == nil {
+			kept = append(kept, fmt.Sprint("d", i))
+		} else if !errors.Is(err, ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if len(kept) != 3 || kept[0] < "d3" || !slices.Contains(kept, "d5") {
+		t.Fatalf("devices that log in: %v, want the newest three (d5 with them)", kept)
 	}
 }
 

@@ -114,13 +114,21 @@ func (db *DB) LinkSubject(ctx context.Context, id, subject string) error {
 	return db.affected("linking an identity", res, err)
 }
 
-// AddDevice implements Users.
+// AddDevice implements Users. The account keeps its newest DeviceKeep
+// devices, this one included: the others are deleted in the same
+// transaction (on the devices_user index).
 func (db *DB) AddDevice(ctx context.Context, id string, deviceHash []byte) error {
 	if len(deviceHash) == 0 {
 		return fmt.Errorf("%w: empty device hash", ErrInvalid)
 	}
-	_, err := db.exec(ctx, "adding a device", `INSERT INTO devices (hash, user_id, created_ms) VALUES ($1, $2, $3)`, deviceHash, id, time.Now().UnixMilli())
-	return err
+	return db.tx(ctx, "adding a device", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO devices (hash, user_id, created_ms) VALUES ($1, $2, $3)`, deviceHash, id, db.cfg.now().UnixMilli()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE user_id = $1 AND hash <> $2 AND hash NOT IN
+			(SELECT hash FROM devices WHERE user_id = $1 AND hash <> $2 ORDER BY created_ms DESC, hash LIMIT $3)`, id, deviceHash, db.cfg.DeviceKeep-1)
+		return err
+	})
 }
 
 // affected turns an UPDATE that matched no row into ErrNotFound.
