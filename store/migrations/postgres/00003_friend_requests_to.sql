@@ -2,7 +2,7 @@
 -- stored (at most the friend list's bound) and read back at its login.
 
 -- +goose Up
-CREATE INDEX friendships_to ON friendships (to_id, state, since_ms);
+CREATE INDEX friendships_to ON friendships (to_id, state, since_ms, from_id);
 
 -- +goose Down
 DROP INDEX friendships_to;
