@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/tickroom/tickroom/internal/limits"
 )
 
 //go:embed migrations
@@ -92,30 +94,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Dir == "" {
 		c.Dir = defaultDir
 	}
-	if c.BusyTimeout == 0 {
-		c.BusyTimeout = defaultBusyTimeout
-	}
-	if c.ConnectTimeout == 0 {
-		c.ConnectTimeout = defaultConnTimeout
-	}
-	if c.MaxConns == 0 {
-		c.MaxConns = defaultMaxConns
-	}
-	if c.ChannelKeep == 0 {
-		c.ChannelKeep = defaultChannelKeep
-	}
-	if c.InboxKeep == 0 {
-		c.InboxKeep = defaultInboxKeep
-	}
-	if c.DeviceKeep == 0 {
-		c.DeviceKeep = defaultDeviceKeep
-	}
-	if c.ChannelHistories == 0 {
-		c.ChannelHistories = defaultChannelHistories
-	}
-	if c.ChannelTTL == 0 {
-		c.ChannelTTL = defaultChannelTTL
-	}
+	limits.Default(&c.BusyTimeout, defaultBusyTimeout)
+	limits.Default(&c.ConnectTimeout, defaultConnTimeout)
+	limits.Default(&c.MaxConns, defaultMaxConns)
+	limits.Default(&c.ChannelKeep, defaultChannelKeep)
+	limits.Default(&c.InboxKeep, defaultInboxKeep)
+	limits.Default(&c.DeviceKeep, defaultDeviceKeep)
+	limits.Default(&c.ChannelHistories, defaultChannelHistories)
+	limits.Default(&c.ChannelTTL, defaultChannelTTL)
 	if c.now == nil {
 		c.now = time.Now
 	}
