@@ -59,6 +59,8 @@ func request(c *testclient.Client, body any) *tickroomv1.ServerMessage {
 		m.Body = &tickroomv1.ClientMessage_BlockUser{BlockUser: b}
 	case *tickroomv1.Ping:
 		m.Body = &tickroomv1.ClientMessage_Ping{Ping: b}
+	case *tickroomv1.SendSignal:
+		m.Body = &tickroomv1.ClientMessage_SendSignal{SendSignal: b}
 	default:
 		panic(fmt.Sprintf("request: %T", body))
 	}

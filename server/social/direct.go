@@ -39,7 +39,7 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 		}
 		msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}
 		keep := so.stored(m, q)
-		so.sendRemoteDirect(m, id, q.ToUserId, msg, &keep, func() { so.stats.DirectMessages.Add(1) })
+		so.sendRemoteDirect(m, id, q.ToUserId, msg, &keep, func() { so.stats.DirectMessages.Add(1) }, &so.stats.DirectRefused)
 		return nil
 	}
 	if _, blocked := to.blocks[from]; blocked {

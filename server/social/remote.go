@@ -2,6 +2,7 @@ package social
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -44,7 +45,9 @@ type OpKind string
 // The remote operations.
 const (
 	// OpDeliver delivers Message to To's connections unless To blocked
-	// From (a direct message or a call signal).
+	// From (a direct message or a call signal); a call signal also takes
+	// its data from To's signaling budget, and is refused
+	// ERROR_CODE_RATE_LIMITED when that is spent.
 	OpDeliver OpKind = "deliver"
 	// OpNotice delivers Message to To's connections, or with an empty To
 	// to every connection of the node.
@@ -154,9 +157,11 @@ func (so *Social) call(op *RemoteOp, done func(RemoteAnswer)) {
 }
 
 // sendRemoteDirect carries a direct message or call signal to a user of
-// another node: the recipient's node checks its block list. The sender is
-// answered when the recipient's node has. It runs on the member's loop.
-func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, keep *Stored, delivered func()) {
+// another node: the recipient's node checks its block list, and a
+// signal's budget. The sender is answered when the recipient's node has;
+// refused counts the refusals of the recipient's node. It runs on the
+// member's loop.
+func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, keep *Stored, delivered func(), refused *atomic.Uint64) {
 	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg)}
 	so.call(op, func(a RemoteAnswer) {
 		if a.Err == nil && a.Code == protocol.ErrorUserOffline && so.cfg.Inbox != nil && keep != nil {
@@ -164,8 +169,13 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 			return
 		}
 		if err := answerError(a); err != nil {
-			if a.Code == protocol.ErrorBlocked {
-				so.stats.DirectRefused.Add(1)
+			switch {
+			case a.Err != nil:
+			case a.Code == protocol.ErrorBlocked:
+				refused.Add(1)
+			case a.Code == protocol.ErrorRateLimited:
+				refused.Add(1)
+				err = errSignalBudget()
 			}
 			so.fail(m, id, err)
 			return
@@ -356,7 +366,16 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		if has(xp.blocks, from) {
 			return RemoteAnswer{Code: protocol.ErrorBlocked}
 		}
-		return RemoteAnswer{Delivered: so.deliverLocked(op.Message, memberConns(xp))}
+		msg := new(tickroomv1.ServerMessage)
+		if msg.UnmarshalVT(op.Message) != nil {
+			return RemoteAnswer{}
+		}
+		// A signal takes from the recipient's budget here, where the
+		// signals of this node's users toward it take too.
+		if sig := msg.GetSignal(); sig != nil && !so.allowSignalInLocked(xp, len(sig.Data)) {
+			return RemoteAnswer{Code: protocol.ErrorRateLimited}
+		}
+		return RemoteAnswer{Delivered: so.sendLocked(msg, memberConns(xp))}
 	case OpNotice:
 		return RemoteAnswer{Delivered: so.deliverLocked(op.Message, memberConns(xp))}
 	case OpPresence:
@@ -432,7 +451,16 @@ func (so *Social) deliverLocked(enc []byte, conns []*server.Conn) int {
 		return 0
 	}
 	msg := new(tickroomv1.ServerMessage)
-	if msg.UnmarshalVT(enc) != nil || !so.host.Send(msg, conns) {
+	if msg.UnmarshalVT(enc) != nil {
+		return 0
+	}
+	return so.sendLocked(msg, conns)
+}
+
+// sendLocked queues msg on conns and returns how many. The caller holds
+// so.mu.
+func (so *Social) sendLocked(msg *tickroomv1.ServerMessage, conns []*server.Conn) int {
+	if len(conns) == 0 || !so.host.Send(msg, conns) {
 		return 0
 	}
 	return len(conns)

@@ -20,7 +20,10 @@ import (
 // of signaling toward one user, from all senders together, also take
 // from a bucket of SignalInBurst refilled at SignalInRate bytes a second
 // (golang.org/x/time/rate); a signal that would overdraw it is refused
-// to its sender. A whole call's setup is a few KiB.
+// to its sender. The bucket is kept where the recipient is connected: a
+// signal from a user of another node is charged by the recipient's node
+// when it arrives (Serve), and the refusal goes back to the sender as
+// from this node. A whole call's setup is a few KiB.
 const (
 	SignalRate  = 20
 	SignalBurst = 60
@@ -61,7 +64,7 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 		}
 		sig := &tickroomv1.Signal{FromUserId: from, FromName: m.name, CallId: q.CallId, Kind: q.Kind, Data: q.Data}
 		msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Signal{Signal: sig}}
-		so.sendRemoteDirect(m, id, q.ToUserId, msg, nil, func() { so.stats.Signals.Add(1) })
+		so.sendRemoteDirect(m, id, q.ToUserId, msg, nil, func() { so.stats.Signals.Add(1) }, &so.stats.SignalRefused)
 		return nil
 	}
 	if to == nil || me == nil {
@@ -79,13 +82,10 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 		so.stats.SignalRefused.Add(1)
 		return protocol.NewError(protocol.ErrorForbidden, "calls are between players of one room or friends")
 	}
-	if to.signalIn == nil {
-		to.signalIn = rate.NewLimiter(SignalInRate, SignalInBurst)
-	}
-	if !to.signalIn.AllowN(so.host.Now(), len(q.Data)) {
+	if !so.allowSignalInLocked(to, len(q.Data)) {
 		so.mu.Unlock()
 		so.stats.SignalRefused.Add(1)
-		return protocol.NewError(protocol.ErrorRateLimited, "the recipient's signaling budget is spent")
+		return errSignalBudget()
 	}
 	so.mu.Unlock()
 	sig := &tickroomv1.Signal{FromUserId: from, FromName: m.name, CallId: q.CallId, Kind: q.Kind, Data: q.Data}
@@ -93,6 +93,21 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 	so.host.SendToUser(q.ToUserId, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Signal{Signal: sig}})
 	so.stats.Signals.Add(1)
 	return nil
+}
+
+// allowSignalInLocked takes n bytes of signaling toward the user of p from
+// its budget, reporting false, and taking nothing, when they would
+// overdraw it. The caller holds so.mu.
+func (so *Social) allowSignalInLocked(p *profile, n int) bool {
+	if p.signalIn == nil {
+		p.signalIn = rate.NewLimiter(SignalInRate, SignalInBurst)
+	}
+	return p.signalIn.AllowN(so.host.Now(), n)
+}
+
+// errSignalBudget is the refusal of a signal over its recipient's budget.
+func errSignalBudget() *protocol.Error {
+	return protocol.NewError(protocol.ErrorRateLimited, "the recipient's signaling budget is spent")
 }
 
 // playTogether reports whether two users hold player seats in one room.
