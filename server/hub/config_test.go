@@ -50,6 +50,9 @@ func TestNewRefusesNegativeLimits(t *testing.T) {
 		{"MaxChannelsPerAddress", hub.Config{Social: hub.SocialConfig{MaxChannelsPerAddress: -1}}, social.ErrConfig},
 		{"MaxListSize", hub.Config{Social: hub.SocialConfig{MaxListSize: -1}}, social.ErrConfig},
 		{"MaxPresenceQuery", hub.Config{Social: hub.SocialConfig{MaxPresenceQuery: -1}}, social.ErrConfig},
+		{"PresenceRate", hub.Config{Social: hub.SocialConfig{PresenceRate: -1}}, social.ErrConfig},
+		{"PresenceBurst", hub.Config{Social: hub.SocialConfig{PresenceBurst: -1}}, social.ErrConfig},
+		{"MaxPresenceAwaiting", hub.Config{Social: hub.SocialConfig{MaxPresenceAwaiting: -1}}, social.ErrConfig},
 		{"DropGrace", hub.Config{Runtime: game.Config{DropGrace: -3 * time.Second}}, game.ErrInvalidOptions},
 	} {
 		t.Run(tc.field, func(t *testing.T) {

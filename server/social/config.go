@@ -45,6 +45,30 @@ type Config struct {
 	// MaxPresenceQuery caps the users one QueryPresence asks about; the
 	// rest are ignored. Zero value means 100.
 	MaxPresenceQuery int
+	// PresenceRate is the users a connection's presence queries may name
+	// per second, with a burst of PresenceBurst; a query past it is refused
+	// whole with ERROR_CODE_RATE_LIMITED and a retry hint of when it would
+	// pass. Each user named costs a look-up here and, for a user of another
+	// node, a call through Redis to it. A client is pushed its friends'
+	// changes and asks again only for a list it shows (a lobby, a
+	// leaderboard), so it names a few users a second; a whole friend list
+	// every few seconds is still under it. Zero value means 200.
+	PresenceRate float64
+	// PresenceBurst is the presence limiter's burst, in users named. Zero
+	// value means twice MaxListSize (1,000), so a client asking for its
+	// whole friend list (in as many queries as MaxPresenceQuery takes),
+	// even twice in a row, is never refused; it is raised to
+	// MaxPresenceQuery when smaller, so that one query always fits.
+	PresenceBurst int
+	// MaxPresenceAwaiting caps the users of other nodes that a
+	// connection's presence queries await answers about at once; a query
+	// that would pass it while others await is refused whole with
+	// ERROR_CODE_RATE_LIMITED and a retry hint of 1 s (a query alone is
+	// never refused by it). It keeps one connection from filling the
+	// node's queues toward Redis and the other nodes, which every user of
+	// the node shares, when those are slow. Zero value means MaxListSize
+	// (500): a whole friend list asked for at once waits together.
+	MaxPresenceAwaiting int
 	// Peers reaches the users of the other nodes of a cluster. Zero value
 	// means one node: a user with no connection here is offline.
 	Peers Peers
@@ -76,6 +100,10 @@ func (c Config) withDefaults() Config {
 		c.AddressExempt = func(ip netip.Addr) bool { return ip.IsLoopback() }
 	}
 	limits.Default(&c.MaxPresenceQuery, 100)
+	limits.Default(&c.PresenceRate, 200)
+	limits.Default(&c.PresenceBurst, 2*c.MaxListSize)
+	c.PresenceBurst = max(c.PresenceBurst, c.MaxPresenceQuery)
+	limits.Default(&c.MaxPresenceAwaiting, c.MaxListSize)
 	return c
 }
 
@@ -91,6 +119,9 @@ func (c Config) validate() error {
 		limits.NonNegative("MaxChannelsPerAddress", c.MaxChannelsPerAddress),
 		limits.NonNegative("MaxListSize", c.MaxListSize),
 		limits.NonNegative("MaxPresenceQuery", c.MaxPresenceQuery),
+		limits.NonNegative("PresenceRate", c.PresenceRate),
+		limits.NonNegative("PresenceBurst", c.PresenceBurst),
+		limits.NonNegative("MaxPresenceAwaiting", c.MaxPresenceAwaiting),
 	)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -110,6 +141,7 @@ type Stats struct {
 	Signals           atomic.Uint64 // WebRTC signaling messages relayed
 	SignalRefused     atomic.Uint64 // signaling refused: blocked, no shared room or friendship, or over the rate
 	PresenceEvents    atomic.Uint64 // presence changes queued on watchers' connections
+	PresenceRefused   atomic.Uint64 // presence queries over the presence rate or awaiting too many answers
 	Notifications     atomic.Uint64 // operator notifications sent
 	GraphLoadErrors   atomic.Uint64 // users whose friends, requests and blocks could not be loaded
 	DirectStored      atomic.Uint64 // direct messages kept for an offline recipient

@@ -1,6 +1,10 @@
 package social
 
 import (
+	"time"
+
+	"golang.org/x/time/rate"
+
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
@@ -312,11 +316,19 @@ func has[V any](set map[string]V, k string) bool {
 
 // QueryPresence answers the status of up to MaxPresenceQuery users, in the
 // order asked: in full for friends, online or offline for anyone else, and
-// offline for a user blocked either way. It runs on the member's loop.
+// offline for a user blocked either way. The users named count against
+// the connection's presence rate (PresenceRate, PresenceBurst), and those
+// of other nodes against the answers it may await (MaxPresenceAwaiting);
+// a query past either is refused whole with ERROR_CODE_RATE_LIMITED and a
+// retry hint. It runs on the member's loop.
 func (so *Social) QueryPresence(m *Member, id uint32, q *tickroomv1.QueryPresence) error {
 	ids := q.UserIds
 	if len(ids) > so.cfg.MaxPresenceQuery {
 		ids = ids[:so.cfg.MaxPresenceQuery]
+	}
+	if err := so.allowPresence(m, len(ids)); err != nil {
+		so.stats.PresenceRefused.Add(1)
+		return err
 	}
 	out := &tickroomv1.PresenceList{Users: make([]*tickroomv1.Presence, 0, len(ids))}
 	var remote []int // indexes of users to ask other nodes about
@@ -341,10 +353,29 @@ func (so *Social) QueryPresence(m *Member, id uint32, q *tickroomv1.QueryPresenc
 	}
 	so.mu.Unlock()
 	if len(remote) > 0 {
-		so.queryRemote(m, id, out, remote)
-		return nil
+		return so.queryRemote(m, id, out, remote)
 	}
 	so.host.Reply(m.conn, &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_PresenceList{PresenceList: out}})
+	return nil
+}
+
+// allowPresence takes n users named by a presence query from m's budget,
+// or refuses the query with ERROR_CODE_RATE_LIMITED and when it would
+// pass, taking nothing. It runs on the member's loop.
+func (so *Social) allowPresence(m *Member, n int) error {
+	if m.presence == nil {
+		m.presence = rate.NewLimiter(rate.Limit(so.cfg.PresenceRate), so.cfg.PresenceBurst)
+	}
+	now := so.host.Now()
+	r := m.presence.ReserveN(now, n) // n <= MaxPresenceQuery <= PresenceBurst
+	wait := r.DelayFrom(now)
+	if !r.OK() {
+		wait = time.Hour
+	}
+	if wait > 0 {
+		r.CancelAt(now)
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "presence query rate limit exceeded"}
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package social
 import (
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -317,13 +318,23 @@ func (so *Social) remoteAnswerLocked(m *Member, id uint32, p *profile, uid, x st
 // queryRemote answers a QueryPresence whose users include some of other
 // nodes: out holds the local answers, remote the indexes still to ask.
 // It runs on the member's loop; the reply goes once every node answered
-// (a node that does not answer in time counts its users offline).
-func (so *Social) queryRemote(m *Member, id uint32, out *tickroomv1.PresenceList, remote []int) {
+// (a node that does not answer in time counts its users offline). It
+// refuses the query with ERROR_CODE_RATE_LIMITED when m's queries already
+// await answers about users of other nodes and these would take them past
+// MaxPresenceAwaiting.
+func (so *Social) queryRemote(m *Member, id uint32, out *tickroomv1.PresenceList, remote []int) error {
+	n := int32(len(remote))
+	if was := m.awaiting.Add(n) - n; was > 0 && int(was)+int(n) > so.cfg.MaxPresenceAwaiting {
+		m.awaiting.Add(-n)
+		so.stats.PresenceRefused.Add(1)
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: time.Second, Message: "presence queries of yours still await other nodes"}
+	}
 	ops := make([]*RemoteOp, len(remote))
 	for i, k := range remote {
 		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: m.user, To: out.Users[k].UserId}
 	}
 	so.peers.Call(ops, func(as []RemoteAnswer) {
+		m.awaiting.Add(-n)
 		for i, a := range as {
 			if pr := decodePresence(a.Presence); a.Err == nil && a.Code == 0 && pr != nil {
 				out.Users[remote[i]] = pr
@@ -331,6 +342,7 @@ func (so *Social) queryRemote(m *Member, id uint32, out *tickroomv1.PresenceList
 		}
 		so.host.Reply(m.conn, &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_PresenceList{PresenceList: out}})
 	})
+	return nil
 }
 
 // Serve runs an op another node sent about one of this node's users, or

@@ -18,9 +18,10 @@
 // (*protocol.Error); the caller turns an error into the Error reply.
 //
 // Rate limits (a connection's chat lines and direct messages, its
-// signaling messages, and the signaling bytes toward one user) are
-// golang.org/x/time/rate Limiters. A member's are made on its first line or
-// signal: most connections send neither, and then hold two nil pointers.
+// signaling messages, the users its presence queries name, and the
+// signaling bytes toward one user) are golang.org/x/time/rate Limiters. A
+// member's are made on its first line, signal or query: most connections
+// send no line or signal, and then hold nil pointers.
 //
 // Concurrency and lock order: Social.mu before channel.mu. Frames are
 // queued on connections (which takes only transport-internal locks) under
@@ -108,14 +109,17 @@ type Member struct {
 	closed     atomic.Bool  // Disconnect ran
 	admits     atomic.Int32 // its friend requests and blocks awaiting Graph.Admit
 	moved      atomic.Bool  // a login on another node replaced it (Moved)
+	awaiting   atomic.Int32 // users of other nodes its presence queries await answers about
 
 	chats   []string // chat keys (see chat.go); guarded by Social.mu
 	playing []string // ids of the rooms this connection holds a player seat in (not a spectator's); guarded by Social.mu
 
 	// Loop-only state: the rate limiters, made on the member's first
-	// line and first signal (most connections send neither).
-	chat   *rate.Limiter
-	signal *rate.Limiter
+	// line, first signal and first presence query (most connections send
+	// none of some).
+	chat     *rate.Limiter
+	signal   *rate.Limiter
+	presence *rate.Limiter
 }
 
 // UserID returns the member's user id.
