@@ -183,6 +183,7 @@ var (
 	mChat            = counter("tickroom_chat_messages_total", "Chat lines and direct messages accepted, by kind.", "kind")
 	mChatDeliveries  = counter("tickroom_chat_deliveries_total", "Chat lines queued on connections.")
 	mChatRefused     = counter("tickroom_chat_refused_total", "Chat lines and direct messages refused by the chat rate limit.")
+	mChannelOpensRef = counter("tickroom_channel_opens_refused_total", "Lobby channel opens refused by the per-user or per-address open rate.")
 	mPresence        = counter("tickroom_presence_events_total", "Presence changes queued on watchers' connections.")
 	mNotifications   = counter("tickroom_notifications_total", "Operator notifications sent.")
 	mDirectStored    = counter("tickroom_direct_messages_stored_total", "Direct messages kept in the store for a recipient connected nowhere.")
@@ -204,7 +205,7 @@ var (
 var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
 	mFramesOut, mWrites, mWakeups, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
-	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mPresence, mNotifications, mDirectStored, mSocialLoadErrs,
+	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mNotifications, mDirectStored, mSocialLoadErrs,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps,
 }
 
@@ -272,6 +273,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	put(mChat, float64(hs.DirectMessages.Load()), "direct")
 	put(mChatDeliveries, float64(hs.ChatDeliveries.Load()))
 	put(mChatRefused, float64(hs.ChatRefused.Load()))
+	put(mChannelOpensRef, float64(hs.ChannelOpensRefused.Load()))
 	put(mPresence, float64(hs.PresenceEvents.Load()))
 	put(mNotifications, float64(hs.Notifications.Load()))
 	put(mDirectStored, float64(hs.DirectStored.Load()))

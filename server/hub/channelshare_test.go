@@ -128,3 +128,76 @@ func TestChannelSquattingIsBoundedPerIPv6Site(t *testing.T) {
 		t.Fatalf("another /48: %v, want its channel opened", code)
 	}
 }
+
+// TestChannelOpensAreRateLimited: a client that opens ever new channels
+// (join a new name, post a line, leave), each of which closes at once, is
+// refused with RATE_LIMITED and a retry hint past its user's open budget,
+// and the other users of its address past the address's; joining a
+// channel that exists still works, and a user of another address still
+// opens one.
+func TestChannelOpensAreRateLimited(t *testing.T) {
+	const userBurst, addrBurst = 3, 5
+	e := start(t, options{
+		hub: func(c *hub.Config) {
+			c.Social.ChannelOpenRate = 0.001 // no refill within the test
+			c.Social.ChannelOpenBurst = userBurst
+			c.Social.ChannelOpenAddressRate = 0.001
+			c.Social.ChannelOpenAddressBurst = addrBurst
+			c.Social.AddressExempt = func(netip.Addr) bool { return false }
+		},
+		server: func(c *server.Config) { c.TrustedProxies, _ = clientip.Parse("127.0.0.1") },
+	})
+	from := func(user, ip string) *client {
+		c, _, err := dialWith(t, e.url, e.token(user, time.Hour), http.Header{"X-Forwarded-For": {ip}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.user = user
+		c.Next(isKind[*tickroomv1.ServerMessage_Welcome])
+		return c
+	}
+	limited := func(c *client, name string) {
+		t.Helper()
+		m := c.Request(joinChannel(name))
+		if errCode(t, m) != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+			t.Fatalf("open %s past the budget: %v, want RATE_LIMITED", name, m)
+		}
+		if ms := m.GetError().GetRetryAfterMs(); ms == 0 || ms > 1000*1000 {
+			t.Fatalf("open %s past the budget: retry_after_ms %d, want a hint within one refill (1,000 s)", name, ms)
+		}
+	}
+	// A channel that stays open, held by a user of another address.
+	host := from("host", "198.51.100.1")
+	if host.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("open lobby")
+	}
+	churn := func(c *client, name string) {
+		t.Helper()
+		if m := c.Request(joinChannel(name)); m.GetChatHistory() == nil {
+			t.Fatalf("open %s within the budget: %v", name, m)
+		}
+		ok(t, c.Request(channelChat(name, "hi")))
+		ok(t, c.Request(leaveChannel(name))) // the channel closes
+	}
+	a := from("a", "192.0.2.1")
+	for i := range userBurst {
+		churn(a, fmt.Sprint("a", i))
+	}
+	limited(a, "a-more")
+	if a.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("a user over its open budget could not join an existing channel")
+	}
+	// Another user of the same address has the rest of the address's.
+	b := from("b", "192.0.2.1")
+	for i := range addrBurst - userBurst {
+		churn(b, fmt.Sprint("b", i))
+	}
+	limited(b, "b-more")
+	if b.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("an address over its open budget could not join an existing channel")
+	}
+	// Another address opens its own.
+	if m := from("c", "203.0.113.1").Request(joinChannel("c0")); m.GetChatHistory() == nil {
+		t.Fatalf("a user of another address could not open a channel: %v", m)
+	}
+}

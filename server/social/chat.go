@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/time/rate"
@@ -304,7 +305,8 @@ func (so *Social) answerWaitingLocked(c *channel) {
 }
 
 // openLocked opens lobby channel name for m within its user's and its
-// address's shares of the server's channels. The caller holds so.mu.
+// address's shares of the server's channels and their open rates (see
+// allowOpen). The caller holds so.mu.
 func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 	if so.opened[m.user] >= so.cfg.MaxChannelsPerUser {
 		return nil, protocol.NewError(protocol.ErrorListFull, "channels you opened still exist; join one of them or an existing channel")
@@ -321,6 +323,14 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 			if so.openedSite[p.Addr()] >= so.cfg.MaxChannelsPerAddress*clientip.V6SiteFactor {
 				return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your network still exist")
 			}
+		}
+	}
+	if err := so.allowOpen(m); err != nil {
+		return nil, err
+	}
+	if !so.cfg.AddressExempt(m.addr) {
+		if m.addr.Is6() {
+			p, _ := m.addr.Prefix(48)
 			c.openerSite = p.Addr()
 			so.openedSite[c.openerSite]++
 		}
@@ -333,6 +343,26 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 	so.opened[m.user]++
 	so.channels[name] = c
 	return c, nil
+}
+
+// allowOpen applies the open rate limits, per user and (unless exempt)
+// per client address, to a channel m opens within its shares. The user's
+// bucket goes first, so that a user over its own rate takes nothing from
+// its address's. The caller holds so.mu.
+func (so *Social) allowOpen(m *Member) error {
+	now := so.host.Now()
+	ok, wait := so.openUsers.Allow(m.user, now)
+	if ok && !so.cfg.AddressExempt(m.addr) {
+		ok, wait = so.openAddrs.Allow(m.addr, now)
+	}
+	if ok {
+		return nil
+	}
+	so.stats.ChannelOpensRefused.Add(1)
+	// Whole milliseconds, rounded up: the wire carries milliseconds.
+	wait = (wait + time.Millisecond - 1).Truncate(time.Millisecond)
+	return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait,
+		Message: "opening new channels too fast; existing channels can still be joined"}
 }
 
 // closedLocked gives a lobby channel that is gone back to its opener's

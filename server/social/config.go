@@ -36,6 +36,33 @@ type Config struct {
 	// refused with ERROR_CODE_LIST_FULL. A user's own share of opened
 	// channels is MaxChannelsPerUser. Zero value means 32.
 	MaxChannelsPerAddress int
+	// ChannelOpenRate is how many lobby channels one user may open per
+	// second, sustained (opening is joining a channel this node does not
+	// hold; joining one it holds is never limited), with a burst of
+	// ChannelOpenBurst; past it the join is refused with
+	// ERROR_CODE_RATE_LIMITED and a retry_after_ms. A channel that gets a
+	// line leaves a counter in a cluster's Redis for a day, so this rate
+	// bounds those keys where the shares above, which count only channels
+	// that still exist, do not. Zero value means 0.25 (one every 4 s);
+	// +Inf turns the open limits off.
+	ChannelOpenRate float64
+	// ChannelOpenBurst is the per-user open limiter's burst. Zero value
+	// means 8.
+	ChannelOpenBurst int
+	// ChannelOpenAddressRate is how many lobby channels the users of one
+	// client address may open per second together (an IPv6 /64 as one
+	// address, the /64s of a /48 sharing clientip.V6SiteFactor addresses'
+	// worth), with a burst of ChannelOpenAddressBurst; past it, as past
+	// ChannelOpenRate. AddressExempt addresses have no such limit. Zero
+	// value means 0.5 (one every 2 s); +Inf turns it off.
+	ChannelOpenAddressRate float64
+	// ChannelOpenAddressBurst is the per-address open limiter's burst.
+	// Zero value means 64 (twice MaxChannelsPerAddress's default).
+	ChannelOpenAddressBurst int
+	// ChannelOpenKeys bounds the users, and apart from them the addresses
+	// and IPv6 /48s, the open limiters track; past it the least recently
+	// used is forgotten. Zero value means 16,384.
+	ChannelOpenKeys int
 	// AddressExempt tells the addresses that have no share of their own.
 	// Zero value means loopback addresses.
 	AddressExempt func(netip.Addr) bool
@@ -95,6 +122,11 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.MaxChannels, 1000)
 	limits.Default(&c.MaxChannelsPerUser, 8)
 	limits.Default(&c.MaxChannelsPerAddress, 32)
+	limits.Default(&c.ChannelOpenRate, 0.25)
+	limits.Default(&c.ChannelOpenBurst, 8)
+	limits.Default(&c.ChannelOpenAddressRate, 0.5)
+	limits.Default(&c.ChannelOpenAddressBurst, 64)
+	limits.Default(&c.ChannelOpenKeys, 16384)
 	limits.Default(&c.MaxListSize, 500)
 	if c.AddressExempt == nil {
 		c.AddressExempt = func(ip netip.Addr) bool { return ip.IsLoopback() }
@@ -117,6 +149,11 @@ func (c Config) validate() error {
 		limits.NonNegative("MaxChannels", c.MaxChannels),
 		limits.NonNegative("MaxChannelsPerUser", c.MaxChannelsPerUser),
 		limits.NonNegative("MaxChannelsPerAddress", c.MaxChannelsPerAddress),
+		limits.NonNegative("ChannelOpenRate", c.ChannelOpenRate),
+		limits.NonNegative("ChannelOpenBurst", c.ChannelOpenBurst),
+		limits.NonNegative("ChannelOpenAddressRate", c.ChannelOpenAddressRate),
+		limits.NonNegative("ChannelOpenAddressBurst", c.ChannelOpenAddressBurst),
+		limits.NonNegative("ChannelOpenKeys", c.ChannelOpenKeys),
 		limits.NonNegative("MaxListSize", c.MaxListSize),
 		limits.NonNegative("MaxPresenceQuery", c.MaxPresenceQuery),
 		limits.NonNegative("PresenceRate", c.PresenceRate),
@@ -132,19 +169,20 @@ func (c Config) validate() error {
 // Stats counts social events. Every field is safe to read from any
 // goroutine; the metrics layer exports them.
 type Stats struct {
-	RoomChats         atomic.Uint64 // room chat lines accepted
-	ChannelChats      atomic.Uint64 // lobby channel lines accepted
-	ChatDeliveries    atomic.Uint64 // chat lines queued on connections
-	ChatRefused       atomic.Uint64 // chat lines and direct messages over the chat rate
-	DirectMessages    atomic.Uint64 // direct messages delivered
-	DirectRefused     atomic.Uint64 // direct messages refused because the recipient blocked the sender
-	Signals           atomic.Uint64 // WebRTC signaling messages relayed
-	SignalRefused     atomic.Uint64 // signaling refused: blocked, no shared room or friendship, or over the rate
-	PresenceEvents    atomic.Uint64 // presence changes queued on watchers' connections
-	PresenceRefused   atomic.Uint64 // presence queries over the presence rate or awaiting too many answers
-	Notifications     atomic.Uint64 // operator notifications sent
-	GraphLoadErrors   atomic.Uint64 // users whose friends, requests and blocks could not be loaded
-	DirectStored      atomic.Uint64 // direct messages kept for an offline recipient
-	InboxErrors       atomic.Uint64 // kept direct messages that could not be read or removed at a login
-	ChannelLoadErrors atomic.Uint64 // lobby channels whose kept lines could not be read
+	RoomChats           atomic.Uint64 // room chat lines accepted
+	ChannelChats        atomic.Uint64 // lobby channel lines accepted
+	ChatDeliveries      atomic.Uint64 // chat lines queued on connections
+	ChatRefused         atomic.Uint64 // chat lines and direct messages over the chat rate
+	DirectMessages      atomic.Uint64 // direct messages delivered
+	DirectRefused       atomic.Uint64 // direct messages refused because the recipient blocked the sender
+	Signals             atomic.Uint64 // WebRTC signaling messages relayed
+	SignalRefused       atomic.Uint64 // signaling refused: blocked, no shared room or friendship, or over the rate
+	PresenceEvents      atomic.Uint64 // presence changes queued on watchers' connections
+	PresenceRefused     atomic.Uint64 // presence queries over the presence rate or awaiting too many answers
+	Notifications       atomic.Uint64 // operator notifications sent
+	GraphLoadErrors     atomic.Uint64 // users whose friends, requests and blocks could not be loaded
+	DirectStored        atomic.Uint64 // direct messages kept for an offline recipient
+	InboxErrors         atomic.Uint64 // kept direct messages that could not be read or removed at a login
+	ChannelLoadErrors   atomic.Uint64 // lobby channels whose kept lines could not be read
+	ChannelOpensRefused atomic.Uint64 // lobby channel opens over ChannelOpenRate or ChannelOpenAddressRate
 }

@@ -43,6 +43,7 @@ import (
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // Fanout delivers server messages to connections and users, each message
@@ -84,7 +85,9 @@ type Social struct {
 	peers Peers // nil on a single node
 
 	nextDirect atomic.Uint64
-	admitting  atomic.Int64 // friend requests and blocks awaiting Graph.Admit (maxAdmits)
+	openUsers  *clientip.Buckets[string] // lobby channel opens per user
+	openAddrs  *clientip.Limiter         // lobby channel opens per client address
+	admitting  atomic.Int64              // friend requests and blocks awaiting Graph.Admit (maxAdmits)
 
 	mu         sync.Mutex
 	users      map[string]*profile            // users with a live member
@@ -164,8 +167,11 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 	if stats == nil {
 		stats = new(Stats)
 	}
+	cfg = cfg.withDefaults()
 	return &Social{
-		host: host, cfg: cfg.withDefaults(), stats: stats, peers: cfg.Peers,
+		host: host, cfg: cfg, stats: stats, peers: cfg.Peers,
+		openUsers:  clientip.NewBuckets[string](rate.Limit(cfg.ChannelOpenRate), cfg.ChannelOpenBurst, cfg.ChannelOpenKeys),
+		openAddrs:  clientip.NewLimiter(rate.Limit(cfg.ChannelOpenAddressRate), cfg.ChannelOpenAddressBurst, cfg.ChannelOpenKeys),
 		users:      make(map[string]*profile),
 		watchers:   make(map[string]map[string]struct{}),
 		requestsTo: make(map[string]map[string]struct{}),
