@@ -2,10 +2,8 @@ package hub_test
 
 import (
 	"fmt"
-	"net/http"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
@@ -90,15 +88,7 @@ func TestChannelSquattingIsBoundedPerIPv6Site(t *testing.T) {
 		},
 		server: func(c *server.Config) { c.TrustedProxies, _ = clientip.Parse("127.0.0.1") },
 	})
-	from := func(user, ip string) *client {
-		c, _, err := dialWith(t, e.url, e.token(user, time.Hour), http.Header{"X-Forwarded-For": {ip}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.user = user
-		c.Next(isKind[*tickroomv1.ServerMessage_Welcome])
-		return c
-	}
+	from := e.connectFrom
 	open := func(c *client, name string) tickroomv1.ErrorCode {
 		m := c.Request(joinChannel(name))
 		if m.GetChatHistory() != nil {
@@ -147,15 +137,7 @@ func TestChannelOpensAreRateLimited(t *testing.T) {
 		},
 		server: func(c *server.Config) { c.TrustedProxies, _ = clientip.Parse("127.0.0.1") },
 	})
-	from := func(user, ip string) *client {
-		c, _, err := dialWith(t, e.url, e.token(user, time.Hour), http.Header{"X-Forwarded-For": {ip}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.user = user
-		c.Next(isKind[*tickroomv1.ServerMessage_Welcome])
-		return c
-	}
+	from := e.connectFrom
 	limited := func(c *client, name string) {
 		t.Helper()
 		m := c.Request(joinChannel(name))

@@ -62,6 +62,20 @@ func dial(t *testing.T, url, token string) (*client, *http.Response, error) {
 	return dialWith(t, url, token, nil)
 }
 
+// connectFrom connects user as a client at ip, which a trusted proxy
+// (the server's TrustedProxies must name 127.0.0.1) names in
+// X-Forwarded-For, and waits for its Welcome.
+func (e *env) connectFrom(user, ip string) *client {
+	e.t.Helper()
+	c, _, err := dialWith(e.t, e.url, e.token(user, time.Hour), http.Header{"X-Forwarded-For": {ip}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c.user = user
+	c.Next(isKind[*tickroomv1.ServerMessage_Welcome])
+	return c
+}
+
 // dialWith is dial with headers on the upgrade request.
 func dialWith(t *testing.T, url, token string, h http.Header) (*client, *http.Response, error) {
 	t.Helper()

@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"fmt"
-	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -250,13 +249,7 @@ func TestRoomSharePerIPv6Site(t *testing.T) {
 		server: func(c *server.Config) { c.TrustedProxies, _ = clientip.Parse("127.0.0.1") },
 	})
 	create := func(user, ip string) *tickroomv1.Error {
-		c, _, err := dialWith(t, e.url, e.token(user, time.Hour), http.Header{"X-Forwarded-For": {ip}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.user = user
-		c.Next(isKind[*tickroomv1.ServerMessage_Welcome])
-		return createAndLeave(t, c, &tickroomv1.CreateRoom{Game: "tally"})
+		return createAndLeave(t, e.connectFrom(user, ip), &tickroomv1.CreateRoom{Game: "tally"})
 	}
 	if r := create("a", "2001:db8:1:1::1"); r != nil {
 		t.Fatalf("first room of a /64: %v", r)
