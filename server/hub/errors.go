@@ -39,7 +39,8 @@ func wireError(err error) *tickroomv1.Error {
 	if errors.As(err, &pe) {
 		return &tickroomv1.Error{
 			Code: tickroomv1.ErrorCode(pe.Code), Message: pe.Text(),
-			RetryAfterMs: uint32(pe.RetryAfter / time.Millisecond),
+			// Rounded up: a wait under a millisecond is still a wait.
+			RetryAfterMs: uint32((pe.RetryAfter + time.Millisecond - 1) / time.Millisecond),
 		}
 	}
 	for _, rc := range runtimeCodes {

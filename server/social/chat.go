@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"golang.org/x/time/rate"
@@ -359,8 +358,6 @@ func (so *Social) allowOpen(m *Member) error {
 		return nil
 	}
 	so.stats.ChannelOpensRefused.Add(1)
-	// Whole milliseconds, rounded up: the wire carries milliseconds.
-	wait = (wait + time.Millisecond - 1).Truncate(time.Millisecond)
 	return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait,
 		Message: "opening new channels too fast; existing channels can still be joined"}
 }
