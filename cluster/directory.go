@@ -425,15 +425,15 @@ func (d *Directory) Reserve(ctx context.Context, roomID, userID, password string
 func (d *Directory) reserve(ctx context.Context, roomID, userID, pwd string, limit int) (hub.Reservation, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
-	tok := d.newToken()
-	v, err := reserveScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID), d.keys.Reservation(tok), d.keys.UserSeats(userID)},
-		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.PoolPrefix(), roomID, limit, pwd).StringSlice()
+	v, err := reserveScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID), d.keys.UserToken(userID, roomID), d.keys.UserSeats(userID)},
+		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.PoolPrefix(), roomID, limit, pwd,
+		d.keys.ReservationPrefix(), d.newToken()).StringSlice()
 	if err != nil {
 		return hub.Reservation{}, d.refusal(err)
 	}
 	switch v[0] {
 	case "ok":
-		r := hub.Reservation{Token: tok, RoomID: roomID, NodeID: v[1], URL: v[2], TTL: d.cfg.ReservationTTL}
+		r := hub.Reservation{Token: v[3], RoomID: roomID, NodeID: v[1], URL: v[2], TTL: d.cfg.ReservationTTL}
 		if err := d.reachable(ctx, r); err != nil {
 			d.Release(ctx, roomID, userID)
 			return hub.Reservation{}, err
@@ -468,9 +468,9 @@ func (d *Directory) Release(ctx context.Context, roomID, userID string) {
 func (d *Directory) Match(ctx context.Context, pool, userID string) (hub.Reservation, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
-	tok := d.newToken()
 	v, err := matchScript.Run(ctx, d.rdb, []string{d.keys.Pool(pool), d.keys.UserSeats(userID)},
-		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.RoomPrefix(), d.keys.Reservation(tok), MatchScan, d.cfg.MaxUserSeats).StringSlice()
+		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.RoomPrefix(), d.keys.ReservationPrefix(), MatchScan, d.cfg.MaxUserSeats,
+		d.newToken(), d.keys.UserTokenPrefix()).StringSlice()
 	if err != nil {
 		return hub.Reservation{}, false, d.refusal(err)
 	}
@@ -480,7 +480,7 @@ func (d *Directory) Match(ctx context.Context, pool, userID string) (hub.Reserva
 	if v[0] != "ok" {
 		return hub.Reservation{}, false, nil
 	}
-	r := hub.Reservation{Token: tok, RoomID: v[1], NodeID: v[2], URL: v[3], TTL: d.cfg.ReservationTTL}
+	r := hub.Reservation{Token: v[4], RoomID: v[1], NodeID: v[2], URL: v[3], TTL: d.cfg.ReservationTTL}
 	if d.reachable(ctx, r) != nil {
 		// A node that died within its TTL: make a room elsewhere.
 		d.Release(ctx, r.RoomID, userID)
@@ -509,10 +509,13 @@ func (d *Directory) Place(ctx context.Context, userID string) (hub.Reservation, 
 	if best == nil || best.ID == self || d.reachable(ctx, hub.Reservation{NodeID: best.ID, URL: best.WebSocketURL}) != nil {
 		return hub.Reservation{NodeID: self}, nil
 	}
-	tok := d.newToken()
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
-	if err := d.rdb.Set(ctx, d.keys.Reservation(tok), best.ID+"|"+userID+"|", d.cfg.ReservationTTL).Err(); err != nil {
+	// One placement token a user: asking again rewrites it for the node
+	// chosen now.
+	tok, err := placeScript.Run(ctx, d.rdb, []string{d.keys.UserToken(userID, "")},
+		d.keys.ReservationPrefix(), d.newToken(), best.ID+"|"+userID+"|", d.cfg.ReservationTTL.Milliseconds()).Text()
+	if err != nil {
 		return hub.Reservation{}, d.refusal(err)
 	}
 	return hub.Reservation{Token: tok, NodeID: best.ID, URL: best.WebSocketURL, TTL: d.cfg.ReservationTTL}, nil

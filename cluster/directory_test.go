@@ -407,3 +407,83 @@ func TestReservePasswordRoom(t *testing.T) {
 type idleClient struct{}
 
 func (idleClient) Congested() bool { return false }
+
+// TestAskingAgainReusesTheToken: a user asking over and over for a seat
+// in one room, for a quick match, or for a place to make a room, holds
+// one token in Redis for each room and one placement, not one per ask;
+// the token it was given last still claims the seat, and an earlier one
+// (the same string) too.
+func TestAskingAgainReusesTheToken(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	rdb := rs.Client(t)
+	ctx := context.Background()
+	tokens := func() int {
+		keys, err := rdb.Keys(ctx, "*resv:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(keys)
+	}
+	room := b.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
+	first, err := a.dir.Reserve(ctx, room.ID(), "asker", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		r, err := a.dir.Reserve(ctx, room.ID(), "asker", "")
+		if err != nil || r.Token != first.Token {
+			t.Fatalf("asking again: %+v %v, want the token %q", r, err, first.Token)
+		}
+	}
+	if n := tokens(); n != 1 {
+		t.Fatalf("%d tokens after 51 asks for one seat, want 1", n)
+	}
+	if got, ok := b.dir.Claim(ctx, first.Token, "asker"); !ok || got.RoomID != room.ID() {
+		t.Fatalf("claiming the seat: %+v %v", got, ok)
+	}
+	// A quick match lands in that room again: the same token.
+	for range 20 {
+		r, ok, err := a.dir.Match(ctx, "p", "asker")
+		if err != nil || !ok || r.Token != first.Token {
+			t.Fatalf("quick match: %+v %v %v, want the token %q", r, ok, err, first.Token)
+		}
+	}
+	// Another user gets a token of its own.
+	other, err := a.dir.Reserve(ctx, room.ID(), "other", "")
+	if err != nil || other.Token == first.Token {
+		t.Fatalf("another user: %+v %v", other, err)
+	}
+	if n := tokens(); n != 2 {
+		t.Fatalf("%d tokens for two users in one room, want 2", n)
+	}
+	// Placements: one token a user. With a draining, a places on b.
+	a.SetDraining(true)
+	waitFor(t, 5*time.Second, "a draining", func() bool {
+		n, _ := a.Nodes(ctx)
+		return len(n) == 2 && n[0].Draining
+	})
+	var place hub.Reservation
+	for i := range 30 {
+		p, err := a.dir.Place(ctx, "placer")
+		if err != nil || p.NodeID != "b" || p.Token == "" || (i > 0 && p.Token != place.Token) {
+			t.Fatalf("place %d: %+v %v (first %+v)", i, p, err, place)
+		}
+		place = p
+	}
+	if n := tokens(); n != 3 {
+		t.Fatalf("%d tokens after 30 placements, want 3", n)
+	}
+	if got, ok := b.dir.Claim(ctx, place.Token, "placer"); !ok || got.RoomID != "" {
+		t.Fatalf("claiming the placement: %+v %v", got, ok)
+	}
+	// The tokens live no longer than a reservation.
+	for _, k := range []string{"*resv:*", "*utok:*"} {
+		keys, _ := rdb.Keys(ctx, k).Result()
+		for _, key := range keys {
+			if ttl := rdb.PTTL(ctx, key).Val(); ttl <= 0 || ttl > DefaultReservationTTL {
+				t.Fatalf("%s expires in %v", key, ttl)
+			}
+		}
+	}
+}

@@ -57,7 +57,21 @@ func (k Keys) LostPrefix() string { return k.Prefix + "lost:" }
 
 // Reservation is a seat reservation or room placement token (TTL: the
 // reservation's).
-func (k Keys) Reservation(token string) string { return k.Prefix + "resv:" + token }
+func (k Keys) Reservation(token string) string { return k.ReservationPrefix() + token }
+
+// ReservationPrefix is Reservation's name without the token.
+func (k Keys) ReservationPrefix() string { return k.Prefix + "resv:" }
+
+// UserToken names the one live token a user holds for a room (roomID ""
+// for a room placement): asking again reuses it, so a user keeps at most
+// one token per room, and one placement, however often it asks. Room ids
+// hold no ':', so the name is unambiguous for any user id.
+func (k Keys) UserToken(userID, roomID string) string {
+	return k.UserTokenPrefix() + roomID + ":" + userID
+}
+
+// UserTokenPrefix is UserToken's name without the room and user.
+func (k Keys) UserTokenPrefix() string { return k.Prefix + "utok:" }
 
 // UserSeats is a zset of the rooms userID holds a reservation in that it
 // has not taken yet, each scored by its expiry (ms); it bounds the seats

@@ -82,11 +82,31 @@ redis.call('PEXPIRE', ` + useats + `, ` + ttl + `)
 `
 }
 
+// tokenLua sets the Lua local tok to the user's token for a room, the
+// one its UserToken key UTK names while it lives, else NEWTOK, and
+// (re)writes both keys with VALUE for TTL ms: however often a user asks,
+// it holds one token key per room (and one placement).
+func tokenLua(utk, tokPrefix, newTok, value, ttl string) string {
+	return `
+local tok = redis.call('GET', ` + utk + `) or ` + newTok + `
+redis.call('SET', ` + utk + `, tok, 'PX', ` + ttl + `)
+redis.call('SET', ` + tokPrefix + ` .. tok, ` + value + `, 'PX', ` + ttl + `)
+`
+}
+
+// placeScript writes the token that lets a user make a new room on a node.
+// KEYS: the user's placement UserToken. ARGV: token prefix, new token,
+// value (node|user|), ttl ms. Returns the token.
+var placeScript = redis.NewScript(tokenLua("KEYS[1]", "ARGV[1]", "ARGV[2]", "ARGV[3]", "ARGV[4]") + `
+return tok
+`)
+
 // reserveScript holds a player seat in a room for a user.
-// KEYS: room hash, seats, token key, user's UserSeats. ARGV: user, ttl
-// ms, node key prefix, pool key prefix, room id, cap of the user's
-// untaken reservations (0 none), password digest ('-' skips the check).
-// Returns {'ok', node, ws} or {reason}: gone, lost, closed, full,
+// KEYS: room hash, seats, the user's UserToken for the room, user's
+// UserSeats. ARGV: user, ttl ms, node key prefix, pool key prefix, room
+// id, cap of the user's untaken reservations (0 none), password digest
+// ('-' skips the check), token prefix, new token.
+// Returns {'ok', node, ws, token} or {reason}: gone, lost, closed, full,
 // password, budget. A user already seated keeps its seat unchecked.
 var reserveScript = redis.NewScript(nowLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
@@ -113,8 +133,8 @@ if f[4] and f[4] ~= '' then
   if f[5] == '1' then free = math.max(0, tonumber(f[2]) - redis.call('ZCARD', KEYS[2])) end
   redis.call('ZADD', ARGV[4] .. f[4], free, ARGV[5])
 end
-redis.call('SET', KEYS[3], f[1] .. '|' .. ARGV[1] .. '|' .. ARGV[5], 'PX', ttl)
-return {'ok', f[1], ws}
+` + tokenLua("KEYS[3]", "ARGV[8]", "ARGV[9]", "f[1] .. '|' .. ARGV[1] .. '|' .. ARGV[5]", "ttl") + `
+return {'ok', f[1], ws, tok}
 `)
 
 // releaseScript gives back a reservation that was not taken (a seated
@@ -137,9 +157,9 @@ return 1
 // live node that is not draining: the pool is scored by free seats, so
 // the lowest score of at least 1 is the fullest room.
 // KEYS: pool, user's UserSeats. ARGV: user, ttl ms, node key prefix, room
-// key prefix, token key, scan limit, cap of the user's untaken
-// reservations (0 none).
-// Returns {'ok', room, node, ws}, {'none'} or {'budget'}.
+// key prefix, token prefix, scan limit, cap of the user's untaken
+// reservations (0 none), new token, UserToken prefix.
+// Returns {'ok', room, node, ws, token}, {'none'} or {'budget'}.
 var matchScript = redis.NewScript(nowLua + `
 local ttl = tonumber(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], 1, '+inf', 'LIMIT', 0, tonumber(ARGV[6]))
@@ -164,8 +184,8 @@ for _, id in ipairs(ids) do
           n = n + 1
         end
         redis.call('ZADD', KEYS[1], math.max(0, tonumber(f[2]) - n), id)
-        redis.call('SET', ARGV[5], f[1] .. '|' .. ARGV[1] .. '|' .. id, 'PX', ttl)
-        return {'ok', id, f[1], nf[1]}
+` + tokenLua("ARGV[9] .. id .. ':' .. ARGV[1]", "ARGV[5]", "ARGV[8]", "f[1] .. '|' .. ARGV[1] .. '|' .. id", "ttl") + `
+        return {'ok', id, f[1], nf[1], tok}
       end
       redis.call('ZADD', KEYS[1], 0, id)
     end
