@@ -202,3 +202,41 @@ func TestLinkIdentity(t *testing.T) {
 		t.Fatalf("first identity logins: %v / %v", c1, c2)
 	}
 }
+
+// TestGuestsNotSeenForGuestTTLAreForgotten: a guest that comes back within
+// GuestTTL keeps its account; one that does not is deleted once another
+// guest logs in, and its device secret is then unknown (it would log in as
+// a new guest). A claimed account is never deleted.
+func TestGuestsNotSeenForGuestTTLAreForgotten(t *testing.T) {
+	t.Parallel()
+	const ttl = 4 * time.Second
+	_, a, _, _ := accountServerWith(t, t.TempDir(), func(o *tickroom.Options) { o.GuestTTL, o.TokenTTL = ttl, time.Second })
+	login := func(body map[string]string) map[string]any {
+		t.Helper()
+		st, m := a.post("/v1/login", "", body)
+		if st != 200 {
+			t.Fatalf("login %v: %d %v", body, st, m)
+		}
+		return m
+	}
+	back, gone, named := login(map[string]string{"name": "Back"}), login(map[string]string{"name": "Gone"}), login(map[string]string{"name": "Named"})
+	if st, m := a.post("/v1/account/claim", str(named, "token"), map[string]string{"name": "Named", "password": "a long enough password"}); st != 200 {
+		t.Fatalf("claim: %d %v", st, m)
+	}
+	time.Sleep(ttl / 2)
+	if again := login(map[string]string{"device_secret": str(back, "device_secret")}); str(again, "user_id") != str(back, "user_id") {
+		t.Fatalf("back's device login: %v", again)
+	}
+	time.Sleep(ttl/2 + 500*time.Millisecond)
+	// Gone was last seen more than GuestTTL ago, Back less.
+	login(map[string]string{"name": "Newcomer"})
+	if st, m := a.post("/v1/login", "", map[string]string{"device_secret": str(gone, "device_secret")}); st != 401 || !strings.Contains(str(m, "error"), "device secret not recognized") {
+		t.Fatalf("the forgotten guest's device login: %d %v, want 401", st, m)
+	}
+	if again := login(map[string]string{"device_secret": str(back, "device_secret")}); str(again, "user_id") != str(back, "user_id") {
+		t.Fatalf("back after GuestTTL since its first login: %v", again)
+	}
+	if again := login(map[string]string{"device_secret": str(named, "device_secret")}); str(again, "user_id") != str(named, "user_id") {
+		t.Fatalf("the claimed account: %v", again)
+	}
+}

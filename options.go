@@ -1,6 +1,7 @@
 package tickroom
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -68,6 +69,13 @@ type Options struct {
 	TokenKey []byte
 	// TokenTTL is a session token's lifetime. Zero value means 24 hours.
 	TokenTTL time.Duration
+	// GuestTTL is how long the store keeps a guest account (no claimed
+	// name, no linked identity) after its last login: new guests delete
+	// older ones, with their friends, blocks, mail and standings, so
+	// stored guests grow with the guest login rate over GuestTTL, not for
+	// ever (store.Config.GuestTTL). It must exceed TokenTTL, since a
+	// session is not a login. Zero value means 30 days.
+	GuestTTL time.Duration
 	// IdentityKey is the HMAC key external identity tokens (JWT HS256) are
 	// signed with; logins that present one get its subject as user id.
 	// Zero value means guest logins only.
@@ -254,11 +262,15 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// defaultTokenTTL is a session token's lifetime when Options name none.
+const defaultTokenTTL = 24 * time.Hour
+
 // validate refuses negative limits (wrapping ErrOptions); zero means
 // their default.
 func (o Options) validate() error {
 	err := errors.Join(
 		limits.NonNegative("TokenTTL", o.TokenTTL),
+		limits.NonNegative("GuestTTL", o.GuestTTL),
 		limits.NonNegative("GuestLoginRate", o.GuestLoginRate),
 		limits.NonNegative("GuestLoginBurst", o.GuestLoginBurst),
 		limits.NonNegative("MaxSpectatorStreams", o.MaxSpectatorStreams),
@@ -293,6 +305,9 @@ func (o Options) validate() error {
 	if u := o.NodeWebSocketURL; u != "" && !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 		err = errors.Join(err, fmt.Errorf("NodeWebSocketURL %q is not a ws:// or wss:// URL", u))
 	}
+	if tok := cmp.Or(o.TokenTTL, defaultTokenTTL); o.GuestTTL > 0 && o.GuestTTL <= tok {
+		err = errors.Join(err, fmt.Errorf("GuestTTL %v must exceed the session token lifetime %v", o.GuestTTL, tok))
+	}
 	if o.ChatHistoryLines > store.MaxPage {
 		err = errors.Join(err, fmt.Errorf("ChatHistoryLines %d is more than %d", o.ChatHistoryLines, store.MaxPage))
 	}
@@ -309,7 +324,7 @@ func (o Options) withDefaults() Options {
 	if o.HTTPAddr == "" {
 		o.HTTPAddr = DefaultHTTPAddr
 	}
-	limits.Default(&o.TokenTTL, 24*time.Hour)
+	limits.Default(&o.TokenTTL, defaultTokenTTL)
 	limits.Default(&o.MaxFrameSize, 64<<10)
 	limits.Default(&o.MaxMessageSize, 64<<10)
 	limits.Default(&o.DropGrace, 30*time.Second)

@@ -32,7 +32,7 @@ func (s *Server) openStore() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
 	defer cancel()
-	db, err := store.Open(ctx, store.Config{Dir: o.DataDir, URL: o.DatabaseURL, Logger: s.log})
+	db, err := store.Open(ctx, store.Config{Dir: o.DataDir, URL: o.DatabaseURL, GuestTTL: o.GuestTTL, Logger: s.log})
 	if err != nil {
 		return err
 	}

@@ -263,6 +263,8 @@ func TestServerRefuses(t *testing.T) {
 		{"websocket off", tickroom.Options{Addr: tickroom.Off}, tickroom.ErrOptions},
 		{"short token key", tickroom.Options{TokenKey: []byte("short")}, tickroom.ErrOptions},
 		{"chat history past a page", tickroom.Options{ChatHistoryLines: 501}, tickroom.ErrOptions},
+		{"guests kept no longer than a token", tickroom.Options{GuestTTL: 24 * time.Hour}, tickroom.ErrOptions},
+		{"guests kept no longer than a longer token", tickroom.Options{GuestTTL: 48 * time.Hour, TokenTTL: 72 * time.Hour}, tickroom.ErrOptions},
 		{"duplicate game", tickroom.Options{Games: []game.Definition{raceDefinition(), raceDefinition()}}, game.ErrDuplicateGame},
 		{"game without New", tickroom.Options{Games: []game.Definition{{Name: "empty"}}}, game.ErrInvalidDefinition},
 		{"tick rate", tickroom.Options{Games: []game.Definition{{Name: "fast", TickRate: 500, New: raceDefinition().New}}}, game.ErrInvalidDefinition},
@@ -272,6 +274,7 @@ func TestServerRefuses(t *testing.T) {
 		opts  tickroom.Options
 	}{
 		{"TokenTTL", tickroom.Options{TokenTTL: -time.Hour}},
+		{"GuestTTL", tickroom.Options{GuestTTL: -time.Hour}},
 		{"GuestLoginRate", tickroom.Options{GuestLoginRate: -1}},
 		{"GuestLoginBurst", tickroom.Options{GuestLoginBurst: -1}},
 		{"MaxSpectatorStreams", tickroom.Options{MaxSpectatorStreams: -1}},

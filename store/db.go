@@ -64,13 +64,22 @@ type Config struct {
 	// added past it makes the account forget the oldest, whose next login
 	// needs the password again. Zero value means 32.
 	DeviceKeep int
+	// GuestTTL is how long a guest account (no claimed name, no linked
+	// identity) is kept after its last login: each new guest deletes a few
+	// guests older than that, with their devices, friendships, blocks,
+	// inbox, standings and sanctions, so stored guests grow with the guest
+	// login rate over GuestTTL, not for ever. A guest whose device secret
+	// is gone with it logs in as a new guest. Zero value means 30 days;
+	// it should exceed the session token's lifetime (24 h by default),
+	// since a session does not count as a login.
+	GuestTTL time.Duration
 	// Logger receives migrations applied at Info. Zero value means no
 	// logging.
 	Logger *slog.Logger
 
 	// migrations replaces the embedded migrations (tests only).
 	migrations fs.FS
-	// now replaces time.Now for ChannelTTL (tests only).
+	// now replaces time.Now for ChannelTTL and GuestTTL (tests only).
 	now func() time.Time
 }
 
@@ -85,11 +94,12 @@ const (
 
 	defaultChannelHistories = 2000
 	defaultChannelTTL       = 30 * 24 * time.Hour
+	defaultGuestTTL         = 30 * 24 * time.Hour
 )
 
 func (c Config) withDefaults() (Config, error) {
-	if c.BusyTimeout < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 {
-		return c, fmt.Errorf("%w: negative BusyTimeout, ConnectTimeout, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep or DeviceKeep", ErrInvalid)
+	if c.BusyTimeout < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
+		return c, fmt.Errorf("%w: negative BusyTimeout, ConnectTimeout, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, DeviceKeep or GuestTTL", ErrInvalid)
 	}
 	if c.Dir == "" {
 		c.Dir = defaultDir
@@ -102,6 +112,7 @@ func (c Config) withDefaults() (Config, error) {
 	limits.Default(&c.DeviceKeep, defaultDeviceKeep)
 	limits.Default(&c.ChannelHistories, defaultChannelHistories)
 	limits.Default(&c.ChannelTTL, defaultChannelTTL)
+	limits.Default(&c.GuestTTL, defaultGuestTTL)
 	if c.now == nil {
 		c.now = time.Now
 	}

@@ -29,6 +29,13 @@
 // newer than the binary's newest migration (ErrSchemaNewer), so an older
 // binary never writes into a schema it does not know.
 //
+// What anyone can make the store keep is bounded where it is written: a
+// channel's lines (ChannelKeep), the channels with lines (ChannelHistories,
+// ChannelTTL), an inbox (InboxKeep), an account's devices (DeviceKeep),
+// and guest accounts (GuestTTL: each new guest deletes a few not seen for
+// that long). Each bound is kept by the write that would pass it, walking
+// an index, so no background job has to run.
+//
 // Every method of *DB is safe from any goroutine. None of them belongs on
 // an event loop or a tick shard: they wait on the disk or the network.
 // Writes from the hot path go through a WriteQueue, which batches them off

@@ -58,6 +58,9 @@ type Users interface {
 	CreateLinked(ctx context.Context, id, name, subject string) (User, error)
 	// AddDevice lets another device secret log in as the account.
 	AddDevice(ctx context.Context, id string, deviceHash []byte) error
+	// Seen records a login of the account now. A guest (no claimed name,
+	// no linked identity) not seen for Config.GuestTTL is deleted.
+	Seen(ctx context.Context, id string) error
 }
 
 // SanctionKind is what a Sanction does.

@@ -25,6 +25,7 @@ var suite = []struct {
 }{
 	{"GuestAccountsComeBackByDevice", testGuestByDevice},
 	{"AnAccountKeepsItsNewestDevices", testDeviceKeep},
+	{"GuestsNotSeenForGuestTTLGo", testGuestTTL},
 	{"NamesAreUniqueCaseInsensitively", testNamesUnique},
 	{"IdentityLinksToOneAccount", testIdentity},
 	{"SanctionsApplyUntilTheyEnd", testSanctions},

@@ -30,24 +30,87 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	return u, err
 }
 
-// CreateGuest implements Users.
+// guestPruneBatch is how many guests not seen for GuestTTL one new guest
+// deletes: more than one, so a backlog (a shorter GuestTTL, a server
+// stopped for long) drains while guests keep coming.
+const guestPruneBatch = 4
+
+// CreateGuest implements Users. In the same transaction it deletes up to
+// guestPruneBatch guests not seen for GuestTTL, oldest first, walking the
+// users_guest_seen index: the guests stored are then those seen within
+// GuestTTL, and a backlog that each new guest shrinks.
 func (db *DB) CreateGuest(ctx context.Context, g Guest) (User, error) {
 	if g.ID == "" || g.Name == "" || len(g.Name) > MaxNameLen || len(g.DeviceHash) == 0 {
 		return User{}, fmt.Errorf("%w: a guest needs an id, a name of at most %d bytes and a device hash", ErrInvalid, MaxNameLen)
 	}
-	now := time.Now()
-	u := User{ID: g.ID, Name: g.Name, CreatedAt: time.UnixMilli(now.UnixMilli())}
+	now := db.cfg.now().UnixMilli()
+	u := User{ID: g.ID, Name: g.Name, CreatedAt: time.UnixMilli(now)}
 	err := db.tx(ctx, "creating a guest", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, created_ms) VALUES ($1, $2, $3)`, g.ID, g.Name, now.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, created_ms, seen_ms) VALUES ($1, $2, $3, $3)`, g.ID, g.Name, now); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO devices (hash, user_id, created_ms) VALUES ($1, $2, $3)`, g.DeviceHash, g.ID, now.UnixMilli())
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO devices (hash, user_id, created_ms) VALUES ($1, $2, $3)`, g.DeviceHash, g.ID, now); err != nil {
+			return err
+		}
+		return pruneGuests(ctx, tx, now-db.cfg.GuestTTL.Milliseconds())
 	})
 	if err != nil {
 		return User{}, err
 	}
 	return u, nil
+}
+
+// pruneGuests deletes up to guestPruneBatch guests last seen before cut,
+// with what only they had: their devices, friendships (both sides),
+// blocks, inbox, standings and sanctions. Results keep their names, as
+// the other players' history. A guest seen again meanwhile is kept.
+func pruneGuests(ctx context.Context, tx *sql.Tx, cut int64) error {
+	const guest = `name_key IS NULL AND subject IS NULL AND seen_ms < $1`
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE `+guest+` ORDER BY seen_ms LIMIT $2`, cut, guestPruneBatch)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $2 AND `+guest, cut, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			continue
+		}
+		for _, q := range []string{
+			`DELETE FROM devices WHERE user_id = $1`,
+			`DELETE FROM friendships WHERE user_a = $1`,
+			`DELETE FROM friendships WHERE user_b = $1`,
+			`DELETE FROM blocks WHERE blocker = $1`,
+			`DELETE FROM inbox WHERE to_id = $1`,
+			`DELETE FROM standings WHERE user_id = $1`,
+			`DELETE FROM sanctions WHERE user_id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Seen implements Users.
+func (db *DB) Seen(ctx context.Context, id string) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE users SET seen_ms = $2 WHERE id = $1`, id, db.cfg.now().UnixMilli())
+	return db.affected("recording a login", res, err)
 }
 
 // CreateLinked implements Users.
@@ -56,7 +119,7 @@ func (db *DB) CreateLinked(ctx context.Context, id, name, subject string) (User,
 		return User{}, fmt.Errorf("%w: a linked account needs an id, a subject and a name of at most %d bytes", ErrInvalid, MaxNameLen)
 	}
 	now := time.Now().UnixMilli()
-	_, err := db.w.ExecContext(ctx, `INSERT INTO users (id, name, subject, created_ms) VALUES ($1, $2, $3, $4)`, id, name, subject, now)
+	_, err := db.w.ExecContext(ctx, `INSERT INTO users (id, name, subject, created_ms, seen_ms) VALUES ($1, $2, $3, $4, $4)`, id, name, subject, now)
 	if isUniqueViolation(err) {
 		return User{}, fmt.Errorf("%w: %q", ErrIdentityTaken, subject)
 	}

@@ -47,30 +47,30 @@ func main() {
 }
 
 type flags struct {
-	addr, httpAddr, logFormat, tokenKey, identityKey, origins string
-	trustedProxies, publicWSURL                               string
-	adminAddr, adminToken, identityJWKS                       string
-	adminSet                                                  bool // -admin given
-	adminTokenFile, tokenKeyFile, identityKeyFile             string
-	iceURLs, turnSecret, turnSecretFile                       string
-	secretFlags                                               []string // secret flags given on the command line
-	loops, maxConns, maxConnsPerIP, maxFrame, maxMessage      int
-	shards, msgRate, maxOutbound                              int
-	inBytesPerIP, inFramesPerIP, inBytes, inFrames            int
-	roomCreateBurst, maxRoomCost                              int
-	roomCreateRate                                            float64
-	kickDuration, banDuration                                 time.Duration
-	maxStreams, maxStreamsPerIP                               int
-	maxHTTPConns, maxHTTPConnsPerIP                           int
-	httpIdleTimeout                                           time.Duration
-	dropGrace, tokenTTL, shutdownTimeout, drainTimeout        time.Duration
-	multiSockets, debug, conformance, proxyProtocol           bool
-	guestLoginRate                                            float64
-	guestLoginBurst                                           int
-	dataDir, database                                         string
-	storeQueue, chatHistory                                   int
-	gcPercent                                                 int
-	redis, nodeID, publicHTTPURL, nodeWSURL                   string
+	addr, httpAddr, logFormat, tokenKey, identityKey, origins    string
+	trustedProxies, publicWSURL                                  string
+	adminAddr, adminToken, identityJWKS                          string
+	adminSet                                                     bool // -admin given
+	adminTokenFile, tokenKeyFile, identityKeyFile                string
+	iceURLs, turnSecret, turnSecretFile                          string
+	secretFlags                                                  []string // secret flags given on the command line
+	loops, maxConns, maxConnsPerIP, maxFrame, maxMessage         int
+	shards, msgRate, maxOutbound                                 int
+	inBytesPerIP, inFramesPerIP, inBytes, inFrames               int
+	roomCreateBurst, maxRoomCost                                 int
+	roomCreateRate                                               float64
+	kickDuration, banDuration                                    time.Duration
+	maxStreams, maxStreamsPerIP                                  int
+	maxHTTPConns, maxHTTPConnsPerIP                              int
+	httpIdleTimeout                                              time.Duration
+	dropGrace, tokenTTL, guestTTL, shutdownTimeout, drainTimeout time.Duration
+	multiSockets, debug, conformance, proxyProtocol              bool
+	guestLoginRate                                               float64
+	guestLoginBurst                                              int
+	dataDir, database                                            string
+	storeQueue, chatHistory                                      int
+	gcPercent                                                    int
+	redis, nodeID, publicHTTPURL, nodeWSURL                      string
 }
 
 func parseFlags() (*flags, error) {
@@ -105,6 +105,7 @@ func parseFlags() (*flags, error) {
 	fs.DurationVar(&f.kickDuration, "kick-duration", 0, "how long the tokens a kicked user held are refused (0: 5m)")
 	fs.DurationVar(&f.banDuration, "ban-duration", 0, "length of a ban the admin API gives without seconds (0: until unbanned)")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 24*time.Hour, "session token lifetime")
+	fs.DurationVar(&f.guestTTL, "guest-ttl", 0, "how long the store keeps a guest account after its last login; more than -token-ttl (0: 720h, 30 days)")
 	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the admin token")
 	fs.StringVar(&f.dataDir, "data-dir", ".tickroom", "directory of the SQLite store (accounts, results, history, the session key and admin token); empty: nothing outlives the process")
 	fs.StringVar(&f.database, "database", "", "PostgreSQL URL (postgres://user@host/db) of the store, instead of -data-dir; prefer TICKROOM_DATABASE when it holds a password")
@@ -234,7 +235,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
 		MaxOutboundBytes: f.maxOutbound,
 		InputBytesPerIP:  f.inBytesPerIP, InputFramesPerIP: f.inFramesPerIP, InputBytes: f.inBytes, InputFrames: f.inFrames,
-		DropGrace: f.dropGrace, TokenTTL: f.tokenTTL, ShutdownTimeout: f.shutdownTimeout, DrainTimeout: f.drainTimeout,
+		DropGrace: f.dropGrace, TokenTTL: f.tokenTTL, GuestTTL: f.guestTTL, ShutdownTimeout: f.shutdownTimeout, DrainTimeout: f.drainTimeout,
 		RoomCreateRate: f.roomCreateRate, RoomCreateBurst: f.roomCreateBurst, MaxRoomCostPerUser: f.maxRoomCost,
 		KickDuration: f.kickDuration, BanDuration: f.banDuration,
 		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log, ProxyProtocol: f.proxyProtocol,

@@ -210,7 +210,17 @@ func (s *Service) Device(ctx context.Context, secret string) (auth.Account, erro
 	if err != nil {
 		return auth.Account{}, err
 	}
+	s.seen(ctx, u.ID)
 	return toAccount(u), nil
+}
+
+// seen records a login in the store, which keeps a guest for
+// store.Config.GuestTTL after its last one. A failed write does not fail
+// the login: the account was read, and the next login records it again.
+func (s *Service) seen(ctx context.Context, id string) {
+	if err := s.users.Seen(ctx, id); err != nil {
+		s.log.Warn("account: recording a login", "user", id, "err", err)
+	}
 }
 
 // Password implements auth.Accounts.
@@ -239,6 +249,7 @@ func (s *Service) Password(ctx context.Context, name, password string) (auth.Acc
 	if err := s.users.AddDevice(ctx, u.ID, hash); err != nil {
 		return auth.Account{}, "", err
 	}
+	s.seen(ctx, u.ID)
 	return toAccount(u), secret, nil
 }
 
@@ -247,6 +258,7 @@ func (s *Service) Identity(ctx context.Context, subject, name string) (auth.Acco
 	for range 2 {
 		u, err := s.users.UserBySubject(ctx, subject)
 		if err == nil {
+			s.seen(ctx, u.ID)
 			return toAccount(u), nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testGuestTTL: guests not seen for GuestTTL go as new guests come, the
+// oldest first and a few at a time, with their devices, friendships,
+// blocks, inbox, standings and sanctions; a guest seen since, a claimed
+// account and a linked one stay, and so does the other players' history.
+func testGuestTTL(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.GuestTTL = 24 * time.Hour
+	var mu sync.Mutex
+	now := time.Now().Truncate(time.Millisecond)
+	cfg.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	db := open(t, cfg)
+
+	guest := func(id string) {
+		t.Helper()
+		if _, err := db.CreateGuest(ctx, Guest{ID: id, Name: "guest", DeviceHash: []byte("dev-" + id)}); err != nil {
+			t.Fatal(err)
+		}
+		advance(time.Millisecond)
+	}
+	var old []string
+	for i := range 6 {
+		old = append(old, fmt.Sprint("old", i))
+		guest(old[i])
+	}
+	guest("named")
+	if err := db.ClaimName(ctx, "named", "Named", "hash"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateLinked(ctx, "linked", "Linked", "sub-1"); err != nil {
+		t.Fatal(err)
+	}
+	guest("back")
+	// old0 has a friend, blocks, is blocked, has mail, a standing and a ban.
+	t0 := time.UnixMilli(1_700_000_000_000)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(db.PutFriendship(ctx, Friendship{From: "old0", To: "named", State: FriendAccepted, Since: t0}))
+	must(db.PutFriendship(ctx, Friendship{From: "linked", To: "old0", State: FriendPending, Since: t0}))
+	must(db.Block(ctx, "old0", "back"))
+	must(db.Block(ctx, "named", "old1"))
+	must(db.AppendLines(ctx, []Line{{To: "old0", From: "named", FromName: "Named", Text: "hi", At: t0}}))
+	must(db.WriteResults(ctx, []Result{{Game: "gomoku", Room: "r", Outcome: "five", Started: t0, Ended: t0.Add(time.Minute), Players: []ResultPlayer{
+		{UserID: "old0", Name: "Old", Seat: 0, Outcome: "win", Score: 1},
+		{UserID: "named", Name: "Named", Seat: 1, Outcome: "loss"},
+	}}}))
+	must(db.PutSanction(ctx, Sanction{UserID: "old0", Kind: SanctionBan, Reason: "r", At: t0}))
+
+	advance(12 * time.Hour)
+	must(db.Seen(ctx, "back"))
+	if err := db.Seen(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Seen of an unknown user = %v, want ErrNotFound", err)
+	}
+	advance(13 * time.Hour) // the old guests: 25 h; back: 13 h
+
+	exists := func(id string) bool {
+		t.Helper()
+		_, err := db.UserByID(ctx, id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	guest("new0") // deletes old0..old3
+	for i, id := range old {
+		if want := i >= guestPruneBatch; exists(id) != want {
+			t.Fatalf("after one new guest: %s stored = %v, want %v", id, !want, want)
+		}
+	}
+	if _, err := db.UserByDevice(ctx, []byte("dev-old0")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old0's device after it went: %v", err)
+	}
+	for _, u := range []string{"named", "linked", "old0"} {
+		if fs, err := db.Friendships(ctx, u); err != nil || len(fs) != 0 {
+			t.Fatalf("%s's friendships after old0 went: %+v %v", u, fs, err)
+		}
+	}
+	if bs, err := db.Blocks(ctx, "old0"); err != nil || len(bs) != 0 {
+		t.Fatalf("old0's blocks: %v %v", bs, err)
+	}
+	if bs, err := db.Blocks(ctx, "named"); err != nil || len(bs) != 1 {
+		t.Fatalf("named's own block of old1 is its own: %v %v", bs, err)
+	}
+	if ls, err := db.Inbox(ctx, "old0"); err != nil || len(ls) != 0 {
+		t.Fatalf("old0's inbox: %+v %v", ls, err)
+	}
+	if s, err := db.Standing(ctx, "gomoku", "old0"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old0's standing: %+v %v", s, err)
+	}
+	if ss, err := db.Sanctions(ctx, now); err != nil || len(ss) != 0 {
+		t.Fatalf("sanctions after old0 went: %+v %v", ss, err)
+	}
+	if h, err := db.History(ctx, "named", 0, 10); err != nil || len(h) != 1 || len(h[0].Players) != 2 {
+		t.Fatalf("named's history keeps the game with old0: %+v %v", h, err)
+	}
+	guest("new1") // the last two old ones
+	for _, id := range old {
+		if exists(id) {
+			t.Fatalf("after two new guests: %s is still stored", id)
+		}
+	}
+	for _, id := range []string{"named", "linked", "back", "new0", "new1"} {
+		if !exists(id) {
+			t.Fatalf("%s went", id)
+		}
+	}
+	// back goes once not seen for GuestTTL either.
+	advance(12 * time.Hour)
+	guest("new2")
+	if exists("back") || !exists("new0") {
+		t.Fatalf("25 h after back's last login: back %v, new0 %v", exists("back"), exists("new0"))
+	}
+}
