@@ -64,10 +64,11 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 }
 
 // Admit implements social.Graph: c.To must be an account, and for a
-// friend request fewer than max requests may be stored for it. The
-// count is the store's, so it holds across restarts and nodes; requests
-// still on the write queue are counted by social from the lists in
-// memory.
+// friend request fewer than max requests from others may be stored for
+// it (a sender asking again, before its own lists have loaded, is not
+// refused for its own request). The count is the store's, so it holds
+// across restarts and nodes; requests still on the write queue are
+// counted by social from the lists in memory.
 func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) error {
 	if _, err := g.db.UserByID(ctx, c.To); errors.Is(err, store.ErrNotFound) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "")
@@ -77,7 +78,7 @@ func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) er
 	if c.Kind != social.ChangeRequest {
 		return nil
 	}
-	n, err := g.db.CountFriendRequestsTo(ctx, c.To, max)
+	n, err := g.db.CountFriendRequestsTo(ctx, c.To, c.From, max)
 	if err != nil {
 		return protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
 	}

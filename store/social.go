@@ -116,11 +116,12 @@ func (db *DB) FriendRequestsTo(ctx context.Context, user string, limit int) ([]F
 	return out, db.fail("listing friend requests", rows.Err())
 }
 
-// CountFriendRequestsTo counts the friend requests standing for user,
-// stopping at limit: a count of limit means limit or more.
-func (db *DB) CountFriendRequestsTo(ctx context.Context, user string, limit int) (int, error) {
+// CountFriendRequestsTo counts the friend requests standing for user from
+// anyone but except (who may be asking again: a request stored once more
+// adds no row), stopping at limit: a count of limit means limit or more.
+func (db *DB) CountFriendRequestsTo(ctx context.Context, user, except string, limit int) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE to_id = $1 AND state = 'pending' LIMIT $2) r`, user, limit).Scan(&n)
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE to_id = $1 AND state = 'pending' AND from_id <> $2 LIMIT $3) r`, user, except, limit).Scan(&n)
 	return n, db.fail("counting friend requests", err)
 }
 

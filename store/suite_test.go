@@ -623,9 +623,12 @@ func testRequestsTo(t *testing.T, fresh backend) {
 			t.Fatal(i, err)
 		}
 	}
-	for _, tc := range []struct{ limit, want int }{{2, 2}, {3, 3}, {10, 3}} {
-		if n, err := db.CountFriendRequestsTo(ctx, "amy", tc.limit); err != nil || n != tc.want {
-			t.Errorf("CountFriendRequestsTo(amy, %d) = %d, %v; want %d", tc.limit, n, err, tc.want)
+	for _, tc := range []struct {
+		except      string
+		limit, want int
+	}{{"", 2, 2}, {"", 3, 3}, {"", 10, 3}, {"cy", 10, 2}, {"cy", 2, 2}, {"fay", 10, 3}} {
+		if n, err := db.CountFriendRequestsTo(ctx, "amy", tc.except, tc.limit); err != nil || n != tc.want {
+			t.Errorf("CountFriendRequestsTo(amy, except %q, %d) = %d, %v; want %d", tc.except, tc.limit, n, err, tc.want)
 		}
 	}
 	rs, err := db.FriendRequestsTo(ctx, "amy", 2)

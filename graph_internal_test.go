@@ -1,0 +1,48 @@
+package tickroom
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server/social"
+	"github.com/tickroom/tickroom/store"
+)
+
+// TestAdmitDoesNotCountTheSendersOwnRequest: with a user's standing
+// requests at the cap, a sender whose request is one of them may ask
+// again (as it does when its own lists have not loaded yet: the store
+// keeps one row) and is not told the list is full; a new sender is.
+func TestAdmitDoesNotCountTheSendersOwnRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, id := range []string{"ann", "bob", "cy", "dee"} {
+		if _, err := db.CreateGuest(ctx, store.Guest{ID: id, Name: id, DeviceHash: []byte("device-" + id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Now()
+	for _, from := range []string{"bob", "cy"} {
+		if err := db.PutFriendship(ctx, store.Friendship{From: from, To: "ann", State: store.FriendPending, Since: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := storeGraph{db: db}
+	request := func(from string) error {
+		return g.Admit(ctx, social.GraphChange{Kind: social.ChangeRequest, From: from, To: "ann", At: at}, 2)
+	}
+	if err := request("bob"); err != nil {
+		t.Fatalf("bob asking again with ann's requests at the cap: %v, want admitted", err)
+	}
+	var pe *protocol.Error
+	if err := request("dee"); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
+		t.Fatalf("a third sender: %v, want LIST_FULL", err)
+	}
+}
