@@ -71,7 +71,8 @@ type Options struct {
 	TokenTTL time.Duration
 	// GuestTTL is how long the store keeps a guest account (no claimed
 	// name, no linked identity) after its last login: new guests delete
-	// older ones, with their friends, blocks, mail and standings, so
+	// older ones, with their friends, blocks, mail, standings and the
+	// results no one else played in, so
 	// stored guests grow with the guest login rate over GuestTTL, not for
 	// ever (store.Config.GuestTTL). It must exceed TokenTTL, since a
 	// session is not a login. Zero value means 30 days.

@@ -61,6 +61,21 @@ func testGuestTTL(t *testing.T, fresh backend) {
 		{UserID: "named", Name: "Named", Seat: 1, Outcome: "loss"},
 	}}}))
 	must(db.PutSanction(ctx, Sanction{UserID: "old0", Kind: SanctionBan, Reason: "r", At: t0}))
+	// old0 and old1 also played each other, and old1 alone.
+	must(db.WriteResults(ctx, []Result{
+		{Game: "gomoku", Room: "r2", Outcome: "five", Started: t0, Ended: t0.Add(time.Minute), Players: []ResultPlayer{
+			{UserID: "old0", Name: "Old", Seat: 0, Outcome: "win"}, {UserID: "old1", Name: "Old1", Seat: 1, Outcome: "loss"}}},
+		{Game: "gomoku", Room: "r3", Outcome: "alone", Started: t0, Ended: t0.Add(time.Minute), Players: []ResultPlayer{
+			{UserID: "old1", Name: "Old1", Seat: 0, Outcome: "draw"}}},
+	}))
+	results := func() int {
+		t.Helper()
+		var n int
+		if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM results`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 
 	advance(12 * time.Hour)
 	must(db.Seen(ctx, "back"))
@@ -108,6 +123,10 @@ func testGuestTTL(t *testing.T, fresh backend) {
 	}
 	if h, err := db.History(ctx, "named", 0, 10); err != nil || len(h) != 1 || len(h[0].Players) != 2 {
 		t.Fatalf("named's history keeps the game with old0: %+v %v", h, err)
+	}
+	// old0..old3 went together: the games among them only went too.
+	if n := results(); n != 1 {
+		t.Fatalf("%d results stored after the guests who played them went, want 1 (named's)", n)
 	}
 	guest("new1") // the last two old ones
 	for _, id := range old {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"golang.org/x/text/cases"
@@ -60,10 +61,17 @@ func (db *DB) CreateGuest(ctx context.Context, g Guest) (User, error) {
 	return u, nil
 }
 
+// pruneResultsPerGuest bounds the results one pruned guest takes with it
+// in one step, so a guest that played a great many games costs the login
+// that prunes it a bounded delete; the rest stay.
+const pruneResultsPerGuest = 1000
+
 // pruneGuests deletes up to guestPruneBatch guests last seen before cut,
 // with what only they had: their devices, friendships (both sides),
-// blocks, inbox, standings and sanctions. Results keep their names, as
-// the other players' history. A guest seen again meanwhile is kept.
+// blocks, inbox, standings and sanctions, and the results none of whose
+// players has an account any more (up to pruneResultsPerGuest each).
+// Results with another player keep the guest's name, as that player's
+// history. A guest seen again meanwhile is kept.
 func pruneGuests(ctx context.Context, tx *sql.Tx, cut int64) error {
 	const guest = `name_key IS NULL AND subject IS NULL AND seen_ms < $1`
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE `+guest+` ORDER BY seen_ms LIMIT $2`, cut, guestPruneBatch)
@@ -98,6 +106,11 @@ func pruneGuests(ctx context.Context, tx *sql.Tx, cut int64) error {
 			`DELETE FROM inbox WHERE to_id = $1`,
 			`DELETE FROM standings WHERE user_id = $1`,
 			`DELETE FROM sanctions WHERE user_id = $1`,
+			// Its results with no player left (result_players go by
+			// cascade).
+			`DELETE FROM results WHERE id IN (SELECT rp.result_id FROM result_players rp WHERE rp.user_id = $1
+				AND NOT EXISTS (SELECT 1 FROM result_players o JOIN users u ON u.id = o.user_id WHERE o.result_id = rp.result_id)
+				LIMIT ` + strconv.Itoa(pruneResultsPerGuest) + `)`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err
