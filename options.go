@@ -72,10 +72,10 @@ type Options struct {
 	// GuestTTL is how long the store keeps a guest account (no claimed
 	// name, no linked identity) after its last login: new guests delete
 	// older ones, with their friends, blocks, mail, standings and the
-	// results no one else played in, so
-	// stored guests grow with the guest login rate over GuestTTL, not for
-	// ever (store.Config.GuestTTL). It must exceed TokenTTL, since a
-	// session is not a login. Zero value means 30 days.
+	// results no one else played in, so stored guests grow with the guest
+	// login rate over GuestTTL, not for ever (store.Config.GuestTTL). It
+	// must exceed TokenTTL, since a session is not a login. Zero value
+	// means 30 days.
 	GuestTTL time.Duration
 	// IdentityKey is the HMAC key external identity tokens (JWT HS256) are
 	// signed with; logins that present one get its subject as user id.

@@ -67,12 +67,12 @@ type Config struct {
 	// GuestTTL is how long a guest account (no claimed name, no linked
 	// identity) is kept after its last login: each new guest deletes a few
 	// guests older than that, with their devices, friendships, blocks,
-	// inbox, standings and sanctions, and the results none of whose players
-	// is stored any more, so stored guests grow with the guest
+	// inbox, standings and sanctions, and the results none of whose
+	// players is stored any more, so stored guests grow with the guest
 	// login rate over GuestTTL, not for ever. A guest whose device secret
-	// is gone with it logs in as a new guest. Zero value means 30 days;
-	// it should exceed the session token's lifetime (24 h by default),
-	// since a session does not count as a login.
+	// is gone with it logs in as a new guest. Zero value means 30 days; it
+	// should exceed the session token's lifetime (24 h by default), since
+	// a session does not count as a login.
 	GuestTTL time.Duration
 	// Logger receives migrations applied at Info. Zero value means no
 	// logging.
