@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tickroom/tickroom/internal/rawbody"
 )
 
 // The bus carries messages between nodes over Redis pub/sub, not streams:
@@ -54,7 +55,9 @@ type Envelope struct {
 	Reply uint64 `json:"r,omitempty"`
 	// User is the user the message addresses, if any.
 	User string `json:"u,omitempty"`
-	// Body is the payload.
+	// Body is the payload. It travels as its own bytes after the JSON of
+	// the rest (internal/rawbody); a node of an older version sent it
+	// base64 in the JSON, which is still read.
 	Body []byte `json:"b,omitempty"`
 	// Seq is the number Redis gave a lobby channel line (PublishLine).
 	Seq int64 `json:"s,omitempty"`
@@ -234,9 +237,14 @@ func (b *Bus) enqueue(m outMsg) error {
 	}
 }
 
+// encode frames e for pub/sub: the envelope's JSON without its body, then
+// the body's own bytes (internal/rawbody), not base64 in the JSON.
 func (b *Bus) encode(e *Envelope) []byte {
 	e.Node = b.cfg.Node
-	p, _ := json.Marshal(e) // an Envelope always encodes
+	body := e.Body
+	e.Body = nil
+	p, _ := rawbody.Encode(e, body) // an Envelope always encodes
+	e.Body = body
 	return p
 }
 
@@ -454,9 +462,13 @@ func (b *Bus) dispatch(m *redis.Message) {
 		}
 	}
 	e := new(Envelope)
-	if err := json.Unmarshal([]byte(payload), e); err != nil {
+	body, err := rawbody.Decode([]byte(payload), e)
+	if err != nil {
 		b.log.Warn("cluster: undecodable bus message dropped", "channel", m.Channel, "err", err)
 		return
+	}
+	if body != nil {
+		e.Body = body
 	}
 	if m.Channel == b.keys.BusAll() && e.Node == b.cfg.Node {
 		return // our own broadcast

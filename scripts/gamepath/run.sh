@@ -7,7 +7,9 @@
 # Usage: scripts/gamepath/run.sh OUT_DIR
 # Environment:
 #   BOTS         bot counts to run, space-separated (default "1000"; e.g.
-#                "1000 3000 5000")
+#                "1000 3000 5000"); a count named again runs again, so
+#                "1000 3000 1000 3000 1000 3000" gives three pairs of each
+#                to take the median ratio of
 #   DURATION     measured window of each run (default 20s)
 #   SERVER_CPU   CPU the server runs on (default 1)
 #   LOAD_CPU     CPU the bots, the /broadcast clients and the write floor
@@ -98,8 +100,14 @@ field() {
 }
 
 rows=()
+k=0
 for n in $bots_list; do
-	adir=$out/arena-$n
+	# A count named again (BOTS="1000 3000 1000 3000") runs again, into
+	# directories of its own: arena-N-K, broadcast-N-K, write-N-K.txt.
+	k=$((k + 1))
+	sfx=
+	if [ -e "$out/arena-$n" ]; then sfx=-$k; fi
+	adir=$out/arena-$n$sfx
 	echo "== $n bots: arena (server on CPU $scpu, bots on CPU $lcpu), load $(load1)" >&2
 	# The server's memory is read 3 s before the bots stop (HEAP_PROFILE),
 	# after the CPU profile when there is one.
@@ -150,14 +158,14 @@ for n in $bots_list; do
 	# The sender's own connection gets no copy: N-1 deliveries a message.
 	rate=$(awk -v f="$fps" -v n="$n" 'BEGIN { printf "%.3f", f / (n - 1) }')
 	echo "== $n conns: /broadcast at $rate msgs/s ($fps frames/s), load $(load1)" >&2
-	broadcast "$n" "$rate" "$out/broadcast-$n"
+	broadcast "$n" "$rate" "$out/broadcast-$n$sfx"
 	bload=$(load1)
-	read -r bfps bcpf <<<"$(field "$out/broadcast-$n/result.txt")" || true
+	read -r bfps bcpf <<<"$(field "$out/broadcast-$n$sfx/result.txt")" || true
 	echo "== $n sockets: write(2) floor at $fps writes/s, load $(load1)" >&2
 	taskset -c "$lcpu" "$bin/fanoutcpu" -mode write -conns "$n" -rate "$fps" -size 64 -duration "$duration" \
-		>"$out/write-$n.txt" 2>&1 || true
+		>"$out/write-$n$sfx.txt" 2>&1 || true
 	wload=$(load1)
-	read -r wfps wcpf <<<"$(field "$out/write-$n.txt")" || true
+	read -r wfps wcpf <<<"$(field "$out/write-$n$sfx.txt")" || true
 	ratio=$(awk -v a="$cpf" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
 	wratio=$(awk -v a="${wcpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
 	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss / $anon | $late | $bcpu | $aload |")

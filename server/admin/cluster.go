@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tickroom/tickroom/internal/rawbody"
 )
 
 // Cluster is the admin API's view of the other nodes of a cluster: the
@@ -59,12 +61,12 @@ const (
 	// node's list with no such cap.
 	maxMergedRows = 2000
 	// maxPeerAnswer caps the body of a peer's answer. The answer crosses
-	// Redis pub/sub base64-encoded twice (its body in the JSON answer,
-	// the answer in the bus envelope), 1.78 times its size: ~1.9 MB a
-	// peer at this cap, so that the answers of 16 nodes at once stay
-	// under Redis's 32 MB hard limit of a subscriber's output buffer,
-	// past which Redis drops the node's subscription (and with it its
-	// users' direct messages, kicks and channel lines).
+	// Redis pub/sub as its own bytes behind a short JSON head, both in
+	// the answer and in the bus envelope (internal/rawbody): ~1 MB a peer
+	// at this cap, so that the answers of 30 nodes at once stay under
+	// Redis's 32 MB hard limit of a subscriber's output buffer, past which
+	// Redis drops the node's subscription (and with it its users' direct
+	// messages, kicks and channel lines).
 	maxPeerAnswer = 1 << 20
 	// peerTimeout bounds one request to the other nodes.
 	peerTimeout = 3 * time.Second
@@ -76,7 +78,10 @@ type peerKey struct{}
 
 func isPeer(r *http.Request) bool { return r.Context().Value(peerKey{}) != nil }
 
-// peerRequest is an admin request sent to another node.
+// peerRequest is an admin request sent to another node, and peerAnswer
+// its answer: each framed by internal/rawbody, the Body as its own bytes
+// after the JSON of the rest (a node of an older version sent it base64
+// in the JSON, which is still read).
 type peerRequest struct {
 	Method string `json:"m"`
 	// Path is the path with its query.
@@ -84,7 +89,6 @@ type peerRequest struct {
 	Body []byte `json:"b,omitempty"`
 }
 
-// peerAnswer is its answer.
 type peerAnswer struct {
 	Status int    `json:"s"`
 	Total  string `json:"t,omitempty"` // X-Total-Count
@@ -96,8 +100,17 @@ type peerAnswer struct {
 // answer. Only /v1/admin/ paths are served. Safe from any goroutine.
 func (h *Handler) ServePeer(ctx context.Context, req []byte) []byte {
 	var pr peerRequest
-	out := func(a peerAnswer) []byte { b, _ := json.Marshal(a); return b }
-	if err := json.Unmarshal(req, &pr); err != nil || !strings.HasPrefix(pr.Path, "/v1/admin/") {
+	out := func(a peerAnswer) []byte {
+		body := a.Body
+		a.Body = nil
+		b, _ := rawbody.Encode(a, body)
+		return b
+	}
+	body, err := rawbody.Decode(req, &pr)
+	if body != nil {
+		pr.Body = body
+	}
+	if err != nil || !strings.HasPrefix(pr.Path, "/v1/admin/") {
 		b, _ := json.Marshal(errorBody{Error: "bad peer request"})
 		return out(peerAnswer{Status: http.StatusBadRequest, Body: b})
 	}
@@ -149,7 +162,7 @@ func (r *recorder) status() int {
 
 // call runs an admin request on another node.
 func (h *Handler) call(ctx context.Context, node, method, path string, body []byte) (peerAnswer, error) {
-	req, _ := json.Marshal(peerRequest{Method: method, Path: path, Body: body})
+	req, _ := rawbody.Encode(peerRequest{Method: method, Path: path}, body)
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
 	b, err := h.cluster.Call(ctx, node, req)
@@ -157,8 +170,12 @@ func (h *Handler) call(ctx context.Context, node, method, path string, body []by
 		return peerAnswer{}, err
 	}
 	var a peerAnswer
-	if err := json.Unmarshal(b, &a); err != nil {
+	ab, err := rawbody.Decode(b, &a)
+	if err != nil {
 		return peerAnswer{}, err
+	}
+	if ab != nil {
+		a.Body = ab
 	}
 	return a, nil
 }
