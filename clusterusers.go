@@ -32,6 +32,7 @@ func (s *Server) newClusterUsers(inner hub.Revocations) error {
 	n := s.node
 	bus, err := cluster.NewBus(cluster.BusConfig{
 		Client: n.Client(), Node: n.ID(), Prefix: n.Keys().Prefix, Timeout: n.Timeout(), Logger: s.log,
+		Raw: n.RawPeers,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrOptions, err)

@@ -73,9 +73,9 @@ type Options struct {
 	// name, no linked identity) after its last login: new guests delete
 	// older ones, with their friends, blocks, mail, standings and the
 	// results no one else played in, so stored guests grow with the guest
-	// login rate over GuestTTL, not for ever (store.Config.GuestTTL). It
-	// must exceed TokenTTL, since a session is not a login. Zero value
-	// means 30 days.
+	// login rate over GuestTTL, not for ever (store.Config.GuestTTL). With
+	// a store it must exceed TokenTTL, since a session is not a login.
+	// Zero value means 30 days.
 	GuestTTL time.Duration
 	// IdentityKey is the HMAC key external identity tokens (JWT HS256) are
 	// signed with; logins that present one get its subject as user id.
@@ -263,8 +263,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// defaultTokenTTL is a session token's lifetime when Options name none.
-const defaultTokenTTL = 24 * time.Hour
+// defaultTokenTTL and defaultGuestTTL are TokenTTL's and GuestTTL's
+// defaults.
+const (
+	defaultTokenTTL = 24 * time.Hour
+	defaultGuestTTL = 30 * 24 * time.Hour
+)
 
 // validate refuses negative limits (wrapping ErrOptions); zero means
 // their default.
@@ -306,8 +310,8 @@ func (o Options) validate() error {
 	if u := o.NodeWebSocketURL; u != "" && !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 		err = errors.Join(err, fmt.Errorf("NodeWebSocketURL %q is not a ws:// or wss:// URL", u))
 	}
-	if tok := cmp.Or(o.TokenTTL, defaultTokenTTL); o.GuestTTL > 0 && o.GuestTTL <= tok {
-		err = errors.Join(err, fmt.Errorf("GuestTTL %v must exceed the session token lifetime %v", o.GuestTTL, tok))
+	if tok, guest := cmp.Or(o.TokenTTL, defaultTokenTTL), cmp.Or(o.GuestTTL, defaultGuestTTL); o.GuestTTL >= 0 && guest <= tok && (o.DataDir != "" || o.DatabaseURL != "") {
+		err = errors.Join(err, fmt.Errorf("GuestTTL %v must exceed the session token lifetime %v", guest, tok))
 	}
 	if o.ChatHistoryLines > store.MaxPage {
 		err = errors.Join(err, fmt.Errorf("ChatHistoryLines %d is more than %d", o.ChatHistoryLines, store.MaxPage))
@@ -326,6 +330,7 @@ func (o Options) withDefaults() Options {
 		o.HTTPAddr = DefaultHTTPAddr
 	}
 	limits.Default(&o.TokenTTL, defaultTokenTTL)
+	limits.Default(&o.GuestTTL, defaultGuestTTL)
 	limits.Default(&o.MaxFrameSize, 64<<10)
 	limits.Default(&o.MaxMessageSize, 64<<10)
 	limits.Default(&o.DropGrace, 30*time.Second)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -79,6 +80,11 @@ type BusConfig struct {
 	// CallTimeout bounds a call's wait for its answer. Zero value means
 	// DefaultCallTimeout.
 	CallTimeout time.Duration
+	// Raw reports whether every node reads bodies framed by
+	// internal/rawbody (Node.RawPeers); while it says no, bodies go base64
+	// inside the JSON, which nodes of every version read. Zero value
+	// means always raw (a cluster of this version only).
+	Raw func() bool
 	// Logger receives bus failures. Zero value means no logging.
 	Logger *slog.Logger
 }
@@ -238,9 +244,14 @@ func (b *Bus) enqueue(m outMsg) error {
 }
 
 // encode frames e for pub/sub: the envelope's JSON without its body, then
-// the body's own bytes (internal/rawbody), not base64 in the JSON.
+// the body's own bytes (internal/rawbody), not base64 in the JSON; or, while
+// an older node may read it (BusConfig.Raw), the JSON alone, body inside.
 func (b *Bus) encode(e *Envelope) []byte {
 	e.Node = b.cfg.Node
+	if b.cfg.Raw != nil && !b.cfg.Raw() {
+		p, _ := json.Marshal(e) // an Envelope always encodes
+		return p
+	}
 	body := e.Body
 	e.Body = nil
 	p, _ := rawbody.Encode(e, body) // an Envelope always encodes

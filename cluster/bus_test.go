@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tickroom/tickroom/internal/redistest"
 )
 
@@ -259,5 +261,41 @@ func TestBusBodiesTravelAsTheirOwnBytes(t *testing.T) {
 	}
 	if e := waitRecv(t, got, "the older form"); string(e.Body) != "a\nb" || e.User != "v" || e.Node != "n0" {
 		t.Fatalf("older form read as %+v", e)
+	}
+}
+
+// TestBusSendsTheOlderFormWhileAnOlderNodeRuns: nodes of this version say
+// so in their registration; while a node that does not (an older version,
+// in a rolling deploy) is registered, the bus sends bodies base64 inside
+// the JSON, which that node reads, and once it is gone, as their own
+// bytes.
+func TestBusSendsTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
+	rs := redistest.Start(t)
+	n1, n2 := startNode(t, rs, "n1"), startNode(t, rs, "n2")
+	waitFor(t, 5*time.Second, "both nodes read the raw form", func() bool { return n1.RawPeers() && n2.RawPeers() })
+	rdb := rs.Client(t)
+	ctx := context.Background()
+	// An older node: a registration without "wire".
+	old := n1.Keys().Node("old")
+	if err := rdb.HSet(ctx, old, "id", "old", "ws", "ws://127.0.0.1:1/v1/ws").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.PExpire(ctx, old, 3*time.Second)
+	rdb.ZAdd(ctx, n1.Keys().Nodes(), redis.Z{Score: float64(time.Now().Add(3 * time.Second).UnixMilli()), Member: "old"})
+	waitFor(t, 5*time.Second, "the older node seen", func() bool { return !n1.RawPeers() && !n2.RawPeers() })
+
+	b, err := NewBus(BusConfig{Client: rdb, Node: "n1", Raw: n1.RawPeers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := b.encode(&Envelope{Kind: "k", Body: []byte("a\nb")})
+	var e Envelope
+	if err := json.Unmarshal(p, &e); err != nil || string(e.Body) != "a\nb" {
+		t.Fatalf("with an older node registered: %q (%v), want the JSON form", p, err)
+	}
+	// The older node's registration lapses.
+	waitFor(t, 10*time.Second, "the older node gone", func() bool { return n1.RawPeers() })
+	if p := b.encode(&Envelope{Kind: "k", Body: []byte("a\nb")}); !bytes.HasSuffix(p, []byte("}\na\nb")) {
+		t.Fatalf("with every node of this version: %q, want the raw form", p)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -102,6 +103,7 @@ type Node struct {
 	started time.Time
 
 	draining atomic.Bool
+	rawPeers atomic.Bool           // every live node reads rawbody framing (RawPeers)
 	lastErr  atomic.Pointer[error] // nil after a good heartbeat
 	lastOK   atomic.Int64          // unix nanos of the last good heartbeat
 
@@ -380,27 +382,51 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 		draining = "1"
 	}
 	r, err := registerScript.Run(ctx, n.rdb, []string{n.keys.Node(n.cfg.ID), n.keys.Nodes()},
-		n.cfg.ID, n.cfg.TTL.Milliseconds(),
+		n.cfg.ID, n.cfg.TTL.Milliseconds(), n.keys.NodePrefix(),
 		"id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
 		"conns", l.Conns, "sessions", l.Sessions, "rooms", l.Rooms, "draining", draining,
-		"started", n.started.UnixMilli(),
-	).Int64()
-	if err != nil {
-		return false, unavailable(err)
+		"started", n.started.UnixMilli(), "wire", wireVersion,
+	).Int64Slice()
+	if err != nil || len(r) != 2 {
+		return false, unavailable(errors.Join(err, errors.New("unexpected heartbeat answer")))
 	}
-	return r == 0, nil
+	n.rawPeers.Store(r[1] == 1)
+	return r[0] == 0, nil
 }
 
+// wireVersion is what a node writes as its registration's "wire": 1 (or
+// more) means it reads bus bodies framed by internal/rawbody. A node of an
+// older version writes none.
+const wireVersion = "1"
+
+// RawPeers reports whether every live node, at this node's last
+// heartbeat, reads bodies framed by internal/rawbody (its registration
+// says wire 1), so that the Bus may send them so; until then, and
+// whenever an older node is registered (a rolling deploy), it sends the
+// older form, base64 inside the JSON, which every version reads.
+func (n *Node) RawPeers() bool { return n.rawPeers.Load() }
+
 // registerScript writes a node's hash, sets its TTL and its expiry in
-// the node index, with Redis's clock; it returns whether the hash existed.
+// the node index, with Redis's clock; it returns whether the hash existed
+// and whether every live node's hash says wire 1 (see RawPeers).
+// ARGV: id, ttl ms, node key prefix, then the hash's fields and values.
 var registerScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local existed = redis.call('EXISTS', KEYS[1])
-redis.call('HSET', KEYS[1], 'seen', now, unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], 'seen', now, unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
-return existed
+local raw = 1
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf')) do
+  local w = redis.call('HGET', ARGV[3] .. id, 'wire')
+  if not w then
+    if redis.call('EXISTS', ARGV[3] .. id) == 1 then raw = 0 break end
+  elseif (tonumber(w) or 0) < 1 then
+    raw = 0 break
+  end
+end
+return {existed, raw}
 `)
 
 // nodesScript drops expired entries of the node index and returns the

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -109,8 +111,8 @@ func testGuestTTL(t *testing.T, fresh backend) {
 	if bs, err := db.Blocks(ctx, "old0"); err != nil || len(bs) != 0 {
 		t.Fatalf("old0's blocks: %v %v", bs, err)
 	}
-	if bs, err := db.Blocks(ctx, "named"); err != nil || len(bs) != 1 {
-		t.Fatalf("named's own block of old1 is its own: %v %v", bs, err)
+	if bs, err := db.Blocks(ctx, "named"); err != nil || len(bs) != 0 {
+		t.Fatalf("named's block of old1, gone: %v %v", bs, err)
 	}
 	if ls, err := db.Inbox(ctx, "old0"); err != nil || len(ls) != 0 {
 		t.Fatalf("old0's inbox: %+v %v", ls, err)
@@ -144,5 +146,61 @@ func testGuestTTL(t *testing.T, fresh backend) {
 	guest("new2")
 	if exists("back") || !exists("new0") {
 		t.Fatalf("25 h after back's last login: back %v, new0 %v", exists("back"), exists("new0"))
+	}
+}
+
+// testGuestsAtTheUpgrade: a store made before logins were recorded gives
+// every account a whole GuestTTL from the upgrade: a guest made long ago
+// (who may have logged in yesterday) is not deleted by the first new
+// guest after it, only once GuestTTL has passed since.
+func testGuestsAtTheUpgrade(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	backendName := BackendSQLite
+	if cfg.URL != "" {
+		backendName = BackendPostgres
+	}
+	all, err := fs.Sub(migrationFiles, "migrations/"+backendName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fstest.MapFS{}
+	for _, name := range []string{"00001_init.sql", "00002_channel_heads.sql", "00003_friend_requests_to.sql"} {
+		b, err := fs.ReadFile(all, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[name] = &fstest.MapFile{Data: b}
+	}
+	cfg.migrations = before
+	old, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := time.Now().Add(-90 * 24 * time.Hour).UnixMilli()
+	if _, err := old.w.ExecContext(ctx, `INSERT INTO users (id, name, created_ms) VALUES ('early', 'Early', $1)`, long); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	cfg.migrations = nil
+	db := open(t, cfg)
+	if db.SchemaVersion() < 4 {
+		t.Fatalf("schema %d after the upgrade", db.SchemaVersion())
+	}
+	if _, err := db.CreateGuest(ctx, Guest{ID: "new", Name: "New", DeviceHash: []byte("dev-new")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UserByID(ctx, "early"); err != nil {
+		t.Fatalf("a guest made 90 days before the upgrade, right after it: %v", err)
+	}
+	db.Close()
+	cfg.now = func() time.Time { return time.Now().Add(31 * 24 * time.Hour) }
+	db = open(t, cfg)
+	if _, err := db.CreateGuest(ctx, Guest{ID: "later", Name: "Later", DeviceHash: []byte("dev-later")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UserByID(ctx, "early"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the same guest 31 days after the upgrade: %v, want it gone", err)
 	}
 }

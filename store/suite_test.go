@@ -26,6 +26,7 @@ var suite = []struct {
 	{"GuestAccountsComeBackByDevice", testGuestByDevice},
 	{"AnAccountKeepsItsNewestDevices", testDeviceKeep},
 	{"GuestsNotSeenForGuestTTLGo", testGuestTTL},
+	{"GuestsGetAWholeGuestTTLFromTheUpgrade", testGuestsAtTheUpgrade},
 	{"NamesAreUniqueCaseInsensitively", testNamesUnique},
 	{"IdentityLinksToOneAccount", testIdentity},
 	{"SanctionsApplyUntilTheyEnd", testSanctions},

@@ -210,17 +210,23 @@ func (s *Service) Device(ctx context.Context, secret string) (auth.Account, erro
 	if err != nil {
 		return auth.Account{}, err
 	}
-	s.seen(ctx, u.ID)
+	if err := s.seen(ctx, u.ID); errors.Is(err, store.ErrNotFound) {
+		// Deleted (a guest not seen for GuestTTL) since it was read.
+		return auth.Account{}, auth.ErrUnknownDevice
+	}
 	return toAccount(u), nil
 }
 
 // seen records a login in the store, which keeps a guest for
 // store.Config.GuestTTL after its last one. A failed write does not fail
-// the login: the account was read, and the next login records it again.
-func (s *Service) seen(ctx context.Context, id string) {
-	if err := s.users.Seen(ctx, id); err != nil {
+// the login: the account was read, and the next login records it again;
+// only an account gone meanwhile (ErrNotFound) is the caller's to refuse.
+func (s *Service) seen(ctx context.Context, id string) error {
+	err := s.users.Seen(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("account: recording a login", "user", id, "err", err)
 	}
+	return err
 }
 
 // Password implements auth.Accounts.
@@ -249,7 +255,7 @@ func (s *Service) Password(ctx context.Context, name, password string) (auth.Acc
 	if err := s.users.AddDevice(ctx, u.ID, hash); err != nil {
 		return auth.Account{}, "", err
 	}
-	s.seen(ctx, u.ID)
+	_ = s.seen(ctx, u.ID) // a claimed account is never deleted
 	return toAccount(u), secret, nil
 }
 
@@ -258,7 +264,7 @@ func (s *Service) Identity(ctx context.Context, subject, name string) (auth.Acco
 	for range 2 {
 		u, err := s.users.UserBySubject(ctx, subject)
 		if err == nil {
-			s.seen(ctx, u.ID)
+			_ = s.seen(ctx, u.ID) // a linked account is never deleted
 			return toAccount(u), nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {

@@ -78,15 +78,17 @@ type peerKey struct{}
 
 func isPeer(r *http.Request) bool { return r.Context().Value(peerKey{}) != nil }
 
-// peerRequest is an admin request sent to another node, and peerAnswer
-// its answer: each framed by internal/rawbody, the Body as its own bytes
-// after the JSON of the rest (a node of an older version sent it base64
-// in the JSON, which is still read).
+// peerRequest is an admin request sent to another node, as JSON (its
+// small Body base64 inside, so that a node of any version reads it), and
+// peerAnswer its answer. A request with Raw set is answered framed by
+// internal/rawbody, the Body as its own bytes after the JSON of the rest;
+// one without (from an older node) as JSON alone. Either is read.
 type peerRequest struct {
 	Method string `json:"m"`
 	// Path is the path with its query.
 	Path string `json:"p"`
 	Body []byte `json:"b,omitempty"`
+	Raw  bool   `json:"w,omitempty"`
 }
 
 type peerAnswer struct {
@@ -100,15 +102,16 @@ type peerAnswer struct {
 // answer. Only /v1/admin/ paths are served. Safe from any goroutine.
 func (h *Handler) ServePeer(ctx context.Context, req []byte) []byte {
 	var pr peerRequest
+	err := json.Unmarshal(req, &pr)
 	out := func(a peerAnswer) []byte {
+		if !pr.Raw {
+			b, _ := json.Marshal(a)
+			return b
+		}
 		body := a.Body
 		a.Body = nil
 		b, _ := rawbody.Encode(a, body)
 		return b
-	}
-	body, err := rawbody.Decode(req, &pr)
-	if body != nil {
-		pr.Body = body
 	}
 	if err != nil || !strings.HasPrefix(pr.Path, "/v1/admin/") {
 		b, _ := json.Marshal(errorBody{Error: "bad peer request"})
@@ -162,7 +165,7 @@ func (r *recorder) status() int {
 
 // call runs an admin request on another node.
 func (h *Handler) call(ctx context.Context, node, method, path string, body []byte) (peerAnswer, error) {
-	req, _ := rawbody.Encode(peerRequest{Method: method, Path: path}, body)
+	req, _ := json.Marshal(peerRequest{Method: method, Path: path, Body: body, Raw: true})
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
 	b, err := h.cluster.Call(ctx, node, req)

@@ -79,7 +79,7 @@ func TestServePeerAnswersAdminRequestsOnly(t *testing.T) {
 	})
 	ask := func(method, path string) (int, string, string) {
 		t.Helper()
-		req, _ := json.Marshal(map[string]any{"m": method, "p": path})
+		req, _ := json.Marshal(map[string]any{"m": method, "p": path, "w": true})
 		var a struct {
 			S int    `json:"s"`
 			T string `json:"t"`
@@ -101,6 +101,16 @@ func TestServePeerAnswersAdminRequestsOnly(t *testing.T) {
 		if status, _, body := ask("GET", path); status != http.StatusBadRequest {
 			t.Fatalf("peer request for %s: %d %s", path, status, body)
 		}
+	}
+	// A request from a node of an older version (no "w") is answered in
+	// the form it reads: JSON alone, the body base64 inside.
+	req, _ := json.Marshal(map[string]any{"m": "GET", "p": "/v1/admin/rooms"})
+	var older struct {
+		S int    `json:"s"`
+		B []byte `json:"b"`
+	}
+	if err := json.Unmarshal(h.ServePeer(context.Background(), req), &older); err != nil || older.S != http.StatusOK || !strings.HasPrefix(string(older.B), "[{") {
+		t.Fatalf("an older node's request: %v %+v", err, older)
 	}
 	// An operator's page is capped as before.
 	if status, body := e.do("GET", "/v1/admin/rooms?limit=501", adminToken, ""); status != http.StatusBadRequest {
@@ -129,7 +139,7 @@ func TestServePeerCapsLargeAnswers(t *testing.T) {
 	})
 	ask := func(path string) (int, []byte) {
 		t.Helper()
-		req, _ := json.Marshal(map[string]any{"m": "GET", "p": path})
+		req, _ := json.Marshal(map[string]any{"m": "GET", "p": path, "w": true})
 		var a struct {
 			S int    `json:"s"`
 			B []byte `json:"b"`
