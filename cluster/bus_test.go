@@ -277,12 +277,21 @@ func TestBusSendsTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
 	ctx := context.Background()
 	// An older node: a registration without "wire".
 	old := n1.Keys().Node("old")
-	if err := rdb.HSet(ctx, old, "id", "old", "ws", "ws://127.0.0.1:1/v1/ws").Err(); err != nil {
+	if err := rdb.HSet(ctx, old, "id", "old", "ws", "ws://127.0.0.1:1/v1/ws", "started", "1700000000000").Err(); err != nil {
 		t.Fatal(err)
 	}
 	rdb.PExpire(ctx, old, 3*time.Second)
 	rdb.ZAdd(ctx, n1.Keys().Nodes(), redis.Z{Score: float64(time.Now().Add(3 * time.Second).UnixMilli()), Member: "old"})
 	waitFor(t, 5*time.Second, "the older node seen", func() bool { return !n1.RawPeers() && !n2.RawPeers() })
+	// One restarted from an older binary under a newer one's id keeps the
+	// "wire" it left, but not its "started".
+	if err := rdb.HSet(ctx, old, "wire", "1700000000000", "started", "1700000009999").Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // two heartbeats
+	if n1.RawPeers() || n2.RawPeers() {
+		t.Fatal("a wire field left behind by a newer binary counted")
+	}
 
 	b, err := NewBus(BusConfig{Client: rdb, Node: "n1", Raw: n1.RawPeers})
 	if err != nil {

@@ -385,7 +385,7 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 		n.cfg.ID, n.cfg.TTL.Milliseconds(), n.keys.NodePrefix(),
 		"id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
 		"conns", l.Conns, "sessions", l.Sessions, "rooms", l.Rooms, "draining", draining,
-		"started", n.started.UnixMilli(), "wire", wireVersion,
+		"started", n.started.UnixMilli(), "wire", n.started.UnixMilli(),
 	).Int64Slice()
 	if err != nil || len(r) != 2 {
 		return false, unavailable(errors.Join(err, errors.New("unexpected heartbeat answer")))
@@ -394,21 +394,21 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 	return r[0] == 0, nil
 }
 
-// wireVersion is what a node writes as its registration's "wire": 1 (or
-// more) means it reads bus bodies framed by internal/rawbody. A node of an
-// older version writes none.
-const wireVersion = "1"
-
 // RawPeers reports whether every live node, at this node's last
-// heartbeat, reads bodies framed by internal/rawbody (its registration
-// says wire 1), so that the Bus may send them so; until then, and
-// whenever an older node is registered (a rolling deploy), it sends the
-// older form, base64 inside the JSON, which every version reads.
+// heartbeat, reads bodies framed by internal/rawbody, so that the Bus may
+// send them so; until then, and whenever an older node is registered (a
+// rolling deploy), it sends the older form, base64 inside the JSON, which
+// every version reads. A node says it reads them by writing its start
+// time as its registration's "wire" as well as its "started": a node of
+// an older version writes no "wire", and one restarted from an older
+// binary under the same id (a rollback) rewrites "started", so a "wire"
+// left behind no longer matches.
 func (n *Node) RawPeers() bool { return n.rawPeers.Load() }
 
 // registerScript writes a node's hash, sets its TTL and its expiry in
 // the node index, with Redis's clock; it returns whether the hash existed
-// and whether every live node's hash says wire 1 (see RawPeers).
+// and whether every live node's hash has a "wire" equal to its "started"
+// (see RawPeers; a hash gone since counts for nothing).
 // ARGV: id, ttl ms, node key prefix, then the hash's fields and values.
 var registerScript = redis.NewScript(`
 local t = redis.call('TIME')
@@ -419,12 +419,8 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 local raw = 1
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf')) do
-  local w = redis.call('HGET', ARGV[3] .. id, 'wire')
-  if not w then
-    if redis.call('EXISTS', ARGV[3] .. id) == 1 then raw = 0 break end
-  elseif (tonumber(w) or 0) < 1 then
-    raw = 0 break
-  end
+  local f = redis.call('HMGET', ARGV[3] .. id, 'wire', 'started')
+  if f[2] and f[1] ~= f[2] then raw = 0 break end
 end
 return {existed, raw}
 `)
