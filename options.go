@@ -187,6 +187,13 @@ type Options struct {
 	// created, in them or not (ERROR_CODE_ROOM_LIMIT past it); a client
 	// address gets four times as much. Zero value means 32.
 	MaxRoomCostPerUser int
+	// MaxRoomsPerUser caps the rooms one user is a member of at once (as a
+	// player or a spectator); a join past it is refused with
+	// ERROR_CODE_ALREADY_IN_ROOM. In a cluster it also caps the seats a
+	// user holds reserved on other nodes and has not taken yet
+	// (cluster.DirectoryConfig.MaxUserSeats), so the two never differ.
+	// Zero value means 4.
+	MaxRoomsPerUser int
 	// KickDuration is how long the tokens a kicked user held are refused
 	// (a new login is not). Zero value means 5 minutes.
 	KickDuration time.Duration
@@ -299,6 +306,7 @@ func (o Options) validate() error {
 		limits.NonNegative("RoomCreateRate", o.RoomCreateRate),
 		limits.NonNegative("RoomCreateBurst", o.RoomCreateBurst),
 		limits.NonNegative("MaxRoomCostPerUser", o.MaxRoomCostPerUser),
+		limits.NonNegative("MaxRoomsPerUser", o.MaxRoomsPerUser),
 		limits.NonNegative("KickDuration", o.KickDuration),
 		limits.NonNegative("BanDuration", o.BanDuration),
 		limits.NonNegative("ShutdownTimeout", o.ShutdownTimeout),

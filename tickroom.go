@@ -197,7 +197,8 @@ func New(opts Options) (_ *Server, err error) {
 		Social:          hub.SocialConfig{Graph: s.socialGraph(), Inbox: s.socialInbox(), Channels: s.socialChannels(), HistoryLines: o.ChatHistoryLines, MaxListSize: o.SocialListSize},
 		MultipleSockets: o.MultipleSockets,
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
-		KickDuration: o.KickDuration, BanDuration: o.BanDuration,
+		MaxRoomsPerUser: o.MaxRoomsPerUser,
+		KickDuration:    o.KickDuration, BanDuration: o.BanDuration,
 		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
 	}
 	s.xnode.hubConfig(&hcfg)

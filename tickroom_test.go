@@ -295,6 +295,7 @@ func TestServerRefuses(t *testing.T) {
 		{"RoomCreateBurst", tickroom.Options{RoomCreateBurst: -1}},
 		{"MaxRoomCostPerUser", tickroom.Options{MaxRoomCostPerUser: -1}},
 		{"KickDuration", tickroom.Options{KickDuration: -time.Minute}},
+		{"MaxRoomsPerUser", tickroom.Options{MaxRoomsPerUser: -1}},
 		{"BanDuration", tickroom.Options{BanDuration: -time.Minute}},
 	} {
 		t.Run("negative "+tc.field, func(t *testing.T) {
@@ -342,6 +343,16 @@ func TestServerRoomBudgetOptions(t *testing.T) {
 		m := ada.Request(create)
 		if errCode(m) != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || m.GetError().GetRetryAfterMs() == 0 {
 			t.Fatalf("third create past a 4-unit burst: %v", m)
+		}
+	})
+	t.Run("rooms per user", func(t *testing.T) {
+		srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, MaxRoomsPerUser: 1})
+		ada := dial(t, srv, "ada")
+		if ada.Request(create).GetJoined() == nil {
+			t.Fatal("first create refused")
+		}
+		if m := ada.Request(create); errCode(m) != tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM {
+			t.Fatalf("a second room at MaxRoomsPerUser 1: %v", m)
 		}
 	})
 	t.Run("live rooms", func(t *testing.T) {

@@ -57,7 +57,7 @@ type flags struct {
 	loops, maxConns, maxConnsPerIP, maxFrame, maxMessage         int
 	shards, msgRate, maxOutbound                                 int
 	inBytesPerIP, inFramesPerIP, inBytes, inFrames               int
-	roomCreateBurst, maxRoomCost                                 int
+	roomCreateBurst, maxRoomCost, maxRoomsPerUser                int
 	roomCreateRate                                               float64
 	kickDuration, banDuration                                    time.Duration
 	maxStreams, maxStreamsPerIP                                  int
@@ -102,6 +102,7 @@ func parseFlags() (*flags, error) {
 	fs.Float64Var(&f.roomCreateRate, "room-create-rate", 0, "room cost units a user's creation budget refills per second (a 20 Hz room of up to 8 players costs 1; an address gets 4 times a user's) (0: 0.5)")
 	fs.IntVar(&f.roomCreateBurst, "room-create-burst", 0, "room cost units a user may spend on creations at once (0: 32)")
 	fs.IntVar(&f.maxRoomCost, "max-room-cost-per-user", 0, "cost units of the live rooms one user created, in them or not (0: 32)")
+	fs.IntVar(&f.maxRoomsPerUser, "max-rooms-per-user", 0, "rooms one user is in at once, and in a cluster the seats it holds reserved on other nodes (0: 4)")
 	fs.DurationVar(&f.kickDuration, "kick-duration", 0, "how long the tokens a kicked user held are refused (0: 5m)")
 	fs.DurationVar(&f.banDuration, "ban-duration", 0, "length of a ban the admin API gives without seconds (0: until unbanned)")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 24*time.Hour, "session token lifetime")
@@ -237,7 +238,8 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		InputBytesPerIP:  f.inBytesPerIP, InputFramesPerIP: f.inFramesPerIP, InputBytes: f.inBytes, InputFrames: f.inFrames,
 		DropGrace: f.dropGrace, TokenTTL: f.tokenTTL, GuestTTL: f.guestTTL, ShutdownTimeout: f.shutdownTimeout, DrainTimeout: f.drainTimeout,
 		RoomCreateRate: f.roomCreateRate, RoomCreateBurst: f.roomCreateBurst, MaxRoomCostPerUser: f.maxRoomCost,
-		KickDuration: f.kickDuration, BanDuration: f.banDuration,
+		MaxRoomsPerUser: f.maxRoomsPerUser,
+		KickDuration:    f.kickDuration, BanDuration: f.banDuration,
 		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log, ProxyProtocol: f.proxyProtocol,
 		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
 		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,

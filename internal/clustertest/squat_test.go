@@ -54,3 +54,26 @@ func TestSeatSquattingAcrossNodes(t *testing.T) {
 		t.Fatalf("right password through %s: %v", n2.ID, r)
 	}
 }
+
+// TestSeatReservationsFollowMaxRoomsPerUser: -max-rooms-per-user sets the
+// reservations a user may hold on other nodes too: at 2, a client that
+// does not follow its redirects gets ALREADY_IN_ROOM at the third.
+func TestSeatReservationsFollowMaxRoomsPerUser(t *testing.T) {
+	c := Start(t, Config{Nodes: 2, Args: []string{"-max-rooms-per-user", "2"}})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	var rooms []string
+	for i := 0; i < 3; i++ {
+		owner := connect(t, n1, fmt.Sprint("owner", i))
+		r := owner.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku"}}})
+		rooms = append(rooms, joined(t, "owner", r).RoomId)
+	}
+	squatter := connect(t, n2, "squatter")
+	for i, room := range rooms[:2] {
+		if r := squatter.c.Request(joinRoom(room, 0)); r.GetRedirect().GetNodeId() != n1.ID {
+			t.Fatalf("join %d: %v, want a redirect to %s", i, r, n1.ID)
+		}
+	}
+	if r := squatter.c.Request(joinRoom(rooms[2], 0)); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM {
+		t.Fatalf("third join without following, at -max-rooms-per-user 2: %v, want ALREADY_IN_ROOM", r)
+	}
+}
