@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -112,11 +111,11 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	now := time.Now()
 	if ok, wait := s.claimAddrs.Allow(s.trusted.FromRequest(r), now); !ok {
-		tooMany(w, wait, "too many claims from this address")
+		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims from this address")
 		return
 	}
 	if ok, wait := s.claimUsers.Allow(u.ID, now); !ok {
-		tooMany(w, wait, "too many claims for this account")
+		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims for this account")
 		return
 	}
 	hash, err := s.hash(r.Context(), req.Password)
@@ -203,13 +202,6 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// tooMany answers 429 with Retry-After: wait in whole seconds.
-func tooMany(w http.ResponseWriter, wait time.Duration, msg string) {
-	secs := strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
-	w.Header().Set("Retry-After", secs)
-	writeError(w, http.StatusTooManyRequests, msg+"; retry in "+secs+" s")
-}
-
 // storeError answers a store failure: 404 with notFound for ErrNotFound,
 // 503 with Retry-After for auth.ErrBusy, 503 otherwise.
 func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) {
@@ -218,9 +210,7 @@ func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) 
 		return
 	}
 	if errors.Is(err, auth.ErrBusy) {
-		secs := strconv.FormatInt(int64(auth.BusyRetryAfter/time.Second), 10)
-		w.Header().Set("Retry-After", secs)
-		writeError(w, http.StatusServiceUnavailable, "too many password checks waiting; retry in "+secs+" s")
+		auth.RetryLater(w, http.StatusServiceUnavailable, auth.BusyRetryAfter, auth.ErrBusyMessage)
 		return
 	}
 	s.log.Error("account: store", "err", err)

@@ -47,5 +47,9 @@ var (
 	ErrBusy = errors.New("auth: accounts busy")
 )
 
-// BusyRetryAfter is the Retry-After an ErrBusy answer carries.
-const BusyRetryAfter = time.Second
+// BusyRetryAfter is the Retry-After an ErrBusy answer carries, and
+// ErrBusyMessage its error text.
+const (
+	BusyRetryAfter = time.Second
+	ErrBusyMessage = "too many password checks waiting"
+)

@@ -89,9 +89,7 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 	limited := func() bool {
 		ok, wait := a.guests.Allow(a.cfg.TrustedProxies.FromRequest(r), now)
 		if !ok {
-			secs := int64((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-			writeError(w, http.StatusTooManyRequests, "too many logins from this address; retry in "+strconv.FormatInt(secs, 10)+" s")
+			RetryLater(w, http.StatusTooManyRequests, wait, "too many logins from this address")
 		}
 		return !ok
 	}
@@ -199,9 +197,7 @@ func (a *Authority) accountError(w http.ResponseWriter, err error, status int, m
 		return
 	}
 	if errors.Is(err, ErrBusy) {
-		secs := strconv.FormatInt(int64(BusyRetryAfter/time.Second), 10)
-		w.Header().Set("Retry-After", secs)
-		writeError(w, http.StatusServiceUnavailable, "too many password checks waiting; retry in "+secs+" s")
+		RetryLater(w, http.StatusServiceUnavailable, BusyRetryAfter, ErrBusyMessage)
 		return
 	}
 	a.cfg.Logger.Error("auth: account store", "err", err)
@@ -222,6 +218,16 @@ func pickName(fromToken, requested, subject string) (string, error) {
 		return n, nil
 	}
 	return "player", nil
+}
+
+// RetryLater answers status (429 or 503) with Retry-After: wait in whole
+// seconds, rounded up, and the error body msg and when to retry. The
+// login and the account endpoints answer every refusal to come back
+// later with it.
+func RetryLater(w http.ResponseWriter, status int, wait time.Duration, msg string) {
+	secs := strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
+	w.Header().Set("Retry-After", secs)
+	writeError(w, status, msg+"; retry in "+secs+" s")
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
