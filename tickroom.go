@@ -27,7 +27,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -319,10 +318,10 @@ func (s *Server) startPublic() error {
 		mux.Handle(account.Path+"/", ah)
 	}
 	// A spectator stream bounds its own writes (spectate.Config.WriteTimeout)
-	// and runs for as long as its room does: it is served outside timeBound.
+	// and runs for as long as its room does: it is served outside TimeBound.
 	outer := http.NewServeMux()
 	s.feeds.Register(outer)
-	outer.Handle("/", timeBound(mux))
+	outer.Handle("/", httpconns.TimeBound(mux))
 	s.public = &http.Server{
 		Handler: outer, ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: s.opts.HTTPIdleTimeout, ConnState: s.httpConns.ConnState,
@@ -331,79 +330,6 @@ func (s *Server) startPublic() error {
 	go serve(s.public, ln, s.log, "public http server")
 	return nil
 }
-
-// Bounds on one request of the public HTTP port: the time to read its
-// body, and to write each part of its answer (a spectator stream, served
-// outside timeBound, bounds its own writes).
-const (
-	requestBodyTimeout = 10 * time.Second
-	responseTimeout    = 30 * time.Second
-	// responseChunk is the most a response write moves under one write
-	// deadline: a file is sent (with sendfile) a chunk at a time.
-	responseChunk = 1 << 20
-)
-
-// timeBound gives each request a read deadline for its body and a write
-// deadline renewed at each write of its answer, so a client that sends or
-// reads slowly holds its connection (one of MaxHTTPConns) for a bounded
-// time while a large answer to a client that keeps reading is never cut
-// off. net/http's ReadTimeout and WriteTimeout are whole-request bounds
-// that would do the latter.
-func timeBound(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		if r.ContentLength != 0 {
-			_ = rc.SetReadDeadline(time.Now().Add(requestBodyTimeout))
-		}
-		h.ServeHTTP(&boundWriter{ResponseWriter: w, rc: rc}, r)
-	})
-}
-
-// boundWriter renews the write deadline before each write.
-type boundWriter struct {
-	http.ResponseWriter
-	rc *http.ResponseController
-}
-
-func (w *boundWriter) renew() { _ = w.rc.SetWriteDeadline(time.Now().Add(responseTimeout)) }
-
-func (w *boundWriter) Write(p []byte) (int, error) {
-	w.renew()
-	return w.ResponseWriter.Write(p)
-}
-
-// ReadFrom sends r a chunk at a time, each under its own deadline,
-// through the response's own ReadFrom (sendfile for a file).
-func (w *boundWriter) ReadFrom(r io.Reader) (int64, error) {
-	// A limited file (io.CopyN's) is read through its own limit, so that
-	// the chunk's limit is the only one and sendfile still applies.
-	src, left := r, int64(-1)
-	if lr, ok := r.(*io.LimitedReader); ok {
-		src, left = lr.R, lr.N
-		defer func() { lr.N = left }()
-	}
-	var n int64
-	for left != 0 {
-		chunk := int64(responseChunk)
-		if left > 0 {
-			chunk = min(chunk, left)
-		}
-		w.renew()
-		k, err := io.Copy(w.ResponseWriter, io.LimitReader(src, chunk))
-		n += k
-		if left > 0 {
-			left -= k
-		}
-		if err != nil || k < chunk {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// Unwrap lets http.ResponseController reach the response (flushes,
-// deadlines).
-func (w *boundWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // startAdmin serves the admin handler. The default address, when taken
 // (another tickroom on the machine), turns the admin listener off with a
