@@ -26,15 +26,7 @@ func TestSeatSquattingAcrossNodes(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		rooms = append(rooms, create(fmt.Sprint("owner", i), ""))
 	}
-	squatter := connect(t, n2, "squatter")
-	for i, room := range rooms[:4] {
-		if r := squatter.c.Request(joinRoom(room, 0)); r.GetRedirect().GetNodeId() != n1.ID {
-			t.Fatalf("join %d: %v, want a redirect to %s", i, r, n1.ID)
-		}
-	}
-	if r := squatter.c.Request(joinRoom(rooms[4], 0)); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM {
-		t.Fatalf("fifth join without following: %v, want ALREADY_IN_ROOM", r)
-	}
+	squat(t, connect(t, n2, "squatter"), n1, rooms)
 	other := connect(t, n2, "other")
 	if r, _ := other.follow(joinRoom(rooms[4], 0)); r.GetJoined() == nil {
 		t.Fatalf("another player joining the room refused to the squatter: %v", r)
@@ -67,13 +59,21 @@ func TestSeatReservationsFollowMaxRoomsPerUser(t *testing.T) {
 		r := owner.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku"}}})
 		rooms = append(rooms, joined(t, "owner", r).RoomId)
 	}
-	squatter := connect(t, n2, "squatter")
-	for i, room := range rooms[:2] {
-		if r := squatter.c.Request(joinRoom(room, 0)); r.GetRedirect().GetNodeId() != n1.ID {
-			t.Fatalf("join %d: %v, want a redirect to %s", i, r, n1.ID)
+	squat(t, connect(t, n2, "squatter"), n1, rooms)
+}
+
+// squat has p ask to join rooms, all on node at, without following its
+// redirects: each but the last is answered with a redirect there, the
+// last, past the user's reservations, with ALREADY_IN_ROOM.
+func squat(t *testing.T, p *player, at *Node, rooms []string) {
+	t.Helper()
+	last := len(rooms) - 1
+	for i, room := range rooms[:last] {
+		if r := p.c.Request(joinRoom(room, 0)); r.GetRedirect().GetNodeId() != at.ID {
+			t.Fatalf("join %d: %v, want a redirect to %s", i, r, at.ID)
 		}
 	}
-	if r := squatter.c.Request(joinRoom(rooms[2], 0)); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM {
-		t.Fatalf("third join without following, at -max-rooms-per-user 2: %v, want ALREADY_IN_ROOM", r)
+	if r := p.c.Request(joinRoom(rooms[last], 0)); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM {
+		t.Fatalf("join %d without following: %v, want ALREADY_IN_ROOM", last, r)
 	}
 }

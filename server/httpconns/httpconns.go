@@ -16,6 +16,9 @@
 // request (or has just opened) is the new one refused, with a short HTTP
 // response (429 for its address, 503 for the port) and a close.
 //
+// TimeBound bounds each request on such a port in time: its body, and
+// each write of its answer.
+//
 // It is written here, not taken from a library:
 // golang.org/x/net/netutil.LimitListener caps the total only, by blocking
 // Accept (a new client then waits in the kernel's backlog behind whoever
