@@ -242,12 +242,8 @@ func (h *Hub) leftRoom(userID, roomID string) {
 // AddressKey is the client address that per-address shares count: the
 // address itself for IPv4, its /64 for IPv6 (one subscriber's prefix).
 func AddressKey(ip netip.Addr) netip.Addr {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.Addr()
-	}
-	return ip
+	key, _ := clientip.Group(ip)
+	return key.Addr()
 }
 
 // isLoopback is the default IPQuotaExempt: a load test or a proxy on the

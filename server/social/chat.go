@@ -29,10 +29,10 @@ var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9:_.-]{0,63}$`)
 // channel is a room's chat or a lobby channel: its members and its last
 // lines. A channel exists while it has members; its history goes with it.
 type channel struct {
-	roomID, name string     // exactly one is set
-	opener       string     // the user who opened a lobby channel
-	openerAddr   netip.Addr // its address; invalid when exempt
-	openerSite   netip.Addr // its IPv6 /48; invalid for IPv4 or when exempt
+	roomID, name string       // exactly one is set
+	opener       string       // the user who opened a lobby channel
+	openerAddr   netip.Addr   // its address; invalid when exempt
+	openerSite   netip.Prefix // its IPv6 /48; invalid for IPv4 or when exempt
 
 	mu      sync.Mutex
 	members []*Member
@@ -317,21 +317,17 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 		}
 		// The /64s of one IPv6 /48 (one site) share V6SiteFactor times
 		// an address's share.
-		if m.addr.Is6() {
-			p, _ := m.addr.Prefix(48)
-			if so.openedSite[p.Addr()] >= so.cfg.MaxChannelsPerAddress*clientip.V6SiteFactor {
-				return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your network still exist")
-			}
+		if _, site := clientip.Group(m.addr); site.IsValid() && so.openedSite[site] >= so.cfg.MaxChannelsPerAddress*clientip.V6SiteFactor {
+			return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your network still exist")
 		}
 	}
 	if err := so.allowOpen(m); err != nil {
 		return nil, err
 	}
 	if !so.cfg.AddressExempt(m.addr) {
-		if m.addr.Is6() {
-			p, _ := m.addr.Prefix(48)
-			c.openerSite = p.Addr()
-			so.openedSite[c.openerSite]++
+		if _, site := clientip.Group(m.addr); site.IsValid() {
+			c.openerSite = site
+			so.openedSite[site]++
 		}
 		c.openerAddr = m.addr
 		so.openedAt[m.addr]++

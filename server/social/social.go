@@ -98,7 +98,7 @@ type Social struct {
 	channels   map[string]*channel            // lobby channel name → channel
 	opened     map[string]int                 // user → lobby channels it opened that exist
 	openedAt   map[netip.Addr]int             // address → the same
-	openedSite map[netip.Addr]int             // IPv6 /48 → the same
+	openedSite map[netip.Prefix]int           // IPv6 /48 → the same
 	pending    map[pendingKey]uint64          // friend requests and blocks awaiting Graph.Admit → their generation
 	pendingGen uint64
 }
@@ -180,7 +180,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		channels:   make(map[string]*channel),
 		opened:     make(map[string]int),
 		openedAt:   make(map[netip.Addr]int),
-		openedSite: make(map[netip.Addr]int),
+		openedSite: make(map[netip.Prefix]int),
 		pending:    make(map[pendingKey]uint64),
 	}, nil
 }
