@@ -216,13 +216,13 @@ func (db *DB) boundChannels(ctx context.Context, tx *sql.Tx, channels []string, 
 			limit += evictBacklog
 		}
 		var err error
-		if drop, err = headChannels(ctx, tx, `SELECT channel FROM channel_heads ORDER BY last_id DESC LIMIT $1 OFFSET $2`, limit, db.cfg.ChannelHistories); err != nil {
+		if drop, err = txStrings(ctx, tx, `SELECT channel FROM channel_heads ORDER BY last_id DESC LIMIT $1 OFFSET $2`, limit, db.cfg.ChannelHistories); err != nil {
 			return channelEviction{}, err
 		}
 		ev = channelEviction{ran: true, full: len(drop) == limit && limit > added}
 	}
 	// Channels silent for ChannelTTL, walked on channel_heads_last_ms.
-	expired, err := headChannels(ctx, tx, `SELECT channel FROM channel_heads WHERE last_ms < $1 ORDER BY last_ms LIMIT $2`, now-db.cfg.ChannelTTL.Milliseconds(), evictBacklog)
+	expired, err := txStrings(ctx, tx, `SELECT channel FROM channel_heads WHERE last_ms < $1 ORDER BY last_ms LIMIT $2`, now-db.cfg.ChannelTTL.Milliseconds(), evictBacklog)
 	if err != nil {
 		return channelEviction{}, err
 	}
@@ -242,7 +242,8 @@ func (db *DB) boundChannels(ctx context.Context, tx *sql.Tx, channels []string, 
 	return ev, nil
 }
 
-func headChannels(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+// txStrings returns the first column of query's rows, read within tx.
+func txStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

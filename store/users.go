@@ -84,20 +84,8 @@ const pruneResultsPerGuest = 1000
 // history. A guest seen again meanwhile is kept.
 func pruneGuests(ctx context.Context, tx *sql.Tx, cut int64) error {
 	const guest = `name_key IS NULL AND subject IS NULL AND seen_ms < $1`
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE `+guest+` ORDER BY seen_ms LIMIT $2`, cut, guestPruneBatch)
+	ids, err := txStrings(ctx, tx, `SELECT id FROM users WHERE `+guest+` ORDER BY seen_ms LIMIT $2`, cut, guestPruneBatch)
 	if err != nil {
-		return err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	for _, id := range ids {
