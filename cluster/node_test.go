@@ -41,6 +41,13 @@ func startNode(t testing.TB, rs *redistest.Server, id string) *Node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.Close(context.Background()) })
+	// Start registers on the heartbeat's goroutine: a test that matches or
+	// places right away, on a loaded machine, would find no node yet.
+	for deadline := time.Now().Add(5 * time.Second); n.Registrations() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s not registered within 5 s", id)
+		}
+	}
 	return n
 }
 
