@@ -44,10 +44,7 @@ func (l *loop) hold() {
 func (l *loop) release() {
 	l.mu.Lock()
 	l.holds--
-	submit := l.holds == 0 && len(l.dirty) > 0 && !l.flushPending && !l.inTurn
-	if submit {
-		l.flushPending = true
-	}
+	submit := l.claimSubmit()
 	l.mu.Unlock()
 	if submit {
 		l.submitFlush()

@@ -39,17 +39,28 @@ type loop struct {
 	// held lists the connections that keep frames back while gnet holds
 	// bytes for them, for the drain recheck (recheckHeld).
 	held []*Conn
+	// turns and turnFlushed count the turns and the connections they
+	// flushed since the turns' budget was refilled, taskFlushed the
+	// connections flush tasks flushed since the round began (endTurn,
+	// runFlushTask).
+	turns, turnFlushed, taskFlushed int
 
 	// Guarded by mu.
 	mu           sync.Mutex
 	dirty        []*Conn
 	spare        []*Conn
 	flushPending bool // a flush task is submitted and has not run
+	fresh        bool // the pending task starts a new round's budget
+	carrying     bool // the dirty list waits for the next round (carryOver)
 	inTurn       bool // OnTraffic is running; its end flushes dirty
+	inFlush      bool // flushDirty is running; its caller submits for the rest
 	holds        int  // broadcasts queueing: markDirty submits no task (batch.go)
 
 	// heldCount is len(held), for the ticker goroutine.
 	heldCount atomic.Int32
+	// carryTimer submits the flush task for a list carried over that no
+	// turn took up (carryOver); created on first use, reset by the loop.
+	carryTimer *time.Timer
 
 	flushTask   gnet.Runnable
 	sweepTask   gnet.Runnable
@@ -60,7 +71,7 @@ type loop struct {
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l := &loop{srv: s, el: el, out: make([]byte, 0, 512), ctl: make([]byte, 0, 2+maxControlPayload)}
-	l.flushTask = gnet.RunnableFunc(func(context.Context) error { l.flushDirty(); return nil })
+	l.flushTask = gnet.RunnableFunc(func(context.Context) error { l.runFlushTask(); return nil })
 	l.sweepTask = gnet.RunnableFunc(func(context.Context) error { l.sweep(time.Now().UnixNano()); return nil })
 	l.recheckTask = gnet.RunnableFunc(func(context.Context) error { l.recheckHeld(); return nil })
 	return l

@@ -46,12 +46,16 @@ type Stats struct {
 	// during a loop's own turn, and frames queued before a pending task
 	// runs, cost none.
 	Wakeups uint64
+	// Carried counts flush tasks that left dirty connections for the
+	// loop's next round, after its reads: the loop was writing more than
+	// a round's budget (see flushBatch).
+	Carried uint64
 }
 
 // loopStats are one loop's traffic counters: the loop (or, for Dropped,
 // any sender) writes them; any goroutine reads.
 type loopStats struct {
-	bytesIn, bytesOut, framesIn, framesOut, dropped, writes, wakeups atomic.Uint64
+	bytesIn, bytesOut, framesIn, framesOut, dropped, writes, wakeups, carried atomic.Uint64
 }
 
 // codeCounts counts events by an integer code; the events are rare
@@ -130,6 +134,7 @@ func (s *Server) Stats() Stats {
 		st.Dropped += l.stats.dropped.Load()
 		st.Writes += l.stats.writes.Load()
 		st.Wakeups += l.stats.wakeups.Load()
+		st.Carried += l.stats.carried.Load()
 	}
 	return st
 }

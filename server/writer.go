@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 	"github.com/tickroom/tickroom/internal/frame"
 )
 
@@ -12,7 +13,9 @@ import (
 // loop's dirty list, and the first dirty connection of a turn submits one
 // flush task to the loop. The flush runs on the loop and hands everything
 // due to each dirty connection to the kernel with one Writev, so N frames
-// queued in one turn cost one syscall.
+// queued in one turn cost one syscall. A round of the loop flushes a
+// bounded number of connections, so that its reads are not starved (see
+// flushBatch).
 //
 // gnet copies whatever the kernel refuses into the connection's own
 // outbound buffer. So while gnet still holds bytes for a connection, its
@@ -99,19 +102,32 @@ func (c *Conn) setOut(v int64) {
 }
 
 // markDirty puts c on l's dirty list and submits a flush task unless one is
-// already pending, the loop is inside OnTraffic, whose end flushes the
-// list (see beginTurn), or a broadcast holds the loop (see batch.go). The caller has set c.dirty under c.mu.
+// already pending, the loop is inside OnTraffic or a flush, whose end
+// flushes the list or submits the task (see endTurn and flushDirty), the
+// loop carries the list over to its next round (see carryOver), or a
+// broadcast holds the loop (see batch.go). The caller has set c.dirty
+// under c.mu.
 func (l *loop) markDirty(c *Conn) {
 	l.mu.Lock()
 	l.dirty = append(l.dirty, c)
-	submit := !l.flushPending && !l.inTurn && l.holds == 0
-	if submit {
-		l.flushPending = true
-	}
+	submit := l.claimSubmit()
 	l.mu.Unlock()
 	if submit {
 		l.submitFlush()
 	}
+}
+
+// claimSubmit reports whether the caller is to submit the flush task for
+// the dirty list, and if so marks it pending: not when the list is empty,
+// a task is pending, a turn, a flush or a broadcast is under way (each
+// submits at its end), or the list waits for the loop's next round. Under
+// l.mu.
+func (l *loop) claimSubmit() bool {
+	if len(l.dirty) == 0 || l.flushPending || l.inTurn || l.inFlush || l.carrying || l.holds > 0 {
+		return false
+	}
+	l.flushPending = true
+	return true
 }
 
 // submitFlush hands the loop its flush task; the caller set flushPending.
@@ -126,6 +142,17 @@ func (l *loop) submitFlush() {
 	}
 }
 
+// submitPending submits the flush task for what is on the dirty list if
+// claimSubmit says so.
+func (l *loop) submitPending() {
+	l.mu.Lock()
+	submit := l.claimSubmit()
+	l.mu.Unlock()
+	if submit {
+		l.submitFlush()
+	}
+}
+
 // beginTurn marks the loop as inside OnTraffic: frames queued meanwhile,
 // by the handler or by other goroutines, are flushed by endTurn without a
 // task, so replies cost no wake-up and share the turn's Writev.
@@ -135,27 +162,141 @@ func (l *loop) beginTurn() {
 	l.mu.Unlock()
 }
 
-// endTurn ends OnTraffic's turn and flushes what it queued. Under l.mu, a
-// goroutine that saw inTurn set has already put its connection on the
-// list this flush takes; one that sees it cleared submits a task.
+// A loop's round is one epoll_wait: gnet reads at most 1,024 ready
+// connections, one OnTraffic (a turn) each, then runs the tasks handed to
+// it until none is left, the flush task among them. A frame's writev costs
+// several times an input's read, and rooms queue frames all the time. If
+// every turn flushed whatever the rooms had queued since the last, a round
+// would last as long as writing every frame queued during it; and a flush
+// task that runs long enough for a room to queue more, which submits
+// another, keeps gnet in its task loop. Near its core's limit a loop then
+// reads a few hundred inputs a second, or none for seconds, while state
+// frames go out on time: inputs, pings and handshakes wait (5,000 bots on
+// one core, BENCHMARKS.md, "Reads starved by writes"). So a round's turns
+// flush at most flushBatch connections between them, and its flush tasks
+// at most flushBatch more; what is left stays on the dirty list, in
+// order, for the next round, after its reads (carryOver). A connection
+// left behind gets its frames late, in one Writev with the next tick's,
+// which is what an overloaded loop can afford.
+const (
+	// flushBatch is the most dirty connections a round's turns flush
+	// between them, and the most its flush tasks do.
+	flushBatch = 1024
+	// roundTurns is the most turns gnet runs in one round (the most
+	// events one poll returns): the turns' budget is refilled at least
+	// that often.
+	roundTurns = netpoll.MaxPollEventsCap
+	// carryDelay is how long a list carried over waits for a turn of
+	// the next round before a timer submits its flush task (carryOver).
+	carryDelay = 100 * time.Microsecond
+)
+
+// endTurn ends OnTraffic's turn and flushes what is queued within the
+// round's budget; for the rest, it submits the flush task, which runs
+// after the round's reads. Under l.mu, a goroutine that saw inTurn set has
+// already put its connection on the list this flush takes; one that sees
+// it cleared submits a task. Loop only.
 func (l *loop) endTurn() {
 	l.mu.Lock()
 	l.inTurn = false
+	// A turn runs after an epoll_wait: a list carried over has had its
+	// round of reads, and the tasks that follow are a new round's.
+	l.carrying = false
 	pending := len(l.dirty) > 0
 	l.mu.Unlock()
-	if pending {
-		l.flushDirty()
+	l.taskFlushed = 0
+	if l.turns++; l.turns >= roundTurns {
+		l.turns, l.turnFlushed = 0, 0
+	}
+	if !pending {
+		return
+	}
+	if left := flushBatch - l.turnFlushed; left > 0 {
+		n, more := l.flushDirty(left)
+		l.turnFlushed += n
+		if !more {
+			return
+		}
+	}
+	l.submitPending()
+}
+
+// runFlushTask is the flush task. It flushes what is dirty within the
+// round's budget for tasks, which flush tasks that each leave connections
+// dirty share; past it, the rest is carried over to the next round.
+// Loop only.
+func (l *loop) runFlushTask() {
+	l.turns, l.turnFlushed = 0, 0
+	l.mu.Lock()
+	if l.fresh {
+		l.fresh = false
+		l.taskFlushed = 0
+	}
+	l.mu.Unlock()
+	n, more := l.flushDirty(max(0, flushBatch-l.taskFlushed))
+	l.taskFlushed += n
+	switch {
+	case !more:
+		l.taskFlushed = 0
+	case l.taskFlushed < flushBatch:
+		// Frames queued during the flush: within budget, they go out in
+		// this round.
+		l.submitPending()
+	default:
+		l.stats.carried.Add(1)
+		l.carryOver()
 	}
 }
 
-// flushDirty runs on the loop: it flushes every connection marked dirty.
-func (l *loop) flushDirty() {
+// carryOver keeps the dirty list for the loop's next round. A task
+// submitted now would run in this round, before any read, and so would one
+// that a room's markDirty submits, so until the next round nobody submits
+// one: the next turn flushes the list or submits the task (endTurn), or,
+// if no connection is ready to read, a timer does after carryDelay (on one
+// P, it fires when the loop's goroutine yields, which it does when its
+// poll finds nothing). Loop only.
+func (l *loop) carryOver() {
+	l.mu.Lock()
+	l.carrying = true
+	l.mu.Unlock()
+	if l.carryTimer == nil {
+		l.carryTimer = time.AfterFunc(carryDelay, l.carryDue)
+	} else {
+		l.carryTimer.Reset(carryDelay)
+	}
+}
+
+// carryDue submits the flush task for a list carried over that no turn
+// took up: the loop has had its poll meanwhile. Runs on the timer's
+// goroutine.
+func (l *loop) carryDue() {
+	l.mu.Lock()
+	if !l.carrying {
+		l.mu.Unlock()
+		return
+	}
+	l.carrying = false
+	l.fresh = true
+	submit := l.claimSubmit()
+	l.mu.Unlock()
+	if submit {
+		l.submitFlush()
+	}
+}
+
+// flushDirty runs on the loop: it flushes the first limit connections of
+// the dirty list and keeps the rest at its front, and reports how many it
+// flushed and whether any connection is left dirty, kept or marked
+// meanwhile.
+func (l *loop) flushDirty(limit int) (flushed int, more bool) {
 	l.mu.Lock()
 	batch := l.dirty
 	l.dirty, l.spare = l.spare[:0], nil
 	l.flushPending = false
+	l.inFlush = true
 	l.mu.Unlock()
-	for i, c := range batch {
+	flushed = min(len(batch), limit)
+	for i, c := range batch[:flushed] {
 		c.flush()
 		batch[i] = nil
 	}
@@ -166,10 +307,23 @@ func (l *loop) flushDirty() {
 		l.evict()
 	}
 	l.mu.Lock()
-	if l.spare == nil {
+	l.inFlush = false
+	if rest := batch[flushed:]; len(rest) > 0 {
+		// The rest goes first next time, then what was marked meanwhile.
+		newer := l.dirty
+		kept := copy(batch, rest)
+		clear(batch[kept:])
+		l.dirty = append(batch[:kept], newer...)
+		clear(newer)
+		if l.spare == nil {
+			l.spare = newer[:0]
+		}
+	} else if l.spare == nil {
 		l.spare = batch[:0]
 	}
+	more = len(l.dirty) > 0
 	l.mu.Unlock()
+	return flushed, more
 }
 
 // flush writes c's queued frames while gnet holds nothing for the kernel

@@ -169,6 +169,7 @@ var (
 	mFramesOut       = counter("tickroom_sent_frames_total", "WebSocket frames written.")
 	mWrites          = counter("tickroom_writes_total", "writev(2) calls that wrote frames; sent frames / writes is the frames one syscall carried.")
 	mWakeups         = counter("tickroom_loop_wakeups_total", "Flush tasks handed to event loops from outside their turn, one wake-up each.")
+	mCarried         = counter("tickroom_loop_flushes_carried_total", "Flush tasks that left connections with frames for the loop's next round, after its reads: the loop had more to write than a round's budget.")
 	mSkipped         = counter("tickroom_skipped_frames_total", "Droppable frames the transport skipped for congested connections.")
 	mMessagesIn      = counter("tickroom_messages_received_total", "tickroom.v1 client messages received.")
 	mMessagesOut     = counter("tickroom_messages_sent_total", "tickroom.v1 replies and notices sent, state excluded.")
@@ -205,7 +206,7 @@ var (
 // allMetrics lists the families for Describe.
 var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
-	mFramesOut, mWrites, mWakeups, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
+	mFramesOut, mWrites, mWakeups, mCarried, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
 	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mPresenceRef, mNotifications, mDirectStored, mSocialLoadErrs,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps,
 }
@@ -257,6 +258,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	put(mFramesOut, float64(ts.FramesOut))
 	put(mWrites, float64(ts.Writes))
 	put(mWakeups, float64(ts.Wakeups))
+	put(mCarried, float64(ts.Carried))
 	put(mSkipped, float64(ts.Dropped))
 
 	put(mMessagesIn, float64(hs.MessagesIn.Load()))
