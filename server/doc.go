@@ -60,10 +60,10 @@
 // pongs) are flushed at the end of that turn without a task at all.
 //
 // Reads come first under load. gnet reads at most 1,024 ready connections
-// per poll (a round) and then runs its tasks; a round's turns flush at most
-// 1,024 dirty connections between them and its flush tasks at most 1,024
-// more, and the rest waits, in order, for the next round's reads (see
-// flushBatch in writer.go). Without that bound a loop near its core's limit
+// per poll (a round) and then runs its tasks; turns flush at most 1,024
+// dirty connections between two flush tasks, a round's flush tasks at most
+// 1,024 between them, and the rest waits, in order, for the next round's
+// reads (see flushBatch in writer.go). Without that bound a loop near its core's limit
 // spent its rounds writing what the rooms queued meanwhile and read inputs,
 // pings and handshakes seconds late; with it, an overloaded loop writes
 // late instead, more frames to a Writev (Stats.Carried counts the rounds

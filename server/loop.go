@@ -39,11 +39,10 @@ type loop struct {
 	// held lists the connections that keep frames back while gnet holds
 	// bytes for them, for the drain recheck (recheckHeld).
 	held []*Conn
-	// turns and turnFlushed count the turns and the connections they
-	// flushed since the turns' budget was refilled, taskFlushed the
-	// connections flush tasks flushed since the round began (endTurn,
-	// runFlushTask).
-	turns, turnFlushed, taskFlushed int
+	// turnFlushed counts the connections turns flushed since the last
+	// flush task, taskFlushed those flush tasks flushed since the round
+	// began (endTurn, runFlushTask).
+	turnFlushed, taskFlushed int
 
 	// Guarded by mu.
 	mu           sync.Mutex

@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -11,14 +12,18 @@ import (
 
 // TestReadsGoOnWhileWritesFillTheLoop keeps more connections dirty than a
 // round flushes (flushBatch), from a goroutine that queues a frame on each
-// of them again as soon as the last went out, as rooms do at a loop's
-// limit. Meanwhile a client on the same loop echoes: its messages must be
-// read and answered while the writer still runs, and a client that
+// of them over and over without waiting, as rooms do for a loop past its
+// core's limit. Meanwhile a client on the same loop echoes: its messages
+// must be read and answered while the writer still runs, and a client that
 // connects then must get its 101. A loop that flushed everything dirty
-// before polling again never left its task loop, and read nothing until
-// the writer stopped.
+// before polling again hardly left its task loop: the late client's echo
+// did not come within 10 s.
 func TestReadsGoOnWhileWritesFillTheLoop(t *testing.T) {
 	const readers = flushBatch + flushBatch/2
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < 4*readers {
+		t.Skipf("needs %d open files (both ends of each connection), the limit is %d", 4*readers, lim.Cur)
+	}
 	held := &holder{}
 	s := startServer(t, Config{Loops: 1, MaxConns: 4 * readers, MaxConnsPerIP: 4 * readers, MaxHandshakesPerIP: 4 * readers},
 		func(ts *testServer) { ts.Handle("/hold", held) })

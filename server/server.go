@@ -37,6 +37,7 @@ type Server struct {
 	runDone  chan error
 	bootErr  error
 	shutting atomic.Bool
+	stopping atomic.Bool // the engine is being stopped (stopEngine)
 
 	nextID   atomic.Uint64
 	open     atomic.Int64 // open TCP connections, upgraded or not
@@ -263,9 +264,13 @@ func (s *Server) stopEngine(ctx context.Context) error {
 	s.mu.Lock()
 	eng := s.eng
 	s.mu.Unlock()
+	s.stopping.Store(true)
 	err := eng.Stop(ctx)
 	if runErr := <-s.runDone; runErr != nil && err == nil {
 		err = runErr
+	}
+	for _, l := range s.loopList() {
+		l.stopCarrying()
 	}
 	return err
 }

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 	"github.com/tickroom/tickroom/internal/frame"
 )
 
@@ -101,13 +100,21 @@ func (c *Conn) setOut(v int64) {
 	c.srv.held.Add(v - c.outBytes.Swap(v))
 }
 
-// markDirty puts c on l's dirty list and submits a flush task unless one is
-// already pending, the loop is inside OnTraffic or a flush, whose end
-// flushes the list or submits the task (see endTurn and flushDirty), the
-// loop carries the list over to its next round (see carryOver), or a
-// broadcast holds the loop (see batch.go). The caller has set c.dirty
-// under c.mu.
+// markDirty puts c on l's dirty list, unless it is on it already, and
+// submits a flush task unless one is already pending, the loop is inside
+// OnTraffic or a flush, whose end flushes the list or submits the task
+// (see endTurn and flushDirty), the loop carries the list over to its next
+// round (see carryOver), or a broadcast holds the loop (see batch.go). The
+// caller has set c.dirty under c.mu. A connection stays listed until
+// flushDirty takes it off: a flush by another path (flushIfDrained) clears
+// c.dirty while it is listed, and listing it twice would spend the
+// round's budget on it twice.
 func (l *loop) markDirty(c *Conn) {
+	if c.listed.Swap(true) {
+		// Listed: whoever answers for the list flushes it (see
+		// claimSubmit).
+		return
+	}
 	l.mu.Lock()
 	l.dirty = append(l.dirty, c)
 	submit := l.claimSubmit()
@@ -120,8 +127,9 @@ func (l *loop) markDirty(c *Conn) {
 // claimSubmit reports whether the caller is to submit the flush task for
 // the dirty list, and if so marks it pending: not when the list is empty,
 // a task is pending, a turn, a flush or a broadcast is under way (each
-// submits at its end), or the list waits for the loop's next round. Under
-// l.mu.
+// submits at its end), or the list waits for the loop's next round (a
+// turn or carryDue submits). So a list that is not empty always has one of
+// them to answer for it. Under l.mu.
 func (l *loop) claimSubmit() bool {
 	if len(l.dirty) == 0 || l.flushPending || l.inTurn || l.inFlush || l.carrying || l.holds > 0 {
 		return false
@@ -162,7 +170,7 @@ func (l *loop) beginTurn() {
 	l.mu.Unlock()
 }
 
-// A loop's round is one epoll_wait: gnet reads at most 1,024 ready
+// A loop's round is one epoll_wait: gnet reads up to 1,024 ready
 // connections, one OnTraffic (a turn) each, then runs the tasks handed to
 // it until none is left, the flush task among them. A frame's writev costs
 // several times an input's read, and rooms queue frames all the time. If
@@ -172,28 +180,27 @@ func (l *loop) beginTurn() {
 // another, keeps gnet in its task loop. Near its core's limit a loop then
 // reads a few hundred inputs a second, or none for seconds, while state
 // frames go out on time: inputs, pings and handshakes wait (5,000 bots on
-// one core, BENCHMARKS.md, "Reads starved by writes"). So a round's turns
-// flush at most flushBatch connections between them, and its flush tasks
-// at most flushBatch more; what is left stays on the dirty list, in
+// one core, BENCHMARKS.md, "Reads starved by writes"). So turns flush at
+// most flushBatch connections between two runs of the flush task, which
+// end each round that has one, and the flush tasks of a round at most
+// flushBatch between them; what is left stays on the dirty list, in
 // order, for the next round, after its reads (carryOver). A connection
 // left behind gets its frames late, in one Writev with the next tick's,
-// which is what an overloaded loop can afford.
+// which is what an overloaded loop can afford. (Two paths flush outside
+// the list and its budget: the recheck and the sweep flush a held
+// connection once gnet has drained it, which they find one by one.)
 const (
-	// flushBatch is the most dirty connections a round's turns flush
-	// between them, and the most its flush tasks do.
+	// flushBatch is the most dirty connections turns flush between two
+	// flush tasks, and the most the flush tasks of one round do.
 	flushBatch = 1024
-	// roundTurns is the most turns gnet runs in one round (the most
-	// events one poll returns): the turns' budget is refilled at least
-	// that often.
-	roundTurns = netpoll.MaxPollEventsCap
 	// carryDelay is how long a list carried over waits for a turn of
 	// the next round before a timer submits its flush task (carryOver).
 	carryDelay = 100 * time.Microsecond
 )
 
 // endTurn ends OnTraffic's turn and flushes what is queued within the
-// round's budget; for the rest, it submits the flush task, which runs
-// after the round's reads. Under l.mu, a goroutine that saw inTurn set has
+// turns' budget; for the rest, it submits the flush task, which runs after
+// the round's reads. Under l.mu, a goroutine that saw inTurn set has
 // already put its connection on the list this flush takes; one that sees
 // it cleared submits a task. Loop only.
 func (l *loop) endTurn() {
@@ -201,18 +208,15 @@ func (l *loop) endTurn() {
 	l.inTurn = false
 	// A turn runs after an epoll_wait: a list carried over has had its
 	// round of reads, and the tasks that follow are a new round's.
-	l.carrying = false
+	l.carrying, l.fresh = false, false
 	pending := len(l.dirty) > 0
 	l.mu.Unlock()
 	l.taskFlushed = 0
-	if l.turns++; l.turns >= roundTurns {
-		l.turns, l.turnFlushed = 0, 0
-	}
 	if !pending {
 		return
 	}
 	if left := flushBatch - l.turnFlushed; left > 0 {
-		n, more := l.flushDirty(left)
+		n, more := l.flushDirty(left, false)
 		l.turnFlushed += n
 		if !more {
 			return
@@ -221,23 +225,21 @@ func (l *loop) endTurn() {
 	l.submitPending()
 }
 
-// runFlushTask is the flush task. It flushes what is dirty within the
-// round's budget for tasks, which flush tasks that each leave connections
-// dirty share; past it, the rest is carried over to the next round.
-// Loop only.
+// runFlushTask is the flush task. It refills the turns' budget and
+// flushes what is dirty within the round's budget for tasks; past it, the
+// rest is carried over to the next round. Loop only.
 func (l *loop) runFlushTask() {
-	l.turns, l.turnFlushed = 0, 0
+	l.turnFlushed = 0
 	l.mu.Lock()
 	if l.fresh {
 		l.fresh = false
 		l.taskFlushed = 0
 	}
 	l.mu.Unlock()
-	n, more := l.flushDirty(max(0, flushBatch-l.taskFlushed))
+	n, more := l.flushDirty(flushBatch-l.taskFlushed, true)
 	l.taskFlushed += n
 	switch {
 	case !more:
-		l.taskFlushed = 0
 	case l.taskFlushed < flushBatch:
 		// Frames queued during the flush: within budget, they go out in
 		// this round.
@@ -248,17 +250,17 @@ func (l *loop) runFlushTask() {
 	}
 }
 
-// carryOver keeps the dirty list for the loop's next round. A task
-// submitted now would run in this round, before any read, and so would one
-// that a room's markDirty submits, so until the next round nobody submits
-// one: the next turn flushes the list or submits the task (endTurn), or,
-// if no connection is ready to read, a timer does after carryDelay (on one
-// P, it fires when the loop's goroutine yields, which it does when its
-// poll finds nothing). Loop only.
+// carryOver arms the timer for a list carried over to the loop's next
+// round. flushDirty has set l.carrying, in the same critical section that
+// ended the flush: a task submitted now would run in this round, before
+// any read, and so would one a room's markDirty submitted, so until the
+// next round nobody submits one. The next turn flushes the list or
+// submits the task (endTurn), or, when no connection is ready to read, the
+// timer does after carryDelay (on one P it fires once the loop's goroutine
+// yields, which it does when its poll finds nothing; with more, it can
+// land in this round if other tasks keep gnet there that long, which
+// costs that round one more batch). Loop only.
 func (l *loop) carryOver() {
-	l.mu.Lock()
-	l.carrying = true
-	l.mu.Unlock()
 	if l.carryTimer == nil {
 		l.carryTimer = time.AfterFunc(carryDelay, l.carryDue)
 	} else {
@@ -267,17 +269,22 @@ func (l *loop) carryOver() {
 }
 
 // carryDue submits the flush task for a list carried over that no turn
-// took up: the loop has had its poll meanwhile. Runs on the timer's
-// goroutine.
+// took up, with a fresh budget: the loop has had its poll meanwhile. Runs
+// on the timer's goroutine.
 func (l *loop) carryDue() {
+	if l.srv.stopping.Load() {
+		return // the loops are stopping: gnet closes every connection
+	}
 	l.mu.Lock()
 	if !l.carrying {
 		l.mu.Unlock()
 		return
 	}
 	l.carrying = false
-	l.fresh = true
 	submit := l.claimSubmit()
+	if submit {
+		l.fresh = true
+	}
 	l.mu.Unlock()
 	if submit {
 		l.submitFlush()
@@ -287,16 +294,19 @@ func (l *loop) carryDue() {
 // flushDirty runs on the loop: it flushes the first limit connections of
 // the dirty list and keeps the rest at its front, and reports how many it
 // flushed and whether any connection is left dirty, kept or marked
-// meanwhile.
-func (l *loop) flushDirty(limit int) (flushed int, more bool) {
+// meanwhile. With carry, a list left over the limit is carried over
+// (l.carrying) as the flush ends, so that nobody submits a task for it in
+// between.
+func (l *loop) flushDirty(limit int, carry bool) (flushed int, more bool) {
 	l.mu.Lock()
 	batch := l.dirty
 	l.dirty, l.spare = l.spare[:0], nil
 	l.flushPending = false
 	l.inFlush = true
 	l.mu.Unlock()
-	flushed = min(len(batch), limit)
+	flushed = max(0, min(len(batch), limit))
 	for i, c := range batch[:flushed] {
+		c.listed.Store(false)
 		c.flush()
 		batch[i] = nil
 	}
@@ -322,8 +332,19 @@ func (l *loop) flushDirty(limit int) (flushed int, more bool) {
 		l.spare = batch[:0]
 	}
 	more = len(l.dirty) > 0
+	if carry && more && flushed == limit {
+		l.carrying = true
+	}
 	l.mu.Unlock()
 	return flushed, more
+}
+
+// stopCarrying stops the loop's carry timer once its goroutine has
+// exited, so that it submits nothing to a stopped loop.
+func (l *loop) stopCarrying() {
+	if l.carryTimer != nil {
+		l.carryTimer.Stop()
+	}
 }
 
 // flush writes c's queued frames while gnet holds nothing for the kernel
