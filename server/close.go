@@ -160,7 +160,7 @@ func (c *Conn) onCloseFrame(p []byte) *frameError {
 	c.peerClosed = true
 	if c.state == stateOpen {
 		// Frames queued before the close go first, then the echo.
-		c.flush()
+		c.flush(false)
 		if c.state != stateOpen {
 			return nil // the flush closed a slow connection
 		}

@@ -98,11 +98,10 @@ type Conn struct {
 	reqReason string
 	queued    atomic.Int64 // bytes in queue
 	outBytes  atomic.Int64 // gnet's outbound buffer, refreshed on the loop
-	listed    atomic.Bool  // on the loop's dirty list (markDirty)
 	dropped   atomic.Uint64
 	reqCode   ws.StatusCode // code for the requested close
 	reqFor    CloseReason   // reason for the requested close
-	dirty     bool          // has frames no flush has taken yet
+	dirty     bool          // on the loop's dirty list (markDirty, flushDirty)
 	closeReq  bool          // Close was called; a close frame is due after the queue
 	abortReq  bool          // close at the next flush, dropping the queue (hard cap, budget)
 	writeShut bool          // no more frames may be queued

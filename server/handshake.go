@@ -69,7 +69,7 @@ func (c *Conn) handshake(b []byte) int {
 	now := time.Now().UnixNano()
 	c.lastRead, c.lastPing = now, now
 	c.tokens, c.rateLast = 2*float64(c.srv.cfg.MessageRate), now
-	c.flush() // frames queued during Accept, and a Close called there
+	c.flush(false) // frames queued during Accept, and a Close called there
 	return n
 }
 

@@ -41,15 +41,16 @@ type loop struct {
 	held []*Conn
 	// turnFlushed counts the connections turns flushed since the last
 	// flush task, taskFlushed those flush tasks flushed since the round
-	// began (endTurn, runFlushTask).
+	// began, and taskEnded is when the last flush task ended (endTurn,
+	// runFlushTask).
 	turnFlushed, taskFlushed int
+	taskEnded                int64
 
 	// Guarded by mu.
 	mu           sync.Mutex
 	dirty        []*Conn
 	spare        []*Conn
 	flushPending bool // a flush task is submitted and has not run
-	fresh        bool // the pending task starts a new round's budget
 	carrying     bool // the dirty list waits for the next round (carryOver)
 	inTurn       bool // OnTraffic is running; its end flushes dirty
 	inFlush      bool // flushDirty is running; its caller submits for the rest

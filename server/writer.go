@@ -100,21 +100,15 @@ func (c *Conn) setOut(v int64) {
 	c.srv.held.Add(v - c.outBytes.Swap(v))
 }
 
-// markDirty puts c on l's dirty list, unless it is on it already, and
-// submits a flush task unless one is already pending, the loop is inside
-// OnTraffic or a flush, whose end flushes the list or submits the task
-// (see endTurn and flushDirty), the loop carries the list over to its next
-// round (see carryOver), or a broadcast holds the loop (see batch.go). The
-// caller has set c.dirty under c.mu. A connection stays listed until
-// flushDirty takes it off: a flush by another path (flushIfDrained) clears
-// c.dirty while it is listed, and listing it twice would spend the
-// round's budget on it twice.
+// markDirty puts c on l's dirty list and submits a flush task unless one
+// is already pending, the loop is inside OnTraffic or a flush, whose end
+// flushes the list or submits the task (see endTurn and flushDirty), the
+// loop carries the list over to its next round (see carryOver), or a
+// broadcast holds the loop (see batch.go). The caller has set c.dirty
+// under c.mu, which only flushDirty clears, as it takes c off the list: a
+// flush by another path (flushIfDrained) leaves c listed, and listing it
+// twice would spend the round's budget on it twice.
 func (l *loop) markDirty(c *Conn) {
-	if c.listed.Swap(true) {
-		// Listed: whoever answers for the list flushes it (see
-		// claimSubmit).
-		return
-	}
 	l.mu.Lock()
 	l.dirty = append(l.dirty, c)
 	submit := l.claimSubmit()
@@ -208,7 +202,7 @@ func (l *loop) endTurn() {
 	l.inTurn = false
 	// A turn runs after an epoll_wait: a list carried over has had its
 	// round of reads, and the tasks that follow are a new round's.
-	l.carrying, l.fresh = false, false
+	l.carrying = false
 	pending := len(l.dirty) > 0
 	l.mu.Unlock()
 	l.taskFlushed = 0
@@ -227,15 +221,16 @@ func (l *loop) endTurn() {
 
 // runFlushTask is the flush task. It refills the turns' budget and
 // flushes what is dirty within the round's budget for tasks; past it, the
-// rest is carried over to the next round. Loop only.
+// rest is carried over to the next round. A task that starts carryDelay or
+// more after the last one ended starts a new round's budget: the loop has
+// polled meanwhile (the carry timer makes the same guess), so a loop with
+// no reads, which has no turns to start its rounds, is not held to one
+// budget for ever. Loop only.
 func (l *loop) runFlushTask() {
 	l.turnFlushed = 0
-	l.mu.Lock()
-	if l.fresh {
-		l.fresh = false
+	if now := time.Now().UnixNano(); now-l.taskEnded >= int64(carryDelay) {
 		l.taskFlushed = 0
 	}
-	l.mu.Unlock()
 	n, more := l.flushDirty(flushBatch-l.taskFlushed, true)
 	l.taskFlushed += n
 	switch {
@@ -248,6 +243,7 @@ func (l *loop) runFlushTask() {
 		l.stats.carried.Add(1)
 		l.carryOver()
 	}
+	l.taskEnded = time.Now().UnixNano()
 }
 
 // carryOver arms the timer for a list carried over to the loop's next
@@ -269,8 +265,9 @@ func (l *loop) carryOver() {
 }
 
 // carryDue submits the flush task for a list carried over that no turn
-// took up, with a fresh budget: the loop has had its poll meanwhile. Runs
-// on the timer's goroutine.
+// took up: the loop has had its poll meanwhile, and the task, starting
+// carryDelay after the last, has a new round's budget. Runs on the
+// timer's goroutine.
 func (l *loop) carryDue() {
 	if l.srv.stopping.Load() {
 		return // the loops are stopping: gnet closes every connection
@@ -282,9 +279,6 @@ func (l *loop) carryDue() {
 	}
 	l.carrying = false
 	submit := l.claimSubmit()
-	if submit {
-		l.fresh = true
-	}
 	l.mu.Unlock()
 	if submit {
 		l.submitFlush()
@@ -306,8 +300,7 @@ func (l *loop) flushDirty(limit int, carry bool) (flushed int, more bool) {
 	l.mu.Unlock()
 	flushed = max(0, min(len(batch), limit))
 	for i, c := range batch[:flushed] {
-		c.listed.Store(false)
-		c.flush()
+		c.flush(true)
 		batch[i] = nil
 	}
 	if l.srv.overBudget() {
@@ -349,21 +342,26 @@ func (l *loop) stopCarrying() {
 
 // flush writes c's queued frames while gnet holds nothing for the kernel
 // (see the top of this file), then the close frame if Close was called.
-// Loop only.
-func (c *Conn) flush() {
+// listed says flushDirty took c off the dirty list, so the next frame
+// queued lists it again. Loop only.
+func (c *Conn) flush(listed bool) {
 	if c.state == stateHandshake {
 		// Accept has not returned yet; frames queued during Accept go
 		// out right after the 101 (see upgrade).
-		c.mu.Lock()
-		c.dirty = false
-		c.mu.Unlock()
+		if listed {
+			c.mu.Lock()
+			c.dirty = false
+			c.mu.Unlock()
+		}
 		return
 	}
 	c.mu.Lock()
 	items := c.queue
 	c.queue, c.spare = c.spare[:0], nil
 	c.addQueued(-c.queued.Load())
-	c.dirty = false
+	if listed {
+		c.dirty = false
+	}
 	closeReq, abort := c.closeReq, c.abortReq
 	c.closeReq, c.abortReq = false, false
 	why, code, reason := c.reqFor, c.reqCode, c.reqReason
@@ -486,7 +484,7 @@ func (c *Conn) writeAll(items []*frame.Frame, why CloseReason, code ws.StatusCod
 // drained. Loop only.
 func (c *Conn) flushIfDrained() {
 	if c.holding && c.state == stateOpen && c.gc.OutboundBuffered() == 0 {
-		c.flush()
+		c.flush(false)
 	}
 }
 
