@@ -73,9 +73,17 @@ type Config struct {
 	// RampRate is bots started per second. Zero value means as fast as
 	// logins complete.
 	RampRate float64
-	// Duration is how long the run lasts once every bot has started. Zero
-	// value means 10 s.
+	// Duration is how long the run lasts once every bot has started (and,
+	// with Settle, every bot is in a room). Zero value means 10 s.
 	Duration time.Duration
+	// Settle, when positive, is how long the run waits once every bot has
+	// started for every bot to be in a room, before the steady window
+	// (and Duration, and the scenarios' clock) starts; past it the window
+	// starts anyway. So the window's latency leaves out the end of the
+	// ramp, when the server is still logging bots in and seating them.
+	// Zero value means no wait: the window starts when the last bot has
+	// started.
+	Settle time.Duration
 	// InputHz is inputs each bot sends per second. Zero value means 10;
 	// negative means none (the bot pings instead). A gomoku bot sends a
 	// move only on its turn (read from the room's globals), at its first
@@ -179,7 +187,7 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Bots < 0 || c.Bots > MaxBots:
 		return c, fmt.Errorf("%w: bots %d not in 1..%d", ErrConfig, c.Bots, MaxBots)
-	case c.RoomSize < 0 || c.TickRate < 0 || c.TickRate > 120 || c.RampRate < 0 || c.ChatRate < 0 || c.Duration < 0 || c.Loops < 0 || c.LoginConcurrency < 0:
+	case c.RoomSize < 0 || c.TickRate < 0 || c.TickRate > 120 || c.RampRate < 0 || c.ChatRate < 0 || c.Duration < 0 || c.Settle < 0 || c.Loops < 0 || c.LoginConcurrency < 0:
 		return c, fmt.Errorf("%w: negative room size, rate, duration or count", ErrConfig)
 	case c.StormPercent < 0 || c.StormPercent > 100 || c.SlowPercent < 0 || c.SlowPercent > 100:
 		return c, fmt.Errorf("%w: percentages must be in 0..100", ErrConfig)

@@ -97,6 +97,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go r.progress(ctx, progressStop, progressDone)
 
 	e.ramp(ctx)
+	rampEnd := time.Now()
+	e.settle(ctx)
+	r.settled = time.Since(rampEnd)
 	r.markSteady(ctx)
 	e.scenarios(ctx)
 
@@ -216,6 +219,30 @@ func errKind(err error) string {
 		return "timeout"
 	}
 	return "request error"
+}
+
+// settle waits up to Config.Settle for every bot to be in a room.
+func (e *engine) settle(ctx context.Context) {
+	if e.cfg.Settle <= 0 {
+		return
+	}
+	deadline := time.Now().Add(e.cfg.Settle)
+	for e.inRoom() < int64(e.cfg.Bots) && time.Now().Before(deadline) {
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// inRoom counts the bots in a room now.
+func (e *engine) inRoom() int64 {
+	var n int64
+	for _, l := range e.loops {
+		n += l.st.inRoom.Load()
+	}
+	return n
 }
 
 // scenarios waits out Duration, running the storm and the slow readers on

@@ -105,6 +105,27 @@ func TestRunPlays(t *testing.T) {
 	}
 }
 
+// TestSettleStartsTheWindowWithEveryBotSeated: with Settle the steady
+// window, whose latency the report gives, starts once every bot is in a
+// room, not while the last ones are still logging in and joining.
+func TestSettleStartsTheWindowWithEveryBotSeated(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 30, Game: "arena", RoomSize: 10, Settle: 20 * time.Second,
+		Duration: time.Second, InputHz: 10, Loops: 2,
+	})
+	if rep.InRoomAtSteady != 30 || rep.InRoomAtEnd != 30 {
+		t.Fatalf("%d bots in a room when the window started, %d at the end; want 30", rep.InRoomAtSteady, rep.InRoomAtEnd)
+	}
+	if rep.SettledSec <= 0 || rep.SettledSec >= 20 {
+		t.Fatalf("settled %.3f s after the last bot started; want more than 0 and less than the 20 s bound", rep.SettledSec)
+	}
+	if rep.LatencyMicros.Count == 0 {
+		t.Fatal("no input acknowledged in the window")
+	}
+}
+
 func TestReconnectStormResumesEverySeat(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)

@@ -46,6 +46,7 @@ func Merge(reps ...*Report) (*Report, error) {
 	out := *reps[0]
 	out.Counters, out.Errors, out.Closes, out.Failures = map[string]uint64{}, map[string]uint64{}, map[string]uint64{}, map[string]uint64{}
 	out.Config.Bots, out.LoggedIn, out.LoginFailed, out.OpenAtEnd, out.InRoomAtEnd, out.BotsCPUPercent = 0, 0, 0, 0, 0, 0
+	out.InRoomAtSteady = 0
 	out.Steady = SteadyRates{}
 	out.Resume = ResumeReport{}
 	var lat, conn, login, join, resume HistSnapshot
@@ -56,6 +57,8 @@ func Merge(reps ...*Report) (*Report, error) {
 		out.LoginFailed += r.LoginFailed
 		out.OpenAtEnd += r.OpenAtEnd
 		out.InRoomAtEnd += r.InRoomAtEnd
+		out.InRoomAtSteady += r.InRoomAtSteady
+		out.SettledSec = max(out.SettledSec, r.SettledSec)
 		out.BotsCPUPercent += r.BotsCPUPercent
 		for _, m := range []struct{ dst, src map[string]uint64 }{
 			{out.Counters, r.Counters}, {out.Errors, r.Errors}, {out.Closes, r.Closes}, {out.Failures, r.Failures},

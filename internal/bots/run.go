@@ -23,7 +23,8 @@ type run struct {
 	haveSrv                             bool
 
 	prev, steady, final *sample
-	cpuSteady, cpuEnd   float64 // the bots' own CPU seconds
+	settled             time.Duration // waited after the ramp (Config.Settle)
+	cpuSteady, cpuEnd   float64       // the bots' own CPU seconds
 	series              []SeriesPoint
 }
 
@@ -158,6 +159,7 @@ func (r *run) report() *Report {
 		},
 		FDLimit: r.fdSoft, FDHardLimit: r.fdHard,
 		StartedAt: e.start.UTC(), ElapsedSec: float64(f.at) / 1e9, SteadySec: steadySec,
+		SettledSec: r.settled.Seconds(), InRoomAtSteady: st.inRoom,
 		LoggedIn: e.loggedIn.Load(), LoginFailed: e.loginFail.Load(), OpenAtEnd: f.open, InRoomAtEnd: f.inRoom,
 		Counters: map[string]uint64{},
 		Errors:   e.errors.snapshot(), Closes: e.closes.snapshot(), Failures: e.failures.snapshot(),

@@ -11,6 +11,11 @@
 #                "1000 3000 1000 3000 1000 3000" gives three pairs of each
 #                to take the median ratio of
 #   DURATION     measured window of each run (default 20s)
+#   SETTLE       how long an arena run waits, once its last bot has
+#                started, for every bot to be in a room before its
+#                measured window starts (tickroom-bots -settle; default
+#                10s; 0: the window starts when the last bot started, as
+#                the tables before 2026-12-04 20:30 UTC did)
 #   SERVER_CPU   CPU the server runs on (default 1)
 #   LOAD_CPU     CPU the bots, the /broadcast clients and the write floor
 #                run on (default 0)
@@ -126,7 +131,7 @@ for n in $bots_list; do
 	fi
 	env BIN_DIR="$bin" BOTS="$n" PROCS=1 SERVER_CPUS="$scpu" BOT_CPUS="$lcpu" "${prof[@]}" \
 		"$root/scripts/bots/run.sh" "$adir" -room-size 10 -tick-rate 20 -input-hz 10 \
-		-duration "$duration" -ramp 1000 -sources "$sources" >"$adir.log" 2>&1 || true
+		-duration "$duration" -settle "${SETTLE:-10s}" -ramp 1000 -sources "$sources" >"$adir.log" 2>&1 || true
 	aload=$(load1)
 	if [ -n "$perfpid" ]; then
 		wait "$perfpid" || true
