@@ -314,6 +314,8 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     test(`the page fits a ${label} screen`, async () => {
       const gus = await player(`gus${viewport.width}`, viewport);
       const name = `gus${viewport.width}`;
+      // The room list is empty, and takes no room, until its first update.
+      await gus.page.waitForSelector("#rooms[data-rooms]", wait);
       await fits(gus, ["#games [data-quick=gomoku]", "#rooms", "#chat-input", "#people", "#logout"], viewport === DESKTOP ? ["#games [data-quick=gomoku]", "#chat-input", "#logout"] : ["#games [data-quick=gomoku]", "#logout"]);
       await gus.page.screenshot({ path: join(ARTIFACTS, `layout-${label}-lobby.png`), fullPage: true });
 
