@@ -15,7 +15,7 @@
 #                started, for every bot to be in a room before its
 #                measured window starts (tickroom-bots -settle; default
 #                10s; 0: the window starts when the last bot started, as
-#                the tables before 2026-12-04 20:30 UTC did)
+#                the tables before 2026-12-04 20:24 UTC did)
 #   SERVER_CPU   CPU the server runs on (default 1)
 #   LOAD_CPU     CPU the bots, the /broadcast clients and the write floor
 #                run on (default 0)
