@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -45,23 +46,33 @@ func (f *fakeGnetConn) Fd() int               { return -1 }
 // test runs with runTasks, as the loop would on its next turn.
 type fakeLoop struct {
 	gnet.EventLoop
+	mu     sync.Mutex // Execute may come from a carry timer (carryDue)
 	tasks  []gnet.Runnable
 	closed int
 }
 
 func (l *fakeLoop) Execute(_ context.Context, r gnet.Runnable) error {
+	l.mu.Lock()
 	l.tasks = append(l.tasks, r)
+	l.mu.Unlock()
 	return nil
 }
 
 func (l *fakeLoop) Close(gnet.Conn) error { l.closed++; return nil }
 
 func (l *fakeLoop) runTasks() {
-	for i := 0; i < len(l.tasks); i++ {
-		_ = l.tasks[i].Run(context.Background())
+	for i := 0; ; i++ {
+		l.mu.Lock()
+		if i >= len(l.tasks) {
+			l.tasks = l.tasks[:0]
+			l.mu.Unlock()
+			return
+		}
+		r := l.tasks[i]
 		l.tasks[i] = nil
+		l.mu.Unlock()
+		_ = r.Run(context.Background())
 	}
-	l.tasks = l.tasks[:0]
 }
 
 // newFakeConn returns an upgraded connection on a fake loop, served by h.
