@@ -313,13 +313,10 @@ func (l *loop) flushDirty(limit int, carry bool) (flushed int, more bool) {
 	l.inFlush = false
 	if rest := batch[flushed:]; len(rest) > 0 {
 		// The rest goes first next time, then what was marked meanwhile.
-		newer := l.dirty
-		kept := copy(batch, rest)
-		clear(batch[kept:])
-		l.dirty = append(batch[:kept], newer...)
-		clear(newer)
+		var spare []*Conn
+		l.dirty, spare = requeue(batch, rest, l.dirty)
 		if l.spare == nil {
-			l.spare = newer[:0]
+			l.spare = spare
 		}
 	} else if l.spare == nil {
 		l.spare = batch[:0]
@@ -330,6 +327,18 @@ func (l *loop) flushDirty(limit int, carry bool) (flushed int, more bool) {
 	}
 	l.mu.Unlock()
 	return flushed, more
+}
+
+// requeue moves rest, the tail of list left undone, to list's front ahead
+// of newer, what was queued meanwhile, and returns the merged list and
+// newer's array, emptied, for the next swap. Nothing stays referenced
+// past the merged list's length.
+func requeue[T any](list, rest, newer []T) (merged, spare []T) {
+	kept := copy(list, rest)
+	clear(list[kept:])
+	merged = append(list[:kept], newer...)
+	clear(newer)
+	return merged, newer[:0]
 }
 
 // stopCarrying stops the loop's carry timer once its goroutine has
@@ -413,13 +422,10 @@ func (c *Conn) flush(listed bool) {
 			n += int64(len(f.Wire()))
 		}
 		c.addQueued(n)
-		newer := c.queue
-		kept := copy(items, rest)
-		clear(items[kept:])
-		c.queue = append(items[:kept], newer...)
-		clear(newer)
+		var spare []*frame.Frame
+		c.queue, spare = requeue(items, rest, c.queue)
 		if c.spare == nil {
-			c.spare = newer[:0]
+			c.spare = spare
 		}
 	} else if c.spare == nil {
 		clear(items)
