@@ -39,7 +39,20 @@
 // its next busy slot. A late room runs at most 1+MaxCatchUp steps at once,
 // then records an overrun and skips the ticks it missed, keeping its phase.
 // Lateness and duration go to fixed-bucket histograms per shard and per
-// room. A room is never touched by two goroutines: other goroutines only
+// room.
+//
+// A worker's sleep is a Go timer, and a timer runs on a P. On a core whose
+// only P a transport's event loop holds (one CPU, one event loop), a loop
+// keeps its P while it waits in epoll_wait for the next read, so a tick
+// that falls due meanwhile runs when the loop next wakes, or when the
+// runtime's monitor takes the P back (after 20 µs to 10 ms). A server
+// whose clients send in bursts ticks late by up to the gaps between them:
+// load bots that sent every 5 ms saw ticks up to 5 ms late, and 1 ms
+// after they sent every millisecond (BENCHMARKS.md, "Ticks that waited for
+// the bots' next burst"). A spare P (GOMAXPROCS above the loops) runs the
+// timers on time, for a thread switch a tick.
+//
+// A room is never touched by two goroutines: other goroutines only
 // queue work under the room's mutex, which guards nothing the tick needs
 // for long.
 //

@@ -8,8 +8,14 @@ import (
 )
 
 // schedPeriod is how often a loop looks for bots with an input, chat or
-// ping due; it bounds how late a send can be.
-const schedPeriod = 5 * time.Millisecond
+// ping due; it bounds how late a send can be. Each pass sends everything
+// due since the last in one burst, so it also sets how bursty the bots'
+// traffic is: independent clients send at any time, and a server whose
+// loop sleeps between bursts runs its timers late by up to the gap (a
+// loop holds its P while it waits for the next read; BENCHMARKS.md, "Ticks
+// that waited for the bots' next burst"). At 5 ms, ticks were up to 5 ms
+// late; a pass over 12,500 bots costs ~7 µs (BenchmarkSchedulePass).
+const schedPeriod = time.Millisecond
 
 // loop is one event loop: an epoll instance that owns a share of the bots.
 // Every byte a bot reads or writes, and every field of a bot, is touched

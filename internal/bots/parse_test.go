@@ -223,7 +223,7 @@ func BenchmarkInputFrame(b *testing.B) {
 
 // BenchmarkSchedulePass is one schedule pass over a loop of 12,500 joined
 // bots that move every 5 s and ping every 10 s, none of them due: the pass a
-// loop makes every 5 ms between their sends.
+// loop makes every millisecond between their sends.
 func BenchmarkSchedulePass(b *testing.B) {
 	e := &engine{cfg: Config{InputHz: 0.2}}
 	l := &loop{e: e, st: new(loopStats), rng: 1, epfd: -1, evfd: -1}

@@ -11,7 +11,7 @@ import (
 )
 
 // TestScheduleSendsPingsAndInputsOnTime runs a loop's schedule passes over
-// 20 simulated seconds, every 5 ms as the loop does, for one bot that only
+// 20 simulated seconds, every millisecond as the loop does, for one bot that only
 // heartbeats (pings every 1.3 s) and one that also moves (0.5 Hz, pinging
 // every 2.5 s when idle, so its moves stand in for pings): the peer of each socket gets what a server would, at
 // the times due, though the passes skip bots that are not due.
@@ -32,7 +32,7 @@ func TestScheduleSendsPingsAndInputsOnTime(t *testing.T) {
 	}
 	// Bot 1 is seated from t=0 with its first move at 1 s; bot 0 has no seat.
 	bots[1].joined, bots[1].nextInput, bots[1].heartbeat = true, 1e9, 2.5e9
-	const step, end = int64(5e6), int64(20e9)
+	const step, end = int64(schedPeriod), int64(20e9)
 	for now := int64(0); now <= end; now += step {
 		l.schedule(now)
 	}
