@@ -48,8 +48,11 @@ func openSQLite(ctx context.Context, cfg Config) (_ *DB, err error) {
 		return nil, err
 	}
 	busy := strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)
+	// A negative cache_size is in KiB.
+	cache := "cache_size(-" + strconv.Itoa(cfg.CacheSize>>10) + ")"
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+busy+")")
+	q.Add("_pragma", cache)
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -65,6 +68,7 @@ func openSQLite(ctx context.Context, cfg Config) (_ *DB, err error) {
 	w.SetConnMaxIdleTime(0)
 	rq := url.Values{}
 	rq.Add("_pragma", "busy_timeout("+busy+")")
+	rq.Add("_pragma", cache)
 	rq.Add("_pragma", "query_only(1)")
 	r, err := sql.Open("sqlite", "file:"+abs+"?"+rq.Encode())
 	if err != nil {
