@@ -45,12 +45,14 @@
 // only P a transport's event loop holds (one CPU, one event loop), a loop
 // keeps its P while it waits in epoll_wait for the next read, so a tick
 // that falls due meanwhile runs when the loop next wakes, or when the
-// runtime's monitor takes the P back (after 20 µs to 10 ms). A server
-// whose clients send in bursts ticks late by up to the gaps between them:
-// load bots that sent every 5 ms saw ticks up to 5 ms late, and 1 ms
-// after they sent every millisecond (BENCHMARKS.md, "Ticks that waited for
-// the bots' next burst"). A spare P (GOMAXPROCS above the loops) runs the
-// timers on time, for a thread switch a tick.
+// runtime's monitor takes the P back: once it has seen the same wait on
+// two of its rounds, which it spaces out to 10 ms while it finds nothing
+// to take. A server whose clients send in bursts ticks late by up to the
+// gaps between them: with load bots that sent every 5 ms, a tick waited
+// up to 5 ms for the P; with bots that send every 1–2 ms, up to 1.5 ms
+// (BENCHMARKS.md, "Ticks that waited for the bots' next burst"). A spare
+// P (GOMAXPROCS above the loops) runs the timers on time, for a thread
+// switch a tick.
 //
 // A room is never touched by two goroutines: other goroutines only
 // queue work under the room's mutex, which guards nothing the tick needs

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -38,14 +39,16 @@ type Config struct {
 	// BusyTimeout is how long SQLite waits for a lock another process
 	// holds before failing with ErrLocked. Zero value means 5 seconds.
 	BusyTimeout time.Duration
-	// CacheSize caps the database pages SQLite keeps in memory for each
-	// of its connections (PRAGMA cache_size), in bytes, rounded down to
-	// KiB: memory outside the Go heap, on top of the OS's page cache of
-	// the same file. The SQLite backend opens one writer and up to four
-	// readers, so it holds at most five times this. Zero value means
-	// 2,000 KiB, SQLite's own default: up to ~10 MB in all, which a
-	// 3,000-player run fills to ~0.75 KB of resident memory a player
-	// (BENCHMARKS.md, "The store's page cache"). Ignored by PostgreSQL.
+	// CacheSize is how much of the database SQLite aims to keep in
+	// memory for each of its connections (PRAGMA cache_size, a soft cap:
+	// pages a transaction has dirtied may go over it), in bytes, rounded
+	// down to KiB: memory outside the Go heap, on top of the OS's page
+	// cache of the same file. The SQLite backend opens one writer and up
+	// to four readers, so it holds about five times this. It must be
+	// 64 KiB to 2 TiB. Zero value means 2,000 KiB, SQLite's own default:
+	// ~10 MB in all, which a 3,000-player run fills most of, ~0.75 KB of
+	// resident memory a player with SQLite's other memory (BENCHMARKS.md,
+	// "The store's page cache"). Checked, but not used, with PostgreSQL.
 	CacheSize int
 	// ConnectTimeout bounds the PostgreSQL connection and migration at
 	// open. Zero value means 10 seconds.
@@ -97,6 +100,9 @@ const (
 	defaultDir         = ".tickroom"
 	defaultBusyTimeout = 5 * time.Second
 	defaultCacheSize   = 2000 << 10
+	// minCacheSize is 16 pages of 4 KiB: a smaller cache keeps next to
+	// nothing between statements.
+	minCacheSize       = 64 << 10
 	defaultConnTimeout = 10 * time.Second
 	defaultMaxConns    = 8
 	defaultChannelKeep = 200
@@ -112,8 +118,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BusyTimeout < 0 || c.CacheSize < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
 		return c, fmt.Errorf("%w: negative BusyTimeout, CacheSize, ConnectTimeout, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, DeviceKeep or GuestTTL", ErrInvalid)
 	}
-	if c.CacheSize > 0 && c.CacheSize < 1<<10 {
-		return c, fmt.Errorf("%w: CacheSize %d is under 1 KiB", ErrInvalid, c.CacheSize)
+	if c.CacheSize > 0 && (c.CacheSize < minCacheSize || c.CacheSize>>10 > math.MaxInt32) {
+		return c, fmt.Errorf("%w: CacheSize %d is not within 64 KiB to 2 TiB", ErrInvalid, c.CacheSize)
 	}
 	if c.Dir == "" {
 		c.Dir = defaultDir

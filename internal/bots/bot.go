@@ -106,7 +106,7 @@ func (b *bot) dial() {
 	b.redialAt = 0
 	if !b.e.admitHandshake(b.srcIdx) {
 		b.phase = phaseIdle
-		b.redialAt = now + int64(schedPeriod) + int64(b.l.rand()%uint64(schedPeriod))
+		b.redialAt = now + int64(admitRetry) + int64(b.l.rand()%uint64(admitRetry))
 		return
 	}
 	b.hs = true

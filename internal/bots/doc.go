@@ -9,7 +9,7 @@
 // instance on its own goroutine); each bot's socket is non-blocking and
 // lives on one loop, which connects it, writes the client handshake
 // (RFC 6455 §4.1), parses server frames in place, and writes masked frames
-// with one write(2) each. A loop wakes every millisecond to send what is due
+// with one write(2) each. A loop wakes every 1–2 ms to send what is due
 // (inputs, chat, pings, redials). Other goroutines hand work to a loop
 // with post, over an eventfd. Only logins run on goroutines, a bounded
 // number at a time, over one shared http.Client whose idle keep-alive

@@ -76,11 +76,11 @@ func TestRunPlays(t *testing.T) {
 			if rep.Counters["delta_base_mismatches"] != 0 {
 				t.Fatalf("%d deltas not based on the last tick seen", rep.Counters["delta_base_mismatches"])
 			}
-			// A loop polls once per schedule pass (every millisecond)
-			// and once per batch of ready sockets, never in a busy loop:
-			// a busy loop costs tens of thousands of polls a second, the
-			// core the bots need.
-			const passes = 1000 // a loop's schedule passes a second
+			// A loop polls once per schedule pass (at most every
+			// millisecond) and once per batch of ready sockets, never in
+			// a busy loop: a busy loop costs tens of thousands of polls a
+			// second, the core the bots need.
+			const passes = 1000 // the most schedule passes a loop makes a second
 			if s, most := rep.Steady, 2*rep.Steady.MessagesPerSec+2*passes*2; s.PollsPerSec <= 0 || s.PollsPerSec > most {
 				t.Fatalf("%.0f polls a second for %.0f messages a second on 2 loops; want at most %.0f", s.PollsPerSec, s.MessagesPerSec, most)
 			}

@@ -8,14 +8,21 @@ import (
 )
 
 // schedPeriod is how often a loop looks for bots with an input, chat or
-// ping due; it bounds how late a send can be. Each pass sends everything
-// due since the last in one burst, so it also sets how bursty the bots'
-// traffic is: independent clients send at any time, and a server whose
-// loop sleeps between bursts runs its timers late by up to the gap (a
-// loop holds its P while it waits for the next read; BENCHMARKS.md, "Ticks
-// that waited for the bots' next burst"). At 5 ms, ticks were up to 5 ms
-// late; a pass over 12,500 bots costs ~7 µs (BenchmarkSchedulePass).
+// ping due. epoll_wait's timeout is whole milliseconds, rounded up
+// (pollTimeout), so passes come 1–2 ms apart, and a send is at most that
+// late. Each pass sends everything due since the last in one burst, so it
+// also sets how bursty the bots' traffic is: independent clients send at
+// any time, and a server whose loop sleeps between bursts runs its timers
+// late by up to the gap (a loop holds its P while it waits for the next
+// read; BENCHMARKS.md, "Ticks that waited for the bots' next burst"). At
+// 5 ms, ticks waited up to 5 ms; a pass over 12,500 bots costs ~7 µs
+// (BenchmarkSchedulePass).
 const schedPeriod = time.Millisecond
+
+// admitRetry spaces the tries of a bot whose source address has no
+// handshake slot free (engine.admitHandshake): it tries again after 1–2
+// of these.
+const admitRetry = 5 * time.Millisecond
 
 // loop is one event loop: an epoll instance that owns a share of the bots.
 // Every byte a bot reads or writes, and every field of a bot, is touched
@@ -123,8 +130,8 @@ func (l *loop) run(stop <-chan struct{}) {
 // pollTimeout is epoll_wait's timeout for a wait of d: whole
 // milliseconds, rounded up. Rounded down, the last fraction of a
 // millisecond before each schedule pass would be spent calling epoll_wait
-// with a zero timeout over and over: a busy loop for up to a fifth of
-// every schedPeriod, on the core the bots share.
+// with a zero timeout over and over: with a schedPeriod of 1 ms, a busy
+// loop for most of every period, on the core the bots share.
 func pollTimeout(d time.Duration) int {
 	if d <= 0 {
 		return 0

@@ -109,7 +109,7 @@ type SteadyRates struct {
 	BytesPerBotSec     float64 `json:"bytes_per_bot_sec"`
 	SkippedTicks       uint64  `json:"skipped_ticks"`
 	// PollsPerSec is the loops' epoll_wait calls a second: about one per
-	// schedule pass (every millisecond) and one per batch of ready sockets.
+	// schedule pass (every 1–2 ms) and one per batch of ready sockets.
 	PollsPerSec float64 `json:"polls_per_sec"`
 	// BotsCPUMicrosPerMessage is this process's CPU over the steady window
 	// per message received: what a delivered frame costs the load side.
