@@ -245,7 +245,9 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
 
     // eve asks for a rematch; dan's banner offers it, and both land in a new room.
     await eve.page.click("#rematch");
-    await eve.page.waitForSelector("#game-view[data-game=gomoku][data-seat]", wait);
+    // Until eve is seated in the new room, her view is the old room's, then
+    // the lobby's: wait for a room that is not the old one.
+    await eve.page.waitForSelector(`#game-view[data-game=gomoku][data-seat][data-room]:not([data-room="${room}"])`, wait);
     await dan.page.waitForSelector("#rematch[data-offer]", wait);
     assert.equal(await dan.page.textContent("#rematch-status"), "eve wants a rematch.");
     const rematch = await eve.page.getAttribute("#game-view", "data-room");
