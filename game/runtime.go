@@ -182,7 +182,6 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, def.Name, err)
 	}
 	r.w = worker{game: g, members: make([]*member, len(r.seats)), shared: newTrack(rt.cfg.ResumeTicks)}
-	r.w.shared.fs = &r.w.patch.fs // one field scratch a room: its tick uses one at a time
 	r.w.viewer, _ = g.(Viewer)
 	r.w.versioned, _ = g.(Versioned)
 	r.w.sleeper, _ = g.(Sleeper)
@@ -218,6 +217,8 @@ func (rt *Runtime) schedule(r *Room) error {
 		}
 	}
 	r.sh = sh
+	r.w.tickScratch = &sh.scratch
+	r.w.shared.fs = &sh.scratch.patch.fs // its tick uses one field scratch at a time
 	sh.add(r)
 	return nil
 }

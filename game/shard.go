@@ -34,6 +34,9 @@ type shard struct {
 
 	rooms atomic.Int64
 	stats tickStats
+
+	// scratch is shared by the shard's rooms (worker.tickScratch).
+	scratch tickScratch
 }
 
 func newShard(rt *Runtime, id int, epoch time.Time) *shard {
