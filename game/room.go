@@ -106,6 +106,7 @@ type Room struct {
 	def           Definition
 	rt            *Runtime
 	sh            *shard
+	gs            *tickStats // its game's on its shard (shard.games)
 	password      string
 	private       bool
 	metadata      map[string]string
@@ -268,12 +269,12 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 	}
 	if s.tokens < 1 {
 		r.stats.rateLimited.Add(1)
-		r.sh.stats.rateLimited.Add(1)
+		r.gs.rateLimited.Add(1)
 		return ErrRateLimited
 	}
 	if len(r.inbox) >= r.rt.cfg.InboxSize {
 		r.stats.inboxDrops.Add(1)
-		r.sh.stats.inboxDrops.Add(1)
+		r.gs.inboxDrops.Add(1)
 		return ErrInboxFull
 	}
 	s.tokens--

@@ -430,3 +430,49 @@ func TestListingSumFollowsTheListing(t *testing.T) {
 	r.Lock()
 	distinct("locked")
 }
+
+// A game's tick figures count every tick its rooms ran, those of rooms
+// that have ended included, and the census counts the live rooms and
+// their players without listing them.
+func TestGameStatsOutliveRooms(t *testing.T) {
+	e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.Shards = 2 })
+	ended := e.Create(t, game.RoomOptions{Game: "counter"})
+	live := e.Create(t, game.RoomOptions{Game: "counter"})
+	e.Seat(t, live, "a")
+	e.Seat(t, live, "b")
+	e.Seat(t, ended, "c")
+	e.Advance(t, time.Second)
+	census := func() (rooms, players int) {
+		for _, c := range e.RT.Census() {
+			if c.Game != "counter" {
+				t.Fatalf("census of game %q", c.Game)
+			}
+			rooms += c.Rooms
+			players += c.Players
+		}
+		return rooms, players
+	}
+	if rooms, players := census(); rooms != 2 || players != 3 {
+		t.Fatalf("census: %d rooms, %d players; want 2, 3", rooms, players)
+	}
+	ended.Close("done")
+	e.Advance(t, time.Second)
+	if _, ok := e.RT.Room(ended.ID()); ok {
+		t.Fatal("the closed room is still live")
+	}
+	if rooms, players := census(); rooms != 1 || players != 2 {
+		t.Fatalf("census after the close: %d rooms, %d players; want 1, 2", rooms, players)
+	}
+	gs, ok := e.RT.GameStats()["counter"]
+	if !ok {
+		t.Fatal("no figures for the game")
+	}
+	es, ls := ended.Stats(), live.Stats()
+	if gs.Ticks != es.Ticks+ls.Ticks || gs.Lateness.Count != es.Lateness.Count+ls.Lateness.Count || es.Ticks < 20 {
+		t.Fatalf("game: %d ticks, %d timed; the rooms: %d + %d ticks, %d + %d timed",
+			gs.Ticks, gs.Lateness.Count, es.Ticks, ls.Ticks, es.Lateness.Count, ls.Lateness.Count)
+	}
+	if total := e.RT.Stats().Total; total.Ticks != gs.Ticks || total.FramesEncoded != gs.FramesEncoded {
+		t.Fatalf("shards' total %d ticks, %d frames; the game's %d, %d", total.Ticks, total.FramesEncoded, gs.Ticks, gs.FramesEncoded)
+	}
+}

@@ -33,7 +33,12 @@ type shard struct {
 	poked   chan struct{}
 
 	rooms atomic.Int64
-	stats tickStats
+	// games holds, for each game with a room on the shard, what those
+	// rooms count (Room.gs): the shard's figures are their sum, and a
+	// game's (Runtime.GameStats) the sum over shards. Entries are added
+	// under rt.mu (schedule) and never removed, so a game's counters only
+	// grow, however its rooms come and go.
+	games map[string]*tickStats
 
 	// scratch is shared by the shard's rooms (worker.tickScratch).
 	scratch tickScratch
@@ -42,7 +47,7 @@ type shard struct {
 func newShard(rt *Runtime, id int, epoch time.Time) *shard {
 	res := rt.cfg.Resolution
 	n := int(time.Second/res) + 3
-	return &shard{rt: rt, id: id, res: res, epoch: epoch, wheel: make([][]slotEntry, n), poked: make(chan struct{}, 1)}
+	return &shard{rt: rt, id: id, res: res, epoch: epoch, wheel: make([][]slotEntry, n), poked: make(chan struct{}, 1), games: make(map[string]*tickStats)}
 }
 
 // slotEntry is a wheel entry: a room and the number of its placement
@@ -170,15 +175,15 @@ func (s *shard) process(slot int64) {
 		if !r.w.disposed && !r.w.due.After(start) {
 			// Still behind: skip the missed ticks, keeping the phase.
 			r.stats.overruns.Add(1)
-			s.stats.overruns.Add(1)
+			r.gs.overruns.Add(1)
 			missed := start.Sub(r.w.due)/r.period + 1
 			r.w.due = r.w.due.Add(missed * r.period)
 		}
 		dur := clock.Now().Sub(start)
 		r.stats.lateness.observe(late)
 		r.stats.duration.observe(dur)
-		s.stats.lateness.observe(late)
-		s.stats.duration.observe(dur)
+		r.gs.lateness.observe(late)
+		r.gs.duration.observe(dur)
 		if r.w.disposed {
 			s.rooms.Add(-1)
 			continue
@@ -238,7 +243,11 @@ func (s *shard) loop(stop <-chan struct{}) {
 	}
 }
 
-// snapshot returns the shard's stats.
+// snapshot sums the shard's games. Called with rt.mu held.
 func (s *shard) snapshot() ShardStats {
-	return ShardStats{Rooms: int(s.rooms.Load()), TickStats: s.stats.snapshot()}
+	st := ShardStats{Rooms: int(s.rooms.Load())}
+	for _, gs := range s.games {
+		st.TickStats.Merge(gs.snapshot())
+	}
+	return st
 }

@@ -165,6 +165,13 @@ type TickStats struct {
 	Counters
 }
 
+// Merge adds o's histograms and counters to t.
+func (t *TickStats) Merge(o TickStats) {
+	t.Lateness.Merge(o.Lateness)
+	t.Duration.Merge(o.Duration)
+	t.Counters.Add(o.Counters)
+}
+
 // tickStats is the live, atomic form of TickStats.
 type tickStats struct {
 	lateness histogram

@@ -79,7 +79,7 @@ func (r *Room) step(now time.Time) {
 	w.now = now
 	r.tick.Store(w.tickNo)
 	r.stats.ticks.Add(1)
-	r.sh.stats.ticks.Add(1)
+	r.gs.ticks.Add(1)
 
 	r.mu.Lock()
 	w.drain, r.inbox = r.inbox, w.drain[:0]
@@ -254,7 +254,7 @@ func (r *Room) sync() {
 			m.skip = m.client.Congested()
 			if m.skip {
 				r.stats.stateSkipped.Add(1)
-				r.sh.stats.stateSkipped.Add(1)
+				r.gs.stateSkipped.Add(1)
 				continue
 			}
 			if w.viewer != nil {
@@ -376,7 +376,7 @@ func (r *Room) sendView(m *member, shared *snap) {
 // reference.
 func (r *Room) deliver(f *frame.Frame, reliable bool) {
 	r.stats.framesEncoded.Add(1)
-	r.sh.stats.framesEncoded.Add(1)
+	r.gs.framesEncoded.Add(1)
 	if t := r.rt.cfg.Transport; t != nil && len(r.w.recips) > 0 {
 		t.Deliver(f, r.w.recips, reliable)
 	}
@@ -476,7 +476,7 @@ func (r *Room) trySleep() {
 	r.mu.Unlock()
 	w.sleeping, w.slept, w.due = true, w.due, at
 	r.stats.sleeps.Add(1)
-	r.sh.stats.sleeps.Add(1)
+	r.gs.sleeps.Add(1)
 }
 
 // unsleep puts a sleeping room back on its tick, the next one due at at (a

@@ -67,7 +67,9 @@ m() { awk -v k="go_memstats_$2" '$1 == k { printf "%.0f", $2 }' "$1"; }
 d() { echo $((($(m "$out/metrics" "$1") - $(m "$out/metrics0" "$1")) / seated)); }
 anon=$(awk 'FNR == 1 { f++ } /^RssAnon:/ { v[f] = $2 } END { printf "%d", (v[2] - v[1]) * 1024 }' "$out/status0" "$out/status")
 alloc=$(d heap_alloc_bytes)
-live=$(($(d next_gc_bytes) * 4 / 5))
+# The collector's target is the live heap grown by go_gc_gogc_percent.
+gogc=$(awk '$1 == "go_gc_gogc_percent" { printf "%.0f", $2 }' "$out/metrics")
+live=$(($(d next_gc_bytes) * 100 / (100 + ${gogc:-25})))
 slack=$(($(d heap_inuse_bytes) - alloc))
 kept=$(($(d heap_idle_bytes) - $(d heap_released_bytes)))
 stacks=$(d stack_inuse_bytes)
@@ -76,7 +78,7 @@ rest=$((anon / seated - alloc - slack - kept - stacks - meta))
 {
 	echo "B per seated player:"
 	echo "  anonymous RSS growth           $((anon / seated))"
-	echo "  live heap (next GC goal / 1.25) $live"
+	echo "  live heap (next GC goal / (1 + ${gogc:-25} %)) $live"
 	echo "  garbage not yet collected      $((alloc - live))"
 	echo "  free slots in in-use spans     $slack"
 	echo "  free pages not yet returned    $kept"

@@ -87,7 +87,6 @@ type Handler struct {
 	token   [sha256.Size]byte
 	noToken bool
 	mux     *http.ServeMux
-	ticks   tickTotals
 	started time.Time
 	ready   []func() error
 	extra   []prometheus.Collector
@@ -119,7 +118,6 @@ func New(cfg Config) (*Handler, error) {
 		ready: cfg.Ready, extra: cfg.Collectors, results: cfg.Results, games: cfg.Games, drain: cfg.Drain,
 		cluster: cfg.Cluster, nodeID: cfg.NodeID, urls: cfg.URLs,
 	}
-	h.ticks.init()
 	m := h.mux
 	m.HandleFunc("GET /healthz", h.healthz)
 	m.HandleFunc("GET /readyz", h.readyz)

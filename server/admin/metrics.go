@@ -1,12 +1,10 @@
 package admin
 
 import (
-	"maps"
 	"net/http"
 	"runtime/debug"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -26,65 +24,6 @@ import (
 // metrics. BENCHMARKS.md has the scrape's cost before and after.
 // Names follow Prometheus conventions: a tickroom_ prefix, base units
 // (seconds, bytes) in the name, _total on counters.
-
-// tickTotals keeps per-game tick statistics monotonic across room
-// lifetimes: a room's counters vanish with the room, so the last snapshot
-// seen of a room is added to its game's retired total when it is gone.
-// Ticks a room ran between the last scrape and its end are not counted.
-type tickTotals struct {
-	mu      sync.Mutex
-	retired map[string]game.TickStats // game → stats of rooms that are gone
-	last    map[string]roomSeen       // room id → last snapshot
-}
-
-type roomSeen struct {
-	game  string
-	stats game.TickStats
-}
-
-func (t *tickTotals) init() {
-	t.retired = make(map[string]game.TickStats)
-	t.last = make(map[string]roomSeen)
-}
-
-func addTicks(a *game.TickStats, b game.TickStats) {
-	a.Lateness.Merge(b.Lateness)
-	a.Duration.Merge(b.Duration)
-	a.Counters.Add(b.Counters)
-}
-
-// perGame returns every game's tick statistics, live and retired rooms
-// together, the live rooms, and each live room's own statistics by id.
-// Scrapes run one at a time: one that snapshot the rooms earlier must not
-// replace a later one's record, or a room would be retired twice.
-func (h *Handler) perGame() (map[string]game.TickStats, []game.RoomInfo, map[string]roomSeen) {
-	t := &h.ticks
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	rt := h.hub.Runtime()
-	infos := rt.Rooms(game.RoomFilter{Private: true})
-	live := make(map[string]roomSeen, len(infos))
-	for _, info := range infos {
-		if room, ok := rt.Room(info.ID); ok {
-			live[info.ID] = roomSeen{game: info.Game, stats: room.Stats()}
-		}
-	}
-	for id, seen := range t.last {
-		if _, ok := live[id]; !ok {
-			r := t.retired[seen.game]
-			addTicks(&r, seen.stats)
-			t.retired[seen.game] = r
-		}
-	}
-	t.last = live
-	out := maps.Clone(t.retired)
-	for _, seen := range live {
-		s := out[seen.game]
-		addTicks(&s, seen.stats)
-		out[seen.game] = s
-	}
-	return out, infos, live
-}
 
 // metricsHandler builds the registry /metrics serves: the standard Go,
 // process and build collectors, tickroom_build_info, and the collector of
@@ -213,7 +152,9 @@ var allMetrics = []metric{
 
 // collector exports the transport's, the hub's and the rooms' figures at
 // scrape time. Collect is safe from any goroutine; the registry may run
-// scrapes concurrently, and perGame serializes what must be.
+// scrapes concurrently. A scrape reads the rooms' figures by game (the
+// runtime's Census and GameStats), so what it allocates does not grow
+// with the rooms.
 type collector struct{ h *Handler }
 
 var _ prometheus.Collector = collector{}
@@ -285,21 +226,16 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	put(mSocialLoadErrs, float64(hs.InboxErrors.Load()), "inbox")
 	put(mSocialLoadErrs, float64(hs.ChannelLoadErrors.Load()), "channel")
 
-	games, infos, _ := h.perGame()
-	type roomKey struct{ game, phase string }
-	rooms := map[roomKey]int{}
+	rt := h.hub.Runtime()
 	players := map[string]int{}
-	for _, info := range infos {
-		rooms[roomKey{info.Game, info.Phase.String()}]++
-		players[info.Game] += info.Players
-	}
-	for k, n := range rooms {
-		put(mRooms, float64(n), k.game, k.phase)
+	for _, c := range rt.Census() {
+		put(mRooms, float64(c.Rooms), c.Game, c.Phase.String())
+		players[c.Game] += c.Players
 	}
 	for g, n := range players {
 		put(mPlayers, float64(n), g)
 	}
-	for g, s := range games {
+	for g, s := range rt.GameStats() {
 		ch <- histogram(mLateness, s.Lateness, g)
 		ch <- histogram(mDuration, s.Duration, g)
 		put(mTicks, float64(s.Counters.Ticks), g)

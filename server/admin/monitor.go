@@ -105,7 +105,8 @@ const overviewLimit = 200
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	ts := h.srv.Stats()
 	hs := h.hub.Stats()
-	games, infos, live := h.perGame()
+	rt := h.hub.Runtime()
+	games, infos := rt.GameStats(), rt.Rooms(game.RoomFilter{Private: true})
 	var closed, refused uint64
 	for _, n := range ts.Closed {
 		closed += n
@@ -133,13 +134,17 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	} else {
 		o.Nodes = nodes
 	}
-	total := h.hub.Runtime().Stats().Total
+	total := rt.Stats().Total
 	o.Ticks = tickHistJSON{BoundsMs: boundsMs, Lateness: total.Lateness.Counts[:], Duration: total.Duration.Counts[:]}
 	perGameRooms := map[string]int{}
 	for _, info := range infos {
 		perGameRooms[info.Game]++
 		if len(o.Rooms) < overviewLimit {
-			o.Rooms = append(o.Rooms, roomSummary{roomJSON: h.toRoomJSON(info), Ticks: toTickJSON(live[info.ID].stats)})
+			var ticks game.TickStats
+			if room, ok := rt.Room(info.ID); ok {
+				ticks = room.Stats()
+			}
+			o.Rooms = append(o.Rooms, roomSummary{roomJSON: h.toRoomJSON(info), Ticks: toTickJSON(ticks)})
 		}
 	}
 	for _, g := range sortedKeys(games) {
