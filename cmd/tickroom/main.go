@@ -348,13 +348,17 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 }
 
 // defaultGCPercent is -gc-percent's default. The server allocates little
-// once its players are seated (0 allocations per delivered frame), so a
-// collection costs about the same however often it runs, and the heap
-// need not grow to twice the live bytes before one (Go's default): under
-// 1,000 arena bots, 25 % made the resident set per player a quarter smaller
-// for about two collections a second of a ~10 MB heap. BENCHMARKS.md
-// ("Game path") has the figures.
-const defaultGCPercent = 25
+// once its players are seated (0 allocations per delivered frame; what
+// it allocates then is mostly metrics scrapes), so a collection costs
+// about the same however often it runs, and the heap need not grow to
+// twice the live bytes before one (Go's default): under 1,000 arena bots,
+// 25 % made the resident set per player a quarter smaller for about two
+// collections a second of a ~10 MB heap, and under 3,000, 10 % took
+// another ~0.7 KB a player (less garbage, and fewer free slots left in
+// spans between collections) for collector work that stayed under 1.5 %
+// of the server's CPU; 5 % took nothing more. BENCHMARKS.md ("Game path",
+// "The collector's target at 10 %") has the figures.
+const defaultGCPercent = 10
 
 // setGCPercent sets the collector's target heap growth, unless GOGC in the
 // environment already chose one (the Go runtime reads it at start).
