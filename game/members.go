@@ -258,6 +258,7 @@ func (r *Room) eventHeld(kind tickroomv1.RoomEventKind, p *Player, res *MatchRes
 		}
 	}
 	f, err := encodeEnvelope(fieldServerRoomEvent, ev)
+	*ev = tickroomv1.RoomEvent{}
 	if err != nil {
 		r.log.Error("encode room event", "room", r.id, "err", err)
 		return
@@ -273,6 +274,7 @@ func (r *Room) sendMessage(msg Message) {
 	}
 	w.gm = tickroomv1.GameMessage{RoomId: r.id, Code: msg.Code, Text: msg.Text, Data: msg.Data}
 	f, err := encodeEnvelope(fieldServerGameMessage, &w.gm)
+	w.gm = tickroomv1.GameMessage{}
 	if err != nil {
 		r.log.Error("encode game message", "room", r.id, "err", err)
 		return

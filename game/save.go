@@ -234,6 +234,11 @@ func (rt *Runtime) RestoreRoom(s *tickroomv1.SavedRoom) (*Room, error) {
 			w.players++
 		}
 	}
+	// Restore runs on the caller's goroutine, before the room has a
+	// shard: what its Context sends reaches no one (no member is
+	// connected yet), but is built in a scratch of the room's own until
+	// schedule gives it the shard's.
+	w.tickScratch = new(tickScratch)
 	if err := saver.Restore(&w.ctx, s.GameState); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadSave, s.Game, err)
 	}

@@ -375,3 +375,35 @@ func TestRestoredSeatsExpireOnAClockAtZero(t *testing.T) {
 		t.Fatalf("removals %v, want both grace_expired; players %+v", got, moved.Players())
 	}
 }
+
+// announcing is saving that, restored, broadcasts a message and starts
+// the match from Restore, before the room is on a shard.
+type announcing struct{ saving }
+
+func (g *announcing) Restore(ctx *game.Context, data []byte) error {
+	ctx.Broadcast(game.Message{Code: 7, Text: "restored"})
+	ctx.Start()
+	return g.saving.Restore(ctx, data)
+}
+
+// A game may use its Context's sends in Restore: they reach no one (no
+// member is connected yet), and the room comes up and ticks.
+func TestRestoreMaySend(t *testing.T) {
+	t.Parallel()
+	saved := savedPair(t)
+	saved.Game = "announcing"
+	defs := append(savingDefinitions(), game.Definition{Name: "announcing", TickRate: 20, MaxPlayers: 2, MinPlayers: 2, MaxSpectators: 1,
+		New: func(s game.Setup) (game.Game, error) {
+			g, err := newSaving(s)
+			return &announcing{saving: *g.(*saving)}, err
+		}})
+	b := gametest.NewEnv(t, defs, nil)
+	r, err := b.RT.RestoreRoom(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Advance(t, 200*time.Millisecond)
+	if r.Phase() != game.PhaseRunning || r.Stats().Ticks < 3 {
+		t.Fatalf("restored room: phase %v, %d ticks", r.Phase(), r.Stats().Ticks)
+	}
+}

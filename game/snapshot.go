@@ -123,8 +123,8 @@ type track struct {
 	// tmp and gone are where a record's entities and gone ids are
 	// gathered before keepRecord writes it into a buffer of its size; fs
 	// is the field scratch of its changes and of apply's, the room's
-	// patcher's (a tick uses one of them at a time) or, when nil, made on
-	// first use (fields).
+	// shard's patcher's (a tick uses one of them at a time) or, when nil,
+	// made on first use (fields).
 	tmp  []byte
 	gone []uint64
 	fs   *statesync.Scratch

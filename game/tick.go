@@ -55,11 +55,13 @@ type worker struct {
 // tickScratch is where a tick builds what it sends: the delta, the patch,
 // the recipients, the Snapshot handed to the game, and the messages of
 // room events and game messages. Each room's worker code empties what it
-// uses before it uses it and keeps nothing in it once done, and a shard's
-// rooms run that code one at a time on its worker (or, stopped, on the
+// uses before it uses it and clears what would keep the room's data once
+// done (the recipients, the Snapshot, the messages), and a shard's rooms
+// run that code one at a time on its worker (or, stopped, on the
 // goroutine that advances or shuts the runtime down, under advMu), so the
 // shard's rooms share one: a room of ten would otherwise hold ~2.4 KB of
-// buffers sized for its largest tick (BenchmarkRoomMemory).
+// buffers sized for its largest tick (BenchmarkRoomMemory). A room being
+// restored (RestoreRoom) has one of its own until it is scheduled.
 type tickScratch struct {
 	d      delta
 	patch  patcher
@@ -217,6 +219,7 @@ func (r *Room) sync() {
 		if sw.err != nil {
 			r.log.Error("encode state", "room", r.id, "err", sw.err)
 		}
+		*sw = Snapshot{}
 		cur.seal()
 		for _, m := range w.members {
 			if m != nil && !m.Spectator && m.lastSeq != 0 {
@@ -356,6 +359,7 @@ func (r *Room) sendView(m *member, shared *snap) {
 	if sw.err != nil {
 		r.log.Error("encode view", "room", r.id, "seat", m.Seat, "err", sw.err)
 	}
+	*sw = Snapshot{}
 	vs.seal()
 	vs.acks = append(vs.acks, shared.acks...)
 	w.recips = append(w.recips[:0], m.client)
@@ -380,6 +384,7 @@ func (r *Room) deliver(f *frame.Frame, reliable bool) {
 	if t := r.rt.cfg.Transport; t != nil && len(r.w.recips) > 0 {
 		t.Deliver(f, r.w.recips, reliable)
 	}
+	clear(r.w.recips) // the shard's scratch holds no room's clients past its tick
 	f.Release()
 }
 

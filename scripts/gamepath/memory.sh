@@ -69,7 +69,7 @@ anon=$(awk 'FNR == 1 { f++ } /^RssAnon:/ { v[f] = $2 } END { printf "%d", (v[2] 
 alloc=$(d heap_alloc_bytes)
 # The collector's target is the live heap grown by go_gc_gogc_percent.
 gogc=$(awk '$1 == "go_gc_gogc_percent" { printf "%.0f", $2 }' "$out/metrics")
-live=$(($(d next_gc_bytes) * 100 / (100 + ${gogc:-25})))
+live=$(($(d next_gc_bytes) * 100 / (100 + ${gogc:-10})))
 slack=$(($(d heap_inuse_bytes) - alloc))
 kept=$(($(d heap_idle_bytes) - $(d heap_released_bytes)))
 stacks=$(d stack_inuse_bytes)
@@ -78,7 +78,7 @@ rest=$((anon / seated - alloc - slack - kept - stacks - meta))
 {
 	echo "B per seated player:"
 	echo "  anonymous RSS growth           $((anon / seated))"
-	echo "  live heap (next GC goal / (1 + ${gogc:-25} %)) $live"
+	echo "  live heap (next GC goal / (1 + ${gogc:-10} %)) $live"
 	echo "  garbage not yet collected      $((alloc - live))"
 	echo "  free slots in in-use spans     $slack"
 	echo "  free pages not yet returned    $kept"

@@ -153,8 +153,9 @@ var allMetrics = []metric{
 // collector exports the transport's, the hub's and the rooms' figures at
 // scrape time. Collect is safe from any goroutine; the registry may run
 // scrapes concurrently. A scrape reads the rooms' figures by game (the
-// runtime's Census and GameStats), so what it allocates does not grow
-// with the rooms.
+// runtime's Census and GameStats): what it allocates grows with the rooms
+// by one pointer a room (Census's list), not by a copy of each room's
+// info and figures.
 type collector struct{ h *Handler }
 
 var _ prometheus.Collector = collector{}
