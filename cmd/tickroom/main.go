@@ -354,10 +354,10 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 // twice the live bytes before one (Go's default): under 1,000 arena bots,
 // 25 % made the resident set per player a quarter smaller for about two
 // collections a second of a ~10 MB heap, and under 3,000, 10 % took
-// another ~0.7 KB a player (less garbage, and fewer free slots left in
-// spans between collections) for collector work that stayed under 1.5 %
-// of the server's CPU; 5 % took nothing more. BENCHMARKS.md ("Game path",
-// "The collector's target at 10 %") has the figures.
+// another ~0.6 KB a player (mostly fewer free slots in spans and free
+// pages kept) for collector work under 1.5 % of the server's CPU in a
+// profile; 5 % took hardly more. BENCHMARKS.md ("Game path", "The
+// collector's target at 10 %") has the figures.
 const defaultGCPercent = 10
 
 // setGCPercent sets the collector's target heap growth, unless GOGC in the
