@@ -36,6 +36,12 @@ type Runtime struct {
 
 	closed  atomic.Bool
 	started atomic.Bool
+	// startMu orders Start against Shutdown: either the workers started
+	// before Shutdown looked, and it stops them, or Start sees the runtime
+	// closed and starts none. Otherwise Shutdown could dispose the rooms
+	// on its goroutine while workers just started tick them (and their
+	// shard's scratch).
+	startMu sync.Mutex
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	advMu   sync.Mutex // serializes Advance
@@ -71,6 +77,8 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 // Start launches the shard workers. With a ManualClock it starts nothing:
 // ticks run in Advance. Calling it again does nothing.
 func (rt *Runtime) Start() {
+	rt.startMu.Lock()
+	defer rt.startMu.Unlock()
 	if rt.manual != nil || rt.closed.Load() || !rt.started.CompareAndSwap(false, true) {
 		return
 	}
@@ -104,7 +112,10 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 		r.Close("server shutting down")
 	}
 	var err error
-	if rt.started.Load() {
+	rt.startMu.Lock()
+	started := rt.started.Load()
+	rt.startMu.Unlock()
+	if started {
 		select {
 		case <-rt.empty:
 		case <-ctx.Done():
