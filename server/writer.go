@@ -424,15 +424,22 @@ func (c *Conn) flush(listed bool) {
 		c.addQueued(n)
 		var spare []*frame.Frame
 		c.queue, spare = requeue(items, rest, c.queue)
-		if c.spare == nil {
+		if c.spare == nil && cap(spare) <= spareCap {
 			c.spare = spare
 		}
-	} else if c.spare == nil {
+	} else if c.spare == nil && cap(items) <= spareCap {
 		clear(items)
 		c.spare = items[:0]
 	}
 	c.mu.Unlock()
 }
+
+// spareCap is the largest list of frames a connection keeps for its next
+// queue. A flush takes one frame or two in a game's steady state; a burst
+// (a login's welcome and lists, a room's events at a join) grows a list
+// once, which is then let go rather than held, with the other list, for
+// the connection's life: ~100 B a seated player after the login burst.
+const spareCap = 4
 
 // writeDrained hands items to gnet in chunks of at most writeChunk bytes
 // (or iovMax frames) as long as gnet holds nothing for the kernel, and
