@@ -88,9 +88,10 @@ func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) er
 	return nil
 }
 
-// Save implements social.Graph: the change is queued, never waited for.
+// Save implements social.Graph: the change is queued, never waited for;
+// its Done runs once the queue has written it or given it up.
 func (g storeGraph) Save(c social.GraphChange) {
-	op := store.GraphOp{A: c.From, B: c.To, At: c.At}
+	op := store.GraphOp{A: c.From, B: c.To, At: c.At, Done: c.Done}
 	switch c.Kind {
 	case social.ChangeRequest:
 		op.Kind, op.Friendship = store.GraphPutFriendship, store.Friendship{From: c.From, To: c.To, State: store.FriendPending, Since: c.At}
@@ -103,6 +104,9 @@ func (g storeGraph) Save(c social.GraphChange) {
 	case social.ChangeUnblock:
 		op.Kind = store.GraphUnblock
 	default:
+		if c.Done != nil {
+			c.Done()
+		}
 		return
 	}
 	g.q.AddGraph(op)

@@ -43,6 +43,21 @@ type GraphOp struct {
 	Friendship Friendship // GraphPutFriendship
 	A, B       string     // the others
 	At         time.Time  // GraphBlock: since when; zero means now
+	// Done, when not nil, is called once the op is written or given up
+	// (dropped past the queue's bound or at shutdown, or refused by the
+	// database): by WriteQueue, on its goroutine, or on the caller's when
+	// AddGraph drops it. A BatchWriter ignores it.
+	Done func()
+}
+
+// graphDone calls the Done of each op and forgets it.
+func graphDone(ops []GraphOp) {
+	for i := range ops {
+		if f := ops[i].Done; f != nil {
+			ops[i].Done = nil
+			f()
+		}
+	}
 }
 
 func checkGraphOp(op *GraphOp) error {

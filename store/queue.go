@@ -165,6 +165,9 @@ func (q *WriteQueue) AddGraph(op GraphOp) bool {
 		q.items.Graph = append(q.items.Graph, op)
 	}
 	q.mu.Unlock()
+	if !ok {
+		graphDone([]GraphOp{op})
+	}
 	return q.added(ok, 2)
 }
 
@@ -310,6 +313,7 @@ func (q *WriteQueue) writeUntilDone(b *Batch) {
 			q.written[0].Add(uint64(len(b.Results)))
 			q.written[1].Add(uint64(len(b.Lines)))
 			q.written[2].Add(uint64(len(b.Graph)))
+			graphDone(b.Graph)
 			q.batches.Add(1)
 			q.setErr(nil)
 			q.mu.Lock()
@@ -340,6 +344,7 @@ func (q *WriteQueue) drop(b *Batch) {
 	q.dropped[0].Add(uint64(len(b.Results)))
 	q.dropped[1].Add(uint64(len(b.Lines)))
 	q.dropped[2].Add(uint64(len(b.Graph)))
+	graphDone(b.Graph)
 	q.mu.Lock()
 	q.held = 0
 	q.mu.Unlock()

@@ -158,3 +158,42 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A graph change's Done runs once the change can be read back, and at
+// once when the queue drops it.
+func TestWriteQueueGraphDone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := open(t, Config{Dir: t.TempDir()})
+	q := newQueue(t, QueueConfig{Writer: db, Capacity: 1, Linger: 50 * time.Millisecond})
+	at := time.UnixMilli(1_700_000_000_000)
+	stored := make(chan []Friendship, 1)
+	dropped := make(chan struct{}, 1)
+	if !q.AddGraph(GraphOp{Kind: GraphPutFriendship, Friendship: Friendship{From: "ann", To: "bob", State: FriendPending, Since: at},
+		Done: func() {
+			fs, err := db.Friendships(ctx, "bob")
+			if err != nil {
+				t.Error(err)
+			}
+			stored <- fs
+		}}) {
+		t.Fatal("dropped by an empty queue")
+	}
+	// The queue holds one item: the next is dropped, and told so at once.
+	if q.AddGraph(GraphOp{Kind: GraphBlock, A: "ann", B: "cy", Done: func() { dropped <- struct{}{} }}) {
+		t.Fatal("taken past the queue's capacity")
+	}
+	select {
+	case <-dropped:
+	default:
+		t.Fatal("a dropped change's Done did not run before AddGraph returned")
+	}
+	select {
+	case fs := <-stored:
+		if len(fs) != 1 || fs[0].From != "ann" || fs[0].State != FriendPending {
+			t.Fatalf("bob's edges when Done ran: %+v, want ann's request", fs)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done never ran for a written change")
+	}
+}

@@ -17,7 +17,11 @@ type stalledGraph struct{ release chan struct{} }
 func (g stalledGraph) Load(context.Context, string, int) (social.GraphData, error) {
 	return social.GraphData{}, nil
 }
-func (g stalledGraph) Save(social.GraphChange) {}
+func (g stalledGraph) Save(c social.GraphChange) {
+	if c.Done != nil {
+		c.Done()
+	}
+}
 func (g stalledGraph) Admit(ctx context.Context, _ social.GraphChange, _ int) error {
 	select {
 	case <-g.release:

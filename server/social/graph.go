@@ -23,7 +23,8 @@ type Graph interface {
 	// It returns a *protocol.Error to tell c.From why not
 	// (ERROR_CODE_USER_NOT_FOUND, ERROR_CODE_LIST_FULL).
 	Admit(ctx context.Context, c GraphChange, max int) error
-	// Save records one change.
+	// Save records one change, and calls c.Done (when not nil) once it
+	// is stored or given up.
 	Save(c GraphChange)
 }
 
@@ -67,6 +68,11 @@ type GraphChange struct {
 	Kind     ChangeKind
 	From, To string
 	At       time.Time
+	// Done, when not nil, is to be called once, when the change is stored
+	// or given up (dropped, refused): from any goroutine, and possibly
+	// before Save returns, so it must not take Social's lock (Social's
+	// own only answer a request).
+	Done func()
 }
 
 // graphLoadTimeout bounds one user's load, and graphAdmitTimeout one
@@ -82,6 +88,17 @@ func (so *Social) save(kind ChangeKind, from, to string) {
 	if so.cfg.Graph != nil {
 		so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now()})
 	}
+}
+
+// saveThen records a change like save and calls then once the Graph has
+// stored it or given it up, at once when there is no Graph. The caller
+// holds so.mu; then must not take it.
+func (so *Social) saveThen(kind ChangeKind, from, to string, then func()) {
+	if so.cfg.Graph == nil {
+		then()
+		return
+	}
+	so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now(), Done: then})
 }
 
 // Friend requests and blocks awaiting Graph.Admit: at most

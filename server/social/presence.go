@@ -153,11 +153,15 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		now := so.host.Now().UnixMilli()
 		p.requested[x] = now
 		link(so.requestsTo, x, uid)
-		so.save(ChangeRequest, uid, x)
 		if xp != nil {
 			xp.addIncoming(Request{From: uid, Name: p.name, AtMs: now})
 			so.host.Send(so.requestMessage(uid, p.name, now), memberConns(xp))
 		}
+		// The Ok waits for the Graph to store the request: x, offline
+		// here, may connect to another node at once and read the
+		// requests standing for it from the store there.
+		so.saveThen(ChangeRequest, uid, x, func() { so.ok(m, id) })
+		return nil
 	}
 	so.ok(m, id)
 	return nil
