@@ -22,7 +22,8 @@ type shard struct {
 	res    time.Duration
 	epoch  time.Time
 	wheel  [][]slotEntry
-	cursor int64 // last slot processed
+	lists  [][]slotEntry // empty lists of emptied slots, for the next slot filled
+	cursor int64         // last slot processed
 	placed uint64
 
 	mu      sync.Mutex
@@ -100,7 +101,13 @@ func (s *shard) insert(r *Room, after int64) {
 	slot := max(s.slotCeil(r.w.due), after+1)
 	i := slot % int64(len(s.wheel))
 	r.w.place++
-	s.wheel[i] = append(s.wheel[i], slotEntry{r, r.w.place})
+	list := s.wheel[i]
+	if list == nil && len(s.lists) > 0 {
+		list = s.lists[len(s.lists)-1]
+		s.lists[len(s.lists)-1] = nil
+		s.lists = s.lists[:len(s.lists)-1]
+	}
+	s.wheel[i] = append(list, slotEntry{r, r.w.place})
 }
 
 // runDue runs every room due at or before now. Called by the worker only.
@@ -196,6 +203,13 @@ func (s *shard) process(slot int64) {
 		s.again = append(s.again, r)
 	}
 	clear(list[keep:])
+	if keep == 0 && list != nil {
+		// An emptied slot gives its list back: rooms move to a later slot
+		// every tick, and over time all of the wheel's thousands of slots
+		// would each hold the largest list they ever had.
+		s.lists = append(s.lists, list[:0])
+		list = nil
+	}
 	s.wheel[i] = list[:keep]
 	for _, r := range s.again {
 		s.insert(r, slot)
