@@ -66,7 +66,10 @@ var ErrQueueClosed = errors.New("store: write queue closed")
 // under a short lock, or drops and counts when Capacity items are already
 // waiting. A failed write is retried with backoff while new items queue
 // up to the bound; /readyz reports the failure through Ready until a write
-// or ping succeeds again.
+// or ping succeeds again. A graph change's Done runs on the queue's
+// goroutine once its batch is written or dropped (on the caller's when
+// AddGraph drops it), so it must be quick and must not panic: every
+// write waits behind it.
 //
 // A WriteQueue is a prometheus.Collector of its depth, writes, drops,
 // errors and write latency. Every method is safe from any goroutine.

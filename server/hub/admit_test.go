@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/hub"
@@ -90,5 +91,65 @@ func TestFriendRequestWithdrawnWhileCheckedStaysWithdrawn(t *testing.T) {
 	fr := ann.Next(isKind[*tickroomv1.ServerMessage_FriendRequest]).GetFriendRequest()
 	if fr.GetFromUserId() != "bob" {
 		t.Fatalf("ann got %v, want bob's new request (hers was withdrawn)", fr)
+	}
+}
+
+// laggingGraph admits every change at once and hands each saved change to
+// the test rather than storing it: the test calls Done when "the store"
+// has written it.
+type laggingGraph struct{ saved chan social.GraphChange }
+
+func (g laggingGraph) Load(context.Context, string, int) (social.GraphData, error) {
+	return social.GraphData{}, nil
+}
+func (g laggingGraph) Save(c social.GraphChange) { g.saved <- c }
+func (g laggingGraph) Admit(context.Context, social.GraphChange, int) error {
+	return nil
+}
+
+// TestFriendRequestOkWaitsForTheStore: a friend request to a user
+// connected nowhere is answered Ok once the store has it (the user may
+// connect to another node at once and read its requests there), or
+// without it once the store has lagged past a bound; one to a user online
+// here is answered at once, the user told directly.
+func TestFriendRequestOkWaitsForTheStore(t *testing.T) {
+	g := laggingGraph{saved: make(chan social.GraphChange, 16)}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Graph = g }})
+	ann, _ := e.connect("ann")
+	isOk := func(id uint32) func(*tickroomv1.ServerMessage) bool {
+		return func(m *tickroomv1.ServerMessage) bool { return m.RequestId == id }
+	}
+
+	asked := ann.Send(addFriend("offline1"))
+	c := <-g.saved
+	if c.Kind != social.ChangeRequest || c.To != "offline1" || c.Done == nil {
+		t.Fatalf("saved %+v, want the request with a Done", c)
+	}
+	for _, m := range ann.Drain(300 * time.Millisecond) {
+		if m.RequestId == asked {
+			t.Fatalf("answered before the store had the request: %v", m)
+		}
+	}
+	c.Done()
+	if m := ann.Next(isOk(asked)); m.GetOk() == nil {
+		t.Fatalf("once stored: %v, want Ok", m)
+	}
+
+	// A store that never finishes: the Ok comes anyway.
+	asked = ann.Send(addFriend("offline2"))
+	<-g.saved
+	if m := ann.Next(isOk(asked)); m.GetOk() == nil {
+		t.Fatalf("with the store lagging: %v, want Ok", m)
+	}
+
+	// Online here: Ok at once, the store's Done not awaited.
+	bob, _ := e.connect("bob")
+	asked = ann.Send(addFriend("bob"))
+	<-g.saved
+	if m := ann.Next(isOk(asked)); m.GetOk() == nil {
+		t.Fatalf("to a user online here: %v, want Ok", m)
+	}
+	if fr := bob.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetFriendRequest() != nil }); fr.GetFriendRequest().GetFromUserId() != "ann" {
+		t.Fatalf("bob's request: %v", fr)
 	}
 }

@@ -2,6 +2,7 @@ package social
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/tickroom/tickroom/protocol"
@@ -90,16 +91,31 @@ func (so *Social) save(kind ChangeKind, from, to string) {
 	}
 }
 
-// saveThen records a change like save and calls then once the Graph has
-// stored it or given it up, at once when there is no Graph. The caller
-// holds so.mu; then must not take it.
-func (so *Social) saveThen(kind ChangeKind, from, to string, then func()) {
+// okWhenSaved records a change like save, and answers m's request id
+// with Ok once the Graph has stored it (or given it up), or after
+// graphOkWait, whichever comes first; at once when there is no Graph. A
+// friend request to a user connected nowhere is answered so: the user
+// may connect to another node right after, and read the requests
+// standing for it from the store there. The caller holds so.mu.
+func (so *Social) okWhenSaved(m *Member, id uint32, kind ChangeKind, from, to string) {
 	if so.cfg.Graph == nil {
-		then()
+		so.ok(m, id)
 		return
 	}
-	so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now(), Done: then})
+	var once sync.Once
+	answer := func() { once.Do(func() { so.ok(m, id) }) }
+	late := time.AfterFunc(graphOkWait, answer)
+	so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now(), Done: func() {
+		late.Stop()
+		answer()
+	}})
 }
+
+// graphOkWait bounds how long okWhenSaved holds an answer: while the
+// store's writes fail, the change waits in its queue (and the request
+// stands in memory), and the client is answered rather than left to time
+// out.
+const graphOkWait = 2 * time.Second
 
 // Friend requests and blocks awaiting Graph.Admit: at most
 // maxAdmitsPerMember for one connection and maxAdmits on the node, so

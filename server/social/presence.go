@@ -73,9 +73,10 @@ func (so *Social) offlineLocked(uid string) *tickroomv1.Presence {
 
 // AddFriend asks a user for friendship, accepts that user's standing
 // request, or with Remove ends a friendship or withdraws a request.
-// Presence flows only between friends: a request is Ok'd at once and the
-// other user gets a FriendRequest, now or when it connects while the
-// request stands. A new request to a user with MaxListSize requests
+// Presence flows only between friends: a request is Ok'd (to a user
+// connected nowhere, once the Graph has stored it, within graphOkWait)
+// and the other user gets a FriendRequest, now or when it connects while
+// the request stands. A new request to a user with MaxListSize requests
 // standing is refused with ERROR_CODE_LIST_FULL; with a Graph, one to a
 // user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND,
 // both checked by Graph.Admit before the request is made. It runs on the
@@ -153,15 +154,13 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		now := so.host.Now().UnixMilli()
 		p.requested[x] = now
 		link(so.requestsTo, x, uid)
-		if xp != nil {
-			xp.addIncoming(Request{From: uid, Name: p.name, AtMs: now})
-			so.host.Send(so.requestMessage(uid, p.name, now), memberConns(xp))
+		if xp == nil {
+			so.okWhenSaved(m, id, ChangeRequest, uid, x)
+			return nil
 		}
-		// The Ok waits for the Graph to store the request: x, offline
-		// here, may connect to another node at once and read the
-		// requests standing for it from the store there.
-		so.saveThen(ChangeRequest, uid, x, func() { so.ok(m, id) })
-		return nil
+		so.save(ChangeRequest, uid, x)
+		xp.addIncoming(Request{From: uid, Name: p.name, AtMs: now})
+		so.host.Send(so.requestMessage(uid, p.name, now), memberConns(xp))
 	}
 	so.ok(m, id)
 	return nil

@@ -256,6 +256,10 @@ func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x str
 			}
 			p.requested[x] = now
 			link(so.requestsTo, x, uid)
+			if a.Code == protocol.ErrorUserOffline {
+				so.okWhenSaved(m, id, ChangeRequest, uid, x)
+				return
+			}
 			so.save(ChangeRequest, uid, x)
 		}
 		so.ok(m, id)
