@@ -152,4 +152,36 @@ func TestFriendRequestOkWaitsForTheStore(t *testing.T) {
 	if fr := bob.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetFriendRequest() != nil }); fr.GetFriendRequest().GetFromUserId() != "ann" {
 		t.Fatalf("bob's request: %v", fr)
 	}
+
+	// A friendship accepted while the asker is connected nowhere: the
+	// Ok, and the asker's presence after it, wait for the store too.
+	cy, _ := e.connect("cy")
+	cy.Request(addFriend("ann"))
+	<-g.saved
+	ann.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetFriendRequest().GetFromUserId() == "cy" })
+	cy.WS.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for ann.Request(queryPresence("cy")).GetPresenceList().GetUsers()[0].GetStatus() != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		if time.Now().After(deadline) {
+			t.Fatal("cy still online after closing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	asked = ann.Send(answerFriend("cy", true))
+	c = <-g.saved
+	if c.Kind != social.ChangeFriends || c.Done == nil {
+		t.Fatalf("saved %+v, want the friendship with a Done", c)
+	}
+	for _, m := range ann.Drain(300 * time.Millisecond) {
+		if m.RequestId == asked || m.GetPresence() != nil {
+			t.Fatalf("answered before the store had the friendship: %v", m)
+		}
+	}
+	c.Done()
+	if m := ann.Next(isOk(asked)); m.GetOk() == nil {
+		t.Fatalf("once stored: %v, want Ok", m)
+	}
+	if m := ann.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetPresence() != nil }); m.GetPresence().GetUserId() != "cy" {
+		t.Fatalf("after the Ok: %v, want cy's presence", m)
+	}
 }

@@ -92,18 +92,25 @@ func (so *Social) save(kind ChangeKind, from, to string) {
 }
 
 // okWhenSaved records a change like save, and answers m's request id
-// with Ok once the Graph has stored it (or given it up), or after
-// graphOkWait, whichever comes first; at once when there is no Graph. A
-// friend request to a user connected nowhere is answered so: the user
-// may connect to another node right after, and read the requests
-// standing for it from the store there. The caller holds so.mu.
-func (so *Social) okWhenSaved(m *Member, id uint32, kind ChangeKind, from, to string) {
-	if so.cfg.Graph == nil {
+// with Ok, then the messages in after, once the Graph has stored it (or
+// given it up), or after graphOkWait, whichever comes first; at once when
+// there is no Graph. A friend request to a user connected nowhere, and a
+// friendship accepted while the other user is, are answered so: that user
+// may connect to another node right after, and read its side of the graph
+// from the store there. The caller holds so.mu.
+func (so *Social) okWhenSaved(m *Member, id uint32, kind ChangeKind, from, to string, after ...*tickroomv1.ServerMessage) {
+	reply := func() {
 		so.ok(m, id)
+		for _, msg := range after {
+			so.host.Reply(m.conn, msg)
+		}
+	}
+	if so.cfg.Graph == nil {
+		reply()
 		return
 	}
 	var once sync.Once
-	answer := func() { once.Do(func() { so.ok(m, id) }) }
+	answer := func() { once.Do(reply) }
 	late := time.AfterFunc(graphOkWait, answer)
 	so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now(), Done: func() {
 		late.Stop()

@@ -202,8 +202,8 @@ func (so *Social) answerLocked(m *Member, id uint32, p *profile, uid, x string, 
 // befriendLocked makes m's user and x friends, both having agreed: each
 // watches the other. m is answered Ok and x's presence; x, when online
 // (xp not nil), is told with FriendAnswer and m's user's presence, else it
-// finds the friendship in the Graph when it comes back. The caller holds
-// so.mu.
+// finds the friendship in the Graph when it comes back (and m's answer
+// waits for the Graph to have it: okWhenSaved). The caller holds so.mu.
 func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp *profile) error {
 	uid := m.user
 	if !has(p.requested, x) && len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
@@ -212,7 +212,9 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 	if xp != nil && !has(xp.requested, uid) && !has(xp.friends, uid) && len(xp.friends)+len(xp.requested) >= so.cfg.MaxListSize {
 		return protocol.NewError(protocol.ErrorListFull, "that user's friend list is full")
 	}
-	so.save(ChangeFriends, x, uid)
+	if xp != nil {
+		so.save(ChangeFriends, x, uid)
+	}
 	for _, side := range []struct {
 		from string
 		p    *profile
@@ -230,11 +232,14 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 		side.p.friends[side.to] = struct{}{}
 		link(so.watchers, side.to, side.from)
 	}
-	so.ok(m, id)
-	so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, xp)))
 	if xp == nil {
+		// x is connected nowhere: it reads the friendship from the store
+		// when it comes back, maybe at once on another node.
+		so.okWhenSaved(m, id, ChangeFriends, x, uid, presenceMessage(so.presenceLocked(x, nil)))
 		return nil
 	}
+	so.ok(m, id)
+	so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, xp)))
 	conns := memberConns(xp)
 	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
 		FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name, Accepted: true},
