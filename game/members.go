@@ -15,10 +15,11 @@ type member struct {
 	client    Client // nil while dropped
 	droppedAt int64  // Runtime.nanos
 	lastSent  uint64 // last tick whose state the client has; 0 = none
-	lastSeq   uint32 // last input sequence number processed
 	view      *track // per-member view ring, for Viewer games
-	skip      bool   // congested this tick
-	wantBase  bool   // an observer that asked for its resume base (ObserveRequest.ResumeBase)
+	// lastSeq and the flags share a word: a member is 96 B.
+	lastSeq  uint32 // last input sequence number processed
+	skip     bool   // congested this tick
+	wantBase bool   // an observer that asked for its resume base (ObserveRequest.ResumeBase)
 }
 
 // due reports whether m is connected, not congested, and not yet sent the

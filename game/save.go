@@ -226,7 +226,7 @@ func (rt *Runtime) RestoreRoom(s *tickroomv1.SavedRoom) (*Room, error) {
 		p := Player{Seat: sm.Seat, UserID: sm.UserId, Name: sm.Name, Spectator: sm.Spectator}
 		w.members[i] = &member{Player: p, droppedAt: rt.nanos(now), lastSeq: sm.LastSeq}
 		w.noteDrop(rt.nanos(now))
-		r.seats[i] = seatSlot{state: seatDropped, spectator: sm.Spectator, userID: sm.UserId, name: sm.Name, tokens: r.inputRate, last: rt.nanos(now), heldUntil: rt.nanos(now.Add(r.rt.cfg.DropGrace))}
+		r.seats[i] = seatSlot{state: seatDropped, spectator: sm.Spectator, userID: sm.UserId, name: sm.Name, tokens: float32(r.inputRate), last: rt.nanos(now), heldUntil: rt.nanos(now.Add(r.rt.cfg.DropGrace))}
 		if sm.Spectator {
 			r.specs++
 		} else {

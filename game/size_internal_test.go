@@ -14,3 +14,15 @@ func TestRoomFitsItsSizeClass(t *testing.T) {
 		t.Fatalf("Room is %d bytes: more than 1,528 goes to the 1,792 B size class", n)
 	}
 }
+
+// A member and a seat are held for every player: a member past 96 bytes
+// takes the 112 B size class, and a seat past 72 bytes puts a room of
+// ten's seats in the 896 B class rather than 768.
+func TestPlayerRecordsFitTheirSizeClasses(t *testing.T) {
+	if n := unsafe.Sizeof(member{}); n > 96 {
+		t.Errorf("member is %d bytes: more than 96 goes to the 112 B size class", n)
+	}
+	if n := unsafe.Sizeof(seatSlot{}); n > 72 {
+		t.Errorf("seatSlot is %d bytes: ten of more than 72 go to the 896 B size class", n)
+	}
+}

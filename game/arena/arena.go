@@ -186,6 +186,18 @@ type pickup struct {
 	wire  [pickupWireMax]byte
 }
 
+// wall is a wall in milli-units and its encoded wire message (wire[:n]),
+// kept as pickups are rather than as an arenav1.Wall and its bytes apart.
+type wall struct {
+	X, Y, W, H int32
+	n          uint8
+	wire       [wallWireMax]byte
+}
+
+// wallWireMax is the largest arenav1.Wall encoding: four fields of a tag
+// byte and at most five bytes of varint each.
+const wallWireMax = 4 * (1 + 5)
+
 // pickupWireMax is the largest arenav1.Pickup encoding: three fields of a
 // tag byte and at most five bytes of varint each.
 const pickupWireMax = 3 * (1 + 5)
@@ -228,8 +240,7 @@ type Game struct {
 	cfg       config
 	rng       rng
 	players   []player // index seat-1
-	walls     []*arenav1.Wall
-	wallBytes [][]byte
+	walls     []wall
 	pickups   []pickup
 	remaining uint32
 	ended     bool
@@ -241,19 +252,14 @@ type Game struct {
 var _ game.Game = (*Game)(nil)
 
 func newGame(c config, maxPlayers int) *Game {
-	g := &Game{cfg: c, rng: rng(c.seed | 1), players: make([]player, maxPlayers), remaining: c.durationTicks}
+	g := &Game{cfg: c, rng: rng(c.seed | 1), players: make([]player, maxPlayers), walls: make([]wall, 0, c.walls), remaining: c.durationTicks}
 	for range c.walls {
 		ww := int32(g.rng.intn(4000, 12000))
 		wh := int32(g.rng.intn(1000, 3000))
 		if g.rng.next()%2 == 0 {
 			ww, wh = wh, ww
 		}
-		w := &arenav1.Wall{X: int32(g.rng.intn(0, int(max(1, c.width-ww)))), Y: int32(g.rng.intn(0, int(max(1, c.height-wh)))), W: ww, H: wh}
-		g.walls = append(g.walls, w)
-	}
-	for _, w := range g.walls {
-		b, _ := (&arenav1.Wall{X: wireDist(w.X), Y: wireDist(w.Y), W: wireDist(w.W), H: wireDist(w.H)}).MarshalVT()
-		g.wallBytes = append(g.wallBytes, b)
+		g.walls = append(g.walls, newWall(int32(g.rng.intn(0, int(max(1, c.width-ww)))), int32(g.rng.intn(0, int(max(1, c.height-wh)))), ww, wh))
 	}
 	g.pickups = make([]pickup, c.pickups)
 	for i := range g.pickups {
@@ -264,6 +270,16 @@ func newGame(c config, maxPlayers int) *Game {
 	g.globals = arenav1.Globals{Width: wireDist(c.width), Height: wireDist(c.height), PlayerRadius: wireDist(PlayerRadius),
 		PickupRadius: wireDist(PickupRadius), ViewRadius: wireDist(c.viewRadius)}
 	return g
+}
+
+// newWall returns the wall at x, y of w by h, with its wire message.
+func newWall(x, y, w, h int32) wall {
+	wl := wall{X: x, Y: y, W: w, H: h}
+	m := arenav1.Wall{X: wireDist(x), Y: wireDist(y), W: wireDist(w), H: wireDist(h)}
+	n := m.SizeVT()
+	_, _ = m.MarshalToSizedBufferVT(wl.wire[:n])
+	wl.n = uint8(n)
+	return wl
 }
 
 // Accept takes any player; spectators watch.
@@ -341,8 +357,9 @@ func (g *Game) Encode(s *game.Snapshot) {
 			s.Entity(uint64(i+1), g.toWire(p))
 		}
 	}
-	for i, b := range g.wallBytes {
-		s.EntityBytes(WallBase+uint64(i), b)
+	for i := range g.walls {
+		w := &g.walls[i]
+		s.EntityBytes(WallBase+uint64(i), w.wire[:w.n])
 	}
 	for i := range g.pickups {
 		s.EntityBytes(PickupBase+uint64(i), g.pickupBytes(i))
@@ -405,7 +422,7 @@ func (g *viewGame) View(ctx *game.Context, p game.Player, v *game.Snapshot) {
 		}
 	}
 	for i := range g.walls {
-		w := g.walls[i]
+		w := &g.walls[i]
 		if me.x+r >= w.X && me.x-r <= w.X+w.W && me.y+r >= w.Y && me.y-r <= w.Y+w.H {
 			v.Share(WallBase + uint64(i))
 		}

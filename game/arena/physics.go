@@ -1,7 +1,5 @@
 package arena
 
-import "github.com/tickroom/tickroom/protocol/arenav1"
-
 // move moves p by (dx, dy), stopping at walls and the map's edge.
 func (g *Game) move(p *player, dx, dy int32) {
 	if dx == 0 && dy == 0 {
@@ -10,7 +8,7 @@ func (g *Game) move(p *player, dx, dy int32) {
 	x := clamp(p.x+dx, PlayerRadius, g.cfg.width-PlayerRadius)
 	y := clamp(p.y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
 	for i := range g.walls {
-		if hitsWall(x, y, PlayerRadius, g.walls[i]) {
+		if hitsWall(x, y, PlayerRadius, &g.walls[i]) {
 			return // blocked on this axis; the other axis moves separately
 		}
 	}
@@ -18,7 +16,7 @@ func (g *Game) move(p *player, dx, dy int32) {
 }
 
 // hitsWall reports whether a circle at (x, y) of radius r overlaps w.
-func hitsWall(x, y, r int32, w *arenav1.Wall) bool {
+func hitsWall(x, y, r int32, w *wall) bool {
 	cx := clamp(x, w.X, w.X+w.W)
 	cy := clamp(y, w.Y, w.Y+w.H)
 	dx, dy := int64(x-cx), int64(y-cy)
@@ -60,7 +58,7 @@ func (g *Game) shove(p *player, dx, dy int32) {
 	x := clamp(p.x+dx, PlayerRadius, g.cfg.width-PlayerRadius)
 	y := clamp(p.y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
 	for i := range g.walls {
-		if hitsWall(x, y, PlayerRadius, g.walls[i]) {
+		if hitsWall(x, y, PlayerRadius, &g.walls[i]) {
 			return
 		}
 	}
@@ -98,7 +96,7 @@ func (g *Game) freeSpot(r int32) (int32, int32) {
 		y = int32(g.rng.intn(int(r), int(g.cfg.height-r)))
 		clear := true
 		for i := range g.walls {
-			if hitsWall(x, y, r, g.walls[i]) {
+			if hitsWall(x, y, r, &g.walls[i]) {
 				clear = false
 				break
 			}

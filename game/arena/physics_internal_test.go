@@ -7,7 +7,7 @@ import (
 	"github.com/tickroom/tickroom/protocol/arenav1"
 )
 
-func testGame(players int, walls ...*arenav1.Wall) *Game {
+func testGame(players int, walls ...wall) *Game {
 	g := newGame(config{width: 40_000, height: 30_000, seed: 1}, players)
 	g.walls = walls
 	for i := range players {
@@ -19,7 +19,7 @@ func testGame(players int, walls ...*arenav1.Wall) *Game {
 }
 
 func TestMovement(t *testing.T) {
-	wall := &arenav1.Wall{X: 10_000, Y: 0, W: 1000, H: 30_000}
+	wall := newWall(10_000, 0, 1000, 30_000)
 	tests := []struct {
 		name         string
 		x, y, dx, dy int32

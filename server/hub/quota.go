@@ -77,9 +77,9 @@ func (q *roomQuota) charge(s *Session, cost int) (*charge, error) {
 		q.sweepLocked(now)
 	}
 	c := &charge{q: q, cost: cost, user: ownerLocked(q, q.users, s.claims.UserID, 1)}
-	if !cfg.IPQuotaExempt(s.ip) {
-		c.ip = ownerLocked(q, q.ips, AddressKey(s.ip), cfg.IPQuotaFactor)
-		if _, site := clientip.Group(s.ip); site.IsValid() {
+	if !cfg.IPQuotaExempt(s.ip()) {
+		c.ip = ownerLocked(q, q.ips, AddressKey(s.ip()), cfg.IPQuotaFactor)
+		if _, site := clientip.Group(s.ip()); site.IsValid() {
 			c.site = ownerLocked(q, q.sites, site, cfg.IPQuotaFactor*clientip.V6SiteFactor)
 		}
 	}

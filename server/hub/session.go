@@ -17,11 +17,17 @@ import (
 // Session is one authenticated connection of a user. It is the room
 // runtime's game.Client for that connection.
 type Session struct {
-	h      *Hub
-	conn   *server.Conn
-	ip     netip.Addr // the client's address (server.Conn.ClientIP)
-	claims auth.Claims
-	expIdx int32 // index in Hub.expiries, -1 when not scheduled; guarded by expiries.mu
+	h    *Hub
+	conn *server.Conn
+	// The token's claims that outlive the login (a Session is kept to
+	// 144 B: BenchmarkSeatedMemory): the user, and when the token expires
+	// (Unix ns).
+	claims  sessionClaims
+	expires int64
+	expIdx  int32 // index in Hub.expiries, -1 when not scheduled; guarded by expiries.mu
+	// regNext is the user's next newer session in a MemoryRegistry;
+	// guarded by its mu.
+	regNext *Session
 
 	replaced atomic.Bool  // a newer login of the same user took over
 	kicked   atomic.Bool  // seats are freed at once, not held
@@ -46,9 +52,22 @@ type membership struct {
 	leaving   bool   // a LeaveRoom arrived while the join was pending
 }
 
-func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
-	return &Session{h: h, conn: c, ip: c.ClientIP(), claims: claims, expIdx: -1}
+// sessionClaims is what a session keeps of its token's auth.Claims.
+type sessionClaims struct {
+	UserID, Name string
+	Guest        bool
 }
+
+func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
+	return &Session{
+		h: h, conn: c, expIdx: -1,
+		claims:  sessionClaims{UserID: claims.UserID, Name: claims.Name, Guest: claims.Guest},
+		expires: claims.ExpiresAt.UnixNano(),
+	}
+}
+
+// ip returns the client's address (server.Conn.ClientIP).
+func (s *Session) ip() netip.Addr { return s.conn.ClientIP() }
 
 // UserID returns the session's user id.
 func (s *Session) UserID() string { return s.claims.UserID }
@@ -64,7 +83,7 @@ func (s *Session) Congested() bool { return s.conn.Congested() }
 // startExpiry closes the session with CLOSE_CODE_TOKEN_EXPIRED when its
 // token expires (expiry.go).
 func (s *Session) startExpiry(now time.Time) {
-	s.h.expiries.add(s, s.claims.ExpiresAt.Sub(now))
+	s.h.expiries.add(s, time.Unix(0, s.expires).Sub(now))
 }
 
 // close starts closing the connection with a typed code. Safe from any

@@ -145,7 +145,7 @@ func (so *Social) EnterRoom(m *Member, rp RoomPresence, joined *tickroomv1.Serve
 			return
 		}
 		p.rooms = append(p.rooms, rp)
-		p.since = so.host.Now()
+		p.since = so.host.Now().UnixNano()
 		so.announceLocked(m.user, p)
 	}
 }
@@ -169,7 +169,7 @@ func (so *Social) ExitRoom(m *Member, roomID string) {
 	}
 	if i := slices.IndexFunc(p.rooms, func(r RoomPresence) bool { return r.ID == roomID }); i >= 0 {
 		p.rooms = slices.Delete(p.rooms, i, i+1)
-		p.since = so.host.Now()
+		p.since = so.host.Now().UnixNano()
 		so.announceLocked(m.user, p)
 	}
 }
@@ -311,26 +311,27 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 		return nil, protocol.NewError(protocol.ErrorListFull, "channels you opened still exist; join one of them or an existing channel")
 	}
 	c := &channel{name: name, opener: m.user, ready: so.peers == nil, loaded: so.cfg.Channels == nil}
-	if !so.cfg.AddressExempt(m.addr) {
-		if so.openedAt[m.addr] >= so.cfg.MaxChannelsPerAddress {
+	addr := m.addr()
+	if !so.cfg.AddressExempt(addr) {
+		if so.openedAt[addr] >= so.cfg.MaxChannelsPerAddress {
 			return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your address still exist")
 		}
 		// The /64s of one IPv6 /48 (one site) share V6SiteFactor times
 		// an address's share.
-		if _, site := clientip.Group(m.addr); site.IsValid() && so.openedSite[site] >= so.cfg.MaxChannelsPerAddress*clientip.V6SiteFactor {
+		if _, site := clientip.Group(addr); site.IsValid() && so.openedSite[site] >= so.cfg.MaxChannelsPerAddress*clientip.V6SiteFactor {
 			return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your network still exist")
 		}
 	}
 	if err := so.allowOpen(m); err != nil {
 		return nil, err
 	}
-	if !so.cfg.AddressExempt(m.addr) {
-		if _, site := clientip.Group(m.addr); site.IsValid() {
+	if !so.cfg.AddressExempt(addr) {
+		if _, site := clientip.Group(addr); site.IsValid() {
 			c.openerSite = site
 			so.openedSite[site]++
 		}
-		c.openerAddr = m.addr
-		so.openedAt[m.addr]++
+		c.openerAddr = addr
+		so.openedAt[addr]++
 	}
 	if !c.loaded {
 		go so.loadChannel(name, c)
@@ -347,8 +348,8 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 func (so *Social) allowOpen(m *Member) error {
 	now := so.host.Now()
 	ok, wait := so.openUsers.Allow(m.user, now)
-	if ok && !so.cfg.AddressExempt(m.addr) {
-		ok, wait = so.openAddrs.Allow(m.addr, now)
+	if addr := m.addr(); ok && !so.cfg.AddressExempt(addr) {
+		ok, wait = so.openAddrs.Allow(addr, now)
 	}
 	if ok {
 		return nil

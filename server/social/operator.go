@@ -66,7 +66,7 @@ func (so *Social) Player(userID string) (PlayerInfo, bool) {
 
 // info describes the profile of uid. The caller holds Social.mu.
 func (p *profile) info(uid string) PlayerInfo {
-	pi := PlayerInfo{UserID: uid, Name: p.name, Since: p.since, Friends: len(p.friends), Blocked: len(p.blocks), Rooms: []string{}}
+	pi := PlayerInfo{UserID: uid, Name: p.name, Since: time.Unix(0, p.since), Friends: len(p.friends), Blocked: len(p.blocks), Rooms: []string{}}
 	for _, r := range p.rooms {
 		pi.Rooms = append(pi.Rooms, r.ID)
 	}

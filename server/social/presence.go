@@ -18,7 +18,7 @@ func (so *Social) presenceLocked(uid string, p *profile) *tickroomv1.Presence {
 	}
 	pr := &tickroomv1.Presence{
 		UserId: uid, Name: p.name, Status: tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE,
-		SinceMs: p.since.UnixMilli(),
+		SinceMs: p.since / int64(time.Millisecond),
 	}
 	if len(p.rooms) > 0 {
 		pr.Status = tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM

@@ -107,7 +107,6 @@ type Social struct {
 // Disconnect.
 type Member struct {
 	user, name string
-	addr       netip.Addr
 	conn       *server.Conn
 	closed     atomic.Bool  // Disconnect ran
 	admits     atomic.Int32 // its friend requests and blocks awaiting Graph.Admit
@@ -128,6 +127,14 @@ type Member struct {
 // UserID returns the member's user id.
 func (m *Member) UserID() string { return m.user }
 
+// addr is the member's client address as per-address shares count it: an
+// IPv4 address, or an IPv6 address's /64 (clientip.Group). It is read from
+// the connection rather than kept, so that a Member fits 128 B.
+func (m *Member) addr() netip.Addr {
+	key, _ := clientip.Group(m.conn.ClientIP())
+	return key.Addr()
+}
+
 // profile is an online user's social state. Guarded by Social.mu.
 type profile struct {
 	name      string
@@ -139,7 +146,7 @@ type profile struct {
 	inboxed   bool                // the Inbox's delivery was started
 	blocks    map[string]struct{}
 	rooms     []RoomPresence // rooms the user is in, oldest first
-	since     time.Time      // when the current status began
+	since     int64          // when the current status began (Unix ns)
 	signalIn  *rate.Limiter  // signaling bytes toward this user, from everyone; made on first use
 }
 
@@ -188,12 +195,12 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 // Stats returns the counters Social adds to.
 func (so *Social) Stats() *Stats { return so.stats }
 
-// Connect records a new connection of a user from a client address (as
-// per-address shares count it); a user's first connection makes it online.
-// Call it once the connection is registered as the user's, before any
-// request of the member.
-func (so *Social) Connect(userID, name string, addr netip.Addr, c *server.Conn) *Member {
-	m := &Member{user: userID, name: name, addr: addr, conn: c}
+// Connect records a new connection of a user (per-address shares count
+// it by its client address, an IPv6 address by its /64); a user's first
+// connection makes it online. Call it once the connection is registered as
+// the user's, before any request of the member.
+func (so *Social) Connect(userID, name string, c *server.Conn) *Member {
+	m := &Member{user: userID, name: name, conn: c}
 	now := so.host.Now()
 	so.mu.Lock()
 	defer so.mu.Unlock()
@@ -202,7 +209,7 @@ func (so *Social) Connect(userID, name string, addr netip.Addr, c *server.Conn) 
 		p.members = append(p.members, m)
 		return m
 	}
-	p = &profile{name: name, members: []*Member{m}, since: now}
+	p = &profile{name: name, members: []*Member{m}, since: now.UnixNano()}
 	so.users[userID] = p
 	for from := range so.requestsTo[userID] {
 		if fp := so.users[from]; fp != nil && !has(fp.blocks, userID) && len(p.incoming) < so.cfg.MaxListSize {
@@ -271,7 +278,7 @@ func (so *Social) Disconnect(m *Member) {
 			return true
 		})
 		if changed {
-			p.since = so.host.Now()
+			p.since = so.host.Now().UnixNano()
 			so.announceLocked(uid, p)
 		}
 		return
