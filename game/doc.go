@@ -102,7 +102,7 @@
 // numbering.
 //
 // The per-seat input rate (Definition.InputRate) is a token bucket of our
-// own, two float fields in the seat, checked under the room's lock that
+// own, a float32 and the last input's time in the seat, checked under the room's lock that
 // Input holds anyway. golang.org/x/time/rate's Limiter was measured on the
 // same kind of per-message check (server's BenchmarkMessageRate*,
 // BENCHMARKS.md): two to three times the time, twice the memory per seat,

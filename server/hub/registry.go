@@ -37,6 +37,7 @@ func NewMemoryRegistry() *MemoryRegistry {
 }
 
 // Add registers s; with exclusive, it replaces the user's other sessions.
+// A session registered already stays where it is (without exclusive).
 func (r *MemoryRegistry) Add(s *Session, exclusive bool) []*Session {
 	uid := s.UserID()
 	r.mu.Lock()
@@ -49,6 +50,12 @@ func (r *MemoryRegistry) Add(s *Session, exclusive bool) []*Session {
 			x, x.regNext = x.regNext, nil
 		}
 		head = nil
+	} else {
+		for x := head; x != nil; x = x.regNext {
+			if x == s {
+				return nil
+			}
+		}
 	}
 	s.regNext = nil
 	if head == nil {

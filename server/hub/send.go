@@ -50,7 +50,7 @@ func (h *Hub) sendWelcome(s *Session) {
 		ConnectionId:        strconv.FormatUint(s.conn.ID(), 10),
 		ServerTimeMs:        now.UnixMilli(),
 		HeartbeatIntervalMs: uint32(h.cfg.HeartbeatInterval / time.Millisecond),
-		TokenExpiresAtMs:    s.expires / int64(time.Millisecond),
+		TokenExpiresAtMs:    s.expires,
 		ResumeWindowMs:      uint32(h.cfg.Runtime.DropGrace / time.Millisecond),
 		MaxMessageBytes:     uint32(h.srv.MaxMessageSize()),
 		ProtocolVersion:     1,

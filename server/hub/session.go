@@ -21,7 +21,8 @@ type Session struct {
 	conn *server.Conn
 	// The token's claims that outlive the login (a Session is kept to
 	// 144 B: BenchmarkSeatedMemory): the user, and when the token expires
-	// (Unix ns).
+	// (Unix ms: a token's exp is in whole seconds, and ns would overflow
+	// past 2262 for a long -token-ttl).
 	claims  sessionClaims
 	expires int64
 	expIdx  int32 // index in Hub.expiries, -1 when not scheduled; guarded by expiries.mu
@@ -62,7 +63,7 @@ func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
 	return &Session{
 		h: h, conn: c, expIdx: -1,
 		claims:  sessionClaims{UserID: claims.UserID, Name: claims.Name, Guest: claims.Guest},
-		expires: claims.ExpiresAt.UnixNano(),
+		expires: claims.ExpiresAt.UnixMilli(),
 	}
 }
 
@@ -83,7 +84,7 @@ func (s *Session) Congested() bool { return s.conn.Congested() }
 // startExpiry closes the session with CLOSE_CODE_TOKEN_EXPIRED when its
 // token expires (expiry.go).
 func (s *Session) startExpiry(now time.Time) {
-	s.h.expiries.add(s, time.Unix(0, s.expires).Sub(now))
+	s.h.expiries.add(s, time.UnixMilli(s.expires).Sub(now))
 }
 
 // close starts closing the connection with a typed code. Safe from any

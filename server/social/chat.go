@@ -30,6 +30,7 @@ var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9:_.-]{0,63}$`)
 // lines. A channel exists while it has members; its history goes with it.
 type channel struct {
 	roomID, name string       // exactly one is set
+	key          string       // a room's: its chat key, which its members' chats share rather than each a copy
 	opener       string       // the user who opened a lobby channel
 	openerAddr   netip.Addr   // its address; invalid when exempt
 	openerSite   netip.Prefix // its IPv6 /48; invalid for IPv4 or when exempt
@@ -127,12 +128,12 @@ func (so *Social) EnterRoom(m *Member, rp RoomPresence, joined *tickroomv1.Serve
 	if !rp.Spectator && !slices.Contains(m.playing, rp.ID) {
 		m.playing = append(m.playing, rp.ID)
 	}
-	key := roomKeyPrefix + rp.ID
 	c := so.rooms[rp.ID]
 	if c == nil {
-		c = &channel{roomID: rp.ID}
+		c = &channel{roomID: rp.ID, key: roomKeyPrefix + rp.ID}
 		so.rooms[rp.ID] = c
 	}
+	key := c.key
 	if !m.inChat(key) {
 		m.chats = append(m.chats, key)
 		c.mu.Lock()
