@@ -210,17 +210,29 @@ func (t *track) compact(s, newer *snap) {
 	s.back = true
 }
 
-// A back record's buf holds, in varints: the length of the snap's globals
-// and the globals; the number of acks and each ack's seat and seq; the
-// number of ids of the newer snap that this one lacks and each as its
-// step from the last; then, to the end, each entity the record keeps, by
-// id in ascending order, as the id's step from the last one and the
-// change that makes its bytes from the newer snap's
-// (statesync.AppendChange: a mask and the fields that differ;
-// statesync.AppendWhole when the newer snap lacks it). A moving player is
-// then its position's few bytes, not its whole message and an index entry
-// of 16 bytes: a whole snap needs the index to be read on every tick, a
-// record is read only to rebuild an old state.
+// A back record's buf holds, in varints, each part as a change from the
+// newer snap:
+//   - the globals: 0 when they are the newer snap's, else 1 and the change
+//     that makes them from the newer snap's (as an entity's, below);
+//   - the acks: the number of seats whose ack differs from the newer
+//     snap's, and for each, in seat order, the seat's step from the last
+//     one and a code: for a seat the newer snap acks, 0 when this snap
+//     has no ack for it, else the newer seq minus this one, zigzag
+//     encoded; for a seat the newer snap does not ack, this snap's seq
+//     (never 0). Half the seats send an input in a tick at 10 Hz inputs
+//     and 20 Hz ticks, so this is ~2 bytes for each of those rather than
+//     3 for every seat;
+//   - the number of ids of the newer snap that this one lacks and each as
+//     its step from the last;
+//   - then, to the end, each entity the record keeps, by id in ascending
+//     order, as the id's step from the last one and the change that makes
+//     its bytes from the newer snap's (statesync.AppendChange: a mask and
+//     the fields that differ; statesync.AppendWhole when the newer snap
+//     lacks it).
+//
+// A moving player is then its position's few bytes, not its whole message
+// and an index entry of 16 bytes: a whole snap needs the index to be read
+// on every tick, a record is read only to rebuild an old state.
 
 // appendRecordEntity appends entity id with data to a record whose last
 // entity was last (0 for the first), as a change from newer, its bytes in
@@ -233,32 +245,40 @@ func (t *track) appendRecordEntity(b []byte, last, id uint64, newer, data []byte
 	return statesync.AppendChange(b, newer, data, t.fields())
 }
 
-// keepRecord writes the back record of s into the rec buffer from the
-// entities built in t.tmp and the ids in t.gone, the buffer sized to the
-// record with a little to spare rather than grown by append's doubling
-// (which would leave slack in every slot).
-func (t *track) keepRecord(s *snap) {
-	n := uvarintLen(uint64(len(s.globals))) + len(s.globals) + uvarintLen(uint64(len(s.acks)))
-	for _, a := range s.acks {
-		n += uvarintLen(uint64(a.seat)) + uvarintLen(uint64(a.seq))
+// keepRecord writes the back record of s against newer into the rec
+// buffer from the entities built in t.tmp and the ids in t.gone, the
+// buffer sized to the record with a little to spare rather than grown by
+// append's doubling (which would leave slack in every slot). The head
+// (globals, acks and gone ids) is built after the entities in t.tmp.
+func (t *track) keepRecord(s, newer *snap) {
+	ents := len(t.tmp)
+	b := t.tmp
+	if bytes.Equal(s.globals, newer.globals) {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		if len(newer.globals) == 0 {
+			b = statesync.AppendWhole(b, s.globals)
+		} else {
+			b = statesync.AppendChange(b, newer.globals, s.globals, t.fields())
+		}
 	}
-	n += uvarintLen(uint64(len(t.gone)))
+	n := 0
+	for d := (ackDiff{acks: s.acks, newer: newer.acks}); ; n++ {
+		if _, _, ok := d.next(); !ok {
+			break
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
 	last := uint64(0)
-	for _, id := range t.gone {
-		n += uvarintLen(id - last)
-		last = id
-	}
-	n += len(t.tmp)
-	r := &t.rec
-	if cap(r.buf) < n || cap(r.buf) > 2*n+64 {
-		r.buf = make([]byte, 0, n+n/4+16)
-	}
-	b := binary.AppendUvarint(r.buf[:0], uint64(len(s.globals)))
-	b = append(b, s.globals...)
-	b = binary.AppendUvarint(b, uint64(len(s.acks)))
-	for _, a := range s.acks {
-		b = binary.AppendUvarint(b, uint64(a.seat))
-		b = binary.AppendUvarint(b, uint64(a.seq))
+	for d := (ackDiff{acks: s.acks, newer: newer.acks}); ; {
+		seat, code, ok := d.next()
+		if !ok {
+			break
+		}
+		b = binary.AppendUvarint(b, uint64(seat)-last)
+		b = binary.AppendUvarint(b, code)
+		last = uint64(seat)
 	}
 	b = binary.AppendUvarint(b, uint64(len(t.gone)))
 	last = 0
@@ -266,7 +286,13 @@ func (t *track) keepRecord(s *snap) {
 		b = binary.AppendUvarint(b, id-last)
 		last = id
 	}
-	r.buf = append(b, t.tmp...)
+	t.tmp = b
+	size := len(b)
+	r := &t.rec
+	if cap(r.buf) < size || cap(r.buf) > 2*size+64 {
+		r.buf = make([]byte, 0, size+size/4+16)
+	}
+	r.buf = append(append(r.buf[:0], b[ents:]...), b[:ents]...)
 	r.tick, r.valid = s.tick, true
 	// Scratch far larger than records need (after a tick where
 	// everything changed) is let go.
@@ -277,6 +303,39 @@ func (t *track) keepRecord(s *snap) {
 		t.gone = nil
 	}
 }
+
+// ackDiff walks the seats whose ack differs between acks, an older snap's,
+// and newer, both sorted by seat, giving each seat's code (see keepRecord).
+type ackDiff struct {
+	acks, newer []ack
+	i, j        int
+}
+
+func (d *ackDiff) next() (seat uint32, code uint64, ok bool) {
+	for d.i < len(d.acks) || d.j < len(d.newer) {
+		switch {
+		case d.j == len(d.newer) || (d.i < len(d.acks) && d.acks[d.i].seat < d.newer[d.j].seat):
+			a := d.acks[d.i] // the newer snap does not ack the seat
+			d.i++
+			return a.seat, uint64(a.seq), true
+		case d.i == len(d.acks) || d.newer[d.j].seat < d.acks[d.i].seat:
+			a := d.newer[d.j] // the older snap does not
+			d.j++
+			return a.seat, 0, true
+		default:
+			a, na := d.acks[d.i], d.newer[d.j]
+			d.i++
+			d.j++
+			if a.seq != na.seq {
+				return a.seat, zigzag(int64(na.seq) - int64(a.seq)), true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
+func unzigzag(v uint64) int64 { return int64(v>>1) ^ -int64(v&1) }
 
 func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
 
@@ -296,21 +355,44 @@ func (r *recordReader) uvarint() uint64 {
 	return v
 }
 
-// head reads the globals and acks into out, and returns the reader of
-// the gone ids; r is left at the entities.
-func (r *recordReader) head(out *snap) (gone recordReader, n uint64) {
-	g := r.uvarint()
-	if g > uint64(len(r.b)) {
+// head reads the globals and acks into out, from newer's (the snap after
+// the record's), and returns the reader of the gone ids; r is left at the
+// entities. fs is the field scratch.
+func (r *recordReader) head(out, newer *snap, fs *statesync.Scratch) (gone recordReader, n uint64) {
+	switch r.uvarint() {
+	case 0:
+		out.globals = append(out.globals[:0], newer.globals...)
+	case 1:
+		g, m, err := statesync.AppendApplied(out.globals[:0], newer.globals, r.b, fs)
+		if err != nil {
+			r.err, r.b = true, nil
+			return *r, 0
+		}
+		out.globals, r.b = g, r.b[m:]
+	default:
 		r.err, r.b = true, nil
 		return *r, 0
 	}
-	out.globals = append(out.globals[:0], r.b[:g]...)
-	r.b = r.b[g:]
 	out.acks = out.acks[:0]
-	for n := r.uvarint(); n > 0 && !r.err; n-- {
-		seat := r.uvarint()
-		out.acks = append(out.acks, ack{uint32(seat), uint32(r.uvarint())})
+	j, seat := 0, uint64(0)
+	for k := r.uvarint(); k > 0 && !r.err; k-- {
+		seat += r.uvarint()
+		code := r.uvarint()
+		for j < len(newer.acks) && uint64(newer.acks[j].seat) < seat {
+			out.acks = append(out.acks, newer.acks[j])
+			j++
+		}
+		switch {
+		case j < len(newer.acks) && uint64(newer.acks[j].seat) == seat:
+			if code != 0 {
+				out.acks = append(out.acks, ack{uint32(seat), uint32(int64(newer.acks[j].seq) - unzigzag(code))})
+			}
+			j++
+		default:
+			out.acks = append(out.acks, ack{uint32(seat), uint32(code)})
+		}
 	}
+	out.acks = append(out.acks, newer.acks[j:]...)
 	n = r.uvarint()
 	gone = *r
 	for range n {
@@ -346,7 +428,7 @@ func (t *track) compare(s, newer *snap) {
 			j++
 		}
 	}
-	t.keepRecord(s)
+	t.keepRecord(s, newer)
 }
 
 // record writes the back record of the snap before the newest into the
@@ -372,7 +454,7 @@ func (t *track) record(d *delta) {
 	for _, j := range d.added {
 		t.gone = append(t.gone, newer.ents[j].id)
 	}
-	t.keepRecord(s)
+	t.keepRecord(s, newer)
 }
 
 func (t *track) cur() *snap { return &t.ring[t.head] }
@@ -489,7 +571,7 @@ func (t *track) rebuild(i int) *snap {
 func (s *snap) apply(newer, rec *snap, fs *statesync.Scratch) {
 	s.reset(rec.tick)
 	r := recordReader{b: rec.buf}
-	gr, gn := r.head(s)
+	gr, gn := r.head(s, newer, fs)
 	gone, goneOK := uint64(0), false
 	nextGone := func() {
 		goneOK = gn > 0 && !gr.err

@@ -55,6 +55,12 @@ func TestTrackKeepsOldStates(t *testing.T) {
 					state[id*3] = entityBytes(id*3, 0)
 				}
 				kept := map[uint64]map[uint64]string{} // tick → whole state
+				keptAcks := map[uint64][]ack{}
+				keptGlobals := map[uint64]string{}
+				// Seats 1–5 ack inputs: a seat's seq goes up, or starts over
+				// lower (another player took the seat), or the seat has no
+				// ack for a while.
+				seqs := map[uint32]uint32{1: 1}
 				var ticks []uint64
 				var d delta
 				for tick := uint64(1); tick <= 200; tick++ {
@@ -77,13 +83,29 @@ func TestTrackKeepsOldStates(t *testing.T) {
 					for _, id := range slices.Collect(maps.Keys(state)) {
 						w.EntityBytes(id, state[id])
 					}
-					w.GlobalsBytes([]byte{byte(len(state))})
+					w.GlobalsBytes([]byte{0x08, byte(len(state)), 0x10, byte(tick / 7 % 100)}) // fields 1 and 2, varints
 					cur.seal()
-					cur.acks = append(cur.acks, ack{1, uint32(tick / 3)})
+					for seat := range uint32(6) {
+						switch rng.IntN(12) {
+						case 0:
+							delete(seqs, seat)
+						case 1:
+							seqs[seat] = 1 + uint32(rng.IntN(5))
+						case 2, 3, 4:
+							if seat != 0 && seqs[seat] != 0 {
+								seqs[seat] += 1 + uint32(rng.IntN(300))
+							}
+						}
+						if seq := seqs[seat]; seat != 0 && seq != 0 {
+							cur.acks = append(cur.acks, ack{seat, seq})
+						}
+					}
 					if prev := tr.prev(); prev != nil && prev.equal(cur) {
 						tr.undo()
 					} else {
 						kept[tick] = wholeState(cur)
+						keptAcks[tick] = slices.Clone(cur.acks)
+						keptGlobals[tick] = string(cur.globals)
 						ticks = append(ticks, tick)
 						// As a tick does when its current members' base is the
 						// snap before: the diff makes the next back record.
@@ -114,8 +136,8 @@ func TestTrackKeepsOldStates(t *testing.T) {
 							if got := wholeState(s); !maps.Equal(got, kept[k]) {
 								t.Fatalf("tick %d: state of %d is %v, want %v", tick, k, got, kept[k])
 							}
-							if s.tick != k || len(s.acks) != 1 || s.acks[0].seq != uint32(k/3) {
-								t.Fatalf("tick %d: state of %d has tick %d acks %v", tick, k, s.tick, s.acks)
+							if s.tick != k || !slices.Equal(s.acks, keptAcks[k]) || string(s.globals) != keptGlobals[k] {
+								t.Fatalf("tick %d: state of %d has tick %d acks %v globals %x", tick, k, s.tick, s.acks, s.globals)
 							}
 						} else if s != nil {
 							t.Fatalf("tick %d: %d is not held but at returns a state", tick, k)
@@ -143,12 +165,13 @@ func TestTrackKeepsOldStates(t *testing.T) {
 // recordEntities returns how many entities the back record ring[i]
 // keeps, read against the state after it.
 func (t *track) recordEntities(i int) int {
-	newer := wholeState(t.at(t.ring[(i+1)%len(t.ring)].tick))
+	ns := t.at(t.ring[(i+1)%len(t.ring)].tick)
+	newer := wholeState(ns)
 	r := recordReader{b: t.ring[i].buf}
 	var head snap
 	head.reset(0)
-	r.head(&head)
 	var fs statesync.Scratch
+	r.head(&head, ns, &fs)
 	n := 0
 	var id uint64
 	for len(r.b) > 0 && !r.err {
