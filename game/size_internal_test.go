@@ -26,3 +26,11 @@ func TestPlayerRecordsFitTheirSizeClasses(t *testing.T) {
 		t.Errorf("seatSlot is %d bytes: ten of more than 72 go to the 896 B size class", n)
 	}
 }
+
+// A ring slot is held for every tick a room keeps (Config.ResumeTicks):
+// 48 bytes, the record's offset in the log in the flags' word.
+func TestRingSlotSize(t *testing.T) {
+	if n := unsafe.Sizeof(snap{}); n > 48 {
+		t.Fatalf("snap is %d bytes, want 48", n)
+	}
+}

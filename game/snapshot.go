@@ -28,7 +28,8 @@ type snap struct {
 	// snap it lacks and the entities that differ from that snap's or that
 	// it lacks (keepRecord, see track.compact), and it has no whole part.
 	back bool
-	buf  []byte // entity bytes, back to back; a back record's record
+	off  uint32 // a back record's: where its record starts in the track's log
+	buf  []byte // entity bytes, back to back; a back record's record, in the log
 	// whole holds what only a whole snap has; a back record's is nil, so
 	// a ring slot costs 48 bytes, not 112.
 	*whole
@@ -112,13 +113,17 @@ func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
 type track struct {
 	ring []snap
 	head int
-	// rec holds the buffer (buf) of the next back record: that of
-	// the oldest snap when next reused it, written by record or compact.
-	// spare holds the buffers (buf and whole part) of the last snap
-	// compact turned into a back record, for next to give the snap it
-	// reuses. So the two kinds of buffer pass between the slots as the
-	// slots change form, each kept at its own size, and the steady state
-	// allocates nothing.
+	// log holds the back records' bytes, each where its snap's off says,
+	// oldest first from the oldest one's and wrapping at the end: records
+	// come and go in ring order, so they are a queue, and one buffer with
+	// a quarter to spare holds them in fewer bytes than a buffer each
+	// sized to its record's size class (keep).
+	log []byte
+	// rec is the next back record, written by record or compact before
+	// compact copies it into the log. spare holds the buffers (buf and
+	// whole part) of the last snap compact turned into a back record, for
+	// next to give the snap it reuses. So the steady state allocates
+	// nothing.
 	rec, spare snap
 	// tmp and gone are where a record's entities and gone ids are
 	// gathered before keepRecord writes it into a buffer of its size; fs
@@ -171,7 +176,7 @@ func (t *track) next(tick uint64) *snap {
 	t.head = (t.head + 1) % n
 	s := &t.ring[t.head]
 	if s.back {
-		t.rec.buf = s.buf
+		// Its record's bytes in the log are free from here.
 		s.buf, s.whole = t.spare.buf, t.spare.whole
 		t.spare.buf, t.spare.whole = nil, nil
 	}
@@ -190,8 +195,8 @@ func (t *track) next(tick uint64) *snap {
 // compact turns s, the snap just before newer in the ring, into a back
 // record of newer: the entities of s that newer lacks or holds with other
 // bytes, and in gone the ids of newer that s lacks. The record is written
-// into the rec buffers (unless record already did from the tick's diff),
-// which s takes; its whole buffers go to spare. It does nothing when s is
+// into rec (unless record already did from the tick's diff) and kept in
+// the log; s's whole buffers go to spare. It does nothing when s is
 // a back record already (a tick whose state was undone compacted it) or
 // not valid.
 func (t *track) compact(s, newer *snap) {
@@ -205,9 +210,70 @@ func (t *track) compact(s, newer *snap) {
 	}
 	r.valid = false
 	t.spare.buf, t.spare.whole = s.buf, s.whole
-	s.buf, s.whole = r.buf, nil
-	r.buf = nil
+	s.buf, s.whole = nil, nil
+	t.keep(s, r.buf)
 	s.back = true
+	if cap(r.buf) > 8*len(r.buf)+1024 {
+		r.buf = nil // after a tick where everything changed
+	}
+}
+
+// keep copies rec, the back record of s, into the log after the newest
+// record there, and points s at it. When the space between the newest
+// record and the oldest (at the log's end or, wrapping, at its start) is
+// too small, or the log is more than four times what its records need,
+// the records move to a new log sized to them with a quarter to spare.
+// Once the log has grown to a room's records, the steady state allocates
+// nothing.
+func (t *track) keep(s *snap, rec []byte) {
+	n := len(rec)
+	var first, last *snap
+	live := n
+	for k := 1; k < len(t.ring); k++ { // oldest first
+		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
+			if first == nil {
+				first = b
+			}
+			last = b
+			live += len(b.buf)
+		}
+	}
+	size := len(t.log)
+	off, ok := 0, n <= size
+	if first != nil {
+		start, end := int(first.off), int(last.off)+len(last.buf)
+		switch {
+		case start < end && end+n <= size:
+			off, ok = end, true
+		case start < end: // wrap to the start
+			off, ok = 0, n <= start
+		default: // wrapped already: between the newest and the oldest
+			off, ok = end, end+n <= start
+		}
+	}
+	if !ok || size > 4*live+256 {
+		off = t.repack(live)
+	}
+	copy(t.log[off:], rec)
+	s.off = uint32(off)
+	s.buf = t.log[off : off+n : off+n]
+}
+
+// repack moves the back records, oldest first, to the start of a new log
+// of live bytes and a quarter more, and returns where the records end.
+func (t *track) repack(live int) int {
+	log := make([]byte, live+live/4+64)
+	log = log[:cap(log)]
+	off := 0
+	for k := 1; k < len(t.ring); k++ {
+		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
+			m := copy(log[off:], b.buf)
+			b.off, b.buf = uint32(off), log[off:off+m:off+m]
+			off += m
+		}
+	}
+	t.log = log
+	return off
 }
 
 // A back record's buf holds, in varints, each part as a change from the
@@ -245,11 +311,9 @@ func (t *track) appendRecordEntity(b []byte, last, id uint64, newer, data []byte
 	return statesync.AppendChange(b, newer, data, t.fields())
 }
 
-// keepRecord writes the back record of s against newer into the rec
-// buffer from the entities built in t.tmp and the ids in t.gone, the
-// buffer sized to the record with a little to spare rather than grown by
-// append's doubling (which would leave slack in every slot). The head
-// (globals, acks and gone ids) is built after the entities in t.tmp.
+// keepRecord writes the back record of s against newer into rec from the
+// entities built in t.tmp and the ids in t.gone. The head (globals, acks
+// and gone ids) is built after the entities in t.tmp.
 func (t *track) keepRecord(s, newer *snap) {
 	ents := len(t.tmp)
 	b := t.tmp
@@ -287,11 +351,7 @@ func (t *track) keepRecord(s, newer *snap) {
 		last = id
 	}
 	t.tmp = b
-	size := len(b)
 	r := &t.rec
-	if cap(r.buf) < size || cap(r.buf) > 2*size+64 {
-		r.buf = make([]byte, 0, size+size/4+16)
-	}
 	r.buf = append(append(r.buf[:0], b[ents:]...), b[:ents]...)
 	r.tick, r.valid = s.tick, true
 	// Scratch far larger than records need (after a tick where
