@@ -225,11 +225,14 @@ func (t *track) compact(s, newer *snap) {
 // the records move to a new log sized to them with a quarter to spare.
 // Once the log has grown to a room's records, the steady state allocates
 // nothing.
+//
+// The oldest slot, ring[head+1], is the one next reuses once compact
+// returns: its record's bytes count as free already.
 func (t *track) keep(s *snap, rec []byte) {
 	n := len(rec)
 	var first, last *snap
 	live := n
-	for k := 1; k < len(t.ring); k++ { // oldest first
+	for k := 2; k < len(t.ring); k++ { // oldest first
 		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
 			if first == nil {
 				first = b
@@ -259,13 +262,14 @@ func (t *track) keep(s *snap, rec []byte) {
 	s.buf = t.log[off : off+n : off+n]
 }
 
-// repack moves the back records, oldest first, to the start of a new log
-// of live bytes and a quarter more, and returns where the records end.
+// repack moves the back records but the oldest (see keep), oldest first,
+// to the start of a new log of live bytes and a quarter more, and returns
+// where the records end.
 func (t *track) repack(live int) int {
 	log := make([]byte, live+live/4+64)
 	log = log[:cap(log)]
 	off := 0
-	for k := 1; k < len(t.ring); k++ {
+	for k := 2; k < len(t.ring); k++ {
 		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
 			m := copy(log[off:], b.buf)
 			b.off, b.buf = uint32(off), log[off:off+m:off+m]

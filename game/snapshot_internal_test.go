@@ -69,6 +69,14 @@ func TestTrackKeepsOldStates(t *testing.T) {
 					case 1: // one appears, one vanishes
 						state[uint64(100+rng.IntN(20))] = []byte{byte(tick), 1}
 						delete(state, uint64(rng.IntN(120)))
+					case 2: // now and then all change: a record many times the others' size
+						// (not in the last ticks, whose records are checked to
+						// be small below)
+						if rng.IntN(4) == 0 && tick < 150 {
+							for id := range state {
+								state[id] = entityBytes(id, tick)
+							}
+						}
 					default: // a few move
 						for range 1 + rng.IntN(4) {
 							id := uint64(rng.IntN(10) * 3)
@@ -143,6 +151,9 @@ func TestTrackKeepsOldStates(t *testing.T) {
 							t.Fatalf("tick %d: %d is not held but at returns a state", tick, k)
 						}
 					}
+					if err := tr.checkLog(); err != nil {
+						t.Fatalf("tick %d: %v", tick, err)
+					}
 					if want := min(len(ticks), ringLen); held < want-1 {
 						t.Fatalf("tick %d: ring of %d holds %d of the last states", tick, ringLen, held)
 					}
@@ -160,6 +171,29 @@ func TestTrackKeepsOldStates(t *testing.T) {
 			})
 		}
 	}
+}
+
+// checkLog reports back records that do not lie in the log where their
+// off says, or that share bytes.
+func (t *track) checkLog() error {
+	var spans [][2]int
+	for i := range t.ring {
+		s := &t.ring[i]
+		if !s.back {
+			continue
+		}
+		lo, hi := int(s.off), int(s.off)+len(s.buf)
+		if len(s.buf) == 0 || hi > len(t.log) || &t.log[lo] != &s.buf[0] {
+			return fmt.Errorf("back record of tick %d is not at %d in the log of %d bytes", s.tick, s.off, len(t.log))
+		}
+		for _, o := range spans {
+			if lo < o[1] && o[0] < hi {
+				return fmt.Errorf("back record of tick %d at %d–%d overlaps another at %d–%d", s.tick, lo, hi, o[0], o[1])
+			}
+		}
+		spans = append(spans, [2]int{lo, hi})
+	}
+	return nil
 }
 
 // recordEntities returns how many entities the back record ring[i]
@@ -188,4 +222,49 @@ func (t *track) recordEntities(i int) int {
 		n++
 	}
 	return n
+}
+
+// TestLogKeepsRecordsApart keeps records of random sizes in a ring's log
+// the way next and compact do (the snap before the newest becomes a back
+// record, then the oldest slot is reused) and checks that every record the
+// ring holds keeps its own bytes as the log wraps and is repacked.
+func TestLogKeepsRecordsApart(t *testing.T) {
+	for _, ringLen := range []int{3, 5, 16} {
+		rng := rand.New(rand.NewPCG(uint64(ringLen), 9))
+		tr := newTrack(ringLen)
+		n := len(tr.ring)
+		for i := range 20000 {
+			s := &tr.ring[(tr.head+n-1)%n]
+			size := 1 + rng.IntN(40)
+			if rng.IntN(50) == 0 {
+				size = 1 + rng.IntN(400)
+			}
+			tr.keep(s, bytes.Repeat([]byte{byte(i)}, size))
+			s.tick, s.valid, s.back = uint64(i), true, true
+			tr.head = (tr.head + 1) % n
+			old := &tr.ring[tr.head]
+			old.back, old.valid, old.buf = false, false, nil
+			if err := tr.checkLog(); err != nil {
+				t.Fatalf("ring of %d, record %d: %v", ringLen, i, err)
+			}
+			for j := range tr.ring {
+				if b := &tr.ring[j]; b.back && len(bytes.Trim(b.buf, string([]byte{byte(b.tick)}))) != 0 {
+					t.Fatalf("ring of %d, record %d: the record of %d was overwritten", ringLen, i, b.tick)
+				}
+			}
+		}
+		// Once every record the ring holds is small again, the log is
+		// made small again too.
+		for i := range 2 * n {
+			s := &tr.ring[(tr.head+n-1)%n]
+			tr.keep(s, bytes.Repeat([]byte{byte(i)}, 5))
+			s.tick, s.valid, s.back = uint64(i), true, true
+			tr.head = (tr.head + 1) % n
+			old := &tr.ring[tr.head]
+			old.back, old.valid, old.buf = false, false, nil
+		}
+		if limit := 4*5*n + 256; len(tr.log) > limit {
+			t.Errorf("ring of %d: log of %d bytes for records of 5, want at most %d", ringLen, len(tr.log), limit)
+		}
+	}
 }
