@@ -76,13 +76,15 @@
 // State.tick is the tick that produced the state and an idle room sends
 // nothing. Only the newest two are kept whole (the entities' bytes, an
 // index by id, globals and acks): every tick reads them. Each older one is
-// a back record of the state after it, one buffer with no index: its
-// globals and acks, the ids of the newer state it lacks, and each entity
-// that differs as the field changes that make its bytes from the newer
-// state's (what a delta carries, run backwards), or whole when the newer
-// state lacks it. A player who moved costs a record a few bytes, and a
-// record is read only when a client's base is that old: the state is then
-// rebuilt from the newest whole one, record by record. Members are grouped
+// a back record of the state after it, with no index: its globals and the
+// acks that differ (each as a change from the newer state's), the ids of
+// the newer state it lacks, and each entity that differs as the field
+// changes that make its bytes from the newer state's (what a delta
+// carries, run backwards), or whole when the newer state lacks it. The
+// records of a room are one queue in one buffer, oldest first, as they
+// come and go in ring order. A player who moved costs a record a few
+// bytes, and a record is read only when a client's base is that old: the
+// state is then rebuilt from the newest whole one, record by record. Members are grouped
 // by the last state they have: one delta (changes, removals and additions
 // against base_tick) for everyone current, one keyframe for joiners and for
 // those whose base left the ring, and, rarely, a delta per older base for
