@@ -102,12 +102,13 @@ func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
 // Only the newest two snaps are whole: they are what every tick reads (a
 // state equal to the last is not kept; members that are current get the
 // delta between them). Each older one is kept as a back record of the snap
-// after it, the entities that differ or that the newer one lacks, packed
-// as field changes in one buffer with the snap's globals and acks
-// (keepRecord): in a room where a few players move among walls and
-// pickups that do not, that is a few bytes for each of a few entities a
-// tick instead of the whole table, and no index, so a ring of 16 costs
-// about what two whole states do. Reading an old state (a
+// after it: the entities that differ or that the newer one lacks, as
+// field changes, with the snap's globals and acks as changes too
+// (keepRecord), the records back to back in one log. In a room where a few
+// players move among walls and pickups that do not, that is a few bytes
+// for each of a few entities a tick instead of the whole table, and no
+// index, so a ring of 16 costs less than two whole states do. Reading an
+// old state (a
 // laggard's or a resuming client's base, at) rebuilds it into a scratch
 // snap.
 type track struct {
@@ -115,9 +116,8 @@ type track struct {
 	head int
 	// log holds the back records' bytes, each where its snap's off says,
 	// oldest first from the oldest one's and wrapping at the end: records
-	// come and go in ring order, so they are a queue, and one buffer with
-	// a quarter to spare holds them in fewer bytes than a buffer each
-	// sized to its record's size class (keep).
+	// come and go in ring order, so they are a queue in one buffer rather
+	// than a buffer each, and the steady state allocates nothing (keep).
 	log []byte
 	// rec is the next back record, written by record or compact before
 	// compact copies it into the log. spare holds the buffers (buf and
@@ -125,8 +125,8 @@ type track struct {
 	// next to give the snap it reuses. So the steady state allocates
 	// nothing.
 	rec, spare snap
-	// tmp and gone are where a record's entities and gone ids are
-	// gathered before keepRecord writes it into a buffer of its size; fs
+	// tmp and gone are where a record's entities (then its head) and
+	// gone ids are gathered before keepRecord writes it into rec; fs
 	// is the field scratch of its changes and of apply's, the room's
 	// shard's patcher's (a tick uses one of them at a time) or, when nil,
 	// made on first use (fields).
@@ -221,10 +221,11 @@ func (t *track) compact(s, newer *snap) {
 // keep copies rec, the back record of s, into the log after the newest
 // record there, and points s at it. When the space between the newest
 // record and the oldest (at the log's end or, wrapping, at its start) is
-// too small, or the log is more than four times what its records need,
-// the records move to a new log sized to them with a quarter to spare.
-// Once the log has grown to a room's records, the steady state allocates
-// nothing.
+// too small, or the log is more than eight times its records and a KiB
+// (records may swing from tick to tick, a small ring's most of all,
+// without remaking the log each time), the records move to a new log
+// sized to them with a quarter to spare. Once the log has grown to a
+// room's records, the steady state allocates nothing.
 //
 // The oldest slot, ring[head+1], is the one next reuses once compact
 // returns: its record's bytes count as free already.
@@ -254,7 +255,7 @@ func (t *track) keep(s *snap, rec []byte) {
 			off, ok = end, end+n <= start
 		}
 	}
-	if !ok || size > 4*live+256 {
+	if !ok || size > 8*live+1024 {
 		off = t.repack(live)
 	}
 	copy(t.log[off:], rec)
@@ -266,7 +267,7 @@ func (t *track) keep(s *snap, rec []byte) {
 // to the start of a new log of live bytes and a quarter more, and returns
 // where the records end.
 func (t *track) repack(live int) int {
-	log := make([]byte, live+live/4+64)
+	log := slices.Grow([]byte(nil), live+live/4+64) // its size class's capacity
 	log = log[:cap(log)]
 	off := 0
 	for k := 2; k < len(t.ring); k++ {
@@ -468,8 +469,7 @@ func (r *recordReader) head(out, newer *snap, fs *statesync.Scratch) (gone recor
 	return gone, n
 }
 
-// compare writes the back record of s against newer into the rec
-// buffers.
+// compare writes the back record of s against newer into rec.
 func (t *track) compare(s, newer *snap) {
 	t.tmp, t.gone = t.tmp[:0], t.gone[:0]
 	var last uint64
@@ -496,7 +496,7 @@ func (t *track) compare(s, newer *snap) {
 }
 
 // record writes the back record of the snap before the newest into the
-// rec buffers from d, the diff from that snap to the newest, so that
+// rec from d, the diff from that snap to the newest, so that
 // the next compact need not compare the two again: the entities d found
 // changed or removed, and as gone the ones it found added.
 func (t *track) record(d *delta) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -91,7 +92,13 @@ func TestTrackKeepsOldStates(t *testing.T) {
 					for _, id := range slices.Collect(maps.Keys(state)) {
 						w.EntityBytes(id, state[id])
 					}
-					w.GlobalsBytes([]byte{0x08, byte(len(state)), 0x10, byte(tick / 7 % 100)}) // fields 1 and 2, varints
+					switch tick / 10 % 4 { // globals that change: protobuf fields, none, bytes that are not protobuf
+					case 0, 1:
+						w.GlobalsBytes([]byte{0x08, byte(len(state)), 0x10, byte(tick / 7 % 100)}) // fields 1 and 2, varints
+					case 2:
+					case 3:
+						w.GlobalsBytes([]byte{0xff, byte(tick / 3)})
+					}
 					cur.seal()
 					for seat := range uint32(6) {
 						switch rng.IntN(12) {
@@ -99,6 +106,9 @@ func TestTrackKeepsOldStates(t *testing.T) {
 							delete(seqs, seat)
 						case 1:
 							seqs[seat] = 1 + uint32(rng.IntN(5))
+							if rng.IntN(2) == 0 {
+								seqs[seat] = math.MaxUint32 - uint32(rng.IntN(600)) // about to wrap
+							}
 						case 2, 3, 4:
 							if seat != 0 && seqs[seat] != 0 {
 								seqs[seat] += 1 + uint32(rng.IntN(300))
@@ -248,13 +258,21 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 				t.Fatalf("ring of %d, record %d: %v", ringLen, i, err)
 			}
 			for j := range tr.ring {
-				if b := &tr.ring[j]; b.back && len(bytes.Trim(b.buf, string([]byte{byte(b.tick)}))) != 0 {
+				if b := &tr.ring[j]; b.back && bytes.Count(b.buf, []byte{byte(b.tick)}) != len(b.buf) {
 					t.Fatalf("ring of %d, record %d: the record of %d was overwritten", ringLen, i, b.tick)
 				}
 			}
 		}
-		// Once every record the ring holds is small again, the log is
-		// made small again too.
+		// Once every record the ring holds is small again, after records
+		// of 4,000 bytes, the log is made small again too.
+		for i := range 2 * n {
+			s := &tr.ring[(tr.head+n-1)%n]
+			tr.keep(s, bytes.Repeat([]byte{byte(i)}, 4000))
+			s.tick, s.valid, s.back = uint64(i), true, true
+			tr.head = (tr.head + 1) % n
+			old := &tr.ring[tr.head]
+			old.back, old.valid, old.buf = false, false, nil
+		}
 		for i := range 2 * n {
 			s := &tr.ring[(tr.head+n-1)%n]
 			tr.keep(s, bytes.Repeat([]byte{byte(i)}, 5))
@@ -263,7 +281,7 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 			old := &tr.ring[tr.head]
 			old.back, old.valid, old.buf = false, false, nil
 		}
-		if limit := 4*5*n + 256; len(tr.log) > limit {
+		if limit := 8*5*n + 1024; len(tr.log) > limit {
 			t.Errorf("ring of %d: log of %d bytes for records of 5, want at most %d", ringLen, len(tr.log), limit)
 		}
 	}
