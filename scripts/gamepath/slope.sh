@@ -12,7 +12,10 @@
 #     once, whatever the number of players (the collector's metadata, the
 #     loops' buffers, the store's page cache up to its cap).
 # Each in anonymous RSS, and in it the live heap (the collector's goal over
-# 1 + its target), the heap in use and the collector's metadata.
+# 1 + its target), the heap in use and the collector's metadata. The heap
+# profiles after each wave are in OUT_DIR (heap0–heap2): `go tool pprof
+# -base OUT/heap1 OUT/heap2` is what the second wave's players hold. Run the
+# server with GODEBUG=memprofilerate=1 for a profile of every allocation.
 #
 # Usage: scripts/gamepath/slope.sh OUT_DIR
 # Environment: BOTS (default 3000), BIN_DIR (tickroom and tickroom-bots
@@ -45,10 +48,12 @@ start_server "$out" env TICKROOM_ADMIN_TOKEN=bots taskset -c "${SERVER_CPU:-1}" 
 	-max-conns 19900 -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
 pids+=("$srv")
 sleep 1
-# snap N: the server's status and metrics after step N (0: before any bot).
+# snap N: the server's status, metrics and heap profile (in use, after a
+# GC) after step N (0: before any bot).
 snap() {
 	cp "/proc/$srv/status" "$out/status$1"
 	curl -s -o "$out/metrics$1" "$admin/metrics"
+	curl -s -H "Authorization: Bearer bots" -o "$out/heap$1" "$admin/debug/pprof/heap?gc=1"
 }
 snap 0
 # One wave seats its bots at 1,000 a second, then plays 25 s.
