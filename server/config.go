@@ -97,7 +97,8 @@ type Config struct {
 	// MaxMessageSize caps a reassembled message; a fragment that would grow
 	// it past the cap is refused from its header with close 1009. It is
 	// the one place the message size is set: the layers above read it
-	// from Server.MaxMessageSize. Zero value means 1 MiB.
+	// from Server.MaxMessageSize. At most 1 GiB (a connection counts its
+	// bytes in flight in 32 bits). Zero value means 1 MiB.
 	MaxMessageSize int
 	// FrameTimeout is how long a frame may take to arrive once its first
 	// byte has, and a fragmented message once its first fragment has; past
@@ -264,6 +265,10 @@ func (cfg Config) minHardCap() int {
 }
 
 // validate reports the first nonsensical value of a defaulted config.
+// maxMessageSize bounds Config.MaxMessageSize: a message, and the frame
+// being read, fit a Conn's 32-bit counts of bytes.
+const maxMessageSize = 1 << 30
+
 func (cfg Config) validate() error {
 	for name, v := range map[string]int{
 		"Loops": cfg.Loops, "MaxConns": cfg.MaxConns, "MaxHandshakesPerIP": cfg.MaxHandshakesPerIP,
@@ -296,6 +301,8 @@ func (cfg Config) validate() error {
 	switch {
 	case cfg.MaxRequestSize < 128:
 		return fmt.Errorf("%w: MaxRequestSize %d is under 128 bytes", ErrConfig, cfg.MaxRequestSize)
+	case cfg.MaxMessageSize > maxMessageSize:
+		return fmt.Errorf("%w: MaxMessageSize %d over 1 GiB", ErrConfig, cfg.MaxMessageSize)
 	case cfg.MaxFrameSize > cfg.MaxMessageSize:
 		return fmt.Errorf("%w: MaxFrameSize %d over MaxMessageSize %d", ErrConfig, cfg.MaxFrameSize, cfg.MaxMessageSize)
 	case cfg.HardCap < cfg.minHardCap():

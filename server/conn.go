@@ -48,31 +48,34 @@ type Conn struct {
 	remote net.Addr
 	value  atomic.Pointer[any]
 
-	// Loop-only state.
+	// Loop-only state. Counts of bytes are int32: a connection's bytes in
+	// flight are bounded by MaxMessageSize (at most 1 GiB) and maxDrain,
+	// and the narrower fields keep a Conn at 384 B (BenchmarkSeatedMemory
+	// in server/hub).
 	handler     Handler
 	ip          netip.Addr    // the client: the TCP peer, or who a trusted proxy names (set before Accept)
-	refuse      int           // HTTP status to refuse with at the first read
 	deadline    int64         // handshake, refusal or close deadline (unix ns)
 	lastRead    int64         // unix ns of the last byte read
 	lastPing    int64         // unix ns of the last server ping
 	overSince   int64         // unix ns the outbound bytes went over budget; 0 when under
 	msg         []byte        // reassembly buffer, capped by MaxMessageSize
-	utf8Done    int           // msg[:utf8Done] is validated UTF-8
 	frameStart  int64         // unix ns the unfinished frame began arriving; 0 when none
 	msgStart    int64         // unix ns the fragmented message began; 0 when none
-	tokens      float64       // message rate bucket
-	excess      float64       // frames over the rate, decaying at the rate
+	tokens      float32       // message rate bucket
+	excess      float32       // frames over the rate, decaying at the rate
 	rateLast    int64         // unix ns of the last refill
 	lingerBytes int64         // outBytes when linger began, counted in Server.lingerHeld
-	drained     int           // bytes read and ignored while lingering or closing
-	inNeed      int           // bytes the unfinished frame at the front of gnet's buffer needs; 0 when unknown
-	inKept      int           // bytes left in gnet's buffer at the end of the last read
+	utf8Done    int32         // msg[:utf8Done] is validated UTF-8
+	drained     int32         // bytes read and ignored while lingering or closing
+	inNeed      int32         // bytes the unfinished frame at the front of gnet's buffer needs; 0 when unknown
+	inKept      int32         // bytes left in gnet's buffer at the end of the last read
+	refuse      int32         // HTTP status to refuse with at the first read
+	listIndex   int32         // index in loop.conns
 	addr        *addrState    // the client address's input budget; nil until upgraded
 	inLast      int64         // unix ns of the last input budget charge
 	byteShare   float32       // the connection's share of the input byte budgets (bytes); float32 keeps Conn in a smaller size class
 	frameShare  float32       // the connection's share of the input frame budgets (frames)
 	closeWhy    string        // reason reported to Handler.OnClose
-	listIndex   int           // index in loop.conns
 	closeCode   ws.StatusCode // code reported to Handler.OnClose
 	state       connState
 	fragOp      ws.OpCode   // opcode of the message being reassembled; 0 when none

@@ -73,7 +73,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	now := time.Now().UnixNano()
 	c.lastRead = now
 	avail := gc.InboundBuffered()
-	fresh := avail - c.inKept // what this read added
+	fresh := avail - int(c.inKept) // what this read added
 	l := c.loop
 	l.inTraffic = c
 	l.counted, l.refused, l.refusedFrames = 0, 0, 0
@@ -83,7 +83,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	switch {
 	case c.state == stateClosing && !c.countDrain(fresh):
 		// Reset: past maxDrain after our close frame.
-	case (c.state == stateOpen || c.state == stateClosing) && avail < c.inNeed:
+	case (c.state == stateOpen || c.state == stateClosing) && avail < int(c.inNeed):
 		// The frame at the front is still incomplete, and its header was
 		// checked when it began: wait for the rest without peeking. gnet
 		// copies what is buffered into one slice on every Peek, so peeking
@@ -131,7 +131,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	if used > 0 {
 		_, _ = gc.Discard(used)
 	}
-	c.inKept = avail - used
+	c.inKept = int32(avail - used)
 	return gnet.None
 }
 
@@ -139,7 +139,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 // frame or HTTP refusal, and resets the connection past maxDrain,
 // reporting false then. Loop only.
 func (c *Conn) countDrain(n int) bool {
-	if c.drained += n; c.drained > maxDrain {
+	if c.drained += int32(min(n, maxDrain+1)); c.drained > maxDrain {
 		c.resetTCP()
 		return false
 	}

@@ -18,7 +18,7 @@ const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // the state still stateHandshake means more bytes are needed. Loop only.
 func (c *Conn) handshake(b []byte) int {
 	if c.refuse != 0 {
-		c.refuseHTTP(c.refuse, statusText(c.refuse))
+		c.refuseHTTP(int(c.refuse), statusText(int(c.refuse)))
 		return len(b)
 	}
 	l := c.loop
@@ -68,7 +68,7 @@ func (c *Conn) handshake(b []byte) int {
 	c.srv.handshakeDone(c)
 	now := time.Now().UnixNano()
 	c.lastRead, c.lastPing = now, now
-	c.tokens, c.rateLast = 2*float64(c.srv.cfg.MessageRate), now
+	c.tokens, c.rateLast = 2*float32(c.srv.cfg.MessageRate), now
 	c.flush(false) // frames queued during Accept, and a Close called there
 	return n
 }

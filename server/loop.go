@@ -116,19 +116,19 @@ func (l *loop) recheckHeld() {
 
 // add registers a newly opened connection. Loop only.
 func (l *loop) add(c *Conn) {
-	c.listIndex = len(l.conns)
+	c.listIndex = int32(len(l.conns))
 	l.conns = append(l.conns, c)
 }
 
 // remove unregisters a closed connection. Loop only.
 func (l *loop) remove(c *Conn) {
-	i := c.listIndex
+	i := int(c.listIndex)
 	if i < 0 || i >= len(l.conns) || l.conns[i] != c {
 		return
 	}
 	last := len(l.conns) - 1
 	l.conns[i] = l.conns[last]
-	l.conns[i].listIndex = i
+	l.conns[i].listIndex = int32(i)
 	l.conns[last] = nil
 	l.conns = l.conns[:last]
 	c.listIndex = -1

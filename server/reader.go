@@ -55,7 +55,7 @@ func (c *Conn) readFrames(b []byte, now int64) int {
 		end := used + hn + int(h.Length)
 		if end > len(b) {
 			// OnTraffic skips the reads until the frame is whole.
-			c.inNeed = end - used
+			c.inNeed = int32(end - used)
 			c.frameWaits(true, now)
 			return used
 		}
@@ -74,7 +74,7 @@ func (c *Conn) readFrames(b []byte, now int64) int {
 			c.loop.counted++
 		}
 		if c.overRate {
-			if c.excess > 4*float64(cfg.MessageRate) {
+			if float64(c.excess) > 4*float64(cfg.MessageRate) {
 				// What the handler queued, its answers to the messages
 				// over the rate among them, goes out before the close
 				// frame; the rest of the flood is dropped unread.
@@ -116,8 +116,8 @@ func (c *Conn) allowFrame(now int64) bool {
 	rate := float64(c.srv.cfg.MessageRate)
 	dt := float64(now-c.rateLast) / 1e9
 	c.rateLast = now
-	c.tokens = min(c.tokens+dt*rate, 2*rate)
-	c.excess = max(0, c.excess-dt*rate)
+	c.tokens = float32(min(float64(c.tokens)+dt*rate, 2*rate))
+	c.excess = float32(max(0, float64(c.excess)-dt*rate))
 	if c.tokens >= 1 {
 		c.tokens--
 		return true
@@ -174,8 +174,8 @@ func (c *Conn) dispatch(h ws.Header, p []byte, now int64) *frameError {
 		if !ok {
 			return errBadUTF8
 		}
-		c.utf8Done += n
-		if h.Fin && c.utf8Done != len(c.msg) {
+		c.utf8Done += int32(n)
+		if h.Fin && int(c.utf8Done) != len(c.msg) {
 			return errBadUTF8
 		}
 	}

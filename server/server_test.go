@@ -21,6 +21,8 @@ func TestNewValidates(t *testing.T) {
 		{"hard cap under budget", Config{ReliableBudget: 10 << 20, HardCap: 1 << 20}, false},
 		{"hard cap under budget plus a message", Config{ReliableBudget: 1 << 20, MaxMessageSize: 16 << 20, MaxFrameSize: 64 << 10, HardCap: 4 << 20}, false},
 		{"hard cap derived from a big message", Config{MaxMessageSize: 16 << 20, MaxFrameSize: 64 << 10}, true},
+		{"message of 1 GiB", Config{MaxMessageSize: 1 << 30}, true},
+		{"message over 1 GiB", Config{MaxMessageSize: 1<<30 + 1}, false},
 		{"outbound budget under the hard cap", Config{HardCap: 8 << 20, MaxOutboundBytes: 4 << 20}, false},
 		{"negative conns per IP", Config{MaxConnsPerIP: -1}, false},
 		{"negative message rate", Config{MessageRate: -5}, false},
