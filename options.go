@@ -155,12 +155,12 @@ type Options struct {
 	// (CLOSE_CODE_SLOW_CLIENT). Zero value means 64 MiB.
 	MaxOutboundBytes int
 	// MaxFrameSize and MaxMessageSize cap a client's frame payload and
-	// reassembled message, in bytes (close 1009 over them). Zero value
-	// means 64 KiB each.
+	// reassembled message, in bytes (close 1009 over them), at most 1 GiB.
+	// Zero value means 64 KiB each.
 	MaxFrameSize, MaxMessageSize int
 	// MessageRate is the number of messages, control frames included, a
 	// connection may send per second (a flood is closed with 4002,
-	// CLOSE_CODE_RATE_LIMITED). Zero value means 120.
+	// CLOSE_CODE_RATE_LIMITED), at most 1,048,576. Zero value means 120.
 	MessageRate int
 	// InputBytesPerIP and InputFramesPerIP are what the WebSocket
 	// connections of one client address may send together, in bytes and

@@ -243,17 +243,22 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(ringLen), 9))
 		tr := newTrack(ringLen)
 		n := len(tr.ring)
-		for i := range 20000 {
+		// push keeps record i, size bytes of byte(i), as the snap before the
+		// newest, and reuses the oldest slot.
+		push := func(i, size int) {
 			s := &tr.ring[(tr.head+n-1)%n]
-			size := 1 + rng.IntN(40)
-			if rng.IntN(50) == 0 {
-				size = 1 + rng.IntN(400)
-			}
 			tr.keep(s, bytes.Repeat([]byte{byte(i)}, size))
 			s.tick, s.valid, s.back = uint64(i), true, true
 			tr.head = (tr.head + 1) % n
 			old := &tr.ring[tr.head]
 			old.back, old.valid, old.buf = false, false, nil
+		}
+		for i := range 20000 {
+			size := 1 + rng.IntN(40)
+			if rng.IntN(50) == 0 {
+				size = 1 + rng.IntN(400)
+			}
+			push(i, size)
 			if err := tr.checkLog(); err != nil {
 				t.Fatalf("ring of %d, record %d: %v", ringLen, i, err)
 			}
@@ -266,20 +271,10 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 		// Once every record the ring holds is small again, after records
 		// of 4,000 bytes, the log is made small again too.
 		for i := range 2 * n {
-			s := &tr.ring[(tr.head+n-1)%n]
-			tr.keep(s, bytes.Repeat([]byte{byte(i)}, 4000))
-			s.tick, s.valid, s.back = uint64(i), true, true
-			tr.head = (tr.head + 1) % n
-			old := &tr.ring[tr.head]
-			old.back, old.valid, old.buf = false, false, nil
+			push(i, 4000)
 		}
 		for i := range 2 * n {
-			s := &tr.ring[(tr.head+n-1)%n]
-			tr.keep(s, bytes.Repeat([]byte{byte(i)}, 5))
-			s.tick, s.valid, s.back = uint64(i), true, true
-			tr.head = (tr.head + 1) % n
-			old := &tr.ring[tr.head]
-			old.back, old.valid, old.buf = false, false, nil
+			push(i, 5)
 		}
 		if limit := 8*5*n + 1024; len(tr.log) > limit {
 			t.Errorf("ring of %d: log of %d bytes for records of 5, want at most %d", ringLen, len(tr.log), limit)

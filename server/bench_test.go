@@ -18,7 +18,7 @@ import (
 // already in the buffer: header parse, checks, in-place unmask and dispatch
 // to the handler. No sockets are involved.
 func BenchmarkReadFrame(b *testing.B) {
-	s, _, l := newFakeServer(Config{MessageRate: 1 << 30})
+	s, _, l := newFakeServer(Config{MessageRate: 1 << 20})
 	c, _ := newFakeConn(s, nil, l, BaseHandler{})
 	buf := maskedFrame(0x82, bytes.Repeat([]byte{0xab}, 100))
 	b.ReportAllocs()

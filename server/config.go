@@ -80,8 +80,8 @@ type Config struct {
 	// HandshakeTimeout closes a connection that has not completed its
 	// upgrade in time (slowloris). Zero value means 10 s.
 	HandshakeTimeout time.Duration
-	// MaxRequestSize caps the upgrade request in bytes (431 when over).
-	// Zero value means MaxRequestSize (8 KiB).
+	// MaxRequestSize caps the upgrade request in bytes (431 when over),
+	// at most 1 GiB. Zero value means MaxRequestSize (8 KiB).
 	MaxRequestSize int
 	// Origins is the Origin allowlist, compared case-insensitively with the
 	// Origin header. Zero value (empty) means every origin is allowed.
@@ -111,7 +111,8 @@ type Config struct {
 	// over the rate gets no pong; a data message over it is still handed to
 	// the Handler, with Conn.OverRate true (EchoHandler and BroadcastHandler
 	// drop it). A connection that goes on past two more bursts' worth is
-	// closed with RateCloseCode. Zero value means 120.
+	// closed with RateCloseCode. At most 1,048,576 (2^20). Zero value
+	// means 120.
 	MessageRate int
 	// RateCloseCode is the close code for a connection over MessageRate,
 	// or over its share of an input budget. Zero value means 1008 (policy
@@ -264,10 +265,17 @@ func (cfg Config) minHardCap() int {
 	return cfg.ReliableBudget + cfg.MaxMessageSize + maxHeaderLen
 }
 
+// maxMessageSize bounds Config.MaxMessageSize and MaxRequestSize: a
+// message, the frame or request being read, fit a Conn's 32-bit counts of
+// bytes. maxMessageRate bounds Config.MessageRate: a Conn's rate bucket is
+// a float32, which counts whole frames exactly up to 2^24 (four times the
+// rate is where a flood is closed).
+const (
+	maxMessageSize = 1 << 30
+	maxMessageRate = 1 << 20
+)
+
 // validate reports the first nonsensical value of a defaulted config.
-// maxMessageSize bounds Config.MaxMessageSize: a message, and the frame
-// being read, fit a Conn's 32-bit counts of bytes.
-const maxMessageSize = 1 << 30
 
 func (cfg Config) validate() error {
 	for name, v := range map[string]int{
@@ -303,6 +311,10 @@ func (cfg Config) validate() error {
 		return fmt.Errorf("%w: MaxRequestSize %d is under 128 bytes", ErrConfig, cfg.MaxRequestSize)
 	case cfg.MaxMessageSize > maxMessageSize:
 		return fmt.Errorf("%w: MaxMessageSize %d over 1 GiB", ErrConfig, cfg.MaxMessageSize)
+	case cfg.MaxRequestSize > maxMessageSize:
+		return fmt.Errorf("%w: MaxRequestSize %d over 1 GiB", ErrConfig, cfg.MaxRequestSize)
+	case cfg.MessageRate > maxMessageRate:
+		return fmt.Errorf("%w: MessageRate %d over %d a second", ErrConfig, cfg.MessageRate, maxMessageRate)
 	case cfg.MaxFrameSize > cfg.MaxMessageSize:
 		return fmt.Errorf("%w: MaxFrameSize %d over MaxMessageSize %d", ErrConfig, cfg.MaxFrameSize, cfg.MaxMessageSize)
 	case cfg.HardCap < cfg.minHardCap():

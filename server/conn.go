@@ -48,10 +48,11 @@ type Conn struct {
 	remote net.Addr
 	value  atomic.Pointer[any]
 
-	// Loop-only state. Counts of bytes are int32: a connection's bytes in
-	// flight are bounded by MaxMessageSize (at most 1 GiB) and maxDrain,
-	// and the narrower fields keep a Conn at 384 B (BenchmarkSeatedMemory
-	// in server/hub).
+	// Loop-only state. Counts of bytes are int32: what a connection has in
+	// flight is bounded by MaxMessageSize and MaxRequestSize (each at most
+	// 1 GiB), the PROXY header and maxDrain; the rate bucket is a float32
+	// (MessageRate at most 2^20). The narrower fields keep a Conn at 384 B
+	// (BenchmarkSeatedMemory in server/hub).
 	handler     Handler
 	ip          netip.Addr    // the client: the TCP peer, or who a trusted proxy names (set before Accept)
 	deadline    int64         // handshake, refusal or close deadline (unix ns)

@@ -27,21 +27,7 @@ n=${BOTS:-3000}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../lib/server.sh
 . "$root/scripts/lib/server.sh"
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-rm -rf "$out/data"
-binaries "$out"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-start_server "$out" env TICKROOM_ADMIN_TOKEN=bots taskset -c "${SERVER_CPU:-1}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-	-max-conns 19900 -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
-pids+=("$srv")
-sleep 1
+setup_load "$out"
 cp "/proc/$srv/status" "$out/status0"
 curl -s -o "$out/metrics0" "$admin/metrics"
 taskset -c "${LOAD_CPU:-0}" "$bin/tickroom-bots" -http "http://$http" -bots "$n" -room-size 10 -tick-rate 20 -input-hz 10 \

@@ -33,21 +33,7 @@ half=$((n / 2))
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../lib/server.sh
 . "$root/scripts/lib/server.sh"
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-rm -rf "$out/data"
-binaries "$out"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-start_server "$out" env TICKROOM_ADMIN_TOKEN=bots taskset -c "${SERVER_CPU:-1}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-	-max-conns 19900 -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
-pids+=("$srv")
-sleep 1
+setup_load "$out"
 # snap N: the server's status, metrics and heap profile (in use, after a
 # GC) after step N (0: before any bot).
 snap() {
