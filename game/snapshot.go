@@ -106,9 +106,8 @@ func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
 // players move among walls and pickups that do not, that is a few bytes
 // for each of a few entities a tick instead of the whole table, and no
 // index, so a ring of 16 costs less than two whole states do. Reading an
-// old state (a
-// laggard's or a resuming client's base, at) rebuilds it into a scratch
-// snap.
+// old state (a laggard's or a resuming client's base, at) rebuilds it into
+// a scratch snap.
 type track struct {
 	ring []snap
 	head int

@@ -276,7 +276,6 @@ const (
 )
 
 // validate reports the first nonsensical value of a defaulted config.
-
 func (cfg Config) validate() error {
 	for name, v := range map[string]int{
 		"Loops": cfg.Loops, "MaxConns": cfg.MaxConns, "MaxHandshakesPerIP": cfg.MaxHandshakesPerIP,

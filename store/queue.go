@@ -168,8 +168,8 @@ func (q *WriteQueue) AddGraph(op GraphOp) bool {
 		q.items.Graph = append(q.items.Graph, op)
 	}
 	q.mu.Unlock()
-	if !ok {
-		graphDone([]GraphOp{op})
+	if !ok && op.Done != nil {
+		op.Done()
 	}
 	return q.added(ok, 2)
 }

@@ -40,11 +40,7 @@ if [ -n "${SERVER_CPUS:-}" ]; then srvpin=(taskset -c "$SERVER_CPUS"); fi
 if [ -n "${BOT_CPUS:-}" ]; then botpin=(taskset -c "$BOT_CPUS"); fi
 
 pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
+trap stop_pids EXIT
 
 # The server holds at most the open-file limit in sockets; ask for all of it.
 start_server "$out" env TICKROOM_ADMIN_TOKEN=bots "${srvpin[@]}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \

@@ -10,17 +10,6 @@ binaries() {
 	fi
 }
 
-# load_server OUT starts the server the bots play on (start_server) and adds
-# it to pids: pinned to SERVER_CPU (default 1), admin token "bots", the
-# connection caps and the guest login rate opened for bots on one loopback
-# address, its store in OUT/data (emptied first), then SERVER_FLAGS.
-load_server() {
-	rm -rf "$1/data"
-	start_server "$1" env TICKROOM_ADMIN_TOKEN=bots taskset -c "${SERVER_CPU:-1}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-		-max-conns 19900 -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$1/data" ${SERVER_FLAGS:-}
-	pids+=("$srv")
-}
-
 # stop_pids stops what a script started and listed in pids (its EXIT trap).
 stop_pids() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -28,15 +17,21 @@ stop_pids() {
 }
 
 # setup_load OUT makes OUT and sets out to its absolute path, gets the
-# binaries, starts the bots' server (load_server) with stop_pids as the EXIT
-# trap, and gives it a second to settle.
+# binaries, and starts the server the bots play on (start_server), with
+# stop_pids as the EXIT trap: pinned to SERVER_CPU (default 1), admin token
+# "bots", the connection caps and the guest login rate opened for bots on
+# one loopback address, its store in OUT/data (emptied first), then
+# SERVER_FLAGS. It gives the server a second to settle.
 setup_load() {
 	mkdir -p "$1"
 	out=$(cd "$1" && pwd)
 	binaries "$out"
 	pids=()
 	trap stop_pids EXIT
-	load_server "$out"
+	rm -rf "$out/data"
+	start_server "$out" env TICKROOM_ADMIN_TOKEN=bots taskset -c "${SERVER_CPU:-1}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
+		-max-conns 19900 -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
+	pids+=("$srv")
 	sleep 1
 }
 

@@ -21,3 +21,10 @@ func Group(addr netip.Addr) (key, site netip.Prefix) {
 	}
 	return netip.PrefixFrom(a, a.BitLen()), netip.Prefix{}
 }
+
+// Key is the address per-address shares count addr as: the address itself
+// for IPv4, its /64 for IPv6 (Group's key).
+func Key(addr netip.Addr) netip.Addr {
+	key, _ := Group(addr)
+	return key.Addr()
+}

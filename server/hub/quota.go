@@ -77,9 +77,10 @@ func (q *roomQuota) charge(s *Session, cost int) (*charge, error) {
 		q.sweepLocked(now)
 	}
 	c := &charge{q: q, cost: cost, user: ownerLocked(q, q.users, s.claims.UserID, 1)}
-	if !cfg.IPQuotaExempt(s.ip()) {
-		c.ip = ownerLocked(q, q.ips, AddressKey(s.ip()), cfg.IPQuotaFactor)
-		if _, site := clientip.Group(s.ip()); site.IsValid() {
+	if ip := s.ip(); !cfg.IPQuotaExempt(ip) {
+		key, site := clientip.Group(ip)
+		c.ip = ownerLocked(q, q.ips, key.Addr(), cfg.IPQuotaFactor)
+		if site.IsValid() {
 			c.site = ownerLocked(q, q.sites, site, cfg.IPQuotaFactor*clientip.V6SiteFactor)
 		}
 	}
@@ -237,13 +238,6 @@ func (h *Hub) leftRoom(userID, roomID string) {
 			room.Close("empty after its creator left")
 		}
 	})
-}
-
-// AddressKey is the client address that per-address shares count: the
-// address itself for IPv4, its /64 for IPv6 (one subscriber's prefix).
-func AddressKey(ip netip.Addr) netip.Addr {
-	key, _ := clientip.Group(ip)
-	return key.Addr()
 }
 
 // isLoopback is the default IPQuotaExempt: a load test or a proxy on the

@@ -50,22 +50,22 @@ func (r *MemoryRegistry) Add(s *Session, exclusive bool) []*Session {
 			x, x.regNext = x.regNext, nil
 		}
 		head = nil
-	} else {
-		for x := head; x != nil; x = x.regNext {
-			if x == s {
-				return nil
-			}
-		}
 	}
-	s.regNext = nil
 	if head == nil {
+		s.regNext = nil
 		r.users[uid] = s
 		return replaced
 	}
 	last := head
-	for last.regNext != nil {
-		last = last.regNext
+	for ; ; last = last.regNext {
+		if last == s {
+			return nil // registered already
+		}
+		if last.regNext == nil {
+			break
+		}
 	}
+	s.regNext = nil
 	last.regNext = s
 	return replaced
 }

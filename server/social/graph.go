@@ -2,7 +2,6 @@ package social
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/tickroom/tickroom/protocol"
@@ -85,9 +84,12 @@ const (
 
 // save records a change when there is a Graph. The caller holds so.mu, so
 // the changes reach the Graph in the order they happened.
-func (so *Social) save(kind ChangeKind, from, to string) {
+func (so *Social) save(kind ChangeKind, from, to string) { so.saveThen(kind, from, to, nil) }
+
+// saveThen records a change like save, with done as its GraphChange.Done.
+func (so *Social) saveThen(kind ChangeKind, from, to string, done func()) {
 	if so.cfg.Graph != nil {
-		so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now()})
+		so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now(), Done: done})
 	}
 }
 
@@ -109,13 +111,14 @@ func (so *Social) okWhenSaved(m *Member, id uint32, kind ChangeKind, from, to st
 		reply()
 		return
 	}
-	var once sync.Once
-	answer := func() { once.Do(reply) }
-	late := time.AfterFunc(graphOkWait, answer)
-	so.cfg.Graph.Save(GraphChange{Kind: kind, From: from, To: to, At: so.host.Now(), Done: func() {
-		late.Stop()
-		answer()
-	}})
+	// Whichever comes first answers: Stop reports whether the timer had
+	// not fired yet.
+	late := time.AfterFunc(graphOkWait, reply)
+	so.saveThen(kind, from, to, func() {
+		if late.Stop() {
+			reply()
+		}
+	})
 }
 
 // graphOkWait bounds how long okWhenSaved holds an answer: while the

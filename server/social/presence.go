@@ -212,9 +212,6 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 	if xp != nil && !has(xp.requested, uid) && !has(xp.friends, uid) && len(xp.friends)+len(xp.requested) >= so.cfg.MaxListSize {
 		return protocol.NewError(protocol.ErrorListFull, "that user's friend list is full")
 	}
-	if xp != nil {
-		so.save(ChangeFriends, x, uid)
-	}
 	for _, side := range []struct {
 		from string
 		p    *profile

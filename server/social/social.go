@@ -130,10 +130,7 @@ func (m *Member) UserID() string { return m.user }
 // addr is the member's client address as per-address shares count it: an
 // IPv4 address, or an IPv6 address's /64 (clientip.Group). It is read from
 // the connection rather than kept, so that a Member fits 128 B.
-func (m *Member) addr() netip.Addr {
-	key, _ := clientip.Group(m.conn.ClientIP())
-	return key.Addr()
-}
+func (m *Member) addr() netip.Addr { return clientip.Key(m.conn.ClientIP()) }
 
 // profile is an online user's social state. Guarded by Social.mu.
 type profile struct {
