@@ -235,6 +235,7 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 		so.okWhenSaved(m, id, ChangeFriends, x, uid, presenceMessage(so.presenceLocked(x, nil)))
 		return nil
 	}
+	so.save(ChangeFriends, x, uid)
 	so.ok(m, id)
 	so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, xp)))
 	conns := memberConns(xp)
