@@ -152,6 +152,20 @@ func TestFriendRequestOkWaitsForTheStore(t *testing.T) {
 	if fr := bob.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetFriendRequest() != nil }); fr.GetFriendRequest().GetFromUserId() != "ann" {
 		t.Fatalf("bob's request: %v", fr)
 	}
+	// bob accepts while both are online here: Ok at once, and the store
+	// gets the friendship.
+	asked = bob.Send(answerFriend("ann", true))
+	select {
+	case c := <-g.saved:
+		if c.Kind != social.ChangeFriends || c.From != "ann" || c.To != "bob" {
+			t.Fatalf("saved %+v, want ann and bob's friendship", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the friendship of two online users was not saved")
+	}
+	if m := bob.Next(isOk(asked)); m.GetOk() == nil {
+		t.Fatalf("bob's acceptance: %v, want Ok", m)
+	}
 
 	// A friendship accepted while the asker is connected nowhere: the
 	// Ok, and the asker's presence after it, wait for the store too.
