@@ -81,12 +81,19 @@ func (p *patcher) build(base, cur *snap, d *delta) []byte {
 			p.set.Set(int(c.base))
 		}
 		b = p.set.Append(b)
-		for _, c := range d.changed {
-			if c.cur < 0 {
+		var from uint32
+		for i, c := range d.changed {
+			switch {
+			case c.cur < 0:
 				b = protowire.AppendVarint(b, statesync.HeadRemoved)
-				continue
+			case d.fwdOK:
+				b = append(b, d.fwd[from:d.fwdEnd[i]]...)
+			default:
+				b = statesync.AppendChange(b, base.data(base.ents[c.base]), cur.data(cur.ents[c.cur]), &p.fs)
 			}
-			b = statesync.AppendChange(b, base.data(base.ents[c.base]), cur.data(cur.ents[c.cur]), &p.fs)
+			if d.fwdOK {
+				from = d.fwdEnd[i]
+			}
 		}
 	}
 	if len(d.added) > 0 {

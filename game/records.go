@@ -299,16 +299,22 @@ func (t *track) record(d *delta) {
 		return
 	}
 	t.tmp, t.gone = t.tmp[:0], t.gone[:0]
+	d.fwd, d.fwdEnd = d.fwd[:0], d.fwdEnd[:0]
 	var last uint64
 	for _, p := range d.changed {
 		e := s.ents[p.base]
-		var nd []byte
-		if p.cur >= 0 {
-			nd = newer.data(newer.ents[p.cur])
+		t.tmp = binary.AppendUvarint(t.tmp, e.id-last)
+		if p.cur < 0 {
+			t.tmp = statesync.AppendWhole(t.tmp, s.data(e))
+		} else {
+			// The delta's change of the entity comes out of the same
+			// reading: the patch built from d next takes it (d.fwd).
+			d.fwd, t.tmp = statesync.AppendChanges(d.fwd, t.tmp, s.data(e), newer.data(newer.ents[p.cur]), t.fields())
 		}
-		t.tmp = t.appendRecordEntity(t.tmp, last, e.id, nd, s.data(e))
+		d.fwdEnd = append(d.fwdEnd, uint32(len(d.fwd)))
 		last = e.id
 	}
+	d.fwdOK = true
 	for _, j := range d.added {
 		t.gone = append(t.gone, newer.ents[j].id)
 	}

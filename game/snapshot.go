@@ -332,6 +332,15 @@ type delta struct {
 	acks           []ack // seq 0: the seat has no ack any more
 	baseAcks       []uint32
 	globalsChanged bool
+
+	// fwd holds the change of each entry of changed, back to back, the
+	// i-th ending at fwdEnd[i] (a removed entity's is empty), when fwdOK:
+	// track.record writes them while it reads the same two states for
+	// the back record, and patcher.build then copies them rather than
+	// reading both again. diff and keyframe clear fwdOK.
+	fwd    []byte
+	fwdEnd []uint32
+	fwdOK  bool
 }
 
 // pair is a base entity index and its new index, -1 when it was removed.
@@ -343,6 +352,7 @@ type ack struct{ seat, seq uint32 }
 // diff fills d with what changed from base to cur and reports whether
 // anything did, acks included.
 func (d *delta) diff(base, cur *snap) bool {
+	d.fwdOK = false
 	d.changed = d.changed[:0]
 	d.added = d.added[:0]
 	i, j := 0, 0
@@ -395,6 +405,7 @@ func (d *delta) diffAcks(base, cur []ack) {
 
 // keyframe fills d with every entity and ack of cur.
 func (d *delta) keyframe(cur *snap) {
+	d.fwdOK = false
 	d.changed = d.changed[:0]
 	d.added = d.added[:0]
 	for j := range cur.ents {

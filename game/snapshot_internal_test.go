@@ -130,6 +130,17 @@ func TestTrackKeepsOldStates(t *testing.T) {
 						if prev := tr.prev(); prev != nil && rng.IntN(2) == 0 {
 							d.diff(prev, cur)
 							tr.record(&d)
+							// The record hands the delta its changes: the
+							// patch is the one read afresh.
+							if ringLen > 2 && !prev.back && !d.fwdOK {
+								t.Fatalf("tick %d: the record left the delta without its changes", tick)
+							}
+							var p, fresh patcher
+							got := slices.Clone(p.build(prev, cur, &d))
+							d.fwdOK = false
+							if want := fresh.build(prev, cur, &d); !bytes.Equal(got, want) {
+								t.Fatalf("tick %d: patch % x, read afresh % x", tick, got, want)
+							}
 						}
 					}
 					// Every kept tick the ring holds reads back whole, read

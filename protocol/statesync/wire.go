@@ -61,20 +61,43 @@ type Field struct {
 // ParseFields appends the top-level protobuf fields of b to dst. ok is
 // false when b is not protobuf (groups count as not), or has more than
 // MaxFields fields; dst's contents are then unspecified.
+//
+// A game's entity is mostly one-byte tags, small varints and short
+// lengths, which it reads here in line; anything longer goes through
+// protowire, whose checks the one-byte cases already meet. This is the
+// hot loop of every tick's deltas and back records (BenchmarkParseFields,
+// BenchmarkArenaTick), and FuzzParseFields holds it to protowire's reading.
 func ParseFields(dst []Field, b []byte) (fields []Field, ok bool) {
 	off := 0
 	for off < len(b) {
 		if len(dst) == MaxFields {
 			return dst, false
 		}
-		num, typ, n := protowire.ConsumeTag(b[off:])
-		if n < 0 {
-			return dst, false
+		tag := off
+		var num protowire.Number
+		var typ protowire.Type
+		if c := b[off]; c < 0x80 {
+			num, typ = protowire.Number(c>>3), protowire.Type(c&7)
+			if num < protowire.MinValidNumber {
+				return dst, false
+			}
+			off++
+		} else {
+			var n int
+			num, typ, n = protowire.ConsumeTag(b[off:])
+			if n < 0 {
+				return dst, false
+			}
+			off += n
 		}
-		f := Field{Num: num, Type: typ, Tag: uint32(off), Val: uint32(off + n)}
-		off += n
+		f := Field{Num: num, Type: typ, Tag: uint32(tag), Val: uint32(off)}
 		switch typ {
 		case protowire.VarintType:
+			if off < len(b) && b[off] < 0x80 {
+				f.Varint = uint64(b[off])
+				off++
+				break
+			}
 			v, m := protowire.ConsumeVarint(b[off:])
 			if m < 0 {
 				return dst, false
@@ -92,6 +115,13 @@ func ParseFields(dst []Field, b []byte) (fields []Field, ok bool) {
 			}
 			off += 8
 		case protowire.BytesType:
+			if off < len(b) && b[off] < 0x80 {
+				if int(b[off]) >= len(b)-off {
+					return dst, false
+				}
+				off += 1 + int(b[off])
+				break
+			}
 			_, m := protowire.ConsumeBytes(b[off:])
 			if m < 0 {
 				return dst, false
@@ -154,17 +184,42 @@ type Scratch struct {
 // field list (numbers and wire types, in order), else HeadWhole and cur.
 // The caller knows the two differ.
 func AppendChange(b []byte, old, cur []byte, s *Scratch) []byte {
+	mask, ok := s.changed(old, cur)
+	if !ok {
+		return appendWhole(b, cur)
+	}
+	return appendMasked(b, old, cur, s.old, s.cur, mask)
+}
+
+// AppendChanges appends to fwd the change from old to cur and to back the
+// change from cur to old, reading each once: what AppendChange(fwd, old,
+// cur, s) and AppendChange(back, cur, old, s) append. A tick's delta and
+// the back record it keeps of the state before are these two of every
+// entity that moved.
+func AppendChanges(fwd, back []byte, old, cur []byte, s *Scratch) ([]byte, []byte) {
+	mask, ok := s.changed(old, cur)
+	if !ok {
+		return appendWhole(fwd, cur), appendWhole(back, old)
+	}
+	return appendMasked(fwd, old, cur, s.old, s.cur, mask), appendMasked(back, cur, old, s.cur, s.old, mask)
+}
+
+// changed parses old and cur into s and returns the mask of the fields
+// whose values differ; ok is false when the change is to be sent whole:
+// either is not protobuf, their field lists differ, or no value does (a
+// non-minimal varint; whole rather than nothing, so that both sides hold
+// equal bytes). The mask is the same either way round.
+func (s *Scratch) changed(old, cur []byte) (mask uint64, ok bool) {
 	var okO, okC bool
 	s.old, okO = ParseFields(s.old[:0], old)
 	s.cur, okC = ParseFields(s.cur[:0], cur)
 	if !okO || !okC || len(s.old) != len(s.cur) {
-		return appendWhole(b, cur)
+		return 0, false
 	}
-	var mask uint64
 	for i := range s.cur {
 		o, c := &s.old[i], &s.cur[i]
 		if o.Num != c.Num || o.Type != c.Type {
-			return appendWhole(b, cur)
+			return 0, false
 		}
 		if c.Type == protowire.VarintType {
 			if o.Varint != c.Varint {
@@ -174,19 +229,20 @@ func AppendChange(b []byte, old, cur []byte, s *Scratch) []byte {
 			mask |= 1 << i
 		}
 	}
-	if mask == 0 {
-		// The bytes differ but no value does (a non-minimal varint): send
-		// them whole rather than nothing, so both sides hold equal bytes.
-		return appendWhole(b, cur)
-	}
+	return mask, mask != 0
+}
+
+// appendMasked appends the change from from to to over the fields in mask,
+// fromF and toF their fields.
+func appendMasked(b, from, to []byte, fromF, toF []Field, mask uint64) []byte {
 	b = protowire.AppendVarint(b, mask+1)
 	for m := mask; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
-		o, c := &s.old[i], &s.cur[i]
-		if c.Type == protowire.VarintType {
-			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(c.Varint-o.Varint)))
+		f, t := &fromF[i], &toF[i]
+		if t.Type == protowire.VarintType {
+			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(t.Varint-f.Varint)))
 		} else {
-			b = append(b, cur[c.Val:c.End]...)
+			b = append(b, to[t.Val:t.End]...)
 		}
 	}
 	return b

@@ -1,0 +1,121 @@
+package statesync_test
+
+import (
+	"slices"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tickroom/tickroom/protocol/statesync"
+)
+
+// parseFieldsRef is ParseFields written with protowire's readers only:
+// what ParseFields' in-line reading of short tags, varints and lengths
+// must agree with.
+func parseFieldsRef(b []byte) ([]statesync.Field, bool) {
+	var dst []statesync.Field
+	off := 0
+	for off < len(b) {
+		if len(dst) == statesync.MaxFields {
+			return dst, false
+		}
+		num, typ, n := protowire.ConsumeTag(b[off:])
+		if n < 0 {
+			return dst, false
+		}
+		f := statesync.Field{Num: num, Type: typ, Tag: uint32(off), Val: uint32(off + n)}
+		off += n
+		var m int
+		switch typ {
+		case protowire.VarintType:
+			f.Varint, m = protowire.ConsumeVarint(b[off:])
+		case protowire.Fixed32Type:
+			_, m = protowire.ConsumeFixed32(b[off:])
+		case protowire.Fixed64Type:
+			_, m = protowire.ConsumeFixed64(b[off:])
+		case protowire.BytesType:
+			_, m = protowire.ConsumeBytes(b[off:])
+		default:
+			return dst, false
+		}
+		if m < 0 {
+			return dst, false
+		}
+		off += m
+		f.End = uint32(off)
+		dst = append(dst, f)
+	}
+	return dst, true
+}
+
+// FuzzParseFields holds ParseFields to protowire's reading of the same
+// bytes: the same verdict, and when it is yes, the same fields at the
+// same offsets with the same values.
+func FuzzParseFields(f *testing.F) {
+	f.Add(player(1, "a", 10, 20))
+	f.Add(player(300, "a name of some length", 1<<40, 0))
+	f.Add(entity(3, "b", 1, 2, 2, 9))
+	f.Add([]byte{0x08, 0x80, 0x80, 0x00})       // a non-minimal varint
+	f.Add([]byte{0x88, 0x00, 0x05})             // a non-minimal tag
+	f.Add([]byte{0x80, 0x01, 0x00})             // field 16
+	f.Add([]byte{0x00, 0x01})                   // field 0
+	f.Add([]byte{0x0a, 0x05, 'a', 'b'})         // a length past the end
+	f.Add([]byte{0x0a, 0x02, 'a', 'b'})         // a length to the end
+	f.Add([]byte{0x0d, 1, 2, 3})                // a fixed32 cut short
+	f.Add([]byte{0x09, 1, 2, 3, 4, 5, 6, 7, 8}) // a fixed64
+	f.Add([]byte{0x0b, 0x0c})                   // a group
+	f.Add([]byte{0x08})                         // a tag alone
+	f.Add([]byte{0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01})
+	f.Add([]byte{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02})
+	f.Add(slices.Repeat([]byte{0x08, 0x01}, statesync.MaxFields))
+	f.Add(slices.Repeat([]byte{0x08, 0x01}, statesync.MaxFields+1))
+	f.Add([]byte("not protobuf"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, wantOK := parseFieldsRef(b)
+		got, ok := statesync.ParseFields(nil, b)
+		if ok != wantOK {
+			t.Fatalf("% x: ok %v, protowire reads %v", b, ok, wantOK)
+		}
+		if ok && !slices.Equal(got, want) {
+			t.Fatalf("% x:\n got %+v\nwant %+v", b, got, want)
+		}
+	})
+}
+
+// BenchmarkParseFields reads the fields of an entity like the arena's
+// player, as every tick's deltas and back records do.
+func BenchmarkParseFields(b *testing.B) {
+	e := player(7, "player-7", 123456, 98765)
+	var dst []statesync.Field
+	b.ReportAllocs()
+	for b.Loop() {
+		var ok bool
+		dst, ok = statesync.ParseFields(dst[:0], e)
+		if !ok || len(dst) != 4 {
+			b.Fatal("not parsed")
+		}
+	}
+}
+
+// FuzzAppendChanges holds AppendChanges to AppendChange both ways round,
+// each after bytes already in the buffers.
+func FuzzAppendChanges(f *testing.F) {
+	f.Add(player(1, "a", 10, 20), player(1, "a", 12, 19))
+	f.Add(player(1, "a", 10, 20), player(1, "ab", 10, 20))
+	f.Add(player(1, "a", 10, 20), []byte("not protobuf"))
+	f.Add(entity(3, "b", 1, 2, 2, 9), entity(3, "b", 1, 2, 2, 10))
+	f.Add([]byte{0x08, 0x80, 0x00}, []byte{0x08, 0x00})
+	f.Add([]byte{0x08, 0x01}, []byte{0x10, 0x01})
+	f.Fuzz(func(t *testing.T, old, cur []byte) {
+		if string(old) == string(cur) {
+			return
+		}
+		var s statesync.Scratch
+		wantFwd := statesync.AppendChange([]byte("f"), old, cur, &s)
+		wantBack := statesync.AppendChange([]byte("b"), cur, old, &s)
+		fwd, back := statesync.AppendChanges([]byte("f"), []byte("b"), old, cur, &s)
+		if string(fwd) != string(wantFwd) || string(back) != string(wantBack) {
+			t.Fatalf("% x → % x: got % x and % x, want % x and % x", old, cur, fwd, back, wantFwd, wantBack)
+		}
+	})
+}
