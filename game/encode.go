@@ -106,6 +106,9 @@ func (p *patcher) build(base, cur *snap, d *delta) []byte {
 			b = protowire.AppendBytes(b, cur.data(e))
 		}
 	}
+	// d's changes were for this pair of states: another build from d
+	// reads its entities afresh unless record fills them again.
+	d.fwdOK = false
 	p.buf = b
 	return b
 }

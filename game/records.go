@@ -292,7 +292,11 @@ func (t *track) compare(s, newer *snap) {
 // record writes the back record of the snap before the newest into the
 // rec from d, the diff from that snap to the newest, so that
 // the next compact need not compare the two again: the entities d found
-// changed or removed, and as gone the ones it found added.
+// changed or removed, and as gone the ones it found added. From the same
+// reading of each changed entity it fills d.fwd and d.fwdEnd with the
+// delta's changes and sets d.fwdOK: they hold for patcher.build of that
+// snap (t.prev()) and the newest (t.cur()) only, which is why Room.sync
+// calls record only when its base is t.prev().
 func (t *track) record(d *delta) {
 	s, newer := t.prev(), t.cur()
 	if len(t.ring) <= 2 || s == nil || s.back || !newer.valid {

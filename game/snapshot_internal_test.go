@@ -141,6 +141,22 @@ func TestTrackKeepsOldStates(t *testing.T) {
 							if want := fresh.build(prev, cur, &d); !bytes.Equal(got, want) {
 								t.Fatalf("tick %d: patch % x, read afresh % x", tick, got, want)
 							}
+							// A second group with an older base in the same
+							// tick diffs again: its patch must not take the
+							// changes the record made for the first.
+							if len(ticks) > 2 {
+								if old := tr.at(ticks[len(ticks)-3]); old != nil {
+									var d2 delta
+									d2.diff(old, cur)
+									want := slices.Clone(fresh.build(old, cur, &d2))
+									d.diff(prev, cur)
+									tr.record(&d)
+									d.diff(old, cur)
+									if got := p.build(old, cur, &d); !bytes.Equal(got, want) {
+										t.Fatalf("tick %d: patch from %d % x, read afresh % x", tick, old.tick, got, want)
+									}
+								}
+							}
 						}
 					}
 					// Every kept tick the ring holds reads back whole, read

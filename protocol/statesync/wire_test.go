@@ -55,16 +55,19 @@ func FuzzParseFields(f *testing.F) {
 	f.Add(player(1, "a", 10, 20))
 	f.Add(player(300, "a name of some length", 1<<40, 0))
 	f.Add(entity(3, "b", 1, 2, 2, 9))
-	f.Add([]byte{0x08, 0x80, 0x80, 0x00})       // a non-minimal varint
-	f.Add([]byte{0x88, 0x00, 0x05})             // a non-minimal tag
-	f.Add([]byte{0x80, 0x01, 0x00})             // field 16
-	f.Add([]byte{0x00, 0x01})                   // field 0
-	f.Add([]byte{0x0a, 0x05, 'a', 'b'})         // a length past the end
-	f.Add([]byte{0x0a, 0x02, 'a', 'b'})         // a length to the end
-	f.Add([]byte{0x0d, 1, 2, 3})                // a fixed32 cut short
-	f.Add([]byte{0x09, 1, 2, 3, 4, 5, 6, 7, 8}) // a fixed64
-	f.Add([]byte{0x0b, 0x0c})                   // a group
-	f.Add([]byte{0x08})                         // a tag alone
+	f.Add([]byte{0x08, 0x80, 0x80, 0x00})                         // a non-minimal varint
+	f.Add([]byte{0x88, 0x00, 0x05})                               // a non-minimal tag
+	f.Add([]byte{0x80, 0x01, 0x00})                               // field 16
+	f.Add([]byte{0x00, 0x01})                                     // field 0
+	f.Add([]byte{0x0a, 0x05, 'a', 'b'})                           // a length past the end
+	f.Add([]byte{0x0a, 0x02, 'a', 'b'})                           // a length to the end
+	f.Add([]byte{0x0a, 0x03, 'a', 'b'})                           // a length one past the end
+	f.Add([]byte{0x0a})                                           // a length's tag alone
+	f.Add(append([]byte{0x0a, 0x80, 0x01}, make([]byte, 128)...)) // a two-byte length
+	f.Add([]byte{0x0d, 1, 2, 3})                                  // a fixed32 cut short
+	f.Add([]byte{0x09, 1, 2, 3, 4, 5, 6, 7, 8})                   // a fixed64
+	f.Add([]byte{0x0b, 0x0c})                                     // a group
+	f.Add([]byte{0x08})                                           // a tag alone
 	f.Add([]byte{0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01})
 	f.Add([]byte{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02})
 	f.Add(slices.Repeat([]byte{0x08, 0x01}, statesync.MaxFields))
