@@ -145,12 +145,12 @@ type Room struct {
 
 	phase atomic.Int32
 	// ref is State.room_ref, set before the room is shared. Here, it
-	// fills phase's word: a Room of more than 1,528 bytes takes the 1,792
-	// B size class (1,536 and the 8-byte header of a large object with
-	// pointers).
+	// fills phase's word: a Room of more than 1,272 bytes takes the 1,536
+	// B size class (1,280 and the 8-byte header of a large object with
+	// pointers; TestRoomFitsItsSizeClass).
 	ref   uint32
 	tick  atomic.Uint64
-	stats tickStats
+	stats roomStats
 
 	w worker // touched only by the tick worker
 }

@@ -2,16 +2,18 @@ package game
 
 import (
 	"testing"
+	"time"
 	"unsafe"
 )
 
-// A Room is held for every room's life. Past 1,528 bytes it takes the
-// 1,792 B size class rather than 1,536 (an object of more than 512 bytes
-// with pointers carries an 8-byte header): ~26 B more a player in rooms
-// of ten (BenchmarkRoomMemory).
+// A Room is held for every room's life. Past 1,272 bytes it takes the
+// 1,536 B size class rather than 1,280 (an object of more than 512 bytes
+// with pointers carries an 8-byte header): 256 B more a room, ~26 B a
+// player in rooms of ten and 128 in rooms of two (BenchmarkRoomMemory).
+// Its own tick histograms are most of it (roomHistogram).
 func TestRoomFitsItsSizeClass(t *testing.T) {
-	if n := unsafe.Sizeof(Room{}); n > 1528 {
-		t.Fatalf("Room is %d bytes: more than 1,528 goes to the 1,792 B size class", n)
+	if n := unsafe.Sizeof(Room{}); n > 1272 {
+		t.Fatalf("Room is %d bytes: more than 1,272 goes to the 1,536 B size class", n)
 	}
 }
 
@@ -32,5 +34,41 @@ func TestPlayerRecordsFitTheirSizeClasses(t *testing.T) {
 func TestRingSlotSize(t *testing.T) {
 	if n := unsafe.Sizeof(snap{}); n > 48 {
 		t.Fatalf("snap is %d bytes, want 48", n)
+	}
+}
+
+// A room's histogram halves its counts and sum when one reaches
+// roomHalveAt: its quantiles and mean stay, and no count wraps.
+func TestRoomHistogramHalves(t *testing.T) {
+	defer func(v uint32) { roomHalveAt = v }(roomHalveAt)
+	roomHalveAt = 64
+	var h roomHistogram
+	var want histogram // the same observations, never halved
+	for i := range 1000 {
+		d := time.Duration(100+i%7*300) * time.Microsecond
+		if i%10 == 0 {
+			d = 20 * time.Millisecond
+		}
+		h.observe(d)
+		want.observe(d)
+		for k := range h.counts {
+			if c := h.counts[k].Load(); c >= roomHalveAt {
+				t.Fatalf("observation %d: bucket %d holds %d, at or past %d", i, k, c, roomHalveAt)
+			}
+		}
+	}
+	got, all := h.snapshot(), want.snapshot()
+	if got.Count >= all.Count {
+		t.Fatalf("%d observations kept of %d: never halved", got.Count, all.Count)
+	}
+	for _, q := range []float64{0.5, 0.9, 0.99} {
+		g, w := got.Quantile(q), all.Quantile(q)
+		if g < w*8/10 || g > w*12/10 {
+			t.Errorf("p%v %v, %v without halving", q*100, g, w)
+		}
+	}
+	gm, wm := got.Sum/time.Duration(got.Count), all.Sum/time.Duration(all.Count)
+	if gm < wm*8/10 || gm > wm*12/10 {
+		t.Errorf("mean %v, %v without halving", gm, wm)
 	}
 }
