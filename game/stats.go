@@ -178,15 +178,25 @@ func (t *TickStats) Merge(o TickStats) {
 	t.Counters.Add(o.Counters)
 }
 
-// tickStats is the live, atomic form of TickStats.
-type tickStats struct {
-	lateness histogram
-	duration histogram
+// tickStats is the live, atomic form of TickStats: a shard's and a
+// game's. A room's is roomStats.
+type tickStats = liveStats[histogram, *histogram]
+
+// roomStats is a room's tickStats, with the room's smaller histograms.
+type roomStats = liveStats[roomHistogram, *roomHistogram]
+
+// liveStats is the live, atomic form of TickStats over histograms H.
+type liveStats[H any, P interface {
+	*H
+	snapshot() Histogram
+}] struct {
+	lateness H
+	duration H
 	counters
 }
 
-func (t *tickStats) snapshot() TickStats {
-	return TickStats{Lateness: t.lateness.snapshot(), Duration: t.duration.snapshot(), Counters: t.counters.snapshot()}
+func (t *liveStats[H, P]) snapshot() TickStats {
+	return TickStats{Lateness: P(&t.lateness).snapshot(), Duration: P(&t.duration).snapshot(), Counters: t.counters.snapshot()}
 }
 
 // roomHistogram is a room's own histogram, which only the admin API and
@@ -225,17 +235,6 @@ func (h *roomHistogram) snapshot() Histogram {
 	}
 	s.Sum = time.Duration(h.sum.Load())
 	return s
-}
-
-// roomStats is a room's tickStats, with the room's histograms.
-type roomStats struct {
-	lateness roomHistogram
-	duration roomHistogram
-	counters
-}
-
-func (t *roomStats) snapshot() TickStats {
-	return TickStats{Lateness: t.lateness.snapshot(), Duration: t.duration.snapshot(), Counters: t.counters.snapshot()}
 }
 
 // Stats is a snapshot of the runtime for the metrics layer.
