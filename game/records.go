@@ -33,13 +33,13 @@ func (t *track) keep(s *snap, rec []byte) {
 				first = b
 			}
 			last = b
-			live += len(b.buf)
+			live += int(b.n)
 		}
 	}
 	size := len(t.log)
 	off, ok := 0, n <= size
 	if first != nil {
-		start, end := int(first.off), int(last.off)+len(last.buf)
+		start, end := int(first.off), int(last.off+last.n)
 		switch {
 		case start < end && end+n <= size:
 			off, ok = end, true
@@ -53,8 +53,7 @@ func (t *track) keep(s *snap, rec []byte) {
 		off = t.repack(live)
 	}
 	copy(t.log[off:], rec)
-	s.off = uint32(off)
-	s.buf = t.log[off : off+n : off+n]
+	s.off, s.n = uint32(off), uint32(n)
 }
 
 // repack moves the back records but the oldest (see keep), oldest first,
@@ -66,8 +65,8 @@ func (t *track) repack(live int) int {
 	off := 0
 	for k := 2; k < len(t.ring); k++ {
 		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
-			m := copy(log[off:], b.buf)
-			b.off, b.buf = uint32(off), log[off:off+m:off+m]
+			m := copy(log[off:], t.recBytes(b))
+			b.off = uint32(off)
 			off += m
 		}
 	}
@@ -150,9 +149,8 @@ func (t *track) keepRecord(s, newer *snap) {
 		last = id
 	}
 	t.tmp = b
-	r := &t.rec
-	r.buf = append(append(r.buf[:0], b[ents:]...), b[:ents]...)
-	r.tick, r.valid = s.tick, true
+	t.rec = append(append(t.rec[:0], b[ents:]...), b[:ents]...)
+	t.recTick, t.recOK = s.tick, true
 	// Scratch far larger than records need (after a tick where
 	// everything changed) is let go.
 	if cap(t.tmp) > 8*len(t.tmp)+1024 {
@@ -325,13 +323,13 @@ func (t *track) record(d *delta) {
 	t.keepRecord(s, newer)
 }
 
-// apply makes s the state of the back record rec from the state after
-// it, newer: rec's entities (changes from newer's bytes, or whole), and
-// newer's that rec neither holds nor lists as gone. fs is the field
-// scratch.
-func (s *snap) apply(newer, rec *snap, fs *statesync.Scratch) {
-	s.reset(rec.tick)
-	r := recordReader{b: rec.buf}
+// apply makes s the state of tick from rec, the bytes of that state's
+// back record, and the state after it, newer: rec's entities (changes
+// from newer's bytes, or whole), and newer's that rec neither holds nor
+// lists as gone. fs is the field scratch.
+func (s *snap) apply(newer *snap, tick uint64, rec []byte, fs *statesync.Scratch) {
+	s.reset(tick)
+	r := recordReader{b: rec}
 	gr, gn := r.head(s, newer, fs)
 	gone, goneOK := uint64(0), false
 	nextGone := func() {

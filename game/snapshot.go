@@ -21,20 +21,22 @@ type entRef struct {
 type snap struct {
 	tick  uint64
 	valid bool
-	// back marks a snap of a track's ring older than the newest two: its
-	// buf is a record of its globals, its acks, the ids of the next newer
-	// snap it lacks and the entities that differ from that snap's or that
-	// it lacks (keepRecord, see track.compact), and it has no whole part.
+	// back marks a snap of a track's ring older than the newest two: it
+	// is a record of its globals, its acks, the ids of the next newer snap
+	// it lacks and the entities that differ from that snap's or that it
+	// lacks (keepRecord, see track.compact), the n bytes at off in the
+	// track's log (track.recBytes), and it has no whole part.
 	back bool
-	off  uint32 // a back record's: where its record starts in the track's log
-	buf  []byte // entity bytes, back to back; a back record's record, in the log
+	off  uint32
+	n    uint32
 	// whole holds what only a whole snap has; a back record's is nil, so
-	// a ring slot costs 48 bytes, not 112.
+	// a ring slot costs 32 bytes, not 128.
 	*whole
 }
 
-// whole is the index, globals and acks of a whole snap.
+// whole is the entity bytes, index, globals and acks of a whole snap.
 type whole struct {
+	buf     []byte   // entity bytes, back to back
 	ents    []entRef // sorted by id, unique
 	globals []byte
 	acks    []ack // sorted by seat
@@ -46,10 +48,10 @@ func (s *snap) reset(tick uint64) {
 	s.tick = tick
 	s.valid = false
 	s.back = false
-	s.buf = s.buf[:0]
 	if s.whole == nil {
 		s.whole = new(whole)
 	}
+	s.buf = s.buf[:0]
 	s.ents = s.ents[:0]
 	s.globals = s.globals[:0]
 	s.acks = s.acks[:0]
@@ -116,12 +118,15 @@ type track struct {
 	// come and go in ring order, so they are a queue in one buffer rather
 	// than a buffer each, and the steady state allocates nothing (keep).
 	log []byte
-	// rec is the next back record, written by record or compact before
-	// compact copies it into the log. spare holds the buffers (buf and
-	// whole part) of the last snap compact turned into a back record, for
-	// next to give the snap it reuses. So the steady state allocates
-	// nothing.
-	rec, spare snap
+	// rec is the next back record, of the snap of tick recTick when
+	// recOK, written by record or compact before compact copies it into
+	// the log. spare is the whole part of the last snap compact turned into
+	// a back record, for next to give the snap it reuses. So the steady
+	// state allocates nothing.
+	rec     []byte
+	recTick uint64
+	recOK   bool
+	spare   *whole
 	// tmp and gone are where a record's entities (then its head) and
 	// gone ids are gathered before keepRecord writes it into rec; fs
 	// is the field scratch of its changes and of apply's, the room's
@@ -174,8 +179,7 @@ func (t *track) next(tick uint64) *snap {
 	s := &t.ring[t.head]
 	if s.back {
 		// Its record's bytes in the log are free from here.
-		s.buf, s.whole = t.spare.buf, t.spare.whole
-		t.spare.buf, t.spare.whole = nil, nil
+		s.whole, t.spare = t.spare, nil
 	}
 	s.reset(tick)
 	if prev != s && prev.valid {
@@ -197,23 +201,24 @@ func (t *track) next(tick uint64) *snap {
 // a back record already (a tick whose state was undone compacted it) or
 // not valid.
 func (t *track) compact(s, newer *snap) {
-	r := &t.rec
 	if !s.valid || s.back || !newer.valid || s == newer || newer.back {
-		r.valid = false
+		t.recOK = false
 		return
 	}
-	if !r.valid || r.tick != s.tick {
+	if !t.recOK || t.recTick != s.tick {
 		t.compare(s, newer)
 	}
-	r.valid = false
-	t.spare.buf, t.spare.whole = s.buf, s.whole
-	s.buf, s.whole = nil, nil
-	t.keep(s, r.buf)
+	t.recOK = false
+	t.spare, s.whole = s.whole, nil
+	t.keep(s, t.rec)
 	s.back = true
-	if cap(r.buf) > 8*len(r.buf)+1024 {
-		r.buf = nil // after a tick where everything changed
+	if cap(t.rec) > 8*len(t.rec)+1024 {
+		t.rec = nil // after a tick where everything changed
 	}
 }
+
+// recBytes returns the bytes of s's back record in the log.
+func (t *track) recBytes(s *snap) []byte { return t.log[s.off : s.off+s.n : s.off+s.n] }
 
 func (t *track) cur() *snap { return &t.ring[t.head] }
 
@@ -313,7 +318,7 @@ func (t *track) rebuild(i int) *snap {
 	for k != i {
 		k = (k + n - 1) % n
 		out := t.scratch2
-		out.apply(from, &t.ring[k], t.fields())
+		out.apply(from, t.ring[k].tick, t.recBytes(&t.ring[k]), t.fields())
 		t.scratch2 = t.scratch
 		t.scratch = out
 		from = out

@@ -219,8 +219,8 @@ func (t *track) checkLog() error {
 		if !s.back {
 			continue
 		}
-		lo, hi := int(s.off), int(s.off)+len(s.buf)
-		if len(s.buf) == 0 || hi > len(t.log) || &t.log[lo] != &s.buf[0] {
+		lo, hi := int(s.off), int(s.off)+int(s.n)
+		if s.n == 0 || hi > len(t.log) {
 			return fmt.Errorf("back record of tick %d is not at %d in the log of %d bytes", s.tick, s.off, len(t.log))
 		}
 		for _, o := range spans {
@@ -238,7 +238,7 @@ func (t *track) checkLog() error {
 func (t *track) recordEntities(i int) int {
 	ns := t.at(t.ring[(i+1)%len(t.ring)].tick)
 	newer := wholeState(ns)
-	r := recordReader{b: t.ring[i].buf}
+	r := recordReader{b: t.recBytes(&t.ring[i])}
 	var head snap
 	head.reset(0)
 	var fs statesync.Scratch
@@ -278,7 +278,7 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 			s.tick, s.valid, s.back = uint64(i), true, true
 			tr.head = (tr.head + 1) % n
 			old := &tr.ring[tr.head]
-			old.back, old.valid, old.buf = false, false, nil
+			old.back, old.valid = false, false
 		}
 		for i := range 20000 {
 			size := 1 + rng.IntN(40)
@@ -290,7 +290,7 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 				t.Fatalf("ring of %d, record %d: %v", ringLen, i, err)
 			}
 			for j := range tr.ring {
-				if b := &tr.ring[j]; b.back && bytes.Count(b.buf, []byte{byte(b.tick)}) != len(b.buf) {
+				if b := &tr.ring[j]; b.back && bytes.Count(tr.recBytes(b), []byte{byte(b.tick)}) != int(b.n) {
 					t.Fatalf("ring of %d, record %d: the record of %d was overwritten", ringLen, i, b.tick)
 				}
 			}
