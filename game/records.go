@@ -74,8 +74,8 @@ func (t *track) repack(live int) int {
 	return off
 }
 
-// A back record's buf holds, in varints, each part as a change from the
-// newer snap:
+// A back record's bytes (track.recBytes) hold, in varints, each part as
+// a change from the newer snap:
 //   - the globals: 0 when they are the newer snap's, else 1 and the change
 //     that makes them from the newer snap's (as an entity's, below);
 //   - the acks: the number of seats whose ack differs from the newer
@@ -196,7 +196,7 @@ func unzigzag(v uint64) int64 { return int64(v>>1) ^ -int64(v&1) }
 
 func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
 
-// recordReader reads a back record's buf (see keepRecord).
+// recordReader reads a back record's bytes (see keepRecord).
 type recordReader struct {
 	b   []byte
 	err bool

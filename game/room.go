@@ -145,7 +145,7 @@ type Room struct {
 
 	phase atomic.Int32
 	// ref is State.room_ref, set before the room is shared. Here, it
-	// fills phase's word: a Room of more than 1,272 bytes takes the 1,536
+	// fills phase's word: a Room of more than 1,272 bytes takes the 1,408
 	// B size class (1,280 and the 8-byte header of a large object with
 	// pointers; TestRoomFitsItsSizeClass).
 	ref   uint32
@@ -461,7 +461,11 @@ func (r *Room) ListingSum() uint64 {
 // listingSeed seeds the user ids' hashes in ListingSum.
 var listingSeed = maphash.MakeSeed()
 
-// Stats returns the room's tick histograms and counters.
+// Stats returns the room's tick histograms and counters. The counters
+// count from the room's start; the histograms keep its ticks' shape, not
+// their number: their counts halve when one reaches 2^31 (roomHistogram),
+// so Histogram.Count is not the room's ticks (Counters.Ticks is) and two
+// snapshots are not to be subtracted.
 func (r *Room) Stats() TickStats { return r.stats.snapshot() }
 
 // resolve checks o against d and returns the room's effective limits.

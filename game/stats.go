@@ -205,7 +205,9 @@ func (t *liveStats[H, P]) snapshot() TickStats {
 // years keeps its shape in 144 bytes rather than 272. The shard's and
 // game's histograms, which /metrics exports as counters, stay 64-bit.
 // One goroutine (the room's shard worker) writes; any goroutine reads, and
-// a read during a halving may see some buckets halved and others not.
+// a read during a halving may see some buckets halved and others not, or
+// the sum halved and the counts not (or the reverse), so that one read's
+// quantiles are off and its mean doubled or halved.
 type roomHistogram struct {
 	counts [len(HistogramBounds) + 1]atomic.Uint32
 	sum    atomic.Int64 // nanoseconds
