@@ -116,6 +116,10 @@ func TestPublicHTTPConnectionsBounded(t *testing.T) {
 			if st := c.config(); st != http.StatusOK {
 				t.Fatalf("config: %d", st)
 			}
+			// Each goes idle when its server goroutine is past its
+			// answer, which may come after the client has read it (see
+			// below): a moment each, so a1 is idle before a2 is.
+			time.Sleep(200 * time.Millisecond)
 		}
 		a3 := servedFrom(t, addr, "127.0.0.1") // its third, with two idle
 		if !a1.closedWithin(time.Second) {
