@@ -109,6 +109,8 @@ type Config struct {
 	EmptyTimeout time.Duration
 	// ResumeTicks is the number of past ticks a room keeps so that a
 	// resuming or congested client can get a delta. Zero value means 16.
+	// A room whose game is a Viewer keeps each member's last two views
+	// instead, and no shared history.
 	ResumeTicks int
 	// MaxObservers caps a room's seatless observers (Room.Observe), which
 	// cost its tick worker a frame hand-off each per state. Zero value

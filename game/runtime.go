@@ -193,8 +193,19 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, def.Name, err)
 	}
-	r.w = worker{game: g, members: make([]*member, len(r.seats)), shared: newTrack(rt.cfg.ResumeTicks)}
+	r.w = worker{game: g, members: make([]*member, len(r.seats))}
 	r.w.viewer, _ = g.(Viewer)
+	// The room's past states are the bases of its members' deltas and
+	// resumes. A game that sends each member its own view keeps those in
+	// each member's view (sendView), and reads only the newest two shared
+	// states (the newest, and the one before to drop an equal one): a
+	// longer ring would only have each tick turn the state before into a
+	// back record that nothing reads.
+	ring := rt.cfg.ResumeTicks
+	if r.w.viewer != nil {
+		ring = 2
+	}
+	r.w.shared = newTrack(ring)
 	r.w.versioned, _ = g.(Versioned)
 	r.w.sleeper, _ = g.(Sleeper)
 	r.w.ctx = Context{r: r}
