@@ -110,7 +110,7 @@ type Config struct {
 	// ResumeTicks is the number of past ticks a room keeps so that a
 	// resuming or congested client can get a delta. Zero value means 16.
 	// A room whose game is a Viewer keeps each member's last two views
-	// instead, and no shared history.
+	// instead, and only its newest two shared states.
 	ResumeTicks int
 	// MaxObservers caps a room's seatless observers (Room.Observe), which
 	// cost its tick worker a frame hand-off each per state. Zero value

@@ -71,7 +71,8 @@
 //
 // Each tick the runtime takes the game's Encode output, sorts it by entity
 // id and compares the bytes with earlier ticks; it knows nothing of the
-// game's schema. A ring (Config.ResumeTicks) keeps the last distinct states:
+// game's schema. A ring (Config.ResumeTicks; two for a Viewer game, whose
+// members' views keep their own two) keeps the last distinct states:
 // a state equal to the previous one is not stored again, so the tick in
 // State.tick is the tick that produced the state and an idle room sends
 // nothing. Only the newest two are kept whole (the entities' bytes, an
