@@ -308,3 +308,47 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 		}
 	}
 }
+
+// TestShareInAnyOrder: a view shares the entities it names, with their
+// bytes, whether it names them in ascending order (as a rule), in any
+// other, or names ids the shared state lacks.
+func TestShareInAnyOrder(t *testing.T) {
+	shared := &snap{}
+	shared.reset(1)
+	w := Snapshot{s: shared}
+	for id := uint64(2); id <= 200; id += 2 {
+		w.EntityBytes(id, entityBytes(id, 1))
+	}
+	shared.seal()
+	rng := rand.New(rand.NewPCG(7, 7))
+	for round := range 200 {
+		ids := make([]uint64, 1+rng.IntN(60))
+		for i := range ids {
+			ids[i] = uint64(rng.IntN(205))
+		}
+		switch round % 3 {
+		case 0:
+			slices.Sort(ids)
+		case 1:
+			slices.Sort(ids)
+			slices.Reverse(ids)
+		}
+		view := &snap{}
+		view.reset(1)
+		v := Snapshot{s: view, shared: shared}
+		want := map[uint64]string{}
+		for _, id := range ids {
+			has := id != 0 && id%2 == 0 && id <= 200
+			if got := v.Share(id); got != has {
+				t.Fatalf("round %d: Share(%d) = %v, want %v", round, id, got, has)
+			}
+			if has {
+				want[id] = string(entityBytes(id, 1))
+			}
+		}
+		view.seal()
+		if got := wholeState(view); !maps.Equal(got, want) {
+			t.Fatalf("round %d (ids %v): view %v, want %v", round, ids, got, want)
+		}
+	}
+}
