@@ -88,11 +88,9 @@ func (p *patcher) build(base, cur *snap, d *delta) []byte {
 				b = protowire.AppendVarint(b, statesync.HeadRemoved)
 			case d.fwdOK:
 				b = append(b, d.fwd[from:d.fwdEnd[i]]...)
+				from = d.fwdEnd[i] // a removed entity's span is empty
 			default:
 				b = statesync.AppendChange(b, base.data(base.ents[c.base]), cur.data(cur.ents[c.cur]), &p.fs)
-			}
-			if d.fwdOK {
-				from = d.fwdEnd[i]
 			}
 		}
 	}

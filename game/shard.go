@@ -187,10 +187,11 @@ func (s *shard) process(slot int64) {
 			r.w.due = r.w.due.Add(missed * r.period)
 		}
 		dur := clock.Now().Sub(start)
-		r.stats.lateness.observe(late)
-		r.stats.duration.observe(dur)
-		r.gs.lateness.observe(late)
-		r.gs.duration.observe(dur)
+		li, di := bucket(late), bucket(dur)
+		r.stats.lateness.add(li, late)
+		r.stats.duration.add(di, dur)
+		r.gs.lateness.add(li, late)
+		r.gs.duration.add(di, dur)
 		if r.w.disposed {
 			s.rooms.Add(-1)
 			continue

@@ -50,8 +50,8 @@ func TestRoomHistogramHalves(t *testing.T) {
 		if i%10 == 0 {
 			d = 20 * time.Millisecond
 		}
-		h.observe(d)
-		want.observe(d)
+		h.add(bucket(d), d)
+		want.add(bucket(d), d)
 		for k := range h.counts {
 			if c := h.counts[k].Load(); c >= roomHalveAt {
 				t.Fatalf("observation %d: bucket %d holds %d, at or past %d", i, k, c, roomHalveAt)

@@ -30,8 +30,9 @@ type histogram struct {
 	sum    atomic.Int64 // nanoseconds
 }
 
-func (h *histogram) observe(d time.Duration) {
-	i := bucket(d)
+// add counts d in bucket i, bucket(d): the tick worker finds a tick's
+// bucket once for the room's histogram and its game's.
+func (h *histogram) add(i int, d time.Duration) {
 	h.counts[i].Add(1)
 	h.sum.Add(int64(d))
 }
@@ -217,8 +218,8 @@ type roomHistogram struct {
 // ticks a second, after about 200 days.
 var roomHalveAt uint32 = 1 << 31
 
-func (h *roomHistogram) observe(d time.Duration) {
-	i := bucket(d)
+// add counts d in bucket i, bucket(d).
+func (h *roomHistogram) add(i int, d time.Duration) {
 	if h.counts[i].Add(1) >= roomHalveAt {
 		for k := range h.counts {
 			h.counts[k].Store(h.counts[k].Load() / 2)

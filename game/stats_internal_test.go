@@ -10,8 +10,8 @@ import (
 func TestHistogramBuckets(t *testing.T) {
 	for i, b := range HistogramBounds {
 		var h histogram
-		h.observe(b)
-		h.observe(b + 1)
+		h.add(bucket(b), b)
+		h.add(bucket(b+1), b+1)
 		s := h.snapshot()
 		if s.Counts[i] != 1 || s.Counts[i+1] != 1 {
 			t.Fatalf("bound %v: counts %v", b, s.Counts)
@@ -31,7 +31,7 @@ func TestHistogramBuckets(t *testing.T) {
 	} {
 		var h histogram
 		for range 100 {
-			h.observe(tc.late)
+			h.add(bucket(tc.late), tc.late)
 		}
 		if p := h.snapshot().Quantile(0.99); p < tc.min || p > tc.max {
 			t.Errorf("p99 of %v reads %v, want %v..%v", tc.late, p, tc.min, tc.max)
