@@ -128,17 +128,17 @@ func TestPublicHTTPConnectionsBounded(t *testing.T) {
 		if st := a2.config(); st != http.StatusOK {
 			t.Fatalf("the newer idle connection: %d, want it still served", st)
 		}
+		// net/http marks a connection idle only after its answer is
+		// written, and a client may read the answer first: on a loaded
+		// machine a2's server goroutine can still be short of its idle
+		// mark when b1 and c1 have been served, which would make them
+		// idle the longer. Give it a moment.
+		time.Sleep(200 * time.Millisecond)
 		// In all: a2, a3, b1, c1 held; c2 closes the one idle the longest.
 		b1, c1 := servedFrom(t, addr, "127.0.0.2"), servedFrom(t, addr, "127.0.0.3")
 		if st := a3.config(); st != http.StatusOK { // a3 is now newer than a2
 			t.Fatalf("a3: %d", st)
 		}
-		// net/http marks a connection idle only after its answer is
-		// written, and a client may read the answer first: on a loaded
-		// machine a2's server goroutine can still be past its write and
-		// short of its idle mark (so not to be closed) when c2 arrives.
-		// Give the server's goroutines a moment.
-		time.Sleep(200 * time.Millisecond)
 		c2 := servedFrom(t, addr, "127.0.0.3") // past the port's cap, with idle ones held
 		if !a2.closedWithin(time.Second) {
 			t.Fatal("the port's oldest idle connection stayed open past its cap")
