@@ -476,3 +476,86 @@ func TestGameStatsOutliveRooms(t *testing.T) {
 		t.Fatalf("shards' total %d ticks, %d frames; the game's %d, %d", total.Ticks, total.FramesEncoded, gs.Ticks, gs.FramesEncoded)
 	}
 }
+
+// madeTransport records when each delivered frame says it was made.
+type madeTransport struct {
+	mu   sync.Mutex
+	made []int64
+}
+
+func (mt *madeTransport) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
+	mt.mu.Lock()
+	mt.made = append(mt.made, f.Made())
+	mt.mu.Unlock()
+}
+
+func (mt *madeTransport) stamps() []int64 {
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	return slices.Clone(mt.made)
+}
+
+// TestFramesSayWhenTheirTickBegan: on the system clock a room's frames say
+// when the tick that made them began (frame.Made, which the transport's
+// send wait counts from); on a ManualClock, whose time is not the
+// transport's, they say nothing.
+func TestFramesSayWhenTheirTickBegan(t *testing.T) {
+	t.Run("system clock", func(t *testing.T) {
+		mt := &madeTransport{}
+		reg := game.NewRegistry()
+		for _, d := range testDefinitions() {
+			if err := reg.Register(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rt, err := game.NewRuntime(game.Config{Registry: reg, Transport: mt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.Start()
+		t.Cleanup(func() { _ = rt.Shutdown(t.Context()) })
+		start := time.Now().UnixNano()
+		r, err := rt.CreateRoom(game.RoomOptions{Game: "counter"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := make(chan game.JoinResult, 1)
+		if err := r.Join(game.JoinRequest{UserID: "ann", Client: gametest.NewClient("ann")}, func(jr game.JoinResult) { joined <- jr }); err != nil {
+			t.Fatal(err)
+		}
+		seat := (<-joined).Seat
+		deadline := time.Now().Add(10 * time.Second)
+		for seq := uint32(1); len(mt.stamps()) < 5 && time.Now().Before(deadline); seq++ {
+			_ = r.Input(seat, seq, []byte("+")) // a state that changes has a delta to send
+			time.Sleep(20 * time.Millisecond)
+		}
+		made, end := mt.stamps(), time.Now().UnixNano()
+		if len(made) < 5 {
+			t.Fatalf("%d frames delivered, want 5", len(made))
+		}
+		for i, m := range made {
+			if m < start || m > end || (i > 0 && m < made[i-1]) {
+				t.Fatalf("frame %d says it was made at %d, not between %d and %d after the one before (%v)", i, m, start, end, made)
+			}
+		}
+	})
+	t.Run("manual clock", func(t *testing.T) {
+		mt := &madeTransport{}
+		e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.Transport = mt })
+		r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Join(t, r, game.JoinRequest{UserID: "ann", Client: gametest.NewClient("ann")})
+		e.Advance(t, 200*time.Millisecond)
+		made := mt.stamps()
+		if len(made) == 0 {
+			t.Fatal("no frames delivered")
+		}
+		for _, m := range made {
+			if m != 0 {
+				t.Fatalf("a frame of a manual-clock runtime says it was made at %d", m)
+			}
+		}
+	})
+}

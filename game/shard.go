@@ -19,6 +19,7 @@ const goldenFrac = 0.6180339887498949
 type shard struct {
 	rt     *Runtime
 	id     int
+	wall   bool // the runtime reads the system clock: its ticks' frames say when they were made
 	res    time.Duration
 	epoch  time.Time
 	wheel  [][]slotEntry
@@ -48,7 +49,8 @@ type shard struct {
 func newShard(rt *Runtime, id int, epoch time.Time) *shard {
 	res := rt.cfg.Resolution
 	n := int(time.Second/res) + 3
-	return &shard{rt: rt, id: id, res: res, epoch: epoch, wheel: make([][]slotEntry, n), poked: make(chan struct{}, 1), games: make(map[string]*tickStats)}
+	_, wall := rt.clock.(systemClock)
+	return &shard{rt: rt, id: id, wall: wall, res: res, epoch: epoch, wheel: make([][]slotEntry, n), poked: make(chan struct{}, 1), games: make(map[string]*tickStats)}
 }
 
 // slotEntry is a wheel entry: a room and the number of its placement
@@ -163,6 +165,9 @@ func (s *shard) process(slot int64) {
 			continue
 		}
 		start := clock.Now()
+		if s.wall {
+			s.scratch.began = start.UnixNano()
+		}
 		if r.w.due.After(start) {
 			if s.slotCeil(r.w.due) > slot {
 				list[keep] = e // due in a later turn of the wheel
@@ -186,6 +191,7 @@ func (s *shard) process(slot int64) {
 			missed := start.Sub(r.w.due)/r.period + 1
 			r.w.due = r.w.due.Add(missed * r.period)
 		}
+		s.scratch.began = 0
 		dur := clock.Now().Sub(start)
 		li, di := bucket(late), bucket(dur)
 		r.stats.lateness.add(li, late)

@@ -63,6 +63,10 @@ type worker struct {
 // buffers sized for its largest tick (BenchmarkRoomMemory). A room being
 // restored (RestoreRoom) has one of its own until it is scheduled.
 type tickScratch struct {
+	// began is when the running tick began, Unix ns, on a runtime that
+	// reads the system clock (0 otherwise, and between ticks): deliver
+	// stamps the tick's frames with it (frame.SetMade).
+	began  int64
 	d      delta
 	patch  patcher
 	recips []Client
@@ -382,6 +386,7 @@ func (r *Room) deliver(f *frame.Frame, reliable bool) {
 	r.stats.framesEncoded.Add(1)
 	r.gs.framesEncoded.Add(1)
 	if t := r.rt.cfg.Transport; t != nil && len(r.w.recips) > 0 {
+		f.SetMade(r.w.began)
 		t.Deliver(f, r.w.recips, reliable)
 	}
 	clear(r.w.recips) // the shard's scratch holds no room's clients past its tick

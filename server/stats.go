@@ -50,12 +50,21 @@ type Stats struct {
 	// loop's next round, after its reads: the loop was writing more than
 	// a round's budget (see flushBatch).
 	Carried uint64
+	// SendWait is how long frames that say when they were made (a
+	// room's, from the start of the tick that made them) waited until a
+	// flush wrote them: one count per write, for the oldest such frame it
+	// carried. Frames held back for a connection that has not yet read
+	// what it was sent earlier are written by its drain, not a flush, and
+	// are not counted. With the loop's core busy, a tail here is the loop
+	// behind on its writes.
+	SendWait WaitHistogram
 }
 
 // loopStats are one loop's traffic counters: the loop (or, for Dropped,
 // any sender) writes them; any goroutine reads.
 type loopStats struct {
 	bytesIn, bytesOut, framesIn, framesOut, dropped, writes, wakeups, carried atomic.Uint64
+	sendWait                                                                  waitHist
 }
 
 // codeCounts counts events by an integer code; the events are rare
@@ -135,6 +144,7 @@ func (s *Server) Stats() Stats {
 		st.Writes += l.stats.writes.Load()
 		st.Wakeups += l.stats.wakeups.Load()
 		st.Carried += l.stats.carried.Load()
+		l.stats.sendWait.addTo(&st.SendWait)
 	}
 	return st
 }

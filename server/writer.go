@@ -285,6 +285,11 @@ func (l *loop) carryDue() {
 	}
 }
 
+// flushClockEvery is how many connections flushDirty writes to on one
+// reading of the clock (loop.flushNow): a batch's writes take a few
+// microseconds each.
+const flushClockEvery = 64
+
 // flushDirty runs on the loop: it flushes the first limit connections of
 // the dirty list and keeps the rest at its front, and reports how many it
 // flushed and whether any connection is left dirty, kept or marked
@@ -300,6 +305,9 @@ func (l *loop) flushDirty(limit int, carry bool) (flushed int, more bool) {
 	l.mu.Unlock()
 	flushed = max(0, min(len(batch), limit))
 	for i, c := range batch[:flushed] {
+		if i%flushClockEvery == 0 {
+			l.flushNow = time.Now().UnixNano()
+		}
 		c.flush(true)
 		batch[i] = nil
 	}
@@ -392,6 +400,9 @@ func (c *Conn) flush(listed bool) {
 		c.writeAll(items, why, code, reason)
 	default:
 		written = c.writeDrained(items)
+		if listed && written > 0 {
+			c.loop.noteWait(items[:written])
+		}
 	}
 	for i, f := range items[:written] {
 		f.Release()

@@ -30,6 +30,7 @@ const maxPooled = 64 << 10
 type Frame struct {
 	buf   []byte // buf[:Headroom] is headroom; buf[start:] is what goes on the wire
 	start int    // index of the first wire byte; Headroom until a header is set
+	made  int64  // when what it carries was made, Unix ns (SetMade); 0: not said
 	refs  atomic.Int32
 }
 
@@ -44,9 +45,18 @@ func New(sizeHint int) *Frame {
 	}
 	f.buf = f.buf[:Headroom]
 	f.start = Headroom
+	f.made = 0
 	f.refs.Store(1)
 	return f
 }
+
+// SetMade records when what the frame carries was made, in Unix
+// nanoseconds (a room's frames: when the tick that made them began), so
+// the transport can tell how long the frame waited to be written.
+func (f *Frame) SetMade(unixNano int64) { f.made = unixNano }
+
+// Made returns what SetMade recorded, or 0.
+func (f *Frame) Made() int64 { return f.made }
 
 // Payload returns the payload written so far. It aliases the frame's buffer.
 func (f *Frame) Payload() []byte { return f.buf[Headroom:] }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/server"
 )
 
 // /metrics is served by the Prometheus client library
@@ -109,6 +110,7 @@ var (
 	mWrites          = counter("tickroom_writes_total", "writev(2) calls that wrote frames; sent frames / writes is the frames one syscall carried.")
 	mWakeups         = counter("tickroom_loop_wakeups_total", "Flush tasks handed to event loops from outside their turn, one wake-up each.")
 	mCarried         = counter("tickroom_loop_flushes_carried_total", "Flush tasks that left connections with frames for the loop's next round, after its reads: the loop had more to write than a round's budget.")
+	mSendWait        = metric{prometheus.NewDesc("tickroom_send_wait_seconds", "How long a room's frames waited from the start of the tick that made them until the event loop wrote them, the oldest of each write; a tail with the server's core busy is the loop behind on its writes.", nil, nil), prometheus.UntypedValue}
 	mSkipped         = counter("tickroom_skipped_frames_total", "Droppable frames the transport skipped for congested connections.")
 	mMessagesIn      = counter("tickroom_messages_received_total", "tickroom.v1 client messages received.")
 	mMessagesOut     = counter("tickroom_messages_sent_total", "tickroom.v1 replies and notices sent, state excluded.")
@@ -145,7 +147,7 @@ var (
 // allMetrics lists the families for Describe.
 var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
-	mFramesOut, mWrites, mWakeups, mCarried, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
+	mFramesOut, mWrites, mWakeups, mCarried, mSendWait, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
 	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mPresenceRef, mNotifications, mDirectStored, mSocialLoadErrs,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps,
 }
@@ -201,6 +203,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	put(mWrites, float64(ts.Writes))
 	put(mWakeups, float64(ts.Wakeups))
 	put(mCarried, float64(ts.Carried))
+	ch <- sendWait(ts.SendWait)
 	put(mSkipped, float64(ts.Dropped))
 
 	put(mMessagesIn, float64(hs.MessagesIn.Load()))
@@ -259,6 +262,18 @@ func histogram(m metric, h game.Histogram, labels ...string) prometheus.Metric {
 		buckets[b.Seconds()] = cum
 	}
 	return prometheus.MustNewConstHistogram(m.desc, h.Count, h.Sum.Seconds(), buckets, labels...)
+}
+
+// sendWait turns the transport's send wait histogram into a Prometheus
+// one, in seconds, with cumulative buckets.
+func sendWait(h server.WaitHistogram) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(server.SendWaitBounds))
+	var cum uint64
+	for i, b := range server.SendWaitBounds {
+		cum += h.Counts[i]
+		buckets[b.Seconds()] = cum
+	}
+	return prometheus.MustNewConstHistogram(mSendWait.desc, h.Count, h.Sum.Seconds(), buckets)
 }
 
 func sortedKeys[K int | string, V any](m map[K]V) []K {

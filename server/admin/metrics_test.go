@@ -124,6 +124,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		"tickroom_writes_total", "tickroom_loop_wakeups_total",
 		`tickroom_tick_duration_seconds_count{game="count"}`, `tickroom_tick_lateness_seconds_bucket{game="count",le="+Inf"}`,
 		`tickroom_encoded_frames_total{game="count"}`,
+		"tickroom_send_wait_seconds_count", // the room's frames say when their tick began
 	} {
 		if during[grew] <= before[grew] {
 			t.Fatalf("%s did not grow: %v → %v", grew, before[grew], during[grew])
@@ -131,6 +132,9 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	}
 	if during[`tickroom_tick_duration_seconds_count{game="count"}`] != during[`tickroom_tick_duration_seconds_bucket{game="count",le="+Inf"}`] {
 		t.Fatal("histogram count differs from its +Inf bucket")
+	}
+	if n := during["tickroom_send_wait_seconds_count"]; n != during[`tickroom_send_wait_seconds_bucket{le="+Inf"}`] || during["tickroom_send_wait_seconds_sum"]/n > 1 {
+		t.Fatalf("send waits: %v counted, %v in the +Inf bucket, %v s in all", n, during[`tickroom_send_wait_seconds_bucket{le="+Inf"}`], during["tickroom_send_wait_seconds_sum"])
 	}
 
 	// Both leave: ann closes normally, bob's room is closed by the operator.
