@@ -89,7 +89,9 @@ func TestRunPlays(t *testing.T) {
 			}
 			// The admin /metrics has tick lateness; CPU and RSS come from
 			// /proc unless it also has the process collector.
-			if sv := rep.Server; sv == nil || sv.RSSEndBytes <= 0 || sv.CPUSeconds <= 0 || sv.TickLateness == nil || sv.TickLateness.Count == 0 {
+			// It has the send wait of the rooms' frames too.
+			if sv := rep.Server; sv == nil || sv.RSSEndBytes <= 0 || sv.CPUSeconds <= 0 || sv.TickLateness == nil || sv.TickLateness.Count == 0 ||
+				sv.SendWait == nil || sv.SendWait.Count == 0 {
 				t.Fatalf("server sample: %+v", rep.Server)
 			}
 			var js, csv, svg bytes.Buffer

@@ -21,6 +21,47 @@ type serverSample struct {
 	cpu    float64 // process CPU seconds so far
 	rss    float64 // resident bytes
 	late   promHist
+	send   promHist // the transport's send wait (sendWaitMetric)
+}
+
+// sendWaitMetric is tickroom's histogram of how long a room's frames
+// waited from their tick to their write.
+const sendWaitMetric = "tickroom_send_wait_seconds"
+
+// histParts gathers one histogram's lines, summed over label sets.
+type histParts struct {
+	h       *promHist
+	buckets map[float64]float64
+}
+
+// line adds a _bucket, _sum or _count line of the histogram.
+func (p *histParts) line(suffix, labels string, val float64) {
+	switch suffix {
+	case "_bucket":
+		le := promLabel(labels, "le")
+		b, err := strconv.ParseFloat(le, 64)
+		if le == "+Inf" {
+			b, err = math.Inf(1), nil
+		}
+		if err == nil {
+			p.buckets[b] += val
+		}
+	case "_sum":
+		p.h.sum += val
+	case "_count":
+		p.h.count += val
+	}
+}
+
+// done sorts the buckets into the histogram.
+func (p *histParts) done() {
+	for b := range p.buckets {
+		p.h.bounds = append(p.h.bounds, b)
+	}
+	sort.Float64s(p.h.bounds)
+	for _, b := range p.h.bounds {
+		p.h.counts = append(p.h.counts, p.buckets[b])
+	}
 }
 
 // promHist is a Prometheus histogram summed over its label sets: cumulative
@@ -88,12 +129,13 @@ func (s *sampler) scrape(ctx context.Context) (serverSample, bool) {
 }
 
 // parseProm reads the Prometheus text exposition format: the standard
-// process_cpu_seconds_total and process_resident_memory_bytes, and the
-// first histogram whose name mentions tick lateness.
+// process_cpu_seconds_total and process_resident_memory_bytes, the first
+// histogram whose name mentions tick lateness, and tickroom's send wait.
 func parseProm(r io.Reader) (serverSample, bool) {
 	ss := serverSample{source: "metrics"}
 	found := false
-	buckets := map[float64]float64{}
+	late := histParts{h: &ss.late, buckets: map[float64]float64{}}
+	send := histParts{h: &ss.send, buckets: map[float64]float64{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -110,35 +152,23 @@ func parseProm(r io.Reader) (serverSample, bool) {
 			ss.cpu, found = val, true
 		case name == "process_resident_memory_bytes":
 			ss.rss, found = val, true
+		case strings.HasPrefix(name, sendWaitMetric+"_"):
+			ss.send.name = sendWaitMetric
+			send.line(strings.TrimPrefix(name, sendWaitMetric), labels, val)
 		case strings.Contains(name, "lateness") && strings.HasSuffix(name, "_bucket"):
 			base := strings.TrimSuffix(name, "_bucket")
 			if ss.late.name == "" {
 				ss.late.name = base
 			}
-			if base != ss.late.name {
-				continue
+			if base == ss.late.name {
+				late.line("_bucket", labels, val)
 			}
-			le := promLabel(labels, "le")
-			b, err := strconv.ParseFloat(le, 64)
-			if le == "+Inf" {
-				b, err = math.Inf(1), nil
-			}
-			if err == nil {
-				buckets[b] += val
-			}
-		case ss.late.name != "" && name == ss.late.name+"_sum":
-			ss.late.sum += val
-		case ss.late.name != "" && name == ss.late.name+"_count":
-			ss.late.count += val
+		case ss.late.name != "" && (name == ss.late.name+"_sum" || name == ss.late.name+"_count"):
+			late.line(strings.TrimPrefix(name, ss.late.name), labels, val)
 		}
 	}
-	for b := range buckets {
-		ss.late.bounds = append(ss.late.bounds, b)
-	}
-	sort.Float64s(ss.late.bounds)
-	for _, b := range ss.late.bounds {
-		ss.late.counts = append(ss.late.counts, buckets[b])
-	}
+	late.done()
+	send.done()
 	return ss, found
 }
 

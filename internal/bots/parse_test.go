@@ -159,6 +159,12 @@ tickroom_tick_lateness_seconds_bucket{shard="1",le="0.01"} 100
 tickroom_tick_lateness_seconds_bucket{shard="1",le="+Inf"} 100
 tickroom_tick_lateness_seconds_sum{shard="1"} 0.05
 tickroom_tick_lateness_seconds_count{shard="1"} 100
+# TYPE tickroom_send_wait_seconds histogram
+tickroom_send_wait_seconds_bucket{le="0.001"} 30
+tickroom_send_wait_seconds_bucket{le="0.05"} 39
+tickroom_send_wait_seconds_bucket{le="+Inf"} 40
+tickroom_send_wait_seconds_sum 0.5
+tickroom_send_wait_seconds_count 40
 `
 	ss, ok := parseProm(strings.NewReader(text))
 	if !ok || ss.cpu != 12.5 || ss.rss != 104857600 {
@@ -176,6 +182,16 @@ tickroom_tick_lateness_seconds_count{shard="1"} 100
 	}
 	if top, share := l.aboveTop(promHist{}); top != 0.01 || share != 0.005 {
 		t.Fatalf("above top: %v, %v; want 0.01, 0.005", top, share)
+	}
+	w := ss.send
+	if w.name != "tickroom_send_wait_seconds" || w.count != 40 || w.sum != 0.5 || len(w.bounds) != 3 {
+		t.Fatalf("send wait %+v", w)
+	}
+	if q := w.quantile(promHist{}, 0.9); q != 0.05 {
+		t.Fatalf("send wait p90 %v, want 0.05", q)
+	}
+	if l.count != 200 {
+		t.Fatalf("the send wait's lines were counted as lateness: %+v", l)
 	}
 	if _, ok := parseProm(strings.NewReader("go_goroutines 5\n")); ok {
 		t.Fatal("a page without process metrics parsed as a sample")

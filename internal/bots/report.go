@@ -143,6 +143,9 @@ type ServerReport struct {
 	// connections at the end.
 	RSSPerConnBytes float64         `json:"rss_per_conn_bytes"`
 	TickLateness    *LatenessReport `json:"tick_lateness,omitempty"`
+	// SendWait is how long the server's rooms' frames waited from their
+	// tick to their write (tickroom_send_wait_seconds), over the window.
+	SendWait *LatenessReport `json:"send_wait,omitempty"`
 }
 
 // LatenessReport is the server's tick lateness histogram over the steady
@@ -212,6 +215,10 @@ func (r *Report) WriteText(w io.Writer) error {
 			sv.Source, sv.CPUPercent, sv.CPUSeconds, sv.CPUMicrosPerFrame, sv.RSSEndBytes/1e6, sv.RSSBaselineBytes/1e6, sv.RSSPerConnBytes/1e3)
 		if l := sv.TickLateness; l != nil {
 			p("  lateness     %s: n=%.0f mean=%.3g p50%s p99%s p99.9%s; %.2f%% above %g",
+				l.Metric, l.Count, l.Mean, l.q(l.P50), l.q(l.P99), l.q(l.P999), 100*l.AboveTop, l.TopBound)
+		}
+		if l := sv.SendWait; l != nil {
+			p("  send wait    %s: n=%.0f mean=%.3g p50%s p99%s p99.9%s; %.2f%% above %g",
 				l.Metric, l.Count, l.Mean, l.q(l.P50), l.q(l.P99), l.q(l.P999), 100*l.AboveTop, l.TopBound)
 		}
 	}

@@ -228,17 +228,26 @@ func (r *run) serverReport(f, st *sample) *ServerReport {
 	if f.open > 0 {
 		sr.RSSPerConnBytes = (end.rss - base.rss) / float64(f.open)
 	}
-	if end.late.name != "" {
-		sr.TickLateness = &LatenessReport{Metric: end.late.name, Count: end.late.count - s0.late.count}
-		if sr.TickLateness.Count > 0 {
-			sr.TickLateness.Mean = (end.late.sum - s0.late.sum) / sr.TickLateness.Count
-		}
-		sr.TickLateness.P50 = finite(end.late.quantile(s0.late, 0.5))
-		sr.TickLateness.P99 = finite(end.late.quantile(s0.late, 0.99))
-		sr.TickLateness.P999 = finite(end.late.quantile(s0.late, 0.999))
-		sr.TickLateness.TopBound, sr.TickLateness.AboveTop = end.late.aboveTop(s0.late)
-	}
+	sr.TickLateness = histReport(end.late, s0.late)
+	sr.SendWait = histReport(end.send, s0.send)
 	return sr
+}
+
+// histReport is h over the window since prev; nil when the server has no
+// such histogram.
+func histReport(h, prev promHist) *LatenessReport {
+	if h.name == "" {
+		return nil
+	}
+	l := &LatenessReport{Metric: h.name, Count: h.count - prev.count}
+	if l.Count > 0 {
+		l.Mean = (h.sum - prev.sum) / l.Count
+	}
+	l.P50 = finite(h.quantile(prev, 0.5))
+	l.P99 = finite(h.quantile(prev, 0.99))
+	l.P999 = finite(h.quantile(prev, 0.999))
+	l.TopBound, l.AboveTop = h.aboveTop(prev)
+	return l
 }
 
 // finite maps NaN and ±Inf (which JSON cannot carry) to -1.

@@ -37,7 +37,10 @@
 #              frames/s, RSS growth per seated player (all, and anonymous
 #              only: without the binary's pages that running code pages
 #              in), tick lateness mean and p99 (a p99 alone hid runs
-#              in which half the ticks were over 2 ms late).
+#              in which half the ticks were over 2 ms late), and the
+#              send wait mean and p99 (tickroom_send_wait_seconds: how
+#              long rooms' frames waited from their tick to their write;
+#              a p99 past a tick period is the loop behind on its writes).
 #   broadcast  a fresh server with -conformance-endpoints; N connections to
 #              /broadcast, one sending at the rate that gives the arena's
 #              delivered frames/s (cmd/fanoutcpu -mode broadcast): the
@@ -143,7 +146,7 @@ for n in $bots_list; do
 		echo "arena run of $n bots left no report; see $adir.log" >&2
 		continue
 	fi
-	read -r fps bpc cpf p50 p99 rss seated late bcpu <<<"$(jq -r '[
+	read -r fps bpc cpf p50 p99 rss seated late swait bcpu <<<"$(jq -r '[
 		(.steady.snapshots_per_sec|round),
 		(.steady.bytes_per_bot_sec|round),
 		(.server.cpu_us_per_frame*100|round/100),
@@ -154,6 +157,9 @@ for n in $bots_list; do
 		(if .server.tick_lateness == null then "—"
 		 else "\(.server.tick_lateness.mean*1e4|round/10)/" + (if .server.tick_lateness.p99 < 0 then ">\(.server.tick_lateness.top_bound*1000)"
 		 else "\(.server.tick_lateness.p99*1e4|round/10)" end) end),
+		(if .server.send_wait == null then "—"
+		 else "\(.server.send_wait.mean*1e4|round/10)/" + (if .server.send_wait.p99 < 0 then ">\(.server.send_wait.top_bound*1000)"
+		 else "\(.server.send_wait.p99*1e4|round/10)" end) end),
 		"\(.bots_cpu_percent|round) % / \((.steady.bots_cpu_us_per_message // 0) * 100 | round / 100)"
 	] | @tsv' "$rep")"
 	# Anonymous RSS (heap, stacks, buffers) grown since before the first
@@ -174,15 +180,15 @@ for n in $bots_list; do
 	read -r wfps wcpf <<<"$(field "$out/write-$n$sfx.txt")" || true
 	ratio=$(awk -v a="$cpf" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
 	wratio=$(awk -v a="${wcpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
-	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss / $anon | $late | $bcpu | $aload |")
-	rows+=("| \`/broadcast\`, $n conns, $rate msgs/s of 64 B | — | ${bcpf:-—} | 1 | — | ${bfps:-—} | — | — | — | $bload |")
-	rows+=("| write(2) floor, $n sockets, 64 B | — | ${wcpf:-—} | $wratio | — | ${wfps:-—} | — | — | — | $wload |")
+	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss / $anon | $late | $swait | $bcpu | $aload |")
+	rows+=("| \`/broadcast\`, $n conns, $rate msgs/s of 64 B | — | ${bcpf:-—} | 1 | — | ${bfps:-—} | — | — | — | — | $bload |")
+	rows+=("| write(2) floor, $n sockets, 64 B | — | ${wcpf:-—} | $wratio | — | ${wfps:-—} | — | — | — | — | $wload |")
 done
 
 {
 	echo "Server on CPU $scpu, load on CPU $lcpu, ${secs} s windows, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs."
 	echo
-	echo "| what | bytes / client / s | server CPU µs / delivered frame | vs \`/broadcast\` | input→ack p50 / p99 ms | frames / s | RSS B / seated player (all / anonymous) | tick lateness mean/p99 ms | bots' CPU (% of a core / µs a frame) | load avg (1 min) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| what | bytes / client / s | server CPU µs / delivered frame | vs \`/broadcast\` | input→ack p50 / p99 ms | frames / s | RSS B / seated player (all / anonymous) | tick lateness mean/p99 ms | send wait mean/p99 ms | bots' CPU (% of a core / µs a frame) | load avg (1 min) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	printf '%s\n' "${rows[@]}"
 } | tee "$out/table.md"
