@@ -24,7 +24,10 @@ type Client interface {
 // reference (f.Retain); the runtime releases its reference after Deliver
 // returns. to is reused by the runtime after the call and must not be kept.
 // reliable is false for state frames (latest wins; may be dropped for a
-// congested client) and true for events and game messages.
+// congested client) and true for events and game messages. On a runtime
+// that reads the system clock, f.Made says when the tick that made it
+// began (Unix ns; 0 on a ManualClock), for a transport that measures how
+// long frames wait to be written.
 type Transport interface {
 	Deliver(f *frame.Frame, to []Client, reliable bool)
 }

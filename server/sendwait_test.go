@@ -67,3 +67,19 @@ func TestSendWaitCountsMadeFrames(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNoteWait is what the send wait costs a write that carries a
+// room's frame: finding its stamp and counting it (the clock is read once
+// for flushClockEvery connections, not here).
+func BenchmarkNoteWait(b *testing.B) {
+	l := &loop{}
+	f := frame.New(8)
+	f.SetMade(time.Now().UnixNano())
+	defer f.Release()
+	items := []*frame.Frame{f}
+	l.flushNow = time.Now().UnixNano()
+	b.ReportAllocs()
+	for b.Loop() {
+		l.noteWait(items)
+	}
+}
