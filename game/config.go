@@ -26,8 +26,9 @@ type Client interface {
 // reliable is false for state frames (latest wins; may be dropped for a
 // congested client) and true for events and game messages. On a runtime
 // that reads the system clock, f.Made says when the tick that made it
-// began (Unix ns; 0 on a ManualClock), for a transport that measures how
-// long frames wait to be written.
+// began (a frame.Stamp; 0 on any other Clock, and for frames sent outside
+// a tick), for a transport that measures how long frames wait to be
+// written.
 type Transport interface {
 	Deliver(f *frame.Frame, to []Client, reliable bool)
 }

@@ -1,6 +1,7 @@
 package game_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -513,8 +514,8 @@ func TestFramesSayWhenTheirTickBegan(t *testing.T) {
 			t.Fatal(err)
 		}
 		rt.Start()
-		t.Cleanup(func() { _ = rt.Shutdown(t.Context()) })
-		start := time.Now().UnixNano()
+		t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+		start := frame.Stamp(time.Now())
 		r, err := rt.CreateRoom(game.RoomOptions{Game: "counter"})
 		if err != nil {
 			t.Fatal(err)
@@ -529,7 +530,7 @@ func TestFramesSayWhenTheirTickBegan(t *testing.T) {
 			_ = r.Input(seat, seq, []byte("+")) // a state that changes has a delta to send
 			time.Sleep(20 * time.Millisecond)
 		}
-		made, end := mt.stamps(), time.Now().UnixNano()
+		made, end := mt.stamps(), frame.Stamp(time.Now())
 		if len(made) < 5 {
 			t.Fatalf("%d frames delivered, want 5", len(made))
 		}

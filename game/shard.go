@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tickroom/tickroom/internal/frame"
 )
 
 // goldenFrac spreads successive rooms' phases evenly over their period
@@ -19,7 +21,7 @@ const goldenFrac = 0.6180339887498949
 type shard struct {
 	rt     *Runtime
 	id     int
-	wall   bool // the runtime reads the system clock: its ticks' frames say when they were made
+	wall   bool // the runtime reads the system clock: its ticks' frames say when they were made (frame.Stamp)
 	res    time.Duration
 	epoch  time.Time
 	wheel  [][]slotEntry
@@ -164,10 +166,8 @@ func (s *shard) process(slot int64) {
 			s.rooms.Add(-1)
 			continue
 		}
-		start := clock.Now()
-		if s.wall {
-			s.scratch.began = start.UnixNano()
-		}
+		now := clock.Now()
+		start := now
 		if r.w.due.After(start) {
 			if s.slotCeil(r.w.due) > slot {
 				list[keep] = e // due in a later turn of the wheel
@@ -175,6 +175,9 @@ func (s *shard) process(slot int64) {
 				continue
 			}
 			start = r.w.due // a coarse clock: never report negative lateness
+		}
+		if s.wall {
+			s.scratch.began = frame.Stamp(now)
 		}
 		if r.w.sleeping {
 			r.unsleep(r.w.due) // its wake time came

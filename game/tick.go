@@ -63,9 +63,9 @@ type worker struct {
 // buffers sized for its largest tick (BenchmarkRoomMemory). A room being
 // restored (RestoreRoom) has one of its own until it is scheduled.
 type tickScratch struct {
-	// began is when the running tick began, Unix ns, on a runtime that
-	// reads the system clock (0 otherwise, and between ticks): deliver
-	// stamps the tick's frames with it (frame.SetMade).
+	// began is when the running tick began, a frame.Stamp, on a runtime
+	// that reads the system clock (0 otherwise, and between ticks):
+	// deliver stamps the tick's frames with it (frame.SetMade).
 	began  int64
 	d      delta
 	patch  patcher

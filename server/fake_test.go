@@ -14,9 +14,10 @@ import (
 // embedded interface.
 type fakeGnetConn struct {
 	gnet.Conn
-	out    []byte
-	keep   bool // keep written bytes in out
-	writes int
+	out      []byte
+	keep     bool // keep written bytes in out
+	writes   int
+	buffered int // what OutboundBuffered reports: gnet holding bytes the kernel refused
 }
 
 func (f *fakeGnetConn) Write(b []byte) (int, error) {
@@ -39,7 +40,7 @@ func (f *fakeGnetConn) Writev(bs [][]byte) (int, error) {
 	return n, nil
 }
 
-func (f *fakeGnetConn) OutboundBuffered() int { return 0 }
+func (f *fakeGnetConn) OutboundBuffered() int { return f.buffered }
 func (f *fakeGnetConn) Fd() int               { return -1 }
 
 // fakeLoop stands in for a gnet event loop: Execute queues tasks that the

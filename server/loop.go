@@ -45,7 +45,8 @@ type loop struct {
 	// runFlushTask).
 	turnFlushed, taskFlushed int
 	taskEnded                int64
-	// flushNow is the time flushDirty last read, Unix ns, for noteWait.
+	// flushNow is the time flushDirty last read, a frame.Stamp, for
+	// noteWait.
 	flushNow int64
 
 	// Guarded by mu.

@@ -57,7 +57,8 @@ func (h *waitHist) addTo(s *WaitHistogram) {
 
 // noteWait counts, for a flush that wrote items, how long the oldest of
 // them that says when it was made (frame.Frame.SetMade: a room's frames,
-// from the start of their tick) waited until l.flushNow. Loop only.
+// from the start of their tick) waited until l.flushNow, the start of its
+// stretch of the flush's writes. Loop only.
 func (l *loop) noteWait(items []*frame.Frame) {
 	for _, f := range items {
 		if m := f.Made(); m != 0 {

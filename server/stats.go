@@ -52,11 +52,13 @@ type Stats struct {
 	Carried uint64
 	// SendWait is how long frames that say when they were made (a
 	// room's, from the start of the tick that made them) waited until a
-	// flush wrote them: one count per write, for the oldest such frame it
-	// carried. Frames held back for a connection that has not yet read
-	// what it was sent earlier are written by its drain, not a flush, and
-	// are not counted. With the loop's core busy, a tail here is the loop
-	// behind on its writes.
+	// flush of the loop's dirty connections wrote them: one count per
+	// connection flushed, for the oldest such frame it wrote, measured to
+	// the start of its stretch of the flush (the clock is read once every
+	// 64 connections). A connection whose queue begins with frames kept
+	// back while it had not read what it was sent earlier is not counted:
+	// those waited for the client. With the loop's core busy, a tail here
+	// is the loop behind on its writes.
 	SendWait WaitHistogram
 }
 

@@ -306,7 +306,7 @@ func (l *loop) flushDirty(limit int, carry bool) (flushed int, more bool) {
 	flushed = max(0, min(len(batch), limit))
 	for i, c := range batch[:flushed] {
 		if i%flushClockEvery == 0 {
-			l.flushNow = time.Now().UnixNano()
+			l.flushNow = frame.Stamp(time.Now())
 		}
 		c.flush(true)
 		batch[i] = nil
@@ -372,6 +372,9 @@ func (c *Conn) flush(listed bool) {
 		}
 		return
 	}
+	// Frames kept back for a client still reading earlier ones waited for
+	// the client, not the loop: the send wait leaves them out.
+	held := c.holding
 	c.mu.Lock()
 	items := c.queue
 	c.queue, c.spare = c.spare[:0], nil
@@ -400,7 +403,7 @@ func (c *Conn) flush(listed bool) {
 		c.writeAll(items, why, code, reason)
 	default:
 		written = c.writeDrained(items)
-		if listed && written > 0 {
+		if listed && !held && written > 0 {
 			c.loop.noteWait(items[:written])
 		}
 	}

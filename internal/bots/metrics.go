@@ -92,13 +92,13 @@ func (s *sampler) sample(ctx context.Context, at int64) (serverSample, bool) {
 		ss, ok = s.scrape(ctx)
 	}
 	// A /metrics page without the process collector still has the tick
-	// lateness; CPU and RSS then come from /proc.
+	// lateness and the send wait; CPU and RSS then come from /proc.
 	if !ok && s.pid > 0 {
 		if ps, good := readProc(s.pid); good {
-			if ss.late.name != "" {
+			if ss.late.name != "" || ss.send.name != "" {
 				ps.source = "proc+metrics"
 			}
-			ps.late = ss.late
+			ps.late, ps.send = ss.late, ss.send
 			ss, ok = ps, true
 		}
 	}

@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -195,6 +197,30 @@ tickroom_send_wait_seconds_count 40
 	}
 	if _, ok := parseProm(strings.NewReader("go_goroutines 5\n")); ok {
 		t.Fatal("a page without process metrics parsed as a sample")
+	}
+}
+
+// TestSamplerKeepsHistogramsWithProc: a /metrics page without the process
+// collector still gives the tick lateness and the send wait, beside CPU and
+// RSS from /proc.
+func TestSamplerKeepsHistogramsWithProc(t *testing.T) {
+	page := `tickroom_tick_lateness_seconds_bucket{le="0.001"} 5
+tickroom_tick_lateness_seconds_bucket{le="+Inf"} 5
+tickroom_tick_lateness_seconds_count 5
+tickroom_send_wait_seconds_bucket{le="0.001"} 7
+tickroom_send_wait_seconds_bucket{le="+Inf"} 8
+tickroom_send_wait_seconds_sum 0.25
+tickroom_send_wait_seconds_count 8
+`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, page) }))
+	defer srv.Close()
+	s := sampler{url: srv.URL, pid: osPid(), client: testClient()}
+	ss, ok := s.sample(context.Background(), 1)
+	if !ok || ss.source != "proc+metrics" || ss.rss <= 0 {
+		t.Fatalf("sample %+v ok %v; want CPU and RSS from /proc", ss, ok)
+	}
+	if ss.late.count != 5 || ss.send.name != "tickroom_send_wait_seconds" || ss.send.count != 8 || ss.send.sum != 0.25 {
+		t.Fatalf("histograms lost: lateness %+v, send wait %+v", ss.late, ss.send)
 	}
 }
 

@@ -131,7 +131,8 @@ type ResumeReport struct {
 // window.
 type ServerReport struct {
 	// Source is "metrics" (Prometheus /metrics), "proc" (/proc/<pid>) or
-	// "proc+metrics" (CPU and RSS from /proc, tick lateness from /metrics).
+	// "proc+metrics" (CPU and RSS from /proc, tick lateness and send wait
+	// from /metrics).
 	Source     string  `json:"source"`
 	CPUSeconds float64 `json:"cpu_seconds"`
 	CPUPercent float64 `json:"cpu_percent"`

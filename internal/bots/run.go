@@ -246,7 +246,8 @@ func histReport(h, prev promHist) *LatenessReport {
 	l.P50 = finite(h.quantile(prev, 0.5))
 	l.P99 = finite(h.quantile(prev, 0.99))
 	l.P999 = finite(h.quantile(prev, 0.999))
-	l.TopBound, l.AboveTop = h.aboveTop(prev)
+	top, share := h.aboveTop(prev)
+	l.TopBound, l.AboveTop = finite(top), finite(share)
 	return l
 }
 

@@ -15,6 +15,7 @@ package frame
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Headroom is the number of bytes kept free in front of every payload.
@@ -25,12 +26,13 @@ const Headroom = 14
 const maxPooled = 64 << 10
 
 // Frame is an encoded outbound message. See the package documentation for
-// the ownership rules. Its methods other than Retain and Release must be
-// called by the frame's single writer before it is shared.
+// the ownership rules. Its methods that change it (all but Retain,
+// Release and the readers: Payload, Wire, Refs, Made) must be called by
+// the frame's single writer before it is shared.
 type Frame struct {
 	buf   []byte // buf[:Headroom] is headroom; buf[start:] is what goes on the wire
 	start int    // index of the first wire byte; Headroom until a header is set
-	made  int64  // when what it carries was made, Unix ns (SetMade); 0: not said
+	made  int64  // when what it carries was made, a Stamp (SetMade); 0: not said
 	refs  atomic.Int32
 }
 
@@ -50,13 +52,24 @@ func New(sizeHint int) *Frame {
 	return f
 }
 
-// SetMade records when what the frame carries was made, in Unix
-// nanoseconds (a room's frames: when the tick that made them began), so
-// the transport can tell how long the frame waited to be written.
-func (f *Frame) SetMade(unixNano int64) { f.made = unixNano }
+// SetMade records when what the frame carries was made, as a Stamp (a
+// room's frames: when the tick that made them began), so the transport can
+// tell how long the frame waited to be written.
+func (f *Frame) SetMade(stamp int64) { f.made = stamp }
 
-// Made returns what SetMade recorded, or 0.
+// Made returns what SetMade recorded, or 0. Safe on a shared frame: the
+// stamp is set before the frame is shared.
 func (f *Frame) Made() int64 { return f.made }
+
+// epoch is the origin of Stamp's clock.
+var epoch = time.Now()
+
+// Stamp returns t on the process's monotonic clock, in nanoseconds since
+// the package started, plus one, so that no stamp is 0 (SetMade's "not
+// said"). Two stamps subtract to the time between them, whatever the wall
+// clock did meanwhile, when both times carry a monotonic reading (as
+// time.Now's do).
+func Stamp(t time.Time) int64 { return int64(t.Sub(epoch)) + 1 }
 
 // Payload returns the payload written so far. It aliases the frame's buffer.
 func (f *Frame) Payload() []byte { return f.buf[Headroom:] }

@@ -157,7 +157,7 @@ for n in $bots_list; do
 		(if .server.tick_lateness == null then "—"
 		 else "\(.server.tick_lateness.mean*1e4|round/10)/" + (if .server.tick_lateness.p99 < 0 then ">\(.server.tick_lateness.top_bound*1000)"
 		 else "\(.server.tick_lateness.p99*1e4|round/10)" end) end),
-		(if .server.send_wait == null then "—"
+		(if .server.send_wait == null or .server.send_wait.count == 0 then "—"
 		 else "\(.server.send_wait.mean*1e4|round/10)/" + (if .server.send_wait.p99 < 0 then ">\(.server.send_wait.top_bound*1000)"
 		 else "\(.server.send_wait.p99*1e4|round/10)" end) end),
 		"\(.bots_cpu_percent|round) % / \((.steady.bots_cpu_us_per_message // 0) * 100 | round / 100)"

@@ -110,7 +110,7 @@ var (
 	mWrites          = counter("tickroom_writes_total", "writev(2) calls that wrote frames; sent frames / writes is the frames one syscall carried.")
 	mWakeups         = counter("tickroom_loop_wakeups_total", "Flush tasks handed to event loops from outside their turn, one wake-up each.")
 	mCarried         = counter("tickroom_loop_flushes_carried_total", "Flush tasks that left connections with frames for the loop's next round, after its reads: the loop had more to write than a round's budget.")
-	mSendWait        = metric{prometheus.NewDesc("tickroom_send_wait_seconds", "How long a room's frames waited from the start of the tick that made them until the event loop wrote them, the oldest of each write; a tail with the server's core busy is the loop behind on its writes.", nil, nil), prometheus.UntypedValue}
+	mSendWait        = metric{prometheus.NewDesc("tickroom_send_wait_seconds", "How long a room's frames waited from the start of the tick that made them until the event loop's flush wrote them, the oldest of each connection's flush (frames kept back for a client still reading earlier ones left out); a tail with the server's core busy is the loop behind on its writes.", nil, nil), prometheus.UntypedValue}
 	mSkipped         = counter("tickroom_skipped_frames_total", "Droppable frames the transport skipped for congested connections.")
 	mMessagesIn      = counter("tickroom_messages_received_total", "tickroom.v1 client messages received.")
 	mMessagesOut     = counter("tickroom_messages_sent_total", "tickroom.v1 replies and notices sent, state excluded.")
