@@ -4,7 +4,7 @@ import { History, counterRate, windowQuantile, type Overview } from "../monitor/
 
 const bounds = [1, 2, 4, 8];
 
-function overview(sec: number, counters: Record<string, number>, gauges: Record<string, number>, lateness?: number[]): Overview {
+function overview(sec: number, counters: Record<string, number>, gauges: Record<string, number>, lateness?: number[], sendWait?: number[]): Overview {
   return {
     time: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString(),
     uptime_sec: sec,
@@ -12,6 +12,7 @@ function overview(sec: number, counters: Record<string, number>, gauges: Record<
     counters,
     gauges,
     ticks: lateness ? { bounds_ms: bounds, lateness, duration: lateness } : undefined,
+    send_wait: sendWait ? { bounds_ms: bounds, counts: sendWait } : undefined,
   };
 }
 
@@ -49,6 +50,15 @@ describe("History", () => {
     assert.deepEqual(s.bytesOut, [null, 2000, null]);
     assert.deepEqual(s.framesOut, [null, 20, null]);
     assert.deepEqual(s.latenessP99, [null, 0.99, null]);
+    assert.deepEqual(s.sendWaitP99, [null, null, null]); // a server without the send wait
+  });
+  it("gives the send wait's p99 over each poll's window", () => {
+    const h = new History();
+    h.push(overview(0, {}, {}, undefined, [50, 0, 0, 0, 0]));
+    // Since: 100 frames, 10 of them waited past the largest bound.
+    h.push(overview(2, {}, {}, undefined, [140, 0, 0, 0, 10]));
+    h.push(overview(4, {}, {}, undefined, [240, 0, 0, 0, 10]));
+    assert.deepEqual(h.series().sendWaitP99, [null, 8, 0.99]);
   });
   it("keeps the newest maxPoints and ignores a poll that is not newer", () => {
     const h = new History(3);

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/web"
 )
@@ -58,7 +59,27 @@ type overviewJSON struct {
 	// Ticks are the tick histograms of every room since the start, for a
 	// page to compute quantiles over the time between two polls.
 	Ticks tickHistJSON `json:"ticks"`
+	// SendWait is the transport's send wait histogram since the start
+	// (server.Stats.SendWait), for the same.
+	SendWait sendWaitJSON `json:"send_wait"`
 }
+
+// sendWaitJSON is the send wait histogram: Counts[i] counts waits up to
+// BoundsMs[i] (and above the bound before); the last entry counts those
+// above every bound. Counts only grow.
+type sendWaitJSON struct {
+	BoundsMs []float64 `json:"bounds_ms"`
+	Counts   []uint64  `json:"counts"`
+}
+
+// sendWaitBoundsMs are server.SendWaitBounds in milliseconds.
+var sendWaitBoundsMs = func() []float64 {
+	out := make([]float64, len(server.SendWaitBounds))
+	for i, b := range server.SendWaitBounds {
+		out[i] = ms(b)
+	}
+	return out
+}()
 
 // tickHistJSON is the runtime's tick histograms: Lateness[i] and
 // Duration[i] count ticks up to BoundsMs[i] (and above the bound before);
@@ -136,6 +157,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	total := rt.Stats().Total
 	o.Ticks = tickHistJSON{BoundsMs: boundsMs, Lateness: total.Lateness.Counts[:], Duration: total.Duration.Counts[:]}
+	o.SendWait = sendWaitJSON{BoundsMs: sendWaitBoundsMs, Counts: ts.SendWait.Counts[:]}
 	perGameRooms := map[string]int{}
 	for _, info := range infos {
 		perGameRooms[info.Game]++

@@ -7,24 +7,31 @@ import (
 )
 
 // TestOverviewTickHistograms checks what the monitor's lateness chart
-// reads: the runtime's histograms, whose counts grow while rooms tick.
+// reads: the runtime's tick histograms and the transport's send wait,
+// whose counts grow while rooms tick.
 func TestOverviewTickHistograms(t *testing.T) {
 	e := start(t, adminToken)
-	e.connect("ann").join("")
 	type hist struct {
 		BoundsMs []float64 `json:"bounds_ms"`
 		Lateness []uint64  `json:"lateness"`
 		Duration []uint64  `json:"duration"`
 	}
+	type waits struct {
+		BoundsMs []float64 `json:"bounds_ms"`
+		Counts   []uint64  `json:"counts"`
+	}
+	var sendWait waits
 	poll := func() hist {
 		t.Helper()
 		status, body := e.do("GET", "/v1/admin/overview", adminToken, "")
 		var o struct {
-			Ticks hist `json:"ticks"`
+			Ticks    hist  `json:"ticks"`
+			SendWait waits `json:"send_wait"`
 		}
 		if status != 200 || json.Unmarshal([]byte(body), &o) != nil {
 			t.Fatalf("overview: %d %s", status, body)
 		}
+		sendWait = o.SendWait
 		return o.Ticks
 	}
 	sum := func(c []uint64) (n uint64) {
@@ -34,6 +41,11 @@ func TestOverviewTickHistograms(t *testing.T) {
 		return n
 	}
 	first := poll()
+	firstWait := sendWait
+	e.connect("ann").join("") // a room, and its frames to ann
+	if len(firstWait.BoundsMs) < 2 || len(firstWait.Counts) != len(firstWait.BoundsMs)+1 {
+		t.Fatalf("send wait histogram shape: %+v", firstWait)
+	}
 	if len(first.BoundsMs) < 2 || len(first.Lateness) != len(first.BoundsMs)+1 || len(first.Duration) != len(first.BoundsMs)+1 {
 		t.Fatalf("histogram shape: %+v", first)
 	}
@@ -45,7 +57,8 @@ func TestOverviewTickHistograms(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		next := poll()
-		if sum(next.Lateness) > sum(first.Lateness) && sum(next.Duration) > sum(first.Duration) {
+		// The room's frames go out too, each counted in the send wait.
+		if sum(next.Lateness) > sum(first.Lateness) && sum(next.Duration) > sum(first.Duration) && sum(sendWait.Counts) > sum(firstWait.Counts) {
 			for i := range next.Lateness {
 				if next.Lateness[i] < first.Lateness[i] {
 					t.Fatalf("a count went down: %v then %v", first.Lateness, next.Lateness)
@@ -54,7 +67,7 @@ func TestOverviewTickHistograms(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the room ticked but the histograms did not grow: %+v", next)
+			t.Fatalf("the room ticked but the histograms did not grow: %+v, send wait %+v", next, sendWait)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

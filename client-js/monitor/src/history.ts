@@ -1,8 +1,8 @@
 /**
  * The monitor's memory of recent polls: each overview becomes one point of
  * every chart — gauges as they are, counters as rates over the time since
- * the previous poll, and tick lateness p99 over that same window, from the
- * growth of the runtime's cumulative histogram.
+ * the previous poll, and tick lateness and send wait p99 over that same
+ * window, from the growth of the server's cumulative histograms.
  */
 
 /** Overview is the part of GET /v1/admin/overview the charts read. */
@@ -13,6 +13,8 @@ export interface Overview {
   counters: Record<string, number>;
   gauges: Record<string, number>;
   ticks?: { bounds_ms: number[]; lateness: number[]; duration: number[] };
+  /** send_wait is how long rooms' frames waited from their tick to their write. */
+  send_wait?: { bounds_ms: number[]; counts: number[] };
 }
 
 /** Series are the charts' columns, oldest first; null marks a gap. */
@@ -27,6 +29,7 @@ export interface Series {
   bytesIn: (number | null)[];
   bytesOut: (number | null)[];
   latenessP99: (number | null)[];
+  sendWaitP99: (number | null)[];
 }
 
 /**
@@ -81,6 +84,7 @@ export class History {
     bytesIn: [],
     bytesOut: [],
     latenessP99: [],
+    sendWaitP99: [],
   };
   private prev: Overview | undefined;
 
@@ -110,6 +114,7 @@ export class History {
     s.bytesIn.push(rate(pc("bytes_in"), c("bytes_in"), dt));
     s.bytesOut.push(rate(pc("bytes_out"), c("bytes_out"), dt));
     s.latenessP99.push(p?.ticks && o.ticks ? windowQuantile(o.ticks.bounds_ms, p.ticks.lateness, o.ticks.lateness, 0.99) : null);
+    s.sendWaitP99.push(p?.send_wait && o.send_wait ? windowQuantile(o.send_wait.bounds_ms, p.send_wait.counts, o.send_wait.counts, 0.99) : null);
     if (s.time.length > this.maxPoints) {
       for (const col of Object.values(s)) (col as unknown[]).shift();
     }

@@ -225,9 +225,12 @@ const CHARTS: ChartSpec[] = [
   },
   {
     id: "lateness",
-    title: "Tick lateness p99 (each poll's window)",
+    title: "Tick lateness and send wait p99 (each poll's window)",
     format: formatMs,
-    lines: [{ label: "p99", key: "latenessP99", color: "#b35900" }],
+    lines: [
+      { label: "tick lateness p99", key: "latenessP99", color: "#b35900" },
+      { label: "send wait p99", key: "sendWaitP99", color: "#8250df" },
+    ],
   },
 ];
 
