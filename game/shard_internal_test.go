@@ -89,3 +89,37 @@ func TestPhasesSpread(t *testing.T) {
 		t.Fatalf("%d rooms share one slot", busiest)
 	}
 }
+
+// TestSlotLeavesNoTickStamp: a slot whose last room is due a later turn of
+// the wheel (a room asleep past the wheel's span) leaves no tick stamp
+// behind, so frames sent outside a tick (a shutdown's) say nothing of
+// when they were made.
+func TestSlotLeavesNoTickStamp(t *testing.T) {
+	rt, clock := newIdleRuntime(t, 1)
+	sh := rt.shards[0]
+	sh.wall = true // stamp as a runtime on the system clock would
+	r, err := rt.CreateRoom(RoomOptions{Game: "idle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.runDue(clock.Now()) // place the room
+	slot := sh.slotCeil(r.w.due)
+	now := clock.add(sh.epoch.Add(time.Duration(slot) * sh.res).Sub(clock.Now()))
+	sh.process(slot) // the room ticks
+	if r.tick.Load() != 1 || sh.scratch.began != 0 {
+		t.Fatalf("after a tick: tick %d, stamp %d left", r.tick.Load(), sh.scratch.began)
+	}
+	// Due a whole turn of the wheel and more from now: its slot comes
+	// round first, and keeps it for a later turn.
+	r.w.due = now.Add(time.Duration(len(sh.wheel)+10) * sh.res)
+	sh.insert(r, slot)
+	later := sh.slotCeil(r.w.due) - int64(len(sh.wheel))
+	clock.add(time.Duration(later-slot) * sh.res)
+	sh.process(later)
+	if r.tick.Load() != 1 {
+		t.Fatalf("the room ticked a turn early: tick %d", r.tick.Load())
+	}
+	if sh.scratch.began != 0 {
+		t.Fatalf("a slot that ran no room left the stamp %d", sh.scratch.began)
+	}
+}

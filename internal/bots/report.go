@@ -214,13 +214,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	if sv := r.Server; sv != nil {
 		p("  server       (%s) cpu %.1f%% (%.2f s), %.2f µs CPU per delivered frame, rss %.1f MB (baseline %.1f MB, %.1f KB per conn)",
 			sv.Source, sv.CPUPercent, sv.CPUSeconds, sv.CPUMicrosPerFrame, sv.RSSEndBytes/1e6, sv.RSSBaselineBytes/1e6, sv.RSSPerConnBytes/1e3)
-		if l := sv.TickLateness; l != nil {
-			p("  lateness     %s: n=%.0f mean=%.3g p50%s p99%s p99.9%s; %.2f%% above %g",
-				l.Metric, l.Count, l.Mean, l.q(l.P50), l.q(l.P99), l.q(l.P999), 100*l.AboveTop, l.TopBound)
-		}
-		if l := sv.SendWait; l != nil {
-			p("  send wait    %s: n=%.0f mean=%.3g p50%s p99%s p99.9%s; %.2f%% above %g",
-				l.Metric, l.Count, l.Mean, l.q(l.P50), l.q(l.P99), l.q(l.P999), 100*l.AboveTop, l.TopBound)
+		for _, h := range []struct {
+			label string
+			l     *LatenessReport
+		}{{"lateness", sv.TickLateness}, {"send wait", sv.SendWait}} {
+			switch l := h.l; {
+			case l == nil:
+			case l.Count == 0:
+				p("  %-12s %s: none in the window", h.label, l.Metric)
+			default:
+				p("  %-12s %s: n=%.0f mean=%.3g p50%s p99%s p99.9%s; %.2f%% above %g",
+					h.label, l.Metric, l.Count, l.Mean, l.q(l.P50), l.q(l.P99), l.q(l.P999), 100*l.AboveTop, l.TopBound)
+			}
 		}
 	}
 	for _, t := range []struct {

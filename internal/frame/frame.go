@@ -64,11 +64,11 @@ func (f *Frame) Made() int64 { return f.made }
 // epoch is the origin of Stamp's clock.
 var epoch = time.Now()
 
-// Stamp returns t on the process's monotonic clock, in nanoseconds since
-// the package started, plus one, so that no stamp is 0 (SetMade's "not
-// said"). Two stamps subtract to the time between them, whatever the wall
-// clock did meanwhile, when both times carry a monotonic reading (as
-// time.Now's do).
+// Stamp returns t in nanoseconds since the package started, plus one, so
+// that no stamp is 0 (SetMade's "not said"). When t carries a monotonic
+// clock reading, as time.Now's do, so does the stamp: two such stamps
+// subtract to the time between them whatever the wall clock did
+// meanwhile. A t without one is read on the wall clock.
 func Stamp(t time.Time) int64 { return int64(t.Sub(epoch)) + 1 }
 
 // Payload returns the payload written so far. It aliases the frame's buffer.

@@ -138,8 +138,15 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	// The send wait's buckets are cumulative: none below the one before,
 	// none above the count; and a room on an idle server waits little.
 	prev, n := 0.0, during["tickroom_send_wait_seconds_count"]
+	if inf := during[`tickroom_send_wait_seconds_bucket{le="+Inf"}`]; inf != n {
+		t.Fatalf("send wait: %v counted, %v in the +Inf bucket", n, inf)
+	}
 	for _, b := range server.SendWaitBounds {
-		v := during[fmt.Sprintf(`tickroom_send_wait_seconds_bucket{le="%g"}`, b.Seconds())]
+		key := fmt.Sprintf(`tickroom_send_wait_seconds_bucket{le="%g"}`, b.Seconds())
+		v, ok := during[key]
+		if !ok {
+			t.Fatalf("no %s", key)
+		}
 		if v < prev || v > n {
 			t.Fatalf("send wait bucket le=%g holds %v after %v, with %v counted", b.Seconds(), v, prev, n)
 		}

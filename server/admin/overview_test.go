@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/tickroom/tickroom/server"
 )
 
 // TestOverviewTickHistograms checks what the monitor's lateness chart
@@ -43,8 +45,13 @@ func TestOverviewTickHistograms(t *testing.T) {
 	first := poll()
 	firstWait := sendWait
 	e.connect("ann").join("") // a room, and its frames to ann
-	if len(firstWait.BoundsMs) < 2 || len(firstWait.Counts) != len(firstWait.BoundsMs)+1 {
+	if len(firstWait.BoundsMs) != len(server.SendWaitBounds) || len(firstWait.Counts) != len(firstWait.BoundsMs)+1 {
 		t.Fatalf("send wait histogram shape: %+v", firstWait)
+	}
+	for i, b := range server.SendWaitBounds {
+		if firstWait.BoundsMs[i] != float64(b)/float64(time.Millisecond) {
+			t.Fatalf("send wait bounds %v, want the transport's %v", firstWait.BoundsMs, server.SendWaitBounds)
+		}
 	}
 	if len(first.BoundsMs) < 2 || len(first.Lateness) != len(first.BoundsMs)+1 || len(first.Duration) != len(first.BoundsMs)+1 {
 		t.Fatalf("histogram shape: %+v", first)
@@ -62,6 +69,11 @@ func TestOverviewTickHistograms(t *testing.T) {
 			for i := range next.Lateness {
 				if next.Lateness[i] < first.Lateness[i] {
 					t.Fatalf("a count went down: %v then %v", first.Lateness, next.Lateness)
+				}
+			}
+			for i := range sendWait.Counts {
+				if sendWait.Counts[i] < firstWait.Counts[i] {
+					t.Fatalf("a send wait count went down: %v then %v", firstWait.Counts, sendWait.Counts)
 				}
 			}
 			return

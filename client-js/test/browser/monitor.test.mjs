@@ -145,7 +145,7 @@ describe("monitor page against the tickroom binary", { timeout: 180_000 }, () =>
     // Players: searched by name and id, in any case. A guest's id is
     // random, so another player's may hold "al" too: they count as well.
     await page.waitForSelector("#players-page[data-total='5']", wait);
-    await page.fill("#player-q", "al");
+    await page.fill("#player-q", "AL");
     const matching = names.filter((n) => n.includes("al") || userIds[n].toLowerCase().includes("al")).sort();
     await page.waitForSelector(`#players-page[data-total='${matching.length}']`, wait);
     const found = await page.$$eval("#players tr td:nth-child(2)", (tds) => tds.map((td) => td.textContent).sort());
