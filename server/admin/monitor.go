@@ -73,13 +73,7 @@ type sendWaitJSON struct {
 }
 
 // sendWaitBoundsMs are server.SendWaitBounds in milliseconds.
-var sendWaitBoundsMs = func() []float64 {
-	out := make([]float64, len(server.SendWaitBounds))
-	for i, b := range server.SendWaitBounds {
-		out[i] = ms(b)
-	}
-	return out
-}()
+var sendWaitBoundsMs = inMs(server.SendWaitBounds[:])
 
 // tickHistJSON is the runtime's tick histograms: Lateness[i] and
 // Duration[i] count ticks up to BoundsMs[i] (and above the bound before);
@@ -91,13 +85,16 @@ type tickHistJSON struct {
 }
 
 // boundsMs are game.HistogramBounds in milliseconds.
-var boundsMs = func() []float64 {
-	out := make([]float64, len(game.HistogramBounds))
-	for i, b := range game.HistogramBounds {
+var boundsMs = inMs(game.HistogramBounds[:])
+
+// inMs returns bounds in milliseconds.
+func inMs(bounds []time.Duration) []float64 {
+	out := make([]float64, len(bounds))
+	for i, b := range bounds {
 		out[i] = ms(b)
 	}
 	return out
-}()
+}
 
 type gameJSON struct {
 	Game  string   `json:"game"`
