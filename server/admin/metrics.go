@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -252,28 +253,28 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// histogram turns a room duration histogram into a Prometheus one, in
-// seconds, with cumulative buckets.
+// histogram turns a room duration histogram into a Prometheus one.
 func histogram(m metric, h game.Histogram, labels ...string) prometheus.Metric {
-	buckets := make(map[float64]uint64, len(game.HistogramBounds))
-	var cum uint64
-	for i, b := range game.HistogramBounds {
-		cum += h.Counts[i]
-		buckets[b.Seconds()] = cum
-	}
-	return prometheus.MustNewConstHistogram(m.desc, h.Count, h.Sum.Seconds(), buckets, labels...)
+	return constHistogram(m, game.HistogramBounds[:], h.Counts[:], h.Count, h.Sum, labels...)
 }
 
 // sendWait turns the transport's send wait histogram into a Prometheus
-// one, in seconds, with cumulative buckets.
+// one.
 func sendWait(h server.WaitHistogram) prometheus.Metric {
-	buckets := make(map[float64]uint64, len(server.SendWaitBounds))
+	return constHistogram(mSendWait, server.SendWaitBounds[:], h.Counts[:], h.Count, h.Sum)
+}
+
+// constHistogram is a Prometheus histogram in seconds from per-bucket
+// counts (counts[i] up to bounds[i], and above the bound before; the last,
+// above every bound), with cumulative buckets.
+func constHistogram(m metric, bounds []time.Duration, counts []uint64, count uint64, sum time.Duration, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(bounds))
 	var cum uint64
-	for i, b := range server.SendWaitBounds {
-		cum += h.Counts[i]
+	for i, b := range bounds {
+		cum += counts[i]
 		buckets[b.Seconds()] = cum
 	}
-	return prometheus.MustNewConstHistogram(mSendWait.desc, h.Count, h.Sum.Seconds(), buckets)
+	return prometheus.MustNewConstHistogram(m.desc, count, sum.Seconds(), buckets, labels...)
 }
 
 func sortedKeys[K int | string, V any](m map[K]V) []K {
