@@ -109,6 +109,11 @@ type Conn struct {
 	closeReq  bool          // Close was called; a close frame is due after the queue
 	abortReq  bool          // close at the next flush, dropping the queue (hard cap, budget)
 	writeShut bool          // no more frames may be queued
+
+	// Loop only, placed last to fit the size class: bytes were read since
+	// the connection's last write, so the kernel may owe their ACK
+	// (quickAckAfter).
+	ackOwed bool
 }
 
 // ID returns the connection's server-unique id. Safe from any goroutine.
