@@ -112,7 +112,7 @@ type Conn struct {
 
 	// Loop only, placed last to fit the size class: bytes were read since
 	// the connection's last write, so the kernel may owe their ACK
-	// (quickAckAfter).
+	// (delayAcks).
 	ackOwed bool
 }
 

@@ -72,7 +72,9 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	now := time.Now().UnixNano()
 	c.lastRead = now
-	c.ackOwed = true
+	if !c.ackOwed {
+		c.ackOwed = true
+	}
 	avail := gc.InboundBuffered()
 	fresh := avail - int(c.inKept) // what this read added
 	l := c.loop

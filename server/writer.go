@@ -1,12 +1,9 @@
 package server
 
 import (
-	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
-	"golang.org/x/sys/unix"
-
 	"github.com/tickroom/tickroom/internal/frame"
 )
 
@@ -409,7 +406,7 @@ func (c *Conn) flush(listed bool) {
 		if listed && !held && written > 0 {
 			c.loop.noteWait(items[:written])
 		}
-		if written > 0 && c.ackOwed {
+		if written > 0 && c.ackOwed && c.state != stateClosed {
 			c.delayAcks()
 		}
 	}
@@ -536,34 +533,6 @@ func (c *Conn) writev(iov [][]byte) {
 	if _, err := c.gc.Writev(iov); err != nil {
 		c.srv.cfg.Logger.Debug("write failed", "conn", c.id, "err", err)
 	}
-}
-
-// quickAckAfter is how long after a read a connection's first write may
-// come before its delayed ACK has gone out on its own (delayAcks).
-const quickAckAfter = 38 * time.Millisecond
-
-// quickAckOff turns delayAcks off, for the test that compares the two.
-var quickAckOff atomic.Bool
-
-// delayAcks runs after the first write since a read. Linux acknowledges a
-// small segment from a client late, in the next segment the server sends,
-// when the connection is interactive ("pingpong": the server answered
-// within the delayed-ACK timeout, 40 ms, of the last one). When no answer
-// comes within that timeout, the timer sends the ACK and the connection
-// stops being interactive; the next read then sends an ACK of its own,
-// from the server's read(2), though a frame soon follows. An arena room at
-// 20 Hz with inputs at 10 Hz answers one input in five that late, and
-// those ACKs took ~2.5 % of the server's CPU at 3,000 bots. So when this
-// write came quickAckAfter or more after the read, the connection is made
-// interactive again (TCP_QUICKACK off): one setsockopt(2) in place of an
-// ACK's transmit and its loopback delivery (BENCHMARKS.md, "An ACK less a
-// late answer"). A failure changes nothing but the cost. Loop only.
-func (c *Conn) delayAcks() {
-	c.ackOwed = false
-	if quickAckOff.Load() || time.Now().UnixNano()-c.lastRead < int64(quickAckAfter) {
-		return
-	}
-	_ = unix.SetsockoptInt(c.gc.Fd(), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0)
 }
 
 // releaseQueue drops every queued frame and refuses new ones. Loop only,

@@ -233,24 +233,7 @@ func BenchmarkArenaTick(b *testing.B) {
 }
 
 func benchArena(b *testing.B, players int, opts map[string]string) {
-	reg := game.NewRegistry()
-	if err := reg.Register(arena.Definition()); err != nil {
-		b.Fatal(err)
-	}
-	clock := game.NewManualClock(time.Unix(1_700_000_000, 0))
-	rt, err := game.NewRuntime(game.Config{Registry: reg, Clock: clock, Shards: 1, Resolution: 10 * time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := rt.CreateRoom(game.RoomOptions{Game: "arena", Options: opts})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range players {
-		if err := r.Join(game.JoinRequest{UserID: fmt.Sprint(i), Name: "bot", Client: nopClient{}}, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	rt, r := newBenchRoom(b, players, opts)
 	inputs := [][]byte{steer(1000, 0), steer(0, 1000), steer(-1000, 0), steer(0, -1000)}
 	seq := uint32(0)
 	tick := func() {
@@ -274,6 +257,30 @@ func benchArena(b *testing.B, players int, opts map[string]string) {
 		b.Fatalf("stats %+v", st)
 	}
 	b.ReportMetric(float64(st.FramesEncoded-before)/float64(b.N), "frames/op")
+}
+
+// newBenchRoom is an arena room with opts on a runtime of its own, on a
+// manual clock, with players seated on clients that take nothing.
+func newBenchRoom(b *testing.B, players int, opts map[string]string) (*game.Runtime, *game.Room) {
+	reg := game.NewRegistry()
+	if err := reg.Register(arena.Definition()); err != nil {
+		b.Fatal(err)
+	}
+	clock := game.NewManualClock(time.Unix(1_700_000_000, 0))
+	rt, err := game.NewRuntime(game.Config{Registry: reg, Clock: clock, Shards: 1, Resolution: 10 * time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := rt.CreateRoom(game.RoomOptions{Game: "arena", Options: opts})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range players {
+		if err := r.Join(game.JoinRequest{UserID: fmt.Sprint(i), Name: "bot", Client: nopClient{}}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return rt, r
 }
 
 // TestBandwidth: ten players steering at random (a new direction ten times

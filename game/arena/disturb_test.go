@@ -1,14 +1,10 @@
 package arena_test
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"testing"
 	"time"
-
-	"github.com/tickroom/tickroom/game"
-	"github.com/tickroom/tickroom/game/arena"
 )
 
 // BenchmarkArenaTickDisturbed is one default arena room of ten, half its
@@ -36,6 +32,7 @@ func BenchmarkArenaTickDisturbed(b *testing.B) {
 				c, err := ln.Accept()
 				if err == nil {
 					_, _ = io.Copy(io.Discard, c)
+					_ = c.Close()
 				}
 			}()
 			sock, err := net.Dial("tcp", ln.Addr().String())
@@ -44,7 +41,7 @@ func BenchmarkArenaTickDisturbed(b *testing.B) {
 			}
 			defer sock.Close()
 			other, msg := make([]byte, mode.evict), make([]byte, 64)
-			rt, r := newBenchRoom(b, 10)
+			rt, r := newBenchRoom(b, 10, map[string]string{"seed": "1"})
 			inputs := [][]byte{steer(1000, 0), steer(0, 1000), steer(-1000, 0), steer(0, -1000)}
 			var ticks time.Duration
 			seq := uint32(0)
@@ -70,28 +67,4 @@ func BenchmarkArenaTickDisturbed(b *testing.B) {
 			b.ReportMetric(float64(ticks.Nanoseconds())/float64(b.N), "ns/tick")
 		})
 	}
-}
-
-// newBenchRoom is a default arena room on its own runtime, with players
-// seated on clients that take nothing.
-func newBenchRoom(b *testing.B, players int) (*game.Runtime, *game.Room) {
-	reg := game.NewRegistry()
-	if err := reg.Register(arena.Definition()); err != nil {
-		b.Fatal(err)
-	}
-	clock := game.NewManualClock(time.Unix(1_700_000_000, 0))
-	rt, err := game.NewRuntime(game.Config{Registry: reg, Clock: clock, Shards: 1, Resolution: 10 * time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := rt.CreateRoom(game.RoomOptions{Game: "arena", Options: map[string]string{"seed": "1"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range players {
-		if err := r.Join(game.JoinRequest{UserID: fmt.Sprint(i), Name: "bot", Client: nopClient{}}, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return rt, r
 }
