@@ -7,11 +7,11 @@ import (
 
 // lateAnswer is how long after a read a connection's first write must come
 // for delayAcks to take it that the kernel's delayed-ACK timer has already
-// sent the read bytes' ACK. The timer runs 40 ms on loopback and LANs, in
-// jiffies, so with HZ=250 it fires 36–40 ms after the bytes arrived, and
-// the read is stamped a little after that: 32 ms leaves room for both. A
-// write taken for late that was not costs one setsockopt(2); a late one
-// missed costs an ACK.
+// sent the read bytes' ACK. The timer runs 40 ms where round trips are
+// shorter (loopback, LANs; longer on longer ones), in jiffies, so with
+// HZ=250 it fires 36–40 ms after the bytes arrived, and the read is stamped
+// a little after that: 32 ms leaves room for both. A write taken for late
+// that was not costs one setsockopt(2); a late one missed costs an ACK.
 const lateAnswer = 32 * time.Millisecond
 
 // delayAcksOff turns delayAcks off, for the test that compares the two.

@@ -72,7 +72,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	now := time.Now().UnixNano()
 	c.lastRead = now
-	if !c.ackOwed {
+	if !c.ackOwed { // written on change only: its line is the one rooms queue frames on
 		c.ackOwed = true
 	}
 	avail := gc.InboundBuffered()
