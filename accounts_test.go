@@ -210,7 +210,10 @@ func TestLinkIdentity(t *testing.T) {
 func TestGuestsNotSeenForGuestTTLAreForgotten(t *testing.T) {
 	t.Parallel()
 	const ttl = 4 * time.Second
-	_, a, _, _ := accountServerWith(t, t.TempDir(), func(o *tickroom.Options) { o.GuestTTL, o.TokenTTL = ttl, time.Second })
+	// A token's expiry is in whole seconds, so one issued for 2 s lives
+	// 1–2 s: time for the claim below on a busy machine (GuestTTL must
+	// exceed it).
+	_, a, _, _ := accountServerWith(t, t.TempDir(), func(o *tickroom.Options) { o.GuestTTL, o.TokenTTL = ttl, 2*time.Second })
 	login := func(body map[string]string) map[string]any {
 		t.Helper()
 		st, m := a.post("/v1/login", "", body)
