@@ -174,9 +174,11 @@ func (t *track) fields() *statesync.Scratch {
 // next reuses the oldest snap for tick and returns it, after turning the
 // snap before the newest into a back record (compact). Its buffers are
 // sized after the newest snap's, with an eighth to spare, when they are
-// too small for it or more than twice its size, rather than grown by
+// too small for it or more than half as large again, rather than grown by
 // append's doubling: most ticks hold what the last one did, so in steady
-// state nothing is allocated.
+// state nothing is allocated. (A room's first snap grows by doubling; the
+// half catches it, which twice its size let through, and still leaves a
+// view's entity count room to swing.)
 func (t *track) next(tick uint64) *snap {
 	t.memoOK = false
 	n := len(t.ring)
@@ -190,16 +192,18 @@ func (t *track) next(tick uint64) *snap {
 	t.scratchUsed = false
 	t.head = (t.head + 1) % n
 	s := &t.ring[t.head]
-	if s.back {
-		// Its record's bytes in the log are free from here.
+	if s.whole == nil {
+		// A back record (whose bytes in the log are free from here), or a
+		// slot the ring has not filled yet: it takes the whole part compact
+		// let go, so that a room's first ticks do not drop one a tick.
 		s.whole, t.spare = t.spare, nil
 	}
 	s.reset(tick)
 	if prev != s && prev.valid {
-		if n := len(prev.ents); cap(s.ents) < n || cap(s.ents) > 2*n+16 {
+		if n := len(prev.ents); cap(s.ents) < n || cap(s.ents) > n+n/2+8 {
 			s.ents = make([]entRef, 0, n+n/8+2)
 		}
-		if n := len(prev.buf); cap(s.buf) < n || cap(s.buf) > 2*n+64 {
+		if n := len(prev.buf); cap(s.buf) < n || cap(s.buf) > n+n/2+64 {
 			s.buf = make([]byte, 0, n+n/8+16)
 		}
 	}

@@ -309,6 +309,40 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 	}
 }
 
+// TestRingFillsOnThreeWholes drives a ring of 16 through its first ticks
+// and on, and counts the whole parts its slots ever held: the newest two
+// and the one compact lets go and next reuses. A slot the ring had not
+// filled yet used to get a whole part of its own, and its buffers, while
+// compact's spare was dropped: sixteen of each for every new room, garbage
+// that left the size classes of a room's long-lived buffers half empty
+// under load (BENCHMARKS.md, "A room's first ticks reuse their buffers").
+func TestRingFillsOnThreeWholes(t *testing.T) {
+	tr := newTrack(16)
+	seen := map[*whole]bool{}
+	for tick := uint64(1); tick <= 40; tick++ {
+		cur := tr.next(tick)
+		w := Snapshot{s: cur}
+		for id := range uint64(36) {
+			w.EntityBytes(id, entityBytes(id, tick*(id%3)))
+		}
+		cur.seal()
+		for i := range tr.ring {
+			if wh := tr.ring[i].whole; wh != nil {
+				seen[wh] = true
+			}
+		}
+		if tr.spare != nil {
+			seen[tr.spare] = true
+		}
+		if got := tr.at(tick - 1); tick > 1 && got == nil {
+			t.Fatalf("tick %d: the state before is gone", tick)
+		}
+	}
+	if len(seen) > 3 {
+		t.Errorf("the ring's slots held %d whole parts over 40 ticks, want at most 3", len(seen))
+	}
+}
+
 // TestShareInAnyOrder: a view shares the entities it names, with their
 // bytes, whether it names them in ascending order (as a rule), in any
 // other, or names ids the shared state lacks.
