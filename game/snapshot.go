@@ -171,14 +171,18 @@ func (t *track) fields() *statesync.Scratch {
 	return t.fs
 }
 
-// next reuses the oldest snap for tick and returns it, after turning the
-// snap before the newest into a back record (compact). Its buffers are
-// sized after the newest snap's, with an eighth to spare, when they are
-// too small for it or more than half as large again, rather than grown by
-// append's doubling: most ticks hold what the last one did, so in steady
-// state nothing is allocated. (A room's first snap grows by doubling; the
-// half catches it, which twice its size let through, and still leaves a
-// view's entity count room to swing.)
+// next reuses the oldest slot of the ring for tick and returns its snap.
+// In a ring longer than two it first turns the snap before the newest into
+// a back record (compact), which lets go of that snap's whole part; the
+// reused slot takes it when it has none of its own (a back record, or a
+// slot the filling ring has not used yet), so a ring holds two whole parts
+// however long it is and however new. The buffers are sized after the
+// newest snap's, with an eighth to spare, when they are too small for it
+// or more than half as large again (plus a few entries' or bytes' slack),
+// rather than grown by append: most ticks hold what the last one did, so
+// in steady state nothing is allocated. The half also sizes down a room's
+// first snap, which append grew, once it is reused; an entity count that
+// swings by a quarter or more from tick to tick costs an allocation.
 func (t *track) next(tick uint64) *snap {
 	t.memoOK = false
 	n := len(t.ring)
