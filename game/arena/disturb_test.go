@@ -11,17 +11,20 @@ import (
 // players steering each tick (inputs at 10 Hz in a 20 Hz room), with other
 // work between its ticks as a server's event loop does between a room's:
 // none ("quiet"), 1 MiB of other memory touched ("cache-1MiB"), twenty
-// 64-byte writes to a loopback socket ("writes-20"), or both. ns/tick
-// times the ticks alone. Under tickroom-bots a room tick costs several
-// times its quiet figure (BENCHMARKS.md, "What a tick costs under load");
-// this tells how much of that the caches and the kernel's socket work
-// between ticks explain.
+// 64-byte writes to a loopback socket ("writes-20"), or both; or 64 MiB
+// touched, more than this machine's L2 caches hold, so that a tick starts
+// with none of its room in them ("cache-64MiB"), with the writes or not.
+// ns/tick times the ticks alone. Under tickroom-bots a room tick costs
+// several times its quiet figure (BENCHMARKS.md, "What a tick costs under
+// load"); this tells how much of that the caches and the kernel's socket
+// work between ticks explain. The 64 MiB modes take ~3 ms an op.
 func BenchmarkArenaTickDisturbed(b *testing.B) {
 	for _, mode := range []struct {
 		name   string
 		evict  int
 		writes int
-	}{{"quiet", 0, 0}, {"cache-1MiB", 1 << 20, 0}, {"writes-20", 0, 20}, {"writes-20+cache-1MiB", 1 << 20, 20}} {
+	}{{"quiet", 0, 0}, {"cache-1MiB", 1 << 20, 0}, {"writes-20", 0, 20}, {"writes-20+cache-1MiB", 1 << 20, 20},
+		{"cache-64MiB", 64 << 20, 0}, {"writes-20+cache-64MiB", 64 << 20, 20}} {
 		b.Run(mode.name, func(b *testing.B) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
