@@ -76,7 +76,11 @@
 // a state equal to the previous one is not stored again, so the tick in
 // State.tick is the tick that produced the state and an idle room sends
 // nothing. Only the newest two are kept whole (the entities' bytes, an
-// index by id, globals and acks): every tick reads them. Each older one is
+// index by id, globals and acks): every tick reads them. Between a room's
+// ticks only the newest is, in a ring longer than two: the tick's end
+// turns the one before into a back record and gives its buffers to a pool
+// its shard's rooms share, and the next tick takes them back for its new
+// state. Each older one is
 // a back record of the state after it, with no index: its globals and the
 // acks that differ (each as a change from the newer state's), the ids of
 // the newer state it lacks, and each entity that differs as the field

@@ -21,16 +21,20 @@ import (
 // sized to them with a quarter to spare. Once the log has grown to a
 // room's records, the steady state allocates nothing.
 //
-// The oldest slot, ring[head+1], is the one next reuses once compact
-// returns: its record's bytes count as free already.
-func (t *track) keep(s *snap, rec []byte) {
+// The records live from ring[head+first] on, oldest first: called from
+// next (first 2), the oldest slot, ring[head+1], is the one next reuses
+// once compact returns, and its record's bytes count as free already;
+// called from settle at a tick's end (first 1), it still holds a live
+// back record.
+func (t *track) keep(s *snap, rec []byte, first int) {
 	n := len(rec)
-	var first, last *snap
+	from := first
+	var oldest, last *snap
 	live := n
-	for k := 2; k < len(t.ring); k++ { // oldest first
+	for k := from; k < len(t.ring); k++ { // oldest first
 		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
-			if first == nil {
-				first = b
+			if oldest == nil {
+				oldest = b
 			}
 			last = b
 			live += int(b.n)
@@ -38,8 +42,8 @@ func (t *track) keep(s *snap, rec []byte) {
 	}
 	size := len(t.log)
 	off, ok := 0, n <= size
-	if first != nil {
-		start, end := int(first.off), int(last.off+last.n)
+	if oldest != nil {
+		start, end := int(oldest.off), int(last.off+last.n)
 		switch {
 		case start < end && end+n <= size:
 			off, ok = end, true
@@ -50,20 +54,20 @@ func (t *track) keep(s *snap, rec []byte) {
 		}
 	}
 	if !ok || size > 8*live+1024 {
-		off = t.repack(live)
+		off = t.repack(live, from)
 	}
 	copy(t.log[off:], rec)
 	s.off, s.n = uint32(off), uint32(n)
 }
 
-// repack moves the back records but the oldest (see keep), oldest first,
-// to the start of a new log of live bytes and a quarter more, and returns
-// where the records end.
-func (t *track) repack(live int) int {
+// repack moves the live back records (from ring[head+first] on, see keep),
+// oldest first, to the start of a new log of live bytes and a quarter
+// more, and returns where the records end.
+func (t *track) repack(live, first int) int {
 	log := slices.Grow([]byte(nil), live+live/4+64) // its size class's capacity
 	log = log[:cap(log)]
 	off := 0
-	for k := 2; k < len(t.ring); k++ {
+	for k := first; k < len(t.ring); k++ {
 		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
 			m := copy(log[off:], t.recBytes(b))
 			b.off = uint32(off)
@@ -293,7 +297,7 @@ func (t *track) compare(s, newer *snap) {
 // changed or removed, and as gone the ones it found added. From the same
 // reading of each changed entity it fills d.fwd and d.fwdEnd with the
 // delta's changes and sets d.fwdOK: they hold for patcher.build of that
-// snap (t.prev()) and the newest (t.cur()) only, which is why Room.sync
+// snap (t.prev()) and the newest (t.cur()) only, which is why Room.syncState
 // calls record only when its base is t.prev().
 func (t *track) record(d *delta) {
 	s, newer := t.prev(), t.cur()

@@ -248,6 +248,9 @@ func (rt *Runtime) schedule(r *Room) error {
 	r.gs = gs
 	r.w.tickScratch = &sh.scratch
 	r.w.shared.fs = &sh.scratch.patch.fs // its tick uses one field scratch at a time
+	if len(r.w.shared.ring) > 2 {        // a ring of two keeps both its snaps whole
+		r.w.shared.pool = &sh.scratch.wholes
+	}
 	sh.add(r)
 	return nil
 }

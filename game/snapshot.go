@@ -21,7 +21,8 @@ type entRef struct {
 type snap struct {
 	tick  uint64
 	valid bool
-	// back marks a snap of a track's ring older than the newest two: it
+	// back marks a snap of a track's ring older than the newest two (than
+	// the newest, between a pooled ring's ticks: track.settle): it
 	// is a record of its globals, its acks, the ids of the next newer snap
 	// it lacks and the entities that differ from that snap's or that it
 	// lacks (keepRecord, see track.compact), the n bytes at off in the
@@ -114,15 +115,17 @@ func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
 //
 // Only the newest two snaps are whole: they are what every tick reads (a
 // state equal to the last is not kept; members that are current get the
-// delta between them). Each older one is kept as a back record of the snap
-// after it: the entities that differ or that the newer one lacks, as
-// field changes, with the snap's globals and acks as changes too
-// (keepRecord), the records back to back in one log. In a room where a few
-// players move among walls and pickups that do not, that is a few bytes
-// for each of a few entities a tick instead of the whole table, and no
-// index, so a ring of 16 costs less than two whole states do. Reading an
-// old state (a laggard's or a resuming client's base, at) rebuilds it into
-// a scratch snap.
+// delta between them). A room's ring longer than two, whose whole parts
+// come from its shard's pool, keeps only the newest whole between ticks
+// (settle): the tick takes a second for its new state. Each older snap is kept as a
+// back record of the snap after it: the entities that differ or that the
+// newer one lacks, as field changes, with the snap's globals and acks as
+// changes too (keepRecord), the records back to back in one log. In a
+// room where a few players move among walls and pickups that do not, that
+// is a few bytes for each of a few entities a tick instead of the whole
+// table, and no index, so a ring of 16 costs less than two whole states
+// do. Reading an old state (a laggard's or a resuming client's base, at)
+// rebuilds it into a scratch snap.
 type track struct {
 	ring []snap
 	head int
@@ -140,6 +143,11 @@ type track struct {
 	recTick uint64
 	recOK   bool
 	spare   *whole
+	// pool, when set, is the shard's: compact gives it the whole parts
+	// it lets go and next takes them from it, in place of spare, and the
+	// tick's end (settle) compacts at once, so that a room keeps one whole
+	// part between its ticks rather than two.
+	pool *wholePool
 	// tmp and gone are where a record's entities (then its head) and
 	// gone ids are gathered before keepRecord writes it into rec; fs
 	// is the field scratch of its changes and of apply's, the room's
@@ -172,23 +180,26 @@ func (t *track) fields() *statesync.Scratch {
 }
 
 // next reuses the oldest slot of the ring for tick and returns its snap.
-// In a ring longer than two it first turns the snap before the newest into
-// a back record (compact), which lets go of that snap's whole part; the
-// reused slot takes it when it has none of its own (a back record, or a
-// slot the filling ring has not used yet), so a ring holds two whole parts
-// however long it is and however new. The buffers are sized after the
-// newest snap's, with an eighth to spare, when they are too small for it
-// or more than half as large again (plus a few entries' or bytes' slack),
-// rather than grown by append: most ticks hold what the last one did, so
-// in steady state nothing is allocated. The half also sizes down a room's
-// first snap, which append grew, once it is reused; an entity count that
-// swings by a quarter or more from tick to tick costs an allocation.
+// In a ring longer than two without a pool it first turns the snap before
+// the newest into a back record (compact), which lets go of that snap's
+// whole part as the spare; the reused slot takes it when it has none of
+// its own (a back record, or a slot the filling ring has not used yet),
+// so such a ring holds two whole parts however long it is and however
+// new. A pooled ring's tick ended with that compact already (settle), and
+// the slot takes a whole part from the pool, sized to the newest state
+// when one is. The buffers are sized after the newest snap's, with an
+// eighth to spare, when they are too small for it or more than half as
+// large again (plus a few entries' or bytes' slack), rather than grown by
+// append: most ticks hold what the last one did, so in steady state
+// nothing is allocated. The half also sizes down a room's first snap,
+// which append grew, once it is reused; an entity count that swings by a
+// quarter or more from tick to tick costs an allocation.
 func (t *track) next(tick uint64) *snap {
 	t.memoOK = false
 	n := len(t.ring)
 	prev := &t.ring[t.head]
 	if n > 2 {
-		t.compact(&t.ring[(t.head+n-1)%n], prev)
+		t.compact(&t.ring[(t.head+n-1)%n], prev, 2)
 	}
 	if !t.scratchUsed {
 		t.scratch, t.scratch2 = nil, nil
@@ -199,29 +210,114 @@ func (t *track) next(tick uint64) *snap {
 	if s.whole == nil {
 		// A back record (whose bytes in the log are free from here), or a
 		// slot the ring has not filled yet: it takes the whole part compact
-		// let go, so that a room's first ticks do not drop one a tick.
-		s.whole, t.spare = t.spare, nil
+		// let go (the spare), so that a room's first ticks do not drop one
+		// a tick, or a pooled ring's one from the pool.
+		switch {
+		case t.pool == nil:
+			s.whole, t.spare = t.spare, nil
+		case prev.valid && prev.whole != nil:
+			s.whole = t.pool.take(len(prev.ents), len(prev.buf))
+		default:
+			s.whole = t.pool.take(0, 0)
+		}
 	}
 	s.reset(tick)
 	if prev != s && prev.valid {
-		if n := len(prev.ents); cap(s.ents) < n || cap(s.ents) > n+n/2+8 {
+		if n := len(prev.ents); !fits(cap(s.ents), n, 8) {
 			s.ents = make([]entRef, 0, n+n/8+2)
 		}
-		if n := len(prev.buf); cap(s.buf) < n || cap(s.buf) > n+n/2+64 {
+		if n := len(prev.buf); !fits(cap(s.buf), n, 64) {
 			s.buf = make([]byte, 0, n+n/8+16)
 		}
 	}
 	return s
 }
 
+// fits reports whether a buffer of capacity c suits n items: it holds
+// them, and is not more than half as large again (and slack more), which
+// the newest state's sizes (next) and a pooled whole part (wholePool.take)
+// are held to.
+func fits(c, n, slack int) bool { return c >= n && c <= n+n/2+slack }
+
+// settle ends a tick of a track whose whole parts go to a pool: the snap
+// before the newest becomes a back record now rather than at the next
+// tick's next, and its whole part goes to the pool for the shard's next
+// room. Between its ticks a room then keeps one whole part, the newest
+// state's; its next tick takes another from the pool. Called on the tick
+// worker at the end of each tick; it does nothing without a pool or in a
+// ring of two (a view game's, or ResumeTicks 2), whose snaps stay whole.
+func (t *track) settle() {
+	n := len(t.ring)
+	if t.pool == nil || n <= 2 {
+		return
+	}
+	t.memoOK = false
+	t.compact(&t.ring[(t.head+n-1)%n], &t.ring[t.head], 1)
+}
+
+// give hands a whole part compact let go to the pool, or keeps it as the
+// spare.
+func (t *track) give(w *whole) {
+	if t.pool != nil {
+		t.pool.put(w)
+		return
+	}
+	t.spare = w
+}
+
+// wholePool holds the whole parts a shard's rooms let go between their
+// ticks (track.pool). The shard ticks its rooms one after another, and a
+// room's tick takes one and gives one back, so a pool holds one part for
+// each size of state its rooms have: a room takes one that fits its state
+// (take) or, when none does, makes one, and the one it gives back then
+// serves the next room of its size. Rooms whose states differ in size
+// (other games, other options) so resize nothing in steady state, up to
+// poolWholes sizes on a shard; past that, and for parts that no state fits
+// any more (a size no room has now), the oldest given is let go. A part
+// whose buffers grew past its own state's size is not kept. Used on the
+// shard's worker only.
+type wholePool struct {
+	free []*whole // oldest given first
+}
+
+// poolWholes is how many whole parts a pool keeps: the sizes of state a
+// shard's rooms may have without a room's tick allocating (a part fits
+// states from ~3/4 of the one it was made for to ~9/8 of it).
+const poolWholes = 64
+
+// take returns a kept whole part whose buffers fit ents entities in n
+// bytes, the one given last among those that do, or nil when none does.
+func (p *wholePool) take(ents, n int) *whole {
+	for i := len(p.free) - 1; i >= 0; i-- {
+		if w := p.free[i]; fits(cap(w.ents), ents, 8) && fits(cap(w.buf), n, 64) {
+			p.free = slices.Delete(p.free, i, i+1)
+			return w
+		}
+	}
+	return nil
+}
+
+// put keeps w, letting go of the oldest one kept when the pool holds
+// poolWholes already. A nil w, or one whose buffers do not fit the state
+// they hold (grown by append past it), is not kept.
+func (p *wholePool) put(w *whole) {
+	if w == nil || !fits(cap(w.ents), len(w.ents), 8) || !fits(cap(w.buf), len(w.buf), 64) {
+		return
+	}
+	if len(p.free) == poolWholes {
+		p.free = slices.Delete(p.free, 0, 1)
+	}
+	p.free = append(p.free, w)
+}
+
 // compact turns s, the snap just before newer in the ring, into a back
 // record of newer: the entities of s that newer lacks or holds with other
 // bytes, and in gone the ids of newer that s lacks. The record is written
 // into rec (unless record already did from the tick's diff) and kept in
-// the log; s's whole buffers go to spare. It does nothing when s is
-// a back record already (a tick whose state was undone compacted it) or
-// not valid.
-func (t *track) compact(s, newer *snap) {
+// the log (keep, with first); s's whole part goes to the spare or the
+// pool (give). It does nothing when s is a back record already (a tick
+// whose state was undone, or settle, compacted it) or not valid.
+func (t *track) compact(s, newer *snap, first int) {
 	if !s.valid || s.back || !newer.valid || s == newer || newer.back {
 		t.recOK = false
 		return
@@ -230,8 +326,9 @@ func (t *track) compact(s, newer *snap) {
 		t.compare(s, newer)
 	}
 	t.recOK = false
-	t.spare, s.whole = s.whole, nil
-	t.keep(s, t.rec)
+	t.give(s.whole)
+	s.whole = nil
+	t.keep(s, t.rec, first)
 	s.back = true
 	if cap(t.rec) > 8*len(t.rec)+1024 {
 		t.rec = nil // after a tick where everything changed
@@ -244,7 +341,7 @@ func (t *track) recBytes(s *snap) []byte { return t.log[s.off : s.off+s.n : s.of
 func (t *track) cur() *snap { return &t.ring[t.head] }
 
 // prev returns the snap before the newest, if valid. Right after next it
-// is whole.
+// is whole; between a pooled ring's ticks it is a back record (settle).
 func (t *track) prev() *snap {
 	s := &t.ring[(t.head+len(t.ring)-1)%len(t.ring)]
 	if !s.valid {
@@ -255,10 +352,16 @@ func (t *track) prev() *snap {
 
 // undo drops the newest snap, making the one before it the newest again.
 // The one before that stays a back record: only the newest two are read
-// whole, and next makes a new newest.
+// whole, and next makes a new newest. A pooled ring gives the dropped
+// snap's whole part back to the pool, for the next tick to take.
 func (t *track) undo() {
 	t.memoOK = false
-	t.ring[t.head].valid = false
+	s := &t.ring[t.head]
+	s.valid = false
+	if t.pool != nil && s.whole != nil && len(t.ring) > 2 {
+		t.pool.put(s.whole) // the pool's again until the next tick takes one
+		s.whole = nil
+	}
 	t.head = (t.head + len(t.ring) - 1) % len(t.ring)
 }
 

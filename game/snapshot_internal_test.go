@@ -44,13 +44,23 @@ func entityBytes(id, tick uint64) []byte {
 // entities change, appear and vanish among many that do not, and checks
 // that every tick the ring still holds reads back whole and unchanged
 // (at), that a tick it no longer holds reads as nil, and that older
-// snaps keep only what differs.
+// snaps keep only what differs. Pooled, the ring takes its whole parts
+// from a pool it shares with another ring of other sizes, as a shard's
+// rooms do, and settles each tick's end (the snap before the newest a back
+// record at once), so older states are read from one whole snap.
 func TestTrackKeepsOldStates(t *testing.T) {
 	for _, ringLen := range []int{2, 3, 4, 16} {
-		for seed := range uint64(4) {
+		for seed := range uint64(8) {
+			pooled := seed >= 4
 			t.Run(fmt.Sprintf("ring%d/seed%d", ringLen, seed), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 7))
 				tr := newTrack(ringLen)
+				var other *track // the pool's other ring
+				if pooled {
+					tr.pool = new(wholePool)
+					other = newTrack(ringLen)
+					other.pool = tr.pool
+				}
 				state := map[uint64][]byte{}
 				for id := range uint64(30) {
 					state[id*3] = entityBytes(id*3, 0)
@@ -157,6 +167,26 @@ func TestTrackKeepsOldStates(t *testing.T) {
 									}
 								}
 							}
+						}
+					}
+					if pooled {
+						tr.settle()
+						if ringLen > 2 {
+							if p := tr.prev(); p != nil && !p.back {
+								t.Fatalf("tick %d: the snap before the newest is whole after settle", tick)
+							}
+						}
+						// The other ring's tick: a state of another size,
+						// now larger, now smaller.
+						o := other.next(tick)
+						ow := Snapshot{s: o}
+						for id := range 10 + 40*(tick/7%2) {
+							ow.EntityBytes(id, entityBytes(id, tick))
+						}
+						o.seal()
+						other.settle()
+						if got := other.at(tick); got == nil || len(got.ents) != int(10+40*(tick/7%2)) {
+							t.Fatalf("tick %d: the other ring's newest state is wrong", tick)
 						}
 					}
 					// Every kept tick the ring holds reads back whole, read
@@ -267,14 +297,36 @@ func (t *track) recordEntities(i int) int {
 // ring holds keeps its own bytes as the log wraps and is repacked.
 func TestLogKeepsRecordsApart(t *testing.T) {
 	for _, ringLen := range []int{3, 5, 16} {
+		for _, settled := range []bool{false, true} {
+			logKeepsRecordsApart(t, ringLen, settled)
+		}
+	}
+}
+
+// logKeepsRecordsApart is TestLogKeepsRecordsApart for one ring, its
+// records kept as next's compact keeps them (the oldest slot reused right
+// after) or, settled, as settle's at a tick's end (the new newest in the
+// oldest slot already, the snap before it kept while every older record
+// still holds a state).
+func logKeepsRecordsApart(t *testing.T, ringLen int, settled bool) {
+	{
 		rng := rand.New(rand.NewPCG(uint64(ringLen), 9))
 		tr := newTrack(ringLen)
 		n := len(tr.ring)
 		// push keeps record i, size bytes of byte(i), as the snap before the
 		// newest, and reuses the oldest slot.
 		push := func(i, size int) {
+			if settled {
+				tr.head = (tr.head + 1) % n
+				cur := &tr.ring[tr.head]
+				cur.back, cur.valid = false, true
+				s := &tr.ring[(tr.head+n-1)%n]
+				tr.keep(s, bytes.Repeat([]byte{byte(i)}, size), 1)
+				s.tick, s.valid, s.back = uint64(i), true, true
+				return
+			}
 			s := &tr.ring[(tr.head+n-1)%n]
-			tr.keep(s, bytes.Repeat([]byte{byte(i)}, size))
+			tr.keep(s, bytes.Repeat([]byte{byte(i)}, size), 2)
 			s.tick, s.valid, s.back = uint64(i), true, true
 			tr.head = (tr.head + 1) % n
 			old := &tr.ring[tr.head]
@@ -287,11 +339,11 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 			}
 			push(i, size)
 			if err := tr.checkLog(); err != nil {
-				t.Fatalf("ring of %d, record %d: %v", ringLen, i, err)
+				t.Fatalf("ring of %d (settled %v), record %d: %v", ringLen, settled, i, err)
 			}
 			for j := range tr.ring {
 				if b := &tr.ring[j]; b.back && bytes.Count(tr.recBytes(b), []byte{byte(b.tick)}) != int(b.n) {
-					t.Fatalf("ring of %d, record %d: the record of %d was overwritten", ringLen, i, b.tick)
+					t.Fatalf("ring of %d (settled %v), record %d: the record of %d was overwritten", ringLen, settled, i, b.tick)
 				}
 			}
 		}
@@ -304,7 +356,7 @@ func TestLogKeepsRecordsApart(t *testing.T) {
 			push(i, 5)
 		}
 		if limit := 8*5*n + 1024; len(tr.log) > limit {
-			t.Errorf("ring of %d: log of %d bytes for records of 5, want at most %d", ringLen, len(tr.log), limit)
+			t.Errorf("ring of %d (settled %v): log of %d bytes for records of 5, want at most %d", ringLen, settled, len(tr.log), limit)
 		}
 	}
 }
@@ -352,6 +404,123 @@ func TestRingFillsOnTwoWholes(t *testing.T) {
 	}
 	if len(seen) != 2 {
 		t.Errorf("the ring held %d whole parts over 40 ticks, want 2", len(seen))
+	}
+}
+
+// TestPoolServesEachSize: a pool hands out a whole part that fits the
+// state asked for, the one given last among those that do, or nil (the
+// room makes one its size); it does not keep a part whose buffers outgrew
+// the state they hold, and keeps poolWholes, letting the oldest go.
+func TestPoolServesEachSize(t *testing.T) {
+	part := func(ents, n int) *whole { // as next sizes one, holding its state
+		return &whole{ents: make([]entRef, ents, ents+ents/8+2), buf: make([]byte, n, n+n/8+16)}
+	}
+	var p wholePool
+	small, big, small2 := part(10, 100), part(200, 3000), part(10, 100)
+	p.put(small)
+	p.put(big)
+	p.put(small2)
+	p.put(nil)
+	p.put(&whole{ents: make([]entRef, 10, 64), buf: make([]byte, 100, 116)}) // grown by append
+	if len(p.free) != 3 {
+		t.Fatalf("the pool keeps %d parts, want the 3 that fit their states", len(p.free))
+	}
+	if got := p.take(200, 3000); got != big {
+		t.Fatalf("take for a big state: %p, want the big part %p", got, big)
+	}
+	if got := p.take(10, 100); got != small2 {
+		t.Fatalf("take for a small state: %p, want the small part given last", got)
+	}
+	if got := p.take(500, 9000); got != nil {
+		t.Fatalf("take for a state none fits: %p, want nil", got)
+	}
+	if got := p.take(10, 100); got != small {
+		t.Fatalf("take: %p, want the other small part", got)
+	}
+	if got := p.take(0, 0); got != nil || len(p.free) != 0 {
+		t.Fatalf("an empty pool gave %p and keeps %d", got, len(p.free))
+	}
+	var first *whole
+	for i := range poolWholes + 1 {
+		w := part(10, 100)
+		if i == 0 {
+			first = w
+		}
+		p.put(w)
+	}
+	if len(p.free) != poolWholes || slices.Contains(p.free, first) {
+		t.Fatalf("a full pool keeps %d parts (the oldest kept: %v), want %d without it", len(p.free), slices.Contains(p.free, first), poolWholes)
+	}
+}
+
+// TestPooledRingsKeepOneWhole: rooms of eleven sizes, ticking in turn on
+// one pool as a shard's rooms do, some ticks undone, each keep one whole
+// part between ticks, no part is held twice, and once warm a round of
+// ticks allocates nothing: each size finds a part in the pool.
+func TestPooledRingsKeepOneWhole(t *testing.T) {
+	pool := new(wholePool)
+	sizes := []int{8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987}
+	var rings []*track
+	for range sizes {
+		tr := newTrack(16)
+		tr.pool = pool
+		rings = append(rings, tr)
+	}
+	var states [5][987][]byte // by tick%5 and id, made before the ticks
+	for m := range states {
+		for id := range states[m] {
+			moved := uint64(m)
+			if m == 0 { // every fifth tick nothing moves: undone
+				moved = 4
+			}
+			states[m][id] = entityBytes(uint64(id), moved*uint64(id%2))
+		}
+	}
+	tick := uint64(0)
+	round := func() {
+		tick++
+		for k, tr := range rings {
+			cur := tr.next(tick)
+			w := Snapshot{s: cur}
+			for id := range sizes[k] {
+				w.EntityBytes(uint64(id), states[tick%5][id])
+			}
+			cur.seal()
+			if prev := tr.prev(); prev != nil && prev.equal(cur) {
+				tr.undo()
+			}
+			tr.settle()
+		}
+	}
+	for range 40 {
+		round()
+		held := map[*whole]int{}
+		for _, w := range pool.free {
+			held[w]++
+		}
+		for k, tr := range rings {
+			wholes := 0
+			for i := range tr.ring {
+				if w := tr.ring[i].whole; w != nil {
+					held[w]++
+					wholes++
+				}
+			}
+			if wholes != 1 {
+				t.Fatalf("tick %d: ring %d keeps %d whole parts between ticks, want 1", tick, k, wholes)
+			}
+			if got := tr.at(tr.cur().tick); got == nil || len(got.ents) != sizes[k] {
+				t.Fatalf("tick %d: ring %d's newest state is wrong", tick, k)
+			}
+		}
+		for w, n := range held {
+			if n > 1 {
+				t.Fatalf("tick %d: a whole part %p is held %d times", tick, w, n)
+			}
+		}
+	}
+	if allocs := testing.AllocsPerRun(20, round); allocs != 0 {
+		t.Errorf("a warm round of ticks of eleven sizes allocates %v times, want 0", allocs)
 	}
 }
 

@@ -23,7 +23,8 @@ type worker struct {
 	drainCtl  []command
 	shared    *track
 	// tickScratch is the room's shard's: the buffers a tick builds its
-	// frames in, which hold nothing from one tick to the next.
+	// frames in, which hold nothing from one tick to the next, and the
+	// pool of whole parts its rooms' rings share (track.pool).
 	*tickScratch
 	versioned Versioned // the game, when it counts its state's changes
 	sleeper   Sleeper   // the game, when its room may sleep between inputs
@@ -61,7 +62,10 @@ type worker struct {
 // goroutine that advances or shuts the runtime down, under advMu), so the
 // shard's rooms share one: a room of ten would otherwise hold ~2.4 KB of
 // buffers sized for its largest tick (BenchmarkRoomMemory). A room being
-// restored (RestoreRoom) has one of its own until it is scheduled.
+// restored (RestoreRoom) has one of its own until it is scheduled. The
+// pool of whole parts (wholes) is the exception: it holds state between
+// ticks, a part for each size of state the shard's rooms have, which a
+// room's tick takes and gives back.
 type tickScratch struct {
 	// began is when the running tick began, a frame.Stamp, on a runtime
 	// that reads the system clock (0 otherwise, and between ticks):
@@ -73,6 +77,9 @@ type tickScratch struct {
 	sw     Snapshot
 	ev     tickroomv1.RoomEvent
 	gm     tickroomv1.GameMessage
+	// wholes is the pool of whole parts the shard's rooms' rings share
+	// (track.pool).
+	wholes wholePool
 }
 
 // step runs one tick of the room at now.
@@ -197,8 +204,16 @@ func (r *Room) applyInput(in *input) {
 // sync builds this tick's snapshot and sends every connected member what it
 // needs: one delta for the members that have the previous tick, one
 // keyframe for those with nothing usable, and a delta per older base for
-// members that skipped ticks (rare).
+// members that skipped ticks (rare). Then it settles the ring (the state
+// before the newest a back record, its whole part back to the shard's
+// pool: track.settle).
 func (r *Room) sync() {
+	r.syncState()
+	r.w.shared.settle()
+}
+
+// syncState is sync without the ring's settle.
+func (r *Room) syncState() {
 	w := &r.w
 	any := len(w.observers) > 0
 	for _, m := range w.members {
