@@ -272,10 +272,10 @@ func (t *track) give(w *whole) {
 // (take) or, when none does, makes one, and the one it gives back then
 // serves the next room of its size. Rooms whose states differ in size
 // (other games, other options) so resize nothing in steady state, up to
-// poolWholes sizes on a shard; past that, and for parts that no state fits
-// any more (a size no room has now), the oldest given is let go. A part
-// whose buffers grew past its own state's size is not kept. Used on the
-// shard's worker only.
+// about poolWholes sizes on a shard (one part each); past that, and for
+// parts that no state fits any more (a size no room has now), the oldest
+// given is let go. A part whose buffers grew past its own state's size is
+// not kept. Used on the shard's worker only.
 type wholePool struct {
 	free []*whole // oldest given first
 }
