@@ -80,14 +80,13 @@
 // ticks only the newest is, in a ring longer than two: the tick's end
 // turns the one before into a back record and gives its buffers to a pool
 // its shard's rooms share, and the next tick takes them back for its new
-// state. Each older one is
-// a back record of the state after it, with no index: its globals and the
-// acks that differ (each as a change from the newer state's), the ids of
-// the newer state it lacks, and each entity that differs as the field
-// changes that make its bytes from the newer state's (what a delta
-// carries, run backwards), or whole when the newer state lacks it. The
-// records of a room are one queue in one buffer, oldest first, as they
-// come and go in ring order. A player who moved costs a record a few
+// state. Each older one is a back record of the state after it, with no
+// index: its globals and the acks that differ (each as a change from the
+// newer state's), the ids of the newer state it lacks, and each entity
+// that differs as the field changes that make its bytes from the newer
+// state's (what a delta carries, run backwards), or whole when the newer
+// state lacks it. The records of a room are one queue in one buffer,
+// oldest first, as they come and go in ring order. A player who moved costs a record a few
 // bytes, and a record is read only when a client's base is that old: the
 // state is then rebuilt from the newest whole one, record by record. Members are grouped
 // by the last state they have: one delta (changes, removals and additions

@@ -28,10 +28,9 @@ import (
 // back record.
 func (t *track) keep(s *snap, rec []byte, first int) {
 	n := len(rec)
-	from := first
 	var oldest, last *snap
 	live := n
-	for k := from; k < len(t.ring); k++ { // oldest first
+	for k := first; k < len(t.ring); k++ { // oldest first
 		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
 			if oldest == nil {
 				oldest = b
@@ -54,7 +53,7 @@ func (t *track) keep(s *snap, rec []byte, first int) {
 		}
 	}
 	if !ok || size > 8*live+1024 {
-		off = t.repack(live, from)
+		off = t.repack(live, first)
 	}
 	copy(t.log[off:], rec)
 	s.off, s.n = uint32(off), uint32(n)

@@ -117,15 +117,15 @@ func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
 // state equal to the last is not kept; members that are current get the
 // delta between them). A room's ring longer than two, whose whole parts
 // come from its shard's pool, keeps only the newest whole between ticks
-// (settle): the tick takes a second for its new state. Each older snap is kept as a
-// back record of the snap after it: the entities that differ or that the
-// newer one lacks, as field changes, with the snap's globals and acks as
-// changes too (keepRecord), the records back to back in one log. In a
-// room where a few players move among walls and pickups that do not, that
-// is a few bytes for each of a few entities a tick instead of the whole
-// table, and no index, so a ring of 16 costs less than two whole states
-// do. Reading an old state (a laggard's or a resuming client's base, at)
-// rebuilds it into a scratch snap.
+// (settle): the tick takes a second for its new state. Each older snap is
+// kept as a back record of the snap after it: the entities that differ or
+// that the newer one lacks, as field changes, with the snap's globals and
+// acks as changes too (keepRecord), the records back to back in one log.
+// In a room where a few players move among walls and pickups that do not,
+// that is a few bytes for each of a few entities a tick instead of the
+// whole table, and no index, so a ring of 16 costs less than two whole
+// states do. Reading an old state (a laggard's or a resuming client's
+// base, at) rebuilds it into a scratch snap.
 type track struct {
 	ring []snap
 	head int
