@@ -272,10 +272,12 @@ func (t *track) give(w *whole) {
 // (take) or, when none does, makes one, and the one it gives back then
 // serves the next room of its size. Rooms whose states differ in size
 // (other games, other options) so resize nothing in steady state, up to
-// about poolWholes sizes on a shard (one part each); past that, and for
-// parts that no state fits any more (a size no room has now), the oldest
-// given is let go. A part whose buffers grew past its own state's size is
-// not kept. Used on the shard's worker only.
+// about poolWholes sizes on a shard (one part each). The pool lets go of
+// its oldest part only once it holds poolWholes, so a part no state fits
+// any more (its rooms ended) stays until then: at most poolWholes parts a
+// shard. A part whose buffers grew past its own state's size is not kept.
+// Used on the shard's worker only (or by Advance and Shutdown, under
+// Runtime.advMu).
 type wholePool struct {
 	free []*whole // oldest given first
 }
@@ -341,7 +343,8 @@ func (t *track) recBytes(s *snap) []byte { return t.log[s.off : s.off+s.n : s.of
 func (t *track) cur() *snap { return &t.ring[t.head] }
 
 // prev returns the snap before the newest, if valid. Right after next it
-// is whole; between a pooled ring's ticks it is a back record (settle).
+// is whole; between a pooled ring's ticks, and after undo, it is a back
+// record (settle, undo).
 func (t *track) prev() *snap {
 	s := &t.ring[(t.head+len(t.ring)-1)%len(t.ring)]
 	if !s.valid {
