@@ -105,10 +105,11 @@ func (so *Social) admitText(m *Member, text string) error {
 
 // allowChat applies the chat rate limit. It runs on the member's loop.
 func (so *Social) allowChat(m *Member) bool {
-	if m.chat == nil {
-		m.chat = rate.NewLimiter(rate.Limit(so.cfg.ChatRate), so.cfg.ChatBurst)
+	l := m.limits()
+	if l.chat == nil {
+		l.chat = rate.NewLimiter(rate.Limit(so.cfg.ChatRate), so.cfg.ChatBurst)
 	}
-	return m.chat.AllowN(so.host.Now(), 1)
+	return l.chat.AllowN(so.host.Now(), 1)
 }
 
 // EnterRoom adds m to a room's chat and presence after its join was

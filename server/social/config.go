@@ -69,6 +69,18 @@ type Config struct {
 	// MaxListSize caps a user's friend list and block list each; the excess
 	// is refused with ERROR_CODE_LIST_FULL. Zero value means 500.
 	MaxListSize int
+	// ContactRate is the contact requests a connection may send per
+	// second (AddFriend, with or without Remove, AnswerFriend and
+	// BlockUser, blocking or unblocking), with a burst of ContactBurst;
+	// past it a request is refused with ERROR_CODE_RATE_LIMITED and a
+	// retry_after_ms of when it would pass. Each may queue a write to the
+	// store, whose write queue every user of the node shares, and in a
+	// cluster a look-up through Redis; a person adds, answers or blocks a
+	// few users a minute. Zero value means 2.
+	ContactRate float64
+	// ContactBurst is the contact limiter's burst: enough to decline a
+	// screenful of requests at once. Zero value means 20.
+	ContactBurst int
 	// MaxPresenceQuery caps the users one QueryPresence asks about; the
 	// rest are ignored. Zero value means 100.
 	MaxPresenceQuery int
@@ -128,6 +140,8 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.ChannelOpenAddressBurst, 64)
 	limits.Default(&c.ChannelOpenKeys, 16384)
 	limits.Default(&c.MaxListSize, 500)
+	limits.Default(&c.ContactRate, 2)
+	limits.Default(&c.ContactBurst, 20)
 	if c.AddressExempt == nil {
 		c.AddressExempt = func(ip netip.Addr) bool { return ip.IsLoopback() }
 	}
@@ -155,6 +169,8 @@ func (c Config) validate() error {
 		limits.NonNegative("ChannelOpenAddressBurst", c.ChannelOpenAddressBurst),
 		limits.NonNegative("ChannelOpenKeys", c.ChannelOpenKeys),
 		limits.NonNegative("MaxListSize", c.MaxListSize),
+		limits.NonNegative("ContactRate", c.ContactRate),
+		limits.NonNegative("ContactBurst", c.ContactBurst),
 		limits.NonNegative("MaxPresenceQuery", c.MaxPresenceQuery),
 		limits.NonNegative("PresenceRate", c.PresenceRate),
 		limits.NonNegative("PresenceBurst", c.PresenceBurst),
@@ -185,4 +201,6 @@ type Stats struct {
 	InboxErrors         atomic.Uint64 // kept direct messages that could not be read or removed at a login
 	ChannelLoadErrors   atomic.Uint64 // lobby channels whose kept lines could not be read
 	ChannelOpensRefused atomic.Uint64 // lobby channel opens over ChannelOpenRate or ChannelOpenAddressRate
+	ContactRefused      atomic.Uint64 // friend and block requests over ContactRate
+	DirectBusy          atomic.Uint64 // direct messages to offline users refused while too many await Inbox.Keep
 }

@@ -9,7 +9,9 @@ import (
 // user, Reliable, unless the recipient blocked the sender. With an Inbox,
 // a message to a user connected nowhere is kept and delivered at its next
 // login, and the sender gets Ok once it is kept; without one the sender
-// gets ERROR_CODE_USER_OFFLINE. Direct messages give no presence (only
+// gets ERROR_CODE_USER_OFFLINE; while too many messages of the member or
+// of the node await the Inbox (startKeep), ERROR_CODE_UNAVAILABLE with a
+// retry hint. Direct messages give no presence (only
 // friends see it). It runs on the member's loop.
 func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) error {
 	from := m.user
@@ -29,6 +31,9 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 		if so.peers == nil {
 			if so.cfg.Inbox == nil {
 				return protocol.NewError(protocol.ErrorUserOffline, "")
+			}
+			if err := so.startKeep(m); err != nil {
+				return err
 			}
 			go so.keepDirect(m, id, so.stored(m, q))
 			return nil
@@ -62,9 +67,15 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 // blocked user's direct messages are refused with ERROR_CODE_BLOCKED and
 // its chat lines are not delivered to the member. With a Graph, blocking a
 // user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND
-// (Graph.Admit checks it first, unless the user is online here). It runs
-// on the member's loop.
+// (Graph.Admit checks it first, unless the user is online here). Blocking
+// a user already blocked, and unblocking one not blocked while the user's
+// lists are loaded whole (profile.listed), are answered Ok and write
+// nothing. Every Block counts against the contact rate (allowContact). It
+// runs on the member's loop.
 func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
+	if err := so.allowContact(m); err != nil {
+		return err
+	}
 	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
 		if q.Unblock {
 			so.dropPendingLocked(ChangeBlock, uid, x)
@@ -80,6 +91,14 @@ func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
 
 // blockLocked serves Block. The caller holds so.mu.
 func (so *Social) blockLocked(m *Member, id uint32, p *profile, uid, x string, unblock bool) error {
+	if has(p.blocks, x) != unblock && (!unblock || p.listed) {
+		// Blocked already (written when it was made), or not blocked
+		// and the lists hold every block the store has: nothing to
+		// write. Before the lists are loaded whole an Unblock is
+		// written, as the store may hold the block.
+		so.ok(m, id)
+		return nil
+	}
 	if err := so.editListLocked(&p.blocks, so.blockedBy, uid, x, unblock); err != nil {
 		return err
 	}

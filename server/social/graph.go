@@ -233,21 +233,40 @@ func (so *Social) load(uid string, p *profile) {
 	}
 	var out []*tickroomv1.ServerMessage
 	var remote []string // friends with no connection here, in a cluster
+	// Whether the lists now hold every tie the store has (profile.listed):
+	// not when one was left out for MaxListSize, nor when the incoming
+	// requests read were as many as asked for (there may be more).
+	whole := len(d.Incoming) < so.cfg.MaxListSize
 	for _, b := range d.Blocks {
 		if p.blocks == nil {
 			p.blocks = make(map[string]struct{})
 		}
-		if len(p.blocks) < so.cfg.MaxListSize {
+		if len(p.blocks) < so.cfg.MaxListSize || has(p.blocks, b) {
 			p.blocks[b] = struct{}{}
 			link(so.blockedBy, b, uid)
+		} else {
+			whole = false
 		}
 	}
 	// Edges changed while the load ran win over what it read.
 	known := func(x string) bool {
-		return has(p.friends, x) || has(p.requested, x) || has(p.incoming, x) || has(p.blocks, x)
+		if has(p.friends, x) || has(p.requested, x) || has(p.incoming, x) {
+			return true
+		}
+		if has(p.blocks, x) {
+			// A tie the store holds with a blocked user is left out of
+			// the lists: they no longer hold all of it.
+			whole = false
+			return true
+		}
+		return false
 	}
 	for _, x := range d.Friends {
-		if known(x) || len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+		if known(x) {
+			continue
+		}
+		if len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+			whole = false
 			continue
 		}
 		if p.friends == nil {
@@ -274,7 +293,11 @@ func (so *Social) load(uid string, p *profile) {
 		}
 	}
 	for x, at := range d.Requested {
-		if known(x) || len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+		if known(x) {
+			continue
+		}
+		if len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
+			whole = false
 			continue
 		}
 		if p.requested == nil {
@@ -287,7 +310,11 @@ func (so *Social) load(uid string, p *profile) {
 		}
 	}
 	for _, r := range d.Incoming {
-		if known(r.From) || len(p.incoming) >= so.cfg.MaxListSize {
+		if known(r.From) {
+			continue
+		}
+		if len(p.incoming) >= so.cfg.MaxListSize {
+			whole = false
 			continue
 		}
 		if xp := so.users[r.From]; xp != nil {
@@ -296,6 +323,7 @@ func (so *Social) load(uid string, p *profile) {
 		p.addIncoming(r)
 		out = append(out, so.requestMessage(r.From, r.Name, r.AtMs))
 	}
+	p.listed = whole
 	conns := memberConns(p)
 	for _, m := range out {
 		so.host.Send(m, conns)

@@ -34,10 +34,44 @@ type Stored struct {
 // inboxTimeout bounds one Keep, Take or Done.
 const inboxTimeout = 10 * time.Second
 
+// Direct messages to users connected nowhere awaiting Inbox.Keep: at
+// most maxKeepsPerMember for one connection and maxKeeps on the node, so
+// that a stalled store holds a bounded number of goroutines and of reads
+// waiting on it (as maxAdmitsPerMember and maxAdmits bound friend
+// requests'). A connection's chat burst (ChatBurst, 10) of messages kept
+// at the store's usual pace stays under the first.
+const (
+	maxKeepsPerMember = 8
+	maxKeeps          = 1024
+)
+
+// startKeep counts a Keep about to start for m, or refuses it with
+// ERROR_CODE_UNAVAILABLE (the Inbox's own refusal when it cannot keep a
+// message) and a retry hint when m or the node has too many waiting. It
+// never blocks. A started one is counted down by keepDirect.
+func (so *Social) startKeep(m *Member) *protocol.Error {
+	if m.keeping.Add(1) > maxKeepsPerMember {
+		m.keeping.Add(-1)
+		so.stats.DirectBusy.Add(1)
+		return &protocol.Error{Code: protocol.ErrorUnavailable, RetryAfter: time.Second, Message: "direct messages of yours to offline users are still being kept; try again"}
+	}
+	if so.keeping.Add(1) > maxKeeps {
+		so.keeping.Add(-1)
+		m.keeping.Add(-1)
+		so.stats.DirectBusy.Add(1)
+		return &protocol.Error{Code: protocol.ErrorUnavailable, RetryAfter: time.Second, Message: "too many direct messages to offline users are being kept; try again"}
+	}
+	return nil
+}
+
 // keepDirect stores a direct message for an offline recipient and answers
-// the sender: Ok once it is stored, or the reason it is not. It runs on a
-// goroutine of its own.
+// the sender: Ok once it is stored, or the reason it is not. startKeep
+// counted it. It runs on a goroutine of its own.
 func (so *Social) keepDirect(m *Member, id uint32, d Stored) {
+	defer func() {
+		so.keeping.Add(-1)
+		m.keeping.Add(-1)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
 	defer cancel()
 	if err := so.cfg.Inbox.Keep(ctx, d); err != nil {

@@ -79,9 +79,15 @@ func (so *Social) offlineLocked(uid string) *tickroomv1.Presence {
 // the request stands. A new request to a user with MaxListSize requests
 // standing is refused with ERROR_CODE_LIST_FULL; with a Graph, one to a
 // user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND,
-// both checked by Graph.Admit before the request is made. It runs on the
-// member's loop.
+// both checked by Graph.Admit before the request is made. A Remove of a
+// user with whom the user's loaded lists hold no friendship or request
+// is answered Ok and writes nothing (mayBeTiedLocked). Every AddFriend
+// counts against the contact rate (allowContact). It runs on the member's
+// loop.
 func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error {
+	if err := so.allowContact(m); err != nil {
+		return err
+	}
 	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
 		if q.Remove {
 			so.dropPendingLocked(ChangeRequest, uid, x)
@@ -167,8 +173,12 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 }
 
 // AnswerFriend accepts or declines the standing friend request of a user.
-// It runs on the member's loop.
+// It counts against the contact rate (allowContact). It runs on the
+// member's loop.
 func (so *Social) AnswerFriend(m *Member, id uint32, q *tickroomv1.AnswerFriend) error {
+	if err := so.allowContact(m); err != nil {
+		return err
+	}
 	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
 		return so.answerLocked(m, id, p, uid, x, q.Accept)
 	})
@@ -248,13 +258,40 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 
 // unfriendLocked ends any friendship or request between a (a user of
 // this node) and b, both ways, b's side on its node when it is on
-// another. The caller holds so.mu.
+// another. When none may exist (mayBeTiedLocked), it does nothing: no
+// store write, no op to another node. The caller holds so.mu.
 func (so *Social) unfriendLocked(a, b string) {
+	if !so.mayBeTiedLocked(a, b) {
+		return
+	}
 	so.save(ChangeUnfriend, a, b)
 	if so.remoteLocked(b) {
 		so.peers.Cast(&RemoteOp{Kind: OpUnfriend, From: a, To: b})
 	}
 	so.unfriendLocalLocked(a, b)
+}
+
+// mayBeTiedLocked reports whether a friendship or friend request, either
+// way, may stand between a (a user of this node) and b: this node knows
+// of one, or a's lists may lack one the store holds. They may until the
+// Graph's load of a's side has ended with all of it (profile.listed): the
+// load has not ended yet, or failed, or met MaxListSize; so a Remove sent
+// before then is written as before, held only by the contact rate. Without
+// a Graph the lists live in memory and listed stays false: there is no
+// store to write to, and in a cluster the other node still hears of the
+// Remove, as its side may outlive a's lists. The caller holds so.mu.
+func (so *Social) mayBeTiedLocked(a, b string) bool {
+	p := so.users[a]
+	if p == nil || !p.listed {
+		return true
+	}
+	if has(p.friends, b) || has(p.requested, b) || has(p.incoming, b) {
+		return true
+	}
+	if bp := so.users[b]; bp != nil && (has(bp.friends, a) || has(bp.requested, a) || has(bp.incoming, a)) {
+		return true
+	}
+	return has(so.requestsTo[a], b) || has(so.watchers[a], b)
 }
 
 // unfriendLocalLocked ends any friendship or request between a and b
@@ -369,18 +406,45 @@ func (so *Social) QueryPresence(m *Member, id uint32, q *tickroomv1.QueryPresenc
 // or refuses the query with ERROR_CODE_RATE_LIMITED and when it would
 // pass, taking nothing. It runs on the member's loop.
 func (so *Social) allowPresence(m *Member, n int) error {
-	if m.presence == nil {
-		m.presence = rate.NewLimiter(rate.Limit(so.cfg.PresenceRate), so.cfg.PresenceBurst)
+	l := m.limits()
+	if l.presence == nil {
+		l.presence = rate.NewLimiter(rate.Limit(so.cfg.PresenceRate), so.cfg.PresenceBurst)
 	}
+	// n <= MaxPresenceQuery <= PresenceBurst
+	if wait := so.take(l.presence, n); wait > 0 {
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "presence query rate limit exceeded"}
+	}
+	return nil
+}
+
+// take takes n tokens from l now and returns zero, or takes none and
+// returns how long until they would be there (an hour when they never
+// would).
+func (so *Social) take(l *rate.Limiter, n int) time.Duration {
 	now := so.host.Now()
-	r := m.presence.ReserveN(now, n) // n <= MaxPresenceQuery <= PresenceBurst
+	r := l.ReserveN(now, n)
 	wait := r.DelayFrom(now)
 	if !r.OK() {
 		wait = time.Hour
 	}
 	if wait > 0 {
 		r.CancelAt(now)
-		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "presence query rate limit exceeded"}
+	}
+	return wait
+}
+
+// allowContact applies the contact rate limit (ContactRate, ContactBurst)
+// to one friend request, answer or removal, block or unblock of m, or
+// refuses it with ERROR_CODE_RATE_LIMITED and when it would pass. It runs
+// on the member's loop.
+func (so *Social) allowContact(m *Member) error {
+	l := m.limits()
+	if l.contact == nil {
+		l.contact = rate.NewLimiter(rate.Limit(so.cfg.ContactRate), so.cfg.ContactBurst)
+	}
+	if wait := so.take(l.contact, 1); wait > 0 {
+		so.stats.ContactRefused.Add(1)
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "friend and block requests rate limit exceeded"}
 	}
 	return nil
 }

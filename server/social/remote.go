@@ -166,7 +166,12 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg)}
 	so.call(op, func(a RemoteAnswer) {
 		if a.Err == nil && a.Code == protocol.ErrorUserOffline && so.cfg.Inbox != nil && keep != nil {
-			go so.keepDirect(m, id, *keep) // connected nowhere
+			// Connected nowhere.
+			if err := so.startKeep(m); err != nil {
+				so.fail(m, id, err)
+				return
+			}
+			go so.keepDirect(m, id, *keep)
 			return
 		}
 		if err := answerError(a); err != nil {

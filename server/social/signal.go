@@ -130,8 +130,9 @@ func playTogether(a, b *profile) bool {
 // allowSignal applies the signaling rate limit. It runs on the member's
 // loop.
 func (so *Social) allowSignal(m *Member) bool {
-	if m.signal == nil {
-		m.signal = rate.NewLimiter(SignalRate, SignalBurst)
+	l := m.limits()
+	if l.signal == nil {
+		l.signal = rate.NewLimiter(SignalRate, SignalBurst)
 	}
-	return m.signal.AllowN(so.host.Now(), 1)
+	return l.signal.AllowN(so.host.Now(), 1)
 }

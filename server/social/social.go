@@ -18,10 +18,11 @@
 // (*protocol.Error); the caller turns an error into the Error reply.
 //
 // Rate limits (a connection's chat lines and direct messages, its
-// signaling messages, the users its presence queries name, and the
-// signaling bytes toward one user) are golang.org/x/time/rate Limiters. A
-// member's are made on its first line, signal or query: most connections
-// send no line or signal, and then hold nil pointers.
+// signaling messages, the users its presence queries name, its contact
+// requests, and the signaling bytes toward one user) are
+// golang.org/x/time/rate Limiters. A member's are made on its first line,
+// signal, query or contact request: most connections send no line or
+// signal, and then hold a nil pointer.
 //
 // Concurrency and lock order: Social.mu before channel.mu. Frames are
 // queued on connections (which takes only transport-internal locks) under
@@ -88,6 +89,7 @@ type Social struct {
 	openUsers  *clientip.Buckets[string] // lobby channel opens per user
 	openAddrs  *clientip.Limiter         // lobby channel opens per client address
 	admitting  atomic.Int64              // friend requests and blocks awaiting Graph.Admit (maxAdmits)
+	keeping    atomic.Int64              // direct messages awaiting Inbox.Keep (maxKeeps)
 
 	mu         sync.Mutex
 	users      map[string]*profile            // users with a live member
@@ -112,16 +114,34 @@ type Member struct {
 	admits     atomic.Int32 // its friend requests and blocks awaiting Graph.Admit
 	moved      atomic.Bool  // a login on another node replaced it (Moved)
 	awaiting   atomic.Int32 // users of other nodes its presence queries await answers about
+	keeping    atomic.Int32 // its direct messages awaiting Inbox.Keep
 
 	chats   []string // chat keys (see chat.go); guarded by Social.mu
 	playing []string // ids of the rooms this connection holds a player seat in (not a spectator's); guarded by Social.mu
 
 	// Loop-only state: the rate limiters, made on the member's first
-	// line, first signal and first presence query (most connections send
-	// none of some).
-	chat     *rate.Limiter
-	signal   *rate.Limiter
-	presence *rate.Limiter
+	// line, signal, presence query or contact request (most connections
+	// send none of some).
+	lim *limiters
+}
+
+// limiters are a member's rate limiters, each made on its first use; they
+// are held apart from the Member, which fits 128 B so (see
+// size_internal_test.go). Loop-only.
+type limiters struct {
+	chat     *rate.Limiter // chat lines and direct messages
+	signal   *rate.Limiter // signaling messages
+	presence *rate.Limiter // users named by presence queries
+	contact  *rate.Limiter // friend requests, answers and removals, blocks and unblocks
+}
+
+// limits returns m's limiters, made on first use. It runs on the member's
+// loop.
+func (m *Member) limits() *limiters {
+	if m.lim == nil {
+		m.lim = new(limiters)
+	}
+	return m.lim
 }
 
 // UserID returns the member's user id.
@@ -140,6 +160,7 @@ type profile struct {
 	requested map[string]int64    // friend requests this user made → when (Unix ms)
 	incoming  map[string]Request  // friend requests standing for this user, by sender
 	loaded    bool                // the Graph's load was started
+	listed    bool                // the Graph's load ended with all of the user's ties: what the lists lack, the store has not (mayBeTiedLocked)
 	inboxed   bool                // the Inbox's delivery was started
 	blocks    map[string]struct{}
 	rooms     []RoomPresence // rooms the user is in, oldest first
