@@ -188,7 +188,9 @@ type Options struct {
 	// address gets four times as much. Zero value means 32.
 	MaxRoomCostPerUser int
 	// MaxRoomsPerUser caps the rooms one user is a member of at once (as a
-	// player or a spectator); a join past it is refused with
+	// player or a spectator) on a node, through all of its connections
+	// there and the seats held for its dropped ones; a join past it is
+	// refused with
 	// ERROR_CODE_ALREADY_IN_ROOM. In a cluster it also caps the seats a
 	// user holds reserved on other nodes and has not taken yet
 	// (cluster.DirectoryConfig.MaxUserSeats), so the two never differ.

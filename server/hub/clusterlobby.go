@@ -122,7 +122,7 @@ func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms) {
 // seat is held.
 func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom) error {
 	uid, c := s.claims.UserID, s.h.cluster
-	if !q.Spectate && q.ResumeTick == 0 && !s.hasRoomFor() {
+	if !q.Spectate && q.ResumeTick == 0 && !s.hasRoomFor(q.RoomId) {
 		return errRoomsPerUser
 	}
 	return s.offLoopDo(id, func(ctx context.Context) error {

@@ -20,13 +20,21 @@ func (h *Hub) holdSeat(userID string, hs heldSeat) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.cfg.Now()
-	list := slices.DeleteFunc(h.held[userID], func(x heldSeat) bool { return !x.expires.After(now) })
+	list := slices.DeleteFunc(h.held[userID], func(x heldSeat) bool {
+		if x.expires.After(now) {
+			return false
+		}
+		h.unrefRoomLocked(userID, x.roomID)
+		return true
+	})
 	for i := range list {
 		if list[i].roomID == hs.roomID {
 			list[i] = hs
+			h.held[userID] = list
 			return
 		}
 	}
+	h.refRoomLocked(userID, hs.roomID)
 	h.held[userID] = append(list, hs)
 }
 
@@ -41,6 +49,7 @@ func (h *Hub) dropHeld(userID, roomID string) bool {
 		if list[i].roomID == roomID {
 			list = append(list[:i], list[i+1:]...)
 			found = true
+			h.unrefRoomLocked(userID, roomID)
 			break
 		}
 	}
@@ -50,6 +59,17 @@ func (h *Hub) dropHeld(userID, roomID string) bool {
 		h.held[userID] = list
 	}
 	return found
+}
+
+// takeHeldLocked forgets every held seat of userID and returns them (a
+// kick or a ban frees them at once). The caller holds h.mu.
+func (h *Hub) takeHeldLocked(userID string) []heldSeat {
+	held := h.held[userID]
+	delete(h.held, userID)
+	for _, hs := range held {
+		h.unrefRoomLocked(userID, hs.roomID)
+	}
+	return held
 }
 
 // heldSeats returns userID's held seats that have not expired.
@@ -63,4 +83,92 @@ func (h *Hub) heldSeats(userID string, now time.Time) []heldSeat {
 		}
 	}
 	return out
+}
+
+// The rooms a user is a member of on this node, for Config.MaxRoomsPerUser,
+// are counted across all of the user's connections, and the seats held for
+// its dropped or replaced ones: Hub.userRooms keeps, for each user with at
+// least one, the rooms and how many records name each, one for every
+// membership a session lists (pending joins included, spectators too) and
+// one for every held seat. A room counts once however many records name
+// it: a connection that takes back a held seat, or a second socket that
+// takes over the seat of a first, holds the one seat the room gives a
+// user. Each record adds its reference where it is made and removes it
+// where it is forgotten, under Hub.mu, so the count never needs a scan of
+// the sessions; a user with none has no entry.
+
+// roomRefs is a room a user is a member of and how many records name it.
+type roomRefs struct {
+	id   string
+	refs int32
+}
+
+// refRoomLocked adds a record of userID's membership in roomID. The
+// caller holds h.mu.
+func (h *Hub) refRoomLocked(userID, roomID string) {
+	list := h.userRooms[userID]
+	for i := range list {
+		if list[i].id == roomID {
+			list[i].refs++
+			return
+		}
+	}
+	h.userRooms[userID] = append(list, roomRefs{id: roomID, refs: 1})
+}
+
+// unrefRoomLocked removes a record refRoomLocked added; the room stops
+// counting with its last one, and the user's entry with its last room.
+// The caller holds h.mu.
+func (h *Hub) unrefRoomLocked(userID, roomID string) {
+	list := h.userRooms[userID]
+	for i := range list {
+		if list[i].id != roomID {
+			continue
+		}
+		if list[i].refs--; list[i].refs > 0 {
+			return
+		}
+		list = slices.Delete(list, i, i+1)
+		if len(list) == 0 {
+			delete(h.userRooms, userID)
+		} else {
+			h.userRooms[userID] = list
+		}
+		return
+	}
+}
+
+// mayJoinLocked reports whether userID may become a member of roomID: it
+// is one already (a resume, or a seat taken over from another of its
+// connections, adds no room), or it is in fewer than MaxRoomsPerUser
+// rooms. An empty roomID asks about a room not made yet. The caller holds
+// h.mu.
+func (h *Hub) mayJoinLocked(userID, roomID string) bool {
+	list := h.userRooms[userID]
+	if len(list) < h.cfg.MaxRoomsPerUser {
+		return true
+	}
+	for _, r := range list {
+		if r.id == roomID && roomID != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// roomsOf returns how many rooms userID is a member of on this node, as
+// Config.MaxRoomsPerUser counts them: through any of its connections, or
+// by a seat held for a resume.
+func (h *Hub) roomsOf(userID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.userRooms[userID])
+}
+
+// trackedUsers returns how many users have a room counted (for tests:
+// entries go away at zero).
+func (h *Hub) trackedUsers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.userRooms)
 }

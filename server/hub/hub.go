@@ -45,8 +45,11 @@
 // Handler methods run on the connection's event loop. A session's own
 // message state (rate limiter, decode buffer) is touched only there; its
 // room memberships are guarded by the session's mutex because join results
-// and removals arrive on tick workers. Hub.mu guards the held seats and
-// the shutdown flag. Lock order: Hub.mu before the Registry's lock and
+// and removals arrive on tick workers. Hub.mu guards the held seats, the
+// rooms each user is counted in (held.go) and the shutdown flag; a
+// session's memberships are added and removed with Hub.mu and Session.mu
+// both held, so the count and the lists agree (the input path takes only
+// Session.mu). Lock order: Hub.mu before the Registry's lock and
 // Session.mu; never call into a Room while holding either (rooms call back
 // on their own goroutines). Social's locks are never taken while Hub.mu or
 // a Session.mu is held.
@@ -113,8 +116,11 @@ type Config struct {
 	// HeartbeatInterval is the application ping interval told to clients in
 	// Welcome. Zero value means 10 s.
 	HeartbeatInterval time.Duration
-	// MaxRoomsPerUser caps the rooms one user is a member of at once. Zero
-	// value means 4.
+	// MaxRoomsPerUser caps the rooms one user is a member of at once on
+	// this node, as a player or a spectator, counted across all of the
+	// user's connections and the seats held for its dropped or replaced
+	// ones (a resume takes back a room already counted); a join or create
+	// past it gets ERROR_CODE_ALREADY_IN_ROOM. Zero value means 4.
 	MaxRoomsPerUser int
 	// MaxRooms caps the rooms the server runs at once; a create beyond it
 	// gets ERROR_CODE_ROOM_LIMIT. Zero value means 10,000.
@@ -271,10 +277,11 @@ type Hub struct {
 	watches  *roomWatches
 	expiries *expiries // closes sessions whose token expired
 
-	mu       sync.Mutex
-	held     map[string][]heldSeat // seats kept for dropped users
-	moved    map[string][]*Session // room id → sessions whose seat moved with it (migrate.go)
-	shutting bool
+	mu        sync.Mutex
+	held      map[string][]heldSeat // seats kept for dropped users
+	userRooms map[string][]roomRefs // user → the rooms it is a member of here (held.go)
+	moved     map[string][]*Session // room id → sessions whose seat moved with it (migrate.go)
+	shutting  bool
 
 	draining atomic.Bool // Drain was called: no new rooms
 
@@ -298,15 +305,16 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("%w: Server and Auth are required", ErrConfig)
 	}
 	h := &Hub{
-		cfg:      cfg,
-		srv:      cfg.Server,
-		log:      cfg.Logger,
-		reg:      cfg.Registry,
-		fan:      cfg.Fanout,
-		held:     make(map[string][]heldSeat),
-		moved:    make(map[string][]*Session),
-		lookups:  newLookups(),
-		expiries: newExpiries(),
+		cfg:       cfg,
+		srv:       cfg.Server,
+		log:       cfg.Logger,
+		reg:       cfg.Registry,
+		fan:       cfg.Fanout,
+		held:      make(map[string][]heldSeat),
+		userRooms: make(map[string][]roomRefs),
+		moved:     make(map[string][]*Session),
+		lookups:   newLookups(),
+		expiries:  newExpiries(),
 	}
 	if h.reg == nil {
 		h.reg = NewMemoryRegistry()
@@ -426,8 +434,7 @@ func (h *Hub) Expel(userID string, ban bool, reason string) bool {
 	}
 	h.mu.Lock()
 	ss := h.reg.Sessions(userID)
-	held := h.held[userID]
-	delete(h.held, userID)
+	held := h.takeHeldLocked(userID)
 	h.mu.Unlock()
 	return h.closeExpelled(userID, code, reason, ss, held)
 }
@@ -478,8 +485,7 @@ func (h *Hub) expel(r Revocation, code protocol.CloseCode) bool {
 	h.mu.Lock()
 	h.revoked.Revoke(r)
 	ss := h.reg.Sessions(userID)
-	held := h.held[userID]
-	delete(h.held, userID)
+	held := h.takeHeldLocked(userID)
 	h.mu.Unlock()
 	return h.closeExpelled(userID, code, reason, ss, held)
 }

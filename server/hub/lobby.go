@@ -58,13 +58,14 @@ func metadataMatches(have, want map[string]string) bool {
 	return true
 }
 
-// errRoomsPerUser refuses a join past Config.MaxRoomsPerUser.
+// errRoomsPerUser refuses a join past Config.MaxRoomsPerUser, which counts
+// the rooms of all the user's connections here and its held seats.
 var errRoomsPerUser = protocol.NewError(protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
 
 // createRoom creates a room and joins it. A room whose creator cannot take
 // its seat is closed at once.
 func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
-	if !s.hasRoomFor() {
+	if !s.hasRoomFor("") {
 		return errRoomsPerUser
 	}
 	if s.h.cluster != nil {
@@ -167,7 +168,7 @@ func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) 
 // concurrent quick-matches never overfill it: a room that filled meanwhile
 // refuses and the next one is tried.
 func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
-	if !s.hasRoomFor() {
+	if !s.hasRoomFor("") {
 		return errRoomsPerUser
 	}
 	if s.h.cluster != nil {
@@ -201,11 +202,15 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	return nil
 }
 
-// hasRoomFor reports whether the session may join one more room.
-func (s *Session) hasRoomFor() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.rooms) < s.h.cfg.MaxRoomsPerUser
+// hasRoomFor reports whether the session's user may join roomID (empty:
+// a room not made yet), before anything is paid or reserved for it: it
+// is in fewer rooms than Config.MaxRoomsPerUser, through all its
+// connections and held seats, or already counted in that one. reserve
+// checks again when the seat is asked for.
+func (s *Session) hasRoomFor(roomID string) bool {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	return s.h.mayJoinLocked(s.claims.UserID, roomID)
 }
 
 // tryJoin records a pending membership and asks the room for a seat. A
@@ -246,10 +251,13 @@ func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 		// A newer login took over before the seat was confirmed; it was
 		// never told of this seat, so give it up.
 		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
+		s.unreserve(room.ID())
 		return
 	case !keep:
-		// The connection closed while the join was queued: hold the seat.
+		// The connection closed while the join was queued: hold the seat,
+		// then drop the pending membership that counted it until now.
 		s.release(membership{room: room, id: room.ID(), seat: res.Seat, spectator: res.Spectator})
+		s.unreserve(room.ID())
 		return
 	}
 	s.h.stats.Joins.Add(1)
@@ -298,14 +306,14 @@ func (s *Session) leaveRoom(id uint32, roomID string) error {
 	if s.pendingLeave(roomID, id) {
 		return nil
 	}
-	s.mu.Lock()
+	s.lock()
 	m := s.find([]byte(roomID))
 	var mm membership
 	if m != nil && m.seat != 0 {
 		mm = *m
 		s.removeLocked(roomID)
 	}
-	s.mu.Unlock()
+	s.unlock()
 	if mm.room == nil {
 		return protocol.NewError(protocol.ErrorNotInRoom, "")
 	}

@@ -38,7 +38,7 @@ type Session struct {
 	offLoop  atomic.Int32 // cluster requests in flight (clusterlobby.go)
 
 	mu    sync.Mutex
-	rooms []membership // guarded by mu
+	rooms []membership // guarded by mu; changed with Hub.mu held too (held.go)
 
 	member *social.Member // set by Accept before any message
 }
@@ -215,25 +215,46 @@ func (s *Session) find(roomID []byte) *membership {
 	return nil
 }
 
-// reserve adds a pending membership; it fails when the session is already
-// in the room or at its room limit.
-func (s *Session) reserve(r *game.Room, spectator bool) error {
+// lock takes Hub.mu and then Session.mu, as a change of the session's
+// memberships needs (the user's room count changes with them).
+func (s *Session) lock() {
+	s.h.mu.Lock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.find([]byte(r.ID())) != nil || len(s.rooms) >= s.h.cfg.MaxRoomsPerUser {
+}
+
+func (s *Session) unlock() {
+	s.mu.Unlock()
+	s.h.mu.Unlock()
+}
+
+// reserve adds a pending membership; it fails when the session is already
+// in the room, or when the user is in as many rooms as it may be (through
+// any of its connections, or by seats held for a resume) and this is not
+// one of them.
+func (s *Session) reserve(r *game.Room, spectator bool) error {
+	s.lock()
+	defer s.unlock()
+	if s.find([]byte(r.ID())) != nil {
 		return protocol.NewError(protocol.ErrorAlreadyInRoom, "")
 	}
+	if !s.h.mayJoinLocked(s.claims.UserID, r.ID()) {
+		return errRoomsPerUser
+	}
 	s.rooms = append(s.rooms, membership{room: r, id: r.ID(), spectator: spectator})
+	s.h.refRoomLocked(s.claims.UserID, r.ID())
 	return nil
 }
 
 // confirm records the seat of a pending membership. It returns the
 // membership as confirmed, and false when the seat must be given up: the
-// session closed or was replaced meanwhile, or a LeaveRoom arrived while
-// the join was pending (the membership is then removed).
+// session closed or was replaced meanwhile (the pending membership stays
+// until the caller has held or given up the seat, and then unreserves
+// it, so the user's room count never dips between the two), or a
+// LeaveRoom arrived while the join was pending (the membership is then
+// removed).
 func (s *Session) confirm(roomID string, seat uint32, spectator bool) (membership, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lock()
+	defer s.unlock()
 	m := s.find([]byte(roomID))
 	if m == nil || s.closed.Load() || s.replaced.Load() {
 		return membership{}, false
@@ -273,18 +294,19 @@ func (s *Session) memberships() []membership {
 	return out
 }
 
-// unreserve removes a pending membership whose join failed.
+// unreserve removes a pending membership whose join failed, or whose
+// seat was held or given up because the session closed meanwhile.
 func (s *Session) unreserve(roomID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lock()
+	defer s.unlock()
 	s.removeLocked(roomID)
 }
 
 // forget removes the membership in roomID with seat; it reports whether
 // there was one.
 func (s *Session) forget(roomID string, seat uint32) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lock()
+	defer s.unlock()
 	if m := s.find([]byte(roomID)); m == nil || m.seat != seat {
 		return false
 	}
@@ -300,30 +322,50 @@ func (s *Session) owns(roomID string, seat uint32) bool {
 	return m != nil && m.seat == seat
 }
 
+// removeLocked removes the membership in roomID and its count in the
+// user's rooms. The caller holds Hub.mu and Session.mu (lock).
 func (s *Session) removeLocked(roomID string) {
 	for i := range s.rooms {
 		if s.rooms[i].id == roomID {
 			s.rooms = append(s.rooms[:i], s.rooms[i+1:]...)
+			s.h.unrefRoomLocked(s.claims.UserID, roomID)
 			return
 		}
 	}
 }
 
 // gone runs once when the connection has closed: seats are held for the
-// resume window (or freed after a kick).
+// resume window (or freed after a kick). A seat is held before the
+// session's own record of it goes, so the user's room count never dips in
+// between; a pending join stays listed until its callback, which sees
+// closed and holds or gives up the seat.
 func (s *Session) gone() {
 	s.closed.Store(true)
 	s.h.expiries.remove(s)
-	s.mu.Lock()
-	rooms := s.rooms
-	s.rooms = nil
-	s.mu.Unlock()
-	for _, m := range rooms {
+	s.lock()
+	var confirmed []membership
+	pending := s.rooms[:0]
+	for _, m := range s.rooms {
 		if m.seat == 0 {
-			continue // the join callback sees closed and drops the seat
+			pending = append(pending, m)
+		} else {
+			confirmed = append(confirmed, m)
 		}
+	}
+	clear(s.rooms[len(pending):])
+	s.rooms = pending
+	s.unlock()
+	for _, m := range confirmed {
 		s.release(m)
 	}
+	if len(confirmed) == 0 {
+		return
+	}
+	s.h.mu.Lock()
+	for _, m := range confirmed {
+		s.h.unrefRoomLocked(s.claims.UserID, m.id)
+	}
+	s.h.mu.Unlock()
 }
 
 // release gives up or holds a confirmed seat of a closed session. The
