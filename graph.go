@@ -63,24 +63,44 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 	return d, err
 }
 
-// Admit implements social.Graph: c.To must be an account, and for a
+// Admit implements social.Graph: c.To must be an account; the maker's
+// own list (its friendships and requests for a request, its blocks for a
+// block) must hold fewer than max in the store, as it may when its lists
+// in memory are not loaded (the load failed, or has not ended); and for a
 // friend request fewer than max requests from others may be stored for
-// it (a sender asking again, before its own lists have loaded, is not
-// refused for its own request). The count is the store's, so it holds
-// across restarts and nodes; requests still on the write queue are
-// counted by social from the lists in memory.
+// c.To (a sender asking again, before its own lists have loaded, is not
+// refused for its own request). The counts are the store's, so they hold
+// across restarts and nodes; changes still on the write queue are counted
+// by social from the lists in memory.
 func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) error {
+	unchecked := protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
 	if _, err := g.db.UserByID(ctx, c.To); errors.Is(err, store.ErrNotFound) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "")
 	} else if err != nil {
-		return protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
+		return unchecked
 	}
-	if c.Kind != social.ChangeRequest {
+	switch c.Kind {
+	case social.ChangeBlock:
+		n, err := g.db.CountBlocks(ctx, c.From, max)
+		if err != nil {
+			return unchecked
+		}
+		if n >= max {
+			return protocol.NewError(protocol.ErrorListFull, "your block list is full")
+		}
 		return nil
+	case social.ChangeRequest:
+	default:
+		return nil
+	}
+	if n, err := g.db.CountOwnFriendships(ctx, c.From, max); err != nil {
+		return unchecked
+	} else if n >= max {
+		return protocol.NewError(protocol.ErrorListFull, "your friend list is full")
 	}
 	n, err := g.db.CountFriendRequestsTo(ctx, c.To, c.From, max)
 	if err != nil {
-		return protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
+		return unchecked
 	}
 	if n >= max {
 		return protocol.NewError(protocol.ErrorListFull, "that user has too many friend requests waiting")

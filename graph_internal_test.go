@@ -46,3 +46,52 @@ func TestAdmitDoesNotCountTheSendersOwnRequest(t *testing.T) {
 		t.Fatalf("a third sender: %v, want LIST_FULL", err)
 	}
 }
+
+// TestAdmitHoldsTheMakersListsToTheirBound: the store's count of the
+// maker's own blocks, and of its friendships and requests, bounds a new
+// block or request, so that a user whose lists in memory are empty (its
+// login's load failed, or has not ended) cannot store more than max
+// however often it reconnects.
+func TestAdmitHoldsTheMakersListsToTheirBound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, id := range []string{"ann", "bob", "cy", "dee", "eve"} {
+		if _, err := db.CreateGuest(ctx, store.Guest{ID: id, Name: id, DeviceHash: []byte("device-" + id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Now()
+	for _, b := range []string{"bob", "cy"} {
+		if err := db.Block(ctx, "ann", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.PutFriendship(ctx, store.Friendship{From: "ann", To: "bob", State: store.FriendPending, Since: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutFriendship(ctx, store.Friendship{From: "cy", To: "ann", State: store.FriendAccepted, Since: at}); err != nil {
+		t.Fatal(err)
+	}
+	g := storeGraph{db: db}
+	admit := func(kind social.ChangeKind, from, to string) error {
+		return g.Admit(ctx, social.GraphChange{Kind: kind, From: from, To: to, At: at}, 2)
+	}
+	var pe *protocol.Error
+	if err := admit(social.ChangeBlock, "ann", "dee"); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
+		t.Fatalf("a third block by ann: %v, want LIST_FULL", err)
+	}
+	if err := admit(social.ChangeRequest, "ann", "dee"); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
+		t.Fatalf("a third friendship or request of ann: %v, want LIST_FULL", err)
+	}
+	if err := admit(social.ChangeBlock, "dee", "ann"); err != nil {
+		t.Fatalf("dee's first block: %v", err)
+	}
+	if err := admit(social.ChangeRequest, "dee", "eve"); err != nil {
+		t.Fatalf("dee's first request: %v", err)
+	}
+}

@@ -125,6 +125,22 @@ func (db *DB) CountFriendRequestsTo(ctx context.Context, user, except string, li
 	return n, db.fail("counting friend requests", err)
 }
 
+// CountOwnFriendships counts user's friendships and the friend requests
+// it made, as OwnFriendships lists them, up to limit (it stops there).
+func (db *DB) CountOwnFriendships(ctx context.Context, user string, limit int) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE user_a = $1 AND (state = 'accepted' OR from_id = $1)
+		UNION ALL SELECT 1 FROM friendships WHERE user_b = $1 AND (state = 'accepted' OR from_id = $1) LIMIT $2) r`, user, limit).Scan(&n)
+	return n, db.fail("counting friendships", err)
+}
+
+// CountBlocks counts the users user blocks, up to limit (it stops there).
+func (db *DB) CountBlocks(ctx context.Context, user string, limit int) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM blocks WHERE blocker = $1 LIMIT $2) r`, user, limit).Scan(&n)
+	return n, db.fail("counting blocks", err)
+}
+
 // Block implements Social.
 func (db *DB) Block(ctx context.Context, blocker, blocked string) error {
 	if blocker == "" || blocked == "" || blocker == blocked {

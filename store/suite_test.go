@@ -315,6 +315,14 @@ func testSocial(t *testing.T, fresh backend) {
 	if bs, _ := db.Blocks(ctx, "amy"); !slices.Equal(bs, []string{"eve"}) {
 		t.Fatalf("blocks after unblock = %v", bs)
 	}
+	if err := db.Block(ctx, "amy", "zed"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ limit, want int }{{10, 2}, {2, 2}, {1, 1}} {
+		if n, err := db.CountBlocks(ctx, "amy", tc.limit); err != nil || n != tc.want {
+			t.Errorf("CountBlocks(amy, %d) = %d, %v; want %d", tc.limit, n, err, tc.want)
+		}
+	}
 }
 
 func gomokuResult(room, winner, loser string, at time.Time) Result {
@@ -639,5 +647,11 @@ func testRequestsTo(t *testing.T, fresh backend) {
 	own, err := db.OwnFriendships(ctx, "amy")
 	if err != nil || len(own) != 2 || own[0].To != "eve" && own[1].To != "eve" || own[0].State != FriendAccepted && own[1].State != FriendAccepted {
 		t.Fatalf("OwnFriendships(amy) = %+v, %v; want the request to eve and the friendship with fay", own, err)
+	}
+	// As many as OwnFriendships lists, up to the limit.
+	for _, tc := range []struct{ limit, want int }{{10, 2}, {2, 2}, {1, 1}} {
+		if n, err := db.CountOwnFriendships(ctx, "amy", tc.limit); err != nil || n != tc.want {
+			t.Errorf("CountOwnFriendships(amy, %d) = %d, %v; want %d", tc.limit, n, err, tc.want)
+		}
 	}
 }

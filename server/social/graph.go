@@ -19,7 +19,8 @@ type Graph interface {
 	Load(ctx context.Context, user string, max int) (GraphData, error)
 	// Admit runs on a goroutine of its own before a change that adds a
 	// row (ChangeRequest, ChangeBlock) is made: it checks that c.To is a
-	// user, and for a request that fewer than max requests stand for it.
+	// user, that c.From's own list of that kind holds fewer than max, and
+	// for a request that fewer than max requests stand for c.To.
 	// It returns a *protocol.Error to tell c.From why not
 	// (ERROR_CODE_USER_NOT_FOUND, ERROR_CODE_LIST_FULL).
 	Admit(ctx context.Context, c GraphChange, max int) error
