@@ -18,16 +18,7 @@ import (
 func TestAdmitDoesNotCountTheSendersOwnRequest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, id := range []string{"ann", "bob", "cy", "dee"} {
-		if _, err := db.CreateGuest(ctx, store.Guest{ID: id, Name: id, DeviceHash: []byte("device-" + id)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := guestStore(t, "ann", "bob", "cy", "dee")
 	at := time.Now()
 	for _, from := range []string{"bob", "cy"} {
 		if err := db.PutFriendship(ctx, store.Friendship{From: from, To: "ann", State: store.FriendPending, Since: at}); err != nil {
@@ -55,16 +46,7 @@ func TestAdmitDoesNotCountTheSendersOwnRequest(t *testing.T) {
 func TestAdmitHoldsTheMakersListsToTheirBound(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, id := range []string{"ann", "bob", "cy", "dee", "eve"} {
-		if _, err := db.CreateGuest(ctx, store.Guest{ID: id, Name: id, DeviceHash: []byte("device-" + id)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := guestStore(t, "ann", "bob", "cy", "dee", "eve")
 	at := time.Now()
 	for _, b := range []string{"bob", "cy"} {
 		if err := db.Block(ctx, "ann", b); err != nil {
@@ -94,4 +76,22 @@ func TestAdmitHoldsTheMakersListsToTheirBound(t *testing.T) {
 	if err := admit(social.ChangeRequest, "dee", "eve"); err != nil {
 		t.Fatalf("dee's first request: %v", err)
 	}
+}
+
+// guestStore opens a store in a temporary directory with a guest account
+// for each id.
+func guestStore(t *testing.T, ids ...string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, id := range ids {
+		if _, err := db.CreateGuest(ctx, store.Guest{ID: id, Name: id, DeviceHash: []byte("device-" + id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
 }

@@ -211,16 +211,7 @@ func TestRoomsPerUserFreedByLeaveEndAndExpiry(t *testing.T) {
 	rooms[1] = joined(t, a.Request(create())).RoomId
 	// Dropped: the four seats are held, and count, until their window
 	// passes.
-	a.WS.UnderlyingConn().Close()
-	a.WaitClosed()
-	waitDropped(t, e, "alice", 4)
-	a, w := e.connectToken("alice", tok)
-	if len(w.Seats) != 4 {
-		t.Fatalf("Welcome lists %d held seats, want 4", len(w.Seats))
-	}
-	if code := errCode(t, a.Request(create())); code != alreadyIn {
-		t.Fatalf("create with 4 held seats: %v", code)
-	}
+	a = dropAtTheCap(t, e, a, tok)
 	waitFor(t, "held seats expire", func() bool { return e.hub.RoomsOf("alice") == 0 })
 	for range 4 {
 		joined(t, a.Request(create()))
@@ -250,16 +241,7 @@ func TestResumeAtTheRoomsPerUserCap(t *testing.T) {
 	for range 4 {
 		rooms = append(rooms, joined(t, a.Request(create())).RoomId)
 	}
-	a.WS.UnderlyingConn().Close()
-	a.WaitClosed()
-	waitDropped(t, e, "alice", 4)
-	a, w := e.connectToken("alice", tok)
-	if len(w.Seats) != 4 {
-		t.Fatalf("Welcome lists %d held seats, want 4", len(w.Seats))
-	}
-	if code := errCode(t, a.Request(create())); code != alreadyIn {
-		t.Fatalf("create with 4 held seats: %v", code)
-	}
+	a = dropAtTheCap(t, e, a, tok)
 	for _, id := range rooms {
 		if j := joined(t, a.Request(joinRoom(id, 1))); !j.Resumed {
 			t.Fatalf("resume of %s at the cap: %v", id, j)
@@ -304,4 +286,22 @@ func TestResumeAtTheRoomsPerUserCap(t *testing.T) {
 		t.Fatalf("%d users still tracked with no room", n)
 	}
 	joined(t, a.Request(create()))
+}
+
+// dropAtTheCap drops alice's connection a while it holds 4 seats, connects
+// her again with tok and checks that the 4 held seats are listed and still
+// count: a create is refused. It returns the new connection.
+func dropAtTheCap(t *testing.T, e *env, a *client, tok string) *client {
+	t.Helper()
+	a.WS.UnderlyingConn().Close()
+	a.WaitClosed()
+	waitDropped(t, e, "alice", 4)
+	a, w := e.connectToken("alice", tok)
+	if len(w.Seats) != 4 {
+		t.Fatalf("Welcome lists %d held seats, want 4", len(w.Seats))
+	}
+	if code := errCode(t, a.Request(create())); code != alreadyIn {
+		t.Fatalf("create with 4 held seats: %v", code)
+	}
+	return a
 }
