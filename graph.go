@@ -65,8 +65,9 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 
 // Admit implements social.Graph: c.To must be an account; the maker's
 // own list (its friendships and requests for a request, its blocks for a
-// block) must hold fewer than max in the store, as it may when its lists
-// in memory are not loaded (the load failed, or has not ended); and for a
+// block), but for a row with c.To that the change would only overwrite,
+// must hold fewer than max in the store, as it may not when its lists in
+// memory are not loaded (the load failed, or has not ended); and for a
 // friend request fewer than max requests from others may be stored for
 // c.To (a sender asking again, before its own lists have loaded, is not
 // refused for its own request). The counts are the store's, so they hold
@@ -81,7 +82,7 @@ func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) er
 	}
 	switch c.Kind {
 	case social.ChangeBlock:
-		n, err := g.db.CountBlocks(ctx, c.From, max)
+		n, err := g.db.CountBlocks(ctx, c.From, c.To, max)
 		if err != nil {
 			return unchecked
 		}
@@ -93,7 +94,7 @@ func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) er
 	default:
 		return nil
 	}
-	if n, err := g.db.CountOwnFriendships(ctx, c.From, max); err != nil {
+	if n, err := g.db.CountOwnFriendships(ctx, c.From, c.To, max); err != nil {
 		return unchecked
 	} else if n >= max {
 		return protocol.NewError(protocol.ErrorListFull, "your friend list is full")

@@ -70,6 +70,14 @@ func TestAdmitHoldsTheMakersListsToTheirBound(t *testing.T) {
 	if err := admit(social.ChangeRequest, "ann", "dee"); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
 		t.Fatalf("a third friendship or request of ann: %v, want LIST_FULL", err)
 	}
+	// A change that only overwrites a row the maker has is not counted
+	// against it: ann blocking cy again, asking bob again.
+	if err := admit(social.ChangeBlock, "ann", "cy"); err != nil {
+		t.Fatalf("ann blocking cy again: %v", err)
+	}
+	if err := admit(social.ChangeRequest, "ann", "bob"); err != nil {
+		t.Fatalf("ann asking bob again: %v", err)
+	}
 	if err := admit(social.ChangeBlock, "dee", "ann"); err != nil {
 		t.Fatalf("dee's first block: %v", err)
 	}

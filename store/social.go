@@ -126,18 +126,20 @@ func (db *DB) CountFriendRequestsTo(ctx context.Context, user, except string, li
 }
 
 // CountOwnFriendships counts user's friendships and the friend requests
-// it made, as OwnFriendships lists them, up to limit (it stops there).
-func (db *DB) CountOwnFriendships(ctx context.Context, user string, limit int) (int, error) {
+// it made, as OwnFriendships lists them, but for any with except, up to
+// limit (it stops there).
+func (db *DB) CountOwnFriendships(ctx context.Context, user, except string, limit int) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE user_a = $1 AND (state = 'accepted' OR from_id = $1)
-		UNION ALL SELECT 1 FROM friendships WHERE user_b = $1 AND (state = 'accepted' OR from_id = $1) LIMIT $2) r`, user, limit).Scan(&n)
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE user_a = $1 AND user_b <> $2 AND (state = 'accepted' OR from_id = $1)
+		UNION ALL SELECT 1 FROM friendships WHERE user_b = $1 AND user_a <> $2 AND (state = 'accepted' OR from_id = $1) LIMIT $3) r`, user, except, limit).Scan(&n)
 	return n, db.fail("counting friendships", err)
 }
 
-// CountBlocks counts the users user blocks, up to limit (it stops there).
-func (db *DB) CountBlocks(ctx context.Context, user string, limit int) (int, error) {
+// CountBlocks counts the users user blocks but except, up to limit (it
+// stops there).
+func (db *DB) CountBlocks(ctx context.Context, user, except string, limit int) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM blocks WHERE blocker = $1 LIMIT $2) r`, user, limit).Scan(&n)
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM blocks WHERE blocker = $1 AND blocked <> $2 LIMIT $3) r`, user, except, limit).Scan(&n)
 	return n, db.fail("counting blocks", err)
 }
 

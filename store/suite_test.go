@@ -318,9 +318,12 @@ func testSocial(t *testing.T, fresh backend) {
 	if err := db.Block(ctx, "amy", "zed"); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ limit, want int }{{10, 2}, {2, 2}, {1, 1}} {
-		if n, err := db.CountBlocks(ctx, "amy", tc.limit); err != nil || n != tc.want {
-			t.Errorf("CountBlocks(amy, %d) = %d, %v; want %d", tc.limit, n, err, tc.want)
+	for _, tc := range []struct {
+		except      string
+		limit, want int
+	}{{"", 10, 2}, {"", 2, 2}, {"", 1, 1}, {"zed", 10, 1}, {"mal", 10, 2}} {
+		if n, err := db.CountBlocks(ctx, "amy", tc.except, tc.limit); err != nil || n != tc.want {
+			t.Errorf("CountBlocks(amy, except %q, %d) = %d, %v; want %d", tc.except, tc.limit, n, err, tc.want)
 		}
 	}
 }
@@ -649,9 +652,12 @@ func testRequestsTo(t *testing.T, fresh backend) {
 		t.Fatalf("OwnFriendships(amy) = %+v, %v; want the request to eve and the friendship with fay", own, err)
 	}
 	// As many as OwnFriendships lists, up to the limit.
-	for _, tc := range []struct{ limit, want int }{{10, 2}, {2, 2}, {1, 1}} {
-		if n, err := db.CountOwnFriendships(ctx, "amy", tc.limit); err != nil || n != tc.want {
-			t.Errorf("CountOwnFriendships(amy, %d) = %d, %v; want %d", tc.limit, n, err, tc.want)
+	for _, tc := range []struct {
+		except      string
+		limit, want int
+	}{{"", 10, 2}, {"", 2, 2}, {"", 1, 1}, {"eve", 10, 1}, {"fay", 10, 1}, {"cy", 10, 2}} {
+		if n, err := db.CountOwnFriendships(ctx, "amy", tc.except, tc.limit); err != nil || n != tc.want {
+			t.Errorf("CountOwnFriendships(amy, except %q, %d) = %d, %v; want %d", tc.except, tc.limit, n, err, tc.want)
 		}
 	}
 }

@@ -177,8 +177,8 @@ func (b stalledInbox) Take(context.Context, string) ([]social.Stored, error) { r
 func (b stalledInbox) Done(context.Context, string, int64) error             { return nil }
 
 // TestOfflineDirectMessagesAwaitingAStalledStoreAreBounded: while the
-// store does not answer, a connection has at most eight direct messages
-// to offline users being kept; the next is refused at once with
+// store does not answer, a connection has at most sixteen direct
+// messages to offline users being kept; the next is refused at once with
 // ERROR_CODE_UNAVAILABLE and a retry hint, and counted, while other
 // connections' messages still go to the store. All are answered Ok once
 // the store is back, and the connection's messages are kept again.
@@ -188,12 +188,12 @@ func TestOfflineDirectMessagesAwaitingAStalledStoreAreBounded(t *testing.T) {
 	ann, _ := e.connect("ann")
 	bob, _ := e.connect("bob")
 	var waiting []uint32
-	for i := range 8 {
+	for i := range 16 {
 		waiting = append(waiting, ann.Send(direct(fmt.Sprint("offline", i), "hi")))
 	}
-	m := ann.Request(direct("offline9", "one more"))
+	m := ann.Request(direct("offline16", "one more"))
 	if e := m.GetError(); e == nil || e.Code != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE || e.RetryAfterMs <= 0 {
-		t.Fatalf("a ninth message while eight are kept: %v, want UNAVAILABLE with a retry hint", m)
+		t.Fatalf("a 17th message while sixteen are kept: %v, want UNAVAILABLE with a retry hint", m)
 	}
 	if got := e.hub.Stats().DirectBusy.Load(); got != 1 {
 		t.Fatalf("DirectBusy %d, want 1", got)
@@ -226,7 +226,7 @@ func TestOfflineDirectMessagesAwaitingAStalledStoreAreBounded(t *testing.T) {
 	if m := ann.Request(direct("offline9", "again")); m.GetOk() == nil {
 		t.Fatalf("a message once the others are kept: %v, want Ok", m)
 	}
-	if got := e.hub.Stats().DirectStored.Load(); got != 10 {
-		t.Fatalf("DirectStored %d, want 10", got)
+	if got := e.hub.Stats().DirectStored.Load(); got != 18 {
+		t.Fatalf("DirectStored %d, want 18 (ann's sixteen and one more, bob's one)", got)
 	}
 }

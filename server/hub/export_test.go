@@ -1,7 +1,25 @@
 package hub
 
+import (
+	"fmt"
+	"time"
+)
+
 // RoomsOf is roomsOf, for the hub_test package.
 func (h *Hub) RoomsOf(userID string) int { return h.roomsOf(userID) }
 
 // TrackedUsers is trackedUsers, for the hub_test package.
 func (h *Hub) TrackedUsers() int { return h.trackedUsers() }
+
+// HoldLapsed records n held seats of userID in rooms that do not exist,
+// whose window passed expiredFor ago and that nothing will ever drop: a
+// seat held just as its room let it go.
+func (h *Hub) HoldLapsed(userID string, n int, expiredFor time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range n {
+		id := fmt.Sprint("gone-", i)
+		h.held[userID] = append(h.held[userID], heldSeat{roomID: id, game: "tally", seat: 1, expires: h.cfg.Now().Add(-expiredFor)})
+		h.refRoomLocked(userID, id)
+	}
+}

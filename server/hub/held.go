@@ -20,13 +20,8 @@ func (h *Hub) holdSeat(userID string, hs heldSeat) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.cfg.Now()
-	list := slices.DeleteFunc(h.held[userID], func(x heldSeat) bool {
-		if x.expires.After(now) {
-			return false
-		}
-		h.unrefRoomLocked(userID, x.roomID)
-		return true
-	})
+	h.pruneHeldLocked(userID, now)
+	list := h.held[userID]
 	for i := range list {
 		if list[i].roomID == hs.roomID {
 			list[i] = hs
@@ -59,6 +54,27 @@ func (h *Hub) dropHeld(userID, roomID string) bool {
 		h.held[userID] = list
 	}
 	return found
+}
+
+// pruneHeldLocked forgets userID's held seats whose window has passed,
+// with their count in the user's rooms, and reports whether there were
+// any. The caller holds h.mu.
+func (h *Hub) pruneHeldLocked(userID string, now time.Time) bool {
+	list := h.held[userID]
+	n := len(list)
+	list = slices.DeleteFunc(list, func(x heldSeat) bool {
+		if x.expires.After(now) {
+			return false
+		}
+		h.unrefRoomLocked(userID, x.roomID)
+		return true
+	})
+	if len(list) == 0 {
+		delete(h.held, userID)
+	} else {
+		h.held[userID] = list
+	}
+	return len(list) < n
 }
 
 // takeHeldLocked forgets every held seat of userID and returns them (a
@@ -147,6 +163,17 @@ func (h *Hub) mayJoinLocked(userID, roomID string) bool {
 	list := h.userRooms[userID]
 	if len(list) < h.cfg.MaxRoomsPerUser {
 		return true
+	}
+	// A held seat past its window no longer counts, though nothing may
+	// have removed it: one held just as its room let the seat go (a login
+	// replacing its connection while the room closed) is never resumed or
+	// dropped. A second past it, so that the room's own release of a seat
+	// held to the end (onRemoved) still finds it and tells the user.
+	if h.pruneHeldLocked(userID, h.cfg.Now().Add(-time.Second)) {
+		list = h.userRooms[userID]
+		if len(list) < h.cfg.MaxRoomsPerUser {
+			return true
+		}
 	}
 	for _, r := range list {
 		if r.id == roomID && roomID != "" {

@@ -305,3 +305,17 @@ func dropAtTheCap(t *testing.T, e *env, a *client, tok string) *client {
 	}
 	return a
 }
+
+// TestLapsedHeldSeatsStopCounting: seats held for a user that nothing
+// will drop (held just as their rooms let them go) stop counting against
+// the cap once their window is over, when the user asks for a room.
+func TestLapsedHeldSeatsStopCounting(t *testing.T) {
+	t.Parallel()
+	e := roomCapEnv(t, nil)
+	e.hub.HoldLapsed("bob", 4, 2*time.Second)
+	b, _ := e.connect("bob")
+	joined(t, b.Request(create()))
+	if n := e.hub.RoomsOf("bob"); n != 1 {
+		t.Fatalf("bob counted in %d rooms, want 1 (the lapsed seats forgotten)", n)
+	}
+}

@@ -38,10 +38,11 @@ const inboxTimeout = 10 * time.Second
 // most maxKeepsPerMember for one connection and maxKeeps on the node, so
 // that a stalled store holds a bounded number of goroutines and of reads
 // waiting on it (as maxAdmitsPerMember and maxAdmits bound friend
-// requests'). A connection's chat burst (ChatBurst, 10) of messages kept
-// at the store's usual pace stays under the first.
+// requests'). The first is above the default chat burst (ChatBurst, 10),
+// so a burst of messages to offline users is never refused while the
+// store answers.
 const (
-	maxKeepsPerMember = 8
+	maxKeepsPerMember = 16
 	maxKeeps          = 1024
 )
 

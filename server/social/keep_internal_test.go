@@ -41,7 +41,7 @@ func (gatedInbox) Done(context.Context, string, int64) error      { return nil }
 // node keeps messages again once the Inbox answers.
 func TestOfflineDirectMessagesAwaitingTheStoreAreBoundedPerNode(t *testing.T) {
 	in := gatedInbox{release: make(chan struct{})}
-	so, err := New(Config{Inbox: in}, quietHost{}, nil)
+	so, err := New(Config{Inbox: in, ChatBurst: 2 * maxKeepsPerMember}, quietHost{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

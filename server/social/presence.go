@@ -279,10 +279,14 @@ func (so *Social) unfriendLocked(a, b string) {
 // before then is written as before, held only by the contact rate. Without
 // a Graph the lists live in memory and listed stays false: there is no
 // store to write to, and in a cluster the other node still hears of the
-// Remove, as its side may outlive a's lists. The caller holds so.mu.
+// Remove, as its side may outlive a's lists. In a cluster a user b not
+// on this node may have made a request the store does not have yet (on
+// its node's write queue when a's lists were read) that its node showed
+// a, so a Remove of a user of another node is always carried. The caller
+// holds so.mu.
 func (so *Social) mayBeTiedLocked(a, b string) bool {
 	p := so.users[a]
-	if p == nil || !p.listed {
+	if p == nil || !p.listed || so.remoteLocked(b) {
 		return true
 	}
 	if has(p.friends, b) || has(p.requested, b) || has(p.incoming, b) {
