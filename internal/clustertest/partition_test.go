@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/cluster"
-	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -31,8 +30,7 @@ func TestRedisSilentPartition(t *testing.T) {
 	ada, _ := connectUser(t, n1, "ada")
 	bob, bobID := connectUser(t, n2, "bob")
 	d := connect(t, n1, "d")
-	sendUntil(t, ada, bobID, 0)
-	bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage])
+	reachUntil(t, ada, bobID, bob)
 	waitUntil(t, 10*time.Second, "n2's room listed on n1", func() bool {
 		return listed(d, other)
 	})

@@ -20,7 +20,7 @@ func TestSignalingBudgetAcrossNodes(t *testing.T) {
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	ada, adaID := connectUser(t, n1, "ada")
 	bob, bobID := connectUser(t, n2, "bob")
-	sendUntil(t, ada, bobID, 0) // bob's record reached Redis
+	reachUntil(t, ada, bobID, bob) // bob's record reached Redis
 	ok(t, "ada asks bob", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
 	bob.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
 	ok(t, "bob accepts", request(bob, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
