@@ -135,6 +135,9 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 		if err := insertResults(ctx, tx, b.Results); err != nil {
 			return err
 		}
+		if err := trimResults(ctx, tx, b.Results, db.cfg.ResultKeep); err != nil {
+			return err
+		}
 		var channels, inboxes []string
 		var lastIDs []int64 // per channel, its newest line in b
 		for i := range b.Lines {

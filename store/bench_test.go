@@ -14,8 +14,16 @@ import (
 // each backend. items/s counts results or lines written.
 
 func benchBackends(b *testing.B, run func(b *testing.B, db *DB)) {
+	benchBackendsWith(b, Config{}, run)
+}
+
+// benchBackendsWith runs run on each backend opened with cfg (its Dir and
+// URL set per backend).
+func benchBackendsWith(b *testing.B, cfg Config, run func(b *testing.B, db *DB)) {
 	b.Run("sqlite", func(b *testing.B) {
-		db, err := Open(context.Background(), Config{Dir: b.TempDir()})
+		cfg := cfg
+		cfg.Dir = b.TempDir()
+		db, err := Open(context.Background(), cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -24,7 +32,9 @@ func benchBackends(b *testing.B, run func(b *testing.B, db *DB)) {
 	})
 	b.Run("postgres", func(b *testing.B) {
 		srv := pgtest.Start(b)
-		db, err := Open(context.Background(), Config{URL: srv.NewDatabase(b)})
+		cfg := cfg
+		cfg.URL = srv.NewDatabase(b)
+		db, err := Open(context.Background(), cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -34,7 +44,22 @@ func benchBackends(b *testing.B, run func(b *testing.B, db *DB)) {
 }
 
 func BenchmarkWriteResults(b *testing.B) {
-	benchBackends(b, func(b *testing.B, db *DB) {
+	benchBackends(b, writeResults(1000))
+}
+
+// BenchmarkWriteResultsTrimmed writes as BenchmarkWriteResults, among 100
+// players with each one's history kept to its newest 20 (ResultKeep), so
+// that after the first 1,000 results every result written deletes old
+// ones: the cost of the bound in steady state (the default, 1,000, is
+// reached only by players with that many games).
+func BenchmarkWriteResultsTrimmed(b *testing.B) {
+	benchBackendsWith(b, Config{ResultKeep: 20}, writeResults(100))
+}
+
+// writeResults writes gomoku results between players p0..p(players-1),
+// in batches of 1, 64 and 256.
+func writeResults(players int) func(b *testing.B, db *DB) {
+	return func(b *testing.B, db *DB) {
 		for _, batch := range []int{1, 64, 256} {
 			b.Run(fmt.Sprint("batch=", batch), func(b *testing.B) {
 				ctx := context.Background()
@@ -44,8 +69,8 @@ func BenchmarkWriteResults(b *testing.B) {
 				n := 0
 				for b.Loop() {
 					for i := range rs {
-						// 1,000 players, so the standings upsert both inserts and updates.
-						rs[i] = gomokuResult("r", fmt.Sprint("p", n%1000), fmt.Sprint("p", (n+1)%1000), now)
+						// Many players, so the standings upsert both inserts and updates.
+						rs[i] = gomokuResult("r", fmt.Sprint("p", n%players), fmt.Sprint("p", (n+1)%players), now)
 						n++
 					}
 					if err := db.WriteResults(ctx, rs); err != nil {
@@ -55,7 +80,7 @@ func BenchmarkWriteResults(b *testing.B) {
 				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "results/s")
 			})
 		}
-	})
+	}
 }
 
 func BenchmarkAppendLines(b *testing.B) {

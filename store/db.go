@@ -72,6 +72,12 @@ type Config struct {
 	// InboxKeep is how many direct messages a recipient's inbox keeps.
 	// Zero value means 100.
 	InboxKeep int
+	// ResultKeep is how many results each player's history keeps: a
+	// result goes once each of its players has ResultKeep newer ones, so
+	// every player keeps its newest ResultKeep and the stored results grow
+	// with the players, not with the games played. The standings keep
+	// counting what went. Zero value means 1,000.
+	ResultKeep int
 	// DeviceKeep is how many device secrets an account keeps: a device
 	// added past it makes the account forget the oldest, whose next login
 	// needs the password again. Zero value means 32.
@@ -108,6 +114,7 @@ const (
 	defaultChannelKeep = 200
 	defaultInboxKeep   = 100
 	defaultDeviceKeep  = 32
+	defaultResultKeep  = 1000
 
 	defaultChannelHistories = 2000
 	defaultChannelTTL       = 30 * 24 * time.Hour
@@ -115,8 +122,8 @@ const (
 )
 
 func (c Config) withDefaults() (Config, error) {
-	if c.BusyTimeout < 0 || c.CacheSize < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
-		return c, fmt.Errorf("%w: negative BusyTimeout, CacheSize, ConnectTimeout, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, DeviceKeep or GuestTTL", ErrInvalid)
+	if c.BusyTimeout < 0 || c.CacheSize < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ResultKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
+		return c, fmt.Errorf("%w: negative BusyTimeout, CacheSize, ConnectTimeout, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, ResultKeep, DeviceKeep or GuestTTL", ErrInvalid)
 	}
 	if c.CacheSize > 0 && (c.CacheSize < minCacheSize || c.CacheSize>>10 > math.MaxInt32) {
 		return c, fmt.Errorf("%w: CacheSize %d is not within 64 KiB to 2 TiB", ErrInvalid, c.CacheSize)
@@ -131,6 +138,7 @@ func (c Config) withDefaults() (Config, error) {
 	limits.Default(&c.ChannelKeep, defaultChannelKeep)
 	limits.Default(&c.InboxKeep, defaultInboxKeep)
 	limits.Default(&c.DeviceKeep, defaultDeviceKeep)
+	limits.Default(&c.ResultKeep, defaultResultKeep)
 	limits.Default(&c.ChannelHistories, defaultChannelHistories)
 	limits.Default(&c.ChannelTTL, defaultChannelTTL)
 	limits.Default(&c.GuestTTL, defaultGuestTTL)

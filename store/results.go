@@ -80,6 +80,36 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 			played = standings.played + excluded.played, score = standings.score + excluded.score`, 8, standings)
 }
 
+// trimResults deletes, for each player of rs, the results past its
+// newest keep that every one of their players has keep newer results
+// than: each player keeps its newest keep. A batch adds at most one
+// result a player and game in the common case, so a few candidates a
+// player are enough (trimCandidates); a backlog (a lower keep after a
+// restart) goes a few at a time with later results.
+func trimResults(ctx context.Context, tx *sql.Tx, rs []Result, keep int) error {
+	seen := map[string]bool{}
+	for i := range rs {
+		for _, p := range rs[i].Players {
+			if seen[p.UserID] {
+				continue
+			}
+			seen[p.UserID] = true
+			if _, err := tx.ExecContext(ctx, `DELETE FROM results WHERE id IN (
+				SELECT c.result_id FROM (SELECT result_id FROM result_players WHERE user_id = $1 ORDER BY result_id DESC LIMIT $3 OFFSET $2) c
+				WHERE NOT EXISTS (SELECT 1 FROM result_players o WHERE o.result_id = c.result_id
+					AND (SELECT COUNT(*) FROM (SELECT 1 FROM result_players x WHERE x.user_id = o.user_id AND x.result_id > c.result_id LIMIT $2) n) < $2))`,
+				p.UserID, keep, trimCandidates); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// trimCandidates is how many of a player's results past its newest keep
+// one write looks at.
+const trimCandidates = 8
+
 // rowsPerStatement keeps a multi-row statement's parameters well under
 // both backends' limits (SQLite 32,766; PostgreSQL 65,535).
 const rowsPerStatement = 500

@@ -34,6 +34,7 @@ var suite = []struct {
 	{"GraphChangesApplyInOrderInABatch", testGraphBatch},
 	{"FriendRequestsToAUserAreCountedAndReadWithABound", testRequestsTo},
 	{"ResultsHistoryAndLeaderboard", testResults},
+	{"EachPlayerKeepsItsNewestResults", testResultKeep},
 	{"ChannelHistoryIsBoundedAndPaged", testChannelHistory},
 	{"ChannelHistoriesAreBoundedInNumber", testChannelHistories},
 	{"ChannelHistoriesOverTheBoundAtOpenAreEvicted", testChannelHistoriesBacklog},
@@ -658,6 +659,74 @@ func testRequestsTo(t *testing.T, fresh backend) {
 	}{{"", 10, 2}, {"", 2, 2}, {"", 1, 1}, {"eve", 10, 1}, {"fay", 10, 1}, {"cy", 10, 2}} {
 		if n, err := db.CountOwnFriendships(ctx, "amy", tc.except, tc.limit); err != nil || n != tc.want {
 			t.Errorf("CountOwnFriendships(amy, except %q, %d) = %d, %v; want %d", tc.except, tc.limit, n, err, tc.want)
+		}
+	}
+}
+
+// testResultKeep: with ResultKeep 3 a result goes once every one of its
+// players has 3 newer ones, so each player keeps its newest 3, a result
+// another player still needs stays, and the standings still count all.
+func testResultKeep(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.ResultKeep = 3
+	db := open(t, cfg)
+	at := time.UnixMilli(1_700_000_000_000)
+	rooms := func(user string) []string {
+		t.Helper()
+		rs, err := db.History(ctx, user, 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Room)
+		}
+		return out
+	}
+	for i := range 5 { // r0..r4, amy and bob
+		if err := db.WriteResults(ctx, []Result{gomokuResult(fmt.Sprint("r", i), "amy", "bob", at.Add(time.Duration(i)*time.Minute))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := rooms("amy"), []string{"r4", "r3", "r2"}; !slices.Equal(got, want) {
+		t.Fatalf("amy's history after 5 games with bob: %v, want %v", got, want)
+	}
+	// r5 with cat: r2 is past amy's newest 3, but bob still has it among his.
+	if err := db.WriteResults(ctx, []Result{gomokuResult("r5", "amy", "cat", at.Add(5*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rooms("bob"), []string{"r4", "r3", "r2"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's history: %v, want %v", got, want)
+	}
+	// r6, bob with dee: now neither needs r2.
+	if err := db.WriteResults(ctx, []Result{gomokuResult("r6", "bob", "dee", at.Add(6*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rooms("amy"), []string{"r5", "r4", "r3"}; !slices.Equal(got, want) {
+		t.Fatalf("amy's history: %v, want %v", got, want)
+	}
+	if got, want := rooms("bob"), []string{"r6", "r4", "r3"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's history: %v, want %v", got, want)
+	}
+	// One batch of many results for one pair keeps the newest 3 too.
+	var batch []Result
+	for i := range 6 {
+		batch = append(batch, gomokuResult(fmt.Sprint("b", i), "eve", "fay", at.Add(time.Duration(10+i)*time.Minute)))
+	}
+	if err := db.WriteResults(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rooms("fay"), []string{"b5", "b4", "b3"}; !slices.Equal(got, want) {
+		t.Fatalf("fay's history after a batch of 6: %v, want %v", got, want)
+	}
+	st, err := db.Leaderboard(ctx, "gomoku", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.UserID == "amy" && s.Played != 6 {
+			t.Fatalf("amy's standing counts %d games, want 6 (the ones gone too)", s.Played)
 		}
 	}
 }
