@@ -135,7 +135,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 		if err := insertResults(ctx, tx, b.Results); err != nil {
 			return err
 		}
-		if err := trimResults(ctx, tx, b.Results, db.cfg.ResultKeep); err != nil {
+		if err := trimResults(ctx, tx, b.Results, db.cfg.ResultKeep, db.cfg.trimEvery); err != nil {
 			return err
 		}
 		var channels, inboxes []string

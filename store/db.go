@@ -74,9 +74,10 @@ type Config struct {
 	InboxKeep int
 	// ResultKeep is how many results each player's history keeps: a
 	// result goes once each of its players has ResultKeep newer ones, so
-	// every player keeps its newest ResultKeep and the stored results grow
-	// with the players, not with the games played. The standings keep
-	// counting what went. Zero value means 1,000.
+	// every player keeps its newest ResultKeep (and up to about 8 more
+	// between the writes that trim it) and the stored results grow with
+	// the players, not with the games played. The standings keep counting
+	// what went. Zero value means 1,000.
 	ResultKeep int
 	// DeviceKeep is how many device secrets an account keeps: a device
 	// added past it makes the account forget the oldest, whose next login
@@ -100,6 +101,10 @@ type Config struct {
 	migrations fs.FS
 	// now replaces time.Now for ChannelTTL and GuestTTL (tests only).
 	now func() time.Time
+	// trimEvery is how seldom a result's players are looked at for
+	// ResultKeep (trimResults). Zero value means 8; tests set 1 to see
+	// every write keep the bound exactly.
+	trimEvery int
 }
 
 const (
@@ -139,6 +144,7 @@ func (c Config) withDefaults() (Config, error) {
 	limits.Default(&c.InboxKeep, defaultInboxKeep)
 	limits.Default(&c.DeviceKeep, defaultDeviceKeep)
 	limits.Default(&c.ResultKeep, defaultResultKeep)
+	limits.Default(&c.trimEvery, 8)
 	limits.Default(&c.ChannelHistories, defaultChannelHistories)
 	limits.Default(&c.ChannelTTL, defaultChannelTTL)
 	limits.Default(&c.GuestTTL, defaultGuestTTL)

@@ -80,15 +80,19 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 			played = standings.played + excluded.played, score = standings.score + excluded.score`, 8, standings)
 }
 
-// trimResults deletes, for each player of rs, the results past its
-// newest keep that every one of their players has keep newer results
-// than: each player keeps its newest keep. A batch adds at most one
-// result a player and game in the common case, so a few candidates a
-// player are enough (trimCandidates); a backlog (a lower keep after a
-// restart) goes a few at a time with later results.
-func trimResults(ctx context.Context, tx *sql.Tx, rs []Result, keep int) error {
+// trimResults keeps each player of rs to its newest keep results: it
+// deletes results past a player's newest keep that every one of their
+// players has keep newer results than. To spare the write most of the
+// statements, a player is looked at only with a result whose id is a
+// multiple of every (ids are consecutive, so about one result in every
+// of each player), and then up to 2 × every of its results past its
+// newest keep go: a player holds at most about keep + every results.
+func trimResults(ctx context.Context, tx *sql.Tx, rs []Result, keep, every int) error {
 	seen := map[string]bool{}
 	for i := range rs {
+		if rs[i].ID%int64(every) != 0 {
+			continue
+		}
 		for _, p := range rs[i].Players {
 			if seen[p.UserID] {
 				continue
@@ -98,17 +102,13 @@ func trimResults(ctx context.Context, tx *sql.Tx, rs []Result, keep int) error {
 				SELECT c.result_id FROM (SELECT result_id FROM result_players WHERE user_id = $1 ORDER BY result_id DESC LIMIT $3 OFFSET $2) c
 				WHERE NOT EXISTS (SELECT 1 FROM result_players o WHERE o.result_id = c.result_id
 					AND (SELECT COUNT(*) FROM (SELECT 1 FROM result_players x WHERE x.user_id = o.user_id AND x.result_id > c.result_id LIMIT $2) n) < $2))`,
-				p.UserID, keep, trimCandidates); err != nil {
+				p.UserID, keep, 2*every); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
 }
-
-// trimCandidates is how many of a player's results past its newest keep
-// one write looks at.
-const trimCandidates = 8
 
 // rowsPerStatement keeps a multi-row statement's parameters well under
 // both backends' limits (SQLite 32,766; PostgreSQL 65,535).

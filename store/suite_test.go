@@ -35,6 +35,7 @@ var suite = []struct {
 	{"FriendRequestsToAUserAreCountedAndReadWithABound", testRequestsTo},
 	{"ResultsHistoryAndLeaderboard", testResults},
 	{"EachPlayerKeepsItsNewestResults", testResultKeep},
+	{"ResultsAreTrimmedOnOneWriteInEight", testResultKeepAmortized},
 	{"ChannelHistoryIsBoundedAndPaged", testChannelHistory},
 	{"ChannelHistoriesAreBoundedInNumber", testChannelHistories},
 	{"ChannelHistoriesOverTheBoundAtOpenAreEvicted", testChannelHistoriesBacklog},
@@ -669,7 +670,7 @@ func testRequestsTo(t *testing.T, fresh backend) {
 func testResultKeep(t *testing.T, fresh backend) {
 	ctx := context.Background()
 	cfg := fresh(t)
-	cfg.ResultKeep = 3
+	cfg.ResultKeep, cfg.trimEvery = 3, 1
 	db := open(t, cfg)
 	at := time.UnixMilli(1_700_000_000_000)
 	rooms := func(user string) []string {
@@ -727,6 +728,29 @@ func testResultKeep(t *testing.T, fresh backend) {
 	for _, s := range st {
 		if s.UserID == "amy" && s.Played != 6 {
 			t.Fatalf("amy's standing counts %d games, want 6 (the ones gone too)", s.Played)
+		}
+	}
+}
+
+// testResultKeepAmortized: with the default of trimming a player on one
+// result in eight, a pair that plays on keeps at most about ResultKeep +
+// 8 results each, and never fewer than ResultKeep.
+func testResultKeepAmortized(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.ResultKeep = 5
+	db := open(t, cfg)
+	at := time.UnixMilli(1_700_000_000_000)
+	for i := range 100 {
+		if err := db.WriteResults(ctx, []Result{gomokuResult(fmt.Sprint("r", i), "amy", "bob", at.Add(time.Duration(i)*time.Minute))}); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := db.History(ctx, "amy", 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(rs); n < min(i+1, 5) || n > 5+8 {
+			t.Fatalf("after %d results amy's history holds %d, want %d to %d", i+1, n, min(i+1, 5), 5+8)
 		}
 	}
 }
