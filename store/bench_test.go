@@ -56,6 +56,47 @@ func BenchmarkWriteResultsTrimmed(b *testing.B) {
 	benchBackendsWith(b, Config{ResultKeep: 20}, writeResults(100))
 }
 
+// BenchmarkWriteResultsAtTheDefaultBound writes batches of 64 among ten
+// players after 12,000 results (untimed), so every one of them is at the
+// default ResultKeep, 1,000, and every trim counts up to 1,000 newer
+// results of each player of each result it looks at. stored is the
+// results the store holds at the end: 5,000, ten players' 1,000 with two
+// players to a result.
+func BenchmarkWriteResultsAtTheDefaultBound(b *testing.B) {
+	benchBackends(b, func(b *testing.B, db *DB) {
+		ctx := context.Background()
+		now := time.Now()
+		const players = 10
+		n := 0
+		rs := make([]Result, 64)
+		batch := func() {
+			for i := range rs {
+				rs[i] = gomokuResult("r", fmt.Sprint("p", n%players), fmt.Sprint("p", (n+1)%players), now)
+				n++
+			}
+			if err := db.WriteResults(ctx, rs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for range 12000 / len(rs) {
+			batch()
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		m := 0
+		for b.Loop() {
+			batch()
+			m += len(rs)
+		}
+		b.ReportMetric(float64(m)/b.Elapsed().Seconds(), "results/s")
+		var stored int
+		if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM results`).Scan(&stored); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(stored), "stored")
+	})
+}
+
 // writeResults writes gomoku results between players p0..p(players-1),
 // in batches of 1, 64 and 256.
 func writeResults(players int) func(b *testing.B, db *DB) {
