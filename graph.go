@@ -74,37 +74,38 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 // across restarts and nodes; changes still on the write queue are counted
 // by social from the lists in memory.
 func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) error {
-	unchecked := protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
 	if _, err := g.db.UserByID(ctx, c.To); errors.Is(err, store.ErrNotFound) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "")
 	} else if err != nil {
-		return unchecked
+		return errUnchecked
 	}
 	switch c.Kind {
 	case social.ChangeBlock:
 		n, err := g.db.CountBlocks(ctx, c.From, c.To, max)
-		if err != nil {
-			return unchecked
-		}
-		if n >= max {
-			return protocol.NewError(protocol.ErrorListFull, "your block list is full")
-		}
-		return nil
+		return listFull(n, err, max, "your block list is full")
 	case social.ChangeRequest:
-	default:
-		return nil
+		n, err := g.db.CountOwnFriendships(ctx, c.From, c.To, max)
+		if err := listFull(n, err, max, "your friend list is full"); err != nil {
+			return err
+		}
+		n, err = g.db.CountFriendRequestsTo(ctx, c.To, c.From, max)
+		return listFull(n, err, max, "that user has too many friend requests waiting")
 	}
-	if n, err := g.db.CountOwnFriendships(ctx, c.From, c.To, max); err != nil {
-		return unchecked
-	} else if n >= max {
-		return protocol.NewError(protocol.ErrorListFull, "your friend list is full")
-	}
-	n, err := g.db.CountFriendRequestsTo(ctx, c.To, c.From, max)
+	return nil
+}
+
+// errUnchecked is Admit's answer when the store could not be read.
+var errUnchecked = protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
+
+// listFull is Admit's answer to a count of n rows against max: nil under
+// it, ERROR_CODE_LIST_FULL saying why at it, errUnchecked when the count
+// failed.
+func listFull(n int, err error, max int, why string) error {
 	if err != nil {
-		return unchecked
+		return errUnchecked
 	}
 	if n >= max {
-		return protocol.NewError(protocol.ErrorListFull, "that user has too many friend requests waiting")
+		return protocol.NewError(protocol.ErrorListFull, why)
 	}
 	return nil
 }

@@ -24,8 +24,7 @@ func (h *Hub) holdSeat(userID string, hs heldSeat) {
 	list := h.held[userID]
 	for i := range list {
 		if list[i].roomID == hs.roomID {
-			list[i] = hs
-			h.held[userID] = list
+			list[i] = hs // the same room: counted already
 			return
 		}
 	}
@@ -175,12 +174,7 @@ func (h *Hub) mayJoinLocked(userID, roomID string) bool {
 			return true
 		}
 	}
-	for _, r := range list {
-		if r.id == roomID && roomID != "" {
-			return true
-		}
-	}
-	return false
+	return roomID != "" && slices.ContainsFunc(list, func(r roomRefs) bool { return r.id == roomID })
 }
 
 // roomsOf returns how many rooms userID is a member of on this node, as

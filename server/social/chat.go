@@ -105,11 +105,7 @@ func (so *Social) admitText(m *Member, text string) error {
 
 // allowChat applies the chat rate limit. It runs on the member's loop.
 func (so *Social) allowChat(m *Member) bool {
-	l := m.limits()
-	if l.chat == nil {
-		l.chat = rate.NewLimiter(rate.Limit(so.cfg.ChatRate), so.cfg.ChatBurst)
-	}
-	return l.chat.AllowN(so.host.Now(), 1)
+	return lazy(&m.limits().chat, rate.Limit(so.cfg.ChatRate), so.cfg.ChatBurst).AllowN(so.host.Now(), 1)
 }
 
 // EnterRoom adds m to a room's chat and presence after its join was

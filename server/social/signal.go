@@ -3,8 +3,6 @@ package social
 import (
 	"slices"
 
-	"golang.org/x/time/rate"
-
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -99,10 +97,7 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 // its budget, reporting false, and taking nothing, when they would
 // overdraw it. The caller holds so.mu.
 func (so *Social) allowSignalInLocked(p *profile, n int) bool {
-	if p.signalIn == nil {
-		p.signalIn = rate.NewLimiter(SignalInRate, SignalInBurst)
-	}
-	return p.signalIn.AllowN(so.host.Now(), n)
+	return lazy(&p.signalIn, SignalInRate, SignalInBurst).AllowN(so.host.Now(), n)
 }
 
 // errSignalBudget is the refusal of a signal over its recipient's budget.
@@ -130,9 +125,5 @@ func playTogether(a, b *profile) bool {
 // allowSignal applies the signaling rate limit. It runs on the member's
 // loop.
 func (so *Social) allowSignal(m *Member) bool {
-	l := m.limits()
-	if l.signal == nil {
-		l.signal = rate.NewLimiter(SignalRate, SignalBurst)
-	}
-	return l.signal.AllowN(so.host.Now(), 1)
+	return lazy(&m.limits().signal, SignalRate, SignalBurst).AllowN(so.host.Now(), 1)
 }

@@ -135,6 +135,14 @@ type limiters struct {
 	contact  *rate.Limiter // friend requests, answers and removals, blocks and unblocks
 }
 
+// lazy returns *l, made with r and b on its first use.
+func lazy(l **rate.Limiter, r rate.Limit, b int) *rate.Limiter {
+	if *l == nil {
+		*l = rate.NewLimiter(r, b)
+	}
+	return *l
+}
+
 // limits returns m's limiters, made on first use. It runs on the member's
 // loop.
 func (m *Member) limits() *limiters {
