@@ -84,6 +84,20 @@ type Config struct {
 	// Zero value means no wait: the window starts when the last bot has
 	// started.
 	Settle time.Duration
+	// Warmup is how long the run waits after Settle, with every bot
+	// playing, before the steady window starts: the server may still be
+	// catching up on what the ramp queued (at the edge of its core, the
+	// last seats' backlog takes a few seconds to drain). Zero value means
+	// no wait.
+	Warmup time.Duration
+	// Linger is how long the bots keep playing after the steady window has
+	// ended and its figures are taken, before they stop. When Progress is
+	// set, the run writes "steady window over" to it as the window ends,
+	// so a script can read the server's memory (a heap profile, smaps)
+	// while every bot still plays, without the reading's own cost landing
+	// in the window. Zero value means none: the bots stop at the window's
+	// end.
+	Linger time.Duration
 	// InputHz is inputs each bot sends per second. Zero value means 10;
 	// negative means none (the bot pings instead). A gomoku bot sends a
 	// move only on its turn (read from the room's globals), at its first
@@ -187,7 +201,7 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Bots < 0 || c.Bots > MaxBots:
 		return c, fmt.Errorf("%w: bots %d not in 1..%d", ErrConfig, c.Bots, MaxBots)
-	case c.RoomSize < 0 || c.TickRate < 0 || c.TickRate > 120 || c.RampRate < 0 || c.ChatRate < 0 || c.Duration < 0 || c.Settle < 0 || c.Loops < 0 || c.LoginConcurrency < 0:
+	case c.RoomSize < 0 || c.TickRate < 0 || c.TickRate > 120 || c.RampRate < 0 || c.ChatRate < 0 || c.Duration < 0 || c.Settle < 0 || c.Warmup < 0 || c.Linger < 0 || c.Loops < 0 || c.LoginConcurrency < 0:
 		return c, fmt.Errorf("%w: negative room size, rate, duration or count", ErrConfig)
 	case c.StormPercent < 0 || c.StormPercent > 100 || c.SlowPercent < 0 || c.SlowPercent > 100:
 		return c, fmt.Errorf("%w: percentages must be in 0..100", ErrConfig)

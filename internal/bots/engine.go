@@ -100,13 +100,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rampEnd := time.Now()
 	e.settle(ctx)
 	r.settled = time.Since(rampEnd)
+	sleepCtx(ctx, cfg.Warmup)
 	r.markSteady(ctx)
 	e.scenarios(ctx)
 
-	e.stopping.Store(true)
 	close(progressStop)
 	<-progressDone
 	r.finish(ctx)
+	if w := cfg.Progress; w != nil {
+		fmt.Fprintln(w, "steady window over")
+	}
+	sleepCtx(ctx, cfg.Linger)
+	e.stopping.Store(true)
 	close(stop)
 	e.waitLoops()
 	return r.report(), nil
@@ -219,6 +224,19 @@ func errKind(err error) string {
 		return "timeout"
 	}
 	return "request error"
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // settle waits up to Config.Settle for every bot to be in a room.

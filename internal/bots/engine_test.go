@@ -8,11 +8,13 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/bots"
+	"github.com/tickroom/tickroom/server/hub"
 )
 
 func runBots(t *testing.T, cfg bots.Config) *bots.Report {
@@ -126,6 +128,64 @@ func TestSettleStartsTheWindowWithEveryBotSeated(t *testing.T) {
 	}
 	if rep.LatencyMicros.Count == 0 {
 		t.Fatal("no input acknowledged in the window")
+	}
+}
+
+// markerWriter records when a line is written to it, and what the server
+// held then.
+type markerWriter struct {
+	mu       sync.Mutex
+	at       time.Time
+	sessions int
+	h        *hub.Hub
+}
+
+func (w *markerWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "steady window over") {
+		w.mu.Lock()
+		w.at, w.sessions = time.Now(), w.h.OpenSessions()
+		w.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// TestWarmupAndLingerStayOutOfTheWindow: with Warmup the window starts
+// that long after every bot is seated, and with Linger the bots still play
+// after the window ends, announced on Progress, while the window's figures
+// hold neither.
+func TestWarmupAndLingerStayOutOfTheWindow(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	w := &markerWriter{h: s.hub}
+	start := time.Now()
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 20, Game: "arena", RoomSize: 10, Settle: 20 * time.Second,
+		Warmup: 2 * time.Second, Duration: time.Second, Linger: 1500 * time.Millisecond,
+		InputHz: 10, Loops: 2, Progress: w,
+	})
+	end := time.Now()
+	w.mu.Lock()
+	at, sessions := w.at, w.sessions
+	w.mu.Unlock()
+	if at.IsZero() {
+		t.Fatal("no \"steady window over\" on Progress")
+	}
+	if rep.WarmupSec != 2 || rep.InRoomAtSteady != 20 {
+		t.Fatalf("warm-up %.1f s, %d bots seated at the window's start; want 2 s and 20", rep.WarmupSec, rep.InRoomAtSteady)
+	}
+	if d := at.Sub(start); d < 3*time.Second {
+		t.Fatalf("window over %v after the start; want at least the warm-up and the window, 3 s", d)
+	}
+	if sessions != 20 {
+		t.Fatalf("%d sessions open on the server as the window ended; want all 20 still playing", sessions)
+	}
+	if d := end.Sub(at); d < 1500*time.Millisecond {
+		t.Fatalf("the bots stopped %v after the window; want the 1.5 s linger", d)
+	}
+	// 20 bots at 10 Hz ack ~200 inputs a second: a window that took in the
+	// warm-up or the linger would hold 500 or more.
+	if n := rep.LatencyMicros.Count; n < 100 || n > 400 {
+		t.Fatalf("%d inputs acknowledged in the 1 s window; want about 200", n)
 	}
 }
 

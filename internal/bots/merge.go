@@ -59,6 +59,7 @@ func Merge(reps ...*Report) (*Report, error) {
 		out.InRoomAtEnd += r.InRoomAtEnd
 		out.InRoomAtSteady += r.InRoomAtSteady
 		out.SettledSec = max(out.SettledSec, r.SettledSec)
+		out.WarmupSec = max(out.WarmupSec, r.WarmupSec)
 		out.BotsCPUPercent += r.BotsCPUPercent
 		for _, m := range []struct{ dst, src map[string]uint64 }{
 			{out.Counters, r.Counters}, {out.Errors, r.Errors}, {out.Closes, r.Closes}, {out.Failures, r.Failures},

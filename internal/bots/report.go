@@ -31,13 +31,16 @@ type Report struct {
 	ElapsedSec  float64      `json:"elapsed_sec"`
 	// SteadySec is the measured window: from the last bot's start (with
 	// Config.Settle, from when every bot was in a room, or the wait ran
-	// out) to the end. Latency, tick gaps and rates cover it; connect,
+	// out; with Config.Warmup, that much later) to the end. Latency, tick gaps and rates cover it; connect,
 	// login, join and resume times cover the whole run.
 	SteadySec float64 `json:"steady_sec"`
 	// SettledSec is how long the run waited after the last bot's start
 	// for every bot to be in a room (Config.Settle), and InRoomAtSteady
 	// how many were when the window started.
-	SettledSec     float64 `json:"settled_sec"`
+	SettledSec float64 `json:"settled_sec"`
+	// WarmupSec is how long the run then played before the window
+	// started (Config.Warmup).
+	WarmupSec      float64 `json:"warmup_sec"`
 	InRoomAtSteady int64   `json:"in_room_at_steady"`
 	LoggedIn       int64   `json:"logged_in"`
 	LoginFailed    int64   `json:"login_failed"`
@@ -191,8 +194,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("tickroom-bots report")
 	p("  run          %d bots, game %s, room size %d, inputs %.1f Hz, chat %.2f/s, %d loops, %d source addrs, fd limit %d",
 		c.Bots, c.Game, c.RoomSize, c.InputHz, c.ChatRate, c.Loops, c.SourceAddrs, r.FDLimit)
-	p("  time         %.1f s in all, steady window %.1f s from %d bots in a room (%.1f s after the last bot started)",
-		r.ElapsedSec, r.SteadySec, r.InRoomAtSteady, r.SettledSec)
+	p("  time         %.1f s in all, steady window %.1f s from %d bots in a room (%.1f s after the last bot started, then %.1f s of warm-up)",
+		r.ElapsedSec, r.SteadySec, r.InRoomAtSteady, r.SettledSec, r.WarmupSec)
 	p("  bots         logged in %d (failed %d), open at end %d, in a room at end %d, redirects followed %d",
 		r.LoggedIn, r.LoginFailed, r.OpenAtEnd, r.InRoomAtEnd, r.Counters["redirects"])
 	p("  load         bots' own CPU %.0f%%, loadavg %s", r.BotsCPUPercent, r.LoadAverage)

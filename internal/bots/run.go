@@ -159,7 +159,7 @@ func (r *run) report() *Report {
 		},
 		FDLimit: r.fdSoft, FDHardLimit: r.fdHard,
 		StartedAt: e.start.UTC(), ElapsedSec: float64(f.at) / 1e9, SteadySec: steadySec,
-		SettledSec: r.settled.Seconds(), InRoomAtSteady: st.inRoom,
+		SettledSec: r.settled.Seconds(), WarmupSec: cfg.Warmup.Seconds(), InRoomAtSteady: st.inRoom,
 		LoggedIn: e.loggedIn.Load(), LoginFailed: e.loginFail.Load(), OpenAtEnd: f.open, InRoomAtEnd: f.inRoom,
 		Counters: map[string]uint64{},
 		Errors:   e.errors.snapshot(), Closes: e.closes.snapshot(), Failures: e.failures.snapshot(),

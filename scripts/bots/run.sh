@@ -17,7 +17,10 @@
 # server's heap profile, /metrics and /proc/<pid>/status and smaps while
 # the bots play, as server.heap, server.metrics, server.status and
 # server.smaps; HEAP_DELAY seconds after the CPU profile or the start,
-# default 15; server.status0 is the status before the first bot).
+# default 15; server.status0 is the status before the first bot), LINGER
+# (seconds the bots play on after their steady window, -linger; with
+# HEAP_PROFILE the server's memory is then read once the window is over,
+# not after HEAP_DELAY, so the reading costs the window nothing).
 # Only loopback is used; the run ends by itself (-duration) and every process
 # it started is stopped on exit.
 set -euo pipefail
@@ -49,13 +52,16 @@ pids+=("$srv")
 echo "server pid $srv http $http admin $admin"
 cp "/proc/$srv/status" "$out/server.status0" 2>/dev/null || true
 
+linger=()
+if [ -n "${LINGER:-}" ]; then linger=(-linger "${LINGER}s"); fi
+
 per=$(((bots + procs - 1) / procs))
 botpids=()
 for i in $(seq 0 $((procs - 1))); do
 	n=$((bots - i * per < per ? bots - i * per : per))
 	"${botpin[@]}" "$bin/tickroom-bots" -http "http://$http" -bots "$n" -name "p$i" -source-offset $((i * 4)) \
 		-metrics-url "$admin/metrics" -server-pid "$srv" -quiet=$([ "$i" = 0 ] && echo false || echo true) \
-		-json "$out/report-$i.json" -csv "$out/series-$i.csv" -svg "$out/latency-$i.svg" "$@" \
+		-json "$out/report-$i.json" -csv "$out/series-$i.csv" -svg "$out/latency-$i.svg" "${linger[@]}" "$@" \
 		>"$out/bots-$i.txt" 2>"$out/bots-$i.err" &
 	botpids+=("$!")
 	pids+=("$!")
@@ -67,9 +73,16 @@ if [ "$profile" != 0 ]; then
 		"$admin/debug/pprof/profile?seconds=$profile" || echo "server profile failed"
 fi
 if [ "${HEAP_PROFILE:-0}" = 1 ]; then
-	# The bots print their report after -duration; take the heap while
-	# they still play (the caller's -duration must exceed this delay).
-	sleep "${HEAP_DELAY:-15}"
+	if [ -n "${LINGER:-}" ]; then
+		# Once the first process's window is over, while the bots linger.
+		while kill -0 "${botpids[0]}" 2>/dev/null && ! grep -q '^steady window over' "$out/bots-0.txt"; do
+			sleep 0.2
+		done
+	else
+		# The bots print their report after -duration; take the heap while
+		# they still play (the caller's -duration must exceed this delay).
+		sleep "${HEAP_DELAY:-15}"
+	fi
 	curl -s -H "Authorization: Bearer bots" -o "$out/server.heap" "$admin/debug/pprof/heap" || echo "server heap profile failed"
 	curl -s -o "$out/server.metrics" "$admin/metrics" || echo "server metrics failed"
 	cp "/proc/$srv/status" "$out/server.status" 2>/dev/null || true

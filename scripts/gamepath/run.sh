@@ -16,6 +16,11 @@
 #                measured window starts (tickroom-bots -settle; default
 #                10s; 0: the window starts when the last bot started, as
 #                the tables before 2026-12-04 20:24 UTC did)
+#   WARMUP       how long an arena run plays, once every bot is in a
+#                room, before its window starts (tickroom-bots -warmup;
+#                default 5s): at 5,000 bots the server takes 2–3 s to
+#                drain what the ramp queued; tables before 2026-12-05
+#                17:30 UTC had no warm-up
 #   SERVER_CPU   CPU the server runs on (default 1)
 #   LOAD_CPU     CPU the bots, the /broadcast clients and the write floor
 #                run on (default 0)
@@ -118,24 +123,25 @@ for n in $bots_list; do
 	if [ -e "$out/arena-$n" ]; then sfx=-$k; fi
 	adir=$out/arena-$n$sfx
 	echo "== $n bots: arena (server on CPU $scpu, bots on CPU $lcpu), load $(load1)" >&2
-	# The server's memory is read 3 s before the bots stop (HEAP_PROFILE),
-	# after the CPU profile when there is one.
+	# The server's memory is read once the window is over, while the bots
+	# play on for 4 s (HEAP_PROFILE, LINGER); the CPU profile, when there
+	# is one, falls in the window.
 	ramp=$(((n + 999) / 1000))
-	prof=(HEAP_PROFILE=1 HEAP_DELAY=$((ramp + secs - 3)))
+	prof=(HEAP_PROFILE=1 LINGER=4)
 	if [ "${PROFILE:-0}" = 1 ]; then
-		prof=(PROFILE_SECONDS=10 PROFILE_DELAY=8 HEAP_PROFILE=1 HEAP_DELAY=$((ramp + secs - 3 > 18 ? ramp + secs - 21 : 1)))
+		prof+=(PROFILE_SECONDS=10 PROFILE_DELAY=$((ramp + 8)))
 	fi
 	sources=$(((n + 2999) / 3000))
 	perfpid=
 	if [ "${PERF:-0}" = 1 ]; then
 		mkdir -p "$adir"
-		(sleep $((ramp + 6)) && perf record -a -g -F 499 -o "$adir/perf.data" -- sleep 10 >"$adir/perf.log" 2>&1) &
+		(sleep $((ramp + 8)) && perf record -a -g -F 499 -o "$adir/perf.data" -- sleep 10 >"$adir/perf.log" 2>&1) &
 		perfpid=$!
 		pids+=("$perfpid")
 	fi
 	env BIN_DIR="$bin" BOTS="$n" PROCS=1 SERVER_CPUS="$scpu" BOT_CPUS="$lcpu" "${prof[@]}" \
 		"$root/scripts/bots/run.sh" "$adir" -room-size 10 -tick-rate 20 -input-hz 10 \
-		-duration "$duration" -settle "${SETTLE:-10s}" -ramp 1000 -sources "$sources" >"$adir.log" 2>&1 || true
+		-duration "$duration" -settle "${SETTLE:-10s}" -warmup "${WARMUP:-5s}" -ramp 1000 -sources "$sources" >"$adir.log" 2>&1 || true
 	aload=$(load1)
 	if [ -n "$perfpid" ]; then
 		wait "$perfpid" || true
