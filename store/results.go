@@ -87,6 +87,15 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 // multiple of every (ids are consecutive, so about one result in every
 // of each player), and then up to 2 × every of its results past its
 // newest keep go: a player holds at most about keep + every results.
+//
+// The statement finds the player's candidates (c), their players (o),
+// and once for each of those the id of its keep-th newest result (t.kth:
+// a player with fewer has none). A candidate goes when each of its
+// players' kth is newer than it. Reading each player's kth once, rather
+// than counting its newer results for each candidate, reads a player's
+// index keep times a statement instead of keep for each of its
+// candidates (BenchmarkWriteResultsAtTheDefaultBound). MATERIALIZED
+// keeps both backends from folding the lists back into the statement.
 func trimResults(ctx context.Context, tx *sql.Tx, rs []Result, keep, every int) error {
 	seen := map[string]bool{}
 	for i := range rs {
@@ -98,17 +107,25 @@ func trimResults(ctx context.Context, tx *sql.Tx, rs []Result, keep, every int) 
 				continue
 			}
 			seen[p.UserID] = true
-			if _, err := tx.ExecContext(ctx, `DELETE FROM results WHERE id IN (
-				SELECT c.result_id FROM (SELECT result_id FROM result_players WHERE user_id = $1 ORDER BY result_id DESC LIMIT $3 OFFSET $2) c
-				WHERE NOT EXISTS (SELECT 1 FROM result_players o WHERE o.result_id = c.result_id
-					AND (SELECT COUNT(*) FROM (SELECT 1 FROM result_players x WHERE x.user_id = o.user_id AND x.result_id > c.result_id LIMIT $2) n) < $2))`,
-				p.UserID, keep, 2*every); err != nil {
+			if _, err := tx.ExecContext(ctx, trimStatement, p.UserID, keep, 2*every, keep-1); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
 }
+
+// trimStatement deletes up to $3 of player $1's results past its newest
+// $2 ($4 is $2 - 1) that every one of their players has $2 newer ones
+// than (trimResults).
+const trimStatement = `WITH
+	c AS MATERIALIZED (SELECT result_id FROM result_players WHERE user_id = $1 ORDER BY result_id DESC LIMIT $3 OFFSET $2),
+	o AS MATERIALIZED (SELECT DISTINCT user_id FROM result_players WHERE result_id IN (SELECT result_id FROM c)),
+	t AS MATERIALIZED (SELECT o.user_id, (SELECT x.result_id FROM result_players x WHERE x.user_id = o.user_id
+		ORDER BY x.result_id DESC LIMIT 1 OFFSET $4) AS kth FROM o)
+DELETE FROM results WHERE id IN (SELECT c.result_id FROM c WHERE NOT EXISTS (
+	SELECT 1 FROM result_players rp JOIN t ON t.user_id = rp.user_id
+	WHERE rp.result_id = c.result_id AND COALESCE(t.kth, 0) <= c.result_id))`
 
 // rowsPerStatement keeps a multi-row statement's parameters well under
 // both backends' limits (SQLite 32,766; PostgreSQL 65,535).

@@ -721,6 +721,19 @@ func testResultKeep(t *testing.T, fresh backend) {
 	if got, want := rooms("fay"), []string{"b5", "b4", "b3"}; !slices.Equal(got, want) {
 		t.Fatalf("fay's history after a batch of 6: %v, want %v", got, want)
 	}
+	// A player with fewer than 3 results in all still needs each of them:
+	// h0 stays for ivy, although it is past hal's newest 3; h1 goes.
+	for i, pair := range [][2]string{{"hal", "ivy"}, {"hal", "jon"}, {"hal", "jon"}, {"hal", "jon"}, {"hal", "jon"}} {
+		if err := db.WriteResults(ctx, []Result{gomokuResult(fmt.Sprint("h", i), pair[0], pair[1], at.Add(time.Duration(20+i)*time.Minute))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := rooms("hal"), []string{"h4", "h3", "h2", "h0"}; !slices.Equal(got, want) {
+		t.Fatalf("hal's history: %v, want %v (h0 kept for ivy, who has only it)", got, want)
+	}
+	if got, want := rooms("ivy"), []string{"h0"}; !slices.Equal(got, want) {
+		t.Fatalf("ivy's history: %v, want %v", got, want)
+	}
 	st, err := db.Leaderboard(ctx, "gomoku", 10)
 	if err != nil {
 		t.Fatal(err)
