@@ -91,12 +91,14 @@ type Config struct {
 	// no wait.
 	Warmup time.Duration
 	// Linger is how long the bots keep playing after the steady window has
-	// ended and its figures are taken, before they stop. When Progress is
-	// set, the run writes "steady window over" to it as the window ends,
-	// so a script can read the server's memory (a heap profile, smaps)
-	// while every bot still plays, without the reading's own cost landing
-	// in the window. Zero value means none: the bots stop at the window's
-	// end.
+	// ended and its figures are taken, before they stop: nothing that
+	// happens meanwhile (closes, errors, failures) is in the report. When
+	// Progress is set, the run writes "steady window started" to it as the
+	// window starts and "steady window over" as it ends, so a script can
+	// profile the server within the window, or read its memory (a heap
+	// profile, smaps) while every bot still plays without the reading's
+	// own cost landing in the window. Zero value means none: the bots stop
+	// at the window's end.
 	Linger time.Duration
 	// InputHz is inputs each bot sends per second. Zero value means 10;
 	// negative means none (the bot pings instead). A gomoku bot sends a

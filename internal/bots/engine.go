@@ -100,8 +100,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rampEnd := time.Now()
 	e.settle(ctx)
 	r.settled = time.Since(rampEnd)
+	warm := time.Now()
 	sleepCtx(ctx, cfg.Warmup)
+	r.warmedUp = time.Since(warm)
 	r.markSteady(ctx)
+	if w := cfg.Progress; w != nil {
+		fmt.Fprintln(w, "steady window started")
+	}
 	e.scenarios(ctx)
 
 	close(progressStop)

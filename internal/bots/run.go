@@ -24,7 +24,12 @@ type run struct {
 
 	prev, steady, final *sample
 	settled             time.Duration // waited after the ramp (Config.Settle)
-	cpuSteady, cpuEnd   float64       // the bots' own CPU seconds
+	warmedUp            time.Duration // played after that before the window (Config.Warmup)
+	// What the report reads of the run as a whole, taken with final at
+	// the window's end: the bots may play on (Config.Linger).
+	errs, closes, fails map[string]uint64
+	load, ws            string
+	cpuSteady, cpuEnd   float64 // the bots' own CPU seconds
 	series              []SeriesPoint
 }
 
@@ -52,7 +57,10 @@ func (r *run) markSteady(ctx context.Context) {
 }
 
 func (r *run) finish(ctx context.Context) {
-	r.final = r.e.collect()
+	e := r.e
+	r.final = e.collect()
+	r.errs, r.closes, r.fails = e.errors.snapshot(), e.closes.snapshot(), e.failures.snapshot()
+	r.load, r.ws = loadAverage(), e.nodes.wsAddrs()
 	r.cpuEnd = selfCPU()
 	if ss, ok := r.smp.sample(ctx, r.e.now()); ok {
 		r.srvEnd = ss
@@ -155,14 +163,14 @@ func (r *run) report() *Report {
 		Config: ReportConfig{
 			Bots: cfg.Bots, Game: cfg.Game, RoomSize: cfg.RoomSize, TickRate: cfg.TickRate, Options: cfg.Options, InputHz: cfg.InputHz, ChatRate: cfg.ChatRate, ChatChannels: cfg.ChatChannels,
 			RampRate: cfg.RampRate, DurationSec: cfg.Duration.Seconds(), StormPercent: cfg.StormPercent, SlowPercent: cfg.SlowPercent,
-			SlowForSec: cfg.SlowFor.Seconds(), Loops: len(e.loops), SourceAddrs: cfg.SourceAddrs, WebSocket: e.nodes.wsAddrs(),
+			SlowForSec: cfg.SlowFor.Seconds(), Loops: len(e.loops), SourceAddrs: cfg.SourceAddrs, WebSocket: r.ws,
 		},
 		FDLimit: r.fdSoft, FDHardLimit: r.fdHard,
 		StartedAt: e.start.UTC(), ElapsedSec: float64(f.at) / 1e9, SteadySec: steadySec,
-		SettledSec: r.settled.Seconds(), WarmupSec: cfg.Warmup.Seconds(), InRoomAtSteady: st.inRoom,
+		SettledSec: r.settled.Seconds(), WarmupSec: r.warmedUp.Seconds(), InRoomAtSteady: st.inRoom,
 		LoggedIn: e.loggedIn.Load(), LoginFailed: e.loginFail.Load(), OpenAtEnd: f.open, InRoomAtEnd: f.inRoom,
 		Counters: map[string]uint64{},
-		Errors:   e.errors.snapshot(), Closes: e.closes.snapshot(), Failures: e.failures.snapshot(),
+		Errors:   r.errs, Closes: r.closes, Failures: r.fails,
 		Series: r.series,
 	}
 	for c := counter(0); c < numCounters; c++ {
@@ -173,7 +181,7 @@ func (r *run) report() *Report {
 	if steadySec > 0 {
 		rep.BotsCPUPercent = 100 * (r.cpuEnd - r.cpuSteady) / steadySec
 	}
-	rep.LoadAverage = loadAverage()
+	rep.LoadAverage = r.load
 	rep.ConnectMicros = f.connect.Summary()
 	var login HistSnapshot
 	e.loginLat.Snapshot(&login)

@@ -20,7 +20,10 @@
 # default 15; server.status0 is the status before the first bot), LINGER
 # (seconds the bots play on after their steady window, -linger; with
 # HEAP_PROFILE the server's memory is then read once the window is over,
-# not after HEAP_DELAY, so the reading costs the window nothing).
+# not after HEAP_DELAY, so the reading costs the window nothing; and the
+# CPU profile starts PROFILE_DELAY seconds after the window starts, not
+# after the start. Both follow the first bot process's window: with PROCS
+# above 1 the others' may start and end a little apart).
 # Only loopback is used; the run ends by itself (-duration) and every process
 # it started is stopped on exit.
 set -euo pipefail
@@ -66,7 +69,16 @@ for i in $(seq 0 $((procs - 1))); do
 	botpids+=("$!")
 	pids+=("$!")
 done
+# await LINE: wait until the first bot process prints LINE, or exits.
+await() {
+	while kill -0 "${botpids[0]}" 2>/dev/null && ! grep -q "^$1" "$out/bots-0.txt"; do
+		sleep 0.2
+	done
+}
 if [ "$profile" != 0 ]; then
+	if [ -n "${LINGER:-}" ]; then
+		await 'steady window started'
+	fi
 	# Start profiling once the ramp is likely done; -duration should exceed it.
 	sleep "${PROFILE_DELAY:-15}"
 	curl -s -H "Authorization: Bearer bots" -o "$out/server.pprof" \
@@ -75,9 +87,7 @@ fi
 if [ "${HEAP_PROFILE:-0}" = 1 ]; then
 	if [ -n "${LINGER:-}" ]; then
 		# Once the first process's window is over, while the bots linger.
-		while kill -0 "${botpids[0]}" 2>/dev/null && ! grep -q '^steady window over' "$out/bots-0.txt"; do
-			sleep 0.2
-		done
+		await 'steady window over'
 	else
 		# The bots print their report after -duration; take the heap while
 		# they still play (the caller's -duration must exceed this delay).

@@ -125,17 +125,25 @@ for n in $bots_list; do
 	echo "== $n bots: arena (server on CPU $scpu, bots on CPU $lcpu), load $(load1)" >&2
 	# The server's memory is read once the window is over, while the bots
 	# play on for 4 s (HEAP_PROFILE, LINGER); the CPU profile, when there
-	# is one, falls in the window.
-	ramp=$(((n + 999) / 1000))
+	# is one, starts 2 s into the window (with DURATION 12s or more, it
+	# ends within it).
 	prof=(HEAP_PROFILE=1 LINGER=4)
 	if [ "${PROFILE:-0}" = 1 ]; then
-		prof+=(PROFILE_SECONDS=10 PROFILE_DELAY=$((ramp + 8)))
+		prof+=(PROFILE_SECONDS=10 PROFILE_DELAY=2)
 	fi
 	sources=$(((n + 2999) / 3000))
 	perfpid=
 	if [ "${PERF:-0}" = 1 ]; then
 		mkdir -p "$adir"
-		(sleep $((ramp + 8)) && perf record -a -g -F 499 -o "$adir/perf.data" -- sleep 10 >"$adir/perf.log" 2>&1) &
+		# 2 s into the arena run's window, for 10 s.
+		(
+			for _ in $(seq 600); do
+				grep -q '^steady window started' "$adir/bots-0.txt" 2>/dev/null && break
+				sleep 0.2
+			done
+			sleep 2
+			perf record -a -g -F 499 -o "$adir/perf.data" -- sleep 10 >"$adir/perf.log" 2>&1
+		) &
 		perfpid=$!
 		pids+=("$perfpid")
 	fi
