@@ -72,9 +72,11 @@ const (
 	// ErrorTooManyRequestsInFlight: the client has too many requests
 	// awaiting a reply; wait for replies before sending more.
 	ErrorTooManyRequestsInFlight ErrorCode = 6
-	// ErrorUnavailable: a cluster-wide service (the room directory) is
-	// unreachable for now; the rooms this node hosts keep running. Retry
-	// shortly.
+	// ErrorUnavailable: a service the request needs is unreachable or
+	// busy for now: the cluster's room directory (the rooms this node hosts
+	// keep running), or the store, when too many messages to offline users
+	// are still waiting for it. Retry shortly (after Error.retry_after_ms
+	// when set).
 	ErrorUnavailable ErrorCode = 7
 )
 
@@ -179,7 +181,7 @@ var errorTable = []CodeInfo{
 	{4, "ERROR_CODE_RATE_LIMITED", false, "too many requests; retry later"},
 	{5, "ERROR_CODE_FORBIDDEN", false, "not allowed for this user"},
 	{6, "ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT", false, "too many requests awaiting a reply"},
-	{7, "ERROR_CODE_UNAVAILABLE", false, "cluster service unavailable; retry shortly"},
+	{7, "ERROR_CODE_UNAVAILABLE", false, "a service the request needs is unavailable; retry shortly"},
 	{100, "ERROR_CODE_ROOM_NOT_FOUND", false, "no room with that id"},
 	{101, "ERROR_CODE_ROOM_FULL", false, "every player seat is taken"},
 	{102, "ERROR_CODE_WRONG_PASSWORD", false, "wrong room password"},

@@ -174,9 +174,11 @@ const (
 	// ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT: the client has too many requests
 	// awaiting a reply; wait for replies before sending more.
 	ErrorCode_ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT ErrorCode = 6
-	// ERROR_CODE_UNAVAILABLE: a cluster-wide service (the room directory) is
-	// unreachable for now; the rooms this node hosts keep running. Retry
-	// shortly.
+	// ERROR_CODE_UNAVAILABLE: a service the request needs is unreachable or
+	// busy for now: the cluster's room directory (the rooms this node hosts
+	// keep running), or the store, when too many messages to offline users
+	// are still waiting for it. Retry shortly (after Error.retry_after_ms
+	// when set).
 	ErrorCode_ERROR_CODE_UNAVAILABLE ErrorCode = 7
 	// ERROR_CODE_ROOM_NOT_FOUND: no room has that id (or it has closed).
 	ErrorCode_ERROR_CODE_ROOM_NOT_FOUND ErrorCode = 100
@@ -365,7 +367,7 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x16CLOSE_CODE_ROOM_CLOSED\x10\x9a#\x1a\x15\x82\xce\x18\x11\n" +
 	"\x0fthe room closed\x12]\n" +
 	"\x1eCLOSE_CODE_UNSUPPORTED_VERSION\x10\x9b#\x1a8\x82\xce\x184\n" +
-	"2protocol version not supported; upgrade the client*\xf4\x0f\n" +
+	"2protocol version not supported; upgrade the client*\x83\x10\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12P\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x1a7\x82\xce\x183\n" +
@@ -379,9 +381,9 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x14ERROR_CODE_FORBIDDEN\x10\x05\x1a\x1f\x82\xce\x18\x1b\n" +
 	"\x19not allowed for this user\x12T\n" +
 	"&ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT\x10\x06\x1a(\x82\xce\x18$\n" +
-	"\"too many requests awaiting a reply\x12L\n" +
-	"\x16ERROR_CODE_UNAVAILABLE\x10\a\x1a0\x82\xce\x18,\n" +
-	"*cluster service unavailable; retry shortly\x129\n" +
+	"\"too many requests awaiting a reply\x12[\n" +
+	"\x16ERROR_CODE_UNAVAILABLE\x10\a\x1a?\x82\xce\x18;\n" +
+	"9a service the request needs is unavailable; retry shortly\x129\n" +
 	"\x19ERROR_CODE_ROOM_NOT_FOUND\x10d\x1a\x1a\x82\xce\x18\x16\n" +
 	"\x14no room with that id\x12:\n" +
 	"\x14ERROR_CODE_ROOM_FULL\x10e\x1a \x82\xce\x18\x1c\n" +

@@ -37,7 +37,7 @@ export const ERROR_CODE_ROWS: readonly CodeRow[] = [
   { code: 4, name: "ERROR_CODE_RATE_LIMITED", description: "too many requests; retry later", longerBackoff: false },
   { code: 5, name: "ERROR_CODE_FORBIDDEN", description: "not allowed for this user", longerBackoff: false },
   { code: 6, name: "ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT", description: "too many requests awaiting a reply", longerBackoff: false },
-  { code: 7, name: "ERROR_CODE_UNAVAILABLE", description: "cluster service unavailable; retry shortly", longerBackoff: false },
+  { code: 7, name: "ERROR_CODE_UNAVAILABLE", description: "a service the request needs is unavailable; retry shortly", longerBackoff: false },
   { code: 100, name: "ERROR_CODE_ROOM_NOT_FOUND", description: "no room with that id", longerBackoff: false },
   { code: 101, name: "ERROR_CODE_ROOM_FULL", description: "every player seat is taken", longerBackoff: false },
   { code: 102, name: "ERROR_CODE_WRONG_PASSWORD", description: "wrong room password", longerBackoff: false },

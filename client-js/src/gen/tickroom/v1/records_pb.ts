@@ -21,7 +21,9 @@ export const file_tickroom_v1_records: GenFile = /*@__PURE__*/
  * is MatchHistory, or Error with ERROR_CODE_FORBIDDEN,
  * ERROR_CODE_UNSUPPORTED (the server keeps no store),
  * ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT or ERROR_CODE_INTERNAL (the store
- * did not answer).
+ * did not answer). The store keeps a player's newest 1,000 matches (by
+ * default; a match stays while any of its players counts it among its
+ * newest), so a history ends there; standings still count every match.
  *
  * @generated from message tickroom.v1.GetMatchHistory
  */

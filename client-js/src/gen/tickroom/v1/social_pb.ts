@@ -383,7 +383,10 @@ export const DirectMessageSchema: GenMessage<DirectMessage> = /*@__PURE__*/
 /**
  * BlockUser blocks (or unblocks) a user: the sender no longer receives that
  * user's chat lines and direct messages, and a friendship or friend request
- * between the two ends: presence stops both ways. The reply is Ok.
+ * between the two ends: presence stops both ways. The reply is Ok, or
+ * Error with ERROR_CODE_LIST_FULL (the block list is at its limit) or
+ * ERROR_CODE_RATE_LIMITED (friend and block requests together come faster
+ * than the server's contact rate; retry after Error.retry_after_ms).
  *
  * @generated from message tickroom.v1.BlockUser
  */
@@ -415,8 +418,11 @@ export const BlockUserSchema: GenMessage<BlockUser> = /*@__PURE__*/
  * friends, and only once the other user consents: it gets a FriendRequest
  * (now, or when it connects while the request stands) and answers with
  * AnswerFriend. When the other user already asked the sender, AddFriend
- * accepts that request instead. The reply is Ok; once both agree, each gets
- * the other's Presence, then every change. A request stands while the
+ * accepts that request instead. The reply is Ok, or Error with
+ * ERROR_CODE_BLOCKED, ERROR_CODE_LIST_FULL (the sender's friend list, the
+ * other user's, or the requests waiting for the other user are at their
+ * limit) or ERROR_CODE_RATE_LIMITED (as for BlockUser); once both agree,
+ * each gets the other's Presence, then every change. A request stands while the
  * sender stays connected; it counts toward the sender's friend list.
  *
  * @generated from message tickroom.v1.AddFriend
@@ -447,8 +453,10 @@ export const AddFriendSchema: GenMessage<AddFriend> = /*@__PURE__*/
 
 /**
  * AnswerFriend accepts or declines a FriendRequest. The reply is Ok, or
- * ERROR_CODE_USER_NOT_FOUND when that user has no request standing; the
- * requester gets FriendAnswer.
+ * Error with ERROR_CODE_USER_NOT_FOUND when that user has no request
+ * standing, ERROR_CODE_LIST_FULL (accepting would take a friend list past
+ * its limit) or ERROR_CODE_RATE_LIMITED (as for BlockUser); the requester
+ * gets FriendAnswer.
  *
  * @generated from message tickroom.v1.AnswerFriend
  */
