@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -239,11 +240,33 @@ func oversized(i int) *tickroomv1.ClientMessage {
 	return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_JoinChannel{JoinChannel: &tickroomv1.JoinChannel{Channel: big}}}
 }
 
+// nobody returns a user id that names no user: a made-up one each time.
+func nobody() string { return fmt.Sprintf("nobody-%016x", rand.Uint64()) }
+
+// contactRequest returns the n-th request of the contact flood: in turn
+// an AddFriend remove, a BlockUser unblock, an AddFriend and a BlockUser,
+// each naming a user that exists nowhere. With a store the last two are
+// checked against it (ERROR_CODE_USER_NOT_FOUND); the first two are
+// answered Ok and write nothing once the sender's lists are loaded.
+func contactRequest(n int) *tickroomv1.ClientMessage {
+	id := uint32(n + 1)
+	switch n % 4 {
+	case 0:
+		return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_AddFriend{AddFriend: &tickroomv1.AddFriend{UserId: nobody(), Remove: true}}}
+	case 1:
+		return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_BlockUser{BlockUser: &tickroomv1.BlockUser{UserId: nobody(), Unblock: true}}}
+	case 2:
+		return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_AddFriend{AddFriend: &tickroomv1.AddFriend{UserId: nobody()}}}
+	}
+	return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_BlockUser{BlockUser: &tickroomv1.BlockUser{UserId: nobody()}}}
+}
+
 // hubAttack runs the session-protocol attacks; each attacker logs in, is
 // paced by every (under the message rate, so what is measured is the
 // server's answer to the requests, not the rate limit), and tallies the
-// replies and how its connection ended.
-func hubAttack(name string, i int, h *hubConn, plan roomPlan, t *tally, stop <-chan struct{}) {
+// replies and how its connection ended. offline is the user the offline
+// DMs go to besides made-up ids.
+func hubAttack(name string, i int, h *hubConn, plan roomPlan, offline string, t *tally, stop <-chan struct{}) {
 	every := func(d time.Duration, fn func(n int) error) {
 		tick := time.NewTicker(d)
 		defer tick.Stop()
@@ -322,6 +345,52 @@ func hubAttack(name string, i int, h *hubConn, plan roomPlan, t *tally, stop <-c
 		// Only now read, to see how the server ended the connection.
 		_ = h.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
 		t.add(readAll(nil))
+	case "contact-flood":
+		// 50 requests a second, under the message rate (120/s) and far
+		// over the contact rate (2/s, burst 20).
+		go every(20*time.Millisecond, func(n int) error { return h.send(contactRequest(n)) })
+		t.add(readAll(nil))
+	case "offline-dm":
+		// The chat burst at once, then 2.5 messages a second, a bit over
+		// the chat rate: odd request ids to a made-up user, even ones to
+		// the offline guest, whose inbox keeps its newest 100.
+		to := func(id uint32) string {
+			if id%2 == 1 {
+				return nobody()
+			}
+			return offline
+		}
+		id := uint32(0)
+		dm := func() error {
+			id++
+			return h.send(&tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: to(id), Text: "are you there?"}}})
+		}
+		go every(400*time.Millisecond, func(n int) error {
+			burst := 1
+			if n == 0 {
+				burst = 10
+			}
+			for range burst {
+				if err := dm(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for {
+			m, end := h.read()
+			if m == nil {
+				t.add(end)
+				return
+			}
+			if k := kind(m); k != "" {
+				who := "to offline guest: "
+				if m.RequestId%2 == 1 {
+					who = "to nobody: "
+				}
+				t.add(who + k)
+			}
+		}
 	}
 }
 

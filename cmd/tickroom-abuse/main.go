@@ -16,12 +16,16 @@
 //	oversized      each attacker sends 50 messages a second whose ids, chat text, options or channel name are ~60 KB
 //	login-flood    each attacker posts guest logins back to back from its own address (127.0.1.x); run without -guest-login-rate inf
 //	chat-nonreaders each attacker joins the lobby channel, chats in it twice a second (500 B) and never reads
+//	contact-flood  each attacker sends a contact request every 20 ms, in turn AddFriend remove, BlockUser unblock, AddFriend and BlockUser, each naming a made-up user id (2/s pass the contact rate)
+//	offline-dm     each attacker sends the chat burst (10 direct messages) at once, then one every 400 ms (2.5/s, over the chat rate of 2/s), in turn to a made-up user id and to a guest that logged in once and never connects
 //	http-hold      attackers from four addresses (127.0.2.1–4) hold connections to the public HTTP port: each starts a login whose body never comes, and starts another when the server ends it; 3 s in, a login from a fifth address (127.0.3.1) is timed
 //	none           no attack: the three phases measure the machine's own noise, the baseline for the ratios
 //
 // The bystander logs in as a guest, quick-matches the arena, sends an input
 // every 50 ms and a Ping every 100 ms. /broadcast needs the server's
-// -conformance-endpoints; the attackers' logins need -guest-login-rate inf.
+// -conformance-endpoints; the attackers' logins need -guest-login-rate inf;
+// contact-flood and offline-dm mean something only against a server with a
+// store (-data-dir), which checks the user ids and keeps offline messages.
 package main
 
 import (
@@ -55,7 +59,7 @@ func main() {
 	var (
 		wsAddr    = flag.String("ws", "127.0.0.1:8081", "server's WebSocket address host:port")
 		httpURL   = flag.String("http", "http://127.0.0.1:8080", "server's public HTTP base URL (login)")
-		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood, chat-nonreaders or none")
+		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood, chat-nonreaders, http-hold, contact-flood, offline-dm or none")
 		attackers = flag.Int("attackers", 200, "attacking connections (at most 2,000)")
 		phase     = flag.Duration("phase", 10*time.Second, "length of each phase: before, during, after (at most 60s)")
 		pid       = flag.Int("pid", 0, "server's pid, for RSS and CPU from /proc")
@@ -233,16 +237,25 @@ func rss(pid int) int64 {
 
 // login gets a guest session token.
 func login(httpURL, name string) (string, error) {
+	tok, _, err := loginUser(httpURL, name)
+	return tok, err
+}
+
+// loginUser logs a guest in and returns its session token and user id.
+func loginUser(httpURL, name string) (token, userID string, err error) {
 	resp, err := http.Post(httpURL+"/v1/login", "application/json", strings.NewReader(`{"name":"`+name+`"}`))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer resp.Body.Close()
-	var l struct{ Token string }
-	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || l.Token == "" {
-		return "", fmt.Errorf("login %s: status %d", name, resp.StatusCode)
+	var l struct {
+		Token  string
+		UserID string `json:"user_id"`
 	}
-	return l.Token, nil
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || l.Token == "" {
+		return "", "", fmt.Errorf("login %s: status %d", name, resp.StatusCode)
+	}
+	return l.Token, l.UserID, nil
 }
 
 // bystander plays the arena and times its inputs' acks and its pings.
@@ -605,7 +618,7 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 			wg.Add(1)
 			attacker(i, "/v1/ws", 0, nil, false)
 		}
-	case "room-flood", "channel-squat", "oversized", "chat-nonreaders":
+	case "room-flood", "channel-squat", "oversized", "chat-nonreaders", "contact-flood", "offline-dm":
 		plan := costliestRoom(roomBudget)
 		if name == "room-flood" {
 			asked = "each asked for " + plan.String() + "; "
@@ -623,6 +636,15 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 					t.add("login failed")
 					return
 				}
+				// The offline DMs go to a guest that exists (logged in
+				// once, so the store has its account) and never connects.
+				offline := ""
+				if name == "offline-dm" {
+					if _, offline, err = loginUser(httpURL, "offline-"+strconv.Itoa(i)); err != nil || offline == "" {
+						t.add("login failed")
+						return
+					}
+				}
 				dialing <- struct{}{}
 				nc, br, err := dialRaw(wsAddr, "/v1/ws?token="+tok, rcvbuf)
 				<-dialing
@@ -632,7 +654,7 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 				}
 				conns.Store(nc, true)
 				t.add("upgraded")
-				hubAttack(name, i, &hubConn{nc: nc, br: br}, plan, &t, stop)
+				hubAttack(name, i, &hubConn{nc: nc, br: br}, plan, offline, &t, stop)
 			}(i)
 		}
 	case "none":

@@ -56,3 +56,30 @@ func TestIsState(t *testing.T) {
 		}
 	}
 }
+
+func TestContactRequestsTakeTurnsWithMadeUpIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for n := range 8 {
+		m := contactRequest(n)
+		var kind, user string
+		switch {
+		case m.GetAddFriend() != nil:
+			kind, user = "add", m.GetAddFriend().UserId
+			if m.GetAddFriend().Remove {
+				kind = "remove"
+			}
+		case m.GetBlockUser() != nil:
+			kind, user = "block", m.GetBlockUser().UserId
+			if m.GetBlockUser().Unblock {
+				kind = "unblock"
+			}
+		}
+		if want := []string{"remove", "unblock", "add", "block"}[n%4]; kind != want {
+			t.Errorf("request %d is %q, want %q", n, kind, want)
+		}
+		if m.RequestId != uint32(n+1) || user == "" || len(user) > 128 || seen[user] {
+			t.Errorf("request %d: id %d, user %q (at most 128 bytes, new each time)", n, m.RequestId, user)
+		}
+		seen[user] = true
+	}
+}

@@ -9,6 +9,10 @@
 # ROOM_BUDGET is the server's -max-room-cost-per-user when SERVER_FLAGS
 # changes it (default 32): the room flood asks for the costliest room it buys.
 #
+# The server runs without a store (-data-dir ""), except for contact-flood
+# and offline-dm, whose requests are checked against it and whose messages
+# it keeps: they get a fresh SQLite store in OUT/ATTACK.data (removed first).
+#
 # The load average before and after each attack goes to OUT/ATTACK.load:
 # the machine may be shared, and the figures mean little when it is busy.
 #
@@ -21,7 +25,7 @@ attackers=${ATTACKERS:-200}
 phase=${PHASE:-10s}
 # "none" runs the phases with no attack: the machine's own noise, the
 # baseline the ratios are read against.
-attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders http-hold}
+attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders http-hold contact-flood offline-dm}
 mkdir -p "$out/bin"
 go build -o "$out/bin/" ./cmd/tickroom ./cmd/tickroom-abuse
 
@@ -30,9 +34,16 @@ for attack in $attacks; do
 	# is off, except for the attack on it.
 	login_rate=inf
 	[ "$attack" = login-flood ] && login_rate=0
+	data_dir=""
+	case $attack in
+	contact-flood | offline-dm)
+		data_dir="$out/$attack.data"
+		rm -rf "$data_dir"
+		;;
+	esac
 	# The server gets one core and the load the other, so its CPU share is its own.
 	taskset -c 1 "$out/bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin "" \
-		-conformance-endpoints -guest-login-rate "$login_rate" -data-dir "" ${SERVER_FLAGS:-} \
+		-conformance-endpoints -guest-login-rate "$login_rate" -data-dir "$data_dir" ${SERVER_FLAGS:-} \
 		>"$out/$attack.server.out" 2>"$out/$attack.server.err" &
 	srv=$!
 	trap 'kill $srv 2>/dev/null || true' EXIT
