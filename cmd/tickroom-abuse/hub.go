@@ -318,10 +318,10 @@ func hubAttack(name string, i int, h *hubConn, plan roomPlan, offline string, t 
 			}
 		}))
 	case "channel-squat":
-		// Open as many lobby channels as the server lets one user hold,
-		// then a new one every second, and stay.
+		// Ask for 8 new lobby channels every second (as many as the
+		// server lets one user hold, the first time), and stay.
 		go every(time.Second, func(n int) error {
-			for k := 0; k < 8 || (n > 0 && k < 1); k++ {
+			for k := range 8 {
 				ch := fmt.Sprintf("squat-%d-%d-%d", i, n, k)
 				if err := h.send(&tickroomv1.ClientMessage{RequestId: 1, Body: &tickroomv1.ClientMessage_JoinChannel{JoinChannel: &tickroomv1.JoinChannel{Channel: ch}}}); err != nil {
 					return err

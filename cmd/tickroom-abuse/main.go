@@ -12,7 +12,7 @@
 //	nonreaders     attackers join /broadcast and never read; one more sends 100 60-KB messages a second
 //	conns          one address opens -attackers upgraded connections and holds them (/v1/ws)
 //	room-flood     each attacker creates the costliest arena room its room budget allows (-room-budget), plays in it, and asks for another every 50 ms
-//	channel-squat  each attacker opens 8 lobby channels, then one more every second, and stays
+//	channel-squat  each attacker asks for 8 new lobby channels every second (the first 8 are as many as one user may hold) and stays
 //	oversized      each attacker sends 50 messages a second whose ids, chat text, options or channel name are ~60 KB
 //	login-flood    each attacker posts guest logins back to back from its own address (127.0.1.x); run without -guest-login-rate inf
 //	chat-nonreaders each attacker joins the lobby channel, chats in it twice a second (500 B) and never reads
