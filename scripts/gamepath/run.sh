@@ -20,7 +20,7 @@
 #                room, before its window starts (tickroom-bots -warmup;
 #                default 5s): at 5,000 bots the server takes 2–3 s to
 #                drain what the ramp queued; tables before 2026-12-05
-#                17:00 UTC had no warm-up
+#                16:45 UTC had no warm-up
 #   SERVER_CPU   CPU the server runs on (default 1)
 #   LOAD_CPU     CPU the bots, the /broadcast clients and the write floor
 #                run on (default 0)
