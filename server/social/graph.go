@@ -2,6 +2,7 @@ package social
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/tickroom/tickroom/protocol"
@@ -140,16 +141,43 @@ const (
 // ERROR_CODE_RATE_LIMITED when m or the node has too many waiting. A
 // started one is counted down by admitThen.
 func (so *Social) startAdmit(m *Member) error {
-	if m.admits.Add(1) > maxAdmitsPerMember {
-		m.admits.Add(-1)
+	switch claim(&m.admits, &so.admitting, maxAdmitsPerMember, maxAdmits) {
+	case memberFull:
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: time.Second, Message: "friend and block requests of yours still being checked"}
-	}
-	if so.admitting.Add(1) > maxAdmits {
-		so.admitting.Add(-1)
-		m.admits.Add(-1)
+	case nodeFull:
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: time.Second, Message: "too many friend and block requests being checked"}
 	}
 	return nil
+}
+
+// A claim on work in flight: counted, or refused because the member's or
+// the node's count is at its bound.
+const (
+	claimed = iota
+	memberFull
+	nodeFull
+)
+
+// claim counts one more piece of work in flight for a member (mine) and
+// for the node (all), or leaves both counts as they were and says which
+// is at its bound. It never blocks; unclaim counts a claimed one down.
+func claim(mine *atomic.Int32, all *atomic.Int64, perMember int32, perNode int64) int {
+	if mine.Add(1) > perMember {
+		mine.Add(-1)
+		return memberFull
+	}
+	if all.Add(1) > perNode {
+		all.Add(-1)
+		mine.Add(-1)
+		return nodeFull
+	}
+	return claimed
+}
+
+// unclaim counts down a piece of work claim counted.
+func unclaim(mine *atomic.Int32, all *atomic.Int64) {
+	mine.Add(-1)
+	all.Add(-1)
 }
 
 // pendingKey names a friend request or block awaiting Graph.Admit.
@@ -191,8 +219,7 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, app
 			delete(so.pending, key)
 		}
 		so.mu.Unlock()
-		m.admits.Add(-1)
-		so.admitting.Add(-1)
+		unclaim(&m.admits, &so.admitting)
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), graphAdmitTimeout)
 	err := so.cfg.Graph.Admit(ctx, c, so.cfg.MaxListSize)

@@ -51,14 +51,11 @@ const (
 // message) and a retry hint when m or the node has too many waiting. It
 // never blocks. A started one is counted down by keepDirect.
 func (so *Social) startKeep(m *Member) *protocol.Error {
-	if m.keeping.Add(1) > maxKeepsPerMember {
-		m.keeping.Add(-1)
+	switch claim(&m.keeping, &so.keeping, maxKeepsPerMember, maxKeeps) {
+	case memberFull:
 		so.stats.DirectBusy.Add(1)
 		return &protocol.Error{Code: protocol.ErrorUnavailable, RetryAfter: time.Second, Message: "direct messages of yours to offline users are still being kept; try again"}
-	}
-	if so.keeping.Add(1) > maxKeeps {
-		so.keeping.Add(-1)
-		m.keeping.Add(-1)
+	case nodeFull:
 		so.stats.DirectBusy.Add(1)
 		return &protocol.Error{Code: protocol.ErrorUnavailable, RetryAfter: time.Second, Message: "too many direct messages to offline users are being kept; try again"}
 	}
@@ -69,10 +66,7 @@ func (so *Social) startKeep(m *Member) *protocol.Error {
 // the sender: Ok once it is stored, or the reason it is not. startKeep
 // counted it. It runs on a goroutine of its own.
 func (so *Social) keepDirect(m *Member, id uint32, d Stored) {
-	defer func() {
-		so.keeping.Add(-1)
-		m.keeping.Add(-1)
-	}()
+	defer unclaim(&m.keeping, &so.keeping)
 	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
 	defer cancel()
 	if err := so.cfg.Inbox.Keep(ctx, d); err != nil {
