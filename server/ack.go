@@ -34,7 +34,7 @@ var delayAcksOff atomic.Bool
 // ride on the server's. A failure changes nothing but the cost. Loop only.
 func (c *Conn) delayAcks() {
 	c.ackOwed = false
-	if delayAcksOff.Load() || time.Now().UnixNano()-c.lastRead < int64(lateAnswer) {
+	if delayAcksOff.Load() || nanotime()-c.lastRead < int64(lateAnswer) {
 		return
 	}
 	interactive(c.gc.Fd())

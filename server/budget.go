@@ -96,9 +96,9 @@ func (c *Conn) chargeInput(now int64, n int) {
 	frameBurst := max(2*frameRate, minFrameShare)
 	dt := math.Inf(1) // the first charge finds the share full
 	if c.inLast != 0 {
-		dt = float64(now-c.inLast) / 1e9
+		dt = float64(max(0, now-c.inLast)) / 1e9
 	}
-	c.inLast = now
+	c.inLast = max(c.inLast, now)
 	// A debt is kept up to one burst, so a connection that was over its
 	// share earns it back within two bursts' time.
 	c.byteShare = float32(max(-byteBurst, min(float64(c.byteShare)+dt*byteRate, byteBurst)-float64(n)))

@@ -2,7 +2,6 @@ package server
 
 import (
 	"syscall"
-	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -103,7 +102,7 @@ func (c *Conn) linger() {
 	c.writeShut = true
 	c.mu.Unlock()
 	c.state = stateRefused
-	c.deadline = time.Now().Add(c.srv.cfg.CloseTimeout).UnixNano()
+	c.deadline = nanotime() + int64(c.srv.cfg.CloseTimeout)
 	// What gnet still holds is freed by the deadline at the latest; the
 	// budget's eviction does not count it again.
 	c.lingerBytes = c.outBytes.Load()

@@ -41,7 +41,7 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		remote:    gc.RemoteAddr(),
 		listIndex: -1,
 		closeCode: ws.StatusAbnormalClosure,
-		deadline:  time.Now().Add(s.cfg.HandshakeTimeout).UnixNano(),
+		deadline:  nanotime() + int64(s.cfg.HandshakeTimeout),
 	}
 	gc.SetContext(c)
 	l.add(c)
@@ -70,7 +70,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	if !ok {
 		return gnet.Close
 	}
-	now := time.Now().UnixNano()
+	now := nanotime()
 	c.lastRead = now
 	if !c.ackOwed { // written on change only: its line is the one rooms queue frames on
 		c.ackOwed = true
@@ -180,7 +180,7 @@ func (e *engine) OnClose(gc gnet.Conn, _ error) gnet.Action {
 // keep frames back for connections to flush those gnet has drained.
 func (e *engine) OnTick() (time.Duration, gnet.Action) {
 	s := e.s
-	now := time.Now().UnixNano()
+	now := nanotime()
 	sweep := now >= e.nextSweep
 	if sweep {
 		e.nextSweep = now + int64(s.cfg.SweepInterval)

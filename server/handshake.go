@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // websocketGUID is appended to the key to compute Sec-WebSocket-Accept
@@ -66,7 +65,7 @@ func (c *Conn) handshake(b []byte) int {
 	c.srv.upgraded.Add(1)
 	c.state = stateOpen
 	c.srv.handshakeDone(c)
-	now := time.Now().UnixNano()
+	now := nanotime()
 	c.lastRead, c.lastPing = now, now
 	c.tokens, c.rateLast = 2*float32(c.srv.cfg.MessageRate), now
 	c.flush(false) // frames queued during Accept, and a Close called there

@@ -75,7 +75,7 @@ type loop struct {
 func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l := &loop{srv: s, el: el, out: make([]byte, 0, 512), ctl: make([]byte, 0, 2+maxControlPayload)}
 	l.flushTask = gnet.RunnableFunc(func(context.Context) error { l.runFlushTask(); return nil })
-	l.sweepTask = gnet.RunnableFunc(func(context.Context) error { l.sweep(time.Now().UnixNano()); return nil })
+	l.sweepTask = gnet.RunnableFunc(func(context.Context) error { l.sweep(nanotime()); return nil })
 	l.recheckTask = gnet.RunnableFunc(func(context.Context) error { l.recheckHeld(); return nil })
 	return l
 }

@@ -114,8 +114,8 @@ func (c *Conn) frameWaits(partial bool, now int64) {
 // Loop only.
 func (c *Conn) allowFrame(now int64) bool {
 	rate := float64(c.srv.cfg.MessageRate)
-	dt := float64(now-c.rateLast) / 1e9
-	c.rateLast = now
+	dt := float64(max(0, now-c.rateLast)) / 1e9 // a time before the last refill refills nothing
+	c.rateLast = max(c.rateLast, now)
 	c.tokens = float32(min(float64(c.tokens)+dt*rate, 2*rate))
 	c.excess = float32(max(0, float64(c.excess)-dt*rate))
 	if c.tokens >= 1 {

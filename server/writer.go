@@ -228,7 +228,7 @@ func (l *loop) endTurn() {
 // budget for ever. Loop only.
 func (l *loop) runFlushTask() {
 	l.turnFlushed = 0
-	if now := time.Now().UnixNano(); now-l.taskEnded >= int64(carryDelay) {
+	if now := nanotime(); now-l.taskEnded >= int64(carryDelay) {
 		l.taskFlushed = 0
 	}
 	n, more := l.flushDirty(flushBatch-l.taskFlushed, true)
@@ -243,7 +243,7 @@ func (l *loop) runFlushTask() {
 		l.stats.carried.Add(1)
 		l.carryOver()
 	}
-	l.taskEnded = time.Now().UnixNano()
+	l.taskEnded = nanotime()
 }
 
 // carryOver arms the timer for a list carried over to the loop's next
@@ -501,7 +501,7 @@ func (c *Conn) writeAll(items []*frame.Frame, why CloseReason, code ws.StatusCod
 		iov = append(iov, l.ctl)
 		c.state = stateClosing
 		c.closeFor, c.closeCode, c.closeWhy = why, code, reason
-		c.deadline = time.Now().Add(c.srv.cfg.CloseTimeout).UnixNano()
+		c.deadline = nanotime() + int64(c.srv.cfg.CloseTimeout)
 	}
 	if len(iov) > 0 {
 		c.writev(iov)
