@@ -93,6 +93,7 @@ func TestCloseFrameSent(t *testing.T) {
 		{1000, "bye", []byte{0x88, 5, 0x03, 0xe8, 'b', 'y', 'e'}},
 		{0, "ignored", []byte{0x88, 0}},
 		{1005, "", []byte{0x88, 2, 0x03, 0xf3}}, // may not be sent: 1011
+		{1013, "", []byte{0x88, 2, 0x03, 0xf5}}, // try again later (IANA registry), as protocol.CloseTryAgainLater
 		{4321, string(bytes.Repeat([]byte{'x'}, 200)), append([]byte{0x88, 125, 0x10, 0xe1}, bytes.Repeat([]byte{'x'}, 123)...)},
 	}
 	for _, tt := range tests {

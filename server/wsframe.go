@@ -178,9 +178,18 @@ func parseClose(p []byte) (ws.StatusCode, []byte, *frameError) {
 	return code, p[2:], nil
 }
 
+// Close codes of the IANA WebSocket Close Code Number Registry (RFC 6455
+// §11.7) past the RFC's own, which endpoints send: protocol.CloseServiceRestart
+// and protocol.CloseTryAgainLater are two of them.
+const (
+	statusServiceRestart ws.StatusCode = 1012
+	statusTryAgainLater  ws.StatusCode = 1013
+	statusBadGateway     ws.StatusCode = 1014
+)
+
 // validCloseCode reports whether a peer may send code (RFC 6455 §7.4.1,
-// §7.4.2): the defined codes that are not reserved for local use, and the
-// 3000–4999 registered and private ranges.
+// §7.4.2): the defined and registered codes that are not reserved for local
+// use, and the 3000–4999 registered and private ranges.
 func validCloseCode(code ws.StatusCode) bool {
 	switch {
 	case code >= 3000 && code <= 4999:
@@ -191,7 +200,8 @@ func validCloseCode(code ws.StatusCode) bool {
 	switch code {
 	case ws.StatusNormalClosure, ws.StatusGoingAway, ws.StatusProtocolError, ws.StatusUnsupportedData,
 		ws.StatusInvalidFramePayloadData, ws.StatusPolicyViolation, ws.StatusMessageTooBig,
-		ws.StatusMandatoryExt, ws.StatusInternalServerError:
+		ws.StatusMandatoryExt, ws.StatusInternalServerError,
+		statusServiceRestart, statusTryAgainLater, statusBadGateway:
 		return true
 	}
 	return false
