@@ -53,8 +53,10 @@ type Config struct {
 	// MaxConns caps open TCP connections, upgraded or not; the excess is
 	// answered 503 and closed. Zero value means 10,000.
 	MaxConns int
-	// MaxHandshakesPerIP caps concurrent unfinished handshakes from one
-	// source IP; the excess gets 429. It counts TCP peers that are not
+	// MaxHandshakesPerIP caps the connections one source IP holds before
+	// they upgrade: unfinished handshakes, and those refused (HTTP 4xx)
+	// until their socket closes; the excess is answered 429 at once and
+	// closed. It counts TCP peers that are not
 	// trusted proxies (an HTTP proxy reads the request itself before it
 	// opens ours, so slow handshakes are its to bound), and the client a
 	// trusted proxy's PROXY header names (a TCP proxy forwards bytes as

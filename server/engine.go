@@ -59,10 +59,22 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.ip = c.ip.Unmap()
 	}
 	if !s.cfg.TrustedProxies.Contains(c.ip) && !s.handshakeStart(c) {
-		c.refuse = 429
+		// Over the per-address cap: refused at once, like the 503 above,
+		// so an address holds no more sockets than the cap however
+		// many it opens (held until its first byte, a silent one
+		// stayed for HandshakeTimeout).
+		s.refused.add(429)
+		s.cfg.Logger.Debug("connection refused: handshakes per address", "conn", c.id, "ip", c.ip)
+		c.state = stateRefused
+		c.writeShut = true
+		return refusedHandshakes, gnet.Close
 	}
 	return nil, gnet.None
 }
+
+// refusedHandshakes answers a connection over Config.MaxHandshakesPerIP.
+var refusedHandshakes = []byte("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Content-Length: 49\r\n\r\ntoo many unfinished handshakes from this address\n")
 
 // OnTraffic parses what the peer sent: the upgrade request, then frames.
 func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {

@@ -155,9 +155,11 @@ func (c *Conn) writeSwitching(r *Request) {
 }
 
 // refuseHTTP answers the upgrade with status and a plain-text body, then
-// lingers until the peer closes (see linger). Loop only.
+// lingers until the peer closes (see linger). The connection stays counted
+// against its address's handshake cap until its socket closes, so an
+// address that is refused and keeps its sockets open holds no more of
+// them than the cap. Loop only.
 func (c *Conn) refuseHTTP(status int, msg string) {
-	c.srv.handshakeDone(c)
 	c.srv.refused.add(status)
 	b := c.loop.out[:0]
 	b = append(b, "HTTP/1.1 "...)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"runtime"
 	"testing"
 	"time"
@@ -265,4 +267,71 @@ func TestSendDuringAccept(t *testing.T) {
 			t.Fatalf("close %d, want 4003", code)
 		}
 	})
+}
+
+// TestHandshakeCapBoundsSocketsPerIP: MaxHandshakesPerIP bounds the
+// sockets one address holds before upgrading, whatever they do. A
+// connection over the cap is refused with 429 at once, not held until
+// its first byte (a silent one was held for HandshakeTimeout); and a
+// connection whose request was refused counts until its socket closes
+// (one that sent a bad request and kept its socket open was held for
+// CloseTimeout, uncounted, so an address that kept doing so filled
+// MaxConns for everyone).
+func TestHandshakeCapBoundsSocketsPerIP(t *testing.T) {
+	const capPerIP, tries = 3, 20
+	for _, tc := range []struct {
+		name string
+		send string
+	}{
+		{"silent", ""},
+		{"bad request, socket kept open", "BAD REQUEST\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, Config{MaxHandshakesPerIP: capPerIP, HandshakeTimeout: 5 * time.Second, CloseTimeout: 5 * time.Second})
+			refused := 0
+			for i := 0; i < tries; i++ {
+				nc := dialRaw(t, s)
+				if tc.send != "" {
+					_, _ = nc.Write([]byte(tc.send))
+				}
+				if i == capPerIP-1 {
+					waitFor(t, func() bool { return s.Conns() == capPerIP })
+				}
+				if i >= capPerIP && tc.send == "" {
+					// Over the cap: answered without sending anything.
+					rc := &rawClient{t: t, nc: nc, br: bufio.NewReader(nc)}
+					_ = nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+					resp, err := http.ReadResponse(rc.br, nil)
+					if err == nil && resp.StatusCode == 429 {
+						refused++
+					}
+				}
+			}
+			// Well within HandshakeTimeout and CloseTimeout, the address
+			// holds no more sockets than its cap.
+			deadline := time.Now().Add(time.Second)
+			for s.Conns() > capPerIP && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := s.Conns(); n > capPerIP {
+				t.Fatalf("one address holds %d sockets before upgrading, cap %d", n, capPerIP)
+			}
+			if tc.send == "" && refused != tries-capPerIP {
+				t.Fatalf("%d silent connections over the cap answered 429, want %d", refused, tries-capPerIP)
+			}
+			// Another address is served.
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: time.Second}
+			nc, err := d.Dial("tcp", s.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+			rc := &rawClient{t: t, nc: nc, br: bufio.NewReader(nc)}
+			rc.write([]byte(upgradeRequest("/echo", "")))
+			if resp := rc.response(); resp.StatusCode != 101 {
+				t.Fatalf("upgrade from another address: status %d", resp.StatusCode)
+			}
+		})
+	}
 }
