@@ -62,6 +62,7 @@ func (r *Room) applyCommand(c *command) {
 			r.removed(m, old, RemovedReplaced)
 		}
 		r.callback(c.cb, JoinResult{Seat: c.seat, Resumed: true, Spectator: m.Spectator})
+		c.cb = nil // answered: a panic of the game's from here on (Room.crashed) does not answer it again
 		w.game.Notice(&w.ctx, NoticeResumed, m.Player)
 		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_RESUMED, &m.Player, nil)
 	case cmdDrop:
@@ -144,6 +145,7 @@ func (r *Room) confirmJoin(c *command) {
 	}
 	r.mu.Unlock()
 	r.callback(c.cb, JoinResult{Seat: c.seat, Spectator: p.Spectator})
+	c.cb = nil // answered (see cmdResume)
 	w.game.Notice(&w.ctx, NoticeJoined, p)
 	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_JOINED, &p, nil)
 }

@@ -8,8 +8,10 @@ import "time"
 // A game reports how its match ended with Context.End(MatchResult); the
 // runtime adds who played, when, and for how long. A room closed while its
 // match runs (Room.Close, an operator's close, server shutdown) reports a
-// Result with Reason "closed" and no winners. A room that ends before its
-// match started (closed while waiting for players) reports nothing.
+// Result with Reason "closed" and no winners; one whose game panicked
+// (the room alone is ended: Room.Close's way) reports Reason "error". A
+// room that ends before its match started (closed while waiting for
+// players) reports nothing.
 type Result struct {
 	// RoomID and Game identify the room and the registered game name.
 	RoomID string

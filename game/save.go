@@ -74,7 +74,6 @@ func (r *Room) CanSave() bool {
 // runHandoff saves and retires the room; it reports whether the room is
 // gone. It runs on the tick worker with the handoff's callback.
 func (r *Room) runHandoff(cb func(*tickroomv1.SavedRoom, error)) bool {
-	w := &r.w
 	fail := func(err error) bool {
 		r.mu.Lock()
 		r.moving = false
@@ -87,7 +86,7 @@ func (r *Room) runHandoff(cb func(*tickroomv1.SavedRoom, error)) bool {
 	if r.Phase() >= PhaseFinished {
 		return fail(ErrFinished)
 	}
-	data, err := w.game.(Saver).Save(&w.ctx)
+	data, err := r.saveGame(fail)
 	if err != nil {
 		return fail(fmt.Errorf("game: save %s: %w", r.def.Name, err))
 	}
@@ -97,6 +96,19 @@ func (r *Room) runHandoff(cb func(*tickroomv1.SavedRoom, error)) bool {
 	}
 	r.retire()
 	return true
+}
+
+// saveGame runs the game's Save. When it panics, the handoff is answered
+// with ErrFinished (through fail) before the panic goes on to end the room
+// (Room.crashed).
+func (r *Room) saveGame(fail func(error) bool) ([]byte, error) {
+	defer func() {
+		if v := recover(); v != nil {
+			fail(ErrFinished)
+			panic(v)
+		}
+	}()
+	return r.w.game.(Saver).Save(&r.w.ctx)
 }
 
 // save builds the SavedRoom of the room as it is now.

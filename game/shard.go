@@ -183,10 +183,7 @@ func (s *shard) process(slot int64) {
 			r.unsleep(r.w.due) // its wake time came
 		}
 		late := start.Sub(r.w.due)
-		for steps := 0; !r.w.due.After(start) && steps <= s.rt.cfg.MaxCatchUp && !r.w.disposed; steps++ {
-			r.step(r.w.due)
-			r.w.due = r.w.due.Add(r.period)
-		}
+		s.steps(r, start)
 		if !r.w.disposed && !r.w.due.After(start) {
 			// Still behind: skip the missed ticks, keeping the phase.
 			r.stats.overruns.Add(1)
@@ -226,6 +223,16 @@ func (s *shard) process(slot int64) {
 	}
 	clear(s.again)
 	s.again = s.again[:0]
+}
+
+// steps runs r's ticks due by start, up to 1+MaxCatchUp of them. A panic
+// of its game ends r alone (Room.crashed).
+func (s *shard) steps(r *Room, start time.Time) {
+	defer r.recoverGame()
+	for steps := 0; !r.w.due.After(start) && steps <= s.rt.cfg.MaxCatchUp && !r.w.disposed; steps++ {
+		r.step(r.w.due)
+		r.w.due = r.w.due.Add(r.period)
+	}
 }
 
 // untilNext returns how long the worker may sleep before the next busy slot.

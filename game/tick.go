@@ -2,6 +2,7 @@ package game
 
 import (
 	"errors"
+	"runtime/debug"
 	"time"
 
 	"github.com/tickroom/tickroom/internal/frame"
@@ -461,6 +462,7 @@ const maxSleep = time.Minute
 // tick, a dropped member's grace running out, or maxSleep) or a rouse.
 // Called by the worker after the room's ticks, with w.due the next one.
 func (r *Room) trySleep() {
+	defer r.recoverGame() // Wake is the game's
 	w := &r.w
 	if w.viewer != nil || r.Phase() != PhaseRunning || !w.empty.IsZero() {
 		return
@@ -529,4 +531,39 @@ func (r *Room) nextTick(now time.Time) time.Time {
 		return w.due
 	}
 	return t
+}
+
+// recoverGame, deferred around the code of a tick (which calls the
+// game's methods), turns a panic into the end of the room alone
+// (crashed) rather than of the process and every room in it.
+func (r *Room) recoverGame() {
+	if v := recover(); v != nil {
+		r.crashed(v)
+	}
+}
+
+// crashed ends the room whose tick panicked with v: a bug of its game
+// that a client's input, a join or an Update reached. The panic is logged
+// with its stack, the tick's membership changes not yet answered are
+// refused (ErrFinished), a running match ends with reason "error" and the
+// room is disposed, as Close does. The shard's other rooms tick on.
+func (r *Room) crashed(v any) {
+	r.log.Error("game panicked: room closed", "room", r.id, "panic", v, "stack", string(debug.Stack()))
+	w := &r.w
+	for i := range w.drainCtl {
+		c := &w.drainCtl[i]
+		switch {
+		case (c.kind == cmdJoin || c.kind == cmdResume) && c.cb != nil:
+			r.callback(c.cb, JoinResult{Err: ErrFinished})
+		case c.kind == cmdObserve && c.ocb != nil:
+			c.ocb(ErrFinished)
+		}
+		*c = command{}
+	}
+	w.drainCtl = w.drainCtl[:0]
+	if w.disposed {
+		return
+	}
+	r.end(MatchResult{Reason: "error"})
+	r.dispose()
 }

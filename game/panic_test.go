@@ -1,0 +1,152 @@
+package game_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/gametest"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// fragile is a counter with a bug a client reaches: the input "boom"
+// panics in Input, "later" makes the next Update panic, and a user id
+// "crash" panics in Accept.
+type fragile struct {
+	counter
+	later bool
+}
+
+func (g *fragile) Accept(ctx *game.Context, p game.Player) error {
+	if p.UserID == "crash" {
+		panic("fragile: accept")
+	}
+	return g.counter.Accept(ctx, p)
+}
+
+func (g *fragile) Input(ctx *game.Context, seat uint32, data []byte) error {
+	switch string(data) {
+	case "boom":
+		var m map[string]int
+		m["x"]++ // a nil map: the kind of bug a game ships
+	case "later":
+		g.later = true
+		return nil
+	}
+	return g.counter.Input(ctx, seat, data)
+}
+
+func (g *fragile) Update(ctx *game.Context, dt time.Duration) {
+	if g.later {
+		panic("fragile: update")
+	}
+	g.counter.Update(ctx, dt)
+}
+
+// A game's panic ends its own room (the match ends with reason "error",
+// its members are removed, a join it was answering is refused) and no
+// other: the shard's other rooms tick on, and the process lives.
+func TestGamePanicEndsItsRoomAlone(t *testing.T) {
+	for _, input := range []string{"boom", "later"} {
+		t.Run(input, func(t *testing.T) {
+			defs := []game.Definition{{Name: "fragile", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+				return &fragile{counter: counter{vals: map[uint64]int{}}}, nil
+			}}}
+			e := gametest.NewEnv(t, defs, func(c *game.Config) { c.Shards = 1 })
+			bad, good := e.Create(t, game.RoomOptions{Game: "fragile"}), e.Create(t, game.RoomOptions{Game: "fragile"})
+			a, b := e.Seat(t, bad, "a"), e.Seat(t, good, "b")
+			e.Advance(t, 100*time.Millisecond)
+
+			a.Send(t, []byte(input))
+			b.Send(t, []byte("+"))
+			e.Advance(t, 200*time.Millisecond)
+
+			if ph := bad.Phase(); ph != game.PhaseDisposed {
+				t.Fatalf("the room whose game panicked is %v", ph)
+			}
+			if _, ok := e.RT.Room(bad.ID()); ok {
+				t.Fatal("the room whose game panicked is still listed")
+			}
+			var ended *tickroomv1.RoomEvent
+			for _, ev := range a.Events() {
+				if ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED {
+					ended = ev
+				}
+			}
+			if ended == nil || ended.GetResult().GetReason() != "error" {
+				t.Fatalf("its player's events: %v", a.Events())
+			}
+			removed := false
+			for _, rm := range e.Removals() {
+				removed = removed || rm.RoomID == bad.ID() && rm.Reason == game.RemovedRoomClosed
+			}
+			if !removed {
+				t.Fatalf("removals %+v", e.Removals())
+			}
+			if res := e.Results(); len(res) != 1 || res[0].RoomID != bad.ID() || res[0].Outcome.Reason != "error" {
+				t.Fatalf("results %+v", res)
+			}
+
+			// The other room of the shard plays on.
+			b.Send(t, []byte("+"))
+			e.Advance(t, 100*time.Millisecond)
+			if ents, _ := b.Entities(); ents[uint64(b.Seat)] != "2" {
+				t.Fatalf("the other room's player holds %v, want seat %d at 2", ents, b.Seat)
+			}
+			if false {
+			}
+			if good.Phase() != game.PhaseRunning {
+				t.Fatalf("the other room is %v", good.Phase())
+			}
+		})
+	}
+}
+
+// A join whose Accept panics is answered: refused as the room ends.
+func TestGamePanicInAcceptAnswersTheJoin(t *testing.T) {
+	defs := []game.Definition{{Name: "fragile", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+		return &fragile{counter: counter{vals: map[uint64]int{}}}, nil
+	}}}
+	e := gametest.NewEnv(t, defs, nil)
+	r := e.Create(t, game.RoomOptions{Game: "fragile"})
+	var got []game.JoinResult
+	for _, id := range []string{"crash", "after"} {
+		if err := r.Join(game.JoinRequest{UserID: id, Client: gametest.NewClient(id)}, func(res game.JoinResult) { got = append(got, res) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Advance(t, 100*time.Millisecond)
+	if len(got) != 2 || got[0].Err == nil || got[1].Err == nil {
+		t.Fatalf("join results %+v", got)
+	}
+	if r.Phase() != game.PhaseDisposed {
+		t.Fatalf("room %v", r.Phase())
+	}
+}
+
+// savePanics is a fragile game whose Save panics.
+type savePanics struct{ fragile }
+
+func (g *savePanics) Save(*game.Context) ([]byte, error)  { panic("fragile: save") }
+func (g *savePanics) Restore(*game.Context, []byte) error { return nil }
+
+// A handoff whose Save panics is answered, and the room ends.
+func TestGamePanicInSaveAnswersTheHandoff(t *testing.T) {
+	defs := []game.Definition{{Name: "fragile", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+		return &savePanics{fragile{counter: counter{vals: map[uint64]int{}}}}, nil
+	}}}
+	e := gametest.NewEnv(t, defs, nil)
+	r := e.Create(t, game.RoomOptions{Game: "fragile"})
+	e.Seat(t, r, "a")
+	var got []error
+	if err := r.Handoff(func(_ *tickroomv1.SavedRoom, err error) { got = append(got, err) }); err != nil {
+		t.Fatal(err)
+	}
+	e.Advance(t, 100*time.Millisecond)
+	if len(got) != 1 || got[0] == nil {
+		t.Fatalf("handoff answers %v", got)
+	}
+	if r.Phase() != game.PhaseDisposed {
+		t.Fatalf("room %v", r.Phase())
+	}
+}
