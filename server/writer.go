@@ -49,9 +49,10 @@ func (c *Conn) enqueue(f *frame.Frame, class Class) error {
 		return ErrConnClosed
 	}
 	out := c.outBytes.Load() + c.queued.Load()
-	overGlobal := c.srv.held.Load()-c.srv.lingerHeld.Load()+n > int64(cfg.MaxOutboundBytes)
-	congested := out > int64(cfg.HighWater)
-	if class == Droppable && (congested || overGlobal) {
+	// What Congested tells a room before it sends: a Droppable frame is
+	// skipped exactly when it reports true, or the room would count as
+	// sent a state the client never gets.
+	if class == Droppable && (out > int64(cfg.HighWater) || c.srv.overBudget()) {
 		c.mu.Unlock()
 		c.dropped.Add(1)
 		c.loop.stats.dropped.Add(1)
