@@ -1,6 +1,7 @@
 package game_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -93,8 +94,6 @@ func TestGamePanicEndsItsRoomAlone(t *testing.T) {
 			if ents, _ := b.Entities(); ents[uint64(b.Seat)] != "2" {
 				t.Fatalf("the other room's player holds %v, want seat %d at 2", ents, b.Seat)
 			}
-			if false {
-			}
 			if good.Phase() != game.PhaseRunning {
 				t.Fatalf("the other room is %v", good.Phase())
 			}
@@ -148,5 +147,59 @@ func TestGamePanicInSaveAnswersTheHandoff(t *testing.T) {
 	}
 	if r.Phase() != game.PhaseDisposed {
 		t.Fatalf("room %v", r.Phase())
+	}
+}
+
+// restorePanics is a fragile game whose Restore panics on the saved state
+// "boom".
+type restorePanics struct{ fragile }
+
+func (g *restorePanics) Save(*game.Context) ([]byte, error) { return []byte("boom"), nil }
+func (g *restorePanics) Restore(_ *game.Context, data []byte) error {
+	if string(data) == "boom" {
+		panic("fragile: restore")
+	}
+	return nil
+}
+
+// A game whose New panics on the room's options (a client's), or whose
+// Restore panics on a saved state, refuses that room alone with
+// ErrGamePanicked: the runtime goes on creating rooms.
+func TestGamePanicInNewOrRestoreRefusesTheRoom(t *testing.T) {
+	defs := []game.Definition{{Name: "fragile", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+		if s.Options["mode"] == "boom" {
+			var m map[string]int
+			m["x"]++
+		}
+		return &restorePanics{fragile{counter: counter{vals: map[uint64]int{}}}}, nil
+	}}}
+	e := gametest.NewEnv(t, defs, nil)
+	if _, err := e.RT.CreateRoom(game.RoomOptions{Game: "fragile", Options: map[string]string{"mode": "boom"}}); !errors.Is(err, game.ErrGamePanicked) {
+		t.Fatalf("a room whose New panicked: %v, want ErrGamePanicked", err)
+	}
+	r := e.Create(t, game.RoomOptions{Game: "fragile"})
+	e.Seat(t, r, "a")
+	var saved *tickroomv1.SavedRoom
+	if err := r.Handoff(func(s *tickroomv1.SavedRoom, err error) {
+		if err != nil {
+			t.Errorf("handoff: %v", err)
+		}
+		saved = s
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.Advance(t, 100*time.Millisecond)
+	if saved == nil {
+		t.Fatal("no saved room")
+	}
+	if _, err := e.RT.RestoreRoom(saved); !errors.Is(err, game.ErrGamePanicked) {
+		t.Fatalf("a room whose Restore panicked: %v, want ErrGamePanicked", err)
+	}
+	after := e.Create(t, game.RoomOptions{Game: "fragile"})
+	b := e.Seat(t, after, "b")
+	b.Send(t, []byte("+"))
+	e.Advance(t, 100*time.Millisecond)
+	if ents, _ := b.Entities(); ents[uint64(b.Seat)] != "1" {
+		t.Fatalf("a room made after them holds %v, want seat %d at 1", ents, b.Seat)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	mathrand "math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -153,6 +154,19 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 	return r, nil
 }
 
+// newGame runs the definition's New. A panic in it (a bug that a client's
+// room options reached) is logged with its stack and refuses this room
+// alone, as an error, rather than ending the process.
+func (r *Room) newGame(s Setup) (g Game, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("game panicked in New: room refused", "room", r.id, "panic", v, "stack", string(debug.Stack()))
+			g, err = nil, fmt.Errorf("%w: %v", ErrGamePanicked, v)
+		}
+	}()
+	return r.def.New(s)
+}
+
 // build makes a room with id from opts and constructs its game; the room
 // is not yet shared.
 func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
@@ -189,7 +203,7 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 		seed = mathrand.Uint64()
 	}
 	r.seed = seed
-	g, err := def.New(Setup{RoomID: id, Options: opts.Options, MaxPlayers: maxPlayers, TickRate: rate, Seed: seed, Logger: r.log})
+	g, err := r.newGame(Setup{RoomID: id, Options: opts.Options, MaxPlayers: maxPlayers, TickRate: rate, Seed: seed, Logger: r.log})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, def.Name, err)
 	}

@@ -3,6 +3,7 @@ package game
 import (
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -251,11 +252,24 @@ func (rt *Runtime) RestoreRoom(s *tickroomv1.SavedRoom) (*Room, error) {
 	// connected yet), but is built in a scratch of the room's own until
 	// schedule gives it the shard's.
 	w.tickScratch = new(tickScratch)
-	if err := saver.Restore(&w.ctx, s.GameState); err != nil {
+	if err := r.restoreGame(saver, s.GameState); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadSave, s.Game, err)
 	}
 	if err := rt.schedule(r); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// restoreGame runs the game's Restore. A panic in it (a bug that a saved
+// state reached) is logged with its stack and refuses this restore alone,
+// as an error, rather than ending the process.
+func (r *Room) restoreGame(saver Saver, data []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("game panicked in Restore: room refused", "room", r.id, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: %v", ErrGamePanicked, v)
+		}
+	}()
+	return saver.Restore(&r.w.ctx, data)
 }
