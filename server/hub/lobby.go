@@ -247,9 +247,12 @@ func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
 		s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 		return
-	case !keep && s.replaced.Load():
+	case !keep && s.replaced.Load() && !res.Resumed:
 		// A newer login took over before the seat was confirmed; it was
-		// never told of this seat, so give it up.
+		// never told of this seat, so give it up. A resumed seat was
+		// the user's before (the newer login's Welcome lists it as
+		// held): it is held for that login below, like any seat of a
+		// closed connection.
 		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
 		s.unreserve(room.ID())
 		return

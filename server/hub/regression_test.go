@@ -218,3 +218,42 @@ func TestRequestsWithoutIDGetNoReply(t *testing.T) {
 		t.Fatalf("reply to a request without an id: %v", m)
 	}
 }
+
+// A resume still pending when a newer login replaces its connection keeps
+// the seat held for the newer one (whose Welcome lists it): the user's seat
+// is its own, not a join the newer connection never heard of.
+func TestPendingResumeOfAReplacedConnectionKeepsTheSeat(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{games: slowGame})
+	b, _ := e.connect("bob")
+	room := joined(t, b.Request(quickMatch("slow"))).RoomId
+	a1, _ := e.connect("alice")
+	seat := joined(t, a1.Request(joinRoom(room, 0))).Seat
+	a1.WS.UnderlyingConn().Close() // the network goes away
+	a1.WaitClosed()
+	r, _ := e.hub.Runtime().Room(room)
+	waitFor(t, "alice dropped", func() bool {
+		for _, p := range r.Players() {
+			if p.UserID == "alice" {
+				return !p.Connected && !p.HeldUntil.IsZero()
+			}
+		}
+		return false
+	})
+	a2, w := e.connect("alice")
+	if len(w.Seats) != 1 {
+		t.Fatalf("Welcome seats %v, want alice's held seat", w.Seats)
+	}
+	tick := r.Info().Tick
+	a2.Send(joinRoom(room, 0)) // takes the seat back at the next tick
+	a3, w := e.connect("alice")
+	a2.WaitClosed()
+	if len(w.Seats) != 1 || w.Seats[0].Seat != seat {
+		t.Fatalf("Welcome seats %v, want alice's seat %d", w.Seats, seat)
+	}
+	waitFor(t, "the pending resume settled", func() bool { return r.Info().Tick > tick+1 })
+	j := joined(t, a3.Request(joinRoom(room, 0)))
+	if !j.Resumed || j.Seat != seat {
+		t.Fatalf("resume after the replaced one: resumed %v seat %d, want seat %d", j.Resumed, j.Seat, seat)
+	}
+}
