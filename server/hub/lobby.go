@@ -245,6 +245,7 @@ func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 		// then give the seat up and answer the leave.
 		s.sendJoined(id, room, res)
 		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
+		s.h.leftRoom(s.claims.UserID, room.ID())
 		s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 		return
 	case !keep && s.replaced.Load() && !res.Resumed:
@@ -254,6 +255,7 @@ func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 		// held): it is held for that login below, like any seat of a
 		// closed connection.
 		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
+		s.h.leftRoom(s.claims.UserID, room.ID())
 		s.unreserve(room.ID())
 		return
 	case !keep:

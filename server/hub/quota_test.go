@@ -269,3 +269,33 @@ func TestRoomSharePerIPv6Site(t *testing.T) {
 		t.Fatalf("another /48: %v, want its room created", r)
 	}
 }
+
+// TestRoomLeftWhileItsCreatorsJoinWasPendingClosesSoon: a creator whose
+// LeaveRoom came before its seat was confirmed left the room all the
+// same; the room closes after CreatorGoneTimeout, not the runtime's 30 s.
+func TestRoomLeftWhileItsCreatorsJoinWasPendingClosesSoon(t *testing.T) {
+	// Longer than the slow game's tick, which settles the leave.
+	e := start(t, options{games: slowGame, hub: func(c *hub.Config) { c.CreatorGoneTimeout = 1500 * time.Millisecond }})
+	ann, _ := e.connect("ann")
+	cid := ann.Send(newRoomMsg(&tickroomv1.CreateRoom{Game: "slow"}))
+	rooms := e.hub.Runtime().Rooms(game.RoomFilter{})
+	if len(rooms) != 1 {
+		waitFor(t, "the room made", func() bool { rooms = e.hub.Runtime().Rooms(game.RoomFilter{}); return len(rooms) == 1 })
+	}
+	room := rooms[0].ID
+	lid := ann.Send(leaveRoom(room)) // the creator's seat is still pending
+	joined(t, ann.Reply(cid))
+	if m := ann.Reply(lid); m.GetLeft() == nil {
+		t.Fatalf("leave: %v", m)
+	}
+	deadline := time.Now().Add(5 * time.Second) // EmptyTimeout is 30 s
+	for {
+		if _, ok := e.hub.Runtime().Room(room); !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the room its creator left empty still runs")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
