@@ -41,6 +41,7 @@ func (s *Session) channelHistory(id uint32, q *tickroomv1.GetChannelHistory) err
 	limit := pageSize(q.Limit, channelPageDefault, channelPageMax)
 	before := int64(min(q.Before, 1<<63-1))
 	channel := q.Channel
+	blocks := h.social.Blocks(s.member) // their lines are left out, as live
 	return h.lookups.submit(s, id, func(ctx context.Context) (*tickroomv1.ServerMessage, error) {
 		// One more than the page tells whether another page follows;
 		// the store caps a read at store.MaxPage.
@@ -55,12 +56,16 @@ func (s *Session) channelHistory(id uint32, q *tickroomv1.GetChannelHistory) err
 			out.NextBefore = uint64(ls[limit-1].ID)
 		}
 		// The store answers newest first; a page reads oldest first.
-		out.Lines = make([]*tickroomv1.Chat, len(ls))
-		for i, l := range ls {
-			out.Lines[len(ls)-1-i] = &tickroomv1.Chat{
+		out.Lines = make([]*tickroomv1.Chat, 0, len(ls))
+		for i := len(ls) - 1; i >= 0; i-- {
+			l := &ls[i]
+			if _, blocked := blocks[l.From]; blocked {
+				continue
+			}
+			out.Lines = append(out.Lines, &tickroomv1.Chat{
 				Id: uint64(l.ID), Channel: channel, FromUserId: l.From, FromName: l.FromName,
 				Text: l.Text, SentAtMs: l.At.UnixMilli(),
-			}
+			})
 		}
 		return &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_ChannelHistoryPage{ChannelHistoryPage: out}}, nil
 	})

@@ -78,3 +78,40 @@ func TestChannelHistoryRequestsInFlightAreBounded(t *testing.T) {
 		delete(waiting, m.RequestId)
 	}
 }
+
+// fixedLog answers every channel read with its lines, newest first.
+type fixedLog []store.Line
+
+func (f fixedLog) ChannelLines(context.Context, string, int64, int) ([]store.Line, error) {
+	return f, nil
+}
+
+// TestChannelHistoryPageHidesBlockedUsers: a page of a channel's kept
+// lines leaves out the lines of users the reader blocks, as live chat
+// and the history replayed on join do; paging goes on past them.
+func TestChannelHistoryPageHidesBlockedUsers(t *testing.T) {
+	t.Parallel()
+	log := fixedLog{
+		{ID: 3, Channel: "lobby", From: "cat", Text: "three"},
+		{ID: 2, Channel: "lobby", From: "ann", Text: "two"},
+		{ID: 1, Channel: "lobby", From: "cat", Text: "one"},
+	}
+	e := start(t, options{hub: func(c *hub.Config) { c.ChannelLog = log }})
+	bob, _ := e.connect("bob")
+	ok(t, bob.Request(block("ann", false)))
+	if bob.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("bob could not join lobby")
+	}
+	p := bob.Request(getChannelHistory("lobby", 0, 2)).GetChannelHistoryPage()
+	if p == nil {
+		t.Fatal("no page")
+	}
+	for _, l := range p.Lines {
+		if l.FromUserId == "ann" {
+			t.Fatalf("page %v holds a line of a user bob blocks", p.Lines)
+		}
+	}
+	if len(p.Lines) != 1 || p.Lines[0].Text != "three" || p.NextBefore != 2 {
+		t.Fatalf("page %v next %d, want cat's \"three\" and next 2", p.Lines, p.NextBefore)
+	}
+}

@@ -446,3 +446,46 @@ func TestPlayerInfoMatchesWelcome(t *testing.T) {
 		t.Fatalf("Players() = %+v", ps)
 	}
 }
+
+// TestBlockHidesChatHistory: a user who blocked another does not get that
+// user's lines in the history a room or channel join replays either.
+func TestBlockHidesChatHistory(t *testing.T) {
+	e := start(t, options{})
+	a, _ := e.connect("ann")
+	b, _ := e.connect("bob")
+	c, _ := e.connect("cat")
+	ok(t, b.Request(block("ann", false)))
+
+	// A lobby channel.
+	a.Request(joinChannel("general"))
+	c.Request(joinChannel("general"))
+	ok(t, a.Request(channelChat("general", "from ann")))
+	ok(t, c.Request(channelChat("general", "from cat")))
+	h := b.Request(joinChannel("general")).GetChatHistory()
+	if h == nil {
+		t.Fatal("no history on join")
+	}
+	var got []string
+	for _, l := range h.Lines {
+		got = append(got, l.FromUserId+":"+l.Text)
+	}
+	if strings.Join(got, ",") != "cat:from cat" {
+		t.Fatalf("bob's channel history %v, want cat's line only", got)
+	}
+
+	// A room's chat.
+	room := joined(t, a.Request(createRoom("tally"))).RoomId
+	a.Next(isKind[*tickroomv1.ServerMessage_ChatHistory])
+	joined(t, c.Request(joinRoom(room, 0)))
+	c.Next(isKind[*tickroomv1.ServerMessage_ChatHistory])
+	ok(t, a.Request(roomChat(room, "ann in the room", false)))
+	ok(t, c.Request(roomChat(room, "cat in the room", false)))
+	joined(t, b.Request(joinRoom(room, 0)))
+	got = nil
+	for _, l := range b.Next(isKind[*tickroomv1.ServerMessage_ChatHistory]).GetChatHistory().Lines {
+		got = append(got, l.FromUserId+":"+l.Text)
+	}
+	if strings.Join(got, ",") != "cat:cat in the room" {
+		t.Fatalf("bob's room history %v, want cat's line only", got)
+	}
+}

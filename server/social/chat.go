@@ -1,6 +1,7 @@
 package social
 
 import (
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -70,10 +71,16 @@ func (c *channel) remember(line *tickroomv1.Chat, max int) {
 	c.head = (c.head + 1) % max
 }
 
-// historyMessage is the ChatHistory of c. The caller holds c.mu.
-func (c *channel) historyMessage(id uint32) *tickroomv1.ServerMessage {
+// historyMessage is the ChatHistory of c as m gets it: without the lines
+// of users m's user blocks, as it gets none of them live. The caller holds
+// so.mu and c.mu.
+func (so *Social) historyMessage(c *channel, m *Member, id uint32) *tickroomv1.ServerMessage {
+	lines := c.lines()
+	if p := so.users[m.user]; p != nil && len(p.blocks) > 0 {
+		lines = slices.DeleteFunc(lines, func(l *tickroomv1.Chat) bool { return has(p.blocks, l.FromUserId) })
+	}
 	return &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_ChatHistory{
-		ChatHistory: &tickroomv1.ChatHistory{RoomId: c.roomID, Channel: c.name, Lines: c.lines()},
+		ChatHistory: &tickroomv1.ChatHistory{RoomId: c.roomID, Channel: c.name, Lines: lines},
 	}}
 }
 
@@ -135,7 +142,7 @@ func (so *Social) EnterRoom(m *Member, rp RoomPresence, joined *tickroomv1.Serve
 		m.chats = append(m.chats, key)
 		c.mu.Lock()
 		c.members = append(c.members, m)
-		so.host.Reply(m.conn, c.historyMessage(0))
+		so.host.Reply(m.conn, so.historyMessage(c, m, 0))
 		c.mu.Unlock()
 	}
 	if p := so.users[m.user]; p != nil {
@@ -222,6 +229,17 @@ func (so *Social) InChannel(m *Member, name string) bool {
 	return m.inChat(channelKeyPrefix + name)
 }
 
+// Blocks returns a copy of the users m's user blocks, nil when none, for
+// a reader of kept lines to leave theirs out. Safe from any goroutine.
+func (so *Social) Blocks(m *Member) map[string]struct{} {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if p := so.users[m.user]; p != nil && len(p.blocks) > 0 {
+		return maps.Clone(p.blocks)
+	}
+	return nil
+}
+
 // JoinChannel subscribes m to a lobby channel and answers its history. It
 // runs on the member's loop.
 func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
@@ -271,7 +289,7 @@ func (so *Social) replyHistoryLocked(c *channel, m *Member, id uint32) {
 		c.waiting = append(c.waiting, channelJoin{m, id})
 		return
 	}
-	so.host.Reply(m.conn, c.historyMessage(id))
+	so.host.Reply(m.conn, so.historyMessage(c, m, id))
 }
 
 // channelReady answers the joins that waited for this node's subscription
@@ -295,7 +313,7 @@ func (so *Social) answerWaitingLocked(c *channel) {
 	}
 	for _, w := range c.waiting {
 		if !w.m.closed.Load() {
-			so.host.Reply(w.m.conn, c.historyMessage(w.id))
+			so.host.Reply(w.m.conn, so.historyMessage(c, w.m, w.id))
 		}
 	}
 	c.waiting = nil
