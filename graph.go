@@ -3,6 +3,7 @@ package tickroom
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/server/social"
@@ -63,7 +64,8 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 	return d, err
 }
 
-// Admit implements social.Graph: c.To must be an account; the maker's
+// Admit implements social.Graph: c.To must be an account, and for a
+// friend request one that does not block c.From; the maker's
 // own list (its friendships and requests for a request, its blocks for a
 // block), but for a row with c.To that the change would only overwrite,
 // must hold fewer than max in the store, as it may not when its lists in
@@ -84,6 +86,15 @@ func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) er
 		n, err := g.db.CountBlocks(ctx, c.From, c.To, max)
 		return listFull(n, err, max, "your block list is full")
 	case social.ChangeRequest:
+		// A user away keeps its blocks: a request from a user it blocks
+		// is refused as it is while the user is online.
+		blocks, err := g.db.Blocks(ctx, c.To)
+		if err != nil {
+			return errUnchecked
+		}
+		if slices.Contains(blocks, c.From) {
+			return protocol.NewError(protocol.ErrorBlocked, "")
+		}
 		n, err := g.db.CountOwnFriendships(ctx, c.From, c.To, max)
 		if err := listFull(n, err, max, "your friend list is full"); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/internal/testclient"
@@ -237,5 +238,37 @@ func TestFriendRequestsStandingForAUserAreCapped(t *testing.T) {
 	}
 	if code := errorCode(dc.Request(addFriend(ann.id))); code != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
 		t.Fatalf("third request to ann, online again: %v, want ERROR_CODE_LIST_FULL", code)
+	}
+}
+
+// TestBlockRefusesFriendRequestsWhileTheBlockerIsAway: a user's block
+// stands while it is connected nowhere: a friend request from the user
+// it blocked is refused with ERROR_CODE_BLOCKED (as while it is online),
+// and it is shown no request from that user when it comes back.
+func TestBlockRefusesFriendRequestsWhileTheBlockerIsAway(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, a, cancel, done := accountServer(t, dir)
+	ann, bob := newGuest(t, a, "ann"), newGuest(t, a, "bob")
+	bc := connectAs(t, srv, a, bob)
+	block := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_BlockUser{BlockUser: &tickroomv1.BlockUser{UserId: ann.id}}}
+	if bc.Request(block).GetOk() == nil {
+		t.Fatal("bob could not block ann")
+	}
+	cancel() // shutdown writes what the store queue holds
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	srv, a, _, _ = accountServer(t, dir)
+	ac := connectAs(t, srv, a, ann)
+	if m := ac.Request(addFriend(bob.id)); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("ann's request to bob, who blocked ann and is away: %v, want ERROR_CODE_BLOCKED", m)
+	}
+	bc = connectAs(t, srv, a, bob)
+	for _, m := range bc.Drain(300 * time.Millisecond) {
+		if r := m.GetFriendRequest(); r != nil {
+			t.Fatalf("bob shown a friend request from a user it blocks: %v", r)
+		}
 	}
 }

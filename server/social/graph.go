@@ -21,9 +21,10 @@ type Graph interface {
 	// Admit runs on a goroutine of its own before a change that adds a
 	// row (ChangeRequest, ChangeBlock) is made: it checks that c.To is a
 	// user, that c.From's own list of that kind holds fewer than max, and
-	// for a request that fewer than max requests stand for c.To.
-	// It returns a *protocol.Error to tell c.From why not
-	// (ERROR_CODE_USER_NOT_FOUND, ERROR_CODE_LIST_FULL).
+	// for a request that fewer than max requests stand for c.To and that
+	// c.To does not block c.From. It returns a *protocol.Error to tell
+	// c.From why not (ERROR_CODE_USER_NOT_FOUND, ERROR_CODE_LIST_FULL,
+	// ERROR_CODE_BLOCKED).
 	Admit(ctx context.Context, c GraphChange, max int) error
 	// Save records one change, and calls c.Done (when not nil) once it
 	// is stored or given up.

@@ -79,7 +79,9 @@ func (so *Social) offlineLocked(uid string) *tickroomv1.Presence {
 // the request stands. A new request to a user with MaxListSize requests
 // standing is refused with ERROR_CODE_LIST_FULL; with a Graph, one to a
 // user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND,
-// both checked by Graph.Admit before the request is made. A Remove of a
+// and one to a user who blocks the sender with ERROR_CODE_BLOCKED also
+// while that user is away, all checked by Graph.Admit before the request
+// is made. A Remove of a
 // user with whom the user's loaded lists hold no friendship or request
 // is answered Ok and writes nothing (mayBeTiedLocked). Every AddFriend
 // counts against the contact rate (allowContact). It runs on the member's
