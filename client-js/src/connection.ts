@@ -226,14 +226,18 @@ export class Connection extends Emitter<ConnectionEvents> {
     const s = this.socket;
     if (s) {
       this.detach(s);
+      this.socket = undefined;
       try {
         s.close(code, reason);
       } catch {
         // A socket that is still connecting may refuse a code; it is gone anyway.
       }
       this.emit("close", { code, reason, info: closeCodeInfo(code), willReconnect: true, delayMs: 0 });
+      // A listener closed us (TypeScript does not see that emit can).
+      if ((this.current as ConnectionState) === "closed") return;
     }
     this.setState("reconnecting");
+    if ((this.current as ConnectionState) !== "reconnecting") return; // a state listener closed us
     this.openSocket();
   }
 
@@ -416,6 +420,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     let delay = this.backoff.next(this.opts.maxDelayMs?.() || 0);
     if (info.slow) delay += this.opts.slowDelayMs || 5000;
     this.setState("reconnecting");
+    if (this.current !== "reconnecting") return; // a state listener closed us
     this.emit("close", { code, reason, info, willReconnect: true, delayMs: delay });
     if (this.current !== "reconnecting") return; // a listener closed us
     this.timer = setTimeout(() => {

@@ -171,6 +171,37 @@ describe("Connection", () => {
     assert.equal((closes).length, 1);
   });
 
+  // A page that gives up on the first drop calls close() from its close or
+  // state listener; a swap (heartbeat timeout, desync recovery, redirect)
+  // must not open a socket after that.
+  for (const on of ["close", "state"] as const) {
+    it(`stays closed when a ${on} listener closes it during reconnectNow`, () => {
+      const { conn, closes } = newConn();
+      conn.connect();
+      const s = FakeWebSocket.last();
+      s.serverOpen();
+      if (on === "close") conn.on("close", (c) => c.willReconnect && conn.close());
+      else conn.on("state", (st) => st.state === "reconnecting" && conn.close());
+      conn.reconnectNow(4003, "heartbeat timeout");
+      mock.timers.tick(60_000);
+      assert.equal(FakeWebSocket.instances.length, 1, "a socket was opened after close()");
+      assert.equal(conn.state, "closed");
+      assert.equal(closes[closes.length - 1]!.willReconnect, false);
+    });
+  }
+
+  it("stays closed, and says so last, when a state listener closes it after a drop", () => {
+    const { conn, closes } = newConn();
+    conn.connect();
+    FakeWebSocket.last().serverOpen();
+    conn.on("state", (st) => st.state === "reconnecting" && conn.close());
+    FakeWebSocket.last().serverClose(1006);
+    mock.timers.tick(60_000);
+    assert.equal(FakeWebSocket.instances.length, 1);
+    assert.equal(conn.state, "closed");
+    assertPartial(closes, [{ code: 1000, willReconnect: false }]);
+  });
+
   it("cuts the reconnect wait short when the network comes back", () => {
     const target = new EventTarget();
     const { conn, closes } = newConn({ onlineEvents: target, connectTimeoutMs: 60_000, backoff: { initialMs: 10_000, maxMs: 10_000, random: () => 0.9 } });
