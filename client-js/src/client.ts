@@ -74,7 +74,7 @@ export interface ClientOptions {
   maxReconnectAttempts?: number;
   /** slowDelayMs is the extra pause after a rate-limited or overloaded close. Zero or absent means 5000 ms. */
   slowDelayMs?: number;
-  /** connectTimeoutMs drops a socket that has not opened in that time. Zero or absent means 10 000 ms. */
+  /** connectTimeoutMs drops a socket that has not opened, or not sent its Welcome, in that time. Zero or absent means 10 000 ms. */
   connectTimeoutMs?: number;
   /** requestTimeoutMs rejects a request with no reply in that time. Zero or absent means 10 000 ms. */
   requestTimeoutMs?: number;

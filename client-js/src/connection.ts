@@ -61,7 +61,11 @@ export interface ConnectionOptions {
    * for a longer pause (rate limited, overloaded). Zero or absent means 5000 ms.
    */
   slowDelayMs?: number;
-  /** connectTimeoutMs drops a socket that has not opened in that time. Zero or absent means 10 000 ms. */
+  /**
+   * connectTimeoutMs drops a socket that has not opened, or not delivered
+   * its first message (the server's Welcome), in that time. Zero or absent
+   * means 10 000 ms.
+   */
   connectTimeoutMs?: number;
   /**
    * maxDelayMs is asked before each reconnect for a bound on that delay's
@@ -317,9 +321,13 @@ export class Connection extends Emitter<ConnectionEvents> {
     s.binaryType = "arraybuffer";
     this.socket = s;
     const timeout = this.opts.connectTimeoutMs || 10_000;
+    // The server speaks first (its Welcome): a socket that opened and then
+    // stays silent (a network gone right after the upgrade, a stuck server)
+    // is dropped like one that never opened; the heartbeat starts only
+    // with the Welcome.
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.socket === s && this.current !== "open") {
+      if (this.socket === s && !this.gotMessage) {
         this.detach(s);
         try {
           s.close();
@@ -331,7 +339,6 @@ export class Connection extends Emitter<ConnectionEvents> {
     }, timeout);
     s.onopen = () => {
       if (this.socket !== s) return;
-      this.clearTimer();
       this.socketOpened = true;
       const reconnect = this.opened;
       this.opened = true;
@@ -344,6 +351,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       if (!(data instanceof ArrayBuffer)) return; // text frames are not part of the protocol
       if (!this.gotMessage) {
         this.gotMessage = true;
+        this.clearTimer();
         this.failures = 0;
         this.backoff.reset();
       }

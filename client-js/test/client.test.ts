@@ -193,6 +193,26 @@ describe("Client", () => {
     });
   }
 
+  it("drops a socket that opens but never sends its Welcome, and connect gives up", async () => {
+    const p = connect(opts({ connectTimeoutMs: 2000, maxReconnectAttempts: 1 }));
+    let settled: unknown;
+    p.then(
+      () => (settled = "resolved"),
+      (e: unknown) => (settled = e),
+    );
+    const first = FakeWebSocket.last();
+    first.serverOpen();
+    mock.timers.tick(2000);
+    assert.notEqual(first.closedWith, undefined, "a silent socket was kept");
+    mock.timers.tick(1000);
+    assert.equal(FakeWebSocket.instances.length, 2);
+    FakeWebSocket.last().serverOpen();
+    mock.timers.tick(2000);
+    await flush();
+    assert.ok(settled instanceof TickroomError, `connect is ${String(settled)}`);
+    assert.equal((settled as TickroomError).code, "closed");
+  });
+
   it("matches replies to requests by request id", async () => {
     const { client, sock } = await connected();
     const a = client.listRooms({ game: "arena" });
