@@ -52,6 +52,9 @@ export interface RoomOptions {
   maxPendingInputs?: number;
 }
 
+/** NO_TICK is the resume tick of a room with no state yet: the largest uint64, a tick no room reaches. */
+const NO_TICK = 0xffff_ffff_ffff_ffffn;
+
 interface QueuedInput {
   seq: number;
   data: Uint8Array;
@@ -260,10 +263,13 @@ export class Room extends Emitter<RoomEvents> {
   /** resumeRequest returns the JoinRoom fields that resume this seat; the client calls it after a reconnect. */
   resumeRequest(): { roomId: string; password: string; spectate: boolean; resumeTick: bigint } {
     this.isResuming = true;
-    // resume_tick 0 would ask for a fresh seat; a room that had not sent its
-    // first keyframe yet resumes from tick 1 and gets a keyframe.
+    // A room whose first keyframe never arrived resumes from NO_TICK, a
+    // tick no room reaches, which the server answers with a keyframe
+    // (resume_tick 0 would not report a lost seat). Tick 1 would not do:
+    // a room whose state has not changed since its first tick takes the
+    // client as holding it and sends nothing.
     const tick = this.store.tick ?? 0n;
-    return { roomId: this.id, password: this.password, spectate: this.spectator, resumeTick: tick > 0n ? tick : 1n };
+    return { roomId: this.id, password: this.password, spectate: this.spectator, resumeTick: tick > 0n ? tick : NO_TICK };
   }
 
   /**

@@ -360,7 +360,7 @@ describe("Client", () => {
     const sock2 = FakeWebSocket.last();
     welcome(sock2);
     const req = lastReceived(sock2);
-    assert.equal(req.body.case === "joinRoom" && req.body.value.resumeTick, 1n);
+    assert.equal(req.body.case === "joinRoom" && req.body.value.resumeTick, 0xffff_ffff_ffff_ffffn);
     reply(sock2, { requestId: req.requestId, body: { case: "error", value: { code: ErrorCode.RESUME_UNAVAILABLE, message: "seat expired" } } });
     await flush();
     assert.deepEqual(failed, [ErrorCode.RESUME_UNAVAILABLE]);

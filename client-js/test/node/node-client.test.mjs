@@ -83,6 +83,41 @@ describe("client-js in Node", () => {
     assert.equal(opened, 0);
   });
 
+  // The socket drops after Joined and before the room's first keyframe:
+  // the client holds no state, yet resumes. It must end up with the
+  // server's state (a keyframe), not be taken as holding some tick.
+  it("resumes a room whose first keyframe never arrived and gets its state", async () => {
+    const url = `ws://${srv.wsAddr}/v1/ws`;
+    const session = await login("lossy", { baseUrl: srv.httpUrl });
+    let dropStates = true;
+    // Lossy loses every State (ServerMessage field 2, tag 0x12) while dropStates.
+    class Lossy extends WebSocket {
+      set onmessage(fn) {
+        super.onmessage = fn ? (ev) => (dropStates && new Uint8Array(ev.data)[0] === 0x12 ? undefined : fn(ev)) : null;
+      }
+      get onmessage() {
+        return super.onmessage;
+      }
+    }
+    const client = await connect({ url, token: session.token, WebSocket: Lossy, desyncRecoveryMs: 60_000 });
+    try {
+      const room = await client.createRoom({ game: "gomoku" });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(room.tick, undefined, "a state got through");
+      dropStates = false;
+      const keyframes = [];
+      room.on("state", ({ result }) => keyframes.push(result.keyframe));
+      client.connection.reconnectNow(4003, "test");
+      for (let waited = 0; room.tick === undefined && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      assert.notEqual(room.tick, undefined, "no state within 3 s of the reconnect");
+      assert.equal(keyframes[0], true);
+      assert.equal(room.resuming, false);
+      assert.equal(room.store.needsKeyframe, false);
+    } finally {
+      client.close();
+    }
+  });
+
   it("keeps a watched room list live from the server's pushes, across a reconnect", async () => {
     const url = `ws://${srv.wsAddr}/v1/ws`;
     const [watcherSession, playerSession] = await Promise.all([login("watcher", { baseUrl: srv.httpUrl }), login("player", { baseUrl: srv.httpUrl })]);
