@@ -304,7 +304,7 @@ func (s *Server) startPublic() error {
 	mux := http.NewServeMux()
 	mux.Handle("/", web.New(web.Config{
 		Auth: s.auth, WebSocketPort: port, WebSocketPath: WebSocketPath, WebSocketURL: s.opts.PublicWebSocketURL,
-		Demo: s.opts.Pages, Games: s.games.Names(), Origins: s.opts.Origins,
+		Demo: s.opts.Pages, Games: s.games.Names(), Origins: s.opts.Origins, Revoked: s.hub.Revoked,
 	}))
 	s.feeds.Register(mux)
 	ice := social.ICEConfig{URLs: s.opts.ICEURLs, TURNSecret: s.opts.TURNSecret}

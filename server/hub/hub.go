@@ -542,14 +542,7 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	if r, revoked := h.revoked.Check(claims.UserID, claims.IssuedAt, now); revoked {
 		h.mu.Unlock()
 		h.stats.AuthRefused.Add(1)
-		msg := "session revoked by a kick; log in again"
-		if r.Ban {
-			msg = "user banned"
-		}
-		if r.Reason != "" {
-			msg += ": " + r.Reason
-		}
-		return &server.HTTPError{Status: 403, Message: msg}
+		return &server.HTTPError{Status: 403, Message: r.message()}
 	}
 	replaced := h.reg.Add(s, !h.cfg.MultipleSockets)
 	h.mu.Unlock()
@@ -593,6 +586,18 @@ func (h *Hub) OnMessage(c *server.Conn, op server.OpCode, payload []byte) {
 		return
 	}
 	s.handle(payload, c.OverRate())
+}
+
+// Revoked returns why the upgrade refuses a verified token with claims at
+// now, a kick or a ban (HTTP 403, with this message), or false when it
+// does not. The public HTTP side's session check (web.Config.Revoked)
+// asks it, since browsers cannot read the upgrade's status.
+func (h *Hub) Revoked(claims auth.Claims, now time.Time) (string, bool) {
+	r, revoked := h.revoked.Check(claims.UserID, claims.IssuedAt, now)
+	if !revoked {
+		return "", false
+	}
+	return r.message(), true
 }
 
 // OnClose gives up the session: its seats are held for the resume window

@@ -31,6 +31,18 @@ func (r Revocation) refuses(issuedAt, now time.Time) bool {
 	return r.Ban || !issuedAt.After(r.IssuedBefore.Truncate(time.Second))
 }
 
+// message is what a refused upgrade is told.
+func (r Revocation) message() string {
+	msg := "session revoked by a kick; log in again"
+	if r.Ban {
+		msg = "user banned"
+	}
+	if r.Reason != "" {
+		msg += ": " + r.Reason
+	}
+	return msg
+}
+
 // Revocations remembers kicks and bans beyond the connections they closed,
 // so that a kicked token cannot reconnect and a ban outlives reconnects.
 // The default, MemoryRevocations, forgets them with the process; a store

@@ -19,8 +19,11 @@ import (
 // is down alike. client-js asks this endpoint after an upgrade fails, and
 // stops retrying on 401 (the session is over: log in again) and 403 (the
 // page's origin is not allowed), or when its WebSocket path differs from
-// ws_path in the reply (it would get 404). The request is a POST so that
-// browsers send the Origin header even from the same origin.
+// ws_path in the reply (it would get 404). A token of a kicked or banned
+// user (Config.Revoked), which the upgrade refuses with 403, is answered
+// 401 here: the client is to log in again, not to fix its origin. The
+// request is a POST so that browsers send the Origin header even from
+// the same origin.
 const SessionPath = "/v1/session"
 
 // SessionCheck is the body of a 200 answer from SessionPath.
@@ -49,7 +52,8 @@ func sessionHandler(cfg Config) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, "missing session token")
 			return
 		}
-		c, err := cfg.Auth.Verify(tok, time.Now())
+		now := time.Now()
+		c, err := cfg.Auth.Verify(tok, now)
 		if err != nil {
 			msg := "invalid session token"
 			if errors.Is(err, auth.ErrTokenExpired) {
@@ -57,6 +61,12 @@ func sessionHandler(cfg Config) http.HandlerFunc {
 			}
 			writeError(w, http.StatusUnauthorized, msg)
 			return
+		}
+		if cfg.Revoked != nil {
+			if msg, revoked := cfg.Revoked(c, now); revoked {
+				writeError(w, http.StatusUnauthorized, msg)
+				return
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(SessionCheck{

@@ -13,8 +13,9 @@ import (
 )
 
 // TestSessionCheck answers what a browser cannot read from a refused
-// WebSocket upgrade: 401 for a token the handshake refuses, 403 for an
-// origin it refuses, and the WebSocket path for a good token.
+// WebSocket upgrade: 401 for a token the handshake refuses (a kicked or
+// banned user's too), 403 for an origin it refuses, and the WebSocket path
+// for a good token.
 func TestSessionCheck(t *testing.T) {
 	t.Parallel()
 	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "k", Secret: []byte(strings.Repeat("s", 32))}}})
@@ -23,7 +24,9 @@ func TestSessionCheck(t *testing.T) {
 	}
 	good, _ := a.Issue(auth.Claims{UserID: "u1", Name: "ada"})
 	expired, _ := a.Issue(auth.Claims{UserID: "u1", IssuedAt: time.Now().Add(-2 * time.Hour), ExpiresAt: time.Now().Add(-time.Hour)})
-	srv := httptest.NewServer(web.New(web.Config{Auth: a, WebSocketPort: 4242, WebSocketPath: "/play", Origins: []string{"https://game.example"}}))
+	banned, _ := a.Issue(auth.Claims{UserID: "u2", Name: "bea"})
+	revoked := func(c auth.Claims, _ time.Time) (string, bool) { return "user banned: spam", c.UserID == "u2" }
+	srv := httptest.NewServer(web.New(web.Config{Auth: a, WebSocketPort: 4242, WebSocketPath: "/play", Origins: []string{"https://game.example"}, Revoked: revoked}))
 	t.Cleanup(srv.Close)
 
 	cases := []struct {
@@ -37,6 +40,9 @@ func TestSessionCheck(t *testing.T) {
 		{"forged token", "", good[:len(good)-2] + "xx", 401, "invalid session token"},
 		{"expired token", "", expired, 401, "session token expired"},
 		{"origin not allowed", "https://evil.example", good, 403, "origin https://evil.example is not allowed"},
+		// The upgrade refuses a kicked or banned user's token with 403,
+		// which a browser cannot read: the check says 401, log in again.
+		{"kicked or banned user", "", banned, 401, "user banned: spam"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tickroom/tickroom/server/auth"
@@ -36,6 +37,10 @@ type Config struct {
 	// Origins is the WebSocket server's Origin allowlist, which the session
 	// check (SessionPath) applies too. Zero value means any origin.
 	Origins []string
+	// Revoked reports why the WebSocket upgrade refuses a verified token
+	// (its user was kicked or banned), as hub.Hub's Revoked does; the
+	// session check answers 401 with that message. Nil means none is.
+	Revoked func(c auth.Claims, now time.Time) (string, bool)
 }
 
 // ClientConfig is what GET /v1/config returns.

@@ -70,6 +70,38 @@ describe("client-js in Node", () => {
     }
   }
 
+  // A kicked or banned user's token is refused at the upgrade (403), which
+  // a browser cannot see: the session check must say so, or the page
+  // retries for ever.
+  for (const sanction of ["kick", "ban"]) {
+    it(`stops retrying a ${sanction === "ban" ? "banned" : "kicked"} session's token, as a browser sees it`, async () => {
+      const admin = await startServer(["-admin-token", "node-client-admin"]);
+      try {
+        const session = await login(`${sanction}ed`, { baseUrl: admin.httpUrl });
+        const url = `ws://${admin.wsAddr}/v1/ws`;
+        const opts = { url, token: session.token, WebSocket: BrowserLikeWebSocket, httpUrl: admin.httpUrl, backoff: { initialMs: 50, maxMs: 100 }, maxReconnectAttempts: 20 };
+        const client = await connect(opts);
+        const closed = new Promise((r) => client.on("close", (c) => !c.willReconnect && r(c)));
+        const res = await fetch(`${await admin.adminUrl}/v1/admin/players/${session.userId}/${sanction}`, { method: "POST", headers: { authorization: "Bearer node-client-admin" } });
+        assert.ok(res.ok, `${res.status} ${await res.text()}`);
+        assert.equal((await closed).code, sanction === "kick" ? 4503 : 4504);
+        // The page reloads with the token it kept.
+        const err = await connect({ ...opts, onListenerError: () => {} }).then(
+          (c) => {
+            c.close();
+            assert.fail("connected");
+          },
+          (e) => e,
+        );
+        assert.ok(err instanceof TickroomError, String(err));
+        assert.equal(err.code, "unauthorized", err.message);
+        assert.ok(err.message.includes(sanction === "kick" ? "kick" : "banned"), err.message);
+      } finally {
+        await admin.stop();
+      }
+    });
+  }
+
   it("rejects a malformed URL before opening a socket", async () => {
     let opened = 0;
     class Counting extends WebSocket {
