@@ -1,6 +1,7 @@
 package tickroom_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -119,5 +120,66 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 	srv, _ = run()
 	if id, st := connect(srv, adaTok); st != 101 || id != ada {
 		t.Fatalf("unbanned user's token after a restart: %d %q", st, id)
+	}
+}
+
+// TestBannedTokenRefusedOverHTTP: the public HTTP endpoints that take a
+// session token (the account endpoints, the ICE servers and the session
+// check) refuse the token of a banned user with 401, as the upgrade
+// refuses it, so a banned user cannot claim a name or draw TURN
+// credentials with a token issued before the ban; another user's token
+// still works.
+func TestBannedTokenRefusedOverHTTP(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := start(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DataDir: t.TempDir(), AdminAddr: "127.0.0.1:0",
+		ICEURLs: []string{"turn:turn.example.com:3478"}, TURNSecret: []byte("turn-secret"),
+	})
+	eveTok, ann := login(t, srv, "eve"), login(t, srv, "ann")
+	eve, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, eveTok, testclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := eve.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+srv.AdminAddr().String()+"/v1/admin/players/"+id+"/ban", strings.NewReader(`{"reason":"cheating"}`))
+	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("ban: %d", resp.StatusCode)
+	}
+	eve.WaitClosed()
+	call := func(method, path, tok, body string) (int, string) {
+		req, _ := http.NewRequest(method, "http://"+srv.HTTPAddr().String()+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct{ method, path, body string }{
+		{http.MethodGet, "/v1/account", ""},
+		{http.MethodPost, "/v1/account/claim", `{"name":"eve2","password":"longenough"}`},
+		{http.MethodGet, "/v1/ice-servers", ""},
+	} {
+		if st, body := call(tc.method, tc.path, eveTok, tc.body); st != http.StatusUnauthorized {
+			t.Errorf("%s %s with a banned user's token: %d %s, want 401", tc.method, tc.path, st, body)
+		}
+		if tc.method == http.MethodGet {
+			if st, body := call(tc.method, tc.path, ann, ""); st != http.StatusOK {
+				t.Errorf("%s %s with another user's token: %d %s, want 200", tc.method, tc.path, st, body)
+			}
+		}
+	}
+	if st, body := call(http.MethodPost, "/v1/session", eveTok, ""); st != http.StatusUnauthorized || !strings.Contains(body, "banned") {
+		t.Errorf("session check with a banned user's token: %d %s, want 401 naming the ban", st, body)
 	}
 }

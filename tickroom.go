@@ -163,7 +163,7 @@ func New(opts Options) (_ *Server, err error) {
 	acfg.GuestLoginRate, acfg.GuestLoginBurst, acfg.TrustedProxies = rate.Limit(o.GuestLoginRate), o.GuestLoginBurst, trusted
 	s.trusted = trusted
 	if s.db != nil {
-		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger, TrustedProxies: trusted}); err != nil {
+		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger, TrustedProxies: trusted, Revoked: s.revoked}); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 		}
 		acfg.Accounts = s.accounts
@@ -304,13 +304,20 @@ func (s *Server) startPublic() error {
 	mux := http.NewServeMux()
 	mux.Handle("/", web.New(web.Config{
 		Auth: s.auth, WebSocketPort: port, WebSocketPath: WebSocketPath, WebSocketURL: s.opts.PublicWebSocketURL,
-		Demo: s.opts.Pages, Games: s.games.Names(), Origins: s.opts.Origins, Revoked: s.hub.Revoked,
+		Demo: s.opts.Pages, Games: s.games.Names(), Origins: s.opts.Origins, Revoked: s.revoked,
 	}))
 	s.feeds.Register(mux)
 	ice := social.ICEConfig{URLs: s.opts.ICEURLs, TURNSecret: s.opts.TURNSecret}
 	mux.Handle("GET "+social.ICEPath, ice.ICEHandler(func(tok string) (string, error) {
-		c, err := s.auth.Verify(tok, time.Now())
-		return c.UserID, err
+		now := time.Now()
+		c, err := s.auth.Verify(tok, now)
+		if err != nil {
+			return "", err
+		}
+		if msg, revoked := s.revoked(c, now); revoked {
+			return "", errors.New(msg)
+		}
+		return c.UserID, nil
 	}))
 	if s.accounts != nil {
 		ah := s.accounts.Handler(s.auth)
@@ -329,6 +336,14 @@ func (s *Server) startPublic() error {
 	s.publicAddr = ln.Addr()
 	go serve(s.public, ln, s.log, "public http server")
 	return nil
+}
+
+// revoked reports why the WebSocket upgrade refuses a verified session
+// token (a kick or a ban, hub.Hub's Revoked); the public HTTP endpoints
+// that take a session token (the session check, the account endpoints,
+// the ICE servers) refuse it too.
+func (s *Server) revoked(c auth.Claims, now time.Time) (string, bool) {
+	return s.hub.Revoked(c, now)
 }
 
 // startAdmin serves the admin handler. The default address, when taken

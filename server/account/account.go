@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -82,6 +83,11 @@ type Config struct {
 	TrustedProxies clientip.Trusted
 	// Logger receives store failures. Zero value means no logging.
 	Logger *slog.Logger
+	// Revoked reports why a verified session token is refused (its user
+	// was kicked or banned: hub.Hub's Revoked), as the WebSocket upgrade
+	// refuses it; the endpoints then answer 401 with that message. Nil
+	// means none is.
+	Revoked func(c auth.Claims, now time.Time) (string, bool)
 }
 
 // Defaults of Config's limits.
@@ -119,6 +125,7 @@ type Service struct {
 
 	claimAddrs *clientip.Limiter         // claims per client address
 	claimUsers *clientip.Buckets[string] // claims per account
+	revoked    func(auth.Claims, time.Time) (string, bool)
 }
 
 var _ auth.Accounts = (*Service)(nil)
@@ -148,7 +155,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		users: cfg.Users, log: cfg.Logger, trusted: cfg.TrustedProxies,
+		users: cfg.Users, log: cfg.Logger, trusted: cfg.TrustedProxies, revoked: cfg.Revoked,
 		hashes: make(chan struct{}, cfg.MaxHashes), maxWaiting: int64(cfg.MaxHashWaiting),
 		claimAddrs: clientip.NewLimiter(cfg.ClaimRate, cfg.ClaimBurst, cfg.ClaimKeys),
 		claimUsers: clientip.NewBuckets[string](cfg.ClaimRate, cfg.UserClaimBurst, cfg.ClaimKeys),

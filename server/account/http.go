@@ -36,7 +36,8 @@ type Reply struct {
 // Handler returns the handler of the account endpoints (see the package
 // doc). Each needs the session token as Authorization: Bearer. Answers:
 // 200 with a Reply; 400 for a malformed body, an invalid name or password;
-// 401 without a valid session token or with an identity token that fails
+// 401 without a valid session token, with the token of a kicked or banned
+// user (Config.Revoked), or with an identity token that fails
 // verification; 404 for an account the store does not have (a session
 // from before the server kept accounts); 409 for a name or identity
 // another account has; 413 for a body over 4 KiB; 429 with Retry-After
@@ -64,11 +65,19 @@ type handler func(w http.ResponseWriter, r *http.Request, u store.User)
 // withUser verifies the session token and loads its account.
 func (s *httpHandler) withUser(next handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.auth.Verify(auth.BearerToken(r.Header.Get("Authorization")), time.Now())
+		now := time.Now()
+		c, err := s.auth.Verify(auth.BearerToken(r.Header.Get("Authorization")), now)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tickroom"`)
 			writeError(w, http.StatusUnauthorized, "a valid session token is required (Authorization: Bearer)")
 			return
+		}
+		if s.revoked != nil {
+			if msg, revoked := s.revoked(c, now); revoked {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="tickroom"`)
+				writeError(w, http.StatusUnauthorized, msg)
+				return
+			}
 		}
 		u, err := s.users.UserByID(r.Context(), c.UserID)
 		if err != nil {
