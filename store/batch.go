@@ -6,11 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
 // Batch is a set of writes stored in one transaction: what a WriteQueue
-// collects between flushes.
+// collects between flushes. DB.Write refuses the whole batch with
+// ErrInvalid when one item is invalid: a result without a game or with
+// more than MaxResultPlayers players, a line longer than MaxLineLen, a
+// graph change without two different users, or any of their strings
+// holding a NUL byte. A WriteQueue drops such an item when it is added, so
+// it never takes others down with it.
 type Batch struct {
 	Results []Result
 	Lines   []Line
@@ -67,9 +73,15 @@ func checkGraphOp(op *GraphOp) error {
 		if f.From == "" || f.To == "" || f.From == f.To || (f.State != FriendPending && f.State != FriendAccepted) {
 			return fmt.Errorf("%w: friendship %q→%q %q", ErrInvalid, f.From, f.To, f.State)
 		}
+		if hasNUL(f.From, f.To) {
+			return errNUL
+		}
 	case GraphDeleteFriendship, GraphBlock, GraphUnblock:
 		if op.A == "" || op.B == "" || op.A == op.B {
 			return fmt.Errorf("%w: a graph change needs two different users", ErrInvalid)
+		}
+		if hasNUL(op.A, op.B) {
+			return errNUL
 		}
 	default:
 		return fmt.Errorf("%w: graph change kind %d", ErrInvalid, op.Kind)
@@ -288,6 +300,9 @@ func checkLine(l *Line) error {
 	if l.From == "" || len(l.Text) > MaxLineLen || len(l.FromName) > MaxNameLen {
 		return fmt.Errorf("%w: a line needs a sender and at most %d bytes of text", ErrInvalid, MaxLineLen)
 	}
+	if hasNUL(l.Channel, l.To, l.From, l.FromName, l.Text) {
+		return errNUL
+	}
 	return nil
 }
 
@@ -298,10 +313,30 @@ func checkResult(r *Result) error {
 	if r.Game == "" || len(r.Players) > MaxResultPlayers {
 		return fmt.Errorf("%w: a result needs a game and at most %d players", ErrInvalid, MaxResultPlayers)
 	}
+	if hasNUL(r.Game, r.Room, r.Outcome) {
+		return errNUL
+	}
 	for _, p := range r.Players {
 		if p.UserID == "" {
 			return fmt.Errorf("%w: a result player without a user id", ErrInvalid)
 		}
+		if hasNUL(p.UserID, p.Name, p.Outcome) {
+			return errNUL
+		}
 	}
 	return nil
+}
+
+// errNUL refuses text holding a NUL byte: valid UTF-8, which chat takes,
+// but which a PostgreSQL text column cannot hold, so SQLite refuses it too
+// and both backends keep the same.
+var errNUL = fmt.Errorf("%w: text holding a NUL byte", ErrInvalid)
+
+func hasNUL(ss ...string) bool {
+	for _, s := range ss {
+		if strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }

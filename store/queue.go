@@ -64,7 +64,7 @@ var ErrQueueClosed = errors.New("store: write queue closed")
 // wait on a database (event loops, tick shards, the hub), and writes them
 // in batches from one goroutine of its own. Add never blocks: it appends
 // under a short lock, or drops and counts when Capacity items are already
-// waiting. A failed write is retried with backoff while new items queue
+// waiting or when the store would refuse the item (Batch). A failed write is retried with backoff while new items queue
 // up to the bound; /readyz reports the failure through Ready until a write
 // or ping succeeds again. A graph change's Done runs on the queue's
 // goroutine once its batch is written or dropped (on the caller's when
@@ -135,8 +135,12 @@ func (q *WriteQueue) Start() {
 }
 
 // AddResult queues a result. It reports false when the result was dropped
-// (the queue is full or shut down). It never blocks.
+// (the queue is full or shut down, or the store would refuse it: see
+// Batch). It never blocks.
 func (q *WriteQueue) AddResult(r Result) bool {
+	if checkResult(&r) != nil {
+		return q.added(false, 0)
+	}
 	q.mu.Lock()
 	ok := !q.shut && q.depthLocked() < q.cfg.Capacity
 	if ok {
@@ -147,8 +151,12 @@ func (q *WriteQueue) AddResult(r Result) bool {
 }
 
 // AddLine queues a chat line (a channel line or an offline direct
-// message). It reports false when the line was dropped. It never blocks.
+// message). It reports false when the line was dropped (as AddResult's).
+// It never blocks.
 func (q *WriteQueue) AddLine(l Line) bool {
+	if checkLine(&l) != nil {
+		return q.added(false, 1)
+	}
 	q.mu.Lock()
 	ok := !q.shut && q.depthLocked() < q.cfg.Capacity
 	if ok {
@@ -159,15 +167,18 @@ func (q *WriteQueue) AddLine(l Line) bool {
 }
 
 // AddGraph queues a social graph change; changes are written in the
-// order they were added. It reports false when the change was dropped. It
-// never blocks.
+// order they were added. It reports false when the change was dropped (as
+// AddResult's). It never blocks.
 func (q *WriteQueue) AddGraph(op GraphOp) bool {
-	q.mu.Lock()
-	ok := !q.shut && q.depthLocked() < q.cfg.Capacity
+	ok := checkGraphOp(&op) == nil
 	if ok {
-		q.items.Graph = append(q.items.Graph, op)
+		q.mu.Lock()
+		ok = !q.shut && q.depthLocked() < q.cfg.Capacity
+		if ok {
+			q.items.Graph = append(q.items.Graph, op)
+		}
+		q.mu.Unlock()
 	}
-	q.mu.Unlock()
 	if !ok && op.Done != nil {
 		op.Done()
 	}

@@ -46,6 +46,7 @@ var suite = []struct {
 	{"RefusesASchemaNewerThanTheBinary", testSchemaNewer},
 	{"MigrationFailingHalfwayLeavesTheLastGoodVersion", testMigrationHalfway},
 	{"BadInputIsRefused", testBadInput},
+	{"ALineWithANulByteStopsNoOtherWrite", testNulLine},
 }
 
 func runSuite(t *testing.T, fresh backend) {
@@ -568,6 +569,8 @@ func testBadInput(t *testing.T, fresh backend) {
 		"guest without device": func() error { _, err := db.CreateGuest(ctx, Guest{ID: "x", Name: "x"}); return err }(),
 		"line to nowhere":      db.AppendLines(ctx, []Line{{From: "a", Text: "t"}}),
 		"line too long":        db.AppendLines(ctx, []Line{{Channel: "c", From: "a", Text: long}}),
+		"line with a NUL byte": db.AppendLines(ctx, []Line{{Channel: "c", From: "a", Text: "a\x00"}}),
+		"block of a NUL id":    db.Write(ctx, &Batch{Graph: []GraphOp{{Kind: GraphUnblock, A: "a", B: "b\x00"}}}),
 		"result without game":  db.WriteResults(ctx, []Result{{Room: "r"}}),
 		"page of zero":         func() error { _, err := db.History(ctx, "a", 0, 0); return err }(),
 		"page too big":         func() error { _, err := db.ChannelLines(ctx, "c", 0, MaxPage+1); return err }(),
@@ -765,5 +768,58 @@ func testResultKeepAmortized(t *testing.T, fresh backend) {
 		if n := len(rs); n < min(i+1, 5) || n > 5+8 {
 			t.Fatalf("after %d results amy's history holds %d, want %d to %d", i+1, n, min(i+1, 5), 5+8)
 		}
+	}
+}
+
+// testNulLine queues, on one write queue, a chat line and a direct message
+// whose text holds a NUL byte (valid UTF-8, which chat accepts, but which a
+// PostgreSQL text column cannot hold) between a result and other lines:
+// both backends write everything else, keep the lines alike, and the queue
+// goes on writing.
+func testNulLine(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	q, err := NewWriteQueue(QueueConfig{Writer: db, Linger: 50 * time.Millisecond, WriteTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	defer q.Shutdown(ctx)
+	at := time.UnixMilli(1_700_000_000_000)
+	q.AddLine(Line{Channel: "general", From: "amy", Text: "before", At: at})
+	q.AddLine(Line{Channel: "general", From: "eve", Text: "a\x00b", At: at})
+	q.AddLine(Line{To: "bob", From: "eve", Text: "\x00", At: at})
+	q.AddResult(gomokuResult("r1", "amy", "bob", at))
+	q.AddLine(Line{Channel: "general", From: "amy", Text: "after", At: at})
+	deadline := time.Now().Add(10 * time.Second)
+	for q.Stats().Depth > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := q.Stats()
+	if s.Depth != 0 || s.LastError != nil || s.ResultsWritten != 1 || s.LinesWritten != 2 || s.LinesDropped != 2 {
+		t.Fatalf("queue stats = %+v; want everything taken, 1 result and 2 lines written, the 2 NUL lines dropped, no error", s)
+	}
+	lines, err := db.ChannelLines(ctx, "general", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, l := range lines {
+		texts = append(texts, l.Text)
+	}
+	if !slices.Contains(texts, "before") || !slices.Contains(texts, "after") {
+		t.Fatalf("general holds %q; want the lines around the NUL one", texts)
+	}
+	if st, err := db.Standing(ctx, "gomoku", "amy"); err != nil || st.Wins != 1 {
+		t.Fatalf("amy's standing = %+v, %v; want the result written", st, err)
+	}
+	// A later write goes through too.
+	q.AddLine(Line{Channel: "general", From: "amy", Text: "later", At: at})
+	deadline = time.Now().Add(10 * time.Second)
+	for q.Stats().Depth > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if lines, err := db.ChannelLines(ctx, "general", 0, 1); err != nil || len(lines) != 1 || lines[0].Text != "later" {
+		t.Fatalf("newest line = %+v, %v; want \"later\"", lines, err)
 	}
 }
