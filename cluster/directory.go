@@ -202,9 +202,50 @@ func (d *Directory) loop(stop, done chan struct{}) {
 	}
 }
 
-// republish writes every local room, changed or not.
+// republish writes every local room, changed or not, then drops the
+// rooms listed under this node's id that this process does not hold.
 func (d *Directory) republish(ctx context.Context) error {
-	return d.sync(ctx, true)
+	if err := d.sync(ctx, true); err != nil {
+		return err
+	}
+	return d.dropStale(ctx)
+}
+
+// dropStale removes from the directory the rooms the node's set lists
+// that this process neither listed nor is listing: those of a previous
+// process under the same id that crashed and was started again before its
+// registration expired. The sweep never removes them, since the node is
+// registered, and they would stay listed and in their pools for good,
+// with no room behind them. Each gets the sweep's tombstone, so its
+// players learn it was lost.
+func (d *Directory) dropStale(ctx context.Context) error {
+	ids, err := d.rdb.SMembers(ctx, d.keys.NodeRooms(d.node.ID())).Result()
+	if err != nil {
+		return unavailable(err)
+	}
+	// A room Publish lists is in d.pools before it is written: one in the
+	// set read above is known here.
+	d.mu.Lock()
+	args := []any{d.node.ID(), d.keys.RoomPrefix(), d.keys.Rooms(), d.keys.PoolPrefix(), d.keys.LostPrefix(), LostTTL.Milliseconds()}
+	for _, id := range ids {
+		_, listed := d.published[id]
+		_, publishing := d.pools[id]
+		if !listed && !publishing {
+			args = append(args, id)
+		}
+	}
+	d.mu.Unlock()
+	if len(args) == 6 {
+		return nil
+	}
+	n, err := dropScript.Run(ctx, d.rdb, []string{d.keys.NodeRooms(d.node.ID())}, args...).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if n > 0 {
+		d.cfg.Logger.Info("cluster: rooms a previous process of this node listed removed from the directory", "rooms", n)
+	}
+	return nil
 }
 
 // listing is what the directory last wrote of one local room.

@@ -487,3 +487,47 @@ func TestAskingAgainReusesTheToken(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartedNodeDropsItsOldRooms: a node that crashes and starts again
+// under the same id before its registration expired (a supervisor that
+// restarts it at once, with a fixed -node-id) is never swept, since its
+// registration lives on; the rooms its previous process listed leave the
+// listings and pools once it has registered, and a player of one of them
+// learns it was lost.
+func TestRestartedNodeDropsItsOldRooms(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	old := b.create(t, game.RoomOptions{Game: "arena"}, "p")
+	// b crashes: its heartbeat and sync stop without a goodbye, and it
+	// starts again at once under the same id, with no rooms.
+	b.dir.mu.Lock()
+	close(b.dir.stop)
+	b.dir.stop = nil
+	b.dir.mu.Unlock()
+	b.Node.mu.Lock()
+	close(b.Node.stop)
+	b.Node.running = false
+	b.Node.mu.Unlock()
+	<-b.Node.done
+	b2 := startDirNode(t, rs, "b")
+	waitFor(t, 5*time.Second, "the old process's room unlisted", func() bool {
+		rooms, _, _ := a.dir.List(ctx, hub.RoomQuery{Limit: 10})
+		return len(rooms) == 0
+	})
+	if _, ok, _ := a.dir.Match(ctx, "p", "u"); ok {
+		t.Fatal("matched into a room of the restarted node's previous process")
+	}
+	if _, err := a.dir.Reserve(ctx, old.ID(), "u", ""); code(err) != protocol.ErrorRoomLost {
+		t.Fatalf("reserve in the old process's room: %v, want ROOM_LOST", err)
+	}
+	if _, err := a.dir.Locate(ctx, old.ID()); code(err) != protocol.ErrorRoomLost {
+		t.Fatalf("locate the old process's room: %v, want ROOM_LOST", err)
+	}
+	// The new process's own rooms are listed as ever.
+	r := b2.create(t, game.RoomOptions{Game: "arena"}, "p")
+	waitFor(t, 5*time.Second, "the new room listed", func() bool {
+		rooms, _, _ := a.dir.List(ctx, hub.RoomQuery{Limit: 10})
+		return len(rooms) == 1 && rooms[0].ID == r.ID()
+	})
+}

@@ -225,6 +225,35 @@ end
 return removed
 `)
 
+// dropScript removes rooms this node's set lists that this process does
+// not hold (listed by a previous process under the same id, which crashed
+// and was started again before its registration expired, so the sweep
+// never saw it dead), leaving the sweep's tombstone; a room another node
+// lists now only leaves the set.
+// KEYS: the node's room set. ARGV: node id, room key prefix, room index,
+// pool prefix, lost prefix, tombstone ttl ms, then the room ids.
+// Returns the number of rooms removed.
+var dropScript = redis.NewScript(`
+local removed = 0
+for i = 7, #ARGV do
+  local id = ARGV[i]
+  local rk = ARGV[2] .. id
+  local owner = redis.call('HGET', rk, 'node')
+  if owner == false or owner == ARGV[1] then
+    local pool = redis.call('HGET', rk, 'pool')
+    if pool and pool ~= '' then redis.call('ZREM', ARGV[4] .. pool, id) end
+    redis.call('DEL', rk, rk .. ':seats')
+    redis.call('ZREM', ARGV[3], id)
+    if owner then
+      redis.call('SET', ARGV[5] .. id, ARGV[1], 'PX', tonumber(ARGV[6]))
+      removed = removed + 1
+    end
+  end
+  redis.call('SREM', KEYS[1], id)
+end
+return removed
+`)
+
 // listScript returns a page of rooms that pass the filters, walking the
 // room index by id from a page token, at most a bounded number of rooms
 // per call. KEYS: room index. ARGV: room key prefix, node key prefix,
