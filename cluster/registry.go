@@ -117,14 +117,17 @@ func (r *Registry) work(q chan func()) {
 	}
 }
 
-// enqueue runs job on the worker of userID.
-func (r *Registry) enqueue(userID string, job func()) {
+// enqueue runs job on the worker of userID; false when its queue is full
+// and the job is dropped.
+func (r *Registry) enqueue(userID string, job func()) bool {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(userID))
 	select {
 	case r.queue[h.Sum32()%uint32(len(r.queue))] <- job:
+		return true
 	default:
 		r.Dropped.Add(1)
+		return false
 	}
 }
 
@@ -168,11 +171,16 @@ func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
 func (r *Registry) Remove(s *hub.Session) {
 	r.MemoryRegistry.Remove(s)
 	uid, conn := s.UserID(), s.ConnID()
-	r.enqueue(uid, func() {
+	if !r.enqueue(uid, func() {
 		if r.users.Release(context.Background(), uid, conn) != nil {
 			r.Failed.Add(1)
 		}
-	})
+	}) {
+		// Its record is no longer refreshed, nor recorded again by
+		// Republish: it lapses with its TTL instead of lasting as long as
+		// the node.
+		r.users.forget(uid, conn)
+	}
 }
 
 // Elsewhere reports whether userID has a session on another node; false

@@ -196,3 +196,59 @@ func TestLateClaimKeepsTheNewerSession(t *testing.T) {
 		})
 	}
 }
+
+// TestDroppedReleaseIsNotRefreshed: when a user's session closes while
+// the registry's workers are backed up (Redis slow or silent) and its
+// release cannot be queued, the node stops refreshing the user's record,
+// so it lapses with its TTL rather than showing the user connected here
+// for as long as the node runs.
+func TestDroppedReleaseIsNotRefreshed(t *testing.T) {
+	rs := redistest.Start(t)
+	a := startHubNode(t, rs, "a", nil)
+	now := time.Now()
+	iss, err := auth.New(auth.Config{Keys: []auth.Key{testAuthKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := iss.Issue(auth.Claims{UserID: "ada", Name: "ada", IssuedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.dial(t, tok, "ada on a")
+	a.settle("ada")
+	if n := a.users.Connected(); n != 1 {
+		t.Fatalf("a refreshes %d users, want ada", n)
+	}
+	// Every worker stuck and its queue full.
+	block := make(chan struct{})
+	for _, q := range a.reg.queue {
+		q <- func() { <-block }
+	fill:
+		for {
+			select {
+			case q <- func() {}:
+			default:
+				break fill
+			}
+		}
+	}
+	_ = c.WS.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	c.WaitClosed()
+	waitFor(t, 10*time.Second, "a's hub to see ada leave", func() bool { return len(a.reg.Sessions("ada")) == 0 })
+	if a.reg.Dropped.Load() == 0 {
+		t.Fatal("ada's release was queued; the test wants it dropped")
+	}
+	close(block)
+	waitFor(t, 10*time.Second, "the workers to catch up", func() bool {
+		for _, q := range a.reg.queue {
+			if len(q) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	a.settle("ada")
+	if n := a.users.Connected(); n != 0 {
+		t.Fatalf("after ada left, a still refreshes the records of %d users", n)
+	}
+}
