@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,6 +170,11 @@ func NewBus(cfg BusConfig) (*Bus, error) {
 		stop:     make(chan struct{}),
 	}
 	b.healthy.Store(true)
+	// A process numbers its calls from a random point: a node restarted
+	// under the same id would otherwise number them from 1 again, and an
+	// answer to its previous process's call, still on its way, would
+	// answer the new call with the same number.
+	b.nextCall.Store(rand.Uint64() >> 1)
 	return b, nil
 }
 

@@ -308,3 +308,64 @@ func TestBusSendsTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
 		t.Fatalf("with every node of this version: %q, want the raw form", p)
 	}
 }
+
+// TestBusRestartedNodeTakesNoStaleAnswer: a node started again under the
+// same id gets the answers to its own calls, never an answer to a call of
+// its previous process that was still on its way.
+func TestBusRestartedNodeTakesNoStaleAnswer(t *testing.T) {
+	srv := redistest.Start(t)
+	held := make(chan *Envelope, 1)
+	var b2 *Bus
+	b2 = newTestBus(t, srv, "n2", map[string]func(*Envelope){
+		"echo": func(e *Envelope) {
+			if string(e.Body) == "old" {
+				held <- e // answered late, after the caller restarted
+				return
+			}
+			select {
+			case old := <-held:
+				_ = b2.Answer(old, &Envelope{Kind: "echo", Body: []byte("re:old")})
+			default:
+			}
+			_ = b2.Answer(e, &Envelope{Kind: "echo", Body: append([]byte("re:"), e.Body...)})
+		},
+		"hello": func(e *Envelope) { _ = b2.ToNode(e.Node, &Envelope{Kind: "hello"}) },
+	})
+	// ready waits until b and n2 hear each other.
+	ready := func(b *Bus, got chan *Envelope) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_ = b.ToNode("n2", &Envelope{Kind: "hello"})
+			select {
+			case <-got:
+				return
+			case <-time.After(100 * time.Millisecond):
+				if time.Now().After(deadline) {
+					t.Fatal("n2 never answered a hello")
+				}
+			}
+		}
+	}
+	hellos := make(chan *Envelope, 16)
+	first := newTestBus(t, srv, "n1", map[string]func(*Envelope){"hello": func(e *Envelope) { hellos <- e }})
+	ready(first, hellos)
+	first.Call("n2", &Envelope{Kind: "echo", Body: []byte("old")}, func(*Envelope, error) {})
+	held <- waitRecv(t, held, "the first process's call at n2") // kept for the late answer
+	first.Close()
+
+	hellos2 := make(chan *Envelope, 16)
+	second := newTestBus(t, srv, "n1", map[string]func(*Envelope){"hello": func(e *Envelope) { hellos2 <- e }})
+	ready(second, hellos2)
+	answers := make(chan string, 2)
+	second.Call("n2", &Envelope{Kind: "echo", Body: []byte("new")}, func(e *Envelope, err error) {
+		if err != nil {
+			answers <- err.Error()
+			return
+		}
+		answers <- string(e.Body)
+	})
+	if a := waitRecv(t, answers, "answer"); a != "re:new" {
+		t.Fatalf("the restarted node's call was answered %q, want re:new", a)
+	}
+}
