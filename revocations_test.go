@@ -31,17 +31,7 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 			}
 		}
 	}
-	admin := func(srv *tickroom.Server, path, body string) int {
-		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.AdminAddr().String()+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	admin := func(srv *tickroom.Server, path, body string) int { return adminPost(t, srv, path, body) }
 	connect := func(srv *tickroom.Server, token string) (string, int) {
 		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
 		if err != nil {
@@ -141,16 +131,8 @@ func TestBannedTokenRefusedOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := eve.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
-	req, _ := http.NewRequest(http.MethodPost, "http://"+srv.AdminAddr().String()+"/v1/admin/players/"+id+"/ban", strings.NewReader(`{"reason":"cheating"}`))
-	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("ban: %d", resp.StatusCode)
+	if st := adminPost(t, srv, "/v1/admin/players/"+id+"/ban", `{"reason":"cheating"}`); st != 200 {
+		t.Fatalf("ban: %d", st)
 	}
 	eve.WaitClosed()
 	call := func(method, path, tok, body string) (int, string) {
@@ -182,4 +164,19 @@ func TestBannedTokenRefusedOverHTTP(t *testing.T) {
 	if st, body := call(http.MethodPost, "/v1/session", eveTok, ""); st != http.StatusUnauthorized || !strings.Contains(body, "banned") {
 		t.Errorf("session check with a banned user's token: %d %s, want 401 naming the ban", st, body)
 	}
+}
+
+// adminPost posts body to path on srv's admin port with its admin token
+// and returns the status.
+func adminPost(t *testing.T, srv *tickroom.Server, path, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+srv.AdminAddr().String()+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
