@@ -76,7 +76,7 @@ func (q *roomQuota) charge(s *Session, cost int) (*charge, error) {
 	if q.charges%quotaSweepEvery == 0 {
 		q.sweepLocked(now)
 	}
-	c := &charge{q: q, cost: cost, user: ownerLocked(q, q.users, s.claims.UserID, 1)}
+	c := &charge{q: q, cost: cost, at: now, user: ownerLocked(q, q.users, s.claims.UserID, 1)}
 	if ip := s.ip(); !cfg.IPQuotaExempt(ip) {
 		key, site := clientip.Group(ip)
 		c.ip = ownerLocked(q, q.ips, key.Addr(), cfg.IPQuotaFactor)
@@ -177,7 +177,8 @@ func (q *roomQuota) sweepLocked(now time.Time) {
 type charge struct {
 	q                       *roomQuota
 	cost                    int
-	user, ip, site          *owner // ip is nil for an exempt address; site for an IPv4 one too
+	at                      time.Time // when it was charged
+	user, ip, site          *owner    // ip is nil for an exempt address; site for an IPv4 one too
 	userRes, ipRes, siteRes *rate.Reservation
 }
 
@@ -192,11 +193,16 @@ func (c *charge) cancel(now time.Time) {
 	}
 }
 
-// refund gives a creation that failed back to the budgets.
+// refund gives a creation that failed back to the budgets. It cancels at
+// the time of the charge: rate.Reservation.CancelAt gives nothing back at
+// a time after the reservation took effect, which a granted one did at
+// once, so a cancel at the current time would keep every refused
+// creation's cost (the buckets then refill the moments between the
+// charge and now twice, a negligible gift).
 func (c *charge) refund() {
 	c.q.mu.Lock()
 	defer c.q.mu.Unlock()
-	c.cancel(c.q.h.cfg.Now())
+	c.cancel(c.at)
 }
 
 // record counts the created room against its creator's shares.

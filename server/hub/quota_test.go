@@ -299,3 +299,27 @@ func TestRoomLeftWhileItsCreatorsJoinWasPendingClosesSoon(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestRefusedCreationsCostNothing: a CreateRoom the game refuses
+// (ERROR_CODE_BAD_OPTIONS) creates nothing, so it spends none of its
+// sender's creation budget: after refusals that together cost more than
+// the whole budget, a valid room is still created.
+func TestRefusedCreationsCostNothing(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.RoomCreateBurst, c.RoomCreateRate = 8, 0.01 // two tally rooms (3 units), then one every 300 s
+		c.MaxRoomCostPerUser = 1000
+	}})
+	ann, _ := e.connect("ann")
+	for range 4 {
+		// 120 Hz costs 6 units; 5 players is past tally's 4 seats.
+		r := createAndLeave(t, ann, &tickroomv1.CreateRoom{Game: "tally", TickRate: 120, MaxPlayers: 5})
+		if r == nil || r.Code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+			t.Fatalf("a room of 5 players: %v, want ERROR_CODE_BAD_OPTIONS", r)
+		}
+	}
+	for range 2 {
+		if r := createAndLeave(t, ann, &tickroomv1.CreateRoom{Game: "tally"}); r != nil {
+			t.Fatalf("a valid room after refused ones: %v", r)
+		}
+	}
+}
