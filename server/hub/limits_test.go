@@ -91,3 +91,33 @@ func TestOversizedFieldsAreRefusedAndNothingIsStored(t *testing.T) {
 
 // BadRequest is the error of a field over its limit.
 const BadRequest = tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST
+
+// TestRequestsWithoutAnIDGetNoReply: a request sent with request_id 0
+// gets no reply at all (ClientMessage.request_id), also those whose reply
+// is not Ok: JoinChannel (ChatHistory) and QueryPresence (PresenceList).
+// The join itself still happens.
+func TestRequestsWithoutAnIDGetNoReply(t *testing.T) {
+	e := start(t, options{})
+	a, _ := e.connect("ann")
+	for _, m := range []*tickroomv1.ClientMessage{
+		joinChannel("general"),
+		queryPresence("bob", "cy"),
+		{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}},
+		{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}},
+	} {
+		a.Write(m)
+	}
+	pong := a.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	a.Next(func(m *tickroomv1.ServerMessage) bool {
+		if m.RequestId == pong {
+			return true
+		}
+		t.Errorf("a request without an id was answered: %v", m)
+		return false
+	})
+	// ann joined the channel: its lines reach her.
+	ok(t, a.Request(channelChat("general", "hi")))
+	if c := a.Next(isKind[*tickroomv1.ServerMessage_Chat]).GetChat(); c.Text != "hi" {
+		t.Fatalf("chat: %v", c)
+	}
+}

@@ -285,6 +285,9 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 // cluster, holds the answer until this node's subscription is in place.
 // The caller holds so.mu and c.mu.
 func (so *Social) replyHistoryLocked(c *channel, m *Member, id uint32) {
+	if id == 0 {
+		return // no reply wanted (ClientMessage.request_id's contract)
+	}
 	if c.name != "" && (!c.ready || !c.loaded) {
 		c.waiting = append(c.waiting, channelJoin{m, id})
 		return

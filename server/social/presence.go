@@ -371,6 +371,9 @@ func has[V any](set map[string]V, k string) bool {
 // a query past either is refused whole with ERROR_CODE_RATE_LIMITED and a
 // retry hint. It runs on the member's loop.
 func (so *Social) QueryPresence(m *Member, id uint32, q *tickroomv1.QueryPresence) error {
+	if id == 0 {
+		return nil // the answer is all a query does, and none is wanted
+	}
 	ids := q.UserIds
 	if len(ids) > so.cfg.MaxPresenceQuery {
 		ids = ids[:so.cfg.MaxPresenceQuery]
