@@ -121,3 +121,38 @@ func TestRequestsWithoutAnIDGetNoReply(t *testing.T) {
 		t.Fatalf("chat: %v", c)
 	}
 }
+
+// TestInputsOverTheirLimitsAreRefusedByName: an Input is read by a fast
+// path of its own, which still holds it to its declared limits
+// (protocol/limits.md): a room id over 128 bytes is ERROR_CODE_BAD_REQUEST
+// and data over 4096 bytes ERROR_CODE_INPUT_TOO_LARGE, each naming the
+// field, also from a player seated in a room that takes larger inputs.
+func TestInputsOverTheirLimitsAreRefusedByName(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.MaxInputSize = 8192 }})
+	a, _ := e.connect("ann")
+	room := joined(t, a.Request(quickMatch("tally"))).RoomId
+	for _, tc := range []struct {
+		name, field string
+		msg         *tickroomv1.ClientMessage
+		want        tickroomv1.ErrorCode
+	}{
+		{"129-byte room id", "input.room_id", input(strings.Repeat("r", 129), 1, []byte("+")), BadRequest},
+		{"4097 bytes of data, not seated", "input.data", input("elsewhere", 1, make([]byte, 4097)), tickroomv1.ErrorCode_ERROR_CODE_INPUT_TOO_LARGE},
+		{"5000 bytes of data, seated", "input.data", input(room, 1, make([]byte, 5000)), tickroomv1.ErrorCode_ERROR_CODE_INPUT_TOO_LARGE},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a.Send(tc.msg)
+			ping := a.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+			m := a.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == tc.msg.RequestId || m.RequestId == ping })
+			if m.RequestId == ping {
+				t.Fatalf("accepted")
+			}
+			if got := errCode(t, m); got != tc.want {
+				t.Fatalf("got %v (%q), want %v", got, m.GetError().GetMessage(), tc.want)
+			}
+			if msg := m.GetError().GetMessage(); !strings.Contains(msg, tc.field) {
+				t.Fatalf("error message %q does not name %s", msg, tc.field)
+			}
+		})
+	}
+}

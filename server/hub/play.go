@@ -3,7 +3,10 @@ package hub
 import (
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Field numbers of the messages parseInput reads by hand; a test checks
@@ -15,6 +18,20 @@ const (
 	fieldSeq       = 2 // Input.seq
 	fieldData      = 3 // Input.data
 )
+
+// The limits Input declares (protocol/limits.md), read from its
+// descriptor: an Input over one leaves the fast path, so that the full
+// decoder's protocol.ValidateClientMessage refuses it as any message.
+var maxInputRoomID, maxInputData = inputLimit("room_id"), inputLimit("data")
+
+func inputLimit(name protoreflect.Name) int {
+	f := (&tickroomv1.Input{}).ProtoReflect().Descriptor().Fields().ByName(name)
+	lim, _ := proto.GetExtension(f.Options(), tickroomv1.E_Limit).(*tickroomv1.FieldLimit)
+	if lim == nil || lim.MaxBytes == 0 {
+		panic("hub: Input." + string(name) + " declares no limit")
+	}
+	return int(lim.MaxBytes)
+}
 
 // inputMsg is an Input whose byte fields alias the read buffer.
 type inputMsg struct {

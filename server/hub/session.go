@@ -108,10 +108,12 @@ func (s *Session) rateLimited() error {
 // handle serves one binary message; overRate is the transport's verdict
 // (server.Conn.OverRate): such a message is answered with
 // ERROR_CODE_RATE_LIMITED and dropped. The transport itself closes a
-// connection that keeps flooding. It runs on the loop.
+// connection that keeps flooding. An Input within its field limits takes
+// a fast path; every other message, an Input over a limit included, is
+// decoded and validated whole. It runs on the loop.
 func (s *Session) handle(p []byte, overRate bool) {
 	s.h.stats.MessagesIn.Add(1)
-	if in, isInput := parseInput(p); isInput {
+	if in, isInput := parseInput(p); isInput && len(in.roomID) <= maxInputRoomID && len(in.data) <= maxInputData {
 		if overRate {
 			s.h.stats.RateLimited.Add(1)
 			if in.requestID != 0 {
