@@ -144,7 +144,8 @@ const (
 	// ErrorChannelNotFound: no lobby channel has that name, or the user
 	// has not joined it.
 	ErrorChannelNotFound ErrorCode = 304
-	// ErrorListFull: the friend or block list is at its limit.
+	// ErrorListFull: a list of the user's or the connection's is at
+	// its limit: friends, blocks, friend requests, room watches or channels.
 	ErrorListFull ErrorCode = 305
 )
 
@@ -203,5 +204,5 @@ var errorTable = []CodeInfo{
 	{302, "ERROR_CODE_USER_OFFLINE", false, "the recipient is offline"},
 	{303, "ERROR_CODE_USER_NOT_FOUND", false, "no user with that id"},
 	{304, "ERROR_CODE_CHANNEL_NOT_FOUND", false, "no such channel, or not joined"},
-	{305, "ERROR_CODE_LIST_FULL", false, "the friend or block list is full"},
+	{305, "ERROR_CODE_LIST_FULL", false, "a list is at its limit (friends, blocks, requests, room watches or channels)"},
 }

@@ -61,7 +61,7 @@ func TestGeneratesTheThreeTables(t *testing.T) {
 	want := map[string]string{
 		"protocol/codes_table.pb.go":       `CloseSlowClient CloseCode = 4001`,
 		"client-js/src/gen/codes_table.ts": `{ code: 4002, name: "CLOSE_CODE_RATE_LIMITED", description: "rate limit exceeded; reconnect after a longer backoff", longerBackoff: true }`,
-		"protocol/codes.md":                "| 305 | `ERROR_CODE_LIST_FULL` | the friend or block list is full |",
+		"protocol/codes.md":                "| 305 | `ERROR_CODE_LIST_FULL` | a list is at its limit (friends, blocks, requests, room watches or channels) |",
 	}
 	expectFiles(t, resp, want)
 }

@@ -234,7 +234,8 @@ const (
 	// ERROR_CODE_CHANNEL_NOT_FOUND: no lobby channel has that name, or the user
 	// has not joined it.
 	ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND ErrorCode = 304
-	// ERROR_CODE_LIST_FULL: the friend or block list is at its limit.
+	// ERROR_CODE_LIST_FULL: a list of the user's or the connection's is at
+	// its limit: friends, blocks, friend requests, room watches or channels.
 	ErrorCode_ERROR_CODE_LIST_FULL ErrorCode = 305
 )
 
@@ -367,7 +368,7 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x16CLOSE_CODE_ROOM_CLOSED\x10\x9a#\x1a\x15\x82\xce\x18\x11\n" +
 	"\x0fthe room closed\x12]\n" +
 	"\x1eCLOSE_CODE_UNSUPPORTED_VERSION\x10\x9b#\x1a8\x82\xce\x184\n" +
-	"2protocol version not supported; upgrade the client*\x83\x10\n" +
+	"2protocol version not supported; upgrade the client*\xaf\x10\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12P\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x1a7\x82\xce\x183\n" +
@@ -425,9 +426,9 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x19ERROR_CODE_USER_NOT_FOUND\x10\xaf\x02\x1a\x1a\x82\xce\x18\x16\n" +
 	"\x14no user with that id\x12G\n" +
 	"\x1cERROR_CODE_CHANNEL_NOT_FOUND\x10\xb0\x02\x1a$\x82\xce\x18 \n" +
-	"\x1eno such channel, or not joined\x12A\n" +
-	"\x14ERROR_CODE_LIST_FULL\x10\xb1\x02\x1a&\x82\xce\x18\"\n" +
-	" the friend or block list is fullB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
+	"\x1eno such channel, or not joined\x12m\n" +
+	"\x14ERROR_CODE_LIST_FULL\x10\xb1\x02\x1aR\x82\xce\x18N\n" +
+	"La list is at its limit (friends, blocks, requests, room watches or channels)B=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
 	file_tickroom_v1_codes_proto_rawDescOnce sync.Once

@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -124,5 +125,11 @@ func TestBlockingStopsPresenceBothWays(t *testing.T) {
 	}
 	if code := errCode(t, a.Request(addFriend("bob"))); code != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
 		t.Fatalf("asking a user who blocked you: %v", code)
+	}
+	// The blocker asking the user it blocks is told that its own block
+	// stands in the way, not that the other blocked it.
+	m := b.Request(addFriend("ann"))
+	if code := errCode(t, m); code != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED || !strings.Contains(m.GetError().GetMessage(), "you block this user") {
+		t.Fatalf("asking a user you block: %v %q", code, m.GetError().GetMessage())
 	}
 }

@@ -134,6 +134,9 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		return nil
 	}
 	if so.blockedLocked(uid, x) {
+		if has(so.blockedBy[x], uid) {
+			return protocol.NewError(protocol.ErrorBlocked, "you block this user: unblock them first")
+		}
 		return protocol.NewError(protocol.ErrorBlocked, "")
 	}
 	if so.remoteLocked(x) {

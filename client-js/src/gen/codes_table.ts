@@ -59,6 +59,6 @@ export const ERROR_CODE_ROWS: readonly CodeRow[] = [
   { code: 302, name: "ERROR_CODE_USER_OFFLINE", description: "the recipient is offline", longerBackoff: false },
   { code: 303, name: "ERROR_CODE_USER_NOT_FOUND", description: "no user with that id", longerBackoff: false },
   { code: 304, name: "ERROR_CODE_CHANNEL_NOT_FOUND", description: "no such channel, or not joined", longerBackoff: false },
-  { code: 305, name: "ERROR_CODE_LIST_FULL", description: "the friend or block list is full", longerBackoff: false },
+  { code: 305, name: "ERROR_CODE_LIST_FULL", description: "a list is at its limit (friends, blocks, requests, room watches or channels)", longerBackoff: false },
 ];
 
