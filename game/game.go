@@ -250,6 +250,16 @@ func (d Definition) RoomCost(opts RoomOptions) int {
 	return max(cost(s), 1)
 }
 
+// CheckOptions reports whether a room of d could be made with opts' sizes
+// and rate (ErrInvalidOptions when not), before anything is spent on it:
+// RoomCost prices a request as asked, so one past the game's bounds would
+// otherwise be refused for its price rather than for its options. The
+// game's own check of opts.Options comes later, in its New.
+func (d Definition) CheckOptions(opts RoomOptions) error {
+	_, _, _, err := opts.resolve(d.withDefaults())
+	return err
+}
+
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 func (d Definition) withDefaults() Definition {

@@ -92,6 +92,9 @@ func (s *Session) newOwnedRoom(opts game.RoomOptions) (*game.Room, error) {
 	if !ok {
 		return nil, protocol.NewError(protocol.ErrorUnknownGame, "no game named "+opts.Game)
 	}
+	if err := d.CheckOptions(opts); err != nil {
+		return nil, err
+	}
 	ch, err := s.h.quota.charge(s, d.RoomCost(opts))
 	if err != nil {
 		return nil, err

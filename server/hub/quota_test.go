@@ -323,3 +323,27 @@ func TestRefusedCreationsCostNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsRefusedBeforeTheirCost: a CreateRoom whose sizes or rate are
+// past its game's bounds is refused with ERROR_CODE_BAD_OPTIONS, never
+// with the budget errors its price as asked would bring.
+func TestOptionsRefusedBeforeTheirCost(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.RoomCreateBurst, c.RoomCreateRate = 8, 0.01
+		c.MaxRoomCostPerUser = 8
+	}})
+	ann, _ := e.connect("ann")
+	for _, q := range []*tickroomv1.CreateRoom{
+		{Game: "tally", MaxPlayers: 99},
+		{Game: "tally", TickRate: 500},
+		{Game: "tally", MaxPlayers: 1 << 30, TickRate: 120},
+	} {
+		r := createAndLeave(t, ann, q)
+		if r == nil || r.Code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+			t.Fatalf("%v: %v, want ERROR_CODE_BAD_OPTIONS", q, r)
+		}
+	}
+	if r := createAndLeave(t, ann, &tickroomv1.CreateRoom{Game: "tally"}); r != nil {
+		t.Fatalf("a valid room after refused ones: %v", r)
+	}
+}
