@@ -76,3 +76,30 @@ func TestPoolOpensIdleConnections(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// The measured server must take the tool's own connections: they come from
+// -sources addresses (8 by default), far more than the server's default
+// 256 upgraded connections per address (the default steps, 10,000 and
+// 19,000, were refused with 429 past 2,048).
+func TestServerTakesManyConnsPerSource(t *testing.T) {
+	s, err := server.New(serverConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Handle("/echo", &server.EchoHandler{})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	p := newClientPool(s.Addr().String(), 1)
+	t.Cleanup(p.closeAll)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.grow(ctx, 300); err != nil {
+		t.Fatalf("300 connections from one source: %v", err)
+	}
+}
