@@ -4,10 +4,10 @@
 // It starts the server as a child process (itself, with -serve), records
 // the child's VmRSS, opens idle WebSocket connections to /echo from this
 // process in steps, spread over several 127.0.0.x source addresses, and
-// prints the child's RSS growth per connection at each step. Everything is
-// on loopback and bounded: at most 19,500 connections (each process may
-// hold 20,000 files), a handshake timeout per connection and an overall
-// deadline.
+// prints the child's RSS growth per connection at each step; the child
+// ends with this process, however it ends. Everything is on loopback and
+// bounded: at most 19,500 connections (each process may hold 20,000
+// files), a handshake timeout per connection and an overall deadline.
 //
 //	go run ./cmd/connrss -steps 10000,19000
 package main
@@ -66,6 +66,9 @@ func measure(stepList string, sources, loops int, settle, deadline time.Duration
 	}
 	cmd := exec.CommandContext(ctx, self, "-serve", "-loops", strconv.Itoa(loops))
 	cmd.Stderr = os.Stderr
+	// However this process ends (an interrupt, SIGTERM, a kill), the
+	// server ends with it rather than run on listening.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
