@@ -66,8 +66,8 @@ func main() {
 		budget    = flag.Int("room-budget", 32, "room-flood: the server's -max-room-cost-per-user (and -room-create-burst), in cost units")
 	)
 	flag.Parse()
-	if *attackers > 2000 || *phase > time.Minute || *attackers < 1 || *budget < 1 {
-		fmt.Fprintln(os.Stderr, "tickroom-abuse: -attackers 1..2000, -phase up to 60s, -room-budget at least 1")
+	if err := checkArgs(*attack, *attackers, *phase, *budget); err != nil {
+		fmt.Fprintln(os.Stderr, "tickroom-abuse:", err)
 		os.Exit(2)
 	}
 	if err := loopbackOnly(*wsAddr, *httpURL); err != nil {
@@ -78,6 +78,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tickroom-abuse:", err)
 		os.Exit(1)
 	}
+}
+
+// attacks are the attacks runAttack knows.
+var attacks = []string{"ping-flood", "slow-drip", "nonreaders", "conns", "room-flood", "channel-squat", "oversized",
+	"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "offline-dm", "none"}
+
+// checkArgs refuses an unknown attack and the flags' out-of-bounds values
+// before anything runs.
+func checkArgs(attack string, attackers int, phase time.Duration, budget int) error {
+	if !slices.Contains(attacks, attack) {
+		return fmt.Errorf("unknown -attack %q (one of %s)", attack, strings.Join(attacks, ", "))
+	}
+	if attackers > 2000 || phase > time.Minute || phase <= 0 || attackers < 1 || budget < 1 {
+		return errors.New("-attackers 1..2000, -phase above 0 and up to 60s, -room-budget at least 1")
+	}
+	return nil
 }
 
 // loopbackOnly refuses targets outside 127.0.0.0/8 and ::1: the attacks are

@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/arena"
@@ -81,5 +82,33 @@ func TestContactRequestsTakeTurnsWithMadeUpIDs(t *testing.T) {
 			t.Errorf("request %d: id %d, user %q (at most 128 bytes, new each time)", n, m.RequestId, user)
 		}
 		seen[user] = true
+	}
+}
+
+// A misspelt attack used to run all three phases with no attack and exit
+// 0, its report reading like the attack's.
+func TestCheckArgs(t *testing.T) {
+	for _, a := range []string{"ping-flood", "slow-drip", "nonreaders", "conns", "room-flood", "channel-squat", "oversized",
+		"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "offline-dm", "none"} {
+		if err := checkArgs(a, 200, 10*time.Second, 32); err != nil {
+			t.Errorf("attack %s: %v", a, err)
+		}
+	}
+	for _, tc := range []struct {
+		attack            string
+		attackers, budget int
+		phase             time.Duration
+	}{
+		{"ping-food", 200, 32, 10 * time.Second},
+		{"", 200, 32, 10 * time.Second},
+		{"none", 2001, 32, 10 * time.Second},
+		{"none", 0, 32, 10 * time.Second},
+		{"none", 200, 32, 61 * time.Second},
+		{"none", 200, 32, 0},
+		{"none", 200, 0, 10 * time.Second},
+	} {
+		if err := checkArgs(tc.attack, tc.attackers, tc.phase, tc.budget); err == nil {
+			t.Errorf("checkArgs(%+v) accepted", tc)
+		}
 	}
 }
