@@ -36,18 +36,28 @@ setup_load() {
 }
 
 # start_server OUT CMD... runs CMD (a tickroom command line, with any env or
-# taskset in front) in the background, its output in OUT/server.out and
-# OUT/server.err, waits up to 5 s for it to listen, and sets srv (its pid),
-# http (its public host:port) and admin (its admin base URL).
+# taskset in front, and an admin listener) in the background, its output in
+# OUT/server.out and OUT/server.err, waits up to 5 s for it to print its
+# admin address (the summary's first line comes a few writes before it),
+# and sets srv (its pid), http (its public host:port) and admin (its admin
+# base URL). When the server exits or does not listen in time, it prints
+# what OUT/server.err says and exits the script with status 1.
 start_server() {
 	local out=$1
 	shift
 	"$@" >"$out/server.out" 2>"$out/server.err" &
 	srv=$!
 	for _ in $(seq 50); do
-		grep -q '^tickroom listening' "$out/server.out" 2>/dev/null && break
+		grep -q '^  admin ' "$out/server.out" 2>/dev/null && break
+		kill -0 "$srv" 2>/dev/null || break
 		sleep 0.1
 	done
 	http=$(sed -n 's/^tickroom listening ws=[^ ]* http=//p' "$out/server.out")
-	admin=$(grep -o 'admin *http://[0-9.:]*' "$out/server.out" | grep -o 'http://.*')
+	admin=$(grep -o 'admin *http://[0-9.:]*' "$out/server.out" | grep -o 'http://.*' || true)
+	if [ -z "$http" ] || [ -z "$admin" ]; then
+		# The last lines of its own (a flag error is followed by the usage).
+		echo "tickroom did not start (no admin address in $out/server.out); $out/server.err says:" >&2
+		grep -v '^[[:space:]]' "$out/server.err" | tail -n 5 >&2
+		exit 1
+	fi
 }
