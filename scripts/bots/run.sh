@@ -25,7 +25,8 @@
 # after the start. Both follow the first bot process's window: with PROCS
 # above 1 the others' may start and end a little apart).
 # Only loopback is used; the run ends by itself (-duration) and every process
-# it started is stopped on exit.
+# it started is stopped on exit. What an earlier run left in OUT_DIR (reports,
+# the store in OUT_DIR/data) is removed first.
 set -euo pipefail
 
 out=${1:?usage: scripts/bots/run.sh OUT_DIR [tickroom-bots flags...]}
@@ -37,6 +38,12 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../lib/server.sh
 . "$root/scripts/lib/server.sh"
 mkdir -p "$out"
+# What an earlier run left in OUT: its reports would be merged with this
+# run's, and its store would serve this run's server.
+rm -rf "$out/data"
+rm -f "$out"/report-*.json "$out"/series-*.csv "$out"/latency-*.svg "$out"/bots-*.txt "$out"/bots-*.err \
+	"$out"/merged.json "$out"/merged.txt "$out"/server.pprof "$out"/server.heap "$out"/server.metrics \
+	"$out"/server.status "$out"/server.status0 "$out"/server.smaps "$out"/server.smaps_rollup
 binaries "$out"
 
 # taskset execs its command, so $! stays the server's own pid.
@@ -99,8 +106,17 @@ if [ "${HEAP_PROFILE:-0}" = 1 ]; then
 	cp "/proc/$srv/smaps_rollup" "$out/server.smaps_rollup" 2>/dev/null || true
 	cp "/proc/$srv/smaps" "$out/server.smaps" 2>/dev/null || true
 fi
-for p in "${botpids[@]}"; do wait "$p" || echo "bot process $p exited with $?"; done
+for i in "${!botpids[@]}"; do
+	wait "${botpids[$i]}" || {
+		echo "bot process ${botpids[$i]} exited with $?; $out/bots-$i.err says:"
+		grep -v '^[[:space:]]' "$out/bots-$i.err" | tail -n 5
+	}
+done
 kill "$srv" 2>/dev/null || true
+if ! compgen -G "$out/report-*.json" >/dev/null; then
+	echo "no bot process wrote a report" >&2
+	exit 1
+fi
 
 for f in "$out"/report-*.json; do
 	jq -r '"\(input_filename): bots \(.config.bots) in room \(.in_room_at_end) | lat p50 \(.input_latency_us.p50/1000)ms p90 \(.input_latency_us.p90/1000)ms p99 \(.input_latency_us.p99/1000)ms p99.9 \(.input_latency_us.p99_9/1000)ms max \(.input_latency_us.max/1000)ms | snaps/bot/s \(.steady.snapshots_per_bot_sec*100|round/100) B/bot/s \(.steady.bytes_per_bot_sec|round) | skipped ticks \(.steady.skipped_ticks) | bots cpu \(.bots_cpu_percent|round)% | errors \(.errors) closes \(.closes) failures \(.failures) | resume \(.resume)"' "$f"
