@@ -132,6 +132,8 @@ key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 nodepids=() https=() admins=()
 for i in $(seq 1 "$nodes"); do
 	data=""
+	# A fresh store: an earlier run's accounts and results stay out of this one.
+	rm -rf "$out/n$i/data"
 	if [ "$store" = sqlite ]; then data="$out/n$i/data"; fi
 	mkdir -p "$out/n$i"
 	TICKROOM_REDIS="redis://127.0.0.1:$rport" TICKROOM_TOKEN_KEY="$key" TICKROOM_ADMIN_TOKEN=bench \
