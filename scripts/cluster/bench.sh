@@ -233,7 +233,7 @@ for p in "${nodepids[@]}"; do wait "$p" 2>/dev/null || true; done
 		"bots CPU \(.bots_cpu_percent|round)% (all processes, steady window)"' "$out/merged.json"
 	awk -v nodes="$nodes" '
 		{ t[NR] = $1; conns[$1] += $5 }
-		END { for (k in conns) if (conns[k] > max) max = conns[k]; print max }' "$out/nodes.tsv" >"$out/maxconns.txt"
+		END { for (k in conns) if (conns[k] > max) max = conns[k]; print max + 0 }' "$out/nodes.tsv" >"$out/maxconns.txt"
 	max=$(cat "$out/maxconns.txt")
 	awk -v max="$max" -v hz="$(getconf CLK_TCK)" '
 		{ tot[$1] += $5; rows[NR] = $0 }
@@ -264,7 +264,10 @@ for p in "${nodepids[@]}"; do wait "$p" 2>/dev/null || true; done
 			if (t1 > t0) printf "redis: %.0f commands/s over the steady window (%.0f s), used memory %.1f MB, %d clients\n", (c1 - c0) / (t1 - t0), t1 - t0, mem / 1048576, cl
 			else print "redis: no steady window sampled"
 		}' "$out/nodes.tsv" "$out/redis.tsv"
-	awk '{ if ($3 > m[$2]) m[$2] = $3 } END { for (p in m) { s += m[p]; n++ } if (n) printf "bot processes: peak RSS %.0f MB in all (%d processes)\n", s / 1024, n }' "$out/bots-rss.tsv" 2>/dev/null
+	# None when the bots ended before the sampler's first look at them.
+	if [ -s "$out/bots-rss.tsv" ]; then
+		awk '{ if ($3 > m[$2]) m[$2] = $3 } END { for (p in m) { s += m[p]; n++ } if (n) printf "bot processes: peak RSS %.0f MB in all (%d processes)\n", s / 1024, n }' "$out/bots-rss.tsv"
+	fi
 	echo "redirects sent per node: ${redirects[*]}"
 	echo "sessions at the peak, all nodes: $max"
 } | tee "$out/summary.txt"
