@@ -84,6 +84,13 @@ cleanup() {
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
+# run_bg waits for the command just started in the background, which is
+# listed in pids so that the EXIT trap stops it: a command run in the
+# foreground would run on to its end after the script is stopped (SIGTERM).
+run_bg() {
+	pids+=("$!")
+	wait "$!" || true
+}
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
@@ -103,7 +110,8 @@ broadcast() {
 	local ws
 	ws=$(sed -n 's/^tickroom listening ws=\([^ ]*\).*/\1/p' "$dir/server.out")
 	taskset -c "$lcpu" "$bin/fanoutcpu" -mode broadcast -url "ws://$ws/broadcast" -server-pid "$srv" \
-		-conns "$n" -rate "$rate" -size 64 -duration "$duration" >"$dir/result.txt" 2>"$dir/err.txt" || true
+		-conns "$n" -rate "$rate" -size 64 -duration "$duration" >"$dir/result.txt" 2>"$dir/err.txt" &
+	run_bg
 	kill "$srv" 2>/dev/null || true
 	wait "$srv" 2>/dev/null || true
 }
@@ -149,7 +157,8 @@ for n in $bots_list; do
 	fi
 	env BIN_DIR="$bin" BOTS="$n" PROCS=1 SERVER_CPUS="$scpu" BOT_CPUS="$lcpu" "${prof[@]}" \
 		"$root/scripts/bots/run.sh" "$adir" -room-size 10 -tick-rate 20 -input-hz 10 \
-		-duration "$duration" -settle "${SETTLE:-10s}" -warmup "${WARMUP:-5s}" -ramp 1000 -sources "$sources" >"$adir.log" 2>&1 || true
+		-duration "$duration" -settle "${SETTLE:-10s}" -warmup "${WARMUP:-5s}" -ramp 1000 -sources "$sources" >"$adir.log" 2>&1 &
+	run_bg
 	aload=$(load1)
 	if [ -n "$perfpid" ]; then
 		wait "$perfpid" || true
@@ -189,7 +198,8 @@ for n in $bots_list; do
 	read -r bfps bcpf <<<"$(field "$out/broadcast-$n$sfx/result.txt")" || true
 	echo "== $n sockets: write(2) floor at $fps writes/s, load $(load1)" >&2
 	taskset -c "$lcpu" "$bin/fanoutcpu" -mode write -conns "$n" -rate "$fps" -size 64 -duration "$duration" \
-		>"$out/write-$n$sfx.txt" 2>&1 || true
+		>"$out/write-$n$sfx.txt" 2>&1 &
+	run_bg
 	wload=$(load1)
 	read -r wfps wcpf <<<"$(field "$out/write-$n$sfx.txt")" || true
 	ratio=$(awk -v a="$cpf" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
