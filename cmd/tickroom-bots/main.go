@@ -68,7 +68,7 @@ func parseFlags() (bots.Config, outputs, error) {
 	fs.DurationVar(&c.Settle, "settle", 0, "after the last bot started, wait up to this long for every bot to be in a room before the steady window and -duration start (0: no wait)")
 	fs.DurationVar(&c.Warmup, "warmup", 0, "after -settle, play this long before the steady window and -duration start, so the window leaves out the server catching up on the ramp (0: no wait)")
 	fs.DurationVar(&c.Linger, "linger", 0, "after the steady window, keep playing this long before stopping; \"steady window over\" is printed as the window ends, so a script can read the server meanwhile (0: stop at once)")
-	fs.Float64Var(&c.InputHz, "input-hz", 10, "inputs per bot per second (negative: none); a gomoku bot moves only on its turn, at its first input time after the turn came")
+	fs.Float64Var(&c.InputHz, "input-hz", 10, "inputs per bot per second (0: 10; negative: none); a gomoku bot moves only on its turn, at its first input time after the turn came")
 	fs.Float64Var(&c.ChatRate, "chat-rate", 0, "chat lines per bot per second")
 	fs.IntVar(&c.ChatChannels, "chat-channels", 0, "send the chat to this many lobby channels (bots-0, bots-1, …; a store keeps their lines) instead of the rooms (0: room chat)")
 	fs.Float64Var(&storm, "storm", 0, "reconnect storm: percent of seated bots that drop at once and resume")
