@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -151,4 +152,50 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatal("quick-match after the restart overfilled the running room")
 	}
 	_ = testclient.Is[*tickroomv1.ServerMessage_Error]
+}
+
+// TestLocalJoinWhileTheDirectoryIsBehind: Redis loses its data (a restart
+// that comes back empty, here FLUSHALL) and, until the node's next
+// heartbeat registers it again and republishes its rooms, the directory
+// knows nothing of them. A player resuming a room of the node it is
+// connected to is served from the room itself, as when Redis does not
+// answer at all, not refused with ROOM_NOT_FOUND: the room is right
+// there.
+func TestLocalJoinWhileTheDirectoryIsBehind(t *testing.T) {
+	c := Start(t, Config{Nodes: 1})
+	n1 := c.Nodes()[0]
+	rdb := c.Redis.Client(t)
+	a, b := connect(t, n1, "a"), connect(t, n1, "b")
+	room := matchPair(t, a, b)
+	a.move(room, 1, 0, 0)
+	b.move(room, 2, 0, 1)
+	ctx := context.Background()
+	for try := 0; ; try++ {
+		// a drops and comes back, on the room's node.
+		a.c.WS.Close()
+		a.c.WaitClosed()
+		nc, _, err := testclient.Dial(t, n1.WSURL(), a.c.Token, testclient.Options{Label: "a", OnState: a.onState})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+		a.c = nc
+		if err := rdb.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		r := a.c.Request(joinRoom(room, a.tick()))
+		if n, err := rdb.Exists(ctx, cluster.Keys{Prefix: cluster.DefaultPrefix}.Node(n1.ID)).Result(); err != nil || n == 1 {
+			// The heartbeat registered the node again before the join
+			// reached Redis: try once more.
+			if try < 5 {
+				continue
+			}
+			t.Fatalf("the node registered again before every try (%v)", err)
+		}
+		if j := r.GetJoined(); j == nil || !j.Resumed || j.Seat != 1 {
+			t.Fatalf("resume on the room's node while the directory is empty: %v, want Joined, resumed in seat 1", r)
+		}
+		break
+	}
+	a.move(room, 1, 1, 0)
 }

@@ -129,15 +129,15 @@ func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom) error {
 		if room, ok := s.h.rt.Room(q.RoomId); ok {
 			// The seat is counted cluster-wide before it is taken, so that
 			// reservations other nodes hand out never overfill the room. A
-			// directory out of reach does not stop a join here: the room's
-			// own seat count decides.
+			// directory out of reach, or behind this node's memory, does
+			// not stop a join here: the room's own seat count decides.
 			reserved := false
 			if !q.Spectate {
 				_, err := c.Reserve(ctx, q.RoomId, uid, q.Password)
 				switch {
 				case err == nil:
 					reserved = true
-				case !isCode(err, protocol.ErrorUnavailable):
+				case !directoryBehind(err):
 					return err
 				}
 			}
@@ -288,7 +288,7 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.QuickMatch, pool, roomID string) error {
 	uid, c := s.claims.UserID, s.h.cluster
 	tryRoom := func(room *game.Room) bool {
-		if _, err := c.Reserve(ctx, room.ID(), uid, ""); err != nil && !isCode(err, protocol.ErrorUnavailable) {
+		if _, err := c.Reserve(ctx, room.ID(), uid, ""); err != nil && !directoryBehind(err) {
 			return false
 		}
 		if err := s.tryJoin(id, room, false, "", 0); err != nil {
@@ -315,6 +315,16 @@ func (s *Session) createForMatch(ctx context.Context, id uint32, q *tickroomv1.Q
 		return err
 	}
 	return s.publishAndJoin(ctx, id, room, pool, false, "")
+}
+
+// directoryBehind reports whether a Reserve of a room this node runs
+// failed only because the directory cannot speak for it: Redis does not
+// answer (UNAVAILABLE), or answers without the room (ROOM_NOT_FOUND,
+// ROOM_LOST) because it lost its data, or swept the room while this node
+// was cut off, and the node has not written its rooms again yet (its next
+// heartbeat does). The room itself then decides the join.
+func directoryBehind(err error) bool {
+	return isCode(err, protocol.ErrorUnavailable) || isCode(err, protocol.ErrorRoomNotFound) || isCode(err, protocol.ErrorRoomLost)
 }
 
 // isCode reports whether err carries the wire code.
