@@ -419,6 +419,16 @@ func (d *Directory) Publish(ctx context.Context, room *game.Room, pool string) e
 	info, players := room.Info(), room.Players()
 	err := d.pipelined(ctx, func(p redis.Pipeliner) { d.publish(ctx, p, info, players, room.PasswordDigest(), pool) })
 	if err != nil {
+		// The write may still land (Redis stalled, not gone), and the
+		// caller may close the room: the sync owns it from now on, and
+		// writes it while it lives (as an open room past its refresh, so
+		// whatever its checksum) or removes its listing once it ended,
+		// and forgets it.
+		d.mu.Lock()
+		if _, ok := d.published[room.ID()]; !ok {
+			d.published[room.ID()] = &listing{gen: d.gen, open: true}
+		}
+		d.mu.Unlock()
 		return d.refusal(err)
 	}
 	d.mu.Lock()

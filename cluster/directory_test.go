@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/arena"
 	"github.com/tickroom/tickroom/game/gomoku"
@@ -46,7 +48,10 @@ func startDirNodeWith(t *testing.T, rs *redistest.Server, id string, cfg Directo
 	}
 	rt.Start()
 	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
-	cfg.Node, cfg.Runtime, cfg.SyncInterval = n, rt, 50*time.Millisecond
+	cfg.Node, cfg.Runtime = n, rt
+	if cfg.SyncInterval == 0 {
+		cfg.SyncInterval = 50 * time.Millisecond
+	}
 	d, err := NewDirectory(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -530,4 +535,73 @@ func TestRestartedNodeDropsItsOldRooms(t *testing.T) {
 		rooms, _, _ := a.dir.List(ctx, hub.RoomQuery{Limit: 10})
 		return len(rooms) == 1 && rooms[0].ID == r.ID()
 	})
+}
+
+// TestFailedPublishOfAnEndedRoomLeavesNoListing: a room's Publish fails
+// and the room is closed, as the hub closes a room it could not list.
+// With Redis down, the directory forgets the room once Redis is back (it
+// kept every such room's id and pool for as long as the node ran). With
+// Redis stalled, Redis runs the write it had received when it answers
+// again: the listing of a room that no longer exists is removed, as any
+// ended room's, instead of staying in the lobby for as long as the node
+// runs. The periodic sync is kept out of the way (it may write the room
+// while it lives, and then remove it as ended): the re-registration after
+// the failed heartbeats must clean up alone.
+func TestFailedPublishOfAnEndedRoomLeavesNoListing(t *testing.T) {
+	rs := redistest.Start(t)
+	a := startDirNodeWith(t, rs, "a", DirectoryConfig{SyncInterval: time.Hour})
+	rdb := rs.Client(t)
+	ctx := context.Background()
+	a.create(t, game.RoomOptions{Game: "gomoku"}, "p") // the scripts are loaded
+
+	failPublish := func(outage func(), back func()) *game.Room {
+		t.Helper()
+		r, err := a.rt.CreateRoom(game.RoomOptions{Game: "gomoku"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outage()
+		if err := a.dir.Publish(ctx, r, "p"); code(err) != protocol.ErrorUnavailable {
+			back()
+			t.Fatalf("publish without Redis: %v, want UNAVAILABLE", err)
+		}
+		r.Close("could not be listed")
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if _, ok := a.rt.Room(r.ID()); !ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the room did not close")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		// Past a failed heartbeat: the node registers again (and writes
+		// its rooms from memory) once Redis answers.
+		time.Sleep(500 * time.Millisecond)
+		back()
+		return r
+	}
+	cleared := func(what string, r *game.Room) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n, err := rdb.Exists(ctx, a.keys.Room(r.ID())).Result()
+			inPool, perr := rdb.ZScore(ctx, a.keys.Pool("p"), r.ID()).Result()
+			a.dir.mu.Lock()
+			_, known := a.dir.pools[r.ID()]
+			a.dir.mu.Unlock()
+			if err == nil && n == 0 && errors.Is(perr, redis.Nil) && !known {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s, 5 s after Redis answered again: ended room listed %v (%v), in its pool %v (score %v), the directory keeps it %v", what, n == 1, err, perr == nil, inPool, known)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	r := failPublish(func() { rs.Stop(t) }, func() { rs.Restart(t) })
+	cleared("Redis down", r)
+	r = failPublish(func() { rs.Pause(t) }, func() { rs.Resume(t) })
+	cleared("Redis stalled", r)
 }
