@@ -199,3 +199,35 @@ func TestLocalJoinWhileTheDirectoryIsBehind(t *testing.T) {
 	}
 	a.move(room, 1, 1, 0)
 }
+
+// TestQuickMatchReservationHonouredWithoutRedis: a quick-match redirected
+// to the node of an open room, whose player reconnects there while Redis
+// is out of reach, is served there (protocol/README.md: the node a
+// reservation names honours it even when Redis is briefly unreachable),
+// not refused with UNAVAILABLE.
+func TestQuickMatchReservationHonouredWithoutRedis(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	a, b := connect(t, n1, "a"), connect(t, n2, "b")
+	room := createGomoku(t, a) // on n1, a's node
+	qm := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{
+		Game: "gomoku", Options: map[string]string{"move_seconds": "0"},
+	}}}
+	rd := b.c.Request(qm).GetRedirect()
+	if rd == nil || rd.NodeId != n1.ID || rd.RoomId != room || rd.Reservation == "" {
+		t.Fatalf("b's quick-match on n2: redirect %v, want one to n1 for %s", rd, room)
+	}
+	b.c.WS.Close()
+
+	c.Redis.Stop(t)
+	nc, _, err := testclient.Dial(t, rd.Url, b.c.Token, testclient.Options{Label: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	qm.GetQuickMatch().Reservation = rd.Reservation
+	r := nc.Request(qm)
+	if j := r.GetJoined(); j == nil || j.RoomId != room || j.Seat != 2 {
+		t.Fatalf("b's quick-match on n1 with its reservation, Redis down: %v, want Joined in seat 2 of %s", r, room)
+	}
+}

@@ -246,6 +246,13 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 		for attempt := 0; attempt < 3; attempt++ {
 			r, ok, err := c.Match(ctx, pool, uid)
 			if err != nil {
+				if q.Reservation != "" && isCode(err, protocol.ErrorUnavailable) {
+					// Sent here with a reservation that could not be
+					// checked, Redis being out of reach: honour it with
+					// a room of the pool here, whose own seat count
+					// decides, as a JoinRoom here would be.
+					return s.quickMatchHere(ctx, id, q, pool, "")
+				}
 				return err
 			}
 			if !ok {
