@@ -137,6 +137,11 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.debug, "debug", false, "log at debug level (connection events)")
 	fs.Parse(os.Args[1:])
+	if fs.NArg() > 0 {
+		// The flag package stops at the first word that is not a flag and
+		// leaves the rest unread: every flag after it would be dropped.
+		return f, fmt.Errorf("unexpected argument %q: every setting is a -flag, and a value holding spaces (a list written with spaces after its commas) must be quoted as one argument", fs.Arg(0))
+	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	var err error
