@@ -52,3 +52,13 @@ func TestBinaryRefusesStrayArguments(t *testing.T) {
 		t.Error("the refused start made the default data directory .tickroom")
 	}
 }
+
+// TestBinaryRefusesAnUnknownLogFormat: -log-format takes text or json;
+// anything else (a typo of json) used to start the server logging text,
+// which a log pipeline expecting JSON then failed to read. It is refused,
+// from the command line or the environment.
+func TestBinaryRefusesAnUnknownLogFormat(t *testing.T) {
+	base := []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "", "-data-dir", ""}
+	refusal(t, t.TempDir(), nil, append(base, "-log-format", "jsno"), "-log-format", `"jsno"`)
+	refusal(t, t.TempDir(), []string{"TICKROOM_LOG_FORMAT=JSON"}, base, "-log-format", `"JSON"`)
+}

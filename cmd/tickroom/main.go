@@ -157,6 +157,9 @@ func parseFlags() (*flags, error) {
 	if err == nil {
 		err = negativeFlag(fs)
 	}
+	if err == nil && f.logFormat != "text" && f.logFormat != "json" {
+		err = fmt.Errorf("-log-format %q: text or json", f.logFormat)
+	}
 	f.adminSet = set["admin"]
 	fs.Visit(func(fl *flag.Flag) {
 		if secretFlag[fl.Name] {
