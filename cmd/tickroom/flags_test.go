@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // refusal runs the binary in dir with args and env, which it must refuse
@@ -61,4 +66,64 @@ func TestBinaryRefusesAnUnknownLogFormat(t *testing.T) {
 	base := []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "", "-data-dir", ""}
 	refusal(t, t.TempDir(), nil, append(base, "-log-format", "jsno"), "-log-format", `"jsno"`)
 	refusal(t, t.TempDir(), []string{"TICKROOM_LOG_FORMAT=JSON"}, base, "-log-format", `"JSON"`)
+}
+
+// TestBinaryListFlagsTakeSpacesAfterCommas: the comma-separated lists
+// (-origins, -ice-urls, like -trusted-proxies already) take a space after
+// a comma, as written in a shell or an environment file. -origins used to
+// keep " https://b.example" with its space, an origin no browser sends, so
+// every upgrade from the second site was refused with 403; -ice-urls gave
+// players " turn:…" as a STUN URL without credentials, which a browser
+// refuses as malformed.
+func TestBinaryListFlagsTakeSpacesAfterCommas(t *testing.T) {
+	r := startBinary(t, nil, "-conformance-endpoints",
+		"-origins", "https://a.example, https://b.example",
+		"-ice-urls", "stun:stun.example:3478, turn:turn.example:3478",
+		"-turn-secret-file", writeFile(t, "turn-secret", "s3cret"))
+	for origin, want := range map[string]int{"https://a.example": 101, "https://b.example": 101, "https://c.example": 403} {
+		c, resp, err := websocket.DefaultDialer.Dial("ws://"+r.ws+"/echo", http.Header{"Origin": {origin}})
+		if c != nil {
+			c.Close()
+		}
+		if resp == nil || resp.StatusCode != want {
+			t.Fatalf("upgrade from %s: %v %v, want %d", origin, resp, err, want)
+		}
+	}
+
+	resp, err := http.Post("http://"+r.http+"/v1/login", "application/json", strings.NewReader(`{"name":"ann"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ Token string }
+	_ = json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", "http://"+r.http+"/v1/ice-servers", nil)
+	req.Header.Set("Authorization", "Bearer "+login.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ice struct {
+		Servers []struct {
+			URLs     []string `json:"urls"`
+			Username string   `json:"username"`
+		} `json:"ice_servers"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ice); err != nil || len(ice.Servers) != 2 ||
+		!slices.Equal(ice.Servers[0].URLs, []string{"stun:stun.example:3478"}) ||
+		!slices.Equal(ice.Servers[1].URLs, []string{"turn:turn.example:3478"}) || ice.Servers[1].Username == "" {
+		t.Fatalf("ice servers: %v %+v", err, ice)
+	}
+}
+
+// writeFile writes content to a new file named name in a temporary
+// directory and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -256,9 +256,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		MaxSpectatorStreams: f.maxStreams, MaxSpectatorStreamsPerIP: f.maxStreamsPerIP,
 		MaxHTTPConns: f.maxHTTPConns, MaxHTTPConnsPerIP: f.maxHTTPConnsPerIP, HTTPIdleTimeout: f.httpIdleTimeout,
 	}
-	if f.trustedProxies != "" {
-		o.TrustedProxies = strings.Split(f.trustedProxies, ",")
-	}
+	o.TrustedProxies = splitList(f.trustedProxies)
 	if f.addr == "" {
 		o.Addr = "127.0.0.1:0"
 	}
@@ -279,19 +277,28 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 	if f.identityKey != "" {
 		o.IdentityKey = []byte(f.identityKey)
 	}
-	if f.iceURLs != "" {
-		o.ICEURLs = strings.Split(f.iceURLs, ",")
-	}
+	o.ICEURLs = splitList(f.iceURLs)
 	if f.turnSecret != "" {
 		o.TURNSecret = []byte(f.turnSecret)
 	}
-	if f.origins != "" {
-		o.Origins = strings.Split(f.origins, ",")
-	}
+	o.Origins = splitList(f.origins)
 	if d, err := demoFiles(); err == nil {
 		o.Pages = d
 	}
 	return o
+}
+
+// splitList splits a comma-separated flag value into its entries, each
+// without the spaces around it; empty entries are dropped, and an empty
+// value is nil.
+func splitList(v string) []string {
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func newLogger(f *flags) *slog.Logger {
