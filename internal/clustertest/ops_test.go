@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -320,4 +321,20 @@ func TestOperatorViewWithoutRedis(t *testing.T) {
 		st, h := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
 		return st == http.StatusOK && len(rooms) == 2 && h.Get("X-Cluster-Error") == "" && h.Get("X-Unreachable-Nodes") == ""
 	})
+}
+
+// TestOperatorListingOffsetOverflow: a merged listing checked
+// offset+limit against its cap, and an offset near the largest int made
+// that sum negative: the check passed and the node's own share was sliced
+// with a negative bound, a panic that cut the operator's connection with
+// no answer. Such a page is refused with 400 like any other past the cap.
+func TestOperatorListingOffsetOverflow(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1 := c.Nodes()[0]
+	createGameRoom(t, connect(t, n1, "ann"), "gomoku")
+	for _, path := range []string{"/v1/admin/rooms", "/v1/admin/players"} {
+		if st, _ := adminJSON(t, n1, "GET", path+"?offset="+strconv.Itoa(math.MaxInt), "", nil); st != http.StatusBadRequest {
+			t.Fatalf("%s at the largest offset: %d, want 400", path, st)
+		}
+	}
 }

@@ -323,7 +323,9 @@ func (h *Handler) maxLimit(r *http.Request) int {
 
 // mergedPage checks that a merged listing's page is within maxMergedRows.
 func mergedPage(w http.ResponseWriter, p page) bool {
-	if p.offset+p.limit > maxMergedRows {
+	// Compared without adding: an offset near the largest int would
+	// overflow the sum past the check.
+	if p.offset > maxMergedRows-p.limit {
 		writeError(w, http.StatusBadRequest, "offset+limit above "+strconv.Itoa(maxMergedRows)+" across the cluster: narrow the search (q, game) or page one node with ?node=")
 		return false
 	}
