@@ -37,7 +37,7 @@ export async function startCaddy(server) {
     TICKROOM_PLAY_SITE: `https://127.0.0.1:${ports.play}`,
     TICKROOM_ADMIN_SITE: `https://127.0.0.1:${ports.admin}`,
     TICKROOM_HTTP: new URL(server.httpUrl).host,
-    TICKROOM_WS: server.wsAddr,
+    TICKROOM_ADDR: server.wsAddr,
     TICKROOM_ADMIN: server.adminAddr,
     TICKROOM_CADDY_TLS: `tls ${cert.cert} ${cert.key}`,
     TICKROOM_CADDY_GLOBAL: [

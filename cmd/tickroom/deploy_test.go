@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// binaryFlags returns the names of the binary's flags, from its -h.
+func binaryFlags(t *testing.T) map[string]bool {
+	t.Helper()
+	out, _ := exec.Command(buildBinary(t), "-h").CombinedOutput()
+	flags := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(string(out), -1) {
+		flags[m[1]] = true
+	}
+	if !flags["addr"] || !flags["admin"] {
+		t.Fatalf("no flags in -h:\n%s", out)
+	}
+	return flags
+}
+
+// TestCaddyfileUpstreamsAreTheBinarysVariables: deploy/Caddyfile reads
+// tickroom's addresses from TICKROOM_ variables so that one environment
+// sets both Caddy's upstreams and the server's listeners. The WebSocket
+// upstream was TICKROOM_WS, which the binary does not read (its -addr is
+// TICKROOM_ADDR): set in a shared environment, it moved Caddy's upstream
+// while the server stayed on its default port, and every WebSocket got
+// 502. Each upstream variable must be the variable of one of the
+// binary's flags.
+func TestCaddyfileUpstreamsAreTheBinarysVariables(t *testing.T) {
+	flags := binaryFlags(t)
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstreams := regexp.MustCompile(`(?m)^\s*reverse_proxy \{\$TICKROOM_([A-Z_]+):`).FindAllStringSubmatch(string(b), -1)
+	if len(upstreams) == 0 {
+		t.Fatal("no reverse_proxy upstream in deploy/Caddyfile")
+	}
+	for _, m := range upstreams {
+		if name := strings.ToLower(strings.ReplaceAll(m[1], "_", "-")); !flags[name] {
+			t.Errorf("deploy/Caddyfile proxies to TICKROOM_%s, which sets no flag of tickroom (no -%s)", m[1], name)
+		}
+	}
+}
