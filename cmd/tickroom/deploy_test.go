@@ -47,3 +47,47 @@ func TestCaddyfileUpstreamsAreTheBinarysVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentedCommandLines: the tickroom command lines docs/deploy.md
+// and the deploy/ files give name only flags the binary has, and no
+// secret flag, which the binary warns about (the value shows in ps to
+// every local user); docs/deploy.md's did, -token-key "$TOKEN_KEY"
+// -admin-token "$ADMIN_TOKEN".
+func TestDocumentedCommandLines(t *testing.T) {
+	flags := binaryFlags(t)
+	files, _ := filepath.Glob(filepath.Join("..", "..", "deploy", "*"))
+	files = append(files, filepath.Join("..", "..", "docs", "deploy.md"))
+	start := regexp.MustCompile(`^(#\s+)?tickroom -`)
+	seen := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := false
+		for _, line := range strings.Split(string(b), "\n") {
+			if !in && !start.MatchString(line) {
+				continue
+			}
+			seen++
+			body := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
+			for _, w := range strings.Fields(body) {
+				name, ok := strings.CutPrefix(w, "-")
+				if !ok {
+					continue
+				}
+				name, _, _ = strings.Cut(name, "=")
+				if !flags[name] {
+					t.Errorf("%s: %q names -%s, which tickroom does not have", f, body, name)
+				}
+				if secretFlag[name] {
+					t.Errorf("%s: %q gives the secret -%s on the command line; use -%s-file or TICKROOM_%s", f, body, name, name, strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+				}
+			}
+			in = strings.HasSuffix(body, `\`)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no tickroom command line found")
+	}
+}
