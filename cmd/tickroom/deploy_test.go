@@ -91,3 +91,16 @@ func TestDocumentedCommandLines(t *testing.T) {
 		t.Fatal("no tickroom command line found")
 	}
 }
+
+// TestHelpSaysWhereTheAdminTokenIs: -h said an admin token left empty is
+// "a random one, printed at start", but the binary never prints it (only
+// its fingerprint, and where it is kept): an operator looking for it in
+// the output found nothing. The help names where it is.
+func TestHelpSaysWhereTheAdminTokenIs(t *testing.T) {
+	out, _ := exec.Command(buildBinary(t), "-h").CombinedOutput()
+	_, help, _ := strings.Cut(string(out), "\n  -admin-token string\n")
+	help, _, _ = strings.Cut(help, "\n  -")
+	if strings.Contains(help, "printed") || !strings.Contains(help, "admin-token.key") {
+		t.Fatalf("-admin-token's help: %q", help)
+	}
+}

@@ -79,7 +79,7 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8081", "WebSocket listen address host:port")
 	fs.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "public HTTP listen address (login, demo); empty to disable")
 	fs.StringVar(&f.adminAddr, "admin", "127.0.0.1:9090", "admin HTTP listen address (health, metrics, pprof, admin API, monitor); empty to disable")
-	fs.StringVar(&f.adminToken, "admin-token", "", "admin API and pprof bearer token (empty: a random one, printed at start)")
+	fs.StringVar(&f.adminToken, "admin-token", "", "admin API and pprof bearer token (empty: one generated on the first start and kept in the data directory's admin-token.key, or without a store a random one in a private temporary file; the start summary names the file, never the token); prefer -admin-token-file or TICKROOM_ADMIN_TOKEN")
 	fs.IntVar(&f.loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.IntVar(&f.shards, "shards", 0, "tick workers (0: one per CPU)")
 	fs.IntVar(&f.maxConns, "max-conns", 0, "maximum open connections (0: 10000)")
