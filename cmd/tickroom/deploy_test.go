@@ -104,3 +104,28 @@ func TestHelpSaysWhereTheAdminTokenIs(t *testing.T) {
 		t.Fatalf("-admin-token's help: %q", help)
 	}
 }
+
+// TestReadmeListsEveryFlag: README.md's Configuration section names every
+// flag of the binary (a secret by its -file twin), so that an operator
+// reading it learns of -drain-timeout, -shutdown-timeout, -loops, -shards
+// and -store-queue, which it left out.
+func TestReadmeListsEveryFlag(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	if section == "" {
+		t.Fatal("no Configuration section in README.md")
+	}
+	for name := range binaryFlags(t) {
+		want := "`-" + name + "`"
+		if secretFlag[name] {
+			want = "`-" + name + "-file`"
+		}
+		if !strings.Contains(section, want) {
+			t.Errorf("README.md's Configuration section does not name %s", want)
+		}
+	}
+}
