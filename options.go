@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,8 +107,9 @@ type Options struct {
 	ProxyProtocol bool
 	// PublicWebSocketURL is the WebSocket URL /v1/config gives clients when
 	// it is not Addr's port on the page's host: behind a TLS proxy, a path
-	// on the page's origin ("/v1/ws") or a full "wss://" URL. Zero value
-	// means Addr's port and WebSocketPath.
+	// on the page's origin ("/v1/ws") or a full "wss://" URL (ws://,
+	// http:// and https:// are taken too); New refuses anything else. Zero
+	// value means Addr's port and WebSocketPath.
 	PublicWebSocketURL string
 	// ICEURLs are the STUN and TURN servers GET /v1/ice-servers gives a
 	// logged-in player for voice calls. Zero value means none.
@@ -320,6 +323,9 @@ func (o Options) validate() error {
 	if u := o.NodeWebSocketURL; u != "" && !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 		err = errors.Join(err, fmt.Errorf("NodeWebSocketURL %q is not a ws:// or wss:// URL", u))
 	}
+	if u := o.PublicWebSocketURL; u != "" && !strings.HasPrefix(u, "/") && !fullURL(u, "ws", "wss", "http", "https") {
+		err = errors.Join(err, fmt.Errorf("PublicWebSocketURL %q is neither a path on the page's origin (/v1/ws) nor a full ws://, wss://, http:// or https:// URL with a host", u))
+	}
 	if tok, guest := cmp.Or(o.TokenTTL, defaultTokenTTL), cmp.Or(o.GuestTTL, defaultGuestTTL); o.GuestTTL >= 0 && guest <= tok && (o.DataDir != "" || o.DatabaseURL != "") {
 		err = errors.Join(err, fmt.Errorf("GuestTTL %v must exceed the session token lifetime %v", guest, tok))
 	}
@@ -330,6 +336,13 @@ func (o Options) validate() error {
 		return fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	return nil
+}
+
+// fullURL reports whether u is an absolute URL of one of schemes, with a
+// host.
+func fullURL(u string, schemes ...string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Host != "" && slices.Contains(schemes, strings.ToLower(p.Scheme))
 }
 
 func (o Options) withDefaults() Options {

@@ -266,6 +266,8 @@ func TestServerRefuses(t *testing.T) {
 		{"guests kept no longer than a token", tickroom.Options{DataDir: "unused", GuestTTL: 24 * time.Hour}, tickroom.ErrOptions},
 		{"guests kept no longer than a longer token", tickroom.Options{DataDir: "unused", GuestTTL: 48 * time.Hour, TokenTTL: 72 * time.Hour}, tickroom.ErrOptions},
 		{"tokens outliving the default GuestTTL", tickroom.Options{DatabaseURL: "postgres://unused", TokenTTL: 31 * 24 * time.Hour}, tickroom.ErrOptions},
+		{"public WebSocket URL without its scheme", tickroom.Options{PublicWebSocketURL: "play.example.com/v1/ws"}, tickroom.ErrOptions},
+		{"public WebSocket URL without a host", tickroom.Options{PublicWebSocketURL: "wss:///v1/ws"}, tickroom.ErrOptions},
 		{"duplicate game", tickroom.Options{Games: []game.Definition{raceDefinition(), raceDefinition()}}, game.ErrDuplicateGame},
 		{"game without New", tickroom.Options{Games: []game.Definition{{Name: "empty"}}}, game.ErrInvalidDefinition},
 		{"tick rate", tickroom.Options{Games: []game.Definition{{Name: "fast", TickRate: 500, New: raceDefinition().New}}}, game.ErrInvalidDefinition},

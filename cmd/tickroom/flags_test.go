@@ -127,3 +127,16 @@ func writeFile(t *testing.T, name, content string) string {
 	}
 	return p
 }
+
+// TestBinaryRefusesAPublicWSURLClientsCannotUse: -public-ws-url is a path
+// on the page's origin or a full URL; a host without its scheme
+// (play.example.com/v1/ws) was given to every client as is, which
+// resolved it as a path under the page and got 404 at each connect, and
+// a cluster node ignored it for its listener's address. It is refused at
+// start, as -node-ws-url already was.
+func TestBinaryRefusesAPublicWSURLClientsCannotUse(t *testing.T) {
+	base := []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "", "-data-dir", ""}
+	for _, v := range []string{"play.example.com/v1/ws", "wss//play.example.com/v1/ws", "ftp://play.example.com/v1/ws", "wss:///v1/ws"} {
+		refusal(t, t.TempDir(), nil, append(base, "-public-ws-url", v), "PublicWebSocketURL", v)
+	}
+}
