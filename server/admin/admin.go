@@ -268,7 +268,13 @@ const maxBody = 64 << 10
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+	err := dec.Decode(v)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d KiB", maxBody>>10))
+		return false
+	case err != nil && !errors.Is(err, io.EOF):
 		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
 		return false
 	}
