@@ -140,3 +140,14 @@ func TestBinaryRefusesAPublicWSURLClientsCannotUse(t *testing.T) {
 		refusal(t, t.TempDir(), nil, append(base, "-public-ws-url", v), "PublicWebSocketURL", v)
 	}
 }
+
+// TestSummaryWithTheHTTPPortOff: with -http "" the start summary gave the
+// demo page and the login as http://off/ and POST http://off/v1/login,
+// URLs that lead nowhere; it says they are off.
+func TestSummaryWithTheHTTPPortOff(t *testing.T) {
+	r := startBinary(t, nil, "-http", "")
+	if strings.Contains(r.summary, "http://off") || !strings.Contains(r.summary, "http=off") {
+		t.Fatalf("start summary:\n%s", r.summary)
+	}
+	r.stop(t)
+}

@@ -323,13 +323,21 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 		httpAddr = a.String()
 	}
 	fmt.Printf("tickroom listening ws=%s http=%s\n", wsAddr, httpAddr)
-	fmt.Printf("  play        http://%s/\n", httpAddr)
+	if srv.HTTPAddr() != nil {
+		fmt.Printf("  play        http://%s/\n", httpAddr)
+	} else {
+		fmt.Printf("  play        off (-http is empty)\n")
+	}
 	extra := ""
 	if f.conformance {
 		extra = ", /echo, /broadcast"
 	}
 	fmt.Printf("  websocket   ws://%s%s (tickroom.v1)%s\n", wsAddr, tickroom.WebSocketPath, extra)
-	fmt.Printf("  login       POST http://%s/v1/login\n", httpAddr)
+	if srv.HTTPAddr() != nil {
+		fmt.Printf("  login       POST http://%s/v1/login\n", httpAddr)
+	} else {
+		fmt.Printf("  login       off: clients need session tokens made elsewhere\n")
+	}
 	fmt.Printf("  games       %s\n", strings.Join(srv.Games(), ", "))
 	fmt.Printf("  resume      seats held %s; tokens live %s\n", f.dropGrace, f.tokenTTL)
 	if db := srv.Store(); db != nil {
