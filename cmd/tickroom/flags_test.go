@@ -68,6 +68,14 @@ func TestBinaryRefusesAnUnknownLogFormat(t *testing.T) {
 	refusal(t, t.TempDir(), []string{"TICKROOM_LOG_FORMAT=JSON"}, base, "-log-format", `"JSON"`)
 }
 
+// TestBinaryRefusesANaNRate: a rate of NaN (which strconv takes) would
+// turn its limit off, since no comparison holds for it; it is refused.
+func TestBinaryRefusesANaNRate(t *testing.T) {
+	base := []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "", "-data-dir", ""}
+	refusal(t, t.TempDir(), nil, append(base, "-guest-login-rate", "NaN"), "-guest-login-rate", "not a number")
+	refusal(t, t.TempDir(), []string{"TICKROOM_ROOM_CREATE_RATE=nan"}, base, "-room-create-rate", "not a number")
+}
+
 // TestBinaryListFlagsTakeSpacesAfterCommas: the comma-separated lists
 // (-origins, -ice-urls, like -trusted-proxies already) take a space after
 // a comma, as written in a shell or an environment file. -origins used to

@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -133,7 +134,7 @@ func parseFlags() (*flags, error) {
 	fs.BoolVar(&f.multiSockets, "multi-sockets", false, "let a user hold several connections (default: a new login closes the old one)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to close")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 0, "on SIGTERM, drain first for at most this long: no new rooms, running matches finish (0: shut down at once)")
-	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "how far the Go heap grows past its live bytes before the next collection, percent (Go's GOGC, whose default is 100); lower keeps the resident set nearer the live heap for more collector CPU; GOGC in the environment overrides it")
+	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "how far the Go heap grows past its live bytes before the next collection, percent (Go's GOGC, whose default is 100; 0: this flag's default); lower keeps the resident set nearer the live heap for more collector CPU; GOGC in the environment overrides it")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.debug, "debug", false, "log at debug level (connection events)")
 	fs.Parse(os.Args[1:])
@@ -189,6 +190,10 @@ func negativeFlag(fs *flag.FlagSet) error {
 		case int64:
 			neg = v < 0
 		case float64:
+			if math.IsNaN(v) {
+				err = fmt.Errorf("-%s %s: not a number", fl.Name, fl.Value)
+				return
+			}
 			neg = v < 0
 		case time.Duration:
 			neg = v < 0
@@ -384,10 +389,14 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 const defaultGCPercent = 10
 
 // setGCPercent sets the collector's target heap growth, unless GOGC in the
-// environment already chose one (the Go runtime reads it at start).
+// environment already chose one (the Go runtime reads it at start). 0
+// means the default, defaultGCPercent, as 0 does for the other limits.
 func setGCPercent(p int) {
-	if _, ok := os.LookupEnv("GOGC"); ok || p <= 0 {
+	if _, ok := os.LookupEnv("GOGC"); ok || p < 0 {
 		return
+	}
+	if p == 0 {
+		p = defaultGCPercent
 	}
 	debug.SetGCPercent(p)
 }
