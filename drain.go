@@ -83,6 +83,14 @@ func (s *Server) RequestDrain(timeout time.Duration) error {
 	return nil
 }
 
+// CutDrain ends Run's drain at once, the one under way or the next: the
+// matches still running are closed as at the drain's deadline, and the
+// shutdown follows as usual (the store's queue is written). cmd/tickroom
+// calls it at a second SIGTERM or interrupt; a drain asked for with
+// RequestDrain is also cut by the end of Run's context. Safe from any
+// goroutine.
+func (s *Server) CutDrain() { s.cutOnce.Do(func() { close(s.drainCut) }) }
+
 // waitStop blocks until ctx ends or a drain is requested, and returns how
 // long to drain before shutting down (zero: no drain).
 func (s *Server) waitStop(ctx context.Context) time.Duration {
@@ -110,8 +118,24 @@ func (s *Server) drainBeforeShutdown(ctx context.Context, d time.Duration) {
 	s.log.Info("draining before shutdown", "deadline", d, "playing", s.hub.Playing())
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
 	defer cancel()
+	// A drain asked for without ctx ending (RequestDrain) is cut short by
+	// ctx's end (a signal); any drain by CutDrain (a second signal).
+	var stop <-chan struct{}
+	if ctx.Err() == nil {
+		stop = ctx.Done()
+	}
+	go func() {
+		select {
+		case <-s.drainCut:
+		case <-stop:
+		case <-dctx.Done():
+			return
+		}
+		s.log.Warn("drain cut short")
+		cancel()
+	}()
 	if err := s.Drain(dctx); err != nil {
-		s.log.Warn("drain deadline passed: closing the matches still running", "playing", s.hub.Playing())
+		s.log.Warn("drain over before its matches: closing the matches still running", "playing", s.hub.Playing())
 		// Close them while their players are still connected, so that
 		// each hears its match ended; a room takes a tick to close.
 		s.hub.CloseRunning("drain deadline passed")

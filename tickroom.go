@@ -100,6 +100,8 @@ type Server struct {
 	migrator *cluster.Migrator  // nil without Options.Redis
 
 	drainReq     chan struct{} // closed by RequestDrain
+	drainCut     chan struct{} // closed by CutDrain
+	cutOnce      sync.Once
 	drainAsked   bool          // guarded by mu
 	drainTimeout time.Duration // guarded by mu
 }
@@ -116,7 +118,7 @@ func New(opts Options) (_ *Server, err error) {
 	if o.Addr == Off {
 		return nil, fmt.Errorf("%w: the WebSocket address cannot be off", ErrOptions)
 	}
-	s := &Server{opts: o, log: o.Logger, games: game.NewRegistry(), adminToken: o.AdminToken, drainReq: make(chan struct{})}
+	s := &Server{opts: o, log: o.Logger, games: game.NewRegistry(), adminToken: o.AdminToken, drainReq: make(chan struct{}), drainCut: make(chan struct{})}
 	if err := s.openStore(); err != nil {
 		return nil, err
 	}

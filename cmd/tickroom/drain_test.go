@@ -272,3 +272,61 @@ func TestBinaryAdminDrainDeadline(t *testing.T) {
 	}
 	p.waitExit(t, 15*time.Second)
 }
+
+// TestBinarySignalCutsTheDrain: a drain long under way is cut short by a
+// second SIGTERM, or, for one the admin API asked for, by the first: the
+// running match is closed as at the deadline, and the server shuts down
+// as usual, with status 0, long before the drain's 60 s.
+func TestBinarySignalCutsTheDrain(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		signals int
+	}{{"second SIGTERM", 2}, {"SIGTERM during an admin drain", 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := startProc(t, "-drain-timeout", "60s")
+			black, white := p.player(t, "black"), p.player(t, "white")
+			room := startGomoku(t, black, white, nil)
+			black.Write(move(room, 1, 7, 7))
+			if tc.signals == 1 {
+				req, _ := http.NewRequest("POST", "http://"+p.admin+"/v1/admin/drain", nil)
+				req.Header.Set("Authorization", "Bearer "+p.adminToken)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					t.Fatalf("drain: HTTP %d", resp.StatusCode)
+				}
+			} else if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			// The drain is under way: /readyz says so, and the match plays on.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				if code, body := p.get(t, "/readyz"); code == http.StatusServiceUnavailable && strings.Contains(body, "draining") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("/readyz never said draining")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(300 * time.Millisecond)
+			select {
+			case <-p.exited:
+				t.Fatal("the server ended before the drain was cut")
+			default:
+			}
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if res := matchEnd(t, white); res.Reason != "closed" {
+				t.Fatalf("result %v, want closed", res)
+			}
+			p.waitExit(t, 15*time.Second)
+		})
+	}
+}

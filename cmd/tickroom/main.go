@@ -236,6 +236,17 @@ func run() error {
 		defer os.RemoveAll(filepath.Dir(tokenPath))
 	}
 	printSummary(f, srv, tokenPath)
+	// The first signal ends ctx (Run drains, then shuts down); a second
+	// one cuts the drain short. Both reach sigs, registered beside ctx's.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		<-sigs
+		<-sigs
+		log.Warn("second signal: cutting the drain short")
+		srv.CutDrain()
+	}()
 	return srv.Run(ctx)
 }
 
