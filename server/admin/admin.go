@@ -223,24 +223,30 @@ func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request) {
 // fails, so a load balancer stops sending clients.
 func (h *Handler) readyz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if h.hub.ShuttingDown() {
+	if why := h.notReady(); why != "" {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("shutting down\n"))
+		_, _ = fmt.Fprintf(w, "%s\n", why)
 		return
 	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// notReady says why /readyz answers 503 ("shutting down", "draining",
+// "not ready: " and a failed check), or "" when it answers 200; the
+// monitor's overview shows the same.
+func (h *Handler) notReady() string {
+	if h.hub.ShuttingDown() {
+		return "shutting down"
+	}
 	if h.hub.Draining() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("draining\n"))
-		return
+		return "draining"
 	}
 	for _, check := range h.ready {
 		if err := check(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
-			return
+			return "not ready: " + err.Error()
 		}
 	}
-	_, _ = w.Write([]byte("ready\n"))
+	return ""
 }
 
 // writeJSON answers v as JSON with status.

@@ -44,7 +44,9 @@ func monitorFiles() http.Handler {
 type overviewJSON struct {
 	Time      time.Time `json:"time"`
 	UptimeSec float64   `json:"uptime_sec"`
-	Ready     bool      `json:"ready"`
+	// Ready is what /readyz answers (200), and NotReady why not.
+	Ready    bool   `json:"ready"`
+	NotReady string `json:"not_ready,omitempty"`
 	// Node names the node that answered; Nodes lists every node of its
 	// cluster (this one alone without one). NodesError says why Nodes is
 	// empty when the registry did not answer.
@@ -132,8 +134,9 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	for _, n := range ts.Refused {
 		refused += n
 	}
+	notReady := h.notReady()
 	o := overviewJSON{
-		Time: time.Now(), UptimeSec: time.Since(h.started).Seconds(), Ready: !h.hub.ShuttingDown(),
+		Time: time.Now(), UptimeSec: time.Since(h.started).Seconds(), Ready: notReady == "", NotReady: notReady,
 		Counters: map[string]uint64{
 			"sessions_opened": hs.Sessions.Load(), "connections_closed": closed, "handshakes_refused": refused,
 			"bytes_in": ts.BytesIn, "bytes_out": ts.BytesOut, "frames_in": ts.FramesIn, "frames_out": ts.FramesOut,

@@ -84,3 +84,35 @@ func TestOverviewTickHistograms(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestOverviewReadyIsReadyz: the monitor's overview says ready exactly
+// when /readyz answers 200, and why not when it answers 503: a draining
+// node is not shown as ready.
+func TestOverviewReadyIsReadyz(t *testing.T) {
+	e := start(t, adminToken)
+	overview := func() (bool, string) {
+		t.Helper()
+		status, body := e.do("GET", "/v1/admin/overview", adminToken, "")
+		var o struct {
+			Ready    bool   `json:"ready"`
+			NotReady string `json:"not_ready"`
+		}
+		if status != 200 || json.Unmarshal([]byte(body), &o) != nil {
+			t.Fatalf("overview: %d %s", status, body)
+		}
+		return o.Ready, o.NotReady
+	}
+	if status, _ := e.do("GET", "/readyz", "", ""); status != 200 {
+		t.Fatalf("/readyz before the drain: %d", status)
+	}
+	if ready, why := overview(); !ready || why != "" {
+		t.Fatalf("overview before the drain: ready %v %q", ready, why)
+	}
+	e.hub.Drain()
+	if status, body := e.do("GET", "/readyz", "", ""); status != 503 || body != "draining\n" {
+		t.Fatalf("/readyz while draining: %d %q", status, body)
+	}
+	if ready, why := overview(); ready || why != "draining" {
+		t.Fatalf("overview while draining: ready %v %q, want false \"draining\"", ready, why)
+	}
+}

@@ -10,6 +10,8 @@ export interface Overview {
   time: string;
   uptime_sec: number;
   ready: boolean;
+  /** not_ready says why /readyz answers 503 (draining, shutting down, a failed check). */
+  not_ready?: string;
   counters: Record<string, number>;
   gauges: Record<string, number>;
   ticks?: { bounds_ms: number[]; lateness: number[]; duration: number[] };

@@ -515,7 +515,7 @@ async function poll(): Promise<void> {
     previous = o;
     polls++;
     document.body.dataset["polls"] = String(polls);
-    setStatus(`${o.ready ? "ready" : "shutting down"} · up ${formatUptime(o.uptime_sec)} · ${new Date(o.time).toLocaleTimeString()}`, !o.ready);
+    setStatus(`${o.ready ? "ready" : (o.not_ready ?? "not ready")} · up ${formatUptime(o.uptime_sec)} · ${new Date(o.time).toLocaleTimeString()}`, !o.ready);
   } catch (err) {
     showError(err);
     return;
