@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickroom/tickroom/internal/redistest"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -31,12 +30,19 @@ func TestNginxInFront(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s is missing: run scripts/install-nginx.sh (make nginx)", bin)
 	}
-	port := redistest.FreePort(t)
-	front := fmt.Sprintf("127.0.0.1:%d", port)
+	// nginx's port stays held while the cluster starts: a port picked and
+	// let go at once could be picked again by PostgreSQL's or Redis's
+	// start, and nginx would then fail to bind it.
+	hold, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := hold.Addr().String()
 	c := Start(t, Config{Nodes: 2, NodeArgs: func(id string) []string {
 		return []string{"-public-ws-url", "/v1/ws", "-node-ws-url", "ws://" + front + "/nodes/" + id + "/v1/ws"}
 	}})
 	n := c.Nodes()
+	hold.Close()
 	startNginx(t, bin, front, n[0], n[1])
 
 	login := func(name string) string {
