@@ -231,3 +231,38 @@ func TestQuickMatchReservationHonouredWithoutRedis(t *testing.T) {
 		t.Fatalf("b's quick-match on n1 with its reservation, Redis down: %v, want Joined in seat 2 of %s", r, room)
 	}
 }
+
+// TestCreationsRefusedWithoutRedisCostNothing: a CreateRoom refused with
+// UNAVAILABLE because Redis is out of reach (its room could not be
+// listed, and was closed) gives its cost back to the creator's budget:
+// more such refusals than the budget holds never turn into RATE_LIMITED,
+// and once Redis is back the creator makes a room at once.
+func TestCreationsRefusedWithoutRedisCostNothing(t *testing.T) {
+	// A gomoku room costs 1 unit; a budget of 3 that refills one a
+	// thousand seconds.
+	c := Start(t, Config{Nodes: 1, Args: []string{"-room-create-burst", "3", "-room-create-rate", "0.001"}})
+	n := c.Nodes()[0]
+	a := connect(t, n, "a")
+	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
+		Game: "gomoku", Options: map[string]string{"move_seconds": "0"},
+	}}}
+	c.Redis.Stop(t)
+	for i := range 5 {
+		r := a.c.Request(create)
+		if code := r.GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+			t.Fatalf("creation %d with Redis down: %v, want ERROR_CODE_UNAVAILABLE", i+1, r)
+		}
+	}
+	c.Redis.Restart(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r := a.c.Request(create)
+		if r.GetJoined() != nil {
+			return
+		}
+		if code := r.GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE || time.Now().After(deadline) {
+			t.Fatalf("creation once Redis is back: %v", r)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

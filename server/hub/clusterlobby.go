@@ -176,7 +176,7 @@ func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom) error {
 // before its creator joins.
 func (s *Session) clusterCreate(id uint32, q *tickroomv1.CreateRoom) error {
 	return s.offLoopDo(id, func(ctx context.Context) error {
-		room, err := s.newOwnedRoom(game.RoomOptions{
+		room, ch, err := s.newOwnedRoom(game.RoomOptions{
 			Game: q.Game, Options: q.Options, Metadata: q.Metadata, Password: q.Password,
 			MaxPlayers: int(q.MaxPlayers), Private: q.Private, TickRate: int(q.TickRate),
 		})
@@ -187,7 +187,7 @@ func (s *Session) clusterCreate(id uint32, q *tickroomv1.CreateRoom) error {
 		if !q.Private && q.Password == "" {
 			pool = s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)
 		}
-		return s.publishAndJoin(ctx, id, room, pool, q.Spectate, q.Password)
+		return s.publishAndJoin(ctx, id, room, ch, pool, q.Spectate, q.Password)
 	})
 }
 
@@ -197,32 +197,39 @@ func (s *Session) clusterCreate(id uint32, q *tickroomv1.CreateRoom) error {
 // held: listed there first, its free seats could be taken by other
 // nodes' quick-matches before its creator's, leaving the creator a full
 // room.
-func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room, pool string, spectate bool, password string) error {
+func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room, ch *charge, pool string, spectate bool, password string) error {
 	c := s.h.cluster
 	first := pool
 	if !spectate {
 		first = ""
 	}
-	if err := c.Publish(ctx, room, first); err != nil {
-		room.Close("could not be listed")
+	// A room closed here never reached its creator: its cost goes back
+	// to the creator's budgets.
+	fail := func(why string, err error) error {
+		room.Close(why)
+		ch.refund()
 		return err
 	}
+	if err := c.Publish(ctx, room, first); err != nil {
+		return fail("could not be listed", err)
+	}
 	if !spectate {
-		if _, err := c.Reserve(ctx, room.ID(), s.claims.UserID, password); err != nil {
-			room.Close("creator could not join")
-			return err
+		// Listed, the room is the directory's to count; one that cannot
+		// speak for it yet (Redis just came back empty, and this node is
+		// not registered again) leaves the count to the room, as for any
+		// join here (directoryBehind).
+		if _, err := c.Reserve(ctx, room.ID(), s.claims.UserID, password); err != nil && !directoryBehind(err) {
+			return fail("creator could not join", err)
 		}
 		if pool != "" {
 			if err := c.Publish(ctx, room, pool); err != nil {
-				room.Close("could not be listed")
-				return err
+				return fail("could not be listed", err)
 			}
 		}
 	}
 	settle(ctx) // the Joined answer may go out before this goroutine ends
 	if err := s.tryJoin(id, room, spectate, password, 0); err != nil {
-		room.Close("creator could not join")
-		return err
+		return fail("creator could not join", err)
 	}
 	return nil
 }
@@ -317,11 +324,11 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.Q
 
 // createForMatch makes a quick-match room here.
 func (s *Session) createForMatch(ctx context.Context, id uint32, q *tickroomv1.QuickMatch, pool string) error {
-	room, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
+	room, ch, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
 	if err != nil {
 		return err
 	}
-	return s.publishAndJoin(ctx, id, room, pool, false, "")
+	return s.publishAndJoin(ctx, id, room, ch, pool, false, "")
 }
 
 // directoryBehind reports whether a Reserve of a room this node runs

@@ -71,7 +71,7 @@ func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 	if s.h.cluster != nil {
 		return s.clusterCreate(id, q)
 	}
-	room, err := s.newOwnedRoom(game.RoomOptions{
+	room, ch, err := s.newOwnedRoom(game.RoomOptions{
 		Game: q.Game, Options: q.Options, Metadata: q.Metadata, Password: q.Password,
 		MaxPlayers: int(q.MaxPlayers), Private: q.Private, TickRate: int(q.TickRate),
 	})
@@ -80,32 +80,35 @@ func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 	}
 	if err := s.tryJoin(id, room, q.Spectate, q.Password, 0); err != nil {
 		room.Close("creator could not join")
+		ch.refund()
 		return err
 	}
 	return nil
 }
 
 // newOwnedRoom creates a room paid from the session's creation budgets
-// (see quota.go).
-func (s *Session) newOwnedRoom(opts game.RoomOptions) (*game.Room, error) {
+// (see quota.go). A room closed before its creator got it (the creator
+// could not join, the cluster could not list it) is given back to the
+// budgets with the charge's refund.
+func (s *Session) newOwnedRoom(opts game.RoomOptions) (*game.Room, *charge, error) {
 	d, ok := s.h.cfg.Games.Lookup(opts.Game)
 	if !ok {
-		return nil, protocol.NewError(protocol.ErrorUnknownGame, "no game named "+opts.Game)
+		return nil, nil, protocol.NewError(protocol.ErrorUnknownGame, "no game named "+opts.Game)
 	}
 	if err := d.CheckOptions(opts); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ch, err := s.h.quota.charge(s, d.RoomCost(opts))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	room, err := s.h.newRoom(opts)
 	if err != nil {
 		ch.refund()
-		return nil, err
+		return nil, nil, err
 	}
 	ch.record(room.ID())
-	return room, nil
+	return room, ch, nil
 }
 
 // newRoom creates a room and lists it in the directory, in its quick-match
@@ -194,12 +197,13 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 			return err
 		}
 	}
-	room, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
+	room, ch, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
 	if err != nil {
 		return err
 	}
 	if err := s.tryJoin(id, room, false, "", 0); err != nil {
 		room.Close("creator could not join")
+		ch.refund()
 		return err
 	}
 	return nil
