@@ -1,6 +1,7 @@
 package game_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -201,5 +202,57 @@ func TestGamePanicInNewOrRestoreRefusesTheRoom(t *testing.T) {
 	e.Advance(t, 100*time.Millisecond)
 	if ents, _ := b.Entities(); ents[uint64(b.Seat)] != "1" {
 		t.Fatalf("a room made after them holds %v, want seat %d at 1", ents, b.Seat)
+	}
+}
+
+// saverFragile is a fragile game that saves itself.
+type saverFragile struct{ fragile }
+
+func (g *saverFragile) Save(*game.Context) ([]byte, error)  { return []byte("x"), nil }
+func (g *saverFragile) Restore(*game.Context, []byte) error { return nil }
+
+// A tick that took a handoff and an operator's state request and whose
+// game then panics (here in Input, before either is served) answers both
+// as the room ends: the handoff with an error, the state request with
+// ErrFinished, rather than leaving them waiting for ever.
+func TestGamePanicAnswersWhatItsTickTook(t *testing.T) {
+	defs := []game.Definition{{Name: "fragile", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+		return &saverFragile{fragile{counter: counter{vals: map[uint64]int{}}}}, nil
+	}}}
+	e := gametest.NewEnv(t, defs, nil)
+	r := e.Create(t, game.RoomOptions{Game: "fragile"})
+	a := e.Seat(t, r, "a")
+	e.Advance(t, 100*time.Millisecond)
+	a.Send(t, []byte("boom"))
+	handoffs := make(chan error, 2)
+	if err := r.Handoff(func(_ *tickroomv1.SavedRoom, err error) { handoffs <- err }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	states := make(chan error, 1)
+	go func() { _, err := r.State(ctx); states <- err }()
+	// Let the state request reach the room before its tick runs (one that
+	// came after would find the room ended and get ErrFinished at once).
+	time.Sleep(100 * time.Millisecond)
+	e.Advance(t, 100*time.Millisecond)
+	if r.Phase() != game.PhaseDisposed {
+		t.Fatalf("room %v", r.Phase())
+	}
+	select {
+	case err := <-handoffs:
+		if err == nil {
+			t.Fatal("the handoff of a room whose game panicked succeeded")
+		}
+	default:
+		t.Fatal("the handoff was never answered")
+	}
+	if err := <-states; !errors.Is(err, game.ErrFinished) {
+		t.Fatalf("the state request: %v, want ErrFinished", err)
+	}
+	select {
+	case err := <-handoffs:
+		t.Fatalf("the handoff was answered twice (%v)", err)
+	default:
 	}
 }

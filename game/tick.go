@@ -105,6 +105,11 @@ func (r *Room) step(now time.Time) {
 	handoff := r.handoff
 	r.handoff = nil
 	r.mu.Unlock()
+	// What this tick took is answered even when the game panics below
+	// (Room.crashed): each is set to nil as it is passed on.
+	if handoff != nil || len(stateReqs) > 0 {
+		defer answerTaken(&handoff, &stateReqs)
+	}
 
 	for i := range w.drainCtl {
 		r.applyCommand(&w.drainCtl[i])
@@ -139,14 +144,20 @@ func (r *Room) step(now time.Time) {
 		r.end(MatchResult{Reason: "closed"})
 		r.dispose()
 		refuseState(stateReqs)
-		if handoff != nil {
-			handoff(nil, ErrFinished)
+		stateReqs = nil
+		if h := handoff; h != nil {
+			handoff = nil
+			h(nil, ErrFinished)
 		}
 		return
 	}
-	if handoff != nil && r.runHandoff(handoff) {
-		refuseState(stateReqs)
-		return
+	if h := handoff; h != nil {
+		handoff = nil // runHandoff answers it, even when Save panics
+		if r.runHandoff(h) {
+			refuseState(stateReqs)
+			stateReqs = nil
+			return
+		}
 	}
 	if r.Phase() == PhaseWaiting && w.players >= r.def.MinPlayers {
 		r.setPhase(PhaseRunning)
@@ -156,6 +167,7 @@ func (r *Room) step(now time.Time) {
 	}
 	if len(stateReqs) > 0 {
 		r.answerState(stateReqs)
+		stateReqs = nil
 	}
 	if r.isEmpty() {
 		if w.empty.IsZero() {
@@ -531,6 +543,17 @@ func (r *Room) nextTick(now time.Time) time.Time {
 		return w.due
 	}
 	return t
+}
+
+// answerTaken, deferred by a tick that took a handoff or state requests,
+// answers those still held when the tick ends early: its game panicked
+// (Room.crashed disposes the room, which refuses what is still queued,
+// but not what the tick had already taken).
+func answerTaken(handoff *func(*tickroomv1.SavedRoom, error), reqs *[]chan RoomState) {
+	if h := *handoff; h != nil {
+		h(nil, ErrFinished)
+	}
+	refuseState(*reqs)
 }
 
 // recoverGame, deferred around the code of a tick (which calls the

@@ -212,6 +212,12 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal ends ctx (Run drains, then shuts down); a second
+	// one cuts the drain short (CutDrain, below). Both reach sigs too,
+	// registered with ctx's so that one during the start counts.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	log := newLogger(f)
 	setGCPercent(f.gcPercent)
 	for _, name := range f.secretFlags {
@@ -236,11 +242,6 @@ func run() error {
 		defer os.RemoveAll(filepath.Dir(tokenPath))
 	}
 	printSummary(f, srv, tokenPath)
-	// The first signal ends ctx (Run drains, then shuts down); a second
-	// one cuts the drain short. Both reach sigs, registered beside ctx's.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	go func() {
 		<-sigs
 		<-sigs

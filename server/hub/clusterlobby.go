@@ -203,10 +203,13 @@ func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room
 	if !spectate {
 		first = ""
 	}
-	// A room closed here never reached its creator: its cost goes back
-	// to the creator's budgets.
+	// A room the directory could not take goes back to its creator's
+	// budgets; one its creator could not join does not (newOwnedRoom).
 	fail := func(why string, err error) error {
 		room.Close(why)
+		if !isCode(err, protocol.ErrorUnavailable) {
+			return err
+		}
 		ch.refund()
 		return err
 	}

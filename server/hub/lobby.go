@@ -71,7 +71,7 @@ func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 	if s.h.cluster != nil {
 		return s.clusterCreate(id, q)
 	}
-	room, ch, err := s.newOwnedRoom(game.RoomOptions{
+	room, _, err := s.newOwnedRoom(game.RoomOptions{
 		Game: q.Game, Options: q.Options, Metadata: q.Metadata, Password: q.Password,
 		MaxPlayers: int(q.MaxPlayers), Private: q.Private, TickRate: int(q.TickRate),
 	})
@@ -80,16 +80,16 @@ func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 	}
 	if err := s.tryJoin(id, room, q.Spectate, q.Password, 0); err != nil {
 		room.Close("creator could not join")
-		ch.refund()
 		return err
 	}
 	return nil
 }
 
 // newOwnedRoom creates a room paid from the session's creation budgets
-// (see quota.go). A room closed before its creator got it (the creator
-// could not join, the cluster could not list it) is given back to the
-// budgets with the charge's refund.
+// (see quota.go). A room the cluster could not list is given back to the
+// budgets with the charge's refund; one whose creator could not join is
+// not: that join is the client's to get right (a spectator's seat in a
+// game without any, say), and a refund would make such creations free.
 func (s *Session) newOwnedRoom(opts game.RoomOptions) (*game.Room, *charge, error) {
 	d, ok := s.h.cfg.Games.Lookup(opts.Game)
 	if !ok {
@@ -197,13 +197,12 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 			return err
 		}
 	}
-	room, ch, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
+	room, _, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
 	if err != nil {
 		return err
 	}
 	if err := s.tryJoin(id, room, false, "", 0); err != nil {
 		room.Close("creator could not join")
-		ch.refund()
 		return err
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,4 +347,37 @@ func TestOptionsRefusedBeforeTheirCost(t *testing.T) {
 	if r := createAndLeave(t, ann, &tickroomv1.CreateRoom{Game: "tally"}); r != nil {
 		t.Fatalf("a valid room after refused ones: %v", r)
 	}
+}
+
+// TestCreatorsFailedJoinPays: a creation whose room its creator then
+// cannot join (here a spectator's seat in a game without any) pays from
+// the creation budget: the room was made and scheduled. Were it given
+// back, such creations would cost nothing, and the game's New would run
+// at the rate of the client's messages.
+func TestCreatorsFailedJoinPays(t *testing.T) {
+	var news atomic.Int32
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.RoomCreateBurst, c.RoomCreateRate = 8, 0.01 },
+		games: func(r *game.Registry) {
+			if err := r.Register(game.Definition{Name: "nospec", TickRate: 20, MaxPlayers: 4, MaxSpectators: -1, New: func(s game.Setup) (game.Game, error) {
+				news.Add(1)
+				return newTally(s)
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	c, _ := e.connect("mallory")
+	for i := range 20 {
+		r := createAndLeave(t, c, &tickroomv1.CreateRoom{Game: "nospec", Spectate: true})
+		switch {
+		case r == nil:
+			t.Fatalf("creation %d: a spectator's seat in a game without any was given", i+1)
+		case r.Code == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && i >= 8:
+			return // the budget of 8 one-unit rooms was spent
+		case r.Code == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED:
+			t.Fatalf("creation %d refused for the budget: %v", i+1, r)
+		}
+	}
+	t.Fatalf("20 creations whose creator could not join cost nothing (the game's New ran %d times)", news.Load())
 }
