@@ -89,11 +89,12 @@ func (g *pong) Notice(ctx *game.Context, kind game.NoticeKind, p game.Player) {
 	case game.NoticeJoined:
 		g.paddles[p.Seat] = &paddle{msg: pongv1.Paddle{Seat: p.Seat, Y: 0.5, Name: p.Name}}
 	case game.NoticeLeft:
-		g.paddles[p.Seat] = nil
 		if ctx.Phase() == game.PhaseRunning {
-			// The one who stays wins by forfeit.
+			// The one who stays wins by forfeit; the result keeps the
+			// leaver's score, so it ends before the paddle goes.
 			g.end(ctx, 3-p.Seat, "forfeit")
 		}
+		g.paddles[p.Seat] = nil
 	}
 }
 

@@ -164,3 +164,45 @@ func TestPongStateInTheMonitor(t *testing.T) {
 		t.Fatalf("entities %v, want %v", seen, want)
 	}
 }
+
+// TestPongForfeitKeepsScores checks the result of a match a player leaves:
+// the one who stays wins by forfeit, and the result's scores are both
+// players' scores at the moment of leaving, the leaver's included.
+func TestPongForfeitKeepsScores(t *testing.T) {
+	t.Parallel()
+	env := gametest.NewEnv(t, []game.Definition{Definition()}, nil)
+	room := env.Create(t, game.RoomOptions{Game: "pong", Options: map[string]string{"target": "5"}})
+	left, right := env.Seat(t, room, "left"), env.Seat(t, room, "right")
+	// Nobody defends: the ball is served and someone scores.
+	var scored *pongv1.Paddle
+	for range 100 {
+		env.Advance(t, 100*time.Millisecond)
+		for _, pl := range []*gametest.Player{left, right} {
+			var p pongv1.Paddle
+			if left.Entity(t, uint64(pl.Seat), &p) && p.Score > 0 {
+				scored = &p
+			}
+		}
+		if scored != nil {
+			break
+		}
+	}
+	if scored == nil {
+		t.Fatal("no point in 10 s")
+	}
+	if err := room.Leave(scored.Seat); err != nil {
+		t.Fatal(err)
+	}
+	env.Advance(t, 100*time.Millisecond)
+	res := env.Results()
+	if len(res) != 1 || res[0].Outcome.Reason != "forfeit" || res[0].Winners()[0].Seat != 3-scored.Seat {
+		t.Fatalf("results %+v", res)
+	}
+	var scores pongv1.Result
+	if err := scores.UnmarshalVT(res[0].Outcome.Data); err != nil {
+		t.Fatal(err)
+	}
+	if scores.Scores[scored.Seat-1] != scored.Score {
+		t.Fatalf("seat %d left with %d points; the result says %v", scored.Seat, scored.Score, scores.Scores)
+	}
+}
