@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -305,5 +306,23 @@ func TestEightsStateInTheMonitor(t *testing.T) {
 	slices.Sort(names)
 	if !slices.Equal(names, []string{"ann", "bob"}) || cards != 2*handSize {
 		t.Fatalf("seats %v and %d cards in hands, want ann, bob and %d", names, cards, 2*handSize)
+	}
+}
+
+// TestEightsSeatsWithinTheRoom: a table that waits for more players than
+// the room has seats would never deal, so it is refused.
+func TestEightsSeatsWithinTheRoom(t *testing.T) {
+	t.Parallel()
+	env := gametest.NewEnv(t, []game.Definition{Definition()}, nil)
+	if _, err := env.RT.CreateRoom(game.RoomOptions{Game: "eights", MaxPlayers: 2, Options: map[string]string{"seats": "3"}}); !errors.Is(err, game.ErrInvalidOptions) {
+		t.Fatalf("3 seats in a room of 2: %v", err)
+	}
+	// Two seats and the default table of two deal as before.
+	room := env.Create(t, game.RoomOptions{Game: "eights", MaxPlayers: 2})
+	env.Seat(t, room, "a")
+	env.Seat(t, room, "b")
+	env.Advance(t, 100*time.Millisecond)
+	if room.Phase() != game.PhaseRunning {
+		t.Fatalf("phase %v", room.Phase())
 	}
 }

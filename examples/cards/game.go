@@ -21,7 +21,8 @@ const (
 // Definition registers crazy eights. Room options: "seats", the players
 // the table waits for before the deal (2..4, default 2), and
 // "turn_seconds", how long a player may think before drawing
-// automatically (5..300, default 30).
+// automatically (5..300, default 30). A room with fewer player seats
+// than "seats" is refused: its table would never deal.
 //
 // MinPlayers equals MaxPlayers so the runtime never starts a table by
 // itself: the game deals and calls Context.Start once "seats" players sat
@@ -77,6 +78,10 @@ func newEights(s game.Setup) (game.Game, error) {
 			return nil, fmt.Errorf("seats %q is not 2..4", v)
 		}
 		g.seats = n
+	}
+	if g.seats > s.MaxPlayers {
+		// The table would wait for players who have no seat to sit in.
+		return nil, fmt.Errorf("seats %d is more than the room's %d player seats", g.seats, s.MaxPlayers)
 	}
 	if v, ok := s.Options["turn_seconds"]; ok {
 		n, err := strconv.Atoi(v)

@@ -32,7 +32,7 @@ const (
 
 // Definition registers pong: two players, 30 ticks a second, the match
 // starts when both have joined. Room option "target" is the winning
-// score, 1..21 (default 5). Its Schema lets the monitor's inspector show a
+// score, 1..21 (default 5); a room of one player seat is refused. Its Schema lets the monitor's inspector show a
 // room's paddles, ball and score as fields.
 func Definition() game.Definition {
 	return game.Definition{
@@ -66,6 +66,10 @@ type paddle struct {
 }
 
 func newPong(s game.Setup) (game.Game, error) {
+	if s.MaxPlayers < 2 {
+		// A room of one seat would wait for an opponent forever.
+		return nil, fmt.Errorf("pong needs 2 player seats, not %d", s.MaxPlayers)
+	}
 	g := &pong{target: 5, rng: rand.New(rand.NewPCG(s.Seed, 0x9e3779b97f4a7c15))}
 	if v, ok := s.Options["target"]; ok {
 		n, err := strconv.Atoi(v)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"maps"
 	"strconv"
 	"testing"
@@ -204,5 +205,15 @@ func TestPongForfeitKeepsScores(t *testing.T) {
 	}
 	if scores.Scores[scored.Seat-1] != scored.Score {
 		t.Fatalf("seat %d left with %d points; the result says %v", scored.Seat, scored.Score, scores.Scores)
+	}
+}
+
+// TestPongNeedsTwoSeats: a room asked with one player seat would wait for
+// an opponent who can never sit down, so it is refused.
+func TestPongNeedsTwoSeats(t *testing.T) {
+	t.Parallel()
+	env := gametest.NewEnv(t, []game.Definition{Definition()}, nil)
+	if _, err := env.RT.CreateRoom(game.RoomOptions{Game: "pong", MaxPlayers: 1}); !errors.Is(err, game.ErrInvalidOptions) {
+		t.Fatalf("a one-seat room: %v", err)
 	}
 }

@@ -63,8 +63,13 @@ var (
 )
 
 // New creates a match. Option "move_seconds" sets the per-move time limit
-// (0 means none; default 30).
+// (0 means none; default 30). A room asked with fewer than two player seats
+// is refused: its match could never start.
 func New(s game.Setup) (game.Game, error) {
+	if s.MaxPlayers < 2 {
+		// A room of one seat would wait for an opponent forever.
+		return nil, fmt.Errorf("gomoku: a match needs 2 player seats, not %d", s.MaxPlayers)
+	}
 	g := &Game{moveTime: DefaultMoveTime}
 	if v, ok := s.Options["move_seconds"]; ok {
 		n, err := strconv.Atoi(v)

@@ -1,6 +1,7 @@
 package gomoku_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -216,6 +217,14 @@ func TestEndings(t *testing.T) {
 		e := gametest.NewEnv(t, []game.Definition{gomoku.Definition()}, nil)
 		if _, err := e.RT.CreateRoom(game.RoomOptions{Game: "gomoku", Options: map[string]string{"move_seconds": "soon"}}); err == nil {
 			t.Fatal("bad move_seconds accepted")
+		}
+	})
+	t.Run("one seat", func(t *testing.T) {
+		// A match needs two players: a room of one seat would wait for an
+		// opponent who can never sit down.
+		e := gametest.NewEnv(t, []game.Definition{gomoku.Definition()}, nil)
+		if _, err := e.RT.CreateRoom(game.RoomOptions{Game: "gomoku", MaxPlayers: 1}); !errors.Is(err, game.ErrInvalidOptions) {
+			t.Fatalf("a one-seat room: %v", err)
 		}
 	})
 }
