@@ -165,10 +165,22 @@ func (r *Room) removeMember(m *member, reason RemoveReason, notify bool) {
 	}
 	r.freeSeat(m.Seat)
 	if notify {
-		w.game.Notice(&w.ctx, NoticeLeft, m.Player)
+		r.noticeLeft(m)
 		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_LEFT, &m.Player, nil)
 	}
 	r.removed(m, m.client, reason)
+}
+
+// noticeLeft tells the game that m left. A match the game ends meanwhile
+// (a forfeit) reports m among its players; the mark is cleared even when
+// the game panics, since the shard's other rooms share it.
+func (r *Room) noticeLeft(m *member) {
+	w := &r.w
+	if !m.Spectator {
+		w.leaving = &m.Player
+		defer func() { w.leaving = nil }()
+	}
+	w.game.Notice(&w.ctx, NoticeLeft, m.Player)
 }
 
 func (r *Room) removed(m *member, c Client, reason RemoveReason) {

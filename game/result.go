@@ -17,7 +17,9 @@ type Result struct {
 	RoomID string
 	Game   string
 	// Players are the room's player members when the match ended, dropped
-	// ones included, in seat order. Spectators are left out.
+	// ones included, and the one whose leaving ended it (a game that ends
+	// its match on NoticeLeft, a forfeit), in seat order. Spectators are
+	// left out.
 	Players []Player
 	// Outcome is what the game passed to Context.End.
 	Outcome MatchResult
@@ -51,10 +53,18 @@ func (r *Room) report(res MatchResult, started bool) {
 	}
 	w := &r.w
 	out := Result{RoomID: r.id, Game: r.def.Name, Outcome: res, Started: w.started, Ended: w.now, Ticks: w.tickNo}
-	for _, m := range w.members {
+	l := w.leaving                // a player whose leaving ends the match: it played it
+	for i, m := range w.members { // index seat-1; the leaver's is free
+		if l != nil && uint32(i+1) >= l.Seat {
+			out.Players = append(out.Players, *l)
+			l = nil
+		}
 		if m != nil && !m.Spectator {
 			out.Players = append(out.Players, m.Player)
 		}
+	}
+	if l != nil {
+		out.Players = append(out.Players, *l)
 	}
 	out.Outcome.WinnerSeats = append([]uint32(nil), res.WinnerSeats...)
 	out.Outcome.Data = append([]byte(nil), res.Data...)

@@ -68,6 +68,10 @@ type worker struct {
 // ticks, a part for each size of state the shard's rooms have, which a
 // room's tick takes and gives back.
 type tickScratch struct {
+	// leaving is the player member whose NoticeLeft the room's game is
+	// being told, while it is: a match that ends then (a forfeit)
+	// reports the leaver among its players (report).
+	leaving *Player
 	// began is when the running tick began, a frame.Stamp, on a runtime
 	// that reads the system clock (0 otherwise, and between ticks):
 	// deliver stamps the tick's frames with it (frame.SetMade).

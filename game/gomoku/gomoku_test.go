@@ -186,6 +186,12 @@ func TestEndings(t *testing.T) {
 		if !slices.Equal(res.WinnerSeats, []uint32{2}) || data.Outcome != gomokuv1.Outcome_OUTCOME_FORFEIT {
 			t.Fatalf("result %v %v", res, data)
 		}
+		// The reported result, the match history's record, has both
+		// players: the one who left loses it.
+		rs := m.e.Results()
+		if len(rs) != 1 || len(rs[0].Players) != 2 || rs[0].Players[0].UserID != "black" || rs[0].Winners()[0].UserID != "white" {
+			t.Fatalf("reported %+v", rs)
+		}
 	})
 	t.Run("draw on a full board", func(t *testing.T) {
 		m := newMatch(t, map[string]string{"move_seconds": "0"})
