@@ -1,18 +1,25 @@
 package arena
 
-// move moves p by (dx, dy), stopping at walls and the map's edge.
+// move moves p by (dx, dy), stopping at walls and the map's edge. A move
+// longer than a player's radius (a tick at under 16 Hz) goes in steps of
+// at most that, so it cannot pass a wall, which is at least a player's
+// width thick, between two positions.
 func (g *Game) move(p *player, dx, dy int32) {
 	if dx == 0 && dy == 0 {
 		return
 	}
-	x := clamp(p.x+dx, PlayerRadius, g.cfg.width-PlayerRadius)
-	y := clamp(p.y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
-	for i := range g.walls {
-		if hitsWall(x, y, PlayerRadius, &g.walls[i]) {
-			return // blocked on this axis; the other axis moves separately
+	n := max(abs(dx), abs(dy))/PlayerRadius + 1
+	x0, y0 := p.x, p.y
+	for i := int32(1); i <= n; i++ {
+		x := clamp(x0+dx*i/n, PlayerRadius, g.cfg.width-PlayerRadius)
+		y := clamp(y0+dy*i/n, PlayerRadius, g.cfg.height-PlayerRadius)
+		for j := range g.walls {
+			if hitsWall(x, y, PlayerRadius, &g.walls[j]) {
+				return // blocked on this axis; the other axis moves separately
+			}
 		}
+		p.x, p.y = x, y
 	}
-	p.x, p.y = x, y
 }
 
 // hitsWall reports whether a circle at (x, y) of radius r overlaps w.

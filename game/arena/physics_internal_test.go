@@ -98,3 +98,30 @@ func TestIsqrt(t *testing.T) {
 		}
 	}
 }
+
+// TestWallsHoldAtLowTickRates: a room may run the arena as slowly as 1 Hz,
+// where a tick's step (8 units) is longer than a wall is thick; the player
+// must still stop at the wall, not come out on its far side.
+func TestWallsHoldAtLowTickRates(t *testing.T) {
+	wall := newWall(10_000, 0, 1000, 30_000)
+	for _, dt := range []time.Duration{time.Second, 500 * time.Millisecond, 250 * time.Millisecond} {
+		t.Run(dt.String(), func(t *testing.T) {
+			g := testGame(1, wall)
+			p := &g.players[0]
+			p.x, p.y = 5000, 5000
+			data, _ := (&arenav1.Input{Dx: 1000}).MarshalVT()
+			if err := g.Input(nil, 1, data); err != nil {
+				t.Fatal(err)
+			}
+			for range 10 {
+				g.Update(nil, dt)
+				if p.x+PlayerRadius > wall.X {
+					t.Fatalf("player at x %d, through the wall at %d..%d", p.x, wall.X, wall.X+wall.W)
+				}
+			}
+			if p.x < wall.X-PlayerRadius-Speed*int32(dt/time.Millisecond)/1000 {
+				t.Fatalf("player stopped at x %d, short of the wall at %d by more than a step", p.x, wall.X)
+			}
+		})
+	}
+}
