@@ -134,15 +134,16 @@ func (g *pong) Update(ctx *game.Context, dt time.Duration) {
 		g.serve()
 	}
 	b := &g.ball
+	from := b.X
 	b.X += b.Vx * s
 	b.Y += b.Vy * s
 	if b.Y < ballRadius && b.Vy < 0 || b.Y > 1-ballRadius && b.Vy > 0 {
 		b.Vy = -b.Vy
 	}
 	if b.Vx < 0 {
-		g.hit(1, paddleX, 1)
+		g.hit(1, paddleX, 1, from)
 	} else {
-		g.hit(2, 1-paddleX, -1)
+		g.hit(2, 1-paddleX, -1, from)
 	}
 	switch {
 	case b.X < 0:
@@ -166,14 +167,18 @@ func (g *pong) serve() {
 }
 
 // hit bounces the ball off seat's paddle at x when it reaches it; out is
-// the direction the ball leaves in. Where it hits the paddle steers it.
-func (g *pong) hit(seat uint32, x float32, out float32) {
+// the direction the ball leaves in, from where it was before this tick's
+// move. A ball that was at most a little past the paddle's line then
+// (0.05) is still in reach, however far this tick took it: at a slow tick
+// rate a fast ball crosses the line in one tick. Where it hits the paddle
+// steers it.
+func (g *pong) hit(seat uint32, x float32, out float32, from float32) {
 	p, b := g.paddles[seat], &g.ball
 	if p == nil {
 		return
 	}
 	edge := b.X - out*ballRadius
-	if (out > 0 && edge > x) || (out < 0 && edge < x) || abs(b.X-x) > 0.05 {
+	if (out > 0 && edge > x) || (out < 0 && edge < x) || (from-x)*out < -0.05 {
 		return
 	}
 	off := b.Y - p.msg.Y

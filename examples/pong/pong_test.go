@@ -217,3 +217,22 @@ func TestPongNeedsTwoSeats(t *testing.T) {
 		t.Fatalf("a one-seat room: %v", err)
 	}
 }
+
+// TestPongFastBallMeetsThePaddle: a room may run pong below its 30 Hz
+// (tick_rate 10), where a fast ball moves further in a tick than the
+// paddle's reach; a ball that crosses the paddle's line where the paddle
+// is must still bounce, not pass through it.
+func TestPongFastBallMeetsThePaddle(t *testing.T) {
+	t.Parallel()
+	gg, err := newPong(game.Setup{MaxPlayers: 2, TickRate: 10, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gg.(*pong)
+	g.paddles[1] = &paddle{msg: pongv1.Paddle{Seat: 1, Y: 0.5}}
+	g.ball = pongv1.Ball{X: 0.1, Y: 0.5, Vx: -maxSpeed}
+	g.Update(nil, 100*time.Millisecond)
+	if g.ball.Vx <= 0 || g.ball.X < paddleX {
+		t.Fatalf("ball met the paddle at 0.5 and went on: %+v", &g.ball)
+	}
+}
