@@ -428,7 +428,10 @@ func (b *Bus) subscriber() {
 }
 
 // subscribed records a subscription confirmed by Redis and runs the
-// callbacks waiting for it.
+// callbacks waiting for it. A topic left while its subscription was on
+// its way is recorded too, and the subscriber is told to undo it: Leave
+// found nothing subscribed to undo, and Redis would otherwise keep the
+// node subscribed to it for good.
 func (b *Bus) subscribed(channel string) {
 	prefix := b.keys.BusChannel("")
 	if len(channel) <= len(prefix) || channel[:len(prefix)] != prefix {
@@ -437,11 +440,14 @@ func (b *Bus) subscribed(channel string) {
 	t := channel[len(prefix):]
 	b.mu.Lock()
 	fs, wanted := b.topics[t]
+	b.subbed[t] = true
 	if wanted {
-		b.subbed[t] = true
 		b.topics[t] = nil
 	}
 	b.mu.Unlock()
+	if !wanted {
+		b.kickSubscriber()
+	}
 	for _, f := range fs {
 		if f != nil {
 			f(nil)

@@ -369,3 +369,44 @@ func TestBusRestartedNodeTakesNoStaleAnswer(t *testing.T) {
 		t.Fatalf("the restarted node's call was answered %q, want re:new", a)
 	}
 }
+
+// TestBusTopicLeftWhileSubscribingIsUnsubscribed joins lobby topics and
+// leaves each right after, some while the subscription is on its way to
+// Redis (a client that sends JoinChannel and LeaveChannel, or closes,
+// without waiting for the reply): once all is quiet, the node is
+// subscribed to none of them. Before, a topic left between the SUBSCRIBE
+// and its confirmation stayed subscribed in Redis for good, past the
+// 1,000 channel subscriptions a node is documented to hold.
+func TestBusTopicLeftWhileSubscribingIsUnsubscribed(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newTestBus(t, srv, "n1", nil)
+	for i := range 200 {
+		topic := fmt.Sprint("left-", i)
+		b.Join(topic, nil)
+		time.Sleep(time.Duration(i%10) * 30 * time.Microsecond)
+		b.Leave(topic)
+	}
+	joined(t, b, "kept") // a topic still wanted stays subscribed
+	rdb := srv.Client(t)
+	var chans []string
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var err error
+		chans, err = rdb.PubSubChannels(context.Background(), b.keys.BusChannel("*")).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(chans) == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(chans) != 1 || chans[0] != b.keys.BusChannel("kept") {
+		t.Fatalf("subscribed to %d lobby topics after leaving all but one: %v", len(chans), chans)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.topics) != 1 || len(b.subbed) != 1 {
+		t.Fatalf("bus tracks %d topics wanted and %d subscribed, want 1 and 1", len(b.topics), len(b.subbed))
+	}
+}
