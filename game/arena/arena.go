@@ -13,6 +13,13 @@
 // once, not every tick. On a large map
 // (option "view_radius" > 0, on by default when the map is larger than
 // 100×100 units) each player is sent only what lies near it.
+//
+// Options (CreateRoom's options, as text): width and height in units
+// (10–2000, default 40×30), walls (0–200, default 6, and at most one for
+// each 64 units² of map, so walls cover about a quarter of it at most and
+// every spawn finds a free spot), pickups (0–1000, default 20),
+// view_radius (0–2000 units), duration_seconds (0–86400; 0: no end) and
+// seed. An option out of its range is refused, and the room with it.
 package arena
 
 import (
@@ -99,6 +106,12 @@ func parseOptions(s game.Setup) (config, error) {
 		if err := num(o.key, o.lo, o.hi, o.dst); err != nil {
 			return c, err
 		}
+	}
+	// A wall covers 16 units² on average (4–12 by 1–3): past a quarter of
+	// the map in walls, a spawn finds no free spot (freeSpot gives up) and
+	// a player could start inside a wall, never to move.
+	if most := w * h / (4 * 16); c.walls > most {
+		return c, fmt.Errorf("arena: option walls=%d: a %d×%d map takes at most %d", c.walls, w, h, most)
 	}
 	c.width, c.height = int32(w)*1000, int32(h)*1000
 	switch {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -169,10 +170,52 @@ func TestTimedMatchEnds(t *testing.T) {
 
 func TestBadOptions(t *testing.T) {
 	e := gametest.NewEnv(t, []game.Definition{arena.Definition()}, nil)
-	for _, opts := range []map[string]string{{"width": "5"}, {"pickups": "x"}, {"view_radius": "-1"}} {
+	for _, opts := range []map[string]string{{"width": "5"}, {"pickups": "x"}, {"view_radius": "-1"},
+		// More walls than a quarter of the map: a player could spawn
+		// inside one and never move.
+		{"width": "10", "height": "10", "walls": "200"}, {"walls": "19"}} {
 		if _, err := e.RT.CreateRoom(game.RoomOptions{Game: "arena", Options: opts}); err == nil {
 			t.Fatalf("options %v accepted", opts)
 		}
+	}
+	// The most walls a map takes leave every spawn clear of them.
+	for seed := range 20 {
+		opts := map[string]string{"width": "40", "height": "30", "walls": "18", "seed": strconv.Itoa(seed)}
+		r, err := e.RT.CreateRoom(game.RoomOptions{Game: "arena", MaxPlayers: 32, Options: opts})
+		if err != nil {
+			t.Fatalf("options %v: %v", opts, err)
+		}
+		var last *gametest.Player
+		for i := range 32 {
+			last = e.Seat(t, r, fmt.Sprintf("p%d", i))
+		}
+		e.Advance(t, 100*time.Millisecond)
+		ents, _ := last.Entities()
+		var walls []*arenav1.Wall
+		for id, data := range ents {
+			if id >= arena.WallBase && id < arena.PickupBase {
+				w := &arenav1.Wall{}
+				if err := w.UnmarshalVT([]byte(data)); err != nil {
+					t.Fatal(err)
+				}
+				walls = append(walls, w)
+			}
+		}
+		if len(walls) != 18 {
+			t.Fatalf("seed %d: %d walls in the state, want 18", seed, len(walls))
+		}
+		for id, data := range ents {
+			if id >= arena.WallBase {
+				continue
+			}
+			p := decodePlayer(t, data)
+			for _, w := range walls {
+				if x, y := int64(p.X), int64(p.Y); x >= int64(w.X) && x <= int64(w.X+w.W) && y >= int64(w.Y) && y <= int64(w.Y+w.H) {
+					t.Fatalf("seed %d: player %d at %v,%v spawned inside wall %v", seed, id, p.X, p.Y, w)
+				}
+			}
+		}
+		r.Close("done")
 	}
 }
 
