@@ -119,6 +119,20 @@ func (p *proc) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// drain asks the admin API for a drain (query: its "?timeout=…") and
+// returns the status.
+func (p *proc) drain(t *testing.T, query string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+p.admin+"/v1/admin/drain"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+p.adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func (p *proc) waitExit(t *testing.T, d time.Duration) {
 	t.Helper()
 	select {
@@ -252,15 +266,8 @@ func TestBinaryAdminDrainDeadline(t *testing.T) {
 		{"?timeout=2s", http.StatusAccepted},
 		{"", http.StatusConflict}, // already draining
 	} {
-		req, _ := http.NewRequest("POST", "http://"+p.admin+"/v1/admin/drain"+tc.query, nil)
-		req.Header.Set("Authorization", "Bearer "+p.adminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Fatalf("drain%s: HTTP %d, want %d", tc.query, resp.StatusCode, tc.want)
+		if status := p.drain(t, tc.query); status != tc.want {
+			t.Fatalf("drain%s: HTTP %d, want %d", tc.query, status, tc.want)
 		}
 	}
 	start := time.Now()
@@ -290,15 +297,8 @@ func TestBinarySignalCutsTheDrain(t *testing.T) {
 			room := startGomoku(t, black, white, nil)
 			black.Write(move(room, 1, 7, 7))
 			if tc.signals == 1 {
-				req, _ := http.NewRequest("POST", "http://"+p.admin+"/v1/admin/drain", nil)
-				req.Header.Set("Authorization", "Bearer "+p.adminToken)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
-					t.Fatalf("drain: HTTP %d", resp.StatusCode)
+				if status := p.drain(t, ""); status != http.StatusAccepted {
+					t.Fatalf("drain: HTTP %d", status)
 				}
 			} else if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
