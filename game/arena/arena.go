@@ -342,7 +342,9 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 	if g.ended {
 		return
 	}
-	ms := int64(dt / time.Millisecond)
+	// Microseconds: whole milliseconds would drop 1/3 ms of a 120 Hz
+	// tick's 8 1/3, moving players 4 % slower than Speed.
+	us := int64(dt / time.Microsecond)
 	for i := range g.players {
 		p := &g.players[i]
 		if !p.in {
@@ -350,8 +352,8 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 		}
 		p.vx = int32(int64(p.dx) * Speed / maxInput)
 		p.vy = int32(int64(p.dy) * Speed / maxInput)
-		g.move(p, int32(int64(p.vx)*ms/1000), 0)
-		g.move(p, 0, int32(int64(p.vy)*ms/1000))
+		g.move(p, int32(int64(p.vx)*us/1_000_000), 0)
+		g.move(p, 0, int32(int64(p.vy)*us/1_000_000))
 	}
 	g.separate()
 	g.collect()

@@ -125,3 +125,25 @@ func TestWallsHoldAtLowTickRates(t *testing.T) {
 		})
 	}
 }
+
+// TestSpeedAtEveryTickRate: a player steering at full speed covers Speed
+// milli-units a second of ticks at any tick rate, within a milli-unit a
+// tick (at 120 Hz, whole-millisecond steps made it 4 % slower).
+func TestSpeedAtEveryTickRate(t *testing.T) {
+	for _, hz := range []int{1, 7, 20, 30, 60, 120} {
+		g := testGame(1)
+		p := &g.players[0]
+		p.x, p.y = 5000, 5000
+		data, _ := (&arenav1.Input{Dx: 1000}).MarshalVT()
+		if err := g.Input(nil, 1, data); err != nil {
+			t.Fatal(err)
+		}
+		dt := time.Second / time.Duration(hz)
+		for range hz {
+			g.Update(nil, dt)
+		}
+		if got := p.x - 5000; got < Speed-int32(hz) || got > Speed {
+			t.Errorf("%d Hz: %d milli-units in a second of ticks, want %d", hz, got, Speed)
+		}
+	}
+}
