@@ -119,6 +119,23 @@ func (p *proc) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// waitRunning waits until n gomoku matches run (the admin's /metrics):
+// a room starts its match at the tick after its second player joined, and
+// a drain that began before would find nothing to wait for.
+func (p *proc) waitRunning(t *testing.T, n int) {
+	t.Helper()
+	want := fmt.Sprintf(`tickroom_rooms{game="gomoku",phase="running"} %d`, n)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, body := p.get(t, "/metrics"); strings.Contains(body, want+"\n") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never said %s", want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // drain asks the admin API for a drain (query: its "?timeout=…") and
 // returns the status.
 func (p *proc) drain(t *testing.T, query string) int {
@@ -256,6 +273,7 @@ func TestBinaryAdminDrainDeadline(t *testing.T) {
 	black, white := p.player(t, "black"), p.player(t, "white")
 	room := startGomoku(t, black, white, nil)
 	black.Write(move(room, 1, 7, 7))
+	p.waitRunning(t, 1)
 
 	var start time.Time
 	for _, tc := range []struct {
@@ -299,6 +317,7 @@ func TestBinarySignalCutsTheDrain(t *testing.T) {
 			black, white := p.player(t, "black"), p.player(t, "white")
 			room := startGomoku(t, black, white, nil)
 			black.Write(move(room, 1, 7, 7))
+			p.waitRunning(t, 1)
 			if tc.signals == 1 {
 				if status := p.drain(t, ""); status != http.StatusAccepted {
 					t.Fatalf("drain: HTTP %d", status)
