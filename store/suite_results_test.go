@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+func gomokuResult(room, winner, loser string, at time.Time) Result {
+	return Result{Game: "gomoku", Room: room, Outcome: "five in a row", Started: at.Add(-time.Minute), Ended: at,
+		Players: []ResultPlayer{{UserID: winner, Name: winner, Seat: 0, Outcome: OutcomeWin, Score: 1}, {UserID: loser, Name: loser, Seat: 1, Outcome: OutcomeLoss}}}
+}
+
+func testResults(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	at := time.UnixMilli(1_700_000_000_000)
+	rs := []Result{
+		gomokuResult("r1", "amy", "bob", at),
+		gomokuResult("r2", "amy", "cat", at.Add(time.Minute)),
+		gomokuResult("r3", "bob", "amy", at.Add(2*time.Minute)),
+		{Game: "arena", Room: "r4", Ended: at, Players: []ResultPlayer{{UserID: "amy", Score: 40}, {UserID: "bob", Score: 70}}},
+	}
+	if err := db.WriteResults(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(rs); i++ {
+		if rs[i].ID <= rs[i-1].ID {
+			t.Fatalf("result IDs not increasing: %d then %d", rs[i-1].ID, rs[i].ID)
+		}
+	}
+	// amy's history, two at a time, newest first.
+	page1, err := db.History(ctx, "amy", 0, 2)
+	if err != nil || len(page1) != 2 || page1[0].Room != "r4" || page1[1].Room != "r3" {
+		t.Fatalf("history page 1 = %+v, %v", page1, err)
+	}
+	page2, err := db.History(ctx, "amy", page1[1].ID, 2)
+	if err != nil || len(page2) != 2 || page2[0].Room != "r2" || page2[1].Room != "r1" {
+		t.Fatalf("history page 2 = %+v, %v", page2, err)
+	}
+	r1 := page2[1]
+	if r1.Game != "gomoku" || r1.Outcome != "five in a row" || !r1.Ended.Equal(at) || len(r1.Players) != 2 ||
+		r1.Players[0] != (ResultPlayer{UserID: "amy", Name: "amy", Seat: 0, Outcome: OutcomeWin, Score: 1}) {
+		t.Fatalf("r1 = %+v", r1)
+	}
+	if p3, _ := db.History(ctx, "amy", page2[1].ID, 2); len(p3) != 0 {
+		t.Fatalf("history past the oldest = %+v", p3)
+	}
+	board, err := db.Leaderboard(ctx, "gomoku", 10)
+	if err != nil || len(board) != 3 {
+		t.Fatalf("leaderboard = %+v, %v", board, err)
+	}
+	want := []Standing{
+		{UserID: "amy", Name: "amy", Rank: 1, Wins: 2, Losses: 1, Played: 3, Score: 2},
+		{UserID: "bob", Name: "bob", Rank: 2, Wins: 1, Losses: 1, Played: 2, Score: 1},
+		{UserID: "cat", Name: "cat", Rank: 3, Losses: 1, Played: 1},
+	}
+	if !slices.Equal(board, want) {
+		t.Fatalf("leaderboard = %+v\nwant %+v", board, want)
+	}
+	if top, _ := db.Leaderboard(ctx, "gomoku", 1); len(top) != 1 || top[0].UserID != "amy" {
+		t.Fatalf("top 1 = %+v", top)
+	}
+	if s, err := db.Standing(ctx, "gomoku", "cat"); err != nil || s != want[2] {
+		t.Fatalf("cat's standing = %+v, %v", s, err)
+	}
+	if s, err := db.Standing(ctx, "arena", "bob"); err != nil || s.Rank != 1 || s.Score != 70 {
+		t.Fatalf("bob's arena standing = %+v, %v", s, err)
+	}
+	if _, err := db.Standing(ctx, "gomoku", "dan"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("standing of a player with no result: %v, want ErrNotFound", err)
+	}
+}
+
+// testResultKeep: with ResultKeep 3 a result goes once every one of its
+// players has 3 newer ones, so each player keeps its newest 3, a result
+// another player still needs stays, and the standings still count all.
+func testResultKeep(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.ResultKeep, cfg.trimEvery = 3, 1
+	db := open(t, cfg)
+	at := time.UnixMilli(1_700_000_000_000)
+	rooms := func(user string) []string {
+		t.Helper()
+		rs, err := db.History(ctx, user, 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Room)
+		}
+		return out
+	}
+	for i := range 5 { // r0..r4, amy and bob
+		if err := db.WriteResults(ctx, []Result{gomokuResult(fmt.Sprint("r", i), "amy", "bob", at.Add(time.Duration(i)*time.Minute))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := rooms("amy"), []string{"r4", "r3", "r2"}; !slices.Equal(got, want) {
+		t.Fatalf("amy's history after 5 games with bob: %v, want %v", got, want)
+	}
+	// r5 with cat: r2 is past amy's newest 3, but bob still has it among his.
+	if err := db.WriteResults(ctx, []Result{gomokuResult("r5", "amy", "cat", at.Add(5*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rooms("bob"), []string{"r4", "r3", "r2"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's history: %v, want %v", got, want)
+	}
+	// r6, bob with dee: now neither needs r2.
+	if err := db.WriteResults(ctx, []Result{gomokuResult("r6", "bob", "dee", at.Add(6*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rooms("amy"), []string{"r5", "r4", "r3"}; !slices.Equal(got, want) {
+		t.Fatalf("amy's history: %v, want %v", got, want)
+	}
+	if got, want := rooms("bob"), []string{"r6", "r4", "r3"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's history: %v, want %v", got, want)
+	}
+	// One batch of many results for one pair keeps the newest 3 too.
+	var batch []Result
+	for i := range 6 {
+		batch = append(batch, gomokuResult(fmt.Sprint("b", i), "eve", "fay", at.Add(time.Duration(10+i)*time.Minute)))
+	}
+	if err := db.WriteResults(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rooms("fay"), []string{"b5", "b4", "b3"}; !slices.Equal(got, want) {
+		t.Fatalf("fay's history after a batch of 6: %v, want %v", got, want)
+	}
+	// A player with fewer than 3 results in all still needs each of them:
+	// h0 stays for ivy, although it is past hal's newest 3; h1 goes.
+	for i, pair := range [][2]string{{"hal", "ivy"}, {"hal", "jon"}, {"hal", "jon"}, {"hal", "jon"}, {"hal", "jon"}} {
+		if err := db.WriteResults(ctx, []Result{gomokuResult(fmt.Sprint("h", i), pair[0], pair[1], at.Add(time.Duration(20+i)*time.Minute))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := rooms("hal"), []string{"h4", "h3", "h2", "h0"}; !slices.Equal(got, want) {
+		t.Fatalf("hal's history: %v, want %v (h0 kept for ivy, who has only it)", got, want)
+	}
+	if got, want := rooms("ivy"), []string{"h0"}; !slices.Equal(got, want) {
+		t.Fatalf("ivy's history: %v, want %v", got, want)
+	}
+	st, err := db.Leaderboard(ctx, "gomoku", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.UserID == "amy" && s.Played != 6 {
+			t.Fatalf("amy's standing counts %d games, want 6 (the ones gone too)", s.Played)
+		}
+	}
+}
+
+// testResultKeepAmortized: with the default of trimming a player on one
+// result in eight, a pair that plays on keeps at most about ResultKeep +
+// 8 results each, and never fewer than ResultKeep.
+func testResultKeepAmortized(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.ResultKeep = 5
+	db := open(t, cfg)
+	at := time.UnixMilli(1_700_000_000_000)
+	for i := range 100 {
+		if err := db.WriteResults(ctx, []Result{gomokuResult(fmt.Sprint("r", i), "amy", "bob", at.Add(time.Duration(i)*time.Minute))}); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := db.History(ctx, "amy", 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(rs); n < min(i+1, 5) || n > 5+8 {
+			t.Fatalf("after %d results amy's history holds %d, want %d to %d", i+1, n, min(i+1, 5), 5+8)
+		}
+	}
+}
