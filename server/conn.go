@@ -20,8 +20,11 @@ const (
 	// Config.SlowDeadline, or over Config.HardCap at all, is closed with
 	// Config.SlowCloseCode.
 	Reliable Class = iota
-	// Droppable frames (state snapshots and deltas, latest wins) are
-	// skipped while the connection is congested; see Conn.Congested.
+	// Droppable frames (latest wins) are skipped while the connection is
+	// congested; see Conn.Congested. A sender that keeps track of what
+	// each connection got, as a room does with its deltas' bases, reads
+	// Congested itself and sends Reliable: a frame it counts as sent
+	// must not be skipped after it decided.
 	Droppable
 )
 

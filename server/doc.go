@@ -77,8 +77,8 @@
 // not a copy of it. gnet has no drain callback, so a loop that keeps frames
 // back for some connections looks at those every 10 ms (recheckHeld).
 //
-// Outbound bytes are bounded in two classes. Droppable frames (state,
-// latest wins) are skipped while Conn.Congested reports the connection over
+// Outbound bytes are bounded in two classes. Droppable frames (latest
+// wins) are skipped while Conn.Congested reports the connection over
 // Config.HighWater. Reliable frames queue; a connection over
 // Config.ReliableBudget for longer than Config.SlowDeadline, or over
 // Config.HardCap at all, is closed with Config.SlowCloseCode. The hard cap

@@ -109,9 +109,18 @@ type FrameSink interface {
 }
 
 // Deliver writes a room's frame to its recipients with one task per event
-// loop (server.BroadcastMessage): the frame is encoded once and shared.
-// State frames go Droppable (latest wins), events and game messages
-// Reliable. It runs on a tick worker and never blocks.
+// loop (server.BroadcastMessage): the frame is encoded once and shared. It
+// runs on a tick worker and never blocks.
+//
+// Every frame goes Reliable, state frames too: latest wins is the room's
+// doing, which skips the members whose Congested reports true at the start
+// of its tick and counts the state as sent to the others. The frame is
+// queued later, on each member's event loop, and a connection that
+// congested meanwhile (frames queued for it since, or the process over
+// MaxOutboundBytes) would have a Droppable frame skipped: the room's next
+// delta would then build on a tick its client never had. What this costs
+// is at most the frames a member's rooms had in flight past HighWater,
+// within ReliableBudget and HardCap as any frame.
 func (h *Hub) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
 	l := server.GetRecipients()
 	defer l.Release()
@@ -123,10 +132,6 @@ func (h *Hub) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
 			c.TakeFrame(f, reliable)
 		}
 	}
-	class := server.Droppable
-	if reliable {
-		class = server.Reliable
-	}
-	h.srv.BroadcastMessage(f, l.Conns, class)
+	h.srv.BroadcastMessage(f, l.Conns, server.Reliable)
 	h.stats.FramesDelivered.Add(uint64(len(l.Conns)))
 }

@@ -185,8 +185,8 @@ func BenchmarkSeatedMemory(b *testing.B) {
 	waitFor(b, "flush", func() bool { return srv.OutboundBytes() == 0 })
 	heap2, rss2 := liveMemory()
 	heapprof.WriteIfAsked(b)
-	// A reader the loaded box keeps behind misses a delta (Droppable),
-	// not the keyframe.
+	// A reader the loaded box keeps behind misses a delta (its room skips
+	// it while the connection is congested), not the keyframe.
 	if got, want := srv.Stats().FramesOut, uint64(players*5); got < want {
 		b.Fatalf("%d frames written, want at least %d", got, want)
 	}
