@@ -20,6 +20,10 @@
 // every spawn finds a free spot), pickups (0–1000, default 20),
 // view_radius (0–2000 units), duration_seconds (0–86400; 0: no end) and
 // seed. An option out of its range is refused, and the room with it.
+//
+// A timed match ends when its time is up: the players with the highest
+// score win, and when every player has it (all tied) the match is a draw,
+// with no winner.
 package arena
 
 import (
@@ -412,6 +416,9 @@ func (g *Game) finish(ctx *game.Context) {
 			winners = append(winners, p.Seat)
 		}
 		scores = append(scores, game.SeatScore{Seat: p.Seat, Score: int64(p.Score)})
+	}
+	if len(winners) > 1 && len(winners) == len(res.Players) {
+		winners = nil // all tied: a draw, nobody beat anybody
 	}
 	data, _ := res.MarshalVT()
 	ctx.End(game.MatchResult{WinnerSeats: winners, Reason: "time_up", Data: data, Scores: scores})

@@ -168,6 +168,30 @@ func TestTimedMatchEnds(t *testing.T) {
 	}
 }
 
+// TestTiedMatchIsADraw: when time is up and every player has the same
+// score (two players who never picked anything up), nobody beat anybody:
+// the result lists no winner (a draw), not every player as a winner.
+func TestTiedMatchIsADraw(t *testing.T) {
+	e := gametest.NewEnv(t, []game.Definition{arena.Definition()}, nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "arena", Options: map[string]string{"duration_seconds": "1", "pickups": "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := gametest.NewClient("a"), gametest.NewClient("b")
+	e.Join(t, r, game.JoinRequest{UserID: "a", Client: a})
+	e.Join(t, r, game.JoinRequest{UserID: "b", Client: b})
+	e.Advance(t, 1500*time.Millisecond)
+	var res *tickroomv1.MatchResult
+	for _, ev := range a.Events() {
+		if ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED {
+			res = ev.Result
+		}
+	}
+	if res == nil || res.Reason != "time_up" || len(res.WinnerSeats) != 0 {
+		t.Fatalf("result %v, want a draw (no winner seats)", res)
+	}
+}
+
 func TestBadOptions(t *testing.T) {
 	e := gametest.NewEnv(t, []game.Definition{arena.Definition()}, nil)
 	for _, opts := range []map[string]string{{"width": "5"}, {"pickups": "x"}, {"view_radius": "-1"},
