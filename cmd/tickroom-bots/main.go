@@ -105,6 +105,14 @@ func parseFlags() (bots.Config, outputs, error) {
 	if err != nil {
 		return c, o, err
 	}
+	// The library reads zero as its own default (10 bots, 10 s), which is
+	// neither what was asked nor these flags' defaults.
+	if c.Bots == 0 && !o.merge {
+		return c, o, errors.New("-bots 0: a run needs at least one bot")
+	}
+	if c.Duration == 0 && !o.merge {
+		return c, o, errors.New("-duration 0: a run needs a steady window; give a positive duration")
+	}
 	if urls := strings.Split(c.HTTPURL, ","); len(urls) > 1 {
 		c.HTTPURL, c.HTTPURLs = urls[0], urls
 	}
