@@ -29,6 +29,18 @@ attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel
 mkdir -p "$out/bin"
 go build -o "$out/bin/" ./cmd/tickroom ./cmd/tickroom-abuse
 
+# What runs is listed in pids, and the EXIT trap (which bash also runs on
+# SIGTERM and SIGINT) stops it. The attack runs in the background and is
+# waited for: bash takes a signal only once a foreground command ends, so
+# a foreground attack would run its phases out after the script is told
+# to stop.
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
 for attack in $attacks; do
 	# Attackers log in as guests from loopback, so the guest login limit
 	# is off, except for the attack on it.
@@ -46,7 +58,7 @@ for attack in $attacks; do
 		-conformance-endpoints -guest-login-rate "$login_rate" -data-dir "$data_dir" ${SERVER_FLAGS:-} \
 		>"$out/$attack.server.out" 2>"$out/$attack.server.err" &
 	srv=$!
-	trap 'kill $srv 2>/dev/null || true' EXIT
+	pids=("$srv")
 	for _ in $(seq 100); do
 		grep -q '^tickroom listening' "$out/$attack.server.out" 2>/dev/null && break
 		sleep 0.1
@@ -55,7 +67,9 @@ for attack in $attacks; do
 	http=$(sed -n 's/^tickroom listening ws=[^ ]* http=//p' "$out/$attack.server.out")
 	echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/$attack.load"
 	taskset -c 0 "$out/bin/tickroom-abuse" -ws "$ws" -http "http://$http" -pid "$srv" \
-		-attack "$attack" -attackers "$attackers" -phase "$phase" -room-budget "${ROOM_BUDGET:-32}" | tee "$out/$attack.txt"
+		-attack "$attack" -attackers "$attackers" -phase "$phase" -room-budget "${ROOM_BUDGET:-32}" > >(tee "$out/$attack.txt") &
+	pids+=("$!")
+	wait "$!"
 	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/$attack.load"
 	kill "$srv"
 	wait "$srv" 2>/dev/null || true
