@@ -44,6 +44,7 @@ func (so *Social) loadChannel(name string, c *channel) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(kept) > 0 {
+		c.nextID = max(c.nextID, channelLineIDs(kept))
 		all := append(kept, c.lines()...)
 		c.history = all[max(0, len(all)-so.cfg.HistoryLines):]
 		c.head = 0

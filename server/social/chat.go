@@ -71,6 +71,40 @@ func (c *channel) remember(line *tickroomv1.Chat, max int) {
 	c.head = (c.head + 1) % max
 }
 
+// number gives line (its SentAtMs set) the channel's next id. A room's
+// lines count from 1. A lobby channel closes with its last member and with
+// the process, and opens again with the lines its store kept, while its
+// members' pages keep the ids they showed (Chat.id is for de-duplication):
+// its ids follow the lines' time, lineID, so that a reopened channel's
+// lines never take an id its members saw before, and a kept line read back
+// gets the id it had (channelLineIDs). The caller holds c.mu.
+func (c *channel) number(line *tickroomv1.Chat) uint64 {
+	c.nextID++
+	if c.name != "" {
+		c.nextID = max(c.nextID, lineID(line.SentAtMs))
+	}
+	return c.nextID
+}
+
+// lineID is the smallest id of a lobby channel line sent at ms (Unix
+// milliseconds): a thousand ids a millisecond, which chat's rates never
+// reach, and below 2^53 (a JavaScript number) until the year 2255.
+func lineID(ms int64) uint64 {
+	return uint64(max(ms, 0)) * 1000
+}
+
+// channelLineIDs numbers lines kept from before a lobby channel opened,
+// oldest first, as number numbered them when they were sent, and returns
+// the last id given.
+func channelLineIDs(lines []*tickroomv1.Chat) uint64 {
+	var last uint64
+	for _, l := range lines {
+		last = max(last+1, lineID(l.SentAtMs))
+		l.Id = last
+	}
+	return last
+}
+
 // historyMessage is the ChatHistory of c as m gets it: without the lines
 // of users m's user blocks, as it gets none of them live. The caller holds
 // so.mu and c.mu.
@@ -472,8 +506,7 @@ func (so *Social) SendChat(m *Member, id uint32, q *tickroomv1.SendChat) error {
 	}
 	blockers := so.blockedBy[m.user]
 	c.mu.Lock()
-	c.nextID++
-	line.Id = c.nextID
+	line.Id = c.number(line)
 	c.remember(line, so.cfg.HistoryLines)
 	if q.Channel != "" {
 		so.keepLine(line)
@@ -519,8 +552,7 @@ func (so *Social) ChannelLine(name string, line *tickroomv1.Chat, seq int64, exc
 		line.Id = uint64(seq)
 		c.nextID = max(c.nextID, line.Id)
 	} else {
-		c.nextID++
-		line.Id = c.nextID
+		line.Id = c.number(line)
 	}
 	c.remember(line, so.cfg.HistoryLines)
 	for _, r := range c.members {

@@ -186,4 +186,44 @@ describe("client-js in Node", () => {
       player.close();
     }
   });
+  // Chat.id is for de-duplication (social.proto): a page keeps the ids it
+  // showed and skips a line it has. A lobby channel closes with its last
+  // member and opens again on the next join (or after a restart), with its
+  // kept lines read back from the store: those must come back with the ids
+  // they had, and new lines must not take ids the members saw before, or a
+  // page open across it shows the history again and never shows the new
+  // lines.
+  it("numbers a reopened lobby channel's lines past the ids its members saw, kept lines with their own", async () => {
+    const session = await login("chatty", { baseUrl: srv.httpUrl, storage: null });
+    const client = await connect({ url: `ws://${srv.wsAddr}/v1/ws`, token: session.token, WebSocket });
+    try {
+      const seen = [];
+      client.on("chat", (c) => c.channel === "reopen" && seen.push(c));
+      const lines = (n) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`${seen.length} lines, not ${n}`)), 10_000);
+          const check = () => {
+            if (seen.length < n) return;
+            clearTimeout(timer);
+            off();
+            resolve();
+          };
+          const off = client.on("chat", check);
+          check();
+        });
+      await client.joinChannel("reopen");
+      for (const text of ["one", "two", "three"]) await client.sendChat({ channel: "reopen" }, text);
+      await lines(3);
+      await client.leaveChannel("reopen"); // its only member: the channel closes
+      await new Promise((r) => setTimeout(r, 500)); // the store writes the lines
+      const history = await client.joinChannel("reopen");
+      const idText = (ls) => ls.map((l) => `${l.id} ${l.text}`);
+      assert.deepEqual(idText(history.lines), idText(seen));
+      await client.sendChat({ channel: "reopen" }, "four");
+      await lines(4);
+      assert.ok(seen[3].id > seen[2].id, `line after reopening has id ${seen[3].id}, the last before ${seen[2].id}`);
+    } finally {
+      client.close();
+    }
+  });
 });
