@@ -37,6 +37,12 @@ interface SavedSession {
 
 const sessionKey = "tickroom.demo.session";
 
+// deviceKey is where the tab keeps the device secret a login returns, so a
+// login after its session ended comes back as the same account. The tab's
+// sessionStorage, not the browser's localStorage: each tab is its own user,
+// and a second tab's guest login must not come back as the first tab's.
+const deviceKey = "tickroom.demo.device";
+
 const ui = {
   me: byId("me"),
   conn: byId("conn-status"),
@@ -338,7 +344,11 @@ ui.leave.addEventListener("click", () => {
 
 ui.resultLobby.addEventListener("click", () => ui.leave.click());
 
-ui.logout.addEventListener("click", () => stop("Logged out.", true));
+ui.logout.addEventListener("click", () => {
+  // The next login in this tab, whatever its name, is a new user.
+  sessionStorage.removeItem(deviceKey);
+  stop("Logged out.", true);
+});
 
 ui.loginForm.addEventListener("submit", (e) => {
   e.preventDefault();
@@ -346,7 +356,7 @@ ui.loginForm.addEventListener("submit", (e) => {
   if (!name || !config) return;
   const c = config;
   ui.loginStatus.textContent = "logging in…";
-  login(name, { baseUrl: location.origin })
+  login(name, { baseUrl: location.origin, storage: sessionStorage, storageKey: deviceKey })
     .then((s) => {
       const keep: SavedSession = { token: s.token, name: s.name, expiresAtMs: s.expiresAtMs };
       sessionStorage.setItem(sessionKey, JSON.stringify(keep));

@@ -100,6 +100,39 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     await page.screenshot({ path: join(ARTIFACTS, "demo-session-ended.png") });
   });
 
+  // Two windows of one browser share its localStorage: the device secret
+  // of the first login must not turn the second tab's new name into the
+  // first tab's account (which also logged the first tab out).
+  test("two tabs of one browser log in as two users and both stay connected", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    cleanups.push(() => context.close());
+    const tab = async (name) => {
+      const page = await context.newPage();
+      await page.goto(`${server.httpUrl}/`);
+      await page.waitForSelector("body[data-ready=true]", wait);
+      await page.fill("#login-name", name);
+      await page.click("#login-form button[type=submit]");
+      await page.waitForSelector("body[data-connection=open]", wait);
+      return page;
+    };
+    const one = await tab("tabone");
+    const two = await tab("tabtwo");
+    assert.equal(await two.textContent("#me"), "tabtwo (guest)");
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await one.getAttribute("body", "data-connection"), "open", await one.textContent("#login-status"));
+    assert.equal(await one.textContent("#me"), "tabone (guest)");
+    assert.notEqual(await one.getAttribute("body", "data-user"), await two.getAttribute("body", "data-user"));
+    // A reload keeps each tab's user; logging out and in with a new name gives a new user.
+    await two.reload();
+    await two.waitForSelector("body[data-connection=open]", wait);
+    assert.equal(await two.textContent("#me"), "tabtwo (guest)");
+    await one.click("#logout");
+    await one.fill("#login-name", "tabthree");
+    await one.click("#login-form button[type=submit]");
+    await one.waitForFunction(() => document.querySelector("#me")?.textContent !== "", null, wait);
+    assert.equal(await one.textContent("#me"), "tabthree (guest)");
+  });
+
   test("two pages join one gomoku room and play to a win", async () => {
     const ann = await player("ann");
     const bob = await player("bob");
