@@ -201,7 +201,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		stats = new(Stats)
 	}
 	cfg = cfg.withDefaults()
-	return &Social{
+	so := &Social{
 		host: host, cfg: cfg, stats: stats, peers: cfg.Peers,
 		openUsers:  clientip.NewBuckets[string](rate.Limit(cfg.ChannelOpenRate), cfg.ChannelOpenBurst, cfg.ChannelOpenKeys),
 		openAddrs:  clientip.NewLimiter(rate.Limit(cfg.ChannelOpenAddressRate), cfg.ChannelOpenAddressBurst, cfg.ChannelOpenKeys),
@@ -215,7 +215,13 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		openedAt:   make(map[netip.Addr]int),
 		openedSite: make(map[netip.Prefix]int),
 		pending:    make(map[pendingKey]uint64),
-	}, nil
+	}
+	// DirectMessage.id is unique per sender, and a client skips one it
+	// showed: a process's ids start past its start time's, as lineID, so
+	// that a sender's messages after a restart never take the ids of its
+	// messages before it.
+	so.nextDirect.Store(lineID(host.Now().UnixMilli()))
+	return so, nil
 }
 
 // Stats returns the counters Social adds to.
