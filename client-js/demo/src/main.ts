@@ -348,6 +348,7 @@ ui.logout.addEventListener("click", () => {
   // The next login in this tab, whatever its name, is a new user.
   sessionStorage.removeItem(deviceKey);
   stop("Logged out.", true);
+  setConn("closed", "offline");
 });
 
 ui.loginForm.addEventListener("submit", (e) => {

@@ -127,6 +127,9 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     await two.waitForSelector("body[data-connection=open]", wait);
     assert.equal(await two.textContent("#me"), "tabtwo (guest)");
     await one.click("#logout");
+    // Logged out, the top bar no longer says connected.
+    assert.equal(await one.textContent("#conn-status"), "offline");
+    assert.equal(await one.getAttribute("body", "data-connection"), "closed");
     await one.fill("#login-name", "tabthree");
     await one.click("#login-form button[type=submit]");
     await one.waitForFunction(() => document.querySelector("#me")?.textContent !== "", null, wait);
