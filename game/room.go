@@ -420,6 +420,14 @@ func (r *Room) Info() RoomInfo {
 	}
 }
 
+// joinable reports what RoomFilter.Joinable keeps: the room is not
+// finished, not locked and has a free player seat.
+func (r *Room) joinable() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.locked && r.Phase() < PhaseFinished && r.players < r.maxPlayers
+}
+
 // tickNow is the number of the room's newest tick; while it sleeps, the
 // number of the newest tick it would have run, as its next tick will be
 // numbered. Called with r.mu held.

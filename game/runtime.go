@@ -28,6 +28,7 @@ type Runtime struct {
 
 	mu    sync.RWMutex
 	rooms map[string]*Room
+	byID  []*Room // the rooms of rooms, ordered by id, for RoomPage
 	// refs hands out State.room_ref numbers: the next unused one, or a
 	// freed one once refQuarantine others were freed after it, so a client
 	// that still maps a closed room's ref has long left it.
@@ -240,6 +241,8 @@ func (rt *Runtime) schedule(r *Room) error {
 		return ErrRoomExists
 	}
 	rt.rooms[r.id] = r
+	i, _ := slices.BinarySearchFunc(rt.byID, r.id, byRoomID)
+	rt.byID = slices.Insert(rt.byID, i, r)
 	if len(rt.freeRefs) > refQuarantine {
 		r.ref = rt.freeRefs[0]
 		rt.freeRefs = rt.freeRefs[1:]
@@ -277,6 +280,9 @@ const refQuarantine = 256
 func (rt *Runtime) forget(r *Room) {
 	rt.mu.Lock()
 	delete(rt.rooms, r.id)
+	if i, ok := slices.BinarySearchFunc(rt.byID, r.id, byRoomID); ok && rt.byID[i] == r {
+		rt.byID = slices.Delete(rt.byID, i, i+1)
+	}
 	rt.freeRefs = append(rt.freeRefs, r.ref)
 	if rt.closed.Load() && len(rt.rooms) == 0 {
 		select {
@@ -347,6 +353,51 @@ func (rt *Runtime) Rooms(f RoomFilter) []RoomInfo {
 	}
 	slices.SortFunc(out, func(a, b RoomInfo) int { return strings.Compare(a.ID, b.ID) })
 	return out
+}
+
+// byRoomID orders rooms by id, for a binary search of Runtime.byID.
+func byRoomID(r *Room, id string) int { return strings.Compare(r.id, id) }
+
+// RoomPage returns, ordered by id, the rooms whose id comes after after
+// that pass f and whose metadata match accepts (nil accepts any), at most
+// limit of them. It looks at no more than scan rooms past after (0: no
+// bound), so that what one call costs is bounded however few rooms a
+// filter keeps: the rooms it skips cost a comparison each, and only those
+// it returns are copied. next is where a further page starts, "" when no
+// room it did not look at is left: the last room returned when more
+// passed, or the last room looked at when scan ran out first.
+func (rt *Runtime) RoomPage(f RoomFilter, after string, match func(metadata map[string]string) bool, limit, scan int) (out []RoomInfo, next string) {
+	rt.mu.RLock()
+	i, found := slices.BinarySearchFunc(rt.byID, after, byRoomID)
+	if found {
+		i++
+	}
+	end := len(rt.byID)
+	if scan > 0 && end-i > scan {
+		end = i + scan
+	}
+	rooms := slices.Clone(rt.byID[i:end])
+	more := end < len(rt.byID)
+	rt.mu.RUnlock()
+	for _, r := range rooms {
+		if (f.Game != "" && r.def.Name != f.Game) || (!f.Private && r.private) {
+			continue
+		}
+		if match != nil && !match(r.metadata) {
+			continue
+		}
+		if f.Joinable && !r.joinable() {
+			continue
+		}
+		if limit > 0 && len(out) == limit {
+			return out, out[len(out)-1].ID
+		}
+		out = append(out, r.Info())
+	}
+	if more && len(rooms) > 0 {
+		next = rooms[len(rooms)-1].id
+	}
+	return out, next
 }
 
 // Stats returns a snapshot of every shard's histograms and counters.

@@ -40,6 +40,20 @@ type MemoryDirectory struct {
 
 var _ Directory = (*MemoryDirectory)(nil)
 
+// roomPager is a Directory that lists a page of rooms at a bounded cost
+// (game.Runtime.RoomPage); MemoryDirectory is one. ListRooms and a new
+// watch's first list use it when the Directory has it.
+type roomPager interface {
+	Page(f game.RoomFilter, after string, match func(map[string]string) bool, limit, scan int) ([]game.RoomInfo, string)
+}
+
+var _ roomPager = (*MemoryDirectory)(nil)
+
+// Page returns a page of the runtime's rooms (game.Runtime.RoomPage).
+func (d *MemoryDirectory) Page(f game.RoomFilter, after string, match func(map[string]string) bool, limit, scan int) ([]game.RoomInfo, string) {
+	return d.rt.RoomPage(f, after, match, limit, scan)
+}
+
 // NewMemoryDirectory returns a directory of rt's rooms.
 func NewMemoryDirectory(rt *game.Runtime) *MemoryDirectory {
 	return &MemoryDirectory{rt: rt, pools: make(map[string][]string)}

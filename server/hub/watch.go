@@ -152,7 +152,16 @@ func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
 		return err
 	}
 	out := &tickroomv1.RoomList{}
-	for _, info := range s.h.dir.List(game.RoomFilter{Game: q.Game, Joinable: q.FreeSeatsOnly}) {
+	f := game.RoomFilter{Game: q.Game, Joinable: q.FreeSeatsOnly}
+	var infos []game.RoomInfo
+	if p, ok := s.h.dir.(roomPager); ok {
+		// Only the rooms the reply lists (and one more, to know of it) are
+		// copied; the others cost a comparison each.
+		infos, _ = p.Page(f, "", func(m map[string]string) bool { return metadataMatches(m, q.Metadata) }, w.limit+1, 0)
+	} else {
+		infos = s.h.dir.List(f)
+	}
+	for _, info := range infos {
 		if !metadataMatches(info.Metadata, q.Metadata) {
 			continue
 		}

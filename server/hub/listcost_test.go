@@ -1,0 +1,117 @@
+package hub_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// A ListRooms whose filter keeps few rooms used to walk, copy and sort
+// every room of the server on its loop, so that a guest repeating one at
+// its message rate held a loop for milliseconds a message on a busy
+// server (thousands of rooms). One call now looks at a bounded number of
+// rooms past its page token and returns a short page with a token to go
+// on from.
+func TestListRoomsLooksAtABoundedNumberOfRooms(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.MaxRoomsPerUser = 1000
+		c.RoomCreateBurst, c.MaxRoomCostPerUser = 1<<20, 1<<20
+	}})
+	const makers, each = 6, 200 // 1,200 rooms, past the 1,000 one call looks at
+	var wg sync.WaitGroup
+	var rare string
+	var mu sync.Mutex
+	for m := range makers {
+		c, _ := e.connect(fmt.Sprint("maker", m))
+		wg.Go(func() {
+			ids := make([]uint32, 0, each)
+			for i := range each {
+				meta := map[string]string{"kind": "common"}
+				if m == 0 && i == 0 {
+					meta["kind"] = "rare"
+				}
+				ids = append(ids, c.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{
+					Game: "tally", TickRate: 10, Metadata: meta,
+				}}}))
+				time.Sleep(10 * time.Millisecond) // under the message rate
+			}
+			// Joins end at their rooms' ticks, so the replies come in any
+			// order.
+			for range ids {
+				rep := c.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId != 0 })
+				j := rep.GetJoined()
+				if j == nil {
+					t.Errorf("maker %d: a creation was not joined: %v", m, rep)
+					return
+				}
+				if m == 0 && rep.RequestId == ids[0] {
+					mu.Lock()
+					rare = j.RoomId
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	a, _ := e.connect("attacker")
+	list := func(q *tickroomv1.ListRooms) *tickroomv1.RoomList {
+		t.Helper()
+		l := a.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: q}}).GetRoomList()
+		if l == nil {
+			t.Fatal("no RoomList")
+		}
+		return l
+	}
+	// A filter that keeps one room of 1,200: the first page ends where
+	// its scan did, and the pages together find the room.
+	q := &tickroomv1.ListRooms{Metadata: map[string]string{"kind": "rare"}}
+	first := list(q)
+	if first.NextPageToken == "" {
+		t.Fatalf("a listing that keeps 1 room of %d looked at them all in one call (no next_page_token; %d rooms)", makers*each, len(first.Rooms))
+	}
+	var found []string
+	pages := 0
+	for l := first; ; {
+		pages++
+		for _, r := range l.Rooms {
+			found = append(found, r.RoomId)
+		}
+		if l.NextPageToken == "" {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("more than 10 pages")
+		}
+		q.PageToken = l.NextPageToken
+		l = list(q)
+	}
+	if len(found) != 1 || found[0] != rare {
+		t.Fatalf("pages found %v, want [%s]", found, rare)
+	}
+	if pages != 2 {
+		t.Fatalf("%d pages, want 2 (1,000 rooms looked at a call)", pages)
+	}
+	// A listing whose filter keeps every room still fills its pages.
+	full := list(&tickroomv1.ListRooms{Limit: 30})
+	if len(full.Rooms) != 30 || full.NextPageToken != full.Rooms[29].RoomId {
+		t.Fatalf("unfiltered page: %d rooms, token %q", len(full.Rooms), full.NextPageToken)
+	}
+	// The flood itself: a burst of such listings, each now a thousand
+	// comparisons rather than a copy of every room.
+	q.PageToken = ""
+	start := time.Now()
+	var last uint32
+	for range 200 {
+		last = a.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: q}})
+	}
+	a.Reply(last)
+	t.Logf("200 filtered listings of %d rooms answered in %v", makers*each, time.Since(start))
+}
