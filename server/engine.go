@@ -181,10 +181,22 @@ func (e *engine) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	if c.accepted {
 		c.accepted = false
 		code := c.closeCode
-		s.closes.add(c.closeFor, int(code))
+		s.closes.add(c.closeFor, countedCode(c.closeFor, code))
 		c.handler.OnClose(c, code, c.closeWhy)
 	}
 	return gnet.None
+}
+
+// countedCode is the code a close counts under in Stats.Closed: its own,
+// but for a close the peer started with a code of the 3000–4999 ranges,
+// which is the client's to choose; those count together under 0, so that
+// clients can neither add a metric series each nor pass for the server's
+// own application codes (4001 slow, 4002 rate limited, …).
+func countedCode(why CloseReason, code StatusCode) int {
+	if why == ReasonPeer && code >= 3000 {
+		return 0
+	}
+	return int(code)
 }
 
 // OnTick asks every loop to sweep its connections' deadlines each

@@ -21,7 +21,9 @@ type Stats struct {
 	// handler or the upgrade checks.
 	Refused map[int]uint64
 	// Closed counts upgraded connections closed, by the close code reported
-	// to Handler.OnClose (1006 for a lost connection).
+	// to Handler.OnClose (1006 for a lost connection), except that closes
+	// the peer started with a code in 3000–4999, which it chose, all count
+	// under 0.
 	Closed map[int]uint64
 	// ClosedFor counts the same closes by why they closed.
 	ClosedFor map[CloseReason]uint64

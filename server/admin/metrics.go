@@ -100,7 +100,7 @@ var (
 	mConnsOpened     = counter("tickroom_connections_opened_total", "tickroom.v1 sessions accepted.")
 	mTCPOpen         = gauge("tickroom_tcp_connections_open", "Open TCP connections on the WebSocket port, upgraded or not.")
 	mTCPOpened       = counter("tickroom_tcp_connections_opened_total", "TCP connections accepted on the WebSocket port.")
-	mConnsClosed     = counter("tickroom_connections_closed_total", "WebSocket connections closed, by close code (1006: lost).", "code")
+	mConnsClosed     = counter("tickroom_connections_closed_total", "WebSocket connections closed, by close code (1006: lost; 0: closed by the client with a code of its own in 3000-4999).", "code")
 	mClosedFor       = counter("tickroom_connections_closed_by_reason_total", "WebSocket connections closed, by why (peer, app, rate, frame_timeout, slow_deadline, slow_bytes, outbound_budget, ...).", "reason")
 	mOutbound        = gauge("tickroom_outbound_bytes", "Bytes the transport holds for its connections: queued frames plus what the kernel refused.")
 	mRefused         = counter("tickroom_handshakes_refused_total", "WebSocket upgrades refused, by reason and HTTP status.", "reason", "status")
