@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,7 +35,7 @@ func TestLobbyNonReadersAreClosedWhileOthersKeepChatting(t *testing.T) {
 			c.SlowCloseCode = server.StatusCode(protocol.CloseSlowClient)
 		},
 		hub: func(c *hub.Config) {
-			c.Social = hub.SocialConfig{MaxTextBytes: lineSize, ChatRate: 10000, ChatBurst: 10000}
+			c.Social = hub.SocialConfig{MaxTextBytes: lineSize, ChatRate: 10000, ChatBurst: 10000, ChannelLineRate: math.Inf(1)}
 		},
 	})
 	a, _ := e.connect("ann")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func BenchmarkChannelChat(b *testing.B) {
 		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
 			a, _ := auth.New(auth.Config{Keys: []auth.Key{{ID: "b", Secret: bytes.Repeat([]byte{3}, 32)}}})
 			srv, _ := server.New(server.Config{Addr: "127.0.0.1:0", Loops: 2, MessageRate: 1 << 20})
-			h, err := hub.New(hub.Config{Server: srv, Auth: a, Social: hub.SocialConfig{ChatRate: 1 << 30, ChatBurst: 1 << 30}})
+			h, err := hub.New(hub.Config{Server: srv, Auth: a, Social: hub.SocialConfig{ChatRate: 1 << 30, ChatBurst: 1 << 30, ChannelLineRate: math.Inf(1)}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -5,8 +5,10 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/time/rate"
@@ -46,6 +48,9 @@ type channel struct {
 	waiting []channelJoin
 	ready   bool // this node's subscription is in place (or there is no cluster)
 	loaded  bool // the lines kept from before are in history (or there is no ChannelStore)
+	// lineRate holds a lobby channel to Config.ChannelLineRate; made on
+	// its first line, guarded by Social.mu.
+	lineRate *rate.Limiter
 }
 
 // channelJoin is a JoinChannel waiting for its history.
@@ -412,6 +417,24 @@ func (so *Social) allowOpen(m *Member) error {
 		Message: "opening new channels too fast; existing channels can still be joined"}
 }
 
+// allowLine applies a lobby channel's line rate to a line posted into it.
+// The caller holds so.mu.
+func (so *Social) allowLine(c *channel) error {
+	now := so.host.Now()
+	r := lazy(&c.lineRate, rate.Limit(so.cfg.ChannelLineRate), so.cfg.ChannelLineBurst).ReserveN(now, 1)
+	wait := r.DelayFrom(now)
+	if r.OK() && wait == 0 {
+		return nil
+	}
+	r.CancelAt(now)
+	if !r.OK() {
+		wait = time.Second
+	}
+	so.stats.ChatRefused.Add(1)
+	return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait,
+		Message: "channel busy: it takes " + strconv.FormatFloat(so.cfg.ChannelLineRate, 'g', -1, 64) + " lines a second from all its members"}
+}
+
 // closedLocked gives a lobby channel that is gone back to its opener's
 // shares. The caller holds so.mu.
 func (so *Social) closedLocked(c *channel) {
@@ -484,6 +507,12 @@ func (so *Social) SendChat(m *Member, id uint32, q *tickroomv1.SendChat) error {
 	if c == nil {
 		so.mu.Unlock()
 		return protocol.NewError(miss, "")
+	}
+	if q.Channel != "" {
+		if err := so.allowLine(c); err != nil {
+			so.mu.Unlock()
+			return err
+		}
 	}
 	// Ok goes first so that the sender sees its reply before its echo.
 	so.ok(m, id)

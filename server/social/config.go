@@ -24,6 +24,17 @@ type Config struct {
 	ChatRate float64
 	// ChatBurst is the chat limiter's burst. Zero value means 10.
 	ChatBurst int
+	// ChannelLineRate is the lines one lobby channel takes per second from
+	// all its members together (on each node of a cluster, from that
+	// node's members), with a burst of ChannelLineBurst; a line past it is
+	// refused with ERROR_CODE_RATE_LIMITED and a retry_after_ms. ChatRate
+	// holds each sender, this the channel: without it every member of a
+	// channel would get ChatRate lines a second times the members who
+	// chat. Zero value means 20; +Inf turns it off.
+	ChannelLineRate float64
+	// ChannelLineBurst is the channel line limiter's burst. Zero value
+	// means 40.
+	ChannelLineBurst int
 	// MaxChannels caps the lobby channels that exist at once; joining a new
 	// one past it is refused with ERROR_CODE_CHANNEL_NOT_FOUND. Zero value
 	// means 1,000.
@@ -131,6 +142,8 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.HistoryLines, 50)
 	limits.Default(&c.ChatRate, 2)
 	limits.Default(&c.ChatBurst, 10)
+	limits.Default(&c.ChannelLineRate, 20)
+	limits.Default(&c.ChannelLineBurst, 40)
 	limits.Default(&c.MaxChannels, 1000)
 	limits.Default(&c.MaxChannelsPerUser, 8)
 	limits.Default(&c.MaxChannelsPerAddress, 32)
@@ -160,6 +173,8 @@ func (c Config) validate() error {
 		limits.NonNegative("HistoryLines", c.HistoryLines),
 		limits.NonNegative("ChatRate", c.ChatRate),
 		limits.NonNegative("ChatBurst", c.ChatBurst),
+		limits.NonNegative("ChannelLineRate", c.ChannelLineRate),
+		limits.NonNegative("ChannelLineBurst", c.ChannelLineBurst),
 		limits.NonNegative("MaxChannels", c.MaxChannels),
 		limits.NonNegative("MaxChannelsPerUser", c.MaxChannelsPerUser),
 		limits.NonNegative("MaxChannelsPerAddress", c.MaxChannelsPerAddress),
@@ -188,7 +203,7 @@ type Stats struct {
 	RoomChats           atomic.Uint64 // room chat lines accepted
 	ChannelChats        atomic.Uint64 // lobby channel lines accepted
 	ChatDeliveries      atomic.Uint64 // chat lines queued on connections
-	ChatRefused         atomic.Uint64 // chat lines and direct messages over the chat rate
+	ChatRefused         atomic.Uint64 // chat lines and direct messages over the chat rate, and lobby channel lines over the channel's line rate
 	DirectMessages      atomic.Uint64 // direct messages delivered
 	DirectRefused       atomic.Uint64 // direct messages refused because the recipient blocked the sender
 	Signals             atomic.Uint64 // WebRTC signaling messages relayed
