@@ -332,13 +332,20 @@ func (s *Server) startPublic() error {
 	s.feeds.Register(outer)
 	outer.Handle("/", httpconns.TimeBound(mux))
 	s.public = &http.Server{
-		Handler: outer, ReadHeaderTimeout: 5 * time.Second,
+		Handler: outer, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: maxHTTPHeader,
 		IdleTimeout: s.opts.HTTPIdleTimeout, ConnState: s.httpConns.ConnState,
 	}
 	s.publicAddr = ln.Addr()
 	go serve(s.public, ln, s.log, "public http server")
 	return nil
 }
+
+// maxHTTPHeader caps a request's head (its line and headers) on the public
+// and admin HTTP ports, as server.Config.MaxRequestSize caps an upgrade
+// request's: net/http's own default, a megabyte, let every connection
+// still sending its head hold that much for the header timeout. net/http
+// allows 4 KiB more; past it the answer is 431 and the connection closes.
+const maxHTTPHeader = 8 << 10
 
 // revoked reports why the WebSocket upgrade refuses a verified session
 // token (a kick or a ban, hub.Hub's Revoked); the public HTTP endpoints
@@ -389,7 +396,7 @@ func (s *Server) startAdmin() error {
 		s.log.Warn("admin server off: default address unavailable", "addr", addr, "err", err)
 		return nil
 	}
-	s.admin = &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: s.opts.HTTPIdleTimeout}
+	s.admin = &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: maxHTTPHeader, IdleTimeout: s.opts.HTTPIdleTimeout}
 	s.adminAddr = ln.Addr()
 	go serve(s.admin, ln, s.log, "admin http server")
 	return nil
