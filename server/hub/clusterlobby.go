@@ -100,10 +100,12 @@ func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms) {
 		if err != nil {
 			return err
 		}
-		out := &tickroomv1.RoomList{NextPageToken: next}
+		infos := make([]game.RoomInfo, 0, len(rooms))
 		for _, r := range rooms {
-			out.Rooms = append(out.Rooms, wireRoomInfo(r.RoomInfo))
+			infos = append(infos, r.RoomInfo)
 		}
+		out := &tickroomv1.RoomList{}
+		fillRoomList(out, infos, next)
 		settle(ctx)
 		s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
 		return nil

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,4 +115,57 @@ func TestListRoomsLooksAtABoundedNumberOfRooms(t *testing.T) {
 	}
 	a.Reply(last)
 	t.Logf("200 filtered listings of %d rooms answered in %v", makers*each, time.Since(start))
+}
+
+// A room's metadata may take 16 entries of 64 + 256 bytes: a hundred such
+// rooms made one RoomList reply of half a megabyte for a ListRooms of a
+// few bytes, sent as often as a guest asked and read. A reply now ends at
+// 64 KiB with a token to go on from.
+func TestRoomListRepliesAreBoundedInBytes(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.MaxRoomsPerUser = 100
+		c.RoomCreateBurst, c.MaxRoomCostPerUser = 1<<20, 1<<20
+	}})
+	meta := map[string]string{}
+	for i := range 16 {
+		meta[fmt.Sprintf("%02d", i)+strings.Repeat("k", 62)] = strings.Repeat("v", 256)
+	}
+	const rooms = 30 // ~5.3 KB each: 160 KB in one page before
+	c, _ := e.connect("maker")
+	ids := map[uint32]bool{}
+	for range rooms {
+		ids[c.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 10, Metadata: meta}}})] = true
+		time.Sleep(10 * time.Millisecond)
+	}
+	for range rooms {
+		m := c.Next(func(m *tickroomv1.ServerMessage) bool { return ids[m.RequestId] })
+		joined(t, m)
+	}
+	a, _ := e.connect("lister")
+	seen := map[string]bool{}
+	q := &tickroomv1.ListRooms{}
+	for pages := 1; ; pages++ {
+		m := a.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: q}})
+		if n := m.SizeVT(); n > 65<<10 {
+			t.Fatalf("page %d: a RoomList of %d bytes (%d rooms)", pages, n, len(m.GetRoomList().Rooms))
+		}
+		l := m.GetRoomList()
+		for _, r := range l.Rooms {
+			if seen[r.RoomId] {
+				t.Fatalf("room %s listed twice", r.RoomId)
+			}
+			seen[r.RoomId] = true
+		}
+		if l.NextPageToken == "" {
+			break
+		}
+		if pages > rooms {
+			t.Fatal("pages never end")
+		}
+		q.PageToken = l.NextPageToken
+	}
+	if len(seen) != rooms {
+		t.Fatalf("the pages listed %d rooms of %d", len(seen), rooms)
+	}
 }

@@ -28,13 +28,12 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 		// few rooms gets a short page and a token to go on from, so a
 		// ListRooms costs its loop the same however many rooms there are.
 		infos, next := p.Page(f, q.PageToken, func(m map[string]string) bool { return metadataMatches(m, q.Metadata) }, limit, listScan)
-		for _, info := range infos {
-			out.Rooms = append(out.Rooms, wireRoomInfo(info))
-		}
-		out.NextPageToken = next
+		fillRoomList(out, infos, next)
 		s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
 		return
 	}
+	var page []game.RoomInfo
+	next := ""
 	for _, info := range s.h.dir.List(f) {
 		if q.PageToken != "" && info.ID <= q.PageToken {
 			continue
@@ -42,12 +41,13 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 		if !metadataMatches(info.Metadata, q.Metadata) {
 			continue
 		}
-		if len(out.Rooms) == limit {
-			out.NextPageToken = out.Rooms[len(out.Rooms)-1].RoomId
+		if len(page) == limit {
+			next = page[len(page)-1].ID
 			break
 		}
-		out.Rooms = append(out.Rooms, wireRoomInfo(info))
+		page = append(page, info)
 	}
+	fillRoomList(out, page, next)
 	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
 }
 
@@ -55,6 +55,26 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 // (docs/limits.md): a page that met it before filling ends there, with a
 // next_page_token, as a cluster's listing ends at cluster.ListScan.
 const listScan = 1000
+
+// listBytes bounds the rooms of one RoomList reply, encoded (docs/limits.md).
+const listBytes = 64 << 10
+
+// fillRoomList puts a page of rooms in out, and next as its token; the
+// page ends at listBytes, with the last room it holds as the token: a
+// room's metadata may take 5 KB, and a hundred such rooms would make each
+// ListRooms of a few bytes a half-megabyte reply.
+func fillRoomList(out *tickroomv1.RoomList, infos []game.RoomInfo, next string) {
+	size := 0
+	for _, info := range infos {
+		ri := wireRoomInfo(info)
+		if size += ri.SizeVT() + 3; size > listBytes && len(out.Rooms) > 0 {
+			next = out.Rooms[len(out.Rooms)-1].RoomId
+			break
+		}
+		out.Rooms = append(out.Rooms, ri)
+	}
+	out.NextPageToken = next
+}
 
 // wireRoomInfo is a room's entry in a RoomList.
 func wireRoomInfo(info game.RoomInfo) *tickroomv1.RoomInfo {
