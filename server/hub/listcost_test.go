@@ -168,4 +168,16 @@ func TestRoomListRepliesAreBoundedInBytes(t *testing.T) {
 	if len(seen) != rooms {
 		t.Fatalf("the pages listed %d rooms of %d", len(seen), rooms)
 	}
+	// A WatchRooms, which a client may send again with the same id as
+	// often as a ListRooms, is answered within the same bytes; the watch
+	// keeps to the rooms its first list held.
+	for range 3 {
+		m := a.Request(watchRooms(1, nil))
+		if n := m.SizeVT(); n > 65<<10 {
+			t.Fatalf("a WatchRooms answered with %d bytes (%d rooms)", n, len(m.GetRoomList().Rooms))
+		}
+		if got := len(m.GetRoomList().GetRooms()); got == 0 || got >= rooms {
+			t.Fatalf("a WatchRooms listed %d rooms of %d", got, rooms)
+		}
+	}
 }

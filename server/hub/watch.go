@@ -161,16 +161,14 @@ func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
 	} else {
 		infos = s.h.dir.List(f)
 	}
-	for _, info := range infos {
-		if !metadataMatches(info.Metadata, q.Metadata) {
+	size := 0
+	for i := range infos {
+		if !metadataMatches(infos[i].Metadata, q.Metadata) {
 			continue
 		}
-		if len(w.sent) == w.limit {
-			w.more = true
+		if !w.take(&infos[i], out, &size) {
 			break
 		}
-		w.sent[info.ID] = listingOf(&info)
-		out.Rooms = append(out.Rooms, wireRoomInfo(info))
 	}
 	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
 	return nil
@@ -193,20 +191,39 @@ func (s *Session) clusterWatch(ctx context.Context, id uint32, q *tickroomv1.Wat
 	}
 	w.stale = true
 	out := &tickroomv1.RoomList{}
+	size := 0
 	for i := range rooms {
-		info := &rooms[i]
-		if !w.matches(info) {
+		if !w.matches(&rooms[i]) {
 			continue
 		}
-		if len(w.sent) == w.limit {
-			w.more = true
+		if !w.take(&rooms[i], out, &size) {
 			break
 		}
-		w.sent[info.ID] = listingOf(info)
-		out.Rooms = append(out.Rooms, wireRoomInfo(*info))
 	}
 	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
 	return nil
+}
+
+// take adds a matching room to a new watch's first list, out, whose
+// encoded rooms size counts; it reports false when the list is whole: at
+// the watch's limit, or at listBytes, as a ListRooms reply, in which case
+// the watch keeps to the rooms it took (its limit becomes their number),
+// so that a WatchRooms, which a client may send again and again with the
+// same id, is never answered with more than a ListRooms is. The caller
+// holds w.mu.
+func (w *roomWatch) take(info *game.RoomInfo, out *tickroomv1.RoomList, size *int) bool {
+	if len(w.sent) == w.limit {
+		w.more = true
+		return false
+	}
+	ri := wireRoomInfo(*info)
+	if *size += ri.SizeVT() + 3; *size > listBytes && len(w.sent) > 0 {
+		w.limit, w.more = len(w.sent), true
+		return false
+	}
+	w.sent[info.ID] = listingOf(info)
+	out.Rooms = append(out.Rooms, ri)
+	return true
 }
 
 func (s *Session) newRoomWatch(q *tickroomv1.WatchRooms) *roomWatch {
