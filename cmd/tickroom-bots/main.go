@@ -56,7 +56,7 @@ func parseFlags() (bots.Config, outputs, error) {
 	)
 	fs := flag.CommandLine
 	fs.StringVar(&c.HTTPURL, "http", "http://127.0.0.1:8080", "server's public HTTP base URL (login, client config); comma-separated for the nodes of a cluster, bots spread over them")
-	fs.StringVar(&c.WSURL, "ws", "", "tickroom.v1 WebSocket URL (empty: from GET /v1/config)")
+	fs.StringVar(&c.WSURL, "ws", "", "tickroom.v1 WebSocket URL (empty: the one GET /v1/config gives clients, its ws_url resolved against -http when the server sets -public-ws-url; with several -http nodes, each node's own port)")
 	fs.IntVar(&c.Bots, "bots", 100, "number of bots")
 	fs.StringVar(&c.NamePrefix, "name", "bot", "bot name prefix (names are <prefix>-<n>)")
 	fs.StringVar(&c.Game, "game", "arena", "game to play: arena or gomoku")

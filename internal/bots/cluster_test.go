@@ -14,9 +14,12 @@ import (
 
 // TestRunCluster runs bots against two real nodes sharing Redis: they log
 // in on both, and those whose room lives on the other node follow the
-// Redirect there and play.
+// Redirect there and play. The nodes give clients the WebSocket of a
+// balancer in front of them, as docs/cluster.md sets them up
+// (-public-ws-url /v1/ws); bots given the nodes themselves connect to
+// each node's own port.
 func TestRunCluster(t *testing.T) {
-	c := clustertest.Start(t, clustertest.Config{Nodes: 2})
+	c := clustertest.Start(t, clustertest.Config{Nodes: 2, Args: []string{"-public-ws-url", "/v1/ws"}})
 	nodes := c.Nodes()
 	var urls []string
 	for _, n := range nodes {

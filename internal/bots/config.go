@@ -46,8 +46,11 @@ type Config struct {
 	// the Redirects the nodes answer with. Zero value means HTTPURL alone.
 	HTTPURLs []string
 	// WSURL is the tickroom.v1 WebSocket URL, ws://host:port/path, of the
-	// one server. Zero value means the port and path GET /v1/config names,
-	// on the server's host; it must be zero with several HTTPURLs.
+	// one server. Zero value means the one GET /v1/config gives clients:
+	// its ws_url (-public-ws-url) resolved against the HTTP URL when set
+	// (plain ws:// only), else its port and path on the server's host; it
+	// must be zero with several HTTPURLs, each a node reached at its own
+	// port and path.
 	WSURL string
 	// Bots is how many bots to run. Zero value means 10.
 	Bots int

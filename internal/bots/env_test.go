@@ -25,6 +25,7 @@ import (
 // hub, and the public HTTP handler for login and client config.
 type testServer struct {
 	httpURL    string
+	wsAddr     string // the WebSocket listener, host:port
 	metricsURL string
 	hub        *hub.Hub
 }
@@ -32,6 +33,13 @@ type testServer struct {
 // startServer runs a server on 127.0.0.1:0 with arena and gomoku; it is
 // shut down in t.Cleanup.
 func startServer(t *testing.T, hubCfg func(*hub.Config)) *testServer {
+	t.Helper()
+	return startServerWeb(t, hubCfg, nil)
+}
+
+// startServerWeb is startServer with webCfg applied to the public HTTP
+// handler's configuration (GET /v1/config's answer among it).
+func startServerWeb(t *testing.T, hubCfg func(*hub.Config), webCfg func(*web.Config)) *testServer {
 	t.Helper()
 	// Every bot logs in as a guest from loopback, like a load test: the
 	// per-address guest login limit is off, as scripts/bots/run.sh turns it off.
@@ -68,7 +76,11 @@ func startServer(t *testing.T, hubCfg func(*hub.Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: web.New(web.Config{Auth: a, WebSocketPort: port, WebSocketPath: hub.Path, Games: reg.Names()})}
+	wcfg := web.Config{Auth: a, WebSocketPort: port, WebSocketPath: hub.Path, Games: reg.Names()}
+	if webCfg != nil {
+		webCfg(&wcfg)
+	}
+	hs := &http.Server{Handler: web.New(wcfg)}
 	go func() { _ = hs.Serve(ln) }()
 	ah, err := admin.New(admin.Config{Hub: h, Server: srv})
 	if err != nil {
@@ -88,5 +100,5 @@ func startServer(t *testing.T, hubCfg func(*hub.Config)) *testServer {
 		_ = h.Shutdown(ctx)
 		_ = srv.Shutdown(ctx)
 	})
-	return &testServer{httpURL: "http://" + ln.Addr().String(), metricsURL: "http://" + aln.Addr().String() + "/metrics", hub: h}
+	return &testServer{httpURL: "http://" + ln.Addr().String(), wsAddr: srv.Addr().String(), metricsURL: "http://" + aln.Addr().String() + "/metrics", hub: h}
 }

@@ -3,6 +3,7 @@ package bots
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -140,7 +141,10 @@ func (e *engine) resolve(ctx context.Context) error {
 		raw := e.cfg.WSURL
 		if raw == "" {
 			var err error
-			if raw, err = e.configWS(ctx, hu); err != nil {
+			// One server is reached where its clients are sent (behind a
+			// proxy, the proxy); several are the nodes of a cluster, each
+			// reached at its own WebSocket port.
+			if raw, err = e.configWS(ctx, hu, len(e.cfg.httpURLs()) == 1); err != nil {
 				return err
 			}
 		}
@@ -161,8 +165,9 @@ func (e *engine) resolve(ctx context.Context) error {
 	return nil
 }
 
-// configWS asks the server at hu for its WebSocket URL.
-func (e *engine) configWS(ctx context.Context, hu string) (string, error) {
+// configWS asks the server at hu for its WebSocket URL: the one it gives
+// clients when public is set, else its own port.
+func (e *engine) configWS(ctx context.Context, hu string, public bool) (string, error) {
 	pu, err := url.Parse(hu)
 	if err != nil {
 		return "", fmt.Errorf("%w: http url: %v", ErrConfig, err)
@@ -179,9 +184,30 @@ func (e *engine) configWS(ctx context.Context, hu string) (string, error) {
 	var cc struct {
 		WSPort int    `json:"ws_port"`
 		WSPath string `json:"ws_path"`
+		WSURL  string `json:"ws_url"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&cc); err != nil || cc.WSPort == 0 {
-		return "", fmt.Errorf("bots: GET /v1/config: no ws_port (%v)", err)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&cc); err != nil {
+		return "", fmt.Errorf("bots: GET /v1/config: %v", err)
+	}
+	if public && cc.WSURL != "" {
+		// Where the server sends its clients (-public-ws-url): a path on
+		// the HTTP origin behind a proxy, or a full URL, as client-js
+		// reads it; the node's own ws_port is then not the way in.
+		ref, err := url.Parse(cc.WSURL)
+		if err != nil {
+			return "", fmt.Errorf("bots: GET /v1/config: ws_url %q: %v", cc.WSURL, err)
+		}
+		u := pu.ResolveReference(ref)
+		switch u.Scheme {
+		case "http", "ws":
+			u.Scheme = "ws"
+		default:
+			return "", fmt.Errorf("%w: GET /v1/config gives clients %s, which the bots cannot reach (they speak plain ws://); give -ws", ErrConfig, u)
+		}
+		return u.String(), nil
+	}
+	if cc.WSPort == 0 {
+		return "", errors.New("bots: GET /v1/config: no ws_port")
 	}
 	return "ws://" + net.JoinHostPort(pu.Hostname(), strconv.Itoa(cc.WSPort)) + cc.WSPath, nil
 }
