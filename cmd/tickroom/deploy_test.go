@@ -129,3 +129,17 @@ func TestReadmeListsEveryFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpSaysWhereTheSessionKeyIs: -h said a session key left empty is
+// "random, tokens die with the process", but with a store (the default
+// -data-dir, or -database) the key is generated once and kept, and every
+// token outlives a restart; an operator rotating the key by leaving the
+// flag out found the old tokens still valid. The help names where it is.
+func TestHelpSaysWhereTheSessionKeyIs(t *testing.T) {
+	out, _ := exec.Command(buildBinary(t), "-h").CombinedOutput()
+	_, help, _ := strings.Cut(string(out), "\n  -token-key string\n")
+	help, _, _ = strings.Cut(help, "\n  -")
+	if !strings.Contains(help, "token-key.key") || !strings.Contains(help, "secrets") {
+		t.Fatalf("-token-key's help: %q", help)
+	}
+}

@@ -117,7 +117,7 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.publicHTTPURL, "public-http-url", "", "public HTTP base URL this node is reached at, advertised to the cluster (empty: http:// and the -http address)")
 	fs.IntVar(&f.storeQueue, "store-queue", 0, "results and chat lines waiting for the store before new ones are dropped (0: 10000)")
 	fs.IntVar(&f.chatHistory, "chat-history-lines", 0, "recent lines a room or lobby channel replays to members who join, and a lobby channel reads back from the store when it opens again (0: 50; at most 500)")
-	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: random, tokens die with the process); prefer -token-key-file or TICKROOM_TOKEN_KEY")
+	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: one generated on the first start and kept in the store, the data directory's token-key.key or the database's secrets table, so tokens outlive a restart; without a store a random one, and tokens die with the process); prefer -token-key-file or TICKROOM_TOKEN_KEY")
 	fs.StringVar(&f.tokenKeyFile, "token-key-file", "", "file holding the session token signing key")
 	fs.StringVar(&f.identityKey, "identity-key", "", "HMAC key that external identity tokens (JWT HS256) are signed with (empty: guests only); prefer -identity-key-file or TICKROOM_IDENTITY_KEY")
 	fs.StringVar(&f.identityKeyFile, "identity-key-file", "", "file holding the identity token HMAC key")
