@@ -408,6 +408,32 @@ func (b *bot) redirect(r *tickroomv1.Redirect) {
 	b.phase = phaseIdle
 }
 
+// moved follows the unprompted Redirect of b's room, which a draining
+// node moved to another (protocol/README.md, "A room that moves"): b
+// reconnects to the room's new node and resumes its seat there with the
+// reservation, as client-js does.
+func (b *bot) moved(r *tickroomv1.Redirect) {
+	n, err := b.e.nodes.lookup(r.Url)
+	if err != nil {
+		b.e.failures.add("redirect: unusable (" + r.Url + ")")
+		return
+	}
+	b.l.st.add(cRedirects, 1)
+	b.l.st.add(cReconnects, 1) // for the resume success rate
+	b.l.st.add(cResumeTries, 1)
+	b.writeClose(int(ws.StatusNormalClosure))
+	b.drop()
+	now := b.e.now()
+	b.joinMsg = &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{
+		RoomId: b.roomID, ResumeTick: b.lastTick, Reservation: r.Reservation,
+	}}}
+	b.joinStart, b.dropAt = now, now
+	b.node, b.redirected, b.resuming = n, true, true
+	b.redials = 0
+	b.redialAt = now
+	b.phase = phaseIdle
+}
+
 // joinGroupRoom runs on b's loop when its group's room exists.
 func (b *bot) joinGroupRoom(id string) {
 	if b.phase == phaseOpen && !b.joined && b.joinReq == 0 {

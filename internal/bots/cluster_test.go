@@ -2,6 +2,9 @@ package bots_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -97,4 +100,80 @@ func metric(t *testing.T, url, name string) uint64 {
 		}
 	}
 	return 0
+}
+
+// TestBotsFollowARoomThatMoves: a node drained under a rolling restart
+// moves its gomoku rooms to another node and sends their members an
+// unprompted Redirect (protocol/README.md, "A room that moves"), which
+// client-js follows; the bots ignored it, stayed on the draining node
+// until it shut down (4000) and ended there, so a rolling restart under
+// bots looked like every player of the node lost. They now reconnect to
+// the room's new node and resume their seats.
+func TestBotsFollowARoomThatMoves(t *testing.T) {
+	c := clustertest.Start(t, clustertest.Config{Nodes: 2, Args: []string{"-drain-timeout", "30s"}})
+	nodes := c.Nodes()
+	type result struct {
+		rep *bots.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		rep, err := bots.Run(ctx, bots.Config{
+			HTTPURLs: []string{"http://" + nodes[0].HTTP(), "http://" + nodes[1].HTTP()}, Bots: 4, NamePrefix: "mv",
+			Game: "gomoku", RoomSize: 2, Options: map[string]string{"move_seconds": "0"}, InputHz: 2,
+			Duration: 8 * time.Second, Loops: 1,
+		})
+		done <- result{rep, err}
+	}()
+	// The node of the first room the bots play in drains and exits.
+	var from *clustertest.Node
+	deadline := time.Now().Add(15 * time.Second)
+	for from == nil && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		_, body := nodes[0].AdminRequest(t, "GET", "/v1/admin/rooms", nil)
+		var rooms []struct {
+			Node    string `json:"node"`
+			Players int    `json:"players"`
+		}
+		_ = json.Unmarshal(body, &rooms)
+		for _, r := range rooms {
+			if r.Players == 2 {
+				for _, n := range nodes {
+					if n.ID == r.Node {
+						from = n
+					}
+				}
+				break
+			}
+		}
+	}
+	if from == nil {
+		t.Fatal("no room of two in the directory")
+	}
+	time.Sleep(time.Second) // a few moves on the board
+	if err := from.Term(t, 40*time.Second); err != nil {
+		t.Fatalf("node %s exited with %v after its drain", from.ID, err)
+	}
+	if !strings.Contains(from.Log(), "drain: room moved") {
+		t.Fatalf("%s moved no room:\n%s", from.ID, from.Log())
+	}
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	rep := res.rep
+	var b bytes.Buffer
+	_ = rep.WriteText(&b)
+	t.Log("\n" + b.String())
+	if rep.InRoomAtEnd != 4 || rep.OpenAtEnd != 4 {
+		t.Fatalf("in a room at the end %d, open %d; want the 4 bots, moved or not", rep.InRoomAtEnd, rep.OpenAtEnd)
+	}
+	if rep.Counters["resumed"] == 0 || rep.Counters["resume_failed"] != 0 || rep.Resume.SuccessRate != 1 {
+		t.Fatalf("resumed %d, failed %d, success rate %v: want the moved bots resumed", rep.Counters["resumed"], rep.Counters["resume_failed"], rep.Resume.SuccessRate)
+	}
+	if len(rep.Closes) != 0 {
+		t.Fatalf("closes %v; want none (the moved bots left the draining node before it shut down)", rep.Closes)
+	}
 }

@@ -38,7 +38,10 @@
 // to the node the Redirect names with the same session token, and sends
 // the same request again with the reservation; the join time runs from the
 // first request, and the report counts the redirects. After a drop a bot
-// resumes at the node it was on.
+// resumes at the node it was on. A room that moves off a draining node
+// sends its members an unprompted Redirect: the bot reconnects to the
+// room's new node and resumes its seat there (a redirect and a reconnect
+// in the report).
 //
 // In gomoku, each bot plays the points of its own colour class of the
 // board (see gomokuCells), which never make five in a row: matches stay

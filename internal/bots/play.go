@@ -45,8 +45,11 @@ func (b *bot) message(p []byte) {
 			b.onJoined(body.Joined)
 		}
 	case *tickroomv1.ServerMessage_Redirect:
-		if reqID != 0 && reqID == b.joinReq {
-			b.redirect(body.Redirect)
+		switch r := body.Redirect; {
+		case reqID != 0 && reqID == b.joinReq:
+			b.redirect(r)
+		case reqID == 0 && b.joined && r.RoomId == b.roomID:
+			b.moved(r)
 		}
 	case *tickroomv1.ServerMessage_Error:
 		b.e.errors.add(protocol.ErrorCode(body.Error.Code).String())
