@@ -204,3 +204,57 @@ func testGuestsAtTheUpgrade(t *testing.T, fresh backend) {
 		t.Fatalf("the same guest 31 days after the upgrade: %v, want it gone", err)
 	}
 }
+
+// testGuestsOfAnOlderNode: in a rolling upgrade of nodes sharing one
+// PostgreSQL database, the first new node migrates it while older nodes,
+// from before logins were recorded, still run and make guests with no
+// seen_ms: the column's default, 0 ("not seen since 1970"), was the oldest
+// possible, and the first guest made on a new node deleted a guest an
+// older node had made seconds before (its device secret then "not
+// recognized"). Such a guest counts as seen when it is made, and one made
+// so before this fix counts as seen at the migration that came with it.
+func testGuestsOfAnOlderNode(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	if cfg.URL == "" {
+		t.Skip("SQLite: one process at a time, so no older node writes beside a newer one")
+	}
+	all, err := fs.Sub(migrationFiles, "migrations/"+BackendPostgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upTo4 := fstest.MapFS{}
+	for _, name := range []string{"00001_init.sql", "00002_channel_heads.sql", "00003_friend_requests_to.sql", "00004_guest_seen.sql"} {
+		b, err := fs.ReadFile(all, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		upTo4[name] = &fstest.MapFile{Data: b}
+	}
+	// What an older node writes for a new guest: no seen_ms.
+	older := func(db *DB, id string) {
+		t.Helper()
+		if _, err := db.w.ExecContext(ctx, `INSERT INTO users (id, name, created_ms) VALUES ($1, $1, $2)`, id, time.Now().UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg.migrations = upTo4
+	db4, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	older(db4, "made-before-the-fix")
+	db4.Close()
+
+	cfg.migrations = nil
+	db := open(t, cfg)
+	older(db, "made-beside-a-new-node")
+	if _, err := db.CreateGuest(ctx, Guest{ID: "new", Name: "New", DeviceHash: []byte("dev-new")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"made-before-the-fix", "made-beside-a-new-node"} {
+		if _, err := db.UserByID(ctx, id); err != nil {
+			t.Fatalf("guest %s, just made by an older node, after a new guest: %v", id, err)
+		}
+	}
+}

@@ -27,6 +27,7 @@ var suite = []struct {
 	{"AnAccountKeepsItsNewestDevices", testDeviceKeep},
 	{"GuestsNotSeenForGuestTTLGo", testGuestTTL},
 	{"GuestsGetAWholeGuestTTLFromTheUpgrade", testGuestsAtTheUpgrade},
+	{"GuestsOfAnOlderNodeAreKept", testGuestsOfAnOlderNode},
 	{"NamesAreUniqueCaseInsensitively", testNamesUnique},
 	{"IdentityLinksToOneAccount", testIdentity},
 	{"SanctionsApplyUntilTheyEnd", testSanctions},
