@@ -387,8 +387,11 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 		"conns", l.Conns, "sessions", l.Sessions, "rooms", l.Rooms, "draining", draining,
 		"started", n.started.UnixMilli(), "wire", n.started.UnixMilli(),
 	).Int64Slice()
-	if err != nil || len(r) != 2 {
-		return false, unavailable(errors.Join(err, errors.New("unexpected heartbeat answer")))
+	if err != nil {
+		return false, unavailable(err)
+	}
+	if len(r) != 2 {
+		return false, unavailable(errors.New("unexpected heartbeat answer"))
 	}
 	n.rawPeers.Store(r[1] == 1)
 	return r[0] == 0, nil

@@ -209,3 +209,19 @@ func TestSlowHooksKeepTheRegistration(t *testing.T) {
 		t.Fatalf("b registered %d times, want once", n)
 	}
 }
+
+// TestNotReadySaysWhyAlone: a heartbeat that failed for want of Redis
+// made /readyz and the log say, under the reason, "unexpected heartbeat
+// answer", as if Redis had answered something strange; that line is for
+// an answer of the wrong shape only.
+func TestNotReadySaysWhyAlone(t *testing.T) {
+	rs := redistest.Start(t)
+	n := startNode(t, rs, "a")
+	n.Refresh()
+	waitFor(t, 5*time.Second, "registered", func() bool { return n.Ready() == nil })
+	rs.Stop(t)
+	waitFor(t, 5*time.Second, "not ready without Redis", func() bool { return errors.Is(n.Ready(), ErrUnavailable) })
+	if msg := n.Ready().Error(); strings.Contains(msg, "unexpected") || strings.Contains(msg, "\n") {
+		t.Fatalf("not ready: %q, want the reason alone", msg)
+	}
+}
