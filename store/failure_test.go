@@ -127,6 +127,46 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 	}
 }
 
+// TestRestoredSQLiteFileIsPrivate: docs/store.md restores a backup by
+// putting it in place of tickroom.db, and a backup file is made with the
+// umask's mode (0644, say), so the restored database, and the -wal and
+// -shm files SQLite makes with its mode, held every account's password
+// hash and kept message readable to other users of the machine (in a data
+// directory an operator made 0755). Opening it makes it 0600 again.
+func TestRestoredSQLiteFileIsPrivate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	db := open(t, Config{Dir: dir})
+	if _, err := db.CreateGuest(ctx, Guest{ID: "g", Name: "g", DeviceHash: []byte("d")}); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if _, err := db.w.ExecContext(ctx, `VACUUM INTO '`+backup+`'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := os.Chmod(backup, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{sqliteFile, sqliteFile + "-wal", sqliteFile + "-shm"} {
+		_ = os.Remove(filepath.Join(dir, name))
+	}
+	if err := os.Rename(backup, filepath.Join(dir, sqliteFile)); err != nil {
+		t.Fatal(err)
+	}
+	db = open(t, Config{Dir: dir})
+	if _, err := db.CreateGuest(ctx, Guest{ID: "h", Name: "h", DeviceHash: []byte("e")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{sqliteFile, sqliteFile + "-wal", sqliteFile + "-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("restored %s: mode %v, %v; want 0600", name, fi.Mode().Perm(), err)
+		}
+	}
+}
+
 func TestPostgresUnreachable(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -43,6 +43,17 @@ func openSQLite(ctx context.Context, cfg Config) (_ *DB, err error) {
 		return nil, fmt.Errorf("store: database file: %w", err)
 	}
 	f.Close()
+	// A database put in place of the store's (a restored backup, made
+	// with the umask's mode) is made private again, and its -wal and -shm
+	// files, which SQLite makes with the database's mode.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&^fileMode != 0 {
+			if err := os.Chmod(p, fileMode); err != nil {
+				return nil, fmt.Errorf("store: database file: %w", err)
+			}
+			cfg.Logger.Info("store: made a database file private", "file", p, "was", fi.Mode().Perm().String())
+		}
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
