@@ -127,6 +127,16 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	if st, h := adminJSON(t, n1, "GET", "/v1/admin/rooms?node="+n3.ID, "", &only); st != http.StatusOK || len(only) != 1 || only[0].ID != r3 || h.Get("X-Total-Count") != "1" {
 		t.Fatalf("rooms of n3 through n1: %d %+v", st, only)
 	}
+	// A node asked for its own list (n2's monitor filtered by n2) answers
+	// with its own rooms and players alone, not every node's.
+	only = nil
+	if st, h := adminJSON(t, n2, "GET", "/v1/admin/rooms?node="+n2.ID, "", &only); st != http.StatusOK || len(only) != 1 || only[0].ID != r2 || h.Get("X-Total-Count") != "1" {
+		t.Fatalf("rooms of n2 through n2: %d %+v", st, only)
+	}
+	var own []adminPlayer
+	if st, h := adminJSON(t, n2, "GET", "/v1/admin/players?node="+n2.ID, "", &own); st != http.StatusOK || len(own) != 2 || h.Get("X-Total-Count") != "2" {
+		t.Fatalf("players of n2 through n2: %d %+v", st, own)
+	}
 	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms?q=arena", "", &only); st != http.StatusOK || len(only) != 1 || only[0].ID != r3 {
 		t.Fatalf("search across nodes: %d %+v", st, only)
 	}

@@ -108,7 +108,7 @@ func (h *Handler) listRooms(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gameName := r.URL.Query().Get("game")
-	if !h.clustered(r) {
+	if h.ownList(r) {
 		out, total := h.localRooms(gameName, p)
 		setTotal(w, total)
 		writeJSON(w, http.StatusOK, out)
@@ -216,7 +216,7 @@ func (h *Handler) listPlayers(w http.ResponseWriter, r *http.Request) {
 	if h.nodeParam(w, r) {
 		return
 	}
-	if !h.clustered(r) {
+	if h.ownList(r) {
 		out, total := h.localPlayers(p)
 		setTotal(w, total)
 		writeJSON(w, http.StatusOK, out)

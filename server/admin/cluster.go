@@ -204,6 +204,12 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, node string, b
 // the server is in one and r did not come from another node.
 func (h *Handler) clustered(r *http.Request) bool { return h.cluster != nil && !isPeer(r) }
 
+// ownList reports whether a listing r asks for is this node's alone: not
+// in a cluster, asked by another node, or ?node= naming this node.
+func (h *Handler) ownList(r *http.Request) bool {
+	return !h.clustered(r) || r.URL.Query().Get("node") == h.nodeID
+}
+
 // roomElsewhere forwards a request about a room this node does not run to
 // the node that does, and reports whether it did (or answered an error);
 // false means this node answers it (404 when the room is nowhere).
