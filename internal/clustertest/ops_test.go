@@ -137,6 +137,13 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	if st, h := adminJSON(t, n2, "GET", "/v1/admin/players?node="+n2.ID, "", &own); st != http.StatusOK || len(own) != 2 || h.Get("X-Total-Count") != "2" {
 		t.Fatalf("players of n2 through n2: %d %+v", st, own)
 	}
+	// A search that matches nothing is an empty list, as on a single
+	// node, not null.
+	for _, path := range []string{"/v1/admin/rooms?game=nosuchgame", "/v1/admin/players?q=nosuchname"} {
+		if st, body := n1.AdminRequest(t, "GET", path, nil); st != http.StatusOK || strings.TrimSpace(string(body)) != "[]" {
+			t.Fatalf("%s across nodes: %d %s, want []", path, st, body)
+		}
+	}
 	if st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms?q=arena", "", &only); st != http.StatusOK || len(only) != 1 || only[0].ID != r3 {
 		t.Fatalf("search across nodes: %d %+v", st, only)
 	}

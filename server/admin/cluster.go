@@ -304,7 +304,7 @@ func gather[T any](ctx context.Context, h *Handler, path string, query url.Value
 		s.items, s.total = local(n)
 		shares = append(shares, s)
 	}
-	var all []T
+	all := []T{} // [] when nothing matched, as on a single node, not null
 	for i, s := range shares {
 		if s.err != nil {
 			missing = append(missing, nodes[i].ID)
