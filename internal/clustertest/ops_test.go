@@ -137,6 +137,12 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	if st, h := adminJSON(t, n2, "GET", "/v1/admin/players?node="+n2.ID, "", &own); st != http.StatusOK || len(own) != 2 || h.Get("X-Total-Count") != "2" {
 		t.Fatalf("players of n2 through n2: %d %+v", st, own)
 	}
+	// A node id no node has (a typo) is refused at once, not waited for
+	// as a node that does not answer.
+	asked := time.Now()
+	if st, body := n1.AdminRequest(t, "GET", "/v1/admin/rooms?node=n9", nil); st != http.StatusNotFound || !strings.Contains(string(body), "no such node") || time.Since(asked) > time.Second {
+		t.Fatalf("rooms of a node that is not there: %d %s after %v, want 404 no such node at once", st, body, time.Since(asked))
+	}
 	// A search that matches nothing is an empty list, as on a single
 	// node, not null.
 	for _, path := range []string{"/v1/admin/rooms?game=nosuchgame", "/v1/admin/players?q=nosuchname"} {

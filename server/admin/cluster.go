@@ -236,8 +236,18 @@ func (h *Handler) roomElsewhere(w http.ResponseWriter, r *http.Request, id strin
 // it is another. It reports whether it answered r.
 func (h *Handler) nodeParam(w http.ResponseWriter, r *http.Request) bool {
 	node := r.URL.Query().Get("node")
-	if !h.clustered(r) || node == "" || node == h.nodeID {
+	if node == "" || node == h.nodeID || isPeer(r) {
 		return false
+	}
+	// A node id no node has (a typo) is refused at once, not answered
+	// with this node's list nor waited for as a node that is silent.
+	if h.cluster == nil {
+		writeError(w, http.StatusNotFound, "no such node")
+		return true
+	}
+	if nodes, err := h.cluster.Nodes(r.Context()); err == nil && !slices.ContainsFunc(nodes, func(n NodeInfo) bool { return n.ID == node }) {
+		writeError(w, http.StatusNotFound, "no such node")
+		return true
 	}
 	q := r.URL.Query()
 	q.Del("node")

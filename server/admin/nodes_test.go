@@ -65,6 +65,13 @@ func TestSingleNodeListsItself(t *testing.T) {
 	if status, body := e.do("GET", "/v1/admin/rooms?node=local", adminToken, ""); status != 200 || json.Unmarshal([]byte(body), &rooms) != nil || len(rooms) != 1 {
 		t.Fatalf("rooms of node local: %d %s", status, body)
 	}
+	// ?node= naming no node is refused, not answered with this node's
+	// list as if it were that node's.
+	for _, path := range []string{"/v1/admin/rooms?node=n9", "/v1/admin/players?node=n9"} {
+		if status, body := e.do("GET", path, adminToken, ""); status != 404 || !strings.Contains(body, "no such node") {
+			t.Fatalf("%s: %d %s, want 404 no such node", path, status, body)
+		}
+	}
 }
 
 // TestServePeerAnswersAdminRequestsOnly: another node's request runs
