@@ -2,6 +2,7 @@ package tickroom
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ type storeRevocations struct {
 	log     *slog.Logger
 	writes  chan func(context.Context) error
 	done    chan struct{}
+	quit    chan struct{} // closed by close: no more retries
 	dropped atomic.Uint64
 }
 
@@ -38,7 +40,7 @@ func newStoreRevocations(ctx context.Context, db store.Moderation, log *slog.Log
 		return nil, err
 	}
 	r := &storeRevocations{mem: hub.NewMemoryRevocations(), db: db, log: log,
-		writes: make(chan func(context.Context) error, revocationWrites), done: make(chan struct{})}
+		writes: make(chan func(context.Context) error, revocationWrites), done: make(chan struct{}), quit: make(chan struct{})}
 	for _, s := range list {
 		switch s.Kind {
 		case store.SanctionBan:
@@ -54,11 +56,41 @@ func newStoreRevocations(ctx context.Context, db store.Moderation, log *slog.Log
 func (r *storeRevocations) run() {
 	defer close(r.done)
 	for w := range r.writes {
+		r.write(w)
+	}
+}
+
+// write runs w, retrying while the database is unavailable (250 ms
+// doubling to 2 s, as the write queue does) until it works, the store
+// refuses it, or the server shuts down (as the write queue, it then gives
+// up what the database does not take at once).
+func (r *storeRevocations) write(w func(context.Context) error) {
+	wait := 250 * time.Millisecond
+	for logged := false; ; {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := w(ctx); err != nil {
-			r.log.Error("store: a kick or ban was not stored; it holds until the process ends", "err", err)
-		}
+		err := w(ctx)
 		cancel()
+		if err == nil {
+			if logged {
+				r.log.Info("store: a kick or ban waiting for the database was stored")
+			}
+			return
+		}
+		if !errors.Is(err, store.ErrUnavailable) {
+			r.log.Error("store: a kick or ban was not stored; it holds until the process ends", "err", err)
+			return
+		}
+		if !logged {
+			logged = true
+			r.log.Warn("store: a kick or ban could not be stored yet; retrying", "err", err)
+		}
+		select {
+		case <-time.After(wait):
+		case <-r.quit:
+			r.log.Error("store: a kick or ban was not stored before shutdown; it held until the process ended", "err", err)
+			return
+		}
+		wait = min(2*wait, 2*time.Second)
 	}
 }
 
@@ -105,6 +137,7 @@ func (r *storeRevocations) Lift(userID string) bool {
 // ends.
 func (r *storeRevocations) close(ctx context.Context) {
 	close(r.writes)
+	close(r.quit)
 	select {
 	case <-r.done:
 	case <-ctx.Done():
