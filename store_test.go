@@ -3,9 +3,12 @@ package tickroom_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -276,4 +279,75 @@ func dialWelcome(t *testing.T, srv *tickroom.Server, name string) (*testclient.C
 		t.Fatal(err)
 	}
 	return c, c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
+}
+
+// TestLoginWhileTheDatabaseIsSilent: with PostgreSQL alive but answering
+// nothing (a partition that drops packets; here its processes stopped),
+// a guest login still gets a session for this visit within a few seconds
+// and a returning guest's device login a 503 (docs/store.md: what needs a
+// read degrades instead of waiting). A login whose store call took a
+// pooled connection waited for the database's answer with no deadline,
+// until its client gave up.
+func TestLoginWhileTheDatabaseIsSilent(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	srv, _, _ := start(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DatabaseURL: pg.NewDatabase(t), AdminAddr: "127.0.0.1:0",
+		GuestLoginRate: math.Inf(1),
+	})
+	post := func(body string) (int, string, time.Duration) {
+		c := &http.Client{Timeout: 30 * time.Second}
+		begin := time.Now()
+		resp, err := c.Post("http://"+srv.HTTPAddr().String()+"/v1/login", "application/json", strings.NewReader(body))
+		if err != nil {
+			return 0, err.Error(), time.Since(begin)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), time.Since(begin)
+	}
+	var ada struct {
+		DeviceSecret string `json:"device_secret"`
+	}
+	st, body, _ := post(`{"name":"ada"}`)
+	if err := json.Unmarshal([]byte(body), &ada); st != 200 || err != nil || ada.DeviceSecret == "" {
+		t.Fatalf("guest login with the database up: %d %s", st, body)
+	}
+	// Keep a few connections in the pool: the logins below take them.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() { defer wg.Done(); post(`{"name":"warm"}`) }()
+	}
+	wg.Wait()
+	pg.Pause(t)
+	type answer struct {
+		what   string
+		status int
+		body   string
+		took   time.Duration
+	}
+	answers := make(chan answer, 8)
+	for i := range 6 {
+		go func() {
+			st, body, took := post(`{"name":"guest"}`)
+			answers <- answer{fmt.Sprintf("guest login %d", i), st, body, took}
+		}()
+	}
+	go func() {
+		st, body, took := post(`{"device_secret":"` + ada.DeviceSecret + `"}`)
+		answers <- answer{"device login", st, body, took}
+	}()
+	for range 7 {
+		a := <-answers
+		t.Logf("%s with the database silent: %d after %v", a.what, a.status, a.took.Round(time.Millisecond))
+		want := 200
+		if a.what == "device login" {
+			want = http.StatusServiceUnavailable
+		}
+		if a.status != want || a.took > 8*time.Second {
+			t.Errorf("%s with the database silent: %d after %v, want %d within seconds", a.what, a.status, a.took, want)
+		}
+	}
+	pg.Resume(t)
 }

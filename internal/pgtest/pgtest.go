@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,6 +43,7 @@ type Server struct {
 	dir     string
 	bin     string
 	stopped bool
+	paused  []int
 }
 
 // Start starts a server for t and stops it when t ends.
@@ -149,6 +151,62 @@ func (s *Server) Restart(t testing.TB) {
 		t.Fatalf("pg_ctl start: %v\n%s", err, out)
 	}
 	s.stopped = false
+}
+
+// Pause freezes the server (SIGSTOP to the postmaster and every backend):
+// alive, its port still taking connections, answering nothing, as behind
+// a partition that drops packets. Resume, and the end of the test, let it
+// go on.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	pids := s.pids(t)
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatalf("SIGSTOP %d: %v", pid, err)
+		}
+	}
+	s.paused = pids
+	t.Cleanup(func() { s.Resume(t) })
+}
+
+// Resume lets a paused server go on.
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	for _, pid := range s.paused {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	s.paused = nil
+}
+
+// pids returns the postmaster's pid and its children's.
+func (s *Server) pids(t testing.TB) []int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.dir, "data", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		t.Fatalf("postmaster.pid: %v", err)
+	}
+	pids := []int{pm}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces; read after ')'.
+		i := strings.LastIndexByte(string(b), ')')
+		fields := strings.Fields(string(b)[i+1:])
+		if len(fields) < 2 || fields[1] != strconv.Itoa(pm) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(f))); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func (s *Server) run(name string, args ...string) ([]byte, error) {

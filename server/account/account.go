@@ -155,7 +155,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		users: cfg.Users, log: cfg.Logger, trusted: cfg.TrustedProxies, revoked: cfg.Revoked,
+		users: boundedUsers{cfg.Users}, log: cfg.Logger, trusted: cfg.TrustedProxies, revoked: cfg.Revoked,
 		hashes: make(chan struct{}, cfg.MaxHashes), maxWaiting: int64(cfg.MaxHashWaiting),
 		claimAddrs: clientip.NewLimiter(cfg.ClaimRate, cfg.ClaimBurst, cfg.ClaimKeys),
 		claimUsers: clientip.NewBuckets[string](cfg.ClaimRate, cfg.UserClaimBurst, cfg.ClaimKeys),
