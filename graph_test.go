@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom"
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/pgtest"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/store"
@@ -270,5 +272,58 @@ func TestBlockRefusesFriendRequestsWhileTheBlockerIsAway(t *testing.T) {
 		if r := m.GetFriendRequest(); r != nil {
 			t.Fatalf("bob shown a friend request from a user it blocks: %v", r)
 		}
+	}
+}
+
+// TestGraphReadOnceTheDatabaseIsBack: a user who connects while the
+// database is out of reach (a PostgreSQL restart) gets its friends,
+// requests and blocks once it is back, without reconnecting. Its lists
+// were read once, at its first connection; the failed read left them
+// empty for the whole session: no friend's presence, and a user it had
+// blocked reached it again with direct messages.
+func TestGraphReadOnceTheDatabaseIsBack(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	srv, _, _ := start(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DatabaseURL: pg.NewDatabase(t), AdminAddr: "127.0.0.1:0",
+	})
+	dialTok := func(tok, label string) (*testclient.Client, string) {
+		t.Helper()
+		c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, tok, testclient.Options{Label: label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
+	}
+	annTok := login(t, srv, "ann")
+	ann, annID := dialTok(annTok, "ann")
+	bob, bobID := dialTok(login(t, srv, "bob"), "bob")
+	eve, eveID := dialTok(login(t, srv, "eve"), "eve")
+	if ann.Request(addFriend(bobID)).GetOk() == nil {
+		t.Fatal("ann's friend request refused")
+	}
+	bob.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetFriendRequest().GetFromUserId() == annID })
+	if bob.Request(answerFriend(annID, true)).GetOk() == nil {
+		t.Fatal("bob could not accept")
+	}
+	if ann.Request(blockUser(eveID)).GetOk() == nil {
+		t.Fatal("ann could not block eve")
+	}
+	toAnn := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: annID, Text: "hi"}}}
+	if code := errorCode(eve.Request(toAnn)); code != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("eve's message to ann, who blocks her: %v, want BLOCKED", code)
+	}
+	time.Sleep(time.Second) // the friendship and the block written
+	ann.WS.Close()
+	bob.Next(presenceOf(annID, tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE))
+	pg.Stop(t)
+	ann2, _ := dialTok(annTok, "ann again")
+	time.Sleep(2 * time.Second) // its lists could not be read
+	pg.Restart(t)
+	// Once the database answers, ann gets bob's presence (her friend
+	// list), and eve is blocked again.
+	ann2.Next(presenceOf(bobID, tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE))
+	if code := errorCode(eve.Request(toAnn)); code != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("eve's message to ann once the database is back: %v, want BLOCKED", code)
 	}
 }

@@ -211,7 +211,7 @@ type Stats struct {
 	PresenceEvents      atomic.Uint64 // presence changes queued on watchers' connections
 	PresenceRefused     atomic.Uint64 // presence queries over the presence rate or awaiting too many answers
 	Notifications       atomic.Uint64 // operator notifications sent
-	GraphLoadErrors     atomic.Uint64 // users whose friends, requests and blocks could not be loaded
+	GraphLoadErrors     atomic.Uint64 // failed reads of a user's friends, requests and blocks (each retry counts)
 	DirectStored        atomic.Uint64 // direct messages kept for an offline recipient
 	InboxErrors         atomic.Uint64 // kept direct messages that could not be read or removed at a login
 	ChannelLoadErrors   atomic.Uint64 // lobby channels whose kept lines could not be read

@@ -85,6 +85,15 @@ const (
 	graphAdmitTimeout = 10 * time.Second
 )
 
+// A load that failed (the store out of reach) is tried again after
+// graphLoadRetry, doubling up to graphLoadRetryMax, for as long as the
+// user stays online: until it works the user has no friends, requests or
+// blocks here.
+const (
+	graphLoadRetry    = time.Second
+	graphLoadRetryMax = 30 * time.Second
+)
+
 // save records a change when there is a Graph. The caller holds so.mu, so
 // the changes reach the Graph in the order they happened.
 func (so *Social) save(kind ChangeKind, from, to string) { so.saveThen(kind, from, to, nil) }
@@ -248,12 +257,25 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, app
 // Presence and the friend requests standing for it. It runs on a goroutine
 // of its own.
 func (so *Social) load(uid string, p *profile) {
-	ctx, cancel := context.WithTimeout(context.Background(), graphLoadTimeout)
-	d, err := so.cfg.Graph.Load(ctx, uid, so.cfg.MaxListSize)
-	cancel()
-	if err != nil {
+	var d GraphData
+	for wait := graphLoadRetry; ; wait = min(2*wait, graphLoadRetryMax) {
+		ctx, cancel := context.WithTimeout(context.Background(), graphLoadTimeout)
+		var err error
+		d, err = so.cfg.Graph.Load(ctx, uid, so.cfg.MaxListSize)
+		cancel()
+		if err == nil {
+			break
+		}
 		so.stats.GraphLoadErrors.Add(1)
-		return
+		// Tried again while the user is online: a failed read left it
+		// with no friends and, worse, no blocks for its whole session.
+		time.Sleep(wait)
+		so.mu.Lock()
+		gone := so.users[uid] != p
+		so.mu.Unlock()
+		if gone {
+			return // its next connection loads again
+		}
 	}
 	so.mu.Lock()
 	defer so.mu.Unlock()
