@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tickroom/tickroom/internal/redistest"
 )
 
 // refusal runs the binary in dir with args and env, which it must refuse
@@ -158,4 +161,22 @@ func TestSummaryWithTheHTTPPortOff(t *testing.T) {
 		t.Fatalf("start summary:\n%s", r.summary)
 	}
 	r.stop(t)
+}
+
+// TestBinaryJSONLogsWhileRedisIsDown: with -log-format json every line the
+// binary logs is a JSON object, also while Redis is out of reach: the
+// Redis client's own complaints ("redis: … pool.go: … failed to dial")
+// came as plain text lines among them, which a pipeline reading JSON lines
+// cannot parse, once a second for as long as Redis stayed down.
+func TestBinaryJSONLogsWhileRedisIsDown(t *testing.T) {
+	r := startBinary(t, nil, "-log-format", "json", "-data-dir", "",
+		"-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", redistest.FreePort(t)))
+	time.Sleep(5 * time.Second) // heartbeats and the Redis client's retries fail
+	r.stop(t)
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr.String()), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Errorf("a log line that is not JSON: %q", line)
+		}
+	}
 }

@@ -35,6 +35,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/store"
@@ -219,6 +221,10 @@ func run() error {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	log := newLogger(f)
+	// The Redis client logs on its own (a failed dial, a dropped
+	// subscription), by default as plain text lines on standard error:
+	// they go through the server's logger, in its format, instead.
+	redis.SetLogger(redisLogger{log})
 	setGCPercent(f.gcPercent)
 	for _, name := range f.secretFlags {
 		log.Warn("a secret given on the command line is visible to every local user (ps); use the -file flag or the environment",
@@ -316,6 +322,15 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// redisLogger passes the Redis client's messages to the server's logger,
+// as warnings: they say that Redis is out of reach, which the node's own
+// heartbeat does not log at start.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "), "from", "redis client")
 }
 
 func newLogger(f *flags) *slog.Logger {
