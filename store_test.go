@@ -351,3 +351,49 @@ func TestLoginWhileTheDatabaseIsSilent(t *testing.T) {
 	}
 	pg.Resume(t)
 }
+
+// TestAdminHistoryWhileTheDatabaseIsSilent: with PostgreSQL answering
+// nothing, the admin API's history and leaderboard answer 503 within
+// seconds, as the same reads over tickroom.v1 answer within their 5 s;
+// they waited on the database with no deadline, until the operator's
+// client gave up.
+func TestAdminHistoryWhileTheDatabaseIsSilent(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	srv, _, _ := start(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DatabaseURL: pg.NewDatabase(t), AdminAddr: "127.0.0.1:0",
+	})
+	get := func(path string) (int, time.Duration) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+srv.AdminAddr().String()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+		c := &http.Client{Timeout: 30 * time.Second}
+		begin := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, time.Since(begin)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(begin)
+	}
+	paths := []string{"/v1/admin/players/nobody/history", "/v1/admin/games/race/leaderboard"}
+	for _, p := range paths {
+		if st, _ := get(p); st != http.StatusOK {
+			t.Fatalf("GET %s with the database up: %d", p, st)
+		}
+	}
+	pg.Pause(t)
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if st, took := get(p); st != http.StatusServiceUnavailable || took > 8*time.Second {
+					t.Errorf("GET %s with the database silent: %d after %v, want 503 within seconds", p, st, took)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	pg.Resume(t)
+}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -72,14 +73,23 @@ func limitParam(w http.ResponseWriter, r *http.Request) (limit int, before int64
 	return limit, before, true
 }
 
-// withResults answers 404 when the server keeps no results.
+// resultsTimeout bounds the store reads of one history or leaderboard
+// request, as the same reads over tickroom.v1 are bounded: a database
+// that answers nothing gets the operator a 503, not a request that waits
+// until its client gives up.
+const resultsTimeout = 5 * time.Second
+
+// withResults answers 404 when the server keeps no results, and runs next
+// under resultsTimeout.
 func (h *Handler) withResults(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if h.results == nil {
 			writeError(w, http.StatusNotFound, "this server keeps no results (no -data-dir or -database)")
 			return
 		}
-		next(w, r)
+		ctx, cancel := context.WithTimeout(r.Context(), resultsTimeout)
+		defer cancel()
+		next(w, r.WithContext(ctx))
 	}
 }
 
