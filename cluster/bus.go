@@ -95,6 +95,7 @@ type outMsg struct {
 	topic   string
 	payload []byte
 	seqKey  string          // non-empty: number the line with INCR on this key
+	after   uint64          // a line's number is above this (the sender's last)
 	failed  func(err error) // called on the publisher goroutine when it fails
 }
 
@@ -281,7 +282,16 @@ func (b *Bus) ToAll(e *Envelope) error {
 // it, this one included. failed is called (on the publisher goroutine) if
 // the line could not be published after PublishLine returned nil.
 func (b *Bus) PublishLine(topic string, e *Envelope, failed func(error)) error {
-	return b.enqueue(outMsg{topic: b.keys.BusChannel(topic), payload: b.encode(e), seqKey: b.keys.ChannelSeq(topic), failed: failed})
+	return b.PublishLineAfter(topic, e, 0, failed)
+}
+
+// PublishLineAfter is PublishLine numbering the line above after, the
+// last number the sender saw on the topic: when Redis lost the topic's
+// counter (restarted empty, or the counter's TTL passed while the topic
+// was quiet), its numbers go on from there instead of starting at 1
+// again below the ones its members have seen.
+func (b *Bus) PublishLineAfter(topic string, e *Envelope, after uint64, failed func(error)) error {
+	return b.enqueue(outMsg{topic: b.keys.BusChannel(topic), payload: b.encode(e), seqKey: b.keys.ChannelSeq(topic), after: after, failed: failed})
 }
 
 // Call publishes e to node as a call and calls done once, with the answer
@@ -509,10 +519,15 @@ func (b *Bus) dispatch(m *redis.Message) {
 	}
 }
 
-// lineScript numbers a lobby line and publishes "<seq> <payload>"; the
-// counter lives a day past the topic's last line.
+// lineScript numbers a lobby line above ARGV[3] and publishes "<seq>
+// <payload>"; the counter lives a day past the topic's last line.
 var lineScript = redis.NewScript(`
 local n = redis.call('INCR', KEYS[1])
+local after = tonumber(ARGV[3])
+if n <= after then
+  n = after + 1
+  redis.call('SET', KEYS[1], n)
+end
 redis.call('PEXPIRE', KEYS[1], 86400000)
 redis.call('PUBLISH', ARGV[1], n .. ' ' .. ARGV[2])
 return n
@@ -562,7 +577,7 @@ func (b *Bus) flush(batch []outMsg) {
 	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, m := range batch {
 			if m.seqKey != "" {
-				cmds[i] = lineScript.Eval(ctx, p, []string{m.seqKey}, m.topic, m.payload)
+				cmds[i] = lineScript.Eval(ctx, p, []string{m.seqKey}, m.topic, m.payload, m.after)
 			} else {
 				cmds[i] = p.Publish(ctx, m.topic, m.payload)
 			}

@@ -267,7 +267,7 @@ func (s *Social) PostChannel(name string, line *tickroomv1.Chat, exclude uint64,
 		return err
 	}
 	body, _ := json.Marshal(lineBody{Channel: name, Chat: chat, Exclude: exclude})
-	return s.bus.PublishLine(name, &Envelope{Kind: kindLine, Body: body}, func(err error) { go failed(err) })
+	return s.bus.PublishLineAfter(name, &Envelope{Kind: kindLine, Body: body}, line.Id, func(err error) { go failed(err) })
 }
 
 // serve runs an op with this node's social layer.

@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -450,4 +451,47 @@ func TestFriendsSeeEachOtherOnlineAfterLoggingInOnDifferentNodes(t *testing.T) {
 		pr := m.GetPresence()
 		return pr.GetUserId() == bobID && pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE && pr.Name == "bob"
 	})
+}
+
+// TestChannelLineIdsKeepIncreasingWhenRedisForgets: a lobby channel's
+// line ids increase by one per line (protocol/README.md), numbered by a
+// counter in Redis. When Redis forgets it (a restart that comes back
+// empty, here FLUSHALL; or the counter's day-long TTL past while members
+// sat in a quiet channel), the next line was numbered 1 again, below the
+// ids the members had seen; it now goes on from the sender's last id.
+func TestChannelLineIdsKeepIncreasingWhenRedisForgets(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	var users []*testclient.Client
+	for i, n := range c.Nodes() {
+		cl, _ := connectUser(t, n, fmt.Sprintf("u%d", i+1))
+		if h := request(cl, &tickroomv1.JoinChannel{Channel: "lobby"}).GetChatHistory(); h == nil {
+			t.Fatalf("join on %s: %v", n.ID, h)
+		}
+		users = append(users, cl)
+	}
+	send := func(text string) []uint64 {
+		t.Helper()
+		ok(t, "send", request(users[0], &tickroomv1.SendChat{Channel: "lobby", Text: text}))
+		var ids []uint64
+		for _, to := range users {
+			line := to.Next(testclient.Is[*tickroomv1.ServerMessage_Chat]).GetChat()
+			if line.Text != text {
+				t.Fatalf("got %q, want %q", line.Text, text)
+			}
+			ids = append(ids, line.Id)
+		}
+		return ids
+	}
+	var last uint64
+	for i := range 3 {
+		last = send(fmt.Sprintf("line %d", i+1))[0]
+	}
+	if err := c.Redis.Client(t).FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for j, id := range send("after the flush") {
+		if id != last+1 {
+			t.Errorf("user %d: the line after Redis forgot the counter has id %d, after %d", j+1, id, last)
+		}
+	}
 }

@@ -524,8 +524,11 @@ func (so *Social) SendChat(m *Member, id uint32, q *tickroomv1.SendChat) error {
 			exclude = m.conn.ID()
 		}
 		// Every node in the channel, this one included, delivers the line
-		// as Redis numbers it; when it cannot be published, this node's
-		// members still get it.
+		// as Redis numbers it, above the last id here; when it cannot be
+		// published, this node's members still get it.
+		c.mu.Lock()
+		line.Id = c.nextID
+		c.mu.Unlock()
 		so.keepLine(line)
 		local := func(error) { so.ChannelLine(q.Channel, line, 0, exclude) }
 		if err := so.peers.PostChannel(q.Channel, line, exclude, local); err != nil {

@@ -35,8 +35,9 @@ type Peers interface {
 	// PostChannel publishes a lobby channel line to every node in the
 	// channel, this one included, which gets it back through
 	// Social.ChannelLine; exclude is a connection of this node not to
-	// deliver it to (0 for none). It returns an error, or calls failed
-	// later, when the line cannot be published.
+	// deliver it to (0 for none); line.Id is the channel's last id on this
+	// node, which the line's id must exceed. It returns an error, or calls
+	// failed later, when the line cannot be published.
 	PostChannel(name string, line *tickroomv1.Chat, exclude uint64, failed func(error)) error
 }
 
