@@ -327,3 +327,40 @@ func TestGraphReadOnceTheDatabaseIsBack(t *testing.T) {
 		t.Fatalf("eve's message to ann once the database is back: %v, want BLOCKED", code)
 	}
 }
+
+// TestInboxDeliveredOnceTheDatabaseIsBack: a user who connects while the
+// database is out of reach gets the direct messages kept for it once the
+// database is back, without reconnecting; they were read once, at its
+// first connection, and waited for its next login.
+func TestInboxDeliveredOnceTheDatabaseIsBack(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	srv, _, _ := start(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DatabaseURL: pg.NewDatabase(t), AdminAddr: "127.0.0.1:0",
+	})
+	dialTok := func(tok, label string) (*testclient.Client, string) {
+		t.Helper()
+		c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, tok, testclient.Options{Label: label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
+	}
+	bobTok := login(t, srv, "bob")
+	bob, bobID := dialTok(bobTok, "bob")
+	bob.WS.Close()
+	time.Sleep(time.Second) // bob offline
+	ada, _ := dialTok(login(t, srv, "ada"), "ada")
+	toBob := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: bobID, Text: "while you were away"}}}
+	if r := ada.Request(toBob); r.GetOk() == nil {
+		t.Fatalf("a message to bob, offline: %v", r)
+	}
+	time.Sleep(time.Second) // written
+	pg.Stop(t)
+	bob2, _ := dialTok(bobTok, "bob again")
+	time.Sleep(2 * time.Second) // its inbox could not be read
+	pg.Restart(t)
+	if dm := bob2.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "while you were away" {
+		t.Fatalf("bob got %q", dm.Text)
+	}
+}

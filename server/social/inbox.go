@@ -84,28 +84,47 @@ func (so *Social) keepDirect(m *Member, id uint32, d Stored) {
 // deliverInbox hands uid the direct messages kept while it was offline,
 // if p is still the user's, and removes them from the Inbox first: a
 // message is delivered at most once (lost if every connection of the user
-// closes between the two). It runs on a goroutine of its own.
+// closes between the two). A read that fails (the store out of reach) is
+// tried again, as the user's lists are (graphLoadRetry), while the user
+// stays online. It runs on a goroutine of its own.
 func (so *Social) deliverInbox(uid string, p *profile) {
+	for wait := graphLoadRetry; ; wait = min(2*wait, graphLoadRetryMax) {
+		if so.takeInbox(uid, p) {
+			return
+		}
+		time.Sleep(wait)
+		so.mu.Lock()
+		gone := so.users[uid] != p
+		so.mu.Unlock()
+		if gone {
+			return // its next login takes them
+		}
+	}
+}
+
+// takeInbox is one try of deliverInbox; it reports false when the Inbox
+// could not be read.
+func (so *Social) takeInbox(uid string, p *profile) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
 	defer cancel()
 	kept, err := so.cfg.Inbox.Take(ctx, uid)
 	if err != nil {
 		so.stats.InboxErrors.Add(1)
-		return
+		return false
 	}
 	if len(kept) == 0 {
-		return
+		return true
 	}
 	so.mu.Lock()
 	gone := so.users[uid] != p
 	so.mu.Unlock()
 	if gone {
-		return // its next login takes them
+		return true // its next login takes them
 	}
 	// Removed before they are sent, so that none is ever delivered twice.
 	if err := so.cfg.Inbox.Done(ctx, uid, kept[len(kept)-1].ID); err != nil {
 		so.stats.InboxErrors.Add(1)
-		return
+		return false
 	}
 	for _, d := range kept {
 		dm := &tickroomv1.DirectMessage{
@@ -115,4 +134,5 @@ func (so *Social) deliverInbox(uid string, p *profile) {
 		so.host.SendToUser(uid, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}})
 		so.stats.DirectMessages.Add(1)
 	}
+	return true
 }
