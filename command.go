@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	"github.com/tickroom/tickroom/store"
 )
 
 // Main is the main function of a game server command: it runs
@@ -42,7 +45,10 @@ func isUsage(err error) bool { _, ok := err.(usageError); return ok }
 // RunCommand serves opts as a command would: the flags in args, -addr
 // and -http, set Options.Addr and Options.HTTPAddr (their defaults are
 // opts' own, else DefaultAddr and DefaultHTTPAddr); it builds and starts
-// the server, writes "<name> on http://<HTTP address>/" to out, and serves
+// the server, writes "<name> on http://<HTTP address>/" to out and, when
+// the admin listener is up, "<name> admin on http://<admin address>/monitor/
+// (admin token in <where>)", where a token Options left empty (random, no
+// store) is in a private file removed at return; and serves
 // until ctx ends, then shuts down (Server.Run). Everything else keeps
 // opts' values. A bad command line returns an error after the usage is
 // printed to standard error; -h returns flag.ErrHelp.
@@ -66,6 +72,27 @@ func RunCommand(ctx context.Context, name string, args []string, opts Options, o
 	if a := srv.HTTPAddr(); a != nil {
 		fmt.Fprintf(out, "%s on http://%s/\n", name, a)
 	}
+	if a := srv.AdminAddr(); a != nil {
+		// The monitor and the admin API take the admin token alone, and
+		// one Options left empty is random: name where it can be read,
+		// never the token itself.
+		where := "Options.AdminToken"
+		switch {
+		case srv.AdminTokenStored() && opts.DatabaseURL == "":
+			where = store.SecretFile(opts.DataDir, "admin-token")
+		case srv.AdminTokenStored():
+			where = "the database's secrets table"
+		case opts.AdminToken == "":
+			path, err := writeAdminToken(name, srv.AdminToken())
+			if err != nil {
+				where = fmt.Sprintf("no file: %v; set Options.AdminToken", err)
+				break
+			}
+			defer os.RemoveAll(filepath.Dir(path))
+			where = path
+		}
+		fmt.Fprintf(out, "%s admin on http://%s/monitor/ (admin token in %s)\n", name, a, where)
+	}
 	return srv.Run(ctx)
 }
 
@@ -74,4 +101,19 @@ func orString(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// writeAdminToken writes a random admin token to a file only its user may
+// read, in a directory of its own that the caller removes.
+func writeAdminToken(name, token string) (string, error) {
+	dir, err := os.MkdirTemp("", name+"-admin-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "admin-token")
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return path, nil
 }

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom"
 )
@@ -66,5 +68,81 @@ func TestRunCommandRefusesBadCommandLines(t *testing.T) {
 	err = tickroom.RunCommand(t.Context(), "mygame", []string{"-addr", "127.0.0.1:0", "-http", taken}, opts, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), taken) {
 		t.Fatalf("taken -http address %s: %v", taken, err)
+	}
+}
+
+// TestRunCommandSaysWhereTheAdminTokenIs: a command's admin port serves
+// the monitor and the admin API only with the admin token, which Options
+// left empty makes at random; the start lines name the admin address and
+// a private file holding that token, which opens the admin API, and the
+// file is gone once the command returns.
+func TestRunCommandSaysWhereTheAdminTokenIs(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- tickroom.RunCommand(ctx, "mygame", []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0"},
+			tickroom.Options{AdminAddr: "127.0.0.1:0"}, pw)
+		pw.Close()
+	}()
+	lines := make(chan string, 8)
+	go func() {
+		r := bufio.NewReader(pr)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				close(lines)
+				_, _ = io.Copy(io.Discard, pr)
+				return
+			}
+			lines <- line
+		}
+	}()
+	var admin, tokenFile string
+	deadline := time.After(10 * time.Second)
+	for admin == "" {
+		var line string
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("no admin line (run: %v)", <-done)
+			}
+			line = l
+		case <-deadline:
+			t.Fatal("no admin line in 10 s")
+		}
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "mygame admin on http://"); ok {
+			addr, file, ok := strings.Cut(rest, "/monitor/ (admin token in ")
+			if !ok || !strings.HasSuffix(file, ")") {
+				t.Fatalf("admin line %q", line)
+			}
+			admin, tokenFile = addr, strings.TrimSuffix(file, ")")
+		}
+	}
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(tokenFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file %s: %v %v", tokenFile, fi.Mode(), err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+admin+"/v1/admin/overview", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin API with the file's token: %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("RunCommand after its context ended: %v", err)
+	}
+	if _, err := os.Stat(tokenFile); !os.IsNotExist(err) {
+		t.Fatalf("token file left behind: %v", err)
 	}
 }
