@@ -48,8 +48,9 @@ var (
 	ErrInputTooLarge = errors.New("game: input too large")
 	// ErrNoClient is returned for a JoinRequest without a Client.
 	ErrNoClient = errors.New("game: join request has no client")
-	// ErrGamePanicked wraps the value of a panic in a game's New or
-	// Restore: the room was refused, and the process goes on.
+	// ErrGamePanicked wraps the value of a panic in a game's New, Cost
+	// (Definition.CheckOptions) or Restore: the room was refused, and the
+	// process goes on.
 	ErrGamePanicked = errors.New("game: the game panicked")
 	// ErrNotSaver is returned by Room.Handoff for a room whose game does
 	// not implement Saver, and by Runtime.RestoreRoom for a saved room of

@@ -2,7 +2,9 @@ package game
 
 import (
 	"cmp"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -241,22 +243,41 @@ func DefaultCost(s Setup) int {
 // or DefaultCost, at least 1. A tick rate or seat count of zero in opts
 // means the Definition's.
 func (d Definition) RoomCost(opts RoomOptions) int {
+	cost, _ := d.price(opts)
+	return cost
+}
+
+// price is RoomCost, and the error of a panic in the game's Cost (a bug
+// that a client's room options reached), which CheckOptions reports: the
+// room is refused and the process goes on, as for a panic in New. Such
+// options are priced with DefaultCost.
+func (d Definition) price(opts RoomOptions) (cost int, err error) {
 	d = d.withDefaults()
 	s := Setup{Options: opts.Options, MaxPlayers: cmp.Or(opts.MaxPlayers, d.MaxPlayers), TickRate: cmp.Or(opts.TickRate, d.TickRate)}
-	cost := d.Cost
-	if cost == nil {
-		cost = DefaultCost
+	if d.Cost == nil {
+		return max(DefaultCost(s), 1), nil
 	}
-	return max(cost(s), 1)
+	defer func() {
+		if v := recover(); v != nil {
+			slog.Error("game panicked in Cost: room refused", "game", d.Name, "panic", v, "stack", string(debug.Stack()))
+			cost, err = max(DefaultCost(s), 1), fmt.Errorf("%w: %s: %w in Cost: %v", ErrInvalidOptions, d.Name, ErrGamePanicked, v)
+		}
+	}()
+	return max(d.Cost(s), 1), nil
 }
 
 // CheckOptions reports whether a room of d could be made with opts' sizes
 // and rate (ErrInvalidOptions when not), before anything is spent on it:
 // RoomCost prices a request as asked, so one past the game's bounds would
-// otherwise be refused for its price rather than for its options. The
-// game's own check of opts.Options comes later, in its New.
+// otherwise be refused for its price rather than for its options. A panic
+// in the game's Cost on opts refuses them too (ErrInvalidOptions wrapping
+// ErrGamePanicked), logged with its stack. The game's own check of
+// opts.Options comes later, in its New.
 func (d Definition) CheckOptions(opts RoomOptions) error {
-	_, _, _, err := opts.resolve(d.withDefaults())
+	if _, _, _, err := opts.resolve(d.withDefaults()); err != nil {
+		return err
+	}
+	_, err := d.price(opts)
 	return err
 }
 

@@ -381,3 +381,39 @@ func TestCreatorsFailedJoinPays(t *testing.T) {
 	}
 	t.Fatalf("20 creations whose creator could not join cost nothing (the game's New ran %d times)", news.Load())
 }
+
+// TestGameCostPanicRefusesTheRoomAlone: a game's Cost runs on the
+// client's room options, as New does; a bug there that panics (an option
+// it did not expect) refuses that creation with ERROR_CODE_BAD_OPTIONS,
+// as a panic in New does, and the server and its other clients go on.
+func TestGameCostPanicRefusesTheRoomAlone(t *testing.T) {
+	e := start(t, options{games: func(r *game.Registry) {
+		if err := r.Register(game.Definition{Name: "priced", New: newTally, MaxPlayers: 4, Cost: func(s game.Setup) int {
+			if _, ok := s.Options["boom"]; ok {
+				var sizes map[string]int
+				sizes["boom"]++ // a nil map: the kind of bug a game ships
+			}
+			return 1
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	ann, _ := e.connect("ann")
+	bob, _ := e.connect("bob")
+	for _, q := range []*tickroomv1.CreateRoom{
+		{Game: "priced", Options: map[string]string{"boom": "1"}},
+	} {
+		r := createAndLeave(t, ann, q)
+		if r == nil || r.Code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+			t.Fatalf("%v: %v, want ERROR_CODE_BAD_OPTIONS", q, r)
+		}
+	}
+	if m := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "priced", Options: map[string]string{"boom": "1"}}}}); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+		t.Fatalf("quick-match: %v, want ERROR_CODE_BAD_OPTIONS", m)
+	}
+	for _, c := range []*client{ann, bob} {
+		if r := createAndLeave(t, c, &tickroomv1.CreateRoom{Game: "priced"}); r != nil {
+			t.Fatalf("a valid room after the panics: %v", r)
+		}
+	}
+}
