@@ -1,7 +1,7 @@
 // Command cards is a complete turn-based card game with hidden hands on
 // tickroom, crazy eights, written as a studio would write its own: the
 // game (game.go; each player's view holds only their own hand) registered
-// with tickroom.New, its state and inputs in proto/cards/v1/cards.proto
+// with tickroom.Main, its state and inputs in proto/cards/v1/cards.proto
 // (generated Go in cardsv1/, TypeScript in web/gen/), and a page in web/
 // that plays it with client-js. Run it and open http://127.0.0.1:8080/ in
 // two windows:

@@ -1,6 +1,6 @@
 // Command pong is a complete real-time game on tickroom, written as a
 // studio would write its own: the game (game.go) registered with
-// tickroom.New, its state and inputs in proto/pong/v1/pong.proto
+// tickroom.Main, its state and inputs in proto/pong/v1/pong.proto
 // (generated Go in pongv1/, TypeScript in web/gen/), and a page in web/
 // that plays it with client-js. Run it and open http://127.0.0.1:8080/ in
 // two windows:
