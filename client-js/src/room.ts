@@ -52,6 +52,9 @@ export interface RoomOptions {
   maxPendingInputs?: number;
 }
 
+/** latest are the room's events about its newest state, which are never held back (see Room.early). */
+const latest = new Set<keyof RoomEvents>(["state", "desync", "reconcile"]);
+
 /** NO_TICK is the resume tick of a room with no state yet: the largest uint64, a tick no room reaches. */
 const NO_TICK = 0xffff_ffff_ffff_ffffn;
 
@@ -84,6 +87,11 @@ export class Room extends Emitter<RoomEvents> {
   private isLive = true;
   private isResuming = false;
   private password: string;
+  // early holds the room events, game messages, chat and leave the room
+  // emits in the task that made it, until the code awaiting the join has run
+  // and added its listeners; undefined after. States are not held: the store
+  // has them, and interpolation stamps them as they come.
+  private early: [keyof RoomEvents, unknown][] | undefined = [];
 
   /** Room's constructor is called by the client when a join succeeds. */
   constructor(host: RoomHost, joined: Joined, password = "", options: RoomOptions = {}) {
@@ -98,6 +106,27 @@ export class Room extends Emitter<RoomEvents> {
       onReconcile: (acked, pending) => this.emit("reconcile", { acked, pending }),
     });
     this.setPlayers(joined.players);
+    // A socket that delivers several messages in one task (Node's ws) gives
+    // the room its first events and a game's message at join in the task of
+    // its Joined, before the code awaiting joinRoom can add listeners; in a
+    // browser each message is a task of its own. Those of this task wait for
+    // the next one.
+    queueMicrotask(() => {
+      if (this.early?.length === 0) this.early = undefined;
+      else setTimeout(() => this.flushEarly(), 0);
+    });
+  }
+
+  /** emit calls the event's listeners, or keeps it while the room is being made (see the constructor). */
+  override emit<K extends keyof RoomEvents>(type: K, payload: RoomEvents[K]): void {
+    if (this.early && !latest.has(type)) this.early.push([type, payload]);
+    else super.emit(type, payload);
+  }
+
+  private flushEarly(): void {
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const [type, payload] of early) super.emit(type, payload as never);
   }
 
   /** joined is the server's latest Joined for this room (updated on resume). */

@@ -394,6 +394,34 @@ describe("Client", () => {
     assert.equal((FakeWebSocket.instances).length, 2);
   });
 
+  it("gives a room's first messages, read with its Joined, to the listeners added once the join resolved", async () => {
+    // Node's ws (and a server that writes Joined, the first events, a game's
+    // welcome message and the keyframe in one go) delivers them in one task,
+    // before the code awaiting joinRoom runs: the events and the message wait
+    // for it, the state is in the store.
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const p = client.joinRoom("r1");
+    const req = lastReceived(sock);
+    reply(sock, {
+      requestId: req.requestId,
+      body: { case: "joined", value: { roomId: "r1", game: "arena", seat: 2, tickRate: 20, players: [{ seat: 2, userId: "u1", name: "ann", connected: true }] } },
+    });
+    reply(sock, { body: { case: "roomEvent", value: { roomId: "r1", kind: RoomEventKind.PLAYER_JOINED, seat: 2, userId: "u1", name: "ann" } } });
+    reply(sock, { body: { case: "gameMessage", value: { roomId: "r1", code: 100, text: "welcome ann" } } });
+    sendState(sock, { tick: 1, key: true, up: { 1: "a" } });
+    const room = await p;
+    const got: string[] = [];
+    room.on("event", (e) => got.push(`event:${RoomEventKind[e.kind]}`));
+    room.on("message", (m) => got.push(`game:${m.text}`));
+    assert.deepEqual(entities(room), { 1: "a" });
+    await flush();
+    mock.timers.tick(1);
+    assert.deepEqual(got, ["event:PLAYER_JOINED", "game:welcome ann"]);
+    // Later ones go to the listeners at once, as ever.
+    reply(sock, { body: { case: "gameMessage", value: { roomId: "r1", text: "go" } } });
+    assert.deepEqual(got.slice(2), ["game:go"]);
+  });
+
   it("routes chat, direct messages, presence, notifications and room events", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
