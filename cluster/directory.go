@@ -335,7 +335,7 @@ func (d *Directory) noteWritten(id string, sum uint64, info game.RoomInfo, gen u
 		d.published[id] = l
 	}
 	l.sum, l.gen = sum, gen
-	l.open = !info.Locked && info.Phase < game.PhaseFinished && info.Players < info.MaxPlayers
+	l.open = !info.Locked && !info.SeatsClosed && info.Phase < game.PhaseFinished && info.Players < info.MaxPlayers
 	// Rooms written together are refreshed apart: each waits between
 	// three quarters and five quarters of the interval, so a node's
 	// refreshes spread out rather than arrive every interval at once.
@@ -346,7 +346,7 @@ func (d *Directory) noteWritten(id string, sum uint64, info game.RoomInfo, gen u
 // publish queues the write of one room's listing on p.
 func (d *Directory) publish(ctx context.Context, p redis.Pipeliner, info game.RoomInfo, players []game.Occupant, pwd, pool string) {
 	closed := info.Locked || info.Phase >= game.PhaseFinished
-	open := !closed && !info.Private && !info.HasPassword && pool != ""
+	open := !closed && !info.SeatsClosed && !info.Private && !info.HasPassword && pool != ""
 	meta, _ := json.Marshal(orEmpty(info.Metadata))
 	fields := []any{
 		"node", d.node.ID(), "game", info.Game, "pool", pool,

@@ -80,6 +80,19 @@ func (c *Context) Start() {
 	}
 }
 
+// CloseSeats takes no new player from now on, for a game whose match
+// cannot take one once it began (cards dealt, a race started) though seats
+// are free: a player's join is refused at once with ErrLocked (a
+// quick-match passes such a room over and finds or makes another), while
+// spectators still join and seated players still resume. Without it a
+// quick-match sends players into the room only for Accept to refuse them.
+// It lasts for the room's life.
+func (c *Context) CloseSeats() {
+	c.r.mu.Lock()
+	c.r.closed = true
+	c.r.mu.Unlock()
+}
+
 // End ends the match with res: the room becomes finished, every member gets
 // the result, Update is no longer called and no new player may join. It
 // does nothing once the match has ended.

@@ -126,6 +126,7 @@ type Room struct {
 	inboxBuf []byte // the inbox's input bytes
 	ctl      []command
 	locked   bool
+	closed   bool // Context.CloseSeats: no new player seats
 	closeReq bool
 	closeMsg string
 	handoff  func(*tickroomv1.SavedRoom, error) // Handoff's callback, until the tick runs it
@@ -203,7 +204,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 	if r.moving {
 		return ErrMoving
 	}
-	if r.locked {
+	if r.locked || r.closed && !req.Spectator {
 		return ErrLocked
 	}
 	if r.password != "" && subtle.ConstantTimeCompare([]byte(r.password), []byte(req.Password)) != 1 {
@@ -382,6 +383,9 @@ type RoomInfo struct {
 	Locked      bool
 	Private     bool
 	HasPassword bool
+	// SeatsClosed rooms take no new players, spectators only: their game
+	// called Context.CloseSeats.
+	SeatsClosed bool
 	// TickRate is in Hz; Tick is the last tick run (while the room sleeps,
 	// the last it would have run: see Sleeper).
 	TickRate int
@@ -414,7 +418,7 @@ func (r *Room) Info() RoomInfo {
 		ID: r.id, Game: r.def.Name, Phase: r.Phase(),
 		Players: r.players, Spectators: r.specs, Observers: r.observers,
 		MaxPlayers: r.maxPlayers, MaxSpectators: r.maxSpectators,
-		Locked: r.locked, Private: r.private, HasPassword: r.password != "",
+		Locked: r.locked, SeatsClosed: r.closed, Private: r.private, HasPassword: r.password != "",
 		TickRate: r.tickRate, Tick: r.tickNow(), Metadata: maps.Clone(r.metadata),
 		PlayerNames: names,
 	}
@@ -443,7 +447,7 @@ func (r *Room) tickNow() uint64 {
 
 // ListingSum returns a checksum of what a listing shows of the room
 // (RoomInfo, but its Tick and the metadata, fixed at creation): the phase,
-// the seat counts, Locked and the user ids of the seated players (joined
+// the seat counts, Locked, SeatsClosed and the user ids of the seated players (joined
 // or dropped, by seat). It changes when they do, so a caller that copies
 // listings elsewhere rewrites the changed ones only. It allocates nothing.
 func (r *Room) ListingSum() uint64 {
@@ -458,6 +462,9 @@ func (r *Room) ListingSum() uint64 {
 		locked = 1
 	}
 	h := mix(uint64(r.Phase()), uint64(r.players)<<32|uint64(r.specs)<<1|locked)
+	if r.closed {
+		h = mix(h, 1)
+	}
 	for i := range r.seats[:r.maxPlayers] {
 		if s := &r.seats[i]; s.state == seatJoined || s.state == seatDropped {
 			h = mix(h, uint64(i+1)^maphash.String(listingSeed, s.userID))

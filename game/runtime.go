@@ -328,7 +328,8 @@ type RoomFilter struct {
 	Game string
 	// Private includes private rooms. Zero value means public rooms only.
 	Private bool
-	// Joinable keeps rooms that are not finished, not locked and have a free
+	// Joinable keeps rooms that are not finished, not locked, whose game
+	// has not closed its seats (Context.CloseSeats) and that have a free
 	// player seat. Zero value means any.
 	Joinable bool
 }
@@ -346,7 +347,7 @@ func (rt *Runtime) Rooms(f RoomFilter) []RoomInfo {
 	out := make([]RoomInfo, 0, len(rooms))
 	for _, r := range rooms {
 		info := r.Info()
-		if f.Joinable && (info.Locked || info.Phase >= PhaseFinished || info.Players >= info.MaxPlayers) {
+		if f.Joinable && (info.Locked || info.SeatsClosed || info.Phase >= PhaseFinished || info.Players >= info.MaxPlayers) {
 			continue
 		}
 		out = append(out, info)

@@ -79,9 +79,9 @@ func TestEightsHiddenHands(t *testing.T) {
 		if room.Phase() != game.PhaseRunning {
 			t.Fatalf("%d seats: phase %v after all sat down", seats, room.Phase())
 		}
-		if seats < 4 { // a full room refuses by itself
-			if late := env.Join(t, room, game.JoinRequest{UserID: "late", Client: gametest.NewClient("late")}); late.Err == nil {
-				t.Fatalf("a player joined a dealt table")
+		if seats < 4 { // a full room refuses by itself; a dealt one closed its seats
+			if err := room.Join(game.JoinRequest{UserID: "late", Client: gametest.NewClient("late")}, nil); !errors.Is(err, game.ErrLocked) {
+				t.Fatalf("a player's join to a dealt table: %v, want ErrLocked", err)
 			}
 		}
 
@@ -324,5 +324,25 @@ func TestEightsSeatsWithinTheRoom(t *testing.T) {
 	env.Advance(t, 100*time.Millisecond)
 	if room.Phase() != game.PhaseRunning {
 		t.Fatalf("phase %v", room.Phase())
+	}
+}
+
+// TestEightsQuickMatchAfterTheDeal: once a 2-seat table in a 4-seat room
+// has dealt, the next players who quick-match eights get a table of their
+// own, not the game's refusal of the dealt one.
+func TestEightsQuickMatchAfterTheDeal(t *testing.T) {
+	t.Parallel()
+	srv := tickroomtest.Start(t, tickroom.Options{Games: []game.Definition{Definition()}})
+	ann, bob := tickroomtest.Join(t, srv, "ann"), tickroomtest.Join(t, srv, "bob")
+	ann.QuickMatch("eights", nil)
+	bob.QuickMatch("eights", nil)
+	ann.WaitFor("the deal", func() bool {
+		var tb cardsv1.Table
+		ann.Globals(&tb)
+		return tb.Turn != 0
+	})
+	carl := tickroomtest.Join(t, srv, "carl")
+	if carl.QuickMatch("eights", nil); carl.Room == ann.Room {
+		t.Fatalf("carl was put in the dealt table %s", ann.Room)
 	}
 }

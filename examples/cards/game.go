@@ -26,7 +26,8 @@ const (
 //
 // MinPlayers equals MaxPlayers so the runtime never starts a table by
 // itself: the game deals and calls Context.Start once "seats" players sat
-// down.
+// down, and closes its seats (Context.CloseSeats): the next players
+// quick-match to a table of their own.
 //
 // Its Schema lets the monitor's inspector show a table as fields, every
 // hand included: the admin API sees what Encode wrote, not a player's view.
@@ -156,6 +157,7 @@ func (g *eights) deal(ctx *game.Context) {
 	g.turn = g.players[0].seat
 	g.deadline = ctx.Tick() + g.ticks(ctx)
 	ctx.Start()
+	ctx.CloseSeats() // the next players quick-match to a table of their own; spectators still come
 }
 
 func (g *eights) ticks(ctx *game.Context) uint64 {

@@ -97,7 +97,7 @@ func (d *MemoryDirectory) Match(pool string) []game.RoomInfo {
 			continue
 		}
 		info := room.Info()
-		if info.Locked || info.Phase >= game.PhaseFinished || info.Players >= info.MaxPlayers {
+		if info.Locked || info.SeatsClosed || info.Phase >= game.PhaseFinished || info.Players >= info.MaxPlayers {
 			continue
 		}
 		out = append(out, info)

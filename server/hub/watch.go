@@ -86,7 +86,7 @@ type roomListing struct {
 func listingOf(info *game.RoomInfo) roomListing {
 	return roomListing{
 		players: info.Players, spectators: info.Spectators, maxPlayers: info.MaxPlayers,
-		phase: info.Phase, locked: info.Locked, password: info.HasPassword,
+		phase: info.Phase, locked: info.Locked || info.SeatsClosed, password: info.HasPassword,
 		names: strings.Join(info.PlayerNames, "\x00"),
 	}
 }
@@ -96,7 +96,7 @@ func (w *roomWatch) matches(info *game.RoomInfo) bool {
 	if w.game != "" && info.Game != w.game {
 		return false
 	}
-	if w.free && (info.Locked || info.Phase >= game.PhaseFinished || info.Players >= info.MaxPlayers) {
+	if w.free && (info.Locked || info.SeatsClosed || info.Phase >= game.PhaseFinished || info.Players >= info.MaxPlayers) {
 		return false
 	}
 	return metadataMatches(info.Metadata, w.meta)
