@@ -30,7 +30,7 @@ import {
   type SignalKind,
 } from "./gen/tickroom/v1/social_pb.js";
 import { GetLeaderboardSchema, GetMatchHistorySchema, type Leaderboard, type MatchHistory } from "./gen/tickroom/v1/records_pb.js";
-import { checkSession } from "./refusal.js";
+import { checkSession, normalizeWebSocketUrl } from "./refusal.js";
 import { RequestTracker } from "./requests.js";
 import { Room, type RoomHost, type RoomOptions } from "./room.js";
 import { RoomWatch, type RoomWatchFilter } from "./room-watch.js";
@@ -499,6 +499,8 @@ export class Client extends Emitter<ClientEvents> {
   // follow moves the connection to the node a Redirect names and resolves
   // on its Welcome (after which the rooms already joined resume there).
   private follow(r: Redirect): Promise<void> {
+    const bad = badRedirect(r);
+    if (bad) return Promise.reject(bad);
     this.emit("redirect", r);
     return new Promise<void>((resolve, reject) => {
       const offWelcome = this.on("welcome", () => {
@@ -636,6 +638,11 @@ export class Client extends Emitter<ClientEvents> {
         // moved to another node, whose node drains. Move there; its
         // Welcome resumes every room, on that node.
         if (msg.requestId === 0 && this.roomMap.has(b.value.roomId)) {
+          const bad = badRedirect(b.value);
+          if (bad) {
+            this.emit("error", bad);
+            break;
+          }
           this.emit("redirect", b.value);
           this.connection.moveTo(b.value.url);
         }
@@ -687,14 +694,7 @@ export class Client extends Emitter<ClientEvents> {
 
   private resume(room: Room): void {
     const value = create(JoinRoomSchema, room.resumeRequest());
-    this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }).then((reply) => {
-      // The room lives on another node of the cluster: move there; its
-      // Welcome resumes every room again, on that node.
-      if (reply.body.case === "redirect" && this.roomMap.get(room.id) === room) {
-        this.emit("redirect", reply.body.value);
-        this.connection.moveTo(reply.body.value.url);
-      }
-    }, (err: unknown) => {
+    const failed = (err: unknown) => {
       const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
       // A dropped socket retries on the next Welcome; anything else loses the seat.
       if (error.code === "connection-lost" || error.code === "not-connected") return;
@@ -703,7 +703,17 @@ export class Client extends Emitter<ClientEvents> {
       const reason = error.serverCode === ErrorCode.RESUME_UNAVAILABLE ? LeaveReason.SEAT_EXPIRED : LeaveReason.UNSPECIFIED;
       room.handleLeft(create(LeftSchema, { roomId: room.id, reason, message: error.message }));
       this.emit("resumeFailed", { room, error });
-    });
+    };
+    this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }).then((reply) => {
+      // The room lives on another node of the cluster: move there; its
+      // Welcome resumes every room again, on that node.
+      if (reply.body.case === "redirect" && this.roomMap.get(room.id) === room) {
+        const bad = badRedirect(reply.body.value);
+        if (bad) return failed(bad);
+        this.emit("redirect", reply.body.value);
+        this.connection.moveTo(reply.body.value.url);
+      }
+    }, failed);
   }
 
   // scheduleDesyncRecovery reconnects, so that every room resumes from its
@@ -762,5 +772,17 @@ export class Client extends Emitter<ClientEvents> {
       clearInterval(this.heartbeat);
       this.heartbeat = undefined;
     }
+  }
+}
+
+// badRedirect returns the protocol error of a Redirect whose url is no
+// WebSocket URL (a buggy or hostile server), which the connection cannot
+// move to; undefined for a good one.
+function badRedirect(r: Redirect): TickroomError | undefined {
+  try {
+    normalizeWebSocketUrl(r.url);
+    return undefined;
+  } catch {
+    return new TickroomError("protocol", `tickroom: redirect to ${JSON.stringify(r.url)}, not a WebSocket URL`, { url: r.url });
   }
 }

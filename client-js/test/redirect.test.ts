@@ -172,4 +172,59 @@ describe("cluster redirects", () => {
     assert.equal(resume.body.value.roomId, "r9");
     assert.equal(client.rooms.get("r9"), room);
   });
+
+  it("a Redirect whose url is not a WebSocket URL is an error event, thrown nowhere: unprompted, in a resume and in a join", async () => {
+    const thrown: unknown[] = [];
+    const onThrow = (err: unknown) => thrown.push(err);
+    process.on("uncaughtException", onThrow);
+    process.on("unhandledRejection", onThrow);
+    try {
+      const { client, sock } = await connected();
+      const errors: string[] = [];
+      client.on("error", (e) => errors.push(e.code));
+      const p = client.joinRoom("r9");
+      reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "joined", value: { roomId: "r9", game: "gomoku", seat: 2, tickRate: 10, maxPlayers: 2 } } });
+      const room = await p;
+
+      // Unprompted: the client stays where it is and says why.
+      reply(sock, { requestId: 0, body: { case: "redirect", value: { ...redirect, url: "ftp://node2.example/" } } });
+      await flush();
+      mock.timers.tick(1);
+      await flush();
+      assert.equal(FakeWebSocket.last(), sock);
+      assert.deepEqual(errors, ["protocol"]);
+
+      // In a join: the join fails with that error, leaving no listener behind.
+      const welcomes = client.listenerCount("welcome");
+      const j = client.joinRoom("r10");
+      reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "redirect", value: { ...redirect, roomId: "r10", url: "" } } });
+      await assert.rejects(j, (e: { code?: string }) => e.code === "protocol");
+      assert.equal(client.listenerCount("welcome"), welcomes);
+      assert.equal(client.listenerCount("close"), 0);
+
+      // In a resume: the seat is given up with resumeFailed.
+      const failed: string[] = [];
+      client.on("resumeFailed", (f) => failed.push(f.error.code));
+      sock.serverClose(1006, "");
+      mock.timers.tick(200);
+      await flush();
+      const back = FakeWebSocket.last();
+      welcome(back);
+      await flush();
+      const resume = lastReceived(back);
+      assert.equal(resume.body.case, "joinRoom");
+      reply(back, { requestId: resume.requestId, body: { case: "redirect", value: { ...redirect, url: "node2.example/v1/ws" } } });
+      await flush();
+      mock.timers.tick(1);
+      await flush();
+      assert.equal(FakeWebSocket.last(), back);
+      assert.deepEqual(failed, ["protocol"]);
+      assert.equal(room.live, false);
+      assert.equal(client.rooms.has("r9"), false);
+    } finally {
+      process.off("uncaughtException", onThrow);
+      process.off("unhandledRejection", onThrow);
+    }
+    assert.deepEqual(thrown, []);
+  });
 });
