@@ -598,11 +598,15 @@ func (d *Directory) Claim(ctx context.Context, token, userID string) (hub.Reserv
 	if err != nil {
 		return hub.Reservation{}, false
 	}
-	parts := strings.SplitN(v, "|", 3)
-	if len(parts) != 3 || parts[0] != d.node.ID() || parts[1] != userID {
+	// "<node>|<user>|<room>": a user id may hold "|" (an identity
+	// provider's subject, "auth0|…") while node and room ids never do, so
+	// the value must be this node's and this user's with a room after
+	// them, not split at its first bars.
+	room, ok := strings.CutPrefix(v, d.node.ID()+"|"+userID+"|")
+	if !ok || strings.Contains(room, "|") {
 		return hub.Reservation{}, false
 	}
-	return hub.Reservation{Token: token, NodeID: parts[0], RoomID: parts[2], URL: d.node.WebSocketURL()}, true
+	return hub.Reservation{Token: token, NodeID: d.node.ID(), RoomID: room, URL: d.node.WebSocketURL()}, true
 }
 
 // List returns a page of the cluster's listed rooms.

@@ -493,6 +493,36 @@ func TestAskingAgainReusesTheToken(t *testing.T) {
 	}
 }
 
+// TestClaimUserIDWithBar: a user id holding "|", as identity providers'
+// subjects do (Auth0's "auth0|5f7c…", "google-oauth2|…"), claims its
+// reservations and quick-matches on the node they name, and
+// the user id before its "|" claims none of them.
+func TestClaimUserIDWithBar(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	room := b.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
+	const user = "auth0|5f7c8ec7c33c6c004bbafe82"
+	r, err := a.dir.Reserve(ctx, room.ID(), user, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok, err := a.dir.Match(ctx, "p", "google-oauth2|1|2")
+	if err != nil || !ok {
+		t.Fatalf("match: %v %v", ok, err)
+	}
+	for _, c := range []struct {
+		token, user string
+	}{{r.Token, user}, {m.Token, "google-oauth2|1|2"}} {
+		if _, ok := b.dir.Claim(ctx, c.token, "auth0"); ok {
+			t.Fatalf("user auth0 claimed %s's reservation", c.user)
+		}
+		if got, ok := b.dir.Claim(ctx, c.token, c.user); !ok || got.RoomID != room.ID() {
+			t.Fatalf("%s claims its reservation: %+v %v, want room %s", c.user, got, ok, room.ID())
+		}
+	}
+}
+
 // TestRestartedNodeDropsItsOldRooms: a node that crashes and starts again
 // under the same id before its registration expired (a supervisor that
 // restarts it at once, with a fixed -node-id) is never swept, since its
