@@ -146,7 +146,8 @@ async function postLogin(
   } catch {
     throw new TickroomError("protocol", "tickroom: login reply is not JSON");
   }
-  const token = body["token"];
+  // A JSON null (or any other non-object) has no token either.
+  const token = body !== null && typeof body === "object" ? body["token"] : undefined;
   if (typeof token !== "string" || token === "") throw new TickroomError("protocol", "tickroom: login reply has no token");
   const session: Session = {
     token,

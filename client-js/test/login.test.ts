@@ -22,6 +22,11 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
       res.end("{not json");
       return;
     }
+    if (req.url === "/v1/null") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("null");
+      return;
+    }
     if (req.url === "/v1/plain") {
       res.writeHead(503, { "content-type": "text/plain" });
       res.end("down for maintenance");
@@ -114,6 +119,7 @@ describe("login", () => {
     { name: "refused name", args: { name: "", path: undefined }, code: "http", status: 400, text: "name must be 1-16 characters" },
     { name: "plain-text error", args: { name: "ann", path: "/v1/plain" }, code: "http", status: 503, text: "down for maintenance" },
     { name: "reply not JSON", args: { name: "ann", path: "/v1/broken" }, code: "protocol", status: 0, text: "not JSON" },
+    { name: "reply JSON null", args: { name: "ann", path: "/v1/null" }, code: "protocol", status: 0, text: "no token" },
   ];
   for (const f of failures) {
     it(`rejects: ${f.name}`, async () => {
