@@ -752,7 +752,10 @@ export class Client extends Emitter<ClientEvents> {
 
   private startHeartbeat(w: Welcome): void {
     this.stopHeartbeat();
-    const interval = this.opts.heartbeatIntervalMs || w.heartbeatIntervalMs || 10_000;
+    // A timer delay past 2^31 - 1 ms runs at once (1 ms), in browsers and
+    // Node alike: a server's longer interval (its field is a uint32) would
+    // ping every millisecond.
+    const interval = Math.min(this.opts.heartbeatIntervalMs || w.heartbeatIntervalMs || 10_000, 0x7fff_ffff);
     const timeout = this.opts.heartbeatTimeoutMs || interval * 3;
     this.lastHeard = this.now();
     this.heartbeat = setInterval(() => {

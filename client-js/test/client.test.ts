@@ -633,3 +633,25 @@ describe("Client", () => {
     assert.ok((Math.max(...sizes)) > 4096 - 8);
   });
 });
+
+describe("heartbeat interval from the server", () => {
+  beforeEach(() => FakeWebSocket.reset());
+
+  it("a Welcome's interval past the longest timer delay (2^31 ms) does not ping every millisecond", async () => {
+    // Real timers: a delay over 2^31 - 1 ms is taken as 1 ms by Node and
+    // browsers alike, which mock timers do not copy.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    const p = connect(opts({ requestTimeoutMs: 60_000 }));
+    const sock = FakeWebSocket.last();
+    welcome(sock, { heartbeatIntervalMs: 3_000_000_000 });
+    const client = await p;
+    await new Promise((r) => setTimeout(r, 60));
+    const pings = received(sock).filter((m) => m.body.case === "ping").length;
+    client.close();
+    process.off("warning", onWarning);
+    assert.equal(pings, 0, `${pings} pings in 60 ms`);
+    assert.deepEqual(warnings, []);
+  });
+});
