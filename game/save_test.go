@@ -67,7 +67,7 @@ func savingDefinitions() []game.Definition {
 }
 
 // handoff asks r to hand off and advances e until the callback ran.
-func handoff(t *testing.T, e *gametest.Env, r *game.Room) (*tickroomv1.SavedRoom, error) {
+func handoff(t testing.TB, e *gametest.Env, r *game.Room) (*tickroomv1.SavedRoom, error) {
 	t.Helper()
 	type out struct {
 		s   *tickroomv1.SavedRoom
@@ -273,7 +273,7 @@ func TestHandoffRefusals(t *testing.T) {
 
 // savedPair is the save of a room where u1 and u2 are seated, handed off
 // from a runtime of its own.
-func savedPair(t *testing.T) *tickroomv1.SavedRoom {
+func savedPair(t testing.TB) *tickroomv1.SavedRoom {
 	t.Helper()
 	a := gametest.NewEnv(t, savingDefinitions(), nil)
 	r := a.Create(t, game.RoomOptions{Game: "saving"})
