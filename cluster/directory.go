@@ -456,6 +456,11 @@ func (d *Directory) refusal(err error) error {
 	return errors.Join(unavailable(err), protocol.NewError(protocol.ErrorUnavailable, "the room directory is unreachable; retry shortly"))
 }
 
+// roomKeyable reports whether id, a client's text, can be a room's id in
+// Redis keys: the runtime's room ids never hold ':', and one that does
+// ("<id>:seats") names another key of a room, whose type Redis refuses.
+func roomKeyable(id string) bool { return !strings.Contains(id, ":") }
+
 func (d *Directory) newToken() string {
 	var b [16]byte
 	_, _ = crand.Read(b[:])
@@ -467,6 +472,9 @@ func (d *Directory) newToken() string {
 // ERROR_CODE_ALREADY_IN_ROOM when userID holds MaxUserSeats untaken
 // reservations already.
 func (d *Directory) Reserve(ctx context.Context, roomID, userID, password string) (hub.Reservation, error) {
+	if !roomKeyable(roomID) {
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomNotFound, "")
+	}
 	return d.reserve(ctx, roomID, userID, game.PasswordDigest(roomID, password), d.cfg.MaxUserSeats)
 }
 
@@ -666,6 +674,9 @@ func (d *Directory) Sweep(ctx context.Context) (int, error) {
 
 // Locate returns the node a room lives on.
 func (d *Directory) Locate(ctx context.Context, roomID string) (hub.Reservation, error) {
+	if !roomKeyable(roomID) {
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomNotFound, "")
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
 	node, err := d.rdb.HGet(ctx, d.keys.Room(roomID), "node").Result()

@@ -523,6 +523,29 @@ func TestClaimUserIDWithBar(t *testing.T) {
 	}
 }
 
+// TestRoomIDNamingAnotherKey: a JoinRoom or spectate whose room id names
+// another of a room's Redis keys ("<id>:seats", a client's own choice of
+// text) is refused with ERROR_CODE_ROOM_NOT_FOUND like any room that does
+// not exist, not with ERROR_CODE_UNAVAILABLE ("retry shortly") from the
+// Redis error of reading a set as a room.
+func TestRoomIDNamingAnotherKey(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	room := b.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
+	if _, err := a.dir.Reserve(ctx, room.ID(), "u1", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{room.ID() + ":seats", "seats:" + room.ID()} {
+		if _, err := a.dir.Reserve(ctx, id, "u2", ""); code(err) != protocol.ErrorRoomNotFound {
+			t.Fatalf("reserve in %q: %v, want ROOM_NOT_FOUND", id, err)
+		}
+		if _, err := a.dir.Locate(ctx, id); code(err) != protocol.ErrorRoomNotFound {
+			t.Fatalf("locate %q: %v, want ROOM_NOT_FOUND", id, err)
+		}
+	}
+}
+
 // TestRestartedNodeDropsItsOldRooms: a node that crashes and starts again
 // under the same id before its registration expired (a supervisor that
 // restarts it at once, with a fixed -node-id) is never swept, since its
