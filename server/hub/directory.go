@@ -150,9 +150,20 @@ func matchKey(gameName string, maxPlayers int, opts map[string]string) string {
 	b.WriteString(strconv.Itoa(maxPlayers))
 	for _, k := range slices.Sorted(maps.Keys(opts)) {
 		b.WriteByte(0)
+		v := opts[k]
+		if strings.ContainsAny(k, "=\x00") || strings.IndexByte(v, 0) >= 0 {
+			// Written as is, such an option would read as others
+			// ("a=b":"c" as "a":"b=c"): it goes quoted after a second
+			// NUL, which no option written as is starts with.
+			b.WriteByte(0)
+			b.WriteString(strconv.Quote(k))
+			b.WriteByte('=')
+			b.WriteString(strconv.Quote(v))
+			continue
+		}
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(opts[k])
+		b.WriteString(v)
 	}
 	return b.String()
 }
