@@ -75,6 +75,34 @@ func (b *Buckets[K]) bucket(key K, factor int) *rate.Limiter {
 	return nb.lim
 }
 
+// Wait returns how long until key's bucket holds a token at now, taking
+// nothing (0: one is there; a key without a bucket has a full one).
+func (b *Buckets[K]) Wait(key K, now time.Time) time.Duration {
+	if b.off() {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waitLocked(key, now)
+}
+
+// waitLocked is Wait with mu held.
+func (b *Buckets[K]) waitLocked(key K, now time.Time) time.Duration {
+	e, ok := b.keys[key]
+	if !ok {
+		return 0
+	}
+	lim := e.Value.(*bucket[K]).lim
+	short := 1 - lim.TokensAt(now)
+	if short <= 0 {
+		return 0
+	}
+	if lim.Limit() <= 0 {
+		return time.Hour // never refills
+	}
+	return time.Duration(short / float64(lim.Limit()) * float64(time.Second))
+}
+
 // Limiter limits something per client address: one bucket per Group key
 // (an IPv4 address, an IPv6 /64) and, for IPv6, one per /48 holding
 // V6SiteFactor times the rate and burst, all in one Buckets table. Safe
@@ -114,4 +142,20 @@ func (l *Limiter) Allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
 		return false, wait
 	}
 	return true, 0
+}
+
+// Wait returns how long until addr's bucket (and its /48's, for IPv6)
+// would let one through at now, taking nothing.
+func (l *Limiter) Wait(addr netip.Addr, now time.Time) time.Duration {
+	if l == nil || l.b.off() {
+		return 0
+	}
+	key, site := Group(addr)
+	l.b.mu.Lock()
+	defer l.b.mu.Unlock()
+	wait := l.b.waitLocked(key, now)
+	if site.IsValid() {
+		wait = max(wait, l.b.waitLocked(site, now))
+	}
+	return wait
 }

@@ -57,8 +57,12 @@ func wireError(err error) *tickroomv1.Error {
 // id gets no reply (ClientMessage.request_id's contract).
 func (s *Session) fail(id uint32, err error) {
 	s.h.stats.Errors.Add(1)
+	w := wireError(err)
+	if w.Code == tickroomv1.ErrorCode_ERROR_CODE_WRONG_PASSWORD {
+		s.h.guesses.wrong(s)
+	}
 	if id == 0 {
 		return
 	}
-	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: wireError(err)}})
+	s.send(&tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: w}})
 }

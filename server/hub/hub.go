@@ -145,6 +145,15 @@ type Config struct {
 	// load test, or a proxy on the same host whose clients are told apart
 	// only with trusted proxies set on the server.
 	IPQuotaExempt func(netip.Addr) bool
+	// WrongPasswordRate and WrongPasswordBurst bound the wrong room
+	// passwords a client address may try (a token bucket charged by each
+	// join refused with ERROR_CODE_WRONG_PASSWORD); while its bucket is
+	// empty a JoinRoom with a password gets ERROR_CODE_RATE_LIMITED with
+	// a retry hint, whatever the password. An address IPQuotaExempt
+	// exempts is held per user instead. Zero values mean 0.5 a second and
+	// a burst of 10; +Inf turns it off.
+	WrongPasswordRate  float64
+	WrongPasswordBurst int
 	// CreatorGoneTimeout is how long after its creator left an empty room
 	// is closed. Zero value means 5 s.
 	CreatorGoneTimeout time.Duration
@@ -215,6 +224,8 @@ func (c Config) withDefaults() Config {
 	if c.IPQuotaExempt == nil {
 		c.IPQuotaExempt = isLoopback
 	}
+	limits.Default(&c.WrongPasswordRate, 0.5)
+	limits.Default(&c.WrongPasswordBurst, 10)
 	limits.Default(&c.CreatorGoneTimeout, 5*time.Second)
 	limits.Default(&c.KickDuration, 5*time.Minute)
 	if c.Revocations == nil {
@@ -243,6 +254,8 @@ func (c Config) validate() error {
 		limits.NonNegative("RoomCreateBurst", c.RoomCreateBurst),
 		limits.NonNegative("MaxRoomCostPerUser", c.MaxRoomCostPerUser),
 		limits.NonNegative("IPQuotaFactor", c.IPQuotaFactor),
+		limits.NonNegative("WrongPasswordRate", c.WrongPasswordRate),
+		limits.NonNegative("WrongPasswordBurst", c.WrongPasswordBurst),
 		limits.NonNegative("CreatorGoneTimeout", c.CreatorGoneTimeout),
 		limits.NonNegative("ListLimit", c.ListLimit),
 		limits.NonNegative("MaxRoomWatches", c.MaxRoomWatches),
@@ -269,6 +282,7 @@ type Hub struct {
 	fan      social.Fanout
 	social   *social.Social
 	quota    *roomQuota
+	guesses  passwordGuesses
 	revoked  Revocations
 	lookups  *lookups
 	cluster  Cluster       // nil on a single node
@@ -331,6 +345,7 @@ func New(cfg Config) (*Hub, error) {
 	}
 	h.social = so
 	h.quota = newRoomQuota(h)
+	h.guesses = newPasswordGuesses(h.cfg)
 	h.watches = newRoomWatches(h)
 	h.revoked = cfg.Revocations
 	rc := cfg.Runtime

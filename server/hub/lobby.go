@@ -182,6 +182,11 @@ func (h *Hub) matchKey(gameName string, maxPlayers int, opts map[string]string) 
 
 // joinRoom joins, spectates or resumes a room by id.
 func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) error {
+	if q.Password != "" && q.ResumeTick == 0 {
+		if err := s.h.guesses.refusal(s); err != nil {
+			return err
+		}
+	}
 	if s.h.cluster != nil {
 		return s.clusterJoin(id, q)
 	}
