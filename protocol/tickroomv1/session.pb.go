@@ -363,8 +363,8 @@ func (x *Pong) GetServerTimeMs() int64 {
 }
 
 // Error is the reply to a request the server refused. The envelope's
-// request_id names the request; it is 0 when the refused message carried
-// none (an Input sent without a request id).
+// request_id names the request; a refused message that carried no request id
+// (an Input sent without one) gets no Error at all.
 type Error struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// code says why; clients switch on it.

@@ -225,8 +225,8 @@ export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
 
 /**
  * Error is the reply to a request the server refused. The envelope's
- * request_id names the request; it is 0 when the refused message carried
- * none (an Input sent without a request id).
+ * request_id names the request; a refused message that carried no request id
+ * (an Input sent without one) gets no Error at all.
  *
  * @generated from message tickroom.v1.Error
  */
