@@ -608,7 +608,9 @@ type Input struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// room_id is the room the input is for.
 	RoomId string `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
-	// seq is the client's sequence number, increasing by one per input.
+	// seq is the client's sequence number, increasing by one per input from
+	// 1. An input with seq not above the seat's last is dropped as a resend;
+	// seq 0 is never dropped so and never acked.
 	Seq uint32 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	// data is the game's own input message, already encoded.
 	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`

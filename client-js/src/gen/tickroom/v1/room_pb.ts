@@ -346,7 +346,9 @@ export type Input = Message<"tickroom.v1.Input"> & {
   roomId: string;
 
   /**
-   * seq is the client's sequence number, increasing by one per input.
+   * seq is the client's sequence number, increasing by one per input from
+   * 1. An input with seq not above the seat's last is dropped as a resend;
+   * seq 0 is never dropped so and never acked.
    *
    * @generated from field: uint32 seq = 2;
    */
