@@ -3,6 +3,7 @@ package hub_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/hub"
@@ -264,6 +265,25 @@ func TestChatFloodIsRefusedWhileOthersKeepChatting(t *testing.T) {
 	for {
 		if l := b.nextChat(); l.FromUserId == "cat" {
 			break
+		}
+	}
+}
+
+// TestChatRefusedOverItsRateSaysWhenToRetry: a chat line or a direct
+// message over the chat rate is refused with ERROR_CODE_RATE_LIMITED and a
+// retry hint (the README: retry_after_ms is set for rate limits), of when
+// the next line would pass: about 1/ChatRate.
+func TestChatRefusedOverItsRateSaysWhenToRetry(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.ChatBurst = 2; c.Social.ChatRate = 0.5 }})
+	id, cs := e.room("ann", "bob")
+	a := cs[0]
+	for range 2 {
+		ok(t, a.Request(roomChat(id, "hi", false)))
+	}
+	for _, m := range []*tickroomv1.ClientMessage{roomChat(id, "hi", false), direct("bob", "psst")} {
+		wait := rateLimited(t, a.Request(m))
+		if wait > 2*time.Second {
+			t.Fatalf("retry hint %v, want at most 1/ChatRate (2s)", wait)
 		}
 	}
 }

@@ -142,16 +142,11 @@ func (so *Social) admitText(m *Member, text string) error {
 	if err := so.checkText(text); err != nil {
 		return err
 	}
-	if !so.allowChat(m) {
+	if wait := so.take(lazy(&m.limits().chat, rate.Limit(so.cfg.ChatRate), so.cfg.ChatBurst), 1); wait > 0 {
 		so.stats.ChatRefused.Add(1)
-		return protocol.NewError(protocol.ErrorRateLimited, "chat rate limit exceeded")
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "chat rate limit exceeded"}
 	}
 	return nil
-}
-
-// allowChat applies the chat rate limit. It runs on the member's loop.
-func (so *Social) allowChat(m *Member) bool {
-	return lazy(&m.limits().chat, rate.Limit(so.cfg.ChatRate), so.cfg.ChatBurst).AllowN(so.host.Now(), 1)
 }
 
 // EnterRoom adds m to a room's chat and presence after its join was
