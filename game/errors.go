@@ -1,6 +1,9 @@
 package game
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Sentinel errors. Join, Input and the other Room methods return them
 // directly, or wrapped with %w; compare with errors.Is.
@@ -83,6 +86,19 @@ func (e *RefusedError) Error() string { return "game: join refused: " + e.Reason
 
 // Unwrap returns ErrRefused.
 func (e *RefusedError) Unwrap() error { return ErrRefused }
+
+// RateLimitedError is an input over its seat's input rate, with how long
+// until the seat's next input would pass. It wraps ErrRateLimited.
+type RateLimitedError struct {
+	// RetryAfter is how long until the seat has an input's worth again.
+	RetryAfter time.Duration
+}
+
+// Error implements error.
+func (e *RateLimitedError) Error() string { return ErrRateLimited.Error() }
+
+// Unwrap returns ErrRateLimited.
+func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
 
 // Refuse returns a RefusedError with reason, for Game.Accept.
 func Refuse(reason string) error { return &RefusedError{Reason: reason} }

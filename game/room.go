@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"maps"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -251,8 +252,8 @@ func (r *Room) maxControl() int { return 2*(r.maxPlayers+r.maxSpectators) + 16 }
 
 // Input queues one input from the player in seat, with the client's
 // sequence number. data is copied. It fails with ErrNotSeated,
-// ErrSpectator, ErrInputTooLarge, ErrRateLimited or ErrInboxFull; the last
-// two are counted.
+// ErrSpectator, ErrInputTooLarge, a RateLimitedError (ErrRateLimited) or
+// ErrInboxFull; the last two are counted.
 func (r *Room) Input(seat, seq uint32, data []byte) error {
 	if len(data) > r.rt.cfg.MaxInputSize {
 		return ErrInputTooLarge
@@ -275,7 +276,7 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 	if tokens < 1 {
 		r.stats.rateLimited.Add(1)
 		r.gs.rateLimited.Add(1)
-		return ErrRateLimited
+		return &RateLimitedError{RetryAfter: time.Duration(math.Ceil((1 - tokens) / r.inputRate * float64(time.Second)))}
 	}
 	if len(r.inbox) >= r.rt.cfg.InboxSize {
 		r.stats.inboxDrops.Add(1)

@@ -43,6 +43,12 @@ func wireError(err error) *tickroomv1.Error {
 			RetryAfterMs: uint32((pe.RetryAfter + time.Millisecond - 1) / time.Millisecond),
 		}
 	}
+	if rl := (*game.RateLimitedError)(nil); errors.As(err, &rl) {
+		return &tickroomv1.Error{
+			Code: tickroomv1.ErrorCode(protocol.ErrorRateLimited), Message: err.Error(),
+			RetryAfterMs: uint32((rl.RetryAfter + time.Millisecond - 1) / time.Millisecond),
+		}
+	}
 	for _, rc := range runtimeCodes {
 		if errors.Is(err, rc.err) {
 			return &tickroomv1.Error{Code: tickroomv1.ErrorCode(rc.code), Message: err.Error()}

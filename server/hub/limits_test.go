@@ -156,3 +156,21 @@ func TestInputsOverTheirLimitsAreRefusedByName(t *testing.T) {
 		})
 	}
 }
+
+// TestInputOverTheSeatsRateSaysWhenToRetry: an input over its seat's input
+// rate (the tally game's default, twice its 50 Hz tick: 100 a second, burst
+// 100), sent with a request id, is refused with ERROR_CODE_RATE_LIMITED and
+// a retry hint (the README: retry_after_ms is set for rate limits) of when
+// the seat's next input would pass: at most 1/100 s.
+func TestInputOverTheSeatsRateSaysWhenToRetry(t *testing.T) {
+	e := start(t, options{})
+	id, cs := e.room("ann")
+	a := cs[0]
+	for i := range 150 {
+		a.Send(input(id, uint32(i+1), []byte("+")))
+	}
+	m := a.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetError() != nil })
+	if err := m.GetError(); err.Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || err.RetryAfterMs == 0 || err.RetryAfterMs > 10 {
+		t.Fatalf("an input over the seat's rate: %v, want RATE_LIMITED with a retry hint of at most 10 ms", m)
+	}
+}
