@@ -37,8 +37,8 @@ func TestSignalingBudgetAcrossNodes(t *testing.T) {
 		}
 		ok(t, "signal across nodes", r)
 	}
-	if refusal.GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
-		t.Fatalf("after %d signals of 16 KB to bob on another node: %v, want RATE_LIMITED", sent, refusal)
+	if refusal.GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || refusal.GetRetryAfterMs() == 0 {
+		t.Fatalf("after %d signals of 16 KB to bob on another node: %v, want RATE_LIMITED with a retry hint", sent, refusal)
 	}
 	// The full bucket takes the first ones; a few more may pass from the
 	// refill while the flood runs.

@@ -62,8 +62,8 @@ func TestSignalingRefusals(t *testing.T) {
 	limited := false
 	for i := 0; i < 200 && !limited; i++ {
 		if r := a.Request(signal("bob", "call-1", cand, "c")); r.GetError() != nil {
-			if r.GetError().Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
-				t.Fatalf("signal %d: %v", i, r.GetError())
+			if r.GetError().Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || r.GetError().RetryAfterMs == 0 {
+				t.Fatalf("signal %d: %v, want RATE_LIMITED with a retry hint", i, r.GetError())
 			}
 			limited = true
 		}
@@ -146,8 +146,8 @@ func TestSignalingFloodOfARoommate(t *testing.T) {
 	for ; sent < social.SignalBurst; sent++ {
 		r := a.Request(signal("bob", "call-1", cand, big))
 		if r.GetError() != nil {
-			if r.GetError().Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
-				t.Fatalf("signal %d: %v", sent, r.GetError())
+			if r.GetError().Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || r.GetError().RetryAfterMs == 0 {
+				t.Fatalf("signal %d: %v, want RATE_LIMITED with a retry hint", sent, r.GetError())
 			}
 			break
 		}

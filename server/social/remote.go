@@ -125,6 +125,9 @@ func (so *Social) fail(m *Member, id uint32, err *protocol.Error) {
 	}
 	so.host.Reply(m.conn, &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: &tickroomv1.Error{
 		Code: tickroomv1.ErrorCode(err.Code), Message: err.Text(),
+		// Rounded up, as the hub's replies: a wait under a millisecond is
+		// still a wait.
+		RetryAfterMs: uint32((err.RetryAfter + time.Millisecond - 1) / time.Millisecond),
 	}}})
 }
 
@@ -182,7 +185,7 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 				refused.Add(1)
 			case a.Code == protocol.ErrorRateLimited:
 				refused.Add(1)
-				err = errSignalBudget()
+				err = errSignalBudget(signalInWait(len(msg.GetSignal().GetData())))
 			}
 			so.fail(m, id, err)
 			return
@@ -394,7 +397,7 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		}
 		// A signal takes from the recipient's budget here, where the
 		// signals of this node's users toward it take too.
-		if sig := msg.GetSignal(); sig != nil && !so.allowSignalInLocked(xp, len(sig.Data)) {
+		if sig := msg.GetSignal(); sig != nil && so.takeSignalInLocked(xp, len(sig.Data)) > 0 {
 			return RemoteAnswer{Code: protocol.ErrorRateLimited}
 		}
 		return RemoteAnswer{Delivered: so.sendLocked(msg, memberConns(xp))}

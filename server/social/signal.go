@@ -2,6 +2,7 @@ package social
 
 import (
 	"slices"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -45,9 +46,9 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 	case q.CallId == "" || q.Kind == tickroomv1.SignalKind_SIGNAL_KIND_UNSPECIFIED:
 		return protocol.NewError(protocol.ErrorBadRequest, "call_id and kind are required")
 	}
-	if !so.allowSignal(m) {
+	if wait := so.take(lazy(&m.limits().signal, SignalRate, SignalBurst), 1); wait > 0 {
 		so.stats.SignalRefused.Add(1)
-		return protocol.NewError(protocol.ErrorRateLimited, "signaling rate limit exceeded")
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "signaling rate limit exceeded"}
 	}
 	so.mu.Lock()
 	to, me := so.users[q.ToUserId], so.users[from]
@@ -80,10 +81,10 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 		so.stats.SignalRefused.Add(1)
 		return protocol.NewError(protocol.ErrorForbidden, "calls are between players of one room or friends")
 	}
-	if !so.allowSignalInLocked(to, len(q.Data)) {
+	if wait := so.takeSignalInLocked(to, len(q.Data)); wait > 0 {
 		so.mu.Unlock()
 		so.stats.SignalRefused.Add(1)
-		return errSignalBudget()
+		return errSignalBudget(wait)
 	}
 	so.mu.Unlock()
 	sig := &tickroomv1.Signal{FromUserId: from, FromName: m.name, CallId: q.CallId, Kind: q.Kind, Data: q.Data}
@@ -93,16 +94,25 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 	return nil
 }
 
-// allowSignalInLocked takes n bytes of signaling toward the user of p from
-// its budget, reporting false, and taking nothing, when they would
-// overdraw it. The caller holds so.mu.
-func (so *Social) allowSignalInLocked(p *profile, n int) bool {
-	return lazy(&p.signalIn, SignalInRate, SignalInBurst).AllowN(so.host.Now(), n)
+// takeSignalInLocked takes n bytes of signaling toward the user of p from
+// its budget and returns zero, or, when they would overdraw it, takes
+// nothing and returns how long until they would not. The caller holds
+// so.mu.
+func (so *Social) takeSignalInLocked(p *profile, n int) time.Duration {
+	return so.take(lazy(&p.signalIn, SignalInRate, SignalInBurst), n)
 }
 
-// errSignalBudget is the refusal of a signal over its recipient's budget.
-func errSignalBudget() *protocol.Error {
-	return protocol.NewError(protocol.ErrorRateLimited, "the recipient's signaling budget is spent")
+// signalInWait is how long the budget of a recipient that has none left
+// takes to refill n bytes: the retry hint for a signal of n bytes that the
+// recipient's node refused.
+func signalInWait(n int) time.Duration {
+	return time.Duration(max(n, 1)) * time.Second / SignalInRate
+}
+
+// errSignalBudget is the refusal of a signal over its recipient's budget,
+// to be retried after wait.
+func errSignalBudget(wait time.Duration) *protocol.Error {
+	return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "the recipient's signaling budget is spent"}
 }
 
 // playTogether reports whether two users hold player seats in one room.
@@ -120,10 +130,4 @@ func playTogether(a, b *profile) bool {
 		}
 	}
 	return false
-}
-
-// allowSignal applies the signaling rate limit. It runs on the member's
-// loop.
-func (so *Social) allowSignal(m *Member) bool {
-	return lazy(&m.limits().signal, SignalRate, SignalBurst).AllowN(so.host.Now(), 1)
 }
