@@ -124,7 +124,9 @@ type RoomInfo struct {
 	Spectators uint32 `protobuf:"varint,6,opt,name=spectators,proto3" json:"spectators,omitempty"`
 	// has_password is true when joining needs a password.
 	HasPassword bool `protobuf:"varint,7,opt,name=has_password,json=hasPassword,proto3" json:"has_password,omitempty"`
-	// tick is the room's current tick; 0 before it starts.
+	// tick is the room's current tick, counted from its creation: a room
+	// still waiting for players has ticked too, so it tells nothing of
+	// whether the match started.
 	Tick uint64 `protobuf:"varint,8,opt,name=tick,proto3" json:"tick,omitempty"`
 	// player_names are the display names of the first eight seated players
 	// (connected or within their resume window), in seat order.

@@ -122,7 +122,9 @@ export type RoomInfo = Message<"tickroom.v1.RoomInfo"> & {
   hasPassword: boolean;
 
   /**
-   * tick is the room's current tick; 0 before it starts.
+   * tick is the room's current tick, counted from its creation: a room
+   * still waiting for players has ticked too, so it tells nothing of
+   * whether the match started.
    *
    * @generated from field: uint64 tick = 8;
    */
