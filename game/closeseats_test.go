@@ -55,3 +55,51 @@ func TestCloseSeats(t *testing.T) {
 		t.Fatalf("ann's resume after CloseSeats: %+v", res)
 	}
 }
+
+// savingCloser is a saving counter whose input "close" closes its seats.
+type savingCloser struct{ saving }
+
+func (g *savingCloser) Input(ctx *game.Context, seat uint32, data []byte) error {
+	if string(data) == "close" {
+		ctx.CloseSeats()
+		return nil
+	}
+	return g.saving.Input(ctx, seat, data)
+}
+
+// TestClosedSeatsMoveWithTheRoom: a room whose game closed its seats and
+// that moved to another node (a drain) takes no new player there either,
+// as the game, which closed them once, does not close them again.
+func TestClosedSeatsMoveWithTheRoom(t *testing.T) {
+	defs := []game.Definition{{Name: "savingcloser", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+		g, err := newSaving(s)
+		if err != nil {
+			return nil, err
+		}
+		return &savingCloser{*g.(*saving)}, nil
+	}}}
+	a := gametest.NewEnv(t, defs, nil)
+	b := gametest.NewEnv(t, defs, nil)
+	r := a.Create(t, game.RoomOptions{Game: "savingcloser"})
+	ann := a.Seat(t, r, "ann")
+	a.Advance(t, 100*time.Millisecond)
+	ann.Send(t, []byte("close"))
+	a.Advance(t, 100*time.Millisecond)
+	saved, err := handoff(t, a, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := b.RT.RestoreRoom(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := moved.Join(game.JoinRequest{UserID: "bob", Client: gametest.NewClient("bob")}, nil); !errors.Is(err, game.ErrLocked) {
+		t.Fatalf("a new player in the moved room: %v, want ErrLocked", err)
+	}
+	if info := moved.Info(); !info.SeatsClosed {
+		t.Fatalf("moved room %+v, want its seats closed", info)
+	}
+	if res := b.Join(t, moved, game.JoinRequest{UserID: "ann", Client: gametest.NewClient("ann2"), ResumeTick: saved.Tick}); res.Err != nil || !res.Resumed {
+		t.Fatalf("ann's resume in the moved room: %+v", res)
+	}
+}

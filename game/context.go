@@ -86,7 +86,8 @@ func (c *Context) Start() {
 // quick-match passes such a room over and finds or makes another), while
 // spectators still join and seated players still resume. Without it a
 // quick-match sends players into the room only for Accept to refuse them.
-// It lasts for the room's life.
+// It lasts for the room's life, a move to another node (Room.Handoff)
+// included.
 func (c *Context) CloseSeats() {
 	c.r.mu.Lock()
 	c.r.closed = true

@@ -116,7 +116,7 @@ func (r *Room) saveGame(fail func(error) bool) ([]byte, error) {
 func (r *Room) save(data []byte) *tickroomv1.SavedRoom {
 	w := &r.w
 	r.mu.Lock()
-	locked := r.locked
+	locked, closed := r.locked, r.closed
 	r.mu.Unlock()
 	s := &tickroomv1.SavedRoom{
 		Version: SavedRoomVersion, RoomId: r.id, Game: r.def.Name,
@@ -124,7 +124,7 @@ func (r *Room) save(data []byte) *tickroomv1.SavedRoom {
 		Password: r.password, Private: r.private,
 		MaxPlayers: uint32(r.maxPlayers), MaxSpectators: uint32(r.maxSpectators), TickRate: uint32(r.tickRate),
 		Seed: r.seed, Tick: w.tickNo, Phase: tickroomv1.RoomPhase(r.Phase()), Locked: locked,
-		GameState: data, SavedAtMs: w.now.UnixMilli(),
+		SeatsClosed: closed, GameState: data, SavedAtMs: w.now.UnixMilli(),
 	}
 	if r.Phase() == PhaseRunning {
 		s.RunningMs = w.now.Sub(w.started).Milliseconds()
@@ -220,7 +220,7 @@ func (rt *Runtime) RestoreRoom(s *tickroomv1.SavedRoom) (*Room, error) {
 	if ph == PhaseRunning {
 		w.started = now.Add(-time.Duration(s.RunningMs) * time.Millisecond)
 	}
-	r.locked = s.Locked
+	r.locked, r.closed = s.Locked, s.SeatsClosed
 	for _, sm := range s.Members {
 		i := int(sm.Seat) - 1
 		spectatorSeat := i >= r.maxPlayers

@@ -62,7 +62,10 @@ type SavedRoom struct {
 	// saved_at_ms is when the room was saved, Unix milliseconds.
 	SavedAtMs int64 `protobuf:"varint,17,opt,name=saved_at_ms,json=savedAtMs,proto3" json:"saved_at_ms,omitempty"`
 	// running_ms is how long the match had been running when saved.
-	RunningMs     int64 `protobuf:"varint,18,opt,name=running_ms,json=runningMs,proto3" json:"running_ms,omitempty"`
+	RunningMs int64 `protobuf:"varint,18,opt,name=running_ms,json=runningMs,proto3" json:"running_ms,omitempty"`
+	// seats_closed rooms take no new players, spectators only: the game
+	// called Context.CloseSeats.
+	SeatsClosed   bool `protobuf:"varint,19,opt,name=seats_closed,json=seatsClosed,proto3" json:"seats_closed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,6 +226,13 @@ func (x *SavedRoom) GetRunningMs() int64 {
 	return 0
 }
 
+func (x *SavedRoom) GetSeatsClosed() bool {
+	if x != nil {
+		return x.SeatsClosed
+	}
+	return false
+}
+
 // SavedMember is one held seat of a SavedRoom.
 type SavedMember struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -309,7 +319,7 @@ var File_tickroom_v1_saved_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_saved_proto_rawDesc = "" +
 	"\n" +
-	"\x17tickroom/v1/saved.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/state.proto\"\xe7\x05\n" +
+	"\x17tickroom/v1/saved.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/state.proto\"\x8a\x06\n" +
 	"\tSavedRoom\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\x12\n" +
@@ -332,7 +342,8 @@ const file_tickroom_v1_saved_proto_rawDesc = "" +
 	"game_state\x18\x10 \x01(\fR\tgameState\x12\x1e\n" +
 	"\vsaved_at_ms\x18\x11 \x01(\x03R\tsavedAtMs\x12\x1d\n" +
 	"\n" +
-	"running_ms\x18\x12 \x01(\x03R\trunningMs\x1a:\n" +
+	"running_ms\x18\x12 \x01(\x03R\trunningMs\x12!\n" +
+	"\fseats_closed\x18\x13 \x01(\bR\vseatsClosed\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +

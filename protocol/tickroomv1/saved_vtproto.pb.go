@@ -38,6 +38,7 @@ func (m *SavedRoom) CloneVT() *SavedRoom {
 	r.Locked = m.Locked
 	r.SavedAtMs = m.SavedAtMs
 	r.RunningMs = m.RunningMs
+	r.SeatsClosed = m.SeatsClosed
 	if rhs := m.Options; rhs != nil {
 		tmpContainer := make(map[string]string, len(rhs))
 		for k, v := range rhs {
@@ -188,6 +189,9 @@ func (this *SavedRoom) EqualVT(that *SavedRoom) bool {
 	if this.RunningMs != that.RunningMs {
 		return false
 	}
+	if this.SeatsClosed != that.SeatsClosed {
+		return false
+	}
 	return string(this.unknownFields) == string(that.unknownFields)
 }
 
@@ -258,6 +262,18 @@ func (m *SavedRoom) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m.unknownFields != nil {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
+	}
+	if m.SeatsClosed {
+		i--
+		if m.SeatsClosed {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x98
 	}
 	if m.RunningMs != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.RunningMs))
@@ -554,6 +570,9 @@ func (m *SavedRoom) SizeVT() (n int) {
 	}
 	if m.RunningMs != 0 {
 		n += 2 + protohelpers.SizeOfVarint(uint64(m.RunningMs))
+	}
+	if m.SeatsClosed {
+		n += 3
 	}
 	n += len(m.unknownFields)
 	return n
@@ -1244,6 +1263,26 @@ func (m *SavedRoom) UnmarshalVT(dAtA []byte) error {
 					break
 				}
 			}
+		case 19:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SeatsClosed", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.SeatsClosed = bool(v != 0)
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
