@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tickroom/tickroom/internal/pgtest"
 )
 
 // The failures an operator meets, each a clear error at open.
@@ -182,5 +184,39 @@ func TestPostgresUnreachable(t *testing.T) {
 	t.Logf("error: %v", err)
 	if _, err := Open(context.Background(), Config{URL: "postgres://[bad"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Open with a malformed URL: %v, want ErrInvalid", err)
+	}
+}
+
+// TestPostgresReadOnlyIsUnavailable: a database that takes reads but
+// refuses writes (a primary failed over to a standby, or an operator's
+// default_transaction_read_only) answers SQLSTATE 25006. It was taken as
+// a refusal of the item itself, so the writers that retry only an
+// unavailable database (kicks and bans) gave such a write up for good;
+// it is now ErrUnavailable, as a database out of reach is.
+func TestPostgresReadOnlyIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := pgtest.Start(t)
+	db := open(t, Config{URL: srv.NewDatabase(t), ConnectTimeout: 2 * time.Second})
+	if _, err := db.CreateGuest(ctx, Guest{ID: "g1", Name: "g1", DeviceHash: []byte("d1")}); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("pgx", srv.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for _, q := range []string{"ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()"} {
+		if _, err := admin.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var err2 error
+	waitFor(t, "a write refused as read-only", func() bool {
+		_, err2 = db.CreateGuest(ctx, Guest{ID: "g2", Name: "g2", DeviceHash: []byte("d2")})
+		return err2 != nil
+	})
+	if !errors.Is(err2, ErrUnavailable) || !strings.Contains(err2.Error(), "25006") {
+		t.Fatalf("write to a read-only database: %v, want ErrUnavailable (SQLSTATE 25006)", err2)
 	}
 }

@@ -51,6 +51,12 @@ func classifyPostgres(err error) error {
 		case "08", "57", "53": // connection exception, operator intervention, insufficient resources
 			return ErrUnavailable
 		}
+		if pe.Code == "25006" {
+			// read_only_sql_transaction: a standby after a failover, or
+			// the database made read-only; writes pass once a primary is
+			// back, as after an outage.
+			return ErrUnavailable
+		}
 		return nil
 	}
 	var ne net.Error
