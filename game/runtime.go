@@ -206,6 +206,9 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 	r.seed = seed
 	g, err := r.newGame(Setup{RoomID: id, Options: opts.Options, MaxPlayers: maxPlayers, TickRate: rate, Seed: seed, Logger: r.log})
 	if err != nil {
+		if strings.HasPrefix(err.Error(), def.Name+": ") {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err) // names the game itself
+		}
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, def.Name, err)
 	}
 	r.w = worker{game: g, members: make([]*member, len(r.seats))}

@@ -3,6 +3,7 @@ package gomoku_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,8 +222,13 @@ func TestEndings(t *testing.T) {
 	})
 	t.Run("bad option", func(t *testing.T) {
 		e := gametest.NewEnv(t, []game.Definition{gomoku.Definition()}, nil)
-		if _, err := e.RT.CreateRoom(game.RoomOptions{Game: "gomoku", Options: map[string]string{"move_seconds": "soon"}}); err == nil {
+		_, err := e.RT.CreateRoom(game.RoomOptions{Game: "gomoku", Options: map[string]string{"move_seconds": "soon"}})
+		if err == nil {
 			t.Fatal("bad move_seconds accepted")
+		}
+		// The refusal a player reads names the game once.
+		if n := strings.Count(err.Error(), "gomoku:"); n != 1 || !strings.Contains(err.Error(), "move_seconds") {
+			t.Fatalf("refusal %q, want the game named once and the option", err)
 		}
 	})
 	t.Run("one seat", func(t *testing.T) {
