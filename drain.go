@@ -3,6 +3,7 @@ package tickroom
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -124,6 +125,7 @@ func (s *Server) drainBeforeShutdown(ctx context.Context, d time.Duration) {
 	if ctx.Err() == nil {
 		stop = ctx.Done()
 	}
+	var cut atomic.Bool
 	go func() {
 		select {
 		case <-s.drainCut:
@@ -132,13 +134,18 @@ func (s *Server) drainBeforeShutdown(ctx context.Context, d time.Duration) {
 			return
 		}
 		s.log.Warn("drain cut short")
+		cut.Store(true)
 		cancel()
 	}()
 	if err := s.Drain(dctx); err != nil {
-		s.log.Warn("drain over before its matches: closing the matches still running", "playing", s.hub.Playing())
+		reason := "drain deadline passed"
+		if cut.Load() {
+			reason = "server shutting down: drain cut short"
+		}
+		s.log.Warn("drain over before its matches: closing the matches still running", "playing", s.hub.Playing(), "reason", reason)
 		// Close them while their players are still connected, so that
 		// each hears its match ended; a room takes a tick to close.
-		s.hub.CloseRunning("drain deadline passed")
+		s.hub.CloseRunning(reason)
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
 		_ = s.waitPlaying(cctx)
