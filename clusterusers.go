@@ -14,6 +14,7 @@ import (
 // wherever the user is connected. docs/cluster.md describes the keys and
 // channels.
 type clusterUsers struct {
+	node  *cluster.Node
 	bus   *cluster.Bus
 	users *cluster.Users
 	reg   *cluster.Registry
@@ -45,7 +46,7 @@ func (s *Server) newClusterUsers(inner hub.Revocations) error {
 		return fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	s.xnode = &clusterUsers{
-		bus: bus, users: users,
+		node: n, bus: bus, users: users,
 		reg:   cluster.NewRegistry(users, bus, s.log),
 		peers: cluster.NewSocial(bus, users, s.log),
 		rev:   cluster.NewRevocations(inner, bus, s.log),
@@ -53,6 +54,9 @@ func (s *Server) newClusterUsers(inner hub.Revocations) error {
 	}
 	// After Redis lost its data, or this node was cut off past its TTL.
 	n.OnRegister(users.Republish)
+	// The other nodes may have taken this one for gone meanwhile, and told
+	// their users this node's users are offline.
+	n.OnRegister(s.xnode.peers.AnnounceRemote)
 	return nil
 }
 
@@ -81,6 +85,7 @@ func (c *clusterUsers) start() {
 	}
 	c.bus.Start()
 	c.users.Start()
+	c.peers.WatchNodes(c.node.Nodes, c.node.Heartbeat(), 4*c.node.Timeout())
 }
 
 // close records what is queued (up to ctx) and stops every goroutine.

@@ -180,6 +180,9 @@ func (n *Node) Keys() Keys { return n.keys }
 // Timeout is the deadline of one Redis call.
 func (n *Node) Timeout() time.Duration { return n.cfg.Timeout }
 
+// Heartbeat is how often the registration is refreshed.
+func (n *Node) Heartbeat() time.Duration { return n.cfg.Heartbeat }
+
 // TTL is the registration's lifetime after its last heartbeat.
 func (n *Node) TTL() time.Duration { return n.cfg.TTL }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -65,6 +66,54 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 		go s.work()
 	}
 	return s
+}
+
+// WatchNodes tells the bound social layer every interval which nodes are
+// live (social.Social.NodesLive; nodes lists them, as Node.Nodes does), so
+// that the users of a node that crashed are taken offline for their
+// friends on this node. A poll that fails is not reported. It stops with
+// Close.
+func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), interval, timeout time.Duration) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+			so := s.so.Load()
+			if so == nil {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			ns, err := nodes(ctx)
+			cancel()
+			if err != nil {
+				continue
+			}
+			live := make(map[string]bool, len(ns))
+			for _, n := range ns {
+				live[n.ID] = true
+			}
+			if n := so.NodesLive(live); n > 0 {
+				s.log.Info("cluster: a node is gone; its users were shown offline to their friends here", "presences", n)
+			}
+		}
+	}()
+}
+
+// AnnounceRemote has the bound social layer tell its users' friends on
+// other nodes their presence (social.Social.AnnounceRemote), for a hook
+// run when this node registers again. It never fails.
+func (s *Social) AnnounceRemote(context.Context) error {
+	if so := s.so.Load(); so != nil {
+		so.AnnounceRemote()
+	}
+	return nil
 }
 
 // Bind sets the social layer that serves the other nodes' requests.
@@ -185,6 +234,8 @@ func (s *Social) call(ops []*social.RemoteOp, done func([]social.RemoteAnswer), 
 					a.Err = err
 				} else if jerr := json.Unmarshal(e.Body, &a); jerr != nil {
 					a.Err = fmt.Errorf("%w: undecodable answer: %w", ErrUnavailable, jerr)
+				} else {
+					a.Node = e.Node
 				}
 				mu.Lock()
 				answers[i], got[i] = merge(answers[i], a, got[i]), true
@@ -286,6 +337,7 @@ func (s *Social) serveOp(e *Envelope) {
 		s.log.Warn("cluster: undecodable social op dropped", "node", e.Node, "err", err)
 		return
 	}
+	op.Node = e.Node
 	a := s.serve(op)
 	if e.Call != 0 {
 		body, _ := json.Marshal(a)

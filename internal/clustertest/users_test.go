@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/cluster"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -494,4 +495,61 @@ func TestChannelLineIdsKeepIncreasingWhenRedisForgets(t *testing.T) {
 			t.Errorf("user %d: the line after Redis forgot the counter has id %d, after %d", j+1, id, last)
 		}
 	}
+}
+
+// TestFriendsOfACrashedNodesUsersSeeThemOffline: a node that crashes
+// (kill -9) casts no OFFLINE for its users, so their friends on other
+// nodes saw them online for good. Now the other nodes take a node missing
+// from the live nodes for a few heartbeats for gone, and tell each local
+// user whose friend was on it that the friend is offline: carol, who
+// learned ada's presence when they became friends, and bob, who learned
+// it at his login.
+func TestFriendsOfACrashedNodesUsersSeeThemOffline(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	adaTok, adaID := n1.Login(t, "ada")
+	bobTok, bobID := n2.Login(t, "bob")
+	carolTok, carolID := n2.Login(t, "carol")
+	ada := dialAs(t, n1, adaTok, "ada")
+	bob, carol := dialAs(t, n2, bobTok, "bob"), dialAs(t, n2, carolTok, "carol")
+	reachUntil(t, ada, bobID, bob)
+	reachUntil(t, ada, carolID, carol)
+	for _, f := range []struct {
+		id string
+		c  *testclient.Client
+	}{{bobID, bob}, {carolID, carol}} {
+		ok(t, "ada asks", request(ada, &tickroomv1.AddFriend{UserId: f.id}))
+		f.c.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+		ok(t, "accept", request(f.c, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
+		if pr := presenceOf(f.c, adaID); pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+			t.Fatalf("a new friend sees ada as %v", pr)
+		}
+	}
+	// bob logs in again: he learns ada's presence from her node's answer.
+	bob.WS.Close()
+	time.Sleep(time.Second)
+	bob = dialAs(t, n2, bobTok, "bob again")
+	if pr := presenceOf(bob, adaID); pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
+		t.Fatalf("bob, logging in again, sees ada as %v", pr)
+	}
+
+	n1.Kill(t)
+	killed := time.Now()
+	for _, f := range []*testclient.Client{bob, carol} {
+		for deadline := killed.Add(2*cluster.MaxTTL + 15*time.Second); ; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%v after the crash of ada's node, a friend still sees her online", time.Since(killed))
+			}
+			found := false
+			for _, m := range f.Drain(500 * time.Millisecond) {
+				if pr := m.GetPresence(); pr.GetUserId() == adaID && pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+					found = true
+				}
+			}
+			if found {
+				break
+			}
+		}
+	}
+	t.Logf("friends told ada is offline %v after her node was killed", time.Since(killed).Round(100*time.Millisecond))
 }

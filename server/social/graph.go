@@ -413,6 +413,8 @@ func (so *Social) remoteFriendsLocked(uid string, p *profile, friends []string) 
 			pr := decodePresence(a.Presence)
 			if a.Err != nil || a.Code != 0 || pr == nil {
 				pr = so.presenceLocked(x, so.users[x])
+			} else {
+				so.noteRemoteLocked(p, x, pr, a.Node)
 			}
 			so.host.Send(presenceMessage(pr), conns)
 		}

@@ -83,6 +83,9 @@ type RemoteOp struct {
 	Message []byte `json:"m,omitempty"`
 	// Presence is From's encoded Presence.
 	Presence []byte `json:"p,omitempty"`
+	// Node is the node that sent the op, set by the node that serves it;
+	// it does not travel.
+	Node string `json:"-"`
 }
 
 // RemoteAnswer is a node's answer to a RemoteOp.
@@ -99,6 +102,9 @@ type RemoteAnswer struct {
 	Delivered int `json:"d,omitempty"`
 	// Err is set when the op could not be carried; it is not sent.
 	Err error `json:"-"`
+	// Node is the node that answered, set by the node that asked; it does
+	// not travel.
+	Node string `json:"-"`
 }
 
 // errUnavailable is the refusal of a request that needs another node
@@ -248,6 +254,7 @@ func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x str
 			so.addFriendSideLocked(uid, p, x)
 			so.ok(m, id)
 			if pr := decodePresence(a.Presence); pr != nil {
+				so.noteRemoteLocked(p, x, pr, a.Node)
 				so.host.Reply(m.conn, presenceMessage(pr))
 			}
 			return
@@ -322,6 +329,7 @@ func (so *Social) remoteAnswerLocked(m *Member, id uint32, p *profile, uid, x st
 		}
 		so.ok(m, id)
 		if pr := decodePresence(a.Presence); a.Friends && pr != nil {
+			so.noteRemoteLocked(p, x, pr, a.Node)
 			so.host.Reply(m.conn, presenceMessage(pr))
 		}
 	})
@@ -405,6 +413,9 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		return RemoteAnswer{Delivered: so.deliverLocked(op.Message, memberConns(xp))}
 	case OpPresence:
 		if has(xp.friends, from) {
+			if msg := new(tickroomv1.ServerMessage); msg.UnmarshalVT(op.Message) == nil {
+				so.noteRemoteLocked(xp, from, msg.GetPresence(), op.Node)
+			}
 			if n := so.deliverLocked(op.Message, memberConns(xp)); n > 0 {
 				so.stats.PresenceEvents.Add(uint64(n))
 			}
@@ -464,6 +475,7 @@ func (so *Social) befriendRemoteLocked(op *RemoteOp, xp *profile) RemoteAnswer {
 		FriendAnswer: &tickroomv1.FriendAnswer{UserId: op.From, Name: op.FromName, Accepted: true},
 	}}, conns)
 	if pr := decodePresence(op.Presence); pr != nil {
+		so.noteRemoteLocked(xp, op.From, pr, op.Node)
 		so.host.Send(presenceMessage(pr), conns)
 	}
 	return RemoteAnswer{Friends: true, Name: xp.name, Presence: encodePresence(so.presenceLocked(op.To, xp))}

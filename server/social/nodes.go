@@ -1,0 +1,135 @@
+package social
+
+import (
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// A friend on another node goes offline by that node's word: its node
+// casts the OFFLINE presence when the friend's last connection closes. A
+// node that crashed (kill -9, a lost machine) says nothing, and its users'
+// friends elsewhere kept seeing them online until they came back. So each
+// profile notes, for the friends of other nodes it was last told are
+// online, which node told it (noteRemoteLocked); the cluster tells this
+// node every heartbeat which nodes are live (NodesLive), and a node named
+// by those notes that is not live in nodeGoneAfter polls in a row is taken for gone:
+// each of its users a local user was told is online is pushed to that
+// user as offline. A friend that came back on another node by then was
+// noted there already, from the ONLINE presence its new node cast.
+
+// nodeGoneAfter is how many polls in a row a node must be missing from
+// the live nodes before its users are taken offline: a node that lost its
+// registration for a moment (Redis restarted empty) registers again at
+// its next heartbeat.
+const nodeGoneAfter = 3
+
+// noteRemoteLocked records that p's user was told pr, the presence of its
+// friend x on node (empty: not known; nothing is noted). The caller holds
+// so.mu.
+func (so *Social) noteRemoteLocked(p *profile, x string, pr *tickroomv1.Presence, node string) {
+	if pr == nil || node == "" {
+		return
+	}
+	old, had := p.remote[x]
+	if pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		if had {
+			delete(p.remote, x)
+			so.unnoteNodeLocked(old)
+		}
+		return
+	}
+	if had && old == node {
+		return
+	}
+	if had {
+		so.unnoteNodeLocked(old)
+	}
+	if p.remote == nil {
+		p.remote = make(map[string]string)
+	}
+	p.remote[x] = node
+	if so.remoteAt == nil {
+		so.remoteAt = make(map[string]int)
+	}
+	so.remoteAt[node]++
+}
+
+// unnoteNodeLocked drops one note naming node. The caller holds so.mu.
+func (so *Social) unnoteNodeLocked(node string) {
+	if so.remoteAt[node]--; so.remoteAt[node] <= 0 {
+		delete(so.remoteAt, node)
+		delete(so.nodeMissed, node)
+	}
+}
+
+// forgetRemoteLocked drops the notes of a profile that went away. The
+// caller holds so.mu.
+func (so *Social) forgetRemoteLocked(p *profile) {
+	for _, node := range p.remote {
+		so.unnoteNodeLocked(node)
+	}
+	p.remote = nil
+}
+
+// NodesLive is told the nodes of the cluster that are live now, this one
+// included, every heartbeat (a poll that could not be made is not
+// reported). A node the notes name that was missing from nodeGoneAfter polls in a
+// row is gone: its users that local users were told are online are
+// pushed to them as offline. It returns how many such pushes it made.
+// Safe from any goroutine.
+func (so *Social) NodesLive(live map[string]bool) int {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	var gone map[string]bool
+	for node := range so.remoteAt {
+		if live[node] {
+			delete(so.nodeMissed, node)
+			continue
+		}
+		if so.nodeMissed == nil {
+			so.nodeMissed = make(map[string]int)
+		}
+		if so.nodeMissed[node]++; so.nodeMissed[node] >= nodeGoneAfter {
+			if gone == nil {
+				gone = make(map[string]bool)
+			}
+			gone[node] = true
+		}
+	}
+	if gone == nil {
+		return 0
+	}
+	pushed := 0
+	for _, p := range so.users {
+		for x, node := range p.remote {
+			if !gone[node] {
+				continue
+			}
+			delete(p.remote, x)
+			if !has(p.friends, x) || so.users[x] != nil {
+				continue // no longer a friend, or here now: told as such
+			}
+			if conns := memberConns(p); len(conns) > 0 && so.host.Send(presenceMessage(so.offlineLocked(x)), conns) {
+				so.stats.PresenceEvents.Add(uint64(len(conns)))
+				pushed++
+			}
+		}
+	}
+	for node := range gone {
+		delete(so.remoteAt, node)
+		delete(so.nodeMissed, node)
+	}
+	return pushed
+}
+
+// AnnounceRemote tells the friends on other nodes of every user of this
+// node its presence, as at each change: after this node registered again
+// (Redis restarted empty, or it was cut off past its registration's
+// lifetime), the other nodes may have taken it for gone and told their
+// users its users are offline. Safe from any goroutine.
+func (so *Social) AnnounceRemote() {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	for uid, p := range so.users {
+		so.announceRemoteLocked(uid, so.presenceLocked(uid, p), p.friends)
+	}
+}
