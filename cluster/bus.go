@@ -520,16 +520,18 @@ func (b *Bus) dispatch(m *redis.Message) {
 }
 
 // lineScript numbers a lobby line above ARGV[3] and publishes "<seq>
-// <payload>"; the counter lives a day past the topic's last line.
+// <payload>"; the counter lives a day past the topic's last line. A line
+// id may be near 2^51 (a single node's ids follow the lines' time), and
+// Lua writes a number with "%.14g": the number is written with '%d'.
 var lineScript = redis.NewScript(`
 local n = redis.call('INCR', KEYS[1])
 local after = tonumber(ARGV[3])
 if n <= after then
   n = after + 1
-  redis.call('SET', KEYS[1], n)
+  redis.call('SET', KEYS[1], string.format('%d', n))
 end
 redis.call('PEXPIRE', KEYS[1], 86400000)
-redis.call('PUBLISH', ARGV[1], n .. ' ' .. ARGV[2])
+redis.call('PUBLISH', ARGV[1], string.format('%d', n) .. ' ' .. ARGV[2])
 return n
 `)
 

@@ -410,3 +410,29 @@ func TestBusTopicLeftWhileSubscribingIsUnsubscribed(t *testing.T) {
 		t.Fatalf("bus tracks %d topics wanted and %d subscribed, want 1 and 1", len(b.topics), len(b.subbed))
 	}
 }
+
+// TestBusLinesNumberedAboveALargeAfter: a lobby channel's ids on a node
+// follow the lines' time (Unix ms × 1000, about 1.8e15: the ids of kept
+// lines and of lines numbered locally), and PublishLineAfter numbers a
+// line above them. Lua writes a number of more than 14 digits as
+// "1.7649700000001e+15", so the published seq was not the number Redis
+// kept, and consecutive lines read back with garbage, equal ids.
+func TestBusLinesNumberedAboveALargeAfter(t *testing.T) {
+	srv := redistest.Start(t)
+	seqs := make(chan int64, 8)
+	b := newTestBus(t, srv, "n0", map[string]func(*Envelope){
+		"line": func(e *Envelope) { seqs <- e.Seq },
+	})
+	joined(t, b, "lobby")
+	const after = 1_764_970_000_000_123
+	for i := range 3 {
+		if err := b.PublishLineAfter("lobby", &Envelope{Kind: "line", Body: fmt.Appendf(nil, "%d", i)}, after, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		if got, want := waitRecv(t, seqs, "line"), int64(after+1+i); got != want {
+			t.Errorf("line %d numbered %d, want %d", i, got, want)
+		}
+	}
+}
