@@ -41,6 +41,9 @@ func TestCloseSeats(t *testing.T) {
 	if l := e.RT.Rooms(game.RoomFilter{Joinable: true}); len(l) != 0 {
 		t.Fatalf("listed as joinable: %+v", l)
 	}
+	if l, _ := e.RT.RoomPage(game.RoomFilter{Joinable: true}, "", nil, 0, 0); len(l) != 0 {
+		t.Fatalf("paged as joinable: %+v", l)
+	}
 	if info := r.Info(); !info.SeatsClosed || info.Locked {
 		t.Fatalf("info %+v", info)
 	}

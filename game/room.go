@@ -426,11 +426,12 @@ func (r *Room) Info() RoomInfo {
 }
 
 // joinable reports what RoomFilter.Joinable keeps: the room is not
-// finished, not locked and has a free player seat.
+// finished, not locked, its game did not close its seats and it has a
+// free player seat.
 func (r *Room) joinable() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return !r.locked && r.Phase() < PhaseFinished && r.players < r.maxPlayers
+	return !r.locked && !r.closed && r.Phase() < PhaseFinished && r.players < r.maxPlayers
 }
 
 // tickNow is the number of the room's newest tick; while it sleeps, the
