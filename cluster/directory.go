@@ -353,7 +353,7 @@ func (d *Directory) publish(ctx context.Context, p redis.Pipeliner, info game.Ro
 		"max", info.MaxPlayers, "players", info.Players,
 		"specs", info.Spectators, "phase", int(info.Phase),
 		"closed", flag(closed), "open", flag(open), "private", flag(info.Private),
-		"haspw", flag(info.HasPassword), "locked", flag(info.Locked),
+		"haspw", flag(info.HasPassword), "locked", flag(info.Locked), "seatsclosed", flag(info.SeatsClosed),
 		"rate", info.TickRate, "tick", info.Tick,
 		"meta", meta, "pwd", pwd,
 	}
@@ -657,7 +657,7 @@ func roomFromHash(m map[string]string) hub.ClusterRoom {
 	return hub.ClusterRoom{NodeID: m["node"], RoomInfo: game.RoomInfo{
 		ID: m["id"], Game: m["game"], Phase: game.Phase(atoi(m["phase"])),
 		Players: atoi(m["seats"]), Spectators: atoi(m["specs"]), MaxPlayers: atoi(m["max"]),
-		Locked: m["locked"] == "1", Private: m["private"] == "1", HasPassword: m["haspw"] == "1",
+		Locked: m["locked"] == "1", SeatsClosed: m["seatsclosed"] == "1", Private: m["private"] == "1", HasPassword: m["haspw"] == "1",
 		TickRate: atoi(m["rate"]), Tick: tick, Metadata: meta,
 	}}
 }

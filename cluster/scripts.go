@@ -288,7 +288,7 @@ while scanned < scanMax do
       local seats = 0
       if ok then
         seats = redis.call('ZCOUNT', rk .. ':seats', now, '+inf')
-        if ARGV[6] == '1' and (t.closed == '1' or seats >= tonumber(t.max)) then ok = false end
+        if ARGV[6] == '1' and (t.closed == '1' or t.seatsclosed == '1' or seats >= tonumber(t.max)) then ok = false end
       end
       if ok and next(want) ~= nil then
         local meta = cjson.decode(t.meta or '{}')

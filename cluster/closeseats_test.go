@@ -1,0 +1,77 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/redistest"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// sealedGame closes its seats (Context.CloseSeats) once its first player
+// joined, as eights does at the deal.
+type sealedGame struct{}
+
+func (sealedGame) Accept(*game.Context, game.Player) error { return nil }
+func (sealedGame) Notice(ctx *game.Context, kind game.NoticeKind, p game.Player) {
+	if kind == game.NoticeJoined && !p.Spectator {
+		ctx.CloseSeats()
+	}
+}
+func (sealedGame) Input(*game.Context, uint32, []byte) error { return nil }
+func (sealedGame) Update(*game.Context, time.Duration)       {}
+func (sealedGame) Encode(*game.Snapshot)                     {}
+
+// TestClosedSeatsLeaveTheJoinableListing: a room whose game closed its
+// seats takes no new player, so the cluster's listing of joinable rooms
+// (ListRooms and WatchRooms with free_seats_only) leaves it out, as a
+// single node's does; it left it in as long as a player seat was free.
+func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
+	rs := redistest.Start(t)
+	n := startNode(t, rs, "a")
+	reg := game.NewRegistry()
+	if err := reg.Register(game.Definition{Name: "sealed", MaxPlayers: 4, New: func(game.Setup) (game.Game, error) { return sealedGame{}, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := game.NewRuntime(game.Config{Registry: reg, Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Start()
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	d, err := NewDirectory(DirectoryConfig{Node: n, Runtime: rt, SyncInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	ctx := context.Background()
+
+	r, err := rt.CreateRoom(game.RoomOptions{Game: "sealed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Publish(ctx, r, "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	joined := make(chan game.JoinResult, 1)
+	if err := r.Join(game.JoinRequest{UserID: "ann", Name: "ann", Client: idleClient{}}, func(res game.JoinResult) { joined <- res }); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-joined; res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	waitFor(t, 5*time.Second, "the room's closed seats published", func() bool {
+		rooms, _, _ := d.List(ctx, hub.RoomQuery{Limit: 10})
+		return len(rooms) == 1 && rooms[0].Players == 1
+	})
+	time.Sleep(200 * time.Millisecond) // a few syncs past the join
+	if rooms, _, err := d.List(ctx, hub.RoomQuery{Joinable: true, Limit: 10}); err != nil || len(rooms) != 0 {
+		t.Fatalf("joinable rooms: %+v, %v; want none, the room's game closed its seats", rooms, err)
+	}
+	if rooms, _, _ := d.List(ctx, hub.RoomQuery{Limit: 10}); len(rooms) != 1 || !rooms[0].SeatsClosed {
+		t.Fatalf("listed rooms: %+v; want the room with SeatsClosed", rooms)
+	}
+}
