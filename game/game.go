@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -259,12 +260,23 @@ func (d Definition) price(opts RoomOptions) (cost int, err error) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			slog.Error("game panicked in Cost: room refused", "game", d.Name, "panic", v, "stack", string(debug.Stack()))
+			// A client reaches Cost at its message rate, before any budget
+			// is spent: one stack every costPanicLogEvery is enough.
+			if now := time.Now().UnixNano(); now-costPanicLogged.Load() >= int64(costPanicLogEvery) {
+				costPanicLogged.Store(now)
+				slog.Error("game panicked in Cost: room refused (logged at most once every 10 s)", "game", d.Name, "panic", v, "stack", string(debug.Stack()))
+			}
 			cost, err = max(DefaultCost(s), 1), fmt.Errorf("%w: %s: %w in Cost: %v", ErrInvalidOptions, d.Name, ErrGamePanicked, v)
 		}
 	}()
 	return max(d.Cost(s), 1), nil
 }
+
+// costPanicLogged is when a panic in a game's Cost was last logged (Unix
+// ns); costPanicLogEvery spaces those logs.
+var costPanicLogged atomic.Int64
+
+const costPanicLogEvery = 10 * time.Second
 
 // CheckOptions reports whether a room of d could be made with opts' sizes
 // and rate (ErrInvalidOptions when not), before anything is spent on it:

@@ -3,6 +3,8 @@ package game_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,3 +258,36 @@ func TestGamePanicAnswersWhatItsTickTook(t *testing.T) {
 	default:
 	}
 }
+
+// TestCostPanicLogsAreSpaced: a game's Cost runs on a client's room
+// options at the client's message rate, before any budget is spent, so a
+// Cost that panics on some options let one client write a stack trace to
+// the log with each message; the stacks are now logged at most once every
+// 10 s, while every such request is still refused.
+func TestCostPanicLogsAreSpaced(t *testing.T) {
+	var logged atomic.Int64
+	prev := slog.Default()
+	slog.SetDefault(slog.New(countHandler{&logged}))
+	defer slog.SetDefault(prev)
+	d := game.Definition{Name: "pricey", MaxPlayers: 2, New: func(game.Setup) (game.Game, error) { return nil, nil },
+		Cost: func(s game.Setup) int { panic("no price for " + s.Options["mode"]) }}
+	for range 100 {
+		if err := d.CheckOptions(game.RoomOptions{Game: "pricey", Options: map[string]string{"mode": "x"}}); !errors.Is(err, game.ErrGamePanicked) {
+			t.Fatalf("CheckOptions: %v, want ErrGamePanicked", err)
+		}
+	}
+	if n := logged.Load(); n > 1 {
+		t.Fatalf("%d log records for 100 panics within a second, want at most 1", n)
+	}
+}
+
+// countHandler counts the records logged through it.
+type countHandler struct{ n *atomic.Int64 }
+
+func (h countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countHandler) WithGroup(string) slog.Handler      { return h }
