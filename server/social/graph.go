@@ -251,6 +251,25 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, app
 	}
 }
 
+// whileOnline runs try until it succeeds, waiting graphLoadRetry between
+// tries, doubling up to graphLoadRetryMax, for as long as p is uid's
+// profile (the user is online); it reports whether try succeeded. It runs
+// on a goroutine of its own.
+func (so *Social) whileOnline(uid string, p *profile, try func() bool) bool {
+	for wait := graphLoadRetry; ; wait = min(2*wait, graphLoadRetryMax) {
+		if try() {
+			return true
+		}
+		time.Sleep(wait)
+		so.mu.Lock()
+		gone := so.users[uid] != p
+		so.mu.Unlock()
+		if gone {
+			return false
+		}
+	}
+}
+
 // load reads uid's graph and merges it into its profile p, if p is still
 // the user's (it went offline meanwhile otherwise: its next connection
 // loads again). Each of the user's connections then gets its friends'
@@ -258,24 +277,20 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, app
 // of its own.
 func (so *Social) load(uid string, p *profile) {
 	var d GraphData
-	for wait := graphLoadRetry; ; wait = min(2*wait, graphLoadRetryMax) {
+	// Tried again while the user is online: a failed read left it with no
+	// friends and, worse, no blocks for its whole session.
+	loaded := so.whileOnline(uid, p, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), graphLoadTimeout)
+		defer cancel()
 		var err error
-		d, err = so.cfg.Graph.Load(ctx, uid, so.cfg.MaxListSize)
-		cancel()
-		if err == nil {
-			break
+		if d, err = so.cfg.Graph.Load(ctx, uid, so.cfg.MaxListSize); err != nil {
+			so.stats.GraphLoadErrors.Add(1)
+			return false
 		}
-		so.stats.GraphLoadErrors.Add(1)
-		// Tried again while the user is online: a failed read left it
-		// with no friends and, worse, no blocks for its whole session.
-		time.Sleep(wait)
-		so.mu.Lock()
-		gone := so.users[uid] != p
-		so.mu.Unlock()
-		if gone {
-			return // its next connection loads again
-		}
+		return true
+	})
+	if !loaded {
+		return // gone: its next connection loads again
 	}
 	so.mu.Lock()
 	defer so.mu.Unlock()

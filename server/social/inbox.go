@@ -88,18 +88,8 @@ func (so *Social) keepDirect(m *Member, id uint32, d Stored) {
 // tried again, as the user's lists are (graphLoadRetry), while the user
 // stays online. It runs on a goroutine of its own.
 func (so *Social) deliverInbox(uid string, p *profile) {
-	for wait := graphLoadRetry; ; wait = min(2*wait, graphLoadRetryMax) {
-		if so.takeInbox(uid, p) {
-			return
-		}
-		time.Sleep(wait)
-		so.mu.Lock()
-		gone := so.users[uid] != p
-		so.mu.Unlock()
-		if gone {
-			return // its next login takes them
-		}
-	}
+	// Gone meanwhile: its next login takes them.
+	so.whileOnline(uid, p, func() bool { return so.takeInbox(uid, p) })
 }
 
 // takeInbox is one try of deliverInbox; it reports false when the Inbox
