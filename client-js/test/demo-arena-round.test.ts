@@ -5,12 +5,14 @@ import { ARENA_ROUND_SECONDS, arenaRoundSeconds, roundOver } from "../demo/src/a
 import { PlayerSchema, ResultSchema } from "../src/gen/tickroom/arena/v1/arena_pb.js";
 import { MatchResultSchema } from "../src/gen/tickroom/v1/state_pb.js";
 
-// result is an arena round's MatchResult with these players' points; the
-// highest score wins.
+// result is an arena round's MatchResult with these players' points, as
+// the server sends it: the highest score wins, and when every player has
+// it (all tied) the round is a draw, with no winner.
 function result(players: [seat: number, name: string, score: number][]): ReturnType<typeof create<typeof MatchResultSchema>> {
   const best = Math.max(...players.map(([, , s]) => s));
+  const winners = players.filter(([, , s]) => s === best).map(([seat]) => seat);
   return create(MatchResultSchema, {
-    winnerSeats: players.filter(([, , s]) => s === best).map(([seat]) => seat),
+    winnerSeats: winners.length > 1 && winners.length === players.length ? [] : winners,
     reason: "time_up",
     data: toBinary(ResultSchema, create(ResultSchema, { players: players.map(([seat, name, score]) => create(PlayerSchema, { seat, name, score })) })),
     scores: players.map(([seat, , score]) => ({ seat, score: BigInt(score) })),
@@ -44,9 +46,16 @@ describe("demo arena rounds", () => {
     const tie = result([
       [1, "ann", 1],
       [2, "bob", 1],
+      [3, "cy", 0],
     ]);
     assert.equal(roundOver(tie, 2), "Round over: you share the win with 1 point.");
     assert.equal(roundOver(tie, 0), "Round over: ann, bob win with 1 point.");
+    const draw = result([
+      [1, "ann", 0],
+      [2, "bob", 0],
+    ]);
+    assert.equal(roundOver(draw, 1), "Round over: a draw, everyone with 0 points.");
+    assert.equal(roundOver(draw, 0), "Round over: a draw, everyone with 0 points.");
     assert.equal(roundOver(create(MatchResultSchema, { reason: "closed" }), 1), "Round over.");
   });
 });

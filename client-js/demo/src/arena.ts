@@ -26,13 +26,15 @@ export function arenaRoundSeconds(search: string): number {
 
 /**
  * roundOver says how an arena round ended, from its MatchResult: who won with how many
- * points, from the point of view of the player in seat (0: a spectator).
+ * points, or a draw, from the point of view of the player in seat (0: a spectator).
  */
 export function roundOver(r: MatchResult, seat: number): string {
   const players = r.data.length > 0 ? fromBinary(ResultSchema, r.data).players : [];
   const winners = players.filter((p) => r.winnerSeats.includes(p.seat));
-  if (winners.length === 0) return "Round over.";
   const points = (n: number) => `${n} point${n === 1 ? "" : "s"}`;
+  // A round whose time ran out with every player on the same score is a draw: no winner.
+  if (winners.length === 0 && r.reason === "time_up" && players.length > 1) return `Round over: a draw, everyone with ${points(players[0]!.score)}.`;
+  if (winners.length === 0) return "Round over.";
   const best = points(winners[0]!.score);
   const mine = players.find((p) => p.seat === seat);
   if (mine && winners.includes(mine)) return winners.length === 1 ? `Round over: you win with ${best}!` : `Round over: you share the win with ${best}.`;

@@ -278,16 +278,17 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     await ida.page.keyboard.down("ArrowRight");
     for (const p of [ida, jon]) await p.page.waitForSelector("#scores[data-ended=true]", wait);
     await ida.page.keyboard.up("ArrowRight");
-    for (const p of [ida, jon]) assert.match(await p.page.textContent("#game-status"), /^Round over: .+ with \d+ points?/);
+    // A round where neither scored, or both the same, is a draw.
+    for (const p of [ida, jon]) assert.match(await p.page.textContent("#game-status"), /^Round over: (.+ with \d+ points?|a draw, everyone with \d+ points?)/);
 
     // In the lobby, each profile lists the round with the player's points, and the arena standing their total.
     for (const p of [ida, jon]) {
       await p.page.click("#leave-room");
       await p.page.waitForSelector("#lobby-view:not([hidden])", wait);
       await p.page.waitForSelector("#profile .history li .points", wait);
-      assert.match(await p.page.textContent("#profile .history li"), new RegExp(`^(won|lost) arena vs ${p === ida ? "jon" : "ida"} · \\d+ points? · time up`));
+      assert.match(await p.page.textContent("#profile .history li"), new RegExp(`^(won|lost|drew) arena vs ${p === ida ? "jon" : "ida"} · \\d+ points? · time up`));
       await p.page.waitForSelector('#profile .standings li[data-game="arena"]', wait);
-      assert.match(await p.page.textContent('#profile .standings li[data-game="arena"]'), /^arena #\d+ · [01] won, [01] lost, 0 drawn, \d+ points? in all$/);
+      assert.match(await p.page.textContent('#profile .standings li[data-game="arena"]'), /^arena #\d+ · [01] won, [01] lost, [01] drawn, \d+ points? in all$/);
     }
     await ida.page.screenshot({ path: join(ARTIFACTS, "demo-arena-round.png") });
     assert.deepEqual([...ida.errors, ...jon.errors], []);
