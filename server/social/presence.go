@@ -310,6 +310,11 @@ func (so *Social) unfriendLocalLocked(a, b string) {
 		from, to := pair[0], pair[1]
 		if p := so.users[from]; p != nil {
 			delete(p.friends, to)
+			if node, ok := p.remote[to]; ok {
+				// Not a friend: NodesLive has nothing to tell of it.
+				delete(p.remote, to)
+				so.unnoteNodeLocked(node)
+			}
 			delete(p.requested, to)
 			delete(p.incoming, to)
 		}
