@@ -182,7 +182,10 @@ func (h *Hub) matchKey(gameName string, maxPlayers int, opts map[string]string) 
 
 // joinRoom joins, spectates or resumes a room by id.
 func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) error {
-	if q.Password != "" && q.ResumeTick == 0 {
+	// A resume of a seat held here is let through: the room does not
+	// check its password. Any other resume_tick is not: in a cluster the
+	// directory checks the password of a seat it reserves, resume or not.
+	if q.Password != "" && (q.ResumeTick == 0 || !s.h.holds(s.claims.UserID, q.RoomId)) {
 		if err := s.h.guesses.refusal(s); err != nil {
 			return err
 		}
