@@ -107,11 +107,33 @@ func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), int
 }
 
 // AnnounceRemote has the bound social layer tell its users' friends on
-// other nodes their presence (social.Social.AnnounceRemote), for a hook
-// run when this node registers again. It never fails.
-func (s *Social) AnnounceRemote(context.Context) error {
-	if so := s.so.Load(); so != nil {
-		so.AnnounceRemote()
+// other nodes their presence (social.Social.RemoteAnnouncements), for a
+// hook run when this node registers again. A node's worth of casts is
+// queued at the lookup workers' pace, leaving half the queue to the
+// users' own requests: cast at once, the queue refused most of them. It
+// fails when ctx ends first (the hook runs again at the next heartbeat).
+func (s *Social) AnnounceRemote(ctx context.Context) error {
+	so := s.so.Load()
+	if so == nil {
+		return nil
+	}
+	for _, op := range so.RemoteAnnouncements() {
+		for len(s.jobs) >= lookupQueue/2 {
+			select {
+			case <-s.stop:
+				return nil
+			case <-ctx.Done():
+				return fmt.Errorf("%w: presence announcements: %w", ErrUnavailable, ctx.Err())
+			case <-time.After(time.Millisecond):
+			}
+		}
+		select {
+		case s.jobs <- s.castJob(op):
+		case <-s.stop:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("%w: presence announcements: %w", ErrUnavailable, ctx.Err())
+		}
 	}
 	return nil
 }
@@ -277,13 +299,19 @@ func merge(have, a social.RemoteAnswer, seen bool) social.RemoteAnswer {
 
 // Cast implements social.Peers.
 func (s *Social) Cast(op *social.RemoteOp) {
-	body, _ := json.Marshal(op)
-	e := &Envelope{Kind: kindOp, User: op.To, Body: body}
 	if op.To == "" {
-		_ = s.bus.ToAll(e)
+		body, _ := json.Marshal(op)
+		_ = s.bus.ToAll(&Envelope{Kind: kindOp, Body: body})
 		return
 	}
-	s.submit(func() {
+	s.submit(s.castJob(op))
+}
+
+// castJob is the lookup job that sends op, which has a To, to its user's
+// other nodes.
+func (s *Social) castJob(op *social.RemoteOp) func() {
+	body, _ := json.Marshal(op)
+	return func() {
 		loc, err := s.locate([]string{op.To})
 		if err != nil {
 			return
@@ -293,7 +321,7 @@ func (s *Social) Cast(op *social.RemoteOp) {
 				_ = s.bus.ToNode(node, &Envelope{Kind: kindOp, User: op.To, Body: body})
 			}
 		}
-	})
+	}
 }
 
 // JoinChannel implements social.Peers.

@@ -121,15 +121,19 @@ func (so *Social) NodesLive(live map[string]bool) int {
 	return pushed
 }
 
-// AnnounceRemote tells the friends on other nodes of every user of this
-// node its presence, as at each change: after this node registered again
-// (Redis restarted empty, or it was cut off past its registration's
-// lifetime), the other nodes may have taken it for gone and told their
-// users its users are offline. Safe from any goroutine.
-func (so *Social) AnnounceRemote() {
+// RemoteAnnouncements returns the ops that tell the friends on other
+// nodes of every user of this node its presence, as at each change, for
+// the caller to cast at its pace: after this node registered again (Redis
+// restarted empty, or it was cut off past its registration's lifetime),
+// the other nodes may have taken it for gone and told their users its
+// users are offline. Cast at once, a node's worth of them overflowed the
+// cluster's lookup queue, which dropped most. Safe from any goroutine.
+func (so *Social) RemoteAnnouncements() []*RemoteOp {
 	so.mu.Lock()
 	defer so.mu.Unlock()
+	var ops []*RemoteOp
 	for uid, p := range so.users {
-		so.announceRemoteLocked(uid, so.presenceLocked(uid, p), p.friends)
+		ops = so.remoteAnnouncementsLocked(ops, uid, so.presenceLocked(uid, p), p.friends)
 	}
+	return ops
 }

@@ -204,8 +204,16 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 // announceRemoteLocked tells uid's friends on other nodes of its status pr.
 // The caller holds so.mu.
 func (so *Social) announceRemoteLocked(uid string, pr *tickroomv1.Presence, friends map[string]struct{}) {
+	for _, op := range so.remoteAnnouncementsLocked(nil, uid, pr, friends) {
+		so.peers.Cast(op)
+	}
+}
+
+// remoteAnnouncementsLocked appends to ops those that tell uid's friends
+// on other nodes of its status pr. The caller holds so.mu.
+func (so *Social) remoteAnnouncementsLocked(ops []*RemoteOp, uid string, pr *tickroomv1.Presence, friends map[string]struct{}) []*RemoteOp {
 	if so.peers == nil {
-		return
+		return ops
 	}
 	var enc []byte
 	for f := range friends {
@@ -215,8 +223,9 @@ func (so *Social) announceRemoteLocked(uid string, pr *tickroomv1.Presence, frie
 		if enc == nil {
 			enc = encodeMessage(presenceMessage(pr))
 		}
-		so.peers.Cast(&RemoteOp{Kind: OpPresence, From: uid, To: f, Message: enc})
+		ops = append(ops, &RemoteOp{Kind: OpPresence, From: uid, To: f, Message: enc})
 	}
+	return ops
 }
 
 // remoteOfferLocked serves AddFriend for a user of another node: that
