@@ -69,8 +69,9 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 }
 
 // WatchNodes tells the bound social layer every interval which nodes are
-// live (social.Social.NodesLive; nodes lists them, as Node.Nodes does), so
-// that the users of a node that crashed are taken offline for their
+// live and when each started (social.Social.NodesLive; nodes lists them,
+// as Node.Nodes does), so that the users of a node that crashed, or
+// crashed and started again under its id, are taken offline for their
 // friends on this node. A poll that fails is not reported. It stops with
 // Close.
 func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), interval, timeout time.Duration) {
@@ -95,9 +96,9 @@ func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), int
 			if err != nil {
 				continue
 			}
-			live := make(map[string]bool, len(ns))
+			live := make(map[string]time.Time, len(ns))
 			for _, n := range ns {
-				live[n.ID] = true
+				live[n.ID] = n.Started
 			}
 			if n := so.NodesLive(live); n > 0 {
 				s.log.Info("cluster: a node is gone; its users were shown offline to their friends here", "presences", n)

@@ -553,3 +553,52 @@ func TestFriendsOfACrashedNodesUsersSeeThemOffline(t *testing.T) {
 	}
 	t.Logf("friends told ada is offline %v after her node was killed", time.Since(killed).Round(100*time.Millisecond))
 }
+
+// TestFriendsOfANodeRestartedAtOnceSeeItsUsersOffline: a node killed and
+// started again under its id (-node-id) at once, within its
+// registration's TTL, was never missing from the live nodes, so the
+// friends elsewhere of the users it had before the crash saw them online
+// for good. Notes made before the node's current start are now taken as
+// its earlier process's: those users are pushed as offline.
+func TestFriendsOfANodeRestartedAtOnceSeeItsUsersOffline(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	adaTok, adaID := n1.Login(t, "ada")
+	bobTok, bobID := n2.Login(t, "bob")
+	ada, bob := dialAs(t, n1, adaTok, "ada"), dialAs(t, n2, bobTok, "bob")
+	reachUntil(t, ada, bobID, bob)
+	ok(t, "ada asks", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
+	bob.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+	ok(t, "accept", request(bob, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
+	if pr := presenceOf(bob, adaID); pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("bob sees his new friend ada as %v", pr)
+	}
+	n1.Kill(t)
+	killed := time.Now()
+	n1.Restart(t)
+	for deadline := killed.Add(2*cluster.MaxTTL + 15*time.Second); ; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v after ada's node was killed and started again at once, bob still sees her online", time.Since(killed))
+		}
+		found := false
+		for _, m := range bob.Drain(500 * time.Millisecond) {
+			if pr := m.GetPresence(); pr.GetUserId() == adaID && pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+	}
+	t.Logf("bob told ada is offline %v after her node was killed", time.Since(killed).Round(100*time.Millisecond))
+	// Back on the restarted node, ada is online for bob, and stays so.
+	_ = dialAs(t, n1, adaTok, "ada again")
+	if pr := presenceOf(bob, adaID); pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
+		t.Fatalf("bob sees ada, back on her node, as %v", pr)
+	}
+	for _, m := range bob.Drain(4 * time.Second) {
+		if pr := m.GetPresence(); pr.GetUserId() == adaID && pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+			t.Fatalf("bob told ada is offline while she is connected to the restarted node")
+		}
+	}
+}

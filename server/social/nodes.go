@@ -1,6 +1,9 @@
 package social
 
 import (
+	"math"
+	"time"
+
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -15,6 +18,19 @@ import (
 // each of its users a local user was told is online is pushed to that
 // user as offline. A friend that came back on another node by then was
 // noted there already, from the ONLINE presence its new node cast.
+
+// A node started again under the same id (-node-id) at once, within its
+// registration's TTL, is never missing from the live nodes: the notes
+// made before it crashed are told apart by their time, earlier than the
+// node's start as the live nodes give it (the two nodes' clocks, kept
+// close by NTP as everywhere in the cluster).
+
+// remoteNote is a friend's node as a profile notes it, and when it was
+// noted (Unix ns, this node's clock).
+type remoteNote struct {
+	node string
+	at   int64
+}
 
 // nodeGoneAfter is how many polls in a row a node must be missing from
 // the live nodes before its users are taken offline: a node that lost its
@@ -33,20 +49,20 @@ func (so *Social) noteRemoteLocked(p *profile, x string, pr *tickroomv1.Presence
 	if pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
 		if had {
 			delete(p.remote, x)
-			so.unnoteNodeLocked(old)
+			so.unnoteNodeLocked(old.node)
 		}
 		return
 	}
-	if had && old == node {
+	if p.remote == nil {
+		p.remote = make(map[string]remoteNote)
+	}
+	p.remote[x] = remoteNote{node: node, at: so.host.Now().UnixNano()}
+	if had && old.node == node {
 		return
 	}
 	if had {
-		so.unnoteNodeLocked(old)
+		so.unnoteNodeLocked(old.node)
 	}
-	if p.remote == nil {
-		p.remote = make(map[string]string)
-	}
-	p.remote[x] = node
 	if so.remoteAt == nil {
 		so.remoteAt = make(map[string]int)
 	}
@@ -58,53 +74,69 @@ func (so *Social) unnoteNodeLocked(node string) {
 	if so.remoteAt[node]--; so.remoteAt[node] <= 0 {
 		delete(so.remoteAt, node)
 		delete(so.nodeMissed, node)
+		delete(so.nodeStart, node)
 	}
 }
 
 // forgetRemoteLocked drops the notes of a profile that went away. The
 // caller holds so.mu.
 func (so *Social) forgetRemoteLocked(p *profile) {
-	for _, node := range p.remote {
-		so.unnoteNodeLocked(node)
+	for _, n := range p.remote {
+		so.unnoteNodeLocked(n.node)
 	}
 	p.remote = nil
 }
 
 // NodesLive is told the nodes of the cluster that are live now, this one
-// included, every heartbeat (a poll that could not be made is not
-// reported). A node the notes name that was missing from nodeGoneAfter polls in a
-// row is gone: its users that local users were told are online are
-// pushed to them as offline. It returns how many such pushes it made.
-// Safe from any goroutine.
-func (so *Social) NodesLive(live map[string]bool) int {
+// included, with when each started, every heartbeat (a poll that could
+// not be made is not reported). A node the notes name that was missing
+// from nodeGoneAfter polls in a row is gone: its users that local users
+// were told are online are pushed to them as offline; so are those noted
+// before a node's start, told by an earlier process under its id. It
+// returns how many such pushes it made. Safe from any goroutine.
+func (so *Social) NodesLive(live map[string]time.Time) int {
 	so.mu.Lock()
 	defer so.mu.Unlock()
-	var gone map[string]bool
+	var cut map[string]int64 // node → notes before this (Unix ns) are stale
+	stale := func(node string, before int64) {
+		if cut == nil {
+			cut = make(map[string]int64)
+		}
+		cut[node] = before
+	}
 	for node := range so.remoteAt {
-		if live[node] {
+		if started, ok := live[node]; ok {
 			delete(so.nodeMissed, node)
+			if started.IsZero() {
+				continue
+			}
+			if was, seen := so.nodeStart[node]; !seen || was != started.UnixNano() {
+				if so.nodeStart == nil {
+					so.nodeStart = make(map[string]int64)
+				}
+				so.nodeStart[node] = started.UnixNano()
+				stale(node, started.UnixNano())
+			}
 			continue
 		}
 		if so.nodeMissed == nil {
 			so.nodeMissed = make(map[string]int)
 		}
 		if so.nodeMissed[node]++; so.nodeMissed[node] >= nodeGoneAfter {
-			if gone == nil {
-				gone = make(map[string]bool)
-			}
-			gone[node] = true
+			stale(node, math.MaxInt64)
 		}
 	}
-	if gone == nil {
+	if cut == nil {
 		return 0
 	}
 	pushed := 0
 	for _, p := range so.users {
-		for x, node := range p.remote {
-			if !gone[node] {
+		for x, n := range p.remote {
+			if before, ok := cut[n.node]; !ok || n.at >= before {
 				continue
 			}
 			delete(p.remote, x)
+			so.unnoteNodeLocked(n.node)
 			if !has(p.friends, x) || so.users[x] != nil {
 				continue // no longer a friend, or here now: told as such
 			}
@@ -113,10 +145,6 @@ func (so *Social) NodesLive(live map[string]bool) int {
 				pushed++
 			}
 		}
-	}
-	for node := range gone {
-		delete(so.remoteAt, node)
-		delete(so.nodeMissed, node)
 	}
 	return pushed
 }

@@ -310,10 +310,10 @@ func (so *Social) unfriendLocalLocked(a, b string) {
 		from, to := pair[0], pair[1]
 		if p := so.users[from]; p != nil {
 			delete(p.friends, to)
-			if node, ok := p.remote[to]; ok {
+			if n, ok := p.remote[to]; ok {
 				// Not a friend: NodesLive has nothing to tell of it.
 				delete(p.remote, to)
-				so.unnoteNodeLocked(node)
+				so.unnoteNodeLocked(n.node)
 			}
 			delete(p.requested, to)
 			delete(p.incoming, to)

@@ -103,8 +103,9 @@ type Social struct {
 	openedSite map[netip.Prefix]int           // IPv6 /48 → the same
 	pending    map[pendingKey]uint64          // friend requests and blocks awaiting Graph.Admit → their generation
 	pendingGen uint64
-	remoteAt   map[string]int // node → profiles' remote entries naming it (NodesLive)
-	nodeMissed map[string]int // node named by remote entries → polls in a row it was not live
+	remoteAt   map[string]int   // node → profiles' remote entries naming it (NodesLive)
+	nodeMissed map[string]int   // node named by remote entries → polls in a row it was not live
+	nodeStart  map[string]int64 // node named by remote entries → its start as last polled (Unix ns)
 }
 
 // Member is one connection of a user as social knows it, from Connect to
@@ -173,10 +174,10 @@ type profile struct {
 	listed    bool                // the Graph's load ended with all of the user's ties: what the lists lack, the store has not (mayBeTiedLocked)
 	inboxed   bool                // the Inbox's delivery was started
 	blocks    map[string]struct{}
-	rooms     []RoomPresence    // rooms the user is in, oldest first
-	since     int64             // when the current status began (Unix ns)
-	signalIn  *rate.Limiter     // signaling bytes toward this user, from everyone; made on first use
-	remote    map[string]string // friends on other nodes this user was last told are online → their node (noteRemoteLocked)
+	rooms     []RoomPresence        // rooms the user is in, oldest first
+	since     int64                 // when the current status began (Unix ns)
+	signalIn  *rate.Limiter         // signaling bytes toward this user, from everyone; made on first use
+	remote    map[string]remoteNote // friends on other nodes this user was last told are online → their node, and when (noteRemoteLocked)
 }
 
 // RoomPresence is a room a user is in, as presence shows it.
