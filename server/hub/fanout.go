@@ -115,11 +115,11 @@ type FrameSink interface {
 // Every frame goes Reliable, state frames too: latest wins is the room's
 // doing, which skips the members whose Congested reports true at the start
 // of its tick and counts the state as sent to the others. The frame is
-// queued later, on each member's event loop, and a connection that
-// congested meanwhile (frames queued for it since, or the process over
-// MaxOutboundBytes) would have a Droppable frame skipped: the room's next
-// delta would then build on a tick its client never had. What this costs
-// is at most the frames a member's rooms had in flight past HighWater,
+// queued at the end of the tick, and a connection that congested
+// meanwhile (frames other goroutines queued for it since, or the process
+// over MaxOutboundBytes) would have a Droppable frame skipped: the room's
+// next delta would then build on a tick its client never had. What this
+// costs is at most one tick's frames of a member's rooms past HighWater,
 // within ReliableBudget and HardCap as any frame.
 func (h *Hub) Deliver(f *frame.Frame, to []game.Client, reliable bool) {
 	l := server.GetRecipients()
