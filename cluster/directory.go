@@ -548,6 +548,46 @@ func (d *Directory) Match(ctx context.Context, pool, userID string) (hub.Reserva
 	return r, true, nil
 }
 
+// PoolTurnTTL bounds a quick-match pool's turn to make a room (TakeTurn):
+// a creator that never ends its turn (its node died, or its room went to
+// another node that was slow to list it) holds the pool's other players
+// back this long at most.
+const PoolTurnTTL = time.Second
+
+// TakeTurn takes pool's turn to make a new room for userID: false while
+// another user's room for the pool is on its way. A user who holds the
+// turn already gets it again.
+func (d *Directory) TakeTurn(ctx context.Context, pool, userID string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	holder, err := takeTurnScript.Run(ctx, d.rdb, []string{d.keys.PoolTurn(pool)}, userID, PoolTurnTTL.Milliseconds()).Text()
+	if err != nil {
+		return false, d.refusal(err)
+	}
+	return holder == userID, nil
+}
+
+// EndTurn ends userID's turn on pool (TakeTurn), once its room is listed
+// in the pool; another user's turn is left alone.
+func (d *Directory) EndTurn(ctx context.Context, pool, userID string) {
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	_ = endTurnScript.Run(ctx, d.rdb, []string{d.keys.PoolTurn(pool)}, userID).Err()
+}
+
+// takeTurnScript sets the turn to ARGV[1] for ARGV[2] ms unless another
+// holds it, and returns the holder.
+var takeTurnScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return ARGV[1] end
+return redis.call('GET', KEYS[1]) or ARGV[1]
+`)
+
+// endTurnScript deletes the turn when ARGV[1] holds it.
+var endTurnScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
 // Place picks the node for a new room.
 func (d *Directory) Place(ctx context.Context, userID string) (hub.Reservation, error) {
 	nodes, err := d.node.Nodes(ctx)

@@ -39,6 +39,10 @@ func (k Keys) Pool(pool string) string { return k.PoolPrefix() + pool }
 // PoolPrefix is Pool's name without the pool.
 func (k Keys) PoolPrefix() string { return k.Prefix + "pool:" }
 
+// PoolTurn names the user whose new room a quick-match pool waits for
+// (TTL: PoolTurnTTL): one new room of a pool at a time, cluster-wide.
+func (k Keys) PoolTurn(pool string) string { return k.Prefix + "poolturn:" + pool }
+
 // NodeRooms is the set of the rooms a node hosts.
 func (k Keys) NodeRooms(node string) string { return k.NodeRoomsPrefix() + node }
 

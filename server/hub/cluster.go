@@ -39,6 +39,14 @@ type Cluster interface {
 	// pool on any node that is not draining; ok is false when none has a
 	// free seat.
 	Match(ctx context.Context, pool, userID string) (r Reservation, ok bool, err error)
+	// TakeTurn takes a quick-match pool's turn to make a new room for
+	// userID: false while another user's new room of the pool is on its
+	// way (until EndTurn, or a second at most), so that players who find
+	// the pool empty at once fill one room rather than each make their own
+	// and wait in it alone.
+	TakeTurn(ctx context.Context, pool, userID string) (bool, error)
+	// EndTurn ends userID's turn on pool once its room is listed there.
+	EndTurn(ctx context.Context, pool, userID string)
 	// Place picks the node a new room should be made on (the least
 	// loaded that is not draining, this one on a tie) and, when it is
 	// another, a reservation of the placement for userID.

@@ -255,51 +255,85 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 				return s.quickMatchHere(ctx, id, q, pool, r.RoomID)
 			}
 		}
-		for attempt := 0; attempt < 3; attempt++ {
-			r, ok, err := c.Match(ctx, pool, uid)
-			if err != nil {
-				if q.Reservation != "" && isCode(err, protocol.ErrorUnavailable) {
-					// Sent here with a reservation that could not be
-					// checked, Redis being out of reach: honour it with
-					// a room of the pool here, whose own seat count
-					// decides, as a JoinRoom here would be.
-					return s.quickMatchHere(ctx, id, q, pool, "")
+		// match fills an open room of the pool: served reports that the
+		// request was answered (joined, or redirected to the room's node).
+		match := func() (served bool, err error) {
+			for attempt := 0; attempt < 3; attempt++ {
+				r, ok, err := c.Match(ctx, pool, uid)
+				if err != nil {
+					if q.Reservation != "" && isCode(err, protocol.ErrorUnavailable) {
+						// Sent here with a reservation that could not be
+						// checked, Redis being out of reach: honour it
+						// with a room of the pool here, whose own seat
+						// count decides, as a JoinRoom here would be.
+						return true, s.quickMatchHere(ctx, id, q, pool, "")
+					}
+					return true, err
 				}
-				return err
+				if !ok {
+					return false, nil
+				}
+				if r.NodeID != c.NodeID() {
+					s.redirect(ctx, id, r)
+					return true, nil
+				}
+				room, ok := s.h.rt.Room(r.RoomID)
+				if !ok {
+					continue // ended meanwhile; the sync unlists it
+				}
+				switch err := s.tryJoin(id, room, false, "", 0); {
+				case err == nil:
+					return true, nil
+				case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
+					c.Release(ctx, r.RoomID, uid)
+				default:
+					c.Release(ctx, r.RoomID, uid)
+					return true, err
+				}
 			}
-			if !ok {
+			return false, nil
+		}
+		if served, err := match(); served {
+			return err
+		}
+		// No open room: make one, unless another player's new room of
+		// the pool is on its way (players who found the pool empty at
+		// once would each make a room and wait in it alone); then match
+		// it once it is listed, or make one after turnWait all the same.
+		for waited := time.Duration(0); ; waited += turnPoll {
+			turn, err := c.TakeTurn(ctx, pool, uid)
+			if err != nil || turn || waited >= turnWait {
 				break
 			}
-			if r.NodeID != c.NodeID() {
-				s.redirect(ctx, id, r)
-				return nil
+			select {
+			case <-ctx.Done():
+				return protocol.NewError(protocol.ErrorUnavailable, "quick-match timed out")
+			case <-time.After(turnPoll):
 			}
-			room, ok := s.h.rt.Room(r.RoomID)
-			if !ok {
-				continue // ended meanwhile; the sync unlists it
-			}
-			switch err := s.tryJoin(id, room, false, "", 0); {
-			case err == nil:
-				return nil
-			case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
-				c.Release(ctx, r.RoomID, uid)
-				continue
-			default:
-				c.Release(ctx, r.RoomID, uid)
+			if served, err := match(); served {
 				return err
 			}
 		}
 		p, err := c.Place(ctx, uid)
 		if err != nil {
+			c.EndTurn(ctx, pool, uid)
 			return err
 		}
 		if p.NodeID != c.NodeID() {
-			s.redirect(ctx, id, p)
+			s.redirect(ctx, id, p) // that node ends the turn once its room is listed
 			return nil
 		}
 		return s.createForMatch(ctx, id, q, pool)
 	})
 }
+
+// turnWait bounds how long a quick-match waits for another player's new
+// room of its pool (Cluster.TakeTurn) before it makes one all the same;
+// turnPoll is how often it looks for that room meanwhile.
+const (
+	turnWait = 1500 * time.Millisecond
+	turnPoll = 50 * time.Millisecond
+)
 
 // quickMatchHere serves a quick-match sent here with a reservation: the
 // reserved room when it still takes the player, else a local room of the
@@ -329,6 +363,9 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.Q
 
 // createForMatch makes a quick-match room here.
 func (s *Session) createForMatch(ctx context.Context, id uint32, q *tickroomv1.QuickMatch, pool string) error {
+	// Listed in the pool (or not made), the room is no longer on its
+	// way: the pool's other players match it, or make their own.
+	defer s.h.cluster.EndTurn(ctx, pool, s.claims.UserID)
 	room, ch, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
 	if err != nil {
 		return err
