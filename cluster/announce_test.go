@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,14 +22,15 @@ func (quietHost) SendToUser(string, *tickroomv1.ServerMessage) int    { return 0
 func (quietHost) Now() time.Time                                      { return time.Now() }
 
 // tenFriends is a social.Graph that gives each user ten friends, none of
-// them on this node.
-type tenFriends struct{}
+// them on this node, and counts the lists it gave.
+type tenFriends struct{ loads *atomic.Int64 }
 
-func (tenFriends) Load(_ context.Context, user string, _ int) (social.GraphData, error) {
+func (g tenFriends) Load(_ context.Context, user string, _ int) (social.GraphData, error) {
 	var fs []string
 	for j := range 10 {
 		fs = append(fs, fmt.Sprint(user, "-friend", j))
 	}
+	defer g.loads.Add(1)
 	return social.GraphData{Friends: fs}, nil
 }
 func (tenFriends) Admit(context.Context, social.GraphChange, int) error { return nil }
@@ -53,7 +55,8 @@ func TestAnnounceRemoteIsNotDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	peers := NewSocial(bus, users, nil)
-	so, err := social.New(social.Config{Peers: peers, Graph: tenFriends{}}, quietHost{}, nil)
+	var loads atomic.Int64
+	so, err := social.New(social.Config{Peers: peers, Graph: tenFriends{&loads}}, quietHost{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,25 +64,33 @@ func TestAnnounceRemoteIsNotDropped(t *testing.T) {
 	bus.Start()
 	users.Start()
 	t.Cleanup(func() { peers.Close(); users.Close(); bus.Close() })
-	drained := func(what string) {
+	// A login's lists are read on a goroutine of their own, and what it
+	// casts follows: wait until every list was read and the queue stayed
+	// empty a while, so that only the announcements fill it below.
+	drained := func(what string, loaded int64) {
 		t.Helper()
-		waitFor(t, 20*time.Second, what, func() bool { return len(peers.jobs) == 0 })
+		waitFor(t, 20*time.Second, what, func() bool {
+			if loads.Load() < loaded || len(peers.jobs) != 0 {
+				return false
+			}
+			time.Sleep(50 * time.Millisecond)
+			return len(peers.jobs) == 0
+		})
 	}
 	for i := range 600 {
 		so.Welcomed(so.Connect(fmt.Sprint("u", i), "", nil))
 		if i%50 == 49 {
-			drained("the users' logins cast") // logins come at their own pace
+			drained("the users' logins cast", int64(i+1)) // logins come at their own pace
 		}
 	}
-	drained("the users' logins cast")
-	time.Sleep(100 * time.Millisecond)
+	drained("the users' logins cast", 600)
 	before := peers.Refused.Load()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := peers.AnnounceRemote(ctx); err != nil {
 		t.Fatal(err)
 	}
-	drained("the announcements cast")
+	drained("the announcements cast", 600)
 	if got := peers.Refused.Load() - before; got != 0 {
 		t.Fatalf("AnnounceRemote of 600 users with 10 remote friends each: %d casts refused by the lookup queue, want none", got)
 	}
