@@ -235,6 +235,9 @@ type JoinResult struct {
 	// Spectator is true when the seat is a spectator seat; on a resume it
 	// is the seat's, whatever the request asked.
 	Spectator bool
+	// LastSeq, on a resumed player seat, is the last input sequence number
+	// the room applied for it.
+	LastSeq uint32
 	// Err is nil, a *RefusedError (ErrRefused), or ErrFinished when the room
 	// ended before the join was confirmed.
 	Err error

@@ -61,7 +61,7 @@ func (r *Room) applyCommand(c *command) {
 		if old != nil && old != c.req.Client {
 			r.removed(m, old, RemovedReplaced)
 		}
-		r.callback(c.cb, JoinResult{Seat: c.seat, Resumed: true, Spectator: m.Spectator})
+		r.callback(c.cb, JoinResult{Seat: c.seat, Resumed: true, Spectator: m.Spectator, LastSeq: m.lastSeq})
 		c.cb = nil // answered: a panic of the game's from here on (Room.crashed) does not answer it again
 		w.game.Notice(&w.ctx, NoticeResumed, m.Player)
 		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_RESUMED, &m.Player, nil)

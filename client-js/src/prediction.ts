@@ -101,6 +101,16 @@ export class InputPredictor<T> {
     return true;
   }
 
+  /**
+   * startAfter numbers new inputs above seq, the server's last applied input
+   * of a seat resumed by a fresh client (Joined.last_input_seq), and takes it
+   * as acknowledged; it calls no hook.
+   */
+  startAfter(seq: number): void {
+    if (seq > this.seq) this.seq = seq;
+    if (seq > this.acked) this.acked = seq;
+  }
+
   /** reset forgets pending inputs and starts numbering over, for a new seat. */
   reset(): void {
     this.queue = [];

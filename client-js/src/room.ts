@@ -105,6 +105,9 @@ export class Room extends Emitter<RoomEvents> {
       maxPending: options.maxPendingInputs ?? 0,
       onReconcile: (acked, pending) => this.emit("reconcile", { acked, pending }),
     });
+    // A seat resumed by this client for the first time (a page reload):
+    // number inputs above those the room applied, or they look like resends.
+    if (joined.resumed) this.predictor.startAfter(joined.lastInputSeq);
     this.setPlayers(joined.players);
     // A socket that delivers several messages in one task (Node's ws) gives
     // the room its first events and a game's message at join in the task of

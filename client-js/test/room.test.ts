@@ -44,6 +44,21 @@ describe("Room", () => {
     sim = new ServerSim();
   });
 
+  it("numbers a freshly resumed seat's inputs above the last one the room applied", () => {
+    // A page reload resumes a seat this client never held: the Joined says
+    // the seat's last applied input, and the first input goes above it
+    // (numbered from 1, it would be dropped as a resend).
+    const { host, sent } = hostStub();
+    const room = new Room(host, joined({ resumed: true, lastInputSeq: 41 }), "");
+    room.sendInput(new Uint8Array([1]));
+    assert.deepEqual(sent.map((s) => s.seq), [42]);
+    assert.equal(room.predictor.lastAcked, 41);
+    // A fresh join starts from 1.
+    const fresh = hostStub();
+    new Room(fresh.host, joined(), "").sendInput(new Uint8Array([1]));
+    assert.deepEqual(fresh.sent.map((s) => s.seq), [1]);
+  });
+
   it("buffers inputs while resuming, bounded, and skips those already acked", () => {
     const { host, sent } = hostStub();
     const room = new Room(host, joined(), "", { inputBuffer: { maxItems: 3 } });

@@ -423,7 +423,13 @@ type Joined struct {
 	// tick is the room's current tick.
 	Tick uint64 `protobuf:"varint,10,opt,name=tick,proto3" json:"tick,omitempty"`
 	// max_players is the number of player seats.
-	MaxPlayers    uint32 `protobuf:"varint,11,opt,name=max_players,json=maxPlayers,proto3" json:"max_players,omitempty"`
+	MaxPlayers uint32 `protobuf:"varint,11,opt,name=max_players,json=maxPlayers,proto3" json:"max_players,omitempty"`
+	// last_input_seq, on a resumed player seat, is the last Input.seq the
+	// room applied for it: number the next inputs above it. A page that
+	// resumes a seat it did not hold before (a reload) would otherwise
+	// number from 1, and its inputs would be dropped as resends until a
+	// State acknowledged the seat's last one.
+	LastInputSeq  uint32 `protobuf:"varint,12,opt,name=last_input_seq,json=lastInputSeq,proto3" json:"last_input_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -531,6 +537,13 @@ func (x *Joined) GetTick() uint64 {
 func (x *Joined) GetMaxPlayers() uint32 {
 	if x != nil {
 		return x.MaxPlayers
+	}
+	return 0
+}
+
+func (x *Joined) GetLastInputSeq() uint32 {
+	if x != nil {
+		return x.LastInputSeq
 	}
 	return 0
 }
@@ -694,7 +707,7 @@ const file_tickroom_v1_room_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
 	"\tconnected\x18\x04 \x01(\bR\tconnected\x12&\n" +
-	"\rheld_until_ms\x18\x05 \x01(\x03B\x020\x02R\vheldUntilMs\"\xf6\x03\n" +
+	"\rheld_until_ms\x18\x05 \x01(\x03B\x020\x02R\vheldUntilMs\"\x9c\x04\n" +
 	"\x06Joined\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04game\x18\x02 \x01(\tR\x04game\x12\x12\n" +
@@ -708,7 +721,8 @@ const file_tickroom_v1_room_proto_rawDesc = "" +
 	"\x04tick\x18\n" +
 	" \x01(\x04R\x04tick\x12\x1f\n" +
 	"\vmax_players\x18\v \x01(\rR\n" +
-	"maxPlayers\x1a;\n" +
+	"maxPlayers\x12$\n" +
+	"\x0elast_input_seq\x18\f \x01(\rR\flastInputSeq\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +

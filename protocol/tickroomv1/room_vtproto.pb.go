@@ -112,6 +112,7 @@ func (m *Joined) CloneVT() *Joined {
 	r.Resumed = m.Resumed
 	r.Tick = m.Tick
 	r.MaxPlayers = m.MaxPlayers
+	r.LastInputSeq = m.LastInputSeq
 	if rhs := m.Players; rhs != nil {
 		tmpContainer := make([]*Player, len(rhs))
 		for k, v := range rhs {
@@ -367,6 +368,9 @@ func (this *Joined) EqualVT(that *Joined) bool {
 		return false
 	}
 	if this.MaxPlayers != that.MaxPlayers {
+		return false
+	}
+	if this.LastInputSeq != that.LastInputSeq {
 		return false
 	}
 	return string(this.unknownFields) == string(that.unknownFields)
@@ -700,6 +704,11 @@ func (m *Joined) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m.unknownFields != nil {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
+	}
+	if m.LastInputSeq != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.LastInputSeq))
+		i--
+		dAtA[i] = 0x60
 	}
 	if m.MaxPlayers != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.MaxPlayers))
@@ -1063,6 +1072,9 @@ func (m *Joined) SizeVT() (n int) {
 	}
 	if m.MaxPlayers != 0 {
 		n += 1 + protohelpers.SizeOfVarint(uint64(m.MaxPlayers))
+	}
+	if m.LastInputSeq != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.LastInputSeq))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -2243,6 +2255,25 @@ func (m *Joined) UnmarshalVT(dAtA []byte) error {
 				b := dAtA[iNdEx]
 				iNdEx++
 				m.MaxPlayers |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 12:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LastInputSeq", wireType)
+			}
+			m.LastInputSeq = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.LastInputSeq |= uint32(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}

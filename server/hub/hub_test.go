@@ -499,3 +499,32 @@ func TestTokenExpiriesShareOneSchedule(t *testing.T) {
 		t.Fatalf("live: %v, want a Pong", m)
 	}
 }
+
+// TestResumeSaysTheLastInputApplied: a page that resumes a seat it did not
+// hold before (a reload, a new login) numbered its inputs from 1, and the
+// room dropped them as resends of inputs it had applied until a State
+// told the page the seat's last one. The resume's Joined now says it
+// (last_input_seq); a fresh join says 0.
+func TestResumeSaysTheLastInputApplied(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a1, _ := e.connect("alice")
+	j1 := joined(t, a1.Request(quickMatch("tally")))
+	if j1.LastInputSeq != 0 {
+		t.Fatalf("a fresh join's last_input_seq %d, want 0", j1.LastInputSeq)
+	}
+	for seq := uint32(1); seq <= 7; seq++ {
+		a1.Send(input(j1.RoomId, seq, []byte("+")))
+	}
+	waitFor(t, "inputs acked", func() bool { return a1.ack(j1.RoomId, j1.Seat) == 7 })
+
+	a2, _ := e.connect("alice")
+	a1.WaitClosed()
+	j2 := joined(t, a2.Request(joinRoom(j1.RoomId, 0)))
+	if !j2.Resumed || j2.LastInputSeq != 7 {
+		t.Fatalf("resume: %v, want resumed with last_input_seq 7", j2)
+	}
+	// Numbered above it, the next input is applied.
+	a2.Send(input(j1.RoomId, j2.LastInputSeq+1, []byte("+")))
+	waitFor(t, "the next input applied", func() bool { return a2.ack(j1.RoomId, j1.Seat) == 8 })
+}

@@ -345,6 +345,7 @@ func joinedMessage(id uint32, room *game.Room, res game.JoinResult) (game.RoomIn
 		RoomId: info.ID, Game: info.Game, Seat: res.Seat, Spectator: res.Spectator,
 		TickRate: uint32(info.TickRate), Resumed: res.Resumed, Metadata: info.Metadata,
 		Options: room.Options(), Tick: info.Tick, MaxPlayers: uint32(info.MaxPlayers),
+		LastInputSeq: res.LastSeq,
 	}
 	for _, p := range room.Players() {
 		pl := &tickroomv1.Player{Seat: p.Seat, UserId: p.UserID, Name: p.Name, Connected: p.Connected}
