@@ -275,6 +275,26 @@ func TestBlockRefusesFriendRequestsWhileTheBlockerIsAway(t *testing.T) {
 	}
 }
 
+// startOnPostgres starts a server on a PostgreSQL of its own, which the
+// test may stop and restart, and returns a dial that connects with a token
+// and returns the client and its user id.
+func startOnPostgres(t *testing.T) (*pgtest.Server, *tickroom.Server, func(tok, label string) (*testclient.Client, string)) {
+	t.Helper()
+	pg := pgtest.Start(t)
+	srv, _, _ := start(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DatabaseURL: pg.NewDatabase(t), AdminAddr: "127.0.0.1:0",
+	})
+	dial := func(tok, label string) (*testclient.Client, string) {
+		t.Helper()
+		c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, tok, testclient.Options{Label: label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
+	}
+	return pg, srv, dial
+}
+
 // TestGraphReadOnceTheDatabaseIsBack: a user who connects while the
 // database is out of reach (a PostgreSQL restart) gets its friends,
 // requests and blocks once it is back, without reconnecting. Its lists
@@ -283,18 +303,7 @@ func TestBlockRefusesFriendRequestsWhileTheBlockerIsAway(t *testing.T) {
 // blocked reached it again with direct messages.
 func TestGraphReadOnceTheDatabaseIsBack(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Start(t)
-	srv, _, _ := start(t, tickroom.Options{
-		Games: []game.Definition{raceDefinition()}, DatabaseURL: pg.NewDatabase(t), AdminAddr: "127.0.0.1:0",
-	})
-	dialTok := func(tok, label string) (*testclient.Client, string) {
-		t.Helper()
-		c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, tok, testclient.Options{Label: label})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
-	}
+	pg, srv, dialTok := startOnPostgres(t)
 	annTok := login(t, srv, "ann")
 	ann, annID := dialTok(annTok, "ann")
 	bob, bobID := dialTok(login(t, srv, "bob"), "bob")
@@ -334,18 +343,7 @@ func TestGraphReadOnceTheDatabaseIsBack(t *testing.T) {
 // first connection, and waited for its next login.
 func TestInboxDeliveredOnceTheDatabaseIsBack(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Start(t)
-	srv, _, _ := start(t, tickroom.Options{
-		Games: []game.Definition{raceDefinition()}, DatabaseURL: pg.NewDatabase(t), AdminAddr: "127.0.0.1:0",
-	})
-	dialTok := func(tok, label string) (*testclient.Client, string) {
-		t.Helper()
-		c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, tok, testclient.Options{Label: label})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
-	}
+	pg, srv, dialTok := startOnPostgres(t)
 	bobTok := login(t, srv, "bob")
 	bob, bobID := dialTok(bobTok, "bob")
 	bob.WS.Close()
