@@ -181,3 +181,54 @@ func TestRoomListRepliesAreBoundedInBytes(t *testing.T) {
 		}
 	}
 }
+
+// A watch's first list met the bytes of a RoomList reply, but its updates
+// did not: rooms made after it, each with ~5 KB of metadata, were pushed
+// the watch's limit at once, a hundred rooms to an update of half a
+// megabyte, four times a second. An update now ends at 64 KiB too, and
+// the rooms it leaves out come in the next ones.
+func TestRoomListUpdatesAreBoundedInBytes(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.MaxRoomsPerUser = 100
+		c.RoomCreateBurst, c.MaxRoomCostPerUser = 1<<20, 1<<20
+		c.RoomWatchInterval = time.Second // the rooms come within one pass
+	}})
+	a, _ := e.connect("watcher")
+	l := watch(t, a, 1, nil)
+	meta := map[string]string{}
+	for i := range 16 {
+		meta[fmt.Sprintf("%02d", i)+strings.Repeat("k", 62)] = strings.Repeat("v", 256)
+	}
+	const rooms = 30 // ~5.3 KB each: 160 KB in one update before
+	c, _ := e.connect("maker")
+	ids := map[uint32]bool{}
+	for range rooms {
+		ids[c.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 10, Metadata: meta}}})] = true
+	}
+	for range rooms {
+		joined(t, c.Next(func(m *tickroomv1.ServerMessage) bool { return ids[m.RequestId] }))
+	}
+	updates := 0
+	for len(l.rooms) < rooms {
+		m := a.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetRoomListUpdate() != nil })
+		if m == nil {
+			t.Fatalf("no update with %d rooms listed of %d", len(l.rooms), rooms)
+		}
+		if n := m.SizeVT(); n > 65<<10 {
+			t.Fatalf("an update of %d bytes (%d rooms)", n, len(m.GetRoomListUpdate().Upserted))
+		}
+		l.apply(m.GetRoomListUpdate())
+		if updates++; updates > rooms {
+			t.Fatal("updates never end")
+		}
+	}
+	if updates < 2 {
+		t.Fatalf("%d rooms of 5 KB in %d update", rooms, updates)
+	}
+	for id, r := range l.rooms {
+		if len(r.Metadata) != 16 {
+			t.Fatalf("room %s listed with %d metadata entries", id, len(r.Metadata))
+		}
+	}
+}

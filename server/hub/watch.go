@@ -499,7 +499,38 @@ func (w *roomWatch) update(rooms []game.RoomInfo, changed []*game.RoomInfo, gone
 	if len(up.Upserted) == 0 && len(up.Removed) == 0 {
 		return
 	}
+	w.trim(up)
 	w.s.send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomListUpdate{RoomListUpdate: up}})
+}
+
+// unsent marks, in a watch's sent list, a room whose upsert was left out
+// of an update for its bytes: it equals no room's listing, so the next
+// comparison sends the room (or its removal, which a client that never had
+// it ignores), and it still counts against the watch's limit.
+var unsent = roomListing{players: -1}
+
+// trim keeps an update within the bytes of a RoomList reply (listBytes),
+// as the first list was: the upserts past them are left for the next pass,
+// which compares the watch in full. Rooms may grow heavy after a watch's
+// first list (each may carry ~5 KB of metadata), and a pass would
+// otherwise push the watch's limit of them at once, 4 times a second.
+// The caller holds w.mu.
+func (w *roomWatch) trim(up *tickroomv1.RoomListUpdate) {
+	size := 0
+	for _, id := range up.Removed {
+		size += len(id) + 3
+	}
+	for i, r := range up.Upserted {
+		if size += r.SizeVT() + 3; size > listBytes && i > 0 {
+			for _, left := range up.Upserted[i:] {
+				w.sent[left.RoomId] = unsent
+			}
+			clear(up.Upserted[i:])
+			up.Upserted = up.Upserted[:i]
+			w.stale = true
+			return
+		}
+	}
 }
 
 // resync makes the watch's list the first limit matching rooms, adding to

@@ -259,7 +259,10 @@ export const UnwatchRoomsSchema: GenMessage<UnwatchRooms> = /*@__PURE__*/
 /**
  * RoomListUpdate changes a watched room list: rooms in upserted replace (or
  * join) the client's list; rooms in removed leave it (closed, no longer
- * matching the filter, or pushed out by the limit).
+ * matching the filter, or pushed out by the limit). An update holds no more
+ * rooms than fit in 64 KiB, as a RoomList: the others come in the next
+ * updates, and removed may then name a room the client was never sent,
+ * which it ignores.
  *
  * @generated from message tickroom.v1.RoomListUpdate
  */
