@@ -224,6 +224,28 @@ func TestBinarySecrets(t *testing.T) {
 		if strings.Contains(r.stderr.String(), "visible to every local user") {
 			t.Fatalf("warned about secrets on the command line with none there:\n%s", r.stderr)
 		}
+		if strings.Contains(r.stderr.String(), "open to other users") {
+			t.Fatalf("warned about private secret files:\n%s", r.stderr)
+		}
+	})
+	t.Run("a secret file other users can read is warned about", func(t *testing.T) {
+		dir := t.TempDir()
+		keyFile := filepath.Join(dir, "key")
+		_ = os.WriteFile(keyFile, []byte(strings.Repeat("k", 40)+"\n"), 0o600)
+		if err := os.Chmod(keyFile, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := startBinary(t, nil, "-token-key-file", keyFile)
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(r.stderr.String(), "open to other users") {
+			if time.Now().After(deadline) {
+				t.Fatalf("no warning of a 0644 key file on stderr:\n%s", r.stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if w := r.stderr.String(); !strings.Contains(w, "-token-key-file") || !strings.Contains(w, "0644") || strings.Contains(w, strings.Repeat("k", 40)) {
+			t.Fatalf("warning:\n%s", w)
+		}
 	})
 	t.Run("a secret flag is redacted and warned about", func(t *testing.T) {
 		r := startBinary(t, nil, "-admin-token", "on-the-command-line")

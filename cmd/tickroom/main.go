@@ -57,6 +57,7 @@ type flags struct {
 	adminTokenFile, tokenKeyFile, identityKeyFile                string
 	iceURLs, turnSecret, turnSecretFile                          string
 	secretFlags                                                  []string // secret flags given on the command line
+	openSecretFiles                                              []openSecretFile
 	loops, maxConns, maxConnsPerIP, maxFrame, maxMessage         int
 	shards, msgRate, maxOutbound                                 int
 	inBytesPerIP, inFramesPerIP, inBytes, inFrames               int
@@ -229,6 +230,10 @@ func run() error {
 	for _, name := range f.secretFlags {
 		log.Warn("a secret given on the command line is visible to every local user (ps); use the -file flag or the environment",
 			"flag", "-"+name, "instead", "-"+name+"-file or TICKROOM_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+	}
+	for _, o := range f.openSecretFiles {
+		log.Warn("a secret file is open to other users of the machine; make it readable by the server's user alone (chmod 600)",
+			"flag", "-"+o.flag+"-file", "path", o.path, "mode", fmt.Sprintf("%#o", o.mode))
 	}
 	srv, err := tickroom.New(options(f, log))
 	if err != nil {

@@ -13,6 +13,13 @@ import (
 // line they show in ps, so the server warns and points at the -file twin.
 var secretFlag = map[string]bool{"admin-token": true, "token-key": true, "identity-key": true, "turn-secret": true}
 
+// openSecretFile is a -file flag's file that users other than its owner
+// may read or write: the server starts, and warns.
+type openSecretFile struct {
+	flag, path string
+	mode       os.FileMode
+}
+
 // readSecretFiles fills each secret from its -file flag. A secret given
 // both ways is refused rather than guessed at.
 func (f *flags) readSecretFiles() error {
@@ -34,6 +41,9 @@ func (f *flags) readSecretFiles() error {
 		b, err := os.ReadFile(s.path)
 		if err != nil {
 			return fmt.Errorf("-%s-file: %w", s.name, err)
+		}
+		if fi, err := os.Stat(s.path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			f.openSecretFiles = append(f.openSecretFiles, openSecretFile{s.name, s.path, fi.Mode().Perm()})
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
