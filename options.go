@@ -255,9 +255,10 @@ type Options struct {
 	// listens on, and WebSocketPath.
 	NodeWebSocketURL string
 
-	// StoreQueue bounds the results and chat lines waiting to be written
-	// to the store; past it they are dropped and counted
-	// (tickroom_store_dropped_total). Zero value means 10,000.
+	// StoreQueue bounds the results, chat lines and social graph changes
+	// waiting to be written to the store; past it they are dropped and
+	// counted (tickroom_store_dropped_total), chat lines past three
+	// quarters of it. Zero value means 10,000.
 	StoreQueue int
 	// ChatHistoryLines is how many recent lines a room or lobby channel
 	// keeps for members who join; with a store, a lobby channel that opens

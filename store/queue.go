@@ -24,8 +24,10 @@ var _ BatchWriter = (*DB)(nil)
 type QueueConfig struct {
 	// Writer stores the batches. Required.
 	Writer BatchWriter
-	// Capacity bounds the items (results and lines) waiting, including a
-	// batch being retried; past it new items are dropped and counted.
+	// Capacity bounds the items (results, lines and graph changes)
+	// waiting, including a batch being retried; past it new items are
+	// dropped and counted. Lines are dropped past three quarters of it,
+	// so that the last quarter is kept for results and graph changes.
 	// Zero value means 10,000.
 	Capacity int
 	// MaxBatch caps the items written in one transaction. Zero value
@@ -158,7 +160,7 @@ func (q *WriteQueue) AddLine(l Line) bool {
 		return q.added(false, 1)
 	}
 	q.mu.Lock()
-	ok := !q.shut && q.depthLocked() < q.cfg.Capacity
+	ok := !q.shut && q.depthLocked() < q.lineCapacity()
 	if ok {
 		q.items.Lines = append(q.items.Lines, l)
 	}
@@ -198,6 +200,12 @@ func (q *WriteQueue) added(ok bool, kind int) bool {
 }
 
 func (q *WriteQueue) depthLocked() int { return q.items.Len() + q.held }
+
+// lineCapacity is the depth past which lines are dropped: a quarter of
+// the queue is kept for results and graph changes (bans, kicks, friends),
+// so that the chat of a long outage, which comes far faster than either,
+// never crowds out a match's result or a moderator's ban.
+func (q *WriteQueue) lineCapacity() int { return q.cfg.Capacity - q.cfg.Capacity/4 }
 
 // QueueStats is a snapshot of a WriteQueue's counters.
 type QueueStats struct {

@@ -118,7 +118,7 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's id in the cluster (empty: a random one at each start)")
 	fs.StringVar(&f.nodeWSURL, "node-ws-url", "", "WebSocket URL (ws:// or wss://) that reaches this node alone, which other nodes redirect clients to; behind a load balancer, its route to this node (empty: -public-ws-url when it is a full URL, else ws:// and the -addr address)")
 	fs.StringVar(&f.publicHTTPURL, "public-http-url", "", "public HTTP base URL this node is reached at, advertised to the cluster (empty: http:// and the -http address)")
-	fs.IntVar(&f.storeQueue, "store-queue", 0, "results and chat lines waiting for the store before new ones are dropped (0: 10000)")
+	fs.IntVar(&f.storeQueue, "store-queue", 0, "results, chat lines and friend and block changes waiting for the store before new ones are dropped, chat lines past three quarters of it (0: 10000)")
 	fs.IntVar(&f.chatHistory, "chat-history-lines", 0, "recent lines a room or lobby channel replays to members who join, and a lobby channel reads back from the store when it opens again (0: 50; at most 500)")
 	fs.StringVar(&f.tokenKey, "token-key", "", "session token signing key, at least 32 bytes (empty: one generated on the first start and kept in the store, the data directory's token-key.key or the database's secrets table, so tokens outlive a restart; without a store a random one, and tokens die with the process); prefer -token-key-file or TICKROOM_TOKEN_KEY")
 	fs.StringVar(&f.tokenKeyFile, "token-key-file", "", "file holding the session token signing key")
