@@ -7,15 +7,17 @@ import { MatchResultSchema } from "../src/gen/tickroom/v1/state_pb.js";
 
 // result is an arena round's MatchResult with these players' points, as
 // the server sends it: the highest score wins, and when every player has
-// it (all tied) the round is a draw, with no winner.
+// it (all tied) the round is a draw, with no winner; a player alone wins
+// nothing and scores nothing for the standings.
 function result(players: [seat: number, name: string, score: number][]): ReturnType<typeof create<typeof MatchResultSchema>> {
   const best = Math.max(...players.map(([, , s]) => s));
   const winners = players.filter(([, , s]) => s === best).map(([seat]) => seat);
+  const alone = players.length === 1;
   return create(MatchResultSchema, {
-    winnerSeats: winners.length > 1 && winners.length === players.length ? [] : winners,
+    winnerSeats: winners.length === players.length ? [] : winners,
     reason: "time_up",
     data: toBinary(ResultSchema, create(ResultSchema, { players: players.map(([seat, name, score]) => create(PlayerSchema, { seat, name, score })) })),
-    scores: players.map(([seat, , score]) => ({ seat, score: BigInt(score) })),
+    scores: alone ? [] : players.map(([seat, , score]) => ({ seat, score: BigInt(score) })),
   });
 }
 
@@ -57,5 +59,7 @@ describe("demo arena rounds", () => {
     assert.equal(roundOver(draw, 1), "Round over: a draw, everyone with 0 points.");
     assert.equal(roundOver(draw, 0), "Round over: a draw, everyone with 0 points.");
     assert.equal(roundOver(create(MatchResultSchema, { reason: "closed" }), 1), "Round over.");
+    const alone = result([[1, "ann", 4]]);
+    assert.equal(roundOver(alone, 1), "Round over: 4 points, played alone (a round alone does not count).");
   });
 });

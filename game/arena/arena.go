@@ -23,7 +23,9 @@
 //
 // A timed match ends when its time is up: the players with the highest
 // score win, and when every player has it (all tied) the match is a draw,
-// with no winner.
+// with no winner. A player alone when the time is up beat nobody: the
+// result names no winner and reports no scores for the standings (its
+// data still holds the player's points).
 package arena
 
 import (
@@ -417,7 +419,13 @@ func (g *Game) finish(ctx *game.Context) {
 		}
 		scores = append(scores, game.SeatScore{Seat: p.Seat, Score: int64(p.Score)})
 	}
-	if len(winners) > 1 && len(winners) == len(res.Players) {
+	switch {
+	case len(res.Players) == 1:
+		// A round alone beat nobody: no win, and no points for the
+		// standings, or one guest could fill the leaderboard with
+		// one-second rooms of its own.
+		winners, scores = nil, nil
+	case len(winners) == len(res.Players):
 		winners = nil // all tied: a draw, nobody beat anybody
 	}
 	data, _ := res.MarshalVT()

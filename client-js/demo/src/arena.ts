@@ -34,6 +34,8 @@ export function roundOver(r: MatchResult, seat: number): string {
   const points = (n: number) => `${n} point${n === 1 ? "" : "s"}`;
   // A round whose time ran out with every player on the same score is a draw: no winner.
   if (winners.length === 0 && r.reason === "time_up" && players.length > 1) return `Round over: a draw, everyone with ${points(players[0]!.score)}.`;
+  // A round played alone names no winner either: it beat nobody, and counts for nothing.
+  if (winners.length === 0 && r.reason === "time_up" && players.length === 1) return `Round over: ${points(players[0]!.score)}, played alone (a round alone does not count).`;
   if (winners.length === 0) return "Round over.";
   const best = points(winners[0]!.score);
   const mine = players.find((p) => p.seat === seat);
