@@ -2,11 +2,14 @@ package cluster
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/redistest"
+	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/server/hub"
 )
 
@@ -74,4 +77,64 @@ func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
 	if rooms, _, _ := d.List(ctx, hub.RoomQuery{Limit: 10}); len(rooms) != 1 || !rooms[0].SeatsClosed {
 		t.Fatalf("listed rooms: %+v; want the room with SeatsClosed", rooms)
 	}
+	// A join from another node is refused as the room's own node refuses
+	// it (FORBIDDEN, locked), not sent there with a reservation first.
+	var pe *protocol.Error
+	if res, err := d.Reserve(ctx, r.ID(), "bob", ""); !errors.As(err, &pe) || pe.Code != protocol.ErrorForbidden || !strings.Contains(pe.Text(), "locked") {
+		t.Fatalf("a seat in a room with closed seats: %+v, %v; want FORBIDDEN, locked", res, err)
+	}
+	// A player of the room still gets its seat back (a resume).
+	if _, err := d.Reserve(ctx, r.ID(), "ann", ""); err != nil {
+		t.Fatalf("the room's own player: %v", err)
+	}
 }
+
+// TestALockedRoomRefusesAJoinFromAnotherNode: a locked room is refused as
+// on its own node (FORBIDDEN, locked); the cluster said ROOM_CLOSING, as
+// if it were ending.
+func TestALockedRoomRefusesAJoinFromAnotherNode(t *testing.T) {
+	rs := redistest.Start(t)
+	n := startNode(t, rs, "a")
+	reg := game.NewRegistry()
+	if err := reg.Register(game.Definition{Name: "plain", MaxPlayers: 4, New: func(game.Setup) (game.Game, error) { return plainGame{}, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := game.NewRuntime(game.Config{Registry: reg, Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Start()
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	d, err := NewDirectory(DirectoryConfig{Node: n, Runtime: rt, SyncInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	ctx := context.Background()
+	r, err := rt.CreateRoom(game.RoomOptions{Game: "plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Publish(ctx, r, "plain"); err != nil {
+		t.Fatal(err)
+	}
+	r.Lock()
+	waitFor(t, 5*time.Second, "the lock published", func() bool {
+		rooms, _, _ := d.List(ctx, hub.RoomQuery{Limit: 10})
+		return len(rooms) == 1 && rooms[0].Locked
+	})
+	var pe *protocol.Error
+	if res, err := d.Reserve(ctx, r.ID(), "bob", ""); !errors.As(err, &pe) || pe.Code != protocol.ErrorForbidden || !strings.Contains(pe.Text(), "locked") {
+		t.Fatalf("a seat in a locked room: %+v, %v; want FORBIDDEN, locked", res, err)
+	}
+}
+
+// plainGame takes every player and does nothing.
+type plainGame struct{}
+
+func (plainGame) Accept(*game.Context, game.Player) error            { return nil }
+func (plainGame) Notice(*game.Context, game.NoticeKind, game.Player) {}
+func (plainGame) Input(*game.Context, uint32, []byte) error          { return nil }
+func (plainGame) Update(*game.Context, time.Duration)                {}
+func (plainGame) Encode(*game.Snapshot)                              {}

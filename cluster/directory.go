@@ -504,6 +504,10 @@ func (d *Directory) reserve(ctx context.Context, roomID, userID, pwd string, lim
 		return hub.Reservation{}, protocol.NewError(protocol.ErrorWrongPassword, "")
 	case "budget":
 		return hub.Reservation{}, errUserSeats
+	case "locked":
+		// As the room's own node refuses it (game.ErrLocked), without
+		// a redirect there first.
+		return hub.Reservation{}, protocol.NewError(protocol.ErrorForbidden, game.ErrLocked.Error())
 	case "closed":
 		return hub.Reservation{}, protocol.NewError(protocol.ErrorRoomClosing, "")
 	case "lost":

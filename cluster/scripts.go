@@ -106,11 +106,12 @@ return tok
 // UserSeats. ARGV: user, ttl ms, node key prefix, pool key prefix, room
 // id, cap of the user's untaken reservations (0 none), password digest
 // ('-' skips the check), token prefix, new token.
-// Returns {'ok', node, ws, token} or {reason}: gone, lost, closed, full,
+// Returns {'ok', node, ws, token} or {reason}: gone, lost, locked (the
+// room is locked or its game closed its seats), closed (finished), full,
 // password, budget. A user already seated keeps its seat unchecked.
 var reserveScript = redis.NewScript(nowLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
-local f = redis.call('HMGET', KEYS[1], 'node', 'max', 'closed', 'pool', 'open', 'pwd')
+local f = redis.call('HMGET', KEYS[1], 'node', 'max', 'closed', 'pool', 'open', 'pwd', 'locked', 'seatsclosed')
 local ws = redis.call('HGET', ARGV[3] .. f[1], 'ws')
 if not ws then return {'lost'} end
 local ttl = tonumber(ARGV[2])
@@ -120,6 +121,7 @@ if not sc or tonumber(sc) < ` + seatedScore + ` then
   if ARGV[7] ~= '-' and f[6] and f[6] ~= '' and f[6] ~= ARGV[7] then return {'password'} end
 end
 if not sc then
+  if f[7] == '1' or f[8] == '1' then return {'locked'} end
   if f[3] == '1' then return {'closed'} end
   if redis.call('ZCARD', KEYS[2]) >= tonumber(f[2]) then return {'full'} end
 ` + userSeatsLua("KEYS[4]", "ARGV[5]", "ttl", "ARGV[6]") + `
