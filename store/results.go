@@ -254,11 +254,19 @@ func (db *DB) Standing(ctx context.Context, game, user string) (Standing, error)
 	if err != nil {
 		return Standing{}, db.fail(fmt.Sprintf("standing in %s", game), err)
 	}
+	// The players ahead are two ranges of the standings_rank index, each
+	// walked for RankCounted entries at most (one condition with an OR
+	// walked every player of the game). The orders are the index's, so
+	// that PostgreSQL walks it rather than the table, whatever its
+	// estimates.
 	var ahead int
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM standings WHERE game = $1 AND (wins > $2 OR (wins = $2 AND score > $3))`,
-		game, s.Wins, s.Score).Scan(&ahead); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM standings WHERE game = $1 AND wins > $2 ORDER BY wins DESC, score DESC LIMIT $4) AS more_wins) +
+		(SELECT COUNT(*) FROM (SELECT 1 FROM standings WHERE game = $1 AND wins = $2 AND score > $3 ORDER BY score DESC LIMIT $4) AS more_score)`,
+		game, s.Wins, s.Score, RankCounted).Scan(&ahead); err != nil {
 		return Standing{}, db.fail("ranking", err)
 	}
-	s.Rank = ahead + 1
+	s.Rank = min(ahead, RankCounted) + 1
+	s.RankBeyond = ahead >= RankCounted
 	return s, nil
 }

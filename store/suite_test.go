@@ -35,6 +35,7 @@ var suite = []struct {
 	{"GraphChangesApplyInOrderInABatch", testGraphBatch},
 	{"FriendRequestsToAUserAreCountedAndReadWithABound", testRequestsTo},
 	{"ResultsHistoryAndLeaderboard", testResults},
+	{"RanksAreCountedToABound", testRankCounted},
 	{"EachPlayerKeepsItsNewestResults", testResultKeep},
 	{"ResultsAreTrimmedOnOneWriteInEight", testResultKeepAmortized},
 	{"ChannelHistoryIsBoundedAndPaged", testChannelHistory},

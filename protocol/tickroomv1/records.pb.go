@@ -455,7 +455,9 @@ func (x *GetLeaderboard) GetLimit() uint32 {
 // Standing is one player's line on a game's leaderboard.
 type Standing struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// rank is 1 for the leader.
+	// rank is 1 for the leader. The server counts the players ahead of the
+	// caller's own line up to 1,000: past that, rank is 1,001 and
+	// rank_beyond is set.
 	Rank   uint32 `protobuf:"varint,1,opt,name=rank,proto3" json:"rank,omitempty"`
 	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// name is the player's display name in its latest match.
@@ -465,7 +467,12 @@ type Standing struct {
 	Draws  uint32 `protobuf:"varint,6,opt,name=draws,proto3" json:"draws,omitempty"`
 	Played uint32 `protobuf:"varint,7,opt,name=played,proto3" json:"played,omitempty"`
 	// score is the sum of the player's scores in the game.
-	Score         int64 `protobuf:"varint,8,opt,name=score,proto3" json:"score,omitempty"`
+	Score int64 `protobuf:"varint,8,opt,name=score,proto3" json:"score,omitempty"`
+	// rank_beyond says the player ranks past the first 1,000 (at rank or
+	// lower): counting further would cost the store a walk of every player
+	// ahead, and a game's casual players number in the hundreds of
+	// thousands.
+	RankBeyond    bool `protobuf:"varint,9,opt,name=rank_beyond,json=rankBeyond,proto3" json:"rank_beyond,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -554,6 +561,13 @@ func (x *Standing) GetScore() int64 {
 		return x.Score
 	}
 	return 0
+}
+
+func (x *Standing) GetRankBeyond() bool {
+	if x != nil {
+		return x.RankBeyond
+	}
+	return false
 }
 
 // Leaderboard answers GetLeaderboard.
@@ -649,7 +663,7 @@ const file_tickroom_v1_records_proto_rawDesc = "" +
 	"\x0enext_before_id\x18\x03 \x01(\x04B\x020\x02R\fnextBeforeId\"B\n" +
 	"\x0eGetLeaderboard\x12\x1a\n" +
 	"\x04game\x18\x01 \x01(\tB\x06\x8a\xce\x18\x02\b@R\x04game\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xbf\x01\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xe0\x01\n" +
 	"\bStanding\x12\x12\n" +
 	"\x04rank\x18\x01 \x01(\rR\x04rank\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x12\n" +
@@ -658,7 +672,9 @@ const file_tickroom_v1_records_proto_rawDesc = "" +
 	"\x06losses\x18\x05 \x01(\rR\x06losses\x12\x14\n" +
 	"\x05draws\x18\x06 \x01(\rR\x05draws\x12\x16\n" +
 	"\x06played\x18\a \x01(\rR\x06played\x12\x18\n" +
-	"\x05score\x18\b \x01(\x03B\x020\x02R\x05score\"s\n" +
+	"\x05score\x18\b \x01(\x03B\x020\x02R\x05score\x12\x1f\n" +
+	"\vrank_beyond\x18\t \x01(\bR\n" +
+	"rankBeyond\"s\n" +
 	"\vLeaderboard\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12'\n" +
 	"\x03top\x18\x02 \x03(\v2\x15.tickroom.v1.StandingR\x03top\x12'\n" +

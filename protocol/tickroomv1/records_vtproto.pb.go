@@ -144,6 +144,7 @@ func (m *Standing) CloneVT() *Standing {
 	r.Draws = m.Draws
 	r.Played = m.Played
 	r.Score = m.Score
+	r.RankBeyond = m.RankBeyond
 	if len(m.unknownFields) > 0 {
 		r.unknownFields = make([]byte, len(m.unknownFields))
 		copy(r.unknownFields, m.unknownFields)
@@ -376,6 +377,9 @@ func (this *Standing) EqualVT(that *Standing) bool {
 		return false
 	}
 	if this.Score != that.Score {
+		return false
+	}
+	if this.RankBeyond != that.RankBeyond {
 		return false
 	}
 	return string(this.unknownFields) == string(that.unknownFields)
@@ -752,6 +756,16 @@ func (m *Standing) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.RankBeyond {
+		i--
+		if m.RankBeyond {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x48
+	}
 	if m.Score != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Score))
 		i--
@@ -1016,6 +1030,9 @@ func (m *Standing) SizeVT() (n int) {
 	}
 	if m.Score != 0 {
 		n += 1 + protohelpers.SizeOfVarint(uint64(m.Score))
+	}
+	if m.RankBeyond {
+		n += 2
 	}
 	n += len(m.unknownFields)
 	return n
@@ -2021,6 +2038,26 @@ func (m *Standing) UnmarshalVT(dAtA []byte) error {
 					break
 				}
 			}
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RankBeyond", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.RankBeyond = bool(v != 0)
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

@@ -39,15 +39,17 @@ type standingJSON struct {
 	UserID string `json:"user_id"`
 	Name   string `json:"name"`
 	Rank   int    `json:"rank"`
-	Wins   int64  `json:"wins"`
-	Losses int64  `json:"losses"`
-	Draws  int64  `json:"draws"`
-	Played int64  `json:"played"`
-	Score  int64  `json:"score"`
+	// RankBeyond: past the first store.RankCounted ranks, counted no further.
+	RankBeyond bool  `json:"rank_beyond,omitempty"`
+	Wins       int64 `json:"wins"`
+	Losses     int64 `json:"losses"`
+	Draws      int64 `json:"draws"`
+	Played     int64 `json:"played"`
+	Score      int64 `json:"score"`
 }
 
 func toStanding(s store.Standing) standingJSON {
-	return standingJSON{UserID: s.UserID, Name: s.Name, Rank: s.Rank, Wins: s.Wins, Losses: s.Losses, Draws: s.Draws, Played: s.Played, Score: s.Score}
+	return standingJSON{UserID: s.UserID, Name: s.Name, Rank: s.Rank, RankBeyond: s.RankBeyond, Wins: s.Wins, Losses: s.Losses, Draws: s.Draws, Played: s.Played, Score: s.Score}
 }
 
 // limitParam reads ?limit= (1..maxResultLimit, default defaultResultLimit)

@@ -147,7 +147,7 @@ func (s *Session) leaderboard(id uint32, q *tickroomv1.GetLeaderboard) error {
 
 func standing(s store.Standing) *tickroomv1.Standing {
 	return &tickroomv1.Standing{
-		Rank: uint32(s.Rank), UserId: s.UserID, Name: s.Name,
+		Rank: uint32(s.Rank), RankBeyond: s.RankBeyond, UserId: s.UserID, Name: s.Name,
 		Wins: uint32(s.Wins), Losses: uint32(s.Losses), Draws: uint32(s.Draws), Played: uint32(s.Played),
 		Score: s.Score,
 	}

@@ -95,7 +95,9 @@ export class ProfilePanel {
 /** standing is a game's line of the profile: rank, wins, losses and draws, and the total score of a scored game. */
 export function standing(game: string, s: Standing): HTMLLIElement {
   const score = scored.has(game) ? `, ${points(s.score)} in all` : "";
-  return el("li", { attrs: { "data-game": game } }, el("strong", { text: game }), el("span", { text: ` #${s.rank} · ${s.wins} won, ${s.losses} lost, ${s.draws} drawn${score}` }));
+  // Past the ranks the server counts, rank is the first uncounted one.
+  const rank = s.rankBeyond ? `past #${(s.rank - 1).toLocaleString("en")}` : `#${s.rank}`;
+  return el("li", { attrs: { "data-game": game } }, el("strong", { text: game }), el("span", { text: ` ${rank} · ${s.wins} won, ${s.losses} lost, ${s.draws} drawn${score}` }));
 }
 
 /** match is one finished match of the profile, as the user in it saw it: the outcome, the game, the others, the user's score in a scored game, how it ended and when. */

@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/records.proto.
  */
 export const file_tickroom_v1_records: GenFile = /*@__PURE__*/
-  fileDesc("Chl0aWNrcm9vbS92MS9yZWNvcmRzLnByb3RvEgt0aWNrcm9vbS52MSJRCg9HZXRNYXRjaEhpc3RvcnkSGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIVCgliZWZvcmVfaWQYAiABKARCAjACEg0KBWxpbWl0GAMgASgNInkKC01hdGNoUGxheWVyEg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzZWF0GAMgASgNEioKB291dGNvbWUYBCABKA4yGS50aWNrcm9vbS52MS5NYXRjaE91dGNvbWUSEQoFc2NvcmUYBSABKANCAjACIqsBCgtNYXRjaFJlY29yZBIOCgJpZBgBIAEoBEICMAISDAoEZ2FtZRgCIAEoCRIPCgdyb29tX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIZCg1zdGFydGVkX2F0X21zGAUgASgDQgIwAhIXCgtlbmRlZF9hdF9tcxgGIAEoA0ICMAISKQoHcGxheWVycxgHIAMoCzIYLnRpY2tyb29tLnYxLk1hdGNoUGxheWVyImYKDE1hdGNoSGlzdG9yeRIPCgd1c2VyX2lkGAEgASgJEikKB21hdGNoZXMYAiADKAsyGC50aWNrcm9vbS52MS5NYXRjaFJlY29yZBIaCg5uZXh0X2JlZm9yZV9pZBgDIAEoBEICMAIiNQoOR2V0TGVhZGVyYm9hcmQSFAoEZ2FtZRgBIAEoCUIGis4YAghAEg0KBWxpbWl0GAIgASgNIocBCghTdGFuZGluZxIMCgRyYW5rGAEgASgNEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIMCgR3aW5zGAQgASgNEg4KBmxvc3NlcxgFIAEoDRINCgVkcmF3cxgGIAEoDRIOCgZwbGF5ZWQYByABKA0SEQoFc2NvcmUYCCABKANCAjACImMKC0xlYWRlcmJvYXJkEgwKBGdhbWUYASABKAkSIgoDdG9wGAIgAygLMhUudGlja3Jvb20udjEuU3RhbmRpbmcSIgoDb3duGAMgASgLMhUudGlja3Jvb20udjEuU3RhbmRpbmcqdAoMTWF0Y2hPdXRjb21lEh0KGU1BVENIX09VVENPTUVfVU5TUEVDSUZJRUQQABIVChFNQVRDSF9PVVRDT01FX1dJThABEhYKEk1BVENIX09VVENPTUVfTE9TUxACEhYKEk1BVENIX09VVENPTUVfRFJBVxADQj1aO2dpdGh1Yi5jb20vdGlja3Jvb20vdGlja3Jvb20vcHJvdG9jb2wvdGlja3Jvb212MTt0aWNrcm9vbXYxYgZwcm90bzM", [file_tickroom_v1_options]);
+  fileDesc("Chl0aWNrcm9vbS92MS9yZWNvcmRzLnByb3RvEgt0aWNrcm9vbS52MSJRCg9HZXRNYXRjaEhpc3RvcnkSGAoHdXNlcl9pZBgBIAEoCUIHis4YAwiAARIVCgliZWZvcmVfaWQYAiABKARCAjACEg0KBWxpbWl0GAMgASgNInkKC01hdGNoUGxheWVyEg8KB3VzZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzZWF0GAMgASgNEioKB291dGNvbWUYBCABKA4yGS50aWNrcm9vbS52MS5NYXRjaE91dGNvbWUSEQoFc2NvcmUYBSABKANCAjACIqsBCgtNYXRjaFJlY29yZBIOCgJpZBgBIAEoBEICMAISDAoEZ2FtZRgCIAEoCRIPCgdyb29tX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIZCg1zdGFydGVkX2F0X21zGAUgASgDQgIwAhIXCgtlbmRlZF9hdF9tcxgGIAEoA0ICMAISKQoHcGxheWVycxgHIAMoCzIYLnRpY2tyb29tLnYxLk1hdGNoUGxheWVyImYKDE1hdGNoSGlzdG9yeRIPCgd1c2VyX2lkGAEgASgJEikKB21hdGNoZXMYAiADKAsyGC50aWNrcm9vbS52MS5NYXRjaFJlY29yZBIaCg5uZXh0X2JlZm9yZV9pZBgDIAEoBEICMAIiNQoOR2V0TGVhZGVyYm9hcmQSFAoEZ2FtZRgBIAEoCUIGis4YAghAEg0KBWxpbWl0GAIgASgNIpwBCghTdGFuZGluZxIMCgRyYW5rGAEgASgNEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIMCgR3aW5zGAQgASgNEg4KBmxvc3NlcxgFIAEoDRINCgVkcmF3cxgGIAEoDRIOCgZwbGF5ZWQYByABKA0SEQoFc2NvcmUYCCABKANCAjACEhMKC3JhbmtfYmV5b25kGAkgASgIImMKC0xlYWRlcmJvYXJkEgwKBGdhbWUYASABKAkSIgoDdG9wGAIgAygLMhUudGlja3Jvb20udjEuU3RhbmRpbmcSIgoDb3duGAMgASgLMhUudGlja3Jvb20udjEuU3RhbmRpbmcqdAoMTWF0Y2hPdXRjb21lEh0KGU1BVENIX09VVENPTUVfVU5TUEVDSUZJRUQQABIVChFNQVRDSF9PVVRDT01FX1dJThABEhYKEk1BVENIX09VVENPTUVfTE9TUxACEhYKEk1BVENIX09VVENPTUVfRFJBVxADQj1aO2dpdGh1Yi5jb20vdGlja3Jvb20vdGlja3Jvb20vcHJvdG9jb2wvdGlja3Jvb212MTt0aWNrcm9vbXYxYgZwcm90bzM", [file_tickroom_v1_options]);
 
 /**
  * GetMatchHistory asks for a player's finished matches, newest first, one
@@ -234,7 +234,9 @@ export const GetLeaderboardSchema: GenMessage<GetLeaderboard> = /*@__PURE__*/
  */
 export type Standing = Message<"tickroom.v1.Standing"> & {
   /**
-   * rank is 1 for the leader.
+   * rank is 1 for the leader. The server counts the players ahead of the
+   * caller's own line up to 1,000: past that, rank is 1,001 and
+   * rank_beyond is set.
    *
    * @generated from field: uint32 rank = 1;
    */
@@ -278,6 +280,16 @@ export type Standing = Message<"tickroom.v1.Standing"> & {
    * @generated from field: int64 score = 8 [jstype = JS_NUMBER];
    */
   score: bigint;
+
+  /**
+   * rank_beyond says the player ranks past the first 1,000 (at rank or
+   * lower): counting further would cost the store a walk of every player
+   * ahead, and a game's casual players number in the hundreds of
+   * thousands.
+   *
+   * @generated from field: bool rank_beyond = 9;
+   */
+  rankBeyond: boolean;
 };
 
 /**
