@@ -81,9 +81,14 @@ func TestRoomChatReachesEveryMember(t *testing.T) {
 			e := start(t, options{})
 			id, cs := e.room("ann", "bob", "cat")
 			ok(t, cs[0].Request(roomChat(id, "hello all", tc.exclude)))
+			var firstID uint64
 			for _, c := range cs[1:] {
 				line := c.nextChat()
-				if line.Text != "hello all" || line.FromUserId != "ann" || line.FromName != "name-ann" || line.RoomId != id || line.Id != 1 {
+				if firstID == 0 {
+					firstID = line.Id
+				}
+				// Ids follow the lines' time (a thousand a millisecond).
+				if line.Text != "hello all" || line.FromUserId != "ann" || line.FromName != "name-ann" || line.RoomId != id || line.Id != firstID || line.Id < uint64(line.SentAtMs)*1000 {
 					t.Fatalf("%s got %v", c.user, line)
 				}
 			}
@@ -97,7 +102,7 @@ func TestRoomChatReachesEveryMember(t *testing.T) {
 			if first.Text != want {
 				t.Fatalf("sender's first line %q, want %q", first.Text, want)
 			}
-			if got := cs[2].nextChat(); got.Text != "hi ann" || got.Id != 2 {
+			if got := cs[2].nextChat(); got.Text != "hi ann" || got.Id <= firstID {
 				t.Fatalf("cat got %v", got)
 			}
 		})
@@ -285,5 +290,42 @@ func TestChatRefusedOverItsRateSaysWhenToRetry(t *testing.T) {
 		if wait > 2*time.Second {
 			t.Fatalf("retry hint %v, want at most 1/ChatRate (2s)", wait)
 		}
+	}
+}
+
+// TestRoomChatIDsGoOnAfterEveryMemberDropped: a room's chat outlives no
+// member (the last to leave its chat takes the chat's state with it), so
+// when every member dropped at once (a proxy restarted, a household's
+// network went down) and resumed, the room's lines were numbered from 1
+// again, under ids the members' pages had shown, and a page that skips the
+// ids it has (Chat.id is for de-duplication; the demo does) hid them.
+func TestRoomChatIDsGoOnAfterEveryMemberDropped(t *testing.T) {
+	e := start(t, options{})
+	id, cs := e.room("ann", "bob")
+	var last uint64
+	for _, text := range []string{"one", "two", "three"} {
+		ok(t, cs[0].Request(roomChat(id, text, true)))
+		last = cs[1].nextChat().Id
+	}
+	for _, c := range cs {
+		c.WS.UnderlyingConn().Close() // the network goes away, no close frame
+		c.WaitClosed()
+	}
+	var back []*client
+	for _, u := range []string{"ann", "bob"} {
+		c, w := e.connect(u)
+		// The seat is held once the server saw the drop.
+		for len(w.Seats) == 0 {
+			time.Sleep(10 * time.Millisecond)
+			c, w = e.connect(u)
+		}
+		if j := joined(t, c.Request(joinRoom(id, 1))); !j.Resumed {
+			t.Fatalf("%s: not resumed: %v", u, j)
+		}
+		back = append(back, c)
+	}
+	ok(t, back[0].Request(roomChat(id, "four", true)))
+	if got := back[1].nextChat(); got.Id <= last {
+		t.Fatalf("the line after the resume has id %d, not above %d, the last before the drop", got.Id, last)
 	}
 }

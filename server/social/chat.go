@@ -76,18 +76,16 @@ func (c *channel) remember(line *tickroomv1.Chat, max int) {
 	c.head = (c.head + 1) % max
 }
 
-// number gives line (its SentAtMs set) the channel's next id. A room's
-// lines count from 1. A lobby channel closes with its last member and with
-// the process, and opens again with the lines its store kept, while its
-// members' pages keep the ids they showed (Chat.id is for de-duplication):
-// its ids follow the lines' time, lineID, so that a reopened channel's
-// lines never take an id its members saw before, and a kept line read back
+// number gives line (its SentAtMs set) the channel's next id. A chat
+// closes with its last member and with the process while its members'
+// pages keep the ids they showed (Chat.id is for de-duplication): a lobby
+// channel opens again with the lines its store kept, a room's chat when its
+// members resume after all of them dropped, or on the node a drain moved
+// the room to. So ids follow the lines' time, lineID, and a reopened chat's
+// lines never take an id its members saw before; a kept line read back
 // gets the id it had (channelLineIDs). The caller holds c.mu.
 func (c *channel) number(line *tickroomv1.Chat) uint64 {
-	c.nextID++
-	if c.name != "" {
-		c.nextID = max(c.nextID, lineID(line.SentAtMs))
-	}
+	c.nextID = max(c.nextID+1, lineID(line.SentAtMs))
 	return c.nextID
 }
 
