@@ -104,8 +104,9 @@
 // its recipients. Every State carries the last input sequence number
 // processed per seat (its ack), applied or refused, so clients can
 // reconcile their prediction. Inputs with a sequence number not above the
-// seat's last are dropped as stale; a resuming client continues its
-// numbering.
+// seat's last are dropped as stale (numbering wraps from 2^32-1 to 1, and
+// "above" compares as serial numbers, RFC 1982); a resuming client
+// continues its numbering.
 //
 // The per-seat input rate (Definition.InputRate) is a token bucket of our
 // own, a float32 and the last input's time in the seat, checked under the room's lock that

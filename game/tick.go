@@ -197,10 +197,19 @@ func (r *Room) isEmpty() bool {
 	return r.players+r.specs == 0
 }
 
+// seqAfter reports whether input seq comes after last, the seat's last
+// numbered input (0: none yet, which any seq comes after). Numbering wraps
+// from 2^32-1 to 1, so seq comes after last when it is 1 to 2^31-1 ahead
+// of it, as serial numbers compare (RFC 1982): a seat whose numbering
+// reached 2^32-1 takes inputs again.
+func seqAfter(seq, last uint32) bool {
+	return last == 0 || int32(seq-last) > 0
+}
+
 func (r *Room) applyInput(in *input) {
 	w := &r.w
 	m := w.member(in.seat)
-	if m == nil || m.Spectator || (in.seq != 0 && in.seq <= m.lastSeq) {
+	if m == nil || m.Spectator || (in.seq != 0 && !seqAfter(in.seq, m.lastSeq)) {
 		return
 	}
 	if in.seq != 0 {

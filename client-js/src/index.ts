@@ -59,7 +59,7 @@ export {
   type Lerp,
   type Snapshot,
 } from "./interpolation.js";
-export { InputPredictor, type InputPredictorOptions, type PendingInput, type ReconcileHook } from "./prediction.js";
+export { InputPredictor, MAX_SEQ, seqAfter, type InputPredictorOptions, type PendingInput, type ReconcileHook } from "./prediction.js";
 export { RequestTracker } from "./requests.js";
 export { RttEstimator } from "./rtt.js";
 export { StateStore, type ApplyRejection, type ApplyResult } from "./state-store.js";

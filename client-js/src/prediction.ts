@@ -25,6 +25,21 @@ export interface InputPredictorOptions<T> {
   onReconcile?: ReconcileHook<T>;
 }
 
+/** MAX_SEQ is the largest input sequence number (Input.seq is a uint32); the next is 1. */
+export const MAX_SEQ = 0xffffffff;
+
+/**
+ * seqAfter reports whether input sequence number a comes after b, as the
+ * server compares them: numbering wraps from MAX_SEQ to 1, so a comes after
+ * b when it is 1 to 2^31 - 1 ahead of it modulo 2^32 (serial numbers,
+ * RFC 1982); anything comes after 0 (none).
+ */
+export function seqAfter(a: number, b: number): boolean {
+  if (b === 0) return a !== 0;
+  const d = (a - b) >>> 0;
+  return d !== 0 && d < 0x80000000;
+}
+
 /**
  * InputPredictor numbers a player's inputs and keeps those the server has
  * not acknowledged, for client-side prediction: the game applies each input
@@ -32,10 +47,11 @@ export interface InputPredictorOptions<T> {
  * the seat's ack so the hook can rewind to the server's state and replay the
  * rest.
  *
- * Sequence numbers start at 1 (0 means "nothing acknowledged") and keep
- * counting across reconnects: a resumed seat is the same player to the
- * server. Stale acks (lower than one seen) are ignored; an ack above the
- * newest input (a seat resumed after a reload) moves numbering past it.
+ * Sequence numbers start at 1 (0 means "nothing acknowledged"), wrap from
+ * MAX_SEQ to 1 (compared with seqAfter), and keep counting across
+ * reconnects: a resumed seat is the same player to the server. Stale acks
+ * (before one seen) are ignored; an ack after the newest input (a seat
+ * resumed after a reload) moves numbering past it.
  */
 export class InputPredictor<T> {
   readonly maxPending: number;
@@ -73,7 +89,8 @@ export class InputPredictor<T> {
 
   /** next numbers a new input and keeps it as pending; send the returned seq with it. */
   next(input: T): PendingInput<T> {
-    const p: PendingInput<T> = { seq: ++this.seq, input };
+    this.seq = this.seq >= MAX_SEQ ? 1 : this.seq + 1;
+    const p: PendingInput<T> = { seq: this.seq, input };
     this.queue.push(p);
     if (this.queue.length > this.maxPending) {
       const over = this.queue.length - this.maxPending;
@@ -86,16 +103,16 @@ export class InputPredictor<T> {
   /**
    * ack records the server's last applied input, drops the pending inputs up
    * to it and calls the reconcile hook with the rest. It returns false, and
-   * calls nothing, for an ack lower than one already seen.
+   * calls nothing, for an ack before one already seen.
    */
   ack(seq: number): boolean {
-    if (seq < this.acked) return false;
+    if (this.acked !== 0 && seqAfter(this.acked, seq)) return false;
     this.acked = seq;
     // The server remembers the seat's inputs across a page reload; number
     // new inputs above what it has applied so none looks like a duplicate.
-    if (seq > this.seq) this.seq = seq;
+    if (seqAfter(seq, this.seq)) this.seq = seq;
     let n = 0;
-    while (n < this.queue.length && this.queue[n]!.seq <= seq) n++;
+    while (n < this.queue.length && !seqAfter(this.queue[n]!.seq, seq)) n++;
     if (n > 0) this.queue.splice(0, n);
     this.hook?.(seq, this.queue);
     return true;
@@ -107,8 +124,8 @@ export class InputPredictor<T> {
    * as acknowledged; it calls no hook.
    */
   startAfter(seq: number): void {
-    if (seq > this.seq) this.seq = seq;
-    if (seq > this.acked) this.acked = seq;
+    if (seqAfter(seq, this.seq)) this.seq = seq;
+    if (seqAfter(seq, this.acked)) this.acked = seq;
   }
 
   /** reset forgets pending inputs and starts numbering over, for a new seat. */

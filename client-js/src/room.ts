@@ -4,7 +4,7 @@ import type { Chat, ChatHistory } from "./gen/tickroom/v1/social_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { PlayerSchema, type Joined, type Left, type Player } from "./gen/tickroom/v1/room_pb.js";
 import { RoomEventKind, type GameMessage, type RoomEvent, type State } from "./gen/tickroom/v1/state_pb.js";
-import { InputPredictor, type PendingInput } from "./prediction.js";
+import { InputPredictor, seqAfter, type PendingInput } from "./prediction.js";
 import { StateStore, type ApplyRejection, type ApplyResult } from "./state-store.js";
 
 /** RoomEvents are the events a {@link Room} emits. */
@@ -318,7 +318,7 @@ export class Room extends Emitter<RoomEvents> {
     this.emit("resumed", joined);
     // Inputs the server already applied (acked) need not go again.
     const acked = this.store.ackFor(this.seat) ?? 0;
-    const pending = this.outbox.drain().filter((q) => q.seq > acked);
+    const pending = this.outbox.drain().filter((q) => seqAfter(q.seq, acked));
     for (let i = 0; i < pending.length; i++) {
       const q = pending[i]!;
       if (!send(q.seq, q.data)) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { InputPredictor, type PendingInput } from "../src/prediction.js";
+import { InputPredictor, MAX_SEQ, seqAfter, type PendingInput } from "../src/prediction.js";
 
 describe("InputPredictor", () => {
   it("numbers inputs from 1 and reconciles with what the server has not applied", () => {
@@ -61,6 +61,22 @@ describe("InputPredictor", () => {
     const p = new InputPredictor<string>();
     p.ack(41); // a resumed seat whose inputs the server remembers
     assert.equal(p.next("x").seq, 42);
+  });
+
+  it("wraps from the largest seq to 1 and compares across the wrap", () => {
+    const p = new InputPredictor<string>();
+    p.startAfter(MAX_SEQ - 1);
+    assert.deepEqual([p.next("a").seq, p.next("b").seq, p.next("c").seq], [MAX_SEQ, 1, 2]);
+    assert.equal(p.ack(MAX_SEQ), true);
+    assert.deepEqual(p.pending.map((x) => x.seq), [1, 2]);
+    assert.equal(p.ack(1), true);
+    assert.deepEqual(p.pending.map((x) => x.seq), [2]);
+    assert.equal(p.ack(MAX_SEQ), false, "an ack from before the wrap is stale");
+    assert.equal(p.lastAcked, 1);
+    assert.equal(seqAfter(1, MAX_SEQ), true);
+    assert.equal(seqAfter(MAX_SEQ, 1), false);
+    assert.equal(seqAfter(5, 0), true);
+    assert.equal(seqAfter(0x8000_0001, 0), true, "anything comes after none");
   });
 
   it("starts over on reset", () => {

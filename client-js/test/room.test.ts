@@ -59,6 +59,22 @@ describe("Room", () => {
     assert.deepEqual(fresh.sent.map((s) => s.seq), [1]);
   });
 
+  it("numbers a seat resumed at the largest seq from 1 again, as the server does", () => {
+    // Input.seq is a uint32: above 2^32 - 1 comes 1 (4294967296 cannot be
+    // encoded, and every sendInput threw).
+    const { host, sent } = hostStub();
+    const room = new Room(host, joined({ resumed: true, lastInputSeq: 0xffff_ffff }), "");
+    room.sendInput(new Uint8Array([1]));
+    room.sendInput(new Uint8Array([2]));
+    assert.deepEqual(sent.map((s) => s.seq), [1, 2]);
+    // Acked by the server: pending drains, and the older ack is stale.
+    assert.equal(room.predictor.ack(1), true);
+    assert.deepEqual(room.predictor.pending.map((p) => p.seq), [2]);
+    assert.equal(room.predictor.ack(0xffff_ffff), false);
+    assert.equal(room.predictor.ack(2), true);
+    assert.equal(room.predictor.pending.length, 0);
+  });
+
   it("buffers inputs while resuming, bounded, and skips those already acked", () => {
     const { host, sent } = hostStub();
     const room = new Room(host, joined(), "", { inputBuffer: { maxItems: 3 } });

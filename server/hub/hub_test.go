@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"testing"
@@ -527,4 +528,33 @@ func TestResumeSaysTheLastInputApplied(t *testing.T) {
 	// Numbered above it, the next input is applied.
 	a2.Send(input(j1.RoomId, j2.LastInputSeq+1, []byte("+")))
 	waitFor(t, "the next input applied", func() bool { return a2.ack(j1.RoomId, j1.Seat) == 8 })
+}
+
+// TestInputSeqWrapsAfterTheLargest: Input.seq is a uint32, and a seat
+// whose last input was numbered 2^32-1 (a client that counted from -1, or
+// one that has played long enough) dropped every numbered input after it
+// as a resend, in this session and in every later one that resumed the
+// seat (client-js, numbering above Joined.last_input_seq, could not even
+// encode 2^32). Numbering wraps to 1, as serial numbers (RFC 1982) do.
+func TestInputSeqWrapsAfterTheLargest(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	a, _ := e.connect("alice")
+	j := joined(t, a.Request(quickMatch("tally")))
+	a.Send(input(j.RoomId, math.MaxUint32, []byte("+")))
+	waitFor(t, "the largest seq acked", func() bool { return a.ack(j.RoomId, j.Seat) == math.MaxUint32 })
+	a.Send(input(j.RoomId, 1, []byte("+")))
+	waitFor(t, "seq 1 after it applied", func() bool { return a.ack(j.RoomId, j.Seat) == 1 })
+	// A resend from before the wrap is still a resend.
+	a.Send(input(j.RoomId, math.MaxUint32, []byte("+")))
+	a.Send(input(j.RoomId, 2, []byte("+")))
+	waitFor(t, "seq 2 applied", func() bool { return a.ack(j.RoomId, j.Seat) == 2 })
+	if got := string(a.entities(j.RoomId)[uint64(j.Seat)]); got != "3" {
+		t.Fatalf("the seat's tally is %s after three inputs and a resend, want 3", got)
+	}
+	a2, _ := e.connect("alice")
+	a.WaitClosed()
+	if j2 := joined(t, a2.Request(joinRoom(j.RoomId, 0))); !j2.Resumed || j2.LastInputSeq != 2 {
+		t.Fatalf("resume: %v, want resumed with last_input_seq 2", j2)
+	}
 }
