@@ -39,7 +39,7 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 			return nil
 		}
 		dm := &tickroomv1.DirectMessage{
-			Id: so.nextDirect.Add(1), FromUserId: from, FromName: m.name,
+			Id: so.directID(), FromUserId: from, FromName: m.name,
 			ToUserId: q.ToUserId, Text: q.Text, SentAtMs: so.host.Now().UnixMilli(),
 		}
 		msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}
@@ -54,7 +54,7 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 	}
 	so.mu.Unlock()
 	dm := &tickroomv1.DirectMessage{
-		Id: so.nextDirect.Add(1), FromUserId: from, FromName: m.name,
+		Id: so.directID(), FromUserId: from, FromName: m.name,
 		ToUserId: q.ToUserId, Text: q.Text, SentAtMs: so.host.Now().UnixMilli(),
 	}
 	so.ok(m, id)

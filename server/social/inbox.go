@@ -118,7 +118,7 @@ func (so *Social) takeInbox(uid string, p *profile) bool {
 	}
 	for _, d := range kept {
 		dm := &tickroomv1.DirectMessage{
-			Id: so.nextDirect.Add(1), FromUserId: d.From, FromName: d.FromName,
+			Id: so.directID(), FromUserId: d.From, FromName: d.FromName,
 			ToUserId: uid, Text: d.Text, SentAtMs: d.At.UnixMilli(),
 		}
 		so.host.SendToUser(uid, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}})

@@ -220,12 +220,23 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		openedSite: make(map[netip.Prefix]int),
 		pending:    make(map[pendingKey]uint64),
 	}
-	// DirectMessage.id is unique per sender, and a client skips one it
-	// showed: a process's ids start past its start time's, as lineID, so
-	// that a sender's messages after a restart never take the ids of its
-	// messages before it.
-	so.nextDirect.Store(lineID(host.Now().UnixMilli()))
 	return so, nil
+}
+
+// directID numbers a direct message. DirectMessage.id is unique per
+// sender, and a client skips one it showed: ids follow the time they are
+// given, as a lobby channel's lines do (lineID, or one more than the
+// last), so that a sender's messages after a restart, or from another
+// node of a cluster (started in the same millisecond, or earlier), never
+// take the ids of its messages before.
+func (so *Social) directID() uint64 {
+	for {
+		last := so.nextDirect.Load()
+		id := max(last+1, lineID(so.host.Now().UnixMilli()))
+		if so.nextDirect.CompareAndSwap(last, id) {
+			return id
+		}
+	}
 }
 
 // Stats returns the counters Social adds to.
