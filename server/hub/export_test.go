@@ -23,3 +23,12 @@ func (h *Hub) HoldLapsed(userID string, n int, expiredFor time.Duration) {
 		h.refRoomLocked(userID, id)
 	}
 }
+
+// RevokedUsers counts the users the hub's revocations hold entries for,
+// lapsed ones included (the default MemoryRevocations).
+func (h *Hub) RevokedUsers() int {
+	m := h.revoked.(*MemoryRevocations)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.users)
+}

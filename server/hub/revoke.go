@@ -60,11 +60,19 @@ type Revocations interface {
 }
 
 // MemoryRevocations is the in-process Revocations. Lapsed revocations are
-// forgotten when the user's are next read or written.
+// forgotten when the user's are next read or written, and every user's
+// every revocationSweep revocations: a kicked user who never comes back
+// is never read again.
 type MemoryRevocations struct {
-	mu    sync.Mutex
-	users map[string][]Revocation
+	mu      sync.Mutex
+	users   map[string][]Revocation
+	revokes int // Revoke calls, for the sweep
 }
+
+// revocationSweep is how many revocations pass between sweeps of every
+// user's lapsed ones, so that at most this many lapsed users are held
+// beside the live revocations.
+const revocationSweep = 256
 
 var _ Revocations = (*MemoryRevocations)(nil)
 
@@ -77,7 +85,13 @@ func NewMemoryRevocations() *MemoryRevocations {
 func (m *MemoryRevocations) Revoke(r Revocation) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.users[r.UserID] = append(m.pruneLocked(r.UserID, time.Now()), r)
+	now := time.Now()
+	if m.revokes++; m.revokes%revocationSweep == 0 {
+		for uid := range m.users {
+			m.pruneLocked(uid, now)
+		}
+	}
+	m.users[r.UserID] = append(m.pruneLocked(r.UserID, now), r)
 }
 
 // Check returns the revocation that refuses the token.

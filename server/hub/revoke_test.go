@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,4 +102,35 @@ func TestBanOutlivesReconnects(t *testing.T) {
 		t.Fatal("Unban found no ban")
 	}
 	e.connect("bob")
+}
+
+// TestLapsedKicksAreForgotten: a kicked user who never comes back is never
+// checked again, so its lapsed kick was kept for the life of the process,
+// one entry for every user an operator (or a moderation script) ever
+// kicked; lapsed ones are now swept as kicks go on.
+func TestLapsedKicksAreForgotten(t *testing.T) {
+	const kick = 20 * time.Millisecond
+	e := start(t, options{hub: func(c *hub.Config) { c.KickDuration = kick }})
+	const rounds, perRound = 12, 50
+	for r := range rounds {
+		var cs []*client
+		for i := range perRound {
+			c, _ := e.connect(fmt.Sprintf("u%d-%d", r, i))
+			cs = append(cs, c)
+		}
+		for _, c := range cs {
+			if err := e.hub.Kick(c.user, "churn"); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.WaitClosed(); got != int(protocol.CloseKicked) {
+				t.Fatalf("kicked connection closed with %d, want %d", got, protocol.CloseKicked)
+			}
+		}
+		time.Sleep(2 * kick) // every kick so far has lapsed
+	}
+	// Every kick made before the last round has lapsed: what remains is
+	// at most the last round and one sweep interval's worth.
+	if n, most := e.hub.RevokedUsers(), 256+perRound; n > most {
+		t.Fatalf("revocations held for %d users after %d kicks that lapsed, want at most %d", n, rounds*perRound, most)
+	}
 }
