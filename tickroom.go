@@ -215,7 +215,7 @@ func New(opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	s.feeds, err = spectate.New(spectate.Config{
-		Rooms: s.hub.Runtime(), Members: s.hub, Auth: s.auth, Games: s.games, TrustedProxies: trusted,
+		Rooms: s.hub.Runtime(), Members: s.hub, Guesses: s.hub, Auth: s.auth, Games: s.games, TrustedProxies: trusted,
 		MaxStreams: o.MaxSpectatorStreams, MaxStreamsPerIP: o.MaxSpectatorStreamsPerIP, Logger: o.Logger,
 	})
 	if err != nil {

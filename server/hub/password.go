@@ -65,3 +65,33 @@ func (g *passwordGuesses) wrong(s *Session) {
 		g.users.Allow(s.claims.UserID, g.now())
 	}
 }
+
+// feedUser is the key of the anonymous spectator feeds from an address
+// IPQuotaExempt exempts: they have no user of their own, so they share
+// one bucket.
+const feedUser = "\x00feed"
+
+// PasswordWait returns how long until a spectator feed (server/spectate)
+// from ip may try a room password again, 0 when it may now: it takes from
+// the bucket of ip that JoinRoom's passwords take from, so a room's
+// password cannot be guessed through its feed at the HTTP request rate.
+// The anonymous feeds of an address IPQuotaExempt exempts share one
+// bucket. Safe from any goroutine.
+func (h *Hub) PasswordWait(ip netip.Addr) time.Duration {
+	g := &h.guesses
+	if g.exempt(ip) {
+		return g.users.Wait(feedUser, g.now())
+	}
+	return g.addrs.Wait(ip, g.now())
+}
+
+// WrongPassword charges ip for a password a room refused to its spectator
+// feed, as PasswordWait counts them. Safe from any goroutine.
+func (h *Hub) WrongPassword(ip netip.Addr) {
+	g := &h.guesses
+	if g.exempt(ip) {
+		g.users.Allow(feedUser, g.now())
+	} else {
+		g.addrs.Allow(ip, g.now())
+	}
+}

@@ -72,7 +72,7 @@ func startRT(t *testing.T, cfg spectate.Config, rc game.Config) *env {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Rooms, cfg.Members, cfg.Auth, cfg.Games = h.Runtime(), h, a, reg
+	cfg.Rooms, cfg.Members, cfg.Auth, cfg.Games, cfg.Guesses = h.Runtime(), h, a, reg, h
 	if cfg.KeepAlive == 0 {
 		cfg.KeepAlive = time.Hour // keep-alive lines only where a test wants them
 	}

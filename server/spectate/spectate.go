@@ -31,7 +31,8 @@
 // IPv6 client counts by its /64, and one /48 gets clientip.V6SiteFactor
 // times the cap, as clientip.Group says), and
 // the room's observer cap, game.Config.MaxObservers (409; a room with no
-// spectator seats takes no streams either).
+// spectator seats takes no streams either). Wrong room passwords take from
+// Config.Guesses, the hub's per-address bucket (429 while it is spent).
 //
 // The SSE framing is written by hand, with no library: an event is a few
 // "id:", "event:" and "data:" lines and a blank line (each payload is
@@ -124,6 +125,21 @@ type Config struct {
 	JoinTimeout time.Duration
 	// Logger receives stream errors at Debug. Zero value means none.
 	Logger *slog.Logger
+	// Guesses bounds the wrong room passwords a client address may try
+	// (*hub.Hub implements it: the feeds and the WebSocket joins share
+	// its buckets). Zero value means no bound.
+	Guesses PasswordGuesses
+}
+
+// PasswordGuesses bounds the wrong room passwords tried from a client
+// address: without it a listed room's password could be guessed through
+// its feed at the request rate.
+type PasswordGuesses interface {
+	// PasswordWait returns how long until ip may try a room password
+	// again, 0 when it may now.
+	PasswordWait(ip netip.Addr) time.Duration
+	// WrongPassword charges ip for a password a room refused.
+	WrongPassword(ip netip.Addr)
 }
 
 // Feeds serves the spectator streams. Safe from any goroutine.
@@ -228,6 +244,16 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.release(ip)
+	password := r.URL.Query().Get("password")
+	if password != "" && f.cfg.Guesses != nil {
+		// Before the room looks at it, as a JoinRoom's: a right password
+		// past the bound is refused too.
+		if wait := f.cfg.Guesses.PasswordWait(ip); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			httpError(w, http.StatusTooManyRequests, "too many wrong room passwords; try again later")
+			return
+		}
+	}
 
 	id := r.PathValue("id")
 	room, ok := f.cfg.Rooms.Room(id)
@@ -270,10 +296,13 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.finish()
 	joined := make(chan error, 1)
 	err := room.Observe(game.ObserveRequest{
-		Client: s, Password: r.URL.Query().Get("password"),
+		Client: s, Password: password,
 		ResumeTick: resume, ResumeBase: format == FormatJSON && resume != 0,
 	}, func(err error) { joined <- err })
 	if err != nil {
+		if errors.Is(err, game.ErrWrongPassword) && f.cfg.Guesses != nil {
+			f.cfg.Guesses.WrongPassword(ip)
+		}
 		joinError(w, err)
 		return
 	}

@@ -495,3 +495,37 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestFeedPasswordGuessesAreBounded: a listed room's password could be
+// guessed through its spectator feed at the HTTP request rate (each wrong
+// one a 403), past the bound on wrong passwords a JoinRoom has; the feed
+// now takes from the same per-address bucket, and past it is 429 with a
+// Retry-After, the right password too.
+func TestFeedPasswordGuessesAreBounded(t *testing.T) {
+	e := start(t, spectate.Config{TrustedProxies: clientip.MustParse("127.0.0.1")})
+	room, _ := e.room(game.RoomOptions{Password: "sesame"})
+	from := http.Header{"X-Forwarded-For": {"198.51.100.7"}}
+	wrong := 0
+	for i := range 200 {
+		_, code, body := e.open(room.ID(), "?password=guess"+strconv.Itoa(i), from)
+		if code == http.StatusTooManyRequests {
+			break
+		}
+		if code != http.StatusForbidden {
+			t.Fatalf("guess %d: HTTP %d %s, want 403 or 429", i, code, body)
+		}
+		wrong++
+	}
+	if wrong > 10 {
+		t.Fatalf("%d wrong passwords answered 403 from one address, want 429 past 10", wrong)
+	}
+	if _, code, _ := e.open(room.ID(), "?password=sesame", from); code != http.StatusTooManyRequests {
+		t.Fatalf("the right password while the guesses are spent: HTTP %d, want 429", code)
+	}
+	// Another address is not held.
+	s, code, body := e.open(room.ID(), "?password=sesame", http.Header{"X-Forwarded-For": {"198.51.100.8"}})
+	if code != 200 {
+		t.Fatalf("the right password from another address: HTTP %d %s", code, body)
+	}
+	s.resp.Body.Close()
+}
