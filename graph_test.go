@@ -362,3 +362,40 @@ func TestInboxDeliveredOnceTheDatabaseIsBack(t *testing.T) {
 		t.Fatalf("bob got %q", dm.Text)
 	}
 }
+
+// TestEveryLoginGetsTheFriendList: protocol/README.md says the server
+// sends a user, after each login, a Presence for each friend (the friend
+// list). A login made while another connection of the user is open (a
+// second tab: with MultipleSockets a socket beside the first, without it
+// one that replaces the first) gets it too, though the user's lists were
+// read from the store at its first connection.
+func TestEveryLoginGetsTheFriendList(t *testing.T) {
+	t.Parallel()
+	for _, multi := range []bool{true, false} {
+		name := "replacing"
+		if multi {
+			name = "multi-sockets"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv, a, _, _ := accountServerWith(t, t.TempDir(), func(o *tickroom.Options) { o.MultipleSockets = multi })
+			ann, bob := newGuest(t, a, "ann"), newGuest(t, a, "bob")
+			ac, bc := connectAs(t, srv, a, ann), connectAs(t, srv, a, bob)
+			if bc.Request(addFriend(ann.id)).GetOk() == nil {
+				t.Fatal("bob's friend request refused")
+			}
+			ac.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+			if ac.Request(answerFriend(bob.id, true)).GetOk() == nil {
+				t.Fatal("ann could not accept bob")
+			}
+			bc.Next(presenceOf(ann.id, tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE))
+			second := connectAs(t, srv, a, bob)
+			for _, m := range second.Drain(time.Second) {
+				if presenceOf(ann.id, tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE)(m) {
+					return
+				}
+			}
+			t.Fatal("bob's second connection got no Presence of ann, his friend, who is online")
+		})
+	}
+}

@@ -276,6 +276,12 @@ func (so *Social) Welcomed(m *Member) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	so.pendingRequestsLocked(m)
+	if p := so.users[m.user]; p != nil && (so.cfg.Graph == nil || p.loaded) {
+		// The user was online already (another socket, or the login this
+		// one replaces): its lists were read then, and this connection is
+		// told the friends they hold as the first one was.
+		so.friendListLocked(m, p)
+	}
 	if p := so.users[m.user]; p != nil && so.cfg.Graph != nil && !p.loaded {
 		p.loaded = true
 		go so.load(m.user, p)
@@ -288,6 +294,48 @@ func (so *Social) Welcomed(m *Member) {
 		// Requests made to this user by users of other nodes.
 		so.peers.Cast(&RemoteOp{Kind: OpOnline, From: m.user})
 	}
+}
+
+// friendListLocked sends m a Presence for each friend of its user, whose
+// lists p holds already: a friend on another node as its node answers
+// (offline when it does not). Friends the Graph's load adds later reach m
+// with the load's own list. The caller holds so.mu.
+func (so *Social) friendListLocked(m *Member, p *profile) {
+	var remote []string
+	for x := range p.friends {
+		if so.remoteLocked(x) {
+			remote = append(remote, x)
+			continue
+		}
+		so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, so.users[x])))
+	}
+	if len(remote) == 0 {
+		return
+	}
+	ops := make([]*RemoteOp, len(remote))
+	for i, x := range remote {
+		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: m.user, To: x}
+	}
+	so.peers.Call(ops, func(as []RemoteAnswer) {
+		so.mu.Lock()
+		defer so.mu.Unlock()
+		if m.closed.Load() || so.users[m.user] != p {
+			return // gone meanwhile
+		}
+		for i, a := range as {
+			x := remote[i]
+			if !has(p.friends, x) {
+				continue // unfriended meanwhile
+			}
+			pr := decodePresence(a.Presence)
+			if a.Err != nil || a.Code != 0 || pr == nil {
+				pr = so.presenceLocked(x, so.users[x])
+			} else {
+				so.noteRemoteLocked(p, x, pr, a.Node)
+			}
+			so.host.Reply(m.conn, presenceMessage(pr))
+		}
+	})
 }
 
 // Moved marks m as replaced by a login of its user on another node: its
