@@ -284,7 +284,10 @@ func merge(have, a social.RemoteAnswer, seen bool) social.RemoteAnswer {
 	case ok(have) && ok(a):
 		a.Delivered += have.Delivered
 		a.Friends = a.Friends || have.Friends
-		if len(a.Presence) == 0 {
+		if len(a.Presence) == 0 || len(have.Presence) > 0 && offlinePresence(a.Presence) && !offlinePresence(have.Presence) {
+			// A node the user has no connection on (a connection of
+			// a user on several nodes closing now) answers it offline;
+			// the node it is connected on wins.
 			a.Presence, a.Name = have.Presence, have.Name
 		}
 		return a
@@ -296,6 +299,12 @@ func merge(have, a social.RemoteAnswer, seen bool) social.RemoteAnswer {
 		return have
 	}
 	return a
+}
+
+// offlinePresence reports whether b, an encoded Presence, says offline.
+func offlinePresence(b []byte) bool {
+	pr := new(tickroomv1.Presence)
+	return pr.UnmarshalVT(b) == nil && pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
 }
 
 // Cast implements social.Peers.

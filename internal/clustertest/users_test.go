@@ -602,3 +602,50 @@ func TestFriendsOfANodeRestartedAtOnceSeeItsUsersOffline(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiSocketUserStaysOnlineWhileASocketElsewhereStays: with
+// -multi-sockets a user may hold connections on several nodes, and
+// protocol/README.md says a user is ONLINE from its first connection to
+// its last. bob has a socket on n2 and one on n1; when either closes, his
+// friend ada (on n1) must not be told he is offline, since the other
+// stays.
+func TestMultiSocketUserStaysOnlineWhileASocketElsewhereStays(t *testing.T) {
+	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	adaTok, adaID := n1.Login(t, "ada")
+	bobTok, bobID := n2.Login(t, "bob")
+	ada, bobFar := dialAs(t, n1, adaTok, "ada"), dialAs(t, n2, bobTok, "bob")
+	reachUntil(t, ada, bobID, bobFar)
+	ok(t, "ada asks bob", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
+	bobFar.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+	ok(t, "bob accepts", request(bobFar, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
+	presenceOf(ada, bobID)
+
+	offline := func(what string) {
+		t.Helper()
+		for _, m := range ada.Drain(2 * time.Second) {
+			if pr := m.GetPresence(); pr.GetUserId() == bobID && pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+				t.Fatalf("%s, ada was told bob is offline though his socket on the other node is open", what)
+			}
+		}
+		pl := request(ada, &tickroomv1.QueryPresence{UserIds: []string{bobID}}).GetPresenceList()
+		if len(pl.GetUsers()) != 1 || pl.Users[0].Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+			t.Fatalf("%s, ada's query: %v", what, pl)
+		}
+	}
+	bobNear := dialAs(t, n1, bobTok, "bob on n1")
+	time.Sleep(500 * time.Millisecond) // its record reaches Redis
+	bobNear.WS.Close()
+	offline("after bob's socket on ada's node closed")
+
+	bobNear = dialAs(t, n1, bobTok, "bob on n1 again")
+	time.Sleep(500 * time.Millisecond)
+	bobFar.WS.Close()
+	offline("after bob's socket on the other node closed")
+
+	// His last socket closes: now he is offline.
+	bobNear.WS.Close()
+	if pr := presenceOf(ada, bobID); pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Fatalf("after bob's last socket closed, ada sees him as %v", pr)
+	}
+}

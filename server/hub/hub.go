@@ -339,6 +339,8 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Social.AddressExempt == nil {
 		cfg.Social.AddressExempt = cfg.IPQuotaExempt
 	}
+	// With several sockets a user may be connected on several nodes.
+	cfg.Social.SharedUsers = cfg.Social.SharedUsers || cfg.MultipleSockets
 	so, err := social.New(cfg.Social, socialHost{Fanout: h.fan, now: cfg.Now}, &h.stats.Stats)
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)

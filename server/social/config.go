@@ -122,6 +122,12 @@ type Config struct {
 	// Peers reaches the users of the other nodes of a cluster. Zero value
 	// means one node: a user with no connection here is offline.
 	Peers Peers
+	// SharedUsers says that a user may be connected on several nodes of
+	// the cluster at once (the hub's MultipleSockets): when its last
+	// connection here closes, its friends are told it is offline only if
+	// Peers finds it connected on no other node. Zero value means a
+	// user's connections are all on one node.
+	SharedUsers bool
 	// Graph keeps friendships, friend requests and blocks across
 	// connections and restarts: a user's side is loaded when it comes
 	// online, and a request stands while its sender is offline. Zero value

@@ -380,11 +380,17 @@ func (so *Social) Disconnect(m *Member) {
 	}
 	delete(so.users, uid)
 	so.forgetRemoteLocked(p)
-	if m.moved.Load() {
+	elsewhere := so.peers != nil && so.cfg.SharedUsers && !m.moved.Load()
+	switch {
+	case m.moved.Load():
 		// The user is online on another node: its friends keep the status
 		// they were last told.
 		delete(so.watchers, uid)
-	} else {
+	case elsewhere:
+		// The user may still be connected on another node: its friends
+		// are told it is offline once the other nodes say it is not.
+		so.offlineUnlessElsewhere(uid, p.friends)
+	default:
 		so.announceRemoteLocked(uid, so.offlineLocked(uid), p.friends)
 	}
 	for f := range p.friends {
@@ -400,9 +406,32 @@ func (so *Social) Disconnect(m *Member) {
 	for b := range p.blocks {
 		unlink(so.blockedBy, b, uid)
 	}
-	if !m.moved.Load() {
+	if !m.moved.Load() && !elsewhere {
 		so.announceLocked(uid, nil)
 	}
+}
+
+// offlineUnlessElsewhere tells uid's friends, here and on other nodes,
+// that it is offline, unless Peers finds it connected on another node
+// (SharedUsers) or it connected here again meanwhile. friends is the
+// friend list of its profile here, which is no longer changed. It does
+// not wait.
+func (so *Social) offlineUnlessElsewhere(uid string, friends map[string]struct{}) {
+	so.peers.Call([]*RemoteOp{{Kind: OpQueryPresence, From: uid, To: uid}}, func(as []RemoteAnswer) {
+		a := as[0]
+		if a.Err == nil && a.Code == 0 {
+			if pr := decodePresence(a.Presence); pr != nil && pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+				return // connected on another node
+			}
+		}
+		so.mu.Lock()
+		defer so.mu.Unlock()
+		if so.users[uid] != nil {
+			return // back here meanwhile: its Connect told its friends
+		}
+		so.announceRemoteLocked(uid, so.offlineLocked(uid), friends)
+		so.announceLocked(uid, nil)
+	})
 }
 
 // deleteItem removes the first x from list.
