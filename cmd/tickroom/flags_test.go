@@ -180,3 +180,15 @@ func TestBinaryJSONLogsWhileRedisIsDown(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryShowsWhatAZeroDurationMeans: -drop-grace 0 and -token-ttl 0
+// take their defaults (30 s, 24 h), as every limit's 0 does, but the
+// start summary said "seats held 0s; tokens live 0s", telling an operator
+// who meant to hold no seats that none were held.
+func TestSummaryShowsWhatAZeroDurationMeans(t *testing.T) {
+	r := startBinary(t, nil, "-drop-grace", "0", "-token-ttl", "0")
+	if !strings.Contains(r.summary, "seats held 30s; tokens live 24h0m0s") {
+		t.Fatalf("start summary:\n%s", r.summary)
+	}
+	r.stop(t)
+}

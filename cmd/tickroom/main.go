@@ -22,6 +22,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -77,6 +78,13 @@ type flags struct {
 	redis, nodeID, publicHTTPURL, nodeWSURL                      string
 }
 
+// The defaults of -drop-grace and -token-ttl, which 0 also means
+// (tickroom.Options.DropGrace, TokenTTL).
+const (
+	defaultDropGrace = 30 * time.Second
+	defaultTokenTTL  = 24 * time.Hour
+)
+
 func parseFlags() (*flags, error) {
 	f := &flags{}
 	fs := flag.CommandLine
@@ -102,14 +110,14 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.inFramesPerIP, "input-frames-per-ip", 0, "messages and control frames per second the connections of one client address may send together (0: message-rate × max-conns-per-ip / 2)")
 	fs.IntVar(&f.inBytes, "input-bytes", 0, "bytes per second all connections may send together (0: 16 × input-bytes-per-ip)")
 	fs.IntVar(&f.inFrames, "input-frames", 0, "messages and control frames per second all connections may send together (0: 16 × input-frames-per-ip)")
-	fs.DurationVar(&f.dropGrace, "drop-grace", 30*time.Second, "how long a dropped player's seat is held for a resume")
+	fs.DurationVar(&f.dropGrace, "drop-grace", defaultDropGrace, "how long a dropped player's seat is held for a resume (0: 30s)")
 	fs.Float64Var(&f.roomCreateRate, "room-create-rate", 0, "room cost units a user's creation budget refills per second (a 20 Hz room of up to 8 players costs 1; an address gets 4 times a user's) (0: 0.5)")
 	fs.IntVar(&f.roomCreateBurst, "room-create-burst", 0, "room cost units a user may spend on creations at once (0: 32)")
 	fs.IntVar(&f.maxRoomCost, "max-room-cost-per-user", 0, "cost units of the live rooms one user created, in them or not (0: 32)")
 	fs.IntVar(&f.maxRoomsPerUser, "max-rooms-per-user", 0, "rooms one user is in at once, and in a cluster the seats it holds reserved on other nodes (0: 4)")
 	fs.DurationVar(&f.kickDuration, "kick-duration", 0, "how long the tokens a kicked user held are refused (0: 5m)")
 	fs.DurationVar(&f.banDuration, "ban-duration", 0, "length of a ban the admin API gives without seconds (0: until unbanned)")
-	fs.DurationVar(&f.tokenTTL, "token-ttl", 24*time.Hour, "session token lifetime")
+	fs.DurationVar(&f.tokenTTL, "token-ttl", defaultTokenTTL, "session token lifetime (0: 24h)")
 	fs.DurationVar(&f.guestTTL, "guest-ttl", 0, "how long the store keeps a guest account after its last login; more than -token-ttl (0: 720h, 30 days)")
 	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the admin token")
 	fs.StringVar(&f.dataDir, "data-dir", ".tickroom", "directory of the SQLite store (accounts, results, history, the session key and admin token); empty: nothing outlives the process")
@@ -376,7 +384,8 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 		fmt.Printf("  login       off: clients need session tokens made elsewhere\n")
 	}
 	fmt.Printf("  games       %s\n", strings.Join(srv.Games(), ", "))
-	fmt.Printf("  resume      seats held %s; tokens live %s\n", f.dropGrace, f.tokenTTL)
+	// 0 is the default, as for every limit (tickroom.Options).
+	fmt.Printf("  resume      seats held %s; tokens live %s\n", cmp.Or(f.dropGrace, defaultDropGrace), cmp.Or(f.tokenTTL, defaultTokenTTL))
 	if db := srv.Store(); db != nil {
 		fmt.Printf("  store       %s %s (schema %d)\n", db.Backend(), db.Where(), db.SchemaVersion())
 	} else {
