@@ -135,6 +135,13 @@ func New(opts Options) (_ *Server, err error) {
 	if err := s.newNode(); err != nil {
 		return nil, err
 	}
+	if s.node != nil && opts.DatabaseURL == "" && len(opts.TokenKey) == 0 {
+		// Its key is generated into its own data directory, or random:
+		// every other node refuses the tokens it issues, so each client
+		// redirected from it is refused with 401.
+		s.log.Warn("cluster: this node's session key is its own, so the other nodes refuse its tokens and every client redirected to another node gets 401; give every node the same -database, or the same -token-key-file",
+			"node", s.node.ID())
+	}
 	if err := s.newClusterUsers(s.hubRevocations()); err != nil {
 		return nil, err
 	}

@@ -192,3 +192,23 @@ func TestSummaryShowsWhatAZeroDurationMeans(t *testing.T) {
 	}
 	r.stop(t)
 }
+
+// TestBinaryWarnsOfAClusterNodeWithAKeyOfItsOwn: a node of a cluster
+// (-redis) with neither -database nor -token-key-file signs its tokens
+// with a key of its own (generated in its data directory), which every
+// other node refuses: each client redirected there got 401, and nothing
+// at start said why. It is now warned about; a shared key is not.
+func TestBinaryWarnsOfAClusterNodeWithAKeyOfItsOwn(t *testing.T) {
+	redis := fmt.Sprintf("redis://127.0.0.1:%d/0", redistest.FreePort(t))
+	const warning = "the other nodes refuse its tokens"
+	r := startBinary(t, nil, "-redis", redis)
+	r.stop(t)
+	if !strings.Contains(r.stderr.String(), warning) {
+		t.Errorf("a cluster node with a session key of its own started without a warning:\n%s", r.stderr)
+	}
+	r = startBinary(t, []string{"TICKROOM_TOKEN_KEY=" + strings.Repeat("k", 32)}, "-redis", redis)
+	r.stop(t)
+	if strings.Contains(r.stderr.String(), warning) {
+		t.Errorf("a cluster node given the shared key was warned:\n%s", r.stderr)
+	}
+}
