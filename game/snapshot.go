@@ -292,7 +292,15 @@ const poolWholes = 64
 func (p *wholePool) take(ents, n int) *whole {
 	for i := len(p.free) - 1; i >= 0; i-- {
 		if w := p.free[i]; fits(cap(w.ents), ents, 8) && fits(cap(w.buf), n, 64) {
-			p.free = slices.Delete(p.free, i, i+1)
+			if i == len(p.free)-1 {
+				// The one given last, as a room whose state did not
+				// change (undo) or the room before it of its size
+				// gave it: no copy.
+				p.free[i] = nil
+				p.free = p.free[:i]
+			} else {
+				p.free = slices.Delete(p.free, i, i+1)
+			}
 			return w
 		}
 	}
