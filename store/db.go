@@ -73,7 +73,8 @@ type Config struct {
 	// Zero value means 100.
 	InboxKeep int
 	// ResultKeep is how many results each player's history keeps: a
-	// result goes once each of its players has ResultKeep newer ones, so
+	// result goes once each of its players that still has an account (a
+	// deleted guest holds none) has ResultKeep newer ones, so
 	// every player keeps its newest ResultKeep (and up to about 8 more
 	// between the writes that trim it) and the stored results grow with
 	// the players, not with the games played. The standings keep counting

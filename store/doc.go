@@ -33,7 +33,7 @@
 // channel's lines (ChannelKeep), the channels with lines (ChannelHistories,
 // ChannelTTL), an inbox (InboxKeep), an account's devices (DeviceKeep),
 // each player's results (ResultKeep: a result goes once all its players
-// have that many newer ones), and guest accounts (GuestTTL: each new
+// that still have an account have that many newer ones), and guest accounts (GuestTTL: each new
 // guest deletes a few not seen for that long). Each bound is kept by the write that would pass it, walking
 // an index, so no background job has to run.
 //

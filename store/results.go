@@ -89,9 +89,12 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 // newest keep go: a player holds at most about keep + every results.
 //
 // The statement finds the player's candidates (c), their players (o),
-// and once for each of those the id of its keep-th newest result (t.kth:
-// a player with fewer has none). A candidate goes when each of its
-// players' kth is newer than it. Reading each player's kth once, rather
+// and once for each of those with an account the id of its keep-th
+// newest result (t.kth: a player with fewer has none). A candidate goes
+// when each of its players' kth is newer than it. A player with no
+// account (a guest deleted after GuestTTL, whose name stays in the
+// others' history) holds nothing: else each game a kept account played
+// with a guest since deleted would stay for good. Reading each player's kth once, rather
 // than counting its newer results for each candidate, reads a player's
 // index keep times a statement instead of keep for each of its
 // candidates (BenchmarkWriteResultsAtTheDefaultBound). MATERIALIZED
@@ -116,13 +119,13 @@ func trimResults(ctx context.Context, tx *sql.Tx, rs []Result, keep, every int) 
 }
 
 // trimStatement deletes up to $3 of player $1's results past its newest
-// $2 ($4 is $2 - 1) that every one of their players has $2 newer ones
-// than (trimResults).
+// $2 ($4 is $2 - 1) that every one of their players with an account has
+// $2 newer ones than (trimResults).
 const trimStatement = `WITH
 	c AS MATERIALIZED (SELECT result_id FROM result_players WHERE user_id = $1 ORDER BY result_id DESC LIMIT $3 OFFSET $2),
 	o AS MATERIALIZED (SELECT DISTINCT user_id FROM result_players WHERE result_id IN (SELECT result_id FROM c)),
 	t AS MATERIALIZED (SELECT o.user_id, (SELECT x.result_id FROM result_players x WHERE x.user_id = o.user_id
-		ORDER BY x.result_id DESC LIMIT 1 OFFSET $4) AS kth FROM o)
+		ORDER BY x.result_id DESC LIMIT 1 OFFSET $4) AS kth FROM o WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id))
 DELETE FROM results WHERE id IN (SELECT c.result_id FROM c WHERE NOT EXISTS (
 	SELECT 1 FROM result_players rp JOIN t ON t.user_id = rp.user_id
 	WHERE rp.result_id = c.result_id AND COALESCE(t.kth, 0) <= c.result_id))`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -83,6 +84,11 @@ func testResultKeep(t *testing.T, fresh backend) {
 	cfg := fresh(t)
 	cfg.ResultKeep, cfg.trimEvery = 3, 1
 	db := open(t, cfg)
+	for _, id := range []string{"amy", "bob", "cat", "dee", "eve", "fay", "hal", "ivy", "jon"} {
+		if _, err := db.CreateGuest(ctx, Guest{ID: id, Name: id, DeviceHash: []byte("dev-" + id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	at := time.UnixMilli(1_700_000_000_000)
 	rooms := func(user string) []string {
 		t.Helper()
@@ -220,5 +226,79 @@ func testRankCounted(t *testing.T, fresh backend) {
 	}
 	if got, err := db.Standing(ctx, "arena", who); err != nil || (ahead < RankCounted && (got.Rank != ahead+1 || got.RankBeyond)) || (ahead >= RankCounted && !got.RankBeyond) {
 		t.Fatalf("%s with %d ahead: %+v, %v", who, ahead, got, err)
+	}
+}
+
+// testResultsOfDeletedGuestsAreTrimmed: a claimed account that played
+// each of its games with a new guest keeps its newest ResultKeep once
+// those guests are deleted (not seen for GuestTTL): a deleted player no
+// longer holds a result, though its name stays in the others' history.
+func testResultsOfDeletedGuestsAreTrimmed(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.ResultKeep, cfg.trimEvery, cfg.GuestTTL = 3, 1, 24*time.Hour
+	var mu sync.Mutex
+	now := time.Now().Truncate(time.Millisecond)
+	cfg.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	db := open(t, cfg)
+	guest := func(id string) {
+		t.Helper()
+		if _, err := db.CreateGuest(ctx, Guest{ID: id, Name: id, DeviceHash: []byte("dev-" + id)}); err != nil {
+			t.Fatal(err)
+		}
+		advance(time.Millisecond)
+	}
+	play := func(room, a, b string) {
+		t.Helper()
+		if err := db.WriteResults(ctx, []Result{gomokuResult(room, a, b, now)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	history := func(user string) int {
+		t.Helper()
+		rs, err := db.History(ctx, user, 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs)
+	}
+	guest("amy")
+	if err := db.ClaimName(ctx, "amy", "Amy", "hash"); err != nil {
+		t.Fatal(err)
+	}
+	guest("bob")
+	if err := db.ClaimName(ctx, "bob", "Bob", "hash"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		g := fmt.Sprint("g", i)
+		guest(g)
+		play(fmt.Sprint("r", i), "amy", g)
+	}
+	// Each guest has only its game: all ten are still someone's newest.
+	if n := history("amy"); n != 10 {
+		t.Fatalf("amy's history with ten live guests: %d, want 10", n)
+	}
+	advance(25 * time.Hour)
+	for i := range 3 { // each deletes up to 4 guests not seen for a day
+		guest(fmt.Sprint("new", i))
+	}
+	if _, err := db.UserByID(ctx, "g9"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("g9 after GuestTTL: %v, want it deleted", err)
+	}
+	// amy plays on with bob: the games with the deleted guests go.
+	for i := range 10 {
+		play(fmt.Sprint("b", i), "amy", "bob")
+	}
+	if n := history("amy"); n != 3 {
+		t.Fatalf("amy's history after 10 more games: %d results, want her newest 3 (the games with deleted guests held by no one)", n)
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM results`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Fatalf("%d results stored, want 3", n)
 	}
 }

@@ -38,6 +38,7 @@ var suite = []struct {
 	{"RanksAreCountedToABound", testRankCounted},
 	{"EachPlayerKeepsItsNewestResults", testResultKeep},
 	{"ResultsAreTrimmedOnOneWriteInEight", testResultKeepAmortized},
+	{"ResultsOfDeletedGuestsAreTrimmed", testResultsOfDeletedGuestsAreTrimmed},
 	{"ChannelHistoryIsBoundedAndPaged", testChannelHistory},
 	{"ChannelHistoriesAreBoundedInNumber", testChannelHistories},
 	{"ChannelHistoriesOverTheBoundAtOpenAreEvicted", testChannelHistoriesBacklog},
