@@ -258,3 +258,67 @@ func testGuestsOfAnOlderNode(t *testing.T, fresh backend) {
 		}
 	}
 }
+
+// testGuestWithManyResultsGoesWhole: a guest deleted with more results
+// than one deletion takes (pruneResultsPerGuest), none of whose other
+// players has an account left, takes them all, over the next new guests'
+// deletions: none stays behind, held by no one and never looked at again.
+func testGuestWithManyResultsGoesWhole(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.GuestTTL, cfg.ResultKeep = 24*time.Hour, 3
+	var mu sync.Mutex
+	now := time.Now().Truncate(time.Millisecond)
+	cfg.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	db := open(t, cfg)
+	guest := func(id string) {
+		t.Helper()
+		if _, err := db.CreateGuest(ctx, Guest{ID: id, Name: id, DeviceHash: []byte("dev-" + id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// gil plays one game with each of n new guests, who each have only
+	// that game, so it is someone's newest and stays.
+	const n = pruneResultsPerGuest + 20
+	guest("gil")
+	var batch []Result
+	for i := range n {
+		h := fmt.Sprint("h", i)
+		guest(h)
+		batch = append(batch, gomokuResult(fmt.Sprint("r", i), "gil", h, now))
+		if len(batch) == 64 || i == n-1 {
+			if err := db.WriteResults(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = nil
+		}
+	}
+	advance(time.Millisecond)
+	if err := db.Seen(ctx, "gil"); err != nil { // gil is seen last
+		t.Fatal(err)
+	}
+	results := func() int {
+		t.Helper()
+		var c int
+		if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM results`).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := results(); c != n {
+		t.Fatalf("%d results stored, want %d", c, n)
+	}
+	advance(25 * time.Hour)
+	// Enough new guests to delete every old one (h0.. first, gil last),
+	// and a few more.
+	for i := range (n+1)/guestPruneBatch + 4 {
+		guest(fmt.Sprint("new", i))
+	}
+	if _, err := db.UserByID(ctx, "gil"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("gil after GuestTTL: %v, want it deleted", err)
+	}
+	if c := results(); c != 0 {
+		t.Fatalf("%d results stored after every player of them was deleted, want 0", c)
+	}
+}

@@ -26,6 +26,7 @@ var suite = []struct {
 	{"GuestAccountsComeBackByDevice", testGuestByDevice},
 	{"AnAccountKeepsItsNewestDevices", testDeviceKeep},
 	{"GuestsNotSeenForGuestTTLGo", testGuestTTL},
+	{"AGuestWithManyResultsGoesWhole", testGuestWithManyResultsGoesWhole},
 	{"GuestsGetAWholeGuestTTLFromTheUpgrade", testGuestsAtTheUpgrade},
 	{"GuestsOfAnOlderNodeAreKept", testGuestsOfAnOlderNode},
 	{"NamesAreUniqueCaseInsensitively", testNamesUnique},

@@ -73,15 +73,18 @@ func (db *DB) CreateGuest(ctx context.Context, g Guest) (User, error) {
 
 // pruneResultsPerGuest bounds the results one pruned guest takes with it
 // in one step, so a guest that played a great many games costs the login
-// that prunes it a bounded delete; the rest stay.
+// that prunes it a bounded delete; a guest with more keeps its account
+// row (its devices, lists and standings gone: it cannot log in again)
+// until a later step has taken the rest.
 const pruneResultsPerGuest = 1000
 
 // pruneGuests deletes up to guestPruneBatch guests last seen before cut,
 // with what only they had: their devices, friendships (both sides),
 // blocks (both ways), inbox, standings and sanctions, and the results none of whose
-// players has an account any more (up to pruneResultsPerGuest each).
-// Results with another player keep the guest's name, as that player's
-// history. A guest seen again meanwhile is kept.
+// other players has an account (up to pruneResultsPerGuest each; the
+// account goes once none is left, so a guest with more comes first again
+// in the next prune). Results with another player keep the guest's name,
+// as that player's history. A guest seen again meanwhile is kept.
 func pruneGuests(ctx context.Context, tx *sql.Tx, cut int64) error {
 	const guest = `name_key IS NULL AND subject IS NULL AND seen_ms < $1`
 	ids, err := txStrings(ctx, tx, `SELECT id FROM users WHERE `+guest+` ORDER BY seen_ms LIMIT $2`, cut, guestPruneBatch)
@@ -89,7 +92,9 @@ func pruneGuests(ctx context.Context, tx *sql.Tx, cut int64) error {
 		return err
 	}
 	for _, id := range ids {
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $2 AND `+guest, cut, id)
+		// Still a guest not seen since cut? The update takes the row's
+		// lock (PostgreSQL), so a login elsewhere waits for this prune.
+		res, err := tx.ExecContext(ctx, `UPDATE users SET seen_ms = seen_ms WHERE id = $2 AND `+guest, cut, id)
 		if err != nil {
 			return err
 		}
@@ -105,15 +110,24 @@ func pruneGuests(ctx context.Context, tx *sql.Tx, cut int64) error {
 			`DELETE FROM inbox WHERE to_id = $1`,
 			`DELETE FROM standings WHERE user_id = $1`,
 			`DELETE FROM sanctions WHERE user_id = $1`,
-			// Its results with no player left (result_players go by
-			// cascade).
-			`DELETE FROM results WHERE id IN (SELECT rp.result_id FROM result_players rp WHERE rp.user_id = $1
-				AND NOT EXISTS (SELECT 1 FROM result_players o JOIN users u ON u.id = o.user_id WHERE o.result_id = rp.result_id)
-				LIMIT ` + strconv.Itoa(pruneResultsPerGuest) + `)`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err
 			}
+		}
+		// Its results with no other player left (result_players go by
+		// cascade).
+		res, err = tx.ExecContext(ctx, `DELETE FROM results WHERE id IN (SELECT rp.result_id FROM result_players rp WHERE rp.user_id = $1
+			AND NOT EXISTS (SELECT 1 FROM result_players o JOIN users u ON u.id = o.user_id WHERE o.result_id = rp.result_id AND o.user_id <> $1)
+			LIMIT `+strconv.Itoa(pruneResultsPerGuest)+`)`, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n >= pruneResultsPerGuest {
+			continue // more may be left: the account stays for the next prune
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+			return err
 		}
 	}
 	return nil
