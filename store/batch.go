@@ -196,6 +196,9 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 	if err == nil && evicted.ran {
 		db.channelsOver.Store(evicted.full)
 	}
+	if err == nil {
+		db.boundWAL(ctx)
+	}
 	return err
 }
 

@@ -34,7 +34,7 @@ func (db *DB) AckInbox(ctx context.Context, user string, upTo int64) error {
 }
 
 func (db *DB) lines(ctx context.Context, op, query string, args ...any) ([]Line, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, db.fail(op, err)
 	}

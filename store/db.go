@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -102,6 +103,8 @@ type Config struct {
 	migrations fs.FS
 	// now replaces time.Now for ChannelTTL and GuestTTL (tests only).
 	now func() time.Time
+	// walLimit replaces defaultWALLimit (tests only).
+	walLimit int64
 	// trimEvery is how seldom a result's players are looked at for
 	// ResultKeep (trimResults). Zero value means 8; tests set 1 to see
 	// every write keep the bound exactly.
@@ -121,6 +124,13 @@ const (
 	defaultInboxKeep   = 100
 	defaultDeviceKeep  = 32
 	defaultResultKeep  = 1000
+
+	// defaultWALLimit is the size of SQLite's -wal file past which a
+	// write checkpoints the whole log and truncates it (boundWAL): SQLite's
+	// own checkpoint, after each commit once the log holds 1,000 pages
+	// (~4 MB), never finishes while some reader is always reading, and
+	// the log then grows with every write and keeps its size.
+	defaultWALLimit = 64 << 20
 
 	defaultChannelHistories = 2000
 	defaultChannelTTL       = 30 * 24 * time.Hour
@@ -146,6 +156,7 @@ func (c Config) withDefaults() (Config, error) {
 	limits.Default(&c.DeviceKeep, defaultDeviceKeep)
 	limits.Default(&c.ResultKeep, defaultResultKeep)
 	limits.Default(&c.trimEvery, 8)
+	limits.Default(&c.walLimit, defaultWALLimit)
 	limits.Default(&c.ChannelHistories, defaultChannelHistories)
 	limits.Default(&c.ChannelTTL, defaultChannelTTL)
 	limits.Default(&c.GuestTTL, defaultGuestTTL)
@@ -170,6 +181,10 @@ type DB struct {
 	classify func(error) error
 	version  int64 // schema version after migrations
 	closed   atomic.Bool
+	// reads is held shared by every read of r, from the query until its
+	// rows are closed, and exclusively by boundWAL's checkpoint, so that
+	// the checkpoint finds a moment with no reader on an older snapshot.
+	reads sync.RWMutex
 	// channelsOver is set while more channels may keep history than
 	// ChannelHistories (at Open, or after a write that hit its eviction
 	// cap): writes of channel lines then evict a backlog too.
@@ -224,6 +239,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.w.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return db.fail("ping", err)
 	}
+	db.boundWAL(ctx)
 	return nil
 }
 
@@ -285,6 +301,48 @@ func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 		return db.fail(op, err)
 	}
 	return db.fail(op, tx.Commit())
+}
+
+// query runs a read on r; the rows hold db.reads until they are closed.
+// No read may start while the caller holds one open: a checkpoint waiting
+// between them would wait for ever.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*readRows, error) {
+	db.reads.RLock()
+	rows, err := db.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		db.reads.RUnlock()
+		return nil, err
+	}
+	return &readRows{Rows: rows, unlock: db.reads.RUnlock}, nil
+}
+
+// readRows are a read's rows; Close releases db.reads.
+type readRows struct {
+	*sql.Rows
+	once   sync.Once
+	unlock func()
+}
+
+func (r *readRows) Close() error {
+	err := r.Rows.Close()
+	r.once.Do(r.unlock)
+	return err
+}
+
+// queryRow runs a read of one row on r; its Scan releases db.reads.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) readRow {
+	db.reads.RLock()
+	return readRow{row: db.r.QueryRowContext(ctx, query, args...), unlock: db.reads.RUnlock}
+}
+
+type readRow struct {
+	row    *sql.Row
+	unlock func()
+}
+
+func (r readRow) Scan(dest ...any) error {
+	defer r.unlock()
+	return r.row.Scan(dest...)
 }
 
 // exec runs one write statement.

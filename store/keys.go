@@ -29,7 +29,7 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() ([]byte, error
 		return fileSecret(SecretFile(db.keysDir, name), gen)
 	}
 	var s []byte
-	err := db.r.QueryRowContext(ctx, `SELECT secret FROM secrets WHERE name = $1`, name).Scan(&s)
+	err := db.queryRow(ctx, `SELECT secret FROM secrets WHERE name = $1`, name).Scan(&s)
 	if err == nil {
 		return s, nil
 	}

@@ -33,7 +33,7 @@ func (db *DB) LiftSanction(ctx context.Context, userID string, kind SanctionKind
 
 // Sanctions implements Moderation.
 func (db *DB) Sanctions(ctx context.Context, now time.Time) ([]Sanction, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT user_id, kind, reason, at_ms, until_ms FROM sanctions
+	rows, err := db.query(ctx, `SELECT user_id, kind, reason, at_ms, until_ms FROM sanctions
 		WHERE until_ms = 0 OR until_ms > $1 ORDER BY at_ms, user_id, kind`, ms(now))
 	if err != nil {
 		return nil, db.fail("listing sanctions", err)

@@ -172,7 +172,7 @@ func (db *DB) History(ctx context.Context, user string, before int64, limit int)
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT r.id, r.game, r.room, r.outcome, r.started_ms, r.ended_ms FROM result_players p JOIN results r ON r.id = p.result_id
+	rows, err := db.query(ctx, `SELECT r.id, r.game, r.room, r.outcome, r.started_ms, r.ended_ms FROM result_players p JOIN results r ON r.id = p.result_id
 		WHERE p.user_id = $1 AND p.result_id < $2 ORDER BY p.result_id DESC LIMIT $3`, user, before, limit)
 	if err != nil {
 		return nil, db.fail("reading history", err)
@@ -201,7 +201,7 @@ func (db *DB) History(ctx context.Context, user string, before int64, limit int)
 }
 
 func (db *DB) resultPlayers(ctx context.Context, id int64) ([]ResultPlayer, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT user_id, name, seat, outcome, score FROM result_players WHERE result_id = $1 ORDER BY seat, user_id`, id)
+	rows, err := db.query(ctx, `SELECT user_id, name, seat, outcome, score FROM result_players WHERE result_id = $1 ORDER BY seat, user_id`, id)
 	if err != nil {
 		return nil, db.fail("reading a result", err)
 	}
@@ -230,7 +230,7 @@ func (db *DB) Leaderboard(ctx context.Context, game string, limit int) ([]Standi
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+standingCols+` FROM standings WHERE game = $1 ORDER BY wins DESC, score DESC, user_id LIMIT $2`, game, limit)
+	rows, err := db.query(ctx, `SELECT `+standingCols+` FROM standings WHERE game = $1 ORDER BY wins DESC, score DESC, user_id LIMIT $2`, game, limit)
 	if err != nil {
 		return nil, db.fail("reading a leaderboard", err)
 	}
@@ -253,7 +253,7 @@ func (db *DB) Leaderboard(ctx context.Context, game string, limit int) ([]Standi
 
 // Standing implements Results.
 func (db *DB) Standing(ctx context.Context, game, user string) (Standing, error) {
-	s, err := scanStanding(db.r.QueryRowContext(ctx, `SELECT `+standingCols+` FROM standings WHERE game = $1 AND user_id = $2`, game, user))
+	s, err := scanStanding(db.queryRow(ctx, `SELECT `+standingCols+` FROM standings WHERE game = $1 AND user_id = $2`, game, user))
 	if err != nil {
 		return Standing{}, db.fail(fmt.Sprintf("standing in %s", game), err)
 	}
@@ -263,7 +263,7 @@ func (db *DB) Standing(ctx context.Context, game, user string) (Standing, error)
 	// that PostgreSQL walks it rather than the table, whatever its
 	// estimates.
 	var ahead int
-	if err := db.r.QueryRowContext(ctx, `SELECT
+	if err := db.queryRow(ctx, `SELECT
 		(SELECT COUNT(*) FROM (SELECT 1 FROM standings WHERE game = $1 AND wins > $2 ORDER BY wins DESC, score DESC LIMIT $4) AS more_wins) +
 		(SELECT COUNT(*) FROM (SELECT 1 FROM standings WHERE game = $1 AND wins = $2 AND score > $3 ORDER BY score DESC LIMIT $4) AS more_score)`,
 		game, s.Wins, s.Score, RankCounted).Scan(&ahead); err != nil {

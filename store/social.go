@@ -60,7 +60,7 @@ func (db *DB) Friendships(ctx context.Context, user string) ([]Friendship, error
 // friendships runs query, which selects from_id, to_id, state and
 // since_ms of friendships with user as $1.
 func (db *DB) friendships(ctx context.Context, query, user string) ([]Friendship, error) {
-	rows, err := db.r.QueryContext(ctx, query, user)
+	rows, err := db.query(ctx, query, user)
 	if err != nil {
 		return nil, db.fail("listing friendships", err)
 	}
@@ -97,7 +97,7 @@ type FriendRequest struct {
 // FriendRequestsTo returns the oldest limit friend requests standing for
 // user, oldest first, in one query: each sender's name comes with it.
 func (db *DB) FriendRequestsTo(ctx context.Context, user string, limit int) ([]FriendRequest, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT f.from_id, COALESCE(u.name, ''), f.since_ms FROM friendships f LEFT JOIN users u ON u.id = f.from_id
+	rows, err := db.query(ctx, `SELECT f.from_id, COALESCE(u.name, ''), f.since_ms FROM friendships f LEFT JOIN users u ON u.id = f.from_id
 		WHERE f.to_id = $1 AND f.state = 'pending' ORDER BY f.since_ms, f.from_id LIMIT $2`, user, limit)
 	if err != nil {
 		return nil, db.fail("listing friend requests", err)
@@ -121,7 +121,7 @@ func (db *DB) FriendRequestsTo(ctx context.Context, user string, limit int) ([]F
 // adds no row), stopping at limit: a count of limit means limit or more.
 func (db *DB) CountFriendRequestsTo(ctx context.Context, user, except string, limit int) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE to_id = $1 AND state = 'pending' AND from_id <> $2 LIMIT $3) r`, user, except, limit).Scan(&n)
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE to_id = $1 AND state = 'pending' AND from_id <> $2 LIMIT $3) r`, user, except, limit).Scan(&n)
 	return n, db.fail("counting friend requests", err)
 }
 
@@ -130,7 +130,7 @@ func (db *DB) CountFriendRequestsTo(ctx context.Context, user, except string, li
 // limit (it stops there).
 func (db *DB) CountOwnFriendships(ctx context.Context, user, except string, limit int) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE user_a = $1 AND user_b <> $2 AND (state = 'accepted' OR from_id = $1)
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE user_a = $1 AND user_b <> $2 AND (state = 'accepted' OR from_id = $1)
 		UNION ALL SELECT 1 FROM friendships WHERE user_b = $1 AND user_a <> $2 AND (state = 'accepted' OR from_id = $1) LIMIT $3) r`, user, except, limit).Scan(&n)
 	return n, db.fail("counting friendships", err)
 }
@@ -139,7 +139,7 @@ func (db *DB) CountOwnFriendships(ctx context.Context, user, except string, limi
 // stops there).
 func (db *DB) CountBlocks(ctx context.Context, user, except string, limit int) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM blocks WHERE blocker = $1 AND blocked <> $2 LIMIT $3) r`, user, except, limit).Scan(&n)
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM blocks WHERE blocker = $1 AND blocked <> $2 LIMIT $3) r`, user, except, limit).Scan(&n)
 	return n, db.fail("counting blocks", err)
 }
 
@@ -164,7 +164,7 @@ func (db *DB) Blocks(ctx context.Context, user string) ([]string, error) {
 }
 
 func (db *DB) strings(ctx context.Context, op, query string, args ...any) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, db.fail(op, err)
 	}

@@ -119,6 +119,41 @@ func openSQLite(ctx context.Context, cfg Config) (_ *DB, err error) {
 	return db, nil
 }
 
+// boundWAL keeps SQLite's -wal file to about Config.walLimit: past it, the
+// writer checkpoints the whole log and truncates the file, with the reads
+// held off meanwhile (db.reads: the reads under way end, new ones wait for
+// the checkpoint, about 0.1 s); SQLite's own wait for readers, with four
+// readers always overlapping, could give up after BusyTimeout. SQLite's
+// automatic checkpoint copies only the frames no reader still needs, and
+// the log is started again from its beginning only once every frame was
+// copied, so while one of the readers is always reading (the hub keeps
+// its four store readers busy for as long as clients ask for leaderboards
+// and histories) the log grew with every write, without end, and kept
+// that size. Write calls it after each batch and Ping, which an idle
+// WriteQueue runs every few seconds, so writes made outside the queue
+// (logins) are bounded too. A checkpoint that cannot finish is logged and
+// tried again by the next call.
+func (db *DB) boundWAL(ctx context.Context) {
+	if db.backend != BackendSQLite {
+		return
+	}
+	fi, err := os.Stat(sqlitePath(db.cfg.Dir) + "-wal")
+	if err != nil || fi.Size() <= db.cfg.walLimit {
+		return
+	}
+	db.reads.Lock()
+	defer db.reads.Unlock()
+	var busy, frames, copied int
+	err = db.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &copied)
+	if err == nil && busy != 0 {
+		err = errors.New("readers still read older frames")
+	}
+	if err != nil {
+		db.cfg.Logger.Warn("store: the write-ahead log is over its bound and could not be checkpointed; the next write tries again",
+			"wal_bytes", fi.Size(), "err", err)
+	}
+}
+
 func sqliteOpenError(path string, err error) error {
 	if e := classifySQLite(err); e != nil {
 		return fmt.Errorf("%w: %s: %w", e, path, err)

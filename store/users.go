@@ -157,25 +157,25 @@ func (db *DB) CreateLinked(ctx context.Context, id, name, subject string) (User,
 
 // UserByID implements Users.
 func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 	return u, db.fail("user by id", err)
 }
 
 // UserByDevice implements Users.
 func (db *DB) UserByDevice(ctx context.Context, deviceHash []byte) (User, error) {
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColsU+` FROM devices d JOIN users u ON u.id = d.user_id WHERE d.hash = $1`, deviceHash))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColsU+` FROM devices d JOIN users u ON u.id = d.user_id WHERE d.hash = $1`, deviceHash))
 	return u, db.fail("user by device", err)
 }
 
 // UserByName implements Users.
 func (db *DB) UserByName(ctx context.Context, name string) (User, error) {
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, NameKey(name)))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, NameKey(name)))
 	return u, db.fail("user by name", err)
 }
 
 // UserBySubject implements Users.
 func (db *DB) UserBySubject(ctx context.Context, subject string) (User, error) {
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE subject = $1`, subject))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE subject = $1`, subject))
 	return u, db.fail("user by subject", err)
 }
 
