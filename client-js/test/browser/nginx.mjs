@@ -100,7 +100,10 @@ export async function startNginx(server) {
     `error_log ${join(dir, "error.log")} warn;`,
     "events { worker_connections 256; }",
     "http {",
-    "  access_log off;",
+    // Debian's nginx.conf logs every request of the http context in the
+    // combined format (request line with its query, and the Referer), so
+    // a location the site file does not log otherwise lands there.
+    `  access_log ${join(dir, "access.log")};`,
     ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${join(dir, t)};`),
     "  types { text/html html; text/javascript js; text/css css; }",
     `  proxy_bind ${PROXY_SOURCE};`,

@@ -31,6 +31,21 @@ function getJSON(url, ca, headers = {}) {
   });
 }
 
+// postJSON posts body as JSON to url over https, trusting only the test
+// certificate.
+function postJSON(url, ca, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
 describe("demo behind nginx over https and wss", { timeout: 180_000 }, () => {
   let server;
   let proxy;
@@ -136,6 +151,33 @@ describe("demo behind nginx over https and wss", { timeout: 180_000 }, () => {
     }
     assert.equal((access.match(/"GET \/v1\/ws" 101 /g) ?? []).length, 2, access);
     assert.doesNotMatch(access, /token=/);
+  });
+
+  // A private room's feed takes a member's session token (and a room's
+  // password) in its query, since EventSource cannot send headers, and
+  // the watch page is opened as watch.html?room=ID&token=T, which its
+  // script and style then carry as Referer: none of it may reach the
+  // access log, which the nginx example says the token stays out of.
+  test("a spectator's token and room password stay out of the access log", async () => {
+    const login = await postJSON(`${proxy.playUrl}/v1/login`, proxy.cert.pem, { name: "carol" });
+    assert.equal(login.status, 200, login.body);
+    const { token } = JSON.parse(login.body);
+    const secrets = [token, token.split(".").at(-1), "hunter2pw"];
+    const feed = await getJSON(`${proxy.playUrl}/v1/rooms/nosuchroom/events?token=${encodeURIComponent(token)}&password=hunter2pw`, proxy.cert.pem);
+    assert.equal(feed.status, 404, feed.body);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${proxy.playUrl}/watch.html?room=nosuchroom&token=${encodeURIComponent(token)}`);
+    await page.waitForSelector("body[data-stream=error]", wait);
+    await context.close();
+    let access = "";
+    for (let i = 0; i < 100 && (access.match(/nosuchroom\/events/g) ?? []).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      access = await proxy.accessLog();
+    }
+    assert.ok((access.match(/nosuchroom\/events/g) ?? []).length >= 2, `both feed requests are logged:\n${access}`);
+    assert.match(access, /watch\.js/, "the page's script is logged");
+    for (const s of secrets) assert.ok(!access.includes(s), `the access log holds ${s}:\n${access}`);
   });
 
   test("the admin port answers over TLS and plain http is redirected", async () => {
