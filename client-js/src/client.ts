@@ -499,7 +499,7 @@ export class Client extends Emitter<ClientEvents> {
   // follow moves the connection to the node a Redirect names and resolves
   // on its Welcome (after which the rooms already joined resume there).
   private follow(r: Redirect): Promise<void> {
-    const bad = badRedirect(r);
+    const bad = badRedirect(r, this.connection.currentUrl);
     if (bad) return Promise.reject(bad);
     this.emit("redirect", r);
     return new Promise<void>((resolve, reject) => {
@@ -638,7 +638,7 @@ export class Client extends Emitter<ClientEvents> {
         // moved to another node, whose node drains. Move there; its
         // Welcome resumes every room, on that node.
         if (msg.requestId === 0 && this.roomMap.has(b.value.roomId)) {
-          const bad = badRedirect(b.value);
+          const bad = badRedirect(b.value, this.connection.currentUrl);
           if (bad) {
             this.emit("error", bad);
             break;
@@ -708,7 +708,7 @@ export class Client extends Emitter<ClientEvents> {
       // The room lives on another node of the cluster: move there; its
       // Welcome resumes every room again, on that node.
       if (reply.body.case === "redirect" && this.roomMap.get(room.id) === room) {
-        const bad = badRedirect(reply.body.value);
+        const bad = badRedirect(reply.body.value, this.connection.currentUrl);
         if (bad) return failed(bad);
         this.emit("redirect", reply.body.value);
         this.connection.moveTo(reply.body.value.url);
@@ -780,12 +780,18 @@ export class Client extends Emitter<ClientEvents> {
 
 // badRedirect returns the protocol error of a Redirect whose url is no
 // WebSocket URL (a buggy or hostile server), which the connection cannot
-// move to; undefined for a good one.
-function badRedirect(r: Redirect): TickroomError | undefined {
+// move to, or a ws: URL while the connection, at from, is on wss: (a node
+// whose -node-ws-url is its plain address), where the session token in
+// the URL would travel unencrypted; undefined for a good one.
+function badRedirect(r: Redirect, from: string): TickroomError | undefined {
+  let to: string;
   try {
-    normalizeWebSocketUrl(r.url);
-    return undefined;
+    to = normalizeWebSocketUrl(r.url);
   } catch {
     return new TickroomError("protocol", `tickroom: redirect to ${JSON.stringify(r.url)}, not a WebSocket URL`, { url: r.url });
   }
+  if (from.startsWith("wss:") && !to.startsWith("wss:")) {
+    return new TickroomError("protocol", `tickroom: redirect to ${JSON.stringify(r.url)} refused: it would leave TLS (wss:) and send the session token unencrypted`, { url: r.url });
+  }
+  return undefined;
 }

@@ -227,4 +227,40 @@ describe("cluster redirects", () => {
     }
     assert.deepEqual(thrown, []);
   });
+
+  it("a Redirect from wss to ws is refused: the session token never leaves TLS", async () => {
+    const p = connect(opts({ url: "wss://lb.example:1/v1/ws" }));
+    const sock = FakeWebSocket.last();
+    welcome(sock);
+    const client = await p;
+    const errors: string[] = [];
+    client.on("error", (e) => errors.push(e.code));
+    const j = client.joinRoom("r9");
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "redirect", value: redirect } });
+    await assert.rejects(j, (e: { code?: string; message?: string }) => e.code === "protocol" && /TLS/.test(e.message ?? ""));
+    await flush();
+    mock.timers.tick(1);
+    await flush();
+    assert.equal(FakeWebSocket.last(), sock, "no socket was opened to the ws:// URL");
+    assert.ok(FakeWebSocket.instances.every((s) => !s.url.startsWith("ws:")), "the token went to no ws:// URL");
+
+    // Unprompted (a draining node moves its rooms): an error event, and the client stays.
+    const k = client.joinRoom("r10");
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "joined", value: { roomId: "r10", game: "gomoku", seat: 1, tickRate: 10, maxPlayers: 2 } } });
+    await k;
+    reply(sock, { requestId: 0, body: { case: "redirect", value: { ...redirect, roomId: "r10" } } });
+    await flush();
+    mock.timers.tick(1);
+    await flush();
+    assert.equal(FakeWebSocket.last(), sock);
+    assert.deepEqual(errors, ["protocol"]);
+
+    // A wss redirect is followed as before.
+    const m = client.joinRoom("r11");
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "redirect", value: { ...redirect, roomId: "r11", url: "wss://node2.example:2/v1/ws" } } });
+    await flush();
+    assert.equal(FakeWebSocket.last().url, "wss://node2.example:2/v1/ws?token=tok");
+    void m.catch(() => {});
+    client.close();
+  });
 });
