@@ -65,7 +65,8 @@ function defaultStorage(): DeviceStorage | null {
  * {"identity_token", "name"}, {"name", "password"} or {"device_secret"})
  * and returns the session. The device secret a server that keeps accounts
  * returns is kept in options.storage (localStorage by default), and a
- * later guest login presents it to come back as the same account; when
+ * later guest login presents it to come back as the same account; a
+ * password login's is returned in the session but not kept; when
  * the server no longer knows it (401), login forgets it and logs in as a
  * new guest. It rejects with a
  * TickroomError: "http" for an error status (the server's message in the
@@ -79,9 +80,13 @@ export async function login(request: LoginRequest, options: LoginOptions = {}): 
   // comes back as the same account.
   const guest = req.identityToken === undefined && req.password === undefined && req.deviceSecret === undefined;
   const kept = guest ? readSecret(storage, key) : "";
+  // A password login's secret is not kept: a later guest login on this
+  // browser (another person at a shared computer) would present it and
+  // come back as the password's account without the password.
+  const keep = req.password === undefined ? storage : null;
   if (kept) {
     try {
-      return await postLogin({ ...req, deviceSecret: kept }, options, storage, key);
+      return await postLogin({ ...req, deviceSecret: kept }, options, keep, key);
     } catch (err) {
       // The server no longer knows the secret (a new database): forget
       // it and log in as a new guest.
@@ -89,7 +94,7 @@ export async function login(request: LoginRequest, options: LoginOptions = {}): 
       forgetSecret(storage, key);
     }
   }
-  return postLogin(req, options, storage, key);
+  return postLogin(req, options, keep, key);
 }
 
 function readSecret(storage: DeviceStorage | null, key: string): string {

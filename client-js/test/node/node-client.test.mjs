@@ -103,6 +103,39 @@ describe("client-js in Node", () => {
     });
   }
 
+  // A shared browser: ann logs in with her claimed name and password;
+  // whoever logs in as a guest after her on that browser must not come
+  // back as ann, as the device secret her password login returned would
+  // bring them, were it kept for guest logins.
+  it("keeps no device secret from a password login, so a later guest on the browser is not that account", async () => {
+    const kept = new Map();
+    const shared = {
+      getItem: (k) => kept.get(k) ?? null,
+      setItem: (k, v) => void kept.set(k, v),
+      removeItem: (k) => void kept.delete(k),
+    };
+    const name = `ann${randomBytes(3).toString("hex")}`;
+    const password = "correct horse battery";
+    const first = await login(name, { baseUrl: srv.httpUrl, storage: null });
+    const claim = await fetch(`${srv.httpUrl}/v1/account/claim`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${first.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name, password }),
+    });
+    assert.equal(claim.status, 200, await claim.text());
+
+    const ann = await login({ name, password }, { baseUrl: srv.httpUrl, storage: shared });
+    assert.equal(ann.userId, first.userId);
+    assert.equal(ann.guest, false);
+    assert.ok(ann.deviceSecret, "the session still carries the secret, for an app that offers to remember the login");
+    assert.deepEqual([...kept.values()], [], "the password login kept nothing in the browser's storage");
+
+    const bob = await login("bob", { baseUrl: srv.httpUrl, storage: shared });
+    assert.notEqual(bob.userId, ann.userId, "a later guest login is a new guest, not ann");
+    assert.equal(bob.name, "bob");
+    assert.equal(bob.guest, true);
+  });
+
   it("rejects a malformed URL before opening a socket", async () => {
     let opened = 0;
     class Counting extends WebSocket {
