@@ -172,6 +172,42 @@ func TestClaimNameAndPassword(t *testing.T) {
 	}
 }
 
+// TestReclaimNeedsTheCurrentPassword: a claimed account's name and
+// password are changed by a claim only with its current password, so
+// that whoever holds one of its session tokens (a private room's watch
+// link, watch.html?room=ID&token=T, hands it to anyone the player shares
+// it with) cannot lock its owner out of the password login and keep the
+// account. server/account's limits test renames with it.
+func TestReclaimNeedsTheCurrentPassword(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	_, ada := a.post("/v1/login", "", map[string]string{"name": "guest1"})
+	if st, body := a.post("/v1/account/claim", str(ada, "token"), map[string]string{"name": "Ada", "password": "correct horse"}); st != 200 {
+		t.Fatalf("claim: %d %v", st, body)
+	}
+	_, in := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
+	leaked := str(in, "token")
+	for _, body := range []map[string]string{
+		{"name": "Eve", "password": "eve's password"},
+		{"name": "Ada", "password": "eve's password", "current_password": "wrong horse"},
+	} {
+		if st, m := a.post("/v1/account/claim", leaked, body); st != 403 || !strings.Contains(str(m, "error"), "current password") {
+			t.Fatalf("claim %v of a claimed account: %d %v, want 403", body, st, m)
+		}
+	}
+	// Guesses of the current password count against the account's claims
+	// (its burst of 3, the first claim included).
+	if st, m := a.post("/v1/account/claim", leaked, map[string]string{"name": "Ada", "password": "eve's password", "current_password": "guess"}); st != 429 {
+		t.Fatalf("a third claim of the account: %d %v, want 429", st, m)
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"}); st != 200 || str(m, "user_id") != str(ada, "user_id") {
+		t.Fatalf("the owner's password login after the refused claims: %d %v", st, m)
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"name": "Eve", "password": "eve's password"}); st != 401 {
+		t.Fatalf("login with the refused claim's name and password: %d %v, want 401", st, m)
+	}
+}
+
 // TestLinkIdentity: a guest links an external identity; logging in with
 // that identity then gives the guest's account; one identity links to
 // one account only.

@@ -8,7 +8,9 @@
 // /v1/account/ with a session token (Handler):
 //
 //	GET  /v1/account        the account
-//	POST /v1/account/claim  {"name", "password"}: claim a name
+//	POST /v1/account/claim  {"name", "password"}: claim a name; an account
+//	                        that has a password renames itself or changes
+//	                        it only with "current_password" as well (403)
 //	POST /v1/account/link   {"identity_token"}: link an external identity
 //
 // Passwords are hashed with argon2id (golang.org/x/crypto/argon2) at the

@@ -38,7 +38,8 @@ type Reply struct {
 // 200 with a Reply; 400 for a malformed body, an invalid name or password;
 // 401 without a valid session token, with the token of a kicked or banned
 // user (Config.Revoked), or with an identity token that fails
-// verification; 404 for an account the store does not have (a session
+// verification; 403 for a claim of an account that has a password without
+// its current_password; 404 for an account the store does not have (a session
 // from before the server kept accounts); 409 for a name or identity
 // another account has; 413 for a body over 4 KiB; 429 with Retry-After
 // (seconds) for a claim over the claim rate of its client address or its
@@ -96,6 +97,10 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	var req struct {
 		Name     string `json:"name"`
 		Password string `json:"password"`
+		// Current is the account's password, which a claimed account
+		// must give to change its name or password: a session token
+		// alone (a day long, and carried in URLs) does not.
+		Current string `json:"current_password"`
 	}
 	if !decode(w, r, &req) {
 		return
@@ -126,6 +131,20 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	if ok, wait := s.claimUsers.Allow(u.ID, now); !ok {
 		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims for this account")
 		return
+	}
+	if u.PasswordHash != "" {
+		ok := false
+		if req.Current != "" && len(req.Current) <= MaxPasswordLen {
+			var err error
+			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
+				s.storeError(w, err, "")
+				return
+			}
+		}
+		if !ok {
+			writeError(w, http.StatusForbidden, "this account has a password: give the current password (current_password) to change its name or password")
+			return
+		}
 	}
 	hash, err := s.hash(r.Context(), req.Password)
 	if err != nil {

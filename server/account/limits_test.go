@@ -144,11 +144,11 @@ func TestClaimsLimitedPerAddressAndAccount(t *testing.T) {
 	// One account renaming itself: DefaultUserClaimBurst claims, then 429.
 	// From 127.0.0.2 (one claim used), the address allows more than that.
 	for i := range DefaultUserClaimBurst - 1 {
-		if a := ts.post(two, Path+"/claim", other, map[string]string{"name": "Other" + strconv.Itoa(i), "password": "correct horse"}); a.status != 200 {
+		if a := ts.post(two, Path+"/claim", other, map[string]string{"name": "Other" + strconv.Itoa(i), "password": "correct horse", "current_password": "correct horse"}); a.status != 200 {
 			t.Fatalf("rename %d: %d %v", i, a.status, a.body)
 		}
 	}
-	a = ts.post(two, Path+"/claim", other, map[string]string{"name": "OtherAgain", "password": "correct horse"})
+	a = ts.post(two, Path+"/claim", other, map[string]string{"name": "OtherAgain", "password": "correct horse", "current_password": "correct horse"})
 	if a.status != 429 || a.retryAfter == "" || !strings.Contains(a.err(), "too many claims for this account") {
 		t.Fatalf("rename past the account's burst: %d Retry-After %q %v, want 429", a.status, a.retryAfter, a.body)
 	}
