@@ -86,6 +86,16 @@ type Options struct {
 	// IdentityJWKSFile is a JSON Web Key Set file of an identity provider
 	// whose RS256/ES256 tokens log users in. Zero value means none.
 	IdentityJWKSFile string
+	// IdentityIssuer is the "iss" an identity token must carry (the
+	// provider's issuer URL). Zero value means any issuer.
+	IdentityIssuer string
+	// IdentityAudience is the "aud" an identity token must name: this
+	// game's client id at the provider. A provider signs the tokens of
+	// every app it serves with the same keys, so without it a token a user
+	// got for another app (anyone's) logs that user in here. Zero value
+	// means any audience, which New warns about when identity logins are
+	// on.
+	IdentityAudience string
 	// GuestLoginRate is how many guest logins one client address may make
 	// per second, sustained; past it POST /v1/login answers 429 with
 	// Retry-After. Zero value means auth.DefaultGuestLoginRate; +Inf turns

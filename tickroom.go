@@ -165,6 +165,10 @@ func New(opts Options) (_ *Server, err error) {
 			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 		}
 	}
+	acfg.Identity.Issuer, acfg.Identity.Audience = o.IdentityIssuer, o.IdentityAudience
+	if (len(o.IdentityKey) > 0 || o.IdentityJWKSFile != "") && o.IdentityAudience == "" {
+		o.Logger.Warn("tickroom: identity tokens for any audience log users in: set IdentityAudience (-identity-audience) to this game's client id at the provider, or a token a user got for another app logs them in here")
+	}
 	trusted, err := clientip.Parse(strings.Join(o.TrustedProxies, ","))
 	if err != nil {
 		return nil, fmt.Errorf("%w: trusted proxies: %w", ErrOptions, err)

@@ -54,6 +54,7 @@ type flags struct {
 	addr, httpAddr, logFormat, tokenKey, identityKey, origins    string
 	trustedProxies, publicWSURL                                  string
 	adminAddr, adminToken, identityJWKS                          string
+	identityIssuer, identityAudience                             string
 	adminSet                                                     bool // -admin given
 	adminTokenFile, tokenKeyFile, identityKeyFile                string
 	iceURLs, turnSecret, turnSecretFile                          string
@@ -138,6 +139,8 @@ func parseFlags() (*flags, error) {
 	fs.Float64Var(&f.guestLoginRate, "guest-login-rate", float64(auth.DefaultGuestLoginRate), "guest logins per second one client address may make, sustained (inf: no limit, e.g. for load tests); past it POST /v1/login answers 429")
 	fs.IntVar(&f.guestLoginBurst, "guest-login-burst", auth.DefaultGuestLoginBurst, "guest logins one client address may make at once")
 	fs.StringVar(&f.identityJWKS, "identity-jwks", "", "JSON Web Key Set file of an identity provider whose RS256/ES256 tokens log users in (empty: none)")
+	fs.StringVar(&f.identityIssuer, "identity-issuer", "", "the \"iss\" identity tokens must carry, the provider's issuer URL (empty: any)")
+	fs.StringVar(&f.identityAudience, "identity-audience", "", "the \"aud\" identity tokens must name, this game's client id at the provider (empty: any, so a token a user got for another app logs them in here; warned about at start)")
 	fs.StringVar(&f.origins, "origins", "", "comma-separated Origin allowlist for WebSocket upgrades (empty: any)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated proxy addresses or CIDR prefixes whose X-Forwarded-For names the client (empty: none; the header is ignored)")
 	fs.StringVar(&f.publicWSURL, "public-ws-url", "", "WebSocket URL the demo and /v1/config give clients, a path on the page's origin (/v1/ws) or a full wss:// URL (empty: the -addr port on the page's host)")
@@ -285,8 +288,9 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		MaxRoomsPerUser: f.maxRoomsPerUser,
 		KickDuration:    f.kickDuration, BanDuration: f.banDuration,
 		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log, ProxyProtocol: f.proxyProtocol,
-		IdentityJWKSFile: f.identityJWKS, PublicWebSocketURL: f.publicWSURL,
-		GuestLoginRate: f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
+		IdentityJWKSFile: f.identityJWKS, IdentityIssuer: f.identityIssuer, IdentityAudience: f.identityAudience,
+		PublicWebSocketURL: f.publicWSURL,
+		GuestLoginRate:     f.guestLoginRate, GuestLoginBurst: f.guestLoginBurst,
 		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue, ChatHistoryLines: f.chatHistory,
 		Redis: f.redis, NodeID: f.nodeID, PublicHTTPURL: f.publicHTTPURL, NodeWebSocketURL: f.nodeWSURL,
 		MaxSpectatorStreams: f.maxStreams, MaxSpectatorStreamsPerIP: f.maxStreamsPerIP,
