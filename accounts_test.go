@@ -239,6 +239,32 @@ func TestLinkIdentity(t *testing.T) {
 	}
 }
 
+// TestLinkDoesNotReplaceALinkedIdentity: an account linked to an identity
+// keeps it: whoever holds one of its session tokens (a watch link carries
+// one) cannot link their own identity in its place, which locked the owner
+// out of their identity login and kept the account for the new one.
+func TestLinkDoesNotReplaceALinkedIdentity(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	_, ada := a.post("/v1/login", "", map[string]string{"name": "ada"})
+	adaID := identityToken(t, "ext-ada", "Ada Ext")
+	if st, m := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": adaID}); st != 200 {
+		t.Fatalf("link: %d %v", st, m)
+	}
+	if st, m := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": adaID}); st != 200 {
+		t.Fatalf("the same link again: %d %v", st, m)
+	}
+	if st, m := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": identityToken(t, "ext-eve", "Eve")}); st != 409 {
+		t.Fatalf("another identity in place of the linked one: %d %v, want 409", st, m)
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"identity_token": identityToken(t, "ext-ada", "Ada Ext")}); st != 200 || str(m, "user_id") != str(ada, "user_id") {
+		t.Fatalf("the owner's identity login: %d %v, want user %s", st, m, str(ada, "user_id"))
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"identity_token": identityToken(t, "ext-eve", "Eve")}); st != 200 || str(m, "user_id") == str(ada, "user_id") {
+		t.Fatalf("the other identity's login: %d %v, want an account of its own", st, m)
+	}
+}
+
 // TestGuestsNotSeenForGuestTTLAreForgotten: a guest that comes back within
 // GuestTTL keeps its account; one that does not is deleted once another
 // guest logs in, and its device secret is then unknown (it would log in as

@@ -41,7 +41,8 @@ type Reply struct {
 // verification; 403 for a claim of an account that has a password without
 // its current_password; 404 for an account the store does not have (a session
 // from before the server kept accounts); 409 for a name or identity
-// another account has; 413 for a body over 4 KiB; 429 with Retry-After
+// another account has, or a link of an account linked to another
+// identity (a link is never replaced); 413 for a body over 4 KiB; 429 with Retry-After
 // (seconds) for a claim over the claim rate of its client address or its
 // account; 503 with Retry-After when too many password hashes wait
 // (Config.MaxHashWaiting), 503 without when the store cannot be reached. Error bodies are {"error": "..."}.
@@ -190,6 +191,13 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 	}
 	if strings.HasPrefix(id.Subject, auth.GuestIDPrefix) {
 		writeError(w, http.StatusUnauthorized, "identity token refused: subject uses the reserved prefix "+auth.GuestIDPrefix)
+		return
+	}
+	// A linked identity is not replaced: a session token alone (a day
+	// long, and carried in URLs) would otherwise swap in its holder's
+	// identity and lock the owner out of their identity login.
+	if u.Subject != "" && u.Subject != id.Subject {
+		writeError(w, http.StatusConflict, "this account is linked to another identity")
 		return
 	}
 	if err := s.users.LinkSubject(r.Context(), u.ID, id.Subject); err != nil {
