@@ -175,6 +175,54 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     assert.deepEqual([...ann.errors, ...bob.errors, ...cyd.errors], []);
   });
 
+  // A display name may hold markup (the server takes "<" and ">"): every
+  // place that shows another player's name, the lobby's room list and
+  // players, the user card, a friend request, the friends list and the
+  // operator's monitor, shows it as text and runs nothing.
+  test("a name that is markup is shown as text everywhere, in the demo and the monitor", async () => {
+    const evil = "<img src=x onerror=__xss=1>";
+    const mal = await player(evil);
+    const ivy = await player("ivy");
+    await mal.page.click("[data-create=gomoku]");
+    await mal.page.waitForSelector("#game-view[data-game=gomoku][data-seat='1']", wait);
+    const room = await mal.page.getAttribute("#game-view", "data-room");
+    const row = `#rooms li[data-room="${room}"]`;
+    await ivy.page.waitForSelector(`${row}[data-players="1"]`, wait);
+    // The room's name, made of the player's, is cut to its length limit.
+    assert.ok(`${evil}'s gomoku`.startsWith(await ivy.page.textContent(`${row} .room-name`)));
+    assert.equal(await ivy.page.textContent(`${row} .room-names`), evil);
+    await ivy.page.click(`[data-join="${room}"]`);
+    await ivy.page.waitForSelector(`#game-view[data-room="${room}"][data-seat='2']`, wait);
+    await ivy.page.waitForFunction((n) => [...document.querySelectorAll("#players li")].some((l) => l.textContent === `1. ${n}`), evil, wait);
+    await ivy.page.click("#players li:not(.self)");
+    await ivy.page.waitForSelector(`#user-card[data-user="${mal.userId}"]`, wait);
+    assert.match(await ivy.page.textContent("#user-card"), /<img src=x/);
+    await mal.page.waitForSelector("#players li:not(.self)", wait);
+    await mal.page.click("#players li:not(.self)");
+    await mal.page.waitForSelector(`#user-card[data-user="${ivy.userId}"]`, wait);
+    await mal.page.click(`#user-card [data-add-friend="${ivy.userId}"]`);
+    await ivy.page.waitForSelector(`#friend-requests li[data-user="${mal.userId}"]`, wait);
+    assert.match(await ivy.page.textContent("#friend-requests"), /<img src=x onerror=/);
+    await ivy.page.click(`#friend-requests [data-accept="${mal.userId}"]`);
+    await ivy.page.waitForSelector(`#friends li[data-user="${mal.userId}"]`, wait);
+    assert.match(await ivy.page.textContent(`#friends li[data-user="${mal.userId}"]`), /<img src=x onerror=/);
+
+    const context = await browser.newContext({ viewport: DESKTOP });
+    cleanups.push(() => context.close());
+    const monitor = await context.newPage();
+    await monitor.goto(`${await server.adminUrl}/monitor/?poll=300`);
+    await monitor.fill("#token", ADMIN_TOKEN);
+    await monitor.click("#login button[type=submit]");
+    await monitor.waitForSelector(`#players tr[data-user="${mal.userId}"]`, wait);
+    assert.equal(await monitor.textContent(`#players tr[data-user="${mal.userId}"] td:nth-child(2)`), evil);
+
+    for (const page of [mal.page, ivy.page, monitor]) {
+      assert.equal(await page.$$eval("img[src=x]", (es) => es.length), 0);
+      assert.equal(await page.evaluate(() => window.__xss), undefined);
+    }
+    assert.deepEqual([...mal.errors, ...ivy.errors], []);
+  });
+
   test("gomoku: the move clock, the last move, the held seat, the result, a rematch and the history", async () => {
     const dan = await player("dan");
     const eve = await player("eve");
