@@ -49,7 +49,9 @@ const (
 	// closed (a single-room deployment); there is nothing to resume.
 	CloseRoomClosed CloseCode = 4506
 	// CloseUnsupportedVersion: the client speaks a protocol version this
-	// server does not support. Upgrade the client.
+	// server does not support (the upgrade request's protocol_version query
+	// parameter; the reason names both versions), or the client found a newer
+	// version in Welcome.protocol_version. Upgrade (reload) the client.
 	CloseUnsupportedVersion CloseCode = 4507
 )
 

@@ -60,8 +60,27 @@ func (r *Request) Header(name string) string {
 }
 
 // Query returns the first value of the query parameter key, unescaped, or
-// "" when it is absent.
+// "" when it is absent or its escapes are malformed.
 func (r *Request) Query(key string) string {
+	v, _, ok := r.lookupQuery(key)
+	if !ok {
+		return ""
+	}
+	return v
+}
+
+// LookupQuery returns the first value of the query parameter key and
+// whether the query has it at all ("?key" and "?key=" have it, with the
+// value ""). A value whose escapes are malformed is returned as it was
+// sent.
+func (r *Request) LookupQuery(key string) (string, bool) {
+	v, present, _ := r.lookupQuery(key)
+	return v, present
+}
+
+// lookupQuery finds the first parameter key: its value unescaped (as sent
+// when unescaping fails, with escOK false) and whether it is there.
+func (r *Request) lookupQuery(key string) (v string, present, escOK bool) {
 	q := r.RawQuery
 	for q != "" {
 		var kv string
@@ -76,15 +95,15 @@ func (r *Request) Query(key string) string {
 			}
 		}
 		if !strings.ContainsAny(v, "%+") {
-			return v
+			return v, true, true
 		}
 		uv, err := url.QueryUnescape(v)
 		if err != nil {
-			return ""
+			return v, true, false
 		}
-		return uv
+		return uv, true, true
 	}
-	return ""
+	return "", false, false
 }
 
 // headerList returns the values of every header named name joined with

@@ -123,3 +123,25 @@ func TestRequestQuery(t *testing.T) {
 		})
 	}
 }
+
+// LookupQuery tells a parameter sent empty, or with bad escapes, from one
+// not sent (a declared protocol version that is not a number).
+func TestRequestLookupQuery(t *testing.T) {
+	tests := []struct {
+		raw, want string
+		present   bool
+	}{
+		{"token=a&protocol_version=2", "2", true},
+		{"protocol_version=", "", true},
+		{"protocol_version", "", true},
+		{"protocol_version=%zz", "%zz", true},
+		{"token=a", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		r := &Request{RawQuery: tt.raw}
+		if v, ok := r.LookupQuery("protocol_version"); v != tt.want || ok != tt.present {
+			t.Errorf("LookupQuery in %q = %q, %v; want %q, %v", tt.raw, v, ok, tt.want, tt.present)
+		}
+	}
+}

@@ -79,7 +79,9 @@ const (
 	// closed (a single-room deployment); there is nothing to resume.
 	CloseCode_CLOSE_CODE_ROOM_CLOSED CloseCode = 4506
 	// CLOSE_CODE_UNSUPPORTED_VERSION: the client speaks a protocol version this
-	// server does not support. Upgrade the client.
+	// server does not support (the upgrade request's protocol_version query
+	// parameter; the reason names both versions), or the client found a newer
+	// version in Welcome.protocol_version. Upgrade (reload) the client.
 	CloseCode_CLOSE_CODE_UNSUPPORTED_VERSION CloseCode = 4507
 )
 

@@ -52,7 +52,12 @@ type Welcome struct {
 	// max_message_bytes is the largest ClientMessage the server accepts; a
 	// bigger frame is closed with WebSocket code 1009.
 	MaxMessageBytes uint32 `protobuf:"varint,10,opt,name=max_message_bytes,json=maxMessageBytes,proto3" json:"max_message_bytes,omitempty"`
-	// protocol_version is the protocol version the server speaks (1).
+	// protocol_version is the protocol version the server speaks (2). A
+	// client declares its own in the upgrade request's protocol_version query
+	// parameter, and the server closes one it does not serve with
+	// CLOSE_CODE_UNSUPPORTED_VERSION; a client that finds a version here newer
+	// than its own closes with that code too. Version 1 had the State layout
+	// from before State.patch.
 	ProtocolVersion uint32 `protobuf:"varint,11,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache

@@ -529,8 +529,11 @@ func (h *Hub) Online(userID string) bool { return len(h.reg.Sessions(userID)) > 
 
 // Accept authenticates the upgrade request with its session token (query
 // parameter "token" or an Authorization bearer header): a missing, forged
-// or expired token is refused with 401 before the 101. It runs on the
-// connection's loop.
+// or expired token is refused with 401 before the 101. A verified client
+// that declares a protocol version the server does not serve (query
+// parameter protocol.VersionParam; protocol.CheckVersion) is upgraded and
+// closed at once with CloseUnsupportedVersion, which a browser can read.
+// It runs on the connection's loop.
 func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	tok := r.Query("token")
 	if tok == "" {
@@ -560,6 +563,14 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 		h.mu.Unlock()
 		h.stats.AuthRefused.Add(1)
 		return &server.HTTPError{Status: 403, Message: r.message()}
+	}
+	if reason, ok := protocol.CheckVersion(r.LookupQuery(protocol.VersionParam)); !ok {
+		// After the token: a client without one is refused before the
+		// upgrade, as any. This one costs a 101 and a close frame, and
+		// takes no session: its user's other connection stays open.
+		h.mu.Unlock()
+		c.Close(server.StatusCode(protocol.CloseUnsupportedVersion), reason)
+		return nil
 	}
 	replaced := h.reg.Add(s, !h.cfg.MultipleSockets)
 	h.mu.Unlock()

@@ -2,9 +2,11 @@ package hub_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,12 +45,87 @@ func TestHandshakeNeedsAValidToken(t *testing.T) {
 			if c != nil {
 				c.user = "alice"
 				w := c.Next(isKind[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
-				if w.UserId != "alice" || w.Name != "name-alice" || w.ProtocolVersion != 1 || w.ResumeWindowMs == 0 {
+				if w.UserId != "alice" || w.Name != "name-alice" || w.ProtocolVersion != protocol.Version || w.ResumeWindowMs == 0 {
 					t.Fatalf("welcome %v", w)
 				}
 			}
 		})
 	}
+}
+
+// A client declares the protocol version it speaks in the upgrade's query;
+// one the server does not serve is closed with UNSUPPORTED_VERSION, with a
+// reason naming both versions, which a browser can read (it cannot read an
+// HTTP refusal). One that declares none is served, as before the handshake.
+func TestProtocolVersionHandshake(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	d := websocket.Dialer{Subprotocols: []string{"tickroom.v1"}, HandshakeTimeout: 5 * time.Second}
+	open := func(token, query string) (*websocket.Conn, *http.Response, error) {
+		return d.Dial(e.url+"?token="+token+query, nil)
+	}
+	// alice's open connection must survive a refused one of hers.
+	alice, _ := e.connect("alice")
+	for _, tc := range []struct{ name, query, want string }{
+		{"old", "&protocol_version=1", "protocol version 1,"},
+		{"newer", "&protocol_version=3", "protocol version 3,"},
+		{"not a number", "&protocol_version=x", `protocol version "x",`},
+		{"empty", "&protocol_version=", `protocol version "",`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, resp, err := open(e.token("alice", time.Hour), tc.query)
+			if err != nil {
+				t.Fatalf("upgrade: %v (%v)", err, resp)
+			}
+			defer c.Close()
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, p, err := c.ReadMessage()
+			ce, ok := errors.AsType[*websocket.CloseError](err)
+			if !ok {
+				t.Fatalf("read %d bytes, %v; want close %d", len(p), err, protocol.CloseUnsupportedVersion)
+			}
+			if ce.Code != int(protocol.CloseUnsupportedVersion) {
+				t.Fatalf("close %d %q, want %d", ce.Code, ce.Text, protocol.CloseUnsupportedVersion)
+			}
+			if !strings.Contains(ce.Text, tc.want) || !strings.Contains(ce.Text, "server speaks 2") {
+				t.Fatalf("close reason %q names not both versions", ce.Text)
+			}
+		})
+	}
+	t.Run("bad token", func(t *testing.T) {
+		// The version is checked after the token: no 101 without one.
+		_, resp, err := open("not-a-token", "&protocol_version=1")
+		if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("upgrade: %v (%v), want 401", err, resp)
+		}
+	})
+	for _, tc := range []struct{ name, query string }{{"current", "&protocol_version=2"}, {"none", ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			user := "bob-" + tc.name
+			c, _, err := open(e.token(user, time.Hour), tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, p, err := c.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := new(tickroomv1.ServerMessage)
+			if err := m.UnmarshalVT(p); err != nil {
+				t.Fatal(err)
+			}
+			if w := m.GetWelcome(); w == nil || w.ProtocolVersion != 2 || w.UserId != user {
+				t.Fatalf("first message %v, want a Welcome with protocol_version 2", m)
+			}
+		})
+	}
+	if r := alice.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}}); r.GetPong() == nil {
+		t.Fatalf("alice's first connection after the refused ones: %v (closed %d)", r, alice.CloseCode())
+	}
+	// The operator counts them (tickroom_connections_closed_total{code="4507"}).
+	waitFor(t, "the four refusals counted by close code", func() bool { return e.hub.Closes()[4507] == 4 })
 }
 
 func TestQuickMatchPlayAndAcks(t *testing.T) {

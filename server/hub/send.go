@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -53,7 +54,7 @@ func (h *Hub) sendWelcome(s *Session) {
 		TokenExpiresAtMs:    s.expires,
 		ResumeWindowMs:      uint32(h.cfg.Runtime.DropGrace / time.Millisecond),
 		MaxMessageBytes:     uint32(h.srv.MaxMessageSize()),
-		ProtocolVersion:     1,
+		ProtocolVersion:     protocol.Version,
 	}
 	for _, hs := range h.heldSeats(s.claims.UserID, now) {
 		w.Seats = append(w.Seats, &tickroomv1.HeldSeat{

@@ -143,7 +143,9 @@ export enum CloseCode {
 
   /**
    * CLOSE_CODE_UNSUPPORTED_VERSION: the client speaks a protocol version this
-   * server does not support. Upgrade the client.
+   * server does not support (the upgrade request's protocol_version query
+   * parameter; the reason names both versions), or the client found a newer
+   * version in Welcome.protocol_version. Upgrade (reload) the client.
    *
    * @generated from enum value: CLOSE_CODE_UNSUPPORTED_VERSION = 4507;
    */

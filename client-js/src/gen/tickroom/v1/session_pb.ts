@@ -99,7 +99,12 @@ export type Welcome = Message<"tickroom.v1.Welcome"> & {
   maxMessageBytes: number;
 
   /**
-   * protocol_version is the protocol version the server speaks (1).
+   * protocol_version is the protocol version the server speaks (2). A
+   * client declares its own in the upgrade request's protocol_version query
+   * parameter, and the server closes one it does not serve with
+   * CLOSE_CODE_UNSUPPORTED_VERSION; a client that finds a version here newer
+   * than its own closes with that code too. Version 1 had the State layout
+   * from before State.patch.
    *
    * @generated from field: uint32 protocol_version = 11;
    */
