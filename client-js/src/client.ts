@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { BackoffOptions } from "./backoff.js";
-import { Connection, type CloseDetails, type ConnectionState, type WebSocketConstructor } from "./connection.js";
+import { Connection, PROTOCOL_VERSION, type CloseDetails, type ConnectionState, type WebSocketConstructor } from "./connection.js";
 import { Emitter } from "./emitter.js";
 import { TickroomError } from "./errors.js";
 import { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
@@ -675,6 +675,13 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private onWelcome(w: Welcome): void {
+    if (w.protocolVersion > PROTOCOL_VERSION) {
+      // A newer server that did not refuse the version this client
+      // declared (one that checks none) speaks what this client would
+      // misread: end for good, with the code a server that checks sends.
+      this.connection.close(4507, `server speaks protocol version ${w.protocolVersion}, this client ${PROTOCOL_VERSION}; reload`);
+      return;
+    }
     this.welcomeMsg = w;
     this.startHeartbeat(w);
     this.emit("welcome", w);

@@ -27,6 +27,14 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 export const SUBPROTOCOL = "tickroom.v1";
 
 /**
+ * PROTOCOL_VERSION is the protocol version this client speaks. Every socket
+ * declares it in the upgrade request's protocol_version query parameter; a
+ * server that does not serve it closes with UNSUPPORTED_VERSION (4507), and
+ * Client closes with that code itself when a Welcome names a newer version.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/**
  * ConnectionState is where a connection is in its life:
  *   - "idle": built, connect not called yet;
  *   - "connecting": the first socket is opening;
@@ -44,7 +52,11 @@ export interface ConnectionOptions {
    * TickroomError at once.
    */
   url: string;
-  /** token is the session token from login, sent as the token query parameter. Absent sends none. */
+  /**
+   * token is the session token from login, sent as the token query
+   * parameter. Absent sends none. The protocol_version parameter
+   * ({@link PROTOCOL_VERSION}) is sent either way.
+   */
   token?: string;
   /** protocols are the subprotocols offered. Absent means ["tickroom.v1"]. */
   protocols?: string[];
@@ -301,9 +313,10 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private socketUrl(): string {
     const base = this.currentUrl;
-    if (!this.tokenValue) return base;
     const sep = base.includes("?") ? "&" : "?";
-    return `${base}${sep}token=${encodeURIComponent(this.tokenValue)}`;
+    const version = `protocol_version=${PROTOCOL_VERSION}`;
+    if (!this.tokenValue) return `${base}${sep}${version}`;
+    return `${base}${sep}token=${encodeURIComponent(this.tokenValue)}&${version}`;
   }
 
   private openSocket(): void {

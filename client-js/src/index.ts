@@ -24,6 +24,7 @@ export { Client, connect, type ClientEvents, type ClientOptions } from "./client
 export type { CreateRoomOptions, ListRoomsFilter, MatchHistoryOptions, ChannelHistoryOptions } from "./request-options.js";
 export {
   Connection,
+  PROTOCOL_VERSION,
   SUBPROTOCOL,
   type CloseDetails,
   type ConnectionEvents,

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import { Client, connect, type ClientOptions } from "../src/client.js";
+import type { CloseDetails } from "../src/connection.js";
 import { TickroomError } from "../src/errors.js";
+import { errorMessage } from "../src/messages.js";
 import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 import { LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
 import { MatchOutcome } from "../src/gen/tickroom/v1/records_pb.js";
@@ -69,7 +71,7 @@ describe("Client", () => {
     const { client, sock } = await connected();
     assert.equal(client.welcome?.userId, "u1");
     assert.equal(client.state, "open");
-    assert.equal(sock.url, "ws://127.0.0.1:1/v1/ws?token=tok");
+    assert.equal(sock.url, "ws://127.0.0.1:1/v1/ws?token=tok&protocol_version=2");
   });
 
   const refusals = [
@@ -192,6 +194,59 @@ describe("Client", () => {
       assert.equal((FakeWebSocket.instances).length, 1);
     });
   }
+
+  // A server newer than the page (one that does not check the version the
+  // page declared) would be misread: its rooms stay empty. The client ends
+  // for good with UNSUPPORTED_VERSION, so the page says to reload.
+  it("ends for good with 4507 when the Welcome names a newer protocol version", async () => {
+    const p = connect(opts());
+    const sock = FakeWebSocket.last();
+    welcome(sock, { protocolVersion: 3 });
+    const err = await p.catch((e: unknown) => e);
+    assert.ok(err instanceof TickroomError);
+    assert.equal((err as TickroomError).code, "closed");
+    assert.equal((err as TickroomError).close?.name, "UNSUPPORTED_VERSION");
+    assert.equal(errorMessage(err), "This page is out of date. Reload it to get the new version.");
+    assert.equal(sock.closedWith?.code, 4507);
+    assert.ok(sock.closedWith?.reason?.includes("protocol version 3, this client 2"), sock.closedWith?.reason);
+    mock.timers.tick(60_000);
+    assert.equal(FakeWebSocket.instances.length, 1);
+  });
+
+  it("ends for good with 4507 when a reconnect finds a newer server, leaving its rooms", async () => {
+    const { client, sock } = await connected();
+    const room = await joinedRoom(client, sock);
+    const closes: CloseDetails[] = [];
+    client.on("close", (c) => closes.push(c));
+    const welcomes: unknown[] = [];
+    client.on("welcome", (w) => welcomes.push(w));
+    sock.serverClose(4000, "restart"); // the server is upgraded
+    mock.timers.tick(1000);
+    const next = FakeWebSocket.last();
+    assert.notEqual(next, sock);
+    welcome(next, { protocolVersion: 3 });
+    assert.equal(next.closedWith?.code, 4507);
+    assert.deepEqual(welcomes, [], "a Welcome it does not speak is not passed on");
+    assert.equal(received(next).length, 0, "nothing is sent to a server it cannot speak to");
+    assertPartial(closes[closes.length - 1], { code: 4507, willReconnect: false });
+    assert.equal(closes[closes.length - 1]?.info.name, "UNSUPPORTED_VERSION");
+    assert.equal(client.state, "closed");
+    assert.equal(client.rooms.size, 0);
+    assert.equal(room.live, false);
+    mock.timers.tick(60_000);
+    assert.equal(FakeWebSocket.instances.length, 2);
+  });
+
+  it("accepts a Welcome of its own version, an older one, or none (a server that does not say)", async () => {
+    for (const v of [2, 1, 0]) {
+      FakeWebSocket.reset();
+      const p = connect(opts());
+      welcome(FakeWebSocket.last(), { protocolVersion: v });
+      const client = await p;
+      assert.equal(client.state, "open");
+      client.close();
+    }
+  });
 
   it("drops a socket that opens but never sends its Welcome, and connect gives up", async () => {
     const p = connect(opts({ connectTimeoutMs: 2000, maxReconnectAttempts: 1 }));
@@ -340,7 +395,7 @@ describe("Client", () => {
     client.setToken("renewed");
     client.open();
     const sock2 = FakeWebSocket.last();
-    assert.equal(sock2.url, "ws://127.0.0.1:1/v1/ws?token=renewed");
+    assert.equal(sock2.url, "ws://127.0.0.1:1/v1/ws?token=renewed&protocol_version=2");
     welcome(sock2);
     assert.equal(client.state, "open");
     const p = client.listRooms();

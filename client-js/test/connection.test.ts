@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { Connection, type CloseDetails, type ConnectionState } from "../src/connection.js";
+import { Connection, PROTOCOL_VERSION, type CloseDetails, type ConnectionState } from "../src/connection.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { assertPartial } from "./helpers.js";
 
@@ -32,7 +32,7 @@ describe("Connection", () => {
     const { conn, messages } = newConn();
     conn.connect();
     const s = FakeWebSocket.last();
-    assert.equal(s.url, "ws://127.0.0.1:1/v1/ws?token=t%201");
+    assert.equal(s.url, "ws://127.0.0.1:1/v1/ws?token=t%201&protocol_version=2");
     assert.deepEqual(s.protocols, ["tickroom.v1"]);
     assert.equal(s.binaryType, "arraybuffer");
     assert.equal(conn.send(new Uint8Array([1])), false);
@@ -43,6 +43,20 @@ describe("Connection", () => {
     s.serverSend(new Uint8Array([9, 8]));
     s.serverSendText("not protocol");
     assert.deepEqual(messages, [[9, 8]]);
+  });
+
+  // The server refuses a version it does not serve with 4507, which a
+  // browser can read; one that declares none is served whatever it speaks.
+  it("declares the protocol version it speaks on every socket, with a token or without", () => {
+    assert.equal(PROTOCOL_VERSION, 2);
+    const { conn } = newConn({ url: "ws://127.0.0.1:1/v1/ws?x=1", token: undefined });
+    conn.connect();
+    assert.equal(FakeWebSocket.last().url, "ws://127.0.0.1:1/v1/ws?x=1&protocol_version=2");
+    const { conn: withToken } = newConn();
+    withToken.connect();
+    FakeWebSocket.last().serverOpen();
+    withToken.moveTo("ws://node2.example:2/v1/ws");
+    assert.equal(FakeWebSocket.last().url, "ws://node2.example:2/v1/ws?token=t%201&protocol_version=2");
   });
 
   const resumable = [1001, 1006, 1011, 1012, 4000, 4001, 4003, 4005, 4321];

@@ -26,5 +26,5 @@ export function reply(s: FakeWebSocket, init: ServerInit): void {
 /** welcome opens the socket and sends a Welcome. */
 export function welcome(s: FakeWebSocket, extra: Record<string, unknown> = {}): void {
   s.serverOpen();
-  reply(s, { body: { case: "welcome", value: { userId: "u1", name: "ann", heartbeatIntervalMs: 1000, maxMessageBytes: 4096, protocolVersion: 1, ...extra } } });
+  reply(s, { body: { case: "welcome", value: { userId: "u1", name: "ann", heartbeatIntervalMs: 1000, maxMessageBytes: 4096, protocolVersion: 2, ...extra } } });
 }

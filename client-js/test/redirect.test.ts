@@ -67,7 +67,7 @@ describe("cluster redirects", () => {
     assert.equal(sock.closedWith?.code, 1000);
     const node = FakeWebSocket.last();
     assert.notEqual(node, sock);
-    assert.equal(node.url, "ws://node2.example:2/v1/ws?token=tok");
+    assert.equal(node.url, "ws://node2.example:2/v1/ws?token=tok&protocol_version=2");
     welcome(node);
     await flush();
     const again = lastReceived(node);
@@ -94,7 +94,7 @@ describe("cluster redirects", () => {
     mock.timers.tick(1000);
     await flush();
     const back = FakeWebSocket.last();
-    assert.equal(back.url, "ws://lb.example:1/v1/ws?token=tok");
+    assert.equal(back.url, "ws://lb.example:1/v1/ws?token=tok&protocol_version=2");
     welcome(back);
     await flush();
     const resume = lastReceived(back);
@@ -102,7 +102,7 @@ describe("cluster redirects", () => {
     reply(back, { requestId: resume.requestId, body: { case: "redirect", value: { ...redirect, reservation: "resv-2" } } });
     await flush();
     const node2 = FakeWebSocket.last();
-    assert.equal(node2.url, "ws://node2.example:2/v1/ws?token=tok");
+    assert.equal(node2.url, "ws://node2.example:2/v1/ws?token=tok&protocol_version=2");
     welcome(node2);
     await flush();
     const resume2 = lastReceived(node2);
@@ -135,7 +135,7 @@ describe("cluster redirects", () => {
     await flush();
     assert.equal(sock.closedWith?.code, 1000);
     const node = FakeWebSocket.last();
-    assert.equal(node.url, "ws://node2.example:2/v1/ws?token=tok");
+    assert.equal(node.url, "ws://node2.example:2/v1/ws?token=tok&protocol_version=2");
     welcome(node);
     await flush();
     const resume = lastReceived(node);
@@ -162,7 +162,7 @@ describe("cluster redirects", () => {
     assert.equal(node.closedWith?.code, 4003);
     const back = FakeWebSocket.last();
     assert.notEqual(back, node);
-    assert.equal(back.url, "ws://lb.example:1/v1/ws?token=tok");
+    assert.equal(back.url, "ws://lb.example:1/v1/ws?token=tok&protocol_version=2");
     assert.equal(client.connection.currentUrl, "ws://lb.example:1/v1/ws");
     welcome(back);
     await flush();

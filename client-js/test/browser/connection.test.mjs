@@ -28,7 +28,7 @@ test("Connection reconnects on resumable codes and stops on terminal ones in Chr
       }, ws.url);
 
       const first = await ws.waitFor(1);
-      assert.equal(first.url, "/v1/ws?token=tok%201");
+      assert.equal(first.url, "/v1/ws?token=tok%201&protocol_version=2");
       assert.deepEqual(first.protocols, ["tickroom.v1"]);
       await page.waitForFunction(() => window.conn.state === "open");
       ws.send(first, [1, 2, 3]);

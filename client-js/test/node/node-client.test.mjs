@@ -44,6 +44,29 @@ describe("client-js in Node", () => {
     }
   });
 
+  // The client declares its version in the upgrade; the server serves it,
+  // and closes one that declares a version it does not serve with 4507,
+  // which ends the client for good with the page's "out of date" message.
+  it("declares its protocol version, and a version the server does not serve ends it for good", async () => {
+    const session = await login("versioned", { baseUrl: srv.httpUrl });
+    const client = await connect({ url: `ws://${srv.wsAddr}/v1/ws`, token: session.token, WebSocket });
+    assert.equal(client.welcome.protocolVersion, lib.PROTOCOL_VERSION);
+    client.close();
+    // An old page as the server sees it: the first protocol_version counts.
+    const err = await connect({ url: `ws://${srv.wsAddr}/v1/ws?protocol_version=1`, token: session.token, WebSocket, maxReconnectAttempts: 50 }).then(
+      (c) => {
+        c.close();
+        assert.fail("connected");
+      },
+      (e) => e,
+    );
+    assert.ok(err instanceof TickroomError, String(err));
+    assert.equal(err.code, "closed");
+    assert.equal(err.close.name, "UNSUPPORTED_VERSION");
+    assert.match(err.message, /client speaks protocol version 1, server speaks 2/);
+    assert.equal(lib.errorMessage(err), "This page is out of date. Reload it to get the new version.");
+  });
+
   const refusals = [
     { name: "a forged token", path: "/v1/ws", token: "k1.forged.token", code: "unauthorized", says: "log in again" },
     { name: "a path with no endpoint", path: "/v2/ws", token: undefined, code: "misconfigured", says: "no tickroom endpoint at ws://" },
