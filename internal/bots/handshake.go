@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"github.com/tickroom/tickroom/protocol"
 )
 
 // errRetryable marks a refusal worth retrying later (408, 429, 503); its text
@@ -21,7 +23,8 @@ const maxResponseHeader = 8 << 10
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // upgradeRequest builds b's client handshake (RFC 6455 §4.1) with a fresh
-// key, carrying its session token in the query.
+// key, carrying its session token and the protocol version it speaks in the
+// query.
 func (e *engine) upgradeRequest(b *bot) []byte {
 	var k [16]byte
 	for i := 0; i < 16; i += 8 {
@@ -37,6 +40,8 @@ func (e *engine) upgradeRequest(b *bot) []byte {
 	req = append(req, n.path...)
 	req = append(req, "?token="...)
 	req = append(req, url.QueryEscape(b.token)...)
+	req = append(req, "&"+protocol.VersionParam+"="...)
+	req = strconv.AppendInt(req, protocol.Version, 10)
 	req = append(req, " HTTP/1.1\r\nHost: "...)
 	req = append(req, n.host...)
 	req = append(req, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: tickroom.v1\r\nSec-WebSocket-Key: "...)

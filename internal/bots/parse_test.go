@@ -107,7 +107,7 @@ func TestCheckUpgrade(t *testing.T) {
 	e.nodes.add(&node{wsURL: "ws://127.0.0.1:1/v1/ws", host: "127.0.0.1:1", path: "/v1/ws"})
 	b := parseBot()
 	req := string(e.upgradeRequest(b))
-	if !strings.HasPrefix(req, "GET /v1/ws?token= HTTP/1.1\r\n") || !strings.Contains(req, "Sec-WebSocket-Key: "+b.key+"\r\n") {
+	if !strings.HasPrefix(req, "GET /v1/ws?token=&protocol_version=2 HTTP/1.1\r\n") || !strings.Contains(req, "Sec-WebSocket-Key: "+b.key+"\r\n") {
 		t.Fatalf("request:\n%s", req)
 	}
 	accept := func(key string) string {

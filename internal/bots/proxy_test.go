@@ -17,8 +17,9 @@ import (
 // GET /v1/ws to the WebSocket port, anything else to the public HTTP port.
 // It counts the connections it carried to the WebSocket port.
 type front struct {
-	addr string
-	ws   atomic.Int64
+	addr     string
+	ws       atomic.Int64
+	versions atomic.Int64 // WebSocket requests that declared protocol_version=2
 }
 
 func startFront(t *testing.T, httpAddr, wsAddr string) *front {
@@ -46,6 +47,9 @@ func startFront(t *testing.T, httpAddr, wsAddr string) *front {
 				if strings.HasPrefix(line, "GET /v1/ws") {
 					to = wsAddr
 					f.ws.Add(1)
+					if strings.Contains(line, "&protocol_version=2 ") {
+						f.versions.Add(1)
+					}
 				}
 				up, err := net.DialTimeout("tcp", to, 5*time.Second)
 				if err != nil {
@@ -82,5 +86,8 @@ func TestBotsConnectWhereTheConfigSays(t *testing.T) {
 	}
 	if n := f.ws.Load(); n != 4 {
 		t.Fatalf("the proxy carried %d WebSocket connections, want the 4 bots'", n)
+	}
+	if n := f.versions.Load(); n != 4 {
+		t.Fatalf("%d of the bots' upgrades declared protocol_version=2, want 4", n)
 	}
 }
