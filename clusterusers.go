@@ -94,6 +94,9 @@ func (c *clusterUsers) close(ctx context.Context) {
 		return
 	}
 	c.reg.Close(ctx)
+	// The hub closes the sessions only after the node left the cluster,
+	// when the registry no longer records their ends: remove them now.
+	_ = c.users.Leave(ctx)
 	c.peers.Close()
 	c.ops.Close()
 	c.users.Close()

@@ -429,8 +429,37 @@ func (u *Users) Connected() int {
 	return len(u.local)
 }
 
+// Leave removes every record of this node's connections from Redis and
+// forgets them: a node shutting down leaves the cluster before it closes
+// its connections, so their Releases come after the registry stopped and
+// never reach Redis. Left there, the records outlived the node by their
+// TTL (2 min), and counted again as soon as a node of the same id
+// registered (a restart under its -node-id). Connections recorded after
+// Leave (a claim still queued) lapse with their TTL.
+func (u *Users) Leave(ctx context.Context) error {
+	users, fields, _ := u.records()
+	u.mu.Lock()
+	clear(u.local)
+	u.mu.Unlock()
+	for i := 0; i < len(users); i += usersBatch {
+		j := min(i+usersBatch, len(users))
+		cctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout)
+		_, err := u.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
+			for k := i; k < j; k++ {
+				p.HDel(cctx, u.keys.User(users[k]), fields[k])
+			}
+			return nil
+		})
+		cancel()
+		if err != nil {
+			return unavailable(err)
+		}
+	}
+	return nil
+}
+
 // Close stops the refresh. The records stay until their TTL, or until
-// Release; a node shutting down closes its connections first.
+// Release or Leave.
 func (u *Users) Close() {
 	u.mu.Lock()
 	if u.closed {

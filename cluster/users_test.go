@@ -204,3 +204,35 @@ func TestUsersLateClaimOfAnOlderConnection(t *testing.T) {
 		t.Fatalf("a's claim of a later connection: %+v %v", res, err)
 	}
 }
+
+// TestUsersLeaveRemovesThisNodesRecords: a node that leaves removes its
+// own connections' records, and only those, at once rather than leaving
+// them to lapse with their TTL.
+func TestUsersLeaveRemovesThisNodesRecords(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rdb := srv.Client(t)
+	a := newTestUsers(t, srv, "a", UsersConfig{})
+	b := newTestUsers(t, srv, "b", UsersConfig{})
+	for _, c := range []struct {
+		u    *Users
+		user string
+		conn uint64
+	}{{a, "u1", 1}, {a, "u2", 2}, {b, "u1", 3}} {
+		if _, err := c.u.Claim(ctx, c.user, c.conn, time.Now(), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.Exists(ctx, "tickroom:user:u2").Val(); n != 0 {
+		t.Fatalf("u2's record, a's alone, is still there: %v", rdb.HGetAll(ctx, "tickroom:user:u2").Val())
+	}
+	if got := rdb.HKeys(ctx, "tickroom:user:u1").Val(); !slices.Equal(got, []string{"b/3"}) {
+		t.Fatalf("u1's record holds %v, want b's connection alone", got)
+	}
+	if n := a.Connected(); n != 0 {
+		t.Fatalf("a still counts %d users", n)
+	}
+}

@@ -649,3 +649,30 @@ func TestMultiSocketUserStaysOnlineWhileASocketElsewhereStays(t *testing.T) {
 		t.Fatalf("after bob's last socket closed, ada sees him as %v", pr)
 	}
 }
+
+// TestShutdownRemovesUserRecords: a node shut down with SIGTERM leaves
+// no record of its users' connections in Redis. It leaves the cluster
+// before it closes its connections, and the records used to stay for
+// their TTL (2 min), counting again as soon as a node of the same id
+// registered.
+func TestShutdownRemovesUserRecords(t *testing.T) {
+	c := Start(t, Config{Nodes: 2})
+	n1 := c.Nodes()[0]
+	rdb := c.Redis.Client(t)
+	ctx := context.Background()
+	_, uid := connectUser(t, n1, "ada")
+	key := "tickroom:user:" + uid
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Exists(ctx, key).Val() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("ada's connection was never recorded")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := n1.Term(t, 20*time.Second); err != nil {
+		t.Fatalf("n1 exited with %v", err)
+	}
+	if v := rdb.HGetAll(ctx, key).Val(); len(v) != 0 {
+		t.Fatalf("after n1's shutdown, ada's record holds %v (TTL %v)", v, rdb.PTTL(ctx, key).Val())
+	}
+}
