@@ -238,7 +238,7 @@ func (d *Directory) dropStale(ctx context.Context) error {
 	if len(args) == 6 {
 		return nil
 	}
-	n, err := dropScript.Run(ctx, d.rdb, []string{d.keys.NodeRooms(d.node.ID())}, args...).Int()
+	n, err := dropScript.Run(ctx, d.rdb, []string{d.keys.NodeRooms(d.node.ID()), d.keys.RoomNodes()}, args...).Int()
 	if err != nil {
 		return unavailable(err)
 	}
@@ -374,7 +374,7 @@ func (d *Directory) publish(ctx context.Context, p redis.Pipeliner, info game.Ro
 }
 
 func (d *Directory) unpublish(ctx context.Context, p redis.Pipeliner, id string) {
-	unpublishScript.Run(ctx, p, []string{d.keys.Room(id), d.keys.Seats(id), d.keys.Rooms(), d.keys.NodeRooms(d.node.ID())},
+	unpublishScript.Run(ctx, p, []string{d.keys.Room(id), d.keys.Seats(id), d.keys.Rooms(), d.keys.NodeRooms(d.node.ID()), d.keys.RoomNodes()},
 		id, d.keys.PoolPrefix(), d.node.ID())
 }
 

@@ -582,6 +582,10 @@ func TestRestartedNodeDropsItsOldRooms(t *testing.T) {
 	if _, err := a.dir.Locate(ctx, old.ID()); code(err) != protocol.ErrorRoomLost {
 		t.Fatalf("locate the old process's room: %v, want ROOM_LOST", err)
 	}
+	// With no room listed, b is in no key the sweep walks.
+	if rs.Client(t).SIsMember(ctx, a.keys.RoomNodes(), "b").Val() {
+		t.Fatal("b, whose old rooms were dropped and which lists none, is still in roomnodes")
+	}
 	// The new process's own rooms are listed as ever.
 	r := b2.create(t, game.RoomOptions{Game: "arena"}, "p")
 	waitFor(t, 5*time.Second, "the new room listed", func() bool {
@@ -657,4 +661,38 @@ func TestFailedPublishOfAnEndedRoomLeavesNoListing(t *testing.T) {
 	cleared("Redis down", r)
 	r = failPublish(func() { rs.Pause(t) }, func() { rs.Resume(t) })
 	cleared("Redis stalled", r)
+}
+
+// TestNodeWithoutRoomsLeavesTheSweepsSet: tickroom:roomnodes names the
+// nodes that have rooms listed, which the sweep walks. A node whose last
+// room ended, or that closed, is no longer in it: the set used to keep
+// every node that ever listed a room until another node swept it as
+// dead, so the last node of a cluster that stopped left its id there for
+// good.
+func TestNodeWithoutRoomsLeavesTheSweepsSet(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	rdb := rs.Client(t)
+	ra := a.create(t, game.RoomOptions{Game: "arena"}, "p")
+	b.create(t, game.RoomOptions{Game: "arena"}, "p")
+	if got := rdb.SMembers(ctx, a.keys.RoomNodes()).Val(); len(got) != 2 {
+		t.Fatalf("roomnodes %v, want a and b", got)
+	}
+	ra.Close("test")
+	waitFor(t, 5*time.Second, "a's ended room unlisted", func() bool { return rdb.Exists(ctx, a.keys.Room(ra.ID())).Val() == 0 })
+	if rdb.SIsMember(ctx, a.keys.RoomNodes(), "a").Val() {
+		t.Fatal("a, with no room listed, is still in roomnodes")
+	}
+	if err := b.dir.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.SMembers(ctx, a.keys.RoomNodes()).Val(); len(got) != 0 {
+		t.Fatalf("after b closed, roomnodes holds %v", got)
+	}
+	// A new room lists its node again.
+	a.create(t, game.RoomOptions{Game: "arena"}, "p")
+	if !rdb.SIsMember(ctx, a.keys.RoomNodes(), "a").Val() {
+		t.Fatal("a, listing a room again, is not in roomnodes")
+	}
 }

@@ -50,7 +50,7 @@ func (k Keys) NodeRooms(node string) string { return k.NodeRoomsPrefix() + node 
 func (k Keys) NodeRoomsPrefix() string { return k.Prefix + "noderooms:" }
 
 // RoomNodes is the set of node ids that have rooms listed, which the
-// sweep walks.
+// sweep walks; a node leaves it when its last room is unlisted.
 func (k Keys) RoomNodes() string { return k.Prefix + "roomnodes" }
 
 // Lost is the tombstone of a room whose node died (TTL: LostTTL).

@@ -51,18 +51,21 @@ return 1
 `)
 
 // unpublishScript removes a room this node listed; a room another node
-// lists now (it moved there) only leaves this node's set.
-// KEYS: room hash, seats, room index, node's room set.
-// ARGV: room id, pool key prefix, node id.
+// lists now (it moved there) only leaves this node's set. A node whose
+// set is left empty leaves the nodes-with-rooms set (publishScript adds
+// it back with its next room), so that a node that lists nothing, or
+// closed, stays in no key.
+// KEYS: room hash, seats, room index, node's room set, nodes-with-rooms
+// set. ARGV: room id, pool key prefix, node id.
 var unpublishScript = redis.NewScript(`
 redis.call('SREM', KEYS[4], ARGV[1])
+if redis.call('SCARD', KEYS[4]) == 0 then redis.call('SREM', KEYS[5], ARGV[3]) end
 local owner = redis.call('HGET', KEYS[1], 'node')
 if owner and owner ~= ARGV[3] then return 0 end
 local pool = redis.call('HGET', KEYS[1], 'pool')
 if pool and pool ~= '' then redis.call('ZREM', ARGV[2] .. pool, ARGV[1]) end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[1])
 return 1
 `)
 
@@ -232,8 +235,11 @@ return removed
 // and was started again before its registration expired, so the sweep
 // never saw it dead), leaving the sweep's tombstone; a room another node
 // lists now only leaves the set.
-// KEYS: the node's room set. ARGV: node id, room key prefix, room index,
-// pool prefix, lost prefix, tombstone ttl ms, then the room ids.
+// A node whose set is left empty leaves the nodes-with-rooms set, as in
+// unpublishScript.
+// KEYS: the node's room set, nodes-with-rooms set. ARGV: node id, room
+// key prefix, room index, pool prefix, lost prefix, tombstone ttl ms,
+// then the room ids.
 // Returns the number of rooms removed.
 var dropScript = redis.NewScript(`
 local removed = 0
@@ -253,6 +259,7 @@ for i = 7, #ARGV do
   end
   redis.call('SREM', KEYS[1], id)
 end
+if redis.call('SCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
 return removed
 `)
 
