@@ -259,7 +259,7 @@ describe("cluster redirects", () => {
     const m = client.joinRoom("r11");
     reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "redirect", value: { ...redirect, roomId: "r11", url: "wss://node2.example:2/v1/ws" } } });
     await flush();
-    assert.equal(FakeWebSocket.last().url, "wss://node2.example:2/v1/ws?token=tok");
+    assert.equal(FakeWebSocket.last().url, "wss://node2.example:2/v1/ws?token=tok&protocol_version=2");
     void m.catch(() => {});
     client.close();
   });
