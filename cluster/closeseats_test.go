@@ -27,15 +27,14 @@ func (sealedGame) Input(*game.Context, uint32, []byte) error { return nil }
 func (sealedGame) Update(*game.Context, time.Duration)       {}
 func (sealedGame) Encode(*game.Snapshot)                     {}
 
-// TestClosedSeatsLeaveTheJoinableListing: a room whose game closed its
-// seats takes no new player, so the cluster's listing of joinable rooms
-// (ListRooms and WatchRooms with free_seats_only) leaves it out, as a
-// single node's does; it left it in as long as a player seat was free.
-func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
+// publishedRoom starts a node and its directory on a fresh Redis, with
+// one game, g, of 4 seats, and publishes a room of it.
+func publishedRoom(t *testing.T, name string, g game.Game) (*Directory, *game.Room) {
+	t.Helper()
 	rs := redistest.Start(t)
 	n := startNode(t, rs, "a")
 	reg := game.NewRegistry()
-	if err := reg.Register(game.Definition{Name: "sealed", MaxPlayers: 4, New: func(game.Setup) (game.Game, error) { return sealedGame{}, nil }}); err != nil {
+	if err := reg.Register(game.Definition{Name: name, MaxPlayers: 4, New: func(game.Setup) (game.Game, error) { return g, nil }}); err != nil {
 		t.Fatal(err)
 	}
 	rt, err := game.NewRuntime(game.Config{Registry: reg, Shards: 1})
@@ -50,15 +49,23 @@ func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
 	}
 	d.Start()
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	ctx := context.Background()
-
-	r, err := rt.CreateRoom(game.RoomOptions{Game: "sealed"})
+	r, err := rt.CreateRoom(game.RoomOptions{Game: name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Publish(ctx, r, "sealed"); err != nil {
+	if err := d.Publish(context.Background(), r, name); err != nil {
 		t.Fatal(err)
 	}
+	return d, r
+}
+
+// TestClosedSeatsLeaveTheJoinableListing: a room whose game closed its
+// seats takes no new player, so the cluster's listing of joinable rooms
+// (ListRooms and WatchRooms with free_seats_only) leaves it out, as a
+// single node's does; it left it in as long as a player seat was free.
+func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
+	d, r := publishedRoom(t, "sealed", sealedGame{})
+	ctx := context.Background()
 	joined := make(chan game.JoinResult, 1)
 	if err := r.Join(game.JoinRequest{UserID: "ann", Name: "ann", Client: idleClient{}}, func(res game.JoinResult) { joined <- res }); err != nil {
 		t.Fatal(err)
@@ -93,32 +100,8 @@ func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
 // on its own node (FORBIDDEN, locked); the cluster said ROOM_CLOSING, as
 // if it were ending.
 func TestALockedRoomRefusesAJoinFromAnotherNode(t *testing.T) {
-	rs := redistest.Start(t)
-	n := startNode(t, rs, "a")
-	reg := game.NewRegistry()
-	if err := reg.Register(game.Definition{Name: "plain", MaxPlayers: 4, New: func(game.Setup) (game.Game, error) { return plainGame{}, nil }}); err != nil {
-		t.Fatal(err)
-	}
-	rt, err := game.NewRuntime(game.Config{Registry: reg, Shards: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt.Start()
-	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
-	d, err := NewDirectory(DirectoryConfig{Node: n, Runtime: rt, SyncInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Start()
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	d, r := publishedRoom(t, "plain", plainGame{})
 	ctx := context.Background()
-	r, err := rt.CreateRoom(game.RoomOptions{Game: "plain"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Publish(ctx, r, "plain"); err != nil {
-		t.Fatal(err)
-	}
 	r.Lock()
 	waitFor(t, 5*time.Second, "the lock published", func() bool {
 		rooms, _, _ := d.List(ctx, hub.RoomQuery{Limit: 10})

@@ -19,10 +19,7 @@ func testGuestTTL(t *testing.T, fresh backend) {
 	ctx := context.Background()
 	cfg := fresh(t)
 	cfg.GuestTTL = 24 * time.Hour
-	var mu sync.Mutex
-	now := time.Now().Truncate(time.Millisecond)
-	cfg.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	now, advance := manualClock(&cfg)
 	db := open(t, cfg)
 
 	guest := func(id string) {
@@ -120,7 +117,7 @@ func testGuestTTL(t *testing.T, fresh backend) {
 	if s, err := db.Standing(ctx, "gomoku", "old0"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("old0's standing: %+v %v", s, err)
 	}
-	if ss, err := db.Sanctions(ctx, now); err != nil || len(ss) != 0 {
+	if ss, err := db.Sanctions(ctx, now()); err != nil || len(ss) != 0 {
 		t.Fatalf("sanctions after old0 went: %+v %v", ss, err)
 	}
 	if h, err := db.History(ctx, "named", 0, 10); err != nil || len(h) != 1 || len(h[0].Players) != 2 {
@@ -267,10 +264,7 @@ func testGuestWithManyResultsGoesWhole(t *testing.T, fresh backend) {
 	ctx := context.Background()
 	cfg := fresh(t)
 	cfg.GuestTTL, cfg.ResultKeep = 24*time.Hour, 3
-	var mu sync.Mutex
-	now := time.Now().Truncate(time.Millisecond)
-	cfg.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	now, advance := manualClock(&cfg)
 	db := open(t, cfg)
 	guest := func(id string) {
 		t.Helper()
@@ -286,7 +280,7 @@ func testGuestWithManyResultsGoesWhole(t *testing.T, fresh backend) {
 	for i := range n {
 		h := fmt.Sprint("h", i)
 		guest(h)
-		batch = append(batch, gomokuResult(fmt.Sprint("r", i), "gil", h, now))
+		batch = append(batch, gomokuResult(fmt.Sprint("r", i), "gil", h, now()))
 		if len(batch) == 64 || i == n-1 {
 			if err := db.WriteResults(ctx, batch); err != nil {
 				t.Fatal(err)
@@ -321,4 +315,13 @@ func testGuestWithManyResultsGoesWhole(t *testing.T, fresh backend) {
 	if c := results(); c != 0 {
 		t.Fatalf("%d results stored after every player of them was deleted, want 0", c)
 	}
+}
+
+// manualClock gives cfg a clock that stands still from now (to the
+// millisecond) until advance moves it; now reads it.
+func manualClock(cfg *Config) (now func() time.Time, advance func(time.Duration)) {
+	var mu sync.Mutex
+	at := time.Now().Truncate(time.Millisecond)
+	cfg.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	return cfg.now, func(d time.Duration) { mu.Lock(); at = at.Add(d); mu.Unlock() }
 }

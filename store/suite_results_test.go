@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 )
@@ -237,10 +236,7 @@ func testResultsOfDeletedGuestsAreTrimmed(t *testing.T, fresh backend) {
 	ctx := context.Background()
 	cfg := fresh(t)
 	cfg.ResultKeep, cfg.trimEvery, cfg.GuestTTL = 3, 1, 24*time.Hour
-	var mu sync.Mutex
-	now := time.Now().Truncate(time.Millisecond)
-	cfg.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	now, advance := manualClock(&cfg)
 	db := open(t, cfg)
 	guest := func(id string) {
 		t.Helper()
@@ -251,7 +247,7 @@ func testResultsOfDeletedGuestsAreTrimmed(t *testing.T, fresh backend) {
 	}
 	play := func(room, a, b string) {
 		t.Helper()
-		if err := db.WriteResults(ctx, []Result{gomokuResult(room, a, b, now)}); err != nil {
+		if err := db.WriteResults(ctx, []Result{gomokuResult(room, a, b, now())}); err != nil {
 			t.Fatal(err)
 		}
 	}

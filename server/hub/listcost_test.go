@@ -117,6 +117,26 @@ func TestListRoomsLooksAtABoundedNumberOfRooms(t *testing.T) {
 	t.Logf("200 filtered listings of %d rooms answered in %v", makers*each, time.Since(start))
 }
 
+// makeHeavyRooms has a user "maker" create n rooms whose metadata is as
+// large as a client may make it (16 entries of 64 + 256 bytes: ~5.3 KB a
+// room), gap apart, and waits until it has joined them all.
+func makeHeavyRooms(t *testing.T, e *env, n int, gap time.Duration) {
+	t.Helper()
+	meta := map[string]string{}
+	for i := range 16 {
+		meta[fmt.Sprintf("%02d", i)+strings.Repeat("k", 62)] = strings.Repeat("v", 256)
+	}
+	c, _ := e.connect("maker")
+	ids := map[uint32]bool{}
+	for range n {
+		ids[c.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 10, Metadata: meta}}})] = true
+		time.Sleep(gap)
+	}
+	for range n {
+		joined(t, c.Next(func(m *tickroomv1.ServerMessage) bool { return ids[m.RequestId] }))
+	}
+}
+
 // A room's metadata may take 16 entries of 64 + 256 bytes: a hundred such
 // rooms made one RoomList reply of half a megabyte for a ListRooms of a
 // few bytes, sent as often as a guest asked and read. A reply now ends at
@@ -127,21 +147,8 @@ func TestRoomListRepliesAreBoundedInBytes(t *testing.T) {
 		c.MaxRoomsPerUser = 100
 		c.RoomCreateBurst, c.MaxRoomCostPerUser = 1<<20, 1<<20
 	}})
-	meta := map[string]string{}
-	for i := range 16 {
-		meta[fmt.Sprintf("%02d", i)+strings.Repeat("k", 62)] = strings.Repeat("v", 256)
-	}
 	const rooms = 30 // ~5.3 KB each: 160 KB in one page before
-	c, _ := e.connect("maker")
-	ids := map[uint32]bool{}
-	for range rooms {
-		ids[c.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 10, Metadata: meta}}})] = true
-		time.Sleep(10 * time.Millisecond)
-	}
-	for range rooms {
-		m := c.Next(func(m *tickroomv1.ServerMessage) bool { return ids[m.RequestId] })
-		joined(t, m)
-	}
+	makeHeavyRooms(t, e, rooms, 10*time.Millisecond)
 	a, _ := e.connect("lister")
 	seen := map[string]bool{}
 	q := &tickroomv1.ListRooms{}
@@ -196,19 +203,8 @@ func TestRoomListUpdatesAreBoundedInBytes(t *testing.T) {
 	}})
 	a, _ := e.connect("watcher")
 	l := watch(t, a, 1, nil)
-	meta := map[string]string{}
-	for i := range 16 {
-		meta[fmt.Sprintf("%02d", i)+strings.Repeat("k", 62)] = strings.Repeat("v", 256)
-	}
 	const rooms = 30 // ~5.3 KB each: 160 KB in one update before
-	c, _ := e.connect("maker")
-	ids := map[uint32]bool{}
-	for range rooms {
-		ids[c.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "tally", TickRate: 10, Metadata: meta}}})] = true
-	}
-	for range rooms {
-		joined(t, c.Next(func(m *tickroomv1.ServerMessage) bool { return ids[m.RequestId] }))
-	}
+	makeHeavyRooms(t, e, rooms, 0)
 	updates := 0
 	for len(l.rooms) < rooms {
 		m := a.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetRoomListUpdate() != nil })

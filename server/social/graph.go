@@ -425,13 +425,7 @@ func (so *Social) remoteFriendsLocked(uid string, p *profile, friends []string) 
 			if !has(p.friends, x) {
 				continue // unfriended meanwhile
 			}
-			pr := decodePresence(a.Presence)
-			if a.Err != nil || a.Code != 0 || pr == nil {
-				pr = so.presenceLocked(x, so.users[x])
-			} else {
-				so.noteRemoteLocked(p, x, pr, a.Node)
-			}
-			so.host.Send(presenceMessage(pr), conns)
+			so.host.Send(presenceMessage(so.answeredPresenceLocked(p, x, a)), conns)
 		}
 	})
 }
@@ -442,4 +436,16 @@ func (p *profile) addIncoming(r Request) {
 		p.incoming = make(map[string]Request)
 	}
 	p.incoming[r.From] = r
+}
+
+// answeredPresenceLocked is friend x's presence from a peer's answer a to
+// p's query, noted as that node's; a failed or empty answer leaves what
+// this node knows of x. The caller holds so.mu.
+func (so *Social) answeredPresenceLocked(p *profile, x string, a RemoteAnswer) *tickroomv1.Presence {
+	pr := decodePresence(a.Presence)
+	if a.Err != nil || a.Code != 0 || pr == nil {
+		return so.presenceLocked(x, so.users[x])
+	}
+	so.noteRemoteLocked(p, x, pr, a.Node)
+	return pr
 }

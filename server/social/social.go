@@ -327,13 +327,7 @@ func (so *Social) friendListLocked(m *Member, p *profile) {
 			if !has(p.friends, x) {
 				continue // unfriended meanwhile
 			}
-			pr := decodePresence(a.Presence)
-			if a.Err != nil || a.Code != 0 || pr == nil {
-				pr = so.presenceLocked(x, so.users[x])
-			} else {
-				so.noteRemoteLocked(p, x, pr, a.Node)
-			}
-			so.host.Reply(m.conn, presenceMessage(pr))
+			so.host.Reply(m.conn, presenceMessage(so.answeredPresenceLocked(p, x, a)))
 		}
 	})
 }
