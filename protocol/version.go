@@ -39,7 +39,9 @@ func CheckVersion(declared string, present bool) (reason string, ok bool) {
 	var b strings.Builder
 	b.WriteString("client speaks protocol version ")
 	if err == nil {
-		b.WriteString(declared)
+		// As a number: the leading zeros a decimal may have would push
+		// the rest past the 123 bytes a close frame holds.
+		b.WriteString(strconv.FormatUint(v, 10))
 	} else {
 		if len(declared) > 8 {
 			declared = declared[:8] // the quote takes at most 34 bytes

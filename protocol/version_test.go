@@ -25,6 +25,10 @@ func TestCheckVersion(t *testing.T) {
 		{"-2", true, false},
 		{"99999999999999999999", true, false},
 		{strings.Repeat("\xff\u00e9", 100), true, false},
+		// A decimal number, but one no client speaks: its leading zeros
+		// must not push "server speaks" out of the close frame.
+		{strings.Repeat("0", 200) + "3", true, false},
+		{strings.Repeat("0", 200) + "1", true, false},
 	} {
 		reason, ok := protocol.CheckVersion(tc.declared, tc.present)
 		if ok != tc.ok {
