@@ -28,8 +28,9 @@ func (sealedGame) Update(*game.Context, time.Duration)       {}
 func (sealedGame) Encode(*game.Snapshot)                     {}
 
 // publishedRoom starts a node and its directory on a fresh Redis, with
-// one game, g, of 4 seats, and publishes a room of it.
-func publishedRoom(t *testing.T, name string, g game.Game) (*Directory, *game.Room) {
+// one game, g, of 4 seats, and publishes a room of it with password pw
+// ("" for none).
+func publishedRoom(t *testing.T, name string, g game.Game, pw string) (*Directory, *game.Room) {
 	t.Helper()
 	rs := redistest.Start(t)
 	n := startNode(t, rs, "a")
@@ -49,7 +50,7 @@ func publishedRoom(t *testing.T, name string, g game.Game) (*Directory, *game.Ro
 	}
 	d.Start()
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	r, err := rt.CreateRoom(game.RoomOptions{Game: name})
+	r, err := rt.CreateRoom(game.RoomOptions{Game: name, Password: pw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func publishedRoom(t *testing.T, name string, g game.Game) (*Directory, *game.Ro
 // (ListRooms and WatchRooms with free_seats_only) leaves it out, as a
 // single node's does; it left it in as long as a player seat was free.
 func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
-	d, r := publishedRoom(t, "sealed", sealedGame{})
+	d, r := publishedRoom(t, "sealed", sealedGame{}, "")
 	ctx := context.Background()
 	joined := make(chan game.JoinResult, 1)
 	if err := r.Join(game.JoinRequest{UserID: "ann", Name: "ann", Client: idleClient{}}, func(res game.JoinResult) { joined <- res }); err != nil {
@@ -100,7 +101,7 @@ func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
 // on its own node (FORBIDDEN, locked); the cluster said ROOM_CLOSING, as
 // if it were ending.
 func TestALockedRoomRefusesAJoinFromAnotherNode(t *testing.T) {
-	d, r := publishedRoom(t, "plain", plainGame{})
+	d, r := publishedRoom(t, "plain", plainGame{}, "sesame")
 	ctx := context.Background()
 	r.Lock()
 	waitFor(t, 5*time.Second, "the lock published", func() bool {
@@ -108,8 +109,13 @@ func TestALockedRoomRefusesAJoinFromAnotherNode(t *testing.T) {
 		return len(rooms) == 1 && rooms[0].Locked
 	})
 	var pe *protocol.Error
-	if res, err := d.Reserve(ctx, r.ID(), "bob", ""); !errors.As(err, &pe) || pe.Code != protocol.ErrorForbidden || !strings.Contains(pe.Text(), "locked") {
+	if res, err := d.Reserve(ctx, r.ID(), "bob", "sesame"); !errors.As(err, &pe) || pe.Code != protocol.ErrorForbidden || !strings.Contains(pe.Text(), "locked") {
 		t.Fatalf("a seat in a locked room: %+v, %v; want FORBIDDEN, locked", res, err)
+	}
+	// Its own node says locked before it looks at a password (game.Room
+	// Join), so a wrong one is no guess there, and none here either.
+	if _, err := d.Reserve(ctx, r.ID(), "cy", "wrong"); !errors.As(err, &pe) || pe.Code != protocol.ErrorForbidden {
+		t.Fatalf("a wrong password to a locked room: %v; want FORBIDDEN, locked, as its own node says", err)
 	}
 }
 

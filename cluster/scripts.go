@@ -110,7 +110,8 @@ return tok
 // id, cap of the user's untaken reservations (0 none), password digest
 // ('-' skips the check), token prefix, new token.
 // Returns {'ok', node, ws, token} or {reason}: gone, lost, locked (the
-// room is locked or its game closed its seats), closed (finished), full,
+// room is locked or its game closed its seats; told before a wrong
+// password, as the room's own node does), closed (finished), full,
 // password, budget. A user already seated keeps its seat unchecked.
 var reserveScript = redis.NewScript(nowLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
@@ -120,11 +121,11 @@ if not ws then return {'lost'} end
 local ttl = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local sc = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not sc and (f[7] == '1' or f[8] == '1') then return {'locked'} end
 if not sc or tonumber(sc) < ` + seatedScore + ` then
   if ARGV[7] ~= '-' and f[6] and f[6] ~= '' and f[6] ~= ARGV[7] then return {'password'} end
 end
 if not sc then
-  if f[7] == '1' or f[8] == '1' then return {'locked'} end
   if f[3] == '1' then return {'closed'} end
   if redis.call('ZCARD', KEYS[2]) >= tonumber(f[2]) then return {'full'} end
 ` + userSeatsLua("KEYS[4]", "ARGV[5]", "ttl", "ARGV[6]") + `
