@@ -71,6 +71,11 @@ type Options struct {
 	TokenKey []byte
 	// TokenTTL is a session token's lifetime. Zero value means 24 hours.
 	TokenTTL time.Duration
+	// WatchPassTTL is how long a watch pass lasts: the token a member of
+	// a room asks for (tickroom.v1 GetWatchPass) to share a private room's
+	// spectator feed, GET /v1/rooms/{id}/events?pass=, instead of its
+	// session token. Zero value means 1 hour.
+	WatchPassTTL time.Duration
 	// GuestTTL is how long the store keeps a guest account (no claimed
 	// name, no linked identity) after its last login: new guests delete
 	// older ones, with their friends, blocks, mail, standings and the
@@ -298,6 +303,7 @@ const (
 func (o Options) validate() error {
 	err := errors.Join(
 		limits.NonNegative("TokenTTL", o.TokenTTL),
+		limits.NonNegative("WatchPassTTL", o.WatchPassTTL),
 		limits.NonNegative("GuestTTL", o.GuestTTL),
 		limits.NonNegative("GuestLoginRate", o.GuestLoginRate),
 		limits.NonNegative("GuestLoginBurst", o.GuestLoginBurst),

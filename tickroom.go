@@ -210,7 +210,7 @@ func New(opts Options) (_ *Server, err error) {
 		MultipleSockets: o.MultipleSockets,
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
 		MaxRoomsPerUser: o.MaxRoomsPerUser,
-		KickDuration:    o.KickDuration, BanDuration: o.BanDuration,
+		KickDuration:    o.KickDuration, BanDuration: o.BanDuration, WatchPassTTL: o.WatchPassTTL,
 		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
 	}
 	s.xnode.hubConfig(&hcfg)
@@ -226,7 +226,7 @@ func New(opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	s.feeds, err = spectate.New(spectate.Config{
-		Rooms: s.hub.Runtime(), Members: s.hub, Guesses: s.hub, Auth: s.auth, Games: s.games, TrustedProxies: trusted,
+		Rooms: s.hub.Runtime(), Members: s.hub, Guesses: s.hub, Passes: s.hub, Auth: s.auth, Games: s.games, TrustedProxies: trusted,
 		MaxStreams: o.MaxSpectatorStreams, MaxStreamsPerIP: o.MaxSpectatorStreamsPerIP, Logger: o.Logger,
 	})
 	if err != nil {

@@ -33,6 +33,7 @@ func clientSeeds() []*v1.ClientMessage {
 		{RequestId: 18, Body: &v1.ClientMessage_WatchRooms{WatchRooms: &v1.WatchRooms{WatchId: 1, Game: "gomoku", Metadata: map[string]string{"mode": "ranked"}, FreeSeatsOnly: true, Limit: 50}}},
 		{RequestId: 19, Body: &v1.ClientMessage_UnwatchRooms{UnwatchRooms: &v1.UnwatchRooms{WatchId: 1}}},
 		{RequestId: 20, Body: &v1.ClientMessage_GetChannelHistory{GetChannelHistory: &v1.GetChannelHistory{Channel: "lobby", Before: 41, Limit: 2}}},
+		{RequestId: 21, Body: &v1.ClientMessage_GetWatchPass{GetWatchPass: &v1.GetWatchPass{RoomId: "r1"}}},
 	}
 }
 

@@ -51,6 +51,8 @@ func ValidateClientMessage(m *tickroomv1.ClientMessage) error {
 		return validateWatchRooms(b.WatchRooms)
 	case *tickroomv1.ClientMessage_GetChannelHistory:
 		return validateGetChannelHistory(b.GetChannelHistory)
+	case *tickroomv1.ClientMessage_GetWatchPass:
+		return validateGetWatchPass(b.GetWatchPass)
 	}
 	return nil
 }
@@ -334,6 +336,16 @@ func validateGetChannelHistory(m *tickroomv1.GetChannelHistory) error {
 	}
 	if len(m.Channel) > 64 {
 		return Errorf(ErrorBadRequest, "get_channel_history.channel: %d bytes, at most 64", len(m.Channel))
+	}
+	return nil
+}
+
+func validateGetWatchPass(m *tickroomv1.GetWatchPass) error {
+	if m == nil {
+		return nil
+	}
+	if len(m.RoomId) > 128 {
+		return Errorf(ErrorBadRequest, "get_watch_pass.room_id: %d bytes, at most 128", len(m.RoomId))
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ type ClientMessage struct {
 	//	*ClientMessage_WatchRooms
 	//	*ClientMessage_UnwatchRooms
 	//	*ClientMessage_GetChannelHistory
+	//	*ClientMessage_GetWatchPass
 	Body          isClientMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -292,6 +293,15 @@ func (x *ClientMessage) GetGetChannelHistory() *GetChannelHistory {
 	return nil
 }
 
+func (x *ClientMessage) GetGetWatchPass() *GetWatchPass {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_GetWatchPass); ok {
+			return x.GetWatchPass
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Body interface {
 	isClientMessage_Body()
 }
@@ -406,6 +416,12 @@ type ClientMessage_GetChannelHistory struct {
 	GetChannelHistory *GetChannelHistory `protobuf:"bytes,26,opt,name=get_channel_history,json=getChannelHistory,proto3,oneof"`
 }
 
+type ClientMessage_GetWatchPass struct {
+	// get_watch_pass asks for a pass to a room's spectator feed; the reply
+	// is WatchPass.
+	GetWatchPass *GetWatchPass `protobuf:"bytes,27,opt,name=get_watch_pass,json=getWatchPass,proto3,oneof"`
+}
+
 func (*ClientMessage_Input) isClientMessage_Body() {}
 
 func (*ClientMessage_Ping) isClientMessage_Body() {}
@@ -448,6 +464,8 @@ func (*ClientMessage_UnwatchRooms) isClientMessage_Body() {}
 
 func (*ClientMessage_GetChannelHistory) isClientMessage_Body() {}
 
+func (*ClientMessage_GetWatchPass) isClientMessage_Body() {}
+
 // ServerMessage is every message the server sends: one per binary WebSocket
 // message.
 type ServerMessage struct {
@@ -483,6 +501,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Leaderboard
 	//	*ServerMessage_RoomListUpdate
 	//	*ServerMessage_ChannelHistoryPage
+	//	*ServerMessage_WatchPass
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -748,6 +767,15 @@ func (x *ServerMessage) GetChannelHistoryPage() *ChannelHistoryPage {
 	return nil
 }
 
+func (x *ServerMessage) GetWatchPass() *WatchPass {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_WatchPass); ok {
+			return x.WatchPass
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -874,6 +902,11 @@ type ServerMessage_ChannelHistoryPage struct {
 	ChannelHistoryPage *ChannelHistoryPage `protobuf:"bytes,25,opt,name=channel_history_page,json=channelHistoryPage,proto3,oneof"`
 }
 
+type ServerMessage_WatchPass struct {
+	// watch_pass answers GetWatchPass.
+	WatchPass *WatchPass `protobuf:"bytes,26,opt,name=watch_pass,json=watchPass,proto3,oneof"`
+}
+
 func (*ServerMessage_State) isServerMessage_Body() {}
 
 func (*ServerMessage_RoomEvent) isServerMessage_Body() {}
@@ -922,11 +955,13 @@ func (*ServerMessage_RoomListUpdate) isServerMessage_Body() {}
 
 func (*ServerMessage_ChannelHistoryPage) isServerMessage_Body() {}
 
+func (*ServerMessage_WatchPass) isServerMessage_Body() {}
+
 var File_tickroom_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x19tickroom/v1/records.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xb7\n" +
+	"\x1atickroom/v1/envelope.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/lobby.proto\x1a\x19tickroom/v1/records.proto\x1a\x16tickroom/v1/room.proto\x1a\x19tickroom/v1/session.proto\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xfa\n" +
 	"\n" +
 	"\rClientMessage\x12\x1d\n" +
 	"\n" +
@@ -961,8 +996,9 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\vwatch_rooms\x18\x18 \x01(\v2\x17.tickroom.v1.WatchRoomsH\x00R\n" +
 	"watchRooms\x12@\n" +
 	"\runwatch_rooms\x18\x19 \x01(\v2\x19.tickroom.v1.UnwatchRoomsH\x00R\funwatchRooms\x12P\n" +
-	"\x13get_channel_history\x18\x1a \x01(\v2\x1e.tickroom.v1.GetChannelHistoryH\x00R\x11getChannelHistoryB\x06\n" +
-	"\x04body\"\x80\v\n" +
+	"\x13get_channel_history\x18\x1a \x01(\v2\x1e.tickroom.v1.GetChannelHistoryH\x00R\x11getChannelHistory\x12A\n" +
+	"\x0eget_watch_pass\x18\x1b \x01(\v2\x19.tickroom.v1.GetWatchPassH\x00R\fgetWatchPassB\x06\n" +
+	"\x04body\"\xb9\v\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -991,7 +1027,9 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\rmatch_history\x18\x16 \x01(\v2\x19.tickroom.v1.MatchHistoryH\x00R\fmatchHistory\x12<\n" +
 	"\vleaderboard\x18\x17 \x01(\v2\x18.tickroom.v1.LeaderboardH\x00R\vleaderboard\x12G\n" +
 	"\x10room_list_update\x18\x18 \x01(\v2\x1b.tickroom.v1.RoomListUpdateH\x00R\x0eroomListUpdate\x12S\n" +
-	"\x14channel_history_page\x18\x19 \x01(\v2\x1f.tickroom.v1.ChannelHistoryPageH\x00R\x12channelHistoryPageB\x06\n" +
+	"\x14channel_history_page\x18\x19 \x01(\v2\x1f.tickroom.v1.ChannelHistoryPageH\x00R\x12channelHistoryPage\x127\n" +
+	"\n" +
+	"watch_pass\x18\x1a \x01(\v2\x16.tickroom.v1.WatchPassH\x00R\twatchPassB\x06\n" +
 	"\x04bodyB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
@@ -1031,30 +1069,32 @@ var file_tickroom_v1_envelope_proto_goTypes = []any{
 	(*WatchRooms)(nil),         // 20: tickroom.v1.WatchRooms
 	(*UnwatchRooms)(nil),       // 21: tickroom.v1.UnwatchRooms
 	(*GetChannelHistory)(nil),  // 22: tickroom.v1.GetChannelHistory
-	(*State)(nil),              // 23: tickroom.v1.State
-	(*RoomEvent)(nil),          // 24: tickroom.v1.RoomEvent
-	(*GameMessage)(nil),        // 25: tickroom.v1.GameMessage
-	(*Error)(nil),              // 26: tickroom.v1.Error
-	(*Welcome)(nil),            // 27: tickroom.v1.Welcome
-	(*Pong)(nil),               // 28: tickroom.v1.Pong
-	(*RoomList)(nil),           // 29: tickroom.v1.RoomList
-	(*Joined)(nil),             // 30: tickroom.v1.Joined
-	(*Left)(nil),               // 31: tickroom.v1.Left
-	(*Chat)(nil),               // 32: tickroom.v1.Chat
-	(*DirectMessage)(nil),      // 33: tickroom.v1.DirectMessage
-	(*ChatHistory)(nil),        // 34: tickroom.v1.ChatHistory
-	(*Presence)(nil),           // 35: tickroom.v1.Presence
-	(*PresenceList)(nil),       // 36: tickroom.v1.PresenceList
-	(*Notification)(nil),       // 37: tickroom.v1.Notification
-	(*Ok)(nil),                 // 38: tickroom.v1.Ok
-	(*FriendRequest)(nil),      // 39: tickroom.v1.FriendRequest
-	(*FriendAnswer)(nil),       // 40: tickroom.v1.FriendAnswer
-	(*Signal)(nil),             // 41: tickroom.v1.Signal
-	(*Redirect)(nil),           // 42: tickroom.v1.Redirect
-	(*MatchHistory)(nil),       // 43: tickroom.v1.MatchHistory
-	(*Leaderboard)(nil),        // 44: tickroom.v1.Leaderboard
-	(*RoomListUpdate)(nil),     // 45: tickroom.v1.RoomListUpdate
-	(*ChannelHistoryPage)(nil), // 46: tickroom.v1.ChannelHistoryPage
+	(*GetWatchPass)(nil),       // 23: tickroom.v1.GetWatchPass
+	(*State)(nil),              // 24: tickroom.v1.State
+	(*RoomEvent)(nil),          // 25: tickroom.v1.RoomEvent
+	(*GameMessage)(nil),        // 26: tickroom.v1.GameMessage
+	(*Error)(nil),              // 27: tickroom.v1.Error
+	(*Welcome)(nil),            // 28: tickroom.v1.Welcome
+	(*Pong)(nil),               // 29: tickroom.v1.Pong
+	(*RoomList)(nil),           // 30: tickroom.v1.RoomList
+	(*Joined)(nil),             // 31: tickroom.v1.Joined
+	(*Left)(nil),               // 32: tickroom.v1.Left
+	(*Chat)(nil),               // 33: tickroom.v1.Chat
+	(*DirectMessage)(nil),      // 34: tickroom.v1.DirectMessage
+	(*ChatHistory)(nil),        // 35: tickroom.v1.ChatHistory
+	(*Presence)(nil),           // 36: tickroom.v1.Presence
+	(*PresenceList)(nil),       // 37: tickroom.v1.PresenceList
+	(*Notification)(nil),       // 38: tickroom.v1.Notification
+	(*Ok)(nil),                 // 39: tickroom.v1.Ok
+	(*FriendRequest)(nil),      // 40: tickroom.v1.FriendRequest
+	(*FriendAnswer)(nil),       // 41: tickroom.v1.FriendAnswer
+	(*Signal)(nil),             // 42: tickroom.v1.Signal
+	(*Redirect)(nil),           // 43: tickroom.v1.Redirect
+	(*MatchHistory)(nil),       // 44: tickroom.v1.MatchHistory
+	(*Leaderboard)(nil),        // 45: tickroom.v1.Leaderboard
+	(*RoomListUpdate)(nil),     // 46: tickroom.v1.RoomListUpdate
+	(*ChannelHistoryPage)(nil), // 47: tickroom.v1.ChannelHistoryPage
+	(*WatchPass)(nil),          // 48: tickroom.v1.WatchPass
 }
 var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ClientMessage.input:type_name -> tickroom.v1.Input
@@ -1078,35 +1118,37 @@ var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	20, // 18: tickroom.v1.ClientMessage.watch_rooms:type_name -> tickroom.v1.WatchRooms
 	21, // 19: tickroom.v1.ClientMessage.unwatch_rooms:type_name -> tickroom.v1.UnwatchRooms
 	22, // 20: tickroom.v1.ClientMessage.get_channel_history:type_name -> tickroom.v1.GetChannelHistory
-	23, // 21: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
-	24, // 22: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
-	25, // 23: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
-	26, // 24: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
-	27, // 25: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
-	28, // 26: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
-	29, // 27: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
-	30, // 28: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
-	31, // 29: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
-	32, // 30: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
-	33, // 31: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
-	34, // 32: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
-	35, // 33: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
-	36, // 34: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
-	37, // 35: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
-	38, // 36: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
-	39, // 37: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
-	40, // 38: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
-	41, // 39: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
-	42, // 40: tickroom.v1.ServerMessage.redirect:type_name -> tickroom.v1.Redirect
-	43, // 41: tickroom.v1.ServerMessage.match_history:type_name -> tickroom.v1.MatchHistory
-	44, // 42: tickroom.v1.ServerMessage.leaderboard:type_name -> tickroom.v1.Leaderboard
-	45, // 43: tickroom.v1.ServerMessage.room_list_update:type_name -> tickroom.v1.RoomListUpdate
-	46, // 44: tickroom.v1.ServerMessage.channel_history_page:type_name -> tickroom.v1.ChannelHistoryPage
-	45, // [45:45] is the sub-list for method output_type
-	45, // [45:45] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	23, // 21: tickroom.v1.ClientMessage.get_watch_pass:type_name -> tickroom.v1.GetWatchPass
+	24, // 22: tickroom.v1.ServerMessage.state:type_name -> tickroom.v1.State
+	25, // 23: tickroom.v1.ServerMessage.room_event:type_name -> tickroom.v1.RoomEvent
+	26, // 24: tickroom.v1.ServerMessage.game_message:type_name -> tickroom.v1.GameMessage
+	27, // 25: tickroom.v1.ServerMessage.error:type_name -> tickroom.v1.Error
+	28, // 26: tickroom.v1.ServerMessage.welcome:type_name -> tickroom.v1.Welcome
+	29, // 27: tickroom.v1.ServerMessage.pong:type_name -> tickroom.v1.Pong
+	30, // 28: tickroom.v1.ServerMessage.room_list:type_name -> tickroom.v1.RoomList
+	31, // 29: tickroom.v1.ServerMessage.joined:type_name -> tickroom.v1.Joined
+	32, // 30: tickroom.v1.ServerMessage.left:type_name -> tickroom.v1.Left
+	33, // 31: tickroom.v1.ServerMessage.chat:type_name -> tickroom.v1.Chat
+	34, // 32: tickroom.v1.ServerMessage.direct_message:type_name -> tickroom.v1.DirectMessage
+	35, // 33: tickroom.v1.ServerMessage.chat_history:type_name -> tickroom.v1.ChatHistory
+	36, // 34: tickroom.v1.ServerMessage.presence:type_name -> tickroom.v1.Presence
+	37, // 35: tickroom.v1.ServerMessage.presence_list:type_name -> tickroom.v1.PresenceList
+	38, // 36: tickroom.v1.ServerMessage.notification:type_name -> tickroom.v1.Notification
+	39, // 37: tickroom.v1.ServerMessage.ok:type_name -> tickroom.v1.Ok
+	40, // 38: tickroom.v1.ServerMessage.friend_request:type_name -> tickroom.v1.FriendRequest
+	41, // 39: tickroom.v1.ServerMessage.friend_answer:type_name -> tickroom.v1.FriendAnswer
+	42, // 40: tickroom.v1.ServerMessage.signal:type_name -> tickroom.v1.Signal
+	43, // 41: tickroom.v1.ServerMessage.redirect:type_name -> tickroom.v1.Redirect
+	44, // 42: tickroom.v1.ServerMessage.match_history:type_name -> tickroom.v1.MatchHistory
+	45, // 43: tickroom.v1.ServerMessage.leaderboard:type_name -> tickroom.v1.Leaderboard
+	46, // 44: tickroom.v1.ServerMessage.room_list_update:type_name -> tickroom.v1.RoomListUpdate
+	47, // 45: tickroom.v1.ServerMessage.channel_history_page:type_name -> tickroom.v1.ChannelHistoryPage
+	48, // 46: tickroom.v1.ServerMessage.watch_pass:type_name -> tickroom.v1.WatchPass
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_envelope_proto_init() }
@@ -1142,6 +1184,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ClientMessage_WatchRooms)(nil),
 		(*ClientMessage_UnwatchRooms)(nil),
 		(*ClientMessage_GetChannelHistory)(nil),
+		(*ClientMessage_GetWatchPass)(nil),
 	}
 	file_tickroom_v1_envelope_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerMessage_State)(nil),
@@ -1168,6 +1211,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ServerMessage_Leaderboard)(nil),
 		(*ServerMessage_RoomListUpdate)(nil),
 		(*ServerMessage_ChannelHistoryPage)(nil),
+		(*ServerMessage_WatchPass)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -228,6 +228,15 @@ func (m *ClientMessage_GetChannelHistory) CloneVT() isClientMessage_Body {
 	return r
 }
 
+func (m *ClientMessage_GetWatchPass) CloneVT() isClientMessage_Body {
+	if m == nil {
+		return (*ClientMessage_GetWatchPass)(nil)
+	}
+	r := new(ClientMessage_GetWatchPass)
+	r.GetWatchPass = m.GetWatchPass.CloneVT()
+	return r
+}
+
 func (m *ServerMessage) CloneVT() *ServerMessage {
 	if m == nil {
 		return (*ServerMessage)(nil)
@@ -461,6 +470,15 @@ func (m *ServerMessage_ChannelHistoryPage) CloneVT() isServerMessage_Body {
 	}
 	r := new(ServerMessage_ChannelHistoryPage)
 	r.ChannelHistoryPage = m.ChannelHistoryPage.CloneVT()
+	return r
+}
+
+func (m *ServerMessage_WatchPass) CloneVT() isServerMessage_Body {
+	if m == nil {
+		return (*ServerMessage_WatchPass)(nil)
+	}
+	r := new(ServerMessage_WatchPass)
+	r.WatchPass = m.WatchPass.CloneVT()
 	return r
 }
 
@@ -1012,6 +1030,31 @@ func (this *ClientMessage_GetChannelHistory) EqualVT(thatIface isClientMessage_B
 		}
 		if q == nil {
 			q = &GetChannelHistory{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *ClientMessage_GetWatchPass) EqualVT(thatIface isClientMessage_Body) bool {
+	that, ok := thatIface.(*ClientMessage_GetWatchPass)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.GetWatchPass, that.GetWatchPass; p != q {
+		if p == nil {
+			p = &GetWatchPass{}
+		}
+		if q == nil {
+			q = &GetWatchPass{}
 		}
 		if !p.EqualVT(q) {
 			return false
@@ -1651,6 +1694,31 @@ func (this *ServerMessage_ChannelHistoryPage) EqualVT(thatIface isServerMessage_
 	return true
 }
 
+func (this *ServerMessage_WatchPass) EqualVT(thatIface isServerMessage_Body) bool {
+	that, ok := thatIface.(*ServerMessage_WatchPass)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.WatchPass, that.WatchPass; p != q {
+		if p == nil {
+			p = &WatchPass{}
+		}
+		if q == nil {
+			q = &WatchPass{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *ClientMessage) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -2108,6 +2176,27 @@ func (m *ClientMessage_GetChannelHistory) MarshalToSizedBufferVT(dAtA []byte) (i
 		dAtA[i] = 0x1
 		i--
 		dAtA[i] = 0xd2
+	}
+	return len(dAtA) - i, nil
+}
+func (m *ClientMessage_GetWatchPass) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ClientMessage_GetWatchPass) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.GetWatchPass != nil {
+		size, err := m.GetWatchPass.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xda
 	}
 	return len(dAtA) - i, nil
 }
@@ -2634,6 +2723,27 @@ func (m *ServerMessage_ChannelHistoryPage) MarshalToSizedBufferVT(dAtA []byte) (
 	}
 	return len(dAtA) - i, nil
 }
+func (m *ServerMessage_WatchPass) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ServerMessage_WatchPass) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.WatchPass != nil {
+		size, err := m.WatchPass.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xd2
+	}
+	return len(dAtA) - i, nil
+}
 func (m *ClientMessage) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -2898,6 +3008,18 @@ func (m *ClientMessage_GetChannelHistory) SizeVT() (n int) {
 	_ = l
 	if m.GetChannelHistory != nil {
 		l = m.GetChannelHistory.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ClientMessage_GetWatchPass) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.GetWatchPass != nil {
+		l = m.GetWatchPass.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -3202,6 +3324,18 @@ func (m *ServerMessage_ChannelHistoryPage) SizeVT() (n int) {
 	_ = l
 	if m.ChannelHistoryPage != nil {
 		l = m.ChannelHistoryPage.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ServerMessage_WatchPass) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.WatchPass != nil {
+		l = m.WatchPass.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -4113,6 +4247,47 @@ func (m *ClientMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ClientMessage_GetChannelHistory{GetChannelHistory: v}
+			}
+			iNdEx = postIndex
+		case 27:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field GetWatchPass", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ClientMessage_GetWatchPass); ok {
+				if err := oneof.GetWatchPass.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &GetWatchPass{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ClientMessage_GetWatchPass{GetWatchPass: v}
 			}
 			iNdEx = postIndex
 		default:
@@ -5167,6 +5342,47 @@ func (m *ServerMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ServerMessage_ChannelHistoryPage{ChannelHistoryPage: v}
+			}
+			iNdEx = postIndex
+		case 26:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field WatchPass", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ServerMessage_WatchPass); ok {
+				if err := oneof.WatchPass.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &WatchPass{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ServerMessage_WatchPass{WatchPass: v}
 			}
 			iNdEx = postIndex
 		default:

@@ -312,6 +312,128 @@ func (x *LeaveRoom) GetRoomId() string {
 	return ""
 }
 
+// GetWatchPass asks for a watch pass for a room the sender is a member of
+// (a player or a spectator seat): a short-lived token that opens that
+// room's spectator feed (GET /v1/rooms/{id}/events?pass=) and nothing
+// else, to share as a watch link in place of the member's session token.
+// The reply is WatchPass; a room the sender has no seat in is
+// ERROR_CODE_NOT_IN_ROOM, and a connection asking faster than the server's
+// pass rate gets ERROR_CODE_RATE_LIMITED with retry_after_ms.
+type GetWatchPass struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// room_id is the room to watch.
+	RoomId        string `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetWatchPass) Reset() {
+	*x = GetWatchPass{}
+	mi := &file_tickroom_v1_room_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetWatchPass) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetWatchPass) ProtoMessage() {}
+
+func (x *GetWatchPass) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_room_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetWatchPass.ProtoReflect.Descriptor instead.
+func (*GetWatchPass) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetWatchPass) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+// WatchPass answers GetWatchPass. The pass is signed by the server for
+// room_id alone: the feed of another room refuses it (403), as does every
+// other endpoint (the WebSocket upgrade and the HTTP API answer 401, as
+// for any token that is not a session token). It stays valid until
+// expires_at_ms even if its member leaves the room; the feed refuses it
+// while its member is kicked (a kick after it was issued) or banned.
+type WatchPass struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// room_id is the room the pass opens.
+	RoomId string `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// pass is the token, for the feed's pass query parameter.
+	Pass string `protobuf:"bytes,2,opt,name=pass,proto3" json:"pass,omitempty"`
+	// expires_at_ms is when the pass stops opening the feed (Unix
+	// milliseconds; the server's clock, to the second).
+	ExpiresAtMs   int64 `protobuf:"varint,3,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPass) Reset() {
+	*x = WatchPass{}
+	mi := &file_tickroom_v1_room_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPass) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPass) ProtoMessage() {}
+
+func (x *WatchPass) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_room_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPass.ProtoReflect.Descriptor instead.
+func (*WatchPass) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WatchPass) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *WatchPass) GetPass() string {
+	if x != nil {
+		return x.Pass
+	}
+	return ""
+}
+
+func (x *WatchPass) GetExpiresAtMs() int64 {
+	if x != nil {
+		return x.ExpiresAtMs
+	}
+	return 0
+}
+
 // Player is one occupied seat.
 type Player struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -334,7 +456,7 @@ type Player struct {
 
 func (x *Player) Reset() {
 	*x = Player{}
-	mi := &file_tickroom_v1_room_proto_msgTypes[3]
+	mi := &file_tickroom_v1_room_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +468,7 @@ func (x *Player) String() string {
 func (*Player) ProtoMessage() {}
 
 func (x *Player) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_room_proto_msgTypes[3]
+	mi := &file_tickroom_v1_room_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +481,7 @@ func (x *Player) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Player.ProtoReflect.Descriptor instead.
 func (*Player) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{3}
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Player) GetSeat() uint32 {
@@ -436,7 +558,7 @@ type Joined struct {
 
 func (x *Joined) Reset() {
 	*x = Joined{}
-	mi := &file_tickroom_v1_room_proto_msgTypes[4]
+	mi := &file_tickroom_v1_room_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +570,7 @@ func (x *Joined) String() string {
 func (*Joined) ProtoMessage() {}
 
 func (x *Joined) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_room_proto_msgTypes[4]
+	mi := &file_tickroom_v1_room_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +583,7 @@ func (x *Joined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Joined.ProtoReflect.Descriptor instead.
 func (*Joined) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{4}
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Joined) GetRoomId() string {
@@ -564,7 +686,7 @@ type Left struct {
 
 func (x *Left) Reset() {
 	*x = Left{}
-	mi := &file_tickroom_v1_room_proto_msgTypes[5]
+	mi := &file_tickroom_v1_room_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +698,7 @@ func (x *Left) String() string {
 func (*Left) ProtoMessage() {}
 
 func (x *Left) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_room_proto_msgTypes[5]
+	mi := &file_tickroom_v1_room_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +711,7 @@ func (x *Left) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Left.ProtoReflect.Descriptor instead.
 func (*Left) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{5}
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Left) GetRoomId() string {
@@ -633,7 +755,7 @@ type Input struct {
 
 func (x *Input) Reset() {
 	*x = Input{}
-	mi := &file_tickroom_v1_room_proto_msgTypes[6]
+	mi := &file_tickroom_v1_room_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +767,7 @@ func (x *Input) String() string {
 func (*Input) ProtoMessage() {}
 
 func (x *Input) ProtoReflect() protoreflect.Message {
-	mi := &file_tickroom_v1_room_proto_msgTypes[6]
+	mi := &file_tickroom_v1_room_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +780,7 @@ func (x *Input) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Input.ProtoReflect.Descriptor instead.
 func (*Input) Descriptor() ([]byte, []int) {
-	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{6}
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Input) GetRoomId() string {
@@ -701,7 +823,13 @@ const file_tickroom_v1_room_proto_rawDesc = "" +
 	"\anode_id\x18\x04 \x01(\tR\x06nodeId\x12\"\n" +
 	"\rexpires_in_ms\x18\x05 \x01(\rR\vexpiresInMs\"-\n" +
 	"\tLeaveRoom\x12 \n" +
-	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\"\x8f\x01\n" +
+	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\"0\n" +
+	"\fGetWatchPass\x12 \n" +
+	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\"`\n" +
+	"\tWatchPass\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x12\n" +
+	"\x04pass\x18\x02 \x01(\tR\x04pass\x12&\n" +
+	"\rexpires_at_ms\x18\x03 \x01(\x03B\x020\x02R\vexpiresAtMs\"\x8f\x01\n" +
 	"\x06Player\x12\x12\n" +
 	"\x04seat\x18\x01 \x01(\rR\x04seat\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x12\n" +
@@ -759,29 +887,31 @@ func file_tickroom_v1_room_proto_rawDescGZIP() []byte {
 }
 
 var file_tickroom_v1_room_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tickroom_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_tickroom_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_tickroom_v1_room_proto_goTypes = []any{
-	(LeaveReason)(0),  // 0: tickroom.v1.LeaveReason
-	(*JoinRoom)(nil),  // 1: tickroom.v1.JoinRoom
-	(*Redirect)(nil),  // 2: tickroom.v1.Redirect
-	(*LeaveRoom)(nil), // 3: tickroom.v1.LeaveRoom
-	(*Player)(nil),    // 4: tickroom.v1.Player
-	(*Joined)(nil),    // 5: tickroom.v1.Joined
-	(*Left)(nil),      // 6: tickroom.v1.Left
-	(*Input)(nil),     // 7: tickroom.v1.Input
-	nil,               // 8: tickroom.v1.Joined.MetadataEntry
-	nil,               // 9: tickroom.v1.Joined.OptionsEntry
+	(LeaveReason)(0),     // 0: tickroom.v1.LeaveReason
+	(*JoinRoom)(nil),     // 1: tickroom.v1.JoinRoom
+	(*Redirect)(nil),     // 2: tickroom.v1.Redirect
+	(*LeaveRoom)(nil),    // 3: tickroom.v1.LeaveRoom
+	(*GetWatchPass)(nil), // 4: tickroom.v1.GetWatchPass
+	(*WatchPass)(nil),    // 5: tickroom.v1.WatchPass
+	(*Player)(nil),       // 6: tickroom.v1.Player
+	(*Joined)(nil),       // 7: tickroom.v1.Joined
+	(*Left)(nil),         // 8: tickroom.v1.Left
+	(*Input)(nil),        // 9: tickroom.v1.Input
+	nil,                  // 10: tickroom.v1.Joined.MetadataEntry
+	nil,                  // 11: tickroom.v1.Joined.OptionsEntry
 }
 var file_tickroom_v1_room_proto_depIdxs = []int32{
-	4, // 0: tickroom.v1.Joined.players:type_name -> tickroom.v1.Player
-	8, // 1: tickroom.v1.Joined.metadata:type_name -> tickroom.v1.Joined.MetadataEntry
-	9, // 2: tickroom.v1.Joined.options:type_name -> tickroom.v1.Joined.OptionsEntry
-	0, // 3: tickroom.v1.Left.reason:type_name -> tickroom.v1.LeaveReason
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	6,  // 0: tickroom.v1.Joined.players:type_name -> tickroom.v1.Player
+	10, // 1: tickroom.v1.Joined.metadata:type_name -> tickroom.v1.Joined.MetadataEntry
+	11, // 2: tickroom.v1.Joined.options:type_name -> tickroom.v1.Joined.OptionsEntry
+	0,  // 3: tickroom.v1.Left.reason:type_name -> tickroom.v1.LeaveReason
+	4,  // [4:4] is the sub-list for method output_type
+	4,  // [4:4] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_room_proto_init() }
@@ -796,7 +926,7 @@ func file_tickroom_v1_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_room_proto_rawDesc), len(file_tickroom_v1_room_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -164,9 +164,12 @@ func (a *Authority) Verify(token string, now time.Time) (Claims, error) {
 }
 
 // sessionMAC signs the "<kid>.<claims>" prefix of a session token.
-func sessionMAC(key []byte, signed string) []byte {
+func sessionMAC(key []byte, signed string) []byte { return mac(sessionTag, key, signed) }
+
+// mac signs the "<kid>.<claims>" prefix of a token of the kind tag names.
+func mac(tag string, key []byte, signed string) []byte {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(sessionTag))
+	m.Write([]byte(tag))
 	m.Write([]byte(signed))
 	return m.Sum(nil)
 }

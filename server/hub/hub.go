@@ -169,6 +169,15 @@ type Config struct {
 	// RoomListUpdate per interval. Zero value means 250 ms; in a cluster
 	// it is at least 1 s (each pass lists the cluster directory).
 	RoomWatchInterval time.Duration
+	// WatchPassTTL is how long a watch pass (GetWatchPass) opens its
+	// room's spectator feed. Zero value means 1 hour.
+	WatchPassTTL time.Duration
+	// WatchPassRate and WatchPassBurst bound the watch passes one
+	// connection may ask for (a token bucket, per second); past it a
+	// GetWatchPass gets ERROR_CODE_RATE_LIMITED with a retry hint. Zero
+	// values mean one every 10 s and a burst of 10.
+	WatchPassRate  float64
+	WatchPassBurst int
 	// Social limits chat, direct messages, contact lists and presence
 	// queries. Zero value means the defaults SocialConfig documents.
 	Social SocialConfig
@@ -234,6 +243,9 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.ListLimit, 100)
 	limits.Default(&c.MaxRoomWatches, 4)
 	limits.Default(&c.RoomWatchInterval, 250*time.Millisecond)
+	limits.Default(&c.WatchPassTTL, time.Hour)
+	limits.Default(&c.WatchPassRate, 0.1)
+	limits.Default(&c.WatchPassBurst, 10)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -260,6 +272,9 @@ func (c Config) validate() error {
 		limits.NonNegative("ListLimit", c.ListLimit),
 		limits.NonNegative("MaxRoomWatches", c.MaxRoomWatches),
 		limits.NonNegative("RoomWatchInterval", c.RoomWatchInterval),
+		limits.NonNegative("WatchPassTTL", c.WatchPassTTL),
+		limits.NonNegative("WatchPassRate", c.WatchPassRate),
+		limits.NonNegative("WatchPassBurst", c.WatchPassBurst),
 		limits.NonNegative("KickDuration", c.KickDuration),
 		limits.NonNegative("BanDuration", c.BanDuration),
 	)
@@ -289,7 +304,8 @@ type Hub struct {
 	offLoop  chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
 	offWG    sync.WaitGroup
 	watches  *roomWatches
-	expiries *expiries // closes sessions whose token expired
+	passes   passLimits // GetWatchPass buckets, per connection
+	expiries *expiries  // closes sessions whose token expired
 
 	mu        sync.Mutex
 	held      map[string][]heldSeat // seats kept for dropped users
@@ -643,6 +659,7 @@ func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 	// watch being added off the loop is refused or dropped here.
 	s.gone()
 	h.watches.drop(s)
+	h.passes.drop(s)
 	if s.moved.Load() {
 		h.social.Moved(s.member)
 	}

@@ -201,6 +201,8 @@ func (s *Session) dispatch(m *tickroomv1.ClientMessage) error {
 		return s.leaderboard(id, b.GetLeaderboard)
 	case *tickroomv1.ClientMessage_GetChannelHistory:
 		return s.channelHistory(id, b.GetChannelHistory)
+	case *tickroomv1.ClientMessage_GetWatchPass:
+		return s.watchPass(id, b.GetWatchPass)
 	}
 	s.h.stats.Unsupported.Add(1)
 	return protocol.NewError(protocol.ErrorUnsupported, "message kind not supported by this server")

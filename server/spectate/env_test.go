@@ -48,6 +48,14 @@ func start(t *testing.T, cfg spectate.Config) *env {
 // startRT is start with the room runtime's config rc (Shards defaults to 2).
 func startRT(t *testing.T, cfg spectate.Config, rc game.Config) *env {
 	t.Helper()
+	return startHub(t, cfg, hub.Config{Runtime: rc})
+}
+
+// startHub is start with the hub's config hc (its Server, Auth and Games
+// are the test's).
+func startHub(t *testing.T, cfg spectate.Config, hc hub.Config) *env {
+	t.Helper()
+	rc := hc.Runtime
 	if rc.Shards == 0 {
 		rc.Shards = 2
 	}
@@ -63,7 +71,8 @@ func startRT(t *testing.T, cfg spectate.Config, rc game.Config) *env {
 	if err := reg.Register(dialDefinition()); err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.New(hub.Config{Server: srv, Auth: a, Games: reg, Runtime: rc})
+	hc.Server, hc.Auth, hc.Games, hc.Runtime = srv, a, reg, rc
+	h, err := hub.New(hc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +81,7 @@ func startRT(t *testing.T, cfg spectate.Config, rc game.Config) *env {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Rooms, cfg.Members, cfg.Auth, cfg.Games, cfg.Guesses = h.Runtime(), h, a, reg, h
+	cfg.Rooms, cfg.Members, cfg.Auth, cfg.Games, cfg.Guesses, cfg.Passes = h.Runtime(), h, a, reg, h, h
 	if cfg.KeepAlive == 0 {
 		cfg.KeepAlive = time.Hour // keep-alive lines only where a test wants them
 	}

@@ -18,6 +18,13 @@
 // state at that tick as well (game.ObserveRequest.ResumeBase), applies it
 // unseen, and writes only what changed since.
 //
+// A public room's feed is open to anyone. A private room's takes a watch
+// pass for that room (?pass=, which a member gets with the tickroom.v1
+// GetWatchPass request: it opens this feed for an hour and nothing else)
+// or, as before passes existed and discouraged since, a member's session
+// token (?token= or a Bearer header), which is that member's whole
+// session. Authorize says which status refuses what.
+//
 // Nothing a stream does can slow its room. The room's tick worker hands
 // frames to the stream's sink, which never blocks: while a state waits to
 // be written the sink reports itself congested, the room skips it, and
@@ -87,9 +94,18 @@ type Members interface {
 	RoomMembers(roomID string) []string
 }
 
+// Passes checks the watch passes (tickroom.v1 GetWatchPass) that open a
+// private room's feed; *hub.Hub implements it.
+type Passes interface {
+	// CheckWatchPass returns nil when pass opens roomID's feed now, or
+	// one of hub's ErrWatchPass errors.
+	CheckWatchPass(pass, roomID string) error
+}
+
 var (
 	_ Rooms   = (*game.Runtime)(nil)
 	_ Members = (*hub.Hub)(nil)
+	_ Passes  = (*hub.Hub)(nil)
 )
 
 // Config configures the feeds.
@@ -98,8 +114,11 @@ type Config struct {
 	Rooms Rooms
 	// Members lists room members, for private rooms. Required.
 	Members Members
-	// Auth verifies the session tokens private rooms need. Required.
+	// Auth verifies the session tokens private rooms take. Required.
 	Auth *auth.Authority
+	// Passes checks the watch passes private rooms take (?pass=). Zero
+	// value means none: a feed asked with a pass is refused with 401.
+	Passes Passes
 	// Games gives each game's Schema for the JSON format. Zero value means
 	// none: entities and globals show as base64 bytes.
 	Games *game.Registry
@@ -371,16 +390,38 @@ func (f *Feeds) uncount(k netip.Prefix) {
 	}
 }
 
-// authorize admits a private room's stream: a session token (the token
-// query parameter, since EventSource cannot send headers, or a Bearer
-// Authorization header) of one of the room's members.
+// authorize admits a private room's stream: a watch pass for the room
+// (the pass query parameter; GetWatchPass), or, as before passes, a
+// session token of one of the room's members (the token query parameter,
+// since EventSource cannot send headers, or a Bearer Authorization
+// header). A token is the member's whole session, so a link that carries
+// one lets whoever gets it play and chat as the member; a pass only
+// watches. A pass is checked alone: a request with one is refused when
+// the pass is, whatever token it carries besides.
 func (f *Feeds) authorize(r *http.Request, roomID string) (int, string) {
+	if pass := r.URL.Query().Get("pass"); pass != "" {
+		if f.cfg.Passes == nil {
+			return http.StatusUnauthorized, "this server takes no watch passes"
+		}
+		switch err := f.cfg.Passes.CheckWatchPass(pass, roomID); {
+		case err == nil:
+			return 0, ""
+		case errors.Is(err, hub.ErrWatchPassExpired):
+			return http.StatusUnauthorized, "watch pass expired; ask a member for a new one"
+		case errors.Is(err, hub.ErrWatchPassOtherRoom):
+			return http.StatusForbidden, "the watch pass is for another room"
+		case errors.Is(err, hub.ErrWatchPassRevoked):
+			return http.StatusForbidden, "the watch pass's member was kicked or banned"
+		default:
+			return http.StatusUnauthorized, "watch pass refused"
+		}
+	}
 	tok := r.URL.Query().Get("token")
 	if h := r.Header.Get("Authorization"); tok == "" && strings.HasPrefix(h, "Bearer ") {
 		tok = strings.TrimPrefix(h, "Bearer ")
 	}
 	if tok == "" {
-		return http.StatusUnauthorized, "a private room needs a member's session token"
+		return http.StatusUnauthorized, "a private room needs a watch pass or a member's session token"
 	}
 	claims, err := f.cfg.Auth.Verify(tok, time.Now())
 	if err != nil {
@@ -440,8 +481,8 @@ func (st *stream) run(ctx context.Context) string {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer this response
 	// Any page may embed a feed (an overlay on another origin): the
-	// request carries no cookies, and a private room's token is in the URL
-	// its owner chose to share.
+	// request carries no cookies, and a private room's pass is in the URL
+	// its member chose to share.
 	h.Set("Access-Control-Allow-Origin", "*")
 	st.w.WriteHeader(http.StatusOK)
 	if !st.write([]byte("retry: 2000\n\n")) {

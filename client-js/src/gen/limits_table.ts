@@ -55,4 +55,5 @@ export const CLIENT_FIELD_LIMITS: readonly FieldLimit[] = [
   { body: "watchRooms", message: "WatchRooms", field: "game", path: "watch_rooms.game", maxBytes: 64, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
   { body: "watchRooms", message: "WatchRooms", field: "metadata", path: "watch_rooms.metadata", maxBytes: 256, maxEntries: 16, maxKeyBytes: 64, errorCode: 2 },
   { body: "getChannelHistory", message: "GetChannelHistory", field: "channel", path: "get_channel_history.channel", maxBytes: 64, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
+  { body: "getWatchPass", message: "GetWatchPass", field: "roomId", path: "get_watch_pass.room_id", maxBytes: 128, maxEntries: 0, maxKeyBytes: 0, errorCode: 2 },
 ];

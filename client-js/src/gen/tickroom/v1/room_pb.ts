@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/room.proto.
  */
 export const file_tickroom_v1_room: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0aWNrcm9vbS92MS9yb29tLnByb3RvEgt0aWNrcm9vbS52MSKDAQoISm9pblJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAARIZCghwYXNzd29yZBgCIAEoCUIHis4YAwiAARIQCghzcGVjdGF0ZRgDIAEoCBITCgtyZXN1bWVfdGljaxgEIAEoBBIbCgtyZXNlcnZhdGlvbhgFIAEoCUIGis4YAghAImUKCFJlZGlyZWN0EgsKA3VybBgBIAEoCRITCgtyZXNlcnZhdGlvbhgCIAEoCRIPCgdyb29tX2lkGAMgASgJEg8KB25vZGVfaWQYBCABKAkSFQoNZXhwaXJlc19pbl9tcxgFIAEoDSIlCglMZWF2ZVJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAASJjCgZQbGF5ZXISDAoEc2VhdBgBIAEoDRIPCgd1c2VyX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEQoJY29ubmVjdGVkGAQgASgIEhkKDWhlbGRfdW50aWxfbXMYBSABKANCAjACIpYDCgZKb2luZWQSDwoHcm9vbV9pZBgBIAEoCRIMCgRnYW1lGAIgASgJEgwKBHNlYXQYAyABKA0SEQoJc3BlY3RhdG9yGAQgASgIEhEKCXRpY2tfcmF0ZRgFIAEoDRIkCgdwbGF5ZXJzGAYgAygLMhMudGlja3Jvb20udjEuUGxheWVyEg8KB3Jlc3VtZWQYByABKAgSMwoIbWV0YWRhdGEYCCADKAsyIS50aWNrcm9vbS52MS5Kb2luZWQuTWV0YWRhdGFFbnRyeRIxCgdvcHRpb25zGAkgAygLMiAudGlja3Jvb20udjEuSm9pbmVkLk9wdGlvbnNFbnRyeRIMCgR0aWNrGAogASgEEhMKC21heF9wbGF5ZXJzGAsgASgNEhYKDmxhc3RfaW5wdXRfc2VxGAwgASgNGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARouCgxPcHRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJSCgRMZWZ0Eg8KB3Jvb21faWQYASABKAkSKAoGcmVhc29uGAIgASgOMhgudGlja3Jvb20udjEuTGVhdmVSZWFzb24SDwoHbWVzc2FnZRgDIAEoCSJICgVJbnB1dBIYCgdyb29tX2lkGAEgASgJQgeKzhgDCIABEgsKA3NlcRgCIAEoDRIYCgRkYXRhGAMgASgMQgqKzhgGCIAgIMgBKr8BCgtMZWF2ZVJlYXNvbhIcChhMRUFWRV9SRUFTT05fVU5TUEVDSUZJRUQQABIaChZMRUFWRV9SRUFTT05fUkVRVUVTVEVEEAESFwoTTEVBVkVfUkVBU09OX0tJQ0tFRBACEhwKGExFQVZFX1JFQVNPTl9ST09NX0NMT1NFRBADEh0KGUxFQVZFX1JFQVNPTl9TRUFUX0VYUElSRUQQBBIgChxMRUFWRV9SRUFTT05fU0VSVkVSX1NIVVRET1dOEAVCPVo7Z2l0aHViLmNvbS90aWNrcm9vbS90aWNrcm9vbS9wcm90b2NvbC90aWNrcm9vbXYxO3RpY2tyb29tdjFiBnByb3RvMw", [file_tickroom_v1_options]);
+  fileDesc("ChZ0aWNrcm9vbS92MS9yb29tLnByb3RvEgt0aWNrcm9vbS52MSKDAQoISm9pblJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAARIZCghwYXNzd29yZBgCIAEoCUIHis4YAwiAARIQCghzcGVjdGF0ZRgDIAEoCBITCgtyZXN1bWVfdGljaxgEIAEoBBIbCgtyZXNlcnZhdGlvbhgFIAEoCUIGis4YAghAImUKCFJlZGlyZWN0EgsKA3VybBgBIAEoCRITCgtyZXNlcnZhdGlvbhgCIAEoCRIPCgdyb29tX2lkGAMgASgJEg8KB25vZGVfaWQYBCABKAkSFQoNZXhwaXJlc19pbl9tcxgFIAEoDSIlCglMZWF2ZVJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAASIoCgxHZXRXYXRjaFBhc3MSGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAASJFCglXYXRjaFBhc3MSDwoHcm9vbV9pZBgBIAEoCRIMCgRwYXNzGAIgASgJEhkKDWV4cGlyZXNfYXRfbXMYAyABKANCAjACImMKBlBsYXllchIMCgRzZWF0GAEgASgNEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCgljb25uZWN0ZWQYBCABKAgSGQoNaGVsZF91bnRpbF9tcxgFIAEoA0ICMAIilgMKBkpvaW5lZBIPCgdyb29tX2lkGAEgASgJEgwKBGdhbWUYAiABKAkSDAoEc2VhdBgDIAEoDRIRCglzcGVjdGF0b3IYBCABKAgSEQoJdGlja19yYXRlGAUgASgNEiQKB3BsYXllcnMYBiADKAsyEy50aWNrcm9vbS52MS5QbGF5ZXISDwoHcmVzdW1lZBgHIAEoCBIzCghtZXRhZGF0YRgIIAMoCzIhLnRpY2tyb29tLnYxLkpvaW5lZC5NZXRhZGF0YUVudHJ5EjEKB29wdGlvbnMYCSADKAsyIC50aWNrcm9vbS52MS5Kb2luZWQuT3B0aW9uc0VudHJ5EgwKBHRpY2sYCiABKAQSEwoLbWF4X3BsYXllcnMYCyABKA0SFgoObGFzdF9pbnB1dF9zZXEYDCABKA0aLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi4KDE9wdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlIKBExlZnQSDwoHcm9vbV9pZBgBIAEoCRIoCgZyZWFzb24YAiABKA4yGC50aWNrcm9vbS52MS5MZWF2ZVJlYXNvbhIPCgdtZXNzYWdlGAMgASgJIkgKBUlucHV0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESCwoDc2VxGAIgASgNEhgKBGRhdGEYAyABKAxCCorOGAYIgCAgyAEqvwEKC0xlYXZlUmVhc29uEhwKGExFQVZFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFkxFQVZFX1JFQVNPTl9SRVFVRVNURUQQARIXChNMRUFWRV9SRUFTT05fS0lDS0VEEAISHAoYTEVBVkVfUkVBU09OX1JPT01fQ0xPU0VEEAMSHQoZTEVBVkVfUkVBU09OX1NFQVRfRVhQSVJFRBAEEiAKHExFQVZFX1JFQVNPTl9TRVJWRVJfU0hVVERPV04QBUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_options]);
 
 /**
  * JoinRoom takes a seat in a room, spectates it, or resumes a held seat. The
@@ -149,6 +149,74 @@ export const LeaveRoomSchema: GenMessage<LeaveRoom> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_room, 2);
 
 /**
+ * GetWatchPass asks for a watch pass for a room the sender is a member of
+ * (a player or a spectator seat): a short-lived token that opens that
+ * room's spectator feed (GET /v1/rooms/{id}/events?pass=) and nothing
+ * else, to share as a watch link in place of the member's session token.
+ * The reply is WatchPass; a room the sender has no seat in is
+ * ERROR_CODE_NOT_IN_ROOM, and a connection asking faster than the server's
+ * pass rate gets ERROR_CODE_RATE_LIMITED with retry_after_ms.
+ *
+ * @generated from message tickroom.v1.GetWatchPass
+ */
+export type GetWatchPass = Message<"tickroom.v1.GetWatchPass"> & {
+  /**
+   * room_id is the room to watch.
+   *
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message tickroom.v1.GetWatchPass.
+ * Use `create(GetWatchPassSchema)` to create a new message.
+ */
+export const GetWatchPassSchema: GenMessage<GetWatchPass> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_room, 3);
+
+/**
+ * WatchPass answers GetWatchPass. The pass is signed by the server for
+ * room_id alone: the feed of another room refuses it (403), as does every
+ * other endpoint (the WebSocket upgrade and the HTTP API answer 401, as
+ * for any token that is not a session token). It stays valid until
+ * expires_at_ms even if its member leaves the room; the feed refuses it
+ * while its member is kicked (a kick after it was issued) or banned.
+ *
+ * @generated from message tickroom.v1.WatchPass
+ */
+export type WatchPass = Message<"tickroom.v1.WatchPass"> & {
+  /**
+   * room_id is the room the pass opens.
+   *
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * pass is the token, for the feed's pass query parameter.
+   *
+   * @generated from field: string pass = 2;
+   */
+  pass: string;
+
+  /**
+   * expires_at_ms is when the pass stops opening the feed (Unix
+   * milliseconds; the server's clock, to the second).
+   *
+   * @generated from field: int64 expires_at_ms = 3 [jstype = JS_NUMBER];
+   */
+  expiresAtMs: bigint;
+};
+
+/**
+ * Describes the message tickroom.v1.WatchPass.
+ * Use `create(WatchPassSchema)` to create a new message.
+ */
+export const WatchPassSchema: GenMessage<WatchPass> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_room, 4);
+
+/**
  * Player is one occupied seat.
  *
  * @generated from message tickroom.v1.Player
@@ -198,7 +266,7 @@ export type Player = Message<"tickroom.v1.Player"> & {
  * Use `create(PlayerSchema)` to create a new message.
  */
 export const PlayerSchema: GenMessage<Player> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_room, 3);
+  messageDesc(file_tickroom_v1_room, 5);
 
 /**
  * Joined answers CreateRoom, JoinRoom and QuickMatch: the sender now has a
@@ -302,7 +370,7 @@ export type Joined = Message<"tickroom.v1.Joined"> & {
  * Use `create(JoinedSchema)` to create a new message.
  */
 export const JoinedSchema: GenMessage<Joined> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_room, 4);
+  messageDesc(file_tickroom_v1_room, 6);
 
 /**
  * Left tells a user it no longer has a seat in a room. It answers LeaveRoom
@@ -338,7 +406,7 @@ export type Left = Message<"tickroom.v1.Left"> & {
  * Use `create(LeftSchema)` to create a new message.
  */
 export const LeftSchema: GenMessage<Left> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_room, 5);
+  messageDesc(file_tickroom_v1_room, 7);
 
 /**
  * Input is a player's input for a room. It gets no reply: the snapshots'
@@ -378,7 +446,7 @@ export type Input = Message<"tickroom.v1.Input"> & {
  * Use `create(InputSchema)` to create a new message.
  */
 export const InputSchema: GenMessage<Input> = /*@__PURE__*/
-  messageDesc(file_tickroom_v1_room, 6);
+  messageDesc(file_tickroom_v1_room, 8);
 
 /**
  * LeaveReason says why a user left a room.

@@ -1,0 +1,125 @@
+package hub
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/auth"
+)
+
+// Watch passes (GetWatchPass): a member of a room gets a short-lived
+// token that opens the room's spectator feed and nothing else, to share
+// as a watch link in place of its session token. The pass is signed by
+// the Authority under its own tag (auth.IssueWatchPass), so it never
+// passes for a session token, nor a session token for it.
+
+// Errors CheckWatchPass returns.
+var (
+	// ErrWatchPassInvalid: the pass is missing, forged or malformed, or
+	// is not a watch pass (a session token).
+	ErrWatchPassInvalid = errors.New("hub: invalid watch pass")
+	// ErrWatchPassExpired: the pass's expiry has passed.
+	ErrWatchPassExpired = errors.New("hub: watch pass expired")
+	// ErrWatchPassOtherRoom: the pass opens another room.
+	ErrWatchPassOtherRoom = errors.New("hub: watch pass for another room")
+	// ErrWatchPassRevoked: the member who asked for it is kicked (the
+	// pass was issued before the kick) or banned.
+	ErrWatchPassRevoked = errors.New("hub: watch pass of a kicked or banned user")
+)
+
+// passLimits holds each connection's GetWatchPass bucket
+// (Config.WatchPassRate, WatchPassBurst), made on its first request and
+// dropped with the connection (a Session has no room for it).
+type passLimits struct {
+	mu  sync.Mutex
+	all map[*Session]*rate.Limiter
+}
+
+// take takes one pass from s's bucket at now, or returns how long until
+// one would be there.
+func (p *passLimits) take(h *Hub, s *Session, now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.closed.Load() {
+		return 0 // the connection is gone: its reply goes nowhere
+	}
+	l := p.all[s]
+	if l == nil {
+		if p.all == nil {
+			p.all = make(map[*Session]*rate.Limiter)
+		}
+		l = rate.NewLimiter(rate.Limit(h.cfg.WatchPassRate), h.cfg.WatchPassBurst)
+		p.all[s] = l
+	}
+	r := l.ReserveN(now, 1)
+	if !r.OK() {
+		return time.Hour
+	}
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return wait
+	}
+	return 0
+}
+
+// drop forgets s's bucket; OnClose calls it after gone.
+func (p *passLimits) drop(s *Session) {
+	p.mu.Lock()
+	delete(p.all, s)
+	p.mu.Unlock()
+}
+
+// watchPass answers GetWatchPass: a pass for a room the session has a
+// confirmed seat in, player or spectator. It runs on the loop.
+func (s *Session) watchPass(id uint32, req *tickroomv1.GetWatchPass) error {
+	if req.RoomId == "" {
+		return protocol.NewError(protocol.ErrorBadRequest, "room_id is required")
+	}
+	s.mu.Lock()
+	m := s.find([]byte(req.RoomId))
+	member := m != nil && m.seat != 0
+	s.mu.Unlock()
+	if !member {
+		return protocol.NewError(protocol.ErrorNotInRoom, "")
+	}
+	now := s.h.cfg.Now()
+	if wait := s.h.passes.take(s.h, s, now); wait > 0 {
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "watch pass rate limit exceeded"}
+	}
+	p := auth.WatchPass{RoomID: req.RoomId, UserID: s.claims.UserID, IssuedAt: now, ExpiresAt: now.Add(s.h.cfg.WatchPassTTL)}
+	pass, err := s.h.cfg.Auth.IssueWatchPass(p)
+	if err != nil {
+		return protocol.NewError(protocol.ErrorInternal, "")
+	}
+	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_WatchPass{WatchPass: &tickroomv1.WatchPass{
+		RoomId: req.RoomId, Pass: pass, ExpiresAtMs: time.Unix(p.ExpiresAt.Unix(), 0).UnixMilli(),
+	}}})
+	return nil
+}
+
+// CheckWatchPass reports whether pass opens roomID's spectator feed now
+// (Config.Now): a watch pass this server's keys signed for that room, not
+// expired, whose member is not kicked (while the kick lasts) or banned.
+// It returns nil or one of the ErrWatchPass errors. Safe from any
+// goroutine; spectate.Config.Passes calls it.
+func (h *Hub) CheckWatchPass(pass, roomID string) error {
+	now := h.cfg.Now()
+	p, err := h.cfg.Auth.VerifyWatchPass(pass, now)
+	switch {
+	case errors.Is(err, auth.ErrTokenExpired):
+		return ErrWatchPassExpired
+	case err != nil:
+		return ErrWatchPassInvalid
+	case p.RoomID != roomID:
+		return ErrWatchPassOtherRoom
+	}
+	if _, revoked := h.revoked.Check(p.UserID, p.IssuedAt, now); revoked {
+		return ErrWatchPassRevoked
+	}
+	return nil
+}
