@@ -6,7 +6,18 @@ import { TickroomError } from "./errors.js";
 import { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
 import { ClientMessageSchema, ServerMessageSchema, type ClientMessage, type ServerMessage } from "./gen/tickroom/v1/envelope_pb.js";
 import { CreateRoomSchema, ListRoomsSchema, QuickMatchSchema, UnwatchRoomsSchema, WatchRoomsSchema, type RoomList } from "./gen/tickroom/v1/lobby_pb.js";
-import { InputSchema, JoinRoomSchema, LeaveReason, LeaveRoomSchema, LeftSchema, type Joined, type Left, type Redirect } from "./gen/tickroom/v1/room_pb.js";
+import {
+  GetWatchPassSchema,
+  InputSchema,
+  JoinRoomSchema,
+  LeaveReason,
+  LeaveRoomSchema,
+  LeftSchema,
+  type Joined,
+  type Left,
+  type Redirect,
+  type WatchPass,
+} from "./gen/tickroom/v1/room_pb.js";
 import { PingSchema, type Notification, type Welcome } from "./gen/tickroom/v1/session_pb.js";
 import {
   AddFriendSchema,
@@ -435,6 +446,17 @@ export class Client extends Emitter<ClientEvents> {
   async channelHistory(channel: string, opts: ChannelHistoryOptions = {}): Promise<ChannelHistoryPage> {
     const value = create(GetChannelHistorySchema, { channel, before: BigInt(opts.before ?? 0), limit: opts.limit ?? 0 });
     return expectBody(await this.request({ case: "getChannelHistory", value }), "channelHistoryPage");
+  }
+
+  /**
+   * watchPass asks for a watch pass for a room this client has a seat in (player or spectator):
+   * a token that opens that room's spectator feed, GET /v1/rooms/{id}/events?pass=, and nothing
+   * else, for an hour by default (expiresAtMs). Share it in a watch link (watch.html?room=ID&pass=P)
+   * instead of the session token, which is the user's whole session. A room without this client's
+   * seat is refused with ERROR_CODE_NOT_IN_ROOM; asking too often, with ERROR_CODE_RATE_LIMITED.
+   */
+  async watchPass(roomId: string): Promise<WatchPass> {
+    return expectBody(await this.request({ case: "getWatchPass", value: create(GetWatchPassSchema, { roomId }) }), "watchPass");
   }
 
   /** ping sends one heartbeat now and resolves with its round-trip time in ms. */

@@ -574,6 +574,23 @@ describe("Client", () => {
     await assertRejects(refused, { serverCode: ErrorCode.CHANNEL_NOT_FOUND });
   });
 
+  it("asks for a watch pass for a room", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const pass = client.watchPass("r1");
+    const req = lastReceived(sock);
+    assertPartial(req.body.case === "getWatchPass" && req.body.value, { roomId: "r1" });
+    reply(sock, { requestId: req.requestId, body: { case: "watchPass", value: { roomId: "r1", pass: "k1.p.s", expiresAtMs: 1_700_000_000_000n } } });
+    const got = await pass;
+    assert.equal(got.pass, "k1.p.s");
+    assert.equal(got.roomId, "r1");
+    assert.equal(got.expiresAtMs, 1_700_000_000_000n);
+
+    const refused = client.watchPass("r2");
+    const req2 = lastReceived(sock);
+    reply(sock, { requestId: req2.requestId, body: { case: "error", value: { code: ErrorCode.NOT_IN_ROOM, message: "" } } });
+    await assertRejects(refused, { serverCode: ErrorCode.NOT_IN_ROOM });
+  });
+
   it("sends chat and leaves a room by request", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);

@@ -58,6 +58,8 @@ const ui = {
   gameStatus: byId("game-status"),
   players: byId<HTMLUListElement>("players"),
   leave: byId<HTMLButtonElement>("leave-room"),
+  watchPass: byId<HTMLButtonElement>("watch-pass"),
+  watchLink: byId<HTMLAnchorElement>("watch-link"),
   notice: byId("notice"),
   gomoku: byId("gomoku"),
   board: byId("gomoku-board"),
@@ -307,6 +309,8 @@ function closeRoomView(): void {
   room = undefined;
   chat.setRoom(undefined);
   voice.setRoom(undefined);
+  show(ui.watchLink, false);
+  ui.watchLink.removeAttribute("href");
   delete ui.gameView.dataset["room"];
   delete ui.gameView.dataset["seat"];
   delete ui.gameView.dataset["resumed"];
@@ -343,6 +347,24 @@ ui.leave.addEventListener("click", () => {
 });
 
 ui.resultLobby.addEventListener("click", () => ui.leave.click());
+
+// The watch link opens the room's spectator feed on watch.html with a watch
+// pass (Client.watchPass): it watches this room, a private one too, for an
+// hour and does nothing else. Never the session token, which is this
+// user's whole session: whoever got the link could play and chat as them.
+ui.watchPass.addEventListener("click", () => {
+  const r = room;
+  if (!r || !client) return;
+  client.watchPass(r.id).then(
+    (wp) => {
+      if (room !== r) return;
+      ui.watchLink.href = `watch.html?${new URLSearchParams({ room: r.id, pass: wp.pass, game: r.game })}`;
+      ui.watchLink.textContent = `watch link, until ${new Date(Number(wp.expiresAtMs)).toLocaleTimeString()}`;
+      show(ui.watchLink, true);
+    },
+    (err: unknown) => (ui.gameStatus.textContent = `Watch link: ${errorMessage(err)}`),
+  );
+});
 
 ui.logout.addEventListener("click", () => {
   // The next login in this tab, whatever its name, is a new user.

@@ -1,7 +1,10 @@
 // The watch page: a room's live state through its Server-Sent Events feed
 // (GET /v1/rooms/{id}/events), with no login and no WebSocket, as a web
-// page or stream overlay would embed a match. watch.html?room=ID[&token=T]
-// (a token only for private rooms). The feed's JSON format decodes the
+// page or stream overlay would embed a match. watch.html?room=ID[&pass=P]:
+// a private room's feed takes a watch pass, which a member gets with
+// Client.watchPass and which opens that feed alone for an hour (an old
+// link's &token=T, a member's whole session, still works but is not to be
+// shared). The feed's JSON format decodes the
 // game's entities; this page keeps the state by applying each keyframe and
 // delta, and the browser's EventSource reconnects with Last-Event-ID by
 // itself, which resumes from the last tick it saw.
@@ -141,8 +144,10 @@ function main(): void {
   }
   ui.title.textContent = `watching ${roomId.slice(0, 8)}`;
   const q = new URLSearchParams();
+  const pass = params.get("pass");
   const token = params.get("token");
-  if (token) q.set("token", token);
+  if (pass) q.set("pass", pass);
+  else if (token) q.set("token", token);
   const url = `/v1/rooms/${encodeURIComponent(roomId)}/events${q.size > 0 ? `?${q}` : ""}`;
   const es = new EventSource(url);
   es.addEventListener("open", () => setStatus("open", "live"));

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
+import { WebSocket } from "ws";
 import { CHROMIUM, CHROMIUM_ARGS } from "./harness.mjs";
 import { startServer } from "./tickroom-server.mjs";
 
@@ -87,5 +88,54 @@ describe("watching a room through its event stream", { timeout: 180_000 }, () =>
     assert.deepEqual(sockets, [], "the watcher opened no WebSocket");
     for (const p of [ann, bob, cat, viewer]) assert.deepEqual(p.errors, []);
     for (const p of [ann, bob, cat, viewer]) await p.context.close();
+  });
+
+  // A private room's watch link carries a watch pass (Client.watchPass),
+  // not the member's session token: the page asks the feed with ?pass=.
+  test("a private room's watch link opens with a watch pass", async () => {
+    const lib = await import("../../dist/browser/tickroom.js");
+    const session = await lib.login("host", { baseUrl: server.httpUrl });
+    const client = await lib.connect({ url: `ws://${server.wsAddr}/v1/ws`, token: session.token, WebSocket });
+    try {
+      const room = await client.createRoom({ game: "gomoku", private: true });
+      const { pass } = await client.watchPass(room.id);
+      const viewer = await page();
+      const streams = [];
+      viewer.page.on("request", (r) => r.url().includes("/events") && streams.push(r.url()));
+      await viewer.page.goto(`${server.httpUrl}/watch.html?room=${encodeURIComponent(room.id)}&pass=${encodeURIComponent(pass)}&game=gomoku`);
+      await viewer.page.waitForSelector("body[data-stream=open]", wait);
+      await viewer.page.waitForSelector("body[data-keyframes='1']", wait);
+      assert.deepEqual(streams, [`${server.httpUrl}/v1/rooms/${room.id}/events?pass=${encodeURIComponent(pass)}`]);
+      assert.deepEqual(viewer.errors, []);
+      await viewer.context.close();
+    } finally {
+      client.close();
+    }
+  });
+
+  // The room view's watch link carries a watch pass the page asked for,
+  // never the session token, and opens the feed in a page with no login.
+  test("the room view's watch link carries a watch pass", async () => {
+    const dan = await player("dan");
+    await dan.page.click("[data-quick=gomoku]");
+    await dan.page.waitForSelector("#game-view[data-seat]", wait);
+    const room = await dan.page.getAttribute("#game-view", "data-room");
+    await dan.page.click("#watch-pass");
+    await dan.page.waitForSelector("#watch-link[href]:not([hidden])", wait);
+    const href = await dan.page.getAttribute("#watch-link", "href");
+    const q = new URL(href, server.httpUrl).searchParams;
+    assert.equal(q.get("room"), room);
+    assert.equal(q.get("game"), "gomoku");
+    assert.ok(q.get("pass"), href);
+    assert.equal(q.get("token"), null, href);
+    const viewer = await page();
+    const streams = [];
+    viewer.page.on("request", (r) => r.url().includes("/events") && streams.push(r.url()));
+    await viewer.page.goto(new URL(href, `${server.httpUrl}/`).href);
+    await viewer.page.waitForSelector("body[data-stream=open]", wait);
+    await viewer.page.waitForSelector("body[data-keyframes='1']", wait);
+    assert.deepEqual(streams, [`${server.httpUrl}/v1/rooms/${room}/events?pass=${encodeURIComponent(q.get("pass"))}`]);
+    for (const p of [dan, viewer]) assert.deepEqual(p.errors, []);
+    for (const p of [dan, viewer]) await p.context.close();
   });
 });

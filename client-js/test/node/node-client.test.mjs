@@ -67,6 +67,42 @@ describe("client-js in Node", () => {
     assert.equal(lib.errorMessage(err), "This page is out of date. Reload it to get the new version.");
   });
 
+  // A watch pass opens its private room's feed and nothing else: the
+  // member's session token is not what a watch link carries any more.
+  // (On a server of its own: the suite's logins use up an address's guest
+  // login burst.)
+  it("gets a watch pass that opens a private room's feed and is no login", async () => {
+    const srv = await startServer();
+    const session = await login("passer", { baseUrl: srv.httpUrl });
+    const client = await connect({ url: `ws://${srv.wsAddr}/v1/ws`, token: session.token, WebSocket });
+    try {
+      const room = await client.createRoom({ game: "gomoku", private: true });
+      const wp = await client.watchPass(room.id);
+      assert.equal(wp.roomId, room.id);
+      assert.ok(Number(wp.expiresAtMs) > Date.now() + 59 * 60_000, `expires at ${wp.expiresAtMs}`);
+      const feed = (q) => fetch(`${srv.httpUrl}/v1/rooms/${encodeURIComponent(room.id)}/events?${q}`);
+      const ok = await feed(`pass=${encodeURIComponent(wp.pass)}`);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers.get("content-type"), "text/event-stream");
+      await ok.body.cancel();
+      const asPass = await feed(`pass=${encodeURIComponent(session.token)}`);
+      assert.equal(asPass.status, 401, "a session token is no pass");
+      await asPass.body.cancel();
+      const err = await connect({ url: `ws://${srv.wsAddr}/v1/ws`, token: wp.pass, WebSocket, maxReconnectAttempts: 50 }).then(
+        (c) => {
+          c.close();
+          assert.fail("a watch pass logged in");
+        },
+        (e) => e,
+      );
+      assert.ok(err instanceof TickroomError, String(err));
+      assert.equal(err.code, "unauthorized");
+    } finally {
+      client.close();
+      await srv.stop();
+    }
+  });
+
   const refusals = [
     { name: "a forged token", path: "/v1/ws", token: "k1.forged.token", code: "unauthorized", says: "log in again" },
     { name: "a path with no endpoint", path: "/v2/ws", token: undefined, code: "misconfigured", says: "no tickroom endpoint at ws://" },
