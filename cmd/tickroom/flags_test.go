@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
 
 	"github.com/tickroom/tickroom/internal/redistest"
 )
@@ -210,5 +211,61 @@ func TestBinaryWarnsOfAClusterNodeWithAKeyOfItsOwn(t *testing.T) {
 	r.stop(t)
 	if strings.Contains(r.stderr.String(), warning) {
 		t.Errorf("a cluster node given the shared key was warned:\n%s", r.stderr)
+	}
+}
+
+// TestBinaryWatchPassTTL: -watch-pass-ttl sets how long the watch passes
+// a member asks for last.
+func TestBinaryWatchPassTTL(t *testing.T) {
+	r := startBinary(t, nil, "-watch-pass-ttl", "7m")
+	resp, err := http.Post("http://"+r.http+"/v1/login", "application/json", strings.NewReader(`{"name":"ann"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ Token string }
+	_ = json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+r.ws+"/v1/ws?token="+login.Token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	send := func(m *tickroomv1.ClientMessage) {
+		t.Helper()
+		p, _ := m.MarshalVT()
+		if err := c.WriteMessage(websocket.BinaryMessage, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reply := func(id uint32) *tickroomv1.ServerMessage {
+		t.Helper()
+		for {
+			_, p, err := c.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := new(tickroomv1.ServerMessage)
+			if err := m.UnmarshalVT(p); err != nil {
+				t.Fatal(err)
+			}
+			if m.RequestId == id {
+				return m
+			}
+		}
+	}
+	send(&tickroomv1.ClientMessage{RequestId: 1, Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku", Private: true}}})
+	room := reply(1).GetJoined().GetRoomId()
+	if room == "" {
+		t.Fatal("no room made")
+	}
+	asked := time.Now()
+	send(&tickroomv1.ClientMessage{RequestId: 2, Body: &tickroomv1.ClientMessage_GetWatchPass{GetWatchPass: &tickroomv1.GetWatchPass{RoomId: room}}})
+	wp := reply(2).GetWatchPass()
+	if wp == nil || wp.Pass == "" {
+		t.Fatal("no watch pass")
+	}
+	if ttl := time.UnixMilli(int64(wp.ExpiresAtMs)).Sub(asked); ttl < 6*time.Minute || ttl > 8*time.Minute {
+		t.Fatalf("the pass lasts %v, want the flag's 7m", ttl)
 	}
 }

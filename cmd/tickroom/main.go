@@ -65,7 +65,7 @@ type flags struct {
 	inBytesPerIP, inFramesPerIP, inBytes, inFrames               int
 	roomCreateBurst, maxRoomCost, maxRoomsPerUser                int
 	roomCreateRate                                               float64
-	kickDuration, banDuration                                    time.Duration
+	kickDuration, banDuration, watchPassTTL                      time.Duration
 	maxStreams, maxStreamsPerIP                                  int
 	maxHTTPConns, maxHTTPConnsPerIP                              int
 	httpIdleTimeout                                              time.Duration
@@ -117,6 +117,7 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.maxRoomCost, "max-room-cost-per-user", 0, "cost units of the live rooms one user created, in them or not (0: 32)")
 	fs.IntVar(&f.maxRoomsPerUser, "max-rooms-per-user", 0, "rooms one user is in at once, and in a cluster the seats it holds reserved on other nodes (0: 4)")
 	fs.DurationVar(&f.kickDuration, "kick-duration", 0, "how long the tokens a kicked user held are refused (0: 5m)")
+	fs.DurationVar(&f.watchPassTTL, "watch-pass-ttl", 0, "how long a watch pass (GetWatchPass: a link that opens one private room's spectator feed) lasts (0: 1h)")
 	fs.DurationVar(&f.banDuration, "ban-duration", 0, "length of a ban the admin API gives without seconds (0: until unbanned)")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", defaultTokenTTL, "session token lifetime (0: 24h)")
 	fs.DurationVar(&f.guestTTL, "guest-ttl", 0, "how long the store keeps a guest account after its last login; more than -token-ttl (0: 720h, 30 days)")
@@ -286,7 +287,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		DropGrace: f.dropGrace, TokenTTL: f.tokenTTL, GuestTTL: f.guestTTL, ShutdownTimeout: f.shutdownTimeout, DrainTimeout: f.drainTimeout,
 		RoomCreateRate: f.roomCreateRate, RoomCreateBurst: f.roomCreateBurst, MaxRoomCostPerUser: f.maxRoomCost,
 		MaxRoomsPerUser: f.maxRoomsPerUser,
-		KickDuration:    f.kickDuration, BanDuration: f.banDuration,
+		KickDuration:    f.kickDuration, BanDuration: f.banDuration, WatchPassTTL: f.watchPassTTL,
 		MultipleSockets: f.multiSockets, EchoEndpoints: f.conformance, Logger: log, ProxyProtocol: f.proxyProtocol,
 		IdentityJWKSFile: f.identityJWKS, IdentityIssuer: f.identityIssuer, IdentityAudience: f.identityAudience,
 		PublicWebSocketURL: f.publicWSURL,
