@@ -265,6 +265,57 @@ func TestLinkDoesNotReplaceALinkedIdentity(t *testing.T) {
 	}
 }
 
+// TestLinkNeedsTheCurrentPassword: an account that has a password gets an
+// identity linked only with that password as well. With a session token
+// alone (a watch link carries one), its holder linked their own identity,
+// and since a link is never replaced, the owner could not take it back:
+// the holder's identity logins came to the account for good.
+func TestLinkNeedsTheCurrentPassword(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	_, ada := a.post("/v1/login", "", map[string]string{"name": "guest1"})
+	if st, body := a.post("/v1/account/claim", str(ada, "token"), map[string]string{"name": "Ada", "password": "correct horse"}); st != 200 {
+		t.Fatalf("claim: %d %v", st, body)
+	}
+	_, in := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
+	leaked := str(in, "token")
+	eve := identityToken(t, "ext-eve", "Eve")
+	for _, body := range []map[string]string{
+		{"identity_token": eve},
+		{"identity_token": eve, "current_password": "wrong horse"},
+	} {
+		if st, m := a.post("/v1/account/link", leaked, body); st != 403 || !strings.Contains(str(m, "error"), "current password") {
+			t.Fatalf("link %v to an account with a password: %d %v, want 403", body, st, m)
+		}
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"identity_token": eve}); st != 200 || str(m, "user_id") == str(ada, "user_id") {
+		t.Fatalf("the refused identity's login: %d %v, want an account of its own", st, m)
+	}
+	// The owner links its own identity with the password.
+	adaID := identityToken(t, "ext-ada", "Ada Ext")
+	if st, m := a.post("/v1/account/link", leaked, map[string]string{"identity_token": adaID, "current_password": "correct horse"}); st != 200 || str(m, "subject") != "ext-ada" {
+		t.Fatalf("link with the current password: %d %v", st, m)
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"identity_token": adaID}); st != 200 || str(m, "user_id") != str(ada, "user_id") {
+		t.Fatalf("the owner's identity login: %d %v, want user %s", st, m, str(ada, "user_id"))
+	}
+	// Guesses count against the account's claim limits (a burst of 3, the
+	// first claim included), on a server of their own.
+	_, b, _, _ := accountServer(t, t.TempDir())
+	_, bob := b.post("/v1/login", "", map[string]string{"name": "guest2"})
+	if st, body := b.post("/v1/account/claim", str(bob, "token"), map[string]string{"name": "Bob", "password": "correct horse"}); st != 200 {
+		t.Fatalf("claim: %d %v", st, body)
+	}
+	for i := range 2 {
+		if st, m := b.post("/v1/account/link", str(bob, "token"), map[string]string{"identity_token": eve, "current_password": "guess"}); st != 403 {
+			t.Fatalf("guess %d: %d %v, want 403", i, st, m)
+		}
+	}
+	if st, m := b.post("/v1/account/link", str(bob, "token"), map[string]string{"identity_token": eve, "current_password": "guess"}); st != 429 || !strings.Contains(str(m, "error"), "too many claims for this account") {
+		t.Fatalf("a third guess: %d %v, want 429", st, m)
+	}
+}
+
 // TestGuestsNotSeenForGuestTTLAreForgotten: a guest that comes back within
 // GuestTTL keeps its account; one that does not is deleted once another
 // guest logs in, and its device secret is then unknown (it would log in as

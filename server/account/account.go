@@ -12,7 +12,9 @@
 //	                        that has a password renames itself or changes
 //	                        it only with "current_password" as well (403)
 //	POST /v1/account/link   {"identity_token"}: link an external identity
-//	                        (once: another identity is not put in its place)
+//	                        (once: another identity is not put in its place;
+//	                        an account that has a password links one only
+//	                        with "current_password" as well, 403)
 //
 // Passwords are hashed with argon2id (golang.org/x/crypto/argon2) at the
 // OWASP minimum parameters (19 MiB, 2 passes, 1 lane) and stored in the

@@ -38,8 +38,8 @@ type Reply struct {
 // 200 with a Reply; 400 for a malformed body, an invalid name or password;
 // 401 without a valid session token, with the token of a kicked or banned
 // user (Config.Revoked), or with an identity token that fails
-// verification; 403 for a claim of an account that has a password without
-// its current_password; 404 for an account the store does not have (a session
+// verification; 403 for a claim or a link of an account that has a
+// password without its current_password; 404 for an account the store does not have (a session
 // from before the server kept accounts); 409 for a name or identity
 // another account has, or a link of an account linked to another
 // identity (a link is never replaced); 413 for a body over 4 KiB; 429 with Retry-After
@@ -176,6 +176,11 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User) {
 	var req struct {
 		IdentityToken string `json:"identity_token"`
+		// Current is the account's password, which an account that has
+		// one must give to link an identity: a link is never replaced, so
+		// one made with a session token alone would give its holder the
+		// account for good.
+		Current string `json:"current_password"`
 	}
 	if !decode(w, r, &req) {
 		return
@@ -199,6 +204,29 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 	if u.Subject != "" && u.Subject != id.Subject {
 		writeError(w, http.StatusConflict, "this account is linked to another identity")
 		return
+	}
+	if u.PasswordHash != "" && u.Subject != id.Subject {
+		ok := false
+		if req.Current != "" && len(req.Current) <= MaxPasswordLen {
+			// A guess of the password: it counts against the claim limits.
+			now := time.Now()
+			if ok, wait := s.claimAddrs.Allow(s.trusted.FromRequest(r), now); !ok {
+				auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims from this address")
+				return
+			}
+			if ok, wait := s.claimUsers.Allow(u.ID, now); !ok {
+				auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims for this account")
+				return
+			}
+			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
+				s.storeError(w, err, "")
+				return
+			}
+		}
+		if !ok {
+			writeError(w, http.StatusForbidden, "this account has a password: give the current password (current_password) to link an identity")
+			return
+		}
 	}
 	if err := s.users.LinkSubject(r.Context(), u.ID, id.Subject); err != nil {
 		if errors.Is(err, store.ErrIdentityTaken) {
