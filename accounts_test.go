@@ -316,6 +316,39 @@ func TestLinkNeedsTheCurrentPassword(t *testing.T) {
 	}
 }
 
+// TestClaimOfALinkedAccountNeedsItsIdentity: an account linked to an
+// identity and without a password gets one only with a token of that
+// identity (or later its current password). With a session token alone its
+// holder set a password of their own, which the owner, logging in with the
+// identity, could then never change, since a claim of an account with a
+// password needs the current one.
+func TestClaimOfALinkedAccountNeedsItsIdentity(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	adaID := identityToken(t, "ext-ada", "Ada")
+	_, ada := a.post("/v1/login", "", map[string]string{"identity_token": adaID})
+	leaked := str(ada, "token")
+	for _, body := range []map[string]string{
+		{"name": "Eve", "password": "eve's password"},
+		{"name": "Eve", "password": "eve's password", "identity_token": identityToken(t, "ext-eve", "Eve")},
+	} {
+		if st, m := a.post("/v1/account/claim", leaked, body); st != 403 || !strings.Contains(str(m, "error"), "identity_token") {
+			t.Fatalf("claim %v of a linked account: %d %v, want 403", body, st, m)
+		}
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"name": "Eve", "password": "eve's password"}); st != 401 {
+		t.Fatalf("login with the refused claim's name and password: %d %v, want 401", st, m)
+	}
+	// The owner claims with its identity (the third claim of the
+	// account: its burst).
+	if st, m := a.post("/v1/account/claim", leaked, map[string]string{"name": "Ada", "password": "correct horse", "identity_token": adaID}); st != 200 {
+		t.Fatalf("claim with the account's identity: %d %v", st, m)
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"}); st != 200 || str(m, "user_id") != str(ada, "user_id") {
+		t.Fatalf("the owner's password login: %d %v, want user %s", st, m, str(ada, "user_id"))
+	}
+}
+
 // TestGuestsNotSeenForGuestTTLAreForgotten: a guest that comes back within
 // GuestTTL keeps its account; one that does not is deleted once another
 // guest logs in, and its device secret is then unknown (it would log in as

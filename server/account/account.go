@@ -10,7 +10,9 @@
 //	GET  /v1/account        the account
 //	POST /v1/account/claim  {"name", "password"}: claim a name; an account
 //	                        that has a password renames itself or changes
-//	                        it only with "current_password" as well (403)
+//	                        it only with "current_password" as well, and
+//	                        one linked to an identity with a token of it,
+//	                        "identity_token", or "current_password" (403)
 //	POST /v1/account/link   {"identity_token"}: link an external identity
 //	                        (once: another identity is not put in its place;
 //	                        an account that has a password links one only

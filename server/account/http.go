@@ -39,7 +39,8 @@ type Reply struct {
 // 401 without a valid session token, with the token of a kicked or banned
 // user (Config.Revoked), or with an identity token that fails
 // verification; 403 for a claim or a link of an account that has a
-// password without its current_password; 404 for an account the store does not have (a session
+// password without its current_password, or a claim of one linked to an
+// identity without a token of it (identity_token) or its current_password; 404 for an account the store does not have (a session
 // from before the server kept accounts); 409 for a name or identity
 // another account has, or a link of an account linked to another
 // identity (a link is never replaced); 413 for a body over 4 KiB; 429 with Retry-After
@@ -102,6 +103,11 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		// must give to change its name or password: a session token
 		// alone (a day long, and carried in URLs) does not.
 		Current string `json:"current_password"`
+		// IdentityToken, a token of the identity the account is linked
+		// to, does as well as Current, and an account linked to one and
+		// without a password needs it: a password set with a session
+		// token alone could never be changed by the owner after.
+		IdentityToken string `json:"identity_token"`
 	}
 	if !decode(w, r, &req) {
 		return
@@ -133,16 +139,25 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims for this account")
 		return
 	}
-	if u.PasswordHash != "" {
+	if u.PasswordHash != "" || u.Subject != "" {
 		ok := false
-		if req.Current != "" && len(req.Current) <= MaxPasswordLen {
+		if u.Subject != "" && req.IdentityToken != "" {
+			id, err := s.auth.VerifyIdentity(req.IdentityToken, now)
+			ok = err == nil && id.Subject == u.Subject
+		}
+		if !ok && u.PasswordHash != "" && req.Current != "" && len(req.Current) <= MaxPasswordLen {
 			var err error
 			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
 				s.storeError(w, err, "")
 				return
 			}
 		}
-		if !ok {
+		switch {
+		case ok:
+		case u.Subject != "":
+			writeError(w, http.StatusForbidden, "this account is linked to an identity: give a token of that identity (identity_token), or its current password (current_password), to change its name or password")
+			return
+		default:
 			writeError(w, http.StatusForbidden, "this account has a password: give the current password (current_password) to change its name or password")
 			return
 		}
