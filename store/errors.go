@@ -13,6 +13,9 @@ var (
 	// ErrIdentityTaken reports an external identity already linked to
 	// another account.
 	ErrIdentityTaken = errors.New("store: identity already linked")
+	// ErrAccountLinked reports an account already linked to another
+	// external identity: a link is never replaced.
+	ErrAccountLinked = errors.New("store: account linked to another identity")
 	// ErrSchemaNewer reports a database migrated by a newer binary than
 	// this one; Open refuses it rather than write into an unknown schema.
 	ErrSchemaNewer = errors.New("store: database schema is newer than this binary")

@@ -51,7 +51,8 @@ type Users interface {
 	// when another account claimed the name (in any case).
 	ClaimName(ctx context.Context, id, name, passwordHash string) error
 	// LinkSubject links an external identity to the account;
-	// ErrIdentityTaken when another account has it.
+	// ErrIdentityTaken when another account has it, ErrAccountLinked when
+	// the account has another (a link is never replaced).
 	LinkSubject(ctx context.Context, id, subject string) error
 	// CreateLinked stores a new account linked to an external identity
 	// (its first identity login); ErrIdentityTaken when one has it.

@@ -203,6 +203,18 @@ func testIdentity(t *testing.T, fresh backend) {
 	if err := db.LinkSubject(ctx, "b", "sub-1"); !errors.Is(err, ErrIdentityTaken) {
 		t.Fatalf("second link: %v, want ErrIdentityTaken", err)
 	}
+	// A link is never replaced (POST /v1/account/link checks the account
+	// it read, but two links of one account may both pass that check):
+	// another identity is ErrAccountLinked, the same one again is fine.
+	if err := db.LinkSubject(ctx, "a", "sub-3"); !errors.Is(err, ErrAccountLinked) {
+		t.Fatalf("another identity for a linked account: %v, want ErrAccountLinked", err)
+	}
+	if err := db.LinkSubject(ctx, "a", "sub-1"); err != nil {
+		t.Fatalf("the same link again: %v", err)
+	}
+	if err := db.LinkSubject(ctx, "nobody", "sub-4"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a link of no account: %v, want ErrNotFound", err)
+	}
 	if u, err := db.UserBySubject(ctx, "sub-1"); err != nil || u.ID != "a" || u.Subject != "sub-1" {
 		t.Fatalf("UserBySubject = %+v, %v", u, err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -196,11 +197,19 @@ func (db *DB) LinkSubject(ctx context.Context, id, subject string) error {
 	if subject == "" {
 		return fmt.Errorf("%w: empty subject", ErrInvalid)
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE users SET subject = $2 WHERE id = $1`, id, subject)
+	// A link is never replaced: the account's current one is kept, in the
+	// same statement, whatever the caller read before.
+	res, err := db.w.ExecContext(ctx, `UPDATE users SET subject = $2 WHERE id = $1 AND (subject IS NULL OR subject = $2)`, id, subject)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("%w: %q", ErrIdentityTaken, subject)
 	}
-	return db.affected("linking an identity", res, err)
+	err = db.affected("linking an identity", res, err)
+	if errors.Is(err, ErrNotFound) {
+		if u, rerr := db.UserByID(ctx, id); rerr == nil && u.Subject != "" && u.Subject != subject {
+			return fmt.Errorf("%w: %q", ErrAccountLinked, id)
+		}
+	}
+	return err
 }
 
 // AddDevice implements Users. The account keeps its newest DeviceKeep

@@ -248,6 +248,11 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 			writeError(w, http.StatusConflict, "this identity is linked to another account")
 			return
 		}
+		if errors.Is(err, store.ErrAccountLinked) {
+			// Linked since it was read above.
+			writeError(w, http.StatusConflict, "this account is linked to another identity")
+			return
+		}
 		s.storeError(w, err, "no account for this session; log in again")
 		return
 	}
