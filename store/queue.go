@@ -205,7 +205,12 @@ func (q *WriteQueue) depthLocked() int { return q.items.Len() + q.held }
 // the queue is kept for results and graph changes (bans, kicks, friends),
 // so that the chat of a long outage, which comes far faster than either,
 // never crowds out a match's result or a moderator's ban.
-func (q *WriteQueue) lineCapacity() int { return q.cfg.Capacity - q.cfg.Capacity/4 }
+func (q *WriteQueue) lineCapacity() int {
+	if q.cfg.Capacity < 2 {
+		return q.cfg.Capacity
+	}
+	return q.cfg.Capacity - max(q.cfg.Capacity/4, 1)
+}
 
 // QueueStats is a snapshot of a WriteQueue's counters.
 type QueueStats struct {

@@ -212,3 +212,27 @@ func TestWriteQueueGraphDone(t *testing.T) {
 		t.Fatal("Done never ran for a written change")
 	}
 }
+
+// TestWriteQueueKeepsRoomForResultsWhenSmall: a queue of fewer than four
+// items keeps one for results and graph changes too (a quarter of it
+// rounded down was none).
+func TestWriteQueueKeepsRoomForResultsWhenSmall(t *testing.T) {
+	for _, capacity := range []int{2, 3, 7} {
+		q, err := NewWriteQueue(QueueConfig{Writer: open(t, Config{Dir: t.TempDir()}), Capacity: capacity}) // not started: items stay queued
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := 0
+		for range capacity {
+			if q.AddLine(Line{Channel: "general", From: "amy", Text: "hi"}) {
+				lines++
+			}
+		}
+		if want := capacity - max(capacity/4, 1); lines != want {
+			t.Fatalf("capacity %d: %d lines taken, want %d", capacity, lines, want)
+		}
+		if !q.AddResult(gomokuResult("r", "amy", "bob", time.Now())) {
+			t.Fatalf("capacity %d: a result was dropped behind %d lines", capacity, lines)
+		}
+	}
+}
