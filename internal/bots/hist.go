@@ -1,6 +1,7 @@
 package bots
 
 import (
+	"math"
 	"math/bits"
 	"sync/atomic"
 )
@@ -106,14 +107,18 @@ func (s *HistSnapshot) Count() uint64 {
 	return n
 }
 
-// Quantile returns the value at quantile q (0..1): the upper bound of the
-// bucket that holds it, capped at Max; 0 when empty.
+// Quantile returns the value at quantile q (0..1), by nearest rank: the
+// value of rank ⌈q·n⌉, the smallest with at least q of the values at or
+// below it, given as the upper bound of the bucket that holds it, capped
+// at Max; 0 when empty.
 func (s *HistSnapshot) Quantile(q float64) uint64 {
 	n := s.Count()
 	if n == 0 {
 		return 0
 	}
-	rank := uint64(q*float64(n) + 0.5)
+	// Less a hair for q·n that should be whole (0.99 × 100 is not, quite,
+	// in floating point).
+	rank := uint64(math.Ceil(q*float64(n) - 1e-9))
 	rank = max(1, min(rank, n))
 	var seen uint64
 	for i, c := range s.Counts {
