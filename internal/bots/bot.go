@@ -64,6 +64,7 @@ type bot struct {
 	roomID      string
 	seat        uint32
 	joined      bool
+	seatedAt    int64 // when b took its seat, while joined
 	lastTick    uint64
 	lastSnap    int64
 	turn        uint32 // gomoku: the seat to move, from the room's globals
@@ -519,7 +520,7 @@ func (b *bot) drop() {
 		b.l.st.open.Add(-1)
 	}
 	if b.joined {
-		b.l.st.inRoom.Add(-1)
+		b.l.st.unseat(b.seatedAt, b.e.now())
 	}
 	if b.fd >= 0 {
 		b.l.remove(b)

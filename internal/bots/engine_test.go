@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -321,5 +322,59 @@ func TestRunCountsRefusedLogins(t *testing.T) {
 	rep := runBots(t, bots.Config{HTTPURL: s.httpURL, Bots: 3, NamePrefix: strings.Repeat("n", 40), Duration: 200 * time.Millisecond})
 	if rep.LoginFailed != 3 || rep.Failures["bots: login failed: http 400"] != 3 || rep.OpenAtEnd != 0 {
 		t.Fatalf("login failed %d, failures %v, open %d", rep.LoginFailed, rep.Failures, rep.OpenAtEnd)
+	}
+}
+
+// kickHalfWriter kicks every other seated player d after the steady
+// window starts.
+type kickHalfWriter struct {
+	h    *hub.Hub
+	d    time.Duration
+	once sync.Once
+	done chan struct{}
+}
+
+func (w *kickHalfWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "steady window started") {
+		w.once.Do(func() {
+			go func() {
+				defer close(w.done)
+				time.Sleep(w.d)
+				for i, pl := range w.h.Players() {
+					if i%2 == 0 {
+						_ = w.h.Kick(pl.UserID, "half the bots leave")
+					}
+				}
+			}()
+		})
+	}
+	return len(p), nil
+}
+
+// TestPerBotRatesOverTheSeatedTime: the snapshots and bytes a bot a second
+// are the window's over the time bots spent in a room in it, not over the
+// bots in a room at its end: with half of 20 bots gone halfway through, a
+// seated bot still gets the rooms' 20 snapshots a second, not 30.
+func TestPerBotRatesOverTheSeatedTime(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	w := &kickHalfWriter{h: s.hub, d: time.Second, done: make(chan struct{})}
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 20, Game: "arena", RoomSize: 10, Settle: 20 * time.Second,
+		Duration: 2 * time.Second, InputHz: 10, Loops: 2, Progress: w,
+	})
+	<-w.done
+	if rep.InRoomAtSteady != 20 || rep.InRoomAtEnd != 10 {
+		t.Fatalf("%d bots seated as the window started, %d at its end; want 20 and 10", rep.InRoomAtSteady, rep.InRoomAtEnd)
+	}
+	// The arena ticks at 20 Hz: a seated bot gets 20 snapshots a second.
+	if got := rep.Steady.SnapshotsPerBotSec; got < 17 || got > 23 {
+		t.Fatalf("%.1f snapshots a bot a second; want about 20, the rooms' tick rate", got)
+	}
+	if got, want := rep.Steady.BytesPerBotSec, rep.Steady.BytesInPerSec/rep.Steady.SeatedBots; math.Abs(got-want) > 1e-6*want {
+		t.Fatalf("%.0f bytes a bot a second; want %.0f, the window's bytes over its %.1f seated bots", got, want, rep.Steady.SeatedBots)
+	}
+	if sb := rep.Steady.SeatedBots; sb < 13 || sb > 17 {
+		t.Fatalf("%.1f bots seated on average over the window; want about 15", sb)
 	}
 }

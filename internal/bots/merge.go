@@ -76,6 +76,11 @@ func Merge(reps ...*Report) (*Report, error) {
 		s.BytesInPerSec += r.Steady.BytesInPerSec
 		s.SkippedTicks += r.Steady.SkippedTicks
 		s.PollsPerSec += r.Steady.PollsPerSec
+		seated := r.Steady.SeatedBots
+		if seated == 0 && r.Steady.SnapshotsPerSec > 0 {
+			seated = float64(r.InRoomAtEnd) // a report from before seated_bots
+		}
+		s.SeatedBots += seated
 		cpuUS += r.Steady.BotsCPUMicrosPerMessage * r.Steady.MessagesPerSec
 		rs := &out.Resume
 		rs.Dropped += r.Resume.Dropped
@@ -97,9 +102,9 @@ func Merge(reps ...*Report) (*Report, error) {
 			}
 		}
 	}
-	if out.InRoomAtEnd > 0 {
-		out.Steady.SnapshotsPerBotSec = out.Steady.SnapshotsPerSec / float64(out.InRoomAtEnd)
-		out.Steady.BytesPerBotSec = out.Steady.BytesInPerSec / float64(out.InRoomAtEnd)
+	if sb := out.Steady.SeatedBots; sb > 0 {
+		out.Steady.SnapshotsPerBotSec = out.Steady.SnapshotsPerSec / sb
+		out.Steady.BytesPerBotSec = out.Steady.BytesInPerSec / sb
 	}
 	if out.Steady.MessagesPerSec > 0 {
 		out.Steady.BotsCPUMicrosPerMessage = cpuUS / out.Steady.MessagesPerSec

@@ -72,3 +72,17 @@ func TestMerge(t *testing.T) {
 		t.Fatal("merging nothing succeeded")
 	}
 }
+
+// TestMergePerBotOverSeated: merged per-bot rates divide the processes'
+// rates by the bots they had seated on average over their windows.
+func TestMergePerBotOverSeated(t *testing.T) {
+	ra, rb := reportWith([]uint64{1}, 100, 1000), reportWith([]uint64{1}, 300, 2000)
+	ra.Steady.SeatedBots, rb.Steady.SeatedBots = 50, 150
+	m, err := Merge(ra, rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Steady.SeatedBots != 200 || m.Steady.SnapshotsPerBotSec != 15 {
+		t.Fatalf("merged: %.1f bots seated, %.2f snapshots a bot a second; want 200 and 15", m.Steady.SeatedBots, m.Steady.SnapshotsPerBotSec)
+	}
+}

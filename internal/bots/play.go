@@ -73,7 +73,7 @@ func (b *bot) message(p []byte) {
 	case *tickroomv1.ServerMessage_Left:
 		if body.Left.RoomId == b.roomID {
 			if b.joined {
-				st.inRoom.Add(-1)
+				st.unseat(b.seatedAt, b.e.now())
 			}
 			b.joined, b.roomID = false, ""
 		}
@@ -122,7 +122,8 @@ func (b *bot) onJoined(j *tickroomv1.Joined) {
 		}
 	}
 	if !b.joined && !j.Spectator {
-		st.inRoom.Add(1)
+		st.seat(now)
+		b.seatedAt = now
 	}
 	b.roomID, b.seat, b.joined = j.RoomId, j.Seat, !j.Spectator
 	b.lastSnap, b.turn, b.lastInput = 0, 0, now

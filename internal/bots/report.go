@@ -101,7 +101,9 @@ type ReportConfig struct {
 	WebSocket    string            `json:"websocket"`
 }
 
-// SteadyRates are rates over the steady window.
+// SteadyRates are rates over the steady window. The per-bot rates are
+// over the time bots spent seated in a room in it: SeatedBots is that
+// time over the window's, the bots seated on average.
 type SteadyRates struct {
 	InputsPerSec       float64 `json:"inputs_per_sec"`
 	AcksPerSec         float64 `json:"acks_per_sec"`
@@ -110,6 +112,7 @@ type SteadyRates struct {
 	BytesInPerSec      float64 `json:"bytes_in_per_sec"`
 	SnapshotsPerBotSec float64 `json:"snapshots_per_bot_sec"`
 	BytesPerBotSec     float64 `json:"bytes_per_bot_sec"`
+	SeatedBots         float64 `json:"seated_bots"`
 	SkippedTicks       uint64  `json:"skipped_ticks"`
 	// PollsPerSec is the loops' epoll_wait calls a second: about one per
 	// schedule pass (every 1–2 ms) and one per batch of ready sockets.
@@ -206,7 +209,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	s := r.Steady
 	p("  steady       %.0f inputs/s, %.0f acks/s, %.0f snapshots/s, %.0f msgs/s, %.2f MB/s in",
 		s.InputsPerSec, s.AcksPerSec, s.SnapshotsPerSec, s.MessagesPerSec, s.BytesInPerSec/1e6)
-	p("  per bot      %.2f snapshots/s, %.0f B/s", s.SnapshotsPerBotSec, s.BytesPerBotSec)
+	p("  per bot      %.2f snapshots/s, %.0f B/s (%.1f bots seated on average)", s.SnapshotsPerBotSec, s.BytesPerBotSec, s.SeatedBots)
 	p("  bots' cost   %.2f µs of CPU a message received, %.0f polls/s", s.BotsCPUMicrosPerMessage, s.PollsPerSec)
 	p("  tick gaps    %d ticks skipped; gap p50=%d p99=%d max=%d ticks; snapshot interval p50=%s p99=%s max=%s",
 		s.SkippedTicks, r.TickGap.P50, r.TickGap.P99, r.TickGap.Max,

@@ -192,16 +192,23 @@ func (r *run) report() *Report {
 	rep.JoinBuckets, rep.ResumeBuckets = bucketsOf(&f.join), bucketsOf(&f.resume)
 	rep.TickGap = f.tickGap.Sub(&st.tickGap).Summary()
 	rep.SnapshotIntervalMicros = f.interval.Sub(&st.interval).Summary()
-	if steadySec > 0 && f.inRoom > 0 {
+	if steadySec > 0 {
 		d := func(c counter) float64 { return float64(f.c[c] - st.c[c]) }
 		rep.Steady = SteadyRates{
 			InputsPerSec: d(cInputs) / steadySec, AcksPerSec: d(cAcked) / steadySec,
 			SnapshotsPerSec: d(cSnapshots) / steadySec, MessagesPerSec: d(cMessages) / steadySec,
-			BytesInPerSec:      d(cBytesIn) / steadySec,
-			SnapshotsPerBotSec: d(cSnapshots) / steadySec / float64(f.inRoom),
-			BytesPerBotSec:     d(cBytesIn) / steadySec / float64(f.inRoom),
-			SkippedTicks:       uint64(d(cSkippedTicks)),
-			PollsPerSec:        d(cPolls) / steadySec,
+			BytesInPerSec: d(cBytesIn) / steadySec,
+			SkippedTicks:  uint64(d(cSkippedTicks)),
+			PollsPerSec:   d(cPolls) / steadySec,
+		}
+		// Per bot: over the time bots spent seated in the window, which
+		// bots seated or gone during it change (the bots in a room at the
+		// end would count the snapshots of those gone, and not the time
+		// of those that came late).
+		if seated := float64(f.seatedNs-st.seatedNs) / 1e9; seated > 0 {
+			rep.Steady.SeatedBots = seated / steadySec
+			rep.Steady.SnapshotsPerBotSec = d(cSnapshots) / seated
+			rep.Steady.BytesPerBotSec = d(cBytesIn) / seated
 		}
 		if m := d(cMessages); m > 0 {
 			rep.Steady.BotsCPUMicrosPerMessage = (r.cpuEnd - r.cpuSteady) * 1e6 / m

@@ -41,18 +41,52 @@ const (
 // loopStats is one loop's measurements: atomic, so the reporter reads them
 // while the loop writes.
 type loopStats struct {
-	c        [numCounters]atomic.Uint64
-	open     atomic.Int64 // bots with an open WebSocket
-	inRoom   atomic.Int64 // bots seated in a room
-	latency  Histogram    // input → first acknowledging snapshot, µs
-	connect  Histogram    // TCP connect → 101, µs
-	join     Histogram    // join request → Joined (through redirects), µs
-	resume   Histogram    // drop → resumed Joined, µs
-	tickGap  Histogram    // State.tick minus the previous one
-	interval Histogram    // time between snapshots, µs
+	c      [numCounters]atomic.Uint64
+	open   atomic.Int64 // bots with an open WebSocket
+	inRoom atomic.Int64 // bots seated in a room
+	// The time bots spent seated, so per-bot rates divide by it rather
+	// than by the bots seated at one instant: seatDone is that of the
+	// seats given up, seatSince the sum of the seated bots' join times
+	// (seatN of them). Under seatMu, so a reader sees the three agree.
+	seatMu    sync.Mutex
+	seatDone  int64
+	seatSince int64
+	seatN     int64
+	latency   Histogram // input → first acknowledging snapshot, µs
+	connect   Histogram // TCP connect → 101, µs
+	join      Histogram // join request → Joined (through redirects), µs
+	resume    Histogram // drop → resumed Joined, µs
+	tickGap   Histogram // State.tick minus the previous one
+	interval  Histogram // time between snapshots, µs
 }
 
 func (s *loopStats) add(c counter, n uint64) { s.c[c].Add(n) }
+
+// seat counts a bot seated at now.
+func (s *loopStats) seat(now int64) {
+	s.seatMu.Lock()
+	s.seatN++
+	s.seatSince += now
+	s.seatMu.Unlock()
+	s.inRoom.Add(1)
+}
+
+// unseat counts a bot seated since since that left its seat at now.
+func (s *loopStats) unseat(since, now int64) {
+	s.seatMu.Lock()
+	s.seatN--
+	s.seatSince -= since
+	s.seatDone += now - since
+	s.seatMu.Unlock()
+	s.inRoom.Add(-1)
+}
+
+// seatedNanos returns the time bots have spent seated up to at.
+func (s *loopStats) seatedNanos(at int64) int64 {
+	s.seatMu.Lock()
+	defer s.seatMu.Unlock()
+	return s.seatDone + s.seatN*at - s.seatSince
+}
 
 // tally counts events by name (error codes, close codes, connect
 // failures). Safe from any goroutine; used off the hot path only.
@@ -94,6 +128,7 @@ type sample struct {
 	c        [numCounters]uint64
 	open     int64
 	inRoom   int64
+	seatedNs int64 // time bots spent seated so far
 	latency  HistSnapshot
 	connect  HistSnapshot
 	join     HistSnapshot
@@ -110,6 +145,7 @@ func (e *engine) collect() *sample {
 		}
 		s.open += l.st.open.Load()
 		s.inRoom += l.st.inRoom.Load()
+		s.seatedNs += l.st.seatedNanos(s.at)
 		l.st.latency.Snapshot(&s.latency)
 		l.st.connect.Snapshot(&s.connect)
 		l.st.join.Snapshot(&s.join)
