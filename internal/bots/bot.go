@@ -66,9 +66,12 @@ type bot struct {
 	joined      bool
 	seatedAt    int64 // when b took its seat, while joined
 	lastTick    uint64
-	lastSnap    int64
-	turn        uint32 // gomoku: the seat to move, from the room's globals
-	lastInput   int64  // when the bot last sent an input, or joined
+	// rejoined is set by a resume: the next State's distance from
+	// lastTick is the time b was away, not ticks the server skipped.
+	rejoined  bool
+	lastSnap  int64
+	turn      uint32 // gomoku: the seat to move, from the room's globals
+	lastInput int64  // when the bot last sent an input, or joined
 
 	seq   uint32
 	acked uint32

@@ -24,7 +24,8 @@
 // for the bot's seat reaches it stops the clock (input → ack latency, in a
 // high-dynamic-range histogram). States are scanned, not decoded: tick,
 // base tick and the bot's ack only. Also: snapshots and bytes per bot,
-// skipped ticks and the time between snapshots, connect, login, join and
+// skipped ticks (not those a bot missed while it was away: the State after
+// a resume is no gap) and the time between snapshots, connect, login, join and
 // resume times, Error replies by code, close codes, and the resume success
 // rate. A sampler reads the server's CPU, RSS and tick lateness from its
 // Prometheus /metrics (uncompressed), or CPU and RSS from /proc/<pid>.

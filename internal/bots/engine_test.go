@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"math"
 	"net"
+	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -377,4 +380,68 @@ func TestPerBotRatesOverTheSeatedTime(t *testing.T) {
 	if sb := rep.Steady.SeatedBots; sb < 13 || sb > 17 {
 		t.Fatalf("%.1f bots seated on average over the window; want about 15", sb)
 	}
+}
+
+// TestResumeIsNoTickGap: the ticks a bot missed while a storm had it
+// disconnected are its own, not ticks the server skipped: the State that
+// follows the resume (a delta from the last tick the bot saw) is no tick
+// gap. Before, every bot away for more than a tick counted one.
+func TestResumeIsNoTickGap(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	overruns := func() uint64 { return s.hub.Runtime().GameStats()["arena"].Counters.Overruns }
+	w := &windowWriter{at: overruns}
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 20, RoomSize: 10, TickRate: 60, Settle: 20 * time.Second, Warmup: 500 * time.Millisecond,
+		Duration: 3 * time.Second, Loops: 2, StormPercent: 50, StormAt: time.Second,
+		// The dropped bots reconnect one at a time, so most are away for
+		// more than a tick.
+		SourceAddrs: 1, MaxHandshakes: 1, Progress: w,
+	})
+	if r := rep.Resume; r.Dropped != 10 || r.Resumed != 10 {
+		t.Fatalf("resume: %+v; want 10 dropped and resumed", r)
+	}
+	// What the server skipped itself: ticks of a room that fell behind
+	// in the window, states for congested bots (by the room or by the
+	// transport).
+	resp, err := http.Get(s.metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	dropped := regexp.MustCompile(`(?m)^tickroom_skipped_frames_total (\S+)$`).FindSubmatch(metrics)
+	if dropped == nil {
+		t.Fatalf("no tickroom_skipped_frames_total in /metrics")
+	}
+	c := s.hub.Runtime().GameStats()["arena"].Counters
+	if over := c.Overruns - w.started(); over != 0 || c.StateSkipped != 0 || string(dropped[1]) != "0" {
+		t.Skipf("the server skipped ticks (%d overruns in the window) or states for congested bots (%d by the rooms, %s by the transport): the box is too busy to tell",
+			over, c.StateSkipped, dropped[1])
+	}
+	if rep.Steady.SkippedTicks != 0 || rep.TickGap.Max > 1 {
+		t.Fatalf("%d ticks skipped in the window (gap max %d), where the storm was; the server skipped none", rep.Steady.SkippedTicks, rep.TickGap.Max)
+	}
+}
+
+// windowWriter reads a server figure as the steady window starts.
+type windowWriter struct {
+	at  func() uint64
+	mu  sync.Mutex
+	val uint64
+}
+
+func (w *windowWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "steady window started") {
+		w.mu.Lock()
+		w.val = w.at()
+		w.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+func (w *windowWriter) started() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.val
 }

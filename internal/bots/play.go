@@ -109,6 +109,7 @@ func (b *bot) onJoined(j *tickroomv1.Joined) {
 	if b.resuming {
 		b.resuming = false
 		if j.Resumed && j.RoomId == b.roomID && j.Seat == b.seat {
+			b.rejoined = true
 			st.add(cResumed, 1)
 			st.resume.Record(uint64(now-b.dropAt) / 1e3)
 		} else {
@@ -151,7 +152,9 @@ func (b *bot) state(p []byte) {
 	} else if si.baseTick != b.lastTick {
 		st.add(cBaseMismatch, 1)
 	}
-	if b.lastTick != 0 && si.tick > b.lastTick {
+	if b.rejoined {
+		b.rejoined = false
+	} else if b.lastTick != 0 && si.tick > b.lastTick {
 		gap := si.tick - b.lastTick
 		st.tickGap.Record(gap)
 		if gap > 1 {
