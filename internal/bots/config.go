@@ -116,15 +116,17 @@ type Config struct {
 	// a store writes every such line (ChatRate × Bots a second). Zero value
 	// means room chat, which no store keeps. At most MaxChatChannels.
 	ChatChannels int
-	// StormAt is when, after every bot started, StormPercent of the bots
-	// in a room drop their connections at once and resume. Zero value means
-	// halfway through Duration.
+	// StormAt is when, after the steady window started (every bot started,
+	// then Settle and Warmup), StormPercent of the bots in a room drop
+	// their connections at once and resume. Zero value means halfway
+	// through Duration.
 	StormAt time.Duration
 	// StormPercent is the share (0..100) of bots the storm drops. Zero
 	// value means no storm.
 	StormPercent float64
-	// SlowAt is when, after every bot started, SlowPercent of the bots stop
-	// reading. Zero value means a quarter into Duration.
+	// SlowAt is when, after the steady window started (as StormAt),
+	// SlowPercent of the bots stop reading. Zero value means a quarter
+	// into Duration.
 	SlowAt time.Duration
 	// SlowPercent is the share (0..100) of bots that stop reading. Zero
 	// value means none.
