@@ -24,8 +24,13 @@ const (
 // maxRedials bounds consecutive failed reconnects before a bot gives up.
 const maxRedials = 5
 
-// ackWindow is how many sent inputs a bot remembers the send time of.
-const ackWindow = 128
+// ackWindow is how many sent inputs a bot remembers the send time of at
+// first; while more await their ack, its ring of send times doubles, up to
+// maxAckWindow (32 KB), so the slowest inputs are timed too.
+const (
+	ackWindow    = 128
+	maxAckWindow = 4096
+)
 
 // bot is one simulated player. All fields are owned by its loop.
 type bot struct {
@@ -78,7 +83,7 @@ type bot struct {
 	// ackSeq is the seat's ack in the state at lastTick (acks arrive as
 	// changes to it).
 	ackSeq uint32
-	sent   [ackWindow]int64
+	sent   []int64 // send times of inputs seq % len(sent); made at the first
 
 	nextInput, nextChat, nextPing int64
 	heartbeat                     int64

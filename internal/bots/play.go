@@ -190,15 +190,35 @@ func (b *bot) ack(seq uint32, now int64) {
 	if seq <= b.acked || seq > b.seq {
 		return
 	}
+	n := uint32(len(b.sent))
 	from := b.acked + 1
-	if seq-from >= ackWindow {
-		from = seq - ackWindow + 1
+	if seq-from >= n {
+		// Sent while more than the most a ring holds awaited their ack.
+		b.l.st.add(cUntimed, uint64(seq-n+1-from))
+		from = seq - n + 1
 	}
 	for s := from; s <= seq; s++ {
-		b.l.st.latency.Record(uint64(now-b.sent[s%ackWindow]) / 1e3)
+		b.l.st.latency.Record(uint64(now-b.sent[s%n]) / 1e3)
 	}
-	b.l.st.add(cAcked, uint64(seq-from+1))
+	b.l.st.add(cAcked, uint64(seq-b.acked))
 	b.acked = seq
+}
+
+// stamp records that input seq left at now. While more inputs than the
+// ring holds await their ack, it doubles (up to maxAckWindow), so the
+// oldest keep their send times until the ack comes.
+func (b *bot) stamp(seq uint32, now int64) {
+	if b.sent == nil {
+		b.sent = make([]int64, ackWindow)
+	}
+	if n := uint32(len(b.sent)); seq-b.acked > n && n < maxAckWindow {
+		grown := make([]int64, 2*n)
+		for s := b.acked + 1; s != seq; s++ {
+			grown[s%(2*n)] = b.sent[s%n]
+		}
+		b.sent = grown
+	}
+	b.sent[seq%uint32(len(b.sent))] = now
 }
 
 // maxIdleDue bounds how long schedule passes over a bot that waits on
@@ -305,7 +325,7 @@ func (b *bot) sendInput(now int64) {
 	// Stamped as it goes out, not at the schedule pass: a pass sends the
 	// inputs of every bot due in it, a hundred and more at 3,000 bots, and
 	// the last of them leave a millisecond or more after the pass began.
-	b.sent[b.seq%ackWindow] = b.e.now()
+	b.stamp(b.seq, b.e.now())
 	b.writeFrame(ws.OpBinary, p)
 	l.st.add(cInputs, 1)
 	b.nextPing = now + b.heartbeat

@@ -12,7 +12,7 @@ import (
 )
 
 var counterNames = [numCounters]string{
-	cInputs: "inputs_sent", cAcked: "inputs_acked", cSnapshots: "snapshots", cKeyframes: "keyframes",
+	cInputs: "inputs_sent", cAcked: "inputs_acked", cUntimed: "inputs_acked_untimed", cSnapshots: "snapshots", cKeyframes: "keyframes",
 	cMessages: "messages", cBytesIn: "bytes_in", cBytesOut: "bytes_out", cChats: "chats_sent", cChatsIn: "chats_received",
 	cTickGaps: "tick_gaps", cSkippedTicks: "skipped_ticks", cBaseMismatch: "delta_base_mismatches",
 	cConnected: "handshakes", cJoined: "joins", cDrops: "storm_drops", cResumeTries: "resume_attempts",
@@ -202,7 +202,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("  bots         logged in %d (failed %d), open at end %d, in a room at end %d, redirects followed %d",
 		r.LoggedIn, r.LoginFailed, r.OpenAtEnd, r.InRoomAtEnd, r.Counters["redirects"])
 	p("  load         bots' own CPU %.0f%%, loadavg %s", r.BotsCPUPercent, r.LoadAverage)
-	p("  input→ack    %s", r.LatencyMicros.text())
+	if n := r.Counters["inputs_acked_untimed"]; n > 0 {
+		p("  input→ack    %s; %d more acknowledged untimed, past %d in flight: slower than these", r.LatencyMicros.text(), n, maxAckWindow)
+	} else {
+		p("  input→ack    %s", r.LatencyMicros.text())
+	}
 	p("  connect      %s", r.ConnectMicros.text())
 	p("  login        %s", r.LoginMicros.text())
 	p("  join         %s", r.JoinMicros.text())

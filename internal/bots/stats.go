@@ -13,6 +13,7 @@ type counter int
 const (
 	cInputs       counter = iota // inputs sent
 	cAcked                       // inputs acknowledged by a snapshot
+	cUntimed                     // of which not timed: past the most a bot keeps in flight
 	cSnapshots                   // State messages received
 	cKeyframes                   // of which keyframes
 	cMessages                    // ServerMessages received, states included
