@@ -6,7 +6,8 @@
 //
 // It prints a progress line every second and a report at the end; -json,
 // -csv and -svg also write the report, the per-second series and a latency
-// plot to files. With -merge it runs no bots: it merges the JSON reports
+// plot to files; it exits with status 1, after the report, when no bot was
+// in a room as the window ended. With -merge it runs no bots: it merges the JSON reports
 // named as arguments (several bot processes against one server) into one.
 // Every flag can be set with an environment variable: TICKROOM_BOTS_ and
 // the flag's name in upper case with '-' as '_'.
@@ -158,7 +159,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	return write(rep, out)
+	if err := write(rep, out); err != nil {
+		return err
+	}
+	// A window with no bot seated measured nothing: not a run to read
+	// figures from, whatever the report's zeros say.
+	if rep.InRoomAtEnd == 0 {
+		return fmt.Errorf("no bot was in a room as the window ended (logged in %d of %d; the report's failures and closes say why)", rep.LoggedIn, cfg.Bots)
+	}
+	return nil
 }
 
 // merge reads the reports in files, merges them and writes the result.

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,5 +57,31 @@ func TestZeroCountsRefused(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), tc.want) {
 			t.Fatalf("%v: err %v, output %q; want a refusal naming %s", tc.args, err, out, tc.want)
 		}
+	}
+}
+
+// TestRunWithNoBotSeatedFails: a run in which no bot was in a room when
+// the window ended (here every login refused, as a server without
+// -guest-login-rate inf refuses a ramp from one address) measured
+// nothing; it used to print its report of zeros and exit 0, so a script
+// took it for a run. It still writes the report, and exits 1 naming why.
+func TestRunWithNoBotSeatedFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too many guest logins", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	js := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-http", srv.URL, "-ws", "ws://127.0.0.1:1/v1/ws",
+		"-bots", "3", "-duration", "200ms", "-quiet", "-json", js)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no bot was in a room") {
+		t.Fatalf("err %v, output:\n%s\nwant exit status 1 and a message that no bot was seated", err, out)
+	}
+	if !strings.Contains(string(out), "logged in 0 (failed 3)") {
+		t.Fatalf("no report printed:\n%s", out)
+	}
+	if fi, err := os.Stat(js); err != nil || fi.Size() == 0 {
+		t.Fatalf("JSON report: %v", err)
 	}
 }
