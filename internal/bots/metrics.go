@@ -85,7 +85,10 @@ type sampler struct {
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times on Linux.
 const clockTicks = 100
 
-func (s *sampler) sample(ctx context.Context, at int64) (serverSample, bool) {
+// sample reads the server once, stamped with now() once it is read, not
+// before the request: a saturated server may answer late, and its CPU
+// figure is that of when it answered.
+func (s *sampler) sample(ctx context.Context, now func() int64) (serverSample, bool) {
 	var ss serverSample
 	ok := false
 	if s.url != "" {
@@ -102,7 +105,7 @@ func (s *sampler) sample(ctx context.Context, at int64) (serverSample, bool) {
 			ss, ok = ps, true
 		}
 	}
-	ss.at = at
+	ss.at = now()
 	return ss, ok
 }
 

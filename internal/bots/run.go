@@ -43,7 +43,7 @@ func newRun(e *engine, soft, hard uint64) *run {
 // baseline samples the server before any bot connects.
 func (r *run) baseline(ctx context.Context) {
 	r.prev = r.e.collect()
-	if ss, ok := r.smp.sample(ctx, r.e.now()); ok {
+	if ss, ok := r.smp.sample(ctx, r.e.now); ok {
 		r.srvBase, r.srvPrev, r.haveSrv = ss, ss, true
 	}
 }
@@ -51,7 +51,7 @@ func (r *run) baseline(ctx context.Context) {
 func (r *run) markSteady(ctx context.Context) {
 	r.steady = r.e.collect()
 	r.cpuSteady = selfCPU()
-	if ss, ok := r.smp.sample(ctx, r.e.now()); ok {
+	if ss, ok := r.smp.sample(ctx, r.e.now); ok {
 		r.srvSteady = ss
 	}
 }
@@ -62,7 +62,7 @@ func (r *run) finish(ctx context.Context) {
 	r.errs, r.closes, r.fails = e.errors.snapshot(), e.closes.snapshot(), e.failures.snapshot()
 	r.load, r.ws = loadAverage(), e.nodes.wsAddrs()
 	r.cpuEnd = selfCPU()
-	if ss, ok := r.smp.sample(ctx, r.e.now()); ok {
+	if ss, ok := r.smp.sample(ctx, r.e.now); ok {
 		r.srvEnd = ss
 	}
 	if r.steady == nil {
@@ -85,7 +85,7 @@ func (r *run) progress(ctx context.Context, stop <-chan struct{}, done chan<- st
 		}
 		s := r.e.collect()
 		p := r.point(s, r.prev)
-		if ss, ok := r.smp.sample(ctx, s.at); ok && r.haveSrv {
+		if ss, ok := r.smp.sample(ctx, r.e.now); ok && r.haveSrv {
 			if dt := float64(ss.at-r.srvPrev.at) / 1e9; dt > 0 {
 				p.ServerCPUPercent = 100 * (ss.cpu - r.srvPrev.cpu) / dt
 			}
