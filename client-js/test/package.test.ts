@@ -1,0 +1,85 @@
+// client-js as a studio gets it: `npm pack` in a copy of the package's
+// sources with no dist/ (a fresh clone has none: it is git-ignored), the
+// tarball unpacked into a consumer project's node_modules next to the
+// dependencies npm would install, and then imported there by Node and
+// type-checked under strict the ways a studio's project resolves modules.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+// root is the client-js folder: this file runs from .test-build/.
+const root = fileURLToPath(new URL("..", import.meta.url));
+const modules = join(root, "node_modules");
+
+interface Packed {
+  filename: string;
+  files: { path: string; size: number }[];
+}
+
+describe("the npm package", { timeout: 120_000 }, () => {
+  let dir = "";
+  let packed: Packed;
+  let app = "";
+  const paths = new Set<string>();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tickroom-package-"));
+    const copy = join(dir, "src-copy");
+    await mkdir(copy);
+    for (const f of ["package.json", ".gitignore", "README.md", "tsconfig.json", "src", "scripts"]) {
+      await cp(join(root, f), join(copy, f), { recursive: true });
+    }
+    await symlink(modules, join(copy, "node_modules"), "dir");
+    const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", dir], { cwd: copy, maxBuffer: 1 << 24 });
+    packed = (JSON.parse(stdout) as Packed[])[0]!;
+    for (const f of packed.files) paths.add(f.path);
+    app = join(dir, "app");
+    const pkg = join(app, "node_modules/@tickroom/client");
+    await mkdir(pkg, { recursive: true });
+    await run("tar", ["-xzf", join(dir, packed.filename), "-C", pkg, "--strip-components=1"]);
+    await mkdir(join(app, "node_modules/@types"), { recursive: true });
+    for (const dep of ["@bufbuild", "ws", "@types/node"]) {
+      await symlink(join(modules, dep), join(app, "node_modules", dep), "dir");
+    }
+    await writeFile(join(app, "package.json"), JSON.stringify({ name: "studio-game", private: true, type: "module" }));
+  });
+  after(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
+
+  it("packs the built library from a clean checkout, and no tests", () => {
+    for (const f of ["package.json", "README.md", "dist/index.js", "dist/index.d.ts", "dist/pb.js", "dist/gen/tickroom/v1/envelope_pb.js"]) {
+      assert.ok(paths.has(f), `the tarball holds ${f} (it holds ${[...paths].slice(0, 8).join(", ")}…)`);
+    }
+    for (const f of paths) {
+      // dist/browser is the repository's own bundle (tests, demo), built or not.
+      assert.ok(!/^(test|\.test-build|node_modules|demo|monitor|bench|scripts|dist\/browser)\//.test(f) && !f.endsWith(".test.ts"), `${f} is not part of the package`);
+    }
+  });
+
+  it("ships the sources its source maps name", async () => {
+    const maps = [...paths].filter((f) => f.endsWith(".js.map"));
+    assert.ok(maps.length > 10, `${maps.length} source maps`);
+    for (const m of maps) {
+      const map = JSON.parse(await readFile(join(app, "node_modules/@tickroom/client", m), "utf8")) as { sources: string[] };
+      for (const s of map.sources) {
+        const path = join(m, "..", s).replaceAll("\\", "/");
+        assert.ok(paths.has(path), `${m} names ${path}, which the package does not hold: a studio's debugger shows nothing for it`);
+      }
+    }
+  });
+
+  it("imports in Node as an ES module", async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ["--input-type=module", "-e", 'const m = await import("@tickroom/client"); console.log(typeof m.connect, typeof m.pb.ClientMessageSchema, m.PROTOCOL_VERSION);'],
+      { cwd: app },
+    );
+    assert.equal(stdout.trim(), "function object 2");
+  });
+});
