@@ -5,8 +5,18 @@ import type { TickroomError } from "./errors.js";
 import { normalizeWebSocketUrl, refusalError, statusFromError, type HandshakeFailure } from "./refusal.js";
 
 /**
+ * SocketHandler is the type of a WebSocketLike's event handler property.
+ * It is a method's type, which TypeScript compares both ways, so that a
+ * class whose handlers take a richer event (the DOM's Event and
+ * MessageEvent, the ws package's) fits: the connection only reads the
+ * fields named here.
+ */
+export type SocketHandler<E> = { handle(ev: E): void }["handle"];
+
+/**
  * WebSocketLike is the part of the browser's WebSocket that the connection
- * uses, so tests and non-browser hosts can inject their own class.
+ * uses, so tests and non-browser hosts can inject their own class (the ws
+ * package's WebSocket in Node 20, as it is).
  */
 export interface WebSocketLike {
   binaryType: string;
@@ -14,10 +24,10 @@ export interface WebSocketLike {
   readonly bufferedAmount?: number;
   send(data: Uint8Array | ArrayBuffer): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: SocketHandler<unknown> | null;
+  onmessage: SocketHandler<{ data: unknown }> | null;
+  onclose: SocketHandler<{ code: number; reason: string }> | null;
+  onerror: SocketHandler<unknown> | null;
 }
 
 /** WebSocketConstructor builds a WebSocketLike, as `new WebSocket(url, protocols)` does. */

@@ -31,6 +31,7 @@ export {
   type ConnectionOptions,
   type ConnectionState,
   type WebSocketConstructor,
+  type SocketHandler,
   type WebSocketLike,
 } from "./connection.js";
 export { Emitter, type Listener } from "./emitter.js";

@@ -18,6 +18,16 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const modules = join(root, "node_modules");
 
+// readmeBlock is the first ts code block after a README heading, verbatim.
+async function readmeBlock(heading: string): Promise<string> {
+  const readme = await readFile(join(root, "README.md"), "utf8");
+  const at = readme.indexOf(`\n${heading}\n`);
+  assert.ok(at >= 0, `README has "${heading}"`);
+  const m = /```ts\n([\s\S]*?)```/.exec(readme.slice(at));
+  assert.ok(m, `a ts block under "${heading}"`);
+  return m[1]!;
+}
+
 interface Packed {
   filename: string;
   files: { path: string; size: number }[];
@@ -45,7 +55,7 @@ describe("the npm package", { timeout: 120_000 }, () => {
     await mkdir(pkg, { recursive: true });
     await run("tar", ["-xzf", join(dir, packed.filename), "-C", pkg, "--strip-components=1"]);
     await mkdir(join(app, "node_modules/@types"), { recursive: true });
-    for (const dep of ["@bufbuild", "ws", "@types/node"]) {
+    for (const dep of ["@bufbuild", "ws", "@types/node", "@types/ws"]) {
       await symlink(join(modules, dep), join(app, "node_modules", dep), "dir");
     }
     await writeFile(join(app, "package.json"), JSON.stringify({ name: "studio-game", private: true, type: "module" }));
@@ -72,6 +82,45 @@ describe("the npm package", { timeout: 120_000 }, () => {
         assert.ok(paths.has(path), `${m} names ${path}, which the package does not hold: a studio's debugger shows nothing for it`);
       }
     }
+  });
+
+  // typecheck runs tsc on the app's files under strict, the way a studio's
+  // project resolves the package: "bundler" (Vite, esbuild, webpack) or
+  // "nodenext" (Node); it fails with tsc's errors.
+  async function typecheck(files: Record<string, string>, lib: string[] = ["ES2022", "DOM"]): Promise<void> {
+    for (const [name, body] of Object.entries(files)) {
+      await mkdir(join(app, name, ".."), { recursive: true });
+      await writeFile(join(app, name), body);
+    }
+    for (const [module, resolution] of [["ESNext", "Bundler"], ["NodeNext", "NodeNext"]]) {
+      const config = {
+        compilerOptions: { target: "ES2022", module, moduleResolution: resolution, lib, types: ["node"], strict: true, noEmit: true, skipLibCheck: false },
+        files: Object.keys(files),
+      };
+      await writeFile(join(app, "tsconfig.json"), JSON.stringify(config));
+      try {
+        await run(process.execPath, [join(modules, "typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: app });
+      } catch (err) {
+        const e = err as { stdout?: string };
+        assert.fail(`tsc with moduleResolution ${resolution}:\n${e.stdout ?? String(err)}`);
+      }
+    }
+  }
+
+  it("type-checks the README's Node example", async () => {
+    await typecheck({ "node-example.ts": await readmeBlock("### In Node") });
+  });
+
+  it("takes the browser's WebSocket class as ClientOptions.WebSocket", async () => {
+    await typecheck({
+      "inject.ts": [
+        'import { connect, type WebSocketConstructor } from "@tickroom/client";',
+        "const ws: WebSocketConstructor = WebSocket;",
+        'export const client = connect({ url: "ws://127.0.0.1:1/v1/ws", token: "t", WebSocket, httpUrl: "http://127.0.0.1:1" });',
+        "export { ws };",
+        "",
+      ].join("\n"),
+    });
   });
 
   it("imports in Node as an ES module", async () => {
