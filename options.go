@@ -152,7 +152,9 @@ type Options struct {
 	// admin HTTP ports that has sent no request for this long. Zero
 	// value means 60 s.
 	HTTPIdleTimeout time.Duration
-	// Origins is the Origin allowlist for WebSocket upgrades. Zero value
+	// Origins is the Origin allowlist for WebSocket upgrades, and the
+	// origins whose pages may read the public HTTP API's answers (CORS:
+	// login, config, session check, ICE servers, account). Zero value
 	// means any origin.
 	Origins []string
 	// MultipleSockets lets a user hold several connections at once. Zero

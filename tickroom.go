@@ -341,7 +341,7 @@ func (s *Server) startPublic() error {
 	// and runs for as long as its room does: it is served outside TimeBound.
 	outer := http.NewServeMux()
 	s.feeds.Register(outer)
-	outer.Handle("/", httpconns.TimeBound(mux))
+	outer.Handle("/", httpconns.TimeBound(web.CORS(s.opts.Origins, mux)))
 	s.public = &http.Server{
 		Handler: outer, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: maxHTTPHeader,
 		IdleTimeout: s.opts.HTTPIdleTimeout, ConnState: s.httpConns.ConnState,

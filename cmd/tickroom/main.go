@@ -142,7 +142,7 @@ func parseFlags() (*flags, error) {
 	fs.StringVar(&f.identityJWKS, "identity-jwks", "", "JSON Web Key Set file of an identity provider whose RS256/ES256 tokens log users in (empty: none)")
 	fs.StringVar(&f.identityIssuer, "identity-issuer", "", "the \"iss\" identity tokens must carry, the provider's issuer URL (empty: any)")
 	fs.StringVar(&f.identityAudience, "identity-audience", "", "the \"aud\" identity tokens must name, this game's client id at the provider (empty: any, so a token a user got for another app logs them in here; warned about at start)")
-	fs.StringVar(&f.origins, "origins", "", "comma-separated Origin allowlist for WebSocket upgrades (empty: any)")
+	fs.StringVar(&f.origins, "origins", "", "comma-separated Origin allowlist for WebSocket upgrades, and the pages on other origins that may call the HTTP API (CORS) (empty: any)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated proxy addresses or CIDR prefixes whose X-Forwarded-For names the client (empty: none; the header is ignored)")
 	fs.StringVar(&f.publicWSURL, "public-ws-url", "", "WebSocket URL the demo and /v1/config give clients, a path on the page's origin (/v1/ws) or a full wss:// URL (empty: the -addr port on the page's host)")
 	fs.BoolVar(&f.proxyProtocol, "proxy-protocol", false, "accept a PROXY protocol header (v1 or v2) from -trusted-proxies on the WebSocket and public HTTP ports; from any other address it is refused")

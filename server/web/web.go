@@ -99,3 +99,37 @@ func secured(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// CORS lets a page on another origin use the HTTP API (login, the client
+// config, the session check, the ICE servers, the account): a request
+// whose Origin the WebSocket server's allowlist admits (every origin when
+// origins is empty) gets an Access-Control-Allow-Origin naming it, and a
+// preflight (OPTIONS with Access-Control-Request-Method, which a browser
+// sends before a JSON POST or a request with an Authorization header) is
+// answered 204 with the methods and headers the API takes. An origin off
+// the list gets no header, so its page cannot read the answers. No
+// credentials are allowed: the API takes its token in the body or the
+// Authorization header, never from a cookie.
+func CORS(origins []string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Add("Vary", "Origin")
+		if !originAllowed(origins, origin) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
