@@ -72,6 +72,23 @@ describe("the npm package", { timeout: 120_000 }, () => {
     }
   });
 
+  // A game generates its own messages with protoc-gen-es and imports
+  // @bufbuild/protobuf itself (the README's quick start does). A dependency
+  // pinned to one version makes npm install a second runtime under this
+  // package whenever the game's differs (an older lock, a newer release),
+  // and the page's bundle carries both (some 67 KB minified each); a caret
+  // range from the version the generated code needs lets npm share one.
+  it("shares the protobuf runtime with the game's own generated code", async () => {
+    const pkg = JSON.parse(await readFile(join(app, "node_modules/@tickroom/client/package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const gen = JSON.parse(await readFile(join(modules, "@bufbuild/protoc-gen-es/package.json"), "utf8")) as { version: string };
+    assert.deepEqual(Object.keys(pkg.dependencies), ["@bufbuild/protobuf"]);
+    assert.equal(pkg.dependencies["@bufbuild/protobuf"], `^${gen.version}`, "the runtime the generated code needs, or any later 2.x");
+    assert.equal(pkg.devDependencies["@bufbuild/protoc-gen-es"], gen.version);
+  });
+
   it("ships the sources its source maps name", async () => {
     const maps = [...paths].filter((f) => f.endsWith(".js.map"));
     assert.ok(maps.length > 10, `${maps.length} source maps`);
