@@ -127,3 +127,39 @@ func (plainGame) Notice(*game.Context, game.NoticeKind, game.Player) {}
 func (plainGame) Input(*game.Context, uint32, []byte) error          { return nil }
 func (plainGame) Update(*game.Context, time.Duration)                {}
 func (plainGame) Encode(*game.Snapshot)                              {}
+
+// endingGame ends its match as soon as its first player joins.
+type endingGame struct{ plainGame }
+
+func (endingGame) Notice(ctx *game.Context, kind game.NoticeKind, p game.Player) {
+	if kind == game.NoticeJoined && !p.Spectator {
+		ctx.End(game.MatchResult{Reason: "test"})
+	}
+}
+
+// TestAFinishedRoomRefusesAWrongPasswordFromAnotherNodeAsFinished: a room
+// whose match is over refuses a join on its own node as finished
+// (ROOM_CLOSING) before it looks at the password, so a wrong one is no
+// guess there; the cluster answered WRONG_PASSWORD and counted it.
+func TestAFinishedRoomRefusesAWrongPasswordFromAnotherNodeAsFinished(t *testing.T) {
+	d, r := publishedRoom(t, "ending", endingGame{}, "sesame")
+	ctx := context.Background()
+	joined := make(chan game.JoinResult, 1)
+	if err := r.Join(game.JoinRequest{UserID: "ann", Name: "ann", Password: "sesame", Client: idleClient{}}, func(res game.JoinResult) { joined <- res }); err != nil {
+		t.Fatal(err)
+	}
+	<-joined
+	waitFor(t, 5*time.Second, "the end published", func() bool {
+		ph, _ := d.rdb.HGet(ctx, d.keys.Room(r.ID()), "phase").Int()
+		return game.Phase(ph) >= game.PhaseFinished
+	})
+	if err := r.Join(game.JoinRequest{UserID: "cy", Name: "cy", Password: "wrong", Client: idleClient{}}, nil); !errors.Is(err, game.ErrFinished) {
+		t.Fatalf("its own node: %v, want ErrFinished", err)
+	}
+	var pe *protocol.Error
+	for _, pw := range []string{"sesame", "wrong"} {
+		if _, err := d.Reserve(ctx, r.ID(), "bob", pw); !errors.As(err, &pe) || pe.Code != protocol.ErrorRoomClosing {
+			t.Fatalf("a seat in a finished room with password %q: %v; want ROOM_CLOSING, as its own node says", pw, err)
+		}
+	}
+}

@@ -1,6 +1,12 @@
 package cluster
 
-import "github.com/redis/go-redis/v9"
+import (
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tickroom/tickroom/game"
+)
 
 // seatedScore scores a seated player in a room's seats set; reservations
 // are scored by their expiry (ms), always far below it.
@@ -109,18 +115,20 @@ return tok
 // UserSeats. ARGV: user, ttl ms, node key prefix, pool key prefix, room
 // id, cap of the user's untaken reservations (0 none), password digest
 // ('-' skips the check), token prefix, new token.
-// Returns {'ok', node, ws, token} or {reason}: gone, lost, locked (the
-// room is locked or its game closed its seats; told before a wrong
-// password, as the room's own node does), closed (finished), full,
-// password, budget. A user already seated keeps its seat unchecked.
+// Returns {'ok', node, ws, token} or {reason}: gone, lost, closed
+// (finished), locked (the room is locked or its game closed its seats),
+// password, full, budget; closed and locked are told before a wrong
+// password, in that order, as the room's own node does (game.Room Join).
+// A user already seated keeps its seat unchecked.
 var reserveScript = redis.NewScript(nowLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
-local f = redis.call('HMGET', KEYS[1], 'node', 'max', 'closed', 'pool', 'open', 'pwd', 'locked', 'seatsclosed')
+local f = redis.call('HMGET', KEYS[1], 'node', 'max', 'closed', 'pool', 'open', 'pwd', 'locked', 'seatsclosed', 'phase')
 local ws = redis.call('HGET', ARGV[3] .. f[1], 'ws')
 if not ws then return {'lost'} end
 local ttl = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local sc = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not sc and (tonumber(f[9]) or 0) >= ` + strconv.Itoa(int(game.PhaseFinished)) + ` then return {'closed'} end
 if not sc and (f[7] == '1' or f[8] == '1') then return {'locked'} end
 if not sc or tonumber(sc) < ` + seatedScore + ` then
   if ARGV[7] ~= '-' and f[6] and f[6] ~= '' and f[6] ~= ARGV[7] then return {'password'} end
