@@ -43,7 +43,7 @@ describe("the npm package", { timeout: 120_000 }, () => {
     dir = await mkdtemp(join(tmpdir(), "tickroom-package-"));
     const copy = join(dir, "src-copy");
     await mkdir(copy);
-    for (const f of ["package.json", ".gitignore", "README.md", "tsconfig.json", "src", "scripts"]) {
+    for (const f of ["package.json", ".gitignore", "README.md", "LICENSE", "tsconfig.json", "src", "scripts"]) {
       await cp(join(root, f), join(copy, f), { recursive: true });
     }
     await symlink(modules, join(copy, "node_modules"), "dir");
@@ -63,7 +63,7 @@ describe("the npm package", { timeout: 120_000 }, () => {
   after(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
 
   it("packs the built library from a clean checkout, and no tests", () => {
-    for (const f of ["package.json", "README.md", "dist/index.js", "dist/index.d.ts", "dist/pb.js", "dist/gen/tickroom/v1/envelope_pb.js"]) {
+    for (const f of ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/index.d.ts", "dist/pb.js", "dist/gen/tickroom/v1/envelope_pb.js"]) {
       assert.ok(paths.has(f), `the tarball holds ${f} (it holds ${[...paths].slice(0, 8).join(", ")}…)`);
     }
     for (const f of paths) {
