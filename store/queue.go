@@ -202,9 +202,10 @@ func (q *WriteQueue) added(ok bool, kind int) bool {
 func (q *WriteQueue) depthLocked() int { return q.items.Len() + q.held }
 
 // lineCapacity is the depth past which lines are dropped: a quarter of
-// the queue is kept for results and graph changes (bans, kicks, friends),
-// so that the chat of a long outage, which comes far faster than either,
-// never crowds out a match's result or a moderator's ban.
+// the queue (at least one item, in a queue of two or more) is kept for
+// results and graph changes (friendships and blocks), so that the chat of
+// a long outage, which comes far faster than either, never crowds out a
+// match's result or a player's block. A queue of one is all lines'.
 func (q *WriteQueue) lineCapacity() int {
 	if q.cfg.Capacity < 2 {
 		return q.cfg.Capacity
