@@ -399,6 +399,15 @@ type RoomInfo struct {
 	PlayerNames []string
 }
 
+// Seated returns how many seats of the room are taken: joined, dropped and
+// held for a resume, or queued to join. Zero once its last seat was
+// released, and once it closed. Safe from any goroutine.
+func (r *Room) Seated() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.players + r.specs
+}
+
 // ListedNames is how many player names a RoomInfo carries at most.
 const ListedNames = 8
 

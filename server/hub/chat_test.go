@@ -329,3 +329,96 @@ func TestRoomChatIDsGoOnAfterEveryMemberDropped(t *testing.T) {
 		t.Fatalf("the line after the resume has id %d, not above %d, the last before the drop", got.Id, last)
 	}
 }
+
+// waitRoomChats waits until the hub holds n rooms' chats.
+func (e *env) waitRoomChats(n int) {
+	e.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); e.hub.RoomChats() != n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d rooms' chats held, want %d", e.hub.RoomChats(), n)
+		}
+	}
+}
+
+// dropAll cuts every client's network (no close frame) and waits until
+// the server holds each one's seat, and returns clients logged in again.
+func (e *env) dropAll(cs []*client) []*client {
+	e.t.Helper()
+	for _, c := range cs {
+		c.WS.UnderlyingConn().Close()
+		c.WaitClosed()
+	}
+	var back []*client
+	for _, c := range cs {
+		nc, w := e.connect(c.user)
+		for len(w.Seats) == 0 {
+			time.Sleep(10 * time.Millisecond)
+			nc, w = e.connect(c.user)
+		}
+		back = append(back, nc)
+	}
+	return back
+}
+
+// TestRoomChatHistoryOutlivesEveryMemberDropping: a room's chat lived only
+// while a member was connected, so when every member dropped at once (a
+// proxy restart) and resumed within the drop grace, the room and their
+// seats lived on but ChatHistory came back empty. The chat now lasts as
+// long as the room holds a seat, and goes with the room's last seat.
+func TestRoomChatHistoryOutlivesEveryMemberDropping(t *testing.T) {
+	history := func(t *testing.T, c *client, id string) []string {
+		t.Helper()
+		if j := joined(t, c.Request(joinRoom(id, 1))); !j.Resumed {
+			t.Fatalf("%s: not resumed: %v", c.user, j)
+		}
+		var got []string
+		for _, l := range c.Next(isKind[*tickroomv1.ServerMessage_ChatHistory]).GetChatHistory().Lines {
+			got = append(got, l.Text)
+		}
+		return got
+	}
+	t.Run("resumed, then left", func(t *testing.T) {
+		e := start(t, options{})
+		id, cs := e.room("ann", "bob")
+		for _, text := range []string{"one", "two"} {
+			ok(t, cs[0].Request(roomChat(id, text, true)))
+			cs[1].nextChat()
+		}
+		back := e.dropAll(cs)
+		for _, c := range back {
+			if got := history(t, c, id); strings.Join(got, ",") != "one,two" {
+				t.Fatalf("%s resumed with history %v, want [one two]", c.user, got)
+			}
+		}
+		e.waitRoomChats(1)
+		for _, c := range back {
+			if c.Request(leaveRoom(id)).GetLeft() == nil {
+				t.Fatalf("%s: no Left", c.user)
+			}
+		}
+		e.waitRoomChats(0)
+	})
+	t.Run("seats expired", func(t *testing.T) {
+		e := start(t, options{hub: func(c *hub.Config) { c.Runtime.DropGrace = 300 * time.Millisecond }})
+		id, cs := e.room("ann", "bob")
+		ok(t, cs[0].Request(roomChat(id, "one", true)))
+		cs[1].nextChat()
+		for _, c := range cs {
+			c.WS.UnderlyingConn().Close()
+			c.WaitClosed()
+		}
+		e.waitRoomChats(0)
+	})
+	t.Run("room closed", func(t *testing.T) {
+		e := start(t, options{})
+		id, cs := e.room("ann", "bob")
+		ok(t, cs[0].Request(roomChat(id, "one", true)))
+		cs[1].nextChat()
+		e.dropAll(cs)
+		e.waitRoomChats(1)
+		if err := e.hub.CloseRoom(id, "done"); err != nil {
+			t.Fatal(err)
+		}
+		e.waitRoomChats(0)
+	})
+}

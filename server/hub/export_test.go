@@ -32,3 +32,6 @@ func (h *Hub) RevokedUsers() int {
 	defer m.mu.Unlock()
 	return len(m.users)
 }
+
+// RoomChats counts the rooms whose chat the hub's social state holds.
+func (h *Hub) RoomChats() int { return h.social.RoomChats() }

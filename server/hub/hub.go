@@ -679,6 +679,7 @@ func (h *Hub) onRemoved(rm game.Removal) {
 		h.movedOut(rm)
 		return
 	}
+	defer h.endChatIfEmpty(rm.RoomID)
 	wasHeld := h.dropHeld(rm.UserID, rm.RoomID)
 	reason, msg := h.leaveReason(rm.Reason)
 	s, _ := rm.Client.(*Session)
@@ -702,6 +703,17 @@ func (h *Hub) onRemoved(rm game.Removal) {
 	h.social.ExitRoom(s.member, rm.RoomID)
 	if reason != tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED && !s.closed.Load() {
 		s.sendLeft(0, rm.RoomID, reason, msg)
+	}
+}
+
+// endChatIfEmpty drops the chat of roomID once the room holds no seat (its
+// last seat was released, or it closed): the chat outlives a moment with
+// no member connected, while their seats are held for a resume, but not
+// the room. It runs on the room's tick worker, after the member left the
+// chat.
+func (h *Hub) endChatIfEmpty(roomID string) {
+	if r, ok := h.rt.Room(roomID); !ok || r.Seated() == 0 {
+		h.social.EndRoom(roomID)
 	}
 }
 

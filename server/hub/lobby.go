@@ -287,6 +287,7 @@ func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 	if res.Err != nil {
 		s.unreserve(room.ID())
 		s.fail(id, res.Err)
+		s.h.endChatIfEmpty(room.ID()) // the room's last seat may have been this one
 		return
 	}
 	m, keep := s.confirm(room.ID(), res.Seat, res.Spectator)

@@ -20,7 +20,8 @@ import (
 // moved: the seat goes with the room, so the session forgets it without a
 // Left and waits for MovedTo to say where the room went.
 func (h *Hub) movedOut(rm game.Removal) {
-	h.dropHeld(rm.UserID, rm.RoomID) // the seat is held where the room is restored
+	h.dropHeld(rm.UserID, rm.RoomID)  // the seat is held where the room is restored
+	defer h.social.EndRoom(rm.RoomID) // the room's chat does not stay here
 	s, _ := rm.Client.(*Session)
 	if s == nil || !s.forget(rm.RoomID, rm.Seat) {
 		return

@@ -77,11 +77,11 @@ func (c *channel) remember(line *tickroomv1.Chat, max int) {
 }
 
 // number gives line (its SentAtMs set) the channel's next id. A chat
-// closes with its last member and with the process while its members'
-// pages keep the ids they showed (Chat.id is for de-duplication): a lobby
-// channel opens again with the lines its store kept, a room's chat when its
-// members resume after all of them dropped, or on the node a drain moved
-// the room to. So ids follow the lines' time, lineID, and a reopened chat's
+// closes (a lobby channel with its last member, a room's with its room's
+// last seat) and with the process while its members' pages keep the ids
+// they showed (Chat.id is for de-duplication): a lobby channel opens again
+// with the lines its store kept, a room's chat when the room is joined
+// again, or on the node a drain moved the room to. So ids follow the lines' time, lineID, and a reopened chat's
 // lines never take an id its members saw before; a kept line read back
 // gets the id it had (channelLineIDs). The caller holds c.mu.
 func (c *channel) number(line *tickroomv1.Chat) uint64 {
@@ -211,6 +211,24 @@ func (so *Social) ExitRoom(m *Member, roomID string) {
 	}
 }
 
+// EndRoom drops the chat of a room that ended: its last seat was
+// released, it closed, or it moved to another node. Until then the chat
+// keeps its lines while no member is connected (all dropped, their seats
+// held for a resume). Safe from any goroutine.
+func (so *Social) EndRoom(roomID string) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	delete(so.rooms, roomID)
+}
+
+// RoomChats returns how many rooms' chats this node holds: at most one
+// per room alive here. Safe from any goroutine.
+func (so *Social) RoomChats() int {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	return len(so.rooms)
+}
+
 // inChat reports whether m is in the chat named key. The caller holds
 // Social.mu.
 func (m *Member) inChat(key string) bool { return slices.Contains(m.chats, key) }
@@ -227,8 +245,10 @@ func (m *Member) channelCount() int {
 	return n
 }
 
-// leaveLocked removes m from the chat named key, and the chat once it is
-// empty, and key from m.chats. The caller holds so.mu.
+// leaveLocked removes m from the chat named key, and key from m.chats; a
+// lobby channel goes once it is empty, a room's chat when the room ends
+// (EndRoom), so that members who all dropped at once find its lines when
+// they resume. The caller holds so.mu.
 func (so *Social) leaveLocked(m *Member, key string) {
 	m.chats = deleteItem(m.chats, key)
 	chats, name := so.channels, strings.TrimPrefix(key, channelKeyPrefix)
@@ -244,7 +264,7 @@ func (so *Social) leaveLocked(m *Member, key string) {
 	c.members = deleteItem(c.members, m)
 	empty := len(c.members) == 0
 	c.mu.Unlock()
-	if empty {
+	if empty && c.roomID == "" {
 		delete(chats, name)
 		so.closedLocked(c)
 		if c.name != "" && so.peers != nil {
