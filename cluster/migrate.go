@@ -205,7 +205,13 @@ func (m *Migrator) migrate(ctx context.Context, room *game.Room, target NodeInfo
 	log := m.log.With("room", id, "target", target.ID)
 	pool := m.cfg.Directory.Pool(id)
 	done := make(chan saveResult, 1)
-	if err := room.Handoff(func(s *tickroomv1.SavedRoom, err error) { done <- saveResult{s, err} }); err != nil {
+	handoff := func(s *tickroomv1.SavedRoom, err error) {
+		if err == nil {
+			m.cfg.Hub.SaveChat(s) // the room's chat goes with it
+		}
+		done <- saveResult{s, err}
+	}
+	if err := room.Handoff(handoff); err != nil {
 		if !errors.Is(err, game.ErrFinished) {
 			m.Failed.Add(1)
 			log.Warn("drain: room cannot hand off; it finishes here", "err", err)
@@ -404,6 +410,7 @@ func (m *Migrator) restore(ctx context.Context, s *tickroomv1.SavedRoom, pool st
 	if err != nil {
 		return nil, err
 	}
+	m.cfg.Hub.AdoptChat(room, s.Chat) // before a member can resume here
 	m.cfg.Hub.Adopt(room, s.Members)
 	if err := m.cfg.Directory.Publish(ctx, room, pool); err != nil {
 		// The sync lists it once Redis answers.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -216,4 +217,49 @@ func TestDrainWithoutTargetFinishesHere(t *testing.T) {
 		}
 	}
 	waitUntil(t, 10*time.Second, "n1 to exit after its drain", func() bool { return !n1.Running() })
+}
+
+// TestDrainMovesTheRoomsChat: a room's chat history stayed on the node a
+// drain moved the room off, so the players who resumed on its new node got
+// an empty ChatHistory. The saved room now carries the chat's lines, ids
+// kept, and the node that takes the room opens its chat with them.
+func TestDrainMovesTheRoomsChat(t *testing.T) {
+	c := Start(t, Config{Nodes: 2, Args: []string{"-drain-timeout", "30s"}})
+	n1 := c.Nodes()[0]
+	a1, a2 := connect(t, n1, "a1"), connect(t, n1, "a2")
+	room := createGomoku(t, a1)
+	if j := joined(t, "a2", a2.c.Request(joinRoom(room, 0))); j.Seat != 2 {
+		t.Fatalf("a2 joined %v", j)
+	}
+	var said []*tickroomv1.Chat
+	for _, text := range []string{"glhf", "nice move"} {
+		if r := a1.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{RoomId: room, Text: text, ExcludeSender: true}}}); r.GetOk() == nil {
+			t.Fatalf("a1's line: %v", r)
+		}
+		said = append(said, a2.c.Next(testclient.Is[*tickroomv1.ServerMessage_Chat]).GetChat())
+	}
+
+	termed := make(chan error, 1)
+	go func() { termed <- n1.Term(t, 40*time.Second) }()
+	for i, p := range []*player{a1, a2} {
+		p.moveTo(t, room, uint32(i+1))
+		h := p.c.Next(testclient.Is[*tickroomv1.ServerMessage_ChatHistory]).GetChatHistory()
+		if h.RoomId != room || len(h.Lines) != len(said) {
+			t.Fatalf("%s's history after the move: %v, want the %d lines said before it", p.name, h, len(said))
+		}
+		for j, l := range h.Lines {
+			if l.Id != said[j].Id || l.Text != said[j].Text || l.FromUserId != said[j].FromUserId || l.RoomId != room {
+				t.Fatalf("%s's history line %d after the move: %v, want %v", p.name, j, l, said[j])
+			}
+		}
+	}
+	if err := <-termed; err != nil {
+		t.Fatalf("n1 exited with %v after its drain", err)
+	}
+	if r := a2.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{RoomId: room, Text: "thanks", ExcludeSender: true}}}); r.GetOk() == nil {
+		t.Fatalf("a2's line after the move: %v", r)
+	}
+	if l := a1.c.Next(testclient.Is[*tickroomv1.ServerMessage_Chat]).GetChat(); l.Text != "thanks" || l.Id <= said[len(said)-1].Id {
+		t.Fatalf("the line after the move: %v, want an id above %d", l, said[len(said)-1].Id)
+	}
 }

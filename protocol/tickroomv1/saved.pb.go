@@ -65,7 +65,14 @@ type SavedRoom struct {
 	RunningMs int64 `protobuf:"varint,18,opt,name=running_ms,json=runningMs,proto3" json:"running_ms,omitempty"`
 	// seats_closed rooms take no new players, spectators only: the game
 	// called Context.CloseSeats.
-	SeatsClosed   bool `protobuf:"varint,19,opt,name=seats_closed,json=seatsClosed,proto3" json:"seats_closed,omitempty"`
+	SeatsClosed bool `protobuf:"varint,19,opt,name=seats_closed,json=seatsClosed,proto3" json:"seats_closed,omitempty"`
+	// chat is the room chat's history, oldest first, with the ids its
+	// members saw: at most the saving node's history size
+	// (social.Config.HistoryLines, 500 at most). The node that restores the
+	// room opens its chat with the newest of them its own history size
+	// keeps. The server fills it, not the game's Saver; a node older than
+	// the field skips it, and the room's chat then starts empty there.
+	Chat          []*Chat `protobuf:"bytes,20,rep,name=chat,proto3" json:"chat,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -233,6 +240,13 @@ func (x *SavedRoom) GetSeatsClosed() bool {
 	return false
 }
 
+func (x *SavedRoom) GetChat() []*Chat {
+	if x != nil {
+		return x.Chat
+	}
+	return nil
+}
+
 // SavedMember is one held seat of a SavedRoom.
 type SavedMember struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -319,7 +333,7 @@ var File_tickroom_v1_saved_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_saved_proto_rawDesc = "" +
 	"\n" +
-	"\x17tickroom/v1/saved.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/state.proto\"\x8a\x06\n" +
+	"\x17tickroom/v1/saved.proto\x12\vtickroom.v1\x1a\x18tickroom/v1/social.proto\x1a\x17tickroom/v1/state.proto\"\xb1\x06\n" +
 	"\tSavedRoom\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\x12\n" +
@@ -343,7 +357,8 @@ const file_tickroom_v1_saved_proto_rawDesc = "" +
 	"\vsaved_at_ms\x18\x11 \x01(\x03R\tsavedAtMs\x12\x1d\n" +
 	"\n" +
 	"running_ms\x18\x12 \x01(\x03R\trunningMs\x12!\n" +
-	"\fseats_closed\x18\x13 \x01(\bR\vseatsClosed\x1a:\n" +
+	"\fseats_closed\x18\x13 \x01(\bR\vseatsClosed\x12%\n" +
+	"\x04chat\x18\x14 \x03(\v2\x11.tickroom.v1.ChatR\x04chat\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
@@ -376,17 +391,19 @@ var file_tickroom_v1_saved_proto_goTypes = []any{
 	nil,                 // 2: tickroom.v1.SavedRoom.OptionsEntry
 	nil,                 // 3: tickroom.v1.SavedRoom.MetadataEntry
 	(RoomPhase)(0),      // 4: tickroom.v1.RoomPhase
+	(*Chat)(nil),        // 5: tickroom.v1.Chat
 }
 var file_tickroom_v1_saved_proto_depIdxs = []int32{
 	2, // 0: tickroom.v1.SavedRoom.options:type_name -> tickroom.v1.SavedRoom.OptionsEntry
 	3, // 1: tickroom.v1.SavedRoom.metadata:type_name -> tickroom.v1.SavedRoom.MetadataEntry
 	4, // 2: tickroom.v1.SavedRoom.phase:type_name -> tickroom.v1.RoomPhase
 	1, // 3: tickroom.v1.SavedRoom.members:type_name -> tickroom.v1.SavedMember
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 4: tickroom.v1.SavedRoom.chat:type_name -> tickroom.v1.Chat
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_saved_proto_init() }
@@ -394,6 +411,7 @@ func file_tickroom_v1_saved_proto_init() {
 	if File_tickroom_v1_saved_proto != nil {
 		return
 	}
+	file_tickroom_v1_social_proto_init()
 	file_tickroom_v1_state_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -65,6 +65,13 @@ func (m *SavedRoom) CloneVT() *SavedRoom {
 		copy(tmpBytes, rhs)
 		r.GameState = tmpBytes
 	}
+	if rhs := m.Chat; rhs != nil {
+		tmpContainer := make([]*Chat, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Chat = tmpContainer
+	}
 	if len(m.unknownFields) > 0 {
 		r.unknownFields = make([]byte, len(m.unknownFields))
 		copy(r.unknownFields, m.unknownFields)
@@ -192,6 +199,23 @@ func (this *SavedRoom) EqualVT(that *SavedRoom) bool {
 	if this.SeatsClosed != that.SeatsClosed {
 		return false
 	}
+	if len(this.Chat) != len(that.Chat) {
+		return false
+	}
+	for i, vx := range this.Chat {
+		vy := that.Chat[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Chat{}
+			}
+			if q == nil {
+				q = &Chat{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
 	return string(this.unknownFields) == string(that.unknownFields)
 }
 
@@ -262,6 +286,20 @@ func (m *SavedRoom) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m.unknownFields != nil {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
+	}
+	if len(m.Chat) > 0 {
+		for iNdEx := len(m.Chat) - 1; iNdEx >= 0; iNdEx-- {
+			size, err := m.Chat[iNdEx].MarshalToSizedBufferVT(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+			i--
+			dAtA[i] = 0x1
+			i--
+			dAtA[i] = 0xa2
+		}
 	}
 	if m.SeatsClosed {
 		i--
@@ -573,6 +611,12 @@ func (m *SavedRoom) SizeVT() (n int) {
 	}
 	if m.SeatsClosed {
 		n += 3
+	}
+	if len(m.Chat) > 0 {
+		for _, e := range m.Chat {
+			l = e.SizeVT()
+			n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+		}
 	}
 	n += len(m.unknownFields)
 	return n
@@ -1283,6 +1327,40 @@ func (m *SavedRoom) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.SeatsClosed = bool(v != 0)
+		case 20:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Chat", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Chat = append(m.Chat, &Chat{})
+			if err := m.Chat[len(m.Chat)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

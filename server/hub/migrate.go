@@ -21,7 +21,7 @@ import (
 // Left and waits for MovedTo to say where the room went.
 func (h *Hub) movedOut(rm game.Removal) {
 	h.dropHeld(rm.UserID, rm.RoomID)  // the seat is held where the room is restored
-	defer h.social.EndRoom(rm.RoomID) // the room's chat does not stay here
+	defer h.social.EndRoom(rm.RoomID) // its chat went with it (SaveChat)
 	s, _ := rm.Client.(*Session)
 	if s == nil || !s.forget(rm.RoomID, rm.Seat) {
 		return
@@ -78,5 +78,24 @@ func (h *Hub) Adopt(room *game.Room, members []*tickroomv1.SavedMember) {
 		h.holdSeat(m.UserId, heldSeat{
 			roomID: room.ID(), game: room.Game(), seat: m.Seat, spectator: m.Spectator, expires: expires,
 		})
+	}
+}
+
+// SaveChat puts the history of the room chat of s.RoomId into s, a room
+// its Handoff just saved to move it: call it from the Handoff's callback,
+// on the tick worker, before the room's members are removed here (which
+// ends its chat on this node). Safe from any goroutine.
+func (h *Hub) SaveChat(s *tickroomv1.SavedRoom) {
+	s.Chat = h.social.RoomHistory(s.RoomId)
+}
+
+// AdoptChat opens the chat of a room just restored here with the history
+// it had on the node it moved from (SavedRoom.chat, SaveChat there), ids
+// kept, so that members who resume here get its lines. A room that ended
+// meanwhile keeps no chat. Safe from any goroutine.
+func (h *Hub) AdoptChat(room *game.Room, lines []*tickroomv1.Chat) {
+	h.social.SeedRoom(room.ID(), lines)
+	if r, ok := h.rt.Room(room.ID()); !ok || r != room || room.Seated() == 0 {
+		h.social.EndRoom(room.ID())
 	}
 }

@@ -81,7 +81,8 @@ func (c *channel) remember(line *tickroomv1.Chat, max int) {
 // last seat) and with the process while its members' pages keep the ids
 // they showed (Chat.id is for de-duplication): a lobby channel opens again
 // with the lines its store kept, a room's chat when the room is joined
-// again, or on the node a drain moved the room to. So ids follow the lines' time, lineID, and a reopened chat's
+// again, or on the node a drain moved the room to (with the lines it had,
+// SeedRoom, unless that node predates them). So ids follow the lines' time, lineID, and a reopened chat's
 // lines never take an id its members saw before; a kept line read back
 // gets the id it had (channelLineIDs). The caller holds c.mu.
 func (c *channel) number(line *tickroomv1.Chat) uint64 {
@@ -219,6 +220,49 @@ func (so *Social) EndRoom(roomID string) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	delete(so.rooms, roomID)
+}
+
+// RoomHistory returns a copy of a room chat's lines, oldest first, for a
+// room that moves to another node (SeedRoom there); nil when it has none.
+// Safe from any goroutine.
+func (so *Social) RoomHistory(roomID string) []*tickroomv1.Chat {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	c := so.rooms[roomID]
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lines := c.lines()
+	for i, l := range lines {
+		lines[i] = l.CloneVT()
+	}
+	return lines
+}
+
+// SeedRoom opens the chat of a room restored here from another node with
+// the lines it had there (RoomHistory), oldest first and their ids kept;
+// only the newest HistoryLines are kept. A room whose chat is open already,
+// or with no lines, is left alone. Safe from any goroutine.
+func (so *Social) SeedRoom(roomID string, lines []*tickroomv1.Chat) {
+	if len(lines) == 0 {
+		return
+	}
+	lines = lines[max(len(lines)-so.cfg.HistoryLines, 0):]
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if so.rooms[roomID] != nil {
+		return
+	}
+	c := &channel{roomID: roomID, key: roomKeyPrefix + roomID}
+	for _, l := range lines {
+		l = l.CloneVT()
+		l.RoomId, l.Channel = roomID, ""
+		c.nextID = max(c.nextID, l.Id)
+		c.remember(l, so.cfg.HistoryLines)
+	}
+	so.rooms[roomID] = c
 }
 
 // RoomChats returns how many rooms' chats this node holds: at most one

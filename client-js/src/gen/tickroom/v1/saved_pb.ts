@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Chat } from "./social_pb.js";
+import { file_tickroom_v1_social } from "./social_pb.js";
 import type { RoomPhase } from "./state_pb.js";
 import { file_tickroom_v1_state } from "./state_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/saved.proto.
  */
 export const file_tickroom_v1_saved: GenFile = /*@__PURE__*/
-  fileDesc("Chd0aWNrcm9vbS92MS9zYXZlZC5wcm90bxILdGlja3Jvb20udjEivgQKCVNhdmVkUm9vbRIPCgd2ZXJzaW9uGAEgASgNEg8KB3Jvb21faWQYAiABKAkSDAoEZ2FtZRgDIAEoCRI0CgdvcHRpb25zGAQgAygLMiMudGlja3Jvb20udjEuU2F2ZWRSb29tLk9wdGlvbnNFbnRyeRI2CghtZXRhZGF0YRgFIAMoCzIkLnRpY2tyb29tLnYxLlNhdmVkUm9vbS5NZXRhZGF0YUVudHJ5EhAKCHBhc3N3b3JkGAYgASgJEg8KB3ByaXZhdGUYByABKAgSEwoLbWF4X3BsYXllcnMYCCABKA0SFgoObWF4X3NwZWN0YXRvcnMYCSABKA0SEQoJdGlja19yYXRlGAogASgNEgwKBHNlZWQYCyABKAQSDAoEdGljaxgMIAEoBBIlCgVwaGFzZRgNIAEoDjIWLnRpY2tyb29tLnYxLlJvb21QaGFzZRIOCgZsb2NrZWQYDiABKAgSKQoHbWVtYmVycxgPIAMoCzIYLnRpY2tyb29tLnYxLlNhdmVkTWVtYmVyEhIKCmdhbWVfc3RhdGUYECABKAwSEwoLc2F2ZWRfYXRfbXMYESABKAMSEgoKcnVubmluZ19tcxgSIAEoAxIUCgxzZWF0c19jbG9zZWQYEyABKAgaLgoMT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl8KC1NhdmVkTWVtYmVyEgwKBHNlYXQYASABKA0SDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhEKCXNwZWN0YXRvchgEIAEoCBIQCghsYXN0X3NlcRgFIAEoDUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_state]);
+  fileDesc("Chd0aWNrcm9vbS92MS9zYXZlZC5wcm90bxILdGlja3Jvb20udjEi3wQKCVNhdmVkUm9vbRIPCgd2ZXJzaW9uGAEgASgNEg8KB3Jvb21faWQYAiABKAkSDAoEZ2FtZRgDIAEoCRI0CgdvcHRpb25zGAQgAygLMiMudGlja3Jvb20udjEuU2F2ZWRSb29tLk9wdGlvbnNFbnRyeRI2CghtZXRhZGF0YRgFIAMoCzIkLnRpY2tyb29tLnYxLlNhdmVkUm9vbS5NZXRhZGF0YUVudHJ5EhAKCHBhc3N3b3JkGAYgASgJEg8KB3ByaXZhdGUYByABKAgSEwoLbWF4X3BsYXllcnMYCCABKA0SFgoObWF4X3NwZWN0YXRvcnMYCSABKA0SEQoJdGlja19yYXRlGAogASgNEgwKBHNlZWQYCyABKAQSDAoEdGljaxgMIAEoBBIlCgVwaGFzZRgNIAEoDjIWLnRpY2tyb29tLnYxLlJvb21QaGFzZRIOCgZsb2NrZWQYDiABKAgSKQoHbWVtYmVycxgPIAMoCzIYLnRpY2tyb29tLnYxLlNhdmVkTWVtYmVyEhIKCmdhbWVfc3RhdGUYECABKAwSEwoLc2F2ZWRfYXRfbXMYESABKAMSEgoKcnVubmluZ19tcxgSIAEoAxIUCgxzZWF0c19jbG9zZWQYEyABKAgSHwoEY2hhdBgUIAMoCzIRLnRpY2tyb29tLnYxLkNoYXQaLgoMT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl8KC1NhdmVkTWVtYmVyEgwKBHNlYXQYASABKA0SDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhEKCXNwZWN0YXRvchgEIAEoCBIQCghsYXN0X3NlcRgFIAEoDUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_social, file_tickroom_v1_state]);
 
 /**
  * SavedRoom is a room saved by one node so that another node can restore it
@@ -152,6 +154,18 @@ export type SavedRoom = Message<"tickroom.v1.SavedRoom"> & {
    * @generated from field: bool seats_closed = 19;
    */
   seatsClosed: boolean;
+
+  /**
+   * chat is the room chat's history, oldest first, with the ids its
+   * members saw: at most the saving node's history size
+   * (social.Config.HistoryLines, 500 at most). The node that restores the
+   * room opens its chat with the newest of them its own history size
+   * keeps. The server fills it, not the game's Saver; a node older than
+   * the field skips it, and the room's chat then starts empty there.
+   *
+   * @generated from field: repeated tickroom.v1.Chat chat = 20;
+   */
+  chat: Chat[];
 };
 
 /**
