@@ -130,19 +130,13 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		s.storeError(w, err, "")
 		return
 	}
-	now := time.Now()
-	if ok, wait := s.claimAddrs.Allow(s.trusted.FromRequest(r), now); !ok {
-		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims from this address")
-		return
-	}
-	if ok, wait := s.claimUsers.Allow(u.ID, now); !ok {
-		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims for this account")
+	if !s.allowClaim(w, r, u.ID) {
 		return
 	}
 	if u.PasswordHash != "" || u.Subject != "" {
 		ok := false
 		if u.Subject != "" && req.IdentityToken != "" {
-			id, err := s.auth.VerifyIdentity(req.IdentityToken, now)
+			id, err := s.auth.VerifyIdentity(req.IdentityToken, time.Now())
 			ok = err == nil && id.Subject == u.Subject
 		}
 		if !ok && u.PasswordHash != "" && req.Current != "" && len(req.Current) <= MaxPasswordLen {
@@ -177,7 +171,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	u.Name, u.Claimed, u.PasswordHash = name, true, hash
 	out := reply(u)
-	now = time.Now()
+	now := time.Now()
 	tok, err := s.auth.Issue(auth.Claims{UserID: u.ID, Name: name, IssuedAt: now, ExpiresAt: now.Add(s.auth.TTL())})
 	if err != nil {
 		s.storeError(w, err, "")
@@ -224,13 +218,7 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 		ok := false
 		if req.Current != "" && len(req.Current) <= MaxPasswordLen {
 			// A guess of the password: it counts against the claim limits.
-			now := time.Now()
-			if ok, wait := s.claimAddrs.Allow(s.trusted.FromRequest(r), now); !ok {
-				auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims from this address")
-				return
-			}
-			if ok, wait := s.claimUsers.Allow(u.ID, now); !ok {
-				auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims for this account")
+			if !s.allowClaim(w, r, u.ID) {
 				return
 			}
 			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
@@ -310,4 +298,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// allowClaim takes a claim (or a guess of the account's password) from
+// the claim limits of the request's address and of the account; past
+// either it answers 429 with Retry-After and reports false.
+func (s *httpHandler) allowClaim(w http.ResponseWriter, r *http.Request, user string) bool {
+	now := time.Now()
+	if ok, wait := s.claimAddrs.Allow(s.trusted.FromRequest(r), now); !ok {
+		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims from this address")
+		return false
+	}
+	if ok, wait := s.claimUsers.Allow(user, now); !ok {
+		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims for this account")
+		return false
+	}
+	return true
 }
