@@ -145,7 +145,7 @@ func TestClaimNameAndPassword(t *testing.T) {
 		})
 	}
 
-	st, claimed := a.post("/v1/account/claim", str(ada, "token"), map[string]string{"name": "Ada", "password": "correct horse"})
+	st, claimed := a.post("/v1/account/claim", str(ada, "token"), map[string]string{"name": "Ada", "password": "correct horse", "device_secret": str(ada, "device_secret")})
 	if st != 200 || claimed["claimed"] != true || str(claimed, "name") != "Ada" || str(claimed, "token") == "" || claimed["guest"] != false {
 		t.Fatalf("claim: %d %v", st, claimed)
 	}
@@ -182,7 +182,7 @@ func TestReclaimNeedsTheCurrentPassword(t *testing.T) {
 	t.Parallel()
 	_, a, _, _ := accountServer(t, t.TempDir())
 	_, ada := a.post("/v1/login", "", map[string]string{"name": "guest1"})
-	if st, body := a.post("/v1/account/claim", str(ada, "token"), map[string]string{"name": "Ada", "password": "correct horse"}); st != 200 {
+	if st, body := a.post("/v1/account/claim", str(ada, "token"), map[string]string{"name": "Ada", "password": "correct horse", "device_secret": str(ada, "device_secret")}); st != 200 {
 		t.Fatalf("claim: %d %v", st, body)
 	}
 	_, in := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
@@ -220,11 +220,11 @@ func TestLinkIdentity(t *testing.T) {
 	if st, body := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": "junk"}); st != 401 {
 		t.Fatalf("link with a bad token: %d %v", st, body)
 	}
-	st, linked := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": tok})
+	st, linked := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": tok, "device_secret": str(ada, "device_secret")})
 	if st != 200 || str(linked, "subject") != "ext-ada" || str(linked, "user_id") != str(ada, "user_id") {
 		t.Fatalf("link: %d %v", st, linked)
 	}
-	if st, body := a.post("/v1/account/link", str(bob, "token"), map[string]string{"identity_token": tok}); st != 409 {
+	if st, body := a.post("/v1/account/link", str(bob, "token"), map[string]string{"identity_token": tok, "device_secret": str(bob, "device_secret")}); st != 409 {
 		t.Fatalf("second link of one identity: %d %v, want 409", st, body)
 	}
 	st, in := a.post("/v1/login", "", map[string]string{"identity_token": tok})
@@ -248,7 +248,7 @@ func TestLinkDoesNotReplaceALinkedIdentity(t *testing.T) {
 	_, a, _, _ := accountServer(t, t.TempDir())
 	_, ada := a.post("/v1/login", "", map[string]string{"name": "ada"})
 	adaID := identityToken(t, "ext-ada", "Ada Ext")
-	if st, m := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": adaID}); st != 200 {
+	if st, m := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": adaID, "device_secret": str(ada, "device_secret")}); st != 200 {
 		t.Fatalf("link: %d %v", st, m)
 	}
 	if st, m := a.post("/v1/account/link", str(ada, "token"), map[string]string{"identity_token": adaID}); st != 200 {
@@ -274,7 +274,7 @@ func TestLinkNeedsTheCurrentPassword(t *testing.T) {
 	t.Parallel()
 	_, a, _, _ := accountServer(t, t.TempDir())
 	_, ada := a.post("/v1/login", "", map[string]string{"name": "guest1"})
-	if st, body := a.post("/v1/account/claim", str(ada, "token"), map[string]string{"name": "Ada", "password": "correct horse"}); st != 200 {
+	if st, body := a.post("/v1/account/claim", str(ada, "token"), map[string]string{"name": "Ada", "password": "correct horse", "device_secret": str(ada, "device_secret")}); st != 200 {
 		t.Fatalf("claim: %d %v", st, body)
 	}
 	_, in := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
@@ -303,7 +303,7 @@ func TestLinkNeedsTheCurrentPassword(t *testing.T) {
 	// first claim included), on a server of their own.
 	_, b, _, _ := accountServer(t, t.TempDir())
 	_, bob := b.post("/v1/login", "", map[string]string{"name": "guest2"})
-	if st, body := b.post("/v1/account/claim", str(bob, "token"), map[string]string{"name": "Bob", "password": "correct horse"}); st != 200 {
+	if st, body := b.post("/v1/account/claim", str(bob, "token"), map[string]string{"name": "Bob", "password": "correct horse", "device_secret": str(bob, "device_secret")}); st != 200 {
 		t.Fatalf("claim: %d %v", st, body)
 	}
 	for i := range 2 {
@@ -369,7 +369,7 @@ func TestGuestsNotSeenForGuestTTLAreForgotten(t *testing.T) {
 		return m
 	}
 	back, gone, named := login(map[string]string{"name": "Back"}), login(map[string]string{"name": "Gone"}), login(map[string]string{"name": "Named"})
-	if st, m := a.post("/v1/account/claim", str(named, "token"), map[string]string{"name": "Named", "password": "a long enough password"}); st != 200 {
+	if st, m := a.post("/v1/account/claim", str(named, "token"), map[string]string{"name": "Named", "password": "a long enough password", "device_secret": str(named, "device_secret")}); st != 200 {
 		t.Fatalf("claim: %d %v", st, m)
 	}
 	time.Sleep(ttl / 2)
@@ -387,5 +387,92 @@ func TestGuestsNotSeenForGuestTTLAreForgotten(t *testing.T) {
 	}
 	if again := login(map[string]string{"device_secret": str(named, "device_secret")}); str(again, "user_id") != str(named, "user_id") {
 		t.Fatalf("the claimed account: %v", again)
+	}
+}
+
+// TestGuestClaimNeedsItsDeviceSecret: a guest account (no password, no
+// identity) is claimed only with the device secret its login returned.
+// With a session token alone (carried in WebSocket URLs, so in proxy logs
+// and history) its holder set a name and password of their own, and the
+// owner, whose device secret still logged in, shared the account with
+// them and could not take it back. A wrong secret counts against the
+// account's claims.
+func TestGuestClaimNeedsItsDeviceSecret(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	_, ada := a.post("/v1/login", "", map[string]string{"name": "guest1"})
+	_, other := a.post("/v1/login", "", map[string]string{"name": "guest2"})
+	leaked := str(ada, "token")
+	for _, body := range []map[string]string{
+		{"name": "Eve", "password": "eve's password"},
+		{"name": "Eve", "password": "eve's password", "device_secret": str(other, "device_secret")},
+	} {
+		if st, m := a.post("/v1/account/claim", leaked, body); st != 403 || !strings.Contains(str(m, "error"), "device_secret") {
+			t.Fatalf("claim %v of a guest with its session token alone: %d %v, want 403 naming device_secret", body, st, m)
+		}
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"name": "Eve", "password": "eve's password"}); st != 401 {
+		t.Fatalf("login with the refused claim's name and password: %d %v, want 401", st, m)
+	}
+	// The refused claims took two of the account's burst of 3: the owner
+	// claims with the third, and a further wrong secret gets 429.
+	if st, m := a.post("/v1/account/claim", leaked, map[string]string{"name": "Ada", "password": "correct horse", "device_secret": str(ada, "device_secret")}); st != 200 || m["claimed"] != true {
+		t.Fatalf("the owner's claim with its device secret: %d %v", st, m)
+	}
+	// On a server of its own, so the address's burst (5) is not the one hit.
+	_, b, _, _ := accountServer(t, t.TempDir())
+	_, bob := b.post("/v1/login", "", map[string]string{"name": "guest3"})
+	for i := range 3 {
+		if st, m := b.post("/v1/account/claim", str(bob, "token"), map[string]string{"name": "Eve", "password": "eve's password", "device_secret": "wrong"}); st != 403 {
+			t.Fatalf("wrong secret %d: %d %v, want 403", i, st, m)
+		}
+	}
+	if st, m := b.post("/v1/account/claim", str(bob, "token"), map[string]string{"name": "Bob", "password": "correct horse", "device_secret": str(bob, "device_secret")}); st != 429 || !strings.Contains(str(m, "error"), "too many claims for this account") {
+		t.Fatalf("a claim after 3 wrong secrets: %d %v, want 429", st, m)
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"}); st != 200 || str(m, "user_id") != str(ada, "user_id") {
+		t.Fatalf("the owner's password login: %d %v, want user %s", st, m, str(ada, "user_id"))
+	}
+}
+
+// TestGuestLinkNeedsItsDeviceSecret: a guest account gets an identity
+// linked only with the device secret its login returned; with a session
+// token alone its holder linked their own identity, which is never
+// replaced, so their identity logins came to the account for good. Wrong
+// secrets count against the account's claims.
+func TestGuestLinkNeedsItsDeviceSecret(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	_, ada := a.post("/v1/login", "", map[string]string{"name": "ada"})
+	leaked := str(ada, "token")
+	eve := identityToken(t, "ext-eve", "Eve")
+	for _, body := range []map[string]string{
+		{"identity_token": eve},
+		{"identity_token": eve, "device_secret": "wrong"},
+	} {
+		if st, m := a.post("/v1/account/link", leaked, body); st != 403 || !strings.Contains(str(m, "error"), "device_secret") {
+			t.Fatalf("link %v to a guest with its session token alone: %d %v, want 403 naming device_secret", body, st, m)
+		}
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"identity_token": eve}); st != 200 || str(m, "user_id") == str(ada, "user_id") {
+		t.Fatalf("the refused identity's login: %d %v, want an account of its own", st, m)
+	}
+	adaID := identityToken(t, "ext-ada", "Ada Ext")
+	if st, m := a.post("/v1/account/link", leaked, map[string]string{"identity_token": adaID, "device_secret": str(ada, "device_secret")}); st != 200 || str(m, "subject") != "ext-ada" {
+		t.Fatalf("the owner's link with its device secret: %d %v", st, m)
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"identity_token": adaID}); st != 200 || str(m, "user_id") != str(ada, "user_id") {
+		t.Fatalf("the owner's identity login: %d %v, want user %s", st, m, str(ada, "user_id"))
+	}
+	// On a server of its own, so the address's burst (5) is not the one hit.
+	_, b, _, _ := accountServer(t, t.TempDir())
+	_, bob := b.post("/v1/login", "", map[string]string{"name": "bob"})
+	for i := range 3 {
+		if st, m := b.post("/v1/account/link", str(bob, "token"), map[string]string{"identity_token": eve, "device_secret": "wrong"}); st != 403 {
+			t.Fatalf("wrong secret %d: %d %v, want 403", i, st, m)
+		}
+	}
+	if st, m := b.post("/v1/account/link", str(bob, "token"), map[string]string{"identity_token": eve, "device_secret": "wrong"}); st != 429 || !strings.Contains(str(m, "error"), "too many claims for this account") {
+		t.Fatalf("a fourth wrong secret: %d %v, want 429", st, m)
 	}
 }

@@ -8,15 +8,23 @@
 // /v1/account/ with a session token (Handler):
 //
 //	GET  /v1/account        the account
-//	POST /v1/account/claim  {"name", "password"}: claim a name; an account
-//	                        that has a password renames itself or changes
-//	                        it only with "current_password" as well, and
-//	                        one linked to an identity with a token of it,
-//	                        "identity_token", or "current_password" (403)
+//	POST /v1/account/claim  {"name", "password"}: claim a name; a guest
+//	                        (no password, no identity) claims only with
+//	                        the secret of one of its devices,
+//	                        "device_secret", as well; an account that has
+//	                        a password renames itself or changes it only
+//	                        with "current_password", and one linked to an
+//	                        identity with a token of it, "identity_token",
+//	                        or "current_password" (403)
 //	POST /v1/account/link   {"identity_token"}: link an external identity
 //	                        (once: another identity is not put in its place;
-//	                        an account that has a password links one only
-//	                        with "current_password" as well, 403)
+//	                        a guest links one only with "device_secret" as
+//	                        well, an account that has a password only with
+//	                        "current_password", 403)
+//
+// A session token alone, which travels in WebSocket URLs (proxy logs,
+// history) and watch links, never claims or links an account: its holder
+// would then share the account with its owner for good.
 //
 // Passwords are hashed with argon2id (golang.org/x/crypto/argon2) at the
 // OWASP minimum parameters (19 MiB, 2 passes, 1 lane) and stored in the

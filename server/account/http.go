@@ -1,6 +1,8 @@
 package account
 
 import (
+	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -38,9 +40,13 @@ type Reply struct {
 // 200 with a Reply; 400 for a malformed body, an invalid name or password;
 // 401 without a valid session token, with the token of a kicked or banned
 // user (Config.Revoked), or with an identity token that fails
-// verification; 403 for a claim or a link of an account that has a
-// password without its current_password, or a claim of one linked to an
-// identity without a token of it (identity_token) or its current_password; 404 for an account the store does not have (a session
+// verification; 403 for a claim or a link of a guest account (no
+// password, no identity) without the secret of one of its devices
+// (device_secret: a wrong one counts against the claim limits), a claim
+// or a link of an account that has a password without its
+// current_password, or a claim of one linked to an identity without a
+// token of it (identity_token) or its current_password; 404 for an
+// account the store does not have (a session
 // from before the server kept accounts); 409 for a name or identity
 // another account has, or a link of an account linked to another
 // identity (a link is never replaced); 413 for a body over 4 KiB; 429 with Retry-After
@@ -108,6 +114,12 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		// without a password needs it: a password set with a session
 		// token alone could never be changed by the owner after.
 		IdentityToken string `json:"identity_token"`
+		// DeviceSecret, the secret of one of the account's devices (as
+		// POST /v1/login takes it), is what a guest account (no
+		// password, no identity) must give: a session token alone would
+		// let its holder set a password of their own and share the
+		// account with its owner for good.
+		DeviceSecret string `json:"device_secret"`
 	}
 	if !decode(w, r, &req) {
 		return
@@ -133,7 +145,17 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	if !s.allowClaim(w, r, u.ID) {
 		return
 	}
-	if u.PasswordHash != "" || u.Subject != "" {
+	if isGuest(u) {
+		ok, err := s.ownsDevice(r.Context(), req.DeviceSecret, u.ID)
+		if err != nil {
+			s.storeError(w, err, "")
+			return
+		}
+		if !ok {
+			writeError(w, http.StatusForbidden, guestProof+" to claim a name")
+			return
+		}
+	} else {
 		ok := false
 		if u.Subject != "" && req.IdentityToken != "" {
 			id, err := s.auth.VerifyIdentity(req.IdentityToken, time.Now())
@@ -190,6 +212,10 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 		// one made with a session token alone would give its holder the
 		// account for good.
 		Current string `json:"current_password"`
+		// DeviceSecret, the secret of one of the account's devices, is
+		// what a guest account (no password, no identity) must give, for
+		// the same reason.
+		DeviceSecret string `json:"device_secret"`
 	}
 	if !decode(w, r, &req) {
 		return
@@ -213,6 +239,23 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 	if u.Subject != "" && u.Subject != id.Subject {
 		writeError(w, http.StatusConflict, "this account is linked to another identity")
 		return
+	}
+	if isGuest(u) {
+		ok := false
+		if req.DeviceSecret != "" {
+			// A guess of the secret: it counts against the claim limits.
+			if !s.allowClaim(w, r, u.ID) {
+				return
+			}
+			if ok, err = s.ownsDevice(r.Context(), req.DeviceSecret, u.ID); err != nil {
+				s.storeError(w, err, "")
+				return
+			}
+		}
+		if !ok {
+			writeError(w, http.StatusForbidden, guestProof+" to link an identity")
+			return
+		}
 	}
 	if u.PasswordHash != "" && u.Subject != id.Subject {
 		ok := false
@@ -246,6 +289,30 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 	}
 	u.Subject = id.Subject
 	writeJSON(w, http.StatusOK, reply(u))
+}
+
+// guestProof begins the 403 of a claim or a link of a guest account
+// without the secret of one of its devices.
+const guestProof = "this guest account has no password: give the device secret its login returned (device_secret, as POST /v1/login takes it)"
+
+// isGuest reports an account with neither a password nor an identity,
+// which only its device secrets prove.
+func isGuest(u store.User) bool { return u.PasswordHash == "" && u.Subject == "" }
+
+// ownsDevice reports whether secret is the device secret of one of the
+// account id's devices, looked up by its hash as a device login does.
+func (s *Service) ownsDevice(ctx context.Context, secret, id string) (bool, error) {
+	if secret == "" || len(secret) > maxSecretLen {
+		return false, nil
+	}
+	d, err := s.users.UserByDevice(ctx, deviceHash(secret))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare([]byte(d.ID), []byte(id)) == 1, nil
 }
 
 func reply(u store.User) Reply {

@@ -26,6 +26,9 @@ type testServer struct {
 	svc  *Service
 	auth *auth.Authority
 	url  string
+	// secrets maps a guest's session token to its device secret, which
+	// a claim of the guest needs.
+	secrets map[string]string
 }
 
 func newTestServer(t *testing.T, cfg Config) *testServer {
@@ -49,7 +52,7 @@ func newTestServer(t *testing.T, cfg Config) *testServer {
 	mux.Handle(Path+"/", svc.Handler(a))
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	return &testServer{t: t, svc: svc, auth: a, url: hs.URL}
+	return &testServer{t: t, svc: svc, auth: a, url: hs.URL, secrets: map[string]string{}}
 }
 
 // client returns an HTTP client whose connections come from source.
@@ -82,7 +85,8 @@ func (ts *testServer) post(c *http.Client, path, token string, body any) answer 
 	return out
 }
 
-// guest logs a new guest in from c and returns its session token.
+// guest logs a new guest in from c and returns its session token; its
+// device secret is ts.secrets[token].
 func (ts *testServer) guest(c *http.Client, name string) string {
 	ts.t.Helper()
 	a := ts.post(c, auth.LoginPath, "", map[string]string{"name": name})
@@ -90,6 +94,7 @@ func (ts *testServer) guest(c *http.Client, name string) string {
 	if a.status != 200 || tok == "" {
 		ts.t.Fatalf("guest login %s: %d %v", name, a.status, a.body)
 	}
+	ts.secrets[tok], _ = a.body["device_secret"].(string)
 	return tok
 }
 
@@ -106,7 +111,7 @@ func TestClaimsLimitedPerAddressAndAccount(t *testing.T) {
 	one, two := client("127.0.0.1"), client("127.0.0.2")
 
 	owner := ts.guest(one, "owner")
-	if a := ts.post(one, Path+"/claim", owner, map[string]string{"name": "Taken", "password": "correct horse"}); a.status != 200 {
+	if a := ts.post(one, Path+"/claim", owner, map[string]string{"name": "Taken", "password": "correct horse", "device_secret": ts.secrets[owner]}); a.status != 200 {
 		t.Fatalf("first claim: %d %v", a.status, a.body)
 	}
 	attacker := ts.guest(one, "attacker")
@@ -123,18 +128,18 @@ func TestClaimsLimitedPerAddressAndAccount(t *testing.T) {
 	// The owner's claim took one of the address's DefaultClaimBurst.
 	for i := range DefaultClaimBurst - 1 {
 		tok := ts.guest(one, "g"+strconv.Itoa(i))
-		if a := ts.post(one, Path+"/claim", tok, map[string]string{"name": "Name" + strconv.Itoa(i), "password": "correct horse"}); a.status != 200 {
+		if a := ts.post(one, Path+"/claim", tok, map[string]string{"name": "Name" + strconv.Itoa(i), "password": "correct horse", "device_secret": ts.secrets[tok]}); a.status != 200 {
 			t.Fatalf("claim %d within the burst: %d %v", i, a.status, a.body)
 		}
 	}
 	tok := ts.guest(one, "late")
-	a := ts.post(one, Path+"/claim", tok, map[string]string{"name": "Late", "password": "correct horse"})
+	a := ts.post(one, Path+"/claim", tok, map[string]string{"name": "Late", "password": "correct horse", "device_secret": ts.secrets[tok]})
 	if secs, err := strconv.Atoi(a.retryAfter); a.status != 429 || err != nil || secs < 1 || !strings.Contains(a.err(), "too many claims from this address") {
 		t.Fatalf("claim past the burst: %d Retry-After %q %v, want 429 with Retry-After", a.status, a.retryAfter, a.body)
 	}
 
 	other := ts.guest(two, "other")
-	if a := ts.post(two, Path+"/claim", other, map[string]string{"name": "Other", "password": "correct horse"}); a.status != 200 {
+	if a := ts.post(two, Path+"/claim", other, map[string]string{"name": "Other", "password": "correct horse", "device_secret": ts.secrets[other]}); a.status != 200 {
 		t.Fatalf("claim from another address: %d %v", a.status, a.body)
 	}
 	if a := ts.post(two, auth.LoginPath, "", map[string]string{"name": "Taken", "password": "correct horse"}); a.status != 200 {
@@ -163,7 +168,7 @@ func TestHashQueueBounded(t *testing.T) {
 	ts := newTestServer(t, Config{MaxHashes: 1, MaxHashWaiting: 1, ClaimRate: rate.Inf})
 	c := client("127.0.0.1")
 	owner := ts.guest(c, "owner")
-	if a := ts.post(c, Path+"/claim", owner, map[string]string{"name": "Taken", "password": "correct horse"}); a.status != 200 {
+	if a := ts.post(c, Path+"/claim", owner, map[string]string{"name": "Taken", "password": "correct horse", "device_secret": ts.secrets[owner]}); a.status != 200 {
 		t.Fatalf("first claim: %d %v", a.status, a.body)
 	}
 	first, second := ts.guest(c, "first"), ts.guest(c, "second")
@@ -180,7 +185,7 @@ func TestHashQueueBounded(t *testing.T) {
 
 	waited := make(chan answer, 1)
 	go func() {
-		waited <- ts.post(c, Path+"/claim", first, map[string]string{"name": "First", "password": "correct horse"})
+		waited <- ts.post(c, Path+"/claim", first, map[string]string{"name": "First", "password": "correct horse", "device_secret": ts.secrets[first]})
 	}()
 	for deadline := time.Now().Add(10 * time.Second); ts.svc.Stats().Waiting < 1; {
 		if time.Now().After(deadline) {
@@ -189,7 +194,7 @@ func TestHashQueueBounded(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	a := ts.post(c, Path+"/claim", second, map[string]string{"name": "Second", "password": "correct horse"})
+	a := ts.post(c, Path+"/claim", second, map[string]string{"name": "Second", "password": "correct horse", "device_secret": ts.secrets[second]})
 	if a.status != 503 || a.retryAfter != "1" || !strings.Contains(a.err(), "too many password checks waiting") {
 		t.Fatalf("claim past the waiting bound: %d Retry-After %q %v, want 503 with Retry-After 1", a.status, a.retryAfter, a.body)
 	}
@@ -197,7 +202,7 @@ func TestHashQueueBounded(t *testing.T) {
 	if a.status != 503 || a.retryAfter != "1" || !strings.Contains(a.err(), "too many password checks waiting") {
 		t.Fatalf("password login past the waiting bound: %d Retry-After %q %v, want 503 with Retry-After 1", a.status, a.retryAfter, a.body)
 	}
-	if a := ts.post(c, Path+"/claim", second, map[string]string{"name": "taken", "password": "correct horse"}); a.status != 409 {
+	if a := ts.post(c, Path+"/claim", second, map[string]string{"name": "taken", "password": "correct horse", "device_secret": ts.secrets[second]}); a.status != 409 {
 		t.Fatalf("claim of a taken name with every slot busy: %d %v, want 409", a.status, a.body)
 	}
 	if st := ts.svc.Stats(); st.Busy != 2 || st.Waiting != 1 {
@@ -208,7 +213,7 @@ func TestHashQueueBounded(t *testing.T) {
 	if a := <-waited; a.status != 200 || a.body["name"] != "First" {
 		t.Fatalf("the waiting claim: %d %v", a.status, a.body)
 	}
-	if a := ts.post(c, Path+"/claim", second, map[string]string{"name": "Second", "password": "correct horse"}); a.status != 200 {
+	if a := ts.post(c, Path+"/claim", second, map[string]string{"name": "Second", "password": "correct horse", "device_secret": ts.secrets[second]}); a.status != 200 {
 		t.Fatalf("claim once the slots are free: %d %v", a.status, a.body)
 	}
 }

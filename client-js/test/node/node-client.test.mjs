@@ -179,7 +179,9 @@ describe("client-js in Node", () => {
     const claim = await fetch(`${srv.httpUrl}/v1/account/claim`, {
       method: "POST",
       headers: { authorization: `Bearer ${first.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ name, password }),
+      // A guest's claim needs its device secret: a session token alone
+      // (WebSocket URLs carry it) does not give the account away.
+      body: JSON.stringify({ name, password, device_secret: first.deviceSecret }),
     });
     assert.equal(claim.status, 200, await claim.text());
 
