@@ -41,7 +41,7 @@ import {
   type SignalKind,
 } from "./gen/tickroom/v1/social_pb.js";
 import { GetLeaderboardSchema, GetMatchHistorySchema, type Leaderboard, type MatchHistory } from "./gen/tickroom/v1/records_pb.js";
-import { checkSession, normalizeWebSocketUrl } from "./refusal.js";
+import { checkSession, redirectError } from "./refusal.js";
 import { RequestTracker } from "./requests.js";
 import { Room, type RoomHost, type RoomOptions } from "./room.js";
 import { RoomWatch, type RoomWatchFilter } from "./room-watch.js";
@@ -521,7 +521,7 @@ export class Client extends Emitter<ClientEvents> {
   // follow moves the connection to the node a Redirect names and resolves
   // on its Welcome (after which the rooms already joined resume there).
   private follow(r: Redirect): Promise<void> {
-    const bad = badRedirect(r, this.connection.currentUrl);
+    const bad = redirectError(r.url, this.connection.currentUrl);
     if (bad) return Promise.reject(bad);
     this.emit("redirect", r);
     return new Promise<void>((resolve, reject) => {
@@ -660,7 +660,7 @@ export class Client extends Emitter<ClientEvents> {
         // moved to another node, whose node drains. Move there; its
         // Welcome resumes every room, on that node.
         if (msg.requestId === 0 && this.roomMap.has(b.value.roomId)) {
-          const bad = badRedirect(b.value, this.connection.currentUrl);
+          const bad = redirectError(b.value.url, this.connection.currentUrl);
           if (bad) {
             this.emit("error", bad);
             break;
@@ -737,7 +737,7 @@ export class Client extends Emitter<ClientEvents> {
       // The room lives on another node of the cluster: move there; its
       // Welcome resumes every room again, on that node.
       if (reply.body.case === "redirect" && this.roomMap.get(room.id) === room) {
-        const bad = badRedirect(reply.body.value, this.connection.currentUrl);
+        const bad = redirectError(reply.body.value.url, this.connection.currentUrl);
         if (bad) return failed(bad);
         this.emit("redirect", reply.body.value);
         this.connection.moveTo(reply.body.value.url);
@@ -805,22 +805,4 @@ export class Client extends Emitter<ClientEvents> {
       this.heartbeat = undefined;
     }
   }
-}
-
-// badRedirect returns the protocol error of a Redirect whose url is no
-// WebSocket URL (a buggy or hostile server), which the connection cannot
-// move to, or a ws: URL while the connection, at from, is on wss: (a node
-// whose -node-ws-url is its plain address), where the session token in
-// the URL would travel unencrypted; undefined for a good one.
-function badRedirect(r: Redirect, from: string): TickroomError | undefined {
-  let to: string;
-  try {
-    to = normalizeWebSocketUrl(r.url);
-  } catch {
-    return new TickroomError("protocol", `tickroom: redirect to ${JSON.stringify(r.url)}, not a WebSocket URL`, { url: r.url });
-  }
-  if (from.startsWith("wss:") && !to.startsWith("wss:")) {
-    return new TickroomError("protocol", `tickroom: redirect to ${JSON.stringify(r.url)} refused: it would leave TLS (wss:) and send the session token unencrypted`, { url: r.url });
-  }
-  return undefined;
 }

@@ -131,3 +131,21 @@ export function normalizeWebSocketUrl(url: string): string {
   if (u.hash) throw new TickroomError("misconfigured", `tickroom: WebSocket URL ${JSON.stringify(url)} must not have a #fragment`, { url });
   return u.toString();
 }
+
+// redirectError returns the protocol error of a Redirect whose url is no
+// WebSocket URL (a buggy or hostile server), which the connection cannot
+// move to, or a ws: URL while the connection, at from, is on wss: (a node
+// whose -node-ws-url is its plain address), where the session token in
+// the URL would travel unencrypted; undefined for a good one.
+export function redirectError(url: string, from: string): TickroomError | undefined {
+  let to: string;
+  try {
+    to = normalizeWebSocketUrl(url);
+  } catch {
+    return new TickroomError("protocol", `tickroom: redirect to ${JSON.stringify(url)}, not a WebSocket URL`, { url });
+  }
+  if (from.startsWith("wss:") && !to.startsWith("wss:")) {
+    return new TickroomError("protocol", `tickroom: redirect to ${JSON.stringify(url)} refused: it would leave TLS (wss:) and send the session token unencrypted`, { url });
+  }
+  return undefined;
+}
