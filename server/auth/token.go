@@ -101,16 +101,7 @@ func (a *Authority) Issue(c Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalidClaims, err)
 	}
-	k := a.cfg.Keys[0]
-	var b strings.Builder
-	b.Grow(len(k.ID) + 2 + base64.RawURLEncoding.EncodedLen(len(payload)) + 43)
-	b.WriteString(k.ID)
-	b.WriteByte('.')
-	b.WriteString(base64.RawURLEncoding.EncodeToString(payload))
-	sig := sessionMAC(k.Secret, b.String())
-	b.WriteByte('.')
-	b.WriteString(base64.RawURLEncoding.EncodeToString(sig))
-	tok := b.String()
+	tok := a.seal(sessionTag, payload)
 	if len(tok) > maxTokenLen {
 		return "", fmt.Errorf("%w: token would be %d bytes, over %d", ErrInvalidClaims, len(tok), maxTokenLen)
 	}
@@ -123,31 +114,9 @@ func (a *Authority) Issue(c Claims) (string, error) {
 // ErrTokenExpired together with the claims, so the caller can log whose
 // token it was. A token is expired from its ExpiresAt second on.
 func (a *Authority) Verify(token string, now time.Time) (Claims, error) {
-	if len(token) == 0 || len(token) > maxTokenLen {
-		return Claims{}, ErrMalformedToken
-	}
-	kid, rest, ok := strings.Cut(token, ".")
-	if !ok {
-		return Claims{}, ErrMalformedToken
-	}
-	payloadB64, sigB64, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(sigB64, ".") {
-		return Claims{}, ErrMalformedToken
-	}
-	sig, err := base64.RawURLEncoding.Strict().DecodeString(sigB64)
-	if err != nil || len(sig) != sha256.Size {
-		return Claims{}, ErrMalformedToken
-	}
-	key, ok := a.keys[kid]
-	if !ok {
-		return Claims{}, ErrBadSignature
-	}
-	if !hmac.Equal(sig, sessionMAC(key, token[:len(kid)+1+len(payloadB64)])) {
-		return Claims{}, ErrBadSignature
-	}
-	payload, err := base64.RawURLEncoding.Strict().DecodeString(payloadB64)
+	payload, err := a.open(sessionTag, token)
 	if err != nil {
-		return Claims{}, ErrMalformedToken
+		return Claims{}, err
 	}
 	var w wireClaims
 	if err := json.Unmarshal(payload, &w); err != nil || w.Sub == "" || w.Exp <= w.Iat {
@@ -163,8 +132,54 @@ func (a *Authority) Verify(token string, now time.Time) (Claims, error) {
 	return c, nil
 }
 
-// sessionMAC signs the "<kid>.<claims>" prefix of a session token.
-func sessionMAC(key []byte, signed string) []byte { return mac(sessionTag, key, signed) }
+// seal signs payload with the first configured key as a token of the
+// kind tag names: "<key id>.<payload>.<signature>", base64url.
+func (a *Authority) seal(tag string, payload []byte) string {
+	k := a.cfg.Keys[0]
+	var b strings.Builder
+	b.Grow(len(k.ID) + 2 + base64.RawURLEncoding.EncodedLen(len(payload)) + 43)
+	b.WriteString(k.ID)
+	b.WriteByte('.')
+	b.WriteString(base64.RawURLEncoding.EncodeToString(payload))
+	sig := mac(tag, k.Secret, b.String())
+	b.WriteByte('.')
+	b.WriteString(base64.RawURLEncoding.EncodeToString(sig))
+	return b.String()
+}
+
+// open checks the signature of a token of the kind tag names and returns
+// its payload: ErrMalformedToken for one that is not three base64url
+// parts of a sane size, ErrBadSignature for a key id no configured key
+// has or a signature over another tag or payload.
+func (a *Authority) open(tag, token string) ([]byte, error) {
+	if len(token) == 0 || len(token) > maxTokenLen {
+		return nil, ErrMalformedToken
+	}
+	kid, rest, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, ErrMalformedToken
+	}
+	payloadB64, sigB64, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(sigB64, ".") {
+		return nil, ErrMalformedToken
+	}
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(sigB64)
+	if err != nil || len(sig) != sha256.Size {
+		return nil, ErrMalformedToken
+	}
+	key, ok := a.keys[kid]
+	if !ok {
+		return nil, ErrBadSignature
+	}
+	if !hmac.Equal(sig, mac(tag, key, token[:len(kid)+1+len(payloadB64)])) {
+		return nil, ErrBadSignature
+	}
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(payloadB64)
+	if err != nil {
+		return nil, ErrMalformedToken
+	}
+	return payload, nil
+}
 
 // mac signs the "<kid>.<claims>" prefix of a token of the kind tag names.
 func mac(tag string, key []byte, signed string) []byte {
