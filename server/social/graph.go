@@ -407,25 +407,33 @@ func (so *Social) load(uid string, p *profile) {
 // caller holds so.mu.
 func (so *Social) remoteFriendsLocked(uid string, p *profile, friends []string) {
 	set := make(map[string]struct{}, len(friends))
-	ops := make([]*RemoteOp, len(friends))
-	for i, x := range friends {
+	for _, x := range friends {
 		set[x] = struct{}{}
-		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: uid, To: x}
 	}
 	so.announceRemoteLocked(uid, so.presenceLocked(uid, p), set)
+	so.askRemotePresenceLocked(uid, p, friends, func(m *tickroomv1.ServerMessage) { so.host.Send(m, memberConns(p)) })
+}
+
+// askRemotePresenceLocked asks the nodes of friends, friends of uid on
+// other nodes, for their presence, and hands each answer to deliver as a
+// Presence message, unless uid's profile here is no longer p or the
+// friend was unfriended meanwhile. The caller holds so.mu, and deliver
+// runs with it held.
+func (so *Social) askRemotePresenceLocked(uid string, p *profile, friends []string, deliver func(*tickroomv1.ServerMessage)) {
+	ops := make([]*RemoteOp, len(friends))
+	for i, x := range friends {
+		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: uid, To: x}
+	}
 	so.peers.Call(ops, func(as []RemoteAnswer) {
 		so.mu.Lock()
 		defer so.mu.Unlock()
 		if so.users[uid] != p {
 			return // gone meanwhile
 		}
-		conns := memberConns(p)
 		for i, a := range as {
-			x := friends[i]
-			if !has(p.friends, x) {
-				continue // unfriended meanwhile
+			if x := friends[i]; has(p.friends, x) { // not unfriended meanwhile
+				deliver(presenceMessage(so.answeredPresenceLocked(p, x, a)))
 			}
-			so.host.Send(presenceMessage(so.answeredPresenceLocked(p, x, a)), conns)
 		}
 	})
 }

@@ -309,27 +309,13 @@ func (so *Social) friendListLocked(m *Member, p *profile) {
 		}
 		so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, so.users[x])))
 	}
-	if len(remote) == 0 {
-		return
-	}
-	ops := make([]*RemoteOp, len(remote))
-	for i, x := range remote {
-		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: m.user, To: x}
-	}
-	so.peers.Call(ops, func(as []RemoteAnswer) {
-		so.mu.Lock()
-		defer so.mu.Unlock()
-		if m.closed.Load() || so.users[m.user] != p {
-			return // gone meanwhile
-		}
-		for i, a := range as {
-			x := remote[i]
-			if !has(p.friends, x) {
-				continue // unfriended meanwhile
+	if len(remote) > 0 {
+		so.askRemotePresenceLocked(m.user, p, remote, func(msg *tickroomv1.ServerMessage) {
+			if !m.closed.Load() {
+				so.host.Reply(m.conn, msg)
 			}
-			so.host.Reply(m.conn, presenceMessage(so.answeredPresenceLocked(p, x, a)))
-		}
-	})
+		})
+	}
 }
 
 // Moved marks m as replaced by a login of its user on another node: its
