@@ -130,13 +130,19 @@ func (s *HistSnapshot) Quantile(q float64) uint64 {
 	return s.Max
 }
 
-// Mean returns the mean of the bucket midpoints.
+// Mean returns the mean of the bucket midpoints, each bucket's range cut
+// at Max (the top bucket's values are no larger), so the mean is never
+// above the maximum.
 func (s *HistSnapshot) Mean() float64 {
 	var n, sum float64
 	for i, c := range s.Counts {
 		if c != 0 {
+			lo, hi := histLow(i), histHigh(i)
+			if s.Max >= lo {
+				hi = min(hi, s.Max)
+			}
 			n += float64(c)
-			sum += float64(c) * (float64(histLow(i)) + float64(histHigh(i))) / 2
+			sum += float64(c) * (float64(lo) + float64(hi)) / 2
 		}
 	}
 	if n == 0 {

@@ -123,3 +123,21 @@ func TestHistogramQuantileRank(t *testing.T) {
 		}
 	}
 }
+
+// TestHistogramMeanWithinMax: the mean is taken from bucket midpoints,
+// but never above the largest value recorded: one sample of 992 (the low
+// end of its bucket [992, 999]) reads a mean of 992, not the bucket's
+// midpoint 995.5, which the report would print above its max.
+func TestHistogramMeanWithinMax(t *testing.T) {
+	for _, vals := range [][]uint64{{992}, {992, 992, 992}, {5, 992}, {100_000, 131_072}} {
+		var h Histogram
+		for _, v := range vals {
+			h.Record(v)
+		}
+		var s HistSnapshot
+		h.Snapshot(&s)
+		if m := s.Mean(); m > float64(s.Max) {
+			t.Errorf("values %v: mean %.1f above max %d", vals, m, s.Max)
+		}
+	}
+}
