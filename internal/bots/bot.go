@@ -92,6 +92,7 @@ type bot struct {
 	pauseUntil int64
 	connStart  int64
 	resuming   bool
+	owed       bool // a seat was lost and its resume is not yet counted resumed or failed
 	dropAt     int64
 	redialAt   int64
 	redials    int
@@ -162,7 +163,11 @@ func (b *bot) failDial(what string, err error) {
 // retry schedules a redial when b still has a reason to be connected.
 func (b *bot) retry() {
 	b.redials++
-	if b.redials > maxRedials || b.e.stopping.Load() {
+	if b.e.stopping.Load() {
+		b.phase = phaseDone // the run's end cut it: neither resumed nor failed
+		return
+	}
+	if b.redials > maxRedials {
 		b.finish()
 		return
 	}
@@ -430,6 +435,7 @@ func (b *bot) moved(r *tickroomv1.Redirect) {
 	b.l.st.add(cRedirects, 1)
 	b.l.st.add(cReconnects, 1) // for the resume success rate
 	b.l.st.add(cResumeTries, 1)
+	b.owed = true
 	b.writeClose(int(ws.StatusNormalClosure))
 	b.drop()
 	now := b.e.now()
@@ -577,11 +583,25 @@ func (b *bot) closed(code int) {
 	b.finish()
 }
 
-// finish ends b for good; a resume in flight counts as failed.
+// finish ends b for good; a lost seat not yet resumed counts as failed,
+// whether its resume was in flight or its redials gave up before one.
 func (b *bot) finish() {
 	b.phase = phaseDone
-	if b.resuming {
-		b.resuming = false
+	b.resuming = false
+	b.settle(false)
+}
+
+// settle counts the outcome of the lost seat b owes one for: each seat
+// counted in storm_drops or reconnects ends as one resumed or one failed
+// (or neither, while the run stops with its resume still in flight).
+func (b *bot) settle(resumed bool) {
+	if !b.owed {
+		return
+	}
+	b.owed = false
+	if resumed {
+		b.l.st.add(cResumed, 1)
+	} else {
 		b.l.st.add(cResumeFailed, 1)
 	}
 }
@@ -595,6 +615,7 @@ func (b *bot) redialIfHeld(wasOpen bool) {
 	if wasOpen && !b.resuming {
 		b.dropAt = b.e.now()
 		b.l.st.add(cReconnects, 1)
+		b.owed = true
 	}
 	b.retry()
 }

@@ -61,7 +61,7 @@ func (b *bot) message(p []byte) {
 			if b.resuming {
 				b.resuming = false
 				b.roomID = ""
-				b.l.st.add(cResumeFailed, 1)
+				b.settle(false)
 			} else if b.lead && b.grp != nil {
 				b.grp.fail()
 			}
@@ -110,10 +110,10 @@ func (b *bot) onJoined(j *tickroomv1.Joined) {
 		b.resuming = false
 		if j.Resumed && j.RoomId == b.roomID && j.Seat == b.seat {
 			b.rejoined = true
-			st.add(cResumed, 1)
+			b.settle(true)
 			st.resume.Record(uint64(now-b.dropAt) / 1e3)
 		} else {
-			st.add(cResumeFailed, 1)
+			b.settle(false)
 			b.lastTick = 0
 		}
 	} else {
@@ -357,6 +357,7 @@ func (b *bot) stormDrop() {
 	}
 	now := b.e.now()
 	b.l.st.add(cDrops, 1)
+	b.owed = true
 	b.drop()
 	b.dropAt, b.redials = now, 0
 	b.resuming = false

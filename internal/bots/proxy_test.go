@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,5 +90,85 @@ func TestBotsConnectWhereTheConfigSays(t *testing.T) {
 	}
 	if n := f.versions.Load(); n != 4 {
 		t.Fatalf("%d of the bots' upgrades declared protocol_version=2, want 4", n)
+	}
+}
+
+// cuttable forwards connections to to until cut, then closes them all and
+// closes every new one at once, as a node that went away behind a
+// load balancer that still accepts. It forwards once to is set.
+type cuttable struct {
+	addr  string
+	to    atomic.Pointer[string]
+	cut   atomic.Bool
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startCuttable(t *testing.T) *cuttable {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	p := &cuttable{addr: ln.Addr().String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if p.cut.Load() {
+				c.Close()
+				continue
+			}
+			to := p.to.Load()
+			if to == nil {
+				c.Close()
+				continue
+			}
+			up, err := net.DialTimeout("tcp", *to, 5*time.Second)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cuttable) cutAll() {
+	p.cut.Store(true)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// TestBotsThatGiveUpCountAsFailed: a bot whose seat was lost and whose
+// redials all fail (the node is gone) counts as a failed resume, so that
+// resumed and failed add up to the seats lost, as the report says.
+func TestBotsThatGiveUpCountAsFailed(t *testing.T) {
+	t.Parallel()
+	p := startCuttable(t)
+	s := startServerWeb(t, nil, func(c *web.Config) { c.WebSocketURL = "ws://" + p.addr + "/v1/ws" })
+	p.to.Store(&s.wsAddr)
+	time.AfterFunc(1500*time.Millisecond, p.cutAll)
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 4, Game: "gomoku", RoomSize: 2,
+		Duration: 7 * time.Second, InputHz: 5, Loops: 1,
+	})
+	r := rep.Resume
+	if r.Reconnects != 4 {
+		t.Fatalf("reconnects %d, want the 4 seats the cut lost; report %+v", r.Reconnects, r)
+	}
+	if r.Resumed != 0 || r.Failed != 4 {
+		t.Fatalf("resumed %d, failed %d; want 0 and 4: every lost seat gave up after its redials", r.Resumed, r.Failed)
 	}
 }

@@ -123,7 +123,10 @@ type SteadyRates struct {
 }
 
 // ResumeReport counts drops and resumes. SuccessRate is resumed seats over
-// connections lost (storm drops plus other resumable losses).
+// connections lost (storm drops plus other resumable losses). Each lost
+// seat ends as one Resumed or one Failed (a resume refused, closed or
+// given another seat, or redials given up after five), but for those whose
+// resume was still in flight when the run ended.
 type ResumeReport struct {
 	Dropped     uint64  `json:"storm_dropped"`
 	Reconnects  uint64  `json:"other_reconnects"`

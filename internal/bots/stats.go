@@ -29,7 +29,7 @@ const (
 	cDrops                       // connections the storm dropped
 	cResumeTries                 // resume attempts
 	cResumed                     // joins answered with resumed = true
-	cResumeFailed                // resume attempts refused or closed
+	cResumeFailed                // lost seats not resumed: refused, closed, given another seat, or redials given up
 	cPaused                      // slow-reader pauses
 	cReconnects                  // reconnects after a resumable close
 	cRedirects                   // Redirects followed to another node
