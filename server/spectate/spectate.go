@@ -9,7 +9,9 @@
 // JSON (whole changed entities and globals, decoded with the game's
 // Schema; the stream keeps a statesync.Store of the room to expand
 // field-level deltas) or, with ?format=protobuf, as base64 of the
-// tickroom.v1.State the players get. Room notices (joins, leaves, phase
+// tickroom.v1.State the players get (a client may declare the protocol
+// version it decodes in ?protocol_version=, as on the WebSocket; one the
+// server does not serve gets 400 with protocol.CheckVersion's reason). Room notices (joins, leaves, phase
 // changes, the result) come as "room" events and the end of the room as an
 // "end" event. A reconnecting EventSource sends the last id it saw as
 // Last-Event-ID; in both formats the stream resumes with a delta from that
@@ -67,6 +69,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/auth"
@@ -288,6 +291,14 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		httpError(w, http.StatusBadRequest, "format must be json or protobuf")
 		return
+	}
+	if format == FormatProtobuf {
+		// The protobuf data is the players' tickroom.v1.State, whose
+		// layout the protocol version names; a JSON event's is its own.
+		if reason, ok := protocol.CheckVersion(r.URL.Query().Get(protocol.VersionParam), r.URL.Query().Has(protocol.VersionParam)); !ok {
+			httpError(w, http.StatusBadRequest, reason)
+			return
+		}
 	}
 	if room.Info().Private {
 		if st, msg := f.authorize(r, id); st != 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/clientip"
@@ -189,6 +190,32 @@ func TestProtobufFormat(t *testing.T) {
 	}
 	if _, code, body := e.open(room.ID(), "?format=xml", nil); code != http.StatusBadRequest {
 		t.Fatalf("format=xml: %d %s, want 400", code, body)
+	}
+}
+
+// TestProtobufFormatChecksTheVersion: a protobuf feed's client may declare
+// the protocol version it decodes, as on the WebSocket; the server's own
+// version is served, and one it does not serve is refused with a reason
+// naming both, where the stream would otherwise hand it States it misreads.
+func TestProtobufFormatChecksTheVersion(t *testing.T) {
+	e := start(t, spectate.Config{})
+	room, dial := e.room(opts(t.Name()))
+	dial.Store(3)
+	s, code, _ := e.open(room.ID(), "?format=protobuf&protocol_version="+strconv.Itoa(protocol.Version), nil)
+	if code != http.StatusOK {
+		t.Fatalf("protocol_version=%d: %d, want 200", protocol.Version, code)
+	}
+	if st := protoState(t, s); !st.Keyframe {
+		t.Fatalf("first state %v, want a keyframe", st)
+	}
+	for _, v := range []string{"1", "99", "x"} {
+		_, code, body := e.open(room.ID(), "?format=protobuf&protocol_version="+v, nil)
+		if code != http.StatusBadRequest || !strings.Contains(body, "server speaks "+strconv.Itoa(protocol.Version)) {
+			t.Fatalf("protocol_version=%s: %d %q, want 400 naming the server's version", v, code, body)
+		}
+	}
+	if _, code, body := e.open(room.ID(), "?protocol_version=1", nil); code != http.StatusOK {
+		t.Fatalf("a JSON feed with protocol_version=1: %d %s, want 200 (its layout is its own)", code, body)
 	}
 }
 
