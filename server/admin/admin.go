@@ -6,7 +6,14 @@
 // /healthz, /readyz, /metrics and the monitor page's static files are open;
 // /v1/admin/... and /debug/pprof/ need the admin token as a bearer token
 // (Authorization: Bearer <token>), compared in constant time. A missing or
-// wrong token is answered 401 with a JSON error.
+// wrong token is answered 401 with a JSON error, and counted against the
+// client address (wrongTokenBurst at once, then wrongTokenRate: an admin
+// port reachable from elsewhere, as one scraped from another host is, let
+// anyone try tokens at the request rate, and an operator's own token may
+// be short). While an address's count is spent every request of it that
+// needs the token is answered 429 with Retry-After, the right token's
+// too, so that a guesser never learns it found it; its clientip.Limiter
+// table keeps the addresses seen last.
 //
 // /metrics is served by the Prometheus client library; metrics.go says why
 // tickroom's own counters stay atomics read by a custom collector.
@@ -22,14 +29,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/store"
 )
@@ -86,6 +97,8 @@ type Handler struct {
 	log     *slog.Logger
 	token   [sha256.Size]byte
 	noToken bool
+	wrong   *clientip.Limiter
+	now     func() time.Time
 	mux     *http.ServeMux
 	started time.Time
 	ready   []func() error
@@ -114,6 +127,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		hub: cfg.Hub, srv: cfg.Server, log: cfg.Logger,
 		token: sha256.Sum256([]byte(cfg.Token)), noToken: cfg.Token == "",
+		wrong: clientip.NewLimiter(wrongTokenRate, wrongTokenBurst, wrongTokenAddrs), now: time.Now,
 		mux: http.NewServeMux(), started: time.Now(),
 		ready: cfg.Ready, extra: cfg.Collectors, results: cfg.Results, games: cfg.Games, drain: cfg.Drain,
 		cluster: cfg.Cluster, nodeID: cfg.NodeID, urls: cfg.URLs,
@@ -167,15 +181,39 @@ func (h *Handler) auth(next http.HandlerFunc) http.Handler {
 			next(w, r)
 			return
 		}
+		ip := remoteIP(r)
+		if wait := h.wrong.Wait(ip, h.now()); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			writeError(w, http.StatusTooManyRequests, "too many wrong admin tokens from this address; try again later")
+			return
+		}
 		tok, ok := bearerToken(r.Header.Get("Authorization"))
 		sum := sha256.Sum256([]byte(tok))
 		if !ok || h.noToken || subtle.ConstantTimeCompare(sum[:], h.token[:]) != 1 {
+			h.wrong.Allow(ip, h.now())
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tickroom admin"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin token")
 			return
 		}
 		next(w, r)
 	})
+}
+
+// Wrong admin tokens a client address may send (Handler.auth): 10 at
+// once, then one every 6 s, remembered for the 4,096 addresses seen last.
+const (
+	wrongTokenRate  = rate.Limit(1.0 / 6)
+	wrongTokenBurst = 10
+	wrongTokenAddrs = 4096
+)
+
+// remoteIP is r's peer address: the admin port trusts no proxy header.
+func remoteIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // bearerToken returns the token of an Authorization header in the Bearer

@@ -2,8 +2,10 @@ package admin_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -60,5 +62,48 @@ func TestPprofCmdlineIsRedacted(t *testing.T) {
 	want := []string{"tickroom", "-admin-token", "[redacted]", "-token-key=[redacted]", "-debug"}
 	if strings.Join(got, " ") != strings.Join(want, " ") || strings.Contains(string(b), "s3cret") {
 		t.Fatalf("cmdline %q, want %q", got, want)
+	}
+}
+
+// TestWrongAdminTokensAreBounded: an address that tries admin tokens gets
+// 10 wrong ones, then 429 with Retry-After for every request that needs
+// the token, the right one's too (a guesser never learns it found it),
+// while the open endpoints still answer; another address is not held up.
+func TestWrongAdminTokensAreBounded(t *testing.T) {
+	e := start(t, adminToken)
+	for i := range 10 {
+		if code, body := e.do("GET", "/v1/admin/overview", "guess-"+strconv.Itoa(i), ""); code != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d %s, want 401", i, code, body)
+		}
+	}
+	for _, tok := range []string{"guess-10", adminToken, ""} {
+		req, _ := http.NewRequest("GET", e.admin.URL+"/debug/pprof/", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("token %q after 10 wrong ones: %d (Retry-After %q), want 429 with Retry-After", tok, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	if code, _ := e.do("GET", "/healthz", "", ""); code != http.StatusOK {
+		t.Fatalf("/healthz while the address is held: %d, want 200", code)
+	}
+	// Another address (127.0.0.2) still gets in with the right token.
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	req, _ := http.NewRequest("GET", e.admin.URL+"/v1/admin/overview", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the right token from another address: %d, want 200", resp.StatusCode)
 	}
 }
