@@ -190,7 +190,8 @@ type Options struct {
 	// InputFrames are the same for all connections together. Zero values
 	// mean server.Config's defaults: 32 KiB/s and MessageRate / 2 for each
 	// of MaxConnsPerIP connections per address (8 MiB/s and 15,360
-	// frames/s), 16 times that in all.
+	// frames/s; the bytes at least MessageRate × MaxMessageSize, what one
+	// connection may send at its full rate), 16 times that in all.
 	InputBytesPerIP, InputFramesPerIP, InputBytes, InputFrames int
 	// DropGrace is how long a dropped player's seat is held for a resume.
 	// Zero value means 30 seconds.

@@ -107,7 +107,7 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.maxHTTPConnsPerIP, "max-http-conns-per-ip", 0, "the same per client address (0: 64)")
 	fs.DurationVar(&f.httpIdleTimeout, "http-idle-timeout", 0, "close an HTTP keep-alive connection idle this long (0: 60s)")
 	fs.IntVar(&f.msgRate, "message-rate", 0, "messages (and control frames) a connection may send per second (0: 120)")
-	fs.IntVar(&f.inBytesPerIP, "input-bytes-per-ip", 0, "bytes per second the connections of one client address may send together; while over it, those over their share are closed with 4002 (0: 32 KiB × max-conns-per-ip)")
+	fs.IntVar(&f.inBytesPerIP, "input-bytes-per-ip", 0, "bytes per second the connections of one client address may send together; while over it, those over their share are closed with 4002 (0: 32 KiB × max-conns-per-ip, or message-rate × max-message when larger)")
 	fs.IntVar(&f.inFramesPerIP, "input-frames-per-ip", 0, "messages and control frames per second the connections of one client address may send together (0: message-rate × max-conns-per-ip / 2)")
 	fs.IntVar(&f.inBytes, "input-bytes", 0, "bytes per second all connections may send together (0: 16 × input-bytes-per-ip)")
 	fs.IntVar(&f.inFrames, "input-frames", 0, "messages and control frames per second all connections may send together (0: 16 × input-frames-per-ip)")
