@@ -410,7 +410,7 @@ func (q *WriteQueue) setErr(err error) {
 }
 
 var (
-	descDepth    = prometheus.NewDesc("tickroom_store_queue_depth", "Results and chat lines waiting to be written to the store.", nil, nil)
+	descDepth    = prometheus.NewDesc("tickroom_store_queue_depth", "Items waiting to be written to the store (results, chat lines and kept direct messages, friend and block changes), a batch being retried included.", nil, nil)
 	descCapacity = prometheus.NewDesc("tickroom_store_queue_capacity", "Most items the store write queue holds before it drops.", nil, nil)
 	descWritten  = prometheus.NewDesc("tickroom_store_written_total", "Items written to the store, by kind (result, line, graph).", []string{"kind"}, nil)
 	descDropped  = prometheus.NewDesc("tickroom_store_dropped_total", "Items dropped because the store write queue was full or shut down, by kind.", []string{"kind"}, nil)

@@ -119,7 +119,7 @@ func TestWriteQueueBoundedWhileDatabaseIsLost(t *testing.T) {
 tickroom_store_dropped_total{kind="graph"} 0
 tickroom_store_dropped_total{kind="line"} 75
 tickroom_store_dropped_total{kind="result"} 5
-# HELP tickroom_store_queue_depth Results and chat lines waiting to be written to the store.
+# HELP tickroom_store_queue_depth Items waiting to be written to the store (results, chat lines and kept direct messages, friend and block changes), a batch being retried included.
 # TYPE tickroom_store_queue_depth gauge
 tickroom_store_queue_depth 100
 # HELP tickroom_store_up 1 while the last store write or ping worked, 0 otherwise.
