@@ -148,7 +148,7 @@ func parseFlags() (*flags, error) {
 	fs.BoolVar(&f.proxyProtocol, "proxy-protocol", false, "accept a PROXY protocol header (v1 or v2) from -trusted-proxies on the WebSocket and public HTTP ports; from any other address it is refused")
 	fs.BoolVar(&f.multiSockets, "multi-sockets", false, "let a user hold several connections (default: a new login closes the old one)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to close")
-	fs.DurationVar(&f.drainTimeout, "drain-timeout", 0, "on SIGTERM, drain first for at most this long: no new rooms, running matches finish (0: shut down at once)")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 0, "on SIGTERM or SIGINT, drain first for at most this long: no new rooms, running matches finish (0: shut down at once)")
 	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "how far the Go heap grows past its live bytes before the next collection, percent (Go's GOGC, whose default is 100; 0: this flag's default); lower keeps the resident set nearer the live heap for more collector CPU; GOGC in the environment overrides it")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.debug, "debug", false, "log at debug level (connection events)")
