@@ -68,8 +68,9 @@ const (
 	// ErrorRateLimited: too many requests of this kind; Error.retry_after_ms
 	// says when to try again.
 	ErrorRateLimited ErrorCode = 4
-	// ErrorForbidden: the user may not do this (a guest using a
-	// registered-only feature, a spectator using a player action).
+	// ErrorForbidden: the user may not do this (a join to a locked room
+	// or one the game refused, a call signal to a user neither in a room with
+	// it nor a friend, another user's match history).
 	ErrorForbidden ErrorCode = 5
 	// ErrorTooManyRequestsInFlight: the client has too many requests
 	// awaiting a reply; wait for replies before sending more.

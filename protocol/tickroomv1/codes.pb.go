@@ -170,8 +170,9 @@ const (
 	// ERROR_CODE_RATE_LIMITED: too many requests of this kind; Error.retry_after_ms
 	// says when to try again.
 	ErrorCode_ERROR_CODE_RATE_LIMITED ErrorCode = 4
-	// ERROR_CODE_FORBIDDEN: the user may not do this (a guest using a
-	// registered-only feature, a spectator using a player action).
+	// ERROR_CODE_FORBIDDEN: the user may not do this (a join to a locked room
+	// or one the game refused, a call signal to a user neither in a room with
+	// it nor a friend, another user's match history).
 	ErrorCode_ERROR_CODE_FORBIDDEN ErrorCode = 5
 	// ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT: the client has too many requests
 	// awaiting a reply; wait for replies before sending more.

@@ -29,9 +29,11 @@ const (
 	LeaveReason_LEAVE_REASON_UNSPECIFIED LeaveReason = 0
 	// LEAVE_REASON_REQUESTED: the user sent LeaveRoom.
 	LeaveReason_LEAVE_REASON_REQUESTED LeaveReason = 1
-	// LEAVE_REASON_KICKED: an operator or the game removed the user.
+	// LEAVE_REASON_KICKED: reserved; the server sends none (an operator's kick
+	// closes every connection of the user with CLOSE_CODE_KICKED).
 	LeaveReason_LEAVE_REASON_KICKED LeaveReason = 2
-	// LEAVE_REASON_ROOM_CLOSED: the room ended (game over, emptied, operator).
+	// LEAVE_REASON_ROOM_CLOSED: the room closed (emptied, or closed by an
+	// operator or the server); a finished match does not close its room.
 	LeaveReason_LEAVE_REASON_ROOM_CLOSED LeaveReason = 3
 	// LEAVE_REASON_SEAT_EXPIRED: the resume window passed without a resume.
 	LeaveReason_LEAVE_REASON_SEAT_EXPIRED LeaveReason = 4

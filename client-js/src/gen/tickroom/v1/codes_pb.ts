@@ -206,8 +206,9 @@ export enum ErrorCode {
   RATE_LIMITED = 4,
 
   /**
-   * ERROR_CODE_FORBIDDEN: the user may not do this (a guest using a
-   * registered-only feature, a spectator using a player action).
+   * ERROR_CODE_FORBIDDEN: the user may not do this (a join to a locked room
+   * or one the game refused, a call signal to a user neither in a room with
+   * it nor a friend, another user's match history).
    *
    * @generated from enum value: ERROR_CODE_FORBIDDEN = 5;
    */

@@ -469,14 +469,16 @@ export enum LeaveReason {
   REQUESTED = 1,
 
   /**
-   * LEAVE_REASON_KICKED: an operator or the game removed the user.
+   * LEAVE_REASON_KICKED: reserved; the server sends none (an operator's kick
+   * closes every connection of the user with CLOSE_CODE_KICKED).
    *
    * @generated from enum value: LEAVE_REASON_KICKED = 2;
    */
   KICKED = 2,
 
   /**
-   * LEAVE_REASON_ROOM_CLOSED: the room ended (game over, emptied, operator).
+   * LEAVE_REASON_ROOM_CLOSED: the room closed (emptied, or closed by an
+   * operator or the server); a finished match does not close its room.
    *
    * @generated from enum value: LEAVE_REASON_ROOM_CLOSED = 3;
    */
