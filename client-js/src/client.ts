@@ -94,8 +94,11 @@ export interface ClientOptions {
   /** heartbeatIntervalMs is how often to ping. Zero or absent means the server's Welcome value, else 10 000 ms. */
   heartbeatIntervalMs?: number;
   /**
-   * heartbeatTimeoutMs drops and reconnects a socket silent for that long.
-   * Zero or absent means three heartbeat intervals.
+   * heartbeatTimeoutMs drops and reconnects a socket silent for that long
+   * while a ping of the client's has gone unanswered for that long less
+   * one interval (so a background tab, whose timers the browser runs
+   * late, pings before it judges). Zero or absent means three heartbeat
+   * intervals.
    */
   heartbeatTimeoutMs?: number;
   /** room configures every room joined. */
@@ -234,6 +237,8 @@ export class Client extends Emitter<ClientEvents> {
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private desyncTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeard = 0;
+  /** probeSentAt is when the first ping after lastHeard went out, 0 if none has. */
+  private probeSentAt = 0;
 
   /** Client's constructor does not connect; use {@link connect}, or call open. */
   constructor(options: ClientOptions) {
@@ -787,12 +792,21 @@ export class Client extends Emitter<ClientEvents> {
     const interval = Math.min(this.opts.heartbeatIntervalMs || w.heartbeatIntervalMs || 10_000, 0x7fff_ffff);
     const timeout = this.opts.heartbeatTimeoutMs || interval * 3;
     this.lastHeard = this.now();
+    this.probeSentAt = 0;
     this.heartbeat = setInterval(() => {
       if (this.connection.state !== "open") return;
-      if (this.now() - this.lastHeard >= timeout) {
+      // Silence alone is not enough: a browser runs a background tab's
+      // timers late (once a minute in Chrome), so this run may be the
+      // first since long before the silence began, on a healthy socket.
+      // Drop it only when a ping sent since has also gone unanswered for
+      // the timeout less one interval, as it would have on time.
+      const now = this.now();
+      const probing = this.probeSentAt > this.lastHeard;
+      if (now - this.lastHeard >= timeout && probing && now - this.probeSentAt >= timeout - interval) {
         this.connection.reconnectNow(4003, "heartbeat timeout");
         return;
       }
+      if (!probing) this.probeSentAt = now;
       this.ping().catch(() => {
         // A lost pong shows up as silence, which the check above handles.
       });

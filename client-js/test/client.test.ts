@@ -440,13 +440,36 @@ describe("Client", () => {
     // intervals (last heard at t=1040, checks every 1000 ms) drops the socket.
     const closes: number[] = [];
     client.on("close", (c) => closes.push(c.code));
-    mock.timers.tick(2960);
+    // (One interval at a time: a mock tick runs every timer it passes at
+    // its end time, as a browser runs a background tab's late timers.)
+    for (const ms of [960, 1000, 1000]) mock.timers.tick(ms);
     assert.deepEqual(closes, []);
     assert.equal((received(sock).filter((m) => m.body.case === "ping")).length, 4);
     mock.timers.tick(1000);
     assert.deepEqual(closes, [4003]);
     assert.equal(sock.closedWith?.code, 4003);
     assert.equal((FakeWebSocket.instances).length, 2);
+  });
+
+  it("pings before it judges a silence its own late timer made (a background tab)", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 1000 });
+    const closes: number[] = [];
+    client.on("close", (c) => closes.push(c.code));
+    // The browser ran no timer of the hidden tab for 6 s: the first run
+    // finds 6 s of silence, but no ping of its own went unanswered.
+    mock.timers.tick(6000);
+    assert.deepEqual(closes, []);
+    const ping = lastReceived(sock);
+    assert.equal(ping.body.case, "ping");
+    if (ping.body.case !== "ping") return;
+    reply(sock, { requestId: ping.requestId, body: { case: "pong", value: { clientTimeMs: ping.body.value.clientTimeMs, serverTimeMs: BigInt(Date.now()) } } });
+    await flush();
+    // Late again, now with the server gone: the ping of that run goes
+    // unanswered, and the run after it drops the socket.
+    mock.timers.tick(6000);
+    assert.deepEqual(closes, []);
+    mock.timers.tick(6000);
+    assert.deepEqual(closes, [4003]);
   });
 
   it("gives a room's first messages, read with its Joined, to the listeners added once the join resolved", async () => {
