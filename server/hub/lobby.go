@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
@@ -185,7 +186,7 @@ func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) error {
 	// A resume of a seat held here is let through: the room does not
 	// check its password. Any other resume_tick is not: in a cluster the
 	// directory checks the password of a seat it reserves, resume or not.
-	if q.Password != "" && (q.ResumeTick == 0 || !s.h.holds(s.claims.UserID, q.RoomId)) {
+	if q.Password != "" && (q.ResumeTick == 0 || !s.h.mayResume(s.claims.UserID, q.RoomId)) {
 		if err := s.h.guesses.refusal(s); err != nil {
 			return err
 		}
@@ -204,7 +205,7 @@ func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) error {
 func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) error {
 	if q.ResumeTick != 0 {
 		s.h.stats.ResumeAttempts.Add(1)
-		if !s.h.holds(s.claims.UserID, q.RoomId) {
+		if !s.h.mayResume(s.claims.UserID, q.RoomId) {
 			return protocol.NewError(protocol.ErrorResumeUnavailable, "no seat held in that room")
 		}
 	}
@@ -380,6 +381,19 @@ func (s *Session) leaveRoom(id uint32, roomID string) error {
 	s.h.social.ExitRoom(s.member, roomID)
 	s.reply(id, leftMessage(roomID, tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 	return nil
+}
+
+// mayResume reports whether userID has a seat in roomID to resume: one
+// held for a closed connection, or, with MultipleSockets, one another of
+// its connections has, as a socket whose network vanished keeps it until
+// the idle timeout; the room moves that seat to the resuming connection.
+func (h *Hub) mayResume(userID, roomID string) bool {
+	if h.holds(userID, roomID) {
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg.MultipleSockets && slices.ContainsFunc(h.userRooms[userID], func(r roomRefs) bool { return r.id == roomID })
 }
 
 // holds reports whether userID has a seat held in roomID.
