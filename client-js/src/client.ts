@@ -97,8 +97,10 @@ export interface ClientOptions {
    * heartbeatTimeoutMs drops and reconnects a socket silent for that long
    * while a ping of the client's has gone unanswered for that long less
    * one interval (so a background tab, whose timers the browser runs
-   * late, pings before it judges). Zero or absent means three heartbeat
-   * intervals.
+   * late, pings before it judges). The heartbeat looks once an interval,
+   * so a silence is noticed up to one interval after that long: with the
+   * server's 10 s interval, 30 to 40 s after the last message. Zero or
+   * absent means three heartbeat intervals.
    */
   heartbeatTimeoutMs?: number;
   /** room configures every room joined. */
