@@ -7,3 +7,11 @@ import "golang.org/x/sys/unix"
 func interactive(fd int) {
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0)
 }
+
+// notSentLowat bounds the bytes the kernel keeps unsent for a TCP socket
+// (Config.NotSentLowat); n ≤ 0 leaves the kernel's default.
+func notSentLowat(fd, n int) {
+	if n > 0 {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, n)
+	}
+}

@@ -4,3 +4,5 @@ package server
 
 // interactive does nothing where TCP_QUICKACK is not (delayAcks).
 func interactive(int) {}
+
+func notSentLowat(int, int) {}

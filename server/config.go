@@ -166,9 +166,23 @@ type Config struct {
 	// delivery. A game connection needs far less. Zero value means 128 KiB.
 	SendBuffer int
 
+	// NotSentLowat is the most bytes the kernel keeps unsent for a
+	// connection (TCP_NOTSENT_LOWAT), beside those on their way: past it
+	// the kernel takes no more, and what the connection is sent waits in
+	// gnet's buffer and its queue, where it counts toward HighWater. Left
+	// to itself the kernel takes a whole send buffer (twice SendBuffer)
+	// that no state frame can skip: a player whose link carries less
+	// than the room sends fell further behind for ~500 KiB of states, tens
+	// of seconds on a slow link, before latest-wins began. Zero value
+	// means 16 KiB; negative means the kernel's own (no bound). Linux
+	// only.
+	NotSentLowat int
+
 	// HighWater is the outbound byte count (queued plus kernel-refused bytes
 	// held by gnet) over which a connection is congested: Droppable frames
-	// are skipped. Zero value means 256 KiB.
+	// are skipped. With NotSentLowat, what a congested player waits
+	// behind is at most the two and what its network holds. Zero value
+	// means 16 KiB.
 	HighWater int
 	// ReliableBudget is the outbound byte count a connection may stay over
 	// for at most SlowDeadline before it is closed with SlowCloseCode. Zero
@@ -244,7 +258,8 @@ func (cfg Config) withDefaults() Config {
 	def(&cfg.CloseTimeout, 2*time.Second)
 	def(&cfg.SweepInterval, 250*time.Millisecond)
 	defInt(&cfg.SendBuffer, 128<<10)
-	defInt(&cfg.HighWater, 256<<10)
+	defInt(&cfg.NotSentLowat, 16<<10)
+	defInt(&cfg.HighWater, 16<<10)
 	defInt(&cfg.ReliableBudget, 1<<20)
 	defInt(&cfg.HardCap, max(4*cfg.ReliableBudget, cfg.minHardCap()))
 	defInt(&cfg.MaxOutboundBytes, max(64<<20, cfg.HardCap))

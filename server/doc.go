@@ -79,7 +79,10 @@
 //
 // Outbound bytes are bounded in two classes. Droppable frames (latest
 // wins) are skipped while Conn.Congested reports the connection over
-// Config.HighWater. Reliable frames queue; a connection over
+// Config.HighWater. The kernel keeps at most Config.NotSentLowat of a
+// connection's bytes unsent (TCP_NOTSENT_LOWAT): past it, what is sent
+// waits here, where HighWater sees it, rather than in a send buffer no
+// frame can be skipped from. Reliable frames queue; a connection over
 // Config.ReliableBudget for longer than Config.SlowDeadline, or over
 // Config.HardCap at all, is closed with Config.SlowCloseCode. The hard cap
 // always holds the budget plus one message of Config.MaxMessageSize. Across

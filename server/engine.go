@@ -69,6 +69,7 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.writeShut = true
 		return refusedHandshakes, gnet.Close
 	}
+	notSentLowat(gc.Fd(), s.cfg.NotSentLowat)
 	return nil, gnet.None
 }
 
