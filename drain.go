@@ -107,6 +107,8 @@ func (s *Server) waitStop(ctx context.Context) time.Duration {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return s.drainTimeout
+	case <-s.ws.Failed():
+		return 0 // no connection is left to drain
 	}
 }
 

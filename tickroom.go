@@ -419,8 +419,10 @@ func serve(hs *http.Server, ln net.Listener, log *slog.Logger, what string) {
 	}
 }
 
-// Run starts the server (unless Start already did), serves until ctx ends
-// or a drain is requested (RequestDrain), drains for Options.DrainTimeout
+// Run starts the server (unless Start already did), serves until ctx ends,
+// a drain is requested (RequestDrain) or the WebSocket transport stops on
+// its own (accept(2) failing with EMFILE, the process at its open-file
+// limit, stops it: Run then shuts the rest down and returns why), drains for Options.DrainTimeout
 // (or the requested deadline) when that is not zero, then shuts down within
 // Options.ShutdownTimeout. It returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
@@ -430,7 +432,14 @@ func (s *Server) Run(ctx context.Context) error {
 	s.drainBeforeShutdown(ctx, s.waitStop(ctx))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
 	defer cancel()
-	return s.Shutdown(sctx)
+	err := s.Shutdown(sctx)
+	if ferr := s.ws.Err(); ferr != nil {
+		// The WebSocket transport stopped on its own (the process at its
+		// open-file limit): a process that serves logins and pages but no
+		// game is worse than one that exits for its supervisor to restart.
+		return ferr
+	}
+	return err
 }
 
 // Shutdown stops the server: new connections are refused, every client

@@ -37,7 +37,9 @@ type Server struct {
 	runDone  chan error
 	bootErr  error
 	shutting atomic.Bool
-	stopping atomic.Bool // the engine is being stopped (stopEngine)
+	stopping atomic.Bool   // the engine is being stopped (stopEngine)
+	failed   chan struct{} // closed when the engine stopped on its own
+	failErr  error         // why; set before failed is closed
 
 	nextID   atomic.Uint64
 	open     atomic.Int64 // open TCP connections, upgraded or not
@@ -102,6 +104,7 @@ func New(cfg Config) (*Server, error) {
 		inFrames: newBudget(cfg.InputFrames),
 		booted:   make(chan struct{}),
 		runDone:  make(chan error, 1),
+		failed:   make(chan struct{}),
 	}, nil
 }
 
@@ -145,6 +148,7 @@ func (s *Server) Start() error {
 			gnet.WithSocketSendBuffer(s.cfg.SendBuffer),
 			gnet.WithLogger(gnetLogger{s.cfg.Logger}),
 		)
+		s.engineExited(err)
 		s.runDone <- err
 		close(s.runDone)
 	}()
@@ -163,6 +167,46 @@ func (s *Server) Start() error {
 			err = errors.New("server: engine stopped before boot")
 		}
 		return fmt.Errorf("server: listen %s: %w", s.cfg.Addr, err)
+	}
+}
+
+// engineExited records an engine that stopped on its own after it booted,
+// not by stopEngine: gnet's acceptor stops the whole engine, every
+// connection closed and the listener with it, when accept(2) fails with
+// anything but a retryable error, as it does with EMFILE once the process
+// holds its open-file limit. Nothing is served after that, so it is an
+// error the process must not outlive unnoticed (Failed, Err).
+func (s *Server) engineExited(err error) {
+	select {
+	case <-s.booted:
+	default:
+		return // Start reports it
+	}
+	if s.bootErr != nil || s.stopping.Load() {
+		return
+	}
+	if err == nil {
+		err = errors.New("gnet stopped its engine (its acceptor failed; gnet logged why)")
+	}
+	s.failErr = fmt.Errorf("server: WebSocket transport stopped; no connection is accepted or served: %w", err)
+	s.cfg.Logger.Error("WebSocket transport stopped: no connection is accepted or served until the process restarts", "err", err)
+	close(s.failed)
+}
+
+// Failed returns a channel closed when the transport stopped on its own
+// after Start (gnet's acceptor failed: accept(2) with EMFILE, the process
+// at its open-file limit, stops the engine and closes every connection);
+// nothing is accepted or served after that. Err says why.
+func (s *Server) Failed() <-chan struct{} { return s.failed }
+
+// Err returns why the transport stopped on its own, or nil while it has
+// not (Failed).
+func (s *Server) Err() error {
+	select {
+	case <-s.failed:
+		return s.failErr
+	default:
+		return nil
 	}
 }
 

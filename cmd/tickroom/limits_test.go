@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -69,8 +70,16 @@ func (l *lockedBuffer) String() string {
 // ends.
 func startBinary(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
+	return startBinaryUnder(t, nil, env, args...)
+}
+
+// startBinaryUnder is startBinary with the binary run by the command
+// wrapper (prlimit and its options, say); nil runs it directly.
+func startBinaryUnder(t *testing.T, wrapper, env []string, args ...string) *running {
+	t.Helper()
 	bin := buildBinary(t)
-	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...)...)
+	argv := append(append(append([]string{}, wrapper...), bin), append([]string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append(os.Environ(), "TICKROOM_DATA_DIR="+t.TempDir()), env...)
 	r := &running{stderr: &lockedBuffer{}, cmd: cmd, exited: make(chan struct{})}
 	cmd.Stderr = r.stderr
@@ -291,5 +300,50 @@ func TestBinaryRefusesNegativeLimits(t *testing.T) {
 				t.Fatalf("exit %v, output:\n%s\nwant status 1 and %q", err, out, tc.want)
 			}
 		})
+	}
+}
+
+// TestBinaryExitsWhenItsTransportStops: gnet stops its whole engine when
+// accept(2) fails with anything it does not retry, EMFILE included, so a
+// client that opened connections up to the process's open-file limit
+// (below -max-conns) left a process that refused every WebSocket
+// connection for good while /healthz and /readyz still answered 200 and
+// logins still worked. The process now says so and exits non-zero, for its
+// supervisor to restart it.
+func TestBinaryExitsWhenItsTransportStops(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) is not installed")
+	}
+	r := startBinaryUnder(t, []string{prlimit, "--nofile=128:128"}, nil, "-max-conns", "1000")
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	// Unfinished handshakes, 60 from each of 4 addresses (64 is the cap
+	// of one): 240 sockets, past the 128 the process may hold.
+	for a := 1; a <= 4; a++ {
+		d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(a))}}
+		for i := 0; i < 60; i++ {
+			c, err := d.Dial("tcp", r.ws)
+			if err != nil {
+				break
+			}
+			conns = append(conns, c)
+		}
+	}
+	select {
+	case <-r.exited:
+	case <-time.After(20 * time.Second):
+		code, body := r.adminGet(t, "/healthz", "")
+		t.Fatalf("still running 20 s after its transport stopped; /healthz %d %q\nstderr:\n%s", code, body, r.stderr)
+	}
+	if r.exitErr == nil {
+		t.Errorf("exit status 0 after the transport stopped\nstderr:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr.String(), "WebSocket transport stopped") {
+		t.Errorf("no log line says the transport stopped:\n%s", r.stderr)
 	}
 }

@@ -251,8 +251,16 @@ func cmdline(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(strings.Join(args, "\x00")))
 }
 
+// healthz is 200 while the process serves; 503 once its WebSocket
+// transport stopped on its own (server.Server's Failed), which only a
+// restart mends.
 func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := h.srv.Err(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintf(w, "%v\n", err)
+		return
+	}
 	_, _ = w.Write([]byte("ok\n"))
 }
 
@@ -273,6 +281,9 @@ func (h *Handler) readyz(w http.ResponseWriter, _ *http.Request) {
 // "not ready: " and a failed check), or "" when it answers 200; the
 // monitor's overview shows the same.
 func (h *Handler) notReady() string {
+	if err := h.srv.Err(); err != nil {
+		return err.Error()
+	}
 	if h.hub.ShuttingDown() {
 		return "shutting down"
 	}
