@@ -63,6 +63,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/tickroom/tickroom/internal/logspace"
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/store"
@@ -137,6 +138,10 @@ type Service struct {
 	waiting    atomic.Int64  // requests waiting for a hashes slot
 	hashCount  atomic.Uint64 // hashes run (made or checked)
 	busy       atomic.Uint64 // requests refused with auth.ErrBusy
+
+	// storeLogs spaces the lines of failed store calls: each request
+	// during a database outage fails, at whatever rate its clients send.
+	storeLogs logspace.Spacer
 
 	claimAddrs *clientip.Limiter         // claims per client address
 	claimUsers *clientip.Buckets[string] // claims per account

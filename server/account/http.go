@@ -352,7 +352,9 @@ func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) 
 		auth.RetryLater(w, http.StatusServiceUnavailable, auth.BusyRetryAfter, auth.ErrBusyMessage)
 		return
 	}
-	s.log.Error("account: store", "err", err)
+	if ok, skipped := s.storeLogs.Allow(time.Now()); ok {
+		s.log.Error("account: store", "err", err, "left_out", skipped)
+	}
 	writeError(w, http.StatusServiceUnavailable, "accounts are unavailable; try again shortly")
 }
 

@@ -200,7 +200,9 @@ func (a *Authority) accountError(w http.ResponseWriter, err error, status int, m
 		RetryLater(w, http.StatusServiceUnavailable, BusyRetryAfter, ErrBusyMessage)
 		return
 	}
-	a.cfg.Logger.Error("auth: account store", "err", err)
+	if ok, skipped := a.storeLogs.Allow(time.Now()); ok {
+		a.cfg.Logger.Error("auth: account store", "err", err, "left_out", skipped)
+	}
 	writeError(w, http.StatusServiceUnavailable, "accounts are unavailable; try again shortly")
 }
 

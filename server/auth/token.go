@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tickroom/tickroom/internal/logspace"
 	"github.com/tickroom/tickroom/server/clientip"
 )
 
@@ -59,6 +60,8 @@ type Authority struct {
 	cfg    Config
 	keys   map[string][]byte
 	guests *clientip.Limiter // guest logins per client address
+	// storeLogs spaces the lines of failed account store calls.
+	storeLogs logspace.Spacer
 }
 
 // New returns an Authority for cfg, or an error wrapping ErrConfig.

@@ -47,7 +47,7 @@ func (s *Session) channelHistory(id uint32, q *tickroomv1.GetChannelHistory) err
 		// the store caps a read at store.MaxPage.
 		ls, err := h.cfg.ChannelLog.ChannelLines(ctx, channel, before, min(limit+1, store.MaxPage))
 		if err != nil {
-			h.log.Warn("store read failed", "op", "channel history", "err", err)
+			h.logStoreReadFailed("channel history", err)
 			return nil, protocol.NewError(protocol.ErrorInternal, "channel history unavailable; retry later")
 		}
 		out := &tickroomv1.ChannelHistoryPage{Channel: channel}

@@ -78,6 +78,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/limits"
+	"github.com/tickroom/tickroom/internal/logspace"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
@@ -291,6 +292,8 @@ type Hub struct {
 	srv *server.Server
 	rt  *game.Runtime
 	log *slog.Logger
+	// storeReadLogs spaces the lines of failed store reads.
+	storeReadLogs logspace.Spacer
 
 	reg      Registry
 	dir      Directory

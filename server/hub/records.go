@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -40,10 +41,19 @@ func pageSize(asked uint32, def, most int) int {
 var errNoRecords = protocol.NewError(protocol.ErrorUnsupported, "this server keeps no match history")
 
 // storeError is the refusal for a store read that failed: the client may
-// retry; the cause stays in the server's log.
+// retry; the cause stays in the server's log, one line every
+// logspace.Every at most with the number left out since the last (a
+// client's requests during a database outage would otherwise write one
+// each, at its message rate).
 func (h *Hub) storeError(op string, err error) error {
-	h.log.Warn("store read failed", "op", op, "err", err)
+	h.logStoreReadFailed(op, err)
 	return protocol.NewError(protocol.ErrorInternal, "match history unavailable; retry later")
+}
+
+func (h *Hub) logStoreReadFailed(op string, err error) {
+	if ok, skipped := h.storeReadLogs.Allow(time.Now()); ok {
+		h.log.Warn("store read failed", "op", op, "err", err, "left_out", skipped)
+	}
 }
 
 // matchHistory serves GetMatchHistory: the caller's own history, or an
