@@ -27,6 +27,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -344,7 +345,7 @@ func (s *Server) startPublic() error {
 	outer.Handle("/", httpconns.TimeBound(web.CORS(s.opts.Origins, mux)))
 	s.public = &http.Server{
 		Handler: outer, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: maxHTTPHeader,
-		IdleTimeout: s.opts.HTTPIdleTimeout, ConnState: s.httpConns.ConnState,
+		IdleTimeout: s.opts.HTTPIdleTimeout, ConnState: s.httpConns.ConnState, ErrorLog: s.httpErrorLog(),
 	}
 	s.publicAddr = ln.Addr()
 	go serve(s.public, ln, s.log, "public http server")
@@ -407,10 +408,19 @@ func (s *Server) startAdmin() error {
 		s.log.Warn("admin server off: default address unavailable", "addr", addr, "err", err)
 		return nil
 	}
-	s.admin = &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: maxHTTPHeader, IdleTimeout: s.opts.HTTPIdleTimeout}
+	s.admin = &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: maxHTTPHeader, IdleTimeout: s.opts.HTTPIdleTimeout, ErrorLog: s.httpErrorLog()}
 	s.adminAddr = ln.Addr()
 	go serve(s.admin, ln, s.log, "admin http server")
 	return nil
+}
+
+// httpErrorLog is the HTTP servers' ErrorLog: net/http's own lines
+// (accept errors, which it retries, as when the process is at its
+// open-file limit; a handler's panic) go through Options.Logger as
+// warnings, in its format, where the standard library would print them
+// to standard error as plain text among -log-format json's lines.
+func (s *Server) httpErrorLog() *log.Logger {
+	return slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 }
 
 func serve(hs *http.Server, ln net.Listener, log *slog.Logger, what string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -267,5 +268,43 @@ func TestBinaryWatchPassTTL(t *testing.T) {
 	}
 	if ttl := time.UnixMilli(int64(wp.ExpiresAtMs)).Sub(asked); ttl < 6*time.Minute || ttl > 8*time.Minute {
 		t.Fatalf("the pass lasts %v, want the flag's 7m", ttl)
+	}
+}
+
+// TestBinaryJSONLogsWhileHTTPAcceptFails: with -log-format json, net/http
+// wrote its own lines ("http: Accept error: … too many open files;
+// retrying in 5ms", some ten in the first second a client held the
+// process at its open-file limit through the public HTTP port, then one
+// a second) to standard error as plain text among the JSON ones; they now
+// go through the server's logger.
+func TestBinaryJSONLogsWhileHTTPAcceptFails(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) is not installed")
+	}
+	r := startBinaryUnder(t, []string{prlimit, "--nofile=128:128"}, nil, "-log-format", "json")
+	var conns []net.Conn
+	for a := 1; a <= 4; a++ {
+		d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(a))}}
+		for i := 0; i < 60; i++ {
+			if c, err := d.Dial("tcp", r.http); err == nil {
+				conns = append(conns, c)
+			}
+		}
+	}
+	time.Sleep(time.Second)
+	for _, c := range conns {
+		c.Close()
+	}
+	r.stop(t)
+	out := strings.TrimSpace(r.stderr.String())
+	if !strings.Contains(out, "Accept error") {
+		t.Fatalf("the HTTP port's accept never failed; nothing was checked:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Errorf("a log line that is not JSON: %q", line)
+		}
 	}
 }

@@ -234,6 +234,9 @@ func run() error {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	log := newLogger(f)
+	// What logs through slog's default logger or the log package (a
+	// panic in a game's Cost) writes in the server's format too.
+	slog.SetDefault(log)
 	// The Redis client logs on its own (a failed dial, a dropped
 	// subscription), by default as plain text lines on standard error:
 	// they go through the server's logger, in its format, instead.
