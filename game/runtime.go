@@ -14,15 +14,19 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tickroom/tickroom/internal/logspace"
 )
 
 // Runtime hosts rooms and drives their ticks with a few shard workers.
 // Its methods are safe from any goroutine.
 type Runtime struct {
-	cfg    Config
-	clock  Clock
-	manual *ManualClock
-	shards []*shard
+	cfg Config
+	// newPanicLogs spaces the stacks of panics in the games' New.
+	newPanicLogs logspace.Spacer
+	clock        Clock
+	manual       *ManualClock
+	shards       []*shard
 	// epoch anchors the compact int64 times rooms keep (see nanos).
 	epoch time.Time
 
@@ -157,11 +161,16 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 
 // newGame runs the definition's New. A panic in it (a bug that a client's
 // room options reached) is logged with its stack and refuses this room
-// alone, as an error, rather than ending the process.
+// alone, as an error, rather than ending the process. A refused creation
+// costs its client nothing, so the client reaches New at its message rate:
+// the stack is logged once every logspace.Every at most, with the number
+// left out since.
 func (r *Room) newGame(s Setup) (g Game, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			r.log.Error("game panicked in New: room refused", "room", r.id, "panic", v, "stack", string(debug.Stack()))
+			if ok, skipped := r.rt.newPanicLogs.Allow(time.Now()); ok {
+				r.log.Error("game panicked in New: room refused (logged at most once every 10 s)", "panic", v, "left_out", skipped, "stack", string(debug.Stack()))
+			}
 			g, err = nil, fmt.Errorf("%w: %v", ErrGamePanicked, v)
 		}
 	}()

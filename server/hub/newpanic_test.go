@@ -1,0 +1,59 @@
+package hub_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// panicLogs counts the records whose message names a panic in New.
+type panicLogs struct{ n *atomic.Int64 }
+
+func (h panicLogs) Enabled(context.Context, slog.Level) bool { return true }
+func (h panicLogs) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "panicked in New") {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h panicLogs) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h panicLogs) WithGroup(string) slog.Handler      { return h }
+
+// TestNewPanicLogsAreSpaced: a CreateRoom the game's New refuses costs
+// nothing (TestRefusedCreationsCostNothing), and one whose New panics is
+// refused the same way, so a game whose New panicked on some options let
+// one client write a stack trace to the log with each CreateRoom, at its
+// message rate; the stacks are now logged at most once every 10 s, while
+// every such creation is still refused with ERROR_CODE_BAD_OPTIONS.
+func TestNewPanicLogsAreSpaced(t *testing.T) {
+	var logged atomic.Int64
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.Runtime.Logger = slog.New(panicLogs{&logged}) },
+		games: func(r *game.Registry) {
+			if err := r.Register(game.Definition{Name: "brittle", TickRate: 20, MaxPlayers: 2, New: func(s game.Setup) (game.Game, error) {
+				if s.Options["mode"] == "x" {
+					panic("no game for mode x")
+				}
+				return newTally(s)
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	c, _ := e.connect("mallory")
+	for i := range 100 {
+		r := createAndLeave(t, c, &tickroomv1.CreateRoom{Game: "brittle", Options: map[string]string{"mode": "x"}})
+		if r == nil || r.Code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+			t.Fatalf("creation %d with options New panics on: %v, want ERROR_CODE_BAD_OPTIONS", i+1, r)
+		}
+	}
+	if n := logged.Load(); n != 1 {
+		t.Fatalf("%d log records for 100 panics in New within seconds, want 1", n)
+	}
+}
