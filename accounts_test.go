@@ -476,3 +476,30 @@ func TestGuestLinkNeedsItsDeviceSecret(t *testing.T) {
 		t.Fatalf("a fourth wrong secret: %d %v, want 429", st, m)
 	}
 }
+
+// TestPasswordLoginTakesTheNameAsAClaimDoes: a claim stores its name in
+// the form ValidateName gives it (PRECIS Nickname: NFKC, full-width forms
+// at their usual width, white space trimmed and runs of it one space), so
+// the password login must read the name it is given in that form too: a
+// name typed in another normalization (macOS and iOS keyboards send
+// decomposed accents and Hangul), from a full-width IME, or with a
+// space an autocomplete added, is the name claimed.
+func TestPasswordLoginTakesTheNameAsAClaimDoes(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	for _, tc := range []struct{ claim, login string }{
+		{"José Núñez", "Jose\u0301 Nu\u0301n\u0303ez"}, // decomposed accents
+		{"한글", "\u1112\u1161\u11ab\u1100\u1173\u11af"}, // conjoining Hangul jamo
+		{"Taro", "Ｔａｒｏ"},                               // full-width forms
+		{"Ada Lovelace", " Ada  Lovelace "},            // spaces
+	} {
+		_, g := a.post("/v1/login", "", map[string]string{"name": "guest"})
+		st, claimed := a.post("/v1/account/claim", str(g, "token"), map[string]string{"name": tc.claim, "password": "correct horse", "device_secret": str(g, "device_secret")})
+		if st != 200 || str(claimed, "name") != tc.claim {
+			t.Fatalf("claim %q: %d %v", tc.claim, st, claimed)
+		}
+		if st, in := a.post("/v1/login", "", map[string]string{"name": tc.login, "password": "correct horse"}); st != 200 || str(in, "user_id") != str(g, "user_id") {
+			t.Errorf("password login as %q (+%q) after claiming %q: %d %v, want 200 as %s", tc.login, []rune(tc.login), tc.claim, st, in, str(g, "user_id"))
+		}
+	}
+}

@@ -258,6 +258,12 @@ func (s *Service) seen(ctx context.Context, id string) error {
 
 // Password implements auth.Accounts.
 func (s *Service) Password(ctx context.Context, name, password string) (auth.Account, string, error) {
+	// A claimed name is stored as ValidateName gives it (NFKC, usual
+	// widths, spaces trimmed), so the name given is read in that form: one
+	// typed decomposed, full-width or with an extra space is the same name.
+	if n, err := auth.ValidateName(name); err == nil {
+		name = n
+	}
 	if len(password) > MaxPasswordLen || len(name) > store.MaxNameLen {
 		return auth.Account{}, "", auth.ErrBadPassword
 	}
