@@ -4,13 +4,15 @@ package protocol
 
 import (
 	tickroomv1 "github.com/tickroom/tickroom/protocol/tickroomv1"
+	utf8 "unicode/utf8"
 )
 
 // ValidateClientMessage checks m's body against the limits its fields
 // declare in the .proto files (protocol/limits.md lists them). It returns
 // nil, or an *Error naming the first field over its limit, with its
-// ErrorCode (ERROR_CODE_BAD_REQUEST unless the limit says otherwise). It
-// does not allocate unless it refuses.
+// ErrorCode (ERROR_CODE_BAD_REQUEST unless the limit says otherwise), or
+// ERROR_CODE_BAD_REQUEST for a string that is not valid UTF-8. It does not
+// allocate unless it refuses.
 func ValidateClientMessage(m *tickroomv1.ClientMessage) error {
 	switch b := m.GetBody().(type) {
 	case *tickroomv1.ClientMessage_Input:
@@ -64,6 +66,9 @@ func validateInput(m *tickroomv1.Input) error {
 	if len(m.RoomId) > 128 {
 		return Errorf(ErrorBadRequest, "input.room_id: %d bytes, at most 128", len(m.RoomId))
 	}
+	if !utf8.ValidString(m.RoomId) {
+		return NewError(ErrorBadRequest, "input.room_id: not valid UTF-8")
+	}
 	if len(m.Data) > 4096 {
 		return Errorf(ErrorInputTooLarge, "input.data: %d bytes, at most 4096", len(m.Data))
 	}
@@ -77,6 +82,9 @@ func validateListRooms(m *tickroomv1.ListRooms) error {
 	if len(m.Game) > 64 {
 		return Errorf(ErrorBadRequest, "list_rooms.game: %d bytes, at most 64", len(m.Game))
 	}
+	if !utf8.ValidString(m.Game) {
+		return NewError(ErrorBadRequest, "list_rooms.game: not valid UTF-8")
+	}
 	if len(m.Metadata) > 16 {
 		return Errorf(ErrorBadRequest, "list_rooms.metadata: %d entries, at most 16", len(m.Metadata))
 	}
@@ -87,9 +95,18 @@ func validateListRooms(m *tickroomv1.ListRooms) error {
 		if len(v) > 256 {
 			return Errorf(ErrorBadRequest, "list_rooms.metadata: a value of %d bytes, at most 256", len(v))
 		}
+		if !utf8.ValidString(k) {
+			return NewError(ErrorBadRequest, "list_rooms.metadata: a key not valid UTF-8")
+		}
+		if !utf8.ValidString(v) {
+			return NewError(ErrorBadRequest, "list_rooms.metadata: a value not valid UTF-8")
+		}
 	}
 	if len(m.PageToken) > 128 {
 		return Errorf(ErrorBadRequest, "list_rooms.page_token: %d bytes, at most 128", len(m.PageToken))
+	}
+	if !utf8.ValidString(m.PageToken) {
+		return NewError(ErrorBadRequest, "list_rooms.page_token: not valid UTF-8")
 	}
 	return nil
 }
@@ -101,6 +118,9 @@ func validateCreateRoom(m *tickroomv1.CreateRoom) error {
 	if len(m.Game) > 64 {
 		return Errorf(ErrorBadRequest, "create_room.game: %d bytes, at most 64", len(m.Game))
 	}
+	if !utf8.ValidString(m.Game) {
+		return NewError(ErrorBadRequest, "create_room.game: not valid UTF-8")
+	}
 	if len(m.Options) > 16 {
 		return Errorf(ErrorBadOptions, "create_room.options: %d entries, at most 16", len(m.Options))
 	}
@@ -110,6 +130,12 @@ func validateCreateRoom(m *tickroomv1.CreateRoom) error {
 		}
 		if len(v) > 256 {
 			return Errorf(ErrorBadOptions, "create_room.options: a value of %d bytes, at most 256", len(v))
+		}
+		if !utf8.ValidString(k) {
+			return NewError(ErrorBadRequest, "create_room.options: a key not valid UTF-8")
+		}
+		if !utf8.ValidString(v) {
+			return NewError(ErrorBadRequest, "create_room.options: a value not valid UTF-8")
 		}
 	}
 	if len(m.Metadata) > 16 {
@@ -122,9 +148,18 @@ func validateCreateRoom(m *tickroomv1.CreateRoom) error {
 		if len(v) > 256 {
 			return Errorf(ErrorBadOptions, "create_room.metadata: a value of %d bytes, at most 256", len(v))
 		}
+		if !utf8.ValidString(k) {
+			return NewError(ErrorBadRequest, "create_room.metadata: a key not valid UTF-8")
+		}
+		if !utf8.ValidString(v) {
+			return NewError(ErrorBadRequest, "create_room.metadata: a value not valid UTF-8")
+		}
 	}
 	if len(m.Password) > 128 {
 		return Errorf(ErrorBadRequest, "create_room.password: %d bytes, at most 128", len(m.Password))
+	}
+	if !utf8.ValidString(m.Password) {
+		return NewError(ErrorBadRequest, "create_room.password: not valid UTF-8")
 	}
 	return nil
 }
@@ -136,11 +171,20 @@ func validateJoinRoom(m *tickroomv1.JoinRoom) error {
 	if len(m.RoomId) > 128 {
 		return Errorf(ErrorBadRequest, "join_room.room_id: %d bytes, at most 128", len(m.RoomId))
 	}
+	if !utf8.ValidString(m.RoomId) {
+		return NewError(ErrorBadRequest, "join_room.room_id: not valid UTF-8")
+	}
 	if len(m.Password) > 128 {
 		return Errorf(ErrorBadRequest, "join_room.password: %d bytes, at most 128", len(m.Password))
 	}
+	if !utf8.ValidString(m.Password) {
+		return NewError(ErrorBadRequest, "join_room.password: not valid UTF-8")
+	}
 	if len(m.Reservation) > 64 {
 		return Errorf(ErrorBadRequest, "join_room.reservation: %d bytes, at most 64", len(m.Reservation))
+	}
+	if !utf8.ValidString(m.Reservation) {
+		return NewError(ErrorBadRequest, "join_room.reservation: not valid UTF-8")
 	}
 	return nil
 }
@@ -152,6 +196,9 @@ func validateQuickMatch(m *tickroomv1.QuickMatch) error {
 	if len(m.Game) > 64 {
 		return Errorf(ErrorBadRequest, "quick_match.game: %d bytes, at most 64", len(m.Game))
 	}
+	if !utf8.ValidString(m.Game) {
+		return NewError(ErrorBadRequest, "quick_match.game: not valid UTF-8")
+	}
 	if len(m.Options) > 16 {
 		return Errorf(ErrorBadOptions, "quick_match.options: %d entries, at most 16", len(m.Options))
 	}
@@ -162,9 +209,18 @@ func validateQuickMatch(m *tickroomv1.QuickMatch) error {
 		if len(v) > 256 {
 			return Errorf(ErrorBadOptions, "quick_match.options: a value of %d bytes, at most 256", len(v))
 		}
+		if !utf8.ValidString(k) {
+			return NewError(ErrorBadRequest, "quick_match.options: a key not valid UTF-8")
+		}
+		if !utf8.ValidString(v) {
+			return NewError(ErrorBadRequest, "quick_match.options: a value not valid UTF-8")
+		}
 	}
 	if len(m.Reservation) > 64 {
 		return Errorf(ErrorBadRequest, "quick_match.reservation: %d bytes, at most 64", len(m.Reservation))
+	}
+	if !utf8.ValidString(m.Reservation) {
+		return NewError(ErrorBadRequest, "quick_match.reservation: not valid UTF-8")
 	}
 	return nil
 }
@@ -176,6 +232,9 @@ func validateLeaveRoom(m *tickroomv1.LeaveRoom) error {
 	if len(m.RoomId) > 128 {
 		return Errorf(ErrorBadRequest, "leave_room.room_id: %d bytes, at most 128", len(m.RoomId))
 	}
+	if !utf8.ValidString(m.RoomId) {
+		return NewError(ErrorBadRequest, "leave_room.room_id: not valid UTF-8")
+	}
 	return nil
 }
 
@@ -186,11 +245,20 @@ func validateSendChat(m *tickroomv1.SendChat) error {
 	if len(m.RoomId) > 128 {
 		return Errorf(ErrorBadRequest, "send_chat.room_id: %d bytes, at most 128", len(m.RoomId))
 	}
+	if !utf8.ValidString(m.RoomId) {
+		return NewError(ErrorBadRequest, "send_chat.room_id: not valid UTF-8")
+	}
 	if len(m.Channel) > 64 {
 		return Errorf(ErrorBadRequest, "send_chat.channel: %d bytes, at most 64", len(m.Channel))
 	}
+	if !utf8.ValidString(m.Channel) {
+		return NewError(ErrorBadRequest, "send_chat.channel: not valid UTF-8")
+	}
 	if len(m.Text) > 16384 {
 		return Errorf(ErrorMessageTooLong, "send_chat.text: %d bytes, at most 16384", len(m.Text))
+	}
+	if !utf8.ValidString(m.Text) {
+		return NewError(ErrorBadRequest, "send_chat.text: not valid UTF-8")
 	}
 	return nil
 }
@@ -202,8 +270,14 @@ func validateSendDirect(m *tickroomv1.SendDirect) error {
 	if len(m.ToUserId) > 128 {
 		return Errorf(ErrorBadRequest, "send_direct.to_user_id: %d bytes, at most 128", len(m.ToUserId))
 	}
+	if !utf8.ValidString(m.ToUserId) {
+		return NewError(ErrorBadRequest, "send_direct.to_user_id: not valid UTF-8")
+	}
 	if len(m.Text) > 16384 {
 		return Errorf(ErrorMessageTooLong, "send_direct.text: %d bytes, at most 16384", len(m.Text))
+	}
+	if !utf8.ValidString(m.Text) {
+		return NewError(ErrorBadRequest, "send_direct.text: not valid UTF-8")
 	}
 	return nil
 }
@@ -215,6 +289,9 @@ func validateJoinChannel(m *tickroomv1.JoinChannel) error {
 	if len(m.Channel) > 64 {
 		return Errorf(ErrorBadRequest, "join_channel.channel: %d bytes, at most 64", len(m.Channel))
 	}
+	if !utf8.ValidString(m.Channel) {
+		return NewError(ErrorBadRequest, "join_channel.channel: not valid UTF-8")
+	}
 	return nil
 }
 
@@ -224,6 +301,9 @@ func validateLeaveChannel(m *tickroomv1.LeaveChannel) error {
 	}
 	if len(m.Channel) > 64 {
 		return Errorf(ErrorBadRequest, "leave_channel.channel: %d bytes, at most 64", len(m.Channel))
+	}
+	if !utf8.ValidString(m.Channel) {
+		return NewError(ErrorBadRequest, "leave_channel.channel: not valid UTF-8")
 	}
 	return nil
 }
@@ -235,6 +315,9 @@ func validateBlockUser(m *tickroomv1.BlockUser) error {
 	if len(m.UserId) > 128 {
 		return Errorf(ErrorBadRequest, "block_user.user_id: %d bytes, at most 128", len(m.UserId))
 	}
+	if !utf8.ValidString(m.UserId) {
+		return NewError(ErrorBadRequest, "block_user.user_id: not valid UTF-8")
+	}
 	return nil
 }
 
@@ -244,6 +327,9 @@ func validateAddFriend(m *tickroomv1.AddFriend) error {
 	}
 	if len(m.UserId) > 128 {
 		return Errorf(ErrorBadRequest, "add_friend.user_id: %d bytes, at most 128", len(m.UserId))
+	}
+	if !utf8.ValidString(m.UserId) {
+		return NewError(ErrorBadRequest, "add_friend.user_id: not valid UTF-8")
 	}
 	return nil
 }
@@ -259,6 +345,9 @@ func validateQueryPresence(m *tickroomv1.QueryPresence) error {
 		if len(v) > 128 {
 			return Errorf(ErrorBadRequest, "query_presence.user_ids: an entry of %d bytes, at most 128", len(v))
 		}
+		if !utf8.ValidString(v) {
+			return NewError(ErrorBadRequest, "query_presence.user_ids: an entry not valid UTF-8")
+		}
 	}
 	return nil
 }
@@ -270,6 +359,9 @@ func validateAnswerFriend(m *tickroomv1.AnswerFriend) error {
 	if len(m.UserId) > 128 {
 		return Errorf(ErrorBadRequest, "answer_friend.user_id: %d bytes, at most 128", len(m.UserId))
 	}
+	if !utf8.ValidString(m.UserId) {
+		return NewError(ErrorBadRequest, "answer_friend.user_id: not valid UTF-8")
+	}
 	return nil
 }
 
@@ -280,11 +372,20 @@ func validateSendSignal(m *tickroomv1.SendSignal) error {
 	if len(m.ToUserId) > 128 {
 		return Errorf(ErrorBadRequest, "send_signal.to_user_id: %d bytes, at most 128", len(m.ToUserId))
 	}
+	if !utf8.ValidString(m.ToUserId) {
+		return NewError(ErrorBadRequest, "send_signal.to_user_id: not valid UTF-8")
+	}
 	if len(m.CallId) > 64 {
 		return Errorf(ErrorBadRequest, "send_signal.call_id: %d bytes, at most 64", len(m.CallId))
 	}
+	if !utf8.ValidString(m.CallId) {
+		return NewError(ErrorBadRequest, "send_signal.call_id: not valid UTF-8")
+	}
 	if len(m.Data) > 16384 {
 		return Errorf(ErrorMessageTooLong, "send_signal.data: %d bytes, at most 16384", len(m.Data))
+	}
+	if !utf8.ValidString(m.Data) {
+		return NewError(ErrorBadRequest, "send_signal.data: not valid UTF-8")
 	}
 	return nil
 }
@@ -296,6 +397,9 @@ func validateGetMatchHistory(m *tickroomv1.GetMatchHistory) error {
 	if len(m.UserId) > 128 {
 		return Errorf(ErrorBadRequest, "get_match_history.user_id: %d bytes, at most 128", len(m.UserId))
 	}
+	if !utf8.ValidString(m.UserId) {
+		return NewError(ErrorBadRequest, "get_match_history.user_id: not valid UTF-8")
+	}
 	return nil
 }
 
@@ -305,6 +409,9 @@ func validateGetLeaderboard(m *tickroomv1.GetLeaderboard) error {
 	}
 	if len(m.Game) > 64 {
 		return Errorf(ErrorBadRequest, "get_leaderboard.game: %d bytes, at most 64", len(m.Game))
+	}
+	if !utf8.ValidString(m.Game) {
+		return NewError(ErrorBadRequest, "get_leaderboard.game: not valid UTF-8")
 	}
 	return nil
 }
@@ -316,6 +423,9 @@ func validateWatchRooms(m *tickroomv1.WatchRooms) error {
 	if len(m.Game) > 64 {
 		return Errorf(ErrorBadRequest, "watch_rooms.game: %d bytes, at most 64", len(m.Game))
 	}
+	if !utf8.ValidString(m.Game) {
+		return NewError(ErrorBadRequest, "watch_rooms.game: not valid UTF-8")
+	}
 	if len(m.Metadata) > 16 {
 		return Errorf(ErrorBadRequest, "watch_rooms.metadata: %d entries, at most 16", len(m.Metadata))
 	}
@@ -325,6 +435,12 @@ func validateWatchRooms(m *tickroomv1.WatchRooms) error {
 		}
 		if len(v) > 256 {
 			return Errorf(ErrorBadRequest, "watch_rooms.metadata: a value of %d bytes, at most 256", len(v))
+		}
+		if !utf8.ValidString(k) {
+			return NewError(ErrorBadRequest, "watch_rooms.metadata: a key not valid UTF-8")
+		}
+		if !utf8.ValidString(v) {
+			return NewError(ErrorBadRequest, "watch_rooms.metadata: a value not valid UTF-8")
 		}
 	}
 	return nil
@@ -337,6 +453,9 @@ func validateGetChannelHistory(m *tickroomv1.GetChannelHistory) error {
 	if len(m.Channel) > 64 {
 		return Errorf(ErrorBadRequest, "get_channel_history.channel: %d bytes, at most 64", len(m.Channel))
 	}
+	if !utf8.ValidString(m.Channel) {
+		return NewError(ErrorBadRequest, "get_channel_history.channel: not valid UTF-8")
+	}
 	return nil
 }
 
@@ -346,6 +465,9 @@ func validateGetWatchPass(m *tickroomv1.GetWatchPass) error {
 	}
 	if len(m.RoomId) > 128 {
 		return Errorf(ErrorBadRequest, "get_watch_pass.room_id: %d bytes, at most 128", len(m.RoomId))
+	}
+	if !utf8.ValidString(m.RoomId) {
+		return NewError(ErrorBadRequest, "get_watch_pass.room_id: not valid UTF-8")
 	}
 	return nil
 }

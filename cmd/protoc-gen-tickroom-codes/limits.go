@@ -124,8 +124,9 @@ func writeLimitsGo(g *protogen.GeneratedFile, bodies []limitedBody) {
 	g.P("// ValidateClientMessage checks m's body against the limits its fields")
 	g.P("// declare in the .proto files (protocol/limits.md lists them). It returns")
 	g.P("// nil, or an *Error naming the first field over its limit, with its")
-	g.P("// ErrorCode (ERROR_CODE_BAD_REQUEST unless the limit says otherwise). It")
-	g.P("// does not allocate unless it refuses.")
+	g.P("// ErrorCode (ERROR_CODE_BAD_REQUEST unless the limit says otherwise), or")
+	g.P("// ERROR_CODE_BAD_REQUEST for a string that is not valid UTF-8. It does not")
+	g.P("// allocate unless it refuses.")
 	g.P("func ValidateClientMessage(m *", g.QualifiedGoIdent(protogen.GoIdent{GoName: "ClientMessage", GoImportPath: tickroomv1Path}), ") error {")
 	g.P("switch b := m.GetBody().(type) {")
 	for _, b := range bodies {
@@ -167,20 +168,38 @@ func writeFieldCheck(g *protogen.GeneratedFile, f limitedField) {
 		g.P("return Errorf(", f.Code.GoName, ", ", strconv.Quote(f.Path+": "+what+", at most "+strconv.Itoa(int(max))), ", ", n, ")")
 		g.P("}")
 	}
+	// utf8 writes, for a string, `if !utf8.ValidString(<s>) { return Errorf(ErrorBadRequest, "<path>: <what> not valid UTF-8") }`:
+	// a proto3 string must be, and a strict decoder (protobuf-es, Go's
+	// proto.Unmarshal) refuses the whole message of one that is not, so
+	// such a string is never kept or passed on to other clients.
+	isString := f.Field.Desc.Kind() == protoreflect.StringKind
+	utf8 := func(s, what string) {
+		g.P("if !", g.QualifiedGoIdent(protogen.GoIdent{GoName: "ValidString", GoImportPath: "unicode/utf8"}), "(", s, ") {")
+		g.P("return NewError(ErrorBadRequest, ", strconv.Quote(f.Path+": "+what+"not valid UTF-8"), ")")
+		g.P("}")
+	}
 	switch {
 	case f.Field.Desc.IsMap():
 		refuse("len("+name+")", lim.MaxEntries, "%d entries")
 		g.P("for k, v := range ", name, " {")
 		refuse("len(k)", lim.MaxKeyBytes, "a key of %d bytes")
 		refuse("len(v)", lim.MaxBytes, "a value of %d bytes")
+		utf8("k", "a key ")
+		utf8("v", "a value ")
 		g.P("}")
 	case f.Field.Desc.IsList():
 		refuse("len("+name+")", lim.MaxEntries, "%d entries")
 		g.P("for _, v := range ", name, " {")
 		refuse("len(v)", lim.MaxBytes, "an entry of %d bytes")
+		if isString {
+			utf8("v", "an entry ")
+		}
 		g.P("}")
 	default:
 		refuse("len("+name+")", lim.MaxBytes, "%d bytes")
+		if isString {
+			utf8(name, "")
+		}
 	}
 }
 
@@ -229,7 +248,10 @@ func writeLimitsMarkdown(g *protogen.GeneratedFile, bodies []limitedBody) {
 	g.P("The server checks every limit once, when it decodes a `ClientMessage`, before anything")
 	g.P("is stored; a message over one gets an `Error` with the code below (and nothing else")
 	g.P("happens). Sizes are bytes of UTF-8. Every string, bytes, map and repeated field of a")
-	g.P("client message has a limit: `make proto` refuses one without.")
+	g.P("client message has a limit: `make proto` refuses one without. Every string (map keys")
+	g.P("and values and list entries included) must be valid UTF-8, as proto3 requires: one")
+	g.P("that is not is refused with `ERROR_CODE_BAD_REQUEST` naming the field, whatever code")
+	g.P("its length limit has.")
 	g.P()
 	g.P("| field | limit | error |")
 	g.P("| --- | --- | --- |")

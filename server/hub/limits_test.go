@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/hub"
 )
@@ -172,5 +174,65 @@ func TestInputOverTheSeatsRateSaysWhenToRetry(t *testing.T) {
 	m := a.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetError() != nil })
 	if err := m.GetError(); err.Code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || err.RetryAfterMs == 0 || err.RetryAfterMs > 10 {
 		t.Fatalf("an input over the seat's rate: %v, want RATE_LIMITED with a retry hint of at most 10 ms", m)
+	}
+}
+
+// TestStringFieldsThatAreNotUTF8AreRefused: a proto3 string must be valid
+// UTF-8, and a client whose decoder checks it (protobuf-es, which client-js
+// and the demo use; Go's proto.Unmarshal) cannot decode a message holding
+// one that is not: a room created with such metadata made every listing
+// of the lobby undecodable in every browser, a signal the call's other
+// party. Every string field of a client message that is not UTF-8 is
+// refused with ERROR_CODE_BAD_REQUEST naming the field, and nothing
+// reaches anyone.
+func TestStringFieldsThatAreNotUTF8AreRefused(t *testing.T) {
+	e := start(t, options{})
+	room, cs := e.room("ann", "bob")
+	a, b := cs[0], cs[1]
+	const bad = "caf\xe9" // Latin-1, as a client that never encoded it sends it
+	create := func(cr *tickroomv1.CreateRoom) *tickroomv1.ClientMessage {
+		cr.Game = "tally"
+		return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: cr}}
+	}
+	for _, tc := range []struct {
+		name, field string
+		msg         *tickroomv1.ClientMessage
+	}{
+		{"metadata value", "create_room.metadata", create(&tickroomv1.CreateRoom{Metadata: map[string]string{"map": bad}})},
+		{"metadata key", "create_room.metadata", create(&tickroomv1.CreateRoom{Metadata: map[string]string{bad: "x"}})},
+		{"option value", "create_room.options", create(&tickroomv1.CreateRoom{Options: map[string]string{"o": bad}})},
+		{"quick match option", "quick_match.options", &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "tally", Options: map[string]string{"o": bad}}}}},
+		{"signal call id", "send_signal.call_id", signal("bob", bad, tickroomv1.SignalKind_SIGNAL_KIND_OFFER, "v=0")},
+		{"signal data", "send_signal.data", signal("bob", "call-1", tickroomv1.SignalKind_SIGNAL_KIND_OFFER, bad)},
+		{"chat line", "send_chat.text", channelChat("general", bad)},
+		{"direct message", "send_direct.text", direct("bob", bad)},
+		{"list filter", "list_rooms.metadata", &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Metadata: map[string]string{"map": bad}}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := a.Request(tc.msg)
+			if got := errCode(t, m); got != BadRequest {
+				t.Fatalf("got %v (%q), want %v", got, m.GetError().GetMessage(), BadRequest)
+			}
+			if msg := m.GetError().GetMessage(); !strings.Contains(msg, tc.field) || !strings.Contains(msg, "UTF-8") {
+				t.Fatalf("error message %q does not say %s is not UTF-8", msg, tc.field)
+			}
+		})
+	}
+	for _, m := range drain(b) {
+		if m.GetSignal() != nil || m.GetDirectMessage() != nil {
+			t.Fatalf("bob got %v", m)
+		}
+	}
+	// bob's lobby lists the one room, in a reply a strict decoder takes.
+	reply := b.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}})
+	if rooms := reply.GetRoomList().GetRooms(); len(rooms) != 1 || rooms[0].RoomId != room {
+		t.Fatalf("bob's room list: %v, want only %s", reply, room)
+	}
+	raw, err := reply.MarshalVT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proto.Unmarshal(raw, new(tickroomv1.ServerMessage)); err != nil {
+		t.Fatalf("bob's room list does not decode: %v", err)
 	}
 }
