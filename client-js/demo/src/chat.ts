@@ -11,6 +11,17 @@ export const LOBBY_CHANNEL = "general";
 // maxLines bounds the log; the oldest lines go first.
 const maxLines = 300;
 
+// lineBreaks are the characters a browser may break a line at on their own
+// (CR, LF, VT, FF, NEL, the line and paragraph separators). Another client
+// can send them in a line (the box here takes none), and shown as breaks
+// one line would read as two, the second as if someone else said it.
+const lineBreaks = /[\r\n\v\f\u0085\u2028\u2029]+/g;
+
+/** oneLine is text with each run of line breaks shown as a space. */
+function oneLine(text: string): string {
+  return text.replace(lineBreaks, " ");
+}
+
 /** ChatPanel renders chat lines and sends what the user types. */
 export class ChatPanel {
   private readonly seen = new Set<string>();
@@ -113,7 +124,7 @@ export class ChatPanel {
       this.messageUser(userId, name);
       this.onUser(userId, name);
     });
-    const li = el("li", { cls }, el("span", { cls: "where", text: where }), from, el("span", { cls: "text", text }));
+    const li = el("li", { cls }, el("span", { cls: "where", text: where }), from, el("span", { cls: "text", text: oneLine(text) }));
     li.dataset["from"] = name;
     return li;
   }
