@@ -3,7 +3,7 @@
 // textContent, so markup in a message is shown, never run.
 import type { Client, Room } from "../../src/index.js";
 import type { Chat, ChatHistory, DirectMessage } from "../../src/gen/tickroom/v1/social_pb.js";
-import { el, errorText } from "./dom.js";
+import { el, errorText, shortId } from "./dom.js";
 
 /** LOBBY_CHANNEL is the lobby channel every user joins. */
 export const LOBBY_CHANNEL = "general";
@@ -20,6 +20,11 @@ const lineBreaks = /[\r\n\v\f\u0085\u2028\u2029]+/g;
 /** oneLine is text with each run of line breaks shown as a space. */
 function oneLine(text: string): string {
   return text.replace(lineBreaks, " ");
+}
+
+/** idTag is a short form of a user id that tells guests apart (their ids share "guest-"). */
+function idTag(id: string): string {
+  return id.startsWith("guest-") ? `guest ${id.slice(6, 12)}` : shortId(id);
 }
 
 /** ChatPanel renders chat lines and sends what the user types. */
@@ -140,7 +145,11 @@ export class ChatPanel {
     const want = select ?? this.to.value;
     const opts: [string, string][] = [[`channel:${LOBBY_CHANNEL}`, `#${LOBBY_CHANNEL}`]];
     if (this.room) opts.push(["room", "room"]);
-    for (const [id, name] of this.users) opts.push([`dm:${id}`, `@${name}`]);
+    // Display names are not unique (a guest may take any, a claimed one
+    // too): users who share one are told apart by their ids.
+    const named = new Map<string, number>();
+    for (const name of this.users.values()) named.set(name, (named.get(name) ?? 0) + 1);
+    for (const [id, name] of this.users) opts.push([`dm:${id}`, (named.get(name) ?? 0) > 1 ? `@${name} (${idTag(id)})` : `@${name}`]);
     this.to.replaceChildren(...opts.map(([value, label]) => el("option", { text: label, attrs: { value } })));
     this.to.value = opts.some(([v]) => v === want) ? want : opts[0]![0];
   }

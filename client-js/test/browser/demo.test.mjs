@@ -290,6 +290,30 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     assert.deepEqual(ida.errors, []);
   });
 
+  // Display names are not unique (a guest may take any name, a claimed one
+  // too), so two users of one name in the direct-message picker are told
+  // apart by their ids: a message goes to the one picked.
+  test("two users of one name are told apart in the direct-message picker", async () => {
+    const kim = await player("kim");
+    const { connect, login } = await import("../../dist/browser/tickroom.js");
+    const { WebSocket } = await import("ws");
+    const adas = [];
+    for (const i of [1, 2]) {
+      const session = await login("ada", { baseUrl: server.httpUrl });
+      const c = await connect({ url: `ws://${server.wsAddr}/v1/ws`, token: session.token, WebSocket });
+      cleanups.push(async () => c.close());
+      await c.joinChannel("general");
+      await c.sendChat({ channel: "general" }, `ada number ${i}`);
+      adas.push(session.userId);
+    }
+    await kim.page.waitForFunction(() => document.querySelectorAll("#chat-log li[data-from=ada]").length >= 2, null, wait);
+    const labels = await kim.page.$$eval("#chat-to option", (os) => Object.fromEntries(os.map((o) => [o.value, o.textContent])));
+    const [one, two] = adas.map((id) => labels[`dm:${id}`]);
+    assert.ok(one?.startsWith("@ada") && two?.startsWith("@ada"), `labels ${JSON.stringify(labels)}`);
+    assert.notEqual(one, two, "the two adas look the same in the picker");
+    assert.deepEqual(kim.errors, []);
+  });
+
   test("the arena is drawn on a canvas and steered with the keyboard", async () => {
     const gus = await player("gus");
     const hal = await player("hal");
