@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tickroom/tickroom/protocol"
@@ -34,6 +35,11 @@ func (s *Server) socialInbox() social.Inbox {
 
 // Keep implements social.Inbox.
 func (b storeInbox) Keep(ctx context.Context, d social.Stored) error {
+	// No store keeps a NUL (a PostgreSQL text column cannot), and the
+	// queue would drop the line: no retry would ever keep it.
+	if strings.IndexByte(d.Text, 0) >= 0 {
+		return protocol.NewError(protocol.ErrorBadRequest, "text holding a NUL character cannot be kept for a user who is offline")
+	}
 	if _, err := b.db.UserByID(ctx, d.To); errors.Is(err, store.ErrNotFound) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "")
 	} else if err != nil {

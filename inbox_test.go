@@ -156,3 +156,23 @@ func TestChatHistoryLinesOption(t *testing.T) {
 		t.Fatalf("bob's join after the restart with ChatHistoryLines 1: %v, want only the newest line", h)
 	}
 }
+
+// TestOfflineDirectMessageHoldingANULIsRefusedAsBadRequest: text holding a
+// NUL character is valid UTF-8 and reaches a user who is online, but no
+// store can keep it; to a user connected nowhere it was refused with
+// ERROR_CODE_UNAVAILABLE, which tells the client to retry shortly, a retry
+// that never succeeds. It is ERROR_CODE_BAD_REQUEST saying why, and the
+// same text without the NUL is kept.
+func TestOfflineDirectMessageHoldingANULIsRefusedAsBadRequest(t *testing.T) {
+	t.Parallel()
+	srv, a, _, _ := accountServer(t, t.TempDir())
+	ann, bob := newGuest(t, a, "ann"), newGuest(t, a, "bob")
+	ac := connectAs(t, srv, a, ann)
+	e := ac.Request(sendDirect(bob.id, "nul\x00here")).GetError()
+	if e.GetCode() != tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST || !strings.Contains(e.GetMessage(), "NUL") {
+		t.Fatalf("message with a NUL to bob, offline: %v, want ERROR_CODE_BAD_REQUEST naming the NUL", e)
+	}
+	if r := ac.Request(sendDirect(bob.id, "nul here")); r.GetOk() == nil {
+		t.Fatalf("message to bob, offline: %v, want Ok", r)
+	}
+}
