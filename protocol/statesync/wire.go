@@ -17,7 +17,6 @@ package statesync
 import (
 	"bytes"
 	"errors"
-	"math/bits"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -64,9 +63,11 @@ type Field struct {
 //
 // A game's entity is mostly one-byte tags, small varints and short
 // lengths, which it reads here in line; anything longer goes through
-// protowire, whose checks the one-byte cases already meet. This is the
-// hot loop of every tick's deltas and back records (BenchmarkParseFields,
-// BenchmarkArenaTick), and FuzzParseFields holds it to protowire's reading.
+// protowire, whose checks the one-byte cases already meet. It is the hot
+// loop of a change applied (AppendApplied: a client's Store, a rebuilt
+// old state; BenchmarkParseFields), and FuzzParseFields holds it to
+// protowire's reading. A tick's changes read their two entities side by
+// side instead (changed).
 func ParseFields(dst []Field, b []byte) (fields []Field, ok bool) {
 	off := 0
 	for off < len(b) {
@@ -134,6 +135,71 @@ func ParseFields(dst []Field, b []byte) (fields []Field, ok bool) {
 		dst = append(dst, f)
 	}
 	return dst, true
+}
+
+// readField reads the field at b[off:] (off < len(b)) as ParseFields
+// does, whose loop is written out rather than calling this (a call a
+// field cost it a third more: BenchmarkParseFields); ok is false when it
+// is not a protobuf field (a group counts as not). FuzzChanges holds it,
+// through changed, to protowire's reading.
+func readField(b []byte, off int) (f Field, ok bool) {
+	f.Tag = uint32(off)
+	if c := b[off]; c < 0x80 {
+		f.Num, f.Type = protowire.Number(c>>3), protowire.Type(c&7)
+		if f.Num < protowire.MinValidNumber {
+			return f, false
+		}
+		off++
+	} else {
+		num, typ, n := protowire.ConsumeTag(b[off:])
+		if n < 0 {
+			return f, false
+		}
+		f.Num, f.Type = num, typ
+		off += n
+	}
+	f.Val = uint32(off)
+	switch f.Type {
+	case protowire.VarintType:
+		if off < len(b) && b[off] < 0x80 {
+			f.Varint = uint64(b[off])
+			off++
+			break
+		}
+		v, m := protowire.ConsumeVarint(b[off:])
+		if m < 0 {
+			return f, false
+		}
+		f.Varint = v
+		off += m
+	case protowire.Fixed32Type:
+		if len(b)-off < 4 {
+			return f, false
+		}
+		off += 4
+	case protowire.Fixed64Type:
+		if len(b)-off < 8 {
+			return f, false
+		}
+		off += 8
+	case protowire.BytesType:
+		if off < len(b) && b[off] < 0x80 {
+			if int(b[off]) >= len(b)-off {
+				return f, false
+			}
+			off += 1 + int(b[off])
+			break
+		}
+		_, m := protowire.ConsumeBytes(b[off:])
+		if m < 0 {
+			return f, false
+		}
+		off += m
+	default:
+		return f, false
+	}
+	f.End = uint32(off)
+	return f, true
 }
 
 // SameFields reports whether a and b are equal bytes, or protobuf with the
@@ -204,41 +270,80 @@ func AppendChanges(fwd, back []byte, old, cur []byte, s *Scratch) ([]byte, []byt
 	return appendMasked(fwd, old, cur, s.old, s.cur, mask), appendMasked(back, cur, old, s.cur, s.old, mask)
 }
 
-// changed parses old and cur into s and returns the mask of the fields
-// whose values differ; ok is false when the change is to be sent whole:
-// either is not protobuf, their field lists differ, or no value does (a
-// non-minimal varint; whole rather than nothing, so that both sides hold
-// equal bytes). The mask is the same either way round.
+// changed reads old and cur side by side, field by field, and returns
+// the mask of the fields whose values differ, with s.old and s.cur holding
+// those fields of each, in order; ok is false when the change is to be
+// sent whole: either is not protobuf, their field lists differ (numbers
+// and wire types, in order, or more than MaxFields fields), or no value
+// does (a non-minimal varint; whole rather than nothing, so that both
+// sides hold equal bytes). The mask is the same either way round.
+//
+// It reads each field once and keeps only the changed ones, and a varint
+// under a one-byte tag in both (most of a game's entity) it reads in line:
+// every tick does this for each entity that moved, twice before
+// (ParseFields of each, then the lists compared; BenchmarkAppendChanges).
+// FuzzChanges holds it to that way.
 func (s *Scratch) changed(old, cur []byte) (mask uint64, ok bool) {
-	var okO, okC bool
-	s.old, okO = ParseFields(s.old[:0], old)
-	s.cur, okC = ParseFields(s.cur[:0], cur)
-	if !okO || !okC || len(s.old) != len(s.cur) {
-		return 0, false
-	}
-	for i := range s.cur {
-		o, c := &s.old[i], &s.cur[i]
-		if o.Num != c.Num || o.Type != c.Type {
+	s.old, s.cur = s.old[:0], s.cur[:0]
+	i, j := 0, 0
+	for n := 0; i < len(old) || j < len(cur); n++ {
+		if i == len(old) || j == len(cur) || n == MaxFields {
 			return 0, false
 		}
-		if c.Type == protowire.VarintType {
-			if o.Varint != c.Varint {
-				mask |= 1 << i
+		if c := old[i]; c == cur[j] && c < 0x80 && c&7 == byte(protowire.VarintType) && c>>3 >= byte(protowire.MinValidNumber) {
+			vo, no := shortVarint(old, i+1)
+			vc, nc := shortVarint(cur, j+1)
+			if no > 0 && nc > 0 {
+				if vo != vc {
+					mask |= 1 << n
+					num := protowire.Number(c >> 3)
+					s.old = append(s.old, Field{Num: num, Type: protowire.VarintType, Tag: uint32(i), Val: uint32(i + 1), End: uint32(i + 1 + no), Varint: vo})
+					s.cur = append(s.cur, Field{Num: num, Type: protowire.VarintType, Tag: uint32(j), Val: uint32(j + 1), End: uint32(j + 1 + nc), Varint: vc})
+				}
+				i, j = i+1+no, j+1+nc
+				continue
 			}
-		} else if string(old[o.Val:o.End]) != string(cur[c.Val:c.End]) {
-			mask |= 1 << i
 		}
+		o, okO := readField(old, i)
+		c, okC := readField(cur, j)
+		if !okO || !okC || o.Num != c.Num || o.Type != c.Type {
+			return 0, false
+		}
+		i, j = int(o.End), int(c.End)
+		if c.Type == protowire.VarintType {
+			if o.Varint == c.Varint {
+				continue
+			}
+		} else if string(old[o.Val:o.End]) == string(cur[c.Val:c.End]) {
+			continue
+		}
+		mask |= 1 << n
+		s.old = append(s.old, o)
+		s.cur = append(s.cur, c)
 	}
 	return mask, mask != 0
 }
 
+// shortVarint reads a varint of one or two bytes at b[off:]; n is 0 when
+// there is none (a longer one, or the end of b).
+func shortVarint(b []byte, off int) (v uint64, n int) {
+	if off < len(b) {
+		if c := b[off]; c < 0x80 {
+			return uint64(c), 1
+		}
+		if off+1 < len(b) && b[off+1] < 0x80 {
+			return uint64(b[off]&0x7f) | uint64(b[off+1])<<7, 2
+		}
+	}
+	return 0, 0
+}
+
 // appendMasked appends the change from from to to over the fields in mask,
-// fromF and toF their fields.
+// fromF and toF the fields of each in it, in order (changed).
 func appendMasked(b, from, to []byte, fromF, toF []Field, mask uint64) []byte {
 	b = protowire.AppendVarint(b, mask+1)
-	for m := mask; m != 0; m &= m - 1 {
-		i := bits.TrailingZeros64(m)
-		f, t := &fromF[i], &toF[i]
+	for k := range toF {
+		f, t := &fromF[k], &toF[k]
 		if t.Type == protowire.VarintType {
 			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(t.Varint-f.Varint)))
 		} else {

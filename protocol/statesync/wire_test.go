@@ -122,3 +122,105 @@ func FuzzAppendChanges(f *testing.F) {
 		}
 	})
 }
+
+// arenaPlayer is an entity shaped like the arena's player: seat, name,
+// position, velocity (zigzag) and score.
+func arenaPlayer(x, y uint64, vx, vy int64) []byte {
+	b := player(7, "player-7", x, y)
+	b = protowire.AppendTag(b, 5, protowire.VarintType)
+	b = protowire.AppendVarint(b, protowire.EncodeZigZag(vx))
+	b = protowire.AppendTag(b, 6, protowire.VarintType)
+	b = protowire.AppendVarint(b, protowire.EncodeZigZag(vy))
+	b = protowire.AppendTag(b, 7, protowire.VarintType)
+	return protowire.AppendVarint(b, 12)
+}
+
+// BenchmarkAppendChanges is what a tick does for each moved player: the
+// delta's change and the back record's, from one reading of the two.
+func BenchmarkAppendChanges(b *testing.B) {
+	old, cur := arenaPlayer(1200, 900, 32, -16), arenaPlayer(1240, 880, 32, -16)
+	var s statesync.Scratch
+	var fwd, back []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		fwd, back = statesync.AppendChanges(fwd[:0], back[:0], old, cur, &s)
+	}
+	if len(fwd) == 0 || len(back) == 0 {
+		b.Fatal("no change")
+	}
+}
+
+// appendChangeRef is AppendChange as it was written before its fields were
+// read side by side: both entities parsed whole (by protowire's reading),
+// the lists compared, the masked fields appended.
+func appendChangeRef(b, old, cur []byte) []byte {
+	whole := func() []byte {
+		b = protowire.AppendVarint(b, statesync.HeadWhole)
+		return protowire.AppendBytes(b, cur)
+	}
+	fo, okO := parseFieldsRef(old)
+	fc, okC := parseFieldsRef(cur)
+	if !okO || !okC || len(fo) != len(fc) {
+		return whole()
+	}
+	var mask uint64
+	for i := range fc {
+		o, c := fo[i], fc[i]
+		if o.Num != c.Num || o.Type != c.Type {
+			return whole()
+		}
+		if c.Type == protowire.VarintType {
+			if o.Varint != c.Varint {
+				mask |= 1 << i
+			}
+		} else if string(old[o.Val:o.End]) != string(cur[c.Val:c.End]) {
+			mask |= 1 << i
+		}
+	}
+	if mask == 0 {
+		return whole()
+	}
+	b = protowire.AppendVarint(b, mask+1)
+	for i := range fc {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		if c := fc[i]; c.Type == protowire.VarintType {
+			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(c.Varint-fo[i].Varint)))
+		} else {
+			b = append(b, cur[c.Val:c.End]...)
+		}
+	}
+	return b
+}
+
+// FuzzChanges holds AppendChange, which reads the two entities side by
+// side and short varints in line, to appendChangeRef, both ways round.
+func FuzzChanges(f *testing.F) {
+	f.Add(arenaPlayer(1200, 900, 32, -16), arenaPlayer(1240, 880, 32, -16))
+	f.Add(arenaPlayer(1200, 900, 32, -16), arenaPlayer(1<<20, 0, 0, -16))
+	f.Add(player(1, "a", 10, 20), player(1, "ab", 10, 20))
+	f.Add(player(1, "a", 10, 20), []byte("not protobuf"))
+	f.Add(entity(3, "b", 1, 2, 2, 9), entity(3, "b", 1, 2, 2, 10))
+	f.Add([]byte{0x08, 0x80, 0x00}, []byte{0x08, 0x00})
+	f.Add([]byte{0x08, 0x81, 0x00}, []byte{0x08, 0x01, 0x10, 0x01})
+	f.Add([]byte{0x08, 0x01}, []byte{0x10, 0x01})
+	f.Add([]byte{0x08, 0x01}, []byte{0x08})
+	f.Add([]byte{0x08, 0x81}, []byte{0x08, 0x02})
+	f.Add([]byte{0x00, 0x01}, []byte{0x00, 0x02})
+	f.Add([]byte{0x88, 0x01, 0x01}, []byte{0x88, 0x01, 0x02})
+	f.Add(slices.Repeat([]byte{0x08, 0x01}, statesync.MaxFields), slices.Repeat([]byte{0x08, 0x02}, statesync.MaxFields))
+	f.Add(slices.Repeat([]byte{0x08, 0x01}, statesync.MaxFields+1), slices.Repeat([]byte{0x08, 0x02}, statesync.MaxFields+1))
+	f.Fuzz(func(t *testing.T, old, cur []byte) {
+		if string(old) == string(cur) {
+			return
+		}
+		var s statesync.Scratch
+		for _, c := range [][2][]byte{{old, cur}, {cur, old}} {
+			got := statesync.AppendChange([]byte("x"), c[0], c[1], &s)
+			if want := appendChangeRef([]byte("x"), c[0], c[1]); string(got) != string(want) {
+				t.Fatalf("% x → % x: got % x, want % x", c[0], c[1], got, want)
+			}
+		}
+	})
+}
