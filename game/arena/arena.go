@@ -336,7 +336,11 @@ func (g *Game) Input(ctx *game.Context, seat uint32, data []byte) error {
 		return nil
 	}
 	dx, dy := clamp(g.input.Dx, -maxInput, maxInput), clamp(g.input.Dy, -maxInput, maxInput)
-	if m := isqrt(int64(dx)*int64(dx) + int64(dy)*int64(dy)); m > maxInput {
+	// A direction longer than maxInput is scaled down to it; isqrt(d2)
+	// exceeds maxInput exactly when d2 reaches (maxInput+1)², which most
+	// inputs (a unit direction at full tilt, d2 ≤ maxInput²) do not.
+	if d2 := int64(dx)*int64(dx) + int64(dy)*int64(dy); d2 >= (maxInput+1)*(maxInput+1) {
+		m := isqrt(d2)
 		dx, dy = int32(int64(dx)*maxInput/m), int32(int64(dy)*maxInput/m)
 	}
 	p := &g.players[seat-1]

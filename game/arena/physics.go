@@ -1,5 +1,7 @@
 package arena
 
+import "math/bits"
+
 // move moves p by (dx, dy), stopping at walls and the map's edge. A move
 // longer than a player's radius (a tick at under 16 Hz) goes in steps of
 // at most that, so it cannot pass a wall, which is at least a player's
@@ -148,7 +150,7 @@ func isqrt(v int64) int64 {
 	if v <= 0 {
 		return 0
 	}
-	x := int64(1) << ((bitLen(uint64(v)) + 1) / 2)
+	x := int64(1) << ((bits.Len64(uint64(v)) + 1) / 2)
 	for {
 		y := (x + v/x) / 2
 		if y >= x {
@@ -156,13 +158,4 @@ func isqrt(v int64) int64 {
 		}
 		x = y
 	}
-}
-
-func bitLen(v uint64) int {
-	n := 0
-	for v != 0 {
-		v >>= 1
-		n++
-	}
-	return n
 }

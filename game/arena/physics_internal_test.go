@@ -91,7 +91,7 @@ func TestPickupScores(t *testing.T) {
 }
 
 func TestIsqrt(t *testing.T) {
-	for _, v := range []int64{0, 1, 2, 3, 4, 15, 16, 17, 1 << 40, 999_999_999_999} {
+	for _, v := range []int64{0, 1, 2, 3, 4, 15, 16, 17, 1_000_000, 1_002_000, 1_002_001, 1_002_002, 1 << 40, 1<<40 - 1, 999_999_999_999, 1<<62 - 1} {
 		r := isqrt(v)
 		if r*r > v || (r+1)*(r+1) <= v {
 			t.Fatalf("isqrt(%d) = %d", v, r)
@@ -144,6 +144,41 @@ func TestSpeedAtEveryTickRate(t *testing.T) {
 		}
 		if got := p.x - 5000; got < Speed-int32(hz) || got > Speed {
 			t.Errorf("%d Hz: %d milli-units in a second of ticks, want %d", hz, got, Speed)
+		}
+	}
+}
+
+// TestInputScaling: Input scales a direction down to maxInput exactly
+// when isqrt of its length squared exceeds maxInput, the test it skips
+// for directions shorter than maxInput+1; around that length and past
+// it, every direction comes out as that test makes it.
+func TestInputScaling(t *testing.T) {
+	g := testGame(1)
+	for dx := int32(-1100); dx <= 1100; dx += 7 {
+		for _, dy := range []int32{0, 1, 3, 45, 300, 700, 707, 708, 999, 1000, 1001, -1, -707, -708, -1001} {
+			data, _ := (&arenav1.Input{Dx: dx, Dy: dy}).MarshalVT()
+			if err := g.Input(nil, 1, data); err != nil {
+				t.Fatal(err)
+			}
+			wx, wy := clamp(dx, -maxInput, maxInput), clamp(dy, -maxInput, maxInput)
+			if m := isqrt(int64(wx)*int64(wx) + int64(wy)*int64(wy)); m > maxInput {
+				wx, wy = int32(int64(wx)*maxInput/m), int32(int64(wy)*maxInput/m)
+			}
+			if p := &g.players[0]; p.dx != wx || p.dy != wy {
+				t.Fatalf("input (%d, %d): steering (%d, %d), want (%d, %d)", dx, dy, p.dx, p.dy, wx, wy)
+			}
+		}
+	}
+}
+
+// BenchmarkInput is the game's part of one input: decode, clamp, scale.
+func BenchmarkInput(b *testing.B) {
+	g := testGame(1)
+	data, _ := (&arenav1.Input{Dx: 1000, Dy: 0}).MarshalVT()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := g.Input(nil, 1, data); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
