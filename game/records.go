@@ -31,7 +31,7 @@ func (t *track) keep(s *snap, rec []byte, first int) {
 	var oldest, last *snap
 	live := n
 	for k := first; k < len(t.ring); k++ { // oldest first
-		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
+		if b := &t.ring[t.slot(-k)]; b.back {
 			if oldest == nil {
 				oldest = b
 			}
@@ -67,7 +67,7 @@ func (t *track) repack(live, first int) int {
 	log = log[:cap(log)]
 	off := 0
 	for k := first; k < len(t.ring); k++ {
-		if b := &t.ring[(t.head+k)%len(t.ring)]; b.back {
+		if b := &t.ring[t.slot(-k)]; b.back {
 			m := copy(log[off:], t.recBytes(b))
 			b.off = uint32(off)
 			off += m

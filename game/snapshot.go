@@ -199,13 +199,13 @@ func (t *track) next(tick uint64) *snap {
 	n := len(t.ring)
 	prev := &t.ring[t.head]
 	if n > 2 {
-		t.compact(&t.ring[(t.head+n-1)%n], prev, 2)
+		t.compact(&t.ring[t.slot(1)], prev, 2)
 	}
 	if !t.scratchUsed {
 		t.scratch, t.scratch2 = nil, nil
 	}
 	t.scratchUsed = false
-	t.head = (t.head + 1) % n
+	t.head = t.slot(-1)
 	s := &t.ring[t.head]
 	if s.whole == nil {
 		// A back record (whose bytes in the log are free from here), or a
@@ -252,7 +252,7 @@ func (t *track) settle() {
 		return
 	}
 	t.memoOK = false
-	t.compact(&t.ring[(t.head+n-1)%n], &t.ring[t.head], 1)
+	t.compact(&t.ring[t.slot(1)], &t.ring[t.head], 1)
 }
 
 // give hands a whole part compact let go to the pool, or keeps it as the
@@ -350,11 +350,26 @@ func (t *track) recBytes(s *snap) []byte { return t.log[s.off : s.off+s.n : s.of
 
 func (t *track) cur() *snap { return &t.ring[t.head] }
 
+// slot returns the index in the ring of the snap k places before the
+// newest (-len(ring) < k < len(ring); a negative k counts forward, from
+// the oldest), without the division of a modulo: the ring's length is not
+// a constant, and a tick walks it several times (find for each member,
+// keep over every slot).
+func (t *track) slot(k int) int {
+	i := t.head - k
+	if i < 0 {
+		i += len(t.ring)
+	} else if i >= len(t.ring) {
+		i -= len(t.ring)
+	}
+	return i
+}
+
 // prev returns the snap before the newest, if valid. Right after next it
 // is whole; between a pooled ring's ticks, and after undo, it is a back
 // record (settle, undo).
 func (t *track) prev() *snap {
-	s := &t.ring[(t.head+len(t.ring)-1)%len(t.ring)]
+	s := &t.ring[t.slot(1)]
 	if !s.valid {
 		return nil
 	}
@@ -373,7 +388,7 @@ func (t *track) undo() {
 		t.pool.put(s.whole) // the pool's again until the next tick takes one
 		s.whole = nil
 	}
-	t.head = (t.head + len(t.ring) - 1) % len(t.ring)
+	t.head = t.slot(1)
 }
 
 // equal reports whether s and o hold the same entities, globals and acks.
@@ -399,7 +414,7 @@ func (t *track) find(tick uint64) int {
 	}
 	n := len(t.ring)
 	for k := range n {
-		i := (t.head + n - k) % n
+		i := t.slot(k)
 		if s := &t.ring[i]; s.valid && s.tick == tick {
 			return i
 		}
