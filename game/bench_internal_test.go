@@ -245,3 +245,44 @@ func BenchmarkOldBases(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRoomInput is one input queued on a room of a runtime on the
+// system clock, as the hub queues each (its rate bucket reads the clock);
+// the inbox is emptied, outside the timer, every 200.
+func BenchmarkRoomInput(b *testing.B) {
+	reg := NewRegistry()
+	if err := reg.Register(Definition{Name: "idle", TickRate: 30, InputRate: 1 << 30, New: func(Setup) (Game, error) { return &idleGame{}, nil }}); err != nil {
+		b.Fatal(err)
+	}
+	rt, err := NewRuntime(Config{Registry: reg, Shards: 1, InboxSize: 256})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := rt.CreateRoom(RoomOptions{Game: "idle"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var seat uint32
+	if err := r.Join(JoinRequest{UserID: "u", Client: nopClient{}}, func(res JoinResult) { seat = res.Seat }); err != nil {
+		b.Fatal(err)
+	}
+	r.step(time.Now())
+	if seat == 0 {
+		b.Fatal("join not confirmed")
+	}
+	data := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := r.Input(seat, 0, data); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i%200 == 0 {
+			b.StopTimer()
+			r.mu.Lock()
+			r.inbox, r.inboxBuf = r.inbox[:0], r.inboxBuf[:0]
+			r.mu.Unlock()
+			b.StartTimer()
+		}
+	}
+}

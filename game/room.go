@@ -223,7 +223,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 		if s.state != seatFree {
 			continue
 		}
-		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, name: req.Name, client: req.Client, tokens: float32(r.inputRate), last: r.rt.nanos(r.rt.clock.Now())}
+		*s = seatSlot{state: seatReserved, spectator: req.Spectator, userID: req.UserID, name: req.Name, client: req.Client, tokens: float32(r.inputRate), last: r.rt.nowNanos()}
 		if req.Spectator {
 			r.specs++
 		} else {
@@ -269,7 +269,7 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 	if s.spectator {
 		return ErrSpectator
 	}
-	now := r.rt.nanos(r.rt.clock.Now())
+	now := r.rt.nowNanos()
 	tokens := min(float64(s.tokens)+float64(now-s.last)/float64(time.Second)*r.inputRate, r.inputRate)
 	s.tokens = float32(tokens)
 	s.last = now
@@ -449,7 +449,7 @@ func (r *Room) joinable() bool {
 func (r *Room) tickNow() uint64 {
 	tick := r.tick.Load()
 	if r.asleep {
-		if d := r.rt.nanos(r.rt.clock.Now()) - r.sleptAt; d >= 0 {
+		if d := r.rt.nowNanos() - r.sleptAt; d >= 0 {
 			tick += uint64(time.Duration(d)/r.period) + 1
 		}
 	}
