@@ -279,7 +279,8 @@ func AppendChanges(fwd, back []byte, old, cur []byte, s *Scratch) ([]byte, []byt
 // sides hold equal bytes). The mask is the same either way round.
 //
 // It reads each field once and keeps only the changed ones, and a varint
-// under a one-byte tag in both (most of a game's entity) it reads in line:
+// of one or two bytes or a length of one byte under a one-byte tag in both
+// (most of a game's entity) it reads in line:
 // every tick does this for each entity that moved, twice before
 // (ParseFields of each, then the lists compared; BenchmarkAppendChanges).
 // FuzzChanges holds it to that way.
@@ -290,10 +291,14 @@ func (s *Scratch) changed(old, cur []byte) (mask uint64, ok bool) {
 		if i == len(old) || j == len(cur) || n == MaxFields {
 			return 0, false
 		}
-		if c := old[i]; c == cur[j] && c < 0x80 && c&7 == byte(protowire.VarintType) && c>>3 >= byte(protowire.MinValidNumber) {
-			vo, no := shortVarint(old, i+1)
-			vc, nc := shortVarint(cur, j+1)
-			if no > 0 && nc > 0 {
+		if c := old[i]; c == cur[j] && c < 0x80 && c>>3 >= byte(protowire.MinValidNumber) {
+			switch protowire.Type(c & 7) {
+			case protowire.VarintType:
+				vo, no := shortVarint(old, i+1)
+				vc, nc := shortVarint(cur, j+1)
+				if no == 0 || nc == 0 {
+					break
+				}
 				if vo != vc {
 					mask |= 1 << n
 					num := protowire.Number(c >> 3)
@@ -301,6 +306,25 @@ func (s *Scratch) changed(old, cur []byte) (mask uint64, ok bool) {
 					s.cur = append(s.cur, Field{Num: num, Type: protowire.VarintType, Tag: uint32(j), Val: uint32(j + 1), End: uint32(j + 1 + nc), Varint: vc})
 				}
 				i, j = i+1+no, j+1+nc
+				continue
+			case protowire.BytesType:
+				// A one-byte length within the bytes at hand, in both: a
+				// name, most often the same.
+				if i+1 == len(old) || j+1 == len(cur) {
+					break
+				}
+				lo, lc := int(old[i+1]), int(cur[j+1])
+				if lo >= 0x80 || lc >= 0x80 || lo >= len(old)-i-1 || lc >= len(cur)-j-1 {
+					break
+				}
+				eo, ec := i+2+lo, j+2+lc
+				if string(old[i+1:eo]) != string(cur[j+1:ec]) {
+					mask |= 1 << n
+					num := protowire.Number(c >> 3)
+					s.old = append(s.old, Field{Num: num, Type: protowire.BytesType, Tag: uint32(i), Val: uint32(i + 1), End: uint32(eo)})
+					s.cur = append(s.cur, Field{Num: num, Type: protowire.BytesType, Tag: uint32(j), Val: uint32(j + 1), End: uint32(ec)})
+				}
+				i, j = eo, ec
 				continue
 			}
 		}

@@ -200,8 +200,13 @@ func FuzzChanges(f *testing.F) {
 	f.Add(arenaPlayer(1200, 900, 32, -16), arenaPlayer(1240, 880, 32, -16))
 	f.Add(arenaPlayer(1200, 900, 32, -16), arenaPlayer(1<<20, 0, 0, -16))
 	f.Add(player(1, "a", 10, 20), player(1, "ab", 10, 20))
+	f.Add(player(1, "ab", 10, 20), player(1, "ac", 10, 21))
 	f.Add(player(1, "a", 10, 20), []byte("not protobuf"))
 	f.Add(entity(3, "b", 1, 2, 2, 9), entity(3, "b", 1, 2, 2, 10))
+	f.Add([]byte{0x0a, 0x01, 'a'}, []byte{0x0a, 0x01, 'b'})       // lengths to the end
+	f.Add([]byte{0x0a, 0x02, 'a'}, []byte{0x0a, 0x01, 'b'})       // one past the end
+	f.Add([]byte{0x0a, 0x01, 'a'}, []byte{0x0a, 0x80, 0x01, 'b'}) // a two-byte length
+	f.Add([]byte{0x0a}, []byte{0x0a, 0x00})                       // a length's tag alone
 	f.Add([]byte{0x08, 0x80, 0x00}, []byte{0x08, 0x00})
 	f.Add([]byte{0x08, 0x81, 0x00}, []byte{0x08, 0x01, 0x10, 0x01})
 	f.Add([]byte{0x08, 0x01}, []byte{0x10, 0x01})
