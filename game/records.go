@@ -128,15 +128,13 @@ func (t *track) keepRecord(s, newer *snap) {
 			b = statesync.AppendChange(b, newer.globals, s.globals, t.fields())
 		}
 	}
-	n := 0
+	// The acks' count goes before them: one byte is kept for it, and the
+	// acks are walked once (the count is under 128 but in a room of more
+	// seats, where the acks move up to make room for a longer one).
+	at := len(b)
+	b = append(b, 0)
+	n, last := uint64(0), uint64(0)
 	for d := (ackDiff{acks: s.acks, newer: newer.acks}); ; n++ {
-		if _, _, ok := d.next(); !ok {
-			break
-		}
-	}
-	b = binary.AppendUvarint(b, uint64(n))
-	last := uint64(0)
-	for d := (ackDiff{acks: s.acks, newer: newer.acks}); ; {
 		seat, code, ok := d.next()
 		if !ok {
 			break
@@ -144,6 +142,15 @@ func (t *track) keepRecord(s, newer *snap) {
 		b = binary.AppendUvarint(b, uint64(seat)-last)
 		b = binary.AppendUvarint(b, code)
 		last = uint64(seat)
+	}
+	if n < 0x80 {
+		b[at] = byte(n)
+	} else {
+		var cnt [binary.MaxVarintLen64]byte
+		k := binary.PutUvarint(cnt[:], n)
+		b = append(b, cnt[:k-1]...)
+		copy(b[at+k:], b[at+1:len(b)-(k-1)])
+		copy(b[at:], cnt[:k])
 	}
 	b = binary.AppendUvarint(b, uint64(len(t.gone)))
 	last = 0

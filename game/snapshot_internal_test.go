@@ -567,3 +567,42 @@ func TestShareInAnyOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordOfManyAcks: a back record's acks are counted ahead of them in
+// a varint, one byte up to 127 of them; a tick where more seats' acks
+// changed (a room of hundreds of seats) keeps a record whose count takes
+// two bytes, and every state reads back with its acks, whatever the count.
+func TestRecordOfManyAcks(t *testing.T) {
+	for _, seats := range []uint32{127, 128, 300, 20_000} {
+		t.Run(fmt.Sprint(seats), func(t *testing.T) {
+			tr := newTrack(4)
+			keptAcks := map[uint64][]ack{}
+			for tick := uint64(1); tick <= 6; tick++ {
+				cur := tr.next(tick)
+				w := Snapshot{s: cur}
+				w.EntityBytes(1, entityBytes(1, tick))
+				cur.seal()
+				for seat := uint32(1); seat <= seats; seat++ {
+					if tick%2 == 0 || seat%2 == 0 { // all of them change, or half
+						cur.acks = append(cur.acks, ack{seat, uint32(tick)*7 + seat})
+					}
+				}
+				keptAcks[tick] = slices.Clone(cur.acks)
+				if prev := tr.prev(); prev != nil && tick%3 == 0 {
+					var d delta
+					d.diff(prev, cur)
+					tr.record(&d)
+				}
+				for k := tick; k > 0 && k+3 > tick; k-- {
+					s := tr.at(k)
+					if s == nil || !slices.Equal(s.acks, keptAcks[k]) {
+						t.Fatalf("tick %d: state of %d has other acks", tick, k)
+					}
+				}
+				if err := tr.checkLog(); err != nil {
+					t.Fatalf("tick %d: %v", tick, err)
+				}
+			}
+		})
+	}
+}
