@@ -105,6 +105,14 @@ type Config struct {
 	InboxSize int
 	// MaxInputSize bounds one input's bytes. Zero value means 4096.
 	MaxInputSize int
+	// MaxStateBytes bounds a room's state as its game writes it in
+	// Encode (for a Viewer, each member's view): the entities' and
+	// globals' bytes, and 15 bytes an entity for its id and length. A
+	// room whose game writes a larger one sends it to no one and is
+	// closed as if its game had panicked (a running match ends with
+	// Reason "error"). Zero value means 1 MiB, the largest message the
+	// server takes from a client.
+	MaxStateBytes int
 	// DropGrace is how long a dropped member's seat is held for a resume.
 	// Zero value means 30 seconds.
 	DropGrace time.Duration
@@ -143,6 +151,7 @@ func (c Config) validate() error {
 	err := errors.Join(
 		limits.NonNegative("InboxSize", c.InboxSize),
 		limits.NonNegative("MaxInputSize", c.MaxInputSize),
+		limits.NonNegative("MaxStateBytes", c.MaxStateBytes),
 		limits.NonNegative("DropGrace", c.DropGrace),
 		limits.NonNegative("EmptyTimeout", c.EmptyTimeout),
 		limits.NonNegative("ResumeTicks", c.ResumeTicks),
@@ -167,6 +176,7 @@ func (c Config) withDefaults() Config {
 	}
 	limits.Default(&c.InboxSize, 256)
 	limits.Default(&c.MaxInputSize, 4096)
+	limits.Default(&c.MaxStateBytes, 1<<20)
 	limits.Default(&c.DropGrace, 30*time.Second)
 	limits.Default(&c.EmptyTimeout, 30*time.Second)
 	limits.Default(&c.ResumeTicks, 16)

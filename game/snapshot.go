@@ -108,6 +108,11 @@ func (s *snap) seal() {
 	s.valid = true
 }
 
+// wireSize bounds the bytes of a keyframe of s: every byte the game wrote
+// for its entities (an id written twice counts twice) and its globals,
+// and each entity's id and length.
+func (s *snap) wireSize() int { return len(s.buf) + len(s.globals) + 15*len(s.ents) }
+
 func cmpEnt(a, b entRef) int { return cmp.Compare(a.id, b.id) }
 
 // track is a ring of recent snaps of one entity set (a room's shared state,

@@ -235,7 +235,9 @@ func (r *Room) applyInput(in *input) {
 // pool: track.settle).
 func (r *Room) sync() {
 	r.syncState()
-	r.w.shared.settle()
+	if !r.w.disposed { // closed for a state over the limit (oversized)
+		r.w.shared.settle()
+	}
 }
 
 // syncState is sync without the ring's settle.
@@ -266,6 +268,10 @@ func (r *Room) syncState() {
 		}
 		*sw = Snapshot{}
 		cur.seal()
+		if n := cur.wireSize(); w.viewer == nil && n > r.rt.cfg.MaxStateBytes {
+			r.oversized(n, 0)
+			return
+		}
 		for _, m := range w.members {
 			if m != nil && !m.Spectator && m.lastSeq != 0 {
 				cur.acks = append(cur.acks, ack{m.Seat, m.lastSeq})
@@ -305,8 +311,8 @@ func (r *Room) syncState() {
 				r.gs.stateSkipped.Add(1)
 				continue
 			}
-			if w.viewer != nil {
-				r.sendView(m, cur)
+			if w.viewer != nil && !r.sendView(m, cur) {
+				return // the view was over the limit: the room is closed
 			}
 		}
 	}
@@ -386,8 +392,9 @@ func (r *Room) unmoved(version uint64) *snap {
 	return cur
 }
 
-// sendView builds and sends m's own view.
-func (r *Room) sendView(m *member, shared *snap) {
+// sendView builds and sends m's own view. It reports false when the view
+// was over Config.MaxStateBytes, which closed the room (oversized).
+func (r *Room) sendView(m *member, shared *snap) bool {
 	w := &r.w
 	if m.view == nil {
 		m.view = newTrack(2)
@@ -406,6 +413,10 @@ func (r *Room) sendView(m *member, shared *snap) {
 	}
 	*sw = Snapshot{}
 	vs.seal()
+	if n := vs.wireSize(); n > r.rt.cfg.MaxStateBytes {
+		r.oversized(n, m.Seat)
+		return false
+	}
 	vs.acks = append(vs.acks, shared.acks...)
 	w.recips = append(w.recips[:0], m.client)
 	switch {
@@ -416,9 +427,23 @@ func (r *Room) sendView(m *member, shared *snap) {
 		r.deliver(encodeState(r.id, r.ref, base, vs, &w.d, &w.patch), false)
 	default:
 		m.view.undo() // unchanged: the client's base is still current
-		return
+		return true
 	}
 	m.lastSent = w.tickNo
+	return true
+}
+
+// oversized closes the room whose game wrote a state of n bytes, over
+// Config.MaxStateBytes: the shared state, or the view of the member in
+// seat (a Viewer's; 0 for an observer's or the shared state). Such a
+// state would close every client it went to as too slow (the transport's
+// hard cap) or swell the room's memory tick by tick, so it is sent to no
+// one: the room ends as when its game panics (crashed), logged with its
+// game's name, a running match with Reason "error", its members removed.
+func (r *Room) oversized(n int, seat uint32) {
+	r.log.Error("game wrote a state over the limit: room closed", "room", r.id, "bytes", n, "limit", r.rt.cfg.MaxStateBytes, "view_seat", seat)
+	r.end(MatchResult{Reason: "error"})
+	r.dispose()
 }
 
 // deliver hands f to the transport for w.recips and drops the runtime's
