@@ -3,11 +3,13 @@ package tickroom_test
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -67,22 +69,7 @@ func TestGameStateOverTheLimitClosesItsRoom(t *testing.T) {
 			if room == "" || j == nil {
 				t.Fatalf("quick-match: %v, %v", m, j)
 			}
-			var ended *tickroomv1.MatchResult
-			left := ann.Next(func(m *tickroomv1.ServerMessage) bool {
-				if ev := m.GetRoomEvent(); ev.GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED {
-					ended = ev.GetResult()
-				}
-				return m.GetLeft() != nil
-			}).GetLeft()
-			if left.GetRoomId() != room || left.GetReason() != tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED {
-				t.Fatalf("left %v, want ROOM_CLOSED for %s", left, room)
-			}
-			if ended.GetReason() != "error" {
-				t.Fatalf("match ended with %v, want reason error", ended)
-			}
-			if code := ann.CloseCode(); code != 0 {
-				t.Fatalf("the player's connection closed with %d", code)
-			}
+			playerClosedOut(t, ann, room)
 			// The connection serves on, and the other room plays.
 			if m := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}}); m.GetRoomList() == nil {
 				t.Fatalf("a request after the close: %v", m)
@@ -100,5 +87,81 @@ func TestGameStateOverTheLimitClosesItsRoom(t *testing.T) {
 				t.Fatalf("the other room's match ended with %v", res)
 			}
 		})
+	}
+}
+
+// fragile is a game with a bug a client reaches: the input "boom" panics.
+type fragile struct{ race }
+
+func fragileDefinition() game.Definition {
+	return game.Definition{Name: "fragile", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+		return &fragile{race{at: map[uint32]byte{}}}, nil
+	}}
+}
+
+func (g *fragile) Input(ctx *game.Context, seat uint32, data []byte) error {
+	if string(data) == "boom" {
+		var m map[string]int
+		m["x"]++ // a nil map, the kind of bug a game ships
+	}
+	return g.race.Input(ctx, seat, data)
+}
+
+// playerClosedOut waits for c to be told that room ended with "error" and
+// closed (LEAVE_REASON_ROOM_CLOSED), its connection open.
+func playerClosedOut(t *testing.T, c *testclient.Client, room string) {
+	t.Helper()
+	var ended *tickroomv1.MatchResult
+	left := c.Next(func(m *tickroomv1.ServerMessage) bool {
+		if ev := m.GetRoomEvent(); ev.GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED {
+			ended = ev.GetResult()
+		}
+		return m.GetLeft() != nil
+	}).GetLeft()
+	if left.GetRoomId() != room || left.GetReason() != tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED {
+		t.Fatalf("left %v, want ROOM_CLOSED for %s", left, room)
+	}
+	if ended.GetReason() != "error" {
+		t.Fatalf("match ended with %v, want reason error", ended)
+	}
+	if code := c.CloseCode(); code != 0 {
+		t.Fatalf("the player's connection closed with %d", code)
+	}
+}
+
+// A room closed because its game failed (a panic on a client's input, a
+// state over the limit) is counted on /metrics by game, beside the log
+// line, so an operator's alert sees a game that crashes its rooms.
+func TestRoomsWhoseGameFailedAreCounted(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := start(t, tickroom.Options{AdminAddr: "127.0.0.1:0", Games: []game.Definition{fragileDefinition(), bloatDefinition(), raceDefinition()}})
+	ann, bob, cy := dial(t, srv, "ann"), dial(t, srv, "bob"), dial(t, srv, "cy")
+	quick := func(c *testclient.Client, g string, opts map[string]string) string {
+		t.Helper()
+		m := c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: g, Options: opts}}})
+		if m.GetJoined() == nil {
+			t.Fatalf("quick-match %s: %v", g, m)
+		}
+		return m.GetJoined().GetRoomId()
+	}
+	bad := quick(ann, "fragile", nil)
+	quick(cy, "race", nil)
+	ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
+	})
+	input(ann, bad, 1, "boom")
+	playerClosedOut(t, ann, bad)
+	big := quick(bob, "bloat", map[string]string{"size": "2000000"})
+	playerClosedOut(t, bob, big)
+
+	body := adminGet(t, srv, "/metrics")
+	for _, want := range []string{
+		`tickroom_room_crashes_total{game="fragile"} 1` + "\n",
+		`tickroom_room_crashes_total{game="bloat"} 1` + "\n",
+		`tickroom_room_crashes_total{game="race"} 0` + "\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("/metrics lacks %q:\n%s", want, grep(body, "crashes"))
+		}
 	}
 }

@@ -138,6 +138,10 @@ type Counters struct {
 	// Sleeps counts times a room went off its tick to sleep (Sleeper);
 	// the ticks it slept through are not in Ticks.
 	Sleeps uint64
+	// Crashes counts rooms closed because their game failed: a panic in
+	// one of its methods during a tick, or a state over
+	// Config.MaxStateBytes. A shard's and a game's only: a room's is 0.
+	Crashes uint64
 }
 
 func (c *counters) snapshot() Counters {
@@ -161,6 +165,7 @@ func (c *Counters) Add(o Counters) {
 	c.FramesEncoded += o.FramesEncoded
 	c.StateSkipped += o.StateSkipped
 	c.Sleeps += o.Sleeps
+	c.Crashes += o.Crashes
 }
 
 // TickStats are the timing histograms and counters of a room or a shard.
@@ -180,8 +185,18 @@ func (t *TickStats) Merge(o TickStats) {
 }
 
 // tickStats is the live, atomic form of TickStats: a shard's and a
-// game's. A room's is roomStats.
-type tickStats = liveStats[histogram, *histogram]
+// game's. A room's is roomStats, which has no crashes: a crashed room is
+// gone.
+type tickStats struct {
+	liveStats[histogram, *histogram]
+	crashes atomic.Uint64
+}
+
+func (t *tickStats) snapshot() TickStats {
+	s := t.liveStats.snapshot()
+	s.Crashes = t.crashes.Load()
+	return s
+}
 
 // roomStats is a room's tickStats, with the room's smaller histograms.
 type roomStats = liveStats[roomHistogram, *roomHistogram]

@@ -442,6 +442,7 @@ func (r *Room) sendView(m *member, shared *snap) bool {
 // game's name, a running match with Reason "error", its members removed.
 func (r *Room) oversized(n int, seat uint32) {
 	r.log.Error("game wrote a state over the limit: room closed", "room", r.id, "bytes", n, "limit", r.rt.cfg.MaxStateBytes, "view_seat", seat)
+	r.gs.crashes.Add(1)
 	r.end(MatchResult{Reason: "error"})
 	r.dispose()
 }
@@ -625,6 +626,7 @@ func (r *Room) crashed(v any) {
 	if w.disposed {
 		return
 	}
+	r.gs.crashes.Add(1)
 	r.end(MatchResult{Reason: "error"})
 	r.dispose()
 }

@@ -145,6 +145,7 @@ var (
 	mStateSkipped    = counter("tickroom_state_frames_skipped_total", "State frames not sent to slow clients, by game.", "game")
 	mEncoded         = counter("tickroom_encoded_frames_total", "Frames rooms encoded, by game.", "game")
 	mSleeps          = counter("tickroom_room_sleeps_total", "Times a room went off its tick until an input or its wake tick (turn-based games), by game.", "game")
+	mCrashes         = counter("tickroom_room_crashes_total", "Rooms closed because their game failed (a panic in one of its methods, or a state over the runtime's limit), by game.", "game")
 )
 
 // allMetrics lists the families for Describe.
@@ -152,7 +153,7 @@ var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
 	mFramesOut, mWrites, mWakeups, mCarried, mSendWait, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
 	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mPresenceRef, mContactRefused, mDirectBusy, mNotifications, mDirectStored, mSocialLoadErrs,
-	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps,
+	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps, mCrashes,
 }
 
 // collector exports the transport's, the hub's and the rooms' figures at
@@ -254,6 +255,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		put(mStateSkipped, float64(s.Counters.StateSkipped), g)
 		put(mEncoded, float64(s.Counters.FramesEncoded), g)
 		put(mSleeps, float64(s.Counters.Sleeps), g)
+		put(mCrashes, float64(s.Counters.Crashes), g)
 	}
 }
 
