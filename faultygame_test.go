@@ -2,6 +2,7 @@ package tickroom_test
 
 import (
 	"bytes"
+	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/store"
 )
 
 // bloat is a game with a bug in its state: each player's entity is
@@ -162,6 +164,59 @@ func TestRoomsWhoseGameFailedAreCounted(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("/metrics lacks %q:\n%s", want, grep(body, "crashes"))
+		}
+	}
+}
+
+// A match whose game panicked did not end in a draw: it was closed before
+// its game decided, as a room an operator closes (Reason "closed"), so the
+// store keeps it as played by its players, neither a draw nor a loss, and a
+// player about to lose who reaches the bug does not turn the loss into a
+// draw in the standings.
+func TestMatchWhoseGameFailedIsNoDraw(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	seen := make(chan game.Result, 1)
+	srv, cancel, done := start(t, tickroom.Options{
+		Games: []game.Definition{fragileDefinition()}, DataDir: dir,
+		OnResult: func(r game.Result) { seen <- r },
+	})
+	ada, bob := dial(t, srv, "ada"), dial(t, srv, "bob")
+	qm := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "fragile"}}}
+	room := ada.Request(qm).GetJoined().GetRoomId()
+	if got := bob.Request(qm).GetJoined().GetRoomId(); got != room {
+		t.Fatalf("bob joined %q, ada %q", got, room)
+	}
+	ada.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
+	})
+	input(ada, room, 1, "+")
+	input(ada, room, 2, "boom")
+	playerClosedOut(t, bob, room)
+	select {
+	case r := <-seen:
+		if r.Outcome.Reason != "error" || len(r.Players) != 2 {
+			t.Fatalf("result %+v", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnResult not called")
+	}
+	cancel()
+	if err := <-done; err != nil { // the store's queue is written out
+		t.Fatalf("Run: %v", err)
+	}
+	db, err := store.Open(context.Background(), store.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	top, err := db.Leaderboard(context.Background(), "fragile", 10)
+	if err != nil || len(top) != 2 {
+		t.Fatalf("leaderboard %+v, %v", top, err)
+	}
+	for _, s := range top {
+		if s.Played != 1 || s.Draws != 0 || s.Wins != 0 || s.Losses != 0 {
+			t.Fatalf("%s's standing after the crash: %+v, want played 1 and no draw", s.Name, s)
 		}
 	}
 }

@@ -122,7 +122,8 @@ func (s *Server) onResult() func(game.Result) {
 
 // resultRecord turns a room's result into the store's: winners win and
 // the other players lose; no winners is a draw, except for a room closed
-// before its game decided (Reason "closed"), which counts as played only.
+// before its game decided (Reason "closed", or "error" when its game
+// failed: game.Result), which counts as played only.
 func resultRecord(r game.Result) store.Result {
 	out := store.Result{Game: r.Game, Room: r.RoomID, Outcome: r.Outcome.Reason, Started: r.Started, Ended: r.Ended}
 	for _, p := range r.Players {
@@ -137,7 +138,7 @@ func resultRecord(r game.Result) store.Result {
 			rp.Outcome = store.OutcomeWin
 		case len(r.Outcome.WinnerSeats) > 0:
 			rp.Outcome = store.OutcomeLoss
-		case r.Outcome.Reason != "closed":
+		case r.Outcome.Reason != "closed" && r.Outcome.Reason != "error":
 			rp.Outcome = store.OutcomeDraw
 		}
 		out.Players = append(out.Players, rp)
