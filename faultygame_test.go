@@ -3,6 +3,7 @@ package tickroom_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,8 +12,10 @@ import (
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/store"
+	"github.com/tickroom/tickroom/tickroomtest"
 )
 
 // bloat is a game with a bug in its state: each player's entity is
@@ -218,5 +221,66 @@ func TestMatchWhoseGameFailedIsNoDraw(t *testing.T) {
 		if s.Played != 1 || s.Draws != 0 || s.Wins != 0 || s.Losses != 0 {
 			t.Fatalf("%s's standing after the crash: %+v, want played 1 and no draw", s.Name, s)
 		}
+	}
+}
+
+// stuck is a game whose Update, after the input "hang", never returns
+// (until the test ends): a loop that does not end, or a wait a game was
+// told never to make.
+type stuck struct {
+	race
+	hang    bool
+	release <-chan struct{}
+}
+
+func (g *stuck) Input(ctx *game.Context, seat uint32, data []byte) error {
+	if string(data) == "hang" {
+		g.hang = true
+		return nil
+	}
+	return g.race.Input(ctx, seat, data)
+}
+
+func (g *stuck) Update(*game.Context, time.Duration) {
+	if g.hang {
+		<-g.release
+	}
+}
+
+// A server whose game never returns from a call still shuts down within
+// its deadline: Shutdown returns the context's error, its other clients
+// get the resumable shutdown close, rather than the process waiting for
+// the stuck tick worker for ever (a SIGTERM that never ended).
+func TestShutdownOutlastsAStuckGame(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	def := game.Definition{Name: "stuck", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+		return &stuck{race: race{at: map[uint32]byte{}}, release: release}, nil
+	}}
+	srv := tickroomtest.Start(t, tickroom.Options{Games: []game.Definition{def, raceDefinition()}, Shards: 2})
+	t.Cleanup(func() { close(release) }) // after Shutdown's cleanup: the worker ends
+	ann, bob := dial(t, srv, "ann"), dial(t, srv, "bob")
+	room := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "stuck"}}}).GetJoined().GetRoomId()
+	bob.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}})
+	ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
+	})
+	input(ann, room, 1, "hang")
+	time.Sleep(200 * time.Millisecond) // the worker is stuck
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Shutdown: %v, want the deadline's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return 9 s past its deadline: it waits for the stuck tick worker")
+	}
+	if code := bob.WaitClosed(); code != int(protocol.CloseServerShutdown) {
+		t.Fatalf("the other room's player closed with %d, want %d", code, protocol.CloseServerShutdown)
 	}
 }

@@ -104,6 +104,9 @@ func (rt *Runtime) Start() {
 // members are removed) and stops the workers, waiting for them to return.
 // New rooms are refused with ErrRuntimeClosed from the start. When ctx ends
 // first, the remaining rooms are disposed at once and ctx's error returned.
+// A worker that has not returned workerStopGrace after that is stuck in a
+// game's call that never returns: Shutdown returns ctx's error without it,
+// leaving its goroutine and the rooms not yet disposed as they are.
 func (rt *Runtime) Shutdown(ctx context.Context) error {
 	if !rt.closed.CompareAndSwap(false, true) {
 		return ErrRuntimeClosed
@@ -131,7 +134,18 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 			err = ctx.Err()
 		}
 		close(rt.stop)
-		rt.wg.Wait()
+		stopped := make(chan struct{})
+		go func() { rt.wg.Wait(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			select {
+			case <-stopped: // a worker between two slots stops at once
+			case <-time.After(workerStopGrace):
+				rt.cfg.Logger.Error("a tick worker did not stop: a game's call never returned; its rooms are left as they are")
+				return ctx.Err()
+			}
+		}
 	}
 	// Workers are stopped (or never ran): dispose what is left here.
 	rt.advMu.Lock()
@@ -145,6 +159,10 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// workerStopGrace is how long Shutdown waits for its workers once its
+// context has ended.
+const workerStopGrace = time.Second
 
 // CreateRoom creates a room of opts.Game and schedules it. The game's
 // constructor runs on the calling goroutine.
