@@ -284,3 +284,53 @@ func TestShutdownOutlastsAStuckGame(t *testing.T) {
 		t.Fatalf("the other room's player closed with %d, want %d", code, protocol.CloseServerShutdown)
 	}
 }
+
+// loud is a game with a bug in what it sends: the input "shout" sends the
+// player a 5 MB GameMessage, "end" ends the match with a 5 MB result, and
+// "hi" sends a small message.
+type loud struct{ race }
+
+func (g *loud) Input(ctx *game.Context, seat uint32, data []byte) error {
+	switch string(data) {
+	case "shout":
+		ctx.Send(seat, game.Message{Code: 7, Data: make([]byte, 5<<20)})
+	case "hi":
+		ctx.Send(seat, game.Message{Code: 8, Text: "hi"})
+	case "end":
+		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "done", Data: make([]byte, 5<<20)})
+	}
+	return nil
+}
+
+// A game message or match result the game made far larger than a client
+// is sent is not sent as it is, which closed every recipient as a slow
+// client (4001) and lost the message (and, for a result, the end of the
+// match) for good: an oversized message is left out and logged, and a
+// result goes out without its oversized data; the connection stays open.
+func TestOversizedGameMessagesAreNotSent(t *testing.T) {
+	t.Parallel()
+	def := game.Definition{Name: "loud", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+		return &loud{race{at: map[uint32]byte{}}}, nil
+	}}
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}})
+	ann := dial(t, srv, "ann")
+	j := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "loud"}}}).GetJoined()
+	ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
+	})
+	input(ann, j.GetRoomId(), 1, "shout")
+	input(ann, j.GetRoomId(), 2, "hi")
+	if gm := ann.Next(testclient.Is[*tickroomv1.ServerMessage_GameMessage]).GetGameMessage(); gm.GetCode() != 8 {
+		t.Fatalf("game message %d, want the small one (8) alone", gm.GetCode())
+	}
+	input(ann, j.GetRoomId(), 3, "end")
+	res := ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED
+	}).GetRoomEvent().GetResult()
+	if res.GetReason() != "done" || len(res.GetWinnerSeats()) != 1 || res.GetWinnerSeats()[0] != j.GetSeat() || len(res.GetData()) != 0 {
+		t.Fatalf("result %v (%d bytes of data), want done, won by seat %d, without its data", res.GetReason(), len(res.GetData()), j.GetSeat())
+	}
+	if code := ann.CloseCode(); code != 0 {
+		t.Fatalf("closed with %d", code)
+	}
+}

@@ -110,7 +110,10 @@ type Config struct {
 	// globals' bytes, and 15 bytes an entity for its id and length. A
 	// room whose game writes a larger one sends it to no one and is
 	// closed as if its game had panicked (a running match ends with
-	// Reason "error"). Zero value means 1 MiB, the largest message the
+	// Reason "error"). It also bounds a game's messages (Context.Send,
+	// Broadcast, an InputError: text and data), which are logged and not
+	// sent past it, and a match result's reason and data, sent without
+	// its data past it. Zero value means 1 MiB, the largest message the
 	// server takes from a client.
 	MaxStateBytes int
 	// DropGrace is how long a dropped member's seat is held for a resume.

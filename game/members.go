@@ -267,7 +267,14 @@ func (r *Room) eventHeld(kind tickroomv1.RoomEventKind, p *Player, res *MatchRes
 		ev.Seat, ev.UserId, ev.Name, ev.Spectator = p.Seat, p.UserID, p.Name, p.Spectator
 	}
 	if res != nil {
-		ev.Result = &tickroomv1.MatchResult{WinnerSeats: res.WinnerSeats, Reason: res.Reason, Data: res.Data}
+		data := res.Data
+		if n := len(data) + len(res.Reason); n > r.rt.cfg.MaxStateBytes {
+			// The game's bug: sent whole, it would close every member as
+			// too slow and the result would never reach them.
+			r.log.Error("game's match result over the limit: sent without its data", "room", r.id, "bytes", n, "limit", r.rt.cfg.MaxStateBytes)
+			data = nil
+		}
+		ev.Result = &tickroomv1.MatchResult{WinnerSeats: res.WinnerSeats, Reason: res.Reason, Data: data}
 		for _, sc := range res.Scores {
 			ev.Result.Scores = append(ev.Result.Scores, &tickroomv1.SeatScore{Seat: sc.Seat, Score: sc.Score})
 		}
@@ -285,6 +292,13 @@ func (r *Room) eventHeld(kind tickroomv1.RoomEventKind, p *Player, res *MatchRes
 func (r *Room) sendMessage(msg Message) {
 	w := &r.w
 	if len(w.recips) == 0 {
+		return
+	}
+	if n := len(msg.Text) + len(msg.Data); n > r.rt.cfg.MaxStateBytes {
+		// The game's bug: sent, it would close its recipients as too
+		// slow, and the message would be lost all the same.
+		r.log.Error("game message over the limit: not sent", "room", r.id, "code", msg.Code, "bytes", n, "limit", r.rt.cfg.MaxStateBytes)
+		clear(w.recips)
 		return
 	}
 	w.gm = tickroomv1.GameMessage{RoomId: r.id, Code: msg.Code, Text: msg.Text, Data: msg.Data}
