@@ -334,3 +334,32 @@ func TestOversizedGameMessagesAreNotSent(t *testing.T) {
 		t.Fatalf("closed with %d", code)
 	}
 }
+
+// A game whose New returns no Game and no error for some options (a nil
+// pointer it meant to fill) has those options refused as bad options, as
+// an error from New is, rather than a room made, paid for and closed as
+// soon as its creator's join reached the missing game (ROOM_CLOSING).
+func TestGameNewReturningNoGameRefusesTheOptions(t *testing.T) {
+	t.Parallel()
+	def := game.Definition{Name: "hollow", TickRate: 20, MaxPlayers: 2, New: func(s game.Setup) (game.Game, error) {
+		var g *race
+		switch s.Options["mode"] {
+		case "nil":
+			return nil, nil
+		case "nil pointer":
+			return g, nil
+		}
+		return &race{at: map[uint32]byte{}}, nil
+	}}
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}})
+	ann := dial(t, srv, "ann")
+	for _, mode := range []string{"nil", "nil pointer"} {
+		m := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "hollow", Options: map[string]string{"mode": mode}}}})
+		if code := m.GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+			t.Fatalf("%s: %v, want ERROR_CODE_BAD_OPTIONS", mode, m)
+		}
+	}
+	if m := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "hollow"}}}); m.GetJoined() == nil {
+		t.Fatalf("a room of good options: %v", m)
+	}
+}

@@ -189,7 +189,8 @@ type Definition struct {
 	// Name is the name rooms are created with.
 	Name string
 	// New creates the game for a new room. An error refuses the room; it is
-	// wrapped in ErrInvalidOptions.
+	// wrapped in ErrInvalidOptions. A nil Game (or nil pointer) with no
+	// error refuses it too, with ErrInvalidOptions, and is logged.
 	New func(Setup) (Game, error)
 	// TickRate is the default tick rate in Hz, 1..120. Zero value means 20.
 	TickRate int

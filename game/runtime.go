@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	mathrand "math/rand/v2"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -240,6 +241,11 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err) // names the game itself
 		}
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, def.Name, err)
+	}
+	if v := reflect.ValueOf(g); !v.IsValid() || v.Kind() == reflect.Pointer && v.IsNil() {
+		// The game's bug: its first call would panic and close the room.
+		r.log.Error("game's New returned no game and no error: room refused", "room", id)
+		return nil, fmt.Errorf("%w: %s: New returned no game", ErrInvalidOptions, def.Name)
 	}
 	r.w = worker{game: g, members: make([]*member, len(r.seats))}
 	r.w.viewer, _ = g.(Viewer)
