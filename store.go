@@ -19,7 +19,10 @@ const (
 	secretAdminToken = "admin-token"
 )
 
-// storeOpenTimeout bounds opening the store and migrating it at New.
+// storeOpenTimeout bounds reading the keys from the store at New. Opening
+// it is bounded by the store itself (PostgreSQL's connection by
+// store.Config.ConnectTimeout, SQLite's locks by its busy timeout), and its
+// migrations run to their end: one cut short rolls back, at every start.
 const storeOpenTimeout = 30 * time.Second
 
 // openStore opens the store Options name, if any, takes the session key
@@ -30,13 +33,13 @@ func (s *Server) openStore() error {
 	if o.DataDir == "" && o.DatabaseURL == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
-	defer cancel()
-	db, err := store.Open(ctx, store.Config{Dir: o.DataDir, URL: o.DatabaseURL, GuestTTL: o.GuestTTL, Logger: s.log})
+	db, err := store.Open(context.Background(), store.Config{Dir: o.DataDir, URL: o.DatabaseURL, GuestTTL: o.GuestTTL, Logger: s.log})
 	if err != nil {
 		return err
 	}
 	s.db = db
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	defer cancel()
 	if len(o.TokenKey) == 0 {
 		key, err := db.Secret(ctx, secretTokenKey, func() ([]byte, error) {
 			b := make([]byte, 32)

@@ -51,8 +51,10 @@ type Config struct {
 	// resident memory a player with SQLite's other memory (BENCHMARKS.md,
 	// "The store's page cache"). Checked, but not used, with PostgreSQL.
 	CacheSize int
-	// ConnectTimeout bounds the PostgreSQL connection and migration at
-	// open. Zero value means 10 seconds.
+	// ConnectTimeout bounds the PostgreSQL connection at open. The
+	// migrations that follow are not bounded by it: they run to their
+	// end, and a node that finds another migrating waits for it (up to 5
+	// minutes). Zero value means 10 seconds.
 	ConnectTimeout time.Duration
 	// MaxConns caps the PostgreSQL connection pool. Zero value means 8.
 	MaxConns int

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/tickroom/tickroom/internal/pgtest"
@@ -218,5 +220,56 @@ func TestPostgresReadOnlyIsUnavailable(t *testing.T) {
 	})
 	if !errors.Is(err2, ErrUnavailable) || !strings.Contains(err2.Error(), "25006") {
 		t.Fatalf("write to a read-only database: %v, want ErrUnavailable (SQLSTATE 25006)", err2)
+	}
+}
+
+// TestPostgresMigrationOutlastsConnectTimeout: ConnectTimeout bounded the
+// whole of a PostgreSQL open, migrations included, so a migration that
+// takes longer (a large table to index, or a lock to wait for) was
+// cancelled and rolled back at every start: the schema never moved and
+// the node could not start. And a node started beside the one migrating
+// (a cluster's rolling start) waited for the migration lock under the same
+// bound, and stopped with "database unavailable". Here the migration
+// takes 3 s against a ConnectTimeout of 1 s and two nodes open the
+// database at once: both start, and the migration is applied once.
+func TestPostgresMigrationOutlastsConnectTimeout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := pgtest.Start(t)
+	cfg := Config{URL: srv.NewDatabase(t), ConnectTimeout: time.Second}
+	cfg.migrations = fstest.MapFS{
+		"00001_one.sql":  {Data: []byte("-- +goose Up\nCREATE TABLE one (id INTEGER PRIMARY KEY);\n")},
+		"00002_slow.sql": {Data: []byte("-- +goose Up\nSELECT pg_sleep(3);\nINSERT INTO one VALUES (1);\n")},
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	dbs := make([]*DB, 2)
+	for i := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbs[i], errs[i] = Open(ctx, cfg)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+			continue
+		}
+		defer dbs[i].Close()
+		if v := dbs[i].SchemaVersion(); v != 2 {
+			t.Errorf("node %d: schema %d, want 2", i, v)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	var rows, applied int
+	if err := dbs[0].w.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM one), (SELECT count(*) FROM `+versionTable+` WHERE version_id = 2)`).Scan(&rows, &applied); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || applied != 1 {
+		t.Fatalf("after two nodes opened at once: %d rows the migration inserts and version 2 recorded %d times, want 1 and 1", rows, applied)
 	}
 }

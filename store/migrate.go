@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -17,7 +18,7 @@ const versionTable = "tickroom_schema_version"
 
 // migrate applies the backend's pending migrations to db and returns the
 // schema version. It refuses a schema newer than the newest migration.
-func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, classify func(error) error) (int64, error) {
+func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, classify func(error) error, log *slog.Logger) (int64, error) {
 	fsys := override
 	if fsys == nil {
 		sub, err := fs.Sub(migrationFiles, "migrations/"+backend)
@@ -58,6 +59,11 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 	if current > newest {
 		return 0, fmt.Errorf("%w: the database is at version %d, this binary knows up to %d; run a newer tickroom or restore a backup taken before the upgrade", ErrSchemaNewer, current, newest)
 	}
+	if current < newest {
+		// A migration of large tables takes a while: say why the start
+		// waits.
+		log.Info("store: migrating the schema", "from", current, "to", newest)
+	}
 	results, err := p.Up(ctx)
 	if err != nil {
 		var perr *goose.PartialError
@@ -74,6 +80,7 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 	version := current
 	for _, r := range results {
 		version = max(version, r.Source.Version)
+		log.Info("store: migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
 	return version, nil
 }

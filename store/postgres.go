@@ -12,8 +12,9 @@ import (
 )
 
 // openPostgres connects to cfg.URL, checks the server answers within
-// cfg.ConnectTimeout and migrates. One pool serves reads and writes: the
-// server handles concurrent writers itself.
+// cfg.ConnectTimeout and migrates, for as long as the migrations take (and
+// ctx allows). One pool serves reads and writes: the server handles
+// concurrent writers itself.
 func openPostgres(ctx context.Context, cfg Config) (_ *DB, err error) {
 	ccfg, err := pgx.ParseConfig(cfg.URL)
 	if err != nil {
@@ -31,12 +32,15 @@ func openPostgres(ctx context.Context, cfg Config) (_ *DB, err error) {
 			pool.Close()
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	// Only the connection is bounded: a migration takes as long as its
+	// tables need (or another node's migration, waited for), and one cut
+	// short would roll back at every start.
+	pctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	if err := pool.PingContext(ctx); err != nil {
+	if err := pool.PingContext(pctx); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, redactURL(cfg.URL), err)
 	}
-	db.version, err = migrate(ctx, pool, BackendPostgres, cfg.migrations, classifyPostgres)
+	db.version, err = migrate(ctx, pool, BackendPostgres, cfg.migrations, classifyPostgres, cfg.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", redactURL(cfg.URL), err)
 	}

@@ -250,7 +250,21 @@ func run() error {
 		log.Warn("a secret file is open to other users of the machine; make it readable by the server's user alone (chmod 600)",
 			"flag", "-"+o.flag+"-file", "path", o.path, "mode", fmt.Sprintf("%#o", o.mode))
 	}
+	// New opens the store and runs its migrations, which take as long as
+	// they take (or wait for another node's): a signal meanwhile stops
+	// the process there, rather than after them. Nothing serves yet, and
+	// a migration cut short rolls back.
+	starting := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			log.Warn("signal during the start: stopping; a migration under way is rolled back", "signal", sig.String())
+			os.Exit(1)
+		case <-starting:
+		}
+	}()
 	srv, err := tickroom.New(options(f, log))
+	close(starting)
 	if err != nil {
 		return err
 	}
