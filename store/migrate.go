@@ -73,7 +73,13 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 			if n := len(perr.Applied); n > 0 {
 				at = perr.Applied[n-1].Source.Version
 			}
-			return 0, fmt.Errorf("%w: version %d (%s): %w; the schema stays at version %d", ErrMigration, v, perr.Failed.Source.Path, perr.Err, at)
+			// A database that was locked or out of reach failed the
+			// migration, not its SQL: say so, as at any other start.
+			cause := perr.Err
+			if e := classify(cause); e != nil {
+				cause = fmt.Errorf("%w: %w", e, cause)
+			}
+			return 0, fmt.Errorf("%w: version %d (%s): %w; the schema stays at version %d", ErrMigration, v, perr.Failed.Source.Path, cause, at)
 		}
 		return 0, wrapDriver("migrating", err, classify)
 	}
