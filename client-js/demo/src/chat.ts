@@ -22,9 +22,26 @@ function oneLine(text: string): string {
   return text.replace(lineBreaks, " ");
 }
 
-/** idTag is a short form of a user id that tells guests apart (their ids share "guest-"). */
+/**
+ * idTag is a short form of a user id: past "guest-" for an id the server
+ * made (which a guest that claimed a name keeps, so it does not say
+ * "guest"), else the id's start.
+ */
 function idTag(id: string): string {
-  return id.startsWith("guest-") ? `guest ${id.slice(6, 12)}` : shortId(id);
+  return id.startsWith("guest-") ? id.slice(6, 12) : shortId(id);
+}
+
+/**
+ * idTags labels users who share a display name: each by idTag, or by its
+ * whole id where that is not unique among them (an identity provider's
+ * ids may share their start, "oidc|user-...").
+ */
+function idTags(ids: string[]): Map<string, string> {
+  const tags = new Map(ids.map((id) => [id, idTag(id)]));
+  const count = new Map<string, number>();
+  for (const t of tags.values()) count.set(t, (count.get(t) ?? 0) + 1);
+  for (const [id, t] of tags) if ((count.get(t) ?? 0) > 1) tags.set(id, id);
+  return tags;
 }
 
 /** ChatPanel renders chat lines and sends what the user types. */
@@ -147,9 +164,14 @@ export class ChatPanel {
     if (this.room) opts.push(["room", "room"]);
     // Display names are not unique (a guest may take any, a claimed one
     // too): users who share one are told apart by their ids.
-    const named = new Map<string, number>();
-    for (const name of this.users.values()) named.set(name, (named.get(name) ?? 0) + 1);
-    for (const [id, name] of this.users) opts.push([`dm:${id}`, (named.get(name) ?? 0) > 1 ? `@${name} (${idTag(id)})` : `@${name}`]);
+    const named = new Map<string, string[]>();
+    for (const [id, name] of this.users) named.set(name, [...(named.get(name) ?? []), id]);
+    const tags = new Map<string, string>();
+    for (const ids of named.values()) if (ids.length > 1) for (const [id, t] of idTags(ids)) tags.set(id, t);
+    for (const [id, name] of this.users) {
+      const tag = tags.get(id);
+      opts.push([`dm:${id}`, tag === undefined ? `@${name}` : `@${name} (${tag})`]);
+    }
     this.to.replaceChildren(...opts.map(([value, label]) => el("option", { text: label, attrs: { value } })));
     this.to.value = opts.some(([v]) => v === want) ? want : opts[0]![0];
   }

@@ -5,6 +5,7 @@
 // saved to test-artifacts/arena.png). Each page reaches the server through
 // its own cuttable network path (net-path.mjs).
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -20,6 +21,16 @@ const ARTIFACTS = join(ROOT, "test-artifacts");
 // and never part of what is asserted.
 const wait = { timeout: 20_000 };
 
+// IDENTITY_KEY is the server's identity token key (HS256).
+const IDENTITY_KEY = "demo-test-identity-key-0123456789abcdef";
+
+/** identityToken is an HS256 identity token for sub named name, valid for an hour. */
+function identityToken(sub, name) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub, name, exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+  return `${body}.${createHmac("sha256", IDENTITY_KEY).update(body).digest("base64url")}`;
+}
+
 describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
   let server;
   let browser;
@@ -28,7 +39,9 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
   before(async () => {
     // Every page and client logs in from 127.0.0.1, more than the guest
     // login limit's burst (10) together.
-    server = await startServer(["-drop-grace", "60s", "-guest-login-rate", "inf"]);
+    // The identity key lets a test log in users whose ids are an identity
+    // provider's subjects.
+    server = await startServer(["-drop-grace", "60s", "-guest-login-rate", "inf"], { env: { TICKROOM_IDENTITY_KEY: IDENTITY_KEY } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
   });
 
@@ -312,6 +325,45 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     assert.ok(one?.startsWith("@ada") && two?.startsWith("@ada"), `labels ${JSON.stringify(labels)}`);
     assert.notEqual(one, two, "the two adas look the same in the picker");
     assert.deepEqual(kim.errors, []);
+  });
+
+  // The short forms of ids are told apart whatever the ids: those of an
+  // identity provider share a prefix ("oidc|user-…"), and a claimed
+  // account keeps the id it had as a guest ("guest-…"), so its label must
+  // not call it a guest.
+  test("users of one name whose ids share a prefix are told apart, and no account is called a guest", async () => {
+    const lea = await player("lea");
+    const { connect, login } = await import("../../dist/browser/tickroom.js");
+    const { WebSocket } = await import("ws");
+    const ids = [];
+    const say = async (session, text) => {
+      const c = await connect({ url: `ws://${server.wsAddr}/v1/ws`, token: session.token, WebSocket });
+      cleanups.push(async () => c.close());
+      await c.joinChannel("general");
+      await c.sendChat({ channel: "general" }, text);
+      ids.push(session.userId);
+    };
+    for (const sub of ["oidc|user-0001", "oidc|user-0002"]) {
+      await say(await login({ identityToken: identityToken(sub, "zoe") }, { baseUrl: server.httpUrl, storage: null }), `zoe ${sub}`);
+    }
+    // A guest claims zoe; another guest shows the same name.
+    const owner = await login("zoe", { baseUrl: server.httpUrl, storage: null });
+    const claim = await fetch(`${server.httpUrl}/v1/account/claim`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${owner.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "zoe", password: "correct horse battery", device_secret: owner.deviceSecret }),
+    });
+    const reply = await claim.text();
+    assert.equal(claim.status, 200, reply);
+    const claimed = JSON.parse(reply);
+    await say(claimed.token ? { ...owner, token: claimed.token } : owner, "zoe, the account");
+    await say(await login("zoe", { baseUrl: server.httpUrl, storage: null }), "zoe, a guest");
+    await lea.page.waitForFunction(() => document.querySelectorAll("#chat-log li[data-from=zoe]").length >= 4, null, wait);
+    const labels = await lea.page.$$eval("#chat-to option", (os) => Object.fromEntries(os.map((o) => [o.value, o.textContent])));
+    const shown = ids.map((id) => labels[`dm:${id}`]);
+    assert.equal(new Set(shown).size, 4, `the four zoes' labels ${JSON.stringify(shown)}`);
+    assert.ok(!/guest/.test(shown[2]), `the claimed account is labelled ${JSON.stringify(shown[2])}`);
+    assert.deepEqual(lea.errors, []);
   });
 
   test("the arena is drawn on a canvas and steered with the keyboard", async () => {
