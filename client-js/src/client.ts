@@ -99,8 +99,11 @@ export interface ClientOptions {
    * one interval (so a background tab, whose timers the browser runs
    * late, pings before it judges). The heartbeat looks once an interval,
    * so a silence is noticed up to one interval after that long: with the
-   * server's 10 s interval, 30 to 40 s after the last message. Zero or
-   * absent means three heartbeat intervals.
+   * server's 10 s interval, 30 to 40 s after the last message. In a tab
+   * whose timers the browser runs late, the run that finds the silence
+   * pings and the run after it drops the socket: up to two of those runs
+   * (2 minutes under Chrome's once-a-minute throttling). Zero or absent
+   * means three heartbeat intervals.
    */
   heartbeatTimeoutMs?: number;
   /** room configures every room joined. */
