@@ -211,6 +211,9 @@ func (s *Server) start() error {
 	)
 	cmd.Stdout = log
 	cmd.Stderr = log
+	// A test binary killed before its cleanups (go test's -timeout, a
+	// CI job cancelled) takes the server with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -1,9 +1,14 @@
 package redistest
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -61,4 +66,47 @@ func TestPauseResume(t *testing.T) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// A test binary that never reaches its cleanups (go test's -timeout
+// panics it, CI kills it) leaves no redis-server running: the server dies
+// with the process that started it.
+func TestServerDiesWithTheTestProcess(t *testing.T) {
+	if os.Getenv("REDISTEST_ORPHAN") == "1" {
+		s := Start(t)
+		fmt.Printf("redis-server pid %d\n", s.cmd.Process.Pid)
+		select {} // until killed, as a hung test is
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServerDiesWithTheTestProcess$", "-test.count=1")
+	// The child's temporary directories, which it never removes, are made
+	// in this test's.
+	cmd.Env = append(os.Environ(), "REDISTEST_ORPHAN=1", "TMPDIR="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	var pid int
+	sc := bufio.NewScanner(out)
+	for pid == 0 && sc.Scan() {
+		fmt.Sscanf(sc.Text(), "redis-server pid %d", &pid)
+	}
+	if pid == 0 {
+		t.Fatal("the child test printed no redis-server pid")
+	}
+	// Stop the orphan whatever this test finds.
+	defer syscall.Kill(pid, syscall.SIGKILL)
+	cmd.Process.Kill()
+	cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server %d still runs 10 s after its test process was killed", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
