@@ -73,6 +73,7 @@ func Start(t testing.TB) *Server {
 			t.Fatal(err)
 		}
 	}
+	s.reapOnExit(t)
 	data := filepath.Join(dir, "data")
 	if out, err := s.run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
@@ -104,6 +105,51 @@ func Start(t testing.TB) *Server {
 		}
 	})
 	return s
+}
+
+// reaper stops the server and removes its directory once the test binary
+// is gone, whichever way it went: a shell that waits for the end of a pipe
+// only this process holds. pg_ctl starts the server as a daemon, out of
+// reach of the cleanups of a binary that never runs them (go test's
+// -timeout panic, a cancelled CI job), which left it running for good.
+const reaper = `dir=$1; shift
+read -r done
+[ "$done" = stopped ] && exit 0
+pm=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null)
+if [ -n "$pm" ]; then
+	kill -CONT "$pm" 2>/dev/null; pkill -CONT -P "$pm" 2>/dev/null
+	"$@" stop -D "$dir/data" -m immediate -w >/dev/null 2>&1
+fi
+rm -rf "$dir"`
+
+// reapOnExit starts the reaper for s, in a process group of its own so
+// that a signal to the test's group leaves it to do its work. A test that
+// ends normally tells it the server is stopped (then it touches nothing,
+// not even a stale postmaster.pid's process).
+func (s *Server) reapOnExit(t testing.TB) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgCtl := []string{filepath.Join(s.bin, "pg_ctl")}
+	if os.Geteuid() == 0 {
+		pgCtl = append([]string{"runuser", "-u", "postgres", "--"}, pgCtl...)
+	}
+	cmd := exec.Command("sh", append([]string{"-c", reaper, "sh", s.dir}, pgCtl...)...)
+	cmd.Stdin = r
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	r.Close()
+	if err != nil {
+		w.Close()
+		t.Fatalf("starting the reaper: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = w.WriteString("stopped\n")
+		w.Close()
+		_ = cmd.Wait()
+	})
 }
 
 // URL returns the URL of the database name on the server.
