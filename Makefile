@@ -39,7 +39,7 @@ lint:
 # internal/redistest); the install scripts install them when missing. The
 # cluster's load balancer test runs Debian's nginx (install-nginx.sh).
 gotest: npm postgres redis nginx
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 nginx:
 	bash scripts/install-nginx.sh
