@@ -122,7 +122,9 @@ func (s *Server) drainBeforeShutdown(ctx context.Context, d time.Duration) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
 	defer cancel()
 	// A drain asked for without ctx ending (RequestDrain) is cut short by
-	// ctx's end (a signal); any drain by CutDrain (a second signal).
+	// ctx's end (a signal); any drain by CutDrain (a second signal), or by
+	// the WebSocket transport stopping on its own: no player can reach
+	// the node any more, so there is nothing left to wait for.
 	var stop <-chan struct{}
 	if ctx.Err() == nil {
 		stop = ctx.Done()
@@ -132,6 +134,7 @@ func (s *Server) drainBeforeShutdown(ctx context.Context, d time.Duration) {
 		select {
 		case <-s.drainCut:
 		case <-stop:
+		case <-s.ws.Failed():
 		case <-dctx.Done():
 			return
 		}

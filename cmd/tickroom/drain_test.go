@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,11 +34,18 @@ type proc struct {
 // and a private data dir, and reads its start summary.
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startProcUnder(t, nil, args...)
+}
+
+// startProcUnder is startProc with the binary run by the command wrapper
+// (prlimit and its options, say); nil runs it directly.
+func startProcUnder(t *testing.T, wrapper []string, args ...string) *proc {
+	t.Helper()
 	bin := buildBinary(t)
 	p := &proc{adminToken: "drain-test-admin-token", exited: make(chan struct{})}
-	all := append([]string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0",
-		"-data-dir", t.TempDir(), "-guest-login-rate", "inf"}, args...)
-	p.cmd = exec.Command(bin, all...)
+	all := append(append(append([]string{}, wrapper...), bin), append([]string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0",
+		"-data-dir", t.TempDir(), "-guest-login-rate", "inf"}, args...)...)
+	p.cmd = exec.Command(all[0], all[1:]...)
 	p.cmd.Env = append(os.Environ(), "TICKROOM_ADMIN_TOKEN="+p.adminToken)
 	var logs strings.Builder
 	p.cmd.Stderr = &syncWriter{w: &logs}
@@ -350,5 +358,62 @@ func TestBinarySignalCutsTheDrain(t *testing.T) {
 			}
 			p.waitExit(t, 15*time.Second)
 		})
+	}
+}
+
+// TestBinaryExitsWhenItsTransportStopsWhileDraining: a transport that
+// stops on its own (accept(2) failing with EMFILE) while a drain is under
+// way ends the drain: no player can reach the node any more, so nothing
+// is left to wait for, and the process exits non-zero at once for its
+// supervisor to restart it, rather than serving nothing until its
+// dropped players' seats are released or the drain's deadline passes.
+func TestBinaryExitsWhenItsTransportStopsWhileDraining(t *testing.T) {
+	t.Parallel()
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) is not installed")
+	}
+	p := startProcUnder(t, []string{prlimit, "--nofile=128:128"}, "-drain-timeout", "60s", "-max-conns", "1000")
+	black, white := p.player(t, "black"), p.player(t, "white")
+	room := startGomoku(t, black, white, nil)
+	black.Write(move(room, 1, 7, 7))
+	p.waitRunning(t, 1)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if code, body := p.get(t, "/readyz"); code == http.StatusServiceUnavailable && strings.Contains(body, "draining") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz never said draining")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Unfinished handshakes, 60 from each of 4 addresses: past the 128
+	// files the process may hold.
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for a := 1; a <= 4; a++ {
+		d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(a))}}
+		for range 60 {
+			c, err := d.Dial("tcp", p.ws)
+			if err != nil {
+				break
+			}
+			conns = append(conns, c)
+		}
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10 s after its transport stopped during a drain (60 s, the players' seats held 30 s)")
+	}
+	if p.err == nil {
+		t.Error("exit status 0 after the transport stopped")
 	}
 }
