@@ -182,21 +182,34 @@ func (h *Handler) auth(next http.HandlerFunc) http.Handler {
 			return
 		}
 		ip := remoteIP(r)
-		if wait := h.wrong.Wait(ip, h.now()); wait > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-			writeError(w, http.StatusTooManyRequests, "too many wrong admin tokens from this address; try again later")
-			return
-		}
 		tok, ok := bearerToken(r.Header.Get("Authorization"))
 		sum := sha256.Sum256([]byte(tok))
 		if !ok || h.noToken || subtle.ConstantTimeCompare(sum[:], h.token[:]) != 1 {
-			h.wrong.Allow(ip, h.now())
+			// A wrong token is answered 401 only once it was counted, in
+			// one step: a look at the count before the comparison and a
+			// charge after let every request that arrived meanwhile
+			// through, so tokens sent at once went past the bound.
+			if allowed, wait := h.wrong.Allow(ip, h.now()); !allowed {
+				tooManyWrongTokens(w, wait)
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tickroom admin"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin token")
 			return
 		}
+		if wait := h.wrong.Wait(ip, h.now()); wait > 0 {
+			tooManyWrongTokens(w, wait) // as for a wrong one: a guesser never learns it found it
+			return
+		}
 		next(w, r)
 	})
+}
+
+// tooManyWrongTokens answers a request from an address whose wrong admin
+// tokens are spent: 429, with Retry-After for wait.
+func tooManyWrongTokens(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	writeError(w, http.StatusTooManyRequests, "too many wrong admin tokens from this address; try again later")
 }
 
 // Wrong admin tokens a client address may send (Handler.auth): 10 at

@@ -7,7 +7,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestBearerSchemeIsCaseInsensitive checks the admin API takes the Bearer
@@ -105,5 +108,67 @@ func TestWrongAdminTokensAreBounded(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("the right token from another address: %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestWrongAdminTokensAreBoundedWhenSentAtOnce: the bound holds for wrong
+// tokens that arrive together, each on its own connection: an address
+// has 10 of them answered 401 however it sends them, the rest 429. The
+// count was looked at before the token was compared and charged after,
+// so every request that came meanwhile was compared and answered 401
+// (13 to 24 of 60 long tokens at once, in 3 of 5 runs of one address).
+// Several addresses, one after the other, each send theirs at once.
+func TestWrongAdminTokensAreBoundedWhenSentAtOnce(t *testing.T) {
+	e := start(t, adminToken)
+	const n = 60
+	// Long tokens (within the header limit) make each comparison take a
+	// while, as a busy or slow host does.
+	long := strings.Repeat("g", 900<<10)
+	for a := byte(2); a <= 6; a++ {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, a)}}
+		clients := make([]*http.Client, n)
+		for i := range clients {
+			tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 1}
+			t.Cleanup(tr.CloseIdleConnections)
+			clients[i] = &http.Client{Transport: tr}
+			// Each connection open first, on an endpoint that needs no token.
+			resp, err := clients[i].Get(e.admin.URL + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		var wg sync.WaitGroup
+		var tried, refused atomic.Int32
+		gate := make(chan struct{})
+		for i, c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("GET", e.admin.URL+"/v1/admin/overview", nil)
+				req.Header.Set("Authorization", "Bearer "+long+strconv.Itoa(i))
+				<-gate
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case http.StatusUnauthorized:
+					tried.Add(1)
+				case http.StatusTooManyRequests:
+					refused.Add(1)
+				}
+			}()
+		}
+		start := time.Now()
+		close(gate)
+		wg.Wait()
+		// 10 at once, and one more each 6 s the burst took.
+		if got, want := tried.Load(), 10+int32(time.Since(start)/(6*time.Second)); got > want || got+refused.Load() != n {
+			t.Fatalf("127.0.0.%d: %d of %d wrong tokens sent at once answered 401 and %d 429, want at most %d 401 and the rest 429", a, got, n, refused.Load(), want)
+		}
 	}
 }
