@@ -190,7 +190,8 @@ type Definition struct {
 	Name string
 	// New creates the game for a new room. An error refuses the room; it is
 	// wrapped in ErrInvalidOptions. A nil Game (or nil pointer) with no
-	// error refuses it too, with ErrInvalidOptions, and is logged.
+	// error refuses it too, with ErrInvalidOptions, and is logged (at
+	// most once every 10 s: a client reaches New at its message rate).
 	New func(Setup) (Game, error)
 	// TickRate is the default tick rate in Hz, 1..120. Zero value means 20.
 	TickRate int

@@ -23,8 +23,11 @@ import (
 // Its methods are safe from any goroutine.
 type Runtime struct {
 	cfg Config
-	// newPanicLogs spaces the stacks of panics in the games' New.
+	// newPanicLogs spaces the stacks of panics in the games' New, and
+	// newNilLogs the lines of a New that returned no game: a refused
+	// creation costs nothing, so a client reaches New at its message rate.
 	newPanicLogs logspace.Spacer
+	newNilLogs   logspace.Spacer
 	clock        Clock
 	manual       *ManualClock
 	// wall is set on the system clock (see nowNanos).
@@ -244,7 +247,9 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 	}
 	if v := reflect.ValueOf(g); !v.IsValid() || v.Kind() == reflect.Pointer && v.IsNil() {
 		// The game's bug: its first call would panic and close the room.
-		r.log.Error("game's New returned no game and no error: room refused", "room", id)
+		if ok, skipped := rt.newNilLogs.Allow(time.Now()); ok {
+			r.log.Error("game's New returned no game and no error: room refused (logged at most once every 10 s)", "room", id, "left_out", skipped)
+		}
 		return nil, fmt.Errorf("%w: %s: New returned no game", ErrInvalidOptions, def.Name)
 	}
 	r.w = worker{game: g, members: make([]*member, len(r.seats))}

@@ -57,3 +57,50 @@ func TestNewPanicLogsAreSpaced(t *testing.T) {
 		t.Fatalf("%d log records for 100 panics in New within seconds, want 1", n)
 	}
 }
+
+// noGameLogs counts the records whose message names a New that returned
+// no game.
+type noGameLogs struct{ n *atomic.Int64 }
+
+func (h noGameLogs) Enabled(context.Context, slog.Level) bool { return true }
+func (h noGameLogs) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "New returned no game") {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h noGameLogs) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h noGameLogs) WithGroup(string) slog.Handler      { return h }
+
+// TestNewReturningNoGameLogsAreSpaced: a New that returns a nil Game and
+// no error on some options refuses them as bad options, which cost the
+// client nothing, so one client made the runtime log an error with each
+// CreateRoom, at its message rate, as a panic in New did before its
+// stacks were spaced (TestNewPanicLogsAreSpaced); the line is now written
+// at most once every 10 s, every such creation still refused.
+func TestNewReturningNoGameLogsAreSpaced(t *testing.T) {
+	var logged atomic.Int64
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.Runtime.Logger = slog.New(noGameLogs{&logged}) },
+		games: func(r *game.Registry) {
+			if err := r.Register(game.Definition{Name: "hollow", TickRate: 20, MaxPlayers: 2, New: func(s game.Setup) (game.Game, error) {
+				if s.Options["mode"] == "x" {
+					return nil, nil
+				}
+				return newTally(s)
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	c, _ := e.connect("mallory")
+	for i := range 100 {
+		r := createAndLeave(t, c, &tickroomv1.CreateRoom{Game: "hollow", Options: map[string]string{"mode": "x"}})
+		if r == nil || r.Code != tickroomv1.ErrorCode_ERROR_CODE_BAD_OPTIONS {
+			t.Fatalf("creation %d with options New returns no game for: %v, want ERROR_CODE_BAD_OPTIONS", i+1, r)
+		}
+	}
+	if n := logged.Load(); n != 1 {
+		t.Fatalf("%d log records for 100 creations New returned no game for, within seconds, want 1", n)
+	}
+}
