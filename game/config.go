@@ -111,10 +111,10 @@ type Config struct {
 	// room whose game writes a larger one sends it to no one and is
 	// closed as if its game had panicked (a running match ends with
 	// Reason "error"). It also bounds a game's messages (Context.Send,
-	// Broadcast, an InputError: text and data), which are logged and not
-	// sent past it, and a match result's reason and data, sent without
-	// its data past it. Zero value means 1 MiB, the largest message the
-	// server takes from a client.
+	// Broadcast, an InputError: text and data), which are not sent past
+	// it and logged (once every 10 s at most), and a match result's
+	// reason and data, sent without its data past it. Zero value means
+	// 1 MiB, the largest message the server takes from a client.
 	MaxStateBytes int
 	// DropGrace is how long a dropped member's seat is held for a resume.
 	// Zero value means 30 seconds.

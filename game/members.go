@@ -297,7 +297,11 @@ func (r *Room) sendMessage(msg Message) {
 	if n := len(msg.Text) + len(msg.Data); n > r.rt.cfg.MaxStateBytes {
 		// The game's bug: sent, it would close its recipients as too
 		// slow, and the message would be lost all the same.
-		r.log.Error("game message over the limit: not sent", "room", r.id, "code", msg.Code, "bytes", n, "limit", r.rt.cfg.MaxStateBytes)
+		// An input can cause it at its seat's rate: logged once every
+		// 10 s at most.
+		if ok, skipped := r.rt.bigMessageLogs.Allow(time.Now()); ok {
+			r.log.Error("game message over the limit: not sent (logged at most once every 10 s)", "room", r.id, "code", msg.Code, "bytes", n, "limit", r.rt.cfg.MaxStateBytes, "left_out", skipped)
+		}
 		clear(w.recips)
 		return
 	}

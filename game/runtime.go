@@ -28,8 +28,12 @@ type Runtime struct {
 	// creation costs nothing, so a client reaches New at its message rate.
 	newPanicLogs logspace.Spacer
 	newNilLogs   logspace.Spacer
-	clock        Clock
-	manual       *ManualClock
+	// bigMessageLogs spaces the lines of game messages over
+	// Config.MaxStateBytes, which a player's input may cause at its rate
+	// while the room plays on.
+	bigMessageLogs logspace.Spacer
+	clock          Clock
+	manual         *ManualClock
 	// wall is set on the system clock (see nowNanos).
 	wall   bool
 	shards []*shard

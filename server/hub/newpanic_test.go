@@ -104,3 +104,66 @@ func TestNewReturningNoGameLogsAreSpaced(t *testing.T) {
 		t.Fatalf("%d log records for 100 creations New returned no game for, within seconds, want 1", n)
 	}
 }
+
+// loud is tally with a bug in what it sends: the input "shout" sends the
+// player a game message over the runtime's MaxStateBytes.
+type loud struct {
+	tally
+	size int
+}
+
+func (g *loud) Input(ctx *game.Context, seat uint32, data []byte) error {
+	if string(data) == "shout" {
+		ctx.Send(seat, game.Message{Code: 7, Data: make([]byte, g.size)})
+		return nil
+	}
+	return g.tally.Input(ctx, seat, data)
+}
+
+// overLimitLogs counts the records of game messages not sent for their size.
+type overLimitLogs struct{ n *atomic.Int64 }
+
+func (h overLimitLogs) Enabled(context.Context, slog.Level) bool { return true }
+func (h overLimitLogs) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "game message over the limit") {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h overLimitLogs) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h overLimitLogs) WithGroup(string) slog.Handler      { return h }
+
+// TestOversizedGameMessageLogsAreSpaced: a game message over
+// game.Config.MaxStateBytes is not sent and logged, and the room plays on,
+// so a game with such a bug on some input let its player write an error
+// line with each input, at the seat's input rate, for as long as it liked;
+// the line is now written at most once every 10 s, and no such message is
+// sent.
+func TestOversizedGameMessageLogsAreSpaced(t *testing.T) {
+	var logged atomic.Int64
+	e := start(t, options{
+		hub: func(c *hub.Config) {
+			c.Runtime.Logger = slog.New(overLimitLogs{&logged})
+			c.Runtime.MaxStateBytes = 1000
+		},
+		games: func(r *game.Registry) {
+			if err := r.Register(game.Definition{Name: "loud", TickRate: 20, MaxPlayers: 2, InputRate: 1000, New: func(game.Setup) (game.Game, error) {
+				return &loud{tally: tally{vals: map[uint64]int{}}, size: 2000}, nil
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	c, _ := e.connect("mallory")
+	room := joined(t, c.Request(quickMatch("loud"))).RoomId
+	for seq := range uint32(100) {
+		c.Send(input(room, seq+1, []byte("shout")))
+	}
+	c.Send(input(room, 101, []byte("!"))) // refused: a small message, after the others
+	if gm := c.Next(isKind[*tickroomv1.ServerMessage_GameMessage]).GetGameMessage(); gm.GetCode() != 1 {
+		t.Fatalf("game message %d, want the refusal (1) alone", gm.GetCode())
+	}
+	if n := logged.Load(); n != 1 {
+		t.Fatalf("%d log records for 100 oversized game messages within seconds, want 1", n)
+	}
+}
