@@ -53,8 +53,9 @@ type Config struct {
 	CacheSize int
 	// ConnectTimeout bounds the PostgreSQL connection at open. The
 	// migrations that follow are not bounded by it: they run to their
-	// end, and a node that finds another migrating waits for it (up to 5
-	// minutes). Zero value means 10 seconds.
+	// end, and a node that finds another migrating waits for it, saying
+	// so in the log every minute, for up to 5 minutes (then ErrLocked).
+	// Zero value means 10 seconds.
 	ConnectTimeout time.Duration
 	// MaxConns caps the PostgreSQL connection pool. Zero value means 8.
 	MaxConns int
@@ -107,6 +108,8 @@ type Config struct {
 	now func() time.Time
 	// walLimit replaces defaultWALLimit (tests only).
 	walLimit int64
+	// lockWait replaces defaultLockWait (tests only).
+	lockWait time.Duration
 	// trimEvery is how seldom a result's players are looked at for
 	// ResultKeep (trimResults). Zero value means 8; tests set 1 to see
 	// every write keep the bound exactly.
@@ -158,6 +161,7 @@ func (c Config) withDefaults() (Config, error) {
 	limits.Default(&c.DeviceKeep, defaultDeviceKeep)
 	limits.Default(&c.ResultKeep, defaultResultKeep)
 	limits.Default(&c.trimEvery, 8)
+	limits.Default(&c.lockWait, defaultLockWait)
 	limits.Default(&c.walLimit, defaultWALLimit)
 	limits.Default(&c.ChannelHistories, defaultChannelHistories)
 	limits.Default(&c.ChannelTTL, defaultChannelTTL)

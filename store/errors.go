@@ -26,7 +26,8 @@ var (
 	// pages are damaged.
 	ErrCorrupt = errors.New("store: database file is corrupt")
 	// ErrLocked reports a SQLite database another process holds locked
-	// past the busy timeout.
+	// past the busy timeout, or a PostgreSQL migration lock another
+	// session held for as long as Open waits for it (5 minutes).
 	ErrLocked = errors.New("store: database is locked")
 	// ErrDataDirInUse reports a data directory another process already
 	// serves from.

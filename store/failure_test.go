@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -329,4 +331,76 @@ func TestPostgresMigrationOutlastsConnectTimeout(t *testing.T) {
 	if rows != 1 || applied != 1 {
 		t.Fatalf("after two nodes opened at once: %d rows the migration inserts and version 2 recorded %d times, want 1 and 1", rows, applied)
 	}
+}
+
+// TestPostgresWaitForAnotherMigrationIsLogged: a node that finds another
+// holding the migration lock (another node migrating, or a session left
+// holding it) waited for it in silence, its start hung with nothing in the
+// log for up to 5 minutes, and then failed with "database unavailable:
+// reading the schema version: failed to acquire lock", though the
+// database answered all along. The wait now says what it waits for, and
+// which server process holds the lock, once it starts and then every
+// minute; past its bound it fails with ErrLocked, naming the holder.
+func TestPostgresWaitForAnotherMigrationIsLogged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := pgtest.Start(t)
+	url := srv.NewDatabase(t)
+	holder, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	conn, err := holder.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var pid int
+	if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(4097083626)"); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	cfg := Config{URL: url, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	opened := make(chan error, 1)
+	go func() {
+		db, err := Open(ctx, cfg)
+		if err == nil {
+			db.Close()
+		}
+		opened <- err
+	}()
+	want := fmt.Sprintf("held_by_pid=%d", pid)
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.String(), "waiting for another node's migration"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("20 s into a wait for the migration lock, the log says nothing of it:\n%s", logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("the wait's log line does not name the lock's holder (%s):\n%s", want, logs)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock(4097083626)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-opened; err != nil {
+		t.Fatalf("Open once the lock was let go: %v", err)
+	}
+
+	// Past the wait's bound: ErrLocked, naming the holder.
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(4097083626)"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.lockWait = 2 * time.Second
+	_, err = Open(ctx, cfg)
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprint("pid ", pid)) {
+		t.Fatalf("Open past the wait's bound: %v, want ErrLocked naming pid %d", err, pid)
+	}
+	if errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Open past the wait's bound: %v, reachable all along, not ErrUnavailable", err)
+	}
+	t.Logf("error: %v", err)
 }

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
-	"github.com/pressly/goose/v3/lock"
 )
 
 // versionTable is goose's bookkeeping table.
@@ -18,7 +18,7 @@ const versionTable = "tickroom_schema_version"
 
 // migrate applies the backend's pending migrations to db and returns the
 // schema version. It refuses a schema newer than the newest migration.
-func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, classify func(error) error, log *slog.Logger) (int64, error) {
+func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, classify func(error) error, log *slog.Logger, lockWait time.Duration) (int64, error) {
 	fsys := override
 	if fsys == nil {
 		sub, err := fs.Sub(migrationFiles, "migrations/"+backend)
@@ -32,12 +32,9 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 	if backend == BackendPostgres {
 		dialect = database.DialectPostgres
 		// Nodes starting together take turns: the first migrates, the
-		// others find nothing pending.
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return 0, err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
+		// others wait for it (saying so in the log) and find nothing
+		// pending.
+		opts = append(opts, goose.WithSessionLocker(&migrationLocker{log: log, wait: lockWait}))
 	}
 	store, err := database.NewStore(dialect, versionTable)
 	if err != nil {
@@ -92,6 +89,9 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 }
 
 func wrapDriver(op string, err error, classify func(error) error) error {
+	if errors.Is(err, ErrLocked) { // the migration lock (migrationLocker)
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
 	if e := classify(err); e != nil {
 		return fmt.Errorf("%w: %s: %w", e, op, err)
 	}

@@ -40,7 +40,7 @@ func openPostgres(ctx context.Context, cfg Config) (_ *DB, err error) {
 	if err := pool.PingContext(pctx); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, redactURL(cfg.URL), err)
 	}
-	db.version, err = migrate(ctx, pool, BackendPostgres, cfg.migrations, classifyPostgres, cfg.Logger)
+	db.version, err = migrate(ctx, pool, BackendPostgres, cfg.migrations, classifyPostgres, cfg.Logger, cfg.lockWait)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", redactURL(cfg.URL), err)
 	}
