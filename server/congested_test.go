@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"errors"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -48,5 +51,45 @@ func TestCongestedWhenTheProcessIsOverItsBudget(t *testing.T) {
 	}
 	if !congested {
 		t.Fatal("Congested is false while the process is over its outbound budget")
+	}
+}
+
+// TestCongestionEndsWhenGnetDrains: a connection whose last write left
+// gnet holding more than HighWater (a client that stopped reading for a
+// moment while one large frame went out, its kernel taking no more than
+// NotSentLowat) is congested, and stops being so once the client has read
+// it all, without another frame sent to it: a room that sees it congested
+// skips its states and sends it nothing, so nothing but the loop can
+// notice that gnet drained. With the sweep an hour away, only the loop's
+// drain recheck can.
+func TestCongestionEndsWhenGnetDrains(t *testing.T) {
+	const size = 256 << 10
+	s := startServer(t, Config{SweepInterval: time.Hour, SlowDeadline: time.Hour, IdleTimeout: time.Hour, PingInterval: time.Hour})
+	rc := dialWS(t, s, "/rec")
+	_ = rc.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
+	c := s.rec.waitOpened(t)
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	if err := c.Send(ws.OpBinary, payload); err != nil {
+		t.Fatal(err)
+	}
+	// The one frame goes to gnet whole; the kernel takes part of it.
+	waitFor(t, func() bool { return c.queued.Load() == 0 && c.outBytes.Load() > int64(s.cfg.HighWater) })
+	if !c.Congested() {
+		t.Fatalf("gnet holds %d bytes, over HighWater %d, and the connection is not congested", c.outBytes.Load(), s.cfg.HighWater)
+	}
+	_ = rc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	h, p, err := rc.readFrame()
+	if err != nil || h.OpCode != ws.OpBinary || !bytes.Equal(p, payload) {
+		t.Fatalf("frame: op %v, %d bytes, err %v", h.OpCode, len(p), err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Congested() {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the client read the whole frame the connection is still congested (gnet holds %d by its count)", c.outBytes.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -74,8 +74,10 @@
 // the frames stay shared in its queue and go out, at most 64 KiB per
 // Writev, once gnet has drained (noticed at the next frame, the next read,
 // the sweep or the drain recheck). A connection that never reads costs a pointer per frame,
-// not a copy of it. gnet has no drain callback, so a loop that keeps frames
-// back for some connections looks at those every 10 ms (recheckHeld).
+// not a copy of it. gnet has no drain callback, so a loop for whose
+// connections gnet holds bytes looks at those every 10 ms (recheckHeld):
+// what gnet holds counts toward HighWater, and a connection stays
+// congested no longer than that after it drained.
 //
 // Outbound bytes are bounded in two classes. Droppable frames (latest
 // wins) are skipped while Conn.Congested reports the connection over

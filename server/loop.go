@@ -36,8 +36,8 @@ type loop struct {
 	// refused and refusedFrames are the bytes and messages of that read
 	// that the handler refused (Conn.Refused).
 	refused, refusedFrames int
-	// held lists the connections that keep frames back while gnet holds
-	// bytes for them, for the drain recheck (recheckHeld).
+	// held lists the connections for which gnet holds bytes, or that keep
+	// frames back while it does, for the drain recheck (recheckHeld).
 	held []*Conn
 	// turnFlushed counts the connections turns flushed since the last
 	// flush task, taskFlushed those flush tasks flushed since the round
@@ -80,12 +80,12 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 	return l
 }
 
-// drainRecheck is how often a loop with connections that keep frames back
-// looks whether gnet has drained their bytes (recheckHeld).
+// drainRecheck is how often a loop with connections for which gnet holds
+// bytes looks whether gnet has drained them (recheckHeld).
 const drainRecheck = 10 * time.Millisecond
 
-// addHeld puts c, which now keeps frames back, on the loop's held list.
-// Loop only.
+// addHeld puts c, for which gnet now holds bytes or which keeps frames
+// back, on the loop's held list. Loop only.
 func (l *loop) addHeld(c *Conn) {
 	if c.onHeldList {
 		return
@@ -96,17 +96,23 @@ func (l *loop) addHeld(c *Conn) {
 }
 
 // recheckHeld flushes the held connections for which gnet has drained
-// what the kernel refused, and drops from the list those that no longer
-// keep frames back. gnet v2 tells nobody when it drains a connection's
+// what the kernel refused, counts again what gnet holds for the others,
+// and drops from the list those for which it holds nothing and that keep
+// no frames back. gnet v2 tells nobody when it drains a connection's
 // buffer, so without it a frame kept back would wait for the connection's
-// next frame, its next read or the sweep: up to Config.SweepInterval for
-// a connection that is sent nothing more. The ticker asks for it every
-// drainRecheck while the list is not empty. Loop only.
+// next frame, its next read or the sweep, and the count Congested reads
+// would stay over HighWater until then: up to Config.SweepInterval for a
+// connection that is sent nothing more, as a room sends a congested
+// member no state. The ticker asks for it every drainRecheck while the
+// list is not empty. Loop only.
 func (l *loop) recheckHeld() {
 	kept := l.held[:0]
 	for _, c := range l.held {
 		c.flushIfDrained() // c stays on the list meanwhile: addHeld appends nothing
-		if c.state == stateOpen && c.holding {
+		if c.state == stateOpen && !c.holding {
+			c.setOut(int64(c.gc.OutboundBuffered()))
+		}
+		if c.state == stateOpen && (c.holding || c.outBytes.Load() > 0) {
 			kept = append(kept, c)
 		} else {
 			c.onHeldList = false

@@ -24,8 +24,9 @@ import (
 // when the kernel refuses again stays under a chunk. A connection that
 // never reads then costs a pointer per frame, not a copy of each frame's
 // bytes. Drained is noticed at the connection's next flush (a new frame),
-// its next read, or the loop's recheck of its held connections every
-// drainRecheck (recheckHeld), whichever comes first.
+// its next read, or the loop's recheck every drainRecheck of the
+// connections for which gnet holds bytes (recheckHeld), whichever comes
+// first.
 //
 // Lock order: Conn.mu, then loop.mu. Neither is held while calling gnet or
 // a Handler.
@@ -418,6 +419,9 @@ func (c *Conn) flush(listed bool) {
 	c.holding = false
 	if c.state != stateClosed {
 		c.setOut(int64(c.gc.OutboundBuffered()))
+		if c.state == stateOpen && c.outBytes.Load() > 0 {
+			c.loop.addHeld(c) // so that the count goes down when gnet drains
+		}
 	}
 	rest := items[written:]
 	if len(rest) > 0 && c.state == stateClosed {
