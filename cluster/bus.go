@@ -587,13 +587,15 @@ func (b *Bus) flush(batch []outMsg) {
 		}
 		return nil
 	})
-	// A batch that took twice its deadline was not kept waiting by Redis
-	// (a call to a silent Redis ends at its deadline) but by this process,
-	// stopped meanwhile (SIGSTOP, a paused VM): its deadline passed while
-	// nothing ran. That says nothing of Redis, and marking the bus down
-	// failed the replies the node sent as it woke, to the calls waiting
-	// in its subscription, for the probe's half second.
-	stalled := time.Since(start) > 2*b.cfg.Timeout
+	// A batch that took a quarter more than its deadline was not kept
+	// waiting by Redis (a call to a silent Redis ends at its deadline:
+	// the client's ContextTimeoutEnabled) but by this process, stopped
+	// meanwhile (SIGSTOP, a paused VM): its deadline passed while nothing
+	// ran. That says nothing of Redis, and marking the bus down failed the
+	// replies the node sent as it woke, to the calls waiting in its
+	// subscription, for the probe's half second. A batch wrongly taken
+	// for stalled costs one more: the next to fail marks the bus down.
+	stalled := time.Since(start) > b.cfg.Timeout+b.cfg.Timeout/4
 	if err != nil && !stalled && b.healthy.Swap(false) {
 		b.log.Warn("cluster: bus cannot reach redis; cluster-wide messages fail until it answers", "err", err)
 	}
