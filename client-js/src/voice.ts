@@ -90,8 +90,13 @@ export class VoiceCall extends Emitter<VoiceCallEvents> {
     await this.send(SignalKind.OFFER, o.sdp ?? "");
   }
 
-  /** answer takes an offer (the callee's side). */
-  async answer(offerSdp: string): Promise<void> {
+  /**
+   * answer takes an offer (the callee's side), and the signals of this
+   * call that arrived before the call was made (answerCall keeps them).
+   */
+  async answer(offerSdp: string, early: Signal[] = []): Promise<void> {
+    for (const s of early) void this.handle(s); // candidates go to pending until the offer is set
+    if (this.pc.signalingState === "closed") return; // hung up meanwhile
     await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
     await this.flush();
     const a = await this.pc.createAnswer();
@@ -130,10 +135,39 @@ export async function startCall(client: Client, peer: string, opts: VoiceCallOpt
   return call;
 }
 
-/** answerCall answers an incoming offer (a "signal" event of kind OFFER). */
-export async function answerCall(client: Client, offer: Signal, opts: VoiceCallOptions): Promise<VoiceCall> {
-  const call = new VoiceCall(client, offer.fromUserId, offer.callId, opts);
-  await call.answer(offer.data);
+/**
+ * earlySignals bounds the signals answerCall keeps for a call while its
+ * options are on their way: a caller's ICE candidates, a few to a few
+ * dozen, follow its offer at once.
+ */
+const earlySignals = 64;
+
+/**
+ * answerCall answers an incoming offer (a "signal" event of kind OFFER).
+ * Call it as soon as the offer arrives: opts may be a promise (the
+ * microphone, which getUserMedia may take seconds to give, or the
+ * player's yes first), and the caller's ICE candidates, which follow its
+ * offer at once, are kept meanwhile (up to 64 signals). Without them the
+ * callee cannot reach a caller behind NAT. If opts rejects, the caller is
+ * sent a hang-up and answerCall rejects with that error.
+ */
+export async function answerCall(client: Client, offer: Signal, opts: VoiceCallOptions | Promise<VoiceCallOptions>): Promise<VoiceCall> {
+  const peer = offer.fromUserId;
+  const early: Signal[] = [];
+  const off = client.on("signal", (s) => {
+    if (s.fromUserId === peer && s.callId === offer.callId && early.length < earlySignals) early.push(s);
+  });
+  let o: VoiceCallOptions;
+  try {
+    o = await opts;
+  } catch (err) {
+    client.sendSignal(peer, offer.callId, SignalKind.HANGUP, "").catch(() => {}); // the caller stops waiting
+    throw err;
+  } finally {
+    off(); // the call subscribes below, with no await between
+  }
+  const call = new VoiceCall(client, peer, offer.callId, o);
+  await call.answer(offer.data, early);
   return call;
 }
 

@@ -78,7 +78,9 @@ export class Voice {
     if (!this.client) return;
     this.set("answering");
     try {
-      this.track(await answerCall(this.client, offer, await this.media()));
+      // answerCall at once, with the microphone to come: it keeps the
+      // caller's candidates that arrive meanwhile.
+      this.track(await answerCall(this.client, offer, this.media()));
     } catch (err) {
       this.set("failed");
       this.status(`Voice: ${errorText(err)}`);
@@ -86,6 +88,10 @@ export class Voice {
   }
 
   private track(call: VoiceCall): void {
+    if (call.pc.signalingState === "closed") {
+      this.set("closed"); // hung up before it was answered
+      return;
+    }
     this.call = call;
     this.button.dataset["call"] = call.callId; // which call the button drives
     if (call.remote) this.audio.srcObject = call.remote; // arrived while answering

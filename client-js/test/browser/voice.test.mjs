@@ -47,9 +47,10 @@ describe("voice in a gomoku room", { timeout: 180_000 }, () => {
     await server?.stop();
   });
 
-  async function player(name) {
+  async function player(name, init) {
     const context = await browser.newContext();
     const page = await context.newPage();
+    if (init) await page.addInitScript(init);
     const errors = [];
     page.on("pageerror", (err) => errors.push(String(err)));
     await page.goto(`${server.httpUrl}/`);
@@ -142,6 +143,36 @@ describe("voice in a gomoku room", { timeout: 180_000 }, () => {
     } finally {
       eve.close();
     }
+    assert.deepEqual([...ann.errors, ...bob.errors], []);
+    await ann.context.close();
+    await bob.context.close();
+  });
+
+  // A callee's microphone can take seconds to start (a permission prompt,
+  // a slow device) while the caller's ICE candidates, sent right after its
+  // offer, arrive: the call must keep them, or a callee the caller cannot
+  // reach first (behind NAT) never connects. Here the callee's
+  // getUserMedia takes 1.5 s and counts the candidates its peer connection
+  // is given; the demo answers with client-js's answerCall.
+  test("the callee keeps the caller's candidates that arrive while its microphone starts", async () => {
+    const slowMic = () => {
+      const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = (c) => new Promise((r) => setTimeout(r, 1500)).then(() => gum(c));
+      window.candidatesAdded = 0;
+      const add = RTCPeerConnection.prototype.addIceCandidate;
+      RTCPeerConnection.prototype.addIceCandidate = function (c, ...rest) {
+        if (c && c.candidate) window.candidatesAdded++;
+        return add.call(this, c, ...rest);
+      };
+    };
+    const ann = await player("eli");
+    const bob = await player("fay", slowMic);
+    await ann.page.waitForSelector("#players li:nth-child(2)", wait);
+    await ann.page.waitForSelector("#voice:not([hidden])", wait);
+    await ann.page.click("#voice");
+    await ann.page.waitForSelector('#voice[data-voice="connected"]', wait);
+    await bob.page.waitForSelector('#voice[data-voice="connected"]', wait);
+    assert.ok(await bob.page.evaluate(() => window.candidatesAdded) > 0, "the callee was given none of the caller's candidates");
     assert.deepEqual([...ann.errors, ...bob.errors], []);
     await ann.context.close();
     await bob.context.close();
