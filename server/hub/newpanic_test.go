@@ -12,18 +12,21 @@ import (
 	"github.com/tickroom/tickroom/server/hub"
 )
 
-// panicLogs counts the records whose message names a panic in New.
-type panicLogs struct{ n *atomic.Int64 }
+// countLogs counts the records whose message holds text.
+type countLogs struct {
+	n    *atomic.Int64
+	text string
+}
 
-func (h panicLogs) Enabled(context.Context, slog.Level) bool { return true }
-func (h panicLogs) Handle(_ context.Context, r slog.Record) error {
-	if strings.Contains(r.Message, "panicked in New") {
+func (h countLogs) Enabled(context.Context, slog.Level) bool { return true }
+func (h countLogs) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, h.text) {
 		h.n.Add(1)
 	}
 	return nil
 }
-func (h panicLogs) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h panicLogs) WithGroup(string) slog.Handler      { return h }
+func (h countLogs) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countLogs) WithGroup(string) slog.Handler      { return h }
 
 // TestNewPanicLogsAreSpaced: a CreateRoom the game's New refuses costs
 // nothing (TestRefusedCreationsCostNothing), and one whose New panics is
@@ -34,7 +37,7 @@ func (h panicLogs) WithGroup(string) slog.Handler      { return h }
 func TestNewPanicLogsAreSpaced(t *testing.T) {
 	var logged atomic.Int64
 	e := start(t, options{
-		hub: func(c *hub.Config) { c.Runtime.Logger = slog.New(panicLogs{&logged}) },
+		hub: func(c *hub.Config) { c.Runtime.Logger = slog.New(countLogs{&logged, "panicked in New"}) },
 		games: func(r *game.Registry) {
 			if err := r.Register(game.Definition{Name: "brittle", TickRate: 20, MaxPlayers: 2, New: func(s game.Setup) (game.Game, error) {
 				if s.Options["mode"] == "x" {
@@ -58,20 +61,6 @@ func TestNewPanicLogsAreSpaced(t *testing.T) {
 	}
 }
 
-// noGameLogs counts the records whose message names a New that returned
-// no game.
-type noGameLogs struct{ n *atomic.Int64 }
-
-func (h noGameLogs) Enabled(context.Context, slog.Level) bool { return true }
-func (h noGameLogs) Handle(_ context.Context, r slog.Record) error {
-	if strings.Contains(r.Message, "New returned no game") {
-		h.n.Add(1)
-	}
-	return nil
-}
-func (h noGameLogs) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h noGameLogs) WithGroup(string) slog.Handler      { return h }
-
 // TestNewReturningNoGameLogsAreSpaced: a New that returns a nil Game and
 // no error on some options refuses them as bad options, which cost the
 // client nothing, so one client made the runtime log an error with each
@@ -81,7 +70,7 @@ func (h noGameLogs) WithGroup(string) slog.Handler      { return h }
 func TestNewReturningNoGameLogsAreSpaced(t *testing.T) {
 	var logged atomic.Int64
 	e := start(t, options{
-		hub: func(c *hub.Config) { c.Runtime.Logger = slog.New(noGameLogs{&logged}) },
+		hub: func(c *hub.Config) { c.Runtime.Logger = slog.New(countLogs{&logged, "New returned no game"}) },
 		games: func(r *game.Registry) {
 			if err := r.Register(game.Definition{Name: "hollow", TickRate: 20, MaxPlayers: 2, New: func(s game.Setup) (game.Game, error) {
 				if s.Options["mode"] == "x" {
@@ -120,19 +109,6 @@ func (g *loud) Input(ctx *game.Context, seat uint32, data []byte) error {
 	return g.tally.Input(ctx, seat, data)
 }
 
-// overLimitLogs counts the records of game messages not sent for their size.
-type overLimitLogs struct{ n *atomic.Int64 }
-
-func (h overLimitLogs) Enabled(context.Context, slog.Level) bool { return true }
-func (h overLimitLogs) Handle(_ context.Context, r slog.Record) error {
-	if strings.Contains(r.Message, "game message over the limit") {
-		h.n.Add(1)
-	}
-	return nil
-}
-func (h overLimitLogs) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h overLimitLogs) WithGroup(string) slog.Handler      { return h }
-
 // TestOversizedGameMessageLogsAreSpaced: a game message over
 // game.Config.MaxStateBytes is not sent and logged, and the room plays on,
 // so a game with such a bug on some input let its player write an error
@@ -143,7 +119,7 @@ func TestOversizedGameMessageLogsAreSpaced(t *testing.T) {
 	var logged atomic.Int64
 	e := start(t, options{
 		hub: func(c *hub.Config) {
-			c.Runtime.Logger = slog.New(overLimitLogs{&logged})
+			c.Runtime.Logger = slog.New(countLogs{&logged, "game message over the limit"})
 			c.Runtime.MaxStateBytes = 1000
 		},
 		games: func(r *game.Registry) {
