@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -390,24 +389,7 @@ func TestBinaryExitsWhenItsTransportStopsWhileDraining(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Unfinished handshakes, 60 from each of 4 addresses: past the 128
-	// files the process may hold.
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for a := 1; a <= 4; a++ {
-		d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(a))}}
-		for range 60 {
-			c, err := d.Dial("tcp", p.ws)
-			if err != nil {
-				break
-			}
-			conns = append(conns, c)
-		}
-	}
+	exhaustFiles(t, p.ws)
 	select {
 	case <-p.exited:
 	case <-time.After(10 * time.Second):

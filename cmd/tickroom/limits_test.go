@@ -316,24 +316,7 @@ func TestBinaryExitsWhenItsTransportStops(t *testing.T) {
 		t.Skip("prlimit (util-linux) is not installed")
 	}
 	r := startBinaryUnder(t, []string{prlimit, "--nofile=128:128"}, nil, "-max-conns", "1000")
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	// Unfinished handshakes, 60 from each of 4 addresses (64 is the cap
-	// of one): 240 sockets, past the 128 the process may hold.
-	for a := 1; a <= 4; a++ {
-		d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(a))}}
-		for i := 0; i < 60; i++ {
-			c, err := d.Dial("tcp", r.ws)
-			if err != nil {
-				break
-			}
-			conns = append(conns, c)
-		}
-	}
+	exhaustFiles(t, r.ws)
 	select {
 	case <-r.exited:
 	case <-time.After(20 * time.Second):
@@ -345,5 +328,23 @@ func TestBinaryExitsWhenItsTransportStops(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr.String(), "WebSocket transport stopped") {
 		t.Errorf("no log line says the transport stopped:\n%s", r.stderr)
+	}
+}
+
+// exhaustFiles opens unfinished handshakes to addr, 60 from each of 4
+// addresses (64 is the cap of one): 240 sockets, past the 128 files a
+// binary run under prlimit --nofile=128 may hold. They close when the
+// test ends.
+func exhaustFiles(t *testing.T, addr string) {
+	t.Helper()
+	for a := 1; a <= 4; a++ {
+		d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(a))}}
+		for range 60 {
+			c, err := d.Dial("tcp", addr)
+			if err != nil {
+				break
+			}
+			t.Cleanup(func() { c.Close() })
+		}
 	}
 }
