@@ -22,11 +22,7 @@ func TestVanishedPeerFreesItsSeat(t *testing.T) {
 		hub:    func(c *hub.Config) { c.Runtime.DropGrace = grace },
 	})
 	p := startNetPath(t, e.srv.Addr().String())
-	a, _, err := dial(t, p.url(hub.Path), e.token("alice", time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Next(isKind[*tickroomv1.ServerMessage_Welcome])
+	a := p.connect(t, e.token("alice", time.Hour))
 	b, _ := e.connect("bob")
 	ja := joined(t, a.Request(quickMatch("tally")))
 	joined(t, b.Request(quickMatch("tally")))
@@ -74,11 +70,7 @@ func TestResumeWhileTheOldSocketIsHalfOpen(t *testing.T) {
 			p.up.delay.Store(int64(150 * time.Millisecond))
 			p.down.delay.Store(int64(150 * time.Millisecond))
 			tok := e.token("alice", time.Hour)
-			a, _, err := dial(t, p.url(hub.Path), tok)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a.Next(isKind[*tickroomv1.ServerMessage_Welcome])
+			a := p.connect(t, tok)
 			b, _ := e.connect("bob")
 			ja := joined(t, a.Request(quickMatch("tally")))
 			joined(t, b.Request(quickMatch("tally")))

@@ -6,6 +6,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
 )
 
 // netPath is a userspace TCP relay between test clients and a server that
@@ -47,6 +50,17 @@ func startNetPath(t *testing.T, target string) *netPath {
 
 // url is the WebSocket URL of path (hub.Path) through the relay.
 func (p *netPath) url(path string) string { return "ws://" + p.ln.Addr().String() + path }
+
+// connect logs in with tok through the path and reads the Welcome.
+func (p *netPath) connect(t *testing.T, tok string) *client {
+	t.Helper()
+	c, _, err := dial(t, p.url(hub.Path), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Next(isKind[*tickroomv1.ServerMessage_Welcome])
+	return c
+}
 
 func (p *netPath) accept() {
 	for {

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/game"
-	"github.com/tickroom/tickroom/protocol/tickroomv1"
-	"github.com/tickroom/tickroom/server/hub"
 )
 
 // bulk is a game whose one entity is 1 KB that changes whole every tick.
@@ -42,11 +40,7 @@ func TestSlowDownlinkSkipsToTheLatest(t *testing.T) {
 		_ = r.Register(game.Definition{Name: "bulk", TickRate: 50, MaxPlayers: 4, New: func(game.Setup) (game.Game, error) { return &bulk{}, nil }})
 	}})
 	p := startNetPath(t, e.srv.Addr().String())
-	a, _, err := dial(t, p.url(hub.Path), e.token("alice", time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Next(isKind[*tickroomv1.ServerMessage_Welcome])
+	a := p.connect(t, e.token("alice", time.Hour))
 	b, _ := e.connect("bob")
 	ja := joined(t, a.Request(quickMatch("bulk")))
 	joined(t, b.Request(quickMatch("bulk")))
