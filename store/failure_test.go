@@ -63,20 +63,8 @@ func TestSQLiteLockedByAnotherWriter(t *testing.T) {
 	db.Close()
 	// Another program (a backup tool, an sqlite3 shell) holds an exclusive
 	// lock on the file.
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqliteFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
-	_, err = Open(ctx, Config{Dir: dir, BusyTimeout: 100 * time.Millisecond})
+	conn := lockSQLite(t, dir)
+	_, err := Open(ctx, Config{Dir: dir, BusyTimeout: 100 * time.Millisecond})
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("Open on a locked file: %v, want ErrLocked", err)
 	}
@@ -119,19 +107,7 @@ func TestSQLiteLockedDuringAMigration(t *testing.T) {
 	}
 	db := open(t, Config{Dir: dir, migrations: older})
 	db.Close()
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqliteFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	conn := lockSQLite(t, dir)
 	_, err = Open(ctx, Config{Dir: dir, BusyTimeout: 100 * time.Millisecond})
 	if !errors.Is(err, ErrLocked) || !errors.Is(err, ErrMigration) {
 		t.Fatalf("Open with a migration pending on a locked file: %v, want ErrLocked (and ErrMigration)", err)
@@ -403,4 +379,27 @@ func TestPostgresWaitForAnotherMigrationIsLogged(t *testing.T) {
 		t.Fatalf("Open past the wait's bound: %v, reachable all along, not ErrUnavailable", err)
 	}
 	t.Logf("error: %v", err)
+}
+
+// lockSQLite takes an exclusive lock on the database file in dir, as
+// another program (a backup tool, an sqlite3 shell) may, and returns the
+// connection that holds it (COMMIT lets it go); it closes when the test
+// ends.
+func lockSQLite(t *testing.T, dir string) *sql.Conn {
+	t.Helper()
+	ctx := context.Background()
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
