@@ -230,3 +230,45 @@ func TestOfflineDirectMessagesAwaitingAStalledStoreAreBounded(t *testing.T) {
 		t.Fatalf("DirectStored %d, want 18 (ann's sixteen and one more, bob's one)", got)
 	}
 }
+
+// TestRateLimitsOutliveReconnects reconnects one user again and again and
+// sends a full burst of direct messages, contact requests and presence
+// queries on each connection: a user's budgets are its own, not its
+// connection's, so a new connection of the same user does not bring a new
+// burst. The rates are so low that nothing refills during the test.
+func TestRateLimitsOutliveReconnects(t *testing.T) {
+	const burst, conns = 4, 6
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.Social.ChatRate, c.Social.ChatBurst = 0.001, burst
+		c.Social.ContactRate, c.Social.ContactBurst = 0.001, burst
+		c.Social.PresenceRate, c.Social.PresenceBurst, c.Social.MaxPresenceQuery = 0.001, burst, 1
+	}})
+	bob, _ := e.connect("bob")
+	_ = bob
+	kinds := []struct {
+		name string
+		msg  func(i int) *tickroomv1.ClientMessage
+	}{
+		{"direct messages", func(int) *tickroomv1.ClientMessage { return direct("bob", "hi") }},
+		{"contact requests", func(i int) *tickroomv1.ClientMessage { return block(fmt.Sprint("stranger", i), false) }},
+		{"presence queries", func(int) *tickroomv1.ClientMessage { return queryPresence("bob") }},
+	}
+	passed := make([]int, len(kinds))
+	for range conns {
+		ann, _ := e.connect("ann") // replaces the one before (4502)
+		for k, kind := range kinds {
+			for i := range burst + 1 {
+				if m := ann.Request(kind.msg(i)); m.GetError() == nil {
+					passed[k]++
+				} else if code := m.GetError().Code; code != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+					t.Fatalf("%s: %v, want Ok or RATE_LIMITED", kind.name, m)
+				}
+			}
+		}
+	}
+	for k, kind := range kinds {
+		if passed[k] > burst {
+			t.Errorf("%s over %d connections of one user: %d passed, want at most the burst, %d", kind.name, conns, passed[k], burst)
+		}
+	}
+}

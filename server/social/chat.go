@@ -141,7 +141,7 @@ func (so *Social) admitText(m *Member, text string) error {
 	if err := so.checkText(text); err != nil {
 		return err
 	}
-	if wait := so.take(lazy(&m.limits().chat, rate.Limit(so.cfg.ChatRate), so.cfg.ChatBurst), 1); wait > 0 {
+	if wait := so.take(so.limits.limiter(m, func(l *limiters) **rate.Limiter { return &l.chat }, rate.Limit(so.cfg.ChatRate), so.cfg.ChatBurst), 1); wait > 0 {
 		so.stats.ChatRefused.Add(1)
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "chat rate limit exceeded"}
 	}

@@ -18,9 +18,11 @@ type Config struct {
 	// HistoryLines is how many recent lines a room or lobby channel keeps
 	// for members who join. Zero value means 50.
 	HistoryLines int
-	// ChatRate is the chat lines and direct messages a connection may send
-	// per second, with a burst of ChatBurst; the excess is refused with
-	// ERROR_CODE_RATE_LIMITED. Zero value means 2.
+	// ChatRate is the chat lines and direct messages a user may send per
+	// second (its connections to this node together, and those it opens
+	// later: reconnecting brings no new burst), with a burst of ChatBurst;
+	// the excess is refused with ERROR_CODE_RATE_LIMITED. Zero value
+	// means 2.
 	ChatRate float64
 	// ChatBurst is the chat limiter's burst. Zero value means 10.
 	ChatBurst int
@@ -80,9 +82,10 @@ type Config struct {
 	// MaxListSize caps a user's friend list and block list each; the excess
 	// is refused with ERROR_CODE_LIST_FULL. Zero value means 500.
 	MaxListSize int
-	// ContactRate is the contact requests a connection may send per
-	// second (AddFriend, with or without Remove, AnswerFriend and
-	// BlockUser, blocking or unblocking), with a burst of ContactBurst;
+	// ContactRate is the contact requests a user may send per second
+	// (AddFriend, with or without Remove, AnswerFriend and BlockUser,
+	// blocking or unblocking; as ChatRate, its connections to this node
+	// together), with a burst of ContactBurst;
 	// past it a request is refused with ERROR_CODE_RATE_LIMITED and a
 	// retry_after_ms of when it would pass. Each may queue a write to the
 	// store, whose write queue every user of the node shares, and in a
@@ -95,10 +98,10 @@ type Config struct {
 	// MaxPresenceQuery caps the users one QueryPresence asks about; the
 	// rest are ignored. Zero value means 100.
 	MaxPresenceQuery int
-	// PresenceRate is the users a connection's presence queries may name
-	// per second, with a burst of PresenceBurst; a query past it is refused
-	// whole with ERROR_CODE_RATE_LIMITED and a retry hint of when it would
-	// pass. Each user named costs a look-up here and, for a user of another
+	// PresenceRate is the users a user's presence queries may name per
+	// second (as ChatRate, its connections to this node together), with
+	// a burst of PresenceBurst; a query past it is refused whole with
+	// ERROR_CODE_RATE_LIMITED and a retry hint of when it would pass. Each user named costs a look-up here and, for a user of another
 	// node, a call through Redis to it. A client is pushed its friends'
 	// changes and asks again only for a list it shows (a lobby, a
 	// leaderboard), so it names a few users a second; a whole friend list

@@ -423,7 +423,7 @@ func (so *Social) QueryPresence(m *Member, id uint32, q *tickroomv1.QueryPresenc
 // or refuses the query with ERROR_CODE_RATE_LIMITED and when it would
 // pass, taking nothing. It runs on the member's loop.
 func (so *Social) allowPresence(m *Member, n int) error {
-	l := lazy(&m.limits().presence, rate.Limit(so.cfg.PresenceRate), so.cfg.PresenceBurst)
+	l := so.limits.limiter(m, func(l *limiters) **rate.Limiter { return &l.presence }, rate.Limit(so.cfg.PresenceRate), so.cfg.PresenceBurst)
 	// n <= MaxPresenceQuery <= PresenceBurst
 	if wait := so.take(l, n); wait > 0 {
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "presence query rate limit exceeded"}
@@ -452,7 +452,7 @@ func (so *Social) take(l *rate.Limiter, n int) time.Duration {
 // refuses it with ERROR_CODE_RATE_LIMITED and when it would pass. It runs
 // on the member's loop.
 func (so *Social) allowContact(m *Member) error {
-	if wait := so.take(lazy(&m.limits().contact, rate.Limit(so.cfg.ContactRate), so.cfg.ContactBurst), 1); wait > 0 {
+	if wait := so.take(so.limits.limiter(m, func(l *limiters) **rate.Limiter { return &l.contact }, rate.Limit(so.cfg.ContactRate), so.cfg.ContactBurst), 1); wait > 0 {
 		so.stats.ContactRefused.Add(1)
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "friend and block requests rate limit exceeded"}
 	}

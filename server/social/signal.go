@@ -4,16 +4,18 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
 // Signaling limits: a call's setup is an offer, an answer and a few dozen
-// ICE candidates, so a connection may relay SignalRate messages a second
+// ICE candidates, so a user may relay SignalRate messages a second
 // with a burst of SignalBurst; the size of each is capped in the .proto
 // (16 KiB of data).
 //
-// Those caps are per sender connection, and a recipient on a slow link has
+// Those caps are per sender, and a recipient on a slow link has
 // a 1 MiB budget of reliable output before it is closed as slow: one
 // sender's burst (60 × 16 KiB) nearly fills it, two fill it. So the bytes
 // of signaling toward one user, from all senders together, also take
@@ -46,7 +48,7 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 	case q.CallId == "" || q.Kind == tickroomv1.SignalKind_SIGNAL_KIND_UNSPECIFIED:
 		return protocol.NewError(protocol.ErrorBadRequest, "call_id and kind are required")
 	}
-	if wait := so.take(lazy(&m.limits().signal, SignalRate, SignalBurst), 1); wait > 0 {
+	if wait := so.take(so.limits.limiter(m, func(l *limiters) **rate.Limiter { return &l.signal }, SignalRate, SignalBurst), 1); wait > 0 {
 		so.stats.SignalRefused.Add(1)
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "signaling rate limit exceeded"}
 	}

@@ -17,12 +17,13 @@
 // and return refusals as errors carrying their wire code
 // (*protocol.Error); the caller turns an error into the Error reply.
 //
-// Rate limits (a connection's chat lines and direct messages, its
-// signaling messages, the users its presence queries name, its contact
-// requests, and the signaling bytes toward one user) are
-// golang.org/x/time/rate Limiters. A member's are made on its first line,
-// signal, query or contact request: most connections send no line or
-// signal, and then hold a nil pointer.
+// Rate limits (a user's chat lines and direct messages, its signaling
+// messages, the users its presence queries name, its contact requests,
+// and the signaling bytes toward one user) are golang.org/x/time/rate
+// Limiters. A user's own are made on its first line, signal, query or
+// contact request and kept across its connections, so that reconnecting
+// brings no new burst (limiters.go): most users send no line or signal,
+// and then hold a nil pointer.
 //
 // Concurrency and lock order: Social.mu before channel.mu. Frames are
 // queued on connections (which takes only transport-internal locks) under
@@ -88,6 +89,7 @@ type Social struct {
 	nextDirect atomic.Uint64
 	openUsers  *clientip.Buckets[string] // lobby channel opens per user
 	openAddrs  *clientip.Limiter         // lobby channel opens per client address
+	limits     userLimiters              // users' rate limiters (limiters.go)
 	admitting  atomic.Int64              // friend requests and blocks awaiting Graph.Admit (maxAdmits)
 	keeping    atomic.Int64              // direct messages awaiting Inbox.Keep (maxKeeps)
 
@@ -122,37 +124,10 @@ type Member struct {
 	chats   []string // chat keys (see chat.go); guarded by Social.mu
 	playing []string // ids of the rooms this connection holds a player seat in (not a spectator's); guarded by Social.mu
 
-	// Loop-only state: the rate limiters, made on the member's first
-	// line, signal, presence query or contact request (most connections
-	// send none of some).
+	// Loop-only state: its user's rate limiters (limiters.go), taken up
+	// on the member's first line, signal, presence query or contact
+	// request (most connections send none of some).
 	lim *limiters
-}
-
-// limiters are a member's rate limiters, each made on its first use; they
-// are held apart from the Member, which fits 128 B so (see
-// size_internal_test.go). Loop-only.
-type limiters struct {
-	chat     *rate.Limiter // chat lines and direct messages
-	signal   *rate.Limiter // signaling messages
-	presence *rate.Limiter // users named by presence queries
-	contact  *rate.Limiter // friend requests, answers and removals, blocks and unblocks
-}
-
-// lazy returns *l, made with r and b on its first use.
-func lazy(l **rate.Limiter, r rate.Limit, b int) *rate.Limiter {
-	if *l == nil {
-		*l = rate.NewLimiter(r, b)
-	}
-	return *l
-}
-
-// limits returns m's limiters, made on first use. It runs on the member's
-// loop.
-func (m *Member) limits() *limiters {
-	if m.lim == nil {
-		m.lim = new(limiters)
-	}
-	return m.lim
 }
 
 // UserID returns the member's user id.
