@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,5 +198,90 @@ func TestFriendRequestOkWaitsForTheStore(t *testing.T) {
 	}
 	if m := ann.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetPresence() != nil }); m.GetPresence().GetUserId() != "cy" {
 		t.Fatalf("after the Ok: %v, want cy's presence", m)
+	}
+}
+
+// gatedLoads is a Graph whose Load waits until gate is closed, as a
+// store that stopped answering would, and which counts the loads under
+// way; it loads Blocks for every user.
+type gatedLoads struct {
+	stalledGraph
+	gate          chan struct{}
+	blocks        []string
+	running, most atomic.Int32
+}
+
+func (g *gatedLoads) Load(ctx context.Context, _ string, _ int) (social.GraphData, error) {
+	n := g.running.Add(1)
+	defer g.running.Add(-1)
+	for m := g.most.Load(); n > m && !g.most.CompareAndSwap(m, n); m = g.most.Load() {
+	}
+	select {
+	case <-g.gate:
+		return social.GraphData{Blocks: g.blocks}, nil
+	case <-ctx.Done():
+		return social.GraphData{}, ctx.Err()
+	}
+}
+
+// gatedInbox is an Inbox whose Take waits until gate is closed, counting
+// the takes under way.
+type gatedInbox struct {
+	stalledInbox
+	gate          chan struct{}
+	running, most atomic.Int32
+}
+
+func (b *gatedInbox) Take(ctx context.Context, _ string) ([]social.Stored, error) {
+	n := b.running.Add(1)
+	defer b.running.Add(-1)
+	for m := b.most.Load(); n > m && !b.most.CompareAndSwap(m, n); m = b.most.Load() {
+	}
+	select {
+	case <-b.gate:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestReconnectsAwaitingAStalledStoreAreBounded: while the store does
+// not answer, a user that reconnects again and again has one load of its
+// lists and one read of its inbox waiting on it, not one of each for
+// every connection it opened (each a goroutine held up to 10 s); once the
+// store answers, its latest connection gets its lists.
+func TestReconnectsAwaitingAStalledStoreAreBounded(t *testing.T) {
+	gate := make(chan struct{})
+	g := &gatedLoads{gate: gate, blocks: []string{"bob"}}
+	in := &gatedInbox{gate: gate}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Graph = g; c.Social.Inbox = in }})
+	const conns = 50
+	for range conns {
+		ann, _ := e.connect("ann")
+		ann.WS.Close()
+		for e.hub.Online("ann") {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	e.connect("ann")
+	bob, _ := e.connect("bob")
+	if n := g.most.Load(); n > 2 {
+		t.Errorf("%d loads of one user's lists waited on the store at once over %d connections, want at most 2", n, conns)
+	}
+	if n := in.most.Load(); n > 2 {
+		t.Errorf("%d reads of one user's inbox waited on the store at once over %d connections, want at most 2", n, conns)
+	}
+	close(gate)
+	// ann's latest connection got its lists: its block of bob holds.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := bob.Request(direct("ann", "hi"))
+		if m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob's message to ann 10 s after the store answered: %v, want BLOCKED (ann's lists loaded)", m)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -251,6 +251,39 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, app
 	}
 }
 
+// oneAtATimeLocked runs job(uid, p) on a goroutine of its own, one per
+// user for each table (running: so.loads, so.inboxes): while a run for an
+// earlier profile of uid goes on (a connection since closed, whose read
+// waits on a slow store up to its 10 s), p is noted as the one to run for
+// next, and that goroutine runs for it once done, if it is still the
+// user's; the profiles noted in between, gone already, are skipped. With
+// a goroutine each, a user that closed its connection and opened another
+// in a loop (thousands of times a second) left two goroutines with each
+// connection, each held up to 10 s by a stalled store. The caller holds
+// so.mu.
+func (so *Social) oneAtATimeLocked(running map[string]*profile, uid string, p *profile, job func(uid string, p *profile)) {
+	if _, ok := running[uid]; ok {
+		running[uid] = p
+		return
+	}
+	running[uid] = nil
+	go func() {
+		for {
+			job(uid, p)
+			so.mu.Lock()
+			next := running[uid]
+			if next == nil || so.users[uid] != next {
+				delete(running, uid)
+				so.mu.Unlock()
+				return
+			}
+			running[uid] = nil
+			so.mu.Unlock()
+			p = next
+		}
+	}()
+}
+
 // whileOnline runs try until it succeeds, waiting graphLoadRetry between
 // tries, doubling up to graphLoadRetryMax, for as long as p is uid's
 // profile (the user is online); it reports whether try succeeded. It runs

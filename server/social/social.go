@@ -9,7 +9,8 @@
 // connection, and a client that reconnects after going offline sends its
 // friend requests again. With one (the store's, in package tickroom), every
 // change to friendships, requests and blocks is saved without waiting, and
-// a user's side is loaded on a goroutine of its own when it comes online;
+// a user's side is loaded on a goroutine of its own when it comes online
+// (one per user at a time, however often it reconnects meanwhile);
 // its connections then get each friend's Presence and the requests standing
 // for it (graph.go).
 //
@@ -104,6 +105,8 @@ type Social struct {
 	openedAt   map[netip.Addr]int             // address → the same
 	openedSite map[netip.Prefix]int           // IPv6 /48 → the same
 	pending    map[pendingKey]uint64          // friend requests and blocks awaiting Graph.Admit → their generation
+	loads      map[string]*profile            // users whose lists are being read (graph.go, oneAtATime) → the profile to read them for next
+	inboxes    map[string]*profile            // users whose inbox is being read → the same
 	pendingGen uint64
 	remoteAt   map[string]int   // node → profiles' remote entries naming it (NodesLive)
 	nodeMissed map[string]int   // node named by remote entries → polls in a row it was not live
@@ -194,6 +197,8 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		openedAt:   make(map[netip.Addr]int),
 		openedSite: make(map[netip.Prefix]int),
 		pending:    make(map[pendingKey]uint64),
+		loads:      make(map[string]*profile),
+		inboxes:    make(map[string]*profile),
 	}
 	return so, nil
 }
@@ -259,11 +264,11 @@ func (so *Social) Welcomed(m *Member) {
 	}
 	if p := so.users[m.user]; p != nil && so.cfg.Graph != nil && !p.loaded {
 		p.loaded = true
-		go so.load(m.user, p)
+		so.oneAtATimeLocked(so.loads, m.user, p, so.load)
 	}
 	if p := so.users[m.user]; p != nil && so.cfg.Inbox != nil && !p.inboxed {
 		p.inboxed = true
-		go so.deliverInbox(m.user, p)
+		so.oneAtATimeLocked(so.inboxes, m.user, p, so.deliverInbox)
 	}
 	if p := so.users[m.user]; so.peers != nil && p != nil && len(p.members) == 1 {
 		// Requests made to this user by users of other nodes.
