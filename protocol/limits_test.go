@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -105,4 +106,120 @@ func BenchmarkValidateClientMessage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// limitBreaks lists, by reflection over the descriptors, each way m's body
+// breaks the limits its fields declare or holds a string that is not valid
+// UTF-8, as "<body>.<field>" with the code its refusal carries: what
+// ValidateClientMessage should find, read independently of the generated
+// code. A field broken in several ways (one map entry too long, another
+// not UTF-8) may be refused with any of their codes.
+func limitBreaks(m *v1.ClientMessage) map[string]map[protocol.ErrorCode]bool {
+	breaks := make(map[string]map[protocol.ErrorCode]bool)
+	add := func(name string, code protocol.ErrorCode) {
+		if breaks[name] == nil {
+			breaks[name] = make(map[protocol.ErrorCode]bool)
+		}
+		breaks[name][code] = true
+	}
+	r := m.ProtoReflect()
+	cf := r.WhichOneof(r.Descriptor().Oneofs().ByName("body"))
+	if cf == nil {
+		return breaks
+	}
+	sub := r.Get(cf).Message()
+	fields := sub.Descriptor().Fields()
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		name := string(cf.Name()) + "." + string(f.Name())
+		lim, _ := proto.GetExtension(f.Options(), v1.E_Limit).(*v1.FieldLimit)
+		code := protocol.ErrorBadRequest
+		if lim != nil && lim.ErrorCode != 0 {
+			code = protocol.ErrorCode(lim.ErrorCode)
+		}
+		over := func(n int, max uint32) {
+			if lim != nil && max != 0 && n > int(max) {
+				add(name, code)
+			}
+		}
+		badText := func(v protoreflect.Value, kind protoreflect.Kind) {
+			if kind == protoreflect.StringKind && !utf8.ValidString(v.String()) {
+				add(name, protocol.ErrorBadRequest)
+			}
+		}
+		size := func(v protoreflect.Value, kind protoreflect.Kind) int {
+			if kind == protoreflect.BytesKind {
+				return len(v.Bytes())
+			}
+			return len(v.String())
+		}
+		v := sub.Get(f)
+		switch {
+		case f.IsMap():
+			mp := v.Map()
+			over(mp.Len(), lim.GetMaxEntries())
+			mp.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+				over(len(k.String()), lim.GetMaxKeyBytes())
+				over(size(v, f.MapValue().Kind()), lim.GetMaxBytes())
+				badText(k.Value(), f.MapKey().Kind())
+				badText(v, f.MapValue().Kind())
+				return true
+			})
+		case f.IsList():
+			l := v.List()
+			over(l.Len(), lim.GetMaxEntries())
+			for j := range l.Len() {
+				over(size(l.Get(j), f.Kind()), lim.GetMaxBytes())
+				badText(l.Get(j), f.Kind())
+			}
+		case f.Kind() == protoreflect.StringKind || f.Kind() == protoreflect.BytesKind:
+			over(size(v, f.Kind()), lim.GetMaxBytes())
+			badText(v, f.Kind())
+		}
+	}
+	return breaks
+}
+
+// FuzzValidateClientMessage decodes arbitrary bytes as the server does and
+// checks ValidateClientMessage against the limits the descriptors declare:
+// it passes a message that breaks none and refuses one that breaks any,
+// with an *Error naming a field it breaks and that field's code.
+func FuzzValidateClientMessage(f *testing.F) {
+	long := strings.Repeat("z", 300)
+	msgs := append(clientSeeds(),
+		&v1.ClientMessage{Body: &v1.ClientMessage_CreateRoom{CreateRoom: &v1.CreateRoom{Game: "arena", Options: map[string]string{"size": long}}}},
+		&v1.ClientMessage{Body: &v1.ClientMessage_ListRooms{ListRooms: &v1.ListRooms{Metadata: map[string]string{"\xff": "v"}}}},
+		&v1.ClientMessage{Body: &v1.ClientMessage_QueryPresence{QueryPresence: &v1.QueryPresence{UserIds: []string{"a", long}}}},
+		&v1.ClientMessage{Body: &v1.ClientMessage_SendChat{SendChat: &v1.SendChat{RoomId: "r1", Text: "\xc3"}}},
+		&v1.ClientMessage{Body: &v1.ClientMessage_Input{Input: &v1.Input{RoomId: long, Data: make([]byte, 4097)}}},
+	)
+	for _, m := range msgs {
+		b, err := m.MarshalVT()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m v1.ClientMessage
+		if err := m.UnmarshalVT(data); err != nil {
+			return
+		}
+		err := protocol.ValidateClientMessage(&m)
+		breaks := limitBreaks(&m)
+		if err == nil {
+			if len(breaks) > 0 {
+				t.Fatalf("passed %v, which breaks %v", &m, breaks)
+			}
+			return
+		}
+		var pe *protocol.Error
+		if !errors.As(err, &pe) {
+			t.Fatalf("refusal %v is not an *Error", err)
+		}
+		field, _, _ := strings.Cut(pe.Message, ":")
+		if !breaks[field][pe.Code] {
+			t.Fatalf("refused %v with %v, want one of %v", &m, err, breaks)
+		}
+	})
 }
