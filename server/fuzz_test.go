@@ -2,7 +2,9 @@ package server
 
 import (
 	"bytes"
+	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -116,6 +118,40 @@ func FuzzHandshake(f *testing.F) {
 		}
 		if st1 == 0 && !bytes.HasSuffix(data[:n1], []byte("\r\n\r\n")) {
 			t.Fatalf("request head does not end with a blank line")
+		}
+	})
+}
+
+// FuzzRequestQuery checks the upgrade request's query reader, which finds
+// the token and the declared protocol version, against net/url: on a query
+// url.ParseQuery reads without complaint, Query and LookupQuery give what
+// url.Values does for a key; on any other, they do not panic, and Query
+// gives LookupQuery's value or "".
+func FuzzRequestQuery(f *testing.F) {
+	for _, q := range []string{
+		"token=abc", "a=1&token=x%2By&token=second", "q=a+b", "t%6Fken=enc", "token", "token=",
+		"other=1", "token=%zz&token=ok", "protocol_version=2&token=a", "token=a;b", "&&token=%41%42&",
+		"t+k=v", "token=a=b", "%zz=1&token=t", "token=%e2%82%ac",
+	} {
+		f.Add(q, "token")
+		f.Add(q, "protocol_version")
+	}
+	f.Add("a%20b=c", "a b")
+	f.Fuzz(func(t *testing.T, q, key string) {
+		if key == "" || strings.ContainsAny(key, "%+") {
+			return // the server asks for plain names only ("token")
+		}
+		r := &Request{RawQuery: q}
+		v, present := r.LookupQuery(key)
+		if got := r.Query(key); got != "" && got != v {
+			t.Fatalf("Query(%q) = %q, LookupQuery = %q", key, got, v)
+		}
+		want, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		if present != want.Has(key) || v != want.Get(key) || r.Query(key) != want.Get(key) {
+			t.Fatalf("in %q, %q: LookupQuery %q %v, Query %q; net/url %q %v", q, key, v, present, r.Query(key), want.Get(key), want.Has(key))
 		}
 	})
 }
