@@ -32,6 +32,11 @@ func TestVanishedPeerFreesItsSeat(t *testing.T) {
 	start := time.Now()
 	p.vanish()
 	var dropped time.Duration
+	defer func() {
+		if t.Failed() { // what a failure under load left behind
+			t.Logf("bob's close code %d, reader error %v; the server holds %d connections", b.CloseCode(), b.Err(), e.srv.Conns())
+		}
+	}()
 	waitFor(t, "bob sees alice dropped", func() bool {
 		for _, m := range drain(b) {
 			if ev := m.GetRoomEvent(); ev != nil && ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED {
@@ -100,6 +105,11 @@ func TestResumeWhileTheOldSocketIsHalfOpen(t *testing.T) {
 			}
 			// The old socket's idle timeout, later, takes nothing from the
 			// resumed seat.
+			defer func() {
+				if t.Failed() { // what a failure under load left behind
+					t.Logf("close codes: alice's new socket %d, bob %d; the server holds %d connections", a2.CloseCode(), b.CloseCode(), e.srv.Conns())
+				}
+			}()
 			waitFor(t, "the old socket closed", func() bool { return e.srv.Conns() == 2 })
 			time.Sleep(300 * time.Millisecond)
 			room, _ := e.hub.Runtime().Room(ja.RoomId)
