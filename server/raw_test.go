@@ -115,6 +115,17 @@ func (rc *rawClient) readFrame() (ws.Header, []byte, error) {
 	return h, p, err
 }
 
+// readData reads one server frame other than a ping: the server pings a
+// connection silent for PingInterval, as a test's may be on a loaded box.
+func (rc *rawClient) readData() (ws.Header, []byte, error) {
+	for {
+		h, p, err := rc.readFrame()
+		if err != nil || h.OpCode != ws.OpPing {
+			return h, p, err
+		}
+	}
+}
+
 // readClose reads frames until a close frame and returns its code; pings
 // are skipped.
 func (rc *rawClient) readClose() ws.StatusCode {

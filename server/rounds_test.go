@@ -76,14 +76,14 @@ func TestReadsGoOnWhileWritesFillTheLoop(t *testing.T) {
 		msg := []byte{byte(i), 'x'}
 		_ = echo.nc.SetDeadline(time.Now().Add(20 * time.Second))
 		echo.write(maskedFrame(0x82, msg))
-		h, p, err := echo.readFrame()
+		h, p, err := echo.readData()
 		if err != nil || h.OpCode != ws.OpBinary || string(p) != string(msg) {
 			t.Fatalf("echo %d while the writer runs: op %v, %q, %v", i, h.OpCode, p, err)
 		}
 	}
 	late := dialWS(t, s, "/echo") // checks the 101 within dialRaw's deadline
 	late.write(maskedFrame(0x81, []byte("late")))
-	if _, p, err := late.readFrame(); err != nil || string(p) != "late" {
+	if _, p, err := late.readData(); err != nil || string(p) != "late" {
 		t.Fatalf("late client's echo: %q, %v", p, err)
 	}
 	if got := s.Stats().Carried; got == 0 {
