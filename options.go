@@ -170,6 +170,18 @@ type Options struct {
 	// MaxConnsPerIP caps the WebSocket connections of one client address
 	// (429 past it). Zero value means 256.
 	MaxConnsPerIP int
+	// SessionRate is how many sessions one user may open on a node per
+	// second, sustained, after a burst of 20: past it the WebSocket
+	// upgrade answers 429 with Retry-After (client-js retries with its
+	// backoff). Zero value means 2; +Inf turns the limit off.
+	SessionRate float64
+	// SessionRatePerIP is how many sessions the users of one client
+	// address may open together per second, sustained, after a burst of
+	// MaxConnsPerIP (every player behind one NAT reconnecting at once);
+	// loopback, a load test's or a proxy's on the same host, has no such
+	// limit. Zero value means 32; +Inf turns the limit off (a load test
+	// from another host).
+	SessionRatePerIP float64
 	// MaxOutboundBytes is the process-wide budget of bytes held for slow
 	// clients; past it the largest holders are closed with 4001
 	// (CLOSE_CODE_SLOW_CLIENT). Zero value means 64 MiB.
@@ -319,6 +331,8 @@ func (o Options) validate() error {
 		limits.NonNegative("Shards", o.Shards),
 		limits.NonNegative("MaxConns", o.MaxConns),
 		limits.NonNegative("MaxConnsPerIP", o.MaxConnsPerIP),
+		limits.NonNegative("SessionRate", o.SessionRate),
+		limits.NonNegative("SessionRatePerIP", o.SessionRatePerIP),
 		limits.NonNegative("MaxOutboundBytes", o.MaxOutboundBytes),
 		limits.NonNegative("MaxFrameSize", o.MaxFrameSize),
 		limits.NonNegative("MaxMessageSize", o.MaxMessageSize),

@@ -211,7 +211,8 @@ func New(opts Options) (_ *Server, err error) {
 		MultipleSockets: o.MultipleSockets,
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
 		MaxRoomsPerUser: o.MaxRoomsPerUser,
-		KickDuration:    o.KickDuration, BanDuration: o.BanDuration, WatchPassTTL: o.WatchPassTTL,
+		SessionRate:     o.SessionRate, SessionAddressRate: o.SessionRatePerIP, SessionAddressBurst: o.MaxConnsPerIP,
+		KickDuration: o.KickDuration, BanDuration: o.BanDuration, WatchPassTTL: o.WatchPassTTL,
 		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
 	}
 	s.xnode.hubConfig(&hcfg)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // websocketGUID is appended to the key to compute Sec-WebSocket-Accept
@@ -17,7 +18,7 @@ const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // the state still stateHandshake means more bytes are needed. Loop only.
 func (c *Conn) handshake(b []byte) int {
 	if c.refuse != 0 {
-		c.refuseHTTP(int(c.refuse), statusText(int(c.refuse)))
+		c.refuseHTTP(int(c.refuse), statusText(int(c.refuse)), 0)
 		return len(b)
 	}
 	l := c.loop
@@ -28,7 +29,7 @@ func (c *Conn) handshake(b []byte) int {
 		return 0
 	case 0:
 	default:
-		c.refuseHTTP(int(st), statusText(int(st)))
+		c.refuseHTTP(int(st), statusText(int(st)), 0)
 		return len(b)
 	}
 	r.RemoteAddr = c.remote
@@ -40,23 +41,24 @@ func (c *Conn) handshake(b []byte) int {
 	status, msg := c.checkUpgrade(r)
 	if status != 0 {
 		c.srv.cfg.Logger.Debug("upgrade refused", "conn", c.id, "ip", c.ip, "status", status, "reason", msg)
-		c.refuseHTTP(status, msg)
+		c.refuseHTTP(status, msg, 0)
 		return len(b)
 	}
 	if !c.srv.connStart(c) {
 		c.srv.cfg.Logger.Debug("upgrade refused: connections per address", "conn", c.id)
-		c.refuseHTTP(429, "too many connections from this address")
+		c.refuseHTTP(429, "too many connections from this address", 0)
 		return len(b)
 	}
 	h := c.srv.handlers[r.Path]
 	if err := h.Accept(c, r); err != nil {
 		st := 403
 		msg := err.Error()
+		var retry time.Duration
 		if he := (*HTTPError)(nil); errors.As(err, &he) {
-			st, msg = he.Status, he.Message
+			st, msg, retry = he.Status, he.Message, he.RetryAfter
 		}
 		c.srv.cfg.Logger.Debug("upgrade refused by handler", "conn", c.id, "ip", c.ip, "status", st)
-		c.refuseHTTP(st, msg)
+		c.refuseHTTP(st, msg, retry)
 		return len(b)
 	}
 	c.writeSwitching(r)
@@ -154,12 +156,12 @@ func (c *Conn) writeSwitching(r *Request) {
 	c.loop.out = b[:0]
 }
 
-// refuseHTTP answers the upgrade with status and a plain-text body, then
-// lingers until the peer closes (see linger). The connection stays counted
+// refuseHTTP answers the upgrade with status and a plain-text body (and
+// retry, when positive, as Retry-After in whole seconds), then lingers until the peer closes (see linger). The connection stays counted
 // against its address's handshake cap until its socket closes, so an
 // address that is refused and keeps its sockets open holds no more of
 // them than the cap. Loop only.
-func (c *Conn) refuseHTTP(status int, msg string) {
+func (c *Conn) refuseHTTP(status int, msg string, retry time.Duration) {
 	c.srv.refused.add(status)
 	b := c.loop.out[:0]
 	b = append(b, "HTTP/1.1 "...)
@@ -172,6 +174,11 @@ func (c *Conn) refuseHTTP(status int, msg string) {
 		b = append(b, "Sec-WebSocket-Version: 13\r\n"...)
 	case 405:
 		b = append(b, "Allow: GET\r\n"...)
+	}
+	if retry > 0 {
+		b = append(b, "Retry-After: "...)
+		b = strconv.AppendInt(b, int64((retry+time.Second-1)/time.Second), 10)
+		b = append(b, "\r\n"...)
 	}
 	b = append(b, "Content-Length: "...)
 	b = strconv.AppendInt(b, int64(len(msg)+1), 10)

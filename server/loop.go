@@ -162,7 +162,7 @@ func (l *loop) sweep(now int64) {
 		case stateHandshake:
 			if now > c.deadline {
 				cfg.Logger.Debug("handshake timeout", "conn", c.id)
-				c.refuseHTTP(408, "handshake timeout")
+				c.refuseHTTP(408, "handshake timeout", 0)
 			}
 		case stateRefused, stateClosing:
 			if now > c.deadline {

@@ -136,7 +136,7 @@ func (c *Conn) readProxyHeader(b []byte) (int, bool) {
 		switch {
 		case bytes.HasPrefix(b, sigV1) || bytes.HasPrefix(b, sigV2):
 			c.srv.cfg.Logger.Debug("PROXY header refused: untrusted peer", "conn", c.id, "ip", c.ip)
-			c.refuseHTTP(400, "PROXY header from an untrusted address")
+			c.refuseHTTP(400, "PROXY header from an untrusted address", 0)
 			return len(b), false
 		case hasPrefixOf(b, sigV1) && len(b) < len(sigV1), hasPrefixOf(b, sigV2) && len(b) < len(sigV2):
 			return 0, false
@@ -153,7 +153,7 @@ func (c *Conn) readProxyHeader(b []byte) (int, bool) {
 		return 0, true
 	case err != nil:
 		c.srv.cfg.Logger.Debug("PROXY header refused", "conn", c.id, "ip", c.ip, "err", err)
-		c.refuseHTTP(400, "malformed PROXY header")
+		c.refuseHTTP(400, "malformed PROXY header", 0)
 		return len(b), false
 	}
 	c.proxyRead = true

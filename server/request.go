@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 	"unsafe"
 )
 
@@ -16,6 +17,10 @@ type HTTPError struct {
 	Status int
 	// Message is the plain-text response body.
 	Message string
+	// RetryAfter, when positive, is sent as a Retry-After header, in whole
+	// seconds rounded up: when a refused client (a 429, a 503) may try
+	// again.
+	RetryAfter time.Duration
 }
 
 // Error implements error.

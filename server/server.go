@@ -268,7 +268,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				case stateOpen:
 					c.closeAfterQueue(ReasonShutdown, ws.StatusGoingAway, "server shutting down")
 				case stateHandshake:
-					c.refuseHTTP(503, "server shutting down")
+					c.refuseHTTP(503, "server shutting down", 0)
 				}
 			}
 			return nil

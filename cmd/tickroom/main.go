@@ -72,6 +72,7 @@ type flags struct {
 	dropGrace, tokenTTL, guestTTL, shutdownTimeout, drainTimeout time.Duration
 	multiSockets, debug, conformance, proxyProtocol              bool
 	guestLoginRate                                               float64
+	sessionRate, sessionRatePerIP                                float64
 	guestLoginBurst                                              int
 	dataDir, database                                            string
 	storeQueue, chatHistory                                      int
@@ -97,6 +98,8 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.shards, "shards", 0, "tick workers (0: one per CPU)")
 	fs.IntVar(&f.maxConns, "max-conns", 0, "maximum open connections (0: 10000)")
 	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", 0, "maximum WebSocket connections from one client address (0: 256)")
+	fs.Float64Var(&f.sessionRate, "session-rate", 0, "sessions per second one user may open, sustained, after a burst of 20; past it the upgrade answers 429 (0: 2; inf: no limit)")
+	fs.Float64Var(&f.sessionRatePerIP, "session-rate-per-ip", 0, "sessions per second the users of one client address may open together, sustained, after a burst of -max-conns-per-ip; loopback has no such limit (0: 32; inf: no limit, e.g. for a load test from another host)")
 	fs.IntVar(&f.maxOutbound, "max-outbound-bytes", 0, "process-wide budget of outbound bytes held for slow clients; past it the largest holders are closed with 4001 (0: 64 MiB)")
 	fs.BoolVar(&f.conformance, "conformance-endpoints", false, "serve /echo and /broadcast on the WebSocket port, under the same limits (for conformance suites and transport benchmarks)")
 	fs.IntVar(&f.maxFrame, "max-frame", 64<<10, "largest frame payload a client may send, bytes (raise it for echo conformance suites)")
@@ -298,6 +301,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		Addr: f.addr, HTTPAddr: f.httpAddr, AdminAddr: f.adminAddr, AdminToken: f.adminToken,
 		Games: builtinGames(),
 		Loops: f.loops, Shards: f.shards, MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP,
+		SessionRate: f.sessionRate, SessionRatePerIP: f.sessionRatePerIP,
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
 		MaxOutboundBytes: f.maxOutbound,
 		InputBytesPerIP:  f.inBytesPerIP, InputFramesPerIP: f.inFramesPerIP, InputBytes: f.inBytes, InputFrames: f.inFrames,

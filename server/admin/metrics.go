@@ -129,6 +129,7 @@ var (
 	mChannelOpensRef = counter("tickroom_channel_opens_refused_total", "Lobby channel opens refused by the per-user or per-address open rate.")
 	mPresence        = counter("tickroom_presence_events_total", "Presence changes queued on watchers' connections.")
 	mPresenceRef     = counter("tickroom_presence_queries_refused_total", "Presence queries refused by the per-connection rate or in-flight cap.")
+	mSessionsRateRef = counter("tickroom_sessions_rate_limited_total", "Upgrades with a valid token refused with 429 because the user (per=\"user\"), or the users of its client address (per=\"address\"), opened sessions faster than their rate.", "per")
 	mContactRefused  = counter("tickroom_contact_requests_refused_total", "Friend and block requests refused by the per-connection contact rate.")
 	mDirectBusy      = counter("tickroom_direct_messages_busy_total", "Direct messages to offline users refused while too many of the connection's or the node's awaited the store.")
 	mNotifications   = counter("tickroom_notifications_total", "Operator notifications sent.")
@@ -152,7 +153,7 @@ var (
 var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
 	mFramesOut, mWrites, mWakeups, mCarried, mSendWait, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
-	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mPresenceRef, mContactRefused, mDirectBusy, mNotifications, mDirectStored, mSocialLoadErrs,
+	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mPresenceRef, mContactRefused, mSessionsRateRef, mDirectBusy, mNotifications, mDirectStored, mSocialLoadErrs,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps, mCrashes,
 }
 
@@ -229,6 +230,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	put(mPresence, float64(hs.PresenceEvents.Load()))
 	put(mPresenceRef, float64(hs.PresenceRefused.Load()))
 	put(mContactRefused, float64(hs.ContactRefused.Load()))
+	put(mSessionsRateRef, float64(hs.SessionsUserRate.Load()), "user")
+	put(mSessionsRateRef, float64(hs.SessionsAddressRate.Load()), "address")
 	put(mDirectBusy, float64(hs.DirectBusy.Load()))
 	put(mNotifications, float64(hs.Notifications.Load()))
 	put(mDirectStored, float64(hs.DirectStored.Load()))

@@ -155,6 +155,25 @@ type Config struct {
 	// a burst of 10; +Inf turns it off.
 	WrongPasswordRate  float64
 	WrongPasswordBurst int
+	// SessionRate and SessionBurst bound the sessions one user opens on
+	// this node (a token bucket, per second, charged by each upgrade its
+	// valid token passes): past it the upgrade is refused with HTTP 429
+	// and Retry-After, so that a client reconnecting in a loop cannot
+	// make its friends' presence flap, nor start the store reads of a
+	// coming online, faster than this. Zero values mean 2 a second and a
+	// burst of 20; +Inf turns it off.
+	SessionRate  float64
+	SessionBurst int
+	// SessionAddressRate and SessionAddressBurst bound, likewise, the
+	// sessions the users of one client address open together (an IPv6
+	// /64 as one, the /64s of one /48 sharing 16 times it), so that many
+	// tokens gathered by one address do not multiply SessionRate. An
+	// address IPQuotaExempt exempts has no such bound. Zero values mean
+	// 32 a second and a burst of 256 (server.Config.MaxConnsPerIP's
+	// default: every player behind one NAT reconnecting at once); +Inf
+	// turns it off.
+	SessionAddressRate  float64
+	SessionAddressBurst int
 	// CreatorGoneTimeout is how long after its creator left an empty room
 	// is closed. Zero value means 5 s.
 	CreatorGoneTimeout time.Duration
@@ -236,6 +255,10 @@ func (c Config) withDefaults() Config {
 	}
 	limits.Default(&c.WrongPasswordRate, 0.5)
 	limits.Default(&c.WrongPasswordBurst, 10)
+	limits.Default(&c.SessionRate, 2)
+	limits.Default(&c.SessionBurst, 20)
+	limits.Default(&c.SessionAddressRate, 32)
+	limits.Default(&c.SessionAddressBurst, 256)
 	limits.Default(&c.CreatorGoneTimeout, 5*time.Second)
 	limits.Default(&c.KickDuration, 5*time.Minute)
 	if c.Revocations == nil {
@@ -269,6 +292,10 @@ func (c Config) validate() error {
 		limits.NonNegative("IPQuotaFactor", c.IPQuotaFactor),
 		limits.NonNegative("WrongPasswordRate", c.WrongPasswordRate),
 		limits.NonNegative("WrongPasswordBurst", c.WrongPasswordBurst),
+		limits.NonNegative("SessionRate", c.SessionRate),
+		limits.NonNegative("SessionBurst", c.SessionBurst),
+		limits.NonNegative("SessionAddressRate", c.SessionAddressRate),
+		limits.NonNegative("SessionAddressBurst", c.SessionAddressBurst),
 		limits.NonNegative("CreatorGoneTimeout", c.CreatorGoneTimeout),
 		limits.NonNegative("ListLimit", c.ListLimit),
 		limits.NonNegative("MaxRoomWatches", c.MaxRoomWatches),
@@ -301,6 +328,7 @@ type Hub struct {
 	social   *social.Social
 	quota    *roomQuota
 	guesses  passwordGuesses
+	opens    sessionOpens
 	revoked  Revocations
 	lookups  *lookups
 	cluster  Cluster       // nil on a single node
@@ -367,6 +395,7 @@ func New(cfg Config) (*Hub, error) {
 	h.social = so
 	h.quota = newRoomQuota(h)
 	h.guesses = newPasswordGuesses(h.cfg)
+	h.opens = newSessionOpens(h.cfg)
 	h.watches = newRoomWatches(h)
 	h.revoked = cfg.Revocations
 	rc := cfg.Runtime
@@ -548,8 +577,10 @@ func (h *Hub) Online(userID string) bool { return len(h.reg.Sessions(userID)) > 
 
 // Accept authenticates the upgrade request with its session token (query
 // parameter "token" or an Authorization bearer header): a missing, forged
-// or expired token is refused with 401 before the 101. A verified client
-// that declares a protocol version the server does not serve (query
+// or expired token is refused with 401 before the 101, a kicked or banned
+// user's with 403, and one whose user (or client address) opens sessions
+// faster than Config.SessionRate (SessionAddressRate) with 429 and
+// Retry-After. A verified client that declares a protocol version the server does not serve (query
 // parameter protocol.VersionParam; protocol.CheckVersion) is upgraded and
 // closed at once with CloseUnsupportedVersion, which a browser can read.
 // It runs on the connection's loop.
@@ -582,6 +613,10 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 		h.mu.Unlock()
 		h.stats.AuthRefused.Add(1)
 		return &server.HTTPError{Status: 403, Message: r.message()}
+	}
+	if err := h.opens.allow(claims.UserID, c.ClientIP(), now, &h.stats); err != nil {
+		h.mu.Unlock()
+		return err
 	}
 	if reason, ok := protocol.CheckVersion(r.LookupQuery(protocol.VersionParam)); !ok {
 		// After the token: a client without one is refused before the
