@@ -286,8 +286,8 @@ func TestShutdownOutlastsAStuckGame(t *testing.T) {
 }
 
 // loud is a game with a bug in what it sends: the input "shout" sends the
-// player a 5 MB GameMessage, "end" ends the match with a 5 MB result, and
-// "hi" sends a small message.
+// player a 5 MB GameMessage, "end" ends the match with a 5 MB result,
+// "rant" ends it with a 5 MB reason (rant), and "hi" sends a small message.
 type loud struct{ race }
 
 func (g *loud) Input(ctx *game.Context, seat uint32, data []byte) error {
@@ -298,6 +298,8 @@ func (g *loud) Input(ctx *game.Context, seat uint32, data []byte) error {
 		ctx.Send(seat, game.Message{Code: 8, Text: "hi"})
 	case "end":
 		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "done", Data: make([]byte, 5<<20)})
+	case "rant":
+		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: rant})
 	}
 	return nil
 }
@@ -329,6 +331,48 @@ func TestOversizedGameMessagesAreNotSent(t *testing.T) {
 	}).GetRoomEvent().GetResult()
 	if res.GetReason() != "done" || len(res.GetWinnerSeats()) != 1 || res.GetWinnerSeats()[0] != j.GetSeat() || len(res.GetData()) != 0 {
 		t.Fatalf("result %v (%d bytes of data), want done, won by seat %d, without its data", res.GetReason(), len(res.GetData()), j.GetSeat())
+	}
+	if code := ann.CloseCode(); code != 0 {
+		t.Fatalf("closed with %d", code)
+	}
+}
+
+// rant is a reason far over game.MaxReasonLen whose runes (after the
+// first byte) are two bytes long, so that the limit splits one.
+var rant = "a" + strings.Repeat("é", 5<<19)
+
+// A match result whose reason the game made megabytes long went whole to
+// every member (past the largest message they are sent: closed as too
+// slow, 4001, the end of the match lost) and into every player's match
+// history: the reason is cut at game.MaxReasonLen, on a rune's start, for
+// the members and the store alike, and the connection stays open.
+func TestOversizedResultReasonIsCut(t *testing.T) {
+	t.Parallel()
+	def := game.Definition{Name: "loud", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+		return &loud{race{at: map[uint32]byte{}}}, nil
+	}}
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}, DataDir: t.TempDir()})
+	ann := dial(t, srv, "ann")
+	j := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "loud"}}}).GetJoined()
+	ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
+	})
+	input(ann, j.GetRoomId(), 1, "rant")
+	want := rant[:game.MaxReasonLen-1] // 'a' and 63 of the 2-byte 'é'
+	res := ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED
+	}).GetRoomEvent().GetResult()
+	if res.GetReason() != want || len(res.GetWinnerSeats()) != 1 || res.GetWinnerSeats()[0] != j.GetSeat() {
+		t.Fatalf("result of a %d-byte reason: %d-byte reason %.20q, won by %v; want its first %d bytes, won by seat %d",
+			len(rant), len(res.GetReason()), res.GetReason(), res.GetWinnerSeats(), len(want), j.GetSeat())
+	}
+	var hist *tickroomv1.MatchHistory
+	waitUntil(t, "the match in ann's history", func() bool {
+		hist = ann.Request(historyRequest("", 0, 0)).GetMatchHistory()
+		return len(hist.GetMatches()) == 1
+	})
+	if got := hist.Matches[0].Reason; got != want {
+		t.Fatalf("the history keeps a %d-byte reason %.20q, want the %d bytes the members got", len(got), got, len(want))
 	}
 	if code := ann.CloseCode(); code != 0 {
 		t.Fatalf("closed with %d", code)

@@ -113,7 +113,8 @@ type Config struct {
 	// Reason "error"). It also bounds a game's messages (Context.Send,
 	// Broadcast, an InputError: text and data), which are not sent past
 	// it and logged (once every 10 s at most), and a match result's
-	// reason and data, sent without its data past it. Zero value means
+	// reason (itself cut at MaxReasonLen) and data, sent without its data
+	// past it. Zero value means
 	// 1 MiB, the largest message the server takes from a client.
 	MaxStateBytes int
 	// DropGrace is how long a dropped member's seat is held for a resume.

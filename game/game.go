@@ -142,7 +142,8 @@ type MatchResult struct {
 	// WinnerSeats is empty for a draw.
 	WinnerSeats []uint32
 	// Reason is a short machine-readable word ("five_in_a_row", "draw",
-	// "timeout", "closed").
+	// "timeout", "closed"). One longer than MaxReasonLen bytes is cut to
+	// it (on a UTF-8 boundary) and logged.
 	Reason string
 	// Data is the game's own encoded result message.
 	Data []byte
@@ -151,6 +152,10 @@ type MatchResult struct {
 	// that keeps no score leaves it empty: its players score 0.
 	Scores []SeatScore
 }
+
+// MaxReasonLen bounds a MatchResult's Reason in bytes, as its members get
+// it and as a match history keeps it.
+const MaxReasonLen = 128
 
 // SeatScore is one seat's score in a MatchResult.
 type SeatScore struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -332,7 +333,26 @@ func (r *Room) end(res MatchResult) {
 	}
 	started := r.Phase() == PhaseRunning
 	r.phase.Store(int32(PhaseFinished))
+	if len(res.Reason) > MaxReasonLen {
+		// The game's bug: whole, it went to every member (past
+		// MaxStateBytes, closing them as too slow) and into every
+		// player's match history.
+		r.log.Error("game's match result reason over the limit: cut", "room", r.id, "bytes", len(res.Reason), "limit", MaxReasonLen)
+		res.Reason = cutUTF8(res.Reason, MaxReasonLen)
+	}
 	r.w.result = res
 	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED, nil, &res)
 	r.report(res, started)
+}
+
+// cutUTF8 returns s's first n bytes, less the start of a rune they would
+// split.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
