@@ -10,6 +10,7 @@
 package tickroomtest
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -27,7 +28,9 @@ import (
 // wait bounds every wait.
 const wait = 10 * time.Second
 
-// Start runs a server built from opts until the test ends. Empty
+// Start runs a server built from opts until the test ends, when it shuts
+// down as on a SIGTERM, with 10 s to drain (so a match still running is
+// ended with Reason "closed" and, with a store, written). Empty
 // addresses become free loopback ports, the admin listener is off unless
 // asked for, and logs are discarded unless opts.Logger is set.
 func Start(t testing.TB, opts tickroom.Options) *tickroom.Server {
@@ -51,7 +54,14 @@ func Start(t testing.TB, opts tickroom.Options) *tickroom.Server {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+	t.Cleanup(func() {
+		// Not t.Context(): it is cancelled before cleanups run, and
+		// Shutdown would give up at once on draining the clients and
+		// writing the results queued for the store.
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
 	return srv
 }
 
