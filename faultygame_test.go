@@ -250,15 +250,20 @@ func (g *stuck) Update(*game.Context, time.Duration) {
 // A server whose game never returns from a call still shuts down within
 // its deadline: Shutdown returns the context's error, its other clients
 // get the resumable shutdown close, rather than the process waiting for
-// the stuck tick worker for ever (a SIGTERM that never ended).
+// the stuck tick worker for ever (a SIGTERM that never ended). The worker
+// it gave up on is counted, as tickroom_tick_workers_stuck_total on
+// /metrics reads it.
 func TestShutdownOutlastsAStuckGame(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
 	def := game.Definition{Name: "stuck", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
 		return &stuck{race: race{at: map[uint32]byte{}}, release: release}, nil
 	}}
-	srv := tickroomtest.Start(t, tickroom.Options{Games: []game.Definition{def, raceDefinition()}, Shards: 2})
+	srv := tickroomtest.Start(t, tickroom.Options{Games: []game.Definition{def, raceDefinition()}, Shards: 2, AdminAddr: "127.0.0.1:0"})
 	t.Cleanup(func() { close(release) }) // after Shutdown's cleanup: the worker ends
+	if body := adminGet(t, srv, "/metrics"); !strings.Contains(body, "\ntickroom_tick_workers_stuck_total 0\n") {
+		t.Fatalf("/metrics lacks tickroom_tick_workers_stuck_total 0:\n%s", grep(body, "stuck"))
+	}
 	ann, bob := dial(t, srv, "ann"), dial(t, srv, "bob")
 	room := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "stuck"}}}).GetJoined().GetRoomId()
 	bob.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}})
@@ -282,6 +287,9 @@ func TestShutdownOutlastsAStuckGame(t *testing.T) {
 	}
 	if code := bob.WaitClosed(); code != int(protocol.CloseServerShutdown) {
 		t.Fatalf("the other room's player closed with %d, want %d", code, protocol.CloseServerShutdown)
+	}
+	if n := srv.Runtime().StuckWorkers(); n != 1 {
+		t.Fatalf("%d stuck tick workers counted, want the one of the two that ran the stuck game", n)
 	}
 }
 

@@ -60,7 +60,8 @@ type Runtime struct {
 	startMu sync.Mutex
 	stop    chan struct{}
 	wg      sync.WaitGroup
-	advMu   sync.Mutex // serializes Advance
+	stuck   atomic.Uint64 // workers Shutdown gave up on (StuckWorkers)
+	advMu   sync.Mutex    // serializes Advance
 }
 
 // NewRuntime validates cfg and returns a runtime that is not yet ticking;
@@ -103,6 +104,7 @@ func (rt *Runtime) Start() {
 		rt.wg.Add(1)
 		go func() {
 			defer rt.wg.Done()
+			defer s.exited.Store(true)
 			s.loop(rt.stop)
 		}()
 	}
@@ -114,7 +116,8 @@ func (rt *Runtime) Start() {
 // first, the remaining rooms are disposed at once and ctx's error returned.
 // A worker that has not returned workerStopGrace after that is stuck in a
 // game's call that never returns: Shutdown returns ctx's error without it,
-// leaving its goroutine and the rooms not yet disposed as they are.
+// leaving its goroutine and the rooms not yet disposed as they are, and
+// counts it in StuckWorkers.
 func (rt *Runtime) Shutdown(ctx context.Context) error {
 	if !rt.closed.CompareAndSwap(false, true) {
 		return ErrRuntimeClosed
@@ -150,7 +153,14 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 			select {
 			case <-stopped: // a worker between two slots stops at once
 			case <-time.After(workerStopGrace):
-				rt.cfg.Logger.Error("a tick worker did not stop: a game's call never returned; its rooms are left as they are")
+				n := 0
+				for _, s := range rt.shards {
+					if !s.exited.Load() {
+						n++
+					}
+				}
+				rt.stuck.Add(uint64(n))
+				rt.cfg.Logger.Error("a tick worker did not stop: a game's call never returned; its rooms are left as they are", "workers", n)
 				return ctx.Err()
 			}
 		}
@@ -461,6 +471,11 @@ func (rt *Runtime) Stats() Stats {
 	}
 	return st
 }
+
+// StuckWorkers returns the number of tick workers Shutdown gave up on
+// (workerStopGrace past its context's end, each still in a game's call
+// that never returned); 0 until a Shutdown did. Safe from any goroutine.
+func (rt *Runtime) StuckWorkers() uint64 { return rt.stuck.Load() }
 
 // GameStats returns each game's tick statistics: those of every room of
 // the game the runtime has run, ended rooms included, so that its

@@ -37,6 +37,8 @@ type shard struct {
 	poked   chan struct{}
 
 	rooms atomic.Int64
+	// exited is set when the shard's worker goroutine has returned.
+	exited atomic.Bool
 	// games holds, for each game with a room on the shard, what those
 	// rooms count (Room.gs): the shard's figures are their sum, and a
 	// game's (Runtime.GameStats) the sum over shards. Entries are added

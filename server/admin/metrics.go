@@ -147,6 +147,7 @@ var (
 	mEncoded         = counter("tickroom_encoded_frames_total", "Frames rooms encoded, by game.", "game")
 	mSleeps          = counter("tickroom_room_sleeps_total", "Times a room went off its tick until an input or its wake tick (turn-based games), by game.", "game")
 	mCrashes         = counter("tickroom_room_crashes_total", "Rooms closed because their game failed (a panic in one of its methods, or a state over the runtime's limit), by game.", "game")
+	mStuckWorkers    = counter("tickroom_tick_workers_stuck_total", "Tick workers a shutdown gave up on a second past its deadline, each still in a game's call that never returned.")
 )
 
 // allMetrics lists the families for Describe.
@@ -154,7 +155,7 @@ var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
 	mFramesOut, mWrites, mWakeups, mCarried, mSendWait, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
 	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mPresenceRef, mContactRefused, mSessionsRateRef, mDirectBusy, mNotifications, mDirectStored, mSocialLoadErrs,
-	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps, mCrashes,
+	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps, mCrashes, mStuckWorkers,
 }
 
 // collector exports the transport's, the hub's and the rooms' figures at
@@ -248,6 +249,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for g, n := range players {
 		put(mPlayers, float64(n), g)
 	}
+	put(mStuckWorkers, float64(rt.StuckWorkers()))
 	for g, s := range rt.GameStats() {
 		ch <- histogram(mLateness, s.Lateness, g)
 		ch <- histogram(mDuration, s.Duration, g)
