@@ -308,6 +308,11 @@ func (g *loud) Input(ctx *game.Context, seat uint32, data []byte) error {
 		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "done", Data: make([]byte, 5<<20)})
 	case "rant":
 		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: rant})
+	case "garble-refuse":
+		return &game.InputError{Code: 10, Text: garbled}
+	case "garble":
+		ctx.Send(seat, game.Message{Code: 9, Text: garbled})
+		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: garbled})
 	}
 	return nil
 }
@@ -386,6 +391,76 @@ func TestOversizedResultReasonIsCut(t *testing.T) {
 		t.Fatalf("closed with %d", code)
 	}
 }
+
+// garbled is a game's text that is not UTF-8 and holds a NUL, as a game
+// that puts a client's input bytes into its text would make.
+const garbled = "bad\xff\xfe\x00end"
+
+// A game's text that is not valid UTF-8 (or holds a NUL) reaches its
+// members as UTF-8 with U+FFFD in place of each bad byte: a strict decoder
+// such as protobuf-es refuses a message whose string field is not UTF-8
+// whole, and the store refuses a NUL. The members get the game's message
+// and the end of the match, and the history keeps the result.
+func TestGameTextThatIsNotUTF8IsMended(t *testing.T) {
+	t.Parallel()
+	def := game.Definition{Name: "loud", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+		return &loud{race{at: map[uint32]byte{}}}, nil
+	}}
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}, DataDir: t.TempDir()})
+	ann := dial(t, srv, "ann")
+	j := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "loud"}}}).GetJoined()
+	ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
+	})
+	input(ann, j.GetRoomId(), 1, "garble-refuse")
+	if gm := ann.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetGameMessage() != nil }).GetGameMessage(); gm.GetCode() != 10 || gm.GetText() != "bad\uFFFD\x00end" {
+		t.Fatalf("input refusal %d %q, want 10 %q", gm.GetCode(), gm.GetText(), "bad\uFFFD\x00end")
+	}
+	input(ann, j.GetRoomId(), 2, "garble")
+	// A run of bad bytes is one U+FFFD; a NUL, UTF-8, is kept in a
+	// message and replaced in a reason, which the store keeps.
+	if gm := ann.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetGameMessage() != nil }).GetGameMessage(); gm.GetText() != "bad\uFFFD\x00end" {
+		t.Fatalf("game message text %q, want %q", gm.GetText(), "bad\uFFFD\x00end")
+	}
+	const want = "bad\uFFFD\uFFFDend"
+	res := ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED
+	}).GetRoomEvent().GetResult()
+	if res.GetReason() != want {
+		t.Fatalf("result reason %q, want %q", res.GetReason(), want)
+	}
+	var hist *tickroomv1.MatchHistory
+	waitUntil(t, "the match in ann's history", func() bool {
+		hist = ann.Request(historyRequest("", 0, 0)).GetMatchHistory()
+		return len(hist.GetMatches()) == 1
+	})
+	if got := hist.Matches[0].Reason; got != want {
+		t.Fatalf("the history keeps reason %q, want %q", got, want)
+	}
+	if code := ann.CloseCode(); code != 0 {
+		t.Fatalf("closed with %d", code)
+	}
+}
+
+// A game's refusal of a join whose reason is not UTF-8 reaches the player
+// mended, as the game's messages do.
+func TestGameRefusalThatIsNotUTF8IsMended(t *testing.T) {
+	t.Parallel()
+	def := game.Definition{Name: "picky", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+		return &picky{race{at: map[uint32]byte{}}}, nil
+	}}
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}})
+	ann := dial(t, srv, "ann")
+	m := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "picky"}}})
+	if e := m.GetError(); e.GetCode() != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN || !strings.Contains(e.GetMessage(), "bad\uFFFD\x00end") {
+		t.Fatalf("a refused join got %v, want FORBIDDEN naming %q", m, "bad\uFFFD\x00end")
+	}
+}
+
+// picky refuses every join with a reason that is not UTF-8.
+type picky struct{ race }
+
+func (*picky) Accept(*game.Context, game.Player) error { return game.Refuse(garbled) }
 
 // A game whose New returns no Game and no error for some options (a nil
 // pointer it meant to fill) has those options refused as bad options, as

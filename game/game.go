@@ -143,7 +143,8 @@ type MatchResult struct {
 	WinnerSeats []uint32
 	// Reason is a short machine-readable word ("five_in_a_row", "draw",
 	// "timeout", "closed"). One longer than MaxReasonLen bytes is cut to
-	// it (on a UTF-8 boundary) and logged.
+	// it (on a UTF-8 boundary) and logged; bytes that are not UTF-8, and
+	// a NUL, become U+FFFD.
 	Reason string
 	// Data is the game's own encoded result message.
 	Data []byte
@@ -167,7 +168,8 @@ type SeatScore struct {
 type Message struct {
 	// Code is the game's own message code.
 	Code uint32
-	// Text is human-readable text.
+	// Text is human-readable text. Bytes that are not UTF-8 are sent
+	// as U+FFFD.
 	Text string
 	// Data is the game's own encoded payload.
 	Data []byte

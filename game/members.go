@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -306,7 +307,7 @@ func (r *Room) sendMessage(msg Message) {
 		clear(w.recips)
 		return
 	}
-	w.gm = tickroomv1.GameMessage{RoomId: r.id, Code: msg.Code, Text: msg.Text, Data: msg.Data}
+	w.gm = tickroomv1.GameMessage{RoomId: r.id, Code: msg.Code, Text: mendUTF8(msg.Text), Data: msg.Data}
 	f, err := encodeEnvelope(fieldServerGameMessage, &w.gm)
 	w.gm = tickroomv1.GameMessage{}
 	if err != nil {
@@ -333,6 +334,10 @@ func (r *Room) end(res MatchResult) {
 	}
 	started := r.Phase() == PhaseRunning
 	r.phase.Store(int32(PhaseFinished))
+	// Not UTF-8, the reason would be refused whole by a strict client
+	// decoder (protobuf-es) and, with a NUL, by the store. Mended first,
+	// so that what is cut is what is sent.
+	res.Reason = strings.ReplaceAll(mendUTF8(res.Reason), "\x00", "\uFFFD")
 	if len(res.Reason) > MaxReasonLen {
 		// The game's bug: whole, it went to every member (past
 		// MaxStateBytes, closing them as too slow) and into every
@@ -343,6 +348,17 @@ func (r *Room) end(res MatchResult) {
 	r.w.result = res
 	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED, nil, &res)
 	r.report(res, started)
+}
+
+// mendUTF8 returns s with each run of bytes that are not UTF-8 replaced by
+// U+FFFD: a game's text may hold what a client sent as input bytes, and a
+// string field that is not UTF-8 makes a strict decoder (protobuf-es, in
+// every browser client) refuse the whole message.
+func mendUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // cutUTF8 returns s's first n bytes, less the start of a rune they would

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
@@ -51,7 +52,10 @@ func wireError(err error) *tickroomv1.Error {
 	}
 	for _, rc := range runtimeCodes {
 		if errors.Is(err, rc.err) {
-			return &tickroomv1.Error{Code: tickroomv1.ErrorCode(rc.code), Message: err.Error()}
+			// A game's refusal carries the game's text, which may hold
+			// what a client sent as input bytes: not UTF-8, it would
+			// make a strict decoder (protobuf-es) refuse the reply.
+			return &tickroomv1.Error{Code: tickroomv1.ErrorCode(rc.code), Message: strings.ToValidUTF8(err.Error(), "\uFFFD")}
 		}
 	}
 	return &tickroomv1.Error{
