@@ -487,3 +487,30 @@ func timedLogin(httpURL string) string {
 	resp.Body.Close()
 	return fmt.Sprintf("login from another address during the hold: HTTP %d in %d ms", resp.StatusCode, time.Since(t0).Milliseconds())
 }
+
+// reconnectLoop opens a session with tok and closes it, back to back,
+// until stop closes, tallying each upgrade and each refusal by status.
+// dialing bounds the dials in flight across attackers.
+func reconnectLoop(wsAddr, tok string, dialing chan struct{}, t *tally, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		dialing <- struct{}{}
+		nc, _, err := dialRaw(wsAddr, "/v1/ws?token="+tok, 0)
+		<-dialing
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "refused") {
+				t.add("dial failed")
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			t.add(err.Error())
+			continue
+		}
+		t.add("upgraded")
+		nc.Close()
+	}
+}

@@ -18,6 +18,7 @@
 //	chat-nonreaders each attacker joins the lobby channel, chats in it twice a second (500 B) and never reads
 //	contact-flood  each attacker sends a contact request every 20 ms, in turn AddFriend remove, BlockUser unblock, AddFriend and BlockUser, each naming a made-up user id (2/s pass the contact rate)
 //	offline-dm     each attacker sends the chat burst (10 direct messages) at once, then one every 400 ms (2.5/s, over the chat rate of 2/s), in turn to a made-up user id and to a guest that logged in once and never connects
+//	reconnect-loop each attacker logs in as a guest once, then opens a session with its token and closes it, back to back (/v1/ws)
 //	http-hold      attackers from four addresses (127.0.2.1–4) hold connections to the public HTTP port: each starts a login whose body never comes, and starts another when the server ends it; 3 s in, a login from a fifth address (127.0.3.1) is timed
 //	none           no attack: the three phases measure the machine's own noise, the baseline for the ratios
 //
@@ -59,7 +60,7 @@ func main() {
 	var (
 		wsAddr    = flag.String("ws", "127.0.0.1:8081", "server's WebSocket address host:port")
 		httpURL   = flag.String("http", "http://127.0.0.1:8080", "server's public HTTP base URL (login)")
-		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood, chat-nonreaders, http-hold, contact-flood, offline-dm or none")
+		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood, chat-nonreaders, http-hold, contact-flood, offline-dm, reconnect-loop or none")
 		attackers = flag.Int("attackers", 200, "attacking connections (at most 2,000)")
 		phase     = flag.Duration("phase", 10*time.Second, "length of each phase: before, during, after (at most 60s)")
 		pid       = flag.Int("pid", 0, "server's pid, for RSS and CPU from /proc")
@@ -82,7 +83,7 @@ func main() {
 
 // attacks are the attacks runAttack knows.
 var attacks = []string{"ping-flood", "slow-drip", "nonreaders", "conns", "room-flood", "channel-squat", "oversized",
-	"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "offline-dm", "none"}
+	"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "offline-dm", "reconnect-loop", "none"}
 
 // checkArgs refuses an unknown attack and the flags' out-of-bounds values
 // before anything runs.
@@ -679,6 +680,19 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 				conns.Store(nc, true)
 				t.add("upgraded")
 				hubAttack(name, i, &hubConn{nc: nc, br: br}, plan, offline, &t, stop)
+			}(i)
+		}
+	case "reconnect-loop":
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				tok, err := login(httpURL, "attacker-"+strconv.Itoa(i))
+				if err != nil {
+					t.add("login failed")
+					return
+				}
+				reconnectLoop(wsAddr, tok, dialing, &t, stop)
 			}(i)
 		}
 	case "none":

@@ -11,7 +11,9 @@
 #
 # The server runs without a store (-data-dir ""), except for contact-flood
 # and offline-dm, whose requests are checked against it and whose messages
-# it keeps: they get a fresh SQLite store in OUT/ATTACK.data (removed first).
+# it keeps, and reconnect-loop, each of whose sessions reads its user's
+# lists and inbox from it: they get a fresh SQLite store in OUT/ATTACK.data
+# (removed first).
 #
 # The load average before and after each attack goes to OUT/ATTACK.load:
 # the machine may be shared, and the figures mean little when it is busy.
@@ -25,7 +27,7 @@ attackers=${ATTACKERS:-200}
 phase=${PHASE:-10s}
 # "none" runs the phases with no attack: the machine's own noise, the
 # baseline the ratios are read against.
-attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders http-hold contact-flood offline-dm}
+attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders http-hold contact-flood offline-dm reconnect-loop}
 mkdir -p "$out/bin"
 go build -o "$out/bin/" ./cmd/tickroom ./cmd/tickroom-abuse
 
@@ -48,7 +50,7 @@ for attack in $attacks; do
 	[ "$attack" = login-flood ] && login_rate=0
 	data_dir=""
 	case $attack in
-	contact-flood | offline-dm)
+	contact-flood | offline-dm | reconnect-loop)
 		data_dir="$out/$attack.data"
 		rm -rf "$data_dir"
 		;;
