@@ -298,6 +298,29 @@ func TestShutdownOutlastsAStuckGame(t *testing.T) {
 // "rant" ends it with a 5 MB reason (rant), and "hi" sends a small message.
 type loud struct{ race }
 
+// playingLoud starts a server with the loud game, and a store in dataDir
+// unless it is "", and returns ann seated in a running room of it.
+func playingLoud(t *testing.T, dataDir string) (*testclient.Client, *tickroomv1.Joined) {
+	t.Helper()
+	def := game.Definition{Name: "loud", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+		return &loud{race{at: map[uint32]byte{}}}, nil
+	}}
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}, DataDir: dataDir})
+	ann := dial(t, srv, "ann")
+	j := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "loud"}}}).GetJoined()
+	ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
+	})
+	return ann, j
+}
+
+// matchEnded waits for c's MATCH_ENDED and returns its result.
+func matchEnded(c *testclient.Client) *tickroomv1.MatchResult {
+	return c.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED
+	}).GetRoomEvent().GetResult()
+}
+
 func (g *loud) Input(ctx *game.Context, seat uint32, data []byte) error {
 	switch string(data) {
 	case "shout":
@@ -324,24 +347,14 @@ func (g *loud) Input(ctx *game.Context, seat uint32, data []byte) error {
 // result goes out without its oversized data; the connection stays open.
 func TestOversizedGameMessagesAreNotSent(t *testing.T) {
 	t.Parallel()
-	def := game.Definition{Name: "loud", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
-		return &loud{race{at: map[uint32]byte{}}}, nil
-	}}
-	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}})
-	ann := dial(t, srv, "ann")
-	j := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "loud"}}}).GetJoined()
-	ann.Next(func(m *tickroomv1.ServerMessage) bool {
-		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
-	})
+	ann, j := playingLoud(t, "")
 	input(ann, j.GetRoomId(), 1, "shout")
 	input(ann, j.GetRoomId(), 2, "hi")
 	if gm := ann.Next(testclient.Is[*tickroomv1.ServerMessage_GameMessage]).GetGameMessage(); gm.GetCode() != 8 {
 		t.Fatalf("game message %d, want the small one (8) alone", gm.GetCode())
 	}
 	input(ann, j.GetRoomId(), 3, "end")
-	res := ann.Next(func(m *tickroomv1.ServerMessage) bool {
-		return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED
-	}).GetRoomEvent().GetResult()
+	res := matchEnded(ann)
 	if res.GetReason() != "done" || len(res.GetWinnerSeats()) != 1 || res.GetWinnerSeats()[0] != j.GetSeat() || len(res.GetData()) != 0 {
 		t.Fatalf("result %v (%d bytes of data), want done, won by seat %d, without its data", res.GetReason(), len(res.GetData()), j.GetSeat())
 	}
@@ -361,20 +374,10 @@ var rant = "a" + strings.Repeat("é", 5<<19)
 // the members and the store alike, and the connection stays open.
 func TestOversizedResultReasonIsCut(t *testing.T) {
 	t.Parallel()
-	def := game.Definition{Name: "loud", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
-		return &loud{race{at: map[uint32]byte{}}}, nil
-	}}
-	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}, DataDir: t.TempDir()})
-	ann := dial(t, srv, "ann")
-	j := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "loud"}}}).GetJoined()
-	ann.Next(func(m *tickroomv1.ServerMessage) bool {
-		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
-	})
+	ann, j := playingLoud(t, t.TempDir())
 	input(ann, j.GetRoomId(), 1, "rant")
 	want := rant[:game.MaxReasonLen-1] // 'a' and 63 of the 2-byte 'é'
-	res := ann.Next(func(m *tickroomv1.ServerMessage) bool {
-		return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED
-	}).GetRoomEvent().GetResult()
+	res := matchEnded(ann)
 	if res.GetReason() != want || len(res.GetWinnerSeats()) != 1 || res.GetWinnerSeats()[0] != j.GetSeat() {
 		t.Fatalf("result of a %d-byte reason: %d-byte reason %.20q, won by %v; want its first %d bytes, won by seat %d",
 			len(rant), len(res.GetReason()), res.GetReason(), res.GetWinnerSeats(), len(want), j.GetSeat())
@@ -403,29 +406,19 @@ const garbled = "bad\xff\xfe\x00end"
 // and the end of the match, and the history keeps the result.
 func TestGameTextThatIsNotUTF8IsMended(t *testing.T) {
 	t.Parallel()
-	def := game.Definition{Name: "loud", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
-		return &loud{race{at: map[uint32]byte{}}}, nil
-	}}
-	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}, DataDir: t.TempDir()})
-	ann := dial(t, srv, "ann")
-	j := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "loud"}}}).GetJoined()
-	ann.Next(func(m *tickroomv1.ServerMessage) bool {
-		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
-	})
+	ann, j := playingLoud(t, t.TempDir())
 	input(ann, j.GetRoomId(), 1, "garble-refuse")
-	if gm := ann.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetGameMessage() != nil }).GetGameMessage(); gm.GetCode() != 10 || gm.GetText() != "bad\uFFFD\x00end" {
+	if gm := ann.Next(testclient.Is[*tickroomv1.ServerMessage_GameMessage]).GetGameMessage(); gm.GetCode() != 10 || gm.GetText() != "bad\uFFFD\x00end" {
 		t.Fatalf("input refusal %d %q, want 10 %q", gm.GetCode(), gm.GetText(), "bad\uFFFD\x00end")
 	}
 	input(ann, j.GetRoomId(), 2, "garble")
 	// A run of bad bytes is one U+FFFD; a NUL, UTF-8, is kept in a
 	// message and replaced in a reason, which the store keeps.
-	if gm := ann.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetGameMessage() != nil }).GetGameMessage(); gm.GetText() != "bad\uFFFD\x00end" {
+	if gm := ann.Next(testclient.Is[*tickroomv1.ServerMessage_GameMessage]).GetGameMessage(); gm.GetText() != "bad\uFFFD\x00end" {
 		t.Fatalf("game message text %q, want %q", gm.GetText(), "bad\uFFFD\x00end")
 	}
 	const want = "bad\uFFFD\uFFFDend"
-	res := ann.Next(func(m *tickroomv1.ServerMessage) bool {
-		return m.GetRoomEvent().GetKind() == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED
-	}).GetRoomEvent().GetResult()
+	res := matchEnded(ann)
 	if res.GetReason() != want {
 		t.Fatalf("result reason %q, want %q", res.GetReason(), want)
 	}
