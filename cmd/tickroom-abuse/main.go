@@ -643,7 +643,7 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 			wg.Add(1)
 			attacker(i, "/v1/ws", 0, nil, false)
 		}
-	case "room-flood", "channel-squat", "oversized", "chat-nonreaders", "contact-flood", "offline-dm":
+	case "room-flood", "channel-squat", "oversized", "chat-nonreaders", "contact-flood", "offline-dm", "reconnect-loop":
 		plan := costliestRoom(roomBudget)
 		if name == "room-flood" {
 			asked = "each asked for " + plan.String() + "; "
@@ -659,6 +659,10 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 				tok, err := login(httpURL, "attacker-"+strconv.Itoa(i))
 				if err != nil {
 					t.add("login failed")
+					return
+				}
+				if name == "reconnect-loop" {
+					reconnectLoop(wsAddr, tok, dialing, &t, stop)
 					return
 				}
 				// The offline DMs go to a guest that exists (logged in
@@ -680,19 +684,6 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 				conns.Store(nc, true)
 				t.add("upgraded")
 				hubAttack(name, i, &hubConn{nc: nc, br: br}, plan, offline, &t, stop)
-			}(i)
-		}
-	case "reconnect-loop":
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				tok, err := login(httpURL, "attacker-"+strconv.Itoa(i))
-				if err != nil {
-					t.add("login failed")
-					return
-				}
-				reconnectLoop(wsAddr, tok, dialing, &t, stop)
 			}(i)
 		}
 	case "none":
