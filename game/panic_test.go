@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -291,3 +292,59 @@ func (h countHandler) Handle(context.Context, slog.Record) error {
 }
 func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h countHandler) WithGroup(string) slog.Handler      { return h }
+
+// broken is a Marshaler that always fails.
+type broken struct{}
+
+func (broken) SizeVT() int                                { return 1 }
+func (broken) MarshalToSizedBufferVT([]byte) (int, error) { return 0, errors.New("broken: no bytes") }
+
+// unencodable is a counter whose Encode fails on one entity every tick.
+type unencodable struct{ counter }
+
+func (g *unencodable) Encode(s *game.Snapshot) {
+	g.counter.Encode(s)
+	s.Entity(999, broken{})
+}
+
+// A game whose Encode fails every tick logged a line every tick of every
+// room of it: at 120 Hz, 120 lines a second a room. The lines are spaced
+// to one every 10 s with the count left out, and the room plays on with
+// the entities that encoded.
+func TestEncodeErrorLogsAreSpaced(t *testing.T) {
+	var logged atomic.Int64
+	defs := []game.Definition{{Name: "unencodable", TickRate: 120, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+		return &unencodable{counter{vals: map[uint64]int{}}}, nil
+	}}}
+	e := gametest.NewEnv(t, defs, func(c *game.Config) {
+		c.Shards = 1
+		c.Logger = slog.New(matchHandler{"encode state", &logged})
+	})
+	rooms := []*game.Room{e.Create(t, game.RoomOptions{Game: "unencodable"}), e.Create(t, game.RoomOptions{Game: "unencodable"})}
+	a := e.Seat(t, rooms[0], "a")
+	e.Seat(t, rooms[1], "b")
+	a.Send(t, []byte("+"))
+	e.Advance(t, time.Second)
+	if n := logged.Load(); n != 1 {
+		t.Fatalf("%d encode lines in a second of two 120 Hz rooms whose every Encode failed, want 1", n)
+	}
+	if got, _ := a.Entities(); len(got) != 1 || got[uint64(a.Seat)] != "1" {
+		t.Fatalf("a sees %v, want its own entity (seat %d) at 1 and no other", got, a.Seat)
+	}
+}
+
+// matchHandler counts the records whose message starts with msg.
+type matchHandler struct {
+	msg string
+	n   *atomic.Int64
+}
+
+func (h matchHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h matchHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, h.msg) {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h matchHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h matchHandler) WithGroup(string) slog.Handler      { return h }

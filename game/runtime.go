@@ -32,8 +32,11 @@ type Runtime struct {
 	// Config.MaxStateBytes, which a player's input may cause at its rate
 	// while the room plays on.
 	bigMessageLogs logspace.Spacer
-	clock          Clock
-	manual         *ManualClock
+	// encodeLogs spaces the lines of a game's Encode or View that failed,
+	// which fails again at every tick of every room of the game.
+	encodeLogs logspace.Spacer
+	clock      Clock
+	manual     *ManualClock
 	// wall is set on the system clock (see nowNanos).
 	wall   bool
 	shards []*shard

@@ -264,7 +264,7 @@ func (r *Room) syncState() {
 		*sw = Snapshot{s: cur}
 		w.game.Encode(sw)
 		if sw.err != nil {
-			r.log.Error("encode state", "room", r.id, "err", sw.err)
+			r.encodeFailed("encode state", sw.err)
 		}
 		*sw = Snapshot{}
 		cur.seal()
@@ -392,6 +392,20 @@ func (r *Room) unmoved(version uint64) *snap {
 	return cur
 }
 
+// encodeFailed logs a game's failed Encode or View (what, and args such
+// as the view's seat) at most once every logspace.Every across the
+// runtime: it fails again at every tick of every room of the game, which
+// at 120 Hz was 120 lines a second a room. The entities that encoded are
+// sent.
+func (r *Room) encodeFailed(what string, err error, args ...any) {
+	ok, skipped := r.rt.encodeLogs.Allow(time.Now())
+	if !ok {
+		return
+	}
+	args = append(args, "room", r.id, "game", r.Game(), "err", err, "left_out", skipped)
+	r.log.Error(what+" (logged at most once every 10 s)", args...)
+}
+
 // sendView builds and sends m's own view. It reports false when the view
 // was over Config.MaxStateBytes, which closed the room (oversized).
 func (r *Room) sendView(m *member, shared *snap) bool {
@@ -409,7 +423,7 @@ func (r *Room) sendView(m *member, shared *snap) bool {
 	*sw = Snapshot{s: vs, shared: shared}
 	w.viewer.View(&w.ctx, m.Player, sw)
 	if sw.err != nil {
-		r.log.Error("encode view", "room", r.id, "seat", m.Seat, "err", sw.err)
+		r.encodeFailed("encode view", sw.err, "seat", m.Seat)
 	}
 	*sw = Snapshot{}
 	vs.seal()
