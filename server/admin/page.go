@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/cases"
 )
 
 // Page sizes and the search text of the admin list endpoints.
@@ -16,7 +18,7 @@ const (
 
 // page is a list request's ?q=&offset=&limit=.
 type page struct {
-	q             string // lower-cased; empty matches everything
+	q             string // case-folded; empty matches everything
 	offset, limit int
 }
 
@@ -28,7 +30,7 @@ func parsePage(r *http.Request, maxLimit int) (page, error) {
 	if q := v.Get("q"); len(q) > maxQueryLen {
 		return p, fmt.Errorf("q is longer than %d bytes", maxQueryLen)
 	} else {
-		p.q = strings.ToLower(strings.TrimSpace(q))
+		p.q = fold(strings.TrimSpace(q))
 	}
 	if s := v.Get("offset"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -48,18 +50,24 @@ func parsePage(r *http.Request, maxLimit int) (page, error) {
 }
 
 // matches reports whether any of fields holds the search text, ignoring
-// case.
+// case as claimed names are compared (store.NameKey: Unicode case folding,
+// so "STRASSE" finds "Straße", where lower-casing did not).
 func (p page) matches(fields ...string) bool {
 	if p.q == "" {
 		return true
 	}
 	for _, f := range fields {
-		if strings.Contains(strings.ToLower(f), p.q) {
+		if strings.Contains(fold(f), p.q) {
 			return true
 		}
 	}
 	return false
 }
+
+// fold is s case-folded (golang.org/x/text/cases; a Caser is not safe to
+// share between goroutines, so each call makes its own: an operator's
+// search, not a hot path).
+func fold(s string) string { return cases.Fold().String(s) }
 
 // window returns the bounds of the page within n matches.
 func (p page) window(n int) (lo, hi int) {

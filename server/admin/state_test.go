@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,22 @@ func listed(t *testing.T, e *env, path string) ([]string, string) {
 		out = append(out, it.ID+it.UserID)
 	}
 	return out, resp.Header.Get("X-Total-Count")
+}
+
+// TestPlayerSearchFoldsCase: a search matches a name as claimed names are
+// compared (Unicode case folding, store.NameKey), so an operator who types
+// the name in capitals finds "Straße" and "ΣΊΣΥΦΟΣ" as it is written
+// in lower case.
+func TestPlayerSearchFoldsCase(t *testing.T) {
+	e := start(t, adminToken)
+	for _, u := range []string{"Straße", "σίσυφος", "ann"} {
+		e.connect(u)
+	}
+	for q, want := range map[string]string{"STRASSE": "Straße", "strasse": "Straße", "ΣΊΣΥΦΟΣ": "σίσυφος"} {
+		if got, total := listed(t, e, "/v1/admin/players?q="+url.QueryEscape(q)); total != "1" || len(got) != 1 || got[0] != want {
+			t.Errorf("search %q: %v (total %s), want %s", q, got, total, want)
+		}
+	}
 }
 
 func TestListSearchAndPaging(t *testing.T) {
