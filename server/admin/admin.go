@@ -332,12 +332,21 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 const maxBody = 64 << 10
 
 // readJSON decodes an optional JSON body into v; an empty body leaves v
-// as is.
+// as is. A body must be one JSON value: anything after it is refused, so
+// that a body that is not what its sender meant ({"seconds":60}
+// {"seconds":-1}) is not acted on by its first part.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var tooLarge *http.MaxBytesError
+	if err == nil {
+		if _, next := dec.Token(); errors.As(next, &tooLarge) {
+			err = next
+		} else if !errors.Is(next, io.EOF) {
+			err = errors.New("data after the JSON value")
+		}
+	}
 	switch {
 	case errors.As(err, &tooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d KiB", maxBody>>10))

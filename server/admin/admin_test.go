@@ -101,6 +101,8 @@ func TestKickAndCloseRoom(t *testing.T) {
 		{"inspect an unknown room", "GET", "/v1/admin/rooms/nope", "", 404},
 		{"bad body", "POST", "/v1/admin/players/bob/kick", "{nope", 400},
 		{"unknown field", "POST", "/v1/admin/players/bob/kick", `{"why":"x"}`, 400},
+		{"a second value after the body", "POST", "/v1/admin/players/bob/kick", `{"seconds":60} {"seconds":-1}`, 400},
+		{"garbage after the body", "POST", "/v1/admin/players/bob/kick", `{"reason":"x"}nope`, 400},
 		{"kick for negative seconds", "POST", "/v1/admin/players/bob/kick", `{"seconds":-1}`, 400},
 		{"kick for over 100 years", "POST", "/v1/admin/players/bob/kick", `{"seconds":3153600001}`, 400},
 		{"ban for negative seconds", "POST", "/v1/admin/players/bob/ban", `{"seconds":-1}`, 400},
