@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/social"
 )
@@ -271,4 +273,41 @@ func TestRateLimitsOutliveReconnects(t *testing.T) {
 			t.Errorf("%s over %d connections of one user: %d passed, want at most the burst, %d", kind.name, conns, passed[k], burst)
 		}
 	}
+}
+
+// TestContactRequestsPerAddressAreBounded: the users of one client
+// address send contact requests within the address's rate together, so
+// that guests made one after another at one address do not multiply the
+// rows a user may write; a user at another address is not held back, nor
+// is one at loopback, which has no such bound.
+func TestContactRequestsPerAddressAreBounded(t *testing.T) {
+	e := start(t, options{
+		server: func(c *server.Config) { c.TrustedProxies, _ = clientip.Parse("127.0.0.1") },
+		hub: func(c *hub.Config) {
+			c.Social.ContactRate, c.Social.ContactBurst = 0.01, 3
+			c.Social.ContactAddressRate, c.Social.ContactAddressBurst = 0.01, 5
+		},
+	})
+	passed, limited := 0, 0
+	for i := range 4 { // 12 requests within the users' own bursts of 3
+		c := e.connectFrom(fmt.Sprint("guest", i), "203.0.113.7")
+		for j := range 3 {
+			m := c.Request(block(fmt.Sprint("stranger", i, j), false))
+			switch code := m.GetError().GetCode(); {
+			case m.GetError() == nil:
+				passed++
+			case code == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && m.GetError().GetRetryAfterMs() > 0:
+				limited++
+			default:
+				t.Fatalf("guest%d's block %d: %v", i, j, m)
+			}
+		}
+	}
+	if passed != 5 || limited != 7 {
+		t.Fatalf("%d of 12 blocks from one address passed and %d were refused, want the address's burst of 5 and 7", passed, limited)
+	}
+	other := e.connectFrom("elsewhere", "198.51.100.9")
+	ok(t, other.Request(block("stranger", false)))
+	local, _ := e.connect("local")
+	ok(t, local.Request(block("stranger", false)))
 }

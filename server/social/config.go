@@ -95,6 +95,19 @@ type Config struct {
 	// ContactBurst is the contact limiter's burst: enough to decline a
 	// screenful of requests at once. Zero value means 20.
 	ContactBurst int
+	// ContactAddressRate and ContactAddressBurst bound, likewise, the
+	// contact requests the users of one client address send together (an
+	// IPv6 /64 as one address, the /64s of a /48 sharing
+	// clientip.V6SiteFactor addresses' worth); past it, as past
+	// ContactRate. Each request or block a user makes is a row of the
+	// store, bounded per account (MaxListSize) but not per address, where
+	// guests are made one every few seconds: without it one address's 256
+	// connections made 512 a second. AddressExempt addresses have no such
+	// limit. Zero values mean 4 times ContactRate and ContactBurst (8 a
+	// second, a burst of 80), as a room share is 4 times a user's; +Inf
+	// turns it off.
+	ContactAddressRate  float64
+	ContactAddressBurst int
 	// MaxPresenceQuery caps the users one QueryPresence asks about; the
 	// rest are ignored. Zero value means 100.
 	MaxPresenceQuery int
@@ -164,6 +177,8 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.MaxListSize, 500)
 	limits.Default(&c.ContactRate, 2)
 	limits.Default(&c.ContactBurst, 20)
+	limits.Default(&c.ContactAddressRate, 4*c.ContactRate)
+	limits.Default(&c.ContactAddressBurst, 4*c.ContactBurst)
 	if c.AddressExempt == nil {
 		c.AddressExempt = func(ip netip.Addr) bool { return ip.IsLoopback() }
 	}
@@ -195,6 +210,8 @@ func (c Config) validate() error {
 		limits.NonNegative("MaxListSize", c.MaxListSize),
 		limits.NonNegative("ContactRate", c.ContactRate),
 		limits.NonNegative("ContactBurst", c.ContactBurst),
+		limits.NonNegative("ContactAddressRate", c.ContactAddressRate),
+		limits.NonNegative("ContactAddressBurst", c.ContactAddressBurst),
 		limits.NonNegative("MaxPresenceQuery", c.MaxPresenceQuery),
 		limits.NonNegative("PresenceRate", c.PresenceRate),
 		limits.NonNegative("PresenceBurst", c.PresenceBurst),

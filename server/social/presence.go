@@ -447,14 +447,24 @@ func (so *Social) take(l *rate.Limiter, n int) time.Duration {
 	return wait
 }
 
-// allowContact applies the contact rate limit (ContactRate, ContactBurst)
-// to one friend request, answer or removal, block or unblock of m, or
+// allowContact applies the contact rate limits, m's user's (ContactRate,
+// ContactBurst) and, unless AddressExempt exempts it, its client
+// address's (ContactAddressRate, ContactAddressBurst), to one friend
+// request, answer or removal, block or unblock of m, or
 // refuses it with ERROR_CODE_RATE_LIMITED and when it would pass. It runs
 // on the member's loop.
 func (so *Social) allowContact(m *Member) error {
 	if wait := so.take(so.limits.limiter(m, func(l *limiters) **rate.Limiter { return &l.contact }, rate.Limit(so.cfg.ContactRate), so.cfg.ContactBurst), 1); wait > 0 {
 		so.stats.ContactRefused.Add(1)
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "friend and block requests rate limit exceeded"}
+	}
+	// After the user's, so that a user over its own rate takes nothing
+	// from its address's.
+	if addr := m.addr(); !so.cfg.AddressExempt(addr) {
+		if ok, wait := so.contactAddrs.Allow(addr, so.host.Now()); !ok {
+			so.stats.ContactRefused.Add(1)
+			return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "friend and block requests from this address rate limit exceeded"}
+		}
 	}
 	return nil
 }

@@ -87,12 +87,13 @@ type Social struct {
 	stats *Stats
 	peers Peers // nil on a single node
 
-	nextDirect atomic.Uint64
-	openUsers  *clientip.Buckets[string] // lobby channel opens per user
-	openAddrs  *clientip.Limiter         // lobby channel opens per client address
-	limits     userLimiters              // users' rate limiters (limiters.go)
-	admitting  atomic.Int64              // friend requests and blocks awaiting Graph.Admit (maxAdmits)
-	keeping    atomic.Int64              // direct messages awaiting Inbox.Keep (maxKeeps)
+	nextDirect   atomic.Uint64
+	openUsers    *clientip.Buckets[string] // lobby channel opens per user
+	openAddrs    *clientip.Limiter         // lobby channel opens per client address
+	contactAddrs *clientip.Limiter         // contact requests per client address
+	limits       userLimiters              // users' rate limiters (limiters.go)
+	admitting    atomic.Int64              // friend requests and blocks awaiting Graph.Admit (maxAdmits)
+	keeping      atomic.Int64              // direct messages awaiting Inbox.Keep (maxKeeps)
 
 	mu         sync.Mutex
 	users      map[string]*profile            // users with a live member
@@ -185,20 +186,21 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 	cfg = cfg.withDefaults()
 	so := &Social{
 		host: host, cfg: cfg, stats: stats, peers: cfg.Peers,
-		openUsers:  clientip.NewBuckets[string](rate.Limit(cfg.ChannelOpenRate), cfg.ChannelOpenBurst, cfg.ChannelOpenKeys),
-		openAddrs:  clientip.NewLimiter(rate.Limit(cfg.ChannelOpenAddressRate), cfg.ChannelOpenAddressBurst, cfg.ChannelOpenKeys),
-		users:      make(map[string]*profile),
-		watchers:   make(map[string]map[string]struct{}),
-		requestsTo: make(map[string]map[string]struct{}),
-		blockedBy:  make(map[string]map[string]struct{}),
-		rooms:      make(map[string]*channel),
-		channels:   make(map[string]*channel),
-		opened:     make(map[string]int),
-		openedAt:   make(map[netip.Addr]int),
-		openedSite: make(map[netip.Prefix]int),
-		pending:    make(map[pendingKey]uint64),
-		loads:      make(map[string]*profile),
-		inboxes:    make(map[string]*profile),
+		openUsers:    clientip.NewBuckets[string](rate.Limit(cfg.ChannelOpenRate), cfg.ChannelOpenBurst, cfg.ChannelOpenKeys),
+		openAddrs:    clientip.NewLimiter(rate.Limit(cfg.ChannelOpenAddressRate), cfg.ChannelOpenAddressBurst, cfg.ChannelOpenKeys),
+		contactAddrs: clientip.NewLimiter(rate.Limit(cfg.ContactAddressRate), cfg.ContactAddressBurst, maxRateUsers),
+		users:        make(map[string]*profile),
+		watchers:     make(map[string]map[string]struct{}),
+		requestsTo:   make(map[string]map[string]struct{}),
+		blockedBy:    make(map[string]map[string]struct{}),
+		rooms:        make(map[string]*channel),
+		channels:     make(map[string]*channel),
+		opened:       make(map[string]int),
+		openedAt:     make(map[netip.Addr]int),
+		openedSite:   make(map[netip.Prefix]int),
+		pending:      make(map[pendingKey]uint64),
+		loads:        make(map[string]*profile),
+		inboxes:      make(map[string]*profile),
 	}
 	return so, nil
 }
