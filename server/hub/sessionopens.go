@@ -39,21 +39,24 @@ func newSessionOpens(cfg Config) sessionOpens {
 }
 
 // allow charges one session of user from addr at now: nil, or the 429
-// that refuses the upgrade with when to try again, counted in st. The user's bucket is
-// charged first, so that a user over its own rate does not take its
-// address's tokens from the others there; past the user's, a refusal by
-// the address has taken the user's token.
+// that refuses the upgrade with when to try again, counted in st. A
+// refused upgrade takes nothing: a user over its own rate does not take
+// its address's tokens from the others there, and one refused for its
+// address (a crowded NAT) keeps its own for when it connects from
+// another. The user's bucket is looked at first and charged last; the
+// caller holds Hub.mu, the only lock allow is called under, so the token
+// Wait saw is still there for Allow.
 func (o sessionOpens) allow(user string, addr netip.Addr, now time.Time, st *Stats) error {
-	if ok, wait := o.users.Allow(user, now); !ok {
+	if wait := o.users.Wait(user, now); wait > 0 {
 		st.SessionsUserRate.Add(1)
 		return &server.HTTPError{Status: 429, Message: "this user opens sessions too fast", RetryAfter: wait}
 	}
-	if o.exempt(addr) {
-		return nil
+	if !o.exempt(addr) {
+		if ok, wait := o.addrs.Allow(addr, now); !ok {
+			st.SessionsAddressRate.Add(1)
+			return &server.HTTPError{Status: 429, Message: "sessions opened too fast from this address", RetryAfter: wait}
+		}
 	}
-	if ok, wait := o.addrs.Allow(addr, now); !ok {
-		st.SessionsAddressRate.Add(1)
-		return &server.HTTPError{Status: 429, Message: "sessions opened too fast from this address", RetryAfter: wait}
-	}
+	o.users.Allow(user, now)
 	return nil
 }

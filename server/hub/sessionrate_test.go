@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
@@ -99,4 +100,39 @@ func TestSessionsPerAddressAreRateLimited(t *testing.T) {
 		t.Fatalf("the other address's user got %v", m)
 	}
 	e.connect("w")
+}
+
+// TestAddressRefusalsLeaveTheUserItsSessions: a user refused because its
+// address is over its rate (a crowded NAT) keeps its own sessions, so
+// that when it moves to another address (a phone off the Wi-Fi) it
+// connects at once rather than being refused for its own rate, which its
+// refused attempts had spent.
+func TestAddressRefusalsLeaveTheUserItsSessions(t *testing.T) {
+	e := start(t, options{
+		server: func(c *server.Config) { c.TrustedProxies, _ = clientip.Parse("127.0.0.1") },
+		hub: func(c *hub.Config) {
+			c.SessionRate, c.SessionBurst = 0.01, 3
+			c.SessionAddressRate, c.SessionAddressBurst = 0.01, 1
+		},
+	})
+	e.connectFrom("ann", "203.0.113.7") // the address's one session
+	tok := e.token("bob", time.Hour)
+	for i := range 3 {
+		_, res, err := dialWith(t, e.url, tok, http.Header{"X-Forwarded-For": {"203.0.113.7"}})
+		if err == nil || res == nil || res.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("bob's attempt %d from the crowded address: %v, %v", i+1, res, err)
+		}
+	}
+	if n := e.hub.Stats().SessionsAddressRate.Load(); n != 3 {
+		t.Fatalf("SessionsAddressRate %d, want 3", n)
+	}
+	c, res, err := dialWith(t, e.url, tok, http.Header{"X-Forwarded-For": {"198.51.100.9"}})
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("bob from another address after 3 refusals for the first's rate: %d, %v (SessionsUserRate %d)", status, err, e.hub.Stats().SessionsUserRate.Load())
+	}
+	c.Next(isKind[*tickroomv1.ServerMessage_Welcome])
 }
