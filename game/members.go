@@ -296,6 +296,9 @@ func (r *Room) sendMessage(msg Message) {
 	if len(w.recips) == 0 {
 		return
 	}
+	// Mended before it is measured: a byte that is not UTF-8 is sent as
+	// the three of U+FFFD, so mended text can be twice the game's.
+	msg.Text = mendUTF8(msg.Text)
 	if n := len(msg.Text) + len(msg.Data); n > r.rt.cfg.MaxStateBytes {
 		// The game's bug: sent, it would close its recipients as too
 		// slow, and the message would be lost all the same.
@@ -307,7 +310,7 @@ func (r *Room) sendMessage(msg Message) {
 		clear(w.recips)
 		return
 	}
-	w.gm = tickroomv1.GameMessage{RoomId: r.id, Code: msg.Code, Text: mendUTF8(msg.Text), Data: msg.Data}
+	w.gm = tickroomv1.GameMessage{RoomId: r.id, Code: msg.Code, Text: msg.Text, Data: msg.Data}
 	f, err := encodeEnvelope(fieldServerGameMessage, &w.gm)
 	w.gm = tickroomv1.GameMessage{}
 	if err != nil {

@@ -143,3 +143,42 @@ func TestOversizedGameMessageLogsAreSpaced(t *testing.T) {
 		t.Fatalf("%d log records for 100 oversized game messages within seconds, want 1", n)
 	}
 }
+
+// garbler is tally whose input "garble" sends the player a game message
+// of text bytes that are not UTF-8, each after a letter.
+type garbler struct {
+	tally
+	text int
+}
+
+func (g *garbler) Input(ctx *game.Context, seat uint32, data []byte) error {
+	if string(data) == "garble" {
+		ctx.Send(seat, game.Message{Code: 9, Text: strings.Repeat("A\xff", g.text/2)})
+		return nil
+	}
+	return g.tally.Input(ctx, seat, data)
+}
+
+// TestGameTextOverTheLimitOnceMendedIsNotSent: a game message is bounded
+// by game.Config.MaxStateBytes as it is sent, with each byte that is not
+// UTF-8 mended to the three of U+FFFD, not as the game gave it: 800 bytes
+// of text, half of them bad, are 1,600 sent, over a limit of 1,000.
+func TestGameTextOverTheLimitOnceMendedIsNotSent(t *testing.T) {
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.Runtime.MaxStateBytes = 1000 },
+		games: func(r *game.Registry) {
+			if err := r.Register(game.Definition{Name: "garbler", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+				return &garbler{tally: tally{vals: map[uint64]int{}}, text: 800}, nil
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	c, _ := e.connect("mallory")
+	room := joined(t, c.Request(quickMatch("garbler"))).RoomId
+	c.Send(input(room, 1, []byte("garble")))
+	c.Send(input(room, 2, []byte("!"))) // refused: a small message, after the other
+	if gm := c.Next(isKind[*tickroomv1.ServerMessage_GameMessage]).GetGameMessage(); gm.GetCode() != 1 {
+		t.Fatalf("game message %d of %d bytes of text, want the refusal (1) alone: over the limit of 1000", gm.GetCode(), len(gm.GetText()))
+	}
+}
