@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/store"
 	"github.com/tickroom/tickroom/tickroomtest"
 )
@@ -454,6 +456,34 @@ func TestGameRefusalThatIsNotUTF8IsMended(t *testing.T) {
 type picky struct{ race }
 
 func (*picky) Accept(*game.Context, game.Player) error { return game.Refuse(garbled) }
+
+// A game's refusal of a join with a reason of megabytes closed the
+// player as too slow (4001) and lost the refusal: the reply's text is cut,
+// and the player gets the refusal and stays connected.
+func TestGameRefusalTextIsBounded(t *testing.T) {
+	t.Parallel()
+	def := game.Definition{Name: "verbose", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+		return &verbose{race{at: map[uint32]byte{}}}, nil
+	}}
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}})
+	ann := dial(t, srv, "ann")
+	m := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "verbose"}}})
+	e := m.GetError()
+	if e.GetCode() != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN || len(e.GetMessage()) > hub.MaxErrorText || !strings.HasPrefix(e.GetMessage(), "game: join refused: aé") {
+		t.Fatalf("a join refused with a %d-byte reason: %v (%d bytes of text), want FORBIDDEN with at most %d", len(rant), e.GetCode(), len(e.GetMessage()), hub.MaxErrorText)
+	}
+	if !utf8.ValidString(e.GetMessage()) {
+		t.Fatalf("the cut text is not UTF-8: %q", e.GetMessage())
+	}
+	if code := ann.CloseCode(); code != 0 {
+		t.Fatalf("closed with %d", code)
+	}
+}
+
+// verbose refuses every join with a reason of megabytes.
+type verbose struct{ race }
+
+func (*verbose) Accept(*game.Context, game.Player) error { return game.Refuse(rant) }
 
 // A game whose New returns no Game and no error for some options (a nil
 // pointer it meant to fill) has those options refused as bad options, as

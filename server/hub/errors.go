@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
@@ -52,15 +53,34 @@ func wireError(err error) *tickroomv1.Error {
 	}
 	for _, rc := range runtimeCodes {
 		if errors.Is(err, rc.err) {
-			// A game's refusal carries the game's text, which may hold
-			// what a client sent as input bytes: not UTF-8, it would
-			// make a strict decoder (protobuf-es) refuse the reply.
-			return &tickroomv1.Error{Code: tickroomv1.ErrorCode(rc.code), Message: strings.ToValidUTF8(err.Error(), "\uFFFD")}
+			return &tickroomv1.Error{Code: tickroomv1.ErrorCode(rc.code), Message: gameText(err.Error())}
 		}
 	}
 	return &tickroomv1.Error{
 		Code: tickroomv1.ErrorCode(protocol.ErrorInternal), Message: protocol.ErrorInternal.Description(),
 	}
+}
+
+// MaxErrorText bounds the text of an Error reply that carries a game's
+// words (a refusal of a join, an error from its New), in bytes.
+const MaxErrorText = 512
+
+// gameText is a game's text fit for an Error reply: the game's, it may
+// hold what a client sent as input bytes, and not UTF-8 it would make a
+// strict decoder (protobuf-es) refuse the reply, so each run of bad bytes
+// becomes U+FFFD; and it may be megabytes long, which closed the player
+// as too slow (4001) and lost the reply, so it is cut to MaxErrorText on
+// a rune's start.
+func gameText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= MaxErrorText {
+		return s
+	}
+	n := MaxErrorText
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // fail refuses request id with the reply err maps to; a request without an
