@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Page sizes and the search text of the admin list endpoints.
@@ -50,8 +51,9 @@ func parsePage(r *http.Request, maxLimit int) (page, error) {
 }
 
 // matches reports whether any of fields holds the search text, ignoring
-// case as claimed names are compared (store.NameKey: Unicode case folding,
-// so "STRASSE" finds "Straße", where lower-casing did not).
+// case and width as names are compared (NFKC and Unicode case folding,
+// so "STRASSE" finds "Straße" and "ＡＮＮ" "ann", where lower-casing did
+// not).
 func (p page) matches(fields ...string) bool {
 	if p.q == "" {
 		return true
@@ -64,10 +66,11 @@ func (p page) matches(fields ...string) bool {
 	return false
 }
 
-// fold is s case-folded (golang.org/x/text/cases; a Caser is not safe to
-// share between goroutines, so each call makes its own: an operator's
-// search, not a hot path).
-func fold(s string) string { return cases.Fold().String(s) }
+// fold is s in NFKC, the form names are kept in, and case-folded
+// (golang.org/x/text: norm, cases; a Caser is not safe to share between
+// goroutines, so each call makes its own: an operator's search, not a hot
+// path).
+func fold(s string) string { return cases.Fold().String(norm.NFKC.String(s)) }
 
 // window returns the bounds of the page within n matches.
 func (p page) window(n int) (lo, hi int) {

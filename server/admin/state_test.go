@@ -148,16 +148,21 @@ func listed(t *testing.T, e *env, path string) ([]string, string) {
 	return out, resp.Header.Get("X-Total-Count")
 }
 
-// TestPlayerSearchFoldsCase: a search matches a name as claimed names are
-// compared (Unicode case folding, store.NameKey), so an operator who types
-// the name in capitals finds "Straße" and "ΣΊΣΥΦΟΣ" as it is written
-// in lower case.
+// TestPlayerSearchFoldsCase: a search matches a name as names are
+// compared (NFKC, which names are stored in, and Unicode case folding,
+// store.NameKey), so an operator who types the name in capitals finds
+// "Straße" and "σίσυφος", and one who types a combining accent or
+// full-width letters finds the name as it is stored.
 func TestPlayerSearchFoldsCase(t *testing.T) {
 	e := start(t, adminToken)
-	for _, u := range []string{"Straße", "σίσυφος", "ann"} {
+	for _, u := range []string{"Straße", "σίσυφος", "ann", "Chloé"} {
 		e.connect(u)
 	}
-	for q, want := range map[string]string{"STRASSE": "Straße", "strasse": "Straße", "ΣΊΣΥΦΟΣ": "σίσυφος"} {
+	for q, want := range map[string]string{
+		"STRASSE": "Straße", "strasse": "Straße", "ΣΊΣΥΦΟΣ": "σίσυφος",
+		"CHLOE\u0301": "Chloé", // typed with a combining accent
+		"ＡＮＮ":         "ann",   // full-width letters
+	} {
 		if got, total := listed(t, e, "/v1/admin/players?q="+url.QueryEscape(q)); total != "1" || len(got) != 1 || got[0] != want {
 			t.Errorf("search %q: %v (total %s), want %s", q, got, total, want)
 		}
