@@ -57,6 +57,9 @@ func (s *Server) newClusterUsers(inner hub.Revocations) error {
 	// The other nodes may have taken this one for gone meanwhile, and told
 	// their users this node's users are offline.
 	n.OnRegister(s.xnode.peers.AnnounceRemote)
+	// Presence pushes made while this node could not reach Redis, to its
+	// users or by them, were lost: they are asked again.
+	n.OnRegister(s.xnode.peers.Recheck)
 	return nil
 }
 

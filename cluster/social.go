@@ -45,6 +45,13 @@ type Social struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup
 
+	// Rechecks wanted (recheck.go): every remote friend's presence, or
+	// those noted on these nodes.
+	recheckMu    sync.Mutex
+	recheckAll   bool
+	recheckNodes map[string]bool
+	recheckKick  chan struct{}
+
 	// Refused counts requests refused because the lookup queue was full.
 	Refused atomic.Uint64
 }
@@ -58,13 +65,16 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Social{bus: bus, users: users, log: log, jobs: make(chan func(), lookupQueue), stop: make(chan struct{})}
+	s := &Social{bus: bus, users: users, log: log, jobs: make(chan func(), lookupQueue), stop: make(chan struct{}),
+		recheckNodes: make(map[string]bool), recheckKick: make(chan struct{}, 1)}
 	bus.Handle(kindOp, s.serveOp)
 	bus.Handle(kindLine, s.serveLine)
 	for range lookupWorkers {
 		s.wg.Add(1)
 		go s.work()
 	}
+	s.wg.Add(1)
+	go s.rechecker()
 	return s
 }
 
@@ -376,6 +386,10 @@ func (s *Social) serveOp(e *Envelope) {
 		return
 	}
 	op.Node = e.Node
+	if op.Kind == social.OpRecheck {
+		s.wantRecheck(e.Node)
+		return
+	}
 	a := s.serve(op)
 	if e.Call != 0 {
 		body, _ := json.Marshal(a)

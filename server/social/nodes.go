@@ -25,11 +25,13 @@ import (
 // node's start as the live nodes give it (the two nodes' clocks, kept
 // close by NTP as everywhere in the cluster).
 
-// remoteNote is a friend's node as a profile notes it, and when it was
-// noted (Unix ns, this node's clock).
+// remoteNote is a friend's node as a profile notes it, when it was
+// noted (Unix ns, this node's clock), and the presence the user was told
+// (Recheck pushes only what differs from it).
 type remoteNote struct {
 	node string
 	at   int64
+	pr   *tickroomv1.Presence
 }
 
 // nodeGoneAfter is how many polls in a row a node must be missing from
@@ -39,10 +41,10 @@ type remoteNote struct {
 const nodeGoneAfter = 3
 
 // noteRemoteLocked records that p's user was told pr, the presence of its
-// friend x on node (empty: not known; nothing is noted). The caller holds
-// so.mu.
+// friend x on node (empty: not known; nothing is noted but an offline
+// presence, which drops the note). The caller holds so.mu.
 func (so *Social) noteRemoteLocked(p *profile, x string, pr *tickroomv1.Presence, node string) {
-	if pr == nil || node == "" {
+	if pr == nil {
 		return
 	}
 	old, had := p.remote[x]
@@ -53,10 +55,13 @@ func (so *Social) noteRemoteLocked(p *profile, x string, pr *tickroomv1.Presence
 		}
 		return
 	}
+	if node == "" {
+		return
+	}
 	if p.remote == nil {
 		p.remote = make(map[string]remoteNote)
 	}
-	p.remote[x] = remoteNote{node: node, at: so.host.Now().UnixNano()}
+	p.remote[x] = remoteNote{node: node, at: so.host.Now().UnixNano(), pr: pr}
 	if had && old.node == node {
 		return
 	}

@@ -67,6 +67,12 @@ const (
 	// OpOnline tells every node that From connected: a node whose users
 	// have a friend request standing for From sends it to From.
 	OpOnline OpKind = "online"
+	// OpRecheck tells every other node that the sending node lost Redis
+	// for a while, when presence pushes it made may not have left it: the
+	// users there whose friends were last told online on it ask their
+	// presence again (Social.RemoteFriends, Social.Rechecked). The
+	// cluster serves it; Serve does not.
+	OpRecheck OpKind = "recheck"
 )
 
 // RemoteOp is a request about a user connected to another node.

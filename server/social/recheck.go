@@ -1,0 +1,99 @@
+package social
+
+import (
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// Presence pushes between nodes carry no answer: a node cut off from
+// Redis misses those cast to its users meanwhile, and those its own users
+// cast are lost. So once the cluster is reachable again the users of this
+// node ask their friends on other nodes for their presence, as at login,
+// and are pushed what changed (RemoteFriends with no node, then
+// Rechecked); and a node that was cut off has the others ask again about
+// the friends they were told are online on it (OpRecheck): a user who
+// closed its connection meanwhile is no longer among those it tells
+// their presence to again.
+
+// PresenceRecheck is a user of this node and friends of it with no
+// connection here, whose presence it asks again.
+type PresenceRecheck struct {
+	User    string
+	Friends []string
+}
+
+// RemoteFriends returns, for each user of this node, its friends with no
+// connection here: all of them when node is empty, else those it was last
+// told are online on node. Safe from any goroutine.
+func (so *Social) RemoteFriends(node string) []PresenceRecheck {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if so.peers == nil {
+		return nil
+	}
+	var out []PresenceRecheck
+	for uid, p := range so.users {
+		var friends []string
+		if node == "" {
+			for x := range p.friends {
+				if so.users[x] == nil {
+					friends = append(friends, x)
+				}
+			}
+		} else {
+			for x, n := range p.remote {
+				if n.node == node && has(p.friends, x) && so.users[x] == nil {
+					friends = append(friends, x)
+				}
+			}
+		}
+		if len(friends) > 0 {
+			out = append(out, PresenceRecheck{User: uid, Friends: friends})
+		}
+	}
+	return out
+}
+
+// Rechecked takes the answers of the friends' nodes to OpQueryPresence
+// ops from uid about friends (RemoteFriends): each presence that differs
+// from what uid was last told (online on a node, as noted, or offline) is
+// noted and pushed to uid's connections. An answer that failed changes
+// nothing; a friend connected nowhere is offline. It returns how many
+// presences it pushed. Safe from any goroutine.
+func (so *Social) Rechecked(uid string, friends []string, as []RemoteAnswer) int {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	p := so.users[uid]
+	if p == nil {
+		return 0
+	}
+	conns := memberConns(p)
+	pushed := 0
+	for i, a := range as {
+		x := friends[i]
+		if a.Err != nil || !has(p.friends, x) || so.users[x] != nil {
+			continue // not known; unfriended; or here now, told as such
+		}
+		var pr *tickroomv1.Presence
+		switch {
+		case a.Code == protocol.ErrorUserOffline:
+			pr = so.presenceLocked(x, nil)
+		case a.Code == 0:
+			pr = decodePresence(a.Presence)
+		}
+		if pr == nil {
+			continue
+		}
+		old, had := p.remote[x]
+		offline := pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
+		if offline && !had || !offline && had && old.node == a.Node && old.pr.EqualVT(pr) {
+			continue // as told
+		}
+		so.noteRemoteLocked(p, x, pr, a.Node)
+		if len(conns) > 0 && so.host.Send(presenceMessage(pr), conns) {
+			so.stats.PresenceEvents.Add(uint64(len(conns)))
+			pushed++
+		}
+	}
+	return pushed
+}
