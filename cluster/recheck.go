@@ -127,6 +127,7 @@ func (s *Social) recheck(so *social.Social, targets []social.PresenceRecheck) (a
 		for _, tg := range targets {
 			for i := 0; i < len(tg.Friends); i += recheckBatch {
 				friends := tg.Friends[i:min(i+recheckBatch, len(tg.Friends))]
+				noted := tg.Nodes[i:min(i+recheckBatch, len(tg.Nodes))]
 				if !s.waitHealthy() {
 					return counts()
 				}
@@ -144,21 +145,22 @@ func (s *Social) recheck(so *social.Social, targets []social.PresenceRecheck) (a
 				done := func(as []social.RemoteAnswer) {
 					defer wg.Done()
 					n := so.Rechecked(tg.User, friends, as)
-					var again []string
+					var again, againNodes []string
 					for k, a := range as {
 						if a.Err != nil {
 							again = append(again, friends[k])
+							againNodes = append(againNodes, noted[k])
 						}
 					}
 					mu.Lock()
 					pushed += n
 					if len(again) > 0 {
-						failed = append(failed, social.PresenceRecheck{User: tg.User, Friends: again})
+						failed = append(failed, social.PresenceRecheck{User: tg.User, Friends: again, Nodes: againNodes})
 					}
 					mu.Unlock()
 					<-slots
 				}
-				s.call(ops, done, func(err error) {
+				s.callAlso(ops, noted, done, func(err error) {
 					as := make([]social.RemoteAnswer, len(ops))
 					for k := range as {
 						as[k].Err = err

@@ -218,6 +218,12 @@ func (s *Social) Call(ops []*social.RemoteOp, done func([]social.RemoteAnswer)) 
 
 // call runs on a lookup worker.
 func (s *Social) call(ops []*social.RemoteOp, done func([]social.RemoteAnswer), fail func(error)) {
+	s.callAlso(ops, nil, done, fail)
+}
+
+// callAlso is call asking each op also of also[i] (nil or "": none), a
+// node its user was last seen on, besides the nodes Redis records it on.
+func (s *Social) callAlso(ops []*social.RemoteOp, also []string, done func([]social.RemoteAnswer), fail func(error)) {
 	to := make([]string, len(ops))
 	for i, op := range ops {
 		to[i] = op.To
@@ -242,6 +248,9 @@ func (s *Social) call(ops []*social.RemoteOp, done func([]social.RemoteAnswer), 
 	got := make([]bool, len(ops)) // an answer was merged into answers[i]
 	for i, op := range ops {
 		nodes := loc[op.To]
+		if also != nil && also[i] != "" && also[i] != s.bus.Node() && !slices.Contains(nodes, also[i]) {
+			nodes = append(slices.Clip(nodes), also[i])
+		}
 		if len(nodes) == 0 {
 			answers[i].Code = offlineCode
 			continue
@@ -298,7 +307,7 @@ func merge(have, a social.RemoteAnswer, seen bool) social.RemoteAnswer {
 			// A node the user has no connection on (a connection of
 			// a user on several nodes closing now) answers it offline;
 			// the node it is connected on wins.
-			a.Presence, a.Name = have.Presence, have.Name
+			a.Presence, a.Name, a.Node = have.Presence, have.Name, have.Node
 		}
 		return a
 	case ok(have):

@@ -20,6 +20,12 @@ import (
 type PresenceRecheck struct {
 	User    string
 	Friends []string
+	// Nodes holds, for each friend, the node the user was last told it
+	// is online on ("" when none): that node is asked too, as where the
+	// friend is recorded may be missing (Redis restarted empty, and that
+	// node has not recorded its users again yet), which would say the
+	// friend is connected nowhere.
+	Nodes []string
 }
 
 // RemoteFriends returns, for each user of this node, its friends with no
@@ -33,22 +39,24 @@ func (so *Social) RemoteFriends(node string) []PresenceRecheck {
 	}
 	var out []PresenceRecheck
 	for uid, p := range so.users {
-		var friends []string
+		var friends, nodes []string
 		if node == "" {
 			for x := range p.friends {
 				if so.users[x] == nil {
 					friends = append(friends, x)
+					nodes = append(nodes, p.remote[x].node)
 				}
 			}
 		} else {
 			for x, n := range p.remote {
 				if n.node == node && has(p.friends, x) && so.users[x] == nil {
 					friends = append(friends, x)
+					nodes = append(nodes, n.node)
 				}
 			}
 		}
 		if len(friends) > 0 {
-			out = append(out, PresenceRecheck{User: uid, Friends: friends})
+			out = append(out, PresenceRecheck{User: uid, Friends: friends, Nodes: nodes})
 		}
 	}
 	return out
