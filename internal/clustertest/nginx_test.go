@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,12 +143,24 @@ func startNginx(t *testing.T, bin, front string, a, b *Node) {
 		t.Fatalf("nginx -t refused the configuration: %v\n%s\n%s", err, out, conf)
 	}
 	cmd := exec.Command(bin, args...)
+	// In a group of its own, so that its workers can be stopped with it:
+	// SIGKILL to the master alone left them running, parented to init.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		// SIGTERM: the master stops its workers; past 5 s, the group is
+		// killed.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			t.Logf("nginx error log:\n%s", log)
