@@ -2,7 +2,10 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,8 +93,146 @@ func TestAnnounceRemoteIsNotDropped(t *testing.T) {
 	if err := peers.AnnounceRemote(ctx); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 20*time.Second, "the announcements queued", func() bool { return peers.Announced.Load() == 6000 })
 	drained("the announcements cast", 600)
 	if got := peers.Refused.Load() - before; got != 0 {
 		t.Fatalf("AnnounceRemote of 600 users with 10 remote friends each: %d casts refused by the lookup queue, want none", got)
 	}
+}
+
+// remoteFriends is a social.Graph that gives user "u<i>" friends friends
+// among the users "r0" … "r<remote-1>" (of another node) and counts the
+// lists it gave.
+type remoteFriends struct {
+	friends, remote int
+	loads           *atomic.Int64
+}
+
+func (g remoteFriends) Load(_ context.Context, user string, _ int) (social.GraphData, error) {
+	var i int
+	if _, err := fmt.Sscanf(user, "u%d", &i); err != nil {
+		return social.GraphData{}, err
+	}
+	var fs []string
+	for j := range g.friends {
+		fs = append(fs, fmt.Sprint("r", (i*7+j)%g.remote))
+	}
+	defer g.loads.Add(1)
+	return social.GraphData{Friends: fs}, nil
+}
+func (remoteFriends) Admit(context.Context, social.GraphChange, int) error { return nil }
+func (remoteFriends) Save(social.GraphChange)                              {}
+
+// TestAnnounceRemoteOutlastsTheHookDeadline: the announcements a node
+// casts when it registers again, one per (user, friend on another node),
+// were cast within the hook's deadline (4 × the Redis timeout); a node
+// with more of them than fit in it (10,000 users of 500 remote friends
+// each cast about 40,000 a second, two minutes' worth, against 4 s) failed
+// the hook, stayed not ready and ran every hook again at each heartbeat,
+// for good. Here, with a Redis timeout of 100 ms (a 400 ms deadline) and
+// 2,000 users of 25 remote friends each (50,000 casts, over a second on
+// loopback), the node was never ready again after its registration was
+// deleted; it is now ready again once the hooks ran, and the other node
+// is told every user's presence to every friend.
+func TestAnnounceRemoteOutlastsTheHookDeadline(t *testing.T) {
+	const users, friends, remote = 2000, 25, 500
+	rs := redistest.Start(t)
+	startNode(t, rs, "b")
+	rdb := rs.Client(t)
+	// Node b holds the friends, and records what it is told.
+	bBus, err := NewBus(BusConfig{Client: rdb, Node: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	told := make(map[[2]string]bool)
+	bBus.Handle(kindOp, func(e *Envelope) {
+		var op social.RemoteOp
+		if json.Unmarshal(e.Body, &op) == nil && op.Kind == social.OpPresence {
+			mu.Lock()
+			told[[2]string{op.From, op.To}] = true
+			mu.Unlock()
+		}
+	})
+	bUsers, err := NewUsers(UsersConfig{Client: rdb, Node: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bBus.Start()
+	bUsers.Start()
+	t.Cleanup(func() { bUsers.Close(); bBus.Close() })
+	for k := range remote {
+		if _, err := bUsers.Claim(context.Background(), fmt.Sprint("r", k), uint64(k+1), time.Now(), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	n, err := New(Config{Client: rdb, ID: "a", WebSocketURL: "ws://" + ln.Addr().String() + "/v1/ws",
+		Heartbeat: 200 * time.Millisecond, TTL: 2 * time.Second, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, err := NewBus(BusConfig{Client: rdb, Node: "a", Timeout: n.Timeout()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aUsers, err := NewUsers(UsersConfig{Client: rdb, Node: "a", Timeout: n.Timeout()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers := NewSocial(bus, aUsers, nil)
+	var loads atomic.Int64
+	so, err := social.New(social.Config{Peers: peers, Graph: remoteFriends{friends, remote, &loads}}, quietHost{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers.Bind(so)
+	n.OnRegister(aUsers.Republish)
+	n.OnRegister(peers.AnnounceRemote)
+	n.OnRegister(peers.Recheck)
+	bus.Start()
+	aUsers.Start()
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close(context.Background()); peers.Close(); aUsers.Close(); bus.Close() })
+	settled := func() bool { // ready, with no hook to run
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return !n.hooking && !n.rejoin && n.Ready() == nil
+	}
+	waitFor(t, 10*time.Second, "node a ready", settled)
+
+	for i := range users {
+		so.Welcomed(so.Connect(fmt.Sprint("u", i), "", nil))
+	}
+	// The logins cast too (most refused by the full queue): let them end.
+	waitFor(t, 30*time.Second, "the users' lists read and their casts done", func() bool {
+		if loads.Load() < users || len(peers.jobs) != 0 {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+		return len(peers.jobs) == 0
+	})
+	mu.Lock()
+	clear(told)
+	mu.Unlock()
+
+	// The registration lapses: the next heartbeat registers afresh.
+	regs := n.Registrations()
+	if err := rdb.Del(context.Background(), n.Keys().Node("a")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "node a registered again", func() bool { return n.Registrations() > regs })
+	waitFor(t, 10*time.Second, "node a ready again after registering again (its hooks done)", settled)
+	waitFor(t, 60*time.Second, "every user's presence told to every friend on node b", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(told) == users*friends
+	})
 }

@@ -52,8 +52,14 @@ type Social struct {
 	recheckNodes map[string]bool
 	recheckKick  chan struct{}
 
+	// Announcements wanted (announce.go).
+	announceWanted atomic.Bool
+	announceKick   chan struct{}
+
 	// Refused counts requests refused because the lookup queue was full.
 	Refused atomic.Uint64
+	// Announced counts the casts AnnounceRemote queued.
+	Announced atomic.Uint64
 }
 
 var _ social.Peers = (*Social)(nil)
@@ -66,15 +72,17 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Social{bus: bus, users: users, log: log, jobs: make(chan func(), lookupQueue), stop: make(chan struct{}),
-		recheckNodes: make(map[string]bool), recheckKick: make(chan struct{}, 1)}
+		recheckNodes: make(map[string]bool), recheckKick: make(chan struct{}, 1),
+		announceKick: make(chan struct{}, 1)}
 	bus.Handle(kindOp, s.serveOp)
 	bus.Handle(kindLine, s.serveLine)
 	for range lookupWorkers {
 		s.wg.Add(1)
 		go s.work()
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.rechecker()
+	go s.announcer()
 	return s
 }
 
@@ -115,38 +123,6 @@ func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), int
 			}
 		}
 	}()
-}
-
-// AnnounceRemote has the bound social layer tell its users' friends on
-// other nodes their presence (social.Social.RemoteAnnouncements), for a
-// hook run when this node registers again. A node's worth of casts is
-// queued at the lookup workers' pace, leaving half the queue to the
-// users' own requests: cast at once, the queue refused most of them. It
-// fails when ctx ends first (the hook runs again at the next heartbeat).
-func (s *Social) AnnounceRemote(ctx context.Context) error {
-	so := s.so.Load()
-	if so == nil {
-		return nil
-	}
-	for _, op := range so.RemoteAnnouncements() {
-		for len(s.jobs) >= lookupQueue/2 {
-			select {
-			case <-s.stop:
-				return nil
-			case <-ctx.Done():
-				return fmt.Errorf("%w: presence announcements: %w", ErrUnavailable, ctx.Err())
-			case <-time.After(time.Millisecond):
-			}
-		}
-		select {
-		case s.jobs <- s.castJob(op):
-		case <-s.stop:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("%w: presence announcements: %w", ErrUnavailable, ctx.Err())
-		}
-	}
-	return nil
 }
 
 // Bind sets the social layer that serves the other nodes' requests.
