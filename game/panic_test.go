@@ -268,7 +268,7 @@ func TestGamePanicAnswersWhatItsTickTook(t *testing.T) {
 func TestCostPanicLogsAreSpaced(t *testing.T) {
 	var logged atomic.Int64
 	prev := slog.Default()
-	slog.SetDefault(slog.New(countHandler{&logged}))
+	slog.SetDefault(slog.New(countHandler{n: &logged}))
 	defer slog.SetDefault(prev)
 	d := game.Definition{Name: "pricey", MaxPlayers: 2, New: func(game.Setup) (game.Game, error) { return nil, nil },
 		Cost: func(s game.Setup) int { panic("no price for " + s.Options["mode"]) }}
@@ -282,12 +282,18 @@ func TestCostPanicLogsAreSpaced(t *testing.T) {
 	}
 }
 
-// countHandler counts the records logged through it.
-type countHandler struct{ n *atomic.Int64 }
+// countHandler counts the records logged through it whose message
+// starts with prefix (every record for "").
+type countHandler struct {
+	n      *atomic.Int64
+	prefix string
+}
 
 func (h countHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h countHandler) Handle(context.Context, slog.Record) error {
-	h.n.Add(1)
+func (h countHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, h.prefix) {
+		h.n.Add(1)
+	}
 	return nil
 }
 func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
@@ -318,7 +324,7 @@ func TestEncodeErrorLogsAreSpaced(t *testing.T) {
 	}}}
 	e := gametest.NewEnv(t, defs, func(c *game.Config) {
 		c.Shards = 1
-		c.Logger = slog.New(matchHandler{"encode state", &logged})
+		c.Logger = slog.New(countHandler{n: &logged, prefix: "encode state"})
 	})
 	rooms := []*game.Room{e.Create(t, game.RoomOptions{Game: "unencodable"}), e.Create(t, game.RoomOptions{Game: "unencodable"})}
 	a := e.Seat(t, rooms[0], "a")
@@ -332,19 +338,3 @@ func TestEncodeErrorLogsAreSpaced(t *testing.T) {
 		t.Fatalf("a sees %v, want its own entity (seat %d) at 1 and no other", got, a.Seat)
 	}
 }
-
-// matchHandler counts the records whose message starts with msg.
-type matchHandler struct {
-	msg string
-	n   *atomic.Int64
-}
-
-func (h matchHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h matchHandler) Handle(_ context.Context, r slog.Record) error {
-	if strings.HasPrefix(r.Message, h.msg) {
-		h.n.Add(1)
-	}
-	return nil
-}
-func (h matchHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h matchHandler) WithGroup(string) slog.Handler      { return h }

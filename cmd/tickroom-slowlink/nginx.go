@@ -12,12 +12,12 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/tickroom/tickroom/internal/nginxrun"
 )
 
 // nginxOptions say how the shipped site file is changed for a run.
@@ -33,9 +33,9 @@ type nginxOptions struct {
 
 // proxy is a running nginx.
 type proxy struct {
-	cmd  *exec.Cmd
-	dir  string
-	play string // host:port of the players' TLS site
+	nginx *nginxrun.Nginx
+	dir   string
+	play  string // host:port of the players' TLS site
 }
 
 // startNginx runs nginx with o.conf as the site, as the repository's TLS
@@ -104,31 +104,8 @@ func startNginx(o nginxOptions) (*proxy, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s no longer has %q", o.conf, missing)
 	}
-	site := filepath.Join(dir, "site.conf")
-	main := []string{"daemon off;", "worker_processes 1;", "pid " + filepath.Join(dir, "nginx.pid") + ";",
-		"error_log " + filepath.Join(dir, "error.log") + " warn;", "events { worker_connections 256; }", "http {",
-		"  access_log " + filepath.Join(dir, "access.log") + ";", "  types { text/html html; }"}
-	if os.Getuid() == 0 {
-		main = append([]string{"user root;"}, main...)
-	}
-	for _, tmp := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
-		main = append(main, "  "+tmp+"_temp_path "+filepath.Join(dir, tmp)+";")
-	}
-	main = append(main, "  include "+site+";", "}", "")
-	if err := os.WriteFile(site, []byte(conf), 0o600); err != nil {
-		return nil, err
-	}
-	mainConf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(mainConf, []byte(strings.Join(main, "\n")), 0o600); err != nil {
-		return nil, err
-	}
-	args := []string{"-p", dir, "-c", mainConf, "-e", filepath.Join(dir, "error.log")}
-	if out, err := exec.Command(o.bin, append([]string{"-t"}, args...)...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("nginx -t refused the configuration: %v\n%s", err, out)
-	}
-	p.cmd = exec.Command(o.bin, args...)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
+	p.nginx, err = nginxrun.Start(o.bin, dir, conf, "access_log "+filepath.Join(dir, "access.log")+";", "types { text/html html; }")
+	if err != nil {
 		return nil, err
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
@@ -138,8 +115,7 @@ func startNginx(o nginxOptions) (*proxy, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return nil, fmt.Errorf("nginx does not listen on %s: %v\n%s", p.play, err, log)
+			return nil, fmt.Errorf("nginx does not listen on %s: %v\n%s", p.play, err, p.nginx.ErrorLog())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -147,20 +123,11 @@ func startNginx(o nginxOptions) (*proxy, error) {
 	return p, nil
 }
 
-// stop ends nginx and removes its folder. nginx is told to stop
-// (SIGTERM: its master stops its workers); if it has not in 5 s, its
-// process group is killed, so no worker outlives the run.
+// stop ends nginx (nginxrun.Nginx.Stop: no worker outlives the run) and
+// removes its folder.
 func (p *proxy) stop() {
-	if p.cmd != nil && p.cmd.Process != nil {
-		done := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(done) }()
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+	if p.nginx != nil {
+		p.nginx.Stop()
 	}
 	_ = os.RemoveAll(p.dir)
 }

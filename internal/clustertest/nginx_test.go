@@ -6,14 +6,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/internal/nginxrun"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -121,49 +120,14 @@ func startNginx(t *testing.T, bin, front string, a, b *Node) {
 	swap("listen 443 ssl http2;", "listen "+front+";")
 	swap("/var/log/nginx/access.log", filepath.Join(dir, "access.log"))
 	conf = regexp.MustCompile(`(?m)^\s*(listen \[::\]|ssl_).*$`).ReplaceAllString(conf, "")
-	site := filepath.Join(dir, "site.conf")
-	main := []string{"daemon off;", "worker_processes 1;", "pid " + filepath.Join(dir, "nginx.pid") + ";",
-		"error_log " + filepath.Join(dir, "error.log") + " warn;", "events { worker_connections 256; }", "http {", "  access_log off;"}
-	if os.Getuid() == 0 {
-		main = append([]string{"user root;"}, main...)
-	}
-	for _, tmp := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
-		main = append(main, "  "+tmp+"_temp_path "+filepath.Join(dir, tmp)+";")
-	}
-	main = append(main, "  include "+site+";", "}", "")
-	if err := os.WriteFile(site, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	mainConf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(mainConf, []byte(strings.Join(main, "\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-p", dir, "-c", mainConf, "-e", filepath.Join(dir, "error.log")}
-	if out, err := exec.Command(bin, append([]string{"-t"}, args...)...).CombinedOutput(); err != nil {
-		t.Fatalf("nginx -t refused the configuration: %v\n%s\n%s", err, out, conf)
-	}
-	cmd := exec.Command(bin, args...)
-	// In a group of its own, so that its workers can be stopped with it:
-	// SIGKILL to the master alone left them running, parented to init.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	ng, err := nginxrun.Start(bin, dir, conf, "access_log off;")
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		// SIGTERM: the master stops its workers; past 5 s, the group is
-		// killed.
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+		ng.Stop()
 		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx error log:\n%s", log)
+			t.Logf("nginx error log:\n%s", ng.ErrorLog())
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
