@@ -45,7 +45,7 @@ func (tenFriends) Save(social.GraphChange)                              {}
 // once, holding the social layer's lock, into the lookup queue of 4096,
 // which refused most of what a node of 600 users with ten friends each
 // had to say (and the users' own requests meanwhile); they are now queued
-// at the workers' pace, none refused.
+// with the presence casts (presence.go), none refused.
 func TestAnnounceRemoteIsNotDropped(t *testing.T) {
 	rs := redistest.Start(t)
 	n := startNode(t, rs, "a")
@@ -73,11 +73,11 @@ func TestAnnounceRemoteIsNotDropped(t *testing.T) {
 	drained := func(what string, loaded int64) {
 		t.Helper()
 		waitFor(t, 20*time.Second, what, func() bool {
-			if loads.Load() < loaded || len(peers.jobs) != 0 {
+			if loads.Load() < loaded || len(peers.jobs) != 0 || peers.pushes.Len() != 0 {
 				return false
 			}
 			time.Sleep(50 * time.Millisecond)
-			return len(peers.jobs) == 0
+			return len(peers.jobs) == 0 && peers.pushes.Len() == 0
 		})
 	}
 	for i := range 600 {
@@ -211,13 +211,13 @@ func TestAnnounceRemoteOutlastsTheHookDeadline(t *testing.T) {
 	for i := range users {
 		so.Welcomed(so.Connect(fmt.Sprint("u", i), "", nil))
 	}
-	// The logins cast too (most refused by the full queue): let them end.
+	// The logins cast too: let them end.
 	waitFor(t, 30*time.Second, "the users' lists read and their casts done", func() bool {
-		if loads.Load() < users || len(peers.jobs) != 0 {
+		if loads.Load() < users || len(peers.jobs) != 0 || peers.pushes.Len() != 0 {
 			return false
 		}
 		time.Sleep(100 * time.Millisecond)
-		return len(peers.jobs) == 0
+		return len(peers.jobs) == 0 && peers.pushes.Len() == 0
 	})
 	mu.Lock()
 	clear(told)

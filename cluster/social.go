@@ -52,14 +52,16 @@ type Social struct {
 	recheckNodes map[string]bool
 	recheckKick  chan struct{}
 
-	// Announcements wanted (announce.go).
-	announceWanted atomic.Bool
-	announceKick   chan struct{}
+	// Presence casts waiting (presence.go).
+	pushes *pushQueue
 
 	// Refused counts requests refused because the lookup queue was full.
 	Refused atomic.Uint64
-	// Announced counts the casts AnnounceRemote queued.
+	// Announced counts the casts AnnounceRemote made.
 	Announced atomic.Uint64
+	// PushesLost counts presence casts dropped because Redis did not
+	// answer where their users are.
+	PushesLost atomic.Uint64
 }
 
 var _ social.Peers = (*Social)(nil)
@@ -73,7 +75,7 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 	}
 	s := &Social{bus: bus, users: users, log: log, jobs: make(chan func(), lookupQueue), stop: make(chan struct{}),
 		recheckNodes: make(map[string]bool), recheckKick: make(chan struct{}, 1),
-		announceKick: make(chan struct{}, 1)}
+		pushes: newPushQueue()}
 	bus.Handle(kindOp, s.serveOp)
 	bus.Handle(kindLine, s.serveLine)
 	for range lookupWorkers {
@@ -82,7 +84,7 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 	}
 	s.wg.Add(2)
 	go s.rechecker()
-	go s.announcer()
+	go s.pusher()
 	return s
 }
 
@@ -307,6 +309,10 @@ func (s *Social) Cast(op *social.RemoteOp) {
 	if op.To == "" {
 		body, _ := json.Marshal(op)
 		_ = s.bus.ToAll(&Envelope{Kind: kindOp, Body: body})
+		return
+	}
+	if op.Kind == social.OpPresence {
+		s.pushes.cast(op) // presence.go: never refused
 		return
 	}
 	s.submit(s.castJob(op))

@@ -154,19 +154,31 @@ func (so *Social) NodesLive(live map[string]time.Time) int {
 	return pushed
 }
 
-// RemoteAnnouncements returns the ops that tell the friends on other
-// nodes of every user of this node its presence, as at each change, for
-// the caller to cast at its pace: after this node registered again (Redis
-// restarted empty, or it was cut off past its registration's lifetime),
-// the other nodes may have taken it for gone and told their users its
-// users are offline. Cast at once, a node's worth of them overflowed the
-// cluster's lookup queue, which dropped most. Safe from any goroutine.
-func (so *Social) RemoteAnnouncements() []*RemoteOp {
+// Online returns the users connected to this node. Safe from any
+// goroutine.
+func (so *Social) Online() []string {
 	so.mu.Lock()
 	defer so.mu.Unlock()
-	var ops []*RemoteOp
-	for uid, p := range so.users {
-		ops = so.remoteAnnouncementsLocked(ops, uid, so.presenceLocked(uid, p), p.friends)
+	users := make([]string, 0, len(so.users))
+	for uid := range so.users {
+		users = append(users, uid)
 	}
-	return ops
+	return users
+}
+
+// RemoteAnnouncement returns the ops that tell uid's friends on other
+// nodes its presence now, as at each change (none when uid is not
+// connected here: its going offline was cast then). The cluster asks it
+// when it casts uid's presence after this node registered again (the
+// other nodes may have taken it for gone and told their users its users
+// are offline), at the time of the cast, so that no change cast since is
+// overtaken by an older presence. Safe from any goroutine.
+func (so *Social) RemoteAnnouncement(uid string) []*RemoteOp {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	p := so.users[uid]
+	if p == nil {
+		return nil
+	}
+	return so.remoteAnnouncementsLocked(nil, uid, so.presenceLocked(uid, p), p.friends)
 }

@@ -1,0 +1,183 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/redistest"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/social"
+)
+
+// seeingHost is a social.Host that records, for each connection's user,
+// the last presence it was sent of each friend.
+type seeingHost struct {
+	mu    sync.Mutex
+	users map[*server.Conn]string
+	seen  map[[2]string]tickroomv1.PresenceStatus // (viewer, friend) → status
+}
+
+func (h *seeingHost) Send(msg *tickroomv1.ServerMessage, conns []*server.Conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if pr := msg.GetPresence(); pr != nil {
+		for _, c := range conns {
+			h.seen[[2]string{h.users[c], pr.UserId}] = pr.Status
+		}
+	}
+	return true
+}
+func (h *seeingHost) Reply(c *server.Conn, msg *tickroomv1.ServerMessage) {
+	h.Send(msg, []*server.Conn{c})
+}
+func (*seeingHost) SendToUser(string, *tickroomv1.ServerMessage) int { return 0 }
+func (*seeingHost) Now() time.Time                                   { return time.Now() }
+
+// status is the last presence of friend viewer was sent.
+func (h *seeingHost) status(viewer, friend string) tickroomv1.PresenceStatus {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seen[[2]string{viewer, friend}]
+}
+
+// friendsOf is a social.Graph that gives each user the friends listed for
+// it, and counts the lists it gave.
+type friendsOf struct {
+	lists map[string][]string
+	loads *atomic.Int64
+}
+
+func (g friendsOf) Load(_ context.Context, user string, _ int) (social.GraphData, error) {
+	defer g.loads.Add(1)
+	return social.GraphData{Friends: g.lists[user]}, nil
+}
+func (friendsOf) Admit(context.Context, social.GraphChange, int) error { return nil }
+func (friendsOf) Save(social.GraphChange)                              {}
+
+// socialNode is one node's social layer on Redis, its host recording what
+// its users see.
+type socialNode struct {
+	users *Users
+	peers *Social
+	so    *social.Social
+	host  *seeingHost
+	loads atomic.Int64
+}
+
+func startSocialNode(t *testing.T, rs *redistest.Server, id string, lists map[string][]string) *socialNode {
+	t.Helper()
+	rdb := rs.Client(t)
+	bus, err := NewBus(BusConfig{Client: rdb, Node: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &socialNode{host: &seeingHost{users: make(map[*server.Conn]string), seen: make(map[[2]string]tickroomv1.PresenceStatus)}}
+	if n.users, err = NewUsers(UsersConfig{Client: rdb, Node: id}); err != nil {
+		t.Fatal(err)
+	}
+	n.peers = NewSocial(bus, n.users, nil)
+	if n.so, err = social.New(social.Config{Peers: n.peers, Graph: friendsOf{lists, &n.loads}}, n.host, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.peers.Bind(n.so)
+	bus.Start()
+	n.users.Start()
+	t.Cleanup(func() { n.peers.Close(); n.users.Close(); bus.Close() })
+	return n
+}
+
+// login connects user to n, recorded in Redis as the hub does.
+func (n *socialNode) login(t *testing.T, user string, conn uint64) *social.Member {
+	t.Helper()
+	if _, err := n.users.Claim(context.Background(), user, conn, time.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	c := new(server.Conn)
+	n.host.mu.Lock()
+	n.host.users[c] = user
+	n.host.mu.Unlock()
+	m := n.so.Connect(user, "", c)
+	n.so.Welcomed(m)
+	return m
+}
+
+// TestMassLoginPresenceReachesFriendsOnOtherNodes: a user who logs in on
+// a node tells its friends on other nodes it is online, one cast a
+// friend, each queued for a lookup worker to find the friend on Redis;
+// the queue (lookupQueue) refused what did not fit, and the cast was lost.
+// Here 2,000 users log in on node a at once (a node restarted, its
+// players reconnecting), each with 10 friends among 200 users on node b:
+// the users of b must each see their friends of a online. Then each
+// comes and goes twice at once: they must see each of them offline, a
+// later presence never overtaken by an earlier one.
+func TestMassLoginPresenceReachesFriendsOnOtherNodes(t *testing.T) {
+	const users, friends, remote = 2000, 10, 200
+	lists := make(map[string][]string)
+	for i := range users {
+		u := fmt.Sprint("u", i)
+		for j := range friends {
+			r := fmt.Sprint("r", (i*7+j)%remote)
+			lists[u] = append(lists[u], r)
+			lists[r] = append(lists[r], u)
+		}
+	}
+	rs := redistest.Start(t)
+	a := startSocialNode(t, rs, "a", lists)
+	b := startSocialNode(t, rs, "b", lists)
+	for k := range remote {
+		b.login(t, fmt.Sprint("r", k), uint64(k+1))
+	}
+	waitFor(t, 10*time.Second, "node b's users' lists read", func() bool { return b.loads.Load() == remote })
+
+	members := make([]*social.Member, users)
+	for i := range users {
+		members[i] = a.login(t, fmt.Sprint("u", i), uint64(i+1))
+	}
+	// Each push is one message on the bus and at most one lookup of 256
+	// friends on Redis (a 1 s timeout each): 20,000 of them take well
+	// under a second on loopback.
+	waitSeen(t, a, b, lists, users, "logged in", tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE)
+
+	for i, m := range members {
+		a.so.Disconnect(m)
+		a.so.Disconnect(a.login(t, fmt.Sprint("u", i), uint64(users+i+1)))
+	}
+	waitSeen(t, a, b, lists, users, "came and went twice", tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE)
+	// Nothing older comes after.
+	time.Sleep(500 * time.Millisecond)
+	waitSeen(t, a, b, lists, users, "came and went twice (half a second later)", tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE)
+}
+
+// waitSeen waits until each user "u<i>" of a is seen with status by each
+// of its friends on b, or fails after 30 s.
+func waitSeen(t *testing.T, a, b *socialNode, lists map[string][]string, users int, what string, status tickroomv1.PresenceStatus) {
+	t.Helper()
+	missing := func() (n int, example string) {
+		for i := range users {
+			u := fmt.Sprint("u", i)
+			for _, r := range lists[u] {
+				if got := b.host.status(r, u); got != status {
+					n, example = n+1, r+" sees "+u+" "+got.String()
+				}
+			}
+		}
+		return n, example
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, example := missing()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after %d users %s on node a: %d of their (user, friend on node b) pairs not seen %v (e.g. %s); lookup queue refused %d",
+				users, what, n, status, example, a.peers.Refused.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

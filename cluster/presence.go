@@ -1,0 +1,226 @@
+package cluster
+
+import (
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tickroom/tickroom/server/social"
+)
+
+// A user's presence reaches its friends on other nodes as casts, one a
+// friend, each sent to the nodes Redis records the friend on. Queued one
+// a friend for the lookup workers, a mass login (a node restarted, its
+// players reconnecting to the others) overflowed their queue
+// (lookupQueue), which refused the rest, and those friends were never
+// told: 2,000 users of 500 remote friends each logging in at once lost
+// 989,238 of their 1,000,000 casts. Presence casts now wait in a queue of
+// their own, one entry a user holding the last presence cast and the
+// friends to tell it, so that a user who comes and goes many times costs
+// one entry; one goroutine sends them in the order their users were
+// queued, finding 256 friends on Redis at a time, at the pace of Redis
+// and of the bus's queue. One goroutine, sending in order, keeps a user's
+// later presence from being overtaken by an earlier one.
+
+// Presence casts' pacing.
+const (
+	// pushBatch is how many friends one lookup finds on Redis.
+	pushBatch = 256
+	// pushTries is how many times a lookup that failed is made,
+	// pushRetry apart, before its friends' casts are dropped (counted in
+	// Social.PushesLost; a node that lost Redis asks again when it
+	// registers again: Recheck, AnnounceRemote).
+	pushTries = 3
+	pushRetry = 100 * time.Millisecond
+)
+
+// pendingPush is what waits to be cast of one user's presence.
+type pendingPush struct {
+	msg []byte              // the last Presence message cast; nil when none
+	to  map[string]struct{} // the friends on other nodes to tell it
+	// current asks the user's presence now too (AnnounceRemote), told to
+	// its friends on other nodes now.
+	current bool
+}
+
+// pushQueue holds the presence casts waiting, one entry a user. Its
+// methods are safe from any goroutine and never block.
+type pushQueue struct {
+	mu    sync.Mutex
+	users map[string]*pendingPush
+	order []string // the users of users, in the order they were queued
+	kick  chan struct{}
+}
+
+func newPushQueue() *pushQueue {
+	return &pushQueue{users: make(map[string]*pendingPush), kick: make(chan struct{}, 1)}
+}
+
+// entryLocked returns uid's entry, queued last when it had none. The
+// caller holds q.mu.
+func (q *pushQueue) entryLocked(uid string) *pendingPush {
+	p := q.users[uid]
+	if p == nil {
+		p = &pendingPush{}
+		q.users[uid] = p
+		q.order = append(q.order, uid)
+	}
+	return p
+}
+
+func (q *pushQueue) wake() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// cast queues op, an OpPresence with a To: a presence of op.From waiting
+// to be cast takes op's, and is cast to op.To too.
+func (q *pushQueue) cast(op *social.RemoteOp) {
+	q.mu.Lock()
+	p := q.entryLocked(op.From)
+	p.msg = op.Message
+	if p.to == nil {
+		p.to = make(map[string]struct{})
+	}
+	p.to[op.To] = struct{}{}
+	q.mu.Unlock()
+	q.wake()
+}
+
+// announce queues the casts of users' presence now.
+func (q *pushQueue) announce(users []string) {
+	q.mu.Lock()
+	for _, uid := range users {
+		q.entryLocked(uid).current = true
+	}
+	q.mu.Unlock()
+	q.wake()
+}
+
+// pop takes the entry queued first; ok is false when none waits.
+func (q *pushQueue) pop() (uid string, p *pendingPush, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.order) == 0 {
+		return "", nil, false
+	}
+	uid = q.order[0]
+	q.order = q.order[1:]
+	p = q.users[uid]
+	delete(q.users, uid)
+	return uid, p, true
+}
+
+// Len returns how many users' presence waits to be cast.
+func (q *pushQueue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.order)
+}
+
+// pusher casts the presences queued, in order, until Close.
+func (s *Social) pusher() {
+	defer s.wg.Done()
+	for {
+		uid, p, ok := s.pushes.pop()
+		if !ok {
+			select {
+			case <-s.stop:
+				return
+			case <-s.pushes.kick:
+			}
+			continue
+		}
+		if !s.push(uid, p) {
+			return
+		}
+	}
+}
+
+// push casts p, uid's entry; it reports false at Close.
+func (s *Social) push(uid string, p *pendingPush) bool {
+	msg, to := p.msg, p.to
+	if so := s.so.Load(); p.current && so != nil {
+		// Asked now, under the social layer's lock: a change made after
+		// is queued after this entry, and cast after.
+		ops := so.RemoteAnnouncement(uid)
+		if len(ops) > 0 && to == nil {
+			to = make(map[string]struct{}, len(ops))
+		}
+		for _, op := range ops {
+			msg = op.Message
+			to[op.To] = struct{}{}
+		}
+		s.Announced.Add(uint64(len(ops)))
+	}
+	if len(to) == 0 {
+		return true
+	}
+	friends := slices.Sorted(func(yield func(string) bool) {
+		for f := range to {
+			if !yield(f) {
+				return
+			}
+		}
+	})
+	for batch := range slices.Chunk(friends, pushBatch) {
+		loc, ok := s.locatePush(batch)
+		if !ok {
+			return false
+		}
+		for _, f := range batch {
+			for _, node := range loc[f] {
+				if node == s.bus.Node() {
+					continue
+				}
+				body, _ := json.Marshal(&social.RemoteOp{Kind: social.OpPresence, From: uid, To: f, Message: msg})
+				if !s.waitBusRoom() {
+					return false
+				}
+				_ = s.bus.ToNode(node, &Envelope{Kind: kindOp, User: f, Body: body})
+			}
+		}
+	}
+	return true
+}
+
+// locatePush finds the nodes of friends, trying pushTries times; a nil
+// map when it could not (their casts are dropped), and false at Close.
+func (s *Social) locatePush(friends []string) (map[string][]string, bool) {
+	for try := range pushTries {
+		if !s.waitHealthy() {
+			return nil, false
+		}
+		loc, err := s.locate(friends)
+		if err == nil {
+			return loc, true
+		}
+		if try == pushTries-1 {
+			s.PushesLost.Add(uint64(len(friends)))
+			s.log.Warn("cluster: presence casts dropped: redis does not answer", "casts", len(friends), "err", err)
+			return nil, true
+		}
+		select {
+		case <-s.stop:
+			return nil, false
+		case <-time.After(pushRetry):
+		}
+	}
+	return nil, true
+}
+
+// waitBusRoom waits until the bus's queue is less than half full, leaving
+// the rest to the users' own requests; false at Close.
+func (s *Social) waitBusRoom() bool {
+	for len(s.bus.out) >= cap(s.bus.out)/2 {
+		select {
+		case <-s.stop:
+			return false
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return true
+}
