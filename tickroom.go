@@ -382,7 +382,7 @@ func (s *Server) startAdmin() error {
 	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games, Drain: s.RequestDrain}
 	if s.node != nil {
 		acfg.Ready = append(acfg.Ready, s.node.Ready)
-		acfg.Collectors = append(acfg.Collectors, s.dir, s.migrator)
+		acfg.Collectors = append(acfg.Collectors, s.dir, s.migrator, s.xnode.peers)
 	}
 	acfg.Collectors = append(acfg.Collectors, s.feeds)
 	if s.httpConns != nil {

@@ -70,3 +70,30 @@ func (d *Directory) Collect(ch chan<- prometheus.Metric) {
 }
 
 var _ prometheus.Collector = (*Directory)(nil)
+
+// The social layer's counts (presence.go): what a node could not tell
+// other nodes.
+var (
+	descCastsLost = prometheus.NewDesc("tickroom_cluster_presence_casts_lost_total",
+		"Presence changes not told to a friend on another node because Redis did not answer where the friend is, three tries apart.", nil, nil)
+	descLookupsRefused = prometheus.NewDesc("tickroom_cluster_lookups_refused_total",
+		"Cross-node requests (notices, unfriendings, look-ups) refused because the lookup workers' queue was full.", nil, nil)
+	descCastsWaiting = prometheus.NewDesc("tickroom_cluster_presence_casts_waiting",
+		"Users whose presence changes wait to be told to their friends on other nodes.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (s *Social) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descCastsLost
+	ch <- descLookupsRefused
+	ch <- descCastsWaiting
+}
+
+// Collect implements prometheus.Collector.
+func (s *Social) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descCastsLost, prometheus.CounterValue, float64(s.PushesLost.Load()))
+	ch <- prometheus.MustNewConstMetric(descLookupsRefused, prometheus.CounterValue, float64(s.Refused.Load()))
+	ch <- prometheus.MustNewConstMetric(descCastsWaiting, prometheus.GaugeValue, float64(s.pushes.Len()))
+}
+
+var _ prometheus.Collector = (*Social)(nil)

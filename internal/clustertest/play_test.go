@@ -177,6 +177,13 @@ func TestQuickMatchAcrossNodes(t *testing.T) {
 			t.Fatalf("%s metrics: nodes %v, rooms %v, redis up %v", n.ID, m["tickroom_cluster_nodes"], m["tickroom_cluster_rooms"], m["tickroom_cluster_redis_up"])
 		}
 		redirects += m["tickroom_redirects_total"]
+		// The social layer's counts are exported, nothing lost or
+		// refused in a game of two.
+		for _, name := range []string{"tickroom_cluster_presence_casts_lost_total", "tickroom_cluster_lookups_refused_total", "tickroom_cluster_presence_casts_waiting"} {
+			if v, ok := m[name]; !ok || v != 0 {
+				t.Fatalf("%s metrics: %s %v (exported: %v), want 0", n.ID, name, v, ok)
+			}
+		}
 	}
 	if redirects != float64(len(hopsB)+len(hopsW)) {
 		t.Fatalf("redirects counted %v, followed %d", redirects, len(hopsB)+len(hopsW))
