@@ -49,6 +49,7 @@ import (
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/netpath"
 )
 
 func main() {
@@ -126,18 +127,18 @@ func (r run) do(ctx context.Context, w io.Writer) error {
 		}
 		what += ")"
 	}
-	rl, err := startRelay(front)
+	rl, err := netpath.Start(front)
 	if err != nil {
 		return err
 	}
-	defer rl.close()
+	defer rl.Close()
 
 	ref, err := join(direct, "ws://"+wsAddr+"/v1/ws", "reference", true)
 	if err != nil {
 		return err
 	}
 	defer ref.ws.Close()
-	slow, err := join(loginURL, scheme+"://"+rl.addr()+"/v1/ws", "slow", false)
+	slow, err := join(loginURL, scheme+"://"+rl.Addr()+"/v1/ws", "slow", false)
 	if err != nil {
 		return err
 	}
@@ -149,24 +150,24 @@ func (r run) do(ctx context.Context, w io.Writer) error {
 	go slow.play(ref)
 	refPort := ref.localPort()
 	notRef := func(p int) bool { return p != refPort }
-	relayPorts := func(p int) bool { return slices.Contains(rl.upstreamPorts(), p) }
+	relayPorts := func(p int) bool { return slices.Contains(rl.UpstreamPorts(), p) }
 
 	if !sleep(ctx, r.warmup) {
 		return ctx.Err()
 	}
-	before := rl.forwarded.Load()
+	before := rl.Down.Forwarded.Load()
 	if !sleep(ctx, r.warmup) {
 		return ctx.Err()
 	}
-	roomRate := (rl.forwarded.Load() - before) * int64(time.Second) / int64(r.warmup)
+	roomRate := (rl.Down.Forwarded.Load() - before) * int64(time.Second) / int64(r.warmup)
 	rate := max(roomRate/int64(r.fraction), 1)
 	fmt.Fprintf(w, "slow player through %s; room: %d ticks/s, %d B/s to a player; slow downlink %d B/s (1/%d)\n",
 		what, r.tickRate, roomRate, rate, r.fraction)
 	fmt.Fprintf(w, "load average %s\n", loadavg())
 	skipped0 := skipped(metrics)
-	rl.rate.Store(rate)
+	rl.Down.Rate.Store(rate)
 	start := time.Now()
-	fwd0 := rl.forwarded.Load()
+	fwd0 := rl.Down.Forwarded.Load()
 	fmt.Fprintln(w, "   t  room tick  slow tick  behind (ticks)  state age p50/max (ms)  states/s  skipped  server out  proxy in  proxy out")
 	var firstSkip time.Duration = -1
 	var lastAges []time.Duration
@@ -205,8 +206,8 @@ func (r run) do(ctx context.Context, w io.Writer) error {
 		}
 	}
 	back := ref.sample().latest
-	fmt.Fprintf(w, "the slow downlink carried %d B/s\n", (rl.forwarded.Load()-fwd0)*int64(time.Second)/int64(time.Since(start)))
-	rl.rate.Store(0)
+	fmt.Fprintf(w, "the slow downlink carried %d B/s\n", (rl.Down.Forwarded.Load()-fwd0)*int64(time.Second)/int64(time.Since(start)))
+	rl.Down.Rate.Store(0)
 	released := time.Now()
 	caught := time.Duration(-1)
 	for time.Since(released) < r.recover {

@@ -43,7 +43,7 @@ func TestVanishedPeerFreesItsSeat(t *testing.T) {
 	drain(b)
 
 	start := time.Now()
-	p.vanish()
+	p.Vanish()
 	defer func() {
 		if t.Failed() { // what a failure under load left behind
 			t.Logf("bob's close code %d, reader error %v; the server holds %d connections, closed %v", b.CloseCode(), b.Err(), e.srv.Conns(), e.srv.Stats().ClosedFor)
@@ -121,8 +121,8 @@ func TestResumeWhileTheOldSocketIsHalfOpen(t *testing.T) {
 				hub: func(c *hub.Config) { c.MultipleSockets = multi },
 			})
 			p := startNetPath(t, e.srv.Addr().String())
-			p.up.delay.Store(int64(150 * time.Millisecond))
-			p.down.delay.Store(int64(150 * time.Millisecond))
+			p.Up.Delay.Store(int64(150 * time.Millisecond))
+			p.Down.Delay.Store(int64(150 * time.Millisecond))
 			tok := e.token("alice", time.Hour)
 			a := p.connect(t, tok)
 			b, _ := e.connect("bob")
@@ -135,7 +135,7 @@ func TestResumeWhileTheOldSocketIsHalfOpen(t *testing.T) {
 			}
 			waitFor(t, "inputs acked", func() bool { return a.ack(ja.RoomId, ja.Seat) == 20 })
 			last, _, _, _ := a.world(ja.RoomId)
-			p.vanish()
+			p.Vanish()
 
 			a2, w := e.connectToken("alice", tok)
 			a2.adopt(a, ja.RoomId)

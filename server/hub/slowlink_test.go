@@ -45,7 +45,7 @@ func TestSlowDownlinkSkipsToTheLatest(t *testing.T) {
 	ja := joined(t, a.Request(quickMatch("bulk")))
 	joined(t, b.Request(quickMatch("bulk")))
 	room, _ := e.hub.Runtime().Room(ja.RoomId)
-	p.down.rate.Store(10 << 10)
+	p.Down.Rate.Store(10 << 10)
 	deadline := time.Now().Add(5 * time.Second)
 	for room.Stats().StateSkipped == 0 {
 		if time.Now().After(deadline) {
@@ -63,7 +63,7 @@ func TestSlowDownlinkSkipsToTheLatest(t *testing.T) {
 		t.Fatalf("bob at tick %d with %d frames, the room at %d: the slow player held him up", bt, fb, tick)
 	}
 	back := room.Info().Tick
-	p.down.rate.Store(0)
+	p.Down.Rate.Store(0)
 	deadline = time.Now().Add(5 * time.Second)
 	for {
 		at, _, _, err := a.world(ja.RoomId)
