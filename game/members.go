@@ -353,6 +353,12 @@ func (r *Room) end(res MatchResult) {
 	r.report(res, started)
 }
 
+// FitText returns s as a game's text is sent: each run of bytes that are
+// not UTF-8 replaced by U+FFFD (mendUTF8), then cut to at most n bytes
+// on a rune's start (cutUTF8). The hub fits a game's refusal to its Error
+// reply with it.
+func FitText(s string, n int) string { return cutUTF8(mendUTF8(s), n) }
+
 // mendUTF8 returns s with each run of bytes that are not UTF-8 replaced by
 // U+FFFD: a game's text may hold what a client sent as input bytes, and a
 // string field that is not UTF-8 makes a strict decoder (protobuf-es, in

@@ -2,9 +2,7 @@ package hub
 
 import (
 	"errors"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
@@ -71,17 +69,7 @@ const MaxErrorText = 512
 // becomes U+FFFD; and it may be megabytes long, which closed the player
 // as too slow (4001) and lost the reply, so it is cut to MaxErrorText on
 // a rune's start.
-func gameText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= MaxErrorText {
-		return s
-	}
-	n := MaxErrorText
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+func gameText(s string) string { return game.FitText(s, MaxErrorText) }
 
 // fail refuses request id with the reply err maps to; a request without an
 // id gets no reply (ClientMessage.request_id's contract).
