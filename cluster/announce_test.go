@@ -146,12 +146,25 @@ func TestAnnounceRemoteOutlastsTheHookDeadline(t *testing.T) {
 	}
 	var mu sync.Mutex
 	told := make(map[[2]string]bool)
-	bBus.Handle(kindOp, func(e *Envelope) {
-		var op social.RemoteOp
-		if json.Unmarshal(e.Body, &op) == nil && op.Kind == social.OpPresence {
+	record := func(op *social.RemoteOp) {
+		if op != nil && op.Kind == social.OpPresence {
 			mu.Lock()
 			told[[2]string{op.From, op.To}] = true
 			mu.Unlock()
+		}
+	}
+	bBus.Handle(kindOp, func(e *Envelope) {
+		var op social.RemoteOp
+		if json.Unmarshal(e.Body, &op) == nil {
+			record(&op)
+		}
+	})
+	bBus.Handle(kindOps, func(e *Envelope) {
+		var ops []*social.RemoteOp
+		if json.Unmarshal(e.Body, &ops) == nil {
+			for _, op := range ops {
+				record(op)
+			}
 		}
 	})
 	bUsers, err := NewUsers(UsersConfig{Client: rdb, Node: "b"})

@@ -283,6 +283,9 @@ func TestBusSendsTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
 	rdb.PExpire(ctx, old, 3*time.Second)
 	rdb.ZAdd(ctx, n1.Keys().Nodes(), redis.Z{Score: float64(time.Now().Add(3 * time.Second).UnixMilli()), Member: "old"})
 	waitFor(t, 5*time.Second, "the older node seen", func() bool { return !n1.RawPeers() && !n2.RawPeers() })
+	if n1.BatchPeers() || n2.BatchPeers() {
+		t.Fatal("a node that reads no raw bodies taken to read ops messages")
+	}
 	// One restarted from an older binary under a newer one's id keeps the
 	// "wire" it left, but not its "started".
 	if err := rdb.HSet(ctx, old, "wire", "1700000000000", "started", "1700000009999").Err(); err != nil {
@@ -307,6 +310,29 @@ func TestBusSendsTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
 	if p := b.encode(&Envelope{Kind: "k", Body: []byte("a\nb")}); !bytes.HasSuffix(p, []byte("}\na\nb")) {
 		t.Fatalf("with every node of this version: %q, want the raw form", p)
 	}
+}
+
+// TestNodesSayTheyReadOpsMessages: while a node that reads raw bodies
+// but not the social layer's "ops" messages is registered (an older
+// version, in a rolling deploy), BatchPeers says no on every node, and
+// once it is gone, yes.
+func TestNodesSayTheyReadOpsMessages(t *testing.T) {
+	rs := redistest.Start(t)
+	n1, n2 := startNode(t, rs, "n1"), startNode(t, rs, "n2")
+	waitFor(t, 5*time.Second, "both nodes read ops messages", func() bool { return n1.BatchPeers() && n2.BatchPeers() })
+	rdb := rs.Client(t)
+	ctx := context.Background()
+	old := n1.Keys().Node("old")
+	if err := rdb.HSet(ctx, old, "id", "old", "ws", "ws://127.0.0.1:1/v1/ws", "started", "1700000000000", "wire", "1700000000000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.PExpire(ctx, old, 3*time.Second)
+	rdb.ZAdd(ctx, n1.Keys().Nodes(), redis.Z{Score: float64(time.Now().Add(3 * time.Second).UnixMilli()), Member: "old"})
+	waitFor(t, 5*time.Second, "the older node seen", func() bool { return !n1.BatchPeers() && !n2.BatchPeers() })
+	if !n1.RawPeers() || !n2.RawPeers() {
+		t.Fatal("a node that reads raw bodies taken not to")
+	}
+	waitFor(t, 10*time.Second, "the older node gone", func() bool { return n1.BatchPeers() && n2.BatchPeers() })
 }
 
 // TestBusRestartedNodeTakesNoStaleAnswer: a node started again under the

@@ -71,8 +71,20 @@ type socialNode struct {
 
 func startSocialNode(t *testing.T, rs *redistest.Server, id string, lists map[string][]string) *socialNode {
 	t.Helper()
+	return startSocialNodeOf(t, rs, id, lists, nodeOptions{})
+}
+
+// nodeOptions vary a socialNode.
+type nodeOptions struct {
+	older bool // it reads no "ops" messages and sends none
+	queue int  // its bus's queue (BusConfig.Queue)
+}
+
+// startSocialNodeOf is startSocialNode with o.
+func startSocialNodeOf(t *testing.T, rs *redistest.Server, id string, lists map[string][]string, o nodeOptions) *socialNode {
+	t.Helper()
 	rdb := rs.Client(t)
-	bus, err := NewBus(BusConfig{Client: rdb, Node: id})
+	bus, err := NewBus(BusConfig{Client: rdb, Node: id, Queue: o.queue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +93,10 @@ func startSocialNode(t *testing.T, rs *redistest.Server, id string, lists map[st
 		t.Fatal(err)
 	}
 	n.peers = NewSocial(bus, n.users, nil)
+	if o.older {
+		bus.Handle(kindOps, nil)
+		n.peers.SetBatchPeers(func() bool { return false })
+	}
 	if n.so, err = social.New(social.Config{Peers: n.peers, Graph: friendsOf{lists, &n.loads}}, n.host, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -179,5 +195,135 @@ func waitSeen(t *testing.T, a, b *socialNode, lists map[string][]string, users i
 				users, what, n, status, example, a.peers.Refused.Load())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestMassLoginAsksFriendsPresenceOnOtherNodes: a user who logs in asks
+// the nodes of its friends on other nodes for their presence. Asked one
+// bus message a friend, 500 users of 300 friends each logging in at once
+// on node a (a node restarted, its players reconnecting) put 150,000
+// messages on a bus whose queue holds 8,192, which refused 106,184 of
+// them: those users were shown most of their friends on node b offline.
+// Here 300 users of 100 friends each log in on a node whose bus's queue
+// holds 1,024 (so that a slower machine, filling it more slowly, shows
+// the same): each must see each of its friends online, and each friend
+// see it online.
+func TestMassLoginAsksFriendsPresenceOnOtherNodes(t *testing.T) {
+	const users, remote = 300, 100
+	lists := make(map[string][]string)
+	for i := range users {
+		u := fmt.Sprint("u", i)
+		for k := range remote {
+			r := fmt.Sprint("r", k)
+			lists[u] = append(lists[u], r)
+			lists[r] = append(lists[r], u)
+		}
+	}
+	rs := redistest.Start(t)
+	a := startSocialNodeOf(t, rs, "a", lists, nodeOptions{queue: 1024})
+	b := startSocialNode(t, rs, "b", lists)
+	for k := range remote {
+		b.login(t, fmt.Sprint("r", k), uint64(k+1))
+	}
+	waitFor(t, 10*time.Second, "node b's users' lists read", func() bool { return b.loads.Load() == remote })
+	for i := range users {
+		a.login(t, fmt.Sprint("u", i), uint64(i+1))
+	}
+	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+	waitSeen(t, a, b, lists, users, "logged in", online)
+	unseen := func() (n int, example string) {
+		for i := range users {
+			u := fmt.Sprint("u", i)
+			for _, r := range lists[u] {
+				if got := a.host.status(u, r); got != online {
+					n, example = n+1, u+" sees "+r+" "+got.String()
+				}
+			}
+		}
+		return n, example
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for n, example := unseen(); n > 0; n, example = unseen() {
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after %d users logged in on node a: %d of their (user, friend on node b) pairs not seen online (e.g. %s); bus messages refused on a: %d, on b: %d",
+				users, n, example, a.peers.bus.Dropped.Load(), b.peers.bus.Dropped.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestOpsTravelOneByOneToAnOlderNode: while a node that reads no "ops"
+// messages runs (an older version, in a rolling deploy), the requests to
+// its users travel one "op" message each, and the presence of users on
+// both sides still reaches their friends.
+func TestOpsTravelOneByOneToAnOlderNode(t *testing.T) {
+	const users, remote = 40, 30
+	lists := make(map[string][]string)
+	for i := range users {
+		u := fmt.Sprint("u", i)
+		for k := range remote {
+			r := fmt.Sprint("r", k)
+			lists[u] = append(lists[u], r)
+			lists[r] = append(lists[r], u)
+		}
+	}
+	rs := redistest.Start(t)
+	a := startSocialNode(t, rs, "a", lists)
+	a.peers.SetBatchPeers(func() bool { return false }) // as Node.BatchPeers says while b runs
+	b := startSocialNodeOf(t, rs, "b", lists, nodeOptions{older: true})
+	for k := range remote {
+		b.login(t, fmt.Sprint("r", k), uint64(k+1))
+	}
+	waitFor(t, 10*time.Second, "node b's users' lists read", func() bool { return b.loads.Load() == remote })
+	for i := range users {
+		a.login(t, fmt.Sprint("u", i), uint64(i+1))
+	}
+	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+	waitSeen(t, a, b, lists, users, "logged in", online)
+	waitFor(t, 10*time.Second, "node a's users see their friends on the older node online", func() bool {
+		for i := range users {
+			u := fmt.Sprint("u", i)
+			for _, r := range lists[u] {
+				if a.host.status(u, r) != online {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// TestLoginAsksPresenceWhileTheLookupQueueIsFull: a login's questions
+// about its friends on other nodes went through the lookup queue, and
+// while it was full (other requests waiting on Redis) they were refused
+// and the user was shown those friends offline. They wait their turn in
+// their own queue now: here the lookup workers are held and their queue
+// filled, and a user logging in still sees its friend online.
+func TestLoginAsksPresenceWhileTheLookupQueueIsFull(t *testing.T) {
+	lists := map[string][]string{"u": {"r"}, "r": {"u"}}
+	rs := redistest.Start(t)
+	a := startSocialNode(t, rs, "a", lists)
+	b := startSocialNode(t, rs, "b", lists)
+	b.login(t, "r", 1)
+	waitFor(t, 10*time.Second, "node b's user's list read", func() bool { return b.loads.Load() == 1 })
+
+	release := make(chan struct{})
+	defer close(release)
+	for range lookupWorkers {
+		if !a.peers.submit(func() { <-release }) {
+			t.Fatal("lookup queue full before the test filled it")
+		}
+	}
+	for a.peers.submit(func() {}) {
+	}
+	refused := a.peers.Refused.Load()
+
+	a.login(t, "u", 1)
+	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+	waitFor(t, 10*time.Second, "u sees its friend on node b online while node a's lookup queue is full", func() bool {
+		return a.host.status("u", "r") == online
+	})
+	if n := a.peers.Refused.Load() - refused; n != 0 {
+		t.Fatalf("the login's questions refused %d times", n)
 	}
 }

@@ -104,6 +104,7 @@ type Node struct {
 
 	draining atomic.Bool
 	rawPeers atomic.Bool           // every live node reads rawbody framing (RawPeers)
+	opsPeers atomic.Bool           // every live node reads ops messages (BatchPeers)
 	lastErr  atomic.Pointer[error] // nil after a good heartbeat
 	lastOK   atomic.Int64          // unix nanos of the last good heartbeat
 
@@ -388,15 +389,16 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 		n.cfg.ID, n.cfg.TTL.Milliseconds(), n.keys.NodePrefix(),
 		"id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
 		"conns", l.Conns, "sessions", l.Sessions, "rooms", l.Rooms, "draining", draining,
-		"started", n.started.UnixMilli(), "wire", n.started.UnixMilli(),
+		"started", n.started.UnixMilli(), "wire", n.started.UnixMilli(), "ops", n.started.UnixMilli(),
 	).Int64Slice()
 	if err != nil {
 		return false, unavailable(err)
 	}
-	if len(r) != 2 {
+	if len(r) != 3 {
 		return false, unavailable(errors.New("unexpected heartbeat answer"))
 	}
 	n.rawPeers.Store(r[1] == 1)
+	n.opsPeers.Store(r[2] == 1)
 	return r[0] == 0, nil
 }
 
@@ -411,10 +413,17 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 // left behind no longer matches.
 func (n *Node) RawPeers() bool { return n.rawPeers.Load() }
 
+// BatchPeers reports whether every live node, at this node's last
+// heartbeat, reads the social layer's "ops" messages, several requests
+// in one (Social.SetBatchPeers). A node says so as it says it reads raw
+// bodies (RawPeers), with its registration's "ops".
+func (n *Node) BatchPeers() bool { return n.opsPeers.Load() }
+
 // registerScript writes a node's hash, sets its TTL and its expiry in
 // the node index, with Redis's clock; it returns whether the hash existed
-// and whether every live node's hash has a "wire" equal to its "started"
-// (see RawPeers; a hash gone since counts for nothing).
+// whether every live node's hash has a "wire" equal to its "started"
+// (see RawPeers; a hash gone since counts for nothing), and whether each
+// has an "ops" equal to it (BatchPeers).
 // ARGV: id, ttl ms, node key prefix, then the hash's fields and values.
 var registerScript = redis.NewScript(`
 local t = redis.call('TIME')
@@ -423,12 +432,15 @@ local existed = redis.call('EXISTS', KEYS[1])
 redis.call('HSET', KEYS[1], 'seen', now, unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
-local raw = 1
+local raw, ops = 1, 1
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf')) do
-  local f = redis.call('HMGET', ARGV[3] .. id, 'wire', 'started')
-  if f[2] and f[1] ~= f[2] then raw = 0 break end
+  local f = redis.call('HMGET', ARGV[3] .. id, 'wire', 'started', 'ops')
+  if f[2] then
+    if f[1] ~= f[2] then raw = 0 end
+    if f[3] ~= f[2] then ops = 0 end
+  end
 end
-return {existed, raw}
+return {existed, raw, ops}
 `)
 
 // nodesScript drops expired entries of the node index and returns the

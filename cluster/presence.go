@@ -166,21 +166,42 @@ func (s *Social) push(uid string, p *pendingPush) bool {
 			}
 		}
 	})
+	together := s.batching()
 	for batch := range slices.Chunk(friends, pushBatch) {
 		loc, ok := s.locatePush(batch)
 		if !ok {
 			return false
 		}
+		// The casts to one node travel together (pushBatch ≤ opsBatch).
+		var nodes []string
+		byNode := make(map[string][]*social.RemoteOp)
 		for _, f := range batch {
 			for _, node := range loc[f] {
 				if node == s.bus.Node() {
 					continue
 				}
-				body, _ := json.Marshal(&social.RemoteOp{Kind: social.OpPresence, From: uid, To: f, Message: msg})
+				if byNode[node] == nil {
+					nodes = append(nodes, node)
+				}
+				byNode[node] = append(byNode[node], &social.RemoteOp{Kind: social.OpPresence, From: uid, To: f, Message: msg})
+			}
+		}
+		for _, node := range nodes {
+			ops := byNode[node]
+			if together {
 				if !s.waitBusRoom() {
 					return false
 				}
-				_ = s.bus.ToNode(node, &Envelope{Kind: kindOp, User: f, Body: body})
+				body, _ := json.Marshal(ops)
+				_ = s.bus.ToNode(node, &Envelope{Kind: kindOps, Body: body})
+				continue
+			}
+			for _, op := range ops {
+				if !s.waitBusRoom() {
+					return false
+				}
+				body, _ := json.Marshal(op)
+				_ = s.bus.ToNode(node, &Envelope{Kind: kindOp, User: op.To, Body: body})
 			}
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/social"
@@ -18,8 +20,15 @@ import (
 // Bus message kinds of the social layer.
 const (
 	kindOp   = "op"   // a social.RemoteOp; a call expects a social.RemoteAnswer
+	kindOps  = "ops"  // social.RemoteOps; a call expects their social.RemoteAnswers, in order
 	kindLine = "line" // a lobby channel line
 )
+
+// opsBatch bounds the ops one "ops" message carries. The ops of one call
+// or presence cast that go to one node travel together: a login asking
+// 500 friends on another node sends two messages, not 500, and a mass
+// login no longer overflows the bus's queue (DefaultBusQueue) with them.
+const opsBatch = 256
 
 // Lookup workers: the social layer's requests about users of other nodes
 // wait on Redis (where is the user?) on these goroutines, never on an
@@ -54,6 +63,17 @@ type Social struct {
 
 	// Presence casts waiting (presence.go).
 	pushes *pushQueue
+	// Logins' presence questions waiting, and those awaiting answers
+	// (asks.go).
+	asks     *askQueue
+	askSlots *semaphore.Weighted
+	// ctx is cancelled by Close.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// batchPeers reports whether every node reads "ops" messages (see
+	// SetBatchPeers); nil means they all do.
+	batchPeers atomic.Pointer[func() bool]
 
 	// Refused counts requests refused because the lookup queue was full.
 	Refused atomic.Uint64
@@ -64,7 +84,10 @@ type Social struct {
 	PushesLost atomic.Uint64
 }
 
-var _ social.Peers = (*Social)(nil)
+var (
+	_ social.Peers         = (*Social)(nil)
+	_ social.PresenceAsker = (*Social)(nil)
+)
 
 // NewSocial returns the social layer's link to the other nodes and
 // registers its handlers on bus; call it before bus.Start, and Bind before
@@ -75,16 +98,21 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 	}
 	s := &Social{bus: bus, users: users, log: log, jobs: make(chan func(), lookupQueue), stop: make(chan struct{}),
 		recheckNodes: make(map[string]bool), recheckKick: make(chan struct{}, 1),
-		pushes: newPushQueue()}
+		pushes: newPushQueue(), asks: newAskQueue(), askSlots: semaphore.NewWeighted(askInFlight)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	bus.Handle(kindOp, s.serveOp)
+	bus.Handle(kindOps, s.serveOps)
 	bus.Handle(kindLine, s.serveLine)
 	for range lookupWorkers {
 		s.wg.Add(1)
 		go s.work()
 	}
-	s.wg.Add(2)
+	s.wg.Add(2 + askWorkers)
 	go s.rechecker()
 	go s.pusher()
+	for range askWorkers {
+		go s.asker()
+	}
 	return s
 }
 
@@ -127,12 +155,25 @@ func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), int
 	}()
 }
 
+// SetBatchPeers has the ops to one node travel together in "ops"
+// messages only while f reports that every live node reads them
+// (Node.BatchPeers), and one "op" message each otherwise, which nodes of
+// every version read (a rolling deploy). Without it, they always travel
+// together (a cluster of this version only).
+func (s *Social) SetBatchPeers(f func() bool) { s.batchPeers.Store(&f) }
+
+// batching reports whether the ops to one node travel together.
+func (s *Social) batching() bool {
+	f := s.batchPeers.Load()
+	return f == nil || *f == nil || (*f)()
+}
+
 // Bind sets the social layer that serves the other nodes' requests.
 func (s *Social) Bind(so *social.Social) { s.so.Store(so) }
 
 // Close stops the lookup workers; requests still queued are dropped.
 func (s *Social) Close() {
-	s.stopOnce.Do(func() { close(s.stop) })
+	s.stopOnce.Do(func() { close(s.stop); s.cancel() })
 	s.wg.Wait()
 }
 
@@ -212,7 +253,13 @@ func (s *Social) callAlso(ops []*social.RemoteOp, also []string, done func([]soc
 		return
 	}
 	answers := make([]social.RemoteAnswer, len(ops))
+	got := make([]bool, len(ops)) // an answer was merged into answers[i]
 	var mu sync.Mutex
+	give := func(i int, a social.RemoteAnswer) {
+		mu.Lock()
+		answers[i], got[i] = merge(answers[i], a, got[i]), true
+		mu.Unlock()
+	}
 	pending := 1 // released after every call is sent
 	finish := func() {
 		mu.Lock()
@@ -223,48 +270,94 @@ func (s *Social) callAlso(ops []*social.RemoteOp, also []string, done func([]soc
 			done(answers)
 		}
 	}
-	got := make([]bool, len(ops)) // an answer was merged into answers[i]
+	// The ops' indexes by the node they go to, nodes in the order first
+	// met.
+	var nodes []string
+	byNode := make(map[string][]int)
 	for i, op := range ops {
-		nodes := loc[op.To]
-		if also != nil && also[i] != "" && also[i] != s.bus.Node() && !slices.Contains(nodes, also[i]) {
-			nodes = append(slices.Clip(nodes), also[i])
+		at := loc[op.To]
+		if also != nil && also[i] != "" && also[i] != s.bus.Node() && !slices.Contains(at, also[i]) {
+			at = append(slices.Clip(at), also[i])
 		}
-		if len(nodes) == 0 {
+		if len(at) == 0 {
 			answers[i].Code = offlineCode
 			continue
 		}
-		body, _ := json.Marshal(op)
-		for _, node := range nodes {
-			mu.Lock()
-			pending++
-			mu.Unlock()
+		for _, node := range at {
 			if node == s.bus.Node() {
 				// Recorded here but not in this node's social layer: a
 				// connection closing or opening now.
-				a := s.serve(op)
-				mu.Lock()
-				answers[i], got[i] = merge(answers[i], a, got[i]), true
-				mu.Unlock()
-				finish()
+				give(i, s.serve(op))
 				continue
 			}
-			s.bus.Call(node, &Envelope{Kind: kindOp, User: op.To, Body: body}, func(e *Envelope, err error) {
-				var a social.RemoteAnswer
-				if err != nil {
-					a.Err = err
-				} else if jerr := json.Unmarshal(e.Body, &a); jerr != nil {
-					a.Err = fmt.Errorf("%w: undecodable answer: %w", ErrUnavailable, jerr)
-				} else {
-					a.Node = e.Node
-				}
-				mu.Lock()
-				answers[i], got[i] = merge(answers[i], a, got[i]), true
-				mu.Unlock()
-				finish()
-			})
+			if byNode[node] == nil {
+				nodes = append(nodes, node)
+			}
+			byNode[node] = append(byNode[node], i)
+		}
+	}
+	together := s.batching()
+	for _, node := range nodes {
+		idx := byNode[node]
+		size := 1
+		if together {
+			size = opsBatch
+		}
+		for chunk := range slices.Chunk(idx, size) {
+			mu.Lock()
+			pending++
+			mu.Unlock()
+			s.callNode(node, ops, chunk, together, func(k int, a social.RemoteAnswer) { give(chunk[k], a) }, finish)
 		}
 	}
 	finish()
+}
+
+// callNode sends the ops of ops at indexes idx to node, in one "ops"
+// message when together (else idx has one index, sent as an "op"), and
+// hands each answer to give (k: its place in idx), then calls finish.
+func (s *Social) callNode(node string, ops []*social.RemoteOp, idx []int, together bool, give func(k int, a social.RemoteAnswer), finish func()) {
+	var e *Envelope
+	if together {
+		sub := make([]*social.RemoteOp, len(idx))
+		for k, i := range idx {
+			sub[k] = ops[i]
+		}
+		body, _ := json.Marshal(sub)
+		e = &Envelope{Kind: kindOps, Body: body}
+	} else {
+		body, _ := json.Marshal(ops[idx[0]])
+		e = &Envelope{Kind: kindOp, User: ops[idx[0]].To, Body: body}
+	}
+	s.bus.Call(node, e, func(e *Envelope, err error) {
+		var as []social.RemoteAnswer
+		if err == nil {
+			var jerr error
+			if together {
+				jerr = json.Unmarshal(e.Body, &as)
+			} else {
+				as = make([]social.RemoteAnswer, 1)
+				jerr = json.Unmarshal(e.Body, &as[0])
+			}
+			switch {
+			case jerr != nil:
+				err = fmt.Errorf("%w: undecodable answer: %w", ErrUnavailable, jerr)
+			case len(as) != len(idx):
+				err = fmt.Errorf("%w: %d answers to %d ops", ErrUnavailable, len(as), len(idx))
+			}
+		}
+		for k := range idx {
+			var a social.RemoteAnswer
+			if err != nil {
+				a.Err = err
+			} else {
+				a = as[k]
+				a.Node = e.Node
+			}
+			give(k, a)
+		}
+		finish()
+	})
 }
 
 // offlineCode answers an op about a user connected nowhere.
@@ -385,6 +478,32 @@ func (s *Social) serveOp(e *Envelope) {
 	if e.Call != 0 {
 		body, _ := json.Marshal(a)
 		_ = s.bus.Answer(e, &Envelope{Kind: kindOp, Body: body})
+	}
+}
+
+// serveOps serves another node's ops, on the bus's receiver goroutine,
+// and answers them together, in order, when asked.
+func (s *Social) serveOps(e *Envelope) {
+	var ops []*social.RemoteOp
+	if err := json.Unmarshal(e.Body, &ops); err != nil {
+		s.log.Warn("cluster: undecodable social ops dropped", "node", e.Node, "err", err)
+		return
+	}
+	as := make([]social.RemoteAnswer, len(ops))
+	for i, op := range ops {
+		switch {
+		case op == nil:
+			as[i].Code = offlineCode
+		case op.Kind == social.OpRecheck:
+			s.wantRecheck(e.Node)
+		default:
+			op.Node = e.Node
+			as[i] = s.serve(op)
+		}
+	}
+	if e.Call != 0 {
+		body, _ := json.Marshal(as)
+		_ = s.bus.Answer(e, &Envelope{Kind: kindOps, Body: body})
 	}
 }
 

@@ -453,11 +453,7 @@ func (so *Social) remoteFriendsLocked(uid string, p *profile, friends []string) 
 // friend was unfriended meanwhile. The caller holds so.mu, and deliver
 // runs with it held.
 func (so *Social) askRemotePresenceLocked(uid string, p *profile, friends []string, deliver func(*tickroomv1.ServerMessage)) {
-	ops := make([]*RemoteOp, len(friends))
-	for i, x := range friends {
-		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: uid, To: x}
-	}
-	so.peers.Call(ops, func(as []RemoteAnswer) {
+	answered := func(as []RemoteAnswer) {
 		so.mu.Lock()
 		defer so.mu.Unlock()
 		if so.users[uid] != p {
@@ -468,7 +464,16 @@ func (so *Social) askRemotePresenceLocked(uid string, p *profile, friends []stri
 				deliver(presenceMessage(so.answeredPresenceLocked(p, x, a)))
 			}
 		}
-	})
+	}
+	if pa, ok := so.peers.(PresenceAsker); ok {
+		pa.AskPresence(uid, friends, answered)
+		return
+	}
+	ops := make([]*RemoteOp, len(friends))
+	for i, x := range friends {
+		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: uid, To: x}
+	}
+	so.peers.Call(ops, answered)
 }
 
 // addIncoming records a request standing for p's user.

@@ -41,6 +41,16 @@ type Peers interface {
 	PostChannel(name string, line *tickroomv1.Chat, exclude uint64, failed func(error)) error
 }
 
+// PresenceAsker is what Peers may also do: ask the presence of friends,
+// users of other nodes, for a user who logs in (or opens one more
+// connection), and call done once with the answers, in order, as Call
+// does with one OpQueryPresence from the user to each friend. Unlike
+// Call, it is never refused for want of room: a mass login's questions
+// wait their turn. Peers without it get Call.
+type PresenceAsker interface {
+	AskPresence(from string, friends []string, done func([]RemoteAnswer))
+}
+
 // OpKind names what a RemoteOp asks.
 type OpKind string
 
