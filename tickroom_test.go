@@ -271,6 +271,9 @@ func TestServerRefuses(t *testing.T) {
 		{"duplicate game", tickroom.Options{Games: []game.Definition{raceDefinition(), raceDefinition()}}, game.ErrDuplicateGame},
 		{"game without New", tickroom.Options{Games: []game.Definition{{Name: "empty"}}}, game.ErrInvalidDefinition},
 		{"tick rate", tickroom.Options{Games: []game.Definition{{Name: "fast", TickRate: 500, New: raceDefinition().New}}}, game.ErrInvalidDefinition},
+		{"NaN session rate", tickroom.Options{SessionRate: math.NaN()}, tickroom.ErrOptions},
+		{"NaN room creation rate", tickroom.Options{RoomCreateRate: math.NaN()}, tickroom.ErrOptions},
+		{"NaN guest login rate", tickroom.Options{GuestLoginRate: math.NaN()}, tickroom.ErrOptions},
 	}
 	for _, tc := range []struct {
 		field string

@@ -15,7 +15,8 @@ type Error struct {
 	// Message is the human-readable text. Empty means Code's description.
 	Message string
 	// RetryAfter tells the client when the request may succeed. Zero value
-	// means no hint.
+	// means no hint. The hub sends at most an hour (a longer wait is sent
+	// as an hour), within what retry_after_ms holds.
 	RetryAfter time.Duration
 }
 

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickroom/tickroom/internal/limits"
 )
 
 // websocketGUID is appended to the key to compute Sec-WebSocket-Accept
@@ -177,7 +179,7 @@ func (c *Conn) refuseHTTP(status int, msg string, retry time.Duration) {
 	}
 	if retry > 0 {
 		b = append(b, "Retry-After: "...)
-		b = strconv.AppendInt(b, int64((retry+time.Second-1)/time.Second), 10)
+		b = strconv.AppendInt(b, limits.RetryAfterSeconds(retry), 10)
 		b = append(b, "\r\n"...)
 	}
 	b = append(b, "Content-Length: "...)

@@ -18,8 +18,8 @@ type HTTPError struct {
 	// Message is the plain-text response body.
 	Message string
 	// RetryAfter, when positive, is sent as a Retry-After header, in whole
-	// seconds rounded up: when a refused client (a 429, a 503) may try
-	// again.
+	// seconds rounded up and at most an hour (a longer wait is sent as an
+	// hour): when a refused client (a 429, a 503) may try again.
 	RetryAfter time.Duration
 }
 

@@ -63,6 +63,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/internal/logspace"
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/clientip"
@@ -82,7 +83,8 @@ type Config struct {
 	MaxHashWaiting int
 	// ClaimRate is how many claims one client address (and one account)
 	// may make per second, sustained. Zero value means DefaultClaimRate;
-	// rate.Inf turns the claim limits off.
+	// rate.Inf turns the claim limits off; a negative or NaN rate makes
+	// New fail. Retry-After is at most an hour, however small the rate.
 	ClaimRate rate.Limit
 	// ClaimBurst is how many claims one client address may make at once.
 	// Zero value means DefaultClaimBurst.
@@ -157,6 +159,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxHashes < 0 || cfg.MaxHashWaiting < 0 || cfg.ClaimRate < 0 || cfg.ClaimBurst < 0 || cfg.UserClaimBurst < 0 || cfg.ClaimKeys < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	if err := limits.NonNegative("ClaimRate", cfg.ClaimRate); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err) // NaN
 	}
 	def := func(v *int, d int) {
 		if *v == 0 {

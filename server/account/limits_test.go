@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -156,6 +158,42 @@ func TestClaimsLimitedPerAddressAndAccount(t *testing.T) {
 	a = ts.post(two, Path+"/claim", other, map[string]string{"name": "OtherAgain", "password": "correct horse", "current_password": "correct horse"})
 	if a.status != 429 || a.retryAfter == "" || !strings.Contains(a.err(), "too many claims for this account") {
 		t.Fatalf("rename past the account's burst: %d Retry-After %q %v, want 429", a.status, a.retryAfter, a.body)
+	}
+}
+
+// TestTinyClaimRateGivesASaneRetryAfter: a claim rate whose next token
+// is further away than a time.Duration reaches refuses the claim past the
+// burst with a Retry-After of at most an hour, not a wrapped-round one.
+func TestTinyClaimRateGivesASaneRetryAfter(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{ClaimRate: 1e-300, ClaimBurst: 1, UserClaimBurst: 1})
+	one := client("127.0.0.1")
+	for i, name := range []string{"First", "Second"} {
+		tok := ts.guest(one, "g"+strconv.Itoa(i))
+		a := ts.post(one, Path+"/claim", tok, map[string]string{"name": name, "password": "correct horse", "device_secret": ts.secrets[tok]})
+		if i == 0 {
+			if a.status != 200 {
+				t.Fatalf("first claim: %d %v", a.status, a.body)
+			}
+			continue
+		}
+		if secs, err := strconv.Atoi(a.retryAfter); a.status != 429 || err != nil || secs < 1 || secs > 3600 {
+			t.Fatalf("claim past the burst at 1e-300 a second: %d Retry-After %q %v, want 429 with Retry-After 1..3600", a.status, a.retryAfter, a.body)
+		}
+	}
+}
+
+// TestNewRefusesANaNClaimRate: a ClaimRate of NaN, which no comparison
+// trips, is an error naming it, as a negative one is.
+func TestNewRefusesANaNClaimRate(t *testing.T) {
+	db, err := store.Open(context.Background(), store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	_, err = New(Config{Users: db, ClaimRate: rate.Limit(math.NaN())})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "ClaimRate is not a number") {
+		t.Fatalf("New with ClaimRate NaN: %v, want ErrConfig naming it", err)
 	}
 }
 

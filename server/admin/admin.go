@@ -39,6 +39,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/hub"
@@ -208,7 +209,7 @@ func (h *Handler) auth(next http.HandlerFunc) http.Handler {
 // tooManyWrongTokens answers a request from an address whose wrong admin
 // tokens are spent: 429, with Retry-After for wait.
 func tooManyWrongTokens(w http.ResponseWriter, wait time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	w.Header().Set("Retry-After", strconv.FormatInt(limits.RetryAfterSeconds(wait), 10))
 	writeError(w, http.StatusTooManyRequests, "too many wrong admin tokens from this address; try again later")
 }
 

@@ -46,6 +46,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/server/clientip"
 )
 
@@ -79,7 +80,9 @@ type Config struct {
 	// for IPv6) may make per second, sustained; past it POST /v1/login
 	// answers 429 with Retry-After. The /64s of one IPv6 /48 share
 	// V6SiteFactor times an address's rate and burst besides. Zero value
-	// means DefaultGuestLoginRate; rate.Inf turns the limit off.
+	// means DefaultGuestLoginRate; rate.Inf turns the limit off; a
+	// negative or NaN rate makes New fail. Retry-After is at most an hour,
+	// however small the rate.
 	GuestLoginRate rate.Limit
 	// GuestLoginBurst is how many guest logins one address may make at
 	// once. Zero value means DefaultGuestLoginBurst.
@@ -143,6 +146,9 @@ var ErrConfig = errors.New("auth: invalid config")
 func (cfg Config) withDefaults() (Config, error) {
 	if cfg.TTL < 0 || cfg.MaxBodyBytes < 0 || cfg.Identity.Leeway < 0 || cfg.GuestLoginRate < 0 || cfg.GuestLoginBurst < 0 || cfg.GuestLoginAddrs < 0 {
 		return cfg, fmt.Errorf("%w: negative TTL, MaxBodyBytes, Leeway, GuestLoginRate, GuestLoginBurst or GuestLoginAddrs", ErrConfig)
+	}
+	if err := limits.NonNegative("GuestLoginRate", cfg.GuestLoginRate); err != nil {
+		return cfg, fmt.Errorf("%w: %w", ErrConfig, err) // NaN
 	}
 	if cfg.GuestLoginRate == 0 {
 		cfg.GuestLoginRate = DefaultGuestLoginRate

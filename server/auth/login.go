@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickroom/tickroom/internal/limits"
 )
 
 // LoginPath is where the login handler is mounted.
@@ -223,11 +225,11 @@ func pickName(fromToken, requested, subject string) (string, error) {
 }
 
 // RetryLater answers status (429 or 503) with Retry-After: wait in whole
-// seconds, rounded up, and the error body msg and when to retry. The
+// seconds, rounded up and at most an hour, and the error body msg and when to retry. The
 // login and the account endpoints answer every refusal to come back
 // later with it.
 func RetryLater(w http.ResponseWriter, status int, wait time.Duration, msg string) {
-	secs := strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
+	secs := strconv.FormatInt(limits.RetryAfterSeconds(wait), 10)
 	w.Header().Set("Retry-After", secs)
 	writeError(w, status, msg+"; retry in "+secs+" s")
 }

@@ -276,6 +276,11 @@ func TestGuestLoginRateConfig(t *testing.T) {
 			t.Errorf("New(%+v) = %v, want ErrConfig", c, err)
 		}
 	}
+	// NaN, which no comparison trips, is refused by name.
+	nan := auth.Config{Keys: []auth.Key{{ID: "k1", Secret: secret('a')}}, GuestLoginRate: rate.Limit(math.NaN())}
+	if _, err := auth.New(nan); !errors.Is(err, auth.ErrConfig) || !strings.Contains(err.Error(), "GuestLoginRate is not a number") {
+		t.Errorf("New with GuestLoginRate NaN = %v, want ErrConfig naming it", err)
+	}
 	for _, off := range []rate.Limit{rate.Inf, rate.Limit(math.Inf(1))} { // the latter from -guest-login-rate inf
 		a := newAuthority(t, func(c *auth.Config) { c.GuestLoginRate = off })
 		url := startLogin(t, a)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/tickroom/tickroom/internal/limits"
 )
 
 // Buckets is a table of token buckets (golang.org/x/time/rate), one per
@@ -100,7 +102,9 @@ func (b *Buckets[K]) waitLocked(key K, now time.Time) time.Duration {
 	if lim.Limit() <= 0 {
 		return time.Hour // never refills
 	}
-	return time.Duration(short / float64(lim.Limit()) * float64(time.Second))
+	// Saturating: a tiny rate's wait is more than a Duration holds, and a
+	// plain conversion of it is negative on amd64, which let it through.
+	return limits.Seconds(short / float64(lim.Limit()))
 }
 
 // Limiter limits something per client address: one bucket per Group key

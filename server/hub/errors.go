@@ -2,9 +2,9 @@ package hub
 
 import (
 	"errors"
-	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -40,13 +40,13 @@ func wireError(err error) *tickroomv1.Error {
 		return &tickroomv1.Error{
 			Code: tickroomv1.ErrorCode(pe.Code), Message: pe.Text(),
 			// Rounded up: a wait under a millisecond is still a wait.
-			RetryAfterMs: uint32((pe.RetryAfter + time.Millisecond - 1) / time.Millisecond),
+			RetryAfterMs: limits.RetryAfterMillis(pe.RetryAfter),
 		}
 	}
 	if rl := (*game.RateLimitedError)(nil); errors.As(err, &rl) {
 		return &tickroomv1.Error{
 			Code: tickroomv1.ErrorCode(protocol.ErrorRateLimited), Message: err.Error(),
-			RetryAfterMs: uint32((rl.RetryAfter + time.Millisecond - 1) / time.Millisecond),
+			RetryAfterMs: limits.RetryAfterMillis(rl.RetryAfter),
 		}
 	}
 	for _, rc := range runtimeCodes {

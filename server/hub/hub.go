@@ -64,6 +64,11 @@
 // that keeps flooding with server.Config.RateCloseCode (the tickroom
 // package sets CLOSE_CODE_RATE_LIMITED). Limits checked off the hot path
 // (guest logins per address in server/auth) use x/time/rate.
+//
+// A rate field of Config or SocialConfig that is negative or NaN makes New
+// fail naming it; a positive one however small is taken as it is, and the
+// retry hint its refusals give (retry_after_ms, a 429's Retry-After) is at
+// most an hour.
 package hub
 
 import (

@@ -10,7 +10,9 @@ import (
 )
 
 // Config limits chat, direct messages, friend and block lists and presence
-// queries.
+// queries. A rate that is negative or NaN makes New fail naming it; a
+// positive one however small is taken, its refusals' retry hint capped at
+// an hour.
 type Config struct {
 	// MaxTextBytes caps a chat line or direct message in bytes; longer text
 	// is refused with ERROR_CODE_MESSAGE_TOO_LONG. Zero value means 500.

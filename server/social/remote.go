@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
@@ -149,7 +150,7 @@ func (so *Social) fail(m *Member, id uint32, err *protocol.Error) {
 		Code: tickroomv1.ErrorCode(err.Code), Message: err.Text(),
 		// Rounded up, as the hub's replies: a wait under a millisecond is
 		// still a wait.
-		RetryAfterMs: uint32((err.RetryAfter + time.Millisecond - 1) / time.Millisecond),
+		RetryAfterMs: limits.RetryAfterMillis(err.RetryAfter),
 	}}})
 }
 

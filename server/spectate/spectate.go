@@ -69,6 +69,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -271,7 +272,7 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Before the room looks at it, as a JoinRoom's: a right password
 		// past the bound is refused too.
 		if wait := f.cfg.Guesses.PasswordWait(ip); wait > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			w.Header().Set("Retry-After", strconv.FormatInt(limits.RetryAfterSeconds(wait), 10))
 			httpError(w, http.StatusTooManyRequests, "too many wrong room passwords; try again later")
 			return
 		}
