@@ -303,8 +303,8 @@ func (r *Room) sendMessage(msg Message) {
 		// The game's bug: sent, it would close its recipients as too
 		// slow, and the message would be lost all the same.
 		// An input can cause it at its seat's rate: logged once every
-		// 10 s at most.
-		if ok, skipped := r.rt.bigMessageLogs.Allow(time.Now()); ok {
+		// 10 s at most for the game (gameLogs).
+		if ok, skipped := r.rt.logsOf(r.def.Name).bigMessage.Allow(time.Now()); ok {
 			r.log.Error("game message over the limit: not sent (logged at most once every 10 s)", "room", r.id, "code", msg.Code, "bytes", n, "limit", r.rt.cfg.MaxStateBytes, "left_out", skipped)
 		}
 		clear(w.recips)

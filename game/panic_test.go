@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -336,5 +337,61 @@ func TestEncodeErrorLogsAreSpaced(t *testing.T) {
 	}
 	if got, _ := a.Entities(); len(got) != 1 || got[uint64(a.Seat)] != "1" {
 		t.Fatalf("a sees %v, want its own entity (seat %d) at 1 and no other", got, a.Seat)
+	}
+}
+
+// gameLines counts, per game, the records logged through it whose
+// message starts with prefix.
+type gameLines struct {
+	mu     *sync.Mutex
+	n      map[string]int
+	prefix string
+}
+
+func (h gameLines) Enabled(context.Context, slog.Level) bool { return true }
+func (h gameLines) Handle(_ context.Context, r slog.Record) error {
+	if !strings.HasPrefix(r.Message, h.prefix) {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "game" {
+			h.mu.Lock()
+			h.n[a.Value.String()]++
+			h.mu.Unlock()
+			return false
+		}
+		return true
+	})
+	return nil
+}
+func (h gameLines) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h gameLines) WithGroup(string) slog.Handler      { return h }
+
+// TestEachBrokenGameIsLogged: the lines of games whose Encode fails are
+// spaced per game, so a game failing every tick does not hide another
+// game's failure from the log; rooms of one game share its spacing (see
+// TestEncodeErrorLogsAreSpaced).
+func TestEachBrokenGameIsLogged(t *testing.T) {
+	h := gameLines{mu: new(sync.Mutex), n: map[string]int{}, prefix: "encode state"}
+	var defs []game.Definition
+	for _, name := range []string{"unencodable", "alsounencodable"} {
+		defs = append(defs, game.Definition{Name: name, TickRate: 120, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+			return &unencodable{counter{vals: map[uint64]int{}}}, nil
+		}})
+	}
+	e := gametest.NewEnv(t, defs, func(c *game.Config) {
+		c.Shards = 1
+		c.Logger = slog.New(h)
+	})
+	for _, d := range defs {
+		e.Seat(t, e.Create(t, game.RoomOptions{Game: d.Name}), "p")
+	}
+	e.Advance(t, time.Second)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range defs {
+		if h.n[d.Name] == 0 {
+			t.Errorf("no encode line of %s in a second of its room failing at every tick (lines per game: %v)", d.Name, h.n)
+		}
 	}
 }

@@ -15,28 +15,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/tickroom/tickroom/internal/logspace"
 )
 
 // Runtime hosts rooms and drives their ticks with a few shard workers.
 // Its methods are safe from any goroutine.
 type Runtime struct {
 	cfg Config
-	// newPanicLogs spaces the stacks of panics in the games' New, and
-	// newNilLogs the lines of a New that returned no game: a refused
-	// creation costs nothing, so a client reaches New at its message rate.
-	newPanicLogs logspace.Spacer
-	newNilLogs   logspace.Spacer
-	// bigMessageLogs spaces the lines of game messages over
-	// Config.MaxStateBytes, which a player's input may cause at its rate
-	// while the room plays on.
-	bigMessageLogs logspace.Spacer
-	// encodeLogs spaces the lines of a game's Encode or View that failed,
-	// which fails again at every tick of every room of the game.
-	encodeLogs logspace.Spacer
-	clock      Clock
-	manual     *ManualClock
+	// logs maps each game's name to its log spacers (*gameLogs), made by
+	// logsOf on the game's first line.
+	logs   sync.Map
+	clock  Clock
+	manual *ManualClock
 	// wall is set on the system clock (see nowNanos).
 	wall   bool
 	shards []*shard
@@ -205,12 +194,12 @@ func (rt *Runtime) CreateRoom(opts RoomOptions) (*Room, error) {
 // room options reached) is logged with its stack and refuses this room
 // alone, as an error, rather than ending the process. A refused creation
 // costs its client nothing, so the client reaches New at its message rate:
-// the stack is logged once every logspace.Every at most, with the number
-// left out since.
+// the stack is logged once every logspace.Every at most for the game, with
+// the number left out since (see gameLogs).
 func (r *Room) newGame(s Setup) (g Game, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			if ok, skipped := r.rt.newPanicLogs.Allow(time.Now()); ok {
+			if ok, skipped := r.rt.logsOf(r.def.Name).newPanic.Allow(time.Now()); ok {
 				r.log.Error("game panicked in New: room refused (logged at most once every 10 s)", "panic", v, "left_out", skipped, "stack", string(debug.Stack()))
 			}
 			g, err = nil, fmt.Errorf("%w: %v", ErrGamePanicked, v)
@@ -264,7 +253,7 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 	}
 	if v := reflect.ValueOf(g); !v.IsValid() || v.Kind() == reflect.Pointer && v.IsNil() {
 		// The game's bug: its first call would panic and close the room.
-		if ok, skipped := rt.newNilLogs.Allow(time.Now()); ok {
+		if ok, skipped := rt.logsOf(def.Name).newNil.Allow(time.Now()); ok {
 			r.log.Error("game's New returned no game and no error: room refused (logged at most once every 10 s)", "room", id, "left_out", skipped)
 		}
 		return nil, fmt.Errorf("%w: %s: New returned no game", ErrInvalidOptions, def.Name)

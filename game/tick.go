@@ -393,12 +393,12 @@ func (r *Room) unmoved(version uint64) *snap {
 }
 
 // encodeFailed logs a game's failed Encode or View (what, and args such
-// as the view's seat) at most once every logspace.Every across the
-// runtime: it fails again at every tick of every room of the game, which
-// at 120 Hz was 120 lines a second a room. The entities that encoded are
-// sent.
+// as the view's seat) at most once every logspace.Every for the game (see
+// gameLogs): it fails again at every tick of every room of the game,
+// which at 120 Hz was 120 lines a second a room. The entities that
+// encoded are sent.
 func (r *Room) encodeFailed(what string, err error, args ...any) {
-	ok, skipped := r.rt.encodeLogs.Allow(time.Now())
+	ok, skipped := r.rt.logsOf(r.def.Name).encode.Allow(time.Now())
 	if !ok {
 		return
 	}
