@@ -33,13 +33,10 @@ func (s *Server) socialInbox() social.Inbox {
 	return storeInbox{db: s.db, q: s.queue}
 }
 
-// Keep implements social.Inbox.
+// Keep implements social.Inbox. It refuses in the order the online path
+// does: an unknown recipient, then one that blocks the sender, then text
+// that cannot be kept.
 func (b storeInbox) Keep(ctx context.Context, d social.Stored) error {
-	// No store keeps a NUL (a PostgreSQL text column cannot), and the
-	// queue would drop the line: no retry would ever keep it.
-	if strings.IndexByte(d.Text, 0) >= 0 {
-		return protocol.NewError(protocol.ErrorBadRequest, "text holding a NUL character cannot be kept for a user who is offline")
-	}
 	if _, err := b.db.UserByID(ctx, d.To); errors.Is(err, store.ErrNotFound) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "")
 	} else if err != nil {
@@ -51,6 +48,14 @@ func (b storeInbox) Keep(ctx context.Context, d social.Stored) error {
 	}
 	if slices.Contains(blocks, d.From) {
 		return protocol.NewError(protocol.ErrorBlocked, "")
+	}
+	// No store keeps a NUL (a PostgreSQL text column cannot), and the
+	// queue would drop the line: no retry would ever keep it. Checked
+	// after the recipient and its blocks, in the online path's order, so
+	// that a blocked sender hears BLOCKED whatever its text and where
+	// the recipient is.
+	if strings.IndexByte(d.Text, 0) >= 0 {
+		return protocol.NewError(protocol.ErrorBadRequest, "text holding a NUL character cannot be kept for a user who is offline")
 	}
 	if !b.q.AddLine(store.Line{To: d.To, From: d.From, FromName: d.FromName, Text: d.Text, At: d.At}) {
 		return protocol.NewError(protocol.ErrorUnavailable, "the message could not be kept")

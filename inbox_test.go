@@ -176,3 +176,44 @@ func TestOfflineDirectMessageHoldingANULIsRefusedAsBadRequest(t *testing.T) {
 		t.Fatalf("message to bob, offline: %v, want Ok", r)
 	}
 }
+
+// TestDirectMessageHoldingANULToABlockerIsBlockedOnlineAndOffline: a
+// sender blocked by the recipient is refused with ERROR_CODE_BLOCKED
+// whatever its text and wherever the recipient is, and an unknown
+// recipient is ERROR_CODE_USER_NOT_FOUND; text holding a NUL, which no
+// store keeps, is refused only after both. Checked the other way round,
+// a blocked sender learnt from a NUL that its blocker was offline (the
+// online path answers BLOCKED) and never that it was blocked.
+func TestDirectMessageHoldingANULToABlockerIsBlockedOnlineAndOffline(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, a, cancel, done := accountServer(t, dir)
+	bob, cy := newGuest(t, a, "bob"), newGuest(t, a, "cy")
+	bc, cc := connectAs(t, srv, a, bob), connectAs(t, srv, a, cy)
+	block := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_BlockUser{BlockUser: &tickroomv1.BlockUser{UserId: cy.id}}}
+	if bc.Request(block).GetOk() == nil {
+		t.Fatal("bob could not block cy")
+	}
+	online := cc.Request(sendDirect(bob.id, "nul\x00here")).GetError().GetCode()
+	if online != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("cy's message with a NUL to bob, online and blocking cy: %v, want ERROR_CODE_BLOCKED", online)
+	}
+	// A restart writes the block through; bob does not come back.
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	srv, a, _, _ = accountServer(t, dir)
+	cc = connectAs(t, srv, a, cy)
+	for _, c := range []struct {
+		what, to string
+		want     tickroomv1.ErrorCode
+	}{
+		{"to bob, offline and blocking cy", bob.id, online},
+		{"to an unknown user", "no-such-user", tickroomv1.ErrorCode_ERROR_CODE_USER_NOT_FOUND},
+	} {
+		if e := cc.Request(sendDirect(c.to, "nul\x00here")).GetError(); e.GetCode() != c.want {
+			t.Errorf("cy's message with a NUL %s: %v, want %v", c.what, e, c.want)
+		}
+	}
+}
