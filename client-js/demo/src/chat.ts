@@ -1,12 +1,31 @@
 // The chat panel: the lobby channel, the current room's chat and direct
 // messages in one log, with a target picker. Every line is built with
-// textContent, so markup in a message is shown, never run.
-import type { Client, Room } from "../../src/index.js";
+// textContent, so markup in a message is shown, never run. The box counts
+// what it holds in bytes of UTF-8, as the server does, with the platform's
+// TextEncoder (the one protobuf-es encodes strings with, so the count is
+// what goes on the wire); an input's maxlength counts UTF-16 units, which
+// let through text of emoji or CJK the server refuses.
+import { TickroomError, type Client, type Room } from "../../src/index.js";
+import { ErrorCode } from "../../src/gen/tickroom/v1/codes_pb.js";
 import type { Chat, ChatHistory, DirectMessage } from "../../src/gen/tickroom/v1/social_pb.js";
 import { el, errorText, shortId } from "./dom.js";
 
 /** LOBBY_CHANNEL is the lobby channel every user joins. */
 export const LOBBY_CHANNEL = "general";
+
+/**
+ * MAX_TEXT_BYTES is the longest chat line or direct message the server
+ * takes at its default (social.Config.MaxTextBytes; docs/limits.md), in
+ * bytes of UTF-8: 500 Latin letters, about 166 CJK, 125 emoji.
+ */
+export const MAX_TEXT_BYTES = 500;
+
+const encoder = new TextEncoder();
+
+/** textBytes is the length of text in bytes of UTF-8, as the server counts it. */
+export function textBytes(text: string): number {
+  return encoder.encode(text).length;
+}
 
 // maxLines bounds the log; the oldest lines go first.
 const maxLines = 300;
@@ -51,20 +70,32 @@ export class ChatPanel {
   private client: Client | undefined;
   private room: Room | undefined;
   private selfId = "";
+  // maxBytes is the longest text the server is believed to take: the
+  // default, lowered when a server configured tighter refuses a line.
+  private maxBytes = MAX_TEXT_BYTES;
+  private readonly submit: HTMLButtonElement | null;
 
-  /** ChatPanel's constructor wires the form; attach a client to use it. */
+  /**
+   * ChatPanel's constructor wires the form; attach a client to use it. left
+   * shows the bytes the box has left (or how far it is over), and the send
+   * button is disabled while the text is too long to send.
+   */
   constructor(
     private readonly log: HTMLUListElement,
     private readonly to: HTMLSelectElement,
     form: HTMLFormElement,
     private readonly input: HTMLInputElement,
+    private readonly left: HTMLElement,
     private readonly onUser: (userId: string, name: string) => void = () => {},
   ) {
+    this.submit = form.querySelector<HTMLButtonElement>("button[type=submit]");
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       void this.send();
     });
+    input.addEventListener("input", () => this.measure());
     this.renderTargets();
+    this.measure();
   }
 
   /** attach listens to a client's chat, history and direct messages; it returns a function that stops listening. */
@@ -87,6 +118,7 @@ export class ChatPanel {
     if (!this.client) return;
     try {
       this.addHistory(await this.client.joinChannel(LOBBY_CHANNEL));
+      this.log.dataset["channel"] = LOBBY_CHANNEL;
     } catch (err) {
       this.system(`lobby chat unavailable: ${errorText(err)}`);
     }
@@ -176,10 +208,33 @@ export class ChatPanel {
     this.to.value = opts.some(([v]) => v === want) ? want : opts[0]![0];
   }
 
+  /**
+   * measure shows the bytes left in the box (hidden while it is empty),
+   * or how many too many in red, and disables sending while it is over. It
+   * returns the text's length in bytes.
+   */
+  private measure(): number {
+    const used = textBytes(this.input.value.trim());
+    const left = this.maxBytes - used;
+    const over = left < 0;
+    this.left.hidden = used === 0;
+    this.left.textContent = over ? `${-left} too long` : String(left);
+    this.left.classList.toggle("over", over);
+    this.left.dataset["left"] = String(left);
+    this.input.setAttribute("aria-invalid", String(over));
+    if (this.submit) this.submit.disabled = over;
+    return used;
+  }
+
   private async send(): Promise<void> {
     const client = this.client;
     const text = this.input.value.trim();
     if (!client || !text) return;
+    const bytes = this.measure();
+    if (bytes > this.maxBytes) {
+      this.system(`not sent: ${tooLong(bytes, this.maxBytes)}`);
+      return;
+    }
     const target = this.to.value;
     try {
       if (target === "room" && this.room) {
@@ -193,8 +248,27 @@ export class ChatPanel {
         await client.sendChat({ channel: target.slice("channel:".length) }, text);
       }
       this.input.value = "";
+      this.measure();
     } catch (err) {
+      if (err instanceof TickroomError && err.serverCode === ErrorCode.MESSAGE_TOO_LONG) {
+        // A server configured below the default: it takes less than
+        // this, so the box holds the player to that from now on. The
+        // text stays in the box to be shortened.
+        this.maxBytes = Math.min(this.maxBytes, bytes - 1);
+        this.measure();
+        this.system(`not sent: ${tooLong(bytes)}`);
+        return;
+      }
       this.system(`not sent: ${errorText(err)}`);
     }
   }
+}
+
+/**
+ * tooLong says that text of bytes bytes is over the server's limit, max
+ * when known, and why text that looks short can be.
+ */
+function tooLong(bytes: number, max?: number): string {
+  const limit = max === undefined ? "more than the server takes" : `and the server takes at most ${max}`;
+  return `That message is too long: ${bytes} bytes, ${limit}. Emoji and many scripts take 2 to 4 bytes a character; shorten it and send again.`;
 }

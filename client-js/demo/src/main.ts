@@ -92,7 +92,7 @@ const people = new PeoplePanel(
   (userId, name) => void profile?.show(userId, name),
 );
 
-const chat = new ChatPanel(byId("chat-log"), byId("chat-to"), byId("chat-form"), byId("chat-input"), (userId, name) => people.showUser(userId, name));
+const chat = new ChatPanel(byId("chat-log"), byId("chat-to"), byId("chat-form"), byId("chat-input"), byId("chat-left"), (userId, name) => people.showUser(userId, name));
 
 const held = new HeldSeats(ui.held, () => client?.rtt.clockOffset);
 
