@@ -9,10 +9,10 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, makeCert } from "./nginx.mjs";
+import { makeCert } from "./nginx.mjs";
+import { heldBy, presentsCert, waitServing, withFreePorts } from "./ports.mjs";
 import { REPO } from "./tickroom-server.mjs";
 
 /** CADDY is the caddy binary (CADDY_PATH overrides it). */
@@ -20,15 +20,20 @@ export const CADDY = process.env.CADDY_PATH || "/usr/bin/caddy";
 
 /**
  * startCaddy runs caddy with deploy/Caddyfile in front of server
- * (startServer's result plus adminAddr) and resolves with the play and
- * admin base URLs, the HTTP port Caddy redirects from, the certificate,
- * its log and stop().
+ * (startServer's result plus adminAddr) on free loopback ports, again on
+ * fresh ones when one was taken before caddy bound it, and resolves with
+ * the play and admin base URLs, the HTTP port Caddy redirects from, the
+ * certificate, its log and stop().
  */
 export async function startCaddy(server) {
   if (!existsSync(CADDY)) throw new Error(`${CADDY} is missing: run scripts/install-caddy.sh`);
+  return withFreePorts(["http", "play", "admin"], (ports) => startCaddyOn(server, ports));
+}
+
+// startCaddyOn is one try of startCaddy on the given ports.
+async function startCaddyOn(server, ports) {
   const dir = await mkdtemp(join(tmpdir(), "tickroom-caddy-"));
   const cert = await makeCert(dir);
-  const ports = { http: await freePort(), play: await freePort(), admin: await freePort() };
   const env = {
     PATH: process.env.PATH,
     HOME: dir,
@@ -59,7 +64,16 @@ export async function startCaddy(server) {
     if (log.length > 1 << 20) log = log.slice(-(1 << 19));
   });
   const exited = new Promise((resolve) => proc.once("exit", resolve));
-  for (const port of [ports.play, ports.admin, ports.http]) await waitListening(port, exited, () => log);
+  // Caddy binds its ports one after another, serving each at once, and
+  // exits when one fails: it is up once it holds the last.
+  await waitServing({
+    what: "caddy", exited, log: () => log,
+    checks: [heldBy(proc.pid, ports.http), presentsCert(ports.play, cert.pem), presentsCert(ports.admin, cert.pem)],
+  }).catch(async (err) => {
+    await end(proc, exited);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     playUrl: `https://127.0.0.1:${ports.play}`,
     adminUrl: `https://127.0.0.1:${ports.admin}`,
@@ -67,31 +81,19 @@ export async function startCaddy(server) {
     cert,
     log: () => log,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM");
-        const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await end(proc, exited);
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
-// waitListening resolves once 127.0.0.1:port accepts a connection.
-async function waitListening(port, exited, log) {
-  let dead = false;
-  exited.then(() => (dead = true));
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (dead) throw new Error(`caddy exited: ${log()}`);
-    const ok = await new Promise((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
+// end stops caddy (SIGTERM; SIGKILL after 5 s) unless it has exited, and
+// resolves once it has.
+async function end(proc, exited) {
+  if (proc.exitCode === null && proc.signalCode === null) {
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
   }
-  throw new Error(`caddy did not listen on ${port}: ${log()}`);
 }

@@ -11,7 +11,6 @@ import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { startCaddy } from "./caddy.mjs";
 import { CHROMIUM, CHROMIUM_ARGS, stateEvents } from "./harness.mjs";
-import { freePort } from "./nginx.mjs";
 import { startServer } from "./tickroom-server.mjs";
 
 const wait = { timeout: 20_000 };
@@ -37,14 +36,12 @@ describe("demo behind caddy over https and wss", { timeout: 180_000 }, () => {
   let browser;
 
   before(async () => {
-    const adminAddr = `127.0.0.1:${await freePort()}`;
     server = await startServer([
-      "-trusted-proxies", "127.0.0.1", "-public-ws-url", "/v1/ws",
-      "-admin", adminAddr, "-admin-token", ADMIN_TOKEN,
+      "-trusted-proxies", "127.0.0.1", "-public-ws-url", "/v1/ws", "-admin-token", ADMIN_TOKEN,
       // The two players' logins take the whole allowance of their address.
       "-guest-login-burst", "2", "-guest-login-rate", "0.001",
     ]);
-    server.adminAddr = adminAddr;
+    server.adminAddr = new URL(await server.adminUrl).host;
     proxy = await startCaddy(server);
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -11,7 +11,6 @@ import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { WebSocket } from "ws";
 import { CHROMIUM, CHROMIUM_ARGS, ROOT } from "./harness.mjs";
-import { freePort } from "./nginx.mjs";
 import { startServer } from "./tickroom-server.mjs";
 
 const lib = await import("../../dist/browser/tickroom.js");
@@ -31,9 +30,8 @@ describe("monitor page against the tickroom binary", { timeout: 180_000 }, () =>
   const clients = [];
 
   before(async () => {
-    const adminAddr = `127.0.0.1:${await freePort()}`;
-    server = await startServer(["-admin", adminAddr, "-admin-token", ADMIN_TOKEN]);
-    adminUrl = `http://${adminAddr}`;
+    server = await startServer(["-admin-token", ADMIN_TOKEN]);
+    adminUrl = await server.adminUrl;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
     await mkdir(ARTIFACTS, { recursive: true });
   });

@@ -1,19 +1,19 @@
 // Runs Debian's nginx (scripts/install-nginx.sh installs it) with the
 // repository's deploy/nginx.conf in front of a tickroom server, for the TLS
 // tests: a self-signed certificate made with openssl for 127.0.0.1, free
-// loopback ports in place of 80 and 443, and a prefix, temp folders and
-// logs in a temporary folder. The shipped site file is used as it is but
-// for those addresses; nginx connects upstream from 127.0.0.2 so the test
-// can tell the proxy's address (the TCP peer tickroom sees) from the
-// browser's (127.0.0.1, which only X-Forwarded-For carries).
+// loopback ports (ports.mjs) in place of 80 and 443, and a prefix, temp
+// folders and logs in a temporary folder. The shipped site file is used as
+// it is but for those addresses; nginx connects upstream from 127.0.0.2 so
+// the test can tell the proxy's address (the TCP peer tickroom sees) from
+// the browser's (127.0.0.1, which only X-Forwarded-For carries).
 import { execFile, spawn } from "node:child_process";
 import { X509Certificate, createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { heldBy, presentsCert, waitServing, withFreePorts } from "./ports.mjs";
 import { REPO } from "./tickroom-server.mjs";
 
 const run = promisify(execFile);
@@ -23,15 +23,6 @@ export const NGINX = process.env.NGINX_PATH || "/usr/sbin/nginx";
 
 /** PROXY_SOURCE is the address nginx connects to tickroom from. */
 export const PROXY_SOURCE = "127.0.0.2";
-
-/** freePort resolves with a loopback TCP port that was free a moment ago. */
-export async function freePort() {
-  const srv = createServer();
-  await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 /**
  * makeCert writes a self-signed certificate for 127.0.0.1 and localhost to
@@ -79,14 +70,19 @@ export async function siteConfig({ httpAddr, wsAddr, adminAddr, ports, cert, dir
 
 /**
  * startNginx runs nginx with the site in front of server (startServer's
- * result plus adminAddr) and resolves with the play and admin base URLs,
- * the certificate, and stop().
+ * result plus adminAddr) on free loopback ports, again on fresh ones when
+ * one was taken before nginx bound it, and resolves with the play and
+ * admin base URLs, the certificate, and stop().
  */
 export async function startNginx(server) {
   if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: run scripts/install-nginx.sh`);
+  return withFreePorts(["http", "play", "admin"], (ports) => startNginxOn(server, ports));
+}
+
+// startNginxOn is one try of startNginx on the given ports.
+async function startNginxOn(server, ports) {
   const dir = await mkdtemp(join(tmpdir(), "tickroom-nginx-"));
   const cert = await makeCert(dir);
-  const ports = { http: await freePort(), play: await freePort(), admin: await freePort() };
   const site = await siteConfig({
     httpAddr: new URL(server.httpUrl).host, wsAddr: server.wsAddr, adminAddr: server.adminAddr, ports, cert, dir,
   });
@@ -119,8 +115,14 @@ export async function startNginx(server) {
   let stderr = "";
   proc.stderr.on("data", (b) => (stderr += b));
   const exited = new Promise((resolve) => proc.once("exit", resolve));
-  await waitListening(ports.play, exited, () => stderr);
-  await waitListening(ports.admin, exited, () => stderr);
+  await waitServing({
+    what: "nginx", exited, log: () => nginxLog(dir, stderr),
+    checks: [heldBy(proc.pid, ports.http), presentsCert(ports.play, cert.pem), presentsCert(ports.admin, cert.pem)],
+  }).catch(async (err) => {
+    await end(proc, exited);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     playUrl: `https://127.0.0.1:${ports.play}`,
     adminUrl: `https://127.0.0.1:${ports.admin}`,
@@ -133,33 +135,26 @@ export async function startNginx(server) {
       return readFile(join(dir, "access.log"), "utf8").catch(() => "");
     },
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM");
-        const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await end(proc, exited);
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
-// waitListening resolves once 127.0.0.1:port accepts a connection.
-async function waitListening(port, exited, log) {
-  let dead = false;
-  exited.then(() => (dead = true));
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (dead) throw new Error(`nginx exited: ${log()}`);
-    const ok = await new Promise((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
+// end stops nginx (SIGTERM, which stops its workers too; SIGKILL after 5
+// s) unless it has exited, and resolves once it has.
+async function end(proc, exited) {
+  if (proc.exitCode === null && proc.signalCode === null) {
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
   }
-  throw new Error(`nginx did not listen on ${port}: ${log()}`);
+}
+
+// nginxLog is what nginx wrote to stderr and to its error log in dir.
+async function nginxLog(dir, stderr) {
+  return stderr + (await readFile(join(dir, "error.log"), "utf8").catch(() => ""));
 }
 
 /** STREAM_MODULE is nginx's stream module (Debian: libnginx-mod-stream). */
@@ -188,9 +183,11 @@ export async function streamConfig({ httpAddr, wsAddr, ports, cert }) {
 
 /**
  * startNginxStream runs nginx with deploy/nginx-stream.conf (TLS and the
- * PROXY protocol) in front of server and resolves with the play URL, the
- * WebSocket URL, the certificate and stop(). ports may fix the listen
- * ports (the server must be told the WebSocket URL before nginx starts).
+ * PROXY protocol) in front of server on ports ({play, ws}: the server must
+ * be told the WebSocket URL before nginx starts) and resolves with the play
+ * URL, the WebSocket URL, the certificate and stop(). It rejects with a
+ * PortTakenError when a port was taken before nginx bound it: start the
+ * server and this under withFreePorts to try fresh ones.
  */
 export async function startNginxStream(server, ports) {
   if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: run scripts/install-nginx.sh`);
@@ -219,8 +216,14 @@ export async function startNginxStream(server, ports) {
   let stderr = "";
   proc.stderr.on("data", (b) => (stderr += b));
   const exited = new Promise((resolve) => proc.once("exit", resolve));
-  await waitListening(ports.play, exited, () => stderr);
-  await waitListening(ports.ws, exited, () => stderr);
+  await waitServing({
+    what: "nginx", exited, log: () => nginxLog(dir, stderr),
+    checks: [presentsCert(ports.play, cert.pem), presentsCert(ports.ws, cert.pem)],
+  }).catch(async (err) => {
+    await end(proc, exited);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     playUrl: `https://127.0.0.1:${ports.play}`,
     wsUrl: `wss://127.0.0.1:${ports.ws}/v1/ws`,
@@ -229,12 +232,7 @@ export async function startNginxStream(server, ports) {
       return readFile(join(dir, "error.log"), "utf8").catch(() => "");
     },
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM");
-        const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await end(proc, exited);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "./harness.mjs";
-import { PROXY_SOURCE, freePort, startNginxStream } from "./nginx.mjs";
+import { PROXY_SOURCE, startNginxStream } from "./nginx.mjs";
+import { withFreePorts } from "./ports.mjs";
 import { startServer } from "./tickroom-server.mjs";
 
 const wait = { timeout: 20_000 };
@@ -20,15 +21,21 @@ describe("demo behind an nginx stream proxy with the PROXY protocol", { timeout:
   let browser;
 
   before(async () => {
-    const adminAddr = `127.0.0.1:${await freePort()}`;
-    const ports = { play: await freePort(), ws: await freePort() };
-    server = await startServer([
-      "-trusted-proxies", PROXY_SOURCE, "-proxy-protocol",
-      "-public-ws-url", `wss://127.0.0.1:${ports.ws}/v1/ws`,
-      "-admin", adminAddr, "-admin-token", ADMIN_TOKEN,
-    ]);
-    server.adminAddr = adminAddr;
-    proxy = await startNginxStream(server, ports);
+    // The server is told nginx's WebSocket port: both start again on
+    // fresh ports when one was taken before nginx bound it.
+    ({ server, proxy } = await withFreePorts(["play", "ws"], async (ports) => {
+      const server = await startServer([
+        "-trusted-proxies", PROXY_SOURCE, "-proxy-protocol",
+        "-public-ws-url", `wss://127.0.0.1:${ports.ws}/v1/ws`, "-admin-token", ADMIN_TOKEN,
+      ]);
+      server.adminAddr = new URL(await server.adminUrl).host;
+      try {
+        return { server, proxy: await startNginxStream(server, ports) };
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+    }));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${proxy.cert.spki}`],

@@ -11,7 +11,7 @@ import { get, request } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS, stateEvents } from "./harness.mjs";
-import { PROXY_SOURCE, freePort, startNginx } from "./nginx.mjs";
+import { PROXY_SOURCE, startNginx } from "./nginx.mjs";
 import { startServer } from "./tickroom-server.mjs";
 
 const wait = { timeout: 20_000 };
@@ -52,12 +52,10 @@ describe("demo behind nginx over https and wss", { timeout: 180_000 }, () => {
   let browser;
 
   before(async () => {
-    const adminAddr = `127.0.0.1:${await freePort()}`;
     server = await startServer([
-      "-trusted-proxies", PROXY_SOURCE, "-public-ws-url", "/v1/ws",
-      "-admin", adminAddr, "-admin-token", ADMIN_TOKEN,
+      "-trusted-proxies", PROXY_SOURCE, "-public-ws-url", "/v1/ws", "-admin-token", ADMIN_TOKEN,
     ]);
-    server.adminAddr = adminAddr;
+    server.adminAddr = new URL(await server.adminUrl).host;
     proxy = await startNginx(server);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
