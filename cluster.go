@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tickroom/tickroom/cluster"
+	"github.com/tickroom/tickroom/server/hub"
 )
 
 // newNode makes the cluster node when Options.Redis is set; it connects
@@ -29,6 +30,15 @@ func (s *Server) newNode() error {
 		return fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	return nil
+}
+
+// hubBuckets returns the token buckets the hub's bound on wrong room
+// passwords keeps in Redis, nil without Options.Redis.
+func (s *Server) hubBuckets() hub.Buckets {
+	if s.node == nil {
+		return nil
+	}
+	return cluster.NewBuckets(s.node)
 }
 
 // newDirectory makes the cluster-wide room directory over the hub's

@@ -205,6 +205,7 @@ func New(opts Options) (_ *Server, err error) {
 		Server: s.ws, Auth: s.auth, Games: s.games,
 		Runtime:         game.Config{Shards: o.Shards, DropGrace: o.DropGrace, Logger: o.Logger, OnResult: s.onResult()},
 		Revocations:     s.hubRevocations(),
+		Buckets:         s.hubBuckets(),
 		Records:         s.hubRecords(),
 		ChannelLog:      s.hubChannelLog(),
 		Social:          hub.SocialConfig{Graph: s.socialGraph(), Inbox: s.socialInbox(), Channels: s.socialChannels(), HistoryLines: o.ChatHistoryLines, MaxListSize: o.SocialListSize},

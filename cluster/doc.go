@@ -10,6 +10,13 @@
 // Timestamps in Redis come from Redis's own clock (TIME inside the
 // scripts), so nodes with skewed clocks agree on what has expired.
 //
+// The hub's bound on wrong room passwords is kept in Redis as token
+// buckets every node counts in (Buckets), with
+// github.com/go-redis/redis_rate/v10: the go-redis project's GCRA limiter,
+// one Lua script on Redis's clock whose keys expire once their bucket is
+// full again; a well-kept, widely used limiter over the client the
+// cluster uses already, rather than one more script of our own.
+//
 // # Failures
 //
 // Every call runs under a short deadline (Config.Timeout). When Redis is

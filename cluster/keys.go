@@ -84,3 +84,8 @@ func (k Keys) UserSeats(user string) string { return k.UserSeatsPrefix() + user 
 
 // UserSeatsPrefix prefixes UserSeats keys.
 func (k Keys) UserSeatsPrefix() string { return k.Prefix + "useats:" }
+
+// Bucket is a token bucket of Buckets, a string (TTL: until the bucket
+// is full again, at most Burst/Rate). redis_rate puts its own "rate:"
+// before the name.
+func (k Keys) Bucket(key string) string { return k.Prefix + "bucket:" + key }

@@ -87,3 +87,26 @@ type Reservation struct {
 	// TTL is how long the reservation is held.
 	TTL time.Duration
 }
+
+// Buckets keeps token buckets where every node of a cluster counts in
+// them: the hub's bound on wrong room passwords (Config.Buckets).
+// Package cluster implements it over Redis. The hub calls it off the
+// event loops and tick workers only; an error means the buckets could not
+// be reached, and the hub then counts in its own memory. Its methods are
+// safe from any goroutine.
+type Buckets interface {
+	// Wait returns how long until b holds a token, 0 when it holds one
+	// now, taking nothing.
+	Wait(ctx context.Context, b Bucket) (time.Duration, error)
+	// Take takes a token from b when it holds one.
+	Take(ctx context.Context, b Bucket) error
+}
+
+// Bucket names a token bucket of Buckets and its limit.
+type Bucket struct {
+	// Key names the bucket among the hub's ("pw:a:203.0.113.7/32").
+	Key string
+	// Rate is the tokens it gains a second, Burst how many it holds.
+	Rate  float64
+	Burst int
+}

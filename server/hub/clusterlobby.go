@@ -121,57 +121,75 @@ func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms) {
 // A player join counts against the user's room budget here (as on a
 // single node), and the reservation against its cluster-wide cap of
 // untaken reservations; a room with a password checks it before any
-// seat is held.
-func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom) error {
-	uid, c := s.claims.UserID, s.h.cluster
+// seat is held. A join the bound on wrong passwords holds (guessed) is
+// refused while the session's wrong passwords, counted on every node
+// (passwordGuesses), are spent, before anything looks at its password; a
+// wrong one is counted there before its refusal is answered.
+func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom, guessed bool) error {
 	if !q.Spectate && q.ResumeTick == 0 && !s.hasRoomFor(q.RoomId) {
 		return errRoomsPerUser
 	}
 	return s.offLoopDo(id, func(ctx context.Context) error {
-		if room, ok := s.h.rt.Room(q.RoomId); ok {
-			// The seat is counted cluster-wide before it is taken, so that
-			// reservations other nodes hand out never overfill the room. A
-			// directory out of reach, or behind this node's memory, does
-			// not stop a join here: the room's own seat count decides.
-			reserved := false
-			if !q.Spectate {
-				_, err := c.Reserve(ctx, q.RoomId, uid, q.Password)
-				switch {
-				case err == nil:
-					reserved = true
-				case !directoryBehind(err):
-					return err
-				}
-			}
-			err := s.joinLocal(id, room, q)
-			if err != nil && reserved {
-				c.Release(ctx, q.RoomId, uid)
-			}
+		if !guessed {
+			return s.clusterJoinOff(ctx, id, q)
+		}
+		if err := s.h.guesses.sharedRefusal(ctx, s); err != nil {
 			return err
 		}
-		if q.Reservation != "" {
-			if _, ok := c.Claim(ctx, q.Reservation, uid); ok {
-				// Sent here for a room that has ended since: never bounce
-				// the client on.
-				return protocol.NewError(protocol.ErrorRoomNotFound, "")
-			}
+		err := s.clusterJoinOff(ctx, id, q)
+		if err != nil && wireError(err).Code == tickroomv1.ErrorCode_ERROR_CODE_WRONG_PASSWORD {
+			s.h.guesses.takeShared(ctx, s.h.guesses.of(s))
 		}
-		var r Reservation
-		var err error
-		if q.Spectate {
-			r, err = c.Locate(ctx, q.RoomId)
-		} else {
-			r, err = c.Reserve(ctx, q.RoomId, uid, q.Password)
-		}
-		if err != nil {
-			return err
-		}
-		if r.NodeID == c.NodeID() {
-			return protocol.NewError(protocol.ErrorRoomNotFound, "") // listed here, but ended
-		}
-		s.redirect(ctx, id, r)
-		return nil
+		return err
 	})
+}
+
+// clusterJoinOff is clusterJoin's work off the event loop.
+func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.JoinRoom) error {
+	uid, c := s.claims.UserID, s.h.cluster
+	if room, ok := s.h.rt.Room(q.RoomId); ok {
+		// The seat is counted cluster-wide before it is taken, so that
+		// reservations other nodes hand out never overfill the room. A
+		// directory out of reach, or behind this node's memory, does
+		// not stop a join here: the room's own seat count decides.
+		reserved := false
+		if !q.Spectate {
+			_, err := c.Reserve(ctx, q.RoomId, uid, q.Password)
+			switch {
+			case err == nil:
+				reserved = true
+			case !directoryBehind(err):
+				return err
+			}
+		}
+		err := s.joinLocal(id, room, q)
+		if err != nil && reserved {
+			c.Release(ctx, q.RoomId, uid)
+		}
+		return err
+	}
+	if q.Reservation != "" {
+		if _, ok := c.Claim(ctx, q.Reservation, uid); ok {
+			// Sent here for a room that has ended since: never bounce
+			// the client on.
+			return protocol.NewError(protocol.ErrorRoomNotFound, "")
+		}
+	}
+	var r Reservation
+	var err error
+	if q.Spectate {
+		r, err = c.Locate(ctx, q.RoomId)
+	} else {
+		r, err = c.Reserve(ctx, q.RoomId, uid, q.Password)
+	}
+	if err != nil {
+		return err
+	}
+	if r.NodeID == c.NodeID() {
+		return protocol.NewError(protocol.ErrorRoomNotFound, "") // listed here, but ended
+	}
+	s.redirect(ctx, id, r)
+	return nil
 }
 
 // clusterCreate creates a room on this node and lists it cluster-wide

@@ -156,8 +156,9 @@ type Config struct {
 	// join refused with ERROR_CODE_WRONG_PASSWORD); while its bucket is
 	// empty a JoinRoom with a password gets ERROR_CODE_RATE_LIMITED with
 	// a retry hint, whatever the password. An address IPQuotaExempt
-	// exempts is held per user instead. Zero values mean 0.5 a second and
-	// a burst of 10; +Inf turns it off.
+	// exempts is held per user instead. With Buckets set the bound holds
+	// across the nodes of a cluster. Zero values mean 0.5 a second and a
+	// burst of 10; +Inf turns it off.
 	WrongPasswordRate  float64
 	WrongPasswordBurst int
 	// SessionRate and SessionBurst bound the sessions one user opens on
@@ -220,6 +221,12 @@ type Config struct {
 	// another node is answered with a Redirect. Zero value means a single
 	// node.
 	Cluster Cluster
+	// Buckets keeps the buckets of WrongPasswordRate where every node of
+	// a cluster counts in them (package cluster: Redis), so that a
+	// guesser spreading its connections over the nodes gets the bound
+	// once, not once a node; while they cannot be reached each node
+	// counts alone. Zero value means this node counts alone, in memory.
+	Buckets Buckets
 	// Revocations keeps kicks and bans. Zero value means a
 	// MemoryRevocations.
 	Revocations Revocations

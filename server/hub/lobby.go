@@ -186,13 +186,14 @@ func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) error {
 	// A resume of a seat held here is let through: the room does not
 	// check its password. Any other resume_tick is not: in a cluster the
 	// directory checks the password of a seat it reserves, resume or not.
-	if q.Password != "" && (q.ResumeTick == 0 || !s.h.mayResume(s.claims.UserID, q.RoomId)) {
+	guessed := q.Password != "" && (q.ResumeTick == 0 || !s.h.mayResume(s.claims.UserID, q.RoomId))
+	if guessed {
 		if err := s.h.guesses.refusal(s); err != nil {
 			return err
 		}
 	}
 	if s.h.cluster != nil {
-		return s.clusterJoin(id, q)
+		return s.clusterJoin(id, q, guessed)
 	}
 	room, ok := s.h.rt.Room(q.RoomId)
 	if !ok {

@@ -156,13 +156,14 @@ type Config struct {
 
 // PasswordGuesses bounds the wrong room passwords tried from a client
 // address: without it a listed room's password could be guessed through
-// its feed at the request rate.
+// its feed at the request rate. Both methods may wait on the network
+// (the hub's buckets of a cluster are in Redis) under ctx, the request's.
 type PasswordGuesses interface {
 	// PasswordWait returns how long until ip may try a room password
 	// again, 0 when it may now.
-	PasswordWait(ip netip.Addr) time.Duration
+	PasswordWait(ctx context.Context, ip netip.Addr) time.Duration
 	// WrongPassword charges ip for a password a room refused.
-	WrongPassword(ip netip.Addr)
+	WrongPassword(ctx context.Context, ip netip.Addr)
 }
 
 // Feeds serves the spectator streams. Safe from any goroutine.
@@ -271,7 +272,7 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if password != "" && f.cfg.Guesses != nil {
 		// Before the room looks at it, as a JoinRoom's: a right password
 		// past the bound is refused too.
-		if wait := f.cfg.Guesses.PasswordWait(ip); wait > 0 {
+		if wait := f.cfg.Guesses.PasswordWait(r.Context(), ip); wait > 0 {
 			w.Header().Set("Retry-After", strconv.FormatInt(limits.RetryAfterSeconds(wait), 10))
 			httpError(w, http.StatusTooManyRequests, "too many wrong room passwords; try again later")
 			return
@@ -332,7 +333,7 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}, func(err error) { joined <- err })
 	if err != nil {
 		if errors.Is(err, game.ErrWrongPassword) && f.cfg.Guesses != nil {
-			f.cfg.Guesses.WrongPassword(ip)
+			f.cfg.Guesses.WrongPassword(r.Context(), ip)
 		}
 		joinError(w, err)
 		return

@@ -1,0 +1,79 @@
+package cluster
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// Buckets is the hub's Buckets in a cluster: token buckets in Redis that
+// every node counts in, so that the bound on wrong room passwords
+// (hub.Config.WrongPasswordRate) holds for a guesser however it spreads
+// its connections over the nodes.
+//
+// The buckets are GCRA limiters of github.com/go-redis/redis_rate/v10, the
+// go-redis project's own: one Lua script a call that keeps a bucket as
+// one key holding its theoretical arrival time, on Redis's clock, with a
+// TTL of the time until the bucket is full again (at most Burst/Rate: 20 s
+// for the default bound), so a key outlives its last charge by that long
+// and no more; only a charge makes a key (a look at a bucket that has
+// none finds it full and writes nothing). Its keys
+// start with the library's "rate:" and then the cluster's prefix
+// (Keys.Bucket). Wait is the library's AllowAtMost of 0 tokens, which
+// takes nothing and tells how long until one.
+//
+// Every call runs under the node's Timeout and fails with ErrUnavailable
+// when Redis does not answer; the hub then counts in its own memory.
+// Safe from any goroutine; never call it from an event loop.
+type Buckets struct {
+	lim     *redis_rate.Limiter
+	keys    Keys
+	timeout time.Duration
+}
+
+var _ hub.Buckets = (*Buckets)(nil)
+
+// NewBuckets returns the buckets of n's cluster, over n's Redis client.
+func NewBuckets(n *Node) *Buckets {
+	return &Buckets{lim: redis_rate.NewLimiter(n.Client()), keys: n.Keys(), timeout: n.Timeout()}
+}
+
+// limit is b's limit as redis_rate states it: one token per period.
+func limit(b hub.Bucket) (redis_rate.Limit, bool) {
+	if b.Rate <= 0 || math.IsInf(b.Rate, 1) || b.Burst <= 0 {
+		return redis_rate.Limit{}, false
+	}
+	return redis_rate.Limit{Rate: 1, Period: time.Duration(float64(time.Second) / b.Rate), Burst: b.Burst}, true
+}
+
+// Wait returns how long until b holds a token, taking nothing. A bucket
+// of an infinite rate always holds one.
+func (k *Buckets) Wait(ctx context.Context, b hub.Bucket) (time.Duration, error) {
+	l, ok := limit(b)
+	if !ok {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, k.timeout)
+	defer cancel()
+	res, err := k.lim.AllowAtMost(ctx, k.keys.Bucket(b.Key), l, 0)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return max(res.RetryAfter, 0), nil
+}
+
+// Take takes a token from b when it holds one.
+func (k *Buckets) Take(ctx context.Context, b hub.Bucket) error {
+	l, ok := limit(b)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, k.timeout)
+	defer cancel()
+	_, err := k.lim.Allow(ctx, k.keys.Bucket(b.Key), l)
+	return unavailable(err)
+}
