@@ -36,19 +36,19 @@ type pendingAsk struct {
 	done    func([]social.RemoteAnswer)
 }
 
-// askQueue holds the logins' questions waiting. Its methods are safe from
-// any goroutine and never block.
-type askQueue struct {
-	mu   sync.Mutex
-	asks []pendingAsk
-	kick chan struct{}
+// fifo is a queue that refuses nothing. Its methods are safe from any
+// goroutine and never block.
+type fifo[T any] struct {
+	mu    sync.Mutex
+	items []T
+	kick  chan struct{}
 }
 
-func newAskQueue() *askQueue { return &askQueue{kick: make(chan struct{}, 1)} }
+func newFIFO[T any]() *fifo[T] { return &fifo[T]{kick: make(chan struct{}, 1)} }
 
-func (q *askQueue) push(a pendingAsk) {
+func (q *fifo[T]) push(v T) {
 	q.mu.Lock()
-	q.asks = append(q.asks, a)
+	q.items = append(q.items, v)
 	q.mu.Unlock()
 	select {
 	case q.kick <- struct{}{}:
@@ -56,33 +56,35 @@ func (q *askQueue) push(a pendingAsk) {
 	}
 }
 
-// pop takes the questions asked first; ok is false when none wait.
-func (q *askQueue) pop() (a pendingAsk, ok bool) {
+// pop takes up to n items, those pushed first; none when none wait.
+func (q *fifo[T]) pop(n int) []T {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.asks) == 0 {
-		return a, false
+	n = min(n, len(q.items))
+	if n == 0 {
+		return nil
 	}
-	a = q.asks[0]
-	q.asks[0] = pendingAsk{}
-	q.asks = q.asks[1:]
-	if len(q.asks) == 0 {
-		q.asks = nil // let the backing array go
-	} else if len(q.asks) > 1 {
-		// Another worker may take the next one now.
+	out := make([]T, n)
+	copy(out, q.items)
+	clear(q.items[:n])
+	q.items = q.items[n:]
+	if len(q.items) == 0 {
+		q.items = nil // let the backing array go
+	} else {
+		// Another worker may take the next ones now.
 		select {
 		case q.kick <- struct{}{}:
 		default:
 		}
 	}
-	return a, true
+	return out
 }
 
-// Len returns how many logins' questions wait.
-func (q *askQueue) Len() int {
+// Len returns how many items wait.
+func (q *fifo[T]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.asks)
+	return len(q.items)
 }
 
 // AskPresence implements social.PresenceAsker: it asks the presence of
@@ -96,8 +98,8 @@ func (s *Social) AskPresence(from string, friends []string, done func([]social.R
 func (s *Social) asker() {
 	defer s.wg.Done()
 	for {
-		a, ok := s.asks.pop()
-		if !ok {
+		popped := s.asks.pop(1)
+		if len(popped) == 0 {
 			select {
 			case <-s.stop:
 				return
@@ -105,6 +107,7 @@ func (s *Social) asker() {
 			}
 			continue
 		}
+		a := popped[0]
 		if !s.waitBusRoom() {
 			return
 		}

@@ -77,7 +77,13 @@ var (
 	descCastsLost = prometheus.NewDesc("tickroom_cluster_presence_casts_lost_total",
 		"Presence changes not told to a friend on another node because Redis did not answer where the friend is, three tries apart.", nil, nil)
 	descLookupsRefused = prometheus.NewDesc("tickroom_cluster_lookups_refused_total",
-		"Cross-node requests (notices, unfriendings, look-ups) refused because the lookup workers' queue was full.", nil, nil)
+		"Users' requests about users of other nodes refused because the lookup workers' queue was full.", nil, nil)
+	descOtherCastsLost = prometheus.NewDesc("tickroom_cluster_casts_lost_total",
+		"Unfriendings and notices not told to a user on another node because Redis did not answer where the user is, three tries apart.", nil, nil)
+	descOtherCastsWaiting = prometheus.NewDesc("tickroom_cluster_casts_waiting",
+		"Unfriendings and notices waiting to be told to users on other nodes.", nil, nil)
+	descAsksWaiting = prometheus.NewDesc("tickroom_cluster_presence_questions_waiting",
+		"Logins whose questions about their friends' presence on other nodes wait to be asked.", nil, nil)
 	descCastsWaiting = prometheus.NewDesc("tickroom_cluster_presence_casts_waiting",
 		"Users whose presence changes wait to be told to their friends on other nodes.", nil, nil)
 )
@@ -87,6 +93,9 @@ func (s *Social) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descCastsLost
 	ch <- descLookupsRefused
 	ch <- descCastsWaiting
+	ch <- descOtherCastsLost
+	ch <- descOtherCastsWaiting
+	ch <- descAsksWaiting
 }
 
 // Collect implements prometheus.Collector.
@@ -94,6 +103,9 @@ func (s *Social) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descCastsLost, prometheus.CounterValue, float64(s.PushesLost.Load()))
 	ch <- prometheus.MustNewConstMetric(descLookupsRefused, prometheus.CounterValue, float64(s.Refused.Load()))
 	ch <- prometheus.MustNewConstMetric(descCastsWaiting, prometheus.GaugeValue, float64(s.pushes.Len()))
+	ch <- prometheus.MustNewConstMetric(descOtherCastsLost, prometheus.CounterValue, float64(s.CastsLost.Load()))
+	ch <- prometheus.MustNewConstMetric(descOtherCastsWaiting, prometheus.GaugeValue, float64(s.casts.Len()))
+	ch <- prometheus.MustNewConstMetric(descAsksWaiting, prometheus.GaugeValue, float64(s.asks.Len()))
 }
 
 var _ prometheus.Collector = (*Social)(nil)

@@ -1,9 +1,9 @@
 package cluster
 
 import (
-	"encoding/json"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tickroom/tickroom/server/social"
@@ -26,7 +26,7 @@ import (
 // Presence casts' pacing.
 const (
 	// pushBatch is how many friends one lookup finds on Redis.
-	pushBatch = 256
+	pushBatch = opsBatch
 	// pushTries is how many times a lookup that failed is made,
 	// pushRetry apart, before its friends' casts are dropped (counted in
 	// Social.PushesLost; a node that lost Redis asks again when it
@@ -166,43 +166,17 @@ func (s *Social) push(uid string, p *pendingPush) bool {
 			}
 		}
 	})
-	together := s.batching()
 	for batch := range slices.Chunk(friends, pushBatch) {
 		loc, ok := s.locatePush(batch)
 		if !ok {
 			return false
 		}
-		// The casts to one node travel together (pushBatch ≤ opsBatch).
-		var nodes []string
-		byNode := make(map[string][]*social.RemoteOp)
-		for _, f := range batch {
-			for _, node := range loc[f] {
-				if node == s.bus.Node() {
-					continue
-				}
-				if byNode[node] == nil {
-					nodes = append(nodes, node)
-				}
-				byNode[node] = append(byNode[node], &social.RemoteOp{Kind: social.OpPresence, From: uid, To: f, Message: msg})
-			}
+		ops := make([]*social.RemoteOp, len(batch))
+		for i, f := range batch {
+			ops[i] = &social.RemoteOp{Kind: social.OpPresence, From: uid, To: f, Message: msg}
 		}
-		for _, node := range nodes {
-			ops := byNode[node]
-			if together {
-				if !s.waitBusRoom() {
-					return false
-				}
-				body, _ := json.Marshal(ops)
-				_ = s.bus.ToNode(node, &Envelope{Kind: kindOps, Body: body})
-				continue
-			}
-			for _, op := range ops {
-				if !s.waitBusRoom() {
-					return false
-				}
-				body, _ := json.Marshal(op)
-				_ = s.bus.ToNode(node, &Envelope{Kind: kindOp, User: op.To, Body: body})
-			}
+		if !s.sendCasts(ops, loc) {
+			return false
 		}
 	}
 	return true
@@ -211,17 +185,24 @@ func (s *Social) push(uid string, p *pendingPush) bool {
 // locatePush finds the nodes of friends, trying pushTries times; a nil
 // map when it could not (their casts are dropped), and false at Close.
 func (s *Social) locatePush(friends []string) (map[string][]string, bool) {
+	return s.locateTrying(friends, &s.PushesLost, "presence casts")
+}
+
+// locateTrying finds the nodes of users, trying pushTries times,
+// pushRetry apart; a nil map when it could not (the casts to them are
+// dropped, counted in lost), and false at Close.
+func (s *Social) locateTrying(users []string, lost *atomic.Uint64, what string) (map[string][]string, bool) {
 	for try := range pushTries {
 		if !s.waitHealthy() {
 			return nil, false
 		}
-		loc, err := s.locate(friends)
+		loc, err := s.locate(users)
 		if err == nil {
 			return loc, true
 		}
 		if try == pushTries-1 {
-			s.PushesLost.Add(uint64(len(friends)))
-			s.log.Warn("cluster: presence casts dropped: redis does not answer", "casts", len(friends), "err", err)
+			lost.Add(uint64(len(users)))
+			s.log.Warn("cluster: "+what+" dropped: redis does not answer", "casts", len(users), "err", err)
 			return nil, true
 		}
 		select {

@@ -63,9 +63,11 @@ type Social struct {
 
 	// Presence casts waiting (presence.go).
 	pushes *pushQueue
+	// Other casts to users of other nodes waiting (casts.go).
+	casts *fifo[*social.RemoteOp]
 	// Logins' presence questions waiting, and those awaiting answers
 	// (asks.go).
-	asks     *askQueue
+	asks     *fifo[pendingAsk]
 	askSlots *semaphore.Weighted
 	// ctx is cancelled by Close.
 	ctx    context.Context
@@ -82,6 +84,9 @@ type Social struct {
 	// PushesLost counts presence casts dropped because Redis did not
 	// answer where their users are.
 	PushesLost atomic.Uint64
+	// CastsLost counts the other casts (notices, unfriendings) dropped
+	// because Redis did not answer where their users are.
+	CastsLost atomic.Uint64
 }
 
 var (
@@ -98,7 +103,7 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 	}
 	s := &Social{bus: bus, users: users, log: log, jobs: make(chan func(), lookupQueue), stop: make(chan struct{}),
 		recheckNodes: make(map[string]bool), recheckKick: make(chan struct{}, 1),
-		pushes: newPushQueue(), asks: newAskQueue(), askSlots: semaphore.NewWeighted(askInFlight)}
+		pushes: newPushQueue(), asks: newFIFO[pendingAsk](), casts: newFIFO[*social.RemoteOp](), askSlots: semaphore.NewWeighted(askInFlight)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	bus.Handle(kindOp, s.serveOp)
 	bus.Handle(kindOps, s.serveOps)
@@ -107,9 +112,10 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 		s.wg.Add(1)
 		go s.work()
 	}
-	s.wg.Add(2 + askWorkers)
+	s.wg.Add(3 + askWorkers)
 	go s.rechecker()
 	go s.pusher()
+	go s.caster()
 	for range askWorkers {
 		go s.asker()
 	}
@@ -408,24 +414,7 @@ func (s *Social) Cast(op *social.RemoteOp) {
 		s.pushes.cast(op) // presence.go: never refused
 		return
 	}
-	s.submit(s.castJob(op))
-}
-
-// castJob is the lookup job that sends op, which has a To, to its user's
-// other nodes.
-func (s *Social) castJob(op *social.RemoteOp) func() {
-	body, _ := json.Marshal(op)
-	return func() {
-		loc, err := s.locate([]string{op.To})
-		if err != nil {
-			return
-		}
-		for _, node := range loc[op.To] {
-			if node != s.bus.Node() {
-				_ = s.bus.ToNode(node, &Envelope{Kind: kindOp, User: op.To, Body: body})
-			}
-		}
-	}
+	s.casts.push(op) // casts.go: never refused
 }
 
 // JoinChannel implements social.Peers.

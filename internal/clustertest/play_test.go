@@ -179,7 +179,7 @@ func TestQuickMatchAcrossNodes(t *testing.T) {
 		redirects += m["tickroom_redirects_total"]
 		// The social layer's counts are exported, nothing lost or
 		// refused in a game of two.
-		for _, name := range []string{"tickroom_cluster_presence_casts_lost_total", "tickroom_cluster_lookups_refused_total", "tickroom_cluster_presence_casts_waiting"} {
+		for _, name := range []string{"tickroom_cluster_presence_casts_lost_total", "tickroom_cluster_lookups_refused_total", "tickroom_cluster_presence_casts_waiting", "tickroom_cluster_casts_lost_total", "tickroom_cluster_casts_waiting", "tickroom_cluster_presence_questions_waiting"} {
 			if v, ok := m[name]; !ok || v != 0 {
 				t.Fatalf("%s metrics: %s %v (exported: %v), want 0", n.ID, name, v, ok)
 			}

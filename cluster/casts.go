@@ -1,0 +1,95 @@
+package cluster
+
+import (
+	"encoding/json"
+
+	"github.com/tickroom/tickroom/server/social"
+)
+
+// The casts other than presence (an unfriending, a block's, a friend
+// request sent to a user who came online, a notice to one user) went
+// through the lookup queue, which refused them when full: an unfriending
+// refused left the friendship standing on the other user's node until
+// that user's lists were read again. They now wait in a queue of their
+// own that refuses nothing; one goroutine sends them in order, finding
+// castBatch users on Redis a lookup (a lookup that fails is made
+// pushTries times before its casts are dropped, counted in CastsLost),
+// each node's in one "ops" message, keeping the bus's queue at most half
+// full. What fills the queue is bounded by the users' own rates (a
+// block, an unfriending and a friend request are each a graph change,
+// under the contact rates) and by the operator's notices.
+
+// castBatch is how many casts one lookup finds the users of.
+const castBatch = opsBatch
+
+// caster sends the casts queued, in order, until Close.
+func (s *Social) caster() {
+	defer s.wg.Done()
+	for {
+		ops := s.casts.pop(castBatch)
+		if len(ops) == 0 {
+			select {
+			case <-s.stop:
+				return
+			case <-s.casts.kick:
+			}
+			continue
+		}
+		if !s.castOps(ops) {
+			return
+		}
+	}
+}
+
+// castOps sends ops, each with a To, to the nodes of their users other
+// than this one; it reports false at Close.
+func (s *Social) castOps(ops []*social.RemoteOp) bool {
+	to := make([]string, len(ops))
+	for i, op := range ops {
+		to[i] = op.To
+	}
+	loc, ok := s.locateTrying(to, &s.CastsLost, "casts")
+	if !ok {
+		return false
+	}
+	return s.sendCasts(ops, loc)
+}
+
+// sendCasts sends ops to the nodes loc gives their users, other than
+// this one, the ops to one node in one "ops" message (in order; len(ops)
+// ≤ opsBatch) while every node reads them, keeping the bus's queue at
+// most half full; it reports false at Close.
+func (s *Social) sendCasts(ops []*social.RemoteOp, loc map[string][]string) bool {
+	together := s.batching()
+	var nodes []string
+	byNode := make(map[string][]*social.RemoteOp)
+	for _, op := range ops {
+		for _, node := range loc[op.To] {
+			if node == s.bus.Node() {
+				continue
+			}
+			if byNode[node] == nil {
+				nodes = append(nodes, node)
+			}
+			byNode[node] = append(byNode[node], op)
+		}
+	}
+	for _, node := range nodes {
+		if together {
+			if !s.waitBusRoom() {
+				return false
+			}
+			body, _ := json.Marshal(byNode[node])
+			_ = s.bus.ToNode(node, &Envelope{Kind: kindOps, Body: body})
+			continue
+		}
+		for _, op := range byNode[node] {
+			if !s.waitBusRoom() {
+				return false
+			}
+			body, _ := json.Marshal(op)
+			_ = s.bus.ToNode(node, &Envelope{Kind: kindOp, User: op.To, Body: body})
+		}
+	}
+	return true
+}
