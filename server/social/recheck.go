@@ -94,7 +94,7 @@ func (so *Social) Rechecked(uid string, friends []string, as []RemoteAnswer) int
 		}
 		old, had := p.remote[x]
 		offline := pr.Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
-		if offline && !had || !offline && had && old.node == a.Node && old.pr.EqualVT(pr) {
+		if offline && !had || !offline && had && old.node == a.Node && old.sum == presenceSum(pr) {
 			continue // as told
 		}
 		so.noteRemoteLocked(p, x, pr, a.Node)
