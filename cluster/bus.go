@@ -228,9 +228,10 @@ func (b *Bus) Close() {
 		b.wg.Wait()
 	}
 	for _, c := range calls {
-		if c.timer.Stop() {
-			c.done(nil, fmt.Errorf("%w: bus closed", ErrUnavailable))
-		}
+		// Taken from b.calls, they are this Close's to end: a timer that
+		// fired meanwhile found nothing to take.
+		c.timer.Stop()
+		c.done(nil, fmt.Errorf("%w: bus closed", ErrUnavailable))
 	}
 }
 
@@ -296,8 +297,9 @@ func (b *Bus) PublishLineAfter(topic string, e *Envelope, after uint64, failed f
 
 // Call publishes e to node as a call and calls done once, with the answer
 // or with an error wrapping ErrUnavailable when no answer came within the
-// call timeout. done runs on the receiver or a timer goroutine and must
-// not block.
+// call timeout or before Close returned. done runs on the receiver, a
+// timer or Close's goroutine (on the caller's when the call cannot be
+// sent) and must not block.
 func (b *Bus) Call(node string, e *Envelope, done func(*Envelope, error)) {
 	id := b.nextCall.Add(1)
 	e.Call = id
@@ -509,7 +511,10 @@ func (b *Bus) dispatch(m *redis.Message) {
 	e.Seq = seq
 	b.Received.Add(1)
 	if e.Reply != 0 {
-		if pc := b.takeCall(e.Reply); pc != nil && pc.timer.Stop() {
+		// Whoever takes a call from b.calls ends it (takeCall): its
+		// timer may have fired since, and found nothing to take.
+		if pc := b.takeCall(e.Reply); pc != nil {
+			pc.timer.Stop()
 			pc.done(e, nil)
 		}
 		return

@@ -462,3 +462,69 @@ func TestBusLinesNumberedAboveALargeAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestBusCallEndsOnceWhenItsTimerFiresAsItEnds: a call's done is called
+// exactly once, also when its timer fires while the call is ending some
+// other way. The presence questions of logins hold their place among
+// those awaiting answers (askInFlight) until done, so a done never called
+// keeps that place taken for good.
+func TestBusCallEndsOnceWhenItsTimerFiresAsItEnds(t *testing.T) {
+	t.Run("answered", func(t *testing.T) {
+		srv := redistest.Start(t)
+		asked := make(chan *Envelope, 1)
+		b2 := newTestBus(t, srv, "n2", map[string]func(*Envelope){"echo": func(e *Envelope) { asked <- e }})
+		b1, err := NewBus(BusConfig{Client: srv.Client(t), Node: "n1", CallTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b1.Start()
+		t.Cleanup(b1.Close)
+		ends := make(chan error, 2)
+		var req *Envelope
+		for req == nil { // the first calls may go before n2's subscription
+			b1.Call("n2", &Envelope{Kind: "echo"}, func(_ *Envelope, err error) { ends <- err })
+			select {
+			case req = <-asked:
+			case err := <-ends:
+				t.Logf("call before n2 listened: %v", err)
+			}
+		}
+		// The answer reaches n1's receiver, which waits for the lock the
+		// call's timer waits for too, after it: the answer takes the call.
+		b1.mu.Lock()
+		received := b1.Received.Load()
+		_ = b2.Answer(req, &Envelope{Kind: "echo"})
+		for b1.Received.Load() == received {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(1500 * time.Millisecond) // the call's timer fires
+		b1.mu.Unlock()
+		if err := waitRecv(t, ends, "the call's end"); err != nil {
+			t.Fatalf("the call ended with %v, want its answer", err)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		srv := redistest.Start(t)
+		// A publish to a silent Redis waits 3 s (the client's read
+		// timeout), and Close waits for it; the call's timer fires
+		// meanwhile.
+		b, err := NewBus(BusConfig{Client: srv.Client(t), Node: "n1", Timeout: 3 * time.Second, CallTimeout: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Start()
+		srv.Pause(t)
+		ends := make(chan error, 2)
+		b.Call("n2", &Envelope{Kind: "echo"}, func(_ *Envelope, err error) { ends <- err })
+		for len(b.out) > 0 { // being published
+			time.Sleep(time.Millisecond)
+		}
+		b.Close()
+		if err := waitRecv(t, ends, "the call's end"); !isUnavailable(err) {
+			t.Fatalf("the call ended with %v, want ErrUnavailable", err)
+		}
+		if len(ends) > 0 { // its timer fired long before Close returned
+			t.Fatalf("the call ended twice, then with %v", <-ends)
+		}
+	})
+}
