@@ -78,6 +78,9 @@ func startSocialNode(t *testing.T, rs *redistest.Server, id string, lists map[st
 type nodeOptions struct {
 	older bool // it reads no "ops" messages and sends none
 	queue int  // its bus's queue (BusConfig.Queue)
+	// answered, if set, is sent a value each time the node answers an
+	// "ops" call.
+	answered chan<- struct{}
 }
 
 // startSocialNodeOf is startSocialNode with o.
@@ -96,6 +99,14 @@ func startSocialNodeOf(t *testing.T, rs *redistest.Server, id string, lists map[
 	if o.older {
 		bus.Handle(kindOps, nil)
 		n.peers.SetBatchPeers(func() bool { return false })
+	}
+	if o.answered != nil {
+		bus.Handle(kindOps, func(e *Envelope) {
+			n.peers.serveOps(e)
+			if e.Call != 0 {
+				o.answered <- struct{}{}
+			}
+		})
 	}
 	if n.so, err = social.New(social.Config{Peers: n.peers, Graph: friendsOf{lists, &n.loads}}, n.host, nil); err != nil {
 		t.Fatal(err)
@@ -325,5 +336,41 @@ func TestLoginAsksPresenceWhileTheLookupQueueIsFull(t *testing.T) {
 	})
 	if n := a.peers.Refused.Load() - refused; n != 0 {
 		t.Fatalf("the login's questions refused %d times", n)
+	}
+}
+
+// TestLoginAnswerNeverOvertakesALaterCast: a login's questions about its
+// friends on other nodes are answered once every node asked has answered
+// (or its call timed out), and a friend's presence cast by its node after
+// its node had answered, delivered at once, was then overtaken by that
+// answer. Here u on node a has x on node b and y on node c, which answers
+// nothing; x leaves after b answered: u must be left seeing x offline,
+// not online until x's next change, which may never come.
+func TestLoginAnswerNeverOvertakesALaterCast(t *testing.T) {
+	lists := map[string][]string{"u": {"x", "y"}, "x": {"u"}, "y": {"u"}}
+	rs := redistest.Start(t)
+	a := startSocialNode(t, rs, "a", lists)
+	answered := make(chan struct{}, 16)
+	b := startSocialNodeOf(t, rs, "b", lists, nodeOptions{answered: answered})
+	c, err := NewUsers(UsersConfig{Client: rs.Client(t), Node: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if _, err := c.Claim(context.Background(), "y", 1, time.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	x := b.login(t, "x", 1)
+	waitFor(t, 10*time.Second, "x's list read", func() bool { return b.loads.Load() == 1 })
+
+	a.login(t, "u", 1)
+	waitRecv(t, answered, "node b's answer to u's questions")
+	b.so.Disconnect(x)
+	offline := tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
+	waitFor(t, 10*time.Second, "u told that x left", func() bool { return a.host.status("u", "x") == offline })
+	waitFor(t, 10*time.Second, "u's question to node c timed out", func() bool { return a.host.status("u", "y") == offline })
+	a.so.Serve(&social.RemoteOp{Kind: social.OpQueryPresence, To: "nobody"}) // the answers' delivery is over
+	if got := a.host.status("u", "x"); got != offline {
+		t.Fatalf("u sees x %v after x left, want %v", got, offline)
 	}
 }

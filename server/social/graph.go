@@ -449,20 +449,40 @@ func (so *Social) remoteFriendsLocked(uid string, p *profile, friends []string) 
 
 // askRemotePresenceLocked asks the nodes of friends, friends of uid on
 // other nodes, for their presence, and hands each answer to deliver as a
-// Presence message, unless uid's profile here is no longer p or the
-// friend was unfriended meanwhile. The caller holds so.mu, and deliver
-// runs with it held.
+// Presence message, unless uid's profile here is no longer p, the friend
+// was unfriended meanwhile, or its node cast its presence since the
+// question was asked. The answers come together once every node asked
+// has answered or timed out, and a cast comes at once: delivered after
+// it, an answer its node gave before the friend's change (or a timeout,
+// taken for offline) would overtake the change, and hold until the
+// friend's next, which might never come. The caller holds so.mu, and
+// deliver runs with it held.
 func (so *Social) askRemotePresenceLocked(uid string, p *profile, friends []string, deliver func(*tickroomv1.ServerMessage)) {
+	ask := so.asking[p]
+	if ask == nil {
+		if so.asking == nil {
+			so.asking = make(map[*profile]*asking)
+		}
+		ask = new(asking)
+		so.asking[p] = ask
+	}
+	ask.questions++
+	since := ask.casts
 	answered := func(as []RemoteAnswer) {
 		so.mu.Lock()
 		defer so.mu.Unlock()
+		if ask.questions--; ask.questions == 0 {
+			delete(so.asking, p)
+		}
 		if so.users[uid] != p {
 			return // gone meanwhile
 		}
 		for i, a := range as {
-			if x := friends[i]; has(p.friends, x) { // not unfriended meanwhile
-				deliver(presenceMessage(so.answeredPresenceLocked(p, x, a)))
+			x := friends[i]
+			if !has(p.friends, x) || ask.casted[x] > since {
+				continue // unfriended, or told a later presence, meanwhile
 			}
+			deliver(presenceMessage(so.answeredPresenceLocked(p, x, a)))
 		}
 	}
 	if pa, ok := so.peers.(PresenceAsker); ok {
@@ -474,6 +494,29 @@ func (so *Social) askRemotePresenceLocked(uid string, p *profile, friends []stri
 		ops[i] = &RemoteOp{Kind: OpQueryPresence, From: uid, To: x}
 	}
 	so.peers.Call(ops, answered)
+}
+
+// asking is what a profile's presence questions awaiting other nodes'
+// answers need: how many calls await, and the friends whose presence a
+// cast told since, numbered by casts (the last a friend).
+type asking struct {
+	questions int
+	casts     uint64
+	casted    map[string]uint64
+}
+
+// castLocked notes that friend x's node cast its presence to p's user,
+// newer than the answers p awaits. The caller holds so.mu.
+func (so *Social) castLocked(p *profile, x string) {
+	ask := so.asking[p]
+	if ask == nil {
+		return
+	}
+	ask.casts++
+	if ask.casted == nil {
+		ask.casted = make(map[string]uint64)
+	}
+	ask.casted[x] = ask.casts
 }
 
 // addIncoming records a request standing for p's user.

@@ -439,6 +439,7 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		return RemoteAnswer{Delivered: so.deliverLocked(op.Message, memberConns(xp))}
 	case OpPresence:
 		if has(xp.friends, from) {
+			so.castLocked(xp, from)
 			if msg := new(tickroomv1.ServerMessage); msg.UnmarshalVT(op.Message) == nil {
 				so.noteRemoteLocked(xp, from, msg.GetPresence(), op.Node)
 			}

@@ -109,9 +109,10 @@ type Social struct {
 	loads      map[string]*profile            // users whose lists are being read (graph.go, oneAtATime) → the profile to read them for next
 	inboxes    map[string]*profile            // users whose inbox is being read → the same
 	pendingGen uint64
-	remoteAt   map[string]int   // node → profiles' remote entries naming it (NodesLive)
-	nodeMissed map[string]int   // node named by remote entries → polls in a row it was not live
-	nodeStart  map[string]int64 // node named by remote entries → its start as last polled (Unix ns)
+	remoteAt   map[string]int       // node → profiles' remote entries naming it (NodesLive)
+	nodeMissed map[string]int       // node named by remote entries → polls in a row it was not live
+	nodeStart  map[string]int64     // node named by remote entries → its start as last polled (Unix ns)
+	asking     map[*profile]*asking // profiles whose presence questions await other nodes (askRemotePresenceLocked)
 }
 
 // Member is one connection of a user as social knows it, from Connect to
