@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -27,19 +29,60 @@ import (
 // takes nothing and tells how long until one.
 //
 // Every call runs under the node's Timeout and fails with ErrUnavailable
-// when Redis does not answer; the hub then counts in its own memory.
+// when Redis does not answer; the hub then counts in its own memory. A
+// call does not ask Redis at all, failing at once, while the node knows
+// it does not answer: its heartbeat failed (Node.Unreachable), or a call
+// of these buckets failed within the last heartbeat interval, which is
+// about as long as the heartbeat takes to notice; past that one call
+// asks again while the others still skip it. Otherwise a silent Redis
+// held each password guess through a timeout per call, the check and the
+// charge, the right password's too.
 // Safe from any goroutine; never call it from an event loop.
 type Buckets struct {
 	lim     *redis_rate.Limiter
 	keys    Keys
 	timeout time.Duration
+	node    *Node
+	quiet   time.Duration // how long a failed call keeps the others off Redis
+	until   atomic.Int64  // unix nanos before which calls skip Redis, 0: none
 }
+
+// errQuiet is the failure of a call that did not ask Redis.
+var errQuiet = fmt.Errorf("%w: not asked, as it did not answer lately", ErrUnavailable)
 
 var _ hub.Buckets = (*Buckets)(nil)
 
 // NewBuckets returns the buckets of n's cluster, over n's Redis client.
 func NewBuckets(n *Node) *Buckets {
-	return &Buckets{lim: redis_rate.NewLimiter(n.Client()), keys: n.Keys(), timeout: n.Timeout()}
+	return &Buckets{lim: redis_rate.NewLimiter(n.Client()), keys: n.Keys(), timeout: n.Timeout(), node: n, quiet: n.Heartbeat()}
+}
+
+// ask reports whether a call may ask Redis now; a call past a failure's
+// quiet time claims the next ask for itself, holding the others off
+// until it is answered.
+func (k *Buckets) ask() bool {
+	if k.node.Unreachable() {
+		return false
+	}
+	until := k.until.Load()
+	if until == 0 {
+		return true
+	}
+	now := time.Now().UnixNano()
+	return now >= until && k.until.CompareAndSwap(until, now+int64(k.timeout+k.quiet))
+}
+
+// answered records how Redis answered a call made under ctx, the
+// caller's, and returns err as the call's: a failure that is not the
+// caller's own (ctx ended) keeps the calls off Redis for the quiet time.
+func (k *Buckets) answered(ctx context.Context, err error) error {
+	switch {
+	case err == nil:
+		k.until.Store(0)
+	case ctx.Err() == nil:
+		k.until.Store(time.Now().Add(k.quiet).UnixNano())
+	}
+	return unavailable(err)
 }
 
 // limit is b's limit as redis_rate states it: one token per period.
@@ -57,11 +100,14 @@ func (k *Buckets) Wait(ctx context.Context, b hub.Bucket) (time.Duration, error)
 	if !ok {
 		return 0, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, k.timeout)
+	if !k.ask() {
+		return 0, errQuiet
+	}
+	call, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
-	res, err := k.lim.AllowAtMost(ctx, k.keys.Bucket(b.Key), l, 0)
-	if err != nil {
-		return 0, unavailable(err)
+	res, err := k.lim.AllowAtMost(call, k.keys.Bucket(b.Key), l, 0)
+	if err := k.answered(ctx, err); err != nil {
+		return 0, err
 	}
 	return max(res.RetryAfter, 0), nil
 }
@@ -72,8 +118,11 @@ func (k *Buckets) Take(ctx context.Context, b hub.Bucket) error {
 	if !ok {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, k.timeout)
+	if !k.ask() {
+		return errQuiet
+	}
+	call, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
-	_, err := k.lim.Allow(ctx, k.keys.Bucket(b.Key), l)
-	return unavailable(err)
+	_, err := k.lim.Allow(call, k.keys.Bucket(b.Key), l)
+	return k.answered(ctx, err)
 }

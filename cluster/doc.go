@@ -15,7 +15,9 @@
 // github.com/go-redis/redis_rate/v10: the go-redis project's GCRA limiter,
 // one Lua script on Redis's clock whose keys expire once their bucket is
 // full again; a well-kept, widely used limiter over the client the
-// cluster uses already, rather than one more script of our own.
+// cluster uses already, rather than one more script of our own. The
+// buckets skip Redis while the node knows it does not answer, as the hub
+// can count without it.
 //
 // # Failures
 //

@@ -107,6 +107,7 @@ type Node struct {
 	opsPeers atomic.Bool           // every live node reads ops messages (BatchPeers)
 	lastErr  atomic.Pointer[error] // nil after a good heartbeat
 	lastOK   atomic.Int64          // unix nanos of the last good heartbeat
+	lost     atomic.Bool           // the last heartbeat did not reach Redis (Unreachable)
 
 	mu         sync.Mutex
 	hooks      []func(context.Context) error
@@ -258,6 +259,13 @@ func (n *Node) Ready() error {
 	return nil
 }
 
+// Unreachable reports whether the node's last heartbeat failed to reach
+// Redis: false before the first and again as soon as one reaches it,
+// whether or not the node is Ready yet (it may still be republishing).
+// Callers that may do without Redis (Buckets) skip it meanwhile rather
+// than wait out its timeout.
+func (n *Node) Unreachable() bool { return n.lost.Load() }
+
 // Registrations returns how many times the node has written a fresh
 // registration (1 after the first heartbeat; one more after each Redis
 // loss it recovered from).
@@ -283,6 +291,7 @@ func (n *Node) beat() {
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
 	fresh, err := n.register(ctx)
 	cancel()
+	n.lost.Store(err != nil)
 	if err != nil {
 		if n.Ready() == nil {
 			n.cfg.Logger.Warn("cluster: heartbeat failed; serving local rooms, cluster-wide requests fail until Redis answers", "node", n.cfg.ID, "err", err)
