@@ -50,10 +50,11 @@ func (b storeInbox) Keep(ctx context.Context, d social.Stored) error {
 		return protocol.NewError(protocol.ErrorBlocked, "")
 	}
 	// No store keeps a NUL (a PostgreSQL text column cannot), and the
-	// queue would drop the line: no retry would ever keep it. Checked
-	// after the recipient and its blocks, in the online path's order, so
-	// that a blocked sender hears BLOCKED whatever its text and where
-	// the recipient is.
+	// queue would drop the line: no retry would ever keep it. The social
+	// package refuses such text before any path looks at the recipient
+	// (so that the answer does not tell an online recipient from an
+	// offline one); this is the store's own guard, after the recipient
+	// and its blocks as the online path checks them.
 	if strings.IndexByte(d.Text, 0) >= 0 {
 		return protocol.NewError(protocol.ErrorBadRequest, "text holding a NUL character cannot be kept for a user who is offline")
 	}

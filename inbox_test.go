@@ -3,6 +3,7 @@ package tickroom_test
 import (
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,14 +178,50 @@ func TestOfflineDirectMessageHoldingANULIsRefusedAsBadRequest(t *testing.T) {
 	}
 }
 
-// TestDirectMessageHoldingANULToABlockerIsBlockedOnlineAndOffline: a
-// sender blocked by the recipient is refused with ERROR_CODE_BLOCKED
-// whatever its text and wherever the recipient is, and an unknown
-// recipient is ERROR_CODE_USER_NOT_FOUND; text holding a NUL, which no
-// store keeps, is refused only after both. Checked the other way round,
-// a blocked sender learnt from a NUL that its blocker was offline (the
-// online path answers BLOCKED) and never that it was blocked.
-func TestDirectMessageHoldingANULToABlockerIsBlockedOnlineAndOffline(t *testing.T) {
+// TestDirectMessageHoldingANULIsAnsweredAlikeOnlineAndOffline: a direct
+// message whose text held a NUL reached a recipient who was online (Ok)
+// and was refused BAD_REQUEST to one connected nowhere, as no store keeps
+// a NUL; every other message gets the same Ok on both paths, so the NUL
+// told any sender whether its recipient was online. It is refused
+// BAD_REQUEST naming the NUL on both, as text that is not UTF-8 is, before
+// the recipient is looked at, and the online recipient gets nothing.
+func TestDirectMessageHoldingANULIsAnsweredAlikeOnlineAndOffline(t *testing.T) {
+	t.Parallel()
+	srv, a, _, _ := accountServer(t, t.TempDir())
+	ann, bob, cy := newGuest(t, a, "ann"), newGuest(t, a, "bob"), newGuest(t, a, "cy")
+	ac, bc := connectAs(t, srv, a, ann), connectAs(t, srv, a, bob)
+	var answers []*tickroomv1.Error
+	for _, c := range []struct{ what, to string }{
+		{"bob, online", bob.id},
+		{"cy, offline", cy.id},
+		{"an unknown user", "no-such-user"},
+	} {
+		e := ac.Request(sendDirect(c.to, "nul\x00here")).GetError()
+		if e.GetCode() != tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST || !strings.Contains(e.GetMessage(), "NUL") {
+			t.Errorf("ann's message with a NUL to %s: %v, want ERROR_CODE_BAD_REQUEST naming the NUL", c.what, e)
+		}
+		answers = append(answers, e)
+	}
+	for _, e := range answers[1:] {
+		if e.GetMessage() != answers[0].GetMessage() {
+			t.Errorf("answers to a NUL online and elsewhere differ: %q and %q", answers[0].GetMessage(), e.GetMessage())
+		}
+	}
+	if r := ac.Request(sendDirect(bob.id, "nul here")); r.GetOk() == nil {
+		t.Fatalf("ann's message to bob without the NUL: %v, want Ok", r)
+	}
+	if dm := nextDirect(t, bc); dm.Text != "nul here" {
+		t.Fatalf("bob's first direct message: %q, want only the one without the NUL", dm.Text)
+	}
+}
+
+// TestDirectMessageHoldingANULToABlockerIsAnsweredAlikeOnlineAndOffline:
+// a sender blocked by the recipient is answered the same whether the
+// recipient is online or not: BLOCKED for any text, and BAD_REQUEST for
+// text holding a NUL, which is refused before the recipient is looked at.
+// The offline path checked the NUL before the blocks, so a blocked sender
+// learnt from a NUL that its blocker was offline.
+func TestDirectMessageHoldingANULToABlockerIsAnsweredAlikeOnlineAndOffline(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	srv, a, cancel, done := accountServer(t, dir)
@@ -194,9 +231,13 @@ func TestDirectMessageHoldingANULToABlockerIsBlockedOnlineAndOffline(t *testing.
 	if bc.Request(block).GetOk() == nil {
 		t.Fatal("bob could not block cy")
 	}
-	online := cc.Request(sendDirect(bob.id, "nul\x00here")).GetError().GetCode()
-	if online != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
-		t.Fatalf("cy's message with a NUL to bob, online and blocking cy: %v, want ERROR_CODE_BLOCKED", online)
+	texts := []string{"hello", "nul\x00here"}
+	var online []tickroomv1.ErrorCode
+	for _, text := range texts {
+		online = append(online, cc.Request(sendDirect(bob.id, text)).GetError().GetCode())
+	}
+	if want := []tickroomv1.ErrorCode{tickroomv1.ErrorCode_ERROR_CODE_BLOCKED, tickroomv1.ErrorCode_ERROR_CODE_BAD_REQUEST}; !slices.Equal(online, want) {
+		t.Fatalf("cy's messages %q to bob, online and blocking cy: %v, want %v", texts, online, want)
 	}
 	// A restart writes the block through; bob does not come back.
 	cancel()
@@ -205,15 +246,9 @@ func TestDirectMessageHoldingANULToABlockerIsBlockedOnlineAndOffline(t *testing.
 	}
 	srv, a, _, _ = accountServer(t, dir)
 	cc = connectAs(t, srv, a, cy)
-	for _, c := range []struct {
-		what, to string
-		want     tickroomv1.ErrorCode
-	}{
-		{"to bob, offline and blocking cy", bob.id, online},
-		{"to an unknown user", "no-such-user", tickroomv1.ErrorCode_ERROR_CODE_USER_NOT_FOUND},
-	} {
-		if e := cc.Request(sendDirect(c.to, "nul\x00here")).GetError(); e.GetCode() != c.want {
-			t.Errorf("cy's message with a NUL %s: %v, want %v", c.what, e, c.want)
+	for i, text := range texts {
+		if code := cc.Request(sendDirect(bob.id, text)).GetError().GetCode(); code != online[i] {
+			t.Errorf("cy's message %q to bob, offline and blocking cy: %v, want %v as online", text, code, online[i])
 		}
 	}
 }

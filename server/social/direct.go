@@ -1,12 +1,16 @@
 package social
 
 import (
+	"strings"
+
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
 // SendDirect delivers a private message to every connection of an online
-// user, Reliable, unless the recipient blocked the sender. With an Inbox,
+// user, Reliable, unless the recipient blocked the sender. Text holding a
+// NUL is refused with ERROR_CODE_BAD_REQUEST wherever the recipient is,
+// as no Inbox keeps it. With an Inbox,
 // a message to a user connected nowhere is kept and delivered at its next
 // login, and the sender gets Ok once it is kept; without one the sender
 // gets ERROR_CODE_USER_OFFLINE; while too many messages of the member or
@@ -20,6 +24,13 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 		return protocol.NewError(protocol.ErrorUserNotFound, "no recipient")
 	case q.ToUserId == from:
 		return protocol.NewError(protocol.ErrorBadRequest, "cannot message yourself")
+	}
+	// No store keeps a NUL, so a message to a user connected nowhere
+	// could not hold one; refused here, before the recipient is looked
+	// at, it is refused alike wherever the recipient is, and the answer
+	// tells the sender nothing of where that is.
+	if strings.IndexByte(q.Text, 0) >= 0 {
+		return protocol.NewError(protocol.ErrorBadRequest, "direct message text cannot hold a NUL character")
 	}
 	if err := so.admitText(m, q.Text); err != nil {
 		return err
