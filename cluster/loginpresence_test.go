@@ -81,13 +81,18 @@ type nodeOptions struct {
 	// answered, if set, is sent a value each time the node answers an
 	// "ops" call.
 	answered chan<- struct{}
+	// drop is how many of the other nodes' calls it leaves unanswered
+	// first, as a node too busy to answer in time.
+	drop int
+	// callTimeout is its bus's BusConfig.CallTimeout.
+	callTimeout time.Duration
 }
 
 // startSocialNodeOf is startSocialNode with o.
 func startSocialNodeOf(t *testing.T, rs *redistest.Server, id string, lists map[string][]string, o nodeOptions) *socialNode {
 	t.Helper()
 	rdb := rs.Client(t)
-	bus, err := NewBus(BusConfig{Client: rdb, Node: id, Queue: o.queue})
+	bus, err := NewBus(BusConfig{Client: rdb, Node: id, Queue: o.queue, CallTimeout: o.callTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +101,16 @@ func startSocialNodeOf(t *testing.T, rs *redistest.Server, id string, lists map[
 		t.Fatal(err)
 	}
 	n.peers = NewSocial(bus, n.users, nil)
+	if o.drop > 0 {
+		dropped := 0 // on the bus's receiver goroutine only
+		bus.Handle(kindOps, func(e *Envelope) {
+			if e.Call != 0 && dropped < o.drop {
+				dropped++
+				return
+			}
+			n.peers.serveOps(e)
+		})
+	}
 	if o.older {
 		bus.Handle(kindOps, nil)
 		n.peers.SetBatchPeers(func() bool { return false })
@@ -373,4 +388,23 @@ func TestLoginAnswerNeverOvertakesALaterCast(t *testing.T) {
 	if got := a.host.status("u", "x"); got != offline {
 		t.Fatalf("u sees x %v after x left, want %v", got, offline)
 	}
+}
+
+// TestLoginAsksAgainWhenAnAnswerIsLost: a login's question whose answer
+// did not come in time (its node too busy, or Redis not saying where the
+// friend is) showed the friend offline until its next change. It is
+// asked again: here node b leaves node a's first call unanswered, and u
+// logging in on a must see its friend r on b online.
+func TestLoginAsksAgainWhenAnAnswerIsLost(t *testing.T) {
+	lists := map[string][]string{"u": {"r"}, "r": {"u"}}
+	rs := redistest.Start(t)
+	a := startSocialNodeOf(t, rs, "a", lists, nodeOptions{callTimeout: 300 * time.Millisecond})
+	b := startSocialNodeOf(t, rs, "b", lists, nodeOptions{drop: 1})
+	b.login(t, "r", 1)
+	waitFor(t, 10*time.Second, "node b's user's list read", func() bool { return b.loads.Load() == 1 })
+	a.login(t, "u", 1)
+	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+	waitFor(t, 10*time.Second, "u sees its friend r online though node b left the first question unanswered", func() bool {
+		return a.host.status("u", "r") == online
+	})
 }

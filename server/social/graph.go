@@ -455,9 +455,24 @@ func (so *Social) remoteFriendsLocked(uid string, p *profile, friends []string) 
 // has answered or timed out, and a cast comes at once: delivered after
 // it, an answer its node gave before the friend's change (or a timeout,
 // taken for offline) would overtake the change, and hold until the
-// friend's next, which might never come. The caller holds so.mu, and
-// deliver runs with it held.
+// friend's next, which might never come. A question whose answer failed
+// (its node did not answer in time, or Redis did not say where the
+// friend is) is asked again, up to askTries times askRetry apart, before
+// the friend is shown as this node knows it (offline). The caller holds
+// so.mu, and deliver runs with it held.
 func (so *Social) askRemotePresenceLocked(uid string, p *profile, friends []string, deliver func(*tickroomv1.ServerMessage)) {
+	so.askRemotePresenceTryLocked(uid, p, friends, deliver, 1)
+}
+
+// Asking again: a login's questions whose answers failed.
+const (
+	askTries = 3
+	askRetry = time.Second
+)
+
+// askRemotePresenceTryLocked is askRemotePresenceLocked's try of try.
+// The caller holds so.mu.
+func (so *Social) askRemotePresenceTryLocked(uid string, p *profile, friends []string, deliver func(*tickroomv1.ServerMessage), try int) {
 	ask := so.asking[p]
 	if ask == nil {
 		if so.asking == nil {
@@ -477,12 +492,26 @@ func (so *Social) askRemotePresenceLocked(uid string, p *profile, friends []stri
 		if so.users[uid] != p {
 			return // gone meanwhile
 		}
+		var again []string
 		for i, a := range as {
 			x := friends[i]
 			if !has(p.friends, x) || ask.casted[x] > since {
 				continue // unfriended, or told a later presence, meanwhile
 			}
+			if a.Err != nil && try < askTries {
+				again = append(again, x)
+				continue
+			}
 			deliver(presenceMessage(so.answeredPresenceLocked(p, x, a)))
+		}
+		if len(again) > 0 {
+			time.AfterFunc(askRetry, func() {
+				so.mu.Lock()
+				defer so.mu.Unlock()
+				if so.users[uid] == p {
+					so.askRemotePresenceTryLocked(uid, p, again, deliver, try+1)
+				}
+			})
 		}
 	}
 	if pa, ok := so.peers.(PresenceAsker); ok {
