@@ -62,7 +62,7 @@ type Social struct {
 	recheckKick  chan struct{}
 
 	// Presence casts waiting (presence.go).
-	pushes *pushQueue
+	pushes *pushShards
 	// Other casts to users of other nodes waiting (casts.go).
 	casts *fifo[*social.RemoteOp]
 	// Logins' presence questions waiting, and those awaiting answers
@@ -103,7 +103,7 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 	}
 	s := &Social{bus: bus, users: users, log: log, jobs: make(chan func(), lookupQueue), stop: make(chan struct{}),
 		recheckNodes: make(map[string]bool), recheckKick: make(chan struct{}, 1),
-		pushes: newPushQueue(), asks: newFIFO[pendingAsk](), casts: newFIFO[*social.RemoteOp](), askSlots: semaphore.NewWeighted(askInFlight)}
+		pushes: newPushShards(), asks: newFIFO[pendingAsk](), casts: newFIFO[*social.RemoteOp](), askSlots: semaphore.NewWeighted(askInFlight)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	bus.Handle(kindOp, s.serveOp)
 	bus.Handle(kindOps, s.serveOps)
@@ -112,10 +112,12 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 		s.wg.Add(1)
 		go s.work()
 	}
-	s.wg.Add(3 + askWorkers)
+	s.wg.Add(2 + pushers + askWorkers)
 	go s.rechecker()
-	go s.pusher()
 	go s.caster()
+	for _, q := range s.pushes {
+		go s.pusher(q)
+	}
 	for range askWorkers {
 		go s.asker()
 	}
