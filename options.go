@@ -142,8 +142,18 @@ type Options struct {
 	// MaxHTTPConns caps the TCP connections the public HTTP port holds at
 	// once (logins, spectator streams, pages). At the cap, the one idle
 	// the longest is closed for a new one; with none idle, the new one
-	// gets HTTP 503. Zero value means 4,096.
+	// gets HTTP 503. Zero value means 4,096, or less when the open-file
+	// limit leaves no room for it (IgnoreFileLimit).
 	MaxHTTPConns int
+	// IgnoreFileLimit starts the server whatever room the process's
+	// open-file limit leaves for MaxConns and MaxHTTPConns. Zero value
+	// means New checks them against it (docs/limits.md): one left at zero
+	// is lowered to fit, with a warning, and one set that does not fit
+	// makes New fail with ErrOptions. When it is set, nothing is lowered
+	// or refused, only the warning is logged; a client that opens more
+	// sockets than the limit allows then stops the WebSocket transport
+	// (accept(2) fails with EMFILE) and Run returns.
+	IgnoreFileLimit bool
 	// MaxHTTPConnsPerIP caps them per client address (the TCP peer; a
 	// TrustedProxies peer is exempt), the same way, with HTTP 429. Zero
 	// value means 64.
@@ -165,7 +175,8 @@ type Options struct {
 	Loops int
 	// Shards is the number of tick workers. Zero value means one per CPU.
 	Shards int
-	// MaxConns caps open connections. Zero value means 10,000.
+	// MaxConns caps open connections. Zero value means 10,000, or less
+	// when the open-file limit leaves no room for it (IgnoreFileLimit).
 	MaxConns int
 	// MaxConnsPerIP caps the WebSocket connections of one client address
 	// (429 past it). Zero value means 256.
@@ -309,8 +320,9 @@ type Options struct {
 // defaultTokenTTL and defaultGuestTTL are TokenTTL's and GuestTTL's
 // defaults.
 const (
-	defaultTokenTTL = 24 * time.Hour
-	defaultGuestTTL = 30 * 24 * time.Hour
+	defaultMaxHTTPConns = 4096
+	defaultTokenTTL     = 24 * time.Hour
+	defaultGuestTTL     = 30 * 24 * time.Hour
 )
 
 // validate refuses negative limits (wrapping ErrOptions); zero means
@@ -392,7 +404,7 @@ func (o Options) withDefaults() Options {
 	limits.Default(&o.MaxMessageSize, 64<<10)
 	limits.Default(&o.DropGrace, 30*time.Second)
 	limits.Default(&o.ShutdownTimeout, 10*time.Second)
-	limits.Default(&o.MaxHTTPConns, 4096)
+	limits.Default(&o.MaxHTTPConns, defaultMaxHTTPConns)
 	limits.Default(&o.MaxHTTPConnsPerIP, 64)
 	limits.Default(&o.HTTPIdleTimeout, 60*time.Second)
 	if o.Logger == nil {

@@ -22,6 +22,7 @@
 package tickroom
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -136,6 +137,10 @@ func New(opts Options) (_ *Server, err error) {
 	if err := s.newNode(); err != nil {
 		return nil, err
 	}
+	if err := s.fitConns(opts); err != nil {
+		return nil, err
+	}
+	o.MaxConns, o.MaxHTTPConns = s.opts.MaxConns, s.opts.MaxHTTPConns
 	if s.node != nil && opts.DatabaseURL == "" && len(opts.TokenKey) == 0 {
 		// Its key is generated into its own data directory, or random:
 		// every other node refuses the tokens it issues, so each client
@@ -515,6 +520,14 @@ func (s *Server) AdminAddr() net.Addr {
 	defer s.mu.Unlock()
 	return s.adminAddr
 }
+
+// MaxConns returns the cap on the WebSocket port's connections in force:
+// Options.MaxConns, or its default as fitted to the open-file limit.
+func (s *Server) MaxConns() int { return cmp.Or(s.opts.MaxConns, server.DefaultMaxConns) }
+
+// MaxHTTPConns returns the cap on the public HTTP port's connections in
+// force, likewise.
+func (s *Server) MaxHTTPConns() int { return s.opts.MaxHTTPConns }
 
 // AdminToken returns the admin bearer token: Options.AdminToken, or the
 // random one New made.

@@ -12,6 +12,9 @@ import (
 	"github.com/tickroom/tickroom/server/clientip"
 )
 
+// DefaultMaxConns is Config.MaxConns's default.
+const DefaultMaxConns = 10000
+
 // Subprotocol is the WebSocket subprotocol tickroom speaks (RFC 6455 §1.9).
 const Subprotocol = "tickroom.v1"
 
@@ -51,7 +54,7 @@ type Config struct {
 	Loops int
 
 	// MaxConns caps open TCP connections, upgraded or not; the excess is
-	// answered 503 and closed. Zero value means 10,000.
+	// answered 503 and closed. Zero value means DefaultMaxConns.
 	MaxConns int
 	// MaxHandshakesPerIP caps the connections one source IP holds before
 	// they upgrade: unfinished handshakes, and those refused (HTTP 4xx)
@@ -234,7 +237,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.Addr = "127.0.0.1:0"
 	}
 	defInt(&cfg.Loops, runtime.NumCPU())
-	defInt(&cfg.MaxConns, 10000)
+	defInt(&cfg.MaxConns, DefaultMaxConns)
 	defInt(&cfg.MaxHandshakesPerIP, 64)
 	defInt(&cfg.MaxConnsPerIP, 256)
 	def(&cfg.HandshakeTimeout, 10*time.Second)

@@ -372,7 +372,7 @@ func TestBinaryExitsWhenItsTransportStopsWhileDraining(t *testing.T) {
 	if err != nil {
 		t.Skip("prlimit (util-linux) is not installed")
 	}
-	p := startProcUnder(t, []string{prlimit, "--nofile=128:128"}, "-drain-timeout", "60s", "-max-conns", "1000")
+	p := startProcUnder(t, []string{prlimit, "--nofile=128:128"}, "-drain-timeout", "60s", "-max-conns", "1000", "-ignore-file-limit")
 	black, white := p.player(t, "black"), p.player(t, "white")
 	room := startGomoku(t, black, white, nil)
 	black.Write(move(room, 1, 7, 7))

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,7 +23,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
 // running is a tickroom process started by startBinary.
@@ -315,7 +320,7 @@ func TestBinaryExitsWhenItsTransportStops(t *testing.T) {
 	if err != nil {
 		t.Skip("prlimit (util-linux) is not installed")
 	}
-	r := startBinaryUnder(t, []string{prlimit, "--nofile=128:128"}, nil, "-max-conns", "1000")
+	r := startBinaryUnder(t, []string{prlimit, "--nofile=128:128"}, nil, "-max-conns", "1000", "-ignore-file-limit")
 	exhaustFiles(t, r.ws)
 	select {
 	case <-r.exited:
@@ -337,14 +342,136 @@ func TestBinaryExitsWhenItsTransportStops(t *testing.T) {
 // test ends.
 func exhaustFiles(t *testing.T, addr string) {
 	t.Helper()
-	for a := 1; a <= 4; a++ {
+	openSockets(t, addr, 240)
+}
+
+// openSockets opens n TCP connections to addr and sends nothing, 60 from
+// each loopback address in turn from 127.0.0.1 (64 unfinished handshakes
+// is the cap of one), and returns those that connected. They close when
+// the test ends, if not before.
+func openSockets(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
+	var conns []net.Conn
+	for a := 1; len(conns) < n && a < 255; a++ {
 		d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(a))}}
-		for range 60 {
+		for i := 0; i < 60 && len(conns) < n; i++ {
 			c, err := d.Dial("tcp", addr)
 			if err != nil {
+				return conns
+			}
+			conns = append(conns, c)
+			t.Cleanup(func() { c.Close() })
+		}
+	}
+	return conns
+}
+
+// listenBacklog is net.core.somaxconn, the backlog the WebSocket port
+// listens with, or Linux's default when it cannot be read.
+func listenBacklog(t *testing.T) int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 4096
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+var capsRE = regexp.MustCompile(`max-conns (\d+), max-http-conns (\d+)`)
+
+// TestBinaryFitsItsConnectionCapsToTheFileLimit: with -max-conns and
+// -max-http-conns left at their defaults (10,000 and 4,096) under an
+// open-file limit that cannot hold them besides the listen backlog, a
+// client opening more sockets than the limit made accept(2) fail with
+// EMFILE, gnet stopped the WebSocket transport and the process exited,
+// every player dropped. The caps are now lowered to fit at start, with a
+// warning naming the limit, so the excess is refused with 503 and the
+// node serves on.
+func TestBinaryFitsItsConnectionCapsToTheFileLimit(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) is not installed")
+	}
+	limit := listenBacklog(t) + 400
+	r := startBinaryUnder(t, []string{prlimit, fmt.Sprintf("--nofile=%d:%d", limit, limit)}, nil)
+	attackers := openSockets(t, r.ws, limit+100)
+	if len(attackers) <= limit {
+		t.Fatalf("%d sockets connected, want more than the limit %d\nstderr:\n%s", len(attackers), limit, r.stderr)
+	}
+	for _, c := range attackers {
+		c.Close()
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		select {
+		case <-r.exited:
+			t.Fatalf("exited under %d sockets with the open-file limit %d: %v\nstderr:\n%s", len(attackers), limit, r.exitErr, r.stderr)
+		default:
+		}
+		if resp, err := http.Get("http://" + r.admin + "/metrics"); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), "\ntickroom_tcp_connections_open 0\n") {
 				break
 			}
-			t.Cleanup(func() { c.Close() })
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sockets still open 20 s after the attackers closed\nstderr:\n%s", r.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Post("http://"+r.http+"/v1/login", "application/json", strings.NewReader(`{"name":"after"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ Token string }
+	_ = json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	c, _, err := testclient.Dial(t, "ws://"+r.ws+"/v1/ws", login.Token, testclient.Options{Label: "after"})
+	if err != nil {
+		t.Fatalf("a player after the attack: %v\nstderr:\n%s", err, r.stderr)
+	}
+	c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	if code, body := r.adminGet(t, "/readyz", ""); code != http.StatusOK {
+		t.Fatalf("/readyz %d %q after the attack", code, body)
+	}
+	m := capsRE.FindStringSubmatch(r.summary)
+	if m == nil {
+		t.Fatalf("no caps in the summary:\n%s", r.summary)
+	}
+	ws, _ := strconv.Atoi(m[1])
+	hc, _ := strconv.Atoi(m[2])
+	if ws+hc > limit-listenBacklog(t) || ws < 64 || hc < 32 {
+		t.Fatalf("summary's caps %d and %d under the limit %d (backlog %d)", ws, hc, limit, listenBacklog(t))
+	}
+	w := r.stderr.String()
+	for _, want := range []string{"lowered to fit the open-file limit", fmt.Sprintf("limit=%d", limit), fmt.Sprintf("max_conns=%d", ws), fmt.Sprintf("max_http_conns=%d", hc), "LimitNOFILE"} {
+		if !strings.Contains(w, want) {
+			t.Fatalf("no %q in the warning:\n%s", want, w)
+		}
+	}
+}
+
+// TestBinaryRefusesCapsOverTheFileLimit: -max-conns set above what the
+// open-file limit holds stops the start with status 1 and the numbers,
+// rather than leaving a node a few hundred sockets can stop; with
+// -ignore-file-limit it starts (TestBinaryExitsWhenItsTransportStops).
+func TestBinaryRefusesCapsOverTheFileLimit(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) is not installed")
+	}
+	cmd := exec.Command(prlimit, "--nofile=128:128", buildBinary(t), "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "", "-data-dir", t.TempDir(), "-max-conns", "1000")
+	out, err := cmd.CombinedOutput()
+	want := []string{"-max-conns) 1000", "-max-http-conns) 32 (left at 0", "the limit is 128", fmt.Sprintf("net.core.somaxconn, %d", listenBacklog(t)), "LimitNOFILE", "-ignore-file-limit"}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want status 1; output:\n%s", err, out)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(out), w) {
+			t.Fatalf("no %q in:\n%s", w, out)
 		}
 	}
 }

@@ -71,6 +71,7 @@ type flags struct {
 	httpIdleTimeout                                              time.Duration
 	dropGrace, tokenTTL, guestTTL, shutdownTimeout, drainTimeout time.Duration
 	multiSockets, debug, conformance, proxyProtocol              bool
+	ignoreFileLimit                                              bool
 	guestLoginRate                                               float64
 	sessionRate, sessionRatePerIP                                float64
 	guestLoginBurst                                              int
@@ -108,6 +109,7 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.maxStreamsPerIP, "max-spectator-streams-per-ip", 0, "open spectator event streams per client address (0: 4)")
 	fs.IntVar(&f.maxHTTPConns, "max-http-conns", 0, "TCP connections the public HTTP port holds at once; idle ones are closed first for a new one (0: 4096)")
 	fs.IntVar(&f.maxHTTPConnsPerIP, "max-http-conns-per-ip", 0, "the same per client address (0: 64)")
+	fs.BoolVar(&f.ignoreFileLimit, "ignore-file-limit", false, "start even when -max-conns and -max-http-conns, set, do not fit the open-file limit (which must also hold the listen backlog and a few dozen files), with a warning; by default the start fails, and those left at 0 are lowered to fit")
 	fs.DurationVar(&f.httpIdleTimeout, "http-idle-timeout", 0, "close an HTTP keep-alive connection idle this long (0: 60s)")
 	fs.IntVar(&f.msgRate, "message-rate", 0, "messages (and control frames) a connection may send per second (0: 120)")
 	fs.IntVar(&f.inBytesPerIP, "input-bytes-per-ip", 0, "bytes per second the connections of one client address may send together; while over it, those over their share are closed with 4002 (0: 32 KiB × max-conns-per-ip, or message-rate × max-message when larger)")
@@ -316,7 +318,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue, ChatHistoryLines: f.chatHistory,
 		Redis: f.redis, NodeID: f.nodeID, PublicHTTPURL: f.publicHTTPURL, NodeWebSocketURL: f.nodeWSURL,
 		MaxSpectatorStreams: f.maxStreams, MaxSpectatorStreamsPerIP: f.maxStreamsPerIP,
-		MaxHTTPConns: f.maxHTTPConns, MaxHTTPConnsPerIP: f.maxHTTPConnsPerIP, HTTPIdleTimeout: f.httpIdleTimeout,
+		MaxHTTPConns: f.maxHTTPConns, MaxHTTPConnsPerIP: f.maxHTTPConnsPerIP, IgnoreFileLimit: f.ignoreFileLimit, HTTPIdleTimeout: f.httpIdleTimeout,
 	}
 	o.TrustedProxies = splitList(f.trustedProxies)
 	if f.addr == "" {
@@ -422,7 +424,7 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 	} else {
 		fmt.Printf("  cluster     none: a single node (set -redis to join a cluster)\n")
 	}
-	fmt.Printf("  limits      max-conns %d (0 = 10000), per IP %d (0 = 256), message %d B, %d msg/s (0 = 120)\n", f.maxConns, f.maxConnsPerIP, f.maxMessage, f.msgRate)
+	fmt.Printf("  limits      max-conns %d, max-http-conns %d, per IP %d (0 = 256), message %d B, %d msg/s (0 = 120)\n", srv.MaxConns(), srv.MaxHTTPConns(), f.maxConnsPerIP, f.maxMessage, f.msgRate)
 	a := srv.AdminAddr()
 	if a == nil {
 		fmt.Printf("  admin       off\n")
