@@ -57,7 +57,7 @@ trap stop_pids EXIT
 
 # The server holds at most the open-file limit in sockets; ask for all of it.
 start_server "$out" env TICKROOM_ADMIN_TOKEN=bots "${srvpin[@]}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-	-max-conns 19900 -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
+	-max-conns 19900 -ignore-file-limit -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
 pids+=("$srv")
 echo "server pid $srv http $http admin $admin"
 cp "/proc/$srv/status" "$out/server.status0" 2>/dev/null || true

@@ -138,7 +138,7 @@ for i in $(seq 1 "$nodes"); do
 	mkdir -p "$out/n$i"
 	TICKROOM_REDIS="redis://127.0.0.1:$rport" TICKROOM_TOKEN_KEY="$key" TICKROOM_ADMIN_TOKEN=bench \
 		nice -n "$nice_nodes" "$bin/tickroom" -node-id "n$i" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-		-max-conns 19900 -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$data" ${SERVER_FLAGS:-} \
+		-max-conns 19900 -ignore-file-limit -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$data" ${SERVER_FLAGS:-} \
 		>"$out/n$i/server.out" 2>"$out/n$i/server.err" &
 	nodepids+=("$!")
 	pids+=("$!")

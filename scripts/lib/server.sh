@@ -30,7 +30,7 @@ setup_load() {
 	trap stop_pids EXIT
 	rm -rf "$out/data"
 	start_server "$out" env TICKROOM_ADMIN_TOKEN=bots taskset -c "${SERVER_CPU:-1}" "$bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin 127.0.0.1:0 \
-		-max-conns 19900 -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
+		-max-conns 19900 -ignore-file-limit -max-conns-per-ip 19900 -max-http-conns-per-ip 4096 -guest-login-rate inf -data-dir "$out/data" ${SERVER_FLAGS:-}
 	pids+=("$srv")
 	sleep 1
 }
