@@ -27,15 +27,7 @@ func TestUnfriendingReachesAnotherNodeWhileTheLookupQueueIsFull(t *testing.T) {
 		return a.host.status("u", "r") == online && b.host.status("r", "u") == online
 	})
 
-	release := make(chan struct{})
-	defer close(release)
-	for range lookupWorkers {
-		if !a.peers.submit(func() { <-release }) {
-			t.Fatal("lookup queue full before the test filled it")
-		}
-	}
-	for a.peers.submit(func() {}) {
-	}
+	holdLookups(t, a)
 	if err := a.so.Block(m, 1, &tickroomv1.BlockUser{UserId: "r"}); err != nil {
 		t.Fatal(err)
 	}

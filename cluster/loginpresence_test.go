@@ -199,12 +199,24 @@ func TestMassLoginPresenceReachesFriendsOnOtherNodes(t *testing.T) {
 // of its friends on b, or fails after 30 s.
 func waitSeen(t *testing.T, a, b *socialNode, lists map[string][]string, users int, what string, status tickroomv1.PresenceStatus) {
 	t.Helper()
+	waitPairs(t, a, b, lists, users, what, status, false)
+}
+
+// waitPairs waits until each pair of a user "u<i>" of a and its friend on
+// b sees the other with status (aSees: u<i> sees the friend; else the
+// friend sees u<i>), or fails after 30 s.
+func waitPairs(t *testing.T, a, b *socialNode, lists map[string][]string, users int, what string, status tickroomv1.PresenceStatus, aSees bool) {
+	t.Helper()
 	missing := func() (n int, example string) {
 		for i := range users {
 			u := fmt.Sprint("u", i)
 			for _, r := range lists[u] {
-				if got := b.host.status(r, u); got != status {
-					n, example = n+1, r+" sees "+u+" "+got.String()
+				viewer, host, friend := r, b.host, u
+				if aSees {
+					viewer, host, friend = u, a.host, r
+				}
+				if got := host.status(viewer, friend); got != status {
+					n, example = n+1, viewer+" sees "+friend+" "+got.String()
 				}
 			}
 		}
@@ -217,10 +229,40 @@ func waitSeen(t *testing.T, a, b *socialNode, lists map[string][]string, users i
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("30 s after %d users %s on node a: %d of their (user, friend on node b) pairs not seen %v (e.g. %s); lookup queue refused %d",
-				users, what, n, status, example, a.peers.Refused.Load())
+			t.Fatalf("30 s after %d users %s on node a: %d of their (user, friend on node b) pairs not seen %v (e.g. %s); lookup queue refused %d on a; bus messages refused on a: %d, on b: %d",
+				users, what, n, status, example, a.peers.Refused.Load(), a.peers.bus.Dropped.Load(), b.peers.bus.Dropped.Load())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// everyoneFriends lists users "u<i>" each a friend of every one of remote
+// users "r<k>".
+func everyoneFriends(users, remote int) map[string][]string {
+	lists := make(map[string][]string)
+	for i := range users {
+		u := fmt.Sprint("u", i)
+		for k := range remote {
+			r := fmt.Sprint("r", k)
+			lists[u] = append(lists[u], r)
+			lists[r] = append(lists[r], u)
+		}
+	}
+	return lists
+}
+
+// holdLookups holds n's lookup workers and fills their queue, until the
+// test ends.
+func holdLookups(t *testing.T, n *socialNode) {
+	t.Helper()
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	for range lookupWorkers {
+		if !n.peers.submit(func() { <-release }) {
+			t.Fatal("lookup queue full before the test filled it")
+		}
+	}
+	for n.peers.submit(func() {}) {
 	}
 }
 
@@ -236,15 +278,7 @@ func waitSeen(t *testing.T, a, b *socialNode, lists map[string][]string, users i
 // see it online.
 func TestMassLoginAsksFriendsPresenceOnOtherNodes(t *testing.T) {
 	const users, remote = 300, 100
-	lists := make(map[string][]string)
-	for i := range users {
-		u := fmt.Sprint("u", i)
-		for k := range remote {
-			r := fmt.Sprint("r", k)
-			lists[u] = append(lists[u], r)
-			lists[r] = append(lists[r], u)
-		}
-	}
+	lists := everyoneFriends(users, remote)
 	rs := redistest.Start(t)
 	a := startSocialNodeOf(t, rs, "a", lists, nodeOptions{queue: 1024})
 	b := startSocialNode(t, rs, "b", lists)
@@ -257,25 +291,7 @@ func TestMassLoginAsksFriendsPresenceOnOtherNodes(t *testing.T) {
 	}
 	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
 	waitSeen(t, a, b, lists, users, "logged in", online)
-	unseen := func() (n int, example string) {
-		for i := range users {
-			u := fmt.Sprint("u", i)
-			for _, r := range lists[u] {
-				if got := a.host.status(u, r); got != online {
-					n, example = n+1, u+" sees "+r+" "+got.String()
-				}
-			}
-		}
-		return n, example
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for n, example := unseen(); n > 0; n, example = unseen() {
-		if time.Now().After(deadline) {
-			t.Fatalf("30 s after %d users logged in on node a: %d of their (user, friend on node b) pairs not seen online (e.g. %s); bus messages refused on a: %d, on b: %d",
-				users, n, example, a.peers.bus.Dropped.Load(), b.peers.bus.Dropped.Load())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitPairs(t, a, b, lists, users, "logged in", online, true)
 }
 
 // TestOpsTravelOneByOneToAnOlderNode: while a node that reads no "ops"
@@ -284,15 +300,7 @@ func TestMassLoginAsksFriendsPresenceOnOtherNodes(t *testing.T) {
 // both sides still reaches their friends.
 func TestOpsTravelOneByOneToAnOlderNode(t *testing.T) {
 	const users, remote = 40, 30
-	lists := make(map[string][]string)
-	for i := range users {
-		u := fmt.Sprint("u", i)
-		for k := range remote {
-			r := fmt.Sprint("r", k)
-			lists[u] = append(lists[u], r)
-			lists[r] = append(lists[r], u)
-		}
-	}
+	lists := everyoneFriends(users, remote)
 	rs := redistest.Start(t)
 	a := startSocialNode(t, rs, "a", lists)
 	a.peers.SetBatchPeers(func() bool { return false }) // as Node.BatchPeers says while b runs
@@ -306,17 +314,7 @@ func TestOpsTravelOneByOneToAnOlderNode(t *testing.T) {
 	}
 	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
 	waitSeen(t, a, b, lists, users, "logged in", online)
-	waitFor(t, 10*time.Second, "node a's users see their friends on the older node online", func() bool {
-		for i := range users {
-			u := fmt.Sprint("u", i)
-			for _, r := range lists[u] {
-				if a.host.status(u, r) != online {
-					return false
-				}
-			}
-		}
-		return true
-	})
+	waitPairs(t, a, b, lists, users, "logged in", online, true)
 }
 
 // TestLoginAsksPresenceWhileTheLookupQueueIsFull: a login's questions
@@ -333,15 +331,7 @@ func TestLoginAsksPresenceWhileTheLookupQueueIsFull(t *testing.T) {
 	b.login(t, "r", 1)
 	waitFor(t, 10*time.Second, "node b's user's list read", func() bool { return b.loads.Load() == 1 })
 
-	release := make(chan struct{})
-	defer close(release)
-	for range lookupWorkers {
-		if !a.peers.submit(func() { <-release }) {
-			t.Fatal("lookup queue full before the test filled it")
-		}
-	}
-	for a.peers.submit(func() {}) {
-	}
+	holdLookups(t, a)
 	refused := a.peers.Refused.Load()
 
 	a.login(t, "u", 1)
