@@ -14,10 +14,10 @@ import (
 	"github.com/tickroom/tickroom/server/social"
 )
 
-// TestNewRefusesNegativeLimits: a negative limit of the hub, of its
-// social layer or of its runtime is an error naming the field, never a
-// silent default; zero values are the defaults.
-func TestNewRefusesNegativeLimits(t *testing.T) {
+// newDeps returns what hub.New needs besides its limits: a token
+// authority and a transport, not started.
+func newDeps(t *testing.T) (*auth.Authority, *server.Server) {
+	t.Helper()
 	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "k", Secret: bytes.Repeat([]byte{1}, 32)}}})
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +26,14 @@ func TestNewRefusesNegativeLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a, srv
+}
+
+// TestNewRefusesNegativeLimits: a negative limit of the hub, of its
+// social layer or of its runtime is an error naming the field, never a
+// silent default; zero values are the defaults.
+func TestNewRefusesNegativeLimits(t *testing.T) {
+	a, srv := newDeps(t)
 	for _, tc := range []struct {
 		field string
 		cfg   hub.Config

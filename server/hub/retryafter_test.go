@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"bytes"
 	"errors"
 	"math"
 	"net/http"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
-	"github.com/tickroom/tickroom/server"
-	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/social"
 )
@@ -55,14 +52,7 @@ func TestTinyRatesGiveASaneRetryAfter(t *testing.T) {
 // TestNewRefusesNaNRates: a rate of NaN, which no comparison with a limit
 // ever trips, is an error naming the field, as a negative one is.
 func TestNewRefusesNaNRates(t *testing.T) {
-	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "k", Secret: bytes.Repeat([]byte{1}, 32)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Loops: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, srv := newDeps(t)
 	nan := math.NaN()
 	for _, tc := range []struct {
 		field string

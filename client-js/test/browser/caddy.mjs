@@ -12,7 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeCert } from "./nginx.mjs";
-import { heldBy, presentsCert, waitServing, withFreePorts } from "./ports.mjs";
+import { endProcess, heldBy, presentsCert, waitServing, withFreePorts } from "./ports.mjs";
 import { REPO } from "./tickroom-server.mjs";
 
 /** CADDY is the caddy binary (CADDY_PATH overrides it). */
@@ -70,7 +70,7 @@ async function startCaddyOn(server, ports) {
     what: "caddy", exited, log: () => log,
     checks: [heldBy(proc.pid, ports.http), presentsCert(ports.play, cert.pem), presentsCert(ports.admin, cert.pem)],
   }).catch(async (err) => {
-    await end(proc, exited);
+    await endProcess(proc, exited);
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
@@ -81,19 +81,9 @@ async function startCaddyOn(server, ports) {
     cert,
     log: () => log,
     async stop() {
-      await end(proc, exited);
+      await endProcess(proc, exited);
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
-// end stops caddy (SIGTERM; SIGKILL after 5 s) unless it has exited, and
-// resolves once it has.
-async function end(proc, exited) {
-  if (proc.exitCode === null && proc.signalCode === null) {
-    proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}

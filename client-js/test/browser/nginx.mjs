@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { heldBy, presentsCert, waitServing, withFreePorts } from "./ports.mjs";
+import { endProcess, heldBy, presentsCert, waitServing, withFreePorts } from "./ports.mjs";
 import { REPO } from "./tickroom-server.mjs";
 
 const run = promisify(execFile);
@@ -119,7 +119,7 @@ async function startNginxOn(server, ports) {
     what: "nginx", exited, log: () => nginxLog(dir, stderr),
     checks: [heldBy(proc.pid, ports.http), presentsCert(ports.play, cert.pem), presentsCert(ports.admin, cert.pem)],
   }).catch(async (err) => {
-    await end(proc, exited);
+    await endProcess(proc, exited);
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
@@ -135,21 +135,10 @@ async function startNginxOn(server, ports) {
       return readFile(join(dir, "access.log"), "utf8").catch(() => "");
     },
     async stop() {
-      await end(proc, exited);
+      await endProcess(proc, exited);
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-// end stops nginx (SIGTERM, which stops its workers too; SIGKILL after 5
-// s) unless it has exited, and resolves once it has.
-async function end(proc, exited) {
-  if (proc.exitCode === null && proc.signalCode === null) {
-    proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
 }
 
 // nginxLog is what nginx wrote to stderr and to its error log in dir.
@@ -220,7 +209,7 @@ export async function startNginxStream(server, ports) {
     what: "nginx", exited, log: () => nginxLog(dir, stderr),
     checks: [presentsCert(ports.play, cert.pem), presentsCert(ports.ws, cert.pem)],
   }).catch(async (err) => {
-    await end(proc, exited);
+    await endProcess(proc, exited);
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
@@ -232,7 +221,7 @@ export async function startNginxStream(server, ports) {
       return readFile(join(dir, "error.log"), "utf8").catch(() => "");
     },
     async stop() {
-      await end(proc, exited);
+      await endProcess(proc, exited);
       await rm(dir, { recursive: true, force: true });
     },
   };

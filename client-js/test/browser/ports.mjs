@@ -113,3 +113,15 @@ export function heldBy(pid, port) {
     return false;
   };
 }
+
+// endProcess stops proc (SIGTERM, which stops nginx's workers with its
+// master; SIGKILL after 5 s) unless it has exited, and resolves once it
+// has (exited: the promise of its exit).
+export async function endProcess(proc, exited) {
+  if (proc.exitCode === null && proc.signalCode === null) {
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
