@@ -266,6 +266,22 @@ func holdLookups(t *testing.T, n *socialNode) {
 	}
 }
 
+// loginAllAndSee logs remote users "r<k>" in on b, then users "u<i>" on
+// a, and waits until each pair of friends sees the other online.
+func loginAllAndSee(t *testing.T, a, b *socialNode, lists map[string][]string, users, remote int) {
+	t.Helper()
+	for k := range remote {
+		b.login(t, fmt.Sprint("r", k), uint64(k+1))
+	}
+	waitFor(t, 10*time.Second, "node b's users' lists read", func() bool { return b.loads.Load() == int64(remote) })
+	for i := range users {
+		a.login(t, fmt.Sprint("u", i), uint64(i+1))
+	}
+	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+	waitSeen(t, a, b, lists, users, "logged in", online)
+	waitPairs(t, a, b, lists, users, "logged in", online, true)
+}
+
 // TestMassLoginAsksFriendsPresenceOnOtherNodes: a user who logs in asks
 // the nodes of its friends on other nodes for their presence. Asked one
 // bus message a friend, 500 users of 300 friends each logging in at once
@@ -282,16 +298,7 @@ func TestMassLoginAsksFriendsPresenceOnOtherNodes(t *testing.T) {
 	rs := redistest.Start(t)
 	a := startSocialNodeOf(t, rs, "a", lists, nodeOptions{queue: 1024})
 	b := startSocialNode(t, rs, "b", lists)
-	for k := range remote {
-		b.login(t, fmt.Sprint("r", k), uint64(k+1))
-	}
-	waitFor(t, 10*time.Second, "node b's users' lists read", func() bool { return b.loads.Load() == remote })
-	for i := range users {
-		a.login(t, fmt.Sprint("u", i), uint64(i+1))
-	}
-	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
-	waitSeen(t, a, b, lists, users, "logged in", online)
-	waitPairs(t, a, b, lists, users, "logged in", online, true)
+	loginAllAndSee(t, a, b, lists, users, remote)
 }
 
 // TestOpsTravelOneByOneToAnOlderNode: while a node that reads no "ops"
@@ -305,16 +312,7 @@ func TestOpsTravelOneByOneToAnOlderNode(t *testing.T) {
 	a := startSocialNode(t, rs, "a", lists)
 	a.peers.SetBatchPeers(func() bool { return false }) // as Node.BatchPeers says while b runs
 	b := startSocialNodeOf(t, rs, "b", lists, nodeOptions{older: true})
-	for k := range remote {
-		b.login(t, fmt.Sprint("r", k), uint64(k+1))
-	}
-	waitFor(t, 10*time.Second, "node b's users' lists read", func() bool { return b.loads.Load() == remote })
-	for i := range users {
-		a.login(t, fmt.Sprint("u", i), uint64(i+1))
-	}
-	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
-	waitSeen(t, a, b, lists, users, "logged in", online)
-	waitPairs(t, a, b, lists, users, "logged in", online, true)
+	loginAllAndSee(t, a, b, lists, users, remote)
 }
 
 // TestLoginAsksPresenceWhileTheLookupQueueIsFull: a login's questions
