@@ -86,6 +86,17 @@ type nodeOptions struct {
 	drop int
 	// callTimeout is its bus's BusConfig.CallTimeout.
 	callTimeout time.Duration
+	// hold, if set, holds the node's answers to "ops" calls while on.
+	hold *heldAnswers
+}
+
+// heldAnswers holds a node's answers to "ops" calls while on: each is
+// computed when the call comes, signalled on served, and sent once
+// release is closed.
+type heldAnswers struct {
+	on      atomic.Bool
+	served  chan struct{}
+	release chan struct{}
 }
 
 // startSocialNodeOf is startSocialNode with o.
@@ -109,6 +120,20 @@ func startSocialNodeOf(t *testing.T, rs *redistest.Server, id string, lists map[
 				return
 			}
 			n.peers.serveOps(e)
+		})
+	}
+	if o.hold != nil {
+		bus.Handle(kindOps, func(e *Envelope) {
+			if e.Call == 0 || !o.hold.on.Load() {
+				n.peers.serveOps(e)
+				return
+			}
+			body, _ := n.peers.runOps(e)
+			o.hold.served <- struct{}{}
+			go func() {
+				<-o.hold.release
+				_ = bus.Answer(e, &Envelope{Kind: kindOps, Body: body})
+			}()
 		})
 	}
 	if o.older {
@@ -395,4 +420,34 @@ func TestLoginAsksAgainWhenAnAnswerIsLost(t *testing.T) {
 	waitFor(t, 10*time.Second, "u sees its friend r online though node b left the first question unanswered", func() bool {
 		return a.host.status("u", "r") == online
 	})
+}
+
+// TestRecheckAnswerNeverOvertakesALaterCast: the answers to a recheck's
+// questions (asked again after a loss of Redis) came after a friend's
+// cast made since, and were taken over it. Here u on node a sees x on
+// node b online; a asks again, b answers x online but its answer is held
+// while x leaves b (u is told at once), then comes: u must be left
+// seeing x offline.
+func TestRecheckAnswerNeverOvertakesALaterCast(t *testing.T) {
+	lists := map[string][]string{"u": {"x"}, "x": {"u"}}
+	rs := redistest.Start(t)
+	a := startSocialNode(t, rs, "a", lists)
+	hold := &heldAnswers{served: make(chan struct{}, 4), release: make(chan struct{})}
+	b := startSocialNodeOf(t, rs, "b", lists, nodeOptions{hold: hold})
+	x := b.login(t, "x", 1)
+	waitFor(t, 10*time.Second, "x's list read", func() bool { return b.loads.Load() == 1 })
+	a.login(t, "u", 1)
+	online, offline := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE, tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
+	waitFor(t, 10*time.Second, "u sees x online", func() bool { return a.host.status("u", "x") == online })
+
+	hold.on.Store(true)
+	a.peers.wantRecheck("")
+	waitRecv(t, hold.served, "node b's answer to the recheck")
+	b.so.Disconnect(x)
+	waitFor(t, 10*time.Second, "u told that x left", func() bool { return a.host.status("u", "x") == offline })
+	close(hold.release)
+	waitFor(t, 10*time.Second, "node a's recheck done", func() bool { return a.peers.Rechecks.Load() == 1 })
+	if got := a.host.status("u", "x"); got != offline {
+		t.Fatalf("u sees x %v after x left, want %v", got, offline)
+	}
 }

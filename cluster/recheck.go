@@ -104,6 +104,7 @@ func (s *Social) rechecker() {
 		}
 		if len(targets) > 0 {
 			asked, pushed := s.recheck(so, targets)
+			s.Rechecks.Add(1)
 			s.log.Info("cluster: asked friends' presence again after a loss of Redis", "asked", asked, "pushed", pushed)
 		}
 	}
@@ -136,6 +137,11 @@ func (s *Social) recheck(so *social.Social, targets []social.PresenceRecheck) (a
 				case <-s.stop:
 					return counts()
 				}
+				mark := so.RecheckAsked(tg.User)
+				if !mark.Valid() {
+					<-slots
+					continue // gone meanwhile
+				}
 				ops := make([]*social.RemoteOp, len(friends))
 				for k, x := range friends {
 					ops[k] = &social.RemoteOp{Kind: social.OpQueryPresence, From: tg.User, To: x}
@@ -144,7 +150,7 @@ func (s *Social) recheck(so *social.Social, targets []social.PresenceRecheck) (a
 				wg.Add(1)
 				done := func(as []social.RemoteAnswer) {
 					defer wg.Done()
-					n := so.Rechecked(tg.User, friends, as)
+					n := so.Rechecked(tg.User, mark, friends, as)
 					var again, againNodes []string
 					for k, a := range as {
 						if a.Err != nil {

@@ -79,6 +79,8 @@ type Social struct {
 
 	// Refused counts requests refused because the lookup queue was full.
 	Refused atomic.Uint64
+	// Rechecks counts the rechecks done, their answers taken.
+	Rechecks atomic.Uint64
 	// Announced counts the casts AnnounceRemote made.
 	Announced atomic.Uint64
 	// PushesLost counts presence casts dropped because Redis did not
@@ -475,10 +477,18 @@ func (s *Social) serveOp(e *Envelope) {
 // serveOps serves another node's ops, on the bus's receiver goroutine,
 // and answers them together, in order, when asked.
 func (s *Social) serveOps(e *Envelope) {
+	if body, ok := s.runOps(e); ok && e.Call != 0 {
+		_ = s.bus.Answer(e, &Envelope{Kind: kindOps, Body: body})
+	}
+}
+
+// runOps runs the ops of e, an "ops" message, and returns their answers
+// encoded, in order; false when e is undecodable.
+func (s *Social) runOps(e *Envelope) ([]byte, bool) {
 	var ops []*social.RemoteOp
 	if err := json.Unmarshal(e.Body, &ops); err != nil {
 		s.log.Warn("cluster: undecodable social ops dropped", "node", e.Node, "err", err)
-		return
+		return nil, false
 	}
 	as := make([]social.RemoteAnswer, len(ops))
 	for i, op := range ops {
@@ -492,10 +502,8 @@ func (s *Social) serveOps(e *Envelope) {
 			as[i] = s.serve(op)
 		}
 	}
-	if e.Call != 0 {
-		body, _ := json.Marshal(as)
-		_ = s.bus.Answer(e, &Envelope{Kind: kindOps, Body: body})
-	}
+	body, _ := json.Marshal(as)
+	return body, true
 }
 
 // serveLine delivers a lobby channel line to this node's members.

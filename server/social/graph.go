@@ -473,22 +473,11 @@ const (
 // askRemotePresenceTryLocked is askRemotePresenceLocked's try of try.
 // The caller holds so.mu.
 func (so *Social) askRemotePresenceTryLocked(uid string, p *profile, friends []string, deliver func(*tickroomv1.ServerMessage), try int) {
-	ask := so.asking[p]
-	if ask == nil {
-		if so.asking == nil {
-			so.asking = make(map[*profile]*asking)
-		}
-		ask = new(asking)
-		so.asking[p] = ask
-	}
-	ask.questions++
-	since := ask.casts
+	ask, since := so.askingLocked(p)
 	answered := func(as []RemoteAnswer) {
 		so.mu.Lock()
 		defer so.mu.Unlock()
-		if ask.questions--; ask.questions == 0 {
-			delete(so.asking, p)
-		}
+		so.answeredLocked(p, ask)
 		if so.users[uid] != p {
 			return // gone meanwhile
 		}
@@ -532,6 +521,30 @@ type asking struct {
 	questions int
 	casts     uint64
 	casted    map[string]uint64
+}
+
+// askingLocked notes a call of questions about p's friends on other
+// nodes, and returns its entry and the casts' count when it was asked;
+// answeredLocked must follow, once. The caller holds so.mu.
+func (so *Social) askingLocked(p *profile) (*asking, uint64) {
+	ask := so.asking[p]
+	if ask == nil {
+		if so.asking == nil {
+			so.asking = make(map[*profile]*asking)
+		}
+		ask = new(asking)
+		so.asking[p] = ask
+	}
+	ask.questions++
+	return ask, ask.casts
+}
+
+// answeredLocked notes that a call askingLocked noted was answered. The
+// caller holds so.mu.
+func (so *Social) answeredLocked(p *profile, ask *asking) {
+	if ask.questions--; ask.questions == 0 {
+		delete(so.asking, p)
+	}
 }
 
 // castLocked notes that friend x's node cast its presence to p's user,

@@ -62,25 +62,56 @@ func (so *Social) RemoteFriends(node string) []PresenceRecheck {
 	return out
 }
 
-// Rechecked takes the answers of the friends' nodes to OpQueryPresence
-// ops from uid about friends (RemoteFriends): each presence that differs
-// from what uid was last told (online on a node, as noted, or offline) is
-// noted and pushed to uid's connections. An answer that failed changes
-// nothing; a friend connected nowhere is offline. It returns how many
-// presences it pushed. Safe from any goroutine.
-func (so *Social) Rechecked(uid string, friends []string, as []RemoteAnswer) int {
+// RecheckMark is what Rechecked needs of the moment uid's friends were
+// asked again (RecheckAsked).
+type RecheckMark struct {
+	p     *profile
+	ask   *asking
+	since uint64
+}
+
+// Valid reports whether m marks a question (its user was connected).
+func (m RecheckMark) Valid() bool { return m.p != nil }
+
+// RecheckAsked is told that uid's friends on other nodes are about to be
+// asked their presence again; it returns the mark to give Rechecked with
+// the answers, once (not Valid when uid is not connected here). Safe from
+// any goroutine.
+func (so *Social) RecheckAsked(uid string) RecheckMark {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	p := so.users[uid]
 	if p == nil {
-		return 0
+		return RecheckMark{}
+	}
+	ask, since := so.askingLocked(p)
+	return RecheckMark{p: p, ask: ask, since: since}
+}
+
+// Rechecked takes the answers of the friends' nodes to OpQueryPresence
+// ops from uid about friends (RemoteFriends), asked since mark: each
+// presence that differs from what uid was last told (online on a node, as
+// noted, or offline) is noted and pushed to uid's connections, unless the
+// friend's node cast its presence since the question was asked (the cast
+// is as new or newer). An answer that failed changes nothing; a friend
+// connected nowhere is offline. It returns how many presences it pushed.
+// Safe from any goroutine.
+func (so *Social) Rechecked(uid string, mark RecheckMark, friends []string, as []RemoteAnswer) int {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if mark.p != nil {
+		so.answeredLocked(mark.p, mark.ask)
+	}
+	p := so.users[uid]
+	if p == nil || p != mark.p {
+		return 0 // gone, or here again, since the question
 	}
 	conns := memberConns(p)
 	pushed := 0
 	for i, a := range as {
 		x := friends[i]
-		if a.Err != nil || !has(p.friends, x) || so.users[x] != nil {
-			continue // not known; unfriended; or here now, told as such
+		if a.Err != nil || !has(p.friends, x) || so.users[x] != nil || mark.ask.casted[x] > mark.since {
+			continue // not known; unfriended; here now, told as such; or told a later cast
 		}
 		var pr *tickroomv1.Presence
 		switch {
