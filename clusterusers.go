@@ -53,6 +53,7 @@ func (s *Server) newClusterUsers(inner hub.Revocations) error {
 		ops:   cluster.NewOps(bus),
 	}
 	s.xnode.peers.SetBatchPeers(n.BatchPeers)
+	s.xnode.peers.SetUnreachable(n.Unreachable)
 	// After Redis lost its data, or this node was cut off past its TTL.
 	n.OnRegister(users.Republish)
 	// The other nodes may have taken this one for gone meanwhile, and told

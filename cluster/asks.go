@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/tickroom/tickroom/server/social"
@@ -28,6 +29,10 @@ const (
 	// askInFlight bounds the questions awaiting their answers.
 	askInFlight = 8192
 )
+
+// errSilent is the failure of a login's questions not asked, as the node
+// knows Redis does not answer (Social.SetUnreachable).
+var errSilent = fmt.Errorf("%w: not asked, as the node's last heartbeat failed", ErrUnavailable)
 
 // pendingAsk is one login's questions.
 type pendingAsk struct {
@@ -108,6 +113,14 @@ func (s *Social) asker() {
 			continue
 		}
 		a := popped[0]
+		if s.silent() {
+			as := make([]social.RemoteAnswer, len(a.friends))
+			for i := range as {
+				as[i].Err = errSilent
+			}
+			a.done(as)
+			continue
+		}
 		if !s.waitBusRoom() {
 			return
 		}

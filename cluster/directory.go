@@ -174,6 +174,10 @@ func (d *Directory) Close(ctx context.Context) error {
 // NodeID names this node.
 func (d *Directory) NodeID() string { return d.node.ID() }
 
+// Unreachable reports whether the node's last heartbeat failed to reach
+// Redis (Node.Unreachable).
+func (d *Directory) Unreachable() bool { return d.node.Unreachable() }
+
 func (d *Directory) loop(stop, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(d.cfg.SyncInterval)

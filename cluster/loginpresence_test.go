@@ -451,3 +451,59 @@ func TestRecheckAnswerNeverOvertakesALaterCast(t *testing.T) {
 		t.Fatalf("u sees x %v after x left, want %v", got, offline)
 	}
 }
+
+// TestLoginQuestionsSkipASilentRedis: while Redis takes calls and answers
+// none, each login's question about its friends on other nodes waited
+// out a Redis timeout (a second) looking up where they are, on each of
+// its three tries, one login after another on the askWorkers askers: 8
+// logins were shown their friend after 30 s. While the node knows Redis does not answer (its
+// heartbeat failed: Node.Unreachable, set here by hand) the questions
+// fail without asking it, and after their tries, askRetry apart, each
+// user is shown its friend as the node knows it, offline: in about two
+// seconds, the bound set between that and the old lower one.
+func TestLoginQuestionsSkipASilentRedis(t *testing.T) {
+	const logins = 8
+	lists := map[string][]string{}
+	for i := range logins {
+		u := fmt.Sprintf("u%d", i)
+		lists[u] = []string{"r"}
+		lists["r"] = append(lists["r"], u)
+	}
+	rs := redistest.Start(t)
+	a := startSocialNode(t, rs, "a", lists)
+	var silent atomic.Bool
+	a.peers.SetUnreachable(silent.Load)
+	b := startSocialNode(t, rs, "b", lists)
+	b.login(t, "r", 1)
+	waitFor(t, 10*time.Second, "node b's user's list read", func() bool { return b.loads.Load() == 1 })
+
+	rs.Pause(t)
+	silent.Store(true)
+	start := time.Now()
+	for i := range logins {
+		// As the hub does, whose claim in Redis runs on its own
+		// goroutines and holds no login.
+		c := new(server.Conn)
+		u := fmt.Sprintf("u%d", i)
+		a.host.mu.Lock()
+		a.host.users[c] = u
+		a.host.mu.Unlock()
+		a.so.Welcomed(a.so.Connect(u, "", c))
+	}
+	offline := tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
+	waitFor(t, 60*time.Second, "every user of a shown its friend r on b offline while Redis is silent", func() bool {
+		for i := range logins {
+			if a.host.status(fmt.Sprintf("u%d", i), "r") != offline {
+				return false
+			}
+		}
+		return true
+	})
+	// Two retries apart at least; asked, each login's three lookups took
+	// 3 s more, and 24 of them on four askers 6 s at least (30 s seen).
+	took, most := time.Since(start), 2*time.Second+2*time.Second
+	t.Logf("%d logins shown their friend after %v", logins, took.Round(time.Millisecond))
+	if took >= most {
+		t.Fatalf("%d logins while Redis was silent were shown their friend after %v, want less than %v", logins, took.Round(time.Millisecond), most)
+	}
+}

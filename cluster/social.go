@@ -76,6 +76,9 @@ type Social struct {
 	// batchPeers reports whether every node reads "ops" messages (see
 	// SetBatchPeers); nil means they all do.
 	batchPeers atomic.Pointer[func() bool]
+	// unreachable reports whether the node knows Redis does not answer
+	// (see SetUnreachable); nil means it is always asked.
+	unreachable atomic.Pointer[func() bool]
 
 	// Refused counts requests refused because the lookup queue was full.
 	Refused atomic.Uint64
@@ -176,6 +179,22 @@ func (s *Social) SetBatchPeers(f func() bool) { s.batchPeers.Store(&f) }
 func (s *Social) batching() bool {
 	f := s.batchPeers.Load()
 	return f == nil || *f == nil || (*f)()
+}
+
+// SetUnreachable has a login's questions about its friends on other
+// nodes (AskPresence) fail at once, without asking Redis where they are,
+// while f reports that Redis does not answer (Node.Unreachable). The
+// social layer asks a failed question again (twice, a second apart), and
+// then shows the friend as this node knows it, as when the lookup timed
+// out; asked, every login's lookup waited out a Redis timeout, one login
+// after another on the askWorkers, each of its tries. Without it Redis is
+// always asked.
+func (s *Social) SetUnreachable(f func() bool) { s.unreachable.Store(&f) }
+
+// silent reports whether the node knows Redis does not answer.
+func (s *Social) silent() bool {
+	f := s.unreachable.Load()
+	return f != nil && *f != nil && (*f)()
 }
 
 // Bind sets the social layer that serves the other nodes' requests.

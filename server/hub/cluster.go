@@ -54,6 +54,11 @@ type Cluster interface {
 	// Claim checks a reservation token userID presents to this node; ok
 	// is false when it is unknown, expired, or not this node's or user's.
 	Claim(ctx context.Context, token, userID string) (r Reservation, ok bool)
+	// Unreachable reports whether the node knows the cluster does not
+	// answer now (its last heartbeat failed). The hub then skips the
+	// calls whose failure it does without, rather than wait out their
+	// timeouts (clusterlobby.go: skippable), and still makes the others.
+	Unreachable() bool
 }
 
 // RoomQuery filters a cluster-wide room listing.

@@ -18,6 +18,33 @@ import (
 // any goroutine). A session may have maxSessionInFlight of them running,
 // the hub maxClusterInFlight; past either the request gets
 // ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT.
+//
+// While the node knows Redis does not answer (Cluster.Unreachable: its
+// last heartbeat failed), the calls whose failure a request does without
+// are not made, so that a silent Redis (a partition that answers nothing)
+// does not hold each request for their timeouts:
+//
+//   - the seat reservation of a join, or of a quick-match served here,
+//     for a room this node runs: the room's own seat count and password
+//     decide, as when the call fails (directoryBehind), and the sync
+//     writes its players once Redis answers;
+//   - the check of a reservation token (Claim): a join then asks for the
+//     room's seat as for any room of another node, a quick-match is
+//     served here as when its check fails;
+//   - the cluster-wide match of a quick-match that carries a reservation,
+//     which is honoured here whatever the match answers when it fails;
+//   - giving back a seat not taken (Release) and ending a pool's turn
+//     (EndTurn): both lapse by themselves (the reservation's TTL,
+//     PoolTurnTTL), as when the call fails.
+//
+// Whatever must agree across the nodes, or whose failure refuses the
+// request, is asked still: a seat in a room of another node (Reserve,
+// Locate), a quick-match without a reservation (Match), a room's listing
+// (Publish: a room that cannot be listed is refused, and the creator's
+// reservation after it, which just reached Redis), a listing (List) and
+// a placement (Place). The heartbeat may find Redis back up to a
+// heartbeat after it answers again; a request meanwhile is served as one
+// whose calls failed.
 
 const (
 	maxSessionInFlight = 2
@@ -151,9 +178,10 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 		// The seat is counted cluster-wide before it is taken, so that
 		// reservations other nodes hand out never overfill the room. A
 		// directory out of reach, or behind this node's memory, does
-		// not stop a join here: the room's own seat count decides.
+		// not stop a join here: the room's own seat count decides; one
+		// known not to answer is not asked (Cluster.Unreachable).
 		reserved := false
-		if !q.Spectate {
+		if !q.Spectate && !c.Unreachable() {
 			_, err := c.Reserve(ctx, q.RoomId, uid, q.Password)
 			switch {
 			case err == nil:
@@ -168,7 +196,7 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 		}
 		return err
 	}
-	if q.Reservation != "" {
+	if q.Reservation != "" && !c.Unreachable() {
 		if _, ok := c.Claim(ctx, q.Reservation, uid); ok {
 			// Sent here for a room that has ended since: never bounce
 			// the client on.
@@ -269,6 +297,11 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	}
 	return s.offLoopDo(id, func(ctx context.Context) error {
 		if q.Reservation != "" {
+			if c.Unreachable() {
+				// Neither its check nor the match would answer: a
+				// reservation is honoured here, as when they fail.
+				return s.quickMatchHere(ctx, id, q, pool, "")
+			}
 			if r, ok := c.Claim(ctx, q.Reservation, uid); ok {
 				return s.quickMatchHere(ctx, id, q, pool, r.RoomID)
 			}
@@ -334,7 +367,7 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 		}
 		p, err := c.Place(ctx, uid)
 		if err != nil {
-			c.EndTurn(ctx, pool, uid)
+			s.endTurn(ctx, pool)
 			return err
 		}
 		if p.NodeID != c.NodeID() {
@@ -359,11 +392,15 @@ const (
 func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.QuickMatch, pool, roomID string) error {
 	uid, c := s.claims.UserID, s.h.cluster
 	tryRoom := func(room *game.Room) bool {
-		if _, err := c.Reserve(ctx, room.ID(), uid, ""); err != nil && !directoryBehind(err) {
-			return false
+		if !c.Unreachable() {
+			if _, err := c.Reserve(ctx, room.ID(), uid, ""); err != nil && !directoryBehind(err) {
+				return false
+			}
 		}
 		if err := s.tryJoin(id, room, false, "", 0); err != nil {
-			c.Release(ctx, room.ID(), uid)
+			if !c.Unreachable() {
+				c.Release(ctx, room.ID(), uid)
+			}
 			return false
 		}
 		return true
@@ -383,12 +420,21 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.Q
 func (s *Session) createForMatch(ctx context.Context, id uint32, q *tickroomv1.QuickMatch, pool string) error {
 	// Listed in the pool (or not made), the room is no longer on its
 	// way: the pool's other players match it, or make their own.
-	defer s.h.cluster.EndTurn(ctx, pool, s.claims.UserID)
+	defer s.endTurn(ctx, pool)
 	room, ch, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
 	if err != nil {
 		return err
 	}
 	return s.publishAndJoin(ctx, id, room, ch, pool, false, "")
+}
+
+// endTurn ends the session's turn on pool (Cluster.EndTurn), unless the
+// cluster is known not to answer: the turn then lapses by itself within
+// PoolTurnTTL, as when the call fails.
+func (s *Session) endTurn(ctx context.Context, pool string) {
+	if !s.h.cluster.Unreachable() {
+		s.h.cluster.EndTurn(ctx, pool, s.claims.UserID)
+	}
 }
 
 // directoryBehind reports whether a Reserve of a room this node runs
