@@ -533,11 +533,17 @@ func (so *Social) LeaveChannel(m *Member, id uint32, name string) error {
 // SendChat posts a line to a room's chat or a lobby channel. The line is
 // encoded once and queued Reliable on every member but those who blocked
 // the sender (and the sender itself when it asked so): chat is never
-// dropped for a slow member, which the transport closes instead. It runs
-// on the member's loop.
+// dropped for a slow member, which the transport closes instead. Text
+// holding a NUL is refused with ERROR_CODE_BAD_REQUEST, as a direct
+// message's is: no store keeps it, and a line the members saw would be
+// missing from the history they read later. It runs on the member's
+// loop.
 func (so *Social) SendChat(m *Member, id uint32, q *tickroomv1.SendChat) error {
 	if (q.RoomId == "") == (q.Channel == "") {
 		return protocol.NewError(protocol.ErrorBadRequest, "set exactly one of room_id and channel")
+	}
+	if strings.IndexByte(q.Text, 0) >= 0 {
+		return protocol.NewError(protocol.ErrorBadRequest, "chat text cannot hold a NUL character")
 	}
 	if err := so.admitText(m, q.Text); err != nil {
 		return err
