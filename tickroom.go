@@ -529,6 +529,26 @@ func (s *Server) MaxConns() int { return cmp.Or(s.opts.MaxConns, server.DefaultM
 // force, likewise.
 func (s *Server) MaxHTTPConns() int { return s.opts.MaxHTTPConns }
 
+// MaxConnsPerIP returns the cap on one client address's WebSocket
+// connections in force: Options.MaxConnsPerIP, or its default.
+func (s *Server) MaxConnsPerIP() int { return s.ws.MaxConnsPerIP() }
+
+// MaxMessageSize returns the largest message a client may send, in bytes:
+// Options.MaxMessageSize, or its default.
+func (s *Server) MaxMessageSize() int { return s.ws.MaxMessageSize() }
+
+// MessageRate returns the messages a connection may send per second:
+// Options.MessageRate, or its default.
+func (s *Server) MessageRate() int { return s.ws.MessageRate() }
+
+// DropGrace returns how long a dropped player's seat is held for a
+// resume: Options.DropGrace, or its default.
+func (s *Server) DropGrace() time.Duration { return s.opts.DropGrace }
+
+// TokenTTL returns how long a session token lives: Options.TokenTTL, or
+// its default.
+func (s *Server) TokenTTL() time.Duration { return s.opts.TokenTTL }
+
 // AdminToken returns the admin bearer token: Options.AdminToken, or the
 // random one New made.
 func (s *Server) AdminToken() string { return s.adminToken }

@@ -86,6 +86,10 @@ func (s *Server) MaxMessageSize() int { return s.cfg.MaxMessageSize }
 // (Config.MessageRate, defaults applied). Safe from any goroutine.
 func (s *Server) MessageRate() int { return s.cfg.MessageRate }
 
+// MaxConnsPerIP returns the upgraded connections one client address may
+// hold (Config.MaxConnsPerIP, defaults applied). Safe from any goroutine.
+func (s *Server) MaxConnsPerIP() int { return s.cfg.MaxConnsPerIP }
+
 // New validates cfg and returns a server that is not yet listening.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()

@@ -195,6 +195,37 @@ func TestSummaryShowsWhatAZeroDurationMeans(t *testing.T) {
 	r.stop(t)
 }
 
+// TestSummaryShowsTheLimitsInForce: the limits line printed the flags'
+// values, so a start with -max-conns-per-ip and -message-rate at 0 read
+// "per IP 0 (0 = 256)" and "0 msg/s (0 = 120)", leaving the operator to
+// work out the value in force, and -max-message 0 (64 KiB in force) read
+// "message 0 B". It shows what the server enforces, left at 0 or set.
+func TestSummaryShowsTheLimitsInForce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"defaults", []string{"-max-conns-per-ip", "0", "-max-message", "0", "-message-rate", "0", "-drop-grace", "0", "-token-ttl", "0"},
+			[]string{"per IP 256,", "message 65536 B,", "120 msg/s", "seats held 30s; tokens live 24h0m0s"}},
+		{"set", []string{"-max-conns", "500", "-max-http-conns", "100", "-max-conns-per-ip", "9", "-max-message", "4096", "-max-frame", "4096", "-message-rate", "30", "-drop-grace", "7s", "-token-ttl", "2h"},
+			[]string{"max-conns 500, max-http-conns 100, per IP 9, message 4096 B, 30 msg/s\n", "seats held 7s; tokens live 2h0m0s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startBinary(t, nil, tc.args...)
+			r.stop(t)
+			for _, w := range tc.want {
+				if !strings.Contains(r.summary, w) {
+					t.Errorf("no %q in the start summary:\n%s", w, r.summary)
+				}
+			}
+			if strings.Contains(r.summary, "(0 =") {
+				t.Errorf("the start summary leaves a default to work out:\n%s", r.summary)
+			}
+		})
+	}
+}
+
 // TestBinaryWarnsOfAClusterNodeWithAKeyOfItsOwn: a node of a cluster
 // (-redis) with neither -database nor -token-key-file signs its tokens
 // with a key of its own (generated in its data directory), which every

@@ -22,7 +22,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -412,8 +411,9 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 		fmt.Printf("  login       off: clients need session tokens made elsewhere\n")
 	}
 	fmt.Printf("  games       %s\n", strings.Join(srv.Games(), ", "))
-	// 0 is the default, as for every limit (tickroom.Options).
-	fmt.Printf("  resume      seats held %s; tokens live %s\n", cmp.Or(f.dropGrace, defaultDropGrace), cmp.Or(f.tokenTTL, defaultTokenTTL))
+	// Every value is the one in force, read back from the server: a flag
+	// left at 0 shows its default.
+	fmt.Printf("  resume      seats held %s; tokens live %s\n", srv.DropGrace(), srv.TokenTTL())
 	if db := srv.Store(); db != nil {
 		fmt.Printf("  store       %s %s (schema %d)\n", db.Backend(), db.Where(), db.SchemaVersion())
 	} else {
@@ -424,7 +424,7 @@ func printSummary(f *flags, srv *tickroom.Server, tokenPath string) {
 	} else {
 		fmt.Printf("  cluster     none: a single node (set -redis to join a cluster)\n")
 	}
-	fmt.Printf("  limits      max-conns %d, max-http-conns %d, per IP %d (0 = 256), message %d B, %d msg/s (0 = 120)\n", srv.MaxConns(), srv.MaxHTTPConns(), f.maxConnsPerIP, f.maxMessage, f.msgRate)
+	fmt.Printf("  limits      max-conns %d, max-http-conns %d, per IP %d, message %d B, %d msg/s\n", srv.MaxConns(), srv.MaxHTTPConns(), srv.MaxConnsPerIP(), srv.MaxMessageSize(), srv.MessageRate())
 	a := srv.AdminAddr()
 	if a == nil {
 		fmt.Printf("  admin       off\n")
