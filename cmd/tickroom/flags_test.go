@@ -226,6 +226,42 @@ func TestSummaryShowsTheLimitsInForce(t *testing.T) {
 	}
 }
 
+// TestBinaryRefusalNamesTheCommandOnce: a start that tickroom.New refused
+// printed "tickroom: tickroom: invalid options: …", main's prefix before
+// the library's own; every refusal starts with "tickroom: " once, whether
+// the library, the flags or the store refused it.
+func TestBinaryRefusalNamesTheCommandOnce(t *testing.T) {
+	bin := buildBinary(t)
+	base := []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", ""}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"options", []string{"-data-dir", "", "-public-ws-url", "ftp://play.example.com/v1/ws"}, "tickroom: invalid options: PublicWebSocketURL"},
+		{"flag", []string{"-data-dir", "", "-guest-login-rate", "NaN"}, "tickroom: -guest-login-rate NaN: not a number"},
+		{"store", []string{"-data-dir", "/proc/no-such-dir"}, "tickroom: store: data directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, append(base, tc.args...)...)
+			cmd.Dir = t.TempDir()
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Fatalf("exit %v, want status 1; output:\n%s", err, out)
+			}
+			last := strings.TrimSpace(string(out))
+			if i := strings.LastIndexByte(last, '\n'); i >= 0 {
+				last = last[i+1:]
+			}
+			if !strings.HasPrefix(last, tc.want) {
+				t.Fatalf("the refusal reads %q, want it to start %q", last, tc.want)
+			}
+		})
+	}
+}
+
 // TestBinaryWarnsOfAClusterNodeWithAKeyOfItsOwn: a node of a cluster
 // (-redis) with neither -database nor -token-key-file signs its tokens
 // with a key of its own (generated in its data directory), which every

@@ -44,7 +44,9 @@ import (
 
 func main() {
 	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "tickroom:", err)
+		// The library's errors name it already (tickroom.ErrOptions):
+		// the command's name, the same word, is not said twice.
+		fmt.Fprintln(os.Stderr, "tickroom: "+strings.TrimPrefix(err.Error(), "tickroom: "))
 		os.Exit(1)
 	}
 }
