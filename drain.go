@@ -26,8 +26,9 @@ var ErrDraining = errors.New("tickroom: already draining")
 // running rooms whose game implements game.Saver move to other nodes,
 // their players redirected there (cluster.Migrator; docs/cluster.md,
 // "Drain and migration"); the other running matches play on to their end.
-// Drain returns nil when no match runs any more and
-// ctx's error otherwise; it does not stop the server (Shutdown does, and
+// Drain returns nil when no match runs any more (a match on a tick worker
+// stuck in a game's call, game.Room.Stuck, never ends and is not waited
+// for) and ctx's error otherwise; it does not stop the server (Shutdown does, and
 // closes the matches still running). Safe from any goroutine.
 func (s *Server) Drain(ctx context.Context) error {
 	s.hub.Drain()

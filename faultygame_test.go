@@ -295,6 +295,89 @@ func TestShutdownOutlastsAStuckGame(t *testing.T) {
 	}
 }
 
+// Neither a shutdown nor a drain before it spends its long deadline on a
+// tick worker already stuck in a game's call (past game.StuckAfter):
+// everything else finishes (the other room's match ends and is saved,
+// every client gets the resumable shutdown close, the store is written)
+// and Run returns long before the deadline, with game.ErrWorkerStuck. A
+// rolling deploy with one broken room on a node is not held up for the
+// whole -shutdown-timeout or -drain-timeout.
+func TestShutdownGivesUpOnAStuckWorker(t *testing.T) {
+	t.Parallel()
+	const deadline = 30 * time.Second
+	for _, tc := range []struct {
+		name  string
+		drain time.Duration
+		// finish has bob end his race after the stop: the drain waits
+		// for it, and it is saved as his win rather than a closed match.
+		finish bool
+	}{
+		{name: "shutdown"},
+		{name: "drain", drain: deadline, finish: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			release := make(chan struct{})
+			t.Cleanup(func() { close(release) })
+			def := game.Definition{Name: "stuck", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
+				return &stuck{race: race{at: map[uint32]byte{}}, release: release}, nil
+			}}
+			dir := t.TempDir()
+			srv, cancel, done := start(t, tickroom.Options{Games: []game.Definition{def, raceDefinition()}, Shards: 2, DataDir: dir, ShutdownTimeout: deadline, DrainTimeout: tc.drain})
+			ann, bob := dial(t, srv, "ann"), dial(t, srv, "bob")
+			room := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "stuck"}}}).GetJoined().GetRoomId()
+			race := bob.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}).GetJoined().GetRoomId()
+			for _, c := range []*testclient.Client{ann, bob} {
+				c.Next(func(m *tickroomv1.ServerMessage) bool {
+					return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
+				})
+			}
+			input(ann, room, 1, "hang")
+			time.Sleep(200 * time.Millisecond) // the worker is stuck
+
+			began := time.Now()
+			cancel()
+			if tc.finish {
+				for seq := range uint32(3) {
+					input(bob, race, seq+1, "+")
+				}
+				if r := matchEnded(bob); r.GetReason() != "finished" {
+					t.Fatalf("bob's race ended %q, want finished", r.GetReason())
+				}
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, game.ErrWorkerStuck) {
+					t.Fatalf("Run: %v, want game.ErrWorkerStuck", err)
+				}
+			case <-time.After(deadline / 2):
+				t.Fatalf("Run has not returned %v into a %v deadline: it waits it out for the stuck tick worker", time.Since(began), deadline)
+			}
+			for _, c := range []*testclient.Client{ann, bob} {
+				if code := c.WaitClosed(); code != int(protocol.CloseServerShutdown) {
+					t.Fatalf("closed with %d, want %d", code, protocol.CloseServerShutdown)
+				}
+			}
+			if n := srv.Runtime().StuckWorkers(); n != 1 {
+				t.Fatalf("%d stuck tick workers counted, want 1", n)
+			}
+			db, err := store.Open(context.Background(), store.Config{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			wins := int64(0)
+			if tc.finish {
+				wins = 1
+			}
+			top, err := db.Leaderboard(context.Background(), "race", 10)
+			if err != nil || len(top) != 1 || top[0].Name != "bob" || top[0].Played != 1 || top[0].Wins != wins {
+				t.Fatalf("race leaderboard %+v, %v: want bob's match saved, %d won", top, err, wins)
+			}
+		})
+	}
+}
+
 // loud is a game with a bug in what it sends: the input "shout" sends the
 // player a 5 MB GameMessage, "end" ends the match with a 5 MB result,
 // "rant" ends it with a 5 MB reason (rant), and "hi" sends a small message.

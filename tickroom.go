@@ -464,6 +464,8 @@ func (s *Server) Run(ctx context.Context) error {
 // server), rooms end (running matches report Reason "closed"), and every
 // goroutine is joined. The admin listener stops last, so /readyz answers
 // 503 while the rest drains. It returns ctx's error if ctx ended first,
+// one wrapping game.ErrWorkerStuck when it gave up on a tick worker stuck
+// in a game's call (game.Runtime.Shutdown: the rest was done without it),
 // and nil otherwise, also when called again.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()

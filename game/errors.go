@@ -72,6 +72,10 @@ var (
 	// ErrNoManualClock is returned by Advance when the runtime does not run
 	// on a ManualClock.
 	ErrNoManualClock = errors.New("game: runtime clock is not a ManualClock")
+	// ErrWorkerStuck is returned by Runtime.Shutdown when it gave up on a
+	// tick worker stuck in a game's call that never returned (see
+	// StuckAfter and StuckWorkers).
+	ErrWorkerStuck = errors.New("game: a tick worker is stuck in a game's call")
 )
 
 // RefusedError is a game's refusal of a join, with a reason the player can

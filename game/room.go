@@ -170,6 +170,12 @@ func (r *Room) Game() string { return r.def.Name }
 // Phase returns the room's current phase.
 func (r *Room) Phase() Phase { return Phase(r.phase.Load()) }
 
+// Stuck reports whether the room's tick worker has been in one room's
+// turn (this room's or another's of its worker) for longer than
+// StuckAfter: in a game's call that never returns, so the room will not
+// tick again and its match never ends. Safe from any goroutine.
+func (r *Room) Stuck() bool { return r.sh != nil && r.sh.stuck(r.rt.nowNanos()) }
+
 // Join asks for a seat. It returns at once: a typed error (ErrRoomFull,
 // ErrWrongPassword, ErrLocked, ErrFinished, ErrControlFull) when the seat
 // cannot be reserved (ErrNoClient without a Client), or nil when the join was queued; cb then runs on the

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"maps"
 	mathrand "math/rand/v2"
@@ -106,10 +107,14 @@ func (rt *Runtime) Start() {
 // members are removed) and stops the workers, waiting for them to return.
 // New rooms are refused with ErrRuntimeClosed from the start. When ctx ends
 // first, the remaining rooms are disposed at once and ctx's error returned.
-// A worker that has not returned workerStopGrace after that is stuck in a
-// game's call that never returns: Shutdown returns ctx's error without it,
-// leaving its goroutine and the rooms not yet disposed as they are, and
-// counts it in StuckWorkers.
+//
+// A worker that has been in one room's turn for longer than StuckAfter is
+// stuck in a game's call that never returns, and Shutdown does not wait
+// for it: once every room left is on a stuck worker and every other worker
+// has returned, it returns ErrWorkerStuck (joined with ctx's error if ctx
+// ended), leaving the stuck goroutines and their rooms as they are, and
+// counts them in StuckWorkers. So does a worker that has not returned
+// workerStopGrace after ctx ended, however long it was busy.
 func (rt *Runtime) Shutdown(ctx context.Context) error {
 	if !rt.closed.CompareAndSwap(false, true) {
 		return ErrRuntimeClosed
@@ -131,30 +136,14 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	started := rt.started.Load()
 	rt.startMu.Unlock()
 	if started {
-		select {
-		case <-rt.empty:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
+		err = rt.awaitRooms(ctx)
 		close(rt.stop)
 		stopped := make(chan struct{})
 		go func() { rt.wg.Wait(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-ctx.Done():
-			select {
-			case <-stopped: // a worker between two slots stops at once
-			case <-time.After(workerStopGrace):
-				n := 0
-				for _, s := range rt.shards {
-					if !s.exited.Load() {
-						n++
-					}
-				}
-				rt.stuck.Add(uint64(n))
-				rt.cfg.Logger.Error("a tick worker did not stop: a game's call never returned; its rooms are left as they are", "workers", n)
-				return ctx.Err()
-			}
+		if n := rt.awaitWorkers(ctx, stopped); n > 0 {
+			rt.stuck.Add(uint64(n))
+			rt.cfg.Logger.Error("a tick worker did not stop: a game's call never returned; its rooms are left as they are", "workers", n)
+			return errors.Join(ctx.Err(), ErrWorkerStuck)
 		}
 	}
 	// Workers are stopped (or never ran): dispose what is left here.
@@ -169,6 +158,93 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// awaitRooms waits until the closed rooms are gone (nil), ctx ends (its
+// error), or every room left is on a stuck worker (nil: no more will go).
+func (rt *Runtime) awaitRooms(ctx context.Context) error {
+	t := time.NewTicker(stuckPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-rt.empty:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if rt.onlyStuckLeft() {
+				return nil
+			}
+		}
+	}
+}
+
+// onlyStuckLeft reports whether some worker is stuck and every live room
+// is on a stuck worker.
+func (rt *Runtime) onlyStuckLeft() bool {
+	now := rt.nowNanos()
+	if !slices.ContainsFunc(rt.shards, func(s *shard) bool { return s.stuck(now) }) {
+		return false
+	}
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	for _, r := range rt.rooms {
+		if !r.sh.stuck(now) {
+			return false
+		}
+	}
+	return true
+}
+
+// awaitWorkers waits for the stopped workers to return (stopped closes)
+// and returns 0, or returns how many have not when each of those is stuck,
+// or workerStopGrace after ctx ended.
+func (rt *Runtime) awaitWorkers(ctx context.Context, stopped <-chan struct{}) int {
+	t := time.NewTicker(stuckPoll)
+	defer t.Stop()
+	done := ctx.Done()
+	var grace <-chan time.Time
+	for {
+		select {
+		case <-stopped:
+			return 0
+		case <-done:
+			done, grace = nil, time.After(workerStopGrace)
+		case <-grace:
+			return rt.running(func(*shard) bool { return true })
+		case <-t.C:
+			now := rt.nowNanos()
+			if n := rt.running(func(s *shard) bool { return s.stuck(now) }); n > 0 {
+				return n
+			}
+		}
+	}
+}
+
+// running returns how many workers have not returned, when each of them
+// passes ok, and 0 otherwise.
+func (rt *Runtime) running(ok func(*shard) bool) int {
+	n := 0
+	for _, s := range rt.shards {
+		if s.exited.Load() {
+			continue
+		}
+		if !ok(s) {
+			return 0
+		}
+		n++
+	}
+	return n
+}
+
+// StuckAfter is how long a tick worker may be in one room's turn (its
+// game's calls: Update, Encode and the rest, up to 1+MaxCatchUp ticks of
+// them) before it counts as stuck in a call that never returns: a
+// shutdown (Runtime.Shutdown) and a drain give up waiting for its rooms
+// then. A healthy turn takes a small part of a tick period (at most 1 s).
+const StuckAfter = 2 * time.Second
+
+// stuckPoll is how often Shutdown looks for stuck workers while it waits.
+const stuckPoll = 100 * time.Millisecond
 
 // workerStopGrace is how long Shutdown waits for its workers once its
 // context has ended.

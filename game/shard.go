@@ -39,6 +39,10 @@ type shard struct {
 	rooms atomic.Int64
 	// exited is set when the shard's worker goroutine has returned.
 	exited atomic.Bool
+	// busy is when (Runtime.nanos) the worker began its current room's
+	// turn in process, the game's calls included, and zero between slots:
+	// a worker busy for longer than StuckAfter is stuck (stuck).
+	busy atomic.Int64
 	// games holds, for each game with a room on the shard, what those
 	// rooms count (Room.gs): the shard's figures are their sum, and a
 	// game's (Runtime.GameStats) the sum over shards. Entries are added
@@ -192,6 +196,7 @@ func (s *shard) process(slot int64) {
 			r.unsleep(r.w.due) // its wake time came
 		}
 		late := start.Sub(r.w.due)
+		s.busy.Store(s.rt.nanos(now))
 		s.steps(r, start)
 		if !r.w.disposed && !r.w.due.After(start) {
 			// Still behind: skip the missed ticks, keeping the phase.
@@ -219,6 +224,7 @@ func (s *shard) process(slot int64) {
 		// fall in this very slot a later turn, whose list is being rewritten.
 		s.again = append(s.again, r)
 	}
+	s.busy.Store(0)
 	clear(list[keep:])
 	if keep == 0 && list != nil {
 		// An emptied slot gives its list back: rooms move to a later slot
@@ -243,6 +249,14 @@ func (s *shard) steps(r *Room, start time.Time) {
 		r.step(r.w.due)
 		r.w.due = r.w.due.Add(r.period)
 	}
+}
+
+// stuck reports whether the worker has been in one room's turn for
+// longer than StuckAfter as of now (Runtime.nanos): in a game's call that,
+// as far as anyone can tell, will never return. Safe from any goroutine.
+func (s *shard) stuck(now int64) bool {
+	b := s.busy.Load()
+	return b != 0 && now-b > int64(StuckAfter)
 }
 
 // untilNext returns how long the worker may sleep before the next busy slot.

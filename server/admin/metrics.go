@@ -147,7 +147,7 @@ var (
 	mEncoded         = counter("tickroom_encoded_frames_total", "Frames rooms encoded, by game.", "game")
 	mSleeps          = counter("tickroom_room_sleeps_total", "Times a room went off its tick until an input or its wake tick (turn-based games), by game.", "game")
 	mCrashes         = counter("tickroom_room_crashes_total", "Rooms closed because their game failed (a panic in one of its methods, or a state over the runtime's limit), by game.", "game")
-	mStuckWorkers    = counter("tickroom_tick_workers_stuck_total", "Tick workers a shutdown gave up on a second past its deadline, each still in a game's call that never returned.")
+	mStuckWorkers    = counter("tickroom_tick_workers_stuck_total", "Tick workers a shutdown gave up on, each still in a game's call that never returned (stuck past game.StuckAfter, or a second past the deadline).")
 )
 
 // allMetrics lists the families for Describe.

@@ -38,11 +38,15 @@ func (h *Hub) CloseWaiting() {
 func (h *Hub) Draining() bool { return h.draining.Load() }
 
 // Playing returns the number of rooms whose match runs: what a drain waits
-// for. Safe from any goroutine.
+// for. A room whose tick worker is stuck in a game's call (game.Room.Stuck)
+// is left out, since its match never ends. Safe from any goroutine.
 func (h *Hub) Playing() int {
 	n := 0
 	for _, info := range h.rt.Rooms(game.RoomFilter{Private: true}) {
-		if info.Phase == game.PhaseRunning {
+		if info.Phase != game.PhaseRunning {
+			continue
+		}
+		if room, ok := h.rt.Room(info.ID); ok && !room.Stuck() {
 			n++
 		}
 	}
