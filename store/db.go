@@ -52,10 +52,11 @@ type Config struct {
 	// "The store's page cache"). Checked, but not used, with PostgreSQL.
 	CacheSize int
 	// ConnectTimeout bounds the PostgreSQL connection at open. The
-	// migrations that follow are not bounded by it: they run to their
-	// end, and a node that finds another migrating waits for it, saying
-	// so in the log every minute, for up to 5 minutes (then ErrLocked).
-	// Zero value means 10 seconds.
+	// migrations that follow are not bounded by it: they run to their end
+	// (or to the end of Open's context, which cancels them on the server
+	// and rolls them back), and a node that finds another migrating waits
+	// for it, saying in the log every minute who holds the lock, for up
+	// to 5 minutes (then ErrLocked). Zero value means 10 seconds.
 	ConnectTimeout time.Duration
 	// MaxConns caps the PostgreSQL connection pool. Zero value means 8.
 	MaxConns int

@@ -29,6 +29,16 @@
 // newer than the binary's newest migration (ErrSchemaNewer), so an older
 // binary never writes into a schema it does not know.
 //
+// On PostgreSQL, nodes migrate one at a time under a session-level
+// advisory lock held by the connection the migrations run on. Open's
+// context bounds them: its end sends the server a cancel request (pgx's
+// CancelRequestContextWatcherHandler, rather than its default of cutting
+// the connection, which left the server running the statement with the
+// lock held), the migration rolls back and the lock is let go before Open
+// returns. A node waiting for the lock logs who holds it
+// (pg_stat_activity: application_name, address, statement), and sessions
+// are named "tickroom <host> pid <pid>" unless the URL names them.
+//
 // What anyone can make the store keep is bounded where it is written: a
 // channel's lines (ChannelKeep), the channels with lines (ChannelHistories,
 // ChannelTTL), an inbox (InboxKeep), an account's devices (DeviceKeep),

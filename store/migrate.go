@@ -51,6 +51,9 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 	}
 	current, err := p.GetDBVersion(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("store: cancelled reading the schema version: %w", context.Cause(ctx))
+		}
 		return 0, wrapDriver("reading the schema version", err, classify)
 	}
 	if current > newest {
@@ -70,6 +73,12 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 			if n := len(perr.Applied); n > 0 {
 				at = perr.Applied[n-1].Source.Version
 			}
+			if ctx.Err() != nil {
+				// A signal during the start: the statement was cancelled
+				// on the server too (migrationPool) and its transaction
+				// rolled back.
+				return 0, fmt.Errorf("store: migration cancelled: version %d (%s): %w; rolled back, the schema stays at version %d", v, perr.Failed.Source.Path, context.Cause(ctx), at)
+			}
 			// A database that was locked or out of reach failed the
 			// migration, not its SQL: say so, as at any other start.
 			cause := perr.Err
@@ -77,6 +86,9 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 				cause = fmt.Errorf("%w: %w", e, cause)
 			}
 			return 0, fmt.Errorf("%w: version %d (%s): %w; the schema stays at version %d", ErrMigration, v, perr.Failed.Source.Path, cause, at)
+		}
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("store: cancelled before migrating: %w", context.Cause(ctx))
 		}
 		return 0, wrapDriver("migrating", err, classify)
 	}

@@ -2,14 +2,23 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 )
+
+// cancelGrace is how long a migration's connection waits, once its
+// context has ended, for the server to answer the cancel request before
+// it is cut.
+const cancelGrace = 5 * time.Second
 
 // openPostgres connects to cfg.URL, checks the server answers within
 // cfg.ConnectTimeout and migrates, for as long as the migrations take (and
@@ -22,6 +31,11 @@ func openPostgres(ctx context.Context, cfg Config) (_ *DB, err error) {
 	}
 	if ccfg.ConnectTimeout == 0 {
 		ccfg.ConnectTimeout = cfg.ConnectTimeout
+	}
+	if ccfg.RuntimeParams["application_name"] == "" {
+		// pg_stat_activity then says which node a session is, for an
+		// operator and for a node waiting for the migration lock.
+		ccfg.RuntimeParams["application_name"] = applicationName()
 	}
 	pool := stdlib.OpenDB(*ccfg)
 	pool.SetMaxOpenConns(cfg.MaxConns)
@@ -40,11 +54,41 @@ func openPostgres(ctx context.Context, cfg Config) (_ *DB, err error) {
 	if err := pool.PingContext(pctx); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, redactURL(cfg.URL), err)
 	}
-	db.version, err = migrate(ctx, pool, BackendPostgres, cfg.migrations, classifyPostgres, cfg.Logger, cfg.lockWait)
+	mpool := migrationPool(ccfg)
+	db.version, err = migrate(ctx, mpool, BackendPostgres, cfg.migrations, classifyPostgres, cfg.Logger, cfg.lockWait)
+	mpool.Close()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", redactURL(cfg.URL), err)
 	}
 	return db, nil
+}
+
+// migrationPool returns the connections the migrations run on, closed
+// once they are done. Their context's end reaches the server: pgx's default
+// only cuts the connection on the client's side, and the server then went
+// on with the statement (an index build) and its session kept the
+// migration lock until the statement ended, so the next node to start
+// waited for a migration nobody would finish. These send a cancel request
+// instead (then cut the connection past cancelGrace), the statement stops,
+// its transaction rolls back, and the lock is let go at once.
+func migrationPool(ccfg *pgx.ConnConfig) *sql.DB {
+	mcfg := ccfg.Copy()
+	mcfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
+	}
+	return stdlib.OpenDB(*mcfg)
+}
+
+// applicationName names this process's sessions in pg_stat_activity when
+// the database URL names none: "tickroom <host> pid <pid>", cut to
+// PostgreSQL's 63 bytes.
+func applicationName() string {
+	host, _ := os.Hostname()
+	name := fmt.Sprintf("tickroom %s pid %d", host, os.Getpid())
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name
 }
 
 // classifyPostgres maps a pgx error to the sentinel it stands for, or nil.
