@@ -25,15 +25,15 @@ const (
 // migrations run to their end: one cut short rolls back, at every start.
 const storeOpenTimeout = 30 * time.Second
 
-// openStore opens the store Options name, if any, takes the session key
-// and admin token from it when Options give none, and starts the write
-// queue.
-func (s *Server) openStore() error {
+// openStore opens the store Options name, if any, under start (whose end
+// cancels a migration under way), takes the session key and admin token
+// from it when Options give none, and starts the write queue.
+func (s *Server) openStore(start context.Context) error {
 	o := s.opts
 	if o.DataDir == "" && o.DatabaseURL == "" {
 		return nil
 	}
-	db, err := store.Open(context.Background(), store.Config{Dir: o.DataDir, URL: o.DatabaseURL, GuestTTL: o.GuestTTL, Logger: s.log})
+	db, err := store.Open(start, store.Config{Dir: o.DataDir, URL: o.DatabaseURL, GuestTTL: o.GuestTTL, Logger: s.log})
 	if err != nil {
 		return err
 	}

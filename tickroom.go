@@ -112,7 +112,16 @@ type Server struct {
 // nothing until Start or Run. With a DataDir or DatabaseURL it opens the
 // store and applies its migrations first, and fails with a store error
 // when that cannot be done (there is no fallback to memory).
-func New(opts Options) (_ *Server, err error) {
+func New(opts Options) (*Server, error) {
+	return NewContext(context.Background(), opts)
+}
+
+// NewContext is New under ctx, which bounds opening the store: its end (a
+// signal during the start) cancels a migration under way on the database
+// server too, whose transaction rolls back and whose PostgreSQL migration
+// lock is let go at once, and NewContext fails with ctx's error. Once
+// NewContext has returned, ctx no longer matters.
+func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
@@ -121,7 +130,7 @@ func New(opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("%w: the WebSocket address cannot be off", ErrOptions)
 	}
 	s := &Server{opts: o, log: o.Logger, games: game.NewRegistry(), adminToken: o.AdminToken, drainReq: make(chan struct{}), drainCut: make(chan struct{})}
-	if err := s.openStore(); err != nil {
+	if err := s.openStore(ctx); err != nil {
 		return nil, err
 	}
 	defer func() {

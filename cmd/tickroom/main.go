@@ -226,6 +226,12 @@ func negativeFlag(fs *flag.FlagSet) error {
 	return err
 }
 
+// startStopWait bounds how long a signal during the start waits for the
+// start to end (a migration's statement to be cancelled on the database
+// server, which takes the store up to 5 s when the server does not answer)
+// before the process stops regardless.
+const startStopWait = 10 * time.Second
+
 func run() error {
 	f, err := parseFlags()
 	if err != nil {
@@ -256,20 +262,34 @@ func run() error {
 		log.Warn("a secret file is open to other users of the machine; make it readable by the server's user alone (chmod 600)",
 			"flag", "-"+o.flag+"-file", "path", o.path, "mode", fmt.Sprintf("%#o", o.mode))
 	}
-	// New opens the store and runs its migrations, which take as long as
-	// they take (or wait for another node's): a signal meanwhile stops
-	// the process there, rather than after them. Nothing serves yet, and
-	// a migration cut short rolls back.
+	// NewContext opens the store and runs its migrations, which take as
+	// long as they take (or wait for another node's): a signal meanwhile
+	// ends ctx, which cancels them (a statement under way is cancelled on
+	// the database server, its migration rolls back and the PostgreSQL
+	// migration lock is let go at once), and the start fails. Nothing
+	// serves yet. Should the start not end within startStopWait of the
+	// signal, or a second signal come, the process stops there.
 	starting := make(chan struct{})
 	go func() {
 		select {
 		case sig := <-sigs:
-			log.Warn("signal during the start: stopping; a migration under way is rolled back", "signal", sig.String())
-			os.Exit(1)
+			log.Warn("signal during the start: stopping; a migration under way is cancelled and rolled back", "signal", sig.String())
 		case <-starting:
+			return
 		}
+		t := time.NewTimer(startStopWait)
+		defer t.Stop()
+		select {
+		case sig := <-sigs:
+			log.Warn("second signal during the start: stopping now", "signal", sig.String())
+		case <-t.C:
+			log.Warn("the start did not end within its wait after the signal: stopping now", "waited", startStopWait)
+		case <-starting:
+			return
+		}
+		os.Exit(1)
 	}()
-	srv, err := tickroom.New(options(f, log))
+	srv, err := tickroom.NewContext(ctx, options(f, log))
 	close(starting)
 	if err != nil {
 		return err
