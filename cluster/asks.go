@@ -136,7 +136,7 @@ func (s *Social) asker() {
 			s.askSlots.Release(weight)
 			a.done(as)
 		}
-		s.call(ops, done, func(err error) {
+		s.callAlso(ops, nil, true, done, func(err error) {
 			as := make([]social.RemoteAnswer, len(ops))
 			for i := range as {
 				as[i].Err = err

@@ -127,6 +127,9 @@ type Bus struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 
+	// queued is the bytes of the messages waiting to be published.
+	queued atomic.Int64
+
 	// Published, Received, Dropped and Failed count messages: published,
 	// received for this node, refused because the queue was full or Redis
 	// was down, and lost when publishing failed.
@@ -242,14 +245,19 @@ func (b *Bus) enqueue(m outMsg) error {
 		b.Dropped.Add(1)
 		return fmt.Errorf("%w: redis is not answering", ErrUnavailable)
 	}
+	b.queued.Add(int64(len(m.payload)))
 	select {
 	case b.out <- m:
 		return nil
 	default:
+		b.queued.Add(-int64(len(m.payload)))
 		b.Dropped.Add(1)
 		return fmt.Errorf("%w: bus queue full", ErrUnavailable)
 	}
 }
+
+// Queued returns how many messages wait to be published, and their bytes.
+func (b *Bus) Queued() (msgs int, bytes int64) { return len(b.out), b.queued.Load() }
 
 // encode frames e for pub/sub: the envelope's JSON without its body, then
 // the body's own bytes (internal/rawbody), not base64 in the JSON; or, while
@@ -573,6 +581,11 @@ func (b *Bus) publish() {
 			}
 		}
 		b.flush(batch)
+		var n int64
+		for _, m := range batch {
+			n += int64(len(m.payload))
+		}
+		b.queued.Add(-n)
 	}
 }
 

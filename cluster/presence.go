@@ -248,7 +248,7 @@ func (s *Social) locateTrying(users []string, lost *atomic.Uint64, what string) 
 		if !s.waitHealthy() {
 			return nil, false
 		}
-		loc, err := s.locate(users)
+		loc, err := s.locate(users, true)
 		if err == nil {
 			return loc, true
 		}
@@ -266,15 +266,25 @@ func (s *Social) locateTrying(users []string, lost *atomic.Uint64, what string) 
 	return nil, true
 }
 
-// waitBusRoom waits until the bus's queue is less than half full, leaving
-// the rest to the users' own requests; false at Close.
+// busRoomBytes bounds the bytes the background senders (presence casts,
+// a login's questions, other casts) leave waiting to be published: a
+// message carries up to opsBatch ops (tens of KB), and half the bus's
+// queue of them could hold a user's own request behind ~100 MB.
+const busRoomBytes = 256 << 10
+
+// waitBusRoom waits until the bus's queue is less than half full and
+// holds less than busRoomBytes, leaving the rest to the users' own
+// requests; false at Close.
 func (s *Social) waitBusRoom() bool {
-	for len(s.bus.out) >= cap(s.bus.out)/2 {
+	for {
+		msgs, bytes := s.bus.Queued()
+		if msgs < cap(s.bus.out)/2 && bytes < busRoomBytes {
+			return true
+		}
 		select {
 		case <-s.stop:
 			return false
 		case <-time.After(time.Millisecond):
 		}
 	}
-	return true
 }

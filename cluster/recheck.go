@@ -166,7 +166,7 @@ func (s *Social) recheck(so *social.Social, targets []social.PresenceRecheck) (a
 					mu.Unlock()
 					<-slots
 				}
-				s.callAlso(ops, noted, done, func(err error) {
+				s.callAlso(ops, noted, true, done, func(err error) {
 					as := make([]social.RemoteAnswer, len(ops))
 					for k := range as {
 						as[k].Err = err
