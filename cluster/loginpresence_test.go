@@ -69,7 +69,7 @@ type socialNode struct {
 	loads atomic.Int64
 }
 
-func startSocialNode(t *testing.T, rs *redistest.Server, id string, lists map[string][]string) *socialNode {
+func startSocialNode(t testing.TB, rs *redistest.Server, id string, lists map[string][]string) *socialNode {
 	t.Helper()
 	return startSocialNodeOf(t, rs, id, lists, nodeOptions{})
 }
@@ -100,7 +100,7 @@ type heldAnswers struct {
 }
 
 // startSocialNodeOf is startSocialNode with o.
-func startSocialNodeOf(t *testing.T, rs *redistest.Server, id string, lists map[string][]string, o nodeOptions) *socialNode {
+func startSocialNodeOf(t testing.TB, rs *redistest.Server, id string, lists map[string][]string, o nodeOptions) *socialNode {
 	t.Helper()
 	rdb := rs.Client(t)
 	bus, err := NewBus(BusConfig{Client: rdb, Node: id, Queue: o.queue, CallTimeout: o.callTimeout})
@@ -159,7 +159,7 @@ func startSocialNodeOf(t *testing.T, rs *redistest.Server, id string, lists map[
 }
 
 // login connects user to n, recorded in Redis as the hub does.
-func (n *socialNode) login(t *testing.T, user string, conn uint64) *social.Member {
+func (n *socialNode) login(t testing.TB, user string, conn uint64) *social.Member {
 	t.Helper()
 	if _, err := n.users.Claim(context.Background(), user, conn, time.Now(), false); err != nil {
 		t.Fatal(err)

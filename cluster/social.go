@@ -42,10 +42,10 @@ const (
 // at once (presence casts, a login's questions, other casts, rechecks),
 // each finding up to opsBatch users: more does not make Redis, one
 // thread, answer more, and had the users' own requests wait behind them.
-// During a mass login of 2,000 users of 500 remote friends, a user's
-// lookup of one user took 9.6–13 ms on average (up to 90 ms) beside
-// them, and 3.2–3.8 ms (up to 25 ms) with this bound, the mass login
-// done as soon.
+// During a mass login of 2,000 users of 500 remote friends, a lookup of
+// one user took 11.8–12.1 ms on average beside them, 5.4–5.6 ms with
+// this bound, the friends on other nodes told 5–6 s later
+// (BenchmarkMassLogin).
 const bgLookups = 2
 
 // Social carries the social layer's requests between nodes: it is
