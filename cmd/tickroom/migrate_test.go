@@ -37,15 +37,7 @@ func TestBinarySignalDuringAMigrationStops(t *testing.T) {
 	if _, err := other.Exec(ctx, "SELECT pg_advisory_lock(4097083626)"); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-database", url)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	cmd, stderr, exited := startOnDatabase(t, bin, url)
 	time.Sleep(time.Second) // waiting for the lock
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -94,15 +86,7 @@ func TestBinarySignalDuringAMigrationLetsTheLockGo(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer admin.Close(ctx)
-			cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-database", url)
-			stderr := &lockedBuffer{}
-			cmd.Stderr = stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			cmd, stderr, exited := startOnDatabase(t, bin, url)
 			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 				var n int
 				if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DROP INDEX%'`).Scan(&n); err != nil {
@@ -173,4 +157,21 @@ func migrateTo(t *testing.T, url string, v int64) {
 	if _, err := p.UpTo(context.Background(), v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startOnDatabase starts bin on the PostgreSQL database url, on ports of
+// its own; it returns the process, its stderr and its exit, and kills it
+// when the test ends.
+func startOnDatabase(t *testing.T, bin, url string) (*exec.Cmd, *lockedBuffer, <-chan error) {
+	t.Helper()
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-database", url)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, stderr, exited
 }

@@ -200,6 +200,27 @@ func TestLocalJoinWhileTheDirectoryIsBehind(t *testing.T) {
 	a.move(room, 1, 1, 0)
 }
 
+// reservedQuickMatch has player a on c's first node make a gomoku room
+// and player b on its second quick-match, redirected there with a
+// reservation; b's connection to the second node is closed. It returns
+// b, the room, the redirect and the quick-match.
+func reservedQuickMatch(t *testing.T, c *Cluster) (b *player, room string, rd *tickroomv1.Redirect, qm *tickroomv1.ClientMessage) {
+	t.Helper()
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	a := connect(t, n1, "a")
+	b = connect(t, n2, "b")
+	room = createGomoku(t, a) // on n1, a's node
+	qm = &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{
+		Game: "gomoku", Options: map[string]string{"move_seconds": "0"},
+	}}}
+	rd = b.c.Request(qm).GetRedirect()
+	if rd == nil || rd.NodeId != n1.ID || rd.RoomId != room || rd.Reservation == "" {
+		t.Fatalf("b's quick-match on n2: redirect %v, want one to n1 for %s", rd, room)
+	}
+	b.c.WS.Close()
+	return b, room, rd, qm
+}
+
 // TestQuickMatchReservationHonouredWithoutRedis: a quick-match redirected
 // to the node of an open room, whose player reconnects there while Redis
 // is out of reach, is served there (protocol/README.md: the node a
@@ -207,17 +228,7 @@ func TestLocalJoinWhileTheDirectoryIsBehind(t *testing.T) {
 // not refused with UNAVAILABLE.
 func TestQuickMatchReservationHonouredWithoutRedis(t *testing.T) {
 	c := Start(t, Config{Nodes: 2})
-	n1, n2 := c.Nodes()[0], c.Nodes()[1]
-	a, b := connect(t, n1, "a"), connect(t, n2, "b")
-	room := createGomoku(t, a) // on n1, a's node
-	qm := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{
-		Game: "gomoku", Options: map[string]string{"move_seconds": "0"},
-	}}}
-	rd := b.c.Request(qm).GetRedirect()
-	if rd == nil || rd.NodeId != n1.ID || rd.RoomId != room || rd.Reservation == "" {
-		t.Fatalf("b's quick-match on n2: redirect %v, want one to n1 for %s", rd, room)
-	}
-	b.c.WS.Close()
+	b, room, rd, qm := reservedQuickMatch(t, c)
 
 	c.Redis.Stop(t)
 	nc, _, err := testclient.Dial(t, rd.Url, b.c.Token, testclient.Options{Label: "b"})

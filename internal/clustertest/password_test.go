@@ -137,16 +137,24 @@ func TestRoomPasswordGuessesAreBoundedAcrossNodes(t *testing.T) {
 	}
 }
 
+// lockedRoom starts two nodes behind a trusted proxy and has a keeper
+// make a gomoku room with the password "sesame" on the first; it returns
+// the cluster, that node and the room.
+func lockedRoom(t *testing.T) (*Cluster, *Node, string) {
+	t.Helper()
+	c := Start(t, Config{Nodes: 2, Args: []string{"-trusted-proxies", "127.0.0.1"}})
+	n1 := c.Nodes()[0]
+	keeper := connectFrom(t, n1, "keeper", "198.51.100.1")
+	r := keeper.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku", Password: "sesame"}}})
+	return c, n1, joined(t, "keeper", r).RoomId
+}
+
 // TestRoomPasswordGuessesAreBoundedWithoutRedis: while Redis is out of
 // reach each node counts wrong passwords in its own memory: a guesser
 // through the room's node (the only one that can find the room then) is
 // answered, not stalled, and is RATE_LIMITED past 10.
 func TestRoomPasswordGuessesAreBoundedWithoutRedis(t *testing.T) {
-	c := Start(t, Config{Nodes: 2, Args: []string{"-trusted-proxies", "127.0.0.1"}})
-	n1 := c.Nodes()[0]
-	keeper := connectFrom(t, n1, "keeper", "198.51.100.1")
-	r := keeper.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku", Password: "sesame"}}})
-	locked := joined(t, "keeper", r).RoomId
+	c, n1, locked := lockedRoom(t)
 	guesser := connectFrom(t, n1, "guesser", "203.0.113.7")
 	c.Redis.Stop(t)
 	guessUntilRefused(t, []*player{guesser}, func(password string) *tickroomv1.ClientMessage {
@@ -165,11 +173,7 @@ func TestRoomPasswordGuessesAreBoundedWithoutRedis(t *testing.T) {
 // loaded the machine, is still RATE_LIMITED, and another address joins
 // with the right password.
 func TestRoomPasswordGuessesWhileRedisIsSilent(t *testing.T) {
-	c := Start(t, Config{Nodes: 2, Args: []string{"-trusted-proxies", "127.0.0.1"}})
-	n1 := c.Nodes()[0]
-	keeper := connectFrom(t, n1, "keeper", "198.51.100.1")
-	r := keeper.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku", Password: "sesame"}}})
-	locked := joined(t, "keeper", r).RoomId
+	c, n1, locked := lockedRoom(t)
 	guesser := connectFrom(t, n1, "guesser", "203.0.113.7")
 	friend := connectFrom(t, n1, "friend", "192.0.2.9")
 	try := func(password string) *tickroomv1.ClientMessage {

@@ -82,17 +82,8 @@ func TestOwnNodeJoinsWhileRedisIsSilent(t *testing.T) {
 // machine.
 func TestQuickMatchReservationWhileRedisIsSilent(t *testing.T) {
 	c := Start(t, Config{Nodes: 2})
-	n1, n2 := c.Nodes()[0], c.Nodes()[1]
-	a, b := connect(t, n1, "a"), connect(t, n2, "b")
-	room := createGomoku(t, a) // on n1, a's node
-	qm := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{
-		Game: "gomoku", Options: map[string]string{"move_seconds": "0"},
-	}}}
-	rd := b.c.Request(qm).GetRedirect()
-	if rd == nil || rd.NodeId != n1.ID || rd.RoomId != room || rd.Reservation == "" {
-		t.Fatalf("b's quick-match on n2: redirect %v, want one to n1 for %s", rd, room)
-	}
-	b.c.WS.Close()
+	n1 := c.Nodes()[0]
+	b, room, rd, qm := reservedQuickMatch(t, c)
 	nc, _, err := testclient.Dial(t, rd.Url, b.c.Token, testclient.Options{Label: "b"})
 	if err != nil {
 		t.Fatal(err)
