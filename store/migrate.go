@@ -97,6 +97,15 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 		version = max(version, r.Source.Version)
 		log.Info("store: migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
+	if len(results) == 0 && current < newest {
+		// Another node migrated while this one waited for the lock in Up,
+		// after both read the version: what it left is the version.
+		v, err := p.GetDBVersion(ctx)
+		if err != nil {
+			return 0, wrapDriver("reading the schema version", err, classify)
+		}
+		version = v
+	}
 	return version, nil
 }
 
