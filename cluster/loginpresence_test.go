@@ -184,22 +184,11 @@ func (n *socialNode) login(t testing.TB, user string, conn uint64) *social.Membe
 // later presence never overtaken by an earlier one.
 func TestMassLoginPresenceReachesFriendsOnOtherNodes(t *testing.T) {
 	const users, friends, remote = 2000, 10, 200
-	lists := make(map[string][]string)
-	for i := range users {
-		u := fmt.Sprint("u", i)
-		for j := range friends {
-			r := fmt.Sprint("r", (i*7+j)%remote)
-			lists[u] = append(lists[u], r)
-			lists[r] = append(lists[r], u)
-		}
-	}
+	lists := ringFriends(users, friends, remote, 7)
 	rs := redistest.Start(t)
 	a := startSocialNode(t, rs, "a", lists)
 	b := startSocialNode(t, rs, "b", lists)
-	for k := range remote {
-		b.login(t, fmt.Sprint("r", k), uint64(k+1))
-	}
-	waitFor(t, 10*time.Second, "node b's users' lists read", func() bool { return b.loads.Load() == remote })
+	loginRemote(t, b, remote, 10*time.Second)
 
 	members := make([]*social.Member, users)
 	for i := range users {
@@ -276,6 +265,31 @@ func everyoneFriends(users, remote int) map[string][]string {
 	return lists
 }
 
+// ringFriends lists users "u<i>" each a friend of friends of remote users
+// "r<k>", u<i>'s being r<(i×step+j) mod remote> for j < friends.
+func ringFriends(users, friends, remote, step int) map[string][]string {
+	lists := make(map[string][]string)
+	for i := range users {
+		u := fmt.Sprint("u", i)
+		for j := range friends {
+			r := fmt.Sprint("r", (i*step+j)%remote)
+			lists[u] = append(lists[u], r)
+			lists[r] = append(lists[r], u)
+		}
+	}
+	return lists
+}
+
+// loginRemote logs remote users "r<k>" in on n and waits up to d until
+// their lists are read.
+func loginRemote(t testing.TB, n *socialNode, remote int, d time.Duration) {
+	t.Helper()
+	for k := range remote {
+		n.login(t, fmt.Sprint("r", k), uint64(k+1))
+	}
+	waitFor(t, d, "node "+n.users.cfg.Node+"'s users' lists read", func() bool { return n.loads.Load() == int64(remote) })
+}
+
 // holdLookups holds n's lookup workers and fills their queue, until the
 // test ends.
 func holdLookups(t *testing.T, n *socialNode) {
@@ -295,10 +309,7 @@ func holdLookups(t *testing.T, n *socialNode) {
 // a, and waits until each pair of friends sees the other online.
 func loginAllAndSee(t *testing.T, a, b *socialNode, lists map[string][]string, users, remote int) {
 	t.Helper()
-	for k := range remote {
-		b.login(t, fmt.Sprint("r", k), uint64(k+1))
-	}
-	waitFor(t, 10*time.Second, "node b's users' lists read", func() bool { return b.loads.Load() == int64(remote) })
+	loginRemote(t, b, remote, 10*time.Second)
 	for i := range users {
 		a.login(t, fmt.Sprint("u", i), uint64(i+1))
 	}

@@ -22,23 +22,12 @@ import (
 // Run it alone: go test -run x -bench MassLogin -benchtime 1x ./cluster
 func BenchmarkMassLogin(b *testing.B) {
 	const users, friends, remote = 2000, 500, 2000
-	lists := make(map[string][]string)
-	for i := range users {
-		u := fmt.Sprint("u", i)
-		for j := range friends {
-			r := fmt.Sprint("r", (i+j)%remote)
-			lists[u] = append(lists[u], r)
-			lists[r] = append(lists[r], u)
-		}
-	}
+	lists := ringFriends(users, friends, remote, 1)
 	for range b.N {
 		rs := redistest.Start(b)
 		na := startSocialNode(b, rs, "a", lists)
 		nb := startSocialNode(b, rs, "b", lists)
-		for k := range remote {
-			nb.login(b, fmt.Sprint("r", k), uint64(k+1))
-		}
-		waitFor(b, 60*time.Second, "node b's lists read", func() bool { return nb.loads.Load() == remote })
+		loginRemote(b, nb, remote, 60*time.Second)
 		time.Sleep(3 * time.Second) // b's own logins' casts and questions done
 
 		var mu sync.Mutex
