@@ -15,14 +15,24 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// inflow is what the clients send the server beside the broadcast: rate
+// frames a second each, of size payload bytes.
+type inflow struct {
+	rate float64
+	size int
+}
+
 // broadcast runs the /broadcast load and measures the server's CPU per
 // frame the clients received.
-func broadcast(url string, pid, conns int, rate float64, size int, warmup, window time.Duration) (result, error) {
+func broadcast(url string, pid, conns int, rate float64, size int, in inflow, warmup, window time.Duration) (result, error) {
 	if pid <= 0 {
 		return result{}, errors.New("broadcast needs -server-pid")
 	}
 	if conns < 2 || rate <= 0 {
 		return result{}, errors.New("broadcast needs -conns ≥ 2 and -rate > 0")
+	}
+	if in.rate < 0 || in.size < 0 || in.size > 125 {
+		return result{}, errors.New("broadcast needs -inputs ≥ 0 and -input-size 0–125")
 	}
 	var got atomic.Uint64 // bytes read by every client
 	cs := make([]*websocket.Conn, conns)
@@ -62,6 +72,12 @@ func broadcast(url string, pid, conns int, rate float64, size int, warmup, windo
 			}
 		}
 	}()
+	inDone := make(chan error, 1)
+	if in.rate > 0 {
+		go func() { inDone <- sendInputs(cs[1:], in, stop) }()
+	} else {
+		inDone <- nil
+	}
 	time.Sleep(warmup)
 	cpu0, err := procCPU(pid)
 	if err != nil {
@@ -78,7 +94,45 @@ func broadcast(url string, pid, conns int, rate float64, size int, warmup, windo
 	if err := <-sent; err != nil {
 		return result{}, fmt.Errorf("send: %w", err)
 	}
-	return result{mode: "broadcast", frames: (b1 - b0) / wire, window: t1.Sub(t0), cpu: cpu1 - cpu0, cpuWhat: "server"}, nil
+	if err := <-inDone; err != nil {
+		return result{}, fmt.Errorf("inputs: %w", err)
+	}
+	mode := "broadcast"
+	if in.rate > 0 {
+		mode = fmt.Sprintf("broadcast with %g inputs/s a client", in.rate)
+	}
+	return result{mode: mode, frames: (b1 - b0) / wire, window: t1.Sub(t0), cpu: cpu1 - cpu0, cpuWhat: "server"}, nil
+}
+
+// sendInputs writes in.rate masked pong frames a second of in.size bytes
+// to each of cs, one connection after another, spread evenly over time,
+// until stop closes.
+func sendInputs(cs []*websocket.Conn, in inflow, stop <-chan struct{}) error {
+	frame := make([]byte, 0, 6+in.size)
+	frame = append(frame, 0x8a, 0x80|byte(in.size)) // FIN, pong; masked
+	key := [4]byte{0x1f, 0x2e, 0x3d, 0x4c}
+	frame = append(frame, key[:]...)
+	for i := range in.size {
+		frame = append(frame, byte('a'+i%26)^key[i%4])
+	}
+	total := in.rate * float64(len(cs))
+	t0 := time.Now()
+	var sent uint64
+	for next := 0; ; {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		due := uint64(time.Since(t0).Seconds() * total)
+		for ; sent < due; sent++ {
+			if _, err := cs[next].UnderlyingConn().Write(frame); err != nil {
+				return err
+			}
+			next = (next + 1) % len(cs)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // counter counts the bytes written to it.

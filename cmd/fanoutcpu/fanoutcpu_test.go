@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/tickroom/tickroom/server"
 )
 
 // TestWriteFloor: the write mode writes to real loopback sockets at about
@@ -29,5 +32,38 @@ func TestProcCPU(t *testing.T) {
 	}
 	if _, err := procCPU(-1); err == nil {
 		t.Fatal("procCPU of no process succeeded")
+	}
+}
+
+// TestBroadcastWithInputs: with -inputs, every client but the sender sends
+// the server frames at the asked rate, which the server reads without
+// answering or closing anyone, while the broadcast still reaches them all.
+func TestBroadcastWithInputs(t *testing.T) {
+	s, err := server.New(server.Config{MaxConns: 64, MaxConnsPerIP: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Handle("/broadcast", server.NewBroadcastHandler())
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	const conns, inputs = 10, 50.0
+	r, err := broadcast("ws://"+s.Addr().String()+"/broadcast", os.Getpid(), conns, 20, 64,
+		inflow{rate: inputs, size: 24}, 200*time.Millisecond, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.frames < 100 {
+		t.Fatalf("broadcast with inputs delivered %d frames in %v, want about %d", r.frames, r.window, 20*(conns-1))
+	}
+	st := s.Stats()
+	// 20 messages a second from the sender, and the inputs of 9 clients
+	// for the 1.2 s the run lasted: ~540 input frames.
+	if want := uint64(inputs * (conns - 1)); st.FramesIn < want {
+		t.Fatalf("the server read %d frames; want at least %d, the clients' inputs", st.FramesIn, want)
+	}
+	if st.FramesOut > r.frames+uint64(2*20*(conns-1)) {
+		t.Fatalf("the server wrote %d frames for %d broadcast deliveries: it answered the inputs", st.FramesOut, r.frames)
 	}
 }

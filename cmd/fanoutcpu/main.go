@@ -11,7 +11,11 @@
 // second of -size bytes, which the server sends to every other connection
 // (one frame per write), and the others read and discard. It prints the
 // server process's CPU (from /proc) per frame the clients received, over
-// -duration after -warmup. write opens -conns loopback TCP connections to
+// -duration after -warmup. With -inputs, every client but the sender also
+// sends that many frames a second of -input-size bytes, unsolicited pongs
+// (RFC 6455 §5.5.3: no answer is due), which the server reads, parses and
+// drops: the transport's own cost of reading what a game's clients send.
+// write opens -conns loopback TCP connections to
 // itself and writes -size bytes to one after another, -rate writes a second,
 // from one OS thread, and prints that thread's CPU per write (the kernel's
 // loopback delivery, billed to the sender, included).
@@ -33,6 +37,8 @@ func main() {
 	size := flag.Int("size", 64, "payload bytes of a message or write")
 	duration := flag.Duration("duration", 20*time.Second, "measured window")
 	warmup := flag.Duration("warmup", 3*time.Second, "time before the window")
+	inputs := flag.Float64("inputs", 0, "broadcast: frames a second each client but the sender sends the server (unsolicited pongs, read and dropped)")
+	inputSize := flag.Int("input-size", 24, "broadcast: payload bytes of each of -inputs' frames (below 126)")
 	flag.Parse()
 	var (
 		r   result
@@ -40,7 +46,7 @@ func main() {
 	)
 	switch *mode {
 	case "broadcast":
-		r, err = broadcast(*url, *pid, *conns, *rate, *size, *warmup, *duration)
+		r, err = broadcast(*url, *pid, *conns, *rate, *size, inflow{*inputs, *inputSize}, *warmup, *duration)
 	case "write":
 		r, err = writeFloor(*conns, *rate, *size, *warmup, *duration)
 	default:

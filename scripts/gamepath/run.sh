@@ -50,10 +50,17 @@
 #              /broadcast, one sending at the rate that gives the arena's
 #              delivered frames/s (cmd/fanoutcpu -mode broadcast): the
 #              transport's own server CPU per delivered frame.
+#   broadcast with inputs
+#              the same, with every connection but the sender also sending
+#              the server 10 frames a second of 24 B, as the bots send
+#              their inputs (unsolicited pongs, read and dropped; INPUT_HZ,
+#              0 skips it): the transport's own cost of the same traffic
+#              both ways, reads included.
 #   write      N loopback TCP sockets written round-robin at the same rate,
 #              64 B a write, from one thread (cmd/fanoutcpu -mode write):
 #              the kernel's floor per write.
-# and the ratio arena ÷ broadcast. Each line carries the 1-minute load
+# and the ratios arena ÷ broadcast (the goal's) and arena ÷ broadcast with
+# inputs. Each line carries the 1-minute load
 # average at its end: the box is shared, so CPU figures move ±30 % between
 # runs; compare the ratio within one run, and alternate before/after runs.
 #
@@ -70,6 +77,7 @@ duration=${DURATION:-20s}
 scpu=${SERVER_CPU:-1}
 lcpu=${LOAD_CPU:-0}
 secs=${duration%s}
+input_hz=${INPUT_HZ:-10}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 bin=${BIN_DIR:-$out/bin}
@@ -94,12 +102,14 @@ run_bg() {
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-# broadcast N RATE DIR: the /broadcast reference on a fresh pinned server.
+# broadcast N RATE DIR [INPUTS]: the /broadcast reference on a fresh pinned
+# server; with INPUTS, each client but the sender sends that many frames a
+# second.
 broadcast() {
-	local n=$1 rate=$2 dir=$3
+	local n=$1 rate=$2 dir=$3 inputs=${4:-0}
 	mkdir -p "$dir"
 	taskset -c "$scpu" "$bin/tickroom" -addr 127.0.0.1:0 -http "" -admin "" -data-dir "" \
-		-max-conns 19900 -max-conns-per-ip 19900 -conformance-endpoints ${SERVER_FLAGS:-} \
+		-max-conns 19900 -max-conns-per-ip 19900 -ignore-file-limit -conformance-endpoints ${SERVER_FLAGS:-} \
 		>"$dir/server.out" 2>"$dir/server.err" &
 	local srv=$!
 	pids+=("$srv")
@@ -110,10 +120,15 @@ broadcast() {
 	local ws
 	ws=$(sed -n 's/^tickroom listening ws=\([^ ]*\).*/\1/p' "$dir/server.out")
 	taskset -c "$lcpu" "$bin/fanoutcpu" -mode broadcast -url "ws://$ws/broadcast" -server-pid "$srv" \
-		-conns "$n" -rate "$rate" -size 64 -duration "$duration" >"$dir/result.txt" 2>"$dir/err.txt" &
+		-conns "$n" -rate "$rate" -size 64 -inputs "$inputs" -input-size 24 -duration "$duration" \
+		>"$dir/result.txt" 2>"$dir/err.txt" &
 	run_bg
 	kill "$srv" 2>/dev/null || true
 	wait "$srv" 2>/dev/null || true
+	if [ ! -s "$dir/result.txt" ]; then
+		echo "no /broadcast result in $dir:" >&2
+		cat "$dir/err.txt" "$dir/server.err" >&2 || true
+	fi
 }
 
 # field FILE: the "(F/s) ... X µs per frame" pair of a fanoutcpu result.
@@ -196,16 +211,29 @@ for n in $bots_list; do
 	broadcast "$n" "$rate" "$out/broadcast-$n$sfx"
 	bload=$(load1)
 	read -r bfps bcpf <<<"$(field "$out/broadcast-$n$sfx/result.txt")" || true
+	ifps= icpf= iload=
+	if [ "$input_hz" != 0 ]; then
+		echo "== $n conns: /broadcast at $rate msgs/s with $input_hz inputs/s a client, load $(load1)" >&2
+		broadcast "$n" "$rate" "$out/broadcast-inputs-$n$sfx" "$input_hz"
+		iload=$(load1)
+		read -r ifps icpf <<<"$(field "$out/broadcast-inputs-$n$sfx/result.txt")" || true
+	fi
 	echo "== $n sockets: write(2) floor at $fps writes/s, load $(load1)" >&2
 	taskset -c "$lcpu" "$bin/fanoutcpu" -mode write -conns "$n" -rate "$fps" -size 64 -duration "$duration" \
 		>"$out/write-$n$sfx.txt" 2>&1 &
 	run_bg
 	wload=$(load1)
 	read -r wfps wcpf <<<"$(field "$out/write-$n$sfx.txt")" || true
-	ratio=$(awk -v a="$cpf" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
+	ratio=$(awk -v a="$cpf" -v b="${bcpf:-0}" -v c="${icpf:-0}" 'BEGIN {
+		if (b > 0) printf "%.2f×", a / b; else printf "—"
+		if (c > 0) printf " (%.2f× with inputs)", a / c }')
+	iratio=$(awk -v a="${icpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
 	wratio=$(awk -v a="${wcpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
 	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss / $anon | $late | $swait | $bcpu | $aload |")
 	rows+=("| \`/broadcast\`, $n conns, $rate msgs/s of 64 B | — | ${bcpf:-—} | 1 | — | ${bfps:-—} | — | — | — | — | $bload |")
+	if [ "$input_hz" != 0 ]; then
+		rows+=("| \`/broadcast\` with $input_hz inputs/s a client of 24 B | — | ${icpf:-—} | $iratio | — | ${ifps:-—} | — | — | — | — | $iload |")
+	fi
 	rows+=("| write(2) floor, $n sockets, 64 B | — | ${wcpf:-—} | $wratio | — | ${wfps:-—} | — | — | — | — | $wload |")
 done
 
