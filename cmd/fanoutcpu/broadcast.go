@@ -84,6 +84,7 @@ func broadcast(url string, pid, conns int, rate float64, size int, in inflow, wa
 		return result{}, err
 	}
 	b0, t0 := got.Load(), time.Now()
+	fmt.Fprintln(os.Stderr, "window started") // scripts start their recordings on it
 	time.Sleep(window)
 	cpu1, err := procCPU(pid)
 	if err != nil {

@@ -27,9 +27,10 @@
 #   PROFILE      1: also save a 10 s server CPU profile and a heap profile
 #                of each arena run (arena-N/server.pprof, server.heap)
 #   PERF         1: also record both cores with `perf record -a -g` for
-#                10 s of each arena run's steady window and split the
-#                server's and the bots' samples by syscall
-#                (scripts/gamepath/perfsplit.sh; arena-N/perf.txt; perf
+#                10 s of each arena and /broadcast run's steady window and
+#                split the server's (and the bots') samples by syscall
+#                (scripts/gamepath/perfsplit.sh; arena-N/perf.txt,
+#                broadcast-N/perf.txt, broadcast-inputs-N/perf.txt; perf
 #                needs root or kernel.perf_event_paranoid <= 0)
 #   SERVER_FLAGS extra tickroom flags for both servers
 #   BIN_DIR      use the tickroom, tickroom-bots and fanoutcpu binaries
@@ -122,7 +123,19 @@ broadcast() {
 	taskset -c "$lcpu" "$bin/fanoutcpu" -mode broadcast -url "ws://$ws/broadcast" -server-pid "$srv" \
 		-conns "$n" -rate "$rate" -size 64 -inputs "$inputs" -input-size 24 -duration "$duration" \
 		>"$dir/result.txt" 2>"$dir/err.txt" &
-	run_bg
+	local fo=$!
+	pids+=("$fo")
+	if [ "${PERF:-0}" = 1 ]; then
+		# 2 s into the window, for 10 s, as for the arena.
+		for _ in $(seq 600); do
+			grep -q '^window started' "$dir/err.txt" 2>/dev/null && break
+			sleep 0.2
+		done
+		sleep 2
+		perf record -a -g -F 499 -o "$dir/perf.data" -- sleep 10 >"$dir/perf.log" 2>&1 || true
+		"$root/scripts/gamepath/perfsplit.sh" "$dir/perf.data" tickroom >"$dir/perf.txt" 2>&1 || true
+	fi
+	wait "$fo" || true
 	kill "$srv" 2>/dev/null || true
 	wait "$srv" 2>/dev/null || true
 	if [ ! -s "$dir/result.txt" ]; then
