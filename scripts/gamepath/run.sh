@@ -129,6 +129,7 @@ broadcast() {
 		# 2 s into the window, for 10 s, as for the arena.
 		for _ in $(seq 600); do
 			grep -q '^window started' "$dir/err.txt" 2>/dev/null && break
+			kill -0 "$fo" 2>/dev/null || break
 			sleep 0.2
 		done
 		sleep 2
