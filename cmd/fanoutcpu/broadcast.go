@@ -56,6 +56,7 @@ func broadcast(url string, pid, conns int, rate float64, size int, in inflow, wa
 	msg := bytes.Repeat([]byte{0x5a}, size)
 	stop := make(chan struct{})
 	sent := make(chan error, 1)
+	var msgs, inputs atomic.Uint64 // sent by the sender, and by the others
 	go func() {
 		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
 		defer t.Stop()
@@ -69,12 +70,13 @@ func broadcast(url string, pid, conns int, rate float64, size int, in inflow, wa
 					sent <- err
 					return
 				}
+				msgs.Add(1)
 			}
 		}
 	}()
 	inDone := make(chan error, 1)
 	if in.rate > 0 {
-		go func() { inDone <- sendInputs(cs[1:], in, stop) }()
+		go func() { inDone <- sendInputs(cs[1:], in, &inputs, stop) }()
 	} else {
 		inDone <- nil
 	}
@@ -83,14 +85,14 @@ func broadcast(url string, pid, conns int, rate float64, size int, in inflow, wa
 	if err != nil {
 		return result{}, err
 	}
-	b0, t0 := got.Load(), time.Now()
+	b0, i0, t0 := got.Load(), inputs.Load(), time.Now()
 	fmt.Fprintln(os.Stderr, "window started") // scripts start their recordings on it
 	time.Sleep(window)
 	cpu1, err := procCPU(pid)
 	if err != nil {
 		return result{}, err
 	}
-	b1, t1 := got.Load(), time.Now()
+	b1, i1, t1 := got.Load(), inputs.Load(), time.Now()
 	close(stop)
 	if err := <-sent; err != nil {
 		return result{}, fmt.Errorf("send: %w", err)
@@ -102,13 +104,14 @@ func broadcast(url string, pid, conns int, rate float64, size int, in inflow, wa
 	if in.rate > 0 {
 		mode = fmt.Sprintf("broadcast with %g inputs/s a client", in.rate)
 	}
-	return result{mode: mode, frames: (b1 - b0) / wire, window: t1.Sub(t0), cpu: cpu1 - cpu0, cpuWhat: "server"}, nil
+	return result{mode: mode, frames: (b1 - b0) / wire, window: t1.Sub(t0), cpu: cpu1 - cpu0, cpuWhat: "server",
+		inputs: i1 - i0, sentMsgs: msgs.Load(), sentInputs: inputs.Load()}, nil
 }
 
 // sendInputs writes in.rate masked pong frames a second of in.size bytes
 // to each of cs, one connection after another, spread evenly over time,
-// until stop closes.
-func sendInputs(cs []*websocket.Conn, in inflow, stop <-chan struct{}) error {
+// until stop closes, counting them in n.
+func sendInputs(cs []*websocket.Conn, in inflow, n *atomic.Uint64, stop <-chan struct{}) error {
 	frame := make([]byte, 0, 6+in.size)
 	frame = append(frame, 0x8a, 0x80|byte(in.size)) // FIN, pong; masked
 	key := [4]byte{0x1f, 0x2e, 0x3d, 0x4c}
@@ -130,6 +133,7 @@ func sendInputs(cs []*websocket.Conn, in inflow, stop <-chan struct{}) error {
 			if _, err := cs[next].UnderlyingConn().Write(frame); err != nil {
 				return err
 			}
+			n.Add(1)
 			next = (next + 1) % len(cs)
 		}
 		time.Sleep(time.Millisecond)

@@ -66,6 +66,9 @@ type result struct {
 	window  time.Duration
 	cpu     time.Duration
 	cpuWhat string
+	// broadcast only: the inputs the clients sent in the window, and the
+	// messages and inputs sent in the whole run.
+	inputs, sentMsgs, sentInputs uint64
 }
 
 func (r result) String() string {
@@ -73,6 +76,10 @@ func (r result) String() string {
 	if r.frames > 0 {
 		per = float64(r.cpu.Nanoseconds()) / float64(r.frames) / 1e3
 	}
-	return fmt.Sprintf("%s: %d frames in %.1f s (%.0f/s), %s CPU %.2f s: %.2f µs per frame",
+	line := fmt.Sprintf("%s: %d frames in %.1f s (%.0f/s), %s CPU %.2f s: %.2f µs per frame",
 		r.mode, r.frames, r.window.Seconds(), float64(r.frames)/r.window.Seconds(), r.cpuWhat, r.cpu.Seconds(), per)
+	if r.sentInputs > 0 {
+		line += fmt.Sprintf("; inputs sent %.0f a second", float64(r.inputs)/r.window.Seconds())
+	}
+	return line
 }

@@ -120,8 +120,10 @@ broadcast() {
 	done
 	local ws
 	ws=$(sed -n 's/^tickroom listening ws=\([^ ]*\).*/\1/p' "$dir/server.out")
+	local in=()
+	if [ "$inputs" != 0 ]; then in=(-inputs "$inputs" -input-size 24); fi
 	taskset -c "$lcpu" "$bin/fanoutcpu" -mode broadcast -url "ws://$ws/broadcast" -server-pid "$srv" \
-		-conns "$n" -rate "$rate" -size 64 -inputs "$inputs" -input-size 24 -duration "$duration" \
+		-conns "$n" -rate "$rate" -size 64 "${in[@]}" -duration "$duration" \
 		>"$dir/result.txt" 2>"$dir/err.txt" &
 	local fo=$!
 	pids+=("$fo")
@@ -133,8 +135,11 @@ broadcast() {
 			sleep 0.2
 		done
 		sleep 2
-		perf record -a -g -F 499 -o "$dir/perf.data" -- sleep 10 >"$dir/perf.log" 2>&1 || true
-		"$root/scripts/gamepath/perfsplit.sh" "$dir/perf.data" tickroom >"$dir/perf.txt" 2>&1 || true
+		if kill -0 "$fo" 2>/dev/null; then
+			perf record -a -g -F 499 -o "$dir/perf.data" -- sleep 10 >"$dir/perf.log" 2>&1 &
+			run_bg
+			"$root/scripts/gamepath/perfsplit.sh" "$dir/perf.data" tickroom >"$dir/perf.txt" 2>&1 || true
+		fi
 	fi
 	wait "$fo" || true
 	kill "$srv" 2>/dev/null || true
@@ -239,10 +244,10 @@ for n in $bots_list; do
 	wload=$(load1)
 	read -r wfps wcpf <<<"$(field "$out/write-$n$sfx.txt")" || true
 	ratio=$(awk -v a="$cpf" -v b="${bcpf:-0}" -v c="${icpf:-0}" 'BEGIN {
-		if (b > 0) printf "%.2f×", a / b; else printf "—"
-		if (c > 0) printf " (%.2f× with inputs)", a / c }')
-	iratio=$(awk -v a="${icpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
-	wratio=$(awk -v a="${wcpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }')
+		if (a > 0 && b > 0) printf "%.2f×", a / b; else printf "—"
+		if (a > 0 && c > 0) printf " (%.2f× with inputs)", a / c }')
+	iratio=$(awk -v a="${icpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f×", a / b; else print "—" }')
+	wratio=$(awk -v a="${wcpf:-0}" -v b="${bcpf:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f×", a / b; else print "—" }')
 	rows+=("| arena, $n bots ($seated seated) | $bpc | $cpf | $ratio | $p50 / $p99 | $fps | $rss / $anon | $late | $swait | $bcpu | $aload |")
 	rows+=("| \`/broadcast\`, $n conns, $rate msgs/s of 64 B | — | ${bcpf:-—} | 1 | — | ${bfps:-—} | — | — | — | — | $bload |")
 	if [ "$input_hz" != 0 ]; then
