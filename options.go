@@ -197,6 +197,16 @@ type Options struct {
 	// clients; past it the largest holders are closed with 4001
 	// (CLOSE_CODE_SLOW_CLIENT). Zero value means 64 MiB.
 	MaxOutboundBytes int
+	// MaxStateLag is how far behind, in time, a player's connection may
+	// fall before its room skips its states: each sweep (every 250 ms)
+	// measures how fast the player's link drains what it is sent, and a
+	// connection whose backlog would take longer than MaxStateLag to drain
+	// gets only the latest state once it has caught up (latest wins). The
+	// byte bounds alone let a room of small states, as the arena's, fall
+	// tens of seconds behind on a slow link. A player whose round trip is
+	// longer than MaxStateLag gets fewer states too. Zero value means
+	// 500 ms; negative turns it off. Linux only.
+	MaxStateLag time.Duration
 	// MaxFrameSize and MaxMessageSize cap a client's frame payload and
 	// reassembled message, in bytes (close 1009 over them), at most 1 GiB.
 	// Zero value means 64 KiB each.

@@ -203,7 +203,7 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 		Addr: o.Addr, Loops: o.Loops, MaxConns: o.MaxConns, MaxConnsPerIP: o.MaxConnsPerIP,
 		Origins: o.Origins, TrustedProxies: trusted, ProxyProtocol: o.ProxyProtocol,
 		MaxFrameSize: o.MaxFrameSize, MaxMessageSize: o.MaxMessageSize, MaxOutboundBytes: o.MaxOutboundBytes,
-		MessageRate: o.MessageRate, RateCloseCode: ws.StatusCode(protocol.CloseRateLimited),
+		MaxStateLag: o.MaxStateLag, MessageRate: o.MessageRate, RateCloseCode: ws.StatusCode(protocol.CloseRateLimited),
 		InputBytesPerIP: o.InputBytesPerIP, InputFramesPerIP: o.InputFramesPerIP,
 		InputBytes: o.InputBytes, InputFrames: o.InputFrames,
 		SlowCloseCode: ws.StatusCode(protocol.CloseSlowClient), Logger: o.Logger,

@@ -15,3 +15,10 @@ func notSentLowat(fd, n int) {
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, n)
 	}
 }
+
+// unacked returns the bytes the kernel holds for a TCP socket that its
+// peer has not acknowledged, sent or not (SIOCOUTQ), for the lag probe.
+func unacked(fd int) (int, bool) {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCOUTQ)
+	return n, err == nil
+}

@@ -151,13 +151,15 @@ func (c *Conn) Value() any {
 func (c *Conn) OverRate() bool { return c.overRate }
 
 // Congested reports whether Droppable frames would be skipped: the
-// connection's outbound bytes are over Config.HighWater, or the process's
-// are over Config.MaxOutboundBytes. A room runtime skips deltas while it
-// is true and sends a delta from the client's last state (or a keyframe)
-// once it is false. The kernel-side part of the count is refreshed on
-// every flush and every sweep. Safe from any goroutine.
+// connection's outbound bytes are over Config.HighWater, the process's
+// are over Config.MaxOutboundBytes, or the last sweep found the
+// connection behind by more than Config.MaxStateLag (lag.go). A room
+// runtime skips deltas while it is true and sends a delta from the
+// client's last state (or a keyframe) once it is false. The kernel-side
+// part of the count is refreshed on every flush and every sweep. Safe
+// from any goroutine.
 func (c *Conn) Congested() bool {
-	return c.outBytes.Load()+c.queued.Load() > int64(c.srv.cfg.HighWater) || c.srv.overBudget()
+	return c.outBytes.Load()+c.queued.Load() > int64(c.srv.cfg.HighWater) || c.srv.overBudget() || c.loop.isBehind(c)
 }
 
 // Dropped returns how many Droppable frames were skipped for congestion.

@@ -19,11 +19,18 @@ type loop struct {
 	el  gnet.EventLoop
 
 	// Loop-only.
-	conns []*Conn  // every open TCP connection of the loop, for the sweep
-	req   Request  // scratch for the upgrade being parsed
-	out   []byte   // scratch for HTTP responses
-	ctl   []byte   // scratch for control frames written directly
-	iov   [][]byte // scratch for Writev
+	conns []*Conn // every open TCP connection of the loop, for the sweep
+	// probes[i] is the lag probe's state of conns[i] (lag.go), and
+	// lastSweep the time of the sweep before this one (unix ns).
+	probes    []lagProbe
+	lastSweep int64
+	// behindChanged: a probe found a connection behind, or no longer, or
+	// one found behind closed, since behindList was last published.
+	behindChanged bool
+	req           Request  // scratch for the upgrade being parsed
+	out           []byte   // scratch for HTTP responses
+	ctl           []byte   // scratch for control frames written directly
+	iov           [][]byte // scratch for Writev
 	// evictScratch lists the largest holders while over the outbound
 	// budget.
 	evictScratch []*Conn
@@ -61,6 +68,10 @@ type loop struct {
 
 	// heldCount is len(held), for the ticker goroutine.
 	heldCount atomic.Int32
+	// behindList holds the loop's connections the last sweep found behind
+	// (Config.MaxStateLag), for Congested; nil when none. It is replaced,
+	// never changed.
+	behindList atomic.Pointer[[]*Conn]
 	// carryTimer submits the flush task for a list carried over that no
 	// turn took up (carryOver); created on first use, reset by the loop.
 	carryTimer *time.Timer
@@ -127,6 +138,7 @@ func (l *loop) recheckHeld() {
 func (l *loop) add(c *Conn) {
 	c.listIndex = int32(len(l.conns))
 	l.conns = append(l.conns, c)
+	l.probes = append(l.probes, lagProbe{})
 }
 
 // remove unregisters a closed connection. Loop only.
@@ -136,13 +148,19 @@ func (l *loop) remove(c *Conn) {
 		return
 	}
 	last := len(l.conns) - 1
+	if l.probes[i].behind {
+		l.behindChanged = true
+	}
 	l.conns[i] = l.conns[last]
 	l.conns[i].listIndex = int32(i)
 	l.conns[last] = nil
 	l.conns = l.conns[:last]
+	l.probes[i] = l.probes[last]
+	l.probes = l.probes[:last]
 	c.listIndex = -1
 	if cap(l.conns) > 64 && len(l.conns) < cap(l.conns)/4 {
 		l.conns = append([]*Conn(nil), l.conns...)
+		l.probes = append([]lagProbe(nil), l.probes...)
 	}
 }
 
@@ -175,6 +193,8 @@ func (l *loop) sweep(now int64) {
 	if l.srv.overBudget() {
 		l.evict()
 	}
+	l.publishBehind()
+	l.lastSweep = now
 }
 
 // evict closes the loop's largest outbound holders first, among those
@@ -234,6 +254,9 @@ func (l *loop) sweepOpen(c *Conn, now int64) {
 	}
 	out := int64(c.gc.OutboundBuffered())
 	c.setOut(out)
+	if cfg.MaxStateLag > 0 {
+		l.probeLag(c, out, now)
+	}
 	if out+c.queued.Load() <= int64(cfg.ReliableBudget) {
 		c.overSince = 0
 		return

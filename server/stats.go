@@ -38,6 +38,9 @@ type Stats struct {
 	FramesOut uint64
 	// Dropped counts Droppable frames skipped for congested connections.
 	Dropped uint64
+	// Behind counts the times a sweep found a connection behind by more
+	// than Config.MaxStateLag (lag.go), from when it was not.
+	Behind uint64
 	// Writes counts the Writev calls the flushes made, one writev(2)
 	// each (gnet makes the syscall at once: a flush hands it nothing while
 	// it still holds a connection's bytes). FramesOut / Writes is how many
@@ -67,8 +70,8 @@ type Stats struct {
 // loopStats are one loop's traffic counters: the loop (or, for Dropped,
 // any sender) writes them; any goroutine reads.
 type loopStats struct {
-	bytesIn, bytesOut, framesIn, framesOut, dropped, writes, wakeups, carried atomic.Uint64
-	sendWait                                                                  waitHist
+	bytesIn, bytesOut, framesIn, framesOut, dropped, writes, wakeups, carried, behind atomic.Uint64
+	sendWait                                                                          waitHist
 }
 
 // codeCounts counts events by an integer code; the events are rare
@@ -145,6 +148,7 @@ func (s *Server) Stats() Stats {
 		st.FramesIn += l.stats.framesIn.Load()
 		st.FramesOut += l.stats.framesOut.Load()
 		st.Dropped += l.stats.dropped.Load()
+		st.Behind += l.stats.behind.Load()
 		st.Writes += l.stats.writes.Load()
 		st.Wakeups += l.stats.wakeups.Load()
 		st.Carried += l.stats.carried.Load()

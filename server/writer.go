@@ -53,7 +53,7 @@ func (c *Conn) enqueue(f *frame.Frame, class Class) error {
 	// What Congested tells a room before it sends: a Droppable frame is
 	// skipped exactly when it reports true, or the room would count as
 	// sent a state the client never gets.
-	if class == Droppable && (out > int64(cfg.HighWater) || c.srv.overBudget()) {
+	if class == Droppable && (out > int64(cfg.HighWater) || c.srv.overBudget() || c.loop.isBehind(c)) {
 		c.mu.Unlock()
 		c.dropped.Add(1)
 		c.loop.stats.dropped.Add(1)
@@ -532,6 +532,7 @@ func (c *Conn) writev(iov [][]byte) {
 	for _, b := range iov {
 		n += len(b)
 	}
+	c.loop.handed(c, n)
 	c.loop.stats.bytesOut.Add(uint64(n))
 	c.loop.stats.framesOut.Add(uint64(len(iov)))
 	c.loop.stats.writes.Add(1)

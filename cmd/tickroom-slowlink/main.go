@@ -63,13 +63,15 @@ func main() {
 	warmup := flag.Duration("warmup", 3*time.Second, "unthrottled time the room's rate is measured over")
 	duration := flag.Duration("duration", 30*time.Second, "throttled time (at most 2m)")
 	recover := flag.Duration("recover", 10*time.Second, "longest wait for the slow player to catch up once unthrottled")
+	lag := flag.Duration("max-state-lag", 0, "the server's -max-state-lag (0: its default; negative: off)")
+	relayBuf := flag.Int("relay-buffer", 0, "receive buffer the relay asks of its socket from the server, bytes (SO_RCVBUF, doubled by Linux, at least ~2.3 KB; 0: 8 KiB): what it holds, the server sees as delivered")
 	flag.Parse()
 	if *duration > 2*time.Minute || *duration <= 0 || *fraction < 1 || *entity < 1 || *tickRate < 1 {
 		fmt.Fprintln(os.Stderr, "tickroom-slowlink: -duration must be in (0, 2m], -fraction, -entity and -tick-rate at least 1")
 		os.Exit(2)
 	}
 	r := run{nginx: *nginx, conf: *conf, listen: *listen, wsExtra: *wsExtra, tickRate: *tickRate, entity: *entity,
-		fraction: *fraction, warmup: *warmup, duration: *duration, recover: *recover}
+		fraction: *fraction, warmup: *warmup, duration: *duration, recover: *recover, lag: *lag, relayBuf: *relayBuf}
 	// A signal ends the run through its deferred stops, nginx's among them.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -84,13 +86,15 @@ type run struct {
 	nginx, conf, listen, wsExtra string
 	tickRate, entity, fraction   int
 	warmup, duration, recover    time.Duration
+	lag                          time.Duration
+	relayBuf                     int
 }
 
 func (r run) do(ctx context.Context, w io.Writer) error {
 	srv, err := tickroom.New(tickroom.Options{
 		Addr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		Games:  []game.Definition{bulkGame(r.tickRate, r.entity)},
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), MaxStateLag: r.lag,
 	})
 	if err != nil {
 		return err
@@ -131,6 +135,7 @@ func (r run) do(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rl.Down.ReadBuffer.Store(int64(r.relayBuf))
 	defer rl.Close()
 
 	ref, err := join(direct, "ws://"+wsAddr+"/v1/ws", "reference", true)

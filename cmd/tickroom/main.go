@@ -69,7 +69,7 @@ type flags struct {
 	kickDuration, banDuration, watchPassTTL                      time.Duration
 	maxStreams, maxStreamsPerIP                                  int
 	maxHTTPConns, maxHTTPConnsPerIP                              int
-	httpIdleTimeout                                              time.Duration
+	httpIdleTimeout, maxStateLag                                 time.Duration
 	dropGrace, tokenTTL, guestTTL, shutdownTimeout, drainTimeout time.Duration
 	multiSockets, debug, conformance, proxyProtocol              bool
 	ignoreFileLimit                                              bool
@@ -103,6 +103,7 @@ func parseFlags() (*flags, error) {
 	fs.Float64Var(&f.sessionRate, "session-rate", 0, "sessions per second one user may open, sustained, after a burst of 20; past it the upgrade answers 429 (0: 2; inf: no limit)")
 	fs.Float64Var(&f.sessionRatePerIP, "session-rate-per-ip", 0, "sessions per second the users of one client address may open together, sustained, after a burst of -max-conns-per-ip; loopback has no such limit (0: 32; inf: no limit, e.g. for a load test from another host)")
 	fs.IntVar(&f.maxOutbound, "max-outbound-bytes", 0, "process-wide budget of outbound bytes held for slow clients; past it the largest holders are closed with 4001 (0: 64 MiB)")
+	fs.DurationVar(&f.maxStateLag, "max-state-lag", 0, "how far behind a player's link may fall before its room skips its states and sends the latest once it catches up; players with a longer round trip get fewer states (0: 500ms; negative: off)")
 	fs.BoolVar(&f.conformance, "conformance-endpoints", false, "serve /echo and /broadcast on the WebSocket port, under the same limits (for conformance suites and transport benchmarks)")
 	fs.IntVar(&f.maxFrame, "max-frame", 64<<10, "largest frame payload a client may send, bytes (raise it for echo conformance suites)")
 	fs.IntVar(&f.maxMessage, "max-message", 64<<10, "largest reassembled message a client may send, bytes (raise it for echo conformance suites)")
@@ -326,8 +327,8 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		Loops: f.loops, Shards: f.shards, MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP,
 		SessionRate: f.sessionRate, SessionRatePerIP: f.sessionRatePerIP,
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
-		MaxOutboundBytes: f.maxOutbound,
-		InputBytesPerIP:  f.inBytesPerIP, InputFramesPerIP: f.inFramesPerIP, InputBytes: f.inBytes, InputFrames: f.inFrames,
+		MaxOutboundBytes: f.maxOutbound, MaxStateLag: f.maxStateLag,
+		InputBytesPerIP: f.inBytesPerIP, InputFramesPerIP: f.inFramesPerIP, InputBytes: f.inBytes, InputFrames: f.inFrames,
 		DropGrace: f.dropGrace, TokenTTL: f.tokenTTL, GuestTTL: f.guestTTL, ShutdownTimeout: f.shutdownTimeout, DrainTimeout: f.drainTimeout,
 		RoomCreateRate: f.roomCreateRate, RoomCreateBurst: f.roomCreateBurst, MaxRoomCostPerUser: f.maxRoomCost,
 		MaxRoomsPerUser: f.maxRoomsPerUser,

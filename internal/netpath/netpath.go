@@ -33,6 +33,12 @@ type Direction struct {
 	Rate      atomic.Int64 // bytes a second; 0 means unthrottled
 	Stalled   atomic.Bool  // no byte read while set
 	Forwarded atomic.Int64 // bytes written on
+	// ReadBuffer is the receive buffer asked of the socket this direction
+	// reads from (SO_RCVBUF, which Linux doubles; at least ~2.3 KB) when
+	// a connection starts; 0 means 8 KiB. A throttled direction's sender
+	// sees what this buffer holds as delivered: a real bottleneck
+	// acknowledges nothing it has not passed on.
+	ReadBuffer atomic.Int64
 }
 
 // Start listens on a loopback port and relays each connection to target.
@@ -111,7 +117,11 @@ func pump(d *Direction, src, dst net.Conn) {
 		at time.Time
 	}
 	if tc, ok := src.(*net.TCPConn); ok {
-		_ = tc.SetReadBuffer(8 << 10)
+		rb := int(d.ReadBuffer.Load())
+		if rb <= 0 {
+			rb = 8 << 10
+		}
+		_ = tc.SetReadBuffer(rb)
 	}
 	q := make(chan chunk, 64)
 	go func() {

@@ -113,6 +113,7 @@ var (
 	mCarried         = counter("tickroom_loop_flushes_carried_total", "Flush tasks that left connections with frames for the loop's next round, after its reads: the loop had more to write than a round's budget.")
 	mSendWait        = metric{prometheus.NewDesc("tickroom_send_wait_seconds", "How long a room's frames waited from the start of the tick that made them until the event loop's flush wrote them, the oldest of each connection's flush (frames kept back for a client still reading earlier ones left out); a tail with the server's core busy is the loop behind on its writes.", nil, nil), prometheus.UntypedValue}
 	mSkipped         = counter("tickroom_skipped_frames_total", "Droppable frames the transport skipped for congested connections.")
+	mBehind          = counter("tickroom_connections_behind_total", "Times a sweep found a connection's link behind by more than the state lag bound (-max-state-lag): its rooms skip its states until it catches up.")
 	mMessagesIn      = counter("tickroom_messages_received_total", "tickroom.v1 client messages received.")
 	mMessagesOut     = counter("tickroom_messages_sent_total", "tickroom.v1 replies and notices sent, state excluded.")
 	mInputs          = counter("tickroom_inputs_total", "Inputs queued to rooms.")
@@ -153,7 +154,7 @@ var (
 // allMetrics lists the families for Describe.
 var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
-	mFramesOut, mWrites, mWakeups, mCarried, mSendWait, mSkipped, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
+	mFramesOut, mWrites, mWakeups, mCarried, mSendWait, mSkipped, mBehind, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
 	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mPresenceRef, mContactRefused, mSessionsRateRef, mDirectBusy, mNotifications, mDirectStored, mSocialLoadErrs,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps, mCrashes, mStuckWorkers,
 }
@@ -211,6 +212,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	put(mCarried, float64(ts.Carried))
 	ch <- sendWait(ts.SendWait)
 	put(mSkipped, float64(ts.Dropped))
+	put(mBehind, float64(ts.Behind))
 
 	put(mMessagesIn, float64(hs.MessagesIn.Load()))
 	put(mMessagesOut, float64(hs.MessagesOut.Load()))

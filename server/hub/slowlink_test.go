@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/server"
 )
 
 // bulk is a game whose one entity is 1 KB that changes whole every tick.
@@ -80,5 +81,86 @@ func TestSlowDownlinkSkipsToTheLatest(t *testing.T) {
 	}
 	if room.Stats().StateSkipped == 0 {
 		t.Fatal("no state skipped")
+	}
+}
+
+// small is a game whose one entity is 256 B that changes whole every
+// tick: at 50 Hz ~15 KB/s of states, ~0.3 KB a frame.
+type small struct{ bulk }
+
+func (g *small) Encode(s *game.Snapshot) {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(g.n*7 + uint64(i)*13)
+	}
+	s.EntityBytes(1, b)
+	s.GlobalsBytes(strconv.AppendUint(nil, g.n, 10))
+}
+
+// TestSlowDownlinkStatesStayRecent: a player whose downlink carries a
+// fifth of a room's small states gets states at most a few seconds old,
+// however small they are. The byte bounds alone (16 KiB unsent in the
+// kernel, 16 KiB queued) are ~2 s of this room's states and ~11 s of the
+// link's; here the server finds the connection behind by its drain rate
+// (server.Config.MaxStateLag, 500 ms) and skips states before those fill.
+// Before, after 10 s throttled alice was ~7.5 s behind the room and
+// falling further; the relay's own receive buffer is kept at the
+// kernel's least (~4.6 KB, ~1.5 s of the link), as a bottleneck that
+// acknowledges only what it passed on would be.
+func TestSlowDownlinkStatesStayRecent(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{
+		server: func(c *server.Config) { c.MaxStateLag = 500 * time.Millisecond },
+		games: func(r *game.Registry) {
+			_ = r.Register(game.Definition{Name: "small", TickRate: 50, MaxPlayers: 4, New: func(game.Setup) (game.Game, error) { return &small{}, nil }})
+		},
+	})
+	p := startNetPath(t, e.srv.Addr().String())
+	p.Down.ReadBuffer.Store(1)
+	a := p.connect(t, e.token("alice", time.Hour))
+	ja := joined(t, a.Request(quickMatch("small")))
+	room, _ := e.hub.Runtime().Room(ja.RoomId)
+	time.Sleep(time.Second)
+	fwd := p.Down.Forwarded.Load()
+	time.Sleep(time.Second)
+	rate := p.Down.Forwarded.Load() - fwd
+	p.Down.Rate.Store(rate / 5)
+	t.Logf("the room sends alice %d B/s; her link now carries %d", rate, rate/5)
+	time.Sleep(5 * time.Second)
+	// Her lag, every 100 ms over the next 5 s.
+	var worst, sum uint64
+	for range 50 {
+		at, _, _, err := a.world(ja.RoomId)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lag := room.Info().Tick - at
+		worst = max(worst, lag)
+		sum += lag
+		time.Sleep(100 * time.Millisecond)
+	}
+	st := e.srv.Stats()
+	t.Logf("5–10 s throttled: alice %.2f s behind the room on average, %.2f s at most; %d states skipped, found behind %d times", float64(sum)/50/50, float64(worst)/50, room.Stats().StateSkipped, st.Behind)
+	if worst > 200 {
+		t.Fatalf("alice fell %.1f s behind the room on the slow link", float64(worst)/50)
+	}
+	if st.Behind == 0 || room.Stats().StateSkipped == 0 {
+		t.Fatalf("found behind %d times, %d states skipped", st.Behind, room.Stats().StateSkipped)
+	}
+	back := room.Info().Tick
+	p.Down.Rate.Store(0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		at, _, _, err := a.world(ja.RoomId)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at >= back {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s after her link came back at the room's tick %d alice is at %d", back, at)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

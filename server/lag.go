@@ -1,0 +1,146 @@
+package server
+
+import (
+	"slices"
+	"time"
+)
+
+// The lag probe. HighWater and NotSentLowat bound a congested connection
+// in bytes, and bytes are time only at a given rate: a room of small
+// states (an arena's ~80 B a tick) took 16 KiB in the kernel and 16 KiB
+// more in the queue, tens of seconds of its states on a link that carries
+// a fifth of them, before the first state was skipped. So each sweep also
+// asks the kernel, for every connection that was written to or still had
+// bytes outstanding, how many bytes its peer has not acknowledged
+// (SIOCOUTQ, one ioctl). From two sweeps in a row it knows how many bytes
+// the peer acknowledged in between, the rate its link drains at. A
+// connection is behind when what waits for it, in the kernel, in gnet's
+// buffer and in its queue, would take longer than Config.MaxStateLag to
+// drain at that rate, or when it drained nothing at all; while it is
+// behind, Congested reports true and rooms skip its states, so what it
+// gets next is at most about MaxStateLag old.
+//
+// A fast peer drains what it is sent within a round trip: its backlog is
+// the bytes of one round trip, and it is found behind only on a round trip
+// longer than MaxStateLag. Bytes a proxy in front of the server has
+// acknowledged are drained as far as the probe can tell
+// (docs/deploy.md, "A slow player behind the proxy").
+//
+// Cost: one ioctl a sweep for each connection written to since the last,
+// ~0.3 µs; a connection sent nothing and owing nothing costs none. The
+// probe's state lives on the loop, beside its list of connections, so a
+// Conn stays in its size class.
+
+// lagProbe is what the sweep keeps of one connection for the lag probe.
+// Counts of bytes wrap: only differences over one sweep are read.
+type lagProbe struct {
+	handed uint32 // bytes handed to gnet (writev)
+	acked  uint32 // bytes the peer had acknowledged at the last probe
+	owed   uint32 // bytes waiting at the last probe: unacknowledged, held by gnet, queued
+	rate   uint32 // bytes a second the link drained over the last sweeps that found it the limit; 0 when unknown
+	sent   bool   // bytes were handed to gnet since the last probe
+	valid  bool   // acked and owed are from the loop's previous sweep
+	behind bool   // the last probe found the connection behind
+	still  uint8  // probes in a row that found bytes owed and none acknowledged
+}
+
+// handed counts n bytes handed to gnet for c. Loop only.
+func (l *loop) handed(c *Conn, n int) {
+	if i := int(c.listIndex); i >= 0 && i < len(l.probes) {
+		p := &l.probes[i]
+		p.handed += uint32(n)
+		p.sent = true
+	}
+}
+
+// probeLag runs the lag probe for c, an open connection of the loop for
+// which gnet holds out bytes, at the sweep of now. Loop only.
+func (l *loop) probeLag(c *Conn, out int64, now int64) {
+	i := int(c.listIndex)
+	if i < 0 || i >= len(l.probes) {
+		return
+	}
+	p := &l.probes[i]
+	if !p.sent && p.owed == 0 && !p.behind {
+		p.valid = false // nothing sent and nothing owed: no rate to keep
+		return
+	}
+	outq, ok := unacked(c.gc.Fd())
+	if !ok {
+		return
+	}
+	queued := c.queued.Load()
+	// What the kernel took is what was handed to gnet less what gnet
+	// still holds; what the peer acknowledged, that less what the kernel
+	// holds unacknowledged.
+	acked := p.handed - uint32(out) - uint32(outq)
+	owed := int64(outq) + out + queued
+	lag := l.srv.cfg.MaxStateLag
+	behind := false
+	switch got := acked - p.acked; {
+	case !p.valid || p.owed == 0 || owed == 0:
+		p.still = 0
+		p.rate = 0
+	case got > 1<<31:
+		// Fewer than at the last probe: bytes written past the count
+		// (none are meant to be). No reading this time.
+		p.still = 0
+	case got == 0:
+		// Nothing acknowledged over a sweep with bytes owed: a stall, a
+		// link that acknowledges in bursts, or a round trip longer than
+		// the sweep. A connection behind stays behind; one that was not
+		// is found behind when its backlog is past what the link last
+		// drained in MaxStateLag, or once the stall has lasted that.
+		p.still = min(p.still+1, 255)
+		behind = p.behind || float64(owed) > float64(p.rate)*lag.Seconds() && p.rate > 0 ||
+			time.Duration(p.still)*l.srv.cfg.SweepInterval >= lag
+	default:
+		// Something was owed at the last sweep: the bytes acknowledged
+		// since are what the link drained, over the sweeps since it last
+		// acknowledged any. Behind when the backlog would take longer
+		// than MaxStateLag at that rate: owed / (got / interval) > lag.
+		interval := float64(now-l.lastSweep) * float64(int(p.still)+1)
+		p.still = 0
+		behind = float64(owed)*interval > float64(got)*float64(lag)
+		// The link was the limit: it did not drain what was owed.
+		p.rate = uint32(min(float64(got)*1e9/interval, 1<<32-1))
+	}
+	p.acked, p.owed, p.valid, p.sent = acked, uint32(min(owed, 1<<31)), true, false
+	if behind != p.behind {
+		p.behind = behind
+		l.behindChanged = true
+		if behind {
+			l.stats.behind.Add(1)
+		}
+	}
+}
+
+// publishBehind gives Congested the loop's connections found behind at
+// this sweep, when they changed. Loop only.
+func (l *loop) publishBehind() {
+	if !l.behindChanged {
+		return
+	}
+	l.behindChanged = false
+	var list []*Conn
+	for i, c := range l.conns {
+		if l.probes[i].behind && c.state == stateOpen {
+			list = append(list, c)
+		}
+	}
+	if len(list) == 0 {
+		l.behindList.Store(nil)
+		return
+	}
+	l.behindList.Store(&list)
+}
+
+// isBehind reports whether the last sweep found c behind. Safe from any
+// goroutine: the list is replaced, never changed, and nil when empty.
+func (l *loop) isBehind(c *Conn) bool {
+	p := l.behindList.Load()
+	return p != nil && slices.Contains(*p, c)
+}
+
+// defaultMaxStateLag is Config.MaxStateLag's zero value.
+const defaultMaxStateLag = 500 * time.Millisecond
