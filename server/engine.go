@@ -202,7 +202,9 @@ func countedCode(why CloseReason, code StatusCode) int {
 
 // OnTick asks every loop to sweep its connections' deadlines each
 // Config.SweepInterval, and in between, every drainRecheck, the loops that
-// keep frames back for connections to flush those gnet has drained.
+// keep frames back for connections to flush those gnet has drained, and
+// those with connections whose link is the limit to look at their lag
+// again (recheckLag).
 func (e *engine) OnTick() (time.Duration, gnet.Action) {
 	s := e.s
 	now := nanotime()
@@ -214,7 +216,7 @@ func (e *engine) OnTick() (time.Duration, gnet.Action) {
 		switch {
 		case sweep:
 			_ = l.el.Execute(s.ctx, l.sweepTask) // the sweep flushes drained connections too
-		case l.heldCount.Load() > 0:
+		case l.heldCount.Load() > 0 || l.pacedCount.Load() > 0:
 			_ = l.el.Execute(s.ctx, l.recheckTask)
 		}
 	}

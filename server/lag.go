@@ -1,9 +1,6 @@
 package server
 
-import (
-	"slices"
-	"time"
-)
+import "time"
 
 // The lag probe. HighWater and NotSentLowat bound a congested connection
 // in bytes, and bytes are time only at a given rate: a room of small
@@ -18,18 +15,29 @@ import (
 // buffer and in its queue, would take longer than Config.MaxStateLag to
 // drain at that rate, or when it drained nothing at all; while it is
 // behind, Congested reports true and rooms skip its states, so what it
-// gets next is at most about MaxStateLag old.
+// gets next is at most about MaxStateLag old. Between sweeps, every
+// drainRecheck, the connections whose link the sweep found the limit are
+// looked at again against the rate it measured (recheckLag), so that one
+// let go is behind again after a tick or two of its rooms' states, not a
+// whole sweep's.
 //
-// A fast peer drains what it is sent within a round trip: its backlog is
-// the bytes of one round trip, and it is found behind only on a round trip
-// longer than MaxStateLag. Bytes a proxy in front of the server has
+// A fast peer drains what it is sent within a round trip: a sweep finds
+// it owing at most what it was sent in the last round trip, and the next
+// finds that drained, which says nothing of the link's rate, so a burst
+// (a keyframe, a join's lists) caught at a sweep is not taken for a
+// backlog. Only a link that did not drain what was owed at the sweep
+// before gives a rate, and a peer that acknowledges nothing for
+// MaxStateLag while owing bytes (a stall, or a round trip that long) is
+// behind as well. Bytes a proxy in front of the server has
 // acknowledged are drained as far as the probe can tell
 // (docs/deploy.md, "A slow player behind the proxy").
 //
-// Cost: one ioctl a sweep for each connection written to since the last,
-// ~0.3 µs; a connection sent nothing and owing nothing costs none. The
-// probe's state lives on the loop, beside its list of connections, so a
-// Conn stays in its size class.
+// Cost: one ioctl a sweep for each connection written to since the last
+// sweep or still owing bytes, ~0.25 µs (BenchmarkUnacked), and one every
+// drainRecheck for each whose link is the limit; a connection sent
+// nothing and owing nothing costs none. The probe's state lives on the
+// loop, beside its list of connections, so a Conn stays in its size
+// class.
 
 // lagProbe is what the sweep keeps of one connection for the lag probe.
 // Counts of bytes wrap: only differences over one sweep are read.
@@ -95,17 +103,37 @@ func (l *loop) probeLag(c *Conn, out int64, now int64) {
 		behind = p.behind || float64(owed) > float64(p.rate)*lag.Seconds() && p.rate > 0 ||
 			time.Duration(p.still)*l.srv.cfg.SweepInterval >= lag
 	default:
-		// Something was owed at the last sweep: the bytes acknowledged
-		// since are what the link drained, over the sweeps since it last
-		// acknowledged any. Behind when the backlog would take longer
-		// than MaxStateLag at that rate: owed / (got / interval) > lag.
+		// Something was owed at the last sweep. When the link did not
+		// drain even that, it is the limit, and the bytes acknowledged
+		// since are its rate, over the sweeps since it last acknowledged
+		// any: behind when the backlog would take longer than
+		// MaxStateLag at that rate, owed / (got / interval) > lag. When it
+		// drained all of it, what it acknowledged is only what it was
+		// sent, no measure of the link: a keyframe or a burst caught at a
+		// sweep is not a backlog. The rate known is then a floor only,
+		// and behind is what it says.
 		interval := float64(now-l.lastSweep) * float64(int(p.still)+1)
 		p.still = 0
-		behind = float64(owed)*interval > float64(got)*float64(lag)
-		// The link was the limit: it did not drain what was owed.
-		p.rate = uint32(min(float64(got)*1e9/interval, 1<<32-1))
+		r := uint32(min(float64(got)*1e9/interval, 1<<32-1))
+		if got < p.owed {
+			p.rate = r
+			behind = float64(owed)*interval > float64(got)*float64(lag)
+		} else {
+			if p.rate > 0 {
+				p.rate = max(p.rate, r)
+			}
+			behind = p.rate > 0 && float64(owed) > float64(p.rate)*lag.Seconds()
+		}
 	}
 	p.acked, p.owed, p.valid, p.sent = acked, uint32(min(owed, 1<<31)), true, false
+	l.setBehind(p, behind)
+	if p.rate > 0 {
+		l.paced = append(l.paced, c)
+	}
+}
+
+// setBehind records whether the connection of p is behind. Loop only.
+func (l *loop) setBehind(p *lagProbe, behind bool) {
 	if behind != p.behind {
 		p.behind = behind
 		l.behindChanged = true
@@ -115,31 +143,69 @@ func (l *loop) probeLag(c *Conn, out int64, now int64) {
 	}
 }
 
-// publishBehind gives Congested the loop's connections found behind at
-// this sweep, when they changed. Loop only.
+// recheckLag looks again, every drainRecheck between two sweeps, at the
+// connections whose link the last sweep found the limit (paced): one
+// behind is no longer once what it owes would drain within MaxStateLag
+// at the rate the sweep measured, and one that is not is behind as soon
+// as it owes more. From the sweep alone, a connection that was let go
+// took a whole sweep of its rooms' states before it was behind again,
+// as many seconds of its link as its rooms send it times faster than it
+// drains: with states of 2 KB a tick at 20 Hz on a link of a fifth of
+// that, the player's states were up to 4.7 s old, not ~1. Loop only.
+func (l *loop) recheckLag() {
+	if len(l.paced) == 0 {
+		return
+	}
+	lag := l.srv.cfg.MaxStateLag.Seconds()
+	for _, c := range l.paced {
+		i := int(c.listIndex)
+		if c.state != stateOpen || i < 0 || i >= len(l.probes) || l.conns[i] != c {
+			continue
+		}
+		p := &l.probes[i]
+		outq, ok := unacked(c.gc.Fd())
+		if !ok {
+			continue
+		}
+		owed := int64(outq) + c.outBytes.Load() + c.queued.Load()
+		l.setBehind(p, float64(owed) > float64(p.rate)*lag)
+	}
+	l.publishBehind()
+}
+
+// publishBehind gives Congested the loop's connections found behind,
+// when they changed. Loop only.
 func (l *loop) publishBehind() {
 	if !l.behindChanged {
 		return
 	}
 	l.behindChanged = false
-	var list []*Conn
+	var set map[*Conn]struct{}
 	for i, c := range l.conns {
 		if l.probes[i].behind && c.state == stateOpen {
-			list = append(list, c)
+			if set == nil {
+				set = make(map[*Conn]struct{})
+			}
+			set[c] = struct{}{}
 		}
 	}
-	if len(list) == 0 {
-		l.behindList.Store(nil)
+	if set == nil {
+		l.behindSet.Store(nil)
 		return
 	}
-	l.behindList.Store(&list)
+	l.behindSet.Store(&set)
 }
 
-// isBehind reports whether the last sweep found c behind. Safe from any
-// goroutine: the list is replaced, never changed, and nil when empty.
+// isBehind reports whether the loop last found c behind. Safe from any
+// goroutine: the set is replaced, never changed, and nil when empty, so
+// a loop with no connection behind costs Congested one atomic load.
 func (l *loop) isBehind(c *Conn) bool {
-	p := l.behindList.Load()
-	return p != nil && slices.Contains(*p, c)
+	p := l.behindSet.Load()
+	if p == nil {
+		return false
+	}
+	_, ok := (*p)[c]
+	return ok
 }
 
 // defaultMaxStateLag is Config.MaxStateLag's zero value.

@@ -25,12 +25,15 @@ type loop struct {
 	probes    []lagProbe
 	lastSweep int64
 	// behindChanged: a probe found a connection behind, or no longer, or
-	// one found behind closed, since behindList was last published.
+	// one found behind closed, since behindSet was last published.
 	behindChanged bool
-	req           Request  // scratch for the upgrade being parsed
-	out           []byte   // scratch for HTTP responses
-	ctl           []byte   // scratch for control frames written directly
-	iov           [][]byte // scratch for Writev
+	// paced lists the connections whose link the last sweep found the
+	// limit, for recheckLag.
+	paced []*Conn
+	req   Request  // scratch for the upgrade being parsed
+	out   []byte   // scratch for HTTP responses
+	ctl   []byte   // scratch for control frames written directly
+	iov   [][]byte // scratch for Writev
 	// evictScratch lists the largest holders while over the outbound
 	// budget.
 	evictScratch []*Conn
@@ -66,12 +69,13 @@ type loop struct {
 	inFlush      bool // flushDirty is running; its caller submits for the rest
 	holds        int  // broadcasts queueing: markDirty submits no task (batch.go)
 
-	// heldCount is len(held), for the ticker goroutine.
-	heldCount atomic.Int32
-	// behindList holds the loop's connections the last sweep found behind
+	// heldCount is len(held), and pacedCount len(paced), for the ticker
+	// goroutine.
+	heldCount, pacedCount atomic.Int32
+	// behindSet holds the loop's connections found behind
 	// (Config.MaxStateLag), for Congested; nil when none. It is replaced,
 	// never changed.
-	behindList atomic.Pointer[[]*Conn]
+	behindSet atomic.Pointer[map[*Conn]struct{}]
 	// carryTimer submits the flush task for a list carried over that no
 	// turn took up (carryOver); created on first use, reset by the loop.
 	carryTimer *time.Timer
@@ -87,7 +91,7 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l := &loop{srv: s, el: el, out: make([]byte, 0, 512), ctl: make([]byte, 0, 2+maxControlPayload)}
 	l.flushTask = gnet.RunnableFunc(func(context.Context) error { l.runFlushTask(); return nil })
 	l.sweepTask = gnet.RunnableFunc(func(context.Context) error { l.sweep(nanotime()); return nil })
-	l.recheckTask = gnet.RunnableFunc(func(context.Context) error { l.recheckHeld(); return nil })
+	l.recheckTask = gnet.RunnableFunc(func(context.Context) error { l.recheckHeld(); l.recheckLag(); return nil })
 	return l
 }
 
@@ -169,6 +173,8 @@ func (l *loop) remove(c *Conn) {
 // outbound budget. It runs on the loop every Config.SweepInterval.
 func (l *loop) sweep(now int64) {
 	cfg := &l.srv.cfg
+	clear(l.paced)
+	l.paced = l.paced[:0]
 	// Walk backwards: closing a connection swaps the last one into its
 	// slot.
 	for i := len(l.conns) - 1; i >= 0; i-- {
@@ -194,6 +200,7 @@ func (l *loop) sweep(now int64) {
 		l.evict()
 	}
 	l.publishBehind()
+	l.pacedCount.Store(int32(len(l.paced)))
 	l.lastSweep = now
 }
 
