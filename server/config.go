@@ -188,16 +188,17 @@ type Config struct {
 	// means 16 KiB.
 	HighWater int
 	// MaxStateLag is how far behind, in time, a connection may fall before
-	// it is congested too: each sweep compares what waits for it (in the
-	// kernel unacknowledged, in gnet's buffer and in its queue) with what
-	// its peer acknowledged since the sweep before, and a connection whose
-	// backlog would take longer than MaxStateLag to drain at that rate,
-	// or that acknowledged nothing for MaxStateLag while owing bytes, has
-	// its Droppable frames skipped until it is no longer behind (lag.go).
-	// The byte bounds above alone let a room of small states fall tens of
-	// seconds behind on a slow link. A peer whose round trip is longer
-	// than MaxStateLag is found behind too. Zero value means 500 ms; negative
-	// turns the probe off. Linux only (SIOCOUTQ).
+	// it is congested too: each sweep compares what waits for its link (in
+	// the kernel unacknowledged, in gnet's buffer, and kept back in its
+	// queue while gnet holds bytes) with what its peer acknowledged since
+	// the sweep before, and a connection whose backlog would take longer
+	// than MaxStateLag to drain at that rate, or that acknowledged nothing
+	// for MaxStateLag while owing bytes, has its Droppable frames skipped
+	// until it is no longer behind (lag.go). The byte bounds above alone
+	// let a room of small states fall tens of seconds behind on a slow
+	// link. A peer whose round trip is longer than MaxStateLag is found
+	// behind too. Zero value means 500 ms; negative turns the probe off.
+	// Linux only (SIOCOUTQ).
 	MaxStateLag time.Duration
 	// ReliableBudget is the outbound byte count a connection may stay over
 	// for at most SlowDeadline before it is closed with SlowCloseCode. Zero

@@ -85,11 +85,11 @@
 // connection's bytes unsent (TCP_NOTSENT_LOWAT): past it, what is sent
 // waits here, where HighWater sees it, rather than in a send buffer no
 // frame can be skipped from. Bytes are time only at a given rate, so
-// Droppable frames are also skipped while the last sweep found the
-// connection behind by more than Config.MaxStateLag: what waits for it
-// would take its link longer than that to drain, at the rate its peer
-// acknowledged bytes since the sweep before (lag.go, one SIOCOUTQ a
-// sweep for each connection written to). Reliable frames queue; a connection over
+// Droppable frames are also skipped while the connection is found behind
+// by more than Config.MaxStateLag: what waits for its link would take it
+// longer than that to drain, at the rate its peer acknowledged bytes
+// between two sweeps (lag.go: one SIOCOUTQ a sweep for each connection
+// written to or owing bytes). Reliable frames queue; a connection over
 // Config.ReliableBudget for longer than Config.SlowDeadline, or over
 // Config.HardCap at all, is closed with Config.SlowCloseCode. The hard cap
 // always holds the budget plus one message of Config.MaxMessageSize. Across

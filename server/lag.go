@@ -9,13 +9,17 @@ import "time"
 // a fifth of them, before the first state was skipped. So each sweep also
 // asks the kernel, for every connection that was written to or still had
 // bytes outstanding, how many bytes its peer has not acknowledged
-// (SIOCOUTQ, one ioctl). From two sweeps in a row it knows how many bytes
-// the peer acknowledged in between, the rate its link drains at. A
-// connection is behind when what waits for it, in the kernel, in gnet's
-// buffer and in its queue, would take longer than Config.MaxStateLag to
-// drain at that rate, or when it drained nothing at all; while it is
-// behind, Congested reports true and rooms skip its states, so what it
-// gets next is at most about MaxStateLag old. Between sweeps, every
+// (SIOCOUTQ, one ioctl). From two such rounds it knows how many bytes
+// the peer acknowledged in between, the rate its link drains at (rounds
+// are half a sweep interval apart at least: a loop behind on its tasks
+// runs the sweeps that waited back to back, and at 5,000 bots on one core
+// a round a few microseconds after the last found players on loopback
+// stalled). A
+// connection is behind when what waits for its link, in the kernel, in
+// gnet's buffer and kept back in its queue, would take longer than
+// Config.MaxStateLag to drain at that rate, or when it drained nothing at
+// all; while it is behind, Congested reports true and rooms skip its
+// states, so what it gets next is at most about MaxStateLag old. Between sweeps, every
 // drainRecheck, the connections whose link the sweep found the limit are
 // looked at again against the rate it measured (recheckLag), so that one
 // let go is behind again after a tick or two of its rooms' states, not a
@@ -43,13 +47,13 @@ import "time"
 // Counts of bytes wrap: only differences over one sweep are read.
 type lagProbe struct {
 	handed uint32 // bytes handed to gnet (writev)
-	acked  uint32 // bytes the peer had acknowledged at the last probe
-	owed   uint32 // bytes waiting at the last probe: unacknowledged, held by gnet, queued
-	rate   uint32 // bytes a second the link drained over the last sweeps that found it the limit; 0 when unknown
+	acked  uint32 // bytes the peer had acknowledged at the reading at
+	owed   uint32 // bytes waiting for the link at the reading at: unacknowledged, held by gnet, kept back
+	rate   uint32 // bytes a second the link drained when last found the limit; 0 when unknown
+	at     int64  // the probe round of the reading acked and owed are from (unix ns); a stall keeps it
 	sent   bool   // bytes were handed to gnet since the last probe
-	valid  bool   // acked and owed are from the loop's previous sweep
-	behind bool   // the last probe found the connection behind
-	still  uint8  // probes in a row that found bytes owed and none acknowledged
+	valid  bool   // acked, owed and at are a reading of the connection's current run of probes
+	behind bool   // the connection is behind
 }
 
 // handed counts n bytes handed to gnet for c. Loop only.
@@ -62,7 +66,7 @@ func (l *loop) handed(c *Conn, n int) {
 }
 
 // probeLag runs the lag probe for c, an open connection of the loop for
-// which gnet holds out bytes, at the sweep of now. Loop only.
+// which gnet holds out bytes, in the probe round of now. Loop only.
 func (l *loop) probeLag(c *Conn, out int64, now int64) {
 	i := int(c.listIndex)
 	if i < 0 || i >= len(l.probes) {
@@ -73,47 +77,48 @@ func (l *loop) probeLag(c *Conn, out int64, now int64) {
 		p.valid = false // nothing sent and nothing owed: no rate to keep
 		return
 	}
+	p.sent = false
 	outq, ok := unacked(c.gc.Fd())
 	if !ok {
+		p.valid = false
 		return
 	}
-	queued := c.queued.Load()
 	// What the kernel took is what was handed to gnet less what gnet
 	// still holds; what the peer acknowledged, that less what the kernel
 	// holds unacknowledged.
 	acked := p.handed - uint32(out) - uint32(outq)
-	owed := int64(outq) + out + queued
+	owed := c.owed(outq, out)
 	lag := l.srv.cfg.MaxStateLag
 	behind := false
 	switch got := acked - p.acked; {
-	case !p.valid || p.owed == 0 || owed == 0:
-		p.still = 0
-		p.rate = 0
-	case got > 1<<31:
-		// Fewer than at the last probe: bytes written past the count
-		// (none are meant to be). No reading this time.
-		p.still = 0
+	case !p.valid || p.owed == 0 || owed == 0 || got > 1<<31:
+		// No reading to measure from: a new run of probes, nothing owed
+		// at the last reading, or fewer bytes than then (bytes written
+		// past the count; none are meant to be). Owing nothing now, the
+		// link is not the limit.
+		if !p.valid || owed == 0 {
+			p.rate = 0
+		}
+		p.acked, p.owed, p.at = acked, uint32(min(owed, 1<<31)), now
 	case got == 0:
-		// Nothing acknowledged over a sweep with bytes owed: a stall, a
-		// link that acknowledges in bursts, or a round trip longer than
-		// the sweep. A connection behind stays behind; one that was not
-		// is found behind when its backlog is past what the link last
+		// Nothing acknowledged since the last reading, with bytes owed:
+		// a stall, a link that acknowledges in bursts, or a round trip
+		// longer than the rounds. The reading is kept, so the stall is
+		// measured from it. A connection behind stays behind; one that
+		// was not is behind when its backlog is past what the link last
 		// drained in MaxStateLag, or once the stall has lasted that.
-		p.still = min(p.still+1, 255)
-		behind = p.behind || float64(owed) > float64(p.rate)*lag.Seconds() && p.rate > 0 ||
-			time.Duration(p.still)*l.srv.cfg.SweepInterval >= lag
+		behind = p.behind || p.rate > 0 && float64(owed) > float64(p.rate)*lag.Seconds() ||
+			now-p.at >= int64(lag)
 	default:
-		// Something was owed at the last sweep. When the link did not
+		// Something was owed at the last reading. When the link did not
 		// drain even that, it is the limit, and the bytes acknowledged
-		// since are its rate, over the sweeps since it last acknowledged
-		// any: behind when the backlog would take longer than
-		// MaxStateLag at that rate, owed / (got / interval) > lag. When it
-		// drained all of it, what it acknowledged is only what it was
-		// sent, no measure of the link: a keyframe or a burst caught at a
-		// sweep is not a backlog. The rate known is then a floor only,
-		// and behind is what it says.
-		interval := float64(now-l.lastSweep) * float64(int(p.still)+1)
-		p.still = 0
+		// since are its rate: behind when the backlog would take longer
+		// than MaxStateLag at that rate, owed / (got / interval) > lag.
+		// When it drained all of it, what it acknowledged is only what it
+		// was sent, no measure of the link: a keyframe or a burst caught
+		// at a round is not a backlog. The rate known is then a floor
+		// only, and behind is what it says.
+		interval := float64(now - p.at)
 		r := uint32(min(float64(got)*1e9/interval, 1<<32-1))
 		if got < p.owed {
 			p.rate = r
@@ -124,12 +129,27 @@ func (l *loop) probeLag(c *Conn, out int64, now int64) {
 			}
 			behind = p.rate > 0 && float64(owed) > float64(p.rate)*lag.Seconds()
 		}
+		p.acked, p.owed, p.at = acked, uint32(min(owed, 1<<31)), now
 	}
-	p.acked, p.owed, p.valid, p.sent = acked, uint32(min(owed, 1<<31)), true, false
+	p.valid = true
 	l.setBehind(p, behind)
 	if p.rate > 0 {
 		l.paced = append(l.paced, c)
 	}
+}
+
+// owed is what waits for c's link: outq bytes the kernel holds
+// unacknowledged, out that gnet holds, and what c's queue keeps back
+// while gnet holds bytes. Frames queued while gnet holds nothing wait for
+// the loop's flush, not for the link: on a loop behind on its writes
+// (5,000 bots on one core) they are there at any sweep, and counting them
+// found players on loopback behind. Loop only.
+func (c *Conn) owed(outq int, out int64) int64 {
+	n := int64(outq) + out
+	if c.holding {
+		n += c.queued.Load()
+	}
+	return n
 }
 
 // setBehind records whether the connection of p is behind. Loop only.
@@ -167,7 +187,7 @@ func (l *loop) recheckLag() {
 		if !ok {
 			continue
 		}
-		owed := int64(outq) + c.outBytes.Load() + c.queued.Load()
+		owed := c.owed(outq, c.outBytes.Load())
 		l.setBehind(p, float64(owed) > float64(p.rate)*lag)
 	}
 	l.publishBehind()

@@ -21,9 +21,9 @@ type loop struct {
 	// Loop-only.
 	conns []*Conn // every open TCP connection of the loop, for the sweep
 	// probes[i] is the lag probe's state of conns[i] (lag.go), and
-	// lastSweep the time of the sweep before this one (unix ns).
+	// lastProbe the time of the last sweep that probed (unix ns).
 	probes    []lagProbe
-	lastSweep int64
+	lastProbe int64
 	// behindChanged: a probe found a connection behind, or no longer, or
 	// one found behind closed, since behindSet was last published.
 	behindChanged bool
@@ -173,8 +173,14 @@ func (l *loop) remove(c *Conn) {
 // outbound budget. It runs on the loop every Config.SweepInterval.
 func (l *loop) sweep(now int64) {
 	cfg := &l.srv.cfg
-	clear(l.paced)
-	l.paced = l.paced[:0]
+	// The lag probe's rounds are half a sweep interval apart at least: a
+	// loop behind on its tasks runs the sweeps that waited back to back,
+	// and a round right after another measures nothing (lag.go).
+	probe := cfg.MaxStateLag > 0 && now-l.lastProbe >= int64(cfg.SweepInterval)/2
+	if probe {
+		clear(l.paced)
+		l.paced = l.paced[:0]
+	}
 	// Walk backwards: closing a connection swaps the last one into its
 	// slot.
 	for i := len(l.conns) - 1; i >= 0; i-- {
@@ -193,15 +199,17 @@ func (l *loop) sweep(now int64) {
 				c.expire()
 			}
 		case stateOpen:
-			l.sweepOpen(c, now)
+			l.sweepOpen(c, now, probe)
 		}
 	}
 	if l.srv.overBudget() {
 		l.evict()
 	}
+	if probe {
+		l.lastProbe = now
+		l.pacedCount.Store(int32(len(l.paced)))
+	}
 	l.publishBehind()
-	l.pacedCount.Store(int32(len(l.paced)))
-	l.lastSweep = now
 }
 
 // evict closes the loop's largest outbound holders first, among those
@@ -236,9 +244,9 @@ func (l *loop) evict() {
 	l.evictScratch = big[:0]
 }
 
-// sweepOpen pings a quiet connection, closes a silent one and enforces the
-// outbound budget. Loop only.
-func (l *loop) sweepOpen(c *Conn, now int64) {
+// sweepOpen pings a quiet connection, closes a silent one, enforces the
+// outbound budget and, in a round of the lag probe, probes it. Loop only.
+func (l *loop) sweepOpen(c *Conn, now int64, probe bool) {
 	cfg := &l.srv.cfg
 	quiet := now - c.lastRead
 	switch {
@@ -261,7 +269,7 @@ func (l *loop) sweepOpen(c *Conn, now int64) {
 	}
 	out := int64(c.gc.OutboundBuffered())
 	c.setOut(out)
-	if cfg.MaxStateLag > 0 {
+	if probe {
 		l.probeLag(c, out, now)
 	}
 	if out+c.queued.Load() <= int64(cfg.ReliableBudget) {

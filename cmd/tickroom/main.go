@@ -103,7 +103,7 @@ func parseFlags() (*flags, error) {
 	fs.Float64Var(&f.sessionRate, "session-rate", 0, "sessions per second one user may open, sustained, after a burst of 20; past it the upgrade answers 429 (0: 2; inf: no limit)")
 	fs.Float64Var(&f.sessionRatePerIP, "session-rate-per-ip", 0, "sessions per second the users of one client address may open together, sustained, after a burst of -max-conns-per-ip; loopback has no such limit (0: 32; inf: no limit, e.g. for a load test from another host)")
 	fs.IntVar(&f.maxOutbound, "max-outbound-bytes", 0, "process-wide budget of outbound bytes held for slow clients; past it the largest holders are closed with 4001 (0: 64 MiB)")
-	fs.DurationVar(&f.maxStateLag, "max-state-lag", 0, "how far behind a player's link may fall before its room skips its states and sends the latest once it catches up; players with a longer round trip get fewer states (0: 500ms; negative: off)")
+	fs.DurationVar(&f.maxStateLag, "max-state-lag", 0, "how far behind a player's link may fall before its room skips its states and sends the latest once it catches up; players with a longer round trip get fewer states (0: 500ms; a long one, such as 1h, leaves only the byte bounds)")
 	fs.BoolVar(&f.conformance, "conformance-endpoints", false, "serve /echo and /broadcast on the WebSocket port, under the same limits (for conformance suites and transport benchmarks)")
 	fs.IntVar(&f.maxFrame, "max-frame", 64<<10, "largest frame payload a client may send, bytes (raise it for echo conformance suites)")
 	fs.IntVar(&f.maxMessage, "max-message", 64<<10, "largest reassembled message a client may send, bytes (raise it for echo conformance suites)")
