@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"cmp"
 	"strconv"
 	"testing"
 	"time"
@@ -9,15 +10,19 @@ import (
 	"github.com/tickroom/tickroom/server"
 )
 
-// bulk is a game whose one entity is 1 KB that changes whole every tick.
-type bulk struct{ n uint64 }
+// bulk is a game whose one entity, of size bytes (1 KB when 0), changes
+// whole every tick.
+type bulk struct {
+	n    uint64
+	size int
+}
 
 func (g *bulk) Accept(*game.Context, game.Player) error            { return nil }
 func (g *bulk) Notice(*game.Context, game.NoticeKind, game.Player) {}
 func (g *bulk) Input(*game.Context, uint32, []byte) error          { return nil }
 func (g *bulk) Update(*game.Context, time.Duration)                { g.n++ }
 func (g *bulk) Encode(s *game.Snapshot) {
-	b := make([]byte, 1024)
+	b := make([]byte, cmp.Or(g.size, 1024))
 	for i := range b {
 		b[i] = byte(g.n*7 + uint64(i)*13)
 	}
@@ -63,38 +68,10 @@ func TestSlowDownlinkSkipsToTheLatest(t *testing.T) {
 	if tick := room.Info().Tick; bt+50 < tick || uint64(fb)+25 < bt {
 		t.Fatalf("bob at tick %d with %d frames, the room at %d: the slow player held him up", bt, fb, tick)
 	}
-	back := room.Info().Tick
-	p.Down.Rate.Store(0)
-	deadline = time.Now().Add(5 * time.Second)
-	for {
-		at, _, _, err := a.world(ja.RoomId)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if at >= back {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("5 s after her link came back at the room's tick %d alice is at %d", back, at)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	catchUp(t, p, a, room, ja.RoomId)
 	if room.Stats().StateSkipped == 0 {
 		t.Fatal("no state skipped")
 	}
-}
-
-// small is a game whose one entity is 256 B that changes whole every
-// tick: at 50 Hz ~15 KB/s of states, ~0.3 KB a frame.
-type small struct{ bulk }
-
-func (g *small) Encode(s *game.Snapshot) {
-	b := make([]byte, 256)
-	for i := range b {
-		b[i] = byte(g.n*7 + uint64(i)*13)
-	}
-	s.EntityBytes(1, b)
-	s.GlobalsBytes(strconv.AppendUint(nil, g.n, 10))
 }
 
 // TestSlowDownlinkStatesStayRecent: a player whose downlink carries a
@@ -110,11 +87,12 @@ func (g *small) Encode(s *game.Snapshot) {
 // is kept at the kernel's least (a few KB), as a bottleneck that
 // acknowledges only what it passed on would be.
 func TestSlowDownlinkStatesStayRecent(t *testing.T) {
+	// 256 B states at 50 Hz: ~15 KB/s, ~0.3 KB a frame.
 	t.Parallel()
 	e := start(t, options{
 		server: func(c *server.Config) { c.MaxStateLag = 500 * time.Millisecond },
 		games: func(r *game.Registry) {
-			_ = r.Register(game.Definition{Name: "small", TickRate: 50, MaxPlayers: 4, New: func(game.Setup) (game.Game, error) { return &small{}, nil }})
+			_ = r.Register(game.Definition{Name: "small", TickRate: 50, MaxPlayers: 4, New: func(game.Setup) (game.Game, error) { return &bulk{size: 256}, nil }})
 		},
 	})
 	p := startNetPath(t, e.srv.Addr().String())
@@ -149,39 +127,17 @@ func TestSlowDownlinkStatesStayRecent(t *testing.T) {
 	if st.Behind == 0 || room.Stats().StateSkipped == 0 {
 		t.Fatalf("found behind %d times, %d states skipped", st.Behind, room.Stats().StateSkipped)
 	}
-	back := room.Info().Tick
-	p.Down.Rate.Store(0)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		at, _, _, err := a.world(ja.RoomId)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if at >= back {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("5 s after her link came back at the room's tick %d alice is at %d", back, at)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	catchUp(t, p, a, room, ja.RoomId)
 }
 
 // bursty is a game whose small entity changes every tick and whose big
 // one (64 KB) changes whole every 37th: a keyframe-sized burst now and
 // then on a link that keeps up.
-type bursty struct{ n uint64 }
+type bursty struct{ bulk }
 
-func (g *bursty) Accept(*game.Context, game.Player) error            { return nil }
-func (g *bursty) Notice(*game.Context, game.NoticeKind, game.Player) {}
-func (g *bursty) Input(*game.Context, uint32, []byte) error          { return nil }
-func (g *bursty) Update(*game.Context, time.Duration)                { g.n++ }
 func (g *bursty) Encode(s *game.Snapshot) {
-	small := make([]byte, 64)
-	for i := range small {
-		small[i] = byte(g.n*7 + uint64(i)*13)
-	}
-	s.EntityBytes(1, small)
+	g.size = 64
+	g.bulk.Encode(s)
 	big := make([]byte, 64<<10)
 	for i := range big {
 		big[i] = byte(g.n/37*11 + uint64(i)*17)
@@ -232,5 +188,27 @@ func TestBurstsOnALinkThatKeepsUpAreNotALag(t *testing.T) {
 	t.Logf("room sends %d B/s on average, the link carries %d; 6 s on: alice at tick %d, the room at %d; found behind %d times, %d states skipped", rate, rate*5, at, room.Info().Tick, behind, skipped)
 	if behind > 2 {
 		t.Fatalf("a link five times faster than the room was found behind %d times (%d states skipped)", behind, skipped)
+	}
+}
+
+// catchUp opens p's downlink again and waits, 5 s at most, for c to reach
+// the tick room was at then, with a state that applies.
+func catchUp(t *testing.T, p *netPath, c *client, room *game.Room, roomID string) {
+	t.Helper()
+	back := room.Info().Tick
+	p.Down.Rate.Store(0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		at, _, _, err := c.world(roomID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at >= back {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s after the link came back at the room's tick %d the player is at %d", back, at)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
