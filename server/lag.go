@@ -9,21 +9,20 @@ import "time"
 // a fifth of them, before the first state was skipped. So each sweep also
 // asks the kernel, for every connection that was written to or still had
 // bytes outstanding, how many bytes its peer has not acknowledged
-// (SIOCOUTQ, one ioctl). From two such rounds it knows how many bytes
-// the peer acknowledged in between, the rate its link drains at (rounds
-// are half a sweep interval apart at least: a loop behind on its tasks
-// runs the sweeps that waited back to back, and at 5,000 bots on one core
-// a round a few microseconds after the last found players on loopback
-// stalled). A
-// connection is behind when what waits for its link, in the kernel, in
-// gnet's buffer and kept back in its queue, would take longer than
-// Config.MaxStateLag to drain at that rate, or when it drained nothing at
-// all; while it is behind, Congested reports true and rooms skip its
-// states, so what it gets next is at most about MaxStateLag old. Between sweeps, every
-// drainRecheck, the connections whose link the sweep found the limit are
-// looked at again against the rate it measured (recheckLag), so that one
-// let go is behind again after a tick or two of its rooms' states, not a
-// whole sweep's.
+// (SIOCOUTQ, one ioctl). From two such rounds it knows how many bytes the
+// peer acknowledged in between, the rate its link drains at (rounds are
+// half a sweep interval apart at least: a loop behind on its tasks runs
+// the sweeps that waited back to back, and at 5,000 bots on one core a
+// round a few microseconds after the last found players on loopback
+// stalled). A connection is behind when what waits for its link, in the
+// kernel, in gnet's buffer and kept back in its queue, would take longer
+// than Config.MaxStateLag to drain at that rate, or when it drained
+// nothing at all; while it is behind, Congested reports true and rooms
+// skip its states, so what it gets next is at most about MaxStateLag old.
+// Between sweeps, every drainRecheck, the connections whose link the
+// sweep found the limit are looked at again against the rate it measured
+// (recheckLag), so that one let go is behind again after a tick or two of
+// its rooms' states, not a whole sweep's.
 //
 // A fast peer drains what it is sent within a round trip: a sweep finds
 // it owing at most what it was sent in the last round trip, and the next
@@ -32,9 +31,9 @@ import "time"
 // backlog. Only a link that did not drain what was owed at the sweep
 // before gives a rate, and a peer that acknowledges nothing for
 // MaxStateLag while owing bytes (a stall, or a round trip that long) is
-// behind as well. Bytes a proxy in front of the server has
-// acknowledged are drained as far as the probe can tell
-// (docs/deploy.md, "A slow player behind the proxy").
+// behind as well. Bytes a proxy in front of the server has acknowledged
+// are drained as far as the probe can tell (docs/deploy.md, "A slow
+// player behind the proxy").
 //
 // Cost: one ioctl a sweep for each connection written to since the last
 // sweep or still owing bytes, ~0.25 µs (BenchmarkUnacked), and one every
@@ -44,7 +43,7 @@ import "time"
 // class.
 
 // lagProbe is what the sweep keeps of one connection for the lag probe.
-// Counts of bytes wrap: only differences over one sweep are read.
+// Counts of bytes wrap: only differences since the last reading are read.
 type lagProbe struct {
 	handed uint32 // bytes handed to gnet (writev)
 	acked  uint32 // bytes the peer had acknowledged at the reading at
@@ -107,8 +106,7 @@ func (l *loop) probeLag(c *Conn, out int64, now int64) {
 		// measured from it. A connection behind stays behind; one that
 		// was not is behind when its backlog is past what the link last
 		// drained in MaxStateLag, or once the stall has lasted that.
-		behind = p.behind || p.rate > 0 && float64(owed) > float64(p.rate)*lag.Seconds() ||
-			now-p.at >= int64(lag)
+		behind = p.behind || p.over(owed, lag) || now-p.at >= int64(lag)
 	default:
 		// Something was owed at the last reading. When the link did not
 		// drain even that, it is the limit, and the bytes acknowledged
@@ -127,7 +125,7 @@ func (l *loop) probeLag(c *Conn, out int64, now int64) {
 			if p.rate > 0 {
 				p.rate = max(p.rate, r)
 			}
-			behind = p.rate > 0 && float64(owed) > float64(p.rate)*lag.Seconds()
+			behind = p.over(owed, lag)
 		}
 		p.acked, p.owed, p.at = acked, uint32(min(owed, 1<<31)), now
 	}
@@ -150,6 +148,12 @@ func (c *Conn) owed(outq int, out int64) int64 {
 		n += c.queued.Load()
 	}
 	return n
+}
+
+// over reports whether owed bytes would take the link longer than lag
+// to drain at the rate last measured; false when none is known.
+func (p *lagProbe) over(owed int64, lag time.Duration) bool {
+	return p.rate > 0 && float64(owed) > float64(p.rate)*lag.Seconds()
 }
 
 // setBehind records whether the connection of p is behind. Loop only.
@@ -176,7 +180,7 @@ func (l *loop) recheckLag() {
 	if len(l.paced) == 0 {
 		return
 	}
-	lag := l.srv.cfg.MaxStateLag.Seconds()
+	lag := l.srv.cfg.MaxStateLag
 	for _, c := range l.paced {
 		i := int(c.listIndex)
 		if c.state != stateOpen || i < 0 || i >= len(l.probes) || l.conns[i] != c {
@@ -187,8 +191,7 @@ func (l *loop) recheckLag() {
 		if !ok {
 			continue
 		}
-		owed := c.owed(outq, c.outBytes.Load())
-		l.setBehind(p, float64(owed) > float64(p.rate)*lag)
+		l.setBehind(p, p.over(c.owed(outq, c.outBytes.Load()), lag))
 	}
 	l.publishBehind()
 }

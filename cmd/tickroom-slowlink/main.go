@@ -16,6 +16,7 @@
 // BENCHMARKS.md compares.
 //
 //	tickroom-slowlink [-nginx /usr/sbin/nginx -conf deploy/nginx.conf [-listen sndbuf=32k] [-ws-location 'proxy_buffer_size 4k;']]
+//	tickroom-slowlink -entity 64 -relay-buffer 1 -max-state-lag -1ns   # small states, the relay's least buffer, the lag probe off
 //
 // Each second's row has the room's tick (the reference's newest state),
 // the slow player's newest, how far behind that is, how late the states
