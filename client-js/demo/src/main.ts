@@ -43,6 +43,11 @@ const sessionKey = "tickroom.demo.session";
 // and a second tab's guest login must not come back as the first tab's.
 const deviceKey = "tickroom.demo.device";
 
+// MAX_NAME_CHARS is the longest name the server takes (auth.MaxNameRunes),
+// in characters as it counts them, code points; the box's maxlength counts
+// UTF-16 units, two for an emoji, and would cut a name of emoji in half.
+const MAX_NAME_CHARS = 32;
+
 const ui = {
   me: byId("me"),
   conn: byId("conn-status"),
@@ -377,6 +382,11 @@ ui.loginForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const name = ui.loginName.value.trim();
   if (!name || !config) return;
+  const chars = [...name].length;
+  if (chars > MAX_NAME_CHARS) {
+    ui.loginStatus.textContent = `A name is at most ${MAX_NAME_CHARS} characters; this one has ${chars}.`;
+    return;
+  }
   const c = config;
   ui.loginStatus.textContent = "logging in…";
   login(name, { baseUrl: location.origin, storage: sessionStorage, storageKey: deviceKey })

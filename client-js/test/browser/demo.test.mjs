@@ -115,6 +115,28 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     await page.screenshot({ path: join(ARTIFACTS, "demo-session-ended.png") });
   });
 
+  // The server takes names of up to 32 characters (runes); the box counts
+  // UTF-16 units, two for an emoji, so a box that stopped at 32 of them cut
+  // a name of 17 to 32 emoji the server would take.
+  test("a name of 32 emoji can be typed and logs in; one of 33 is told the limit", async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+    cleanups.push(() => context.close());
+    const page = await context.newPage();
+    await page.goto(`${server.httpUrl}/`);
+    await page.waitForSelector("body[data-ready=true]", wait);
+    const long = "🎲".repeat(33);
+    await page.locator("#login-name").pressSequentially(long);
+    assert.equal([...(await page.inputValue("#login-name"))].length, 33, "the box kept every emoji typed");
+    await page.click("#login-form button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("#login-status")?.textContent?.includes("at most 32 characters; this one has 33"), null, wait);
+    const name = "🎲".repeat(32);
+    await page.fill("#login-name", "");
+    await page.locator("#login-name").pressSequentially(name);
+    await page.click("#login-form button[type=submit]");
+    await page.waitForSelector("body[data-connection=open]", wait);
+    assert.equal(await page.textContent("#me"), `${name} (guest)`);
+  });
+
   // Two windows of one browser share its localStorage: the device secret
   // of the first login must not turn the second tab's new name into the
   // first tab's account (which also logged the first tab out).
