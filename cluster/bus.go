@@ -26,6 +26,27 @@ import (
 // was published meanwhile; docs/cluster.md says what each message kind
 // does about it.
 //
+// Calls and their answers go ahead of the other messages, on both ends.
+// A user's own request to another node (a direct message, a presence
+// query, a friend request) is a call, and during a mass login the casts
+// of background work (presence told to friends, 256 to a message) came
+// faster than the receiving node served them (4 ms a message), and a
+// call waited in its inbox behind up to 751 of them, its answer coming
+// 0.9 s after it was made and once 4.2 s, past the call timeout, though
+// serving it took microseconds (BenchmarkMassLogin's probe, timed at
+// each step; its wait to be published, in Redis and for its answer's
+// way back came to tens of ms). So a node publishes from two queues,
+// calls and answers first, and its receiver hands each message on to
+// one of two goroutines, one serving calls and answers, the other the
+// rest, each in the order Redis delivered them. What the code relies on
+// is kept: casts (and lobby lines, numbered by Redis) reach each node
+// in the order their publisher sent them, as calls do among themselves.
+// Between a call and a cast none held before either: the social layer
+// queues its calls and casts apart before they reach the bus, and an
+// operator's request and a room's restore are served on goroutines of
+// their own. An answer never waits for room behind casts, nor is refused
+// for them.
+//
 // Topics: every node subscribes to its own channel (node-addressed
 // messages, calls and their answers) and to the all-nodes channel
 // (revocations, notices to everyone); a node subscribes to a lobby
@@ -33,14 +54,19 @@ import (
 
 // Bus defaults.
 const (
-	// DefaultBusQueue bounds the messages waiting to be published.
+	// DefaultBusQueue bounds the messages waiting to be published, in
+	// each of the two queues (calls and answers; the rest).
 	DefaultBusQueue = 8192
 	// DefaultCallTimeout bounds a call's wait for its answer.
 	DefaultCallTimeout = 2 * time.Second
 	// busBatch is how many queued messages one pipeline publishes.
 	busBatch = 128
-	// busInbox is the receive buffer between Redis and the handlers.
+	// busInbox is the receive buffer between Redis and the handlers, in
+	// each of the two lanes (calls and answers; the rest).
 	busInbox = 4096
+	// busReadAhead is what the Redis client reads ahead of the receiver,
+	// which hands each message on to its lane at once.
+	busReadAhead = 128
 )
 
 // Envelope is one message on the bus. Its Body is the kind's own
@@ -75,8 +101,9 @@ type BusConfig struct {
 	Prefix string
 	// Timeout bounds one Redis call. Zero value means one second.
 	Timeout time.Duration
-	// Queue bounds the messages waiting to be published; past it a publish
-	// fails with ErrUnavailable. Zero value means DefaultBusQueue.
+	// Queue bounds the messages waiting to be published, in each of the
+	// two queues (calls and answers; the rest); past it a publish fails
+	// with ErrUnavailable. Zero value means DefaultBusQueue.
 	Queue int
 	// CallTimeout bounds a call's wait for its answer. Zero value means
 	// DefaultCallTimeout.
@@ -100,11 +127,12 @@ type outMsg struct {
 }
 
 // Bus is this node's end of the node-to-node bus. Publishing never waits
-// on Redis: messages go through a bounded queue to one publisher
-// goroutine, which pipelines them. Received messages are handed to the
-// kind's handler on one receiver goroutine, in the order Redis delivered
-// them; a handler must not block. Its methods are safe from any
-// goroutine.
+// on Redis: messages go through two bounded queues, calls and answers
+// ahead of the rest, to one publisher goroutine, which pipelines them.
+// Received messages are handed to the kind's handler on one of two
+// goroutines, calls and answers on one, the rest on the other, each in
+// the order Redis delivered them; a handler must not block. Its methods
+// are safe from any goroutine.
 type Bus struct {
 	cfg  BusConfig
 	rdb  *redis.Client
@@ -112,9 +140,14 @@ type Bus struct {
 	log  *slog.Logger
 
 	handlers map[string]func(*Envelope)
-	out      chan outMsg
+	out      chan outMsg // casts and lobby lines, in order
+	urgent   chan outMsg // calls and answers, published ahead of out
 	healthy  atomic.Bool
 	nextCall atomic.Uint64
+
+	// Received messages waiting for their handler: calls and answers,
+	// and the rest.
+	inUrgent, in chan *Envelope
 
 	mu      sync.Mutex
 	calls   map[uint64]*pendingCall
@@ -127,7 +160,8 @@ type Bus struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 
-	// queued is the bytes of the messages waiting to be published.
+	// queued is the bytes of the messages waiting to be published, in
+	// both queues.
 	queued atomic.Int64
 
 	// Published, Received, Dropped and Failed count messages: published,
@@ -167,6 +201,9 @@ func NewBus(cfg BusConfig) (*Bus, error) {
 		cfg: cfg, rdb: cfg.Client, keys: Keys{Prefix: cfg.Prefix}, log: cfg.Logger,
 		handlers: make(map[string]func(*Envelope)),
 		out:      make(chan outMsg, cfg.Queue),
+		urgent:   make(chan outMsg, cfg.Queue),
+		inUrgent: make(chan *Envelope, busInbox),
+		in:       make(chan *Envelope, busInbox),
 		calls:    make(map[uint64]*pendingCall),
 		topics:   make(map[string][]func(error)),
 		subbed:   make(map[string]bool),
@@ -186,7 +223,8 @@ func NewBus(cfg BusConfig) (*Bus, error) {
 func (b *Bus) Node() string { return b.cfg.Node }
 
 // Handle sets the handler of a message kind; call it before Start. The
-// handler runs on the receiver goroutine and must not block.
+// handler runs on a receiver goroutine, calls on one and the rest on
+// another, and must not block.
 func (b *Bus) Handle(kind string, h func(*Envelope)) { b.handlers[kind] = h }
 
 // Healthy reports whether the last exchange with Redis succeeded.
@@ -205,11 +243,13 @@ func (b *Bus) Start() {
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.Timeout)
 	b.ps = b.rdb.Subscribe(ctx, b.keys.BusNode(b.cfg.Node), b.keys.BusAll())
 	cancel()
-	msgs := b.ps.ChannelWithSubscriptions(redis.WithChannelSize(busInbox),
+	msgs := b.ps.ChannelWithSubscriptions(redis.WithChannelSize(busReadAhead),
 		redis.WithChannelHealthCheckInterval(time.Second), redis.WithChannelSendTimeout(time.Second))
-	b.wg.Add(3)
+	b.wg.Add(5)
 	go b.publish()
 	go b.receive(msgs)
+	go b.handle(b.inUrgent)
+	go b.handle(b.in)
 	go b.subscriber()
 }
 
@@ -238,16 +278,16 @@ func (b *Bus) Close() {
 	}
 }
 
-// enqueue hands m to the publisher; it fails with ErrUnavailable when
-// Redis is known to be down or the queue is full.
-func (b *Bus) enqueue(m outMsg) error {
+// enqueue hands m to the publisher through q (b.out or b.urgent); it
+// fails with ErrUnavailable when Redis is known to be down or q is full.
+func (b *Bus) enqueue(q chan outMsg, m outMsg) error {
 	if !b.healthy.Load() {
 		b.Dropped.Add(1)
 		return fmt.Errorf("%w: redis is not answering", ErrUnavailable)
 	}
 	b.queued.Add(int64(len(m.payload)))
 	select {
-	case b.out <- m:
+	case q <- m:
 		return nil
 	default:
 		b.queued.Add(-int64(len(m.payload)))
@@ -256,8 +296,9 @@ func (b *Bus) enqueue(m outMsg) error {
 	}
 }
 
-// Queued returns how many messages wait to be published, and their bytes.
-func (b *Bus) Queued() (msgs int, bytes int64) { return len(b.out), b.queued.Load() }
+// Queued returns how many messages wait to be published, and their bytes,
+// in both queues.
+func (b *Bus) Queued() (msgs int, bytes int64) { return len(b.out) + len(b.urgent), b.queued.Load() }
 
 // encode frames e for pub/sub: the envelope's JSON without its body, then
 // the body's own bytes (internal/rawbody), not base64 in the JSON; or, while
@@ -277,12 +318,12 @@ func (b *Bus) encode(e *Envelope) []byte {
 
 // ToNode publishes e to one node. It never waits on Redis.
 func (b *Bus) ToNode(node string, e *Envelope) error {
-	return b.enqueue(outMsg{topic: b.keys.BusNode(node), payload: b.encode(e)})
+	return b.enqueue(b.out, outMsg{topic: b.keys.BusNode(node), payload: b.encode(e)})
 }
 
 // ToAll publishes e to every node but this one.
 func (b *Bus) ToAll(e *Envelope) error {
-	return b.enqueue(outMsg{topic: b.keys.BusAll(), payload: b.encode(e)})
+	return b.enqueue(b.out, outMsg{topic: b.keys.BusAll(), payload: b.encode(e)})
 }
 
 // PublishLine publishes e to a lobby topic, numbered by Redis (Envelope.Seq,
@@ -300,7 +341,7 @@ func (b *Bus) PublishLine(topic string, e *Envelope, failed func(error)) error {
 // was quiet), its numbers go on from there instead of starting at 1
 // again below the ones its members have seen.
 func (b *Bus) PublishLineAfter(topic string, e *Envelope, after uint64, failed func(error)) error {
-	return b.enqueue(outMsg{topic: b.keys.BusChannel(topic), payload: b.encode(e), seqKey: b.keys.ChannelSeq(topic), after: after, failed: failed})
+	return b.enqueue(b.out, outMsg{topic: b.keys.BusChannel(topic), payload: b.encode(e), seqKey: b.keys.ChannelSeq(topic), after: after, failed: failed})
 }
 
 // Call publishes e to node as a call and calls done once, with the answer
@@ -325,7 +366,7 @@ func (b *Bus) Call(node string, e *Envelope, done func(*Envelope, error)) {
 	})
 	b.calls[id] = pc
 	b.mu.Unlock()
-	if err := b.ToNode(node, e); err != nil {
+	if err := b.enqueue(b.urgent, outMsg{topic: b.keys.BusNode(node), payload: b.encode(e)}); err != nil {
 		if b.takeCall(id) != nil {
 			pc.timer.Stop()
 			done(nil, err)
@@ -342,10 +383,11 @@ func (b *Bus) takeCall(id uint64) *pendingCall {
 	return pc
 }
 
-// Answer publishes the answer a to the call req.
+// Answer publishes the answer a to the call req, ahead of the casts
+// waiting.
 func (b *Bus) Answer(req *Envelope, a *Envelope) error {
 	a.Reply = req.Call
-	return b.ToNode(req.Node, a)
+	return b.enqueue(b.urgent, outMsg{topic: b.keys.BusNode(req.Node), payload: b.encode(a)})
 }
 
 // Join subscribes to a lobby topic; ready is called once the subscription
@@ -475,9 +517,14 @@ func (b *Bus) subscribed(channel string) {
 	}
 }
 
-// receive hands each received message to its handler.
+// receive hands each received message on to its lane: calls and
+// answers to b.inUrgent, the rest to b.in. A lane that is full holds the
+// receiver, and go-redis then holds what Redis sends meanwhile, up to
+// busReadAhead messages for a second before it drops one.
 func (b *Bus) receive(msgs <-chan any) {
 	defer b.wg.Done()
+	defer close(b.in)
+	defer close(b.inUrgent)
 	for m := range msgs {
 		switch m := m.(type) {
 		case *redis.Subscription:
@@ -485,12 +532,30 @@ func (b *Bus) receive(msgs <-chan any) {
 				b.subscribed(m.Channel)
 			}
 		case *redis.Message:
-			b.dispatch(m)
+			e := b.decode(m)
+			switch {
+			case e == nil:
+			case e.Call != 0 || e.Reply != 0:
+				b.inUrgent <- e
+			default:
+				b.in <- e
+			}
 		}
 	}
 }
 
-func (b *Bus) dispatch(m *redis.Message) {
+// handle hands each message of a lane to its handler, in order, until
+// the lane closes.
+func (b *Bus) handle(lane <-chan *Envelope) {
+	defer b.wg.Done()
+	for e := range lane {
+		b.dispatch(e)
+	}
+}
+
+// decode reads a received message; nil when it is undecodable or is this
+// node's own broadcast.
+func (b *Bus) decode(m *redis.Message) *Envelope {
 	payload := m.Payload
 	var seq int64
 	if m.Channel != b.keys.BusNode(b.cfg.Node) && m.Channel != b.keys.BusAll() {
@@ -508,15 +573,20 @@ func (b *Bus) dispatch(m *redis.Message) {
 	body, err := rawbody.Decode([]byte(payload), e)
 	if err != nil {
 		b.log.Warn("cluster: undecodable bus message dropped", "channel", m.Channel, "err", err)
-		return
+		return nil
 	}
 	if body != nil {
 		e.Body = body
 	}
 	if m.Channel == b.keys.BusAll() && e.Node == b.cfg.Node {
-		return // our own broadcast
+		return nil // our own broadcast
 	}
 	e.Seq = seq
+	return e
+}
+
+// dispatch hands e to its handler, or an answer to its call.
+func (b *Bus) dispatch(e *Envelope) {
 	b.Received.Add(1)
 	if e.Reply != 0 {
 		// Whoever takes a call from b.calls ends it (takeCall): its
@@ -568,11 +638,20 @@ func (b *Bus) publish() {
 				cancel()
 			}
 			continue
+		case m := <-b.urgent:
+			batch = append(batch[:0], m)
 		case m := <-b.out:
 			batch = append(batch[:0], m)
 		}
+		// Calls and answers first, then the rest, in order.
 	fill:
 		for len(batch) < busBatch {
+			select {
+			case m := <-b.urgent:
+				batch = append(batch, m)
+				continue
+			default:
+			}
 			select {
 			case m := <-b.out:
 				batch = append(batch, m)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tickroom/tickroom/internal/rawbody"
 	"github.com/tickroom/tickroom/internal/redistest"
 )
 
@@ -516,7 +517,7 @@ func TestBusCallEndsOnceWhenItsTimerFiresAsItEnds(t *testing.T) {
 		srv.Pause(t)
 		ends := make(chan error, 2)
 		b.Call("n2", &Envelope{Kind: "echo"}, func(_ *Envelope, err error) { ends <- err })
-		for len(b.out) > 0 { // being published
+		for len(b.urgent) > 0 { // being published
 			time.Sleep(time.Millisecond)
 		}
 		b.Close()
@@ -527,4 +528,142 @@ func TestBusCallEndsOnceWhenItsTimerFiresAsItEnds(t *testing.T) {
 			t.Fatalf("the call ended twice, then with %v", <-ends)
 		}
 	})
+}
+
+// TestBusCallIsAnsweredWhileCastsWait: a call, and its answer, are
+// served ahead of the casts waiting at either end. During a mass login
+// the receiving node served the casts of background work (presence told
+// to friends) slower than they came, and a user's call waited behind
+// hundreds of them, up to seconds, on one receiver. Here both nodes'
+// handlers of casts are held, each with a hundred casts waiting behind
+// the one held: n1's call to n2 must be answered all the same.
+func TestBusCallIsAnsweredWhileCastsWait(t *testing.T) {
+	srv := redistest.Start(t)
+	release := make(chan struct{})
+	held := make(chan string, 2)
+	hellos := make(chan string, 16)
+	start := func(node string, b **Bus) {
+		bus, err := NewBus(BusConfig{Client: srv.Client(t), Node: node, CallTimeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bus.Handle("hello", func(*Envelope) { hellos <- node })
+		holding := false // on the bus's receiver of casts only
+		bus.Handle("cast", func(*Envelope) {
+			if !holding {
+				holding = true
+				held <- node
+			}
+			<-release
+		})
+		bus.Handle("echo", func(e *Envelope) {
+			_ = bus.Answer(e, &Envelope{Kind: "echo", Body: append([]byte("re:"), e.Body...)})
+		})
+		bus.Start()
+		t.Cleanup(bus.Close)
+		*b = bus
+	}
+	var b1, b2 *Bus
+	start("n1", &b1)
+	start("n2", &b2)
+	t.Cleanup(func() { close(release) }) // before the buses close
+	// Each hears the other once both subscriptions are in place.
+	for _, p := range [][2]*Bus{{b1, b2}, {b2, b1}} {
+		deadline := time.Now().Add(10 * time.Second)
+		for heard := false; !heard; {
+			if err := p[0].ToNode(p[1].Node(), &Envelope{Kind: "hello"}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case node := <-hellos:
+				heard = node == p[1].Node()
+			case <-time.After(100 * time.Millisecond):
+				if time.Now().After(deadline) {
+					t.Fatalf("%s never heard %s", p[1].Node(), p[0].Node())
+				}
+			}
+		}
+	}
+
+	const casts = 101
+	for range casts {
+		if err := b1.ToNode("n2", &Envelope{Kind: "cast", Body: make([]byte, 1024)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b2.ToNode("n1", &Envelope{Kind: "cast", Body: make([]byte, 1024)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitRecv(t, held, "a node's handler of casts held")
+	waitRecv(t, held, "the other node's handler of casts held")
+	// Whatever of the casts is not yet with n2 reaches it before the
+	// call: n1 published them first.
+	answers := make(chan string, 1)
+	b1.Call("n2", &Envelope{Kind: "echo", Body: []byte("x")}, func(e *Envelope, err error) {
+		if err != nil {
+			answers <- err.Error()
+			return
+		}
+		answers <- string(e.Body)
+	})
+	select {
+	case a := <-answers:
+		if a != "re:x" {
+			t.Fatalf("the call was answered %q, want re:x", a)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("a call waited 10 s unanswered behind the %d casts waiting at each node", casts)
+	}
+}
+
+// TestBusPublishesCallsAheadOfCasts: a call (or an answer) queued behind
+// casts waiting to be published goes out first, and is not refused when
+// the casts fill their queue. Here n1's queue is filled with casts before
+// its publisher starts, then a call is made: a subscriber of n2's channel
+// must see the call within the first pipeline, not after the casts.
+func TestBusPublishesCallsAheadOfCasts(t *testing.T) {
+	srv := redistest.Start(t)
+	const casts = 1000
+	b1, err := NewBus(BusConfig{Client: srv.Client(t), Node: "n1", Queue: casts, CallTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b1.Close)
+	ps := srv.Client(t).Subscribe(context.Background(), b1.keys.BusNode("n2"))
+	t.Cleanup(func() { _ = ps.Close() })
+	if _, err := ps.Receive(context.Background()); err != nil { // the subscription
+		t.Fatal(err)
+	}
+	msgs := ps.Channel(redis.WithChannelSize(2 * casts))
+
+	for i := range casts {
+		if err := b1.ToNode("n2", &Envelope{Kind: "cast", Body: fmt.Appendf(nil, "%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b1.ToNode("n2", &Envelope{Kind: "cast"}); !isUnavailable(err) {
+		t.Fatalf("a cast past the queue's %d: %v, want ErrUnavailable", casts, err)
+	}
+	ended := make(chan error, 1)
+	b1.Call("n2", &Envelope{Kind: "echo"}, func(_ *Envelope, err error) { ended <- err })
+	select {
+	case err := <-ended:
+		t.Fatalf("the call ended at once, behind the casts filling the queue: %v", err)
+	default:
+	}
+	b1.Start()
+	for i := range casts + 1 {
+		m := waitRecv(t, msgs, "a message published")
+		e := new(Envelope)
+		if _, err := rawbody.Decode([]byte(m.Payload), e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Call != 0 {
+			if i >= busBatch {
+				t.Fatalf("the call was published after %d of the %d casts queued before it", i, casts)
+			}
+			return
+		}
+	}
+	t.Fatal("the call was never published")
 }

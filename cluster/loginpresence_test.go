@@ -113,7 +113,7 @@ func startSocialNodeOf(t testing.TB, rs *redistest.Server, id string, lists map[
 	}
 	n.peers = NewSocial(bus, n.users, nil)
 	if o.drop > 0 {
-		dropped := 0 // on the bus's receiver goroutine only
+		dropped := 0 // on the bus's receiver of calls only
 		bus.Handle(kindOps, func(e *Envelope) {
 			if e.Call != 0 && dropped < o.drop {
 				dropped++

@@ -86,7 +86,7 @@ func (o *Ops) Call(ctx context.Context, node string, req []byte) ([]byte, error)
 	}
 }
 
-// serveCall runs on the bus's receiver goroutine: it hands the request to
+// serveCall runs on the bus's receiver of calls: it hands the request to
 // a goroutine of its own, or refuses it with an empty answer.
 func (o *Ops) serveCall(e *Envelope) {
 	if e.Call == 0 {

@@ -497,7 +497,7 @@ func (s *Social) serve(op *social.RemoteOp) social.RemoteAnswer {
 	return so.Serve(op)
 }
 
-// serveOp serves another node's op, on the bus's receiver goroutine.
+// serveOp serves another node's op, on a bus receiver goroutine.
 func (s *Social) serveOp(e *Envelope) {
 	op := new(social.RemoteOp)
 	if err := json.Unmarshal(e.Body, op); err != nil {
@@ -516,7 +516,7 @@ func (s *Social) serveOp(e *Envelope) {
 	}
 }
 
-// serveOps serves another node's ops, on the bus's receiver goroutine,
+// serveOps serves another node's ops, on a bus receiver goroutine,
 // and answers them together, in order, when asked.
 func (s *Social) serveOps(e *Envelope) {
 	if body, ok := s.runOps(e); ok && e.Call != 0 {
