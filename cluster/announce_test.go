@@ -47,6 +47,7 @@ func (tenFriends) Save(social.GraphChange)                              {}
 // had to say (and the users' own requests meanwhile); they are now queued
 // with the presence casts (presence.go), none refused.
 func TestAnnounceRemoteIsNotDropped(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	n := startNode(t, rs, "a")
 	bus, err := NewBus(BusConfig{Client: n.Client(), Node: n.ID(), Timeout: n.Timeout()})
@@ -135,6 +136,7 @@ func (remoteFriends) Save(social.GraphChange)                              {}
 // deleted; it is now ready again once the hooks ran, and the other node
 // is told every user's presence to every friend.
 func TestAnnounceRemoteOutlastsTheHookDeadline(t *testing.T) {
+	t.Parallel()
 	const users, friends, remote = 2000, 25, 500
 	rs := redistest.Start(t)
 	startNode(t, rs, "b")

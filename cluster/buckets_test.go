@@ -21,6 +21,7 @@ import (
 // than the bucket takes to fill (20 s); without Redis both calls fail
 // with ErrUnavailable, for the hub to count alone.
 func TestBucketsAreSharedAndExpire(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := NewBuckets(startNode(t, rs, "a")), NewBuckets(startNode(t, rs, "b"))
 	ctx := context.Background()
@@ -88,6 +89,8 @@ func (c *bucketCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // it (20 calls: all 20 were sent before, now the first alone, or one
 // more), and once Redis answers again they ask it again.
 func TestBucketsSkipASilentRedis(t *testing.T) {
+	// Not parallel: it freezes Redis (SIGSTOP) and counts the calls sent
+	// to it meanwhile; it runs alone, before the parallel tests.
 	rs := redistest.Start(t)
 	n := startNode(t, rs, "a")
 	calls := &bucketCalls{}

@@ -56,6 +56,7 @@ func joined(t *testing.T, b *Bus, topic string) {
 }
 
 func TestBusNodeMessageCallAndBroadcast(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	got := make(chan *Envelope, 8)
 	var b2 *Bus
@@ -123,6 +124,7 @@ func TestBusNodeMessageCallAndBroadcast(t *testing.T) {
 }
 
 func TestBusLinesNumberedInOneOrderOnEveryNode(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	type line struct {
 		node string
@@ -188,6 +190,7 @@ func TestBusLinesNumberedInOneOrderOnEveryNode(t *testing.T) {
 }
 
 func TestBusFailsFastWithoutRedis(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	b := newTestBus(t, srv, "n1", nil)
 	joined(t, b, "x")
@@ -221,6 +224,7 @@ func TestBusFailsFastWithoutRedis(t *testing.T) {
 // not base64's third more; a message as an older node encoded it (the
 // body base64 in the JSON) is still read.
 func TestBusBodiesTravelAsTheirOwnBytes(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	got := make(chan *Envelope, 4)
 	b1 := newTestBus(t, srv, "n1", nil)
@@ -271,6 +275,7 @@ func TestBusBodiesTravelAsTheirOwnBytes(t *testing.T) {
 // the JSON, which that node reads, and once it is gone, as their own
 // bytes.
 func TestBusSendsTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	n1, n2 := startNode(t, rs, "n1"), startNode(t, rs, "n2")
 	waitFor(t, 5*time.Second, "both nodes read the raw form", func() bool { return n1.RawPeers() && n2.RawPeers() })
@@ -318,6 +323,7 @@ func TestBusSendsTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
 // version, in a rolling deploy), BatchPeers says no on every node, and
 // once it is gone, yes.
 func TestNodesSayTheyReadOpsMessages(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	n1, n2 := startNode(t, rs, "n1"), startNode(t, rs, "n2")
 	waitFor(t, 5*time.Second, "both nodes read ops messages", func() bool { return n1.BatchPeers() && n2.BatchPeers() })
@@ -340,6 +346,7 @@ func TestNodesSayTheyReadOpsMessages(t *testing.T) {
 // same id gets the answers to its own calls, never an answer to a call of
 // its previous process that was still on its way.
 func TestBusRestartedNodeTakesNoStaleAnswer(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	held := make(chan *Envelope, 1)
 	var b2 *Bus
@@ -405,6 +412,7 @@ func TestBusRestartedNodeTakesNoStaleAnswer(t *testing.T) {
 // and its confirmation stayed subscribed in Redis for good, past the
 // 1,000 channel subscriptions a node is documented to hold.
 func TestBusTopicLeftWhileSubscribingIsUnsubscribed(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	b := newTestBus(t, srv, "n1", nil)
 	for i := range 200 {
@@ -445,6 +453,7 @@ func TestBusTopicLeftWhileSubscribingIsUnsubscribed(t *testing.T) {
 // "1.7649700000001e+15", so the published seq was not the number Redis
 // kept, and consecutive lines read back with garbage, equal ids.
 func TestBusLinesNumberedAboveALargeAfter(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	seqs := make(chan int64, 8)
 	b := newTestBus(t, srv, "n0", map[string]func(*Envelope){
@@ -470,6 +479,9 @@ func TestBusLinesNumberedAboveALargeAfter(t *testing.T) {
 // those awaiting answers (askInFlight) until done, so a done never called
 // keeps that place taken for good.
 func TestBusCallEndsOnceWhenItsTimerFiresAsItEnds(t *testing.T) {
+	// Not parallel: each case races a call's timer against its end (a
+	// held lock, a frozen Redis) by sleeping past it; it runs alone,
+	// before the parallel tests.
 	t.Run("answered", func(t *testing.T) {
 		srv := redistest.Start(t)
 		asked := make(chan *Envelope, 1)

@@ -16,6 +16,7 @@ import (
 // again. Here node a's lookup workers are held and their queue filled,
 // and u blocks r of node b: r's node must drop the friendship.
 func TestUnfriendingReachesAnotherNodeWhileTheLookupQueueIsFull(t *testing.T) {
+	t.Parallel()
 	lists := map[string][]string{"u": {"r"}, "r": {"u"}}
 	rs := redistest.Start(t)
 	a := startSocialNode(t, rs, "a", lists)

@@ -65,6 +65,7 @@ func publishedRoom(t *testing.T, name string, g game.Game, pw string) (*Director
 // (ListRooms and WatchRooms with free_seats_only) leaves it out, as a
 // single node's does; it left it in as long as a player seat was free.
 func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
+	t.Parallel()
 	d, r := publishedRoom(t, "sealed", sealedGame{}, "")
 	ctx := context.Background()
 	joined := make(chan game.JoinResult, 1)
@@ -101,6 +102,7 @@ func TestClosedSeatsLeaveTheJoinableListing(t *testing.T) {
 // on its own node (FORBIDDEN, locked); the cluster said ROOM_CLOSING, as
 // if it were ending.
 func TestALockedRoomRefusesAJoinFromAnotherNode(t *testing.T) {
+	t.Parallel()
 	d, r := publishedRoom(t, "plain", plainGame{}, "sesame")
 	ctx := context.Background()
 	r.Lock()
@@ -142,6 +144,7 @@ func (endingGame) Notice(ctx *game.Context, kind game.NoticeKind, p game.Player)
 // (ROOM_CLOSING) before it looks at the password, so a wrong one is no
 // guess there; the cluster answered WRONG_PASSWORD and counted it.
 func TestAFinishedRoomRefusesAWrongPasswordFromAnotherNodeAsFinished(t *testing.T) {
+	t.Parallel()
 	d, r := publishedRoom(t, "ending", endingGame{}, "sesame")
 	ctx := context.Background()
 	joined := make(chan game.JoinResult, 1)

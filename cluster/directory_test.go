@@ -85,6 +85,7 @@ func code(err error) protocol.ErrorCode {
 // listing with their node, filtered by game, metadata and free seats, and
 // paged by id.
 func TestDirectoryListsEveryNodesRooms(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
@@ -145,6 +146,7 @@ func TestDirectoryListsEveryNodesRooms(t *testing.T) {
 // seat of a room: exactly one gets it, the others get ROOM_FULL; a user
 // who reserves twice holds one seat.
 func TestReserveLastSeatRace(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
@@ -205,6 +207,7 @@ func TestReserveLastSeatRace(t *testing.T) {
 // room with a free seat wherever it lives, skips draining nodes, and
 // finds none once every room is full.
 func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
@@ -255,6 +258,7 @@ func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
 // never came goes back to the pool once its reservation expires, so the
 // next quick-match fills that room rather than finding none.
 func TestExpiredReservationReturnsToPool(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a := startDirNodeWith(t, rs, "a", DirectoryConfig{ReservationTTL: time.Second, RefreshInterval: 200 * time.Millisecond})
 	ctx := context.Background()
@@ -280,13 +284,14 @@ func TestExpiredReservationReturnsToPool(t *testing.T) {
 // TestDeadNodesRoomsAreLost: once a node's registration expires its rooms
 // leave listings and pools, and a reservation in one is ROOM_LOST.
 func TestDeadNodesRoomsAreLost(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
 	room := b.create(t, game.RoomOptions{Game: "arena"}, "p")
 	// b dies: its port closes, its heartbeat and sync stop without a
 	// goodbye. Even before its registration expires, nobody is sent there.
-	if ln, ok := listeners.Load("b"); ok {
+	if ln, ok := listeners.Load(b.Node); ok {
 		ln.(net.Listener).Close()
 	}
 	if _, err := a.dir.Reserve(ctx, room.ID(), "early", ""); code(err) != protocol.ErrorRoomLost {
@@ -327,6 +332,7 @@ func TestDeadNodesRoomsAreLost(t *testing.T) {
 // whichever node it asks through; a seat given back or taken frees one of
 // its places.
 func TestUserSeatsCapped(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
@@ -388,6 +394,7 @@ func TestUserSeatsCapped(t *testing.T) {
 // a seat for a wrong or missing password with WRONG_PASSWORD, as a join
 // on its own node does, and holds one for the right password.
 func TestReservePasswordRoom(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
@@ -419,6 +426,7 @@ func (idleClient) Congested() bool { return false }
 // the token it was given last still claims the seat, and an earlier one
 // (the same string) too.
 func TestAskingAgainReusesTheToken(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	rdb := rs.Client(t)
@@ -498,6 +506,7 @@ func TestAskingAgainReusesTheToken(t *testing.T) {
 // reservations and quick-matches on the node they name, and
 // the user id before its "|" claims none of them.
 func TestClaimUserIDWithBar(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
@@ -529,6 +538,7 @@ func TestClaimUserIDWithBar(t *testing.T) {
 // not exist, not with ERROR_CODE_UNAVAILABLE ("retry shortly") from the
 // Redis error of reading a set as a room.
 func TestRoomIDNamingAnotherKey(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
@@ -553,6 +563,7 @@ func TestRoomIDNamingAnotherKey(t *testing.T) {
 // listings and pools once it has registered, and a player of one of them
 // learns it was lost.
 func TestRestartedNodeDropsItsOldRooms(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
@@ -605,6 +616,8 @@ func TestRestartedNodeDropsItsOldRooms(t *testing.T) {
 // while it lives, and then remove it as ended): the re-registration after
 // the failed heartbeats must clean up alone.
 func TestFailedPublishOfAnEndedRoomLeavesNoListing(t *testing.T) {
+	// Not parallel: it stops and freezes Redis (SIGSTOP) past a failed
+	// heartbeat, timed by sleeps; it runs alone, before the parallel tests.
 	rs := redistest.Start(t)
 	a := startDirNodeWith(t, rs, "a", DirectoryConfig{SyncInterval: time.Hour})
 	rdb := rs.Client(t)
@@ -670,6 +683,7 @@ func TestFailedPublishOfAnEndedRoomLeavesNoListing(t *testing.T) {
 // dead, so the last node of a cluster that stopped left its id there for
 // good.
 func TestNodeWithoutRoomsLeavesTheSweepsSet(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()

@@ -183,6 +183,7 @@ func (n *socialNode) login(t testing.TB, user string, conn uint64) *social.Membe
 // comes and goes twice at once: they must see each of them offline, a
 // later presence never overtaken by an earlier one.
 func TestMassLoginPresenceReachesFriendsOnOtherNodes(t *testing.T) {
+	t.Parallel()
 	const users, friends, remote = 2000, 10, 200
 	lists := ringFriends(users, friends, remote, 7)
 	rs := redistest.Start(t)
@@ -329,6 +330,7 @@ func loginAllAndSee(t *testing.T, a, b *socialNode, lists map[string][]string, u
 // the same): each must see each of its friends online, and each friend
 // see it online.
 func TestMassLoginAsksFriendsPresenceOnOtherNodes(t *testing.T) {
+	t.Parallel()
 	const users, remote = 300, 100
 	lists := everyoneFriends(users, remote)
 	rs := redistest.Start(t)
@@ -345,6 +347,7 @@ func TestMassLoginAsksFriendsPresenceOnOtherNodes(t *testing.T) {
 // its users travel one "op" message each, and the presence of users on
 // both sides still reaches their friends.
 func TestOpsTravelOneByOneToAnOlderNode(t *testing.T) {
+	t.Parallel()
 	const users, remote = 40, 30
 	lists := everyoneFriends(users, remote)
 	rs := redistest.Start(t)
@@ -361,6 +364,7 @@ func TestOpsTravelOneByOneToAnOlderNode(t *testing.T) {
 // their own queue now: here the lookup workers are held and their queue
 // filled, and a user logging in still sees its friend online.
 func TestLoginAsksPresenceWhileTheLookupQueueIsFull(t *testing.T) {
+	t.Parallel()
 	lists := map[string][]string{"u": {"r"}, "r": {"u"}}
 	rs := redistest.Start(t)
 	a := startSocialNode(t, rs, "a", lists)
@@ -389,6 +393,7 @@ func TestLoginAsksPresenceWhileTheLookupQueueIsFull(t *testing.T) {
 // nothing; x leaves after b answered: u must be left seeing x offline,
 // not online until x's next change, which may never come.
 func TestLoginAnswerNeverOvertakesALaterCast(t *testing.T) {
+	t.Parallel()
 	lists := map[string][]string{"u": {"x", "y"}, "x": {"u"}, "y": {"u"}}
 	rs := redistest.Start(t)
 	a := startSocialNode(t, rs, "a", lists)
@@ -423,6 +428,7 @@ func TestLoginAnswerNeverOvertakesALaterCast(t *testing.T) {
 // asked again: here node b leaves node a's first call unanswered, and u
 // logging in on a must see its friend r on b online.
 func TestLoginAsksAgainWhenAnAnswerIsLost(t *testing.T) {
+	t.Parallel()
 	lists := map[string][]string{"u": {"r"}, "r": {"u"}}
 	rs := redistest.Start(t)
 	a := startSocialNodeOf(t, rs, "a", lists, nodeOptions{callTimeout: 300 * time.Millisecond})
@@ -443,6 +449,7 @@ func TestLoginAsksAgainWhenAnAnswerIsLost(t *testing.T) {
 // while x leaves b (u is told at once), then comes: u must be left
 // seeing x offline.
 func TestRecheckAnswerNeverOvertakesALaterCast(t *testing.T) {
+	t.Parallel()
 	lists := map[string][]string{"u": {"x"}, "x": {"u"}}
 	rs := redistest.Start(t)
 	a := startSocialNode(t, rs, "a", lists)
@@ -476,6 +483,8 @@ func TestRecheckAnswerNeverOvertakesALaterCast(t *testing.T) {
 // user is shown its friend as the node knows it, offline: in about two
 // seconds, the bound set between that and the old lower one.
 func TestLoginQuestionsSkipASilentRedis(t *testing.T) {
+	// Not parallel: it freezes Redis (SIGSTOP) and bounds the time the
+	// logins take; it runs alone, before the parallel tests.
 	const logins = 8
 	lists := map[string][]string{}
 	for i := range logins {

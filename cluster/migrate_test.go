@@ -17,6 +17,7 @@ import (
 // (which sees the room gone from a), nor a's leaving, nor the sweep of a's
 // expired registration unlists it.
 func TestMovedRoomStaysListed(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
 	ctx := context.Background()
@@ -90,6 +91,7 @@ func TestMovedRoomStaysListed(t *testing.T) {
 // not answer as unknown, never as reclaimed: in both the target's copy
 // wins, so a room never runs on two nodes.
 func TestReclaimSaveOnlyWhenReturned(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	rdb := rs.Client(t)
 	ctx := context.Background()

@@ -13,8 +13,9 @@ import (
 	"github.com/tickroom/tickroom/internal/redistest"
 )
 
-// listeners holds each test node's stand-in WebSocket listener by id.
-var listeners sync.Map
+// listeners holds each test node's stand-in WebSocket listener by node:
+// tests that run in parallel start nodes of the same ids.
+var listeners sync.Map // *Node -> net.Listener
 
 // startNode starts a registered node on rs with a fast heartbeat.
 func startNode(t testing.TB, rs *redistest.Server, id string) *Node {
@@ -31,12 +32,13 @@ func startNode(t testing.TB, rs *redistest.Server, id string) *Node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	listeners.Store(id, ln)
 	n, err := New(Config{Client: rdb, ID: id, WebSocketURL: "ws://" + ln.Addr().String() + "/v1/ws", HTTPURL: "http://127.0.0.1:2",
 		Heartbeat: 200 * time.Millisecond, TTL: time.Second, Load: func() Load { return Load{Conns: 3, Rooms: 1} }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	listeners.Store(n, ln)
+	t.Cleanup(func() { listeners.Delete(n) })
 	if err := n.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +81,7 @@ func ids(t *testing.T, n *Node) []string {
 }
 
 func TestNodesSeeEachOtherAndExpire(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a, b := startNode(t, rs, "a"), startNode(t, rs, "b")
 	waitFor(t, 5*time.Second, "both nodes registered", func() bool { return len(ids(t, a)) == 2 })
@@ -118,6 +121,7 @@ func TestNodesSeeEachOtherAndExpire(t *testing.T) {
 // empty the node registers again and runs its hooks, with no call from
 // outside.
 func TestNodeRegistersAgainAfterRedisRestart(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	n := startNode(t, rs, "a")
 	var hooks atomic.Int32
@@ -145,6 +149,7 @@ func TestNodeRegistersAgainAfterRedisRestart(t *testing.T) {
 }
 
 func TestConfigRefused(t *testing.T) {
+	t.Parallel()
 	rdb, _ := Dial("redis://127.0.0.1:1/0")
 	defer rdb.Close()
 	for name, cfg := range map[string]Config{
@@ -167,6 +172,7 @@ func TestConfigRefused(t *testing.T) {
 // on meanwhile, so the other nodes never see it expire (and sweep its
 // rooms as a dead node's), and the node is ready once the hooks are done.
 func TestSlowHooksKeepTheRegistration(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a := startNode(t, rs, "a")
 	rdb, err := Dial(rs.URL())
@@ -215,6 +221,7 @@ func TestSlowHooksKeepTheRegistration(t *testing.T) {
 // answer", as if Redis had answered something strange; that line is for
 // an answer of the wrong shape only.
 func TestNotReadySaysWhyAlone(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	n := startNode(t, rs, "a")
 	n.Refresh()

@@ -46,6 +46,7 @@ func callUntil(t *testing.T, o *Ops, node string, req []byte) ([]byte, error) {
 // serves OpsInFlight requests already refuses one more at once, and
 // serves again once they end.
 func TestOpsCallAnswersAndBoundsInFlight(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	o1, o2 := newTestOps(t, srv, "n1"), newTestOps(t, srv, "n2")
 

@@ -106,6 +106,7 @@ func (n *hubNode) settle(user string) {
 // reach Redis in the order the sessions opened close the older one, as
 // any second login elsewhere does.
 func TestLateClaimKeepsTheNewerSession(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		// late holds a's claim back until b's session is recorded.
@@ -119,6 +120,7 @@ func TestLateClaimKeepsTheNewerSession(t *testing.T) {
 		{name: "redirect followed, claim of the first late", late: true, leave: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			rs := redistest.Start(t)
 			entered, release := make(chan struct{}, 1), make(chan struct{})
 			var hold func(string, uint64)
@@ -203,6 +205,7 @@ func TestLateClaimKeepsTheNewerSession(t *testing.T) {
 // so it lapses with its TTL rather than showing the user connected here
 // for as long as the node runs.
 func TestDroppedReleaseIsNotRefreshed(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	a := startHubNode(t, rs, "a", nil)
 	now := time.Now()

@@ -27,6 +27,7 @@ func newTestUsers(t *testing.T, srv *redistest.Server, node string, cfg UsersCon
 }
 
 func TestUsersExclusiveClaimReplacesEverywhere(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	a := newTestUsers(t, srv, "a", UsersConfig{})
@@ -65,6 +66,7 @@ func TestUsersExclusiveClaimReplacesEverywhere(t *testing.T) {
 }
 
 func TestUsersRecordsExpireWithoutRefresh(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	// The node that "crashes" never starts its refresh.
@@ -93,6 +95,7 @@ func TestUsersRecordsExpireWithoutRefresh(t *testing.T) {
 }
 
 func TestUsersNodeLivenessAndRepublish(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	rdb := srv.Client(t)
@@ -145,6 +148,7 @@ func TestUsersNodeLivenessAndRepublish(t *testing.T) {
 }
 
 func TestUsersUnavailable(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	u := newTestUsers(t, srv, "a", UsersConfig{})
 	srv.Stop(t)
@@ -162,6 +166,7 @@ func TestUsersUnavailable(t *testing.T) {
 // claim of b's node keeps the order its claims come in, and a's claim of a
 // connection opened later still replaces b's.
 func TestUsersLateClaimOfAnOlderConnection(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	a := newTestUsers(t, srv, "a", UsersConfig{})
@@ -209,6 +214,7 @@ func TestUsersLateClaimOfAnOlderConnection(t *testing.T) {
 // own connections' records, and only those, at once rather than leaving
 // them to lapse with their TTL.
 func TestUsersLeaveRemovesThisNodesRecords(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	rdb := srv.Client(t)
