@@ -73,6 +73,7 @@ func migrations(t *testing.T, n *Node, result string) float64 {
 // does not host its room, is redirected to the one that does, and gets its
 // seat and the board back; that match goes on too.
 func TestDrainMigratesGomoku(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 3, Args: []string{"-drain-timeout", "30s"}})
 	nodes := c.Nodes()
 	n1 := nodes[0]
@@ -188,6 +189,7 @@ func TestDrainMigratesGomoku(t *testing.T) {
 // while its players are still connected; nobody is redirected, and the
 // node exits by itself.
 func TestDrainWithoutTargetFinishesHere(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 1})
 	n1 := c.Nodes()[0]
 	a, b := connect(t, n1, "a"), connect(t, n1, "b")
@@ -224,6 +226,7 @@ func TestDrainWithoutTargetFinishesHere(t *testing.T) {
 // an empty ChatHistory. The saved room now carries the chat's lines, ids
 // kept, and the node that takes the room opens its chat with them.
 func TestDrainMovesTheRoomsChat(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2, Args: []string{"-drain-timeout", "30s"}})
 	n1 := c.Nodes()[0]
 	a1, a2 := connect(t, n1, "a1"), connect(t, n1, "a2")

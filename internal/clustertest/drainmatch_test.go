@@ -17,6 +17,7 @@ import (
 // through n2 is seated in that same room, and the two play in it. n1 keeps
 // running its match meanwhile.
 func TestDrainSendsQuickMatchElsewhere(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 

@@ -36,6 +36,7 @@ func matchPair(t *testing.T, a, b *player) string {
 // quick-match makes a room on the live node instead of sending anyone to
 // the dead one.
 func TestNodeCrashRoomLost(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	// Both connect to n1 so that the room is there.
@@ -104,6 +105,7 @@ func readyz(t *testing.T, n *Node) (int, string) {
 // republish their rooms and seats from memory with no operator action,
 // and quick-match works again.
 func TestRedisRestart(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	a, b := connect(t, n1, "a"), connect(t, n2, "b")
@@ -162,6 +164,7 @@ func TestRedisRestart(t *testing.T) {
 // answer at all, not refused with ROOM_NOT_FOUND: the room is right
 // there.
 func TestLocalJoinWhileTheDirectoryIsBehind(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 1})
 	n1 := c.Nodes()[0]
 	rdb := c.Redis.Client(t)
@@ -227,6 +230,7 @@ func reservedQuickMatch(t *testing.T, c *Cluster) (b *player, room string, rd *t
 // reservation names honours it even when Redis is briefly unreachable),
 // not refused with UNAVAILABLE.
 func TestQuickMatchReservationHonouredWithoutRedis(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	b, room, rd, qm := reservedQuickMatch(t, c)
 
@@ -249,6 +253,7 @@ func TestQuickMatchReservationHonouredWithoutRedis(t *testing.T) {
 // more such refusals than the budget holds never turn into RATE_LIMITED,
 // and once Redis is back the creator makes a room at once.
 func TestCreationsRefusedWithoutRedisCostNothing(t *testing.T) {
+	t.Parallel()
 	// A gomoku room costs 1 unit; a budget of 3 that refills one a
 	// thousand seconds.
 	c := Start(t, Config{Nodes: 1, Args: []string{"-room-create-burst", "3", "-room-create-rate", "0.001"}})

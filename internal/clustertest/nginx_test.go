@@ -23,6 +23,7 @@ import (
 // the other node is redirected to that node's route on nginx and joins
 // there.
 func TestNginxInFront(t *testing.T) {
+	t.Parallel()
 	bin := os.Getenv("NGINX_PATH")
 	if bin == "" {
 		bin = "/usr/sbin/nginx"

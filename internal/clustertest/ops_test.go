@@ -79,6 +79,8 @@ func createGameRoom(t *testing.T, p *player, game string) string {
 // killed, n1's listing names it among the nodes that did not answer until
 // its registration expires.
 func TestOperatorViewAcrossNodes(t *testing.T) {
+	// Not parallel: it freezes a node (SIGSTOP) and bounds the time n1
+	// takes to answer around it; it runs alone, before the parallel tests.
 	c := Start(t, Config{Nodes: 3})
 	n1, n2, n3 := c.Nodes()[0], c.Nodes()[1], c.Nodes()[2]
 	ann, bob := connect(t, n2, "ann"), connect(t, n2, "bob")
@@ -301,6 +303,7 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 // the overview says why it lists no node. Once Redis is back, n1 lists
 // both nodes' rooms again.
 func TestOperatorViewWithoutRedis(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	r1 := createGameRoom(t, connect(t, n1, "ann"), "gomoku")
@@ -352,6 +355,7 @@ func TestOperatorViewWithoutRedis(t *testing.T) {
 // with a negative bound, a panic that cut the operator's connection with
 // no answer. Such a page is refused with 400 like any other past the cap.
 func TestOperatorListingOffsetOverflow(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1 := c.Nodes()[0]
 	createGameRoom(t, connect(t, n1, "ann"), "gomoku")

@@ -20,6 +20,8 @@ import (
 // each node registers again by itself, the rooms of both are listed again,
 // and direct messages cross nodes again.
 func TestRedisSilentPartition(t *testing.T) {
+	// Not parallel: it freezes Redis (SIGSTOP) and bounds the time each
+	// refusal takes; it runs alone, before the parallel tests.
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	// a and b play on n1; e's room is on n2.

@@ -18,6 +18,7 @@ import (
 // right one was answered with a Redirect into the room. It is refused
 // too, whether the room runs on the guesser's node or another.
 func TestRoomPasswordGuessesWithAResumeTickAreBounded(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	keeper := connect(t, n1, "keeper")
@@ -100,6 +101,7 @@ func guessUntilRefused(t *testing.T, ps []*player, try func(string) *tickroomv1.
 // the right one too, is RATE_LIMITED on both, and so is the room's
 // spectator feed, while another address joins.
 func TestRoomPasswordGuessesAreBoundedAcrossNodes(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2, Args: []string{"-trusted-proxies", "127.0.0.1"}})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	keeper := connectFrom(t, n1, "keeper", "198.51.100.1")
@@ -154,6 +156,7 @@ func lockedRoom(t *testing.T) (*Cluster, *Node, string) {
 // through the room's node (the only one that can find the room then) is
 // answered, not stalled, and is RATE_LIMITED past 10.
 func TestRoomPasswordGuessesAreBoundedWithoutRedis(t *testing.T) {
+	t.Parallel()
 	c, n1, locked := lockedRoom(t)
 	guesser := connectFrom(t, n1, "guesser", "203.0.113.7")
 	c.Redis.Stop(t)
@@ -173,6 +176,8 @@ func TestRoomPasswordGuessesAreBoundedWithoutRedis(t *testing.T) {
 // loaded the machine, is still RATE_LIMITED, and another address joins
 // with the right password.
 func TestRoomPasswordGuessesWhileRedisIsSilent(t *testing.T) {
+	// Not parallel: it freezes Redis (SIGSTOP) and bounds the time the
+	// guesses take; it runs alone, before the parallel tests.
 	c, n1, locked := lockedRoom(t)
 	guesser := connectFrom(t, n1, "guesser", "203.0.113.7")
 	friend := connectFrom(t, n1, "friend", "192.0.2.9")

@@ -119,6 +119,7 @@ func joined(t *testing.T, who string, m *tickroomv1.ServerMessage) *tickroomv1.J
 // the first made, and they play a match to its end. The room is listed on
 // both nodes, with its node's players.
 func TestQuickMatchAcrossNodes(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	black := connect(t, n1, "black")

@@ -121,8 +121,10 @@ func (p *cutProxy) Heal() {
 // empty, n1 asked again before n2 recorded its users again, found dave
 // connected nowhere and told ann so, until n2 told her of him again.
 func TestPresenceMissedWhileANodeIsCutOffFromRedis(t *testing.T) {
+	t.Parallel()
 	for _, cut := range []string{"n1", "n2", "redis"} {
 		t.Run(cut+" cut off", func(t *testing.T) {
+			t.Parallel()
 			testPresenceMissedWhileCutOff(t, cut)
 		})
 	}

@@ -17,6 +17,7 @@ import (
 // (Cluster.TakeTurn), so they pair up: a few rooms with one player at
 // most, when a loaded box makes a creation outlast the wait.
 func TestConcurrentQuickMatchSeatsEveryCreator(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	nodes := c.Nodes()
 	for round := range 3 {

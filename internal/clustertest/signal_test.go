@@ -16,6 +16,7 @@ import (
 // one node (social.SignalInBurst): ada is refused ERROR_CODE_RATE_LIMITED
 // well before her own limit, and bob gets only what was accepted.
 func TestSignalingBudgetAcrossNodes(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	ada, adaID := connectUser(t, n1, "ada")

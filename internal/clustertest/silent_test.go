@@ -33,6 +33,8 @@ func silentRedis(t *testing.T, c *Cluster, n *Node) {
 // decide at once: 8 joins take far less than half a timeout each, however
 // loaded the machine, and a wrong password is still refused.
 func TestOwnNodeJoinsWhileRedisIsSilent(t *testing.T) {
+	// Not parallel: it freezes Redis (SIGSTOP) and bounds the time the
+	// joins take; it runs alone, before the parallel tests.
 	c := Start(t, Config{Nodes: 2})
 	n1 := c.Nodes()[0]
 	const joins = 8
@@ -81,6 +83,8 @@ func TestOwnNodeJoinsWhileRedisIsSilent(t *testing.T) {
 // served there at once, in less than one timeout however loaded the
 // machine.
 func TestQuickMatchReservationWhileRedisIsSilent(t *testing.T) {
+	// Not parallel: it freezes Redis (SIGSTOP) and bounds the time the
+	// quick-match takes; it runs alone, before the parallel tests.
 	c := Start(t, Config{Nodes: 2})
 	n1 := c.Nodes()[0]
 	b, room, rd, qm := reservedQuickMatch(t, c)

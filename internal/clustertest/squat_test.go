@@ -14,6 +14,7 @@ import (
 // password on another node refuses a wrong one with WRONG_PASSWORD, as
 // its own node does, before any seat is held.
 func TestSeatSquattingAcrossNodes(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	create := func(owner string, password string) string {
@@ -51,6 +52,7 @@ func TestSeatSquattingAcrossNodes(t *testing.T) {
 // reservations a user may hold on other nodes too: at 2, a client that
 // does not follow its redirects gets ALREADY_IN_ROOM at the third.
 func TestSeatReservationsFollowMaxRoomsPerUser(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2, Args: []string{"-max-rooms-per-user", "2"}})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	var rooms []string

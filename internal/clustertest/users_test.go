@@ -81,6 +81,7 @@ func presenceOf(c *testclient.Client, uid string) *tickroomv1.Presence {
 // a direct message to a user connected nowhere is kept and reaches him
 // when he logs in again, through the other node.
 func TestDirectMessageAndPresenceAcrossNodes(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	ada, adaID := connectUser(t, n1, "ada")
@@ -182,6 +183,7 @@ func TestDirectMessageAndPresenceAcrossNodes(t *testing.T) {
 // in one order; exclude_sender and blocks hold across nodes; the text
 // limit holds as on one node.
 func TestChannelChatAcrossThreeNodes(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 3})
 	var users []*testclient.Client
 	var ids []string
@@ -240,6 +242,7 @@ func TestChannelChatAcrossThreeNodes(t *testing.T) {
 // again (the same token) to n2: the first connection is closed with
 // CLOSE_CODE_DUPLICATE_LOGIN and the second keeps working.
 func TestSecondLoginOnAnotherNodeClosesTheFirst(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	tok, _ := n1.Login(t, "ada")
@@ -263,6 +266,7 @@ func TestSecondLoginOnAnotherNodeClosesTheFirst(t *testing.T) {
 // refuses the user's token; a kick through n1 of a user on n2 closes it
 // with CLOSE_CODE_KICKED; unbanning on n1 lets the user back on n2.
 func TestBanOnOneNodeAppliesOnAnother(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	tok, uid := n1.Login(t, "mallory")
@@ -347,6 +351,7 @@ func reachUntil(t *testing.T, c *testclient.Client, uid string, to *testclient.C
 // is back (empty), the nodes record their users again and direct
 // messages cross nodes again.
 func TestUsersAcrossNodesWithoutRedis(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	ada, _ := connectUser(t, n1, "ada")
@@ -395,6 +400,7 @@ func TestUsersAcrossNodesWithoutRedis(t *testing.T) {
 // accepts it. When bob's login moves to n1 (a second login there closes
 // his n2 connection), ada is not told he went offline.
 func TestFriendRequestReachesAUserWhoConnectsElsewhere(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	ada, adaID := connectUser(t, n1, "ada")
@@ -427,6 +433,7 @@ func TestFriendRequestReachesAUserWhoConnectsElsewhere(t *testing.T) {
 // bob's friend list, read as he connects, brings ada's presence from her
 // node, and ada is told bob is online, though neither changes status.
 func TestFriendsSeeEachOtherOnlineAfterLoggingInOnDifferentNodes(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	adaTok, adaID := n1.Login(t, "ada")
@@ -461,6 +468,7 @@ func TestFriendsSeeEachOtherOnlineAfterLoggingInOnDifferentNodes(t *testing.T) {
 // sat in a quiet channel), the next line was numbered 1 again, below the
 // ids the members had seen; it now goes on from the sender's last id.
 func TestChannelLineIdsKeepIncreasingWhenRedisForgets(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	var users []*testclient.Client
 	for i, n := range c.Nodes() {
@@ -505,6 +513,7 @@ func TestChannelLineIdsKeepIncreasingWhenRedisForgets(t *testing.T) {
 // learned ada's presence when they became friends, and bob, who learned
 // it at his login.
 func TestFriendsOfACrashedNodesUsersSeeThemOffline(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	adaTok, adaID := n1.Login(t, "ada")
@@ -561,6 +570,7 @@ func TestFriendsOfACrashedNodesUsersSeeThemOffline(t *testing.T) {
 // for good. Notes made before the node's current start are now taken as
 // its earlier process's: those users are pushed as offline.
 func TestFriendsOfANodeRestartedAtOnceSeeItsUsersOffline(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	adaTok, adaID := n1.Login(t, "ada")
@@ -610,6 +620,7 @@ func TestFriendsOfANodeRestartedAtOnceSeeItsUsersOffline(t *testing.T) {
 // friend ada (on n1) must not be told he is offline, since the other
 // stays.
 func TestMultiSocketUserStaysOnlineWhileASocketElsewhereStays(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	adaTok, adaID := n1.Login(t, "ada")
@@ -656,6 +667,7 @@ func TestMultiSocketUserStaysOnlineWhileASocketElsewhereStays(t *testing.T) {
 // their TTL (2 min), counting again as soon as a node of the same id
 // registered.
 func TestShutdownRemovesUserRecords(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1 := c.Nodes()[0]
 	rdb := c.Redis.Client(t)

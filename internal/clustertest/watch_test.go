@@ -76,6 +76,7 @@ func withPlayers(id string, n uint32) func(map[string]*tickroomv1.RoomInfo) bool
 // holds at most four watches. Without Redis a new watch is refused with
 // UNAVAILABLE, and the watches held carry on once it is back.
 func TestWatchRoomsAcrossNodes(t *testing.T) {
+	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
 	n1, n2 := c.Nodes()[0], c.Nodes()[1]
 	lobby := connect(t, n1, "lobby")
