@@ -89,14 +89,7 @@ func TestBusNodeMessageCallAndBroadcast(t *testing.T) {
 		break
 	}
 
-	answers := make(chan string, 1)
-	b1.Call("n2", &Envelope{Kind: "echo", Body: []byte("x")}, func(e *Envelope, err error) {
-		if err != nil {
-			answers <- err.Error()
-			return
-		}
-		answers <- string(e.Body)
-	})
+	answers := echoCall(b1, "n2", "x")
 	if a := waitRecv(t, answers, "answer"); a != "re:x" {
 		t.Fatalf("answer %q", a)
 	}
@@ -610,14 +603,7 @@ func TestBusCallIsAnsweredWhileCastsWait(t *testing.T) {
 	waitRecv(t, held, "the other node's handler of casts held")
 	// Whatever of the casts is not yet with n2 reaches it before the
 	// call: n1 published them first.
-	answers := make(chan string, 1)
-	b1.Call("n2", &Envelope{Kind: "echo", Body: []byte("x")}, func(e *Envelope, err error) {
-		if err != nil {
-			answers <- err.Error()
-			return
-		}
-		answers <- string(e.Body)
-	})
+	answers := echoCall(b1, "n2", "x")
 	select {
 	case a := <-answers:
 		if a != "re:x" {
@@ -678,4 +664,18 @@ func TestBusPublishesCallsAheadOfCasts(t *testing.T) {
 		}
 	}
 	t.Fatal("the call was never published")
+}
+
+// echoCall calls the "echo" handler of node from b with body; what it
+// answers, or the call's error, comes on the channel.
+func echoCall(b *Bus, node, body string) <-chan string {
+	answers := make(chan string, 1)
+	b.Call(node, &Envelope{Kind: "echo", Body: []byte(body)}, func(e *Envelope, err error) {
+		if err != nil {
+			answers <- err.Error()
+			return
+		}
+		answers <- string(e.Body)
+	})
+	return answers
 }
