@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/internal/freeport"
 	"github.com/tickroom/tickroom/internal/nginxrun"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -34,10 +35,9 @@ func TestNginxInFront(t *testing.T) {
 	// nginx's port stays held while the cluster starts: a port picked and
 	// let go at once could be picked again by PostgreSQL's or Redis's
 	// start, and nginx would then fail to bind it.
-	hold, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Below the ephemeral range (internal/freeport), so no connection the
+	// cluster opens meanwhile takes it once it is let go.
+	hold := freeport.Listen(t)
 	front := hold.Addr().String()
 	c := Start(t, Config{Nodes: 2, NodeArgs: func(id string) []string {
 		return []string{"-public-ws-url", "/v1/ws", "-node-ws-url", "ws://" + front + "/nodes/" + id + "/v1/ws"}

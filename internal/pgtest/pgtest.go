@@ -17,7 +17,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -30,6 +29,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tickroom/tickroom/internal/freeport"
 )
 
 // SkipEnv names the variable that, set to 1, skips PostgreSQL tests when
@@ -81,7 +82,7 @@ func Start(t testing.TB) *Server {
 	// A free port can be taken between the probe and the start by another
 	// test process; try a few.
 	for attempt := 0; ; attempt++ {
-		s.Port = freePort(t)
+		s.Port = freeport.Port(t) // below the ephemeral range: kept free across Restart
 		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50", s.Port, dir)
 		out, err := s.run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts)
 		if err == nil {
@@ -298,13 +299,4 @@ func checkBin(d string) error {
 		}
 	}
 	return nil
-}
-
-func freePort(t testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

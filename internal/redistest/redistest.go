@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tickroom/tickroom/internal/freeport"
 )
 
 // SkipEnv names the variable that, set to 1, skips Redis tests when the
@@ -248,13 +250,10 @@ func (s *Server) start() error {
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago, for a
-// server a test starts.
+// server a test starts; it is below the kernel's ephemeral range, so no
+// connection takes it while the server is down for a Restart
+// (internal/freeport).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return freeport.Port(t)
 }
