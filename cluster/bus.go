@@ -346,9 +346,9 @@ func (b *Bus) PublishLineAfter(topic string, e *Envelope, after uint64, failed f
 
 // Call publishes e to node as a call and calls done once, with the answer
 // or with an error wrapping ErrUnavailable when no answer came within the
-// call timeout or before Close returned. done runs on the receiver, a
-// timer or Close's goroutine (on the caller's when the call cannot be
-// sent) and must not block.
+// call timeout or before Close returned. done runs on the bus's goroutine
+// of calls and answers, a timer or Close's goroutine (on the caller's when
+// the call cannot be sent) and must not block.
 func (b *Bus) Call(node string, e *Envelope, done func(*Envelope, error)) {
 	id := b.nextCall.Add(1)
 	e.Call = id
