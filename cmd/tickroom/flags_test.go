@@ -17,7 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 
-	"github.com/tickroom/tickroom/internal/redistest"
+	"github.com/tickroom/tickroom/internal/freeport"
 )
 
 // refusal runs the binary in dir with args and env, which it must refuse
@@ -172,7 +172,7 @@ func TestSummaryWithTheHTTPPortOff(t *testing.T) {
 // cannot parse, once a second for as long as Redis stayed down.
 func TestBinaryJSONLogsWhileRedisIsDown(t *testing.T) {
 	r := startBinary(t, nil, "-log-format", "json", "-data-dir", "",
-		"-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", redistest.FreePort(t)))
+		"-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", freeport.Port(t)))
 	time.Sleep(5 * time.Second) // heartbeats and the Redis client's retries fail
 	r.stop(t)
 	for _, line := range strings.Split(strings.TrimSpace(r.stderr.String()), "\n") {
@@ -268,7 +268,7 @@ func TestBinaryRefusalNamesTheCommandOnce(t *testing.T) {
 // other node refuses: each client redirected there got 401, and nothing
 // at start said why. It is now warned about; a shared key is not.
 func TestBinaryWarnsOfAClusterNodeWithAKeyOfItsOwn(t *testing.T) {
-	redis := fmt.Sprintf("redis://127.0.0.1:%d/0", redistest.FreePort(t))
+	redis := fmt.Sprintf("redis://127.0.0.1:%d/0", freeport.Port(t))
 	const warning = "the other nodes refuse its tokens"
 	r := startBinary(t, nil, "-redis", redis)
 	r.stop(t)

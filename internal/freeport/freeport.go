@@ -19,7 +19,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -67,7 +66,7 @@ func ephemeralLow() int {
 		return 0
 	}
 	var low, high int
-	if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &low, &high); err != nil {
+	if _, err := fmt.Sscan(string(b), &low, &high); err != nil {
 		return 0
 	}
 	return low

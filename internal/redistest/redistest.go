@@ -80,7 +80,7 @@ func Start(t testing.TB) *Server {
 	// A free port can be taken between the probe and the start by another
 	// test process; try a few.
 	for attempt := 0; ; attempt++ {
-		s.Port = FreePort(t)
+		s.Port = freeport.Port(t) // below the ephemeral range: kept free across Restart
 		err := s.start()
 		if err == nil {
 			break
@@ -247,13 +247,4 @@ func (s *Server) start() error {
 	s.cmd, s.exited, s.log = cmd, exited, log
 	s.mu.Unlock()
 	return nil
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago, for a
-// server a test starts; it is below the kernel's ephemeral range, so no
-// connection takes it while the server is down for a Restart
-// (internal/freeport).
-func FreePort(t testing.TB) int {
-	t.Helper()
-	return freeport.Port(t)
 }
