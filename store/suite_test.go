@@ -173,6 +173,28 @@ func testNamesUnique(t *testing.T, fresh backend) {
 	if err := db.ClaimName(ctx, "d", "STRASSE", "h"); !errors.Is(err, ErrNameTaken) {
 		t.Errorf("STRASSE after Straße: %v, want ErrNameTaken", err)
 	}
+	// Folded, a name may need composing again: ΰ (U+03B0) folds to υ and
+	// two marks, Ϋ́ (U+03AB U+0301) to ϋ and one.
+	if _, err := db.CreateGuest(ctx, Guest{ID: "e", Name: "guest", DeviceHash: []byte{4}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClaimName(ctx, "e", "Ταΰγετος", "h"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClaimName(ctx, "d", "ΤΑ\u03ab\u0301ΓΕΤΟΣ", "h"); !errors.Is(err, ErrNameTaken) {
+		t.Errorf("ΤΑΫ́ΓΕΤΟΣ after Ταΰγετος: %v, want ErrNameTaken", err)
+	}
+	if u, err := db.UserByName(ctx, "ΤΑ\u03ab\u0301ΓΕΤΟΣ"); err != nil || u.ID != "e" {
+		t.Errorf("UserByName(ΤΑΫ́ΓΕΤΟΣ) = %+v, %v, want e", u, err)
+	}
+	// A name claimed under the key of before (folded, not normalized
+	// again) is found as it was typed.
+	if _, err := db.w.ExecContext(ctx, `UPDATE users SET name_key = $2 WHERE id = $1`, "e", foldedNameKey("Ταΰγετος")); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := db.UserByName(ctx, "Ταΰγετος"); err != nil || u.ID != "e" {
+		t.Errorf("UserByName(Ταΰγετος) claimed under the folded key = %+v, %v, want e", u, err)
+	}
 	u, err := db.UserByName(ctx, "ZOË")
 	if err != nil || u.ID != "a" || u.Name != "Zoë" || !u.Claimed || u.PasswordHash != "hash-a" {
 		t.Fatalf("UserByName(ZOË) = %+v, %v", u, err)

@@ -9,15 +9,23 @@ import (
 	"time"
 
 	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxNameLen caps a stored name in bytes, above any name the login
 // accepts.
 const MaxNameLen = 128
 
-// NameKey returns the form names are compared in: Unicode case folding, so
-// "Ada", "ADA" and "ada" are one name.
-func NameKey(name string) string { return cases.Fold().String(name) }
+// NameKey returns the form names are compared in: Unicode case folding,
+// then NFKC (RFC 8266's comparison), so "Ada", "ADA" and "ada" are one
+// name, and so are "Ταΰγετος" and "ΤΑΫ́ΓΕΤΟΣ", whose ΰ folds to υ and two
+// combining marks and whose Ϋ́ to ϋ and one.
+func NameKey(name string) string { return norm.NFKC.String(cases.Fold().String(name)) }
+
+// foldedNameKey is the key names were claimed under before NameKey
+// normalized after folding; it differs from NameKey only for a name such
+// as "Ταΰγετος", whose account UserByName finds under it still.
+func foldedNameKey(name string) string { return cases.Fold().String(name) }
 
 const (
 	userCols  = "id, name, name_key IS NOT NULL, password_hash, COALESCE(subject, ''), created_ms"
@@ -170,7 +178,11 @@ func (db *DB) UserByDevice(ctx context.Context, deviceHash []byte) (User, error)
 
 // UserByName implements Users.
 func (db *DB) UserByName(ctx context.Context, name string) (User, error) {
-	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, NameKey(name)))
+	key := NameKey(name)
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, key))
+	if old := foldedNameKey(name); errors.Is(err, sql.ErrNoRows) && old != key {
+		u, err = scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, old))
+	}
 	return u, db.fail("user by name", err)
 }
 
