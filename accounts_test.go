@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
@@ -525,5 +526,28 @@ func TestNamesEqualAfterCaseFoldingAreOneName(t *testing.T) {
 	}
 	if st, in := a.post("/v1/login", "", map[string]string{"name": upper, "password": "correct horse"}); st != 200 || str(in, "user_id") != str(first, "user_id") {
 		t.Errorf("password login as %q after claiming %q: %d %v, want 200 as %s", upper, lower, st, in, str(first, "user_id"))
+	}
+}
+
+// TestLongNamesTypedDecomposedAreTheirLength: a name is 1 to 32
+// characters after PRECIS composes it, whatever its length as typed. A
+// Hangul syllable from a macOS or iOS keyboard comes as its three jamo,
+// nine bytes, so a name of 32 syllables comes as 288 bytes: a guest login
+// with it gets the name, and a claimed name of 32 syllables logs in
+// typed so.
+func TestLongNamesTypedDecomposedAreTheirLength(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	name := strings.Repeat("한", 32)
+	typed := norm.NFD.String(name)
+	if st, g := a.post("/v1/login", "", map[string]string{"name": typed}); st != 200 || str(g, "name") != name {
+		t.Errorf("guest login as %d syllables typed decomposed (%d bytes): %d %v, want 200 as %s", 32, len(typed), st, g, name)
+	}
+	_, g := a.post("/v1/login", "", map[string]string{"name": "guest"})
+	if st, claimed := a.post("/v1/account/claim", str(g, "token"), map[string]string{"name": name, "password": "correct horse", "device_secret": str(g, "device_secret")}); st != 200 {
+		t.Fatalf("claim %q: %d %v", name, st, claimed)
+	}
+	if st, in := a.post("/v1/login", "", map[string]string{"name": typed, "password": "correct horse"}); st != 200 || str(in, "user_id") != str(g, "user_id") {
+		t.Errorf("password login as the claimed name typed decomposed (%d bytes): %d %v, want 200 as %s", len(typed), st, in, str(g, "user_id"))
 	}
 }

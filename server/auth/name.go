@@ -22,6 +22,11 @@ const (
 	GuestIDPrefix = "guest-"
 	// maxCombiningRun is how many combining marks may follow one character.
 	maxCombiningRun = 2
+	// maxNameInput bounds a name as typed, before the profile composes it:
+	// a Hangul syllable typed as its three jamo (macOS and iOS keyboards)
+	// is nine bytes, the most one character takes, and runs of white space
+	// become one.
+	maxNameInput = 9*MaxNameRunes + 64
 )
 
 // ValidateName checks a display name and returns it in its one canonical
@@ -51,7 +56,7 @@ const (
 // The result is 1 to MaxNameRunes runes. ValidateName of a result returns
 // it unchanged.
 func ValidateName(name string) (string, error) {
-	if len(name) > 4*MaxNameRunes+64 { // refuse before scanning a huge string
+	if len(name) > maxNameInput { // refuse before scanning a huge string
 		return "", fmt.Errorf("%w: longer than %d characters", ErrInvalidName, MaxNameRunes)
 	}
 	if !utf8.ValidString(name) {
