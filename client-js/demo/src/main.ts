@@ -44,8 +44,10 @@ const sessionKey = "tickroom.demo.session";
 const deviceKey = "tickroom.demo.device";
 
 // MAX_NAME_CHARS is the longest name the server takes (auth.MaxNameRunes),
-// in characters as it counts them, code points; the box's maxlength counts
-// UTF-16 units, two for an emoji, and would cut a name of emoji in half.
+// in characters as it counts them: code points once composed (PRECIS
+// applies NFKC), so a Hangul syllable a keyboard typed as three jamo is
+// one. The box's maxlength counts UTF-16 units, two for an emoji, and
+// would cut a name of emoji in half.
 const MAX_NAME_CHARS = 32;
 
 const ui = {
@@ -382,7 +384,7 @@ ui.loginForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const name = ui.loginName.value.trim();
   if (!name || !config) return;
-  const chars = [...name].length;
+  const chars = [...name.normalize("NFKC")].length;
   if (chars > MAX_NAME_CHARS) {
     ui.loginStatus.textContent = `A name is at most ${MAX_NAME_CHARS} characters; this one has ${chars}.`;
     return;

@@ -137,6 +137,23 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     assert.equal(await page.textContent("#me"), `${name} (guest)`);
   });
 
+  // A macOS or iOS keyboard may hand the page a Hangul syllable as its
+  // three jamo; the server counts a name after composing it (PRECIS, NFKC),
+  // so 32 syllables are 32 characters, not 96.
+  test("a name of 32 Hangul syllables typed decomposed logs in", async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+    cleanups.push(() => context.close());
+    const page = await context.newPage();
+    await page.goto(`${server.httpUrl}/`);
+    await page.waitForSelector("body[data-ready=true]", wait);
+    const composed = "한".repeat(32);
+    await page.fill("#login-name", composed.normalize("NFD"));
+    assert.equal([...(await page.inputValue("#login-name"))].length, 96, "the box holds the jamo as typed");
+    await page.click("#login-form button[type=submit]");
+    await page.waitForSelector("body[data-connection=open]", wait);
+    assert.equal(await page.textContent("#me"), `${composed} (guest)`);
+  });
+
   // Two windows of one browser share its localStorage: the device secret
   // of the first login must not turn the second tab's new name into the
   // first tab's account (which also logged the first tab out).
