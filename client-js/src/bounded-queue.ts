@@ -74,6 +74,17 @@ export class BoundedQueue<T> {
     return out;
   }
 
+  /** shiftWhile removes the oldest items as long as pred holds for them, without counting them as dropped; it returns how many it removed. */
+  shiftWhile(pred: (item: T) => boolean): number {
+    let n = 0;
+    while (n < this.items.length && pred(this.items[n]!.item)) {
+      this.byteCount -= this.items[n]!.size;
+      n++;
+    }
+    if (n > 0) this.items.splice(0, n);
+    return n;
+  }
+
   /** clear drops every item without counting them as dropped. */
   clear(): void {
     this.items = [];

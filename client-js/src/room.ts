@@ -46,7 +46,11 @@ export interface RoomHost {
 
 /** RoomOptions configures the rooms a client joins. */
 export interface RoomOptions {
-  /** inputBuffer bounds inputs kept while reconnecting; absent means 64 inputs or 64 KiB. */
+  /**
+   * inputBuffer bounds the inputs kept for the next resume: those sent while
+   * reconnecting, and those sent on a socket that then dropped before the
+   * server acknowledged them. Absent means 64 inputs or 64 KiB.
+   */
   inputBuffer?: Omit<BoundedQueueOptions<unknown>, "sizeOf">;
   /** maxPendingInputs bounds inputs kept for prediction replay. Zero or absent means 256. */
   maxPendingInputs?: number;
@@ -66,8 +70,10 @@ interface QueuedInput {
 /**
  * Room is the client's view of one room it joined or spectates: the local
  * entity map kept by applying keyframes and deltas, the players, and
- * sendInput for a seated player. Inputs sent while the connection is down
- * are kept (bounded, oldest dropped) and sent once the seat is resumed.
+ * sendInput for a seated player. Inputs sent while the connection is down,
+ * and those sent on a socket that dropped before the server acknowledged
+ * them, are kept (bounded, oldest dropped) and sent once the seat is
+ * resumed, except those the resumed seat's Joined says the room applied.
  *
  * Entities are the game's own messages, still encoded: decode them with the
  * game's generated schema, e.g. fromBinary(PieceSchema, room.entities.get(id)).
@@ -81,6 +87,10 @@ export class Room extends Emitter<RoomEvents> {
   readonly predictor: InputPredictor<unknown>;
   private readonly host: RoomHost;
   private readonly outbox: BoundedQueue<QueuedInput>;
+  // unacked are the inputs written to the current socket that no state has
+  // acknowledged yet: a socket whose network is gone takes them until the
+  // heartbeat notices, and they go again after the resume.
+  private readonly unacked: BoundedQueue<QueuedInput>;
   private joinedMsg: Joined;
   private readonly seats = new Map<number, Player>();
   private readonly held = new Map<number, number>();
@@ -101,6 +111,7 @@ export class Room extends Emitter<RoomEvents> {
     this.joinedMsg = joined;
     this.password = password;
     this.outbox = new BoundedQueue<QueuedInput>({ ...options.inputBuffer, sizeOf: (q) => q.data.length + 16 });
+    this.unacked = new BoundedQueue<QueuedInput>({ ...options.inputBuffer, sizeOf: (q) => q.data.length + 16 });
     this.predictor = new InputPredictor<unknown>({
       maxPending: options.maxPendingInputs ?? 0,
       onReconcile: (acked, pending) => this.emit("reconcile", { acked, pending }),
@@ -220,8 +231,11 @@ export class Room extends Emitter<RoomEvents> {
     if (this.spectator) throw new Error(`tickroom: spectators cannot send input to room ${this.id}`);
     this.host.checkInput(this.id, data);
     const { seq } = this.predictor.next(local === undefined ? data : local);
+    // Kept as a copy: a game may encode each input into the same buffer.
     if (this.isResuming || !this.host.sendInput(this.id, seq, data)) {
-      this.outbox.push({ seq, data });
+      this.outbox.push({ seq, data: data.slice() });
+    } else {
+      this.unacked.push({ seq, data: data.slice() });
     }
     return seq;
   }
@@ -249,6 +263,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!this.spectator) {
       const ack = this.store.ackFor(this.seat);
       this.predictor.ack(ack ?? this.predictor.lastAcked);
+      if (ack !== undefined) this.unacked.shiftWhile((q) => !seqAfter(q.seq, ack));
     }
   }
 
@@ -306,18 +321,22 @@ export class Room extends Emitter<RoomEvents> {
 
   /**
    * handleResumed finishes a resume: it records the new Joined and sends
-   * the buffered inputs with send, oldest first; the client calls it. When
-   * a send fails (the socket dropped again), that input and the ones after
-   * it stay buffered, in order, for the next resume, and new inputs wait
-   * behind them. It returns the number of inputs sent.
+   * the buffered inputs with send, oldest first, but for those the room
+   * applied (Joined.lastInputSeq, or a state's ack); the client calls it.
+   * When a send fails (the socket dropped again), that input and the ones
+   * after it stay buffered, in order, for the next resume, and new inputs
+   * wait behind them. It returns the number of inputs sent.
    */
   handleResumed(joined: Joined, send: (seq: number, data: Uint8Array) => boolean): number {
     this.isResuming = false;
     this.joinedMsg = joined;
     this.setPlayers(joined.players);
     this.emit("resumed", joined);
-    // Inputs the server already applied (acked) need not go again.
-    const acked = this.store.ackFor(this.seat) ?? 0;
+    // Inputs the server already applied need not go again (it would drop
+    // them as resends anyway).
+    let acked = this.store.ackFor(this.seat) ?? 0;
+    if (joined.lastInputSeq !== 0 && seqAfter(joined.lastInputSeq, acked)) acked = joined.lastInputSeq;
+    this.keepUnacked(); // none, unless the seat resumed on the socket that took them
     const pending = this.outbox.drain().filter((q) => seqAfter(q.seq, acked));
     for (let i = 0; i < pending.length; i++) {
       const q = pending[i]!;
@@ -326,6 +345,7 @@ export class Room extends Emitter<RoomEvents> {
         this.isResuming = true;
         return i;
       }
+      this.unacked.push(q);
     }
     return pending.length;
   }
@@ -336,12 +356,28 @@ export class Room extends Emitter<RoomEvents> {
     this.isLive = false;
     this.isResuming = false;
     this.outbox.clear();
+    this.unacked.clear();
     this.emit("left", left);
   }
 
-  /** markResuming makes new inputs wait in the buffer until the seat is resumed; the client calls it on a dropped socket. */
+  /**
+   * markResuming makes new inputs wait in the buffer until the seat is
+   * resumed, behind those the dropped socket took without an
+   * acknowledgement; the client calls it on a dropped socket.
+   */
   markResuming(): void {
-    if (this.isLive) this.isResuming = true;
+    if (!this.isLive) return;
+    this.isResuming = true;
+    this.keepUnacked();
+  }
+
+  // keepUnacked moves the inputs sent and not acknowledged into the
+  // buffer, ahead of those waiting there (numbered after them).
+  private keepUnacked(): void {
+    if (this.unacked.length === 0) return;
+    const queued = this.outbox.drain();
+    for (const q of this.unacked.drain()) this.outbox.push(q);
+    for (const q of queued) this.outbox.push(q);
   }
 
   private setPlayers(players: Player[]): void {

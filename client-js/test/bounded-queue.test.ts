@@ -31,4 +31,13 @@ describe("BoundedQueue", () => {
     q.clear();
     assert.deepEqual([q.length, q.dropped], [0, 36]);
   });
+
+  it("shifts the oldest items while a predicate holds, without counting them as dropped", () => {
+    const q = new BoundedQueue<number>({ sizeOf: (n) => n });
+    for (const n of [1, 2, 3, 1]) q.push(n);
+    assert.equal(q.shiftWhile((n) => n < 3), 2);
+    assert.deepEqual([q.length, q.bytes, q.dropped], [2, 4, 0]);
+    assert.equal(q.shiftWhile((n) => n < 3), 0);
+    assert.deepEqual(q.drain(), [3, 1]);
+  });
 });

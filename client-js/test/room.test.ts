@@ -82,7 +82,8 @@ describe("Room", () => {
     host.up = false;
     room.markResuming();
     for (let i = 2; i <= 6; i++) room.sendInput(new Uint8Array([i]));
-    assert.deepEqual([room.bufferedInputs, room.droppedInputs], [3, 2]);
+    // Input 1, sent and not acked when the socket dropped, is kept with them.
+    assert.deepEqual([room.bufferedInputs, room.droppedInputs], [3, 3]);
     assert.deepEqual(room.resumeRequest(), { roomId: "r", password: "", spectate: false, resumeTick: 0xffff_ffff_ffff_ffffn });
     host.up = true;
     // The server applied input 5 before the drop.
@@ -108,14 +109,46 @@ describe("Room", () => {
     assert.deepEqual(flushed, [1, 2]);
     assert.equal(room.bufferedInputs, 2);
     assert.equal(room.resuming, true);
-    // An input made now waits behind them; the next resume sends all three.
+    // An input made now waits behind them; the next resume sends all three,
+    // after the two the room applied.
     room.sendInput(new Uint8Array([5]));
     assert.deepEqual(sent, []);
+    room.markResuming();
     room.resumeRequest();
     const again: number[] = [];
-    assert.equal(room.handleResumed(joined({ resumed: true }), (seq) => again.push(seq) > 0), 3);
+    assert.equal(room.handleResumed(joined({ resumed: true, lastInputSeq: 2 }), (seq) => again.push(seq) > 0), 3);
     assert.deepEqual(again, [3, 4, 5]);
     assert.equal(room.bufferedInputs, 0);
+  });
+
+  it("sends again after a resume the inputs a dropped socket took without an ack, but for those the room applied", () => {
+    const { host, sent } = hostStub();
+    const room = new Room(host, joined(), "");
+    for (let i = 1; i <= 3; i++) room.sendInput(new Uint8Array([i]));
+    room.handleState(st(5, 0, true, {}, [], [[1, 1]]));
+    const reused = new Uint8Array([4]);
+    room.sendInput(reused);
+    reused[0] = 99; // a game encoding its next input into the same buffer
+    assert.deepEqual(sent.map((s) => s.seq), [1, 2, 3, 4]);
+    // The network is gone: 2, 3 and 4 went into a socket that dropped.
+    host.up = false;
+    room.markResuming();
+    room.sendInput(new Uint8Array([5]));
+    assert.equal(room.bufferedInputs, 4);
+    host.up = true;
+    room.resumeRequest();
+    // The room applied 2 before the drop; 3, 4 and 5 go, in order.
+    const flushed: number[][] = [];
+    assert.equal(room.handleResumed(joined({ resumed: true, lastInputSeq: 2 }), (seq, data) => flushed.push([seq, ...data]) > 0), 3);
+    assert.deepEqual(flushed, [[3, 3], [4, 4], [5, 5]]);
+    assert.equal(room.bufferedInputs, 0);
+    // Acknowledged on the new socket, they are not sent a third time after another drop.
+    room.handleState(st(6, 5, false, {}, [], [[1, 4]]));
+    room.markResuming();
+    room.resumeRequest();
+    const last: number[] = [];
+    assert.equal(room.handleResumed(joined({ resumed: true, lastInputSeq: 4 }), (seq) => last.push(seq) > 0), 1);
+    assert.deepEqual(last, [5]);
   });
 
   it("tracks players from room events", () => {

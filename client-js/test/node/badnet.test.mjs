@@ -106,4 +106,36 @@ describe("client-js on a bad network", () => {
       relay.close();
     }
   });
+
+  // An input sent while the network is already gone, but before the
+  // heartbeat noticed (up to its timeout, 30 s at the server's 10 s), goes
+  // into a socket that still says it is open and never reaches the server.
+  // The resumed seat's Joined says which input the room applied last; the
+  // ones after it go again.
+  it("sends again, after the resume, the inputs a vanished socket swallowed", async () => {
+    const relay = await startRelay(srv.wsAddr);
+    const session = await login("swallowed", { baseUrl: srv.httpUrl });
+    const client = await connect({ url: relay.url, token: session.token, WebSocket, heartbeatIntervalMs: 200 });
+    const until = async (what, ok) => {
+      for (const start = Date.now(); !ok(); await sleep(20)) {
+        if (Date.now() - start > 3000) assert.fail(`${what} after 3 s: the room applied input ${room.predictor.lastAcked} last, pending ${room.predictor.pending.map((p) => p.seq)}`);
+      }
+    };
+    let room;
+    try {
+      room = await client.quickMatch("gomoku");
+      room.sendInput(new Uint8Array([1]));
+      await until("input 1 not applied", () => room.predictor.lastAcked === 1);
+      const resumed = new Promise((r) => room.on("resumed", r));
+      relay.vanish();
+      assert.equal(client.state, "open");
+      const seq = room.sendInput(new Uint8Array([2]));
+      await Promise.race([resumed, sleep(5000).then(() => assert.fail("not resumed after 5 s"))]);
+      await until(`input ${seq} not applied`, () => room.predictor.lastAcked === seq);
+      assert.deepEqual(room.predictor.pending, []);
+    } finally {
+      client.close();
+      relay.close();
+    }
+  });
 });
