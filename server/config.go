@@ -107,7 +107,10 @@ type Config struct {
 	MaxMessageSize int
 	// FrameTimeout is how long a frame may take to arrive once its first
 	// byte has, and a fragmented message once its first fragment has; past
-	// it the connection is closed with 1008 (slow drip). Zero value means
+	// it the connection is closed with IdleCloseCode (slow drip). The code
+	// is the silent link's: a client whose link stalls mid-frame and comes
+	// back gets a close it may reconnect and resume after, and a dripping
+	// attacker loses its connection whatever the code. Zero value means
 	// 10 s.
 	FrameTimeout time.Duration
 	// MessageRate is the number of messages, control frames included, a
@@ -150,7 +153,7 @@ type Config struct {
 	// long, pings notwithstanding. Zero value means 60 s.
 	IdleTimeout time.Duration
 	// IdleCloseCode is the close code sent to a connection closed by
-	// IdleTimeout. Zero value means 1001 (going away).
+	// IdleTimeout or by FrameTimeout. Zero value means 1001 (going away).
 	IdleCloseCode ws.StatusCode
 	// CloseTimeout is how long the server waits for the peer's close frame
 	// (or FIN) after sending its own before it drops the TCP connection.

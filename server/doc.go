@@ -21,8 +21,8 @@
 // is validated as UTF-8, across fragments too (close 1007). Fragments are
 // reassembled into a buffer capped by Config.MaxMessageSize. A frame must
 // arrive whole, and a fragmented message end, within Config.FrameTimeout of
-// its first byte, or the connection is closed with 1008: a byte now and
-// then is activity, not progress. Every message and every control frame
+// its first byte, or the connection is closed with Config.IdleCloseCode, as
+// a silent one is: a byte now and then is activity, not progress. Every message and every control frame
 // takes a token from the connection's rate bucket (Config.MessageRate); a
 // ping over the rate gets no pong, a message over it reaches the Handler
 // with Conn.OverRate set, and a connection that keeps flooding is closed

@@ -257,7 +257,7 @@ func (l *loop) sweepOpen(c *Conn, now int64, probe bool) {
 	case c.frameStart != 0 && now-c.frameStart > int64(cfg.FrameTimeout),
 		c.msgStart != 0 && now-c.msgStart > int64(cfg.FrameTimeout):
 		cfg.Logger.Debug("frame timeout", "conn", c.id)
-		c.fail(ReasonFrameTimeout, ws.StatusPolicyViolation, "frame not completed in time")
+		c.fail(ReasonFrameTimeout, cfg.IdleCloseCode, "frame not completed in time")
 		return
 	case quiet > int64(cfg.PingInterval) && now-c.lastPing > int64(cfg.PingInterval):
 		c.lastPing = now
