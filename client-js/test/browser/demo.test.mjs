@@ -115,15 +115,22 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     await page.screenshot({ path: join(ARTIFACTS, "demo-session-ended.png") });
   });
 
-  // The server takes names of up to 32 characters (runes); the box counts
-  // UTF-16 units, two for an emoji, so a box that stopped at 32 of them cut
-  // a name of 17 to 32 emoji the server would take.
-  test("a name of 32 emoji can be typed and logs in; one of 33 is told the limit", async () => {
+  // loginPage opens the demo in a fresh browser context, on the server's
+  // own address, and waits for its login form.
+  async function loginPage() {
     const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
     cleanups.push(() => context.close());
     const page = await context.newPage();
     await page.goto(`${server.httpUrl}/`);
     await page.waitForSelector("body[data-ready=true]", wait);
+    return page;
+  }
+
+  // The server takes names of up to 32 characters (runes); the box counts
+  // UTF-16 units, two for an emoji, so a box that stopped at 32 of them cut
+  // a name of 17 to 32 emoji the server would take.
+  test("a name of 32 emoji can be typed and logs in; one of 33 is told the limit", async () => {
+    const page = await loginPage();
     const long = "🎲".repeat(33);
     await page.locator("#login-name").pressSequentially(long);
     assert.equal([...(await page.inputValue("#login-name"))].length, 33, "the box kept every emoji typed");
@@ -141,11 +148,7 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
   // three jamo; the server counts a name after composing it (PRECIS, NFKC),
   // so 32 syllables are 32 characters, not 96.
   test("a name of 32 Hangul syllables typed decomposed logs in", async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
-    cleanups.push(() => context.close());
-    const page = await context.newPage();
-    await page.goto(`${server.httpUrl}/`);
-    await page.waitForSelector("body[data-ready=true]", wait);
+    const page = await loginPage();
     const composed = "한".repeat(32);
     await page.fill("#login-name", composed.normalize("NFD"));
     assert.equal([...(await page.inputValue("#login-name"))].length, 96, "the box holds the jamo as typed");
