@@ -23,8 +23,9 @@
 // both.
 //
 // Migrations are SQL files embedded in the binary (migrations/sqlite,
-// migrations/postgres), applied at open by github.com/pressly/goose/v3,
-// each in its own transaction: one that fails leaves the schema at the
+// migrations/postgres) and Go functions for both backends (version 7,
+// 00007_name_keys.go, which computes NameKey), applied at open by
+// github.com/pressly/goose/v3, each in its own transaction: one that fails leaves the schema at the
 // last version that succeeded. Open refuses a database whose schema is
 // newer than the binary's newest migration (ErrSchemaNewer), so an older
 // binary never writes into a schema it does not know.

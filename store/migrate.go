@@ -20,7 +20,11 @@ const versionTable = "tickroom_schema_version"
 // schema version. It refuses a schema newer than the newest migration.
 func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, classify func(error) error, log *slog.Logger, lockWait time.Duration) (int64, error) {
 	fsys := override
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if fsys == nil {
+		// The Go migrations come with the embedded SQL ones; a test's
+		// migrations replace both.
+		opts = append(opts, goose.WithGoMigrations(goMigrations(log)...))
 		sub, err := fs.Sub(migrationFiles, "migrations/"+backend)
 		if err != nil {
 			return 0, err
@@ -28,7 +32,6 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 		fsys = sub
 	}
 	dialect := database.DialectSQLite3
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if backend == BackendPostgres {
 		dialect = database.DialectPostgres
 		// Nodes starting together take turns: the first migrates, the

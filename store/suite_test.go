@@ -30,6 +30,7 @@ var suite = []struct {
 	{"GuestsGetAWholeGuestTTLFromTheUpgrade", testGuestsAtTheUpgrade},
 	{"GuestsOfAnOlderNodeAreKept", testGuestsOfAnOlderNode},
 	{"NamesAreUniqueCaseInsensitively", testNamesUnique},
+	{"NamesClaimedBeforeNFKCAreRekeyed", testNameKeysMigrated},
 	{"IdentityLinksToOneAccount", testIdentity},
 	{"SanctionsApplyUntilTheyEnd", testSanctions},
 	{"FriendRequestsAcceptAndBlocks", testSocial},

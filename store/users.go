@@ -176,13 +176,22 @@ func (db *DB) UserByDevice(ctx context.Context, deviceHash []byte) (User, error)
 	return u, db.fail("user by device", err)
 }
 
-// UserByName implements Users.
+// UserByName implements Users. An account may still hold its name under
+// foldedNameKey (migration 7 left it there when another account held the
+// same name under NameKey, or a node of an older version claimed it
+// since): for a name whose two keys differ, the folded key is tried first,
+// so each of two such accounts is found by its own spelling. No account
+// that holds NameKey can hold such a key, as a key that is not NFKC is
+// never a NameKey.
 func (db *DB) UserByName(ctx context.Context, name string) (User, error) {
 	key := NameKey(name)
-	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, key))
-	if old := foldedNameKey(name); errors.Is(err, sql.ErrNoRows) && old != key {
-		u, err = scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, old))
+	if old := foldedNameKey(name); old != key {
+		u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, old))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return u, db.fail("user by name", err)
+		}
 	}
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, key))
 	return u, db.fail("user by name", err)
 }
 
