@@ -6,8 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/text/cases"
-	"golang.org/x/text/unicode/norm"
+	"github.com/tickroom/tickroom/store"
 )
 
 // Page sizes and the search text of the admin list endpoints.
@@ -19,7 +18,7 @@ const (
 
 // page is a list request's ?q=&offset=&limit=.
 type page struct {
-	q             string // case-folded; empty matches everything
+	q             string // store.NameKey of the search text; empty matches everything
 	offset, limit int
 }
 
@@ -31,7 +30,7 @@ func parsePage(r *http.Request, maxLimit int) (page, error) {
 	if q := v.Get("q"); len(q) > maxQueryLen {
 		return p, fmt.Errorf("q is longer than %d bytes", maxQueryLen)
 	} else {
-		p.q = fold(strings.TrimSpace(q))
+		p.q = store.NameKey(strings.TrimSpace(q))
 	}
 	if s := v.Get("offset"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -51,26 +50,21 @@ func parsePage(r *http.Request, maxLimit int) (page, error) {
 }
 
 // matches reports whether any of fields holds the search text, ignoring
-// case and width as names are compared (NFKC and Unicode case folding,
-// so "STRASSE" finds "Straße" and "ＡＮＮ" "ann", where lower-casing did
-// not).
+// case and width as names are compared (store.NameKey: Unicode case
+// folding, then NFKC, so "STRASSE" finds "Straße", "ＡＮＮ" "ann" and
+// "ΤΑΫ́ΓΕΤΟΣ" "Ταΰγετος", whose ΰ folds to υ and two combining marks and
+// whose Ϋ́ to ϋ and one, which NFKC composes again).
 func (p page) matches(fields ...string) bool {
 	if p.q == "" {
 		return true
 	}
 	for _, f := range fields {
-		if strings.Contains(fold(f), p.q) {
+		if strings.Contains(store.NameKey(f), p.q) {
 			return true
 		}
 	}
 	return false
 }
-
-// fold is s in NFKC, the form names are kept in, and case-folded
-// (golang.org/x/text: norm, cases; a Caser is not safe to share between
-// goroutines, so each call makes its own: an operator's search, not a hot
-// path).
-func fold(s string) string { return cases.Fold().String(norm.NFKC.String(s)) }
 
 // window returns the bounds of the page within n matches.
 func (p page) window(n int) (lo, hi int) {

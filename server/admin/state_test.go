@@ -149,19 +149,21 @@ func listed(t *testing.T, e *env, path string) ([]string, string) {
 }
 
 // TestPlayerSearchFoldsCase: a search matches a name as names are
-// compared (NFKC, which names are stored in, and Unicode case folding,
-// store.NameKey), so an operator who types the name in capitals finds
-// "Straße" and "σίσυφος", and one who types a combining accent or
-// full-width letters finds the name as it is stored.
+// compared (Unicode case folding, then NFKC, store.NameKey), so an
+// operator who types the name in capitals finds "Straße", "σίσυφος" and
+// "Ταΰγετος" (whose ΰ folds to υ and two combining marks, and Ϋ́ to ϋ and
+// one), and one who types a combining accent or full-width letters finds
+// the name as it is stored.
 func TestPlayerSearchFoldsCase(t *testing.T) {
 	e := start(t, adminToken)
-	for _, u := range []string{"Straße", "σίσυφος", "ann", "Chloé"} {
+	for _, u := range []string{"Straße", "σίσυφος", "ann", "Chloé", "Ταΰγετος"} {
 		e.connect(u)
 	}
 	for q, want := range map[string]string{
 		"STRASSE": "Straße", "strasse": "Straße", "ΣΊΣΥΦΟΣ": "σίσυφος",
-		"CHLOE\u0301": "Chloé", // typed with a combining accent
-		"ＡＮＮ":         "ann",   // full-width letters
+		"CHLOE\u0301":         "Chloé",    // typed with a combining accent
+		"ＡＮＮ":                 "ann",      // full-width letters
+		"ΤΑ\u03ab\u0301ΓΕΤΟΣ": "Ταΰγετος", // Ϋ and an acute: Greek has no capital ΰ
 	} {
 		if got, total := listed(t, e, "/v1/admin/players?q="+url.QueryEscape(q)); total != "1" || len(got) != 1 || got[0] != want {
 			t.Errorf("search %q: %v (total %s), want %s", q, got, total, want)
