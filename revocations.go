@@ -104,7 +104,8 @@ func (r *storeRevocations) enqueue(w func(context.Context) error) {
 }
 
 // Revoke implements hub.Revocations. A user keeps one kick and one ban in
-// the store: a newer one replaces the older.
+// the store, with the later start and the later end of those it was given
+// (store.PutSanction), so that a restart cuts none short.
 func (r *storeRevocations) Revoke(v hub.Revocation) {
 	r.mem.Revoke(v)
 	s := store.Sanction{UserID: v.UserID, Kind: store.SanctionKick, Reason: v.Reason, At: v.IssuedBefore, Until: v.Until}

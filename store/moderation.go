@@ -19,8 +19,16 @@ func (db *DB) PutSanction(ctx context.Context, s Sanction) error {
 	if s.At.IsZero() {
 		s.At = time.Now()
 	}
+	// A user keeps one sanction of each kind, and the server keeps every
+	// one in memory, each refusing what it refuses until it ends; so the
+	// stored one takes the later start and the later end (0, none, being
+	// the latest): a shorter kick or ban after a longer one does not cut
+	// it short after a restart. Lifting the sanction is how to shorten it.
 	_, err := db.exec(ctx, "storing a sanction", `INSERT INTO sanctions (user_id, kind, reason, at_ms, until_ms) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (user_id, kind) DO UPDATE SET reason = excluded.reason, at_ms = excluded.at_ms, until_ms = excluded.until_ms`,
+		ON CONFLICT (user_id, kind) DO UPDATE SET reason = excluded.reason,
+			at_ms = CASE WHEN excluded.at_ms > sanctions.at_ms THEN excluded.at_ms ELSE sanctions.at_ms END,
+			until_ms = CASE WHEN excluded.until_ms = 0 OR sanctions.until_ms = 0 THEN 0
+				WHEN excluded.until_ms > sanctions.until_ms THEN excluded.until_ms ELSE sanctions.until_ms END`,
 		s.UserID, string(s.Kind), s.Reason, ms(s.At), ms(s.Until))
 	return err
 }

@@ -94,7 +94,9 @@ func (s Sanction) Active(now time.Time) bool { return s.Until.IsZero() || now.Be
 
 // Moderation keeps kicks, bans and session revocations.
 type Moderation interface {
-	// PutSanction records s, replacing the user's sanction of the same kind.
+	// PutSanction records s as the user's sanction of its kind: one already
+	// there keeps the later of the two starts (At) and of the two ends
+	// (Until; the zero time, none, is the latest), and takes s's reason.
 	PutSanction(ctx context.Context, s Sanction) error
 	// LiftSanction removes the user's sanction of that kind.
 	LiftSanction(ctx context.Context, userID string, kind SanctionKind) error

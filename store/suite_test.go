@@ -286,6 +286,22 @@ func testSanctions(t *testing.T, fresh backend) {
 	if got, _ := db.Sanctions(ctx, now.Add(2*time.Hour)); len(got) != 3 {
 		t.Fatalf("after extending the kick: %+v", got)
 	}
+	// A shorter kick after it, or a ban with an end after one without,
+	// leaves the later end: each refuses what it refuses until then, and
+	// the server's memory holds both.
+	shorter := Sanction{UserID: "u1", Kind: SanctionKick, Reason: "again", At: now.Add(time.Minute), Until: now.Add(2 * time.Minute)}
+	forever := Sanction{UserID: "u5", Kind: SanctionBan, Reason: "cheat", At: now}
+	lapsing := Sanction{UserID: "u5", Kind: SanctionBan, Reason: "again", At: now.Add(time.Minute), Until: now.Add(time.Hour)}
+	for _, s := range []Sanction{shorter, forever, lapsing} {
+		if err := db.PutSanction(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ = db.Sanctions(ctx, now.Add(2*time.Hour))
+	want = []Sanction{put[2], put[3], {UserID: "u1", Kind: SanctionKick, Reason: "again", At: shorter.At, Until: put[0].Until}, {UserID: "u5", Kind: SanctionBan, Reason: "again", At: lapsing.At}}
+	if !sameSanctions(got, want) {
+		t.Fatalf("after a shorter kick and a ban with an end: %+v, want %+v", got, want)
+	}
 	if err := db.LiftSanction(ctx, "u3", SanctionBan); err != nil {
 		t.Fatal(err)
 	}
