@@ -222,6 +222,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** connect opens the first socket; calling it again while not idle or closed does nothing. */
   connect(): void {
     if (this.current !== "idle" && this.current !== "closed") return;
+    this.target = undefined; // a new start is at the configured endpoint
     this.failures = 0;
     this.backoff.reset();
     this.opened = false;
@@ -285,6 +286,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.current === "closed") return;
     this.clearTimer();
     this.diagnosis = undefined;
+    this.target = undefined; // open() starts at the configured endpoint again
     const s = this.socket;
     this.socket = undefined;
     if (s) {
@@ -433,6 +435,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       code = 4501;
       reason = error.message;
     }
+    this.target = undefined; // open() starts at the configured endpoint again
     this.setState("closed");
     this.emit("close", { code, reason, info: closeCodeInfo(code), willReconnect: false, delayMs: 0, error });
   }

@@ -111,6 +111,35 @@ describe("Connection", () => {
     assert.equal(closes[closes.length - 1]!.delayMs, 50);
   });
 
+  // A redirect's node is for the connection it was given to: a connection
+  // closed and opened again starts at the configured endpoint.
+  it("opens at the configured url after close(), not at the node a redirect named", () => {
+    const { conn } = newConn();
+    conn.connect();
+    FakeWebSocket.last().serverOpen();
+    conn.moveTo("ws://node2.example:2/v1/ws");
+    assert.equal(conn.currentUrl, "ws://node2.example:2/v1/ws");
+    FakeWebSocket.last().serverOpen();
+    conn.close();
+    assert.equal(conn.currentUrl, "ws://127.0.0.1:1/v1/ws");
+    conn.connect();
+    assert.equal(FakeWebSocket.last().url, "ws://127.0.0.1:1/v1/ws?token=t%201&protocol_version=2");
+  });
+
+  it("opens at the configured url after the redirect's node refused the upgrade", () => {
+    const { conn, closes } = newConn();
+    conn.connect();
+    FakeWebSocket.last().serverOpen();
+    conn.moveTo("ws://node2.example:2/v1/ws");
+    const s = FakeWebSocket.last();
+    s.onerror?.({ message: "Unexpected server response: 403" });
+    s.serverClose(1006);
+    assertPartial(closes[closes.length - 1], { willReconnect: false, error: { code: "misconfigured" } });
+    assert.equal(conn.state, "closed");
+    conn.connect();
+    assert.equal(FakeWebSocket.last().url, "ws://127.0.0.1:1/v1/ws?token=t%201&protocol_version=2");
+  });
+
   it("waits longer after rate limiting", () => {
     const { conn, closes } = newConn({ slowDelayMs: 3000 });
     conn.connect();
