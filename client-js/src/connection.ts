@@ -146,6 +146,16 @@ export interface ConnectionEvents {
   close: CloseDetails;
 }
 
+/**
+ * STABLE_MS is how long a socket stays up after its first message (the
+ * server's Welcome) before the connection counts it healthy and starts its
+ * backoff over. A server that greets and then closes at once (a crash
+ * loop, a node that restarts) gets growing pauses; a resume's round trips
+ * take well under it, and a network that drops less often than every few
+ * seconds still starts each reconnect from the shortest delay.
+ */
+export const STABLE_MS = 5000;
+
 // WebSocket readyState OPEN, the same in every implementation.
 const OPEN = 1;
 
@@ -158,9 +168,10 @@ const OPEN = 1;
  * server refuses our data) closes it for good. It knows nothing of the
  * protocol's messages: the Client on top resumes rooms on each reconnect.
  *
- * The backoff resets when the first message arrives on a new socket (the
- * server's Welcome), not on open, so a server that accepts and drops at once
- * still gets growing pauses.
+ * The backoff resets once a socket has stayed up {@link STABLE_MS} after its
+ * first message (the server's Welcome), not on open nor on that message, so
+ * a server that accepts, or greets, and drops at once still gets growing
+ * pauses.
  */
 export class Connection extends Emitter<ConnectionEvents> {
   private readonly opts: ConnectionOptions;
@@ -169,6 +180,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   private socket: WebSocketLike | undefined;
   private current: ConnectionState = "idle";
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** stableTimer counts STABLE_MS from the socket's first message. */
+  private stableTimer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
   private opened = false;
   private gotMessage = false;
@@ -377,8 +390,12 @@ export class Connection extends Emitter<ConnectionEvents> {
       if (!this.gotMessage) {
         this.gotMessage = true;
         this.clearTimer();
-        this.failures = 0;
-        this.backoff.reset();
+        this.stableTimer = setTimeout(() => {
+          this.stableTimer = undefined;
+          if (this.socket !== s) return;
+          this.failures = 0;
+          this.backoff.reset();
+        }, STABLE_MS);
       }
       this.emit("message", new Uint8Array(data));
     };
@@ -474,6 +491,10 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
+    }
+    if (this.stableTimer !== undefined) {
+      clearTimeout(this.stableTimer);
+      this.stableTimer = undefined;
     }
   }
 

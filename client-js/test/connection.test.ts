@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { Connection, PROTOCOL_VERSION, type CloseDetails, type ConnectionState } from "../src/connection.js";
+import { Connection, PROTOCOL_VERSION, STABLE_MS, type CloseDetails, type ConnectionState } from "../src/connection.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { assertPartial } from "./helpers.js";
 
@@ -103,12 +103,56 @@ describe("Connection", () => {
     assert.equal(conn.attempts, 6);
     const s = FakeWebSocket.last();
     s.serverOpen();
-    // Opening alone does not prove health; the first message does.
+    // Opening alone does not prove health, nor does the first message: a
+    // socket proves healthy once it has stayed up STABLE_MS after it.
     assert.equal(conn.attempts, 6);
     s.serverSend(new Uint8Array([1]));
+    assert.equal(conn.attempts, 6);
+    mock.timers.tick(STABLE_MS - 1);
+    assert.equal(conn.attempts, 6);
+    mock.timers.tick(1);
     assert.equal(conn.attempts, 0);
     s.serverClose(1006);
     assert.equal(closes[closes.length - 1]!.delayMs, 50);
+  });
+
+  // A server that crashes right after its Welcome (or closes with a
+  // resumable code at once) must not be hammered every few hundred ms.
+  it("keeps backing off when each socket closes right after its first message", () => {
+    const { conn, closes } = newConn();
+    conn.connect();
+    for (let i = 0; i < 6; i++) {
+      const s = FakeWebSocket.last();
+      s.serverOpen();
+      s.serverSend(new Uint8Array([1])); // the Welcome
+      mock.timers.tick(100);
+      s.serverClose(4000, "shutting down");
+      mock.timers.tick(closes[closes.length - 1]!.delayMs);
+    }
+    assert.deepEqual(closes.map((c) => c.delayMs), [50, 100, 200, 400, 500, 500]);
+    assert.equal(conn.attempts, 6);
+    // One that stays up STABLE_MS starts the sequence over.
+    const s = FakeWebSocket.last();
+    s.serverOpen();
+    s.serverSend(new Uint8Array([1]));
+    mock.timers.tick(STABLE_MS);
+    s.serverClose(4000);
+    assert.equal(closes[closes.length - 1]!.delayMs, 50);
+    assert.equal(conn.attempts, 1);
+  });
+
+  it("gives up after maxReconnectAttempts sockets that each close right after their first message", () => {
+    const { conn, closes } = newConn({ maxReconnectAttempts: 2 });
+    conn.connect();
+    for (let i = 0; i < 3; i++) {
+      const s = FakeWebSocket.last();
+      s.serverOpen();
+      s.serverSend(new Uint8Array([1]));
+      s.serverClose(1011);
+      if (closes[closes.length - 1]!.willReconnect) mock.timers.tick(closes[closes.length - 1]!.delayMs);
+    }
+    assert.deepEqual(closes.map((c) => c.willReconnect), [true, true, false]);
+    assert.equal(conn.state, "closed");
   });
 
   // A redirect's node is for the connection it was given to: a connection
