@@ -300,6 +300,82 @@ describe("Client", () => {
     await check;
   });
 
+  // A join whose promise rejected must not leave the user seated: the app
+  // was told it is not in the room, and in a two-player room the held seat
+  // would keep the other player waiting.
+  for (const kind of ["joinRoom", "quickMatch", "createRoom"] as const) {
+    it(`leaves the room of a ${kind} whose Joined comes after its timeout, with no Room made`, async () => {
+      const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+      const p =
+        kind === "joinRoom" ? client.joinRoom("r9") : kind === "quickMatch" ? client.quickMatch("arena") : client.createRoom({ game: "arena" });
+      const req = lastReceived(sock);
+      const check = assertRejects(p, { code: "timeout" });
+      mock.timers.tick(300);
+      await check;
+      reply(sock, { requestId: req.requestId, body: { case: "joined", value: { roomId: "r9", game: "arena", seat: 1, tickRate: 20 } } });
+      reply(sock, { body: { case: "state", value: sim.state({ tick: 5, key: true, up: { 1: "a" }, roomId: "r9", roomRef: 3 }) } });
+      assert.equal(client.rooms.size, 0);
+      const leave = lastReceived(sock);
+      assert.equal(leave.body.case, "leaveRoom");
+      assertPartial(leave.body.value, { roomId: "r9" });
+      reply(sock, { requestId: leave.requestId, body: { case: "left", value: { roomId: "r9", reason: LeaveReason.REQUESTED } } });
+      await flush();
+      assert.equal(client.rooms.size, 0);
+    });
+  }
+
+  it("frees after the reconnect a seat taken by a join the dropped socket cut off", async () => {
+    const p = connect(opts({ heartbeatIntervalMs: 60_000 }));
+    const sock = FakeWebSocket.last();
+    // A seat held from before (a reload): the app's to resume or not.
+    welcome(sock, { seats: [{ roomId: "old", game: "arena", seat: 1 }] });
+    const client = await p;
+    const histories: string[] = [];
+    client.on("chatHistory", (h) => histories.push(h.roomId));
+    const byId = assertRejects(client.joinRoom("r7", { spectate: true }), { code: "connection-lost" });
+    const quick = assertRejects(client.quickMatch("arena"), { code: "connection-lost" });
+    sock.serverClose(1006);
+    await byId;
+    await quick;
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    const welcomes: number[] = [];
+    client.on("welcome", () => welcomes.push(received(sock2).length));
+    welcome(sock2, {
+      seats: [
+        { roomId: "old", game: "arena", seat: 1 },
+        { roomId: "r7", game: "gomoku", seat: 3, spectator: true },
+        { roomId: "r8", game: "arena", seat: 2 },
+        { roomId: "g1", game: "gomoku", seat: 1 },
+      ],
+    });
+    const sent = received(sock2);
+    const sentWhat = sent.map((m) => (m.body.case === "joinRoom" ? `join ${m.body.value.roomId} ${m.body.value.spectate} ${m.body.value.resumeTick}` : `${m.body.case} ${(m.body.value as { roomId?: string }).roomId}`));
+    assert.deepEqual(sentWhat.sort(), [`join r7 true ${0xffff_ffff_ffff_ffffn}`, `join r8 false ${0xffff_ffff_ffff_ffffn}`, "leaveRoom r7", "leaveRoom r8"]);
+    // Sent before the app hears of the Welcome, so a join it retries then comes after.
+    assert.deepEqual(welcomes, [4]);
+    // The server answers each resume, then the leave.
+    for (const m of sent) {
+      if (m.body.case === "joinRoom") {
+        const roomId = m.body.value.roomId;
+        reply(sock2, { requestId: m.requestId, body: { case: "joined", value: { roomId, game: "arena", seat: 2, tickRate: 20, resumed: true } } });
+        reply(sock2, { body: { case: "chatHistory", value: { roomId, lines: [] } } });
+      }
+    }
+    for (const m of sent) {
+      if (m.body.case === "leaveRoom") reply(sock2, { requestId: m.requestId, body: { case: "left", value: { roomId: m.body.value.roomId, reason: LeaveReason.REQUESTED } } });
+    }
+    await flush();
+    assert.equal(client.rooms.size, 0);
+    assert.deepEqual(histories, []);
+    // Once freed, a seat of the same game on a later reconnect is not touched.
+    sock2.serverClose(1006);
+    mock.timers.tick(1000);
+    const sock3 = FakeWebSocket.last();
+    welcome(sock3, { seats: [{ roomId: "r9", game: "arena", seat: 2 }] });
+    assert.deepEqual(received(sock3), []);
+  });
+
   it("keeps a room's entity map from keyframes and deltas and reconciles inputs", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
