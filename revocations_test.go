@@ -1,7 +1,6 @@
 package tickroom_test
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -48,22 +47,14 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 
 	srv, stop := run()
 	// bob's device secret logs bob in again after the first kick.
-	deviceLogin := func(srv *tickroom.Server, body string) (token, secret string) {
-		resp, err := http.Post("http://"+srv.HTTPAddr().String()+"/v1/login", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
+	deviceLogin := func(srv *tickroom.Server, body map[string]string) (token, secret string) {
+		st, out := api{t: t, base: "http://" + srv.HTTPAddr().String()}.post("/v1/login", "", body)
+		if st != 200 || str(out, "token") == "" || str(out, "device_secret") == "" {
+			t.Fatalf("login %v: %d %v", body, st, out)
 		}
-		defer resp.Body.Close()
-		var out struct {
-			Token        string `json:"token"`
-			DeviceSecret string `json:"device_secret"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" || out.DeviceSecret == "" {
-			t.Fatalf("login %s: status %d, %v", body, resp.StatusCode, err)
-		}
-		return out.Token, out.DeviceSecret
+		return str(out, "token"), str(out, "device_secret")
 	}
-	bobTok, bobSecret := deviceLogin(srv, `{"name":"bob"}`)
+	bobTok, bobSecret := deviceLogin(srv, map[string]string{"name": "bob"})
 	adaTok, calTok := login(t, srv, "ada"), login(t, srv, "cal")
 	ada, _ := connect(srv, adaTok)
 	bob, _ := connect(srv, bobTok)
@@ -97,7 +88,7 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 	// not cut the first one short for the token it refused, as the
 	// server's memory does not; the store keeps the later end.
 	time.Sleep(1100 * time.Millisecond) // a token's issue time is in whole seconds: one from the kick's second is refused
-	bobAgain, _ := deviceLogin(srv, `{"device_secret":"`+bobSecret+`"}`)
+	bobAgain, _ := deviceLogin(srv, map[string]string{"device_secret": bobSecret})
 	bobLive, _, err = testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, bobAgain, testclient.Options{})
 	if err != nil {
 		t.Fatal(err)
