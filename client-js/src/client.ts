@@ -37,7 +37,7 @@ import {
 import { GetLeaderboardSchema, GetMatchHistorySchema, type Leaderboard, type MatchHistory } from "./gen/tickroom/v1/records_pb.js";
 import { checkSession, redirectError } from "./refusal.js";
 import { RequestTracker } from "./requests.js";
-import { NO_TICK, Room, type RoomHost } from "./room.js";
+import { Room, type RoomHost } from "./room.js";
 import { RoomWatch, type RoomWatchFilter } from "./room-watch.js";
 import { RttEstimator } from "./rtt.js";
 import type { ChannelHistoryOptions, CreateRoomOptions, ListRoomsFilter, MatchHistoryOptions } from "./request-options.js";
@@ -52,26 +52,7 @@ const MAX_REDIRECTS = 3;
 interface JoinContext {
   password: string;
   resume?: Room;
-  /** discard marks the resume of a seat taken back only to be given up: no Room is made. */
-  discard?: boolean;
 }
-
-/**
- * LostJoin is a join whose promise rejected (timeout, dropped socket)
- * before its reply: the server may have seated the user all the same.
- * roomId is the room asked for (JoinRoom, or a resume); game the game of a
- * QuickMatch or CreateRoom, whose room is not known; held the rooms whose
- * seats the last Welcome listed, which the join did not take.
- */
-interface LostJoin {
-  requestId: number;
-  roomId: string;
-  game: string;
-  held: ReadonlySet<string>;
-}
-
-/** MAX_LOST_JOINS bounds the lost joins remembered until the next Welcome. */
-const MAX_LOST_JOINS = 64;
 
 /**
  * connect opens a connection and resolves with the Client once the server's
@@ -143,10 +124,6 @@ export class Client extends Emitter<ClientEvents> {
   /** roomRefs maps State.room_ref to its room, learned from keyframes. */
   private readonly roomRefs = new Map<number, Room>();
   private readonly watches = new Map<number, RoomWatch>();
-  /** lostJoins are joins that failed before their reply, until their late reply or the next Welcome. */
-  private lostJoins: LostJoin[] = [];
-  /** discarding are the rooms whose seat is being given up, whose chat is not the app's. */
-  private readonly discarding = new Set<string>();
   private nextWatchId = 1;
   private readonly now: () => number;
   private welcomeMsg: Welcome | undefined;
@@ -417,82 +394,8 @@ export class Client extends Emitter<ClientEvents> {
     if (!this.connection.send(bytes)) {
       this.joins.delete(id);
       this.tracker.fail(id, new TickroomError("not-connected", `tickroom: cannot send ${body.case}: socket not open`));
-      return reply;
     }
-    if (!join || join.discard) return reply.finally(() => this.joins.delete(id));
-    return reply.then(
-      (r) => {
-        this.joins.delete(id);
-        return r;
-      },
-      (err: unknown) => {
-        this.joins.delete(id);
-        // The request went out and no reply came: the server may have
-        // seated the user, which the rejection tells the app it is not.
-        // (A resume cut off by the socket is tried again on the Welcome.)
-        const code = err instanceof TickroomError ? err.code : undefined;
-        if (code === "timeout" || (code === "connection-lost" && !join.resume)) this.joinLost(id, body);
-        throw err;
-      },
-    );
-  }
-
-  // joinLost remembers a join that failed before its reply, so that a late
-  // Joined for it, or its seat in the next Welcome, is given up.
-  private joinLost(requestId: number, body: Body): void {
-    let roomId = "";
-    let game = "";
-    if (body.case === "joinRoom") roomId = body.value.roomId;
-    else if (body.case === "quickMatch" || body.case === "createRoom") game = body.value.game;
-    else return;
-    const held = new Set((this.welcomeMsg?.seats ?? []).map((h) => h.roomId));
-    this.lostJoins.push({ requestId, roomId, game, held });
-    if (this.lostJoins.length > MAX_LOST_JOINS) this.lostJoins.shift();
-  }
-
-  // lateReply handles a reply to a join that already failed: a Joined's
-  // seat is given up, as the app was told the join failed. It returns
-  // true when the reply was such a join's.
-  private lateReply(msg: ServerMessage): boolean {
-    const i = this.lostJoins.findIndex((l) => l.requestId === msg.requestId);
-    if (i < 0) return false;
-    this.lostJoins.splice(i, 1);
-    if (msg.body.case === "joined") this.giveUp(msg.body.value.roomId);
-    return true;
-  }
-
-  // giveUp leaves a room this connection holds a seat in that the app
-  // does not know of. With resume, the seat is first taken back from the
-  // closed connection that held it (a seat a Welcome lists is not this
-  // connection's to leave until then); the server answers the resume and
-  // then the leave.
-  private giveUp(roomId: string, resume?: { spectate: boolean }): void {
-    if (this.roomMap.has(roomId) || this.discarding.has(roomId)) return;
-    this.discarding.add(roomId);
-    const done = this.discarding.delete.bind(this.discarding, roomId);
-    if (resume) {
-      const value = create(JoinRoomSchema, { roomId, spectate: resume.spectate, resumeTick: NO_TICK });
-      this.requestWith({ case: "joinRoom", value }, { password: "", discard: true }).catch(() => undefined);
-    }
-    this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }).then(done, done);
-  }
-
-  // freeLostSeats gives up, on a Welcome, the seats of joins that failed
-  // before their reply: a seat in the room a lost JoinRoom asked for, or a
-  // seat in a game a lost QuickMatch or CreateRoom asked for that no Room
-  // and no earlier Welcome accounts for (one per lost join). Lost joins
-  // whose seat the Welcome does not list got none, or lost it already.
-  private freeLostSeats(w: Welcome): void {
-    const lost = this.lostJoins;
-    this.lostJoins = [];
-    if (lost.length === 0) return;
-    for (const seat of w.seats) {
-      if (this.roomMap.has(seat.roomId)) continue;
-      const i = lost.findIndex((l) => (l.roomId !== "" ? l.roomId === seat.roomId : l.game === seat.game && !l.held.has(seat.roomId)));
-      if (i < 0) continue;
-      lost.splice(i, 1);
-      this.giveUp(seat.roomId, { spectate: seat.spectator });
-    }
+    return reply.finally(() => this.joins.delete(id));
   }
 
   private async join(body: Body, ctx: JoinContext): Promise<Room> {
@@ -575,7 +478,6 @@ export class Client extends Emitter<ClientEvents> {
       return;
     }
     const b = msg.body;
-    if (msg.requestId !== 0 && this.lostJoins.length > 0 && this.lateReply(msg)) return;
     if (msg.requestId !== 0 && b.case === "joined") {
       // Build the room before anything else runs: its first State may be the
       // very next message.
@@ -623,12 +525,10 @@ export class Client extends Emitter<ClientEvents> {
         this.roomLeft(b.value);
         break;
       case "chat":
-        if (this.discarding.has(b.value.roomId)) break;
         if (b.value.roomId) this.roomMap.get(b.value.roomId)?.handleChat(b.value);
         this.emit("chat", b.value);
         break;
       case "chatHistory":
-        if (this.discarding.has(b.value.roomId)) break;
         if (b.value.roomId) this.roomMap.get(b.value.roomId)?.handleChatHistory(b.value);
         this.emit("chatHistory", b.value);
         break;
@@ -677,7 +577,6 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private roomJoined(joined: Joined, ctx: JoinContext | undefined): void {
-    if (ctx?.discard) return;
     const existing = this.roomMap.get(joined.roomId);
     if (ctx?.resume && existing === ctx.resume) {
       existing.handleResumed(joined, (seq, data) => this.sendInput(existing.id, seq, data));
@@ -705,9 +604,6 @@ export class Client extends Emitter<ClientEvents> {
     }
     this.welcomeMsg = w;
     this.startHeartbeat(w);
-    // Before the app hears of the Welcome: a join it tries again on it then
-    // comes after the leave.
-    this.freeLostSeats(w);
     this.emit("welcome", w);
     for (const room of [...this.roomMap.values()]) {
       if (room.live) this.resume(room);

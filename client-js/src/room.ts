@@ -60,7 +60,7 @@ export interface RoomOptions {
 const latest = new Set<keyof RoomEvents>(["state", "desync", "reconcile"]);
 
 /** NO_TICK is the resume tick of a room with no state yet: the largest uint64, a tick no room reaches. */
-export const NO_TICK = 0xffff_ffff_ffff_ffffn;
+const NO_TICK = 0xffff_ffff_ffff_ffffn;
 
 interface QueuedInput {
   seq: number;
