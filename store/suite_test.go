@@ -196,6 +196,15 @@ func testNamesUnique(t *testing.T, fresh backend) {
 	if u, err := db.UserByName(ctx, "Ταΰγετος"); err != nil || u.ID != "e" {
 		t.Errorf("UserByName(Ταΰγετος) claimed under the folded key = %+v, %v, want e", u, err)
 	}
+	// Nor can that spelling be claimed again while that account holds it:
+	// its key is not NameKey's, so the unique index alone let a second
+	// account take it, which every login by that spelling then missed.
+	if err := db.ClaimName(ctx, "d", "Ταΰγετος", "h"); !errors.Is(err, ErrNameTaken) {
+		t.Errorf("Ταΰγετος held under the folded key, claimed again: %v, want ErrNameTaken", err)
+	}
+	if u, err := db.UserByName(ctx, "Ταΰγετος"); err != nil || u.ID != "e" {
+		t.Errorf("UserByName(Ταΰγετος) after a second claim = %+v, %v, want e", u, err)
+	}
 	u, err := db.UserByName(ctx, "ZOË")
 	if err != nil || u.ID != "a" || u.Name != "Zoë" || !u.Claimed || u.PasswordHash != "hash-a" {
 		t.Fatalf("UserByName(ZOË) = %+v, %v", u, err)

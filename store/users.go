@@ -206,9 +206,26 @@ func (db *DB) ClaimName(ctx context.Context, id, name, passwordHash string) erro
 	if name == "" || len(name) > MaxNameLen {
 		return fmt.Errorf("%w: name must be 1-%d bytes", ErrInvalid, MaxNameLen)
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE users SET name = $2, name_key = $3, password_hash = $4 WHERE id = $1`, id, name, NameKey(name), passwordHash)
+	// An account may still hold the name under its folded key (UserByName),
+	// which the unique index on NameKey does not see: such a name is taken
+	// too, or a second account would hold it and logins by that spelling
+	// would find the first.
+	key, old := NameKey(name), foldedNameKey(name)
+	res, err := db.w.ExecContext(ctx, `UPDATE users SET name = $2, name_key = $3, password_hash = $4
+		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE name_key = $5 AND id <> $1)`, id, name, key, passwordHash, old)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("%w: %q", ErrNameTaken, name)
+	}
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			var one int
+			switch qerr := db.queryRow(ctx, `SELECT 1 FROM users WHERE name_key = $1 AND id <> $2`, old, id).Scan(&one); {
+			case qerr == nil:
+				return fmt.Errorf("%w: %q", ErrNameTaken, name)
+			case !errors.Is(qerr, sql.ErrNoRows):
+				return db.fail("claiming a name", qerr)
+			}
+		}
 	}
 	return db.affected("claiming a name", res, err)
 }
