@@ -1,11 +1,15 @@
 package tickroom_test
 
 import (
+	"context"
+	"database/sql"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/internal/testclient"
@@ -249,6 +253,79 @@ func TestDirectMessageHoldingANULToABlockerIsAnsweredAlikeOnlineAndOffline(t *te
 	for i, text := range texts {
 		if code := cc.Request(sendDirect(bob.id, text)).GetError().GetCode(); code != online[i] {
 			t.Errorf("cy's message %q to bob, offline and blocking cy: %v, want %v as online", text, code, online[i])
+		}
+	}
+}
+
+// TestOfflineDirectMessageWrittenAfterItsRecipientLoggedInIsDelivered: a
+// direct message to a user connected nowhere is answered Ok once it is on
+// the store's write queue, and the recipient's inbox is read at its login.
+// A recipient that logged in before the message was written (a moment
+// later, or while the store's writes lagged) read an empty inbox, and the
+// message waited in the store for its next login however long it stayed
+// online. It is delivered once written, in that session, and not again.
+func TestOfflineDirectMessageWrittenAfterItsRecipientLoggedInIsDelivered(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, a, _, _ := accountServer(t, dir)
+	ann, bob := newGuest(t, a, "ann"), newGuest(t, a, "bob")
+	ac := connectAs(t, srv, a, ann)
+	st, out := a.post("/v1/login", "", map[string]string{"device_secret": bob.secret})
+	if st != 200 {
+		t.Fatalf("bob's device login: %d %v", st, out)
+	}
+	// Another connection holds SQLite's write lock: the write queue's
+	// writes wait (and fail, and are retried) while reads go on.
+	ctx := context.Background()
+	lock, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	held, err := lock.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if _, err := held.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if r := ac.Request(sendDirect(bob.id, "just now")); r.GetOk() == nil {
+		t.Fatalf("message to bob, offline: %v, want Ok", r)
+	}
+	bc, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, str(out, "token"), testclient.Options{Label: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	time.Sleep(500 * time.Millisecond) // bob's inbox read, empty
+	if _, err := held.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range bc.Drain(3 * time.Second) {
+		if dm := m.GetDirectMessage(); dm != nil {
+			got = append(got, dm.Text)
+		}
+	}
+	if !slices.Equal(got, []string{"just now"}) {
+		// Where it went: to bob's next login.
+		bc.WS.Close()
+		time.Sleep(500 * time.Millisecond) // bob offline
+		again := connectAs(t, srv, a, bob)
+		var next []string
+		for _, m := range again.Drain(time.Second) {
+			if dm := m.GetDirectMessage(); dm != nil {
+				next = append(next, dm.Text)
+			}
+		}
+		t.Fatalf("bob, online, got direct messages %q once the message was written, want [\"just now\"]; his next login got %q", got, next)
+	}
+	bc.WS.Close()
+	time.Sleep(500 * time.Millisecond) // bob offline
+	for _, m := range connectAs(t, srv, a, bob).Drain(time.Second) {
+		if dm := m.GetDirectMessage(); dm != nil {
+			t.Fatalf("bob's next login got %q again", dm.Text)
 		}
 	}
 }

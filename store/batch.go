@@ -66,6 +66,16 @@ func graphDone(ops []GraphOp) {
 	}
 }
 
+// linesDone calls the Done of each line and forgets it.
+func linesDone(lines []Line) {
+	for i := range lines {
+		if f := lines[i].Done; f != nil {
+			lines[i].Done = nil
+			f()
+		}
+	}
+}
+
 func checkGraphOp(op *GraphOp) error {
 	switch op.Kind {
 	case GraphPutFriendship:

@@ -68,10 +68,10 @@ var ErrQueueClosed = errors.New("store: write queue closed")
 // under a short lock, or drops and counts when Capacity items are already
 // waiting or when the store would refuse the item (Batch). A failed write is retried with backoff while new items queue
 // up to the bound; /readyz reports the failure through Ready until a write
-// or ping succeeds again. A graph change's Done runs on the queue's
-// goroutine once its batch is written or dropped (on the caller's when
-// AddGraph drops it), so it must be quick and must not panic: every
-// write waits behind it.
+// or ping succeeds again. A graph change's or a line's Done runs on the
+// queue's goroutine once its batch is written or dropped (on the caller's
+// when AddGraph or AddLine drops it), so it must be quick and must not
+// panic: every write waits behind it.
 //
 // A WriteQueue is a prometheus.Collector of its depth, writes, drops,
 // errors and write latency. Every method is safe from any goroutine.
@@ -156,15 +156,18 @@ func (q *WriteQueue) AddResult(r Result) bool {
 // message). It reports false when the line was dropped (as AddResult's).
 // It never blocks.
 func (q *WriteQueue) AddLine(l Line) bool {
-	if checkLine(&l) != nil {
-		return q.added(false, 1)
-	}
-	q.mu.Lock()
-	ok := !q.shut && q.depthLocked() < q.lineCapacity()
+	ok := checkLine(&l) == nil
 	if ok {
-		q.items.Lines = append(q.items.Lines, l)
+		q.mu.Lock()
+		ok = !q.shut && q.depthLocked() < q.lineCapacity()
+		if ok {
+			q.items.Lines = append(q.items.Lines, l)
+		}
+		q.mu.Unlock()
 	}
-	q.mu.Unlock()
+	if !ok && l.Done != nil {
+		l.Done()
+	}
 	return q.added(ok, 1)
 }
 
@@ -341,6 +344,7 @@ func (q *WriteQueue) writeUntilDone(b *Batch) {
 			q.written[0].Add(uint64(len(b.Results)))
 			q.written[1].Add(uint64(len(b.Lines)))
 			q.written[2].Add(uint64(len(b.Graph)))
+			linesDone(b.Lines)
 			graphDone(b.Graph)
 			q.batches.Add(1)
 			q.setErr(nil)
@@ -372,6 +376,7 @@ func (q *WriteQueue) drop(b *Batch) {
 	q.dropped[0].Add(uint64(len(b.Results)))
 	q.dropped[1].Add(uint64(len(b.Lines)))
 	q.dropped[2].Add(uint64(len(b.Graph)))
+	linesDone(b.Lines)
 	graphDone(b.Graph)
 	q.mu.Lock()
 	q.held = 0

@@ -213,6 +213,43 @@ func TestWriteQueueGraphDone(t *testing.T) {
 	}
 }
 
+// TestWriteQueueLineDone: a line's Done runs once the line is in the
+// store (an offline direct message in its recipient's inbox), and at once
+// for a line AddLine drops.
+func TestWriteQueueLineDone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := open(t, Config{Dir: t.TempDir()})
+	q := newQueue(t, QueueConfig{Writer: db, Capacity: 1, Linger: 50 * time.Millisecond})
+	stored := make(chan []Line, 1)
+	dropped := make(chan struct{}, 1)
+	if !q.AddLine(Line{To: "bob", From: "ann", FromName: "ann", Text: "hi", At: time.Now(), Done: func() {
+		ls, err := db.Inbox(ctx, "bob")
+		if err != nil {
+			t.Error(err)
+		}
+		stored <- ls
+	}}) {
+		t.Fatal("dropped by an empty queue")
+	}
+	if q.AddLine(Line{To: "bob", From: "cy", Text: "me too", Done: func() { dropped <- struct{}{} }}) {
+		t.Fatal("taken past the queue's capacity")
+	}
+	select {
+	case <-dropped:
+	default:
+		t.Fatal("a dropped line's Done did not run before AddLine returned")
+	}
+	select {
+	case ls := <-stored:
+		if len(ls) != 1 || ls[0].Text != "hi" {
+			t.Fatalf("bob's inbox when Done ran: %+v, want ann's message", ls)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done never ran for a written line")
+	}
+}
+
 // TestWriteQueueKeepsRoomForResultsWhenSmall: a queue of fewer than four
 // items keeps one for results and graph changes too (a quarter of it
 // rounded down was none).

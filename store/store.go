@@ -208,6 +208,10 @@ type Line struct {
 	FromName string
 	Text     string
 	At       time.Time
+	// Done, when not nil, is called once the line is written or given
+	// up, as GraphOp.Done is: by WriteQueue, on its goroutine, or on the
+	// caller's when AddLine drops it. A BatchWriter ignores it.
+	Done func()
 }
 
 // Chat keeps channel history and offline direct messages, each bounded:

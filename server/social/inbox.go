@@ -13,8 +13,10 @@ import (
 // goroutines of their own and may wait on a database.
 type Inbox interface {
 	// Keep checks that the recipient exists and does not block the
-	// sender, then stores the message (without waiting for the write).
-	// It returns a *protocol.Error to tell the sender why not.
+	// sender, then stores the message (without waiting for the write);
+	// d.Written, when not nil, is called once a message it took is
+	// written or given up. It returns a *protocol.Error to tell the
+	// sender why not.
 	Keep(ctx context.Context, d Stored) error
 	// Take returns the messages kept for user, oldest first.
 	Take(ctx context.Context, user string) ([]Stored, error)
@@ -29,6 +31,10 @@ type Stored struct {
 	From, FromName string
 	To, Text       string
 	At             time.Time
+	// Written, when not nil, is called once, when the Inbox has written
+	// the message or given it up: from any goroutine, and it must not
+	// block.
+	Written func()
 }
 
 // inboxTimeout bounds one Keep, Take or Done.
@@ -64,11 +70,16 @@ func (so *Social) startKeep(m *Member) *protocol.Error {
 
 // keepDirect stores a direct message for an offline recipient and answers
 // the sender: Ok once it is stored, or the reason it is not. startKeep
-// counted it. It runs on a goroutine of its own.
+// counted it. The sender is answered once the message is queued for the
+// write, and a recipient that comes online before the write reads its
+// inbox without it: once written, it is read again (rereadInbox). It
+// runs on a goroutine of its own.
 func (so *Social) keepDirect(m *Member, id uint32, d Stored) {
 	defer unclaim(&m.keeping, &so.keeping)
 	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
 	defer cancel()
+	to := d.To
+	d.Written = func() { go so.rereadInbox(to) }
 	if err := so.cfg.Inbox.Keep(ctx, d); err != nil {
 		pe := asProtocolError(err)
 		if pe.Code == protocol.ErrorBlocked {
@@ -79,6 +90,17 @@ func (so *Social) keepDirect(m *Member, id uint32, d Stored) {
 	}
 	so.stats.DirectStored.Add(1)
 	so.ok(m, id)
+}
+
+// rereadInbox hands uid, if it is online here and the read of its inbox
+// has started, the direct messages kept for it since: one was written
+// that the read may have missed. Safe from any goroutine.
+func (so *Social) rereadInbox(uid string) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if p := so.users[uid]; p != nil && p.inboxed {
+		so.oneAtATimeLocked(so.inboxes, uid, p, so.deliverInbox)
+	}
 }
 
 // deliverInbox hands uid the direct messages kept while it was offline,
