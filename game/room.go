@@ -181,7 +181,8 @@ func (r *Room) Stuck() bool { return r.sh != nil && r.sh.stuck(r.rt.nowNanos()) 
 // cannot be reserved (ErrNoClient without a Client), or nil when the join was queued; cb then runs on the
 // tick worker with the result (the game may still refuse it), before the
 // member's first state frame is sent. A join with the UserID of a current or
-// dropped member resumes that seat on req.Client. cb may be nil.
+// dropped member, or of one whose join is still queued, resumes that seat on
+// req.Client (a user holds one seat in a room). cb may be nil.
 func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 	if req.Client == nil {
 		return ErrNoClient
@@ -197,12 +198,20 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 	if req.UserID != "" {
 		for i := range r.seats {
 			s := &r.seats[i]
-			if s.userID == req.UserID && (s.state == seatJoined || s.state == seatDropped) {
-				s.state, s.client = seatJoined, req.Client
-				r.ctl = append(r.ctl, command{kind: cmdResume, seat: uint32(i + 1), req: req, cb: cb})
-				r.rouse()
-				return nil
+			if s.userID != req.UserID || (s.state != seatJoined && s.state != seatDropped && s.state != seatReserved) {
+				continue
 			}
+			// A seat whose join is still queued is the user's too: the
+			// resume, queued after that join, moves it here once the
+			// join is confirmed (and finds no member when the game
+			// refused it), rather than a second seat being taken.
+			if s.state != seatReserved {
+				s.state = seatJoined
+			}
+			s.client = req.Client
+			r.ctl = append(r.ctl, command{kind: cmdResume, seat: uint32(i + 1), req: req, cb: cb})
+			r.rouse()
+			return nil
 		}
 	}
 	if r.Phase() == PhaseFinished {

@@ -257,3 +257,60 @@ func TestPendingResumeOfAReplacedConnectionKeepsTheSeat(t *testing.T) {
 		t.Fatalf("resume after the replaced one: resumed %v seat %d, want seat %d", j.Resumed, j.Seat, seat)
 	}
 }
+
+// A join lost with its connection and sent again from the user's next
+// connection before the room settled the first takes the user's one seat
+// in the room: the first join's, moved to the new connection, not a
+// second seat beside it, whose resume window then runs out and tells the
+// connection that plays in the room it left.
+func TestJoinSentAgainBeforeTheLostOneSettledTakesItsSeat(t *testing.T) {
+	t.Parallel()
+	clock := game.NewManualClock(time.Now()) // the room ticks only when told
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.Runtime.Clock = clock
+		c.Runtime.DropGrace = time.Second
+	}})
+	rt := e.hub.Runtime()
+	b, _ := e.connect("bob")
+	bid := b.Send(quickMatch("tally"))
+	waitFor(t, "bob's join queued", func() bool {
+		rooms := rt.Rooms(game.RoomFilter{})
+		return len(rooms) == 1 && rooms[0].Players == 1
+	})
+	_ = rt.Advance(100 * time.Millisecond)
+	room := joined(t, b.Reply(bid)).RoomId
+	r, _ := rt.Room(room)
+
+	a1, _ := e.connect("alice")
+	a1.Send(joinRoom(room, 0))
+	waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
+	a1.WS.UnderlyingConn().Close() // the network goes away before the room's tick
+	a1.WaitClosed()
+	waitFor(t, "alice's connection gone", func() bool { return !e.hub.Online("alice") })
+	a2, w := e.connect("alice")
+	if len(w.Seats) != 0 {
+		t.Fatalf("Welcome lists a seat that was only pending: %v", w.Seats)
+	}
+	jid := a2.Send(joinRoom(room, 0)) // the app tries again
+	a2.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	_ = rt.Advance(100 * time.Millisecond)
+	j := joined(t, a2.Reply(jid))
+	var seats []uint32
+	for _, p := range r.Players() {
+		if p.UserID == "alice" {
+			seats = append(seats, p.Seat)
+		}
+	}
+	if len(seats) != 1 || seats[0] != j.Seat {
+		t.Fatalf("alice holds seats %v, joined seat %d: want that one alone", seats, j.Seat)
+	}
+	_ = rt.Advance(2 * time.Second) // past the resume window
+	for _, m := range drain(a2) {
+		if l := m.GetLeft(); l != nil {
+			t.Fatalf("the connection playing in the room was told it left: %v", l)
+		}
+	}
+	if r.Info().Players != 2 {
+		t.Fatalf("room lists %d players, want bob and alice", r.Info().Players)
+	}
+}
