@@ -287,8 +287,13 @@ func (s *Session) tryJoin(id uint32, room *game.Room, spectator bool, password s
 // the member's first state frame.
 func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
 	if res.Err != nil {
-		s.unreserve(room.ID())
+		m := s.unreserve(room.ID())
 		s.fail(id, res.Err)
+		if m.leaving {
+			// A LeaveRoom came while the join was pending: the user is
+			// not in the room, as it asked.
+			s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
+		}
 		s.h.endChatIfEmpty(room.ID()) // the room's last seat may have been this one
 		return
 	}

@@ -314,3 +314,57 @@ func TestJoinSentAgainBeforeTheLostOneSettledTakesItsSeat(t *testing.T) {
 		t.Fatalf("room lists %d players, want bob and alice", r.Info().Players)
 	}
 }
+
+// noAlice is tally whose rooms refuse alice a seat.
+type noAlice struct{ game.Game }
+
+func (g noAlice) Accept(ctx *game.Context, p game.Player) error {
+	if p.UserID == "alice" {
+		return game.Refuse("no seat for alice")
+	}
+	return g.Game.Accept(ctx, p)
+}
+
+// A LeaveRoom sent while a join was pending is answered with Left when the
+// game then refuses that join, as when it accepts it: the user is not in
+// the room, which is what it asked for.
+func TestLeaveDuringAJoinTheGameRefusesIsAnswered(t *testing.T) {
+	t.Parallel()
+	clock := game.NewManualClock(time.Now()) // the room ticks only when told
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.Runtime.Clock = clock },
+		games: func(r *game.Registry) {
+			newNoAlice := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return noAlice{g}, err }
+			if err := r.Register(game.Definition{Name: "noalice", New: newNoAlice, TickRate: 50, MaxPlayers: 4}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	rt := e.hub.Runtime()
+	b, _ := e.connect("bob")
+	bid := b.Send(quickMatch("noalice"))
+	waitFor(t, "bob's join queued", func() bool {
+		rooms := rt.Rooms(game.RoomFilter{})
+		return len(rooms) == 1 && rooms[0].Players == 1
+	})
+	_ = rt.Advance(100 * time.Millisecond)
+	room := joined(t, b.Reply(bid)).RoomId
+
+	a, _ := e.connect("alice")
+	jid := a.Send(joinRoom(room, 0))
+	lid := a.Send(leaveRoom(room))
+	a.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	_ = rt.Advance(100 * time.Millisecond)
+	if code := errCode(t, a.Reply(jid)); code != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+		t.Fatalf("join the game refuses: %v", code)
+	}
+	var reply *tickroomv1.ServerMessage
+	for _, m := range drain(a) {
+		if m.RequestId == lid {
+			reply = m
+		}
+	}
+	if l := reply.GetLeft(); l == nil || l.RoomId != room || l.Reason != tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED {
+		t.Fatalf("LeaveRoom sent while the join was pending: reply %v, want Left{REQUESTED}", reply)
+	}
+}

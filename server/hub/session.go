@@ -299,11 +299,17 @@ func (s *Session) memberships() []membership {
 }
 
 // unreserve removes a pending membership whose join failed, or whose
-// seat was held or given up because the session closed meanwhile.
-func (s *Session) unreserve(roomID string) {
+// seat was held or given up because the session closed meanwhile, and
+// returns it as it was.
+func (s *Session) unreserve(roomID string) membership {
 	s.lock()
 	defer s.unlock()
+	var m membership
+	if p := s.find([]byte(roomID)); p != nil {
+		m = *p
+	}
 	s.removeLocked(roomID)
+	return m
 }
 
 // forget removes the membership in roomID with seat; it reports whether
