@@ -337,6 +337,12 @@ func (r *Room) queue(kind cmdKind, seat uint32, userID string, c Client) error {
 		return ErrNotSeated
 	}
 	switch {
+	case kind == cmdLeave && c != nil && s.client != c && s.state == seatJoined:
+		// A resume moved the seat to another connection already: the
+		// leave is ignored, as the tick would ignore it, and the seat is
+		// not marked leaving meanwhile, which would refuse the new
+		// connection's drop and keep the seat for it for ever.
+		return nil
 	case kind == cmdLeave && (s.state == seatJoined || s.state == seatDropped || s.state == seatReserved):
 		s.state = seatLeaving
 	case kind == cmdDrop && c != nil && s.client != c:

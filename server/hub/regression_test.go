@@ -368,3 +368,49 @@ func TestLeaveDuringAJoinTheGameRefusesIsAnswered(t *testing.T) {
 		t.Fatalf("LeaveRoom sent while the join was pending: reply %v, want Left{REQUESTED}", reply)
 	}
 }
+
+// A socket's LeaveRoom that came after another socket of its user took the
+// seat over, and that socket's drop before the room's next tick: the seat
+// is held for the resume window and then given up, not kept for the lost
+// socket as connected for ever (the room never emptied).
+func TestSeatTakenOverAndDroppedAfterAStaleLeaveIsGivenUp(t *testing.T) {
+	t.Parallel()
+	clock := game.NewManualClock(time.Now()) // the room ticks only when told
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.MultipleSockets = true
+		c.Runtime.Clock = clock
+		c.Runtime.DropGrace = time.Second
+	}})
+	rt := e.hub.Runtime()
+	b, _ := e.connect("bob")
+	bid := b.Send(quickMatch("tally"))
+	waitFor(t, "bob's join queued", func() bool {
+		rooms := rt.Rooms(game.RoomFilter{})
+		return len(rooms) == 1 && rooms[0].Players == 1
+	})
+	_ = rt.Advance(100 * time.Millisecond)
+	room := joined(t, b.Reply(bid)).RoomId
+	r, _ := rt.Room(room)
+	a1, _ := e.connect("alice")
+	id := a1.Send(joinRoom(room, 0))
+	waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
+	_ = rt.Advance(100 * time.Millisecond)
+	joined(t, a1.Reply(id))
+
+	a2, _ := e.connect("alice")
+	a2.Send(joinRoom(room, 0)) // takes the seat over at the next tick
+	a2.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	if l := a1.Request(leaveRoom(room)).GetLeft(); l == nil {
+		t.Fatal("a1's leave not answered with Left")
+	}
+	a2.WS.UnderlyingConn().Close() // and a2's network goes away
+	a1.WS.UnderlyingConn().Close()
+	waitFor(t, "alice's connections gone", func() bool { return !e.hub.Online("alice") })
+	_ = rt.Advance(100 * time.Millisecond)
+	_ = rt.Advance(2 * time.Second) // past the resume window
+	for _, p := range r.Players() {
+		if p.UserID == "alice" {
+			t.Fatalf("alice's seat is still taken past the resume window: %+v", p)
+		}
+	}
+}
