@@ -258,6 +258,21 @@ func TestPendingResumeOfAReplacedConnectionKeepsTheSeat(t *testing.T) {
 	}
 }
 
+// bobsRoom has bob quick-match into a room of game g, on a runtime whose
+// clock the test advances, and returns the room's id.
+func bobsRoom(t *testing.T, e *env, g string) string {
+	t.Helper()
+	rt := e.hub.Runtime()
+	b, _ := e.connect("bob")
+	bid := b.Send(quickMatch(g))
+	waitFor(t, "bob's join queued", func() bool {
+		rooms := rt.Rooms(game.RoomFilter{})
+		return len(rooms) == 1 && rooms[0].Players == 1
+	})
+	_ = rt.Advance(100 * time.Millisecond)
+	return joined(t, b.Reply(bid)).RoomId
+}
+
 // A join lost with its connection and sent again from the user's next
 // connection before the room settled the first takes the user's one seat
 // in the room: the first join's, moved to the new connection, not a
@@ -271,14 +286,7 @@ func TestJoinSentAgainBeforeTheLostOneSettledTakesItsSeat(t *testing.T) {
 		c.Runtime.DropGrace = time.Second
 	}})
 	rt := e.hub.Runtime()
-	b, _ := e.connect("bob")
-	bid := b.Send(quickMatch("tally"))
-	waitFor(t, "bob's join queued", func() bool {
-		rooms := rt.Rooms(game.RoomFilter{})
-		return len(rooms) == 1 && rooms[0].Players == 1
-	})
-	_ = rt.Advance(100 * time.Millisecond)
-	room := joined(t, b.Reply(bid)).RoomId
+	room := bobsRoom(t, e, "tally")
 	r, _ := rt.Room(room)
 
 	a1, _ := e.connect("alice")
@@ -341,14 +349,7 @@ func TestLeaveDuringAJoinTheGameRefusesIsAnswered(t *testing.T) {
 		},
 	})
 	rt := e.hub.Runtime()
-	b, _ := e.connect("bob")
-	bid := b.Send(quickMatch("noalice"))
-	waitFor(t, "bob's join queued", func() bool {
-		rooms := rt.Rooms(game.RoomFilter{})
-		return len(rooms) == 1 && rooms[0].Players == 1
-	})
-	_ = rt.Advance(100 * time.Millisecond)
-	room := joined(t, b.Reply(bid)).RoomId
+	room := bobsRoom(t, e, "noalice")
 
 	a, _ := e.connect("alice")
 	jid := a.Send(joinRoom(room, 0))
@@ -382,14 +383,7 @@ func TestSeatTakenOverAndDroppedAfterAStaleLeaveIsGivenUp(t *testing.T) {
 		c.Runtime.DropGrace = time.Second
 	}})
 	rt := e.hub.Runtime()
-	b, _ := e.connect("bob")
-	bid := b.Send(quickMatch("tally"))
-	waitFor(t, "bob's join queued", func() bool {
-		rooms := rt.Rooms(game.RoomFilter{})
-		return len(rooms) == 1 && rooms[0].Players == 1
-	})
-	_ = rt.Advance(100 * time.Millisecond)
-	room := joined(t, b.Reply(bid)).RoomId
+	room := bobsRoom(t, e, "tally")
 	r, _ := rt.Room(room)
 	a1, _ := e.connect("alice")
 	id := a1.Send(joinRoom(room, 0))
