@@ -20,12 +20,18 @@ const MaxNameLen = 128
 // then NFKC (RFC 8266's comparison), so "Ada", "ADA" and "ada" are one
 // name, and so are "Ταΰγετος" and "ΤΑΫ́ΓΕΤΟΣ", whose ΰ folds to υ and two
 // combining marks and whose Ϋ́ to ϋ and one.
-func NameKey(name string) string { return norm.NFKC.String(cases.Fold().String(name)) }
+func NameKey(name string) string { key, _ := nameKeys(name); return key }
 
 // foldedNameKey is the key names were claimed under before NameKey
 // normalized after folding; it differs from NameKey only for a name such
 // as "Ταΰγετος", whose account UserByName finds under it still.
 func foldedNameKey(name string) string { return cases.Fold().String(name) }
+
+// nameKeys returns NameKey and foldedNameKey of name, folding it once.
+func nameKeys(name string) (key, folded string) {
+	folded = foldedNameKey(name)
+	return norm.NFKC.String(folded), folded
+}
 
 const (
 	userCols  = "id, name, name_key IS NOT NULL, password_hash, COALESCE(subject, ''), created_ms"
@@ -184,8 +190,8 @@ func (db *DB) UserByDevice(ctx context.Context, deviceHash []byte) (User, error)
 // that holds NameKey can hold such a key, as a key that is not NFKC is
 // never a NameKey.
 func (db *DB) UserByName(ctx context.Context, name string) (User, error) {
-	key := NameKey(name)
-	if old := foldedNameKey(name); old != key {
+	key, old := nameKeys(name)
+	if old != key {
 		u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, old))
 		if !errors.Is(err, sql.ErrNoRows) {
 			return u, db.fail("user by name", err)
@@ -210,7 +216,7 @@ func (db *DB) ClaimName(ctx context.Context, id, name, passwordHash string) erro
 	// which the unique index on NameKey does not see: such a name is taken
 	// too, or a second account would hold it and logins by that spelling
 	// would find the first.
-	key, old := NameKey(name), foldedNameKey(name)
+	key, old := nameKeys(name)
 	res, err := db.w.ExecContext(ctx, `UPDATE users SET name = $2, name_key = $3, password_hash = $4
 		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE name_key = $5 AND id <> $1)`, id, name, key, passwordHash, old)
 	if isUniqueViolation(err) {
