@@ -222,10 +222,15 @@ func TestDroppedReleaseIsNotRefreshed(t *testing.T) {
 	if n := a.users.Connected(); n != 1 {
 		t.Fatalf("a refreshes %d users, want ada", n)
 	}
-	// Every worker stuck and its queue full.
+	// Every worker stuck and its queue full. Each queue is filled only
+	// once its worker holds the blocking job: filled before, the worker
+	// would take the job from a full queue and leave a slot for ada's
+	// release.
 	block := make(chan struct{})
 	for _, q := range a.reg.queue {
-		q <- func() { <-block }
+		stuck := make(chan struct{})
+		q <- func() { close(stuck); <-block }
+		<-stuck
 	fill:
 		for {
 			select {
