@@ -263,6 +263,20 @@ export class Client extends Emitter<ClientEvents> {
     return this.join({ case: "quickMatch", value: create(QuickMatchSchema, { game, options }) }, { password: "" });
   }
 
+  /**
+   * leaveRoom gives up this user's seat in roomId: the Room's own leave
+   * when the client has one, and otherwise a seat the server holds from an
+   * earlier connection (welcome.seats lists them), without resuming it
+   * first, so that the room frees it at once rather than after its resume
+   * window. It rejects with ERROR_CODE_NOT_IN_ROOM when no seat is held.
+   */
+  async leaveRoom(roomId: string): Promise<void> {
+    const room = this.roomMap.get(roomId);
+    if (room) return room.leave();
+    const left = expectBody(await this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }), "left");
+    this.roomLeft(left);
+  }
+
   /** sendChat posts a line to a room this user is in or a lobby channel it joined. */
   async sendChat(to: { roomId?: string; channel?: string }, text: string, excludeSender = false): Promise<void> {
     const value = create(SendChatSchema, { roomId: to.roomId ?? "", channel: to.channel ?? "", text, excludeSender });

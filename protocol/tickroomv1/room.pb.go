@@ -268,7 +268,10 @@ func (x *Redirect) GetExpiresInMs() uint32 {
 	return 0
 }
 
-// LeaveRoom gives up a seat (or stops spectating). The reply is Left.
+// LeaveRoom gives up a seat (or stops spectating). The reply is Left. A
+// seat held for the user from an earlier connection (Welcome.seats) is
+// given up too, without a resume first; a room where the user has neither
+// is ERROR_CODE_NOT_IN_ROOM.
 type LeaveRoom struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// room_id is the room to leave.

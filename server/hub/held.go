@@ -55,6 +55,28 @@ func (h *Hub) dropHeld(userID, roomID string) bool {
 	return found
 }
 
+// giveUpHeld gives up userID's seat held in roomID, as the user asked
+// from a later connection; false when none is held. The room lets the
+// seat go at its next tick, and its other members see the player leave.
+func (h *Hub) giveUpHeld(userID, roomID string) bool {
+	h.mu.Lock()
+	var hs heldSeat
+	for _, x := range h.held[userID] {
+		if x.roomID == roomID && x.expires.After(h.cfg.Now()) {
+			hs = x
+		}
+	}
+	h.mu.Unlock()
+	if hs.roomID == "" || !h.dropHeld(userID, roomID) {
+		return false // none, or a resume or another leave took it meanwhile
+	}
+	if room, ok := h.rt.Room(roomID); ok {
+		_ = room.LeaveAs(hs.seat, userID, nil)
+		h.leftRoom(userID, roomID)
+	}
+	return true
+}
+
 // pruneHeldLocked forgets userID's held seats whose window has passed,
 // with their count in the user's rooms, and reports whether there were
 // any. The caller holds h.mu.

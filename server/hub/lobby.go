@@ -366,7 +366,9 @@ func joinedMessage(id uint32, room *game.Room, res game.JoinResult) (game.RoomIn
 }
 
 // leaveRoom gives up a seat at once and answers Left; a leave of a join
-// still pending is answered once the join is settled.
+// still pending is answered once the join is settled. A seat held for
+// the user from an earlier connection (Welcome.seats) is given up too,
+// without a resume first.
 func (s *Session) leaveRoom(id uint32, roomID string) error {
 	if s.pendingLeave(roomID, id) {
 		return nil
@@ -380,7 +382,11 @@ func (s *Session) leaveRoom(id uint32, roomID string) error {
 	}
 	s.unlock()
 	if mm.room == nil {
-		return protocol.NewError(protocol.ErrorNotInRoom, "")
+		if !s.h.giveUpHeld(s.claims.UserID, roomID) {
+			return protocol.NewError(protocol.ErrorNotInRoom, "")
+		}
+		s.reply(id, leftMessage(roomID, tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
+		return nil
 	}
 	_ = mm.room.LeaveAs(mm.seat, s.claims.UserID, s)
 	s.h.leftRoom(s.claims.UserID, roomID)

@@ -245,6 +245,42 @@ describe("client-js in Node", () => {
     }
   });
 
+  // A page reloaded mid-match finds its seat in welcome.seats; a player who
+  // abandons gives it up with client.leaveRoom, without resuming it, and
+  // the seat is free for someone else at once, not after the resume window.
+  it("gives up a seat held from before a reload without resuming it", async () => {
+    const url = `ws://${srv.wsAddr}/v1/ws`;
+    const [ann, ben, cy] = await Promise.all(["heldann", "heldben", "heldcy"].map((n) => login(n, { baseUrl: srv.httpUrl })));
+    const first = await connect({ url, token: ann.token, WebSocket });
+    const room = await first.createRoom({ game: "arena", maxPlayers: 2 });
+    const bc = await connect({ url, token: ben.token, WebSocket });
+    const cc = await connect({ url, token: cy.token, WebSocket });
+    let again;
+    try {
+      const benRoom = await bc.joinRoom(room.id);
+      first.close(); // the page goes away; the server holds ann's seat
+      const full = await cc.joinRoom(room.id).then(
+        () => undefined,
+        (err) => err,
+      );
+      assert.equal(full?.serverCode, lib.pb.ErrorCode.ROOM_FULL, `a third player while ann's seat is held: ${full?.message}`);
+      again = await connect({ url, token: ann.token, WebSocket });
+      assert.deepEqual(
+        again.welcome.seats.map((s) => s.roomId),
+        [room.id],
+      );
+      await again.leaveRoom(room.id);
+      assert.equal(again.rooms.size, 0);
+      for (let waited = 0; benRoom.players.has(room.seat) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(benRoom.players.has(room.seat), false, "ben still sees ann's seat 5 s after she gave it up");
+      const cyRoom = await cc.joinRoom(room.id);
+      assert.equal(cyRoom.seat, room.seat);
+      await assert.rejects(again.leaveRoom(room.id), (err) => err.serverCode === lib.pb.ErrorCode.NOT_IN_ROOM);
+    } finally {
+      for (const c of [first, bc, cc, again]) c?.close();
+    }
+  });
+
   it("keeps a watched room list live from the server's pushes, across a reconnect", async () => {
     const url = `ws://${srv.wsAddr}/v1/ws`;
     const [watcherSession, playerSession] = await Promise.all([login("watcher", { baseUrl: srv.httpUrl }), login("player", { baseUrl: srv.httpUrl })]);

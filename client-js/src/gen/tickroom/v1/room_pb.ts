@@ -128,7 +128,10 @@ export const RedirectSchema: GenMessage<Redirect> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_room, 1);
 
 /**
- * LeaveRoom gives up a seat (or stops spectating). The reply is Left.
+ * LeaveRoom gives up a seat (or stops spectating). The reply is Left. A
+ * seat held for the user from an earlier connection (Welcome.seats) is
+ * given up too, without a resume first; a room where the user has neither
+ * is ERROR_CODE_NOT_IN_ROOM.
  *
  * @generated from message tickroom.v1.LeaveRoom
  */
