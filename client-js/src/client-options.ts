@@ -109,6 +109,14 @@ export interface ClientEvents {
   rtt: { rtt: number; last: number };
   /** error reports an error with no request to reject: an unsolicited server Error, an undecodable message. */
   error: TickroomError;
+  /**
+   * lateJoin hands over a room whose Joined came after its request had
+   * rejected (a join, create, quick match or resume that timed out): the
+   * server seated this user anyway, and the room is in client.rooms. Show
+   * it, or room.leave() to give the seat up at once; ignored, the seat
+   * stays this user's while the connection lasts.
+   */
+  lateJoin: { room: Room };
   /** resumeFailed reports a room whose seat could not be resumed after a reconnect; the room was left. */
   resumeFailed: { room: Room; error: TickroomError };
   /**

@@ -502,6 +502,12 @@ export class Client extends Emitter<ClientEvents> {
         if (this.tracker.fail(msg.requestId, serverError(b.value))) return;
       } else if (this.tracker.resolve(msg.requestId, msg)) {
         return;
+      } else if (b.case === "joined") {
+        // The join's promise rejected already (it timed out): the server
+        // seated the user all the same. The app decides what to do with it.
+        const room = this.roomMap.get(b.value.roomId);
+        if (room) this.emit("lateJoin", { room });
+        return;
       }
     }
     this.dispatch(msg);

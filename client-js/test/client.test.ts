@@ -300,6 +300,33 @@ describe("Client", () => {
     await check;
   });
 
+  // A join can time out on the client while the server seats the user all
+  // the same: the late Joined's room is handed to the app, which can give
+  // the seat up, rather than kept where the app never looks.
+  it("hands over the room of a Joined that came after its join timed out", async () => {
+    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    const late: Room[] = [];
+    client.on("lateJoin", ({ room }) => late.push(room));
+    const p = client.joinRoom("r1");
+    const req = lastReceived(sock);
+    const check = assertRejects(p, { code: "timeout" });
+    mock.timers.tick(300);
+    await check;
+    reply(sock, {
+      requestId: req.requestId,
+      body: { case: "joined", value: { roomId: "r1", game: "arena", seat: 3, tickRate: 20, players: [{ seat: 3, userId: "u1", name: "ann", connected: true }] } },
+    });
+    assert.equal(late.length, 1, "no lateJoin for the Joined that came after the timeout");
+    assert.deepEqual([late[0].id, late[0].seat], ["r1", 3]);
+    assert.equal(client.rooms.get("r1"), late[0]);
+    const left = late[0].leave();
+    const leave = lastReceived(sock);
+    assert.equal(leave.body.case === "leaveRoom" && leave.body.value.roomId, "r1");
+    reply(sock, { requestId: leave.requestId, body: { case: "left", value: { roomId: "r1", reason: LeaveReason.REQUESTED } } });
+    await left;
+    assert.equal(client.rooms.size, 0);
+  });
+
   it("keeps a room's entity map from keyframes and deltas and reconciles inputs", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
