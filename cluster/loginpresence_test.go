@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,9 +18,10 @@ import (
 // seeingHost is a social.Host that records, for each connection's user,
 // the last presence it was sent of each friend.
 type seeingHost struct {
-	mu    sync.Mutex
-	users map[*server.Conn]string
-	seen  map[[2]string]tickroomv1.PresenceStatus // (viewer, friend) → status
+	mu      sync.Mutex
+	users   map[*server.Conn]string
+	seen    map[[2]string]tickroomv1.PresenceStatus // (viewer, friend) → status
+	directs map[string][]string                     // user → texts of the direct messages it was sent
 }
 
 func (h *seeingHost) Send(msg *tickroomv1.ServerMessage, conns []*server.Conn) bool {
@@ -35,8 +37,25 @@ func (h *seeingHost) Send(msg *tickroomv1.ServerMessage, conns []*server.Conn) b
 func (h *seeingHost) Reply(c *server.Conn, msg *tickroomv1.ServerMessage) {
 	h.Send(msg, []*server.Conn{c})
 }
-func (*seeingHost) SendToUser(string, *tickroomv1.ServerMessage) int { return 0 }
-func (*seeingHost) Now() time.Time                                   { return time.Now() }
+func (h *seeingHost) SendToUser(user string, msg *tickroomv1.ServerMessage) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if dm := msg.GetDirectMessage(); dm != nil {
+		if h.directs == nil {
+			h.directs = make(map[string][]string)
+		}
+		h.directs[user] = append(h.directs[user], dm.Text)
+	}
+	return 0
+}
+
+// direct returns the texts of the direct messages user was sent.
+func (h *seeingHost) direct(user string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.directs[user])
+}
+func (*seeingHost) Now() time.Time { return time.Now() }
 
 // status is the last presence of friend viewer was sent.
 func (h *seeingHost) status(viewer, friend string) tickroomv1.PresenceStatus {
@@ -88,6 +107,8 @@ type nodeOptions struct {
 	callTimeout time.Duration
 	// hold, if set, holds the node's answers to "ops" calls while on.
 	hold *heldAnswers
+	// inbox, if set, keeps the direct messages to users connected nowhere.
+	inbox social.Inbox
 }
 
 // heldAnswers holds a node's answers to "ops" calls while on: each is
@@ -148,7 +169,7 @@ func startSocialNodeOf(t testing.TB, rs *redistest.Server, id string, lists map[
 			}
 		})
 	}
-	if n.so, err = social.New(social.Config{Peers: n.peers, Graph: friendsOf{lists, &n.loads}}, n.host, nil); err != nil {
+	if n.so, err = social.New(social.Config{Peers: n.peers, Graph: friendsOf{lists, &n.loads}, Inbox: o.inbox}, n.host, nil); err != nil {
 		t.Fatal(err)
 	}
 	n.peers.Bind(n.so)

@@ -79,7 +79,13 @@ func (so *Social) keepDirect(m *Member, id uint32, d Stored) {
 	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
 	defer cancel()
 	to := d.To
-	d.Written = func() { go so.rereadInbox(to) }
+	d.Written = func() {
+		go so.rereadInbox(to)
+		if so.peers != nil {
+			// The recipient may have logged in on another node meanwhile.
+			so.peers.Cast(&RemoteOp{Kind: OpReadInbox, To: to})
+		}
+	}
 	if err := so.cfg.Inbox.Keep(ctx, d); err != nil {
 		pe := asProtocolError(err)
 		if pe.Code == protocol.ErrorBlocked {
@@ -98,7 +104,15 @@ func (so *Social) keepDirect(m *Member, id uint32, d Stored) {
 func (so *Social) rereadInbox(uid string) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
-	if p := so.users[uid]; p != nil && p.inboxed {
+	if p := so.users[uid]; p != nil {
+		so.rereadInboxLocked(uid, p)
+	}
+}
+
+// rereadInboxLocked is rereadInbox for uid's profile p. The caller holds
+// so.mu.
+func (so *Social) rereadInboxLocked(uid string, p *profile) {
+	if p.inboxed {
 		so.oneAtATimeLocked(so.inboxes, uid, p, so.deliverInbox)
 	}
 }

@@ -78,6 +78,10 @@ const (
 	// OpOnline tells every node that From connected: a node whose users
 	// have a friend request standing for From sends it to From.
 	OpOnline OpKind = "online"
+	// OpReadInbox tells To's node that a direct message kept for To was
+	// written (or given up) after To's login there may have read its
+	// inbox: the node reads it again.
+	OpReadInbox OpKind = "read-inbox"
 	// OpRecheck tells every other node that the sending node lost Redis
 	// for a while, when presence pushes it made may not have left it: the
 	// users there whose friends were last told online on it ask their
@@ -450,6 +454,11 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		return RemoteAnswer{}
 	case OpUnfriend:
 		so.unfriendLocalLocked(from, x)
+		return RemoteAnswer{}
+	case OpReadInbox:
+		if so.cfg.Inbox != nil {
+			so.rereadInboxLocked(x, xp)
+		}
 		return RemoteAnswer{}
 	case OpQueryPresence:
 		pr := so.presenceLocked(x, xp)
