@@ -279,7 +279,7 @@ func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room
 		}
 	}
 	settle(ctx) // the Joined answer may go out before this goroutine ends
-	if err := s.tryJoin(id, room, spectate, password, 0); err != nil {
+	if err := s.tryJoin(id, room, joinReq{spectator: spectate, password: password, creator: true}); err != nil {
 		return fail("creator could not join", err)
 	}
 	return nil
@@ -332,7 +332,7 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 				if !ok {
 					continue // ended meanwhile; the sync unlists it
 				}
-				switch err := s.tryJoin(id, room, false, "", 0); {
+				switch err := s.tryJoin(id, room, joinReq{}); {
 				case err == nil:
 					return true, nil
 				case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
@@ -397,7 +397,7 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.Q
 				return false
 			}
 		}
-		if err := s.tryJoin(id, room, false, "", 0); err != nil {
+		if err := s.tryJoin(id, room, joinReq{}); err != nil {
 			if !c.Unreachable() {
 				c.Release(ctx, room.ID(), uid)
 			}

@@ -101,7 +101,8 @@ func metadataMatches(have, want map[string]string) bool {
 var errRoomsPerUser = protocol.NewError(protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
 
 // createRoom creates a room and joins it. A room whose creator cannot take
-// its seat is closed at once.
+// its seat is closed at once, whether the room refuses the join or the
+// game does at the tick (joined).
 func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 	if !s.hasRoomFor("") {
 		return errRoomsPerUser
@@ -116,7 +117,7 @@ func (s *Session) createRoom(id uint32, q *tickroomv1.CreateRoom) error {
 	if err != nil {
 		return err
 	}
-	if err := s.tryJoin(id, room, q.Spectate, q.Password, 0); err != nil {
+	if err := s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, creator: true}); err != nil {
 		room.Close("creator could not join")
 		return err
 	}
@@ -213,7 +214,7 @@ func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) 
 	if err := s.h.drainRefusal(room, s.claims.UserID, q.Spectate); err != nil {
 		return err
 	}
-	return s.tryJoin(id, room, q.Spectate, q.Password, q.ResumeTick)
+	return s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick})
 }
 
 // quickMatch joins the fullest open room of the game with the same options,
@@ -235,7 +236,7 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 		if !ok {
 			continue
 		}
-		switch err := s.tryJoin(id, room, false, "", 0); {
+		switch err := s.tryJoin(id, room, joinReq{}); {
 		case err == nil:
 			return nil
 		case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
@@ -248,7 +249,7 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	if err != nil {
 		return err
 	}
-	if err := s.tryJoin(id, room, false, "", 0); err != nil {
+	if err := s.tryJoin(id, room, joinReq{creator: true}); err != nil {
 		room.Close("creator could not join")
 		return err
 	}
@@ -266,17 +267,28 @@ func (s *Session) hasRoomFor(roomID string) bool {
 	return s.h.mayJoinLocked(s.claims.UserID, roomID)
 }
 
+// joinReq is what tryJoin asks of a room for the session's user.
+type joinReq struct {
+	spectator  bool
+	password   string
+	resumeTick uint64
+	// creator marks the join of the user who made the room for it: when
+	// the game refuses it at the tick, the room is closed at once unless
+	// another join holds a seat in it (joined).
+	creator bool
+}
+
 // tryJoin records a pending membership and asks the room for a seat. A
 // refusal the room can tell at once is returned; otherwise the request is
 // answered from the room's callback: Joined, or the game's refusal.
-func (s *Session) tryJoin(id uint32, room *game.Room, spectator bool, password string, resumeTick uint64) error {
-	if err := s.reserve(room, spectator); err != nil {
+func (s *Session) tryJoin(id uint32, room *game.Room, jr joinReq) error {
+	if err := s.reserve(room, jr.spectator); err != nil {
 		return err
 	}
 	err := room.Join(game.JoinRequest{
-		UserID: s.claims.UserID, Name: s.claims.Name, Password: password,
-		Spectator: spectator, Client: s, ResumeTick: resumeTick,
-	}, func(res game.JoinResult) { s.joined(id, room, res) })
+		UserID: s.claims.UserID, Name: s.claims.Name, Password: jr.password,
+		Spectator: jr.spectator, Client: s, ResumeTick: jr.resumeTick,
+	}, func(res game.JoinResult) { s.joined(id, room, jr, res) })
 	if err != nil {
 		s.unreserve(room.ID())
 	}
@@ -285,9 +297,15 @@ func (s *Session) tryJoin(id uint32, room *game.Room, spectator bool, password s
 
 // joined runs on the room's tick worker with the outcome of a join, before
 // the member's first state frame.
-func (s *Session) joined(id uint32, room *game.Room, res game.JoinResult) {
+func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinResult) {
 	if res.Err != nil {
 		m := s.unreserve(room.ID())
+		if jr.creator && room.Seated() == 0 {
+			// Nobody ever sat in the room, made for this join: it goes
+			// now, as when the room refuses its creator at once, rather
+			// than staying listed for the runtime's EmptyTimeout.
+			room.Close("creator could not join")
+		}
 		s.fail(id, res.Err)
 		if m.leaving {
 			// A LeaveRoom came while the join was pending: the user is
