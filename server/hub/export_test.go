@@ -35,3 +35,6 @@ func (h *Hub) RevokedUsers() int {
 
 // RoomChats counts the rooms whose chat the hub's social state holds.
 func (h *Hub) RoomChats() int { return h.social.RoomChats() }
+
+// QuickMatchTries is quickMatchTries, for the hub_test package.
+const QuickMatchTries = quickMatchTries

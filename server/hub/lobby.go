@@ -222,27 +222,63 @@ func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) 
 // concurrent quick-matches never overfill it: a room that filled meanwhile
 // refuses and the next one is tried.
 func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
+	if s.h.cluster != nil {
+		if !s.hasRoomFor("") {
+			return errRoomsPerUser
+		}
+		return s.clusterQuickMatch(id, q)
+	}
+	return s.matchLocal(id, &localMatch{q: q})
+}
+
+// quickMatchTries bounds the rooms one quick-match asks for a seat whose
+// game then refuses it at the tick (docs/limits.md); past it, it makes a
+// room.
+const quickMatchTries = 3
+
+// localMatch is a quick-match of this node's rooms under way: its request,
+// and the rooms whose game refused the player at the tick.
+type localMatch struct {
+	q       *tickroomv1.QuickMatch
+	refused []string
+}
+
+// matchLocal serves a quick-match from this node's rooms. A room that
+// refuses at once (filled, locked or ended meanwhile) is passed over, and
+// so is one whose game refuses the player at the tick, as if it had not
+// been listed: the room's callback (joined) calls matchLocal again, on
+// that room's tick worker, without it and the rooms refused before. After
+// quickMatchTries such refusals the quick-match makes a room; only that
+// room's refusal is the request's answer.
+func (s *Session) matchLocal(id uint32, lm *localMatch) error {
 	if !s.hasRoomFor("") {
 		return errRoomsPerUser
-	}
-	if s.h.cluster != nil {
-		return s.clusterQuickMatch(id, q)
 	}
 	if s.h.draining.Load() {
 		return errDraining
 	}
-	for _, info := range s.h.dir.Match(s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)) {
-		room, ok := s.h.rt.Room(info.ID)
-		if !ok {
-			continue
+	q := lm.q
+	if len(lm.refused) < quickMatchTries {
+		retry := func(roomID string) error {
+			lm.refused = append(lm.refused, roomID)
+			return s.matchLocal(id, lm)
 		}
-		switch err := s.tryJoin(id, room, joinReq{}); {
-		case err == nil:
-			return nil
-		case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
-			continue // filled or ended meanwhile: try the next one
-		default:
-			return err
+		for _, info := range s.h.dir.Match(s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)) {
+			if slices.Contains(lm.refused, info.ID) {
+				continue
+			}
+			room, ok := s.h.rt.Room(info.ID)
+			if !ok {
+				continue
+			}
+			switch err := s.tryJoin(id, room, joinReq{retry: retry}); {
+			case err == nil:
+				return nil
+			case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
+				continue // filled or ended meanwhile: try the next one
+			default:
+				return err
+			}
 		}
 	}
 	room, _, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
@@ -276,6 +312,10 @@ type joinReq struct {
 	// the game refuses it at the tick, the room is closed at once unless
 	// another join holds a seat in it (joined).
 	creator bool
+	// retry, set by a quick-match, serves the request again without the
+	// room when the game refuses the join at the tick, or the room ends
+	// first (matchLocal); nil answers the refusal.
+	retry func(roomID string) error
 }
 
 // tryJoin records a pending membership and asks the room for a seat. A
@@ -305,6 +345,14 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 			// now, as when the room refuses its creator at once, rather
 			// than staying listed for the runtime's EmptyTimeout.
 			room.Close("creator could not join")
+		}
+		if jr.retry != nil && !m.leaving && !s.closed.Load() && !s.replaced.Load() {
+			// A quick-match goes on to another room, or a new one.
+			if err := jr.retry(room.ID()); err != nil {
+				s.fail(id, err)
+			}
+			s.h.endChatIfEmpty(room.ID())
+			return
 		}
 		s.fail(id, res.Err)
 		if m.leaving {

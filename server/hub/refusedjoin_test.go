@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,7 +11,28 @@ import (
 	"github.com/tickroom/tickroom/server/hub"
 )
 
-// Joins a game refuses at the tick, after the room reserved their seat.
+// Joins a game refuses at the tick, after the room reserved their seat:
+// a quick-match tries on, and a room its creator could not join closes.
+
+// solo is tally whose rooms take one player: its game refuses any other,
+// though the room lists free seats (a rule the lobby cannot see). asks
+// counts the joins alice asked of it, in every room.
+type solo struct {
+	game.Game
+	asks   *atomic.Int32
+	seated bool
+}
+
+func (g *solo) Accept(ctx *game.Context, p game.Player) error {
+	if p.UserID == "alice" {
+		g.asks.Add(1)
+	}
+	if g.seated && !p.Spectator {
+		return game.Refuse("this room has its player")
+	}
+	g.seated = g.seated || !p.Spectator
+	return g.Game.Accept(ctx, p)
+}
 
 // settle runs the rooms of a runtime on a manual clock once c's requests
 // sent so far have reached the hub (answered in order, a Ping's Pong
@@ -20,6 +42,48 @@ func settle(t *testing.T, rt *game.Runtime, c *client, d time.Duration) {
 	c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
 	if err := rt.Advance(d); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A quick-match whose room's game refuses the player at the tick tries
+// the pool's other rooms, hub.QuickMatchTries of them at most, and then
+// makes a room, rather than answering the refusal.
+func TestQuickMatchRefusedAtTheTickTriesOn(t *testing.T) {
+	t.Parallel()
+	var asks atomic.Int32
+	clock := game.NewManualClock(time.Now()) // the rooms tick only when told
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.Runtime.Clock = clock },
+		games: func(r *game.Registry) {
+			newSolo := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return &solo{Game: g, asks: &asks}, err }
+			if err := r.Register(game.Definition{Name: "solo", New: newSolo, TickRate: 50, MaxPlayers: 4}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	rt := e.hub.Runtime()
+	// More open rooms of the pool than a quick-match tries, each with
+	// the one player its game takes.
+	var full []string
+	for i := range hub.QuickMatchTries + 2 {
+		o, _ := e.connect("owner" + string(rune('a'+i)))
+		id := o.Send(newRoomMsg(&tickroomv1.CreateRoom{Game: "solo"}))
+		settle(t, rt, o, 100*time.Millisecond)
+		full = append(full, joined(t, o.Reply(id)).RoomId)
+	}
+
+	a, _ := e.connect("alice")
+	id := a.Send(quickMatch("solo"))
+	settle(t, rt, a, time.Second)
+	m := a.Reply(id)
+	if m.GetJoined() == nil {
+		t.Fatalf("quick-match with rooms whose game refuses alice, and room to make one: %v, want Joined in a new room", m)
+	}
+	if j := m.GetJoined(); slices.Contains(full, j.RoomId) {
+		t.Fatalf("alice joined %s, one of the rooms that have their player", j.RoomId)
+	}
+	if n := asks.Load(); n != hub.QuickMatchTries+1 {
+		t.Fatalf("alice's join was asked of %d rooms, want %d refused and her own", n, hub.QuickMatchTries+1)
 	}
 }
 
@@ -81,5 +145,32 @@ func TestRoomItsCreatorCouldNotJoinCloses(t *testing.T) {
 				t.Fatalf("%v after the refusal: listed %v; want room %s listed: %v", past, listed, room, want)
 			}
 		})
+	}
+}
+
+// A quick-match that no room takes, the one it makes included, is
+// answered with the last refusal, and leaves no room of its own behind.
+func TestQuickMatchNoRoomTakesIsRefused(t *testing.T) {
+	t.Parallel()
+	clock := game.NewManualClock(time.Now()) // the rooms tick only when told
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.Runtime.Clock = clock },
+		games: func(r *game.Registry) {
+			newNoAlice := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return noAlice{g}, err }
+			if err := r.Register(game.Definition{Name: "noalice", New: newNoAlice, TickRate: 50, MaxPlayers: 4}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	rt := e.hub.Runtime()
+	room := bobsRoom(t, e, "noalice")
+	a, _ := e.connect("alice")
+	id := a.Send(quickMatch("noalice"))
+	settle(t, rt, a, time.Second)
+	if code := errCode(t, a.Reply(id)); code != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+		t.Fatalf("quick-match no room takes: %v, want FORBIDDEN", code)
+	}
+	if rooms := rt.Rooms(game.RoomFilter{}); len(rooms) != 1 || rooms[0].ID != room {
+		t.Fatalf("rooms after the quick-match: %+v, want bob's %s alone", rooms, room)
 	}
 }
