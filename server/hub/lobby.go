@@ -247,7 +247,7 @@ type localMatch struct {
 // refuses at once (filled, locked or ended meanwhile) is passed over, and
 // so is one whose game refuses the player at the tick, as if it had not
 // been listed: the room's callback (joined) calls matchLocal again, on
-// that room's tick worker, without it and the rooms refused before. After
+// a goroutine of its own, without it and the rooms refused before. After
 // quickMatchTries such refusals the quick-match makes a room; only that
 // room's refusal is the request's answer.
 func (s *Session) matchLocal(id uint32, lm *localMatch) error {
@@ -347,10 +347,14 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 			room.Close("creator could not join")
 		}
 		if jr.retry != nil && !m.leaving && !s.closed.Load() && !s.replaced.Load() {
-			// A quick-match goes on to another room, or a new one.
-			if err := jr.retry(room.ID()); err != nil {
-				s.fail(id, err)
-			}
+			// A quick-match goes on to another room, or a new one, off
+			// this room's tick worker: making a room runs its game's
+			// constructor, which must not hold up the rooms of this shard.
+			go func() {
+				if err := jr.retry(room.ID()); err != nil {
+					s.fail(id, err)
+				}
+			}()
 			s.h.endChatIfEmpty(room.ID())
 			return
 		}
