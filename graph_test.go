@@ -322,7 +322,12 @@ func TestGraphReadOnceTheDatabaseIsBack(t *testing.T) {
 	if code := errorCode(eve.Request(toAnn)); code != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
 		t.Fatalf("eve's message to ann, who blocks her: %v, want BLOCKED", code)
 	}
-	time.Sleep(time.Second) // the friendship and the block written
+	// The block is answered Ok before the store has it: had the database
+	// stopped with it still queued, ann's lists, read once it is back,
+	// could come before the queue's retry wrote it.
+	waitUntil(t, "the friendship and the block written", func() bool {
+		return strings.Contains(adminGet(t, srv, "/metrics"), "tickroom_store_queue_depth 0\n")
+	})
 	ann.WS.Close()
 	bob.Next(presenceOf(annID, tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE))
 	pg.Stop(t)
