@@ -164,9 +164,16 @@ func TestBusLinesNumberedInOneOrderOnEveryNode(t *testing.T) {
 		}
 	}
 
-	// After Leave, the topic's lines no longer arrive.
+	// After Leave, the topic's lines no longer arrive. Leave unsubscribes
+	// on the subscriber's goroutine: wait until Redis has n2 no longer
+	// subscribed, or a line published before that reaches it.
 	buses[2].Leave("lobby")
-	time.Sleep(200 * time.Millisecond)
+	rdb := srv.Client(t)
+	ch := buses[2].keys.BusChannel("lobby")
+	waitFor(t, 10*time.Second, "n2 unsubscribed from the lobby", func() bool {
+		n, err := rdb.PubSubNumSub(context.Background(), ch).Result()
+		return err == nil && n[ch] == 2
+	})
 	if err := buses[0].PublishLine("lobby", &Envelope{Kind: "line", Body: []byte("late")}, nil); err != nil {
 		t.Fatal(err)
 	}
