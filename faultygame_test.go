@@ -232,6 +232,7 @@ func TestMatchWhoseGameFailedIsNoDraw(t *testing.T) {
 type stuck struct {
 	race
 	hang    bool
+	hung    chan<- struct{} // closed when Update starts to hang
 	release <-chan struct{}
 }
 
@@ -245,7 +246,22 @@ func (g *stuck) Input(ctx *game.Context, seat uint32, data []byte) error {
 
 func (g *stuck) Update(*game.Context, time.Duration) {
 	if g.hang {
+		if g.hung != nil {
+			close(g.hung)
+			g.hung = nil
+		}
 		<-g.release
+	}
+}
+
+// waitHung waits until a stuck game's Update hangs: a stop before that
+// finds no worker stuck, however long the test slept after the input.
+func waitHung(t *testing.T, hung <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-hung:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stuck game's Update did not run within 10 s of its hang input")
 	}
 }
 
@@ -257,9 +273,9 @@ func (g *stuck) Update(*game.Context, time.Duration) {
 // /metrics reads it.
 func TestShutdownOutlastsAStuckGame(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
+	release, hung := make(chan struct{}), make(chan struct{})
 	def := game.Definition{Name: "stuck", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
-		return &stuck{race: race{at: map[uint32]byte{}}, release: release}, nil
+		return &stuck{race: race{at: map[uint32]byte{}}, hung: hung, release: release}, nil
 	}}
 	srv := tickroomtest.Start(t, tickroom.Options{Games: []game.Definition{def, raceDefinition()}, Shards: 2, AdminAddr: "127.0.0.1:0"})
 	t.Cleanup(func() { close(release) }) // after Shutdown's cleanup: the worker ends
@@ -273,7 +289,7 @@ func TestShutdownOutlastsAStuckGame(t *testing.T) {
 		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
 	})
 	input(ann, room, 1, "hang")
-	time.Sleep(200 * time.Millisecond) // the worker is stuck
+	waitHung(t, hung)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -317,10 +333,10 @@ func TestShutdownGivesUpOnAStuckWorker(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			release := make(chan struct{})
+			release, hung := make(chan struct{}), make(chan struct{})
 			t.Cleanup(func() { close(release) })
 			def := game.Definition{Name: "stuck", TickRate: 20, MaxPlayers: 2, New: func(game.Setup) (game.Game, error) {
-				return &stuck{race: race{at: map[uint32]byte{}}, release: release}, nil
+				return &stuck{race: race{at: map[uint32]byte{}}, hung: hung, release: release}, nil
 			}}
 			dir := t.TempDir()
 			srv, cancel, done := start(t, tickroom.Options{Games: []game.Definition{def, raceDefinition()}, Shards: 2, DataDir: dir, ShutdownTimeout: deadline, DrainTimeout: tc.drain})
@@ -333,7 +349,7 @@ func TestShutdownGivesUpOnAStuckWorker(t *testing.T) {
 				})
 			}
 			input(ann, room, 1, "hang")
-			time.Sleep(200 * time.Millisecond) // the worker is stuck
+			waitHung(t, hung)
 
 			began := time.Now()
 			cancel()
