@@ -111,10 +111,11 @@ export interface ClientEvents {
   error: TickroomError;
   /**
    * lateJoin hands over a room whose Joined came after its request had
-   * rejected (a join, create, quick match or resume that timed out): the
-   * server seated this user anyway, and the room is in client.rooms. Show
-   * it, or room.leave() to give the seat up at once; ignored, the seat
-   * stays this user's while the connection lasts.
+   * rejected (a join, create or quick match that timed out; a resume that
+   * times out reconnects instead): the server seated this user anyway, and
+   * the room is in client.rooms. Show it, or room.leave() to give the seat
+   * up at once; ignored, the seat stays this user's while the connection
+   * lasts.
    */
   lateJoin: { room: Room };
   /** resumeFailed reports a room whose seat could not be resumed after a reconnect; the room was left. */

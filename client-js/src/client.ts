@@ -646,6 +646,13 @@ export class Client extends Emitter<ClientEvents> {
       // A dropped socket retries on the next Welcome; anything else loses the seat.
       if (error.code === "connection-lost" || error.code === "not-connected") return;
       if (this.roomMap.get(room.id) !== room) return;
+      if (error.code === "timeout") {
+        // No answer is no refusal: the seat may be there still, and a
+        // Joined that came late would resume it from this room's tick.
+        // Start over on a new socket, whose Welcome resumes every room.
+        if (this.connection.state === "open") this.connection.reconnectNow(4003, "resume timed out");
+        return;
+      }
       this.roomMap.delete(room.id);
       const reason = error.serverCode === ErrorCode.RESUME_UNAVAILABLE ? LeaveReason.SEAT_EXPIRED : LeaveReason.UNSPECIFIED;
       room.handleLeft(create(LeftSchema, { roomId: room.id, reason, message: error.message }));

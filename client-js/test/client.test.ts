@@ -355,6 +355,41 @@ describe("Client", () => {
     assert.deepEqual(entities(room), { 2: "b2" });
   });
 
+  // A resume with no answer is no refusal: the seat may be there still.
+  // Dropping the Room would make the late Joined a second, stateless Room
+  // on which the server's deltas from the old tick never land; the client
+  // starts over on a new socket and resumes the same Room there.
+  it("reconnects when a resume times out and resumes the same room", async () => {
+    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    const events: string[] = [];
+    client.on("resumeFailed", () => events.push("resumeFailed"));
+    client.on("lateJoin", () => events.push("lateJoin"));
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const first = lastReceived(sock2);
+    assert.equal(first.body.case, "joinRoom");
+    mock.timers.tick(300); // no answer: the resume times out
+    await flush();
+    assert.deepEqual(events, [], "a resume that timed out was taken for a lost seat");
+    assert.equal(client.rooms.get("r1"), room);
+    assert.equal(sock2.readyState, 3, "the socket whose resume timed out is still open");
+    mock.timers.tick(1000);
+    const sock3 = FakeWebSocket.last();
+    assert.notEqual(sock3, sock2, "no new socket after the resume timed out");
+    welcome(sock3);
+    const again = lastReceived(sock3);
+    assert.equal(again.body.case === "joinRoom" && again.body.value.resumeTick, 40n);
+    reply(sock3, { requestId: again.requestId, body: { case: "joined", value: { roomId: "r1", game: "arena", seat: 2, tickRate: 20, resumed: true, tick: 41n } } });
+    reply(sock3, { body: { case: "state", value: sim.state({ tick: 42, base: 40, up: { 2: "b" }, roomId: "r1", roomRef: 7 }) } });
+    assert.deepEqual(entities(room), { 1: "a", 2: "b" });
+    assert.equal(room.live, true);
+    assert.deepEqual(events, []);
+  });
+
   it("reconnects after a resumable close, resumes the seat and flushes buffered inputs", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
