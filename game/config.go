@@ -250,7 +250,9 @@ type JoinResult struct {
 	// is the seat's, whatever the request asked.
 	Spectator bool
 	// LastSeq, on a resumed player seat, is the last input sequence number
-	// the room applied for it.
+	// the room applied for it, counting the inputs queued for the tick that
+	// resumed it, which the room applies after the resume: the next input
+	// numbered above it is never dropped as a resend.
 	LastSeq uint32
 	// Err is nil, a *RefusedError (ErrRefused), or ErrFinished when the room
 	// ended before the join was confirmed.

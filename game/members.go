@@ -63,7 +63,7 @@ func (r *Room) applyCommand(c *command) {
 		if old != nil && old != c.req.Client {
 			r.removed(m, old, RemovedReplaced)
 		}
-		r.callback(c.cb, JoinResult{Seat: c.seat, Resumed: true, Spectator: m.Spectator, LastSeq: m.lastSeq})
+		r.callback(c.cb, JoinResult{Seat: c.seat, Resumed: true, Spectator: m.Spectator, LastSeq: r.queuedSeq(m)})
 		c.cb = nil // answered: a panic of the game's from here on (Room.crashed) does not answer it again
 		w.game.Notice(&w.ctx, NoticeResumed, m.Player)
 		r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_RESUMED, &m.Player, nil)
@@ -110,6 +110,29 @@ func (r *Room) applyCommand(c *command) {
 			r.freeSeat(c.seat)
 		}
 	}
+}
+
+// queuedSeq returns the last input sequence number of m's seat once the
+// inputs this tick took (w.drain) are applied, as applyInput will apply
+// them after the tick's membership changes. A resume is answered with it
+// (JoinResult.LastSeq) rather than with the seat's last so far: inputs of
+// the lost connection queued with the drop and the resume raise the seat's
+// last after the answer, and a client numbering above the answer would
+// have its next inputs dropped as resends of them. Answering the resume
+// after the inputs instead would send the new connection its Joined after
+// the room event of its resume and the game messages of those inputs. It
+// walks the tick's inputs once, on a resume only, and allocates nothing.
+func (r *Room) queuedSeq(m *member) uint32 {
+	last := m.lastSeq
+	if m.Spectator {
+		return last // a spectator seat's inputs are not applied
+	}
+	for i := range r.w.drain {
+		if in := &r.w.drain[i]; in.seat == m.Seat && in.seq != 0 && seqAfter(in.seq, last) {
+			last = in.seq
+		}
+	}
+	return last
 }
 
 func (r *Room) confirmJoin(c *command) {

@@ -552,7 +552,8 @@ type Joined struct {
 	// max_players is the number of player seats.
 	MaxPlayers uint32 `protobuf:"varint,11,opt,name=max_players,json=maxPlayers,proto3" json:"max_players,omitempty"`
 	// last_input_seq, on a resumed player seat, is the last Input.seq the
-	// room applied for it: number the next inputs above it. A page that
+	// room applied for it, counting those queued before the resume, which
+	// it applies just after: number the next inputs above it. A page that
 	// resumes a seat it did not hold before (a reload) would otherwise
 	// number from 1, and its inputs would be dropped as resends until a
 	// State acknowledged the seat's last one.

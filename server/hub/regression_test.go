@@ -408,3 +408,72 @@ func TestSeatTakenOverAndDroppedAfterAStaleLeaveIsGivenUp(t *testing.T) {
 		}
 	}
 }
+
+// A page that reloads while inputs it sent are still queued for the room's
+// next tick (with its connection's drop and the new one's resume), or a
+// second socket that takes the seat over while the first one's inputs are
+// queued, numbers its next input above the resume's
+// Joined.last_input_seq: that must count the queued inputs, which the room
+// applies after it resumes the seat, or the page's next inputs are dropped
+// as resends of them.
+func TestResumeCountsTheInputsQueuedWithIt(t *testing.T) {
+	t.Parallel()
+	ping := func() *tickroomv1.ClientMessage {
+		return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}}
+	}
+	for _, tc := range []struct {
+		name string
+		// resume has the user's second connection resume its seat while
+		// the first one's inputs 1 to 3 are queued for the room's tick.
+		resume func(t *testing.T, e *env, a1 *client, send func()) *client
+	}{
+		{"page reloads", func(t *testing.T, e *env, a1 *client, send func()) *client {
+			send()
+			a1.WS.UnderlyingConn().Close()
+			a1.WaitClosed()
+			waitFor(t, "alice's connection gone", func() bool { return !e.hub.Online("alice") })
+			a2, _ := e.connect("alice")
+			return a2
+		}},
+		{"second socket takes over", func(t *testing.T, e *env, a1 *client, send func()) *client {
+			a2, _ := e.connect("alice")
+			send() // after a2's connection, before its JoinRoom
+			return a2
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := game.NewManualClock(time.Now()) // the room ticks only when told
+			e := start(t, options{hub: func(c *hub.Config) {
+				c.Runtime.Clock = clock
+				c.MultipleSockets = true
+			}})
+			rt := e.hub.Runtime()
+			room := bobsRoom(t, e, "tally")
+			r, _ := rt.Room(room)
+			a1, _ := e.connect("alice")
+			id := a1.Send(joinRoom(room, 0))
+			waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
+			_ = rt.Advance(100 * time.Millisecond)
+			seat := joined(t, a1.Reply(id)).Seat
+
+			a2 := tc.resume(t, e, a1, func() {
+				for seq := uint32(1); seq <= 3; seq++ {
+					a1.Send(input(room, seq, []byte("+")))
+				}
+				a1.Request(ping())
+			})
+			jid := a2.Send(joinRoom(room, 0))
+			a2.Request(ping())
+			_ = rt.Advance(100 * time.Millisecond)
+			j := joined(t, a2.Reply(jid))
+			if !j.Resumed || j.LastInputSeq != 3 {
+				t.Fatalf("resume with inputs 1-3 queued: resumed %v, last_input_seq %d, want 3", j.Resumed, j.LastInputSeq)
+			}
+			a2.Send(input(room, j.LastInputSeq+1, []byte("+")))
+			a2.Request(ping())
+			_ = rt.Advance(100 * time.Millisecond)
+			waitFor(t, "the page's next input applied", func() bool { return string(a2.entities(room)[uint64(seat)]) == "4" })
+		})
+	}
+}
