@@ -739,16 +739,23 @@ func (h *Hub) onRemoved(rm game.Removal) {
 			h.leftRoom(rm.UserID, rm.RoomID)
 		}
 	}
-	if s == nil {
-		if wasHeld && reason != tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED {
-			for _, live := range h.reg.Sessions(rm.UserID) {
+	// A seat held for the user's next connection is reported to its live
+	// ones, which a Welcome told of it. The room names the connection that
+	// held the seat last: none once it applied the drop, but a closed one
+	// when it ended before it applied it (a game's panic at an earlier
+	// change of the same tick), and a replaced one while a newer login's
+	// replacement has not closed it yet. A seat a resume took back
+	// (RemovedReplaced) is not the user's loss.
+	if wasHeld && reason != tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED && rm.Reason != game.RemovedReplaced &&
+		(s == nil || s.closed.Load() || s.replaced.Load()) {
+		for _, live := range h.reg.Sessions(rm.UserID) {
+			if live != s {
 				live.sendLeft(0, rm.RoomID, reason, msg)
 			}
 		}
-		return
 	}
-	if !s.forget(rm.RoomID, rm.Seat) {
-		return // the session already gave the seat up itself
+	if s == nil || !s.forget(rm.RoomID, rm.Seat) {
+		return // no session, or it already gave the seat up itself
 	}
 	h.social.ExitRoom(s.member, rm.RoomID)
 	if reason != tickroomv1.LeaveReason_LEAVE_REASON_UNSPECIFIED && !s.closed.Load() {

@@ -477,3 +477,106 @@ func TestResumeCountsTheInputsQueuedWithIt(t *testing.T) {
 		})
 	}
 }
+
+// noCarol is tally whose rooms panic on carol's join: a game's bug that
+// ends the room at the tick that reaches it (game.Room.crashed).
+type noCarol struct{ game.Game }
+
+func (g noCarol) Accept(ctx *game.Context, p game.Player) error {
+	if p.UserID == "carol" {
+		panic("no seat for carol")
+	}
+	return g.Game.Accept(ctx, p)
+}
+
+// A room that closes between a player's drop and the tick that would hold
+// the seat (an operator's close; a game's panic at a join queued before
+// the drop, which ends the room before the drop is applied) gives the
+// seat up with the room: the user learns it, with Left{ROOM_CLOSED} on
+// the connection that came back meanwhile (whose Welcome listed the seat),
+// or, back after the room closed, by a Welcome without the seat and a
+// resume answered ROOM_NOT_FOUND; and nothing stays held for it.
+func TestRoomClosedBeforeTheDropIsAppliedTellsTheUser(t *testing.T) {
+	t.Parallel()
+	ping := func() *tickroomv1.ClientMessage {
+		return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}}
+	}
+	closes := []struct {
+		name string
+		// before runs before alice's drop is queued, close after it; both
+		// before the room's next tick.
+		before, close func(t *testing.T, e *env, room string)
+	}{
+		{"operator", func(*testing.T, *env, string) {}, func(t *testing.T, e *env, room string) {
+			if err := e.hub.CloseRoom(room, "maintenance"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"game panics", func(t *testing.T, e *env, room string) {
+			c, _ := e.connect("carol")
+			c.Send(joinRoom(room, 0))
+			r, _ := e.hub.Runtime().Room(room)
+			waitFor(t, "carol's join queued", func() bool { return r.Info().Players == 3 })
+		}, func(*testing.T, *env, string) {}},
+	}
+	for _, cl := range closes {
+		for _, back := range []string{"before the tick", "after the tick"} {
+			t.Run(cl.name+"/back "+back, func(t *testing.T) {
+				t.Parallel()
+				clock := game.NewManualClock(time.Now()) // the room ticks only when told
+				e := start(t, options{
+					hub: func(c *hub.Config) { c.Runtime.Clock = clock },
+					games: func(r *game.Registry) {
+						newNoCarol := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return noCarol{g}, err }
+						if err := r.Register(game.Definition{Name: "nocarol", New: newNoCarol, TickRate: 50, MaxPlayers: 4}); err != nil {
+							t.Fatal(err)
+						}
+					},
+				})
+				rt := e.hub.Runtime()
+				room := bobsRoom(t, e, "nocarol")
+				r, _ := rt.Room(room)
+				a1, _ := e.connect("alice")
+				id := a1.Send(joinRoom(room, 0))
+				waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
+				_ = rt.Advance(100 * time.Millisecond)
+				joined(t, a1.Reply(id))
+
+				cl.before(t, e, room)
+				a1.WS.UnderlyingConn().Close() // the network goes away
+				a1.WaitClosed()
+				waitFor(t, "alice's connection gone", func() bool { return !e.hub.Online("alice") })
+				cl.close(t, e, room)
+				var a2 *client
+				if back == "before the tick" {
+					var w *tickroomv1.Welcome
+					a2, w = e.connect("alice")
+					if len(w.Seats) != 1 {
+						t.Fatalf("Welcome seats %v, want alice's held seat", w.Seats)
+					}
+				}
+				_ = rt.Advance(100 * time.Millisecond)
+				waitFor(t, "the room closed", func() bool { _, ok := rt.Room(room); return !ok })
+				if a2 != nil {
+					pid := a2.Send(ping())
+					m := a2.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetLeft() != nil || m.RequestId == pid })
+					if l := m.GetLeft(); l == nil || l.RoomId != room || l.Reason != tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED {
+						t.Fatalf("the connection whose Welcome listed the held seat got %v once the room closed, want Left{ROOM_CLOSED}", m)
+					}
+				} else {
+					var w *tickroomv1.Welcome
+					a2, w = e.connect("alice")
+					if len(w.Seats) != 0 {
+						t.Fatalf("Welcome after the room closed lists seats %v", w.Seats)
+					}
+					if code := errCode(t, a2.Request(joinRoom(room, 1))); code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND {
+						t.Fatalf("resume of the closed room: %v, want ROOM_NOT_FOUND", code)
+					}
+				}
+				if n := e.hub.RoomsOf("alice"); n != 0 {
+					t.Fatalf("alice counts in %d rooms once the room closed, want 0", n)
+				}
+			})
+		}
+	}
+}
