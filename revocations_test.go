@@ -1,6 +1,7 @@
 package tickroom_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/tickroom/tickroom/internal/pgtest"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/store"
 )
 
 // TestKicksAndBansSurviveARestart: with a data directory, a ban and a
@@ -268,7 +270,27 @@ func TestBanWhileTheDatabaseIsLostIsKept(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // the writes were tried and failed
 	pg.Restart(t)
-	time.Sleep(5 * time.Second) // and are written once it is back (retries at most 2 s apart)
+	// and are written once it is back: a write still waiting for its
+	// next try (at most 2 s apart) when the server stops is given up, so
+	// the server stops once the database holds eve's ban and no ban of
+	// ann's.
+	db, err := store.Open(context.Background(), store.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	waitUntil(t, "eve's ban and ann's unban written", func() bool {
+		list, err := db.Sanctions(context.Background(), time.Now())
+		if err != nil {
+			return false
+		}
+		eveBanned, annBanned := false, false
+		for _, s := range list {
+			eveBanned = eveBanned || s.UserID == eve && s.Kind == store.SanctionBan
+			annBanned = annBanned || s.UserID == ann && s.Kind == store.SanctionBan
+		}
+		return eveBanned && !annBanned
+	})
 	stop()
 
 	srv, _ = run()
