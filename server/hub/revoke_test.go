@@ -39,8 +39,8 @@ func refusedWith(t *testing.T, e *env, tok string, status int) {
 // works again once the kick lapses.
 func TestKickRevokesTheSession(t *testing.T) {
 	// The kick lapses on the hub's clock, moved past it here: timed on
-	// the wall clock, a test starved for as long as the kick (half a
-	// second once) found it lapsed before it tried the old token.
+	// the wall clock (it was half a second), a test starved that long
+	// found it lapsed before it tried the old token.
 	const kick = 10 * time.Minute // within the old token's hour
 	var skew atomic.Int64
 	e := start(t, options{hub: func(c *hub.Config) {

@@ -163,9 +163,9 @@ func (g *bursty) Encode(s *game.Snapshot) {
 // by the byte bound, ~90 here.
 func TestBurstsOnALinkThatKeepsUpAreNotALag(t *testing.T) {
 	// Not parallel: it times the relay, which the package's parallel
-	// tests starve (found behind 8 and 15 times beside them under -race
-	// on a busy box, never alone); it runs alone, before the parallel
-	// tests.
+	// tests starve (beside them, under -race on a busy box, the link was
+	// found behind 8 and 15 times; alone on the same box, at most twice);
+	// it runs alone, before the parallel tests.
 	e := start(t, options{
 		server: func(c *server.Config) { c.MaxStateLag = 500 * time.Millisecond },
 		games: func(r *game.Registry) {
