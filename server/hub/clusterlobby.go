@@ -437,6 +437,24 @@ func (s *Session) endTurn(ctx context.Context, pool string) {
 	}
 }
 
+// releaseSeat gives back, off the caller's goroutine, the seat of roomID
+// the directory reserved for userID's join, which the room refused at the
+// tick: kept until the reservation lapsed, the seat would count as taken
+// cluster-wide (a room of two looked full) and against the user's
+// reservations. A seat the user sits in is not touched, nor is one the
+// directory never reserved.
+func (h *Hub) releaseSeat(roomID, userID string) {
+	c := h.cluster
+	if c.Unreachable() {
+		return // the reservation lapses by itself
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c.Release(ctx, roomID, userID)
+	}()
+}
+
 // directoryBehind reports whether a Reserve of a room this node runs
 // failed only because the directory cannot speak for it: Redis does not
 // answer (UNAVAILABLE), or answers without the room (ROOM_NOT_FOUND,

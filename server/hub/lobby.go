@@ -340,6 +340,9 @@ func (s *Session) tryJoin(id uint32, room *game.Room, jr joinReq) error {
 func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinResult) {
 	if res.Err != nil {
 		m := s.unreserve(room.ID())
+		if s.h.cluster != nil && !jr.spectator {
+			s.h.releaseSeat(room.ID(), s.claims.UserID)
+		}
 		if jr.creator && room.Seated() == 0 {
 			// Nobody ever sat in the room, made for this join: it goes
 			// now, as when the room refuses its creator at once, rather
