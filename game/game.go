@@ -150,7 +150,9 @@ type MatchResult struct {
 	Data []byte
 	// Scores are the players' scores, one per seat that has one, for the
 	// match history and the per-game standings (which add them up). A game
-	// that keeps no score leaves it empty: its players score 0.
+	// that keeps no score leaves it empty: its players score 0. A store
+	// records no result with a score past ±10^12 (store.MaxScore): it logs
+	// the refusal, and the players are told the match's end all the same.
 	Scores []SeatScore
 }
 

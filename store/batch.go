@@ -12,11 +12,11 @@ import (
 
 // Batch is a set of writes stored in one transaction: what a WriteQueue
 // collects between flushes. DB.Write refuses the whole batch with
-// ErrInvalid when one item is invalid: a result without a game or with
-// more than MaxResultPlayers players, a line longer than MaxLineLen, a
-// graph change without two different users, or any of their strings
-// holding a NUL byte. A WriteQueue drops such an item when it is added, so
-// it never takes others down with it.
+// ErrInvalid when one item is invalid: a result without a game, with more
+// than MaxResultPlayers players or with a score past ±MaxScore, a line
+// longer than MaxLineLen, a graph change without two different users, or
+// any of their strings holding a NUL byte. A WriteQueue drops such an item
+// when it is added, so it never takes others down with it.
 type Batch struct {
 	Results []Result
 	Lines   []Line
@@ -322,6 +322,13 @@ func checkLine(l *Line) error {
 // MaxResultPlayers caps the players of one result.
 const MaxResultPlayers = 1024
 
+// MaxScore bounds a result player's score either way. A player's
+// standing adds its scores up in a 64-bit column: at the bound, 9 million
+// results of one game before it could overflow, where one score near 2^63
+// overflowed the next sum, which PostgreSQL refuses and SQLite keeps as a
+// REAL that its reads then fail on.
+const MaxScore = 1_000_000_000_000
+
 func checkResult(r *Result) error {
 	if r.Game == "" || len(r.Players) > MaxResultPlayers {
 		return fmt.Errorf("%w: a result needs a game and at most %d players", ErrInvalid, MaxResultPlayers)
@@ -332,6 +339,9 @@ func checkResult(r *Result) error {
 	for _, p := range r.Players {
 		if p.UserID == "" {
 			return fmt.Errorf("%w: a result player without a user id", ErrInvalid)
+		}
+		if p.Score > MaxScore || p.Score < -MaxScore {
+			return fmt.Errorf("%w: a score of %d, past ±%d", ErrInvalid, p.Score, int64(MaxScore))
 		}
 		if hasNUL(p.UserID, p.Name, p.Outcome) {
 			return errNUL

@@ -45,8 +45,8 @@ type QueueConfig struct {
 	// answers, so that readiness notices a lost database with nothing to
 	// write. Zero value means 5 seconds.
 	PingInterval time.Duration
-	// Logger receives failed writes and recoveries. Zero value means no
-	// logging.
+	// Logger receives failed writes and recoveries, and results refused
+	// as invalid. Zero value means no logging.
 	Logger *slog.Logger
 }
 
@@ -140,7 +140,9 @@ func (q *WriteQueue) Start() {
 // (the queue is full or shut down, or the store would refuse it: see
 // Batch). It never blocks.
 func (q *WriteQueue) AddResult(r Result) bool {
-	if checkResult(&r) != nil {
+	if err := checkResult(&r); err != nil {
+		// A game's bug, never the players': say which room's result.
+		q.log.Warn("store: match result not recorded", "game", r.Game, "room", r.Room, "err", err)
 		return q.added(false, 0)
 	}
 	q.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -296,5 +297,51 @@ func testResultsOfDeletedGuestsAreTrimmed(t *testing.T, fresh backend) {
 	}
 	if n != 3 {
 		t.Fatalf("%d results stored, want 3", n)
+	}
+}
+
+// testScoresAreBounded: a result whose score is past ±MaxScore is refused
+// as invalid, and a queue drops it on its own; scores at the bound add up
+// in the standings. Unbounded, two scores of a game that reported one near
+// 2^63 wrapped the standing below zero in one batch, and across batches
+// PostgreSQL refused the sum ("bigint out of range") and the queue tried
+// that batch again for ever, every line and change behind it unwritten,
+// while SQLite stored it as a REAL its reads then failed on.
+func testScoresAreBounded(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	at := time.UnixMilli(1_700_000_000_000)
+	scored := func(room string, score int64) Result {
+		return Result{Game: "g", Room: room, Ended: at, Players: []ResultPlayer{{UserID: "amy", Name: "amy", Outcome: OutcomeWin, Score: score}}}
+	}
+	for _, s := range []int64{MaxScore + 1, -MaxScore - 1, math.MaxInt64, math.MinInt64} {
+		if err := db.WriteResults(ctx, []Result{scored("over", s)}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("a result scored %d: %v, want ErrInvalid", s, err)
+		}
+	}
+	if err := db.WriteResults(ctx, []Result{scored("r1", MaxScore), scored("r2", MaxScore)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WriteResults(ctx, []Result{scored("r3", MaxScore)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := db.Standing(ctx, "g", "amy"); err != nil || st.Score != 3*MaxScore || st.Played != 3 {
+		t.Fatalf("amy's standing after three results at the bound = %+v, %v; want score %d", st, err, 3*MaxScore)
+	}
+	if board, err := db.Leaderboard(ctx, "g", 10); err != nil || len(board) != 1 {
+		t.Fatalf("leaderboard = %+v, %v", board, err)
+	}
+	q := newQueue(t, QueueConfig{Writer: db})
+	if q.AddResult(scored("over", math.MaxInt64)) {
+		t.Fatal("the queue took a result scored past the bound")
+	}
+	if !q.AddLine(Line{Channel: "general", From: "amy", Text: "after", At: at}) {
+		t.Fatal("a line was dropped")
+	}
+	if err := q.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := q.Stats(); s.LinesWritten != 1 || s.ResultsDropped != 1 {
+		t.Fatalf("queue stats = %+v; want the line written and the result dropped", s)
 	}
 }

@@ -37,6 +37,7 @@ var suite = []struct {
 	{"GraphChangesApplyInOrderInABatch", testGraphBatch},
 	{"FriendRequestsToAUserAreCountedAndReadWithABound", testRequestsTo},
 	{"ResultsHistoryAndLeaderboard", testResults},
+	{"ScoresAreBounded", testScoresAreBounded},
 	{"RanksAreCountedToABound", testRankCounted},
 	{"EachPlayerKeepsItsNewestResults", testResultKeep},
 	{"ResultsAreTrimmedOnOneWriteInEight", testResultKeepAmortized},
