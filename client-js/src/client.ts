@@ -127,6 +127,7 @@ export class Client extends Emitter<ClientEvents> {
   private nextWatchId = 1;
   private readonly now: () => number;
   private welcomeMsg: Welcome | undefined;
+  private welcomes = 0; // Welcomes so far: which connection a timer was set on
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private desyncTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeard = 0;
@@ -623,6 +624,7 @@ export class Client extends Emitter<ClientEvents> {
       return;
     }
     this.welcomeMsg = w;
+    this.welcomes++;
     this.startHeartbeat(w);
     this.emit("welcome", w);
     for (const room of [...this.roomMap.values()]) {
@@ -631,12 +633,24 @@ export class Client extends Emitter<ClientEvents> {
     // The server forgot the watches with the old connection. (A watch
     // whose first subscription was in flight failed with the socket and
     // is not in the map.)
-    for (const watch of this.watches.values()) {
-      this.subscribe(watch).catch((err: unknown) => {
-        const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
-        if (error.code !== "connection-lost" && error.code !== "not-connected") watch.handleError(error);
-      });
-    }
+    for (const watch of this.watches.values()) this.resubscribe(watch, 0);
+  }
+
+  // resubscribe asks the server to follow watch again on this connection.
+  // A refusal that passes (UNAVAILABLE: a cluster's Redis out of reach; a
+  // timeout) is asked again after a wait that doubles from 1 s to 30 s,
+  // while the watch is open and the connection lasts.
+  private resubscribe(watch: RoomWatch, attempt: number): void {
+    this.subscribe(watch).catch((err: unknown) => {
+      const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
+      if (error.code === "connection-lost" || error.code === "not-connected") return;
+      watch.handleError(error);
+      if (error.serverCode !== ErrorCode.UNAVAILABLE && error.code !== "timeout") return;
+      const welcomes = this.welcomes; // a later Welcome asks again itself
+      setTimeout(() => {
+        if (this.watches.get(watch.id) === watch && this.connection.state === "open" && this.welcomes === welcomes) this.resubscribe(watch, attempt + 1);
+      }, Math.min(30_000, 1000 * 2 ** attempt));
+    });
   }
 
   private resume(room: Room): void {

@@ -467,6 +467,41 @@ describe("Client", () => {
     assert.deepEqual((await p).rooms, []);
   });
 
+  // A watch the server refuses to follow again after a reconnect for a
+  // reason that passes (a cluster's Redis out of reach) is asked again,
+  // rather than left frozen until the next reconnect.
+  it("asks again for a room list watch the server could not follow after a reconnect", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const p = client.watchRooms({ limit: 5 });
+    const req = lastReceived(sock);
+    assert.equal(req.body.case, "watchRooms");
+    reply(sock, { requestId: req.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "a1", game: "arena" }] } } });
+    const watch = await p;
+    const seen: string[][] = [];
+    const errors: (ErrorCode | undefined)[] = [];
+    watch.on("change", ({ rooms }) => seen.push(rooms.map((r) => r.roomId)));
+    watch.on("error", (err) => errors.push(err.serverCode));
+    sock.serverClose(4003, "idle");
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const again = lastReceived(sock2);
+    assert.equal(again.body.case, "watchRooms");
+    reply(sock2, { requestId: again.requestId, body: { case: "error", value: { code: ErrorCode.UNAVAILABLE, message: "the room directory is unreachable" } } });
+    await flush();
+    assert.deepEqual(errors, [ErrorCode.UNAVAILABLE]);
+    mock.timers.tick(5000);
+    await flush();
+    const third = lastReceived(sock2);
+    assert.notEqual(third.requestId, again.requestId, "the watch was not asked for again within 5 s");
+    assert.equal(third.body.case, "watchRooms");
+    reply(sock2, { requestId: third.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "b2", game: "arena" }] } } });
+    await flush();
+    assert.deepEqual(seen.at(-1), ["b2"]);
+    assert.deepEqual(watch.rooms.map((r) => r.roomId), ["b2"]);
+    client.close();
+  });
+
   it("leaves a room whose seat could not be resumed", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);

@@ -74,7 +74,10 @@ export class LobbyView {
           return;
         }
         this.watch = w;
-        w.on("change", ({ rooms }) => this.render(rooms));
+        w.on("change", ({ rooms }) => {
+          this.render(rooms);
+          this.setLive("live", "live"); // again, after a refusal the client asked past
+        });
         w.on("error", (err) => this.setLive("off", `not live: ${errorMessage(err)}`));
         this.render(w.rooms);
         this.setLive("live", "live");
@@ -83,8 +86,8 @@ export class LobbyView {
         this.starting = undefined;
         if (this.client !== client) return;
         if (err instanceof TickroomError && err.serverCode === ErrorCode.UNSUPPORTED) {
-          // A server in a cluster lists rooms across nodes but pushes no
-          // changes: ask again every few seconds.
+          // A server older than WatchRooms pushes no changes: ask again
+          // every few seconds.
           this.poll(client);
           return;
         }
