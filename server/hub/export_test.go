@@ -38,3 +38,8 @@ func (h *Hub) RoomChats() int { return h.social.RoomChats() }
 
 // QuickMatchTries is quickMatchTries, for the hub_test package.
 const QuickMatchTries = quickMatchTries
+
+// PassRoomWatches makes one pass of the room list watches now. The caller
+// makes sure no timed pass runs meanwhile (a RoomWatchInterval longer than
+// the test).
+func (h *Hub) PassRoomWatches() { h.watches.pass() }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -471,6 +472,7 @@ func (w *roomWatch) update(rooms []game.RoomInfo, changed []*game.RoomInfo, gone
 		w.resync(rooms, up)
 	} else {
 		shrank := false
+		var added []string // rooms the client is sent for the first time
 		for _, id := range gone {
 			if _, ok := w.sent[id]; ok {
 				delete(w.sent, id)
@@ -484,6 +486,9 @@ func (w *roomWatch) update(rooms []game.RoomInfo, changed []*game.RoomInfo, gone
 			case w.matches(info) && (in || len(w.sent) < w.limit):
 				w.sent[info.ID] = listingOf(info)
 				up.Upserted = append(up.Upserted, wireRoomInfo(*info))
+				if !in {
+					added = append(added, info.ID)
+				}
 			case w.matches(info):
 				w.more = true
 			case in:
@@ -493,6 +498,13 @@ func (w *roomWatch) update(rooms []game.RoomInfo, changed []*game.RoomInfo, gone
 			}
 		}
 		if shrank && w.more {
+			// The list is rebuilt as the first limit rooms by id, which
+			// may leave out a room added above: the client never had
+			// it, so it goes from the update, not into its removals.
+			for _, id := range added {
+				delete(w.sent, id)
+			}
+			up.Upserted = slices.DeleteFunc(up.Upserted, func(r *tickroomv1.RoomInfo) bool { return slices.Contains(added, r.RoomId) })
 			w.resync(rooms, up)
 		}
 	}
@@ -534,7 +546,12 @@ func (w *roomWatch) trim(up *tickroomv1.RoomListUpdate) {
 }
 
 // resync makes the watch's list the first limit matching rooms, adding to
-// up what differs from what the client has (on top of what up holds).
+// up what differs from what the client has (on top of what up holds, whose
+// upserts are of rooms the client had before this update). A room upserted
+// earlier in this pass and not wanted goes from the upserts and into the
+// removals: an update never names a room in both, and a client, which
+// applies the removals first, ends with the list the watch holds. The
+// caller holds w.mu.
 func (w *roomWatch) resync(rooms []game.RoomInfo, up *tickroomv1.RoomListUpdate) {
 	want := make(map[string]roomListing, len(w.sent))
 	w.more = false
@@ -570,5 +587,9 @@ func (w *roomWatch) resync(rooms []game.RoomInfo, up *tickroomv1.RoomListUpdate)
 		}
 	}
 	up.Removed = kept
+	up.Upserted = slices.DeleteFunc(up.Upserted, func(r *tickroomv1.RoomInfo) bool {
+		_, ok := want[r.RoomId]
+		return !ok
+	})
 	w.sent = want
 }

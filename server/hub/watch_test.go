@@ -1,10 +1,13 @@
 package hub_test
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/hub"
 )
@@ -233,4 +236,75 @@ func TestWatchRoomsBounded(t *testing.T) {
 	if len(l.rooms) != 1 {
 		t.Fatalf("new watch lists %d rooms, want 1", len(l.rooms))
 	}
+}
+
+// TestWatchRoomsLimitedListStaysFirstByID: a limited list loses a room
+// while more match, and in the same pass a room appears that sorts after
+// the first one left out. The list becomes the first rooms by id, the new
+// room not among them: the update neither upserts it nor names a room both
+// upserted and removed, so a client that applies it holds what the server
+// counts as sent, and a room it shows is one whose close it will be told.
+func TestWatchRoomsLimitedListStaysFirstByID(t *testing.T) {
+	t.Parallel()
+	// The test makes the passes itself; the rooms, empty, live through it.
+	e := start(t, options{hub: func(c *hub.Config) { c.RoomWatchInterval, c.Runtime.EmptyTimeout = time.Hour, time.Hour }})
+	rt := e.hub.Runtime()
+	create := func() *game.Room {
+		t.Helper()
+		r, err := rt.CreateRoom(game.RoomOptions{Game: "tally"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	closeRoom := func(r *game.Room) {
+		t.Helper()
+		r.Close("test")
+		waitFor(t, "room "+r.ID()+" gone", func() bool { _, ok := rt.Room(r.ID()); return !ok })
+	}
+	rooms := []*game.Room{create(), create(), create()}
+	slices.SortFunc(rooms, func(x, y *game.Room) int { return strings.Compare(x.ID(), y.ID()) })
+	a, b, c := rooms[0], rooms[1], rooms[2]
+
+	lobby, _ := e.connect("lobby")
+	l := watch(t, lobby, 1, &tickroomv1.WatchRooms{Limit: 2})
+	if len(l.rooms) != 2 || l.rooms[a.ID()] == nil || l.rooms[b.ID()] == nil {
+		t.Fatalf("first list %v, want %s and %s", keys(l.rooms), a.ID(), b.ID())
+	}
+	e.hub.PassRoomWatches() // the first pass: the list is as it was sent
+
+	// Within the next pass: b closes, and d appears, after c by id (a room
+	// made before c is closed before any pass sees it).
+	closeRoom(b)
+	d := create()
+	for d.ID() < c.ID() {
+		closeRoom(d)
+		d = create()
+	}
+	e.hub.PassRoomWatches()
+	u := lobby.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetRoomListUpdate() != nil }).GetRoomListUpdate()
+	var upserted []string
+	for _, r := range u.Upserted {
+		upserted = append(upserted, r.RoomId)
+	}
+	t.Logf("update: upserted %v removed %v", upserted, u.Removed)
+	for _, id := range u.Removed {
+		if slices.Contains(upserted, id) {
+			t.Errorf("room %s both upserted and removed", id)
+		}
+	}
+	l.apply(u)
+	if got, want := keys(l.rooms), []string{a.ID(), c.ID()}; !slices.Equal(got, want) {
+		t.Fatalf("the list shows %v (limit 2), want %v", got, want)
+	}
+}
+
+// keys returns a list's room ids in order.
+func keys(m map[string]*tickroomv1.RoomInfo) []string {
+	out := make([]string, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
 }
