@@ -18,6 +18,11 @@ type ObserveRequest struct {
 	Client Client
 	// Password must match the room's password, if it has one.
 	Password string
+	// SkipPassword admits the observer to a room with a password without
+	// one: the caller vouches for it (server/spectate does for a watch
+	// pass, which only a member, who got in past the password, is given).
+	// Zero value means Password is checked.
+	SkipPassword bool
 	// ResumeTick is the last tick the observer's client saw: when the room
 	// still holds it, the first state is a delta from it. A tick the room
 	// no longer holds, or has not run, gets a keyframe. Zero value means
@@ -49,7 +54,7 @@ func (r *Room) Observe(req ObserveRequest, cb func(error)) error {
 	if r.Phase() >= PhaseFinished || r.closeReq {
 		return ErrFinished
 	}
-	if r.password != "" && subtle.ConstantTimeCompare([]byte(r.password), []byte(req.Password)) != 1 {
+	if r.password != "" && !req.SkipPassword && subtle.ConstantTimeCompare([]byte(r.password), []byte(req.Password)) != 1 {
 		return ErrWrongPassword
 	}
 	if r.maxSpectators == 0 || r.observers >= r.rt.cfg.MaxObservers {

@@ -328,12 +328,18 @@ func (s *sse) stateWith(want string) stateEvent {
 // member connects user over WebSocket and seats it in room.
 func (e *env) member(user, room string) *testclient.Client {
 	e.t.Helper()
+	return e.memberWith(user, room, "")
+}
+
+// memberWith is member for a room with a password.
+func (e *env) memberWith(user, room, password string) *testclient.Client {
+	e.t.Helper()
 	c, _, err := testclient.Dial(e.t, e.wsURL, e.token(user), testclient.Options{Label: user})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
-	r := c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}})
+	r := c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Password: password}}})
 	if r.GetError() != nil {
 		e.t.Fatalf("join: %v", r.GetError())
 	}

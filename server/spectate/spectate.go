@@ -25,7 +25,10 @@
 // GetWatchPass request: it opens this feed for an hour and nothing else)
 // or, as before passes existed and discouraged since, a member's session
 // token (?token= or a Bearer header), which is that member's whole
-// session. Authorize says which status refuses what.
+// session. A room with a password takes it (?password=), or a watch pass
+// for the room, which only a member who got in past the password is given;
+// a pass opens a listed room's feed without the password too. Authorize
+// says which status refuses what.
 //
 // Nothing a stream does can slow its room. The room's tick worker hands
 // frames to the stream's sink, which never blocks: while a state waits to
@@ -302,8 +305,11 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if room.Info().Private {
-		if st, msg := f.authorize(r, id); st != 0 {
+	byPass := false
+	if info := room.Info(); info.Private || info.HasPassword {
+		var st int
+		var msg string
+		if st, msg, byPass = f.authorize(r, id, info.Private); st != 0 {
 			httpError(w, st, msg)
 			return
 		}
@@ -328,7 +334,7 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.finish()
 	joined := make(chan error, 1)
 	err := room.Observe(game.ObserveRequest{
-		Client: s, Password: password,
+		Client: s, Password: password, SkipPassword: byPass,
 		ResumeTick: resume, ResumeBase: format == FormatJSON && resume != 0,
 	}, func(err error) { joined <- err })
 	if err != nil {
@@ -403,32 +409,46 @@ func (f *Feeds) uncount(k netip.Prefix) {
 	}
 }
 
-// authorize admits a private room's stream: a watch pass for the room
-// (the pass query parameter; GetWatchPass), or, as before passes, a
-// session token of one of the room's members (the token query parameter,
-// since EventSource cannot send headers, or a Bearer Authorization
-// header). A token is the member's whole session, so a link that carries
-// one lets whoever gets it play and chat as the member; a pass only
-// watches. A pass is checked alone: a request with one is refused when
-// the pass is, whatever token it carries besides.
-func (f *Feeds) authorize(r *http.Request, roomID string) (int, string) {
+// authorize admits a stream to a private room or a room with a password:
+// a watch pass for the room (the pass query parameter; GetWatchPass), or,
+// to a private room, as before passes, a session token of one of the
+// room's members (the token query parameter, since EventSource cannot
+// send headers, or a Bearer Authorization header). A token is the
+// member's whole session, so a link that carries one lets whoever gets it
+// play and chat as the member; a pass only watches. A pass is checked
+// alone: a request with one is refused when the pass is, whatever token or
+// password it carries besides. A pass is given only to a member, who got
+// in past the room's password, so byPass, true when a pass admitted the
+// stream, lets it in without the password; a token does not (nor does
+// nothing, to a listed room), and the room then asks for the password.
+func (f *Feeds) authorize(r *http.Request, roomID string, private bool) (status int, msg string, byPass bool) {
 	if pass := r.URL.Query().Get("pass"); pass != "" {
 		if f.cfg.Passes == nil {
-			return http.StatusUnauthorized, "this server takes no watch passes"
+			return http.StatusUnauthorized, "this server takes no watch passes", false
 		}
 		switch err := f.cfg.Passes.CheckWatchPass(pass, roomID); {
 		case err == nil:
-			return 0, ""
+			return 0, "", true
 		case errors.Is(err, hub.ErrWatchPassExpired):
-			return http.StatusUnauthorized, "watch pass expired; ask a member for a new one"
+			return http.StatusUnauthorized, "watch pass expired; ask a member for a new one", false
 		case errors.Is(err, hub.ErrWatchPassOtherRoom):
-			return http.StatusForbidden, "the watch pass is for another room"
+			return http.StatusForbidden, "the watch pass is for another room", false
 		case errors.Is(err, hub.ErrWatchPassRevoked):
-			return http.StatusForbidden, "the watch pass's member was kicked or banned"
+			return http.StatusForbidden, "the watch pass's member was kicked or banned", false
 		default:
-			return http.StatusUnauthorized, "watch pass refused"
+			return http.StatusUnauthorized, "watch pass refused", false
 		}
 	}
+	if !private {
+		return 0, "", false
+	}
+	st, msg := f.memberToken(r, roomID)
+	return st, msg, false
+}
+
+// memberToken admits a private room's stream by a session token of one
+// of its members.
+func (f *Feeds) memberToken(r *http.Request, roomID string) (int, string) {
 	tok := r.URL.Query().Get("token")
 	if h := r.Header.Get("Authorization"); tok == "" && strings.HasPrefix(h, "Bearer ") {
 		tok = strings.TrimPrefix(h, "Bearer ")

@@ -83,6 +83,51 @@ func TestWatchPassOpensOnlyItsRoomsFeed(t *testing.T) {
 	}
 }
 
+// A member of a room with a password got in with it, and its pass opens
+// the room's feed without it, private or listed (a rematch room, which the
+// other player's page finds in the room list). A session token still needs
+// the password, and a pass of another room is refused, whatever password
+// comes with it.
+func TestWatchPassOpensAPasswordRoom(t *testing.T) {
+	e := start(t, spectate.Config{MaxStreamsPerIP: 64}) // the streams stay open
+	elsewhere, _ := e.room(game.RoomOptions{Private: true, Options: map[string]string{"dial": t.Name() + "-other"}})
+	other := "?pass=" + url.QueryEscape(e.pass(e.member("eve", elsewhere.ID()), elsewhere.ID()).Pass)
+	for _, private := range []bool{true, false} {
+		// The password alone opens a listed room's feed, not a private one's.
+		kind, passwordAlone := "listed", http.StatusOK
+		if private {
+			kind, passwordAlone = "private", http.StatusUnauthorized
+		}
+		room, _ := e.room(game.RoomOptions{Private: private, Password: "pw", Options: map[string]string{"dial": t.Name() + "-" + kind}})
+		user := "ann-" + kind
+		q := "?pass=" + url.QueryEscape(e.pass(e.memberWith(user, room.ID(), "pw"), room.ID()).Pass)
+		tests := []struct {
+			name, query string
+			want        int
+		}{
+			{"the member's pass", q, http.StatusOK},
+			{"the member's pass and a wrong password", q + "&password=no", http.StatusOK},
+			{"the member's token", "?token=" + e.token(user), http.StatusForbidden},
+			{"the member's token and the password", "?token=" + e.token(user) + "&password=pw", http.StatusOK},
+			{"another room's pass", other, http.StatusForbidden},
+			{"another room's pass and the password", other + "&password=pw", http.StatusForbidden},
+			{"the password", "?password=pw", passwordAlone},
+		}
+		for _, tt := range tests {
+			s, code, body := e.open(room.ID(), tt.query, nil)
+			t.Logf("%s room, %s: %d %s", kind, tt.name, code, strings.TrimSpace(body))
+			if code != tt.want {
+				t.Errorf("%s room, %s: %d, want %d", kind, tt.name, code, tt.want)
+			}
+			if s != nil {
+				if st, _ := s.state(); !st.Keyframe {
+					t.Errorf("%s room, %s: first event %+v", kind, tt.name, st)
+				}
+			}
+		}
+	}
+}
+
 // Any member asks for a pass, a spectator seat too; a user without a seat
 // in the room gets ERROR_CODE_NOT_IN_ROOM.
 func TestWatchPassNeedsASeat(t *testing.T) {
