@@ -22,7 +22,9 @@
 //
 // A public room's feed is open to anyone. A private room's takes a watch
 // pass for that room (?pass=, which a member gets with the tickroom.v1
-// GetWatchPass request: it opens this feed for an hour and nothing else)
+// GetWatchPass request: for an hour it opens this feed and nothing else;
+// it is checked when a stream opens, and a stream it opened lasts while
+// it is open)
 // or, as before passes existed and discouraged since, a member's session
 // token (?token= or a Bearer header), which is that member's whole
 // session. A room with a password takes it (?password=), or a watch pass

@@ -188,6 +188,33 @@ func TestWatchPassExpiresAndDiesWithAKick(t *testing.T) {
 	}
 }
 
+// A pass is checked when a stream opens: a stream it opened runs on after
+// the pass expires and its member is kicked, and only a new open is
+// refused.
+func TestWatchPassStreamLastsWhileOpen(t *testing.T) {
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	e := startHub(t, spectate.Config{}, hub.Config{Now: now, WatchPassTTL: 10 * time.Minute})
+	room, dial := e.room(game.RoomOptions{Private: true, Options: map[string]string{"dial": t.Name()}})
+	ann := e.member("ann", room.ID())
+	q := "?pass=" + url.QueryEscape(e.pass(ann, room.ID()).Pass)
+	dial.Store(1)
+	s, code, body := e.open(room.ID(), q, nil)
+	if code != http.StatusOK {
+		t.Fatalf("open: %d (%s)", code, body)
+	}
+	s.stateWith(`"1"`)
+	skew.Store(int64(time.Hour))
+	if err := e.hub.Kick("ann", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, code, body := e.open(room.ID(), q, nil); code == http.StatusOK {
+		t.Fatalf("a new open with the expired pass of a kicked member: %d (%s)", code, body)
+	}
+	dial.Store(7)
+	s.stateWith(`"7"`)
+}
+
 // A connection gets WatchPassBurst passes at once, then one per
 // 1/WatchPassRate; another connection is not held back by it.
 func TestWatchPassesPerConnectionAreBounded(t *testing.T) {
