@@ -96,7 +96,6 @@ func TestKickAndCloseRoom(t *testing.T) {
 		name, method, path, body string
 		want                     int
 	}{
-		{"kick an offline user", "POST", "/v1/admin/players/zed/kick", "", 404},
 		{"close an unknown room", "POST", "/v1/admin/rooms/nope/close", "", 404},
 		{"inspect an unknown room", "GET", "/v1/admin/rooms/nope", "", 404},
 		{"bad body", "POST", "/v1/admin/players/bob/kick", "{nope", 400},
@@ -116,7 +115,7 @@ func TestKickAndCloseRoom(t *testing.T) {
 		})
 	}
 
-	if status, body := e.do("POST", "/v1/admin/players/bob/kick", adminToken, `{"reason":"cheating"}`); status != 200 {
+	if status, body := e.do("POST", "/v1/admin/players/bob/kick", adminToken, `{"reason":"cheating"}`); status != 200 || !strings.Contains(body, `"online":true`) {
 		t.Fatalf("kick: %d %s", status, body)
 	}
 	if code := bob.WaitClosed(); code != int(protocol.CloseKicked) {
@@ -127,7 +126,7 @@ func TestKickAndCloseRoom(t *testing.T) {
 	if status, body := e.do("POST", "/v1/admin/players/cat/ban", adminToken, `{"reason":"abuse","seconds":-1}`); status != 400 {
 		t.Fatalf("negative ban: %d %s", status, body)
 	}
-	if status, body := e.do("POST", "/v1/admin/players/cat/ban", adminToken, `{"reason":"abuse","seconds":3600}`); status != 200 {
+	if status, body := e.do("POST", "/v1/admin/players/cat/ban", adminToken, `{"reason":"abuse","seconds":3600}`); status != 200 || !strings.Contains(body, `"online":true`) {
 		t.Fatalf("ban: %d %s", status, body)
 	}
 	now := time.Now()
@@ -166,6 +165,39 @@ func TestKickAndCloseRoom(t *testing.T) {
 			t.Fatalf("rooms after close: %s", body)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSanctionOfAnOfflineUser: a kick or a ban of a user connected
+// nowhere (one who just dropped, say) still refuses the tokens it holds,
+// so it is answered 200 with online false, logged as any other, and
+// lifted by unban.
+func TestSanctionOfAnOfflineUser(t *testing.T) {
+	for _, tc := range []struct{ action, answer, logged string }{
+		{"kick", `{"kicked":"zed","online":false}`, "admin: player kicked"},
+		{"ban", `{"banned":"zed","online":false}`, "admin: player banned"},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			e := start(t, adminToken)
+			now := time.Now().Add(-time.Second)
+			tok, err := e.auth.Issue(auth.Claims{UserID: "zed", Name: "zed", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, body := e.do("POST", "/v1/admin/players/zed/"+tc.action, adminToken, "")
+			if status != 200 || strings.TrimSpace(body) != tc.answer {
+				t.Fatalf("%s of offline zed: %d %s, want 200 %s", tc.action, status, strings.TrimSpace(body), tc.answer)
+			}
+			if !strings.Contains(e.logs.String(), tc.logged) {
+				t.Fatalf("%s of offline zed not logged: %q", tc.action, e.logs.String())
+			}
+			if _, resp, err := testclient.Dial(t, e.wsURL, tok, testclient.Options{Label: "zed"}); err == nil || resp == nil || resp.StatusCode != 403 {
+				t.Fatalf("zed's earlier token after the %s: %v %v, want HTTP 403", tc.action, resp, err)
+			}
+			if status, body := e.do("POST", "/v1/admin/players/zed/unban", adminToken, ""); status != 200 {
+				t.Fatalf("unban: %d %s", status, body)
+			}
+		})
 	}
 }
 

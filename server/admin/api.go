@@ -328,12 +328,12 @@ func (h *Handler) kick(w http.ResponseWriter, r *http.Request) {
 		b.Reason = "kicked by operator"
 	}
 	id := r.PathValue("id")
-	if err := h.hub.KickFor(id, b.Reason, time.Duration(b.Seconds)*time.Second); err != nil {
-		writeError(w, http.StatusNotFound, "user is not online")
-		return
-	}
-	h.log.Info("admin: player kicked", "user", id, "reason", b.Reason, "seconds", b.Seconds)
-	writeJSON(w, http.StatusOK, map[string]any{"kicked": id})
+	// A user connected nowhere (ErrNoSession) is kicked all the same: the
+	// tokens it held are refused, which is what a kick of a user who has
+	// just dropped is for. online tells the operator which it was.
+	online := !errors.Is(h.hub.KickFor(id, b.Reason, time.Duration(b.Seconds)*time.Second), hub.ErrNoSession)
+	h.log.Info("admin: player kicked", "user", id, "reason", b.Reason, "seconds", b.Seconds, "online", online)
+	writeJSON(w, http.StatusOK, map[string]any{"kicked": id, "online": online})
 }
 
 // banBody is the optional body of ban.
@@ -353,9 +353,9 @@ func (h *Handler) ban(w http.ResponseWriter, r *http.Request) {
 		b.Reason = "banned by operator"
 	}
 	id := r.PathValue("id")
-	h.hub.Ban(id, b.Reason, time.Duration(b.Seconds)*time.Second)
-	h.log.Info("admin: player banned", "user", id, "reason", b.Reason, "seconds", b.Seconds)
-	writeJSON(w, http.StatusOK, map[string]any{"banned": id})
+	online := h.hub.Ban(id, b.Reason, time.Duration(b.Seconds)*time.Second)
+	h.log.Info("admin: player banned", "user", id, "reason", b.Reason, "seconds", b.Seconds, "online", online)
+	writeJSON(w, http.StatusOK, map[string]any{"banned": id, "online": online})
 }
 
 func (h *Handler) unban(w http.ResponseWriter, r *http.Request) {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +36,25 @@ type env struct {
 	auth  *auth.Authority
 	wsURL string
 	admin *httptest.Server
+	logs  *logBuffer
+}
+
+// logBuffer holds what the admin handler logged.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func start(t testing.TB, token string) *env {
@@ -62,7 +83,8 @@ func start(t testing.TB, token string) *env {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ah, err := admin.New(admin.Config{Hub: h, Server: srv, Token: token, Games: reg})
+	logs := &logBuffer{}
+	ah, err := admin.New(admin.Config{Hub: h, Server: srv, Token: token, Games: reg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +96,7 @@ func start(t testing.TB, token string) *env {
 		_ = h.Shutdown(ctx)
 		_ = srv.Shutdown(ctx)
 	})
-	return &env{t: t, srv: srv, hub: h, auth: a, wsURL: "ws://" + srv.Addr().String() + hub.Path, admin: hs}
+	return &env{t: t, srv: srv, hub: h, auth: a, wsURL: "ws://" + srv.Addr().String() + hub.Path, admin: hs, logs: logs}
 }
 
 // do sends an admin request with token (none when empty) and returns the

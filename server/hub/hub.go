@@ -464,8 +464,10 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 // its seats at once, those held from dropped connections included (no
 // resume window). The user's tokens issued so far are refused for
 // Config.KickDuration (a new login is not). It returns ErrNoSession when
-// the user has neither a connection nor a held seat. Safe from any
-// goroutine.
+// the user has neither a connection nor a held seat here, nor (in a
+// cluster) a connection on another node; its tokens are refused all the
+// same, so that a kick of a user who has just dropped keeps it from
+// coming back with them. Safe from any goroutine.
 func (h *Hub) Kick(userID, reason string) error { return h.KickFor(userID, reason, 0) }
 
 // KickFor is Kick with the time the user's tokens are refused: d, or
@@ -537,8 +539,10 @@ func (h *Hub) Social() *social.Social { return h.social }
 // Ban refuses every session token of userID, new logins included, for d
 // (zero: Config.BanDuration, and when that is zero until Unban), and
 // closes its connections with CLOSE_CODE_BANNED, giving up its seats like
-// Kick. Safe from any goroutine.
-func (h *Hub) Ban(userID, reason string, d time.Duration) {
+// Kick. It reports whether the user had a connection or a held seat here,
+// or (in a cluster) a connection on another node; the ban holds either
+// way. Safe from any goroutine.
+func (h *Hub) Ban(userID, reason string, d time.Duration) bool {
 	r := Revocation{UserID: userID, Ban: true, Reason: reason}
 	if d == 0 {
 		d = h.cfg.BanDuration
@@ -546,7 +550,9 @@ func (h *Hub) Ban(userID, reason string, d time.Duration) {
 	if d > 0 {
 		r.Until = h.cfg.Now().Add(d)
 	}
-	h.expel(r, protocol.CloseBanned)
+	// Looked for before the ban goes out, as in KickFor.
+	away := h.elsewhere(userID)
+	return h.expel(r, protocol.CloseBanned) || away
 }
 
 // Unban lifts userID's bans and kicks; it reports whether there were any.
