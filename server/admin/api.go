@@ -121,8 +121,8 @@ func (h *Handler) listRooms(w http.ResponseWriter, r *http.Request) {
 	if gameName != "" {
 		q.Set("game", gameName)
 	}
-	if p.q != "" {
-		q.Set("q", p.q)
+	if p.text != "" {
+		q.Set("q", p.text)
 	}
 	out, total, missing, err := gather(r.Context(), h, "/v1/admin/rooms", q, p,
 		func(rs roomSummary) string { return rs.ID },
@@ -226,8 +226,8 @@ func (h *Handler) listPlayers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := url.Values{}
-	if p.q != "" {
-		q.Set("q", p.q)
+	if p.text != "" {
+		q.Set("q", p.text)
 	}
 	out, total, missing, err := gather(r.Context(), h, "/v1/admin/players", q, p,
 		func(pr playerRow) string { return pr.UserID },

@@ -18,7 +18,13 @@ const (
 
 // page is a list request's ?q=&offset=&limit=.
 type page struct {
-	q             string // store.NameKey of the search text; empty matches everything
+	// text is the search text as asked (trimmed), which a merged list
+	// sends the other nodes: each keys it once, since a key keyed again
+	// may differ ("™" keys to "TM", which keys to "tm") and be longer
+	// than maxQueryLen ("İ", 2 bytes, keys to 3).
+	text string
+	// q is store.NameKey of text; empty matches everything.
+	q             string
 	offset, limit int
 }
 
@@ -30,7 +36,8 @@ func parsePage(r *http.Request, maxLimit int) (page, error) {
 	if q := v.Get("q"); len(q) > maxQueryLen {
 		return p, fmt.Errorf("q is longer than %d bytes", maxQueryLen)
 	} else {
-		p.q = store.NameKey(strings.TrimSpace(q))
+		p.text = strings.TrimSpace(q)
+		p.q = store.NameKey(p.text)
 	}
 	if s := v.Get("offset"); s != "" {
 		n, err := strconv.Atoi(s)
