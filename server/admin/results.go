@@ -131,13 +131,16 @@ func (h *Handler) leaderboard(w http.ResponseWriter, r *http.Request) {
 }
 
 // history answers GET /v1/admin/players/{id}/history?limit=N&before=ID
-// with the user's results, newest first; next_before pages on.
+// with the user's results, newest first; next_before pages on, and is
+// left out on the last page.
 func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 	limit, before, ok := limitParam(w, r)
 	if !ok {
 		return
 	}
-	rs, err := h.results.History(r.Context(), r.PathValue("id"), before, limit)
+	// One more than the page tells whether another page follows, so that
+	// a history that fills its last page exactly leads to no empty one.
+	rs, err := h.results.History(r.Context(), r.PathValue("id"), before, limit+1)
 	if err != nil {
 		h.storeError(w, err)
 		return
@@ -146,15 +149,16 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 		Results    []resultJSON `json:"results"`
 		NextBefore int64        `json:"next_before,omitempty"`
 	}{Results: []resultJSON{}}
+	if len(rs) > limit {
+		rs = rs[:limit]
+		out.NextBefore = rs[limit-1].ID
+	}
 	for _, x := range rs {
 		j := resultJSON{ID: x.ID, Game: x.Game, Room: x.Room, Outcome: x.Outcome, Started: x.Started, Ended: x.Ended}
 		for _, p := range x.Players {
 			j.Players = append(j.Players, resultPlayerJSON{UserID: p.UserID, Name: p.Name, Seat: p.Seat, Outcome: p.Outcome, Score: p.Score})
 		}
 		out.Results = append(out.Results, j)
-	}
-	if len(rs) == limit {
-		out.NextBefore = rs[len(rs)-1].ID
 	}
 	writeJSON(w, http.StatusOK, out)
 }
