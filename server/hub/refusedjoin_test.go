@@ -118,12 +118,6 @@ func TestQuickMatchRefusedAtTheTickTriesOn(t *testing.T) {
 func TestRoomItsCreatorCouldNotJoinCloses(t *testing.T) {
 	t.Parallel()
 	const past = 5*time.Second + 100*time.Millisecond // hub.Config.CreatorGoneTimeout's default, and a tick
-	noAliceGame := func(r *game.Registry) {
-		newNoAlice := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return noAlice{g}, err }
-		if err := r.Register(game.Definition{Name: "noalice", New: newNoAlice, TickRate: 50, MaxPlayers: 4}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, tc := range []struct {
 		name string
 		msg  *tickroomv1.ClientMessage
@@ -136,7 +130,7 @@ func TestRoomItsCreatorCouldNotJoinCloses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := game.NewManualClock(time.Now()) // the rooms tick only when told
-			e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }, games: noAliceGame})
+			e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }, games: noAliceGames(t)})
 			rt := e.hub.Runtime()
 			a, _ := e.connect("alice")
 			b, _ := e.connect("bob")
@@ -176,15 +170,7 @@ func TestRoomItsCreatorCouldNotJoinCloses(t *testing.T) {
 func TestQuickMatchNoRoomTakesIsRefused(t *testing.T) {
 	t.Parallel()
 	clock := game.NewManualClock(time.Now()) // the rooms tick only when told
-	e := start(t, options{
-		hub: func(c *hub.Config) { c.Runtime.Clock = clock },
-		games: func(r *game.Registry) {
-			newNoAlice := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return noAlice{g}, err }
-			if err := r.Register(game.Definition{Name: "noalice", New: newNoAlice, TickRate: 50, MaxPlayers: 4}); err != nil {
-				t.Fatal(err)
-			}
-		},
-	})
+	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }, games: noAliceGames(t)})
 	rt := e.hub.Runtime()
 	room := bobsRoom(t, e, "noalice")
 	a, _ := e.connect("alice")

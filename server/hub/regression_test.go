@@ -333,21 +333,24 @@ func (g noAlice) Accept(ctx *game.Context, p game.Player) error {
 	return g.Game.Accept(ctx, p)
 }
 
+// noAliceGames registers noalice, tally whose rooms refuse alice a seat at
+// the tick.
+func noAliceGames(t *testing.T) func(*game.Registry) {
+	return func(r *game.Registry) {
+		newNoAlice := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return noAlice{g}, err }
+		if err := r.Register(game.Definition{Name: "noalice", New: newNoAlice, TickRate: 50, MaxPlayers: 4}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A LeaveRoom sent while a join was pending is answered with Left when the
 // game then refuses that join, as when it accepts it: the user is not in
 // the room, which is what it asked for.
 func TestLeaveDuringAJoinTheGameRefusesIsAnswered(t *testing.T) {
 	t.Parallel()
 	clock := game.NewManualClock(time.Now()) // the room ticks only when told
-	e := start(t, options{
-		hub: func(c *hub.Config) { c.Runtime.Clock = clock },
-		games: func(r *game.Registry) {
-			newNoAlice := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return noAlice{g}, err }
-			if err := r.Register(game.Definition{Name: "noalice", New: newNoAlice, TickRate: 50, MaxPlayers: 4}); err != nil {
-				t.Fatal(err)
-			}
-		},
-	})
+	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }, games: noAliceGames(t)})
 	rt := e.hub.Runtime()
 	room := bobsRoom(t, e, "noalice")
 
