@@ -273,6 +273,18 @@ func bobsRoom(t *testing.T, e *env, g string) string {
 	return joined(t, b.Reply(bid)).RoomId
 }
 
+// seatAlice connects alice and seats her in r, a room of e's whose clock
+// the test moves, at its next tick.
+func seatAlice(t *testing.T, e *env, r *game.Room) *client {
+	t.Helper()
+	a, _ := e.connect("alice")
+	id := a.Send(joinRoom(r.ID(), 0))
+	waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
+	_ = e.hub.Runtime().Advance(100 * time.Millisecond)
+	joined(t, a.Reply(id))
+	return a
+}
+
 // A join lost with its connection and sent again from the user's next
 // connection before the room settled the first takes the user's one seat
 // in the room: the first join's, moved to the new connection, not a
@@ -388,11 +400,7 @@ func TestSeatTakenOverAndDroppedAfterAStaleLeaveIsGivenUp(t *testing.T) {
 	rt := e.hub.Runtime()
 	room := bobsRoom(t, e, "tally")
 	r, _ := rt.Room(room)
-	a1, _ := e.connect("alice")
-	id := a1.Send(joinRoom(room, 0))
-	waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
-	_ = rt.Advance(100 * time.Millisecond)
-	joined(t, a1.Reply(id))
+	a1 := seatAlice(t, e, r)
 
 	a2, _ := e.connect("alice")
 	a2.Send(joinRoom(room, 0)) // takes the seat over at the next tick
@@ -539,11 +547,7 @@ func TestRoomClosedBeforeTheDropIsAppliedTellsTheUser(t *testing.T) {
 				rt := e.hub.Runtime()
 				room := bobsRoom(t, e, "nocarol")
 				r, _ := rt.Room(room)
-				a1, _ := e.connect("alice")
-				id := a1.Send(joinRoom(room, 0))
-				waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
-				_ = rt.Advance(100 * time.Millisecond)
-				joined(t, a1.Reply(id))
+				a1 := seatAlice(t, e, r)
 
 				cl.before(t, e, room)
 				a1.WS.UnderlyingConn().Close() // the network goes away
