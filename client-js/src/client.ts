@@ -100,6 +100,13 @@ export function connect(options: ClientOptions): Promise<Client> {
 const RESUME_TRIES = 8;
 
 /**
+ * RESUME_BUSY_TRIES is how many times a resume refused
+ * TOO_MANY_REQUESTS_IN_FLIGHT is asked again (after 100 ms, doubling)
+ * before the seat counts as lost.
+ */
+const RESUME_BUSY_TRIES = 6;
+
+/**
  * Client is a logged-in user's connection to a tickroom server: the lobby
  * (list, create, join, spectate, quick match), the rooms joined, chat,
  * direct messages, presence and notifications, and the heartbeat. Get one
@@ -128,6 +135,11 @@ export class Client extends Emitter<ClientEvents> {
   private readonly now: () => number;
   private welcomeMsg: Welcome | undefined;
   private welcomes = 0; // Welcomes so far: which connection a timer was set on
+  // Rooms whose last resume timed out (one more is tried on a new socket),
+  // and rooms whose seat was given up after two: a late Joined of one
+  // makes no Room.
+  private readonly resumeTimedOut = new WeakSet<Room>();
+  private readonly abandoned = new Set<string>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private desyncTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeard = 0;
@@ -600,9 +612,11 @@ export class Client extends Emitter<ClientEvents> {
   private roomJoined(joined: Joined, ctx: JoinContext | undefined): void {
     const existing = this.roomMap.get(joined.roomId);
     if (ctx?.resume && existing === ctx.resume) {
+      this.resumeTimedOut.delete(existing);
       existing.handleResumed(joined, (seq, data) => this.sendInput(existing.id, seq, data));
       return;
     }
+    if (!ctx && this.abandoned.has(joined.roomId)) return; // a resume given up: its leave is on the way
     const room = new Room(this.host(), joined, ctx?.password ?? "", this.opts.room);
     room.on("desync", () => this.scheduleDesyncRecovery());
     this.roomMap.set(room.id, room);
@@ -645,7 +659,8 @@ export class Client extends Emitter<ClientEvents> {
       const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
       if (error.code === "connection-lost" || error.code === "not-connected") return;
       watch.handleError(error);
-      if (error.serverCode !== ErrorCode.UNAVAILABLE && error.code !== "timeout") return;
+      const passes = error.serverCode === ErrorCode.UNAVAILABLE || error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT || error.code === "timeout";
+      if (!passes) return;
       const welcomes = this.welcomes; // a later Welcome asks again itself
       setTimeout(() => {
         if (this.watches.get(watch.id) === watch && this.connection.state === "open" && this.welcomes === welcomes) this.resubscribe(watch, attempt + 1);
@@ -653,19 +668,39 @@ export class Client extends Emitter<ClientEvents> {
     });
   }
 
-  private resume(room: Room): void {
+  private resume(room: Room, attempt = 0): void {
     const value = create(JoinRoomSchema, room.resumeRequest());
+    const welcomes = this.welcomes;
     const failed = (err: unknown) => {
       const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
       // A dropped socket retries on the next Welcome; anything else loses the seat.
       if (error.code === "connection-lost" || error.code === "not-connected") return;
       if (this.roomMap.get(room.id) !== room) return;
-      if (error.code === "timeout") {
+      if (error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT && attempt < RESUME_BUSY_TRIES) {
+        // The Welcome's resumes and watches went out at once, past the
+        // server's requests in flight (a node of a cluster takes two at
+        // a time): the seat is there still. Ask again shortly.
+        setTimeout(() => {
+          if (this.roomMap.get(room.id) === room && this.connection.state === "open" && this.welcomes === welcomes) this.resume(room, attempt + 1);
+        }, Math.max(error.retryAfterMs, 100 * 2 ** attempt));
+        return;
+      }
+      if (error.code === "timeout" && !this.resumeTimedOut.has(room)) {
         // No answer is no refusal: the seat may be there still, and a
         // Joined that came late would resume it from this room's tick.
-        // Start over on a new socket, whose Welcome resumes every room.
+        // Start over on a new socket, whose Welcome resumes every room;
+        // once, as a room that never answers would loop the connection.
+        this.resumeTimedOut.add(room);
         if (this.connection.state === "open") this.connection.reconnectNow(4003, "resume timed out");
         return;
+      }
+      if (error.code === "timeout") {
+        // The second in a row: the seat is given up, and the Joined that
+        // may still come makes no Room (the app is told the room is lost).
+        this.abandoned.add(room.id);
+        this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId: room.id }) })
+          .catch(() => undefined)
+          .finally(() => this.abandoned.delete(room.id));
       }
       this.roomMap.delete(room.id);
       const reason = error.serverCode === ErrorCode.RESUME_UNAVAILABLE ? LeaveReason.SEAT_EXPIRED : LeaveReason.UNSPECIFIED;

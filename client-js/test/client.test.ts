@@ -390,6 +390,71 @@ describe("Client", () => {
     assert.deepEqual(events, []);
   });
 
+  // A room whose resume never gets an answer (its game stuck) must not
+  // cycle the connection every request timeout: after a second timeout in
+  // a row the seat is given up, with a LeaveRoom, and the Joined that may
+  // still come makes no Room.
+  it("gives up a seat whose resume times out twice in a row, without reconnecting again", async () => {
+    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    const failed: string[] = [];
+    client.on("resumeFailed", ({ error }) => failed.push(error.code));
+    const late: Room[] = [];
+    client.on("lateJoin", ({ room: r }) => late.push(r));
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    mock.timers.tick(300); // the first resume times out: a new socket
+    await flush();
+    mock.timers.tick(1000);
+    const sock3 = FakeWebSocket.last();
+    assert.notEqual(sock3, sock2);
+    welcome(sock3);
+    const resume = lastReceived(sock3);
+    assert.equal(resume.body.case, "joinRoom");
+    mock.timers.tick(300); // and the second
+    await flush();
+    assert.deepEqual(failed, ["timeout"]);
+    assert.equal(room.live, false);
+    assert.equal(client.rooms.size, 0);
+    const leave = lastReceived(sock3);
+    assert.equal(leave.body.case === "leaveRoom" && leave.body.value.roomId, "r1", "the seat given up was not left on the server");
+    reply(sock3, { requestId: resume.requestId, body: { case: "joined", value: { roomId: "r1", game: "arena", seat: 2, tickRate: 20, resumed: true, tick: 41n } } });
+    assert.equal(client.rooms.size, 0, "the late Joined of the resume given up made a Room");
+    assert.deepEqual(late, []);
+    mock.timers.tick(60_000);
+    assert.equal(FakeWebSocket.last(), sock3, "the client reconnected again");
+  });
+
+  // On a Welcome the client sends every resume and watch at once; a node
+  // of a cluster takes two lobby requests of a connection at a time and
+  // refuses the rest TOO_MANY_REQUESTS_IN_FLIGHT, which is no lost seat.
+  it("asks again for a resume the server was too busy to take", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    const failed: string[] = [];
+    client.on("resumeFailed", ({ error }) => failed.push(error.message));
+    sock.serverClose(4003, "idle");
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const first = lastReceived(sock2);
+    reply(sock2, { requestId: first.requestId, body: { case: "error", value: { code: ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT, message: "too many lobby requests in flight" } } });
+    await flush();
+    assert.deepEqual(failed, [], "a resume refused as busy was taken for a lost seat");
+    assert.equal(client.rooms.get("r1"), room);
+    mock.timers.tick(100);
+    const again = lastReceived(sock2);
+    assert.notEqual(again.requestId, first.requestId, "the resume was not asked again");
+    assert.equal(again.body.case === "joinRoom" && again.body.value.resumeTick, 40n);
+    reply(sock2, { requestId: again.requestId, body: { case: "joined", value: { roomId: "r1", game: "arena", seat: 2, tickRate: 20, resumed: true, tick: 41n } } });
+    reply(sock2, { body: { case: "state", value: sim.state({ tick: 42, base: 40, up: { 2: "b" }, roomId: "r1", roomRef: 7 }) } });
+    assert.deepEqual(entities(room), { 1: "a", 2: "b" });
+  });
+
   it("reconnects after a resumable close, resumes the seat and flushes buffered inputs", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
