@@ -107,6 +107,12 @@ const RESUME_TRIES = 8;
 const RESUME_BUSY_TRIES = 6;
 
 /**
+ * RESUME_TIMEOUT_GAP is how long after a resume's timeout started the
+ * connection over another timeout gives its seat up instead (ms).
+ */
+const RESUME_TIMEOUT_GAP = 60_000;
+
+/**
  * Client is a logged-in user's connection to a tickroom server: the lobby
  * (list, create, join, spectate, quick match), the rooms joined, chat,
  * direct messages, presence and notifications, and the heartbeat. Get one
@@ -134,11 +140,17 @@ export class Client extends Emitter<ClientEvents> {
   private nextWatchId = 1;
   private readonly now: () => number;
   private welcomeMsg: Welcome | undefined;
-  private welcomes = 0; // Welcomes so far: which connection a timer was set on
-  // Rooms whose last resume timed out (one more is tried on a new socket),
-  // and rooms whose seat was given up after two: a late Joined of one
-  // makes no Room.
-  private readonly resumeTimedOut = new WeakSet<Room>();
+  // epoch counts Welcomes and closes: a retry timer set under one epoch
+  // does nothing under another (the socket it was meant for is gone, or a
+  // Welcome asks again itself).
+  private epoch = 0;
+  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  // When a resume's timeout last started the connection over: another
+  // within RESUME_TIMEOUT_GAP gives its seat up instead.
+  private lastTimeoutReconnect = Number.NEGATIVE_INFINITY;
+  // Rooms whose seat this client gave up on its own (see abandon): their
+  // LeaveRoom is sent again while a Welcome lists the seat, and a late
+  // Joined of one makes no Room.
   private readonly abandoned = new Set<string>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private desyncTimer: ReturnType<typeof setTimeout> | undefined;
@@ -210,7 +222,33 @@ export class Client extends Emitter<ClientEvents> {
 
   /** close closes the connection for good; rooms are left on the client side and the server keeps seats for its resume window. */
   close(): void {
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
     this.connection.close();
+  }
+
+  // retryLater runs fn after ms (at most 30 s) unless the epoch has moved
+  // on or the client was closed meanwhile.
+  private retryLater(ms: number, fn: () => void): void {
+    const epoch = this.epoch;
+    const t = setTimeout(() => {
+      this.retryTimers.delete(t);
+      if (this.epoch === epoch && this.connection.state === "open") fn();
+    }, Math.min(ms, 30_000));
+    this.retryTimers.add(t);
+  }
+
+  // abandon gives up the seat of roomId on the server, for a room this
+  // client dropped without the server saying the seat was gone: its
+  // LeaveRoom goes now and again on each Welcome that lists the seat.
+  private abandon(roomId: string): void {
+    this.abandoned.add(roomId);
+    this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }).then(
+      (reply) => {
+        if (reply.body.case === "left") this.abandoned.delete(roomId);
+      },
+      () => undefined, // lost with its socket: the next Welcome that lists the seat sends it again
+    );
   }
 
   /** listRooms lists the rooms matching the filter. */
@@ -612,8 +650,13 @@ export class Client extends Emitter<ClientEvents> {
   private roomJoined(joined: Joined, ctx: JoinContext | undefined): void {
     const existing = this.roomMap.get(joined.roomId);
     if (ctx?.resume && existing === ctx.resume) {
-      this.resumeTimedOut.delete(existing);
       existing.handleResumed(joined, (seq, data) => this.sendInput(existing.id, seq, data));
+      return;
+    }
+    if (ctx?.resume) {
+      // The resume of a room this client dropped meanwhile: the app was
+      // told it is lost, so the seat is given up rather than kept unseen.
+      if (!this.abandoned.has(joined.roomId)) this.abandon(joined.roomId);
       return;
     }
     if (!ctx && this.abandoned.has(joined.roomId)) return; // a resume given up: its leave is on the way
@@ -623,6 +666,7 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private roomLeft(left: Left): void {
+    this.abandoned.delete(left.roomId);
     const room = this.roomMap.get(left.roomId);
     if (!room) return;
     this.roomMap.delete(left.roomId);
@@ -638,8 +682,14 @@ export class Client extends Emitter<ClientEvents> {
       return;
     }
     this.welcomeMsg = w;
-    this.welcomes++;
+    this.epoch++;
     this.startHeartbeat(w);
+    // A seat given up whose leave was lost with a socket is left again;
+    // one the server no longer holds is forgotten.
+    for (const roomId of [...this.abandoned]) {
+      if (w.seats.some((h) => h.roomId === roomId)) this.abandon(roomId);
+      else this.abandoned.delete(roomId);
+    }
     this.emit("welcome", w);
     for (const room of [...this.roomMap.values()]) {
       if (room.live) this.resume(room);
@@ -661,47 +711,45 @@ export class Client extends Emitter<ClientEvents> {
       watch.handleError(error);
       const passes = error.serverCode === ErrorCode.UNAVAILABLE || error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT || error.code === "timeout";
       if (!passes) return;
-      const welcomes = this.welcomes; // a later Welcome asks again itself
-      setTimeout(() => {
-        if (this.watches.get(watch.id) === watch && this.connection.state === "open" && this.welcomes === welcomes) this.resubscribe(watch, attempt + 1);
-      }, Math.min(30_000, 1000 * 2 ** attempt));
+      this.retryLater(1000 * 2 ** attempt, () => {
+        if (this.watches.get(watch.id) === watch) this.resubscribe(watch, attempt + 1);
+      });
     });
   }
 
   private resume(room: Room, attempt = 0): void {
     const value = create(JoinRoomSchema, room.resumeRequest());
-    const welcomes = this.welcomes;
     const failed = (err: unknown) => {
       const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
       // A dropped socket retries on the next Welcome; anything else loses the seat.
       if (error.code === "connection-lost" || error.code === "not-connected") return;
       if (this.roomMap.get(room.id) !== room) return;
-      if (error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT && attempt < RESUME_BUSY_TRIES) {
+      const busy = error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT;
+      if (busy && attempt < RESUME_BUSY_TRIES) {
         // The Welcome's resumes and watches went out at once, past the
         // server's requests in flight (a node of a cluster takes two at
-        // a time): the seat is there still. Ask again shortly.
-        setTimeout(() => {
-          if (this.roomMap.get(room.id) === room && this.connection.state === "open" && this.welcomes === welcomes) this.resume(room, attempt + 1);
-        }, Math.max(error.retryAfterMs, 100 * 2 ** attempt));
+        // a time): the seat is there still. Ask again shortly, on this
+        // socket only.
+        this.retryLater(Math.max(error.retryAfterMs, 100 * 2 ** attempt), () => {
+          if (this.roomMap.get(room.id) === room) this.resume(room, attempt + 1);
+        });
         return;
       }
-      if (error.code === "timeout" && !this.resumeTimedOut.has(room)) {
+      const now = this.now();
+      if (error.code === "timeout" && now - this.lastTimeoutReconnect >= RESUME_TIMEOUT_GAP) {
         // No answer is no refusal: the seat may be there still, and a
         // Joined that came late would resume it from this room's tick.
         // Start over on a new socket, whose Welcome resumes every room;
-        // once, as a room that never answers would loop the connection.
-        this.resumeTimedOut.add(room);
+        // not again within RESUME_TIMEOUT_GAP, as a room that never
+        // answers would cycle the connection.
+        this.lastTimeoutReconnect = now;
         if (this.connection.state === "open") this.connection.reconnectNow(4003, "resume timed out");
         return;
       }
-      if (error.code === "timeout") {
-        // The second in a row: the seat is given up, and the Joined that
-        // may still come makes no Room (the app is told the room is lost).
-        this.abandoned.add(room.id);
-        this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId: room.id }) })
-          .catch(() => undefined)
-          .finally(() => this.abandoned.delete(room.id));
-      }
+      // The seat is given up: the server did not say it is gone (a resume
+      // timed out again, or stayed too busy), so leave it there too, and
+      // the Joined that may still come makes no Room.
+      if (error.code === "timeout" || busy) this.abandon(room.id);
       this.roomMap.delete(room.id);
       const reason = error.serverCode === ErrorCode.RESUME_UNAVAILABLE ? LeaveReason.SEAT_EXPIRED : LeaveReason.UNSPECIFIED;
       room.handleLeft(create(LeftSchema, { roomId: room.id, reason, message: error.message }));
@@ -735,6 +783,7 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private onClose(c: CloseDetails): void {
+    this.epoch++;
     this.stopHeartbeat();
     if (this.desyncTimer !== undefined && !c.willReconnect) {
       clearTimeout(this.desyncTimer);

@@ -455,6 +455,126 @@ describe("Client", () => {
     assert.deepEqual(entities(room), { 1: "a", 2: "b" });
   });
 
+  // joinAs seats the client in roomId through the fake server.
+  async function joinAs(client: Client, sock: FakeWebSocket, roomId: string): Promise<Room> {
+    const p = client.joinRoom(roomId);
+    const req = lastReceived(sock);
+    reply(sock, { requestId: req.requestId, body: { case: "joined", value: { roomId, game: "arena", seat: 2, tickRate: 20 } } });
+    return p;
+  }
+  const resumesOn = (s: FakeWebSocket) => received(s).filter((m) => m.body.case === "joinRoom");
+  const resumedOn = (s: FakeWebSocket, m: ReturnType<typeof lastReceived>) => {
+    const roomId = m.body.case === "joinRoom" ? m.body.value.roomId : "";
+    reply(s, { requestId: m.requestId, body: { case: "joined", value: { roomId, game: "arena", seat: 2, tickRate: 20, resumed: true } } });
+  };
+
+  // Two rooms whose resumes time out in turn (one answered, the other late,
+  // then the other way round) must not cycle the connection for ever: a
+  // timeout starts the connection over once a minute at most.
+  it("starts the connection over for resume timeouts once a minute at most, whichever room's", async () => {
+    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    await joinAs(client, sock, "r1");
+    await joinAs(client, sock, "r2");
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    for (let i = 0; i < 10; i++) {
+      const s = FakeWebSocket.last();
+      if (resumesOn(s).length === 0) welcome(s);
+      const rs = resumesOn(s).filter((m) => client.rooms.has(m.body.case === "joinRoom" ? m.body.value.roomId : ""));
+      if (rs.length === 0) break;
+      resumedOn(s, rs[i % rs.length]);
+      mock.timers.tick(300);
+      await flush();
+      mock.timers.tick(1000);
+    }
+    assert.ok(FakeWebSocket.instances.length <= 3, `${FakeWebSocket.instances.length} sockets for resumes that time out in turn`);
+  });
+
+  // The LeaveRoom of a seat given up may be lost with its socket, on the
+  // network that made the resume time out: the next Welcome that lists the
+  // seat gets it again, so the others do not wait out the resume window.
+  it("leaves again, on the next Welcome that lists it, a seat it gave up whose leave was lost", async () => {
+    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    await joinAs(client, sock, "r1");
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    welcome(FakeWebSocket.last());
+    mock.timers.tick(300); // the first timeout: a new socket
+    await flush();
+    mock.timers.tick(1000);
+    const s3 = FakeWebSocket.last();
+    welcome(s3);
+    mock.timers.tick(300); // the second: the seat is given up
+    await flush();
+    assert.equal(lastReceived(s3).body.case, "leaveRoom");
+    s3.serverClose(1006); // before the Left
+    mock.timers.tick(2000);
+    const s4 = FakeWebSocket.last();
+    assert.notEqual(s4, s3);
+    welcome(s4, { resumeWindowMs: 30_000, seats: [{ roomId: "r1" }] });
+    await flush();
+    const leave = lastReceived(s4);
+    assert.equal(leave.body.case === "leaveRoom" && leave.body.value.roomId, "r1", "the seat given up was not left again");
+    reply(s4, { requestId: leave.requestId, body: { case: "left", value: { roomId: "r1", reason: LeaveReason.REQUESTED } } });
+    await flush();
+    s4.serverClose(1006);
+    mock.timers.tick(2000);
+    const s5 = FakeWebSocket.last();
+    welcome(s5, { resumeWindowMs: 30_000 });
+    await flush();
+    assert.deepEqual(received(s5).map((m) => m.body.case), [], "sent again after the Left");
+  });
+
+  // A resume refused as busy more times than it is asked again drops the
+  // room, and its seat, which the server still holds, is left.
+  it("leaves the seat of a resume refused as busy past its tries", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    await joinAs(client, sock, "r1");
+    const failed: number[] = [];
+    client.on("resumeFailed", ({ error }) => failed.push(error.serverCode ?? 0));
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    const s2 = FakeWebSocket.last();
+    welcome(s2);
+    for (let i = 0; i < 10 && client.rooms.size > 0; i++) {
+      const r = lastReceived(s2);
+      reply(s2, { requestId: r.requestId, body: { case: "error", value: { code: ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT, message: "busy" } } });
+      await flush();
+      mock.timers.tick(100 * 2 ** i);
+    }
+    assert.deepEqual(failed, [ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT]);
+    const leave = lastReceived(s2);
+    assert.equal(leave.body.case === "leaveRoom" && leave.body.value.roomId, "r1", "the seat was not left");
+  });
+
+  // A busy retry set on one socket must not fire on the next one, before
+  // its Welcome, which resumes every room itself: two resumes of one room
+  // on one socket got the second refused ALREADY_IN_ROOM, a resumeFailed,
+  // and the first one's Joined a second, hidden Room.
+  it("sends a busy resume's retry on its own socket only", async () => {
+    const { client, sock } = await connected({ requestTimeoutMs: 5000, heartbeatIntervalMs: 60_000 });
+    const room = await joinAs(client, sock, "r1");
+    sock.serverClose(1006);
+    mock.timers.tick(1000);
+    const s2 = FakeWebSocket.last();
+    welcome(s2);
+    const r0 = lastReceived(s2);
+    reply(s2, { requestId: r0.requestId, body: { case: "error", value: { code: ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT, message: "busy", retryAfterMs: 2000 } } });
+    await flush();
+    s2.serverClose(1006); // dropped while the retry waits
+    mock.timers.tick(1000);
+    const s3 = FakeWebSocket.last();
+    assert.notEqual(s3, s2);
+    s3.serverOpen(); // upgraded; its Welcome is on the way
+    mock.timers.tick(1000); // when the retry set on s2 was due
+    welcome(s3);
+    await flush();
+    const rs = resumesOn(s3);
+    assert.equal(rs.length, 1, "two resumes of one room on one socket");
+    resumedOn(s3, rs[0]);
+    assert.equal(client.rooms.get("r1"), room);
+  });
+
   it("reconnects after a resumable close, resumes the seat and flushes buffered inputs", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
