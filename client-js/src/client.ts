@@ -660,6 +660,7 @@ export class Client extends Emitter<ClientEvents> {
       return;
     }
     if (!ctx && this.abandoned.has(joined.roomId)) return; // a resume given up: its leave is on the way
+    this.abandoned.delete(joined.roomId); // the app's own join of it: the seat is the app's now
     const room = new Room(this.host(), joined, ctx?.password ?? "", this.opts.room);
     room.on("desync", () => this.scheduleDesyncRecovery());
     this.roomMap.set(room.id, room);
@@ -687,7 +688,8 @@ export class Client extends Emitter<ClientEvents> {
     // A seat given up whose leave was lost with a socket is left again;
     // one the server no longer holds is forgotten.
     for (const roomId of [...this.abandoned]) {
-      if (w.seats.some((h) => h.roomId === roomId)) this.abandon(roomId);
+      // A room the app joined again since is its, not one to leave.
+      if (!this.roomMap.has(roomId) && w.seats.some((h) => h.roomId === roomId)) this.abandon(roomId);
       else this.abandoned.delete(roomId);
     }
     this.emit("welcome", w);

@@ -575,6 +575,33 @@ describe("Client", () => {
     assert.equal(client.rooms.get("r1"), room);
   });
 
+  // A room the app joins again after its seat was given up is the app's:
+  // a later Welcome that lists the seat resumes it, and leaves nothing.
+  it("does not leave a seat given up once the app has joined that room again", async () => {
+    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    await joinAs(client, sock, "r1");
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    welcome(FakeWebSocket.last());
+    mock.timers.tick(300);
+    await flush();
+    mock.timers.tick(1000);
+    const s3 = FakeWebSocket.last();
+    welcome(s3);
+    mock.timers.tick(300); // the seat is given up, its LeaveRoom sent
+    await flush();
+    assert.equal(lastReceived(s3).body.case, "leaveRoom");
+    const again = await joinAs(client, s3, "r1"); // the app joins it again
+    s3.serverClose(1006); // and the abandon's Left is lost with the socket
+    mock.timers.tick(2000);
+    const s4 = FakeWebSocket.last();
+    welcome(s4, { resumeWindowMs: 30_000, seats: [{ roomId: "r1" }] });
+    await flush();
+    const sent = received(s4);
+    assert.deepEqual(sent.map((m) => m.body.case), ["joinRoom"], "the app's seat was left, or not resumed");
+    assert.equal(client.rooms.get("r1"), again);
+  });
+
   it("reconnects after a resumable close, resumes the seat and flushes buffered inputs", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const room = await joinedRoom(client, sock);
