@@ -106,11 +106,6 @@ const RESUME_TRIES = 8;
  */
 const RESUME_BUSY_TRIES = 6;
 
-/**
- * RESUME_TIMEOUT_GAP is how long after a resume's timeout started the
- * connection over another timeout gives its seat up instead (ms).
- */
-const RESUME_TIMEOUT_GAP = 60_000;
 
 /**
  * Client is a logged-in user's connection to a tickroom server: the lobby
@@ -145,13 +140,11 @@ export class Client extends Emitter<ClientEvents> {
   // Welcome asks again itself).
   private epoch = 0;
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
-  // When a resume's timeout last started the connection over: another
-  // within RESUME_TIMEOUT_GAP gives its seat up instead.
-  private lastTimeoutReconnect = Number.NEGATIVE_INFINITY;
-  // Rooms whose seat this client gave up on its own (see abandon): their
-  // LeaveRoom is sent again while a Welcome lists the seat, and a late
-  // Joined of one makes no Room.
-  private readonly abandoned = new Set<string>();
+  // Rooms whose seat this client gave up on its own (see abandon), until
+  // when the server could still hold it: their LeaveRoom is sent again on
+  // each Welcome that lists the seat, and a late Joined of one makes no
+  // Room.
+  private readonly abandoned = new Map<string, number>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private desyncTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeard = 0;
@@ -242,12 +235,21 @@ export class Client extends Emitter<ClientEvents> {
   // client dropped without the server saying the seat was gone: its
   // LeaveRoom goes now and again on each Welcome that lists the seat.
   private abandon(roomId: string): void {
-    this.abandoned.add(roomId);
+    if (!this.abandoned.has(roomId)) this.abandoned.set(roomId, this.now() + (this.welcomeMsg?.resumeWindowMs ?? 0) + 60_000);
     this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }).then(
       (reply) => {
         if (reply.body.case === "left") this.abandoned.delete(roomId);
       },
-      () => undefined, // lost with its socket: the next Welcome that lists the seat sends it again
+      (err: unknown) => {
+        // Lost with its socket: the next Welcome that lists the seat sends
+        // it again. Refused for the rate: again on this socket.
+        const e = err instanceof TickroomError ? err : undefined;
+        if (e?.serverCode === ErrorCode.RATE_LIMITED || e?.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT) {
+          this.retryLater(Math.max(e.retryAfterMs, 500), () => {
+            if (this.abandoned.has(roomId) && !this.roomMap.has(roomId)) this.abandon(roomId);
+          });
+        }
+      },
     );
   }
 
@@ -443,11 +445,11 @@ export class Client extends Emitter<ClientEvents> {
     return this.requestWith(body, undefined);
   }
 
-  private requestWith(body: Body, join: JoinContext | undefined): Promise<ServerMessage> {
+  private requestWith(body: Body, join: JoinContext | undefined, timeoutMs?: number): Promise<ServerMessage> {
     if (this.connection.state !== "open") {
       return Promise.reject(new TickroomError("not-connected", `tickroom: cannot send ${body.case ?? "request"} while ${this.connection.state}`));
     }
-    const { id, reply } = this.tracker.start(body.case ?? "request");
+    const { id, reply } = this.tracker.start(body.case ?? "request", timeoutMs);
     if (id === 0) return reply;
     const bytes = toBinary(ClientMessageSchema, create(ClientMessageSchema, { requestId: id, body }));
     const max = this.welcomeMsg?.maxMessageBytes ?? 0;
@@ -687,10 +689,13 @@ export class Client extends Emitter<ClientEvents> {
     this.startHeartbeat(w);
     // A seat given up whose leave was lost with a socket is left again;
     // one the server no longer holds is forgotten.
-    for (const roomId of [...this.abandoned]) {
-      // A room the app joined again since is its, not one to leave.
-      if (!this.roomMap.has(roomId) && w.seats.some((h) => h.roomId === roomId)) this.abandon(roomId);
-      else this.abandoned.delete(roomId);
+    const now = this.now();
+    for (const [roomId, until] of [...this.abandoned]) {
+      // A room the app joined again since is its, not one to leave; one
+      // past the time the server could hold it is gone. A Welcome that
+      // does not list the seat may come from another node of a cluster.
+      if (this.roomMap.has(roomId) || now > until) this.abandoned.delete(roomId);
+      else if (w.seats.some((h) => h.roomId === roomId)) this.abandon(roomId);
     }
     this.emit("welcome", w);
     for (const room of [...this.roomMap.values()]) {
@@ -737,27 +742,20 @@ export class Client extends Emitter<ClientEvents> {
         });
         return;
       }
-      const now = this.now();
-      if (error.code === "timeout" && now - this.lastTimeoutReconnect >= RESUME_TIMEOUT_GAP) {
-        // No answer is no refusal: the seat may be there still, and a
-        // Joined that came late would resume it from this room's tick.
-        // Start over on a new socket, whose Welcome resumes every room;
-        // not again within RESUME_TIMEOUT_GAP, as a room that never
-        // answers would cycle the connection.
-        this.lastTimeoutReconnect = now;
-        if (this.connection.state === "open") this.connection.reconnectNow(4003, "resume timed out");
-        return;
-      }
-      // The seat is given up: the server did not say it is gone (a resume
-      // timed out again, or stayed too busy), so leave it there too, and
-      // the Joined that may still come makes no Room.
+      // The seat is given up: the server did not say it is gone (no answer
+      // while it could hold the seat, or too busy still), so leave it there
+      // too, and the Joined that may still come makes no Room.
       if (error.code === "timeout" || busy) this.abandon(room.id);
       this.roomMap.delete(room.id);
       const reason = error.serverCode === ErrorCode.RESUME_UNAVAILABLE ? LeaveReason.SEAT_EXPIRED : LeaveReason.UNSPECIFIED;
       room.handleLeft(create(LeftSchema, { roomId: room.id, reason, message: error.message }));
       this.emit("resumeFailed", { room, error });
     };
-    this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }).then((reply) => {
+    // A resume waits for its answer as long as the server holds the seat:
+    // a room slow to tick answers late, and a Joined after a timeout would
+    // resume the seat from this room's tick with no Room to take it.
+    const wait = Math.max(this.opts.requestTimeoutMs || 10_000, this.welcomeMsg?.resumeWindowMs ?? 0);
+    this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }, wait).then((reply) => {
       // The room lives on another node of the cluster: move there; its
       // Welcome resumes every room again, on that node.
       if (reply.body.case === "redirect" && this.roomMap.get(room.id) === room) {

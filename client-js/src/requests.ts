@@ -34,7 +34,7 @@ export class RequestTracker<R> {
    * start reserves a request id and returns it with the reply's Promise. The
    * caller sends the request with that id; if sending fails it calls fail.
    */
-  start(kind: string): { id: number; reply: Promise<R> } {
+  start(kind: string, timeoutMs = this.timeoutMs): { id: number; reply: Promise<R> } {
     if (this.pending.size >= this.maxInFlight) {
       return {
         id: 0,
@@ -47,8 +47,8 @@ export class RequestTracker<R> {
     const reply = new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new TickroomError("timeout", `tickroom: ${kind} got no reply within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        reject(new TickroomError("timeout", `tickroom: ${kind} got no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer, kind });
     });
     return { id, reply };
