@@ -101,10 +101,11 @@ const RESUME_TRIES = 8;
 
 /**
  * RESUME_BUSY_TRIES is how many times a resume refused
- * TOO_MANY_REQUESTS_IN_FLIGHT is asked again (after 100 ms, doubling)
- * before the seat counts as lost.
+ * TOO_MANY_REQUESTS_IN_FLIGHT is asked again (after 100 ms, doubling up
+ * to 30 s: about 50 s in all, a resume window's worth) before the seat is
+ * given up.
  */
-const RESUME_BUSY_TRIES = 6;
+const RESUME_BUSY_TRIES = 9;
 
 
 /**
@@ -238,7 +239,11 @@ export class Client extends Emitter<ClientEvents> {
     if (!this.abandoned.has(roomId)) this.abandoned.set(roomId, this.now() + (this.welcomeMsg?.resumeWindowMs ?? 0) + 60_000);
     this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }).then(
       (reply) => {
-        if (reply.body.case === "left") this.abandoned.delete(roomId);
+        if (reply.body.case !== "left") return;
+        this.abandoned.delete(roomId);
+        // A Room the app made again meanwhile (a quick match into that
+        // room) lost its seat with this leave: say so.
+        this.roomLeft(reply.body.value);
       },
       (err: unknown) => {
         // Lost with its socket: the next Welcome that lists the seat sends
@@ -302,6 +307,7 @@ export class Client extends Emitter<ClientEvents> {
 
   /** joinRoom takes a seat in a room (or spectates with spectate: true). */
   joinRoom(roomId: string, options: { password?: string; spectate?: boolean } = {}): Promise<Room> {
+    this.abandoned.delete(roomId); // the app wants it again: leave it no more
     const value = create(JoinRoomSchema, { roomId, password: options.password ?? "", spectate: options.spectate ?? false });
     return this.join({ case: "joinRoom", value }, { password: options.password ?? "" });
   }
@@ -731,7 +737,8 @@ export class Client extends Emitter<ClientEvents> {
       // A dropped socket retries on the next Welcome; anything else loses the seat.
       if (error.code === "connection-lost" || error.code === "not-connected") return;
       if (this.roomMap.get(room.id) !== room) return;
-      const busy = error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT;
+      // Too busy: the server's requests in flight, or this client's own.
+      const busy = error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT || error.code === "too-many-requests";
       if (busy && attempt < RESUME_BUSY_TRIES) {
         // The Welcome's resumes and watches went out at once, past the
         // server's requests in flight (a node of a cluster takes two at

@@ -527,15 +527,15 @@ describe("Client", () => {
     mock.timers.tick(50);
     const s2 = FakeWebSocket.last();
     welcome(s2);
-    for (let i = 0; i < 10 && client.rooms.size > 0; i++) {
-      const r = lastReceived(s2);
+    for (let i = 0; i < 12 && client.rooms.size > 0; i++) {
+      const r = resumesOn(s2).at(-1)!;
       reply(s2, { requestId: r.requestId, body: { case: "error", value: { code: ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT, message: "busy" } } });
       await flush();
-      mock.timers.tick(100 * 2 ** i);
+      mock.timers.tick(Math.min(100 * 2 ** i, 30_000));
     }
     assert.deepEqual(failed, [ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT]);
-    const leave = lastReceived(s2);
-    assert.equal(leave.body.case === "leaveRoom" && leave.body.value.roomId, "r1", "the seat was not left");
+    const leaves = received(s2).filter((m) => m.body.case === "leaveRoom");
+    assert.equal(leaves.length === 1 && leaves[0].body.case === "leaveRoom" && leaves[0].body.value.roomId, "r1", "the seat was not left");
   });
 
   // A busy retry set on one socket must not fire on the next one, before
@@ -587,6 +587,30 @@ describe("Client", () => {
     const sent = received(s4);
     assert.deepEqual(sent.map((m) => m.body.case), ["joinRoom"], "the app's seat was left, or not resumed");
     assert.equal(client.rooms.get("r1"), again);
+  });
+
+  // The app that joins a room again after its seat was given up wants it:
+  // a LeaveRoom of the seat given up, refused for the rate and due again,
+  // is not sent, so the server does not leave the app's new seat.
+  it("sends no more leaves of a seat given up once the app joins that room again", async () => {
+    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    await joinAs(client, sock, "r1");
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    const s2 = FakeWebSocket.last();
+    welcome(s2);
+    mock.timers.tick(300); // no answer: the seat is given up
+    await flush();
+    const leave = lastReceived(s2);
+    assert.equal(leave.body.case, "leaveRoom");
+    reply(s2, { requestId: leave.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "slow down", retryAfterMs: 500 } } });
+    await flush();
+    const p = client.joinRoom("r1"); // the app's own join, pending at a slow room
+    const answered = p.catch((err: unknown) => err); // it times out here; its seat is the app's all the same
+    mock.timers.tick(1000); // past when the refused leave was due again
+    await flush();
+    assert.deepEqual(received(s2).map((m) => m.body.case), ["joinRoom", "leaveRoom", "joinRoom"], "a leave of the seat given up went after the app joined again");
+    await answered;
   });
 
   it("reconnects after a resumable close, resumes the seat and flushes buffered inputs", async () => {
