@@ -448,6 +448,22 @@ describe("Client", () => {
     reply(sock, { requestId: req.requestId, body: { case: "joined", value: { roomId, game: "arena", seat: 2, tickRate: 20 } } });
     return p;
   }
+  // seatGivenUp seats the client in r1, drops its socket, and lets the
+  // resume on the next one go unanswered past the time the server could
+  // hold the seat: the client gives it up and sends LeaveRoom, the last
+  // message on that socket, which it returns.
+  async function seatGivenUp(): Promise<{ client: Client; s: FakeWebSocket }> {
+    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    await joinAs(client, sock, "r1");
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    const s = FakeWebSocket.last();
+    welcome(s);
+    mock.timers.tick(300);
+    await flush();
+    assert.equal(lastReceived(s).body.case, "leaveRoom");
+    return { client, s };
+  }
   const resumesOn = (s: FakeWebSocket) => received(s).filter((m) => m.body.case === "joinRoom");
   const resumedOn = (s: FakeWebSocket, m: ReturnType<typeof lastReceived>) => {
     const roomId = m.body.case === "joinRoom" ? m.body.value.roomId : "";
@@ -480,15 +496,7 @@ describe("Client", () => {
   // network that made the resume time out: the next Welcome that lists the
   // seat gets it again, so the others do not wait out the resume window.
   it("leaves again, on the next Welcome that lists it, a seat it gave up whose leave was lost", async () => {
-    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
-    await joinAs(client, sock, "r1");
-    sock.serverClose(1006);
-    mock.timers.tick(50);
-    const s3 = FakeWebSocket.last();
-    welcome(s3);
-    mock.timers.tick(300); // no answer while the seat could be held: it is given up
-    await flush();
-    assert.equal(lastReceived(s3).body.case, "leaveRoom");
+    const { client, s: s3 } = await seatGivenUp();
     s3.serverClose(1006); // before the Left
     mock.timers.tick(2000);
     // A Welcome without the seat, from another node of a cluster, say,
@@ -569,15 +577,7 @@ describe("Client", () => {
   // A room the app joins again after its seat was given up is the app's:
   // a later Welcome that lists the seat resumes it, and leaves nothing.
   it("does not leave a seat given up once the app has joined that room again", async () => {
-    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
-    await joinAs(client, sock, "r1");
-    sock.serverClose(1006);
-    mock.timers.tick(50);
-    const s3 = FakeWebSocket.last();
-    welcome(s3);
-    mock.timers.tick(300); // the seat is given up, its LeaveRoom sent
-    await flush();
-    assert.equal(lastReceived(s3).body.case, "leaveRoom");
+    const { client, s: s3 } = await seatGivenUp();
     const again = await joinAs(client, s3, "r1"); // the app joins it again
     s3.serverClose(1006); // and the abandon's Left is lost with the socket
     mock.timers.tick(2000);
@@ -593,16 +593,8 @@ describe("Client", () => {
   // a LeaveRoom of the seat given up, refused for the rate and due again,
   // is not sent, so the server does not leave the app's new seat.
   it("sends no more leaves of a seat given up once the app joins that room again", async () => {
-    const { client, sock } = await connected({ requestTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
-    await joinAs(client, sock, "r1");
-    sock.serverClose(1006);
-    mock.timers.tick(50);
-    const s2 = FakeWebSocket.last();
-    welcome(s2);
-    mock.timers.tick(300); // no answer: the seat is given up
-    await flush();
+    const { client, s: s2 } = await seatGivenUp();
     const leave = lastReceived(s2);
-    assert.equal(leave.body.case, "leaveRoom");
     reply(s2, { requestId: leave.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "slow down", retryAfterMs: 500 } } });
     await flush();
     const p = client.joinRoom("r1"); // the app's own join, pending at a slow room
