@@ -5,10 +5,8 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/tickroom/tickroom/protocol"
-	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/social"
 	"github.com/tickroom/tickroom/store"
 )
@@ -77,42 +75,4 @@ func (b storeInbox) Take(ctx context.Context, user string) ([]social.Stored, err
 // Done implements social.Inbox.
 func (b storeInbox) Done(ctx context.Context, user string, upTo int64) error {
 	return b.db.AckInbox(ctx, user, upTo)
-}
-
-// storeChannels keeps lobby channel lines in the store: each line is
-// queued on the write queue (the store keeps a channel's newest
-// ChannelKeep, for the ChannelHistories channels written most recently),
-// and a channel that opens reads its newest lines back.
-type storeChannels struct {
-	db *store.DB
-	q  *store.WriteQueue
-}
-
-var _ social.ChannelStore = storeChannels{}
-
-// socialChannels returns the store's channel history, or nil without a
-// store (a channel's history then goes with it).
-func (s *Server) socialChannels() social.ChannelStore {
-	if s.db == nil || s.queue == nil {
-		return nil
-	}
-	return storeChannels{db: s.db, q: s.queue}
-}
-
-// Recent implements social.ChannelStore.
-func (c storeChannels) Recent(ctx context.Context, channel string, n int) ([]*tickroomv1.Chat, error) {
-	lines, err := c.db.ChannelLines(ctx, channel, 0, min(n, store.MaxPage))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*tickroomv1.Chat, len(lines))
-	for i, l := range lines { // newest first
-		out[len(lines)-1-i] = &tickroomv1.Chat{Channel: l.Channel, FromUserId: l.From, FromName: l.FromName, Text: l.Text, SentAtMs: l.At.UnixMilli()}
-	}
-	return out, nil
-}
-
-// Keep implements social.ChannelStore: the line is queued, never waited for.
-func (c storeChannels) Keep(line *tickroomv1.Chat) {
-	c.q.AddLine(store.Line{Channel: line.Channel, From: line.FromUserId, FromName: line.FromName, Text: line.Text, At: time.UnixMilli(line.SentAtMs)})
 }
