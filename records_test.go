@@ -7,6 +7,7 @@ import (
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/store"
 )
 
 func historyRequest(user string, before uint64, limit uint32) *tickroomv1.ClientMessage {
@@ -106,5 +107,14 @@ func TestMatchHistoryWithoutAStore(t *testing.T) {
 		if code := ada.Request(req).GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_UNSUPPORTED {
 			t.Errorf("%v without a store: %v, want ERROR_CODE_UNSUPPORTED", req, code)
 		}
+	}
+}
+
+// TestScoreBoundsAgree: a room leaves out a score past game.MaxScore and
+// the store refuses a result with one past store.MaxScore; were the
+// store's the lower, a room's result would again be lost whole.
+func TestScoreBoundsAgree(t *testing.T) {
+	if game.MaxScore != store.MaxScore {
+		t.Fatalf("game.MaxScore %d, store.MaxScore %d: they must be the same bound", int64(game.MaxScore), int64(store.MaxScore))
 	}
 }

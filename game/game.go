@@ -150,11 +150,16 @@ type MatchResult struct {
 	Data []byte
 	// Scores are the players' scores, one per seat that has one, for the
 	// match history and the per-game standings (which add them up). A game
-	// that keeps no score leaves it empty: its players score 0. A store
-	// records no result with a score past ±10^12 (store.MaxScore): it logs
-	// the refusal, and the players are told the match's end all the same.
+	// that keeps no score leaves it empty: its players score 0. A score
+	// past ±MaxScore is left out (logged as the game's bug), so that
+	// seat scores 0; the rest of the result stands.
 	Scores []SeatScore
 }
+
+// MaxScore bounds a SeatScore either way: a match history's standings
+// add scores up, and a sum past an int64's range would fail there. It is
+// the store's own bound (store.MaxScore).
+const MaxScore = 1_000_000_000_000
 
 // MaxReasonLen bounds a MatchResult's Reason in bytes, as its members get
 // it and as a match history keeps it.

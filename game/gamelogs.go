@@ -7,7 +7,8 @@ import "github.com/tickroom/tickroom/internal/logspace"
 // returns no game (a client reaches New at its message rate), a game
 // message over Config.MaxStateBytes (an input may cause one at its
 // seat's rate), an Encode or View that fails (again at every tick of
-// every room of the game).
+// every room of the game), a match result with a score past MaxScore
+// (at every match's end).
 //
 // They are per game, not per runtime nor per room: one game failing at
 // every tick would otherwise hide every other game's failure from the
@@ -16,7 +17,7 @@ import "github.com/tickroom/tickroom/internal/logspace"
 // thousand. The games are the Registry's, which no client adds to, so
 // the spacers are bounded by them however many rooms come and go.
 type gameLogs struct {
-	newPanic, newNil, bigMessage, encode logspace.Spacer
+	newPanic, newNil, bigMessage, encode, badScore logspace.Spacer
 }
 
 // logsOf returns game's spacers, made on its first line. It is looked up

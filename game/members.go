@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -371,9 +372,26 @@ func (r *Room) end(res MatchResult) {
 		r.log.Error("game's match result reason over the limit: cut", "room", r.id, "bytes", len(res.Reason), "limit", MaxReasonLen)
 		res.Reason = cutUTF8(res.Reason, MaxReasonLen)
 	}
+	res.Scores = r.boundScores(res.Scores)
 	r.w.result = res
 	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED, nil, &res)
 	r.report(res, started)
+}
+
+// boundScores returns scores without those past ±MaxScore, the game's
+// bug: a store refuses such a result whole, the others' wins and scores
+// with it. The first is logged, at most once every 10 s for the game.
+// A game's own slice is copied before it is changed.
+func (r *Room) boundScores(scores []SeatScore) []SeatScore {
+	bad := func(sc SeatScore) bool { return sc.Score > MaxScore || sc.Score < -MaxScore }
+	i := slices.IndexFunc(scores, bad)
+	if i < 0 {
+		return scores
+	}
+	if ok, skipped := r.rt.logsOf(r.def.Name).badScore.Allow(time.Now()); ok {
+		r.log.Error("game's match result has a score past the bound: left out (logged at most once every 10 s)", "room", r.id, "seat", scores[i].Seat, "score", scores[i].Score, "limit", int64(MaxScore), "left_out", skipped)
+	}
+	return slices.DeleteFunc(slices.Clone(scores), bad)
 }
 
 // FitText returns s as a game's text is sent: each run of bytes that are

@@ -1,11 +1,13 @@
 package game_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/gametest"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
 // TestResultReported checks what reaches Config.OnResult: the game's own
@@ -39,6 +41,33 @@ func TestResultReported(t *testing.T) {
 		e.Advance(t, 200*time.Millisecond)
 		if n := len(e.Results()); n != 1 {
 			t.Fatalf("a second End reported again: %d results", n)
+		}
+	})
+	t.Run("a score past the bound", func(t *testing.T) {
+		// The seat's score is left out, the rest of the result stands:
+		// a store refuses a result with such a score whole.
+		e := gametest.NewEnv(t, testDefinitions(), nil)
+		r := e.Create(t, game.RoomOptions{Game: "counter"})
+		ada, bob := e.Seat(t, r, "ada"), e.Seat(t, r, "bob")
+		e.Advance(t, 200*time.Millisecond)
+		bob.Send(t, []byte("end-huge"))
+		e.Advance(t, 200*time.Millisecond)
+		res := e.Results()
+		if len(res) != 1 {
+			t.Fatalf("%d results, want 1", len(res))
+		}
+		want := []game.SeatScore{{Seat: ada.Seat, Score: 7}}
+		if got := res[0].Outcome; !slices.Equal(got.Scores, want) || len(got.WinnerSeats) != 1 || got.WinnerSeats[0] != bob.Seat {
+			t.Fatalf("reported scores %v winners %v, want scores %v and bob the winner", got.Scores, got.WinnerSeats, want)
+		}
+		var told []*tickroomv1.SeatScore
+		for _, ev := range ada.Events() {
+			if ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED {
+				told = ev.GetResult().GetScores()
+			}
+		}
+		if len(told) != 1 || told[0].Seat != ada.Seat || told[0].Score != 7 {
+			t.Fatalf("ada was told scores %v, want only her 7", told)
 		}
 	})
 	t.Run("closed while running", func(t *testing.T) {

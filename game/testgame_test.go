@@ -1,8 +1,10 @@
 package game_test
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -12,7 +14,8 @@ import (
 
 // counter is a test game: every player has an entity (id = seat) holding a
 // counter; input "+" increments it, "-" removes the entity, "!" is refused,
-// "end" ends the match with the sender as winner. Globals hold the number of
+// "end" ends the match with the sender as winner ("end-huge" too, with
+// the sender's score past MaxScore and every other player's 7). Globals hold the number of
 // inputs applied. A user id "banned" is refused.
 type counter struct {
 	vals    map[uint64]int
@@ -58,6 +61,18 @@ func (g *counter) Input(ctx *game.Context, seat uint32, data []byte) error {
 		return fmt.Errorf("counter: %w", errBang) // wrapped: the room finds it with errors.As
 	case "end":
 		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "test"})
+	case "end-huge":
+		// The sender scores past the bound, every other seat 7.
+		res := game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "test"}
+		for id := range g.vals {
+			sc := game.SeatScore{Seat: uint32(id), Score: 7}
+			if sc.Seat == seat {
+				sc.Score = game.MaxScore + 1
+			}
+			res.Scores = append(res.Scores, sc)
+		}
+		slices.SortFunc(res.Scores, func(a, b game.SeatScore) int { return cmp.Compare(a.Seat, b.Seat) })
+		ctx.End(res)
 	default:
 		return errors.New("unknown input")
 	}
