@@ -269,7 +269,15 @@ func (r *Room) maxControl() int { return 2*(r.maxPlayers+r.maxSpectators) + 16 }
 // sequence number. data is copied. It fails with ErrNotSeated,
 // ErrSpectator, ErrInputTooLarge, a RateLimitedError (ErrRateLimited) or
 // ErrInboxFull; the last two are counted.
-func (r *Room) Input(seat, seq uint32, data []byte) error {
+func (r *Room) Input(seat, seq uint32, data []byte) error { return r.InputFrom(nil, seat, seq, data) }
+
+// InputFrom is Input from connection c: it also fails with ErrNotSeated
+// once the seat has been joined or resumed on another connection (the
+// resume asked for, not yet answered, included). An input of the old
+// connection applied after the resume's answer would pass the
+// Joined.last_input_seq the new connection numbers its inputs from, and
+// they would be dropped as resends. A nil c is any connection.
+func (r *Room) InputFrom(c Client, seat, seq uint32, data []byte) error {
 	if len(data) > r.rt.cfg.MaxInputSize {
 		return ErrInputTooLarge
 	}
@@ -281,6 +289,9 @@ func (r *Room) Input(seat, seq uint32, data []byte) error {
 		return ErrNotSeated
 	}
 	s := &r.seats[seat-1]
+	if c != nil && s.client != c {
+		return ErrNotSeated
+	}
 	if s.spectator {
 		return ErrSpectator
 	}

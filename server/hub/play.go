@@ -120,7 +120,7 @@ func (s *Session) input(in inputMsg) error {
 	case spectator:
 		return protocol.NewError(protocol.ErrorNotAPlayer, "spectators send no input")
 	}
-	if err := room.Input(seat, in.seq, in.data); err != nil {
+	if err := room.InputFrom(s, seat, in.seq, in.data); err != nil {
 		s.h.stats.InputsRefused.Add(1)
 		return err
 	}
