@@ -142,13 +142,35 @@ func dialFor(name string) *atomic.Uint64 {
 // google.protobuf.UInt64Value, and globals counting its changes; Bulk adds
 // entity 2 with that many bytes, new every tick (for slow-reader tests);
 // Tick makes the globals count ticks instead, so every tick has a delta;
-// Stone adds entity 3, a gomoku Stone at x = 0, y = the dial's value.
+// Stone adds entity 3, a gomoku Stone at x = 0, y = the dial's value;
+// hold names the hold (holdRoom) its Encode waits in.
 type dialGame struct {
 	v     *atomic.Uint64
 	bulk  int
 	stone bool
 	tick  bool
+	hold  string
 	n     uint64
+}
+
+// holds maps a room's "hold" option to the hold a test set (holdRoom).
+var holds sync.Map
+
+// hold keeps a room's tick worker in its game's next Encode: entered is
+// closed once it waits there, and it waits until gate is closed.
+type hold struct {
+	entered, gate chan struct{}
+	release       func() // closes gate, once
+}
+
+// holdRoom makes the next Encode of the dial room whose "hold" option is
+// name wait until the hold is released, or t ends.
+func holdRoom(t *testing.T, name string) *hold {
+	h := &hold{entered: make(chan struct{}), gate: make(chan struct{})}
+	h.release = sync.OnceFunc(func() { close(h.gate) })
+	holds.Store(name, h)
+	t.Cleanup(h.release)
+	return h
 }
 
 func dialDefinition() game.Definition {
@@ -162,6 +184,7 @@ func dialDefinition() game.Definition {
 			}
 			g.stone = s.Options["stone"] != ""
 			g.tick = s.Options["tick"] != ""
+			g.hold = s.Options["hold"]
 			return g, nil
 		},
 		Schema: game.Schema{
@@ -184,6 +207,13 @@ func (g *dialGame) Notice(*game.Context, game.NoticeKind, game.Player) {}
 func (g *dialGame) Input(*game.Context, uint32, []byte) error          { return nil }
 func (g *dialGame) Update(*game.Context, time.Duration)                {}
 func (g *dialGame) Encode(s *game.Snapshot) {
+	if g.hold != "" {
+		if v, ok := holds.LoadAndDelete(g.hold); ok {
+			h := v.(*hold)
+			close(h.entered)
+			<-h.gate
+		}
+	}
 	v := g.v.Load()
 	b, _ := proto.Marshal(wrapperspb.UInt64(v))
 	s.EntityBytes(1, b)
@@ -244,6 +274,49 @@ func (e *env) open(room, query string, header http.Header) (*sse, int, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return e.stream(resp)
+}
+
+// openLater is open for a stream that answers only later: it asks at once
+// and returns a func that waits for the answer, which must be a stream.
+func (e *env) openLater(room string, header http.Header) func() *sse {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.http.URL+"/v1/rooms/"+room+"/events", nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	type answer struct {
+		resp *http.Response
+		err  error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		ch <- answer{resp, err}
+	}()
+	return func() *sse {
+		e.t.Helper()
+		var a answer
+		select {
+		case a = <-ch:
+		case <-time.After(10 * time.Second):
+			e.t.Fatal("no answer to the stream's request in 10 s")
+		}
+		if a.err != nil {
+			e.t.Fatal(a.err)
+		}
+		s, code, body := e.stream(a.resp)
+		if s == nil {
+			e.t.Fatalf("status %d: %s", code, body)
+		}
+		return s
+	}
+}
+
+// stream reads resp as an event stream; a non-200 answer is returned with
+// its body and a nil stream.
+func (e *env) stream(resp *http.Response) (*sse, int, string) {
+	e.t.Helper()
 	if resp.StatusCode != 200 {
 		var b bytes.Buffer
 		_, _ = b.ReadFrom(resp.Body)
@@ -305,11 +378,17 @@ func (s *sse) next(name string) event {
 func (s *sse) state() (stateEvent, event) {
 	s.t.Helper()
 	ev := s.next("state")
+	return s.decode(ev), ev
+}
+
+// decode decodes a state event's JSON.
+func (s *sse) decode(ev event) stateEvent {
+	s.t.Helper()
 	var st stateEvent
 	if err := json.Unmarshal([]byte(ev.data), &st); err != nil {
 		s.t.Fatalf("state event %q: %v", ev.data, err)
 	}
-	return st, ev
+	return st
 }
 
 // stateWith waits for a state whose entity 1 shows want.

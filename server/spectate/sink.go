@@ -4,16 +4,28 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/frame"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/hub"
 )
 
 // maxPendingEvents caps the room events (joins, leaves, phase changes) a
 // stream holds between two writes; more are dropped and counted
 // (Feeds.Dropped, tickroom_spectator_room_events_dropped_total). State
-// is latest-wins and never queues.
+// is latest-wins and never queues, and a resume base is never dropped.
 const maxPendingEvents = 32
+
+// stateTag is the first byte of a frame whose tickroom.v1.ServerMessage
+// holds a State, as the room encodes one: the tag of its state field.
+var stateTag = byte(protowire.EncodeTag(
+	(*tickroomv1.ServerMessage)(nil).ProtoReflect().Descriptor().Fields().ByName("state").Number(),
+	protowire.BytesType))
+
+// isState reports whether the frame payload p holds a State.
+func isState(p []byte) bool { return len(p) > 0 && p[0] == stateTag }
 
 // sink is one stream's seat in its room: the room's tick worker hands it
 // frames (TakeFrame) and the stream's goroutine takes them (take). It
@@ -25,8 +37,14 @@ type sink struct {
 	ready chan struct{}  // signalled when there is something to take
 	drops *atomic.Uint64 // the feeds' count of dropped room events
 
-	mu       sync.Mutex
-	state    *frame.Frame
+	mu    sync.Mutex
+	state *frame.Frame
+	// base is a State in a reliable frame: the only one a room sends an
+	// observer is the resume base of a JSON stream
+	// (game.ObserveRequest.ResumeBase), which the stream needs to decode
+	// every delta after it. It is kept apart from the room events, never
+	// dropped with their excess; a newer one replaces it.
+	base     *frame.Frame
 	events   []*frame.Frame
 	dropped  int  // events dropped since the last take
 	overrun  bool // a state frame came while one was pending
@@ -60,6 +78,10 @@ func (s *sink) TakeFrame(f *frame.Frame, reliable bool) {
 	case !reliable:
 		f.Retain()
 		s.state = f
+	case isState(f.Payload()):
+		f.Retain()
+		releaseFrame(&s.base)
+		s.base = f
 	case len(s.events) < maxPendingEvents:
 		f.Retain()
 		s.events = append(s.events, f)
@@ -88,7 +110,8 @@ func (s *sink) signal() {
 
 // batch is what a stream writes in one go.
 type batch struct {
-	events  []*frame.Frame // room events first, in order
+	base    *frame.Frame   // a resume base, first (sink.base)
+	events  []*frame.Frame // then room events, in order
 	state   *frame.Frame
 	dropped int
 	overrun bool
@@ -102,6 +125,7 @@ func (s *sink) take(b *batch) {
 	b.events = append(b.events[:0], s.events...)
 	clear(s.events)
 	s.events = s.events[:0]
+	b.base, s.base = s.base, nil
 	b.state, s.state = s.state, nil
 	b.dropped, s.dropped = s.dropped, 0
 	b.overrun, b.removed, b.reason = s.overrun, s.removed, s.reason
@@ -112,10 +136,8 @@ func (s *sink) take(b *batch) {
 func (s *sink) finish() {
 	s.mu.Lock()
 	s.finished = true
-	if s.state != nil {
-		s.state.Release()
-		s.state = nil
-	}
+	releaseFrame(&s.state)
+	releaseFrame(&s.base)
 	for _, f := range s.events {
 		f.Release()
 	}
@@ -130,8 +152,14 @@ func (b *batch) release() {
 		b.events[i] = nil
 	}
 	b.events = b.events[:0]
-	if b.state != nil {
-		b.state.Release()
-		b.state = nil
+	releaseFrame(&b.state)
+	releaseFrame(&b.base)
+}
+
+// releaseFrame releases *f, if any, and clears it.
+func releaseFrame(f **frame.Frame) {
+	if *f != nil {
+		(*f).Release()
+		*f = nil
 	}
 }

@@ -18,7 +18,22 @@
 // tick when the room still holds it, else with a keyframe. A JSON stream
 // has no state of its own after a reconnect, so it asks the room for its
 // state at that tick as well (game.ObserveRequest.ResumeBase), applies it
-// unseen, and writes only what changed since.
+// unseen, and writes only what changed since. The base comes in a reliable
+// frame, behind the room events of its tick, and the stream's sink keeps
+// it apart from them (one frame, the newest): it is never dropped with the
+// events past the 32 a stream holds, since no delta after it would decode
+// without it.
+//
+// A stream that could not write a state all the same (a delta its store
+// cannot apply, a base that does not apply, a frame that does not decode)
+// has a client without a state the room counts as sent, and every delta
+// from then on builds on it. The room gives no keyframe on request, so the
+// stream ends, after an "id:" line with no value, which clears the
+// EventSource's last event id: its reconnect, two seconds later (the
+// stream's "retry:"), carries no Last-Event-ID and starts with a keyframe
+// (like any reconnect, it is refused once a watch pass that opened the
+// stream has expired). The spectator sees a short reconnect where the view
+// would have stayed frozen, with keep-alives only, until the next one.
 //
 // A public room's feed is open to anyone. A private room's takes a watch
 // pass for that room (?pass=, which a member gets with the tickroom.v1
@@ -361,6 +376,9 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, "the room did not take the stream in time")
 		return
 	}
+	if hook := beforeRun.Load(); hook != nil {
+		(*hook)(id)
+	}
 	st := &stream{f: f, w: w, rc: http.NewResponseController(w), sink: s, format: format, schema: schema}
 	if format == FormatJSON {
 		st.base = resume
@@ -368,6 +386,10 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reason := st.run(r.Context())
 	f.cfg.Logger.Debug("spectator stream ended", "room", id, "ip", ip, "reason", reason)
 }
+
+// beforeRun, a test's (SetBeforeRun), runs in each stream's handler with
+// its room's id once the room took the stream, before it writes anything.
+var beforeRun atomic.Pointer[func(roomID string)]
 
 // acquire counts a stream against the caps; a non-zero status refuses it.
 // An IPv6 client counts by its /64, and the /64s of one /48 share
@@ -506,6 +528,9 @@ type stream struct {
 	// at it (a keyframe the client already has) arrives and is applied
 	// to store without being written. 0: none expected.
 	base uint64
+	// lost is set when a state could not be written: the client misses a
+	// state the room counts as sent, and the stream ends (flushBatch).
+	lost bool
 }
 
 // run writes events until the room, the client or the server ends the
@@ -569,6 +594,9 @@ func (st *stream) flushBatch() (string, bool) {
 	st.sink.take(b)
 	defer b.release()
 	st.buf = st.buf[:0]
+	if b.base != nil {
+		st.buf = st.appendFrame(st.buf, b.base.Payload())
+	}
 	for _, fr := range b.events {
 		st.buf = st.appendFrame(st.buf, fr.Payload())
 	}
@@ -589,26 +617,45 @@ func (st *stream) flushBatch() (string, bool) {
 		st.write(st.buf)
 		return reason, true
 	}
+	if st.lost {
+		// The room counts the state as sent and goes on with deltas from
+		// it, which neither this stream's store (JSON) nor its client
+		// (protobuf) can apply. The room has no keyframe to give on
+		// request, so the stream ends with its client's last event id
+		// cleared: the EventSource reconnects (after the retry above)
+		// without Last-Event-ID and gets a keyframe.
+		st.buf = append(st.buf, lostState...)
+		st.write(st.buf)
+		return "state lost", true
+	}
 	if len(st.buf) > 0 && !st.write(st.buf) {
 		return "write failed", true
 	}
 	return "", false
 }
 
+// lostState ends a stream that could not write a state: a comment, then
+// an empty id, which sets the client's last event id to none (SSE: an
+// "id" field with no value), so that its reconnect asks for no resume.
+const lostState = ": state lost; reconnect for a keyframe\nid:\n\n"
+
 // appendFrame decodes one room frame and appends its event, if the feed
-// carries it.
+// carries it. A state it cannot use, a resume base included, sets st.lost.
 func (st *stream) appendFrame(b, payload []byte) []byte {
 	msg := &tickroomv1.ServerMessage{}
 	if err := msg.UnmarshalVT(payload); err != nil {
 		st.f.cfg.Logger.Debug("spectator feed: undecodable frame", "err", err)
+		st.lost = st.lost || isState(payload)
 		return b
 	}
-	if sm, ok := msg.Body.(*tickroomv1.ServerMessage_State); ok && st.base != 0 {
+	sm, state := msg.Body.(*tickroomv1.ServerMessage_State)
+	if state && st.base != 0 {
 		base := st.base
 		st.base = 0
 		if s := sm.State; s.Keyframe && s.Tick == base {
 			if _, err := st.store.Apply(true, s.Tick, 0, s.Patch); err != nil {
 				st.f.cfg.Logger.Debug("spectator feed: resume base", "err", err)
+				st.lost = true
 			}
 			return b
 		}
@@ -617,6 +664,7 @@ func (st *stream) appendFrame(b, payload []byte) []byte {
 	out, _, err := appendEvent(b, msg, st.format, st.schema, &st.store)
 	if err != nil {
 		st.f.cfg.Logger.Debug("spectator feed: encode", "err", err)
+		st.lost = st.lost || state
 		return b
 	}
 	return out
