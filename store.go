@@ -126,9 +126,12 @@ func (s *Server) onResult() func(game.Result) {
 // resultRecord turns a room's result into the store's: winners win and
 // the other players lose; no winners is a draw, except for a room closed
 // before its game decided (Reason "closed", or "error" when its game
-// failed: game.Result), which counts as played only.
+// failed: game.Result), which counts as played only. Its Key is the room's
+// id, which names one match (a room plays one, and a room restored
+// elsewhere keeps its id and its match), so that the queue's retry of a
+// batch already committed records the match once.
 func resultRecord(r game.Result) store.Result {
-	out := store.Result{Game: r.Game, Room: r.RoomID, Outcome: r.Outcome.Reason, Started: r.Started, Ended: r.Ended}
+	out := store.Result{Game: r.Game, Room: r.RoomID, Key: r.RoomID, Outcome: r.Outcome.Reason, Started: r.Started, Ended: r.Ended}
 	for _, p := range r.Players {
 		rp := store.ResultPlayer{UserID: p.UserID, Name: p.Name, Seat: int(p.Seat)}
 		for _, sc := range r.Outcome.Scores {

@@ -114,8 +114,8 @@ func TestServerKeepsResultsInTheStore(t *testing.T) {
 		t.Fatalf("race leaderboard after shutdown = %+v, %v", top, err)
 	}
 	hist, err := db.History(context.Background(), top[0].UserID, 0, 10)
-	if err != nil || len(hist) != 1 || hist[0].Room != room || hist[0].Outcome != "finished" {
-		t.Fatalf("ada's history = %+v, %v", hist, err)
+	if err != nil || len(hist) != 1 || hist[0].Room != room || hist[0].Key != room || hist[0].Outcome != "finished" {
+		t.Fatalf("ada's history = %+v, %v; want the match keyed by its room", hist, err)
 	}
 }
 

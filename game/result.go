@@ -13,7 +13,10 @@ import "time"
 // room that ends before its match started (closed while waiting for
 // players) reports nothing.
 type Result struct {
-	// RoomID and Game identify the room and the registered game name.
+	// RoomID and Game identify the room and the registered game name. A
+	// room plays one match, so RoomID identifies the match as well: a
+	// store keys the match's record by it (a room restored on another
+	// node keeps its id and its match).
 	RoomID string
 	Game   string
 	// Players are the room's player members when the match ended, dropped

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"testing"
 )
 
@@ -21,12 +20,8 @@ func testNameKeysMigrated(t *testing.T, fresh backend) {
 	if cfg.URL != "" {
 		backendName = BackendPostgres
 	}
-	// The SQL migrations alone: the schema before migration 7.
-	sqlOnly, err := fs.Sub(migrationFiles, "migrations/"+backendName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.migrations = sqlOnly
+	// The SQL migrations before 7 alone: the schema before migration 7.
+	cfg.migrations = sqlMigrationsBefore(t, backendName, nameKeysVersion)
 	old, err := Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -133,6 +133,15 @@ func writeGraph(ctx context.Context, tx *sql.Tx, ops []GraphOp) error {
 // Write stores every result and line of b in one transaction, updates the
 // standings and trims the channels and inboxes it touched to their bounds.
 // It fills in the IDs.
+//
+// Written again after a commit that reported an error (a WriteQueue's
+// retry), b records each keyed result once (Result.Key) and leaves the
+// social graph as the first write did (each change sets or removes its
+// edge or block whatever was there, and a pending request never replaces
+// an accepted friendship), unless another node changed the same edge in
+// between, which the second write then undoes; its lines have no key:
+// each is stored again, a channel line twice in the channel's history, a
+// direct message twice in the recipient's inbox.
 func (db *DB) Write(ctx context.Context, b *Batch) error {
 	for i := range b.Results {
 		if err := checkResult(&b.Results[i]); err != nil {
@@ -333,7 +342,7 @@ func checkResult(r *Result) error {
 	if r.Game == "" || len(r.Players) > MaxResultPlayers {
 		return fmt.Errorf("%w: a result needs a game and at most %d players", ErrInvalid, MaxResultPlayers)
 	}
-	if hasNUL(r.Game, r.Room, r.Outcome) {
+	if hasNUL(r.Game, r.Room, r.Key, r.Outcome) {
 		return errNUL
 	}
 	for _, p := range r.Players {

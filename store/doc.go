@@ -22,6 +22,17 @@
 // identity columns), and in where keys live. One test suite runs against
 // both.
 //
+// A WriteQueue writes a batch again whole when its write reported an error,
+// and a commit that reached the database can report one (the connection
+// lost during the commit, a timeout once the server had it). Results are
+// kept once all the same: each carries a Key (tickroom's is the room's
+// id, a room playing one match), unique in the results table since
+// version 8, and a result whose key is recorded is skipped, its players'
+// standings with it. Results recorded before version 8 have none, and a
+// match the retry recorded twice then stays so. Social graph changes leave
+// the same graph when written again; chat lines and direct messages have
+// no key and are stored twice (DB.Write).
+//
 // Migrations are SQL files embedded in the binary (migrations/sqlite,
 // migrations/postgres) and Go functions for both backends (version 7,
 // 00007_name_keys.go, which computes NameKey), applied at open by

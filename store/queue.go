@@ -67,7 +67,10 @@ var ErrQueueClosed = errors.New("store: write queue closed")
 // in batches from one goroutine of its own. Add never blocks: it appends
 // under a short lock, or drops and counts when Capacity items are already
 // waiting or when the store would refuse the item (Batch). A failed write is retried with backoff while new items queue
-// up to the bound; /readyz reports the failure through Ready until a write
+// up to the bound, the batch whole: one whose commit reached the database
+// but reported an error (the connection lost during the commit, a timeout
+// once the server had it) is written again, which records its keyed
+// results once (Result.Key) but its lines twice (DB.Write); /readyz reports the failure through Ready until a write
 // or ping succeeds again. A graph change's or a line's Done runs on the
 // queue's goroutine once its batch is written or dropped (on the caller's
 // when AddGraph or AddLine drops it), so it must be quick and must not

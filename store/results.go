@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -25,6 +26,11 @@ func (db *DB) WriteResults(ctx context.Context, rs []Result) error {
 // one INSERT per result (for its id), then the players of every result in
 // multi-row INSERTs, then the standings, summed per player in Go first (a
 // multi-row upsert may not touch one row twice), in multi-row upserts.
+//
+// A result whose Key is recorded (by an earlier write of the same batch,
+// the queue's retry of a commit that reported an error, or earlier in rs)
+// is skipped, its players and standings with it, and gets the recorded
+// result's ID.
 func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 	type key struct{ game, user string }
 	type sum struct {
@@ -36,8 +42,20 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 	var players []any
 	for i := range rs {
 		r := &rs[i]
-		err := tx.QueryRowContext(ctx, `INSERT INTO results (game, room, outcome, started_ms, ended_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			r.Game, r.Room, r.Outcome, ms(r.Started), ms(r.Ended)).Scan(&r.ID)
+		var matchKey any // NULL without a key: never a conflict
+		if r.Key != "" {
+			matchKey = r.Key
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO results (game, room, outcome, started_ms, ended_ms, match_key) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (match_key) DO NOTHING RETURNING id`,
+			r.Game, r.Room, r.Outcome, ms(r.Started), ms(r.Ended), matchKey).Scan(&r.ID)
+		if errors.Is(err, sql.ErrNoRows) && matchKey != nil {
+			// Recorded already: its players and standings too.
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM results WHERE match_key = $1`, matchKey).Scan(&r.ID); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -172,7 +190,7 @@ func (db *DB) History(ctx context.Context, user string, before int64, limit int)
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := db.query(ctx, `SELECT r.id, r.game, r.room, r.outcome, r.started_ms, r.ended_ms FROM result_players p JOIN results r ON r.id = p.result_id
+	rows, err := db.query(ctx, `SELECT r.id, r.game, r.room, COALESCE(r.match_key, ''), r.outcome, r.started_ms, r.ended_ms FROM result_players p JOIN results r ON r.id = p.result_id
 		WHERE p.user_id = $1 AND p.result_id < $2 ORDER BY p.result_id DESC LIMIT $3`, user, before, limit)
 	if err != nil {
 		return nil, db.fail("reading history", err)
@@ -181,7 +199,7 @@ func (db *DB) History(ctx context.Context, user string, before int64, limit int)
 	for rows.Next() {
 		var r Result
 		var started, ended int64
-		if err := rows.Scan(&r.ID, &r.Game, &r.Room, &r.Outcome, &started, &ended); err != nil {
+		if err := rows.Scan(&r.ID, &r.Game, &r.Room, &r.Key, &r.Outcome, &started, &ended); err != nil {
 			rows.Close()
 			return nil, db.fail("reading history", err)
 		}

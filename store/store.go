@@ -152,9 +152,17 @@ type ResultPlayer struct {
 // Result is one finished room.
 type Result struct {
 	// ID is assigned by the store.
-	ID      int64
-	Game    string
-	Room    string
+	ID   int64
+	Game string
+	Room string
+	// Key identifies the match, the same in every write of it: a result
+	// whose Key is already recorded is not recorded again, and its players'
+	// standings are not added to again, so that a batch written twice (a
+	// WriteQueue's retry of a batch whose commit reached the database but
+	// reported an error) counts each match once. Such a result gets the
+	// recorded one's ID. Empty: none, and each write records the result.
+	// tickroom gives a result its room's id, as a room plays one match.
+	Key     string
 	Outcome string // the game's own summary ("five in a row", "time up")
 	Started time.Time
 	Ended   time.Time
@@ -184,7 +192,9 @@ const RankCounted = 1_000
 // Results keeps match results and the per-game standings they add up to.
 type Results interface {
 	// WriteResults stores results and updates the standings, in one
-	// transaction. It fills in each result's ID.
+	// transaction. It fills in each result's ID. A result whose Key is
+	// already recorded is skipped (Result.Key), so writing the same
+	// results again counts them once.
 	WriteResults(ctx context.Context, rs []Result) error
 	// History returns the user's results, newest first, with IDs below
 	// before (0: from the newest), at most limit.

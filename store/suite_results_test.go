@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -343,5 +348,247 @@ func testScoresAreBounded(t *testing.T, fresh backend) {
 	}
 	if s := q.Stats(); s.LinesWritten != 1 || s.ResultsDropped != 1 {
 		t.Fatalf("queue stats = %+v; want the line written and the result dropped", s)
+	}
+}
+
+// testResultWrittenTwice: a WriteQueue writes a batch again, whole, when
+// its write reported an error, and a write whose commit reached the
+// database can still report one (the connection lost during the commit, a
+// timeout once the server had it). A result has no unique column of its
+// own, so the match was recorded twice: twice in its players' history, and
+// added twice to their standings. A result with a Key is recorded once
+// however often it is written, in one batch or across batches, and gets
+// the recorded one's ID; one without a Key is recorded by each write.
+func testResultWrittenTwice(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	at := time.UnixMilli(1_700_000_000_000)
+	keyed := func(room, winner, loser string, at time.Time) Result {
+		r := gomokuResult(room, winner, loser, at)
+		r.Key = room
+		return r
+	}
+	standing := func(user string, want Standing) {
+		t.Helper()
+		s, err := db.Standing(ctx, "gomoku", user)
+		s.Rank, s.RankBeyond = 0, false
+		if err != nil || s != want {
+			t.Fatalf("%s's standing = %+v, %v; want %+v", user, s, err, want)
+		}
+	}
+	history := func(user string, want ...string) []Result {
+		t.Helper()
+		rs, err := db.History(ctx, user, 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rs {
+			got = append(got, r.Room)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s's history: %v, want %v", user, got, want)
+		}
+		return rs
+	}
+
+	b := Batch{Results: []Result{keyed("room-1", "amy", "bob", at)}}
+	if err := db.Write(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	first := b.Results[0].ID
+	// The queue's retry: the same batch, its IDs filled in by the write
+	// that committed.
+	if err := db.Write(ctx, &b); err != nil {
+		t.Fatalf("the same batch written again: %v", err)
+	}
+	h := history("amy", "room-1")
+	history("bob", "room-1")
+	standing("amy", Standing{UserID: "amy", Name: "amy", Wins: 1, Played: 1, Score: 1})
+	standing("bob", Standing{UserID: "bob", Name: "bob", Losses: 1, Played: 1})
+	if h[0].ID != first || h[0].Key != "room-1" || b.Results[0].ID != first {
+		t.Fatalf("recorded %+v, written again with ID %d; want ID %d and key room-1 for both", h[0], b.Results[0].ID, first)
+	}
+
+	// A batch holding the recorded match and a new one, twice: the new
+	// one is recorded once.
+	b = Batch{Results: []Result{keyed("room-1", "amy", "bob", at), keyed("room-2", "bob", "amy", at.Add(time.Minute)), keyed("room-2", "bob", "amy", at.Add(time.Minute))}}
+	if err := db.Write(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Results[0].ID != first || b.Results[1].ID != b.Results[2].ID || b.Results[1].ID <= first {
+		t.Fatalf("IDs %d, %d, %d; want %d, then one new ID twice", b.Results[0].ID, b.Results[1].ID, b.Results[2].ID, first)
+	}
+	history("amy", "room-2", "room-1")
+	standing("amy", Standing{UserID: "amy", Name: "amy", Wins: 1, Losses: 1, Played: 2, Score: 1})
+	standing("bob", Standing{UserID: "bob", Name: "bob", Wins: 1, Losses: 1, Played: 2, Score: 1})
+
+	// Without a key, each write records the result.
+	b = Batch{Results: []Result{gomokuResult("room-3", "cat", "dan", at.Add(2*time.Minute))}}
+	for range 2 {
+		if err := db.Write(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	history("cat", "room-3", "room-3")
+	standing("cat", Standing{UserID: "cat", Name: "cat", Wins: 2, Played: 2, Score: 2})
+}
+
+// commitThenFail is a BatchWriter whose first write commits and then
+// reports an error, as a connection lost once the commit reached the
+// server does.
+type commitThenFail struct {
+	*DB
+	failed atomic.Bool
+}
+
+func (w *commitThenFail) Write(ctx context.Context, b *Batch) error {
+	err := w.DB.Write(ctx, b)
+	if err == nil && w.failed.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w: connection lost after the commit", ErrUnavailable)
+	}
+	return err
+}
+
+// testQueueRetryOfACommittedBatch: the WriteQueue retries whole a batch
+// whose commit succeeded but reported an error; the match it holds is in
+// its players' history and standings once.
+func testQueueRetryOfACommittedBatch(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	w := &commitThenFail{DB: db}
+	q := newQueue(t, QueueConfig{Writer: w, RetryInterval: 10 * time.Millisecond})
+	r := gomokuResult("room-1", "amy", "bob", time.UnixMilli(1_700_000_000_000))
+	r.Key = "room-1"
+	if !q.AddResult(r) {
+		t.Fatal("the result was dropped")
+	}
+	waitFor(t, "the retried batch written", func() bool { return q.Stats().ResultsWritten == 1 })
+	if err := q.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := q.Stats(); !w.failed.Load() || s.Errors != 1 || s.Batches != 1 {
+		t.Fatalf("queue stats = %+v; want one failed write, then one written batch", s)
+	}
+	if h, err := db.History(ctx, "amy", 0, 10); err != nil || len(h) != 1 {
+		t.Fatalf("amy's history = %+v, %v; want the match once", h, err)
+	}
+	if s, err := db.Standing(ctx, "gomoku", "amy"); err != nil || s.Wins != 1 || s.Played != 1 || s.Score != 1 {
+		t.Fatalf("amy's standing = %+v, %v; want the match counted once", s, err)
+	}
+}
+
+// sqlMigrationsBefore returns the backend's SQL migrations numbered below
+// version, without the Go ones: a test's schema from before version.
+func sqlMigrationsBefore(t *testing.T, backendName string, version int64) fstest.MapFS {
+	t.Helper()
+	all, err := fs.Sub(migrationFiles, "migrations/"+backendName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(all, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := fstest.MapFS{}
+	for _, name := range names {
+		v, err := strconv.ParseInt(strings.SplitN(name, "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration %s: %v", name, err)
+		}
+		if v >= version {
+			continue
+		}
+		b, err := fs.ReadFile(all, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = &fstest.MapFile{Data: b}
+	}
+	return out
+}
+
+// testResultKeysMigrated: a database from before version 8 may hold a match
+// twice, as the queue's retry recorded it; the migration keys no result
+// before it (their key is NULL, which the unique index lets repeat), so it
+// does not fail on them, and they stay as they were, in history and in
+// the standings. A node of an older version, writing beside a newer one
+// on PostgreSQL, still writes keyless results; the newer node's keyed
+// results are recorded once.
+func testResultKeysMigrated(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	backendName := BackendSQLite
+	if cfg.URL != "" {
+		backendName = BackendPostgres
+	}
+	// Schema 6: the SQL migrations before 7 (the Go one) run here; 7 and
+	// 8 at the upgrade.
+	cfg.migrations = sqlMigrationsBefore(t, backendName, 7)
+	old, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What an older binary writes: one result, and the same again.
+	older := func(db *DB, room string) {
+		t.Helper()
+		var id int64
+		if err := db.w.QueryRowContext(ctx, `INSERT INTO results (game, room, outcome, started_ms, ended_ms) VALUES ('gomoku', $1, 'five', 1, 2) RETURNING id`, room).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.w.ExecContext(ctx, `INSERT INTO result_players (result_id, user_id, name, seat, outcome, score) VALUES ($1, 'amy', 'amy', 0, 'win', 1)`, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.w.ExecContext(ctx, `INSERT INTO standings (game, user_id, name, wins, losses, draws, played, score) VALUES ('gomoku', 'amy', 'amy', 1, 0, 0, 1, 1)
+			ON CONFLICT (game, user_id) DO UPDATE SET wins = standings.wins + 1, played = standings.played + 1, score = standings.score + 1`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	older(old, "room-1")
+	older(old, "room-1")
+	old.Close()
+
+	cfg.migrations = nil
+	db := open(t, cfg)
+	if v := db.SchemaVersion(); v < 8 {
+		t.Fatalf("schema %d after the upgrade", v)
+	}
+	rooms := func() []string {
+		t.Helper()
+		rs, err := db.History(ctx, "amy", 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			if r.Key != "" && r.Key != r.Room {
+				t.Fatalf("result %+v keyed %q", r, r.Key)
+			}
+			out = append(out, r.Room)
+		}
+		return out
+	}
+	if got, want := rooms(), []string{"room-1", "room-1"}; !slices.Equal(got, want) {
+		t.Fatalf("amy's history after the upgrade: %v, want %v: what was recorded stays", got, want)
+	}
+	// docs/store.md's query for such copies finds it.
+	var room string
+	var copies int
+	if err := db.r.QueryRowContext(ctx, `SELECT game, room, started_ms, ended_ms, COUNT(*) FROM results WHERE match_key IS NULL GROUP BY game, room, started_ms, ended_ms HAVING COUNT(*) > 1`).Scan(new(string), &room, new(int64), new(int64), &copies); err != nil || room != "room-1" || copies != 2 {
+		t.Fatalf("the documented query for copies: %q ×%d, %v; want room-1 ×2", room, copies, err)
+	}
+	older(db, "room-2") // a node of the older version, after the upgrade
+	b := Batch{Results: []Result{gomokuResult("room-3", "amy", "bob", time.UnixMilli(3))}}
+	b.Results[0].Key = "room-3"
+	for range 2 {
+		if err := db.Write(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := rooms(), []string{"room-3", "room-2", "room-1", "room-1"}; !slices.Equal(got, want) {
+		t.Fatalf("amy's history: %v, want %v", got, want)
+	}
+	if s, err := db.Standing(ctx, "gomoku", "amy"); err != nil || s.Wins != 4 || s.Played != 4 {
+		t.Fatalf("amy's standing = %+v, %v; want 4 wins: the 3 from before and room-3 once", s, err)
 	}
 }
