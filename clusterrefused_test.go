@@ -1,6 +1,10 @@
 package tickroom_test
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,5 +60,117 @@ func TestJoinRefusedAtTheTickGivesBackItsClusterSeat(t *testing.T) {
 			t.Fatalf("carol's join of the room's free seat after alice was refused: %v, want Joined", r)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// soloRace is race whose rooms take one player: its game refuses any
+// other at the tick, though the room lists free seats (a rule the lobby
+// cannot see). asks counts the joins alice asked of it, in every room.
+type soloRace struct {
+	*race
+	asks   *atomic.Int32
+	seated bool
+}
+
+func (g *soloRace) Accept(_ *game.Context, p game.Player) error {
+	if p.Name == "alice" {
+		g.asks.Add(1)
+	}
+	if g.seated && !p.Spectator {
+		return game.Refuse("this room has its player")
+	}
+	g.seated = g.seated || !p.Spectator
+	return nil
+}
+
+// soloDefinition is soloRace, in rooms of four, counting alice's asks.
+func soloDefinition(asks *atomic.Int32) game.Definition {
+	def := raceDefinition()
+	def.Name, def.MaxPlayers = "solo", 4
+	def.New = func(game.Setup) (game.Game, error) {
+		return &soloRace{race: &race{at: map[uint32]byte{}}, asks: asks}, nil
+	}
+	return def
+}
+
+// soloRooms makes n rooms of solo on srv, each with the one player its
+// game takes, all in the quick-match pool alice asks, and returns them.
+func soloRooms(t *testing.T, srv *tickroom.Server, n int) []string {
+	t.Helper()
+	var rooms []string
+	for i := range n {
+		owner := dial(t, srv, fmt.Sprint("owner", i))
+		create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "solo"}}}
+		room := owner.Request(create).GetJoined().GetRoomId()
+		if room == "" {
+			t.Fatalf("owner%d could not create a room", i)
+		}
+		rooms = append(rooms, room)
+	}
+	return rooms
+}
+
+var quickSolo = &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "solo"}}}
+
+// A quick-match on a node of a cluster whose room's game refuses the
+// player at the tick goes on as a single node's does: it passes the room
+// over in the cluster's pool, asks quickMatchTries (3) such rooms at
+// most, giving each its seat back, and then makes a room. Before, the
+// first refusal was the answer: "request_id:1 error:{code:ERROR_CODE_FORBIDDEN
+// message:"game: join refused: this room has its player"}".
+func TestClusterQuickMatchRefusedAtTheTickTriesOn(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	var asks atomic.Int32
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{soloDefinition(&asks)}, Redis: rdb.URL()})
+	// More open rooms of the pool than a quick-match tries.
+	full := soloRooms(t, srv, 5)
+
+	alice := dial(t, srv, "alice")
+	m := alice.Request(quickSolo)
+	j := m.GetJoined()
+	if j == nil {
+		t.Fatalf("quick-match with rooms whose game refuses alice, and room to make one: %v, want Joined in a new room", m)
+	}
+	if slices.Contains(full, j.RoomId) {
+		t.Fatalf("alice joined %s, one of the rooms that have their player", j.RoomId)
+	}
+	if n := asks.Load(); n != 4 {
+		t.Fatalf("alice's join was asked of %d rooms, want 3 refused and her own", n)
+	}
+	// The refused rooms have their seats back: each lists its owner alone.
+	list := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "solo"}}}
+	for _, r := range alice.Request(list).GetRoomList().GetRooms() {
+		if want := uint32(1); r.Players != want {
+			t.Errorf("room %s lists %d players after alice's quick-match, want %d", r.RoomId, r.Players, want)
+		}
+	}
+}
+
+// The same across nodes: a quick-match the cluster's match sends to
+// another node, whose room's game refuses the player at the tick, goes on
+// there (never redirected again) with that node's other rooms, counting
+// the refusals against the same bound, and makes a room there.
+func TestClusterQuickMatchRefusedOnAnotherNodeTriesOn(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	var asks atomic.Int32
+	key := []byte(strings.Repeat("k", 32)) // one session key: a token of a works on b
+	opts := tickroom.Options{Games: []game.Definition{soloDefinition(&asks)}, Redis: rdb.URL(), TokenKey: key}
+	a, _, _ := start(t, opts)
+	b, _, _ := start(t, opts)
+	full := soloRooms(t, b, 5)
+
+	alice := dial(t, a, "alice")
+	_, m, hops := alice.Follow(quickSolo)
+	j := m.GetJoined()
+	if j == nil {
+		t.Fatalf("quick-match sent to a node whose rooms' game refuses alice: %v after %d redirects, want Joined in a new room", m, len(hops))
+	}
+	if len(hops) != 1 || slices.Contains(full, j.RoomId) {
+		t.Fatalf("alice joined %s after %d redirects, want a new room after one", j.RoomId, len(hops))
+	}
+	if n := asks.Load(); n != 4 {
+		t.Fatalf("alice's join was asked of %d rooms, want 3 refused and her own", n)
 	}
 }

@@ -531,13 +531,17 @@ func (d *Directory) Release(ctx context.Context, roomID, userID string) {
 	_ = releaseScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID), d.keys.UserSeats(userID)}, userID, d.keys.PoolPrefix(), roomID).Err()
 }
 
-// Match reserves a seat in the fullest open room of a pool.
-func (d *Directory) Match(ctx context.Context, pool, userID string) (hub.Reservation, bool, error) {
+// Match reserves a seat in the fullest open room of a pool, passing over
+// the rooms of refused.
+func (d *Directory) Match(ctx context.Context, pool, userID string, refused []string) (hub.Reservation, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
-	v, err := matchScript.Run(ctx, d.rdb, []string{d.keys.Pool(pool), d.keys.UserSeats(userID)},
-		userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.RoomPrefix(), d.keys.ReservationPrefix(), MatchScan, d.cfg.MaxUserSeats,
-		d.newToken(), d.keys.UserTokenPrefix()).StringSlice()
+	args := []any{userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.RoomPrefix(), d.keys.ReservationPrefix(), MatchScan, d.cfg.MaxUserSeats,
+		d.newToken(), d.keys.UserTokenPrefix(), refusedSuffix(refused)}
+	for _, id := range refused {
+		args = append(args, id)
+	}
+	v, err := matchScript.Run(ctx, d.rdb, []string{d.keys.Pool(pool), d.keys.UserSeats(userID)}, args...).StringSlice()
 	if err != nil {
 		return hub.Reservation{}, false, d.refusal(err)
 	}
@@ -547,7 +551,7 @@ func (d *Directory) Match(ctx context.Context, pool, userID string) (hub.Reserva
 	if v[0] != "ok" {
 		return hub.Reservation{}, false, nil
 	}
-	r := hub.Reservation{Token: v[4], RoomID: v[1], NodeID: v[2], URL: v[3], TTL: d.cfg.ReservationTTL}
+	r := hub.Reservation{Token: v[4], RoomID: v[1], NodeID: v[2], URL: v[3], TTL: d.cfg.ReservationTTL, Refused: refused}
 	if d.reachable(ctx, r) != nil {
 		// A node that died within its TTL: make a room elsewhere.
 		d.Release(ctx, r.RoomID, userID)
@@ -596,8 +600,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `)
 
-// Place picks the node for a new room.
-func (d *Directory) Place(ctx context.Context, userID string) (hub.Reservation, error) {
+// Place picks the node for a new room; a placement on another node
+// carries refused, the rooms its quick-match passed over.
+func (d *Directory) Place(ctx context.Context, userID string, refused []string) (hub.Reservation, error) {
 	nodes, err := d.node.Nodes(ctx)
 	if err != nil {
 		return hub.Reservation{}, d.refusal(err)
@@ -621,11 +626,22 @@ func (d *Directory) Place(ctx context.Context, userID string) (hub.Reservation, 
 	// One placement token a user: asking again rewrites it for the node
 	// chosen now.
 	tok, err := placeScript.Run(ctx, d.rdb, []string{d.keys.UserToken(userID, "")},
-		d.keys.ReservationPrefix(), d.newToken(), best.ID+"|"+userID+"|", d.cfg.ReservationTTL.Milliseconds()).Text()
+		d.keys.ReservationPrefix(), d.newToken(), best.ID+"|"+userID+"|"+refusedSuffix(refused), d.cfg.ReservationTTL.Milliseconds()).Text()
 	if err != nil {
 		return hub.Reservation{}, d.refusal(err)
 	}
-	return hub.Reservation{Token: tok, NodeID: best.ID, URL: best.WebSocketURL, TTL: d.cfg.ReservationTTL}, nil
+	return hub.Reservation{Token: tok, NodeID: best.ID, URL: best.WebSocketURL, TTL: d.cfg.ReservationTTL, Refused: refused}, nil
+}
+
+// refusedSuffix is the end of a reservation token's value after its room
+// id (none for a placement): ",<id>" for each room of refused. Room ids
+// hold neither ',' nor '|' (game.Runtime makes them base32, and a
+// migrated room keeps its id), so Claim can cut them apart.
+func refusedSuffix(refused []string) string {
+	if len(refused) == 0 {
+		return ""
+	}
+	return "," + strings.Join(refused, ",")
 }
 
 // less orders nodes for a new room: fewer connections, then fewer rooms,
@@ -654,15 +670,20 @@ func (d *Directory) Claim(ctx context.Context, token, userID string) (hub.Reserv
 	if err != nil {
 		return hub.Reservation{}, false
 	}
-	// "<node>|<user>|<room>": a user id may hold "|" (an identity
-	// provider's subject, "auth0|…") while node and room ids never do, so
-	// the value must be this node's and this user's with a room after
-	// them, not split at its first bars.
-	room, ok := strings.CutPrefix(v, d.node.ID()+"|"+userID+"|")
-	if !ok || strings.Contains(room, "|") {
+	// "<node>|<user>|<room>[,<refused room>...]": a user id may hold "|"
+	// (an identity provider's subject, "auth0|…") while node and room ids
+	// never do, so the value must be this node's and this user's with a
+	// room after them, not split at its first bars.
+	rest, ok := strings.CutPrefix(v, d.node.ID()+"|"+userID+"|")
+	if !ok || strings.Contains(rest, "|") {
 		return hub.Reservation{}, false
 	}
-	return hub.Reservation{Token: token, NodeID: d.node.ID(), RoomID: room, URL: d.node.WebSocketURL()}, true
+	room, refused, _ := strings.Cut(rest, ",")
+	r := hub.Reservation{Token: token, NodeID: d.node.ID(), RoomID: room, URL: d.node.WebSocketURL()}
+	if refused != "" {
+		r.Refused = strings.Split(refused, ",")
+	}
+	return r, true
 }
 
 // List returns a page of the cluster's listed rooms.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -167,7 +168,7 @@ func TestReserveLastSeatRace(t *testing.T) {
 			d := []*Directory{a.dir, b.dir}[i%2]
 			var err error
 			if i%4 == 3 {
-				_, _, err = d.Match(ctx, "p", fmt.Sprint("racer", i))
+				_, _, err = d.Match(ctx, "p", fmt.Sprint("racer", i), nil)
 			} else {
 				_, err = d.Reserve(ctx, room.ID(), fmt.Sprint("racer", i), "")
 			}
@@ -219,7 +220,7 @@ func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, ok, err := a.dir.Match(ctx, "p", "me")
+	r, ok, err := a.dir.Match(ctx, "p", "me", nil)
 	if err != nil || !ok || r.RoomID != fullerB.ID() || r.NodeID != "b" || r.URL != b.WebSocketURL() || r.Token == "" {
 		t.Fatalf("match from a: %+v %v %v, want b's fuller room", r, ok, err)
 	}
@@ -239,18 +240,66 @@ func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
 		n, _ := a.Nodes(ctx)
 		return len(n) == 2 && n[1].Draining
 	})
-	if r, ok, _ := a.dir.Match(ctx, "p", "other"); !ok || r.NodeID != "a" {
+	if r, ok, _ := a.dir.Match(ctx, "p", "other", nil); !ok || r.NodeID != "a" {
 		t.Fatalf("match with b draining: %+v %v", r, ok)
 	}
 	// Placement avoids the draining node and prefers this one on a tie.
-	if p, err := b.dir.Place(ctx, "u"); err != nil || p.NodeID != "a" || p.Token == "" {
+	if p, err := b.dir.Place(ctx, "u", nil); err != nil || p.NodeID != "a" || p.Token == "" {
 		t.Fatalf("place from b: %+v %v", p, err)
 	}
-	if p, err := a.dir.Place(ctx, "u"); err != nil || p.NodeID != "a" || p.Token != "" {
+	if p, err := a.dir.Place(ctx, "u", nil); err != nil || p.NodeID != "a" || p.Token != "" {
 		t.Fatalf("place from a: %+v %v", p, err)
 	}
-	if _, ok, _ := a.dir.Match(ctx, "none", "u"); ok {
+	if _, ok, _ := a.dir.Match(ctx, "none", "u", nil); ok {
 		t.Fatal("matched in an empty pool")
+	}
+}
+
+// TestMatchPassesOverRefusedRooms: a quick-match passes over the rooms
+// whose game refused it at the tick, however full, and its reservation, of
+// a room or a placement, carries them to the node it names (Claim).
+func TestMatchPassesOverRefusedRooms(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	fuller := a.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
+	other := b.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
+	for _, u := range []string{"x", "y"} {
+		if _, err := a.dir.Reserve(ctx, fuller.ID(), u, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := []string{fuller.ID()}
+	r, ok, err := a.dir.Match(ctx, "p", "me", refused)
+	if err != nil || !ok || r.RoomID != other.ID() {
+		t.Fatalf("match passing over the fuller room: %+v %v %v, want b's %s", r, ok, err, other.ID())
+	}
+	if got, ok := b.dir.Claim(ctx, r.Token, "me"); !ok || got.RoomID != other.ID() || !slices.Equal(got.Refused, refused) {
+		t.Fatalf("b claims the match: %+v %v, want room %s with refused %v", got, ok, other.ID(), refused)
+	}
+	if _, ok, err := a.dir.Match(ctx, "p", "me2", []string{fuller.ID(), other.ID()}); err != nil || ok {
+		t.Fatalf("match passing over every room: %v %v, want none", ok, err)
+	}
+	// A reservation without refusals has none, and the room passed over
+	// is matched again once nothing refuses it.
+	if r, ok, err := a.dir.Match(ctx, "p", "you", nil); err != nil || !ok || r.RoomID != fuller.ID() {
+		t.Fatalf("match: %+v %v %v, want the fuller room", r, ok, err)
+	} else if got, ok := a.dir.Claim(ctx, r.Token, "you"); !ok || got.Refused != nil {
+		t.Fatalf("a claims: %+v %v, want no refusals", got, ok)
+	}
+	// A placement on another node (b drains, so a is placed) carries them.
+	b.SetDraining(true)
+	waitFor(t, 5*time.Second, "b draining", func() bool {
+		n, _ := a.Nodes(ctx)
+		return len(n) == 2 && n[1].Draining
+	})
+	p, err := b.dir.Place(ctx, "me", refused)
+	if err != nil || p.NodeID != "a" {
+		t.Fatalf("place from a draining b: %+v %v, want a", p, err)
+	}
+	if got, ok := a.dir.Claim(ctx, p.Token, "me"); !ok || got.RoomID != "" || !slices.Equal(got.Refused, refused) {
+		t.Fatalf("a claims the placement: %+v %v, want refused %v", got, ok, refused)
 	}
 }
 
@@ -265,15 +314,15 @@ func TestExpiredReservationReturnsToPool(t *testing.T) {
 	room := a.create(t, game.RoomOptions{Game: "gomoku"}, "p")
 	start := time.Now()
 	for _, u := range []string{"x", "y"} {
-		if r, ok, err := a.dir.Match(ctx, "p", u); err != nil || !ok || r.RoomID != room.ID() {
+		if r, ok, err := a.dir.Match(ctx, "p", u, nil); err != nil || !ok || r.RoomID != room.ID() {
 			t.Fatalf("match %s: %+v %v %v", u, r, ok, err)
 		}
 	}
-	if r, ok, err := a.dir.Match(ctx, "p", "z"); err != nil || ok {
+	if r, ok, err := a.dir.Match(ctx, "p", "z", nil); err != nil || ok {
 		t.Fatalf("match with both seats reserved: %+v %v %v, want none", r, ok, err)
 	}
 	waitFor(t, 5*time.Second, "the expired seats back in the pool", func() bool {
-		r, ok, err := a.dir.Match(ctx, "p", "z")
+		r, ok, err := a.dir.Match(ctx, "p", "z", nil)
 		return err == nil && ok && r.RoomID == room.ID()
 	})
 	if d := time.Since(start); d < 900*time.Millisecond {
@@ -297,7 +346,7 @@ func TestDeadNodesRoomsAreLost(t *testing.T) {
 	if _, err := a.dir.Reserve(ctx, room.ID(), "early", ""); code(err) != protocol.ErrorRoomLost {
 		t.Fatalf("reserve in a crashed node's room within its TTL: %v, want ROOM_LOST", err)
 	}
-	if _, ok, _ := a.dir.Match(ctx, "p", "early"); ok {
+	if _, ok, _ := a.dir.Match(ctx, "p", "early", nil); ok {
 		t.Fatal("matched into a crashed node's room within its TTL")
 	}
 	b.dir.mu.Lock()
@@ -319,7 +368,7 @@ func TestDeadNodesRoomsAreLost(t *testing.T) {
 	if _, err := a.dir.Reserve(ctx, room.ID(), "u", ""); code(err) != protocol.ErrorRoomLost {
 		t.Fatalf("reserve after the sweep: %v, want ROOM_LOST", err)
 	}
-	if _, ok, _ := a.dir.Match(ctx, "p", "u"); ok {
+	if _, ok, _ := a.dir.Match(ctx, "p", "u", nil); ok {
 		t.Fatal("matched into a dead node's room")
 	}
 	if _, err := a.dir.Reserve(ctx, "nosuchroom", "u", ""); code(err) != protocol.ErrorRoomNotFound {
@@ -457,7 +506,7 @@ func TestAskingAgainReusesTheToken(t *testing.T) {
 	}
 	// A quick match lands in that room again: the same token.
 	for range 20 {
-		r, ok, err := a.dir.Match(ctx, "p", "asker")
+		r, ok, err := a.dir.Match(ctx, "p", "asker", nil)
 		if err != nil || !ok || r.Token != first.Token {
 			t.Fatalf("quick match: %+v %v %v, want the token %q", r, ok, err, first.Token)
 		}
@@ -478,7 +527,7 @@ func TestAskingAgainReusesTheToken(t *testing.T) {
 	})
 	var place hub.Reservation
 	for i := range 30 {
-		p, err := a.dir.Place(ctx, "placer")
+		p, err := a.dir.Place(ctx, "placer", nil)
 		if err != nil || p.NodeID != "b" || p.Token == "" || (i > 0 && p.Token != place.Token) {
 			t.Fatalf("place %d: %+v %v (first %+v)", i, p, err, place)
 		}
@@ -516,7 +565,7 @@ func TestClaimUserIDWithBar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, ok, err := a.dir.Match(ctx, "p", "google-oauth2|1|2")
+	m, ok, err := a.dir.Match(ctx, "p", "google-oauth2|1|2", nil)
 	if err != nil || !ok {
 		t.Fatalf("match: %v %v", ok, err)
 	}
@@ -584,7 +633,7 @@ func TestRestartedNodeDropsItsOldRooms(t *testing.T) {
 		rooms, _, _ := a.dir.List(ctx, hub.RoomQuery{Limit: 10})
 		return len(rooms) == 0
 	})
-	if _, ok, _ := a.dir.Match(ctx, "p", "u"); ok {
+	if _, ok, _ := a.dir.Match(ctx, "p", "u", nil); ok {
 		t.Fatal("matched into a room of the restarted node's previous process")
 	}
 	if _, err := a.dir.Reserve(ctx, old.ID(), "u", ""); code(err) != protocol.ErrorRoomLost {

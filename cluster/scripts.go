@@ -170,38 +170,47 @@ return 1
 // matchScript reserves a seat in the fullest open room of a pool on a
 // live node that is not draining: the pool is scored by free seats, so
 // the lowest score of at least 1 is the fullest room.
+// Rooms the quick-match passes over (their game refused it at the tick)
+// count in the scan limit, and the token's value carries them after the
+// room id (",<id>,<id>"), for the node the match sends the player to.
 // KEYS: pool, user's UserSeats. ARGV: user, ttl ms, node key prefix, room
 // key prefix, token prefix, scan limit, cap of the user's untaken
-// reservations (0 none), new token, UserToken prefix.
+// reservations (0 none), new token, UserToken prefix, the token value's
+// suffix, then the room ids to pass over.
 // Returns {'ok', room, node, ws, token}, {'none'} or {'budget'}.
 var matchScript = redis.NewScript(nowLua + `
 local ttl = tonumber(ARGV[2])
+local skip = {}
+for i = 11, #ARGV do skip[ARGV[i]] = true end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], 1, '+inf', 'LIMIT', 0, tonumber(ARGV[6]))
 for _, id in ipairs(ids) do
-  local rk = ARGV[4] .. id
-  local f = redis.call('HMGET', rk, 'node', 'max', 'open')
-  if not f[1] then
-    redis.call('ZREM', KEYS[1], id)
-  else
-    local nf = redis.call('HMGET', ARGV[3] .. f[1], 'ws', 'draining')
-    if nf[1] and nf[2] ~= '1' and f[3] == '1' then
-      local seats = rk .. ':seats'
-      redis.call('ZREMRANGEBYSCORE', seats, '-inf', now)
-      local n = redis.call('ZCARD', seats)
-      local sc = redis.call('ZSCORE', seats, ARGV[1])
-      if sc or n < tonumber(f[2]) then
-        if not sc or tonumber(sc) < ` + seatedScore + ` then
+  -- A room that refused this quick-match at the tick is passed over.
+  if not skip[id] then
+    local rk = ARGV[4] .. id
+    local f = redis.call('HMGET', rk, 'node', 'max', 'open')
+    if not f[1] then
+      redis.call('ZREM', KEYS[1], id)
+    else
+      local nf = redis.call('HMGET', ARGV[3] .. f[1], 'ws', 'draining')
+      if nf[1] and nf[2] ~= '1' and f[3] == '1' then
+        local seats = rk .. ':seats'
+        redis.call('ZREMRANGEBYSCORE', seats, '-inf', now)
+        local n = redis.call('ZCARD', seats)
+        local sc = redis.call('ZSCORE', seats, ARGV[1])
+        if sc or n < tonumber(f[2]) then
+          if not sc or tonumber(sc) < ` + seatedScore + ` then
 ` + userSeatsLua("KEYS[2]", "id", "ttl", "ARGV[7]") + `
+          end
+          if not sc then
+            redis.call('ZADD', seats, now + ttl, ARGV[1])
+            n = n + 1
+          end
+          redis.call('ZADD', KEYS[1], math.max(0, tonumber(f[2]) - n), id)
+` + tokenLua("ARGV[9] .. id .. ':' .. ARGV[1]", "ARGV[5]", "ARGV[8]", "f[1] .. '|' .. ARGV[1] .. '|' .. id .. ARGV[10]", "ttl") + `
+          return {'ok', id, f[1], nf[1], tok}
         end
-        if not sc then
-          redis.call('ZADD', seats, now + ttl, ARGV[1])
-          n = n + 1
-        end
-        redis.call('ZADD', KEYS[1], math.max(0, tonumber(f[2]) - n), id)
-` + tokenLua("ARGV[9] .. id .. ':' .. ARGV[1]", "ARGV[5]", "ARGV[8]", "f[1] .. '|' .. ARGV[1] .. '|' .. id", "ttl") + `
-        return {'ok', id, f[1], nf[1], tok}
+        redis.call('ZADD', KEYS[1], 0, id)
       end
-      redis.call('ZADD', KEYS[1], 0, id)
     end
   end
 end

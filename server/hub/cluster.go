@@ -36,9 +36,11 @@ type Cluster interface {
 	// Release gives back a seat Reserve held that was not taken.
 	Release(ctx context.Context, roomID, userID string)
 	// Match reserves a seat in the fullest open room of a quick-match
-	// pool on any node that is not draining; ok is false when none has a
-	// free seat.
-	Match(ctx context.Context, pool, userID string) (r Reservation, ok bool, err error)
+	// pool on any node that is not draining, passing over the rooms of
+	// refused (their game refused this quick-match at the tick); ok is
+	// false when none has a free seat. The reservation carries refused
+	// to the room's node (Claim).
+	Match(ctx context.Context, pool, userID string, refused []string) (r Reservation, ok bool, err error)
 	// TakeTurn takes a quick-match pool's turn to make a new room for
 	// userID: false while another user's new room of the pool is on its
 	// way (until EndTurn, or a second at most), so that players who find
@@ -49,8 +51,9 @@ type Cluster interface {
 	EndTurn(ctx context.Context, pool, userID string)
 	// Place picks the node a new room should be made on (the least
 	// loaded that is not draining, this one on a tie) and, when it is
-	// another, a reservation of the placement for userID.
-	Place(ctx context.Context, userID string) (Reservation, error)
+	// another, a reservation of the placement for userID, which carries
+	// refused (the rooms its quick-match passed over) there.
+	Place(ctx context.Context, userID string, refused []string) (Reservation, error)
 	// Claim checks a reservation token userID presents to this node; ok
 	// is false when it is unknown, expired, or not this node's or user's.
 	Claim(ctx context.Context, token, userID string) (r Reservation, ok bool)
@@ -91,6 +94,10 @@ type Reservation struct {
 	NodeID, URL string
 	// TTL is how long the reservation is held.
 	TTL time.Duration
+	// Refused names the rooms whose game refused the quick-match that
+	// made the reservation, at the tick: the node it sends the player to
+	// passes them over too, and counts them against quickMatchTries.
+	Refused []string
 }
 
 // Buckets keeps token buckets where every node of a cluster counts in

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -291,7 +292,7 @@ func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room
 // here, never redirected again.
 func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	uid, c := s.claims.UserID, s.h.cluster
-	pool := s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)
+	cm := &clusterMatch{q: q, pool: s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)}
 	if _, ok := s.h.cfg.Games.Lookup(q.Game); !ok {
 		return protocol.NewError(protocol.ErrorUnknownGame, "no game named "+q.Game)
 	}
@@ -300,82 +301,131 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 			if c.Unreachable() {
 				// Neither its check nor the match would answer: a
 				// reservation is honoured here, as when they fail.
-				return s.quickMatchHere(ctx, id, q, pool, "")
+				return s.quickMatchHere(ctx, id, cm, "")
 			}
 			if r, ok := c.Claim(ctx, q.Reservation, uid); ok {
-				return s.quickMatchHere(ctx, id, q, pool, r.RoomID)
+				// The rooms that refused the quick-match on the node
+				// that sent it here count here too.
+				cm.refused = r.Refused[:min(len(r.Refused), quickMatchTries)]
+				return s.quickMatchHere(ctx, id, cm, r.RoomID)
 			}
 		}
-		// match fills an open room of the pool: served reports that the
-		// request was answered (joined, or redirected to the room's node).
-		match := func() (served bool, err error) {
-			for attempt := 0; attempt < 3; attempt++ {
-				r, ok, err := c.Match(ctx, pool, uid)
-				if err != nil {
-					if q.Reservation != "" && isCode(err, protocol.ErrorUnavailable) {
-						// Sent here with a reservation that could not be
-						// checked, Redis being out of reach: honour it
-						// with a room of the pool here, whose own seat
-						// count decides, as a JoinRoom here would be.
-						return true, s.quickMatchHere(ctx, id, q, pool, "")
-					}
-					return true, err
+		return s.matchCluster(ctx, id, cm)
+	})
+}
+
+// clusterMatch is a cluster quick-match under way: its request and pool,
+// and the rooms whose game refused the player at the tick, which it
+// passes over (quickMatchTries at most; then it makes a room).
+type clusterMatch struct {
+	q       *tickroomv1.QuickMatch
+	pool    string
+	refused []string
+}
+
+// tries reports whether the quick-match may still ask rooms of the pool
+// for a seat, rather than make one.
+func (cm *clusterMatch) tries() bool { return len(cm.refused) < quickMatchTries }
+
+// goOn is the retry of a join the quick-match asked of a room of this
+// node: when the room's game refuses the player at the tick, it gives the
+// room's seat in the directory back, then serves the request again
+// without the room (from serve), as a single node's quick-match does
+// (matchLocal). It runs on a goroutine of its own, under clusterTimeout.
+func (s *Session) goOn(cm *clusterMatch, serve func(ctx context.Context) error) func(roomID string) error {
+	return func(roomID string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+		defer cancel()
+		if !s.h.cluster.Unreachable() {
+			// Given back before the next seat is reserved, so that the
+			// refusals never hold several of the user's reservations.
+			s.h.cluster.Release(ctx, roomID, s.claims.UserID)
+		}
+		cm.refused = append(cm.refused, roomID)
+		if !s.hasRoomFor("") {
+			return errRoomsPerUser
+		}
+		return serve(ctx)
+	}
+}
+
+// matchCluster serves a quick-match from the cluster's pool: the first
+// open room the directory matches, passing over the rooms that refused
+// it, else a new room. A room of this node that refuses the player at
+// the tick makes it go on (goOn) with matchCluster again.
+func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch) error {
+	uid, c, q, pool := s.claims.UserID, s.h.cluster, cm.q, cm.pool
+	// match fills an open room of the pool: served reports that the
+	// request was answered (joined, or redirected to the room's node).
+	match := func() (served bool, err error) {
+		for attempt := 0; attempt < 3 && cm.tries(); attempt++ {
+			r, ok, err := c.Match(ctx, pool, uid, cm.refused)
+			if err != nil {
+				if q.Reservation != "" && isCode(err, protocol.ErrorUnavailable) {
+					// Sent here with a reservation that could not be
+					// checked, Redis being out of reach: honour it
+					// with a room of the pool here, whose own seat
+					// count decides, as a JoinRoom here would be.
+					return true, s.quickMatchHere(ctx, id, cm, "")
 				}
-				if !ok {
-					return false, nil
-				}
-				if r.NodeID != c.NodeID() {
-					s.redirect(ctx, id, r)
-					return true, nil
-				}
-				room, ok := s.h.rt.Room(r.RoomID)
-				if !ok {
-					continue // ended meanwhile; the sync unlists it
-				}
-				switch err := s.tryJoin(id, room, joinReq{}); {
-				case err == nil:
-					return true, nil
-				case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
-					c.Release(ctx, r.RoomID, uid)
-				default:
-					c.Release(ctx, r.RoomID, uid)
-					return true, err
-				}
+				return true, err
 			}
-			return false, nil
+			if !ok {
+				return false, nil
+			}
+			if r.NodeID != c.NodeID() {
+				s.redirect(ctx, id, r)
+				return true, nil
+			}
+			room, ok := s.h.rt.Room(r.RoomID)
+			if !ok {
+				continue // ended meanwhile; the sync unlists it
+			}
+			retry := s.goOn(cm, func(ctx context.Context) error { return s.matchCluster(ctx, id, cm) })
+			switch err := s.tryJoin(id, room, joinReq{retry: retry}); {
+			case err == nil:
+				return true, nil
+			case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
+				c.Release(ctx, r.RoomID, uid)
+			default:
+				c.Release(ctx, r.RoomID, uid)
+				return true, err
+			}
+		}
+		return false, nil
+	}
+	if served, err := match(); served {
+		return err
+	}
+	// No open room: make one, unless another player's new room of the
+	// pool is on its way (players who found the pool empty at once would
+	// each make a room and wait in it alone); then match it once it is
+	// listed, or make one after turnWait all the same. A quick-match past
+	// its tries makes its own at once.
+	for waited := time.Duration(0); cm.tries(); waited += turnPoll {
+		turn, err := c.TakeTurn(ctx, pool, uid)
+		if err != nil || turn || waited >= turnWait {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return protocol.NewError(protocol.ErrorUnavailable, "quick-match timed out")
+		case <-time.After(turnPoll):
 		}
 		if served, err := match(); served {
 			return err
 		}
-		// No open room: make one, unless another player's new room of
-		// the pool is on its way (players who found the pool empty at
-		// once would each make a room and wait in it alone); then match
-		// it once it is listed, or make one after turnWait all the same.
-		for waited := time.Duration(0); ; waited += turnPoll {
-			turn, err := c.TakeTurn(ctx, pool, uid)
-			if err != nil || turn || waited >= turnWait {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return protocol.NewError(protocol.ErrorUnavailable, "quick-match timed out")
-			case <-time.After(turnPoll):
-			}
-			if served, err := match(); served {
-				return err
-			}
-		}
-		p, err := c.Place(ctx, uid)
-		if err != nil {
-			s.endTurn(ctx, pool)
-			return err
-		}
-		if p.NodeID != c.NodeID() {
-			s.redirect(ctx, id, p) // that node ends the turn once its room is listed
-			return nil
-		}
-		return s.createForMatch(ctx, id, q, pool)
-	})
+	}
+	p, err := c.Place(ctx, uid, cm.refused)
+	if err != nil {
+		s.endTurn(ctx, pool)
+		return err
+	}
+	if p.NodeID != c.NodeID() {
+		s.redirect(ctx, id, p) // that node ends the turn once its room is listed
+		return nil
+	}
+	return s.createForMatch(ctx, id, q, pool)
 }
 
 // turnWait bounds how long a quick-match waits for another player's new
@@ -388,16 +438,22 @@ const (
 
 // quickMatchHere serves a quick-match sent here with a reservation: the
 // reserved room when it still takes the player, else a local room of the
-// pool, else a new one here.
-func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.QuickMatch, pool, roomID string) error {
+// pool, else a new one here; never a redirect. A room whose game refuses
+// the player at the tick makes it go on (goOn) with quickMatchHere again,
+// without the room, until quickMatchTries rooms refused it.
+func (s *Session) quickMatchHere(ctx context.Context, id uint32, cm *clusterMatch, roomID string) error {
 	uid, c := s.claims.UserID, s.h.cluster
+	retry := s.goOn(cm, func(ctx context.Context) error { return s.quickMatchHere(ctx, id, cm, "") })
 	tryRoom := func(room *game.Room) bool {
+		if slices.Contains(cm.refused, room.ID()) {
+			return false
+		}
 		if !c.Unreachable() {
 			if _, err := c.Reserve(ctx, room.ID(), uid, ""); err != nil && !directoryBehind(err) {
 				return false
 			}
 		}
-		if err := s.tryJoin(id, room, joinReq{}); err != nil {
+		if err := s.tryJoin(id, room, joinReq{retry: retry}); err != nil {
 			if !c.Unreachable() {
 				c.Release(ctx, room.ID(), uid)
 			}
@@ -405,15 +461,17 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, q *tickroomv1.Q
 		}
 		return true
 	}
-	if room, ok := s.h.rt.Room(roomID); ok && roomID != "" && tryRoom(room) {
-		return nil
-	}
-	for _, info := range s.h.dir.Match(pool) {
-		if room, ok := s.h.rt.Room(info.ID); ok && tryRoom(room) {
+	if cm.tries() {
+		if room, ok := s.h.rt.Room(roomID); ok && roomID != "" && tryRoom(room) {
 			return nil
 		}
+		for _, info := range s.h.dir.Match(cm.pool) {
+			if room, ok := s.h.rt.Room(info.ID); ok && tryRoom(room) {
+				return nil
+			}
+		}
 	}
-	return s.createForMatch(ctx, id, q, pool)
+	return s.createForMatch(ctx, id, cm.q, cm.pool)
 }
 
 // createForMatch makes a quick-match room here.

@@ -249,7 +249,8 @@ type localMatch struct {
 // been listed: the room's callback (joined) calls matchLocal again, on
 // a goroutine of its own, without it and the rooms refused before. After
 // quickMatchTries such refusals the quick-match makes a room; only that
-// room's refusal is the request's answer.
+// room's refusal is the request's answer. A node of a cluster goes on the
+// same way from the cluster's pool (matchCluster, quickMatchHere).
 func (s *Session) matchLocal(id uint32, lm *localMatch) error {
 	if !s.hasRoomFor("") {
 		return errRoomsPerUser
@@ -314,7 +315,8 @@ type joinReq struct {
 	creator bool
 	// retry, set by a quick-match, serves the request again without the
 	// room when the game refuses the join at the tick, or the room ends
-	// first (matchLocal); nil answers the refusal.
+	// first (matchLocal; on a node of a cluster goOn, which gives the
+	// room's seat in the directory back first); nil answers the refusal.
 	retry func(roomID string) error
 }
 
@@ -340,7 +342,10 @@ func (s *Session) tryJoin(id uint32, room *game.Room, jr joinReq) error {
 func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinResult) {
 	if res.Err != nil {
 		m := s.unreserve(room.ID())
-		if s.h.cluster != nil && !jr.spectator {
+		goOn := jr.retry != nil && !m.leaving && !s.closed.Load() && !s.replaced.Load()
+		if s.h.cluster != nil && !jr.spectator && !goOn {
+			// A quick-match that goes on gives the seat back itself,
+			// before it asks for another (goOn).
 			s.h.releaseSeat(room.ID(), s.claims.UserID)
 		}
 		if jr.creator && room.Seated() == 0 {
@@ -349,7 +354,7 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 			// than staying listed for the runtime's EmptyTimeout.
 			room.Close("creator could not join")
 		}
-		if jr.retry != nil && !m.leaving && !s.closed.Load() && !s.replaced.Load() {
+		if goOn {
 			// A quick-match goes on to another room, or a new one, off
 			// this room's tick worker: making a room runs its game's
 			// constructor, which must not hold up the rooms of this shard.
