@@ -157,9 +157,10 @@ func (g *bursty) Encode(s *game.Snapshot) {
 // spaced and what waits for the loop's flush left out of what is owed,
 // this test passes without the guard on the rate too: a link whose
 // acknowledgements take a round trip (a shaped interface, in review)
-// is what needs it. Twice at most is let pass: a relay starved of its core on a busy box
-// (the race detector's suite beside a busy loop) truly stalls now and
-// then. A burst past HighWater still skips the states queued behind it,
+// is what needs it. Twice at most is let pass, and three times more for
+// each time the process was seen starved of a core (starved): a relay
+// starved of its core on a busy box (the race detector's suite beside a
+// busy loop, other packages' tests beside it) truly stalls. A burst past HighWater still skips the states queued behind it,
 // by the byte bound, ~90 here.
 func TestBurstsOnALinkThatKeepsUpAreNotALag(t *testing.T) {
 	// Not parallel: it times the relay, which the package's parallel
@@ -182,16 +183,33 @@ func TestBurstsOnALinkThatKeepsUpAreNotALag(t *testing.T) {
 	rate := (p.Down.Forwarded.Load() - fwd) / 2
 	p.Down.Rate.Store(rate * 5)
 	behind, skipped := e.srv.Stats().Behind, room.Stats().StateSkipped
-	time.Sleep(6 * time.Second)
+	stalls := starved(6 * time.Second)
 	at, _, _, err := a.world(ja.RoomId)
 	if err != nil {
 		t.Fatal(err)
 	}
 	behind, skipped = e.srv.Stats().Behind-behind, room.Stats().StateSkipped-skipped
-	t.Logf("room sends %d B/s on average, the link carries %d; 6 s on: alice at tick %d, the room at %d; found behind %d times, %d states skipped", rate, rate*5, at, room.Info().Tick, behind, skipped)
-	if behind > 2 {
-		t.Fatalf("a link five times faster than the room was found behind %d times (%d states skipped)", behind, skipped)
+	t.Logf("room sends %d B/s on average, the link carries %d; 6 s on: alice at tick %d, the room at %d; found behind %d times, %d states skipped; the process starved %d times", rate, rate*5, at, room.Info().Tick, behind, skipped, stalls)
+	if allowed := uint64(2 + 3*stalls); behind > allowed {
+		t.Fatalf("a link five times faster than the room was found behind %d times (%d states skipped), past the %d its %d stalls let pass", behind, skipped, allowed, stalls)
 	}
+}
+
+// starved waits d and returns how many times in it this process, the relay
+// in it, went 100 ms or more without running a goroutine that asks to run
+// every 5 ms: on a box whose cores other work takes, the relay then truly
+// stalls, and a link that truly stalls is rightly found behind (each stall
+// can be found by a sweep, and by the rechecks after it).
+func starved(d time.Duration) int {
+	n := 0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		t0 := time.Now()
+		time.Sleep(5 * time.Millisecond)
+		if time.Since(t0) >= 100*time.Millisecond {
+			n++
+		}
+	}
+	return n
 }
 
 // catchUp opens p's downlink again and waits, 5 s at most, for c to reach
