@@ -347,8 +347,9 @@ type Hub struct {
 	offLoop  chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
 	offWG    sync.WaitGroup
 	watches  *roomWatches
-	passes   passLimits // GetWatchPass buckets, per connection
-	expiries *expiries  // closes sessions whose token expired
+	passes   passLimits   // GetWatchPass buckets, per connection
+	expiries *expiries    // closes sessions whose token expired
+	gone     *creatorGone // closes empty rooms whose creator left
 
 	mu        sync.Mutex
 	held      map[string][]heldSeat // seats kept for dropped users
@@ -406,6 +407,7 @@ func New(cfg Config) (*Hub, error) {
 	}
 	h.social = so
 	h.quota = newRoomQuota(h)
+	h.gone = newCreatorGone(h)
 	h.guesses = newPasswordGuesses(h.cfg)
 	h.opens = newSessionOpens(h.cfg)
 	h.watches = newRoomWatches(h)
@@ -457,6 +459,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.offWG.Wait() // cluster requests end within their deadline
 	h.watches.shutdown()
 	h.expiries.shutdown()
+	h.gone.shutdown()
 	return errors.Join(h.lookups.shutdown(ctx), h.rt.Shutdown(ctx))
 }
 

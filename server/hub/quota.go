@@ -23,8 +23,8 @@ import (
 // a second), and the rooms a user or an address created that are still
 // alive count against its share of the server's rooms (MaxRoomCostPerUser,
 // MaxRoomCostPerIP units), whether or not it is still in them. A room whose
-// creator left is closed CreatorGoneTimeout after it is found empty. A
-// room that costs more than a user's share or burst can never be paid
+// creator left is closed CreatorGoneTimeout after, if it is empty then
+// (creatorgone.go). A room that costs more than a user's share or burst can never be paid
 // for: it is refused with ERROR_CODE_ROOM_LIMIT naming its cost.
 
 // owner is a user's or an address's creation budget and live rooms.
@@ -226,24 +226,6 @@ func (q *roomQuota) owns(userID, roomID string) bool {
 	defer q.mu.Unlock()
 	o := q.users[userID]
 	return o != nil && slices.ContainsFunc(o.rooms, func(r ownedRoom) bool { return r.id == roomID })
-}
-
-// leftRoom runs when userID gave up its seat in roomID: when it created
-// the room, the room is closed CreatorGoneTimeout later if it is empty
-// then, instead of waiting out the runtime's EmptyTimeout.
-func (h *Hub) leftRoom(userID, roomID string) {
-	if !h.quota.owns(userID, roomID) {
-		return
-	}
-	time.AfterFunc(h.cfg.CreatorGoneTimeout, func() {
-		room, ok := h.rt.Room(roomID)
-		if !ok {
-			return
-		}
-		if info := room.Info(); info.Players+info.Spectators == 0 {
-			room.Close("empty after its creator left")
-		}
-	})
 }
 
 // isLoopback is the default IPQuotaExempt: a load test or a proxy on the

@@ -3,6 +3,7 @@ package hub_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -124,6 +125,49 @@ func TestEmptyRoomClosesSoonAfterItsCreatorLeft(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // four timeouts
 	if _, ok := e.hub.Runtime().Room(shared); !ok {
 		t.Fatal("a room with a member left was closed when its creator left")
+	}
+}
+
+// TestCreatorGoneTimeoutRunsOnTheHubsClock: the CreatorGoneTimeout of a
+// room its creator left empty runs on the hub's clock (Config.Now), as a
+// kick's does, so that a test moves it: the room stays listed until the
+// clock passes the timeout, and leaves the listing once it has. Timed on
+// the wall clock, a test could not see such a room close short of
+// waiting the timeout out.
+func TestCreatorGoneTimeoutRunsOnTheHubsClock(t *testing.T) {
+	t.Parallel()
+	const gone = time.Hour
+	var skew atomic.Int64
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.CreatorGoneTimeout = gone
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	}})
+	ann, _ := e.connect("ann")
+	room := joined(t, ann.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"}))).RoomId
+	if m := ann.Request(leaveRoom(room)); m.GetLeft() == nil {
+		t.Fatalf("leave: %v", m)
+	}
+	listed := func() bool {
+		m := ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "tally"}}})
+		if m.GetRoomList() == nil {
+			t.Fatalf("ListRooms: %v", m)
+		}
+		return slices.ContainsFunc(m.GetRoomList().Rooms, func(r *tickroomv1.RoomInfo) bool { return r.RoomId == room })
+	}
+	// A minute short of the timeout (the test's own wall time well within
+	// that), past a check of the rooms due (one a second at most).
+	skew.Store(int64(gone - time.Minute))
+	time.Sleep(1500 * time.Millisecond)
+	if !listed() {
+		t.Fatalf("room %s closed a minute before its creator's timeout", room)
+	}
+	skew.Store(int64(gone + time.Second))
+	waitFor(t, "the room closed once the hub's clock passed the timeout", func() bool {
+		_, ok := e.hub.Runtime().Room(room)
+		return !ok
+	})
+	if listed() {
+		t.Fatalf("room %s closed but still listed", room)
 	}
 }
 
