@@ -12,6 +12,12 @@ import (
 // bans and held seats: a check of the rooms due reads it, so a clock
 // moved forward closes a due room at the next check, within
 // creatorGoneCheck of wall time.
+//
+// A room whose creator's join the game refused at the tick while another
+// player's join held a seat in it counts as one its creator left; and
+// such a room, while it is kept here, closes at once when a join the game
+// refuses at the tick leaves no seat taken in it (Session.joined), as a
+// room that refuses its creator with nobody else there does.
 
 // creatorGoneCheck bounds the wall time between two checks of the rooms
 // due to close while there are any.
@@ -61,6 +67,15 @@ func (g *creatorGone) add(roomID string) {
 		// timer fires by the new one's.
 		g.armLocked(min(timeout, creatorGoneCheck))
 	}
+}
+
+// has reports whether roomID's creator left it (or its join was refused
+// while others' held seats) less than CreatorGoneTimeout ago.
+func (g *creatorGone) has(roomID string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.due[roomID]
+	return ok
 }
 
 // armLocked sets the timer to check in d. The caller holds g.mu.

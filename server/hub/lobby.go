@@ -311,7 +311,8 @@ type joinReq struct {
 	resumeTick uint64
 	// creator marks the join of the user who made the room for it: when
 	// the game refuses it at the tick, the room is closed at once unless
-	// another join holds a seat in it (joined).
+	// another join holds a seat in it, and then once the last such join
+	// is refused too, or as a room its creator left (joined).
 	creator bool
 	// retry, set by a quick-match, serves the request again without the
 	// room when the game refuses the join at the tick, or the room ends
@@ -348,11 +349,18 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 			// before it asks for another (goOn).
 			s.h.releaseSeat(room.ID(), s.claims.UserID)
 		}
-		if jr.creator && room.Seated() == 0 {
-			// Nobody ever sat in the room, made for this join: it goes
-			// now, as when the room refuses its creator at once, rather
-			// than staying listed for the runtime's EmptyTimeout.
+		switch seated := room.Seated(); {
+		case seated == 0 && (jr.creator || s.h.gone.has(room.ID())):
+			// Nobody sits in the room, made for this join or kept open
+			// for others' joins after its creator's was refused (or its
+			// creator left): it goes now, as when the room refuses its
+			// creator at once, rather than staying listed for the
+			// runtime's EmptyTimeout.
 			room.Close("creator could not join")
+		case jr.creator:
+			// Another player's join holds a seat: the room is theirs, and
+			// closes as one its creator left once it is empty.
+			s.h.leftRoom(s.claims.UserID, room.ID())
 		}
 		if goOn {
 			// A quick-match goes on to another room, or a new one, off

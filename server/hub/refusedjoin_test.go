@@ -110,27 +110,42 @@ func TestQuickMatchRefusedAtTheTickTriesOn(t *testing.T) {
 	}
 }
 
+// nobody is tally whose game refuses every player at the tick.
+type nobody struct{ game.Game }
+
+func (nobody) Accept(*game.Context, game.Player) error { return game.Refuse("no seats here") }
+
 // A room whose creator's join the game refused at the tick is closed at
 // once, not kept listed for the runtime's EmptyTimeout (30 s) that rooms
 // others had left get, nor even the CreatorGoneTimeout (5 s) of a room
 // its creator left: nobody was ever in it. One another player's join
-// reached meanwhile stays theirs.
+// reached meanwhile stays theirs; when the game refuses that join too, the
+// room closes then.
 func TestRoomItsCreatorCouldNotJoinCloses(t *testing.T) {
 	t.Parallel()
 	const past = 5*time.Second + 100*time.Millisecond // hub.Config.CreatorGoneTimeout's default, and a tick
+	games := func(r *game.Registry) {
+		noAliceGames(t)(r)
+		newNobody := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return nobody{g}, err }
+		if err := r.Register(game.Definition{Name: "nobody", New: newNobody, TickRate: 50, MaxPlayers: 4}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		msg  *tickroomv1.ClientMessage
 		bob  bool // bob joins the room while alice's join is pending
+		kept bool // the room stays listed: bob took its seat
 	}{
-		{"CreateRoom", newRoomMsg(&tickroomv1.CreateRoom{Game: "noalice"}), false},
-		{"QuickMatch", quickMatch("noalice"), false},
-		{"CreateRoom with bob joining", newRoomMsg(&tickroomv1.CreateRoom{Game: "noalice"}), true},
+		{"CreateRoom", newRoomMsg(&tickroomv1.CreateRoom{Game: "noalice"}), false, false},
+		{"QuickMatch", quickMatch("noalice"), false, false},
+		{"CreateRoom with bob joining", newRoomMsg(&tickroomv1.CreateRoom{Game: "noalice"}), true, true},
+		{"CreateRoom with bob's join refused too", newRoomMsg(&tickroomv1.CreateRoom{Game: "nobody"}), true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := game.NewManualClock(time.Now()) // the rooms tick only when told
-			e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }, games: noAliceGames(t)})
+			e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }, games: games})
 			rt := e.hub.Runtime()
 			a, _ := e.connect("alice")
 			b, _ := e.connect("bob")
@@ -146,19 +161,24 @@ func TestRoomItsCreatorCouldNotJoinCloses(t *testing.T) {
 			if code := errCode(t, a.Reply(id)); code != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
 				t.Fatalf("alice's join the game refuses: %v, want FORBIDDEN", code)
 			}
-			if tc.bob {
+			switch {
+			case tc.kept:
 				joined(t, b.Reply(bid))
+			case tc.bob:
+				if code := errCode(t, b.Reply(bid)); code != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+					t.Fatalf("bob's join the game refuses: %v, want FORBIDDEN", code)
+				}
 			}
 			// Past the shorter of the two timeouts for empty rooms.
 			if err := rt.Advance(past); err != nil {
 				t.Fatal(err)
 			}
-			list := b.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "noalice"}}}).GetRoomList()
+			list := b.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}}).GetRoomList()
 			var listed []string
 			for _, r := range list.GetRooms() {
 				listed = append(listed, r.RoomId)
 			}
-			if want := tc.bob; slices.Contains(listed, room) != want {
+			if want := tc.kept; slices.Contains(listed, room) != want {
 				t.Fatalf("%v after the refusal: listed %v; want room %s listed: %v", past, listed, room, want)
 			}
 		})
