@@ -28,6 +28,7 @@ type options struct {
 	hub    func(*hub.Config)
 	server func(*server.Config)
 	games  func(*game.Registry)
+	made   func(*hub.Hub) // runs before the hub starts
 }
 
 // start runs a server on 127.0.0.1:0 with the tally fixture game and
@@ -62,6 +63,9 @@ func start(t *testing.T, opts options) *env {
 	h, err := hub.New(hcfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.made != nil {
+		opts.made(h)
 	}
 	srv.Handle(hub.Path, h)
 	h.Start()

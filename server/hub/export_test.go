@@ -43,3 +43,18 @@ const QuickMatchTries = quickMatchTries
 // makes sure no timed pass runs meanwhile (a RoomWatchInterval longer than
 // the test).
 func (h *Hub) PassRoomWatches() { h.watches.pass() }
+
+// RetryQuickMatchesOnceClosed makes each quick-match retry (after a
+// refusal at the tick) wait until its connection has closed before it
+// runs; the channel gets a value as each retry ends. Call it before Start.
+func (h *Hub) RetryQuickMatchesOnceClosed() <-chan struct{} {
+	done := make(chan struct{}, 8)
+	h.retryMatch = func(s *Session, retry func()) {
+		for !s.closed.Load() {
+			time.Sleep(time.Millisecond)
+		}
+		retry()
+		done <- struct{}{}
+	}
+	return done
+}

@@ -350,6 +350,9 @@ type Hub struct {
 	passes   passLimits   // GetWatchPass buckets, per connection
 	expiries *expiries    // closes sessions whose token expired
 	gone     *creatorGone // closes empty rooms whose creator left
+	// retryMatch, set by tests before Start, runs on the goroutine of a
+	// quick-match's retry (Session.joined) in its place, to order it.
+	retryMatch func(s *Session, retry func())
 
 	mu        sync.Mutex
 	held      map[string][]heldSeat // seats kept for dropped users

@@ -100,6 +100,13 @@ func metadataMatches(have, want map[string]string) bool {
 // the rooms of all the user's connections here and its held seats.
 var errRoomsPerUser = protocol.NewError(protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
 
+// errSessionClosed refuses a join that a closed connection's request
+// would make off its loop (a quick-match's retry, a cluster's join): its
+// answer is never read. It is not ERROR_CODE_UNAVAILABLE, which gives a
+// cluster's creation back to the budgets (publishAndJoin): a client
+// closing its connection as it creates does not create for free.
+var errSessionClosed = protocol.NewError(protocol.ErrorInternal, "connection closed")
+
 // createRoom creates a room and joins it. A room whose creator cannot take
 // its seat is closed at once, whether the room refuses the join or the
 // game does at the tick (joined).
@@ -250,8 +257,14 @@ type localMatch struct {
 // a goroutine of its own, without it and the rooms refused before. After
 // quickMatchTries such refusals the quick-match makes a room; only that
 // room's refusal is the request's answer. A node of a cluster goes on the
-// same way from the cluster's pool (matchCluster, quickMatchHere).
+// same way from the cluster's pool (matchCluster, quickMatchHere). A retry
+// whose connection closed meanwhile makes no room and asks none for a
+// seat: nobody would play it, and the seat would be held for the resume
+// window.
 func (s *Session) matchLocal(id uint32, lm *localMatch) error {
+	if s.closed.Load() {
+		return errSessionClosed
+	}
 	if !s.hasRoomFor("") {
 		return errRoomsPerUser
 	}
@@ -366,11 +379,18 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 			// A quick-match goes on to another room, or a new one, off
 			// this room's tick worker: making a room runs its game's
 			// constructor, which must not hold up the rooms of this shard.
-			go func() {
+			// The connection may close before it runs: matchLocal and
+			// reserve then refuse it.
+			retry := func() {
 				if err := jr.retry(room.ID()); err != nil {
 					s.fail(id, err)
 				}
-			}()
+			}
+			if hook := s.h.retryMatch; hook != nil {
+				go hook(s, retry)
+			} else {
+				go retry()
+			}
 			s.h.endChatIfEmpty(room.ID())
 			return
 		}

@@ -205,3 +205,55 @@ func TestQuickMatchNoRoomTakesIsRefused(t *testing.T) {
 		return len(rooms) == 1 && rooms[0].ID == room
 	})
 }
+
+// A quick-match refused at the tick goes on from a goroutine of its own; a
+// retry that starts once its connection has closed makes no room and asks
+// none for a seat: nobody would play in it, and the seat would be held,
+// counting against the user, for the resume window.
+func TestQuickMatchRetryOfAClosedConnectionMakesNoRoom(t *testing.T) {
+	t.Parallel()
+	var asks atomic.Int32
+	var retried <-chan struct{}
+	clock := game.NewManualClock(time.Now()) // the rooms tick only when told
+	e := start(t, options{
+		hub: func(c *hub.Config) { c.Runtime.Clock = clock },
+		games: func(r *game.Registry) {
+			newSolo := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return &solo{Game: g, asks: &asks}, err }
+			if err := r.Register(game.Definition{Name: "solo", New: newSolo, TickRate: 50, MaxPlayers: 4}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		made: func(h *hub.Hub) { retried = h.RetryQuickMatchesOnceClosed() },
+	})
+	rt := e.hub.Runtime()
+	o, _ := e.connect("owner")
+	oid := o.Send(newRoomMsg(&tickroomv1.CreateRoom{Game: "solo"}))
+	settle(t, rt, o, 100*time.Millisecond)
+	full := joined(t, o.Reply(oid)).RoomId
+
+	a, _ := e.connect("alice")
+	a.Send(quickMatch("solo"))
+	waitFor(t, "alice's join queued", func() bool {
+		r, ok := rt.Room(full)
+		return ok && r.Seated() == 2
+	})
+	_ = rt.Advance(100 * time.Millisecond) // refused: the retry waits for the close
+	if n := asks.Load(); n != 1 {
+		t.Fatalf("alice's join asked of %d rooms, want 1", n)
+	}
+	a.WS.Close()
+	select {
+	case <-retried:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retry did not end")
+	}
+	_ = rt.Advance(100 * time.Millisecond) // a join the retry asked for is settled
+	for _, r := range rt.Rooms(game.RoomFilter{}) {
+		if r.ID != full {
+			t.Fatalf("room %s (players %v) made by the retry of a closed connection; want only %s", r.ID, r.PlayerNames, full)
+		}
+	}
+	if n := e.hub.RoomsOf("alice"); n != 0 {
+		t.Fatalf("alice is counted in %d rooms after her connection closed, want 0", n)
+	}
+}

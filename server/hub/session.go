@@ -234,10 +234,15 @@ func (s *Session) unlock() {
 // reserve adds a pending membership; it fails when the session is already
 // in the room, or when the user is in as many rooms as it may be (through
 // any of its connections, or by seats held for a resume) and this is not
-// one of them.
+// one of them, or when the connection has closed (gone took the
+// memberships it holds or gives up: a join asked after that, off the
+// connection's loop, would hold a seat nobody resumes).
 func (s *Session) reserve(r *game.Room, spectator bool) error {
 	s.lock()
 	defer s.unlock()
+	if s.closed.Load() {
+		return errSessionClosed
+	}
 	if s.find([]byte(r.ID())) != nil {
 		return protocol.NewError(protocol.ErrorAlreadyInRoom, "")
 	}
