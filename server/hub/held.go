@@ -37,38 +37,41 @@ func (h *Hub) holdSeat(userID string, hs heldSeat) {
 func (h *Hub) dropHeld(userID, roomID string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	_, ok := h.dropHeldLocked(userID, roomID, time.Time{})
+	return ok
+}
+
+// dropHeldLocked forgets userID's seat held in roomID whose window ends
+// after at (the zero time: any), with its count in the user's rooms, and
+// returns it; false when there is none. The caller holds h.mu.
+func (h *Hub) dropHeldLocked(userID, roomID string, at time.Time) (heldSeat, bool) {
 	list := h.held[userID]
-	found := false
-	for i := range list {
-		if list[i].roomID == roomID {
-			list = append(list[:i], list[i+1:]...)
-			found = true
-			h.unrefRoomLocked(userID, roomID)
-			break
-		}
+	i := slices.IndexFunc(list, func(x heldSeat) bool { return x.roomID == roomID })
+	if i < 0 || !list[i].expires.After(at) {
+		return heldSeat{}, false
 	}
-	if len(list) == 0 {
+	hs := list[i]
+	h.unrefRoomLocked(userID, roomID)
+	if list = slices.Delete(list, i, i+1); len(list) == 0 {
 		delete(h.held, userID)
 	} else {
 		h.held[userID] = list
 	}
-	return found
+	return hs, true
 }
 
 // giveUpHeld gives up userID's seat held in roomID, as the user asked
-// from a later connection; false when none is held. The room lets the
-// seat go at its next tick, and its other members see the player leave.
+// from a later connection; false when none is held, or its window has
+// passed. The seat is looked up and taken in one step under h.mu, so a
+// resume or another leave at the same time takes it or finds it gone.
+// The room lets the seat go at its next tick, and its other members see
+// the player leave.
 func (h *Hub) giveUpHeld(userID, roomID string) bool {
 	h.mu.Lock()
-	var hs heldSeat
-	for _, x := range h.held[userID] {
-		if x.roomID == roomID && x.expires.After(h.cfg.Now()) {
-			hs = x
-		}
-	}
+	hs, ok := h.dropHeldLocked(userID, roomID, h.cfg.Now())
 	h.mu.Unlock()
-	if hs.roomID == "" || !h.dropHeld(userID, roomID) {
-		return false // none, or a resume or another leave took it meanwhile
+	if !ok {
+		return false
 	}
 	if room, ok := h.rt.Room(roomID); ok {
 		_ = room.LeaveAs(hs.seat, userID, nil)
