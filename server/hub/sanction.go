@@ -1,0 +1,118 @@
+package hub
+
+import (
+	"time"
+
+	"github.com/tickroom/tickroom/protocol"
+)
+
+// Kick closes every connection of userID with CLOSE_CODE_KICKED and gives up
+// its seats at once, those held from dropped connections included (no
+// resume window). The user's tokens issued so far are refused for
+// Config.KickDuration (a new login is not). It returns ErrNoSession when
+// the user has neither a connection nor a held seat here, nor (in a
+// cluster) a connection on another node; its tokens are refused all the
+// same, so that a kick of a user who has just dropped keeps it from
+// coming back with them. Safe from any goroutine.
+func (h *Hub) Kick(userID, reason string) error { return h.KickFor(userID, reason, 0) }
+
+// KickFor is Kick with the time the user's tokens are refused: d, or
+// Config.KickDuration when d is zero or less. Safe from any goroutine.
+func (h *Hub) KickFor(userID, reason string, d time.Duration) error {
+	if d <= 0 {
+		d = h.cfg.KickDuration
+	}
+	now := h.cfg.Now()
+	r := Revocation{UserID: userID, IssuedBefore: now, Until: now.Add(d), Reason: reason}
+	// In a cluster, look for the user's other nodes before the kick goes
+	// out: once it has, the user's node may already have closed the
+	// session and dropped its record.
+	away := h.elsewhere(userID)
+	if !h.expel(r, protocol.CloseKicked) && !away {
+		return ErrNoSession
+	}
+	return nil
+}
+
+// Elsewhere is what a cluster Registry adds: whether a user has a session
+// on another node. It waits on the cluster and is never called from an
+// event loop.
+type Elsewhere interface {
+	Elsewhere(userID string) bool
+}
+
+// elsewhere reports whether userID has a session on another node.
+func (h *Hub) elsewhere(userID string) bool {
+	e, ok := h.reg.(Elsewhere)
+	return ok && e.Elsewhere(userID)
+}
+
+// Expel closes every connection of userID with CLOSE_CODE_BANNED (ban)
+// or CLOSE_CODE_KICKED and frees its seats at once, held ones included,
+// without recording a revocation: in a cluster, the node that kicked or
+// banned the user recorded it and tells the others. It reports whether
+// there was a connection or a seat. Safe from any goroutine.
+func (h *Hub) Expel(userID string, ban bool, reason string) bool {
+	code := protocol.CloseKicked
+	if ban {
+		code = protocol.CloseBanned
+	}
+	h.mu.Lock()
+	ss := h.reg.Sessions(userID)
+	held := h.takeHeldLocked(userID)
+	h.mu.Unlock()
+	return h.closeExpelled(userID, code, reason, ss, held)
+}
+
+// Ban refuses every session token of userID, new logins included, for d
+// (zero: Config.BanDuration, and when that is zero until Unban), and
+// closes its connections with CLOSE_CODE_BANNED, giving up its seats like
+// Kick. It reports whether the user had a connection or a held seat here,
+// or (in a cluster) a connection on another node; the ban holds either
+// way. Safe from any goroutine.
+func (h *Hub) Ban(userID, reason string, d time.Duration) bool {
+	r := Revocation{UserID: userID, Ban: true, Reason: reason}
+	if d == 0 {
+		d = h.cfg.BanDuration
+	}
+	if d > 0 {
+		r.Until = h.cfg.Now().Add(d)
+	}
+	// Looked for before the ban goes out, as in KickFor.
+	away := h.elsewhere(userID)
+	return h.expel(r, protocol.CloseBanned) || away
+}
+
+// Unban lifts userID's bans and kicks; it reports whether there were any.
+// Safe from any goroutine.
+func (h *Hub) Unban(userID string) bool { return h.revoked.Lift(userID) }
+
+// expel records r, closes every connection of its user with code and frees
+// its seats at once, held ones included; it reports whether there was any.
+// The revocation is recorded under Hub.mu, where Accept checks it before
+// registering a session, so no connection slips between the two.
+func (h *Hub) expel(r Revocation, code protocol.CloseCode) bool {
+	userID, reason := r.UserID, r.Reason
+	h.mu.Lock()
+	h.revoked.Revoke(r)
+	ss := h.reg.Sessions(userID)
+	held := h.takeHeldLocked(userID)
+	h.mu.Unlock()
+	return h.closeExpelled(userID, code, reason, ss, held)
+}
+
+// closeExpelled closes an expelled user's sessions ss with code and frees
+// its held seats at once; it reports whether there was any.
+func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason string, ss []*Session, held []heldSeat) bool {
+	for _, s := range ss {
+		s.kicked.Store(true)
+		s.close(code, reason)
+	}
+	for _, hs := range held {
+		if room, ok := h.rt.Room(hs.roomID); ok {
+			_ = room.LeaveAs(hs.seat, userID, nil)
+			h.leftRoom(userID, hs.roomID)
+		}
+	}
+	return len(ss) > 0 || len(held) > 0
+}
