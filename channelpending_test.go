@@ -2,6 +2,7 @@ package tickroom_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -76,5 +77,40 @@ func TestChannelReopenedBeforeItsLinesAreWritten(t *testing.T) {
 	cy := dial(t, srv, "cy")
 	if got := texts(cy.Request(joinChannel("lobby")).GetChatHistory()); !slices.Equal(got, []string{"one", "two", "three"}) {
 		t.Fatalf("cy's join once the lines are written: history %q, want [one two three]", got)
+	}
+}
+
+// TestLinePostedWhileItsChannelLoadsIsInItsHistoryOnce: a member may post
+// into a channel it just opened before the channel's kept lines are read
+// (a client that sends JoinChannel and SendChat without waiting); that
+// line, in the channel and waiting in the store's queue both, is in the
+// history once.
+func TestLinePostedWhileItsChannelLoadsIsInItsHistoryOnce(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DatabaseURL: pg.NewDatabase(t)})
+	for u := range 4 {
+		c := dial(t, srv, fmt.Sprintf("u%d", u))
+		for i := range 3 {
+			ch := fmt.Sprintf("ch-%d-%d", u, i)
+			j := c.Send(joinChannel(ch))
+			s := c.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: ch, Text: "x"}}})
+			var h *tickroomv1.ChatHistory
+			for answered := 0; answered < 2; answered++ {
+				m := c.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == j || m.RequestId == s })
+				if m.RequestId == j {
+					h = m.GetChatHistory()
+				} else if m.GetOk() == nil {
+					t.Fatalf("%s: the line was refused: %v", ch, m)
+				}
+			}
+			var texts []string
+			for _, l := range h.GetLines() {
+				texts = append(texts, l.Text)
+			}
+			if len(texts) > 1 {
+				t.Fatalf("%s: history %q, want the line posted while it loaded once", ch, texts)
+			}
+		}
 	}
 }

@@ -31,7 +31,10 @@ func (so *Social) keepLine(line *tickroomv1.Chat) {
 // loadChannel puts the lines kept for lobby channel c before the lines
 // posted since it opened, then answers the joins that waited for them. A
 // failed load answers them with what there is. It runs on a goroutine of
-// its own.
+// its own. A line posted since the channel opened may be among the kept
+// ones too (written, or waiting in the store's queue, before they were
+// read: a member may post before the load ends): it is kept once, as
+// posted.
 func (so *Social) loadChannel(name string, c *channel) {
 	ctx, cancel := context.WithTimeout(context.Background(), channelLoadTimeout)
 	kept, err := so.cfg.Channels.Recent(ctx, name, so.cfg.HistoryLines)
@@ -43,12 +46,39 @@ func (so *Social) loadChannel(name string, c *channel) {
 	defer so.mu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	since := c.lines()
+	kept = notIn(kept, since)
 	if len(kept) > 0 {
 		c.nextID = max(c.nextID, channelLineIDs(kept))
-		all := append(kept, c.lines()...)
+		all := append(kept, since...)
 		c.history = all[max(0, len(all)-so.cfg.HistoryLines):]
 		c.head = 0
 	}
 	c.loaded = true
 	so.answerWaitingLocked(c)
+}
+
+// notIn returns kept without the lines since holds: the same sender, time
+// and text, each line of since standing for one kept line.
+func notIn(kept, since []*tickroomv1.Chat) []*tickroomv1.Chat {
+	if len(kept) == 0 || len(since) == 0 {
+		return kept
+	}
+	type key struct {
+		from, text string
+		at         int64
+	}
+	posted := make(map[key]int, len(since))
+	for _, l := range since {
+		posted[key{l.FromUserId, l.Text, l.SentAtMs}]++
+	}
+	out := kept[:0]
+	for _, l := range kept {
+		if k := (key{l.FromUserId, l.Text, l.SentAtMs}); posted[k] > 0 {
+			posted[k]--
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
