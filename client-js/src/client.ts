@@ -37,6 +37,7 @@ import {
 import { GetLeaderboardSchema, GetMatchHistorySchema, type Leaderboard, type MatchHistory } from "./gen/tickroom/v1/records_pb.js";
 import { checkSession, redirectError } from "./refusal.js";
 import { RequestTracker } from "./requests.js";
+import { Resumer } from "./resume.js";
 import { Room, type RoomHost } from "./room.js";
 import { RoomWatch, type RoomWatchFilter } from "./room-watch.js";
 import { RttEstimator } from "./rtt.js";
@@ -94,21 +95,6 @@ export function connect(options: ClientOptions): Promise<Client> {
 }
 
 /**
- * RESUME_TRIES is how many reconnect attempts, at least, a Client makes
- * within the server's resume window while it holds seats.
- */
-const RESUME_TRIES = 8;
-
-/**
- * RESUME_BUSY_TRIES is how many times a resume refused
- * TOO_MANY_REQUESTS_IN_FLIGHT is asked again (after 100 ms, doubling up
- * to 30 s: about 50 s in all, a resume window's worth) before the seat is
- * given up.
- */
-const RESUME_BUSY_TRIES = 9;
-
-
-/**
  * Client is a logged-in user's connection to a tickroom server: the lobby
  * (list, create, join, spectate, quick match), the rooms joined, chat,
  * direct messages, presence and notifications, and the heartbeat. Get one
@@ -136,16 +122,8 @@ export class Client extends Emitter<ClientEvents> {
   private nextWatchId = 1;
   private readonly now: () => number;
   private welcomeMsg: Welcome | undefined;
-  // epoch counts Welcomes and closes: a retry timer set under one epoch
-  // does nothing under another (the socket it was meant for is gone, or a
-  // Welcome asks again itself).
-  private epoch = 0;
-  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
-  // Rooms whose seat this client gave up on its own (see abandon), until
-  // when the server could still hold it: their LeaveRoom is sent again on
-  // each Welcome that lists the seat, and a late Joined of one makes no
-  // Room.
-  private readonly abandoned = new Map<string, number>();
+  /** resumer resumes the rooms after a reconnect and gives up the seats this client drops (resume.ts). */
+  private readonly resumer: Resumer;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private desyncTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeard = 0;
@@ -158,7 +136,21 @@ export class Client extends Emitter<ClientEvents> {
     this.opts = options;
     const perf = (globalThis as { performance?: { now(): number } }).performance;
     this.now = options.now ?? (perf ? () => perf.now() : () => Date.now());
-    this.tracker = new RequestTracker<ServerMessage>(options.requestTimeoutMs || 10_000, options.maxRequestsInFlight || 64);
+    const requestTimeoutMs = options.requestTimeoutMs || 10_000;
+    this.tracker = new RequestTracker<ServerMessage>(requestTimeoutMs, options.maxRequestsInFlight || 64);
+    this.resumer = new Resumer(
+      {
+        rooms: this.roomMap,
+        now: () => this.now(),
+        isOpen: () => this.connection.state === "open",
+        request: (body) => this.request(body),
+        requestResume: (room, value, timeoutMs) => this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }, timeoutMs),
+        roomLeft: (left) => this.roomLeft(left),
+        moveTo: (r) => this.moveTo(r),
+        resumeFailed: (room, error) => this.emit("resumeFailed", { room, error }),
+      },
+      requestTimeoutMs,
+    );
     const connOpts: ConstructorParameters<typeof Connection>[0] = { url: options.url, token: options.token };
     if (options.WebSocket) connOpts.WebSocket = options.WebSocket;
     if (options.protocols) connOpts.protocols = options.protocols;
@@ -167,13 +159,7 @@ export class Client extends Emitter<ClientEvents> {
     if (options.maxReconnectAttempts) connOpts.maxReconnectAttempts = options.maxReconnectAttempts;
     if (options.slowDelayMs) connOpts.slowDelayMs = options.slowDelayMs;
     if (options.connectTimeoutMs) connOpts.connectTimeoutMs = options.connectTimeoutMs;
-    // While seats are held for it, reconnect at least RESUME_TRIES times
-    // within the server's resume window: a backoff grown to 30 s would let
-    // the window close on a player whose network came back after 12.
-    connOpts.maxDelayMs = () => {
-      const window = this.welcomeMsg?.resumeWindowMs ?? 0;
-      return this.roomMap.size > 0 && window > 0 ? Math.max(500, window / RESUME_TRIES) : 0;
-    };
+    connOpts.maxDelayMs = () => this.resumer.maxDelayMs();
     const loc = (globalThis as { location?: { origin?: string; protocol?: string } }).location;
     const httpUrl = options.httpUrl ?? (loc?.protocol === "http:" || loc?.protocol === "https:" ? loc.origin : undefined);
     if (httpUrl) {
@@ -216,46 +202,8 @@ export class Client extends Emitter<ClientEvents> {
 
   /** close closes the connection for good; rooms are left on the client side and the server keeps seats for its resume window. */
   close(): void {
-    for (const t of this.retryTimers) clearTimeout(t);
-    this.retryTimers.clear();
+    this.resumer.stop();
     this.connection.close();
-  }
-
-  // retryLater runs fn after ms (at most 30 s) unless the epoch has moved
-  // on or the client was closed meanwhile.
-  private retryLater(ms: number, fn: () => void): void {
-    const epoch = this.epoch;
-    const t = setTimeout(() => {
-      this.retryTimers.delete(t);
-      if (this.epoch === epoch && this.connection.state === "open") fn();
-    }, Math.min(ms, 30_000));
-    this.retryTimers.add(t);
-  }
-
-  // abandon gives up the seat of roomId on the server, for a room this
-  // client dropped without the server saying the seat was gone: its
-  // LeaveRoom goes now and again on each Welcome that lists the seat.
-  private abandon(roomId: string): void {
-    if (!this.abandoned.has(roomId)) this.abandoned.set(roomId, this.now() + (this.welcomeMsg?.resumeWindowMs ?? 0) + 60_000);
-    this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }).then(
-      (reply) => {
-        if (reply.body.case !== "left") return;
-        this.abandoned.delete(roomId);
-        // A Room the app made again meanwhile (a quick match into that
-        // room) lost its seat with this leave: say so.
-        this.roomLeft(reply.body.value);
-      },
-      (err: unknown) => {
-        // Lost with its socket: the next Welcome that lists the seat sends
-        // it again. Refused for the rate: again on this socket.
-        const e = err instanceof TickroomError ? err : undefined;
-        if (e?.serverCode === ErrorCode.RATE_LIMITED || e?.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT) {
-          this.retryLater(Math.max(e.retryAfterMs, 500), () => {
-            if (this.abandoned.has(roomId) && !this.roomMap.has(roomId)) this.abandon(roomId);
-          });
-        }
-      },
-    );
   }
 
   /** listRooms lists the rooms matching the filter. */
@@ -307,7 +255,7 @@ export class Client extends Emitter<ClientEvents> {
 
   /** joinRoom takes a seat in a room (or spectates with spectate: true). */
   joinRoom(roomId: string, options: { password?: string; spectate?: boolean } = {}): Promise<Room> {
-    this.abandoned.delete(roomId); // the app wants it again: leave it no more
+    this.resumer.wanted(roomId);
     const value = create(JoinRoomSchema, { roomId, password: options.password ?? "", spectate: options.spectate ?? false });
     return this.join({ case: "joinRoom", value }, { password: options.password ?? "" });
   }
@@ -511,6 +459,16 @@ export class Client extends Emitter<ClientEvents> {
     });
   }
 
+  // moveTo moves the connection to the node a Redirect names, unless the
+  // redirect is refused: then it returns the error and stays.
+  private moveTo(r: Redirect): TickroomError | undefined {
+    const bad = redirectError(r.url, this.connection.currentUrl);
+    if (bad) return bad;
+    this.emit("redirect", r);
+    this.connection.moveTo(r.url);
+    return undefined;
+  }
+
   private host(): RoomHost {
     return {
       checkInput: (roomId, data) => this.checkInput(roomId, data),
@@ -637,13 +595,8 @@ export class Client extends Emitter<ClientEvents> {
         // moved to another node, whose node drains. Move there; its
         // Welcome resumes every room, on that node.
         if (msg.requestId === 0 && this.roomMap.has(b.value.roomId)) {
-          const bad = redirectError(b.value.url, this.connection.currentUrl);
-          if (bad) {
-            this.emit("error", bad);
-            break;
-          }
-          this.emit("redirect", b.value);
-          this.connection.moveTo(b.value.url);
+          const bad = this.moveTo(b.value);
+          if (bad) this.emit("error", bad);
         }
         break;
       case "error":
@@ -661,21 +614,14 @@ export class Client extends Emitter<ClientEvents> {
       existing.handleResumed(joined, (seq, data) => this.sendInput(existing.id, seq, data));
       return;
     }
-    if (ctx?.resume) {
-      // The resume of a room this client dropped meanwhile: the app was
-      // told it is lost, so the seat is given up rather than kept unseen.
-      if (!this.abandoned.has(joined.roomId)) this.abandon(joined.roomId);
-      return;
-    }
-    if (!ctx && this.abandoned.has(joined.roomId)) return; // a resume given up: its leave is on the way
-    this.abandoned.delete(joined.roomId); // the app's own join of it: the seat is the app's now
+    if (!this.resumer.joinedMakesRoom(joined.roomId, ctx)) return;
     const room = new Room(this.host(), joined, ctx?.password ?? "", this.opts.room);
     room.on("desync", () => this.scheduleDesyncRecovery());
     this.roomMap.set(room.id, room);
   }
 
   private roomLeft(left: Left): void {
-    this.abandoned.delete(left.roomId);
+    this.resumer.left(left.roomId);
     const room = this.roomMap.get(left.roomId);
     if (!room) return;
     this.roomMap.delete(left.roomId);
@@ -691,22 +637,10 @@ export class Client extends Emitter<ClientEvents> {
       return;
     }
     this.welcomeMsg = w;
-    this.epoch++;
     this.startHeartbeat(w);
-    // A seat given up whose leave was lost with a socket is left again;
-    // one the server no longer holds is forgotten.
-    const now = this.now();
-    for (const [roomId, until] of [...this.abandoned]) {
-      // A room the app joined again since is its, not one to leave; one
-      // past the time the server could hold it is gone. A Welcome that
-      // does not list the seat may come from another node of a cluster.
-      if (this.roomMap.has(roomId) || now > until) this.abandoned.delete(roomId);
-      else if (w.seats.some((h) => h.roomId === roomId)) this.abandon(roomId);
-    }
+    this.resumer.welcome(w);
     this.emit("welcome", w);
-    for (const room of [...this.roomMap.values()]) {
-      if (room.live) this.resume(room);
-    }
+    this.resumer.resumeAll();
     // The server forgot the watches with the old connection. (A watch
     // whose first subscription was in flight failed with the socket and
     // is not in the map.)
@@ -724,54 +658,10 @@ export class Client extends Emitter<ClientEvents> {
       watch.handleError(error);
       const passes = error.serverCode === ErrorCode.UNAVAILABLE || error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT || error.code === "timeout";
       if (!passes) return;
-      this.retryLater(1000 * 2 ** attempt, () => {
+      this.resumer.retryLater(1000 * 2 ** attempt, () => {
         if (this.watches.get(watch.id) === watch) this.resubscribe(watch, attempt + 1);
       });
     });
-  }
-
-  private resume(room: Room, attempt = 0): void {
-    const value = create(JoinRoomSchema, room.resumeRequest());
-    const failed = (err: unknown) => {
-      const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
-      // A dropped socket retries on the next Welcome; anything else loses the seat.
-      if (error.code === "connection-lost" || error.code === "not-connected") return;
-      if (this.roomMap.get(room.id) !== room) return;
-      // Too busy: the server's requests in flight, or this client's own.
-      const busy = error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT || error.code === "too-many-requests";
-      if (busy && attempt < RESUME_BUSY_TRIES) {
-        // The Welcome's resumes and watches went out at once, past the
-        // server's requests in flight (a node of a cluster takes two at
-        // a time): the seat is there still. Ask again shortly, on this
-        // socket only.
-        this.retryLater(Math.max(error.retryAfterMs, 100 * 2 ** attempt), () => {
-          if (this.roomMap.get(room.id) === room) this.resume(room, attempt + 1);
-        });
-        return;
-      }
-      // The seat is given up: the server did not say it is gone (no answer
-      // while it could hold the seat, or too busy still), so leave it there
-      // too, and the Joined that may still come makes no Room.
-      if (error.code === "timeout" || busy) this.abandon(room.id);
-      this.roomMap.delete(room.id);
-      const reason = error.serverCode === ErrorCode.RESUME_UNAVAILABLE ? LeaveReason.SEAT_EXPIRED : LeaveReason.UNSPECIFIED;
-      room.handleLeft(create(LeftSchema, { roomId: room.id, reason, message: error.message }));
-      this.emit("resumeFailed", { room, error });
-    };
-    // A resume waits for its answer as long as the server holds the seat:
-    // a room slow to tick answers late, and a Joined after a timeout would
-    // resume the seat from this room's tick with no Room to take it.
-    const wait = Math.max(this.opts.requestTimeoutMs || 10_000, this.welcomeMsg?.resumeWindowMs ?? 0);
-    this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }, wait).then((reply) => {
-      // The room lives on another node of the cluster: move there; its
-      // Welcome resumes every room again, on that node.
-      if (reply.body.case === "redirect" && this.roomMap.get(room.id) === room) {
-        const bad = redirectError(reply.body.value.url, this.connection.currentUrl);
-        if (bad) return failed(bad);
-        this.emit("redirect", reply.body.value);
-        this.connection.moveTo(reply.body.value.url);
-      }
-    }, failed);
   }
 
   // scheduleDesyncRecovery reconnects, so that every room resumes from its
@@ -790,7 +680,7 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private onClose(c: CloseDetails): void {
-    this.epoch++;
+    this.resumer.socketClosed();
     this.stopHeartbeat();
     if (this.desyncTimer !== undefined && !c.willReconnect) {
       clearTimeout(this.desyncTimer);
