@@ -77,7 +77,7 @@ func TestUnusableStateEndsTheStreamForAKeyframe(t *testing.T) {
 			defer cancel()
 			reason := st.run(ctx)
 			body := rec.Body.String()
-			if reason != "state lost" || !strings.HasSuffix(body, "\nid:\n\n") {
+			if reason != "state lost" || !strings.HasSuffix(body, "event: lost\ndata: {\"reason\":\"state_lost\"}\nid:\n\n") || f.lost.Load() != 1 {
 				t.Fatalf("stream ended %q with %q; want it to end for the lost state with an empty id", reason, body)
 			}
 			if !strings.Contains(body, "event: room\n") || strings.Contains(body, "event: state") {

@@ -28,7 +28,8 @@
 // cannot apply, a base that does not apply, a frame that does not decode)
 // has a client without a state the room counts as sent, and every delta
 // from then on builds on it. The room gives no keyframe on request, so the
-// stream ends, after an "id:" line with no value, which clears the
+// stream ends, with an event "lost" whose "id:" line has no value, which
+// clears the
 // EventSource's last event id: its reconnect, two seconds later (the
 // stream's "retry:"), carries no Last-Event-ID and starts with a keyframe
 // (like any reconnect, it is refused once a watch pass that opened the
@@ -191,6 +192,7 @@ type Feeds struct {
 	cfg     Config
 	open    atomic.Int64
 	dropped atomic.Uint64 // room events dropped by every stream's sink
+	lost    atomic.Uint64 // streams ended for a state they could not write
 	nextID  atomic.Uint64
 	closing chan struct{}
 	once    sync.Once
@@ -241,15 +243,19 @@ func (f *Feeds) Dropped() uint64 { return f.dropped.Load() }
 var droppedDesc = prometheus.NewDesc("tickroom_spectator_room_events_dropped_total",
 	"Room events (joins, leaves, phase changes) spectator streams dropped because too many came between two writes.", nil, nil)
 
+var lostDesc = prometheus.NewDesc("tickroom_spectator_streams_lost_total",
+	"Spectator streams ended for a state they could not write (their client reconnects for a keyframe).", nil, nil)
+
 var _ prometheus.Collector = (*Feeds)(nil)
 
 // Describe implements prometheus.Collector.
-func (f *Feeds) Describe(ch chan<- *prometheus.Desc) { ch <- droppedDesc }
+func (f *Feeds) Describe(ch chan<- *prometheus.Desc) { ch <- droppedDesc; ch <- lostDesc }
 
 // Collect implements prometheus.Collector: the figures are read from the
 // feeds' atomics at scrape time.
 func (f *Feeds) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(f.dropped.Load()))
+	ch <- prometheus.MustNewConstMetric(lostDesc, prometheus.CounterValue, float64(f.lost.Load()))
 }
 
 // Close ends every stream (each gets an "end" event) and refuses new ones
@@ -626,6 +632,7 @@ func (st *stream) flushBatch() (string, bool) {
 		// without Last-Event-ID and gets a keyframe.
 		st.buf = append(st.buf, lostState...)
 		st.write(st.buf)
+		st.f.lost.Add(1)
 		return "state lost", true
 	}
 	if len(st.buf) > 0 && !st.write(st.buf) {
@@ -634,10 +641,13 @@ func (st *stream) flushBatch() (string, bool) {
 	return "", false
 }
 
-// lostState ends a stream that could not write a state: a comment, then
-// an empty id, which sets the client's last event id to none (SSE: an
-// "id" field with no value), so that its reconnect asks for no resume.
-const lostState = ": state lost; reconnect for a keyframe\nid:\n\n"
+// lostState ends a stream that could not write a state: an event "lost"
+// with an empty id, which sets the client's last event id to none (SSE:
+// an "id" field with no value), so that its reconnect asks for no resume.
+// The event has data, though EventSource sets the id on an event without
+// any: other SSE clients set it only on an event they dispatch. A page
+// that listens for no "lost" event is not told of it.
+const lostState = "event: lost\ndata: {\"reason\":\"state_lost\"}\nid:\n\n"
 
 // appendFrame decodes one room frame and appends its event, if the feed
 // carries it. A state it cannot use, a resume base included, sets st.lost.
