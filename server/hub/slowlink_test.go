@@ -196,7 +196,7 @@ func TestBurstsOnALinkThatKeepsUpAreNotALag(t *testing.T) {
 }
 
 // starved waits d and returns how many times in it this process, the relay
-// in it, went 100 ms or more without running a goroutine that asks to run
+// in it, went 50 ms or more without running a goroutine that asks to run
 // every 5 ms: on a box whose cores other work takes, the relay then truly
 // stalls, and a link that truly stalls is rightly found behind (each stall
 // can be found by a sweep, and by the rechecks after it).
@@ -205,7 +205,7 @@ func starved(d time.Duration) int {
 	for end := time.Now().Add(d); time.Now().Before(end); {
 		t0 := time.Now()
 		time.Sleep(5 * time.Millisecond)
-		if time.Since(t0) >= 100*time.Millisecond {
+		if time.Since(t0) >= 50*time.Millisecond {
 			n++
 		}
 	}
