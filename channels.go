@@ -1,6 +1,7 @@
 package tickroom
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -62,30 +63,13 @@ func (c *storeChannels) Recent(ctx context.Context, channel string, n int) ([]*t
 }
 
 // mergeWaiting adds to kept, the store's lines oldest first, the waiting
-// lines it does not hold (a line the store holds is the same sender, time
-// and text; each kept line stands for one waiting line), as copies (the
-// caller numbers them), ordered by time, and keeps the newest n.
+// lines it does not hold (social.WithoutLines), as copies (the caller
+// numbers them), ordered by time, and keeps the newest n.
 func mergeWaiting(kept, waiting []*tickroomv1.Chat, n int) []*tickroomv1.Chat {
-	if len(waiting) == 0 {
-		return kept
-	}
-	type key struct {
-		from, text string
-		at         int64
-	}
-	held := make(map[key]int, len(kept))
-	for _, l := range kept {
-		held[key{l.FromUserId, l.Text, l.SentAtMs}]++
-	}
-	for _, l := range waiting {
-		k := key{l.FromUserId, l.Text, l.SentAtMs}
-		if held[k] > 0 {
-			held[k]--
-			continue
-		}
+	for _, l := range social.WithoutLines(slices.Clone(waiting), kept) {
 		kept = append(kept, &tickroomv1.Chat{Channel: l.Channel, FromUserId: l.FromUserId, FromName: l.FromName, Text: l.Text, SentAtMs: l.SentAtMs})
 	}
-	slices.SortStableFunc(kept, func(a, b *tickroomv1.Chat) int { return int(min(max(a.SentAtMs-b.SentAtMs, -1), 1)) })
+	slices.SortStableFunc(kept, func(a, b *tickroomv1.Chat) int { return cmp.Compare(a.SentAtMs, b.SentAtMs) })
 	return kept[max(0, len(kept)-n):]
 }
 

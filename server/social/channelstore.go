@@ -47,7 +47,7 @@ func (so *Social) loadChannel(name string, c *channel) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	since := c.lines()
-	kept = notIn(kept, since)
+	kept = WithoutLines(kept, since)
 	if len(kept) > 0 {
 		c.nextID = max(c.nextID, channelLineIDs(kept))
 		all := append(kept, since...)
@@ -58,24 +58,27 @@ func (so *Social) loadChannel(name string, c *channel) {
 	so.answerWaitingLocked(c)
 }
 
-// notIn returns kept without the lines since holds: the same sender, time
-// and text, each line of since standing for one kept line.
-func notIn(kept, since []*tickroomv1.Chat) []*tickroomv1.Chat {
-	if len(kept) == 0 || len(since) == 0 {
-		return kept
+// WithoutLines returns lines without those seen holds, a line being the
+// same sender, time and text, each line of seen standing for one of lines.
+// It reuses lines' array. The store's lines have no id of the channel's
+// own (channelLineIDs numbers them), so this is how one found both kept
+// and posted, or written and still waiting to be, is kept once.
+func WithoutLines(lines, seen []*tickroomv1.Chat) []*tickroomv1.Chat {
+	if len(lines) == 0 || len(seen) == 0 {
+		return lines
 	}
 	type key struct {
 		from, text string
 		at         int64
 	}
-	posted := make(map[key]int, len(since))
-	for _, l := range since {
-		posted[key{l.FromUserId, l.Text, l.SentAtMs}]++
+	held := make(map[key]int, len(seen))
+	for _, l := range seen {
+		held[key{l.FromUserId, l.Text, l.SentAtMs}]++
 	}
-	out := kept[:0]
-	for _, l := range kept {
-		if k := (key{l.FromUserId, l.Text, l.SentAtMs}); posted[k] > 0 {
-			posted[k]--
+	out := lines[:0]
+	for _, l := range lines {
+		if k := (key{l.FromUserId, l.Text, l.SentAtMs}); held[k] > 0 {
+			held[k]--
 			continue
 		}
 		out = append(out, l)
