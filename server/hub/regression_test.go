@@ -454,19 +454,8 @@ func TestResumeCountsTheInputsQueuedWithIt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			clock := game.NewManualClock(time.Now()) // the room ticks only when told
-			e := start(t, options{hub: func(c *hub.Config) {
-				c.Runtime.Clock = clock
-				c.MultipleSockets = true
-			}})
+			e, room, a1, seat := aliceInTally(t)
 			rt := e.hub.Runtime()
-			room := bobsRoom(t, e, "tally")
-			r, _ := rt.Room(room)
-			a1, _ := e.connect("alice")
-			id := a1.Send(joinRoom(room, 0))
-			waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
-			_ = rt.Advance(100 * time.Millisecond)
-			seat := joined(t, a1.Reply(id)).Seat
 
 			a2 := tc.resume(t, e, a1, func() {
 				for seq := uint32(1); seq <= 3; seq++ {

@@ -17,22 +17,11 @@ import (
 // resends.
 func TestInputOfAConnectionWhoseSeatWasTakenOver(t *testing.T) {
 	t.Parallel()
-	clock := game.NewManualClock(time.Now()) // the room ticks only when told
-	e := start(t, options{hub: func(c *hub.Config) {
-		c.Runtime.Clock = clock
-		c.MultipleSockets = true
-	}})
 	ping := func() *tickroomv1.ClientMessage {
 		return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}}
 	}
+	e, room, a1, seat := aliceInTally(t)
 	rt := e.hub.Runtime()
-	room := bobsRoom(t, e, "tally")
-	r, _ := rt.Room(room)
-	a1, _ := e.connect("alice")
-	id := a1.Send(joinRoom(room, 0))
-	waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
-	_ = rt.Advance(100 * time.Millisecond)
-	seat := joined(t, a1.Reply(id)).Seat
 	a1.Send(input(room, 1, []byte("+")))
 	a1.Request(ping())
 
@@ -52,4 +41,24 @@ func TestInputOfAConnectionWhoseSeatWasTakenOver(t *testing.T) {
 	a2.Request(ping())
 	_ = rt.Advance(100 * time.Millisecond)
 	waitFor(t, "the second connection's input applied", func() bool { return string(a2.entities(room)[uint64(seat)]) == "2" })
+}
+
+// aliceInTally starts a hub whose users may hold several connections and
+// whose rooms tick only when the test advances their clock, and seats
+// alice, on a connection of her own, in bob's tally room.
+func aliceInTally(t *testing.T) (e *env, room string, a1 *client, seat uint32) {
+	t.Helper()
+	clock := game.NewManualClock(time.Now())
+	e = start(t, options{hub: func(c *hub.Config) {
+		c.Runtime.Clock = clock
+		c.MultipleSockets = true
+	}})
+	rt := e.hub.Runtime()
+	room = bobsRoom(t, e, "tally")
+	r, _ := rt.Room(room)
+	a1, _ = e.connect("alice")
+	id := a1.Send(joinRoom(room, 0))
+	waitFor(t, "alice's join queued", func() bool { return r.Info().Players == 2 })
+	_ = rt.Advance(100 * time.Millisecond)
+	return e, room, a1, joined(t, a1.Reply(id)).Seat
 }
