@@ -5,18 +5,10 @@ import type { Redirect } from "../src/gen/tickroom/v1/room_pb.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, reply, welcome } from "./fake-server.js";
 import { flush } from "./helpers.js";
+import { opts as setupOpts } from "./client-setup.js";
 
-function opts(extra: Partial<ClientOptions> = {}): ClientOptions {
-  return {
-    url: "ws://lb.example:1/v1/ws",
-    token: "tok",
-    WebSocket: FakeWebSocket,
-    backoff: { initialMs: 100, maxMs: 1000, random: () => 0.5 },
-    now: () => Date.now(),
-    requestTimeoutMs: 5000,
-    ...extra,
-  };
-}
+/** opts are client-setup's, on the load balancer's address. */
+const opts = (extra: Partial<ClientOptions> = {}): ClientOptions => setupOpts({ url: "ws://lb.example:1/v1/ws", ...extra });
 
 async function connected(): Promise<{ client: Client; sock: FakeWebSocket }> {
   const p = connect(opts());

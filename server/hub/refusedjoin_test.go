@@ -75,16 +75,7 @@ func replyAsRoomsTick(t *testing.T, rt *game.Runtime, c *client, id uint32) *tic
 func TestQuickMatchRefusedAtTheTickTriesOn(t *testing.T) {
 	t.Parallel()
 	var asks atomic.Int32
-	clock := game.NewManualClock(time.Now()) // the rooms tick only when told
-	e := start(t, options{
-		hub: func(c *hub.Config) { c.Runtime.Clock = clock },
-		games: func(r *game.Registry) {
-			newSolo := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return &solo{Game: g, asks: &asks}, err }
-			if err := r.Register(game.Definition{Name: "solo", New: newSolo, TickRate: 50, MaxPlayers: 4}); err != nil {
-				t.Fatal(err)
-			}
-		},
-	})
+	e := startSolo(t, &asks, nil)
 	rt := e.hub.Runtime()
 	// More open rooms of the pool than a quick-match tries, each with
 	// the one player its game takes.
@@ -214,17 +205,7 @@ func TestQuickMatchRetryOfAClosedConnectionMakesNoRoom(t *testing.T) {
 	t.Parallel()
 	var asks atomic.Int32
 	var retried <-chan struct{}
-	clock := game.NewManualClock(time.Now()) // the rooms tick only when told
-	e := start(t, options{
-		hub: func(c *hub.Config) { c.Runtime.Clock = clock },
-		games: func(r *game.Registry) {
-			newSolo := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return &solo{Game: g, asks: &asks}, err }
-			if err := r.Register(game.Definition{Name: "solo", New: newSolo, TickRate: 50, MaxPlayers: 4}); err != nil {
-				t.Fatal(err)
-			}
-		},
-		made: func(h *hub.Hub) { retried = h.RetryQuickMatchesOnceClosed() },
-	})
+	e := startSolo(t, &asks, func(h *hub.Hub) { retried = h.RetryQuickMatchesOnceClosed() })
 	rt := e.hub.Runtime()
 	o, _ := e.connect("owner")
 	oid := o.Send(newRoomMsg(&tickroomv1.CreateRoom{Game: "solo"}))
@@ -256,4 +237,22 @@ func TestQuickMatchRetryOfAClosedConnectionMakesNoRoom(t *testing.T) {
 	if n := e.hub.RoomsOf("alice"); n != 0 {
 		t.Fatalf("alice is counted in %d rooms after her connection closed, want 0", n)
 	}
+}
+
+// startSolo starts a hub with the solo game, counting its joins in asks,
+// whose rooms tick only when the test advances their clock; made, when
+// not nil, runs before the hub starts.
+func startSolo(t *testing.T, asks *atomic.Int32, made func(*hub.Hub)) *env {
+	t.Helper()
+	clock := game.NewManualClock(time.Now())
+	return start(t, options{
+		hub: func(c *hub.Config) { c.Runtime.Clock = clock },
+		games: func(r *game.Registry) {
+			newSolo := func(s game.Setup) (game.Game, error) { g, err := newTally(s); return &solo{Game: g, asks: asks}, err }
+			if err := r.Register(game.Definition{Name: "solo", New: newSolo, TickRate: 50, MaxPlayers: 4}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		made: made,
+	})
 }
