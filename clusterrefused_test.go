@@ -2,6 +2,7 @@ package tickroom_test
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -172,5 +173,66 @@ func TestClusterQuickMatchRefusedOnAnotherNodeTriesOn(t *testing.T) {
 	}
 	if n := asks.Load(); n != 4 {
 		t.Fatalf("alice's join was asked of %d rooms, want 3 refused and her own", n)
+	}
+}
+
+// gateRace is soloRace whose Accept of alice waits until gate closes: the
+// test settles what happens meanwhile (her connection closing) before the
+// tick refuses her.
+type gateRace struct {
+	soloRace
+	entered chan<- struct{}
+	gate    <-chan struct{}
+}
+
+func (g *gateRace) Accept(ctx *game.Context, p game.Player) error {
+	if p.Name == "alice" {
+		g.entered <- struct{}{}
+		<-g.gate
+	}
+	return g.soloRace.Accept(ctx, p)
+}
+
+// A quick-match on a node of a cluster whose connection closes after the
+// game refused it at the tick, while it goes on (here, while Redis does
+// not answer its next call), makes no room: nobody would play in it, and
+// it would count against the user's creations. Before, it made one: "the
+// quick-match of alice's closed connection made 1 room".
+func TestClusterQuickMatchOfAClosedConnectionGoesNoFurther(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	var asks, made atomic.Int32
+	entered, gate := make(chan struct{}, 8), make(chan struct{})
+	def := soloDefinition(&asks)
+	def.New = func(game.Setup) (game.Game, error) {
+		made.Add(1)
+		return &gateRace{soloRace: soloRace{race: &race{at: map[uint32]byte{}}, asks: &asks}, entered: entered, gate: gate}, nil
+	}
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), AdminAddr: "127.0.0.1:0"})
+	soloRooms(t, srv, 1)
+
+	alice := dial(t, srv, "alice")
+	alice.Send(quickSolo)
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice's join never reached the room's tick")
+	}
+	before := made.Load()
+	rdb.Pause(t)
+	close(gate) // refused: the quick-match goes on, and waits on Redis
+	_ = alice.WS.Close()
+	closed := regexp.MustCompile(`(?m)^tickroom_connections_closed_total\{[^}]*\} [1-9]`)
+	for deadline := time.Now().Add(3 * time.Second); !closed.MatchString(adminGet(t, srv, "/metrics")); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("alice's connection not closed on the server 3 s after she closed it")
+		}
+	}
+	rdb.Resume(t)
+	// The quick-match's calls go on once Redis answers; a room it made
+	// would be made within its timeout (5 s from the refusal).
+	time.Sleep(5 * time.Second)
+	if n := made.Load() - before; n != 0 {
+		t.Fatalf("the quick-match of alice's closed connection made %d room", n)
 	}
 }

@@ -105,8 +105,17 @@ func settle(ctx context.Context) {
 	}
 }
 
-// redirect answers request id with a Redirect to the node r names.
+// redirect answers request id with a Redirect to the node r names. A
+// closed connection gets none, and the seat r reserved is given back.
 func (s *Session) redirect(ctx context.Context, id uint32, r Reservation) {
+	if s.closed.Load() && r.RoomID != "" {
+		// Nobody will follow it: the room's seat is given back rather
+		// than held for the reservation's life, keeping others out.
+		if !s.h.cluster.Unreachable() {
+			s.h.cluster.Release(ctx, r.RoomID, s.claims.UserID)
+		}
+		return
+	}
 	s.h.stats.Redirects.Add(1)
 	settle(ctx)
 	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Redirect{Redirect: &tickroomv1.Redirect{
@@ -336,6 +345,14 @@ func (s *Session) goOn(cm *clusterMatch, serve func(ctx context.Context) error) 
 	return func(roomID string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 		defer cancel()
+		if s.closed.Load() {
+			// Nobody to play: the refused room's seat is given back all
+			// the same (joined left it to this retry).
+			if !s.h.cluster.Unreachable() {
+				s.h.cluster.Release(ctx, roomID, s.claims.UserID)
+			}
+			return errSessionClosed
+		}
 		if !s.h.cluster.Unreachable() {
 			// Given back before the next seat is reserved, so that the
 			// refusals never hold several of the user's reservations.
@@ -479,6 +496,12 @@ func (s *Session) createForMatch(ctx context.Context, id uint32, q *tickroomv1.Q
 	// Listed in the pool (or not made), the room is no longer on its
 	// way: the pool's other players match it, or make their own.
 	defer s.endTurn(ctx, pool)
+	if s.closed.Load() {
+		// Closed while the quick-match went on (a retry after a refusal
+		// at the tick, on Redis's answers): nobody would play in the room,
+		// and it would count against the user's creations.
+		return errSessionClosed
+	}
 	room, ch, err := s.newOwnedRoom(game.RoomOptions{Game: q.Game, Options: q.Options, MaxPlayers: int(q.MaxPlayers)})
 	if err != nil {
 		return err
