@@ -91,14 +91,17 @@ func BenchmarkInputDispatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	h := &Hub{cfg: Config{}.withDefaults()}
+	s := &Session{h: h}
+	// The seat is the session's: the room takes input only from the
+	// connection its seat was joined on (Room.InputFrom).
 	var seat uint32
-	_ = room.Join(game.JoinRequest{UserID: "u", Client: nopClient{}}, func(r game.JoinResult) { seat = r.Seat })
+	_ = room.Join(game.JoinRequest{UserID: "u", Client: s}, func(r game.JoinResult) { seat = r.Seat })
 	_ = rt.Advance(time.Second)
 	if seat == 0 {
 		b.Fatal("join not confirmed")
 	}
-	h := &Hub{cfg: Config{}.withDefaults()}
-	s := &Session{h: h, rooms: []membership{{room: room, id: room.ID(), seat: seat}}}
+	s.rooms = []membership{{room: room, id: room.ID(), seat: seat}}
 	msg := inputBytes(0, room.ID(), 1, []byte{1, 2, 3, 4, 5, 6, 7, 8})
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))

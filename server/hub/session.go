@@ -78,8 +78,10 @@ func (s *Session) UserID() string { return s.claims.UserID }
 func (s *Session) ConnID() uint64 { return s.conn.ID() }
 
 // Congested reports that the connection's outbound bytes are over the
-// transport's high-water mark. Safe from any goroutine.
-func (s *Session) Congested() bool { return s.conn.Congested() }
+// transport's high-water mark. Safe from any goroutine. A Session made
+// without a connection (BenchmarkInputDispatch's, seated as itself so
+// that its room takes its input) is never congested.
+func (s *Session) Congested() bool { return s.conn != nil && s.conn.Congested() }
 
 // startExpiry closes the session with CLOSE_CODE_TOKEN_EXPIRED when its
 // token expires (expiry.go).
