@@ -105,6 +105,9 @@ type Config struct {
 
 	// migrations replaces the embedded migrations (tests only).
 	migrations fs.FS
+	// migrateTo stops the migrations at this version (tests only). Zero
+	// value means all of them.
+	migrateTo int64
 	// now replaces time.Now for ChannelTTL and GuestTTL (tests only).
 	now func() time.Time
 	// walLimit replaces defaultWALLimit (tests only).

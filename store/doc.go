@@ -34,8 +34,9 @@
 // no key and are stored twice (DB.Write).
 //
 // Migrations are SQL files embedded in the binary (migrations/sqlite,
-// migrations/postgres) and Go functions for both backends (version 7,
-// 00007_name_keys.go, which computes NameKey), applied at open by
+// migrations/postgres) and Go functions for both backends (versions 7 and
+// 9, 00007_name_keys.go and 00009_name_keys.go, which compute name keys),
+// applied at open by
 // github.com/pressly/goose/v3, each in its own transaction: one that fails leaves the schema at the
 // last version that succeeded. Open refuses a database whose schema is
 // newer than the binary's newest migration (ErrSchemaNewer), so an older

@@ -122,7 +122,7 @@ func TestSQLiteLockedDuringAMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, want := db.SchemaVersion(), max(last, nameKeysVersion); v != want {
+	if v, want := db.SchemaVersion(), max(last, compatKeysVersion); v != want {
 		t.Fatalf("schema %d once the lock is gone, want %d", v, want)
 	}
 }

@@ -16,9 +16,33 @@ import (
 // versionTable is goose's bookkeeping table.
 const versionTable = "tickroom_schema_version"
 
-// migrate applies the backend's pending migrations to db and returns the
-// schema version. It refuses a schema newer than the newest migration.
-func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, classify func(error) error, log *slog.Logger, lockWait time.Duration) (int64, error) {
+// goMigrations returns the migrations written in Go, which come with the
+// embedded SQL ones (a test that replaces those replaces these too): the
+// two that put claimed names under a new key, computed in Go the same on
+// both backends (00007_name_keys.go, 00009_name_keys.go).
+func goMigrations(log *slog.Logger) []*goose.Migration {
+	var out []*goose.Migration
+	for _, m := range []struct {
+		version int64
+		source  string
+		rk      rekeying
+	}{
+		{nameKeysVersion, "00007_name_keys.go", nameKeys7},
+		{compatKeysVersion, "00009_name_keys.go", nameKeys9},
+	} {
+		g := goose.NewGoMigration(m.version, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			return rekeyNames(ctx, tx, log, m.rk)
+		}}, nil)
+		g.Source = m.source
+		out = append(out, g)
+	}
+	return out
+}
+
+// migrate applies the backend's pending migrations to db, up to version
+// upTo if it is not zero, and returns the schema version. It refuses a
+// schema newer than the newest migration.
+func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, upTo int64, classify func(error) error, log *slog.Logger, lockWait time.Duration) (int64, error) {
 	fsys := override
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if fsys == nil {
@@ -67,7 +91,10 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 		// waits.
 		log.Info("store: migrating the schema", "from", current, "to", newest)
 	}
-	results, err := p.Up(ctx)
+	if upTo == 0 {
+		upTo = newest
+	}
+	results, err := p.UpTo(ctx, upTo)
 	if err != nil {
 		var perr *goose.PartialError
 		if errors.As(err, &perr) && perr.Failed != nil {
@@ -100,7 +127,7 @@ func migrate(ctx context.Context, db *sql.DB, backend string, override fs.FS, cl
 		version = max(version, r.Source.Version)
 		log.Info("store: migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
-	if len(results) == 0 && current < newest {
+	if len(results) == 0 && current < upTo {
 		// Another node migrated while this one waited for the lock in Up,
 		// after both read the version: what it left is the version.
 		v, err := p.GetDBVersion(ctx)

@@ -55,7 +55,7 @@ func openPostgres(ctx context.Context, cfg Config) (_ *DB, err error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, redactURL(cfg.URL), err)
 	}
 	mpool := migrationPool(ccfg)
-	db.version, err = migrate(ctx, mpool, BackendPostgres, cfg.migrations, classifyPostgres, cfg.Logger, cfg.lockWait)
+	db.version, err = migrate(ctx, mpool, BackendPostgres, cfg.migrations, cfg.migrateTo, classifyPostgres, cfg.Logger, cfg.lockWait)
 	mpool.Close()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", redactURL(cfg.URL), err)

@@ -105,7 +105,7 @@ func openSQLite(ctx context.Context, cfg Config) (_ *DB, err error) {
 	if !strings.EqualFold(mode, "wal") {
 		return nil, fmt.Errorf("store: %s: journal mode is %q, want wal", path, mode)
 	}
-	db.version, err = migrate(ctx, w, BackendSQLite, cfg.migrations, classifySQLite, cfg.Logger, cfg.lockWait)
+	db.version, err = migrate(ctx, w, BackendSQLite, cfg.migrations, cfg.migrateTo, classifySQLite, cfg.Logger, cfg.lockWait)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -31,6 +32,8 @@ var suite = []struct {
 	{"GuestsOfAnOlderNodeAreKept", testGuestsOfAnOlderNode},
 	{"NamesAreUniqueCaseInsensitively", testNamesUnique},
 	{"NamesClaimedBeforeNFKCAreRekeyed", testNameKeysMigrated},
+	{"CompatibilityNamesAreOneName", testCompatibilityNames},
+	{"CompatibilityNamesClaimedBeforeAreRekeyed", testCompatibilityKeysMigrated},
 	{"IdentityLinksToOneAccount", testIdentity},
 	{"SanctionsApplyUntilTheyEnd", testSanctions},
 	{"FriendRequestsAcceptAndBlocks", testSocial},
@@ -222,6 +225,66 @@ func testNamesUnique(t *testing.T, fresh backend) {
 	}
 	if _, err := db.UserByName(ctx, "guest"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("an unclaimed guest name is found by name: %v", err)
+	}
+}
+
+// testCompatibilityNames: a name whose NFKC has a case is one name with
+// that NFKC in any case: "™" has none, and NFKC turns it into "TM", so
+// "Acme™" was under the key "acmeTM" and "AcmeTM" (under "acmetm") could be
+// claimed by another account, and looked up as "acmetm" did not find it.
+// Likewise "℡" (NFKC "TEL") and "㎒" ("MHz"); and Cherokee, which the
+// case folding of golang.org/x/text turned into the other case, both ways,
+// so "ᏣᎳᎩ" and "ꮳꮃꭹ" were two names.
+func testCompatibilityNames(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	for i, tc := range []struct{ claimed, other string }{
+		{"Acme™", "AcmeTM"},
+		{"BetaTM", "beta™"},
+		{"℡ Co", "tel co"},
+		{"㎒ Radio", "MHZ RADIO"},
+		{"ᏣᎳᎩ", "ꮳꮃꭹ"},
+	} {
+		first, second := fmt.Sprintf("%d-first", i), fmt.Sprintf("%d-second", i)
+		for j, id := range []string{first, second} {
+			if _, err := db.CreateGuest(ctx, Guest{ID: id, Name: "guest", DeviceHash: []byte{byte(i), byte(j)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.ClaimName(ctx, first, tc.claimed, "hash-"+first); err != nil {
+			t.Fatalf("claim %q: %v", tc.claimed, err)
+		}
+		if err := db.ClaimName(ctx, second, tc.other, "hash-"+second); !errors.Is(err, ErrNameTaken) {
+			t.Errorf("claim %q after %q by another account: %v, want ErrNameTaken", tc.other, tc.claimed, err)
+		}
+		for _, name := range []string{tc.claimed, tc.other, NameKey(tc.claimed), strings.ToUpper(tc.claimed)} {
+			if u, err := db.UserByName(ctx, name); err != nil || u.ID != first || u.Name != tc.claimed {
+				t.Errorf("UserByName(%q) after %q was claimed: %+v, %v, want %s", name, tc.claimed, u, err, first)
+			}
+		}
+	}
+	// A node of an older version, during a rolling upgrade, claims under
+	// the key of its version: the account logs in by the name as it was
+	// claimed, and no other account can claim a spelling with that key
+	// (one whose key is another on the older version, "ΔΑΪ́Σ" beside "Δαΐς"
+	// claimed before migration 7, still can, as on that version).
+	for i, tc := range []struct{ name, key, taken string }{
+		{"Gamma™", "gammaTM", "GAMMA™"},      // the key from migration 7 to 9
+		{"Δαΐς", "δαι\u0308\u0301σ", "δαΐς"}, // before migration 7: folded, not composed
+	} {
+		id := fmt.Sprintf("old-node-%d", i)
+		if _, err := db.CreateGuest(ctx, Guest{ID: id, Name: "guest", DeviceHash: []byte{byte(100 + i)}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.w.ExecContext(ctx, `UPDATE users SET name = $2, name_key = $3, password_hash = 'h' WHERE id = $1`, id, tc.name, tc.key); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := db.UserByName(ctx, tc.name); err != nil || u.ID != id {
+			t.Errorf("UserByName(%q) claimed under %+q by an older node: %+v, %v, want %s", tc.name, tc.key, u, err, id)
+		}
+		if err := db.ClaimName(ctx, "0-second", tc.taken, "h"); !errors.Is(err, ErrNameTaken) {
+			t.Errorf("claim %q after an older node claimed %q under %+q: %v, want ErrNameTaken", tc.taken, tc.name, tc.key, err)
+		}
 	}
 }
 

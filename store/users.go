@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -16,21 +19,61 @@ import (
 // accepts.
 const MaxNameLen = 128
 
-// NameKey returns the form names are compared in: Unicode case folding,
-// then NFKC (RFC 8266's comparison), so "Ada", "ADA" and "ada" are one
-// name, and so are "Ταΰγετος" and "ΤΑΫ́ΓΕΤΟΣ", whose ΰ folds to υ and two
-// combining marks and whose Ϋ́ to ϋ and one.
-func NameKey(name string) string { key, _ := nameKeys(name); return key }
+// NameKey returns the form names are compared in: Unicode's
+// NFKC_Casefold, the closure of RFC 8266's comparison. The name is
+// normalized to NFKC, case folded and normalized again: so "Ada", "ADA"
+// and "ada" are one name, and so are "Ταΰγετος" and "ΤΑΫ́ΓΕΤΟΣ" (ΰ folds to
+// υ and two combining marks, Ϋ́ to ϋ and one, which NFKC composes again),
+// and "Acme™" and "ACMETM" ("™" has no case: NFKC makes it "TM", which is
+// then folded). A key is its own key (NameKey(NameKey(s)) == NameKey(s)),
+// so a key searched for finds the name it was made from.
+//
+// golang.org/x/text has no NFKC_Casefold (its cases package leaves the
+// closure as a TODO), hence the three steps; and its case folding maps
+// Cherokee letters to the other case, both ways (golang/go#46101), where
+// Unicode folds them to capitals, so foldCase puts them right.
+func NameKey(name string) string {
+	return norm.NFKC.String(foldCase(norm.NFKC.String(name)))
+}
 
-// foldedNameKey is the key names were claimed under before NameKey
-// normalized after folding; it differs from NameKey only for a name such
-// as "Ταΰγετος", whose account UserByName finds under it still.
+// foldCase is Unicode's default full case folding: cases.Fold, whose
+// Cherokee letters come out in the wrong case (U+13A0 "Ꭰ" folds to U+AB70
+// "ꭰ" and "ꭰ" to "Ꭰ"), mapped to capitals as CaseFolding.txt has them.
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 0x13a0 && r <= 0x13fd || r >= 0xab70 && r <= 0xabbf {
+			return unicode.ToUpper(r)
+		}
+		return r
+	}, cases.Fold().String(s))
+}
+
+// foldedNameKey is the key names were claimed under before migration 7:
+// case folding alone. It differs from composedNameKey only for a name
+// such as "Ταΰγετος", folded into a form that is not NFKC.
 func foldedNameKey(name string) string { return cases.Fold().String(name) }
 
-// nameKeys returns NameKey and foldedNameKey of name, folding it once.
-func nameKeys(name string) (key, folded string) {
-	folded = foldedNameKey(name)
-	return norm.NFKC.String(folded), folded
+// composedNameKey is the key names were claimed under from migration 7 to
+// migration 9: case folding, then NFKC. It differs from NameKey for a
+// name with a character NFKC maps to one with a case ("Acme™" is under
+// "acmeTM"), a sequence that needs composing before folding, or a
+// Cherokee letter.
+func composedNameKey(name string) string { return norm.NFKC.String(cases.Fold().String(name)) }
+
+// nameKeys returns the keys an account may hold name under, each once,
+// oldest first: foldedNameKey and composedNameKey where they differ from
+// the newer ones, then NameKey, always last. An older key is there for an
+// account claimed by a node of an older version, or left there by a
+// migration because another account held the name's newer key.
+func nameKeys(name string) []string {
+	key := NameKey(name)
+	keys := make([]string, 0, 3)
+	for _, k := range []string{foldedNameKey(name), composedNameKey(name)} {
+		if k != key && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return append(keys, key)
 }
 
 const (
@@ -183,21 +226,24 @@ func (db *DB) UserByDevice(ctx context.Context, deviceHash []byte) (User, error)
 }
 
 // UserByName implements Users. An account may still hold its name under
-// foldedNameKey (migration 7 left it there when another account held the
-// same name under NameKey, or a node of an older version claimed it
-// since): for a name whose two keys differ, the folded key is tried first,
-// so each of two such accounts is found by its own spelling. No account
-// that holds NameKey can hold such a key, as a key that is not NFKC is
-// never a NameKey.
+// an older key (nameKeys): migrations 7 and 9 left it there when another
+// account held the same name under the newer key, and a node of an older
+// version claims under its own key until it is upgraded. The older keys of
+// the name as given are tried first, oldest first, so each of two such
+// accounts is found by its own spelling; an account found under an older
+// key counts only if that key is not its name's NameKey (a name's older
+// key may, rarely, be another name's NameKey: "\u0345\u0301" folded
+// before composing is "ί"), and then NameKey decides.
 func (db *DB) UserByName(ctx context.Context, name string) (User, error) {
-	key, old := nameKeys(name)
-	if old != key {
+	keys := nameKeys(name)
+	for _, old := range keys[:len(keys)-1] {
 		u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, old))
-		if !errors.Is(err, sql.ErrNoRows) {
-			return u, db.fail("user by name", err)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && NameKey(u.Name) == old {
+			continue
 		}
+		return u, db.fail("user by name", err)
 	}
-	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, key))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, keys[len(keys)-1]))
 	return u, db.fail("user by name", err)
 }
 
@@ -212,20 +258,23 @@ func (db *DB) ClaimName(ctx context.Context, id, name, passwordHash string) erro
 	if name == "" || len(name) > MaxNameLen {
 		return fmt.Errorf("%w: name must be 1-%d bytes", ErrInvalid, MaxNameLen)
 	}
-	// An account may still hold the name under its folded key (UserByName),
+	// An account may still hold the name under an older key (UserByName),
 	// which the unique index on NameKey does not see: such a name is taken
 	// too, or a second account would hold it and logins by that spelling
 	// would find the first.
-	key, old := nameKeys(name)
+	keys := nameKeys(name)
+	key := keys[len(keys)-1]
+	older := [2]string{key, key} // the older keys, NameKey again for one missing
+	copy(older[:], keys[:len(keys)-1])
 	res, err := db.w.ExecContext(ctx, `UPDATE users SET name = $2, name_key = $3, password_hash = $4
-		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE name_key = $5 AND id <> $1)`, id, name, key, passwordHash, old)
+		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE name_key IN ($5, $6) AND id <> $1)`, id, name, key, passwordHash, older[0], older[1])
 	if isUniqueViolation(err) {
 		return fmt.Errorf("%w: %q", ErrNameTaken, name)
 	}
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 0 {
 			var one int
-			switch qerr := db.queryRow(ctx, `SELECT 1 FROM users WHERE name_key = $1 AND id <> $2`, old, id).Scan(&one); {
+			switch qerr := db.queryRow(ctx, `SELECT 1 FROM users WHERE name_key IN ($1, $2) AND id <> $3`, older[0], older[1], id).Scan(&one); {
 			case qerr == nil:
 				return fmt.Errorf("%w: %q", ErrNameTaken, name)
 			case !errors.Is(qerr, sql.ErrNoRows):

@@ -57,10 +57,11 @@ func parsePage(r *http.Request, maxLimit int) (page, error) {
 }
 
 // matches reports whether any of fields holds the search text, ignoring
-// case and width as names are compared (store.NameKey: Unicode case
-// folding, then NFKC, so "STRASSE" finds "Straße", "ＡＮＮ" "ann" and
-// "ΤΑΫ́ΓΕΤΟΣ" "Ταΰγετος", whose ΰ folds to υ and two combining marks and
-// whose Ϋ́ to ϋ and one, which NFKC composes again).
+// case and width as names are compared (store.NameKey: NFKC, Unicode case
+// folding and NFKC again, so "STRASSE" finds "Straße", "ＡＮＮ" "ann",
+// "acmetm" "Acme™" (™ is TM) and "ΤΑΫ́ΓΕΤΟΣ" "Ταΰγετος", whose ΰ folds to
+// υ and two combining marks and whose Ϋ́ to ϋ and one, which NFKC composes
+// again).
 func (p page) matches(fields ...string) bool {
 	if p.q == "" {
 		return true

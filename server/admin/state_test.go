@@ -153,10 +153,12 @@ func listed(t *testing.T, e *env, path string) ([]string, string) {
 // operator who types the name in capitals finds "Straße", "σίσυφος" and
 // "Ταΰγετος" (whose ΰ folds to υ and two combining marks, and Ϋ́ to ϋ and
 // one), and one who types a combining accent or full-width letters finds
-// the name as it is stored.
+// the name as it is stored. A name NFKC gives a case to is found in any
+// case of that ("acmetm" finds "Acme™", as "™" is "TM"), and Cherokee in
+// either case, which golang.org/x/text folds to the other case.
 func TestPlayerSearchFoldsCase(t *testing.T) {
 	e := start(t, adminToken)
-	for _, u := range []string{"Straße", "σίσυφος", "ann", "Chloé", "Ταΰγετος"} {
+	for _, u := range []string{"Straße", "σίσυφος", "ann", "Chloé", "Ταΰγετος", "Acme™", "ᏣᎳᎩ"} {
 		e.connect(u)
 	}
 	for q, want := range map[string]string{
@@ -164,6 +166,9 @@ func TestPlayerSearchFoldsCase(t *testing.T) {
 		"CHLOE\u0301":         "Chloé",    // typed with a combining accent
 		"ＡＮＮ":                 "ann",      // full-width letters
 		"ΤΑ\u03ab\u0301ΓΕΤΟΣ": "Ταΰγετος", // Ϋ and an acute: Greek has no capital ΰ
+		"acmetm":              "Acme™",    // ™ is TM
+		"ACME™":               "Acme™",
+		"ꮳꮃꭹ":                 "ᏣᎳᎩ", // Cherokee in small letters
 	} {
 		if got, total := listed(t, e, "/v1/admin/players?q="+url.QueryEscape(q)); total != "1" || len(got) != 1 || got[0] != want {
 			t.Errorf("search %q: %v (total %s), want %s", q, got, total, want)
