@@ -265,8 +265,8 @@ func waitPairs(t *testing.T, a, b *socialNode, lists map[string][]string, users 
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("30 s after %d users %s on node a: %d of their (user, friend on node b) pairs not seen %v (e.g. %s); lookup queue refused %d on a; bus messages refused on a: %d, on b: %d",
-				users, what, n, status, example, a.peers.Refused.Load(), a.peers.bus.Dropped.Load(), b.peers.bus.Dropped.Load())
+			t.Fatalf("30 s after %d users %s on node a: %d of their (user, friend on node b) pairs not seen %v (e.g. %s); lookup queue refused %d on a; presence casts lost on a (their lookups failed %d times): %d; bus messages refused on a: %d, on b: %d",
+				users, what, n, status, example, a.peers.Refused.Load(), pushTries, a.peers.PushesLost.Load(), a.peers.bus.Dropped.Load(), b.peers.bus.Dropped.Load())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
