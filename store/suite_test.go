@@ -286,6 +286,19 @@ func testCompatibilityNames(t *testing.T, fresh backend) {
 			t.Errorf("claim %q after an older node claimed %q under %+q: %v, want ErrNameTaken", tc.taken, tc.name, tc.key, err)
 		}
 	}
+	// An older node, which no longer finds "ᏣᎳᎩ" under the key it knows
+	// once the name moved to NameKey, lets another account claim the very
+	// same spelling under that key: a login by it still finds the account
+	// that held it first.
+	if _, err := db.CreateGuest(ctx, Guest{ID: "intruder", Name: "guest", DeviceHash: []byte{200}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.ExecContext(ctx, `UPDATE users SET name = $2, name_key = $3, password_hash = 'h' WHERE id = $1`, "intruder", "ᏣᎳᎩ", "ꮳꮃꭹ"); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := db.UserByName(ctx, "ᏣᎳᎩ"); err != nil || u.ID != "4-first" {
+		t.Errorf("UserByName(%q) once an older node let another account claim it under %+q: %+v, %v, want 4-first, which claimed it first", "ᏣᎳᎩ", "ꮳꮃꭹ", u, err)
+	}
 }
 
 func testIdentity(t *testing.T, fresh backend) {

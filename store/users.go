@@ -228,23 +228,65 @@ func (db *DB) UserByDevice(ctx context.Context, deviceHash []byte) (User, error)
 // UserByName implements Users. An account may still hold its name under
 // an older key (nameKeys): migrations 7 and 9 left it there when another
 // account held the same name under the newer key, and a node of an older
-// version claims under its own key until it is upgraded. The older keys of
-// the name as given are tried first, oldest first, so each of two such
-// accounts is found by its own spelling; an account found under an older
-// key counts only if that key is not its name's NameKey (a name's older
-// key may, rarely, be another name's NameKey: "\u0345\u0301" folded
-// before composing is "ί"), and then NameKey decides.
+// version claims under its own key until it is upgraded. So every key of
+// the name as given is read, in one query, and:
+//   - an account whose name is the one given, as typed, is the answer, the
+//     one made first when several are (created, then id, as migrations 7
+//     and 9 decide): an older node that no longer finds a name moved to
+//     NameKey lets another account claim that very spelling under its own
+//     key, and the name's first holder must still log in by it;
+//   - else the older keys are tried first, oldest first, so each of two
+//     accounts holding one name in two spellings is found by its own;
+//     one found under an older key counts only if that key is not its
+//     name's NameKey (a name's older key may, rarely, be another name's
+//     NameKey: "\u0345\u0301" folded before composing is "ί"), and then
+//     NameKey decides.
 func (db *DB) UserByName(ctx context.Context, name string) (User, error) {
 	keys := nameKeys(name)
-	for _, old := range keys[:len(keys)-1] {
-		u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, old))
-		if errors.Is(err, sql.ErrNoRows) || err == nil && NameKey(u.Name) == old {
-			continue
-		}
-		return u, db.fail("user by name", err)
+	var in [3]string // the keys, the last repeated for those missing
+	for i := range in {
+		in[i] = keys[min(i, len(keys)-1)]
 	}
-	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, keys[len(keys)-1]))
-	return u, db.fail("user by name", err)
+	rows, err := db.query(ctx, `SELECT `+userCols+`, name_key FROM users WHERE name_key IN ($1, $2, $3)`, in[0], in[1], in[2])
+	if err != nil {
+		return User{}, db.fail("user by name", err)
+	}
+	defer rows.Close()
+	type found struct {
+		u   User
+		key string
+	}
+	var all []found
+	for rows.Next() {
+		var f found
+		var created int64
+		if err := rows.Scan(&f.u.ID, &f.u.Name, &f.u.Claimed, &f.u.PasswordHash, &f.u.Subject, &created, &f.key); err != nil {
+			return User{}, db.fail("user by name", err)
+		}
+		f.u.CreatedAt = fromMS(created)
+		all = append(all, f)
+	}
+	if err := rows.Err(); err != nil {
+		return User{}, db.fail("user by name", err)
+	}
+	var first *found
+	for i := range all {
+		f := &all[i]
+		if f.u.Name == name && (first == nil || f.u.CreatedAt.Before(first.u.CreatedAt) || f.u.CreatedAt.Equal(first.u.CreatedAt) && f.u.ID < first.u.ID) {
+			first = f
+		}
+	}
+	if first != nil {
+		return first.u, nil
+	}
+	for _, key := range keys {
+		for _, f := range all {
+			if f.key == key && (key == keys[len(keys)-1] || NameKey(f.u.Name) != key) {
+				return f.u, nil
+			}
+		}
+	}
+	return User{}, db.fail("user by name", sql.ErrNoRows)
 }
 
 // UserBySubject implements Users.
