@@ -23,6 +23,12 @@ type Batch struct {
 	// Graph holds social graph changes, applied in order after the
 	// results and lines.
 	Graph []GraphOp
+
+	// writer and seq mark a WriteQueue's batch (DB.Write): the queue's
+	// id and the batch's number, from 1, the same for each write of the
+	// batch. A batch without a writer is not marked.
+	writer string
+	seq    int64
 }
 
 // Len returns the number of items in b.
@@ -134,14 +140,18 @@ func writeGraph(ctx context.Context, tx *sql.Tx, ops []GraphOp) error {
 // standings and trims the channels and inboxes it touched to their bounds.
 // It fills in the IDs.
 //
-// Written again after a commit that reported an error (a WriteQueue's
-// retry), b records each keyed result once (Result.Key) and leaves the
-// social graph as the first write did (each change sets or removes its
-// edge or block whatever was there, and a pending request never replaces
-// an accepted friendship), unless another node changed the same edge in
-// between, which the second write then undoes; its lines have no key:
-// each is stored again, a channel line twice in the channel's history, a
-// direct message twice in the recipient's inbox.
+// A WriteQueue writes a batch again whole when its write reported an
+// error, and a commit that reached the database can report one (the
+// connection lost during the commit, a timeout once the server had it).
+// So a queue's batch is marked: the transaction first records it as its
+// queue's last batch written (the table batch_marks, one row per queue),
+// and a write that finds it recorded already commits nothing more, its
+// IDs left as the write that committed filled them in. Each of its
+// channel lines, direct messages, results and graph changes is thus
+// stored once, whatever it holds (markBatch). A batch written by another
+// caller (AppendLines, WriteResults) is not marked: written twice, it
+// records its keyed results once (Result.Key) and leaves the social graph
+// as one write does, but stores its lines, and its keyless results, twice.
 func (db *DB) Write(ctx context.Context, b *Batch) error {
 	for i := range b.Results {
 		if err := checkResult(&b.Results[i]); err != nil {
@@ -163,6 +173,14 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 	}
 	var evicted channelEviction
 	err := db.tx(ctx, "writing a batch", func(tx *sql.Tx) error {
+		if b.writer != "" {
+			switch written, err := db.markBatch(ctx, tx, b); {
+			case err != nil:
+				return err
+			case written:
+				return nil
+			}
+		}
 		if err := insertResults(ctx, tx, b.Results); err != nil {
 			return err
 		}
@@ -219,6 +237,52 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 		db.boundWAL(ctx)
 	}
 	return err
+}
+
+// markTTL is how long a write queue's mark is kept after its last batch:
+// a queue that has written nothing for as long (a node long out of reach
+// of the database, or one that stopped) may lose it to the first batch of
+// a queue started since. Such a queue's next batch marks it again, and a
+// retry of a batch committed more than markTTL before would be written
+// again.
+const markTTL = 7 * 24 * time.Hour
+
+// markBacklog is how many expired marks the first batch of a queue
+// deletes: each queue adds one row, so the table holds about a row for
+// each queue started within markTTL.
+const markBacklog = 16
+
+// markBatch records b as its queue's last batch written, in tx, and
+// reports whether it was already (then tx must write nothing more). A
+// queue writes its batches one at a time, in order, each until it is
+// written or given up, so its last mark tells every batch of it written
+// from any other: one upsert of the queue's row, an index lookup, per
+// batch. On PostgreSQL a retry whose first write is still committing (its
+// connection lost as the commit went) waits for that transaction's lock on
+// the row, then finds the mark or, the first rolled back, writes. The
+// first batch of a queue also deletes up to markBacklog marks not written
+// for markTTL, walking batch_marks_at.
+func (db *DB) markBatch(ctx context.Context, tx *sql.Tx, b *Batch) (written bool, err error) {
+	now := ms(db.cfg.now())
+	res, err := tx.ExecContext(ctx, `INSERT INTO batch_marks (writer, seq, at_ms) VALUES ($1, $2, $3)
+		ON CONFLICT (writer) DO UPDATE SET seq = excluded.seq, at_ms = excluded.at_ms WHERE batch_marks.seq < excluded.seq`, b.writer, b.seq, now)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		return true, nil
+	}
+	if b.seq == 1 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM batch_marks WHERE writer IN (SELECT writer FROM batch_marks WHERE at_ms < $1 ORDER BY at_ms LIMIT $2)`,
+			now-markTTL.Milliseconds(), markBacklog); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // evictBacklog is how many channels past ChannelHistories, and how many

@@ -147,3 +147,37 @@ func BenchmarkAppendLines(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkWriteMarked is BenchmarkAppendLines's batch of one and 64
+// lines written as a WriteQueue's batch, marked (batch_marks), and not: the
+// mark's cost per batch.
+func BenchmarkWriteMarked(b *testing.B) {
+	benchBackends(b, func(b *testing.B, db *DB) {
+		for _, batch := range []int{1, 64} {
+			for _, marked := range []bool{false, true} {
+				b.Run(fmt.Sprintf("batch=%d/marked=%v", batch, marked), func(b *testing.B) {
+					ctx := context.Background()
+					var bt Batch
+					bt.Lines = make([]Line, batch)
+					// A queue of its own each run, as -count runs it again.
+					writer := fmt.Sprint("bench-", time.Now().UnixNano())
+					b.ReportAllocs()
+					n := 0
+					for b.Loop() {
+						for i := range bt.Lines {
+							bt.Lines[i] = Line{Channel: fmt.Sprint("lobby-", n%4), From: "u1", FromName: "Ada", Text: "gg, one more?", At: time.Now()}
+							n++
+						}
+						if marked {
+							bt.writer, bt.seq = writer, bt.seq+1
+						}
+						if err := db.Write(ctx, &bt); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+				})
+			}
+		}
+	})
+}

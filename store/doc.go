@@ -24,14 +24,22 @@
 //
 // A WriteQueue writes a batch again whole when its write reported an error,
 // and a commit that reached the database can report one (the connection
-// lost during the commit, a timeout once the server had it). Results are
-// kept once all the same: each carries a Key (tickroom's is the room's
-// id, a room playing one match), unique in the results table since
-// version 8, and a result whose key is recorded is skipped, its players'
-// standings with it. Results recorded before version 8 have none, and a
-// match the retry recorded twice then stays so. Social graph changes leave
-// the same graph when written again; chat lines and direct messages have
-// no key and are stored twice (DB.Write).
+// lost during the commit, a timeout once the server had it). Such a batch
+// is stored once all the same, whatever it holds: a queue has a random id
+// and numbers its batches, and the batch's transaction first records its
+// number as the queue's last written (the table batch_marks, version 10:
+// one row per queue, an upsert per batch), so a write that finds it there
+// commits nothing more (DB.Write). A mark per batch rather than a key per
+// item: channel lines and direct messages have no id of their own that a
+// retry repeats (the server numbers a channel's lines on each node, and a
+// direct message's id is not stored), so a key per line would be one more
+// unique index on channel_lines and inbox, written with each line, and
+// trimming by count would have to tell skipped inserts apart; one mark
+// covers the lines, the messages, keyless results and graph changes (a
+// retry no longer undoes a change another node made in between) at the
+// cost of one row per batch updated, and results written outside a queue
+// keep their Key (unique in the results table since version 8: a result
+// whose key is recorded is skipped, its players' standings with it).
 //
 // Migrations are SQL files embedded in the binary (migrations/sqlite,
 // migrations/postgres) and Go functions for both backends (versions 7 and

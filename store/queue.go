@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,8 +71,9 @@ var ErrQueueClosed = errors.New("store: write queue closed")
 // waiting or when the store would refuse the item (Batch). A failed write is retried with backoff while new items queue
 // up to the bound, the batch whole: one whose commit reached the database
 // but reported an error (the connection lost during the commit, a timeout
-// once the server had it) is written again, which records its keyed
-// results once (Result.Key) but its lines twice (DB.Write); /readyz reports the failure through Ready until a write
+// once the server had it) is written again, and finds itself recorded
+// there (each batch is marked with the queue's id and its number: DB.Write),
+// so that it is stored once; /readyz reports the failure through Ready until a write
 // or ping succeeds again. A graph change's or a line's Done runs on the
 // queue's goroutine once its batch is written or dropped (on the caller's
 // when AddGraph or AddLine drops it), so it must be quick and must not
@@ -94,6 +97,9 @@ type WriteQueue struct {
 	errors, batches  atomic.Uint64
 	latency          prometheus.Histogram
 	started          atomic.Bool
+
+	id  string // marks its batches (Batch.writer): random, one per queue
+	seq int64  // the last batch taken; the writer's goroutine's
 }
 
 // NewWriteQueue returns a queue; Start starts its writer.
@@ -113,8 +119,10 @@ func NewWriteQueue(cfg QueueConfig) (*WriteQueue, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	var id [16]byte
+	rand.Read(id[:]) // never fails (crypto/rand)
 	return &WriteQueue{
-		cfg: cfg, log: cfg.Logger,
+		cfg: cfg, log: cfg.Logger, id: hex.EncodeToString(id[:]),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tickroom_store_write_seconds",
@@ -292,6 +300,8 @@ func (q *WriteQueue) take(b *Batch) {
 	b.Graph = append(b.Graph[:0], q.items.Graph[:ng]...)
 	q.items.Graph = shift(q.items.Graph, ng)
 	q.held = b.Len()
+	q.seq++
+	b.writer, b.seq = q.id, q.seq
 }
 
 // shift drops the first n items, reusing the array once it is empty.

@@ -157,9 +157,11 @@ type Result struct {
 	Room string
 	// Key identifies the match, the same in every write of it: a result
 	// whose Key is already recorded is not recorded again, and its players'
-	// standings are not added to again, so that a batch written twice (a
-	// WriteQueue's retry of a batch whose commit reached the database but
-	// reported an error) counts each match once. Such a result gets the
+	// standings are not added to again, so that a batch written twice
+	// counts each match once (a WriteQueue's retry of a batch whose commit
+	// reached the database but reported an error is marked, and writes
+	// nothing the second time, keyed or not: DB.Write; the key holds for
+	// the writes of any caller). Such a result gets the
 	// recorded one's ID. Empty: none, and each write records the result.
 	// tickroom gives a result its room's id, as a room plays one match.
 	Key     string
