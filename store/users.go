@@ -269,10 +269,20 @@ func (db *DB) UserByName(ctx context.Context, name string) (User, error) {
 	if err := rows.Err(); err != nil {
 		return User{}, db.fail("user by name", err)
 	}
+	// Among those whose name is the one typed: the one under NameKey,
+	// where the migrations and every node of this version put the name's
+	// first holder (an account's creation time says nothing of when it
+	// claimed its name), else the one made first.
+	key := keys[len(keys)-1]
 	var first *found
+	better := func(f, than *found) bool {
+		if (f.key == key) != (than.key == key) {
+			return f.key == key
+		}
+		return f.u.CreatedAt.Before(than.u.CreatedAt) || f.u.CreatedAt.Equal(than.u.CreatedAt) && f.u.ID < than.u.ID
+	}
 	for i := range all {
-		f := &all[i]
-		if f.u.Name == name && (first == nil || f.u.CreatedAt.Before(first.u.CreatedAt) || f.u.CreatedAt.Equal(first.u.CreatedAt) && f.u.ID < first.u.ID) {
+		if f := &all[i]; f.u.Name == name && (first == nil || better(f, first)) {
 			first = f
 		}
 	}
