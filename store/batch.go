@@ -259,7 +259,8 @@ const markBacklog = 16
 // from any other: one upsert of the queue's row, an index lookup, per
 // batch. On PostgreSQL a retry whose first write is still committing (its
 // connection lost as the commit went) waits for that transaction's lock on
-// the row, then finds the mark or, the first rolled back, writes. The
+// the row, then finds the mark or, the first rolled back, writes; a session
+// the server never saw closed holds it at most Config.IdleInTransaction. The
 // first batch of a queue also deletes up to markBacklog marks not written
 // for markTTL, walking batch_marks_at.
 func (db *DB) markBatch(ctx context.Context, tx *sql.Tx, b *Batch) (written bool, err error) {

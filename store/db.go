@@ -58,6 +58,15 @@ type Config struct {
 	// for it, saying in the log every minute who holds the lock, for up
 	// to 5 minutes (then ErrLocked). Zero value means 10 seconds.
 	ConnectTimeout time.Duration
+	// IdleInTransaction is how long PostgreSQL lets one of the store's
+	// sessions sit idle inside a transaction before it ends it, releasing
+	// its locks: a write whose connection was cut mid-commit without the
+	// server seeing it would otherwise hold its queue's batch mark (and the
+	// rows it wrote) until the server's TCP keepalive noticed, about two
+	// hours by default, every later batch of that queue waiting on it. The
+	// store's own transactions are never idle that long. A database URL's
+	// idle_in_transaction_session_timeout wins. Zero value means 30 s.
+	IdleInTransaction time.Duration
 	// MaxConns caps the PostgreSQL connection pool. Zero value means 8.
 	MaxConns int
 	// ChannelKeep is how many lines a chat channel keeps. Zero value
@@ -128,6 +137,7 @@ const (
 	// nothing between statements.
 	minCacheSize       = 64 << 10
 	defaultConnTimeout = 10 * time.Second
+	defaultIdleInTx    = 30 * time.Second
 	defaultMaxConns    = 8
 	defaultChannelKeep = 200
 	defaultInboxKeep   = 100
@@ -147,8 +157,8 @@ const (
 )
 
 func (c Config) withDefaults() (Config, error) {
-	if c.BusyTimeout < 0 || c.CacheSize < 0 || c.ConnectTimeout < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ResultKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
-		return c, fmt.Errorf("%w: negative BusyTimeout, CacheSize, ConnectTimeout, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, ResultKeep, DeviceKeep or GuestTTL", ErrInvalid)
+	if c.BusyTimeout < 0 || c.CacheSize < 0 || c.ConnectTimeout < 0 || c.IdleInTransaction < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ResultKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
+		return c, fmt.Errorf("%w: negative BusyTimeout, CacheSize, ConnectTimeout, IdleInTransaction, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, ResultKeep, DeviceKeep or GuestTTL", ErrInvalid)
 	}
 	if c.CacheSize > 0 && (c.CacheSize < minCacheSize || c.CacheSize>>10 > math.MaxInt32) {
 		return c, fmt.Errorf("%w: CacheSize %d is not within 64 KiB to 2 TiB", ErrInvalid, c.CacheSize)
@@ -159,6 +169,7 @@ func (c Config) withDefaults() (Config, error) {
 	limits.Default(&c.BusyTimeout, defaultBusyTimeout)
 	limits.Default(&c.CacheSize, defaultCacheSize)
 	limits.Default(&c.ConnectTimeout, defaultConnTimeout)
+	limits.Default(&c.IdleInTransaction, defaultIdleInTx)
 	limits.Default(&c.MaxConns, defaultMaxConns)
 	limits.Default(&c.ChannelKeep, defaultChannelKeep)
 	limits.Default(&c.InboxKeep, defaultInboxKeep)

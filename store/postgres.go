@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,11 @@ func openPostgres(ctx context.Context, cfg Config) (_ *DB, err error) {
 		// pg_stat_activity then says which node a session is, for an
 		// operator and for a node waiting for the migration lock.
 		ccfg.RuntimeParams["application_name"] = applicationName()
+	}
+	if ccfg.RuntimeParams["idle_in_transaction_session_timeout"] == "" {
+		// A session of a write cut off mid-commit would otherwise hold its
+		// locks, its queue's batch mark among them, for hours (Config).
+		ccfg.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(cfg.IdleInTransaction.Milliseconds(), 10)
 	}
 	pool := stdlib.OpenDB(*ccfg)
 	pool.SetMaxOpenConns(cfg.MaxConns)
