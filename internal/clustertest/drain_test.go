@@ -234,6 +234,11 @@ func TestDrainMovesTheRoomsChat(t *testing.T) {
 	if j := joined(t, "a2", a2.c.Request(joinRoom(room, 0))); j.Seat != 2 {
 		t.Fatalf("a2 joined %v", j)
 	}
+	// The drain moves a room whose match runs; the match starts at a tick
+	// after the second join, which may come after the lines below.
+	a1.c.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetRoomEvent().GetPhase() == tickroomv1.RoomPhase_ROOM_PHASE_RUNNING
+	})
 	var said []*tickroomv1.Chat
 	for _, text := range []string{"glhf", "nice move"} {
 		if r := a1.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{RoomId: room, Text: text, ExcludeSender: true}}}); r.GetOk() == nil {
