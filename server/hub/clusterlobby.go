@@ -345,18 +345,15 @@ func (s *Session) goOn(cm *clusterMatch, serve func(ctx context.Context) error) 
 	return func(roomID string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 		defer cancel()
-		if s.closed.Load() {
-			// Nobody to play: the refused room's seat is given back all
-			// the same (joined left it to this retry).
-			if !s.h.cluster.Unreachable() {
-				s.h.cluster.Release(ctx, roomID, s.claims.UserID)
-			}
-			return errSessionClosed
-		}
 		if !s.h.cluster.Unreachable() {
 			// Given back before the next seat is reserved, so that the
-			// refusals never hold several of the user's reservations.
+			// refusals never hold several of the user's reservations
+			// (joined left it to this retry), and by a closed connection
+			// too, which goes no further: nobody would play.
 			s.h.cluster.Release(ctx, roomID, s.claims.UserID)
+		}
+		if s.closed.Load() {
+			return errSessionClosed
 		}
 		cm.refused = append(cm.refused, roomID)
 		if !s.hasRoomFor("") {
