@@ -101,7 +101,9 @@ type Config struct {
 	// Logger receives the runtime's logs. Zero value means no logging.
 	Logger *slog.Logger
 	// InboxSize bounds a room's pending inputs; a full inbox drops and
-	// counts. Zero value means 256.
+	// counts. A seated player's share, InboxSize over the game's
+	// MaxPlayers, is kept for it whatever the others send. Zero value
+	// means 256.
 	InboxSize int
 	// MaxInputSize bounds one input's bytes. Zero value means 4096.
 	MaxInputSize int

@@ -62,7 +62,8 @@
 //
 // Room.Input copies the input into the room's bounded inbox and never
 // blocks: a full inbox or a seat over its rate limit drops the input and
-// counts it. Joins reserve their seat synchronously (so concurrent joins
+// counts it. Each seated player has a share of the inbox (InboxSize over
+// MaxPlayers) that the others' bursts cannot take. Joins reserve their seat synchronously (so concurrent joins
 // never overfill a room) and are confirmed by the game on the tick worker.
 // Membership commands are queued apart from inputs, so a flood of inputs
 // can never lose a join or a leave.

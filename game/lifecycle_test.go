@@ -266,6 +266,46 @@ func TestInputLimits(t *testing.T) {
 			t.Fatalf("applied %d inputs, want 3", got)
 		}
 	})
+	t.Run("a burst leaves the others their share", func(t *testing.T) {
+		// Eight pending inputs for four seats: two each. A player's burst
+		// (its rate allows 40) takes what the seated players have not
+		// used, and the others still get their two.
+		e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.InboxSize = 8 })
+		r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seats := make([]uint32, 3)
+		for i, u := range []string{"a", "b", "c"} {
+			seats[i] = e.Join(t, r, game.JoinRequest{UserID: u, Client: gametest.NewClient(u)}).Seat
+		}
+		var taken int
+		for i := range 20 {
+			if r.Input(seats[0], uint32(i+1), []byte("+")) == nil {
+				taken++
+			}
+		}
+		if taken != 4 {
+			t.Fatalf("the burst of 20 got %d inputs in, want 4: 8 less the shares of the two other players", taken)
+		}
+		for _, s := range seats[1:] {
+			for i := range 2 {
+				if err := r.Input(s, uint32(i+1), []byte("+")); err != nil {
+					t.Fatalf("seat %d's input %d after another seat's burst: %v, want it taken", s, i+1, err)
+				}
+			}
+		}
+		e.Advance(t, 50*time.Millisecond)
+		if got := counterOf(t, r).vals; got[uint64(seats[0])] != 4 || got[uint64(seats[1])] != 2 || got[uint64(seats[2])] != 2 {
+			t.Fatalf("applied %v, want 4, 2 and 2", got)
+		}
+		// The shares start again at each tick.
+		for i := range 2 {
+			if err := r.Input(seats[1], uint32(i+3), []byte("+")); err != nil {
+				t.Fatalf("seat %d's input at the next tick: %v", seats[1], err)
+			}
+		}
+	})
 }
 
 func TestRoomLifecycle(t *testing.T) {

@@ -57,6 +57,9 @@ const (
 type seatSlot struct {
 	state     seatState
 	spectator bool
+	// queued counts the inputs in the inbox from the seat, up to its
+	// share (Room.inputShare); the tick's drain starts it again.
+	queued uint16
 	// tokens is the input rate bucket; a float32 beside the flags keeps
 	// a seat at 72 B (ten seats in the 768 B size class, not 896).
 	tokens float32
@@ -304,16 +307,43 @@ func (r *Room) InputFrom(c Client, seat, seq uint32, data []byte) error {
 		r.gs.rateLimited.Add(1)
 		return &RateLimitedError{RetryAfter: time.Duration(math.Ceil((1 - tokens) / r.inputRate * float64(time.Second)))}
 	}
-	if len(r.inbox) >= r.rt.cfg.InboxSize {
+	share := r.inputShare()
+	if len(r.inbox) >= r.rt.cfg.InboxSize || (s.queued >= share && !r.spareFor(s, share)) {
 		r.stats.inboxDrops.Add(1)
 		r.gs.inboxDrops.Add(1)
 		return ErrInboxFull
+	}
+	if s.queued < share {
+		s.queued++
 	}
 	s.tokens--
 	r.inbox = append(r.inbox, input{seat: seat, seq: seq, off: uint32(len(r.inboxBuf)), n: uint32(len(data))})
 	r.inboxBuf = append(r.inboxBuf, data...)
 	r.rouse()
 	return nil
+}
+
+// inputShare is a player's share of the inbox between two ticks:
+// InboxSize over MaxPlayers, at least 1. Within its share a seated
+// player's input always finds room, whatever the others send (spareFor).
+func (r *Room) inputShare() uint16 {
+	return uint16(min(max(r.rt.cfg.InboxSize/r.maxPlayers, 1), math.MaxUint16))
+}
+
+// spareFor reports whether the inbox has room for one more input of s, a
+// seat past its share, beside the shares the other seated players have
+// not used yet. Without it a few players' bursts (each up to the game's
+// input rate) filled the inbox and the others' inputs were dropped until
+// the tick. Called with r.mu held.
+func (r *Room) spareFor(s *seatSlot, share uint16) bool {
+	kept := 0
+	for i := range r.seats[:min(len(r.seats), r.maxPlayers)] {
+		o := &r.seats[i]
+		if o != s && !o.spectator && (o.state == seatJoined || o.state == seatLeaving) {
+			kept += int(share - o.queued)
+		}
+	}
+	return len(r.inbox)+kept < r.rt.cfg.InboxSize
 }
 
 // Leave frees seat: the member is removed at the next tick. It fails with

@@ -100,6 +100,11 @@ func (r *Room) step(now time.Time) {
 	r.gs.ticks.Add(1)
 
 	r.mu.Lock()
+	if len(r.inbox) > 0 {
+		for i := range r.seats {
+			r.seats[i].queued = 0
+		}
+	}
 	w.drain, r.inbox = r.inbox, w.drain[:0]
 	w.drainBuf, r.inboxBuf = r.inboxBuf, w.drainBuf[:0]
 	w.drainCtl, r.ctl = r.ctl, w.drainCtl[:0]
