@@ -1,6 +1,7 @@
 package tickroom_test
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -9,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/redistest"
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -173,6 +177,75 @@ func TestClusterQuickMatchRefusedOnAnotherNodeTriesOn(t *testing.T) {
 	}
 	if n := asks.Load(); n != 4 {
 		t.Fatalf("alice's join was asked of %d rooms, want 3 refused and her own", n)
+	}
+}
+
+// While a node of an older version is registered (a rolling deploy), a
+// quick-match whose room's game refused the player, redirected to another
+// node's room, carries the older form of reservation: the room's id
+// alone, which that version reads as the room to join, and the node it
+// reaches seats the player there. Before, the reservation's value ended
+// in "<room>,<refused room>", a room id no node has: an older node tried
+// its rooms of the pool in turn, and the seat reserved in the room the
+// match chose, unless it seated the player there, stayed reserved until
+// it lapsed.
+func TestClusterQuickMatchRedirectKeepsTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	var asks atomic.Int32
+	key := []byte(strings.Repeat("k", 32)) // one session key: a token of a works on b
+	opts := tickroom.Options{Games: []game.Definition{soloDefinition(&asks)}, Redis: rdb.URL(), TokenKey: key}
+	a, _, _ := start(t, opts)
+	b, _, _ := start(t, opts)
+	// a's room has its one player, and refuses alice; b's, whose creator
+	// watches, has none yet, and is matched after it, emptier.
+	soloRooms(t, a, 1)
+	watch := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "solo", Spectate: true}}}
+	open := dial(t, b, "watcher").Request(watch).GetJoined().GetRoomId()
+	if open == "" {
+		t.Fatal("the watcher could not create a room")
+	}
+	// An older node: its registration says it reads raw bodies and "ops"
+	// messages, not a reservation's refused rooms. It drains, so nothing
+	// is placed on it.
+	c, ctx, keys := rdb.Client(t), context.Background(), a.Cluster().Keys()
+	if err := c.HSet(ctx, keys.Node("old"), "id", "old", "ws", "ws://127.0.0.1:1/v1/ws", "draining", "1",
+		"started", "1700000000000", "wire", "1700000000000", "ops", "1700000000000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.PExpire(ctx, keys.Node("old"), time.Minute)
+	c.ZAdd(ctx, keys.Nodes(), redis.Z{Score: float64(time.Now().Add(time.Minute).UnixMilli()), Member: "old"})
+	a.Cluster().Refresh()
+	b.Cluster().Refresh()
+	waitUntil(t, "both nodes to see the older node", func() bool {
+		return !a.Cluster().RefusedPeers() && !b.Cluster().RefusedPeers()
+	})
+
+	alice := dial(t, a, "alice")
+	m := alice.Request(quickSolo)
+	r := m.GetRedirect()
+	if r == nil || r.RoomId != open {
+		t.Fatalf("quick-match refused by a's room: %v, want a Redirect to b's room %s", m, open)
+	}
+	// An older node takes all that follows the value's last bar for the
+	// room id.
+	v, err := c.Get(ctx, keys.Reservation(r.Reservation)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if room := v[strings.LastIndex(v, "|")+1:]; room != open {
+		t.Fatalf("the redirect's reservation is %q: an older node reads room %q, want %s", v, room, open)
+	}
+	// Followed as a client follows it: the same session token, on b.
+	_ = alice.WS.Close()
+	there, _, err := testclient.Dial(t, r.Url, alice.Token, testclient.Options{Label: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	there.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	follow := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "solo", Reservation: r.Reservation}}}
+	if m := there.Request(follow); m.GetJoined().GetRoomId() != open {
+		t.Fatalf("the quick-match followed to b: %v, want Joined in %s", m, open)
 	}
 }
 

@@ -105,6 +105,7 @@ type Node struct {
 	draining atomic.Bool
 	rawPeers atomic.Bool           // every live node reads rawbody framing (RawPeers)
 	opsPeers atomic.Bool           // every live node reads ops messages (BatchPeers)
+	refPeers atomic.Bool           // every live node reads a reservation's refused rooms (RefusedPeers)
 	lastErr  atomic.Pointer[error] // nil after a good heartbeat
 	lastOK   atomic.Int64          // unix nanos of the last good heartbeat
 	lost     atomic.Bool           // the last heartbeat did not reach Redis (Unreachable)
@@ -399,15 +400,17 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 		"id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
 		"conns", l.Conns, "sessions", l.Sessions, "rooms", l.Rooms, "draining", draining,
 		"started", n.started.UnixMilli(), "wire", n.started.UnixMilli(), "ops", n.started.UnixMilli(),
+		"refused", n.started.UnixMilli(),
 	).Int64Slice()
 	if err != nil {
 		return false, unavailable(err)
 	}
-	if len(r) != 3 {
+	if len(r) != 4 {
 		return false, unavailable(errors.New("unexpected heartbeat answer"))
 	}
 	n.rawPeers.Store(r[1] == 1)
 	n.opsPeers.Store(r[2] == 1)
+	n.refPeers.Store(r[3] == 1)
 	return r[0] == 0, nil
 }
 
@@ -428,11 +431,21 @@ func (n *Node) RawPeers() bool { return n.rawPeers.Load() }
 // bodies (RawPeers), with its registration's "ops".
 func (n *Node) BatchPeers() bool { return n.opsPeers.Load() }
 
+// RefusedPeers reports whether every live node, at this node's last
+// heartbeat, reads the rooms a quick-match passed over in a reservation
+// token's value ("<node>|<user>|<room>,<refused>…", Directory.Claim), so
+// that the Directory's Match and Place may write them there; until then
+// it writes the older form, without them, whose room id a node of an
+// older version reads. A node says so as it says it reads raw bodies
+// (RawPeers), with its registration's "refused".
+func (n *Node) RefusedPeers() bool { return n.refPeers.Load() }
+
 // registerScript writes a node's hash, sets its TTL and its expiry in
 // the node index, with Redis's clock; it returns whether the hash existed
 // whether every live node's hash has a "wire" equal to its "started"
-// (see RawPeers; a hash gone since counts for nothing), and whether each
-// has an "ops" equal to it (BatchPeers).
+// (see RawPeers; a hash gone since counts for nothing), whether each
+// has an "ops" equal to it (BatchPeers), and whether each has a
+// "refused" equal to it (RefusedPeers).
 // ARGV: id, ttl ms, node key prefix, then the hash's fields and values.
 var registerScript = redis.NewScript(`
 local t = redis.call('TIME')
@@ -441,15 +454,16 @@ local existed = redis.call('EXISTS', KEYS[1])
 redis.call('HSET', KEYS[1], 'seen', now, unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
-local raw, ops = 1, 1
+local raw, ops, refused = 1, 1, 1
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf')) do
-  local f = redis.call('HMGET', ARGV[3] .. id, 'wire', 'started', 'ops')
+  local f = redis.call('HMGET', ARGV[3] .. id, 'wire', 'started', 'ops', 'refused')
   if f[2] then
     if f[1] ~= f[2] then raw = 0 end
     if f[3] ~= f[2] then ops = 0 end
+    if f[4] ~= f[2] then refused = 0 end
   end
 end
-return {existed, raw, ops}
+return {existed, raw, ops, refused}
 `)
 
 // nodesScript drops expired entries of the node index and returns the

@@ -96,12 +96,13 @@ func (d *Directory) Release(ctx context.Context, roomID, userID string) {
 }
 
 // Match reserves a seat in the fullest open room of a pool, passing over
-// the rooms of refused.
+// the rooms of refused, which its token carries to the room's node while
+// every node reads them (refusedSuffix).
 func (d *Directory) Match(ctx context.Context, pool, userID string, refused []string) (hub.Reservation, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
 	args := []any{userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.RoomPrefix(), d.keys.ReservationPrefix(), MatchScan, d.cfg.MaxUserSeats,
-		d.newToken(), d.keys.UserTokenPrefix(), refusedSuffix(refused)}
+		d.newToken(), d.keys.UserTokenPrefix(), d.refusedSuffix(refused)}
 	for _, id := range refused {
 		args = append(args, id)
 	}
@@ -165,7 +166,8 @@ return 0
 `)
 
 // Place picks the node for a new room; a placement on another node
-// carries refused, the rooms its quick-match passed over.
+// carries refused, the rooms its quick-match passed over, while every
+// node reads them (refusedSuffix).
 func (d *Directory) Place(ctx context.Context, userID string, refused []string) (hub.Reservation, error) {
 	nodes, err := d.node.Nodes(ctx)
 	if err != nil {
@@ -190,7 +192,7 @@ func (d *Directory) Place(ctx context.Context, userID string, refused []string) 
 	// One placement token a user: asking again rewrites it for the node
 	// chosen now.
 	tok, err := placeScript.Run(ctx, d.rdb, []string{d.keys.UserToken(userID, "")},
-		d.keys.ReservationPrefix(), d.newToken(), best.ID+"|"+userID+"|"+refusedSuffix(refused), d.cfg.ReservationTTL.Milliseconds()).Text()
+		d.keys.ReservationPrefix(), d.newToken(), best.ID+"|"+userID+"|"+d.refusedSuffix(refused), d.cfg.ReservationTTL.Milliseconds()).Text()
 	if err != nil {
 		return hub.Reservation{}, d.refusal(err)
 	}
@@ -201,8 +203,20 @@ func (d *Directory) Place(ctx context.Context, userID string, refused []string) 
 // id (none for a placement): ",<id>" for each room of refused. Room ids
 // hold neither ',' nor '|' (game.Runtime makes them base32, and a
 // migrated room keeps its id), so Claim can cut them apart.
-func refusedSuffix(refused []string) string {
-	if len(refused) == 0 {
+//
+// It is empty, the older form, unless every live node says it reads it
+// (Node.RefusedPeers): a node of an older version, in a rolling deploy,
+// takes all that follows "<node>|<user>|" for the room id, so it would
+// not find the room a match reserved its seat in: it tries its rooms of
+// the pool in turn, and that seat, unless it seats the player there,
+// stays reserved until it lapses. (A
+// placement's ",<id>…" it would take for a room it does not have, as
+// good as none; its older form is kept all the same.) Without the
+// suffix, the node the player is sent to counts the refusals there from
+// none: the rooms refused are the sending node's, which it never tries,
+// so it may ask quickMatchTries rooms of its own before it makes one.
+func (d *Directory) refusedSuffix(refused []string) string {
+	if len(refused) == 0 || !d.node.RefusedPeers() {
 		return ""
 	}
 	return "," + strings.Join(refused, ",")

@@ -39,7 +39,8 @@ type Cluster interface {
 	// pool on any node that is not draining, passing over the rooms of
 	// refused (their game refused this quick-match at the tick); ok is
 	// false when none has a free seat. The reservation carries refused
-	// to the room's node (Claim).
+	// to the room's node (Claim), unless a node of an older version,
+	// which would not read them, is in the cluster.
 	Match(ctx context.Context, pool, userID string, refused []string) (r Reservation, ok bool, err error)
 	// TakeTurn takes a quick-match pool's turn to make a new room for
 	// userID: false while another user's new room of the pool is on its
@@ -52,7 +53,8 @@ type Cluster interface {
 	// Place picks the node a new room should be made on (the least
 	// loaded that is not draining, this one on a tie) and, when it is
 	// another, a reservation of the placement for userID, which carries
-	// refused (the rooms its quick-match passed over) there.
+	// refused (the rooms its quick-match passed over) there, as Match's
+	// does.
 	Place(ctx context.Context, userID string, refused []string) (Reservation, error)
 	// Claim checks a reservation token userID presents to this node; ok
 	// is false when it is unknown, expired, or not this node's or user's.
@@ -96,7 +98,9 @@ type Reservation struct {
 	TTL time.Duration
 	// Refused names the rooms whose game refused the quick-match that
 	// made the reservation, at the tick: the node it sends the player to
-	// passes them over too, and counts them against quickMatchTries.
+	// passes them over too, and counts them against quickMatchTries. A
+	// claimed reservation has none when the cluster wrote it without them
+	// (Match).
 	Refused []string
 }
 
