@@ -380,3 +380,44 @@ func TestGuestLoginsPerIPv6Site(t *testing.T) {
 		t.Fatalf("another /48: %d, want 200", st)
 	}
 }
+
+// TestGuestLoginsStayLimitedWhileASpentSiteFloods: a client that spent
+// the guest logins of its IPv4 address and of its IPv6 /48 posts logins
+// from ever new /64s of the /48, more than the table of addresses holds.
+// All of them are refused, and its IPv4 address stays refused after the
+// flood: refused logins do not make the table forget its spent bucket.
+func TestGuestLoginsStayLimitedWhileASpentSiteFloods(t *testing.T) {
+	const burst, addrs = 2, 32
+	a := newAuthority(t, func(c *auth.Config) {
+		c.GuestLoginRate = rate.Every(time.Hour)
+		c.GuestLoginBurst = burst
+		c.GuestLoginAddrs = addrs
+		c.TrustedProxies = clientip.MustParse("127.0.0.1")
+		c.Now = func() time.Time { return epoch }
+	})
+	url := startLogin(t, a)
+	const v4 = "203.0.113.9"
+	for i := range burst {
+		if st := guestStatus(t, url, v4); st != http.StatusOK {
+			t.Fatalf("%s login %d: %d", v4, i, st)
+		}
+	}
+	if st := guestStatus(t, url, v4); st != http.StatusTooManyRequests {
+		t.Fatalf("%s past its burst: %d, want 429", v4, st)
+	}
+	for i := range auth.V6SiteFactor * burst {
+		addr := fmt.Sprintf("2001:db8:9:%x::1", i/burst)
+		if st := guestStatus(t, url, addr); st != http.StatusOK {
+			t.Fatalf("login %d from %s: %d", i, addr, st)
+		}
+	}
+	for i := range 4 * addrs {
+		addr := fmt.Sprintf("2001:db8:9:%x::1", 0x100+i)
+		if st := guestStatus(t, url, addr); st != http.StatusTooManyRequests {
+			t.Fatalf("login from %s, a new /64 of the spent /48: %d, want 429", addr, st)
+		}
+	}
+	if st := guestStatus(t, url, v4); st != http.StatusTooManyRequests {
+		t.Fatalf("%s after %d refused logins from new /64s of its spent /48: %d, want 429 (its spent bucket kept)", v4, 4*addrs, st)
+	}
+}

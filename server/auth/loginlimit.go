@@ -15,7 +15,9 @@ import (
 // the least recently used bucket is forgotten, one per new address, so an
 // attacker who cycles through many addresses resets the buckets of the
 // addresses idle the longest (whose buckets have refilled the most) one
-// at a time, never everyone's at once.
+// at a time, never everyone's at once. Only a login the limiter lets
+// through adds an address, so to make it forget one takes as many logins
+// let through as it holds, not as many requests.
 //
 // IPv6: one subscriber usually gets a /64, so a /64 counts as one address;
 // a site usually gets a /48, whose 65,536 /64s would otherwise each get a

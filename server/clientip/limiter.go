@@ -17,6 +17,15 @@ import (
 // resets the buckets idle the longest (whose buckets have refilled the
 // most) one at a time, never everyone's at once. Safe from any goroutine.
 // A nil *Buckets, or one with rate.Inf, allows everything.
+//
+// Only a request that passes adds a key; a refused one only marks the
+// keys it already has as used. A new key's bucket is full, so a refused
+// request with a new key was refused by another bucket (an IPv6 /64's by
+// its /48's, see Limiter). Were the key added, requests refused by one
+// spent bucket could push every other key out of the table, each coming
+// back with a fresh burst: a limit worth the request rate. As it is,
+// forgetting a bucket takes a bound's worth of requests the limits let
+// through.
 type Buckets[K comparable] struct {
 	limit rate.Limit
 	burst int
@@ -50,31 +59,58 @@ func (b *Buckets[K]) Allow(key K, now time.Time) (bool, time.Duration) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := b.bucket(key, 1).ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
+	t := b.take(key, 1, now)
+	if t.wait > 0 {
+		t.cancel(now)
+		return false, t.wait
 	}
+	b.keep(t)
 	return true, 0
 }
 
-// bucket returns key's limiter, made with factor times the configured
-// rate and burst when key is new, and marks it most recently used. A new
-// key past the bound replaces the least recently used. The caller holds
-// mu.
-func (b *Buckets[K]) bucket(key K, factor int) *rate.Limiter {
+// taking is one token reserved from key's bucket: lim is the table's, or
+// a new full bucket the table does not hold yet (fresh).
+type taking[K comparable] struct {
+	key   K
+	lim   *rate.Limiter
+	r     *rate.Reservation
+	fresh bool
+	wait  time.Duration // >0: the bucket is short; cancel r
+}
+
+// take reserves one token at now from key's bucket, marking it most
+// recently used, or from a new full one of factor times the configured
+// rate and burst, which keep adds. The caller holds mu.
+func (b *Buckets[K]) take(key K, factor int, now time.Time) taking[K] {
+	t := taking[K]{key: key}
 	if e, ok := b.keys[key]; ok {
 		b.lru.MoveToFront(e)
-		return e.Value.(*bucket[K]).lim
+		t.lim = e.Value.(*bucket[K]).lim
+	} else {
+		t.lim = rate.NewLimiter(b.limit*rate.Limit(factor), b.burst*factor)
+		t.fresh = true
+	}
+	t.r = t.lim.ReserveN(now, 1)
+	t.wait = t.r.DelayFrom(now)
+	return t
+}
+
+// cancel gives back t's token.
+func (t taking[K]) cancel(now time.Time) { t.r.CancelAt(now) }
+
+// keep adds t's bucket to the table if it is new, as the most recently
+// used; past the bound it replaces the least recently used. The caller
+// holds mu.
+func (b *Buckets[K]) keep(t taking[K]) {
+	if !t.fresh {
+		return
 	}
 	if len(b.keys) >= b.max {
 		old := b.lru.Back()
 		delete(b.keys, old.Value.(*bucket[K]).key)
 		b.lru.Remove(old)
 	}
-	nb := &bucket[K]{key: key, lim: rate.NewLimiter(b.limit*rate.Limit(factor), b.burst*factor)}
-	b.keys[key] = b.lru.PushFront(nb)
-	return nb.lim
+	b.keys[t.key] = b.lru.PushFront(&bucket[K]{key: t.key, lim: t.lim})
 }
 
 // Wait returns how long until key's bucket holds a token at now, taking
@@ -123,7 +159,10 @@ func NewLimiter(limit rate.Limit, burst, maxAddrs int) *Limiter {
 
 // Allow takes one token from addr's bucket (and its /48's, for IPv6) at
 // now. When a bucket is empty it takes nothing and returns false and how
-// long until one would pass.
+// long until one would pass. The /48 is asked first: a request it
+// refuses neither adds nor marks as used a bucket of the /64, so that a
+// /48 past its share cannot push other addresses out of the table from
+// new /64s (see Buckets).
 func (l *Limiter) Allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
 	if l == nil || l.b.off() {
 		return true, 0
@@ -132,19 +171,26 @@ func (l *Limiter) Allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
 	b := l.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := b.bucket(key, 1).ReserveN(now, 1)
-	wait := r.DelayFrom(now)
+	var s taking[netip.Prefix]
 	if site.IsValid() {
-		rs := b.bucket(site, V6SiteFactor).ReserveN(now, 1)
-		if d := rs.DelayFrom(now); d > 0 || wait > 0 {
-			wait = max(wait, d)
-			rs.CancelAt(now)
+		s = b.take(site, V6SiteFactor, now)
+		if s.wait > 0 {
+			s.cancel(now)
+			return false, max(s.wait, b.waitLocked(key, now))
 		}
 	}
-	if wait > 0 {
-		r.CancelAt(now)
-		return false, wait
+	t := b.take(key, 1, now)
+	if t.wait > 0 {
+		t.cancel(now)
+		if site.IsValid() {
+			s.cancel(now)
+		}
+		return false, t.wait
 	}
+	if site.IsValid() {
+		b.keep(s)
+	}
+	b.keep(t)
 	return true, 0
 }
 

@@ -54,3 +54,42 @@ func TestLimiterSharesV6Site(t *testing.T) {
 		t.Fatal("an IPv4 address allowed past its burst")
 	}
 }
+
+// TestLimiterKeepsSpentBucketsWhileASpentSiteFloods: a client whose IPv6
+// /48 has spent its share sends requests from ever new /64s of it, many
+// more than the table holds. Every one is refused, and none makes the
+// table forget another bucket: the IPv4 address and the /64 of another
+// /48 that spent their bursts before the flood are still refused after
+// it.
+func TestLimiterKeepsSpentBucketsWhileASpentSiteFloods(t *testing.T) {
+	const maxAddrs = 64
+	now := time.Unix(1000, 0)
+	l := clientip.NewLimiter(rate.Every(time.Hour), 1, maxAddrs)
+	v6 := func(site, net uint16) netip.Addr {
+		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(site >> 8), byte(site), byte(net >> 8), byte(net), 15: 1})
+	}
+	spent := []netip.Addr{netip.MustParseAddr("192.0.2.1"), v6(2, 0)}
+	for _, a := range spent {
+		if ok, _ := l.Allow(a, now); !ok {
+			t.Fatalf("%v: first request refused", a)
+		}
+		if ok, _ := l.Allow(a, now); ok {
+			t.Fatalf("%v: allowed past its burst", a)
+		}
+	}
+	for i := range clientip.V6SiteFactor {
+		if ok, _ := l.Allow(v6(1, uint16(i)), now); !ok {
+			t.Fatalf("/64 number %d of the flooding /48 refused within its share", i)
+		}
+	}
+	for i := clientip.V6SiteFactor; i < clientip.V6SiteFactor+4*maxAddrs; i++ {
+		if ok, _ := l.Allow(v6(1, uint16(i)), now); ok {
+			t.Fatalf("/64 number %d of the flooding /48 allowed past its share", i)
+		}
+	}
+	for _, a := range spent {
+		if ok, _ := l.Allow(a, now); ok {
+			t.Fatalf("%v: allowed again after another /48 sent %d requests from new /64s; its spent bucket was forgotten", a, 4*maxAddrs)
+		}
+	}
+}
