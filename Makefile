@@ -4,7 +4,7 @@ GO        ?= go
 TOOLS     := .tools/bin
 BUF       := $(TOOLS)/buf
 
-.PHONY: run test tools npm postgres redis nginx proto proto-check lint gotest jstest build
+.PHONY: run test tools npm postgres redis nginx proto proto-check lint gotest benchcheck jstest build
 
 run:
 	$(GO) run ./cmd/tickroom $(ARGS)
@@ -41,6 +41,16 @@ lint:
 gotest: npm postgres redis nginx
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+# benchcheck runs every benchmark once (-benchtime 1x; -short shortens
+# the ones that run for seconds), so that a change that breaks a benchmark
+# fails here rather than at the next measurement. Their figures are not
+# read: BENCHMARKS.md gives the commands that measure. The store's and the
+# cluster's benchmarks, which start servers and run for minutes, are left
+# to those commands. Only the packages that hold a benchmark are linked.
+BENCH_PKGS = $(addprefix ./,$(sort $(dir $(shell git grep -l '^func Benchmark' -- '*_test.go' ':!store/' ':!cluster/'))))
+benchcheck:
+	$(GO) test -race -count=1 -short -run '^$$' -bench . -benchtime 1x $(BENCH_PKGS)
+
 nginx:
 	bash scripts/install-nginx.sh
 
@@ -62,4 +72,4 @@ jstest: tools npm redis
 	bash scripts/install-caddy.sh
 	cd client-js && npm test && npm run test:browser
 
-test: lint proto-check gotest jstest
+test: lint proto-check gotest benchcheck jstest

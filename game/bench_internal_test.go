@@ -94,8 +94,8 @@ func BenchmarkDeltaEncode(b *testing.B) {
 }
 
 // BenchmarkRooms10k runs 10,000 rooms at 30 Hz, each with one connected
-// member, on real shard workers for TICKROOM_BENCH_SECONDS (default 10)
-// per iteration, and reports tick lateness percentiles and CPU use. Run it
+// member, on real shard workers for TICKROOM_BENCH_SECONDS (default 10;
+// 1 with -short) per iteration, and reports tick lateness percentiles and CPU use. Run it
 // with -benchtime=1x.
 func BenchmarkRooms10k(b *testing.B) { benchRooms(b, 30, false) }
 
@@ -120,6 +120,9 @@ func (g *sleepyGame) Wake() uint64 { return NeverWake }
 // each room gets an input every 5 s.
 func benchRooms(b *testing.B, rate int, sleeping bool) {
 	secs := 10
+	if testing.Short() { // make test's one pass over the benchmarks
+		secs = 1
+	}
 	if v, err := strconv.Atoi(os.Getenv("TICKROOM_BENCH_SECONDS")); err == nil && v > 0 {
 		secs = v
 	}
