@@ -95,6 +95,22 @@ func (d *Directory) Release(ctx context.Context, roomID, userID string) {
 	_ = releaseScript.Run(ctx, d.rdb, []string{d.keys.Room(roomID), d.keys.Seats(roomID), d.keys.UserSeats(userID)}, userID, d.keys.PoolPrefix(), roomID).Err()
 }
 
+// Reserved returns how long the seats reserved in roomID for players
+// other than except, not taken yet, are held still: until the last
+// lapses, on Redis's clock; 0 when none is.
+func (d *Directory) Reserved(ctx context.Context, roomID, except string) (time.Duration, error) {
+	if !roomKeyable(roomID) {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
+	defer cancel()
+	ms, err := reservedScript.Run(ctx, d.rdb, []string{d.keys.Seats(roomID)}, except).Int64()
+	if err != nil {
+		return 0, d.refusal(err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
 // Match reserves a seat in the fullest open room of a pool, passing over
 // the rooms of refused, which its token carries to the room's node while
 // every node reads them (refusedSuffix).

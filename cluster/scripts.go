@@ -167,6 +167,21 @@ end
 return 1
 `)
 
+// reservedScript returns the milliseconds until the last live
+// reservation of a room's seats lapses, 0 when it has none; seated
+// players are not reservations. KEYS: seats. ARGV: the user whose
+// reservation is not counted.
+var reservedScript = redis.NewScript(nowLua + `
+local last = 0
+local r = redis.call('ZRANGEBYSCORE', KEYS[1], now, '(` + seatedScore + `', 'WITHSCORES')
+for i = 1, #r, 2 do
+  local at = tonumber(r[i + 1])
+  if r[i] ~= ARGV[1] and at > now and at > last then last = at end
+end
+if last == 0 then return 0 end
+return last - now
+`)
+
 // matchScript reserves a seat in the fullest open room of a pool on a
 // live node that is not draining: the pool is scored by free seats, so
 // the lowest score of at least 1 is the fullest room.

@@ -35,6 +35,13 @@ type Cluster interface {
 	Locate(ctx context.Context, roomID string) (Reservation, error)
 	// Release gives back a seat Reserve held that was not taken.
 	Release(ctx context.Context, roomID, userID string)
+	// Reserved returns how long seats of roomID, a room of this node,
+	// are held still for players on their way here (reservations made on
+	// any node and not taken yet: neither claimed and seated, nor given
+	// back), those of except aside: until the last lapses, 0 when none
+	// is. The hub keeps such a room open while it is empty
+	// (creatorgone.go).
+	Reserved(ctx context.Context, roomID, except string) (time.Duration, error)
 	// Match reserves a seat in the fullest open room of a quick-match
 	// pool on any node that is not draining, passing over the rooms of
 	// refused (their game refused this quick-match at the tick); ok is

@@ -368,8 +368,9 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 			// for others' joins after its creator's was refused (or its
 			// creator left): it goes now, as when the room refuses its
 			// creator at once, rather than staying listed for the
-			// runtime's EmptyTimeout.
-			room.Close("creator could not join")
+			// runtime's EmptyTimeout; on a cluster, once no seat is
+			// reserved in it for a player on the way (closeEmpty).
+			s.h.closeEmpty(room, "creator could not join", s.claims.UserID)
 		case jr.creator:
 			// Another player's join holds a seat: the room is theirs, and
 			// closes as one its creator left once it is empty.
