@@ -3,11 +3,13 @@ package tickroom
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/server/social"
 	"github.com/tickroom/tickroom/store"
 )
@@ -21,27 +23,56 @@ import (
 // queue has written its last lines (within the queue's linger, or for as
 // long as the database is lost), so the lines handed to the queue and not
 // yet written or given up are kept here too (pending) and read back with
-// the store's. They are the queue's own lines, shared, so this holds no
-// more than the queue does (QueueConfig.Capacity bounds it). In a cluster
-// only this node's lines are pending here: a channel that opens again on
-// another node reads what the store has.
+// the store's, by a channel that opens (Recent) and by a member paging
+// through its history (ChannelLines, hub.ChannelLog). They are the queue's
+// own lines, shared, so this holds no more than the queue does
+// (QueueConfig.Capacity bounds it). In a cluster only this node's lines
+// are pending here: a channel that opens again on another node reads what
+// the store has.
 type storeChannels struct {
 	db *store.DB
 	q  *store.WriteQueue
 
+	// queueing is held across Keep, so that the lines are numbered,
+	// pending and queued in one order: the queue writes them in it.
+	queueing sync.Mutex
+
 	mu      sync.Mutex
-	pending map[string][]*tickroomv1.Chat // channel → lines queued, oldest first
+	last    uint64                   // the number of the last line queued
+	pending map[string][]pendingLine // channel → lines queued, oldest first
+	written writtenLines             // the numbers and ids of the lines written last
 }
 
-var _ social.ChannelStore = (*storeChannels)(nil)
+// pendingLine is a line handed to the queue and not yet written or given
+// up, with its number: this node numbers the lines it queues 1, 2, …
+type pendingLine struct {
+	line *tickroomv1.Chat
+	n    uint64
+}
+
+// A line still waiting in the queue has no store id: a page gives it
+// pendingIDs + its number, above every store id (the store would have to
+// hold 2^52 lines) and below 2^53, which a JavaScript number holds. A page
+// cursor (GetChannelHistory.before) of pendingIDs + n stands for "before
+// line n", whether n is still waiting or was written since the page.
+const pendingIDs = 1 << 52
+
+var (
+	_ social.ChannelStore = (*storeChannels)(nil)
+	_ hub.ChannelLog      = (*storeChannels)(nil)
+)
+
+func newStoreChannels(db *store.DB, q *store.WriteQueue) *storeChannels {
+	return &storeChannels{db: db, q: q, pending: make(map[string][]pendingLine)}
+}
 
 // socialChannels returns the store's channel history, or nil without a
 // store (a channel's history then goes with it).
 func (s *Server) socialChannels() social.ChannelStore {
-	if s.db == nil || s.queue == nil {
+	if s.channels == nil {
 		return nil
 	}
-	return &storeChannels{db: s.db, q: s.queue, pending: make(map[string][]*tickroomv1.Chat)}
+	return s.channels
 }
 
 // Recent implements social.ChannelStore: the store's newest n lines with
@@ -52,12 +83,15 @@ func (c *storeChannels) Recent(ctx context.Context, channel string, n int) ([]*t
 	// in between is then in both (and is read once, below), never in
 	// neither.
 	c.mu.Lock()
-	waiting := slices.Clone(c.pending[channel])
+	waiting := make([]*tickroomv1.Chat, 0, len(c.pending[channel]))
+	for _, p := range c.pending[channel] {
+		waiting = append(waiting, p.line)
+	}
 	c.mu.Unlock()
 	lines, err := c.db.ChannelLines(ctx, channel, 0, min(n, store.MaxPage))
 	out := make([]*tickroomv1.Chat, len(lines), len(lines)+len(waiting))
 	for i, l := range lines { // newest first
-		out[len(lines)-1-i] = &tickroomv1.Chat{Channel: l.Channel, FromUserId: l.From, FromName: l.FromName, Text: l.Text, SentAtMs: l.At.UnixMilli()}
+		out[len(lines)-1-i] = chatOf(&l)
 	}
 	return mergeWaiting(out, waiting, n), err
 }
@@ -73,30 +107,151 @@ func mergeWaiting(kept, waiting []*tickroomv1.Chat, n int) []*tickroomv1.Chat {
 	return kept[max(0, len(kept)-n):]
 }
 
+// ChannelLines implements hub.ChannelLog: a page of the channel's lines
+// with ids below before (0: from the newest), newest first, the lines
+// still waiting in the write queue among them, each once.
+//
+// The queue writes this node's lines in the order they were queued, after
+// every line the store holds, so the waiting lines are the newest, oldest
+// first, and a page gives them the ids pendingIDs + their numbers. A page
+// of store ids (before below pendingIDs) holds no waiting line. A page
+// before pendingIDs + n holds the waiting lines numbered below n and the
+// stored lines written before line n: all of them while n waits, else
+// those below the store id of the first line numbered n or more written
+// (writtenLines). A page whose lines all wait reads no store, so it is
+// answered while the database is lost.
+func (c *storeChannels) ChannelLines(ctx context.Context, channel string, before int64, limit int) ([]store.Line, error) {
+	if (before > 0 && before < pendingIDs) || limit < 1 || limit > store.MaxPage {
+		return c.db.ChannelLines(ctx, channel, before, limit)
+	}
+	cut := uint64(math.MaxUint64)
+	if before > 0 {
+		cut = uint64(before - pendingIDs)
+	}
+	// As in Recent, the waiting lines are taken before the store is read.
+	var waiting, after []*tickroomv1.Chat // numbered below cut, and from it
+	c.mu.Lock()
+	for _, p := range c.pending[channel] {
+		if p.n < cut {
+			waiting = append(waiting, &tickroomv1.Chat{Id: pendingIDs + p.n, Channel: p.line.Channel, FromUserId: p.line.FromUserId,
+				FromName: p.line.FromName, Text: p.line.Text, SentAtMs: p.line.SentAtMs})
+		} else {
+			after = append(after, p.line)
+		}
+	}
+	below := c.written.idFrom(cut)
+	c.mu.Unlock()
+	if len(waiting) >= limit {
+		return linesOf(waiting[len(waiting)-limit:], nil), nil
+	}
+	ls, err := c.db.ChannelLines(ctx, channel, below, min(limit+len(after), store.MaxPage))
+	if err != nil {
+		return nil, err
+	}
+	stored := make([]*tickroomv1.Chat, len(ls))
+	for i := range ls {
+		stored[i] = chatOf(&ls[i])
+	}
+	// A line written since the waiting lines were taken is both stored and
+	// waiting: those numbered from cut are left out, the others are read
+	// as stored. WithoutLines drops the first copies it meets, the newest
+	// stored ones and the oldest waiting ones: the lines written.
+	stored = social.WithoutLines(stored, after)
+	waiting = social.WithoutLines(waiting, stored)
+	out := linesOf(waiting, stored)
+	return out[:min(len(out), limit)], nil
+}
+
+// chatOf is a stored line as a chat line carrying its store id.
+func chatOf(l *store.Line) *tickroomv1.Chat {
+	return &tickroomv1.Chat{Id: uint64(l.ID), Channel: l.Channel, FromUserId: l.From, FromName: l.FromName, Text: l.Text, SentAtMs: l.At.UnixMilli()}
+}
+
+// linesOf returns waiting (oldest first) then stored (newest first) as
+// store lines, newest first.
+func linesOf(waiting, stored []*tickroomv1.Chat) []store.Line {
+	out := make([]store.Line, 0, len(waiting)+len(stored))
+	for i := len(waiting) - 1; i >= 0; i-- {
+		out = append(out, lineOf(waiting[i]))
+	}
+	for _, l := range stored {
+		out = append(out, lineOf(l))
+	}
+	return out
+}
+
+func lineOf(l *tickroomv1.Chat) store.Line {
+	return store.Line{ID: int64(l.Id), Channel: l.Channel, From: l.FromUserId, FromName: l.FromName, Text: l.Text, At: time.UnixMilli(l.SentAtMs)}
+}
+
 // Keep implements social.ChannelStore: the line is queued, never waited
 // for, and pending until the queue has written or given it up.
 func (c *storeChannels) Keep(line *tickroomv1.Chat) {
+	c.queueing.Lock()
+	defer c.queueing.Unlock()
 	c.mu.Lock()
-	c.pending[line.Channel] = append(c.pending[line.Channel], line)
+	c.last++
+	p := pendingLine{line: line, n: c.last}
+	c.pending[line.Channel] = append(c.pending[line.Channel], p)
 	c.mu.Unlock()
-	// Done may run on this goroutine (a line dropped at once), so the lock
-	// is not held across AddLine.
+	// Done may run on this goroutine (a line dropped at once), so mu is
+	// not held across AddLine.
 	c.q.AddLine(store.Line{Channel: line.Channel, From: line.FromUserId, FromName: line.FromName, Text: line.Text, At: time.UnixMilli(line.SentAtMs),
-		Done: func() { c.done(line) }})
+		Done: func(id int64) { c.done(p, id) }})
 }
 
-// done forgets a line the queue has written or given up. Lines are
-// written in the order they were queued, so it is mostly the first.
-func (c *storeChannels) done(line *tickroomv1.Chat) {
+// done forgets a line the queue has written (id, its store id) or given
+// up (id 0). Lines are written in the order they were queued, so it is
+// mostly the first.
+func (c *storeChannels) done(p pendingLine, id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	list := c.pending[line.Channel]
-	if i := slices.Index(list, line); i >= 0 {
+	if id > 0 {
+		c.written.add(p.n, id)
+	}
+	list := c.pending[p.line.Channel]
+	if i := slices.Index(list, p); i >= 0 {
 		list = slices.Delete(list, i, i+1)
 	}
 	if len(list) == 0 {
-		delete(c.pending, line.Channel)
+		delete(c.pending, p.line.Channel)
 		return
 	}
-	c.pending[line.Channel] = list
+	c.pending[p.line.Channel] = list
+}
+
+// writtenKept is how many written lines writtenLines remembers: 256 KiB.
+const writtenKept = 16384
+
+// writtenLines remembers the number and store id of the lines written last,
+// of every channel, oldest first. The queue writes them in the order they
+// were numbered, so both grow.
+type writtenLines struct {
+	n  []uint64
+	id []int64
+}
+
+func (w *writtenLines) add(n uint64, id int64) {
+	if len(w.n) == writtenKept {
+		// Forget the older half at once: amortized O(1) a line.
+		w.n = slices.Delete(w.n, 0, writtenKept/2)
+		w.id = slices.Delete(w.id, 0, writtenKept/2)
+	}
+	w.n = append(w.n, n)
+	w.id = append(w.id, id)
+}
+
+// idFrom returns the store id of the first line written numbered n or
+// more, or 0 when none was (every stored line was written before line n).
+// Lines are numbered and stored in one order, so the stored lines written
+// before line n are those with a smaller id. When it forgot lines numbered
+// n or more (writtenKept lines written since line n) it answers the id of
+// the oldest it remembers: a page may then repeat lines of the page
+// before it.
+func (w *writtenLines) idFrom(n uint64) int64 {
+	i, _ := slices.BinarySearch(w.n, n)
+	if i == len(w.n) {
+		return 0
+	}
+	return w.id[i]
 }

@@ -1,10 +1,14 @@
 package tickroom
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/store"
 )
 
 // TestMergeWaiting: the lines waiting in the write queue join the store's
@@ -40,5 +44,109 @@ func TestMergeWaiting(t *testing.T) {
 				t.Fatalf("merged %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// gatedWriter writes a batch once given a token.
+type gatedWriter struct {
+	*store.DB
+	gate chan struct{}
+}
+
+func (g gatedWriter) Write(ctx context.Context, b *store.Batch) error {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.DB.Write(ctx, b)
+}
+
+// TestChannelLinesPagesThroughWaitingLines: paging back through a channel
+// whose newest lines wait in the write queue, as the hub pages
+// (GetChannelHistory), gives every line once, in order, whatever the page
+// size and however many of the waiting lines are written between pages.
+func TestChannelLinesPagesThroughWaitingLines(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	all := []string{"s1", "s2", "s3", "w1", "w2", "w3", "w4", "w5"}
+	for _, limit := range []int{1, 2, 3, 5, 9} {
+		// written[k]: how many more waiting lines are written before page k.
+		for _, written := range [][]int{{0}, {5}, {0, 1}, {0, 2, 3}, {1, 1, 1, 1, 1}, {0, 0, 4, 1}} {
+			t.Run(fmt.Sprintf("limit %d written %v", limit, written), func(t *testing.T) {
+				t.Parallel()
+				db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				at := time.Now().Add(-time.Hour)
+				for i, text := range all[:3] {
+					if err := db.AppendLines(ctx, []store.Line{{Channel: "lobby", From: "ann", FromName: "ann", Text: text, At: at.Add(time.Duration(i) * time.Second)}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				gate := make(chan struct{}, 8)
+				q, err := store.NewWriteQueue(store.QueueConfig{Writer: gatedWriter{db, gate}, MaxBatch: 1, Linger: time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				q.Start()
+				t.Cleanup(func() {
+					close(gate)
+					q.Shutdown(ctx)
+				})
+				c := newStoreChannels(db, q)
+				for i, text := range all[3:] {
+					c.Keep(&tickroomv1.Chat{Channel: "lobby", FromUserId: "ann", FromName: "ann", Text: text, SentAtMs: at.Add(time.Duration(10+i) * time.Second).UnixMilli()})
+				}
+				waiting := 5
+				var got []string
+				var before int64
+				for page := 0; page == 0 || before != 0; page++ {
+					if page < len(written) && written[page] > 0 {
+						for range written[page] {
+							gate <- struct{}{}
+						}
+						waiting -= written[page]
+						for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+							c.mu.Lock()
+							n := len(c.pending["lobby"])
+							c.mu.Unlock()
+							if n == waiting {
+								break
+							}
+							if time.Now().After(deadline) {
+								t.Fatalf("%d lines waiting, want %d", n, waiting)
+							}
+						}
+					}
+					// As the hub pages: one more line tells whether another
+					// page follows.
+					ls, err := c.ChannelLines(ctx, "lobby", before, limit+1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					before = 0
+					if len(ls) > limit {
+						ls = ls[:limit]
+						before = ls[limit-1].ID
+					}
+					for i, l := range ls {
+						if i > 0 && l.ID >= ls[i-1].ID {
+							t.Fatalf("page %d: ids %d then %d, want newest first", page, ls[i-1].ID, l.ID)
+						}
+						got = append(got, l.Text)
+					}
+					if page > len(all) {
+						t.Fatalf("still paging after %d pages: %q", page, got)
+					}
+				}
+				slices.Reverse(got)
+				if !slices.Equal(got, all) {
+					t.Fatalf("the pages together: %q, want %q", got, all)
+				}
+			})
+		}
 	}
 }

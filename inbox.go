@@ -56,7 +56,11 @@ func (b storeInbox) Keep(ctx context.Context, d social.Stored) error {
 	if strings.IndexByte(d.Text, 0) >= 0 {
 		return protocol.NewError(protocol.ErrorBadRequest, "text holding a NUL character cannot be kept for a user who is offline")
 	}
-	if !b.q.AddLine(store.Line{To: d.To, From: d.From, FromName: d.FromName, Text: d.Text, At: d.At, Done: d.Written}) {
+	var done func(int64)
+	if d.Written != nil {
+		done = func(int64) { d.Written() }
+	}
+	if !b.q.AddLine(store.Line{To: d.To, From: d.From, FromName: d.FromName, Text: d.Text, At: d.At, Done: done}) {
 		return protocol.NewError(protocol.ErrorUnavailable, "the message could not be kept")
 	}
 	return nil

@@ -76,6 +76,7 @@ func (s *Server) openStore(start context.Context) error {
 	}
 	q.Start()
 	s.queue = q
+	s.channels = newStoreChannels(db, q)
 	s.log.Info("store open", "backend", db.Backend(), "where", db.Where(), "schema", db.SchemaVersion())
 	return nil
 }
@@ -171,12 +172,14 @@ func (s *Server) hubRevocations() hub.Revocations {
 }
 
 // hubChannelLog returns what the hub answers channel history requests
-// from: the store, or nil without one.
+// from: the store's lines with those still waiting in its write queue
+// (storeChannels, which the lobby channels keep their lines in), or nil
+// without a store.
 func (s *Server) hubChannelLog() hub.ChannelLog {
-	if s.db == nil {
+	if s.channels == nil {
 		return nil
 	}
-	return s.db
+	return s.channels
 }
 
 // hubRecords returns what the hub answers history and leaderboard

@@ -95,6 +95,7 @@ type Server struct {
 	adminTokenStored bool              // adminToken came from the store
 	accounts         *account.Service  // nil without a store
 	revocations      *storeRevocations // nil without a store
+	channels         *storeChannels    // nil without a store
 
 	node     *cluster.Node      // nil without Options.Redis
 	dir      *cluster.Directory // nil without Options.Redis

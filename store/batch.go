@@ -72,12 +72,17 @@ func graphDone(ops []GraphOp) {
 	}
 }
 
-// linesDone calls the Done of each line and forgets it.
-func linesDone(lines []Line) {
+// linesDone calls the Done of each line and forgets it: with the line's
+// ID when written, with 0 when given up.
+func linesDone(lines []Line, written bool) {
 	for i := range lines {
 		if f := lines[i].Done; f != nil {
 			lines[i].Done = nil
-			f()
+			var id int64
+			if written {
+				id = lines[i].ID
+			}
+			f(id)
 		}
 	}
 }

@@ -179,7 +179,7 @@ func (q *WriteQueue) AddLine(l Line) bool {
 		q.mu.Unlock()
 	}
 	if !ok && l.Done != nil {
-		l.Done()
+		l.Done(0)
 	}
 	return q.added(ok, 1)
 }
@@ -359,7 +359,7 @@ func (q *WriteQueue) writeUntilDone(b *Batch) {
 			q.written[0].Add(uint64(len(b.Results)))
 			q.written[1].Add(uint64(len(b.Lines)))
 			q.written[2].Add(uint64(len(b.Graph)))
-			linesDone(b.Lines)
+			linesDone(b.Lines, true)
 			graphDone(b.Graph)
 			q.batches.Add(1)
 			q.setErr(nil)
@@ -391,7 +391,7 @@ func (q *WriteQueue) drop(b *Batch) {
 	q.dropped[0].Add(uint64(len(b.Results)))
 	q.dropped[1].Add(uint64(len(b.Lines)))
 	q.dropped[2].Add(uint64(len(b.Graph)))
-	linesDone(b.Lines)
+	linesDone(b.Lines, false)
 	graphDone(b.Graph)
 	q.mu.Lock()
 	q.held = 0

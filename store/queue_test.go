@@ -214,36 +214,41 @@ func TestWriteQueueGraphDone(t *testing.T) {
 }
 
 // TestWriteQueueLineDone: a line's Done runs once the line is in the
-// store (an offline direct message in its recipient's inbox), and at once
-// for a line AddLine drops.
+// store (an offline direct message in its recipient's inbox), given the
+// line's id there, and at once, given 0, for a line AddLine drops.
 func TestWriteQueueLineDone(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := open(t, Config{Dir: t.TempDir()})
 	q := newQueue(t, QueueConfig{Writer: db, Capacity: 1, Linger: 50 * time.Millisecond})
 	stored := make(chan []Line, 1)
-	dropped := make(chan struct{}, 1)
-	if !q.AddLine(Line{To: "bob", From: "ann", FromName: "ann", Text: "hi", At: time.Now(), Done: func() {
+	var storedID int64
+	dropped := make(chan int64, 1)
+	if !q.AddLine(Line{To: "bob", From: "ann", FromName: "ann", Text: "hi", At: time.Now(), Done: func(id int64) {
 		ls, err := db.Inbox(ctx, "bob")
 		if err != nil {
 			t.Error(err)
 		}
+		storedID = id
 		stored <- ls
 	}}) {
 		t.Fatal("dropped by an empty queue")
 	}
-	if q.AddLine(Line{To: "bob", From: "cy", Text: "me too", Done: func() { dropped <- struct{}{} }}) {
+	if q.AddLine(Line{To: "bob", From: "cy", Text: "me too", Done: func(id int64) { dropped <- id }}) {
 		t.Fatal("taken past the queue's capacity")
 	}
 	select {
-	case <-dropped:
+	case id := <-dropped:
+		if id != 0 {
+			t.Fatalf("a dropped line's Done was given id %d, want 0", id)
+		}
 	default:
 		t.Fatal("a dropped line's Done did not run before AddLine returned")
 	}
 	select {
 	case ls := <-stored:
-		if len(ls) != 1 || ls[0].Text != "hi" {
-			t.Fatalf("bob's inbox when Done ran: %+v, want ann's message", ls)
+		if len(ls) != 1 || ls[0].Text != "hi" || ls[0].ID != storedID {
+			t.Fatalf("bob's inbox when Done ran (given id %d): %+v, want ann's message with that id", storedID, ls)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Done never ran for a written line")

@@ -222,8 +222,9 @@ type Line struct {
 	At       time.Time
 	// Done, when not nil, is called once the line is written or given
 	// up, as GraphOp.Done is: by WriteQueue, on its goroutine, or on the
-	// caller's when AddLine drops it. A BatchWriter ignores it.
-	Done func()
+	// caller's when AddLine drops it. It is given the line's ID once
+	// written, 0 when given up. A BatchWriter ignores it.
+	Done func(id int64)
 }
 
 // Chat keeps channel history and offline direct messages, each bounded:

@@ -1359,7 +1359,10 @@ func (x *GetChannelHistory) GetLimit() uint32 {
 type ChannelHistoryPage struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Channel string                 `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
-	// lines are the page's lines, oldest first; each carries its store id.
+	// lines are the page's lines, oldest first; each carries its store id. A line
+	// the server has not written yet (still in its write queue) carries an id
+	// above every store id: 2^52 + the number the node queued it under, which it
+	// loses once written (docs/store.md).
 	Lines []*Chat `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
 	// next_before is the before of the next, older page; 0 on the last page.
 	NextBefore    uint64 `protobuf:"varint,3,opt,name=next_before,json=nextBefore,proto3" json:"next_before,omitempty"`

@@ -10,8 +10,11 @@ import (
 )
 
 // ChannelLog answers GetChannelHistory from the store. *store.DB
-// implements it; ChannelLines waits on the database and runs on a lookup
-// worker, never on a loop.
+// implements it; the server's adds the lines still waiting in the store's
+// write queue, with ids above the store's (the tickroom package's
+// storeChannels). ChannelLines returns the lines with ids below before
+// (0: from the newest), newest first; it waits on the database and runs
+// on a lookup worker, never on a loop.
 type ChannelLog interface {
 	ChannelLines(ctx context.Context, channel string, before int64, limit int) ([]store.Line, error)
 }

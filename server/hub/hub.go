@@ -234,8 +234,8 @@ type Config struct {
 	// off the event loops (lookup.go bounds those reads). Zero value means
 	// no store: both are refused with ERROR_CODE_UNSUPPORTED.
 	Records Records
-	// ChannelLog answers GetChannelHistory from the store, off the event
-	// loops like Records. Zero value means no store: the request is
+	// ChannelLog answers GetChannelHistory from the store (and the lines
+	// waiting to be written), off the event loops like Records. Zero value means no store: the request is
 	// refused with ERROR_CODE_UNSUPPORTED.
 	ChannelLog ChannelLog
 	// KickDuration is how long the tokens a kicked user held are refused.

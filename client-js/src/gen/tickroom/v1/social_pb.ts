@@ -711,7 +711,10 @@ export type ChannelHistoryPage = Message<"tickroom.v1.ChannelHistoryPage"> & {
   channel: string;
 
   /**
-   * lines are the page's lines, oldest first; each carries its store id.
+   * lines are the page's lines, oldest first; each carries its store id. A line
+   * the server has not written yet (still in its write queue) carries an id
+   * above every store id: 2^52 + the number the node queued it under, which it
+   * loses once written (docs/store.md).
    *
    * @generated from field: repeated tickroom.v1.Chat lines = 2;
    */
