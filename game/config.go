@@ -102,8 +102,9 @@ type Config struct {
 	Logger *slog.Logger
 	// InboxSize bounds a room's pending inputs; a full inbox drops and
 	// counts. A seated player's share, InboxSize over the game's
-	// MaxPlayers, is kept for it whatever the others send. Zero value
-	// means 256.
+	// MaxPlayers, is kept for it whatever the others send (in a game of
+	// at most InboxSize players: past that a share is 1 and the shares do
+	// not all fit). Zero value means 256.
 	InboxSize int
 	// MaxInputSize bounds one input's bytes. Zero value means 4096.
 	MaxInputSize int

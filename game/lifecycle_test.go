@@ -275,9 +275,10 @@ func TestInputLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seats := make([]uint32, 3)
+		seats, clients := make([]uint32, 3), make([]*gametest.Client, 3)
 		for i, u := range []string{"a", "b", "c"} {
-			seats[i] = e.Join(t, r, game.JoinRequest{UserID: u, Client: gametest.NewClient(u)}).Seat
+			clients[i] = gametest.NewClient(u)
+			seats[i] = e.Join(t, r, game.JoinRequest{UserID: u, Client: clients[i]}).Seat
 		}
 		var taken int
 		for i := range 20 {
@@ -303,6 +304,33 @@ func TestInputLimits(t *testing.T) {
 		for i := range 2 {
 			if err := r.Input(seats[1], uint32(i+3), []byte("+")); err != nil {
 				t.Fatalf("seat %d's input at the next tick: %v", seats[1], err)
+			}
+		}
+		e.Advance(t, 50*time.Millisecond)
+		// A dropped player's seat is held for its resume, and its share
+		// with it: back before the tick, it finds room, and so does b.
+		clientC := gametest.NewClient("c")
+		if err := r.Drop(seats[2], clients[2]); err != nil {
+			t.Fatal(err)
+		}
+		e.Advance(t, 50*time.Millisecond)
+		taken = 0
+		for i := range 20 {
+			if r.Input(seats[0], uint32(i+100), []byte("+")) == nil {
+				taken++
+			}
+		}
+		if taken != 4 {
+			t.Fatalf("the burst of 20 beside a dropped seat got %d inputs in, want 4", taken)
+
+		}
+		// The resume takes the seat at once; the tick confirms it.
+		if err := r.Join(game.JoinRequest{UserID: "c", Client: clientC}, func(game.JoinResult) {}); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range seats[1:] {
+			if err := r.Input(s, 100, []byte("+")); err != nil {
+				t.Fatalf("seat %d's input beside the burst, c resumed: %v, want it taken", s, err)
 			}
 		}
 	})

@@ -325,25 +325,30 @@ func (r *Room) InputFrom(c Client, seat, seq uint32, data []byte) error {
 
 // inputShare is a player's share of the inbox between two ticks:
 // InboxSize over MaxPlayers, at least 1. Within its share a seated
-// player's input always finds room, whatever the others send (spareFor).
+// player's input always finds room, whatever the others send (spareFor),
+// in a game of at most InboxSize players.
 func (r *Room) inputShare() uint16 {
 	return uint16(min(max(r.rt.cfg.InboxSize/r.maxPlayers, 1), math.MaxUint16))
 }
 
 // spareFor reports whether the inbox has room for one more input of s, a
 // seat past its share, beside the shares the other seated players have
-// not used yet. Without it a few players' bursts (each up to the game's
-// input rate) filled the inbox and the others' inputs were dropped until
-// the tick. Called with r.mu held.
+// not used yet; a dropped player's seat keeps its share for the resume,
+// which takes the seat at once. Without it a few players' bursts (each up
+// to the game's input rate) filled the inbox and the others' inputs were
+// dropped until the tick. The shares fit in the inbox while MaxPlayers is
+// at most InboxSize. Called with r.mu held.
 func (r *Room) spareFor(s *seatSlot, share uint16) bool {
-	kept := 0
+	left := r.rt.cfg.InboxSize - len(r.inbox)
 	for i := range r.seats[:min(len(r.seats), r.maxPlayers)] {
 		o := &r.seats[i]
-		if o != s && !o.spectator && (o.state == seatJoined || o.state == seatLeaving) {
-			kept += int(share - o.queued)
+		if o != s && !o.spectator && (o.state == seatJoined || o.state == seatLeaving || o.state == seatDropped) {
+			if left -= int(share - o.queued); left <= 0 {
+				return false
+			}
 		}
 	}
-	return len(r.inbox)+kept < r.rt.cfg.InboxSize
+	return true
 }
 
 // Leave frees seat: the member is removed at the next tick. It fails with
