@@ -390,7 +390,7 @@ func New(cfg Config) (*Hub, error) {
 		held:      make(map[string][]heldSeat),
 		userRooms: make(map[string][]roomRefs),
 		moved:     make(map[string][]*Session),
-		lookups:   newLookups(),
+		lookups:   newLookups(cfg.IPQuotaExempt),
 		expiries:  newExpiries(),
 	}
 	if h.reg == nil {

@@ -2,11 +2,13 @@ package hub
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // Bounds of the requests answered from the store (lookups).
@@ -19,6 +21,15 @@ const (
 	// lookupsPerSession bounds one session's store reads queued or
 	// running.
 	lookupsPerSession = 4
+	// lookupsPerAddress bounds the store reads queued or running of all
+	// the sessions of one client address (an IPv6 /64), so that the
+	// guests of one address, each within its own share, cannot take the
+	// whole queue: a quarter of it, and the rest stays for the others.
+	lookupsPerAddress = lookupQueue / 4
+	// lookupsPerSite bounds those of the /64s of one IPv6 /48 together.
+	// clientip.V6SiteFactor times an address's share would be more than
+	// the queue, so a site is held to half of it.
+	lookupsPerSite = min(lookupsPerAddress*clientip.V6SiteFactor, lookupQueue/2)
 	// lookupTimeout bounds one store read.
 	lookupTimeout = 5 * time.Second
 )
@@ -31,23 +42,32 @@ type lookupJob struct {
 	s  *Session
 	id uint32
 	fn lookupFunc
+	// key and site are what the job counts against in lookups.perAddr;
+	// key is invalid for an address with no share (exempt).
+	key, site netip.Prefix
 }
 
 // lookups answers requests that wait on the store, off the event loops:
 // lookupWorkers goroutines take jobs from a queue of lookupQueue. A loop
-// only enqueues; a full queue, or a session with lookupsPerSession jobs
-// already, is refused with ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT at once.
-// Every method is safe from any goroutine.
+// only enqueues; a full queue, a session with lookupsPerSession jobs
+// already, or a client address with lookupsPerAddress (its IPv6 /48 with
+// lookupsPerSite), is refused with ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT
+// at once. An address Config.IPQuotaExempt exempts has no share of its
+// own: its sessions keep theirs. Every method is safe from any goroutine.
 type lookups struct {
-	jobs chan lookupJob
-	wg   sync.WaitGroup
+	jobs   chan lookupJob
+	wg     sync.WaitGroup
+	exempt func(netip.Addr) bool
 
 	mu      sync.Mutex
 	started bool
 	closed  bool
+	perAddr map[netip.Prefix]int // jobs queued or running by address key and by /48
 }
 
-func newLookups() *lookups { return &lookups{jobs: make(chan lookupJob, lookupQueue)} }
+func newLookups(exempt func(netip.Addr) bool) *lookups {
+	return &lookups{jobs: make(chan lookupJob, lookupQueue), exempt: exempt, perAddr: make(map[netip.Prefix]int)}
+}
 
 // start starts the workers, once.
 func (l *lookups) start() {
@@ -70,18 +90,41 @@ func (l *lookups) submit(s *Session, id uint32, fn lookupFunc) error {
 		s.lookups.Add(-1)
 		return busy
 	}
+	j := lookupJob{s: s, id: id, fn: fn}
+	if ip := s.ip(); !l.exempt(ip) {
+		j.key, j.site = clientip.Group(ip)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		s.lookups.Add(-1)
 		return protocol.NewError(protocol.ErrorInternal, "server shutting down")
 	}
+	if j.key.IsValid() && (l.perAddr[j.key] >= lookupsPerAddress || j.site.IsValid() && l.perAddr[j.site] >= lookupsPerSite) {
+		s.lookups.Add(-1)
+		return protocol.NewError(protocol.ErrorTooManyRequestsInFlight, "too many history or leaderboard requests from your address awaiting a reply")
+	}
 	select {
-	case l.jobs <- lookupJob{s: s, id: id, fn: fn}:
+	case l.jobs <- j:
+		l.countLocked(j, 1)
 		return nil
 	default:
 		s.lookups.Add(-1)
 		return busy
+	}
+}
+
+// countLocked adds d to j's address counts. The caller holds l.mu.
+func (l *lookups) countLocked(j lookupJob, d int) {
+	for _, k := range [2]netip.Prefix{j.key, j.site} {
+		if !k.IsValid() {
+			continue
+		}
+		if n := l.perAddr[k] + d; n > 0 {
+			l.perAddr[k] = n
+		} else {
+			delete(l.perAddr, k)
+		}
 	}
 }
 
@@ -93,7 +136,7 @@ func (l *lookups) work() {
 }
 
 func (l *lookups) run(j lookupJob) {
-	defer j.s.lookups.Add(-1)
+	defer l.done(j)
 	if j.s.closed.Load() {
 		return
 	}
@@ -105,6 +148,16 @@ func (l *lookups) run(j lookupJob) {
 		return
 	}
 	j.s.reply(j.id, m)
+}
+
+// done takes j off its session's and its address's counts.
+func (l *lookups) done(j lookupJob) {
+	j.s.lookups.Add(-1)
+	if j.key.IsValid() {
+		l.mu.Lock()
+		l.countLocked(j, -1)
+		l.mu.Unlock()
+	}
 }
 
 // shutdown stops taking jobs and waits for the queued ones to finish, or
