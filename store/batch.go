@@ -193,6 +193,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 			return err
 		}
 		var channels, inboxes []string
+		var senders []inboxSender
 		var lastIDs []int64 // per channel, its newest line in b
 		for i := range b.Lines {
 			l := &b.Lines[i]
@@ -212,6 +213,9 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 				if !slices.Contains(inboxes, l.To) {
 					inboxes = append(inboxes, l.To)
 				}
+				if s := (inboxSender{l.To, l.From}); !slices.Contains(senders, s) {
+					senders = append(senders, s)
+				}
 			}
 			if err != nil {
 				return err
@@ -225,6 +229,13 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 		if len(channels) > 0 {
 			var err error
 			if evicted, err = db.boundChannels(ctx, tx, channels, lastIDs); err != nil {
+				return err
+			}
+		}
+		// A sender's own oldest go first, so that it never pushes
+		// another's out of the recipient's InboxKeep.
+		for _, s := range senders {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM inbox WHERE to_id = $1 AND from_id = $2 AND id <= (SELECT id FROM inbox WHERE to_id = $1 AND from_id = $2 ORDER BY id DESC LIMIT 1 OFFSET $3)`, s.to, s.from, db.cfg.InboxPerSender); err != nil {
 				return err
 			}
 		}
@@ -243,6 +254,9 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 	}
 	return err
 }
+
+// inboxSender is a sender's messages in one recipient's inbox.
+type inboxSender struct{ to, from string }
 
 // markTTL is how long a write queue's mark is kept after its last batch:
 // a queue that has written nothing for as long (a node long out of reach

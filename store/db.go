@@ -86,6 +86,13 @@ type Config struct {
 	// InboxKeep is how many direct messages a recipient's inbox keeps.
 	// Zero value means 100.
 	InboxKeep int
+	// InboxPerSender is how many of a recipient's kept direct messages
+	// one sender may hold: a sender's message past it deletes that
+	// sender's oldest, so that a sender (a guest, made one every few
+	// seconds) that writes a burst to a user who is offline loses its own
+	// oldest lines rather than push the messages of the user's friends
+	// out of the InboxKeep. Zero value means 20.
+	InboxPerSender int
 	// ResultKeep is how many results each player's history keeps: a
 	// result goes once each of its players that still has an account (a
 	// deleted guest holds none) has ResultKeep newer ones, so
@@ -141,8 +148,10 @@ const (
 	defaultMaxConns    = 8
 	defaultChannelKeep = 200
 	defaultInboxKeep   = 100
-	defaultDeviceKeep  = 32
-	defaultResultKeep  = 1000
+	// defaultInboxPerSender is InboxPerSender's default.
+	defaultInboxPerSender = 20
+	defaultDeviceKeep     = 32
+	defaultResultKeep     = 1000
 
 	// defaultWALLimit is the size of SQLite's -wal file past which a
 	// write checkpoints the whole log and truncates it (boundWAL): SQLite's
@@ -157,8 +166,8 @@ const (
 )
 
 func (c Config) withDefaults() (Config, error) {
-	if c.BusyTimeout < 0 || c.CacheSize < 0 || c.ConnectTimeout < 0 || c.IdleInTransaction < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.ResultKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
-		return c, fmt.Errorf("%w: negative BusyTimeout, CacheSize, ConnectTimeout, IdleInTransaction, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, ResultKeep, DeviceKeep or GuestTTL", ErrInvalid)
+	if c.BusyTimeout < 0 || c.CacheSize < 0 || c.ConnectTimeout < 0 || c.IdleInTransaction < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.InboxPerSender < 0 || c.ResultKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
+		return c, fmt.Errorf("%w: negative BusyTimeout, CacheSize, ConnectTimeout, IdleInTransaction, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, InboxPerSender, ResultKeep, DeviceKeep or GuestTTL", ErrInvalid)
 	}
 	if c.CacheSize > 0 && (c.CacheSize < minCacheSize || c.CacheSize>>10 > math.MaxInt32) {
 		return c, fmt.Errorf("%w: CacheSize %d is not within 64 KiB to 2 TiB", ErrInvalid, c.CacheSize)
@@ -173,6 +182,7 @@ func (c Config) withDefaults() (Config, error) {
 	limits.Default(&c.MaxConns, defaultMaxConns)
 	limits.Default(&c.ChannelKeep, defaultChannelKeep)
 	limits.Default(&c.InboxKeep, defaultInboxKeep)
+	limits.Default(&c.InboxPerSender, defaultInboxPerSender)
 	limits.Default(&c.DeviceKeep, defaultDeviceKeep)
 	limits.Default(&c.ResultKeep, defaultResultKeep)
 	limits.Default(&c.trimEvery, 8)

@@ -62,11 +62,13 @@
 //
 // What anyone can make the store keep is bounded where it is written: a
 // channel's lines (ChannelKeep), the channels with lines (ChannelHistories,
-// ChannelTTL), an inbox (InboxKeep), an account's devices (DeviceKeep),
-// each player's results (ResultKeep: a result goes once all its players
-// that still have an account have that many newer ones), and guest accounts (GuestTTL: each new
-// guest deletes a few not seen for that long). Each bound is kept by the write that would pass it, walking
-// an index, so no background job has to run.
+// ChannelTTL), an inbox (InboxKeep, of which one sender holds
+// InboxPerSender), an account's devices (DeviceKeep), each player's
+// results (ResultKeep: a result goes once all its players that still have
+// an account have that many newer ones), and guest accounts (GuestTTL:
+// each new guest deletes a few not seen for that long). Each bound is kept
+// by the write that would pass it, walking an index, so no background job
+// has to run.
 //
 // Every method of *DB is safe from any goroutine. None of them belongs on
 // an event loop or a tick shard: they wait on the disk or the network.

@@ -232,7 +232,7 @@ type Line struct {
 // lines for at most ChannelHistories channels (dropping the histories of
 // the least recently written) and none longer than ChannelTTL after a
 // channel's last line, and trims a recipient's inbox to its newest
-// InboxKeep messages.
+// InboxKeep messages, each sender's first to its newest InboxPerSender.
 type Chat interface {
 	// AppendLines stores lines in one transaction and fills in their IDs.
 	AppendLines(ctx context.Context, lines []Line) error

@@ -55,6 +55,7 @@ var suite = []struct {
 	{"ChannelHistoriesOverTheBoundAtOpenAreEvicted", testChannelHistoriesBacklog},
 	{"ChannelHistoryExpiresAfterItsLastLine", testChannelTTL},
 	{"InboxIsBoundedAndAcknowledged", testInbox},
+	{"InboxKeepsAFewOfEachSender", testInboxPerSender},
 	{"SecretIsMadeOnceAndShared", testSecret},
 	{"EverythingSurvivesAReopen", testReopen},
 	{"RefusesASchemaNewerThanTheBinary", testSchemaNewer},
@@ -319,6 +320,33 @@ func testInbox(t *testing.T, fresh backend) {
 	}
 	if in, _ := db.Inbox(ctx, "cat"); len(in) != 1 {
 		t.Fatalf("cat's inbox = %+v", in)
+	}
+}
+
+// testInboxPerSender: a sender that writes more than its share of a
+// recipient's inbox loses its own oldest messages, never another
+// sender's, however many it writes, in one batch or in several.
+func testInboxPerSender(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	if err := db.AppendLines(ctx, []Line{{To: "bob", From: "amy", Text: "see you tonight"}}); err != nil {
+		t.Fatal(err)
+	}
+	for batch := range 3 {
+		var lines []Line
+		for i := range 50 {
+			lines = append(lines, Line{To: "bob", From: "spam", Text: fmt.Sprint("spam ", batch*50+i)})
+		}
+		if err := db.AppendLines(ctx, lines); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := db.Inbox(ctx, "bob")
+	if err != nil || len(in) < 2 || in[0].Text != "see you tonight" {
+		t.Fatalf("bob's inbox after 150 messages of one sender: %d messages, %v; the oldest is %q, want amy's kept", len(in), err, in[0].Text)
+	}
+	if n := len(in) - 1; n != defaultInboxPerSender || in[1].Text != fmt.Sprint("spam ", 150-defaultInboxPerSender) || in[n].Text != "spam 149" {
+		t.Fatalf("bob's inbox kept %d of the sender's 150, from %q to %q; want its newest %d", n, in[1].Text, in[n].Text, defaultInboxPerSender)
 	}
 }
 

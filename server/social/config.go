@@ -110,6 +110,21 @@ type Config struct {
 	// turns it off.
 	ContactAddressRate  float64
 	ContactAddressBurst int
+	// OfflineAddressRate and OfflineAddressBurst bound the direct
+	// messages to users connected nowhere that the users of one client
+	// address have kept together (an IPv6 /64 as one address, the /64s
+	// of a /48 sharing clientip.V6SiteFactor addresses' worth); past it
+	// such a message is refused with ERROR_CODE_RATE_LIMITED and a
+	// retry_after_ms, as past ChatRate, while messages to online users
+	// are not held back. Each is two reads and a row of the store, and
+	// the node has at most 1,024 awaiting the store: without it the
+	// guests of one address, made one every few seconds and each within
+	// its own ChatBurst, filled those (256 connections of 10 each) and
+	// every other user's was refused. AddressExempt addresses have no
+	// such limit. Zero values mean 4 times ChatRate and ChatBurst (8 a
+	// second, a burst of 40), as ContactAddressRate; +Inf turns it off.
+	OfflineAddressRate  float64
+	OfflineAddressBurst int
 	// MaxPresenceQuery caps the users one QueryPresence asks about; the
 	// rest are ignored. Zero value means 100.
 	MaxPresenceQuery int
@@ -181,6 +196,8 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.ContactBurst, 20)
 	limits.Default(&c.ContactAddressRate, 4*c.ContactRate)
 	limits.Default(&c.ContactAddressBurst, 4*c.ContactBurst)
+	limits.Default(&c.OfflineAddressRate, 4*c.ChatRate)
+	limits.Default(&c.OfflineAddressBurst, 4*c.ChatBurst)
 	if c.AddressExempt == nil {
 		c.AddressExempt = func(ip netip.Addr) bool { return ip.IsLoopback() }
 	}
@@ -214,6 +231,8 @@ func (c Config) validate() error {
 		limits.NonNegative("ContactBurst", c.ContactBurst),
 		limits.NonNegative("ContactAddressRate", c.ContactAddressRate),
 		limits.NonNegative("ContactAddressBurst", c.ContactAddressBurst),
+		limits.NonNegative("OfflineAddressRate", c.OfflineAddressRate),
+		limits.NonNegative("OfflineAddressBurst", c.OfflineAddressBurst),
 		limits.NonNegative("MaxPresenceQuery", c.MaxPresenceQuery),
 		limits.NonNegative("PresenceRate", c.PresenceRate),
 		limits.NonNegative("PresenceBurst", c.PresenceBurst),

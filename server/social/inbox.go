@@ -52,11 +52,18 @@ const (
 	maxKeeps          = 1024
 )
 
-// startKeep counts a Keep about to start for m, or refuses it with
+// startKeep counts a Keep about to start for m, or refuses it: with
+// ERROR_CODE_RATE_LIMITED and a retry hint when m's client address is
+// over its rate of kept messages (Config.OfflineAddressRate), with
 // ERROR_CODE_UNAVAILABLE (the Inbox's own refusal when it cannot keep a
 // message) and a retry hint when m or the node has too many waiting. It
 // never blocks. A started one is counted down by keepDirect.
 func (so *Social) startKeep(m *Member) *protocol.Error {
+	if addr := m.addr(); !so.cfg.AddressExempt(addr) {
+		if ok, wait := so.offlineAddrs.Allow(addr, so.host.Now()); !ok {
+			return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "direct messages to offline users from this address rate limit exceeded"}
+		}
+	}
 	switch claim(&m.keeping, &so.keeping, maxKeepsPerMember, maxKeeps) {
 	case memberFull:
 		so.stats.DirectBusy.Add(1)

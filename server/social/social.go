@@ -91,6 +91,7 @@ type Social struct {
 	openUsers    *clientip.Buckets[string] // lobby channel opens per user
 	openAddrs    *clientip.Limiter         // lobby channel opens per client address
 	contactAddrs *clientip.Limiter         // contact requests per client address
+	offlineAddrs *clientip.Limiter         // direct messages kept for offline users, per client address
 	limits       userLimiters              // users' rate limiters (limiters.go)
 	admitting    atomic.Int64              // friend requests and blocks awaiting Graph.Admit (maxAdmits)
 	keeping      atomic.Int64              // direct messages awaiting Inbox.Keep (maxKeeps)
@@ -140,8 +141,15 @@ func (m *Member) UserID() string { return m.user }
 
 // addr is the member's client address as per-address shares count it: an
 // IPv4 address, or an IPv6 address's /64 (clientip.Group). It is read from
-// the connection rather than kept, so that a Member fits 128 B.
-func (m *Member) addr() netip.Addr { return clientip.Key(m.conn.ClientIP()) }
+// the connection rather than kept, so that a Member fits 128 B. A member
+// made without a connection, as the package's own tests make them, has
+// the zero address.
+func (m *Member) addr() netip.Addr {
+	if m.conn == nil {
+		return netip.Addr{}
+	}
+	return clientip.Key(m.conn.ClientIP())
+}
 
 // profile is an online user's social state. Guarded by Social.mu.
 type profile struct {
@@ -190,6 +198,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		openUsers:    clientip.NewBuckets[string](rate.Limit(cfg.ChannelOpenRate), cfg.ChannelOpenBurst, cfg.ChannelOpenKeys),
 		openAddrs:    clientip.NewLimiter(rate.Limit(cfg.ChannelOpenAddressRate), cfg.ChannelOpenAddressBurst, cfg.ChannelOpenKeys),
 		contactAddrs: clientip.NewLimiter(rate.Limit(cfg.ContactAddressRate), cfg.ContactAddressBurst, maxRateUsers),
+		offlineAddrs: clientip.NewLimiter(rate.Limit(cfg.OfflineAddressRate), cfg.OfflineAddressBurst, maxRateUsers),
 		users:        make(map[string]*profile),
 		watchers:     make(map[string]map[string]struct{}),
 		requestsTo:   make(map[string]map[string]struct{}),
