@@ -12,10 +12,10 @@ import (
 // refused left the friendship standing on the other user's node until
 // that user's lists were read again. They now wait in a queue of their
 // own that refuses nothing; one goroutine sends them in order, finding
-// castBatch users on Redis a lookup (a lookup that fails is made
-// pushTries times before its casts are dropped, counted in CastsLost),
-// each node's in one "ops" message, keeping the bus's queue at most half
-// full. What fills the queue is bounded by the users' own rates (a
+// castBatch users on Redis a lookup (a lookup that fails is made again
+// for up to lookupPatience before its casts are dropped, counted in
+// CastsLost), each node's in one "ops" message, keeping the bus's queue
+// at most half full. What fills the queue is bounded by the users' own rates (a
 // block, an unfriending and a friend request are each a graph change,
 // under the contact rates) and by the operator's notices.
 

@@ -109,6 +109,12 @@ type nodeOptions struct {
 	hold *heldAnswers
 	// inbox, if set, keeps the direct messages to users connected nowhere.
 	inbox social.Inbox
+	// usersTimeout is its UsersConfig.Timeout, which bounds a lookup of
+	// where users are.
+	usersTimeout time.Duration
+	// dial has its Redis client made by Dial, as a node's is, its calls
+	// ending at their deadlines.
+	dial bool
 }
 
 // heldAnswers holds a node's answers to "ops" calls while on: each is
@@ -124,12 +130,19 @@ type heldAnswers struct {
 func startSocialNodeOf(t testing.TB, rs *redistest.Server, id string, lists map[string][]string, o nodeOptions) *socialNode {
 	t.Helper()
 	rdb := rs.Client(t)
+	if o.dial {
+		var err error
+		if rdb, err = Dial(rs.URL()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+	}
 	bus, err := NewBus(BusConfig{Client: rdb, Node: id, Queue: o.queue, CallTimeout: o.callTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := &socialNode{host: &seeingHost{users: make(map[*server.Conn]string), seen: make(map[[2]string]tickroomv1.PresenceStatus)}}
-	if n.users, err = NewUsers(UsersConfig{Client: rdb, Node: id}); err != nil {
+	if n.users, err = NewUsers(UsersConfig{Client: rdb, Node: id, Timeout: o.usersTimeout}); err != nil {
 		t.Fatal(err)
 	}
 	n.peers = NewSocial(bus, n.users, nil)
@@ -265,8 +278,8 @@ func waitPairs(t *testing.T, a, b *socialNode, lists map[string][]string, users 
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("30 s after %d users %s on node a: %d of their (user, friend on node b) pairs not seen %v (e.g. %s); lookup queue refused %d on a; presence casts lost on a (their lookups failed %d times): %d; bus messages refused on a: %d, on b: %d",
-				users, what, n, status, example, a.peers.Refused.Load(), pushTries, a.peers.PushesLost.Load(), a.peers.bus.Dropped.Load(), b.peers.bus.Dropped.Load())
+			t.Fatalf("30 s after %d users %s on node a: %d of their (user, friend on node b) pairs not seen %v (e.g. %s); lookup queue refused %d on a; presence casts lost on a (their lookups failed for %v): %d; bus messages refused on a: %d, on b: %d",
+				users, what, n, status, example, a.peers.Refused.Load(), lookupPatience, a.peers.PushesLost.Load(), a.peers.bus.Dropped.Load(), b.peers.bus.Dropped.Load())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -79,12 +79,27 @@ func (q *pushShards) Len() int {
 const (
 	// pushBatch is how many friends one lookup finds on Redis.
 	pushBatch = opsBatch
-	// pushTries is how many times a lookup that failed is made,
-	// pushRetry apart, before its friends' casts are dropped (counted in
-	// Social.PushesLost; a node that lost Redis asks again when it
-	// registers again: Recheck, AnnounceRemote).
-	pushTries = 3
-	pushRetry = 100 * time.Millisecond
+)
+
+// A lookup of where users are that fails (Redis busy, or the node or
+// Redis so loaded that the call outlives its deadline) is made again,
+// lookupRetry after the first failure, then twice as long after each up
+// to lookupRetryMax, until it has failed for lookupPatience; then the
+// casts waiting on it are dropped (counted in Social.PushesLost or
+// CastsLost). Made three times 100 ms apart, a lookup gave up within
+// about three Redis timeouts, and a Redis that stalled for a moment
+// (1.5 s in TestPresenceReachesAFriendOnAnotherNodeAfterRedisStalls)
+// left friends on other nodes never told: a stall that short fails no
+// heartbeat, so the node does not announce its users' presence again
+// (AnnounceRemote, Recheck). A stall that outlasts lookupPatience (the
+// longest registration TTL, MaxTTL, past at least two heartbeats) fails
+// a heartbeat, and the node, registering again, tells and asks again.
+// The sender waits meanwhile, on its own goroutine; what is queued
+// behind it waits with it, bounded as ever (one entry a user).
+const (
+	lookupRetry    = 100 * time.Millisecond
+	lookupRetryMax = time.Second
+	lookupPatience = MaxTTL
 )
 
 // pendingPush is what waits to be cast of one user's presence.
@@ -234,36 +249,43 @@ func (s *Social) push(uid string, p *pendingPush) bool {
 	return true
 }
 
-// locatePush finds the nodes of friends, trying pushTries times; a nil
-// map when it could not (their casts are dropped), and false at Close.
+// locatePush finds the nodes of friends (locateTrying); a nil map when it
+// could not (their casts are dropped), and false at Close.
 func (s *Social) locatePush(friends []string) (map[string][]string, bool) {
 	return s.locateTrying(friends, &s.PushesLost, "presence casts")
 }
 
-// locateTrying finds the nodes of users, trying pushTries times,
-// pushRetry apart; a nil map when it could not (the casts to them are
-// dropped, counted in lost), and false at Close.
+// locateTrying finds the nodes of users, trying again after a failure
+// with a growing wait until it has failed for lookupPatience; a nil map
+// when it could not (the casts to them are dropped, counted in lost), and
+// false at Close.
 func (s *Social) locateTrying(users []string, lost *atomic.Uint64, what string) (map[string][]string, bool) {
-	for try := range pushTries {
+	var failing time.Time // when the first failed try began
+	wait := lookupRetry
+	for {
 		if !s.waitHealthy() {
 			return nil, false
 		}
+		start := time.Now()
 		loc, err := s.locate(users, true)
 		if err == nil {
 			return loc, true
 		}
-		if try == pushTries-1 {
+		if failing.IsZero() {
+			failing = start
+		}
+		if time.Since(failing)+wait > lookupPatience {
 			lost.Add(uint64(len(users)))
-			s.log.Warn("cluster: "+what+" dropped: redis does not answer", "casts", len(users), "err", err)
+			s.log.Warn("cluster: "+what+" dropped: redis does not answer", "casts", len(users), "for", time.Since(failing).Round(time.Millisecond), "err", err)
 			return nil, true
 		}
 		select {
 		case <-s.stop:
 			return nil, false
-		case <-time.After(pushRetry):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, lookupRetryMax)
 	}
-	return nil, true
 }
 
 // busRoomBytes bounds the bytes the background senders (presence casts,
