@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"sync/atomic"
 
 	"github.com/tickroom/tickroom/server/social"
 )
@@ -15,9 +16,9 @@ import (
 // castBatch users on Redis a lookup (a lookup that fails is made again
 // for up to lookupPatience before its casts are dropped, counted in
 // CastsLost), each node's in one "ops" message, keeping the bus's queue
-// at most half full. What fills the queue is bounded by the users' own rates (a
-// block, an unfriending and a friend request are each a graph change,
-// under the contact rates) and by the operator's notices.
+// at most half full. What fills the queue is bounded by the users' own
+// rates (a block, an unfriending and a friend request are each a graph
+// change, under the contact rates) and by the operator's notices.
 
 // castBatch is how many casts one lookup finds the users of.
 const castBatch = opsBatch
@@ -35,20 +36,22 @@ func (s *Social) caster() {
 			}
 			continue
 		}
-		if !s.castOps(ops) {
+		if !s.castOps(ops, &s.CastsLost, "casts") {
 			return
 		}
 	}
 }
 
-// castOps sends ops, each with a To, to the nodes of their users other
-// than this one; it reports false at Close.
-func (s *Social) castOps(ops []*social.RemoteOp) bool {
+// castOps sends ops, each with a To (len(ops) ≤ opsBatch), to the nodes
+// of their users other than this one, found in one lookup (locateTrying:
+// those it could not find are counted in lost, what names them in the
+// log); it reports false at Close.
+func (s *Social) castOps(ops []*social.RemoteOp, lost *atomic.Uint64, what string) bool {
 	to := make([]string, len(ops))
 	for i, op := range ops {
 		to[i] = op.To
 	}
-	loc, ok := s.locateTrying(to, &s.CastsLost, "casts")
+	loc, ok := s.locateTrying(to, lost, what)
 	if !ok {
 		return false
 	}

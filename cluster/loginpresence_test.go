@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -115,6 +116,9 @@ type nodeOptions struct {
 	// dial has its Redis client made by Dial, as a node's is, its calls
 	// ending at their deadlines.
 	dial bool
+	// casts, if set, counts the "ops" messages of presence casts the node
+	// is sent.
+	casts *atomic.Int64
 }
 
 // heldAnswers holds a node's answers to "ops" calls while on: each is
@@ -173,6 +177,15 @@ func startSocialNodeOf(t testing.TB, rs *redistest.Server, id string, lists map[
 	if o.older {
 		bus.Handle(kindOps, nil)
 		n.peers.SetBatchPeers(func() bool { return false })
+	}
+	if o.casts != nil {
+		bus.Handle(kindOps, func(e *Envelope) {
+			var ops []*social.RemoteOp
+			if e.Call == 0 && json.Unmarshal(e.Body, &ops) == nil && len(ops) > 0 && ops[0].Kind == social.OpPresence {
+				o.casts.Add(1)
+			}
+			n.peers.serveOps(e)
+		})
 	}
 	if o.answered != nil {
 		bus.Handle(kindOps, func(e *Envelope) {

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,5 +51,56 @@ func TestPresenceReachesAFriendOnAnotherNodeAfterRedisStalls(t *testing.T) {
 	})
 	if lost := a.peers.PushesLost.Load(); lost > 0 {
 		t.Fatalf("after Redis stalled %v: presence casts lost on node a: %d; r sees u %v, want %v", stall, lost, b.host.status("r", "u"), online)
+	}
+}
+
+// TestPresenceOfManyUsersTravelsTogether: the presence casts waiting to
+// be sent each made a Redis lookup and a bus message of their own, one
+// user after another, so that a mass login of users of few friends each
+// trailed on a loaded host by as many round trips. Here 100 users of one
+// friend, r on node b, log in on node a while a's background lookups are
+// all taken (a busy node), their casts waiting: once they are free, r
+// must see every one online, told in a few messages, not one a user.
+func TestPresenceOfManyUsersTravelsTogether(t *testing.T) {
+	t.Parallel()
+	const users = 100
+	lists := map[string][]string{}
+	for i := range users {
+		u := fmt.Sprint("u", i)
+		lists[u] = []string{"r"}
+		lists["r"] = append(lists["r"], u)
+	}
+	rs := redistest.Start(t)
+	a := startSocialNode(t, rs, "a", lists)
+	var casts atomic.Int64
+	b := startSocialNodeOf(t, rs, "b", lists, nodeOptions{casts: &casts})
+	b.login(t, "r", 1)
+	waitFor(t, 10*time.Second, "node b's user's list read", func() bool { return b.loads.Load() == 1 })
+
+	for range bgLookups {
+		a.peers.bgSlots <- struct{}{}
+	}
+	for i := range users {
+		a.login(t, fmt.Sprint("u", i), uint64(i+1))
+	}
+	for range bgLookups {
+		<-a.peers.bgSlots
+	}
+
+	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+	waitFor(t, 15*time.Second, "r sees every user of node a online", func() bool {
+		for i := range users {
+			if b.host.status("r", fmt.Sprint("u", i)) != online {
+				return false
+			}
+		}
+		return true
+	})
+	// Each sender's first entry, taken before the lookups were free, then
+	// the rest of its share together (8), and a few more for the
+	// presences cast again meanwhile (a login's answers coming in): far
+	// from one a user.
+	if got, most := casts.Load(), int64(users/4); got > most {
+		t.Fatalf("the presence of %d users logged in at once was told to node b in %d messages, want at most %d", users, got, most)
 	}
 }
