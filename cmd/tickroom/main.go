@@ -238,11 +238,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	// The first signal ends ctx (Run drains, then shuts down); a second
-	// one cuts the drain short (CutDrain, below). Both reach sigs too,
-	// registered with ctx's so that one during the start counts.
+	// one cuts the drain short (CutDrain, below). ctx is ended by the
+	// goroutine that reads the signal, once it has logged it: ended by the
+	// signal itself, the start could fail of the cancel before that
+	// goroutine had read the signal, and the process ended without a word
+	// of it.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -275,6 +278,7 @@ func run() error {
 		select {
 		case sig := <-sigs:
 			log.Warn("signal during the start: stopping; a migration under way is cancelled and rolled back", "signal", sig.String())
+			stop()
 		case <-starting:
 			return
 		}
@@ -311,6 +315,7 @@ func run() error {
 	printSummary(f, srv, tokenPath)
 	go func() {
 		<-sigs
+		stop()
 		<-sigs
 		log.Warn("second signal: cutting the drain short")
 		srv.CutDrain()
