@@ -321,6 +321,13 @@ func (b *Bus) ToNode(node string, e *Envelope) error {
 	return b.enqueue(b.out, outMsg{topic: b.keys.BusNode(node), payload: b.encode(e)})
 }
 
+// ToNodeFailing is ToNode calling failed (on the publisher goroutine; it
+// must not block) if e could not be published after ToNodeFailing
+// returned nil.
+func (b *Bus) ToNodeFailing(node string, e *Envelope, failed func(error)) error {
+	return b.enqueue(b.out, outMsg{topic: b.keys.BusNode(node), payload: b.encode(e), failed: failed})
+}
+
 // ToAll publishes e to every node but this one.
 func (b *Bus) ToAll(e *Envelope) error {
 	return b.enqueue(b.out, outMsg{topic: b.keys.BusAll(), payload: b.encode(e)})

@@ -18,7 +18,12 @@ import (
 // CastsLost), each node's in one "ops" message, keeping the bus's queue
 // at most half full. What fills the queue is bounded by the users' own
 // rates (a block, an unfriending and a friend request are each a graph
-// change, under the contact rates) and by the operator's notices.
+// change, under the contact rates) and by the operator's notices. A
+// message the bus could not send (it refuses new ones while Redis does
+// not answer, and one it took may fail to publish) was forgotten without
+// a word; its casts are now counted in CastsLost, and logged. They are
+// not sent again: a notice would come twice when its publish failed after
+// Redis took it.
 
 // castBatch is how many casts one lookup finds the users of.
 const castBatch = opsBatch
@@ -36,17 +41,25 @@ func (s *Social) caster() {
 			}
 			continue
 		}
-		if !s.castOps(ops, &s.CastsLost, "casts") {
+		if !s.castOps(ops, &s.CastsLost, "casts", s.castsFailed) {
 			return
 		}
 	}
 }
 
+// castsFailed counts and logs the casts of a message the bus could not
+// send. Safe from any goroutine.
+func (s *Social) castsFailed(ops []*social.RemoteOp, err error) {
+	s.CastsLost.Add(uint64(len(ops)))
+	s.log.Warn("cluster: casts dropped: the bus could not send them", "casts", len(ops), "err", err)
+}
+
 // castOps sends ops, each with a To (len(ops) ≤ opsBatch), to the nodes
 // of their users other than this one, found in one lookup (locateTrying:
 // those it could not find are counted in lost, what names them in the
-// log); it reports false at Close.
-func (s *Social) castOps(ops []*social.RemoteOp, lost *atomic.Uint64, what string) bool {
+// log), and hands failed those of a message the bus could not send
+// (sendCasts); it reports false at Close.
+func (s *Social) castOps(ops []*social.RemoteOp, lost *atomic.Uint64, what string, failed func([]*social.RemoteOp, error)) bool {
 	to := make([]string, len(ops))
 	for i, op := range ops {
 		to[i] = op.To
@@ -55,14 +68,19 @@ func (s *Social) castOps(ops []*social.RemoteOp, lost *atomic.Uint64, what strin
 	if !ok {
 		return false
 	}
-	return s.sendCasts(ops, loc)
+	if f := s.lookedUp.Load(); f != nil && loc != nil {
+		(*f)()
+	}
+	return s.sendCasts(ops, loc, failed)
 }
 
 // sendCasts sends ops to the nodes loc gives their users, other than
 // this one, the ops to one node in one "ops" message (in order; len(ops)
 // ≤ opsBatch) while every node reads them, keeping the bus's queue at
-// most half full; it reports false at Close.
-func (s *Social) sendCasts(ops []*social.RemoteOp, loc map[string][]string) bool {
+// most half full; it reports false at Close. The ops of a message the bus
+// refuses, or fails to publish after taking it, are handed to failed, at
+// once or later on the bus's publisher goroutine.
+func (s *Social) sendCasts(ops []*social.RemoteOp, loc map[string][]string, failed func([]*social.RemoteOp, error)) bool {
 	together := s.batching()
 	var nodes []string
 	byNode := make(map[string][]*social.RemoteOp)
@@ -82,16 +100,22 @@ func (s *Social) sendCasts(ops []*social.RemoteOp, loc map[string][]string) bool
 			if !s.waitBusRoom() {
 				return false
 			}
-			body, _ := json.Marshal(byNode[node])
-			_ = s.bus.ToNode(node, &Envelope{Kind: kindOps, Body: body})
+			sent := byNode[node]
+			body, _ := json.Marshal(sent)
+			if err := s.bus.ToNodeFailing(node, &Envelope{Kind: kindOps, Body: body}, func(err error) { failed(sent, err) }); err != nil {
+				failed(sent, err)
+			}
 			continue
 		}
 		for _, op := range byNode[node] {
 			if !s.waitBusRoom() {
 				return false
 			}
+			sent := []*social.RemoteOp{op}
 			body, _ := json.Marshal(op)
-			_ = s.bus.ToNode(node, &Envelope{Kind: kindOp, User: op.To, Body: body})
+			if err := s.bus.ToNodeFailing(node, &Envelope{Kind: kindOp, User: op.To, Body: body}, func(err error) { failed(sent, err) }); err != nil {
+				failed(sent, err)
+			}
 		}
 	}
 	return true

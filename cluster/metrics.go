@@ -75,11 +75,11 @@ var _ prometheus.Collector = (*Directory)(nil)
 // other nodes.
 var (
 	descCastsLost = prometheus.NewDesc("tickroom_cluster_presence_casts_lost_total",
-		"Presence changes not told to a friend on another node because Redis did not answer where the friend is, its lookup made again for 10 s.", nil, nil)
+		"Presence changes not told to a friend on another node because Redis did not answer where the friend is, or the bus could not send them, for 10 s.", nil, nil)
 	descLookupsRefused = prometheus.NewDesc("tickroom_cluster_lookups_refused_total",
 		"Users' requests about users of other nodes refused because the lookup workers' queue was full.", nil, nil)
 	descOtherCastsLost = prometheus.NewDesc("tickroom_cluster_casts_lost_total",
-		"Unfriendings and notices not told to a user on another node because Redis did not answer where the user is, its lookup made again for 10 s.", nil, nil)
+		"Unfriendings and notices not told to a user on another node because Redis did not answer where the user is, its lookup made again for 10 s, or the bus could not send them.", nil, nil)
 	descOtherCastsWaiting = prometheus.NewDesc("tickroom_cluster_casts_waiting",
 		"Unfriendings and notices waiting to be told to users on other nodes.", nil, nil)
 	descAsksWaiting = prometheus.NewDesc("tickroom_cluster_presence_questions_waiting",

@@ -111,6 +111,12 @@ type pendingPush struct {
 	// current asks the user's presence now too (AnnounceRemote), told to
 	// its friends on other nodes now.
 	current bool
+	// again asks the user's presence now (social.Social.PresenceNow) for
+	// the friends of to: a cast of an earlier one to some of them could
+	// not be sent (pushAgain).
+	again bool
+	// failing is when the first of those casts failed; zero when none.
+	failing time.Time
 }
 
 // pushQueue holds the presence casts waiting, one entry a user. Its
@@ -169,6 +175,26 @@ func (q *pushQueue) announce(users []string) {
 	q.wake()
 }
 
+// again queues the cast of uid's presence now to friends, whose cast of
+// an earlier one first failed at failing (pushAgain). A presence of uid
+// already waiting takes them too, and is asked now as well.
+func (q *pushQueue) again(uid string, friends []string, failing time.Time) {
+	q.mu.Lock()
+	p := q.entryLocked(uid)
+	p.again = true
+	if p.to == nil {
+		p.to = make(map[string]struct{}, len(friends))
+	}
+	for _, f := range friends {
+		p.to[f] = struct{}{}
+	}
+	if p.failing.IsZero() || failing.Before(p.failing) {
+		p.failing = failing
+	}
+	q.mu.Unlock()
+	q.wake()
+}
+
 // pop takes the entry queued first; ok is false when none waits.
 func (q *pushQueue) pop() (uid string, p *pendingPush, ok bool) {
 	q.mu.Lock()
@@ -202,6 +228,7 @@ func (q *pushQueue) Len() int {
 func (s *Social) pusher(q *pushQueue) {
 	defer s.wg.Done()
 	var ops []*social.RemoteOp // taken from q, in order, not yet sent
+	var failing []time.Time    // each op's entry's pendingPush.failing
 	for {
 		for len(ops) < pushBatch {
 			uid, p, ok := q.pop()
@@ -209,6 +236,9 @@ func (s *Social) pusher(q *pushQueue) {
 				break
 			}
 			ops = s.pushOps(ops, uid, p)
+			for len(failing) < len(ops) {
+				failing = append(failing, p.failing)
+			}
 		}
 		if len(ops) == 0 {
 			select {
@@ -219,17 +249,67 @@ func (s *Social) pusher(q *pushQueue) {
 			continue
 		}
 		n := min(len(ops), pushBatch)
-		if !s.castOps(ops[:n], &s.PushesLost, "presence casts") {
+		var since map[string]time.Time // the users of ops[:n] failing since
+		for i, at := range failing[:n] {
+			if !at.IsZero() {
+				if since == nil {
+					since = make(map[string]time.Time)
+				}
+				since[ops[i].From] = at
+			}
+		}
+		if !s.castOps(ops[:n], &s.PushesLost, "presence casts", func(sent []*social.RemoteOp, err error) { s.pushAgain(sent, since, err) }) {
 			return
 		}
 		ops = slices.Delete(ops, 0, n)
+		failing = slices.Delete(failing, 0, n)
+	}
+}
+
+// pushAgain queues again the presence of the users of ops, the casts of a
+// message the bus could not send (it refuses new ones while Redis does
+// not answer, and one it took may fail to publish), for the friends they
+// were for: their presence at the time of the cast goes to them, never
+// ops' own, which a later change of theirs may have been sent after. A
+// user's casts that have failed for lookupPatience (since gives when
+// they first did, if before) are dropped, counted in PushesLost. Safe
+// from any goroutine.
+func (s *Social) pushAgain(ops []*social.RemoteOp, since map[string]time.Time, err error) {
+	now := time.Now()
+	var users []string
+	friends := make(map[string][]string)
+	for _, op := range ops {
+		if friends[op.From] == nil {
+			users = append(users, op.From)
+		}
+		friends[op.From] = append(friends[op.From], op.To)
+	}
+	lost := 0
+	for _, uid := range users {
+		first, ok := since[uid]
+		if !ok {
+			first = now
+		}
+		if now.Sub(first) >= lookupPatience {
+			lost += len(friends[uid])
+			continue
+		}
+		s.pushes.of(uid).again(uid, friends[uid], first)
+	}
+	if lost > 0 {
+		s.PushesLost.Add(uint64(lost))
+		s.log.Warn("cluster: presence casts dropped: the bus could not send them", "casts", lost, "err", err)
 	}
 }
 
 // pushOps appends to ops the casts of p, uid's entry, one a friend.
 func (s *Social) pushOps(ops []*social.RemoteOp, uid string, p *pendingPush) []*social.RemoteOp {
 	msg, to := p.msg, p.to
-	if so := s.so.Load(); p.current && so != nil {
+	so := s.so.Load()
+	if p.again && so != nil {
+		msg = so.PresenceNow(uid)
+	}
+	if p.current && so != nil {
 		// Asked now, under the social layer's lock: a change made after
 		// is queued after this entry, and cast after.
 		now := so.RemoteAnnouncement(uid)

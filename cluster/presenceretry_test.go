@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,5 +103,56 @@ func TestPresenceOfManyUsersTravelsTogether(t *testing.T) {
 	// from one a user.
 	if got, most := casts.Load(), int64(users/4); got > most {
 		t.Fatalf("the presence of %d users logged in at once was told to node b in %d messages, want at most %d", users, got, most)
+	}
+}
+
+// TestPresenceReachesAFriendOnAnotherNodeWhenItsPublishIsRefused: a
+// presence cast whose lookup on Redis answered was handed to the bus and
+// forgotten, so a Redis that stalled just then left the friend on another
+// node never told, nothing counted lost: the bus refuses messages while it
+// knows Redis down. Here Redis stalls right after node a found where u's
+// friend r is, and other traffic has the bus mark it down before the cast
+// is handed on: once Redis answers again, r on node b must see u online.
+func TestPresenceReachesAFriendOnAnotherNodeWhenItsPublishIsRefused(t *testing.T) {
+	// Not parallel: it freezes Redis (SIGSTOP), as the test above.
+	lists := map[string][]string{"u": {"r"}, "r": {"u"}}
+	rs := redistest.Start(t)
+	a := startSocialNodeOf(t, rs, "a", lists, nodeOptions{dial: true})
+	b := startSocialNode(t, rs, "b", lists)
+	b.login(t, "r", 1)
+	waitFor(t, 10*time.Second, "node b's user's list read", func() bool { return b.loads.Load() == 1 })
+
+	bus := a.peers.bus
+	lookedUp, goOn := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook := func() {
+		once.Do(func() {
+			close(lookedUp)
+			<-goOn
+		})
+	}
+	a.peers.lookedUp.Store(&hook)
+	a.login(t, "u", 1)
+	select {
+	case <-lookedUp:
+	case <-time.After(10 * time.Second):
+		t.Fatal("u's presence cast was not looked up within 10 s")
+	}
+	rs.Pause(t)
+	// Other traffic finds Redis silent, and the bus marks it down.
+	_ = bus.ToAll(&Envelope{Kind: "none"})
+	waitFor(t, 10*time.Second, "node a's bus to mark Redis down", func() bool { return !bus.Healthy() })
+	close(goOn)
+	waitFor(t, 10*time.Second, "node a's bus to refuse a message", func() bool { return bus.Dropped.Load() > 0 })
+	rs.Resume(t)
+
+	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+	deadline := time.Now().Add(12 * time.Second)
+	for b.host.status("r", "u") != online && a.peers.PushesLost.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := b.host.status("r", "u"); got != online {
+		t.Fatalf("12 s after Redis answered again: r sees u %v, want %v; presence casts lost on node a: %d; bus messages refused on a: %d, failed: %d",
+			got, online, a.peers.PushesLost.Load(), bus.Dropped.Load(), bus.Failed.Load())
 	}
 }

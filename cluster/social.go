@@ -91,6 +91,9 @@ type Social struct {
 	// unreachable reports whether the node knows Redis does not answer
 	// (see SetUnreachable); nil means it is always asked.
 	unreachable atomic.Pointer[func() bool]
+	// lookedUp, if set, runs after a lookup of casts' users (castOps)
+	// answered, before the casts are sent: a test's way into that moment.
+	lookedUp atomic.Pointer[func()]
 
 	// Refused counts requests refused because the lookup queue was full.
 	Refused atomic.Uint64
@@ -99,10 +102,12 @@ type Social struct {
 	// Announced counts the casts AnnounceRemote made.
 	Announced atomic.Uint64
 	// PushesLost counts presence casts dropped because Redis did not
-	// answer where their users are.
+	// answer where their users are, or the bus could not send them, for
+	// lookupPatience.
 	PushesLost atomic.Uint64
 	// CastsLost counts the other casts (notices, unfriendings) dropped
-	// because Redis did not answer where their users are.
+	// because Redis did not answer where their users are, or the bus
+	// could not send them.
 	CastsLost atomic.Uint64
 }
 

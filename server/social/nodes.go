@@ -190,6 +190,20 @@ func (so *Social) Online() []string {
 	return users
 }
 
+// PresenceNow returns uid's presence now as its friends on other nodes
+// are told it (the Message of a presence op): offline when uid is not
+// connected here. The cluster casts it to friends whose cast of an
+// earlier presence could not be sent, asked at the time of the cast, so
+// that it never overtakes a later change. Safe from any goroutine.
+func (so *Social) PresenceNow(uid string) []byte {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if p := so.users[uid]; p != nil {
+		return encodeMessage(presenceMessage(so.presenceLocked(uid, p)))
+	}
+	return encodeMessage(presenceMessage(so.offlineLocked(uid)))
+}
+
 // RemoteAnnouncement returns the ops that tell uid's friends on other
 // nodes its presence now, as at each change (none when uid is not
 // connected here: its going offline was cast then). The cluster asks it
