@@ -99,3 +99,72 @@ func TestChannelHistoryPagesHoldTheLinesNotYetWritten(t *testing.T) {
 		t.Fatalf("the pages together: %q, want %q", got, want)
 	}
 }
+
+// TestChannelHistoryPageOfTheWaitingLinesWhileTheDatabaseIsLost: while the
+// database is lost, a member asking for the usual page (the default size)
+// of a channel with fewer waiting lines than a page gets those lines and a
+// next_before, not an error, and pages on from it to the stored lines once
+// the database is back.
+func TestChannelHistoryPageOfTheWaitingLinesWhileTheDatabaseIsLost(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	url := pg.NewDatabase(t)
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DatabaseURL: url})
+	ann := dial(t, srv, "ann")
+	if ann.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("ann could not join lobby")
+	}
+	say := func(text string) {
+		t.Helper()
+		if ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: "lobby", Text: text}}}).GetOk() == nil {
+			t.Fatalf("ann could not say %q", text)
+		}
+	}
+	written := func(n int) {
+		t.Helper()
+		db, err := store.Open(context.Background(), store.Config{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			lines, err := db.ChannelLines(context.Background(), "lobby", 0, 20)
+			if err == nil && len(lines) == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the store holds %d lines of lobby (%v), want %d", len(lines), err, n)
+			}
+		}
+	}
+	for _, text := range []string{"s1", "s2", "s3"} {
+		say(text)
+	}
+	written(3)
+	pg.Stop(t)
+	say("w1")
+	say("w2")
+
+	page := func(before uint64, want ...string) *tickroomv1.ChannelHistoryPage {
+		t.Helper()
+		m := ann.Request(channelHistory("lobby", before, 0))
+		p := m.GetChannelHistoryPage()
+		var texts []string
+		for _, l := range p.GetLines() {
+			texts = append(texts, l.Text)
+		}
+		if p == nil || !slices.Equal(texts, want) {
+			t.Fatalf("page before %d: %q (%v), want %q", before, texts, m, want)
+		}
+		return p
+	}
+	p := page(0, "w1", "w2")
+	if p.NextBefore != p.Lines[0].Id {
+		t.Fatalf("the waiting lines' page: next_before %d, want the oldest line's id %d", p.NextBefore, p.Lines[0].Id)
+	}
+	pg.Restart(t)
+	written(5)
+	if p = page(p.NextBefore, "s1", "s2", "s3"); p.NextBefore != 0 {
+		t.Fatalf("the last page: next_before %d, want 0", p.NextBefore)
+	}
+}

@@ -3,6 +3,7 @@ package tickroom
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -118,8 +119,9 @@ func mergeWaiting(kept, waiting []*tickroomv1.Chat, n int) []*tickroomv1.Chat {
 // before pendingIDs + n holds the waiting lines numbered below n and the
 // stored lines written before line n: all of them while n waits, else
 // those below the store id of the first line numbered n or more written
-// (writtenLines). A page whose lines all wait reads no store, so it is
-// answered while the database is lost.
+// (writtenLines). A page whose lines all wait reads no store; when the
+// store cannot be read, the waiting lines below before are returned with
+// hub.ErrOlderUnread, so either is answered while the database is lost.
 func (c *storeChannels) ChannelLines(ctx context.Context, channel string, before int64, limit int) ([]store.Line, error) {
 	if (before > 0 && before < pendingIDs) || limit < 1 || limit > store.MaxPage {
 		return c.db.ChannelLines(ctx, channel, before, limit)
@@ -146,6 +148,11 @@ func (c *storeChannels) ChannelLines(ctx context.Context, channel string, before
 	}
 	ls, err := c.db.ChannelLines(ctx, channel, below, min(limit+len(after), store.MaxPage))
 	if err != nil {
+		if len(waiting) > 0 {
+			// The page holds the waiting lines and leads on from the
+			// oldest of them (hub.ErrOlderUnread).
+			return linesOf(waiting, nil), fmt.Errorf("%w: %w", hub.ErrOlderUnread, err)
+		}
 		return nil, err
 	}
 	stored := make([]*tickroomv1.Chat, len(ls))

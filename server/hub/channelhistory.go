@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tickroom/tickroom/protocol"
@@ -20,6 +21,12 @@ type ChannelLog interface {
 }
 
 var _ ChannelLog = (*store.DB)(nil)
+
+// ErrOlderUnread is returned (wrapped) by a ChannelLog with the newest
+// lines below before that it could give without the store, when the store
+// could not be read: the page holds them and its next_before is the
+// oldest one's id, so the client pages on to the stored lines later.
+var ErrOlderUnread = errors.New("older channel lines unavailable")
 
 // Page size of GetChannelHistory: a zero limit means the default; one past
 // the maximum is refused (docs/limits.md).
@@ -49,12 +56,16 @@ func (s *Session) channelHistory(id uint32, q *tickroomv1.GetChannelHistory) err
 		// One more than the page tells whether another page follows;
 		// the store caps a read at store.MaxPage.
 		ls, err := h.cfg.ChannelLog.ChannelLines(ctx, channel, before, min(limit+1, store.MaxPage))
-		if err != nil {
+		out := &tickroomv1.ChannelHistoryPage{Channel: channel}
+		switch {
+		case err != nil && errors.Is(err, ErrOlderUnread) && len(ls) > 0:
+			h.logStoreReadFailed("channel history", err)
+			ls = ls[:min(len(ls), limit)]
+			out.NextBefore = uint64(ls[len(ls)-1].ID)
+		case err != nil:
 			h.logStoreReadFailed("channel history", err)
 			return nil, protocol.NewError(protocol.ErrorInternal, "channel history unavailable; retry later")
-		}
-		out := &tickroomv1.ChannelHistoryPage{Channel: channel}
-		if len(ls) > limit || (len(ls) == limit && limit == store.MaxPage) {
+		case len(ls) > limit || (len(ls) == limit && limit == store.MaxPage):
 			ls = ls[:limit]
 			out.NextBefore = uint64(ls[limit-1].ID)
 		}
