@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -42,6 +43,7 @@ type storeChannels struct {
 	last    uint64                   // the number of the last line queued
 	pending map[string][]pendingLine // channel → lines queued, oldest first
 	written writtenLines             // the numbers and ids of the lines written last
+	epoch   uint64                   // this run's, in the ids of waiting lines
 }
 
 // pendingLine is a line handed to the queue and not yet written or given
@@ -52,11 +54,20 @@ type pendingLine struct {
 }
 
 // A line still waiting in the queue has no store id: a page gives it
-// pendingIDs + its number, above every store id (the store would have to
-// hold 2^52 lines) and below 2^53, which a JavaScript number holds. A page
-// cursor (GetChannelHistory.before) of pendingIDs + n stands for "before
-// line n", whether n is still waiting or was written since the page.
-const pendingIDs = 1 << 52
+// pendingIDs + epoch<<epochShift + its number, above every store id (the
+// store would have to hold 2^52 lines) and below 2^53, which a JavaScript
+// number holds: 16 bits of epoch, drawn at random as the node starts, and
+// 36 of number (68 billion lines a run). A page cursor
+// (GetChannelHistory.before) of the node's epoch and number n stands for
+// "before line n", whether n is still waiting or was written since the
+// page. The numbers are the node's own: a cursor of another epoch (another
+// node's, or this node's before a restart) reads as the newest page, which
+// may repeat lines but skips none.
+const (
+	pendingIDs = 1 << 52
+	epochShift = 36
+	epochs     = 1 << (52 - epochShift)
+)
 
 var (
 	_ social.ChannelStore = (*storeChannels)(nil)
@@ -64,7 +75,12 @@ var (
 )
 
 func newStoreChannels(db *store.DB, q *store.WriteQueue) *storeChannels {
-	return &storeChannels{db: db, q: q, pending: make(map[string][]pendingLine)}
+	return &storeChannels{db: db, q: q, pending: make(map[string][]pendingLine), epoch: rand.Uint64N(epochs)}
+}
+
+// pendingID is the id a page gives the waiting line numbered n.
+func (c *storeChannels) pendingID(n uint64) uint64 {
+	return pendingIDs + c.epoch<<epochShift + n
 }
 
 // socialChannels returns the store's channel history, or nil without a
@@ -114,9 +130,9 @@ func mergeWaiting(kept, waiting []*tickroomv1.Chat, n int) []*tickroomv1.Chat {
 //
 // The queue writes this node's lines in the order they were queued, after
 // every line the store holds, so the waiting lines are the newest, oldest
-// first, and a page gives them the ids pendingIDs + their numbers. A page
+// first, and a page gives them the ids pendingID(their numbers). A page
 // of store ids (before below pendingIDs) holds no waiting line. A page
-// before pendingIDs + n holds the waiting lines numbered below n and the
+// before pendingID(n) holds the waiting lines numbered below n and the
 // stored lines written before line n: all of them while n waits, else
 // those below the store id of the first line numbered n or more written
 // (writtenLines). A page whose lines all wait reads no store; when the
@@ -127,15 +143,16 @@ func (c *storeChannels) ChannelLines(ctx context.Context, channel string, before
 		return c.db.ChannelLines(ctx, channel, before, limit)
 	}
 	cut := uint64(math.MaxUint64)
-	if before > 0 {
-		cut = uint64(before - pendingIDs)
-	}
+	if before > 0 && uint64(before-pendingIDs)>>epochShift == c.epoch {
+		cut = uint64(before-pendingIDs) & (1<<epochShift - 1)
+	} // else another run's: the newest page
+
 	// As in Recent, the waiting lines are taken before the store is read.
 	var waiting, after []*tickroomv1.Chat // numbered below cut, and from it
 	c.mu.Lock()
 	for _, p := range c.pending[channel] {
 		if p.n < cut {
-			waiting = append(waiting, &tickroomv1.Chat{Id: pendingIDs + p.n, Channel: p.line.Channel, FromUserId: p.line.FromUserId,
+			waiting = append(waiting, &tickroomv1.Chat{Id: c.pendingID(p.n), Channel: p.line.Channel, FromUserId: p.line.FromUserId,
 				FromName: p.line.FromName, Text: p.line.Text, SentAtMs: p.line.SentAtMs})
 		} else {
 			after = append(after, p.line)

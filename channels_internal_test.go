@@ -150,3 +150,72 @@ func TestChannelLinesPagesThroughWaitingLines(t *testing.T) {
 		}
 	}
 }
+
+// TestChannelLinesCursorOfAnotherNode: a cursor a node gave for a line
+// still waiting in its write queue, brought to another node (the client's
+// connection moved, or the node restarted), reads there as the newest page:
+// it may repeat lines, never skip them.
+func TestChannelLinesCursorOfAnotherNode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	at := time.Now().Add(-time.Hour)
+	line := func(text string, i int) *tickroomv1.Chat {
+		return &tickroomv1.Chat{Channel: "lobby", FromUserId: "ann", FromName: "ann", Text: text, SentAtMs: at.Add(time.Duration(i) * time.Second).UnixMilli()}
+	}
+	for i, text := range []string{"s1", "s2", "s3"} {
+		l := line(text, i)
+		if err := db.AppendLines(ctx, []store.Line{{Channel: "lobby", From: l.FromUserId, FromName: l.FromName, Text: l.Text, At: time.UnixMilli(l.SentAtMs)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	node := func(w store.BatchWriter) *storeChannels {
+		q, err := store.NewWriteQueue(store.QueueConfig{Writer: w, MaxBatch: 1, Linger: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.Start()
+		t.Cleanup(func() { q.Shutdown(ctx) })
+		return newStoreChannels(db, q)
+	}
+	// Node a's lines wait (its writer never writes); node b writes its own.
+	gate := make(chan struct{})
+	t.Cleanup(func() { close(gate) })
+	a, b := node(gatedWriter{db, gate}), node(db)
+	if b.epoch == a.epoch { // one run in 65,536
+		b.epoch = (a.epoch + 1) % epochs
+	}
+	a.Keep(line("a1", 10))
+	a.Keep(line("a2", 11))
+	for i, text := range []string{"b1", "b2", "b3"} {
+		b.Keep(line(text, 20+i))
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.mu.Lock()
+		n := len(b.pending["lobby"])
+		b.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node b: %d lines still waiting", n)
+		}
+	}
+	ls, err := a.ChannelLines(ctx, "lobby", 0, 2)
+	if err != nil || len(ls) != 2 || ls[0].Text != "a2" {
+		t.Fatalf("node a's newest page: %v (%v), want a2 first", ls, err)
+	}
+	cursor := ls[0].ID // as a page of one line would lead on
+	ls, err = b.ChannelLines(ctx, "lobby", cursor, 10)
+	var got []string
+	for _, l := range ls {
+		got = append(got, l.Text)
+	}
+	if want := []string{"b3", "b2", "b1", "s3", "s2", "s1"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("node b, before node a's cursor %d: %q (%v), want the newest page %q", cursor, got, err, want)
+	}
+}

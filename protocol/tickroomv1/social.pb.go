@@ -1361,8 +1361,8 @@ type ChannelHistoryPage struct {
 	Channel string                 `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
 	// lines are the page's lines, oldest first; each carries its store id. A line
 	// the server has not written yet (still in its write queue) carries an id
-	// above every store id: 2^52 + the number the node queued it under, which it
-	// loses once written (docs/store.md).
+	// above every store id and below 2^53, made of the node's run and the number
+	// it queued the line under; it loses it once written (docs/store.md).
 	Lines []*Chat `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
 	// next_before is the before of the next, older page; 0 on the last page.
 	NextBefore    uint64 `protobuf:"varint,3,opt,name=next_before,json=nextBefore,proto3" json:"next_before,omitempty"`

@@ -713,8 +713,8 @@ export type ChannelHistoryPage = Message<"tickroom.v1.ChannelHistoryPage"> & {
   /**
    * lines are the page's lines, oldest first; each carries its store id. A line
    * the server has not written yet (still in its write queue) carries an id
-   * above every store id: 2^52 + the number the node queued it under, which it
-   * loses once written (docs/store.md).
+   * above every store id and below 2^53, made of the node's run and the number
+   * it queued the line under; it loses it once written (docs/store.md).
    *
    * @generated from field: repeated tickroom.v1.Chat lines = 2;
    */
