@@ -44,6 +44,8 @@ type storeChannels struct {
 	pending map[string][]pendingLine // channel → lines queued, oldest first
 	written writtenLines             // the numbers and ids of the lines written last
 	epoch   uint64                   // this run's, in the ids of waiting lines
+
+	beforeRead func() // tests: run by ChannelLines before it reads the store
 }
 
 // pendingLine is a line handed to the queue and not yet written or given
@@ -148,42 +150,82 @@ func (c *storeChannels) ChannelLines(ctx context.Context, channel string, before
 	} // else another run's: the newest page
 
 	// As in Recent, the waiting lines are taken before the store is read.
-	var waiting, after []*tickroomv1.Chat // numbered below cut, and from it
+	var waiting []*tickroomv1.Chat // numbered below cut
 	c.mu.Lock()
 	for _, p := range c.pending[channel] {
 		if p.n < cut {
 			waiting = append(waiting, &tickroomv1.Chat{Id: c.pendingID(p.n), Channel: p.line.Channel, FromUserId: p.line.FromUserId,
 				FromName: p.line.FromName, Text: p.line.Text, SentAtMs: p.line.SentAtMs})
-		} else {
-			after = append(after, p.line)
 		}
 	}
+	after := c.pendingFrom(channel, cut) // numbered from cut
 	below := c.written.idFrom(cut)
 	c.mu.Unlock()
 	if len(waiting) >= limit {
 		return linesOf(waiting[len(waiting)-limit:], nil), nil
 	}
-	ls, err := c.db.ChannelLines(ctx, channel, below, min(limit+len(after), store.MaxPage))
-	if err != nil {
-		if len(waiting) > 0 {
-			// The page holds the waiting lines and leads on from the
-			// oldest of them (hub.ErrOlderUnread).
-			return linesOf(waiting, nil), fmt.Errorf("%w: %w", hub.ErrOlderUnread, err)
+	if c.beforeRead != nil {
+		c.beforeRead()
+	}
+	var stored []*tickroomv1.Chat
+	for tries := 0; ; tries++ {
+		n := min(limit+len(after), store.MaxPage)
+		ls, err := c.db.ChannelLines(ctx, channel, below, n)
+		if err != nil {
+			if len(waiting) > 0 {
+				// The page holds the waiting lines and leads on from the
+				// oldest of them (hub.ErrOlderUnread).
+				return linesOf(waiting, nil), fmt.Errorf("%w: %w", hub.ErrOlderUnread, err)
+			}
+			return nil, err
 		}
-		return nil, err
+		stored = make([]*tickroomv1.Chat, len(ls))
+		for i := range ls {
+			stored[i] = chatOf(&ls[i])
+		}
+		if below > 0 {
+			break // the lines written before line cut, none from it
+		}
+		// Lines numbered from cut, newer than the page, may have been
+		// queued (since the waiting lines were taken, too) and written
+		// before the store answered. Once one is known written, the lines
+		// below its id are read again; those not yet known written still
+		// wait and are left out here. WithoutLines drops the first copies
+		// it meets, the newest stored ones.
+		c.mu.Lock()
+		below = c.written.idFrom(cut)
+		had := len(after)
+		after = c.pendingFrom(channel, cut)
+		c.mu.Unlock()
+		if below > 0 {
+			continue
+		}
+		stored = social.WithoutLines(stored, after)
+		if len(ls) < n || len(after) == had || tries == 3 {
+			// The store holds no more, or as many were read as could be
+			// left out. (Past a few tries, lines posted ever again, a page
+			// may come up short.)
+			break
+		}
 	}
-	stored := make([]*tickroomv1.Chat, len(ls))
-	for i := range ls {
-		stored[i] = chatOf(&ls[i])
-	}
-	// A line written since the waiting lines were taken is both stored and
-	// waiting: those numbered from cut are left out, the others are read
-	// as stored. WithoutLines drops the first copies it meets, the newest
-	// stored ones and the oldest waiting ones: the lines written.
-	stored = social.WithoutLines(stored, after)
+	// A line numbered below cut written since the waiting lines were taken
+	// is both stored and waiting: it is read as stored. WithoutLines drops
+	// the first copies it meets, the oldest waiting ones: the lines written.
 	waiting = social.WithoutLines(waiting, stored)
 	out := linesOf(waiting, stored)
 	return out[:min(len(out), limit)], nil
+}
+
+// pendingFrom returns the channel's waiting lines numbered n or more, the
+// queue's own. mu is held.
+func (c *storeChannels) pendingFrom(channel string, n uint64) []*tickroomv1.Chat {
+	list := c.pending[channel]
+	i, _ := slices.BinarySearchFunc(list, n, func(p pendingLine, n uint64) int { return cmp.Compare(p.n, n) })
+	out := make([]*tickroomv1.Chat, 0, len(list)-i)
+	for _, p := range list[i:] {
+		out = append(out, p.line)
+	}
+	return out
 }
 
 // chatOf is a stored line as a chat line carrying its store id.

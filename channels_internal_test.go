@@ -219,3 +219,71 @@ func TestChannelLinesCursorOfAnotherNode(t *testing.T) {
 		t.Fatalf("node b, before node a's cursor %d: %q (%v), want the newest page %q", cursor, got, err, want)
 	}
 }
+
+// TestChannelLinesLinePostedDuringTheRead: a line posted and written while
+// a page is being read, after the waiting lines were taken and before the
+// store answers, is newer than the page's cursor and is not in the page.
+func TestChannelLinesLinePostedDuringTheRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	at := time.Now().Add(-time.Hour)
+	line := func(text string, i int) *tickroomv1.Chat {
+		return &tickroomv1.Chat{Channel: "lobby", FromUserId: "ann", FromName: "ann", Text: text, SentAtMs: at.Add(time.Duration(i) * time.Second).UnixMilli()}
+	}
+	for i, text := range []string{"s1", "s2", "s3"} {
+		l := line(text, i)
+		if err := db.AppendLines(ctx, []store.Line{{Channel: "lobby", From: l.FromUserId, FromName: l.FromName, Text: l.Text, At: time.UnixMilli(l.SentAtMs)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gate := make(chan struct{}, 8)
+	q, err := store.NewWriteQueue(store.QueueConfig{Writer: gatedWriter{db, gate}, MaxBatch: 1, Linger: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	t.Cleanup(func() {
+		close(gate)
+		q.Shutdown(ctx)
+	})
+	c := newStoreChannels(db, q)
+	c.Keep(line("w1", 10))
+	c.Keep(line("w2", 11))
+	ls, err := c.ChannelLines(ctx, "lobby", 0, 2)
+	if err != nil || len(ls) != 2 || ls[0].Text != "w2" {
+		t.Fatalf("the newest page: %v (%v), want w2 first", ls, err)
+	}
+	cursor := ls[0].ID // as a page of one line would lead on
+	c.beforeRead = func() {
+		// NEW is posted, and it and the waiting lines are written.
+		c.Keep(line("NEW", 12))
+		for range 3 {
+			gate <- struct{}{}
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			c.mu.Lock()
+			n := len(c.pending["lobby"])
+			c.mu.Unlock()
+			if n == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%d lines still waiting", n)
+				return
+			}
+		}
+	}
+	ls, err = c.ChannelLines(ctx, "lobby", cursor, 3)
+	var got []string
+	for _, l := range ls {
+		got = append(got, l.Text)
+	}
+	if want := []string{"w1", "s3", "s2"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("the page before w2: %q (%v), want %q", got, err, want)
+	}
+}
