@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -289,22 +290,24 @@ func (c *storeChannels) done(p pendingLine, id int64) {
 // writtenKept is how many written lines writtenLines remembers: 256 KiB.
 const writtenKept = 16384
 
-// writtenLines remembers the number and store id of the lines written last,
-// of every channel, oldest first. The queue writes them in the order they
-// were numbered, so both grow.
+// writtenLines remembers the number and store id of the last writtenKept
+// lines written, of every channel, in a ring: from head (once full) the
+// oldest first. The queue writes them in the order they were numbered, so
+// both grow along it.
 type writtenLines struct {
-	n  []uint64
-	id []int64
+	n    []uint64
+	id   []int64
+	head int // the oldest, once full; 0 until then
 }
 
 func (w *writtenLines) add(n uint64, id int64) {
-	if len(w.n) == writtenKept {
-		// Forget the older half at once: amortized O(1) a line.
-		w.n = slices.Delete(w.n, 0, writtenKept/2)
-		w.id = slices.Delete(w.id, 0, writtenKept/2)
+	if len(w.n) < writtenKept {
+		w.n = append(w.n, n)
+		w.id = append(w.id, id)
+		return
 	}
-	w.n = append(w.n, n)
-	w.id = append(w.id, id)
+	w.n[w.head], w.id[w.head] = n, id
+	w.head = (w.head + 1) % writtenKept
 }
 
 // idFrom returns the store id of the first line written numbered n or
@@ -315,9 +318,10 @@ func (w *writtenLines) add(n uint64, id int64) {
 // the oldest it remembers: a page may then repeat lines of the page
 // before it.
 func (w *writtenLines) idFrom(n uint64) int64 {
-	i, _ := slices.BinarySearch(w.n, n)
+	at := func(i int) int { return (w.head + i) % len(w.n) }
+	i := sort.Search(len(w.n), func(i int) bool { return w.n[at(i)] >= n })
 	if i == len(w.n) {
 		return 0
 	}
-	return w.id[i]
+	return w.id[at(i)]
 }

@@ -287,3 +287,29 @@ func TestChannelLinesLinePostedDuringTheRead(t *testing.T) {
 		t.Fatalf("the page before w2: %q (%v), want %q", got, err, want)
 	}
 }
+
+// TestWrittenLinesKeepsTheLastWrittenKept: the table of written lines
+// remembers the last writtenKept lines written, no fewer, so a cursor of a
+// line written that recently leads to the stored lines before it exactly.
+func TestWrittenLinesKeepsTheLastWrittenKept(t *testing.T) {
+	var w writtenLines
+	for n := uint64(1); n <= writtenKept+1; n++ {
+		w.add(n, int64(100+n))
+		if n > 2 {
+			// The oldest remembered line, numbered n-writtenKept+1 or 2.
+			oldest := max(2, int64(n)-writtenKept+1)
+			if got := w.idFrom(uint64(oldest)); got != 100+oldest {
+				t.Fatalf("%d lines written: the first written from line %d is id %d, want %d", n, oldest, got, 100+oldest)
+			}
+		}
+	}
+	if got := w.idFrom(1); got != 102 {
+		t.Fatalf("line 1 forgotten: id %d, want the oldest remembered, 102", got)
+	}
+	if got := w.idFrom(writtenKept + 1); got != 100+writtenKept+1 {
+		t.Fatalf("the last line: id %d, want %d", got, 100+writtenKept+1)
+	}
+	if got := w.idFrom(writtenKept + 2); got != 0 {
+		t.Fatalf("a line not written: id %d, want 0", got)
+	}
+}
