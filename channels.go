@@ -151,20 +151,22 @@ func (c *storeChannels) ChannelLines(ctx context.Context, channel string, before
 	} // else another run's: the newest page
 
 	// As in Recent, the waiting lines are taken before the store is read.
-	var waiting []*tickroomv1.Chat // numbered below cut
+	// Of the waiting lines numbered below cut, the newest limit are copied.
 	c.mu.Lock()
-	for _, p := range c.pending[channel] {
-		if p.n < cut {
-			waiting = append(waiting, &tickroomv1.Chat{Id: c.pendingID(p.n), Channel: p.line.Channel, FromUserId: p.line.FromUserId,
-				FromName: p.line.FromName, Text: p.line.Text, SentAtMs: p.line.SentAtMs})
-		}
+	list := c.pending[channel]
+	i := pendingIndex(list, cut)
+	waiting := make([]*tickroomv1.Chat, 0, min(i, limit))
+	for _, p := range list[max(0, i-limit):i] {
+		waiting = append(waiting, &tickroomv1.Chat{Id: c.pendingID(p.n), Channel: p.line.Channel, FromUserId: p.line.FromUserId,
+			FromName: p.line.FromName, Text: p.line.Text, SentAtMs: p.line.SentAtMs})
+	}
+	if len(waiting) == limit {
+		c.mu.Unlock()
+		return linesOf(waiting, nil), nil
 	}
 	after := c.pendingFrom(channel, cut) // numbered from cut
 	below := c.written.idFrom(cut)
 	c.mu.Unlock()
-	if len(waiting) >= limit {
-		return linesOf(waiting[len(waiting)-limit:], nil), nil
-	}
 	if c.beforeRead != nil {
 		c.beforeRead()
 	}
@@ -221,12 +223,19 @@ func (c *storeChannels) ChannelLines(ctx context.Context, channel string, before
 // queue's own. mu is held.
 func (c *storeChannels) pendingFrom(channel string, n uint64) []*tickroomv1.Chat {
 	list := c.pending[channel]
-	i, _ := slices.BinarySearchFunc(list, n, func(p pendingLine, n uint64) int { return cmp.Compare(p.n, n) })
+	i := pendingIndex(list, n)
 	out := make([]*tickroomv1.Chat, 0, len(list)-i)
 	for _, p := range list[i:] {
 		out = append(out, p.line)
 	}
 	return out
+}
+
+// pendingIndex returns the index in a channel's waiting lines (numbered in
+// order) of the first numbered n or more.
+func pendingIndex(list []pendingLine, n uint64) int {
+	i, _ := slices.BinarySearchFunc(list, n, func(p pendingLine, n uint64) int { return cmp.Compare(p.n, n) })
+	return i
 }
 
 // chatOf is a stored line as a chat line carrying its store id.

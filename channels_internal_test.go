@@ -313,3 +313,39 @@ func TestWrittenLinesKeepsTheLastWrittenKept(t *testing.T) {
 		t.Fatalf("a line not written: id %d, want 0", got)
 	}
 }
+
+// TestChannelLinesPageCopiesAPageOfWaitingLines: a page of lines that all
+// wait copies the page's lines, not every waiting line below its cursor.
+func TestChannelLinesPageCopiesAPageOfWaitingLines(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	gate := make(chan struct{})
+	q, err := store.NewWriteQueue(store.QueueConfig{Writer: gatedWriter{db, gate}, MaxBatch: 1, Linger: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	t.Cleanup(func() {
+		close(gate)
+		q.Shutdown(ctx)
+	})
+	c := newStoreChannels(db, q)
+	const waiting = 2000
+	for i := range waiting {
+		c.Keep(&tickroomv1.Chat{Channel: "lobby", FromUserId: "ann", FromName: "ann", Text: fmt.Sprint(i), SentAtMs: int64(1000 + i)})
+	}
+	cursor := int64(c.pendingID(waiting - 10))
+	allocs := testing.AllocsPerRun(20, func() {
+		ls, err := c.ChannelLines(ctx, "lobby", cursor, 3)
+		if err != nil || len(ls) != 3 || ls[0].ID != cursor-1 {
+			t.Fatalf("the page before line %d: %v (%v)", waiting-10, ls, err)
+		}
+	})
+	if allocs > 20 {
+		t.Fatalf("a page of 3 of %d waiting lines: %.0f allocations, want a few", waiting, allocs)
+	}
+}
