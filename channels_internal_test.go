@@ -62,6 +62,59 @@ func (g gatedWriter) Write(ctx context.Context, b *store.Batch) error {
 	return g.DB.Write(ctx, b)
 }
 
+// lobbyStore opens a store in a temporary directory holding texts as the
+// lobby's lines of ann, a second apart from an hour ago (at, returned).
+func lobbyStore(t *testing.T, texts ...string) (db *store.DB, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	at = time.Now().Add(-time.Hour)
+	for i, text := range texts {
+		if err := db.AppendLines(ctx, []store.Line{{Channel: "lobby", From: "ann", FromName: "ann", Text: text, At: at.Add(time.Duration(i) * time.Second)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, at
+}
+
+// lobbyLine is ann's line text in the lobby, sent i seconds after at.
+func lobbyLine(at time.Time, text string, i int) *tickroomv1.Chat {
+	return &tickroomv1.Chat{Channel: "lobby", FromUserId: "ann", FromName: "ann", Text: text, SentAtMs: at.Add(time.Duration(i) * time.Second).UnixMilli()}
+}
+
+// startQueue starts a write queue of a line a batch onto w, shut down at
+// the test's end.
+func startQueue(t *testing.T, w store.BatchWriter) *store.WriteQueue {
+	t.Helper()
+	q, err := store.NewWriteQueue(store.QueueConfig{Writer: w, MaxBatch: 1, Linger: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	t.Cleanup(func() { q.Shutdown(context.Background()) })
+	return q
+}
+
+// waitWaiting waits until n of c's lobby lines wait in its write queue.
+func waitWaiting(t *testing.T, c *storeChannels, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		got := len(c.pending["lobby"])
+		c.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines waiting, want %d", got, n)
+		}
+	}
+}
+
 // TestChannelLinesPagesThroughWaitingLines: paging back through a channel
 // whose newest lines wait in the write queue, as the hub pages
 // (GetChannelHistory), gives every line once, in order, whatever the page
@@ -75,30 +128,13 @@ func TestChannelLinesPagesThroughWaitingLines(t *testing.T) {
 		for _, written := range [][]int{{0}, {5}, {0, 1}, {0, 2, 3}, {1, 1, 1, 1, 1}, {0, 0, 4, 1}} {
 			t.Run(fmt.Sprintf("limit %d written %v", limit, written), func(t *testing.T) {
 				t.Parallel()
-				db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				at := time.Now().Add(-time.Hour)
-				for i, text := range all[:3] {
-					if err := db.AppendLines(ctx, []store.Line{{Channel: "lobby", From: "ann", FromName: "ann", Text: text, At: at.Add(time.Duration(i) * time.Second)}}); err != nil {
-						t.Fatal(err)
-					}
-				}
+				db, at := lobbyStore(t, all[:3]...)
 				gate := make(chan struct{}, 8)
-				q, err := store.NewWriteQueue(store.QueueConfig{Writer: gatedWriter{db, gate}, MaxBatch: 1, Linger: time.Millisecond})
-				if err != nil {
-					t.Fatal(err)
-				}
-				q.Start()
-				t.Cleanup(func() {
-					close(gate)
-					q.Shutdown(ctx)
-				})
+				q := startQueue(t, gatedWriter{db, gate})
+				t.Cleanup(func() { close(gate) })
 				c := newStoreChannels(db, q)
 				for i, text := range all[3:] {
-					c.Keep(&tickroomv1.Chat{Channel: "lobby", FromUserId: "ann", FromName: "ann", Text: text, SentAtMs: at.Add(time.Duration(10+i) * time.Second).UnixMilli()})
+					c.Keep(lobbyLine(at, text, 10+i))
 				}
 				waiting := 5
 				var got []string
@@ -109,17 +145,7 @@ func TestChannelLinesPagesThroughWaitingLines(t *testing.T) {
 							gate <- struct{}{}
 						}
 						waiting -= written[page]
-						for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-							c.mu.Lock()
-							n := len(c.pending["lobby"])
-							c.mu.Unlock()
-							if n == waiting {
-								break
-							}
-							if time.Now().After(deadline) {
-								t.Fatalf("%d lines waiting, want %d", n, waiting)
-							}
-						}
+						waitWaiting(t, c, waiting)
 					}
 					// As the hub pages: one more line tells whether another
 					// page follows.
@@ -158,30 +184,9 @@ func TestChannelLinesPagesThroughWaitingLines(t *testing.T) {
 func TestChannelLinesCursorOfAnotherNode(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	at := time.Now().Add(-time.Hour)
-	line := func(text string, i int) *tickroomv1.Chat {
-		return &tickroomv1.Chat{Channel: "lobby", FromUserId: "ann", FromName: "ann", Text: text, SentAtMs: at.Add(time.Duration(i) * time.Second).UnixMilli()}
-	}
-	for i, text := range []string{"s1", "s2", "s3"} {
-		l := line(text, i)
-		if err := db.AppendLines(ctx, []store.Line{{Channel: "lobby", From: l.FromUserId, FromName: l.FromName, Text: l.Text, At: time.UnixMilli(l.SentAtMs)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	node := func(w store.BatchWriter) *storeChannels {
-		q, err := store.NewWriteQueue(store.QueueConfig{Writer: w, MaxBatch: 1, Linger: time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		q.Start()
-		t.Cleanup(func() { q.Shutdown(ctx) })
-		return newStoreChannels(db, q)
-	}
+	db, at := lobbyStore(t, "s1", "s2", "s3")
+	line := func(text string, i int) *tickroomv1.Chat { return lobbyLine(at, text, i) }
+	node := func(w store.BatchWriter) *storeChannels { return newStoreChannels(db, startQueue(t, w)) }
 	// Node a's lines wait (its writer never writes); node b writes its own.
 	gate := make(chan struct{})
 	t.Cleanup(func() { close(gate) })
@@ -194,17 +199,7 @@ func TestChannelLinesCursorOfAnotherNode(t *testing.T) {
 	for i, text := range []string{"b1", "b2", "b3"} {
 		b.Keep(line(text, 20+i))
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		b.mu.Lock()
-		n := len(b.pending["lobby"])
-		b.mu.Unlock()
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node b: %d lines still waiting", n)
-		}
-	}
+	waitWaiting(t, b, 0)
 	ls, err := a.ChannelLines(ctx, "lobby", 0, 2)
 	if err != nil || len(ls) != 2 || ls[0].Text != "a2" {
 		t.Fatalf("node a's newest page: %v (%v), want a2 first", ls, err)
@@ -226,31 +221,11 @@ func TestChannelLinesCursorOfAnotherNode(t *testing.T) {
 func TestChannelLinesLinePostedDuringTheRead(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	at := time.Now().Add(-time.Hour)
-	line := func(text string, i int) *tickroomv1.Chat {
-		return &tickroomv1.Chat{Channel: "lobby", FromUserId: "ann", FromName: "ann", Text: text, SentAtMs: at.Add(time.Duration(i) * time.Second).UnixMilli()}
-	}
-	for i, text := range []string{"s1", "s2", "s3"} {
-		l := line(text, i)
-		if err := db.AppendLines(ctx, []store.Line{{Channel: "lobby", From: l.FromUserId, FromName: l.FromName, Text: l.Text, At: time.UnixMilli(l.SentAtMs)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, at := lobbyStore(t, "s1", "s2", "s3")
+	line := func(text string, i int) *tickroomv1.Chat { return lobbyLine(at, text, i) }
 	gate := make(chan struct{}, 8)
-	q, err := store.NewWriteQueue(store.QueueConfig{Writer: gatedWriter{db, gate}, MaxBatch: 1, Linger: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q.Start()
-	t.Cleanup(func() {
-		close(gate)
-		q.Shutdown(ctx)
-	})
+	q := startQueue(t, gatedWriter{db, gate})
+	t.Cleanup(func() { close(gate) })
 	c := newStoreChannels(db, q)
 	c.Keep(line("w1", 10))
 	c.Keep(line("w2", 11))
@@ -318,21 +293,10 @@ func TestWrittenLinesKeepsTheLastWrittenKept(t *testing.T) {
 // wait copies the page's lines, not every waiting line below its cursor.
 func TestChannelLinesPageCopiesAPageOfWaitingLines(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, _ := lobbyStore(t)
 	gate := make(chan struct{})
-	q, err := store.NewWriteQueue(store.QueueConfig{Writer: gatedWriter{db, gate}, MaxBatch: 1, Linger: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q.Start()
-	t.Cleanup(func() {
-		close(gate)
-		q.Shutdown(ctx)
-	})
+	q := startQueue(t, gatedWriter{db, gate})
+	t.Cleanup(func() { close(gate) })
 	c := newStoreChannels(db, q)
 	const waiting = 2000
 	for i := range waiting {
