@@ -10,6 +10,7 @@ import (
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/pgtest"
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/store"
 )
@@ -22,36 +23,7 @@ import (
 // and the lines are written between two pages.
 func TestChannelHistoryPagesHoldTheLinesNotYetWritten(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Start(t)
-	url := pg.NewDatabase(t)
-	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DatabaseURL: url})
-	ann := dial(t, srv, "ann")
-	if ann.Request(joinChannel("lobby")).GetChatHistory() == nil {
-		t.Fatal("ann could not join lobby")
-	}
-	say := func(text string) {
-		t.Helper()
-		if ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: "lobby", Text: text}}}).GetOk() == nil {
-			t.Fatalf("ann could not say %q", text)
-		}
-	}
-	written := func(n int) {
-		t.Helper()
-		db, err := store.Open(context.Background(), store.Config{URL: url})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			lines, err := db.ChannelLines(context.Background(), "lobby", 0, 20)
-			if err == nil && len(lines) == n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the store holds %d lines of lobby (%v), want %d", len(lines), err, n)
-			}
-		}
-	}
+	pg, ann, say, written := annInLobby(t)
 	for i := 1; i <= 3; i++ {
 		say(fmt.Sprintf("s%d", i))
 	}
@@ -107,36 +79,7 @@ func TestChannelHistoryPagesHoldTheLinesNotYetWritten(t *testing.T) {
 // the database is back.
 func TestChannelHistoryPageOfTheWaitingLinesWhileTheDatabaseIsLost(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Start(t)
-	url := pg.NewDatabase(t)
-	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DatabaseURL: url})
-	ann := dial(t, srv, "ann")
-	if ann.Request(joinChannel("lobby")).GetChatHistory() == nil {
-		t.Fatal("ann could not join lobby")
-	}
-	say := func(text string) {
-		t.Helper()
-		if ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: "lobby", Text: text}}}).GetOk() == nil {
-			t.Fatalf("ann could not say %q", text)
-		}
-	}
-	written := func(n int) {
-		t.Helper()
-		db, err := store.Open(context.Background(), store.Config{URL: url})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			lines, err := db.ChannelLines(context.Background(), "lobby", 0, 20)
-			if err == nil && len(lines) == n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the store holds %d lines of lobby (%v), want %d", len(lines), err, n)
-			}
-		}
-	}
+	pg, ann, say, written := annInLobby(t)
 	for _, text := range []string{"s1", "s2", "s3"} {
 		say(text)
 	}
@@ -167,4 +110,42 @@ func TestChannelHistoryPageOfTheWaitingLinesWhileTheDatabaseIsLost(t *testing.T)
 	if p = page(p.NextBefore, "s1", "s2", "s3"); p.NextBefore != 0 {
 		t.Fatalf("the last page: next_before %d, want 0", p.NextBefore)
 	}
+}
+
+// annInLobby starts a server on a private PostgreSQL (pg) with ann in the
+// lobby channel; say posts ann's line, and written waits until the store
+// holds n lines of lobby.
+func annInLobby(t *testing.T) (pg *pgtest.Server, ann *testclient.Client, say func(string), written func(int)) {
+	t.Helper()
+	pg = pgtest.Start(t)
+	url := pg.NewDatabase(t)
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DatabaseURL: url})
+	ann = dial(t, srv, "ann")
+	if ann.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("ann could not join lobby")
+	}
+	say = func(text string) {
+		t.Helper()
+		if ann.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendChat{SendChat: &tickroomv1.SendChat{Channel: "lobby", Text: text}}}).GetOk() == nil {
+			t.Fatalf("ann could not say %q", text)
+		}
+	}
+	written = func(n int) {
+		t.Helper()
+		db, err := store.Open(context.Background(), store.Config{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			lines, err := db.ChannelLines(context.Background(), "lobby", 0, 20)
+			if err == nil && len(lines) == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the store holds %d lines of lobby (%v), want %d", len(lines), err, n)
+			}
+		}
+	}
+	return pg, ann, say, written
 }
