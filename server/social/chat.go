@@ -427,7 +427,7 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 	}
 	c := &channel{name: name, opener: m.user, ready: so.peers == nil, loaded: so.cfg.Channels == nil}
 	addr := m.addr()
-	if !so.cfg.AddressExempt(addr) {
+	if !so.exempt(m) {
 		if so.openedAt[addr] >= so.cfg.MaxChannelsPerAddress {
 			return nil, protocol.NewError(protocol.ErrorListFull, "channels opened from your address still exist")
 		}
@@ -440,7 +440,7 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 	if err := so.allowOpen(m); err != nil {
 		return nil, err
 	}
-	if !so.cfg.AddressExempt(addr) {
+	if !so.exempt(m) {
 		if _, site := clientip.Group(addr); site.IsValid() {
 			c.openerSite = site
 			so.openedSite[site]++
@@ -463,7 +463,7 @@ func (so *Social) openLocked(m *Member, name string) (*channel, error) {
 func (so *Social) allowOpen(m *Member) error {
 	now := so.host.Now()
 	ok, wait := so.openUsers.Allow(m.user, now)
-	if addr := m.addr(); ok && !so.cfg.AddressExempt(addr) {
+	if addr := m.addr(); ok && !so.exempt(m) {
 		ok, wait = so.openAddrs.Allow(addr, now)
 	}
 	if ok {

@@ -59,7 +59,7 @@ const (
 // message) and a retry hint when m or the node has too many waiting. It
 // never blocks. A started one is counted down by keepDirect.
 func (so *Social) startKeep(m *Member) *protocol.Error {
-	if addr := m.addr(); !so.cfg.AddressExempt(addr) {
+	if addr := m.addr(); !so.exempt(m) {
 		if ok, wait := so.offlineAddrs.Allow(addr, so.host.Now()); !ok {
 			return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "direct messages to offline users from this address rate limit exceeded"}
 		}

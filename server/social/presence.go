@@ -460,7 +460,7 @@ func (so *Social) allowContact(m *Member) error {
 	}
 	// After the user's, so that a user over its own rate takes nothing
 	// from its address's.
-	if addr := m.addr(); !so.cfg.AddressExempt(addr) {
+	if addr := m.addr(); !so.exempt(m) {
 		if ok, wait := so.contactAddrs.Allow(addr, so.host.Now()); !ok {
 			so.stats.ContactRefused.Add(1)
 			return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "friend and block requests from this address rate limit exceeded"}

@@ -151,6 +151,19 @@ func (m *Member) addr() netip.Addr {
 	return clientip.Key(m.conn.ClientIP())
 }
 
+// exempt reports whether m's client address has no per-address share
+// (Config.AddressExempt). It asks about the address itself, as the hub
+// does, not about addr's /64: the /64 of ::1 is ::, which is not
+// loopback, so a proxy on the same host over ::1 would have all its users
+// counted as one address. A member made without a connection asks about
+// the zero address.
+func (so *Social) exempt(m *Member) bool {
+	if m.conn == nil {
+		return so.cfg.AddressExempt(netip.Addr{})
+	}
+	return so.cfg.AddressExempt(m.conn.ClientIP())
+}
+
 // profile is an online user's social state. Guarded by Social.mu.
 type profile struct {
 	name      string
