@@ -65,3 +65,45 @@ func TestOfflineDirectMessagesPerAddressAreBounded(t *testing.T) {
 		t.Fatalf("one address had %d messages to offline users kept, more than its burst and rate allow, %d", kept, most)
 	}
 }
+
+// TestOfflineDirectMessagesRefusedAsBusyCostNoRate: messages to offline
+// users refused with UNAVAILABLE while the store is stalled, as a client
+// retrying them sends, are never kept and take nothing from the address's
+// rate: once the store answers, the address's remaining burst is kept.
+func TestOfflineDirectMessagesRefusedAsBusyCostNoRate(t *testing.T) {
+	const held, retries, burst = 16, 4, 20 // held: a connection's most awaiting the store
+	b := stalledInbox{release: make(chan struct{})}
+	e := start(t, options{
+		server: func(c *server.Config) { c.TrustedProxies, _ = clientip.Parse("127.0.0.1") },
+		hub: func(c *hub.Config) {
+			c.Social.Inbox = b
+			c.Social.ChatBurst = 64
+			c.Social.OfflineAddressRate, c.Social.OfflineAddressBurst = 0.001, burst
+		},
+	})
+	release := sync.OnceFunc(func() { close(b.release) })
+	t.Cleanup(release)
+	c := e.connectFrom("guest", "203.0.113.7")
+	ids := map[uint32]bool{}
+	for i := range held {
+		ids[c.Send(direct(fmt.Sprint("offline", i), "hi"))] = true
+	}
+	for i := range retries {
+		m := c.Request(direct("offline0", fmt.Sprint("retry ", i)))
+		if code := m.GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+			t.Fatalf("retry %d while the store is stalled: %v, want UNAVAILABLE", i, m)
+		}
+	}
+	release()
+	// Their answers come in any order.
+	for range held {
+		if m := c.Next(func(m *tickroomv1.ServerMessage) bool { return ids[m.RequestId] }); m.GetOk() == nil {
+			t.Fatalf("a held message once the store answers: %v, want Ok", m)
+		}
+	}
+	for i := range burst - held {
+		if m := c.Request(direct("offline0", fmt.Sprint("again ", i))); m.GetOk() == nil {
+			t.Fatalf("message %d of the address's remaining burst of %d once the store answers: %v, want Ok", i, burst-held, m)
+		}
+	}
+}

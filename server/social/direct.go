@@ -13,11 +13,11 @@ import (
 // as no Inbox keeps it. With an Inbox,
 // a message to a user connected nowhere is kept and delivered at its next
 // login, and the sender gets Ok once it is kept; without one the sender
-// gets ERROR_CODE_USER_OFFLINE; past the rate of messages kept for the
-// member's client address (Config.OfflineAddressRate),
-// ERROR_CODE_RATE_LIMITED, and while too many messages of the member or
-// of the node await the Inbox (startKeep), ERROR_CODE_UNAVAILABLE, each
-// with a retry hint. Direct messages give no presence (only
+// gets ERROR_CODE_USER_OFFLINE; while too many messages of the member
+// or of the node await the Inbox (startKeep), ERROR_CODE_UNAVAILABLE,
+// and past the rate of messages kept for the member's client address
+// (Config.OfflineAddressRate), ERROR_CODE_RATE_LIMITED, each with a
+// retry hint. Direct messages give no presence (only
 // friends see it). It runs on the member's loop.
 func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) error {
 	from := m.user

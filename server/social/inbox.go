@@ -53,17 +53,14 @@ const (
 )
 
 // startKeep counts a Keep about to start for m, or refuses it: with
-// ERROR_CODE_RATE_LIMITED and a retry hint when m's client address is
-// over its rate of kept messages (Config.OfflineAddressRate), with
 // ERROR_CODE_UNAVAILABLE (the Inbox's own refusal when it cannot keep a
-// message) and a retry hint when m or the node has too many waiting. It
-// never blocks. A started one is counted down by keepDirect.
+// message) and a retry hint when m or the node has too many waiting, with
+// ERROR_CODE_RATE_LIMITED and a retry hint when m's client address is
+// over its rate of kept messages (Config.OfflineAddressRate). The rate is
+// charged last, only for a message that is kept, so that the retries of
+// a message refused while the store is stalled take none of it. It never
+// blocks. A started one is counted down by keepDirect.
 func (so *Social) startKeep(m *Member) *protocol.Error {
-	if addr := m.addr(); !so.exempt(m) {
-		if ok, wait := so.offlineAddrs.Allow(addr, so.host.Now()); !ok {
-			return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "direct messages to offline users from this address rate limit exceeded"}
-		}
-	}
 	switch claim(&m.keeping, &so.keeping, maxKeepsPerMember, maxKeeps) {
 	case memberFull:
 		so.stats.DirectBusy.Add(1)
@@ -71,6 +68,12 @@ func (so *Social) startKeep(m *Member) *protocol.Error {
 	case nodeFull:
 		so.stats.DirectBusy.Add(1)
 		return &protocol.Error{Code: protocol.ErrorUnavailable, RetryAfter: time.Second, Message: "too many direct messages to offline users are being kept; try again"}
+	}
+	if addr := m.addr(); !so.exempt(m) {
+		if ok, wait := so.offlineAddrs.Allow(addr, so.host.Now()); !ok {
+			unclaim(&m.keeping, &so.keeping)
+			return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "direct messages to offline users from this address rate limit exceeded"}
+		}
 	}
 	return nil
 }
