@@ -239,7 +239,12 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 				return err
 			}
 		}
+		// Then the strangers' oldest, so that many senders each within
+		// its share never push a friend's out either.
 		for _, u := range inboxes {
+			if _, err := tx.ExecContext(ctx, trimStrangersSQL, u, db.cfg.InboxStrangers); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM inbox WHERE to_id = $1 AND id <= (SELECT id FROM inbox WHERE to_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`, u, db.cfg.InboxKeep); err != nil {
 				return err
 			}
@@ -253,6 +258,17 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 		db.boundWAL(ctx)
 	}
 	return err
+}
+
+// trimStrangersSQL deletes, from the inbox of $1, the messages of senders
+// who are not its friends but their newest $2 (Config.InboxStrangers).
+var trimStrangersSQL = `DELETE FROM inbox WHERE to_id = $1 AND NOT EXISTS (` + friendOfSQL("inbox") + `)
+	AND id <= (SELECT s.id FROM inbox s WHERE s.to_id = $1 AND NOT EXISTS (` + friendOfSQL("s") + `) ORDER BY s.id DESC LIMIT 1 OFFSET $2)`
+
+// friendOfSQL selects the accepted friendship of $1 with the sender of
+// the inbox row named row, if they are friends.
+func friendOfSQL(row string) string {
+	return `SELECT 1 FROM friendships f WHERE f.state = 'accepted' AND ((f.user_a = ` + row + `.from_id AND f.user_b = $1) OR (f.user_a = $1 AND f.user_b = ` + row + `.from_id))`
 }
 
 // inboxSender is a sender's messages in one recipient's inbox.

@@ -93,6 +93,14 @@ type Config struct {
 	// oldest lines rather than push the messages of the user's friends
 	// out of the InboxKeep. Zero value means 20.
 	InboxPerSender int
+	// InboxStrangers is how many of a recipient's kept direct messages
+	// the senders who are not its friends (no accepted friendship; a
+	// request standing makes none) may hold together: a stranger's
+	// message past it deletes the strangers' oldest, so that many
+	// senders (guests of one address, each within InboxPerSender) never
+	// push a friend's message out of the InboxKeep, where friends have
+	// InboxKeep − InboxStrangers of room. Zero value means 20.
+	InboxStrangers int
 	// ResultKeep is how many results each player's history keeps: a
 	// result goes once each of its players that still has an account (a
 	// deleted guest holds none) has ResultKeep newer ones, so
@@ -150,6 +158,8 @@ const (
 	defaultInboxKeep   = 100
 	// defaultInboxPerSender is InboxPerSender's default.
 	defaultInboxPerSender = 20
+	// defaultInboxStrangers is InboxStrangers's default.
+	defaultInboxStrangers = 20
 	defaultDeviceKeep     = 32
 	defaultResultKeep     = 1000
 
@@ -166,8 +176,8 @@ const (
 )
 
 func (c Config) withDefaults() (Config, error) {
-	if c.BusyTimeout < 0 || c.CacheSize < 0 || c.ConnectTimeout < 0 || c.IdleInTransaction < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.InboxPerSender < 0 || c.ResultKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
-		return c, fmt.Errorf("%w: negative BusyTimeout, CacheSize, ConnectTimeout, IdleInTransaction, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, InboxPerSender, ResultKeep, DeviceKeep or GuestTTL", ErrInvalid)
+	if c.BusyTimeout < 0 || c.CacheSize < 0 || c.ConnectTimeout < 0 || c.IdleInTransaction < 0 || c.MaxConns < 0 || c.ChannelKeep < 0 || c.InboxKeep < 0 || c.InboxPerSender < 0 || c.InboxStrangers < 0 || c.ResultKeep < 0 || c.ChannelHistories < 0 || c.ChannelTTL < 0 || c.DeviceKeep < 0 || c.GuestTTL < 0 {
+		return c, fmt.Errorf("%w: negative BusyTimeout, CacheSize, ConnectTimeout, IdleInTransaction, MaxConns, ChannelKeep, ChannelHistories, ChannelTTL, InboxKeep, InboxPerSender, InboxStrangers, ResultKeep, DeviceKeep or GuestTTL", ErrInvalid)
 	}
 	if c.CacheSize > 0 && (c.CacheSize < minCacheSize || c.CacheSize>>10 > math.MaxInt32) {
 		return c, fmt.Errorf("%w: CacheSize %d is not within 64 KiB to 2 TiB", ErrInvalid, c.CacheSize)
@@ -183,6 +193,7 @@ func (c Config) withDefaults() (Config, error) {
 	limits.Default(&c.ChannelKeep, defaultChannelKeep)
 	limits.Default(&c.InboxKeep, defaultInboxKeep)
 	limits.Default(&c.InboxPerSender, defaultInboxPerSender)
+	limits.Default(&c.InboxStrangers, defaultInboxStrangers)
 	limits.Default(&c.DeviceKeep, defaultDeviceKeep)
 	limits.Default(&c.ResultKeep, defaultResultKeep)
 	limits.Default(&c.trimEvery, 8)

@@ -63,7 +63,8 @@
 // What anyone can make the store keep is bounded where it is written: a
 // channel's lines (ChannelKeep), the channels with lines (ChannelHistories,
 // ChannelTTL), an inbox (InboxKeep, of which one sender holds
-// InboxPerSender), an account's devices (DeviceKeep), each player's
+// InboxPerSender and the senders who are not the recipient's friends
+// InboxStrangers together), an account's devices (DeviceKeep), each player's
 // results (ResultKeep: a result goes once all its players that still have
 // an account have that many newer ones), and guest accounts (GuestTTL:
 // each new guest deletes a few not seen for that long). Each bound is kept

@@ -232,7 +232,9 @@ type Line struct {
 // lines for at most ChannelHistories channels (dropping the histories of
 // the least recently written) and none longer than ChannelTTL after a
 // channel's last line, and trims a recipient's inbox to its newest
-// InboxKeep messages, each sender's first to its newest InboxPerSender.
+// InboxKeep messages, each sender's first to its newest InboxPerSender,
+// then the senders' who are not its friends together to their newest
+// InboxStrangers.
 type Chat interface {
 	// AppendLines stores lines in one transaction and fills in their IDs.
 	AppendLines(ctx context.Context, lines []Line) error

@@ -56,6 +56,7 @@ var suite = []struct {
 	{"ChannelHistoryExpiresAfterItsLastLine", testChannelTTL},
 	{"InboxIsBoundedAndAcknowledged", testInbox},
 	{"InboxKeepsAFewOfEachSender", testInboxPerSender},
+	{"InboxKeepsAFewOfStrangers", testInboxStrangers},
 	{"SecretIsMadeOnceAndShared", testSecret},
 	{"EverythingSurvivesAReopen", testReopen},
 	{"RefusesASchemaNewerThanTheBinary", testSchemaNewer},
@@ -324,11 +325,14 @@ func testInbox(t *testing.T, fresh backend) {
 }
 
 // testInboxPerSender: a sender that writes more than its share of a
-// recipient's inbox loses its own oldest messages, never another
-// sender's, however many it writes, in one batch or in several.
+// recipient's inbox loses its own oldest messages, never a friend's,
+// however many it writes, in one batch or in several.
 func testInboxPerSender(t *testing.T, fresh backend) {
 	ctx := context.Background()
 	db := open(t, fresh(t))
+	if err := db.PutFriendship(ctx, Friendship{From: "amy", To: "bob", State: FriendAccepted}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.AppendLines(ctx, []Line{{To: "bob", From: "amy", Text: "see you tonight"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -347,6 +351,42 @@ func testInboxPerSender(t *testing.T, fresh backend) {
 	}
 	if n := len(in) - 1; n != defaultInboxPerSender || in[1].Text != fmt.Sprint("spam ", 150-defaultInboxPerSender) || in[n].Text != "spam 149" {
 		t.Fatalf("bob's inbox kept %d of the sender's 150, from %q to %q; want its newest %d", n, in[1].Text, in[n].Text, defaultInboxPerSender)
+	}
+}
+
+// testInboxStrangers: senders who are not the recipient's friends, each
+// within its own share, together hold at most defaultInboxStrangers of
+// its inbox, their own oldest going first, so that the guests of one
+// address cannot push a friend's message out; a friend request standing
+// makes no friend.
+func testInboxStrangers(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	for _, f := range []Friendship{{From: "amy", To: "bob", State: FriendAccepted}, {From: "guest0", To: "bob", State: FriendPending}} {
+		if err := db.PutFriendship(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.AppendLines(ctx, []Line{{To: "bob", From: "amy", Text: "see you tonight"}}); err != nil {
+		t.Fatal(err)
+	}
+	const guests = 5
+	for g := range guests {
+		var lines []Line
+		for i := range defaultInboxPerSender {
+			lines = append(lines, Line{To: "bob", From: fmt.Sprint("guest", g), Text: fmt.Sprint("spam ", g*defaultInboxPerSender+i)})
+		}
+		if err := db.AppendLines(ctx, lines); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := db.Inbox(ctx, "bob")
+	if err != nil || len(in) < 2 || in[0].Text != "see you tonight" {
+		t.Fatalf("bob's inbox after %d senders of %d messages: %d messages, %v; the oldest is %q, want amy's kept", guests, defaultInboxPerSender, len(in), err, in[0].Text)
+	}
+	last := guests*defaultInboxPerSender - 1
+	if n := len(in) - 1; n != defaultInboxStrangers || in[1].Text != fmt.Sprint("spam ", last+1-defaultInboxStrangers) || in[n].Text != fmt.Sprint("spam ", last) {
+		t.Fatalf("bob's inbox kept %d of the strangers' %d, from %q to %q; want their newest %d", n, last+1, in[1].Text, in[n].Text, defaultInboxStrangers)
 	}
 }
 
