@@ -112,8 +112,8 @@ type pendingPush struct {
 	// its friends on other nodes now.
 	current bool
 	// again asks the user's presence now (social.Social.PresenceNow) for
-	// the friends of to: a cast of an earlier one to some of them could
-	// not be sent (pushAgain).
+	// the friends of to, unless a cast since set msg: a cast of an earlier
+	// one to some of them could not be sent (pushAgain).
 	again bool
 	// failing is when the first of those casts failed; zero when none.
 	failing time.Time
@@ -306,8 +306,18 @@ func (s *Social) pushAgain(ops []*social.RemoteOp, since map[string]time.Time, e
 func (s *Social) pushOps(ops []*social.RemoteOp, uid string, p *pendingPush) []*social.RemoteOp {
 	msg, to := p.msg, p.to
 	so := s.so.Load()
-	if p.again && so != nil {
-		msg = so.PresenceNow(uid)
+	if p.again && msg == nil && so != nil {
+		// Only casts that failed wait here. Their user's presence now
+		// is told; when the user has left this node, nothing
+		// (social.Social.PresenceNow): the failed cast was its leaving
+		// or one before it, and whether its friends are to be told it
+		// is offline depends on where it is now, which a node it is on
+		// tells. Those casts are counted lost. A presence cast since the
+		// failure (msg) is newer, and is told to them all.
+		if msg = so.PresenceNow(uid); msg == nil {
+			s.PushesLost.Add(uint64(len(to)))
+			to = nil
+		}
 	}
 	if p.current && so != nil {
 		// Asked now, under the social layer's lock: a change made after

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,5 +155,55 @@ func TestPresenceReachesAFriendOnAnotherNodeWhenItsPublishIsRefused(t *testing.T
 	if got := b.host.status("r", "u"); got != online {
 		t.Fatalf("12 s after Redis answered again: r sees u %v, want %v; presence casts lost on node a: %d; bus messages refused on a: %d, failed: %d",
 			got, online, a.peers.PushesLost.Load(), bus.Dropped.Load(), bus.Failed.Load())
+	}
+}
+
+// TestPresenceResentAfterAMoveLeavesTheUserOnline: a user whose presence
+// cast failed to publish, and who then moved to another node, is not told
+// offline by the resend of the node it left: its friend keeps seeing it
+// online, from the node it is on now.
+func TestPresenceResentAfterAMoveLeavesTheUserOnline(t *testing.T) {
+	// v's casts go through u's pusher, so that they wait behind u's.
+	v := ""
+	for i := 0; ; i++ {
+		if v = fmt.Sprint("v", i); maphash.String(shardSeed, v)%pushers == maphash.String(shardSeed, "u")%pushers {
+			break
+		}
+	}
+	lists := map[string][]string{"u": {"r"}, v: {"r"}, "r": {"u", v}}
+	rs := redistest.Start(t)
+	a := startSocialNodeOf(t, rs, "a", lists, nodeOptions{dial: true})
+	b := startSocialNode(t, rs, "b", lists)
+	c := startSocialNode(t, rs, "c", lists)
+	c.login(t, "r", 1)
+	waitFor(t, 10*time.Second, "c reads r", func() bool { return c.loads.Load() == 1 })
+
+	bus := a.peers.bus
+	lookedUp, goOn := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook := func() { once.Do(func() { close(lookedUp); <-goOn }) }
+	a.peers.lookedUp.Store(&hook)
+	m := a.login(t, "u", 1)
+	<-lookedUp
+	a.login(t, v, 2)
+	rs.Pause(t)
+	close(goOn) // u's cast is taken by the bus and fails to publish
+	waitFor(t, 10*time.Second, "u's cast to fail to publish", func() bool { return bus.Failed.Load() > 0 })
+	// The resend waits until u has moved to b and r was told so.
+	release := make(chan struct{})
+	hold := func() { <-release }
+	a.peers.lookedUp.Store(&hold)
+	a.so.Moved(m)
+	a.so.Disconnect(m)
+	rs.Resume(t)
+	b.login(t, "u", 3)
+	online := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE
+	waitFor(t, 10*time.Second, "r to see u online, from b", func() bool { return c.host.status("r", "u") == online })
+	close(release)
+	// Nothing to wait for: the resend would have told r within this.
+	time.Sleep(3 * time.Second)
+	if got := c.host.status("r", "u"); got != online {
+		t.Fatalf("u is online on b, and r on c sees u %v after a's resend; a: publishes failed %d, refused %d, presence casts lost %d",
+			got, bus.Failed.Load(), bus.Dropped.Load(), a.peers.PushesLost.Load())
 	}
 }

@@ -191,17 +191,20 @@ func (so *Social) Online() []string {
 }
 
 // PresenceNow returns uid's presence now as its friends on other nodes
-// are told it (the Message of a presence op): offline when uid is not
+// are told it (the Message of a presence op), or nil when uid is not
 // connected here. The cluster casts it to friends whose cast of an
 // earlier presence could not be sent, asked at the time of the cast, so
-// that it never overtakes a later change. Safe from any goroutine.
+// that it never overtakes a later change. nil, not offline: a user that
+// left this node may have moved to another one, or still be connected on
+// one (Config.SharedUsers), where its friends are told it is online, and
+// an offline from here would undo that. Safe from any goroutine.
 func (so *Social) PresenceNow(uid string) []byte {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	if p := so.users[uid]; p != nil {
 		return encodeMessage(presenceMessage(so.presenceLocked(uid, p)))
 	}
-	return encodeMessage(presenceMessage(so.offlineLocked(uid)))
+	return nil
 }
 
 // RemoteAnnouncement returns the ops that tell uid's friends on other
