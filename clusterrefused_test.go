@@ -158,12 +158,8 @@ func TestClusterQuickMatchRefusedAtTheTickTriesOn(t *testing.T) {
 // the refusals against the same bound, and makes a room there.
 func TestClusterQuickMatchRefusedOnAnotherNodeTriesOn(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Start(t)
 	var asks atomic.Int32
-	key := []byte(strings.Repeat("k", 32)) // one session key: a token of a works on b
-	opts := tickroom.Options{Games: []game.Definition{soloDefinition(&asks)}, Redis: rdb.URL(), TokenKey: key}
-	a, _, _ := start(t, opts)
-	b, _, _ := start(t, opts)
+	a, b, _ := twoNodes(t, soloDefinition(&asks))
 	full := soloRooms(t, b, 5)
 
 	alice := dial(t, a, "alice")
@@ -191,12 +187,8 @@ func TestClusterQuickMatchRefusedOnAnotherNodeTriesOn(t *testing.T) {
 // it lapsed.
 func TestClusterQuickMatchRedirectKeepsTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Start(t)
 	var asks atomic.Int32
-	key := []byte(strings.Repeat("k", 32)) // one session key: a token of a works on b
-	opts := tickroom.Options{Games: []game.Definition{soloDefinition(&asks)}, Redis: rdb.URL(), TokenKey: key}
-	a, _, _ := start(t, opts)
-	b, _, _ := start(t, opts)
+	a, b, rdb := twoNodes(t, soloDefinition(&asks))
 	// a's room has its one player, and refuses alice; b's, whose creator
 	// watches, has none yet, and is matched after it, emptier.
 	soloRooms(t, a, 1)
@@ -308,4 +300,16 @@ func TestClusterQuickMatchOfAClosedConnectionGoesNoFurther(t *testing.T) {
 	if n := made.Load() - before; n != 0 {
 		t.Fatalf("the quick-match of alice's closed connection made %d room", n)
 	}
+}
+
+// twoNodes starts two nodes of a cluster on a private Redis, running
+// defs, with one session key, so that a token of a works on b; rdb is
+// the Redis.
+func twoNodes(t *testing.T, defs ...game.Definition) (a, b *tickroom.Server, rdb *redistest.Server) {
+	t.Helper()
+	rdb = redistest.Start(t)
+	opts := tickroom.Options{Games: defs, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32))}
+	a, _, _ = start(t, opts)
+	b, _, _ = start(t, opts)
+	return a, b, rdb
 }

@@ -1,13 +1,10 @@
 package tickroom_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
-	"github.com/tickroom/tickroom/internal/redistest"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -36,17 +33,13 @@ func (g gatedRefusal) Accept(ctx *game.Context, p game.Player) error {
 // found. Before, bob got "error:{code:ERROR_CODE_ROOM_NOT_FOUND}".
 func TestRoomWaitsForAPlayerRedirectedWithAReservation(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Start(t)
 	entered, gate := make(chan string, 1), make(chan struct{})
 	def := raceDefinition()
 	def.Name = "gated"
 	def.New = func(game.Setup) (game.Game, error) {
 		return gatedRefusal{race: &race{at: map[uint32]byte{}}, entered: entered, gate: gate}, nil
 	}
-	key := []byte(strings.Repeat("k", 32)) // one session key: a token of a works on b
-	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: key}
-	a, _, _ := start(t, opts)
-	b, _, _ := start(t, opts)
+	a, b, _ := twoNodes(t, def)
 
 	alice := dial(t, a, "alice")
 	createMsg := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gated"}}}
@@ -103,11 +96,7 @@ func TestRoomWaitsForAPlayerRedirectedWithAReservation(t *testing.T) {
 // "error:{code:ERROR_CODE_ROOM_NOT_FOUND}".
 func TestRoomItsCreatorLeftWaitsForAPlayerRedirectedWithAReservation(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Start(t)
-	key := []byte(strings.Repeat("k", 32))
-	opts := tickroom.Options{Games: []game.Definition{raceDefinition()}, Redis: rdb.URL(), TokenKey: key}
-	a, _, _ := start(t, opts)
-	b, _, _ := start(t, opts)
+	a, b, _ := twoNodes(t, raceDefinition())
 
 	alice := dial(t, a, "alice")
 	room := alice.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "race"}}}).GetJoined().GetRoomId()

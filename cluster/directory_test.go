@@ -260,16 +260,8 @@ func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
 // a room or a placement, carries them to the node it names (Claim).
 func TestMatchPassesOverRefusedRooms(t *testing.T) {
 	t.Parallel()
-	rs := redistest.Start(t)
-	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	_, a, b, fuller, other := twoPoolRooms(t)
 	ctx := context.Background()
-	fuller := a.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
-	other := b.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
-	for _, u := range []string{"x", "y"} {
-		if _, err := a.dir.Reserve(ctx, fuller.ID(), u, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
 	refused := []string{fuller.ID()}
 	r, ok, err := a.dir.Match(ctx, "p", "me", refused)
 	if err != nil || !ok || r.RoomID != other.ID() {

@@ -533,12 +533,7 @@ func TestLoginQuestionsSkipASilentRedis(t *testing.T) {
 	// Not parallel: it freezes Redis (SIGSTOP) and bounds the time the
 	// logins take; it runs alone, before the parallel tests.
 	const logins = 8
-	lists := map[string][]string{}
-	for i := range logins {
-		u := fmt.Sprintf("u%d", i)
-		lists[u] = []string{"r"}
-		lists["r"] = append(lists["r"], u)
-	}
+	lists := friendsOfR(logins)
 	rs := redistest.Start(t)
 	a := startSocialNode(t, rs, "a", lists)
 	var silent atomic.Bool

@@ -66,12 +66,7 @@ func TestPresenceReachesAFriendOnAnotherNodeAfterRedisStalls(t *testing.T) {
 func TestPresenceOfManyUsersTravelsTogether(t *testing.T) {
 	t.Parallel()
 	const users = 100
-	lists := map[string][]string{}
-	for i := range users {
-		u := fmt.Sprint("u", i)
-		lists[u] = []string{"r"}
-		lists["r"] = append(lists["r"], u)
-	}
+	lists := friendsOfR(users)
 	rs := redistest.Start(t)
 	a := startSocialNode(t, rs, "a", lists)
 	var casts atomic.Int64
@@ -206,4 +201,16 @@ func TestPresenceResentAfterAMoveLeavesTheUserOnline(t *testing.T) {
 		t.Fatalf("u is online on b, and r on c sees u %v after a's resend; a: publishes failed %d, refused %d, presence casts lost %d",
 			got, bus.Failed.Load(), bus.Dropped.Load(), a.peers.PushesLost.Load())
 	}
+}
+
+// friendsOfR returns the friend lists of n users u0… and r, the friend of
+// each.
+func friendsOfR(n int) map[string][]string {
+	lists := map[string][]string{}
+	for i := range n {
+		u := fmt.Sprint("u", i)
+		lists[u] = []string{"r"}
+		lists["r"] = append(lists["r"], u)
+	}
+	return lists
 }

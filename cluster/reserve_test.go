@@ -33,16 +33,8 @@ func olderClaim(v, node, user string) (room string, ok bool) {
 // lapsed.
 func TestReservationsKeepTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
 	t.Parallel()
-	rs := redistest.Start(t)
-	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	rs, a, b, fuller, other := twoPoolRooms(t)
 	ctx := context.Background()
-	fuller := a.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
-	other := b.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
-	for _, u := range []string{"x", "y"} {
-		if _, err := a.dir.Reserve(ctx, fuller.ID(), u, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
 	rdb := rs.Client(t)
 	// An older node: it reads raw bodies and "ops" messages, but its
 	// registration has no "refused". It drains, so nothing is placed on
@@ -106,4 +98,21 @@ func TestReservationsKeepTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
 		got, ok := a.dir.Claim(ctx, p.Token, "me")
 		return ok && got.RoomID == "" && slices.Equal(got.Refused, refused)
 	})
+}
+
+// twoPoolRooms starts nodes a and b on a private Redis (rs), each with an
+// arena room of four in pool "p": a's, fuller, has two seats reserved
+// (for x and y), b's (other) none, so a match picks fuller first.
+func twoPoolRooms(t *testing.T) (rs *redistest.Server, a, b *testNode, fuller, other *game.Room) {
+	t.Helper()
+	rs = redistest.Start(t)
+	a, b = startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	fuller = a.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
+	other = b.create(t, game.RoomOptions{Game: "arena", MaxPlayers: 4}, "p")
+	for _, u := range []string{"x", "y"} {
+		if _, err := a.dir.Reserve(context.Background(), fuller.ID(), u, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rs, a, b, fuller, other
 }
