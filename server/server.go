@@ -57,9 +57,9 @@ type Server struct {
 	// or an IPv6 /64 and its /48 site, which shares clientip.V6SiteFactor
 	// times an address's limit.
 	ipMu    sync.Mutex
-	hsIPs   map[netip.Prefix]int        // unfinished handshakes per client (key and site)
+	hsIPs   clientip.Counts             // unfinished handshakes per client (key and site)
 	ips     map[netip.Prefix]*addrState // upgraded connections and input budget per client address (key)
-	ipSites map[netip.Prefix]int        // upgraded connections per IPv6 /48
+	ipSites clientip.Counts             // upgraded connections per IPv6 /48
 
 	// inBytes and inFrames are the input budgets of all connections
 	// together (Config.InputBytes, Config.InputFrames).
@@ -101,9 +101,9 @@ func New(cfg Config) (*Server, error) {
 		handlers: make(map[string]Handler),
 		ctx:      context.Background(),
 		loops:    make(map[gnet.EventLoop]*loop),
-		hsIPs:    make(map[netip.Prefix]int),
+		hsIPs:    make(clientip.Counts),
 		ips:      make(map[netip.Prefix]*addrState),
-		ipSites:  make(map[netip.Prefix]int),
+		ipSites:  make(clientip.Counts),
 		inBytes:  newBudget(cfg.InputBytes),
 		inFrames: newBudget(cfg.InputFrames),
 		booted:   make(chan struct{}),
@@ -396,48 +396,27 @@ func (s *Server) connDone(c *Conn) {
 		delete(s.ips, key)
 	}
 	if site.IsValid() {
-		decr(s.ipSites, site)
+		s.ipSites.Drop(site)
 	}
 }
 
-// countStart adds one to m under ip's key and, for IPv6, its site, under
-// ipMu, and sets *counted, reporting false, with nothing counted, when the
-// key is at limit or the site at V6SiteFactor times it.
-func (s *Server) countStart(m map[netip.Prefix]int, ip netip.Addr, limit int, counted *bool) bool {
-	key, site := clientip.Group(ip)
+// countStart counts ip in m under ipMu and sets *counted, reporting
+// false, with nothing counted, when ip's key is at limit or its /48 at
+// V6SiteFactor times it.
+func (s *Server) countStart(m clientip.Counts, ip netip.Addr, limit int, counted *bool) bool {
 	s.ipMu.Lock()
 	defer s.ipMu.Unlock()
-	if m[key] >= limit || site.IsValid() && m[site] >= limit*clientip.V6SiteFactor {
-		return false
-	}
-	m[key]++
-	if site.IsValid() {
-		m[site]++
-	}
-	*counted = true
-	return true
+	*counted = m.Take(ip, limit, limit*clientip.V6SiteFactor)
+	return *counted
 }
 
 // countDone takes back what countStart added, if *counted says it did.
-func (s *Server) countDone(m map[netip.Prefix]int, ip netip.Addr, counted *bool) {
+func (s *Server) countDone(m clientip.Counts, ip netip.Addr, counted *bool) {
 	if !*counted {
 		return
 	}
 	*counted = false
-	key, site := clientip.Group(ip)
 	s.ipMu.Lock()
 	defer s.ipMu.Unlock()
-	decr(m, key)
-	if site.IsValid() {
-		decr(m, site)
-	}
-}
-
-// decr decrements m[k], deleting the key at zero.
-func decr(m map[netip.Prefix]int, k netip.Prefix) {
-	if n := m[k] - 1; n > 0 {
-		m[k] = n
-	} else {
-		delete(m, k)
-	}
+	m.Give(ip)
 }

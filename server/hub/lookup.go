@@ -42,9 +42,9 @@ type lookupJob struct {
 	s  *Session
 	id uint32
 	fn lookupFunc
-	// key and site are what the job counts against in lookups.perAddr;
-	// key is invalid for an address with no share (exempt).
-	key, site netip.Prefix
+	// ip is the address the job counts against in lookups.perAddr;
+	// invalid for an address with no share (exempt).
+	ip netip.Addr
 }
 
 // lookups answers requests that wait on the store, off the event loops:
@@ -62,11 +62,11 @@ type lookups struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
-	perAddr map[netip.Prefix]int // jobs queued or running by address key and by /48
+	perAddr clientip.Counts // jobs queued or running by address
 }
 
 func newLookups(exempt func(netip.Addr) bool) *lookups {
-	return &lookups{jobs: make(chan lookupJob, lookupQueue), exempt: exempt, perAddr: make(map[netip.Prefix]int)}
+	return &lookups{jobs: make(chan lookupJob, lookupQueue), exempt: exempt, perAddr: make(clientip.Counts)}
 }
 
 // start starts the workers, once.
@@ -92,7 +92,7 @@ func (l *lookups) submit(s *Session, id uint32, fn lookupFunc) error {
 	}
 	j := lookupJob{s: s, id: id, fn: fn}
 	if ip := s.ip(); !l.exempt(ip) {
-		j.key, j.site = clientip.Group(ip)
+		j.ip = ip
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -100,31 +100,19 @@ func (l *lookups) submit(s *Session, id uint32, fn lookupFunc) error {
 		s.lookups.Add(-1)
 		return protocol.NewError(protocol.ErrorInternal, "server shutting down")
 	}
-	if j.key.IsValid() && (l.perAddr[j.key] >= lookupsPerAddress || j.site.IsValid() && l.perAddr[j.site] >= lookupsPerSite) {
+	if j.ip.IsValid() && !l.perAddr.Take(j.ip, lookupsPerAddress, lookupsPerSite) {
 		s.lookups.Add(-1)
 		return protocol.NewError(protocol.ErrorTooManyRequestsInFlight, "too many history or leaderboard requests from your address awaiting a reply")
 	}
 	select {
 	case l.jobs <- j:
-		l.countLocked(j, 1)
 		return nil
 	default:
+		if j.ip.IsValid() {
+			l.perAddr.Give(j.ip)
+		}
 		s.lookups.Add(-1)
 		return busy
-	}
-}
-
-// countLocked adds d to j's address counts. The caller holds l.mu.
-func (l *lookups) countLocked(j lookupJob, d int) {
-	for _, k := range [2]netip.Prefix{j.key, j.site} {
-		if !k.IsValid() {
-			continue
-		}
-		if n := l.perAddr[k] + d; n > 0 {
-			l.perAddr[k] = n
-		} else {
-			delete(l.perAddr, k)
-		}
 	}
 }
 
@@ -153,9 +141,9 @@ func (l *lookups) run(j lookupJob) {
 // done takes j off its session's and its address's counts.
 func (l *lookups) done(j lookupJob) {
 	j.s.lookups.Add(-1)
-	if j.key.IsValid() {
+	if j.ip.IsValid() {
 		l.mu.Lock()
-		l.countLocked(j, -1)
+		l.perAddr.Give(j.ip)
 		l.mu.Unlock()
 	}
 }

@@ -199,7 +199,7 @@ type Feeds struct {
 	wg      sync.WaitGroup
 
 	mu    sync.Mutex
-	perIP map[netip.Prefix]int // open streams per clientip.Group key and /48 site
+	perIP clientip.Counts // open streams per clientip.Group key and /48 site
 }
 
 // New validates cfg and returns the feeds.
@@ -229,7 +229,7 @@ func New(cfg Config) (*Feeds, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
 	}
-	return &Feeds{cfg: cfg, closing: make(chan struct{}), perIP: make(map[netip.Prefix]int)}, nil
+	return &Feeds{cfg: cfg, closing: make(chan struct{}), perIP: make(clientip.Counts)}, nil
 }
 
 // Open returns the number of open streams.
@@ -401,42 +401,24 @@ var beforeRun atomic.Pointer[func(roomID string)]
 // An IPv6 client counts by its /64, and the /64s of one /48 share
 // clientip.V6SiteFactor times the per-address cap.
 func (f *Feeds) acquire(ip netip.Addr) (int, string) {
-	key, site := clientip.Group(ip)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.perIP[key] >= f.cfg.MaxStreamsPerIP ||
-		site.IsValid() && f.perIP[site] >= f.cfg.MaxStreamsPerIP*clientip.V6SiteFactor {
+	if !f.perIP.Take(ip, f.cfg.MaxStreamsPerIP, f.cfg.MaxStreamsPerIP*clientip.V6SiteFactor) {
 		return http.StatusTooManyRequests, "too many open streams from this address"
 	}
 	if f.open.Load() >= int64(f.cfg.MaxStreams) {
+		f.perIP.Give(ip)
 		return http.StatusServiceUnavailable, "too many open streams"
-	}
-	f.perIP[key]++
-	if site.IsValid() {
-		f.perIP[site]++
 	}
 	f.open.Add(1)
 	return 0, ""
 }
 
 func (f *Feeds) release(ip netip.Addr) {
-	key, site := clientip.Group(ip)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.uncount(key)
-	if site.IsValid() {
-		f.uncount(site)
-	}
+	f.perIP.Give(ip)
 	f.open.Add(-1)
-}
-
-// uncount takes one stream off k's count. The caller holds f.mu.
-func (f *Feeds) uncount(k netip.Prefix) {
-	if n := f.perIP[k] - 1; n > 0 {
-		f.perIP[k] = n
-	} else {
-		delete(f.perIP, k)
-	}
 }
 
 // authorize admits a stream to a private room or a room with a password:
