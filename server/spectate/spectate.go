@@ -113,10 +113,15 @@ type Rooms interface {
 	Room(id string) (*game.Room, bool)
 }
 
-// Members lists the user ids of a room's connected members; *hub.Hub
-// implements it. Private rooms are open to their members only.
+// Members lists the user ids of a room's connected members, and says
+// which session tokens the WebSocket upgrade refuses; *hub.Hub implements
+// it. Private rooms are open to their members only.
 type Members interface {
 	RoomMembers(roomID string) []string
+	// Revoked reports why a verified session token with claims c is
+	// refused at now (its user was kicked after it was issued, or is
+	// banned), as the upgrade refuses it; false when it is not.
+	Revoked(c auth.Claims, now time.Time) (string, bool)
 }
 
 // Passes checks the watch passes (tickroom.v1 GetWatchPass) that open a
@@ -425,8 +430,9 @@ func (f *Feeds) release(ip netip.Addr) {
 // a watch pass for the room (the pass query parameter; GetWatchPass), or,
 // to a private room, as before passes, a session token of one of the
 // room's members (the token query parameter, since EventSource cannot
-// send headers, or a Bearer Authorization header). A token is the
-// member's whole session, so a link that carries one lets whoever gets it
+// send headers, or a Bearer Authorization header) that the WebSocket
+// upgrade would take (Members.Revoked). A token is the member's whole
+// session, so a link that carries one lets whoever gets it
 // play and chat as the member; a pass only watches. A pass is checked
 // alone: a request with one is refused when the pass is, whatever token or
 // password it carries besides. A pass is given only to a member, who got
@@ -468,9 +474,15 @@ func (f *Feeds) memberToken(r *http.Request, roomID string) (int, string) {
 	if tok == "" {
 		return http.StatusUnauthorized, "a private room needs a watch pass or a member's session token"
 	}
-	claims, err := f.cfg.Auth.Verify(tok, time.Now())
+	now := time.Now()
+	claims, err := f.cfg.Auth.Verify(tok, now)
 	if err != nil {
 		return http.StatusUnauthorized, "session token refused"
+	}
+	// A kick refuses the tokens issued before it, and the member may be
+	// back with a new one: the old token (a leaked link) opens no feed.
+	if msg, revoked := f.cfg.Members.Revoked(claims, now); revoked {
+		return http.StatusForbidden, msg
 	}
 	for _, u := range f.cfg.Members.RoomMembers(roomID) {
 		if u == claims.UserID {

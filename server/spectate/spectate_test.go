@@ -17,6 +17,7 @@ import (
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/statesync"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/spectate"
 	"google.golang.org/protobuf/proto"
@@ -575,4 +576,43 @@ func counted(t *testing.T, c prometheus.Collector, name string) float64 {
 	}
 	t.Fatalf("no %s collected", name)
 	return 0
+}
+
+// A kick refuses the member's session tokens issued before it, at the
+// upgrade and in a private room's feed alike: a member who logs in again
+// and takes its seat back opens the feed with its new token, while the
+// old one, which the kick was there to cut off (a token leaked in a
+// link), opens nothing, as the old token's watch pass would not.
+func TestKickedMembersOldTokenOpensNoFeed(t *testing.T) {
+	e := start(t, spectate.Config{})
+	room, _ := e.room(game.RoomOptions{Private: true, Options: map[string]string{"dial": t.Name()}})
+	ann := e.member("ann", room.ID())
+	old := e.token("ann")
+	if _, code, body := e.open(room.ID(), "?token="+old, nil); code != http.StatusOK {
+		t.Fatalf("a member's token before the kick: %d (%s), want 200", code, strings.TrimSpace(body))
+	}
+	if err := e.hub.Kick("ann", "leaked link"); err != nil {
+		t.Fatal(err)
+	}
+	ann.WaitClosed()
+	// Logged in again: a token issued after the kick's second.
+	now := time.Now()
+	fresh, err := e.auth.Issue(auth.Claims{UserID: "ann", Name: "ann", IssuedAt: now.Add(2 * time.Second), ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := testclient.Dial(t, e.wsURL, fresh, testclient.Options{Label: "ann again"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	if r := back.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room.ID()}}}); r.GetError() != nil {
+		t.Fatalf("join again: %v", r.GetError())
+	}
+	if _, code, body := e.open(room.ID(), "?token="+fresh, nil); code != http.StatusOK {
+		t.Fatalf("the member's new token: %d (%s), want 200", code, strings.TrimSpace(body))
+	}
+	if _, code, body := e.open(room.ID(), "?token="+old, nil); code != http.StatusForbidden || !strings.Contains(body, "kick") {
+		t.Fatalf("the member's token from before the kick: %d (%s), want 403 naming the kick", code, strings.TrimSpace(body))
+	}
 }
