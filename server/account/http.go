@@ -371,9 +371,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // allowClaim takes a claim (or a guess of the account's password) from
 // the claim limits of the request's address and of the account; past
-// either it answers 429 with Retry-After and reports false.
+// either it answers 429 with Retry-After and reports false. A refused
+// claim takes nothing: an account past its own burst, retrying, does not
+// spend the claims of the others at its address (the account's bucket is
+// looked at first and charged last; two claims of one account at once
+// may still both take from the address).
 func (s *httpHandler) allowClaim(w http.ResponseWriter, r *http.Request, user string) bool {
 	now := time.Now()
+	if wait := s.claimUsers.Wait(user, now); wait > 0 {
+		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims for this account")
+		return false
+	}
 	if ok, wait := s.claimAddrs.Allow(s.trusted.FromRequest(r), now); !ok {
 		auth.RetryLater(w, http.StatusTooManyRequests, wait, "too many claims from this address")
 		return false

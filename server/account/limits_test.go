@@ -161,6 +161,34 @@ func TestClaimsLimitedPerAddressAndAccount(t *testing.T) {
 	}
 }
 
+// TestClaimsRefusedForTheAccountTakeNothingFromTheAddress: one account
+// past its own burst, retrying, is refused for the account alone: the
+// address's claims stay for the others behind it (a NAT, a school).
+func TestClaimsRefusedForTheAccountTakeNothingFromTheAddress(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{ClaimRate: rate.Every(time.Hour), ClaimBurst: DefaultClaimBurst, UserClaimBurst: DefaultUserClaimBurst})
+	c := client("127.0.0.3")
+	guesser := ts.guest(c, "guesser")
+	for i := range DefaultUserClaimBurst {
+		if a := ts.post(c, Path+"/claim", guesser, map[string]string{"name": "Guesser", "password": "correct horse", "device_secret": "wrong" + strconv.Itoa(i)}); a.status != 403 {
+			t.Fatalf("claim %d with a wrong device secret: %d %v, want 403", i, a.status, a.body)
+		}
+	}
+	for i := range 2 * DefaultClaimBurst {
+		a := ts.post(c, Path+"/claim", guesser, map[string]string{"name": "Guesser", "password": "correct horse", "device_secret": "wrong"})
+		if a.status != 429 || !strings.Contains(a.err(), "too many claims for this account") {
+			t.Fatalf("retry %d past the account's burst: %d %v, want 429 for the account", i, a.status, a.body)
+		}
+	}
+	// The account took DefaultUserClaimBurst of the address's claims.
+	for i := range DefaultClaimBurst - DefaultUserClaimBurst {
+		tok := ts.guest(c, "n"+strconv.Itoa(i))
+		if a := ts.post(c, Path+"/claim", tok, map[string]string{"name": "Neighbour" + strconv.Itoa(i), "password": "correct horse", "device_secret": ts.secrets[tok]}); a.status != 200 {
+			t.Fatalf("claim %d of another account at the address: %d %v, want 200", i, a.status, a.body)
+		}
+	}
+}
+
 // TestTinyClaimRateGivesASaneRetryAfter: a claim rate whose next token
 // is further away than a time.Duration reaches refuses the claim past the
 // burst with a Retry-After of at most an hour, not a wrapped-round one.
