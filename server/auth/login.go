@@ -155,12 +155,14 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, "guest login is disabled on this server")
 			return
 		}
-		if limited() {
-			return
-		}
+		// A name refused costs nothing: it takes none of the address's
+		// logins.
 		name, err := ValidateName(req.Name)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "auth: "))
+			return
+		}
+		if limited() {
 			return
 		}
 		claims = Claims{UserID: newGuestID(), Name: name, Guest: true}

@@ -292,6 +292,32 @@ func TestGuestLoginRateConfig(t *testing.T) {
 	}
 }
 
+// TestRefusedGuestNamesTakeNoLogins: a guest login refused for its name
+// (400: an invisible character, mixed scripts) costs the server nothing
+// and is taken from none of the address's guest logins, so a player who
+// tries names until one passes, or the others behind its address, are
+// not refused with 429 for logins that never happened.
+func TestRefusedGuestNamesTakeNoLogins(t *testing.T) {
+	a := newAuthority(t, func(c *auth.Config) {
+		c.GuestLoginRate = rate.Every(time.Hour)
+		c.GuestLoginBurst = 2
+	})
+	url := startLogin(t, a)
+	for i, name := range []string{"a\u200bb", "\u0410dmin", "   ", "x\u202ey", "a\u200bb", "\u0410dmin"} {
+		if r := login(t, url, http.MethodPost, `{"name":"`+name+`"}`); r.status != http.StatusBadRequest {
+			t.Fatalf("refused name %d (%s): %d %+v, want 400", i, name, r.status, r.err)
+		}
+	}
+	for i := range 2 {
+		if r := login(t, url, http.MethodPost, `{"name":"ann"}`); r.status != http.StatusOK {
+			t.Fatalf("login %d within the burst after refused names: %d %+v, want 200", i, r.status, r.err)
+		}
+	}
+	if r := login(t, url, http.MethodPost, `{"name":"ann"}`); r.status != http.StatusTooManyRequests {
+		t.Fatalf("login past the burst: %d, want 429", r.status)
+	}
+}
+
 // guestStatus posts a guest login that a trusted proxy forwards for
 // client and returns the status.
 func guestStatus(t *testing.T, url, client string) int {
