@@ -164,7 +164,8 @@ type Options struct {
 	HTTPIdleTimeout time.Duration
 	// Origins is the Origin allowlist for WebSocket upgrades, and the
 	// origins whose pages may read the public HTTP API's answers (CORS:
-	// login, config, session check, ICE servers, account). Zero value
+	// login, config, session check, ICE servers, account); a browser's
+	// login from a page off the list is refused with 403. Zero value
 	// means any origin.
 	Origins []string
 	// MultipleSockets lets a user hold several connections at once. Zero

@@ -35,7 +35,8 @@ type Config struct {
 	// Games lists the game names the server runs, for the demo's lobby.
 	Games []string
 	// Origins is the WebSocket server's Origin allowlist, which the session
-	// check (SessionPath) applies too. Zero value means any origin.
+	// check (SessionPath) and the login apply too (403). Zero value means
+	// any origin.
 	Origins []string
 	// Revoked reports why the WebSocket upgrade refuses a verified token
 	// (its user was kicked or banned), as hub.Hub's Revoked does; the
@@ -58,7 +59,7 @@ func New(cfg Config) http.Handler {
 		cfg.WebSocketPath = "/v1/ws"
 	}
 	mux := http.NewServeMux()
-	mux.Handle(auth.LoginPath, cfg.Auth.LoginHandler())
+	mux.Handle(auth.LoginPath, loginHandler(cfg))
 	cc, _ := json.Marshal(ClientConfig{
 		WebSocketPort: cfg.WebSocketPort, WebSocketPath: cfg.WebSocketPath, WebSocketURL: cfg.WebSocketURL,
 		Subprotocol: "tickroom.v1", Games: cfg.Games,
@@ -73,6 +74,25 @@ func New(cfg Config) http.Handler {
 		mux.Handle("/", secured(FileServer(cfg.Demo)))
 	}
 	return mux
+}
+
+// loginHandler is the login (auth.Authority.LoginHandler) behind the
+// WebSocket server's Origin allowlist, as the session check is: a page
+// off the list cannot read the answer (CORS gives it no header), but a
+// browser sends its POST all the same when it needs no preflight (a
+// text/plain body), and each visitor of such a page would make guest
+// accounts and password checks, and spend its own address's logins, for
+// that page. A request without Origin (not a browser) is not checked.
+func loginHandler(cfg Config) http.Handler {
+	login := cfg.Auth.LoginHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && !originAllowed(cfg.Origins, o) {
+			w.Header().Set("Cache-Control", "no-store")
+			writeError(w, http.StatusForbidden, "origin "+o+" is not allowed to log in on this server")
+			return
+		}
+		login.ServeHTTP(w, r)
+	})
 }
 
 // FileServer serves fsys like http.FileServerFS, but answers 400 to a path

@@ -93,3 +93,49 @@ func TestStaticPathNotUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginFromAPageOffTheOriginListIsRefused: a page on an origin off
+// -origins cannot read the login's answer (no CORS header), but a browser
+// sends its form-like POST (text/plain needs no preflight) all the same:
+// each visitor of such a page made guest accounts, password checks and
+// spent its own address's logins without knowing. The login now refuses
+// such an Origin with 403, as the session check and the upgrade do; an
+// allowed origin, and a client that sends no Origin, log in.
+func TestLoginFromAPageOffTheOriginListIsRefused(t *testing.T) {
+	t.Parallel()
+	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "k", Secret: []byte(strings.Repeat("s", 32))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	origins := []string{"https://game.example"}
+	srv := httptest.NewServer(web.CORS(origins, web.New(web.Config{Auth: a, WebSocketPort: 4242, Origins: origins})))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		name, origin, contentType string
+		status                    int
+	}{
+		{"a page off the list, text/plain", "https://evil.example", "text/plain;charset=UTF-8", http.StatusForbidden},
+		{"a page off the list, JSON", "https://evil.example", "application/json", http.StatusForbidden},
+		{"the allowed page", "https://GAME.example", "application/json", http.StatusOK},
+		{"no Origin (not a browser)", "", "application/json", http.StatusOK},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+auth.LoginPath, strings.NewReader(`{"name":"ada"}`))
+		req.Header.Set("Content-Type", tc.contentType)
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Token, Error string }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tc.status || (tc.status == http.StatusOK) != (body.Token != "") {
+			t.Fatalf("%s: %d %+v (%v), want %d", tc.name, resp.StatusCode, body, err, tc.status)
+		}
+		if tc.status == http.StatusForbidden && !strings.Contains(body.Error, tc.origin) {
+			t.Fatalf("%s: error %q does not name the origin", tc.name, body.Error)
+		}
+	}
+}
