@@ -200,7 +200,8 @@ type Setup struct {
 
 // Definition registers a game under a name.
 type Definition struct {
-	// Name is the name rooms are created with.
+	// Name is the name rooms are created with: at most MaxNameLen bytes
+	// of UTF-8, as clients name it.
 	Name string
 	// New creates the game for a new room. An error refuses the room; it is
 	// wrapped in ErrInvalidOptions. A nil Game (or nil pointer) with no

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"unicode/utf8"
 )
 
 // Limits of a room's configuration.
@@ -13,6 +14,9 @@ const (
 	MaxTickRate = 120
 	// MaxSeats bounds players plus spectators in one room.
 	MaxSeats = 1024
+	// MaxNameLen bounds a game's name in bytes: the longest a client may
+	// name in CreateRoom, QuickMatch, ListRooms and GetLeaderboard.
+	MaxNameLen = 64
 )
 
 // Registry maps game names to their definitions. Safe from any goroutine.
@@ -25,10 +29,15 @@ type Registry struct {
 func NewRegistry() *Registry { return &Registry{defs: make(map[string]Definition)} }
 
 // Register adds d. It fails with ErrDuplicateGame for a name already taken
-// and ErrInvalidDefinition for an incomplete or out-of-range definition.
+// and ErrInvalidDefinition for an incomplete or out-of-range definition,
+// a name past MaxNameLen bytes or not UTF-8 included (no client could
+// ask for it).
 func (g *Registry) Register(d Definition) error {
 	if d.Name == "" || d.New == nil {
 		return fmt.Errorf("%w: name and New are required", ErrInvalidDefinition)
+	}
+	if len(d.Name) > MaxNameLen || !utf8.ValidString(d.Name) {
+		return fmt.Errorf("%w: name %.80q: a client names a game in at most %d bytes of UTF-8", ErrInvalidDefinition, d.Name, MaxNameLen)
 	}
 	d = d.withDefaults()
 	if d.TickRate < MinTickRate || d.TickRate > MaxTickRate {
