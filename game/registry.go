@@ -43,8 +43,13 @@ func (g *Registry) Register(d Definition) error {
 	if d.TickRate < MinTickRate || d.TickRate > MaxTickRate {
 		return fmt.Errorf("%w: %s: tick rate %d not in %d..%d", ErrInvalidDefinition, d.Name, d.TickRate, MinTickRate, MaxTickRate)
 	}
-	if d.MaxPlayers < 1 || d.MaxPlayers+d.MaxSpectators > MaxSeats || d.MinPlayers < 1 || d.MinPlayers > d.MaxPlayers {
-		return fmt.Errorf("%w: %s: seats out of range", ErrInvalidDefinition, d.Name)
+	switch {
+	case d.MaxPlayers < 1 || d.MaxPlayers > MaxSeats:
+		return fmt.Errorf("%w: %s: MaxPlayers %d not in 1..%d", ErrInvalidDefinition, d.Name, d.MaxPlayers, MaxSeats)
+	case d.MinPlayers < 1 || d.MinPlayers > d.MaxPlayers:
+		return fmt.Errorf("%w: %s: MinPlayers %d not in 1..%d (MaxPlayers)", ErrInvalidDefinition, d.Name, d.MinPlayers, d.MaxPlayers)
+	case d.MaxPlayers+d.MaxSpectators > MaxSeats:
+		return fmt.Errorf("%w: %s: MaxPlayers %d and MaxSpectators %d past %d seats together", ErrInvalidDefinition, d.Name, d.MaxPlayers, d.MaxSpectators, MaxSeats)
 	}
 	if d.InputRate < 0 {
 		return fmt.Errorf("%w: %s: negative input rate", ErrInvalidDefinition, d.Name)

@@ -37,3 +37,28 @@ func TestRegisterRefusesNamesNoClientCanAskFor(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisterNamesTheBadSeatCount: a definition whose seat counts are out
+// of range is refused with an error that says which count and why, not
+// only that some seats are wrong.
+func TestRegisterNamesTheBadSeatCount(t *testing.T) {
+	newGame := func(game.Setup) (game.Game, error) { return nil, nil }
+	for _, tc := range []struct {
+		d    game.Definition
+		want string
+	}{
+		{game.Definition{MaxPlayers: -1}, "MaxPlayers -1"},
+		{game.Definition{MaxPlayers: 1025}, "MaxPlayers 1025"},
+		{game.Definition{MinPlayers: -2}, "MinPlayers -2"},
+		{game.Definition{MaxPlayers: 4, MinPlayers: 5}, "MinPlayers 5"},
+		{game.Definition{MinPlayers: 9}, "MinPlayers 9"}, // MaxPlayers' default is 8
+		{game.Definition{MaxPlayers: 8, MaxSpectators: 1017}, "MaxSpectators 1017"},
+	} {
+		tc.d.Name, tc.d.New = "g", newGame
+		err := game.NewRegistry().Register(tc.d)
+		if !errors.Is(err, game.ErrInvalidDefinition) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Register(MaxPlayers %d, MinPlayers %d, MaxSpectators %d): %v, want ErrInvalidDefinition saying %q",
+				tc.d.MaxPlayers, tc.d.MinPlayers, tc.d.MaxSpectators, err, tc.want)
+		}
+	}
+}
