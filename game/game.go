@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -186,7 +187,8 @@ type Message struct {
 type Setup struct {
 	// RoomID is the new room's id.
 	RoomID string
-	// Options are the game-specific options from RoomOptions.
+	// Options are the game-specific options from RoomOptions, the game's
+	// own copy: it may change them.
 	Options map[string]string
 	// MaxPlayers and TickRate are the room's effective limits.
 	MaxPlayers int
@@ -271,7 +273,7 @@ func (d Definition) RoomCost(opts RoomOptions) int {
 // options are priced with DefaultCost.
 func (d Definition) price(opts RoomOptions) (cost int, err error) {
 	d = d.withDefaults()
-	s := Setup{Options: opts.Options, MaxPlayers: cmp.Or(opts.MaxPlayers, d.MaxPlayers), TickRate: cmp.Or(opts.TickRate, d.TickRate)}
+	s := Setup{Options: maps.Clone(opts.Options), MaxPlayers: cmp.Or(opts.MaxPlayers, d.MaxPlayers), TickRate: cmp.Or(opts.TickRate, d.TickRate)}
 	if d.Cost == nil {
 		return max(DefaultCost(s), 1), nil
 	}

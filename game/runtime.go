@@ -320,7 +320,10 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 		seed = mathrand.Uint64()
 	}
 	r.seed = seed
-	g, err := r.newGame(Setup{RoomID: id, Options: opts.Options, MaxPlayers: maxPlayers, TickRate: rate, Seed: seed, Logger: r.log})
+	// The game's own copy of the options: one that rewrites them (fills
+	// in its defaults, spells a value its own way) changes neither the
+	// room's nor the caller's, whose are the room's quick-match key.
+	g, err := r.newGame(Setup{RoomID: id, Options: maps.Clone(opts.Options), MaxPlayers: maxPlayers, TickRate: rate, Seed: seed, Logger: r.log})
 	if err != nil {
 		if strings.HasPrefix(err.Error(), def.Name+": ") {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err) // names the game itself
