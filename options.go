@@ -63,7 +63,9 @@ type Options struct {
 	Pages fs.FS
 	// OnResult is called on the room's tick worker when a running match
 	// ends; it must be quick and must not block (queue the Result, write it
-	// elsewhere). See game.Result. Zero value means results are not kept.
+	// elsewhere). See game.Result. A panic in it is logged with its stack
+	// and goes no further (the store, when there is one, has the result
+	// already). Zero value means results are not kept.
 	OnResult func(game.Result)
 
 	// TokenKey signs and verifies session tokens, at least 32 bytes. Zero

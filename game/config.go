@@ -148,7 +148,8 @@ type Config struct {
 	// OnResult is called on the tick worker when a match that was running
 	// ends (Context.End, or the room closing), with who played and how it
 	// ended; it must be quick and must not block: a store queues the
-	// Result and writes it elsewhere. Zero value means no call.
+	// Result and writes it elsewhere. A panic in it is logged with its
+	// stack and goes no further. Zero value means no call.
 	OnResult func(Result)
 }
 

@@ -395,3 +395,37 @@ func TestEachBrokenGameIsLogged(t *testing.T) {
 		}
 	}
 }
+
+// A panic in Config.OnResult (the server's code, not the game's: here
+// one that reads the first winner of a result with none) while it is told
+// of a match whose game panicked is logged and goes no further: the room
+// whose game failed ends as without it, and the shard's other rooms and
+// the process play on.
+func TestOnResultPanicAfterAGamePanicEndsNoMoreThanItsRoom(t *testing.T) {
+	defs := []game.Definition{{Name: "fragile", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
+		return &fragile{counter: counter{vals: map[uint64]int{}}}, nil
+	}}}
+	var told atomic.Int32
+	e := gametest.NewEnv(t, defs, func(c *game.Config) {
+		c.Shards = 1
+		c.OnResult = func(r game.Result) {
+			told.Add(1)
+			_ = r.Winners()[0].Name // a result with no winners: index out of range
+		}
+	})
+	bad, good := e.Create(t, game.RoomOptions{Game: "fragile"}), e.Create(t, game.RoomOptions{Game: "fragile"})
+	a, b := e.Seat(t, bad, "a"), e.Seat(t, good, "b")
+	e.Advance(t, 100*time.Millisecond)
+
+	a.Send(t, []byte("later")) // its next Update panics
+	b.Send(t, []byte("+"))
+	e.Advance(t, 200*time.Millisecond)
+	if told.Load() != 1 || bad.Phase() != game.PhaseDisposed {
+		t.Fatalf("OnResult told %d times; the room whose game panicked is %v", told.Load(), bad.Phase())
+	}
+	b.Send(t, []byte("+"))
+	e.Advance(t, 100*time.Millisecond)
+	if ents, _ := b.Entities(); ents[uint64(b.Seat)] != "2" || good.Phase() != game.PhaseRunning {
+		t.Fatalf("the other room is %v, its player holds %v, want seat %d at 2", good.Phase(), ents, b.Seat)
+	}
+}

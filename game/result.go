@@ -1,6 +1,9 @@
 package game
 
-import "time"
+import (
+	"runtime/debug"
+	"time"
+)
 
 // Result is a finished match as the runtime reports it to Config.OnResult:
 // the record a store persists as match history.
@@ -72,5 +75,19 @@ func (r *Room) report(res MatchResult, started bool) {
 	out.Outcome.WinnerSeats = append([]uint32(nil), res.WinnerSeats...)
 	out.Outcome.Data = append([]byte(nil), res.Data...)
 	out.Outcome.Scores = append([]SeatScore(nil), res.Scores...)
+	r.tell(fn, out)
+}
+
+// tell calls fn, Config.OnResult, with out. A panic in it (a bug of the
+// server's code that a result reached: the first winner of a draw, say)
+// is logged with its stack and goes no further: raised while the room of
+// a game that failed was ended (Room.crashed), it escaped that recover and
+// ended the process, every room with it.
+func (r *Room) tell(fn func(Result), out Result) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("OnResult panicked: the result went no further", "room", r.id, "reason", out.Outcome.Reason, "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
 	fn(out)
 }
