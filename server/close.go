@@ -160,7 +160,14 @@ func (c *Conn) onCloseFrame(p []byte) *frameError {
 	if c.state == stateOpen {
 		// Frames queued before the close go first, then the echo.
 		c.flush(false)
-		if c.state != stateOpen {
+		switch c.state {
+		case stateOpen:
+		case stateClosing:
+			// The flush sent the close frame a Close had queued: it
+			// answers the peer's, and both close frames are out.
+			c.closeTCP()
+			return nil
+		default:
 			return nil // the flush closed a slow connection
 		}
 		c.closeFor, c.closeCode, c.closeWhy = ReasonPeer, code, string(reason)
