@@ -297,3 +297,47 @@ func TestFloodAfterTheCloseIsCut(t *testing.T) {
 		t.Fatalf("the server read %d bytes of a %d-byte flood after its close", in, sent)
 	}
 }
+
+// rateVerdicts hands out the OverRate of every message it gets.
+type rateVerdicts struct {
+	BaseHandler
+	over chan bool
+}
+
+func (h rateVerdicts) OnMessage(c *Conn, _ ws.OpCode, _ []byte) { h.over <- c.OverRate() }
+
+// TestFragmentedMessagesOverTheRateAreFlagged: a message whose first
+// fragment is over the rate reaches the Handler with OverRate set however
+// large its last fragment; it was the last fragment's verdict, and one of
+// 1 KiB or more is not counted, so a client that ended each message with
+// one had all its messages served at up to twice the rate.
+func TestFragmentedMessagesOverTheRateAreFlagged(t *testing.T) {
+	const rate = 50
+	h := rateVerdicts{over: make(chan bool, 1024)}
+	s := startServer(t, Config{MessageRate: rate, RateCloseCode: 4002}, func(ts *testServer) { ts.Handle("/verdicts", h) })
+	rc := dialWS(t, s, "/verdicts")
+	tail := bytes.Repeat([]byte("y"), 1024)
+	var msgs bytes.Buffer
+	const n = 3 * rate // a burst (2 × rate) and a rate's worth over it: not yet a flood
+	for range n {
+		msgs.Write(maskedFrame(0x01, []byte("x")))
+		msgs.Write(maskedFrame(0x80, tail))
+	}
+	start := time.Now()
+	rc.write(msgs.Bytes())
+	served := 0
+	for i := range n {
+		select {
+		case over := <-h.over:
+			if !over {
+				served++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d messages reached the handler", i, n)
+		}
+	}
+	elapsed := time.Since(start)
+	if bound := 2*rate + int(elapsed.Seconds()*rate) + 1; served > bound {
+		t.Fatalf("%d of %d messages served within the rate in %v at %d/s, want at most %d", served, n, elapsed, rate, bound)
+	}
+}

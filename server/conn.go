@@ -73,7 +73,8 @@ type Conn struct {
 	drained     int32         // bytes read and ignored while lingering or closing
 	inNeed      int32         // bytes the unfinished frame at the front of gnet's buffer needs; 0 when unknown
 	inKept      int32         // bytes left in gnet's buffer at the end of the last read
-	refuse      int32         // HTTP status to refuse with at the first read
+	refuse      int16         // HTTP status to refuse with at the first read
+	fragOver    bool          // a counted frame of the message being reassembled was over the rate
 	listIndex   int32         // index in loop.conns
 	addr        *addrState    // the client address's input budget; nil until upgraded
 	inLast      int64         // unix ns of the last input budget charge
@@ -146,7 +147,8 @@ func (c *Conn) Value() any {
 }
 
 // OverRate reports whether the message being handed to Handler.OnMessage
-// came over Config.MessageRate; a handler that serves anyone (echo,
+// came over Config.MessageRate (a fragmented one: when its first fragment,
+// or a later one that counted, did); a handler that serves anyone (echo,
 // broadcast) drops such a message. Loop only, during OnMessage.
 func (c *Conn) OverRate() bool { return c.overRate }
 

@@ -167,7 +167,12 @@ func (c *Conn) dispatch(h ws.Header, p []byte, now int64) *frameError {
 		c.fragOp = h.OpCode
 		c.utf8Done = 0
 		c.msgStart = now
+		c.fragOver = false
 	}
+	// The message is over the rate when one of its counted frames was,
+	// its first above all: a last fragment of 1 KiB or more is not
+	// counted, and its own verdict would clear the first one's.
+	c.fragOver = c.fragOver || c.overRate
 	c.msg = append(c.msg, p...)
 	if c.fragOp == ws.OpText {
 		n, ok := validUTF8Prefix(c.msg[c.utf8Done:])
@@ -184,6 +189,7 @@ func (c *Conn) dispatch(h ws.Header, p []byte, now int64) *frameError {
 	}
 	op := c.fragOp
 	c.fragOp, c.msgStart = 0, 0
+	c.overRate, c.fragOver = c.fragOver, false
 	c.handler.OnMessage(c, op, c.msg)
 	// Keep a modest buffer for the next fragmented message; give a big
 	// one back so idle connections stay small.
