@@ -150,7 +150,9 @@ func (c *Conn) closeTCP() {
 }
 
 // onCloseFrame answers the peer's close frame: it echoes the code when the
-// close is the peer's, or completes our own closing handshake. Loop only.
+// close is the peer's, or completes our own closing handshake. The socket
+// closes once gnet has written what it holds for the peer, our close frame
+// last (recheckHeld), or at the close deadline. Loop only.
 func (c *Conn) onCloseFrame(p []byte) *frameError {
 	code, reason, ferr := parseClose(p)
 	if ferr != nil {
@@ -158,29 +160,31 @@ func (c *Conn) onCloseFrame(p []byte) *frameError {
 	}
 	c.peerClosed = true
 	if c.state == stateOpen {
-		// Frames queued before the close go first, then the echo.
-		c.flush(false)
-		switch c.state {
-		case stateOpen:
-		case stateClosing:
-			// The flush sent the close frame a Close had queued: it
-			// answers the peer's, and both close frames are out.
-			c.closeTCP()
-			return nil
-		default:
-			return nil // the flush closed a slow connection
-		}
-		c.closeFor, c.closeCode, c.closeWhy = ReasonPeer, code, string(reason)
-		c.mu.Lock()
-		c.writeShut = true
-		c.mu.Unlock()
+		// Frames queued before the close go first, then the echo; a close
+		// frame a Close queued already answers the peer's instead.
 		echo := code
 		if code == ws.StatusNoStatusRcvd {
 			echo = 0
 		}
-		l := c.loop
-		l.ctl = appendClose(l.ctl[:0], echo, "")
-		_, _ = c.gc.Write(l.ctl)
+		c.mu.Lock()
+		if !c.writeShut {
+			c.writeShut, c.closeReq = true, true
+			c.reqFor, c.reqCode, c.reqReason = ReasonPeer, echo, ""
+		}
+		c.mu.Unlock()
+		c.flush(false)
+		if c.state != stateClosing {
+			return nil // the flush closed a slow connection
+		}
+		if c.closeFor == ReasonPeer {
+			c.closeCode, c.closeWhy = code, string(reason)
+		}
+	}
+	if c.gc.OutboundBuffered() > 0 {
+		// Closing the socket now would cut what gnet holds short, the
+		// peer's answer among it.
+		c.loop.addHeld(c)
+		return nil
 	}
 	c.closeTCP()
 	return nil

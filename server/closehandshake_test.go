@@ -32,10 +32,61 @@ func TestCloseCrossingTheHandlersClose(t *testing.T) {
 	if err != nil || h.OpCode != ws.OpClose || !bytes.Equal(p, closePayload(4000, "closed by the handler")) {
 		t.Fatalf("read %v %q %v, want the handler's close frame", h.OpCode, p, err)
 	}
+	rc.expectFIN("after both close frames")
+}
+
+// expectFIN checks that the server ended the TCP connection gracefully
+// after its close frame, well within the test's CloseTimeout (a minute):
+// a read that times out means the server held the socket open.
+func (rc *rawClient) expectFIN(when string) {
+	rc.t.Helper()
 	_ = rc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if b, err := rc.br.ReadByte(); err == nil {
-		t.Fatalf("byte %#x after the close frames", b)
+		rc.t.Fatalf("%s: byte %#x after the close frame", when, b)
 	} else if !errors.Is(err, io.EOF) {
-		t.Fatalf("after both close frames the server kept the TCP connection open: read %v, want EOF", err)
+		rc.t.Fatalf("%s: the server kept the TCP connection open or reset it: read %v, want EOF", when, err)
 	}
+}
+
+// A peer that closes while gnet still holds frames for it, a reader slower
+// than the server writes, gets them whole and then the echo of its close:
+// closing the socket at once left gnet's bytes unsent, the TCP connection
+// ending mid-frame without an answer to the close (1006 in a browser).
+func TestCloseBehindFramesGnetHolds(t *testing.T) {
+	s := startServer(t, Config{CloseTimeout: time.Minute})
+	t.Run("close alone", func(t *testing.T) { closeBehindFramesGnetHolds(t, s, nil) })
+	// What follows the close frame is not read: an unmasked frame there
+	// would otherwise fail the connection, which then lingered until
+	// CloseTimeout.
+	t.Run("close and bytes after it", func(t *testing.T) {
+		closeBehindFramesGnetHolds(t, s, frameWithLen(0x81, []byte("after"), 5, false))
+	})
+}
+
+func closeBehindFramesGnetHolds(t *testing.T, s *testServer, after []byte) {
+	rc := dialWS(t, s, "/echo")
+	// 16 echoes of 60 KB: more than the kernel buffers of a reader that
+	// has not read yet take, well within ReliableBudget (1 MiB).
+	const n = 16
+	msg := bytes.Repeat([]byte("e"), 60_000)
+	var send []byte
+	for range n {
+		send = append(send, maskedFrame(0x82, msg)...)
+	}
+	in := s.Stats().FramesIn
+	rc.write(send)
+	// The close frame comes in a read of its own, once every message was
+	// read and its echo queued.
+	waitStats(t, s.Server, func(st Stats) bool { return st.FramesIn >= in+n })
+	rc.write(append(maskedFrame(0x88, closePayload(1000, "")), after...))
+	for i := range n {
+		h, p, err := rc.readData()
+		if err != nil || h.OpCode != ws.OpBinary || len(p) != len(msg) {
+			t.Fatalf("echo %d of %d: %v, %d bytes, %v", i+1, n, h.OpCode, len(p), err)
+		}
+	}
+	if code := rc.readClose(); code != 1000 {
+		t.Fatalf("close code %d, want the echo of 1000", code)
+	}
+	rc.expectFIN("after the echo of the close")
 }

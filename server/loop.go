@@ -113,7 +113,8 @@ func (l *loop) addHeld(c *Conn) {
 // recheckHeld flushes the held connections for which gnet has drained
 // what the kernel refused, counts again what gnet holds for the others,
 // and drops from the list those for which it holds nothing and that keep
-// no frames back. gnet v2 tells nobody when it drains a connection's
+// no frames back; a connection whose peer's close frame is answered is
+// closed once gnet has written what it held (onCloseFrame). gnet v2 tells nobody when it drains a connection's
 // buffer, so without it a frame kept back would wait for the connection's
 // next frame, its next read or the sweep, and the count Congested reads
 // would stay over HighWater until then: up to Config.SweepInterval for a
@@ -123,6 +124,17 @@ func (l *loop) addHeld(c *Conn) {
 func (l *loop) recheckHeld() {
 	kept := l.held[:0]
 	for _, c := range l.held {
+		if c.state == stateClosing && c.peerClosed {
+			// Both close frames are out once gnet has written what it
+			// held (onCloseFrame).
+			if c.gc.OutboundBuffered() > 0 {
+				kept = append(kept, c)
+				continue
+			}
+			c.onHeldList = false
+			c.closeTCP()
+			continue
+		}
 		c.flushIfDrained() // c stays on the list meanwhile: addHeld appends nothing
 		if c.state == stateOpen && !c.holding {
 			c.setOut(int64(c.gc.OutboundBuffered()))

@@ -28,7 +28,8 @@ func (c *Conn) readFrames(b []byte, now int64) int {
 	}
 	cfg := &c.srv.cfg
 	used := 0
-	for c.state == stateOpen || c.state == stateClosing {
+	// Nothing is read past the peer's close frame (RFC 6455 §5.5.1).
+	for (c.state == stateOpen || c.state == stateClosing) && !c.peerClosed {
 		h, hn, ferr := parseHeader(b[used:])
 		if ferr != nil {
 			c.fail(ReasonProtocol, ferr.code, ferr.reason)
