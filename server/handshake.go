@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
@@ -31,7 +32,9 @@ func (c *Conn) handshake(b []byte) int {
 		return 0
 	case 0:
 	default:
-		c.refuseHTTP(int(st), statusText(int(st)), 0)
+		// The answer to a HEAD request has no body (RFC 9110 §9.3.2).
+		head := st == 405 && bytes.HasPrefix(b, []byte("HEAD "))
+		c.answerHTTP(int(st), statusText(int(st)), 0, !head)
 		return len(b)
 	}
 	r.RemoteAddr = c.remote
@@ -164,6 +167,12 @@ func (c *Conn) writeSwitching(r *Request) {
 // address that is refused and keeps its sockets open holds no more of
 // them than the cap. Loop only.
 func (c *Conn) refuseHTTP(status int, msg string, retry time.Duration) {
+	c.answerHTTP(status, msg, retry, true)
+}
+
+// answerHTTP is refuseHTTP, leaving out the body (its length still given)
+// unless body is set: the answer to a HEAD request. Loop only.
+func (c *Conn) answerHTTP(status int, msg string, retry time.Duration, body bool) {
 	c.srv.refused.add(status)
 	b := c.loop.out[:0]
 	b = append(b, "HTTP/1.1 "...)
@@ -185,8 +194,10 @@ func (c *Conn) refuseHTTP(status int, msg string, retry time.Duration) {
 	b = append(b, "Content-Length: "...)
 	b = strconv.AppendInt(b, int64(len(msg)+1), 10)
 	b = append(b, "\r\n\r\n"...)
-	b = append(b, msg...)
-	b = append(b, '\n')
+	if body {
+		b = append(b, msg...)
+		b = append(b, '\n')
+	}
 	_, _ = c.gc.Write(b)
 	c.loop.out = b[:0]
 	c.linger()

@@ -204,6 +204,23 @@ func TestHandshakeRefusals(t *testing.T) {
 	})
 }
 
+// TestHeadRefusalHasNoBody: the 405 that answers a HEAD request carries
+// no body (RFC 9110 §9.3.2); a client reads what follows the head as the
+// next response.
+func TestHeadRefusalHasNoBody(t *testing.T) {
+	s := startServer(t, Config{})
+	rc := &rawClient{t: t, nc: dialRaw(t, s)}
+	rc.br = bufio.NewReader(rc.nc)
+	rc.write([]byte(strings.Replace(upgradeRequest("/echo", ""), "GET", "HEAD", 1)))
+	resp, err := http.ReadResponse(rc.br, &http.Request{Method: http.MethodHead})
+	if err != nil || resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET" {
+		t.Fatalf("answer to HEAD: %v %v", resp, err)
+	}
+	if rest, err := io.ReadAll(rc.br); err != nil || len(rest) != 0 {
+		t.Fatalf("after the head of the 405 to HEAD: %q (%v), want the end of the connection", rest, err)
+	}
+}
+
 func TestAcceptSeesRequestAndRefuses(t *testing.T) {
 	s := startServer(t, Config{})
 	t.Run("request reaches Accept", func(t *testing.T) {
