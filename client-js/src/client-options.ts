@@ -77,7 +77,11 @@ export interface ClientOptions {
   desyncRecoveryMs?: number;
   /** now is the clock for RTT samples, in ms. Absent means performance.now (or Date.now). */
   now?: () => number;
-  /** onListenerError receives errors thrown by event listeners. Absent means rethrow on a fresh task. */
+  /**
+   * onListenerError receives errors thrown by event listeners: the
+   * client's, its rooms' and its connection's. Absent means rethrow on a
+   * fresh task.
+   */
   onListenerError?: (err: unknown) => void;
 }
 

@@ -159,6 +159,7 @@ export class Client extends Emitter<ClientEvents> {
     if (options.maxReconnectAttempts) connOpts.maxReconnectAttempts = options.maxReconnectAttempts;
     if (options.slowDelayMs) connOpts.slowDelayMs = options.slowDelayMs;
     if (options.connectTimeoutMs) connOpts.connectTimeoutMs = options.connectTimeoutMs;
+    if (options.onListenerError) connOpts.onListenerError = options.onListenerError;
     connOpts.maxDelayMs = () => this.resumer.maxDelayMs();
     const loc = (globalThis as { location?: { origin?: string; protocol?: string } }).location;
     const httpUrl = options.httpUrl ?? (loc?.protocol === "http:" || loc?.protocol === "https:" ? loc.origin : undefined);
@@ -615,7 +616,7 @@ export class Client extends Emitter<ClientEvents> {
       return;
     }
     if (!this.resumer.joinedMakesRoom(joined.roomId, ctx)) return;
-    const room = new Room(this.host(), joined, ctx?.password ?? "", this.opts.room);
+    const room = new Room(this.host(), joined, ctx?.password ?? "", this.opts.room, this.opts.onListenerError);
     room.on("desync", () => this.scheduleDesyncRecovery());
     this.roomMap.set(room.id, room);
   }

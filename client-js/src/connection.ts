@@ -109,6 +109,8 @@ export interface ConnectionOptions {
    * retry.
    */
   diagnose?: (failure: HandshakeFailure) => Promise<TickroomError | undefined>;
+  /** onListenerError receives errors thrown by the connection's event listeners. Absent means rethrow on a fresh task. */
+  onListenerError?: (err: unknown) => void;
 }
 
 /** OnlineEventSource is the part of a window that reports the network coming back. */
@@ -205,7 +207,7 @@ export class Connection extends Emitter<ConnectionEvents> {
    * "misconfigured" TickroomError); call connect to open the first socket.
    */
   constructor(options: ConnectionOptions) {
-    super();
+    super(options.onListenerError);
     this.opts = options;
     this.endpoint = normalizeWebSocketUrl(options.url);
     this.tokenValue = options.token;

@@ -103,9 +103,14 @@ export class Room extends Emitter<RoomEvents> {
   // has them, and interpolation stamps them as they come.
   private early: [keyof RoomEvents, unknown][] | undefined = [];
 
-  /** Room's constructor is called by the client when a join succeeds. */
-  constructor(host: RoomHost, joined: Joined, password = "", options: RoomOptions = {}) {
-    super();
+  /**
+   * Room's constructor is called by the client when a join succeeds;
+   * onListenerError receives errors thrown by the room's listeners (the
+   * client's ClientOptions.onListenerError), absent means rethrow on a
+   * fresh task.
+   */
+  constructor(host: RoomHost, joined: Joined, password = "", options: RoomOptions = {}, onListenerError?: (err: unknown) => void) {
+    super(onListenerError);
     this.host = host;
     this.id = joined.roomId;
     this.joinedMsg = joined;

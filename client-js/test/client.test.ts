@@ -310,6 +310,24 @@ describe("Client", () => {
     assert.deepEqual(entities(room), { 5: "e" });
   });
 
+  // In Node an error thrown on a fresh task ends the process: an app that
+  // passes onListenerError counts on it for every listener of the client,
+  // those of its rooms and of its connection too.
+  it("hands the errors of room and connection listeners to onListenerError", async () => {
+    const caught: string[] = [];
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000, onListenerError: (e) => caught.push(String(e)) });
+    const room = await joinedRoom(client, sock);
+    room.on("state", () => {
+      throw new Error("room listener");
+    });
+    client.connection.on("message", () => {
+      throw new Error("connection listener");
+    });
+    sendState(sock, { tick: 1, key: true, up: { 5: "e" } });
+    assert.deepEqual(caught, ["Error: room listener", "Error: connection listener"]);
+    assert.deepEqual(entities(room), { 5: "e" });
+  });
+
   const recoveries = [
     { name: "a keyframe arrives in time: no reconnect", keyframe: true, sockets: 1 },
     { name: "no keyframe: reconnect and resume from the last tick", keyframe: false, sockets: 2 },
