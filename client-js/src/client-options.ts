@@ -39,7 +39,12 @@ export interface ClientOptions {
   protocols?: string[];
   /** backoff shapes reconnect delays; absent means 250 ms doubling up to 30 s, full jitter. */
   backoff?: BackoffOptions;
-  /** reconnect turns automatic reconnection off when false. Absent means on. */
+  /**
+   * reconnect turns automatic reconnection off when false: a socket that
+   * drops, and one the client drops itself (a heartbeat timeout, a desync
+   * recovery), ends the connection (a close event with willReconnect
+   * false), and the app calls open() to start over. Absent means on.
+   */
   reconnect?: boolean;
   /** maxReconnectAttempts gives up after that many failed attempts in a row. Zero or absent means never. */
   maxReconnectAttempts?: number;
@@ -71,7 +76,8 @@ export interface ClientOptions {
   /**
    * desyncRecoveryMs is how long a room may wait for a keyframe after a
    * refused delta before the client reconnects and resumes it from its last
-   * tick (the protocol has no other way to ask for a keyframe). Zero or
+   * tick (the protocol has no other way to ask for a keyframe; with
+   * reconnect off, the connection ends instead). Zero or
    * absent means 3000 ms; a negative value turns recovery off.
    */
   desyncRecoveryMs?: number;

@@ -676,8 +676,17 @@ export class Client extends Emitter<ClientEvents> {
       this.desyncTimer = undefined;
       if (this.connection.state !== "open") return;
       const stuck = [...this.roomMap.values()].some((r) => r.live && !r.resuming && r.store.needsKeyframe);
-      if (stuck) this.connection.reconnectNow(1000, "state desync; resuming");
+      if (stuck) this.dropSocket(1000, "state desync; resuming");
     }, wait);
+  }
+
+  // dropSocket drops a socket the client gave up on itself (a silent
+  // server, a room waiting in vain for a keyframe) and opens a new one at
+  // once; with reconnect off, which leaves reconnecting to the app, the
+  // connection ends instead, as after a drop.
+  private dropSocket(code: number, reason: string): void {
+    if (this.opts.reconnect === false) this.connection.close(code, reason);
+    else this.connection.reconnectNow(code, reason);
   }
 
   private onClose(c: CloseDetails): void {
@@ -719,7 +728,7 @@ export class Client extends Emitter<ClientEvents> {
       const now = this.now();
       const probing = this.probeSentAt > this.lastHeard;
       if (now - this.lastHeard >= timeout && probing && now - this.probeSentAt >= timeout - interval) {
-        this.connection.reconnectNow(4003, "heartbeat timeout");
+        this.dropSocket(4003, "heartbeat timeout");
         return;
       }
       if (!probing) this.probeSentAt = now;

@@ -9,7 +9,7 @@ import { errorMessage } from "../src/messages.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, received, reply, welcome } from "./fake-server.js";
 import { assertPartial, flush } from "./helpers.js";
-import { connected, enc, joinedRoom, opts, useFakes } from "./client-setup.js";
+import { connected, enc, joinedRoom, opts, sendState, useFakes } from "./client-setup.js";
 
 describe("Client connecting", () => {
   useFakes();
@@ -240,6 +240,31 @@ describe("Client connecting", () => {
     assert.equal(sock.closedWith?.code, 4003);
     assert.equal((FakeWebSocket.instances).length, 2);
   });
+
+  // reconnect: false leaves every reconnect to the app: a socket the
+  // client drops itself, a silent one or one whose room waits in vain for
+  // a keyframe, ends the connection as a drop would, rather than opening
+  // a new one behind the app's back.
+  for (const why of ["heartbeat", "desync"] as const) {
+    it(`opens no new socket of its own with reconnect off: ${why}`, async () => {
+      const { client, sock } = await connected({ heartbeatIntervalMs: why === "heartbeat" ? 1000 : 60_000, reconnect: false, desyncRecoveryMs: 2000 });
+      const room = await joinedRoom(client, sock);
+      const closes: { code: number; willReconnect: boolean }[] = [];
+      client.on("close", (c) => closes.push({ code: c.code, willReconnect: c.willReconnect }));
+      if (why === "desync") {
+        sendState(sock, { tick: 10, key: true, up: { 1: "a" } });
+        sendState(sock, { tick: 13, base: 12, up: { 2: "b" } });
+      }
+      mock.timers.tick(1000);
+      mock.timers.tick(1000);
+      mock.timers.tick(1000);
+      mock.timers.tick(1000);
+      assert.deepEqual(closes, [{ code: why === "heartbeat" ? 4003 : 1000, willReconnect: false }]);
+      assert.equal(FakeWebSocket.instances.length, 1);
+      assert.equal(client.state, "closed");
+      assert.equal(room.live, false);
+    });
+  }
 
   it("pings before it judges a silence its own late timer made (a background tab)", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 1000 });
