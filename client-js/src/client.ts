@@ -3,6 +3,7 @@ import { Connection, PROTOCOL_VERSION, type CloseDetails, type ConnectionState }
 import { Emitter } from "./emitter.js";
 import { TickroomError } from "./errors.js";
 import { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
+import { CLIENT_FIELD_LIMITS } from "./gen/limits_table.js";
 import { ClientMessageSchema, ServerMessageSchema, type ClientMessage, type ServerMessage } from "./gen/tickroom/v1/envelope_pb.js";
 import { CreateRoomSchema, ListRoomsSchema, QuickMatchSchema, UnwatchRoomsSchema, WatchRoomsSchema, type RoomList } from "./gen/tickroom/v1/lobby_pb.js";
 import {
@@ -49,6 +50,9 @@ export type { ClientEvents, ClientOptions } from "./client-options.js";
 
 /** MAX_REDIRECTS bounds the redirects one join follows. */
 const MAX_REDIRECTS = 3;
+
+/** MAX_INPUT_BYTES is the protocol's bound on an Input's data (Input.data in CLIENT_FIELD_LIMITS). */
+const MAX_INPUT_BYTES = CLIENT_FIELD_LIMITS.find((l) => l.path === "input.data")?.maxBytes ?? 4096;
 
 interface JoinContext {
   password: string;
@@ -484,6 +488,12 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private checkInput(roomId: string, data: Uint8Array): void {
+    // The server refuses an input's data past the protocol's limit
+    // (INPUT_TOO_LARGE), unanswered since an input has no request id: it
+    // would vanish and never be acknowledged.
+    if (data.length > MAX_INPUT_BYTES) {
+      throw new TickroomError("protocol", `tickroom: input data is ${data.length} bytes, over the protocol's ${MAX_INPUT_BYTES}`);
+    }
     const max = this.welcomeMsg?.maxMessageBytes ?? 0;
     if (max === 0) return;
     // The largest encoding: a 5-byte seq varint and every length prefix.

@@ -34,7 +34,7 @@ export interface RoomEvents {
 
 /** RoomHost is what a Room needs from the client that owns it. */
 export interface RoomHost {
-  /** checkInput throws a TickroomError when an input of that size would be over the server's message limit. */
+  /** checkInput throws a TickroomError when an input of that size would be over the server's message limit or the protocol's bound on input data. */
   checkInput(roomId: string, data: Uint8Array): void;
   /** sendInput writes one Input now; it returns false when it cannot (socket down). */
   sendInput(roomId: string, seq: number, data: Uint8Array): boolean;
@@ -227,9 +227,10 @@ export class Room extends Emitter<RoomEvents> {
    * sendInput sends one input (the game's encoded input message) and returns
    * its sequence number. local is what the reconcile event hands back for
    * replay (absent: data itself). While the connection is down the input
-   * waits in a bounded buffer. It throws for a spectator, a room left, or
-   * an input over the server's message limit (which would get the socket
-   * closed), before numbering it.
+   * waits in a bounded buffer. It throws for a spectator, a room left, an
+   * input over the server's message limit (which would get the socket
+   * closed), or data over the protocol's 4096 bytes (which the server
+   * would drop unanswered), before numbering it.
    */
   sendInput(data: Uint8Array, local?: unknown): number {
     if (!this.isLive) throw new Error(`tickroom: room ${this.id} was left`);

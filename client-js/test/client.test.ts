@@ -12,7 +12,8 @@ import type { Room } from "../src/room.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, received, reply, welcome } from "./fake-server.js";
 import { assertPartial, assertRejects, flush } from "./helpers.js";
-import { connected, dec, enc, entities, joinedRoom, sendState, useFakes } from "./client-setup.js";
+import { connect } from "../src/client.js";
+import { connected, dec, enc, entities, joinedRoom, opts, sendState, useFakes } from "./client-setup.js";
 
 describe("Client", () => {
   useFakes();
@@ -387,6 +388,23 @@ describe("Client", () => {
     const p = client.listRooms();
     reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: {} } });
     assert.deepEqual((await p).rooms, []);
+  });
+
+  // The server refuses an Input whose data is over the protocol's 4096
+  // bytes (ERROR_CODE_INPUT_TOO_LARGE), with no answer to an input, which
+  // has no request id: under its message limit (64 KiB by default) such an
+  // input went and vanished, never acknowledged, and the predictor replayed
+  // it on every state.
+  it("refuses an input whose data is over the protocol's limit, under a larger message limit", async () => {
+    const p = connect(opts({ heartbeatIntervalMs: 60_000 }));
+    const sock = FakeWebSocket.last();
+    welcome(sock, { maxMessageBytes: 65536 });
+    const room = await joinedRoom(await p, sock);
+    assert.throws(() => room.sendInput(new Uint8Array(4097)), /4096/);
+    assert.deepEqual(room.predictor.pending, []);
+    assert.equal(room.sendInput(new Uint8Array(4096)), 1);
+    const sent = received(sock).filter((m) => m.body.case === "input");
+    assert.deepEqual(sent.map((m) => (m.body.case === "input" ? [m.body.value.seq, m.body.value.data.length] : [])), [[1, 4096]]);
   });
 
   it("refuses an input over the server's message limit instead of getting closed", async () => {
