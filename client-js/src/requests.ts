@@ -1,5 +1,12 @@
 import { TickroomError } from "./errors.js";
 
+/**
+ * MAX_DELAY_MS is the longest timer delay: a longer one runs at once (after
+ * 1 ms), in browsers and Node alike, so a wait past it (a resume's, as long
+ * as the server's resume window, which may be days) waits this long.
+ */
+const MAX_DELAY_MS = 0x7fff_ffff;
+
 interface Pending<R> {
   resolve: (value: R) => void;
   reject: (err: Error) => void;
@@ -48,7 +55,7 @@ export class RequestTracker<R> {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new TickroomError("timeout", `tickroom: ${kind} got no reply within ${timeoutMs} ms`));
-      }, timeoutMs);
+      }, Math.min(timeoutMs, MAX_DELAY_MS));
       this.pending.set(id, { resolve, reject, timer, kind });
     });
     return { id, reply };

@@ -363,3 +363,40 @@ describe("Client resumes", () => {
     assert.equal(client.rooms.size, 0);
   });
 });
+
+describe("resume window from the server", () => {
+  // Real timers: a delay over 2^31 - 1 ms is taken as 1 ms by Node and
+  // browsers alike, which mock timers do not copy. A server that holds
+  // seats for 30 days (-drop-grace 720h, a turn-based game) says so in
+  // Welcome.resume_window_ms, and a resume waits that long for its answer.
+  it("a resume window past the longest timer delay (2^31 ms) does not give the seat up at once", async () => {
+    FakeWebSocket.reset();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    const window = 720 * 3600 * 1000;
+    const p = connect(opts({ heartbeatIntervalMs: 60_000, backoff: { initialMs: 1, maxMs: 1, random: () => 0 } }));
+    const sock = FakeWebSocket.last();
+    welcome(sock, { resumeWindowMs: window });
+    const client = await p;
+    try {
+      const room = await joinedRoom(client, sock);
+      const failed: string[] = [];
+      client.on("resumeFailed", (f) => failed.push(f.error.message));
+      sock.serverClose(1006);
+      await new Promise((r) => setTimeout(r, 20));
+      const sock2 = FakeWebSocket.last();
+      assert.notEqual(sock2, sock);
+      welcome(sock2, { resumeWindowMs: window });
+      await new Promise((r) => setTimeout(r, 60));
+      assert.deepEqual(failed, []);
+      assert.deepEqual(received(sock2).map((m) => m.body.case), ["joinRoom"]);
+      assert.equal(client.rooms.get("r1"), room);
+      assert.equal(room.resuming, true);
+      assert.deepEqual(warnings, []);
+    } finally {
+      client.close();
+      process.off("warning", onWarning);
+    }
+  });
+});
