@@ -161,6 +161,24 @@ export const STABLE_MS = 5000;
 // WebSocket readyState OPEN, the same in every implementation.
 const OPEN = 1;
 
+// closeSocket closes s with code and reason, or without them when the
+// WebSocket refuses them: a browser takes only 1000 and 3000-4999, and a
+// reason of at most 123 bytes, and closes nothing when it throws, which
+// would leave a detached socket open, its user connected to the server.
+function closeSocket(s: WebSocketLike, code: number, reason: string): void {
+  try {
+    s.close(code, reason);
+    return;
+  } catch {
+    // Refused: close it plainly below.
+  }
+  try {
+    s.close();
+  } catch {
+    // Closing a socket that never opened may throw in some hosts; it is gone anyway.
+  }
+}
+
 /**
  * Connection is one logical connection to the server that survives dropped
  * sockets: it opens a WebSocket with binaryType "arraybuffer" and the
@@ -269,11 +287,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (s) {
       this.detach(s);
       this.socket = undefined;
-      try {
-        s.close(code, reason);
-      } catch {
-        // A socket that is still connecting may refuse a code; it is gone anyway.
-      }
+      closeSocket(s, code, reason);
       this.emit("close", { code, reason, info: closeCodeInfo(code), willReconnect: true, delayMs: 0 });
       // A listener closed us (TypeScript does not see that emit can).
       if ((this.current as ConnectionState) === "closed") return;
@@ -296,7 +310,12 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.socket?.bufferedAmount ?? 0;
   }
 
-  /** close closes the connection for good with a normal close code; no reconnect follows. */
+  /**
+   * close closes the connection for good with a normal close code; no
+   * reconnect follows. A code or reason the WebSocket refuses (a browser
+   * takes 1000 and 3000-4999, and a reason of at most 123 bytes) closes the
+   * socket without them; the close event still reports them.
+   */
   close(code = 1000, reason = "client closed"): void {
     if (this.current === "closed") return;
     this.clearTimer();
@@ -306,11 +325,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.socket = undefined;
     if (s) {
       this.detach(s);
-      try {
-        s.close(code, reason);
-      } catch {
-        // Closing a socket that never opened may throw in some hosts; ignore.
-      }
+      closeSocket(s, code, reason);
     }
     this.setState("closed");
     this.emit("close", { code, reason, info: closeCodeInfo(code), willReconnect: false, delayMs: 0 });

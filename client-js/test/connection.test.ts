@@ -233,6 +233,26 @@ describe("Connection", () => {
     assert.equal(conn.state, "closed");
   });
 
+  // A browser's WebSocket refuses to close with a code other than 1000 and
+  // 3000-4999 (1001, say, for a page going away) or a reason over 123
+  // bytes, and closes nothing then: the socket, detached, stayed open, its
+  // user connected to the server and its seats taken, not held for a
+  // resume, for as long as the page lived.
+  it("closes the socket even with a code or reason the WebSocket refuses", () => {
+    const { conn, closes } = newConn();
+    conn.connect();
+    const s = FakeWebSocket.last();
+    s.serverOpen();
+    conn.reconnectNow(1001, "going away");
+    assert.equal(s.readyState, 3);
+    const s2 = FakeWebSocket.last();
+    assert.notEqual(s2, s);
+    s2.serverOpen();
+    conn.close(1000, "x".repeat(200));
+    assert.equal(s2.readyState, 3);
+    assert.deepEqual(closes.map((c) => [c.code, c.willReconnect]), [[1001, true], [1000, false]]);
+  });
+
   it("close() during a pending reconnect cancels it", () => {
     const { conn } = newConn();
     conn.connect();

@@ -44,6 +44,10 @@ export class FakeWebSocket implements WebSocketLike {
   }
 
   close(code?: number, reason?: string): void {
+    // As a browser does (WebSocket.close), which closes nothing then: a
+    // code other than 1000 and 3000-4999, or a reason over 123 bytes.
+    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999)) throw new Error(`InvalidAccessError: close code ${code}`);
+    if (reason !== undefined && new TextEncoder().encode(reason).length > 123) throw new Error("SyntaxError: close reason over 123 bytes");
     this.closedWith = { code, reason };
     this.readyState = 3;
   }
