@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"testing"
 	"time"
 
@@ -32,20 +30,7 @@ func TestCloseCrossingTheHandlersClose(t *testing.T) {
 	if err != nil || h.OpCode != ws.OpClose || !bytes.Equal(p, closePayload(4000, "closed by the handler")) {
 		t.Fatalf("read %v %q %v, want the handler's close frame", h.OpCode, p, err)
 	}
-	rc.expectFIN("after both close frames")
-}
-
-// expectFIN checks that the server ended the TCP connection gracefully
-// after its close frame, well within the test's CloseTimeout (a minute):
-// a read that times out means the server held the socket open.
-func (rc *rawClient) expectFIN(when string) {
-	rc.t.Helper()
-	_ = rc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if b, err := rc.br.ReadByte(); err == nil {
-		rc.t.Fatalf("%s: byte %#x after the close frame", when, b)
-	} else if !errors.Is(err, io.EOF) {
-		rc.t.Fatalf("%s: the server kept the TCP connection open or reset it: read %v, want EOF", when, err)
-	}
+	rc.expectEOF("after both close frames")
 }
 
 // A peer that closes while gnet still holds frames for it, a reader slower
@@ -88,5 +73,5 @@ func closeBehindFramesGnetHolds(t *testing.T, s *testServer, after []byte) {
 	if code := rc.readClose(); code != 1000 {
 		t.Fatalf("close code %d, want the echo of 1000", code)
 	}
-	rc.expectFIN("after the echo of the close")
+	rc.expectEOF("after the echo of the close")
 }

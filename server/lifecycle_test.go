@@ -18,16 +18,14 @@ import (
 
 func TestConnectionLimits(t *testing.T) {
 	t.Run("slowloris handshake timeout", func(t *testing.T) {
-		s := startServer(t, Config{HandshakeTimeout: 200 * time.Millisecond, SweepInterval: 20 * time.Millisecond})
+		s := startServer(t, Config{HandshakeTimeout: 200 * time.Millisecond, SweepInterval: 20 * time.Millisecond, CloseTimeout: time.Minute})
 		rc := &rawClient{t: t, nc: dialRaw(t, s)}
 		rc.br = bufio.NewReader(rc.nc)
 		rc.write([]byte("GET /echo HTTP/1.1\r\nHost: x\r\n")) // and never the rest
 		if resp := rc.response(); resp.StatusCode != 408 {
 			t.Fatalf("status %d, want 408", resp.StatusCode)
 		}
-		if _, err := rc.br.ReadByte(); err == nil {
-			t.Fatal("connection still open after the timeout response")
-		}
+		rc.expectEOF("after the timeout response")
 	})
 	t.Run("handshakes per IP", func(t *testing.T) {
 		s := startServer(t, Config{MaxHandshakesPerIP: 2})
@@ -144,7 +142,7 @@ func TestHardCapClosesAtOnce(t *testing.T) {
 }
 
 func TestSendFromManyGoroutinesKeepsOrder(t *testing.T) {
-	s := startServer(t, Config{})
+	s := startServer(t, Config{CloseTimeout: time.Minute})
 	rc := dialWS(t, s, "/rec")
 	c := s.rec.waitOpened(t)
 	const writers, each = 4, 250
@@ -180,7 +178,7 @@ func TestSendFromManyGoroutinesKeepsOrder(t *testing.T) {
 		t.Fatalf("close after the queued frames: %d, want 4000", code)
 	}
 	rc.write(maskedFrame(0x80|byte(ws.OpClose), closePayload(4000, "")))
-	rc.expectEOF()
+	rc.expectEOF("after both close frames")
 	if e := s.rec.waitClose(t); e.code != 4000 || e.reason != "done" {
 		t.Fatalf("OnClose %+v", e)
 	}

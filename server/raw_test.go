@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -145,11 +147,22 @@ func (rc *rawClient) readClose() ws.StatusCode {
 	}
 }
 
-// expectEOF checks the server closed the TCP connection after its close.
-func (rc *rawClient) expectEOF() {
+// expectEOF checks that the server ended the TCP connection gracefully
+// (its FIN, nothing more) after its close frame or HTTP answer. A read
+// that times out (10 s) means the server held the socket open, and fails:
+// a test that uses it sets a CloseTimeout well past 10 s, so a socket
+// held until the close deadline cannot pass for one closed.
+func (rc *rawClient) expectEOF(when string) {
 	rc.t.Helper()
-	if _, err := rc.br.ReadByte(); err == nil {
-		rc.t.Fatal("data after the close frame")
+	_ = rc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := rc.br.ReadByte()
+	switch {
+	case err == nil:
+		rc.t.Fatalf("%s: byte %#x, want the server's FIN", when, b)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		rc.t.Fatalf("%s: no FIN within 10 s, the server held the TCP connection open; want EOF", when)
+	case !errors.Is(err, io.EOF):
+		rc.t.Fatalf("%s: read %v, want EOF (the server's FIN)", when, err)
 	}
 }
 
@@ -208,7 +221,7 @@ func TestHandshakeRefusals(t *testing.T) {
 // no body (RFC 9110 §9.3.2); a client reads what follows the head as the
 // next response.
 func TestHeadRefusalHasNoBody(t *testing.T) {
-	s := startServer(t, Config{})
+	s := startServer(t, Config{CloseTimeout: time.Minute})
 	rc := &rawClient{t: t, nc: dialRaw(t, s)}
 	rc.br = bufio.NewReader(rc.nc)
 	rc.write([]byte(strings.Replace(upgradeRequest("/echo", ""), "GET", "HEAD", 1)))

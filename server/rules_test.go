@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -14,7 +15,7 @@ func closePayload(code uint16, reason string) []byte {
 }
 
 func TestFrameRules(t *testing.T) {
-	s := startServer(t, Config{MaxFrameSize: 1 << 10, MaxMessageSize: 4 << 10})
+	s := startServer(t, Config{MaxFrameSize: 1 << 10, MaxMessageSize: 4 << 10, CloseTimeout: time.Minute})
 	concat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
 	const (
 		fin  = 0x80
@@ -73,7 +74,7 @@ func TestFrameRules(t *testing.T) {
 			if got := rc.readClose(); got != tt.code {
 				t.Fatalf("close code %d, want %d", got, tt.code)
 			}
-			rc.expectEOF()
+			rc.expectEOF("after the close frame")
 		})
 	}
 }
