@@ -95,8 +95,9 @@ func (c *Conn) fail(why CloseReason, code ws.StatusCode, reason string) {
 // the response or close frame just written reaches the peer instead of
 // being lost to a reset when unread input is still arriving; the socket
 // closes on the peer's FIN or at Config.CloseTimeout (see expire). When
-// gnet still holds unsent bytes the half-close is left out: the socket is
-// then reset at the deadline if the peer has not taken them. Loop only.
+// gnet still holds unsent bytes, the half-close waits until it has written
+// them (recheckHeld); the socket is reset at the deadline if the peer has
+// not taken them by then. Loop only.
 func (c *Conn) linger() {
 	c.mu.Lock()
 	c.writeShut = true
@@ -107,9 +108,19 @@ func (c *Conn) linger() {
 	// budget's eviction does not count it again.
 	c.lingerBytes = c.outBytes.Load()
 	c.srv.lingerHeld.Add(c.lingerBytes)
-	if c.gc.OutboundBuffered() == 0 {
-		_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
+	if c.gc.OutboundBuffered() > 0 {
+		// A FIN now would cut what gnet holds short, the response or
+		// close frame last in it.
+		c.loop.addHeld(c)
+		return
 	}
+	c.shutWrite()
+}
+
+// shutWrite half-closes c's socket: the kernel sends its FIN behind what
+// it holds for the peer. Loop only, with nothing held by gnet.
+func (c *Conn) shutWrite() {
+	_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
 }
 
 // expire ends a closing or refused connection whose close deadline has

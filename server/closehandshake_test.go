@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"net"
 	"testing"
 	"time"
 
@@ -74,4 +75,33 @@ func closeBehindFramesGnetHolds(t *testing.T, s *testServer, after []byte) {
 		t.Fatalf("close code %d, want the echo of 1000", code)
 	}
 	rc.expectEOF("after the echo of the close")
+}
+
+// A peer the server fails (here for an unmasked frame) while gnet still
+// holds frames for it, a reader slower than the server writes, gets the
+// close frame behind them and then the server's FIN once gnet has written
+// them (RFC 6455 §7.1.1: the server closes the TCP connection first), not
+// at CloseTimeout: a client that waits for the server's FIN before it
+// closes its side waited the whole CloseTimeout, then got a reset.
+func TestFailBehindFramesGnetHolds(t *testing.T) {
+	s := startServer(t, Config{CloseTimeout: time.Minute})
+	rc := dialWS(t, s, "/echo")
+	// A reader with a small receive buffer that has not read yet: the
+	// kernel takes a part of the echoes, gnet holds the rest of what it
+	// was handed.
+	_ = rc.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
+	const n = 16
+	msg := bytes.Repeat([]byte("e"), 60_000)
+	var send []byte
+	for range n {
+		send = append(send, maskedFrame(0x82, msg)...)
+	}
+	in := s.Stats().FramesIn
+	rc.write(send)
+	waitStats(t, s.Server, func(st Stats) bool { return st.FramesIn >= in+n })
+	rc.write(frameWithLen(0x81, []byte("unmasked"), 8, false))
+	if code := rc.readClose(); code != ws.StatusProtocolError {
+		t.Fatalf("close code %d, want 1002", code)
+	}
+	rc.expectEOF("after the close frame that failed the connection")
 }

@@ -138,7 +138,8 @@
 //
 // Every refusal gets a real HTTP response (400, 403, 404, 405, 408, 426,
 // 429, 431, 503, or the status of the Handler's HTTPError) or close frame,
-// after which the socket is half-closed and input is drained until the peer
+// after which the socket is half-closed (once gnet has written what it
+// held for the peer, the answer last) and input is drained until the peer
 // hangs up or Config.CloseTimeout passes, so the answer is not lost to a
 // TCP reset.
 //

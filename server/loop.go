@@ -114,13 +114,16 @@ func (l *loop) addHeld(c *Conn) {
 // what the kernel refused, counts again what gnet holds for the others,
 // and drops from the list those for which it holds nothing and that keep
 // no frames back; a connection whose peer's close frame is answered is
-// closed once gnet has written what it held (onCloseFrame). gnet v2 tells nobody when it drains a connection's
-// buffer, so without it a frame kept back would wait for the connection's
-// next frame, its next read or the sweep, and the count Congested reads
-// would stay over HighWater until then: up to Config.SweepInterval for a
-// connection that is sent nothing more, as a room sends a congested
-// member no state. The ticker asks for it every drainRecheck while the
-// list is not empty. Loop only.
+// closed once gnet has written what it held (onCloseFrame), and a
+// lingering one (an HTTP refusal, or a close frame fail wrote) is
+// half-closed then (linger). gnet v2 tells nobody when it drains a
+// connection's buffer, so without it a frame kept back would wait for the
+// connection's next frame, its next read or the sweep, and the count
+// Congested reads would stay over HighWater until then: up to
+// Config.SweepInterval for a connection that is sent nothing more, as a
+// room sends a congested member no state; and a lingering connection's
+// FIN would wait for its close deadline. The ticker asks for it every
+// drainRecheck while the list is not empty. Loop only.
 func (l *loop) recheckHeld() {
 	kept := l.held[:0]
 	for _, c := range l.held {
@@ -133,6 +136,17 @@ func (l *loop) recheckHeld() {
 			}
 			c.onHeldList = false
 			c.closeTCP()
+			continue
+		}
+		if c.state == stateRefused {
+			// Lingering: its FIN goes once gnet has written what it
+			// held (linger).
+			if c.gc.OutboundBuffered() > 0 {
+				kept = append(kept, c)
+				continue
+			}
+			c.onHeldList = false
+			c.shutWrite()
 			continue
 		}
 		c.flushIfDrained() // c stays on the list meanwhile: addHeld appends nothing
