@@ -77,6 +77,6 @@ func (b storeInbox) Take(ctx context.Context, user string) ([]social.Stored, err
 }
 
 // Done implements social.Inbox.
-func (b storeInbox) Done(ctx context.Context, user string, upTo int64) error {
-	return b.db.AckInbox(ctx, user, upTo)
+func (b storeInbox) Done(ctx context.Context, user string, ids []int64) error {
+	return b.db.AckInbox(ctx, user, ids)
 }

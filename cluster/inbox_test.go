@@ -59,10 +59,10 @@ func (b *laggingInbox) Take(_ context.Context, user string) ([]social.Stored, er
 	return out, nil
 }
 
-func (b *laggingInbox) Done(_ context.Context, user string, upTo int64) error {
+func (b *laggingInbox) Done(_ context.Context, user string, ids []int64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.written = slices.DeleteFunc(b.written, func(d social.Stored) bool { return d.To == user && d.ID <= upTo })
+	b.written = slices.DeleteFunc(b.written, func(d social.Stored) bool { return d.To == user && slices.Contains(ids, d.ID) })
 	return nil
 }
 

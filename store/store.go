@@ -243,8 +243,10 @@ type Chat interface {
 	ChannelLines(ctx context.Context, channel string, before int64, limit int) ([]Line, error)
 	// Inbox returns the direct messages stored for user, oldest first.
 	Inbox(ctx context.Context, user string) ([]Line, error)
-	// AckInbox deletes user's stored messages with IDs up to upTo.
-	AckInbox(ctx context.Context, user string, upTo int64) error
+	// AckInbox deletes user's stored messages with the IDs given (those
+	// Inbox returned), and no other: a message with a lower ID may be
+	// written after a read (PostgreSQL takes IDs before commit).
+	AckInbox(ctx context.Context, user string, ids []int64) error
 }
 
 // Keys keeps the server's own secrets (the session-signing key, the admin

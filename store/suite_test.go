@@ -313,7 +313,7 @@ func testInbox(t *testing.T, fresh backend) {
 	if err != nil || len(in) != 3 || in[0].Text != "dm 2" || in[2].Text != "dm 4" || in[0].To != "bob" {
 		t.Fatalf("bob's inbox = %+v, %v; want the newest 3, oldest first", in, err)
 	}
-	if err := db.AckInbox(ctx, "bob", in[1].ID); err != nil {
+	if err := db.AckInbox(ctx, "bob", inboxIDs(in[:2])); err != nil {
 		t.Fatal(err)
 	}
 	if in, _ := db.Inbox(ctx, "bob"); len(in) != 1 || in[0].Text != "dm 4" {

@@ -176,7 +176,7 @@ func (b stalledInbox) Keep(ctx context.Context, _ social.Stored) error {
 	}
 }
 func (b stalledInbox) Take(context.Context, string) ([]social.Stored, error) { return nil, nil }
-func (b stalledInbox) Done(context.Context, string, int64) error             { return nil }
+func (b stalledInbox) Done(context.Context, string, []int64) error           { return nil }
 
 // TestOfflineDirectMessagesAwaitingAStalledStoreAreBounded: while the
 // store does not answer, a connection has at most sixteen direct

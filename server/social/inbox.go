@@ -20,9 +20,11 @@ type Inbox interface {
 	Keep(ctx context.Context, d Stored) error
 	// Take returns the messages kept for user, oldest first.
 	Take(ctx context.Context, user string) ([]Stored, error)
-	// Done removes user's messages up to ID upTo, once they were handed
-	// over.
-	Done(ctx context.Context, user string, upTo int64) error
+	// Done removes user's messages with the IDs given, those Take
+	// returned, once they were handed over: never another, as a message
+	// with a lower ID may be kept after Take read (a store that takes IDs
+	// before its writes commit, in a cluster).
+	Done(ctx context.Context, user string, ids []int64) error
 }
 
 // Stored is a direct message kept for an offline user.
@@ -158,7 +160,11 @@ func (so *Social) takeInbox(uid string, p *profile) bool {
 		return true // its next login takes them
 	}
 	// Removed before they are sent, so that none is ever delivered twice.
-	if err := so.cfg.Inbox.Done(ctx, uid, kept[len(kept)-1].ID); err != nil {
+	ids := make([]int64, len(kept))
+	for i, d := range kept {
+		ids[i] = d.ID
+	}
+	if err := so.cfg.Inbox.Done(ctx, uid, ids); err != nil {
 		so.stats.InboxErrors.Add(1)
 		return false
 	}

@@ -33,7 +33,7 @@ func (b gatedInbox) Keep(ctx context.Context, _ Stored) error {
 	}
 }
 func (gatedInbox) Take(context.Context, string) ([]Stored, error) { return nil, nil }
-func (gatedInbox) Done(context.Context, string, int64) error      { return nil }
+func (gatedInbox) Done(context.Context, string, []int64) error    { return nil }
 
 // TestOfflineDirectMessagesAwaitingTheStoreAreBoundedPerNode: while the
 // Inbox does not answer, the node has at most maxKeeps direct messages to
