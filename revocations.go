@@ -60,10 +60,10 @@ func (r *storeRevocations) run() {
 	}
 }
 
-// write runs w, retrying while the database is unavailable (250 ms
-// doubling to 2 s, as the write queue does) until it works, the store
-// refuses it, or the server shuts down (as the write queue, it then gives
-// up what the database does not take at once).
+// write runs w, retrying while the database is unavailable or locked
+// (250 ms doubling to 2 s, as the write queue does) until it works, the
+// store refuses it, or the server shuts down (as the write queue, it then
+// gives up what the database does not take at once).
 func (r *storeRevocations) write(w func(context.Context) error) {
 	wait := 250 * time.Millisecond
 	for logged := false; ; {
@@ -76,7 +76,7 @@ func (r *storeRevocations) write(w func(context.Context) error) {
 			}
 			return
 		}
-		if !errors.Is(err, store.ErrUnavailable) {
+		if !retryable(err) {
 			r.log.Error("store: a kick or ban was not stored; it holds until the process ends", "err", err)
 			return
 		}
@@ -92,6 +92,14 @@ func (r *storeRevocations) write(w func(context.Context) error) {
 		}
 		wait = min(2*wait, 2*time.Second)
 	}
+}
+
+// retryable reports a failed write that a later try may store: the
+// database out of reach, another program holding the SQLite file locked
+// past its busy timeout, or a try that ran out of time waiting for the
+// database (SQLite's one writer busy).
+func retryable(err error) bool {
+	return errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrLocked) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (r *storeRevocations) enqueue(w func(context.Context) error) {

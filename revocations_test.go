@@ -2,8 +2,11 @@ package tickroom_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +302,78 @@ func TestBanWhileTheDatabaseIsLostIsKept(t *testing.T) {
 	}
 	if st := connect(srv, annTok); st != 101 {
 		t.Fatalf("token of a user unbanned while the database was down, after a restart: %d, want 101", st)
+	}
+}
+
+// TestBanWhileTheSQLiteFileIsLockedIsKept: a ban made through the admin
+// API while another program holds the SQLite file locked past the busy
+// timeout (a sqlite3 shell in a write transaction) holds at once and is
+// written once the lock is let go, so that it still applies after the
+// server restarts, as one made while PostgreSQL is out of reach is
+// (TestBanWhileTheDatabaseIsLostIsKept).
+func TestBanWhileTheSQLiteFileIsLockedIsKept(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var logs logLines
+	run := func() (*tickroom.Server, func()) {
+		srv, cancel, done := start(t, tickroom.Options{
+			Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		})
+		return srv, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	connect := func(srv *tickroom.Server, token string) (string, int) {
+		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial: %v", err)
+			}
+			return "", resp.StatusCode
+		}
+		defer c.WS.Close()
+		return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId(), 101
+	}
+
+	srv, stop := run()
+	eveTok := login(t, srv, "eve")
+	eve, _ := connect(srv, eveTok)
+	if eve == "" {
+		t.Fatal("no welcome")
+	}
+	// Another program's write transaction.
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if st := adminPost(t, srv, "/v1/admin/players/"+eve+"/ban", `{"reason":"cheating"}`); st != 200 {
+		t.Fatalf("ban with the file locked: %d", st)
+	}
+	// The write was tried and failed (after the 5 s busy timeout).
+	waitUntil(t, "the ban's write tried", func() bool { return logs.count("kick or ban") > 0 })
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the ban stored or given up", func() bool {
+		return logs.count("kick or ban waiting for the database was stored") > 0 || logs.count("was not stored") > 0
+	})
+	stop()
+
+	srv, _ = run()
+	if _, st := connect(srv, eveTok); st != http.StatusForbidden {
+		t.Fatalf("token of a user banned while the SQLite file was locked, after a restart: %d, want 403", st)
 	}
 }
