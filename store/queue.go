@@ -264,7 +264,9 @@ func (q *WriteQueue) Ready() error {
 
 // Shutdown stops taking items, writes what is queued, and returns when
 // the writer is done or ctx ends (then what is left is lost, and the error
-// says how much).
+// says how much). A batch waiting to be retried after a failed write is
+// tried once more at once; only when that fails too is it dropped, with
+// everything waiting behind it.
 func (q *WriteQueue) Shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	q.shut = true
@@ -346,10 +348,12 @@ func (q *WriteQueue) run() {
 }
 
 // writeUntilDone writes b, retrying with backoff until it succeeds or the
-// queue is shut down and the retries keep failing.
+// queue is shut down and the retries keep failing: a shutdown during the
+// wait before a retry tries once more at once (the database may be back),
+// and drops what is left only when that fails too.
 func (q *WriteQueue) writeUntilDone(b *Batch) {
 	wait := q.cfg.RetryInterval
-	for {
+	for last := false; ; {
 		ctx, cancel := context.WithTimeout(context.Background(), q.cfg.WriteTimeout)
 		start := time.Now()
 		err := q.cfg.Writer.Write(ctx, b)
@@ -376,14 +380,20 @@ func (q *WriteQueue) writeUntilDone(b *Batch) {
 			return
 		}
 		q.setErr(err)
-		select {
-		case <-time.After(wait):
-		case <-q.stop:
-			// Shutting down while writes fail: what is left is lost.
-			q.dropAll(b, err)
-			return
+		if !last {
+			select {
+			case <-time.After(wait):
+				wait = min(2*wait, 8*q.cfg.RetryInterval)
+				continue
+			case <-q.stop:
+				// Shutting down: one last try, without waiting.
+				last = true
+				continue
+			}
 		}
-		wait = min(2*wait, 8*q.cfg.RetryInterval)
+		// Shutting down while writes fail: what is left is lost.
+		q.dropAll(b, err)
+		return
 	}
 }
 

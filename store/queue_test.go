@@ -163,6 +163,37 @@ func TestWriteQueueShutdownWhileDatabaseIsLostCountsTheLoss(t *testing.T) {
 	}
 }
 
+// TestWriteQueueShutdownOnceTheDatabaseIsBackWritesWhatItHolds: a queue
+// whose writes failed waits before its next try (up to 8 times
+// RetryInterval, 2 s by default); a shutdown within that wait, the
+// database answering again (a failover ended, another program's lock let
+// go), writes what the queue holds rather than dropping it untried.
+func TestWriteQueueShutdownOnceTheDatabaseIsBackWritesWhatItHolds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := open(t, Config{Dir: dir, BusyTimeout: 100 * time.Millisecond})
+	lock := lockSQLite(t, dir)
+	q := newQueue(t, QueueConfig{Writer: db, RetryInterval: time.Hour, WriteTimeout: 5 * time.Second})
+	for i := range 3 {
+		q.AddResult(gomokuResult(fmt.Sprint("r", i), "amy", "bob", time.Now()))
+	}
+	waitFor(t, "a write to fail", func() bool { return q.Stats().Errors > 0 })
+	if _, err := lock.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := q.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if s := q.Stats(); s.ResultsWritten != 3 || s.ResultsDropped != 0 {
+		t.Fatalf("stats after a shutdown with the database back = %+v; want the 3 results written, none dropped", s)
+	}
+	if st, err := db.Standing(context.Background(), "gomoku", "amy"); err != nil || st.Wins != 3 {
+		t.Fatalf("amy's standing = %+v, %v; want 3 wins", st, err)
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
