@@ -377,3 +377,73 @@ func TestBanWhileTheSQLiteFileIsLockedIsKept(t *testing.T) {
 		t.Fatalf("token of a user banned while the SQLite file was locked, after a restart: %d, want 403", st)
 	}
 }
+
+// TestBanWithANULInItsReasonIsKeptOnPostgres: an operator's ban reason is
+// free text, and JSON carries a NUL ("\u0000"), which SQLite keeps but a
+// PostgreSQL text column refuses: the ban was answered 200 and held until
+// the process ended, then was gone after a restart. The store keeps the
+// reason with the NUL as U+FFFD, on both backends.
+func TestBanWithANULInItsReasonIsKeptOnPostgres(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	url := pg.NewDatabase(t)
+	run := func() (*tickroom.Server, func()) {
+		srv, cancel, done := start(t, tickroom.Options{
+			Games: []game.Definition{raceDefinition()}, DatabaseURL: url, AdminAddr: "127.0.0.1:0",
+		})
+		return srv, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	connect := func(srv *tickroom.Server, token string) (string, int) {
+		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial: %v", err)
+			}
+			return "", resp.StatusCode
+		}
+		defer c.WS.Close()
+		return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId(), 101
+	}
+
+	srv, stop := run()
+	eveTok := login(t, srv, "eve")
+	eve, _ := connect(srv, eveTok)
+	if eve == "" {
+		t.Fatal("no welcome")
+	}
+	if st := adminPost(t, srv, "/v1/admin/players/"+eve+"/ban", `{"reason":"cheat\u0000ing"}`); st != 200 {
+		t.Fatalf("ban: %d", st)
+	}
+	db, err := store.Open(context.Background(), store.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The writer stores or gives up the ban, then stores the next one.
+	if st := adminPost(t, srv, "/v1/admin/players/someone-else/ban", `{"reason":"marker"}`); st != 200 {
+		t.Fatalf("second ban: %d", st)
+	}
+	waitUntil(t, "the second ban written", func() bool {
+		list, err := db.Sanctions(context.Background(), time.Now())
+		if err != nil {
+			return false
+		}
+		for _, s := range list {
+			if s.UserID == "someone-else" {
+				return true
+			}
+		}
+		return false
+	})
+	stop()
+
+	srv, _ = run()
+	if _, st := connect(srv, eveTok); st != http.StatusForbidden {
+		t.Fatalf("token of a user banned with a NUL in the reason, after a restart: %d, want 403", st)
+	}
+}

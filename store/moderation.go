@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -13,9 +14,14 @@ func (db *DB) PutSanction(ctx context.Context, s Sanction) error {
 	default:
 		return fmt.Errorf("%w: sanction kind %q", ErrInvalid, s.Kind)
 	}
-	if s.UserID == "" {
-		return fmt.Errorf("%w: sanction without a user", ErrInvalid)
+	if s.UserID == "" || hasNUL(s.UserID) {
+		return fmt.Errorf("%w: sanction without a user, or of a user id holding a NUL byte", ErrInvalid)
 	}
+	// The reason is an operator's free text: a NUL in it (JSON's "\u0000"),
+	// which a PostgreSQL text column refuses and SQLite keeps, is kept as
+	// U+FFFD on both, as bytes that are not UTF-8 are, rather than the
+	// sanction be refused on one backend alone.
+	s.Reason = strings.ReplaceAll(strings.ToValidUTF8(s.Reason, "\uFFFD"), "\x00", "\uFFFD")
 	if s.At.IsZero() {
 		s.At = time.Now()
 	}

@@ -96,7 +96,9 @@ func (s Sanction) Active(now time.Time) bool { return s.Until.IsZero() || now.Be
 type Moderation interface {
 	// PutSanction records s as the user's sanction of its kind: one already
 	// there keeps the later of the two starts (At) and of the two ends
-	// (Until; the zero time, none, is the latest), and takes s's reason.
+	// (Until; the zero time, none, is the latest), and takes s's reason,
+	// each NUL and each run of bytes that are not UTF-8 in it kept as
+	// U+FFFD (a PostgreSQL text column holds neither).
 	PutSanction(ctx context.Context, s Sanction) error
 	// LiftSanction removes the user's sanction of that kind.
 	LiftSanction(ctx context.Context, userID string, kind SanctionKind) error

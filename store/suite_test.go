@@ -221,6 +221,15 @@ func testSanctions(t *testing.T, fresh backend) {
 			t.Fatalf("lifted ban still listed: %+v", got)
 		}
 	}
+	// A reason is kept on both backends, a NUL and bytes that are not
+	// UTF-8 as U+FFFD.
+	if err := db.PutSanction(ctx, Sanction{UserID: "u6", Kind: SanctionBan, Reason: "a\x00b\xffc", At: now}); err != nil {
+		t.Fatalf("ban whose reason holds a NUL: %v", err)
+	}
+	got, _ = db.Sanctions(ctx, now)
+	if i := slices.IndexFunc(got, func(s Sanction) bool { return s.UserID == "u6" }); i < 0 || got[i].Reason != "a\uFFFDb\uFFFDc" {
+		t.Fatalf("ban whose reason held a NUL: %+v, want it kept with U+FFFD", got)
+	}
 }
 
 func sameSanctions(a, b []Sanction) bool {
