@@ -25,7 +25,8 @@
 // high-dynamic-range histogram). States are scanned, not decoded: tick,
 // base tick and the bot's ack only. Also: snapshots and bytes per bot,
 // skipped ticks (not those a bot missed while it was away: the State after
-// a resume is no gap) and the time between snapshots, connect, login, join and
+// a resume is no gap) and the time between snapshots (not across a slow
+// reader's pause, which is the bot's own), connect, login, join and
 // resume times, Error replies by code, close codes, and the resume success
 // rate. A sampler reads the server's CPU, RSS and tick lateness from its
 // Prometheus /metrics (uncompressed), or CPU and RSS from /proc/<pid>.

@@ -445,3 +445,25 @@ func (w *windowWriter) started() uint64 {
 	defer w.mu.Unlock()
 	return w.val
 }
+
+// TestSlowReaderPauseIsNoSnapshotInterval: a slow reader's pause is the
+// bot's own (it stops reading), not time the server took between
+// snapshots: the State it reads first after the pause is measured from
+// no earlier one. Before, the window's snapshot interval max read the
+// pause.
+func TestSlowReaderPauseIsNoSnapshotInterval(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	const pause = 3 * time.Second
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, Bots: 10, RoomSize: 5, Duration: 4 * time.Second, Loops: 2,
+		SlowPercent: 40, SlowAt: 300 * time.Millisecond, SlowFor: pause,
+	})
+	if got := rep.Counters["slow_reader_pauses"]; got != 4 || rep.InRoomAtEnd != 10 {
+		t.Fatalf("slow reader pauses %d, in a room at end %d; want 4 and 10", got, rep.InRoomAtEnd)
+	}
+	// The arena ticks at 20 Hz: the server sent a snapshot every 50 ms.
+	if got := time.Duration(rep.SnapshotIntervalMicros.Max) * time.Microsecond; got >= pause {
+		t.Fatalf("snapshot interval max %v, the slow readers' %v pause; want the server's interval", got, pause)
+	}
+}

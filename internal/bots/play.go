@@ -373,6 +373,9 @@ func (b *bot) pause(d int64) {
 	b.l.st.add(cPaused, 1)
 	b.paused, b.pauseUntil = true, b.e.now()+d
 	b.acked = b.seq
+	// The pause is b's own, not time the server took between snapshots:
+	// the first State read after it is measured from none.
+	b.lastSnap = 0
 	b.setEvents(b.wantEvents())
 }
 
