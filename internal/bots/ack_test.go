@@ -38,3 +38,35 @@ func TestAckTimesEveryInput(t *testing.T) {
 		t.Fatalf("%d acked, %d untimed; want %d and 10", acked, untimed, maxAckWindow+10)
 	}
 }
+
+// TestAckLeavesOutOverwrittenSendTimes: once more inputs await their ack
+// than the most a bot keeps, the send times of the oldest are written
+// over by the newest; an ack that reaches only some of them times those
+// whose send times are still kept, and counts the others untimed. Before,
+// the oldest were timed from the send times of inputs sent 4,096 later:
+// latencies hundreds of seconds short.
+func TestAckLeavesOutOverwrittenSendTimes(t *testing.T) {
+	const period = int64(100 * time.Millisecond)
+	const sent, acked = maxAckWindow + 100, maxAckWindow + 10
+	b := &bot{l: &loop{st: new(loopStats)}}
+	for i := int64(1); i <= sent; i++ {
+		b.seq++
+		b.stamp(b.seq, i*period)
+	}
+	now := (sent + 1) * period
+	b.ack(acked, now)
+	var s HistSnapshot
+	b.l.st.latency.Snapshot(&s)
+	// Input acked was sent at acked × period, the latest of those acked:
+	// none of them waited less.
+	least := uint64(now-acked*period) / 1e3
+	for i, c := range s.Counts {
+		if c != 0 && histHigh(i) < least {
+			t.Fatalf("%d inputs timed at %d µs or less; none of those acknowledged waited less than %d µs", c, histHigh(i), least)
+		}
+	}
+	untimed := b.l.st.c[cUntimed].Load()
+	if s.Count()+untimed != acked || untimed != sent-maxAckWindow {
+		t.Fatalf("%d timed, %d untimed; want %d timed (the send times kept) and %d untimed", s.Count(), untimed, acked-(sent-maxAckWindow), sent-maxAckWindow)
+	}
+}

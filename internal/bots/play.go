@@ -192,10 +192,12 @@ func (b *bot) ack(seq uint32, now int64) {
 	}
 	n := uint32(len(b.sent))
 	from := b.acked + 1
-	if seq-from >= n {
-		// Sent while more than the most a ring holds awaited their ack.
-		b.l.st.add(cUntimed, uint64(seq-n+1-from))
-		from = seq - n + 1
+	if b.seq-from >= n {
+		// Sent while more than the most a ring holds awaited their ack:
+		// the ring keeps the send times of the last n inputs sent only.
+		kept := b.seq - n + 1
+		b.l.st.add(cUntimed, uint64(min(seq+1, kept)-from))
+		from = kept
 	}
 	for s := from; s <= seq; s++ {
 		b.l.st.latency.Record(uint64(now-b.sent[s%n]) / 1e3)
