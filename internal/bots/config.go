@@ -118,15 +118,15 @@ type Config struct {
 	ChatChannels int
 	// StormAt is when, after the steady window started (every bot started,
 	// then Settle and Warmup), StormPercent of the bots in a room drop
-	// their connections at once and resume. Zero value means halfway
-	// through Duration.
+	// their connections at once and resume; past Duration (the window's
+	// end) it is refused. Zero value means halfway through Duration.
 	StormAt time.Duration
 	// StormPercent is the share (0..100) of bots the storm drops. Zero
 	// value means no storm.
 	StormPercent float64
 	// SlowAt is when, after the steady window started (as StormAt),
-	// SlowPercent of the bots stop reading. Zero value means a quarter
-	// into Duration.
+	// SlowPercent of the bots stop reading; past Duration it is refused.
+	// Zero value means a quarter into Duration.
 	SlowAt time.Duration
 	// SlowPercent is the share (0..100) of bots that stop reading. Zero
 	// value means none.
@@ -212,6 +212,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: negative room size, rate, duration or count", ErrConfig)
 	case c.StormPercent < 0 || c.StormPercent > 100 || c.SlowPercent < 0 || c.SlowPercent > 100:
 		return c, fmt.Errorf("%w: percentages must be in 0..100", ErrConfig)
+	case c.StormPercent > 0 && c.StormAt > c.Duration:
+		return c, fmt.Errorf("%w: storm at %v, after the window's %v end: it would never come", ErrConfig, c.StormAt, c.Duration)
+	case c.SlowPercent > 0 && c.SlowAt > c.Duration:
+		return c, fmt.Errorf("%w: slow readers at %v, after the window's %v end: they would never pause", ErrConfig, c.SlowAt, c.Duration)
 	case c.SourceAddrs+max(0, c.SourceOffset) > 250 || c.SourceOffset < 0:
 		return c, fmt.Errorf("%w: at most 250 source addresses", ErrConfig)
 	case len(c.HTTPURLs) > 1 && c.WSURL != "":

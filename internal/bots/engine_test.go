@@ -305,6 +305,9 @@ func TestRunRefuses(t *testing.T) {
 		{"negative percent", bots.Config{StormPercent: -1}, bots.ErrConfig},
 		{"not a ws url", bots.Config{WSURL: "http://127.0.0.1:1/v1/ws"}, bots.ErrConfig},
 		{"ipv6 host", bots.Config{WSURL: "ws://[::1]:80/v1/ws"}, bots.ErrConfig},
+		// A storm or a pause set past the window's end would never come.
+		{"storm after the window", bots.Config{HTTPURL: closed, Duration: time.Second, StormPercent: 10, StormAt: 2 * time.Second}, bots.ErrConfig},
+		{"slow readers after the window", bots.Config{HTTPURL: closed, Duration: time.Second, SlowPercent: 10, SlowAt: 2 * time.Second}, bots.ErrConfig},
 		{"no server", bots.Config{HTTPURL: closed}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
