@@ -197,14 +197,17 @@ func (ps phaseStats) slowest(n int) string {
 	return strings.Join(parts, ", ")
 }
 
-// pct returns the p-th percentile of ds.
+// pct returns the p-th percentile of ds by nearest rank: the sample of
+// rank ⌈p·n/100⌉, the smallest with at least p % of ds at or below it; 0
+// when ds is empty.
 func pct(ds []time.Duration, p int) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	return s[min(len(s)-1, len(s)*p/100)]
+	rank := (len(s)*p + 99) / 100
+	return s[min(len(s), max(1, rank))-1]
 }
 
 // measure samples the server's RSS and CPU for d.

@@ -112,3 +112,39 @@ func TestCheckArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentileRank: a phase's p-th percentile is the nearest-rank
+// value, the smallest with at least p % of the samples at or below it
+// (rank ⌈p·n/100⌉), as tickroom-bots takes its percentiles. Before, it
+// took rank ⌊p·n/100⌋ + 1: with the ~100 pings of a 10 s phase the p99
+// was the phase's slowest ping, however alone.
+func TestPercentileRank(t *testing.T) {
+	for _, tc := range []struct {
+		n, slow, p int
+		want       time.Duration
+	}{
+		{1, 1, 99, 100},
+		{2, 1, 50, 10},
+		{100, 1, 99, 10},
+		{100, 2, 99, 100},
+		{99, 1, 99, 100},
+		{200, 2, 99, 10},
+		{200, 3, 99, 100},
+		{10, 5, 50, 10},
+		{10, 6, 50, 100},
+	} {
+		ds := make([]time.Duration, tc.n)
+		for i := range ds {
+			ds[i] = 10
+			if i < tc.slow {
+				ds[i] = 100 // first, so the order is pct's to sort
+			}
+		}
+		if got := pct(ds, tc.p); got != tc.want {
+			t.Errorf("%d samples, %d of them 100, the rest 10: p%d = %d, want %d", tc.n, tc.slow, tc.p, got, tc.want)
+		}
+	}
+	if got := pct(nil, 99); got != 0 {
+		t.Errorf("p99 of no samples = %d, want 0", got)
+	}
+}
