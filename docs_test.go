@@ -11,8 +11,8 @@ import (
 
 // TestGuideBuildsAndPasses follows docs/games.md as a studio would: the
 // counter game's .proto, buf files, Go files and tests are taken from the
-// guide's code blocks into a module of their own, generated with buf,
-// built, and its tests run; its page and its state view type-check
+// guide's code blocks into a module of their own (its Save and Restore
+// too, held to game.Saver), generated with buf, built, and its tests run; its page and its state view type-check
 // against client-js. A guide whose code no longer builds fails here.
 func TestGuideBuildsAndPasses(t *testing.T) {
 	t.Parallel()
@@ -40,6 +40,11 @@ func TestGuideBuildsAndPasses(t *testing.T) {
 			name = "proto/counter/v1/counter.proto"
 		case lang == "go" && strings.Contains(code, "func Definition()"):
 			name = "game.go"
+		case lang == "go" && strings.Contains(code, "func (g *counter) Save("):
+			// The guide's Save and Restore, a fragment of the counter
+			// game: built beside it, and held to game.Saver.
+			name = "save.go"
+			code = "package main\n\nimport (\n\t\"encoding/json\"\n\n\t\"example.com/counter/counterv1\"\n\t\"github.com/tickroom/tickroom/game\"\n)\n\nvar _ game.Saver = (*counter)(nil)\n\n" + code
 		case lang == "go" && strings.Contains(code, "func main()"):
 			name = "main.go"
 		case lang == "go" && strings.Contains(code, "func Test"):
@@ -62,8 +67,8 @@ func TestGuideBuildsAndPasses(t *testing.T) {
 		}
 		files[name] = code
 	}
-	if len(files) != 9 {
-		t.Fatalf("found %d of the guide's 9 files: %v", len(files), keys(files))
+	if len(files) != 10 {
+		t.Fatalf("found %d of the guide's 10 files: %v", len(files), keys(files))
 	}
 	dir := t.TempDir()
 	files["go.mod"] = "module example.com/counter\n\ngo 1.26.8\n\nrequire github.com/tickroom/tickroom v0.0.0\n\nreplace github.com/tickroom/tickroom => " + root + "\n"
