@@ -211,10 +211,12 @@ func (d *Directory) republish(ctx context.Context) error {
 
 // dropStale removes from the directory the rooms the node's set lists
 // that this process neither listed nor is listing: those of a previous
-// process under the same id that crashed and was started again before its
-// registration expired. The sweep never removes them, since the node is
-// registered, and they would stay listed and in their pools for good,
-// with no room behind them. Each gets the sweep's tombstone, so its
+// process under the same id that crashed and was started again at once.
+// This process registers only once the previous one's registration
+// lapsed (Node.register), but the sweep, run by the other nodes at their
+// heartbeats, may not have seen it gone (there may be no other node), and
+// they would stay listed and in their pools for good, with no room
+// behind them. Each gets the sweep's tombstone, so its
 // players learn it was lost.
 func (d *Directory) dropStale(ctx context.Context) error {
 	ids, err := d.rdb.SMembers(ctx, d.keys.NodeRooms(d.node.ID())).Result()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +36,13 @@ func startDirNode(t *testing.T, rs *redistest.Server, id string) *testNode {
 // startDirNodeWith is startDirNode with cfg's durations.
 func startDirNodeWith(t *testing.T, rs *redistest.Server, id string, cfg DirectoryConfig) *testNode {
 	t.Helper()
-	n := startNode(t, rs, id)
+	return dirNodeOver(t, startNode(t, rs, id), cfg)
+}
+
+// dirNodeOver gives the started node n a directory over a runtime of its
+// own.
+func dirNodeOver(t *testing.T, n *Node, cfg DirectoryConfig) *testNode {
+	t.Helper()
 	reg := game.NewRegistry()
 	if err := reg.Register(gomoku.Definition()); err != nil {
 		t.Fatal(err)
@@ -599,10 +606,10 @@ func TestRoomIDNamingAnotherKey(t *testing.T) {
 
 // TestRestartedNodeDropsItsOldRooms: a node that crashes and starts again
 // under the same id before its registration expired (a supervisor that
-// restarts it at once, with a fixed -node-id) is never swept, since its
-// registration lives on; the rooms its previous process listed leave the
-// listings and pools once it has registered, and a player of one of them
-// learns it was lost.
+// restarts it at once, with a fixed -node-id) registers once that
+// registration lapsed; the rooms its previous process listed leave the
+// listings and pools by then (its republish drops those the sweep has
+// not), and a player of one of them learns it was lost.
 func TestRestartedNodeDropsItsOldRooms(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
@@ -644,6 +651,54 @@ func TestRestartedNodeDropsItsOldRooms(t *testing.T) {
 		rooms, _, _ := a.dir.List(ctx, hub.RoomQuery{Limit: 10})
 		return len(rooms) == 1 && rooms[0].ID == r.ID()
 	})
+}
+
+// TestSecondProcessUnderALiveNodesIDStaysOut: a second process started
+// under the id of a node that runs (two replicas given the same
+// -node-id) neither takes over its registration, so that the others
+// would redirect its players to the wrong process, nor drops its rooms as
+// a previous process's, their players told ROOM_LOST: it stays
+// unregistered and not ready, saying why, and its leaving removes nothing
+// of the live node's. It registers once that node is gone.
+func TestSecondProcessUnderALiveNodesIDStaysOut(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	a, b := startDirNode(t, rs, "a"), startDirNode(t, rs, "b")
+	ctx := context.Background()
+	room := b.create(t, game.RoomOptions{Game: "arena"}, "p")
+	bURL := b.WebSocketURL()
+
+	twin := dirNodeOver(t, startNodeUnregistered(t, rs, "b"), DirectoryConfig{})
+	waitFor(t, 5*time.Second, "the second process's first heartbeats", func() bool {
+		err := twin.Ready()
+		return err == nil || strings.Contains(err.Error(), "in use")
+	})
+	time.Sleep(time.Second) // five heartbeats and twenty syncs of the second process
+	if r, err := a.dir.Locate(ctx, room.ID()); err != nil || r.NodeID != "b" || r.URL != bURL {
+		t.Fatalf("locate b's room once a second process runs under b's id: %+v %v, want on b at %s", r, err, bURL)
+	}
+	if err := twin.Ready(); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("the second process under b's id is ready: %v, want an error saying the id is in use", err)
+	}
+	twin.dir.Close(ctx)
+	if err := twin.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(t, a.Node); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("nodes once the second process under b's id left: %v, want [a b]", got)
+	}
+	if r, err := a.dir.Locate(ctx, room.ID()); err != nil || r.URL != bURL {
+		t.Fatalf("locate b's room once the second process left: %+v %v", r, err)
+	}
+
+	// Once b is gone, a process under its id registers.
+	again := startNodeUnregistered(t, rs, "b")
+	_ = b.dir.Close(ctx)
+	_ = b.Close(ctx)
+	waitFor(t, 5*time.Second, "a process under b's id registered once b left", func() bool { return again.Ready() == nil })
+	if got := ids(t, a.Node); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("nodes: %v, want [a b]", got)
+	}
 }
 
 // TestFailedPublishOfAnEndedRoomLeavesNoListing: a room's Publish fails

@@ -101,6 +101,7 @@ type Node struct {
 	rdb     *redis.Client
 	keys    Keys
 	started time.Time
+	inst    string // this process's mark on its registration ("inst")
 
 	draining atomic.Bool
 	rawPeers atomic.Bool           // every live node reads rawbody framing (RawPeers)
@@ -109,6 +110,7 @@ type Node struct {
 	lastErr  atomic.Pointer[error] // nil after a good heartbeat
 	lastOK   atomic.Int64          // unix nanos of the last good heartbeat
 	lost     atomic.Bool           // the last heartbeat did not reach Redis (Unreachable)
+	inUse    atomic.Bool           // the last heartbeat found the id registered by another process
 
 	mu         sync.Mutex
 	hooks      []func(context.Context) error
@@ -158,7 +160,9 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, rdb: cfg.Client, keys: Keys{Prefix: cfg.Prefix}, started: time.Now(), kick: make(chan struct{}, 1)}
+	var inst [8]byte
+	_, _ = rand.Read(inst[:])
+	n := &Node{cfg: cfg, rdb: cfg.Client, keys: Keys{Prefix: cfg.Prefix}, started: time.Now(), inst: hex.EncodeToString(inst[:]), kick: make(chan struct{}, 1)}
 	err := fmt.Errorf("%w: not registered yet", ErrUnavailable)
 	n.lastErr.Store(&err)
 	return n, nil
@@ -293,8 +297,12 @@ func (n *Node) beat() {
 	fresh, err := n.register(ctx)
 	cancel()
 	n.lost.Store(err != nil)
+	inUse := errors.Is(err, errIDInUse)
+	if n.inUse.Swap(inUse) != inUse && inUse {
+		n.cfg.Logger.Error("cluster: another process runs under this node id; this one stays out of the cluster (not ready) until that one's registration lapses: give each process its own -node-id", "node", n.cfg.ID, "err", err)
+	}
 	if err != nil {
-		if n.Ready() == nil {
+		if n.Ready() == nil && !inUse {
 			n.cfg.Logger.Warn("cluster: heartbeat failed; serving local rooms, cluster-wide requests fail until Redis answers", "node", n.cfg.ID, "err", err)
 		}
 		n.lastErr.Store(&err)
@@ -387,8 +395,17 @@ func (n *Node) runHooks(again bool) {
 	}
 }
 
+// errIDInUse: the node's id is registered by another process.
+var errIDInUse = errors.New("node id in use")
+
 // register writes the registration; fresh tells that the key did not
-// exist before.
+// exist before. It fails with errIDInUse, writing nothing, while the
+// registration under the node's id is another process's: a node that
+// runs under the same id (two processes given one -node-id), or one
+// that crashed and whose registration has not lapsed yet (a supervisor
+// that restarted it at once). Taking it over sent the first process's
+// players to this one, its redirects to the other, and dropped its
+// rooms from the directory as a previous process's.
 func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 	l := n.cfg.Load()
 	draining := "0"
@@ -396,14 +413,30 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 		draining = "1"
 	}
 	r, err := registerScript.Run(ctx, n.rdb, []string{n.keys.Node(n.cfg.ID), n.keys.Nodes()},
-		n.cfg.ID, n.cfg.TTL.Milliseconds(), n.keys.NodePrefix(),
-		"id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
+		n.cfg.ID, n.cfg.TTL.Milliseconds(), n.keys.NodePrefix(), n.inst,
+		"inst", n.inst, "id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
 		"conns", l.Conns, "sessions", l.Sessions, "rooms", l.Rooms, "draining", draining,
 		"started", n.started.UnixMilli(), "wire", n.started.UnixMilli(), "ops", n.started.UnixMilli(),
 		"refused", n.started.UnixMilli(),
 	).Int64Slice()
 	if err != nil {
 		return false, unavailable(err)
+	}
+	if len(r) == 1 && r[0] == -1 {
+		f, _ := n.rdb.HMGet(ctx, n.keys.Node(n.cfg.ID), "ws", "started").Result()
+		ws, started := "?", "?"
+		if len(f) == 2 {
+			if s, ok := f[0].(string); ok {
+				ws = s
+			}
+			if s, ok := f[1].(string); ok {
+				if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+					started = time.UnixMilli(ms).UTC().Format(time.RFC3339)
+				}
+			}
+		}
+		return false, fmt.Errorf("%w: %w: node %q is registered by another process (ws %s, started %s); this one registers once that registration lapses (%v after its last heartbeat)",
+			ErrUnavailable, errIDInUse, n.cfg.ID, ws, started, n.cfg.TTL)
 	}
 	if len(r) != 4 {
 		return false, unavailable(errors.New("unexpected heartbeat answer"))
@@ -441,17 +474,21 @@ func (n *Node) BatchPeers() bool { return n.opsPeers.Load() }
 func (n *Node) RefusedPeers() bool { return n.refPeers.Load() }
 
 // registerScript writes a node's hash, sets its TTL and its expiry in
-// the node index, with Redis's clock; it returns whether the hash existed
+// the node index, with Redis's clock, unless the hash is another
+// process's (its "inst" is not ARGV[4]; {-1} then, nothing written); it
+// returns whether the hash existed
 // whether every live node's hash has a "wire" equal to its "started"
 // (see RawPeers; a hash gone since counts for nothing), whether each
 // has an "ops" equal to it (BatchPeers), and whether each has a
 // "refused" equal to it (RefusedPeers).
-// ARGV: id, ttl ms, node key prefix, then the hash's fields and values.
+// ARGV: id, ttl ms, node key prefix, this process's inst, then the
+// hash's fields and values.
 var registerScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local existed = redis.call('EXISTS', KEYS[1])
-redis.call('HSET', KEYS[1], 'seen', now, unpack(ARGV, 4))
+if existed == 1 and redis.call('HGET', KEYS[1], 'inst') ~= ARGV[4] then return {-1} end
+redis.call('HSET', KEYS[1], 'seen', now, unpack(ARGV, 5))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 local raw, ops, refused = 1, 1, 1
@@ -530,7 +567,8 @@ func nodeFromHash(m map[string]string) NodeInfo {
 }
 
 // Close stops the heartbeat and removes the registration, so that the
-// others stop sending clients here at once rather than after the TTL.
+// others stop sending clients here at once rather than after the TTL;
+// another process's registration under the same id stays.
 // It returns the Redis error of the removal, if any (the TTL removes the
 // registration anyway).
 func (n *Node) Close(ctx context.Context) error {
@@ -549,10 +587,16 @@ func (n *Node) Close(ctx context.Context) error {
 	n.hooksDone.Wait()
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
-	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, n.keys.Node(n.cfg.ID))
-		p.ZRem(ctx, n.keys.Nodes(), n.cfg.ID)
-		return nil
-	})
-	return unavailable(err)
+	return unavailable(leaveScript.Run(ctx, n.rdb, []string{n.keys.Node(n.cfg.ID), n.keys.Nodes()}, n.cfg.ID, n.inst).Err())
 }
+
+// leaveScript removes a node's registration and its entry in the node
+// index, unless the registration is another process's (its "inst" is not
+// ARGV[2]). KEYS: the node's hash, the node index. ARGV: id, inst.
+var leaveScript = redis.NewScript(`
+local inst = redis.call('HGET', KEYS[1], 'inst')
+if inst and inst ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`)

@@ -17,8 +17,9 @@ import (
 // tests that run in parallel start nodes of the same ids.
 var listeners sync.Map // *Node -> net.Listener
 
-// startNode starts a registered node on rs with a fast heartbeat.
-func startNode(t testing.TB, rs *redistest.Server, id string) *Node {
+// startNodeUnregistered starts a node on rs with a fast heartbeat,
+// without waiting for its registration.
+func startNodeUnregistered(t testing.TB, rs *redistest.Server, id string) *Node {
 	t.Helper()
 	rdb, err := Dial(rs.URL())
 	if err != nil {
@@ -43,10 +44,17 @@ func startNode(t testing.TB, rs *redistest.Server, id string) *Node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.Close(context.Background()) })
+	return n
+}
+
+// startNode starts a registered node on rs with a fast heartbeat.
+func startNode(t testing.TB, rs *redistest.Server, id string) *Node {
+	t.Helper()
+	n := startNodeUnregistered(t, rs, id)
 	// Start registers on the heartbeat's goroutine: a test that matches or
 	// places right away, on a loaded machine, would find no node yet. (A
 	// node started again under the id of one whose registration lives on
-	// writes none afresh: its first good heartbeat counts.)
+	// waits for it to lapse.)
 	for deadline := time.Now().Add(5 * time.Second); n.Registrations() == 0 && n.lastOK.Load() == 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("node %s not registered within 5 s", id)

@@ -423,14 +423,28 @@ func (n *Node) Term(t testing.TB, d time.Duration) error {
 }
 
 // Restart starts a stopped (killed or terminated) node again under the
-// same id, on fresh ports, and waits until it is registered.
+// same id, on fresh ports, and waits until it is registered: once the
+// registration of a killed process lapsed, since a process does not take
+// over another's.
 func (n *Node) Restart(t testing.TB) {
 	t.Helper()
 	if n.Running() {
 		t.Fatalf("node %s is still running", n.ID)
 	}
 	n.start(t)
-	n.c.WaitRegistered(t, 15*time.Second, n.ID)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		nodes, err := n.c.Registered(t)
+		for _, x := range nodes {
+			if x.ID == n.ID && x.WebSocketURL == n.WSURL() {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s started again, not registered after 15 s; registry: %+v (err %v)", n.ID, nodes, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Login logs a guest named name in through the node's HTTP port and
