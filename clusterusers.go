@@ -52,6 +52,8 @@ func (s *Server) newClusterUsers(inner hub.Revocations) error {
 		rev:   cluster.NewRevocations(inner, bus, s.log),
 		ops:   cluster.NewOps(bus),
 	}
+	// Sessions are ordered across nodes on Redis's clock, not each node's.
+	s.xnode.reg.UseClockOf(n)
 	s.xnode.peers.SetBatchPeers(n.BatchPeers)
 	s.xnode.peers.SetUnreachable(n.Unreachable)
 	// After Redis lost its data, or this node was cut off past its TTL.

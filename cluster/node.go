@@ -101,7 +101,16 @@ type Node struct {
 	rdb     *redis.Client
 	keys    Keys
 	started time.Time
-	inst    string // this process's mark on its registration ("inst")
+	inst    string           // this process's mark on its registration ("inst")
+	clock   func() time.Time // this node's clock (time.Now; tests skew it)
+
+	// offset is Redis's clock less this node's (ns), as the heartbeat
+	// with the shortest round trip within the last minute measured it
+	// (RedisTime); offRTT and offAt are that heartbeat's round trip and
+	// time, kept by the heartbeat's goroutine alone.
+	offset atomic.Int64
+	offRTT time.Duration
+	offAt  time.Time
 
 	draining atomic.Bool
 	rawPeers atomic.Bool           // every live node reads rawbody framing (RawPeers)
@@ -162,7 +171,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	var inst [8]byte
 	_, _ = rand.Read(inst[:])
-	n := &Node{cfg: cfg, rdb: cfg.Client, keys: Keys{Prefix: cfg.Prefix}, started: time.Now(), inst: hex.EncodeToString(inst[:]), kick: make(chan struct{}, 1)}
+	n := &Node{cfg: cfg, rdb: cfg.Client, keys: Keys{Prefix: cfg.Prefix}, started: time.Now(), inst: hex.EncodeToString(inst[:]), clock: time.Now, kick: make(chan struct{}, 1)}
 	err := fmt.Errorf("%w: not registered yet", ErrUnavailable)
 	n.lastErr.Store(&err)
 	return n, nil
@@ -412,6 +421,7 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 	if n.draining.Load() {
 		draining = "1"
 	}
+	t0 := n.clock()
 	r, err := registerScript.Run(ctx, n.rdb, []string{n.keys.Node(n.cfg.ID), n.keys.Nodes()},
 		n.cfg.ID, n.cfg.TTL.Milliseconds(), n.keys.NodePrefix(), n.inst,
 		"inst", n.inst, "id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
@@ -438,13 +448,34 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 		return false, fmt.Errorf("%w: %w: node %q is registered by another process (ws %s, started %s); this one registers once that registration lapses (%v after its last heartbeat)",
 			ErrUnavailable, errIDInUse, n.cfg.ID, ws, started, n.cfg.TTL)
 	}
-	if len(r) != 4 {
+	if len(r) != 6 {
 		return false, unavailable(errors.New("unexpected heartbeat answer"))
 	}
+	n.learnOffset(t0, n.clock(), time.Unix(r[4], r[5]*1000))
 	n.rawPeers.Store(r[1] == 1)
 	n.opsPeers.Store(r[2] == 1)
 	n.refPeers.Store(r[3] == 1)
 	return r[0] == 0, nil
+}
+
+// learnOffset notes the offset of Redis's clock, read as redis between
+// t0 and t1 on this node's, when the round trip is the shortest of the
+// last minute.
+func (n *Node) learnOffset(t0, t1, redis time.Time) {
+	rtt := t1.Sub(t0)
+	if n.offRTT > 0 && rtt > n.offRTT && t1.Sub(n.offAt) < time.Minute {
+		return
+	}
+	n.offRTT, n.offAt = max(rtt, 1), t1
+	n.offset.Store(int64(redis.Sub(t0.Add(rtt / 2))))
+}
+
+// RedisTime returns t, a time on this node's clock, on Redis's clock, as
+// the heartbeats measure the difference (within half a round trip to
+// Redis); t itself before the first heartbeat. Nodes order what they
+// compare across the cluster on it, whatever their own clocks say.
+func (n *Node) RedisTime(t time.Time) time.Time {
+	return t.Add(time.Duration(n.offset.Load()))
 }
 
 // RawPeers reports whether every live node, at this node's last
@@ -479,8 +510,9 @@ func (n *Node) RefusedPeers() bool { return n.refPeers.Load() }
 // returns whether the hash existed
 // whether every live node's hash has a "wire" equal to its "started"
 // (see RawPeers; a hash gone since counts for nothing), whether each
-// has an "ops" equal to it (BatchPeers), and whether each has a
-// "refused" equal to it (RefusedPeers).
+// has an "ops" equal to it (BatchPeers), whether each has a
+// "refused" equal to it (RefusedPeers), and Redis's clock (seconds and
+// microseconds, as TIME gives them).
 // ARGV: id, ttl ms, node key prefix, this process's inst, then the
 // hash's fields and values.
 var registerScript = redis.NewScript(`
@@ -500,7 +532,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf')) do
     if f[4] ~= f[2] then refused = 0 end
   end
 end
-return {existed, raw, ops, refused}
+return {existed, raw, ops, refused, tonumber(t[1]), tonumber(t[2])}
 `)
 
 // nodesScript drops expired entries of the node index and returns the

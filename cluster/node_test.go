@@ -21,6 +21,19 @@ var listeners sync.Map // *Node -> net.Listener
 // without waiting for its registration.
 func startNodeUnregistered(t testing.TB, rs *redistest.Server, id string) *Node {
 	t.Helper()
+	return startNodeOn(t, rs, id, nil)
+}
+
+// startNodeClock is startNode with the node's clock (nil: time.Now).
+func startNodeClock(t testing.TB, rs *redistest.Server, id string, clock func() time.Time) *Node {
+	t.Helper()
+	n := startNodeOn(t, rs, id, clock)
+	waitRegistered(t, n)
+	return n
+}
+
+func startNodeOn(t testing.TB, rs *redistest.Server, id string, clock func() time.Time) *Node {
+	t.Helper()
 	rdb, err := Dial(rs.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +53,9 @@ func startNodeUnregistered(t testing.TB, rs *redistest.Server, id string) *Node 
 	}
 	listeners.Store(n, ln)
 	t.Cleanup(func() { listeners.Delete(n) })
+	if clock != nil {
+		n.clock = clock
+	}
 	if err := n.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +67,14 @@ func startNodeUnregistered(t testing.TB, rs *redistest.Server, id string) *Node 
 func startNode(t testing.TB, rs *redistest.Server, id string) *Node {
 	t.Helper()
 	n := startNodeUnregistered(t, rs, id)
+	waitRegistered(t, n)
+	return n
+}
+
+// waitRegistered waits for n's first registration.
+func waitRegistered(t testing.TB, n *Node) {
+	t.Helper()
+	id := n.ID()
 	// Start registers on the heartbeat's goroutine: a test that matches or
 	// places right away, on a loaded machine, would find no node yet. (A
 	// node started again under the id of one whose registration lives on
@@ -60,7 +84,6 @@ func startNode(t testing.TB, rs *redistest.Server, id string) *Node {
 			t.Fatalf("node %s not registered within 5 s", id)
 		}
 	}
-	return n
 }
 
 // waitFor polls cond until it holds or d passes.

@@ -53,6 +53,10 @@ type Registry struct {
 	// claiming, when set (tests), runs on the worker between a claim's
 	// check that its session is still registered and its Redis script.
 	claiming func(user string, conn uint64)
+	// clock is this node's clock (time.Now; tests skew it), and toRedis
+	// turns its readings into Redis's clock (UseClockOf; nil: as they are).
+	clock   func() time.Time
+	toRedis func(time.Time) time.Time
 
 	// Dropped counts claims and releases not recorded because a worker's
 	// queue was full; Failed those Redis refused.
@@ -70,7 +74,7 @@ func NewRegistry(users *Users, bus *Bus, log *slog.Logger) *Registry {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Registry{MemoryRegistry: hub.NewMemoryRegistry(), users: users, bus: bus, log: log, stop: make(chan struct{})}
+	r := &Registry{MemoryRegistry: hub.NewMemoryRegistry(), users: users, bus: bus, log: log, clock: time.Now, stop: make(chan struct{})}
 	for range registryWorkers {
 		q := make(chan func(), registryQueue)
 		r.queue = append(r.queue, q)
@@ -134,7 +138,10 @@ func (r *Registry) enqueue(userID string, job func()) bool {
 // Add registers s here and records it in the cluster; with exclusive, the
 // user's sessions on other nodes are closed by their nodes.
 func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
-	since := time.Now()
+	since := r.clock()
+	if r.toRedis != nil {
+		since = r.toRedis(since)
+	}
 	replaced := r.MemoryRegistry.Add(s, exclusive)
 	uid, conn := s.UserID(), s.ConnID()
 	r.enqueue(uid, func() {
@@ -211,3 +218,10 @@ func (r *Registry) serveReplace(e *Envelope) {
 		r.log.Debug("cluster: session replaced by a login on another node", "user", e.User, "conn", conn, "node", e.Node)
 	}
 }
+
+// UseClockOf has the registry order this node's sessions against other
+// nodes' on Redis's clock, as n reckons it at its heartbeats
+// (Node.RedisTime), rather than on this node's own clock: a node whose
+// clock ran ahead had its sessions taken for newer than a later login on
+// another node, which it then closed. Call it before serving.
+func (r *Registry) UseClockOf(n *Node) { r.toRedis = n.RedisTime }

@@ -34,6 +34,18 @@ var testAuthKey = auth.Key{ID: "test", Secret: bytes.Repeat([]byte{7}, 32)}
 // the registry's worker before each claim goes to Redis.
 func startHubNode(t *testing.T, rs *redistest.Server, id string, claiming func(user string, conn uint64)) *hubNode {
 	t.Helper()
+	return startHubNodeAs(t, rs, id, nil, claiming, nil)
+}
+
+// startHubNodeOf is startHubNode for the started node n, its registry
+// on clock (nil: time.Now).
+func startHubNodeOf(t *testing.T, rs *redistest.Server, n *Node, claiming func(user string, conn uint64), clock func() time.Time) *hubNode {
+	t.Helper()
+	return startHubNodeAs(t, rs, n.ID(), n, claiming, clock)
+}
+
+func startHubNodeAs(t *testing.T, rs *redistest.Server, id string, n *Node, claiming func(user string, conn uint64), clock func() time.Time) *hubNode {
+	t.Helper()
 	a, err := auth.New(auth.Config{Keys: []auth.Key{testAuthKey}})
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +65,12 @@ func startHubNode(t *testing.T, rs *redistest.Server, id string, claiming func(u
 	}
 	reg := NewRegistry(users, bus, nil)
 	reg.claiming = claiming
+	if clock != nil {
+		reg.clock = clock
+	}
+	if n != nil {
+		reg.UseClockOf(n)
+	}
 	h, err := hub.New(hub.Config{Server: srv, Auth: a, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
@@ -259,5 +277,49 @@ func TestDroppedReleaseIsNotRefreshed(t *testing.T) {
 	a.settle("ada")
 	if n := a.users.Connected(); n != 0 {
 		t.Fatalf("after ada left, a still refreshes the records of %d users", n)
+	}
+}
+
+// TestSecondLoginOnAnotherNodeWinsWhateverTheClocks: node a's clock runs a
+// minute ahead of b's (a host whose NTP failed, a VM resumed). ada is
+// connected to a and logs in again through b: her new session is the
+// one kept, her session on a closed with CLOSE_CODE_DUPLICATE_LOGIN, as
+// with clocks in step. Sessions were ordered by each node's own clock,
+// so a's older session counted as a minute newer, and the new one was
+// closed.
+func TestSecondLoginOnAnotherNodeWinsWhateverTheClocks(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	ahead := func() time.Time { return time.Now().Add(time.Minute) }
+	na := startNodeClock(t, rs, "a", ahead)
+	nb := startNode(t, rs, "b")
+	a := startHubNodeOf(t, rs, na, nil, ahead)
+	b := startHubNodeOf(t, rs, nb, nil, nil)
+	now := time.Now()
+	iss, err := auth.New(auth.Config{Keys: []auth.Key{testAuthKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := iss.Issue(auth.Claims{UserID: "ada", Name: "ada", IssuedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	located := func(want ...UserSession) func() bool {
+		return func() bool {
+			loc, err := a.users.Locate(ctx, "ada")
+			return err == nil && slices.Equal(loc["ada"], want)
+		}
+	}
+	first := a.dial(t, tok, "ada on a")
+	aConn := a.reg.Sessions("ada")[0].ConnID()
+	waitFor(t, 10*time.Second, "ada's record on a", located(UserSession{Node: "a", Conn: aConn}))
+	second := b.dial(t, tok, "ada on b")
+	b.settle("ada") // b's claim has run
+	if r := second.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 1}}}); r.GetPong() == nil {
+		t.Fatalf("ada's new session on b, with a's clock a minute ahead: %v (closed with %d), want it kept", r, second.CloseCode())
+	}
+	if code := first.WaitClosed(); code != int(protocol.CloseDuplicateLogin) {
+		t.Fatalf("ada's older session on a closed with %d, want %d", code, protocol.CloseDuplicateLogin)
 	}
 }

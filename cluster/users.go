@@ -69,9 +69,9 @@ type UsersConfig struct {
 // Users is the cluster-wide record of who is connected where: one Redis
 // hash per user (Keys.User), a field per connection ("node/conn") whose
 // value is "deadline:since": its deadline in Redis's clock (milliseconds
-// since 1970) and when its node accepted it, in that node's clock
-// (microseconds since 1970, so that a reconnection is later even on
-// loopback).
+// since 1970) and when its node accepted it, on Redis's clock as that
+// node reckons it (Registry.UseClockOf; microseconds since 1970, so that
+// a reconnection is later even on loopback).
 // The node holding a connection refreshes it; a field past its deadline,
 // or of a node gone from the registry, is ignored by readers and removed
 // by the next claim. Since orders the connections of a user on different
