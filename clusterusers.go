@@ -92,7 +92,7 @@ func (c *clusterUsers) start() {
 	}
 	c.bus.Start()
 	c.users.Start()
-	c.peers.WatchNodes(c.node.Nodes, c.node.Heartbeat(), 4*c.node.Timeout())
+	c.peers.WatchNodes(c.node.Nodes, c.node.LocalTime, c.node.Heartbeat(), 4*c.node.Timeout())
 }
 
 // close records what is queued (up to ctx) and stops every goroutine.

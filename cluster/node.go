@@ -55,6 +55,11 @@ type NodeInfo struct {
 	// (Redis's clock).
 	Started time.Time `json:"started"`
 	Seen    time.Time `json:"seen"`
+	// Up is when the node process started on Redis's clock, as it
+	// reckons it (Node.RedisTime); zero until its second heartbeat. A
+	// node of an older version writes none: Up is its Started then, on
+	// its own clock.
+	Up time.Time `json:"-"`
 }
 
 // Config configures a Node.
@@ -111,6 +116,9 @@ type Node struct {
 	offset atomic.Int64
 	offRTT time.Duration
 	offAt  time.Time
+	// up is the process's start on Redis's clock (unix ms), its
+	// registration's "up", learnt with the first offset; 0 until then.
+	up atomic.Int64
 
 	draining atomic.Bool
 	rawPeers atomic.Bool           // every live node reads rawbody framing (RawPeers)
@@ -241,6 +249,7 @@ func (n *Node) Start() error {
 		return fmt.Errorf("%w: the node's WebSocket URL is required", ErrConfig)
 	}
 	n.running = true
+	n.started = n.clock()
 	n.stop, n.done = make(chan struct{}), make(chan struct{})
 	go n.loop(n.stop, n.done)
 	return nil
@@ -421,13 +430,17 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 	if n.draining.Load() {
 		draining = "1"
 	}
+	up := ""
+	if ms := n.up.Load(); ms != 0 {
+		up = strconv.FormatInt(ms, 10)
+	}
 	t0 := n.clock()
 	r, err := registerScript.Run(ctx, n.rdb, []string{n.keys.Node(n.cfg.ID), n.keys.Nodes()},
 		n.cfg.ID, n.cfg.TTL.Milliseconds(), n.keys.NodePrefix(), n.inst,
 		"inst", n.inst, "id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
 		"conns", l.Conns, "sessions", l.Sessions, "rooms", l.Rooms, "draining", draining,
 		"started", n.started.UnixMilli(), "wire", n.started.UnixMilli(), "ops", n.started.UnixMilli(),
-		"refused", n.started.UnixMilli(),
+		"refused", n.started.UnixMilli(), "up", up,
 	).Int64Slice()
 	if err != nil {
 		return false, unavailable(err)
@@ -452,6 +465,9 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 		return false, unavailable(errors.New("unexpected heartbeat answer"))
 	}
 	n.learnOffset(t0, n.clock(), time.Unix(r[4], r[5]*1000))
+	if n.up.Load() == 0 {
+		n.up.Store(n.RedisTime(n.started).UnixMilli())
+	}
 	n.rawPeers.Store(r[1] == 1)
 	n.opsPeers.Store(r[2] == 1)
 	n.refPeers.Store(r[3] == 1)
@@ -468,6 +484,12 @@ func (n *Node) learnOffset(t0, t1, redis time.Time) {
 	}
 	n.offRTT, n.offAt = max(rtt, 1), t1
 	n.offset.Store(int64(redis.Sub(t0.Add(rtt / 2))))
+}
+
+// LocalTime returns t, a time on Redis's clock, on this node's clock
+// (RedisTime's inverse).
+func (n *Node) LocalTime(t time.Time) time.Time {
+	return t.Add(-time.Duration(n.offset.Load()))
 }
 
 // RedisTime returns t, a time on this node's clock, on Redis's clock, as
@@ -591,11 +613,17 @@ func nodeFromHash(m map[string]string) NodeInfo {
 		}
 		return time.UnixMilli(v)
 	}
-	return NodeInfo{
+	info := NodeInfo{
 		ID: m["id"], WebSocketURL: m["ws"], HTTPURL: m["http"],
 		Conns: atoi(m["conns"]), Sessions: atoi(m["sessions"]), Rooms: atoi(m["rooms"]), Draining: m["draining"] == "1",
 		Started: ms(m["started"]), Seen: ms(m["seen"]),
 	}
+	if up, ok := m["up"]; ok {
+		info.Up = ms(up) // zero while empty: not known yet
+	} else {
+		info.Up = info.Started
+	}
+	return info
 }
 
 // Close stops the heartbeat and removes the registration, so that the

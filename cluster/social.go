@@ -151,14 +151,24 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 // live and when each started (social.Social.NodesLive; nodes lists them,
 // as Node.Nodes does), so that the users of a node that crashed, or
 // crashed and started again under its id, are taken offline for their
-// friends on this node. A poll that fails is not reported. It stops with
+// friends on this node. A node's start is its NodeInfo.Up, on Redis's
+// clock, which local turns into this node's (Node.LocalTime; nil: taken
+// as it is), the clock the social layer notes presences on: a node's own
+// clock ahead of this one's made the presences noted since its start
+// look older than it, and its users were taken offline though
+// connected there. A poll that fails is not reported. It stops with
 // Close.
-func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), interval, timeout time.Duration) {
+func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), local func(time.Time) time.Time, interval, timeout time.Duration) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		t := time.NewTicker(interval)
 		defer t.Stop()
+		// Each node's start as last converted: the conversion moves with
+		// every new measure of the clocks' offset, and a start that moved
+		// would read as a restart.
+		type start struct{ up, local time.Time }
+		starts := make(map[string]start)
 		for {
 			select {
 			case <-s.stop:
@@ -177,7 +187,20 @@ func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), int
 			}
 			live := make(map[string]time.Time, len(ns))
 			for _, n := range ns {
-				live[n.ID] = n.Started
+				st, ok := starts[n.ID]
+				if !ok || !st.up.Equal(n.Up) {
+					st = start{n.Up, n.Up}
+					if local != nil && !n.Up.IsZero() {
+						st.local = local(n.Up)
+					}
+					starts[n.ID] = st
+				}
+				live[n.ID] = st.local
+			}
+			for id := range starts {
+				if _, ok := live[id]; !ok {
+					delete(starts, id)
+				}
 			}
 			if n := so.NodesLive(live); n > 0 {
 				s.log.Info("cluster: a node is gone; its users were shown offline to their friends here", "presences", n)

@@ -24,8 +24,8 @@ import (
 // A node started again under the same id (-node-id) at once, within its
 // registration's TTL, is never missing from the live nodes: the notes
 // made before it crashed are told apart by their time, earlier than the
-// node's start as the live nodes give it (the two nodes' clocks, kept
-// close by NTP as everywhere in the cluster).
+// node's start as the live nodes give it (the cluster gives it on this
+// node's clock, from Redis's: cluster.Social.WatchNodes).
 
 // remoteNote is a friend's node as a profile notes it, when it was
 // noted (Unix ns, this node's clock), and a hash of the presence the user
