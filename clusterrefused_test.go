@@ -115,7 +115,11 @@ func soloRooms(t *testing.T, srv *tickroom.Server, n int) []string {
 	return rooms
 }
 
-var quickSolo = &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "solo"}}}
+// quickSolo is a quick-match of the solo game, a new message each call:
+// Send writes its request id, and the tests using it run in parallel.
+func quickSolo() *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "solo"}}}
+}
 
 // A quick-match on a node of a cluster whose room's game refuses the
 // player at the tick goes on as a single node's does: it passes the room
@@ -132,7 +136,7 @@ func TestClusterQuickMatchRefusedAtTheTickTriesOn(t *testing.T) {
 	full := soloRooms(t, srv, 5)
 
 	alice := dial(t, srv, "alice")
-	m := alice.Request(quickSolo)
+	m := alice.Request(quickSolo())
 	j := m.GetJoined()
 	if j == nil {
 		t.Fatalf("quick-match with rooms whose game refuses alice, and room to make one: %v, want Joined in a new room", m)
@@ -163,7 +167,7 @@ func TestClusterQuickMatchRefusedOnAnotherNodeTriesOn(t *testing.T) {
 	full := soloRooms(t, b, 5)
 
 	alice := dial(t, a, "alice")
-	_, m, hops := alice.Follow(quickSolo)
+	_, m, hops := alice.Follow(quickSolo())
 	j := m.GetJoined()
 	if j == nil {
 		t.Fatalf("quick-match sent to a node whose rooms' game refuses alice: %v after %d redirects, want Joined in a new room", m, len(hops))
@@ -214,7 +218,7 @@ func TestClusterQuickMatchRedirectKeepsTheOlderFormWhileAnOlderNodeRuns(t *testi
 	})
 
 	alice := dial(t, a, "alice")
-	m := alice.Request(quickSolo)
+	m := alice.Request(quickSolo())
 	r := m.GetRedirect()
 	if r == nil || r.RoomId != open {
 		t.Fatalf("quick-match refused by a's room: %v, want a Redirect to b's room %s", m, open)
@@ -277,7 +281,7 @@ func TestClusterQuickMatchOfAClosedConnectionGoesNoFurther(t *testing.T) {
 	soloRooms(t, srv, 1)
 
 	alice := dial(t, srv, "alice")
-	alice.Send(quickSolo)
+	alice.Send(quickSolo())
 	select {
 	case <-entered:
 	case <-time.After(10 * time.Second):
