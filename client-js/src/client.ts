@@ -660,14 +660,20 @@ export class Client extends Emitter<ClientEvents> {
 
   // resubscribe asks the server to follow watch again on this connection.
   // A refusal that passes (UNAVAILABLE: a cluster's Redis out of reach; a
-  // timeout) is asked again after a wait that doubles from 1 s to 30 s,
-  // while the watch is open and the connection lasts.
+  // timeout; too busy, the server's requests in flight or this client's own
+  // maxRequestsInFlight, which the Welcome's resumes may fill) is asked
+  // again after a wait that doubles from 1 s to 30 s, while the watch is
+  // open and the connection lasts.
   private resubscribe(watch: RoomWatch, attempt: number): void {
     this.subscribe(watch).catch((err: unknown) => {
       const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
       if (error.code === "connection-lost" || error.code === "not-connected") return;
       watch.handleError(error);
-      const passes = error.serverCode === ErrorCode.UNAVAILABLE || error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT || error.code === "timeout";
+      const passes =
+        error.serverCode === ErrorCode.UNAVAILABLE ||
+        error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT ||
+        error.code === "too-many-requests" ||
+        error.code === "timeout";
       if (!passes) return;
       this.resumer.retryLater(1000 * 2 ** attempt, () => {
         if (this.watches.get(watch.id) === watch) this.resubscribe(watch, attempt + 1);

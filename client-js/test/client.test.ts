@@ -140,6 +140,36 @@ describe("Client", () => {
     client.close();
   });
 
+  // On a Welcome the resumes go out before the watches: past the client's
+  // own maxRequestsInFlight, the watch is refused here, "too-many-requests",
+  // a refusal that passes as the server's busy one does.
+  it("asks again for a room list watch its own maxRequestsInFlight refused after a reconnect", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000, maxRequestsInFlight: 1 });
+    await joinedRoom(client, sock);
+    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    const p = client.watchRooms();
+    const req = lastReceived(sock);
+    reply(sock, { requestId: req.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "a1", game: "arena" }] } } });
+    const watch = await p;
+    sock.serverClose(4003, "idle");
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const resume = lastReceived(sock2);
+    assert.equal(resume.body.case, "joinRoom");
+    await flush();
+    reply(sock2, { requestId: resume.requestId, body: { case: "joined", value: { roomId: "r1", game: "arena", seat: 2, tickRate: 20, resumed: true, tick: 41n } } });
+    await flush();
+    mock.timers.tick(5000);
+    await flush();
+    const again = lastReceived(sock2);
+    assert.equal(again.body.case, "watchRooms", "the watch refused by maxRequestsInFlight was not asked for again within 5 s");
+    reply(sock2, { requestId: again.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "b2", game: "arena" }] } } });
+    await flush();
+    assert.deepEqual(watch.rooms.map((r) => r.roomId), ["b2"]);
+    client.close();
+  });
+
   it("gives a room's first messages, read with its Joined, to the listeners added once the join resolved", async () => {
     // Node's ws (and a server that writes Joined, the first events, a game's
     // welcome message and the keyframe in one go) delivers them in one task,
