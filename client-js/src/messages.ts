@@ -99,8 +99,21 @@ const STANDARD_CLOSE_MESSAGES: Readonly<Record<number, string>> = {
   1015: "A secure connection could not be made.",
 };
 
-/** closeMessage is what to tell the user about a closed connection. */
-export function closeMessage(code: number): string {
+// RECONNECTING ends the sentences of a close the client reconnects after.
+const RECONNECTING = / Reconnecting(?: in a moment)?…$/;
+
+/**
+ * closeMessage is what to tell the user about a closed connection. Pass the
+ * close event's willReconnect: when false (reconnect off, the attempts used
+ * up) the sentence does not say "Reconnecting…", but to reload the page.
+ * Without it, a code the client reconnects after says it reconnects.
+ */
+export function closeMessage(code: number, willReconnect?: boolean): string {
+  const text = closeText(code);
+  return willReconnect === false ? text.replace(RECONNECTING, " Reload the page to try again.") : text;
+}
+
+function closeText(code: number): string {
   const own = (CLOSE_MESSAGES as Record<number, string>)[code];
   if (own) return own;
   const std = STANDARD_CLOSE_MESSAGES[code];
@@ -114,7 +127,8 @@ export function errorMessage(err: unknown): string {
     if (err.code === "server") {
       return (ERROR_MESSAGES as Record<number, string>)[err.serverCode] ?? "The server refused the request.";
     }
-    if (err.code === "closed" && err.close) return closeMessage(err.close.code);
+    // A "closed" error ends the connection: the client reconnects no more.
+    if (err.code === "closed" && err.close) return closeMessage(err.close.code, false);
     if (err.code === "http" && err.status) return httpMessage(err.status);
     return CLIENT_ERROR_MESSAGES[err.code];
   }

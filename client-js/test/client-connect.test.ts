@@ -5,7 +5,7 @@ import { beforeEach, describe, it, mock } from "node:test";
 import { Client, connect } from "../src/client.js";
 import type { CloseDetails } from "../src/connection.js";
 import { TickroomError } from "../src/errors.js";
-import { errorMessage } from "../src/messages.js";
+import { closeMessage, errorMessage } from "../src/messages.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, received, reply, welcome } from "./fake-server.js";
 import { assertPartial, flush } from "./helpers.js";
@@ -177,6 +177,36 @@ describe("Client connecting", () => {
     await flush();
     assert.ok(settled instanceof TickroomError, `connect is ${String(settled)}`);
     assert.equal((settled as TickroomError).code, "closed");
+  });
+
+  // The sentence a page shows for a close says what the client does: no
+  // "Reconnecting…" when it will not (reconnect off, attempts used up).
+  it("says it reconnects only when the client will", async () => {
+    const seen: string[] = [];
+    const a = await connected({ heartbeatIntervalMs: 60_000 });
+    a.client.on("close", (c) => seen.push(`${c.willReconnect}: ${closeMessage(c.code, c.willReconnect)}`));
+    a.sock.serverClose(1006);
+    assert.match(seen[0]!, /^true: .*Reconnecting/);
+    a.client.close();
+    seen.length = 0;
+
+    const b = await connected({ heartbeatIntervalMs: 60_000, reconnect: false });
+    b.client.on("close", (c) => seen.push(`${c.willReconnect}: ${closeMessage(c.code, c.willReconnect)}`));
+    b.sock.serverClose(1012, "restart");
+    assert.equal(seen.length, 1);
+    assert.doesNotMatch(seen[0]!, /Reconnecting/, "reconnect off");
+    assert.match(seen[0]!, /^false: The server is restarting\./);
+
+    // connect gives up after its attempts: the error it rejects with says so.
+    const p = connect(opts({ maxReconnectAttempts: 1 }));
+    let err: unknown;
+    p.catch((e: unknown) => (err = e));
+    FakeWebSocket.last().serverClose(1006);
+    mock.timers.tick(1000);
+    FakeWebSocket.last().serverClose(1006);
+    await flush();
+    assert.ok(err instanceof TickroomError && err.code === "closed", `connect is ${String(err)}`);
+    assert.doesNotMatch(errorMessage(err), /Reconnecting/, "attempts used up");
   });
 
   it("leaves rooms and does not reconnect after a terminal close", async () => {

@@ -170,7 +170,7 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
     cl.on("close", (ev) => {
       if (ev.willReconnect) {
         setConn("reconnecting", "reconnecting…");
-        notice(closeMessage(ev.code));
+        notice(closeMessage(ev.code, true));
         return;
       }
       setConn("closed", "offline");
@@ -178,7 +178,7 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
         stop(refusedText(ev.error ?? new TickroomError("unauthorized", ev.info.description)), true);
         return;
       }
-      stop(closeMessage(ev.code), ev.info.kind === "terminal");
+      stop(closeMessage(ev.code, false), ev.info.kind === "terminal");
     }),
     cl.on("welcome", () => notice("")),
     cl.on("resumeFailed", ({ error }) => lobby?.setStatus(`Seat lost: ${errorMessage(error)}`)),
