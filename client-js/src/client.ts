@@ -151,7 +151,10 @@ export class Client extends Emitter<ClientEvents> {
         requestResume: (room, value, timeoutMs) => this.requestWith({ case: "joinRoom", value }, { password: value.password, resume: room }, timeoutMs),
         roomLeft: (left) => this.roomLeft(left),
         moveTo: (r) => this.moveTo(r),
-        resumeFailed: (room, error) => this.emit("resumeFailed", { room, error }),
+        resumeFailed: (room, error) => {
+          this.forgetRefs(room);
+          this.emit("resumeFailed", { room, error });
+        },
       },
       requestTimeoutMs,
     );
@@ -636,7 +639,18 @@ export class Client extends Emitter<ClientEvents> {
     const room = this.roomMap.get(left.roomId);
     if (!room) return;
     this.roomMap.delete(left.roomId);
+    this.forgetRefs(room);
     room.handleLeft(left);
+  }
+
+  // forgetRefs drops the refs of a room the client no longer has, so that
+  // the Room (its entities, the app's listeners) is not kept until the
+  // server numbers another room with its ref. A late delta of that ref
+  // finds no room and is dropped, as it would be once the room is left.
+  private forgetRefs(room: Room): void {
+    for (const [ref, r] of this.roomRefs) {
+      if (r === room) this.roomRefs.delete(ref);
+    }
   }
 
   private onWelcome(w: Welcome): void {
@@ -717,6 +731,7 @@ export class Client extends Emitter<ClientEvents> {
     if (c.willReconnect) {
       for (const room of this.roomMap.values()) room.markResuming();
     } else {
+      this.roomRefs.clear();
       for (const room of [...this.roomMap.values()]) {
         this.roomMap.delete(room.id);
         room.handleLeft(create(LeftSchema, { roomId: room.id, reason: LeaveReason.UNSPECIFIED, message: `connection closed: ${c.info.description}` }));

@@ -3,6 +3,8 @@
 // resume.test.ts; the shared setup is client-setup.ts.
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { TickroomError } from "../src/errors.js";
 import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 import { LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
@@ -13,7 +15,7 @@ import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, received, reply, welcome } from "./fake-server.js";
 import { assertPartial, assertRejects, flush } from "./helpers.js";
 import { connect } from "../src/client.js";
-import { connected, dec, enc, entities, joinedRoom, opts, sendState, useFakes } from "./client-setup.js";
+import { connected, dec, enc, entities, joinedRoom, opts, sendState, sim, useFakes } from "./client-setup.js";
 
 describe("Client", () => {
   useFakes();
@@ -310,6 +312,49 @@ describe("Client", () => {
     const req2 = lastReceived(sock);
     reply(sock, { requestId: req2.requestId, body: { case: "error", value: { code: ErrorCode.NOT_IN_ROOM, message: "" } } });
     await assertRejects(refused, { serverCode: ErrorCode.NOT_IN_ROOM });
+  });
+
+  // A room left, by the player or by the server's Left, and a connection
+  // closed for good let go of their Rooms (entities, the app's listeners):
+  // a long session of many matches does not keep every one of them.
+  it("lets go of the rooms it left", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    // play joins a room, gets its keyframe and ends it as how says; it
+    // returns a weak reference, and nothing of the test holds the Room.
+    const play = async (i: number, how: string): Promise<WeakRef<Room>> => {
+      const roomId = `r${i + 1}`;
+      const p = client.joinRoom(roomId);
+      const join = lastReceived(sock);
+      reply(sock, { requestId: join.requestId, body: { case: "joined", value: { roomId, game: "arena", seat: 1, tickRate: 20 } } });
+      const room = await p;
+      // Each room its own ref, as the server numbers the rooms of a connection.
+      reply(sock, { body: { case: "state", value: sim.state({ tick: 1, key: true, up: { 1: "a".repeat(1000) }, roomId, roomRef: 7 + i }) } });
+      assert.equal(room.entities.size, 1);
+      room.on("state", () => {});
+      if (how === "leave") {
+        const leave = room.leave();
+        const req = lastReceived(sock);
+        reply(sock, { requestId: req.requestId, body: { case: "left", value: { roomId, reason: LeaveReason.REQUESTED } } });
+        await leave;
+      } else if (how === "left") {
+        reply(sock, { body: { case: "left", value: { roomId, reason: LeaveReason.ROOM_CLOSED } } });
+      } else {
+        sock.serverClose(4502, "replaced");
+      }
+      assert.equal(room.live, false);
+      return new WeakRef(room);
+    };
+    const rooms = [await play(0, "leave"), await play(1, "left"), await play(2, "closed")];
+    await flush();
+    gc();
+    assert.deepEqual(
+      rooms.map((r) => r.deref() === undefined),
+      [true, true, true],
+      "a room left is still held",
+    );
+    client.close();
   });
 
   it("sends chat and leaves a room by request", async () => {
