@@ -482,6 +482,15 @@ export class Client extends Emitter<ClientEvents> {
       checkInput: (roomId, data) => this.checkInput(roomId, data),
       sendInput: (roomId, seq, data) => this.sendInput(roomId, seq, data),
       leaveRoom: async (roomId) => {
+        if (this.connection.state !== "open" && this.roomMap.has(roomId)) {
+          // The socket is down and the client reconnects, which would
+          // resume the seat: the room ends now, and its seat is given up
+          // instead, its LeaveRoom sent on the next Welcome that lists it.
+          const left = create(LeftSchema, { roomId, reason: LeaveReason.REQUESTED, message: "left while reconnecting; the seat is given up once connected" });
+          this.roomLeft(left);
+          this.resumer.leaveLater(roomId);
+          return left;
+        }
         const left = expectBody(await this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }), "left");
         this.roomLeft(left);
         return left;

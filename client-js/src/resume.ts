@@ -17,7 +17,8 @@
 //     use too) belongs to the socket it was set on, and a Welcome or a
 //     close ends it;
 //   - wanted(roomId) when the app joins a room, left(roomId) on every Left,
-//     and joinedMakesRoom for a Joined that does not resume its Room;
+//     leaveLater(roomId) when the app leaves a room while the socket is
+//     down, and joinedMakesRoom for a Joined that does not resume its Room;
 //   - maxDelayMs, the Connection's cap on its reconnect backoff.
 // It reaches the client only through a ResumeHost.
 import { create } from "@bufbuild/protobuf";
@@ -136,6 +137,15 @@ export class Resumer {
   /** wanted says the app joins roomId: a seat given up there is no longer to leave. */
   wanted(roomId: string): void {
     this.abandoned.delete(roomId); // the app wants it again: leave it no more
+  }
+
+  /**
+   * leaveLater gives up the seat of roomId, a room the app left while the
+   * socket was down: no resume, and its LeaveRoom goes on each Welcome that
+   * lists the seat, as for a seat given up (see abandon).
+   */
+  leaveLater(roomId: string): void {
+    if (!this.abandoned.has(roomId)) this.abandoned.set(roomId, this.host.now() + this.windowMs + 60_000);
   }
 
   /** left says the server no longer holds this user's seat in roomId. */

@@ -246,7 +246,11 @@ export class Room extends Emitter<RoomEvents> {
     return seq;
   }
 
-  /** leave gives up the seat; the left event follows. */
+  /**
+   * leave gives up the seat; the left event follows. While the connection
+   * is down the room ends at once and the seat is not resumed: the client
+   * leaves it on the server once connected.
+   */
   async leave(): Promise<void> {
     if (!this.isLive) return;
     await this.host.leaveRoom(this.id);

@@ -219,6 +219,40 @@ describe("Client resumes", () => {
     assert.deepEqual(received(s5).map((m) => m.body.case), [], "sent again after the Left");
   });
 
+  // A player who clicks Leave while the connection is down is out of the
+  // match: the room ends at once, its seat is not resumed, and the
+  // LeaveRoom goes on the next Welcome that lists it.
+  it("honours a leave made while reconnecting: no resume, the seat left once connected", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    const left: LeaveReason[] = [];
+    room.on("left", (l) => left.push(l.reason));
+    sock.serverClose(1006);
+    let settled: unknown = "pending";
+    room.leave().then(
+      () => (settled = "resolved"),
+      (e: unknown) => (settled = e),
+    );
+    await flush();
+    assert.equal(settled, "resolved", `leave while reconnecting: ${String(settled)}`);
+    assert.equal(room.live, false);
+    assert.deepEqual(left, [LeaveReason.REQUESTED]);
+    assert.equal(client.rooms.size, 0);
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    assert.notEqual(sock2, sock);
+    welcome(sock2, { resumeWindowMs: 30_000, seats: [{ roomId: "r1" }] });
+    await flush();
+    const sent = received(sock2);
+    assert.deepEqual(sent.map((m) => m.body.case), ["leaveRoom"], "the seat left was resumed");
+    assert.equal(sent[0]!.body.case === "leaveRoom" && sent[0]!.body.value.roomId, "r1");
+    reply(sock2, { requestId: sent[0]!.requestId, body: { case: "left", value: { roomId: "r1", reason: LeaveReason.REQUESTED } } });
+    await flush();
+    assert.deepEqual(left, [LeaveReason.REQUESTED]);
+    client.close();
+  });
+
   // A resume refused as busy more times than it is asked again drops the
   // room, and its seat, which the server still holds, is left.
   it("leaves the seat of a resume refused as busy past its tries", async () => {
