@@ -23,6 +23,13 @@ export interface VoiceCallEvents {
   state: RTCPeerConnectionState;
   /** track is the other party's audio. */
   track: MediaStream;
+  /**
+   * error reports a signal of the other party the call could not take: a
+   * malformed or refused ICE candidate, an answer the peer connection
+   * refused. The call goes on (ICE fails it if it cannot connect); the app
+   * may hang up.
+   */
+  error: Error;
 }
 
 /** VoiceCall is one call with one other user. */
@@ -59,7 +66,7 @@ export class VoiceCall extends Emitter<VoiceCallEvents> {
     // Only this call's messages from this peer count; the server names the
     // sender, so no one else can answer or add candidates.
     this.unsubscribe = client.on("signal", (s) => {
-      if (s.fromUserId === peer && s.callId === callId) void this.handle(s);
+      if (s.fromUserId === peer && s.callId === callId) this.take(s);
     });
   }
 
@@ -95,13 +102,19 @@ export class VoiceCall extends Emitter<VoiceCallEvents> {
    * call that arrived before the call was made (answerCall keeps them).
    */
   async answer(offerSdp: string, early: Signal[] = []): Promise<void> {
-    for (const s of early) void this.handle(s); // candidates go to pending until the offer is set
+    for (const s of early) this.take(s); // candidates go to pending until the offer is set
     if (this.pc.signalingState === "closed") return; // hung up meanwhile
     await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
     await this.flush();
     const a = await this.pc.createAnswer();
     await this.pc.setLocalDescription(a);
     await this.send(SignalKind.ANSWER, a.sdp ?? "");
+  }
+
+  // take handles a signal of the other party; what fails is the call's
+  // error event, since nothing awaits it.
+  private take(s: Signal): void {
+    this.handle(s).catch((err: unknown) => this.emit("error", err instanceof Error ? err : new Error(String(err))));
   }
 
   private async handle(s: Signal): Promise<void> {

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connect } from "../src/client.js";
 import { SignalKind } from "../src/gen/tickroom/v1/social_pb.js";
-import { answerCall } from "../src/voice.js";
+import { answerCall, type VoiceCall } from "../src/voice.js";
 import { FakeWebSocket } from "./fake-websocket.js";
-import { lastReceived, welcome } from "./fake-server.js";
+import { lastReceived, reply, welcome } from "./fake-server.js";
+import { flush } from "./helpers.js";
 import { create } from "@bufbuild/protobuf";
 import { SignalSchema } from "../src/gen/tickroom/v1/social_pb.js";
 
@@ -25,5 +26,75 @@ describe("answerCall", () => {
     assert.equal(m.body.case === "sendSignal" && m.body.value.callId, "call-1");
     assert.equal(m.body.case === "sendSignal" && m.body.value.toUserId, "u2");
     client.close();
+  });
+
+  // A peer's signal the call cannot take (a malformed candidate, one the
+  // peer connection refuses, an answer it refuses) is the call's error
+  // event, not a rejection nobody handles.
+  it("reports the signals it cannot take as the call's error event", async () => {
+    const refused = new Error("OperationError: bad candidate");
+    class FakePeerConnection {
+      remoteDescription: unknown = null;
+      signalingState = "stable";
+      connectionState = "new";
+      onicecandidate: unknown = null;
+      onconnectionstatechange: unknown = null;
+      ontrack: unknown = null;
+      addTrack(): void {}
+      setRemoteDescription(d: unknown): Promise<void> {
+        this.remoteDescription = d;
+        return Promise.resolve();
+      }
+      addIceCandidate(c: { candidate?: string }): Promise<void> {
+        return c.candidate === "bad" ? Promise.reject(refused) : Promise.resolve();
+      }
+      createAnswer(): Promise<{ type: string; sdp: string }> {
+        return Promise.resolve({ type: "answer", sdp: "v=0\r\n" });
+      }
+      setLocalDescription(): Promise<void> {
+        return Promise.resolve();
+      }
+      close(): void {
+        this.signalingState = "closed";
+      }
+    }
+    const g = globalThis as { RTCPeerConnection?: unknown };
+    const saved = g.RTCPeerConnection;
+    g.RTCPeerConnection = FakePeerConnection;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on("unhandledRejection", onUnhandled);
+    let close = () => {};
+    try {
+      const p = connect({ url: "ws://127.0.0.1:1/v1/ws", token: "tok", WebSocket: FakeWebSocket, requestTimeoutMs: 5000 });
+      const sock = FakeWebSocket.last();
+      welcome(sock);
+      const client = await p;
+      close = () => client.close();
+      const offer = create(SignalSchema, { fromUserId: "u2", callId: "call-2", kind: SignalKind.OFFER, data: "v=0\r\n" });
+      const answering = answerCall(client, offer, { stream: { getTracks: () => [] } as unknown as MediaStream });
+      await flush();
+      const m = lastReceived(sock);
+      assert.equal(m.body.case === "sendSignal" && m.body.value.kind, SignalKind.ANSWER);
+      reply(sock, { requestId: m.requestId, body: { case: "ok", value: {} } });
+      const call: VoiceCall = await answering;
+      const errors: string[] = [];
+      call.on("error", (err) => errors.push(err.message));
+      const signal = (data: string) =>
+        reply(sock, { body: { case: "signal", value: { fromUserId: "u2", callId: "call-2", kind: SignalKind.CANDIDATE, data } } });
+      signal(JSON.stringify({ candidate: "bad" }));
+      signal("{not json");
+      signal(JSON.stringify({ candidate: "good" }));
+      await flush();
+      await flush();
+      assert.equal(errors.length, 2, `errors ${JSON.stringify(errors)}, unhandled ${String(unhandled)}`);
+      assert.ok(errors.includes(refused.message), `errors ${JSON.stringify(errors)}`);
+      assert.deepEqual(unhandled, []);
+      call.hangup();
+    } finally {
+      close();
+      process.off("unhandledRejection", onUnhandled);
+      g.RTCPeerConnection = saved;
+    }
   });
 });
