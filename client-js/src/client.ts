@@ -447,9 +447,13 @@ export class Client extends Emitter<ClientEvents> {
 
   // follow moves the connection to the node a Redirect names and resolves
   // on its Welcome (after which the rooms already joined resume there).
+  // A client closed before it follows (after the Redirect came, or by a
+  // redirect listener) moves nowhere: the join rejects with "closed".
   private follow(r: Redirect): Promise<void> {
     const bad = redirectError(r.url, this.connection.currentUrl);
     if (bad) return Promise.reject(bad);
+    const closedError = () => new TickroomError("closed", `tickroom: client closed before following a redirect to ${r.url}`, { url: r.url });
+    if (this.connection.state === "closed") return Promise.reject(closedError());
     this.emit("redirect", r);
     return new Promise<void>((resolve, reject) => {
       const offWelcome = this.on("welcome", () => {
@@ -464,6 +468,11 @@ export class Client extends Emitter<ClientEvents> {
         reject(new TickroomError("closed", `tickroom: connection closed while following a redirect to ${r.url}`, { close: c.info, url: r.url }));
       });
       this.connection.moveTo(r.url);
+      if (this.connection.state === "closed") {
+        offWelcome();
+        offClose();
+        reject(closedError());
+      }
     });
   }
 

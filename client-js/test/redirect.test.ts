@@ -77,6 +77,32 @@ describe("cluster redirects", () => {
     assert.equal(client.connection.currentUrl, "ws://node2.example:2/v1/ws");
   });
 
+  // The app closes the client after the join's Redirect came and before
+  // the client follows it (in a listener of a message read in the same
+  // task, or of the redirect event): the join settles, with "closed",
+  // rather than waiting for ever for a node's Welcome.
+  for (const when of ["before", "redirect event"] as const) {
+    it(`a join whose Redirect the client cannot follow, closed ${when === "before" ? "before following it" : "in its redirect event"}, rejects with "closed"`, async () => {
+      const { client, sock } = await connected();
+      if (when === "redirect event") client.on("redirect", () => client.close());
+      const p = client.joinRoom("r9");
+      let settled: unknown = "pending";
+      p.then(
+        () => (settled = "resolved"),
+        (e: unknown) => (settled = e),
+      );
+      reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "redirect", value: redirect } });
+      if (when === "before") client.close();
+      await flush();
+      mock.timers.tick(60_000);
+      await flush();
+      assert.ok(settled instanceof Error, `the join is ${String(settled)}`);
+      assert.equal((settled as { code?: string }).code, "closed");
+      assert.equal(client.state, "closed");
+      assert.equal(FakeWebSocket.instances.length, 1, "a socket was opened after the client was closed");
+    });
+  }
+
   it("resume after a drop through the configured endpoint, which redirects to the room's node: same room handle", async () => {
     const { client, node, room } = await joinedThroughRedirect();
 
