@@ -82,16 +82,20 @@ var ErrQueueClosed = errors.New("store: write queue closed")
 // A WriteQueue is a prometheus.Collector of its depth, writes, drops,
 // errors and write latency. Every method is safe from any goroutine.
 type WriteQueue struct {
-	cfg   QueueConfig
-	log   *slog.Logger
-	wake  chan struct{}
-	done  chan struct{}
-	stop  chan struct{}
-	mu    sync.Mutex
-	items Batch // waiting, not yet taken by the writer
-	held  int   // items in the batch being written or retried
-	shut  bool
-	err   error // the last write or ping error; nil when the last one worked
+	cfg  QueueConfig
+	log  *slog.Logger
+	wake chan struct{}
+	done chan struct{}
+	stop chan struct{}
+	// writes is the context every write and ping runs under, which a
+	// Shutdown whose time ran out ends (giveUp).
+	writes context.Context
+	giveUp context.CancelFunc
+	mu     sync.Mutex
+	items  Batch // waiting, not yet taken by the writer
+	held   int   // items in the batch being written or retried
+	shut   bool
+	err    error // the last write or ping error; nil when the last one worked
 
 	written, dropped [3]atomic.Uint64 // [0] results, [1] lines, [2] graph changes
 	errors, batches  atomic.Uint64
@@ -121,8 +125,9 @@ func NewWriteQueue(cfg QueueConfig) (*WriteQueue, error) {
 	}
 	var id [16]byte
 	rand.Read(id[:]) // never fails (crypto/rand)
+	writes, giveUp := context.WithCancel(context.Background())
 	return &WriteQueue{
-		cfg: cfg, log: cfg.Logger, id: hex.EncodeToString(id[:]),
+		cfg: cfg, log: cfg.Logger, id: hex.EncodeToString(id[:]), writes: writes, giveUp: giveUp,
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tickroom_store_write_seconds",
@@ -263,10 +268,12 @@ func (q *WriteQueue) Ready() error {
 }
 
 // Shutdown stops taking items, writes what is queued, and returns when
-// the writer is done or ctx ends (then what is left is lost, and the error
-// says how much). A batch waiting to be retried after a failed write is
-// tried once more at once; only when that fails too is it dropped, with
-// everything waiting behind it.
+// the writer is done or ctx ends: then the write in flight is ended, what
+// is left is dropped (the error says how much), and the writer is waited
+// for a moment more, so that nothing it does outlives the shutdown by
+// long. A batch waiting to be retried after a failed write is tried once
+// more at once; only when that fails too is it dropped, with everything
+// waiting behind it.
 func (q *WriteQueue) Shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	q.shut = true
@@ -283,9 +290,20 @@ func (q *WriteQueue) Shutdown(ctx context.Context) error {
 	case <-q.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("store: write queue shut down with %d items unwritten: %w", q.Stats().Depth, ctx.Err())
+		left := q.Stats().Depth
+		q.giveUp()
+		select {
+		case <-q.done:
+		case <-time.After(giveUpWait):
+		}
+		return fmt.Errorf("store: write queue shut down with %d items unwritten: %w", left, ctx.Err())
 	}
 }
+
+// giveUpWait is how long a Shutdown whose time ran out waits for the
+// writer once it has ended its write: a writer that heeds its context
+// drops what is left at once.
+const giveUpWait = time.Second
 
 // take moves up to MaxBatch waiting items into b.
 func (q *WriteQueue) take(b *Batch) {
@@ -354,7 +372,7 @@ func (q *WriteQueue) run() {
 func (q *WriteQueue) writeUntilDone(b *Batch) {
 	wait := q.cfg.RetryInterval
 	for last := false; ; {
-		ctx, cancel := context.WithTimeout(context.Background(), q.cfg.WriteTimeout)
+		ctx, cancel := context.WithTimeout(q.writes, q.cfg.WriteTimeout)
 		start := time.Now()
 		err := q.cfg.Writer.Write(ctx, b)
 		cancel()
@@ -421,7 +439,7 @@ func (q *WriteQueue) dropAll(b *Batch, err error) {
 }
 
 func (q *WriteQueue) ping() {
-	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(q.writes, q.cfg.WriteTimeout)
 	defer cancel()
 	q.setErr(q.cfg.Writer.Ping(ctx))
 }

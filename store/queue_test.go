@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -308,4 +309,45 @@ func TestWriteQueueKeepsRoomForResultsWhenSmall(t *testing.T) {
 			t.Fatalf("capacity %d: a result was dropped behind %d lines", capacity, lines)
 		}
 	}
+}
+
+// hangingWriter stands for a database that does not answer: each write
+// waits until its context ends. entered is told of each write.
+type hangingWriter struct{ entered chan struct{} }
+
+func (w hangingWriter) Write(ctx context.Context, b *Batch) error {
+	select {
+	case w.entered <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (hangingWriter) Ping(ctx context.Context) error { return errors.New("no answer") }
+
+// A shutdown whose time runs out while the database does not answer
+// ends the write in flight and drops what is queued then, within its
+// deadline: the writer no longer went on for a whole WriteTimeout (its
+// last try too), past the shutdown, to find the database closed under it
+// and log each batch left as refused.
+func TestWriteQueueShutdownEndsTheWriteInFlightAtItsDeadline(t *testing.T) {
+	t.Parallel()
+	w := hangingWriter{entered: make(chan struct{}, 1)}
+	// Not newQueue: its cleanup's Shutdown would wait for the writer.
+	q, err := NewWriteQueue(QueueConfig{Writer: w, WriteTimeout: time.Hour, RetryInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	q.AddResult(gomokuResult("r", "amy", "bob", time.Now()))
+	<-w.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := q.Shutdown(ctx); err == nil {
+		t.Fatal("Shutdown with the database silent and its time out: no error, want one naming the items lost")
+	}
+	waitFor(t, "the result in flight to be dropped once the shutdown gave up", func() bool {
+		return q.Stats().ResultsDropped == 1
+	})
 }
