@@ -338,7 +338,7 @@ func (b *bot) protocolError(what string) {
 	b.e.failures.add("protocol: " + what)
 	b.writeClose(int(ws.StatusProtocolError))
 	b.drop()
-	b.phase = phaseDone
+	b.finish()
 }
 
 // opened runs when the 101 arrived: join a room, or resume the one b held.
@@ -583,12 +583,16 @@ func (b *bot) closed(code int) {
 	b.finish()
 }
 
-// finish ends b for good; a lost seat not yet resumed counts as failed,
-// whether its resume was in flight or its redials gave up before one.
+// finish ends b for good before the run's end: it counts as ended early,
+// and a lost seat not yet resumed counts as failed, whether its resume
+// was in flight or its redials gave up before one.
 func (b *bot) finish() {
 	b.phase = phaseDone
 	b.resuming = false
 	b.settle(false)
+	if !b.e.stopping.Load() {
+		b.l.st.add(cEnded, 1)
+	}
 }
 
 // settle counts the outcome of the lost seat b owes one for: each seat
@@ -606,13 +610,15 @@ func (b *bot) settle(resumed bool) {
 	}
 }
 
-// redialIfHeld reconnects to resume when b had a room.
+// redialIfHeld reconnects after a lost connection: to resume when b had a
+// room, else to join one as at the start (as client-js does, with the
+// same backoff and bound on failed redials).
 func (b *bot) redialIfHeld(wasOpen bool) {
-	if b.roomID == "" || b.e.stopping.Load() {
+	if b.e.stopping.Load() {
 		b.phase = phaseDone
 		return
 	}
-	if wasOpen && !b.resuming {
+	if b.roomID != "" && wasOpen && !b.resuming {
 		b.dropAt = b.e.now()
 		b.l.st.add(cReconnects, 1)
 		b.owed = true

@@ -28,7 +28,11 @@
 // a resume is no gap) and the time between snapshots (not across a slow
 // reader's pause, which is the bot's own), connect, login, join and
 // resume times, Error replies by code, close codes, and the resume success
-// rate. A sampler reads the server's CPU, RSS and tick lateness from its
+// rate. A bot that loses its connection connects again, as client-js
+// does: to resume its seat, or, when it had none yet, to join as at its
+// start; one closed for good (a close code that is not resumable) or
+// whose redials fail five times in a row stops, and the report counts it
+// (bots_ended_early; "ended early" in the text, ended_early in the series). A sampler reads the server's CPU, RSS and tick lateness from its
 // Prometheus /metrics (uncompressed), or CPU and RSS from /proc/<pid>.
 //
 // # Clusters

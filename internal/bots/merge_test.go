@@ -2,6 +2,7 @@ package bots
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -84,5 +85,21 @@ func TestMergePerBotOverSeated(t *testing.T) {
 	}
 	if m.Steady.SeatedBots != 200 || m.Steady.SnapshotsPerBotSec != 15 {
 		t.Fatalf("merged: %.1f bots seated, %.2f snapshots a bot a second; want 200 and 15", m.Steady.SeatedBots, m.Steady.SnapshotsPerBotSec)
+	}
+}
+
+// TestMergeCountsBotsEndedEarly: the merged report says how many bots of
+// every process stopped before the run's end.
+func TestMergeCountsBotsEndedEarly(t *testing.T) {
+	ra, rb := reportWith([]uint64{1}, 100, 1000), reportWith([]uint64{1}, 300, 2000)
+	ra.Counters["bots_ended_early"], rb.Counters["bots_ended_early"] = 3, 4
+	m, err := Merge(ra, rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	_ = m.WriteText(&text)
+	if !strings.Contains(text.String(), "ended early 7,") {
+		t.Fatalf("merged text report; want 7 bots ended early:\n%s", text.String())
 	}
 }

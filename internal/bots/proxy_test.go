@@ -2,8 +2,11 @@ package bots_test
 
 import (
 	"bufio"
+	"bytes"
+	encodingcsv "encoding/csv"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,5 +173,92 @@ func TestBotsThatGiveUpCountAsFailed(t *testing.T) {
 	}
 	if r.Resumed != 0 || r.Failed != 4 {
 		t.Fatalf("resumed %d, failed %d; want 0 and 4: every lost seat gave up after its redials", r.Resumed, r.Failed)
+	}
+	// The report says the bots stopped before the run's end, not only
+	// that their seats were lost.
+	var text, js, csv bytes.Buffer
+	_ = rep.WriteText(&text)
+	_ = rep.WriteJSON(&js)
+	_ = rep.WriteCSV(&csv)
+	if n := rep.Counters["bots_ended_early"]; n != 4 || !strings.Contains(text.String(), "ended early 4") || !strings.Contains(js.String(), `"bots_ended_early": 4`) {
+		t.Fatalf("%d bots ended early; want the 4 that gave up, in the text and JSON reports:\n%s", n, text.String())
+	}
+	rows, err := encodingcsv.NewReader(&csv).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv: %v, %d rows", err, len(rows))
+	}
+	if col := slices.Index(rows[0], "ended_early"); col < 0 || rows[len(rows)-1][col] != "4" {
+		t.Fatalf("csv: want an ended_early column reading 4 at the end: %q, last row %q", rows[0], rows[len(rows)-1])
+	}
+}
+
+// cutFirst forwards WebSocket connections to to, but cuts the first n right
+// after the server's upgrade response has passed: those bots lose their
+// connection before they have a room, as behind a load balancer that
+// restarts.
+type cutFirst struct {
+	addr string
+	cut  atomic.Int64 // connections cut so far
+}
+
+func startCutFirst(t *testing.T, to string, n int64) *cutFirst {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	p := &cutFirst{addr: ln.Addr().String()}
+	var seen atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.DialTimeout("tcp", to, 5*time.Second)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			cut := seen.Add(1) <= n
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() {
+				defer c.Close()
+				defer up.Close()
+				if !cut {
+					_, _ = io.Copy(c, up)
+					return
+				}
+				buf := make([]byte, 4096)
+				k, err := up.Read(buf)
+				if err != nil {
+					return
+				}
+				_, _ = c.Write(buf[:k])
+				p.cut.Add(1)
+			}()
+		}
+	}()
+	return p
+}
+
+// TestBotsCutBeforeARoomRedial: a bot whose connection drops after the
+// upgrade but before it has a room connects again and plays, as client-js
+// does, rather than stopping for good unseen by the report.
+func TestBotsCutBeforeARoomRedial(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	p := startCutFirst(t, s.wsAddr, 2)
+	rep := runBots(t, bots.Config{
+		HTTPURL: s.httpURL, WSURL: "ws://" + p.addr + "/v1/ws", Bots: 4, Game: "gomoku", RoomSize: 2,
+		Settle: 10 * time.Second, Duration: time.Second, InputHz: 5, Loops: 1,
+	})
+	if n := p.cut.Load(); n != 2 {
+		t.Fatalf("the proxy cut %d connections, want 2", n)
+	}
+	if rep.InRoomAtEnd != 4 || rep.Counters["bots_ended_early"] != 0 {
+		t.Fatalf("%d bots in a room at the end, %d ended early; want 4 and 0: the 2 bots cut before a room connect again",
+			rep.InRoomAtEnd, rep.Counters["bots_ended_early"])
 	}
 }

@@ -18,7 +18,7 @@ var counterNames = [numCounters]string{
 	cConnected: "handshakes", cJoined: "joins", cDrops: "storm_drops", cResumeTries: "resume_attempts",
 	cResumed: "resumed", cResumeFailed: "resume_failed", cPaused: "slow_reader_pauses", cReconnects: "reconnects",
 	cRedirects: "redirects", cJoinRetries: "join_retries", cGameMessages: "game_messages",
-	cPolls: "loop_polls",
+	cPolls: "loop_polls", cEnded: "bots_ended_early",
 }
 
 // Report is a run's results. Durations in fields named *Micros are
@@ -202,8 +202,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		c.Bots, c.Game, c.RoomSize, c.InputHz, c.ChatRate, c.Loops, c.SourceAddrs, r.FDLimit)
 	p("  time         %.1f s in all, steady window %.1f s from %d bots in a room (%.1f s after the last bot started, then %.1f s of warm-up)",
 		r.ElapsedSec, r.SteadySec, r.InRoomAtSteady, r.SettledSec, r.WarmupSec)
-	p("  bots         logged in %d (failed %d), open at end %d, in a room at end %d, redirects followed %d",
-		r.LoggedIn, r.LoginFailed, r.OpenAtEnd, r.InRoomAtEnd, r.Counters["redirects"])
+	p("  bots         logged in %d (failed %d), ended early %d, open at end %d, in a room at end %d, redirects followed %d",
+		r.LoggedIn, r.LoginFailed, r.Counters["bots_ended_early"], r.OpenAtEnd, r.InRoomAtEnd, r.Counters["redirects"])
 	p("  load         bots' own CPU %.0f%%, loadavg %s", r.BotsCPUPercent, r.LoadAverage)
 	if n := r.Counters["inputs_acked_untimed"]; n > 0 {
 		p("  input→ack    %s; %d more acknowledged untimed, past %d in flight: slower than these", r.LatencyMicros.text(), n, maxAckWindow)
@@ -264,12 +264,12 @@ func (r *Report) WriteText(w io.Writer) error {
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"t", "started", "open", "in_room", "inputs_per_sec", "acks_per_sec", "snapshots_per_sec", "bytes_in_per_sec",
-		"latency_p50_ms", "latency_p99_ms", "latency_max_ms", "tick_gaps", "errors", "closes", "server_cpu_percent", "server_rss_bytes"})
+		"latency_p50_ms", "latency_p99_ms", "latency_max_ms", "ended_early", "tick_gaps", "errors", "closes", "server_cpu_percent", "server_rss_bytes"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, p := range r.Series {
 		_ = cw.Write([]string{f(p.T), strconv.FormatInt(p.Started, 10), strconv.FormatInt(p.Open, 10), strconv.FormatInt(p.InRoom, 10),
 			f(p.InputsPerSec), f(p.AcksPerSec), f(p.SnapshotsPerSec), f(p.BytesInPerSec), f(p.LatencyP50), f(p.LatencyP99), f(p.LatencyMax),
-			strconv.FormatUint(p.TickGaps, 10), strconv.FormatUint(p.Errors, 10), strconv.FormatUint(p.Closes, 10),
+			strconv.FormatUint(p.EndedEarly, 10), strconv.FormatUint(p.TickGaps, 10), strconv.FormatUint(p.Errors, 10), strconv.FormatUint(p.Closes, 10),
 			f(p.ServerCPUPercent), f(p.ServerRSSBytes)})
 	}
 	cw.Flush()

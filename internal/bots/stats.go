@@ -36,6 +36,7 @@ const (
 	cJoinRetries                 // joins sent again after UNAVAILABLE or too many in flight
 	cGameMessages                // GameMessages received (a game's refusals of inputs)
 	cPolls                       // epoll_wait calls of the loops
+	cEnded                       // bots that stopped for good before the run's end
 	numCounters
 )
 
