@@ -33,7 +33,11 @@
 // start; one closed for good (a close code that is not resumable) or
 // whose redials fail five times in a row stops, and the report counts it
 // (bots_ended_early; "ended early" in the text, ended_early in the series). A sampler reads the server's CPU, RSS and tick lateness from its
-// Prometheus /metrics (uncompressed), or CPU and RSS from /proc/<pid>.
+// Prometheus /metrics (uncompressed), or CPU and RSS from /proc/<pid>,
+// before the first bot, every second, and at the window's start and end;
+// the report names a reading of those three that failed, with its cause
+// and what it leaves out (the server's CPU is then over the whole run
+// when the window's start is the one missing, and says so).
 //
 // # Clusters
 //

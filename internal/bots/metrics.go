@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -85,14 +87,23 @@ type sampler struct {
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times on Linux.
 const clockTicks = 100
 
+// configured reports whether s has anything to read the server from.
+func (s *sampler) configured() bool { return s.url != "" || s.pid > 0 }
+
 // sample reads the server once, stamped with now() once it is read, not
 // before the request: a saturated server may answer late, and its CPU
-// figure is that of when it answered.
-func (s *sampler) sample(ctx context.Context, now func() int64) (serverSample, bool) {
+// figure is that of when it answered. The error says why there is no
+// reading.
+func (s *sampler) sample(ctx context.Context, now func() int64) (serverSample, error) {
 	var ss serverSample
+	var errs []error
 	ok := false
 	if s.url != "" {
-		ss, ok = s.scrape(ctx)
+		var err error
+		ss, err = s.scrape(ctx)
+		if ok = err == nil; !ok {
+			errs = append(errs, err)
+		}
 	}
 	// A /metrics page without the process collector still has the tick
 	// lateness and the send wait; CPU and RSS then come from /proc.
@@ -103,18 +114,26 @@ func (s *sampler) sample(ctx context.Context, now func() int64) (serverSample, b
 			}
 			ps.late, ps.send = ss.late, ss.send
 			ss, ok = ps, true
+		} else {
+			errs = append(errs, fmt.Errorf("/proc/%d unreadable", s.pid))
 		}
 	}
 	ss.at = now()
-	return ss, ok
+	if !ok {
+		if len(errs) == 0 {
+			errs = append(errs, errors.New("no metrics URL nor server pid"))
+		}
+		return ss, errors.Join(errs...)
+	}
+	return ss, nil
 }
 
-func (s *sampler) scrape(ctx context.Context) (serverSample, bool) {
+func (s *sampler) scrape(ctx context.Context) (serverSample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
-		return serverSample{}, false
+		return serverSample{}, err
 	}
 	// Uncompressed: on loopback, gzip would only add the server's
 	// compressor (~0.8 MB kept between scrapes, and its CPU) to what the
@@ -122,13 +141,17 @@ func (s *sampler) scrape(ctx context.Context) (serverSample, bool) {
 	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return serverSample{}, false
+		return serverSample{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return serverSample{}, false
+		return serverSample{}, fmt.Errorf("GET %s: http %d", s.url, resp.StatusCode)
 	}
-	return parseProm(io.LimitReader(resp.Body, 16<<20))
+	ss, ok := parseProm(io.LimitReader(resp.Body, 16<<20))
+	if !ok {
+		return ss, fmt.Errorf("GET %s: no process_cpu_seconds_total nor process_resident_memory_bytes", s.url)
+	}
+	return ss, nil
 }
 
 // parseProm reads the Prometheus text exposition format: the standard

@@ -215,9 +215,9 @@ tickroom_send_wait_seconds_count 8
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, page) }))
 	defer srv.Close()
 	s := sampler{url: srv.URL, pid: osPid(), client: testClient()}
-	ss, ok := s.sample(context.Background(), func() int64 { return 1 })
-	if !ok || ss.source != "proc+metrics" || ss.rss <= 0 {
-		t.Fatalf("sample %+v ok %v; want CPU and RSS from /proc", ss, ok)
+	ss, err := s.sample(context.Background(), func() int64 { return 1 })
+	if err != nil || ss.source != "proc+metrics" || ss.rss <= 0 {
+		t.Fatalf("sample %+v err %v; want CPU and RSS from /proc", ss, err)
 	}
 	if ss.late.count != 5 || ss.send.name != "tickroom_send_wait_seconds" || ss.send.count != 8 || ss.send.sum != 0.25 {
 		t.Fatalf("histograms lost: lateness %+v, send wait %+v", ss.late, ss.send)
@@ -226,9 +226,9 @@ tickroom_send_wait_seconds_count 8
 
 func TestSamplerFallsBackToProc(t *testing.T) {
 	s := sampler{url: "http://127.0.0.1:1/metrics", pid: osPid(), client: testClient()}
-	ss, ok := s.sample(context.Background(), func() int64 { return 1 })
-	if !ok || ss.source != "proc" || ss.rss <= 0 || ss.cpu < 0 {
-		t.Fatalf("sample %+v ok %v; want a /proc reading", ss, ok)
+	ss, err := s.sample(context.Background(), func() int64 { return 1 })
+	if err != nil || ss.source != "proc" || ss.rss <= 0 || ss.cpu < 0 {
+		t.Fatalf("sample %+v err %v; want a /proc reading", ss, err)
 	}
 }
 

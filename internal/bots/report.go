@@ -69,6 +69,10 @@ type Report struct {
 	Steady SteadyRates   `json:"steady"`
 	Resume ResumeReport  `json:"resume"`
 	Server *ServerReport `json:"server,omitempty"`
+	// ServerReadingFailures names each reading of the server that failed
+	// (before the first bot, at the window's start or at its end) with its
+	// cause, and what of Server it leaves out or widens.
+	ServerReadingFailures []string `json:"server_reading_failures,omitempty"`
 
 	Counters map[string]uint64 `json:"counters"`
 	// Errors counts tickroom.v1 Error replies by code name; Closes counts
@@ -142,7 +146,12 @@ type ServerReport struct {
 	// Source is "metrics" (Prometheus /metrics), "proc" (/proc/<pid>) or
 	// "proc+metrics" (CPU and RSS from /proc, tick lateness and send wait
 	// from /metrics).
-	Source     string  `json:"source"`
+	Source string `json:"source"`
+	// CPUOver is what CPUSeconds, CPUPercent and CPUMicrosPerFrame cover:
+	// "window" (the steady window), "run" (from before the first bot,
+	// when the reading at the window's start failed) or "" (none: no
+	// reading before the window's end).
+	CPUOver    string  `json:"cpu_over"`
 	CPUSeconds float64 `json:"cpu_seconds"`
 	CPUPercent float64 `json:"cpu_percent"`
 	// CPUMicrosPerFrame is server CPU time over frames the bots received.
@@ -224,9 +233,21 @@ func (r *Report) WriteText(w io.Writer) error {
 	rs := r.Resume
 	p("  resume       storm dropped %d, other reconnects %d, attempts %d, resumed %d, failed %d, success %.1f%%; resume time %s",
 		rs.Dropped, rs.Reconnects, rs.Attempts, rs.Resumed, rs.Failed, 100*rs.SuccessRate, r.ResumeMicros.text())
+	for _, f := range r.ServerReadingFailures {
+		p("  server       %s", f)
+	}
 	if sv := r.Server; sv != nil {
-		p("  server       (%s) cpu %.1f%% (%.2f s), %.2f µs CPU per delivered frame, rss %.1f MB (baseline %.1f MB, %.1f KB per conn)",
-			sv.Source, sv.CPUPercent, sv.CPUSeconds, sv.CPUMicrosPerFrame, sv.RSSEndBytes/1e6, sv.RSSBaselineBytes/1e6, sv.RSSPerConnBytes/1e3)
+		over := ""
+		switch sv.CPUOver {
+		case "run":
+			over = " over the whole run"
+		case "":
+			if sv.CPUSeconds == 0 && sv.Source != "" && len(r.ServerReadingFailures) > 0 {
+				over = " unknown"
+			}
+		}
+		p("  server       (%s) cpu%s %.1f%% (%.2f s), %.2f µs CPU per delivered frame, rss %.1f MB (baseline %.1f MB, %.1f KB per conn)",
+			sv.Source, over, sv.CPUPercent, sv.CPUSeconds, sv.CPUMicrosPerFrame, sv.RSSEndBytes/1e6, sv.RSSBaselineBytes/1e6, sv.RSSPerConnBytes/1e3)
 		for _, h := range []struct {
 			label string
 			l     *LatenessReport

@@ -20,7 +20,10 @@ type run struct {
 	smp            sampler
 
 	srvBase, srvSteady, srvPrev, srvEnd serverSample
-	haveSrv                             bool
+	haveSrv                             bool // srvPrev holds a reading
+	// The readings that failed, each with its cause: the report names
+	// them rather than leave out or mislabel the figures they bear on.
+	srvBaseErr, srvSteadyErr, srvEndErr error
 
 	prev, steady, final *sample
 	settled             time.Duration // waited after the ramp (Config.Settle)
@@ -43,7 +46,11 @@ func newRun(e *engine, soft, hard uint64) *run {
 // baseline samples the server before any bot connects.
 func (r *run) baseline(ctx context.Context) {
 	r.prev = r.e.collect()
-	if ss, ok := r.smp.sample(ctx, r.e.now); ok {
+	if !r.smp.configured() {
+		return
+	}
+	ss, err := r.smp.sample(ctx, r.e.now)
+	if r.srvBaseErr = err; err == nil {
 		r.srvBase, r.srvPrev, r.haveSrv = ss, ss, true
 	}
 }
@@ -51,7 +58,11 @@ func (r *run) baseline(ctx context.Context) {
 func (r *run) markSteady(ctx context.Context) {
 	r.steady = r.e.collect()
 	r.cpuSteady = selfCPU()
-	if ss, ok := r.smp.sample(ctx, r.e.now); ok {
+	if !r.smp.configured() {
+		return
+	}
+	ss, err := r.smp.sample(ctx, r.e.now)
+	if r.srvSteadyErr = err; err == nil {
 		r.srvSteady = ss
 	}
 }
@@ -62,11 +73,15 @@ func (r *run) finish(ctx context.Context) {
 	r.errs, r.closes, r.fails = e.errors.snapshot(), e.closes.snapshot(), e.failures.snapshot()
 	r.load, r.ws = loadAverage(), e.nodes.wsAddrs()
 	r.cpuEnd = selfCPU()
-	if ss, ok := r.smp.sample(ctx, r.e.now); ok {
-		r.srvEnd = ss
-	}
 	if r.steady == nil {
 		r.steady, r.cpuSteady = r.final, r.cpuEnd
+	}
+	if !r.smp.configured() {
+		return
+	}
+	ss, err := r.smp.sample(ctx, r.e.now)
+	if r.srvEndErr = err; err == nil {
+		r.srvEnd = ss
 	}
 }
 
@@ -85,12 +100,13 @@ func (r *run) progress(ctx context.Context, stop <-chan struct{}, done chan<- st
 		}
 		s := r.e.collect()
 		p := r.point(s, r.prev)
-		if ss, ok := r.smp.sample(ctx, r.e.now); ok && r.haveSrv {
-			if dt := float64(ss.at-r.srvPrev.at) / 1e9; dt > 0 {
+		if !r.smp.configured() {
+		} else if ss, err := r.smp.sample(ctx, r.e.now); err == nil {
+			if dt := float64(ss.at-r.srvPrev.at) / 1e9; dt > 0 && r.haveSrv {
 				p.ServerCPUPercent = 100 * (ss.cpu - r.srvPrev.cpu) / dt
 			}
 			p.ServerRSSBytes = ss.rss
-			r.srvPrev = ss
+			r.srvPrev, r.haveSrv = ss, true
 		}
 		r.series = append(r.series, p)
 		r.prev = s
@@ -222,7 +238,19 @@ func (r *run) report() *Report {
 	if a := f.c[cDrops] + f.c[cReconnects]; a > 0 {
 		rep.Resume.SuccessRate = float64(f.c[cResumed]) / float64(a)
 	}
-	if r.haveSrv && r.srvEnd.source != "" {
+	for _, m := range []struct {
+		what string
+		err  error
+	}{
+		{"before the first bot: no RSS baseline nor RSS per connection", r.srvBaseErr},
+		{"at the window's start: the server's CPU, lateness and send wait are over the whole run, ramp included", r.srvSteadyErr},
+		{"at the window's end: no server figures", r.srvEndErr},
+	} {
+		if m.err != nil {
+			rep.ServerReadingFailures = append(rep.ServerReadingFailures, "no reading "+m.what+" ("+m.err.Error()+")")
+		}
+	}
+	if r.srvEndErr == nil && r.srvEnd.source != "" {
 		rep.Server = r.serverReport(f, st)
 	}
 	return rep
@@ -230,20 +258,26 @@ func (r *run) report() *Report {
 
 func (r *run) serverReport(f, st *sample) *ServerReport {
 	end, s0, base := r.srvEnd, r.srvSteady, r.srvBase
+	sr := &ServerReport{Source: end.source, RSSEndBytes: end.rss, CPUOver: "window"}
 	if s0.source == "" {
-		s0 = base
+		// No reading at the window's start: the CPU is from the one
+		// before the first bot, and so are the frames it is spread over.
+		s0, st, sr.CPUOver = base, &sample{}, "run"
 	}
-	sec := float64(end.at-s0.at) / 1e9
-	sr := &ServerReport{Source: end.source, RSSBaselineBytes: base.rss, RSSEndBytes: end.rss}
-	if sec > 0 {
+	if s0.source == "" {
+		sr.CPUOver = ""
+	} else if sec := float64(end.at-s0.at) / 1e9; sec > 0 {
 		sr.CPUSeconds = end.cpu - s0.cpu
 		sr.CPUPercent = 100 * sr.CPUSeconds / sec
 	}
 	if frames := f.c[cMessages] - st.c[cMessages]; frames > 0 {
 		sr.CPUMicrosPerFrame = sr.CPUSeconds * 1e6 / float64(frames)
 	}
-	if f.open > 0 {
-		sr.RSSPerConnBytes = (end.rss - base.rss) / float64(f.open)
+	if base.source != "" {
+		sr.RSSBaselineBytes = base.rss
+		if f.open > 0 {
+			sr.RSSPerConnBytes = (end.rss - base.rss) / float64(f.open)
+		}
 	}
 	sr.TickLateness = histReport(end.late, s0.late)
 	sr.SendWait = histReport(end.send, s0.send)
