@@ -149,7 +149,7 @@ type Config struct {
 	SourceOffset int
 	// MaxHandshakes bounds unfinished WebSocket handshakes per source
 	// address; a bot over it waits its turn (servers refuse a burst from one
-	// address with 429). Zero value means 32.
+	// address with 429). Zero value means 32; negative is refused.
 	MaxHandshakes int
 	// LoginConcurrency bounds logins in flight. Zero value means 32.
 	LoginConcurrency int
@@ -208,7 +208,7 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Bots < 0 || c.Bots > MaxBots:
 		return c, fmt.Errorf("%w: bots %d not in 1..%d", ErrConfig, c.Bots, MaxBots)
-	case c.RoomSize < 0 || c.TickRate < 0 || c.TickRate > 120 || c.RampRate < 0 || c.ChatRate < 0 || c.Duration < 0 || c.Settle < 0 || c.Warmup < 0 || c.Linger < 0 || c.Loops < 0 || c.LoginConcurrency < 0:
+	case c.RoomSize < 0 || c.TickRate < 0 || c.TickRate > 120 || c.RampRate < 0 || c.ChatRate < 0 || c.Duration < 0 || c.Settle < 0 || c.Warmup < 0 || c.Linger < 0 || c.Loops < 0 || c.LoginConcurrency < 0 || c.MaxHandshakes < 0:
 		return c, fmt.Errorf("%w: negative room size, rate, duration or count", ErrConfig)
 	case c.StormPercent < 0 || c.StormPercent > 100 || c.SlowPercent < 0 || c.SlowPercent > 100:
 		return c, fmt.Errorf("%w: percentages must be in 0..100", ErrConfig)

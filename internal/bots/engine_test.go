@@ -303,6 +303,8 @@ func TestRunRefuses(t *testing.T) {
 	}{
 		{"too many bots", bots.Config{Bots: bots.MaxBots + 1}, bots.ErrConfig},
 		{"negative percent", bots.Config{StormPercent: -1}, bots.ErrConfig},
+		// No handshake would ever be admitted: no bot would connect.
+		{"negative max handshakes", bots.Config{HTTPURL: closed, MaxHandshakes: -1}, bots.ErrConfig},
 		{"not a ws url", bots.Config{WSURL: "http://127.0.0.1:1/v1/ws"}, bots.ErrConfig},
 		{"ipv6 host", bots.Config{WSURL: "ws://[::1]:80/v1/ws"}, bots.ErrConfig},
 		// A storm or a pause set past the window's end would never come.
