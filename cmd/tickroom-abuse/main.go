@@ -165,21 +165,43 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 		results = append(results, ps)
 	}
 	fmt.Printf("attack %s, %d attackers, %s phases\n", attack, attackers, phase)
-	fmt.Printf("%-7s %9s %6s %12s %12s %12s %12s %6s %s\n", "phase", "RSS MiB", "CPU %", "ack p50 ms", "ack p99 ms", "ping p50 ms", "ping p99 ms", "acks", "bystander")
-	for _, r := range results {
-		alive := "playing"
-		if !r.bystanderAlive {
-			alive = "dropped: " + (*b.err.Load()).Error()
-		}
-		fmt.Printf("%-7s %9.1f %6.1f %12.2f %12.2f %12.2f %12.2f %6d %s\n", r.name, float64(r.peakRSS)/(1<<20), r.cpu,
-			ms(pct(r.ack, 50)), ms(pct(r.ack, 99)), ms(pct(r.ping, 50)), ms(pct(r.ping, 99)), len(r.ack), alive)
+	var dropped string
+	if e := b.err.Load(); e != nil {
+		dropped = (*e).Error()
 	}
-	fmt.Printf("slowest acks during: %s\n", results[1].slowest(3))
+	writeTable(os.Stdout, results, dropped)
+	slowest := results[1].slowest(3)
+	if slowest == "" {
+		slowest = "none: no ack came"
+	}
+	fmt.Printf("slowest acks during: %s\n", slowest)
 	fmt.Printf("outcome: %s\n", outcome)
 	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// writeTable writes a row a phase; dropped is why the bystander was
+// dropped, for the phases it was not playing in. A percentile over no
+// samples (no ack, or no pong, in the phase) reads n/a; the acks and
+// pings columns count the samples.
+func writeTable(w io.Writer, results []phaseStats, dropped string) {
+	fmt.Fprintf(w, "%-7s %9s %6s %12s %12s %12s %12s %6s %6s %s\n", "phase", "RSS MiB", "CPU %", "ack p50 ms", "ack p99 ms", "ping p50 ms", "ping p99 ms", "acks", "pings", "bystander")
+	cell := func(ds []time.Duration, p int) string {
+		if len(ds) == 0 {
+			return "n/a"
+		}
+		return strconv.FormatFloat(ms(pct(ds, p)), 'f', 2, 64)
+	}
+	for _, r := range results {
+		alive := "playing"
+		if !r.bystanderAlive {
+			alive = "dropped: " + dropped
+		}
+		fmt.Fprintf(w, "%-7s %9.1f %6.1f %12s %12s %12s %12s %6d %6d %s\n", r.name, float64(r.peakRSS)/(1<<20), r.cpu,
+			cell(r.ack, 50), cell(r.ack, 99), cell(r.ping, 50), cell(r.ping, 99), len(r.ack), len(r.ping), alive)
+	}
+}
 
 // slowest names the n slowest acks of the phase and when they arrived,
 // counted from the phase's start: when in the attack the bystander
@@ -199,7 +221,7 @@ func (ps phaseStats) slowest(n int) string {
 
 // pct returns the p-th percentile of ds by nearest rank: the sample of
 // rank ⌈p·n/100⌉, the smallest with at least p % of ds at or below it; 0
-// when ds is empty.
+// when ds is empty (writeTable shows that as n/a, not as 0).
 func pct(ds []time.Duration, p int) time.Duration {
 	if len(ds) == 0 {
 		return 0

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,5 +148,44 @@ func TestPercentileRank(t *testing.T) {
 	}
 	if got := pct(nil, 99); got != 0 {
 		t.Errorf("p99 of no samples = %d, want 0", got)
+	}
+}
+
+// TestTableSaysWhenAPhaseHasNoSamples: a phase in which no pong (or no
+// ack) came back has no percentile; its columns read n/a, and the counts
+// say how many samples each percentile is over. Before, such a phase read
+// 0.00 ms, a perfect ping.
+func TestTableSaysWhenAPhaseHasNoSamples(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var ds []time.Duration
+		for _, x := range v {
+			ds = append(ds, time.Duration(x)*time.Millisecond)
+		}
+		return ds
+	}
+	var out bytes.Buffer
+	writeTable(&out, []phaseStats{
+		{name: "before", ack: ms(10, 20), ping: ms(1, 2, 3), bystanderAlive: true},
+		{name: "during", ack: ms(30), bystanderAlive: false},
+		{name: "after", bystanderAlive: false},
+	}, "EOF")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want a header and 3 rows:\n%s", out.String())
+	}
+	cols := func(l string) []string { return strings.Fields(l) }
+	header := strings.Join(cols(lines[0]), " ")
+	if !strings.Contains(header, "acks pings") {
+		t.Errorf("header %q; want acks and pings counted", header)
+	}
+	// phase RSS CPU ackp50 ackp99 pingp50 pingp99 acks pings bystander…
+	for i, want := range [][]string{
+		{"before", "0.0", "0.0", "10.00", "20.00", "2.00", "3.00", "2", "3", "playing"},
+		{"during", "0.0", "0.0", "30.00", "30.00", "n/a", "n/a", "1", "0", "dropped:", "EOF"},
+		{"after", "0.0", "0.0", "n/a", "n/a", "n/a", "n/a", "0", "0", "dropped:", "EOF"},
+	} {
+		if got := cols(lines[i+1]); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("row %q; want %q", lines[i+1], strings.Join(want, " "))
+		}
 	}
 }
