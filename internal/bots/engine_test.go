@@ -3,6 +3,7 @@ package bots_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -331,6 +332,58 @@ func TestRunCountsRefusedLogins(t *testing.T) {
 	if rep.LoginFailed != 3 || rep.Failures["bots: login failed: http 400"] != 3 || rep.OpenAtEnd != 0 {
 		t.Fatalf("login failed %d, failures %v, open %d", rep.LoginFailed, rep.Failures, rep.OpenAtEnd)
 	}
+}
+
+// TestSeriesCountsFailuresApartFromErrors: the per-second series (the
+// progress line, the CSV and the JSON) counts the server's Error replies
+// as errors, as the text report's "errors" lists them, and login,
+// connect, handshake and protocol failures as failures, as its
+// "failures" does. Before, its errors were both added up.
+func TestSeriesCountsFailuresApartFromErrors(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	progress := &lockedBuffer{}
+	// Names longer than auth.MaxNameRunes are refused by POST /v1/login.
+	rep := runBots(t, bots.Config{HTTPURL: s.httpURL, Bots: 3, NamePrefix: strings.Repeat("n", 40), Duration: 1500 * time.Millisecond, Progress: progress})
+	if rep.LoginFailed != 3 || len(rep.Errors) != 0 || len(rep.Series) == 0 {
+		t.Fatalf("login failed %d, errors %v, %d series points; want 3 failed logins, no Error reply", rep.LoginFailed, rep.Errors, len(rep.Series))
+	}
+	if p, _ := json.Marshal(rep.Series[len(rep.Series)-1]); !strings.Contains(string(p), `"errors":0,`) || !strings.Contains(string(p), `"failures":3,`) {
+		t.Errorf("series point %s; want errors 0 (no Error reply) and failures 3 (the failed logins)", p)
+	}
+	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
+	var last string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "t=") {
+			last = l
+		}
+	}
+	if !strings.Contains(last, " err=0 ") || !strings.Contains(last, " fail=3 ") {
+		t.Errorf("progress line %q; want err=0 fail=3", last)
+	}
+	var csv bytes.Buffer
+	_ = rep.WriteCSV(&csv)
+	if header, _, _ := strings.Cut(csv.String(), "\n"); !strings.Contains(header, ",errors,failures,") {
+		t.Errorf("csv header %q; want errors and failures apart", header)
+	}
+}
+
+// lockedBuffer is a buffer that Run's goroutines may write at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 // kickHalfWriter kicks every other seated player d after the steady

@@ -285,12 +285,12 @@ func (r *Report) WriteText(w io.Writer) error {
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"t", "started", "open", "in_room", "inputs_per_sec", "acks_per_sec", "snapshots_per_sec", "bytes_in_per_sec",
-		"latency_p50_ms", "latency_p99_ms", "latency_max_ms", "ended_early", "tick_gaps", "errors", "closes", "server_cpu_percent", "server_rss_bytes"})
+		"latency_p50_ms", "latency_p99_ms", "latency_max_ms", "ended_early", "tick_gaps", "errors", "failures", "closes", "server_cpu_percent", "server_rss_bytes"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, p := range r.Series {
 		_ = cw.Write([]string{f(p.T), strconv.FormatInt(p.Started, 10), strconv.FormatInt(p.Open, 10), strconv.FormatInt(p.InRoom, 10),
 			f(p.InputsPerSec), f(p.AcksPerSec), f(p.SnapshotsPerSec), f(p.BytesInPerSec), f(p.LatencyP50), f(p.LatencyP99), f(p.LatencyMax),
-			strconv.FormatUint(p.EndedEarly, 10), strconv.FormatUint(p.TickGaps, 10), strconv.FormatUint(p.Errors, 10), strconv.FormatUint(p.Closes, 10),
+			strconv.FormatUint(p.EndedEarly, 10), strconv.FormatUint(p.TickGaps, 10), strconv.FormatUint(p.Errors, 10), strconv.FormatUint(p.Failures, 10), strconv.FormatUint(p.Closes, 10),
 			f(p.ServerCPUPercent), f(p.ServerRSSBytes)})
 	}
 	cw.Flush()

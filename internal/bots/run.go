@@ -138,8 +138,13 @@ type SeriesPoint struct {
 	// run's end (closed for good, or their redials given up).
 	EndedEarly uint64 `json:"ended_early"`
 	TickGaps   uint64 `json:"tick_gaps"`
-	Errors     uint64 `json:"errors"`
-	Closes     uint64 `json:"closes"`
+	// Errors is the server's Error replies, as Report.Errors counts them;
+	// Failures is login, connect, handshake and protocol failures, as
+	// Report.Failures does; Closes is close frames and abnormal ends, as
+	// Report.Closes.
+	Errors   uint64 `json:"errors"`
+	Failures uint64 `json:"failures"`
+	Closes   uint64 `json:"closes"`
 	// Server readings; zero when there is no sampler.
 	ServerCPUPercent float64 `json:"server_cpu_percent"`
 	ServerRSSBytes   float64 `json:"server_rss_bytes"`
@@ -158,14 +163,14 @@ func (r *run) point(s, prev *sample) SeriesPoint {
 		T: float64(s.at) / 1e9, Started: r.e.loggedIn.Load(), Open: s.open, InRoom: s.inRoom,
 		InputsPerSec: rate(cInputs), AcksPerSec: rate(cAcked), SnapshotsPerSec: rate(cSnapshots), BytesInPerSec: rate(cBytesIn),
 		LatencyP50: float64(lat.Quantile(0.5)) / 1e3, LatencyP99: float64(lat.Quantile(0.99)) / 1e3, LatencyMax: float64(lat.Max) / 1e3,
-		EndedEarly: s.c[cEnded], TickGaps: s.c[cTickGaps], Errors: r.e.errors.total() + r.e.failures.total(), Closes: r.e.closes.total(),
+		EndedEarly: s.c[cEnded], TickGaps: s.c[cTickGaps], Errors: r.e.errors.total(), Failures: r.e.failures.total(), Closes: r.e.closes.total(),
 	}
 }
 
 func (p SeriesPoint) line(bots int) string {
-	s := fmt.Sprintf("t=%5.1fs bots=%d/%d open=%d room=%d ended=%d in/s=%.0f ack/s=%.0f snap/s=%.0f in=%.2fMB/s lat p50=%.1fms p99=%.1fms max=%.1fms gaps=%d err=%d closes=%d",
+	s := fmt.Sprintf("t=%5.1fs bots=%d/%d open=%d room=%d ended=%d in/s=%.0f ack/s=%.0f snap/s=%.0f in=%.2fMB/s lat p50=%.1fms p99=%.1fms max=%.1fms gaps=%d err=%d fail=%d closes=%d",
 		p.T, p.Started, bots, p.Open, p.InRoom, p.EndedEarly, p.InputsPerSec, p.AcksPerSec, p.SnapshotsPerSec, p.BytesInPerSec/1e6,
-		p.LatencyP50, p.LatencyP99, p.LatencyMax, p.TickGaps, p.Errors, p.Closes)
+		p.LatencyP50, p.LatencyP99, p.LatencyMax, p.TickGaps, p.Errors, p.Failures, p.Closes)
 	if p.ServerRSSBytes > 0 {
 		s += fmt.Sprintf(" srv cpu=%.0f%% rss=%.0fMB", p.ServerCPUPercent, p.ServerRSSBytes/1e6)
 	}
