@@ -37,8 +37,11 @@ func (b Buckets) addTo(s *HistSnapshot, knownMax uint64) error {
 // server at the same time into one: counts and rates add up, histograms
 // merge exactly (from their buckets), and the server's CPU per frame and
 // RSS per connection are recomputed over every process's frames and
-// connections. The first report's configuration, server sample, series,
-// tick gap and snapshot interval summaries are kept, with Bots summed.
+// connections. The first report's configuration, server sample and series
+// are kept, with Bots summed. Tick gaps and snapshot intervals merge from
+// their buckets too, unless a report that has some lacks them (one
+// written before they were in the JSON): then the first report's are
+// kept.
 func Merge(reps ...*Report) (*Report, error) {
 	if len(reps) == 0 {
 		return nil, fmt.Errorf("%w: nothing to merge", ErrConfig)
@@ -49,7 +52,10 @@ func Merge(reps ...*Report) (*Report, error) {
 	out.InRoomAtSteady = 0
 	out.Steady = SteadyRates{}
 	out.Resume = ResumeReport{}
-	var lat, conn, login, join, resume HistSnapshot
+	var lat, conn, login, join, resume, gap, iv HistSnapshot
+	// Reports written before the tick gap and snapshot interval buckets
+	// were in the JSON have their summaries alone.
+	gapsMerge, ivsMerge := true, true
 	var cpuUS float64 // the processes' CPU µs a second over the steady window
 	for _, r := range reps {
 		out.Config.Bots += r.Config.Bots
@@ -82,6 +88,8 @@ func Merge(reps ...*Report) (*Report, error) {
 		}
 		s.SeatedBots += seated
 		cpuUS += r.Steady.BotsCPUMicrosPerMessage * r.Steady.MessagesPerSec
+		gapsMerge = gapsMerge && (r.TickGap.Count == 0 || len(r.TickGapBuckets) > 0)
+		ivsMerge = ivsMerge && (r.SnapshotIntervalMicros.Count == 0 || len(r.SnapshotIntervalBuckets) > 0)
 		rs := &out.Resume
 		rs.Dropped += r.Resume.Dropped
 		rs.Reconnects += r.Resume.Reconnects
@@ -96,6 +104,7 @@ func Merge(reps ...*Report) (*Report, error) {
 			{&lat, r.LatencyBuckets, r.LatencyMicros.Max}, {&conn, r.ConnectBuckets, r.ConnectMicros.Max},
 			{&login, r.LoginBuckets, r.LoginMicros.Max}, {&join, r.JoinBuckets, r.JoinMicros.Max},
 			{&resume, r.ResumeBuckets, r.ResumeMicros.Max},
+			{&gap, r.TickGapBuckets, r.TickGap.Max}, {&iv, r.SnapshotIntervalBuckets, r.SnapshotIntervalMicros.Max},
 		} {
 			if err := h.src.addTo(h.dst, h.max); err != nil {
 				return nil, err
@@ -116,6 +125,12 @@ func Merge(reps ...*Report) (*Report, error) {
 	out.JoinMicros, out.ResumeMicros = join.Summary(), resume.Summary()
 	out.LatencyBuckets, out.ConnectBuckets, out.LoginBuckets = bucketsOf(&lat), bucketsOf(&conn), bucketsOf(&login)
 	out.JoinBuckets, out.ResumeBuckets = bucketsOf(&join), bucketsOf(&resume)
+	if gapsMerge {
+		out.TickGap, out.TickGapBuckets = gap.Summary(), bucketsOf(&gap)
+	}
+	if ivsMerge {
+		out.SnapshotIntervalMicros, out.SnapshotIntervalBuckets = iv.Summary(), bucketsOf(&iv)
+	}
 	if sv := reps[0].Server; sv != nil {
 		m := *sv
 		if out.SteadySec > 0 && out.Steady.MessagesPerSec > 0 {

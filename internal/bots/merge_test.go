@@ -103,3 +103,50 @@ func TestMergeCountsBotsEndedEarly(t *testing.T) {
 		t.Fatalf("merged text report; want 7 bots ended early:\n%s", text.String())
 	}
 }
+
+// TestMergeTickGapsAndSnapshotIntervals: the merged tick gap and snapshot
+// interval figures are every process's, merged from their buckets, as the
+// skipped ticks beside them add up every process's. Before, they were the
+// first process's alone.
+func TestMergeTickGapsAndSnapshotIntervals(t *testing.T) {
+	var gaps, ivs [2]Histogram
+	var allGaps, allIvs Histogram
+	for i := range uint64(1000) {
+		gaps[0].Record(1)
+		allGaps.Record(1)
+		ivs[0].Record(50_000)
+		allIvs.Record(50_000)
+		gaps[1].Record(1 + i%3)
+		allGaps.Record(1 + i%3)
+		ivs[1].Record(50_000 + 100*i)
+		allIvs.Record(50_000 + 100*i)
+	}
+	var reps []*Report
+	for k := range 2 {
+		r := reportWith([]uint64{1}, 100, 1000)
+		var g, iv HistSnapshot
+		gaps[k].Snapshot(&g)
+		ivs[k].Snapshot(&iv)
+		r.TickGap, r.SnapshotIntervalMicros = g.Summary(), iv.Summary()
+		r.TickGapBuckets, r.SnapshotIntervalBuckets = bucketsOf(&g), bucketsOf(&iv)
+		var buf bytes.Buffer
+		if err := r.WriteJSON(&buf); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ReadReport(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, back)
+	}
+	m, err := Merge(reps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg, wi HistSnapshot
+	allGaps.Snapshot(&wg)
+	allIvs.Snapshot(&wi)
+	if m.TickGap != wg.Summary() || m.SnapshotIntervalMicros != wi.Summary() {
+		t.Fatalf("merged tick gap %+v, snapshot interval %+v; want both processes': %+v, %+v", m.TickGap, m.SnapshotIntervalMicros, wg.Summary(), wi.Summary())
+	}
+}

@@ -65,6 +65,9 @@ type Report struct {
 	LoginBuckets   Buckets `json:"login_buckets"`
 	JoinBuckets    Buckets `json:"join_buckets"`
 	ResumeBuckets  Buckets `json:"resume_buckets"`
+	// Over the steady window, as TickGap and SnapshotIntervalMicros.
+	TickGapBuckets          Buckets `json:"tick_gap_buckets"`
+	SnapshotIntervalBuckets Buckets `json:"snapshot_interval_buckets"`
 
 	Steady SteadyRates   `json:"steady"`
 	Resume ResumeReport  `json:"resume"`

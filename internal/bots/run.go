@@ -213,8 +213,9 @@ func (r *run) report() *Report {
 	rep.ResumeMicros = f.resume.Summary()
 	rep.LatencyBuckets, rep.ConnectBuckets, rep.LoginBuckets = bucketsOf(lat), bucketsOf(&f.connect), bucketsOf(&login)
 	rep.JoinBuckets, rep.ResumeBuckets = bucketsOf(&f.join), bucketsOf(&f.resume)
-	rep.TickGap = f.tickGap.Sub(&st.tickGap).Summary()
-	rep.SnapshotIntervalMicros = f.interval.Sub(&st.interval).Summary()
+	gap, iv := f.tickGap.Sub(&st.tickGap), f.interval.Sub(&st.interval)
+	rep.TickGap, rep.SnapshotIntervalMicros = gap.Summary(), iv.Summary()
+	rep.TickGapBuckets, rep.SnapshotIntervalBuckets = bucketsOf(gap), bucketsOf(iv)
 	if steadySec > 0 {
 		d := func(c counter) float64 { return float64(f.c[c] - st.c[c]) }
 		rep.Steady = SteadyRates{
