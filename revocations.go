@@ -60,13 +60,19 @@ func (r *storeRevocations) run() {
 	}
 }
 
+// revocationRetry is the wait before a failed kick or ban is tried again
+// the first time; it doubles with each try, up to 8 times as long (250 ms
+// to 2 s, as the write queue's).
+var revocationRetry = 250 * time.Millisecond
+
 // write runs w, retrying while the database is unavailable or locked
-// (250 ms doubling to 2 s, as the write queue does) until it works, the
-// store refuses it, or the server shuts down (as the write queue, it then
-// gives up what the database does not take at once).
+// (revocationRetry, doubling) until it works, the store refuses it, or the
+// server shuts down: a shutdown during the wait before a retry tries once
+// more at once (the database may be back), and gives up only when that
+// fails too, as the write queue does.
 func (r *storeRevocations) write(w func(context.Context) error) {
-	wait := 250 * time.Millisecond
-	for logged := false; ; {
+	wait := revocationRetry
+	for logged, last := false, false; ; {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := w(ctx)
 		cancel()
@@ -84,13 +90,19 @@ func (r *storeRevocations) write(w func(context.Context) error) {
 			logged = true
 			r.log.Warn("store: a kick or ban could not be stored yet; retrying", "err", err)
 		}
-		select {
-		case <-time.After(wait):
-		case <-r.quit:
-			r.log.Error("store: a kick or ban was not stored before shutdown; it held until the process ended", "err", err)
-			return
+		if !last {
+			select {
+			case <-time.After(wait):
+				wait = min(2*wait, 8*revocationRetry)
+				continue
+			case <-r.quit:
+				// Shutting down: one last try, without waiting.
+				last = true
+				continue
+			}
 		}
-		wait = min(2*wait, 2*time.Second)
+		r.log.Error("store: a kick or ban was not stored before shutdown; it held until the process ended", "err", err)
+		return
 	}
 }
 

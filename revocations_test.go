@@ -447,3 +447,73 @@ func TestBanWithANULInItsReasonIsKeptOnPostgres(t *testing.T) {
 		t.Fatalf("token of a user banned with a NUL in the reason, after a restart: %d, want 403", st)
 	}
 }
+
+// TestBanWaitingForTheDatabaseAtShutdownIsTriedOnceMore: a ban whose write
+// failed (the SQLite file locked by another program) waits before its next
+// try; a server shut down within that wait, the lock let go, tries the
+// write once more rather than dropping it untried, so that the ban still
+// applies after the restart. Not parallel: it lengthens the wait for the
+// whole package.
+func TestBanWaitingForTheDatabaseAtShutdownIsTriedOnceMore(t *testing.T) {
+	defer tickroom.SetRevocationRetry(time.Hour)()
+	dir := t.TempDir()
+	var logs logLines
+	run := func() (*tickroom.Server, func()) {
+		srv, cancel, done := start(t, tickroom.Options{
+			Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		})
+		return srv, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	connect := func(srv *tickroom.Server, token string) (string, int) {
+		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial: %v", err)
+			}
+			return "", resp.StatusCode
+		}
+		defer c.WS.Close()
+		return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId(), 101
+	}
+
+	srv, stop := run()
+	eveTok := login(t, srv, "eve")
+	eve, _ := connect(srv, eveTok)
+	if eve == "" {
+		t.Fatal("no welcome")
+	}
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if st := adminPost(t, srv, "/v1/admin/players/"+eve+"/ban", `{"reason":"cheating"}`); st != 200 {
+		t.Fatalf("ban with the file locked: %d", st)
+	}
+	// The write was tried and failed (after the busy timeout); the next
+	// try is an hour away.
+	waitUntil(t, "the ban's write tried", func() bool { return logs.count("kick or ban could not be stored yet") > 0 })
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+
+	srv, _ = run()
+	if _, st := connect(srv, eveTok); st != http.StatusForbidden {
+		t.Fatalf("token of a user banned while its write waited for a retry at shutdown, after a restart: %d, want 403", st)
+	}
+}
