@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Batch is a set of writes stored in one transaction: what a WriteQueue
@@ -15,8 +16,9 @@ import (
 // ErrInvalid when one item is invalid: a result without a game, with more
 // than MaxResultPlayers players or with a score past ±MaxScore, a line
 // longer than MaxLineLen, a graph change without two different users, or
-// any of their strings holding a NUL byte. A WriteQueue drops such an item
-// when it is added, so it never takes others down with it.
+// any of their strings holding a NUL byte or bytes that are not UTF-8. A
+// WriteQueue drops such an item when it is added, so it never takes others
+// down with it.
 type Batch struct {
 	Results []Result
 	Lines   []Line
@@ -94,15 +96,15 @@ func checkGraphOp(op *GraphOp) error {
 		if f.From == "" || f.To == "" || f.From == f.To || (f.State != FriendPending && f.State != FriendAccepted) {
 			return fmt.Errorf("%w: friendship %q→%q %q", ErrInvalid, f.From, f.To, f.State)
 		}
-		if hasNUL(f.From, f.To) {
-			return errNUL
+		if badText(f.From, f.To) {
+			return errText
 		}
 	case GraphDeleteFriendship, GraphBlock, GraphUnblock:
 		if op.A == "" || op.B == "" || op.A == op.B {
 			return fmt.Errorf("%w: a graph change needs two different users", ErrInvalid)
 		}
-		if hasNUL(op.A, op.B) {
-			return errNUL
+		if badText(op.A, op.B) {
+			return errText
 		}
 	default:
 		return fmt.Errorf("%w: graph change kind %d", ErrInvalid, op.Kind)
@@ -422,8 +424,8 @@ func checkLine(l *Line) error {
 	if l.From == "" || len(l.Text) > MaxLineLen || len(l.FromName) > MaxNameLen {
 		return fmt.Errorf("%w: a line needs a sender and at most %d bytes of text", ErrInvalid, MaxLineLen)
 	}
-	if hasNUL(l.Channel, l.To, l.From, l.FromName, l.Text) {
-		return errNUL
+	if badText(l.Channel, l.To, l.From, l.FromName, l.Text) {
+		return errText
 	}
 	return nil
 }
@@ -442,8 +444,8 @@ func checkResult(r *Result) error {
 	if r.Game == "" || len(r.Players) > MaxResultPlayers {
 		return fmt.Errorf("%w: a result needs a game and at most %d players", ErrInvalid, MaxResultPlayers)
 	}
-	if hasNUL(r.Game, r.Room, r.Key, r.Outcome) {
-		return errNUL
+	if badText(r.Game, r.Room, r.Key, r.Outcome) {
+		return errText
 	}
 	for _, p := range r.Players {
 		if p.UserID == "" {
@@ -452,21 +454,24 @@ func checkResult(r *Result) error {
 		if p.Score > MaxScore || p.Score < -MaxScore {
 			return fmt.Errorf("%w: a score of %d, past ±%d", ErrInvalid, p.Score, int64(MaxScore))
 		}
-		if hasNUL(p.UserID, p.Name, p.Outcome) {
-			return errNUL
+		if badText(p.UserID, p.Name, p.Outcome) {
+			return errText
 		}
 	}
 	return nil
 }
 
-// errNUL refuses text holding a NUL byte: valid UTF-8, which chat takes,
-// but which a PostgreSQL text column cannot hold, so SQLite refuses it too
-// and both backends keep the same.
-var errNUL = fmt.Errorf("%w: text holding a NUL byte", ErrInvalid)
+// errText refuses text holding a NUL byte (valid UTF-8, which chat
+// takes) or bytes that are not UTF-8, neither of which a PostgreSQL text
+// column can hold (a batch holding one would fail each time it is tried,
+// and hold up the queue behind it), so SQLite refuses them too and both
+// backends keep the same.
+var errText = fmt.Errorf("%w: text holding a NUL byte or bytes that are not UTF-8", ErrInvalid)
 
-func hasNUL(ss ...string) bool {
+// badText reports a string that errText refuses.
+func badText(ss ...string) bool {
 	for _, s := range ss {
-		if strings.IndexByte(s, 0) >= 0 {
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
 			return true
 		}
 	}

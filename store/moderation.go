@@ -14,8 +14,8 @@ func (db *DB) PutSanction(ctx context.Context, s Sanction) error {
 	default:
 		return fmt.Errorf("%w: sanction kind %q", ErrInvalid, s.Kind)
 	}
-	if s.UserID == "" || hasNUL(s.UserID) {
-		return fmt.Errorf("%w: sanction without a user, or of a user id holding a NUL byte", ErrInvalid)
+	if s.UserID == "" || badText(s.UserID) {
+		return fmt.Errorf("%w: sanction without a user, or of a user id holding a NUL byte or bytes that are not UTF-8", ErrInvalid)
 	}
 	// The reason is an operator's free text: a NUL in it (JSON's "\u0000"),
 	// which a PostgreSQL text column refuses and SQLite keeps, is kept as

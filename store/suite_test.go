@@ -63,6 +63,7 @@ var suite = []struct {
 	{"MigrationFailingHalfwayLeavesTheLastGoodVersion", testMigrationHalfway},
 	{"BadInputIsRefused", testBadInput},
 	{"ALineWithANulByteStopsNoOtherWrite", testNulLine},
+	{"AnItemThatIsNotUTF8StopsNoOtherWrite", testNotUTF8},
 }
 
 func runSuite(t *testing.T, fresh backend) {
@@ -682,6 +683,72 @@ func testNulLine(t *testing.T, fresh backend) {
 	}
 	if st, err := db.Standing(ctx, "gomoku", "amy"); err != nil || st.Wins != 1 {
 		t.Fatalf("amy's standing = %+v, %v; want the result written", st, err)
+	}
+	// A later write goes through too.
+	q.AddLine(Line{Channel: "general", From: "amy", Text: "later", At: at})
+	deadline = time.Now().Add(10 * time.Second)
+	for q.Stats().Depth > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if lines, err := db.ChannelLines(ctx, "general", 0, 1); err != nil || len(lines) != 1 || lines[0].Text != "later" {
+		t.Fatalf("newest line = %+v, %v; want \"later\"", lines, err)
+	}
+}
+
+// testNotUTF8 queues, on one write queue, a chat line, a direct message, a
+// result and a friend request holding bytes that are not UTF-8 (which a
+// PostgreSQL text column refuses) between other items: both backends
+// refuse those alike, as one holding a NUL, write everything else, and the
+// queue goes on writing.
+func testNotUTF8(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	q, err := NewWriteQueue(QueueConfig{Writer: db, Linger: 50 * time.Millisecond, WriteTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	defer q.Shutdown(ctx)
+	at := time.UnixMilli(1_700_000_000_000)
+	bad := gomokuResult("r2", "amy", "bob", at)
+	bad.Players[1].Name = "b\xffb"
+	q.AddLine(Line{Channel: "general", From: "amy", Text: "before", At: at})
+	q.AddLine(Line{Channel: "general", From: "eve", Text: "a\xffb", At: at})
+	q.AddLine(Line{To: "bob", From: "eve", Text: "\xc3", At: at})
+	q.AddResult(gomokuResult("r1", "amy", "bob", at))
+	q.AddResult(bad)
+	q.AddGraph(GraphOp{Kind: GraphPutFriendship, Friendship: Friendship{From: "eve\xff", To: "amy", State: FriendPending, Since: at}})
+	q.AddLine(Line{Channel: "general", From: "amy", Text: "after", At: at})
+	deadline := time.Now().Add(10 * time.Second)
+	for q.Stats().Depth > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := q.Stats()
+	if s.Depth != 0 || s.LastError != nil || s.ResultsWritten != 1 || s.ResultsDropped != 1 || s.LinesWritten != 2 || s.LinesDropped != 2 || s.GraphDropped != 1 {
+		t.Fatalf("queue stats = %+v; want everything taken, 1 result and 2 lines written, the items that are not UTF-8 dropped, no error", s)
+	}
+	lines, err := db.ChannelLines(ctx, "general", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, l := range lines {
+		texts = append(texts, l.Text)
+	}
+	if !slices.Equal(texts, []string{"after", "before"}) && !slices.Equal(texts, []string{"before", "after"}) {
+		t.Fatalf("general holds %q; want the lines around the one that is not UTF-8", texts)
+	}
+	if st, err := db.Standing(ctx, "gomoku", "amy"); err != nil || st.Wins != 1 {
+		t.Fatalf("amy's standing = %+v, %v; want the one good result written", st, err)
+	}
+	for name, err := range map[string]error{
+		"line not UTF-8":   db.AppendLines(ctx, []Line{{Channel: "c", From: "a", Text: "a\xff"}}),
+		"result not UTF-8": db.WriteResults(ctx, []Result{bad}),
+		"block not UTF-8":  db.Write(ctx, &Batch{Graph: []GraphOp{{Kind: GraphBlock, A: "a", B: "b\xff"}}}),
+	} {
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
 	}
 	// A later write goes through too.
 	q.AddLine(Line{Channel: "general", From: "amy", Text: "later", At: at})
