@@ -222,7 +222,13 @@ type DB struct {
 	unlock   func()  // releases the data directory lock
 	classify func(error) error
 	version  int64 // schema version after migrations
-	closed   atomic.Bool
+	// byBytes follows a user id in an ORDER BY: on PostgreSQL it sorts
+	// by bytes (COLLATE "C"), as SQLite does, rather than by the
+	// database's collation (a linguistic one sorts "a" before "B"), so
+	// that both backends, and databases made with different locales,
+	// return tied rows in the same order. Empty on SQLite.
+	byBytes string
+	closed  atomic.Bool
 	// reads is held shared by every read of r, from the query until its
 	// rows are closed, and exclusively by boundWAL's checkpoint, so that
 	// the checkpoint finds a moment with no reader on an older snapshot.

@@ -46,7 +46,7 @@ func openPostgres(ctx context.Context, cfg Config) (_ *DB, err error) {
 	pool := stdlib.OpenDB(*ccfg)
 	pool.SetMaxOpenConns(cfg.MaxConns)
 	pool.SetMaxIdleConns(cfg.MaxConns)
-	db := &DB{cfg: cfg, backend: BackendPostgres, w: pool, r: pool, classify: classifyPostgres}
+	db := &DB{cfg: cfg, backend: BackendPostgres, w: pool, r: pool, classify: classifyPostgres, byBytes: ` COLLATE "C"`}
 	defer func() {
 		if err != nil {
 			pool.Close()

@@ -219,7 +219,7 @@ func (db *DB) History(ctx context.Context, user string, before int64, limit int)
 }
 
 func (db *DB) resultPlayers(ctx context.Context, id int64) ([]ResultPlayer, error) {
-	rows, err := db.query(ctx, `SELECT user_id, name, seat, outcome, score FROM result_players WHERE result_id = $1 ORDER BY seat, user_id`, id)
+	rows, err := db.query(ctx, `SELECT user_id, name, seat, outcome, score FROM result_players WHERE result_id = $1 ORDER BY seat, user_id`+db.byBytes, id)
 	if err != nil {
 		return nil, db.fail("reading a result", err)
 	}
@@ -248,7 +248,7 @@ func (db *DB) Leaderboard(ctx context.Context, game string, limit int) ([]Standi
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
-	rows, err := db.query(ctx, `SELECT `+standingCols+` FROM standings WHERE game = $1 ORDER BY wins DESC, score DESC, user_id LIMIT $2`, game, limit)
+	rows, err := db.query(ctx, `SELECT `+standingCols+` FROM standings WHERE game = $1 ORDER BY wins DESC, score DESC, user_id`+db.byBytes+` LIMIT $2`, game, limit)
 	if err != nil {
 		return nil, db.fail("reading a leaderboard", err)
 	}

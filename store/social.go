@@ -53,8 +53,14 @@ func (db *DB) DeleteFriendship(ctx context.Context, x, y string) error {
 
 // Friendships implements Social.
 func (db *DB) Friendships(ctx context.Context, user string) ([]Friendship, error) {
-	return db.friendships(ctx, `SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_a = $1
-		UNION ALL SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_b = $1 ORDER BY 4, 1, 2`, user)
+	return db.friendships(ctx, `SELECT `+db.friendshipCols()+` FROM friendships WHERE user_a = $1
+		UNION ALL SELECT `+db.friendshipCols()+` FROM friendships WHERE user_b = $1 ORDER BY 4, 1, 2`, user)
+}
+
+// friendshipCols selects the columns friendships scans, the user ids
+// sorting by bytes (an ORDER BY of a UNION names its columns alone).
+func (db *DB) friendshipCols() string {
+	return "from_id" + db.byBytes + " AS from_id, to_id" + db.byBytes + " AS to_id, state, since_ms"
 }
 
 // friendships runs query, which selects from_id, to_id, state and
@@ -83,8 +89,8 @@ func (db *DB) friendships(ctx context.Context, query, user string) ([]Friendship
 // requests it made, oldest first: every edge Friendships returns but the
 // requests standing for user, which FriendRequestsTo reads with a bound.
 func (db *DB) OwnFriendships(ctx context.Context, user string) ([]Friendship, error) {
-	return db.friendships(ctx, `SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_a = $1 AND (state = 'accepted' OR from_id = $1)
-		UNION ALL SELECT from_id, to_id, state, since_ms FROM friendships WHERE user_b = $1 AND (state = 'accepted' OR from_id = $1) ORDER BY 4, 1, 2`, user)
+	return db.friendships(ctx, `SELECT `+db.friendshipCols()+` FROM friendships WHERE user_a = $1 AND (state = 'accepted' OR from_id = $1)
+		UNION ALL SELECT `+db.friendshipCols()+` FROM friendships WHERE user_b = $1 AND (state = 'accepted' OR from_id = $1) ORDER BY 4, 1, 2`, user)
 }
 
 // FriendRequest is a friend request standing for a user, with its
@@ -98,7 +104,7 @@ type FriendRequest struct {
 // user, oldest first, in one query: each sender's name comes with it.
 func (db *DB) FriendRequestsTo(ctx context.Context, user string, limit int) ([]FriendRequest, error) {
 	rows, err := db.query(ctx, `SELECT f.from_id, COALESCE(u.name, ''), f.since_ms FROM friendships f LEFT JOIN users u ON u.id = f.from_id
-		WHERE f.to_id = $1 AND f.state = 'pending' ORDER BY f.since_ms, f.from_id LIMIT $2`, user, limit)
+		WHERE f.to_id = $1 AND f.state = 'pending' ORDER BY f.since_ms, f.from_id`+db.byBytes+` LIMIT $2`, user, limit)
 	if err != nil {
 		return nil, db.fail("listing friend requests", err)
 	}
@@ -160,7 +166,7 @@ func (db *DB) Unblock(ctx context.Context, blocker, blocked string) error {
 
 // Blocks implements Social.
 func (db *DB) Blocks(ctx context.Context, user string) ([]string, error) {
-	return db.strings(ctx, "listing blocks", `SELECT blocked FROM blocks WHERE blocker = $1 ORDER BY since_ms, blocked`, user)
+	return db.strings(ctx, "listing blocks", `SELECT blocked FROM blocks WHERE blocker = $1 ORDER BY since_ms, blocked`+db.byBytes, user)
 }
 
 func (db *DB) strings(ctx context.Context, op, query string, args ...any) ([]string, error) {

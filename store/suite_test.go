@@ -64,6 +64,7 @@ var suite = []struct {
 	{"BadInputIsRefused", testBadInput},
 	{"ALineWithANulByteStopsNoOtherWrite", testNulLine},
 	{"AnItemThatIsNotUTF8StopsNoOtherWrite", testNotUTF8},
+	{"TiesAreOrderedByTheBytesOfUserIDs", testBytewiseTies},
 }
 
 func runSuite(t *testing.T, fresh backend) {
@@ -84,6 +85,18 @@ func TestPostgres(t *testing.T) {
 	t.Parallel()
 	srv := pgtest.Start(t)
 	runSuite(t, func(t *testing.T) Config { return Config{URL: srv.NewDatabase(t)} })
+}
+
+// TestPostgresWithALinguisticCollation: on a database whose text sorts by
+// a linguistic collation (made on a server with a locale such as
+// en_US.UTF-8: "a" before "B"), tied rows still come back in the order of
+// their user ids' bytes ("B" before "a"), as on SQLite and on a database
+// made with the C locale, so that the nodes of a cluster, whatever
+// database they share, and both backends, agree.
+func TestPostgresWithALinguisticCollation(t *testing.T) {
+	t.Parallel()
+	srv := pgtest.Start(t)
+	testBytewiseTies(t, func(t *testing.T) Config { return Config{URL: srv.NewICUDatabase(t, "en-US")} })
 }
 
 func open(t *testing.T, cfg Config) *DB {
@@ -758,5 +771,93 @@ func testNotUTF8(t *testing.T, fresh backend) {
 	}
 	if lines, err := db.ChannelLines(ctx, "general", 0, 1); err != nil || len(lines) != 1 || lines[0].Text != "later" {
 		t.Fatalf("newest line = %+v, %v; want \"later\"", lines, err)
+	}
+}
+
+// testBytewiseTies reads rows tied but for their user ids ("Bob" and
+// "amy", which a linguistic collation sorts the other way): a leaderboard's
+// players with the same wins and score, a result's players in the same
+// seat, the friend requests to a user, its friendships and its blocks
+// made in the same millisecond. Each comes back in the order of the ids'
+// bytes.
+func testBytewiseTies(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	at := time.UnixMilli(1_700_000_000_000)
+	want := []string{"Bob", "amy"}
+	if err := db.WriteResults(ctx, []Result{{Game: "arena", Room: "r1", Started: at, Ended: at,
+		Players: []ResultPlayer{{UserID: "amy", Name: "amy", Score: 5}, {UserID: "Bob", Name: "Bob", Score: 5}}}}); err != nil {
+		t.Fatal(err)
+	}
+	board, err := db.Leaderboard(ctx, "arena", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range board {
+		ids = append(ids, s.UserID)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("leaderboard of two tied players: %q, want %q", ids, want)
+	}
+	hist, err := db.History(ctx, "amy", 0, 10)
+	if err != nil || len(hist) != 1 {
+		t.Fatalf("history = %+v, %v; want one result", hist, err)
+	}
+	ids = nil
+	for _, p := range hist[0].Players {
+		ids = append(ids, p.UserID)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("players of a result in the same seat: %q, want %q", ids, want)
+	}
+
+	b := &Batch{}
+	for _, from := range []string{"amy", "Bob"} {
+		b.Graph = append(b.Graph, GraphOp{Kind: GraphPutFriendship, Friendship: Friendship{From: from, To: "cy", State: FriendPending, Since: at}},
+			GraphOp{Kind: GraphBlock, A: "dee", B: from, At: at},
+			GraphOp{Kind: GraphPutFriendship, Friendship: Friendship{From: "eve", To: from, State: FriendAccepted, Since: at}})
+	}
+	if err := db.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := db.FriendRequestsTo(ctx, "cy", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = nil
+	for _, r := range reqs {
+		ids = append(ids, r.From)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("friend requests to cy made in the same millisecond: %q, want %q", ids, want)
+	}
+	friends, err := db.Friendships(ctx, "eve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = nil
+	for _, f := range friends {
+		ids = append(ids, f.To)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("eve's friendships made in the same millisecond: %q, want %q", ids, want)
+	}
+	if friends, err = db.OwnFriendships(ctx, "eve"); err != nil {
+		t.Fatal(err)
+	}
+	ids = nil
+	for _, f := range friends {
+		ids = append(ids, f.To)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("eve's own friendships made in the same millisecond: %q, want %q", ids, want)
+	}
+	blocks, err := db.Blocks(ctx, "dee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(blocks, want) {
+		t.Errorf("dee's blocks made in the same millisecond: %q, want %q", blocks, want)
 	}
 }

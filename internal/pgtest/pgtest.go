@@ -159,8 +159,22 @@ func (s *Server) URL(name string) string {
 }
 
 // NewDatabase creates an empty database with a fresh name and returns its
-// URL.
+// URL. Its text sorts by bytes (the server is made without a locale, C).
 func (s *Server) NewDatabase(t testing.TB) string {
+	t.Helper()
+	return s.newDatabase(t, "")
+}
+
+// NewICUDatabase creates an empty database, as NewDatabase does, whose
+// text sorts by the ICU locale loc (such as "en-US", where "a" sorts
+// before "B", which C sorts after it), as a database made on a server with
+// a linguistic locale does.
+func (s *Server) NewICUDatabase(t testing.TB, loc string) string {
+	t.Helper()
+	return s.newDatabase(t, " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '"+strings.ReplaceAll(loc, "'", "''")+"'")
+}
+
+func (s *Server) newDatabase(t testing.TB, options string) string {
 	t.Helper()
 	var b [6]byte
 	rand.Read(b[:])
@@ -172,7 +186,7 @@ func (s *Server) NewDatabase(t testing.TB) string {
 		t.Fatalf("connecting to the test server: %v", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+options); err != nil {
 		t.Fatalf("creating database: %v", err)
 	}
 	return s.URL(name)
