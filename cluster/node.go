@@ -651,11 +651,11 @@ func (n *Node) Close(ctx context.Context) error {
 }
 
 // leaveScript removes a node's registration and its entry in the node
-// index, unless the registration is another process's (its "inst" is not
-// ARGV[2]). KEYS: the node's hash, the node index. ARGV: id, inst.
+// index, unless the registration is another process's: its "inst" is not
+// ARGV[2], or it has none (a node of an older version runs under the
+// id). KEYS: the node's hash, the node index. ARGV: id, inst.
 var leaveScript = redis.NewScript(`
-local inst = redis.call('HGET', KEYS[1], 'inst')
-if inst and inst ~= ARGV[2] then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HGET', KEYS[1], 'inst') ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1

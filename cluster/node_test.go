@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tickroom/tickroom/internal/redistest"
 )
@@ -263,5 +266,36 @@ func TestNotReadySaysWhyAlone(t *testing.T) {
 	waitFor(t, 5*time.Second, "not ready without Redis", func() bool { return errors.Is(n.Ready(), ErrUnavailable) })
 	if msg := n.Ready().Error(); strings.Contains(msg, "unexpected") || strings.Contains(msg, "\n") {
 		t.Fatalf("not ready: %q, want the reason alone", msg)
+	}
+}
+
+// TestProcessUnderAnOlderNodesIDLeavesItsRegistration: a process that
+// stayed out because a node of an older version, whose registration
+// carries no "inst", runs under its id leaves that node registered when
+// it shuts down: the other nodes go on sending that node's players there.
+func TestProcessUnderAnOlderNodesIDLeavesItsRegistration(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	a := startNode(t, rs, "a")
+	rdb := rs.Client(t)
+	ctx := context.Background()
+	// An older node b: a registration without "inst", live for a while.
+	old := a.Keys().Node("b")
+	if err := rdb.HSet(ctx, old, "id", "b", "ws", "ws://127.0.0.1:1/v1/ws", "started", time.Now().UnixMilli()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.PExpire(ctx, old, time.Minute)
+	rdb.ZAdd(ctx, a.Keys().Nodes(), redis.Z{Score: float64(time.Now().Add(time.Minute).UnixMilli()), Member: "b"})
+
+	twin := startNodeUnregistered(t, rs, "b")
+	waitFor(t, 5*time.Second, "the process under the older b's id kept out", func() bool {
+		err := twin.Ready()
+		return err != nil && strings.Contains(err.Error(), "in use")
+	})
+	if err := twin.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(t, a); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("nodes once a process that stayed out under the older b's id shut down: %v, want [a b]", got)
 	}
 }
