@@ -23,6 +23,7 @@ type seeingHost struct {
 	users   map[*server.Conn]string
 	seen    map[[2]string]tickroomv1.PresenceStatus // (viewer, friend) → status
 	directs map[string][]string                     // user → texts of the direct messages it was sent
+	clock   func() time.Time                        // the node's clock (nil: time.Now)
 }
 
 func (h *seeingHost) Send(msg *tickroomv1.ServerMessage, conns []*server.Conn) bool {
@@ -56,7 +57,12 @@ func (h *seeingHost) direct(user string) []string {
 	defer h.mu.Unlock()
 	return slices.Clone(h.directs[user])
 }
-func (*seeingHost) Now() time.Time { return time.Now() }
+func (h *seeingHost) Now() time.Time {
+	if h.clock != nil {
+		return h.clock()
+	}
+	return time.Now()
+}
 
 // status is the last presence of friend viewer was sent.
 func (h *seeingHost) status(viewer, friend string) tickroomv1.PresenceStatus {
@@ -119,6 +125,9 @@ type nodeOptions struct {
 	// casts, if set, counts the "ops" messages of presence casts the node
 	// is sent.
 	casts *atomic.Int64
+	// clock, if set, is the node's clock, which its social layer notes
+	// presences on.
+	clock func() time.Time
 }
 
 // heldAnswers holds a node's answers to "ops" calls while on: each is
@@ -145,7 +154,7 @@ func startSocialNodeOf(t testing.TB, rs *redistest.Server, id string, lists map[
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &socialNode{host: &seeingHost{users: make(map[*server.Conn]string), seen: make(map[[2]string]tickroomv1.PresenceStatus)}}
+	n := &socialNode{host: &seeingHost{users: make(map[*server.Conn]string), seen: make(map[[2]string]tickroomv1.PresenceStatus), clock: o.clock}}
 	if n.users, err = NewUsers(UsersConfig{Client: rdb, Node: id, Timeout: o.usersTimeout}); err != nil {
 		t.Fatal(err)
 	}

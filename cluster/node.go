@@ -113,9 +113,10 @@ type Node struct {
 	// with the shortest round trip within the last minute measured it
 	// (RedisTime); offRTT and offAt are that heartbeat's round trip and
 	// time, kept by the heartbeat's goroutine alone.
-	offset atomic.Int64
-	offRTT time.Duration
-	offAt  time.Time
+	offset  atomic.Int64
+	clocked atomic.Bool // offset was measured
+	offRTT  time.Duration
+	offAt   time.Time
 	// up is the process's start on Redis's clock (unix ms), its
 	// registration's "up", learnt with the first offset; 0 until then.
 	up atomic.Int64
@@ -484,12 +485,18 @@ func (n *Node) learnOffset(t0, t1, redis time.Time) {
 	}
 	n.offRTT, n.offAt = max(rtt, 1), t1
 	n.offset.Store(int64(redis.Sub(t0.Add(rtt / 2))))
+	n.clocked.Store(true)
 }
 
 // LocalTime returns t, a time on Redis's clock, on this node's clock
-// (RedisTime's inverse).
-func (n *Node) LocalTime(t time.Time) time.Time {
-	return t.Add(-time.Duration(n.offset.Load()))
+// (RedisTime's inverse); ok is false, and t returned as it is, until a
+// heartbeat measured the difference (a Redis that does not answer, or a
+// registration of another process under the node's id, delays it).
+func (n *Node) LocalTime(t time.Time) (local time.Time, ok bool) {
+	if !n.clocked.Load() {
+		return t, false
+	}
+	return t.Add(-time.Duration(n.offset.Load())), true
 }
 
 // RedisTime returns t, a time on this node's clock, on Redis's clock, as

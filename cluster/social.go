@@ -156,9 +156,10 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 // as it is), the clock the social layer notes presences on: a node's own
 // clock ahead of this one's made the presences noted since its start
 // look older than it, and its users were taken offline though
-// connected there. A poll that fails is not reported. It stops with
-// Close.
-func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), local func(time.Time) time.Time, interval, timeout time.Duration) {
+// connected there. While local cannot convert yet (this node has not
+// measured its clock against Redis's), the nodes are reported live with
+// no start. A poll that fails is not reported. It stops with Close.
+func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), local func(time.Time) (time.Time, bool), interval, timeout time.Duration) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -166,7 +167,10 @@ func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), loc
 		defer t.Stop()
 		// Each node's start as last converted: the conversion moves with
 		// every new measure of the clocks' offset, and a start that moved
-		// would read as a restart.
+		// would read as a restart. One that could not be converted yet
+		// is neither reported nor kept: taken as it is, on a clock off
+		// from Redis's by more than the node had been up, it had the
+		// presences noted since look older than the node, for good.
 		type start struct{ up, local time.Time }
 		starts := make(map[string]start)
 		for {
@@ -191,7 +195,10 @@ func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), loc
 				if !ok || !st.up.Equal(n.Up) {
 					st = start{n.Up, n.Up}
 					if local != nil && !n.Up.IsZero() {
-						st.local = local(n.Up)
+						if st.local, ok = local(n.Up); !ok {
+							live[n.ID] = time.Time{}
+							continue
+						}
 					}
 					starts[n.ID] = st
 				}
