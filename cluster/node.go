@@ -56,10 +56,14 @@ type NodeInfo struct {
 	Started time.Time `json:"started"`
 	Seen    time.Time `json:"seen"`
 	// Up is when the node process started on Redis's clock, as it
-	// reckons it (Node.RedisTime); zero until its second heartbeat. A
-	// node of an older version writes none: Up is its Started then, on
-	// its own clock.
+	// reckons it (Node.RedisTime); zero until its second heartbeat, and
+	// when NoUp.
 	Up time.Time `json:"-"`
+	// NoUp tells that the node's process writes no Up: a node of an
+	// older version, or one restarted under the id from an older binary
+	// (a rollback), the "up" left behind being the previous process's.
+	// Its start is Started then, on its own clock.
+	NoUp bool `json:"-"`
 }
 
 // Config configures a Node.
@@ -441,7 +445,7 @@ func (n *Node) register(ctx context.Context) (fresh bool, err error) {
 		"inst", n.inst, "id", n.cfg.ID, "ws", n.cfg.WebSocketURL, "http", n.cfg.HTTPURL,
 		"conns", l.Conns, "sessions", l.Sessions, "rooms", l.Rooms, "draining", draining,
 		"started", n.started.UnixMilli(), "wire", n.started.UnixMilli(), "ops", n.started.UnixMilli(),
-		"refused", n.started.UnixMilli(), "up", up,
+		"refused", n.started.UnixMilli(), "up", up, "upof", n.started.UnixMilli(),
 	).Int64Slice()
 	if err != nil {
 		return false, unavailable(err)
@@ -625,10 +629,13 @@ func nodeFromHash(m map[string]string) NodeInfo {
 		Conns: atoi(m["conns"]), Sessions: atoi(m["sessions"]), Rooms: atoi(m["rooms"]), Draining: m["draining"] == "1",
 		Started: ms(m["started"]), Seen: ms(m["seen"]),
 	}
-	if up, ok := m["up"]; ok {
-		info.Up = ms(up) // zero while empty: not known yet
+	// "up" is the current process's when it came with the current
+	// "started" ("upof"): a process restarted from an older binary
+	// rewrites "started", and leaves the "up" of the one before.
+	if of := m["upof"]; of != "" && of == m["started"] {
+		info.Up = ms(m["up"]) // zero while empty: not known yet
 	} else {
-		info.Up = info.Started
+		info.NoUp = true
 	}
 	return info
 }

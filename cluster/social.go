@@ -153,7 +153,9 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 // crashed and started again under its id, are taken offline for their
 // friends on this node. A node's start is its NodeInfo.Up, on Redis's
 // clock, which local turns into this node's (Node.LocalTime; nil: taken
-// as it is), the clock the social layer notes presences on: a node's own
+// as it is), the clock the social layer notes presences on (a node that
+// writes no Up, NodeInfo.NoUp: its Started, on its own clock, taken as
+// it is, as a node of an older version compares it): a node's own
 // clock ahead of this one's made the presences noted since its start
 // look older than it, and its users were taken offline though
 // connected there. While local cannot convert yet (this node has not
@@ -191,6 +193,11 @@ func (s *Social) WatchNodes(nodes func(context.Context) ([]NodeInfo, error), loc
 			}
 			live := make(map[string]time.Time, len(ns))
 			for _, n := range ns {
+				if n.NoUp {
+					delete(starts, n.ID)
+					live[n.ID] = n.Started
+					continue
+				}
 				st, ok := starts[n.ID]
 				if !ok || !st.up.Equal(n.Up) {
 					st = start{n.Up, n.Up}
