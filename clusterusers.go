@@ -52,6 +52,12 @@ func (s *Server) newClusterUsers(inner hub.Revocations) error {
 		rev:   cluster.NewRevocations(inner, bus, s.log),
 		ops:   cluster.NewOps(bus),
 	}
+	// A process started under the id of a live node takes none of that
+	// node's messages, nor records its sessions as that node's, until its
+	// registration is its own. These hooks run first: the others make
+	// calls, whose answers come on the node's channel.
+	bus.WaitForNode(n)
+	s.xnode.reg.WaitForNode(n)
 	// Sessions are ordered across nodes on Redis's clock, not each node's.
 	s.xnode.reg.UseClockOf(n)
 	s.xnode.peers.SetBatchPeers(n.BatchPeers)

@@ -48,7 +48,8 @@ import (
 // for them.
 //
 // Topics: every node subscribes to its own channel (node-addressed
-// messages, calls and their answers) and to the all-nodes channel
+// messages, calls and their answers; once it registered, WaitForNode) and
+// to the all-nodes channel
 // (revocations, notices to everyone); a node subscribes to a lobby
 // channel's topic while it has members in that channel.
 
@@ -156,9 +157,15 @@ type Bus struct {
 	ps      *redis.PubSub
 	started bool
 	closed  bool
-	subKick chan struct{}
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	// holdNode holds back the subscription to this node's channel until
+	// the node registered (WaitForNode); nodeSubbed is closed once Redis
+	// confirmed it.
+	holdNode   bool
+	nodeSubbed chan struct{}
+	nodeOnce   sync.Once
+	subKick    chan struct{}
+	stop       chan struct{}
+	wg         sync.WaitGroup
 
 	// queued is the bytes of the messages waiting to be published, in
 	// both queues.
@@ -209,6 +216,8 @@ func NewBus(cfg BusConfig) (*Bus, error) {
 		subbed:   make(map[string]bool),
 		subKick:  make(chan struct{}, 1),
 		stop:     make(chan struct{}),
+
+		nodeSubbed: make(chan struct{}),
 	}
 	b.healthy.Store(true)
 	// A process numbers its calls from a random point: a node restarted
@@ -230,9 +239,52 @@ func (b *Bus) Handle(kind string, h func(*Envelope)) { b.handlers[kind] = h }
 // Healthy reports whether the last exchange with Redis succeeded.
 func (b *Bus) Healthy() bool { return b.healthy.Load() }
 
-// Start subscribes to this node's channel and the all-nodes channel and
-// starts the publisher and the receiver. A Redis that is down only delays
-// the subscription: the client keeps trying.
+// WaitForNode has the bus subscribe to this node's channel only once n,
+// the node's membership, has registered as this process's (an OnRegister
+// hook; call it before Start and before the other pieces' hooks, which
+// may make calls). A process started under the id of a live node stays
+// out of the cluster until that node's registration lapses (Node.Start):
+// subscribed meanwhile, it took the messages sent to that node, Redis
+// delivering each to both, and answered its calls. Without it the bus
+// subscribes at Start.
+func (b *Bus) WaitForNode(n *Node) {
+	b.mu.Lock()
+	b.holdNode = true
+	b.mu.Unlock()
+	n.OnRegister(b.joinNode)
+}
+
+// joinNode subscribes to this node's channel, unless subscribed, and
+// waits until Redis confirmed it.
+func (b *Bus) joinNode(ctx context.Context) error {
+	select {
+	case <-b.nodeSubbed:
+		return nil
+	default:
+	}
+	b.mu.Lock()
+	ps, running := b.ps, b.started && !b.closed
+	b.mu.Unlock()
+	if !running {
+		return fmt.Errorf("%w: the bus is not running", ErrUnavailable)
+	}
+	// Subscribing again to a channel is harmless: the client keeps it,
+	// and subscribes again whenever it reconnects.
+	if err := ps.Subscribe(ctx, b.keys.BusNode(b.cfg.Node)); err != nil {
+		return unavailable(err)
+	}
+	select {
+	case <-b.nodeSubbed:
+		return nil
+	case <-ctx.Done():
+		return unavailable(ctx.Err())
+	}
+}
+
+// Start subscribes to this node's channel (with WaitForNode, once the
+// node registered) and the all-nodes channel and starts the publisher
+// and the receiver. A Redis that is down only delays the subscription:
+// the client keeps trying.
 func (b *Bus) Start() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -240,8 +292,12 @@ func (b *Bus) Start() {
 		return
 	}
 	b.started = true
+	channels := []string{b.keys.BusAll()}
+	if !b.holdNode {
+		channels = append(channels, b.keys.BusNode(b.cfg.Node))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.Timeout)
-	b.ps = b.rdb.Subscribe(ctx, b.keys.BusNode(b.cfg.Node), b.keys.BusAll())
+	b.ps = b.rdb.Subscribe(ctx, channels...)
 	cancel()
 	msgs := b.ps.ChannelWithSubscriptions(redis.WithChannelSize(busReadAhead),
 		redis.WithChannelHealthCheckInterval(time.Second), redis.WithChannelSendTimeout(time.Second))
@@ -502,6 +558,10 @@ func (b *Bus) subscriber() {
 // found nothing subscribed to undo, and Redis would otherwise keep the
 // node subscribed to it for good.
 func (b *Bus) subscribed(channel string) {
+	if channel == b.keys.BusNode(b.cfg.Node) {
+		b.nodeOnce.Do(func() { close(b.nodeSubbed) })
+		return
+	}
 	prefix := b.keys.BusChannel("")
 	if len(channel) <= len(prefix) || channel[:len(prefix)] != prefix {
 		return

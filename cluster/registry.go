@@ -50,6 +50,12 @@ type Registry struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup
 
+	// held, while waiting is set (WaitForNode), are the claims of the
+	// sessions accepted before the node registered, by session.
+	mu      sync.Mutex
+	waiting bool
+	held    map[*hub.Session]heldClaim
+
 	// claiming, when set (tests), runs on the worker between a claim's
 	// check that its session is still registered and its Redis script.
 	claiming func(user string, conn uint64)
@@ -135,6 +141,65 @@ func (r *Registry) enqueue(userID string, job func()) bool {
 	}
 }
 
+// heldClaim is a claim held until the node registered.
+type heldClaim struct {
+	since     time.Time
+	exclusive bool
+}
+
+// WaitForNode has the registry record this node's sessions in Redis only
+// once n, the node's membership, has registered as this process's (an
+// OnRegister hook; call it before serving). A process started under the
+// id of a live node stays out of the cluster until that node's
+// registration lapses (Node.Start): recorded meanwhile, its sessions were
+// taken by every reader for that node's, and a user's login there removed
+// the record of their session on that node without closing it. The
+// sessions accepted meanwhile are claimed once it registered, as they
+// would have been then: a user's sessions elsewhere are closed, or this
+// one is, whichever opened first.
+func (r *Registry) WaitForNode(n *Node) {
+	r.mu.Lock()
+	r.waiting = true
+	r.held = make(map[*hub.Session]heldClaim)
+	r.mu.Unlock()
+	n.OnRegister(r.rejoin)
+}
+
+// rejoin, at each fresh registration, claims the sessions held until the
+// node's first.
+func (r *Registry) rejoin(ctx context.Context) error {
+	r.mu.Lock()
+	held := r.held
+	r.waiting, r.held = false, nil
+	r.mu.Unlock()
+	if len(held) == 0 {
+		return nil
+	}
+	for s, c := range held {
+		r.claim(s, c.since, c.exclusive)
+	}
+	// The hooks after this one (Users.Republish, Social.Recheck) take the
+	// node's sessions for recorded: wait until the claims have run, each
+	// worker doing its jobs in order.
+	var ran sync.WaitGroup
+	for _, q := range r.queue {
+		ran.Add(1)
+		select {
+		case q <- ran.Done:
+		case <-ctx.Done():
+			ran.Done()
+		}
+	}
+	done := make(chan struct{})
+	go func() { ran.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return unavailable(ctx.Err())
+	}
+}
+
 // Add registers s here and records it in the cluster; with exclusive, the
 // user's sessions on other nodes are closed by their nodes.
 func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
@@ -143,10 +208,26 @@ func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
 		since = r.toRedis(since)
 	}
 	replaced := r.MemoryRegistry.Add(s, exclusive)
+	r.claim(s, since, exclusive)
+	return replaced
+}
+
+// claim records s, accepted at since, on its user's worker; until the
+// node registered (WaitForNode) it holds the claim instead.
+func (r *Registry) claim(s *hub.Session, since time.Time, exclusive bool) {
 	uid, conn := s.UserID(), s.ConnID()
 	r.enqueue(uid, func() {
-		if !slices.Contains(r.MemoryRegistry.Sessions(uid), s) {
-			return // closed before its claim ran: nothing to record
+		r.mu.Lock()
+		open := slices.Contains(r.MemoryRegistry.Sessions(uid), s)
+		if open && r.waiting {
+			// Checked with Remove's removal under r.mu: a session closed
+			// meanwhile is never held.
+			r.held[s] = heldClaim{since: since, exclusive: exclusive}
+		}
+		waiting := r.waiting
+		r.mu.Unlock()
+		if !open || waiting {
+			return // closed before its claim ran (nothing to record), or held
 		}
 		if r.claiming != nil {
 			r.claiming(uid, conn)
@@ -171,12 +252,22 @@ func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
 			_ = r.bus.ToNode(o.Node, &Envelope{Kind: kindReplace, User: uid, Body: strconv.AppendUint(nil, o.Conn, 10)})
 		}
 	})
-	return replaced
 }
 
 // Remove unregisters s here and removes its record.
 func (r *Registry) Remove(s *hub.Session) {
 	r.MemoryRegistry.Remove(s)
+	r.mu.Lock()
+	waiting := r.waiting
+	if waiting {
+		delete(r.held, s)
+	}
+	r.mu.Unlock()
+	if waiting {
+		// Recorded nowhere: the record under its field, this node's id and
+		// connection id, may be the live node's of the same id.
+		return
+	}
 	uid, conn := s.UserID(), s.ConnID()
 	if !r.enqueue(uid, func() {
 		if r.users.Release(context.Background(), uid, conn) != nil {

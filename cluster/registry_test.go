@@ -25,6 +25,7 @@ type hubNode struct {
 	url   string
 	reg   *Registry
 	users *Users
+	bus   *Bus
 	hub   *hub.Hub
 }
 
@@ -34,17 +35,19 @@ var testAuthKey = auth.Key{ID: "test", Secret: bytes.Repeat([]byte{7}, 32)}
 // the registry's worker before each claim goes to Redis.
 func startHubNode(t *testing.T, rs *redistest.Server, id string, claiming func(user string, conn uint64)) *hubNode {
 	t.Helper()
-	return startHubNodeAs(t, rs, id, nil, claiming, nil)
+	return startHubNodeAs(t, rs, id, nil, claiming, nil, nil)
 }
 
 // startHubNodeOf is startHubNode for the started node n, its registry
 // on clock (nil: time.Now).
 func startHubNodeOf(t *testing.T, rs *redistest.Server, n *Node, claiming func(user string, conn uint64), clock func() time.Time) *hubNode {
 	t.Helper()
-	return startHubNodeAs(t, rs, n.ID(), n, claiming, clock)
+	return startHubNodeAs(t, rs, n.ID(), n, claiming, clock, nil)
 }
 
-func startHubNodeAs(t *testing.T, rs *redistest.Server, id string, n *Node, claiming func(user string, conn uint64), clock func() time.Time) *hubNode {
+// startHubNodeAs starts node id, over the started node n if set, its
+// bus taking the kinds of handlers besides the registry's.
+func startHubNodeAs(t *testing.T, rs *redistest.Server, id string, n *Node, claiming func(user string, conn uint64), clock func() time.Time, handlers map[string]func(*Envelope)) *hubNode {
 	t.Helper()
 	a, err := auth.New(auth.Config{Keys: []auth.Key{testAuthKey}})
 	if err != nil {
@@ -63,12 +66,18 @@ func startHubNodeAs(t *testing.T, rs *redistest.Server, id string, n *Node, clai
 	if err != nil {
 		t.Fatal(err)
 	}
+	for k, h := range handlers {
+		bus.Handle(k, h)
+	}
 	reg := NewRegistry(users, bus, nil)
 	reg.claiming = claiming
 	if clock != nil {
 		reg.clock = clock
 	}
 	if n != nil {
+		// As the server wires them (clusterusers.go).
+		bus.WaitForNode(n)
+		reg.WaitForNode(n)
 		reg.UseClockOf(n)
 	}
 	h, err := hub.New(hub.Config{Server: srv, Auth: a, Registry: reg})
@@ -92,7 +101,7 @@ func startHubNodeAs(t *testing.T, rs *redistest.Server, id string, n *Node, clai
 		users.Close()
 		bus.Close()
 	})
-	return &hubNode{id: id, url: "ws://" + srv.Addr().String() + hub.Path, reg: reg, users: users, hub: h}
+	return &hubNode{id: id, url: "ws://" + srv.Addr().String() + hub.Path, reg: reg, users: users, bus: bus, hub: h}
 }
 
 // dial connects with tok and waits for the Welcome.
