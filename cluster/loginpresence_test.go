@@ -24,6 +24,7 @@ type seeingHost struct {
 	seen    map[[2]string]tickroomv1.PresenceStatus // (viewer, friend) → status
 	directs map[string][]string                     // user → texts of the direct messages it was sent
 	clock   func() time.Time                        // the node's clock (nil: time.Now)
+	chats   map[string][]string                     // user → texts of the chat lines it was sent
 }
 
 func (h *seeingHost) Send(msg *tickroomv1.ServerMessage, conns []*server.Conn) bool {
@@ -34,7 +35,22 @@ func (h *seeingHost) Send(msg *tickroomv1.ServerMessage, conns []*server.Conn) b
 			h.seen[[2]string{h.users[c], pr.UserId}] = pr.Status
 		}
 	}
+	if ch := msg.GetChat(); ch != nil {
+		if h.chats == nil {
+			h.chats = make(map[string][]string)
+		}
+		for _, c := range conns {
+			h.chats[h.users[c]] = append(h.chats[h.users[c]], ch.Text)
+		}
+	}
 	return true
+}
+
+// chat returns the texts of the chat lines user was sent.
+func (h *seeingHost) chat(user string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.chats[user])
 }
 func (h *seeingHost) Reply(c *server.Conn, msg *tickroomv1.ServerMessage) {
 	h.Send(msg, []*server.Conn{c})

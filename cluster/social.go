@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -94,6 +95,9 @@ type Social struct {
 	// lookedUp, if set, runs after a lookup of casts' users (castOps)
 	// answered, before the casts are sent: a test's way into that moment.
 	lookedUp atomic.Pointer[func()]
+
+	// Lobby lines of this node on their way through Redis (PostChannel).
+	lines linesOut
 
 	// Refused counts requests refused because the lookup queue was full.
 	Refused atomic.Uint64
@@ -518,16 +522,111 @@ type lineBody struct {
 	Channel string `json:"c"`
 	Chat    []byte `json:"m"`           // the encoded tickroomv1.Chat
 	Exclude uint64 `json:"x,omitempty"` // a connection of the sending node not to deliver to
+	// Mark tells the sending process its own line when it comes back
+	// (linesOut); older nodes send none.
+	Mark uint64 `json:"k,omitempty"`
 }
 
-// PostChannel implements social.Peers.
+// linesOutAge is how long a line's mark is kept when it neither came
+// back nor failed (this node left the channel meanwhile, or Redis lost
+// the publish it ran late).
+const linesOutAge = 10 * time.Minute
+
+// linesOut are this process's lobby lines on their way through Redis,
+// by mark. A publish that timed out may still be run by Redis (a silent
+// Redis runs what it was sent once it answers again), and the line then
+// comes back after its node delivered it to its own members: whichever
+// comes first of the line coming back and its publish failing delivers
+// it here, and the other is dropped.
+type linesOut struct {
+	mu    sync.Mutex
+	next  uint64
+	out   map[uint64]lineOut
+	swept time.Time
+}
+
+// lineOut is one line on its way.
+type lineOut struct {
+	at     time.Time
+	failed bool // delivered here as its publish failed
+}
+
+// add notes a line sent and returns its mark.
+func (l *linesOut) add() uint64 {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.out == nil {
+		l.out = make(map[uint64]lineOut)
+		l.next = rand.Uint64()
+	}
+	if now.Sub(l.swept) > time.Minute {
+		l.swept = now
+		for k, o := range l.out {
+			if now.Sub(o.at) > linesOutAge {
+				delete(l.out, k)
+			}
+		}
+	}
+	l.next++
+	if l.next == 0 {
+		l.next++
+	}
+	l.out[l.next] = lineOut{at: now}
+	return l.next
+}
+
+// failed reports whether the line of mark, whose publish failed, is to
+// be delivered here: not when it came back already.
+func (l *linesOut) failed(mark uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o, ok := l.out[mark]
+	if !ok {
+		return false
+	}
+	o.failed = true
+	l.out[mark] = o
+	return true
+}
+
+// back reports whether the line of mark, come back through Redis, is to
+// be delivered: not when it was delivered here as its publish failed.
+func (l *linesOut) back(mark uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o, ok := l.out[mark]
+	delete(l.out, mark)
+	return !ok || !o.failed
+}
+
+// forget drops the line of mark, never sent.
+func (l *linesOut) forget(mark uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.out, mark)
+}
+
+// PostChannel implements social.Peers. failed is called when the
+// publish failed and the line never comes back through Redis to this
+// node: one whose publish timed out and that Redis ran late is
+// delivered once, as it came back or as it failed, whichever was first.
 func (s *Social) PostChannel(name string, line *tickroomv1.Chat, exclude uint64, failed func(error)) error {
 	chat, err := line.MarshalVT()
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(lineBody{Channel: name, Chat: chat, Exclude: exclude})
-	return s.bus.PublishLineAfter(name, &Envelope{Kind: kindLine, Body: body}, line.Id, func(err error) { go failed(err) })
+	mark := s.lines.add()
+	body, _ := json.Marshal(lineBody{Channel: name, Chat: chat, Exclude: exclude, Mark: mark})
+	err = s.bus.PublishLineAfter(name, &Envelope{Kind: kindLine, Body: body}, line.Id, func(err error) {
+		if s.lines.failed(mark) {
+			go failed(err)
+		}
+	})
+	if err != nil {
+		s.lines.forget(mark)
+	}
+	return err
 }
 
 // serve runs an op with this node's social layer.
@@ -605,6 +704,8 @@ func (s *Social) serveLine(e *Envelope) {
 	exclude := lb.Exclude
 	if e.Node != s.bus.Node() {
 		exclude = 0 // a connection id of another node
+	} else if lb.Mark != 0 && !s.lines.back(lb.Mark) {
+		return // delivered here already, as its publish timed out
 	}
 	so.ChannelLine(lb.Channel, line, e.Seq, exclude)
 }

@@ -1,0 +1,64 @@
+package cluster
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/redistest"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// TestChannelLineWhosePublishTimedOutIsDeliveredOnce: a lobby channel
+// line whose publish timed out (Redis silent) is delivered by the
+// sender's node to its members at once; Redis, answering again, runs the
+// publish it was sent meanwhile, and the node delivered the line a second
+// time as it came back. Each member gets it once.
+func TestChannelLineWhosePublishTimedOutIsDeliveredOnce(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	a := startSocialNodeOf(t, rs, "a", nil, nodeOptions{dial: true})
+	ann, bob := a.login(t, "ann", 1), a.login(t, "bob", 2)
+	if err := a.so.JoinChannel(ann, 1, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.so.JoinChannel(bob, 1, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	bus := a.peers.bus
+	waitFor(t, 10*time.Second, "node a subscribed to the lobby", func() bool {
+		bus.mu.Lock()
+		defer bus.mu.Unlock()
+		return bus.subbed["lobby"]
+	})
+	say := func(text string) {
+		t.Helper()
+		if err := a.so.SendChat(ann, 2, &tickroomv1.SendChat{Channel: "lobby", Text: text}); err != nil {
+			t.Fatalf("ann says %q: %v", text, err)
+		}
+	}
+	got := func(text string) func() bool {
+		return func() bool { return slices.Contains(a.host.chat("bob"), text) }
+	}
+	say("before")
+	waitFor(t, 10*time.Second, "bob gets ann's first line", got("before"))
+
+	rs.Pause(t)
+	say("while silent")
+	waitFor(t, 10*time.Second, "bob gets ann's line whose publish timed out", got("while silent"))
+	rs.Resume(t)
+	// Redis runs the publish it was sent while silent: its counter says
+	// so. A line published after it reaches the node after it.
+	rdb := rs.Client(t)
+	waitFor(t, 10*time.Second, "Redis to run the publish it was sent while silent", func() bool {
+		n, err := rdb.Get(context.Background(), a.peers.bus.keys.ChannelSeq("lobby")).Int()
+		return err == nil && n == 2
+	})
+	waitFor(t, 10*time.Second, "the bus to reach Redis again", bus.Healthy)
+	say("after")
+	waitFor(t, 10*time.Second, "bob gets ann's line after Redis answered again", got("after"))
+	if lines, want := a.host.chat("bob"), []string{"before", "while silent", "after"}; !slices.Equal(lines, want) {
+		t.Fatalf("bob, in the lobby with ann, was sent %q; want %q", lines, want)
+	}
+}
