@@ -408,8 +408,16 @@ func orEmpty(m map[string]string) map[string]string {
 	return m
 }
 
-// Publish lists a room this node just created, at once.
+// Publish lists a room this node just created, at once; while another
+// process holds the node's id (Node.Ready says so), it refuses with
+// UNAVAILABLE, as when Redis does not answer.
 func (d *Directory) Publish(ctx context.Context, room *game.Room, pool string) error {
+	if d.node.inUse.Load() {
+		// Out of the cluster while another process holds this node's
+		// id: listed under it, the room would send players to that
+		// process, which has no such room.
+		return d.refusal(fmt.Errorf("%w: node %q is registered by another process", errIDInUse, d.node.cfg.ID))
+	}
 	d.mu.Lock()
 	d.pools[room.ID()] = pool
 	d.mu.Unlock()

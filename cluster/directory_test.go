@@ -680,6 +680,19 @@ func TestSecondProcessUnderALiveNodesIDStaysOut(t *testing.T) {
 	if err := twin.Ready(); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("the second process under b's id is ready: %v, want an error saying the id is in use", err)
 	}
+	// It lists no room of its own meanwhile, as a node cut off from
+	// Redis would not: listed under b's id, the room would send players
+	// to the live b, which has no such room.
+	own, err := twin.rt.CreateRoom(game.RoomOptions{Game: "arena"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := twin.dir.Publish(ctx, own, "p"); code(err) != protocol.ErrorUnavailable {
+		t.Fatalf("a room published by the second process under b's id: %v, want UNAVAILABLE", err)
+	}
+	if _, err := a.dir.Locate(ctx, own.ID()); code(err) != protocol.ErrorRoomNotFound {
+		t.Fatalf("locate the second process's room: %v, want ROOM_NOT_FOUND", err)
+	}
 	twin.dir.Close(ctx)
 	if err := twin.Close(ctx); err != nil {
 		t.Fatal(err)
