@@ -48,7 +48,7 @@ func (g *Registry) Register(d Definition) error {
 		return fmt.Errorf("%w: %s: MaxPlayers %d not in 1..%d", ErrInvalidDefinition, d.Name, d.MaxPlayers, MaxSeats)
 	case d.MinPlayers < 1 || d.MinPlayers > d.MaxPlayers:
 		return fmt.Errorf("%w: %s: MinPlayers %d not in 1..%d (MaxPlayers)", ErrInvalidDefinition, d.Name, d.MinPlayers, d.MaxPlayers)
-	case d.MaxPlayers+d.MaxSpectators > MaxSeats:
+	case d.MaxSpectators > MaxSeats-d.MaxPlayers: // not their sum, which a huge count wraps
 		return fmt.Errorf("%w: %s: MaxPlayers %d and MaxSpectators %d past %d seats together", ErrInvalidDefinition, d.Name, d.MaxPlayers, d.MaxSpectators, MaxSeats)
 	}
 	if d.InputRate < 0 {

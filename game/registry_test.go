@@ -2,6 +2,8 @@ package game_test
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -53,6 +55,7 @@ func TestRegisterNamesTheBadSeatCount(t *testing.T) {
 		{game.Definition{MaxPlayers: 4, MinPlayers: 5}, "MinPlayers 5"},
 		{game.Definition{MinPlayers: 9}, "MinPlayers 9"}, // MaxPlayers' default is 8
 		{game.Definition{MaxPlayers: 8, MaxSpectators: 1017}, "MaxSpectators 1017"},
+		{game.Definition{MaxPlayers: 8, MaxSpectators: math.MaxInt}, fmt.Sprint("MaxSpectators ", math.MaxInt)}, // its sum with MaxPlayers wraps
 	} {
 		tc.d.Name, tc.d.New = "g", newGame
 		err := game.NewRegistry().Register(tc.d)
