@@ -20,8 +20,10 @@ const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // complete, answers it. It returns how many bytes the request used; 0 with
 // the state still stateHandshake means more bytes are needed. Loop only.
 func (c *Conn) handshake(b []byte) int {
+	// The answer to a HEAD request has no body (RFC 9110 §9.3.2).
+	head := bytes.HasPrefix(b, []byte("HEAD "))
 	if c.refuse != 0 {
-		c.refuseHTTP(int(c.refuse), statusText(int(c.refuse)), 0)
+		c.answerHTTP(int(c.refuse), statusText(int(c.refuse)), 0, !head)
 		return len(b)
 	}
 	l := c.loop
@@ -32,8 +34,6 @@ func (c *Conn) handshake(b []byte) int {
 		return 0
 	case 0:
 	default:
-		// The answer to a HEAD request has no body (RFC 9110 §9.3.2).
-		head := st == 405 && bytes.HasPrefix(b, []byte("HEAD "))
 		c.answerHTTP(int(st), statusText(int(st)), 0, !head)
 		return len(b)
 	}
