@@ -221,8 +221,12 @@ type Config struct {
 	// (held by gnet, or kept back in its queue while gnet holds bytes) is
 	// closed, so a connection that keeps up is not. Frames shared by many
 	// connections count once per connection. Bytes held by connections
-	// already closing are not counted: the close deadline (CloseTimeout)
-	// frees them. Zero value means 64 MiB,
+	// lingering after a refusal or a close for a fault are not counted:
+	// the close deadline (CloseTimeout) frees them. A connection in its
+	// closing handshake (its close frame, or the answer to the peer's,
+	// behind what it still had to write) counts until gnet has written
+	// that or the deadline ends it, and is not closed for the budget
+	// meanwhile. Zero value means 64 MiB,
 	// or HardCap when that is larger.
 	MaxOutboundBytes int
 	// SlowDeadline is how long a connection may stay over ReliableBudget.

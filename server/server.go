@@ -49,8 +49,9 @@ type Server struct {
 	closes   closeCounts // upgraded connections closed, by reason and code
 
 	// held is the outbound bytes of every connection: queued plus held by
-	// gnet. lingerHeld is the part held by connections whose close is
-	// under way, which their close deadline frees.
+	// gnet. lingerHeld is the part held by lingering connections (an
+	// HTTP refusal or a close for a fault out), which their close
+	// deadline frees.
 	held, lingerHeld atomic.Int64
 
 	// The per-address counts are kept by clientip.Group: an IPv4 address,
@@ -67,7 +68,7 @@ type Server struct {
 }
 
 // overBudget reports whether the process holds more outbound bytes than
-// Config.MaxOutboundBytes, not counting connections already closing. Safe
+// Config.MaxOutboundBytes, not counting lingering connections. Safe
 // from any goroutine.
 func (s *Server) overBudget() bool {
 	return s.held.Load()-s.lingerHeld.Load() > int64(s.cfg.MaxOutboundBytes)
