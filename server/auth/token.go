@@ -18,6 +18,11 @@ import (
 var (
 	// ErrTokenExpired: the token's expiry has passed.
 	ErrTokenExpired = errors.New("auth: token expired")
+	// ErrTokenIssuedAhead: the token's issue time is more than
+	// MaxClockSkew ahead of the verifier's clock (the clock of the server
+	// that issued it runs fast). Such a token would pass a kick, which
+	// refuses the tokens issued up to its time.
+	ErrTokenIssuedAhead = errors.New("auth: token issued in the future (the issuing server's clock is ahead)")
 	// ErrBadSignature: the signature does not match, or no configured key
 	// has the token's key id.
 	ErrBadSignature = errors.New("auth: bad signature")
@@ -26,6 +31,11 @@ var (
 	// ErrInvalidClaims: Issue was given claims it cannot sign.
 	ErrInvalidClaims = errors.New("auth: invalid claims")
 )
+
+// MaxClockSkew is how far ahead of the verifier's clock a session token
+// or a watch pass may have been issued: the servers of a cluster, each
+// issuing with its own clock, may differ this much.
+const MaxClockSkew = time.Minute
 
 // sessionTag separates session-token signatures from any other use of the
 // same key.
@@ -111,11 +121,13 @@ func (a *Authority) Issue(c Claims) (string, error) {
 	return tok, nil
 }
 
-// Verify checks token's signature and expiry at now and returns its claims.
-// It returns ErrMalformedToken (also for a signed token whose claims are
-// unusable), ErrBadSignature (also for a key id no configured key has), or
-// ErrTokenExpired together with the claims, so the caller can log whose
-// token it was. A token is expired from its ExpiresAt second on.
+// Verify checks token's signature, issue time and expiry at now and
+// returns its claims. It returns ErrMalformedToken (also for a signed
+// token whose claims are unusable), ErrBadSignature (also for a key id no
+// configured key has), or ErrTokenIssuedAhead (issued more than
+// MaxClockSkew after now) or ErrTokenExpired together with the claims, so
+// the caller can log whose token it was. A token is expired from its
+// ExpiresAt second on.
 func (a *Authority) Verify(token string, now time.Time) (Claims, error) {
 	payload, err := a.open(sessionTag, token)
 	if err != nil {
@@ -129,11 +141,30 @@ func (a *Authority) Verify(token string, now time.Time) (Claims, error) {
 		UserID: w.Sub, Name: w.Name, Guest: w.Guest,
 		IssuedAt: time.Unix(w.Iat, 0), ExpiresAt: time.Unix(w.Exp, 0),
 	}
+	if issuedAhead(c.IssuedAt, now) {
+		return c, ErrTokenIssuedAhead
+	}
 	if !now.Before(c.ExpiresAt) {
 		return c, ErrTokenExpired
 	}
 	return c, nil
 }
+
+// Refusal is the one-line reason a refused session token is told of,
+// for an error of Verify.
+func Refusal(err error) string {
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		return "session token expired"
+	case errors.Is(err, ErrTokenIssuedAhead):
+		return "session token issued in the future: the clock of the server that issued it is ahead; log in again"
+	default:
+		return "invalid session token"
+	}
+}
+
+// issuedAhead reports an issue time more than MaxClockSkew after now.
+func issuedAhead(issuedAt, now time.Time) bool { return issuedAt.After(now.Add(MaxClockSkew)) }
 
 // seal signs payload with the first configured key as a token of the
 // kind tag names: "<key id>.<payload>.<signature>", base64url.

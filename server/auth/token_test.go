@@ -79,6 +79,7 @@ func TestVerifyRejects(t *testing.T) {
 	}{
 		{"expired at its expiry second", good, epoch.Add(24 * time.Hour), auth.ErrTokenExpired},
 		{"expired long ago", good, epoch.Add(1000 * time.Hour), auth.ErrTokenExpired},
+		{"issued over a minute ahead of the clock", good, epoch.Add(-time.Minute - time.Second), auth.ErrTokenIssuedAhead},
 		{"forged signature", parts[0] + "." + parts[1] + "." + flip(parts[2]), epoch, auth.ErrBadSignature},
 		{"claims swapped from another token", parts[0] + "." + otherParts[1] + "." + parts[2], epoch, auth.ErrBadSignature},
 		{"claims edited", parts[0] + "." + b64([]byte(`{"sub":"admin","name":"A","iat":1800000000,"exp":1900000000}`)) + "." + parts[2], epoch, auth.ErrBadSignature},
@@ -106,6 +107,11 @@ func TestVerifyRejects(t *testing.T) {
 		c, err := a.Verify(good, epoch.Add(25*time.Hour))
 		if !errors.Is(err, auth.ErrTokenExpired) || c.UserID != "alice" {
 			t.Errorf("Verify = %+v, %v; want alice's claims and ErrTokenExpired", c, err)
+		}
+	})
+	t.Run("valid when issued a minute ahead of the clock", func(t *testing.T) {
+		if _, err := a.Verify(good, epoch.Add(-time.Minute)); err != nil {
+			t.Errorf("Verify = %v", err)
 		}
 	})
 	t.Run("valid one second before expiry", func(t *testing.T) {

@@ -54,10 +54,10 @@ func (a *Authority) IssueWatchPass(p WatchPass) (string, error) {
 	return a.seal(watchPassTag, payload), nil
 }
 
-// VerifyWatchPass checks pass's signature and expiry at now and returns
-// what it asserts. Its errors are Verify's: ErrMalformedToken,
+// VerifyWatchPass checks pass's signature, issue time and expiry at now
+// and returns what it asserts. Its errors are Verify's: ErrMalformedToken,
 // ErrBadSignature (a session token is one: its signature is over another
-// tag), or ErrTokenExpired with the pass.
+// tag), or ErrTokenIssuedAhead or ErrTokenExpired with the pass.
 func (a *Authority) VerifyWatchPass(pass string, now time.Time) (WatchPass, error) {
 	payload, err := a.open(watchPassTag, pass)
 	if err != nil {
@@ -68,6 +68,9 @@ func (a *Authority) VerifyWatchPass(pass string, now time.Time) (WatchPass, erro
 		return WatchPass{}, ErrMalformedToken
 	}
 	p := WatchPass{RoomID: w.Room, UserID: w.Sub, IssuedAt: time.Unix(w.Iat, 0), ExpiresAt: time.Unix(w.Exp, 0)}
+	if issuedAhead(p.IssuedAt, now) {
+		return p, ErrTokenIssuedAhead
+	}
 	if !now.Before(p.ExpiresAt) {
 		return p, ErrTokenExpired
 	}

@@ -21,6 +21,9 @@ func TestWatchPassRoundTrip(t *testing.T) {
 	if _, err := a.VerifyWatchPass(pass, epoch.Add(time.Hour)); !errors.Is(err, auth.ErrTokenExpired) {
 		t.Fatalf("at its expiry: %v, want ErrTokenExpired", err)
 	}
+	if _, err := a.VerifyWatchPass(pass, epoch.Add(-time.Minute-time.Second)); !errors.Is(err, auth.ErrTokenIssuedAhead) {
+		t.Fatalf("issued over a minute ahead of the clock: %v, want ErrTokenIssuedAhead", err)
+	}
 }
 
 // A pass and a session token are signed with the same keys under

@@ -510,11 +510,7 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	claims, err := h.cfg.Auth.Verify(tok, now)
 	if err != nil {
 		h.stats.AuthRefused.Add(1)
-		msg := "invalid session token"
-		if errors.Is(err, auth.ErrTokenExpired) {
-			msg = "session token expired"
-		}
-		return &server.HTTPError{Status: 401, Message: msg}
+		return &server.HTTPError{Status: 401, Message: auth.Refusal(err)}
 	}
 	s := newSession(h, c, claims)
 	h.mu.Lock()

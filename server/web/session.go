@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -55,11 +54,7 @@ func sessionHandler(cfg Config) http.HandlerFunc {
 		now := time.Now()
 		c, err := cfg.Auth.Verify(tok, now)
 		if err != nil {
-			msg := "invalid session token"
-			if errors.Is(err, auth.ErrTokenExpired) {
-				msg = "session token expired"
-			}
-			writeError(w, http.StatusUnauthorized, msg)
+			writeError(w, http.StatusUnauthorized, auth.Refusal(err))
 			return
 		}
 		if cfg.Revoked != nil {
