@@ -371,8 +371,10 @@ func TestGuestsNotSeenForGuestTTLAreForgotten(t *testing.T) {
 		return m
 	}
 	back, gone, named := login(map[string]string{"name": "Back"}), login(map[string]string{"name": "Gone"}), login(map[string]string{"name": "Named"})
-	if st, m := a.post("/v1/account/claim", str(named, "token"), map[string]string{"name": "Named", "password": "a long enough password", "device_secret": str(named, "device_secret")}); st != 200 {
-		t.Fatalf("claim: %d %v", st, m)
+	// The claim gives the claimer's device a new secret.
+	st, claimed := a.post("/v1/account/claim", str(named, "token"), map[string]string{"name": "Named", "password": "a long enough password", "device_secret": str(named, "device_secret")})
+	if st != 200 || str(claimed, "device_secret") == "" {
+		t.Fatalf("claim: %d %v", st, claimed)
 	}
 	time.Sleep(ttl / 2)
 	if again := login(map[string]string{"device_secret": str(back, "device_secret")}); str(again, "user_id") != str(back, "user_id") {
@@ -387,7 +389,7 @@ func TestGuestsNotSeenForGuestTTLAreForgotten(t *testing.T) {
 	if again := login(map[string]string{"device_secret": str(back, "device_secret")}); str(again, "user_id") != str(back, "user_id") {
 		t.Fatalf("back after GuestTTL since its first login: %v", again)
 	}
-	if again := login(map[string]string{"device_secret": str(named, "device_secret")}); str(again, "user_id") != str(named, "user_id") {
+	if again := login(map[string]string{"device_secret": str(claimed, "device_secret")}); str(again, "user_id") != str(named, "user_id") {
 		t.Fatalf("the claimed account: %v", again)
 	}
 }
@@ -558,5 +560,62 @@ func TestLongNamesTypedDecomposedAreTheirLength(t *testing.T) {
 	}
 	if st, in := a.post("/v1/login", "", map[string]string{"name": typed, "password": "correct horse"}); st != 200 || str(in, "user_id") != str(g, "user_id") {
 		t.Errorf("password login as the claimed name typed decomposed (%d bytes): %d %v, want 200 as %s", len(typed), st, in, str(g, "user_id"))
+	}
+}
+
+// TestPasswordChangeSignsOutTheOtherDevices: a new password ends the
+// device logins made before it: a user who changes a leaked password (or
+// claims a guest account whose device secret someone copied) does not
+// leave the other holder a device that logs in as the account. The
+// claimer's own device gets a new secret in the reply; a rename that
+// keeps the password signs no one out.
+func TestPasswordChangeSignsOutTheOtherDevices(t *testing.T) {
+	t.Parallel()
+	_, a, _, _ := accountServer(t, t.TempDir())
+	deviceLogin := func(secret string) (int, map[string]any) {
+		return a.post("/v1/login", "", map[string]string{"device_secret": secret})
+	}
+	_, guest := a.post("/v1/login", "", map[string]string{"name": "guest1"})
+	id := str(guest, "user_id")
+	// Whoever borrowed the guest's device may have copied its secret.
+	copied := str(guest, "device_secret")
+	st, claimed := a.post("/v1/account/claim", str(guest, "token"), map[string]string{"name": "Ada", "password": "correct horse", "device_secret": copied})
+	if st != 200 {
+		t.Fatalf("claim: %d %v", st, claimed)
+	}
+	// The owner logs in on a phone and a laptop, and changes the password
+	// from the laptop.
+	_, phone := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
+	_, laptop := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
+	if str(phone, "device_secret") == "" || str(laptop, "device_secret") == "" {
+		t.Fatalf("password logins: %v, %v", phone, laptop)
+	}
+	st, changed := a.post("/v1/account/claim", str(laptop, "token"), map[string]string{"name": "Ada", "password": "battery staple", "current_password": "correct horse"})
+	if st != 200 || str(changed, "token") == "" {
+		t.Fatalf("password change: %d %v", st, changed)
+	}
+	if st, m := deviceLogin(str(phone, "device_secret")); st != 401 {
+		t.Fatalf("device login with a secret from before the password change: %d %v, want 401", st, m)
+	}
+	for what, secret := range map[string]string{"the laptop's own secret from before": str(laptop, "device_secret"), "the guest's copied secret": copied, "the guest claim's new secret": str(claimed, "device_secret")} {
+		if st, m := deviceLogin(secret); st != 401 {
+			t.Fatalf("device login with %s: %d %v, want 401", what, st, m)
+		}
+	}
+	fresh := str(changed, "device_secret")
+	if st, m := deviceLogin(fresh); st != 200 || str(m, "user_id") != id {
+		t.Fatalf("device login with the new secret the password change answered: %d %v, want 200 as %s", st, m, id)
+	}
+	if st, m := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"}); st != 401 {
+		t.Fatalf("login with the old password: %d %v, want 401", st, m)
+	}
+	// A rename that keeps the password (given as current_password) signs
+	// no one out, and answers no new secret.
+	st, renamed := a.post("/v1/account/claim", str(changed, "token"), map[string]string{"name": "Ada Lovelace", "password": "battery staple", "current_password": "battery staple"})
+	if st != 200 || str(renamed, "device_secret") != "" {
+		t.Fatalf("rename: %d %v", st, renamed)
+	}
+	if st, m := deviceLogin(fresh); st != 200 || str(m, "user_id") != id {
+		t.Fatalf("device login after a rename: %d %v, want 200 as %s", st, m, id)
 	}
 }

@@ -50,6 +50,11 @@ type Users interface {
 	// ClaimName gives the account the name and password hash; ErrNameTaken
 	// when another account claimed the name (in any case).
 	ClaimName(ctx context.Context, id, name, passwordHash string) error
+	// ClaimNameSigningOut is ClaimName that also, in the same
+	// transaction, deletes every device of the account (their secrets no
+	// longer log in: a new password ends the logins made before it) and
+	// adds newDevice, when it is not empty, in their place.
+	ClaimNameSigningOut(ctx context.Context, id, name, passwordHash string, newDevice []byte) error
 	// LinkSubject links an external identity to the account;
 	// ErrIdentityTaken when another account has it, ErrAccountLinked when
 	// the account has another (a link is never replaced).

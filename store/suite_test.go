@@ -25,6 +25,7 @@ var suite = []struct {
 }{
 	{"GuestAccountsComeBackByDevice", testGuestByDevice},
 	{"AnAccountKeepsItsNewestDevices", testDeviceKeep},
+	{"ANewPasswordSignsTheOtherDevicesOut", testClaimSigningOut},
 	{"GuestsNotSeenForGuestTTLGo", testGuestTTL},
 	{"AGuestWithManyResultsGoesWhole", testGuestWithManyResultsGoesWhole},
 	{"GuestsGetAWholeGuestTTLFromTheUpgrade", testGuestsAtTheUpgrade},
@@ -174,6 +175,61 @@ func testDeviceKeep(t *testing.T, fresh backend) {
 	if len(kept) != 3 || kept[0] < "d3" || !slices.Contains(kept, "d5") {
 		t.Fatalf("devices that log in: %v, want the newest three (d5 with them)", kept)
 	}
+}
+
+func testClaimSigningOut(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	for _, g := range []Guest{{ID: "g", Name: "Ada", DeviceHash: []byte("d0")}, {ID: "h", Name: "Bob", DeviceHash: []byte("e0")}} {
+		if _, err := db.CreateGuest(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"d1", "d2"} {
+		if err := db.AddDevice(ctx, "g", []byte(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logsIn := func(want map[string]string) {
+		t.Helper()
+		for d, id := range want {
+			u, err := db.UserByDevice(ctx, []byte(d))
+			switch {
+			case id == "" && !errors.Is(err, ErrNotFound):
+				t.Fatalf("device %s: %+v, %v; want ErrNotFound", d, u, err)
+			case id != "" && (err != nil || u.ID != id):
+				t.Fatalf("device %s: %+v, %v; want account %s", d, u, err, id)
+			}
+		}
+	}
+	// A plain claim keeps every device.
+	if err := db.ClaimName(ctx, "g", "Ada", "hash-1"); err != nil {
+		t.Fatal(err)
+	}
+	logsIn(map[string]string{"d0": "g", "d1": "g", "d2": "g", "e0": "h"})
+	// A claim signing out replaces every device of the account with the
+	// new one; another account's are untouched.
+	if err := db.ClaimNameSigningOut(ctx, "g", "Ada", "hash-2", []byte("n1")); err != nil {
+		t.Fatal(err)
+	}
+	logsIn(map[string]string{"d0": "", "d1": "", "d2": "", "n1": "g", "e0": "h"})
+	if u, err := db.UserByID(ctx, "g"); err != nil || u.PasswordHash != "hash-2" || u.Name != "Ada" || !u.Claimed {
+		t.Fatalf("after the claim: %+v, %v", u, err)
+	}
+	// A refused claim deletes nothing.
+	if err := db.ClaimNameSigningOut(ctx, "h", "ADA", "hash-3", []byte("n2")); !errors.Is(err, ErrNameTaken) {
+		t.Fatalf("claim of a taken name: %v, want ErrNameTaken", err)
+	}
+	logsIn(map[string]string{"n1": "g", "n2": "", "e0": "h"})
+	if err := db.ClaimNameSigningOut(ctx, "nobody", "Cal", "hash-4", []byte("n3")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("claim of an unknown account: %v, want ErrNotFound", err)
+	}
+	logsIn(map[string]string{"n3": ""})
+	// Without a new device, none is left.
+	if err := db.ClaimNameSigningOut(ctx, "g", "Ada", "hash-5", nil); err != nil {
+		t.Fatal(err)
+	}
+	logsIn(map[string]string{"n1": "", "e0": "h"})
 }
 
 func testSanctions(t *testing.T, fresh backend) {

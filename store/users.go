@@ -307,9 +307,21 @@ func (db *DB) UserBySubject(ctx context.Context, subject string) (User, error) {
 
 // ClaimName implements Users.
 func (db *DB) ClaimName(ctx context.Context, id, name, passwordHash string) error {
+	return db.claimName(ctx, id, name, passwordHash, false, nil)
+}
+
+// ClaimNameSigningOut implements Users: the claim, the deletion of the
+// account's devices and the insert of the new one are one transaction.
+func (db *DB) ClaimNameSigningOut(ctx context.Context, id, name, passwordHash string, newDevice []byte) error {
+	return db.claimName(ctx, id, name, passwordHash, true, newDevice)
+}
+
+// claimName is ClaimName, and with signOut ClaimNameSigningOut.
+func (db *DB) claimName(ctx context.Context, id, name, passwordHash string, signOut bool, newDevice []byte) error {
 	if name == "" || len(name) > MaxNameLen {
 		return fmt.Errorf("%w: name must be 1-%d bytes", ErrInvalid, MaxNameLen)
 	}
+	const op = "claiming a name"
 	// An account may still hold the name under an older key (UserByName),
 	// which the unique index on NameKey does not see: such a name is taken
 	// too, or a second account would hold it and logins by that spelling
@@ -318,23 +330,42 @@ func (db *DB) ClaimName(ctx context.Context, id, name, passwordHash string) erro
 	key := keys[len(keys)-1]
 	older := [2]string{key, key} // the older keys, NameKey again for one missing
 	copy(older[:], keys[:len(keys)-1])
-	res, err := db.w.ExecContext(ctx, `UPDATE users SET name = $2, name_key = $3, password_hash = $4
-		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE name_key IN ($5, $6) AND id <> $1)`, id, name, key, passwordHash, older[0], older[1])
-	if isUniqueViolation(err) {
-		return fmt.Errorf("%w: %q", ErrNameTaken, name)
-	}
-	if err == nil {
-		if n, _ := res.RowsAffected(); n == 0 {
-			var one int
-			switch qerr := db.queryRow(ctx, `SELECT 1 FROM users WHERE name_key IN ($1, $2) AND id <> $3`, older[0], older[1], id).Scan(&one); {
-			case qerr == nil:
-				return fmt.Errorf("%w: %q", ErrNameTaken, name)
-			case !errors.Is(qerr, sql.ErrNoRows):
-				return db.fail("claiming a name", qerr)
-			}
+	matched := false
+	err := db.tx(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET name = $2, name_key = $3, password_hash = $4
+			WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE name_key IN ($5, $6) AND id <> $1)`, id, name, key, passwordHash, older[0], older[1])
+		if isUniqueViolation(err) {
+			return fmt.Errorf("%w: %q", ErrNameTaken, name)
 		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return nil // nothing written: told apart below
+		}
+		matched = true
+		if !signOut {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		if len(newDevice) > 0 {
+			_, err = tx.ExecContext(ctx, `INSERT INTO devices (hash, user_id, created_ms) VALUES ($1, $2, $3)`, newDevice, id, db.cfg.now().UnixMilli())
+		}
+		return err
+	})
+	if err != nil || matched {
+		return err
 	}
-	return db.affected("claiming a name", res, err)
+	var one int
+	switch qerr := db.queryRow(ctx, `SELECT 1 FROM users WHERE name_key IN ($1, $2) AND id <> $3`, older[0], older[1], id).Scan(&one); {
+	case qerr == nil:
+		return fmt.Errorf("%w: %q", ErrNameTaken, name)
+	case !errors.Is(qerr, sql.ErrNoRows):
+		return db.fail(op, qerr)
+	}
+	return fmt.Errorf("%w: %s", ErrNotFound, op)
 }
 
 // LinkSubject implements Users.

@@ -26,6 +26,13 @@
 // history) and watch links, never claims or links an account: its holder
 // would then share the account with its owner for good.
 //
+// A claim that sets a new password (every claim but a rename that gives
+// the account's password as both "password" and "current_password") signs
+// the account's devices out: none of its device secrets logs in any more,
+// a guest's included (whoever borrowed its device may have copied it),
+// and the reply carries a new one for the claimer's device,
+// "device_secret", in the same store transaction as the new password.
+//
 // Passwords are hashed with argon2id (golang.org/x/crypto/argon2) at the
 // OWASP minimum parameters (19 MiB, 2 passes, 1 lane) and stored in the
 // PHC string format; at most Config.MaxHashes hashes run at once (2), so a

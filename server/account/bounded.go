@@ -58,6 +58,12 @@ func (b boundedUsers) ClaimName(ctx context.Context, id, name, passwordHash stri
 	return b.u.ClaimName(ctx, id, name, passwordHash)
 }
 
+func (b boundedUsers) ClaimNameSigningOut(ctx context.Context, id, name, passwordHash string, newDevice []byte) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return b.u.ClaimNameSigningOut(ctx, id, name, passwordHash, newDevice)
+}
+
 func (b boundedUsers) LinkSubject(ctx context.Context, id, subject string) error {
 	ctx, cancel := bound(ctx)
 	defer cancel()

@@ -33,6 +33,10 @@ type Reply struct {
 	// a claim); empty otherwise.
 	Token     string     `json:"token,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// DeviceSecret is the claimer's new device secret, after a claim that
+	// set a new password: the account's other device secrets, the one
+	// the claim gave included, no longer log in. Empty otherwise.
+	DeviceSecret string `json:"device_secret,omitempty"`
 }
 
 // Handler returns the handler of the account endpoints (see the package
@@ -145,6 +149,9 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	if !s.allowClaim(w, r, u.ID) {
 		return
 	}
+	// samePassword: the claim sets the password the account has (a
+	// rename, proved with that password), which ends no login.
+	samePassword := false
 	if isGuest(u) {
 		ok, err := s.ownsDevice(r.Context(), req.DeviceSecret, u.ID)
 		if err != nil {
@@ -167,6 +174,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 				s.storeError(w, err, "")
 				return
 			}
+			samePassword = ok && req.Password == req.Current
 		}
 		switch {
 		case ok:
@@ -183,7 +191,18 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		s.storeError(w, err, "")
 		return
 	}
-	if err := s.users.ClaimName(r.Context(), u.ID, name, hash); err != nil {
+	// A new password signs the account's devices out: their secrets, and
+	// a guest's (which whoever borrowed its device may have copied), no
+	// longer log in. The claimer's device gets a new secret in their place.
+	var secret string
+	if samePassword {
+		err = s.users.ClaimName(r.Context(), u.ID, name, hash)
+	} else {
+		var device []byte
+		secret, device = newDeviceSecret()
+		err = s.users.ClaimNameSigningOut(r.Context(), u.ID, name, hash, device)
+	}
+	if err != nil {
 		if errors.Is(err, store.ErrNameTaken) {
 			writeError(w, http.StatusConflict, "the name "+name+" is taken")
 			return
@@ -200,7 +219,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		return
 	}
 	exp := time.Unix(now.Add(s.auth.TTL()).Unix(), 0).UTC()
-	out.Token, out.ExpiresAt = tok, &exp
+	out.Token, out.ExpiresAt, out.DeviceSecret = tok, &exp, secret
 	writeJSON(w, http.StatusOK, out)
 }
 
