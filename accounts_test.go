@@ -305,15 +305,17 @@ func TestLinkNeedsTheCurrentPassword(t *testing.T) {
 	// first claim included), on a server of their own.
 	_, b, _, _ := accountServer(t, t.TempDir())
 	_, bob := b.post("/v1/login", "", map[string]string{"name": "guest2"})
-	if st, body := b.post("/v1/account/claim", str(bob, "token"), map[string]string{"name": "Bob", "password": "correct horse", "device_secret": str(bob, "device_secret")}); st != 200 {
-		t.Fatalf("claim: %d %v", st, body)
+	// The claim ends the guest's session: its reply's token carries on.
+	st, bobClaimed := b.post("/v1/account/claim", str(bob, "token"), map[string]string{"name": "Bob", "password": "correct horse", "device_secret": str(bob, "device_secret")})
+	if st != 200 {
+		t.Fatalf("claim: %d %v", st, bobClaimed)
 	}
 	for i := range 2 {
-		if st, m := b.post("/v1/account/link", str(bob, "token"), map[string]string{"identity_token": eve, "current_password": "guess"}); st != 403 {
+		if st, m := b.post("/v1/account/link", str(bobClaimed, "token"), map[string]string{"identity_token": eve, "current_password": "guess"}); st != 403 {
 			t.Fatalf("guess %d: %d %v, want 403", i, st, m)
 		}
 	}
-	if st, m := b.post("/v1/account/link", str(bob, "token"), map[string]string{"identity_token": eve, "current_password": "guess"}); st != 429 || !strings.Contains(str(m, "error"), "too many claims for this account") {
+	if st, m := b.post("/v1/account/link", str(bobClaimed, "token"), map[string]string{"identity_token": eve, "current_password": "guess"}); st != 429 || !strings.Contains(str(m, "error"), "too many claims for this account") {
 		t.Fatalf("a third guess: %d %v, want 429", st, m)
 	}
 }
@@ -617,5 +619,85 @@ func TestPasswordChangeSignsOutTheOtherDevices(t *testing.T) {
 	}
 	if st, m := deviceLogin(fresh); st != 200 || str(m, "user_id") != id {
 		t.Fatalf("device login after a rename: %d %v, want 200 as %s", st, m, id)
+	}
+}
+
+// TestPasswordChangeEndsTheOtherSessions: a new password ends the
+// account's sessions from before it: their tokens are refused at the
+// upgrade, by the session check and by the account endpoints, also after
+// a restart, and a connection open with one is closed with
+// CLOSE_CODE_UNAUTHORIZED. The token the change answers works at once.
+func TestPasswordChangeEndsTheOtherSessions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, a, cancel, done := accountServer(t, dir)
+	_, guest := a.post("/v1/login", "", map[string]string{"name": "guest1"})
+	id := str(guest, "user_id")
+	if st, m := a.post("/v1/account/claim", str(guest, "token"), map[string]string{"name": "Ada", "password": "correct horse", "device_secret": str(guest, "device_secret")}); st != 200 {
+		t.Fatalf("claim: %d %v", st, m)
+	}
+	wsURL := func(srv *tickroom.Server) string { return "ws://" + srv.Addr().String() + tickroom.WebSocketPath }
+	upgrade := func(srv *tickroom.Server, token string) int {
+		t.Helper()
+		c, resp, err := testclient.Dial(t, wsURL(srv), token, testclient.Options{})
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial: %v", err)
+			}
+			return resp.StatusCode
+		}
+		if w := c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome(); w.GetUserId() != id {
+			t.Fatalf("welcome: %v, want user %s", w, id)
+		}
+		c.WS.Close()
+		return 101
+	}
+	// The account is open on a phone (whoever holds the leaked password
+	// may be the one there); its owner changes the password from a laptop.
+	_, phone := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
+	_, laptop := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
+	phoneLive, _, err := testclient.Dial(t, wsURL(srv), str(phone, "token"), testclient.Options{Label: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phoneLive.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	st, changed := a.post("/v1/account/claim", str(laptop, "token"), map[string]string{"name": "Ada", "password": "battery staple", "current_password": "correct horse"})
+	if st != 200 || str(changed, "token") == "" {
+		t.Fatalf("password change: %d %v", st, changed)
+	}
+	for what, tok := range map[string]string{"the phone's": str(phone, "token"), "the laptop's own": str(laptop, "token")} {
+		if st := upgrade(srv, tok); st != http.StatusUnauthorized {
+			t.Fatalf("upgrade with %s token from before the password change: %d, want 401", what, st)
+		}
+		if st, m := a.post("/v1/session", tok, nil); st != http.StatusUnauthorized || !strings.Contains(str(m, "error"), "password") {
+			t.Fatalf("session check of %s token from before the password change: %d %v, want 401 naming the password", what, st, m)
+		}
+	}
+	if code := phoneLive.WaitClosed(); code != int(tickroomv1.CloseCode_CLOSE_CODE_UNAUTHORIZED) {
+		t.Fatalf("the phone's open connection closed with %d, want %d (UNAUTHORIZED)", code, tickroomv1.CloseCode_CLOSE_CODE_UNAUTHORIZED)
+	}
+	// An attacker's old token cannot change the password back either.
+	if st, m := a.post("/v1/account/claim", str(phone, "token"), map[string]string{"name": "Ada", "password": "eve's password", "current_password": "correct horse"}); st != http.StatusUnauthorized {
+		t.Fatalf("claim with the phone's old token: %d %v, want 401", st, m)
+	}
+	fresh := str(changed, "token")
+	if st := upgrade(srv, fresh); st != 101 {
+		t.Fatalf("upgrade with the token the password change answered: %d, want 101", st)
+	}
+	// An unban lifts kicks and bans, not the end of these sessions.
+	adminPost(t, srv, "/v1/admin/players/"+id+"/unban", "")
+	if st := upgrade(srv, str(phone, "token")); st != http.StatusUnauthorized {
+		t.Fatalf("upgrade after an unban with the phone's token from before the password change: %d, want 401", st)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	srv, _, _, _ = accountServer(t, dir)
+	if st := upgrade(srv, str(phone, "token")); st != http.StatusUnauthorized {
+		t.Fatalf("upgrade after a restart with the phone's token from before the password change: %d, want 401", st)
+	}
+	if st := upgrade(srv, fresh); st != 101 {
+		t.Fatalf("upgrade after a restart with the token the password change answered: %d, want 101", st)
 	}
 }

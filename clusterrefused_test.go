@@ -3,6 +3,7 @@ package tickroom_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/pgtest"
 	"github.com/tickroom/tickroom/internal/redistest"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -316,4 +318,58 @@ func twoNodes(t *testing.T, defs ...game.Definition) (a, b *tickroom.Server, rdb
 	a, _, _ = start(t, opts)
 	b, _, _ = start(t, opts)
 	return a, b, rdb
+}
+
+// TestPasswordChangeEndsSessionsOnEveryNode: a password changed through
+// one node of a cluster ends the account's sessions on the others too:
+// the connection open on another node with a token from before the change
+// is closed with CLOSE_CODE_UNAUTHORIZED and the token is refused there,
+// while the token the change answered connects.
+func TestPasswordChangeEndsSessionsOnEveryNode(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	pg := pgtest.Start(t)
+	opts := tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, Redis: rdb.URL(), DatabaseURL: pg.NewDatabase(t),
+		TokenKey: []byte(strings.Repeat("k", 32)), GuestLoginRate: math.Inf(1),
+	}
+	a, _, _ := start(t, opts)
+	b, _, _ := start(t, opts)
+	apiA := api{t: t, base: "http://" + a.HTTPAddr().String()}
+	_, guest := apiA.post("/v1/login", "", map[string]string{"name": "guest1"})
+	if st, m := apiA.post("/v1/account/claim", str(guest, "token"), map[string]string{"name": "Ada", "password": "correct horse", "device_secret": str(guest, "device_secret")}); st != 200 {
+		t.Fatalf("claim: %d %v", st, m)
+	}
+	_, phone := apiA.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
+	onB := func(token string) (*testclient.Client, int) {
+		t.Helper()
+		c, resp, err := testclient.Dial(t, "ws://"+b.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: "b"})
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial: %v", err)
+			}
+			return nil, resp.StatusCode
+		}
+		c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+		return c, 101
+	}
+	phoneLive, st := onB(str(phone, "token"))
+	if st != 101 {
+		t.Fatalf("the phone's upgrade on node b: %d", st)
+	}
+	st, changed := apiA.post("/v1/account/claim", str(phone, "token"), map[string]string{"name": "Ada", "password": "battery staple", "current_password": "correct horse"})
+	if st != 200 {
+		t.Fatalf("password change on node a: %d %v", st, changed)
+	}
+	if code := phoneLive.WaitClosed(); code != int(tickroomv1.CloseCode_CLOSE_CODE_UNAUTHORIZED) {
+		t.Fatalf("the connection on node b closed with %d, want %d (UNAUTHORIZED)", code, tickroomv1.CloseCode_CLOSE_CODE_UNAUTHORIZED)
+	}
+	if _, st := onB(str(phone, "token")); st != 401 {
+		t.Fatalf("upgrade on node b with a token from before the password change: %d, want 401", st)
+	}
+	c, st := onB(str(changed, "token"))
+	if st != 101 {
+		t.Fatalf("upgrade on node b with the token the password change answered: %d, want 101", st)
+	}
+	c.WS.Close()
 }

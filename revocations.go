@@ -45,8 +45,10 @@ func newStoreRevocations(ctx context.Context, db store.Moderation, log *slog.Log
 		switch s.Kind {
 		case store.SanctionBan:
 			r.mem.Revoke(hub.Revocation{UserID: s.UserID, Ban: true, Until: s.Until, Reason: s.Reason})
-		case store.SanctionKick, store.SanctionRevoke:
+		case store.SanctionKick:
 			r.mem.Revoke(hub.Revocation{UserID: s.UserID, IssuedBefore: s.At, Until: s.Until, Reason: s.Reason})
+		case store.SanctionRevoke:
+			r.mem.Revoke(hub.Revocation{UserID: s.UserID, SignOut: true, IssuedBefore: s.At, Until: s.Until, Reason: s.Reason})
 		}
 	}
 	go r.run()
@@ -123,14 +125,18 @@ func (r *storeRevocations) enqueue(w func(context.Context) error) {
 	}
 }
 
-// Revoke implements hub.Revocations. A user keeps one kick and one ban in
-// the store, with the later start and the later end of those it was given
-// (store.PutSanction), so that a restart cuts none short.
+// Revoke implements hub.Revocations. A user keeps one kick, one ban and
+// one sign-out (store.SanctionRevoke: a new password ended its sessions)
+// in the store, with the later start and the later end of those it was
+// given (store.PutSanction), so that a restart cuts none short.
 func (r *storeRevocations) Revoke(v hub.Revocation) {
 	r.mem.Revoke(v)
 	s := store.Sanction{UserID: v.UserID, Kind: store.SanctionKick, Reason: v.Reason, At: v.IssuedBefore, Until: v.Until}
-	if v.Ban {
+	switch {
+	case v.Ban:
 		s.Kind, s.At = store.SanctionBan, time.Now()
+	case v.SignOut:
+		s.Kind = store.SanctionRevoke
 	}
 	r.enqueue(func(ctx context.Context) error { return r.db.PutSanction(ctx, s) })
 }
@@ -140,11 +146,11 @@ func (r *storeRevocations) Check(userID string, issuedAt, now time.Time) (hub.Re
 	return r.mem.Check(userID, issuedAt, now)
 }
 
-// Lift implements hub.Revocations.
+// Lift implements hub.Revocations: the user's sign-out stays.
 func (r *storeRevocations) Lift(userID string) bool {
 	ok := r.mem.Lift(userID)
 	r.enqueue(func(ctx context.Context) error {
-		for _, k := range []store.SanctionKind{store.SanctionKick, store.SanctionBan, store.SanctionRevoke} {
+		for _, k := range []store.SanctionKind{store.SanctionKick, store.SanctionBan} {
 			if err := r.db.LiftSanction(ctx, userID, k); err != nil {
 				return err
 			}

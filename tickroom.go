@@ -169,7 +169,7 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err := s.Register(o.Games...); err != nil {
 		return nil, err
 	}
-	acfg := auth.Config{TTL: o.TokenTTL, Logger: o.Logger}
+	acfg := auth.Config{TTL: o.TokenTTL, Logger: o.Logger, SignedOut: s.signedOut}
 	if len(o.TokenKey) > 0 {
 		acfg.Keys = []auth.Key{{ID: "k1", Secret: o.TokenKey}}
 	}
@@ -192,7 +192,7 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 	acfg.GuestLoginRate, acfg.GuestLoginBurst, acfg.TrustedProxies = rate.Limit(o.GuestLoginRate), o.GuestLoginBurst, trusted
 	s.trusted = trusted
 	if s.db != nil {
-		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger, TrustedProxies: trusted, Revoked: s.revoked}); err != nil {
+		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger, TrustedProxies: trusted, Revoked: s.revoked, SignOut: s.signOut}); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 		}
 		acfg.Accounts = s.accounts
@@ -382,6 +382,17 @@ const maxHTTPHeader = 8 << 10
 // the ICE servers) refuse it too.
 func (s *Server) revoked(c auth.Claims, now time.Time) (string, bool) {
 	return s.hub.Revoked(c, now)
+}
+
+// signOut ends the sessions of an account's tokens issued up to now:
+// a claim set its new password (account.Config.SignOut, hub.Hub's
+// SignOut).
+func (s *Server) signOut(userID string, now time.Time) time.Time { return s.hub.SignOut(userID, now) }
+
+// signedOut reports the sign-out that would refuse a token of userID
+// issued at now (auth.Config.SignedOut, hub.Hub's SignedOut).
+func (s *Server) signedOut(userID string, now time.Time) (time.Time, bool) {
+	return s.hub.SignedOut(userID, now)
 }
 
 // startAdmin serves the admin handler. The default address, when taken

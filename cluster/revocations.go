@@ -18,7 +18,8 @@ const (
 // Revocations is the hub's Revocations in a cluster: kicks, bans and
 // session revocations are kept by this node's own Revocations (memory, or
 // the store) and told to every other node, which records them the same
-// way and closes the user's sessions there (hub.Expel). A revocation made
+// way and closes the user's sessions there (hub.Expel; for a sign-out,
+// those of the tokens it refuses: hub.CloseSignedOut). A revocation made
 // while Redis is down holds on this node and in the store; the other
 // nodes read it from the store when they start. Its methods are safe from
 // any goroutine; Check answers from memory.
@@ -54,6 +55,7 @@ func (r *Revocations) Bind(h *hub.Hub) { r.hub.Store(h) }
 type revocation struct {
 	UserID       string    `json:"u"`
 	Ban          bool      `json:"b,omitempty"`
+	SignOut      bool      `json:"so,omitempty"`
 	IssuedBefore time.Time `json:"i"`
 	Until        time.Time `json:"until"`
 	Reason       string    `json:"r,omitempty"`
@@ -90,8 +92,13 @@ func (r *Revocations) serveRevoke(e *Envelope) {
 	}
 	r.inner.Revoke(hub.Revocation(v))
 	if h := r.hub.Load(); h != nil {
-		// Off the bus's goroutine: closing frees seats in rooms.
-		go h.Expel(v.UserID, v.Ban, v.Reason)
+		// Off the bus's goroutine: closing frees seats in rooms. A
+		// sign-out closes only the sessions of the tokens it refuses.
+		if v.SignOut {
+			go h.CloseSignedOut(v.UserID, v.IssuedBefore)
+		} else {
+			go h.Expel(v.UserID, v.Ban, v.Reason)
+		}
 	}
 }
 

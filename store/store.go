@@ -79,7 +79,8 @@ const (
 	// (forever when Until is zero).
 	SanctionBan SanctionKind = "ban"
 	// SanctionRevoke invalidates every session token issued to the user
-	// before At.
+	// up to At (to the second) until it ends: the account's password was
+	// changed then. Lifting the user's kicks and bans keeps it.
 	SanctionRevoke SanctionKind = "revoke"
 )
 

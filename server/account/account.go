@@ -28,10 +28,15 @@
 //
 // A claim that sets a new password (every claim but a rename that gives
 // the account's password as both "password" and "current_password") signs
-// the account's devices out: none of its device secrets logs in any more,
-// a guest's included (whoever borrowed its device may have copied it),
-// and the reply carries a new one for the claimer's device,
-// "device_secret", in the same store transaction as the new password.
+// the account out everywhere else: none of its device secrets logs in any
+// more, a guest's included (whoever borrowed its device may have copied
+// it), and the reply carries a new one for the claimer's device,
+// "device_secret", in the same store transaction as the new password;
+// and every session token issued up to the claim's second, the claimer's
+// own too, is refused from then on (Config.SignOut: at the WebSocket
+// upgrade, by the session check, the spectator feed and these endpoints,
+// 401), its open connections closed with CLOSE_CODE_UNAUTHORIZED. The
+// reply's token, issued in the next second, carries on.
 //
 // Passwords are hashed with argon2id (golang.org/x/crypto/argon2) at the
 // OWASP minimum parameters (19 MiB, 2 passes, 1 lane) and stored in the
@@ -113,6 +118,13 @@ type Config struct {
 	// refuses it; the endpoints then answer 401 with that message. Nil
 	// means none is.
 	Revoked func(c auth.Claims, now time.Time) (string, bool)
+	// SignOut ends the account's sessions of the tokens issued up to now
+	// (to the second) after a claim set a new password: they are refused
+	// as Revoked reports, and its connections that carry one are closed
+	// (hub.Hub's SignOut). It returns the time up to which it refuses
+	// tokens, now or a little later; the claim's own new token is issued
+	// in the second after it. Nil means sessions are not ended.
+	SignOut func(userID string, now time.Time) time.Time
 }
 
 // Defaults of Config's limits.
@@ -155,6 +167,7 @@ type Service struct {
 	claimAddrs *clientip.Limiter         // claims per client address
 	claimUsers *clientip.Buckets[string] // claims per account
 	revoked    func(auth.Claims, time.Time) (string, bool)
+	signOut    func(string, time.Time) time.Time
 }
 
 var _ auth.Accounts = (*Service)(nil)
@@ -187,7 +200,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		users: boundedUsers{cfg.Users}, log: cfg.Logger, trusted: cfg.TrustedProxies, revoked: cfg.Revoked,
+		users: boundedUsers{cfg.Users}, log: cfg.Logger, trusted: cfg.TrustedProxies, revoked: cfg.Revoked, signOut: cfg.SignOut,
 		hashes: make(chan struct{}, cfg.MaxHashes), maxWaiting: int64(cfg.MaxHashWaiting),
 		claimAddrs: clientip.NewLimiter(cfg.ClaimRate, cfg.ClaimBurst, cfg.ClaimKeys),
 		claimUsers: clientip.NewBuckets[string](cfg.ClaimRate, cfg.UserClaimBurst, cfg.ClaimKeys),

@@ -43,7 +43,8 @@ type Reply struct {
 // doc). Each needs the session token as Authorization: Bearer. Answers:
 // 200 with a Reply; 400 for a malformed body, an invalid name or password;
 // 401 without a valid session token, with the token of a kicked or banned
-// user (Config.Revoked), or with an identity token that fails
+// user or of a session a new password ended (Config.Revoked), or with an
+// identity token that fails
 // verification; 403 for a claim or a link of a guest account (no
 // password, no identity) without the secret of one of its devices
 // (device_secret: a wrong one counts against the claim limits), a claim
@@ -213,6 +214,13 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	u.Name, u.Claimed, u.PasswordHash = name, true, hash
 	out := reply(u)
 	now := time.Now()
+	if !samePassword && s.signOut != nil {
+		// Tokens carry whole seconds: the sign-out refuses those issued
+		// up to this one (or a little later, see hub.Hub's SignOut),
+		// every login made before the new password included, and the
+		// new token is issued in the next.
+		now = s.signOut(u.ID, now).Truncate(time.Second).Add(time.Second)
+	}
 	tok, err := s.auth.Issue(auth.Claims{UserID: u.ID, Name: name, IssuedAt: now, ExpiresAt: now.Add(s.auth.TTL())})
 	if err != nil {
 		s.storeError(w, err, "")

@@ -104,6 +104,14 @@ type Config struct {
 	// linked identities). Zero value means none: every guest login makes a
 	// new user, and an identity login's user id is its subject.
 	Accounts Accounts
+	// SignedOut reports, for a login of userID at now, that a new
+	// password ended the user's sessions of the tokens issued up to the
+	// time it returns, to the second (hub.Hub's SignedOut), and that a
+	// token issued now would be one of them: the login then issues its
+	// token in the next second, so that a login just after a password
+	// change is not refused with the sessions the change ended. Nil means
+	// none is.
+	SignedOut func(userID string, now time.Time) (time.Time, bool)
 	// Logger receives warnings and refused logins (at debug level). Zero
 	// value means slog.Default().
 	Logger *slog.Logger

@@ -179,7 +179,12 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims.IssuedAt = now
-	claims.ExpiresAt = now.Add(a.cfg.TTL)
+	if a.cfg.SignedOut != nil {
+		if t, ok := a.cfg.SignedOut(claims.UserID, now); ok {
+			claims.IssuedAt = t.Truncate(time.Second).Add(time.Second)
+		}
+	}
+	claims.ExpiresAt = claims.IssuedAt.Add(a.cfg.TTL)
 	tok, err := a.Issue(claims)
 	if err != nil {
 		a.cfg.Logger.Error("auth: issuing a session token", "user", claims.UserID, "err", err)

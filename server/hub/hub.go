@@ -20,7 +20,8 @@
 //     metadata, and the quick-match pools.
 //   - social.Fanout (LocalFanout): messages to connections and to users,
 //     encoded once.
-//   - Revocations (MemoryRevocations): kicks and bans, which outlive the
+//   - Revocations (MemoryRevocations): kicks, bans and sign-outs (a new
+//     password ended the sessions of older tokens), which outlive the
 //     connections they closed; a store persists them.
 //
 // Config fields set other implementations; callers never see which one
@@ -521,7 +522,7 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	if r, revoked := h.revoked.Check(claims.UserID, claims.IssuedAt, now); revoked {
 		h.mu.Unlock()
 		h.stats.AuthRefused.Add(1)
-		return &server.HTTPError{Status: 403, Message: r.message()}
+		return &server.HTTPError{Status: r.status(), Message: r.message()}
 	}
 	if err := h.opens.allow(claims.UserID, c.ClientIP(), now, &h.stats); err != nil {
 		h.mu.Unlock()

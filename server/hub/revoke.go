@@ -14,6 +14,11 @@ type Revocation struct {
 	// Without it, only tokens issued up to IssuedBefore are refused (a
 	// kick: the user may log in again).
 	Ban bool
+	// SignOut marks the end of the user's sessions by a new password
+	// (Hub.SignOut): the tokens issued up to IssuedBefore are refused as
+	// by a kick, until the last of them has expired (Until), with a
+	// message of its own; Lift (an unban) keeps it.
+	SignOut bool
 	// IssuedBefore is the kick's time: tokens issued at or before it (to
 	// the second, as tokens carry it) are refused.
 	IssuedBefore time.Time
@@ -34,13 +39,28 @@ func (r Revocation) refuses(issuedAt, now time.Time) bool {
 // message is what a refused upgrade is told.
 func (r Revocation) message() string {
 	msg := "session revoked by a kick; log in again"
-	if r.Ban {
+	switch {
+	case r.Ban:
 		msg = "user banned"
+	case r.SignOut:
+		msg = signedOut
 	}
 	if r.Reason != "" {
 		msg += ": " + r.Reason
 	}
 	return msg
+}
+
+// signedOut is what a token of a session a new password ended is told.
+const signedOut = "session ended: the account's password was changed; log in again"
+
+// status is the refused upgrade's HTTP status: 401 for a token a new
+// password ended (log in again), 403 for a kick or a ban.
+func (r Revocation) status() int {
+	if r.SignOut {
+		return 401
+	}
+	return 403
 }
 
 // Revocations remembers kicks and bans beyond the connections they closed,
@@ -54,8 +74,9 @@ type Revocations interface {
 	// Check returns the revocation that refuses userID's token issued at
 	// issuedAt, at now; false when none does.
 	Check(userID string, issuedAt, now time.Time) (Revocation, bool)
-	// Lift forgets userID's revocations and reports whether there were
-	// any.
+	// Lift forgets userID's kicks and bans and reports whether there
+	// were any. It keeps the user's sign-outs (Revocation.SignOut): an
+	// unban does not bring back the sessions a new password ended.
 	Lift(userID string) bool
 }
 
@@ -105,13 +126,19 @@ func (m *MemoryRevocations) Check(userID string, issuedAt, now time.Time) (Revoc
 	return Revocation{}, false
 }
 
-// Lift forgets userID's revocations.
+// Lift forgets userID's kicks and bans.
 func (m *MemoryRevocations) Lift(userID string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, ok := m.users[userID]
-	delete(m.users, userID)
-	return ok
+	list := m.users[userID]
+	n := len(list)
+	list = slices.DeleteFunc(list, func(r Revocation) bool { return !r.SignOut })
+	if len(list) == 0 {
+		delete(m.users, userID)
+	} else {
+		m.users[userID] = list
+	}
+	return len(list) < n
 }
 
 // pruneLocked drops userID's lapsed revocations and returns the others.

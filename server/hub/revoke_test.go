@@ -140,3 +140,34 @@ func TestLapsedKicksAreForgotten(t *testing.T) {
 		t.Fatalf("revocations held for %d users after %d kicks that lapsed, want at most %d", n, rounds*perRound, most)
 	}
 }
+
+// TestSignOutsOfOneSecond: tokens carry whole seconds, so a login right
+// after a sign-out is issued in the next second (SignedOut); a second
+// sign-out within the first one's second still refuses that login's
+// token, and closes its connection, and its caller's token is issued
+// after it.
+func TestSignOutsOfOneSecond(t *testing.T) {
+	e := start(t, options{})
+	t0 := time.Now().Truncate(time.Second)
+	if before := e.hub.SignOut("ann", t0.Add(100*time.Millisecond)); !before.Equal(t0.Add(100 * time.Millisecond)) {
+		t.Fatalf("first sign-out refuses up to %v, want %v", before, t0.Add(100*time.Millisecond))
+	}
+	at, ok := e.hub.SignedOut("ann", t0.Add(200*time.Millisecond))
+	if !ok || at.Unix() != t0.Unix() {
+		t.Fatalf("SignedOut in the sign-out's second = %v, %v; want %v", at, ok, t0)
+	}
+	if _, ok := e.hub.SignedOut("ann", t0.Add(time.Second)); ok {
+		t.Fatal("SignedOut in the next second reports a sign-out")
+	}
+	login := e.issuedAt("ann", t0.Add(time.Second)) // as a login then issues it
+	c, _ := e.connectToken("ann", login)
+	before := e.hub.SignOut("ann", t0.Add(300*time.Millisecond))
+	if before.Unix() != t0.Unix()+1 {
+		t.Fatalf("second sign-out of the second refuses up to %v, want the next second, %v", before, t0.Add(time.Second))
+	}
+	if got := c.WaitClosed(); got != int(protocol.CloseUnauthorized) {
+		t.Fatalf("the login's connection closed with %d, want %d", got, protocol.CloseUnauthorized)
+	}
+	refusedWith(t, e, login, 401)
+	e.connectToken("ann", e.issuedAt("ann", before.Truncate(time.Second).Add(time.Second)))
+}

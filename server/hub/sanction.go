@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server/auth"
 )
 
 // Kick closes every connection of userID with CLOSE_CODE_KICKED and gives up
@@ -115,4 +116,76 @@ func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason strin
 		}
 	}
 	return len(ss) > 0 || len(held) > 0
+}
+
+// SignOut ends userID's sessions of the tokens issued up to now (to the
+// second, as tokens carry it): the account behind them has a new
+// password. Those tokens are refused from now on, at the upgrade (HTTP
+// 401), by Revoked, and so are the watch passes issued up to then, until
+// the last of them has expired (plus the token TTL and
+// auth.MaxClockSkew); the user's connections that carry one are closed
+// with CLOSE_CODE_UNAUTHORIZED. Their seats are held for the resume
+// window, as after a drop, for a session of a newer token to take back.
+// It returns the time up to which tokens are refused: now, or later when
+// an earlier sign-out of the same second had tokens issued in the next
+// (SignedOut). The caller issues its new token in the second after it.
+// In a cluster, the other nodes close their connections when the
+// revocation reaches them. Safe from any goroutine.
+func (h *Hub) SignOut(userID string, now time.Time) time.Time {
+	// Recorded under Hub.mu, as in expel.
+	h.mu.Lock()
+	before := now
+	if t, ok := h.SignedOut(userID, now); ok {
+		// The tokens issued after that sign-out are in the next second.
+		before = t.Truncate(time.Second).Add(time.Second)
+	}
+	h.revoked.Revoke(Revocation{UserID: userID, SignOut: true, IssuedBefore: before, Until: before.Add(h.cfg.Auth.TTL() + auth.MaxClockSkew)})
+	ss := h.reg.Sessions(userID)
+	h.mu.Unlock()
+	closeSignedOut(before, ss)
+	return before
+}
+
+// CloseSignedOut closes, as SignOut does, userID's connections whose
+// tokens were issued up to before, without recording a revocation: in a
+// cluster, the node that signed the user out recorded it and tells the
+// others. Safe from any goroutine.
+func (h *Hub) CloseSignedOut(userID string, before time.Time) int {
+	h.mu.Lock()
+	ss := h.reg.Sessions(userID)
+	h.mu.Unlock()
+	return closeSignedOut(before, ss)
+}
+
+// closeSignedOut closes the sessions of ss whose tokens were issued up to
+// before, to the second, and returns how many.
+func closeSignedOut(before time.Time, ss []*Session) int {
+	n := 0
+	for _, s := range ss {
+		if int64(s.issued) <= before.Unix() {
+			s.close(protocol.CloseUnauthorized, signedOut)
+			n++
+		}
+	}
+	return n
+}
+
+// SignedOut reports whether userID's sign-outs (SignOut) refuse a token
+// issued at now, and the time up to which they refuse them: a login then
+// issues its token in the second after it (auth.Config.SignedOut). Safe
+// from any goroutine.
+func (h *Hub) SignedOut(userID string, now time.Time) (time.Time, bool) {
+	// A token carries its issue time to the second. A sign-out of the
+	// second after the one refusing it may refuse the next one too.
+	at := now.Truncate(time.Second)
+	var last time.Time
+	for {
+		r, ok := h.revoked.Check(userID, at, now)
+		if !ok || !r.SignOut {
+			break
+		}
+		last = r.IssuedBefore
+		at = last.Truncate(time.Second).Add(time.Second)
+	}
+	return last, !last.IsZero()
 }

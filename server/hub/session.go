@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"math"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,9 @@ type Session struct {
 	claims  sessionClaims
 	expires int64
 	expIdx  int32 // index in Hub.expiries, -1 when not scheduled; guarded by expiries.mu
+	// issued is when the token was issued, Unix seconds (to 2106), for
+	// Hub.SignOut.
+	issued uint32
 	// regNext is the user's next newer session in a MemoryRegistry;
 	// guarded by its mu.
 	regNext *Session
@@ -64,6 +68,7 @@ func newSession(h *Hub, c *server.Conn, claims auth.Claims) *Session {
 		h: h, conn: c, expIdx: -1,
 		claims:  sessionClaims{UserID: claims.UserID, Name: claims.Name, Guest: claims.Guest},
 		expires: claims.ExpiresAt.UnixMilli(),
+		issued:  uint32(min(max(claims.IssuedAt.Unix(), 0), math.MaxUint32)),
 	}
 }
 

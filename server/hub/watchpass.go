@@ -28,7 +28,8 @@ var (
 	// ErrWatchPassOtherRoom: the pass opens another room.
 	ErrWatchPassOtherRoom = errors.New("hub: watch pass for another room")
 	// ErrWatchPassRevoked: the member who asked for it is kicked (the
-	// pass was issued before the kick) or banned.
+	// pass was issued before the kick) or banned, or its account has a
+	// new password since (Hub.SignOut).
 	ErrWatchPassRevoked = errors.New("hub: watch pass of a kicked or banned user")
 )
 

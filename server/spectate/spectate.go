@@ -452,7 +452,7 @@ func (f *Feeds) authorize(r *http.Request, roomID string, private bool) (status 
 		case errors.Is(err, hub.ErrWatchPassOtherRoom):
 			return http.StatusForbidden, "the watch pass is for another room", false
 		case errors.Is(err, hub.ErrWatchPassRevoked):
-			return http.StatusForbidden, "the watch pass's member was kicked or banned", false
+			return http.StatusForbidden, "the watch pass's member was kicked or banned, or changed its password since", false
 		default:
 			return http.StatusUnauthorized, "watch pass refused", false
 		}
