@@ -31,7 +31,8 @@ const (
 	// (POST /v1/login) before reconnecting.
 	CloseTokenExpired CloseCode = 4500
 	// CloseUnauthorized: the session token was missing, forged or
-	// malformed. Log in again.
+	// malformed, or a new password of the account ended the sessions of
+	// its older tokens. Log in again.
 	CloseUnauthorized CloseCode = 4501
 	// CloseDuplicateLogin: the same user opened another connection,
 	// which replaced this one (one socket per user). Reconnecting would close
@@ -161,7 +162,7 @@ var closeTable = []CodeInfo{
 	{4004, "CLOSE_CODE_SERVER_OVERLOADED", true, "server overloaded; reconnect after a longer backoff"},
 	{4005, "CLOSE_CODE_INTERNAL_ERROR", true, "internal server error; reconnect and resume"},
 	{4500, "CLOSE_CODE_TOKEN_EXPIRED", false, "session token expired; log in again"},
-	{4501, "CLOSE_CODE_UNAUTHORIZED", false, "session token missing or invalid; log in again"},
+	{4501, "CLOSE_CODE_UNAUTHORIZED", false, "session token missing, invalid or ended by a new password; log in again"},
 	{4502, "CLOSE_CODE_DUPLICATE_LOGIN", false, "replaced by a newer connection of the same user"},
 	{4503, "CLOSE_CODE_KICKED", false, "removed from the server by an operator"},
 	{4504, "CLOSE_CODE_BANNED", false, "user banned from this server"},

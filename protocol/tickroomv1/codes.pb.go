@@ -61,7 +61,8 @@ const (
 	// (POST /v1/login) before reconnecting.
 	CloseCode_CLOSE_CODE_TOKEN_EXPIRED CloseCode = 4500
 	// CLOSE_CODE_UNAUTHORIZED: the session token was missing, forged or
-	// malformed. Log in again.
+	// malformed, or a new password of the account ended the sessions of
+	// its older tokens. Log in again.
 	CloseCode_CLOSE_CODE_UNAUTHORIZED CloseCode = 4501
 	// CLOSE_CODE_DUPLICATE_LOGIN: the same user opened another connection,
 	// which replaced this one (one socket per user). Reconnecting would close
@@ -341,7 +342,7 @@ var File_tickroom_v1_codes_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\n" +
-	"\x17tickroom/v1/codes.proto\x12\vtickroom.v1\x1a\x19tickroom/v1/options.proto*\x84\t\n" +
+	"\x17tickroom/v1/codes.proto\x12\vtickroom.v1\x1a\x19tickroom/v1/options.proto*\x9d\t\n" +
 	"\tCloseCode\x12\x1a\n" +
 	"\x16CLOSE_CODE_UNSPECIFIED\x10\x00\x12Q\n" +
 	"\x1aCLOSE_CODE_SERVER_SHUTDOWN\x10\xa0\x1f\x1a0\x82\xce\x18,\n" +
@@ -357,9 +358,9 @@ const file_tickroom_v1_codes_proto_rawDesc = "" +
 	"\x19CLOSE_CODE_INTERNAL_ERROR\x10\xa5\x1f\x1a1\x82\xce\x18-\n" +
 	"+internal server error; reconnect and resume\x12H\n" +
 	"\x18CLOSE_CODE_TOKEN_EXPIRED\x10\x94#\x1a)\x82\xce\x18%\n" +
-	"#session token expired; log in again\x12R\n" +
-	"\x17CLOSE_CODE_UNAUTHORIZED\x10\x95#\x1a4\x82\xce\x180\n" +
-	".session token missing or invalid; log in again\x12V\n" +
+	"#session token expired; log in again\x12k\n" +
+	"\x17CLOSE_CODE_UNAUTHORIZED\x10\x95#\x1aM\x82\xce\x18I\n" +
+	"Gsession token missing, invalid or ended by a new password; log in again\x12V\n" +
 	"\x1aCLOSE_CODE_DUPLICATE_LOGIN\x10\x96#\x1a5\x82\xce\x181\n" +
 	"/replaced by a newer connection of the same user\x12D\n" +
 	"\x11CLOSE_CODE_KICKED\x10\x97#\x1a,\x82\xce\x18(\n" +

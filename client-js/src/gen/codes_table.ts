@@ -20,7 +20,7 @@ export const CLOSE_CODE_ROWS: readonly CodeRow[] = [
   { code: 4004, name: "CLOSE_CODE_SERVER_OVERLOADED", description: "server overloaded; reconnect after a longer backoff", longerBackoff: true },
   { code: 4005, name: "CLOSE_CODE_INTERNAL_ERROR", description: "internal server error; reconnect and resume", longerBackoff: false },
   { code: 4500, name: "CLOSE_CODE_TOKEN_EXPIRED", description: "session token expired; log in again", longerBackoff: false },
-  { code: 4501, name: "CLOSE_CODE_UNAUTHORIZED", description: "session token missing or invalid; log in again", longerBackoff: false },
+  { code: 4501, name: "CLOSE_CODE_UNAUTHORIZED", description: "session token missing, invalid or ended by a new password; log in again", longerBackoff: false },
   { code: 4502, name: "CLOSE_CODE_DUPLICATE_LOGIN", description: "replaced by a newer connection of the same user", longerBackoff: false },
   { code: 4503, name: "CLOSE_CODE_KICKED", description: "removed from the server by an operator", longerBackoff: false },
   { code: 4504, name: "CLOSE_CODE_BANNED", description: "user banned from this server", longerBackoff: false },
