@@ -149,11 +149,26 @@ func TestClusterQuickMatchRefusedAtTheTickTriesOn(t *testing.T) {
 	if n := asks.Load(); n != 4 {
 		t.Fatalf("alice's join was asked of %d rooms, want 3 refused and her own", n)
 	}
-	// The refused rooms have their seats back: each lists its owner alone.
+	// The refused rooms have their seats back: each lists its owner alone,
+	// and alice's her alone, once the directory's counts caught up with
+	// the joins (a busy machine writes them a little later).
 	list := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "solo"}}}
-	for _, r := range alice.Request(list).GetRoomList().GetRooms() {
-		if want := uint32(1); r.Players != want {
-			t.Errorf("room %s lists %d players after alice's quick-match, want %d", r.RoomId, r.Players, want)
+	var rooms []*tickroomv1.RoomInfo
+	settled := func() bool {
+		rooms = alice.Request(list).GetRoomList().GetRooms()
+		for _, r := range rooms {
+			if r.Players != 1 {
+				return false
+			}
+		}
+		return len(rooms) == len(full)+1
+	}
+	for deadline := time.Now().Add(10 * time.Second); !settled(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			for _, r := range rooms {
+				t.Errorf("room %s lists %d players after alice's quick-match, want 1", r.RoomId, r.Players)
+			}
+			t.Fatalf("%d rooms listed, want %d, each with one player: the 5 that have their player and alice's", len(rooms), len(full)+1)
 		}
 	}
 }
