@@ -85,8 +85,8 @@ export interface ClientOptions {
   now?: () => number;
   /**
    * onListenerError receives errors thrown by event listeners: the
-   * client's, its rooms' and its connection's. Absent means rethrow on a
-   * fresh task.
+   * client's, its rooms', its connection's, its room watches' and its
+   * voice calls'. Absent means rethrow on a fresh task.
    */
   onListenerError?: (err: unknown) => void;
 }

@@ -198,6 +198,14 @@ export class Client extends Emitter<ClientEvents> {
     return this.roomMap;
   }
 
+  /**
+   * listenerErrorHandler is ClientOptions.onListenerError; a VoiceCall made
+   * with this client hands it the errors of its listeners too.
+   */
+  get listenerErrorHandler(): ((err: unknown) => void) | undefined {
+    return this.opts.onListenerError;
+  }
+
   /** state is the connection's state. */
   get state(): ConnectionState {
     return this.connection.state;

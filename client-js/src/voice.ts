@@ -32,7 +32,10 @@ export interface VoiceCallEvents {
   error: Error;
 }
 
-/** VoiceCall is one call with one other user. */
+/**
+ * VoiceCall is one call with one other user. The errors its listeners
+ * throw go to the client's ClientOptions.onListenerError.
+ */
 export class VoiceCall extends Emitter<VoiceCallEvents> {
   /** pc is the underlying peer connection. */
   readonly pc: RTCPeerConnection;
@@ -49,7 +52,7 @@ export class VoiceCall extends Emitter<VoiceCallEvents> {
     readonly callId: string,
     opts: VoiceCallOptions,
   ) {
-    super();
+    super(client.listenerErrorHandler);
     this.pc = new RTCPeerConnection({ iceServers: opts.iceServers ?? [] });
     for (const t of opts.stream.getTracks()) this.pc.addTrack(t, opts.stream);
     this.pc.onicecandidate = (ev) => {
