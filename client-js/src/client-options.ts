@@ -43,7 +43,16 @@ export interface ClientOptions {
    * reconnect turns automatic reconnection off when false: a socket that
    * drops, and one the client drops itself (a heartbeat timeout, a desync
    * recovery), ends the connection (a close event with willReconnect
-   * false), and the app calls open() to start over. Absent means on.
+   * false) and every room with it, and the app calls open() to start over.
+   * A cluster's redirect is the exception: the client still follows one
+   * (a join, create, quick match or resume answered with a Redirect, a
+   * room moved off a draining node) by opening a socket to the node it
+   * names at once, a close event with willReconnect true, as
+   * connection.reconnectNow() does. With reconnect off, one room's refused
+   * delta ends the whole connection after desyncRecoveryMs; a negative
+   * desyncRecoveryMs avoids it (the room waits for a keyframe, and the app
+   * may call connection.reconnectNow() on its desync event to resume every
+   * room). Absent means on.
    */
   reconnect?: boolean;
   /** maxReconnectAttempts gives up after that many failed attempts in a row. Zero or absent means never. */
@@ -77,7 +86,7 @@ export interface ClientOptions {
    * desyncRecoveryMs is how long a room may wait for a keyframe after a
    * refused delta before the client reconnects and resumes it from its last
    * tick (the protocol has no other way to ask for a keyframe; with
-   * reconnect off, the connection ends instead). Zero or
+   * reconnect off, the connection ends instead, every room with it). Zero or
    * absent means 3000 ms; a negative value turns recovery off.
    */
   desyncRecoveryMs?: number;

@@ -74,7 +74,7 @@ export interface ConnectionOptions {
   WebSocket?: WebSocketConstructor;
   /** backoff shapes reconnect delays; see BackoffOptions for defaults. */
   backoff?: BackoffOptions;
-  /** reconnect turns automatic reconnection off when false. Absent means on. */
+  /** reconnect turns automatic reconnection off when false (moveTo and reconnectNow still open a socket at once). Absent means on. */
   reconnect?: boolean;
   /** maxReconnectAttempts gives up after that many failed attempts in a row. Zero or absent means never. */
   maxReconnectAttempts?: number;
