@@ -60,7 +60,8 @@ type Registry struct {
 	// check that its session is still registered and its Redis script.
 	claiming func(user string, conn uint64)
 	// clock is this node's clock (time.Now; tests skew it), and toRedis
-	// turns its readings into Redis's clock (UseClockOf; nil: as they are).
+	// turns its readings into Redis's clock (UseClockOf; nil: as they
+	// are), as the claim is made.
 	clock   func() time.Time
 	toRedis func(time.Time) time.Time
 
@@ -204,16 +205,16 @@ func (r *Registry) rejoin(ctx context.Context) error {
 // user's sessions on other nodes are closed by their nodes.
 func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
 	since := r.clock()
-	if r.toRedis != nil {
-		since = r.toRedis(since)
-	}
 	replaced := r.MemoryRegistry.Add(s, exclusive)
 	r.claim(s, since, exclusive)
 	return replaced
 }
 
-// claim records s, accepted at since, on its user's worker; until the
-// node registered (WaitForNode) it holds the claim instead.
+// claim records s, accepted at since (this node's clock), on its user's
+// worker; until the node registered (WaitForNode) it holds the claim
+// instead. since is turned into Redis's clock when the claim is made:
+// the node measures the difference only once it registers, and a claim
+// held until then, turned at the login, carried this node's own clock.
 func (r *Registry) claim(s *hub.Session, since time.Time, exclusive bool) {
 	uid, conn := s.UserID(), s.ConnID()
 	r.enqueue(uid, func() {
@@ -232,7 +233,11 @@ func (r *Registry) claim(s *hub.Session, since time.Time, exclusive bool) {
 		if r.claiming != nil {
 			r.claiming(uid, conn)
 		}
-		res, err := r.users.Claim(context.Background(), uid, conn, since, exclusive)
+		at := since
+		if r.toRedis != nil {
+			at = r.toRedis(since)
+		}
+		res, err := r.users.Claim(context.Background(), uid, conn, at, exclusive)
 		if err != nil {
 			r.Failed.Add(1)
 			return
@@ -314,5 +319,9 @@ func (r *Registry) serveReplace(e *Envelope) {
 // nodes' on Redis's clock, as n reckons it at its heartbeats
 // (Node.RedisTime), rather than on this node's own clock: a node whose
 // clock ran ahead had its sessions taken for newer than a later login on
-// another node, which it then closed. Call it before serving.
+// another node, which it then closed. A session's accept time is turned
+// into Redis's clock as its claim is made; with WaitForNode that is once
+// the node registered, its first heartbeat having measured the
+// difference (before it, RedisTime is this node's own clock). Call it
+// before serving.
 func (r *Registry) UseClockOf(n *Node) { r.toRedis = n.RedisTime }

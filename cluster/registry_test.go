@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -327,6 +328,56 @@ func TestSecondLoginOnAnotherNodeWinsWhateverTheClocks(t *testing.T) {
 	b.settle("ada") // b's claim has run
 	if r := second.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 1}}}); r.GetPong() == nil {
 		t.Fatalf("ada's new session on b, with a's clock a minute ahead: %v (closed with %d), want it kept", r, second.CloseCode())
+	}
+	if code := first.WaitClosed(); code != int(protocol.CloseDuplicateLogin) {
+		t.Fatalf("ada's older session on a closed with %d, want %d", code, protocol.CloseDuplicateLogin)
+	}
+}
+
+// TestSecondLoginWinsOverASessionHeldWhileTheNodeWaitedOut: node a's
+// clock runs a minute ahead, and a was started again at once under an id
+// whose previous registration lives on (a crash and a supervisor's
+// restart): it holds ada's session's claim until it has registered. The
+// claim was stamped on Redis's clock at the login, before a had measured
+// the difference (its first heartbeat fails while the id is in use), so
+// it carried a's own clock, and once a registered, ada's session there
+// counted as a minute newer than her later login through b, which was
+// closed with CLOSE_CODE_DUPLICATE_LOGIN. The later login is kept.
+func TestSecondLoginWinsOverASessionHeldWhileTheNodeWaitedOut(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	ahead := func() time.Time { return time.Now().Add(time.Minute) }
+	prev := startNode(t, rs, "a") // the process whose registration lives on
+	na := startNodeOn(t, rs, "a", ahead)
+	nb := startNode(t, rs, "b")
+	a := startHubNodeOf(t, rs, na, nil, ahead)
+	b := startHubNodeOf(t, rs, nb, nil, nil)
+	waitFor(t, 5*time.Second, "the process under a's id to find the id in use", func() bool {
+		err := na.Ready()
+		return err != nil && strings.Contains(err.Error(), "in use")
+	})
+	tok := userToken(t, "ada")
+	ctx := context.Background()
+	located := func(want ...UserSession) func() bool {
+		return func() bool {
+			loc, err := b.users.Locate(ctx, "ada")
+			return err == nil && slices.Equal(loc["ada"], want)
+		}
+	}
+	first := a.dial(t, tok, "ada on a, waiting out the previous process")
+	aConn := a.reg.Sessions("ada")[0].ConnID()
+	a.settle("ada") // its claim is held
+	if err := prev.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "ada's held session on a recorded once a registered", located(UserSession{Node: "a", Conn: aConn}))
+	if _, ok := na.LocalTime(time.Now()); !ok {
+		t.Fatal("a registered without measuring Redis's clock")
+	}
+	second := b.dial(t, tok, "ada on b")
+	b.settle("ada") // b's claim has run
+	if r := second.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{ClientTimeMs: 1}}}); r.GetPong() == nil {
+		t.Fatalf("ada's new session on b, her session on a held while a waited out its id with its clock a minute ahead: %v (closed with %d), want it kept", r, second.CloseCode())
 	}
 	if code := first.WaitClosed(); code != int(protocol.CloseDuplicateLogin) {
 		t.Fatalf("ada's older session on a closed with %d, want %d", code, protocol.CloseDuplicateLogin)
