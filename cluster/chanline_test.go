@@ -62,3 +62,32 @@ func TestChannelLineWhosePublishTimedOutIsDeliveredOnce(t *testing.T) {
 		t.Fatalf("bob, in the lobby with ann, was sent %q; want %q", lines, want)
 	}
 }
+
+// TestLinesOutAreBounded: the marks of a node's lobby lines on their way
+// through Redis were dropped only as each line came back, or 10 minutes
+// on; with the node's subscription down (or its channels left) none came
+// back, and the marks grew with the node's line rate for 10 minutes (up
+// to 20 lines a second on each of 1,000 channels). Past linesOutMax the
+// oldest marks are dropped: a line whose mark was dropped is delivered as
+// it comes back, and the newest still once.
+func TestLinesOutAreBounded(t *testing.T) {
+	t.Parallel()
+	var l linesOut
+	first := l.add()
+	last := first
+	for range linesOutMax + 1000 {
+		last = l.add()
+	}
+	l.mu.Lock()
+	n := len(l.out)
+	l.mu.Unlock()
+	if n > linesOutMax {
+		t.Fatalf("%d lines sent, none come back: %d marks kept, want at most %d", linesOutMax+1001, n, linesOutMax)
+	}
+	if !l.back(first) {
+		t.Fatal("the oldest line, its mark dropped, was not delivered as it came back")
+	}
+	if !l.failed(last) || l.back(last) {
+		t.Fatal("the newest line, its publish failed, was not delivered once")
+	}
+}

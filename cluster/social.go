@@ -532,6 +532,16 @@ type lineBody struct {
 // the publish it ran late).
 const linesOutAge = 10 * time.Minute
 
+// linesOutMax bounds the marks kept, the oldest dropped past it: without
+// it they grew with the node's line rate for linesOutAge while its lines
+// did not come back (its subscription down), up to 20 lines a second on
+// each of 1,000 channels. A healthy node holds those of the lines whose
+// publish waits or that are on their way back: at most the bus's queue
+// (DefaultBusQueue) and a batch, and then only while Redis stalls. A
+// dropped mark's line is delivered as it comes back: at worst twice,
+// when it was delivered here already as its publish failed.
+const linesOutMax = 1 << 16
+
 // linesOut are this process's lobby lines on their way through Redis,
 // by mark. A publish that timed out may still be run by Redis (a silent
 // Redis runs what it was sent once it answers again), and the line then
@@ -539,10 +549,21 @@ const linesOutAge = 10 * time.Minute
 // comes first of the line coming back and its publish failing delivers
 // it here, and the other is dropped.
 type linesOut struct {
-	mu    sync.Mutex
-	next  uint64
-	out   map[uint64]lineOut
-	swept time.Time
+	mu   sync.Mutex
+	next uint64
+	// oldest is the first mark that may still be in out: marks are
+	// given in order, and dropped from the oldest past linesOutMax.
+	oldest uint64
+	out    map[uint64]lineOut
+	swept  time.Time
+}
+
+// nextMark is the mark given after m (0 is no mark).
+func nextMark(m uint64) uint64 {
+	if m++; m == 0 {
+		m++
+	}
+	return m
 }
 
 // lineOut is one line on its way.
@@ -559,6 +580,7 @@ func (l *linesOut) add() uint64 {
 	if l.out == nil {
 		l.out = make(map[uint64]lineOut)
 		l.next = rand.Uint64()
+		l.oldest = nextMark(l.next)
 	}
 	if now.Sub(l.swept) > time.Minute {
 		l.swept = now
@@ -568,11 +590,13 @@ func (l *linesOut) add() uint64 {
 			}
 		}
 	}
-	l.next++
-	if l.next == 0 {
-		l.next++
-	}
+	l.next = nextMark(l.next)
 	l.out[l.next] = lineOut{at: now}
+	// Each mark is passed over once: the walk costs one step a line.
+	for len(l.out) > linesOutMax {
+		delete(l.out, l.oldest)
+		l.oldest = nextMark(l.oldest)
+	}
 	return l.next
 }
 
