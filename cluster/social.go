@@ -131,6 +131,7 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 		recheckNodes: make(map[string]bool), recheckKick: make(chan struct{}, 1),
 		pushes: newPushShards(), asks: newFIFO[pendingAsk](), casts: newFIFO[*social.RemoteOp](), askSlots: semaphore.NewWeighted(askInFlight),
 		bgSlots: make(chan struct{}, bgLookups)}
+	s.lines.max = 8 * bus.cfg.Queue
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	bus.Handle(kindOp, s.serveOp)
 	bus.Handle(kindOps, s.serveOps)
@@ -537,7 +538,8 @@ const linesOutAge = 10 * time.Minute
 // did not come back (its subscription down), up to 20 lines a second on
 // each of 1,000 channels. A healthy node holds those of the lines whose
 // publish waits or that are on their way back: at most the bus's queue
-// (DefaultBusQueue) and a batch, and then only while Redis stalls. A
+// (DefaultBusQueue; the bound is eight times a larger queue) and a
+// batch, and then only while Redis stalls. A
 // dropped mark's line is delivered as it comes back: at worst twice,
 // when it was delivered here already as its publish failed.
 const linesOutMax = 1 << 16
@@ -556,6 +558,10 @@ type linesOut struct {
 	oldest uint64
 	out    map[uint64]lineOut
 	swept  time.Time
+	// max is the bound on out: linesOutMax, or eight times the bus's
+	// queue when that is more, so that a line whose publish still waits
+	// keeps its mark. Zero value means linesOutMax.
+	max int
 }
 
 // nextMark is the mark given after m (0 is no mark).
@@ -593,7 +599,7 @@ func (l *linesOut) add() uint64 {
 	l.next = nextMark(l.next)
 	l.out[l.next] = lineOut{at: now}
 	// Each mark is passed over once: the walk costs one step a line.
-	for len(l.out) > linesOutMax {
+	for len(l.out) > max(l.max, linesOutMax) {
 		delete(l.out, l.oldest)
 		l.oldest = nextMark(l.oldest)
 	}
