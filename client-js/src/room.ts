@@ -340,6 +340,11 @@ export class Room extends Emitter<RoomEvents> {
   handleResumed(joined: Joined, send: (seq: number, data: Uint8Array) => boolean): number {
     this.isResuming = false;
     this.joinedMsg = joined;
+    // Another connection of the user held the seat while this socket was
+    // down and the room applied its inputs, numbered past this client's:
+    // number the next ones above them, as a fresh resume does, or the room
+    // drops them as resends.
+    if (joined.lastInputSeq !== 0 && seqAfter(joined.lastInputSeq, this.predictor.lastSeq)) this.predictor.startAfter(joined.lastInputSeq);
     this.setPlayers(joined.players);
     this.emit("resumed", joined);
     // Inputs the server already applied need not go again (it would drop

@@ -151,6 +151,28 @@ describe("Room", () => {
     assert.deepEqual(last, [5]);
   });
 
+  it("numbers inputs above a resumed seat's last applied one that another connection sent", () => {
+    // While this socket was down, another connection of the user resumed
+    // the seat and the room applied its inputs up to 50; this Room resumes
+    // the seat back. An input sent once resumed, before the first state,
+    // must go above 50, or the room drops it as a resend and the next
+    // state's ack takes it for applied.
+    const { host, sent } = hostStub();
+    const room = new Room(host, joined(), "");
+    for (let i = 1; i <= 20; i++) room.sendInput(new Uint8Array([i]));
+    room.handleState(st(5, 0, true, {}, [], [[1, 20]]));
+    host.up = false;
+    room.markResuming();
+    room.resumeRequest();
+    host.up = true;
+    room.handleResumed(joined({ resumed: true, lastInputSeq: 50 }), () => true);
+    room.sendInput(new Uint8Array([99]));
+    assert.deepEqual(sent.slice(20).map((s) => s.seq), [51]);
+    // The next state acks 50: the input stays pending, for the reconcile replay.
+    room.handleState(st(6, 5, false, {}, [], [[1, 50]]));
+    assert.deepEqual(room.predictor.pending.map((p) => p.seq), [51]);
+  });
+
   it("tracks players from room events", () => {
     const { host } = hostStub();
     const room = new Room(host, joined(), "");
