@@ -345,6 +345,56 @@ func TestClientsConverge(t *testing.T) {
 	}
 }
 
+// TestViewResumeFromTheViewBeforeTheLast: in a game with per-member views
+// a client whose last view was lost with its connection resumes from the
+// one before, which the room still holds (its last two): it gets a delta
+// from it, as protocol/README.md says, not a keyframe.
+func TestViewResumeFromTheViewBeforeTheLast(t *testing.T) {
+	e := gametest.NewEnv(t, testDefinitions(), nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "private"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := gametest.NewClient("old")
+	seat := e.Join(t, r, game.JoinRequest{UserID: "u", Client: old}).Seat
+	e.Advance(t, 50*time.Millisecond)
+	// The page applies the states up to its first "+"; the view of the
+	// second is lost with the connection.
+	page := gametest.NewClient("page")
+	for i := uint32(1); i <= 2; i++ {
+		if err := r.Input(seat, i, []byte("+")); err != nil {
+			t.Fatal(err)
+		}
+		e.Advance(t, 50*time.Millisecond)
+		if i == 1 {
+			for _, st := range old.TakeStates() {
+				if err := page.Apply(st.State); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if got, _ := old.Entities(); got[uint64(seat)] != "2" {
+		t.Fatalf("the connection holds %v, want the second +", got)
+	}
+	_, tick := page.Entities()
+	if err := r.Drop(seat, old); err != nil {
+		t.Fatal(err)
+	}
+	e.Advance(t, 50*time.Millisecond)
+	if res := e.Join(t, r, game.JoinRequest{UserID: "u", Client: page, ResumeTick: tick}); res.Err != nil || !res.Resumed {
+		t.Fatalf("resume: %+v", res)
+	}
+	e.Advance(t, 50*time.Millisecond)
+	st := page.LastState()
+	if st == nil || st.Keyframe || st.BaseTick != tick {
+		t.Fatalf("resumed from tick %d, first state %+v: want a delta from it", tick, st)
+	}
+	if got, _ := page.Entities(); got[uint64(seat)] != "2" || page.Err() != nil {
+		t.Fatalf("page holds %v (%v), want the second +", got, page.Err())
+	}
+}
+
 // retainingTransport keeps a reference per recipient, as a server that
 // queues frames would, and releases them later.
 type retainingTransport struct {

@@ -108,6 +108,15 @@ func (s *snap) seal() {
 	s.valid = true
 }
 
+// clone returns a whole copy of s, a whole snap, that shares nothing with
+// it.
+func (s *snap) clone() *snap {
+	return &snap{tick: s.tick, valid: true, whole: &whole{
+		buf: slices.Clone(s.buf), ents: slices.Clone(s.ents),
+		globals: slices.Clone(s.globals), acks: slices.Clone(s.acks),
+	}}
+}
+
 // wireSize bounds the bytes of a keyframe of s: every byte the game wrote
 // for its entities (an id written twice counts twice) and its globals,
 // and each entity's id and length.

@@ -419,10 +419,14 @@ func (r *Room) sendView(m *member, shared *snap) bool {
 		m.view = newTrack(2)
 	}
 	base := m.view.at(m.lastSent)
-	vs := m.view.next(w.tickNo)
-	if base == vs { // the ring reused the base's slot: no base left
-		base = nil
+	if base != nil && base != m.view.cur() {
+		// The view before the last (a resume whose last view was lost with
+		// its connection): next reuses its slot, so the delta is built
+		// from a copy. Rare, and a view, so a copy rather than a third
+		// view kept for every member.
+		base = base.clone()
 	}
+	vs := m.view.next(w.tickNo)
 	vs.globals = append(vs.globals, shared.globals...)
 	sw := &w.sw
 	*sw = Snapshot{s: vs, shared: shared}
