@@ -636,3 +636,24 @@ func TestInputSeqWrapsAfterTheLargest(t *testing.T) {
 		t.Fatalf("resume: %v, want resumed with last_input_seq 2", j2)
 	}
 }
+
+// TestQuickMatchPassesOverTheRoomsTheConnectionIsIn: a quick-match looks
+// past the open rooms its connection is in already, whether it watches one
+// (a spectator who now wants to play) or sits in one, and seats the player
+// in another room rather than refusing it as ALREADY_IN_ROOM.
+func TestQuickMatchPassesOverTheRoomsTheConnectionIsIn(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	ann, _ := e.connect("ann")
+	first := joined(t, ann.Request(quickMatch("tally"))).RoomId
+	bob, _ := e.connect("bob")
+	joined(t, bob.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: first, Spectate: true}}}))
+	m := bob.Request(quickMatch("tally"))
+	if j := m.GetJoined(); j == nil || j.RoomId == first || j.Spectator {
+		t.Fatalf("a spectator of the only open room quick-matches: %v, want a player's seat in another room", m)
+	}
+	m = ann.Request(quickMatch("tally"))
+	if j := m.GetJoined(); j == nil || j.RoomId == first || j.Spectator {
+		t.Fatalf("a player of an open room quick-matches again: %v, want a seat in another room", m)
+	}
+}

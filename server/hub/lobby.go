@@ -278,7 +278,10 @@ func (s *Session) matchLocal(id uint32, lm *localMatch) error {
 			return s.matchLocal(id, lm)
 		}
 		for _, info := range s.h.dir.Match(s.h.matchKey(q.Game, int(q.MaxPlayers), q.Options)) {
-			if slices.Contains(lm.refused, info.ID) {
+			if slices.Contains(lm.refused, info.ID) || s.inRoom(info.ID) {
+				// A room this connection is in already (watching it, or
+				// seated there by an earlier quick-match) would refuse it
+				// as ALREADY_IN_ROOM: the quick-match looks on.
 				continue
 			}
 			room, ok := s.h.rt.Room(info.ID)
@@ -304,6 +307,13 @@ func (s *Session) matchLocal(id uint32, lm *localMatch) error {
 		return err
 	}
 	return nil
+}
+
+// inRoom reports whether the session is in roomID, joined or joining.
+func (s *Session) inRoom(roomID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.find([]byte(roomID)) != nil
 }
 
 // hasRoomFor reports whether the session's user may join roomID (empty:
