@@ -54,3 +54,38 @@ func TestLeaveGivesUpASeatHeldFromAnEarlierConnection(t *testing.T) {
 		t.Fatalf("the next Welcome lists held seats %v after alice left hers", w.Seats)
 	}
 }
+
+// A LeaveRoom sent while the join of that room was still pending, by a
+// connection that then closed before the room settled the join: the user
+// asked to be out of the room, so the seat is given up at the tick, not
+// held for the resume window as after a drop (the other players would see
+// it taken, the room full, until the window ran out, and the user's next
+// Welcome would list it).
+func TestLeaveOfAPendingJoinHoldsNoSeatWhenTheConnectionCloses(t *testing.T) {
+	t.Parallel()
+	clock := game.NewManualClock(time.Now()) // the room ticks only when told
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.Runtime.Clock = clock
+		c.Runtime.DropGrace = time.Minute
+	}})
+	rt := e.hub.Runtime()
+	room := bobsRoom(t, e, "tally")
+	r, _ := rt.Room(room)
+
+	a1, _ := e.connect("alice")
+	a1.Send(joinRoom(room, 0))
+	a1.Send(leaveRoom(room))
+	a1.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	a1.WS.UnderlyingConn().Close()
+	waitFor(t, "alice's connection gone", func() bool { return !e.hub.Online("alice") })
+	_ = rt.Advance(100 * time.Millisecond) // the room settles the join
+	_ = rt.Advance(100 * time.Millisecond)
+	for _, p := range r.Players() {
+		if p.UserID == "alice" {
+			t.Fatalf("alice, who left before her join settled, still has seat %d: %+v", p.Seat, p)
+		}
+	}
+	if _, w := e.connect("alice"); len(w.Seats) != 0 {
+		t.Fatalf("alice's next Welcome lists held seats %v after she left the room", w.Seats)
+	}
+}

@@ -267,21 +267,26 @@ func (s *Session) reserve(r *game.Room, spectator bool) error {
 // until the caller has held or given up the seat, and then unreserves
 // it, so the user's room count never dips between the two), or a
 // LeaveRoom arrived while the join was pending (the membership is then
-// removed).
+// removed), whether or not the session closed since: the user asked to
+// be out of the room, and the seat is given up rather than held.
 func (s *Session) confirm(roomID string, seat uint32, spectator bool) (membership, bool) {
 	s.lock()
 	defer s.unlock()
 	m := s.find([]byte(roomID))
-	if m == nil || s.closed.Load() || s.replaced.Load() {
+	if m == nil {
 		return membership{}, false
 	}
-	m.seat, m.spectator = seat, spectator
-	mm := *m
 	if m.leaving {
+		m.seat, m.spectator = seat, spectator
+		mm := *m
 		s.removeLocked(roomID)
 		return mm, false
 	}
-	return mm, true
+	if s.closed.Load() || s.replaced.Load() {
+		return membership{}, false
+	}
+	m.seat, m.spectator = seat, spectator
+	return *m, true
 }
 
 // pendingLeave marks a pending join of roomID as left; it reports whether
