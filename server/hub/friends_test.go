@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
 )
 
 func answerFriend(user string, accept bool) *tickroomv1.ClientMessage {
@@ -131,5 +132,28 @@ func TestBlockingStopsPresenceBothWays(t *testing.T) {
 	m := b.Request(addFriend("ann"))
 	if code := errCode(t, m); code != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED || !strings.Contains(m.GetError().GetMessage(), "you block this user") {
 		t.Fatalf("asking a user you block: %v %q", code, m.GetError().GetMessage())
+	}
+}
+
+// TestAcceptedFriendsPresenceReachesEverySocket: with -multi-sockets, a
+// friend request accepted on one of bob's sockets gives every socket of
+// his the new friend's Presence, as friends' presence reaches every
+// connection: his other tab lists ann as a friend at once, not only at
+// her next change.
+func TestAcceptedFriendsPresenceReachesEverySocket(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets = true }})
+	a, _ := e.connect("ann")
+	b1, _ := e.connect("bob")
+	b2, _ := e.connect("bob")
+	ok(t, a.Request(addFriend("bob")))
+	b2.Next(isKind[*tickroomv1.ServerMessage_FriendRequest])
+	befriend(t, a, b1)
+	isAnn := func(m *tickroomv1.ServerMessage) bool { return m.GetPresence().GetUserId() == "ann" }
+	if p := b1.Next(isAnn).GetPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
+		t.Fatalf("bob's accepting socket got ann's presence %v, want ONLINE", p)
+	}
+	// bob's other socket: it fails here, after 10 s, when none comes.
+	if p := b2.Next(isAnn).GetPresence(); p.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
+		t.Fatalf("bob's other socket got ann's presence %v, want ONLINE", p)
 	}
 }

@@ -244,15 +244,22 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 		side.p.friends[side.to] = struct{}{}
 		link(so.watchers, side.to, side.from)
 	}
+	// The user's other connections (MultipleSockets) list the new friend
+	// at once too, as they get its changes from now on; m gets it after
+	// its answer.
+	pr := presenceMessage(so.presenceLocked(x, xp))
+	if others := otherConns(p, m); len(others) > 0 {
+		so.host.Send(pr, others)
+	}
 	if xp == nil {
 		// x is connected nowhere: it reads the friendship from the store
 		// when it comes back, maybe at once on another node.
-		so.okWhenSaved(m, id, ChangeFriends, x, uid, presenceMessage(so.presenceLocked(x, nil)))
+		so.okWhenSaved(m, id, ChangeFriends, x, uid, pr)
 		return nil
 	}
 	so.save(ChangeFriends, x, uid)
 	so.ok(m, id)
-	so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, xp)))
+	so.host.Reply(m.conn, pr)
 	conns := memberConns(xp)
 	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
 		FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name, Accepted: true},
@@ -361,6 +368,17 @@ func memberConns(p *profile) []*server.Conn {
 	conns := make([]*server.Conn, 0, len(p.members))
 	for _, m := range p.members {
 		conns = append(conns, m.conn)
+	}
+	return conns
+}
+
+// otherConns returns the connections of p's members other than m.
+func otherConns(p *profile, m *Member) []*server.Conn {
+	conns := make([]*server.Conn, 0, len(p.members))
+	for _, o := range p.members {
+		if o != m {
+			conns = append(conns, o.conn)
+		}
 	}
 	return conns
 }
