@@ -81,3 +81,34 @@ func TestPageOnAnotherOriginUsesTheHTTPAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossOriginFeedClientsGetTheirPreflight: the spectator feed answers
+// a page on any origin (Access-Control-Allow-Origin: *), but a feed client
+// that sets Last-Event-ID itself to resume (an SSE client built on fetch,
+// as overlays use to read the status of a refusal) or sends its member's
+// token as a Bearer header makes the browser ask a preflight OPTIONS
+// first. The preflight was answered as the HTTP API's, which allows
+// Authorization and Content-Type only, and the -origins only: no origin
+// could resume such a client (Last-Event-ID not allowed), and an overlay
+// off the list could not send its preflight at all.
+func TestCrossOriginFeedClientsGetTheirPreflight(t *testing.T) {
+	srv, _, _ := start(t, tickroom.Options{Origins: []string{"https://play.example"}})
+	url := "http://" + srv.HTTPAddr().String() + "/v1/rooms/some-room/events"
+	for _, headers := range []string{"last-event-id", "authorization"} {
+		req, _ := http.NewRequest("OPTIONS", url, nil)
+		req.Header.Set("Origin", "http://overlay.example")
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", headers)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		allowed := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers"))
+		if resp.StatusCode/100 != 2 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(allowed, headers) ||
+			!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "GET") {
+			t.Fatalf("preflight of a feed with %s from another origin: %d, Access-Control-Allow-Origin %q, -Methods %q, -Headers %q",
+				headers, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Get("Access-Control-Allow-Methods"), allowed)
+		}
+	}
+}

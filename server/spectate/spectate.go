@@ -279,8 +279,30 @@ func (f *Feeds) Close(ctx context.Context) error {
 	}
 }
 
-// Register adds the route to mux.
-func (f *Feeds) Register(mux *http.ServeMux) { mux.Handle(Pattern, f) }
+// Register adds the route to mux, and the answer to its CORS preflight.
+func (f *Feeds) Register(mux *http.ServeMux) {
+	mux.Handle(Pattern, f)
+	mux.HandleFunc(preflightPattern, preflight)
+}
+
+// preflightPattern is the route of a feed's CORS preflight.
+const preflightPattern = "OPTIONS /v1/rooms/{id}/events"
+
+// preflight answers the CORS preflight of a feed from any origin, as the
+// feed itself answers any origin (stream.run). EventSource sends none, but
+// an SSE client built on fetch (an overlay that reads the status of a
+// refusal) sets Last-Event-ID itself to resume, or sends its member's
+// token as a Bearer header, and the browser asks first: without this, the
+// HTTP API's preflight answered it, for the -origins only and without
+// Last-Event-ID. No credentials are allowed: the feed reads no cookies.
+func preflight(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET")
+	h.Set("Access-Control-Allow-Headers", "Last-Event-ID, Authorization")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
 
 // ServeHTTP streams the room named by the {id} path value.
 func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
