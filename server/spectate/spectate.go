@@ -528,9 +528,15 @@ func joinError(w http.ResponseWriter, err error) {
 	}
 }
 
+// httpError answers a refused stream. Like the stream (stream.run), it is
+// readable from any origin, its Retry-After too, so that a client on an
+// overlay's origin built on fetch can tell the refusal from a network
+// failure and wait as asked rather than retry blindly.
 func httpError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg+"\n")
 }

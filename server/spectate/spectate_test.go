@@ -616,3 +616,44 @@ func TestKickedMembersOldTokenOpensNoFeed(t *testing.T) {
 		t.Fatalf("the member's token from before the kick: %d (%s), want 403 naming the kick", code, strings.TrimSpace(body))
 	}
 }
+
+// TestRefusalsAreReadableFromAnyOrigin: a feed answers a page on any
+// origin, and so do its refusals, so that a client built on fetch on an
+// overlay's origin can tell a room that is gone, an expired pass or the
+// per-address cap (and its Retry-After) from a network failure, rather
+// than retry blindly.
+func TestRefusalsAreReadableFromAnyOrigin(t *testing.T) {
+	e := start(t, spectate.Config{MaxStreamsPerIP: 1})
+	private, _ := e.room(game.RoomOptions{Private: true, Options: map[string]string{"dial": t.Name()}})
+	public, _ := e.room(opts(t.Name() + "-public"))
+	hdr := http.Header{"Origin": {"http://overlay.example"}}
+	for _, c := range []struct {
+		name, room string
+		want       int
+	}{
+		{"no such room", "no-such-room", http.StatusNotFound},
+		{"private room without a pass", private.ID(), http.StatusUnauthorized},
+		{"over the per-address cap", public.ID(), http.StatusTooManyRequests},
+	} {
+		if c.want == http.StatusTooManyRequests {
+			if held, code, _ := e.open(public.ID(), "", hdr); held == nil {
+				t.Fatalf("the address's one stream: %d", code)
+			}
+		}
+		req, _ := http.NewRequest("GET", e.http.URL+"/v1/rooms/"+c.room+"/events", nil)
+		req.Header = hdr.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("%s from another origin: %d, Access-Control-Allow-Origin %q; want %d readable by any origin",
+				c.name, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), c.want)
+		}
+		if resp.Header.Get("Retry-After") != "" && !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Retry-After") {
+			t.Fatalf("%s: Retry-After %q not exposed to another origin (Access-Control-Expose-Headers %q)",
+				c.name, resp.Header.Get("Retry-After"), resp.Header.Get("Access-Control-Expose-Headers"))
+		}
+	}
+}
