@@ -11,7 +11,10 @@ import (
 // A room whose creator left it is closed Config.CreatorGoneTimeout later
 // if it is empty then, instead of waiting out the runtime's EmptyTimeout
 // (quota.go: the room counts against its creator's share while it
-// lives). The timeout runs on the hub's clock, Config.Now, like kicks,
+// lives). Empty means no player seat is taken (playersIn): spectators do
+// not keep it, or a stranger watching it would hold its creator's share
+// for as long as it watched; they are told the room closed. The timeout
+// runs on the hub's clock, Config.Now, like kicks,
 // bans and held seats: a check of the rooms due reads it, so a clock
 // moved forward closes a due room at the next check, within
 // creatorGoneCheck of wall time.
@@ -177,7 +180,7 @@ func (g *creatorGone) check() {
 		if !ok {
 			continue
 		}
-		if room.Seated() > 0 {
+		if playersIn(room) > 0 {
 			if r.refused {
 				g.add(id, r.user)
 			}
@@ -187,7 +190,7 @@ func (g *creatorGone) check() {
 			g.addIn(id, r, min(wait, reservedRecheck))
 			continue
 		}
-		if room.Seated() == 0 { // nobody joined while the directory answered
+		if playersIn(room) == 0 { // nobody joined while the directory answered
 			room.Close(r.why)
 		}
 	}
@@ -219,3 +222,7 @@ func (g *creatorGone) shutdown() {
 		g.timer.Stop()
 	}
 }
+
+// playersIn counts the player seats taken in room (reserved, joined or
+// held for a dropped player), spectators left out.
+func playersIn(room *game.Room) int { return room.Info().Players }

@@ -182,7 +182,8 @@ type Config struct {
 	SessionAddressRate  float64
 	SessionAddressBurst int
 	// CreatorGoneTimeout is how long after its creator left an empty room
-	// is closed. Zero value means 5 s.
+	// (no player seat taken: spectators do not keep it) is closed. Zero
+	// value means 5 s.
 	CreatorGoneTimeout time.Duration
 	// ListLimit caps the rooms in one RoomList, and in a watched room
 	// list. Zero value means 100.

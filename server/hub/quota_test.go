@@ -128,6 +128,28 @@ func TestEmptyRoomClosesSoonAfterItsCreatorLeft(t *testing.T) {
 	}
 }
 
+// TestRoomItsCreatorLeftClosesThoughStrangersWatch: a spectator takes
+// no player seat, so a room its creator left with spectators only is as
+// empty as one with nobody: it closes after CreatorGoneTimeout, its
+// spectators told so. A stranger watching it kept it open for as long as
+// it watched, counted against its creator's share of rooms, which a few
+// guests could hold full.
+func TestRoomItsCreatorLeftClosesThoughStrangersWatch(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.CreatorGoneTimeout = 50 * time.Millisecond }})
+	ann, _ := e.connect("ann")
+	bob, _ := e.connect("bob")
+	room := joined(t, ann.Request(newRoomMsg(&tickroomv1.CreateRoom{Game: "tally"}))).RoomId
+	joined(t, bob.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Spectate: true}}}))
+	if m := ann.Request(leaveRoom(room)); m.GetLeft() == nil {
+		t.Fatalf("leave: %v", m)
+	}
+	waitFor(t, "the room its creator left, with a spectator only, closed", func() bool { _, ok := e.hub.Runtime().Room(room); return !ok })
+	left := bob.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetLeft() != nil }).GetLeft()
+	if left.RoomId != room || left.Reason != tickroomv1.LeaveReason_LEAVE_REASON_ROOM_CLOSED {
+		t.Fatalf("the spectator was told %v, want the room closed", left)
+	}
+}
+
 // TestCreatorGoneTimeoutRunsOnTheHubsClock: the CreatorGoneTimeout of a
 // room its creator left empty runs on the hub's clock (Config.Now), as a
 // kick's does, so that a test moves it: the room stays listed until the
