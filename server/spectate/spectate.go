@@ -397,16 +397,24 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The room forgets the observer when the stream ends, however it ends
 	// (an Unobserve of an observer the room already dropped does nothing).
 	defer room.Unobserve(s)
+	// The wait ends with the client and with Close too: a room whose tick
+	// worker is busy or stuck would otherwise hold a gone viewer's slots
+	// of the caps, and a shutdown, for the whole JoinTimeout.
 	timer := time.NewTimer(f.cfg.JoinTimeout)
+	defer timer.Stop()
 	select {
 	case err := <-joined:
-		timer.Stop()
 		if err != nil {
 			joinError(w, err)
 			return
 		}
 	case <-timer.C:
 		httpError(w, http.StatusServiceUnavailable, "the room did not take the stream in time")
+		return
+	case <-r.Context().Done():
+		return
+	case <-f.closing:
+		httpError(w, http.StatusServiceUnavailable, "server shutting down")
 		return
 	}
 	if hook := beforeRun.Load(); hook != nil {
