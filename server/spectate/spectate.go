@@ -268,7 +268,11 @@ func (f *Feeds) Collect(ch chan<- prometheus.Metric) {
 // done. Call it before http.Server.Shutdown, which would otherwise wait
 // for streams that never go idle.
 func (f *Feeds) Close(ctx context.Context) error {
+	// Under mu, as ServeHTTP's check and Add: a stream is counted before
+	// the Wait below begins, or refused.
+	f.mu.Lock()
 	f.once.Do(func() { close(f.closing) })
+	f.mu.Unlock()
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
 	select {
@@ -306,13 +310,18 @@ func preflight(w http.ResponseWriter, _ *http.Request) {
 
 // ServeHTTP streams the room named by the {id} path value.
 func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The check and the Add under mu, as Close's close: an Add racing the
+	// Wait of Close is a misuse of the WaitGroup (a panic at shutdown).
+	f.mu.Lock()
 	select {
 	case <-f.closing:
+		f.mu.Unlock()
 		httpError(w, http.StatusServiceUnavailable, "server shutting down")
 		return
 	default:
 	}
 	f.wg.Add(1)
+	f.mu.Unlock()
 	defer f.wg.Done()
 	ip := f.cfg.TrustedProxies.FromRequest(r)
 	if st, msg := f.acquire(ip); st != 0 {
