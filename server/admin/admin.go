@@ -157,9 +157,7 @@ func New(cfg Config) (*Handler, error) {
 	m.Handle("GET /v1/admin/overview", h.auth(h.overview))
 	m.Handle("POST /v1/admin/drain", h.auth(h.startDrain))
 	m.Handle("POST /v1/admin/nodes/{id}/drain", h.auth(h.drainNode))
-	m.Handle("/v1/admin/", h.auth(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such admin endpoint")
-	}))
+	m.Handle("/v1/admin/", h.auth(h.noEndpoint))
 
 	m.Handle("/debug/pprof/", h.auth(pprof.Index))
 	m.Handle("/debug/pprof/cmdline", h.auth(cmdline))
@@ -167,6 +165,28 @@ func New(cfg Config) (*Handler, error) {
 	m.Handle("/debug/pprof/symbol", h.auth(pprof.Symbol))
 	m.Handle("/debug/pprof/trace", h.auth(pprof.Trace))
 	return h, nil
+}
+
+// adminMethods are the methods noEndpoint tries a path with.
+var adminMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// noEndpoint answers an admin request no endpoint takes: 405 with Allow
+// when the path is an endpoint's asked with another method (a GET on
+// kick), 404 when no endpoint has that path.
+func (h *Handler) noEndpoint(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range adminMethods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != "/v1/admin/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		writeError(w, http.StatusNotFound, "no such admin endpoint")
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here; this endpoint takes %s", r.Method, strings.Join(allow, ", ")))
 }
 
 // ServeHTTP serves the operator endpoints. Safe from any goroutine.

@@ -336,3 +336,43 @@ func TestMonitorPage(t *testing.T) {
 type idleClient struct{}
 
 func (idleClient) Congested() bool { return false }
+
+// TestAdminWrongMethodIsNamed: an admin endpoint asked with another
+// method (curl's default GET on kick, a POST on the room list) was
+// answered 404 "no such admin endpoint", as a typo is, so the operator
+// looked for another path; it is 405 with Allow naming the method the
+// endpoint takes, and a path no endpoint has is still 404.
+func TestAdminWrongMethodIsNamed(t *testing.T) {
+	e := start(t, adminToken)
+	e.connect("ann").join("")
+	for _, tc := range []struct{ method, path, allow string }{
+		{"GET", "/v1/admin/players/ann/kick", "POST"},
+		{"GET", "/v1/admin/players/ann/unban", "POST"},
+		{"PUT", "/v1/admin/notify", "POST"},
+		{"POST", "/v1/admin/rooms", "GET, HEAD"},
+		{"DELETE", "/v1/admin/players/ann", "GET, HEAD"},
+	} {
+		req, err := http.NewRequest(tc.method, e.admin.URL+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&eb)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tc.allow || !strings.Contains(eb.Error, tc.allow) {
+			t.Errorf("%s %s: %d Allow %q %q, want 405 Allow %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), eb.Error, tc.allow)
+		}
+	}
+	if status, body := e.do("GET", "/v1/admin/no-such-thing", adminToken, ""); status != http.StatusNotFound {
+		t.Fatalf("an unknown admin path: %d %s, want 404", status, body)
+	}
+	// Without the token, a wrong method tells nothing of the endpoints.
+	if status, body := e.do("GET", "/v1/admin/players/ann/kick", "", ""); status != http.StatusUnauthorized {
+		t.Fatalf("a wrong method without the token: %d %s, want 401", status, body)
+	}
+}
