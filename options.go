@@ -50,8 +50,10 @@ type Options struct {
 	// is taken the server runs without the admin listener and logs a
 	// warning; an address given here must be free. Off turns it off.
 	AdminAddr string
-	// AdminToken is the bearer token of the admin API and pprof. Zero value
-	// means a random token, readable with Server.AdminToken.
+	// AdminToken is the bearer token of the admin API and pprof; one that
+	// begins or ends with white space, which no Authorization header
+	// carries, makes New fail with ErrOptions. Zero value means a random
+	// token, readable with Server.AdminToken.
 	AdminToken string
 
 	// Games are registered before the server starts; Server.Register adds
@@ -379,6 +381,9 @@ func (o Options) validate() error {
 		limits.NonNegative("ChatHistoryLines", o.ChatHistoryLines),
 		limits.NonNegative("SocialListSize", o.SocialListSize),
 	)
+	if o.AdminToken != strings.TrimSpace(o.AdminToken) {
+		err = errors.Join(err, errors.New("AdminToken begins or ends with white space, which no Authorization header carries: no request could present it"))
+	}
 	if u := o.NodeWebSocketURL; u != "" && !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 		err = errors.Join(err, fmt.Errorf("NodeWebSocketURL %q is not a ws:// or wss:// URL", u))
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -474,4 +475,36 @@ func TestBinaryRefusesCapsOverTheFileLimit(t *testing.T) {
 			t.Fatalf("no %q in:\n%s", w, out)
 		}
 	}
+}
+
+// TestBinaryAdminTokenWithWhiteSpace: an admin token ending in a line
+// break (TICKROOM_ADMIN_TOKEN from a secret mounted as a file, which keeps
+// its last newline) or in a space (a token file written "tok \n") was
+// taken whole, and no Authorization header can carry white space around
+// its token: every admin request was 401 with the right token, and the
+// start said "admin token given". The environment's line break is cut, as
+// a -file's is; a token with white space left around it stops the start.
+func TestBinaryAdminTokenWithWhiteSpace(t *testing.T) {
+	t.Run("a line break in the environment", func(t *testing.T) {
+		r := startBinary(t, []string{"TICKROOM_ADMIN_TOKEN=admin-secret-from-the-env\n"})
+		if st, body := r.adminGet(t, "/v1/admin/overview", "Bearer admin-secret-from-the-env"); st != http.StatusOK {
+			t.Fatalf("admin API with the token of TICKROOM_ADMIN_TOKEN: %d %s", st, body)
+		}
+		sum := sha256.Sum256([]byte("admin-secret-from-the-env"))
+		if f := fingerprintRE.FindStringSubmatch(r.summary); f == nil || f[1] != "sha256:"+hex.EncodeToString(sum[:8]) {
+			t.Fatalf("the summary's fingerprint is not the token's:\n%s", r.summary)
+		}
+	})
+	t.Run("a space in the file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "admin")
+		_ = os.WriteFile(file, []byte("admin-secret-from-a-file \n"), 0o600)
+		// Started, the binary would serve on: the wait is bounded.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, buildBinary(t), "-addr", "127.0.0.1:0", "-http", "", "-admin", "127.0.0.1:0", "-data-dir", "", "-admin-token-file", file)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "white space") {
+			t.Fatalf("exit %v, output:\n%s\nwant status 1 naming the white space", err, out)
+		}
+	})
 }

@@ -8,7 +8,8 @@
 //
 // Every flag can also be set with an environment variable: TICKROOM_ and the
 // flag's name in upper case with '-' as '_' (TICKROOM_HTTP, TICKROOM_DROP_GRACE).
-// A flag on the command line wins over the environment.
+// A line break at the end of a variable's value is cut, as from a -file
+// flag's file. A flag on the command line wins over the environment.
 //
 // It is a thin wrapper over package tickroom: flags become tickroom.Options,
 // and the built-in games (arena, gomoku, lobbychat) and the demo page are
@@ -172,6 +173,10 @@ func parseFlags() (*flags, error) {
 		env := "TICKROOM_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
 		if v, ok := os.LookupEnv(env); ok && !set[fl.Name] && err == nil {
 			set[fl.Name] = true
+			// A line break at the end is cut, as from a -file flag's file:
+			// a secret mounted from a file into the environment keeps the
+			// file's last newline, which no flag value means.
+			v = strings.TrimRight(v, "\r\n")
 			if e := fl.Value.Set(v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", env, v, e)
 			}
