@@ -376,3 +376,18 @@ func TestAdminWrongMethodIsNamed(t *testing.T) {
 		t.Fatalf("a wrong method without the token: %d %s, want 401", status, body)
 	}
 }
+
+// TestUnbanOfALapsedKick: unban answered 200 {"unbanned"} for a user whose
+// kick had lapsed and who had not come back since, as if a sanction were
+// in force, where the README says it answers 404 when the user is neither
+// banned nor kicked. The wait only lets the clock pass the kick's end.
+func TestUnbanOfALapsedKick(t *testing.T) {
+	e := start(t, adminToken)
+	if status, body := e.do("POST", "/v1/admin/players/zed/kick", adminToken, `{"seconds":1}`); status != 200 {
+		t.Fatalf("kick: %d %s", status, body)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if status, body := e.do("POST", "/v1/admin/players/zed/unban", adminToken, ""); status != http.StatusNotFound {
+		t.Fatalf("unban after the kick lapsed: %d %s, want 404", status, strings.TrimSpace(body))
+	}
+}

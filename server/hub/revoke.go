@@ -74,8 +74,8 @@ type Revocations interface {
 	// Check returns the revocation that refuses userID's token issued at
 	// issuedAt, at now; false when none does.
 	Check(userID string, issuedAt, now time.Time) (Revocation, bool)
-	// Lift forgets userID's kicks and bans and reports whether there
-	// were any. It keeps the user's sign-outs (Revocation.SignOut): an
+	// Lift forgets userID's kicks and bans and reports whether any was
+	// in force (one that has lapsed counts for none). It keeps the user's sign-outs (Revocation.SignOut): an
 	// unban does not bring back the sessions a new password ended.
 	Lift(userID string) bool
 }
@@ -126,11 +126,13 @@ func (m *MemoryRevocations) Check(userID string, issuedAt, now time.Time) (Revoc
 	return Revocation{}, false
 }
 
-// Lift forgets userID's kicks and bans.
+// Lift forgets userID's kicks and bans; lapsed ones count for none.
 func (m *MemoryRevocations) Lift(userID string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	list := m.users[userID]
+	// Lapsed ones are dropped first: they are not kicks or bans in force,
+	// and an unban of them answers that there were none.
+	list := m.pruneLocked(userID, time.Now())
 	n := len(list)
 	list = slices.DeleteFunc(list, func(r Revocation) bool { return !r.SignOut })
 	if len(list) == 0 {
