@@ -388,3 +388,52 @@ func TestPasswordChangeEndsSessionsOnEveryNode(t *testing.T) {
 	}
 	c.WS.Close()
 }
+
+// A quick-match on a node of a cluster passes over the open rooms its
+// connection is in, as a single node's does: a spectator of the only open
+// room of the pool who quick-matches is seated as a player in another
+// room (made for it, here or through a Redirect), and the room it watched
+// lists its players as before. Before, the directory's match offered the
+// watched room, whose join the connection refused as ALREADY_IN_ROOM.
+func TestClusterQuickMatchPassesOverTheRoomsTheConnectionIsIn(t *testing.T) {
+	t.Parallel()
+	a, b, _ := twoNodes(t, raceDefinition())
+	quick := func() *tickroomv1.ClientMessage {
+		return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}
+	}
+	ann, m, _ := dial(t, a, "ann").Follow(quick())
+	watched := m.GetJoined().GetRoomId()
+	if watched == "" {
+		t.Fatalf("ann's quick-match: %v, want Joined", m)
+	}
+	there := a
+	if _, ok := a.Runtime().Room(watched); !ok {
+		there = b
+	}
+	bob := dial(t, there, "bob")
+	watch := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: watched, Spectate: true}}}
+	if j := bob.Request(watch).GetJoined(); j == nil || !j.Spectator {
+		t.Fatalf("bob's spectate of ann's room %s: %v, want Joined as a spectator", watched, j)
+	}
+	_, m, _ = bob.Follow(quick())
+	if j := m.GetJoined(); j == nil || j.RoomId == watched || j.Spectator {
+		t.Fatalf("a spectator of the only open room quick-matches: %v, want a player's seat in another room", m)
+	}
+	list := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "race"}}}
+	listed := false
+	for _, r := range ann.Request(list).GetRoomList().GetRooms() {
+		if r.RoomId == watched {
+			listed = true
+			if r.Players != 1 {
+				t.Fatalf("the room bob watched lists %d players after his quick-match, want 1 (ann)", r.Players)
+			}
+		}
+	}
+	if !listed {
+		t.Fatalf("the room bob watched, %s, is no longer listed after his quick-match", watched)
+	}
+	// ann, seated there, quick-matches again: another room's seat too.
+	if _, m, _ = ann.Follow(quick()); m.GetJoined() == nil || m.GetJoined().RoomId == watched {
+		t.Fatalf("a player of an open room quick-matches again: %v, want a seat in another room", m)
+	}
+}

@@ -175,7 +175,7 @@ func TestReserveLastSeatRace(t *testing.T) {
 			d := []*Directory{a.dir, b.dir}[i%2]
 			var err error
 			if i%4 == 3 {
-				_, _, err = d.Match(ctx, "p", fmt.Sprint("racer", i), nil)
+				_, _, err = d.Match(ctx, "p", fmt.Sprint("racer", i), nil, nil)
 			} else {
 				_, err = d.Reserve(ctx, room.ID(), fmt.Sprint("racer", i), "")
 			}
@@ -227,7 +227,7 @@ func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, ok, err := a.dir.Match(ctx, "p", "me", nil)
+	r, ok, err := a.dir.Match(ctx, "p", "me", nil, nil)
 	if err != nil || !ok || r.RoomID != fullerB.ID() || r.NodeID != "b" || r.URL != b.WebSocketURL() || r.Token == "" {
 		t.Fatalf("match from a: %+v %v %v, want b's fuller room", r, ok, err)
 	}
@@ -247,7 +247,7 @@ func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
 		n, _ := a.Nodes(ctx)
 		return len(n) == 2 && n[1].Draining
 	})
-	if r, ok, _ := a.dir.Match(ctx, "p", "other", nil); !ok || r.NodeID != "a" {
+	if r, ok, _ := a.dir.Match(ctx, "p", "other", nil, nil); !ok || r.NodeID != "a" {
 		t.Fatalf("match with b draining: %+v %v", r, ok)
 	}
 	// Placement avoids the draining node and prefers this one on a tie.
@@ -257,7 +257,7 @@ func TestMatchFillsFullestRoomOnAnyNode(t *testing.T) {
 	if p, err := a.dir.Place(ctx, "u", nil); err != nil || p.NodeID != "a" || p.Token != "" {
 		t.Fatalf("place from a: %+v %v", p, err)
 	}
-	if _, ok, _ := a.dir.Match(ctx, "none", "u", nil); ok {
+	if _, ok, _ := a.dir.Match(ctx, "none", "u", nil, nil); ok {
 		t.Fatal("matched in an empty pool")
 	}
 }
@@ -270,19 +270,19 @@ func TestMatchPassesOverRefusedRooms(t *testing.T) {
 	_, a, b, fuller, other := twoPoolRooms(t)
 	ctx := context.Background()
 	refused := []string{fuller.ID()}
-	r, ok, err := a.dir.Match(ctx, "p", "me", refused)
+	r, ok, err := a.dir.Match(ctx, "p", "me", refused, nil)
 	if err != nil || !ok || r.RoomID != other.ID() {
 		t.Fatalf("match passing over the fuller room: %+v %v %v, want b's %s", r, ok, err, other.ID())
 	}
 	if got, ok := b.dir.Claim(ctx, r.Token, "me"); !ok || got.RoomID != other.ID() || !slices.Equal(got.Refused, refused) {
 		t.Fatalf("b claims the match: %+v %v, want room %s with refused %v", got, ok, other.ID(), refused)
 	}
-	if _, ok, err := a.dir.Match(ctx, "p", "me2", []string{fuller.ID(), other.ID()}); err != nil || ok {
+	if _, ok, err := a.dir.Match(ctx, "p", "me2", []string{fuller.ID(), other.ID()}, nil); err != nil || ok {
 		t.Fatalf("match passing over every room: %v %v, want none", ok, err)
 	}
 	// A reservation without refusals has none, and the room passed over
 	// is matched again once nothing refuses it.
-	if r, ok, err := a.dir.Match(ctx, "p", "you", nil); err != nil || !ok || r.RoomID != fuller.ID() {
+	if r, ok, err := a.dir.Match(ctx, "p", "you", nil, nil); err != nil || !ok || r.RoomID != fuller.ID() {
 		t.Fatalf("match: %+v %v %v, want the fuller room", r, ok, err)
 	} else if got, ok := a.dir.Claim(ctx, r.Token, "you"); !ok || got.Refused != nil {
 		t.Fatalf("a claims: %+v %v, want no refusals", got, ok)
@@ -313,15 +313,15 @@ func TestExpiredReservationReturnsToPool(t *testing.T) {
 	room := a.create(t, game.RoomOptions{Game: "gomoku"}, "p")
 	start := time.Now()
 	for _, u := range []string{"x", "y"} {
-		if r, ok, err := a.dir.Match(ctx, "p", u, nil); err != nil || !ok || r.RoomID != room.ID() {
+		if r, ok, err := a.dir.Match(ctx, "p", u, nil, nil); err != nil || !ok || r.RoomID != room.ID() {
 			t.Fatalf("match %s: %+v %v %v", u, r, ok, err)
 		}
 	}
-	if r, ok, err := a.dir.Match(ctx, "p", "z", nil); err != nil || ok {
+	if r, ok, err := a.dir.Match(ctx, "p", "z", nil, nil); err != nil || ok {
 		t.Fatalf("match with both seats reserved: %+v %v %v, want none", r, ok, err)
 	}
 	waitFor(t, 5*time.Second, "the expired seats back in the pool", func() bool {
-		r, ok, err := a.dir.Match(ctx, "p", "z", nil)
+		r, ok, err := a.dir.Match(ctx, "p", "z", nil, nil)
 		return err == nil && ok && r.RoomID == room.ID()
 	})
 	if d := time.Since(start); d < 900*time.Millisecond {
@@ -345,7 +345,7 @@ func TestDeadNodesRoomsAreLost(t *testing.T) {
 	if _, err := a.dir.Reserve(ctx, room.ID(), "early", ""); code(err) != protocol.ErrorRoomLost {
 		t.Fatalf("reserve in a crashed node's room within its TTL: %v, want ROOM_LOST", err)
 	}
-	if _, ok, _ := a.dir.Match(ctx, "p", "early", nil); ok {
+	if _, ok, _ := a.dir.Match(ctx, "p", "early", nil, nil); ok {
 		t.Fatal("matched into a crashed node's room within its TTL")
 	}
 	b.dir.mu.Lock()
@@ -367,7 +367,7 @@ func TestDeadNodesRoomsAreLost(t *testing.T) {
 	if _, err := a.dir.Reserve(ctx, room.ID(), "u", ""); code(err) != protocol.ErrorRoomLost {
 		t.Fatalf("reserve after the sweep: %v, want ROOM_LOST", err)
 	}
-	if _, ok, _ := a.dir.Match(ctx, "p", "u", nil); ok {
+	if _, ok, _ := a.dir.Match(ctx, "p", "u", nil, nil); ok {
 		t.Fatal("matched into a dead node's room")
 	}
 	if _, err := a.dir.Reserve(ctx, "nosuchroom", "u", ""); code(err) != protocol.ErrorRoomNotFound {
@@ -505,7 +505,7 @@ func TestAskingAgainReusesTheToken(t *testing.T) {
 	}
 	// A quick match lands in that room again: the same token.
 	for range 20 {
-		r, ok, err := a.dir.Match(ctx, "p", "asker", nil)
+		r, ok, err := a.dir.Match(ctx, "p", "asker", nil, nil)
 		if err != nil || !ok || r.Token != first.Token {
 			t.Fatalf("quick match: %+v %v %v, want the token %q", r, ok, err, first.Token)
 		}
@@ -564,7 +564,7 @@ func TestClaimUserIDWithBar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, ok, err := a.dir.Match(ctx, "p", "google-oauth2|1|2", nil)
+	m, ok, err := a.dir.Match(ctx, "p", "google-oauth2|1|2", nil, nil)
 	if err != nil || !ok {
 		t.Fatalf("match: %v %v", ok, err)
 	}
@@ -632,7 +632,7 @@ func TestRestartedNodeDropsItsOldRooms(t *testing.T) {
 		rooms, _, _ := a.dir.List(ctx, hub.RoomQuery{Limit: 10})
 		return len(rooms) == 0
 	})
-	if _, ok, _ := a.dir.Match(ctx, "p", "u", nil); ok {
+	if _, ok, _ := a.dir.Match(ctx, "p", "u", nil, nil); ok {
 		t.Fatal("matched into a room of the restarted node's previous process")
 	}
 	if _, err := a.dir.Reserve(ctx, old.ID(), "u", ""); code(err) != protocol.ErrorRoomLost {

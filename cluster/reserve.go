@@ -113,13 +113,17 @@ func (d *Directory) Reserved(ctx context.Context, roomID, except string) (time.D
 
 // Match reserves a seat in the fullest open room of a pool, passing over
 // the rooms of refused, which its token carries to the room's node while
-// every node reads them (refusedSuffix).
-func (d *Directory) Match(ctx context.Context, pool, userID string, refused []string) (hub.Reservation, bool, error) {
+// every node reads them (refusedSuffix), and those of in, which it does
+// not carry: rooms of the asking node that its connection is in.
+func (d *Directory) Match(ctx context.Context, pool, userID string, refused, in []string) (hub.Reservation, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
 	args := []any{userID, d.cfg.ReservationTTL.Milliseconds(), d.keys.NodePrefix(), d.keys.RoomPrefix(), d.keys.ReservationPrefix(), MatchScan, d.cfg.MaxUserSeats,
 		d.newToken(), d.keys.UserTokenPrefix(), d.refusedSuffix(refused)}
 	for _, id := range refused {
+		args = append(args, id)
+	}
+	for _, id := range in {
 		args = append(args, id)
 	}
 	v, err := matchScript.Run(ctx, d.rdb, []string{d.keys.Pool(pool), d.keys.UserSeats(userID)}, args...).StringSlice()

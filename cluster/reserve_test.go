@@ -52,7 +52,7 @@ func TestReservationsKeepTheOlderFormWhileAnOlderNodeRuns(t *testing.T) {
 	refused := []string{fuller.ID()}
 	var tok string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		r, ok, err := a.dir.Match(ctx, "p", "me", refused)
+		r, ok, err := a.dir.Match(ctx, "p", "me", refused, nil)
 		if err != nil || !ok || r.RoomID != other.ID() {
 			t.Fatalf("match passing over the fuller room: %+v %v %v, want b's %s", r, ok, err, other.ID())
 		}

@@ -185,9 +185,10 @@ return last - now
 // matchScript reserves a seat in the fullest open room of a pool on a
 // live node that is not draining: the pool is scored by free seats, so
 // the lowest score of at least 1 is the fullest room.
-// Rooms the quick-match passes over (their game refused it at the tick)
-// count in the scan limit, and the token's value carries them after the
-// room id (",<id>,<id>"), for the node the match sends the player to.
+// Rooms the quick-match passes over (their game refused it at the tick,
+// or its connection is in them) count in the scan limit; the token's
+// value carries the refusing ones after the room id (",<id>,<id>"), for
+// the node the match sends the player to.
 // KEYS: pool, user's UserSeats. ARGV: user, ttl ms, node key prefix, room
 // key prefix, token prefix, scan limit, cap of the user's untaken
 // reservations (0 none), new token, UserToken prefix, the token value's

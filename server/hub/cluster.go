@@ -44,11 +44,13 @@ type Cluster interface {
 	Reserved(ctx context.Context, roomID, except string) (time.Duration, error)
 	// Match reserves a seat in the fullest open room of a quick-match
 	// pool on any node that is not draining, passing over the rooms of
-	// refused (their game refused this quick-match at the tick); ok is
-	// false when none has a free seat. The reservation carries refused
-	// to the room's node (Claim), unless a node of an older version,
-	// which would not read them, is in the cluster.
-	Match(ctx context.Context, pool, userID string, refused []string) (r Reservation, ok bool, err error)
+	// refused (their game refused this quick-match at the tick) and of
+	// in (the rooms the asking connection is in already, which would
+	// refuse it as ALREADY_IN_ROOM); ok is false when none has a free
+	// seat. The reservation carries refused, not in, to the room's node
+	// (Claim), unless a node of an older version, which would not read
+	// them, is in the cluster.
+	Match(ctx context.Context, pool, userID string, refused, in []string) (r Reservation, ok bool, err error)
 	// TakeTurn takes a quick-match pool's turn to make a new room for
 	// userID: false while another user's new room of the pool is on its
 	// way (until EndTurn, or a second at most), so that players who find

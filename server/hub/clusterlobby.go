@@ -373,7 +373,11 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 	// request was answered (joined, or redirected to the room's node).
 	match := func() (served bool, err error) {
 		for attempt := 0; attempt < 3 && cm.tries(); attempt++ {
-			r, ok, err := c.Match(ctx, pool, uid, cm.refused)
+			// The rooms this connection is in (watching one, or seated
+			// there by an earlier quick-match) would refuse it as
+			// ALREADY_IN_ROOM: the match passes over them, as a single
+			// node's does (matchLocal).
+			r, ok, err := c.Match(ctx, pool, uid, cm.refused, s.roomsIn())
 			if err != nil {
 				if q.Reservation != "" && isCode(err, protocol.ErrorUnavailable) {
 					// Sent here with a reservation that could not be
@@ -402,7 +406,7 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 			case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
 				c.Release(ctx, r.RoomID, uid)
 			default:
-				c.Release(ctx, r.RoomID, uid)
+				s.releaseUnlessPlaying(ctx, r.RoomID)
 				return true, err
 			}
 		}
@@ -442,6 +446,17 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 	return s.createForMatch(ctx, id, q, pool)
 }
 
+// releaseUnlessPlaying gives back the seat of roomID the directory
+// reserved for a quick-match whose join the room refused, unless this
+// connection plays in the room (joined, or joining since the match
+// passed over the rooms it is in): the user's one seat there is that
+// player's, which the refusal must not hand back.
+func (s *Session) releaseUnlessPlaying(ctx context.Context, roomID string) {
+	if !s.playsIn(roomID) {
+		s.h.cluster.Release(ctx, roomID, s.claims.UserID)
+	}
+}
+
 // turnWait bounds how long a quick-match waits for another player's new
 // room of its pool (Cluster.TakeTurn) before it makes one all the same;
 // turnPoll is how often it looks for that room meanwhile.
@@ -459,7 +474,9 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, cm *clusterMatc
 	uid, c := s.claims.UserID, s.h.cluster
 	retry := s.goOn(cm, func(ctx context.Context) error { return s.quickMatchHere(ctx, id, cm, "") })
 	tryRoom := func(room *game.Room) bool {
-		if slices.Contains(cm.refused, room.ID()) {
+		if slices.Contains(cm.refused, room.ID()) || s.inRoom(room.ID()) {
+			// A room this connection is in would refuse it as
+			// ALREADY_IN_ROOM: the quick-match looks on.
 			return false
 		}
 		if !c.Unreachable() {
@@ -469,7 +486,7 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, cm *clusterMatc
 		}
 		if err := s.tryJoin(id, room, joinReq{retry: retry}); err != nil {
 			if !c.Unreachable() {
-				c.Release(ctx, room.ID(), uid)
+				s.releaseUnlessPlaying(ctx, room.ID())
 			}
 			return false
 		}

@@ -316,6 +316,26 @@ func (s *Session) inRoom(roomID string) bool {
 	return s.find([]byte(roomID)) != nil
 }
 
+// roomsIn returns the rooms the session is in, joined or joining.
+func (s *Session) roomsIn() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.rooms))
+	for _, m := range s.rooms {
+		ids = append(ids, m.id)
+	}
+	return ids
+}
+
+// playsIn reports whether the session is in roomID as a player, joined
+// or joining.
+func (s *Session) playsIn(roomID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.find([]byte(roomID))
+	return m != nil && !m.spectator
+}
+
 // hasRoomFor reports whether the session's user may join roomID (empty:
 // a room not made yet), before anything is paid or reserved for it: it
 // is in fewer rooms than Config.MaxRoomsPerUser, through all its
