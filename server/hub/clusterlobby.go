@@ -202,7 +202,10 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 		}
 		err := s.joinLocal(id, room, q)
 		if err != nil && reserved {
-			c.Release(ctx, q.RoomId, uid)
+			// A JoinRoom sent again for a room this connection plays in
+			// is refused ALREADY_IN_ROOM: its seat there is the user's
+			// one, not given back.
+			s.releaseUnlessPlaying(ctx, q.RoomId)
 		}
 		return err
 	}
@@ -447,7 +450,7 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 }
 
 // releaseUnlessPlaying gives back the seat of roomID the directory
-// reserved for a quick-match whose join the room refused, unless this
+// reserved for a quick-match or a JoinRoom that the room refused, unless this
 // connection plays in the room (joined, or joining since the match
 // passed over the rooms it is in): the user's one seat there is that
 // player's, which the refusal must not hand back.
