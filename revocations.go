@@ -18,12 +18,16 @@ import (
 // bounded channel: when it is full the write is dropped and logged, and
 // the revocation holds until the process ends.
 type storeRevocations struct {
-	mem     *hub.MemoryRevocations
-	db      store.Moderation
-	log     *slog.Logger
-	writes  chan func(context.Context) error
-	done    chan struct{}
-	quit    chan struct{} // closed by close: no more retries
+	mem    *hub.MemoryRevocations
+	db     store.Moderation
+	log    *slog.Logger
+	writes chan func(context.Context) error
+	done   chan struct{}
+	quit   chan struct{} // closed by close: no more retries
+	// writing is the context every write runs under, which a close
+	// whose time ran out ends (giveUp).
+	writing context.Context
+	giveUp  context.CancelFunc
 	dropped atomic.Uint64
 }
 
@@ -39,7 +43,8 @@ func newStoreRevocations(ctx context.Context, db store.Moderation, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	r := &storeRevocations{mem: hub.NewMemoryRevocations(), db: db, log: log,
+	writing, giveUp := context.WithCancel(context.Background())
+	r := &storeRevocations{mem: hub.NewMemoryRevocations(), db: db, log: log, writing: writing, giveUp: giveUp,
 		writes: make(chan func(context.Context) error, revocationWrites), done: make(chan struct{}), quit: make(chan struct{})}
 	for _, s := range list {
 		switch s.Kind {
@@ -57,8 +62,15 @@ func newStoreRevocations(ctx context.Context, db store.Moderation, log *slog.Log
 
 func (r *storeRevocations) run() {
 	defer close(r.done)
+	lost := 0
 	for w := range r.writes {
-		r.write(w)
+		if r.writing.Err() != nil || r.write(w) {
+			lost++
+		}
+	}
+	if lost > 0 {
+		r.dropped.Add(uint64(lost))
+		r.log.Error("store: kicks or bans not stored: the shutdown's time ran out; they held until the process ended", "dropped", lost)
 	}
 }
 
@@ -71,22 +83,26 @@ var revocationRetry = 250 * time.Millisecond
 // (revocationRetry, doubling) until it works, the store refuses it, or the
 // server shuts down: a shutdown during the wait before a retry tries once
 // more at once (the database may be back), and gives up only when that
-// fails too, as the write queue does.
-func (r *storeRevocations) write(w func(context.Context) error) {
+// fails too, as the write queue does. A close whose time ran out ends the
+// try in flight: write then reports it cut, for run to count it dropped.
+func (r *storeRevocations) write(w func(context.Context) error) (cut bool) {
 	wait := revocationRetry
 	for logged, last := false, false; ; {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(r.writing, 10*time.Second)
 		err := w(ctx)
 		cancel()
+		if err != nil && r.writing.Err() != nil {
+			return true
+		}
 		if err == nil {
 			if logged {
 				r.log.Info("store: a kick or ban waiting for the database was stored")
 			}
-			return
+			return false
 		}
 		if !retryable(err) {
 			r.log.Error("store: a kick or ban was not stored; it holds until the process ends", "err", err)
-			return
+			return false
 		}
 		if !logged {
 			logged = true
@@ -104,7 +120,7 @@ func (r *storeRevocations) write(w func(context.Context) error) {
 			}
 		}
 		r.log.Error("store: a kick or ban was not stored before shutdown; it held until the process ended", "err", err)
-		return
+		return false
 	}
 }
 
@@ -160,13 +176,26 @@ func (r *storeRevocations) Lift(userID string) bool {
 	return ok
 }
 
-// close writes what is waiting and stops the writer, or gives up when ctx
-// ends.
+// close writes what is waiting and stops the writer. When ctx ends first,
+// it ends the write in flight, drops (and counts) what is left, and waits
+// a moment more for the writer, so that no write outlives the shutdown by
+// long, nor runs on the store closed after it.
 func (r *storeRevocations) close(ctx context.Context) {
 	close(r.writes)
 	close(r.quit)
 	select {
 	case <-r.done:
+		r.giveUp()
+		return
 	case <-ctx.Done():
 	}
+	r.giveUp()
+	select {
+	case <-r.done:
+	case <-time.After(revocationGiveUpWait):
+	}
 }
+
+// revocationGiveUpWait is how long a close whose time ran out waits for
+// the writer once it has ended its write (the write queue's wait).
+const revocationGiveUpWait = time.Second

@@ -517,3 +517,53 @@ func TestBanWaitingForTheDatabaseAtShutdownIsTriedOnceMore(t *testing.T) {
 		t.Fatalf("token of a user banned while its write waited for a retry at shutdown, after a restart: %d, want 403", st)
 	}
 }
+
+// TestBanWaitingForASilentDatabaseIsDroppedWithinTheShutdown: with the
+// SQLite file locked by another program for good, a ban whose write waits
+// for its next try is tried once more at shutdown, and that last try ends
+// with the shutdown's time: the ban is reported dropped by the shutdown,
+// rather than its try left running past it, on a store closed under it.
+// Not parallel: it lengthens the wait before a retry for the whole
+// package.
+func TestBanWaitingForASilentDatabaseIsDroppedWithinTheShutdown(t *testing.T) {
+	defer tickroom.SetRevocationRetry(time.Hour)()
+	dir := t.TempDir()
+	var logs logLines
+	srv, cancel, done := start(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
+		ShutdownTimeout: time.Second,
+		Logger:          slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	eveTok := login(t, srv, "eve")
+	c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, eveTok, testclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eve := c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
+	c.WS.Close()
+
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	if st := adminPost(t, srv, "/v1/admin/players/"+eve+"/ban", `{"reason":"cheating"}`); st != 200 {
+		t.Fatalf("ban with the file locked: %d", st)
+	}
+	waitUntil(t, "the ban's write tried", func() bool { return logs.count("kick or ban could not be stored yet") > 0 })
+	cancel()
+	<-done // the shutdown's time ran out: an error, or not
+	waitUntil(t, "the ban reported not stored", func() bool { return logs.count("not stored") > 0 })
+	if n := logs.count("store: closed"); n > 0 {
+		t.Fatalf("the ban's last try ran on past the shutdown, to fail on the store closed under it: %d lines name the closed store", n)
+	}
+}
