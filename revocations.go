@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,12 @@ type storeRevocations struct {
 	writing context.Context
 	giveUp  context.CancelFunc
 	dropped atomic.Uint64
+	// mu guards closed and each send on writes: the admin API answers
+	// until after the store has closed (Server.Shutdown stops it last), so
+	// a kick or ban may come once close has closed writes.
+	mu         sync.Mutex
+	closed     bool
+	lateLogged bool // one made after close was logged
 }
 
 var _ hub.Revocations = (*storeRevocations)(nil)
@@ -133,6 +140,18 @@ func retryable(err error) bool {
 }
 
 func (r *storeRevocations) enqueue(w func(context.Context) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		// Shutting down: the change holds in memory until the process
+		// ends. Logged for the first one only.
+		r.dropped.Add(1)
+		if !r.lateLogged {
+			r.lateLogged = true
+			r.log.Error("store: a kick, ban, unban or sign-out made during shutdown, once the store had closed, was not stored; it holds until the process ends (later ones are not logged)")
+		}
+		return
+	}
 	select {
 	case r.writes <- w:
 	default:
@@ -176,12 +195,16 @@ func (r *storeRevocations) Lift(userID string) bool {
 	return ok
 }
 
-// close writes what is waiting and stops the writer. When ctx ends first,
+// close writes what is waiting and stops the writer; a Revoke or Lift
+// after it holds in memory only (enqueue). When ctx ends first,
 // it ends the write in flight, drops (and counts) what is left, and waits
 // a moment more for the writer, so that no write outlives the shutdown by
 // long, nor runs on the store closed after it.
 func (r *storeRevocations) close(ctx context.Context) {
+	r.mu.Lock()
+	r.closed = true
 	close(r.writes)
+	r.mu.Unlock()
 	close(r.quit)
 	select {
 	case <-r.done:

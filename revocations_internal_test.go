@@ -1,0 +1,102 @@
+package tickroom
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestAdminKickAfterTheStoreClosedAtShutdown: Shutdown closes the store
+// before it stops the admin listener (so that /readyz answers 503 while
+// the rest drains), and a kick or ban through the admin API in between
+// sent its write on the closed write channel: the handler panicked, the
+// operator's request ended with no answer, and the panic was logged as a
+// crash. The test stops the server's store as Shutdown does, then kicks
+// and bans through the admin API: each is answered, applies in memory,
+// and the writes left out are logged once.
+func TestAdminKickAfterTheStoreClosedAtShutdown(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	s, err := New(Options{Addr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: t.TempDir(),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			return // a panic under the hub's lock left it held: Shutdown would wait for good
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	}()
+	// Where Shutdown stands between closeStore and the admin listener's
+	// shutdown: the hub shut down, then the store closed.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rev := s.revocations
+	if err := s.hub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.closeStore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/admin/players/eve/kick", "/v1/admin/players/ann/ban", "/v1/admin/players/bob/ban"} {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.AdminAddr().String()+path, strings.NewReader(`{"reason":"cheating"}`))
+		req.Header.Set("Authorization", "Bearer "+s.AdminToken())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST %s once the store closed at shutdown: %v; logs:\n%s", path, err, grepLines(logs.String(), "panic"))
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s once the store closed at shutdown: %d, want 200", path, resp.StatusCode)
+		}
+	}
+	if out := logs.String(); strings.Contains(out, "panic") {
+		t.Fatalf("a kick or ban once the store closed panicked:\n%s", grepLines(out, "panic"))
+	}
+	if n := strings.Count(logs.String(), "made during shutdown"); n != 1 {
+		t.Fatalf("%d log lines for the kicks and bans left unstored at shutdown, want 1:\n%s", n, logs.String())
+	}
+	if _, banned := rev.Check("ann", time.Now().Add(-time.Minute), time.Now()); !banned {
+		t.Fatal("ann's ban, made once the store closed, does not apply")
+	}
+}
+
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
