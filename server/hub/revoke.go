@@ -83,7 +83,7 @@ type Revocations interface {
 // MemoryRevocations is the in-process Revocations. Lapsed revocations are
 // forgotten when the user's are next read or written, and every user's
 // every revocationSweep revocations: a kicked user who never comes back
-// is never read again.
+// is never read again. A user's sign-outs are held as one (Revoke).
 type MemoryRevocations struct {
 	mu      sync.Mutex
 	users   map[string][]Revocation
@@ -112,7 +112,25 @@ func (m *MemoryRevocations) Revoke(r Revocation) {
 			m.pruneLocked(uid, now)
 		}
 	}
-	m.users[r.UserID] = append(m.pruneLocked(r.UserID, now), r)
+	list := m.pruneLocked(r.UserID, now)
+	if r.SignOut {
+		// A later sign-out refuses every token an earlier one does, for
+		// longer: a user keeps one, with the latest cutoff and end, however
+		// often its password changes (or in whatever order other nodes'
+		// arrive).
+		if i := slices.IndexFunc(list, func(o Revocation) bool { return o.SignOut }); i >= 0 {
+			o := list[i]
+			if r.IssuedBefore.Before(o.IssuedBefore) {
+				r, o = o, r
+			}
+			if !r.Until.IsZero() && (o.Until.IsZero() || o.Until.After(r.Until)) {
+				r.Until = o.Until
+			}
+			list[i] = r
+			return
+		}
+	}
+	m.users[r.UserID] = append(list, r)
 }
 
 // Check returns the revocation that refuses the token.
