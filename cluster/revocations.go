@@ -11,8 +11,13 @@ import (
 
 // Bus message kinds of revocations.
 const (
-	kindRevoke = "revoke" // Body: a hub.Revocation
+	kindRevoke = "revoke" // Body: a hub.Revocation, a kick or a ban
 	kindLift   = "lift"   // User: whose revocations are lifted
+	// kindSignOut: Body: a hub.Revocation with SignOut (a new password).
+	// A kind of its own: a node of a version from before sign-outs drops
+	// it (Bus.dispatch), where under kindRevoke it would take it for a
+	// kick, close all the user's sessions and store a kick.
+	kindSignOut = "signout"
 )
 
 // Revocations is the hub's Revocations in a cluster: kicks, bans and
@@ -45,6 +50,7 @@ func NewRevocations(inner hub.Revocations, bus *Bus, log *slog.Logger) *Revocati
 	r := &Revocations{inner: inner, bus: bus, log: log}
 	bus.Handle(kindRevoke, r.serveRevoke)
 	bus.Handle(kindLift, r.serveLift)
+	bus.Handle(kindSignOut, r.serveSignOut)
 	return r
 }
 
@@ -65,7 +71,11 @@ type revocation struct {
 func (r *Revocations) Revoke(v hub.Revocation) {
 	r.inner.Revoke(v)
 	body, _ := json.Marshal(revocation(v))
-	if err := r.bus.ToAll(&Envelope{Kind: kindRevoke, User: v.UserID, Body: body}); err != nil {
+	kind := kindRevoke
+	if v.SignOut {
+		kind = kindSignOut
+	}
+	if err := r.bus.ToAll(&Envelope{Kind: kind, User: v.UserID, Body: body}); err != nil {
 		r.log.Error("cluster: a kick or ban could not be told to the other nodes; it holds here and in the store", "user", v.UserID, "err", err)
 	}
 }
@@ -84,12 +94,19 @@ func (r *Revocations) Lift(userID string) bool {
 	return ok
 }
 
-func (r *Revocations) serveRevoke(e *Envelope) {
+func (r *Revocations) serveRevoke(e *Envelope) { r.serve(e, false) }
+
+func (r *Revocations) serveSignOut(e *Envelope) { r.serve(e, true) }
+
+// serve records the revocation e carries, a sign-out when signOut, and
+// closes the user's sessions it ends on this node.
+func (r *Revocations) serve(e *Envelope, signOut bool) {
 	var v revocation
 	if err := json.Unmarshal(e.Body, &v); err != nil || v.UserID == "" {
 		r.log.Warn("cluster: undecodable revocation dropped", "node", e.Node)
 		return
 	}
+	v.SignOut = signOut
 	r.inner.Revoke(hub.Revocation(v))
 	if h := r.hub.Load(); h != nil {
 		// Off the bus's goroutine: closing frees seats in rooms. A
