@@ -655,7 +655,7 @@ func TestPasswordChangeEndsTheOtherSessions(t *testing.T) {
 	// The account is open on a phone (whoever holds the leaked password
 	// may be the one there); its owner changes the password from a laptop.
 	_, phone := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
-	_, laptop := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
+	laptop := laterLogin(a, phone, map[string]string{"name": "Ada", "password": "correct horse"})
 	phoneLive, _, err := testclient.Dial(t, wsURL(srv), str(phone, "token"), testclient.Options{Label: "phone"})
 	if err != nil {
 		t.Fatal(err)
@@ -699,5 +699,67 @@ func TestPasswordChangeEndsTheOtherSessions(t *testing.T) {
 	}
 	if st := upgrade(srv, fresh); st != 101 {
 		t.Fatalf("upgrade after a restart with the token the password change answered: %d, want 101", st)
+	}
+}
+
+// laterLogin logs in with body until the token it answers was issued in a
+// later second than after's (tokens carry whole seconds; a password change
+// keeps the connections of its own token's second open).
+func laterLogin(a api, after map[string]any, body map[string]string) map[string]any {
+	a.t.Helper()
+	for {
+		st, m := a.post("/v1/login", "", body)
+		if st != 200 {
+			a.t.Fatalf("login: %d %v", st, m)
+		}
+		if str(m, "expires_at") != str(after, "expires_at") {
+			return m
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPasswordChangeKeepsTheClaimersConnection: a password change ends
+// the account's other sessions, but not the claimer's own connection (that
+// of the token the claim was made with): it stays open, with its seat in
+// the match it is playing. Its token, as another device's, is refused at
+// the next upgrade: the app switches to the claim's new one.
+func TestPasswordChangeKeepsTheClaimersConnection(t *testing.T) {
+	t.Parallel()
+	srv, a, _, _ := accountServer(t, t.TempDir())
+	_, guest := a.post("/v1/login", "", map[string]string{"name": "guest1"})
+	if st, m := a.post("/v1/account/claim", str(guest, "token"), map[string]string{"name": "Ada", "password": "correct horse", "device_secret": str(guest, "device_secret")}); st != 200 {
+		t.Fatalf("claim: %d %v", st, m)
+	}
+	url := "ws://" + srv.Addr().String() + tickroom.WebSocketPath
+	_, phone := a.post("/v1/login", "", map[string]string{"name": "Ada", "password": "correct horse"})
+	laptop := laterLogin(a, phone, map[string]string{"name": "Ada", "password": "correct horse"})
+	playing, _, err := testclient.Dial(t, url, str(laptop, "token"), testclient.Options{Label: "laptop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	playing.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	j := playing.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "race"}}}).GetJoined()
+	if j == nil {
+		t.Fatal("create refused")
+	}
+	if st, m := a.post("/v1/account/claim", str(laptop, "token"), map[string]string{"name": "Ada", "password": "battery staple", "current_password": "correct horse"}); st != 200 {
+		t.Fatalf("password change from the laptop: %d %v", st, m)
+	}
+	if r := playing.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_GetWatchPass{GetWatchPass: &tickroomv1.GetWatchPass{RoomId: j.RoomId}}}); r.GetWatchPass() == nil {
+		t.Fatalf("the claimer asked for a pass to the room it plays in after its password change: %v, want its seat kept", r)
+	}
+	if code := playing.CloseCode(); code != 0 {
+		t.Fatalf("the claimer's own connection closed with %d by its password change", code)
+	}
+	for what, tok := range map[string]string{"the phone's": str(phone, "token"), "the laptop's own": str(laptop, "token")} {
+		c, resp, err := testclient.Dial(t, url, tok, testclient.Options{Label: "again"})
+		if err == nil {
+			c.WS.Close()
+			t.Fatalf("upgrade with %s token from before the password change: 101, want 401", what)
+		}
+		if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("upgrade with %s token from before the password change: %v %v, want 401", what, resp, err)
+		}
 	}
 }

@@ -386,8 +386,10 @@ func (s *Server) revoked(c auth.Claims, now time.Time) (string, bool) {
 
 // signOut ends the sessions of an account's tokens issued up to now:
 // a claim set its new password (account.Config.SignOut, hub.Hub's
-// SignOut).
-func (s *Server) signOut(userID string, now time.Time) time.Time { return s.hub.SignOut(userID, now) }
+// SignOut); the sessions of kept's second, the claimer's, stay open.
+func (s *Server) signOut(userID string, now, kept time.Time) time.Time {
+	return s.hub.SignOut(userID, now, kept)
+}
 
 // signedOut reports the sign-out that would refuse a token of userID
 // issued at now (auth.Config.SignedOut, hub.Hub's SignedOut).

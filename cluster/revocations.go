@@ -64,6 +64,7 @@ type revocation struct {
 	SignOut      bool      `json:"so,omitempty"`
 	IssuedBefore time.Time `json:"i"`
 	Until        time.Time `json:"until"`
+	Kept         time.Time `json:"k"`
 	Reason       string    `json:"r,omitempty"`
 }
 
@@ -112,7 +113,7 @@ func (r *Revocations) serve(e *Envelope, signOut bool) {
 		// Off the bus's goroutine: closing frees seats in rooms. A
 		// sign-out closes only the sessions of the tokens it refuses.
 		if v.SignOut {
-			go h.CloseSignedOut(v.UserID, v.IssuedBefore)
+			go h.CloseSignedOut(v.UserID, v.IssuedBefore, v.Kept)
 		} else {
 			go h.Expel(v.UserID, v.Ban, v.Reason)
 		}

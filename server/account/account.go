@@ -35,8 +35,10 @@
 // and every session token issued up to the claim's second, the claimer's
 // own too, is refused from then on (Config.SignOut: at the WebSocket
 // upgrade, by the session check, the spectator feed and these endpoints,
-// 401), its open connections closed with CLOSE_CODE_UNAUTHORIZED. The
-// reply's token, issued in the next second, carries on.
+// 401), its open connections closed with CLOSE_CODE_UNAUTHORIZED, but for
+// those of the claim's own token's second (the claimer's, which keeps
+// playing until its next upgrade). The reply's token, issued in the next
+// second, carries on.
 //
 // Passwords are hashed with argon2id (golang.org/x/crypto/argon2) at the
 // OWASP minimum parameters (19 MiB, 2 passes, 1 lane) and stored in the
@@ -123,8 +125,11 @@ type Config struct {
 	// as Revoked reports, and its connections that carry one are closed
 	// (hub.Hub's SignOut). It returns the time up to which it refuses
 	// tokens, now or a little later; the claim's own new token is issued
-	// in the second after it. Nil means sessions are not ended.
-	SignOut func(userID string, now time.Time) time.Time
+	// in the second after it. The open connections of the tokens issued
+	// in kept's second (the issue time of the token the claim was made
+	// with: the claimer's own) are not closed. Nil means sessions are not
+	// ended.
+	SignOut func(userID string, now, kept time.Time) time.Time
 }
 
 // Defaults of Config's limits.
@@ -167,7 +172,7 @@ type Service struct {
 	claimAddrs *clientip.Limiter         // claims per client address
 	claimUsers *clientip.Buckets[string] // claims per account
 	revoked    func(auth.Claims, time.Time) (string, bool)
-	signOut    func(string, time.Time) time.Time
+	signOut    func(string, time.Time, time.Time) time.Time
 }
 
 var _ auth.Accounts = (*Service)(nil)

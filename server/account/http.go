@@ -76,6 +76,10 @@ type httpHandler struct {
 
 type handler func(w http.ResponseWriter, r *http.Request, u store.User)
 
+// claimsKey keys the request's session token claims in its context
+// (withUser).
+type claimsKey struct{}
+
 // withUser verifies the session token and loads its account.
 func (s *httpHandler) withUser(next handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +102,7 @@ func (s *httpHandler) withUser(next handler) http.HandlerFunc {
 			s.storeError(w, err, "no account for this session; log in again")
 			return
 		}
-		next(w, r, u)
+		next(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)), u)
 	}
 }
 
@@ -219,7 +223,10 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		// up to this one (or a little later, see hub.Hub's SignOut),
 		// every login made before the new password included, and the
 		// new token is issued in the next.
-		now = s.signOut(u.ID, now).Truncate(time.Second).Add(time.Second)
+		// The claimer's own connection, that of the request's token,
+		// stays open.
+		c, _ := r.Context().Value(claimsKey{}).(auth.Claims)
+		now = s.signOut(u.ID, now, c.IssuedAt).Truncate(time.Second).Add(time.Second)
 	}
 	tok, err := s.auth.Issue(auth.Claims{UserID: u.ID, Name: name, IssuedAt: now, ExpiresAt: now.Add(s.auth.TTL())})
 	if err != nil {

@@ -24,6 +24,12 @@ type Revocation struct {
 	IssuedBefore time.Time
 	// Until is when the revocation lapses. Zero value means never.
 	Until time.Time
+	// Kept, for a sign-out, is when the token of the request that made it
+	// (the password change) was issued: the open sessions of the tokens
+	// issued in that second are not closed, so that the claimer keeps
+	// playing (its token is still refused at the next upgrade). Zero
+	// value means none is kept.
+	Kept time.Time
 	// Reason is told to the refused client.
 	Reason string
 }

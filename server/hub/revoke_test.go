@@ -149,7 +149,7 @@ func TestLapsedKicksAreForgotten(t *testing.T) {
 func TestSignOutsOfOneSecond(t *testing.T) {
 	e := start(t, options{})
 	t0 := time.Now().Truncate(time.Second)
-	if before := e.hub.SignOut("ann", t0.Add(100*time.Millisecond)); !before.Equal(t0.Add(100 * time.Millisecond)) {
+	if before := e.hub.SignOut("ann", t0.Add(100*time.Millisecond), time.Time{}); !before.Equal(t0.Add(100 * time.Millisecond)) {
 		t.Fatalf("first sign-out refuses up to %v, want %v", before, t0.Add(100*time.Millisecond))
 	}
 	at, ok := e.hub.SignedOut("ann", t0.Add(200*time.Millisecond))
@@ -161,7 +161,7 @@ func TestSignOutsOfOneSecond(t *testing.T) {
 	}
 	login := e.issuedAt("ann", t0.Add(time.Second)) // as a login then issues it
 	c, _ := e.connectToken("ann", login)
-	before := e.hub.SignOut("ann", t0.Add(300*time.Millisecond))
+	before := e.hub.SignOut("ann", t0.Add(300*time.Millisecond), time.Time{})
 	if before.Unix() != t0.Unix()+1 {
 		t.Fatalf("second sign-out of the second refuses up to %v, want the next second, %v", before, t0.Add(time.Second))
 	}

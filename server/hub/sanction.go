@@ -124,14 +124,19 @@ func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason strin
 // 401), by Revoked, and so are the watch passes issued up to then, until
 // the last of them has expired (plus the token TTL and
 // auth.MaxClockSkew); the user's connections that carry one are closed
-// with CLOSE_CODE_UNAUTHORIZED. Their seats are held for the resume
+// with CLOSE_CODE_UNAUTHORIZED, but for those of the tokens issued in
+// kept's second (to the second, as tokens carry it): kept is the issue
+// time of the token the password change was made with, so the claimer's
+// own connection (and any other of that second) stays open and keeps its
+// seats; the app hands it the claim's new token for its next upgrade.
+// Zero kept closes them all. The closed sessions' seats are held for the resume
 // window, as after a drop, for a session of a newer token to take back.
 // It returns the time up to which tokens are refused: now, or later when
 // an earlier sign-out of the same second had tokens issued in the next
 // (SignedOut). The caller issues its new token in the second after it.
 // In a cluster, the other nodes close their connections when the
 // revocation reaches them. Safe from any goroutine.
-func (h *Hub) SignOut(userID string, now time.Time) time.Time {
+func (h *Hub) SignOut(userID string, now, kept time.Time) time.Time {
 	// Recorded under Hub.mu, as in expel.
 	h.mu.Lock()
 	before := now
@@ -139,30 +144,31 @@ func (h *Hub) SignOut(userID string, now time.Time) time.Time {
 		// The tokens issued after that sign-out are in the next second.
 		before = t.Truncate(time.Second).Add(time.Second)
 	}
-	h.revoked.Revoke(Revocation{UserID: userID, SignOut: true, IssuedBefore: before, Until: before.Add(h.cfg.Auth.TTL() + auth.MaxClockSkew)})
+	h.revoked.Revoke(Revocation{UserID: userID, SignOut: true, IssuedBefore: before, Until: before.Add(h.cfg.Auth.TTL() + auth.MaxClockSkew), Kept: kept})
 	ss := h.reg.Sessions(userID)
 	h.mu.Unlock()
-	closeSignedOut(before, ss)
+	closeSignedOut(before, kept, ss)
 	return before
 }
 
 // CloseSignedOut closes, as SignOut does, userID's connections whose
-// tokens were issued up to before, without recording a revocation: in a
+// tokens were issued up to before, but for those of kept's second, without recording a revocation: in a
 // cluster, the node that signed the user out recorded it and tells the
 // others. Safe from any goroutine.
-func (h *Hub) CloseSignedOut(userID string, before time.Time) int {
+func (h *Hub) CloseSignedOut(userID string, before, kept time.Time) int {
 	h.mu.Lock()
 	ss := h.reg.Sessions(userID)
 	h.mu.Unlock()
-	return closeSignedOut(before, ss)
+	return closeSignedOut(before, kept, ss)
 }
 
 // closeSignedOut closes the sessions of ss whose tokens were issued up to
-// before, to the second, and returns how many.
-func closeSignedOut(before time.Time, ss []*Session) int {
+// before, to the second, but for those of kept's second (unless kept is
+// zero), and returns how many.
+func closeSignedOut(before, kept time.Time, ss []*Session) int {
 	n := 0
 	for _, s := range ss {
-		if int64(s.issued) <= before.Unix() {
+		if int64(s.issued) <= before.Unix() && (kept.IsZero() || int64(s.issued) != kept.Unix()) {
 			s.close(protocol.CloseUnauthorized, signedOut)
 			n++
 		}
