@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/hub"
 )
@@ -170,4 +171,25 @@ func TestSignOutsOfOneSecond(t *testing.T) {
 	}
 	refusedWith(t, e, login, 401)
 	e.connectToken("ann", e.issuedAt("ann", before.Truncate(time.Second).Add(time.Second)))
+}
+
+// TestWatchPassAfterASignOut: a session that outlives a password change
+// (the claimer's own connection, or one of the claim's new token) asks for
+// a watch pass while the sign-out's second is not over: the pass is issued
+// past the sign-out, as a login's token is, and opens the feed.
+func TestWatchPassAfterASignOut(t *testing.T) {
+	e := start(t, options{})
+	issued := time.Now()
+	c, _ := e.connectToken("ann", e.issuedAt("ann", issued))
+	room := joined(t, c.Request(createRoom("tally"))).RoomId
+	// The sign-out's second is still running when the pass is asked for:
+	// one made half a minute ahead keeps it so for the test.
+	e.hub.SignOut("ann", time.Now().Add(30*time.Second), issued)
+	r := c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_GetWatchPass{GetWatchPass: &tickroomv1.GetWatchPass{RoomId: room}}})
+	if r.GetWatchPass() == nil {
+		t.Fatalf("GetWatchPass after the sign-out: %v", r)
+	}
+	if err := e.hub.CheckWatchPass(r.GetWatchPass().Pass, room); err != nil {
+		t.Fatalf("a watch pass asked for after a password change was refused at the feed: %v", err)
+	}
 }

@@ -92,7 +92,16 @@ func (s *Session) watchPass(id uint32, req *tickroomv1.GetWatchPass) error {
 	if wait := s.h.passes.take(s.h, s, now); wait > 0 {
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "watch pass rate limit exceeded"}
 	}
-	p := auth.WatchPass{RoomID: req.RoomId, UserID: s.claims.UserID, IssuedAt: now, ExpiresAt: now.Add(s.h.cfg.WatchPassTTL)}
+	// A pass carries its issue time to the second, as a token does: one
+	// asked for within a password change's second (by the claimer's own
+	// session, or one of the claim's new token) is issued in the second
+	// after the sign-out, as a login is (SignedOut), so that its feed does
+	// not refuse it with the sessions the change ended.
+	issued := now
+	if t, ok := s.h.SignedOut(s.claims.UserID, now); ok {
+		issued = t.Truncate(time.Second).Add(time.Second)
+	}
+	p := auth.WatchPass{RoomID: req.RoomId, UserID: s.claims.UserID, IssuedAt: issued, ExpiresAt: issued.Add(s.h.cfg.WatchPassTTL)}
 	pass, err := s.h.cfg.Auth.IssueWatchPass(p)
 	if err != nil {
 		return protocol.NewError(protocol.ErrorInternal, "")
