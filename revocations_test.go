@@ -26,29 +26,9 @@ import (
 func TestKicksAndBansSurviveARestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	run := func() (*tickroom.Server, func()) {
-		srv, cancel, done := start(t, tickroom.Options{
-			Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
-		})
-		return srv, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	run := restartable(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0"})
 	admin := func(srv *tickroom.Server, path, body string) int { return adminPost(t, srv, path, body) }
-	connect := func(srv *tickroom.Server, token string) (string, int) {
-		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
-		if err != nil {
-			if resp == nil {
-				t.Fatalf("dial: %v", err)
-			}
-			return "", resp.StatusCode
-		}
-		defer c.WS.Close()
-		return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId(), 101
-	}
+	connect := func(srv *tickroom.Server, token string) (string, int) { return welcome(t, srv, token) }
 
 	srv, stop := run()
 	// bob's device secret logs bob in again after the first kick.
@@ -222,17 +202,7 @@ func TestBanWhileTheDatabaseIsLostIsKept(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.Start(t)
 	url := pg.NewDatabase(t)
-	run := func() (*tickroom.Server, func()) {
-		srv, cancel, done := start(t, tickroom.Options{
-			Games: []game.Definition{raceDefinition()}, DatabaseURL: url, AdminAddr: "127.0.0.1:0",
-		})
-		return srv, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	run := restartable(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DatabaseURL: url, AdminAddr: "127.0.0.1:0"})
 	connect := func(srv *tickroom.Server, token string) int {
 		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
 		if err != nil {
@@ -315,29 +285,11 @@ func TestBanWhileTheSQLiteFileIsLockedIsKept(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	var logs logLines
-	run := func() (*tickroom.Server, func()) {
-		srv, cancel, done := start(t, tickroom.Options{
-			Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
-			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-		})
-		return srv, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	connect := func(srv *tickroom.Server, token string) (string, int) {
-		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
-		if err != nil {
-			if resp == nil {
-				t.Fatalf("dial: %v", err)
-			}
-			return "", resp.StatusCode
-		}
-		defer c.WS.Close()
-		return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId(), 101
-	}
+	run := restartable(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	connect := func(srv *tickroom.Server, token string) (string, int) { return welcome(t, srv, token) }
 
 	srv, stop := run()
 	eveTok := login(t, srv, "eve")
@@ -346,19 +298,7 @@ func TestBanWhileTheSQLiteFileIsLockedIsKept(t *testing.T) {
 		t.Fatal("no welcome")
 	}
 	// Another program's write transaction.
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	conn := lockSQLiteFile(t, dir)
 	if st := adminPost(t, srv, "/v1/admin/players/"+eve+"/ban", `{"reason":"cheating"}`); st != 200 {
 		t.Fatalf("ban with the file locked: %d", st)
 	}
@@ -387,28 +327,8 @@ func TestBanWithANULInItsReasonIsKeptOnPostgres(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.Start(t)
 	url := pg.NewDatabase(t)
-	run := func() (*tickroom.Server, func()) {
-		srv, cancel, done := start(t, tickroom.Options{
-			Games: []game.Definition{raceDefinition()}, DatabaseURL: url, AdminAddr: "127.0.0.1:0",
-		})
-		return srv, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	connect := func(srv *tickroom.Server, token string) (string, int) {
-		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
-		if err != nil {
-			if resp == nil {
-				t.Fatalf("dial: %v", err)
-			}
-			return "", resp.StatusCode
-		}
-		defer c.WS.Close()
-		return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId(), 101
-	}
+	run := restartable(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DatabaseURL: url, AdminAddr: "127.0.0.1:0"})
+	connect := func(srv *tickroom.Server, token string) (string, int) { return welcome(t, srv, token) }
 
 	srv, stop := run()
 	eveTok := login(t, srv, "eve")
@@ -458,29 +378,11 @@ func TestBanWaitingForTheDatabaseAtShutdownIsTriedOnceMore(t *testing.T) {
 	defer tickroom.SetRevocationRetry(time.Hour)()
 	dir := t.TempDir()
 	var logs logLines
-	run := func() (*tickroom.Server, func()) {
-		srv, cancel, done := start(t, tickroom.Options{
-			Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
-			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-		})
-		return srv, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	connect := func(srv *tickroom.Server, token string) (string, int) {
-		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
-		if err != nil {
-			if resp == nil {
-				t.Fatalf("dial: %v", err)
-			}
-			return "", resp.StatusCode
-		}
-		defer c.WS.Close()
-		return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId(), 101
-	}
+	run := restartable(t, tickroom.Options{
+		Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	connect := func(srv *tickroom.Server, token string) (string, int) { return welcome(t, srv, token) }
 
 	srv, stop := run()
 	eveTok := login(t, srv, "eve")
@@ -488,19 +390,7 @@ func TestBanWaitingForTheDatabaseAtShutdownIsTriedOnceMore(t *testing.T) {
 	if eve == "" {
 		t.Fatal("no welcome")
 	}
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	conn := lockSQLiteFile(t, dir)
 	if st := adminPost(t, srv, "/v1/admin/players/"+eve+"/ban", `{"reason":"cheating"}`); st != 200 {
 		t.Fatalf("ban with the file locked: %d", st)
 	}
@@ -542,19 +432,7 @@ func TestBanWaitingForASilentDatabaseIsDroppedWithinTheShutdown(t *testing.T) {
 	eve := c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
 	c.WS.Close()
 
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	conn := lockSQLiteFile(t, dir)
 	defer conn.ExecContext(context.Background(), "ROLLBACK")
 	if st := adminPost(t, srv, "/v1/admin/players/"+eve+"/ban", `{"reason":"cheating"}`); st != 200 {
 		t.Fatalf("ban with the file locked: %d", st)
@@ -566,4 +444,54 @@ func TestBanWaitingForASilentDatabaseIsDroppedWithinTheShutdown(t *testing.T) {
 	if n := logs.count("store: closed"); n > 0 {
 		t.Fatalf("the ban's last try ran on past the shutdown, to fail on the store closed under it: %d lines name the closed store", n)
 	}
+}
+
+// restartable returns what starts a server on opts, and stops it: run it
+// again for a restart on the same data directory or database.
+func restartable(t *testing.T, opts tickroom.Options) func() (*tickroom.Server, func()) {
+	return func() (*tickroom.Server, func()) {
+		srv, cancel, done := start(t, opts)
+		return srv, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// welcome dials srv's WebSocket with token: the user id its Welcome
+// names and 101, or "" and the status of the refused upgrade.
+func welcome(t *testing.T, srv *tickroom.Server, token string) (string, int) {
+	t.Helper()
+	c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
+	if err != nil {
+		if resp == nil {
+			t.Fatalf("dial: %v", err)
+		}
+		return "", resp.StatusCode
+	}
+	defer c.WS.Close()
+	return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId(), 101
+}
+
+// lockSQLiteFile opens a write transaction on the SQLite database in dir,
+// as another program (a sqlite3 shell) would, and returns its connection:
+// ROLLBACK lets the file go.
+func lockSQLiteFile(t *testing.T, dir string) *sql.Conn {
+	t.Helper()
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
