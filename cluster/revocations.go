@@ -107,7 +107,7 @@ func (r *Revocations) serve(e *Envelope, signOut bool) {
 		r.log.Warn("cluster: undecodable revocation dropped", "node", e.Node)
 		return
 	}
-	v.SignOut = signOut
+	v.SignOut = v.SignOut || signOut // a "revoke" that says "so" is a sign-out too
 	r.inner.Revoke(hub.Revocation(v))
 	if h := r.hub.Load(); h != nil {
 		// Off the bus's goroutine: closing frees seats in rooms. A
