@@ -28,8 +28,6 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 	dir := t.TempDir()
 	run := restartable(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0"})
 	admin := func(srv *tickroom.Server, path, body string) int { return adminPost(t, srv, path, body) }
-	connect := func(srv *tickroom.Server, token string) (string, int) { return welcome(t, srv, token) }
-
 	srv, stop := run()
 	// bob's device secret logs bob in again after the first kick.
 	deviceLogin := func(srv *tickroom.Server, body map[string]string) (token, secret string) {
@@ -41,8 +39,8 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 	}
 	bobTok, bobSecret := deviceLogin(srv, map[string]string{"name": "bob"})
 	adaTok, calTok := login(t, srv, "ada"), login(t, srv, "cal")
-	ada, _ := connect(srv, adaTok)
-	bob, _ := connect(srv, bobTok)
+	ada, _ := welcome(t, srv, adaTok)
+	bob, _ := welcome(t, srv, bobTok)
 	if ada == "" || bob == "" {
 		t.Fatal("no welcome")
 	}
@@ -55,7 +53,7 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 		t.Fatalf("kick for 3 s: %d", st)
 	}
 	calLive.WaitClosed()
-	if _, st := connect(srv, calTok); st != http.StatusForbidden {
+	if _, st := welcome(t, srv, calTok); st != http.StatusForbidden {
 		t.Fatalf("token of a user kicked for 3 s, at once: %d, want 403", st)
 	}
 	bobLive, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, bobTok, testclient.Options{})
@@ -88,17 +86,17 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 	stop()
 
 	srv, stop = run()
-	if _, st := connect(srv, adaTok); st != http.StatusForbidden {
+	if _, st := welcome(t, srv, adaTok); st != http.StatusForbidden {
 		t.Fatalf("banned user's token after a restart: %d, want 403", st)
 	}
-	if _, st := connect(srv, bobTok); st != http.StatusForbidden {
+	if _, st := welcome(t, srv, bobTok); st != http.StatusForbidden {
 		t.Fatalf("kicked session's token after a restart: %d, want 403", st)
 	}
 	// cal's kick lasts its 3 s, not the server's 5 minutes: the old token
 	// is taken again once they are over, while bob's is still refused.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		id, st := connect(srv, calTok)
+		id, st := welcome(t, srv, calTok)
 		if st == 101 && id == cal {
 			break
 		}
@@ -107,10 +105,10 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, st := connect(srv, bobTok); st != http.StatusForbidden {
+	if _, st := welcome(t, srv, bobTok); st != http.StatusForbidden {
 		t.Fatalf("kicked session's token, kicked for the default 5 minutes: %d, want 403", st)
 	}
-	if id, st := connect(srv, login(t, srv, "bob")); st != 101 || id == "" {
+	if id, st := welcome(t, srv, login(t, srv, "bob")); st != 101 || id == "" {
 		t.Fatalf("a new login after a kick: %d", st)
 	}
 	if st := admin(srv, "/v1/admin/players/"+ada+"/unban", ``); st != 200 {
@@ -119,7 +117,7 @@ func TestKicksAndBansSurviveARestart(t *testing.T) {
 	stop()
 
 	srv, _ = run()
-	if id, st := connect(srv, adaTok); st != 101 || id != ada {
+	if id, st := welcome(t, srv, adaTok); st != 101 || id != ada {
 		t.Fatalf("unbanned user's token after a restart: %d %q", st, id)
 	}
 }
@@ -203,30 +201,13 @@ func TestBanWhileTheDatabaseIsLostIsKept(t *testing.T) {
 	pg := pgtest.Start(t)
 	url := pg.NewDatabase(t)
 	run := restartable(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DatabaseURL: url, AdminAddr: "127.0.0.1:0"})
-	connect := func(srv *tickroom.Server, token string) int {
-		c, resp, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
-		if err != nil {
-			if resp == nil {
-				t.Fatalf("dial: %v", err)
-			}
-			return resp.StatusCode
-		}
-		defer c.WS.Close()
-		c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
-		return 101
-	}
-	userID := func(srv *tickroom.Server, token string) string {
-		c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.WS.Close()
-		return c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
-	}
-
 	srv, stop := run()
 	eveTok, annTok := login(t, srv, "eve"), login(t, srv, "ann")
-	eve, ann := userID(srv, eveTok), userID(srv, annTok)
+	eve, _ := welcome(t, srv, eveTok)
+	ann, _ := welcome(t, srv, annTok)
+	if eve == "" || ann == "" {
+		t.Fatal("no welcome")
+	}
 	if st := adminPost(t, srv, "/v1/admin/players/"+ann+"/ban", `{"reason":"first"}`); st != 200 {
 		t.Fatalf("ban of ann: %d", st)
 	}
@@ -238,7 +219,7 @@ func TestBanWhileTheDatabaseIsLostIsKept(t *testing.T) {
 	if st := adminPost(t, srv, "/v1/admin/players/"+ann+"/unban", ``); st != 200 {
 		t.Fatalf("unban with the database down: %d", st)
 	}
-	if st := connect(srv, eveTok); st != http.StatusForbidden {
+	if _, st := welcome(t, srv, eveTok); st != http.StatusForbidden {
 		t.Fatalf("banned user's token with the database down: %d, want 403", st)
 	}
 	time.Sleep(2 * time.Second) // the writes were tried and failed
@@ -267,10 +248,10 @@ func TestBanWhileTheDatabaseIsLostIsKept(t *testing.T) {
 	stop()
 
 	srv, _ = run()
-	if st := connect(srv, eveTok); st != http.StatusForbidden {
+	if _, st := welcome(t, srv, eveTok); st != http.StatusForbidden {
 		t.Fatalf("token of a user banned while the database was down, after a restart: %d, want 403", st)
 	}
-	if st := connect(srv, annTok); st != 101 {
+	if _, st := welcome(t, srv, annTok); st != 101 {
 		t.Fatalf("token of a user unbanned while the database was down, after a restart: %d, want 101", st)
 	}
 }
@@ -289,11 +270,9 @@ func TestBanWhileTheSQLiteFileIsLockedIsKept(t *testing.T) {
 		Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
-	connect := func(srv *tickroom.Server, token string) (string, int) { return welcome(t, srv, token) }
-
 	srv, stop := run()
 	eveTok := login(t, srv, "eve")
-	eve, _ := connect(srv, eveTok)
+	eve, _ := welcome(t, srv, eveTok)
 	if eve == "" {
 		t.Fatal("no welcome")
 	}
@@ -313,7 +292,7 @@ func TestBanWhileTheSQLiteFileIsLockedIsKept(t *testing.T) {
 	stop()
 
 	srv, _ = run()
-	if _, st := connect(srv, eveTok); st != http.StatusForbidden {
+	if _, st := welcome(t, srv, eveTok); st != http.StatusForbidden {
 		t.Fatalf("token of a user banned while the SQLite file was locked, after a restart: %d, want 403", st)
 	}
 }
@@ -328,11 +307,9 @@ func TestBanWithANULInItsReasonIsKeptOnPostgres(t *testing.T) {
 	pg := pgtest.Start(t)
 	url := pg.NewDatabase(t)
 	run := restartable(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DatabaseURL: url, AdminAddr: "127.0.0.1:0"})
-	connect := func(srv *tickroom.Server, token string) (string, int) { return welcome(t, srv, token) }
-
 	srv, stop := run()
 	eveTok := login(t, srv, "eve")
-	eve, _ := connect(srv, eveTok)
+	eve, _ := welcome(t, srv, eveTok)
 	if eve == "" {
 		t.Fatal("no welcome")
 	}
@@ -363,7 +340,7 @@ func TestBanWithANULInItsReasonIsKeptOnPostgres(t *testing.T) {
 	stop()
 
 	srv, _ = run()
-	if _, st := connect(srv, eveTok); st != http.StatusForbidden {
+	if _, st := welcome(t, srv, eveTok); st != http.StatusForbidden {
 		t.Fatalf("token of a user banned with a NUL in the reason, after a restart: %d, want 403", st)
 	}
 }
@@ -382,11 +359,9 @@ func TestBanWaitingForTheDatabaseAtShutdownIsTriedOnceMore(t *testing.T) {
 		Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
-	connect := func(srv *tickroom.Server, token string) (string, int) { return welcome(t, srv, token) }
-
 	srv, stop := run()
 	eveTok := login(t, srv, "eve")
-	eve, _ := connect(srv, eveTok)
+	eve, _ := welcome(t, srv, eveTok)
 	if eve == "" {
 		t.Fatal("no welcome")
 	}
@@ -403,7 +378,7 @@ func TestBanWaitingForTheDatabaseAtShutdownIsTriedOnceMore(t *testing.T) {
 	stop()
 
 	srv, _ = run()
-	if _, st := connect(srv, eveTok); st != http.StatusForbidden {
+	if _, st := welcome(t, srv, eveTok); st != http.StatusForbidden {
 		t.Fatalf("token of a user banned while its write waited for a retry at shutdown, after a restart: %d, want 403", st)
 	}
 }

@@ -27,22 +27,14 @@ func TestFriendsOfANodeWhoseClockRunsAheadStayOnline(t *testing.T) {
 	nb := startNode(t, rs, "b")
 	a := startSocialNode(t, rs, "a", lists)
 	b := startSocialNode(t, rs, "b", lists)
-	b.login(t, "bob", 1)
-	waitFor(t, 10*time.Second, "bob's list read", func() bool { return b.loads.Load() == 1 })
-	a.login(t, "ada", 1)
-	online, offline := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE, tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
-	waitFor(t, 10*time.Second, "bob sees ada online", func() bool { return b.host.status("bob", "ada") == online })
+	online, _ := bobSeesAda(t, a, b)
 
 	b.peers.WatchNodes(nb.Nodes, nb.LocalTime, nb.Heartbeat(), time.Second)
 	time.Sleep(10 * nb.Heartbeat()) // ten polls of the live nodes
 	if s := b.host.status("bob", "ada"); s != online {
 		t.Fatalf("with a's clock a minute ahead, bob sees ada, connected to a, %v; want %v", s, online)
 	}
-	// The watch runs: once a is gone, bob is told ada is offline.
-	if err := na.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "bob told ada is offline once a is gone", func() bool { return b.host.status("bob", "ada") == offline })
+	bobToldAdaOfflineOnceAIsGone(t, na, b)
 }
 
 // TestFriendsOfANodeStayOnlineBeforeThisNodesClockIsMeasured: node b's
@@ -63,11 +55,7 @@ func TestFriendsOfANodeStayOnlineBeforeThisNodesClockIsMeasured(t *testing.T) {
 	nb := startNodeOn(t, rs, "b", behind)
 	a := startSocialNode(t, rs, "a", lists)
 	b := startSocialNodeOf(t, rs, "b", lists, nodeOptions{clock: behind})
-	b.login(t, "bob", 1)
-	waitFor(t, 10*time.Second, "bob's list read", func() bool { return b.loads.Load() == 1 })
-	a.login(t, "ada", 1)
-	online, offline := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE, tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
-	waitFor(t, 10*time.Second, "bob sees ada online", func() bool { return b.host.status("bob", "ada") == online })
+	online, _ := bobSeesAda(t, a, b)
 
 	b.peers.WatchNodes(nb.Nodes, nb.LocalTime, nb.Heartbeat(), time.Second)
 	time.Sleep(10 * nb.Heartbeat()) // ten polls of the live nodes
@@ -85,11 +73,7 @@ func TestFriendsOfANodeStayOnlineBeforeThisNodesClockIsMeasured(t *testing.T) {
 	if s := b.host.status("bob", "ada"); s != online {
 		t.Fatalf("with b's clock a minute behind, once b measured it, bob sees ada, connected to a, %v; want %v", s, online)
 	}
-	// The watch runs: once a is gone, bob is told ada is offline.
-	if err := na.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "bob told ada is offline once a is gone", func() bool { return b.host.status("bob", "ada") == offline })
+	bobToldAdaOfflineOnceAIsGone(t, na, b)
 }
 
 // TestFriendsOfANodeRolledBackSeeItsUsersOffline: node a crashes and is
@@ -106,11 +90,7 @@ func TestFriendsOfANodeRolledBackSeeItsUsersOffline(t *testing.T) {
 	nb := startNode(t, rs, "b")
 	a := startSocialNode(t, rs, "a", lists)
 	b := startSocialNode(t, rs, "b", lists)
-	b.login(t, "bob", 1)
-	waitFor(t, 10*time.Second, "bob's list read", func() bool { return b.loads.Load() == 1 })
-	a.login(t, "ada", 1)
-	online, offline := tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE, tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
-	waitFor(t, 10*time.Second, "bob sees ada online", func() bool { return b.host.status("bob", "ada") == online })
+	online, offline := bobSeesAda(t, a, b)
 	b.peers.WatchNodes(nb.Nodes, nb.LocalTime, nb.Heartbeat(), time.Second)
 	waitFor(t, 10*time.Second, "a's up written", func() bool {
 		nodes, err := nb.Nodes(context.Background())
@@ -176,4 +156,28 @@ func TestFriendsOfAnOlderNodeStayOnlineWhateverRedisClock(t *testing.T) {
 	if s := b.host.status("bob", "cal"); s != online {
 		t.Fatalf("with b's and the older c's clocks a minute ahead of Redis's, bob sees cal, connected to c, %v; want %v", s, online)
 	}
+}
+
+// bobSeesAda logs bob in on b and ada on a, friends, and waits until bob
+// sees ada online. It returns the online and offline statuses.
+func bobSeesAda(t *testing.T, a, b *socialNode) (online, offline tickroomv1.PresenceStatus) {
+	t.Helper()
+	b.login(t, "bob", 1)
+	waitFor(t, 10*time.Second, "bob's list read", func() bool { return b.loads.Load() == 1 })
+	a.login(t, "ada", 1)
+	online, offline = tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE, tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
+	waitFor(t, 10*time.Second, "bob sees ada online", func() bool { return b.host.status("bob", "ada") == online })
+	return online, offline
+}
+
+// bobToldAdaOfflineOnceAIsGone closes node a and waits until bob, on b,
+// is told ada is offline: the watch of the live nodes runs.
+func bobToldAdaOfflineOnceAIsGone(t *testing.T, na *Node, b *socialNode) {
+	t.Helper()
+	if err := na.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "bob told ada is offline once a is gone", func() bool {
+		return b.host.status("bob", "ada") == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
+	})
 }
