@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/store"
 )
@@ -217,6 +219,17 @@ func (r *storeRevocations) close(ctx context.Context) {
 	case <-r.done:
 	case <-time.After(revocationGiveUpWait):
 	}
+}
+
+var descSanctionsDropped = prometheus.NewDesc("tickroom_store_sanctions_dropped_total",
+	"Kicks, bans, unbans and sign-outs not written to the store, which held in memory until the process ended: the writes backed up past their queue, or the server shut down first.", nil, nil)
+
+// Describe and Collect export the writes dropped, for the admin
+// server's /metrics.
+func (r *storeRevocations) Describe(ch chan<- *prometheus.Desc) { ch <- descSanctionsDropped }
+
+func (r *storeRevocations) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descSanctionsDropped, prometheus.CounterValue, float64(r.dropped.Load()))
 }
 
 // revocationGiveUpWait is how long a close whose time ran out waits for

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -469,4 +470,39 @@ func lockSQLiteFile(t *testing.T, dir string) *sql.Conn {
 		t.Fatal(err)
 	}
 	return conn
+}
+
+// TestSanctionsDroppedAreCounted: kicks made faster than the store takes
+// them (here another program holds the SQLite file locked) hold in memory,
+// and past the writer's queue each one not to be stored is counted in
+// tickroom_store_sanctions_dropped_total, where an operator sees them
+// beside the log line; they were only logged.
+func TestSanctionsDroppedAreCounted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, DataDir: dir, AdminAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	conn := lockSQLiteFile(t, dir)
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	const kicks = 1100 // the writer's queue holds 1,024, and one in its hands
+	for i := range kicks {
+		if st := adminPost(t, srv, "/v1/admin/players/u"+strconv.Itoa(i)+"/kick", `{"reason":"spam"}`); st != 200 {
+			t.Fatalf("kick %d: %d", i, st)
+		}
+	}
+	resp, err := http.Get("http://" + srv.AdminAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var dropped float64 = -1
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(l, "tickroom_store_sanctions_dropped_total "); ok {
+			dropped, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if dropped < kicks-1025 || dropped > kicks-1024 {
+		t.Fatalf("tickroom_store_sanctions_dropped_total after %d kicks while the store was locked: %v (-1: not exported), want %d or %d", kicks, dropped, kicks-1025, kicks-1024)
+	}
 }

@@ -422,6 +422,9 @@ func (s *Server) startAdmin() error {
 		acfg.Collectors = append(acfg.Collectors, s.queue)
 		acfg.Results = s.db
 	}
+	if s.revocations != nil {
+		acfg.Collectors = append(acfg.Collectors, s.revocations)
+	}
 	s.adminConfig(&acfg)
 	ah, err := admin.New(acfg)
 	if err != nil {
