@@ -121,7 +121,10 @@
 // handshakes per TCP peer (Config.MaxHandshakesPerIP, 429) and in upgraded
 // connections per client address for their whole life
 // (Config.MaxConnsPerIP, 429; the address is Conn.ClientIP). A request
-// with two Host or Sec-WebSocket-Key headers is refused with 400.
+// with two Host or Sec-WebSocket-Key headers is refused with 400, as is
+// one that announces a body (Transfer-Encoding, or a Content-Length other
+// than 0): the opening handshake is a GET without one (RFC 6455 §4.1),
+// and the bytes of a body would otherwise be read as the first frames.
 //
 // # Behind a TCP proxy
 //

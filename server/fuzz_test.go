@@ -107,6 +107,8 @@ func FuzzHandshake(f *testing.F) {
 	f.Add([]byte("GET  HTTP/1.1\r\n\r\n"), uint8(1))
 	f.Add([]byte("\x16\x03\x01\r\n\r\n"), uint8(4))
 	f.Add(append([]byte(upgradeRequest("/echo", "")), maskedFrame(0x81, []byte("behind"))...), uint8(7))
+	f.Add(append([]byte(upgradeRequest("/echo", "Content-Length: 10\r\n")), maskedFrame(0x81, []byte("body"))...), uint8(6))
+	f.Add([]byte(upgradeRequest("/echo", "Transfer-Encoding: chunked\r\n")+"4\r\nbody\r\n0\r\n\r\n"), uint8(9))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		n1, st1, target1, key1 := parseChunked(data, len(data)+1)
 		n2, st2, target2, key2 := parseChunked(data, int(chunk)+1)

@@ -81,6 +81,13 @@ func (c *Conn) handshake(b []byte) int {
 
 // checkUpgrade applies RFC 6455 §4.2.1 and the server's policies to a
 // parsed GET request, returning the HTTP status to refuse with, or 0.
+//
+// The opening handshake is a GET without a body (RFC 6455 §4.1): a request
+// that announces one (Transfer-Encoding, or a Content-Length other than 0)
+// is refused, so the bytes of its body are never read as frames. A proxy in
+// front that reads the request the same way would forward them as a body;
+// one that does not (a request smuggled past it) would have them reach the
+// handler as a message no one sent as one.
 func (c *Conn) checkUpgrade(r *Request) (int, string) {
 	cfg := &c.srv.cfg
 	switch {
@@ -90,6 +97,10 @@ func (c *Conn) checkUpgrade(r *Request) (int, string) {
 		return 400, "duplicate Host"
 	case r.headerCount("Sec-WebSocket-Key") > 1:
 		return 400, "duplicate Sec-WebSocket-Key"
+	case r.headerCount("Transfer-Encoding") > 0:
+		return 400, "upgrade request with a body (Transfer-Encoding)"
+	case r.hasBodyLength():
+		return 400, "upgrade request with a body (Content-Length)"
 	case !r.headerHasToken("Upgrade", "websocket"):
 		return 400, "missing Upgrade: websocket"
 	case !r.headerHasToken("Connection", "upgrade"):

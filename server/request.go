@@ -148,6 +148,21 @@ func (r *Request) headerCount(name string) int {
 	return n
 }
 
+// hasBodyLength reports whether a Content-Length header gives any value
+// but 0: a body, or a length a proxy may read otherwise.
+func (r *Request) hasBodyLength() bool {
+	for i := 0; i < r.nheader; i++ {
+		if !strings.EqualFold(r.str(r.names[i]), "Content-Length") {
+			continue
+		}
+		v := r.str(r.values[i])
+		if v == "" || strings.Trim(v, "0") != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // headerHasToken reports whether any header named name holds token in its
 // comma-separated list (case-insensitive).
 func (r *Request) headerHasToken(name, token string) bool {
