@@ -85,14 +85,15 @@ func FuzzFrames(f *testing.F) {
 }
 
 // parseChunked feeds data to parseRequest in growing prefixes of chunk
-// bytes, as reads arrive, and returns the first decision.
+// bytes, as reads arrive, and returns the first decision: for a request,
+// its path and query, and on a line after them its host.
 func parseChunked(data []byte, chunk int) (int, parseStatus, string, string) {
 	var r Request
 	for end := min(chunk, len(data)); ; end = min(end+chunk, len(data)) {
 		n, st := parseRequest(data[:end], MaxRequestSize, &r)
 		if st != needMore || end == len(data) {
 			if st == 0 {
-				return n, st, r.Path + "?" + r.RawQuery, r.Header("Sec-WebSocket-Key")
+				return n, st, r.Path + "?" + r.RawQuery + "\r\n" + r.Host, r.Header("Sec-WebSocket-Key")
 			}
 			return n, st, "", ""
 		}
@@ -109,6 +110,10 @@ func FuzzHandshake(f *testing.F) {
 	f.Add(append([]byte(upgradeRequest("/echo", "")), maskedFrame(0x81, []byte("behind"))...), uint8(7))
 	f.Add(append([]byte(upgradeRequest("/echo", "Content-Length: 10\r\n")), maskedFrame(0x81, []byte("body"))...), uint8(6))
 	f.Add([]byte(upgradeRequest("/echo", "Transfer-Encoding: chunked\r\n")+"4\r\nbody\r\n0\r\n\r\n"), uint8(9))
+	f.Add([]byte(strings.Replace(upgradeRequest("/rec?token=t", ""), "/rec", "http://127.0.0.1:8080/rec", 1)), uint8(4))
+	f.Add([]byte(strings.Replace(upgradeRequest("/", ""), "/", "HTTPS://game.example?x", 1)), uint8(11))
+	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "/echo", "http://u@h/echo", 1)), uint8(2))
+	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "/echo", "ws://h/echo", 1)), uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		n1, st1, target1, key1 := parseChunked(data, len(data)+1)
 		n2, st2, target2, key2 := parseChunked(data, int(chunk)+1)
@@ -120,6 +125,9 @@ func FuzzHandshake(f *testing.F) {
 		}
 		if st1 == 0 && !bytes.HasSuffix(data[:n1], []byte("\r\n\r\n")) {
 			t.Fatalf("request head does not end with a blank line")
+		}
+		if st1 == 0 && !strings.HasPrefix(target1, "/") {
+			t.Fatalf("path of %q does not start with /", target1)
 		}
 	})
 }

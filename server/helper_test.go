@@ -78,6 +78,7 @@ type recorder struct {
 
 type recordedRequest struct {
 	path, query, token, header, subprotocol string
+	host                                    string     // Request.Host
 	clientIP                                netip.Addr // Request.ClientIP
 	connIP                                  netip.Addr // Conn.ClientIP during Accept
 }
@@ -96,7 +97,7 @@ func (r *recorder) Accept(c *Conn, req *Request) error {
 	defer r.mu.Unlock()
 	r.reqs = append(r.reqs, recordedRequest{
 		path: req.Path, query: req.RawQuery, token: req.Query("token"),
-		header: req.Header("X-Test"), subprotocol: req.Subprotocol,
+		header: req.Header("X-Test"), subprotocol: req.Subprotocol, host: req.Host,
 		clientIP: req.ClientIP, connIP: c.ClientIP(),
 	})
 	if r.refuse != nil {

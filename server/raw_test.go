@@ -257,7 +257,7 @@ func TestAcceptSeesRequestAndRefuses(t *testing.T) {
 		if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Protocol") != Subprotocol {
 			t.Fatalf("status %d, protocol %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Protocol"))
 		}
-		want := recordedRequest{path: "/rec", query: "room=7&token=abc%2Fdef", token: "abc/def", header: "yes", subprotocol: Subprotocol,
+		want := recordedRequest{path: "/rec", query: "room=7&token=abc%2Fdef", token: "abc/def", header: "yes", subprotocol: Subprotocol, host: "test",
 			clientIP: netip.MustParseAddr("127.0.0.1"), connIP: netip.MustParseAddr("127.0.0.1")}
 		if got := s.rec.lastRequest(); got != want {
 			t.Fatalf("Accept saw %+v, want %+v", got, want)

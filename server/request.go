@@ -44,13 +44,19 @@ type Request struct {
 	RemoteAddr net.Addr
 	// ClientIP is the client's IP address; see Conn.ClientIP.
 	ClientIP netip.Addr
+	// Host is the host the request names: the authority of a request
+	// target in absolute-form ("GET http://host:port/path", RFC 9112
+	// §3.2.2), which takes the place of the Host header's, or else the
+	// Host header's value.
+	Host string
 	// Subprotocol is the subprotocol the server selected, or "".
 	Subprotocol string
 
-	raw     []byte
-	names   [maxHeaders]span
-	values  [maxHeaders]span
-	nheader int
+	raw      []byte
+	absolute bool // the target is in absolute-form; Host is its authority
+	names    [maxHeaders]span
+	values   [maxHeaders]span
+	nheader  int
 }
 
 // Header returns the value of the first header named name (matched
@@ -231,10 +237,25 @@ func parseRequest(b []byte, max int, r *Request) (n int, st parseStatus) {
 	if string(line[:sp1]) != "GET" {
 		return n, 405
 	}
-	if target[0] != '/' {
-		return 0, 400
-	}
 	base := int32(sp1 + 1)
+	authority := span{-1, -1}
+	if target[0] != '/' {
+		// Absolute-form, which a server must accept (RFC 9112 §3.2.2):
+		// an http or https URI (RFC 6455 §4.1), whose authority is the
+		// request's host and whose path and query are served as the
+		// origin-form's would be.
+		a := schemeEnd(target)
+		if a < 0 {
+			return 0, 400
+		}
+		e := a
+		for e < len(target) && target[e] != '/' && target[e] != '?' {
+			e++
+		}
+		authority = span{base + int32(a), base + int32(e)}
+		base += int32(e)
+		target = target[e:]
+	}
 	path := span{base, base + int32(len(target))}
 	query := span{}
 	if q := bytes.IndexByte(target, '?'); q >= 0 {
@@ -242,6 +263,9 @@ func parseRequest(b []byte, max int, r *Request) (n int, st parseStatus) {
 		query = span{base + int32(q) + 1, base + int32(len(target))}
 	}
 	r.Path, r.RawQuery = r.str(path), r.str(query)
+	if r.Path == "" {
+		r.Path = "/" // an absolute URI's empty path (RFC 9112 §3.2.1)
+	}
 
 	pos := len(line) + 2
 	for pos < end {
@@ -266,7 +290,23 @@ func parseRequest(b []byte, max int, r *Request) (n int, st parseStatus) {
 		r.nheader++
 		pos += eol + 2
 	}
+	r.Host, r.absolute = r.str(authority), authority.start >= 0
+	if !r.absolute {
+		r.Host = r.Header("Host")
+	}
 	return n, 0
+}
+
+// schemeEnd returns where the authority of an absolute-form target starts
+// (after "http://" or "https://", the scheme in any case), or -1 for any
+// other target.
+func schemeEnd(target []byte) int {
+	for _, s := range [...]string{"http://", "https://"} {
+		if len(target) >= len(s) && strings.EqualFold(string(target[:len(s)]), s) {
+			return len(s)
+		}
+	}
+	return -1
 }
 
 // validMethod reports whether m is an HTTP method token.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,4 +65,72 @@ func (rc *rawClient) answer() (int, string) {
 		rc.t.Fatalf("read response body: %v", err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// A request target in absolute-form (RFC 9112 §3.2.2), as a client that
+// takes the server for a proxy sends it, is served as its origin-form
+// would be: its path routes the upgrade and its host is the request's,
+// in the place of the Host header's. Its authority is checked as Host is.
+func TestAbsoluteFormTarget(t *testing.T) {
+	s := startServer(t, Config{CloseTimeout: time.Minute})
+	addr := s.Addr().String()
+	absolute := func(target, extra string) string {
+		return strings.Replace(upgradeRequest("/", extra), "GET / ", "GET "+target+" ", 1)
+	}
+	for _, tc := range []struct {
+		name, req         string
+		path, query, host string
+	}{
+		{"http", absolute("http://"+addr+"/rec?token=abc%2Fdef&room=7", ""), "/rec", "token=abc%2Fdef&room=7", addr},
+		{"scheme in capitals, https", absolute("HTTPS://game.example/rec", ""), "/rec", "", "game.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := &rawClient{t: t, nc: dialRaw(t, s)}
+			rc.br = bufio.NewReader(rc.nc)
+			rc.write([]byte(tc.req))
+			if status, body := rc.answer(); status != 101 {
+				t.Fatalf("answer %d %q, want 101", status, body)
+			}
+			s.rec.waitOpened(t)
+			got := s.rec.lastRequest()
+			if got.path != tc.path || got.query != tc.query || got.host != tc.host {
+				t.Fatalf("Accept saw path %q query %q host %q, want %q %q %q", got.path, got.query, got.host, tc.path, tc.query, tc.host)
+			}
+		})
+	}
+	t.Run("frames after the upgrade", func(t *testing.T) {
+		rc := &rawClient{t: t, nc: dialRaw(t, s)}
+		rc.br = bufio.NewReader(rc.nc)
+		rc.write([]byte(absolute("http://"+addr+"/echo", "")))
+		if status, body := rc.answer(); status != 101 {
+			t.Fatalf("answer %d %q, want 101", status, body)
+		}
+		rc.write(maskedFrame(0x81, []byte("absolute")))
+		if h, p, err := rc.readData(); err != nil || string(p) != "absolute" {
+			t.Fatalf("echo: %v %q %v", h.OpCode, p, err)
+		}
+	})
+	for _, tc := range []struct {
+		name, req string
+		status    int
+		reason    string
+	}{
+		{"no host", absolute("http:///rec", ""), 400, "request target without a host"},
+		{"userinfo", absolute("http://user:pw@"+addr+"/rec", ""), 400, "userinfo in the request target"},
+		{"other scheme", absolute("ws://"+addr+"/rec", ""), 400, "Bad Request"},
+		{"no Host header", strings.Replace(absolute("http://"+addr+"/rec", ""), "Host: test\r\n", "", 1), 400, "missing Host"},
+		{"two Host headers", absolute("http://"+addr+"/rec", "Host: other\r\n"), 400, "duplicate Host"},
+		{"unknown path", absolute("http://"+addr+"/nope", ""), 404, "no WebSocket endpoint at this path"},
+		{"no path", absolute("http://"+addr+"?token=t", ""), 404, "no WebSocket endpoint at this path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := &rawClient{t: t, nc: dialRaw(t, s)}
+			rc.br = bufio.NewReader(rc.nc)
+			rc.write([]byte(tc.req))
+			if status, body := rc.answer(); status != tc.status || body != tc.reason+"\n" {
+				t.Fatalf("answer %d %q, want %d %q", status, body, tc.status, tc.reason+"\n")
+			}
+			rc.expectEOF("after the refusal")
+		})
+	}
 }
