@@ -105,3 +105,58 @@ func TestFailBehindFramesGnetHolds(t *testing.T) {
 	}
 	rc.expectEOF("after the close frame that failed the connection")
 }
+
+// A peer that is sending a large message when the server closes finishes
+// it before it reads the close frame and answers; the rest of that
+// message, up to MaxMessageSize, is read for it on top of maxDrain, so
+// its close is read and the TCP connection ends cleanly. Past maxDrain,
+// the server reset the connection under a peer still within its message.
+func TestCloseWhileThePeerSendsALargeMessage(t *testing.T) {
+	s := startServer(t, Config{CloseTimeout: time.Minute}) // MaxMessageSize 1 MiB, MaxFrameSize 64 KiB
+	rc := dialWS(t, s, "/rec")
+	c := s.rec.waitOpened(t)
+	const fragments, size = 16, 60 << 10
+	fragment := func(i int) []byte {
+		b0 := byte(ws.OpContinuation)
+		switch i {
+		case 0:
+			b0 = byte(ws.OpBinary)
+		case fragments - 1:
+			b0 |= 0x80
+		}
+		return maskedFrame(b0, bytes.Repeat([]byte{byte(i)}, size))
+	}
+	// The first quarter of the message, then a ping: its pong says the
+	// server has read the fragments before it.
+	var first []byte
+	for i := range fragments / 4 {
+		first = append(first, fragment(i)...)
+	}
+	rc.write(append(first, maskedFrame(0x89, []byte("p"))...))
+	for {
+		h, _, err := rc.readFrame()
+		if err != nil {
+			t.Fatalf("waiting for the pong: %v", err)
+		}
+		if h.OpCode == ws.OpPong {
+			break
+		}
+	}
+	c.Close(4000, "closing")
+	// The peer sends the rest of its message (720 KiB), then reads the
+	// close frame and answers it.
+	var rest []byte
+	for i := fragments / 4; i < fragments; i++ {
+		rest = append(rest, fragment(i)...)
+	}
+	if _, err := rc.nc.Write(append(rest, maskedFrame(0x88, closePayload(4000, ""))...)); err != nil {
+		t.Fatalf("sending the rest of the message and the close: %v", err)
+	}
+	if code := rc.readClose(); code != 4000 {
+		t.Fatalf("close code %d, want 4000", code)
+	}
+	rc.expectEOF("after the closing handshake")
+	if e := s.rec.waitClose(t); e.code != 4000 {
+		t.Fatalf("OnClose %+v, want 4000", e)
+	}
+}

@@ -70,7 +70,7 @@ type Conn struct {
 	rateLast    int64         // unix ns of the last refill
 	lingerBytes int64         // outBytes when linger began, counted in Server.lingerHeld
 	utf8Done    int32         // msg[:utf8Done] is validated UTF-8
-	drained     int32         // bytes read and ignored while lingering or closing
+	drained     int32         // bytes read and ignored while lingering or closing; starts below 0 by messageRest
 	inNeed      int32         // bytes the unfinished frame at the front of gnet's buffer needs; 0 when unknown
 	inKept      int32         // bytes left in gnet's buffer at the end of the last read
 	refuse      int16         // HTTP status to refuse with at the first read

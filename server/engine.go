@@ -10,7 +10,9 @@ import (
 )
 
 // maxDrain is how many bytes a lingering or closing connection (an HTTP
-// refusal or our close frame sent) may still send before it is reset.
+// refusal or our close frame sent) may still send before it is reset,
+// past the rest of a message it was sending when our close frame went out
+// (messageRest).
 const maxDrain = 256 << 10
 
 // engine adapts Server to gnet's event callbacks. Every callback but
