@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom"
+	"github.com/tickroom/tickroom/server/admin"
 )
 
 // httpClient is one keep-alive connection to the public HTTP port from a
@@ -233,5 +234,46 @@ func TestServerServesLargePage(t *testing.T) {
 		if err != nil || resp.StatusCode != tc.wantStatus || !bytes.Equal(body, data[tc.from:tc.to]) {
 			t.Fatalf("GET %q: %d, %d bytes (%v); want %d, %d bytes as written", tc.rng, resp.StatusCode, len(body), err, tc.wantStatus, tc.to-tc.from)
 		}
+	}
+}
+
+// TestAdminPortConnectionsBounded runs the attack of a client that holds
+// connections to the admin port, where no token is asked before a
+// request is read: past its cap, with every connection serving a request
+// (each a notice whose body never comes), a new one gets 503; each
+// stalled request gets 408 at the body timeout and its connection
+// closes, and then the port serves again.
+func TestAdminPortConnectionsBounded(t *testing.T) {
+	srv, _, _ := start(t, tickroom.Options{AdminAddr: "127.0.0.1:0", AdminToken: "s3cret"})
+	addr := srv.AdminAddr()
+	stalled := make([]*httpClient, admin.DefaultMaxConns)
+	for i := range stalled {
+		c := dialFrom(t, addr, "127.0.0.1")
+		st, _ := c.send("POST /v1/admin/notify HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 20\r\n\r\n")
+		if st != http.StatusContinue {
+			t.Fatalf("stalled notice %d: status %d, want 100", i, st)
+		}
+		stalled[i] = c
+	}
+	began := time.Now()
+	if st, body := dialFrom(t, addr, "127.0.0.1").send("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"); st != http.StatusServiceUnavailable || !strings.Contains(body, "too many connections") {
+		t.Fatalf("a connection past the admin port's %d, all serving a request: %d %q, want 503", len(stalled), st, body)
+	}
+	for _, c := range stalled {
+		_ = c.nc.SetReadDeadline(began.Add(20 * time.Second))
+		resp, err := http.ReadResponse(c.br, nil)
+		if err != nil {
+			t.Fatalf("a notice whose body never came: %v, want a 408 at the body timeout", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Fatalf("a notice whose body never came: %d, want 408", resp.StatusCode)
+		}
+		if !c.closedWithin(5 * time.Second) {
+			t.Fatal("the connection of a notice whose body never came stayed open")
+		}
+	}
+	if st, _ := dialFrom(t, addr, "127.0.0.1").send("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"); st != http.StatusOK {
+		t.Fatalf("/healthz once the stalled requests ended: %d, want 200", st)
 	}
 }

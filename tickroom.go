@@ -370,10 +370,11 @@ func (s *Server) startPublic() error {
 }
 
 // maxHTTPHeader caps a request's head (its line and headers) on the public
-// and admin HTTP ports, as server.Config.MaxRequestSize caps an upgrade
-// request's: net/http's own default, a megabyte, let every connection
-// still sending its head hold that much for the header timeout. net/http
-// allows 4 KiB more; past it the answer is 431 and the connection closes.
+// HTTP port (admin.Handler.Server caps the admin port's alike), as
+// server.Config.MaxRequestSize caps an upgrade request's: net/http's own
+// default, a megabyte, let every connection still sending its head hold
+// that much for the header timeout. net/http allows 4 KiB more; past it
+// the answer is 431 and the connection closes.
 const maxHTTPHeader = 8 << 10
 
 // revoked reports why the WebSocket upgrade refuses a verified session
@@ -408,7 +409,7 @@ func (s *Server) startAdmin() error {
 	case "":
 		addr, fallback = DefaultAdminAddr, true
 	}
-	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games, Drain: s.RequestDrain}
+	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games, Drain: s.RequestDrain, IdleTimeout: s.opts.HTTPIdleTimeout}
 	if s.node != nil {
 		acfg.Ready = append(acfg.Ready, s.node.Ready)
 		acfg.Collectors = append(acfg.Collectors, s.dir, s.migrator, s.xnode.peers)
@@ -441,7 +442,7 @@ func (s *Server) startAdmin() error {
 		s.log.Warn("admin server off: default address unavailable", "addr", addr, "err", err)
 		return nil
 	}
-	s.admin = &http.Server{Handler: ah, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: maxHTTPHeader, IdleTimeout: s.opts.HTTPIdleTimeout, ErrorLog: s.httpErrorLog()}
+	s.admin, ln = ah.Server(ln)
 	s.adminAddr = ln.Addr()
 	go serve(s.admin, ln, s.log, "admin http server")
 	return nil

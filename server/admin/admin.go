@@ -15,11 +15,21 @@
 // too, so that a guesser never learns it found it; its clientip.Limiter
 // table keeps the addresses seen last.
 //
+// The port is bounded as the public HTTP port is (Handler.Server), since
+// anyone who reaches it may open connections before a token is asked: at
+// most Config.MaxConns connections (32), the idle ones closed first for
+// a new one and the excess answered 503; a request head within
+// Config.HeaderTimeout (5 s) and 8 KiB, a body within Config.BodyTimeout
+// (10 s, else 408) and 64 KiB (else 413), each write of an answer taken
+// within 30 s, and a keep-alive connection closed after
+// Config.IdleTimeout (60 s) idle. docs/limits.md lists them.
+//
 // /metrics is served by the Prometheus client library; metrics.go says why
 // tickroom's own counters stay atomics read by a custom collector.
 package admin
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -88,6 +98,20 @@ type Config struct {
 	// for itself (a cluster's come from its registry). Zero value means
 	// none.
 	URLs func() (ws, http string)
+
+	// MaxConns caps the TCP connections the admin port holds at once
+	// (Server). Zero value means DefaultMaxConns.
+	MaxConns int
+	// HeaderTimeout bounds the read of a request's head, from the
+	// connection's opening or the end of its idle wait (Server). Zero
+	// value means DefaultHeaderTimeout.
+	HeaderTimeout time.Duration
+	// BodyTimeout bounds the read of a request's body (Server). Zero
+	// value means DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that has sent no request
+	// for this long (Server). Zero value means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // Handler serves the operator endpoints. It is an http.Handler; serve it
@@ -110,6 +134,7 @@ type Handler struct {
 	cluster Cluster
 	nodeID  string
 	urls    func() (string, string)
+	bounds  bounds
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -125,6 +150,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.NodeID == "" {
 		cfg.NodeID = "local"
 	}
+	if cfg.MaxConns < 0 || cfg.HeaderTimeout < 0 || cfg.BodyTimeout < 0 || cfg.IdleTimeout < 0 {
+		return nil, fmt.Errorf("%w: MaxConns, HeaderTimeout, BodyTimeout and IdleTimeout may not be negative", ErrConfig)
+	}
 	h := &Handler{
 		hub: cfg.Hub, srv: cfg.Server, log: cfg.Logger,
 		token: sha256.Sum256([]byte(cfg.Token)), noToken: cfg.Token == "",
@@ -132,6 +160,10 @@ func New(cfg Config) (*Handler, error) {
 		mux: http.NewServeMux(), started: time.Now(),
 		ready: cfg.Ready, extra: cfg.Collectors, results: cfg.Results, games: cfg.Games, drain: cfg.Drain,
 		cluster: cfg.Cluster, nodeID: cfg.NodeID, urls: cfg.URLs,
+		bounds: bounds{
+			maxConns: cmp.Or(cfg.MaxConns, DefaultMaxConns), header: cmp.Or(cfg.HeaderTimeout, DefaultHeaderTimeout),
+			body: cmp.Or(cfg.BodyTimeout, DefaultBodyTimeout), idle: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout),
+		},
 	}
 	m := h.mux
 	m.HandleFunc("GET /healthz", h.healthz)
@@ -362,7 +394,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	err := dec.Decode(v)
 	var tooLarge *http.MaxBytesError
 	if err == nil {
-		if _, next := dec.Token(); errors.As(next, &tooLarge) {
+		if _, next := dec.Token(); errors.As(next, &tooLarge) || errors.Is(next, os.ErrDeadlineExceeded) {
 			err = next
 		} else if !errors.Is(next, io.EOF) {
 			err = errors.New("data after the JSON value")
@@ -371,6 +403,9 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	switch {
 	case errors.As(err, &tooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d KiB", maxBody>>10))
+		return false
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		writeError(w, http.StatusRequestTimeout, "request body not sent in time")
 		return false
 	case err != nil && !errors.Is(err, io.EOF):
 		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())

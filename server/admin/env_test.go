@@ -59,6 +59,15 @@ func (b *logBuffer) String() string {
 
 func start(t testing.TB, token string) *env {
 	t.Helper()
+	return startWith(t, token, nil)
+}
+
+// startWith is start with the admin Config adjusted by adjust; then the
+// admin handler is served by its own Server, with the admin port's
+// bounds. (start's httptest server has net/http's: a test may send
+// heads of a megabyte and open any number of connections.)
+func startWith(t testing.TB, token string, adjust func(*admin.Config)) *env {
+	t.Helper()
 	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "test", Secret: bytes.Repeat([]byte{9}, 32)}}})
 	if err != nil {
 		t.Fatal(err)
@@ -84,11 +93,19 @@ func start(t testing.TB, token string) *env {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	ah, err := admin.New(admin.Config{Hub: h, Server: srv, Token: token, Games: reg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	acfg := admin.Config{Hub: h, Server: srv, Token: token, Games: reg, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	if adjust != nil {
+		adjust(&acfg)
+	}
+	ah, err := admin.New(acfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(ah)
+	hs := httptest.NewUnstartedServer(ah)
+	if adjust != nil {
+		hs.Config, hs.Listener = ah.Server(hs.Listener)
+	}
+	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -22,7 +22,7 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	hs := httptest.NewServer(ah) // http.Server{Addr: "127.0.0.1:9090", Handler: ah} in production
+	hs := httptest.NewServer(ah) // ah.Server(ln) on the admin address in production
 	defer hs.Close()
 
 	resp, _ := http.Get(hs.URL + "/v1/admin/rooms")

@@ -23,11 +23,14 @@ const (
 // off. net/http's ReadTimeout and WriteTimeout are whole-request bounds
 // that would do the latter. A handler that streams for long (a spectator
 // stream) bounds its own writes and is served outside it.
-func TimeBound(h http.Handler) http.Handler {
+func TimeBound(h http.Handler) http.Handler { return TimeBoundBody(h, BodyTimeout) }
+
+// TimeBoundBody is TimeBound with body as the time to read a body.
+func TimeBoundBody(h http.Handler, body time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		if r.ContentLength != 0 {
-			_ = rc.SetReadDeadline(time.Now().Add(BodyTimeout))
+			_ = rc.SetReadDeadline(time.Now().Add(body))
 		}
 		h.ServeHTTP(&boundWriter{ResponseWriter: w, rc: rc}, r)
 	})
