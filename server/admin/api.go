@@ -240,19 +240,19 @@ func (h *Handler) listPlayers(w http.ResponseWriter, r *http.Request) {
 // localPlayers returns p's page of this node's online users and how many
 // matched.
 func (h *Handler) localPlayers(p page) ([]playerRow, int) {
-	all := h.hub.Players()
-	matched := all[:0]
-	for _, pl := range all {
-		if p.matches(pl.UserID, pl.Name) {
-			matched = append(matched, pl)
-		}
+	var match func(id, name string) bool
+	if p.q != "" {
+		match = func(id, name string) bool { return p.matches(id, name) }
 	}
-	lo, hi := p.window(len(matched))
-	out := make([]playerRow, 0, hi-lo)
-	for _, pl := range matched[lo:hi] {
+	// Only the page's records are built: each refresh of a list built
+	// every online user's under the lock friend and presence operations
+	// take.
+	page, total := h.hub.PlayerPage(match, p.offset, p.limit)
+	out := make([]playerRow, 0, len(page))
+	for _, pl := range page {
 		out = append(out, playerRow{PlayerInfo: pl, Node: h.nodeID})
 	}
-	return out, len(matched)
+	return out, total
 }
 
 // getPlayer answers one online user; in a cluster, the node it is

@@ -172,10 +172,8 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	for _, g := range sortedKeys(games) {
 		o.Games = append(o.Games, gameJSON{Game: g, Rooms: perGameRooms[g], Ticks: toTickJSON(games[g])})
 	}
-	for _, p := range h.hub.Players() {
-		if len(o.Players) == overviewLimit {
-			break
-		}
+	players, _ := h.hub.PlayerPage(nil, 0, overviewLimit)
+	for _, p := range players {
 		ps := playerSummary{UserID: p.UserID, Name: p.Name, Rooms: p.Rooms, Connections: len(p.Connections)}
 		ps.Congested = slices.ContainsFunc(p.Connections, func(c hub.ConnInfo) bool { return c.Congested })
 		o.Players = append(o.Players, ps)

@@ -246,3 +246,40 @@ func TestListSearchAndPaging(t *testing.T) {
 		}
 	}
 }
+
+// TestPlayerPagesOfAFullerNode: with more users online than a page holds,
+// the player list gives the default page of 50 in id order and counts
+// every one, a search pages its matches, and the overview lists each
+// player with its room and connection.
+func TestPlayerPagesOfAFullerNode(t *testing.T) {
+	e := start(t, adminToken)
+	const users = 55
+	var ids []string
+	for i := range users {
+		id := fmt.Sprintf("p%02d", i)
+		e.connect(id).join("")
+		ids = append(ids, id)
+	}
+	if got, total := listed(t, e, "/v1/admin/players"); total != "55" || strings.Join(got, ",") != strings.Join(ids[:50], ",") {
+		t.Fatalf("the default page: %v (total %s), want %v (55)", got, total, ids[:50])
+	}
+	if got, total := listed(t, e, "/v1/admin/players?q=P4&offset=8"); total != "10" || strings.Join(got, ",") != "p48,p49" {
+		t.Fatalf("a search's last page: %v (total %s), want p48,p49 (10)", got, total)
+	}
+	status, body := e.do("GET", "/v1/admin/overview", adminToken, "")
+	var o struct {
+		Players []struct {
+			UserID      string   `json:"user_id"`
+			Rooms       []string `json:"rooms"`
+			Connections int      `json:"connections"`
+		} `json:"players"`
+	}
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &o) != nil || len(o.Players) != users {
+		t.Fatalf("overview: %d, %d players, want %d", status, len(o.Players), users)
+	}
+	for i, p := range o.Players {
+		if p.UserID != ids[i] || len(p.Rooms) != 1 || p.Connections != 1 {
+			t.Fatalf("overview player %d: %+v, want %s in one room on one connection", i, p, ids[i])
+		}
+	}
+}

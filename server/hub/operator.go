@@ -36,6 +36,14 @@ var (
 // goroutine.
 func (h *Hub) Players() []PlayerInfo { return h.social.Players() }
 
+// PlayerPage returns the online users that match keeps (every one when
+// nil), sorted by id: at most limit of them from the offset-th, and how
+// many matched. It builds the records of that page only; match runs
+// outside the lock the social operations share. Safe from any goroutine.
+func (h *Hub) PlayerPage(match func(userID, name string) bool, offset, limit int) ([]PlayerInfo, int) {
+	return h.social.PlayerPage(match, offset, limit)
+}
+
 // Player returns one online user; false when the user is offline. Safe
 // from any goroutine.
 func (h *Hub) Player(userID string) (PlayerInfo, bool) { return h.social.Player(userID) }
