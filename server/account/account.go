@@ -60,6 +60,34 @@
 // 429 with Retry-After. Password logins are limited per address by
 // POST /v1/login (auth.Config.GuestLoginRate).
 //
+// Wrong passwords are limited per account besides, whatever their
+// addresses, since many addresses together could otherwise guess one
+// account's password at their number times the address rate: each
+// account has a bucket of wrong password logins (DefaultWrongPasswordRate,
+// one a minute, with a burst of DefaultWrongPasswordBurst, 10), and each
+// address that gave it a wrong password is remembered for it for
+// WrongPasswordMemory (an hour; an IPv6 /64, and a /48 once
+// clientip.V6SiteFactor of its /64s did). While the account's bucket is
+// spent, a password login of it from such an address is refused with 429
+// and Retry-After before its hash runs (auth.WrongPasswordsError), so the
+// guesses past the bound cost no argon2 time either. A guess takes its
+// token before the hash, so guesses sent at once count as well as one
+// after the other; a right password, or a check the server could not run
+// (503), gives it back. The trade-off is
+// the lock-out: a limit that refused every password login of a spent
+// account would let anyone lock its owner out by guessing. So a guesser
+// cannot shut every way in: a device secret logs the account in whatever
+// its wrong passwords (a device login checks no password), and a password
+// login from an address that has not guessed wrong is checked as usual,
+// so the owner still logs in with the right password from any other
+// address. The price is one checked guess per new address (and 16 per
+// new /48) an hour while the account is spent, against its number times
+// the address login rate before; a right password from an address that
+// guessed wrong waits like a guess, since before the hash the two cannot
+// be told apart. The buckets and the remembered addresses are kept for
+// Config.WrongPasswordKeys accounts and addresses, least recently used
+// first out, as the other limits; a successful login resets neither.
+//
 // A Service's methods are safe from any goroutine; they wait on the store,
 // so they belong on HTTP handlers, never on an event loop.
 package account
@@ -72,6 +100,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -110,6 +139,22 @@ type Config struct {
 	// from them the accounts, the claim limits track; past it the least
 	// recently used is forgotten. Zero value means DefaultClaimKeys.
 	ClaimKeys int
+	// WrongPasswordRate is how many wrong password logins one account
+	// may take per second, sustained, whatever their addresses; past it,
+	// and past WrongPasswordBurst, a password login of the account from
+	// an address that guessed it wrong (within WrongPasswordMemory) is
+	// refused before its hash with a *auth.WrongPasswordsError (429 with
+	// Retry-After). Zero value means DefaultWrongPasswordRate; rate.Inf
+	// turns the limit off; a negative or NaN rate makes New fail.
+	WrongPasswordRate rate.Limit
+	// WrongPasswordBurst is how many wrong password logins one account
+	// may take at once. Zero value means DefaultWrongPasswordBurst.
+	WrongPasswordBurst int
+	// WrongPasswordKeys bounds the accounts, and apart from them the
+	// addresses (and IPv6 /48s) of each account, the wrong password
+	// limit tracks; past it the least recently used is forgotten. Zero
+	// value means DefaultWrongPasswordKeys.
+	WrongPasswordKeys int
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client address of a claim (as auth.Config.TrustedProxies).
 	TrustedProxies clientip.Trusted
@@ -140,7 +185,19 @@ const (
 	DefaultClaimBurst                = 5
 	DefaultUserClaimBurst            = 3
 	DefaultClaimKeys                 = 16384
+	// DefaultWrongPasswordRate: one wrong password login a minute per
+	// account, sustained.
+	DefaultWrongPasswordRate  rate.Limit = 1.0 / 60
+	DefaultWrongPasswordBurst            = 10
+	DefaultWrongPasswordKeys             = 16384
 )
+
+// WrongPasswordMemory is how long an address (an IPv6 /64; a /48 after
+// clientip.V6SiteFactor of its /64s) that gave an account a wrong
+// password counts as one that guessed it: while the account's wrong
+// passwords are past their limit, such an address's password logins of
+// it are refused before the hash, and any other address's are checked.
+const WrongPasswordMemory = time.Hour
 
 // Password length bounds, in bytes.
 const (
@@ -171,6 +228,8 @@ type Service struct {
 
 	claimAddrs *clientip.Limiter         // claims per client address
 	claimUsers *clientip.Buckets[string] // claims per account
+	wrongUsers *clientip.Buckets[string] // wrong password logins per account
+	wrongAddrs *clientip.Limiter         // addresses that guessed wrong, scoped by account
 	revoked    func(auth.Claims, time.Time) (string, bool)
 	signOut    func(string, time.Time, time.Time) time.Time
 }
@@ -182,10 +241,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Users == nil {
 		return nil, fmt.Errorf("%w: Users is required", ErrConfig)
 	}
-	if cfg.MaxHashes < 0 || cfg.MaxHashWaiting < 0 || cfg.ClaimRate < 0 || cfg.ClaimBurst < 0 || cfg.UserClaimBurst < 0 || cfg.ClaimKeys < 0 {
+	if cfg.MaxHashes < 0 || cfg.MaxHashWaiting < 0 || cfg.ClaimRate < 0 || cfg.ClaimBurst < 0 || cfg.UserClaimBurst < 0 || cfg.ClaimKeys < 0 ||
+		cfg.WrongPasswordRate < 0 || cfg.WrongPasswordBurst < 0 || cfg.WrongPasswordKeys < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	if err := limits.NonNegative("ClaimRate", cfg.ClaimRate); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err) // NaN
+	}
+	if err := limits.NonNegative("WrongPasswordRate", cfg.WrongPasswordRate); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err) // NaN
 	}
 	def := func(v *int, d int) {
@@ -198,8 +261,19 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.ClaimBurst, DefaultClaimBurst)
 	def(&cfg.UserClaimBurst, DefaultUserClaimBurst)
 	def(&cfg.ClaimKeys, DefaultClaimKeys)
+	def(&cfg.WrongPasswordBurst, DefaultWrongPasswordBurst)
+	def(&cfg.WrongPasswordKeys, DefaultWrongPasswordKeys)
 	if cfg.ClaimRate == 0 {
 		cfg.ClaimRate = DefaultClaimRate
+	}
+	if cfg.WrongPasswordRate == 0 {
+		cfg.WrongPasswordRate = DefaultWrongPasswordRate
+	}
+	// An address's mark: one wrong password, refilled in
+	// WrongPasswordMemory; off with the account limit.
+	markRate := rate.Every(WrongPasswordMemory)
+	if cfg.WrongPasswordRate >= rate.Inf {
+		markRate = rate.Inf
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -209,6 +283,8 @@ func New(cfg Config) (*Service, error) {
 		hashes: make(chan struct{}, cfg.MaxHashes), maxWaiting: int64(cfg.MaxHashWaiting),
 		claimAddrs: clientip.NewLimiter(cfg.ClaimRate, cfg.ClaimBurst, cfg.ClaimKeys),
 		claimUsers: clientip.NewBuckets[string](cfg.ClaimRate, cfg.UserClaimBurst, cfg.ClaimKeys),
+		wrongUsers: clientip.NewBuckets[string](cfg.WrongPasswordRate, cfg.WrongPasswordBurst, cfg.WrongPasswordKeys),
+		wrongAddrs: clientip.NewLimiter(markRate, 1, cfg.WrongPasswordKeys),
 	}, nil
 }
 
@@ -286,8 +362,10 @@ func (s *Service) seen(ctx context.Context, id string) error {
 	return err
 }
 
-// Password implements auth.Accounts.
-func (s *Service) Password(ctx context.Context, name, password string) (auth.Account, string, error) {
+// Password implements auth.Accounts. A login of an account past its
+// wrong passwords, from an address that guessed it wrong, is refused
+// before the hash (see Config.WrongPasswordRate).
+func (s *Service) Password(ctx context.Context, name, password string, client netip.Addr) (auth.Account, string, error) {
 	// A claimed name is stored as ValidateName gives it (NFKC, usual
 	// widths, spaces trimmed), so the name given is read in that form: one
 	// typed decomposed, full-width or with an extra space is the same name.
@@ -307,12 +385,38 @@ func (s *Service) Password(ctx context.Context, name, password string) (auth.Acc
 	if encoded == "" {
 		encoded = dummyHash()
 	}
+	// A guess of a claimed account takes one of its wrong passwords
+	// before the hash; past them, the one guess of an address that has
+	// not guessed it wrong. A right password, or a check that did not run,
+	// gives it back.
+	guessable := u.ID != "" && u.PasswordHash != ""
+	var refund func()
+	if guessable {
+		now := time.Now()
+		if ok, wait := s.wrongUsers.Allow(u.ID, now); ok {
+			refund = func() { s.wrongUsers.Refund(u.ID, time.Now()) }
+		} else if ok, mark := s.wrongAddrs.AllowIn(u.ID, client, now); ok {
+			refund = func() { s.wrongAddrs.RefundIn(u.ID, client, time.Now()) }
+		} else {
+			return auth.Account{}, "", &auth.WrongPasswordsError{Wait: min(wait, mark)}
+		}
+	}
 	ok, err := s.verify(ctx, password, encoded)
 	if err != nil {
+		if refund != nil {
+			refund()
+		}
 		return auth.Account{}, "", err
 	}
 	if !ok || u.ID == "" {
+		if guessable {
+			// The address guessed it wrong (taken if not yet).
+			s.wrongAddrs.AllowIn(u.ID, client, time.Now())
+		}
 		return auth.Account{}, "", auth.ErrBadPassword
+	}
+	if refund != nil {
+		refund()
 	}
 	secret, hash := newDeviceSecret()
 	if err := s.users.AddDevice(ctx, u.ID, hash); err != nil {

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 )
 
@@ -18,9 +19,11 @@ type Accounts interface {
 	// Device returns the account a device secret belongs to, or
 	// ErrUnknownDevice.
 	Device(ctx context.Context, deviceSecret string) (Account, error)
-	// Password checks a claimed name's password and returns the account
-	// and a new device secret for this device, or ErrBadPassword.
-	Password(ctx context.Context, name, password string) (Account, string, error)
+	// Password checks a claimed name's password, given from the client
+	// address client, and returns the account and a new device secret for
+	// this device, or ErrBadPassword; or a *WrongPasswordsError, without
+	// checking, while the account's wrong passwords are past their limit.
+	Password(ctx context.Context, name, password string, client netip.Addr) (Account, string, error)
 	// Identity returns the account linked to subject, making one (user id
 	// = subject, display name = name) on its first login.
 	Identity(ctx context.Context, subject, name string) (Account, error)
@@ -46,6 +49,19 @@ var (
 	// BusyRetryAfter.
 	ErrBusy = errors.New("auth: accounts busy")
 )
+
+// WrongPasswordsError reports a password login refused before its check:
+// the account's wrong passwords are past their limit. Wait is how long
+// until a login of it would be checked again. POST /v1/login answers it
+// 429 with Retry-After.
+type WrongPasswordsError struct{ Wait time.Duration }
+
+// WrongPasswordsMessage is the error text of a WrongPasswordsError's 429.
+const WrongPasswordsMessage = "too many wrong passwords for this account"
+
+func (e *WrongPasswordsError) Error() string {
+	return "auth: too many wrong passwords for this account"
+}
 
 // BusyRetryAfter is the Retry-After an ErrBusy answer carries, and
 // ErrBusyMessage its error text.

@@ -24,7 +24,10 @@
 //     matter.
 //   - Guest logins are limited per client address with golang.org/x/time/rate
 //     (Config.GuestLoginRate, loginlimit.go): off the hot path, and its
-//     reservations give the Retry-After a refused client needs.
+//     reservations give the Retry-After a refused client needs. Device and
+//     password logins share that limit; wrong passwords are limited per
+//     account too, by the Accounts (package account), which refuse a
+//     login past it with a WrongPasswordsError (429).
 //   - Display names go through the PRECIS Nickname profile of
 //     golang.org/x/text/secure/precis (RFC 8266) and a confusables policy of
 //     our own; see ValidateName.

@@ -54,7 +54,9 @@ type ErrorResponse struct {
 // token that fails verification; 403 for a guest login when guests are
 // disabled; 405 for any method but POST; 413 for a body over
 // Config.MaxBodyBytes; 429 with Retry-After (seconds) for a guest login
-// over Config.GuestLoginRate from its address; 503 when the accounts are
+// over Config.GuestLoginRate from its address, and for a password login
+// the accounts refuse while its account's wrong passwords are past their
+// limit (WrongPasswordsError); 503 when the accounts are
 // unavailable, with Retry-After when too many password checks wait
 // (ErrBusy). Every error body is an ErrorResponse.
 func (a *Authority) LoginHandler() http.Handler { return http.HandlerFunc(a.serveLogin) }
@@ -88,8 +90,9 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 	var claims Claims
 	var device string
 	acc := a.cfg.Accounts
+	client := a.cfg.TrustedProxies.FromRequest(r)
 	limited := func() bool {
-		ok, wait := a.guests.Allow(a.cfg.TrustedProxies.FromRequest(r), now)
+		ok, wait := a.guests.Allow(client, now)
 		if !ok {
 			RetryLater(w, http.StatusTooManyRequests, wait, "too many logins from this address")
 		}
@@ -115,7 +118,7 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 		if limited() {
 			return
 		}
-		ac, secret, err := acc.Password(r.Context(), req.Name, req.Password)
+		ac, secret, err := acc.Password(r.Context(), req.Name, req.Password, client)
 		if err != nil {
 			a.accountError(w, err, http.StatusUnauthorized, "wrong name or password")
 			return
@@ -198,11 +201,18 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // accountError answers a failed account lookup: status with msg for the
-// expected refusals, 503 with Retry-After when too many password checks
-// wait (ErrBusy), 503 when the account store cannot be reached.
+// expected refusals, 429 with Retry-After for an account past its wrong
+// passwords (WrongPasswordsError), 503 with Retry-After when too many
+// password checks wait (ErrBusy), 503 when the account store cannot be
+// reached.
 func (a *Authority) accountError(w http.ResponseWriter, err error, status int, msg string) {
 	if errors.Is(err, ErrUnknownDevice) || errors.Is(err, ErrBadPassword) {
 		writeError(w, status, msg)
+		return
+	}
+	var wrong *WrongPasswordsError
+	if errors.As(err, &wrong) {
+		RetryLater(w, http.StatusTooManyRequests, wrong.Wait, WrongPasswordsMessage)
 		return
 	}
 	if errors.Is(err, ErrBusy) {

@@ -2,6 +2,7 @@ package clientip
 
 import (
 	"container/list"
+	"math"
 	"net/netip"
 	"sync"
 	"time"
@@ -113,6 +114,45 @@ func (b *Buckets[K]) keep(t taking[K]) {
 	b.keys[t.key] = b.lru.PushFront(&bucket[K]{key: t.key, lim: t.lim})
 }
 
+// Refund gives one token back to key's bucket at now, up to its burst:
+// for a request a token was taken for that turned out to cost nothing.
+// A key the table no longer holds has a full bucket already.
+func (b *Buckets[K]) Refund(key K, now time.Time) {
+	if b.off() {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refundLocked(key, now)
+}
+
+// refundLocked is Refund with mu held.
+func (b *Buckets[K]) refundLocked(key K, now time.Time) {
+	if e, ok := b.keys[key]; ok {
+		bk := e.Value.(*bucket[K])
+		bk.lim = refilled(bk.lim, now)
+	}
+}
+
+// refilled returns a limiter of lim's rate and burst that holds one token
+// more than lim at now, at most its burst. A rate.Limiter gains tokens by
+// time alone, so the new one is a full one from which the missing whole
+// tokens were taken as long before now as the fraction left takes to
+// refill (a fraction is lost only at a rate so small that the time does
+// not fit a Duration).
+func refilled(lim *rate.Limiter, now time.Time) *rate.Limiter {
+	burst := lim.Burst()
+	tokens := min(max(lim.TokensAt(now), 0)+1, float64(burst))
+	whole := math.Floor(tokens)
+	var ago time.Duration
+	if l := lim.Limit(); l > 0 {
+		ago = limits.Seconds((tokens - whole) / float64(l))
+	}
+	out := rate.NewLimiter(lim.Limit(), burst)
+	out.ReserveN(now.Add(-ago), burst-int(whole))
+	return out
+}
+
 // Wait returns how long until key's bucket holds a token at now, taking
 // nothing (0: one is there; a key without a bucket has a full one).
 func (b *Buckets[K]) Wait(key K, now time.Time) time.Duration {
@@ -147,14 +187,24 @@ func (b *Buckets[K]) waitLocked(key K, now time.Time) time.Duration {
 // (an IPv4 address, an IPv6 /64) and, for IPv6, one per /48 holding
 // V6SiteFactor times the rate and burst, all in one Buckets table. Safe
 // from any goroutine; a nil *Limiter allows everything.
+//
+// AllowIn and WaitIn keep an address's buckets within a scope (an
+// account, say) apart from its buckets in other scopes, in the same
+// table; Allow and Wait use the empty scope.
 type Limiter struct {
-	b *Buckets[netip.Prefix]
+	b *Buckets[scoped]
+}
+
+// scoped is a Limiter's key: an address (or /48) within a scope.
+type scoped struct {
+	scope string
+	p     netip.Prefix
 }
 
 // NewLimiter returns a Limiter of limit and burst per address that
 // tracks at most maxAddrs addresses and /48s (see Buckets).
 func NewLimiter(limit rate.Limit, burst, maxAddrs int) *Limiter {
-	return &Limiter{b: NewBuckets[netip.Prefix](limit, burst, maxAddrs)}
+	return &Limiter{b: NewBuckets[scoped](limit, burst, maxAddrs)}
 }
 
 // Allow takes one token from addr's bucket (and its /48's, for IPv6) at
@@ -164,31 +214,37 @@ func NewLimiter(limit rate.Limit, burst, maxAddrs int) *Limiter {
 // /48 past its share cannot push other addresses out of the table from
 // new /64s (see Buckets).
 func (l *Limiter) Allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
+	return l.AllowIn("", addr, now)
+}
+
+// AllowIn is Allow for addr's buckets within scope.
+func (l *Limiter) AllowIn(scope string, addr netip.Addr, now time.Time) (bool, time.Duration) {
 	if l == nil || l.b.off() {
 		return true, 0
 	}
-	key, site := Group(addr)
+	k, s := Group(addr)
+	key, site := scoped{scope, k}, scoped{scope, s}
 	b := l.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var s taking[netip.Prefix]
-	if site.IsValid() {
-		s = b.take(site, V6SiteFactor, now)
-		if s.wait > 0 {
-			s.cancel(now)
-			return false, max(s.wait, b.waitLocked(key, now))
+	var st taking[scoped]
+	if s.IsValid() {
+		st = b.take(site, V6SiteFactor, now)
+		if st.wait > 0 {
+			st.cancel(now)
+			return false, max(st.wait, b.waitLocked(key, now))
 		}
 	}
 	t := b.take(key, 1, now)
 	if t.wait > 0 {
 		t.cancel(now)
-		if site.IsValid() {
-			s.cancel(now)
+		if s.IsValid() {
+			st.cancel(now)
 		}
 		return false, t.wait
 	}
-	if site.IsValid() {
-		b.keep(s)
+	if s.IsValid() {
+		b.keep(st)
 	}
 	b.keep(t)
 	return true, 0
@@ -197,15 +253,38 @@ func (l *Limiter) Allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
 // Wait returns how long until addr's bucket (and its /48's, for IPv6)
 // would let one through at now, taking nothing.
 func (l *Limiter) Wait(addr netip.Addr, now time.Time) time.Duration {
+	return l.WaitIn("", addr, now)
+}
+
+// WaitIn is Wait for addr's buckets within scope.
+func (l *Limiter) WaitIn(scope string, addr netip.Addr, now time.Time) time.Duration {
 	if l == nil || l.b.off() {
 		return 0
 	}
-	key, site := Group(addr)
+	k, s := Group(addr)
 	l.b.mu.Lock()
 	defer l.b.mu.Unlock()
-	wait := l.b.waitLocked(key, now)
-	if site.IsValid() {
-		wait = max(wait, l.b.waitLocked(site, now))
+	wait := l.b.waitLocked(scoped{scope, k}, now)
+	if s.IsValid() {
+		wait = max(wait, l.b.waitLocked(scoped{scope, s}, now))
 	}
 	return wait
+}
+
+// Refund gives back the token Allow took from addr's bucket (and its
+// /48's) at now (see Buckets.Refund).
+func (l *Limiter) Refund(addr netip.Addr, now time.Time) { l.RefundIn("", addr, now) }
+
+// RefundIn is Refund for addr's buckets within scope.
+func (l *Limiter) RefundIn(scope string, addr netip.Addr, now time.Time) {
+	if l == nil || l.b.off() {
+		return
+	}
+	k, s := Group(addr)
+	l.b.mu.Lock()
+	defer l.b.mu.Unlock()
+	l.b.refundLocked(scoped{scope, k}, now)
+	if s.IsValid() {
+		l.b.refundLocked(scoped{scope, s}, now)
+	}
 }

@@ -1,6 +1,7 @@
 package clientip_test
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -91,5 +92,71 @@ func TestLimiterKeepsSpentBucketsWhileASpentSiteFloods(t *testing.T) {
 		if ok, _ := l.Allow(a, now); ok {
 			t.Fatalf("%v: allowed again after another /48 sent %d requests from new /64s; its spent bucket was forgotten", a, 4*maxAddrs)
 		}
+	}
+}
+
+// TestLimiterScopesKeepAddressesApart: an address's bucket within one
+// scope is not its bucket within another, nor its own outside any; an
+// IPv6 /48 spent within a scope refuses its new /64s there only.
+func TestLimiterScopesKeepAddressesApart(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := clientip.NewLimiter(rate.Every(time.Hour), 1, 64)
+	a := netip.MustParseAddr("203.0.113.7")
+	if ok, _ := l.AllowIn("ann", a, now); !ok {
+		t.Fatal("first take within ann refused")
+	}
+	if ok, wait := l.AllowIn("ann", a, now); ok || wait != time.Hour || l.WaitIn("ann", a, now) != time.Hour {
+		t.Fatalf("second take within ann: %v %v, want refused for an hour", ok, wait)
+	}
+	if l.WaitIn("bob", a, now) != 0 || l.Wait(a, now) != 0 {
+		t.Fatal("the address's bucket within ann is its bucket elsewhere")
+	}
+	for i := range clientip.V6SiteFactor {
+		if ok, _ := l.AllowIn("ann", netip.MustParseAddr(fmt.Sprintf("2001:db8:1:%x::1", i)), now); !ok {
+			t.Fatalf("/64 %d of the /48 within ann refused", i)
+		}
+	}
+	fresh := netip.MustParseAddr("2001:db8:1:ffff::1")
+	if l.WaitIn("ann", fresh, now) == 0 {
+		t.Fatal("a new /64 of a /48 spent within ann is let through there")
+	}
+	if l.WaitIn("bob", fresh, now) != 0 {
+		t.Fatal("a /48 spent within ann is spent within bob")
+	}
+}
+
+// TestRefundGivesBackOneToken: a token given back lets one more through,
+// the refill under way kept; a full bucket holds no more than its burst;
+// a Limiter gives back its /48's token with its /64's.
+func TestRefundGivesBackOneToken(t *testing.T) {
+	now := time.Unix(1000, 0)
+	b := clientip.NewBuckets[string](rate.Every(time.Second), 2, 8)
+	b.Allow("a", now)
+	b.Allow("a", now)
+	half := now.Add(time.Second / 2)
+	b.Refund("a", half) // half a token refilled, and one given back
+	if ok, _ := b.Allow("a", half); !ok {
+		t.Fatal("the token given back is not there")
+	}
+	if ok, wait := b.Allow("a", half); ok || wait != time.Second/2 {
+		t.Fatalf("next take: %v %v, want refused for the half second left of the refill", ok, wait)
+	}
+	b.Allow("b", now)
+	b.Refund("b", now)
+	b.Refund("b", now)
+	for i := range 3 {
+		if ok, _ := b.Allow("b", now); ok != (i < 2) {
+			t.Fatalf("take %d after refunds at a full bucket: %v, want the burst of 2 only", i, ok)
+		}
+	}
+
+	l := clientip.NewLimiter(rate.Every(time.Hour), 1, 64)
+	for i := range clientip.V6SiteFactor {
+		l.Allow(netip.MustParseAddr(fmt.Sprintf("2001:db8:2:%x::1", i)), now)
+	}
+	last := netip.MustParseAddr(fmt.Sprintf("2001:db8:2:%x::1", clientip.V6SiteFactor-1))
+	l.Refund(last, now)
+	if ok, _ := l.Allow(last, now); !ok {
+		t.Fatal("the /64 and its /48, both given back their token, refuse it")
 	}
 }
