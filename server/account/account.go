@@ -57,7 +57,10 @@
 // clientip.V6SiteFactor addresses' worth) at DefaultClaimRate (one every
 // 20 s, 3 a minute) with a burst of DefaultClaimBurst (5), and per account
 // at the same rate with a burst of DefaultUserClaimBurst (3); past either,
-// 429 with Retry-After. Password logins are limited per address by
+// 429 with Retry-After. A claim the server answers 503 (auth.ErrBusy, the
+// store out of reach) gives its claim back to both, as one refused with
+// 400 takes none, and so does a password or device login to its address's
+// logins (POST /v1/login). Password logins are limited per address by
 // POST /v1/login (auth.Config.GuestLoginRate).
 //
 // Wrong passwords are limited per account besides, whatever their

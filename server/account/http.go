@@ -57,7 +57,8 @@ type Reply struct {
 // identity (a link is never replaced); 413 for a body over 4 KiB; 429 with Retry-After
 // (seconds) for a claim over the claim rate of its client address or its
 // account; 503 with Retry-After when too many password hashes wait
-// (Config.MaxHashWaiting), 503 without when the store cannot be reached. Error bodies are {"error": "..."}.
+// (Config.MaxHashWaiting), 503 without when the store cannot be reached
+// (a claim or link answered 503 takes none of the claim limits). Error bodies are {"error": "..."}.
 // a verifies session and identity tokens and issues the new session token
 // a claim returns.
 func (s *Service) Handler(a *auth.Authority) http.Handler {
@@ -160,7 +161,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	if isGuest(u) {
 		ok, err := s.ownsDevice(r.Context(), req.DeviceSecret, u.ID)
 		if err != nil {
-			s.storeError(w, err, "")
+			s.claimError(w, r, u.ID, err, "")
 			return
 		}
 		if !ok {
@@ -176,7 +177,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		if !ok && u.PasswordHash != "" && req.Current != "" && len(req.Current) <= MaxPasswordLen {
 			var err error
 			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
-				s.storeError(w, err, "")
+				s.claimError(w, r, u.ID, err, "")
 				return
 			}
 			samePassword = ok && req.Password == req.Current
@@ -193,7 +194,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	hash, err := s.hash(r.Context(), req.Password)
 	if err != nil {
-		s.storeError(w, err, "")
+		s.claimError(w, r, u.ID, err, "")
 		return
 	}
 	// A new password signs the account's devices out: their secrets, and
@@ -212,7 +213,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 			writeError(w, http.StatusConflict, "the name "+name+" is taken")
 			return
 		}
-		s.storeError(w, err, "no account for this session; log in again")
+		s.claimError(w, r, u.ID, err, "no account for this session; log in again")
 		return
 	}
 	u.Name, u.Claimed, u.PasswordHash = name, true, hash
@@ -230,7 +231,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	tok, err := s.auth.Issue(auth.Claims{UserID: u.ID, Name: name, IssuedAt: now, ExpiresAt: now.Add(s.auth.TTL())})
 	if err != nil {
-		s.storeError(w, err, "")
+		s.claimError(w, r, u.ID, err, "")
 		return
 	}
 	exp := time.Unix(now.Add(s.auth.TTL()).Unix(), 0).UTC()
@@ -274,6 +275,7 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 		writeError(w, http.StatusConflict, "this account is linked to another identity")
 		return
 	}
+	claimed := false // a claim taken, given back if the server cannot link
 	if isGuest(u) {
 		ok := false
 		if req.DeviceSecret != "" {
@@ -281,8 +283,9 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 			if !s.allowClaim(w, r, u.ID) {
 				return
 			}
+			claimed = true
 			if ok, err = s.ownsDevice(r.Context(), req.DeviceSecret, u.ID); err != nil {
-				s.storeError(w, err, "")
+				s.claimError(w, r, u.ID, err, "")
 				return
 			}
 		}
@@ -298,8 +301,9 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 			if !s.allowClaim(w, r, u.ID) {
 				return
 			}
+			claimed = true
 			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
-				s.storeError(w, err, "")
+				s.claimError(w, r, u.ID, err, "")
 				return
 			}
 		}
@@ -318,7 +322,9 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 			writeError(w, http.StatusConflict, "this account is linked to another identity")
 			return
 		}
-		s.storeError(w, err, "no account for this session; log in again")
+		if s.storeError(w, err, "no account for this session; log in again") && claimed {
+			s.refundClaim(r, u.ID)
+		}
 		return
 	}
 	u.Subject = id.Subject
@@ -376,20 +382,41 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 // storeError answers a store failure: 404 with notFound for ErrNotFound,
-// 503 with Retry-After for auth.ErrBusy, 503 otherwise.
-func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) {
+// 503 with Retry-After for auth.ErrBusy, 503 otherwise. It reports a 503:
+// the server could not take the request.
+func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) (unavailable bool) {
 	if errors.Is(err, store.ErrNotFound) && notFound != "" {
 		writeError(w, http.StatusNotFound, notFound)
-		return
+		return false
 	}
 	if errors.Is(err, auth.ErrBusy) {
 		auth.RetryLater(w, http.StatusServiceUnavailable, auth.BusyRetryAfter, auth.ErrBusyMessage)
-		return
+		return true
 	}
 	if ok, skipped := s.storeLogs.Allow(time.Now()); ok {
 		s.log.Error("account: store", "err", err, "left_out", skipped)
 	}
 	writeError(w, http.StatusServiceUnavailable, "accounts are unavailable; try again shortly")
+	return true
+}
+
+// claimError answers err as storeError does for a request that took a
+// claim (allowClaim); a 503 gives the claim back to the request's address
+// and to the account user, as a claim refused with 400 takes none: a
+// client retrying while the server is busy or its store out of reach
+// finds its claims there once it answers.
+func (s *httpHandler) claimError(w http.ResponseWriter, r *http.Request, user string, err error, notFound string) {
+	if s.storeError(w, err, notFound) {
+		s.refundClaim(r, user)
+	}
+}
+
+// refundClaim gives back the claim allowClaim took of the request's
+// address and of the account user.
+func (s *httpHandler) refundClaim(r *http.Request, user string) {
+	now := time.Now()
+	s.claimAddrs.Refund(s.trusted.FromRequest(r), now)
+	s.claimUsers.Refund(user, now)
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {

@@ -35,17 +35,28 @@ type testServer struct {
 
 func newTestServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
+	return newTestServerWith(t, cfg, auth.Config{GuestLoginRate: rate.Inf}, nil)
+}
+
+// newTestServerWith is newTestServer with the login limits of acfg and,
+// unless wrap is nil, the store seen through wrap.
+func newTestServerWith(t *testing.T, cfg Config, acfg auth.Config, wrap func(store.Users) store.Users) *testServer {
+	t.Helper()
 	db, err := store.Open(context.Background(), store.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	cfg.Users = db
+	if wrap != nil {
+		cfg.Users = wrap(db)
+	}
 	svc, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := auth.New(auth.Config{Keys: []auth.Key{{ID: "k", Secret: bytes.Repeat([]byte{7}, 32)}}, Accounts: svc, GuestLoginRate: rate.Inf})
+	acfg.Keys, acfg.Accounts = []auth.Key{{ID: "k", Secret: bytes.Repeat([]byte{7}, 32)}}, svc
+	a, err := auth.New(acfg)
 	if err != nil {
 		t.Fatal(err)
 	}

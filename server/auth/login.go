@@ -58,7 +58,8 @@ type ErrorResponse struct {
 // the accounts refuse while its account's wrong passwords are past their
 // limit (WrongPasswordsError); 503 when the accounts are
 // unavailable, with Retry-After when too many password checks wait
-// (ErrBusy). Every error body is an ErrorResponse.
+// (ErrBusy): such a login, as one refused with 400, takes none of its
+// address's logins. Every error body is an ErrorResponse.
 func (a *Authority) LoginHandler() http.Handler { return http.HandlerFunc(a.serveLogin) }
 
 func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +111,9 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		ac, err := acc.Device(r.Context(), req.DeviceSecret)
 		if err != nil {
-			a.accountError(w, err, http.StatusUnauthorized, "device secret not recognized; log in again with a name")
+			if a.accountError(w, err, http.StatusUnauthorized, "device secret not recognized; log in again with a name") {
+				a.guests.Refund(client, a.cfg.Now())
+			}
 			return
 		}
 		claims, device = Claims{UserID: ac.UserID, Name: ac.Name, Guest: ac.Guest}, req.DeviceSecret
@@ -120,7 +123,9 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		ac, secret, err := acc.Password(r.Context(), req.Name, req.Password, client)
 		if err != nil {
-			a.accountError(w, err, http.StatusUnauthorized, "wrong name or password")
+			if a.accountError(w, err, http.StatusUnauthorized, "wrong name or password") {
+				a.guests.Refund(client, a.cfg.Now())
+			}
 			return
 		}
 		claims, device = Claims{UserID: ac.UserID, Name: ac.Name, Guest: ac.Guest}, secret
@@ -204,25 +209,28 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 // expected refusals, 429 with Retry-After for an account past its wrong
 // passwords (WrongPasswordsError), 503 with Retry-After when too many
 // password checks wait (ErrBusy), 503 when the account store cannot be
-// reached.
-func (a *Authority) accountError(w http.ResponseWriter, err error, status int, msg string) {
+// reached. It reports a 503: the server could not take the login, which
+// then gives its address's login back, as a login refused with 400 takes
+// none.
+func (a *Authority) accountError(w http.ResponseWriter, err error, status int, msg string) (unavailable bool) {
 	if errors.Is(err, ErrUnknownDevice) || errors.Is(err, ErrBadPassword) {
 		writeError(w, status, msg)
-		return
+		return false
 	}
 	var wrong *WrongPasswordsError
 	if errors.As(err, &wrong) {
 		RetryLater(w, http.StatusTooManyRequests, wrong.Wait, WrongPasswordsMessage)
-		return
+		return false
 	}
 	if errors.Is(err, ErrBusy) {
 		RetryLater(w, http.StatusServiceUnavailable, BusyRetryAfter, ErrBusyMessage)
-		return
+		return true
 	}
 	if ok, skipped := a.storeLogs.Allow(time.Now()); ok {
 		a.cfg.Logger.Error("auth: account store", "err", err, "left_out", skipped)
 	}
 	writeError(w, http.StatusServiceUnavailable, "accounts are unavailable; try again shortly")
+	return true
 }
 
 // pickName returns the first of the token's name, the requested name and

@@ -1,0 +1,200 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/store"
+)
+
+// failingUsers is a store whose calls named in fail answer an error, as
+// a database out of reach does.
+type failingUsers struct {
+	store.Users
+	mu   sync.Mutex
+	fail map[string]bool
+}
+
+var errDown = errors.New("database out of reach")
+
+func (f *failingUsers) set(methods ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = map[string]bool{}
+	for _, m := range methods {
+		f.fail[m] = true
+	}
+}
+
+func (f *failingUsers) down(method string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fail[method]
+}
+
+func (f *failingUsers) UserByName(ctx context.Context, name string) (store.User, error) {
+	if f.down("UserByName") {
+		return store.User{}, errDown
+	}
+	return f.Users.UserByName(ctx, name)
+}
+
+func (f *failingUsers) UserByDevice(ctx context.Context, h []byte) (store.User, error) {
+	if f.down("UserByDevice") {
+		return store.User{}, errDown
+	}
+	return f.Users.UserByDevice(ctx, h)
+}
+
+func (f *failingUsers) ClaimNameSigningOut(ctx context.Context, id, name, hash string, device []byte) error {
+	if f.down("ClaimNameSigningOut") {
+		return errDown
+	}
+	return f.Users.ClaimNameSigningOut(ctx, id, name, hash, device)
+}
+
+// busyHashes takes every hash slot of ts and has one password login
+// (from its own address) wait for one, so that the next claim or
+// password login answers 503, too many password checks waiting. The
+// function it returns frees the slots and waits for that login.
+func busyHashes(t *testing.T, ts *testServer) func() {
+	t.Helper()
+	for range cap(ts.svc.hashes) {
+		ts.svc.hashes <- struct{}{}
+	}
+	waited := make(chan answer, 1)
+	go func() {
+		waited <- ts.post(client("127.0.0.49"), auth.LoginPath, "", map[string]string{"name": "Owner", "password": "correct horse"})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ts.svc.Stats().Waiting < 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("the login never waited for a hash slot")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var once sync.Once
+	free := func() {
+		once.Do(func() {
+			for range cap(ts.svc.hashes) {
+				ts.svc.release()
+			}
+			if a := <-waited; a.status != 200 {
+				t.Errorf("the login that waited for a hash: %d %v", a.status, a.body)
+			}
+		})
+	}
+	t.Cleanup(free)
+	return free
+}
+
+// unavailable reports a 503 of the server: too many password checks
+// waiting, with Retry-After, or the accounts out of reach.
+func unavailable(a answer) bool {
+	return a.status == 503 && (a.retryAfter == "1" && strings.Contains(a.err(), auth.ErrBusyMessage) || strings.Contains(a.err(), "accounts are unavailable"))
+}
+
+// TestLoginsAnswered503TakeNoLogins: password and device logins the
+// server refuses with 503 (every hash slot taken, the store out of
+// reach) take none of their address's logins: once the server answers,
+// the address logs in its whole burst.
+func TestLoginsAnswered503TakeNoLogins(t *testing.T) {
+	t.Parallel()
+	const burst = 2
+	users := &failingUsers{}
+	ts := newTestServerWith(t, Config{MaxHashes: 1, MaxHashWaiting: 1},
+		auth.Config{GuestLoginRate: rate.Every(time.Hour), GuestLoginBurst: burst},
+		func(u store.Users) store.Users { users.Users = u; return users })
+	setup := client("127.0.0.40")
+	tok := ts.guest(setup, "owner")
+	a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
+	device, _ := a.body["device_secret"].(string)
+	if a.status != 200 || device == "" {
+		t.Fatalf("claim: %d %v", a.status, a.body)
+	}
+
+	c := client("127.0.0.41")
+	password := map[string]string{"name": "Owner", "password": "correct horse"}
+	byDevice := map[string]string{"device_secret": device}
+	free := busyHashes(t, ts)
+	for i := range 2 * burst {
+		if a := ts.post(c, auth.LoginPath, "", password); !unavailable(a) {
+			t.Fatalf("password login %d with every hash slot taken: %d %v, want 503", i, a.status, a.body)
+		}
+	}
+	free()
+	users.set("UserByName", "UserByDevice")
+	for i := range 2 * burst {
+		if a := ts.post(c, auth.LoginPath, "", password); !unavailable(a) {
+			t.Fatalf("password login %d with the store out of reach: %d %v, want 503", i, a.status, a.body)
+		}
+		if a := ts.post(c, auth.LoginPath, "", byDevice); !unavailable(a) {
+			t.Fatalf("device login %d with the store out of reach: %d %v, want 503", i, a.status, a.body)
+		}
+	}
+	users.set()
+
+	for i, body := range []map[string]string{password, byDevice} {
+		if a := ts.post(c, auth.LoginPath, "", body); a.status != 200 {
+			t.Fatalf("login %d within the burst, after logins answered 503: %d %v, want 200", i, a.status, a.body)
+		}
+	}
+	if a := ts.post(c, auth.LoginPath, "", byDevice); a.status != 429 {
+		t.Fatalf("login past the burst: %d %v, want 429", a.status, a.body)
+	}
+}
+
+// TestClaimsAnswered503TakeNothing: claims the server refuses with 503
+// (every hash slot taken, the store out of reach) take nothing from their
+// address's claims nor their account's: once the server answers, the
+// address claims its whole burst.
+func TestClaimsAnswered503TakeNothing(t *testing.T) {
+	t.Parallel()
+	const burst = 2
+	users := &failingUsers{}
+	ts := newTestServerWith(t, Config{MaxHashes: 1, MaxHashWaiting: 1, ClaimRate: rate.Every(time.Hour), ClaimBurst: burst, UserClaimBurst: burst},
+		auth.Config{GuestLoginRate: rate.Inf},
+		func(u store.Users) store.Users { users.Users = u; return users })
+	setup := client("127.0.0.42")
+	tok := ts.guest(setup, "owner")
+	if a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]}); a.status != 200 {
+		t.Fatalf("claim: %d %v", a.status, a.body)
+	}
+
+	c := client("127.0.0.43")
+	first, second, third := ts.guest(c, "first"), ts.guest(c, "second"), ts.guest(c, "third")
+	claim := func(tok, name string) answer {
+		return ts.post(c, Path+"/claim", tok, map[string]string{"name": name, "password": "correct horse", "device_secret": ts.secrets[tok]})
+	}
+	free := busyHashes(t, ts)
+	for i := range 2 * burst {
+		if a := claim(first, "First"); !unavailable(a) {
+			t.Fatalf("claim %d with every hash slot taken: %d %v, want 503", i, a.status, a.body)
+		}
+	}
+	free()
+	for i, fail := range []string{"UserByDevice", "ClaimNameSigningOut"} {
+		users.set(fail)
+		for j := range 2 * burst {
+			if a := claim(first, "First"); !unavailable(a) {
+				t.Fatalf("claim %d.%d with the store's %s out of reach: %d %v, want 503", i, j, fail, a.status, a.body)
+			}
+		}
+	}
+	users.set()
+
+	for i, tok := range []string{first, second} {
+		if a := claim(tok, []string{"First", "Second"}[i]); a.status != 200 {
+			t.Fatalf("claim %d within the burst, after claims answered 503: %d %v, want 200", i, a.status, a.body)
+		}
+	}
+	if a := claim(third, "Third"); a.status != 429 || !strings.Contains(a.err(), "too many claims from this address") {
+		t.Fatalf("claim past the address's burst: %d %v, want 429", a.status, a.body)
+	}
+}
