@@ -67,7 +67,7 @@ func (r *Room) answerState(reqs []chan RoomState) {
 	sw := &Snapshot{s: s}
 	w.game.Encode(sw)
 	if sw.err != nil {
-		r.log.Error("encode state for an operator", "room", r.id, "err", sw.err)
+		r.log.Error("encode state for an operator", "err", sw.err)
 	}
 	s.seal()
 	for _, ch := range reqs {

@@ -211,7 +211,7 @@ func (r *Room) noticeLeft(m *member) {
 
 func (r *Room) removed(m *member, c Client, reason RemoveReason) {
 	if r.log.Enabled(context.Background(), slog.LevelDebug) {
-		r.log.Debug("member removed", "room", r.id, "user", m.UserID, "seat", m.Seat, "reason", reason.String())
+		r.log.Debug("member removed", "user", m.UserID, "seat", m.Seat, "reason", reason.String())
 	}
 	if fn := r.rt.cfg.OnRemoved; fn != nil {
 		fn(Removal{RoomID: r.id, Seat: m.Seat, UserID: m.UserID, Client: c, Reason: reason})
@@ -297,7 +297,7 @@ func (r *Room) eventHeld(kind tickroomv1.RoomEventKind, p *Player, res *MatchRes
 		if n := len(data) + len(res.Reason); n > r.rt.cfg.MaxStateBytes {
 			// The game's bug: sent whole, it would close every member as
 			// too slow and the result would never reach them.
-			r.log.Error("game's match result over the limit: sent without its data", "room", r.id, "bytes", n, "limit", r.rt.cfg.MaxStateBytes)
+			r.log.Error("game's match result over the limit: sent without its data", "bytes", n, "limit", r.rt.cfg.MaxStateBytes)
 			data = nil
 		}
 		ev.Result = &tickroomv1.MatchResult{WinnerSeats: res.WinnerSeats, Reason: res.Reason, Data: data}
@@ -308,7 +308,7 @@ func (r *Room) eventHeld(kind tickroomv1.RoomEventKind, p *Player, res *MatchRes
 	f, err := encodeEnvelope(fieldServerRoomEvent, ev)
 	*ev = tickroomv1.RoomEvent{}
 	if err != nil {
-		r.log.Error("encode room event", "room", r.id, "err", err)
+		r.log.Error("encode room event", "err", err)
 		return
 	}
 	r.deliver(f, true)
@@ -329,7 +329,7 @@ func (r *Room) sendMessage(msg Message) {
 		// An input can cause it at its seat's rate: logged once every
 		// 10 s at most for the game (gameLogs).
 		if ok, skipped := r.rt.logsOf(r.def.Name).bigMessage.Allow(time.Now()); ok {
-			r.log.Error("game message over the limit: not sent (logged at most once every 10 s)", "room", r.id, "code", msg.Code, "bytes", n, "limit", r.rt.cfg.MaxStateBytes, "left_out", skipped)
+			r.log.Error("game message over the limit: not sent (logged at most once every 10 s)", "code", msg.Code, "bytes", n, "limit", r.rt.cfg.MaxStateBytes, "left_out", skipped)
 		}
 		clear(w.recips)
 		return
@@ -338,7 +338,7 @@ func (r *Room) sendMessage(msg Message) {
 	f, err := encodeEnvelope(fieldServerGameMessage, &w.gm)
 	w.gm = tickroomv1.GameMessage{}
 	if err != nil {
-		r.log.Error("encode game message", "room", r.id, "err", err)
+		r.log.Error("encode game message", "err", err)
 		return
 	}
 	r.deliver(f, true)
@@ -369,7 +369,7 @@ func (r *Room) end(res MatchResult) {
 		// The game's bug: whole, it went to every member (past
 		// MaxStateBytes, closing them as too slow) and into every
 		// player's match history.
-		r.log.Error("game's match result reason over the limit: cut", "room", r.id, "bytes", len(res.Reason), "limit", MaxReasonLen)
+		r.log.Error("game's match result reason over the limit: cut", "bytes", len(res.Reason), "limit", MaxReasonLen)
 		res.Reason = cutUTF8(res.Reason, MaxReasonLen)
 	}
 	res.Scores = r.boundScores(res.Scores)
@@ -389,7 +389,7 @@ func (r *Room) boundScores(scores []SeatScore) []SeatScore {
 		return scores
 	}
 	if ok, skipped := r.rt.logsOf(r.def.Name).badScore.Allow(time.Now()); ok {
-		r.log.Error("game's match result has a score past the bound: left out (logged at most once every 10 s)", "room", r.id, "seat", scores[i].Seat, "score", scores[i].Score, "limit", int64(MaxScore), "left_out", skipped)
+		r.log.Error("game's match result has a score past the bound: left out (logged at most once every 10 s)", "seat", scores[i].Seat, "score", scores[i].Score, "limit", int64(MaxScore), "left_out", skipped)
 	}
 	return slices.DeleteFunc(slices.Clone(scores), bad)
 }

@@ -341,11 +341,13 @@ func TestEncodeErrorLogsAreSpaced(t *testing.T) {
 }
 
 // gameLines counts, per game, the records logged through it whose
-// message starts with prefix.
+// message starts with prefix; the game is the record's "game" attribute
+// or, as a room's logger carries it, one given to With.
 type gameLines struct {
 	mu     *sync.Mutex
 	n      map[string]int
 	prefix string
+	game   string
 }
 
 func (h gameLines) Enabled(context.Context, slog.Level) bool { return true }
@@ -353,19 +355,30 @@ func (h gameLines) Handle(_ context.Context, r slog.Record) error {
 	if !strings.HasPrefix(r.Message, h.prefix) {
 		return nil
 	}
+	name := h.game
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "game" {
-			h.mu.Lock()
-			h.n[a.Value.String()]++
-			h.mu.Unlock()
+			name = a.Value.String()
 			return false
 		}
 		return true
 	})
+	if name != "" {
+		h.mu.Lock()
+		h.n[name]++
+		h.mu.Unlock()
+	}
 	return nil
 }
-func (h gameLines) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h gameLines) WithGroup(string) slog.Handler      { return h }
+func (h gameLines) WithAttrs(attrs []slog.Attr) slog.Handler {
+	for _, a := range attrs {
+		if a.Key == "game" {
+			h.game = a.Value.String()
+		}
+	}
+	return h
+}
+func (h gameLines) WithGroup(string) slog.Handler { return h }
 
 // TestEachBrokenGameIsLogged: the lines of games whose Encode fails are
 // spaced per game, so a game failing every tick does not hide another

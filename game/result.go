@@ -86,7 +86,7 @@ func (r *Room) report(res MatchResult, started bool) {
 func (r *Room) tell(fn func(Result), out Result) {
 	defer func() {
 		if v := recover(); v != nil {
-			r.log.Error("OnResult panicked: the result went no further", "room", r.id, "reason", out.Outcome.Reason, "panic", v, "stack", string(debug.Stack()))
+			r.log.Error("OnResult panicked: the result went no further", "reason", out.Outcome.Reason, "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
 	fn(out)

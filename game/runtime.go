@@ -333,7 +333,7 @@ func (rt *Runtime) build(opts RoomOptions, id string) (*Room, error) {
 	if v := reflect.ValueOf(g); !v.IsValid() || v.Kind() == reflect.Pointer && v.IsNil() {
 		// The game's bug: its first call would panic and close the room.
 		if ok, skipped := rt.logsOf(def.Name).newNil.Allow(time.Now()); ok {
-			r.log.Error("game's New returned no game and no error: room refused (logged at most once every 10 s)", "room", id, "left_out", skipped)
+			r.log.Error("game's New returned no game and no error: room refused (logged at most once every 10 s)", "left_out", skipped)
 		}
 		return nil, fmt.Errorf("%w: %s: New returned no game", ErrInvalidOptions, def.Name)
 	}

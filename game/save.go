@@ -267,7 +267,7 @@ func (rt *Runtime) RestoreRoom(s *tickroomv1.SavedRoom) (*Room, error) {
 func (r *Room) restoreGame(saver Saver, data []byte) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			r.log.Error("game panicked in Restore: room refused", "room", r.id, "panic", v, "stack", string(debug.Stack()))
+			r.log.Error("game panicked in Restore: room refused", "panic", v, "stack", string(debug.Stack()))
 			err = fmt.Errorf("%w: %v", ErrGamePanicked, v)
 		}
 	}()

@@ -149,7 +149,7 @@ func (r *Room) step(now time.Time) {
 	}
 	r.expireDrops()
 	if closing {
-		r.log.Info("room closed", "room", r.id, "reason", why)
+		r.log.Info("room closed", "reason", why)
 		r.end(MatchResult{Reason: "closed"})
 		r.dispose()
 		refuseState(stateReqs)
@@ -407,7 +407,7 @@ func (r *Room) encodeFailed(what string, err error, args ...any) {
 	if !ok {
 		return
 	}
-	args = append(args, "room", r.id, "game", r.Game(), "err", err, "left_out", skipped)
+	args = append(args, "err", err, "left_out", skipped)
 	r.log.Error(what+" (logged at most once every 10 s)", args...)
 }
 
@@ -464,7 +464,7 @@ func (r *Room) sendView(m *member, shared *snap) bool {
 // one: the room ends as when its game panics (crashed), logged with its
 // game's name, a running match with Reason "error", its members removed.
 func (r *Room) oversized(n int, seat uint32) {
-	r.log.Error("game wrote a state over the limit: room closed", "room", r.id, "bytes", n, "limit", r.rt.cfg.MaxStateBytes, "view_seat", seat)
+	r.log.Error("game wrote a state over the limit: room closed", "bytes", n, "limit", r.rt.cfg.MaxStateBytes, "view_seat", seat)
 	r.gs.crashes.Add(1)
 	r.end(MatchResult{Reason: "error"})
 	r.dispose()
@@ -633,7 +633,7 @@ func (r *Room) recoverGame() {
 // refused (ErrFinished), a running match ends with reason "error" and the
 // room is disposed, as Close does. The shard's other rooms tick on.
 func (r *Room) crashed(v any) {
-	r.log.Error("game panicked: room closed", "room", r.id, "panic", v, "stack", string(debug.Stack()))
+	r.log.Error("game panicked: room closed", "panic", v, "stack", string(debug.Stack()))
 	w := &r.w
 	for i := range w.drainCtl {
 		c := &w.drainCtl[i]
