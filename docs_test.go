@@ -12,8 +12,12 @@ import (
 // TestGuideBuildsAndPasses follows docs/games.md as a studio would: the
 // counter game's .proto, buf files, Go files and tests are taken from the
 // guide's code blocks into a module of their own (its Save and Restore
-// too, held to game.Saver), generated with buf, built, and its tests run; its page and its state view type-check
-// against client-js. A guide whose code no longer builds fails here.
+// too, held to game.Saver), made with the guide's go get, generated with
+// buf, and the guide's commands that bundle the page and build and test
+// the module are run as it gives them (all but go run); its page and its
+// state view type-check against client-js. A guide whose code no longer
+// builds, or whose commands leave out a step, fails here: they had no
+// go mod tidy, and go test stopped at a missing go.sum entry.
 func TestGuideBuildsAndPasses(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -70,9 +74,21 @@ func TestGuideBuildsAndPasses(t *testing.T) {
 	if len(files) != 10 {
 		t.Fatalf("found %d of the guide's 10 files: %v", len(files), keys(files))
 	}
+	// The guide's commands from the page's bundle to a running server, as
+	// it gives them in the sh block that bundles the page.
+	var commands []string
+	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(guide), -1) {
+		if strings.Contains(m[1], "esbuild web/main.ts") {
+			commands = strings.Split(strings.TrimSpace(m[1]), "\n")
+		}
+	}
+	if commands == nil {
+		t.Fatal("the guide has no sh block that bundles the page")
+	}
 	dir := t.TempDir()
-	files["go.mod"] = "module example.com/counter\n\ngo 1.26.8\n\nrequire github.com/tickroom/tickroom v0.0.0\n\nreplace github.com/tickroom/tickroom => " + root + "\n"
-	files["web/dist/index.html"] = files["web/index.html"]
+	// The module as after the guide's mkdir and go mod init, with
+	// tickroom replaced by this tree: the guide's go get below takes it.
+	files["go.mod"] = "module example.com/counter\n\ngo 1.26.8\n\nreplace github.com/tickroom/tickroom => " + root + "\n"
 	files["tsconfig.json"] = `{"compilerOptions": {"target": "ES2022", "module": "ESNext", "moduleResolution": "Bundler", "lib": ["ES2022", "DOM"],
 		"strict": true, "noEmit": true, "skipLibCheck": true, "baseUrl": ".", "paths": {"@tickroom/client": ["` + root + `/client-js/src/index.ts"]}},
 		"include": ["web/*.ts", "web/gen/**/*.ts"]}`
@@ -92,18 +108,29 @@ func TestGuideBuildsAndPasses(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(name, args...)
 		cmd.Dir = dir
-		// The guide's protoc-gen-go plugins are found on PATH, as after its go install lines.
-		// go mod tidy fetches the guide's whole module graph (test-only
+		// The guide's protoc-gen-go plugins are found on PATH, as after
+		// its go install lines, and esbuild as after its npm install.
+		// The go commands fetch the guide's whole module graph (test-only
 		// requirements of its dependencies included) through the module
-		// proxy, as a newcomer's would: a fresh module cache does not hold it.
-		cmd.Env = append(os.Environ(), "PATH="+filepath.Join(root, ".tools/bin")+string(os.PathListSeparator)+os.Getenv("PATH"), "GOFLAGS=-mod=mod")
+		// proxy, as a newcomer's would: a fresh module cache does not hold
+		// it. GOFLAGS is go's default, which updates no go.mod or go.sum
+		// the guide's commands did not.
+		path := filepath.Join(root, ".tools/bin") + string(os.PathListSeparator) + filepath.Join(nodeModules, ".bin") + string(os.PathListSeparator) + os.Getenv("PATH")
+		cmd.Env = append(os.Environ(), "PATH="+path, "GOFLAGS=-mod=readonly")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 		}
 	}
+	run("go", "get", "github.com/tickroom/tickroom@v0.0.0")
 	run(buf, "lint")
 	run(buf, "generate")
-	run("go", "mod", "tidy")
+	for _, line := range commands {
+		line, _, _ = strings.Cut(line, "#")
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "go run") {
+			continue // go run serves until stopped: client-js's guide test runs the server
+		}
+		run("sh", "-c", line)
+	}
 	run("go", "vet", "./...")
 	run("go", "test", "-count=1", "./...")
 	run(filepath.Join(nodeModules, ".bin/tsc"), "-p", "tsconfig.json")
