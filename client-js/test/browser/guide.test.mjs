@@ -135,6 +135,9 @@ describe("the games guide's counter page", { timeout: 300_000 }, () => {
     await ann.page.waitForFunction(() => document.getElementById("status")?.textContent === "You won!", null, wait);
     await bob.page.waitForFunction(() => document.getElementById("status")?.textContent === "You lost.", null, wait);
     assert.equal(await count(bob.page, "ann"), 10);
+    // The match is over: neither page offers a press, which the game
+    // would refuse, its refusal taking the place of the result.
+    for (const p of [ann, bob]) assert.equal(await p.page.isHidden("#press"), true, "Press is still offered after the match ended");
     await ann.page.screenshot({ path: join(ARTIFACTS, "guide-counter.png") });
     assert.deepEqual([...ann.errors, ...bob.errors], []);
   });
