@@ -144,6 +144,41 @@ func TestHelpSaysWhereTheSessionKeyIs(t *testing.T) {
 	}
 }
 
+// TestGuideTellsToSetNoSecretFlag: docs/games.md's "Running it" table,
+// what to set for production, gave the session key as -token-key, whose
+// value every local user reads in ps and which the binary warns about
+// (docs/deploy.md: from a file or TICKROOM_TOKEN_KEY, never the flag).
+// Each flag the table names is one of the binary's, and no secret flag
+// but its -file twin.
+func TestGuideTellsToSetNoSecretFlag(t *testing.T) {
+	flags := binaryFlags(t)
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "games.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## Running it\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := 0
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.Contains(cells[2], "`-") {
+			continue
+		}
+		rows++
+		for _, m := range regexp.MustCompile("`-([a-z][a-z0-9-]*)`").FindAllStringSubmatch(cells[2], -1) {
+			if !flags[m[1]] {
+				t.Errorf("docs/games.md's Running it table names -%s, which is not a flag of tickroom", m[1])
+			}
+			if secretFlag[m[1]] {
+				t.Errorf("docs/games.md's Running it table sets the secret -%s on the command line; name -%s-file or TICKROOM_%s", m[1], m[1], strings.ToUpper(strings.ReplaceAll(m[1], "-", "_")))
+			}
+		}
+	}
+	if rows < 5 {
+		t.Fatalf("found %d rows with flags in docs/games.md's Running it table", rows)
+	}
+}
+
 // TestOperatorDocsNameOnlyTheBinarysFlags: docs/metrics.md told operators
 // that chat lines are refused over "the chat rate (`-chat-rate`)", a flag
 // of tickroom-bots the server does not have (its chat rate is fixed,
