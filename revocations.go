@@ -110,6 +110,7 @@ func (r *storeRevocations) write(w func(context.Context) error) (cut bool) {
 			return false
 		}
 		if !retryable(err) {
+			r.dropped.Add(1)
 			r.log.Error("store: a kick or ban was not stored; it holds until the process ends", "err", err)
 			return false
 		}
@@ -128,6 +129,7 @@ func (r *storeRevocations) write(w func(context.Context) error) (cut bool) {
 				continue
 			}
 		}
+		r.dropped.Add(1)
 		r.log.Error("store: a kick or ban was not stored before shutdown; it held until the process ended", "err", err)
 		return false
 	}
@@ -222,7 +224,7 @@ func (r *storeRevocations) close(ctx context.Context) {
 }
 
 var descSanctionsDropped = prometheus.NewDesc("tickroom_store_sanctions_dropped_total",
-	"Kicks, bans, unbans and sign-outs not written to the store, which held in memory until the process ended: the writes backed up past their queue, or the server shut down first.", nil, nil)
+	"Kicks, bans, unbans and sign-outs not written to the store, which held in memory until the process ended: the writes backed up past their queue, the store refused one, or the server shut down first.", nil, nil)
 
 // Describe and Collect export the writes dropped, for the admin
 // server's /metrics.

@@ -3,12 +3,17 @@ package tickroom
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/store"
 )
 
 // syncBuffer is a bytes.Buffer safe from several goroutines.
@@ -99,4 +104,39 @@ func grepLines(text, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// refusingModeration is a store whose every sanction write fails with err.
+type refusingModeration struct{ err error }
+
+func (m refusingModeration) PutSanction(context.Context, store.Sanction) error { return m.err }
+func (m refusingModeration) LiftSanction(context.Context, string, store.SanctionKind) error {
+	return m.err
+}
+func (refusingModeration) Sanctions(context.Context, time.Time) ([]store.Sanction, error) {
+	return nil, nil
+}
+
+// TestSanctionsNotStoredAreCounted: a kick the store refuses, and one
+// still waiting for a locked database when the server shuts down, are
+// each lost at the next restart, and tickroom_store_sanctions_dropped_total
+// counts them, as it counts those past the writer's queue.
+func TestSanctionsNotStoredAreCounted(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		err  error
+	}{{"refused", errors.New("constraint failed")}, {"locked at shutdown", store.ErrLocked}} {
+		r, err := newStoreRevocations(context.Background(), refusingModeration{c.err}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Revoke(hub.Revocation{UserID: "eve", IssuedBefore: time.Now(), Until: time.Now().Add(time.Minute)})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		r.close(ctx)
+		cancel()
+		if n := r.dropped.Load(); n != 1 {
+			t.Errorf("%s: %d kicks counted as not stored, want 1", c.name, n)
+		}
+	}
 }
