@@ -24,7 +24,8 @@ type Client interface {
 // reference (f.Retain); the runtime releases its reference after Deliver
 // returns. to is reused by the runtime after the call and must not be kept.
 // reliable is false for state frames (latest wins; may be dropped for a
-// congested client) and true for events and game messages. On a runtime
+// congested client) and true for events, game messages and the notices
+// of dropped inputs (tickroom.v1.InputDropped). On a runtime
 // that reads the system clock, f.Made says when the tick that made it
 // began (a frame.Stamp; 0 on any other Clock, and for frames sent outside
 // a tick), for a transport that measures how long frames wait to be

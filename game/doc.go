@@ -62,7 +62,10 @@
 //
 // Room.Input copies the input into the room's bounded inbox and never
 // blocks: a full inbox or a seat over its rate limit drops the input and
-// counts it. Each seated player has a share of the inbox (InboxSize over
+// counts it, and the next tick tells the seat's client of the numbered
+// inputs it dropped (tickroom.v1.InputDropped, at most one a seat and
+// reason a tick, sent reliably before the tick's State), since that
+// State's ack passes over them. Each seated player has a share of the inbox (InboxSize over
 // MaxPlayers) that the others' bursts cannot take. Joins reserve their seat synchronously (so concurrent joins
 // never overfill a room) and are confirmed by the game on the tick worker.
 // Membership commands are queued apart from inputs, so a flood of inputs

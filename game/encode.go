@@ -10,9 +10,10 @@ import (
 
 // Field numbers of tickroom.v1.ServerMessage that the runtime encodes into.
 const (
-	fieldServerState       = 2
-	fieldServerRoomEvent   = 3
-	fieldServerGameMessage = 4
+	fieldServerState        = 2
+	fieldServerRoomEvent    = 3
+	fieldServerGameMessage  = 4
+	fieldServerInputDropped = 27
 )
 
 // Field numbers of tickroom.v1.State.
@@ -182,4 +183,5 @@ func encodeEnvelope(field protowire.Number, m sizedMessage) (*frame.Frame, error
 var (
 	_ sizedMessage = (*tickroomv1.RoomEvent)(nil)
 	_ sizedMessage = (*tickroomv1.GameMessage)(nil)
+	_ sizedMessage = (*tickroomv1.InputDropped)(nil)
 )

@@ -129,24 +129,29 @@ type Room struct {
 	inbox    []input
 	inboxBuf []byte // the inbox's input bytes
 	ctl      []command
+	// drops are the notes of numbered inputs dropped since the last tick
+	// (noteDrop), nil while there are none.
+	drops    *inputDrops
 	locked   bool
 	closed   bool // Context.CloseSeats: no new player seats
 	closeReq bool
+	moving   bool // a handoff was asked for: no new joins
+	// asleep is set while the room is off its tick (Sleeper): whoever
+	// queues something for the tick clears it and wakes the room (rouse).
+	// sleptAt is then when its first skipped tick was due (Runtime.nanos),
+	// so that Info counts the ticks it sleeps through. The flags share a
+	// word: a Room of more than 1,272 bytes takes a larger size class
+	// (TestRoomFitsItsSizeClass).
+	asleep   bool
 	closeMsg string
 	handoff  func(*tickroomv1.SavedRoom, error) // Handoff's callback, until the tick runs it
-	moving   bool                               // a handoff was asked for: no new joins
 	players  int
 	specs    int
 	// observers counts observers, queued ones included (Observe).
 	observers int
 	// stateReqs are State calls the next tick answers.
 	stateReqs []chan RoomState
-	// asleep is set while the room is off its tick (Sleeper): whoever
-	// queues something for the tick clears it and wakes the room (rouse).
-	// sleptAt is then when its first skipped tick was due (Runtime.nanos),
-	// so that Info counts the ticks it sleeps through.
-	asleep  bool
-	sleptAt int64
+	sleptAt   int64
 
 	phase atomic.Int32
 	// ref is State.room_ref, set before the room is shared. Here, it
@@ -212,6 +217,7 @@ func (r *Room) Join(req JoinRequest, cb func(JoinResult)) error {
 				s.state = seatJoined
 			}
 			s.client = req.Client
+			r.forgetDrops(uint32(i + 1))
 			r.ctl = append(r.ctl, command{kind: cmdResume, seat: uint32(i + 1), req: req, cb: cb})
 			r.rouse()
 			return nil
@@ -271,7 +277,10 @@ func (r *Room) maxControl() int { return 2*(r.maxPlayers+r.maxSpectators) + 16 }
 // Input queues one input from the player in seat, with the client's
 // sequence number. data is copied. It fails with ErrNotSeated,
 // ErrSpectator, ErrInputTooLarge, a RateLimitedError (ErrRateLimited) or
-// ErrInboxFull; the last two are counted.
+// ErrInboxFull; the last two are counted, and a numbered input (seq above
+// 0) dropped so is told to the seat's client at the next tick, in an
+// InputDropped (at most one a seat and reason a tick, listing the newest
+// runs of dropped seqs).
 func (r *Room) Input(seat, seq uint32, data []byte) error { return r.InputFrom(nil, seat, seq, data) }
 
 // InputFrom is Input from connection c: it also fails with ErrNotSeated
@@ -305,12 +314,14 @@ func (r *Room) InputFrom(c Client, seat, seq uint32, data []byte) error {
 	if tokens < 1 {
 		r.stats.rateLimited.Add(1)
 		r.gs.rateLimited.Add(1)
+		r.noteDrop(seat, seq, dropRate)
 		return &RateLimitedError{RetryAfter: time.Duration(math.Ceil((1 - tokens) / r.inputRate * float64(time.Second)))}
 	}
 	share := r.inputShare()
 	if len(r.inbox) >= r.rt.cfg.InboxSize || (s.queued >= share && !r.spareFor(s, share)) {
 		r.stats.inboxDrops.Add(1)
 		r.gs.inboxDrops.Add(1)
+		r.noteDrop(seat, seq, dropInbox)
 		return ErrInboxFull
 	}
 	if s.queued < share {

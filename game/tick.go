@@ -82,6 +82,10 @@ type tickScratch struct {
 	sw     Snapshot
 	ev     tickroomv1.RoomEvent
 	gm     tickroomv1.GameMessage
+	// drops are the drop notes the tick took from its room (takeDrops),
+	// and dropped the message it sends each in (sendDrops).
+	drops   []dropNote
+	dropped tickroomv1.InputDropped
 	// wholes is the pool of whole parts the shard's rooms' rings share
 	// (track.pool).
 	wholes wholePool
@@ -108,6 +112,7 @@ func (r *Room) step(now time.Time) {
 	w.drain, r.inbox = r.inbox, w.drain[:0]
 	w.drainBuf, r.inboxBuf = r.inboxBuf, w.drainBuf[:0]
 	w.drainCtl, r.ctl = r.ctl, w.drainCtl[:0]
+	r.takeDrops()
 	closing, why := r.closeReq, r.closeMsg
 	stateReqs := r.stateReqs
 	r.stateReqs = nil
@@ -146,6 +151,10 @@ func (r *Room) step(now time.Time) {
 	}
 	if n := len(w.drainBuf); cap(w.drainBuf) > 2*n+256 {
 		w.drainBuf = nil
+	}
+	if len(w.drops) > 0 {
+		// Before the tick's State, whose acks pass over them.
+		r.sendDrops()
 	}
 	r.expireDrops()
 	if closing {
@@ -505,6 +514,7 @@ func (r *Room) dispose() {
 	pending := r.ctl
 	r.ctl = nil
 	r.inbox, r.inboxBuf = nil, nil
+	r.drops = nil
 	refuseState(r.stateReqs)
 	r.stateReqs = nil
 	handoff := r.handoff
@@ -569,7 +579,7 @@ func (r *Room) trySleep() {
 		}
 	}
 	r.mu.Lock()
-	if len(r.inbox) > 0 || len(r.ctl) > 0 || r.closeReq || len(r.stateReqs) > 0 || r.handoff != nil {
+	if len(r.inbox) > 0 || len(r.ctl) > 0 || r.drops != nil || r.closeReq || len(r.stateReqs) > 0 || r.handoff != nil {
 		r.mu.Unlock()
 		return
 	}

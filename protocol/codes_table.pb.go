@@ -67,7 +67,8 @@ const (
 	// empty body, or a newer client).
 	ErrorUnsupported ErrorCode = 3
 	// ErrorRateLimited: too many requests of this kind; Error.retry_after_ms
-	// says when to try again.
+	// says when to try again. Also the reason of an InputDropped for inputs
+	// over the seat's input rate.
 	ErrorRateLimited ErrorCode = 4
 	// ErrorForbidden: the user may not do this (a join to a locked room
 	// or one the game refused, a call signal to a user neither in a room with
@@ -128,7 +129,9 @@ const (
 	// ErrorNotAPlayer: the user spectates the room and cannot send input.
 	ErrorNotAPlayer ErrorCode = 202
 	// ErrorInputDropped: the room's inbox was full and the input was
-	// dropped; the next snapshot's ack shows the last input applied.
+	// dropped; the next snapshot's ack shows the last input applied. A
+	// numbered input is also reported in an InputDropped with this reason,
+	// with or without a request id.
 	ErrorInputDropped ErrorCode = 203
 )
 

@@ -36,6 +36,7 @@ type Client struct {
 	states    []State
 	events    []*tickroomv1.RoomEvent
 	messages  []*tickroomv1.GameMessage
+	drops     []*tickroomv1.InputDropped
 	store     statesync.Store
 	frames    int
 	bytes     int
@@ -101,6 +102,12 @@ func (c *Client) receive(b []byte) {
 			c.errs = append(c.errs, err)
 		}
 		c.messages = append(c.messages, gm)
+	case 27:
+		d := &tickroomv1.InputDropped{}
+		if err := d.UnmarshalVT(body); err != nil {
+			c.errs = append(c.errs, err)
+		}
+		c.drops = append(c.drops, d)
 	default:
 		c.errs = append(c.errs, fmt.Errorf("unexpected field %d", num))
 	}
@@ -195,6 +202,16 @@ func (c *Client) TakeMessages() []*tickroomv1.GameMessage {
 	m := c.messages
 	c.messages = nil
 	return m
+}
+
+// TakeDrops returns the InputDropped notices received since the last
+// call: the numbered inputs of the client's seat that the room dropped.
+func (c *Client) TakeDrops() []*tickroomv1.InputDropped {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.drops
+	c.drops = nil
+	return d
 }
 
 // Transport decodes each frame for each recipient synchronously.

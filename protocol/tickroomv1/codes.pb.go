@@ -169,7 +169,8 @@ const (
 	// empty body, or a newer client).
 	ErrorCode_ERROR_CODE_UNSUPPORTED ErrorCode = 3
 	// ERROR_CODE_RATE_LIMITED: too many requests of this kind; Error.retry_after_ms
-	// says when to try again.
+	// says when to try again. Also the reason of an InputDropped for inputs
+	// over the seat's input rate.
 	ErrorCode_ERROR_CODE_RATE_LIMITED ErrorCode = 4
 	// ERROR_CODE_FORBIDDEN: the user may not do this (a join to a locked room
 	// or one the game refused, a call signal to a user neither in a room with
@@ -222,7 +223,9 @@ const (
 	// ERROR_CODE_NOT_A_PLAYER: the user spectates the room and cannot send input.
 	ErrorCode_ERROR_CODE_NOT_A_PLAYER ErrorCode = 202
 	// ERROR_CODE_INPUT_DROPPED: the room's inbox was full and the input was
-	// dropped; the next snapshot's ack shows the last input applied.
+	// dropped; the next snapshot's ack shows the last input applied. A
+	// numbered input is also reported in an InputDropped with this reason,
+	// with or without a request id.
 	ErrorCode_ERROR_CODE_INPUT_DROPPED ErrorCode = 203
 	// ERROR_CODE_MESSAGE_TOO_LONG: the chat or direct message text is over the
 	// server's limit.

@@ -502,6 +502,7 @@ type ServerMessage struct {
 	//	*ServerMessage_RoomListUpdate
 	//	*ServerMessage_ChannelHistoryPage
 	//	*ServerMessage_WatchPass
+	//	*ServerMessage_InputDropped
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -776,6 +777,15 @@ func (x *ServerMessage) GetWatchPass() *WatchPass {
 	return nil
 }
 
+func (x *ServerMessage) GetInputDropped() *InputDropped {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_InputDropped); ok {
+			return x.InputDropped
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -907,6 +917,13 @@ type ServerMessage_WatchPass struct {
 	WatchPass *WatchPass `protobuf:"bytes,26,opt,name=watch_pass,json=watchPass,proto3,oneof"`
 }
 
+type ServerMessage_InputDropped struct {
+	// input_dropped tells a player that inputs it numbered were dropped
+	// (over the seat's input rate, or the room's inbox full); at most one
+	// a seat, reason and tick.
+	InputDropped *InputDropped `protobuf:"bytes,27,opt,name=input_dropped,json=inputDropped,proto3,oneof"`
+}
+
 func (*ServerMessage_State) isServerMessage_Body() {}
 
 func (*ServerMessage_RoomEvent) isServerMessage_Body() {}
@@ -957,6 +974,8 @@ func (*ServerMessage_ChannelHistoryPage) isServerMessage_Body() {}
 
 func (*ServerMessage_WatchPass) isServerMessage_Body() {}
 
+func (*ServerMessage_InputDropped) isServerMessage_Body() {}
+
 var File_tickroom_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_envelope_proto_rawDesc = "" +
@@ -998,7 +1017,7 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\runwatch_rooms\x18\x19 \x01(\v2\x19.tickroom.v1.UnwatchRoomsH\x00R\funwatchRooms\x12P\n" +
 	"\x13get_channel_history\x18\x1a \x01(\v2\x1e.tickroom.v1.GetChannelHistoryH\x00R\x11getChannelHistory\x12A\n" +
 	"\x0eget_watch_pass\x18\x1b \x01(\v2\x19.tickroom.v1.GetWatchPassH\x00R\fgetWatchPassB\x06\n" +
-	"\x04body\"\xb9\v\n" +
+	"\x04body\"\xfb\v\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\rR\trequestId\x12*\n" +
@@ -1029,7 +1048,8 @@ const file_tickroom_v1_envelope_proto_rawDesc = "" +
 	"\x10room_list_update\x18\x18 \x01(\v2\x1b.tickroom.v1.RoomListUpdateH\x00R\x0eroomListUpdate\x12S\n" +
 	"\x14channel_history_page\x18\x19 \x01(\v2\x1f.tickroom.v1.ChannelHistoryPageH\x00R\x12channelHistoryPage\x127\n" +
 	"\n" +
-	"watch_pass\x18\x1a \x01(\v2\x16.tickroom.v1.WatchPassH\x00R\twatchPassB\x06\n" +
+	"watch_pass\x18\x1a \x01(\v2\x16.tickroom.v1.WatchPassH\x00R\twatchPass\x12@\n" +
+	"\rinput_dropped\x18\x1b \x01(\v2\x19.tickroom.v1.InputDroppedH\x00R\finputDroppedB\x06\n" +
 	"\x04bodyB=Z;github.com/tickroom/tickroom/protocol/tickroomv1;tickroomv1b\x06proto3"
 
 var (
@@ -1095,6 +1115,7 @@ var file_tickroom_v1_envelope_proto_goTypes = []any{
 	(*RoomListUpdate)(nil),     // 46: tickroom.v1.RoomListUpdate
 	(*ChannelHistoryPage)(nil), // 47: tickroom.v1.ChannelHistoryPage
 	(*WatchPass)(nil),          // 48: tickroom.v1.WatchPass
+	(*InputDropped)(nil),       // 49: tickroom.v1.InputDropped
 }
 var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	2,  // 0: tickroom.v1.ClientMessage.input:type_name -> tickroom.v1.Input
@@ -1144,11 +1165,12 @@ var file_tickroom_v1_envelope_proto_depIdxs = []int32{
 	46, // 44: tickroom.v1.ServerMessage.room_list_update:type_name -> tickroom.v1.RoomListUpdate
 	47, // 45: tickroom.v1.ServerMessage.channel_history_page:type_name -> tickroom.v1.ChannelHistoryPage
 	48, // 46: tickroom.v1.ServerMessage.watch_pass:type_name -> tickroom.v1.WatchPass
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	49, // 47: tickroom.v1.ServerMessage.input_dropped:type_name -> tickroom.v1.InputDropped
+	48, // [48:48] is the sub-list for method output_type
+	48, // [48:48] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_envelope_proto_init() }
@@ -1212,6 +1234,7 @@ func file_tickroom_v1_envelope_proto_init() {
 		(*ServerMessage_RoomListUpdate)(nil),
 		(*ServerMessage_ChannelHistoryPage)(nil),
 		(*ServerMessage_WatchPass)(nil),
+		(*ServerMessage_InputDropped)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

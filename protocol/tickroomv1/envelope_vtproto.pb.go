@@ -482,6 +482,15 @@ func (m *ServerMessage_WatchPass) CloneVT() isServerMessage_Body {
 	return r
 }
 
+func (m *ServerMessage_InputDropped) CloneVT() isServerMessage_Body {
+	if m == nil {
+		return (*ServerMessage_InputDropped)(nil)
+	}
+	r := new(ServerMessage_InputDropped)
+	r.InputDropped = m.InputDropped.CloneVT()
+	return r
+}
+
 func (this *ClientMessage) EqualVT(that *ClientMessage) bool {
 	if this == that {
 		return true
@@ -1719,6 +1728,31 @@ func (this *ServerMessage_WatchPass) EqualVT(thatIface isServerMessage_Body) boo
 	return true
 }
 
+func (this *ServerMessage_InputDropped) EqualVT(thatIface isServerMessage_Body) bool {
+	that, ok := thatIface.(*ServerMessage_InputDropped)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.InputDropped, that.InputDropped; p != q {
+		if p == nil {
+			p = &InputDropped{}
+		}
+		if q == nil {
+			q = &InputDropped{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *ClientMessage) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -2744,6 +2778,27 @@ func (m *ServerMessage_WatchPass) MarshalToSizedBufferVT(dAtA []byte) (int, erro
 	}
 	return len(dAtA) - i, nil
 }
+func (m *ServerMessage_InputDropped) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *ServerMessage_InputDropped) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	if m.InputDropped != nil {
+		size, err := m.InputDropped.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xda
+	}
+	return len(dAtA) - i, nil
+}
 func (m *ClientMessage) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -3336,6 +3391,18 @@ func (m *ServerMessage_WatchPass) SizeVT() (n int) {
 	_ = l
 	if m.WatchPass != nil {
 		l = m.WatchPass.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	return n
+}
+func (m *ServerMessage_InputDropped) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.InputDropped != nil {
+		l = m.InputDropped.SizeVT()
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	return n
@@ -5383,6 +5450,47 @@ func (m *ServerMessage) UnmarshalVT(dAtA []byte) error {
 					return err
 				}
 				m.Body = &ServerMessage_WatchPass{WatchPass: v}
+			}
+			iNdEx = postIndex
+		case 27:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field InputDropped", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if oneof, ok := m.Body.(*ServerMessage_InputDropped); ok {
+				if err := oneof.InputDropped.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+			} else {
+				v := &InputDropped{}
+				if err := v.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+					return err
+				}
+				m.Body = &ServerMessage_InputDropped{InputDropped: v}
 			}
 			iNdEx = postIndex
 		default:

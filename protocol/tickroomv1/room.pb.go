@@ -741,10 +741,13 @@ func (x *Left) GetMessage() string {
 	return ""
 }
 
-// Input is a player's input for a room. It gets no reply: the snapshots'
-// The State ack for the player's seat says which seq the room applied last.
-// Errors about it (ERROR_CODE_NOT_A_PLAYER, ERROR_CODE_INPUT_TOO_LARGE) come
-// back only when request_id is set.
+// Input is a player's input for a room. It gets no reply: the State ack
+// for the player's seat says which seq the room applied last. Errors about
+// it (ERROR_CODE_NOT_A_PLAYER, ERROR_CODE_INPUT_TOO_LARGE,
+// ERROR_CODE_RATE_LIMITED, ERROR_CODE_INPUT_DROPPED) come back only when
+// request_id is set; a numbered input (seq above 0) the room drops, over
+// the seat's input rate or with its inbox full, is also told of without one,
+// in an InputDropped.
 type Input struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// room_id is the room the input is for.
@@ -810,11 +813,100 @@ func (x *Input) GetData() []byte {
 	return nil
 }
 
+// InputDropped tells a player, unprompted (request_id 0), that numbered
+// inputs it sent to a room were dropped before the room queued them, for
+// one reason: they were never applied and never will be, even though a
+// later State's ack covers their seq (an ack is the last seq applied, so it
+// passes over a dropped one). A client stops predicting with them, and does
+// not send them again. The room sends at most one InputDropped per seat and
+// reason at each of its ticks, before that tick's State, for the inputs
+// dropped since its previous tick: a flood over the seat's rate gets at most
+// two a tick. Inputs with seq 0 are not reported, and nothing is sent while
+// no input is dropped.
+type InputDropped struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// room_id is the room the inputs were for.
+	RoomId string `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// reason is why they were dropped: ERROR_CODE_RATE_LIMITED, the seat sent
+	// inputs faster than its input rate; ERROR_CODE_INPUT_DROPPED, the room's
+	// inbox was full. An input with a request id gets an Error with the same
+	// code too.
+	Reason ErrorCode `protobuf:"varint,2,opt,name=reason,proto3,enum=tickroom.v1.ErrorCode" json:"reason,omitempty"`
+	// runs lists the dropped seqs as runs of consecutive numbers, two entries
+	// a run, its first seq and its last (equal for a run of one), in the order
+	// the inputs came; numbering wraps from 4294967295 to 1 within a run. At
+	// most 8 runs, the newest: older ones are left out.
+	Runs []uint32 `protobuf:"varint,3,rep,packed,name=runs,proto3" json:"runs,omitempty"`
+	// count is how many numbered inputs were dropped for this reason since
+	// the room's previous tick; more than runs hold when runs were left out.
+	Count         uint32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputDropped) Reset() {
+	*x = InputDropped{}
+	mi := &file_tickroom_v1_room_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputDropped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputDropped) ProtoMessage() {}
+
+func (x *InputDropped) ProtoReflect() protoreflect.Message {
+	mi := &file_tickroom_v1_room_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputDropped.ProtoReflect.Descriptor instead.
+func (*InputDropped) Descriptor() ([]byte, []int) {
+	return file_tickroom_v1_room_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *InputDropped) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *InputDropped) GetReason() ErrorCode {
+	if x != nil {
+		return x.Reason
+	}
+	return ErrorCode_ERROR_CODE_UNSPECIFIED
+}
+
+func (x *InputDropped) GetRuns() []uint32 {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+func (x *InputDropped) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 var File_tickroom_v1_room_proto protoreflect.FileDescriptor
 
 const file_tickroom_v1_room_proto_rawDesc = "" +
 	"\n" +
-	"\x16tickroom/v1/room.proto\x12\vtickroom.v1\x1a\x19tickroom/v1/options.proto\"\xb8\x01\n" +
+	"\x16tickroom/v1/room.proto\x12\vtickroom.v1\x1a\x17tickroom/v1/codes.proto\x1a\x19tickroom/v1/options.proto\"\xb8\x01\n" +
 	"\bJoinRoom\x12 \n" +
 	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\x12#\n" +
 	"\bpassword\x18\x02 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\bpassword\x12\x1a\n" +
@@ -871,7 +963,12 @@ const file_tickroom_v1_room_proto_rawDesc = "" +
 	"\aroom_id\x18\x01 \x01(\tB\a\x8a\xce\x18\x03\b\x80\x01R\x06roomId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\rR\x03seq\x12\x1e\n" +
 	"\x04data\x18\x03 \x01(\fB\n" +
-	"\x8a\xce\x18\x06\b\x80  \xc8\x01R\x04data*\xbf\x01\n" +
+	"\x8a\xce\x18\x06\b\x80  \xc8\x01R\x04data\"\x81\x01\n" +
+	"\fInputDropped\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12.\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x16.tickroom.v1.ErrorCodeR\x06reason\x12\x12\n" +
+	"\x04runs\x18\x03 \x03(\rR\x04runs\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\rR\x05count*\xbf\x01\n" +
 	"\vLeaveReason\x12\x1c\n" +
 	"\x18LEAVE_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16LEAVE_REASON_REQUESTED\x10\x01\x12\x17\n" +
@@ -893,7 +990,7 @@ func file_tickroom_v1_room_proto_rawDescGZIP() []byte {
 }
 
 var file_tickroom_v1_room_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tickroom_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_tickroom_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_tickroom_v1_room_proto_goTypes = []any{
 	(LeaveReason)(0),     // 0: tickroom.v1.LeaveReason
 	(*JoinRoom)(nil),     // 1: tickroom.v1.JoinRoom
@@ -905,19 +1002,22 @@ var file_tickroom_v1_room_proto_goTypes = []any{
 	(*Joined)(nil),       // 7: tickroom.v1.Joined
 	(*Left)(nil),         // 8: tickroom.v1.Left
 	(*Input)(nil),        // 9: tickroom.v1.Input
-	nil,                  // 10: tickroom.v1.Joined.MetadataEntry
-	nil,                  // 11: tickroom.v1.Joined.OptionsEntry
+	(*InputDropped)(nil), // 10: tickroom.v1.InputDropped
+	nil,                  // 11: tickroom.v1.Joined.MetadataEntry
+	nil,                  // 12: tickroom.v1.Joined.OptionsEntry
+	(ErrorCode)(0),       // 13: tickroom.v1.ErrorCode
 }
 var file_tickroom_v1_room_proto_depIdxs = []int32{
 	6,  // 0: tickroom.v1.Joined.players:type_name -> tickroom.v1.Player
-	10, // 1: tickroom.v1.Joined.metadata:type_name -> tickroom.v1.Joined.MetadataEntry
-	11, // 2: tickroom.v1.Joined.options:type_name -> tickroom.v1.Joined.OptionsEntry
+	11, // 1: tickroom.v1.Joined.metadata:type_name -> tickroom.v1.Joined.MetadataEntry
+	12, // 2: tickroom.v1.Joined.options:type_name -> tickroom.v1.Joined.OptionsEntry
 	0,  // 3: tickroom.v1.Left.reason:type_name -> tickroom.v1.LeaveReason
-	4,  // [4:4] is the sub-list for method output_type
-	4,  // [4:4] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	13, // 4: tickroom.v1.InputDropped.reason:type_name -> tickroom.v1.ErrorCode
+	5,  // [5:5] is the sub-list for method output_type
+	5,  // [5:5] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_tickroom_v1_room_proto_init() }
@@ -925,6 +1025,7 @@ func file_tickroom_v1_room_proto_init() {
 	if File_tickroom_v1_room_proto != nil {
 		return
 	}
+	file_tickroom_v1_codes_proto_init()
 	file_tickroom_v1_options_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -932,7 +1033,7 @@ func file_tickroom_v1_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickroom_v1_room_proto_rawDesc), len(file_tickroom_v1_room_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -200,7 +200,8 @@ export enum ErrorCode {
 
   /**
    * ERROR_CODE_RATE_LIMITED: too many requests of this kind; Error.retry_after_ms
-   * says when to try again.
+   * says when to try again. Also the reason of an InputDropped for inputs
+   * over the seat's input rate.
    *
    * @generated from enum value: ERROR_CODE_RATE_LIMITED = 4;
    */
@@ -348,7 +349,9 @@ export enum ErrorCode {
 
   /**
    * ERROR_CODE_INPUT_DROPPED: the room's inbox was full and the input was
-   * dropped; the next snapshot's ack shows the last input applied.
+   * dropped; the next snapshot's ack shows the last input applied. A
+   * numbered input is also reported in an InputDropped with this reason,
+   * with or without a request id.
    *
    * @generated from enum value: ERROR_CODE_INPUT_DROPPED = 203;
    */

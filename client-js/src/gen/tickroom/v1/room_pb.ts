@@ -4,6 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { ErrorCode } from "./codes_pb.js";
+import { file_tickroom_v1_codes } from "./codes_pb.js";
 import { file_tickroom_v1_options } from "./options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -11,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickroom/v1/room.proto.
  */
 export const file_tickroom_v1_room: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0aWNrcm9vbS92MS9yb29tLnByb3RvEgt0aWNrcm9vbS52MSKDAQoISm9pblJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAARIZCghwYXNzd29yZBgCIAEoCUIHis4YAwiAARIQCghzcGVjdGF0ZRgDIAEoCBITCgtyZXN1bWVfdGljaxgEIAEoBBIbCgtyZXNlcnZhdGlvbhgFIAEoCUIGis4YAghAImUKCFJlZGlyZWN0EgsKA3VybBgBIAEoCRITCgtyZXNlcnZhdGlvbhgCIAEoCRIPCgdyb29tX2lkGAMgASgJEg8KB25vZGVfaWQYBCABKAkSFQoNZXhwaXJlc19pbl9tcxgFIAEoDSIlCglMZWF2ZVJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAASIoCgxHZXRXYXRjaFBhc3MSGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAASJFCglXYXRjaFBhc3MSDwoHcm9vbV9pZBgBIAEoCRIMCgRwYXNzGAIgASgJEhkKDWV4cGlyZXNfYXRfbXMYAyABKANCAjACImMKBlBsYXllchIMCgRzZWF0GAEgASgNEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCgljb25uZWN0ZWQYBCABKAgSGQoNaGVsZF91bnRpbF9tcxgFIAEoA0ICMAIilgMKBkpvaW5lZBIPCgdyb29tX2lkGAEgASgJEgwKBGdhbWUYAiABKAkSDAoEc2VhdBgDIAEoDRIRCglzcGVjdGF0b3IYBCABKAgSEQoJdGlja19yYXRlGAUgASgNEiQKB3BsYXllcnMYBiADKAsyEy50aWNrcm9vbS52MS5QbGF5ZXISDwoHcmVzdW1lZBgHIAEoCBIzCghtZXRhZGF0YRgIIAMoCzIhLnRpY2tyb29tLnYxLkpvaW5lZC5NZXRhZGF0YUVudHJ5EjEKB29wdGlvbnMYCSADKAsyIC50aWNrcm9vbS52MS5Kb2luZWQuT3B0aW9uc0VudHJ5EgwKBHRpY2sYCiABKAQSEwoLbWF4X3BsYXllcnMYCyABKA0SFgoObGFzdF9pbnB1dF9zZXEYDCABKA0aLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi4KDE9wdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlIKBExlZnQSDwoHcm9vbV9pZBgBIAEoCRIoCgZyZWFzb24YAiABKA4yGC50aWNrcm9vbS52MS5MZWF2ZVJlYXNvbhIPCgdtZXNzYWdlGAMgASgJIkgKBUlucHV0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESCwoDc2VxGAIgASgNEhgKBGRhdGEYAyABKAxCCorOGAYIgCAgyAEqvwEKC0xlYXZlUmVhc29uEhwKGExFQVZFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFkxFQVZFX1JFQVNPTl9SRVFVRVNURUQQARIXChNMRUFWRV9SRUFTT05fS0lDS0VEEAISHAoYTEVBVkVfUkVBU09OX1JPT01fQ0xPU0VEEAMSHQoZTEVBVkVfUkVBU09OX1NFQVRfRVhQSVJFRBAEEiAKHExFQVZFX1JFQVNPTl9TRVJWRVJfU0hVVERPV04QBUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_options]);
+  fileDesc("ChZ0aWNrcm9vbS92MS9yb29tLnByb3RvEgt0aWNrcm9vbS52MSKDAQoISm9pblJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAARIZCghwYXNzd29yZBgCIAEoCUIHis4YAwiAARIQCghzcGVjdGF0ZRgDIAEoCBITCgtyZXN1bWVfdGljaxgEIAEoBBIbCgtyZXNlcnZhdGlvbhgFIAEoCUIGis4YAghAImUKCFJlZGlyZWN0EgsKA3VybBgBIAEoCRITCgtyZXNlcnZhdGlvbhgCIAEoCRIPCgdyb29tX2lkGAMgASgJEg8KB25vZGVfaWQYBCABKAkSFQoNZXhwaXJlc19pbl9tcxgFIAEoDSIlCglMZWF2ZVJvb20SGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAASIoCgxHZXRXYXRjaFBhc3MSGAoHcm9vbV9pZBgBIAEoCUIHis4YAwiAASJFCglXYXRjaFBhc3MSDwoHcm9vbV9pZBgBIAEoCRIMCgRwYXNzGAIgASgJEhkKDWV4cGlyZXNfYXRfbXMYAyABKANCAjACImMKBlBsYXllchIMCgRzZWF0GAEgASgNEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCgljb25uZWN0ZWQYBCABKAgSGQoNaGVsZF91bnRpbF9tcxgFIAEoA0ICMAIilgMKBkpvaW5lZBIPCgdyb29tX2lkGAEgASgJEgwKBGdhbWUYAiABKAkSDAoEc2VhdBgDIAEoDRIRCglzcGVjdGF0b3IYBCABKAgSEQoJdGlja19yYXRlGAUgASgNEiQKB3BsYXllcnMYBiADKAsyEy50aWNrcm9vbS52MS5QbGF5ZXISDwoHcmVzdW1lZBgHIAEoCBIzCghtZXRhZGF0YRgIIAMoCzIhLnRpY2tyb29tLnYxLkpvaW5lZC5NZXRhZGF0YUVudHJ5EjEKB29wdGlvbnMYCSADKAsyIC50aWNrcm9vbS52MS5Kb2luZWQuT3B0aW9uc0VudHJ5EgwKBHRpY2sYCiABKAQSEwoLbWF4X3BsYXllcnMYCyABKA0SFgoObGFzdF9pbnB1dF9zZXEYDCABKA0aLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi4KDE9wdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlIKBExlZnQSDwoHcm9vbV9pZBgBIAEoCRIoCgZyZWFzb24YAiABKA4yGC50aWNrcm9vbS52MS5MZWF2ZVJlYXNvbhIPCgdtZXNzYWdlGAMgASgJIkgKBUlucHV0EhgKB3Jvb21faWQYASABKAlCB4rOGAMIgAESCwoDc2VxGAIgASgNEhgKBGRhdGEYAyABKAxCCorOGAYIgCAgyAEiZAoMSW5wdXREcm9wcGVkEg8KB3Jvb21faWQYASABKAkSJgoGcmVhc29uGAIgASgOMhYudGlja3Jvb20udjEuRXJyb3JDb2RlEgwKBHJ1bnMYAyADKA0SDQoFY291bnQYBCABKA0qvwEKC0xlYXZlUmVhc29uEhwKGExFQVZFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFkxFQVZFX1JFQVNPTl9SRVFVRVNURUQQARIXChNMRUFWRV9SRUFTT05fS0lDS0VEEAISHAoYTEVBVkVfUkVBU09OX1JPT01fQ0xPU0VEEAMSHQoZTEVBVkVfUkVBU09OX1NFQVRfRVhQSVJFRBAEEiAKHExFQVZFX1JFQVNPTl9TRVJWRVJfU0hVVERPV04QBUI9WjtnaXRodWIuY29tL3RpY2tyb29tL3RpY2tyb29tL3Byb3RvY29sL3RpY2tyb29tdjE7dGlja3Jvb212MWIGcHJvdG8z", [file_tickroom_v1_codes, file_tickroom_v1_options]);
 
 /**
  * JoinRoom takes a seat in a room, spectates it, or resumes a held seat. The
@@ -413,10 +415,13 @@ export const LeftSchema: GenMessage<Left> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_room, 7);
 
 /**
- * Input is a player's input for a room. It gets no reply: the snapshots'
- * The State ack for the player's seat says which seq the room applied last.
- * Errors about it (ERROR_CODE_NOT_A_PLAYER, ERROR_CODE_INPUT_TOO_LARGE) come
- * back only when request_id is set.
+ * Input is a player's input for a room. It gets no reply: the State ack
+ * for the player's seat says which seq the room applied last. Errors about
+ * it (ERROR_CODE_NOT_A_PLAYER, ERROR_CODE_INPUT_TOO_LARGE,
+ * ERROR_CODE_RATE_LIMITED, ERROR_CODE_INPUT_DROPPED) come back only when
+ * request_id is set; a numbered input (seq above 0) the room drops, over
+ * the seat's input rate or with its inbox full, is also told of without one,
+ * in an InputDropped.
  *
  * @generated from message tickroom.v1.Input
  */
@@ -451,6 +456,64 @@ export type Input = Message<"tickroom.v1.Input"> & {
  */
 export const InputSchema: GenMessage<Input> = /*@__PURE__*/
   messageDesc(file_tickroom_v1_room, 8);
+
+/**
+ * InputDropped tells a player, unprompted (request_id 0), that numbered
+ * inputs it sent to a room were dropped before the room queued them, for
+ * one reason: they were never applied and never will be, even though a
+ * later State's ack covers their seq (an ack is the last seq applied, so it
+ * passes over a dropped one). A client stops predicting with them, and does
+ * not send them again. The room sends at most one InputDropped per seat and
+ * reason at each of its ticks, before that tick's State, for the inputs
+ * dropped since its previous tick: a flood over the seat's rate gets at most
+ * two a tick. Inputs with seq 0 are not reported, and nothing is sent while
+ * no input is dropped.
+ *
+ * @generated from message tickroom.v1.InputDropped
+ */
+export type InputDropped = Message<"tickroom.v1.InputDropped"> & {
+  /**
+   * room_id is the room the inputs were for.
+   *
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * reason is why they were dropped: ERROR_CODE_RATE_LIMITED, the seat sent
+   * inputs faster than its input rate; ERROR_CODE_INPUT_DROPPED, the room's
+   * inbox was full. An input with a request id gets an Error with the same
+   * code too.
+   *
+   * @generated from field: tickroom.v1.ErrorCode reason = 2;
+   */
+  reason: ErrorCode;
+
+  /**
+   * runs lists the dropped seqs as runs of consecutive numbers, two entries
+   * a run, its first seq and its last (equal for a run of one), in the order
+   * the inputs came; numbering wraps from 4294967295 to 1 within a run. At
+   * most 8 runs, the newest: older ones are left out.
+   *
+   * @generated from field: repeated uint32 runs = 3;
+   */
+  runs: number[];
+
+  /**
+   * count is how many numbered inputs were dropped for this reason since
+   * the room's previous tick; more than runs hold when runs were left out.
+   *
+   * @generated from field: uint32 count = 4;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message tickroom.v1.InputDropped.
+ * Use `create(InputDroppedSchema)` to create a new message.
+ */
+export const InputDroppedSchema: GenMessage<InputDropped> = /*@__PURE__*/
+  messageDesc(file_tickroom_v1_room, 9);
 
 /**
  * LeaveReason says why a user left a room.

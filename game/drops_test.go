@@ -1,0 +1,113 @@
+package game_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/game/gametest"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestDroppedInputsAreToldAtTheNextTick: numbered inputs dropped with the
+// inbox full are told to the seat's client at the next tick, one
+// InputDropped with reason ERROR_CODE_INPUT_DROPPED listing their seqs,
+// while the tick's State acks the last input taken; an input with seq 0
+// is not told of, and a seat resumed on another connection before the tick
+// does not hear of the old connection's drops.
+func TestDroppedInputsAreToldAtTheNextTick(t *testing.T) {
+	e := gametest.NewEnv(t, testDefinitions(), func(c *game.Config) { c.InboxSize = 3 })
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "counter"}) // 40 inputs/s
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := gametest.NewClient("a")
+	seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: c}).Seat
+	for seq := range uint32(6) {
+		err := r.Input(seat, seq, []byte("+")) // 0 to 2 taken; 3, 4 and 5 dropped
+		if seq >= 3 && !errors.Is(err, game.ErrInboxFull) {
+			t.Fatalf("input %d: %v, want ErrInboxFull", seq, err)
+		}
+	}
+	e.Advance(t, 50*time.Millisecond)
+	want := []*tickroomv1.InputDropped{{RoomId: r.ID(), Reason: tickroomv1.ErrorCode_ERROR_CODE_INPUT_DROPPED, Runs: []uint32{3, 5}, Count: 3}}
+	if got := c.TakeDrops(); len(got) != 1 || !proto.Equal(got[0], want[0]) {
+		t.Fatalf("told %v, want %v", got, want)
+	}
+	if ack, _ := c.Ack(seat); ack != 2 {
+		t.Fatalf("ack %d, want 2", ack)
+	}
+	e.Advance(t, 50*time.Millisecond)
+	if got := c.TakeDrops(); len(got) != 0 {
+		t.Fatalf("told again at the tick after: %v", got)
+	}
+
+	t.Run("seq 0", func(t *testing.T) {
+		for range 4 {
+			_ = r.Input(seat, 0, []byte("+"))
+		}
+		e.Advance(t, 50*time.Millisecond)
+		if got := c.TakeDrops(); len(got) != 0 {
+			t.Fatalf("inputs with seq 0 told of: %v", got)
+		}
+	})
+	t.Run("resumed before the tick", func(t *testing.T) {
+		for seq := uint32(10); seq < 15; seq++ {
+			_ = r.InputFrom(c, seat, seq, []byte("+"))
+		}
+		c2 := gametest.NewClient("a2")
+		if err := r.Join(game.JoinRequest{UserID: "a", Client: c2}, nil); err != nil {
+			t.Fatal(err)
+		}
+		e.Advance(t, 50*time.Millisecond)
+		if got := append(c.TakeDrops(), c2.TakeDrops()...); len(got) != 0 {
+			t.Fatalf("the old connection's drops told after the resume: %v", got)
+		}
+	})
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sleepyCounter is counter that sleeps between inputs (Sleeper).
+type sleepyCounter struct{ *counter }
+
+func (sleepyCounter) Wake() uint64 { return game.NeverWake }
+
+// TestDroppedInputsWakeASleepingRoom: an input over the seat's rate
+// reaches no inbox, so nothing else wakes a room whose game sleeps
+// between inputs; its drop does, and the seat is told at the next tick,
+// not when the room next wakes (a minute on).
+func TestDroppedInputsWakeASleepingRoom(t *testing.T) {
+	def := game.Definition{Name: "sleepy", TickRate: 20, MaxPlayers: 2, InputRate: 2, New: func(s game.Setup) (game.Game, error) {
+		g, err := newCounter(s)
+		return sleepyCounter{g.(*counter)}, err
+	}}
+	e := gametest.NewEnv(t, []game.Definition{def}, nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "sleepy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := gametest.NewClient("a")
+	seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: c}).Seat
+	for seq := uint32(1); seq <= 2; seq++ { // the seat's burst
+		if err := r.Input(seat, seq, []byte("+")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Advance(t, 200*time.Millisecond)
+	sleeps := r.Stats().Sleeps
+	if sleeps == 0 {
+		t.Fatal("the room never slept")
+	}
+	if err := r.Input(seat, 3, []byte("+")); !errors.Is(err, game.ErrRateLimited) {
+		t.Fatalf("input 3: %v, want ErrRateLimited", err)
+	}
+	e.Advance(t, 50*time.Millisecond)
+	want := &tickroomv1.InputDropped{RoomId: r.ID(), Reason: tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED, Runs: []uint32{3, 3}, Count: 1}
+	if got := c.TakeDrops(); len(got) != 1 || !proto.Equal(got[0], want) {
+		t.Fatalf("a tick after the drop, told %v, want %v", got, want)
+	}
+}
