@@ -85,6 +85,17 @@ export class BoundedQueue<T> {
     return n;
   }
 
+  /** removeWhere removes the items pred holds for, wherever they are, without counting them as dropped; it returns how many it removed. */
+  removeWhere(pred: (item: T) => boolean): number {
+    const kept = this.items.filter((e) => !pred(e.item));
+    const n = this.items.length - kept.length;
+    if (n > 0) {
+      this.items = kept;
+      this.byteCount = kept.reduce((sum, e) => sum + e.size, 0);
+    }
+    return n;
+  }
+
   /** clear drops every item without counting them as dropped. */
   clear(): void {
     this.items = [];

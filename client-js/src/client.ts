@@ -595,6 +595,9 @@ export class Client extends Emitter<ClientEvents> {
       case "gameMessage":
         this.roomMap.get(b.value.roomId)?.handleMessage(b.value);
         break;
+      case "inputDropped":
+        this.roomMap.get(b.value.roomId)?.handleInputDropped(b.value);
+        break;
       case "welcome":
         this.onWelcome(b.value);
         break;

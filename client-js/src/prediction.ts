@@ -119,6 +119,21 @@ export class InputPredictor<T> {
   }
 
   /**
+   * forget drops from pending the inputs the server says it dropped (an
+   * InputDropped, which a Room hands it: never applied, they never will be,
+   * though a later ack passes over them) and, when any was pending, calls
+   * the reconcile hook with the last ack and the rest, so the game stops
+   * predicting with them. It returns how many it dropped.
+   */
+  forget(seqs: ReadonlySet<number>): number {
+    const before = this.queue.length;
+    this.queue = this.queue.filter((p) => !seqs.has(p.seq));
+    const n = before - this.queue.length;
+    if (n > 0) this.hook?.(this.acked, this.queue);
+    return n;
+  }
+
+  /**
    * startAfter numbers new inputs above seq, the server's last applied input
    * of a seat resumed by a fresh client (Joined.last_input_seq), and takes it
    * as acknowledged; it calls no hook.

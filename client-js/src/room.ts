@@ -2,9 +2,10 @@ import { BoundedQueue, type BoundedQueueOptions } from "./bounded-queue.js";
 import { Emitter } from "./emitter.js";
 import type { Chat, ChatHistory } from "./gen/tickroom/v1/social_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { PlayerSchema, type Joined, type Left, type Player } from "./gen/tickroom/v1/room_pb.js";
+import type { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
+import { PlayerSchema, type InputDropped, type Joined, type Left, type Player } from "./gen/tickroom/v1/room_pb.js";
 import { RoomEventKind, type GameMessage, type RoomEvent, type State } from "./gen/tickroom/v1/state_pb.js";
-import { InputPredictor, seqAfter, type PendingInput } from "./prediction.js";
+import { InputPredictor, MAX_SEQ, seqAfter, type PendingInput } from "./prediction.js";
 import { StateStore, type ApplyRejection, type ApplyResult } from "./state-store.js";
 
 /** RoomEvents are the events a {@link Room} emits. */
@@ -16,8 +17,20 @@ export interface RoomEvents {
    * server sends to a client that fell behind, or on the next resume.
    */
   desync: { reason: ApplyRejection; tick: bigint | undefined };
-  /** reconcile follows each state, for a player: the last input applied and those still pending. */
+  /** reconcile follows each state, for a player, and an inputDropped that took inputs from those pending: the last input applied and those still pending. */
   reconcile: { acked: number; pending: readonly PendingInput<unknown>[] };
+  /**
+   * inputDropped reports inputs of this player that the room dropped before
+   * applying them, at its next tick and ahead of that tick's state: reason
+   * is ErrorCode.RATE_LIMITED (sent faster than the seat's input rate) or
+   * ErrorCode.INPUT_DROPPED (the room's inbox was full); seqs are their
+   * sequence numbers, oldest first: those of the runs the server lists (its
+   * newest 8), 4,096 at most, the newest; count is how many the room
+   * dropped for that reason since its previous tick. The predictor no longer holds
+   * them as pending (a reconcile event comes first when it did) and they are
+   * not sent again after a resume.
+   */
+  inputDropped: { reason: ErrorCode; seqs: number[]; count: number };
   /** event is a reliable notice about members or the room's phase. */
   event: RoomEvent;
   /** message is a game's own reliable message. */
@@ -58,6 +71,29 @@ export interface RoomOptions {
 
 /** latest are the room's events about its newest state, which are never held back (see Room.early). */
 const latest = new Set<keyof RoomEvents>(["state", "desync", "reconcile"]);
+
+/** MAX_DROPPED_SEQS bounds the seqs one inputDropped event lists: the newest are kept. */
+const MAX_DROPPED_SEQS = 4096;
+
+/**
+ * droppedSeqs expands an InputDropped's runs (first and last seq of each,
+ * numbering wrapping from MAX_SEQ to 1) into their seqs, oldest first, the
+ * newest MAX_DROPPED_SEQS at most; a run that is not one (a 0, or a last
+ * before its first) is skipped.
+ */
+function droppedSeqs(runs: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = runs.length - 2; i >= 0 && out.length < MAX_DROPPED_SEQS; i -= 2) {
+    const first = runs[i]!;
+    const last = runs[i + 1]!;
+    if (first === 0 || last === 0 || seqAfter(first, last)) continue;
+    for (let s = last; out.length < MAX_DROPPED_SEQS; s = s === 1 ? MAX_SEQ : s - 1) {
+      out.push(s);
+      if (s === first) break;
+    }
+  }
+  return out.reverse();
+}
 
 /** NO_TICK is the resume tick of a room with no state yet: the largest uint64, a tick no room reaches. */
 const NO_TICK = 0xffff_ffff_ffff_ffffn;
@@ -275,6 +311,22 @@ export class Room extends Emitter<RoomEvents> {
       this.predictor.ack(ack ?? this.predictor.lastAcked);
       if (ack !== undefined) this.unacked.shiftWhile((q) => !seqAfter(q.seq, ack));
     }
+  }
+
+  /**
+   * handleInputDropped takes an InputDropped: the dropped inputs leave the
+   * predictor's pending ones and the inputs kept for a resume, and the
+   * inputDropped event reports them; the client calls it.
+   */
+  handleInputDropped(msg: InputDropped): void {
+    if (!this.isLive || this.spectator) return;
+    const seqs = droppedSeqs(msg.runs);
+    if (seqs.length > 0) {
+      const gone = new Set(seqs);
+      this.predictor.forget(gone);
+      this.unacked.removeWhere((q) => gone.has(q.seq));
+    }
+    this.emit("inputDropped", { reason: msg.reason, seqs, count: msg.count });
   }
 
   /** handleEvent applies a RoomEvent (player joins, leaves, drops, resumes); the client calls it. */

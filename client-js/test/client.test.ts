@@ -222,6 +222,34 @@ describe("Client", () => {
     assert.equal(room.players.get(3)?.name, "bo");
   });
 
+  it("tells a room which inputs the server dropped, and stops predicting with them", async () => {
+    // Inputs go with request id 0: before InputDropped, one the room
+    // dropped over the seat's rate had no answer, and the next state's ack
+    // (4, past it) made it look applied.
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    await flush();
+    mock.timers.tick(1);
+    for (let i = 1; i <= 4; i++) room.sendInput(new Uint8Array([i]));
+    assert.deepEqual(received(sock).filter((m) => m.body.case === "input").map((m) => [m.requestId, m.body.case === "input" && m.body.value.seq]), [[0, 1], [0, 2], [0, 3], [0, 4]]);
+    const got: { reason: ErrorCode; seqs: number[]; count: number }[] = [];
+    const replays: number[][] = [];
+    room.on("inputDropped", (d) => got.push(d));
+    room.on("reconcile", ({ pending }) => replays.push(pending.map((p) => p.seq)));
+    reply(sock, { body: { case: "inputDropped", value: { roomId: "r1", reason: ErrorCode.RATE_LIMITED, runs: [2, 3], count: 2 } } });
+    assert.deepEqual(got, [{ reason: ErrorCode.RATE_LIMITED, seqs: [2, 3], count: 2 }]);
+    // The game replays what is left at once: 2 and 3 never will be applied.
+    assert.deepEqual(replays, [[1, 4]]);
+    assert.deepEqual(room.predictor.pending.map((p) => p.seq), [1, 4]);
+    sendState(sock, { tick: 1, key: true, acks: [[2, 1]] });
+    assert.deepEqual(room.predictor.pending.map((p) => p.seq), [4]);
+    // Another room's notice is not this one's.
+    reply(sock, { body: { case: "inputDropped", value: { roomId: "r2", reason: ErrorCode.INPUT_DROPPED, runs: [4, 4], count: 1 } } });
+    assert.equal(got.length, 1);
+    assert.deepEqual(room.predictor.pending.map((p) => p.seq), [4]);
+    client.close();
+  });
+
   it("asks for a match history page and a leaderboard", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const hist = client.matchHistory({ userId: "u2", before: 41, limit: 5 });

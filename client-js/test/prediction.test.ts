@@ -50,6 +50,22 @@ describe("InputPredictor", () => {
     assert.equal(predicted, 4);
   });
 
+  it("forgets the inputs the server dropped and replays the rest", () => {
+    const calls: { acked: number; pending: number[] }[] = [];
+    const p = new InputPredictor<number>({ onReconcile: (acked, pending) => calls.push({ acked, pending: pending.map((x) => x.seq) }) });
+    for (let i = 1; i <= 5; i++) p.next(i);
+    p.ack(1);
+    assert.equal(p.forget(new Set([2, 4, 9])), 2);
+    assert.deepEqual(p.pending.map((x) => x.seq), [3, 5]);
+    assert.deepEqual(calls[calls.length - 1], { acked: 1, pending: [3, 5] });
+    // None of them pending (acked already, or forgotten): no replay.
+    const before = calls.length;
+    assert.equal(p.forget(new Set([1, 2])), 0);
+    assert.equal(calls.length, before);
+    // Numbering goes on: a dropped seq is not reused.
+    assert.equal(p.next(6).seq, 6);
+  });
+
   it("bounds pending inputs, dropping the oldest", () => {
     const p = new InputPredictor<number>({ maxPending: 3 });
     for (let i = 0; i < 10; i++) p.next(i);

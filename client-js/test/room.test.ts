@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
-import { JoinedSchema, LeftSchema, LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
+import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
+import { InputDroppedSchema, JoinedSchema, LeftSchema, LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
 import { StateSchema, RoomEventSchema, RoomEventKind } from "../src/gen/tickroom/v1/state_pb.js";
 import { lerpNumber } from "../src/interpolation.js";
 import { Room, type RoomHost } from "../src/room.js";
@@ -171,6 +172,33 @@ describe("Room", () => {
     // The next state acks 50: the input stays pending, for the reconcile replay.
     room.handleState(st(6, 5, false, {}, [], [[1, 50]]));
     assert.deepEqual(room.predictor.pending.map((p) => p.seq), [51]);
+  });
+
+  it("does not send again after a resume the inputs the server said it dropped", () => {
+    const { host, sent } = hostStub();
+    const room = new Room(host, joined(), "");
+    for (let i = 1; i <= 4; i++) room.sendInput(new Uint8Array([i]));
+    room.handleInputDropped(create(InputDroppedSchema, { roomId: "r", reason: ErrorCode.INPUT_DROPPED, runs: [2, 3], count: 2 }));
+    host.up = false;
+    room.markResuming();
+    room.resumeRequest();
+    host.up = true;
+    const again: number[] = [];
+    room.handleResumed(joined({ resumed: true }), (seq) => again.push(seq) > 0);
+    assert.deepEqual(again, [1, 4]);
+    assert.deepEqual(sent.map((s) => s.seq), [1, 2, 3, 4]);
+  });
+
+  it("reads the dropped runs across the wrap, and skips a malformed one", async () => {
+    const { host } = hostStub();
+    const room = new Room(host, joined({ resumed: true, lastInputSeq: 0xffff_fffe }), "");
+    await Promise.resolve(); // the room's first task is over: events go to the listeners at once
+    for (let i = 0; i < 4; i++) room.sendInput(new Uint8Array([i])); // 0xffffffff, 1, 2, 3
+    const got: number[][] = [];
+    room.on("inputDropped", (d) => got.push(d.seqs));
+    room.handleInputDropped(create(InputDroppedSchema, { roomId: "r", reason: ErrorCode.RATE_LIMITED, runs: [0xffff_ffff, 1, 3, 2, 0, 5], count: 2 }));
+    assert.deepEqual(room.predictor.pending.map((p) => p.seq), [2, 3]);
+    assert.deepEqual(got, [[0xffff_ffff, 1]]);
   });
 
   it("tracks players from room events", () => {
