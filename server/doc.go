@@ -132,6 +132,10 @@
 // one that announces a body (Transfer-Encoding, or a Content-Length other
 // than 0): the opening handshake is a GET without one (RFC 6455 §4.1),
 // and the bytes of a body would otherwise be read as the first frames.
+// A CR, LF or NUL in a header line, or a control character in the
+// request target, is refused with 400 too (RFC 9110 §5.5): a reader that
+// ends lines on a bare LF would see a header behind it (a
+// Transfer-Encoding, a second Host) that the server did not.
 //
 // # Behind a TCP proxy
 //

@@ -114,6 +114,10 @@ func FuzzHandshake(f *testing.F) {
 	f.Add([]byte(strings.Replace(upgradeRequest("/", ""), "/", "HTTPS://game.example?x", 1)), uint8(11))
 	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "/echo", "http://u@h/echo", 1)), uint8(2))
 	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "/echo", "ws://h/echo", 1)), uint8(1))
+	f.Add([]byte(upgradeRequest("/echo", "X-A: a\nTransfer-Encoding: chunked\r\n")+"4\r\nbody\r\n0\r\n\r\n"), uint8(8))
+	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "Host: test\r\n", "Host: a\nHost: b\r\n", 1)), uint8(3))
+	f.Add([]byte(upgradeRequest("/echo", "X-A: a\rb\r\nX-B: \x00\r\n")), uint8(13))
+	f.Add([]byte(upgradeRequest("/echo?a\nb\x00c\rd", "")), uint8(2))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		n1, st1, target1, key1 := parseChunked(data, len(data)+1)
 		n2, st2, target2, key2 := parseChunked(data, int(chunk)+1)
@@ -125,6 +129,9 @@ func FuzzHandshake(f *testing.F) {
 		}
 		if st1 == 0 && !bytes.HasSuffix(data[:n1], []byte("\r\n\r\n")) {
 			t.Fatalf("request head does not end with a blank line")
+		}
+		if st1 == 0 && bytes.ContainsAny(bytes.ReplaceAll(data[:n1], []byte("\r\n"), nil), "\r\n\x00") {
+			t.Fatalf("request head with a CR, LF or NUL outside its line endings accepted")
 		}
 		if st1 == 0 && !strings.HasPrefix(target1, "/") {
 			t.Fatalf("path of %q does not start with /", target1)

@@ -234,6 +234,9 @@ func parseRequest(b []byte, max int, r *Request) (n int, st parseStatus) {
 	if !bytes.HasPrefix(proto, []byte("HTTP/1.")) || len(proto) != 8 || proto[7] < '1' || proto[7] > '9' {
 		return 0, 400
 	}
+	if !validTarget(target) {
+		return 0, 400
+	}
 	if string(line[:sp1]) != "GET" {
 		return n, 405
 	}
@@ -278,6 +281,13 @@ func parseRequest(b []byte, max int, r *Request) (n int, st parseStatus) {
 		if r.nheader == maxHeaders {
 			return 0, 431
 		}
+		if bytes.ContainsAny(hl[colon+1:], "\r\n\x00") {
+			// A bare CR or LF ends the line for a reader that takes
+			// it for a line ending, which would see the rest as a
+			// header of its own (RFC 9110 §5.5); the name is a token,
+			// which has none of them.
+			return 0, 400
+		}
 		vs, ve := colon+1, len(hl)
 		for vs < ve && (hl[vs] == ' ' || hl[vs] == '\t') {
 			vs++
@@ -316,6 +326,18 @@ func validMethod(m []byte) bool {
 	}
 	for _, c := range m {
 		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// validTarget reports whether a request target has no control character
+// (RFC 9112 §3.2): a CR, LF or NUL in it would end or cut the request line
+// for a reader that takes it for a line ending.
+func validTarget(t []byte) bool {
+	for _, c := range t {
+		if c < ' ' || c == 0x7f {
 			return false
 		}
 	}

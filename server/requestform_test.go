@@ -134,3 +134,34 @@ func TestAbsoluteFormTarget(t *testing.T) {
 		})
 	}
 }
+
+// A CR, LF or NUL inside a header line or the request line is refused
+// with 400 (RFC 9110 §5.5, RFC 9112 §2.2): a bare LF ends the line for a
+// proxy that takes it for a line ending, so a header hidden behind one
+// (a Transfer-Encoding, a second Host) is read by the proxy and was not by
+// the server, which gave 101 and then read the body as frames.
+func TestControlCharactersInTheRequestAreRefused(t *testing.T) {
+	s := startServer(t, Config{CloseTimeout: time.Minute})
+	frame := maskedFrame(0x81, []byte("smuggled"))
+	chunked := strconv.FormatInt(int64(len(frame)), 16) + "\r\n" + string(frame) + "\r\n0\r\n\r\n"
+	for _, tc := range []struct{ name, req string }{
+		{"LF before Transfer-Encoding", upgradeRequest("/echo", "X-A: a\nTransfer-Encoding: chunked\r\n") + chunked},
+		{"LF before a second Host", strings.Replace(upgradeRequest("/echo", ""), "Host: test\r\n", "Host: test\nHost: other\r\n", 1)},
+		{"CR in a value", upgradeRequest("/echo", "X-A: a\rb\r\n")},
+		{"NUL in a value", upgradeRequest("/echo", "X-A: a\x00b\r\n")},
+		{"LF in a name", upgradeRequest("/echo", "X\nA: a\r\n")},
+		{"LF in the target", upgradeRequest("/echo?a\nb", "")},
+		{"CR in the target", upgradeRequest("/echo?a\rb", "")},
+		{"NUL in the target", upgradeRequest("/echo?a\x00b", "")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := &rawClient{t: t, nc: dialRaw(t, s)}
+			rc.br = bufio.NewReader(rc.nc)
+			rc.write([]byte(tc.req))
+			if status, body := rc.answer(); status != 400 || body != "Bad Request\n" {
+				t.Fatalf("answer %d %q, want 400 %q", status, body, "Bad Request\n")
+			}
+			rc.expectEOF("after the 400")
+		})
+	}
+}
