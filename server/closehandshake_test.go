@@ -2,11 +2,13 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
 )
 
 // closeOnMessage closes its connection with 4000 on every message.
@@ -116,16 +118,7 @@ func TestCloseWhileThePeerSendsALargeMessage(t *testing.T) {
 	rc := dialWS(t, s, "/rec")
 	c := s.rec.waitOpened(t)
 	const fragments, size = 16, 60 << 10
-	fragment := func(i int) []byte {
-		b0 := byte(ws.OpContinuation)
-		switch i {
-		case 0:
-			b0 = byte(ws.OpBinary)
-		case fragments - 1:
-			b0 |= 0x80
-		}
-		return maskedFrame(b0, bytes.Repeat([]byte{byte(i)}, size))
-	}
+	fragment := func(i int) []byte { return messageFragment(i, fragments, size) }
 	// The first quarter of the message, then a ping: its pong says the
 	// server has read the fragments before it.
 	var first []byte
@@ -159,4 +152,61 @@ func TestCloseWhileThePeerSendsALargeMessage(t *testing.T) {
 	if e := s.rec.waitClose(t); e.code != 4000 {
 		t.Fatalf("OnClose %+v, want 4000", e)
 	}
+}
+
+// messageFragment is fragment i of a binary message of n fragments of size
+// bytes each, masked.
+func messageFragment(i, n, size int) []byte {
+	b0 := byte(ws.OpContinuation)
+	if i == 0 {
+		b0 = byte(ws.OpBinary)
+	}
+	if i == n-1 {
+		b0 |= 0x80
+	}
+	return maskedFrame(b0, bytes.Repeat([]byte{byte(i)}, size))
+}
+
+// The same when the server closes while the first fragment of the
+// message is still arriving: that frame has no FIN, so the rest of the
+// message follows it, and is read as when a whole fragment had come.
+// Before, only that frame was, and the server reset the connection under
+// the later fragments.
+func TestCloseWhileThePeerSendsTheFirstFragment(t *testing.T) {
+	s := startServer(t, Config{CloseTimeout: time.Minute}) // MaxMessageSize 1 MiB, MaxFrameSize 64 KiB
+	rc := dialWS(t, s, "/rec")
+	c := s.rec.waitOpened(t)
+	const fragments, size, sent = 16, 60 << 10, 30 << 10
+	first := messageFragment(0, fragments, size)
+	rc.write(first[:sent])
+	// The server has read the first fragment's header and waits for the
+	// rest of it.
+	waitFor(t, func() bool { return onLoop(t, c, func() bool { return c.inNeed > 0 }) })
+	c.Close(4000, "closing")
+	rest := first[sent:]
+	for i := 1; i < fragments; i++ {
+		rest = append(rest, messageFragment(i, fragments, size)...)
+	}
+	if _, err := rc.nc.Write(append(rest, maskedFrame(0x88, closePayload(4000, ""))...)); err != nil {
+		t.Fatalf("sending the rest of the message and the close: %v", err)
+	}
+	if code := rc.readClose(); code != 4000 {
+		t.Fatalf("close code %d, want 4000", code)
+	}
+	rc.expectEOF("after the closing handshake")
+	if e := s.rec.waitClose(t); e.code != 4000 {
+		t.Fatalf("OnClose %+v, want 4000", e)
+	}
+}
+
+// onLoop runs f on c's event loop, where its loop-only state may be read,
+// and returns what it returned.
+func onLoop(t testing.TB, c *Conn, f func() bool) bool {
+	t.Helper()
+	done := make(chan bool, 1)
+	run := gnet.RunnableFunc(func(context.Context) error { done <- f(); return nil })
+	if err := c.loop.el.Execute(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	return <-done
 }

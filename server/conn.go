@@ -75,6 +75,7 @@ type Conn struct {
 	inKept      int32         // bytes left in gnet's buffer at the end of the last read
 	refuse      int16         // HTTP status to refuse with at the first read
 	fragOver    bool          // a counted frame of the message being reassembled was over the rate
+	inMessage   bool          // the unfinished frame inNeed waits for is a data frame without FIN
 	listIndex   int32         // index in loop.conns
 	addr        *addrState    // the client address's input budget; nil until upgraded
 	inLast      int64         // unix ns of the last input budget charge

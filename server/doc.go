@@ -43,8 +43,9 @@
 // large frame arriving in many reads would be copied once per read. After
 // our close frame, at most maxDrain more bytes are read before the socket
 // is reset, besides the rest of a message the peer was sending when the
-// frame went out (up to MaxMessageSize), which it finishes before it
-// reads our close and answers it. The bucket is a few fields of loop-only state
+// frame went out (up to MaxMessageSize, once the header of its first
+// frame is read, whether that frame is whole or still arriving), which it
+// finishes before it reads our close and answers it. The bucket is a few fields of loop-only state
 // per connection; golang.org/x/time/rate's Limiter, the ecosystem's
 // choice, was measured on that path (BenchmarkMessageRate*, figures in
 // BENCHMARKS.md): its arithmetic takes five to six times as long per

@@ -22,7 +22,7 @@ const minFragment = 1 << 10
 // they used. It stops at an incomplete frame or when the connection stops
 // reading. now is the time the bytes were read. Loop only.
 func (c *Conn) readFrames(b []byte, now int64) int {
-	c.inNeed = 0
+	c.inNeed, c.inMessage = 0, false
 	if c.flooded {
 		return len(b) // closing for a flood
 	}
@@ -57,6 +57,7 @@ func (c *Conn) readFrames(b []byte, now int64) int {
 		if end > len(b) {
 			// OnTraffic skips the reads until the frame is whole.
 			c.inNeed = int32(end - used)
+			c.inMessage = !h.Fin && !h.OpCode.IsControl()
 			c.frameWaits(true, now)
 			return used
 		}

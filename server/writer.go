@@ -518,18 +518,19 @@ func (c *Conn) writeAll(items []*frame.Frame, why CloseReason, code ws.StatusCod
 
 // messageRest bounds what the peer may still send of the data message it
 // is in the middle of: the rest of a fragmented message, up to
-// MaxMessageSize, or else the frame whose header was read (at most
-// MaxFrameSize and its header). A peer finishes the message it is sending
-// before it reads our close frame and answers it, so those bytes are read
-// on top of maxDrain, and its answer is not lost to a reset under a peer
-// within its limits. None for a flood, whose input is not read, or after
-// the peer's close frame. Loop only.
+// MaxMessageSize, when one has begun (its first fragment whole, or still
+// arriving: a data frame without FIN), or else the frame whose header was
+// read (at most MaxFrameSize and its header). A peer finishes the message
+// it is sending before it reads our close frame and answers it, so those
+// bytes are read on top of maxDrain, and its answer is not lost to a
+// reset under a peer within its limits. None for a flood, whose input is
+// not read, or after the peer's close frame. Loop only.
 func (c *Conn) messageRest() int32 {
 	switch {
 	case c.flooded || c.peerClosed:
 		return 0
-	case c.fragOp != 0:
-		return int32(max(0, c.srv.cfg.MaxMessageSize-len(c.msg)))
+	case c.fragOp != 0 || c.inMessage:
+		return int32(max(int(c.inNeed), c.srv.cfg.MaxMessageSize-len(c.msg)))
 	}
 	return c.inNeed
 }
