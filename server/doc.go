@@ -17,8 +17,9 @@
 // (GET http://host:port/path, which a server must accept, RFC 9112
 // §3.2.2) is served as its path would be: its authority is the request's
 // host (Request.Host) in the place of the Host header's, which must still
-// come once; an empty authority or one with userinfo is refused with 400,
-// as a scheme other than http and https is. Frames are then parsed in place:
+// come once; an authority without a host (empty, or a port alone), with
+// userinfo or with a character no authority has (a fragment's '#') is
+// refused with 400, as a scheme other than http and https is. Frames are then parsed in place:
 // the header is checked (RSV bits, reserved opcodes, masking, control frame
 // rules, continuation order: close 1002), sizes are refused from the header
 // alone (close 1009) before the payload is buffered, the payload is

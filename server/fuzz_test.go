@@ -114,6 +114,8 @@ func FuzzHandshake(f *testing.F) {
 	f.Add([]byte(strings.Replace(upgradeRequest("/", ""), "/", "HTTPS://game.example?x", 1)), uint8(11))
 	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "/echo", "http://u@h/echo", 1)), uint8(2))
 	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "/echo", "ws://h/echo", 1)), uint8(1))
+	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "/echo", "http://:8080/echo", 1)), uint8(6))
+	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "/echo", "http://h#x/echo", 1)), uint8(9))
 	f.Add([]byte(upgradeRequest("/echo", "X-A: a\nTransfer-Encoding: chunked\r\n")+"4\r\nbody\r\n0\r\n\r\n"), uint8(8))
 	f.Add([]byte(strings.Replace(upgradeRequest("/echo", ""), "Host: test\r\n", "Host: a\nHost: b\r\n", 1)), uint8(3))
 	f.Add([]byte(upgradeRequest("/echo", "X-A: a\rb\r\nX-B: \x00\r\n")), uint8(13))

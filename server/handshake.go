@@ -95,11 +95,14 @@ func (c *Conn) checkUpgrade(r *Request) (int, string) {
 		return 400, "missing Host"
 	case r.headerCount("Host") > 1:
 		return 400, "duplicate Host"
-	case r.absolute && r.Host == "":
+	case r.absolute && (r.Host == "" || r.Host[0] == ':'):
+		// RFC 9110 §4.2.1: an http URI with an empty host is invalid.
 		return 400, "request target without a host"
 	case r.absolute && strings.IndexByte(r.Host, '@') >= 0:
 		// RFC 9110 §4.2.4: a recipient treats userinfo as an error.
 		return 400, "userinfo in the request target"
+	case r.absolute && !validAuthority(r.Host):
+		return 400, "bad host in the request target"
 	case r.headerCount("Sec-WebSocket-Key") > 1:
 		return 400, "duplicate Sec-WebSocket-Key"
 	case r.headerCount("Transfer-Encoding") > 0:

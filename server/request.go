@@ -319,6 +319,23 @@ func schemeEnd(target []byte) int {
 	return -1
 }
 
+// validAuthority reports whether a holds only the characters of an
+// authority (RFC 3986 §3.2: unreserved, percent-encoded, sub-delims, ':',
+// '[' and ']' of an IP literal, '@'), so a fragment ("http://h#x/path")
+// or any other stray byte is not taken for part of the host.
+func validAuthority(a string) bool {
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~%!$&'()*+,;=:[]@", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // validMethod reports whether m is an HTTP method token.
 func validMethod(m []byte) bool {
 	if len(m) > 16 {

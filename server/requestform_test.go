@@ -116,6 +116,8 @@ func TestAbsoluteFormTarget(t *testing.T) {
 		reason    string
 	}{
 		{"no host", absolute("http:///rec", ""), 400, "request target without a host"},
+		{"a port but no host", absolute("http://:8080/rec", ""), 400, "request target without a host"},
+		{"fragment in the host", absolute("http://"+addr+"#x/rec", ""), 400, "bad host in the request target"},
 		{"userinfo", absolute("http://user:pw@"+addr+"/rec", ""), 400, "userinfo in the request target"},
 		{"other scheme", absolute("ws://"+addr+"/rec", ""), 400, "Bad Request"},
 		{"no Host header", strings.Replace(absolute("http://"+addr+"/rec", ""), "Host: test\r\n", "", 1), 400, "missing Host"},
