@@ -74,8 +74,15 @@ func (c *Conn) fail(why CloseReason, code ws.StatusCode, reason string) {
 	switch c.state {
 	case stateClosing:
 		// Our close frame is out; the peer broke the closing handshake.
+		// What was left for a message it was sending (messageRest) is
+		// no longer owed: it may send maxDrain more, less what it sent
+		// past that allowance already. The socket goes at the deadline
+		// our close frame started.
+		deadline := c.deadline
+		c.drained = max(c.drained, 0)
 		c.releaseQueue()
 		c.linger()
+		c.deadline = deadline
 		return
 	case stateOpen:
 	default:

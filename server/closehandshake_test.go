@@ -210,3 +210,62 @@ func onLoop(t testing.TB, c *Conn, f func() bool) bool {
 	}
 	return <-done
 }
+
+// A peer that breaks the closing handshake (a frame that fails the
+// connection after our close frame) while it was sending a large message
+// loses what was left for that message: past maxDrain more bytes, the
+// server resets the connection, as it would any peer that keeps sending
+// after a failure. And the socket goes at the close deadline our close
+// frame started, not a fresh one from the failure.
+func TestBreakingTheClosingHandshake(t *testing.T) {
+	s := startServer(t, Config{CloseTimeout: time.Minute}) // MaxMessageSize 1 MiB, MaxFrameSize 64 KiB
+	const fragments, size = 16, 60 << 10
+	// closing opens a connection, sends the first quarter of a message,
+	// and has the server close it: the peer has our close frame.
+	closing := func() (*rawClient, *Conn) {
+		rc := dialWS(t, s, "/rec")
+		c := s.rec.waitOpened(t)
+		var first []byte
+		for i := range fragments / 4 {
+			first = append(first, messageFragment(i, fragments, size)...)
+		}
+		rc.write(append(first, maskedFrame(0x89, []byte("p"))...))
+		for {
+			h, _, err := rc.readFrame()
+			if err != nil {
+				t.Fatalf("waiting for the pong: %v", err)
+			}
+			if h.OpCode == ws.OpPong {
+				break
+			}
+		}
+		c.Close(4000, "closing")
+		if code := rc.readClose(); code != 4000 {
+			t.Fatalf("close code %d, want 4000", code)
+		}
+		return rc, c
+	}
+	unmasked := frameWithLen(0x82, []byte("unmasked"), 8, false)
+	t.Run("what follows is bounded by maxDrain", func(t *testing.T) {
+		rc, _ := closing()
+		// 600 KiB after the failure: less than what was left of the
+		// message (768 KiB), more than maxDrain.
+		_, _ = rc.nc.Write(append(unmasked, make([]byte, 600<<10)...))
+		if e := s.rec.waitClose(t); e.code != 4000 {
+			t.Fatalf("OnClose %+v, want 4000", e)
+		}
+	})
+	t.Run("the close deadline stands", func(t *testing.T) {
+		rc, c := closing()
+		deadline := func() (d int64) {
+			onLoop(t, c, func() bool { d = c.deadline; return true })
+			return d
+		}
+		before := deadline()
+		rc.write(unmasked)
+		waitFor(t, func() bool { return onLoop(t, c, func() bool { return c.state == stateRefused }) })
+		if after := deadline(); after != before {
+			t.Fatalf("the failure moved the close deadline %v later", time.Duration(after-before))
+		}
+	})
+}
