@@ -237,12 +237,13 @@ func TestServerServesLargePage(t *testing.T) {
 	}
 }
 
-// TestAdminPortConnectionsBounded runs the attack of a client that holds
-// connections to the admin port, where no token is asked before a
-// request is read: past its cap, with every connection serving a request
-// (each a notice whose body never comes), a new one gets 503; each
-// stalled request gets 408 at the body timeout and its connection
-// closes, and then the port serves again.
+// TestAdminPortConnectionsBounded holds the admin port's connections
+// with requests that carry the token (a client without it holds none
+// against a new one: server/admin's TestAdminPortKeepsRoomForTheToken):
+// past its cap, with every connection serving such a request (each a
+// notice whose body never comes), a new one gets 503; each stalled
+// request gets 408 at the body timeout and its connection closes, and
+// then the port serves again.
 func TestAdminPortConnectionsBounded(t *testing.T) {
 	srv, _, _ := start(t, tickroom.Options{AdminAddr: "127.0.0.1:0", AdminToken: "s3cret"})
 	addr := srv.AdminAddr()

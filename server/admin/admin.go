@@ -18,11 +18,19 @@
 // The port is bounded as the public HTTP port is (Handler.Server), since
 // anyone who reaches it may open connections before a token is asked: at
 // most Config.MaxConns connections (32), the idle ones closed first for
-// a new one and the excess answered 503; a request head within
-// Config.HeaderTimeout (5 s) and 8 KiB, a body within Config.BodyTimeout
-// (10 s, else 408) and 64 KiB (else 413), each write of an answer taken
-// within 30 s, and a keep-alive connection closed after
-// Config.IdleTimeout (60 s) idle. docs/limits.md lists them.
+// a new one, then the one open or serving its request the longest whose
+// request carries no admin token, and the excess answered 503 only when
+// every one serves a request with the token. So a client without the
+// token cannot shut the port, as 32 connections holding requests that
+// need none (a /healthz whose body never comes, a monitor file read
+// slowly) did before; it can cut such a request (a probe, a scrape), or
+// a connection that has not sent its head yet, only by opening as many
+// connections (or sending requests) as there are connections without
+// the token, up to 32, while it is served. A request head must come
+// within Config.HeaderTimeout (5 s) and 8 KiB, a body within
+// Config.BodyTimeout (10 s, else 408) and 64 KiB (else 413), each write
+// of an answer be taken within 30 s, and a keep-alive connection is
+// closed after Config.IdleTimeout (60 s) idle. docs/limits.md lists them.
 //
 // /metrics is served by the Prometheus client library; metrics.go says why
 // tickroom's own counters stay atomics read by a custom collector.
@@ -52,6 +60,7 @@ import (
 	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/clientip"
+	"github.com/tickroom/tickroom/server/httpconns"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/store"
 )
@@ -254,6 +263,7 @@ func (h *Handler) auth(next http.HandlerFunc) http.Handler {
 			tooManyWrongTokens(w, wait) // as for a wrong one: a guesser never learns it found it
 			return
 		}
+		httpconns.Protect(r.Context()) // not closed for room (Server)
 		next(w, r)
 	})
 }

@@ -36,20 +36,25 @@ const (
 //
 // The connections are capped at Config.MaxConns: at the cap the one idle
 // the longest between requests (or else one opened over a second ago
-// with no request head) is closed for the new one; when every one is
-// serving a request the new one is answered 503 and closed. A request's
-// head must come within Config.HeaderTimeout (431 past 8 KiB), its body
-// within Config.BodyTimeout (408 from an endpoint that reads one), each
-// write of its answer must be taken within httpconns.WriteTimeout, and a
-// keep-alive connection idle for Config.IdleTimeout is closed.
+// with no request head) is closed for the new one; else the one serving
+// its request (or open with no request head) the longest whose request
+// did not pass the token check with the admin token, so a client without
+// the token holds no connection against anyone else's. Only when every
+// one is serving a request with the token is the new one answered 503
+// and closed. A request's head must come within Config.HeaderTimeout
+// (431 past 8 KiB), its body within Config.BodyTimeout (408 from an
+// endpoint that reads one), each write of its answer must be taken
+// within httpconns.WriteTimeout, and a keep-alive connection idle for
+// Config.IdleTimeout is closed.
 func (h *Handler) Server(ln net.Listener) (srv *http.Server, capped net.Listener) {
-	conns := httpconns.New(httpconns.Config{Max: h.bounds.maxConns})
+	conns := httpconns.New(httpconns.Config{Max: h.bounds.maxConns, ProtectedOnly: true})
 	srv = &http.Server{
 		Handler:           httpconns.TimeBoundBody(h, h.bounds.body),
 		ReadHeaderTimeout: h.bounds.header,
 		MaxHeaderBytes:    maxHeader,
 		IdleTimeout:       h.bounds.idle,
 		ConnState:         conns.ConnState,
+		ConnContext:       conns.ConnContext,
 		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
 	return srv, conns.Listener(ln)

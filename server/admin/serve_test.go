@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,4 +172,51 @@ func TestAdminPortBounds(t *testing.T) {
 			t.Fatalf("a connection past the cap with all serving a request: %d %q, want 503", st, body)
 		}
 	})
+}
+
+// stalledHealthz is the head of a /healthz request, which needs no token,
+// whose body never comes: net/http keeps its connection serving it until
+// the body timeout, reading the body to drop it.
+const stalledHealthz = "GET /healthz HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n"
+
+// TestAdminPortKeepsRoomForTheToken runs the attack of a client without
+// the token that fills the admin port's connections with requests that
+// need none (a /healthz whose body never comes): a request with the
+// token still gets its answer, and so do the probes and a scrape, each
+// in place of one of those connections; a request with the token keeps
+// its connection while more connections than the cap open after it.
+func TestAdminPortKeepsRoomForTheToken(t *testing.T) {
+	e := startWith(t, adminToken, func(*admin.Config) {}) // the port's defaults
+	stall := func() {
+		if _, err := io.WriteString(e.dialRaw(t).nc, stalledHealthz); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range admin.DefaultMaxConns {
+		stall()
+	}
+	overview := "GET /v1/admin/overview HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + adminToken + "\r\n\r\n"
+	if st, body := e.dialRaw(t).send(overview); st != http.StatusOK {
+		t.Fatalf("a request with the token, the port's %d connections held by requests without it: %d %q, want 200",
+			admin.DefaultMaxConns, st, body)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		if st, body := e.dialRaw(t).send("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n"); st != http.StatusOK {
+			t.Fatalf("%s with the port held by requests without the token: %d %q, want 200", path, st, body)
+		}
+	}
+
+	notice := `{"everyone":true,"title":"restart"}`
+	op := e.dialRaw(t)
+	if st, _ := op.send("POST /v1/admin/notify HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + adminToken +
+		"\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " + strconv.Itoa(len(notice)) + "\r\n\r\n"); st != http.StatusContinue {
+		t.Fatalf("notice: status %d, want 100", st)
+	}
+	for range admin.DefaultMaxConns + 8 {
+		stall()
+	}
+	if st, body := op.send(notice); st != http.StatusOK {
+		t.Fatalf("a notice with the token, its body sent after %d connections without it opened: %d %q, want 200",
+			admin.DefaultMaxConns+8, st, body)
+	}
 }

@@ -16,6 +16,13 @@
 // request (or has just opened) is the new one refused, with a short HTTP
 // response (429 for its address, 503 for the port) and a close.
 //
+// On a port where what matters needs a credential that anyone may
+// connect without (the admin port), Config.ProtectedOnly makes a request
+// marked with Protect the only hold on a connection: at the cap the new
+// connection takes the place of the oldest one that serves no such
+// request, so connections that hold requests without the credential
+// keep no one out.
+//
 // TimeBound bounds each request on such a port in time: its body, and
 // each write of its answer.
 //
@@ -26,6 +33,7 @@
 package httpconns
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -51,6 +59,14 @@ type Config struct {
 	// Exempt names peers PerAddr does not apply to (trusted proxies,
 	// which carry many clients); Max still does.
 	Exempt func(netip.Addr) bool
+	// ProtectedOnly lets only a request marked with Protect hold its
+	// connection at a cap: with no connection idle between requests (or
+	// open newGrace with no request head), the one serving its request
+	// (or open with no request head) the longest whose request is not
+	// marked is closed for the new one, and the new one is refused only
+	// when every connection under the cap serves a marked request.
+	// Set the Limiter's ConnContext as the http.Server's ConnContext.
+	ProtectedOnly bool
 }
 
 // Stats counts what a Limiter did.
@@ -58,8 +74,8 @@ type Stats struct {
 	// Refused counts connections refused: at PerAddr (429) and at Max
 	// (503).
 	RefusedAddr, RefusedTotal atomic.Uint64
-	// Evicted counts connections holding no request closed to admit a
-	// new one.
+	// Evicted counts connections holding no request (under
+	// ProtectedOnly, no marked one) closed to admit a new one.
 	Evicted atomic.Uint64
 }
 
@@ -103,7 +119,8 @@ type conn struct {
 	counted    bool         // key and site are counted (not exempt)
 	busy       bool         // serving a request (or hijacked): not to be closed for room
 	fresh      bool         // opened, no request read yet (http.StateNew)
-	since      time.Time    // when it last became idle, or was opened
+	protected  bool         // its request is marked by Protect (ProtectedOnly)
+	since      time.Time    // when it was opened, or last became idle or active
 	released   bool         // no longer counted
 	closeOnce  sync.Once
 	closeError error
@@ -188,7 +205,7 @@ func (l *Limiter) admit(nc net.Conn) *conn {
 	if status == 0 && l.cfg.Max > 0 && len(l.all) >= l.cfg.Max {
 		var v *conn
 		for o := range l.all {
-			if evictable(o, now) && first(o, v) {
+			if l.closeBefore(o, v, now) {
 				v = o
 			}
 		}
@@ -230,34 +247,48 @@ func (l *Limiter) admit(nc net.Conn) *conn {
 // connection active only once the head is read.)
 const newGrace = time.Second
 
-// evictable reports whether o may be closed for room at now: it serves no
-// request, and it is idle between requests or was opened newGrace ago.
-func evictable(o *conn, now time.Time) bool {
-	return !o.busy && (!o.fresh || now.Sub(o.since) >= newGrace)
+// rank says whether o may be closed for room at now, and in which turn:
+// 0 not at all; 1 idle between requests; 2 opened newGrace ago with no
+// request head; 3, under ProtectedOnly, open with no request head or
+// serving a request Protect did not mark.
+func (l *Limiter) rank(o *conn, now time.Time) int {
+	switch {
+	case !o.busy && !o.fresh:
+		return 1
+	case o.fresh && now.Sub(o.since) >= newGrace:
+		return 2
+	case l.cfg.ProtectedOnly && !o.protected:
+		return 3
+	}
+	return 0
 }
 
-// first reports whether o is to be closed before v (nil: none yet): an
-// idle connection before one that never sent a request, then the one
-// idle or open the longest.
-func first(o, v *conn) bool {
+// closeBefore reports whether o may be closed for room at now and is to
+// be closed before v (nil: none yet): the lower rank first, then the one
+// idle, open or serving its request the longest.
+func (l *Limiter) closeBefore(o, v *conn, now time.Time) bool {
+	r := l.rank(o, now)
+	if r == 0 {
+		return false
+	}
 	if v == nil {
 		return true
 	}
-	if o.fresh != v.fresh {
-		return !o.fresh
+	if rv := l.rank(v, now); r != rv {
+		return r < rv
 	}
 	return o.since.Before(v.since)
 }
 
 // roomLocked makes room under a cap of limit for the conns held: when
-// they are at it, it releases the one to close first (evictable, first)
-// and returns it to be closed; ok is false when none may be closed.
+// they are at it, it releases the one to close first (closeBefore) and
+// returns it to be closed; ok is false when none may be closed.
 func (l *Limiter) roomLocked(held []*conn, limit int, now time.Time) (victim *conn, ok bool) {
 	if len(held) < limit {
 		return nil, true
 	}
 	for _, o := range held {
-		if evictable(o, now) && first(o, victim) {
+		if l.closeBefore(o, victim, now) {
 			victim = o
 		}
 	}
@@ -303,7 +334,8 @@ func (l *Limiter) dropLocked(p netip.Prefix, c *conn) {
 // ConnState follows each connection between requests; set it as the
 // http.Server's ConnState. A connection is open to be closed for room
 // while idle between requests, or once open newGrace with no request head
-// read (the server's ReadHeaderTimeout ends it soon after anyway).
+// read (the server's ReadHeaderTimeout ends it soon after anyway); under
+// ProtectedOnly also while it serves a request Protect did not mark.
 func (l *Limiter) ConnState(nc net.Conn, st http.ConnState) {
 	c := unwrap(nc)
 	if c == nil {
@@ -311,13 +343,44 @@ func (l *Limiter) ConnState(nc net.Conn, st http.ConnState) {
 	}
 	l.mu.Lock()
 	switch st {
-	case http.StateActive, http.StateHijacked:
+	case http.StateActive:
+		c.busy, c.fresh, c.protected = true, false, false
+		c.since = time.Now()
+	case http.StateHijacked:
 		c.busy, c.fresh = true, false
 	case http.StateIdle:
-		c.busy, c.fresh = false, false
+		c.busy, c.fresh, c.protected = false, false, false
 		c.since = time.Now()
 	}
 	l.mu.Unlock()
+}
+
+// connKey is the context key of an admitted conn (ConnContext).
+type connKey struct{}
+
+// ConnContext adds nc's admitted connection to ctx, for Protect; set it
+// as the http.Server's ConnContext.
+func (l *Limiter) ConnContext(ctx context.Context, nc net.Conn) context.Context {
+	if c := unwrap(nc); c != nil && c.l == l {
+		return context.WithValue(ctx, connKey{}, c)
+	}
+	return ctx
+}
+
+// Protect marks the request whose context is ctx (on a server with the
+// Limiter's ConnContext) as one that holds its connection at a cap under
+// ProtectedOnly, until it ends. Call it once the request shows the
+// credential. It does nothing for a request of another server.
+func Protect(ctx context.Context) {
+	c, _ := ctx.Value(connKey{}).(*conn)
+	if c == nil {
+		return
+	}
+	c.l.mu.Lock()
+	if c.busy {
+		c.protected = true
+	}
+	c.l.mu.Unlock()
 }
 
 // unwrap finds the admitted conn under wrappers that name their inner
