@@ -364,6 +364,10 @@ type Hub struct {
 
 	draining atomic.Bool // Drain was called: no new rooms
 
+	// tokenFeeds are the spectator feeds open with a session token, which
+	// the revocations of the token end (WatchToken).
+	tokenFeeds tokenFeeds
+
 	stats Stats
 }
 

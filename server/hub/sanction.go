@@ -7,7 +7,8 @@ import (
 	"github.com/tickroom/tickroom/server/auth"
 )
 
-// Kick closes every connection of userID with CLOSE_CODE_KICKED and gives up
+// Kick closes every connection of userID with CLOSE_CODE_KICKED, ends its
+// spectator feeds opened with a session token (WatchToken), and gives up
 // its seats at once, those held from dropped connections included (no
 // resume window). The user's tokens issued so far are refused for
 // Config.KickDuration (a new login is not). It returns ErrNoSession when
@@ -49,7 +50,8 @@ func (h *Hub) elsewhere(userID string) bool {
 }
 
 // Expel closes every connection of userID with CLOSE_CODE_BANNED (ban)
-// or CLOSE_CODE_KICKED and frees its seats at once, held ones included,
+// or CLOSE_CODE_KICKED, ends its spectator feeds opened with a session
+// token, and frees its seats at once, held ones included,
 // without recording a revocation: in a cluster, the node that kicked or
 // banned the user recorded it and tells the others. It reports whether
 // there was a connection or a seat. Safe from any goroutine.
@@ -102,9 +104,15 @@ func (h *Hub) expel(r Revocation, code protocol.CloseCode) bool {
 	return h.closeExpelled(userID, code, reason, ss, held)
 }
 
-// closeExpelled closes an expelled user's sessions ss with code and frees
-// its held seats at once; it reports whether there was any.
+// closeExpelled closes an expelled user's sessions ss with code, and its
+// spectator feeds opened with a token (WatchToken), and frees its held
+// seats at once; it reports whether there was a session or a seat.
 func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason string, ss []*Session, held []heldSeat) bool {
+	feedEnd := FeedEndKicked
+	if code == protocol.CloseBanned {
+		feedEnd = FeedEndBanned
+	}
+	h.tokenFeeds.end(userID, feedEnd, func(int64) bool { return true })
 	for _, s := range ss {
 		s.kicked.Store(true)
 		s.close(code, reason)
@@ -124,7 +132,8 @@ func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason strin
 // 401), by Revoked, and so are the watch passes issued up to then, until
 // the last of them has expired (plus the token TTL and
 // auth.MaxClockSkew); the user's connections that carry one are closed
-// with CLOSE_CODE_UNAUTHORIZED, but for those of the tokens issued in
+// with CLOSE_CODE_UNAUTHORIZED, and its spectator feeds opened with one
+// end (WatchToken), but for those of the tokens issued in
 // kept's second (to the second, as tokens carry it): kept is the issue
 // time of the token the password change was made with, so the claimer's
 // own connection (and any other of that second) stays open and keeps its
@@ -148,17 +157,20 @@ func (h *Hub) SignOut(userID string, now, kept time.Time) time.Time {
 	ss := h.reg.Sessions(userID)
 	h.mu.Unlock()
 	closeSignedOut(before, kept, ss)
+	h.tokenFeeds.endSignedOut(userID, before, kept)
 	return before
 }
 
 // CloseSignedOut closes, as SignOut does, userID's connections whose
-// tokens were issued up to before, but for those of kept's second, without recording a revocation: in a
+// tokens were issued up to before, and ends their spectator feeds, but
+// for those of kept's second, without recording a revocation: in a
 // cluster, the node that signed the user out recorded it and tells the
 // others. Safe from any goroutine.
 func (h *Hub) CloseSignedOut(userID string, before, kept time.Time) int {
 	h.mu.Lock()
 	ss := h.reg.Sessions(userID)
 	h.mu.Unlock()
+	h.tokenFeeds.endSignedOut(userID, before, kept)
 	return closeSignedOut(before, kept, ss)
 }
 

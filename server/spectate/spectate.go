@@ -43,7 +43,10 @@
 // it is open)
 // or, as before passes existed and discouraged since, a member's session
 // token (?token= or a Bearer header), which is that member's whole
-// session. A room with a password takes it (?password=), or a watch pass
+// session. Unlike a pass's, a stream a token opened ends when the token
+// is revoked, as its connections are closed (Members.WatchToken), with an
+// "end" event naming why: "kicked", "banned", or "signed_out" by a new
+// password; in a cluster, when the revocation reaches this node. A room with a password takes it (?password=), or a watch pass
 // for the room, which only a member who got in past the password is given;
 // a pass opens a listed room's feed without the password too. Authorize
 // says which status refuses what.
@@ -113,15 +116,21 @@ type Rooms interface {
 	Room(id string) (*game.Room, bool)
 }
 
-// Members lists the user ids of a room's connected members, and says
-// which session tokens the WebSocket upgrade refuses; *hub.Hub implements
-// it. Private rooms are open to their members only.
+// Members lists the user ids of a room's connected members, says which
+// session tokens the WebSocket upgrade refuses, and ends the streams of
+// the tokens revoked later; *hub.Hub implements it. Private rooms are
+// open to their members only.
 type Members interface {
 	RoomMembers(roomID string) []string
 	// Revoked reports why a verified session token with claims c is
 	// refused at now (its user was kicked after it was issued, or is
 	// banned), as the upgrade refuses it; false when it is not.
 	Revoked(c auth.Claims, now time.Time) (string, bool)
+	// WatchToken calls end, once, with the reason the stream's end event
+	// gives, when a kick, a ban or a sign-out ends the sessions of the
+	// token with claims c (hub.Hub's WatchToken); end must not block.
+	// stop forgets it.
+	WatchToken(c auth.Claims, end func(reason string)) (stop func())
 }
 
 // Passes checks the watch passes (tickroom.v1 GetWatchPass) that open a
@@ -365,12 +374,16 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	byPass := false
+	var revoked *revocation // set when a member's token admitted the stream
 	if info := room.Info(); info.Private || info.HasPassword {
 		var st int
 		var msg string
-		if st, msg, byPass = f.authorize(r, id, info.Private); st != 0 {
+		if st, msg, byPass, revoked = f.authorize(r, id, info.Private); st != 0 {
 			httpError(w, st, msg)
 			return
+		}
+		if revoked != nil {
+			defer revoked.stop()
 		}
 	}
 	// Both formats resume from the last tick the client saw. The protobuf
@@ -429,7 +442,7 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hook := beforeRun.Load(); hook != nil {
 		(*hook)(id)
 	}
-	st := &stream{f: f, w: w, rc: http.NewResponseController(w), sink: s, format: format, schema: schema}
+	st := &stream{f: f, w: w, rc: http.NewResponseController(w), sink: s, format: format, schema: schema, revoked: revoked}
 	if format == FormatJSON {
 		st.base = resume
 	}
@@ -478,57 +491,77 @@ func (f *Feeds) release(ip netip.Addr) {
 // in past the room's password, so byPass, true when a pass admitted the
 // stream, lets it in without the password; a token does not (nor does
 // nothing, to a listed room), and the room then asks for the password.
-func (f *Feeds) authorize(r *http.Request, roomID string, private bool) (status int, msg string, byPass bool) {
+// A stream a token admitted ends when the token is revoked: rev, which
+// the caller stops when the stream ends.
+func (f *Feeds) authorize(r *http.Request, roomID string, private bool) (status int, msg string, byPass bool, rev *revocation) {
 	if pass := r.URL.Query().Get("pass"); pass != "" {
 		if f.cfg.Passes == nil {
-			return http.StatusUnauthorized, "this server takes no watch passes", false
+			return http.StatusUnauthorized, "this server takes no watch passes", false, nil
 		}
 		switch err := f.cfg.Passes.CheckWatchPass(pass, roomID); {
 		case err == nil:
-			return 0, "", true
+			return 0, "", true, nil
 		case errors.Is(err, hub.ErrWatchPassExpired):
-			return http.StatusUnauthorized, "watch pass expired; ask a member for a new one", false
+			return http.StatusUnauthorized, "watch pass expired; ask a member for a new one", false, nil
 		case errors.Is(err, hub.ErrWatchPassOtherRoom):
-			return http.StatusForbidden, "the watch pass is for another room", false
+			return http.StatusForbidden, "the watch pass is for another room", false, nil
 		case errors.Is(err, hub.ErrWatchPassRevoked):
-			return http.StatusForbidden, "the watch pass's member was kicked or banned, or changed its password since", false
+			return http.StatusForbidden, "the watch pass's member was kicked or banned, or changed its password since", false, nil
 		default:
-			return http.StatusUnauthorized, "watch pass refused", false
+			return http.StatusUnauthorized, "watch pass refused", false, nil
 		}
 	}
 	if !private {
-		return 0, "", false
+		return 0, "", false, nil
 	}
-	st, msg := f.memberToken(r, roomID)
-	return st, msg, false
+	rev, st, msg := f.memberToken(r, roomID)
+	return st, msg, false, rev
+}
+
+// revocation tells a stream a member's token admitted that the token
+// was revoked: done is closed once reason is set.
+type revocation struct {
+	done   chan struct{}
+	reason string
+	stop   func() // forgets it (Members.WatchToken)
 }
 
 // memberToken admits a private room's stream by a session token of one
-// of its members.
-func (f *Feeds) memberToken(r *http.Request, roomID string) (int, string) {
+// of its members, and returns what tells the stream the token's
+// revocation.
+func (f *Feeds) memberToken(r *http.Request, roomID string) (*revocation, int, string) {
 	tok := r.URL.Query().Get("token")
 	if h := r.Header.Get("Authorization"); tok == "" && strings.HasPrefix(h, "Bearer ") {
 		tok = strings.TrimPrefix(h, "Bearer ")
 	}
 	if tok == "" {
-		return http.StatusUnauthorized, "a private room needs a watch pass or a member's session token"
+		return nil, http.StatusUnauthorized, "a private room needs a watch pass or a member's session token"
 	}
 	now := time.Now()
 	claims, err := f.cfg.Auth.Verify(tok, now)
 	if err != nil {
-		return http.StatusUnauthorized, "session token refused"
+		return nil, http.StatusUnauthorized, "session token refused"
 	}
+	// Watched before the check below: a revocation made meanwhile is seen
+	// by one or the other.
+	rev := &revocation{done: make(chan struct{})}
+	rev.stop = f.cfg.Members.WatchToken(claims, func(reason string) {
+		rev.reason = reason
+		close(rev.done)
+	})
 	// A kick refuses the tokens issued before it, and the member may be
 	// back with a new one: the old token (a leaked link) opens no feed.
 	if msg, revoked := f.cfg.Members.Revoked(claims, now); revoked {
-		return http.StatusForbidden, msg
+		rev.stop()
+		return nil, http.StatusForbidden, msg
 	}
 	for _, u := range f.cfg.Members.RoomMembers(roomID) {
 		if u == claims.UserID {
-			return 0, ""
+			return rev, 0, ""
 		}
 	}
-	return http.StatusForbidden, "only the room's members may watch a private room"
+	rev.stop()
+	return nil, http.StatusForbidden, "only the room's members may watch a private room"
 }
 
 // joinError answers a refused spectator join.
@@ -576,6 +609,9 @@ type stream struct {
 	// lost is set when a state could not be written: the client misses a
 	// state the room counts as sent, and the stream ends (flushBatch).
 	lost bool
+	// revoked, for a stream a member's token admitted, ends it when the
+	// token is revoked. Nil: none did.
+	revoked *revocation
 }
 
 // run writes events until the room, the client or the server ends the
@@ -596,6 +632,10 @@ func (st *stream) run(ctx context.Context) string {
 	minGap := time.Second / time.Duration(st.f.cfg.MaxRate)
 	keep := time.NewTicker(st.f.cfg.KeepAlive)
 	defer keep.Stop()
+	var revoked chan struct{} // nil, which never ends the stream, without a token
+	if st.revoked != nil {
+		revoked = st.revoked.done
+	}
 	var last time.Time
 	for {
 		select {
@@ -604,6 +644,11 @@ func (st *stream) run(ctx context.Context) string {
 		case <-st.f.closing:
 			st.write([]byte("event: end\ndata: {\"reason\":\"server_shutdown\"}\n\n"))
 			return "server shutdown"
+		case <-revoked:
+			// The token that admitted the stream was revoked: a kick, a
+			// ban or a new password, which closed its connections too.
+			st.write([]byte("event: end\ndata: {\"reason\":\"" + st.revoked.reason + "\"}\n\n"))
+			return "token revoked: " + st.revoked.reason
 		case <-keep.C:
 			if !st.write([]byte(": keep-alive\n\n")) {
 				return "write failed"
@@ -622,6 +667,9 @@ func (st *stream) run(ctx context.Context) string {
 			case <-st.f.closing:
 				t.Stop()
 				continue // the select above writes the end event
+			case <-revoked:
+				t.Stop()
+				continue // as for closing
 			case <-t.C:
 			}
 		}
