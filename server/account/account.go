@@ -27,7 +27,8 @@
 // would then share the account with its owner for good.
 //
 // A claim that sets a new password (every claim but a rename that gives
-// the account's password as both "password" and "current_password") signs
+// the account's password as both "password" and "current_password", or
+// as "password" with an "identity_token" of its identity) signs
 // the account out everywhere else: none of its device secrets logs in any
 // more, a guest's included (whoever borrowed its device may have copied
 // it), and the reply carries a new one for the claimer's device,

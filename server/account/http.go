@@ -156,7 +156,8 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		return
 	}
 	// samePassword: the claim sets the password the account has (a
-	// rename, proved with that password), which ends no login.
+	// rename, proved with that password or with the identity), which
+	// ends no login.
 	samePassword := false
 	if isGuest(u) {
 		ok, err := s.ownsDevice(r.Context(), req.DeviceSecret, u.ID)
@@ -174,6 +175,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 			id, err := s.auth.VerifyIdentity(req.IdentityToken, time.Now())
 			ok = err == nil && id.Subject == u.Subject
 		}
+		byIdentity := ok
 		if !ok && u.PasswordHash != "" && req.Current != "" && len(req.Current) <= MaxPasswordLen {
 			var err error
 			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
@@ -181,6 +183,16 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 				return
 			}
 			samePassword = ok && req.Password == req.Current
+		}
+		if byIdentity && u.PasswordHash != "" {
+			// Proven with the identity: the claim keeps the password
+			// when it gives the one the account has (a rename), which
+			// ends no login either.
+			var err error
+			if samePassword, err = s.verify(r.Context(), req.Password, u.PasswordHash); err != nil {
+				s.storeError(w, err, "")
+				return
+			}
 		}
 		switch {
 		case ok:
