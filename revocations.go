@@ -185,6 +185,11 @@ func (r *storeRevocations) Check(userID string, issuedAt, now time.Time) (hub.Re
 	return r.mem.Check(userID, issuedAt, now)
 }
 
+// CheckSignOut implements hub.Revocations, from memory.
+func (r *storeRevocations) CheckSignOut(userID string, issuedAt, now time.Time) (hub.Revocation, bool) {
+	return r.mem.CheckSignOut(userID, issuedAt, now)
+}
+
 // Lift implements hub.Revocations: the user's sign-out stays.
 func (r *storeRevocations) Lift(userID string) bool {
 	ok := r.mem.Lift(userID)

@@ -86,6 +86,11 @@ func (r *Revocations) Check(userID string, issuedAt, now time.Time) (hub.Revocat
 	return r.inner.Check(userID, issuedAt, now)
 }
 
+// CheckSignOut answers from this node's memory.
+func (r *Revocations) CheckSignOut(userID string, issuedAt, now time.Time) (hub.Revocation, bool) {
+	return r.inner.CheckSignOut(userID, issuedAt, now)
+}
+
 // Lift forgets userID's revocations here and on the other nodes.
 func (r *Revocations) Lift(userID string) bool {
 	ok := r.inner.Lift(userID)

@@ -80,6 +80,10 @@ type Revocations interface {
 	// Check returns the revocation that refuses userID's token issued at
 	// issuedAt, at now; false when none does.
 	Check(userID string, issuedAt, now time.Time) (Revocation, bool)
+	// CheckSignOut is Check for the sign-outs (Revocation.SignOut) alone:
+	// it returns the one that refuses the token whatever kick or ban
+	// refuses it too, and must answer from memory as Check does.
+	CheckSignOut(userID string, issuedAt, now time.Time) (Revocation, bool)
 	// Lift forgets userID's kicks and bans and reports whether any was
 	// in force (one that has lapsed counts for none). It keeps the user's sign-outs (Revocation.SignOut): an
 	// unban does not bring back the sessions a new password ended.
@@ -145,6 +149,17 @@ func (m *MemoryRevocations) Check(userID string, issuedAt, now time.Time) (Revoc
 	defer m.mu.Unlock()
 	list := m.pruneLocked(userID, now)
 	if i := slices.IndexFunc(list, func(r Revocation) bool { return r.refuses(issuedAt, now) }); i >= 0 {
+		return list[i], true
+	}
+	return Revocation{}, false
+}
+
+// CheckSignOut returns the sign-out that refuses the token.
+func (m *MemoryRevocations) CheckSignOut(userID string, issuedAt, now time.Time) (Revocation, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	list := m.pruneLocked(userID, now)
+	if i := slices.IndexFunc(list, func(r Revocation) bool { return r.SignOut && r.refuses(issuedAt, now) }); i >= 0 {
 		return list[i], true
 	}
 	return Revocation{}, false

@@ -173,6 +173,43 @@ func TestSignOutsOfOneSecond(t *testing.T) {
 	e.connectToken("ann", e.issuedAt("ann", before.Truncate(time.Second).Add(time.Second)))
 }
 
+// TestSignOutsOfAKicksSecond: a user kicked, then signed out twice within
+// the kick's second (the first password change made with a token issued
+// past the kick: another node's, whose clock runs ahead). The second
+// sign-out refuses the first one's new token, issued in the next second,
+// as TestSignOutsOfOneSecond's does. Before, SignedOut took the kick, which
+// refuses tokens of that second too, for the end of its search: the second
+// sign-out found no earlier one, refused only up to its own time, and let
+// the first claim's token through once the kick was over.
+func TestSignOutsOfAKicksSecond(t *testing.T) {
+	e := start(t, options{})
+	var user string
+	var t0 time.Time
+	for i := 0; ; i++ {
+		// The kick's time is the hub's clock: t0 and the kick in one second.
+		user, t0 = fmt.Sprintf("ann%d", i), time.Now()
+		_ = e.hub.Kick(user, "spam") // no session here: recorded all the same
+		if time.Now().Unix() == t0.Unix() {
+			break
+		}
+	}
+	if before := e.hub.SignOut(user, t0, time.Time{}); !before.Equal(t0) {
+		t.Fatalf("first sign-out refuses up to %v, want %v", before, t0)
+	}
+	// The first password change's new token, issued in the next second:
+	// past the kick and the sign-out.
+	claimed := e.issuedAt(user, t0.Truncate(time.Second).Add(time.Second))
+	c, _ := e.connectToken(user, claimed)
+	before := e.hub.SignOut(user, t0.Add(time.Millisecond), time.Time{})
+	if before.Unix() != t0.Unix()+1 {
+		t.Fatalf("second sign-out of the kick's second refuses up to %v, want the next second, %v", before, t0.Truncate(time.Second).Add(time.Second))
+	}
+	if got := c.WaitClosed(); got != int(protocol.CloseUnauthorized) {
+		t.Fatalf("the first claim's token's connection closed with %d, want %d", got, protocol.CloseUnauthorized)
+	}
+	refusedWith(t, e, claimed, 401)
+}
+
 // TestWatchPassAfterASignOut: a session that outlives a password change
 // (the claimer's own connection, or one of the claim's new token) asks for
 // a watch pass while the sign-out's second is not over: the pass is issued

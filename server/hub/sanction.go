@@ -194,12 +194,14 @@ func closeSignedOut(before, kept time.Time, ss []*Session) int {
 // from any goroutine.
 func (h *Hub) SignedOut(userID string, now time.Time) (time.Time, bool) {
 	// A token carries its issue time to the second. A sign-out of the
-	// second after the one refusing it may refuse the next one too.
+	// second after the one refusing it may refuse the next one too. The
+	// sign-outs alone are asked: a kick of the same second refuses the
+	// token too, and would hide the sign-out behind it.
 	at := now.Truncate(time.Second)
 	var last time.Time
 	for {
-		r, ok := h.revoked.Check(userID, at, now)
-		if !ok || !r.SignOut {
+		r, ok := h.revoked.CheckSignOut(userID, at, now)
+		if !ok {
 			break
 		}
 		last = r.IssuedBefore
