@@ -25,11 +25,15 @@ type feed struct {
 	events chan feedEvent
 }
 
-// openFeed opens room's spectator feed on srv with a session token, and
-// fails the test unless it streams.
+// openFeed opens room's spectator feed on srv with a session token (none
+// when ""), and fails the test unless it streams.
 func openFeed(t *testing.T, srv *tickroom.Server, room, token string) *feed {
 	t.Helper()
-	resp, err := http.Get("http://" + srv.HTTPAddr().String() + "/v1/rooms/" + room + "/events?token=" + token)
+	url := "http://" + srv.HTTPAddr().String() + "/v1/rooms/" + room + "/events"
+	if token != "" {
+		url += "?token=" + token
+	}
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +168,38 @@ func TestKickEndsTheFeedsOfTheKickedToken(t *testing.T) {
 			bobFeed.left("ann", "the other member's feed")
 		})
 	}
+}
+
+// TestKickEndsAPublicRoomsFeedOpenedWithTheToken: a public room's feed
+// takes no token, but one opened with a member's valid token ends with
+// the token too when the member is kicked, as its connections do; an
+// anonymous feed of the room goes on.
+func TestKickEndsAPublicRoomsFeedOpenedWithTheToken(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, AdminAddr: "127.0.0.1:0"})
+	annTok := login(t, srv, "ann")
+	_, id := dialToken(t, srv, annTok, "ann")
+	bob, carol := dial(t, srv, "bob"), dial(t, srv, "carol")
+	j := bob.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "race"}}}).GetJoined()
+	if j == nil {
+		t.Fatal("create refused")
+	}
+	withToken, anonymous := openFeed(t, srv, j.RoomId, annTok), openFeed(t, srv, j.RoomId, "")
+	withToken.next("state")
+	anonymous.next("state")
+	if st := adminPost(t, srv, "/v1/admin/players/"+id+"/kick", `{}`); st != 200 {
+		t.Fatalf("kick: %d", st)
+	}
+	if data := withToken.ended("a public room's feed opened with the kicked member's token"); !strings.Contains(data, `"reason":"kicked"`) {
+		t.Fatalf("end event: %s, want reason kicked", data)
+	}
+	if r := carol.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: j.RoomId}}}); r.GetJoined() == nil {
+		t.Fatalf("carol's join: %v", r)
+	}
+	if r := carol.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: j.RoomId}}}); r.GetLeft() == nil {
+		t.Fatalf("carol's leave: %v", r)
+	}
+	anonymous.left("carol", "the anonymous feed")
 }
 
 // TestPasswordChangeEndsTheFeedsOfTheOldTokens: a password change ends

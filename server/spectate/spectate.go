@@ -46,10 +46,13 @@
 // session. Unlike a pass's, a stream a token opened ends when the token
 // is revoked, as its connections are closed (Members.WatchToken), with an
 // "end" event naming why: "kicked", "banned", or "signed_out" by a new
-// password; in a cluster, when the revocation reaches this node. A room with a password takes it (?password=), or a watch pass
-// for the room, which only a member who got in past the password is given;
-// a pass opens a listed room's feed without the password too. Authorize
-// says which status refuses what.
+// password; in a cluster, when the revocation reaches this node. So does
+// the stream of a room that needs no token opened with a valid one (such
+// a room ignores a token that is not valid or is revoked). A room with a
+// password takes it (?password=), or a watch pass for the room, which
+// only a member who got in past the password is given; a pass opens a
+// listed room's feed without the password too. Authorize says which
+// status refuses what.
 //
 // Nothing a stream does can slow its room. The room's tick worker hands
 // frames to the stream's sink, which never blocks: while a state waits to
@@ -374,7 +377,7 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	byPass := false
-	var revoked *revocation // set when a member's token admitted the stream
+	var revoked *revocation // set when a session token opened the stream
 	if info := room.Info(); info.Private || info.HasPassword {
 		var st int
 		var msg string
@@ -382,9 +385,17 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			httpError(w, st, msg)
 			return
 		}
-		if revoked != nil {
-			defer revoked.stop()
+	}
+	if tok := bearer(r); revoked == nil && tok != "" && r.URL.Query().Get("pass") == "" {
+		// A room that needs no token (or a listed room's password) ignores
+		// one that is not valid or is revoked; a valid one ties the stream
+		// to it all the same. A pass is judged alone.
+		if rev, _, st, _ := f.watchToken(tok); st == 0 {
+			revoked = rev
 		}
+	}
+	if revoked != nil {
+		defer revoked.stop()
 	}
 	// Both formats resume from the last tick the client saw. The protobuf
 	// client applies the delta to the state it kept. A JSON event shows
@@ -518,29 +529,33 @@ func (f *Feeds) authorize(r *http.Request, roomID string, private bool) (status 
 	return st, msg, false, rev
 }
 
-// revocation tells a stream a member's token admitted that the token
-// was revoked: done is closed once reason is set.
+// revocation tells a stream a session token opened that the token was
+// revoked: done is closed once reason is set.
 type revocation struct {
 	done   chan struct{}
 	reason string
 	stop   func() // forgets it (Members.WatchToken)
 }
 
-// memberToken admits a private room's stream by a session token of one
-// of its members, and returns what tells the stream the token's
-// revocation.
-func (f *Feeds) memberToken(r *http.Request, roomID string) (*revocation, int, string) {
+// bearer returns the session token r carries: ?token=, since
+// EventSource cannot send headers, or a Bearer Authorization header; ""
+// when none.
+func bearer(r *http.Request) string {
 	tok := r.URL.Query().Get("token")
 	if h := r.Header.Get("Authorization"); tok == "" && strings.HasPrefix(h, "Bearer ") {
 		tok = strings.TrimPrefix(h, "Bearer ")
 	}
-	if tok == "" {
-		return nil, http.StatusUnauthorized, "a private room needs a watch pass or a member's session token"
-	}
+	return tok
+}
+
+// watchToken verifies the session token tok, refuses it as the upgrade
+// would (Members.Revoked), and returns what tells the stream of its
+// revocation from then on, with its claims; a non-zero status refuses it.
+func (f *Feeds) watchToken(tok string) (*revocation, auth.Claims, int, string) {
 	now := time.Now()
 	claims, err := f.cfg.Auth.Verify(tok, now)
 	if err != nil {
-		return nil, http.StatusUnauthorized, "session token refused"
+		return nil, auth.Claims{}, http.StatusUnauthorized, "session token refused"
 	}
 	// Watched before the check below: a revocation made meanwhile is seen
 	// by one or the other.
@@ -553,7 +568,22 @@ func (f *Feeds) memberToken(r *http.Request, roomID string) (*revocation, int, s
 	// back with a new one: the old token (a leaked link) opens no feed.
 	if msg, revoked := f.cfg.Members.Revoked(claims, now); revoked {
 		rev.stop()
-		return nil, http.StatusForbidden, msg
+		return nil, auth.Claims{}, http.StatusForbidden, msg
+	}
+	return rev, claims, 0, ""
+}
+
+// memberToken admits a private room's stream by a session token of one
+// of its members, and returns what tells the stream the token's
+// revocation.
+func (f *Feeds) memberToken(r *http.Request, roomID string) (*revocation, int, string) {
+	tok := bearer(r)
+	if tok == "" {
+		return nil, http.StatusUnauthorized, "a private room needs a watch pass or a member's session token"
+	}
+	rev, claims, st, msg := f.watchToken(tok)
+	if st != 0 {
+		return nil, st, msg
 	}
 	for _, u := range f.cfg.Members.RoomMembers(roomID) {
 		if u == claims.UserID {
@@ -609,7 +639,7 @@ type stream struct {
 	// lost is set when a state could not be written: the client misses a
 	// state the room counts as sent, and the stream ends (flushBatch).
 	lost bool
-	// revoked, for a stream a member's token admitted, ends it when the
+	// revoked, for a stream a session token opened, ends it when the
 	// token is revoked. Nil: none did.
 	revoked *revocation
 }
