@@ -70,7 +70,8 @@ func (r *Room) noteDrop(seat, seq uint32, why dropReason) {
 
 // forgetDrops drops the notes of seat: a resume moved it to another
 // connection, which numbers its inputs afresh and must not be told of the
-// old one's. Called with r.mu held.
+// old one's, or the seat was freed, and its next player must not be told
+// of its last one's. Called with r.mu held.
 func (r *Room) forgetDrops(seat uint32) {
 	if r.drops == nil {
 		return

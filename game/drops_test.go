@@ -111,3 +111,62 @@ func TestDroppedInputsWakeASleepingRoom(t *testing.T) {
 		t.Fatalf("a tick after the drop, told %v, want %v", got, want)
 	}
 }
+
+// leavingCounter is counter whose Accept, for user "c", runs the hook
+// before it lets c in: inside a tick, after the tick took its drop notes.
+type leavingCounter struct {
+	*counter
+	hook func()
+}
+
+func (g leavingCounter) Accept(ctx *game.Context, p game.Player) error {
+	if p.UserID == "c" && g.hook != nil {
+		g.hook()
+	}
+	return g.counter.Accept(ctx, p)
+}
+
+// TestDropsOfALeavingSeatAreNotToldToItsNextPlayer: an input a leaving
+// player had dropped within a tick, after the tick took its notes, was
+// told at the next tick to whoever had taken the freed seat meanwhile, as
+// seqs of its own; the seat's notes now go with it.
+func TestDropsOfALeavingSeatAreNotToldToItsNextPlayer(t *testing.T) {
+	var hook func()
+	def := game.Definition{Name: "leaving", TickRate: 20, MaxPlayers: 4, InputRate: 2, New: func(s game.Setup) (game.Game, error) {
+		g, err := newCounter(s)
+		return leavingCounter{g.(*counter), func() { hook() }}, err
+	}}
+	e := gametest.NewEnv(t, []game.Definition{def}, nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "leaving"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := gametest.NewClient("a")
+	seatA := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
+	for seq := uint32(1); seq <= 2; seq++ { // the seat's burst
+		if err := r.InputFrom(a, seatA, seq, []byte("+")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// c's join and then a's leave wait for the same tick; c's Accept runs
+	// first, with a's seat leaving, after the tick took its drop notes.
+	hook = func() {
+		if err := r.InputFrom(a, seatA, 77, []byte("+")); !errors.Is(err, game.ErrRateLimited) {
+			t.Errorf("a's input 77: %v, want ErrRateLimited", err)
+		}
+	}
+	if err := r.Join(game.JoinRequest{UserID: "c", Client: gametest.NewClient("c")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Leave(seatA)
+	e.Advance(t, 50*time.Millisecond)
+	hook = func() {}
+	b := gametest.NewClient("b")
+	if seatB := e.Join(t, r, game.JoinRequest{UserID: "b", Client: b}).Seat; seatB != seatA {
+		t.Fatalf("b took seat %d, not a's freed seat %d", seatB, seatA)
+	}
+	e.Advance(t, 100*time.Millisecond)
+	if got := b.TakeDrops(); len(got) != 0 {
+		t.Fatalf("b, in the seat a left, was told of a's drops: %v", got)
+	}
+}

@@ -229,6 +229,7 @@ func (r *Room) freeSeat(seat uint32) {
 		}
 	}
 	*s = seatSlot{}
+	r.forgetDrops(seat) // an input dropped since the tick took its notes, not for the seat's next player
 	r.mu.Unlock()
 }
 
