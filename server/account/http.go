@@ -394,7 +394,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 // storeError answers a store failure: 404 with notFound for ErrNotFound,
-// 503 with Retry-After for auth.ErrBusy, 503 otherwise. It reports a 503:
+// 503 with Retry-After for auth.ErrBusy, 503 otherwise (logged at error
+// level, but at debug level for a client that hung up). It reports a 503:
 // the server could not take the request.
 func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) (unavailable bool) {
 	if errors.Is(err, store.ErrNotFound) && notFound != "" {
@@ -405,7 +406,11 @@ func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) 
 		auth.RetryLater(w, http.StatusServiceUnavailable, auth.BusyRetryAfter, auth.ErrBusyMessage)
 		return true
 	}
-	if ok, skipped := s.storeLogs.Allow(time.Now()); ok {
+	if errors.Is(err, context.Canceled) {
+		// The client hung up (while it waited for a hash slot, say): no
+		// store failure.
+		s.log.Debug("account: request given up by its client", "err", err)
+	} else if ok, skipped := s.storeLogs.Allow(time.Now()); ok {
 		s.log.Error("account: store", "err", err, "left_out", skipped)
 	}
 	writeError(w, http.StatusServiceUnavailable, "accounts are unavailable; try again shortly")

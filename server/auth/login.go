@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -209,9 +210,10 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 // expected refusals, 429 with Retry-After for an account past its wrong
 // passwords (WrongPasswordsError), 503 with Retry-After when too many
 // password checks wait (ErrBusy), 503 when the account store cannot be
-// reached. It reports a 503: the server could not take the login, which
-// then gives its address's login back, as a login refused with 400 takes
-// none.
+// reached (logged at debug level only when the client hung up: a
+// canceled request is no store failure). It reports a 503: the server
+// could not take the login, which then gives its address's login back,
+// as a login refused with 400 takes none.
 func (a *Authority) accountError(w http.ResponseWriter, err error, status int, msg string) (unavailable bool) {
 	if errors.Is(err, ErrUnknownDevice) || errors.Is(err, ErrBadPassword) {
 		writeError(w, status, msg)
@@ -226,7 +228,11 @@ func (a *Authority) accountError(w http.ResponseWriter, err error, status int, m
 		RetryLater(w, http.StatusServiceUnavailable, BusyRetryAfter, ErrBusyMessage)
 		return true
 	}
-	if ok, skipped := a.storeLogs.Allow(time.Now()); ok {
+	if errors.Is(err, context.Canceled) {
+		// The client hung up (while it waited for a hash slot, say): no
+		// store failure.
+		a.cfg.Logger.Debug("auth: login given up by its client", "err", err)
+	} else if ok, skipped := a.storeLogs.Allow(time.Now()); ok {
 		a.cfg.Logger.Error("auth: account store", "err", err, "left_out", skipped)
 	}
 	writeError(w, http.StatusServiceUnavailable, "accounts are unavailable; try again shortly")
