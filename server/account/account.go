@@ -59,9 +59,12 @@
 // 20 s, 3 a minute) with a burst of DefaultClaimBurst (5), and per account
 // at the same rate with a burst of DefaultUserClaimBurst (3); past either,
 // 429 with Retry-After. A claim the server answers 503 (auth.ErrBusy, the
-// store out of reach) gives its claim back to both, as one refused with
-// 400 takes none, and so does a password or device login to its address's
-// logins (POST /v1/login). Password logins are limited per address by
+// store out of reach) before any password hash ran for it gives its claim
+// back to both, as one refused with 400 takes none, and so does a
+// password or device login to its address's logins (POST /v1/login); one
+// answered 503 after a hash keeps them (auth.ErrAfterHash), so that a
+// client that knows its own password cannot have the server hash for it
+// without end. Password logins are limited per address by
 // POST /v1/login (auth.Config.GuestLoginRate).
 //
 // Wrong passwords are limited per account besides, whatever their
@@ -424,7 +427,7 @@ func (s *Service) Password(ctx context.Context, name, password string, client ne
 	}
 	secret, hash := newDeviceSecret()
 	if err := s.users.AddDevice(ctx, u.ID, hash); err != nil {
-		return auth.Account{}, "", err
+		return auth.Account{}, "", fmt.Errorf("%w: %w", auth.ErrAfterHash, err)
 	}
 	_ = s.seen(ctx, u.ID) // a claimed account is never deleted
 	return toAccount(u), secret, nil

@@ -58,7 +58,8 @@ type Reply struct {
 // (seconds) for a claim over the claim rate of its client address or its
 // account; 503 with Retry-After when too many password hashes wait
 // (Config.MaxHashWaiting), 503 without when the store cannot be reached
-// (a claim or link answered 503 takes none of the claim limits). Error bodies are {"error": "..."}.
+// (a claim or link answered 503 before any password hash ran for it
+// takes none of the claim limits). Error bodies are {"error": "..."}.
 // a verifies session and identity tokens and issues the new session token
 // a claim returns.
 func (s *Service) Handler(a *auth.Authority) http.Handler {
@@ -159,10 +160,13 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	// rename, proved with that password or with the identity), which
 	// ends no login.
 	samePassword := false
+	// hashed: a password hash ran for the claim, which then keeps its
+	// claims whatever the answer (see claimError).
+	hashed := false
 	if isGuest(u) {
 		ok, err := s.ownsDevice(r.Context(), req.DeviceSecret, u.ID)
 		if err != nil {
-			s.claimError(w, r, u.ID, err, "")
+			s.claimError(w, r, u.ID, err, "", false)
 			return
 		}
 		if !ok {
@@ -179,9 +183,10 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		if !ok && u.PasswordHash != "" && req.Current != "" && len(req.Current) <= MaxPasswordLen {
 			var err error
 			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
-				s.claimError(w, r, u.ID, err, "")
+				s.claimError(w, r, u.ID, err, "", false)
 				return
 			}
+			hashed = true
 			samePassword = ok && req.Password == req.Current
 		}
 		if byIdentity && u.PasswordHash != "" {
@@ -206,9 +211,10 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	hash, err := s.hash(r.Context(), req.Password)
 	if err != nil {
-		s.claimError(w, r, u.ID, err, "")
+		s.claimError(w, r, u.ID, err, "", hashed)
 		return
 	}
+	hashed = true
 	// A new password signs the account's devices out: their secrets, and
 	// a guest's (which whoever borrowed its device may have copied), no
 	// longer log in. The claimer's device gets a new secret in their place.
@@ -225,7 +231,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 			writeError(w, http.StatusConflict, "the name "+name+" is taken")
 			return
 		}
-		s.claimError(w, r, u.ID, err, "no account for this session; log in again")
+		s.claimError(w, r, u.ID, err, "no account for this session; log in again", hashed)
 		return
 	}
 	u.Name, u.Claimed, u.PasswordHash = name, true, hash
@@ -243,7 +249,7 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	tok, err := s.auth.Issue(auth.Claims{UserID: u.ID, Name: name, IssuedAt: now, ExpiresAt: now.Add(s.auth.TTL())})
 	if err != nil {
-		s.claimError(w, r, u.ID, err, "")
+		s.claimError(w, r, u.ID, err, "", hashed)
 		return
 	}
 	exp := time.Unix(now.Add(s.auth.TTL()).Unix(), 0).UTC()
@@ -287,7 +293,9 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 		writeError(w, http.StatusConflict, "this account is linked to another identity")
 		return
 	}
-	claimed := false // a claim taken, given back if the server cannot link
+	// claimed: a claim taken, given back if the server cannot link
+	// before any password hash ran for the link (hashed).
+	claimed, hashed := false, false
 	if isGuest(u) {
 		ok := false
 		if req.DeviceSecret != "" {
@@ -297,7 +305,7 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 			}
 			claimed = true
 			if ok, err = s.ownsDevice(r.Context(), req.DeviceSecret, u.ID); err != nil {
-				s.claimError(w, r, u.ID, err, "")
+				s.claimError(w, r, u.ID, err, "", false)
 				return
 			}
 		}
@@ -315,9 +323,10 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 			}
 			claimed = true
 			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
-				s.claimError(w, r, u.ID, err, "")
+				s.claimError(w, r, u.ID, err, "", false)
 				return
 			}
+			hashed = true
 		}
 		if !ok {
 			writeError(w, http.StatusForbidden, "this account has a password: give the current password (current_password) to link an identity")
@@ -334,8 +343,10 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 			writeError(w, http.StatusConflict, "this account is linked to another identity")
 			return
 		}
-		if s.storeError(w, err, "no account for this session; log in again") && claimed {
-			s.refundClaim(r, u.ID)
+		if claimed {
+			s.claimError(w, r, u.ID, err, "no account for this session; log in again", hashed)
+		} else {
+			s.storeError(w, err, "no account for this session; log in again")
 		}
 		return
 	}
@@ -418,12 +429,16 @@ func (s *Service) storeError(w http.ResponseWriter, err error, notFound string) 
 }
 
 // claimError answers err as storeError does for a request that took a
-// claim (allowClaim); a 503 gives the claim back to the request's address
-// and to the account user, as a claim refused with 400 takes none: a
-// client retrying while the server is busy or its store out of reach
-// finds its claims there once it answers.
-func (s *httpHandler) claimError(w http.ResponseWriter, r *http.Request, user string, err error, notFound string) {
-	if s.storeError(w, err, notFound) {
+// claim (allowClaim); a 503 before any password hash ran for the request
+// (hashed false) gives the claim back to the request's address and to the
+// account user, as a claim refused with 400 takes none: a client retrying
+// while the server is busy or its store out of reach finds its claims
+// there once it answers. Once a hash ran the claim is kept, whatever the
+// answer: a client that knows its own password would otherwise have the
+// server hash for it without end, each claim answered 503 (the new
+// password's hash finding the queue full, the store failing after it).
+func (s *httpHandler) claimError(w http.ResponseWriter, r *http.Request, user string, err error, notFound string, hashed bool) {
+	if s.storeError(w, err, notFound) && !hashed {
 		s.refundClaim(r, user)
 	}
 }

@@ -1,7 +1,12 @@
 package account
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -58,6 +63,20 @@ func (f *failingUsers) ClaimNameSigningOut(ctx context.Context, id, name, hash s
 		return errDown
 	}
 	return f.Users.ClaimNameSigningOut(ctx, id, name, hash, device)
+}
+
+func (f *failingUsers) LinkSubject(ctx context.Context, id, subject string) error {
+	if f.down("LinkSubject") {
+		return errDown
+	}
+	return f.Users.LinkSubject(ctx, id, subject)
+}
+
+func (f *failingUsers) AddDevice(ctx context.Context, id string, h []byte) error {
+	if f.down("AddDevice") {
+		return errDown
+	}
+	return f.Users.AddDevice(ctx, id, h)
 }
 
 // busyHashes takes every hash slot of ts and has one password login
@@ -151,9 +170,9 @@ func TestLoginsAnswered503TakeNoLogins(t *testing.T) {
 }
 
 // TestClaimsAnswered503TakeNothing: claims the server refuses with 503
-// (every hash slot taken, the store out of reach) take nothing from their
-// address's claims nor their account's: once the server answers, the
-// address claims its whole burst.
+// before any hash (every hash slot taken, the store out of reach) take
+// nothing from their address's claims nor their account's: once the
+// server answers, the address claims its whole burst.
 func TestClaimsAnswered503TakeNothing(t *testing.T) {
 	t.Parallel()
 	const burst = 2
@@ -179,7 +198,7 @@ func TestClaimsAnswered503TakeNothing(t *testing.T) {
 		}
 	}
 	free()
-	for i, fail := range []string{"UserByDevice", "ClaimNameSigningOut"} {
+	for i, fail := range []string{"UserByDevice"} {
 		users.set(fail)
 		for j := range 2 * burst {
 			if a := claim(first, "First"); !unavailable(a) {
@@ -197,4 +216,77 @@ func TestClaimsAnswered503TakeNothing(t *testing.T) {
 	if a := claim(third, "Third"); a.status != 429 || !strings.Contains(a.err(), "too many claims from this address") {
 		t.Fatalf("claim past the address's burst: %d %v, want 429", a.status, a.body)
 	}
+}
+
+// identityToken returns an HS256 identity token of subject under key.
+func identityToken(key []byte, subject string) string {
+	enc := func(v any) string { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
+	signed := enc(map[string]any{"alg": "HS256", "typ": "JWT"}) + "." + enc(map[string]any{"sub": subject, "exp": time.Now().Add(time.Hour).Unix()})
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(signed))
+	return signed + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// TestRequestsAnswered503AfterAHashTakeTheirLimits: a claim, a link and a
+// password login answered 503 after a password hash ran (the right
+// current password, or password, checked; the store out of reach when it
+// writes) keep what they took of the claim or login limits: a client
+// that knows its own password cannot have the server hash for it without
+// end by retrying while the store fails. Past the burst, 429.
+func TestRequestsAnswered503AfterAHashTakeTheirLimits(t *testing.T) {
+	t.Parallel()
+	const burst = 2
+	key := bytes.Repeat([]byte{'i'}, auth.MinSecretLen)
+	users := &failingUsers{}
+	// Each account's first claim, its name, takes one of its burst + 1.
+	ts := newTestServerWith(t, Config{ClaimRate: rate.Every(time.Hour), ClaimBurst: 10 * burst, UserClaimBurst: burst + 1},
+		auth.Config{GuestLoginRate: rate.Every(time.Hour), GuestLoginBurst: 10 * burst, Identity: auth.IdentityConfig{HMACKey: key}},
+		func(u store.Users) store.Users { users.Users = u; return users })
+	setup := client("127.0.0.44")
+	claimed := func(name string) string {
+		tok := ts.guest(setup, strings.ToLower(name))
+		a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": name, "password": "correct horse", "device_secret": ts.secrets[tok]})
+		tok, _ = a.body["token"].(string)
+		if a.status != 200 || tok == "" {
+			t.Fatalf("claim %s: %d %v", name, a.status, a.body)
+		}
+		return tok
+	}
+	renamer, linker := claimed("Renamer"), claimed("Linker")
+	c := client("127.0.0.45")
+
+	users.set("ClaimNameSigningOut")
+	for i := range burst {
+		if a := ts.post(c, Path+"/claim", renamer, map[string]string{"name": "Renamed", "password": "battery staple", "current_password": "correct horse"}); !unavailable(a) {
+			t.Fatalf("claim %d with the store's ClaimNameSigningOut out of reach: %d %v, want 503", i, a.status, a.body)
+		}
+	}
+	if a := ts.post(c, Path+"/claim", renamer, map[string]string{"name": "Renamed", "password": "battery staple", "current_password": "correct horse"}); a.status != 429 || !strings.Contains(a.err(), "too many claims for this account") {
+		t.Errorf("claim past the account's burst, after %d answered 503 once hashed: %d %v, want 429", burst, a.status, a.body)
+	}
+
+	users.set("LinkSubject")
+	link := map[string]string{"identity_token": identityToken(key, "linker-id"), "current_password": "correct horse"}
+	for i := range burst {
+		if a := ts.post(c, Path+"/link", linker, link); !unavailable(a) {
+			t.Fatalf("link %d with the store's LinkSubject out of reach: %d %v, want 503", i, a.status, a.body)
+		}
+	}
+	if a := ts.post(c, Path+"/link", linker, link); a.status != 429 || !strings.Contains(a.err(), "too many claims for this account") {
+		t.Errorf("link past the account's burst, after %d answered 503 once hashed: %d %v, want 429", burst, a.status, a.body)
+	}
+
+	// The address's 10*burst logins, then 429.
+	users.set("AddDevice")
+	login := map[string]string{"name": "Renamer", "password": "correct horse"}
+	for i := range 10*burst + 1 {
+		a := ts.post(c, auth.LoginPath, "", login)
+		if a.status == 429 && strings.Contains(a.err(), "too many logins from this address") {
+			return
+		}
+		if !unavailable(a) {
+			t.Fatalf("password login %d with the store's AddDevice out of reach: %d %v, want 503", i, a.status, a.body)
+		}
+	}
+	t.Fatalf("%d password logins answered 503 once hashed, none 429: each gave its address's login back", 10*burst+1)
 }

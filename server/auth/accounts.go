@@ -23,6 +23,7 @@ type Accounts interface {
 	// address client, and returns the account and a new device secret for
 	// this device, or ErrBadPassword; or a *WrongPasswordsError, without
 	// checking, while the account's wrong passwords are past their limit.
+	// An error after the password's hash ran wraps ErrAfterHash.
 	Password(ctx context.Context, name, password string, client netip.Addr) (Account, string, error)
 	// Identity returns the account linked to subject, making one (user id
 	// = subject, display name = name) on its first login.
@@ -48,6 +49,13 @@ var (
 	// (too many password checks waiting); the client may retry in
 	// BusyRetryAfter.
 	ErrBusy = errors.New("auth: accounts busy")
+	// ErrAfterHash marks an error of Accounts.Password that came after
+	// the password's hash ran (the store failing as it records the login):
+	// POST /v1/login answers it as the error it wraps, 503, but keeps the
+	// address's login, which a 503 before the hash gives back, so that a
+	// client that knows its password cannot have the server hash for it
+	// without end.
+	ErrAfterHash = errors.New("auth: after the password hash")
 )
 
 // WrongPasswordsError reports a password login refused before its check:

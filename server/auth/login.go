@@ -60,7 +60,8 @@ type ErrorResponse struct {
 // limit (WrongPasswordsError); 503 when the accounts are
 // unavailable, with Retry-After when too many password checks wait
 // (ErrBusy): such a login, as one refused with 400, takes none of its
-// address's logins. Every error body is an ErrorResponse.
+// address's logins, unless its password's hash ran (ErrAfterHash). Every
+// error body is an ErrorResponse.
 func (a *Authority) LoginHandler() http.Handler { return http.HandlerFunc(a.serveLogin) }
 
 func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +125,7 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		ac, secret, err := acc.Password(r.Context(), req.Name, req.Password, client)
 		if err != nil {
-			if a.accountError(w, err, http.StatusUnauthorized, "wrong name or password") {
+			if a.accountError(w, err, http.StatusUnauthorized, "wrong name or password") && !errors.Is(err, ErrAfterHash) {
 				a.guests.Refund(client, a.cfg.Now())
 			}
 			return
