@@ -74,10 +74,13 @@
 // one a minute, with a burst of DefaultWrongPasswordBurst, 10), and each
 // address that gave it a wrong password is remembered for it for
 // WrongPasswordMemory (an hour; an IPv6 /64, and a /48 once
-// clientip.V6SiteFactor of its /64s did). While the account's bucket is
-// spent, a password login of it from such an address is refused with 429
-// and Retry-After before its hash runs (auth.WrongPasswordsError), so the
-// guesses past the bound cost no argon2 time either. A guess takes its
+// clientip.V6SiteFactor of its /64s did). A wrong current_password given
+// to a claim or a link is a wrong password of the account too, from the
+// same bucket. While the account's bucket is spent, a password login of
+// it from such an address is refused with 429 and Retry-After before its
+// hash runs (auth.WrongPasswordsError), and so is a claim's or link's
+// current_password, so the guesses past the bound cost no argon2 time
+// either. A guess takes its
 // token before the hash, so guesses sent at once count as well as one
 // after the other; a right password, or a check the server could not run
 // (503), gives it back. The trade-off is
@@ -393,44 +396,56 @@ func (s *Service) Password(ctx context.Context, name, password string, client ne
 		encoded = dummyHash()
 	}
 	// A guess of a claimed account takes one of its wrong passwords
-	// before the hash; past them, the one guess of an address that has
-	// not guessed it wrong. A right password, or a check that did not run,
-	// gives it back.
+	// before the hash (see guess).
 	guessable := u.ID != "" && u.PasswordHash != ""
-	var refund func()
+	refund := func() {}
 	if guessable {
-		now := time.Now()
-		if ok, wait := s.wrongUsers.Allow(u.ID, now); ok {
-			refund = func() { s.wrongUsers.Refund(u.ID, time.Now()) }
-		} else if ok, mark := s.wrongAddrs.AllowIn(u.ID, client, now); ok {
-			refund = func() { s.wrongAddrs.RefundIn(u.ID, client, time.Now()) }
-		} else {
-			return auth.Account{}, "", &auth.WrongPasswordsError{Wait: min(wait, mark)}
+		if refund, err = s.guess(u.ID, client); err != nil {
+			return auth.Account{}, "", err
 		}
 	}
 	ok, err := s.verify(ctx, password, encoded)
 	if err != nil {
-		if refund != nil {
-			refund()
-		}
+		refund()
 		return auth.Account{}, "", err
 	}
 	if !ok || u.ID == "" {
 		if guessable {
-			// The address guessed it wrong (taken if not yet).
-			s.wrongAddrs.AllowIn(u.ID, client, time.Now())
+			s.guessedWrong(u.ID, client)
 		}
 		return auth.Account{}, "", auth.ErrBadPassword
 	}
-	if refund != nil {
-		refund()
-	}
+	refund()
 	secret, hash := newDeviceSecret()
 	if err := s.users.AddDevice(ctx, u.ID, hash); err != nil {
 		return auth.Account{}, "", fmt.Errorf("%w: %w", auth.ErrAfterHash, err)
 	}
 	_ = s.seen(ctx, u.ID) // a claimed account is never deleted
 	return toAccount(u), secret, nil
+}
+
+// guess takes, for a check of account id's password given from client (a
+// password login, or a claim's or link's current_password), one of the
+// account's wrong passwords before the hash; past them, the one guess of
+// an address that has not guessed it wrong. With neither left it returns
+// a *auth.WrongPasswordsError, to answer before any hash. Otherwise the
+// caller runs the check, then calls refund for a right password or a
+// check that did not run (503), or guessedWrong for a wrong one.
+func (s *Service) guess(id string, client netip.Addr) (refund func(), err error) {
+	now := time.Now()
+	if ok, wait := s.wrongUsers.Allow(id, now); ok {
+		return func() { s.wrongUsers.Refund(id, time.Now()) }, nil
+	} else if ok, mark := s.wrongAddrs.AllowIn(id, client, now); ok {
+		return func() { s.wrongAddrs.RefundIn(id, client, time.Now()) }, nil
+	} else {
+		return nil, &auth.WrongPasswordsError{Wait: min(wait, mark)}
+	}
+}
+
+// guessedWrong marks client as an address that gave account id a wrong
+// password (taken if guess did not take it yet).
+func (s *Service) guessedWrong(id string, client netip.Addr) {
+	s.wrongAddrs.AllowIn(id, client, time.Now())
 }
 
 // Identity implements auth.Accounts.

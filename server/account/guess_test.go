@@ -1,6 +1,7 @@
 package account
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
@@ -76,5 +77,53 @@ func TestWrongPasswordsLimitedPerAccount(t *testing.T) {
 	// before the hash, it is not told from a guess.
 	if a := ts.post(guessers[0], auth.LoginPath, "", map[string]string{"name": "Owner", "password": "correct horse"}); !refused(a) {
 		t.Fatalf("the right password from a guesser's address: %d %v, want 429", a.status, a.body)
+	}
+}
+
+// TestWrongCurrentPasswordsAreWrongPasswords: a wrong current_password
+// given to a claim or a link takes from the account's wrong passwords as
+// a wrong password login does: past the burst, a password login and a
+// claim from the guesser's address get 429 before any hash.
+func TestWrongCurrentPasswordsAreWrongPasswords(t *testing.T) {
+	t.Parallel()
+	const burst = 2
+	key := bytes.Repeat([]byte{'i'}, auth.MinSecretLen)
+	ts := newTestServerWith(t, Config{ClaimRate: rate.Inf, WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: burst},
+		auth.Config{GuestLoginRate: rate.Inf, Identity: auth.IdentityConfig{HMACKey: key}}, nil)
+	owner := client("127.0.0.24")
+	tok := ts.guest(owner, "owner")
+	a := ts.post(owner, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
+	tok, _ = a.body["token"].(string)
+	if a.status != 200 || tok == "" {
+		t.Fatalf("claim: %d %v", a.status, a.body)
+	}
+	// Whoever holds the session token (it travels in URLs) guesses.
+	g := client("127.0.0.25")
+	if a := ts.post(g, Path+"/claim", tok, map[string]string{"name": "Mine", "password": "battery staple", "current_password": "guess 1"}); a.status != 403 {
+		t.Fatalf("claim with a wrong current password: %d %v, want 403", a.status, a.body)
+	}
+	if a := ts.post(g, Path+"/link", tok, map[string]string{"identity_token": identityToken(key, "mine"), "current_password": "guess 2"}); a.status != 403 {
+		t.Fatalf("link with a wrong current password: %d %v, want 403", a.status, a.body)
+	}
+	refused := func(a answer) bool {
+		secs, err := strconv.Atoi(a.retryAfter)
+		return a.status == 429 && err == nil && secs >= 1 && strings.Contains(a.err(), auth.WrongPasswordsMessage)
+	}
+	hashes := ts.svc.Stats().Hashes
+	if a := ts.post(g, auth.LoginPath, "", map[string]string{"name": "Owner", "password": "guess 3"}); !refused(a) {
+		t.Fatalf("password login from the address that guessed the current password %d times, the account's burst: %d Retry-After %q %v, want 429 with Retry-After, %s", burst, a.status, a.retryAfter, a.body, auth.WrongPasswordsMessage)
+	}
+	if a := ts.post(g, Path+"/claim", tok, map[string]string{"name": "Mine", "password": "battery staple", "current_password": "guess 4"}); !refused(a) {
+		t.Fatalf("claim with a current password past the account's burst: %d Retry-After %q %v, want 429", a.status, a.retryAfter, a.body)
+	}
+	if a := ts.post(g, Path+"/link", tok, map[string]string{"identity_token": identityToken(key, "mine"), "current_password": "guess 5"}); !refused(a) {
+		t.Fatalf("link with a current password past the account's burst: %d Retry-After %q %v, want 429", a.status, a.retryAfter, a.body)
+	}
+	if got := ts.svc.Stats().Hashes - hashes; got != 0 {
+		t.Fatalf("%d password hashes ran for the guesses past the burst, want 0", got)
+	}
+	// The owner, from an address that has not guessed wrong, renames.
+	if a := ts.post(owner, Path+"/claim", tok, map[string]string{"name": "Owner2", "password": "correct horse", "current_password": "correct horse"}); a.status != 200 {
+		t.Fatalf("the owner's rename with the right current password: %d %v, want 200", a.status, a.body)
 	}
 }

@@ -56,7 +56,10 @@ type Reply struct {
 // another account has, or a link of an account linked to another
 // identity (a link is never replaced); 413 for a body over 4 KiB; 429 with Retry-After
 // (seconds) for a claim over the claim rate of its client address or its
-// account; 503 with Retry-After when too many password hashes wait
+// account, and for a current_password given past the account's wrong
+// passwords from an address that guessed it wrong (as a password login
+// is refused, auth.WrongPasswordsMessage; a wrong current_password is a
+// wrong password of the account, as a login's is); 503 with Retry-After when too many password hashes wait
 // (Config.MaxHashWaiting), 503 without when the store cannot be reached
 // (a claim or link answered 503 before any password hash ran for it
 // takes none of the claim limits). Error bodies are {"error": "..."}.
@@ -181,12 +184,9 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		}
 		byIdentity := ok
 		if !ok && u.PasswordHash != "" && req.Current != "" && len(req.Current) <= MaxPasswordLen {
-			var err error
-			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
-				s.claimError(w, r, u.ID, err, "", false)
+			if ok, hashed = s.checkCurrent(w, r, u, req.Current); !hashed {
 				return
 			}
-			hashed = true
 			samePassword = ok && req.Password == req.Current
 		}
 		if byIdentity && u.PasswordHash != "" {
@@ -322,11 +322,9 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 				return
 			}
 			claimed = true
-			if ok, err = s.verify(r.Context(), req.Current, u.PasswordHash); err != nil {
-				s.claimError(w, r, u.ID, err, "", false)
+			if ok, hashed = s.checkCurrent(w, r, u, req.Current); !hashed {
 				return
 			}
-			hashed = true
 		}
 		if !ok {
 			writeError(w, http.StatusForbidden, "this account has a password: give the current password (current_password) to link an identity")
@@ -352,6 +350,36 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 	}
 	u.Subject = id.Subject
 	writeJSON(w, http.StatusOK, reply(u))
+}
+
+// checkCurrent checks current, the account's password as a claim or a
+// link gives it (current_password), once the request took its claim. A
+// guess of it is a wrong password of the account as a login's is (see
+// Service.guess): past the account's wrong passwords, from an address
+// that guessed it wrong, it answers 429 with Retry-After before the hash.
+// It reports whether current is right, and whether its hash ran: when
+// not, it has answered the request (429, or 503 as claimError).
+func (s *httpHandler) checkCurrent(w http.ResponseWriter, r *http.Request, u store.User, current string) (ok, hashed bool) {
+	client := s.trusted.FromRequest(r)
+	refund, err := s.guess(u.ID, client)
+	if err != nil {
+		var wrong *auth.WrongPasswordsError
+		errors.As(err, &wrong)
+		auth.RetryLater(w, http.StatusTooManyRequests, wrong.Wait, auth.WrongPasswordsMessage)
+		return false, false
+	}
+	ok, err = s.verify(r.Context(), current, u.PasswordHash)
+	if err != nil {
+		refund()
+		s.claimError(w, r, u.ID, err, "", false)
+		return false, false
+	}
+	if ok {
+		refund()
+	} else {
+		s.guessedWrong(u.ID, client)
+	}
+	return ok, true
 }
 
 // guestProof begins the 403 of a claim or a link of a guest account
