@@ -80,23 +80,30 @@
 // it from such an address is refused with 429 and Retry-After before its
 // hash runs (auth.WrongPasswordsError), and so is a claim's or link's
 // current_password, so the guesses past the bound cost no argon2 time
-// either. A guess takes its
-// token before the hash, so guesses sent at once count as well as one
-// after the other; a right password, or a check the server could not run
-// (503), gives it back. The trade-off is
+// either. A guess takes its token before the hash, so guesses sent at
+// once count as well as one after the other; a right password, or a
+// check the server could not run (503), gives it back. The trade-off is
 // the lock-out: a limit that refused every password login of a spent
 // account would let anyone lock its owner out by guessing. So a guesser
 // cannot shut every way in: a device secret logs the account in whatever
 // its wrong passwords (a device login checks no password), and a password
 // login from an address that has not guessed wrong is checked as usual,
-// so the owner still logs in with the right password from any other
-// address. The price is one checked guess per new address (and 16 per
-// new /48) an hour while the account is spent, against its number times
-// the address login rate before; a right password from an address that
-// guessed wrong waits like a guess, since before the hash the two cannot
-// be told apart. The buckets and the remembered addresses are kept for
-// Config.WrongPasswordKeys accounts and addresses, least recently used
-// first out, as the other limits; a successful login resets neither.
+// so the owner still logs in with the right password from another
+// address, while the account has fewer than Config.WrongPasswordAddrs
+// (DefaultWrongPasswordAddrs, 64) addresses marked. That bound is the
+// account's own: guesses of other accounts, or by other addresses, never
+// make it forget a marked address (which would give that address another
+// guess); with as many marked, a password login of the spent account
+// from any address is refused until the oldest mark ends, and only its
+// device secrets log it in. So the guesses of a spent account checked in
+// an hour are at most its rate's and WrongPasswordAddrs (one per new
+// address, 16 per new /48), against their number times the address login
+// rate before; a right password from an address that guessed wrong waits
+// like a guess, since before the hash the two cannot be told apart. The
+// buckets are kept for Config.WrongPasswordKeys accounts, and the marked
+// addresses for that many in all, least recently used account first out
+// (its bucket full again, its addresses unmarked); a successful login
+// resets neither.
 //
 // A Service's methods are safe from any goroutine; they wait on the store,
 // so they belong on HTTP handlers, never on an event loop.
@@ -160,11 +167,20 @@ type Config struct {
 	// WrongPasswordBurst is how many wrong password logins one account
 	// may take at once. Zero value means DefaultWrongPasswordBurst.
 	WrongPasswordBurst int
-	// WrongPasswordKeys bounds the accounts, and apart from them the
-	// addresses (and IPv6 /48s) of each account, the wrong password
-	// limit tracks; past it the least recently used is forgotten. Zero
-	// value means DefaultWrongPasswordKeys.
+	// WrongPasswordKeys bounds the accounts the wrong password limit
+	// tracks, and apart from them the addresses all accounts together
+	// remember as having guessed them wrong; past either, the account
+	// used least recently is forgotten (its bucket full again, its
+	// addresses no longer marked). Zero value means
+	// DefaultWrongPasswordKeys.
 	WrongPasswordKeys int
+	// WrongPasswordAddrs bounds the addresses (IPv6 /64s) one account
+	// remembers as having guessed it wrong (within WrongPasswordMemory),
+	// so that guesses elsewhere never make it forget one: with as many
+	// marked, while its wrong passwords are spent, a password login of
+	// it from any address is refused before its hash until the oldest
+	// mark ends. Zero value means DefaultWrongPasswordAddrs.
+	WrongPasswordAddrs int
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client address of a claim (as auth.Config.TrustedProxies).
 	TrustedProxies clientip.Trusted
@@ -200,6 +216,7 @@ const (
 	DefaultWrongPasswordRate  rate.Limit = 1.0 / 60
 	DefaultWrongPasswordBurst            = 10
 	DefaultWrongPasswordKeys             = 16384
+	DefaultWrongPasswordAddrs            = 64
 )
 
 // WrongPasswordMemory is how long an address (an IPv6 /64; a /48 after
@@ -239,7 +256,8 @@ type Service struct {
 	claimAddrs *clientip.Limiter         // claims per client address
 	claimUsers *clientip.Buckets[string] // claims per account
 	wrongUsers *clientip.Buckets[string] // wrong password logins per account
-	wrongAddrs *clientip.Limiter         // addresses that guessed wrong, scoped by account
+	wrongAddrs *guessers                 // addresses that guessed wrong, per account
+	marking    bool                      // the wrong password limit is on
 	revoked    func(auth.Claims, time.Time) (string, bool)
 	signOut    func(string, time.Time, time.Time) time.Time
 }
@@ -252,7 +270,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("%w: Users is required", ErrConfig)
 	}
 	if cfg.MaxHashes < 0 || cfg.MaxHashWaiting < 0 || cfg.ClaimRate < 0 || cfg.ClaimBurst < 0 || cfg.UserClaimBurst < 0 || cfg.ClaimKeys < 0 ||
-		cfg.WrongPasswordRate < 0 || cfg.WrongPasswordBurst < 0 || cfg.WrongPasswordKeys < 0 {
+		cfg.WrongPasswordRate < 0 || cfg.WrongPasswordBurst < 0 || cfg.WrongPasswordKeys < 0 || cfg.WrongPasswordAddrs < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	if err := limits.NonNegative("ClaimRate", cfg.ClaimRate); err != nil {
@@ -273,17 +291,12 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.ClaimKeys, DefaultClaimKeys)
 	def(&cfg.WrongPasswordBurst, DefaultWrongPasswordBurst)
 	def(&cfg.WrongPasswordKeys, DefaultWrongPasswordKeys)
+	def(&cfg.WrongPasswordAddrs, DefaultWrongPasswordAddrs)
 	if cfg.ClaimRate == 0 {
 		cfg.ClaimRate = DefaultClaimRate
 	}
 	if cfg.WrongPasswordRate == 0 {
 		cfg.WrongPasswordRate = DefaultWrongPasswordRate
-	}
-	// An address's mark: one wrong password, refilled in
-	// WrongPasswordMemory; off with the account limit.
-	markRate := rate.Every(WrongPasswordMemory)
-	if cfg.WrongPasswordRate >= rate.Inf {
-		markRate = rate.Inf
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -294,7 +307,8 @@ func New(cfg Config) (*Service, error) {
 		claimAddrs: clientip.NewLimiter(cfg.ClaimRate, cfg.ClaimBurst, cfg.ClaimKeys),
 		claimUsers: clientip.NewBuckets[string](cfg.ClaimRate, cfg.UserClaimBurst, cfg.ClaimKeys),
 		wrongUsers: clientip.NewBuckets[string](cfg.WrongPasswordRate, cfg.WrongPasswordBurst, cfg.WrongPasswordKeys),
-		wrongAddrs: clientip.NewLimiter(markRate, 1, cfg.WrongPasswordKeys),
+		wrongAddrs: newGuessers(cfg.WrongPasswordAddrs, cfg.WrongPasswordKeys, WrongPasswordMemory),
+		marking:    cfg.WrongPasswordRate < rate.Inf,
 	}, nil
 }
 
@@ -435,8 +449,8 @@ func (s *Service) guess(id string, client netip.Addr) (refund func(), err error)
 	now := time.Now()
 	if ok, wait := s.wrongUsers.Allow(id, now); ok {
 		return func() { s.wrongUsers.Refund(id, time.Now()) }, nil
-	} else if ok, mark := s.wrongAddrs.AllowIn(id, client, now); ok {
-		return func() { s.wrongAddrs.RefundIn(id, client, time.Now()) }, nil
+	} else if ok, mark := s.wrongAddrs.take(id, client, now); ok {
+		return func() { s.wrongAddrs.unmark(id, client) }, nil
 	} else {
 		return nil, &auth.WrongPasswordsError{Wait: min(wait, mark)}
 	}
@@ -445,7 +459,9 @@ func (s *Service) guess(id string, client netip.Addr) (refund func(), err error)
 // guessedWrong marks client as an address that gave account id a wrong
 // password (taken if guess did not take it yet).
 func (s *Service) guessedWrong(id string, client netip.Addr) {
-	s.wrongAddrs.AllowIn(id, client, time.Now())
+	if s.marking {
+		s.wrongAddrs.mark(id, client, time.Now())
+	}
 }
 
 // Identity implements auth.Accounts.

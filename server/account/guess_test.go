@@ -127,3 +127,65 @@ func TestWrongCurrentPasswordsAreWrongPasswords(t *testing.T) {
 		t.Fatalf("the owner's rename with the right current password: %d %v, want 200", a.status, a.body)
 	}
 }
+
+// TestMarkedAddressesStayMarkedWhileOthersGuess: an address that guessed
+// a spent account wrong stays refused while many other addresses guess
+// that account and others, however small the tables: each account keeps
+// its own addresses, and one whose addresses are all taken refuses the
+// password of any other address while its wrong passwords are spent
+// (its device secrets still log it in).
+func TestMarkedAddressesStayMarkedWhileOthersGuess(t *testing.T) {
+	t.Parallel()
+	const keys, perAccount = 8, 3
+	ts := newTestServer(t, Config{WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: 1, WrongPasswordKeys: keys, WrongPasswordAddrs: perAccount})
+	setup := client("127.0.1.1")
+	var device string
+	for _, name := range []string{"Owner", "Other"} {
+		tok := ts.guest(setup, strings.ToLower(name))
+		a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": name, "password": "correct horse", "device_secret": ts.secrets[tok]})
+		if a.status != 200 {
+			t.Fatalf("claim %s: %d %v", name, a.status, a.body)
+		}
+		if name == "Owner" {
+			device, _ = a.body["device_secret"].(string)
+		}
+	}
+	refused := func(a answer) bool {
+		return a.status == 429 && a.retryAfter != "" && strings.Contains(a.err(), auth.WrongPasswordsMessage)
+	}
+	guess := func(c *http.Client, name string) answer {
+		return ts.post(c, auth.LoginPath, "", map[string]string{"name": name, "password": "a wrong guess"})
+	}
+	first := client("127.0.1.2")
+	if a := guess(first, "Owner"); a.status != 401 {
+		t.Fatalf("first wrong password: %d %v, want 401", a.status, a.body)
+	}
+	if a := guess(first, "Owner"); !refused(a) {
+		t.Fatalf("its second, past the account's burst: %d %v, want 429", a.status, a.body)
+	}
+	// More addresses than the tables hold guess the account, and the
+	// other account.
+	checked := 0
+	for i := range 2 * keys {
+		c := client("127.0.1." + strconv.Itoa(10+i))
+		a := guess(c, "Owner")
+		switch {
+		case a.status == 401:
+			checked++
+		case !refused(a):
+			t.Fatalf("wrong password of another address %d: %d %v, want 401 or 429", i, a.status, a.body)
+		}
+		if a := guess(c, "Other"); a.status != 401 && !refused(a) {
+			t.Fatalf("wrong password of the other account from address %d: %d %v, want 401 or 429", i, a.status, a.body)
+		}
+	}
+	if a := guess(first, "Owner"); !refused(a) {
+		t.Fatalf("the first guesser again, after %d addresses guessed: %d %v, want 429", 2*keys, a.status, a.body)
+	}
+	if checked > perAccount-1 {
+		t.Fatalf("%d of %d other addresses had a guess checked past the account's burst, want at most %d", checked, 2*keys, perAccount-1)
+	}
+	if a := ts.post(setup, auth.LoginPath, "", map[string]string{"device_secret": device}); a.status != 200 {
+		t.Fatalf("the owner's device secret: %d %v, want 200", a.status, a.body)
+	}
+}
