@@ -87,23 +87,30 @@
 // account would let anyone lock its owner out by guessing. So a guesser
 // cannot shut every way in: a device secret logs the account in whatever
 // its wrong passwords (a device login checks no password), and a password
-// login from an address that has not guessed wrong is checked as usual,
-// so the owner still logs in with the right password from another
-// address, while the account has fewer than Config.WrongPasswordAddrs
-// (DefaultWrongPasswordAddrs, 64) addresses marked. That bound is the
-// account's own: guesses of other accounts, or by other addresses, never
-// make it forget a marked address (which would give that address another
-// guess); with as many marked, a password login of the spent account
-// from any address is refused until the oldest mark ends, and only its
-// device secrets log it in. So the guesses of a spent account checked in
-// an hour are at most its rate's and WrongPasswordAddrs (one per new
-// address, 16 per new /48), against their number times the address login
-// rate before; a right password from an address that guessed wrong waits
-// like a guess, since before the hash the two cannot be told apart. The
-// buckets are kept for Config.WrongPasswordKeys accounts, and the marked
-// addresses for that many in all, least recently used account first out
-// (its bucket full again, its addresses unmarked); a successful login
-// resets neither.
+// login from an address that is not marked is checked as usual, so the
+// owner still logs in with the right password from an address apart
+// from the guessers', while the account has fewer than
+// Config.WrongPasswordAddrs (DefaultWrongPasswordAddrs, 64) addresses
+// marked. That bound is the account's own: guesses of other accounts, or
+// by other addresses, never make it forget a marked address (which would
+// give that address another guess); with as many marked, a password
+// login of the spent account from any address is refused until the
+// oldest mark ends, and only its device secrets log it in. So the
+// guesses of a spent account checked in an hour are at most its rate's
+// and WrongPasswordAddrs (one per new address, 16 per new /48), against
+// their number times the address login rate before. Nor does the owner
+// log in with the password from beside a guesser: an address is what the
+// server sees, so an owner behind the guesser's NAT (one IPv4 address) is
+// refused as the guesser is, and so is one in an IPv6 /48 of which 16
+// /64s guessed wrong, while the account is spent; there the account's
+// device secrets log it in. Marking /64s alone would spare that owner but
+// let one /48 take all of an account's marks, refusing its password
+// everywhere, with 64 guesses. A right password from a marked address
+// waits like a guess, since before the hash the two cannot be told
+// apart. The buckets are kept for Config.WrongPasswordKeys accounts, and
+// the marked addresses for that many in all, least recently used account
+// first out (its bucket full again, its addresses unmarked); a
+// successful login resets neither.
 //
 // A Service's methods are safe from any goroutine; they wait on the store,
 // so they belong on HTTP handlers, never on an event loop.
@@ -223,7 +230,9 @@ const (
 // clientip.V6SiteFactor of its /64s) that gave an account a wrong
 // password counts as one that guessed it: while the account's wrong
 // passwords are past their limit, such an address's password logins of
-// it are refused before the hash, and any other address's are checked.
+// it are refused before the hash, every /64 of such a /48 included (an
+// owner's there too, who then logs in with a device secret), and any
+// other address's are checked (but see Config.WrongPasswordAddrs).
 const WrongPasswordMemory = time.Hour
 
 // Password length bounds, in bytes.

@@ -2,6 +2,8 @@ package account
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/clientip"
 )
 
 // TestWrongPasswordsLimitedPerAccount: guesses of one account's password
@@ -187,5 +190,53 @@ func TestMarkedAddressesStayMarkedWhileOthersGuess(t *testing.T) {
 	}
 	if a := ts.post(setup, auth.LoginPath, "", map[string]string{"device_secret": device}); a.status != 200 {
 		t.Fatalf("the owner's device secret: %d %v, want 200", a.status, a.body)
+	}
+}
+
+// TestAGuessersNeighboursAreRefusedWhileTheAccountIsSpent: once 16 /64s
+// of one IPv6 /48 guessed a spent account wrong, the whole /48 is
+// refused its password, the owner's /64 there too though it never
+// guessed; the owner logs in there with a device secret, and with the
+// password from another /48. (Clients named by X-Forwarded-For through
+// a trusted proxy on loopback.)
+func TestAGuessersNeighboursAreRefusedWhileTheAccountIsSpent(t *testing.T) {
+	t.Parallel()
+	proxy := clientip.MustParse("127.0.0.0/8")
+	ts := newTestServerWith(t, Config{WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: 1, TrustedProxies: proxy},
+		auth.Config{GuestLoginRate: rate.Inf, TrustedProxies: proxy}, nil)
+	c := client("127.0.0.26")
+	tok := ts.guest(c, "owner")
+	a := ts.post(c, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
+	device, _ := a.body["device_secret"].(string)
+	if a.status != 200 || device == "" {
+		t.Fatalf("claim: %d %v", a.status, a.body)
+	}
+	login := func(from string, body map[string]string) answer {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, ts.url+auth.LoginPath, bytes.NewReader(b))
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out := answer{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: map[string]any{}}
+		_ = json.NewDecoder(resp.Body).Decode(&out.body)
+		return out
+	}
+	for i := range clientip.V6SiteFactor {
+		if a := login(fmt.Sprintf("2001:db8:1:%x::1", i), map[string]string{"name": "Owner", "password": "a wrong guess"}); a.status != 401 {
+			t.Fatalf("wrong password from /64 %d of the guesser's /48: %d %v, want 401", i, a.status, a.body)
+		}
+	}
+	neighbour := "2001:db8:1:ffff::1"
+	if a := login(neighbour, map[string]string{"name": "Owner", "password": "correct horse"}); a.status != 429 || !strings.Contains(a.err(), auth.WrongPasswordsMessage) {
+		t.Fatalf("the right password from a /64 that never guessed, in the guesser's /48: %d %v, want 429", a.status, a.body)
+	}
+	if a := login(neighbour, map[string]string{"device_secret": device}); a.status != 200 {
+		t.Fatalf("the owner's device secret there: %d %v, want 200", a.status, a.body)
+	}
+	if a := login("2001:db8:2::1", map[string]string{"name": "Owner", "password": "correct horse"}); a.status != 200 {
+		t.Fatalf("the right password from another /48: %d %v, want 200", a.status, a.body)
 	}
 }
