@@ -178,23 +178,3 @@ func TestGuideTellsToSetNoSecretFlag(t *testing.T) {
 		t.Fatalf("found %d rows with flags in docs/games.md's Running it table", rows)
 	}
 }
-
-// TestOperatorDocsNameOnlyTheBinarysFlags: docs/metrics.md told operators
-// that chat lines are refused over "the chat rate (`-chat-rate`)", a flag
-// of tickroom-bots the server does not have (its chat rate is fixed,
-// docs/limits.md). Every `-flag` the operator guides name must be one of
-// the binary's.
-func TestOperatorDocsNameOnlyTheBinarysFlags(t *testing.T) {
-	flags := binaryFlags(t)
-	for _, doc := range []string{"metrics.md", "deploy.md", "limits.md"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "docs", doc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range regexp.MustCompile("`-([a-z][a-z0-9-]*)").FindAllStringSubmatch(string(b), -1) {
-			if !flags[m[1]] {
-				t.Errorf("docs/%s names -%s, which is not a flag of tickroom", doc, m[1])
-			}
-		}
-	}
-}
