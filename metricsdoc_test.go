@@ -1,6 +1,7 @@
 package tickroom_test
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -24,7 +25,9 @@ import (
 // /metrics. Before it, README.md's paragraph and a few guides named some
 // series, and most of what /metrics exported was in no document. Every
 // tickroom_ family must have a row there, with its type, and every
-// tickroom_ name the document gives must be one /metrics can export.
+// tickroom_ name the document gives must be one /metrics can export, and
+// so must every one the other documents give (seriesDocs), of which none
+// was checked before.
 //
 // The families are those a real server exports: one with a store (the
 // data directory), a cluster's Redis and the HTTP port, scraped after a
@@ -68,17 +71,99 @@ func TestMetricsDocNamesEverySeries(t *testing.T) {
 			t.Errorf("%s %s, which docs/metrics.md has no row for", where, name)
 		}
 	}
-	named := map[string]bool{}
-	for _, name := range regexp.MustCompile(`tickroom_[a-z0-9_]+`).FindAllString(string(doc), -1) {
-		if !strings.HasSuffix(name, "_") { // tickroom_cluster_*: a wildcard
-			named[name] = true
+	for _, doc := range seriesDocs {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range unexportedSeries(t, doc, string(b), all, scraped) {
+			t.Error(e)
 		}
 	}
-	for _, name := range sortedNames(named) {
-		if !all[name] {
-			t.Errorf("docs/metrics.md names %s, which /metrics does not export and the source does not register", name)
+}
+
+// seriesDocs are the documents that name tickroom_ series: each name
+// must be one /metrics can export.
+var seriesDocs = []string{
+	"docs/metrics.md", "docs/deploy.md", "docs/games.md", "docs/cluster.md", "docs/store.md",
+	"docs/limits.md", "docs/state-sync.md", "README.md", "BENCHMARKS.md",
+}
+
+// unexportedSeries returns a line for each tickroom_ name in doc that
+// is none of the families (all; scraped gives the types of those a
+// scrape showed): a family, a histogram's or summary's _bucket, _sum or
+// _count series (a label selector after the name, {code="4507"}, is the
+// family's), a wildcard tickroom_cluster_* that some family starts
+// with, an nginx upstream the deploy/ configurations declare (upstream
+// tickroom_ws), or a table of the store.
+func unexportedSeries(t *testing.T, doc, text string, all map[string]bool, scraped map[string]string) []string {
+	t.Helper()
+	notSeries := map[string]bool{} // nginx upstreams and the store's tables
+	confs, _ := filepath.Glob(filepath.Join("deploy", "*.conf"))
+	for _, conf := range confs {
+		b, err := os.ReadFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`(?m)^\s*upstream (tickroom_[a-z0-9_]+)`).FindAllSubmatch(b, -1) {
+			notSeries[string(m[1])] = true
 		}
 	}
+	if !notSeries["tickroom_ws"] {
+		t.Fatalf("no upstream tickroom_ws in deploy/*.conf: %v", notSeries)
+	}
+	// The store's tables (goose's tickroom_schema_version) are named
+	// in its source as strings.
+	sources, _ := filepath.Glob(filepath.Join("store", "*.go"))
+	for _, src := range sources {
+		if strings.HasSuffix(src, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`"(tickroom_[a-z0-9_]+)"`).FindAllSubmatch(b, -1) {
+			if !all[string(m[1])] {
+				notSeries[string(m[1])] = true
+			}
+		}
+	}
+	if !notSeries["tickroom_schema_version"] {
+		t.Fatal("the store's source names no table tickroom_schema_version")
+	}
+	var out []string
+	for i, line := range strings.Split(text, "\n") {
+		for _, name := range regexp.MustCompile(`tickroom_[a-z0-9_]+`).FindAllString(line, -1) {
+			if all[name] || notSeries[name] {
+				continue
+			}
+			if prefix, ok := strings.CutSuffix(name, "_"); ok { // tickroom_cluster_*: a wildcard
+				if slices.ContainsFunc(sortedNames(all), func(f string) bool { return strings.HasPrefix(f, prefix+"_") }) {
+					continue
+				}
+			}
+			if base, suffix, ok := cutSeriesSuffix(name); ok && all[base] {
+				if typ, ok := scraped[base]; !ok || typ == "histogram" || typ == "summary" {
+					continue
+				}
+				out = append(out, fmt.Sprintf("%s:%d names %s, but %s is a %s, which has no %s series", doc, i+1, name, base, scraped[base], suffix))
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s:%d names %s, which /metrics does not export and the source does not register", doc, i+1, name))
+		}
+	}
+	return out
+}
+
+// cutSeriesSuffix cuts a histogram's or summary's series suffix.
+func cutSeriesSuffix(name string) (base, suffix string, ok bool) {
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			return base, suffix, true
+		}
+	}
+	return "", "", false
 }
 
 // scrapeFamilies runs a server with a store, Redis and the HTTP port,
