@@ -18,6 +18,8 @@ import (
 // section, else of its document. BENCHMARKS.md's spans of flags alone
 // speak of tickroom, tickroom-bots, fanoutcpu or connrss as the paragraph
 // says, which no heading tells: only its command lines are checked.
+// examples/README.md is not here: its -addr and -http are those of
+// tickroom.Main, each example's own binary.
 var docFlagChecks = []struct {
 	doc      string
 	bare     string            // the binary a span of flags alone names; "": not checked
@@ -32,6 +34,7 @@ var docFlagChecks = []struct {
 	{doc: "docs/state-sync.md", bare: "tickroom"},
 	{doc: "README.md", bare: "tickroom", sections: map[string]string{"Load-testing with tickroom-bots": "tickroom-bots"}},
 	{doc: "BENCHMARKS.md"},
+	{doc: "client-js/README.md", bare: "tickroom"},
 }
 
 // TestOperatorDocsNameOnlyTheBinarysFlags: docs/metrics.md told operators
