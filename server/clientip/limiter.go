@@ -187,24 +187,14 @@ func (b *Buckets[K]) waitLocked(key K, now time.Time) time.Duration {
 // (an IPv4 address, an IPv6 /64) and, for IPv6, one per /48 holding
 // V6SiteFactor times the rate and burst, all in one Buckets table. Safe
 // from any goroutine; a nil *Limiter allows everything.
-//
-// AllowIn and WaitIn keep an address's buckets within a scope (an
-// account, say) apart from its buckets in other scopes, in the same
-// table; Allow and Wait use the empty scope.
 type Limiter struct {
-	b *Buckets[scoped]
-}
-
-// scoped is a Limiter's key: an address (or /48) within a scope.
-type scoped struct {
-	scope string
-	p     netip.Prefix
+	b *Buckets[netip.Prefix]
 }
 
 // NewLimiter returns a Limiter of limit and burst per address that
 // tracks at most maxAddrs addresses and /48s (see Buckets).
 func NewLimiter(limit rate.Limit, burst, maxAddrs int) *Limiter {
-	return &Limiter{b: NewBuckets[scoped](limit, burst, maxAddrs)}
+	return &Limiter{b: NewBuckets[netip.Prefix](limit, burst, maxAddrs)}
 }
 
 // Allow takes one token from addr's bucket (and its /48's, for IPv6) at
@@ -214,37 +204,31 @@ func NewLimiter(limit rate.Limit, burst, maxAddrs int) *Limiter {
 // /48 past its share cannot push other addresses out of the table from
 // new /64s (see Buckets).
 func (l *Limiter) Allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
-	return l.AllowIn("", addr, now)
-}
-
-// AllowIn is Allow for addr's buckets within scope.
-func (l *Limiter) AllowIn(scope string, addr netip.Addr, now time.Time) (bool, time.Duration) {
 	if l == nil || l.b.off() {
 		return true, 0
 	}
-	k, s := Group(addr)
-	key, site := scoped{scope, k}, scoped{scope, s}
+	key, site := Group(addr)
 	b := l.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var st taking[scoped]
-	if s.IsValid() {
-		st = b.take(site, V6SiteFactor, now)
-		if st.wait > 0 {
-			st.cancel(now)
-			return false, max(st.wait, b.waitLocked(key, now))
+	var s taking[netip.Prefix]
+	if site.IsValid() {
+		s = b.take(site, V6SiteFactor, now)
+		if s.wait > 0 {
+			s.cancel(now)
+			return false, max(s.wait, b.waitLocked(key, now))
 		}
 	}
 	t := b.take(key, 1, now)
 	if t.wait > 0 {
 		t.cancel(now)
-		if s.IsValid() {
-			st.cancel(now)
+		if site.IsValid() {
+			s.cancel(now)
 		}
 		return false, t.wait
 	}
-	if s.IsValid() {
-		b.keep(st)
+	if site.IsValid() {
+		b.keep(s)
 	}
 	b.keep(t)
 	return true, 0
@@ -253,38 +237,30 @@ func (l *Limiter) AllowIn(scope string, addr netip.Addr, now time.Time) (bool, t
 // Wait returns how long until addr's bucket (and its /48's, for IPv6)
 // would let one through at now, taking nothing.
 func (l *Limiter) Wait(addr netip.Addr, now time.Time) time.Duration {
-	return l.WaitIn("", addr, now)
-}
-
-// WaitIn is Wait for addr's buckets within scope.
-func (l *Limiter) WaitIn(scope string, addr netip.Addr, now time.Time) time.Duration {
 	if l == nil || l.b.off() {
 		return 0
 	}
-	k, s := Group(addr)
+	key, site := Group(addr)
 	l.b.mu.Lock()
 	defer l.b.mu.Unlock()
-	wait := l.b.waitLocked(scoped{scope, k}, now)
-	if s.IsValid() {
-		wait = max(wait, l.b.waitLocked(scoped{scope, s}, now))
+	wait := l.b.waitLocked(key, now)
+	if site.IsValid() {
+		wait = max(wait, l.b.waitLocked(site, now))
 	}
 	return wait
 }
 
 // Refund gives back the token Allow took from addr's bucket (and its
 // /48's) at now (see Buckets.Refund).
-func (l *Limiter) Refund(addr netip.Addr, now time.Time) { l.RefundIn("", addr, now) }
-
-// RefundIn is Refund for addr's buckets within scope.
-func (l *Limiter) RefundIn(scope string, addr netip.Addr, now time.Time) {
+func (l *Limiter) Refund(addr netip.Addr, now time.Time) {
 	if l == nil || l.b.off() {
 		return
 	}
-	k, s := Group(addr)
+	key, site := Group(addr)
 	l.b.mu.Lock()
 	defer l.b.mu.Unlock()
-	l.b.refundLocked(scoped{scope, k}, now)
-	if s.IsValid() {
-		l.b.refundLocked(scoped{scope, s}, now)
+	l.b.refundLocked(key, now)
+	if site.IsValid() {
+		l.b.refundLocked(site, now)
 	}
 }

@@ -95,36 +95,6 @@ func TestLimiterKeepsSpentBucketsWhileASpentSiteFloods(t *testing.T) {
 	}
 }
 
-// TestLimiterScopesKeepAddressesApart: an address's bucket within one
-// scope is not its bucket within another, nor its own outside any; an
-// IPv6 /48 spent within a scope refuses its new /64s there only.
-func TestLimiterScopesKeepAddressesApart(t *testing.T) {
-	now := time.Unix(1000, 0)
-	l := clientip.NewLimiter(rate.Every(time.Hour), 1, 64)
-	a := netip.MustParseAddr("203.0.113.7")
-	if ok, _ := l.AllowIn("ann", a, now); !ok {
-		t.Fatal("first take within ann refused")
-	}
-	if ok, wait := l.AllowIn("ann", a, now); ok || wait != time.Hour || l.WaitIn("ann", a, now) != time.Hour {
-		t.Fatalf("second take within ann: %v %v, want refused for an hour", ok, wait)
-	}
-	if l.WaitIn("bob", a, now) != 0 || l.Wait(a, now) != 0 {
-		t.Fatal("the address's bucket within ann is its bucket elsewhere")
-	}
-	for i := range clientip.V6SiteFactor {
-		if ok, _ := l.AllowIn("ann", netip.MustParseAddr(fmt.Sprintf("2001:db8:1:%x::1", i)), now); !ok {
-			t.Fatalf("/64 %d of the /48 within ann refused", i)
-		}
-	}
-	fresh := netip.MustParseAddr("2001:db8:1:ffff::1")
-	if l.WaitIn("ann", fresh, now) == 0 {
-		t.Fatal("a new /64 of a /48 spent within ann is let through there")
-	}
-	if l.WaitIn("bob", fresh, now) != 0 {
-		t.Fatal("a /48 spent within ann is spent within bob")
-	}
-}
-
 // TestRefundGivesBackOneToken: a token given back lets one more through,
 // the refill under way kept; a full bucket holds no more than its burst;
 // a Limiter gives back its /48's token with its /64's.
