@@ -2,8 +2,9 @@
 // files are taken from the guide's code blocks into a module of their own
 // (as TestGuideBuildsAndPasses does in Go), generated with buf, its page
 // bundled with the guide's esbuild command, built with go build and run;
-// two pages log in, quick-match, and one presses to the goal: the winner
-// reads "You won!", the other "You lost.". A guide whose page does not
+// two pages log in, quick-match, and one presses to the goal, the last
+// press twice at once: the winner reads "You won!" (the second press's
+// refusal does not replace it), the other "You lost.". A guide whose page does not
 // work as written fails here. Screenshots go to test-artifacts/.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
@@ -103,7 +104,23 @@ describe("the games guide's counter page", { timeout: 300_000 }, () => {
   });
 
   async function open(name) {
-    const page = await (await browser.newContext({ viewport: { width: 800, height: 600 } })).newPage();
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    // refusals counts the game's refusals "the match is over" the page has
+    // handled: its socket's listener below runs before the client's, and
+    // counts once the client's listener has run too.
+    await context.addInitScript(() => {
+      window.refusals = 0;
+      const Native = window.WebSocket;
+      window.WebSocket = class extends Native {
+        constructor(...args) {
+          super(...args);
+          this.addEventListener("message", (ev) => {
+            if (ev.data instanceof ArrayBuffer && new TextDecoder().decode(ev.data).includes("the match is over")) setTimeout(() => window.refusals++);
+          });
+        }
+      };
+    });
+    const page = await context.newPage();
     const errors = [];
     page.on("pageerror", (err) => errors.push(String(err)));
     // A failed load is checked by its URL below (the browser's own
@@ -115,6 +132,12 @@ describe("the games guide's counter page", { timeout: 300_000 }, () => {
       if (res.status() >= 400 && new URL(res.url()).pathname !== "/favicon.ico") errors.push(`${res.status()} ${res.url()}`);
     });
     await page.goto(`${url}/`);
+    // statuses are the texts the status line has shown, in order.
+    await page.evaluate(() => {
+      const status = document.getElementById("status");
+      window.statuses = [];
+      new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+    });
     await page.fill("#name", name);
     await page.click("#login button");
     await page.waitForSelector("#press:not([hidden])", wait);
@@ -156,15 +179,25 @@ describe("the games guide's counter page", { timeout: 300_000 }, () => {
     await ann.page.waitForFunction(() => document.querySelectorAll("#players li").length === 2, null, wait);
     assert.match(await ann.page.textContent("#players"), /ann: 0 \/ 10 \(you\)/);
 
-    // ann presses to the goal; a press before the match starts is refused
-    // by the game (the status says so) and pressed again.
-    for (let tries = 0, n = await count(ann.page, "ann"); n < 10 && tries < 40; tries++, n = await count(ann.page, "ann")) {
+    // ann presses to one short of the goal; a press before the match
+    // starts is refused by the game (the status says so) and pressed again.
+    for (let tries = 0, n = await count(ann.page, "ann"); n < 9 && tries < 40; tries++, n = await count(ann.page, "ann")) {
       await ann.page.click("#press");
       await ann.page
         .waitForFunction((before) => Number(/ann: (\d+)/.exec(document.getElementById("players")?.textContent ?? "")?.[1]) > before, n, { timeout: 3000 })
         .catch(() => {});
     }
-    await ann.page.waitForFunction(() => document.getElementById("status")?.textContent === "You won!", null, wait);
+    // Then twice at once, as an eager player does: the first press wins,
+    // the second, sent before the result came back, is refused as "the
+    // match is over". The result stays on the page: the refusal took its
+    // place when it came after the result.
+    await ann.page.evaluate(() => {
+      const b = document.getElementById("press");
+      b.click();
+      b.click();
+    });
+    await ann.page.waitForFunction(() => window.refusals > 0 && window.statuses.includes("You won!"), null, wait);
+    assert.equal(await ann.page.textContent("#status"), "You won!", "a refused press took the result's place");
     await bob.page.waitForFunction(() => document.getElementById("status")?.textContent === "You lost.", null, wait);
     assert.equal(await count(bob.page, "ann"), 10);
     // The match is over: neither page offers a press, which the game
