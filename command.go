@@ -42,9 +42,11 @@ type usageError struct{ error }
 
 func isUsage(err error) bool { _, ok := err.(usageError); return ok }
 
-// RunCommand serves opts as a command would: the flags in args, -addr
-// and -http, set Options.Addr and Options.HTTPAddr (their defaults are
-// opts' own, else DefaultAddr and DefaultHTTPAddr); it builds and starts
+// RunCommand serves opts as a command would: the flags in args, -addr,
+// -http and -admin, set Options.Addr, Options.HTTPAddr and
+// Options.AdminAddr (their defaults are opts' own, else DefaultAddr,
+// DefaultHTTPAddr and DefaultAdminAddr, which the server goes without when
+// it is taken; Off turns HTTP or admin off); it builds and starts
 // the server, writes "<name> on http://<HTTP address>/" to out and, when
 // the admin listener is up, "<name> admin on http://<admin address>/monitor/
 // (admin token in <where>)", where a token Options left empty (random, no
@@ -56,11 +58,20 @@ func RunCommand(ctx context.Context, name string, args []string, opts Options, o
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&opts.Addr, "addr", orString(opts.Addr, DefaultAddr), "WebSocket listen address")
 	fs.StringVar(&opts.HTTPAddr, "http", orString(opts.HTTPAddr, DefaultHTTPAddr), "HTTP listen address (login and the page)")
+	admin := opts.AdminAddr
+	fs.StringVar(&opts.AdminAddr, "admin", orString(opts.AdminAddr, DefaultAdminAddr), "admin HTTP listen address (/metrics, /monitor/, the admin API); "+Off+" turns it off")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
 		}
 		return usageError{err}
+	}
+	adminSet := false
+	fs.Visit(func(f *flag.Flag) { adminSet = adminSet || f.Name == "admin" })
+	if !adminSet {
+		// Left empty, the default is one the server goes without when it
+		// is taken; an address given must be free.
+		opts.AdminAddr = admin
 	}
 	srv, err := New(opts)
 	if err != nil {

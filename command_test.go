@@ -146,3 +146,62 @@ func TestRunCommandSaysWhereTheAdminTokenIs(t *testing.T) {
 		t.Fatalf("token file left behind: %v", err)
 	}
 }
+
+// TestRunCommandTakesTheAdminAddressFromItsFlag: -admin sets the admin
+// address over Options' own, as -addr and -http do theirs: a command whose
+// Options turn the admin port off serves it on the address -admin names,
+// and -admin off turns off one Options left at its default.
+func TestRunCommandTakesTheAdminAddressFromItsFlag(t *testing.T) {
+	t.Parallel()
+	// serve runs the command until its first lines are out, hands them to
+	// check, then ends it and returns every line it wrote.
+	serve := func(opts tickroom.Options, admin string, lines int, check func([]string)) []string {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			done <- tickroom.RunCommand(ctx, "mygame", []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", admin}, opts, pw)
+			pw.Close()
+		}()
+		var out []string
+		r := bufio.NewReader(pr)
+		for len(out) < lines {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("-admin %s: %d lines %q, then %v (run: %v)", admin, len(out), out, err, <-done)
+			}
+			out = append(out, strings.TrimSpace(line))
+		}
+		check(out)
+		cancel()
+		rest, _ := io.ReadAll(r)
+		if err := <-done; err != nil {
+			t.Fatalf("-admin %s: RunCommand after its context ended: %v", admin, err)
+		}
+		return append(out, strings.Split(string(rest), "\n")...)
+	}
+
+	serve(tickroom.Options{AdminAddr: tickroom.Off}, "127.0.0.1:0", 2, func(out []string) {
+		rest, ok := strings.CutPrefix(out[1], "mygame admin on http://")
+		admin, _, _ := strings.Cut(rest, "/")
+		if !ok || strings.HasSuffix(admin, ":9090") {
+			t.Fatalf("-admin 127.0.0.1:0 over Options' off: lines %q", out)
+		}
+		resp, err := http.Get("http://" + admin + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /healthz on the -admin address: %d", resp.StatusCode)
+		}
+	})
+
+	for _, line := range serve(tickroom.Options{}, tickroom.Off, 1, func([]string) {}) {
+		if strings.Contains(line, "admin on") {
+			t.Fatalf("-admin off: %q", line)
+		}
+	}
+}

@@ -7,7 +7,8 @@
 //
 //	go run ./examples/pong
 //
-// The flags, -addr and -http, are the addresses (tickroom.RunCommand);
+// The flags, -addr, -http and -admin, are the addresses
+// (tickroom.RunCommand; the admin port is off unless -admin names one);
 // everything else keeps tickroom's defaults.
 package main
 
