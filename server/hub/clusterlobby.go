@@ -374,13 +374,17 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 	uid, c, q, pool := s.claims.UserID, s.h.cluster, cm.q, cm.pool
 	// match fills an open room of the pool: served reports that the
 	// request was answered (joined, or redirected to the room's node).
+	// The rooms of this node that refused the join at once (passed) are
+	// not matched again; unlike the refusals at the tick they do not
+	// count against quickMatchTries.
+	var passed []string
 	match := func() (served bool, err error) {
 		for attempt := 0; attempt < 3 && cm.tries(); attempt++ {
 			// The rooms this connection is in (watching one, or seated
 			// there by an earlier quick-match) would refuse it as
 			// ALREADY_IN_ROOM: the match passes over them, as a single
 			// node's does (matchLocal).
-			r, ok, err := c.Match(ctx, pool, uid, cm.refused, s.roomsIn())
+			r, ok, err := c.Match(ctx, pool, uid, cm.refused, append(s.roomsIn(), passed...))
 			if err != nil {
 				if q.Reservation != "" && isCode(err, protocol.ErrorUnavailable) {
 					// Sent here with a reservation that could not be
@@ -406,8 +410,12 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 			switch err := s.tryJoin(id, room, joinReq{retry: retry}); {
 			case err == nil:
 				return true, nil
-			case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
-				c.Release(ctx, r.RoomID, uid)
+			case passOver(err):
+				// Filled, ended or busy meanwhile: the directory's next
+				// match passes over it, as a single node's loop goes on
+				// to the next room (matchLocal).
+				s.releaseUnlessPlaying(ctx, r.RoomID)
+				passed = append(passed, r.RoomID)
 			default:
 				s.releaseUnlessPlaying(ctx, r.RoomID)
 				return true, err

@@ -100,6 +100,10 @@ func metadataMatches(have, want map[string]string) bool {
 // the rooms of all the user's connections here and its held seats.
 var errRoomsPerUser = protocol.NewError(protocol.ErrorAlreadyInRoom, "in as many rooms as a user may be")
 
+// errInRoom refuses a join of a room the connection is in, joined or
+// joining.
+var errInRoom = protocol.NewError(protocol.ErrorAlreadyInRoom, "")
+
 // errSessionClosed refuses a join that a closed connection's request
 // would make off its loop (a quick-match's retry, a cluster's join): its
 // answer is never read. It is not ERROR_CODE_UNAVAILABLE, which gives a
@@ -251,9 +255,9 @@ type localMatch struct {
 }
 
 // matchLocal serves a quick-match from this node's rooms. A room that
-// refuses at once (filled, locked or ended meanwhile) is passed over, and
-// so is one whose game refuses the player at the tick, as if it had not
-// been listed: the room's callback (joined) calls matchLocal again, on
+// refuses at once (filled, locked or ended meanwhile, or busy: passOver)
+// is passed over, and so is one whose game refuses the player at the
+// tick, as if it had not been listed: the room's callback (joined) calls matchLocal again, on
 // a goroutine of its own, without it and the rooms refused before. After
 // quickMatchTries such refusals the quick-match makes a room; only that
 // room's refusal is the request's answer. A node of a cluster goes on the
@@ -291,8 +295,8 @@ func (s *Session) matchLocal(id uint32, lm *localMatch) error {
 			switch err := s.tryJoin(id, room, joinReq{retry: retry}); {
 			case err == nil:
 				return nil
-			case errors.Is(err, game.ErrRoomFull), errors.Is(err, game.ErrLocked), errors.Is(err, game.ErrFinished):
-				continue // filled or ended meanwhile: try the next one
+			case passOver(err):
+				continue // filled, ended or busy meanwhile: try the next one
 			default:
 				return err
 			}
@@ -307,6 +311,23 @@ func (s *Session) matchLocal(id uint32, lm *localMatch) error {
 		return err
 	}
 	return nil
+}
+
+// passOver reports whether err is a room's refusal of a quick-match's
+// join that the pool's other rooms need not share: the room filled,
+// locked or ended since it was listed, its queue of joins, leaves and
+// observers waiting for its tick is full (game.ErrControlFull), it is
+// being moved off this node (game.ErrMoving), or this connection's own
+// join of it came first (errInRoom). The quick-match tries the next room,
+// or makes one; the user's own refusals (errRoomsPerUser, a closed
+// connection) are its answer.
+func passOver(err error) bool {
+	for _, e := range []error{game.ErrRoomFull, game.ErrLocked, game.ErrFinished, game.ErrControlFull, game.ErrMoving, errInRoom} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // inRoom reports whether the session is in roomID, joined or joining.

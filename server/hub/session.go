@@ -251,7 +251,7 @@ func (s *Session) reserve(r *game.Room, spectator bool) error {
 		return errSessionClosed
 	}
 	if s.find([]byte(r.ID())) != nil {
-		return protocol.NewError(protocol.ErrorAlreadyInRoom, "")
+		return errInRoom
 	}
 	if !s.h.mayJoinLocked(s.claims.UserID, r.ID()) {
 		return errRoomsPerUser
