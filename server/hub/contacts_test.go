@@ -311,3 +311,27 @@ func TestContactRequestsPerAddressAreBounded(t *testing.T) {
 	local, _ := e.connect("local")
 	ok(t, local.Request(block("stranger", false)))
 }
+
+// TestUnblockWhileTheListsLoadStands: an Unblock answered while the user's
+// lists are still being read from the store stands once the read ends,
+// though the read (made before the Unblock was written) held the block:
+// the unblocked user's direct messages reach the user.
+func TestUnblockWhileTheListsLoadStands(t *testing.T) {
+	t.Parallel()
+	g := &countingGraph{data: social.GraphData{Friends: []string{"bob"}, Blocks: []string{"mallory"}}, gate: make(chan struct{})}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Graph = g }})
+	ann, _ := e.connect("ann")
+	ok(t, ann.Request(block("mallory", true)))
+	close(g.gate)
+	// bob's presence comes once ann's lists are loaded.
+	if pr := ann.Next(isKind[*tickroomv1.ServerMessage_Presence]).GetPresence(); pr.UserId != "bob" {
+		t.Fatalf("ann's first presence: %v, want her friend bob's", pr)
+	}
+	mallory, _ := e.connect("mallory")
+	if m := mallory.Request(direct("ann", "hi")); m.GetOk() == nil {
+		t.Fatalf("mallory's message to ann, who unblocked her while her lists loaded: %v, want Ok", m)
+	}
+	if dm := ann.Next(isKind[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.FromUserId != "mallory" {
+		t.Fatalf("ann got %v, want mallory's message", dm)
+	}
+}

@@ -337,6 +337,11 @@ func (so *Social) load(uid string, p *profile) {
 	// requests read were as many as asked for (there may be more).
 	whole := len(d.Incoming) < so.cfg.MaxListSize
 	for _, b := range d.Blocks {
+		if has(so.unblocked[p], b) {
+			// Unblocked while the load ran, maybe after the read: the
+			// Unblock, written after it, stands.
+			continue
+		}
 		if p.blocks == nil {
 			p.blocks = make(map[string]struct{})
 		}
@@ -423,6 +428,8 @@ func (so *Social) load(uid string, p *profile) {
 		out = append(out, so.requestMessage(r.From, r.Name, r.AtMs))
 	}
 	p.listed = whole
+	p.merged = true
+	delete(so.unblocked, p)
 	conns := memberConns(p)
 	for _, m := range out {
 		so.host.Send(m, conns)

@@ -114,6 +114,12 @@ type Social struct {
 	nodeMissed map[string]int       // node named by remote entries → polls in a row it was not live
 	nodeStart  map[string]int64     // node named by remote entries → its start as last polled (Unix ns)
 	asking     map[*profile]*asking // profiles whose presence questions await other nodes (askRemotePresenceLocked)
+
+	// unblocked holds, for a profile whose lists the Graph's load has not
+	// merged yet (profile.merged), the users its user unblocked
+	// meanwhile: the load may have read the store before the Unblock was
+	// written, and leaves them out.
+	unblocked map[*profile]map[string]struct{}
 }
 
 // Member is one connection of a user as social knows it, from Connect to
@@ -174,6 +180,7 @@ type profile struct {
 	loaded    bool                // the Graph's load was started
 	listed    bool                // the Graph's load ended with all of the user's ties: what the lists lack, the store has not (mayBeTiedLocked)
 	inboxed   bool                // the Inbox's delivery was started
+	merged    bool                // the Graph's load ended, merged into the lists (Social.unblocked)
 	blocks    map[string]struct{}
 	rooms     []RoomPresence        // rooms the user is in, oldest first
 	since     int64                 // when the current status began (Unix ns)
@@ -223,6 +230,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		openedSite:   make(map[netip.Prefix]int),
 		pending:      make(map[pendingKey]uint64),
 		loads:        make(map[string]*profile),
+		unblocked:    make(map[*profile]map[string]struct{}),
 		inboxes:      make(map[string]*profile),
 	}
 	return so, nil
@@ -364,6 +372,7 @@ func (so *Social) Disconnect(m *Member) {
 		return
 	}
 	delete(so.users, uid)
+	delete(so.unblocked, p)
 	so.forgetRemoteLocked(p)
 	elsewhere := so.peers != nil && so.cfg.SharedUsers && !m.moved.Load()
 	switch {
@@ -428,7 +437,7 @@ func deleteItem[T comparable](list []T, x T) []T {
 }
 
 // link adds v to m[k].
-func link(m map[string]map[string]struct{}, k, v string) {
+func link[K comparable](m map[K]map[string]struct{}, k K, v string) {
 	set := m[k]
 	if set == nil {
 		set = make(map[string]struct{})
@@ -438,7 +447,7 @@ func link(m map[string]map[string]struct{}, k, v string) {
 }
 
 // unlink removes v from m[k].
-func unlink(m map[string]map[string]struct{}, k, v string) {
+func unlink[K comparable](m map[K]map[string]struct{}, k K, v string) {
 	if set := m[k]; set != nil {
 		delete(set, v)
 		if len(set) == 0 {
