@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/server/social"
@@ -14,8 +15,9 @@ import (
 // when it comes online (on social's own goroutine), and every change goes
 // through the write queue, so no event loop waits on the database.
 type storeGraph struct {
-	db *store.DB
-	q  *store.WriteQueue
+	db     *store.DB
+	q      *store.WriteQueue
+	queued *queuedBlocks
 }
 
 var _ social.Graph = storeGraph{}
@@ -26,14 +28,119 @@ func (s *Server) socialGraph() social.Graph {
 	if s.db == nil || s.queue == nil {
 		return nil
 	}
-	return storeGraph{db: s.db, q: s.queue}
+	return storeGraph{db: s.db, q: s.queue, queued: s.blocksQueued()}
+}
+
+// blocksQueued returns the server's note of the blocks and unblocks on
+// its write queue, which the graph and the inbox share.
+func (s *Server) blocksQueued() *queuedBlocks {
+	if s.queuedBlocks == nil {
+		s.queuedBlocks = &queuedBlocks{m: make(map[string]map[string]queuedBlock)}
+	}
+	return s.queuedBlocks
+}
+
+// queuedBlocks notes the blocks and unblocks on the write queue, from
+// their Save until the queue has written them or given them up: the
+// store's reads of a user's blocks (Load, Admit, the inbox's Keep) see
+// the rows written only, and a block made just before its maker went
+// offline, or came back, would not refuse the blocked user meanwhile.
+// The changes of one node's queue; in a cluster another node's are not
+// seen here.
+type queuedBlocks struct {
+	mu sync.Mutex
+	m  map[string]map[string]queuedBlock // blocker → blocked → its changes queued
+}
+
+// queuedBlock is what the changes queued for one pair come to.
+type queuedBlock struct {
+	blocks bool // the last one queued is a block (else an unblock)
+	n      int  // how many are queued
+}
+
+// add notes a block (or an unblock) of to by from as queued; the
+// function it returns forgets it, once it is written or given up. A nil
+// q notes nothing.
+func (q *queuedBlocks) add(from, to string, block bool) (done func()) {
+	if q == nil {
+		return func() {}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	set := q.m[from]
+	if set == nil {
+		set = make(map[string]queuedBlock)
+		q.m[from] = set
+	}
+	e := set[to]
+	e.blocks, e.n = block, e.n+1
+	set[to] = e
+	return func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		set := q.m[from]
+		if e := set[to]; e.n > 1 {
+			e.n--
+			set[to] = e
+			return
+		}
+		delete(set, to)
+		if len(set) == 0 {
+			delete(q.m, from)
+		}
+	}
+}
+
+// of returns user's blocks and unblocks queued now, by blocked user: true
+// for a block. Read it before the store's blocks, which it then
+// overrides: a change written meanwhile is in both. A nil q has none.
+func (q *queuedBlocks) of(user string) map[string]bool {
+	if q == nil {
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out map[string]bool
+	for to, e := range q.m[user] {
+		if out == nil {
+			out = make(map[string]bool)
+		}
+		out[to] = e.blocks
+	}
+	return out
+}
+
+// blocks reports whether user blocks other, from the blocks the store
+// read (stored) and the changes queued before that read (queued, from of).
+func blocks(stored []string, queued map[string]bool, other string) bool {
+	if b, ok := queued[other]; ok {
+		return b
+	}
+	return slices.Contains(stored, other)
+}
+
+// withQueued returns the blocks the store read (stored) with the changes
+// queued before that read (queued, from of) applied.
+func withQueued(stored []string, queued map[string]bool) []string {
+	if len(queued) == 0 {
+		return stored
+	}
+	out := slices.DeleteFunc(stored, func(b string) bool { _, ok := queued[b]; return ok })
+	for b, block := range queued {
+		if block {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // Load implements social.Graph: the user's friendships and the requests
 // it made, then the oldest max requests standing for it with their
-// senders' names, in one query each.
+// senders' names, in one query each, and its blocks, those on the write
+// queue included.
 func (g storeGraph) Load(ctx context.Context, user string, max int) (social.GraphData, error) {
 	var d social.GraphData
+	queued := g.queued.of(user)
 	edges, err := g.db.OwnFriendships(ctx, user)
 	if err != nil {
 		return d, err
@@ -61,11 +168,13 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 		d.Incoming = append(d.Incoming, social.Request{From: r.From, Name: r.FromName, AtMs: r.Since.UnixMilli()})
 	}
 	d.Blocks, err = g.db.Blocks(ctx, user)
+	d.Blocks = withQueued(d.Blocks, queued)
 	return d, err
 }
 
 // Admit implements social.Graph: c.To must be an account, and for a
-// friend request one that does not block c.From; the maker's
+// friend request one that does not block c.From (by a block written or
+// on the write queue); the maker's
 // own list (its friendships and requests for a request, its blocks for a
 // block), but for a row with c.To that the change would only overwrite,
 // must hold fewer than max in the store, as it may not when its lists in
@@ -86,13 +195,15 @@ func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) er
 		n, err := g.db.CountBlocks(ctx, c.From, c.To, max)
 		return listFull(n, err, max, "your block list is full")
 	case social.ChangeRequest:
-		// A user away keeps its blocks: a request from a user it blocks
-		// is refused as it is while the user is online.
-		blocks, err := g.db.Blocks(ctx, c.To)
+		// A user away keeps its blocks, those still on the write queue
+		// too: a request from a user it blocks is refused as it is while
+		// the user is online.
+		queued := g.queued.of(c.To)
+		stored, err := g.db.Blocks(ctx, c.To)
 		if err != nil {
 			return errUnchecked
 		}
-		if slices.Contains(blocks, c.From) {
+		if blocks(stored, queued, c.From) {
 			return protocol.NewError(protocol.ErrorBlocked, "")
 		}
 		n, err := g.db.CountOwnFriendships(ctx, c.From, c.To, max)
@@ -125,6 +236,16 @@ func listFull(n int, err error, max int, why string) error {
 // its Done runs once the queue has written it or given it up.
 func (g storeGraph) Save(c social.GraphChange) {
 	op := store.GraphOp{A: c.From, B: c.To, At: c.At, Done: c.Done}
+	if c.Kind == social.ChangeBlock || c.Kind == social.ChangeUnblock {
+		// Noted until written or given up (AddGraph calls Done then).
+		forget := g.queued.add(c.From, c.To, c.Kind == social.ChangeBlock)
+		op.Done = func() {
+			forget()
+			if c.Done != nil {
+				c.Done()
+			}
+		}
+	}
 	switch c.Kind {
 	case social.ChangeRequest:
 		op.Kind, op.Friendship = store.GraphPutFriendship, store.Friendship{From: c.From, To: c.To, State: store.FriendPending, Since: c.At}

@@ -3,7 +3,6 @@ package tickroom
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/tickroom/tickroom/protocol"
@@ -16,8 +15,9 @@ import (
 // InboxKeep), read at the recipient's next login and removed once handed
 // over.
 type storeInbox struct {
-	db *store.DB
-	q  *store.WriteQueue
+	db     *store.DB
+	q      *store.WriteQueue
+	queued *queuedBlocks
 }
 
 var _ social.Inbox = storeInbox{}
@@ -28,23 +28,26 @@ func (s *Server) socialInbox() social.Inbox {
 	if s.db == nil || s.queue == nil {
 		return nil
 	}
-	return storeInbox{db: s.db, q: s.queue}
+	return storeInbox{db: s.db, q: s.queue, queued: s.blocksQueued()}
 }
 
 // Keep implements social.Inbox. It refuses in the order the online path
-// does: an unknown recipient, then one that blocks the sender, then text
-// that cannot be kept.
+// does: an unknown recipient, then one that blocks the sender (by a block
+// written or on the write queue), then text that cannot be kept.
 func (b storeInbox) Keep(ctx context.Context, d social.Stored) error {
 	if _, err := b.db.UserByID(ctx, d.To); errors.Is(err, store.ErrNotFound) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "")
 	} else if err != nil {
 		return protocol.NewError(protocol.ErrorUnavailable, "the message could not be kept")
 	}
-	blocks, err := b.db.Blocks(ctx, d.To)
+	// The recipient's blocks still on the write queue count, as they do
+	// while it is online.
+	queued := b.queued.of(d.To)
+	stored, err := b.db.Blocks(ctx, d.To)
 	if err != nil {
 		return protocol.NewError(protocol.ErrorUnavailable, "the message could not be kept")
 	}
-	if slices.Contains(blocks, d.From) {
+	if blocks(stored, queued, d.From) {
 		return protocol.NewError(protocol.ErrorBlocked, "")
 	}
 	// No store keeps a NUL (a PostgreSQL text column cannot), and the

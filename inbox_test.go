@@ -329,3 +329,46 @@ func TestOfflineDirectMessageWrittenAfterItsRecipientLoggedInIsDelivered(t *test
 		}
 	}
 }
+
+// TestBlockWaitingToBeWrittenHolds: a block still on the store's write
+// queue (the database file locked by another program) when its maker goes
+// offline refuses the blocked user's direct message kept for offline
+// delivery, and its friend request, as it does once written, and holds
+// when its maker comes back and its lists are read: the store's reads of
+// a user's blocks saw the rows written only.
+func TestBlockWaitingToBeWrittenHolds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, a, _, _ := accountServer(t, dir)
+	bob, cy, dee := newGuest(t, a, "bob"), newGuest(t, a, "cy"), newGuest(t, a, "dee")
+	bc, cc, dc := connectAs(t, srv, a, bob), connectAs(t, srv, a, cy), connectAs(t, srv, a, dee)
+	// dee, bob's friend, sees him go offline.
+	if bc.Request(addFriend(dee.id)).GetOk() == nil {
+		t.Fatal("bob's friend request refused")
+	}
+	dc.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+	if dc.Request(answerFriend(bob.id, true)).GetOk() == nil {
+		t.Fatal("dee could not accept bob")
+	}
+	conn := lockSQLiteFile(t, dir) // another program's write transaction: writes wait, reads go on
+	t.Cleanup(func() { _, _ = conn.ExecContext(context.Background(), "ROLLBACK") })
+	block := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_BlockUser{BlockUser: &tickroomv1.BlockUser{UserId: cy.id}}}
+	if bc.Request(block).GetOk() == nil {
+		t.Fatal("bob could not block cy")
+	}
+	bc.WS.Close()
+	dc.Next(presenceOf(bob.id, tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE))
+	if m := cc.Request(sendDirect(bob.id, "let me in")); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("cy's message to bob, away, whose block of cy waits to be written: %v, want ERROR_CODE_BLOCKED", m)
+	}
+	if m := cc.Request(addFriend(bob.id)); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("cy's friend request to bob, away, whose block of cy waits to be written: %v, want ERROR_CODE_BLOCKED", m)
+	}
+	// Back, bob's lists are read from the store with the block still
+	// waiting: it holds.
+	bc = connectAs(t, srv, a, bob)
+	bc.Next(presenceOf(dee.id, tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE)) // his lists are read
+	if m := cc.Request(sendDirect(bob.id, "and now?")); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("cy's message to bob, back, whose block of cy waits to be written: %v, want ERROR_CODE_BLOCKED", m)
+	}
+}

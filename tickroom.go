@@ -96,6 +96,7 @@ type Server struct {
 	accounts         *account.Service  // nil without a store
 	revocations      *storeRevocations // nil without a store
 	channels         *storeChannels    // nil without a store
+	queuedBlocks     *queuedBlocks     // blocks on the write queue (graph.go); nil without a store
 
 	node     *cluster.Node      // nil without Options.Redis
 	dir      *cluster.Directory // nil without Options.Redis
