@@ -390,23 +390,34 @@ type joinReq struct {
 // answered from the room's callback: Joined, or the game's refusal.
 func (s *Session) tryJoin(id uint32, room *game.Room, jr joinReq) error {
 	if err := s.reserve(room, jr.spectator); err != nil {
+		if errors.Is(err, errInRoom) && jr.retry == nil && !jr.creator && s.afterLeave(room.ID(), id, jr) {
+			return nil // asked for once the join it left is settled
+		}
 		return err
 	}
-	err := room.Join(game.JoinRequest{
+	_, err := s.askRoom(id, room, jr)
+	return err
+}
+
+// askRoom asks room for the seat of the session's pending membership
+// there (tryJoin); a refusal the room tells at once ends the membership,
+// returned with it as it was.
+func (s *Session) askRoom(id uint32, room *game.Room, jr joinReq) (ended membership, err error) {
+	err = room.Join(game.JoinRequest{
 		UserID: s.claims.UserID, Name: s.claims.Name, Password: jr.password,
 		Spectator: jr.spectator, Client: s, ResumeTick: jr.resumeTick,
 	}, func(res game.JoinResult) { s.joined(id, room, jr, res) })
 	if err != nil {
-		s.unreserve(room.ID())
+		ended = s.unreserve(room.ID())
 	}
-	return err
+	return ended, err
 }
 
 // joined runs on the room's tick worker with the outcome of a join, before
 // the member's first state frame.
 func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinResult) {
 	if res.Err != nil {
-		m := s.unreserve(room.ID())
+		m := s.settled(room.ID())
 		goOn := jr.retry != nil && !m.leaving && !s.closed.Load() && !s.replaced.Load()
 		if s.h.cluster != nil && !jr.spectator && !goOn {
 			// A quick-match that goes on gives the seat back itself,
@@ -453,6 +464,10 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 			s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 		}
 		s.h.endChatIfEmpty(room.ID()) // the room's last seat may have been this one
+		if m.rejoin != nil {
+			// A JoinRoom came after the LeaveRoom: the user comes back.
+			s.rejoin(room, m.rejoin)
+		}
 		return
 	}
 	m, keep := s.confirm(room.ID(), res.Seat, res.Spectator)
@@ -464,6 +479,10 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
 		s.h.leftRoom(s.claims.UserID, room.ID())
 		s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
+		if m.rejoin != nil {
+			// A JoinRoom came after the LeaveRoom: the user comes back.
+			s.rejoin(room, m.rejoin)
+		}
 		return
 	case !keep && s.replaced.Load() && !res.Resumed:
 		// A newer login took over before the seat was confirmed; it was

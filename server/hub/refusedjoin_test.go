@@ -49,7 +49,8 @@ func settle(t *testing.T, rt *game.Runtime, c *client, d time.Duration) {
 // manual clock on a tick at a time while it waits: a quick-match refused
 // at the tick goes on off the tick worker, so its next join is queued
 // after the step that refused the last one, and needs a step of its own.
-func replyAsRoomsTick(t *testing.T, rt *game.Runtime, c *client, id uint32) *tickroomv1.ServerMessage {
+// With until, it returns the first message until takes instead.
+func replyAsRoomsTick(t *testing.T, rt *game.Runtime, c *client, id uint32, until ...func(*tickroomv1.ServerMessage) bool) *tickroomv1.ServerMessage {
 	t.Helper()
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -63,7 +64,12 @@ func replyAsRoomsTick(t *testing.T, rt *game.Runtime, c *client, id uint32) *tic
 			_ = rt.Advance(20 * time.Millisecond)
 		}
 	}()
-	m := c.Reply(id)
+	var m *tickroomv1.ServerMessage
+	if len(until) > 0 {
+		m = c.Next(until[0])
+	} else {
+		m = c.Reply(id)
+	}
 	close(stop)
 	<-done
 	return m

@@ -55,6 +55,17 @@ type membership struct {
 	spectator bool
 	leaveID   uint32 // request id of a LeaveRoom sent while the join was pending
 	leaving   bool   // a LeaveRoom arrived while the join was pending
+	rejoin    *rejoin
+}
+
+// rejoin is a JoinRoom that came after the LeaveRoom of a join still
+// pending (a "rematch" pressed at once): the room is asked for it once
+// that join is settled and its seat given up (Session.afterLeave).
+type rejoin struct {
+	id      uint32  // its request id
+	jr      joinReq // what it asks of the room
+	leaving bool    // a LeaveRoom of it came meanwhile
+	leaveID uint32  // that LeaveRoom's request id
 }
 
 // sessionClaims is what a session keeps of its token's auth.Claims.
@@ -278,9 +289,7 @@ func (s *Session) confirm(roomID string, seat uint32, spectator bool) (membershi
 	}
 	if m.leaving {
 		m.seat, m.spectator = seat, spectator
-		mm := *m
-		s.removeLocked(roomID)
-		return mm, false
+		return s.settledLocked(m), false
 	}
 	if s.closed.Load() || s.replaced.Load() {
 		return membership{}, false
@@ -295,11 +304,70 @@ func (s *Session) pendingLeave(roomID string, id uint32) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.find([]byte(roomID))
-	if m == nil || m.seat != 0 || m.leaving {
+	switch {
+	case m == nil || m.seat != 0:
+		return false
+	case !m.leaving:
+		m.leaving, m.leaveID = true, id
+		return true
+	case m.rejoin != nil && !m.rejoin.leaving:
+		// Left again before the join that follows the first leave was
+		// asked for: that join is pending and left (settledLocked).
+		m.rejoin.leaving, m.rejoin.leaveID = true, id
+		return true
+	}
+	return false
+}
+
+// afterLeave queues join, a JoinRoom (request id) of roomID that the
+// pending membership there refused, to run once that membership is
+// settled, when a LeaveRoom of it came: the user asked to leave, then to
+// come back. It reports whether it was queued; one JoinRoom waits so at
+// most, a second is refused ALREADY_IN_ROOM as the one before it still
+// is in the room.
+func (s *Session) afterLeave(roomID string, id uint32, jr joinReq) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.find([]byte(roomID))
+	if m == nil || m.seat != 0 || !m.leaving || m.rejoin != nil {
 		return false
 	}
-	m.leaving, m.leaveID = true, id
+	m.rejoin = &rejoin{id: id, jr: jr}
 	return true
+}
+
+// settledLocked ends m, the pending membership of a join just settled
+// (refused, or seated and given up as it was left), and returns it as it
+// was. A JoinRoom queued after its leave (m.rejoin) takes its place at
+// once as a pending join, left when a LeaveRoom of it came: the user's
+// room count does not dip, and a LeaveRoom coming meanwhile finds it
+// (pendingLeave). The caller then asks the room for it (rejoin). The
+// caller holds the session's lock (lock).
+func (s *Session) settledLocked(m *membership) membership {
+	mm := *m
+	if rj := m.rejoin; rj != nil {
+		*m = membership{room: m.room, id: m.id, spectator: rj.jr.spectator, leaving: rj.leaving, leaveID: rj.leaveID}
+		return mm
+	}
+	s.removeLocked(m.id)
+	return mm
+}
+
+// rejoin asks room for the seat of a JoinRoom that waited for the join
+// before it to be settled and left (afterLeave, settledLocked), now a
+// pending join: its answer comes as any join's (joined), or its refusal
+// now, with the Left of a LeaveRoom of it that came meanwhile.
+func (s *Session) rejoin(room *game.Room, rj *rejoin) {
+	if s.closed.Load() {
+		s.unreserve(room.ID()) // nobody reads the answer
+		return
+	}
+	if m, err := s.askRoom(rj.id, room, rj.jr); err != nil {
+		s.fail(rj.id, err)
+		if m.leaving {
+			s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
+		}
+	}
 }
 
 // memberships returns the confirmed memberships.
@@ -327,6 +395,17 @@ func (s *Session) unreserve(roomID string) membership {
 	}
 	s.removeLocked(roomID)
 	return m
+}
+
+// settled is settledLocked for the pending membership of roomID, when
+// there is one.
+func (s *Session) settled(roomID string) membership {
+	s.lock()
+	defer s.unlock()
+	if p := s.find([]byte(roomID)); p != nil {
+		return s.settledLocked(p)
+	}
+	return membership{}
 }
 
 // forget removes the membership in roomID with seat; it reports whether

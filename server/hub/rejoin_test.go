@@ -1,0 +1,96 @@
+package hub_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// A JoinRoom sent after a LeaveRoom of a join still pending (a "rematch"
+// pressed at once) waits for the two before it: the first join is
+// answered, the seat given up and the leave answered Left, then the user
+// joins again, rather than being refused ALREADY_IN_ROOM for the join it
+// was leaving.
+func TestJoinLeaveJoinBeforeTheFirstJoinSettles(t *testing.T) {
+	t.Parallel()
+	clock := game.NewManualClock(time.Now()) // the room ticks only when told
+	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }})
+	rt := e.hub.Runtime()
+	room := bobsRoom(t, e, "tally")
+
+	a, _ := e.connect("alice")
+	first := a.Send(joinRoom(room, 0))
+	leave := a.Send(leaveRoom(room))
+	again := a.Send(joinRoom(room, 0))
+	// The answers, in the order they come.
+	var answers []*tickroomv1.ServerMessage
+	replyAsRoomsTick(t, rt, a, 0, func(m *tickroomv1.ServerMessage) bool {
+		if m.RequestId == first || m.RequestId == leave || m.RequestId == again {
+			answers = append(answers, m)
+		}
+		return len(answers) == 3 || m.GetError() != nil
+	})
+	if len(answers) != 3 || answers[0].RequestId != first || answers[1].RequestId != leave || answers[2].RequestId != again {
+		t.Fatalf("answers to JoinRoom, LeaveRoom, JoinRoom: %v, want them in that order", answers)
+	}
+	joined(t, answers[0])
+	if l := answers[1].GetLeft(); l == nil || l.RoomId != room || l.Reason != tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED {
+		t.Fatalf("LeaveRoom of the pending join: %v, want Left{REQUESTED}", answers[1])
+	}
+	if j := answers[2].GetJoined(); j.GetRoomId() != room {
+		t.Fatalf("JoinRoom sent after the leave: %v, want Joined", answers[2])
+	}
+	// alice is in the room once, and leaves it as any member.
+	if l := a.Request(leaveRoom(room)).GetLeft(); l == nil {
+		t.Fatal("alice's leave after joining again not answered with Left")
+	}
+	waitFor(t, "alice's seat given up", func() bool {
+		_ = rt.Advance(20 * time.Millisecond)
+		r, ok := rt.Room(room)
+		return ok && r.Seated() == 1
+	})
+	if n := e.hub.RoomsOf("alice"); n != 0 {
+		t.Fatalf("alice is counted in %d rooms after leaving, want 0", n)
+	}
+}
+
+// The same pressed twice: JoinRoom, LeaveRoom, JoinRoom, LeaveRoom before
+// the first join settles are each answered in turn, and leave the user
+// out of the room.
+func TestJoinLeaveTwiceBeforeTheFirstJoinSettles(t *testing.T) {
+	t.Parallel()
+	clock := game.NewManualClock(time.Now()) // the room ticks only when told
+	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }})
+	rt := e.hub.Runtime()
+	room := bobsRoom(t, e, "tally")
+
+	a, _ := e.connect("alice")
+	ids := []uint32{a.Send(joinRoom(room, 0)), a.Send(leaveRoom(room)), a.Send(joinRoom(room, 0)), a.Send(leaveRoom(room))}
+	var answers []*tickroomv1.ServerMessage
+	replyAsRoomsTick(t, rt, a, 0, func(m *tickroomv1.ServerMessage) bool {
+		if slices.Contains(ids, m.RequestId) {
+			answers = append(answers, m)
+		}
+		return len(answers) == len(ids) || m.GetError() != nil
+	})
+	for i, m := range answers {
+		if m.RequestId != ids[i] || (i%2 == 0 && m.GetJoined() == nil) || (i%2 == 1 && m.GetLeft() == nil) {
+			t.Fatalf("answers to JoinRoom, LeaveRoom, JoinRoom, LeaveRoom: %v, want Joined, Left, Joined, Left in that order", answers)
+		}
+	}
+	if len(answers) != len(ids) {
+		t.Fatalf("answers to JoinRoom, LeaveRoom, JoinRoom, LeaveRoom: %v, want 4", answers)
+	}
+	waitFor(t, "alice's seat given up", func() bool {
+		_ = rt.Advance(20 * time.Millisecond)
+		r, ok := rt.Room(room)
+		return ok && r.Seated() == 1
+	})
+	if n := e.hub.RoomsOf("alice"); n != 0 {
+		t.Fatalf("alice is counted in %d rooms after leaving, want 0", n)
+	}
+}
