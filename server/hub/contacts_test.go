@@ -335,3 +335,28 @@ func TestUnblockWhileTheListsLoadStands(t *testing.T) {
 		t.Fatalf("ann got %v, want mallory's message", dm)
 	}
 }
+
+// TestRemoveWhileTheListsLoadStands: a friend removed while the user's
+// lists are still being read from the store stays removed once the read
+// ends, though the read (made before the removal was written) held the
+// friendship: no Presence of it comes.
+func TestRemoveWhileTheListsLoadStands(t *testing.T) {
+	t.Parallel()
+	g := &countingGraph{data: social.GraphData{Friends: []string{"bob", "cy"}}, gate: make(chan struct{})}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Graph = g }})
+	ann, _ := e.connect("ann")
+	ok(t, ann.Request(removeFriend("bob")))
+	close(g.gate)
+	// The load's presences come in the order it read the friends: cy's
+	// last.
+	var bobs []*tickroomv1.Presence
+	ann.Next(func(m *tickroomv1.ServerMessage) bool {
+		if pr := m.GetPresence(); pr.GetUserId() == "bob" {
+			bobs = append(bobs, pr)
+		}
+		return m.GetPresence().GetUserId() == "cy"
+	})
+	if len(bobs) != 0 {
+		t.Fatalf("ann, who removed bob while her lists loaded, was sent his presence: %v", bobs)
+	}
+}

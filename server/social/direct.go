@@ -115,7 +115,7 @@ func (so *Social) blockLocked(m *Member, id uint32, p *profile, uid, x string, u
 	if err := so.editListLocked(&p.blocks, so.blockedBy, uid, x, unblock); err != nil {
 		return err
 	}
-	if so.cfg.Graph != nil && !p.merged {
+	if so.notLoadedLocked(p) {
 		// The load under way may have read the store before this change
 		// is written: an Unblock stands over the block it read.
 		if unblock {

@@ -94,6 +94,14 @@ const (
 	graphLoadRetryMax = 30 * time.Second
 )
 
+// notLoadedLocked reports whether p's lists are not merged with the
+// Graph's load yet (profile.merged): a tie its user ends meanwhile is
+// noted (Social.unblocked, Social.unfriended), as the load may have read
+// it before the change was written. The caller holds so.mu.
+func (so *Social) notLoadedLocked(p *profile) bool {
+	return so.cfg.Graph != nil && p != nil && !p.merged
+}
+
 // save records a change when there is a Graph. The caller holds so.mu, so
 // the changes reach the Graph in the order they happened.
 func (so *Social) save(kind ChangeKind, from, to string) { so.saveThen(kind, from, to, nil) }
@@ -352,9 +360,10 @@ func (so *Social) load(uid string, p *profile) {
 			whole = false
 		}
 	}
-	// Edges changed while the load ran win over what it read.
+	// Edges changed while the load ran win over what it read: those
+	// made are in the lists, those ended noted (Social.unfriended).
 	known := func(x string) bool {
-		if has(p.friends, x) || has(p.requested, x) || has(p.incoming, x) {
+		if has(p.friends, x) || has(p.requested, x) || has(p.incoming, x) || has(so.unfriended[p], x) {
 			return true
 		}
 		if has(p.blocks, x) {
@@ -430,6 +439,7 @@ func (so *Social) load(uid string, p *profile) {
 	p.listed = whole
 	p.merged = true
 	delete(so.unblocked, p)
+	delete(so.unfriended, p)
 	conns := memberConns(p)
 	for _, m := range out {
 		so.host.Send(m, conns)

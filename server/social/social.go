@@ -118,8 +118,11 @@ type Social struct {
 	// unblocked holds, for a profile whose lists the Graph's load has not
 	// merged yet (profile.merged), the users its user unblocked
 	// meanwhile: the load may have read the store before the Unblock was
-	// written, and leaves them out.
-	unblocked map[*profile]map[string]struct{}
+	// written, and leaves them out. unfriended holds the same for the
+	// friendships and friend requests either way that ended meanwhile
+	// (removed, withdrawn, declined, or ended by a block).
+	unblocked  map[*profile]map[string]struct{}
+	unfriended map[*profile]map[string]struct{}
 }
 
 // Member is one connection of a user as social knows it, from Connect to
@@ -231,6 +234,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		pending:      make(map[pendingKey]uint64),
 		loads:        make(map[string]*profile),
 		unblocked:    make(map[*profile]map[string]struct{}),
+		unfriended:   make(map[*profile]map[string]struct{}),
 		inboxes:      make(map[string]*profile),
 	}
 	return so, nil
@@ -373,6 +377,7 @@ func (so *Social) Disconnect(m *Member) {
 	}
 	delete(so.users, uid)
 	delete(so.unblocked, p)
+	delete(so.unfriended, p)
 	so.forgetRemoteLocked(p)
 	elsewhere := so.peers != nil && so.cfg.SharedUsers && !m.moved.Load()
 	switch {
