@@ -1,7 +1,9 @@
 // Package tickroomtest runs a game end to end in a Go test: a
 // tickroom.Server on loopback ports with the game registered, and players
 // that log in over HTTP, connect over WebSocket, quick-match, send inputs
-// and read the state they were sent, decoded as a client builds it.
+// and read the state they were sent, decoded as a client builds it, and
+// which of their inputs the room dropped before the game saw them (over
+// the game's InputRate, or with the room's inbox full: Player.Drops).
 //
 // It is for the tests of a studio's own module, next to game/gametest
 // (the game alone on a manual clock): a test here exercises the real
@@ -15,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,6 +80,9 @@ type Player struct {
 	c     *testclient.Client
 	state *gametest.Client
 	seq   uint32
+
+	mu    sync.Mutex
+	drops []*tickroomv1.InputDropped // every one received, oldest first
 }
 
 // Join logs name in as a guest on srv's HTTP port and connects it to the
@@ -97,6 +103,13 @@ func Join(t testing.TB, srv *tickroom.Server, name string) *Player {
 	p.c, _, err = testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, login.Token, testclient.Options{
 		Label:   name,
 		OnState: func(st *tickroomv1.State) error { return p.state.Apply(st) },
+		OnMessage: func(m *tickroomv1.ServerMessage) {
+			if d := m.GetInputDropped(); d != nil {
+				p.mu.Lock()
+				p.drops = append(p.drops, d)
+				p.mu.Unlock()
+			}
+		},
 	})
 	if err != nil {
 		t.Fatalf("connect %s: %v", name, err)
@@ -126,8 +139,10 @@ func (p *Player) QuickMatch(gameName string, options map[string]string) *tickroo
 	return j
 }
 
-// Send encodes in and sends it as the player's next input to its room.
-func (p *Player) Send(in game.Marshaler) {
+// Send encodes in and sends it as the player's next input to its room,
+// and returns its seq: the player numbers its inputs from 1, as client-js
+// does, and Drops names them by it.
+func (p *Player) Send(in game.Marshaler) uint32 {
 	p.t.Helper()
 	b := make([]byte, in.SizeVT())
 	if _, err := in.MarshalToSizedBufferVT(b); err != nil {
@@ -137,6 +152,7 @@ func (p *Player) Send(in game.Marshaler) {
 	p.c.Write(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Input{
 		Input: &tickroomv1.Input{RoomId: p.Room, Seq: p.seq, Data: b},
 	}})
+	return p.seq
 }
 
 // Entity decodes the entity id of the state the player holds into m and
@@ -160,6 +176,28 @@ func (p *Player) Entities() []uint64 {
 func (p *Player) Globals(m gametest.Unmarshaler) {
 	p.t.Helper()
 	p.state.DecodeGlobals(p.t, m)
+}
+
+// Drops returns the InputDropped notices the player's room has sent it so
+// far, oldest first: its inputs the room dropped before the game saw
+// them, never applied, though a later state's ack passes over their seq.
+// A room tells a seat at its next tick, in at most one notice a reason
+// (Reason ERROR_CODE_RATE_LIMITED, over the game's InputRate;
+// ERROR_CODE_INPUT_DROPPED, the room's inbox full): Count is how many it
+// dropped for that reason since its previous tick, Runs their seqs as
+// first and last of each run of consecutive seqs, the newest 8 runs. A
+// test reads it in WaitFor, as it reads the state: each input a player
+// sent reaches the game's Input in the end, or is counted in a notice.
+func (p *Player) Drops() []*tickroomv1.InputDropped {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*tickroomv1.InputDropped
+	for _, d := range p.drops {
+		if d.GetRoomId() == p.Room {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // WaitFor waits until cond, checked against the state as it arrives,

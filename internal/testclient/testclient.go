@@ -29,6 +29,9 @@ type Options struct {
 	// OnState receives each State on the reader goroutine; an error it
 	// returns is kept for Err. Zero value means states are dropped.
 	OnState func(*tickroomv1.State) error
+	// OnMessage sees each other message on the reader goroutine, before
+	// it is queued for Next. Zero value means none.
+	OnMessage func(*tickroomv1.ServerMessage)
 	// Queue is how many other messages wait unread before Err reports an
 	// overflow. Zero value means 4,096.
 	Queue int
@@ -102,6 +105,9 @@ func (c *Client) read() {
 				}
 			}
 			continue
+		}
+		if c.opts.OnMessage != nil {
+			c.opts.OnMessage(m)
 		}
 		select {
 		case c.msgs <- m:
