@@ -119,7 +119,10 @@ func nextSeq(s uint32) uint32 {
 
 // takeDrops moves the room's drop notes to the tick's scratch (w.drops),
 // and lets the room's buffer go when there were none. Called by the tick
-// with r.mu held.
+// with r.mu held. A handoff does not carry the notes made after the
+// saving tick took them: like the inputs queued then, their seqs are
+// above the saved last seqs, and the client sends them again after the
+// resume.
 func (r *Room) takeDrops() {
 	w := &r.w
 	w.drops = w.drops[:0]

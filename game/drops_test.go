@@ -170,3 +170,92 @@ func TestDropsOfALeavingSeatAreNotToldToItsNextPlayer(t *testing.T) {
 		t.Fatalf("b, in the seat a left, was told of a's drops: %v", got)
 	}
 }
+
+// savingWithHook is saving whose Save first runs saveHook: what a client
+// sends while the tick that saves the room runs.
+type savingWithHook struct{ *saving }
+
+var saveHook func()
+
+func (g savingWithHook) Save(ctx *game.Context) ([]byte, error) {
+	if saveHook != nil {
+		saveHook()
+	}
+	return g.saving.Save(ctx)
+}
+
+// TestDropsDuringTheSavingTickAreResentAfterTheMove: a handoff does not
+// carry the notes of inputs dropped while the tick that saves the room
+// runs, and tells no one of them; like the inputs queued then, which the
+// room never applies, they are above the seat's saved last seq, so a
+// client that sends them again after the resume on the new node (as it
+// does any input not acknowledged) has them applied there, or told of
+// when they are dropped there.
+func TestDropsDuringTheSavingTickAreResentAfterTheMove(t *testing.T) {
+	defs := []game.Definition{{Name: "hooked", TickRate: 20, MaxPlayers: 2, InputRate: 2, New: func(s game.Setup) (game.Game, error) {
+		g, err := newSaving(s)
+		return savingWithHook{g.(*saving)}, err
+	}}}
+	a := gametest.NewEnv(t, defs, nil)
+	b := gametest.NewEnv(t, defs, nil)
+	r := a.Create(t, game.RoomOptions{Game: "hooked"})
+	c := gametest.NewClient("u1")
+	seat := a.Join(t, r, game.JoinRequest{UserID: "u1", Client: c}).Seat
+	if err := r.Input(seat, 1, []byte("+")); err != nil {
+		t.Fatal(err)
+	}
+	a.Advance(t, 50*time.Millisecond)
+	// While the saving tick runs: 2 is taken (the last of the burst), 3
+	// and 4 are dropped over the rate.
+	var errs []error
+	saveHook = func() {
+		for seq := uint32(2); seq <= 4; seq++ {
+			errs = append(errs, r.InputFrom(c, seat, seq, []byte("+")))
+		}
+	}
+	defer func() { saveHook = nil }()
+	c.TakeDrops()
+	saved, err := handoff(t, a, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], game.ErrRateLimited) || !errors.Is(errs[2], game.ErrRateLimited) {
+		t.Fatalf("inputs 2 to 4 during the save: %v", errs)
+	}
+	a.Advance(t, 200*time.Millisecond)
+	if got := c.TakeDrops(); len(got) != 0 {
+		t.Fatalf("the room left told %v", got)
+	}
+	if len(saved.Members) != 1 || saved.Members[0].LastSeq != 1 {
+		t.Fatalf("saved members %v, want seat %d's last seq 1", saved.Members, seat)
+	}
+
+	moved, err := b.RT.RestoreRoom(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := gametest.NewClient("u1b")
+	j := b.Join(t, moved, game.JoinRequest{UserID: "u1", Client: c2, ResumeTick: saved.Tick})
+	if !j.Resumed || j.LastSeq != 1 {
+		t.Fatalf("resume %+v, want last seq 1", j)
+	}
+	// Sent again at once: 2 and 3 take the new seat's burst, 4 is
+	// dropped over its rate there, and told of.
+	for seq := uint32(2); seq <= 4; seq++ {
+		err := moved.InputFrom(c2, seat, seq, []byte("+"))
+		if (seq < 4) != (err == nil) {
+			t.Fatalf("input %d sent again: %v", seq, err)
+		}
+	}
+	b.Advance(t, 100*time.Millisecond)
+	if got, _ := c2.Entities(); got[uint64(seat)] != "3" {
+		t.Fatalf("after the move, the count is %q, want 3", got[uint64(seat)])
+	}
+	if ack, _ := c2.Ack(seat); ack != 3 {
+		t.Fatalf("ack %d, want 3", ack)
+	}
+	want := &tickroomv1.InputDropped{RoomId: r.ID(), Reason: tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED, Runs: []uint32{4, 4}, Count: 1}
+	if got := c2.TakeDrops(); len(got) != 1 || !proto.Equal(got[0], want) {
+		t.Fatalf("the new node told %v, want %v", got, want)
+	}
+}
