@@ -4,7 +4,8 @@
 // bundled with the guide's esbuild command, built with go build and run;
 // two pages log in, quick-match, and one presses to the goal, the last
 // press twice at once: the winner reads "You won!" (the second press's
-// refusal does not replace it), the other "You lost.". A guide whose page does not
+// refusal does not replace it), the other "You lost."; presses past the
+// game's input rate are shown as dropped. A guide whose page does not
 // work as written fails here. Screenshots go to test-artifacts/.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
@@ -171,6 +172,15 @@ describe("the games guide's counter page", { timeout: 300_000 }, () => {
 
   test("two pages play a match to the goal", async () => {
     const ann = await open("ann");
+    // Alone in the room, ann presses 25 times at once, past the game's
+    // input rate (twice its 10 Hz, a burst of 20): the game refuses the
+    // presses it gets (the match has not started), and the page says the
+    // others were dropped, told by the server's InputDropped.
+    await ann.page.evaluate(() => {
+      const b = document.getElementById("press");
+      for (let i = 0; i < 25; i++) b.click();
+    });
+    await ann.page.waitForFunction(() => window.statuses.some((s) => / press\(es\) too fast: not counted$/.test(s)), null, wait);
     const bob = await open("bob");
     await ann.page.waitForFunction(() => document.querySelectorAll("#players li").length === 2, null, wait);
     assert.match(await ann.page.textContent("#players"), /ann: 0 \/ 10 \(you\)/);
