@@ -115,14 +115,12 @@ func (so *Social) blockLocked(m *Member, id uint32, p *profile, uid, x string, u
 	if err := so.editListLocked(&p.blocks, so.blockedBy, uid, x, unblock); err != nil {
 		return err
 	}
-	if so.notLoadedLocked(p) {
-		// The load under way may have read the store before this change
-		// is written: an Unblock stands over the block it read.
-		if unblock {
-			link(so.unblocked, p, x)
-		} else {
-			unlink(so.unblocked, p, x)
-		}
+	// The load under way may have read the store before this change is
+	// written: an Unblock stands over the block it read.
+	if unblock {
+		so.noteEndedLocked(so.unblocked, p, x, &p.unblockedLost)
+	} else {
+		unlink(so.unblocked, p, x)
 	}
 	if unblock {
 		so.save(ChangeUnblock, uid, x)

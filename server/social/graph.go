@@ -102,6 +102,27 @@ func (so *Social) notLoadedLocked(p *profile) bool {
 	return so.cfg.Graph != nil && p != nil && !p.merged
 }
 
+// noteEndedLocked notes x in notes[p] (Social.unblocked or
+// Social.unfriended; lost is p's flag of that kind) while p's lists are
+// not merged with the Graph's load (notLoadedLocked). The notes hold at
+// most MaxListSize users a profile: the load retries for as long as the
+// user is online, and the users named may be made up (an Unblock is not
+// checked against the store), so during a store outage they grew at the
+// contact rate. Past them p's notes of that kind are dropped and lost set:
+// not knowing which of the ties it read ended meanwhile, the load keeps
+// none of them. The caller holds so.mu.
+func (so *Social) noteEndedLocked(notes map[*profile]map[string]struct{}, p *profile, x string, lost *bool) {
+	if !so.notLoadedLocked(p) || *lost || has(notes[p], x) {
+		return
+	}
+	if len(notes[p]) >= so.cfg.MaxListSize {
+		*lost = true
+		delete(notes, p)
+		return
+	}
+	link(notes, p, x)
+}
+
 // save records a change when there is a Graph. The caller holds so.mu, so
 // the changes reach the Graph in the order they happened.
 func (so *Social) save(kind ChangeKind, from, to string) { so.saveThen(kind, from, to, nil) }
@@ -344,6 +365,15 @@ func (so *Social) load(uid string, p *profile) {
 	// not when one was left out for MaxListSize, nor when the incoming
 	// requests read were as many as asked for (there may be more).
 	whole := len(d.Incoming) < so.cfg.MaxListSize
+	// More ties ended while the load ran than were noted
+	// (noteEndedLocked): any of those read of that kind may be one, so
+	// none is kept, and the lists lack what the store may still hold.
+	if p.unblockedLost && len(d.Blocks) > 0 {
+		d.Blocks, whole = nil, false
+	}
+	if p.unfriendedLost && (len(d.Friends) > 0 || len(d.Requested) > 0 || len(d.Incoming) > 0) {
+		d.Friends, d.Requested, d.Incoming, whole = nil, nil, nil, false
+	}
 	for _, b := range d.Blocks {
 		if has(so.unblocked[p], b) {
 			// Unblocked while the load ran, maybe after the read: the

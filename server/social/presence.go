@@ -202,9 +202,7 @@ func (so *Social) answerLocked(m *Member, id uint32, p *profile, uid, x string, 
 		return so.befriendLocked(m, id, p, x, xp)
 	}
 	delete(p.incoming, x)
-	if so.notLoadedLocked(p) {
-		link(so.unfriended, p, x)
-	}
+	so.noteEndedLocked(so.unfriended, p, x, &p.unfriendedLost)
 	unlink(so.requestsTo, uid, x)
 	so.save(ChangeUnfriend, x, uid)
 	so.ok(m, id)
@@ -319,9 +317,7 @@ func (so *Social) unfriendLocalLocked(a, b string) {
 	for _, pair := range [][2]string{{a, b}, {b, a}} {
 		from, to := pair[0], pair[1]
 		if p := so.users[from]; p != nil {
-			if so.notLoadedLocked(p) {
-				link(so.unfriended, p, to)
-			}
+			so.noteEndedLocked(so.unfriended, p, to, &p.unfriendedLost)
 			delete(p.friends, to)
 			if n, ok := p.remote[to]; ok {
 				// Not a friend: NodesLive has nothing to tell of it.

@@ -120,7 +120,9 @@ type Social struct {
 	// meanwhile: the load may have read the store before the Unblock was
 	// written, and leaves them out. unfriended holds the same for the
 	// friendships and friend requests either way that ended meanwhile
-	// (removed, withdrawn, declined, or ended by a block).
+	// (removed, withdrawn, declined, or ended by a block). Each holds at
+	// most MaxListSize users a profile (noteEndedLocked; past them,
+	// profile.unblockedLost and unfriendedLost).
 	unblocked  map[*profile]map[string]struct{}
 	unfriended map[*profile]map[string]struct{}
 }
@@ -184,11 +186,17 @@ type profile struct {
 	listed    bool                // the Graph's load ended with all of the user's ties: what the lists lack, the store has not (mayBeTiedLocked)
 	inboxed   bool                // the Inbox's delivery was started
 	merged    bool                // the Graph's load ended, merged into the lists (Social.unblocked)
-	blocks    map[string]struct{}
-	rooms     []RoomPresence        // rooms the user is in, oldest first
-	since     int64                 // when the current status began (Unix ns)
-	signalIn  *rate.Limiter         // signaling bytes toward this user, from everyone; made on first use
-	remote    map[string]remoteNote // friends on other nodes this user was last told are online → their node, and when (noteRemoteLocked)
+
+	// More users were unblocked (ties ended) before the load merged than
+	// Social.unblocked (unfriended) notes: the load keeps none of the
+	// blocks (friendships and requests) it read (noteEndedLocked).
+	unblockedLost, unfriendedLost bool
+
+	blocks   map[string]struct{}
+	rooms    []RoomPresence        // rooms the user is in, oldest first
+	since    int64                 // when the current status began (Unix ns)
+	signalIn *rate.Limiter         // signaling bytes toward this user, from everyone; made on first use
+	remote   map[string]remoteNote // friends on other nodes this user was last told are online → their node, and when (noteRemoteLocked)
 }
 
 // RoomPresence is a room a user is in, as presence shows it.
