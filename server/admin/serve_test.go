@@ -184,7 +184,8 @@ const stalledHealthz = "GET /healthz HTTP/1.1\r\nHost: test\r\nContent-Length: 1
 // need none (a /healthz whose body never comes): a request with the
 // token still gets its answer, and so do the probes and a scrape, each
 // in place of one of those connections; a request with the token keeps
-// its connection while more connections than the cap open after it.
+// its connection while more connections than the cap open after it, and
+// keeps it idle until its next request.
 func TestAdminPortKeepsRoomForTheToken(t *testing.T) {
 	e := startWith(t, adminToken, func(*admin.Config) {}) // the port's defaults
 	stall := func() {
@@ -217,6 +218,17 @@ func TestAdminPortKeepsRoomForTheToken(t *testing.T) {
 	}
 	if st, body := op.send(notice); st != http.StatusOK {
 		t.Fatalf("a notice with the token, its body sent after %d connections without it opened: %d %q, want 200",
+			admin.DefaultMaxConns+8, st, body)
+	}
+	// Between two requests with the token, the operator's connection is
+	// idle; more connections without it than the cap open meanwhile, and
+	// the next request (a kick, which the client would not send again)
+	// still goes on it.
+	for range admin.DefaultMaxConns + 8 {
+		stall()
+	}
+	if st, body := op.send(overview); st != http.StatusOK {
+		t.Fatalf("a second request with the token on its kept-alive connection, after %d connections without it opened: %d %q, want 200",
 			admin.DefaultMaxConns+8, st, body)
 	}
 }

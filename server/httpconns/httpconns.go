@@ -64,7 +64,9 @@ type Config struct {
 	// open newGrace with no request head), the one serving its request
 	// (or open with no request head) the longest whose request is not
 	// marked is closed for the new one, and the new one is refused only
-	// when every connection under the cap serves a marked request.
+	// when every connection under the cap serves a marked request. A
+	// connection idle after a marked request is closed only when none of
+	// those is left.
 	// Set the Limiter's ConnContext as the http.Server's ConnContext.
 	ProtectedOnly bool
 }
@@ -120,6 +122,7 @@ type conn struct {
 	busy       bool         // serving a request (or hijacked): not to be closed for room
 	fresh      bool         // opened, no request read yet (http.StateNew)
 	protected  bool         // its request is marked by Protect (ProtectedOnly)
+	trusted    bool         // a request of it was marked by Protect: idle, closed last
 	since      time.Time    // when it was opened, or last became idle or active
 	released   bool         // no longer counted
 	closeOnce  sync.Once
@@ -250,9 +253,14 @@ const newGrace = time.Second
 // rank says whether o may be closed for room at now, and in which turn:
 // 0 not at all; 1 idle between requests; 2 opened newGrace ago with no
 // request head; 3, under ProtectedOnly, open with no request head or
-// serving a request Protect did not mark.
+// serving a request Protect did not mark; 4, under ProtectedOnly, idle
+// between requests after one Protect marked (the operator's kept-alive
+// connection, whose next request a client may not send again if it is
+// cut).
 func (l *Limiter) rank(o *conn, now time.Time) int {
 	switch {
+	case !o.busy && !o.fresh && l.cfg.ProtectedOnly && o.trusted:
+		return 4
 	case !o.busy && !o.fresh:
 		return 1
 	case o.fresh && now.Sub(o.since) >= newGrace:
@@ -378,7 +386,7 @@ func Protect(ctx context.Context) {
 	}
 	c.l.mu.Lock()
 	if c.busy {
-		c.protected = true
+		c.protected, c.trusted = true, true
 	}
 	c.l.mu.Unlock()
 }
