@@ -35,6 +35,21 @@ type Buckets[K comparable] struct {
 	mu   sync.Mutex
 	keys map[K]*list.Element // guarded by mu; values are *bucket[K]
 	lru  list.List           // guarded by mu; most recently used at the front
+	// latest is the latest time a call gave, guarded by mu (at).
+	latest time.Time
+}
+
+// at returns now, or the latest time a call gave when now is before it;
+// the caller holds mu. Callers read the clock before they take mu, so
+// their times come in a little out of order, and a rate.Limiter given a
+// time before its last counts the time between twice: under many
+// requests at once, a bucket let more through than its burst.
+func (b *Buckets[K]) at(now time.Time) time.Time {
+	if now.Before(b.latest) {
+		return b.latest
+	}
+	b.latest = now
+	return now
 }
 
 type bucket[K comparable] struct {
@@ -60,6 +75,7 @@ func (b *Buckets[K]) Allow(key K, now time.Time) (bool, time.Duration) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now = b.at(now)
 	t := b.take(key, 1, now)
 	if t.wait > 0 {
 		t.cancel(now)
@@ -123,6 +139,7 @@ func (b *Buckets[K]) Refund(key K, now time.Time) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now = b.at(now)
 	b.refundLocked(key, now)
 }
 
@@ -161,6 +178,7 @@ func (b *Buckets[K]) Wait(key K, now time.Time) time.Duration {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now = b.at(now)
 	return b.waitLocked(key, now)
 }
 
@@ -211,6 +229,7 @@ func (l *Limiter) Allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
 	b := l.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now = b.at(now)
 	var s taking[netip.Prefix]
 	if site.IsValid() {
 		s = b.take(site, V6SiteFactor, now)
@@ -243,6 +262,7 @@ func (l *Limiter) Wait(addr netip.Addr, now time.Time) time.Duration {
 	key, site := Group(addr)
 	l.b.mu.Lock()
 	defer l.b.mu.Unlock()
+	now = l.b.at(now)
 	wait := l.b.waitLocked(key, now)
 	if site.IsValid() {
 		wait = max(wait, l.b.waitLocked(site, now))
@@ -259,6 +279,7 @@ func (l *Limiter) Refund(addr netip.Addr, now time.Time) {
 	key, site := Group(addr)
 	l.b.mu.Lock()
 	defer l.b.mu.Unlock()
+	now = l.b.at(now)
 	l.b.refundLocked(key, now)
 	if site.IsValid() {
 		l.b.refundLocked(site, now)

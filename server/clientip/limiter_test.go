@@ -130,3 +130,43 @@ func TestRefundGivesBackOneToken(t *testing.T) {
 		t.Fatal("the /64 and its /48, both given back their token, refuse it")
 	}
 }
+
+// TestTimesOutOfOrderAddNoTokens: callers read the clock before the
+// table's lock, so requests sent at once come in with times a little out
+// of order. A bucket given a time before its last counted the time
+// between again at the next later one: of 60 requests sent within 1.5 s,
+// half of them read 1 s before their turn (a loaded host), more than
+// the burst of 10 (one every 6 s) were let through.
+func TestTimesOutOfOrderAddNoTokens(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	for _, c := range []struct {
+		name  string
+		allow func(now time.Time) bool
+	}{
+		{"Buckets", func() func(time.Time) bool {
+			b := clientip.NewBuckets[string](rate.Every(6*time.Second), 10, 64)
+			return func(now time.Time) bool { ok, _ := b.Allow("k", now); return ok }
+		}()},
+		{"Limiter", func() func(time.Time) bool {
+			l := clientip.NewLimiter(rate.Every(6*time.Second), 10, 64)
+			a := netip.MustParseAddr("203.0.113.7")
+			return func(now time.Time) bool { ok, _ := l.Allow(a, now); return ok }
+		}()},
+	} {
+		let := 0
+		for i := range 60 {
+			// Every other one read its time 1 s before it took the lock.
+			now := t0.Add(time.Second + time.Duration(i/2)*50*time.Millisecond)
+			if i%2 == 1 {
+				now = now.Add(-time.Second)
+			}
+			if c.allow(now) {
+				let++
+			}
+		}
+		// 2.5 s passed since the first: no token came back.
+		if let != 10 {
+			t.Errorf("%s: %d of 60 requests within 2.5 s let through, want the burst of 10", c.name, let)
+		}
+	}
+}
