@@ -92,8 +92,9 @@
 // from the guessers', while the account has fewer than
 // Config.WrongPasswordAddrs (DefaultWrongPasswordAddrs, 64) addresses
 // marked. That bound is the account's own: guesses of other accounts, or
-// by other addresses, never make it forget a marked address (which would
-// give that address another guess); with as many marked, a password
+// by other addresses, never make it forget a marked address while it is
+// kept (below), which would give that address another guess; with as
+// many marked, a password
 // login of the spent account from any address is refused until the
 // oldest mark ends, and only its device secrets log it in. So the
 // guesses of a spent account checked in an hour are at most its rate's
@@ -107,10 +108,18 @@
 // let one /48 take all of an account's marks, refusing its password
 // everywhere, with 64 guesses. A right password from a marked address
 // waits like a guess, since before the hash the two cannot be told
-// apart. The buckets are kept for Config.WrongPasswordKeys accounts, and
-// the marked addresses for that many in all, least recently used account
-// first out (its bucket full again, its addresses unmarked); a
-// successful login resets neither.
+// apart. An account's bucket and its marked addresses are kept together,
+// for at most Config.WrongPasswordKeys accounts and that many marked
+// addresses in all: past either, the account used least recently (a
+// refused guess is a use) is forgotten whole, its bucket full again and
+// its addresses unmarked, as if never guessed; never its marks alone,
+// which would give each of its addresses another checked guess while its
+// bucket stayed spent. A password login of an account, right or wrong,
+// keeps it (its token is taken before the hash), so forgetting one takes
+// WrongPasswordKeys password logins of other accounts, or as many wrong
+// passwords of others from addresses not yet marked for them, each a
+// hash, while it is not guessed itself. A successful login resets
+// neither.
 //
 // A Service's methods are safe from any goroutine; they wait on the store,
 // so they belong on HTTP handlers, never on an event loop.
@@ -177,13 +186,14 @@ type Config struct {
 	// WrongPasswordKeys bounds the accounts the wrong password limit
 	// tracks, and apart from them the addresses all accounts together
 	// remember as having guessed them wrong; past either, the account
-	// used least recently is forgotten (its bucket full again, its
+	// used least recently is forgotten whole (its bucket full again, its
 	// addresses no longer marked). Zero value means
 	// DefaultWrongPasswordKeys.
 	WrongPasswordKeys int
 	// WrongPasswordAddrs bounds the addresses (IPv6 /64s) one account
 	// remembers as having guessed it wrong (within WrongPasswordMemory),
-	// so that guesses elsewhere never make it forget one: with as many
+	// so that guesses elsewhere never make it forget one while it is
+	// kept (see WrongPasswordKeys): with as many
 	// marked, while its wrong passwords are spent, a password login of
 	// it from any address is refused before its hash until the oldest
 	// mark ends. Zero value means DefaultWrongPasswordAddrs.
@@ -264,9 +274,7 @@ type Service struct {
 
 	claimAddrs *clientip.Limiter         // claims per client address
 	claimUsers *clientip.Buckets[string] // claims per account
-	wrongUsers *clientip.Buckets[string] // wrong password logins per account
-	wrongAddrs *guessers                 // addresses that guessed wrong, per account
-	marking    bool                      // the wrong password limit is on
+	wrong      *guessers                 // wrong passwords and the addresses that gave them, per account; nil: no limit
 	revoked    func(auth.Claims, time.Time) (string, bool)
 	signOut    func(string, time.Time, time.Time) time.Time
 }
@@ -310,14 +318,16 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	var wrong *guessers
+	if cfg.WrongPasswordRate < rate.Inf {
+		wrong = newGuessers(cfg.WrongPasswordRate, cfg.WrongPasswordBurst, cfg.WrongPasswordKeys, cfg.WrongPasswordAddrs, cfg.WrongPasswordKeys, WrongPasswordMemory)
+	}
 	return &Service{
 		users: boundedUsers{cfg.Users}, log: cfg.Logger, trusted: cfg.TrustedProxies, revoked: cfg.Revoked, signOut: cfg.SignOut,
 		hashes: make(chan struct{}, cfg.MaxHashes), maxWaiting: int64(cfg.MaxHashWaiting),
 		claimAddrs: clientip.NewLimiter(cfg.ClaimRate, cfg.ClaimBurst, cfg.ClaimKeys),
 		claimUsers: clientip.NewBuckets[string](cfg.ClaimRate, cfg.UserClaimBurst, cfg.ClaimKeys),
-		wrongUsers: clientip.NewBuckets[string](cfg.WrongPasswordRate, cfg.WrongPasswordBurst, cfg.WrongPasswordKeys),
-		wrongAddrs: newGuessers(cfg.WrongPasswordAddrs, cfg.WrongPasswordKeys, WrongPasswordMemory),
-		marking:    cfg.WrongPasswordRate < rate.Inf,
+		wrong:      wrong,
 	}, nil
 }
 
@@ -455,21 +465,21 @@ func (s *Service) Password(ctx context.Context, name, password string, client ne
 // caller runs the check, then calls refund for a right password or a
 // check that did not run (503), or guessedWrong for a wrong one.
 func (s *Service) guess(id string, client netip.Addr) (refund func(), err error) {
-	now := time.Now()
-	if ok, wait := s.wrongUsers.Allow(id, now); ok {
-		return func() { s.wrongUsers.Refund(id, time.Now()) }, nil
-	} else if ok, mark := s.wrongAddrs.take(id, client, now); ok {
-		return func() { s.wrongAddrs.unmark(id, client) }, nil
-	} else {
-		return nil, &auth.WrongPasswordsError{Wait: min(wait, mark)}
+	if s.wrong == nil {
+		return func() {}, nil
 	}
+	t, ok, wait := s.wrong.take(id, client, time.Now())
+	if !ok {
+		return nil, &auth.WrongPasswordsError{Wait: wait}
+	}
+	return func() { s.wrong.giveBack(t, time.Now()) }, nil
 }
 
 // guessedWrong marks client as an address that gave account id a wrong
 // password (taken if guess did not take it yet).
 func (s *Service) guessedWrong(id string, client netip.Addr) {
-	if s.marking {
-		s.wrongAddrs.mark(id, client, time.Now())
+	if s.wrong != nil {
+		s.wrong.mark(id, client, time.Now())
 	}
 }
 

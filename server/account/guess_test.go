@@ -133,17 +133,25 @@ func TestWrongCurrentPasswordsAreWrongPasswords(t *testing.T) {
 
 // TestMarkedAddressesStayMarkedWhileOthersGuess: an address that guessed
 // a spent account wrong stays refused while many other addresses guess
-// that account and others, however small the tables: each account keeps
-// its own addresses, and one whose addresses are all taken refuses the
-// password of any other address while its wrong passwords are spent
-// (its device secrets still log it in).
+// that account and others, however small the tables, as long as the
+// account is guessed: the accounts guessed least recently are the ones
+// forgotten past the tables' bounds (of accounts, and of marks in all),
+// and one whose addresses are all taken refuses the password of any
+// other address while its wrong passwords are spent (its device secrets
+// still log it in).
 func TestMarkedAddressesStayMarkedWhileOthersGuess(t *testing.T) {
 	t.Parallel()
 	const keys, perAccount = 8, 3
-	ts := newTestServer(t, Config{WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: 1, WrongPasswordKeys: keys, WrongPasswordAddrs: perAccount})
+	ts := newTestServer(t, Config{ClaimRate: rate.Inf, WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: 1, WrongPasswordKeys: keys, WrongPasswordAddrs: perAccount})
 	setup := client("127.0.1.1")
 	var device string
-	for _, name := range []string{"Owner", "Other"} {
+	// More accounts than the table keeps, each guessed from more
+	// addresses than the table keeps marks for all of them.
+	var others []string
+	for i := range keys {
+		others = append(others, fmt.Sprint("Other", i))
+	}
+	for _, name := range append([]string{"Owner"}, others...) {
 		tok := ts.guest(setup, strings.ToLower(name))
 		a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": name, "password": "correct horse", "device_secret": ts.secrets[tok]})
 		if a.status != 200 {
@@ -167,8 +175,9 @@ func TestMarkedAddressesStayMarkedWhileOthersGuess(t *testing.T) {
 		t.Fatalf("its second, past the account's burst: %d %v, want 429", a.status, a.body)
 	}
 	// More addresses than the tables hold guess the account, and the
-	// other account.
+	// others in turn.
 	checked := 0
+	last := map[string]*http.Client{}
 	for i := range 2 * keys {
 		c := client("127.0.1." + strconv.Itoa(10+i))
 		a := guess(c, "Owner")
@@ -178,9 +187,11 @@ func TestMarkedAddressesStayMarkedWhileOthersGuess(t *testing.T) {
 		case !refused(a):
 			t.Fatalf("wrong password of another address %d: %d %v, want 401 or 429", i, a.status, a.body)
 		}
-		if a := guess(c, "Other"); a.status != 401 && !refused(a) {
-			t.Fatalf("wrong password of the other account from address %d: %d %v, want 401 or 429", i, a.status, a.body)
+		other := others[i%len(others)]
+		if a := guess(c, other); a.status != 401 && !refused(a) {
+			t.Fatalf("wrong password of %s from address %d: %d %v, want 401 or 429", other, i, a.status, a.body)
 		}
+		last[other] = c
 	}
 	if a := guess(first, "Owner"); !refused(a) {
 		t.Fatalf("the first guesser again, after %d addresses guessed: %d %v, want 429", 2*keys, a.status, a.body)
@@ -190,6 +201,18 @@ func TestMarkedAddressesStayMarkedWhileOthersGuess(t *testing.T) {
 	}
 	if a := ts.post(setup, auth.LoginPath, "", map[string]string{"device_secret": device}); a.status != 200 {
 		t.Fatalf("the owner's device secret: %d %v, want 200", a.status, a.body)
+	}
+	// The tables' bounds were reached: some other account was forgotten,
+	// and its last guesser, marked and past its burst while it was kept,
+	// has a guess checked again.
+	forgotten := 0
+	for _, name := range others {
+		if a := guess(last[name], name); a.status == 401 {
+			forgotten++
+		}
+	}
+	if forgotten == 0 {
+		t.Fatal("every other account's last guesser still refused: the test never reached the tables' bounds")
 	}
 }
 
@@ -238,5 +261,56 @@ func TestAGuessersNeighboursAreRefusedWhileTheAccountIsSpent(t *testing.T) {
 	}
 	if a := login("2001:db8:2::1", map[string]string{"name": "Owner", "password": "correct horse"}); a.status != 200 {
 		t.Fatalf("the right password from another /48: %d %v, want 200", a.status, a.body)
+	}
+}
+
+// TestAnAccountsMarksAreForgottenWithItsBucket: marks held by other
+// accounts push an account out of the table whole, never its marks alone:
+// once its marks are gone its bucket is full again too, so the address
+// that had guessed it is checked as any address of a fresh account is,
+// its burst and then 429.
+func TestAnAccountsMarksAreForgottenWithItsBucket(t *testing.T) {
+	t.Parallel()
+	const keys, perAccount, burst = 8, 2, 2
+	ts := newTestServer(t, Config{ClaimRate: rate.Inf, WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: burst, WrongPasswordKeys: keys, WrongPasswordAddrs: perAccount})
+	setup := client("127.0.2.1")
+	names := []string{"Owner", "Other1", "Other2", "Other3", "Other4"}
+	for _, name := range names {
+		tok := ts.guest(setup, strings.ToLower(name))
+		if a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": name, "password": "correct horse", "device_secret": ts.secrets[tok]}); a.status != 200 {
+			t.Fatalf("claim %s: %d %v", name, a.status, a.body)
+		}
+	}
+	refused := func(a answer) bool {
+		return a.status == 429 && a.retryAfter != "" && strings.Contains(a.err(), auth.WrongPasswordsMessage)
+	}
+	guess := func(c *http.Client, name string) answer {
+		return ts.post(c, auth.LoginPath, "", map[string]string{"name": name, "password": "a wrong guess"})
+	}
+	g := client("127.0.2.2")
+	for i := range burst {
+		if a := guess(g, "Owner"); a.status != 401 {
+			t.Fatalf("wrong password %d within the burst: %d %v, want 401", i, a.status, a.body)
+		}
+	}
+	if a := guess(g, "Owner"); !refused(a) {
+		t.Fatalf("past the burst: %d %v, want 429", a.status, a.body)
+	}
+	// Two addresses guess each of four other accounts: 8 marks, the
+	// table's, and the owner's account is the one used least recently.
+	for i, name := range names[1:] {
+		for j := range perAccount {
+			if a := guess(client(fmt.Sprintf("127.0.2.%d", 10+perAccount*i+j)), name); a.status != 401 {
+				t.Fatalf("wrong password of %s from address %d: %d %v, want 401", name, j, a.status, a.body)
+			}
+		}
+	}
+	for i := range burst {
+		if a := guess(g, "Owner"); a.status != 401 {
+			t.Fatalf("wrong password %d of the guesser once the account's marks were forgotten: %d %v, want 401 (its bucket full again: forgotten whole)", i, a.status, a.body)
+		}
+	}
+	if a := guess(g, "Owner"); !refused(a) {
+		t.Fatalf("past the burst again: %d %v, want 429", a.status, a.body)
 	}
 }

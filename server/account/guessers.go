@@ -6,24 +6,31 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/server/clientip"
 )
 
-// guessers remembers, for each account, the client addresses that gave it
-// a wrong password within memory (an IPv4 address, an IPv6 /64: see
-// clientip.Group): while the account's wrong passwords are spent, such an
-// address gets no checked guess, and any other address one, which marks
-// it. The bounds hold per account: an account keeps at most perAccount
-// addresses, so that guesses of other accounts, or by other addresses,
-// never make it forget one; with all of them taken it refuses every
-// address (take) until the oldest mark's memory ends, so that the
-// addresses past them get no guess either. All accounts together keep at
-// most total marks: past it, the accounts guessed least recently are
-// forgotten whole, marks and all (an account's refused guesses count as
-// uses). Safe from any goroutine.
+// guessers keeps, for each account, its bucket of wrong passwords and the
+// client addresses that gave it a wrong password within memory (an IPv4
+// address, an IPv6 /64: see clientip.Group), in one table, so that an
+// account is forgotten whole or not at all. A guess takes a token of the
+// account's bucket; past them, an address that guessed wrong gets no
+// checked guess, and any other address one, which marks it. An account
+// keeps at most perAccount addresses, so that guesses of other accounts,
+// or by other addresses, never make it forget one while it is kept; with
+// all of them taken it refuses every address (take) until the oldest
+// mark's memory ends, so that the addresses past them get no guess
+// either. The table keeps at most keys accounts and total marks: past
+// either, the account used least recently (a refused guess is a use) is
+// forgotten whole, its bucket full again and its marks gone, as if it had
+// never been guessed. Safe from any goroutine.
 type guessers struct {
-	perAccount, total int
-	memory            time.Duration
+	limit                   rate.Limit
+	burst                   int
+	perAccount, keys, total int
+	memory                  time.Duration
 
 	mu       sync.Mutex
 	accounts map[string]*list.Element // guarded by mu; values are *guessed
@@ -31,10 +38,12 @@ type guessers struct {
 	n        int                      // guarded by mu; marks held, all accounts
 }
 
-// guessed is one account's marked addresses.
+// guessed is one account's bucket and marked addresses.
 type guessed struct {
-	id    string
-	marks []guessMark
+	id     string
+	tokens float64   // the bucket's tokens at at
+	at     time.Time // when tokens was counted
+	marks  []guessMark
 }
 
 type guessMark struct {
@@ -42,30 +51,53 @@ type guessMark struct {
 	until time.Time    // when the mark ends
 }
 
-// newGuessers returns guessers of memory keeping at most perAccount
-// addresses an account (at least 1, at most total-1) and total in all
-// (at least 2).
-func newGuessers(perAccount, total int, memory time.Duration) *guessers {
+// newGuessers returns guessers of a bucket of limit (more than 0) and
+// burst (at least 1) an account and of memory, keeping at most keys
+// accounts (at least 2), perAccount addresses an account (at least 1, at
+// most total-1) and total in all (at least 2).
+func newGuessers(limit rate.Limit, burst, keys, perAccount, total int, memory time.Duration) *guessers {
 	total = max(total, 2)
-	return &guessers{perAccount: min(max(perAccount, 1), total-1), total: total, memory: memory, accounts: make(map[string]*list.Element)}
+	return &guessers{
+		limit: limit, burst: max(burst, 1), keys: max(keys, 2),
+		perAccount: min(max(perAccount, 1), total-1), total: total, memory: memory,
+		accounts: make(map[string]*list.Element),
+	}
 }
 
-// take lets client's password of account id be checked at now and marks
-// client for id, before the check: it reports false, and how long until
-// it would not, when client is marked for id already, when its IPv6 /48
-// has clientip.V6SiteFactor marked /64s, or when id has perAccount marked
-// addresses.
-func (g *guessers) take(id string, client netip.Addr, now time.Time) (bool, time.Duration) {
+// guessTaken is what take took for a guess: a token of the account's
+// bucket (mark false) or client's mark.
+type guessTaken struct {
+	id     string
+	client netip.Addr
+	mark   bool
+}
+
+// take lets client's password of account id be checked at now: it takes
+// a token of id's bucket or, past them, marks client for id before the
+// check. It reports false, and how long until a guess would be let
+// through, when the bucket is spent and client is marked for id already,
+// its IPv6 /48 has clientip.V6SiteFactor marked /64s, or id has
+// perAccount marked addresses.
+func (g *guessers) take(id string, client netip.Addr, now time.Time) (guessTaken, bool, time.Duration) {
 	key, site := clientip.Group(client)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	t := guessTaken{id: id, client: client}
 	e := g.account(id, now)
 	a := e.Value.(*guessed)
+	if a.tokens >= 1 {
+		a.tokens--
+		return t, true, 0
+	}
+	wait := time.Duration(1<<63 - 1)
+	if g.limit > 0 {
+		wait = limits.Seconds((1 - a.tokens) / float64(g.limit))
+	}
 	var sites int
 	var siteEnds time.Time
 	for _, m := range a.marks {
 		if m.key == key {
-			return false, m.until.Sub(now)
+			return t, false, min(wait, m.until.Sub(now))
 		}
 		if site.IsValid() && site.Contains(m.key.Addr()) {
 			sites++
@@ -75,13 +107,40 @@ func (g *guessers) take(id string, client netip.Addr, now time.Time) (bool, time
 		}
 	}
 	if sites >= clientip.V6SiteFactor {
-		return false, siteEnds.Sub(now)
+		return t, false, min(wait, siteEnds.Sub(now))
 	}
 	if len(a.marks) >= g.perAccount {
-		return false, a.marks[0].until.Sub(now) // the oldest
+		return t, false, min(wait, a.marks[0].until.Sub(now)) // the oldest
 	}
 	g.add(e, key, now)
-	return true, 0
+	t.mark = true
+	return t, true, 0
+}
+
+// giveBack gives back what take took (t), for a guess whose password was
+// right or whose check did not run: the bucket's token, or the mark. An
+// account forgotten since has nothing to give back.
+func (g *guessers) giveBack(t guessTaken, now time.Time) {
+	key, _ := clientip.Group(t.client)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e, ok := g.accounts[t.id]
+	if !ok {
+		return
+	}
+	a := e.Value.(*guessed)
+	if !t.mark {
+		g.fill(a, now)
+		a.tokens = min(a.tokens+1, float64(g.burst))
+		return
+	}
+	for i, m := range a.marks {
+		if m.key == key {
+			a.marks = append(a.marks[:i], a.marks[i+1:]...)
+			g.n--
+			break
+		}
+	}
 }
 
 // mark marks client for account id at now, unless it is already or id
@@ -103,41 +162,23 @@ func (g *guessers) mark(id string, client netip.Addr, now time.Time) {
 	g.add(e, key, now)
 }
 
-// unmark forgets client's mark for account id: for a guess take let
-// through whose password was right, or whose check did not run.
-func (g *guessers) unmark(id string, client netip.Addr) {
-	key, _ := clientip.Group(client)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	e, ok := g.accounts[id]
-	if !ok {
-		return
-	}
-	a := e.Value.(*guessed)
-	for i, m := range a.marks {
-		if m.key == key {
-			a.marks = append(a.marks[:i], a.marks[i+1:]...)
-			g.n--
-			break
-		}
-	}
-	if len(a.marks) == 0 {
-		g.forget(e)
-	}
-}
-
-// account returns id's element, added if new, the most recently used
-// now, its ended marks dropped. The caller holds mu, and adds a mark to a
-// new one.
+// account returns id's element, added (with a full bucket) if new, the
+// most recently used now, its bucket filled to now and its ended marks
+// dropped. Past keys accounts, the one used least recently is forgotten.
+// The caller holds mu.
 func (g *guessers) account(id string, now time.Time) *list.Element {
 	e, ok := g.accounts[id]
 	if !ok {
-		e = g.lru.PushFront(&guessed{id: id})
+		for len(g.accounts) >= g.keys {
+			g.forget(g.lru.Back())
+		}
+		e = g.lru.PushFront(&guessed{id: id, tokens: float64(g.burst), at: now})
 		g.accounts[id] = e
 		return e
 	}
 	g.lru.MoveToFront(e)
 	a := e.Value.(*guessed)
+	g.fill(a, now)
 	live := a.marks[:0]
 	for _, m := range a.marks {
 		if now.Before(m.until) {
@@ -148,6 +189,15 @@ func (g *guessers) account(id string, now time.Time) *list.Element {
 	clear(a.marks[len(live):])
 	a.marks = live
 	return e
+}
+
+// fill adds to a's bucket the tokens its rate gave it since it was last
+// counted, up to the burst. The caller holds mu.
+func (g *guessers) fill(a *guessed, now time.Time) {
+	if now.After(a.at) {
+		a.tokens = min(a.tokens+now.Sub(a.at).Seconds()*float64(g.limit), float64(g.burst))
+		a.at = now
+	}
 }
 
 // add appends a mark of key at now to e's account, forgetting the
@@ -166,7 +216,8 @@ func (g *guessers) add(e *list.Element, key netip.Prefix, now time.Time) {
 	g.n++
 }
 
-// forget drops e's account and its marks. The caller holds mu.
+// forget drops e's account, its bucket and its marks. The caller holds
+// mu.
 func (g *guessers) forget(e *list.Element) {
 	a := e.Value.(*guessed)
 	g.n -= len(a.marks)

@@ -5,19 +5,22 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // TestGuessersForgetWholeAccountsPastTheTotal: past the total, the
-// accounts guessed least recently are forgotten whole; the one just
-// guessed keeps its marks, and an account with its addresses all marked
-// refuses another until the oldest mark ends.
+// accounts guessed least recently are forgotten whole, bucket and marks;
+// the one just guessed keeps its marks, and a spent account with its
+// addresses all marked refuses another until the oldest mark ends.
 func TestGuessersForgetWholeAccountsPastTheTotal(t *testing.T) {
-	g := newGuessers(2, 4, time.Hour)
+	g := newGuessers(rate.Every(time.Hour), 1, 100, 2, 4, time.Hour)
 	now := time.Unix(1_800_000_000, 0)
 	addr := func(i int) netip.Addr { return netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", i)) }
 	for i := range 3 {
-		for j := range 2 {
-			if ok, _ := g.take(fmt.Sprint("a", i), addr(10*i+j), now); !ok {
+		// The first guess takes the bucket's token, the next two a mark.
+		for j := range 3 {
+			if _, ok, _ := g.take(fmt.Sprint("a", i), addr(10*i+j), now); !ok {
 				t.Fatalf("account %d, address %d: refused, want a guess", i, j)
 			}
 		}
@@ -25,13 +28,13 @@ func TestGuessersForgetWholeAccountsPastTheTotal(t *testing.T) {
 	if g.n > 4 || len(g.accounts) != 2 {
 		t.Fatalf("%d marks of %d accounts held, want at most 4 of 2", g.n, len(g.accounts))
 	}
-	if ok, _ := g.take("a0", addr(0), now); !ok {
+	if _, ok, _ := g.take("a0", addr(1), now); !ok {
 		t.Fatal("the forgotten account's marked address: refused, want a guess")
 	}
-	if ok, wait := g.take("a2", addr(99), now); ok || wait != time.Hour {
+	if _, ok, wait := g.take("a2", addr(99), now); ok || wait != time.Hour {
 		t.Fatalf("a third address of an account that keeps 2: %v %v, want refused for an hour", ok, wait)
 	}
-	if ok, _ := g.take("a2", addr(99), now.Add(time.Hour)); !ok {
+	if _, ok, _ := g.take("a2", addr(99), now.Add(time.Hour)); !ok {
 		t.Fatal("a third address once the marks ended: refused, want a guess")
 	}
 }
