@@ -74,13 +74,19 @@
 // one a minute, with a burst of DefaultWrongPasswordBurst, 10), and each
 // address that gave it a wrong password is remembered for it for
 // WrongPasswordMemory (an hour; an IPv6 /64, and a /48 once
-// clientip.V6SiteFactor of its /64s did). A wrong current_password given
-// to a claim or a link is a wrong password of the account too, from the
-// same bucket. While the account's bucket is spent, a password login of
-// it from such an address is refused with 429 and Retry-After before its
-// hash runs (auth.WrongPasswordsError), and so is a claim's or link's
-// current_password, so the guesses past the bound cost no argon2 time
-// either. A guess takes its token before the hash, so guesses sent at
+// clientip.V6SiteFactor of its /64s did). While the account's bucket is
+// spent, a password login of it from such an address is refused with 429
+// and Retry-After before its hash runs (auth.WrongPasswordsError), so the
+// guesses past the bound cost no argon2 time either. A wrong
+// current_password given to a claim or a link is a wrong password of the
+// account too: it takes a token of the same bucket, when one is left,
+// and marks its address. But a claim or link is never refused for the
+// account's wrong passwords or its address's mark: its owner, logged in
+// with a device secret while someone guesses the password by login, must
+// be able to change it, from any address (the guessers' NAT's too). Its
+// guesses of current_password need a session token of the account, and
+// are bounded by the claim limits, per address and per account (about
+// 180 an hour an account). A login's guess takes its token before the hash, so guesses sent at
 // once count as well as one after the other; a right password, or a
 // check the server could not run (503), gives it back. The trade-off is
 // the lock-out: a limit that refused every password login of a spent
@@ -458,7 +464,7 @@ func (s *Service) Password(ctx context.Context, name, password string, client ne
 }
 
 // guess takes, for a check of account id's password given from client (a
-// password login, or a claim's or link's current_password), one of the
+// password login), one of the
 // account's wrong passwords before the hash; past them, the one guess of
 // an address that has not guessed it wrong. With neither left it returns
 // a *auth.WrongPasswordsError, to answer before any hash. Otherwise the
@@ -480,6 +486,16 @@ func (s *Service) guess(id string, client netip.Addr) (refund func(), err error)
 func (s *Service) guessedWrong(id string, client netip.Addr) {
 	if s.wrong != nil {
 		s.wrong.mark(id, client, time.Now())
+	}
+}
+
+// wrongCurrent counts a wrong current_password given to a claim or a link
+// of account id from client, which guess did not let through: a wrong
+// password of the account, it takes a token of its bucket when one is
+// left and marks client.
+func (s *Service) wrongCurrent(id string, client netip.Addr) {
+	if s.wrong != nil {
+		s.wrong.spend(id, client, time.Now())
 	}
 }
 

@@ -85,8 +85,10 @@ func TestWrongPasswordsLimitedPerAccount(t *testing.T) {
 
 // TestWrongCurrentPasswordsAreWrongPasswords: a wrong current_password
 // given to a claim or a link takes from the account's wrong passwords as
-// a wrong password login does: past the burst, a password login and a
-// claim from the guesser's address get 429 before any hash.
+// a wrong password login does, and marks its address: past the burst, a
+// password login from the guesser's address gets 429 before any hash.
+// The claims and links themselves are checked still (bounded by the
+// claim limits: TestTheOwnerChangesThePasswordOfASpentAccount).
 func TestWrongCurrentPasswordsAreWrongPasswords(t *testing.T) {
 	t.Parallel()
 	const burst = 2
@@ -116,14 +118,14 @@ func TestWrongCurrentPasswordsAreWrongPasswords(t *testing.T) {
 	if a := ts.post(g, auth.LoginPath, "", map[string]string{"name": "Owner", "password": "guess 3"}); !refused(a) {
 		t.Fatalf("password login from the address that guessed the current password %d times, the account's burst: %d Retry-After %q %v, want 429 with Retry-After, %s", burst, a.status, a.retryAfter, a.body, auth.WrongPasswordsMessage)
 	}
-	if a := ts.post(g, Path+"/claim", tok, map[string]string{"name": "Mine", "password": "battery staple", "current_password": "guess 4"}); !refused(a) {
-		t.Fatalf("claim with a current password past the account's burst: %d Retry-After %q %v, want 429", a.status, a.retryAfter, a.body)
-	}
-	if a := ts.post(g, Path+"/link", tok, map[string]string{"identity_token": identityToken(key, "mine"), "current_password": "guess 5"}); !refused(a) {
-		t.Fatalf("link with a current password past the account's burst: %d Retry-After %q %v, want 429", a.status, a.retryAfter, a.body)
-	}
 	if got := ts.svc.Stats().Hashes - hashes; got != 0 {
-		t.Fatalf("%d password hashes ran for the guesses past the burst, want 0", got)
+		t.Fatalf("%d password hashes ran for the login past the burst, want 0", got)
+	}
+	if a := ts.post(g, Path+"/claim", tok, map[string]string{"name": "Mine", "password": "battery staple", "current_password": "guess 4"}); a.status != 403 {
+		t.Fatalf("claim with a wrong current password past the account's burst: %d %v, want 403 (checked)", a.status, a.body)
+	}
+	if a := ts.post(g, Path+"/link", tok, map[string]string{"identity_token": identityToken(key, "mine"), "current_password": "guess 5"}); a.status != 403 {
+		t.Fatalf("link with a wrong current password past the account's burst: %d %v, want 403 (checked)", a.status, a.body)
 	}
 	// The owner, from an address that has not guessed wrong, renames.
 	if a := ts.post(owner, Path+"/claim", tok, map[string]string{"name": "Owner2", "password": "correct horse", "current_password": "correct horse"}); a.status != 200 {
@@ -312,5 +314,65 @@ func TestAnAccountsMarksAreForgottenWithItsBucket(t *testing.T) {
 	}
 	if a := guess(g, "Owner"); !refused(a) {
 		t.Fatalf("past the burst again: %d %v, want 429", a.status, a.body)
+	}
+}
+
+// TestTheOwnerChangesThePasswordOfASpentAccount: while guessers keep an
+// account's wrong passwords spent, the owner's address among them (a
+// NAT they share), the owner, logged in by a device secret, links an
+// identity and changes the password with the right current_password from
+// that very address: claims and links are never refused for the
+// account's wrong passwords. A session token's holder guessing
+// current_password is held to the claim limits, and each wrong one marks
+// its address for the account's password logins.
+func TestTheOwnerChangesThePasswordOfASpentAccount(t *testing.T) {
+	t.Parallel()
+	const userClaims = 5
+	key := bytes.Repeat([]byte{'o'}, auth.MinSecretLen)
+	ts := newTestServerWith(t, Config{ClaimRate: rate.Every(time.Hour), UserClaimBurst: userClaims, WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: 2},
+		auth.Config{GuestLoginRate: rate.Inf, Identity: auth.IdentityConfig{HMACKey: key}}, nil)
+	nat := client("127.0.3.1")
+	tok := ts.guest(nat, "owner")
+	a := ts.post(nat, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
+	tok, _ = a.body["token"].(string)
+	if a.status != 200 || tok == "" {
+		t.Fatalf("claim: %d %v", a.status, a.body)
+	}
+	login := func(c *http.Client, password string) answer {
+		return ts.post(c, auth.LoginPath, "", map[string]string{"name": "Owner", "password": password})
+	}
+	// Guessers behind the owner's NAT and elsewhere spend the account.
+	for i, c := range []*http.Client{nat, client("127.0.3.2")} {
+		if a := login(c, "a wrong guess"); a.status != 401 {
+			t.Fatalf("wrong password %d: %d %v, want 401", i, a.status, a.body)
+		}
+	}
+	if a := login(nat, "correct horse"); a.status != 429 {
+		t.Fatalf("the right password from the guessers' NAT: %d %v, want 429", a.status, a.body)
+	}
+	if a := ts.post(nat, Path+"/link", tok, map[string]string{"identity_token": identityToken(key, "owner-id"), "current_password": "correct horse"}); a.status != 200 {
+		t.Fatalf("the owner's link with the right current password from the NAT: %d %v, want 200", a.status, a.body)
+	}
+	a = ts.post(nat, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "battery staple", "current_password": "correct horse"})
+	if a.status != 200 {
+		t.Fatalf("the owner's new password with the right current password from the NAT: %d %v, want 200", a.status, a.body)
+	}
+	if a := login(client("127.0.3.3"), "battery staple"); a.status != 200 {
+		t.Fatalf("the new password from an address that has not guessed: %d %v, want 200", a.status, a.body)
+	}
+	// Whoever holds a session token guesses current_password: each guess
+	// is checked, up to the account's claims (the owner's took 3), and
+	// marks the address.
+	holder := client("127.0.3.4")
+	for i := range userClaims - 3 {
+		if a := ts.post(holder, Path+"/claim", tok, map[string]string{"name": "Mine", "password": "mine mine", "current_password": fmt.Sprint("guess ", i)}); a.status != 403 {
+			t.Fatalf("claim %d with a wrong current password: %d %v, want 403", i, a.status, a.body)
+		}
+	}
+	if a := ts.post(holder, Path+"/claim", tok, map[string]string{"name": "Mine", "password": "mine mine", "current_password": "battery staple"}); a.status != 429 || !strings.Contains(a.err(), "too many claims for this account") {
+		t.Fatalf("claim past the account's claims: %d %v, want 429 too many claims for this account", a.status, a.body)
+	}
+	if a := login(holder, "battery staple"); a.status != 429 || !strings.Contains(a.err(), auth.WrongPasswordsMessage) {
+		t.Fatalf("password login from the address that guessed current_password: %d %v, want 429", a.status, a.body)
 	}
 }

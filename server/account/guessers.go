@@ -146,10 +146,28 @@ func (g *guessers) giveBack(t guessTaken, now time.Time) {
 // mark marks client for account id at now, unless it is already or id
 // has no room left (take then refuses every address for it anyway).
 func (g *guessers) mark(id string, client netip.Addr, now time.Time) {
-	key, _ := clientip.Group(client)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.markLocked(g.account(id, now), client, now)
+}
+
+// spend counts a wrong password of account id from client at now that
+// take did not let through: it takes a token of id's bucket, when one is
+// left, and marks client.
+func (g *guessers) spend(id string, client netip.Addr, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	e := g.account(id, now)
+	a := e.Value.(*guessed)
+	if a.tokens >= 1 {
+		a.tokens--
+	}
+	g.markLocked(e, client, now)
+}
+
+// markLocked is mark of e's account with mu held.
+func (g *guessers) markLocked(e *list.Element, client netip.Addr, now time.Time) {
+	key, _ := clientip.Group(client)
 	a := e.Value.(*guessed)
 	if len(a.marks) >= g.perAccount {
 		return

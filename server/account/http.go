@@ -56,10 +56,9 @@ type Reply struct {
 // another account has, or a link of an account linked to another
 // identity (a link is never replaced); 413 for a body over 4 KiB; 429 with Retry-After
 // (seconds) for a claim over the claim rate of its client address or its
-// account, and for a current_password given past the account's wrong
-// passwords from an address that guessed it wrong (as a password login
-// is refused, auth.WrongPasswordsMessage; a wrong current_password is a
-// wrong password of the account, as a login's is); 503 with Retry-After when too many password hashes wait
+// account (a wrong current_password is a wrong password of the account
+// besides, as a login's is, but a claim or link is never refused for the
+// account's wrong passwords); 503 with Retry-After when too many password hashes wait
 // (Config.MaxHashWaiting), 503 without when the store cannot be reached
 // (a claim or link answered 503 before any password hash ran for it
 // takes none of the claim limits). Error bodies are {"error": "..."}.
@@ -353,31 +352,22 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 }
 
 // checkCurrent checks current, the account's password as a claim or a
-// link gives it (current_password), once the request took its claim. A
-// guess of it is a wrong password of the account as a login's is (see
-// Service.guess): past the account's wrong passwords, from an address
-// that guessed it wrong, it answers 429 with Retry-After before the hash.
-// It reports whether current is right, and whether its hash ran: when
-// not, it has answered the request (429, or 503 as claimError).
+// link gives it (current_password), once the request took its claim. It
+// is never refused for the account's wrong passwords, as a password
+// login is: the owner, logged in with a device secret while someone
+// guesses the password, changes it from any address, the guessers' NAT's
+// too; its guesses are bounded by the claim limits. A wrong one is a
+// wrong password of the account all the same (Service.wrongCurrent). It
+// reports whether current is right, and whether its hash ran: when not,
+// it has answered the request (503, as claimError).
 func (s *httpHandler) checkCurrent(w http.ResponseWriter, r *http.Request, u store.User, current string) (ok, hashed bool) {
-	client := s.trusted.FromRequest(r)
-	refund, err := s.guess(u.ID, client)
+	ok, err := s.verify(r.Context(), current, u.PasswordHash)
 	if err != nil {
-		var wrong *auth.WrongPasswordsError
-		errors.As(err, &wrong)
-		auth.RetryLater(w, http.StatusTooManyRequests, wrong.Wait, auth.WrongPasswordsMessage)
-		return false, false
-	}
-	ok, err = s.verify(r.Context(), current, u.PasswordHash)
-	if err != nil {
-		refund()
 		s.claimError(w, r, u.ID, err, "", false)
 		return false, false
 	}
-	if ok {
-		refund()
-	} else {
-		s.guessedWrong(u.ID, client)
+	if !ok {
+		s.wrongCurrent(u.ID, s.trusted.FromRequest(r))
 	}
 	return ok, true
 }
