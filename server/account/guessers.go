@@ -36,6 +36,7 @@ type guessers struct {
 	accounts map[string]*list.Element // guarded by mu; values are *guessed
 	lru      list.List                // guarded by mu; most recently used at the front
 	n        int                      // guarded by mu; marks held, all accounts
+	seq      uint64                   // guarded by mu; the last take's number
 }
 
 // guessed is one account's bucket and marked addresses.
@@ -49,6 +50,10 @@ type guessed struct {
 type guessMark struct {
 	key   netip.Prefix // clientip.Group's key
 	until time.Time    // when the mark ends
+	// taken is the number of the take that made the mark, while no
+	// wrong password of its address confirmed it (then 0): giveBack
+	// drops only such a mark, of its own take.
+	taken uint64
 }
 
 // newGuessers returns guessers of a bucket of limit (more than 0) and
@@ -65,11 +70,12 @@ func newGuessers(limit rate.Limit, burst, keys, perAccount, total int, memory ti
 }
 
 // guessTaken is what take took for a guess: a token of the account's
-// bucket (mark false) or client's mark.
+// bucket (mark false) or client's mark (made by the take numbered seq).
 type guessTaken struct {
 	id     string
 	client netip.Addr
 	mark   bool
+	seq    uint64
 }
 
 // take lets client's password of account id be checked at now: it takes
@@ -112,14 +118,16 @@ func (g *guessers) take(id string, client netip.Addr, now time.Time) (guessTaken
 	if len(a.marks) >= g.perAccount {
 		return t, false, min(wait, a.marks[0].until.Sub(now)) // the oldest
 	}
-	g.add(e, key, now)
-	t.mark = true
+	g.seq++
+	g.add(e, key, now, g.seq)
+	t.mark, t.seq = true, g.seq
 	return t, true, 0
 }
 
 // giveBack gives back what take took (t), for a guess whose password was
-// right or whose check did not run: the bucket's token, or the mark. An
-// account forgotten since has nothing to give back.
+// right or whose check did not run: the bucket's token, or the mark, but
+// for a mark a wrong password of its address confirmed meanwhile (mark),
+// which stays. An account forgotten since has nothing to give back.
 func (g *guessers) giveBack(t guessTaken, now time.Time) {
 	key, _ := clientip.Group(t.client)
 	g.mu.Lock()
@@ -135,7 +143,7 @@ func (g *guessers) giveBack(t guessTaken, now time.Time) {
 		return
 	}
 	for i, m := range a.marks {
-		if m.key == key {
+		if m.key == key && m.taken == t.seq {
 			a.marks = append(a.marks[:i], a.marks[i+1:]...)
 			g.n--
 			break
@@ -143,8 +151,10 @@ func (g *guessers) giveBack(t guessTaken, now time.Time) {
 	}
 }
 
-// mark marks client for account id at now, unless it is already or id
-// has no room left (take then refuses every address for it anyway).
+// mark marks client for account id at now as an address that gave it a
+// wrong password, unless id has no room left (take then refuses every
+// address for it anyway); a mark a take made already stays, given back
+// or not (giveBack).
 func (g *guessers) mark(id string, client netip.Addr, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -169,15 +179,16 @@ func (g *guessers) spend(id string, client netip.Addr, now time.Time) {
 func (g *guessers) markLocked(e *list.Element, client netip.Addr, now time.Time) {
 	key, _ := clientip.Group(client)
 	a := e.Value.(*guessed)
-	if len(a.marks) >= g.perAccount {
-		return
-	}
-	for _, m := range a.marks {
+	for i, m := range a.marks {
 		if m.key == key {
+			a.marks[i].taken = 0 // confirmed: a guess given back leaves it
 			return
 		}
 	}
-	g.add(e, key, now)
+	if len(a.marks) >= g.perAccount {
+		return
+	}
+	g.add(e, key, now, 0)
 }
 
 // account returns id's element, added (with a full bucket) if new, the
@@ -218,10 +229,11 @@ func (g *guessers) fill(a *guessed, now time.Time) {
 	}
 }
 
-// add appends a mark of key at now to e's account, forgetting the
-// accounts used least recently, other than e's, while total marks are
-// held. The caller holds mu.
-func (g *guessers) add(e *list.Element, key netip.Prefix, now time.Time) {
+// add appends a mark of key at now to e's account, made by the take
+// numbered taken (0: by a wrong password), forgetting the accounts used
+// least recently, other than e's, while total marks are held. The caller
+// holds mu.
+func (g *guessers) add(e *list.Element, key netip.Prefix, now time.Time, taken uint64) {
 	for g.n >= g.total {
 		old := g.lru.Back()
 		if old == e {
@@ -230,7 +242,7 @@ func (g *guessers) add(e *list.Element, key netip.Prefix, now time.Time) {
 		g.forget(old)
 	}
 	a := e.Value.(*guessed)
-	a.marks = append(a.marks, guessMark{key: key, until: now.Add(g.memory)})
+	a.marks = append(a.marks, guessMark{key: key, until: now.Add(g.memory), taken: taken})
 	g.n++
 }
 

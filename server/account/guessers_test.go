@@ -38,3 +38,25 @@ func TestGuessersForgetWholeAccountsPastTheTotal(t *testing.T) {
 		t.Fatal("a third address once the marks ended: refused, want a guess")
 	}
 }
+
+// TestAGuessGivenBackLeavesAWrongGuessesMark: a guess let through on
+// client's mark (the bucket spent) that gives it back, its check not run,
+// leaves the mark when meanwhile another guess from client, on a token of
+// the bucket, was wrong: that address guessed wrong and stays refused.
+func TestAGuessGivenBackLeavesAWrongGuessesMark(t *testing.T) {
+	g := newGuessers(rate.Every(time.Hour), 1, 100, 4, 100, time.Hour)
+	now := time.Unix(1_800_000_000, 0)
+	a := netip.MustParseAddr("192.0.2.1")
+	if _, ok, _ := g.take("id", netip.MustParseAddr("192.0.2.9"), now); !ok {
+		t.Fatal("first guess: refused, want the bucket's token")
+	}
+	c, ok, _ := g.take("id", a, now)
+	if !ok || !c.mark {
+		t.Fatalf("a guess past the bucket from a new address: %v mark %v, want let through on its mark", ok, c.mark)
+	}
+	g.mark("id", a, now) // another guess from a, wrong
+	g.giveBack(c, now)   // the first one's check did not run
+	if _, ok, _ := g.take("id", a, now); ok {
+		t.Fatal("the address that guessed wrong, after another of its guesses gave its mark back: let through, want refused")
+	}
+}
