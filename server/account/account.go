@@ -77,7 +77,10 @@
 // clientip.V6SiteFactor of its /64s did). While the account's bucket is
 // spent, a password login of it from such an address is refused with 429
 // and Retry-After before its hash runs (auth.WrongPasswordsError), so the
-// guesses past the bound cost no argon2 time either. A wrong
+// guesses past the bound cost no argon2 time either. Retry-After is the
+// time until the bucket's next token (at most a minute at the default
+// rate), or until the mark ends when that is sooner: with that token a
+// guess from the address is checked again. A wrong
 // current_password given to a claim or a link is a wrong password of the
 // account too: it takes a token of the same bucket, when one is left,
 // and marks its address. But a claim or link is never refused for the
@@ -101,8 +104,9 @@
 // by other addresses, never make it forget a marked address while it is
 // kept (below), which would give that address another guess; with as
 // many marked, a password
-// login of the spent account from any address is refused until the
-// oldest mark ends, and only its device secrets log it in. So the
+// login of the spent account from any address is refused while it is
+// spent (until its next token, or the oldest mark ends), and only its
+// device secrets log it in. So the
 // guesses of a spent account checked in an hour are at most its rate's
 // and WrongPasswordAddrs (one per new address, 16 per new /48), against
 // their number times the address login rate before. Nor does the owner
@@ -183,7 +187,8 @@ type Config struct {
 	// and past WrongPasswordBurst, a password login of the account from
 	// an address that guessed it wrong (within WrongPasswordMemory) is
 	// refused before its hash with a *auth.WrongPasswordsError (429 with
-	// Retry-After). Zero value means DefaultWrongPasswordRate; rate.Inf
+	// Retry-After: until the bucket's next token, 1/WrongPasswordRate at
+	// most, or the mark's end if sooner). Zero value means DefaultWrongPasswordRate; rate.Inf
 	// turns the limit off; a negative or NaN rate makes New fail.
 	WrongPasswordRate rate.Limit
 	// WrongPasswordBurst is how many wrong password logins one account
@@ -201,8 +206,9 @@ type Config struct {
 	// so that guesses elsewhere never make it forget one while it is
 	// kept (see WrongPasswordKeys): with as many
 	// marked, while its wrong passwords are spent, a password login of
-	// it from any address is refused before its hash until the oldest
-	// mark ends. Zero value means DefaultWrongPasswordAddrs.
+	// it from any address is refused before its hash until the bucket's
+	// next token or the oldest mark's end. Zero value means
+	// DefaultWrongPasswordAddrs.
 	WrongPasswordAddrs int
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client address of a claim (as auth.Config.TrustedProxies).

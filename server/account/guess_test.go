@@ -376,3 +376,28 @@ func TestTheOwnerChangesThePasswordOfASpentAccount(t *testing.T) {
 		t.Fatalf("password login from the address that guessed current_password: %d %v, want 429", a.status, a.body)
 	}
 }
+
+// TestWrongPasswordsRetryAfterIsTheBucketsRefill: at the default limits,
+// the 429 of a guesser past an account's wrong passwords says to retry
+// within the bucket's refill of one token (a minute), not at the end of
+// its mark's hour: the account's next token comes first, and a login
+// from the address is checked again with it.
+func TestWrongPasswordsRetryAfterIsTheBucketsRefill(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	c := client("127.0.4.1")
+	tok := ts.guest(c, "owner")
+	if a := ts.post(c, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]}); a.status != 200 {
+		t.Fatalf("claim: %d %v", a.status, a.body)
+	}
+	for i := range DefaultWrongPasswordBurst {
+		if a := ts.post(c, auth.LoginPath, "", map[string]string{"name": "Owner", "password": "a wrong guess"}); a.status != 401 {
+			t.Fatalf("wrong password %d within the burst: %d %v, want 401", i, a.status, a.body)
+		}
+	}
+	a := ts.post(c, auth.LoginPath, "", map[string]string{"name": "Owner", "password": "a wrong guess"})
+	secs, err := strconv.Atoi(a.retryAfter)
+	if a.status != 429 || err != nil || secs < 1 || secs > 60 {
+		t.Fatalf("past the burst: %d Retry-After %q %v, want 429 with Retry-After 1 to 60", a.status, a.retryAfter, a.body)
+	}
+}
