@@ -80,34 +80,33 @@
 // guesses past the bound cost no argon2 time either. Retry-After is the
 // time until the bucket's next token (at most a minute at the default
 // rate), or until the mark ends when that is sooner: with that token a
-// guess from the address is checked again. A wrong
-// current_password given to a claim or a link is a wrong password of the
-// account too: it takes a token of the same bucket, when one is left,
-// and marks its address. But a claim or link is never refused for the
-// account's wrong passwords or its address's mark: its owner, logged in
-// with a device secret while someone guesses the password by login, must
-// be able to change it, from any address (the guessers' NAT's too). Its
-// guesses of current_password need a session token of the account, and
-// are bounded by the claim limits, per address and per account (about
-// 180 an hour an account). A login's guess takes its token before the hash, so guesses sent at
-// once count as well as one after the other; a right password, or a
-// check the server could not run (503), gives it back. The trade-off is
-// the lock-out: a limit that refused every password login of a spent
-// account would let anyone lock its owner out by guessing. So a guesser
-// cannot shut every way in: a device secret logs the account in whatever
-// its wrong passwords (a device login checks no password), and a password
-// login from an address that is not marked is checked as usual, so the
-// owner still logs in with the right password from an address apart
-// from the guessers', while the account has fewer than
+// guess from the address is checked again. A wrong current_password
+// given to a claim or a link is a wrong password of the account too: it
+// takes a token of the same bucket, when one is left, and marks its
+// address. But a claim or link is never refused for the account's wrong
+// passwords or its address's mark: its owner, logged in with a device
+// secret while someone guesses the password by login, must be able to
+// change it, from any address (the guessers' NAT's too). Its guesses of
+// current_password need a session token of the account, and are bounded
+// by the claim limits, per address and per account (about 180 an hour an
+// account). A login's guess takes its token before the hash, so guesses
+// sent at once count as well as one after the other; a right password,
+// or a check the server could not run (503), gives it back. The
+// trade-off is the lock-out: a limit that refused every password login
+// of a spent account would let anyone lock its owner out by guessing. So
+// a guesser cannot shut every way in: a device secret logs the account
+// in whatever its wrong passwords (a device login checks no password),
+// and a password login from an address that is not marked is checked
+// as usual, so the owner still logs in with the right password from an
+// address apart from the guessers', while the account has fewer than
 // Config.WrongPasswordAddrs (DefaultWrongPasswordAddrs, 64) addresses
 // marked. That bound is the account's own: guesses of other accounts, or
 // by other addresses, never make it forget a marked address while it is
 // kept (below), which would give that address another guess; with as
-// many marked, a password
-// login of the spent account from any address is refused while it is
-// spent (until its next token, or the oldest mark ends), and only its
-// device secrets log it in. So the
-// guesses of a spent account checked in an hour are at most its rate's
+// many marked, a password login of the spent account from any address
+// is refused while it is spent (until its next token, or the oldest
+// mark ends), and only its device secrets log it in. So the password
+// logins of a spent account checked in an hour are at most its rate's
 // and WrongPasswordAddrs (one per new address, 16 per new /48), against
 // their number times the address login rate before. Nor does the owner
 // log in with the password from beside a guesser: an address is what the
@@ -125,11 +124,11 @@
 // its addresses unmarked, as if never guessed; never its marks alone,
 // which would give each of its addresses another checked guess while its
 // bucket stayed spent. A password login of an account, right or wrong,
-// keeps it (its token is taken before the hash), so forgetting one takes
-// WrongPasswordKeys password logins of other accounts, or as many wrong
-// passwords of others from addresses not yet marked for them, each a
-// hash, while it is not guessed itself. A successful login resets
-// neither.
+// keeps it in the table (its token is taken before the hash), so
+// forgetting one takes WrongPasswordKeys password logins of other
+// accounts, or as many wrong passwords of others from addresses not yet
+// marked for them, each a hash, while it is not guessed itself. A
+// successful login resets neither.
 //
 // A Service's methods are safe from any goroutine; they wait on the store,
 // so they belong on HTTP handlers, never on an event loop.
@@ -204,11 +203,10 @@ type Config struct {
 	// WrongPasswordAddrs bounds the addresses (IPv6 /64s) one account
 	// remembers as having guessed it wrong (within WrongPasswordMemory),
 	// so that guesses elsewhere never make it forget one while it is
-	// kept (see WrongPasswordKeys): with as many
-	// marked, while its wrong passwords are spent, a password login of
-	// it from any address is refused before its hash until the bucket's
-	// next token or the oldest mark's end. Zero value means
-	// DefaultWrongPasswordAddrs.
+	// kept (see WrongPasswordKeys): with as many marked, while its wrong
+	// passwords are spent, a password login of it from any address is
+	// refused before its hash until the bucket's next token or the
+	// oldest mark's end. Zero value means DefaultWrongPasswordAddrs.
 	WrongPasswordAddrs int
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client address of a claim (as auth.Config.TrustedProxies).
