@@ -194,9 +194,10 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 			// ends no login either.
 			var err error
 			if samePassword, err = s.verify(r.Context(), req.Password, u.PasswordHash); err != nil {
-				s.storeError(w, err, "")
+				s.claimError(w, r, u.ID, err, "", false)
 				return
 			}
+			hashed = true
 		}
 		switch {
 		case ok:

@@ -290,3 +290,44 @@ func TestRequestsAnswered503AfterAHashTakeTheirLimits(t *testing.T) {
 	}
 	t.Fatalf("%d password logins answered 503 once hashed, none 429: each gave its address's login back", 10*burst+1)
 }
+
+// TestIdentityClaimsAnswered503TakeNothing: claims proven with the
+// identity (which check the password they give against the account's)
+// that the server answers 503 before any hash ran (every hash slot taken)
+// take none of the address's or the account's claims, as those proven
+// otherwise: once the server answers, the account claims its whole burst.
+func TestIdentityClaimsAnswered503TakeNothing(t *testing.T) {
+	t.Parallel()
+	const burst = 2
+	key := bytes.Repeat([]byte{'i'}, auth.MinSecretLen)
+	// The account's claim of its name and its link take two of its claims.
+	ts := newTestServerWith(t, Config{MaxHashes: 1, MaxHashWaiting: 1, ClaimRate: rate.Every(time.Hour), ClaimBurst: burst, UserClaimBurst: burst + 2},
+		auth.Config{GuestLoginRate: rate.Inf, Identity: auth.IdentityConfig{HMACKey: key}}, nil)
+	setup := client("127.0.0.46")
+	tok := ts.guest(setup, "owner")
+	a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
+	if tok, _ = a.body["token"].(string); a.status != 200 || tok == "" {
+		t.Fatalf("claim: %d %v", a.status, a.body)
+	}
+	if a := ts.post(setup, Path+"/link", tok, map[string]string{"identity_token": identityToken(key, "owner-id"), "current_password": "correct horse"}); a.status != 200 {
+		t.Fatalf("link: %d %v", a.status, a.body)
+	}
+
+	c := client("127.0.0.47")
+	rename := map[string]string{"name": "Owner", "password": "correct horse", "identity_token": identityToken(key, "owner-id")}
+	free := busyHashes(t, ts)
+	for i := range 2 * burst {
+		if a := ts.post(c, Path+"/claim", tok, rename); !unavailable(a) {
+			t.Fatalf("claim %d proven with the identity, every hash slot taken: %d %v, want 503", i, a.status, a.body)
+		}
+	}
+	free()
+	for i := range burst {
+		if a := ts.post(c, Path+"/claim", tok, rename); a.status != 200 {
+			t.Fatalf("claim %d proven with the identity within the burst, after claims answered 503 before a hash: %d %v, want 200", i, a.status, a.body)
+		}
+	}
+	if a := ts.post(c, Path+"/claim", tok, rename); a.status != 429 {
+		t.Fatalf("claim proven with the identity past the burst: %d %v, want 429", a.status, a.body)
+	}
+}
