@@ -675,11 +675,11 @@ func (st *stream) run(ctx context.Context) string {
 			st.write([]byte("event: end\ndata: {\"reason\":\"server_shutdown\"}\n\n"))
 			return "server shutdown"
 		case <-revoked:
-			// The token that admitted the stream was revoked: a kick, a
-			// ban or a new password, which closed its connections too.
-			st.write([]byte("event: end\ndata: {\"reason\":\"" + st.revoked.reason + "\"}\n\n"))
-			return "token revoked: " + st.revoked.reason
+			return st.endRevoked()
 		case <-keep.C:
+			if st.isRevoked() {
+				return st.endRevoked()
+			}
 			if !st.write([]byte(": keep-alive\n\n")) {
 				return "write failed"
 			}
@@ -703,11 +703,38 @@ func (st *stream) run(ctx context.Context) string {
 			case <-t.C:
 			}
 		}
+		// A select picks at random among what is ready: a revocation
+		// that came while the room's data waited goes first, so that the
+		// revoked token is sent nothing more of the room.
+		if st.isRevoked() {
+			return st.endRevoked()
+		}
 		last = time.Now()
 		if reason, done := st.flushBatch(); done {
 			return reason
 		}
 	}
+}
+
+// isRevoked reports, without waiting, whether the token that opened the
+// stream was revoked.
+func (st *stream) isRevoked() bool {
+	if st.revoked == nil {
+		return false
+	}
+	select {
+	case <-st.revoked.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// endRevoked ends a stream whose token was revoked: a kick, a ban or a
+// new password, which closed its connections too.
+func (st *stream) endRevoked() string {
+	st.write([]byte("event: end\ndata: {\"reason\":\"" + st.revoked.reason + "\"}\n\n"))
+	return "token revoked: " + st.revoked.reason
 }
 
 // flushBatch writes what the sink holds; done reports the end of the
