@@ -46,8 +46,9 @@
 // session. Unlike a pass's, a stream a token opened ends when the token
 // is revoked, as its connections are closed (Members.WatchToken), with an
 // "end" event naming why: "kicked", "banned", or "signed_out" by a new
-// password; in a cluster, when the revocation reaches this node. So does
-// the stream of a room that needs no token opened with a valid one (such
+// password; in a cluster, when the revocation reaches this node. It ends
+// when the token expires too, with "token_expired", as the token's
+// connections are closed then. So does the stream of a room that needs no token opened with a valid one (such
 // a room ignores a token that is not valid or is revoked). A room with a
 // password takes it (?password=), or a watch pass for the room, which
 // only a member who got in past the password is given; a pass opens a
@@ -530,11 +531,13 @@ func (f *Feeds) authorize(r *http.Request, roomID string, private bool) (status 
 }
 
 // revocation tells a stream a session token opened that the token was
-// revoked: done is closed once reason is set.
+// revoked: done is closed once reason is set. The stream ends at expires
+// too, when the token expires, as its connections are closed then.
 type revocation struct {
-	done   chan struct{}
-	reason string
-	stop   func() // forgets it (Members.WatchToken)
+	done    chan struct{}
+	reason  string
+	stop    func()    // forgets it (Members.WatchToken)
+	expires time.Time // on the monotonic clock, from the token's expiry
 }
 
 // bearer returns the session token r carries: ?token=, since
@@ -559,7 +562,7 @@ func (f *Feeds) watchToken(tok string) (*revocation, auth.Claims, int, string) {
 	}
 	// Watched before the check below: a revocation made meanwhile is seen
 	// by one or the other.
-	rev := &revocation{done: make(chan struct{})}
+	rev := &revocation{done: make(chan struct{}), expires: now.Add(claims.ExpiresAt.Sub(now))}
 	rev.stop = f.cfg.Members.WatchToken(claims, func(reason string) {
 		rev.reason = reason
 		close(rev.done)
@@ -662,9 +665,14 @@ func (st *stream) run(ctx context.Context) string {
 	minGap := time.Second / time.Duration(st.f.cfg.MaxRate)
 	keep := time.NewTicker(st.f.cfg.KeepAlive)
 	defer keep.Stop()
-	var revoked chan struct{} // nil, which never ends the stream, without a token
+	// Nil, which never ends the stream, without a token.
+	var revoked chan struct{}
+	var expired <-chan time.Time
 	if st.revoked != nil {
 		revoked = st.revoked.done
+		t := time.NewTimer(time.Until(st.revoked.expires))
+		defer t.Stop()
+		expired = t.C
 	}
 	var last time.Time
 	for {
@@ -675,10 +683,12 @@ func (st *stream) run(ctx context.Context) string {
 			st.write([]byte("event: end\ndata: {\"reason\":\"server_shutdown\"}\n\n"))
 			return "server shutdown"
 		case <-revoked:
-			return st.endRevoked()
+			return st.endToken(st.revoked.reason)
+		case <-expired:
+			return st.endToken(tokenExpired)
 		case <-keep.C:
-			if st.isRevoked() {
-				return st.endRevoked()
+			if reason, ended := st.tokenEnded(); ended {
+				return st.endToken(reason)
 			}
 			if !st.write([]byte(": keep-alive\n\n")) {
 				return "write failed"
@@ -700,14 +710,17 @@ func (st *stream) run(ctx context.Context) string {
 			case <-revoked:
 				t.Stop()
 				continue // as for closing
+			case <-expired:
+				t.Stop()
+				return st.endToken(tokenExpired)
 			case <-t.C:
 			}
 		}
 		// A select picks at random among what is ready: a revocation
-		// that came while the room's data waited goes first, so that the
-		// revoked token is sent nothing more of the room.
-		if st.isRevoked() {
-			return st.endRevoked()
+		// or the expiry that came while the room's data waited goes
+		// first, so that the token is sent nothing more of the room.
+		if reason, ended := st.tokenEnded(); ended {
+			return st.endToken(reason)
 		}
 		last = time.Now()
 		if reason, done := st.flushBatch(); done {
@@ -716,25 +729,31 @@ func (st *stream) run(ctx context.Context) string {
 	}
 }
 
-// isRevoked reports, without waiting, whether the token that opened the
-// stream was revoked.
-func (st *stream) isRevoked() bool {
+// tokenExpired is the end event's reason of a stream whose token expired.
+const tokenExpired = "token_expired"
+
+// tokenEnded reports, without waiting, whether the token that opened the
+// stream was revoked or has expired, and the reason of the stream's end.
+func (st *stream) tokenEnded() (string, bool) {
 	if st.revoked == nil {
-		return false
+		return "", false
 	}
 	select {
 	case <-st.revoked.done:
-		return true
+		return st.revoked.reason, true
 	default:
-		return false
 	}
+	if !time.Now().Before(st.revoked.expires) {
+		return tokenExpired, true
+	}
+	return "", false
 }
 
-// endRevoked ends a stream whose token was revoked: a kick, a ban or a
-// new password, which closed its connections too.
-func (st *stream) endRevoked() string {
-	st.write([]byte("event: end\ndata: {\"reason\":\"" + st.revoked.reason + "\"}\n\n"))
-	return "token revoked: " + st.revoked.reason
+// endToken ends a stream whose token ended: revoked (a kick, a ban or a
+// new password) or expired, which closed its connections too.
+func (st *stream) endToken(reason string) string {
+	st.write([]byte("event: end\ndata: {\"reason\":\"" + reason + "\"}\n\n"))
+	return "token ended: " + reason
 }
 
 // flushBatch writes what the sink holds; done reports the end of the
