@@ -284,3 +284,33 @@ func TestKickOnAnotherNodeEndsTheFeed(t *testing.T) {
 		}
 	})
 }
+
+// TestKickOfAUserWithOnlyAFeedSaysSo: a kick (or a ban) through the admin
+// API of a user whose only presence is a spectator feed opened with its
+// token ends that feed, and answers online true: the kick cut something
+// off. It answered online false, as for a user with nothing open.
+func TestKickOfAUserWithOnlyAFeedSaysSo(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, AdminAddr: "127.0.0.1:0"})
+	users := api{t: t, base: "http://" + srv.HTTPAddr().String()}
+	admin := api{t: t, base: "http://" + srv.AdminAddr().String()}
+	bob := dial(t, srv, "bob")
+	j := bob.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "race"}}}).GetJoined()
+	if j == nil {
+		t.Fatal("create refused")
+	}
+	for _, c := range []struct{ action, reason string }{{"kick", "kicked"}, {"ban", "banned"}} {
+		t.Run(c.action, func(t *testing.T) {
+			_, ann := users.post("/v1/login", "", map[string]string{"name": "ann"})
+			f := openFeed(t, srv, j.RoomId, str(ann, "token"))
+			f.next("state")
+			st, m := admin.post("/v1/admin/players/"+str(ann, "user_id")+"/"+c.action, srv.AdminToken(), map[string]string{})
+			if data := f.ended("the feed of the " + c.reason + " user's token"); !strings.Contains(data, `"reason":"`+c.reason+`"`) {
+				t.Fatalf("end event: %s, want reason %s", data, c.reason)
+			}
+			if st != 200 || m["online"] != true {
+				t.Fatalf("%s of a user whose token had a feed open: %d %v, want 200 and online true", c.action, st, m)
+			}
+		})
+	}
+}

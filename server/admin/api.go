@@ -330,7 +330,8 @@ func (h *Handler) kick(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	// A user connected nowhere (ErrNoSession) is kicked all the same: the
 	// tokens it held are refused, which is what a kick of a user who has
-	// just dropped is for. online tells the operator which it was.
+	// just dropped is for. online tells the operator which it was; a
+	// spectator feed its token opened here, which the kick ends, counts.
 	online := !errors.Is(h.hub.KickFor(id, b.Reason, time.Duration(b.Seconds)*time.Second), hub.ErrNoSession)
 	h.log.Info("admin: player kicked", "user", id, "reason", b.Reason, "seconds", b.Seconds, "online", online)
 	writeJSON(w, http.StatusOK, map[string]any{"kicked": id, "online": online})

@@ -12,8 +12,9 @@ import (
 // its seats at once, those held from dropped connections included (no
 // resume window). The user's tokens issued so far are refused for
 // Config.KickDuration (a new login is not). It returns ErrNoSession when
-// the user has neither a connection nor a held seat here, nor (in a
-// cluster) a connection on another node; its tokens are refused all the
+// the user has neither a connection, a held seat nor a spectator feed
+// opened with its token here, nor (in a cluster) a connection on another
+// node; its tokens are refused all the
 // same, so that a kick of a user who has just dropped keeps it from
 // coming back with them. Safe from any goroutine.
 func (h *Hub) Kick(userID, reason string) error { return h.KickFor(userID, reason, 0) }
@@ -54,7 +55,7 @@ func (h *Hub) elsewhere(userID string) bool {
 // token, and frees its seats at once, held ones included,
 // without recording a revocation: in a cluster, the node that kicked or
 // banned the user recorded it and tells the others. It reports whether
-// there was a connection or a seat. Safe from any goroutine.
+// there was a connection, a seat or a feed. Safe from any goroutine.
 func (h *Hub) Expel(userID string, ban bool, reason string) bool {
 	code := protocol.CloseKicked
 	if ban {
@@ -70,8 +71,9 @@ func (h *Hub) Expel(userID string, ban bool, reason string) bool {
 // Ban refuses every session token of userID, new logins included, for d
 // (zero: Config.BanDuration, and when that is zero until Unban), and
 // closes its connections with CLOSE_CODE_BANNED, giving up its seats like
-// Kick. It reports whether the user had a connection or a held seat here,
-// or (in a cluster) a connection on another node; the ban holds either
+// Kick. It reports whether the user had a connection, a held seat or a
+// spectator feed opened with its token here, or (in a cluster) a
+// connection on another node; the ban holds either
 // way. Safe from any goroutine.
 func (h *Hub) Ban(userID, reason string, d time.Duration) bool {
 	r := Revocation{UserID: userID, Ban: true, Reason: reason}
@@ -90,8 +92,9 @@ func (h *Hub) Ban(userID, reason string, d time.Duration) bool {
 // Safe from any goroutine.
 func (h *Hub) Unban(userID string) bool { return h.revoked.Lift(userID) }
 
-// expel records r, closes every connection of its user with code and frees
-// its seats at once, held ones included; it reports whether there was any.
+// expel records r, closes every connection of its user with code, ends its
+// feeds and frees its seats at once, held ones included; it reports
+// whether there was any.
 // The revocation is recorded under Hub.mu, where Accept checks it before
 // registering a session, so no connection slips between the two.
 func (h *Hub) expel(r Revocation, code protocol.CloseCode) bool {
@@ -106,13 +109,14 @@ func (h *Hub) expel(r Revocation, code protocol.CloseCode) bool {
 
 // closeExpelled closes an expelled user's sessions ss with code, and its
 // spectator feeds opened with a token (WatchToken), and frees its held
-// seats at once; it reports whether there was a session or a seat.
+// seats at once; it reports whether there was a session, a feed or a
+// seat.
 func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason string, ss []*Session, held []heldSeat) bool {
 	feedEnd := FeedEndKicked
 	if code == protocol.CloseBanned {
 		feedEnd = FeedEndBanned
 	}
-	h.tokenFeeds.end(userID, feedEnd, func(int64) bool { return true })
+	feeds := h.tokenFeeds.end(userID, feedEnd, func(int64) bool { return true })
 	for _, s := range ss {
 		s.kicked.Store(true)
 		s.close(code, reason)
@@ -123,7 +127,7 @@ func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason strin
 			h.leftRoom(userID, hs.roomID)
 		}
 	}
-	return len(ss) > 0 || len(held) > 0
+	return len(ss) > 0 || len(held) > 0 || feeds > 0
 }
 
 // SignOut ends userID's sessions of the tokens issued up to now (to the

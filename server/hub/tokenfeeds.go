@@ -66,8 +66,8 @@ func (h *Hub) WatchToken(claims auth.Claims, end func(reason string)) (stop func
 }
 
 // end ends userID's feeds whose tokens' issue times (Unix seconds) ends
-// picks, with reason, and forgets them.
-func (f *tokenFeeds) end(userID, reason string, ends func(issued int64) bool) {
+// picks, with reason, and forgets them; it returns how many it ended.
+func (f *tokenFeeds) end(userID, reason string, ends func(issued int64) bool) int {
 	var done []*tokenFeed
 	f.mu.Lock()
 	for tf := range f.users[userID] {
@@ -83,6 +83,7 @@ func (f *tokenFeeds) end(userID, reason string, ends func(issued int64) bool) {
 	for _, tf := range done {
 		tf.end(reason)
 	}
+	return len(done)
 }
 
 // endSignedOut ends userID's feeds of the tokens issued up to before, to
