@@ -9,6 +9,7 @@
 // delta, and the browser's EventSource reconnects with Last-Event-ID by
 // itself, which resumes from the last tick it saw.
 import { byId } from "./dom.js";
+import { feedEndMessage } from "./feedend.js";
 
 // StateEvent is a "state" event's data.
 interface StateEvent {
@@ -163,7 +164,7 @@ function main(): void {
   es.addEventListener("end", (ev) => {
     es.close();
     const reason = (JSON.parse((ev as MessageEvent<string>).data) as { reason?: string }).reason ?? "";
-    setStatus("closed", reason === "room_closed" ? "the room closed" : "stream ended");
+    setStatus("closed", feedEndMessage(reason));
   });
 }
 
