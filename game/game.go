@@ -42,8 +42,10 @@ type Game interface {
 // the state (area of interest, hidden cards). View runs on the tick worker
 // after Encode, once per member that is sent state this tick; v starts
 // empty, with the shared globals, and Share copies entities from the shared
-// snapshot. An observer (Room.Observe) is viewed as a Player with Seat 0
-// and Spectator true.
+// snapshot. Every observer (Room.Observe) is viewed as the same Player,
+// Seat 0, Spectator true and Name "observer": View runs once a tick for
+// all the observers that are sent state, however many there are, and
+// must give the same view for the same Player within a tick.
 type Viewer interface {
 	View(ctx *Context, p Player, v *Snapshot)
 }

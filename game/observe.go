@@ -94,6 +94,9 @@ func (r *Room) applyObserve(c *command) {
 			r.observers -= gone
 			r.mu.Unlock()
 		}
+		if len(w.observers) == 0 {
+			w.observerView = nil
+		}
 		return
 	}
 	if r.Phase() >= PhaseFinished {
@@ -106,13 +109,15 @@ func (r *Room) applyObserve(c *command) {
 		return
 	}
 	m := &member{
-		Player:   Player{Spectator: true, Name: "observer"},
+		Player:   observerPlayer,
 		client:   c.client,
 		lastSent: c.obs.ResumeTick,
 		wantBase: c.obs.ResumeBase,
 	}
-	if m.lastSent >= w.tickNo {
-		m.lastSent = 0 // a tick the room has not sent yet: start over
+	if m.lastSent >= w.tickNo || w.viewer != nil {
+		// A tick the room has not sent yet: start over. A Viewer game's
+		// observer starts with a keyframe of the observers' view.
+		m.lastSent, m.wantBase = 0, false
 	}
 	w.observers = append(w.observers, m)
 	if c.ocb != nil {
@@ -147,5 +152,5 @@ func (r *Room) removeObservers(reason RemoveReason) {
 	for _, m := range w.observers {
 		r.removed(m, m.client, reason)
 	}
-	w.observers = nil
+	w.observers, w.observerView = nil, nil
 }

@@ -3,6 +3,8 @@ package game_test
 import (
 	"errors"
 	"maps"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,5 +153,72 @@ func TestObserverResumeBase(t *testing.T) {
 			}
 			r.Unobserve(obs)
 		})
+	}
+}
+
+// watched is a counter whose players see only their own entity and
+// whose spectators see them all; it counts the views it builds for
+// spectators.
+type watched struct {
+	counter
+	spectatorViews atomic.Int64
+}
+
+func (g *watched) View(ctx *game.Context, p game.Player, v *game.Snapshot) {
+	if !p.Spectator {
+		v.Share(uint64(p.Seat))
+		return
+	}
+	g.spectatorViews.Add(1)
+	for id := range g.vals {
+		v.Share(id)
+	}
+}
+
+// TestObserversShareOneView: the observers of a room whose game builds
+// each member's view (game.Viewer) are all viewed as the same spectator,
+// so the view is built once a tick for all of them, however many there
+// are, and each gets it: a keyframe first, deltas after, and an observer
+// that was congested catches up.
+func TestObserversShareOneView(t *testing.T) {
+	var g *watched
+	def := game.Definition{Name: "watched", TickRate: 20, MaxPlayers: 2, MaxSpectators: 8, New: func(s game.Setup) (game.Game, error) {
+		g = &watched{counter: counter{vals: map[uint64]int{}}}
+		return g, nil
+	}}
+	e := gametest.NewEnv(t, []game.Definition{def}, nil)
+	r, _ := e.RT.CreateRoom(game.RoomOptions{Game: "watched"})
+	ann := e.Join(t, r, game.JoinRequest{UserID: "ann", Client: gametest.NewClient("ann")}).Seat
+	e.Join(t, r, game.JoinRequest{UserID: "bob", Client: gametest.NewClient("bob")})
+	const observers = 6
+	var obs []*gametest.Client
+	for i := range observers {
+		c := gametest.NewClient("observer" + strconv.Itoa(i))
+		observe(t, e, r, game.ObserveRequest{Client: c})
+		obs = append(obs, c)
+	}
+	slow := obs[0]
+	slow.SetCongested(true)
+	before, ticks := g.spectatorViews.Load(), r.Stats().Ticks
+	for seq := range uint32(5) {
+		if err := r.Input(ann, seq+1, []byte("+")); err != nil {
+			t.Fatal(err)
+		}
+		e.Advance(t, 50*time.Millisecond)
+	}
+	views, ran := g.spectatorViews.Load()-before, r.Stats().Ticks-ticks
+	if views > int64(ran) {
+		t.Fatalf("%d spectator views built over %d ticks for %d observers, want at most one a tick", views, ran, observers)
+	}
+	slow.SetCongested(false)
+	e.Advance(t, 100*time.Millisecond)
+	want := map[uint64]string{1: "5", 2: "0"}
+	for i, c := range obs {
+		if err := c.Err(); err != nil {
+			t.Fatalf("observer %d: %v", i, err)
+		}
+		if got, _ := c.Entities(); !maps.Equal(got, want) {
+			t.Fatalf("observer %d sees %v, want %v", i, got, want)
+		}
 	}
 }

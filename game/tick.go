@@ -18,11 +18,14 @@ type worker struct {
 	// observers are seatless watchers (Observe): sent state and room
 	// events like members, unknown to the game.
 	observers []*member
-	players   int // confirmed player (not spectator) members
-	drain     []input
-	drainBuf  []byte // drain's input bytes
-	drainCtl  []command
-	shared    *track
+	// observerView is the view of the observers of a Viewer game, built
+	// once a tick for all of them (sendObserverViews); nil without one.
+	observerView *track
+	players      int // confirmed player (not spectator) members
+	drain        []input
+	drainBuf     []byte // drain's input bytes
+	drainCtl     []command
+	shared       *track
 	// tickScratch is the room's shard's: the buffers a tick builds its
 	// frames in, which hold nothing from one tick to the next, and the
 	// pool of whole parts its rooms' rings share (track.pool).
@@ -307,7 +310,7 @@ func (r *Room) syncState() {
 	// sees a stable set. Skipped members keep their lastSent and catch up
 	// with a delta from it (or a keyframe) when they drain.
 	lists := [2][]*member{w.members, w.observers}
-	for _, list := range lists {
+	for li, list := range lists {
 		for _, m := range list {
 			if m == nil || m.client == nil {
 				continue
@@ -325,12 +328,14 @@ func (r *Room) syncState() {
 				r.gs.stateSkipped.Add(1)
 				continue
 			}
-			if w.viewer != nil && !r.sendView(m, cur) {
+			// Observers share one view, sent below.
+			if w.viewer != nil && li == 0 && !r.sendView(m, cur) {
 				return // the view was over the limit: the room is closed
 			}
 		}
 	}
 	if w.viewer != nil {
+		r.sendObserverViews(cur)
 		return
 	}
 	r.sendBases()
@@ -462,6 +467,78 @@ func (r *Room) sendView(m *member, shared *snap) bool {
 		return true
 	}
 	m.lastSent = w.tickNo
+	return true
+}
+
+// observerPlayer is how a game sees every observer (Viewer.View).
+var observerPlayer = Player{Spectator: true, Name: "observer"}
+
+// sendObserverViews builds the observers' view of a Viewer game, once for
+// all of them since they are all the same Player (observerPlayer), and
+// sends it to those due: a delta to those that have the view before, in
+// one frame, a keyframe to the others, in another. It reports false when
+// the view was over Config.MaxStateBytes, which closed the room.
+func (r *Room) sendObserverViews(shared *snap) bool {
+	w := &r.w
+	due := false
+	for _, m := range w.observers {
+		if m.client != nil && !m.skip && m.lastSent != w.tickNo {
+			due = true
+			break
+		}
+	}
+	if !due {
+		return true
+	}
+	if w.observerView == nil {
+		w.observerView = newTrack(2)
+	}
+	t := w.observerView
+	vs := t.next(w.tickNo)
+	vs.globals = append(vs.globals, shared.globals...)
+	sw := &w.sw
+	*sw = Snapshot{s: vs, shared: shared}
+	w.viewer.View(&w.ctx, observerPlayer, sw)
+	if sw.err != nil {
+		r.encodeFailed("encode view", sw.err, "seat", 0)
+	}
+	*sw = Snapshot{}
+	vs.seal()
+	if n := vs.wireSize(); n > r.rt.cfg.MaxStateBytes {
+		r.oversized(n, 0)
+		return false
+	}
+	vs.acks = append(vs.acks, shared.acks...)
+	cur, base := vs, t.prev()
+	if base != nil && base.equal(vs) {
+		t.undo() // unchanged: those that have it are current
+		cur, base = base, nil
+	}
+	tick := cur.tick
+	if base != nil {
+		w.recips = w.recips[:0]
+		for _, m := range w.observers {
+			if m.due(tick) && m.lastSent == base.tick {
+				w.recips = append(w.recips, m.client)
+				m.lastSent = tick
+			}
+		}
+		if len(w.recips) > 0 {
+			w.d.diff(base, cur)
+			r.deliver(encodeState(r.id, r.ref, base, cur, &w.d, &w.patch), false)
+		}
+	}
+	w.recips = w.recips[:0]
+	for _, m := range w.observers {
+		if m.due(tick) {
+			w.recips = append(w.recips, m.client)
+			m.lastSent = tick
+		}
+	}
+	if len(w.recips) > 0 {
+		w.d.keyframe(cur)
+		r.deliver(encodeState(r.id, r.ref, nil, cur, &w.d, &w.patch), false)
+	}
 	return true
 }
 

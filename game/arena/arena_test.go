@@ -285,6 +285,12 @@ func FuzzInput(f *testing.F) {
 
 type nopClient struct{}
 
+// observerClient is an observer's client that takes nothing; each is its
+// own (an observer is known by its client).
+type observerClient struct{ _ byte }
+
+func (*observerClient) Congested() bool { return false }
+
 func (nopClient) Congested() bool { return false }
 
 // BenchmarkArenaTick is one steady-state arena tick with every player
@@ -308,8 +314,28 @@ func BenchmarkArenaTick(b *testing.B) {
 	}
 }
 
+// BenchmarkArenaTickObservers is ArenaTick/32-aoi (each player its own
+// view, game.Viewer) with anonymous event streams watching the room
+// (observers, as server/spectate's feeds are), on clients that take
+// nothing.
+func BenchmarkArenaTickObservers(b *testing.B) {
+	opts := map[string]string{"seed": "1", "width": "400", "height": "400", "pickups": "200", "walls": "40", "view_radius": "30"}
+	for _, n := range []int{0, 16, 64} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchArenaObserved(b, 32, n, opts) })
+	}
+}
+
 func benchArena(b *testing.B, players int, opts map[string]string) {
+	benchArenaObserved(b, players, 0, opts)
+}
+
+func benchArenaObserved(b *testing.B, players, observers int, opts map[string]string) {
 	rt, r := newBenchRoom(b, players, opts)
+	for range observers {
+		if err := r.Observe(game.ObserveRequest{Client: &observerClient{}}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 	inputs := [][]byte{steer(1000, 0), steer(0, 1000), steer(-1000, 0), steer(0, -1000)}
 	seq := uint32(0)
 	tick := func() {
