@@ -144,7 +144,7 @@ func (g *guessers) giveBack(t guessTaken, now time.Time) {
 	}
 	for i, m := range a.marks {
 		if m.key == key && m.taken == t.seq {
-			a.marks = append(a.marks[:i], a.marks[i+1:]...)
+			a.marks = shrunk(append(a.marks[:i], a.marks[i+1:]...))
 			g.n--
 			break
 		}
@@ -181,7 +181,11 @@ func (g *guessers) markLocked(e *list.Element, client netip.Addr, now time.Time)
 	a := e.Value.(*guessed)
 	for i, m := range a.marks {
 		if m.key == key {
-			a.marks[i].taken = 0 // confirmed: a guess given back leaves it
+			// Confirmed (a guess given back leaves it), and an hour from
+			// this wrong password: moved last, as marks are kept in the
+			// order they end.
+			m.taken, m.until = 0, now.Add(g.memory)
+			a.marks = append(append(a.marks[:i], a.marks[i+1:]...), m)
 			return
 		}
 	}
@@ -216,7 +220,7 @@ func (g *guessers) account(id string, now time.Time) *list.Element {
 	}
 	g.n -= len(a.marks) - len(live)
 	clear(a.marks[len(live):])
-	a.marks = live
+	a.marks = shrunk(live)
 	return e
 }
 
@@ -253,4 +257,18 @@ func (g *guessers) forget(e *list.Element) {
 	g.n -= len(a.marks)
 	delete(g.accounts, a.id)
 	g.lru.Remove(e)
+}
+
+// shrunk returns marks, or a copy of them when it holds much more room
+// than marks: an account kept for its bucket after its marks ended holds
+// no room for them, so that the table's bound on marks (total) bounds the
+// memory they take.
+func shrunk(marks []guessMark) []guessMark {
+	if cap(marks) <= 2*len(marks)+4 {
+		return marks
+	}
+	if len(marks) == 0 {
+		return nil
+	}
+	return append([]guessMark(nil), marks...)
 }

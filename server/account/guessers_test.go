@@ -60,3 +60,35 @@ func TestAGuessGivenBackLeavesAWrongGuessesMark(t *testing.T) {
 		t.Fatal("the address that guessed wrong, after another of its guesses gave its mark back: let through, want refused")
 	}
 }
+
+// TestAMarkLastsAnHourFromTheLatestWrongPassword: an address that gave an
+// account a wrong password 50 minutes after its first is refused for an
+// hour from the second, as the docs say ("within the last hour"); its
+// mark ended an hour after the first.
+func TestAMarkLastsAnHourFromTheLatestWrongPassword(t *testing.T) {
+	g := newGuessers(rate.Every(10*time.Hour), 1, 100, 4, 100, time.Hour)
+	now := time.Unix(1_800_000_000, 0)
+	a := netip.MustParseAddr("192.0.2.1")
+	g.spend("id", a, now) // takes the bucket's token, marks a
+	g.spend("id", a, now.Add(50*time.Minute))
+	if _, ok, _ := g.take("id", a, now.Add(61*time.Minute)); ok {
+		t.Fatal("11 minutes after its latest wrong password, with the bucket spent: let through, want refused")
+	}
+}
+
+// TestEndedMarksLetTheirRoomGo: an account kept after its marks ended (its
+// bucket still counting) holds no room for them, so that the table's
+// bound on marks bounds its memory: 256 accounts of 64 marks each,
+// ended, kept their 64 slots each, 64 times the table's marks.
+func TestEndedMarksLetTheirRoomGo(t *testing.T) {
+	g := newGuessers(rate.Every(time.Hour), 1, 100, 64, 64, time.Hour)
+	now := time.Unix(1_800_000_000, 0)
+	for i := range 64 {
+		g.spend("id", netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", i)), now)
+	}
+	g.take("id", netip.MustParseAddr("198.51.100.1"), now.Add(2*time.Hour)) // the marks ended
+	a := g.accounts["id"].Value.(*guessed)
+	if cap(a.marks) > 8 {
+		t.Fatalf("an account whose 64 marks ended holds room for %d, want a few at most", cap(a.marks))
+	}
+}
