@@ -3,10 +3,12 @@ package tickroom
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"slices"
 	"sync"
 
 	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/social"
 	"github.com/tickroom/tickroom/store"
 )
@@ -181,7 +183,8 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 // memory are not loaded (the load failed, or has not ended); and for a
 // friend request fewer than max requests from others may be stored for
 // c.To (a sender asking again, before its own lists have loaded, is not
-// refused for its own request). The counts are the store's, so they hold
+// refused for its own request), and fewer than c.AddrMax from c.Addr's
+// address (admitFromAddr). The counts are the store's, so they hold
 // across restarts and nodes; changes still on the write queue are counted
 // by social from the lists in memory.
 func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) error {
@@ -211,9 +214,59 @@ func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) er
 			return err
 		}
 		n, err = g.db.CountFriendRequestsTo(ctx, c.To, c.From, max)
-		return listFull(n, err, max, "that user has too many friend requests waiting")
+		if err := listFull(n, err, max, "that user has too many friend requests waiting"); err != nil {
+			return err
+		}
+		return g.admitFromAddr(ctx, c)
 	}
 	return nil
+}
+
+// admitFromAddr refuses a friend request from c.Addr when c.AddrMax
+// senders' requests from its address key (an IPv4 address, an IPv6 /64)
+// stand for c.To, or clientip.V6SiteFactor times that from its IPv6 /48:
+// those the store has, but for c.From's own, and those the node holds
+// besides (c.AddrHeld, c.SiteHeld), each sender once, whether its request
+// is stored yet or not. A request from no address (an exempt one) is not
+// counted.
+func (g storeGraph) admitFromAddr(ctx context.Context, c social.GraphChange) error {
+	if !c.Addr.IsValid() || c.AddrMax <= 0 {
+		return nil
+	}
+	addr, site := addrKeys(c.Addr)
+	fromAddr, fromSite, err := g.db.FriendRequestSendersFromAddr(ctx, c.To, c.From, addr, site)
+	if err != nil {
+		return errUnchecked
+	}
+	senders := func(stored, held []string) int {
+		set := make(map[string]struct{}, len(stored)+len(held))
+		for _, l := range [][]string{stored, held} {
+			for _, from := range l {
+				if from != c.From {
+					set[from] = struct{}{}
+				}
+			}
+		}
+		return len(set)
+	}
+	if senders(fromAddr, c.AddrHeld) >= c.AddrMax || site != "" && senders(fromSite, c.SiteHeld) >= c.AddrMax*clientip.V6SiteFactor {
+		return protocol.NewError(protocol.ErrorListFull, "that user has too many friend requests waiting from your network")
+	}
+	return nil
+}
+
+// addrKeys are the keys a request from addr is stored under
+// (store.Friendship's FromAddr, FromSite): its clientip.Group key and,
+// for IPv6, its /48; empty for no address.
+func addrKeys(addr netip.Addr) (key, site string) {
+	if !addr.IsValid() {
+		return "", ""
+	}
+	k, s := clientip.Group(addr)
+	if s.IsValid() {
+		site = s.String()
+	}
+	return k.String(), site
 }
 
 // errUnchecked is Admit's answer when the store could not be read.
@@ -249,6 +302,7 @@ func (g storeGraph) Save(c social.GraphChange) {
 	switch c.Kind {
 	case social.ChangeRequest:
 		op.Kind, op.Friendship = store.GraphPutFriendship, store.Friendship{From: c.From, To: c.To, State: store.FriendPending, Since: c.At}
+		op.Friendship.FromAddr, op.Friendship.FromSite = addrKeys(c.Addr)
 	case social.ChangeFriends:
 		op.Kind, op.Friendship = store.GraphPutFriendship, store.Friendship{From: c.From, To: c.To, State: store.FriendAccepted, Since: c.At}
 	case social.ChangeUnfriend:

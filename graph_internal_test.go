@@ -3,6 +3,8 @@ package tickroom
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -102,4 +104,45 @@ func guestStore(t *testing.T, ids ...string) *store.DB {
 		}
 	}
 	return db
+}
+
+// TestAdmitCountsAnIPv6SiteAsSixteenAddresses: a request from an IPv6
+// address is counted against its /64 and, apart from that, against its
+// /48, which 16 /64s' worth fill; the senders a node holds count as
+// stored ones, each sender once.
+func TestAdmitCountsAnIPv6SiteAsSixteenAddresses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := guestStore(t, "ann")
+	at := time.Now()
+	for i := range 16 {
+		addr, site := addrKeys(netip.MustParseAddr(fmt.Sprintf("2001:db8:7:%x::1", i)))
+		if err := db.PutFriendship(ctx, store.Friendship{From: fmt.Sprint("s", i), To: "ann", State: store.FriendPending, Since: at, FromAddr: addr, FromSite: site}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := storeGraph{db: db}
+	admit := func(from, ip string, addrHeld, siteHeld []string) error {
+		return g.Admit(ctx, social.GraphChange{Kind: social.ChangeRequest, From: from, To: "ann", At: at,
+			Addr: netip.MustParseAddr(ip), AddrMax: 1, AddrHeld: addrHeld, SiteHeld: siteHeld}, 500)
+	}
+	var pe *protocol.Error
+	if err := admit("new", "2001:db8:7:99::1", nil, nil); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
+		t.Fatalf("a request from a 17th /64 of a /48 holding 16: %v, want LIST_FULL", err)
+	}
+	if err := admit("s3", "2001:db8:7:3::2", nil, nil); err != nil {
+		t.Fatalf("a sender of the /48 asking again: %v, want admitted", err)
+	}
+	if err := admit("new", "2001:db8:8::1", nil, nil); err != nil {
+		t.Fatalf("a request from another /48: %v, want admitted", err)
+	}
+	if err := admit("new", "2001:db8:8::1", []string{"held"}, []string{"held"}); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
+		t.Fatalf("a request from a /64 whose one place a held request takes: %v, want LIST_FULL", err)
+	}
+	if err := admit("new", "2001:db8:8::1", []string{"new"}, []string{"new"}); err != nil {
+		t.Fatalf("a request whose own earlier one is held: %v, want admitted", err)
+	}
+	if err := admit("new", "198.51.100.7", nil, nil); err != nil {
+		t.Fatalf("a request from an IPv4 address: %v, want admitted", err)
+	}
 }

@@ -2,6 +2,8 @@ package tickroom_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -402,5 +404,102 @@ func TestEveryLoginGetsTheFriendList(t *testing.T) {
 			}
 			t.Fatal("bob's second connection got no Presence of ann, his friend, who is online")
 		})
+	}
+}
+
+// connectFrom logs g in with its device secret and connects it as a
+// client at ip, named in X-Forwarded-For to a server that trusts
+// loopback as its proxy.
+func connectFrom(t *testing.T, srv *tickroom.Server, a api, g guest, ip string) *testclient.Client {
+	t.Helper()
+	st, out := a.post("/v1/login", "", map[string]string{"device_secret": g.secret})
+	if st != 200 || str(out, "user_id") != g.id {
+		t.Fatalf("device login %s: %d %v", g.name, st, out)
+	}
+	c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, str(out, "token"),
+		testclient.Options{Label: g.name, Header: http.Header{"X-Forwarded-For": {ip}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	return c
+}
+
+// TestFriendRequestsFromOneAddressAreCapped: the guests of one client
+// address, each sending one friend request to a user at once, get 20 of
+// them standing (the per-address cap) and the rest refused with
+// ERROR_CODE_LIST_FULL, so that they cannot fill the user's 500; a user
+// at another address still gets its request through, and after a
+// restart the stored requests still count, but for one the user declined,
+// which lets one more in.
+func TestFriendRequestsFromOneAddressAreCapped(t *testing.T) {
+	t.Parallel()
+	const perAddress, flood = 20, 24
+	dir := t.TempDir()
+	proxied := func(o *tickroom.Options) { o.TrustedProxies = []string{"127.0.0.1"} }
+	srv, a, cancel, done := accountServerWith(t, dir, proxied)
+	ann, bob := newGuest(t, a, "ann"), newGuest(t, a, "bob")
+	ac := connectFrom(t, srv, a, ann, "198.51.100.9")
+	guests := make([]guest, flood+2)
+	conns := make([]*testclient.Client, flood)
+	for i := range guests {
+		guests[i] = newGuest(t, a, fmt.Sprint("flood", i))
+	}
+	for i := range conns {
+		conns[i] = connectFrom(t, srv, a, guests[i], "203.0.113.7")
+	}
+	ids := make([]uint32, flood)
+	for i, c := range conns { // all at once: none waits for another's answer
+		ids[i] = c.Send(addFriend(ann.id))
+	}
+	passed := map[string]bool{}
+	for i, c := range conns {
+		switch r := c.Reply(ids[i]); {
+		case r.GetOk() != nil:
+			passed[guests[i].id] = true
+		case errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL:
+			t.Fatalf("flood%d's request to ann: %v, want Ok or ERROR_CODE_LIST_FULL", i, r)
+		}
+	}
+	if len(passed) != perAddress {
+		t.Fatalf("%d of %d friend requests to ann from one address stand, want %d", len(passed), flood, perAddress)
+	}
+	for range perAddress {
+		if from := ac.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest]).GetFriendRequest().GetFromUserId(); !passed[from] {
+			t.Fatalf("ann was shown a request from %s, not one that stands", from)
+		}
+	}
+
+	bc := connectFrom(t, srv, a, bob, "198.51.100.20")
+	if r := bc.Request(addFriend(ann.id)); r.GetOk() == nil {
+		t.Fatalf("bob's request to ann from another address: %v, want Ok", r)
+	}
+	if from := ac.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest]).GetFriendRequest().GetFromUserId(); from != bob.id {
+		t.Fatalf("ann was shown a request from %s, want bob's", from)
+	}
+
+	// ann declines one of the address's requests: one more may come.
+	var declined string
+	for id := range passed {
+		declined = id
+		break
+	}
+	if r := ac.Request(answerFriend(declined, false)); r.GetOk() == nil {
+		t.Fatalf("ann declining %s: %v", declined, r)
+	}
+	cancel() // shutdown writes what the store queue holds, the decline too
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// After a restart, ann offline: the stored requests still count.
+	srv, a, _, _ = accountServerWith(t, dir, proxied)
+	more := connectFrom(t, srv, a, guests[flood], "203.0.113.7")
+	if r := more.Request(addFriend(ann.id)); r.GetOk() == nil {
+		t.Fatalf("a request from the address after ann declined one of its, and a restart: %v, want Ok", r)
+	}
+	last := connectFrom(t, srv, a, guests[flood+1], "203.0.113.7")
+	if code := errorCode(last.Request(addFriend(ann.id))); code != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+		t.Fatalf("one more request from the address after a restart: %v, want ERROR_CODE_LIST_FULL", code)
 	}
 }

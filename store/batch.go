@@ -123,7 +123,7 @@ func writeGraph(ctx context.Context, tx *sql.Tx, ops []GraphOp) error {
 				f.Since = time.Now()
 			}
 			a, b := pair(f.From, f.To)
-			_, err = tx.ExecContext(ctx, putFriendshipSQL, a, b, f.From, f.To, string(f.State), ms(f.Since))
+			_, err = tx.ExecContext(ctx, putFriendshipSQL, a, b, f.From, f.To, string(f.State), ms(f.Since), f.FromAddr, f.FromSite)
 		case GraphDeleteFriendship:
 			a, b := pair(op.A, op.B)
 			_, err = tx.ExecContext(ctx, deleteFriendshipSQL, a, b)

@@ -26,7 +26,7 @@ func (db *DB) PutFriendship(ctx context.Context, f Friendship) error {
 		f.Since = time.Now()
 	}
 	a, b := pair(f.From, f.To)
-	_, err := db.exec(ctx, "storing a friendship", putFriendshipSQL, a, b, f.From, f.To, string(f.State), ms(f.Since))
+	_, err := db.exec(ctx, "storing a friendship", putFriendshipSQL, a, b, f.From, f.To, string(f.State), ms(f.Since), f.FromAddr, f.FromSite)
 	return err
 }
 
@@ -36,8 +36,9 @@ func (db *DB) PutFriendship(ctx context.Context, f Friendship) error {
 // own queue, so the request may land last; ending a friendship deletes the
 // row first.
 const (
-	putFriendshipSQL = `INSERT INTO friendships (user_a, user_b, from_id, to_id, state, since_ms) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (user_a, user_b) DO UPDATE SET from_id = excluded.from_id, to_id = excluded.to_id, state = excluded.state, since_ms = excluded.since_ms
+	putFriendshipSQL = `INSERT INTO friendships (user_a, user_b, from_id, to_id, state, since_ms, from_addr, from_site) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (user_a, user_b) DO UPDATE SET from_id = excluded.from_id, to_id = excluded.to_id, state = excluded.state, since_ms = excluded.since_ms,
+			from_addr = excluded.from_addr, from_site = excluded.from_site
 		WHERE friendships.state <> 'accepted' OR excluded.state = 'accepted'`
 	deleteFriendshipSQL = `DELETE FROM friendships WHERE user_a = $1 AND user_b = $2`
 	blockSQL            = `INSERT INTO blocks (blocker, blocked, since_ms) VALUES ($1, $2, $3) ON CONFLICT (blocker, blocked) DO NOTHING`
@@ -129,6 +130,36 @@ func (db *DB) CountFriendRequestsTo(ctx context.Context, user, except string, li
 	var n int
 	err := db.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM friendships WHERE to_id = $1 AND state = 'pending' AND from_id <> $2 LIMIT $3) r`, user, except, limit).Scan(&n)
 	return n, db.fail("counting friend requests", err)
+}
+
+// FriendRequestSendersFromAddr returns the senders of the friend
+// requests standing for user, but except, that were sent from addr (a
+// Friendship.FromAddr), and apart from that those sent from site (a
+// FromSite; none when site is empty). It reads the user's standing
+// requests on their index, at most the friend list's bound of them.
+func (db *DB) FriendRequestSendersFromAddr(ctx context.Context, user, except, addr, site string) (fromAddr, fromSite []string, err error) {
+	if addr == "" {
+		return nil, nil, nil
+	}
+	rows, err := db.query(ctx, `SELECT from_id, from_addr, from_site FROM friendships
+		WHERE to_id = $1 AND state = 'pending' AND from_id <> $2 AND (from_addr = $3 OR from_site = $4 AND from_site <> '')`, user, except, addr, site)
+	if err != nil {
+		return nil, nil, db.fail("listing friend requests from an address", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var from, a, s string
+		if err := rows.Scan(&from, &a, &s); err != nil {
+			return nil, nil, db.fail("listing friend requests from an address", err)
+		}
+		if a == addr {
+			fromAddr = append(fromAddr, from)
+		}
+		if site != "" && s == site {
+			fromSite = append(fromSite, from)
+		}
+	}
+	return fromAddr, fromSite, db.fail("listing friend requests from an address", rows.Err())
 }
 
 // CountOwnFriendships counts user's friendships and the friend requests

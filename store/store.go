@@ -127,6 +127,12 @@ type Friendship struct {
 	From, To string
 	State    FriendState
 	Since    time.Time
+	// FromAddr and FromSite are, for a pending request, the client
+	// address it was sent from as per-address limits count it (an IPv4
+	// address or an IPv6 /64, as a prefix) and, for IPv6, its /48: the
+	// requests standing for To from one address are counted by them
+	// (CountFriendRequestsFromAddr). Empty counts against no address.
+	FromAddr, FromSite string
 }
 
 // Social keeps friend requests, friendships and blocks.

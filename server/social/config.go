@@ -84,6 +84,18 @@ type Config struct {
 	// MaxListSize caps a user's friend list and block list each; the excess
 	// is refused with ERROR_CODE_LIST_FULL. Zero value means 500.
 	MaxListSize int
+	// MaxRequestsPerAddress caps, with a Graph, the friend requests
+	// standing for one user that were sent from one client address (an
+	// IPv6 /64 as one address, the /64s of a /48 sharing
+	// clientip.V6SiteFactor addresses' worth): a new one past it is
+	// refused with ERROR_CODE_LIST_FULL, so that the guests of a few
+	// addresses, made one every few seconds, cannot fill the MaxListSize
+	// requests a user may have standing and leave its real friends
+	// refused. The Graph counts the stored requests (on every node, after
+	// a restart), and this node adds those it is checking or has yet to
+	// store; an acceptance, a decline or a withdrawal frees its place.
+	// AddressExempt addresses have no such cap. Zero value means 20.
+	MaxRequestsPerAddress int
 	// ContactRate is the contact requests a user may send per second
 	// (AddFriend, with or without Remove, AnswerFriend and BlockUser,
 	// blocking or unblocking; as ChatRate, its connections to this node
@@ -192,6 +204,7 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.ChannelOpenAddressBurst, 64)
 	limits.Default(&c.ChannelOpenKeys, 16384)
 	limits.Default(&c.MaxListSize, 500)
+	limits.Default(&c.MaxRequestsPerAddress, 20)
 	limits.Default(&c.ContactRate, 2)
 	limits.Default(&c.ContactBurst, 20)
 	limits.Default(&c.ContactAddressRate, 4*c.ContactRate)
@@ -227,6 +240,7 @@ func (c Config) validate() error {
 		limits.NonNegative("ChannelOpenAddressBurst", c.ChannelOpenAddressBurst),
 		limits.NonNegative("ChannelOpenKeys", c.ChannelOpenKeys),
 		limits.NonNegative("MaxListSize", c.MaxListSize),
+		limits.NonNegative("MaxRequestsPerAddress", c.MaxRequestsPerAddress),
 		limits.NonNegative("ContactRate", c.ContactRate),
 		limits.NonNegative("ContactBurst", c.ContactBurst),
 		limits.NonNegative("ContactAddressRate", c.ContactAddressRate),

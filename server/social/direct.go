@@ -96,7 +96,7 @@ func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
 		if q.Unblock || so.cfg.Graph == nil || has(p.blocks, x) || so.users[x] != nil {
 			return so.blockLocked(m, id, p, uid, x, q.Unblock)
 		}
-		return so.admitLocked(m, id, ChangeBlock, uid, x, func(p *profile, uid, x string) error {
+		return so.admitLocked(m, id, ChangeBlock, uid, x, func(p *profile, uid, x string, _ *requestHold) error {
 			return so.blockLocked(m, id, p, uid, x, false)
 		})
 	})

@@ -2,6 +2,7 @@ package social
 
 import (
 	"context"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +22,9 @@ type Graph interface {
 	// Admit runs on a goroutine of its own before a change that adds a
 	// row (ChangeRequest, ChangeBlock) is made: it checks that c.To is a
 	// user, that c.From's own list of that kind holds fewer than max, and
-	// for a request that fewer than max requests stand for c.To and that
-	// c.To does not block c.From. It returns a *protocol.Error to tell
+	// for a request that fewer than max requests stand for c.To, fewer
+	// than c.AddrMax from c.Addr (see GraphChange), and that c.To does
+	// not block c.From. It returns a *protocol.Error to tell
 	// c.From why not (ERROR_CODE_USER_NOT_FOUND, ERROR_CODE_LIST_FULL,
 	// ERROR_CODE_BLOCKED).
 	Admit(ctx context.Context, c GraphChange, max int) error
@@ -71,6 +73,23 @@ type GraphChange struct {
 	Kind     ChangeKind
 	From, To string
 	At       time.Time
+	// Addr is, for a ChangeRequest, the client address the request was
+	// sent from, when that address has a per-address share (not
+	// Config.AddressExempt); zero otherwise. Save keeps it with the
+	// request, and Admit counts the requests standing for To from its
+	// clientip.Group key, and apart from that from its IPv6 /48.
+	Addr netip.Addr
+	// AddrMax is, for Admit, Config.MaxRequestsPerAddress: with Addr
+	// set, a request is refused with ERROR_CODE_LIST_FULL when AddrMax
+	// from Addr's key stand for To (counting AddrHeld), or
+	// clientip.V6SiteFactor times AddrMax from its /48 (counting
+	// SiteHeld).
+	AddrMax int
+	// AddrHeld and SiteHeld are, for Admit, the senders of the other
+	// requests to To from Addr's key, and from its /48, that this node
+	// began checking before this one and may not have stored yet: Admit
+	// counts each sender once, stored or held.
+	AddrHeld, SiteHeld []string
 	// Done, when not nil, is to be called once, when the change is stored
 	// or given up (dropped, refused): from any goroutine, and possibly
 	// before Save returns, so it must not take Social's lock (Social's
@@ -142,6 +161,12 @@ func (so *Social) saveThen(kind ChangeKind, from, to string, done func()) {
 // may connect to another node right after, and read its side of the graph
 // from the store there. The caller holds so.mu.
 func (so *Social) okWhenSaved(m *Member, id uint32, kind ChangeKind, from, to string, after ...*tickroomv1.ServerMessage) {
+	so.okOnceSaved(m, id, func(done func()) { so.saveThen(kind, from, to, done) }, after...)
+}
+
+// okOnceSaved is okWhenSaved with the change's save: save queues it, with
+// done as its GraphChange.Done. The caller holds so.mu.
+func (so *Social) okOnceSaved(m *Member, id uint32, save func(done func()), after ...*tickroomv1.ServerMessage) {
 	reply := func() {
 		so.ok(m, id)
 		for _, msg := range after {
@@ -155,7 +180,7 @@ func (so *Social) okWhenSaved(m *Member, id uint32, kind ChangeKind, from, to st
 	// Whichever comes first answers: Stop reports whether the timer had
 	// not fired yet.
 	late := time.AfterFunc(graphOkWait, reply)
-	so.saveThen(kind, from, to, func() {
+	save(func() {
 		if late.Stop() {
 			reply()
 		}
@@ -231,14 +256,24 @@ type pendingKey struct {
 // (dropPendingLocked), or a newer request of the same kind, that comes
 // while the check runs wins: the older one is answered Ok and not made.
 // The caller holds so.mu.
-func (so *Social) admitLocked(m *Member, id uint32, kind ChangeKind, uid, x string, apply func(p *profile, uid, x string) error) error {
+//
+// A friend request (h not nil) is held from now (holdRequest) until apply
+// hands it to saveRequest, or it comes to nothing: Admit counts the other
+// requests held to x from its sender's address.
+func (so *Social) admitLocked(m *Member, id uint32, kind ChangeKind, uid, x string, apply func(p *profile, uid, x string, h *requestHold) error) error {
 	if err := so.startAdmit(m); err != nil {
 		return err
+	}
+	c := GraphChange{Kind: kind, From: uid, To: x}
+	var h *requestHold
+	if kind == ChangeRequest {
+		h = so.holdRequest(m, uid, x)
+		c.Addr, c.AddrMax = h.addr(), so.cfg.MaxRequestsPerAddress
 	}
 	so.pendingGen++
 	gen := so.pendingGen
 	so.pending[pendingKey{kind, uid, x}] = gen
-	go so.admitThen(m, id, GraphChange{Kind: kind, From: uid, To: x}, gen, apply)
+	go so.admitThen(m, id, c, gen, h, apply)
 	return nil
 }
 
@@ -250,16 +285,22 @@ func (so *Social) dropPendingLocked(kind ChangeKind, uid, x string) {
 
 // admitThen runs the check admitLocked started. It runs on a goroutine
 // of its own.
-func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, apply func(p *profile, uid, x string) error) {
+func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, h *requestHold, apply func(p *profile, uid, x string, h *requestHold) error) {
 	key := pendingKey{c.Kind, c.From, c.To}
 	defer func() {
 		so.mu.Lock()
 		if so.pending[key] == gen {
 			delete(so.pending, key)
 		}
+		if h != nil && !h.handed {
+			h.release() // not made
+		}
 		so.mu.Unlock()
 		unclaim(&m.admits, &so.admitting)
 	}()
+	// The holds before this one, taken before Admit reads the store: one
+	// released since was stored first, or not made.
+	c.AddrHeld, c.SiteHeld = h.before()
 	ctx, cancel := context.WithTimeout(context.Background(), graphAdmitTimeout)
 	err := so.cfg.Graph.Admit(ctx, c, so.cfg.MaxListSize)
 	cancel()
@@ -272,7 +313,7 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, app
 				so.ok(m, id) // undone, or asked again, meanwhile
 				return nil
 			}
-			return apply(p, uid, x)
+			return apply(p, uid, x, h)
 		})
 	}
 	if err != nil {

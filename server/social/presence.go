@@ -95,10 +95,10 @@ func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error
 			so.dropPendingLocked(ChangeRequest, uid, x)
 		}
 		if q.Remove || so.cfg.Graph == nil || !so.newRequestLocked(p, uid, x) {
-			return so.addFriendLocked(m, id, p, uid, x, q.Remove)
+			return so.addFriendLocked(m, id, p, uid, x, q.Remove, nil)
 		}
-		return so.admitLocked(m, id, ChangeRequest, uid, x, func(p *profile, uid, x string) error {
-			return so.addFriendLocked(m, id, p, uid, x, false)
+		return so.admitLocked(m, id, ChangeRequest, uid, x, func(p *profile, uid, x string, h *requestHold) error {
+			return so.addFriendLocked(m, id, p, uid, x, false, h)
 		})
 	})
 }
@@ -126,8 +126,10 @@ func (so *Social) requestsFullLocked(uid, x string) bool {
 	return !has(to, uid) && len(to) >= so.cfg.MaxListSize
 }
 
-// addFriendLocked serves AddFriend. The caller holds so.mu.
-func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x string, remove bool) error {
+// addFriendLocked serves AddFriend; a new request is saved under hold h
+// (nil for none), which saveRequest, or remoteOfferLocked, then releases.
+// The caller holds so.mu.
+func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x string, remove bool, h *requestHold) error {
 	if remove {
 		so.unfriendLocked(uid, x)
 		so.ok(m, id)
@@ -140,7 +142,7 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		return protocol.NewError(protocol.ErrorBlocked, "")
 	}
 	if so.remoteLocked(x) {
-		return so.remoteOfferLocked(m, id, p, uid, x)
+		return so.remoteOfferLocked(m, id, p, uid, x, h)
 	}
 	if _, ok := p.friends[x]; ok {
 		so.ok(m, id)
@@ -166,10 +168,10 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		p.requested[x] = now
 		link(so.requestsTo, x, uid)
 		if xp == nil {
-			so.okWhenSaved(m, id, ChangeRequest, uid, x)
+			so.okOnceSaved(m, id, func(done func()) { so.saveRequest(h, uid, x, done) })
 			return nil
 		}
-		so.save(ChangeRequest, uid, x)
+		so.saveRequest(h, uid, x, nil)
 		xp.addIncoming(Request{From: uid, Name: p.name, AtMs: now})
 		so.host.Send(so.requestMessage(uid, p.name, now), memberConns(xp))
 	}

@@ -252,14 +252,25 @@ func (so *Social) remoteAnnouncementsLocked(ops []*RemoteOp, uid string, pr *tic
 // remoteOfferLocked serves AddFriend for a user of another node: that
 // node answers whether the two are now friends or the request stands. The
 // caller holds so.mu.
-func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x string) error {
+func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x string, h *requestHold) error {
 	if !has(p.friends, x) && !has(p.requested, x) && len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
 		return protocol.NewError(protocol.ErrorListFull, "")
 	}
 	now := so.host.Now().UnixMilli()
 	op := &RemoteOp{Kind: OpFriendOffer, From: uid, FromName: p.name, To: x, AtMs: now,
 		Presence: encodePresence(so.presenceLocked(uid, p))}
+	// The hold is the answer's now: it releases it, or saves the request
+	// under it.
+	if h != nil {
+		h.handed = true
+	}
 	so.call(op, func(a RemoteAnswer) {
+		saved := false // under h, which its Done releases
+		defer func() {
+			if !saved {
+				h.release()
+			}
+		}()
 		if a.Err != nil || (a.Code != 0 && a.Code != protocol.ErrorUserOffline) {
 			so.fail(m, id, answerError(a))
 			return
@@ -302,11 +313,12 @@ func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x str
 			}
 			p.requested[x] = now
 			link(so.requestsTo, x, uid)
+			saved = true
 			if a.Code == protocol.ErrorUserOffline {
-				so.okWhenSaved(m, id, ChangeRequest, uid, x)
+				so.okOnceSaved(m, id, func(done func()) { so.saveRequest(h, uid, x, done) })
 				return
 			}
-			so.save(ChangeRequest, uid, x)
+			so.saveRequest(h, uid, x, nil)
 		}
 		so.ok(m, id)
 	})

@@ -95,6 +95,7 @@ type Social struct {
 	limits       userLimiters              // users' rate limiters (limiters.go)
 	admitting    atomic.Int64              // friend requests and blocks awaiting Graph.Admit (maxAdmits)
 	keeping      atomic.Int64              // direct messages awaiting Inbox.Keep (maxKeeps)
+	holds        requestHolds              // friend requests per recipient and address not yet stored (requesthold.go)
 
 	mu         sync.Mutex
 	users      map[string]*profile            // users with a live member
