@@ -183,8 +183,9 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 // memory are not loaded (the load failed, or has not ended); and for a
 // friend request fewer than max requests from others may be stored for
 // c.To (a sender asking again, before its own lists have loaded, is not
-// refused for its own request), and fewer than c.AddrMax from c.Addr's
-// address (admitFromAddr). The counts are the store's, so they hold
+// refused for its own request), for a guest's request fewer than
+// c.GuestMax from guests, stored or held (admitFromGuest), and fewer than c.AddrMax from
+// c.Addr's address (admitFromAddr). The counts are the store's, so they hold
 // across restarts and nodes; changes still on the write queue are counted
 // by social from the lists in memory.
 func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) error {
@@ -217,9 +218,46 @@ func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) er
 		if err := listFull(n, err, max, "that user has too many friend requests waiting"); err != nil {
 			return err
 		}
+		if err := g.admitFromGuest(ctx, c); err != nil {
+			return err
+		}
 		return g.admitFromAddr(ctx, c)
 	}
 	return nil
+}
+
+// admitFromGuest refuses a friend request from a guest (c.Guest: an
+// account with neither a claimed name nor a linked identity) when
+// c.GuestMax senders' requests from guests stand for c.To: those the store
+// has (its accounts that are guests now), but c.From's own, and those the
+// node holds besides (c.GuestHeld), each sender once. Guests are made one
+// every few seconds; claimed accounts keep the rest of the user's
+// requests.
+func (g storeGraph) admitFromGuest(ctx context.Context, c social.GraphChange) error {
+	if !c.Guest || c.GuestMax <= 0 {
+		return nil
+	}
+	stored, err := g.db.GuestRequestSendersTo(ctx, c.To, c.From)
+	if err != nil {
+		return errUnchecked
+	}
+	if senders(c.From, stored, c.GuestHeld) >= c.GuestMax {
+		return protocol.NewError(protocol.ErrorListFull, "that user has too many friend requests from guests waiting: claim a name to ask")
+	}
+	return nil
+}
+
+// senders counts the users lists name, each once, but from.
+func senders(from string, lists ...[]string) int {
+	set := make(map[string]struct{})
+	for _, l := range lists {
+		for _, x := range l {
+			if x != from {
+				set[x] = struct{}{}
+			}
+		}
+	}
+	return len(set)
 }
 
 // admitFromAddr refuses a friend request from c.Addr when c.AddrMax
@@ -238,18 +276,7 @@ func (g storeGraph) admitFromAddr(ctx context.Context, c social.GraphChange) err
 	if err != nil {
 		return errUnchecked
 	}
-	senders := func(stored, held []string) int {
-		set := make(map[string]struct{}, len(stored)+len(held))
-		for _, l := range [][]string{stored, held} {
-			for _, from := range l {
-				if from != c.From {
-					set[from] = struct{}{}
-				}
-			}
-		}
-		return len(set)
-	}
-	if senders(fromAddr, c.AddrHeld) >= c.AddrMax || site != "" && senders(fromSite, c.SiteHeld) >= c.AddrMax*clientip.V6SiteFactor {
+	if senders(c.From, fromAddr, c.AddrHeld) >= c.AddrMax || site != "" && senders(c.From, fromSite, c.SiteHeld) >= c.AddrMax*clientip.V6SiteFactor {
 		return protocol.NewError(protocol.ErrorListFull, "that user has too many friend requests waiting from your network")
 	}
 	return nil

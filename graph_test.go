@@ -29,6 +29,21 @@ func newGuest(t *testing.T, a api, name string) guest {
 	return guest{id: str(out, "user_id"), name: name, secret: str(out, "device_secret")}
 }
 
+// newClaimed logs a new guest in and claims name for it, and returns the
+// account with its device secret.
+func newClaimed(t *testing.T, a api, name string) guest {
+	t.Helper()
+	st, in := a.post("/v1/login", "", map[string]string{"name": name})
+	if st != 200 {
+		t.Fatalf("guest login %s: %d %v", name, st, in)
+	}
+	st, out := a.post("/v1/account/claim", str(in, "token"), map[string]string{"name": name, "password": "correct horse", "device_secret": str(in, "device_secret")})
+	if st != 200 || out["claimed"] != true || str(out, "device_secret") == "" {
+		t.Fatalf("claim %s: %d %v", name, st, out)
+	}
+	return guest{id: str(in, "user_id"), name: name, secret: str(out, "device_secret")}
+}
+
 // connectAs logs g in with its device secret and connects it.
 func connectAs(t *testing.T, srv *tickroom.Server, a api, g guest) *testclient.Client {
 	t.Helper()
@@ -204,7 +219,8 @@ func TestFriendRequestsStandingForAUserAreCapped(t *testing.T) {
 	dir := t.TempDir()
 	small := func(o *tickroom.Options) { o.SocialListSize = 2 }
 	srv, a, cancel, done := accountServerWith(t, dir, small)
-	ann, bob, cy, dee, eve := newGuest(t, a, "ann"), newGuest(t, a, "bob"), newGuest(t, a, "cy"), newGuest(t, a, "dee"), newGuest(t, a, "eve")
+	// cy has a claimed name: guests may have only half of ann's requests.
+	ann, bob, cy, dee, eve := newGuest(t, a, "ann"), newGuest(t, a, "bob"), newClaimed(t, a, "cy"), newGuest(t, a, "dee"), newGuest(t, a, "eve")
 	ac := connectAs(t, srv, a, ann)
 	if ac.Request(blockUser(eve.id)).GetOk() == nil {
 		t.Fatal("ann could not block eve")
@@ -501,5 +517,36 @@ func TestFriendRequestsFromOneAddressAreCapped(t *testing.T) {
 	last := connectFrom(t, srv, a, guests[flood+1], "203.0.113.7")
 	if code := errorCode(last.Request(addFriend(ann.id))); code != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
 		t.Fatalf("one more request from the address after a restart: %v, want ERROR_CODE_LIST_FULL", code)
+	}
+}
+
+// TestGuestFriendRequestsLeaveRoomForClaimedAccounts: guests together may
+// have at most half of a user's standing requests (SocialListSize 8: 4),
+// whatever their addresses, so that guests made one after another cannot
+// fill them; the next guest gets ERROR_CODE_LIST_FULL, and an account
+// with a claimed name still gets its request through.
+func TestGuestFriendRequestsLeaveRoomForClaimedAccounts(t *testing.T) {
+	t.Parallel()
+	srv, a, _, _ := accountServerWith(t, t.TempDir(), func(o *tickroom.Options) { o.SocialListSize = 8 })
+	ann := newGuest(t, a, "ann")
+	ac := connectAs(t, srv, a, ann)
+	for i := range 5 {
+		g := newGuest(t, a, fmt.Sprint("guest", i))
+		r := connectAs(t, srv, a, g).Request(addFriend(ann.id))
+		switch {
+		case i < 4 && r.GetOk() == nil:
+			t.Fatalf("guest%d's request to ann, within the guests' half: %v, want Ok", i, r)
+		case i == 4 && errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL:
+			t.Fatalf("a fifth guest's request to ann, past the guests' half of 8: %v, want ERROR_CODE_LIST_FULL", r)
+		}
+	}
+	ida := newClaimed(t, a, "Ida")
+	if r := connectAs(t, srv, a, ida).Request(addFriend(ann.id)); r.GetOk() == nil {
+		t.Fatalf("a claimed account's request to ann, the guests' half full: %v, want Ok", r)
+	}
+	if from := ac.Next(func(m *tickroomv1.ServerMessage) bool {
+		return m.GetFriendRequest().GetFromUserId() == ida.id
+	}).GetFriendRequest().GetFromName(); from != "Ida" {
+		t.Fatalf("ann was shown Ida's request from %q", from)
 	}
 }

@@ -322,9 +322,9 @@ type Options struct {
 	ChatHistoryLines int
 	// SocialListSize caps, for each user, its friend list (friends and
 	// the requests it made together), its block list, and the friend
-	// requests standing for it (with a store, counted in the store);
-	// the excess is refused with ERROR_CODE_LIST_FULL. Zero value means
-	// 500.
+	// requests standing for it (with a store, counted in the store, of
+	// which guests' may be half and one client address's 20); the excess
+	// is refused with ERROR_CODE_LIST_FULL. Zero value means 500.
 	SocialListSize int
 
 	// Logger receives the server's logs with the fixed keys conn, user,

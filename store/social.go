@@ -132,6 +132,16 @@ func (db *DB) CountFriendRequestsTo(ctx context.Context, user, except string, li
 	return n, db.fail("counting friend requests", err)
 }
 
+// GuestRequestSendersTo returns the senders of the friend requests
+// standing for user from guests (accounts with neither a claimed name nor
+// a linked identity, as GuestTTL deletes them) but except. It reads the
+// user's standing requests on their index, at most the friend list's
+// bound of them.
+func (db *DB) GuestRequestSendersTo(ctx context.Context, user, except string) ([]string, error) {
+	return db.strings(ctx, "listing friend requests from guests", `SELECT f.from_id FROM friendships f JOIN users u ON u.id = f.from_id
+		WHERE f.to_id = $1 AND f.state = 'pending' AND f.from_id <> $2 AND u.name_key IS NULL AND u.subject IS NULL`, user, except)
+}
+
 // FriendRequestSendersFromAddr returns the senders of the friend
 // requests standing for user, but except, that were sent from addr (a
 // Friendship.FromAddr), and apart from that those sent from site (a

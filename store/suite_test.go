@@ -40,6 +40,7 @@ var suite = []struct {
 	{"GraphChangesApplyInOrderInABatch", testGraphBatch},
 	{"FriendRequestsToAUserAreCountedAndReadWithABound", testRequestsTo},
 	{"FriendRequestsKeepTheirSendersAddress", testRequestsFromAddr},
+	{"FriendRequestsFromGuestsAreCounted", testRequestsFromGuests},
 	{"ResultsHistoryAndLeaderboard", testResults},
 	{"ScoresAreBounded", testScoresAreBounded},
 	{"RanksAreCountedToABound", testRankCounted},
@@ -762,5 +763,44 @@ func testRequestsFromAddr(t *testing.T, fresh backend) {
 	}
 	if a, _ := list("", v4, ""); !slices.Equal(a, []string{"hal"}) {
 		t.Errorf("requests to amy from %s once bo's is accepted: %v; want [hal]", v4, a)
+	}
+}
+
+func testRequestsFromGuests(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	db := open(t, fresh(t))
+	for _, id := range []string{"amy", "bo", "cy", "dee", "eve", "fay"} {
+		if _, err := db.CreateGuest(ctx, Guest{ID: id, Name: id, DeviceHash: []byte("device-" + id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ClaimName(ctx, "dee", "Dee", "hash"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.LinkSubject(ctx, "eve", "sub-eve"); err != nil {
+		t.Fatal(err)
+	}
+	at := time.UnixMilli(1_700_000_000_000)
+	for i, f := range []Friendship{
+		{From: "bo", To: "amy", State: FriendPending, Since: at},
+		{From: "cy", To: "amy", State: FriendPending, Since: at},
+		{From: "dee", To: "amy", State: FriendPending, Since: at}, // claimed
+		{From: "eve", To: "amy", State: FriendPending, Since: at}, // linked
+		{From: "fay", To: "amy", State: FriendAccepted, Since: at},
+		{From: "gus", To: "amy", State: FriendPending, Since: at}, // no account
+	} {
+		if err := db.PutFriendship(ctx, f); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	for _, tc := range []struct {
+		except string
+		want   []string
+	}{{"", []string{"bo", "cy"}}, {"bo", []string{"cy"}}, {"dee", []string{"bo", "cy"}}} {
+		got, err := db.GuestRequestSendersTo(ctx, "amy", tc.except)
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("GuestRequestSendersTo(amy, except %q) = %v, %v; want %v", tc.except, got, err, tc.want)
+		}
 	}
 }

@@ -545,7 +545,7 @@ func (h *Hub) Accept(c *server.Conn, r *server.Request) error {
 	h.mu.Unlock()
 	// Before the replaced sessions close, so that the user stays online
 	// and keeps its lists.
-	s.member = h.social.Connect(claims.UserID, claims.Name, c)
+	s.member = h.social.ConnectAs(claims.UserID, claims.Name, claims.Guest, c)
 	for _, old := range replaced {
 		// The replaced connection's seats are held for this one to resume.
 		old.replaced.Store(true)

@@ -96,6 +96,15 @@ type Config struct {
 	// store; an acceptance, a decline or a withdrawal frees its place.
 	// AddressExempt addresses have no such cap. Zero value means 20.
 	MaxRequestsPerAddress int
+	// MaxGuestRequests caps, with a Graph, the friend requests standing
+	// for one user from guests (accounts with neither a claimed name nor
+	// a linked identity) together, whatever their addresses: a guest's
+	// new request past it is refused with ERROR_CODE_LIST_FULL, so that
+	// guests, made one every few seconds, leave room among the
+	// MaxListSize for accounts with a name (a claim per address every
+	// 20 s). The Graph counts the stored ones. Zero value means half of
+	// MaxListSize (250), at least 1.
+	MaxGuestRequests int
 	// ContactRate is the contact requests a user may send per second
 	// (AddFriend, with or without Remove, AnswerFriend and BlockUser,
 	// blocking or unblocking; as ChatRate, its connections to this node
@@ -205,6 +214,7 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.ChannelOpenKeys, 16384)
 	limits.Default(&c.MaxListSize, 500)
 	limits.Default(&c.MaxRequestsPerAddress, 20)
+	limits.Default(&c.MaxGuestRequests, max(1, c.MaxListSize/2))
 	limits.Default(&c.ContactRate, 2)
 	limits.Default(&c.ContactBurst, 20)
 	limits.Default(&c.ContactAddressRate, 4*c.ContactRate)
@@ -241,6 +251,7 @@ func (c Config) validate() error {
 		limits.NonNegative("ChannelOpenKeys", c.ChannelOpenKeys),
 		limits.NonNegative("MaxListSize", c.MaxListSize),
 		limits.NonNegative("MaxRequestsPerAddress", c.MaxRequestsPerAddress),
+		limits.NonNegative("MaxGuestRequests", c.MaxGuestRequests),
 		limits.NonNegative("ContactRate", c.ContactRate),
 		limits.NonNegative("ContactBurst", c.ContactBurst),
 		limits.NonNegative("ContactAddressRate", c.ContactAddressRate),

@@ -23,8 +23,8 @@ type Graph interface {
 	// row (ChangeRequest, ChangeBlock) is made: it checks that c.To is a
 	// user, that c.From's own list of that kind holds fewer than max, and
 	// for a request that fewer than max requests stand for c.To, fewer
-	// than c.AddrMax from c.Addr (see GraphChange), and that c.To does
-	// not block c.From. It returns a *protocol.Error to tell
+	// than c.AddrMax from c.Addr and, from a guest, fewer than c.GuestMax
+	// from guests (see GraphChange), and that c.To does not block c.From. It returns a *protocol.Error to tell
 	// c.From why not (ERROR_CODE_USER_NOT_FOUND, ERROR_CODE_LIST_FULL,
 	// ERROR_CODE_BLOCKED).
 	Admit(ctx context.Context, c GraphChange, max int) error
@@ -85,6 +85,17 @@ type GraphChange struct {
 	// clientip.V6SiteFactor times AddrMax from its /48 (counting
 	// SiteHeld).
 	AddrMax int
+	// Guest says, for Admit, that From's session is a guest's (an
+	// account with neither a claimed name nor a linked identity), and
+	// GuestMax is Config.MaxGuestRequests: such a request is refused with
+	// ERROR_CODE_LIST_FULL when GuestMax senders' requests from guests
+	// stand for To (counting GuestHeld).
+	Guest    bool
+	GuestMax int
+	// GuestHeld is, for Admit, the senders of the other requests to To
+	// from guests that this node began checking before this one and may
+	// not have stored yet, counted as AddrHeld is.
+	GuestHeld []string
 	// AddrHeld and SiteHeld are, for Admit, the senders of the other
 	// requests to To from Addr's key, and from its /48, that this node
 	// began checking before this one and may not have stored yet: Admit
@@ -269,6 +280,7 @@ func (so *Social) admitLocked(m *Member, id uint32, kind ChangeKind, uid, x stri
 	if kind == ChangeRequest {
 		h = so.holdRequest(m, uid, x)
 		c.Addr, c.AddrMax = h.addr(), so.cfg.MaxRequestsPerAddress
+		c.Guest, c.GuestMax = m.guest, so.cfg.MaxGuestRequests
 	}
 	so.pendingGen++
 	gen := so.pendingGen
@@ -300,7 +312,7 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, h *
 	}()
 	// The holds before this one, taken before Admit reads the store: one
 	// released since was stored first, or not made.
-	c.AddrHeld, c.SiteHeld = h.before()
+	c.AddrHeld, c.SiteHeld, c.GuestHeld = h.before()
 	ctx, cancel := context.WithTimeout(context.Background(), graphAdmitTimeout)
 	err := so.cfg.Graph.Admit(ctx, c, so.cfg.MaxListSize)
 	cancel()

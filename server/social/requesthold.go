@@ -9,20 +9,22 @@ import (
 	"github.com/tickroom/tickroom/server/clientip"
 )
 
-// A friend request from a client address with a per-address share
-// (Config.MaxRequestsPerAddress) is counted by the Graph once stored;
-// before that, from the start of its Admit until the store has it (or it
-// comes to nothing), this node holds it in requestHolds, under its
-// recipient and its sender's address (and IPv6 /48), so that requests
-// sent together from one address, checked at once, are each counted
-// against the others. The holds are this node's: another node of a
-// cluster knows only the stored ones.
+// A friend request is counted by the Graph against its sender's client
+// address (Config.MaxRequestsPerAddress) and, from a guest, against the
+// guests' share (Config.MaxGuestRequests) once stored; before that, from
+// the start of its Admit until the store has it (or it comes to nothing),
+// this node holds it in requestHolds, under its recipient and its
+// sender's address (and IPv6 /48), or the recipient's guests, so that
+// requests sent together, checked at once, are each counted against the
+// others. The holds are this node's: another node of a cluster knows only
+// the stored ones.
 
 // holdKey names the requests held for one recipient from one address key
-// or IPv6 /48.
+// or IPv6 /48 (addr), or from guests (guest).
 type holdKey struct {
-	to   string
-	addr netip.Prefix
+	to    string
+	addr  netip.Prefix
+	guest bool
 }
 
 // requestHolds keeps the held requests, in the order they were held
@@ -36,12 +38,12 @@ type requestHolds struct {
 
 // requestHold is one held request.
 type requestHold struct {
-	holds     *requestHolds
-	seq       uint64
-	from, to  string
-	ip        netip.Addr
-	key, site netip.Prefix
-	released  atomic.Bool
+	holds    *requestHolds
+	seq      uint64
+	from     string
+	ip       netip.Addr // zero when the address has no share
+	keys     []holdKey  // its address key, its /48, its recipient's guests: those it is held under
+	released atomic.Bool
 	// handed is set, under Social's lock, once the request was made and
 	// its save (whose Done releases the hold) queued, or handed on to an
 	// answer that releases it.
@@ -49,16 +51,29 @@ type requestHold struct {
 }
 
 // holdRequest holds a request from m's user uid to user to; nil when
-// m's address has no share or there is no Graph to store requests.
+// there is nothing to hold it under (m's address has no share and its
+// user is no guest) or no Graph to store requests.
 func (so *Social) holdRequest(m *Member, uid, to string) *requestHold {
-	if so.cfg.Graph == nil || m.conn == nil || so.exempt(m) {
+	if so.cfg.Graph == nil {
 		return nil
 	}
-	ip := m.conn.ClientIP()
-	if !ip.IsValid() {
+	h := &requestHold{from: uid}
+	if m.conn != nil && !so.exempt(m) {
+		if ip := m.conn.ClientIP(); ip.IsValid() {
+			key, site := clientip.Group(ip)
+			h.ip = ip
+			h.keys = append(h.keys, holdKey{to: to, addr: key})
+			if site.IsValid() {
+				h.keys = append(h.keys, holdKey{to: to, addr: site})
+			}
+		}
+	}
+	if m.guest {
+		h.keys = append(h.keys, holdKey{to: to, guest: true})
+	}
+	if len(h.keys) == 0 {
 		return nil
 	}
-	key, site := clientip.Group(ip)
 	t := &so.holds
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -66,44 +81,40 @@ func (so *Social) holdRequest(m *Member, uid, to string) *requestHold {
 		t.held = make(map[holdKey][]*requestHold)
 	}
 	t.seq++
-	h := &requestHold{holds: t, seq: t.seq, from: uid, to: to, ip: ip, key: key, site: site}
-	for _, k := range h.keys() {
-		t.held[holdKey{to, k}] = append(t.held[holdKey{to, k}], h)
+	h.holds, h.seq = t, t.seq
+	for _, k := range h.keys {
+		t.held[k] = append(t.held[k], h)
 	}
 	return h
 }
 
-// keys are the keys h is held under.
-func (h *requestHold) keys() []netip.Prefix {
-	if h.site.IsValid() {
-		return []netip.Prefix{h.key, h.site}
-	}
-	return []netip.Prefix{h.key}
-}
-
-// before returns the senders of the requests still held, under h's
-// address key and its /48, that were held before h; none for a nil h.
-func (h *requestHold) before() (addr, site []string) {
+// before returns the senders of the requests still held that were held
+// before h, under h's address key (addr), its /48 (site), and its
+// recipient's guests when h's sender is one (guests); none for a nil h.
+func (h *requestHold) before() (addr, site, guests []string) {
 	if h == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	t := h.holds
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	senders := func(k netip.Prefix) []string {
+	for _, k := range h.keys {
 		var out []string
-		for _, o := range t.held[holdKey{h.to, k}] {
+		for _, o := range t.held[k] {
 			if o.seq < h.seq {
 				out = append(out, o.from)
 			}
 		}
-		return out
+		switch {
+		case k.guest:
+			guests = out
+		case k.addr.Addr().Is6() && k.addr.Bits() == 48:
+			site = out
+		default:
+			addr = out
+		}
 	}
-	addr = senders(h.key)
-	if h.site.IsValid() {
-		site = senders(h.site)
-	}
-	return addr, site
+	return addr, site, guests
 }
 
 // release ends h, once however often it is called; a nil h is none.
@@ -114,13 +125,12 @@ func (h *requestHold) release() {
 	t := h.holds
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, k := range h.keys() {
-		hk := holdKey{h.to, k}
-		l := slices.DeleteFunc(t.held[hk], func(o *requestHold) bool { return o == h })
+	for _, k := range h.keys {
+		l := slices.DeleteFunc(t.held[k], func(o *requestHold) bool { return o == h })
 		if len(l) == 0 {
-			delete(t.held, hk)
+			delete(t.held, k)
 		} else {
-			t.held[hk] = l
+			t.held[k] = l
 		}
 	}
 }

@@ -136,6 +136,7 @@ type Member struct {
 	closed     atomic.Bool  // Disconnect ran
 	admits     atomic.Int32 // its friend requests and blocks awaiting Graph.Admit
 	moved      atomic.Bool  // a login on another node replaced it (Moved)
+	guest      bool         // its session is a guest's (ConnectAs)
 	awaiting   atomic.Int32 // users of other nodes its presence queries await answers about
 	keeping    atomic.Int32 // its direct messages awaiting Inbox.Keep
 
@@ -273,7 +274,14 @@ func (so *Social) Stats() *Stats { return so.stats }
 // connection makes it online. Call it once the connection is registered as
 // the user's, before any request of the member.
 func (so *Social) Connect(userID, name string, c *server.Conn) *Member {
-	m := &Member{user: userID, name: name, conn: c}
+	return so.ConnectAs(userID, name, false, c)
+}
+
+// ConnectAs is Connect for a user whose session says whether it is a
+// guest (an account with neither a claimed name nor a linked identity):
+// its friend requests count against Config.MaxGuestRequests.
+func (so *Social) ConnectAs(userID, name string, guest bool, c *server.Conn) *Member {
+	m := &Member{user: userID, name: name, conn: c, guest: guest}
 	now := so.host.Now()
 	so.mu.Lock()
 	defer so.mu.Unlock()
