@@ -119,22 +119,7 @@ func TestCloseWhileThePeerSendsALargeMessage(t *testing.T) {
 	c := s.rec.waitOpened(t)
 	const fragments, size = 16, 60 << 10
 	fragment := func(i int) []byte { return messageFragment(i, fragments, size) }
-	// The first quarter of the message, then a ping: its pong says the
-	// server has read the fragments before it.
-	var first []byte
-	for i := range fragments / 4 {
-		first = append(first, fragment(i)...)
-	}
-	rc.write(append(first, maskedFrame(0x89, []byte("p"))...))
-	for {
-		h, _, err := rc.readFrame()
-		if err != nil {
-			t.Fatalf("waiting for the pong: %v", err)
-		}
-		if h.OpCode == ws.OpPong {
-			break
-		}
-	}
+	sendFirstQuarter(t, rc, fragments, size)
 	c.Close(4000, "closing")
 	// The peer sends the rest of its message (720 KiB), then reads the
 	// close frame and answers it.
@@ -142,16 +127,7 @@ func TestCloseWhileThePeerSendsALargeMessage(t *testing.T) {
 	for i := fragments / 4; i < fragments; i++ {
 		rest = append(rest, fragment(i)...)
 	}
-	if _, err := rc.nc.Write(append(rest, maskedFrame(0x88, closePayload(4000, ""))...)); err != nil {
-		t.Fatalf("sending the rest of the message and the close: %v", err)
-	}
-	if code := rc.readClose(); code != 4000 {
-		t.Fatalf("close code %d, want 4000", code)
-	}
-	rc.expectEOF("after the closing handshake")
-	if e := s.rec.waitClose(t); e.code != 4000 {
-		t.Fatalf("OnClose %+v, want 4000", e)
-	}
+	sendRestAndClose(t, s, rc, rest)
 }
 
 // messageFragment is fragment i of a binary message of n fragments of size
@@ -165,6 +141,45 @@ func messageFragment(i, n, size int) []byte {
 		b0 |= 0x80
 	}
 	return maskedFrame(b0, bytes.Repeat([]byte{byte(i)}, size))
+}
+
+// sendRestAndClose sends rest, what is left of the peer's message, and
+// then the peer's answer to the server's close 4000: the peer reads the
+// close frame, the TCP connection ends cleanly, and the handler's OnClose
+// has 4000.
+func sendRestAndClose(t testing.TB, s *testServer, rc *rawClient, rest []byte) {
+	t.Helper()
+	if _, err := rc.nc.Write(append(rest, maskedFrame(0x88, closePayload(4000, ""))...)); err != nil {
+		t.Fatalf("sending the rest of the message and the close: %v", err)
+	}
+	if code := rc.readClose(); code != 4000 {
+		t.Fatalf("close code %d, want 4000", code)
+	}
+	rc.expectEOF("after the closing handshake")
+	if e := s.rec.waitClose(t); e.code != 4000 {
+		t.Fatalf("OnClose %+v, want 4000", e)
+	}
+}
+
+// sendFirstQuarter sends the first quarter of a message of n fragments of
+// size bytes each, then a ping, and waits for its pong: the server has then
+// read the fragments before it.
+func sendFirstQuarter(t testing.TB, rc *rawClient, n, size int) {
+	t.Helper()
+	var first []byte
+	for i := range n / 4 {
+		first = append(first, messageFragment(i, n, size)...)
+	}
+	rc.write(append(first, maskedFrame(0x89, []byte("p"))...))
+	for {
+		h, _, err := rc.readFrame()
+		if err != nil {
+			t.Fatalf("waiting for the pong: %v", err)
+		}
+		if h.OpCode == ws.OpPong {
+			return
+		}
+	}
 }
 
 // The same when the server closes while the first fragment of the
@@ -187,16 +202,7 @@ func TestCloseWhileThePeerSendsTheFirstFragment(t *testing.T) {
 	for i := 1; i < fragments; i++ {
 		rest = append(rest, messageFragment(i, fragments, size)...)
 	}
-	if _, err := rc.nc.Write(append(rest, maskedFrame(0x88, closePayload(4000, ""))...)); err != nil {
-		t.Fatalf("sending the rest of the message and the close: %v", err)
-	}
-	if code := rc.readClose(); code != 4000 {
-		t.Fatalf("close code %d, want 4000", code)
-	}
-	rc.expectEOF("after the closing handshake")
-	if e := s.rec.waitClose(t); e.code != 4000 {
-		t.Fatalf("OnClose %+v, want 4000", e)
-	}
+	sendRestAndClose(t, s, rc, rest)
 }
 
 // onLoop runs f on c's event loop, where its loop-only state may be read,
@@ -225,20 +231,7 @@ func TestBreakingTheClosingHandshake(t *testing.T) {
 	closing := func() (*rawClient, *Conn) {
 		rc := dialWS(t, s, "/rec")
 		c := s.rec.waitOpened(t)
-		var first []byte
-		for i := range fragments / 4 {
-			first = append(first, messageFragment(i, fragments, size)...)
-		}
-		rc.write(append(first, maskedFrame(0x89, []byte("p"))...))
-		for {
-			h, _, err := rc.readFrame()
-			if err != nil {
-				t.Fatalf("waiting for the pong: %v", err)
-			}
-			if h.OpCode == ws.OpPong {
-				break
-			}
-		}
+		sendFirstQuarter(t, rc, fragments, size)
 		c.Close(4000, "closing")
 		if code := rc.readClose(); code != 4000 {
 			t.Fatalf("close code %d, want 4000", code)
