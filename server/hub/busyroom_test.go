@@ -3,10 +3,8 @@ package hub_test
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/tickroom/tickroom/game"
-	"github.com/tickroom/tickroom/server/hub"
 )
 
 // watcher is a seatless observer of a room, as a spectate feed's viewer
@@ -38,10 +36,7 @@ func fillQueue(t *testing.T, room *game.Room) {
 // was listed; the room's refusal was the answer.
 func TestQuickMatchPassesOverABusyRoom(t *testing.T) {
 	t.Parallel()
-	clock := game.NewManualClock(time.Now()) // the rooms tick only when told
-	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }})
-	rt := e.hub.Runtime()
-	busy := bobsRoom(t, e, "tally")
+	e, rt, busy := startWithBobsRoom(t)
 	room, _ := rt.Room(busy)
 	fillQueue(t, room)
 

@@ -17,10 +17,7 @@ import (
 // was leaving.
 func TestJoinLeaveJoinBeforeTheFirstJoinSettles(t *testing.T) {
 	t.Parallel()
-	clock := game.NewManualClock(time.Now()) // the room ticks only when told
-	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }})
-	rt := e.hub.Runtime()
-	room := bobsRoom(t, e, "tally")
+	e, rt, room := startWithBobsRoom(t)
 
 	a, _ := e.connect("alice")
 	first := a.Send(joinRoom(room, 0))
@@ -48,14 +45,7 @@ func TestJoinLeaveJoinBeforeTheFirstJoinSettles(t *testing.T) {
 	if l := a.Request(leaveRoom(room)).GetLeft(); l == nil {
 		t.Fatal("alice's leave after joining again not answered with Left")
 	}
-	waitFor(t, "alice's seat given up", func() bool {
-		_ = rt.Advance(20 * time.Millisecond)
-		r, ok := rt.Room(room)
-		return ok && r.Seated() == 1
-	})
-	if n := e.hub.RoomsOf("alice"); n != 0 {
-		t.Fatalf("alice is counted in %d rooms after leaving, want 0", n)
-	}
+	aliceOut(t, e, rt, room)
 }
 
 // The same pressed twice: JoinRoom, LeaveRoom, JoinRoom, LeaveRoom before
@@ -63,10 +53,7 @@ func TestJoinLeaveJoinBeforeTheFirstJoinSettles(t *testing.T) {
 // out of the room.
 func TestJoinLeaveTwiceBeforeTheFirstJoinSettles(t *testing.T) {
 	t.Parallel()
-	clock := game.NewManualClock(time.Now()) // the room ticks only when told
-	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }})
-	rt := e.hub.Runtime()
-	room := bobsRoom(t, e, "tally")
+	e, rt, room := startWithBobsRoom(t)
 
 	a, _ := e.connect("alice")
 	ids := []uint32{a.Send(joinRoom(room, 0)), a.Send(leaveRoom(room)), a.Send(joinRoom(room, 0)), a.Send(leaveRoom(room))}
@@ -85,6 +72,23 @@ func TestJoinLeaveTwiceBeforeTheFirstJoinSettles(t *testing.T) {
 	if len(answers) != len(ids) {
 		t.Fatalf("answers to JoinRoom, LeaveRoom, JoinRoom, LeaveRoom: %v, want 4", answers)
 	}
+	aliceOut(t, e, rt, room)
+}
+
+// startWithBobsRoom starts a hub whose rooms tick only when the test
+// advances their clock, has bob quick-match into a room of tally, and
+// returns the env, its runtime and the room's id.
+func startWithBobsRoom(t *testing.T) (*env, *game.Runtime, string) {
+	t.Helper()
+	clock := game.NewManualClock(time.Now()) // the rooms tick only when told
+	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock = clock }})
+	return e, e.hub.Runtime(), bobsRoom(t, e, "tally")
+}
+
+// aliceOut moves the rooms' clock on until alice's seat in room is given
+// up, bob's the one left, and checks she is counted in no room.
+func aliceOut(t *testing.T, e *env, rt *game.Runtime, room string) {
+	t.Helper()
 	waitFor(t, "alice's seat given up", func() bool {
 		_ = rt.Advance(20 * time.Millisecond)
 		r, ok := rt.Room(room)
