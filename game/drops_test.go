@@ -85,18 +85,7 @@ func TestDroppedInputsWakeASleepingRoom(t *testing.T) {
 		g, err := newCounter(s)
 		return sleepyCounter{g.(*counter)}, err
 	}}
-	e := gametest.NewEnv(t, []game.Definition{def}, nil)
-	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "sleepy"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := gametest.NewClient("a")
-	seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: c}).Seat
-	for seq := uint32(1); seq <= 2; seq++ { // the seat's burst
-		if err := r.Input(seat, seq, []byte("+")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, r, c, seat := seatAfterBurst(t, def)
 	e.Advance(t, 200*time.Millisecond)
 	sleeps := r.Stats().Sleeps
 	if sleeps == 0 {
@@ -110,6 +99,26 @@ func TestDroppedInputsWakeASleepingRoom(t *testing.T) {
 	if got := c.TakeDrops(); len(got) != 1 || !proto.Equal(got[0], want) {
 		t.Fatalf("a tick after the drop, told %v, want %v", got, want)
 	}
+}
+
+// seatAfterBurst makes a room of def's game (InputRate 2), seats user "a"
+// in it with a client of its own, and sends inputs 1 and 2 from that
+// client: the seat's burst, so that its next input is over the rate.
+func seatAfterBurst(t *testing.T, def game.Definition) (*gametest.Env, *game.Room, *gametest.Client, uint32) {
+	t.Helper()
+	e := gametest.NewEnv(t, []game.Definition{def}, nil)
+	r, err := e.RT.CreateRoom(game.RoomOptions{Game: def.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := gametest.NewClient("a")
+	seat := e.Join(t, r, game.JoinRequest{UserID: "a", Client: c}).Seat
+	for seq := uint32(1); seq <= 2; seq++ { // the seat's burst
+		if err := r.InputFrom(c, seat, seq, []byte("+")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, r, c, seat
 }
 
 // leavingCounter is counter whose Accept, for user "c", runs the hook
@@ -136,18 +145,7 @@ func TestDropsOfALeavingSeatAreNotToldToItsNextPlayer(t *testing.T) {
 		g, err := newCounter(s)
 		return leavingCounter{g.(*counter), func() { hook() }}, err
 	}}
-	e := gametest.NewEnv(t, []game.Definition{def}, nil)
-	r, err := e.RT.CreateRoom(game.RoomOptions{Game: "leaving"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := gametest.NewClient("a")
-	seatA := e.Join(t, r, game.JoinRequest{UserID: "a", Client: a}).Seat
-	for seq := uint32(1); seq <= 2; seq++ { // the seat's burst
-		if err := r.InputFrom(a, seatA, seq, []byte("+")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, r, a, seatA := seatAfterBurst(t, def)
 	// c's join and then a's leave wait for the same tick; c's Accept runs
 	// first, with a's seat leaving, after the tick took its drop notes.
 	hook = func() {
