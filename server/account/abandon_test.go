@@ -44,12 +44,7 @@ func TestAbandonedRequestsAreNotLoggedAsStoreFailures(t *testing.T) {
 	ts := newTestServerWith(t, Config{MaxHashes: 1, MaxHashWaiting: 4, ClaimRate: rate.Inf, Logger: logger},
 		auth.Config{GuestLoginRate: rate.Inf, Logger: logger}, nil)
 	c := client("127.0.0.60")
-	tok := ts.guest(c, "owner")
-	a := ts.post(c, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
-	tok, _ = a.body["token"].(string)
-	if a.status != 200 || tok == "" {
-		t.Fatalf("claim: %d %v", a.status, a.body)
-	}
+	tok, _ := ts.claimOwner(c)
 
 	for _, req := range []struct {
 		what, path, token string

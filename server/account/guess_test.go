@@ -27,12 +27,7 @@ func TestWrongPasswordsLimitedPerAccount(t *testing.T) {
 	const burst = 4
 	ts := newTestServer(t, Config{WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: burst})
 	owner := client("127.0.0.20")
-	tok := ts.guest(owner, "owner")
-	a := ts.post(owner, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
-	device, _ := a.body["device_secret"].(string)
-	if a.status != 200 || device == "" {
-		t.Fatalf("claim: %d %v", a.status, a.body)
-	}
+	_, device := ts.claimOwner(owner)
 	guessers := []*http.Client{client("127.0.0.21"), client("127.0.0.22"), client("127.0.0.23")}
 	guess := func(c *http.Client, name string, i int) answer {
 		return ts.post(c, auth.LoginPath, "", map[string]string{"name": name, "password": "guess number " + strconv.Itoa(i)})
@@ -96,12 +91,7 @@ func TestWrongCurrentPasswordsAreWrongPasswords(t *testing.T) {
 	ts := newTestServerWith(t, Config{ClaimRate: rate.Inf, WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: burst},
 		auth.Config{GuestLoginRate: rate.Inf, Identity: auth.IdentityConfig{HMACKey: key}}, nil)
 	owner := client("127.0.0.24")
-	tok := ts.guest(owner, "owner")
-	a := ts.post(owner, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
-	tok, _ = a.body["token"].(string)
-	if a.status != 200 || tok == "" {
-		t.Fatalf("claim: %d %v", a.status, a.body)
-	}
+	tok, _ := ts.claimOwner(owner)
 	// Whoever holds the session token (it travels in URLs) guesses.
 	g := client("127.0.0.25")
 	if a := ts.post(g, Path+"/claim", tok, map[string]string{"name": "Mine", "password": "battery staple", "current_password": "guess 1"}); a.status != 403 {
@@ -230,12 +220,7 @@ func TestAGuessersNeighboursAreRefusedWhileTheAccountIsSpent(t *testing.T) {
 	ts := newTestServerWith(t, Config{WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: 1, TrustedProxies: proxy},
 		auth.Config{GuestLoginRate: rate.Inf, TrustedProxies: proxy}, nil)
 	c := client("127.0.0.26")
-	tok := ts.guest(c, "owner")
-	a := ts.post(c, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
-	device, _ := a.body["device_secret"].(string)
-	if a.status != 200 || device == "" {
-		t.Fatalf("claim: %d %v", a.status, a.body)
-	}
+	_, device := ts.claimOwner(c)
 	login := func(from string, body map[string]string) answer {
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest(http.MethodPost, ts.url+auth.LoginPath, bytes.NewReader(b))
@@ -332,12 +317,7 @@ func TestTheOwnerChangesThePasswordOfASpentAccount(t *testing.T) {
 	ts := newTestServerWith(t, Config{ClaimRate: rate.Every(time.Hour), UserClaimBurst: userClaims, WrongPasswordRate: rate.Every(time.Hour), WrongPasswordBurst: 2},
 		auth.Config{GuestLoginRate: rate.Inf, Identity: auth.IdentityConfig{HMACKey: key}}, nil)
 	nat := client("127.0.3.1")
-	tok := ts.guest(nat, "owner")
-	a := ts.post(nat, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
-	tok, _ = a.body["token"].(string)
-	if a.status != 200 || tok == "" {
-		t.Fatalf("claim: %d %v", a.status, a.body)
-	}
+	tok, _ := ts.claimOwner(nat)
 	login := func(c *http.Client, password string) answer {
 		return ts.post(c, auth.LoginPath, "", map[string]string{"name": "Owner", "password": password})
 	}
@@ -353,7 +333,7 @@ func TestTheOwnerChangesThePasswordOfASpentAccount(t *testing.T) {
 	if a := ts.post(nat, Path+"/link", tok, map[string]string{"identity_token": identityToken(key, "owner-id"), "current_password": "correct horse"}); a.status != 200 {
 		t.Fatalf("the owner's link with the right current password from the NAT: %d %v, want 200", a.status, a.body)
 	}
-	a = ts.post(nat, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "battery staple", "current_password": "correct horse"})
+	a := ts.post(nat, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "battery staple", "current_password": "correct horse"})
 	if a.status != 200 {
 		t.Fatalf("the owner's new password with the right current password from the NAT: %d %v, want 200", a.status, a.body)
 	}
@@ -386,10 +366,7 @@ func TestWrongPasswordsRetryAfterIsTheBucketsRefill(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
 	c := client("127.0.4.1")
-	tok := ts.guest(c, "owner")
-	if a := ts.post(c, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]}); a.status != 200 {
-		t.Fatalf("claim: %d %v", a.status, a.body)
-	}
+	ts.claimOwner(c)
 	for i := range DefaultWrongPasswordBurst {
 		if a := ts.post(c, auth.LoginPath, "", map[string]string{"name": "Owner", "password": "a wrong guess"}); a.status != 401 {
 			t.Fatalf("wrong password %d within the burst: %d %v, want 401", i, a.status, a.body)

@@ -111,6 +111,21 @@ func (ts *testServer) guest(c *http.Client, name string) string {
 	return tok
 }
 
+// claimOwner has a new guest on c claim the name "Owner" with the password
+// "correct horse", and returns the account's session token and device
+// secret from the claim's answer.
+func (ts *testServer) claimOwner(c *http.Client) (token, device string) {
+	ts.t.Helper()
+	tok := ts.guest(c, "owner")
+	a := ts.post(c, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
+	token, _ = a.body["token"].(string)
+	device, _ = a.body["device_secret"].(string)
+	if a.status != 200 || token == "" || device == "" {
+		ts.t.Fatalf("claim: %d %v", a.status, a.body)
+	}
+	return token, device
+}
+
 func (a answer) err() string { s, _ := a.body["error"].(string); return s }
 
 // TestClaimsLimitedPerAddressAndAccount: claims of a taken name answer 409

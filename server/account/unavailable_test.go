@@ -131,12 +131,7 @@ func TestLoginsAnswered503TakeNoLogins(t *testing.T) {
 		auth.Config{GuestLoginRate: rate.Every(time.Hour), GuestLoginBurst: burst},
 		func(u store.Users) store.Users { users.Users = u; return users })
 	setup := client("127.0.0.40")
-	tok := ts.guest(setup, "owner")
-	a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
-	device, _ := a.body["device_secret"].(string)
-	if a.status != 200 || device == "" {
-		t.Fatalf("claim: %d %v", a.status, a.body)
-	}
+	_, device := ts.claimOwner(setup)
 
 	c := client("127.0.0.41")
 	password := map[string]string{"name": "Owner", "password": "correct horse"}
@@ -181,10 +176,7 @@ func TestClaimsAnswered503TakeNothing(t *testing.T) {
 		auth.Config{GuestLoginRate: rate.Inf},
 		func(u store.Users) store.Users { users.Users = u; return users })
 	setup := client("127.0.0.42")
-	tok := ts.guest(setup, "owner")
-	if a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]}); a.status != 200 {
-		t.Fatalf("claim: %d %v", a.status, a.body)
-	}
+	ts.claimOwner(setup)
 
 	c := client("127.0.0.43")
 	first, second, third := ts.guest(c, "first"), ts.guest(c, "second"), ts.guest(c, "third")
@@ -304,11 +296,7 @@ func TestIdentityClaimsAnswered503TakeNothing(t *testing.T) {
 	ts := newTestServerWith(t, Config{MaxHashes: 1, MaxHashWaiting: 1, ClaimRate: rate.Every(time.Hour), ClaimBurst: burst, UserClaimBurst: burst + 2},
 		auth.Config{GuestLoginRate: rate.Inf, Identity: auth.IdentityConfig{HMACKey: key}}, nil)
 	setup := client("127.0.0.46")
-	tok := ts.guest(setup, "owner")
-	a := ts.post(setup, Path+"/claim", tok, map[string]string{"name": "Owner", "password": "correct horse", "device_secret": ts.secrets[tok]})
-	if tok, _ = a.body["token"].(string); a.status != 200 || tok == "" {
-		t.Fatalf("claim: %d %v", a.status, a.body)
-	}
+	tok, _ := ts.claimOwner(setup)
 	if a := ts.post(setup, Path+"/link", tok, map[string]string{"identity_token": identityToken(key, "owner-id"), "current_password": "correct horse"}); a.status != 200 {
 		t.Fatalf("link: %d %v", a.status, a.body)
 	}
