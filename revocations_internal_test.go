@@ -1,38 +1,19 @@
 package tickroom
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/internal/syncbuf"
 	"github.com/tickroom/tickroom/server/hub"
 	"github.com/tickroom/tickroom/store"
 )
-
-// syncBuffer is a bytes.Buffer safe from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestAdminKickAfterTheStoreClosedAtShutdown: Shutdown closes the store
 // before it stops the admin listener (so that /readyz answers 503 while
@@ -44,7 +25,7 @@ func (b *syncBuffer) String() string {
 // and the writes left out are logged once.
 func TestAdminKickAfterTheStoreClosedAtShutdown(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s, err := New(Options{Addr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: t.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {

@@ -7,39 +7,21 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"github.com/tickroom/tickroom/internal/syncbuf"
 	"github.com/tickroom/tickroom/server/auth"
 )
-
-// logLines is a goroutine-safe log sink.
-type logLines struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAbandonedRequestsAreNotLoggedAsStoreFailures: a password login and
 // a claim whose clients hang up while they wait for a hash slot are no
 // store failure: nothing is logged at ERROR for them.
 func TestAbandonedRequestsAreNotLoggedAsStoreFailures(t *testing.T) {
 	t.Parallel()
-	var logs logLines
+	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ts := newTestServerWith(t, Config{MaxHashes: 1, MaxHashWaiting: 4, ClaimRate: rate.Inf, Logger: logger},
 		auth.Config{GuestLoginRate: rate.Inf, Logger: logger}, nil)
