@@ -20,8 +20,8 @@ import (
 // checked guess, and any other address one, which marks it. An account
 // keeps at most perAccount addresses, so that guesses of other accounts,
 // or by other addresses, never make it forget one while it is kept; with
-// all of them taken it refuses every address (take) until the oldest
-// mark's memory ends, so that the addresses past them get no guess
+// all of them taken it refuses every address (take) until the first of
+// its marks ends, so that the addresses past them get no guess
 // either. The table keeps at most keys accounts and total marks: past
 // either, the account used least recently (a refused guess is a use) is
 // forgotten whole, its bucket full again and its marks gone, as if it had
@@ -116,7 +116,7 @@ func (g *guessers) take(id string, client netip.Addr, now time.Time) (guessTaken
 		return t, false, min(wait, siteEnds.Sub(now))
 	}
 	if len(a.marks) >= g.perAccount {
-		return t, false, min(wait, a.marks[0].until.Sub(now)) // the oldest
+		return t, false, min(wait, a.marks[0].until.Sub(now)) // the first to end
 	}
 	g.seq++
 	g.add(e, key, now, g.seq)

@@ -78,10 +78,10 @@ func TestAMarkLastsAnHourFromTheLatestWrongPassword(t *testing.T) {
 
 // TestEndedMarksLetTheirRoomGo: an account kept after its marks ended (its
 // bucket still counting) holds no room for them, so that the table's
-// bound on marks bounds its memory: 256 accounts of 64 marks each,
-// ended, kept their 64 slots each, 64 times the table's marks.
+// bound on marks bounds its memory: each account whose 64 marks ended
+// kept their slots, 64 times the table's bound on marks over all.
 func TestEndedMarksLetTheirRoomGo(t *testing.T) {
-	g := newGuessers(rate.Every(time.Hour), 1, 100, 64, 64, time.Hour)
+	g := newGuessers(rate.Every(time.Hour), 1, 100, 64, 65, time.Hour)
 	now := time.Unix(1_800_000_000, 0)
 	for i := range 64 {
 		g.spend("id", netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", i)), now)
