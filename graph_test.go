@@ -550,3 +550,50 @@ func TestGuestFriendRequestsLeaveRoomForClaimedAccounts(t *testing.T) {
 		t.Fatalf("ann was shown Ida's request from %q", from)
 	}
 }
+
+// TestALinkedGuestIsNoLongerAGuest: a guest that links an identity gets a
+// new session token in the link's reply, as a claim's reply carries one,
+// and that token's session is no guest's: its friend request passes the
+// guests' share (SocialListSize 4: 2) that refused the guest's session
+// before the link. The token the link was made with still connects.
+func TestALinkedGuestIsNoLongerAGuest(t *testing.T) {
+	t.Parallel()
+	srv, a, _, _ := accountServerWith(t, t.TempDir(), func(o *tickroom.Options) { o.SocialListSize = 4 })
+	ann := newGuest(t, a, "ann")
+	for i := range 2 {
+		if r := connectAs(t, srv, a, newGuest(t, a, fmt.Sprint("guest", i))).Request(addFriend(ann.id)); r.GetOk() == nil {
+			t.Fatalf("guest%d's request to ann, within the guests' half: %v, want Ok", i, r)
+		}
+	}
+	cy := newGuest(t, a, "cy")
+	st, in := a.post("/v1/login", "", map[string]string{"device_secret": cy.secret})
+	if st != 200 || in["guest"] != true {
+		t.Fatalf("cy's login: %d %v", st, in)
+	}
+	dial := func(token string) (*testclient.Client, *tickroomv1.Welcome) {
+		t.Helper()
+		c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: "cy"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome()
+	}
+	guestC, _ := dial(str(in, "token"))
+	if r := guestC.Request(addFriend(ann.id)); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+		t.Fatalf("cy's request to ann as a guest, past the guests' half of 4: %v, want ERROR_CODE_LIST_FULL", r)
+	}
+	st, linked := a.post("/v1/account/link", str(in, "token"), map[string]string{"identity_token": identityToken(t, "ext-cy", "Cy"), "device_secret": cy.secret})
+	if st != 200 || linked["guest"] != false || str(linked, "token") == "" || str(linked, "expires_at") == "" {
+		t.Fatalf("cy's link: %d %v, want a new session token", st, linked)
+	}
+	c, w := dial(str(linked, "token"))
+	if w.GetGuest() || w.GetUserId() != cy.id {
+		t.Fatalf("welcome of the link's token: %v, want cy, no guest", w)
+	}
+	if r := c.Request(addFriend(ann.id)); r.GetOk() == nil {
+		t.Fatalf("cy's request to ann with the link's token, the guests' half full: %v, want Ok", r)
+	}
+	if _, w := dial(str(in, "token")); w.GetUserId() != cy.id {
+		t.Fatalf("welcome of the token the link was made with: %v", w)
+	}
+}

@@ -22,6 +22,13 @@
 //	                        well, an account that has a password only with
 //	                        "current_password", 403)
 //
+// The replies of a claim and a link carry a new session token, "token"
+// (and its "expires_at"), with the account's name and no longer a
+// guest's: a guest's session is held to the guests' limits (its share of
+// a user's friend requests) as its token says, until it connects with the
+// new one. A link ends no session: the token it was made with stays valid
+// (a guest's, still).
+//
 // A session token alone, which travels in WebSocket URLs (proxy logs,
 // history) and watch links, never claims or links an account: its holder
 // would then share the account with its owner for good.
@@ -228,6 +235,12 @@ type Config struct {
 	// with: the claimer's own) are not closed. Nil means sessions are not
 	// ended.
 	SignOut func(userID string, now, kept time.Time) time.Time
+	// SignedOut reports, for a new session token of userID issued at now
+	// by a link, that a sign-out refuses the tokens issued up to the time
+	// it returns, to the second, this one among them (hub.Hub's
+	// SignedOut): the link then issues it in the next second, as a login
+	// does (auth.Config.SignedOut). Nil means none is.
+	SignedOut func(userID string, now time.Time) (time.Time, bool)
 }
 
 // Defaults of Config's limits.
@@ -287,6 +300,7 @@ type Service struct {
 	wrong      *guessers                 // wrong passwords and the addresses that gave them, per account; nil: no limit
 	revoked    func(auth.Claims, time.Time) (string, bool)
 	signOut    func(string, time.Time, time.Time) time.Time
+	signedOut  func(string, time.Time) (time.Time, bool)
 }
 
 var _ auth.Accounts = (*Service)(nil)
@@ -333,7 +347,7 @@ func New(cfg Config) (*Service, error) {
 		wrong = newGuessers(cfg.WrongPasswordRate, cfg.WrongPasswordBurst, cfg.WrongPasswordKeys, cfg.WrongPasswordAddrs, cfg.WrongPasswordKeys, WrongPasswordMemory)
 	}
 	return &Service{
-		users: boundedUsers{cfg.Users}, log: cfg.Logger, trusted: cfg.TrustedProxies, revoked: cfg.Revoked, signOut: cfg.SignOut,
+		users: boundedUsers{cfg.Users}, log: cfg.Logger, trusted: cfg.TrustedProxies, revoked: cfg.Revoked, signOut: cfg.SignOut, signedOut: cfg.SignedOut,
 		hashes: make(chan struct{}, cfg.MaxHashes), maxWaiting: int64(cfg.MaxHashWaiting),
 		claimAddrs: clientip.NewLimiter(cfg.ClaimRate, cfg.ClaimBurst, cfg.ClaimKeys),
 		claimUsers: clientip.NewBuckets[string](cfg.ClaimRate, cfg.UserClaimBurst, cfg.ClaimKeys),

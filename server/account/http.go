@@ -30,7 +30,7 @@ type Reply struct {
 	Subject string `json:"subject,omitempty"`
 	Guest   bool   `json:"guest"`
 	// Token is a new session token carrying the account's new name (after
-	// a claim); empty otherwise.
+	// a claim), or one that is no guest's (after a link); empty otherwise.
 	Token     string     `json:"token,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// DeviceSecret is the claimer's new device secret, after a claim that
@@ -63,7 +63,7 @@ type Reply struct {
 // (a claim or link answered 503 before any password hash ran for it
 // takes none of the claim limits). Error bodies are {"error": "..."}.
 // a verifies session and identity tokens and issues the new session token
-// a claim returns.
+// a claim or a link returns.
 func (s *Service) Handler(a *auth.Authority) http.Handler {
 	h := &httpHandler{Service: s, auth: a}
 	mux := http.NewServeMux()
@@ -349,7 +349,26 @@ func (s *httpHandler) link(w http.ResponseWriter, r *http.Request, u store.User)
 		return
 	}
 	u.Subject = id.Subject
-	writeJSON(w, http.StatusOK, reply(u))
+	out := reply(u)
+	// The request's token says the account is a guest, which it is no
+	// more; it stays valid, as no password changed, and the new one
+	// carries on. It is issued past the sign-outs that would refuse it
+	// (a claim's, with its token of the next second, just before).
+	now := time.Now()
+	if s.signedOut != nil {
+		if t, ok := s.signedOut(u.ID, now); ok {
+			now = t.Truncate(time.Second).Add(time.Second)
+		}
+	}
+	tok, err := s.auth.Issue(auth.Claims{UserID: u.ID, Name: u.Name, Guest: out.Guest, IssuedAt: now, ExpiresAt: now.Add(s.auth.TTL())})
+	if err != nil {
+		s.log.Error("account: issuing a session token after a link", "user", u.ID, "err", err)
+		writeError(w, http.StatusInternalServerError, "linked, but could not issue a new token: log in again")
+		return
+	}
+	exp := time.Unix(now.Add(s.auth.TTL()).Unix(), 0).UTC()
+	out.Token, out.ExpiresAt = tok, &exp
+	writeJSON(w, http.StatusOK, out)
 }
 
 // checkCurrent checks current, the account's password as a claim or a
