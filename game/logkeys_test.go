@@ -1,35 +1,16 @@
 package game_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/gametest"
+	"github.com/tickroom/tickroom/internal/syncbuf"
 )
-
-// lockedBuffer is a bytes.Buffer the tick workers may log into.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // topLevelKeys returns how often each key appears at the top of the JSON
 // object line (a map decode keeps only the last of a repeated key).
@@ -61,7 +42,7 @@ func topLevelKeys(t *testing.T, line string) map[string]int {
 // now appears once in every line a room logs: a room closed, a game that
 // panicked, a game whose Encode fails.
 func TestRoomLogLinesNameEachKeyOnce(t *testing.T) {
-	out := new(lockedBuffer)
+	out := new(syncbuf.Buffer)
 	defs := []game.Definition{
 		{Name: "fragile", TickRate: 20, MaxPlayers: 4, New: func(s game.Setup) (game.Game, error) {
 			return &fragile{counter: counter{vals: map[uint64]int{}}}, nil

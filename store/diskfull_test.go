@@ -1,36 +1,18 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/tickroom/tickroom/internal/syncbuf"
 )
-
-// syncBuffer is a log sink safe from the queue's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSQLiteDiskFullMidRun fills the database up to a size limit (SQLite's
 // max_page_count, as a full disk would): writes fail with a plain "disk
@@ -47,7 +29,7 @@ func TestSQLiteDiskFullMidRun(t *testing.T) {
 	if _, err := db.w.Exec(fmt.Sprint(`PRAGMA max_page_count = `, pages+8)); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	q, err := NewWriteQueue(QueueConfig{
 		Writer: db, Capacity: 40, RetryInterval: 20 * time.Millisecond, PingInterval: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/internal/pgtest"
+	"github.com/tickroom/tickroom/internal/syncbuf"
 )
 
 // The failures an operator meets, each a clear error at open.
@@ -340,7 +341,7 @@ func TestPostgresWaitForAnotherMigrationIsLogged(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(4097083626)"); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := Config{URL: url, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	opened := make(chan error, 1)
 	go func() {

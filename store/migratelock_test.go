@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/tickroom/tickroom/internal/pgtest"
+	"github.com/tickroom/tickroom/internal/syncbuf"
 )
 
 // TestPostgresCancelledMigrationLetsTheLockGo: a start cancelled while a
@@ -57,7 +58,7 @@ func TestPostgresCancelledMigrationLetsTheLockGo(t *testing.T) {
 	})
 
 	// Node b waits for it, says for whom, and gives up past its bound.
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	_, err = Open(context.Background(), Config{URL: url, migrations: slow, lockWait: 2e9, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), `"node-a"`) || !strings.Contains(err.Error(), "pg_sleep(600)") {
 		t.Errorf("Open while node a migrates, past the wait's bound: %v, want ErrLocked naming node-a and its statement", err)

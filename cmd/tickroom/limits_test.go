@@ -18,12 +18,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tickroom/tickroom/internal/syncbuf"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -33,7 +33,7 @@ import (
 type running struct {
 	ws, http, admin string // addresses
 	summary         string // the start summary, through the admin lines
-	stderr          *lockedBuffer
+	stderr          *syncbuf.Buffer
 	cmd             *exec.Cmd
 	exited          chan struct{} // closed when the process has exited
 	exitErr         error         // cmd.Wait's error, once exited is closed
@@ -53,24 +53,6 @@ func (r *running) stop(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects the process's stderr, read while it is written.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startBinary runs the built binary on loopback ports with args and
 // extra environment, reads its start summary, and kills it when the test
 // ends.
@@ -87,7 +69,7 @@ func startBinaryUnder(t *testing.T, wrapper, env []string, args ...string) *runn
 	argv := append(append(append([]string{}, wrapper...), bin), append([]string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...)...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append(os.Environ(), "TICKROOM_DATA_DIR="+t.TempDir()), env...)
-	r := &running{stderr: &lockedBuffer{}, cmd: cmd, exited: make(chan struct{})}
+	r := &running{stderr: &syncbuf.Buffer{}, cmd: cmd, exited: make(chan struct{})}
 	cmd.Stderr = r.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

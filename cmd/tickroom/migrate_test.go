@@ -15,6 +15,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/tickroom/tickroom/internal/pgtest"
+	"github.com/tickroom/tickroom/internal/syncbuf"
 )
 
 // TestBinarySignalDuringAMigrationStops: the store's migrations run to
@@ -164,10 +165,10 @@ func migrateTo(t *testing.T, url string, v int64) {
 // startOnDatabase starts bin on the PostgreSQL database url, on ports of
 // its own; it returns the process, its stderr and its exit, and kills it
 // when the test ends.
-func startOnDatabase(t *testing.T, bin, url string) (*exec.Cmd, *lockedBuffer, <-chan error) {
+func startOnDatabase(t *testing.T, bin, url string) (*exec.Cmd, *syncbuf.Buffer, <-chan error) {
 	t.Helper()
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-database", url)
-	stderr := &lockedBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

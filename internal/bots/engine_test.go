@@ -19,6 +19,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/bots"
+	"github.com/tickroom/tickroom/internal/syncbuf"
 	"github.com/tickroom/tickroom/server/hub"
 )
 
@@ -342,7 +343,7 @@ func TestRunCountsRefusedLogins(t *testing.T) {
 func TestSeriesCountsFailuresApartFromErrors(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
-	progress := &lockedBuffer{}
+	progress := &syncbuf.Buffer{}
 	// Names longer than auth.MaxNameRunes are refused by POST /v1/login.
 	rep := runBots(t, bots.Config{HTTPURL: s.httpURL, Bots: 3, NamePrefix: strings.Repeat("n", 40), Duration: 1500 * time.Millisecond, Progress: progress})
 	if rep.LoginFailed != 3 || len(rep.Errors) != 0 || len(rep.Series) == 0 {
@@ -366,24 +367,6 @@ func TestSeriesCountsFailuresApartFromErrors(t *testing.T) {
 	if header, _, _ := strings.Cut(csv.String(), "\n"); !strings.Contains(header, ",errors,failures,") {
 		t.Errorf("csv header %q; want errors and failures apart", header)
 	}
-}
-
-// lockedBuffer is a buffer that Run's goroutines may write at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
 
 // kickHalfWriter kicks every other seated player d after the steady

@@ -9,13 +9,13 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/game/arena"
+	"github.com/tickroom/tickroom/internal/syncbuf"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -36,25 +36,7 @@ type env struct {
 	auth  *auth.Authority
 	wsURL string
 	admin *httptest.Server
-	logs  *logBuffer
-}
-
-// logBuffer holds what the admin handler logged.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs  *syncbuf.Buffer
 }
 
 func start(t testing.TB, token string) *env {
@@ -92,7 +74,7 @@ func startWith(t testing.TB, token string, adjust func(*admin.Config)) *env {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	acfg := admin.Config{Hub: h, Server: srv, Token: token, Games: reg, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	if adjust != nil {
 		adjust(&acfg)

@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -80,22 +78,4 @@ var hs256 = map[string]any{"alg": "HS256", "typ": "JWT"}
 // identityClaims returns valid identity claims for user "alice".
 func identityClaims() map[string]any {
 	return map[string]any{"sub": "alice", "name": "Alice", "exp": epoch.Add(time.Hour).Unix(), "iat": epoch.Unix()}
-}
-
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

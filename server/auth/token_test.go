@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/internal/syncbuf"
 	"github.com/tickroom/tickroom/server/auth"
 )
 
@@ -156,7 +157,7 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func TestRandomKeyWhenNoneConfigured(t *testing.T) {
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	mk := func() *auth.Authority {
 		a, err := auth.New(auth.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
