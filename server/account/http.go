@@ -246,6 +246,13 @@ func (s *httpHandler) claim(w http.ResponseWriter, r *http.Request, u store.User
 		// stays open.
 		c, _ := r.Context().Value(claimsKey{}).(auth.Claims)
 		now = s.signOut(u.ID, now, c.IssuedAt).Truncate(time.Second).Add(time.Second)
+	} else if s.signedOut != nil {
+		// A rename ends nothing; its token is issued past the sign-outs
+		// that would refuse it, as a link's (an earlier claim's in this
+		// second, say).
+		if t, ok := s.signedOut(u.ID, now); ok {
+			now = t.Truncate(time.Second).Add(time.Second)
+		}
 	}
 	tok, err := s.auth.Issue(auth.Claims{UserID: u.ID, Name: name, IssuedAt: now, ExpiresAt: now.Add(s.auth.TTL())})
 	if err != nil {
