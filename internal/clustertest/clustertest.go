@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -189,6 +190,34 @@ func (c *Cluster) WaitGone(t testing.TB, d time.Duration, ids ...string) time.Du
 		return true
 	}, "gone from the registry: "+strings.Join(ids, ", "))
 	return time.Since(start)
+}
+
+// WaitSessionGone waits until the cluster's record of who is connected
+// where (cluster.Users, in Redis) holds no session of userID on node n,
+// or fails t after d. A node removes a closed session's record a moment
+// after the close, not at once.
+func (c *Cluster) WaitSessionGone(t testing.TB, d time.Duration, n *Node, userID string) {
+	t.Helper()
+	rdb, err := cluster.Dial(c.Redis.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	users, err := cluster.NewUsers(cluster.UsersConfig{Client: rdb, Node: "clustertest-view"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(d)
+	for {
+		loc, err := users.Locate(context.Background(), userID)
+		if err == nil && !slices.ContainsFunc(loc[userID], func(s cluster.UserSession) bool { return s.Node == n.ID }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v, %s still has a session of %s recorded: %v (err %v)", d, n.ID, userID, loc[userID], err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (c *Cluster) waitRegistry(t testing.TB, d time.Duration, ok func(map[string]bool) bool, what string) {
