@@ -198,6 +198,19 @@ func (c *Cluster) WaitGone(t testing.TB, d time.Duration, ids ...string) time.Du
 // after the close, not at once.
 func (c *Cluster) WaitSessionGone(t testing.TB, d time.Duration, n *Node, userID string) {
 	t.Helper()
+	c.waitSession(t, d, n, userID, false)
+}
+
+// WaitSessionRecorded waits until that record holds a session of userID
+// on node n, or fails t after d: a node writes it a moment after the
+// welcome, so a wait for it to go would pass before it came.
+func (c *Cluster) WaitSessionRecorded(t testing.TB, d time.Duration, n *Node, userID string) {
+	t.Helper()
+	c.waitSession(t, d, n, userID, true)
+}
+
+func (c *Cluster) waitSession(t testing.TB, d time.Duration, n *Node, userID string, present bool) {
+	t.Helper()
 	rdb, err := cluster.Dial(c.Redis.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -210,11 +223,11 @@ func (c *Cluster) WaitSessionGone(t testing.TB, d time.Duration, n *Node, userID
 	deadline := time.Now().Add(d)
 	for {
 		loc, err := users.Locate(context.Background(), userID)
-		if err == nil && !slices.ContainsFunc(loc[userID], func(s cluster.UserSession) bool { return s.Node == n.ID }) {
+		if err == nil && slices.ContainsFunc(loc[userID], func(s cluster.UserSession) bool { return s.Node == n.ID }) == present {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %v, %s still has a session of %s recorded: %v (err %v)", d, n.ID, userID, loc[userID], err)
+			t.Fatalf("after %v, %s's sessions of %s recorded: %v (err %v), want one there: %v", d, n.ID, userID, loc[userID], err, present)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -86,6 +86,7 @@ func followOnceGone(t *testing.T, c *Cluster, from *Node, name string, m *tickro
 	if r == nil {
 		t.Fatalf("%s through %s: %v, want a redirect", name, from.ID, reply)
 	}
+	c.WaitSessionRecorded(t, 10*time.Second, from, uid) // else its removal could land after n1's claim
 	_ = p.c.WS.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "redirect"), time.Now().Add(time.Second))
 	_ = p.c.WS.Close()
 	c.WaitSessionGone(t, 10*time.Second, from, uid)
