@@ -70,8 +70,12 @@ type UsersConfig struct {
 // hash per user (Keys.User), a field per connection ("node/conn") whose
 // value is "deadline:since": its deadline in Redis's clock (milliseconds
 // since 1970) and when its node accepted it, on Redis's clock as that
-// node reckons it (Registry.UseClockOf; microseconds since 1970, so that
-// a reconnection is later even on loopback).
+// node reckons it (Registry.UseClockOf; microseconds since 1970). Two
+// nodes' reckonings differ by up to half their round trips to Redis, so a
+// reconnection through another node within that (a few ms on a loaded
+// host), while the first node's record of the old connection stands, may
+// be taken for the older one and closed as a duplicate login (4502); a
+// client that waits to reconnect, as real ones do, is later.
 // The node holding a connection refreshes it; a field past its deadline,
 // or of a node gone from the registry, is ignored by readers and removed
 // by the next claim. Since orders the connections of a user on different
