@@ -20,7 +20,8 @@ export {
   type CloseCodeInfo,
   type CloseKind,
 } from "./close-codes.js";
-export { Client, connect, type ClientEvents, type ClientOptions } from "./client.js";
+export { Client, type ClientEvents, type ClientOptions } from "./client.js";
+export { connect } from "./connect.js";
 export type { CreateRoomOptions, ListRoomsFilter, MatchHistoryOptions, ChannelHistoryOptions } from "./request-options.js";
 export {
   Connection,

@@ -2,7 +2,8 @@
 // versions, a new token, and the heartbeat. Shared setup: client-setup.ts.
 import assert from "node:assert/strict";
 import { beforeEach, describe, it, mock } from "node:test";
-import { Client, connect } from "../src/client.js";
+import { Client } from "../src/client.js";
+import { connect } from "../src/connect.js";
 import type { CloseDetails } from "../src/connection.js";
 import { TickroomError } from "../src/errors.js";
 import { closeMessage, errorMessage } from "../src/messages.js";

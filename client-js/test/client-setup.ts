@@ -5,7 +5,8 @@
 // the heartbeat) and resume.test.ts (resumes and seats given up).
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, mock } from "node:test";
-import { connect, type Client, type ClientOptions } from "../src/client.js";
+import type { Client, ClientOptions } from "../src/client.js";
+import { connect } from "../src/connect.js";
 import type { Room } from "../src/room.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, reply, welcome } from "./fake-server.js";

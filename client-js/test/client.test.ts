@@ -14,7 +14,7 @@ import type { Room } from "../src/room.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, received, reply, welcome } from "./fake-server.js";
 import { assertPartial, assertRejects, flush } from "./helpers.js";
-import { connect } from "../src/client.js";
+import { connect } from "../src/connect.js";
 import { connected, dec, enc, entities, joinedRoom, opts, sendState, sim, useFakes } from "./client-setup.js";
 
 describe("Client", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { Client, connect, type ClientOptions } from "../src/client.js";
+import { Client, type ClientOptions } from "../src/client.js";
+import { connect } from "../src/connect.js";
 import type { Redirect } from "../src/gen/tickroom/v1/room_pb.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, reply, welcome } from "./fake-server.js";

@@ -2,7 +2,8 @@
 // (src/resume.ts). Shared setup: client-setup.ts.
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
-import { Client, connect } from "../src/client.js";
+import { Client } from "../src/client.js";
+import { connect } from "../src/connect.js";
 import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 import { LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
 import type { Room } from "../src/room.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { connect } from "../src/client.js";
+import { connect } from "../src/connect.js";
 import { SignalKind } from "../src/gen/tickroom/v1/social_pb.js";
 import { answerCall, type VoiceCall } from "../src/voice.js";
 import { FakeWebSocket } from "./fake-websocket.js";
