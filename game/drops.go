@@ -152,7 +152,7 @@ func (r *Room) sendDrops() {
 		f, err := encodeEnvelope(fieldServerInputDropped, &w.dropped)
 		w.dropped = tickroomv1.InputDropped{}
 		if err != nil {
-			r.log.Error("encode input dropped", "room", r.id, "err", err)
+			r.log.Error("encode input dropped", "err", err)
 			continue
 		}
 		w.recips = append(w.recips[:0], m.client)
