@@ -233,8 +233,11 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     await eve.page.click(`[data-join="${room}"]`);
     await eve.page.waitForSelector("#game-view[data-seat='2']", wait);
 
-    // The clock counts down the 30 s a move has, for both players.
+    // The clock counts down the 30 s a move has, for both players. eve is
+    // seated before the tick that starts the game reaches her, so each page
+    // is waited for: until then hers says "waiting".
     await dan.page.waitForSelector("#clock[data-seconds]", wait);
+    await eve.page.waitForSelector("#clock[data-seconds]", wait);
     const secs = Number(await dan.page.getAttribute("#clock", "data-seconds"));
     assert.ok(secs > 0 && secs <= 30, `clock shows ${secs} s`);
     assert.match(await dan.page.textContent("#clock"), /s for your move/);
