@@ -250,9 +250,15 @@ func TestPostgresReadOnlyIsUnavailable(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	// The reload reaches each backend when it next reads a command, so
+	// writes may go on being taken for a while: each try is a new guest,
+	// so that only a refusal ends the wait.
 	var err2 error
+	n := 1
 	waitFor(t, "a write refused as read-only", func() bool {
-		_, err2 = db.CreateGuest(ctx, Guest{ID: "g2", Name: "g2", DeviceHash: []byte("d2")})
+		n++
+		id := fmt.Sprintf("g%d", n)
+		_, err2 = db.CreateGuest(ctx, Guest{ID: id, Name: id, DeviceHash: []byte("d" + id)})
 		return err2 != nil
 	})
 	if !errors.Is(err2, ErrUnavailable) || !strings.Contains(err2.Error(), "25006") {
