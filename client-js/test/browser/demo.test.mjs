@@ -203,7 +203,11 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
     await ann.page.waitForSelector("#players li:nth-child(2)", wait);
     assert.deepEqual(await ann.page.$$eval("#players li", (ls) => ls.map((l) => l.textContent)), ["1. ann", "2. bob"]);
 
-    // Bob may not move first: the page says so and sends nothing.
+    // Bob may not move first: the page says so and sends nothing. He is
+    // seated before the tick that starts the game reaches his page, and
+    // until then a click is told the match is not running: his page is
+    // waited for until it shows ann to move.
+    await bob.page.waitForSelector('#gomoku-board[data-turn="1"]', wait);
     await bob.page.click('#gomoku-board [data-x="7"][data-y="7"]');
     assert.match(await bob.page.textContent("#game-status"), /Not your turn|ann \(black\) to move/);
 
