@@ -205,6 +205,10 @@ describe("the games guide's counter page", { timeout: 300_000 }, () => {
     await ann.page.waitForFunction(() => window.refusals > 0 && window.statuses.includes("You won!"), null, wait);
     assert.equal(await ann.page.textContent("#status"), "You won!", "a refused press took the result's place");
     await bob.page.waitForFunction(() => document.getElementById("status")?.textContent === "You lost.", null, wait);
+    // The result is sent as the winning press ends the match, before the
+    // state of that tick: bob's page says "You lost." before it counts
+    // ann's last press, so its list is waited for until it does.
+    await bob.page.waitForFunction(() => [...document.querySelectorAll("#players li")].some((l) => l.textContent?.startsWith("ann: 10 /")), null, wait);
     assert.equal(await count(bob.page, "ann"), 10);
     // The match is over: neither page offers a press, which the game
     // would refuse, its refusal taking the place of the result.
