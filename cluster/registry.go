@@ -25,6 +25,23 @@ const (
 	registryQueue   = 16384
 )
 
+// A claim superseded by a connection on another node accepted less than
+// claimMargin after its own, as the two nodes reckon Redis's clock, is not
+// decided on the clocks at once: the nodes' reckonings differ by up to
+// half their round trips to Redis, so that connection may be an older
+// one, closed, whose node has yet to remove its record (a client that
+// followed a Redirect reconnects within milliseconds). The claim is made
+// again, claimRetry later, then twice as long apart, until that record is
+// gone or claimPatience has passed since its first try; the last try
+// decides on the clocks. The waits are timers, not the worker's: the
+// user's other claims and releases, and other users', run meanwhile, and
+// each try checks again that the session is open.
+const (
+	claimMargin   = 100 * time.Millisecond
+	claimPatience = 500 * time.Millisecond
+	claimRetry    = 5 * time.Millisecond
+)
+
 // Registry is the hub's Registry in a cluster: this node's sessions in
 // memory (hub.MemoryRegistry), recorded in Users so that a user has one
 // session in the whole cluster. A session that replaces the user's
@@ -35,7 +52,10 @@ const (
 // Redis after its client left, connected to another node and was recorded
 // there (a client follows a Redirect at once): claims are ordered by when
 // their sessions opened (Users.Claim), so the later session is kept, and
-// an earlier one whose claim came last is closed here instead. While
+// an earlier one whose claim came last is closed here instead. Sessions
+// opened within the error of the nodes' clocks (claimMargin) are not
+// ordered at once: the claim is made again until the other node's record
+// is gone, a closed session's release, or claimPatience has passed. While
 // Redis is down the rule holds per node only; Republish records the
 // sessions again when it is back. Its methods are safe from any goroutine.
 type Registry struct {
@@ -59,6 +79,9 @@ type Registry struct {
 	// claiming, when set (tests), runs on the worker between a claim's
 	// check that its session is still registered and its Redis script.
 	claiming func(user string, conn uint64)
+	// releasing, when set (tests), runs on the worker before a release's
+	// Redis call.
+	releasing func(user string, conn uint64)
 	// clock is this node's clock (time.Now; tests skew it), and toRedis
 	// turns its readings into Redis's clock (UseClockOf; nil: as they
 	// are), as the claim is made.
@@ -216,47 +239,80 @@ func (r *Registry) Add(s *hub.Session, exclusive bool) []*hub.Session {
 // the node measures the difference only once it registers, and a claim
 // held until then, turned at the login, carried this node's own clock.
 func (r *Registry) claim(s *hub.Session, since time.Time, exclusive bool) {
+	r.enqueue(s.UserID(), func() { r.claimNow(s, since, exclusive, time.Time{}, 0) })
+}
+
+// claimNow makes s's claim, on its user's worker; first is when its first
+// try ran (zero: this is it), and tries how many ran before it.
+func (r *Registry) claimNow(s *hub.Session, since time.Time, exclusive bool, first time.Time, tries int) {
 	uid, conn := s.UserID(), s.ConnID()
-	r.enqueue(uid, func() {
-		r.mu.Lock()
-		open := slices.Contains(r.MemoryRegistry.Sessions(uid), s)
-		if open && r.waiting {
-			// Checked with Remove's removal under r.mu: a session closed
-			// meanwhile is never held.
-			r.held[s] = heldClaim{since: since, exclusive: exclusive}
+	r.mu.Lock()
+	open := slices.Contains(r.MemoryRegistry.Sessions(uid), s)
+	if open && r.waiting {
+		// Checked with Remove's removal under r.mu: a session closed
+		// meanwhile is never held.
+		r.held[s] = heldClaim{since: since, exclusive: exclusive}
+	}
+	waiting := r.waiting
+	r.mu.Unlock()
+	if !open || waiting {
+		return // closed before its claim ran (nothing to record), or held
+	}
+	if r.claiming != nil {
+		r.claiming(uid, conn)
+	}
+	at := since
+	if r.toRedis != nil {
+		at = r.toRedis(since)
+	}
+	if first.IsZero() {
+		first = time.Now()
+	}
+	res, err := r.users.Claim(context.Background(), uid, conn, at, exclusive)
+	if err != nil {
+		r.Failed.Add(1)
+		return
+	}
+	if res.Superseded {
+		if !res.NewerSince.IsZero() && res.NewerSince.Sub(at) < claimMargin && r.retryClaim(s, since, exclusive, first, tries+1) {
+			return // within the clocks' error: try again while its record stands
 		}
-		waiting := r.waiting
-		r.mu.Unlock()
-		if !open || waiting {
-			return // closed before its claim ran (nothing to record), or held
+		// A later session of the user on another node was recorded
+		// first: it stays, and this one goes as if replaced by it.
+		if h := r.hub.Load(); h != nil && h.CloseSession(uid, conn, protocol.CloseDuplicateLogin) {
+			r.log.Debug("cluster: session replaced by a later login on another node", "user", uid, "conn", conn, "node", res.Newer.Node)
 		}
-		if r.claiming != nil {
-			r.claiming(uid, conn)
+		return
+	}
+	for _, o := range res.Replaced {
+		if o.Node == r.bus.Node() {
+			continue // this node's own: the hub replaced it already
 		}
-		at := since
-		if r.toRedis != nil {
-			at = r.toRedis(since)
+		_ = r.bus.ToNode(o.Node, &Envelope{Kind: kindReplace, User: uid, Body: strconv.AppendUint(nil, o.Conn, 10)})
+	}
+}
+
+// retryClaim queues s's claim again on its user's worker, after a wait
+// that doubles with tries and ends claimPatience after first; false once
+// that has passed.
+func (r *Registry) retryClaim(s *hub.Session, since time.Time, exclusive bool, first time.Time, tries int) bool {
+	left := claimPatience - time.Since(first)
+	if left <= 0 {
+		return false
+	}
+	wait := left
+	if tries < 16 {
+		wait = min(claimRetry<<(tries-1), left)
+	}
+	time.AfterFunc(wait, func() {
+		select {
+		case <-r.stop:
+			return // the registry closed: the node is leaving
+		default:
 		}
-		res, err := r.users.Claim(context.Background(), uid, conn, at, exclusive)
-		if err != nil {
-			r.Failed.Add(1)
-			return
-		}
-		if res.Superseded {
-			// A later session of the user on another node was recorded
-			// first: it stays, and this one goes as if replaced by it.
-			if h := r.hub.Load(); h != nil && h.CloseSession(uid, conn, protocol.CloseDuplicateLogin) {
-				r.log.Debug("cluster: session replaced by a later login on another node", "user", uid, "conn", conn, "node", res.Newer.Node)
-			}
-			return
-		}
-		for _, o := range res.Replaced {
-			if o.Node == r.bus.Node() {
-				continue // this node's own: the hub replaced it already
-			}
-			_ = r.bus.ToNode(o.Node, &Envelope{Kind: kindReplace, User: uid, Body: strconv.AppendUint(nil, o.Conn, 10)})
-		}
+		r.enqueue(s.UserID(), func() { r.claimNow(s, since, exclusive, first, tries) })
 	})
+	return true
 }
 
 // Remove unregisters s here and removes its record.
@@ -275,6 +331,9 @@ func (r *Registry) Remove(s *hub.Session) {
 	}
 	uid, conn := s.UserID(), s.ConnID()
 	if !r.enqueue(uid, func() {
+		if r.releasing != nil {
+			r.releasing(uid, conn)
+		}
 		if r.users.Release(context.Background(), uid, conn) != nil {
 			r.Failed.Add(1)
 		}

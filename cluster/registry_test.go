@@ -50,6 +50,25 @@ func startHubNodeOf(t *testing.T, rs *redistest.Server, n *Node, claiming func(u
 // bus taking the kinds of handlers besides the registry's.
 func startHubNodeAs(t *testing.T, rs *redistest.Server, id string, n *Node, claiming func(user string, conn uint64), clock func() time.Time, handlers map[string]func(*Envelope)) *hubNode {
 	t.Helper()
+	return startHubNodeWith(t, rs, id, hubNodeOptions{node: n, claiming: claiming, clock: clock, handlers: handlers})
+}
+
+// hubNodeOptions are a test node's: the started node it runs over, the
+// registry's hooks and clock (nil: time.Now), and its bus's handlers
+// besides the registry's.
+type hubNodeOptions struct {
+	node *Node
+	// claiming and releasing run on the registry's worker before each
+	// claim, and each release, goes to Redis.
+	claiming, releasing func(user string, conn uint64)
+	clock               func() time.Time
+	handlers            map[string]func(*Envelope)
+}
+
+// startHubNodeWith starts node id with o.
+func startHubNodeWith(t *testing.T, rs *redistest.Server, id string, o hubNodeOptions) *hubNode {
+	t.Helper()
+	n, claiming, clock, handlers := o.node, o.claiming, o.clock, o.handlers
 	a, err := auth.New(auth.Config{Keys: []auth.Key{testAuthKey}})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +90,7 @@ func startHubNodeAs(t *testing.T, rs *redistest.Server, id string, n *Node, clai
 		bus.Handle(k, h)
 	}
 	reg := NewRegistry(users, bus, nil)
-	reg.claiming = claiming
+	reg.claiming, reg.releasing = claiming, o.releasing
 	if clock != nil {
 		reg.clock = clock
 	}
@@ -154,7 +173,10 @@ func TestLateClaimKeepsTheNewerSession(t *testing.T) {
 			var hold func(string, uint64)
 			if tc.late {
 				hold = func(string, uint64) {
-					entered <- struct{}{}
+					select {
+					case entered <- struct{}{}:
+					default: // a try after the first, the test gone on
+					}
 					<-release
 				}
 			}

@@ -70,17 +70,21 @@ type UsersConfig struct {
 // hash per user (Keys.User), a field per connection ("node/conn") whose
 // value is "deadline:since": its deadline in Redis's clock (milliseconds
 // since 1970) and when its node accepted it, on Redis's clock as that
-// node reckons it (Registry.UseClockOf; microseconds since 1970). Two
-// nodes' reckonings differ by up to half their round trips to Redis, so a
-// reconnection through another node within that (a few ms on a loaded
-// host), while the first node's record of the old connection stands, may
-// be taken for the older one and closed as a duplicate login (4502); a
-// client that waits to reconnect, as real ones do, is later.
+// node reckons it (Registry.UseClockOf; microseconds since 1970).
 // The node holding a connection refreshes it; a field past its deadline,
 // or of a node gone from the registry, is ignored by readers and removed
 // by the next claim. Since orders the connections of a user on different
 // nodes: an exclusive claim never removes a connection that opened after
 // its own (see Claim), so it works whatever order claims reach Redis in.
+// Two nodes' reckonings differ by up to half their round trips to Redis,
+// so a reconnection through another node within that (a client following
+// a Redirect at once, a few ms on a loaded host), while the first node's
+// record of the old connection stands, may read as the older one: Claim
+// reports the other connection's since (Claimed.NewerSince), and the
+// Registry claims again, a short while, a connection superseded by one
+// within that error (claimMargin), until the first node's release of the
+// closed connection has removed its record (claimPatience); only a record
+// that stands after that, a connection still open, wins on the clocks.
 // Its methods are safe from any goroutine; those that take a context wait
 // on Redis and are never called from an event loop.
 type Users struct {
@@ -152,7 +156,8 @@ end
 // = '1', removes the user's other live records and returns them after a
 // first element '0'. An exclusive claim that finds a live record of
 // another node with a later since records nothing, removes only its own
-// field and returns {'1', that record}: that connection replaces this one.
+// field and returns {'1', that record, its since}: that connection
+// replaces this one.
 // Records of the claimer's node never do: that node's claims run in the
 // order its connections opened.
 var claimScript = redis.NewScript(liveCheck + `
@@ -163,7 +168,7 @@ if ARGV[4] == '1' then
     local f = h[i]
     if f ~= ARGV[2] and nodeOf(f) ~= node and since(h[i + 1]) > mine and live(f, h[i + 1]) then
       redis.call('HDEL', KEYS[2], ARGV[2])
-      return {'1', f}
+      return {'1', f, string.match(h[i + 1], ':(%d+)$')}
     end
   end
 end
@@ -228,8 +233,10 @@ type Claimed struct {
 	// record: the caller closes them (this node's) or tells their nodes.
 	Replaced []UserSession
 	// Newer, when Superseded, is the connection that opened after the
-	// claimed one on another node.
-	Newer UserSession
+	// claimed one on another node, and NewerSince when (as its node
+	// reckons Redis's clock).
+	Newer      UserSession
+	NewerSince time.Time
 	// Superseded reports that an exclusive claim found a live connection
 	// of the user on another node that opened after the claimed one (its
 	// claim reached Redis first): nothing was recorded or removed, and the
@@ -243,8 +250,11 @@ type Claimed struct {
 // since: then conn is not recorded (Claimed.Superseded), so that a claim
 // that reaches Redis late (a client that followed a Redirect may have
 // connected to another node meanwhile) never replaces a newer connection.
-// Nodes' clocks order connections on different nodes; a client reconnects
-// in far longer than NTP lets them drift apart. It fails with
+// Nodes' reckonings of Redis's clock order connections on different
+// nodes, within half their round trips to Redis: the caller tells a
+// connection superseded by one opened within that error from Claimed's
+// NewerSince, and may claim again once the other's record is gone (see
+// Users). It fails with
 // ErrUnavailable when Redis does not answer; the connection is still
 // remembered here and recorded by Republish.
 func (u *Users) Claim(ctx context.Context, user string, conn uint64, since time.Time, exclusive bool) (Claimed, error) {
@@ -271,8 +281,13 @@ func (u *Users) Claim(ctx context.Context, user string, conn uint64, since time.
 	}
 	if len(fields) > 0 && fields[0] == "1" {
 		u.forget(user, conn)
-		newer, _ := parseUserSession(fields[len(fields)-1])
-		return Claimed{Newer: newer, Superseded: true}, nil
+		res := Claimed{Superseded: true}
+		if len(fields) == 3 {
+			res.Newer, _ = parseUserSession(fields[1])
+			at, _ := strconv.ParseInt(fields[2], 10, 64)
+			res.NewerSince = time.UnixMicro(at)
+		}
+		return res, nil
 	}
 	if len(fields) > 0 {
 		fields = fields[1:]
