@@ -84,7 +84,12 @@ func TestReconnectionThroughAnotherNodeWithinTheClockErrorIsKept(t *testing.T) {
 	// a's release of her closed connection waits: its record stands.
 
 	second := b.dial(t, tok, "ada on b")
-	b.settle("ada") // b's first claim has run
+	// b's first claim has run once its second is held (or, superseded on
+	// the clocks, her connection closed): waiting on b's worker instead
+	// would queue behind that held try.
+	waitFor(t, 10*time.Second, "b's second claim of ada, or her connection there closed", func() bool {
+		return bClaims.Load() >= 2 || second.CloseCode() != 0
+	})
 	if !recordedOn(b, "ada", "a")() {
 		t.Fatal("a's record of ada's closed connection is gone before its release")
 	}

@@ -271,6 +271,14 @@ func (r *Registry) claimNow(s *hub.Session, since time.Time, exclusive bool, fir
 	res, err := r.users.Claim(context.Background(), uid, conn, at, exclusive)
 	if err != nil {
 		r.Failed.Add(1)
+		if tries > 0 {
+			// A try after the first: an earlier one found the other
+			// node's record, so one more is made while patience lasts;
+			// past it, the clocks' answer stands, as if it were there.
+			if !r.retryClaim(s, since, exclusive, first, tries+1) {
+				r.closeSuperseded(uid, conn, "")
+			}
+		}
 		return
 	}
 	if res.Superseded {
@@ -279,9 +287,7 @@ func (r *Registry) claimNow(s *hub.Session, since time.Time, exclusive bool, fir
 		}
 		// A later session of the user on another node was recorded
 		// first: it stays, and this one goes as if replaced by it.
-		if h := r.hub.Load(); h != nil && h.CloseSession(uid, conn, protocol.CloseDuplicateLogin) {
-			r.log.Debug("cluster: session replaced by a later login on another node", "user", uid, "conn", conn, "node", res.Newer.Node)
-		}
+		r.closeSuperseded(uid, conn, res.Newer.Node)
 		return
 	}
 	for _, o := range res.Replaced {
@@ -289,6 +295,14 @@ func (r *Registry) claimNow(s *hub.Session, since time.Time, exclusive bool, fir
 			continue // this node's own: the hub replaced it already
 		}
 		_ = r.bus.ToNode(o.Node, &Envelope{Kind: kindReplace, User: uid, Body: strconv.AppendUint(nil, o.Conn, 10)})
+	}
+}
+
+// closeSuperseded closes this node's session conn of uid as replaced by
+// a later login on another node (node, when known).
+func (r *Registry) closeSuperseded(uid string, conn uint64, node string) {
+	if h := r.hub.Load(); h != nil && h.CloseSession(uid, conn, protocol.CloseDuplicateLogin) {
+		r.log.Debug("cluster: session replaced by a later login on another node", "user", uid, "conn", conn, "node", node)
 	}
 }
 
@@ -310,7 +324,11 @@ func (r *Registry) retryClaim(s *hub.Session, since time.Time, exclusive bool, f
 			return // the registry closed: the node is leaving
 		default:
 		}
-		r.enqueue(s.UserID(), func() { r.claimNow(s, since, exclusive, first, tries) })
+		if !r.enqueue(s.UserID(), func() { r.claimNow(s, since, exclusive, first, tries) }) {
+			// The worker's queue is full: the clocks' answer stands,
+			// rather than a session recorded nowhere.
+			r.closeSuperseded(s.UserID(), s.ConnID(), "")
+		}
 	})
 	return true
 }
