@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tickroom/tickroom/cluster"
+	"github.com/tickroom/tickroom/server/account"
 	"github.com/tickroom/tickroom/server/hub"
 )
 
@@ -39,6 +40,15 @@ func (s *Server) hubBuckets() hub.Buckets {
 		return nil
 	}
 	return cluster.NewBuckets(s.node)
+}
+
+// accountGuesses returns the accounts' wrong passwords the account
+// service keeps in Redis, nil without Options.Redis.
+func (s *Server) accountGuesses() account.Guesses {
+	if s.node == nil {
+		return nil
+	}
+	return cluster.NewGuesses(s.node)
 }
 
 // newDirectory makes the cluster-wide room directory over the hub's

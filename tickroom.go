@@ -193,7 +193,7 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 	acfg.GuestLoginRate, acfg.GuestLoginBurst, acfg.TrustedProxies = rate.Limit(o.GuestLoginRate), o.GuestLoginBurst, trusted
 	s.trusted = trusted
 	if s.db != nil {
-		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger, TrustedProxies: trusted, Revoked: s.revoked, SignOut: s.signOut, SignedOut: s.signedOut}); err != nil {
+		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger, TrustedProxies: trusted, Guesses: s.accountGuesses(), Revoked: s.revoked, SignOut: s.signOut, SignedOut: s.signedOut}); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 		}
 		acfg.Accounts = s.accounts

@@ -39,12 +39,24 @@ import (
 // charge, the right password's too.
 // Safe from any goroutine; never call it from an event loop.
 type Buckets struct {
-	lim     *redis_rate.Limiter
-	keys    Keys
+	lim  *redis_rate.Limiter
+	keys Keys
+	skip
+}
+
+// skip keeps calls off a Redis that did not answer lately: while the
+// node's heartbeat fails, and for the heartbeat interval after a call
+// failed (Buckets, Guesses).
+type skip struct {
 	timeout time.Duration
 	node    *Node
 	quiet   time.Duration // how long a failed call keeps the others off Redis
 	until   atomic.Int64  // unix nanos before which calls skip Redis, 0: none
+}
+
+// newSkip returns the skip of calls over n's client.
+func newSkip(n *Node) skip {
+	return skip{timeout: n.Timeout(), node: n, quiet: n.Heartbeat()}
 }
 
 // errQuiet is the failure of a call that did not ask Redis.
@@ -54,13 +66,13 @@ var _ hub.Buckets = (*Buckets)(nil)
 
 // NewBuckets returns the buckets of n's cluster, over n's Redis client.
 func NewBuckets(n *Node) *Buckets {
-	return &Buckets{lim: redis_rate.NewLimiter(n.Client()), keys: n.Keys(), timeout: n.Timeout(), node: n, quiet: n.Heartbeat()}
+	return &Buckets{lim: redis_rate.NewLimiter(n.Client()), keys: n.Keys(), skip: newSkip(n)}
 }
 
 // ask reports whether a call may ask Redis now; a call past a failure's
 // quiet time claims the next ask for itself, holding the others off
 // until it is answered.
-func (k *Buckets) ask() bool {
+func (k *skip) ask() bool {
 	if k.node.Unreachable() {
 		return false
 	}
@@ -75,7 +87,7 @@ func (k *Buckets) ask() bool {
 // answered records how Redis answered a call made under ctx, the
 // caller's, and returns err as the call's: a failure that is not the
 // caller's own (ctx ended) keeps the calls off Redis for the quiet time.
-func (k *Buckets) answered(ctx context.Context, err error) error {
+func (k *skip) answered(ctx context.Context, err error) error {
 	switch {
 	case err == nil:
 		k.until.Store(0)

@@ -19,6 +19,12 @@
 // buckets skip Redis while the node knows it does not answer, as the hub
 // can count without it.
 //
+// The account service's bound on each account's wrong passwords is kept
+// in Redis too (Guesses), by a script of its own: an account's bucket
+// goes with the addresses marked for it, which no limiter keeps, and
+// changes with them in one step. Like the buckets it skips Redis while
+// the node knows it does not answer, as the service counts without it.
+//
 // # Failures
 //
 // Every call runs under a short deadline (Config.Timeout). When Redis is

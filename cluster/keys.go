@@ -89,3 +89,9 @@ func (k Keys) UserSeatsPrefix() string { return k.Prefix + "useats:" }
 // is full again, at most Burst/Rate). redis_rate puts its own "rate:"
 // before the name.
 func (k Keys) Bucket(key string) string { return k.Prefix + "bucket:" + key }
+
+// Guesses is the hash of one account's wrong passwords (Guesses): its
+// bucket and its marked addresses (TTL: until the bucket is full again
+// and the last mark has ended: at most account.WrongPasswordMemory, an
+// hour, at the default limits).
+func (k Keys) Guesses(userID string) string { return k.Prefix + "guess:" + userID }

@@ -137,6 +137,14 @@
 // marked for them, each a hash, while it is not guessed itself. A
 // successful login resets neither.
 //
+// In a cluster each node keeps that table in its own memory, so a
+// guesser whose password logins a balancer spreads over N nodes would
+// get N times the bound; Config.Guesses (package cluster's, in Redis)
+// keeps each account's bucket and marks where every node counts them, by
+// the same rules: a guess is checked only when both the node's table and
+// the cluster's let it through. While Redis does not answer the node's
+// table, charged all along, decides alone.
+//
 // A Service's methods are safe from any goroutine; they wait on the store,
 // so they belong on HTTP handlers, never on an event loop.
 package account
@@ -215,6 +223,15 @@ type Config struct {
 	// refused before its hash until the bucket's next token or the
 	// oldest mark's end. Zero value means DefaultWrongPasswordAddrs.
 	WrongPasswordAddrs int
+	// Guesses, when set, keeps the accounts' wrong passwords where every
+	// node of a cluster counts them as well (package cluster's Guesses,
+	// in Redis): with it the bound of WrongPasswordRate, WrongPasswordBurst
+	// and WrongPasswordAddrs holds for a guesser however it spreads its
+	// password logins over the nodes. The Service's own memory is charged
+	// all along, and decides alone while Guesses fails (Redis does not
+	// answer): each node then lets a guesser through its bound again.
+	// Nil means each node counts alone.
+	Guesses Guesses
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client address of a claim (as auth.Config.TrustedProxies).
 	TrustedProxies clientip.Trusted
@@ -298,6 +315,8 @@ type Service struct {
 	claimAddrs *clientip.Limiter         // claims per client address
 	claimUsers *clientip.Buckets[string] // claims per account
 	wrong      *guessers                 // wrong passwords and the addresses that gave them, per account; nil: no limit
+	shared     Guesses                   // the same, counted by every node of a cluster; nil: this node's alone
+	wrongLimit GuessLimit                // shared's bound
 	revoked    func(auth.Claims, time.Time) (string, bool)
 	signOut    func(string, time.Time, time.Time) time.Time
 	signedOut  func(string, time.Time) (time.Time, bool)
@@ -343,15 +362,19 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	var wrong *guessers
+	var shared Guesses
+	var limit GuessLimit
 	if cfg.WrongPasswordRate < rate.Inf {
 		wrong = newGuessers(cfg.WrongPasswordRate, cfg.WrongPasswordBurst, cfg.WrongPasswordKeys, cfg.WrongPasswordAddrs, cfg.WrongPasswordKeys, WrongPasswordMemory)
+		shared = cfg.Guesses
+		limit = GuessLimit{Rate: float64(wrong.limit), Burst: wrong.burst, Addrs: wrong.perAccount, Memory: wrong.memory}
 	}
 	return &Service{
 		users: boundedUsers{cfg.Users}, log: cfg.Logger, trusted: cfg.TrustedProxies, revoked: cfg.Revoked, signOut: cfg.SignOut, signedOut: cfg.SignedOut,
 		hashes: make(chan struct{}, cfg.MaxHashes), maxWaiting: int64(cfg.MaxHashWaiting),
 		claimAddrs: clientip.NewLimiter(cfg.ClaimRate, cfg.ClaimBurst, cfg.ClaimKeys),
 		claimUsers: clientip.NewBuckets[string](cfg.ClaimRate, cfg.UserClaimBurst, cfg.ClaimKeys),
-		wrong:      wrong,
+		wrong:      wrong, shared: shared, wrongLimit: limit,
 	}, nil
 }
 
@@ -457,7 +480,7 @@ func (s *Service) Password(ctx context.Context, name, password string, client ne
 	guessable := u.ID != "" && u.PasswordHash != ""
 	refund := func() {}
 	if guessable {
-		if refund, err = s.guess(u.ID, client); err != nil {
+		if refund, err = s.guess(ctx, u.ID, client); err != nil {
 			return auth.Account{}, "", err
 		}
 	}
@@ -468,7 +491,7 @@ func (s *Service) Password(ctx context.Context, name, password string, client ne
 	}
 	if !ok || u.ID == "" {
 		if guessable {
-			s.guessedWrong(u.ID, client)
+			s.guessedWrong(ctx, u.ID, client)
 		}
 		return auth.Account{}, "", auth.ErrBadPassword
 	}
@@ -482,13 +505,16 @@ func (s *Service) Password(ctx context.Context, name, password string, client ne
 }
 
 // guess takes, for a check of account id's password given from client (a
-// password login), one of the
-// account's wrong passwords before the hash; past them, the one guess of
-// an address that has not guessed it wrong. With neither left it returns
-// a *auth.WrongPasswordsError, to answer before any hash. Otherwise the
-// caller runs the check, then calls refund for a right password or a
-// check that did not run (503), or guessedWrong for a wrong one.
-func (s *Service) guess(id string, client netip.Addr) (refund func(), err error) {
+// password login), one of the account's wrong passwords before the hash;
+// past them, the one guess of an address that has not guessed it wrong.
+// With neither left it returns a *auth.WrongPasswordsError, to answer
+// before any hash. Otherwise the caller runs the check, then calls refund
+// for a right password or a check that did not run (503), or
+// guessedWrong for a wrong one. In a cluster (Config.Guesses) the guess
+// is let through only when this node's memory and the cluster's both let
+// it through; while the cluster's do not answer, this node's decide
+// alone. It may wait on Redis for its timeout.
+func (s *Service) guess(ctx context.Context, id string, client netip.Addr) (refund func(), err error) {
 	if s.wrong == nil {
 		return func() {}, nil
 	}
@@ -496,24 +522,50 @@ func (s *Service) guess(id string, client netip.Addr) (refund func(), err error)
 	if !ok {
 		return nil, &auth.WrongPasswordsError{Wait: wait}
 	}
-	return func() { s.wrong.giveBack(t, time.Now()) }, nil
+	local := func() { s.wrong.giveBack(t, time.Now()) }
+	if s.shared == nil {
+		return local, nil
+	}
+	st, ok, wait, err := s.shared.Take(ctx, s.wrongLimit, id, client)
+	switch {
+	case err != nil:
+		return local, nil
+	case !ok:
+		local()
+		return nil, &auth.WrongPasswordsError{Wait: wait}
+	}
+	return func() {
+		local()
+		// The client may have gone: what was taken is given back all the
+		// same, under the Guesses' own deadline.
+		_ = s.shared.GiveBack(context.WithoutCancel(ctx), s.wrongLimit, st)
+	}, nil
 }
 
 // guessedWrong marks client as an address that gave account id a wrong
-// password (taken if guess did not take it yet).
-func (s *Service) guessedWrong(id string, client netip.Addr) {
-	if s.wrong != nil {
-		s.wrong.mark(id, client, time.Now())
+// password (taken if guess did not take it yet), in this node's memory
+// and the cluster's.
+func (s *Service) guessedWrong(ctx context.Context, id string, client netip.Addr) {
+	if s.wrong == nil {
+		return
+	}
+	s.wrong.mark(id, client, time.Now())
+	if s.shared != nil {
+		_ = s.shared.Mark(context.WithoutCancel(ctx), s.wrongLimit, id, client)
 	}
 }
 
 // wrongCurrent counts a wrong current_password given to a claim or a link
 // of account id from client, which guess did not let through: a wrong
 // password of the account, it takes a token of its bucket when one is
-// left and marks client.
-func (s *Service) wrongCurrent(id string, client netip.Addr) {
-	if s.wrong != nil {
-		s.wrong.spend(id, client, time.Now())
+// left and marks client, in this node's memory and the cluster's.
+func (s *Service) wrongCurrent(ctx context.Context, id string, client netip.Addr) {
+	if s.wrong == nil {
+		return
+	}
+	s.wrong.spend(id, client, time.Now())
+	if s.shared != nil {
+		_ = s.shared.Spend(context.WithoutCancel(ctx), s.wrongLimit, id, client)
 	}
 }
 

@@ -394,7 +394,7 @@ func (s *httpHandler) checkCurrent(w http.ResponseWriter, r *http.Request, u sto
 		return false, false
 	}
 	if !ok {
-		s.wrongCurrent(u.ID, s.trusted.FromRequest(r))
+		s.wrongCurrent(r.Context(), u.ID, s.trusted.FromRequest(r))
 	}
 	return ok, true
 }
