@@ -7,6 +7,7 @@ import (
 
 	"github.com/tickroom/tickroom/cluster"
 	"github.com/tickroom/tickroom/server/account"
+	"github.com/tickroom/tickroom/server/auth"
 	"github.com/tickroom/tickroom/server/hub"
 )
 
@@ -49,6 +50,15 @@ func (s *Server) accountGuesses() account.Guesses {
 		return nil
 	}
 	return cluster.NewGuesses(s.node)
+}
+
+// loginBuckets returns the buckets of the logins an address may make
+// that the login handler keeps in Redis, nil without Options.Redis.
+func (s *Server) loginBuckets() auth.Logins {
+	if s.node == nil {
+		return nil
+	}
+	return cluster.NewLogins(s.node)
 }
 
 // newDirectory makes the cluster-wide room directory over the hub's

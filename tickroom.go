@@ -191,6 +191,7 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("%w: trusted proxies: %w", ErrOptions, err)
 	}
 	acfg.GuestLoginRate, acfg.GuestLoginBurst, acfg.TrustedProxies = rate.Limit(o.GuestLoginRate), o.GuestLoginBurst, trusted
+	acfg.Logins = s.loginBuckets()
 	s.trusted = trusted
 	if s.db != nil {
 		if s.accounts, err = account.New(account.Config{Users: s.db, Logger: o.Logger, TrustedProxies: trusted, Guesses: s.accountGuesses(), Revoked: s.revoked, SignOut: s.signOut, SignedOut: s.signedOut}); err != nil {

@@ -22,8 +22,13 @@
 // The account service's bound on each account's wrong passwords is kept
 // in Redis too (Guesses), by a script of its own: an account's bucket
 // goes with the addresses marked for it, which no limiter keeps, and
-// changes with them in one step. Like the buckets it skips Redis while
-// the node knows it does not answer, as the service counts without it.
+// changes with them in one step. So are the logins of a client address
+// (Logins): a login answered 503 before any password hash gives its
+// token back, which redis_rate cannot do (AllowN of a negative cost
+// writes nothing when the bucket would then be full, so the token stays
+// taken), and an IPv6 /64's bucket is taken with its /48's in one step.
+// Like the buckets they skip Redis while the node knows it does not
+// answer, as the service and the login handler count without it.
 //
 // # Failures
 //

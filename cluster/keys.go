@@ -95,3 +95,9 @@ func (k Keys) Bucket(key string) string { return k.Prefix + "bucket:" + key }
 // and the last mark has ended: at most account.WrongPasswordMemory, an
 // hour, at the default limits).
 func (k Keys) Guesses(userID string) string { return k.Prefix + "guess:" + userID }
+
+// Login is the hash of one bucket of Logins, an address's logins (TTL:
+// until the bucket is full again, at most Burst/Rate; a full bucket has
+// no key): key is "a:<address>/32" (IPv4), "a:<prefix>/64" or
+// "s:<prefix>/48" (IPv6).
+func (k Keys) Login(key string) string { return k.Prefix + "login:" + key }

@@ -24,8 +24,9 @@
 //     matter.
 //   - Guest logins are limited per client address with golang.org/x/time/rate
 //     (Config.GuestLoginRate, loginlimit.go): off the hot path, and its
-//     reservations give the Retry-After a refused client needs. Device and
-//     password logins share that limit; wrong passwords are limited per
+//     reservations give the Retry-After a refused client needs; in a
+//     cluster the buckets are counted in Redis by every node too
+//     (Config.Logins). Device and password logins share that limit; wrong passwords are limited per
 //     account too, by the Accounts (package account), which refuse a
 //     login past it with a WrongPasswordsError (429).
 //   - Display names go through the PRECIS Nickname profile of
@@ -95,6 +96,14 @@ type Config struct {
 	// least recently used is forgotten, one at a time. Zero value means
 	// DefaultGuestLoginAddrs.
 	GuestLoginAddrs int
+	// Logins, when set, keeps the buckets of GuestLoginRate where every
+	// node of a cluster counts them as well (package cluster's Logins, in
+	// Redis): with it an address is held to the bound however a balancer
+	// spreads its logins over the nodes. The node's own buckets are
+	// charged all along, and decide alone while Logins fails (Redis does
+	// not answer): each node then lets an address through the bound
+	// again. Nil means each node counts alone.
+	Logins Logins
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client of a login (see package clientip). Zero value means every
 	// client is its TCP peer.

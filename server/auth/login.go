@@ -94,8 +94,11 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 	var device string
 	acc := a.cfg.Accounts
 	client := a.cfg.TrustedProxies.FromRequest(r)
+	var shared bool // the cluster's buckets took the login (Config.Logins)
 	limited := func() bool {
-		ok, wait := a.guests.Allow(client, now)
+		var ok bool
+		var wait time.Duration
+		ok, wait, shared = a.allowLogin(r.Context(), client, now)
 		if !ok {
 			RetryLater(w, http.StatusTooManyRequests, wait, "too many logins from this address")
 		}
@@ -114,7 +117,7 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 		ac, err := acc.Device(r.Context(), req.DeviceSecret)
 		if err != nil {
 			if a.accountError(w, err, http.StatusUnauthorized, "device secret not recognized; log in again with a name") {
-				a.guests.Refund(client, a.cfg.Now())
+				a.refundLogin(r.Context(), client, shared)
 			}
 			return
 		}
@@ -126,7 +129,7 @@ func (a *Authority) serveLogin(w http.ResponseWriter, r *http.Request) {
 		ac, secret, err := acc.Password(r.Context(), req.Name, req.Password, client)
 		if err != nil {
 			if a.accountError(w, err, http.StatusUnauthorized, "wrong name or password") && !errors.Is(err, ErrAfterHash) {
-				a.guests.Refund(client, a.cfg.Now())
+				a.refundLogin(r.Context(), client, shared)
 			}
 			return
 		}
