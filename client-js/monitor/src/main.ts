@@ -504,7 +504,24 @@ $("inspector-close").addEventListener("click", () => {
 
 // ---- polling --------------------------------------------------------------
 
+/** polling is whether a poll is still waiting on its answers. */
+let polling = false;
+
+// poll asks for the overview, then the lists and the inspector. A poll
+// that comes while the last one still waits is skipped: an admin API slower
+// than the poll would otherwise have each list's answer thrown away for
+// the next poll's request, and the lists never shown.
 async function poll(): Promise<void> {
+  if (polling) return;
+  polling = true;
+  try {
+    await pollOnce();
+  } finally {
+    polling = false;
+  }
+}
+
+async function pollOnce(): Promise<void> {
   try {
     const { data: o } = await api<Poll>("GET", "/v1/admin/overview");
     history.push(o);

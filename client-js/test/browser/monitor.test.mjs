@@ -183,4 +183,22 @@ describe("monitor page against the tickroom binary", { timeout: 180_000 }, () =>
     assert.deepEqual(errors.filter((e) => !/status of (401|404)/.test(e)), []);
     await context.close();
   });
+
+  // An admin API slower than the poll (a loaded node, a far one through a
+  // cluster's merge): each poll's list answer was thrown away once the
+  // next poll had asked again, so the lists never showed.
+  test("lists show when the admin API answers slower than the poll", async () => {
+    const c = await player("slowlist");
+    await c.createRoom({ game: "gomoku" });
+    const { context, page, errors } = await openMonitor();
+    await page.route("**/v1/admin/rooms?*", async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      await route.continue();
+    });
+    await page.fill("#token", ADMIN_TOKEN);
+    await page.click("#login button[type=submit]");
+    await page.waitForFunction(() => Number(document.getElementById("rooms-page")?.dataset.total) >= 1 && document.querySelectorAll("#rooms tr").length >= 1, null, wait);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
 });
