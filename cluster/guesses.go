@@ -36,8 +36,16 @@ import (
 // Every call runs under the node's Timeout and fails with ErrUnavailable
 // when Redis does not answer, as Buckets' do (and like them fails at once,
 // without asking Redis, while the node knows it does not answer): the
-// service then counts in its own memory. Safe from any goroutine; never
-// call it from an event loop.
+// service then counts in its own memory. A take that fails once sent may
+// have run all the same, its answer lost: the mark it may have made is
+// given back at once, on a goroutine of its own (a take's mark is named,
+// so only its own give-back drops it, and the give-back is safe when the
+// take never ran); a token it may have taken is not, as nothing tells it
+// from one a take that never ran did not take, and the bucket refills it
+// (a minute at the defaults). Those goroutines are as many as the takes
+// sent when Redis stopped answering (after a failure one call at a time
+// asks it), each living at most the Timeout. Safe from any goroutine;
+// never call it from an event loop.
 type Guesses struct {
 	rdb  *redis.Client
 	keys Keys
@@ -169,6 +177,22 @@ func (g *Guesses) call(ctx context.Context, op string, l account.GuessLimit, id 
 	if !g.ask() {
 		return nil, errQuiet
 	}
+	res, err := g.run(ctx, op, l, id, client, seq)
+	if err := g.answered(ctx, err); err != nil {
+		if op == "take" {
+			g.lost(l, id, client, seq)
+		}
+		return nil, err
+	}
+	if len(res) != 2 {
+		return nil, fmt.Errorf("%w: guesses: answer %v", ErrUnavailable, res)
+	}
+	return res, nil
+}
+
+// run runs guessScript for op under ctx and the node's timeout, asking
+// Redis whatever the skip says.
+func (g *Guesses) run(ctx context.Context, op string, l account.GuessLimit, id string, client netip.Addr, seq string) ([]int64, error) {
 	key, site := clientip.Group(client)
 	siteKey := ""
 	if site.IsValid() {
@@ -176,16 +200,21 @@ func (g *Guesses) call(ctx context.Context, op string, l account.GuessLimit, id 
 	}
 	call, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	res, err := guessScript.Run(call, g.rdb, []string{g.keys.Guesses(id)},
+	return guessScript.Run(call, g.rdb, []string{g.keys.Guesses(id)},
 		op, strconv.FormatFloat(l.Rate, 'g', -1, 64), l.Burst, l.Addrs, l.Memory.Milliseconds(),
 		key.String(), siteKey, clientip.V6SiteFactor, seq).Int64Slice()
-	if err := g.answered(ctx, err); err != nil {
-		return nil, err
-	}
-	if len(res) != 2 {
-		return nil, fmt.Errorf("%w: guesses: answer %v", ErrUnavailable, res)
-	}
-	return res, nil
+}
+
+// lost gives back the mark a take (seq) that failed once sent may have
+// made: Redis may have run it and its answer been lost (the deadline
+// passed, the caller gave up, the connection broke), and the service,
+// told nothing was taken, gives nothing back. Only the mark named seq is
+// dropped, so that is safe when the take never ran. It runs on a
+// goroutine of its own, under the node's timeout, and asks Redis though
+// the take's failure has the other calls skip it: best effort, it fails
+// as any call when Redis does not answer.
+func (g *Guesses) lost(l account.GuessLimit, id string, client netip.Addr, seq string) {
+	go func() { _, _ = g.run(context.Background(), "back", l, id, client, seq) }()
 }
 
 // Take implements account.Guesses.

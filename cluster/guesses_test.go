@@ -1,10 +1,14 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,4 +117,122 @@ func TestGuessesAreSharedByTheServicesRules(t *testing.T) {
 	if err := b.Mark(ctx, l, "id", addr(5)); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Mark without Redis: %v, want ErrUnavailable", err)
 	}
+}
+
+// replyLoser is a TCP proxy to a Redis that loses every reply on a
+// connection once it has carried a command holding lose, as a network
+// that drops a reply does; the commands still reach Redis.
+type replyLoser struct {
+	ln   net.Listener
+	to   string
+	lose []byte
+	mu   sync.Mutex
+	open []net.Conn
+}
+
+// startReplyLoser starts a replyLoser to the Redis at addr, for the
+// commands holding the argument arg.
+func startReplyLoser(t *testing.T, addr, arg string) *replyLoser {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &replyLoser{ln: ln, to: addr, lose: []byte(fmt.Sprintf("$%d\r\n%s\r\n", len(arg), arg))}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for _, c := range p.open {
+			c.Close()
+		}
+		p.mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.open = append(p.open, c, s)
+			p.mu.Unlock()
+			var lost atomic.Bool
+			wg.Add(2)
+			go func() { // commands
+				defer wg.Done()
+				defer s.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						if bytes.Contains(buf[:n], p.lose) {
+							lost.Store(true)
+						}
+						if _, err := s.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+			go func() { // replies
+				defer wg.Done()
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := s.Read(buf)
+					if n > 0 && !lost.Load() {
+						if _, err := c.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return p
+}
+
+// TestATakeWhoseAnswerIsLostLeavesNoMark: a take of a spent account
+// from a new address marks it; when Redis ran it but its answer was
+// lost, the node counts alone (the take failed), so nothing gave the mark
+// back, and that address, the owner's say, was refused the account's
+// password by every node for the mark's hour. The mark is given back.
+func TestATakeWhoseAnswerIsLostLeavesNoMark(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	proxy := startReplyLoser(t, rs.Addr(), "take")
+	ctx := context.Background()
+	l := account.GuessLimit{Rate: 1.0 / 3600, Burst: 1, Addrs: 64, Memory: time.Hour}
+	b := NewGuesses(startNode(t, rs, "b"))
+	if _, ok, _, err := b.Take(ctx, l, "id", netip.MustParseAddr("192.0.2.1")); !ok || err != nil {
+		t.Fatalf("the burst: %v, %v; want let through", ok, err)
+	}
+
+	a := NewGuesses(startNodeAt(t, "redis://"+proxy.ln.Addr().String()+"/0", "a", nil))
+	owner := netip.MustParseAddr("192.0.2.2")
+	if _, _, _, err := a.Take(ctx, l, "id", owner); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a take whose answer is lost: %v, want ErrUnavailable", err)
+	}
+	waitFor(t, 10*time.Second, "a take of the account from the address whose take's answer was lost: refused, want let through on its mark", func() bool {
+		_, ok, _, err := b.Take(ctx, l, "id", owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	})
 }

@@ -37,7 +37,13 @@ func startNodeClock(t testing.TB, rs *redistest.Server, id string, clock func() 
 
 func startNodeOn(t testing.TB, rs *redistest.Server, id string, clock func() time.Time) *Node {
 	t.Helper()
-	rdb, err := Dial(rs.URL())
+	return startNodeAt(t, rs.URL(), id, clock)
+}
+
+// startNodeAt is startNodeOn with the Redis at url.
+func startNodeAt(t testing.TB, url, id string, clock func() time.Time) *Node {
+	t.Helper()
+	rdb, err := Dial(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,10 @@ import (
 // is held to one bound, not N. Package cluster implements it over Redis.
 // Its methods may block for the implementation's timeout: the Service
 // calls them from HTTP handlers only, never on an event loop. An error
-// means they could not be reached (nothing was taken or marked): the
-// Service's own memory, charged all along, then decides alone. Safe from
-// any goroutine.
+// means they could not be reached: the Service's own memory, charged all
+// along, then decides alone, and gives them nothing back (what a Take
+// whose answer was lost may have taken is the implementation's to give
+// back). Safe from any goroutine.
 type Guesses interface {
 	// Take lets client's password of account id be checked: it takes a
 	// token of id's bucket or, past them, marks client for id. It
