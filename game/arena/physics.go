@@ -74,19 +74,43 @@ func (g *Game) shove(p *player, dx, dy int32) {
 	p.x, p.y = x, y
 }
 
-// collect scores pickups a player touches and respawns them.
+// collect scores pickups a player touches and respawns them: each pickup
+// goes to the first player in seat order within reach.
+//
+// It is pickups × players distance checks a tick, so the players in play
+// are gathered first, their coordinates side by side (collecting moves
+// none), and a player within reach lies in the square of side 2×reach
+// around the pickup: most players are far from most pickups, and one
+// unsigned compare an axis rules them out before the distance is worked
+// out.
 func (g *Game) collect() {
-	const reach = int64(PlayerRadius + PickupRadius)
+	const reach = PlayerRadius + PickupRadius
+	// On the stack: the arena seats at most 32 (Definition); a larger
+	// game of the tests' own goes to the heap.
+	var xsBuf, ysBuf [32]int32
+	var whoBuf [32]int
+	xs, ys, who := xsBuf[:0], ysBuf[:0], whoBuf[:0]
+	for i := range g.players {
+		if p := &g.players[i]; p.in {
+			xs, ys, who = append(xs, p.x), append(ys, p.y), append(who, i)
+		}
+	}
+	ys = ys[:len(xs)]
+	who = who[:len(xs)]
 	for i := range g.pickups {
 		pk := &g.pickups[i]
-		for j := range g.players {
-			p := &g.players[j]
-			if !p.in {
+		px, py := pk.x, pk.y
+		for k, x := range xs {
+			dx := x - px
+			if uint32(dx+reach) > 2*reach {
 				continue
 			}
-			dx, dy := int64(p.x-pk.x), int64(p.y-pk.y)
-			if dx*dx+dy*dy <= reach*reach {
-				p.score += pk.value
+			dy := ys[k] - py
+			if uint32(dy+reach) > 2*reach {
+				continue
+			}
+			if int64(dx)*int64(dx)+int64(dy)*int64(dy) <= reach*reach {
+				g.players[who[k]].score += pk.value
 				pk.x, pk.y = g.freeSpot(PickupRadius)
 				pk.value = uint32(1 + g.rng.next()%3)
 				pk.n = 0 // encode again
