@@ -33,19 +33,36 @@ func hitsWall(x, y, r int32, w *wall) bool {
 }
 
 // separate pushes overlapping players apart, half each, in seat order.
+//
+// It is a check for each pair of players a tick, so it works on the
+// coordinates of the players in play gathered side by side, and written
+// back after, and a pair is ruled out by one unsigned compare an axis
+// before the distance is worked out: two players overlap only within the
+// square of side 2×minDist around one of them.
 func (g *Game) separate() {
 	const minDist = 2 * PlayerRadius
+	// On the stack: the arena seats at most 32 (Definition); a larger
+	// game of the tests' own goes to the heap.
+	var xsBuf, ysBuf [32]int32
+	var whoBuf [32]int
+	xs, ys, who := xsBuf[:0], ysBuf[:0], whoBuf[:0]
 	for i := range g.players {
-		a := &g.players[i]
-		if !a.in {
-			continue
+		if p := &g.players[i]; p.in {
+			xs, ys, who = append(xs, p.x), append(ys, p.y), append(who, i)
 		}
-		for j := i + 1; j < len(g.players); j++ {
-			b := &g.players[j]
-			if !b.in {
+	}
+	ys = ys[:len(xs)]
+	for i := range xs {
+		for j := i + 1; j < len(xs); j++ {
+			dx32 := xs[j] - xs[i]
+			if uint32(dx32+minDist) > 2*minDist {
 				continue
 			}
-			dx, dy := int64(b.x-a.x), int64(b.y-a.y)
+			dy32 := ys[j] - ys[i]
+			if uint32(dy32+minDist) > 2*minDist {
+				continue
+			}
+			dx, dy := int64(dx32), int64(dy32)
 			d2 := dx*dx + dy*dy
 			if d2 >= minDist*minDist {
 				continue
@@ -56,22 +73,26 @@ func (g *Game) separate() {
 			}
 			push := (minDist - d + 1) / 2
 			px, py := int32(dx*push/d), int32(dy*push/d)
-			g.shove(a, -px, -py)
-			g.shove(b, px, py)
+			g.shove(&xs[i], &ys[i], -px, -py)
+			g.shove(&xs[j], &ys[j], px, py)
 		}
+	}
+	for k, i := range who {
+		g.players[i].x, g.players[i].y = xs[k], ys[k]
 	}
 }
 
-// shove moves p by (dx, dy) unless that puts it in a wall.
-func (g *Game) shove(p *player, dx, dy int32) {
-	x := clamp(p.x+dx, PlayerRadius, g.cfg.width-PlayerRadius)
-	y := clamp(p.y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
+// shove moves the player at (*x, *y) by (dx, dy) unless that puts it in a
+// wall.
+func (g *Game) shove(x, y *int32, dx, dy int32) {
+	nx := clamp(*x+dx, PlayerRadius, g.cfg.width-PlayerRadius)
+	ny := clamp(*y+dy, PlayerRadius, g.cfg.height-PlayerRadius)
 	for i := range g.walls {
-		if hitsWall(x, y, PlayerRadius, &g.walls[i]) {
+		if hitsWall(nx, ny, PlayerRadius, &g.walls[i]) {
 			return
 		}
 	}
-	p.x, p.y = x, y
+	*x, *y = nx, ny
 }
 
 // collect scores pickups a player touches and respawns them: each pickup
