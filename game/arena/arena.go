@@ -35,6 +35,7 @@ import (
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol/arenav1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -245,13 +246,51 @@ func wireVel(v int32) int32 {
 	return (v + milliPerWireVel/2) / milliPerWireVel
 }
 
-// toWire fills the game's one wire message (reused for every player: a
-// message per player would cost each ~80 B for the room's life) from p's
-// state and returns it; it is valid until the next call.
-func (g *Game) toWire(p *player) *arenav1.Player {
-	g.wire = arenav1.Player{Seat: p.seat, Name: p.name, X: uint32(wireDist(p.x)), Y: uint32(wireDist(p.y)),
+// toWire returns p's wire message.
+func toWire(p *player) *arenav1.Player {
+	return &arenav1.Player{Seat: p.seat, Name: p.name, X: uint32(wireDist(p.x)), Y: uint32(wireDist(p.y)),
 		Vx: wireVel(p.vx), Vy: wireVel(p.vy), Score: p.score}
-	return &g.wire
+}
+
+// appendPlayer appends p's wire message, encoded as toWire(p).MarshalVT
+// does it (fields in order, zero values left out: TestPlayerWire), to b.
+// Every player that moved is encoded every tick, and the generated code
+// sizes the message first and writes it backwards from a message filled
+// for it: this is one pass, forwards.
+func appendPlayer(b []byte, p *player) []byte {
+	if p.seat != 0 {
+		b = appendField(b, 1<<3, uint64(p.seat))
+	}
+	if p.name != "" {
+		b = appendField(b, 2<<3|byte(protowire.BytesType), uint64(len(p.name)))
+		b = append(b, p.name...)
+	}
+	if v := uint32(wireDist(p.x)); v != 0 {
+		b = appendField(b, 3<<3, uint64(v))
+	}
+	if v := uint32(wireDist(p.y)); v != 0 {
+		b = appendField(b, 4<<3, uint64(v))
+	}
+	if v := wireVel(p.vx); v != 0 {
+		b = appendField(b, 5<<3, uint64(uint32(v<<1)^uint32(v>>31)))
+	}
+	if v := wireVel(p.vy); v != 0 {
+		b = appendField(b, 6<<3, uint64(uint32(v<<1)^uint32(v>>31)))
+	}
+	if p.score != 0 {
+		b = appendField(b, 7<<3, uint64(p.score))
+	}
+	return b
+}
+
+// appendField appends a one-byte tag and the varint v: in line for a v
+// under 128 (a seat, a name's length, a velocity), through protowire
+// for a longer one.
+func appendField(b []byte, tag byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, tag, byte(v))
+	}
+	return protowire.AppendVarint(append(b, tag), v)
 }
 
 // Game is one arena match. Its methods run on the room's tick worker.
@@ -265,7 +304,7 @@ type Game struct {
 	ended     bool
 	input     arenav1.Input
 	globals   arenav1.Globals
-	wire      arenav1.Player // toWire's
+	enc       []byte // Encode's, a player's wire message
 }
 
 var _ game.Game = (*Game)(nil)
@@ -381,7 +420,8 @@ func (g *Game) Update(ctx *game.Context, dt time.Duration) {
 func (g *Game) Encode(s *game.Snapshot) {
 	for i := range g.players {
 		if p := &g.players[i]; p.in {
-			s.Entity(uint64(i+1), g.toWire(p))
+			g.enc = appendPlayer(g.enc[:0], p)
+			s.EntityBytes(uint64(i+1), g.enc)
 		}
 	}
 	for i := range g.walls {
@@ -414,7 +454,7 @@ func (g *Game) finish(ctx *game.Context) {
 	for i := range g.players {
 		if p := &g.players[i]; p.in {
 			best = max(best, p.score)
-			res.Players = append(res.Players, g.toWire(p).CloneVT())
+			res.Players = append(res.Players, toWire(p))
 		}
 	}
 	var winners []uint32

@@ -1,8 +1,10 @@
 package arena
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash/fnv"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,4 +249,37 @@ func TestSimulationPinned(t *testing.T) {
 	if got := h.Sum64(); got != want {
 		t.Fatalf("the match hashes to %#x, want %#x (%d overlaps, %d points)", got, uint64(want), collisions, scored)
 	}
+}
+
+// TestPlayerWire: a player's entity bytes are the generated encoding of
+// its wire message, byte for byte (clients decode them as arenav1.Player,
+// and a delta sends the fields that differ between two encodings), for
+// zero and negative values, names of every length class and the largest
+// numbers.
+func TestPlayerWire(t *testing.T) {
+	names := []string{"", "a", "player7", strings.Repeat("n", 127), strings.Repeat("é", 64), strings.Repeat("x", 300)}
+	coords := []int32{0, 1, 4, 5, 1234, 39_500, 1_999_995, -6, -1_000_000}
+	vels := []int32{0, 124, 125, -125, 8000, -8000, 1 << 30, -1 << 30}
+	var b []byte
+	n := 0
+	for _, name := range names {
+		for _, x := range coords {
+			for _, v := range vels {
+				for _, score := range []uint32{0, 3, 1 << 31} {
+					for _, seat := range []uint32{0, 1, 32, 1 << 20} {
+						p := player{in: true, seat: seat, name: name, x: x, y: x / 2, vx: v, vy: -v / 3, score: score}
+						want, err := toWire(&p).MarshalVT()
+						if err != nil {
+							t.Fatal(err)
+						}
+						if b = appendPlayer(b[:0], &p); !bytes.Equal(b, want) {
+							t.Fatalf("player %+v: % x, want % x", p, b, want)
+						}
+						n++
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d players", n)
 }
