@@ -283,3 +283,57 @@ func TestPlayerWire(t *testing.T) {
 	}
 	t.Logf("%d players", n)
 }
+
+// TestDecodeInput: what decodeInput reads from an input, the generated
+// UnmarshalVT reads the same, for every direction a client sends (each
+// field in -1100..1100, in either order, either alone, repeated) and for
+// a million short byte strings made at random; what it leaves to
+// UnmarshalVT is what it must (a longer varint, another field).
+func TestDecodeInput(t *testing.T) {
+	check := func(data []byte) bool {
+		dx, dy, ok := decodeInput(data)
+		var m arenav1.Input
+		err := m.UnmarshalVT(data)
+		if ok && (err != nil || m.Dx != dx || m.Dy != dy) {
+			t.Fatalf("% x: decodeInput (%d, %d), UnmarshalVT (%d, %d) %v", data, dx, dy, m.Dx, m.Dy, err)
+		}
+		return ok
+	}
+	read := 0
+	for dx := int32(-1100); dx <= 1100; dx++ {
+		for _, dy := range []int32{0, 1, -1, 63, -64, 64, 707, -708, 1000, -1000, 8191, -8192} {
+			b, _ := (&arenav1.Input{Dx: dx, Dy: dy}).MarshalVT()
+			c, _ := (&arenav1.Input{Dx: dy, Dy: dx}).MarshalVT()
+			for _, data := range [][]byte{b, append(append([]byte(nil), c...), b...), append(c[len(c)/2:], b[:len(b)/2]...)} {
+				if check(data) {
+					read++
+				}
+			}
+		}
+	}
+	if read < 2*2201*12 {
+		t.Fatalf("decodeInput read %d of the clients' inputs, want every one", read)
+	}
+	if check([]byte{0x08, 0x80, 0x80, 0x01}) || check([]byte{0x18, 0x01}) || check([]byte{0x08}) {
+		t.Fatal("decodeInput read what it should leave to UnmarshalVT")
+	}
+	rng := uint64(1)
+	data := make([]byte, 0, 8)
+	for range 1_000_000 {
+		rng = rng*6364136223846793005 + 1442695040888963407
+		data = data[:rng>>61]
+		for i := range data {
+			// Mostly the two tags and short varints, so that the random
+			// strings reach decodeInput's paths.
+			switch b := byte(rng >> (8 * i)); b % 4 {
+			case 0:
+				data[i] = 0x08
+			case 1:
+				data[i] = 0x10
+			default:
+				data[i] = b
+			}
+		}
+		check(data)
+	}
+}
