@@ -345,12 +345,22 @@ func (r *Room) syncState() {
 		// apart by tick (0: gone from the ring, a keyframe, served last):
 		// an old one is rebuilt once for its group, and newest first each
 		// rebuild goes on from the last (track.rebuild).
+		// A base is looked up in the ring once for a run of members that
+		// last got the same tick, as nearly all have: the one before.
+		var lastSent, lastHeld uint64
+		looked := false
+		held := func(sent uint64) uint64 {
+			if !looked || sent != lastSent {
+				lastSent, lastHeld, looked = sent, w.shared.held(sent), true
+			}
+			return lastHeld
+		}
 		var baseTick uint64
 		found := false
 		for _, list := range lists {
 			for _, m := range list {
 				if m.due(tick) {
-					if b := w.shared.held(m.lastSent); !found || b > baseTick {
+					if b := held(m.lastSent); !found || b > baseTick {
 						baseTick = b
 					}
 					found = true
@@ -361,11 +371,17 @@ func (r *Room) syncState() {
 			return
 		}
 		w.recips = w.recips[:0]
+		more := false // members left with another base, for another frame
 		for _, list := range lists {
 			for _, m := range list {
-				if m.due(tick) && w.shared.held(m.lastSent) == baseTick {
+				if !m.due(tick) {
+					continue
+				}
+				if held(m.lastSent) == baseTick {
 					w.recips = append(w.recips, m.client)
 					m.lastSent = tick
+				} else {
+					more = true
 				}
 			}
 		}
@@ -379,6 +395,9 @@ func (r *Room) syncState() {
 				w.shared.record(&w.d)
 			}
 			r.deliver(encodeState(r.id, r.ref, base, cur, &w.d, &w.patch), false)
+		}
+		if !more {
+			return
 		}
 	}
 }
