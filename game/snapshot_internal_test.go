@@ -606,3 +606,45 @@ func TestRecordOfManyAcks(t *testing.T) {
 		})
 	}
 }
+
+// TestSealKeepsLastWrite: a game may write its entities in any order and
+// an id more than once (Snapshot); the state holds each id once, in
+// ascending order, with the bytes written last, whether the writes came
+// in order (the usual case, which seal takes in one pass), in order with
+// an id repeated, or out of order.
+func TestSealKeepsLastWrite(t *testing.T) {
+	type write struct {
+		id   uint64
+		data string
+	}
+	for _, tc := range []struct {
+		name   string
+		writes []write
+		want   []write
+	}{
+		{"in order", []write{{1, "a"}, {2, "b"}, {7, "c"}}, []write{{1, "a"}, {2, "b"}, {7, "c"}}},
+		{"in order, the last repeated", []write{{1, "a"}, {2, "b"}, {2, "B"}}, []write{{1, "a"}, {2, "B"}}},
+		{"in order, the first repeated", []write{{1, "a"}, {1, "A"}, {2, "b"}}, []write{{1, "A"}, {2, "b"}}},
+		{"out of order", []write{{3, "c"}, {1, "a"}, {2, "b"}}, []write{{1, "a"}, {2, "b"}, {3, "c"}}},
+		{"out of order, repeated", []write{{3, "c"}, {1, "a"}, {3, "C"}, {2, "b"}, {1, "A"}}, []write{{1, "A"}, {2, "b"}, {3, "C"}}},
+		{"one", []write{{4, "d"}}, []write{{4, "d"}}},
+		{"none", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &snap{}
+			s.reset(1)
+			w := Snapshot{s: s}
+			for _, e := range tc.writes {
+				w.EntityBytes(e.id, []byte(e.data))
+			}
+			s.seal()
+			var got []write
+			for _, e := range s.ents {
+				got = append(got, write{e.id, string(s.data(e))})
+			}
+			if !s.valid || !slices.Equal(got, tc.want) {
+				t.Fatalf("sealed %v (valid %v), want %v", got, s.valid, tc.want)
+			}
+		})
+	}
+}
