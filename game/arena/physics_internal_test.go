@@ -194,9 +194,23 @@ func BenchmarkInput(b *testing.B) {
 // tick's positions, velocities, scores and pickups hash to the figure
 // recorded. A change to the physics that moves anything is deliberate, and
 // records the figure anew.
+//
+// In the second match seats are empty from the start, and every 100 ticks
+// two seats change hands, a player leaving or joining, so that players in
+// play sit on both sides of a seat out of play: a player's score and
+// moves must land on its own seat, not the one its place among those in
+// play would give it.
 func TestSimulationPinned(t *testing.T) {
+	t.Run("every seat", func(t *testing.T) { pinnedMatch(t, false, 0xf11b946b8d422d10) })
+	t.Run("seats leave and join", func(t *testing.T) { pinnedMatch(t, true, 0xd147e1d9629f1520) })
+}
+
+func pinnedMatch(t *testing.T, churn bool, want uint64) {
 	g := newGame(config{width: 16_000, height: 12_000, walls: 3, pickups: 60, seed: 7}, 32)
 	for i := range g.players {
+		if churn && (i == 2 || i == 16 || i == 17) {
+			continue // seats 3, 17 and 18 wait
+		}
 		g.Notice(nil, game.NoticeJoined, game.Player{Seat: uint32(i + 1), Name: "p"})
 	}
 	h := fnv.New64a()
@@ -205,9 +219,22 @@ func TestSimulationPinned(t *testing.T) {
 		binary.LittleEndian.PutUint32(buf[:], uint32(v))
 		h.Write(buf[:])
 	}
-	rng := uint64(99)
-	collisions, scored := 0, uint32(0)
+	rng, seats := uint64(99), uint64(5)
+	collisions, scored, changes := 0, uint32(0), 0
 	for tick := range 2000 {
+		if churn && tick%100 == 50 {
+			// Two of seats 2..31: the first and the last stay in play.
+			for range 2 {
+				seats = seats*6364136223846793005 + 1442695040888963407
+				p := game.Player{Seat: uint32(2 + seats>>33%30), Name: "p"}
+				if g.players[p.Seat-1].in {
+					g.Notice(nil, game.NoticeLeft, p)
+				} else {
+					g.Notice(nil, game.NoticeJoined, p)
+				}
+				changes++
+			}
+		}
 		for s := range uint32(len(g.players)) {
 			if (uint32(tick)+s)%2 == 0 {
 				rng = rng*6364136223846793005 + 1442695040888963407
@@ -220,14 +247,17 @@ func TestSimulationPinned(t *testing.T) {
 		g.Update(nil, 50*time.Millisecond)
 		for i := range g.players {
 			p := &g.players[i]
+			if !p.in {
+				put(-1) // and what the seat holds, which nothing may touch
+			}
 			put(p.x)
 			put(p.y)
 			put(p.vx)
 			put(p.vy)
 			put(int32(p.score))
-			for j := i + 1; j < len(g.players); j++ {
+			for j := i + 1; j < len(g.players) && p.in; j++ {
 				q := &g.players[j]
-				if dx, dy := int64(q.x-p.x), int64(q.y-p.y); dx*dx+dy*dy < 4*PlayerRadius*PlayerRadius {
+				if dx, dy := int64(q.x-p.x), int64(q.y-p.y); q.in && dx*dx+dy*dy < 4*PlayerRadius*PlayerRadius {
 					collisions++
 				}
 			}
@@ -242,12 +272,11 @@ func TestSimulationPinned(t *testing.T) {
 	for i := range g.players {
 		scored += g.players[i].score
 	}
+	if got := h.Sum64(); got != want {
+		t.Fatalf("the match hashes to %#x, want %#x (%d overlaps, %d points, %d seats changed hands)", got, want, collisions, scored, changes)
+	}
 	if collisions < 1000 || scored < 1000 {
 		t.Fatalf("%d overlaps left after a tick and %d points scored: the match is not crowded enough to pin collisions and pickups", collisions, scored)
-	}
-	const want = 0xf11b946b8d422d10
-	if got := h.Sum64(); got != want {
-		t.Fatalf("the match hashes to %#x, want %#x (%d overlaps, %d points)", got, uint64(want), collisions, scored)
 	}
 }
 
