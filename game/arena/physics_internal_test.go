@@ -95,6 +95,29 @@ func TestPickupScores(t *testing.T) {
 	}
 }
 
+// TestPickupReach: a player collects a pickup whose centre is up to
+// PlayerRadius+PickupRadius away, that distance included, and not one
+// unit further, on either axis, from either side.
+func TestPickupReach(t *testing.T) {
+	const reach = PlayerRadius + PickupRadius
+	for _, d := range [][2]int32{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
+		for _, dist := range []int32{reach, reach + 1} {
+			g := testGame(1)
+			g.pickups = []pickup{{x: 5000 + d[0]*dist, y: 5000 + d[1]*dist, value: 2}}
+			p := &g.players[0]
+			p.x, p.y = 5000, 5000
+			g.Update(nil, 50*time.Millisecond)
+			want := uint32(0)
+			if dist == reach {
+				want = 2
+			}
+			if p.score != want {
+				t.Errorf("pickup at (%+d, %+d) from the player: score %d, want %d", d[0]*dist, d[1]*dist, p.score, want)
+			}
+		}
+	}
+}
+
 func TestIsqrt(t *testing.T) {
 	for _, v := range []int64{0, 1, 2, 3, 4, 15, 16, 17, 1_000_000, 1_002_000, 1_002_001, 1_002_002, 1 << 40, 1<<40 - 1, 999_999_999_999, 1<<62 - 1} {
 		r := isqrt(v)
