@@ -81,6 +81,31 @@ func TestPlayersCollide(t *testing.T) {
 	}
 }
 
+// TestPlayersTouching: two players one unit closer than touching
+// (2×PlayerRadius) are pushed apart, and two exactly touching are left
+// where they are, whichever of them is along +x, -x, +y or -y of the
+// other.
+func TestPlayersTouching(t *testing.T) {
+	const minDist = 2 * PlayerRadius
+	for _, d := range [][2]int32{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
+		for _, dist := range []int32{minDist - 1, minDist} {
+			g := testGame(2)
+			a, b := &g.players[0], &g.players[1]
+			a.x, a.y = 5000, 5000
+			b.x, b.y = 5000+d[0]*dist, 5000+d[1]*dist
+			bx, by := b.x, b.y
+			g.Update(nil, 50*time.Millisecond)
+			dx, dy := int64(b.x-a.x), int64(b.y-a.y)
+			if d2 := dx*dx + dy*dy; d2 < minDist*minDist {
+				t.Errorf("second player at (%+d, %+d) from the first: (%+d, %+d) after a tick, want at least %d apart", bx-5000, by-5000, dx, dy, minDist)
+			}
+			if dist == minDist && (a.x != 5000 || a.y != 5000 || b.x != bx || b.y != by) {
+				t.Errorf("players touching at (%+d, %+d) moved to (%d, %d) and (%d, %d)", bx-5000, by-5000, a.x, a.y, b.x, b.y)
+			}
+		}
+	}
+}
+
 func TestPickupScores(t *testing.T) {
 	g := testGame(1)
 	g.pickups = []pickup{{x: 5100, y: 5000, value: 3}}
