@@ -18,6 +18,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tickroom/tickroom/cluster"
 	"github.com/tickroom/tickroom/internal/pgtest"
@@ -190,6 +193,37 @@ func (c *Cluster) WaitGone(t testing.TB, d time.Duration, ids ...string) time.Du
 		return true
 	}, "gone from the registry: "+strings.Join(ids, ", "))
 	return time.Since(start)
+}
+
+// RegistrationExpires fails t unless the registration of node id, read
+// from Redis, ends within ttl by Redis's own clock: its hash's PTTL and
+// its expiry in the node index. A registration already gone passes. It
+// tells a registration that will lapse in time without timing how long
+// it lasts.
+func (c *Cluster) RegistrationExpires(t testing.TB, id string, ttl time.Duration) {
+	t.Helper()
+	rdb := c.Redis.Client(t)
+	ctx := context.Background()
+	k := cluster.Keys{Prefix: cluster.DefaultPrefix}
+	pttl, err := rdb.PTTL(ctx, k.Node(id)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// -2 (as a Duration): the hash is gone; -1: it has no TTL.
+	if pttl == -1 || pttl > ttl {
+		t.Fatalf("node %s's registration has a TTL of %v, want %v at most", id, pttl, ttl)
+	}
+	now, err := rdb.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	score, err := rdb.ZScore(ctx, k.Nodes(), id).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		t.Fatal(err)
+	}
+	if left := time.UnixMilli(int64(score)).Sub(now); err == nil && left > ttl {
+		t.Fatalf("node %s's entry in the node index expires in %v, want %v at most", id, left, ttl)
+	}
 }
 
 // WaitSessionGone waits until the cluster's record of who is connected

@@ -60,18 +60,26 @@ func TestNodesRegisterAndACrashedNodeExpires(t *testing.T) {
 		t.Fatalf("welcome on n2: %v, want user %s", w, uid)
 	}
 
+	// A crashed node's registration ends within its TTL by Redis's clock;
+	// the wait for it to leave the list only catches one that never does.
 	n2.Kill(t)
-	took := c.WaitGone(t, 2*cluster.MaxTTL, n2.ID)
-	if took > cluster.MaxTTL {
-		t.Fatalf("a crashed node stayed registered %v, past the %v bound", took, cluster.MaxTTL)
-	}
+	c.RegistrationExpires(t, n2.ID, cluster.DefaultTTL)
+	c.WaitGone(t, 10*cluster.DefaultTTL, n2.ID)
 	c.WaitRegistered(t, time.Second, n1.ID)
 
+	// A node that shuts down removes its registration before it exits:
+	// gone as soon as the process is, not at its TTL's end.
 	n2.Restart(t)
 	if err := n1.Term(t, 30*time.Second); err != nil {
 		t.Fatalf("SIGTERM exit: %v", err)
 	}
-	if took := c.WaitGone(t, 5*time.Second, n1.ID); took > 2*time.Second {
-		t.Fatalf("a node that shut down stayed registered %v", took)
+	nodes, err = c.Registered(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range nodes {
+		if x.ID == n1.ID {
+			t.Fatalf("a node that shut down still registered once it exited: %+v", nodes)
+		}
 	}
 }
