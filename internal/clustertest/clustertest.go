@@ -226,6 +226,40 @@ func (c *Cluster) RegistrationExpires(t testing.TB, id string, ttl time.Duration
 	}
 }
 
+// HoldRegistration keeps node id's registration in Redis, its hash and
+// its entry in the node index, until the returned func is called, which
+// gives them back the expiry they had: what the other nodes tell of the
+// node meanwhile cannot come from its registration's expiry. It fails t
+// when the registration is gone already.
+func (c *Cluster) HoldRegistration(t testing.TB, id string) (release func()) {
+	t.Helper()
+	rdb := c.Redis.Client(t)
+	ctx := context.Background()
+	k := cluster.Keys{Prefix: cluster.DefaultPrefix}
+	pttl, err := rdb.PTTL(ctx, k.Node(id)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	score, err := rdb.ZScore(ctx, k.Nodes(), id).Result()
+	if err != nil || pttl <= 0 {
+		t.Fatalf("node %s's registration (TTL %v) not there to hold: %v", id, pttl, err)
+	}
+	if err := rdb.Persist(ctx, k.Node(id)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ZAddXX(ctx, k.Nodes(), redis.Z{Score: score + float64(time.Hour.Milliseconds()), Member: id}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := rdb.PExpire(ctx, k.Node(id), pttl).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.ZAddXX(ctx, k.Nodes(), redis.Z{Score: score, Member: id}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // WaitSessionGone waits until the cluster's record of who is connected
 // where (cluster.Users, in Redis) holds no session of userID on node n,
 // or fails t after d. A node removes a closed session's record a moment

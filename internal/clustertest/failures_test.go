@@ -32,9 +32,11 @@ func matchPair(t *testing.T, a, b *player) string {
 // TestNodeCrashRoomLost: the node running a room is killed (-9). Its
 // players, reconnecting through the other node, are told ROOM_LOST at
 // once, both before its registration expires and after; the registration
-// expires within the bound and the room leaves every listing; a new
+// expires within the node's TTL and the room leaves every listing; a new
 // quick-match makes a room on the live node instead of sending anyone to
-// the dead one.
+// the dead one. The registration is held in Redis while a asks, so that
+// its ROOM_LOST cannot come from the expiry: it is told once the other
+// node finds the dead one's port closed, or never.
 func TestNodeCrashRoomLost(t *testing.T) {
 	t.Parallel()
 	c := Start(t, Config{Nodes: 2})
@@ -48,29 +50,26 @@ func TestNodeCrashRoomLost(t *testing.T) {
 	a.move(room, 1, 7, 7)
 
 	n1.Kill(t)
-	killed := time.Now()
+	c.RegistrationExpires(t, n1.ID, cluster.DefaultTTL)
+	release := c.HoldRegistration(t, n1.ID)
 	a.c.WaitClosed()
 
 	// a comes back through n2 at once and asks to resume.
 	a2 := connectAs(t, n2, "a", a.c.Token)
-	start := time.Now()
 	r, hops := a2.follow(joinRoom(room, 1))
 	if len(hops) != 0 || errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LOST {
 		t.Fatalf("resume through n2 right after the crash: %v (redirects %v), want ROOM_LOST", r, hops)
-	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Fatalf("ROOM_LOST took %v", took)
 	}
 	// A quick-match goes to the live node.
 	rq, hops := a2.follow(quickMatch("gomoku"))
 	if j := joined(t, "a", rq); j.RoomId == room || len(hops) != 0 {
 		t.Fatalf("quick-match after the crash: %v, redirects %v", j, hops)
 	}
+	release()
 
-	took := c.WaitGone(t, 2*cluster.MaxTTL, n1.ID)
-	if total := time.Since(killed); total > cluster.MaxTTL {
-		t.Fatalf("the crashed node stayed registered %v (waited %v), past %v", total, took, cluster.MaxTTL)
-	}
+	// Its expiry was checked above; the wait only catches one that never
+	// comes.
+	c.WaitGone(t, 10*cluster.DefaultTTL, n1.ID)
 	// b reconnects later, after the registration expired.
 	b2 := connectAs(t, n2, "b", b.c.Token)
 	if r, _ := b2.follow(joinRoom(room, 1)); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LOST {
