@@ -173,7 +173,15 @@ func (c *Client) WriteRaw(op int, b []byte) {
 // 10 s.
 func (c *Client) Next(pred func(*tickroomv1.ServerMessage) bool) *tickroomv1.ServerMessage {
 	c.t.Helper()
-	deadline := time.After(wait)
+	return c.NextWithin(wait, pred)
+}
+
+// NextWithin is Next waiting up to d: a guard longer than Next's for an
+// answer that can be slow by design (one that waits out a deadline of
+// its own), so that only an answer that never comes fails the test.
+func (c *Client) NextWithin(d time.Duration, pred func(*tickroomv1.ServerMessage) bool) *tickroomv1.ServerMessage {
+	c.t.Helper()
+	deadline := time.After(d)
 	for {
 		select {
 		case m := <-c.msgs:
@@ -194,7 +202,7 @@ func (c *Client) Next(pred func(*tickroomv1.ServerMessage) bool) *tickroomv1.Ser
 			}
 			c.t.Fatalf("%s: connection closed (code %d) while waiting", c.opts.Label, c.CloseCode())
 		case <-deadline:
-			c.t.Fatalf("%s: no matching message within %v", c.opts.Label, wait)
+			c.t.Fatalf("%s: no matching message within %v", c.opts.Label, d)
 		}
 	}
 }
@@ -203,6 +211,13 @@ func (c *Client) Next(pred func(*tickroomv1.ServerMessage) bool) *tickroomv1.Ser
 func (c *Client) Reply(id uint32) *tickroomv1.ServerMessage {
 	c.t.Helper()
 	return c.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == id })
+}
+
+// RequestWithin sends m and waits up to d for its reply (NextWithin).
+func (c *Client) RequestWithin(d time.Duration, m *tickroomv1.ClientMessage) *tickroomv1.ServerMessage {
+	c.t.Helper()
+	id := c.Send(m)
+	return c.NextWithin(d, func(r *tickroomv1.ServerMessage) bool { return r.RequestId == id })
 }
 
 // Request sends m and waits for its reply.
