@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,11 +119,11 @@ func TestQuickMatchReservationWhileRedisIsSilent(t *testing.T) {
 	askedOf(t, tap, keys.UserSeats(uid), "b's match or seat")
 }
 
-// tapProxy stands between one node and Redis. It forwards both ways
-// until Silence; then it is a Redis that takes every call and answers
-// none, as a paused redis-server does, and keeps each call the node
-// makes, so that a test can tell which calls the node made while Redis
-// was silent. It answers only what sets up a new connection (HELLO is
+// tapProxy stands between one node and Redis. It forwards both ways,
+// keeping the node's calls once Record is called, until Silence; then it
+// is a Redis that takes every call and answers none, as a paused
+// redis-server does, and keeps each call the node makes, so that a test
+// can tell which calls the node made while Redis was silent. It answers only what sets up a new connection (HELLO is
 // refused, as by an older Redis; CLIENT, SELECT and AUTH are OK), so
 // that the node's calls past that reach it: a paused redis-server
 // answers those neither, and a new connection's first call never left
@@ -131,11 +132,12 @@ type tapProxy struct {
 	ln    net.Listener
 	redis string
 
-	mu     sync.Mutex
-	silent bool
-	calls  []string
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
+	mu        sync.Mutex
+	silent    bool
+	recording bool
+	calls     []string
+	conns     map[net.Conn]struct{}
+	wg        sync.WaitGroup
 }
 
 // startTap listens on a free loopback port and forwards to the cluster's
@@ -169,6 +171,32 @@ func (p *tapProxy) Silence() {
 	p.closeAll()
 }
 
+// Record has the calls forwarded from now on kept too.
+func (p *tapProxy) Record() {
+	p.mu.Lock()
+	p.recording = true
+	p.mu.Unlock()
+}
+
+// record reads the calls the node sends from r until it fails, and keeps
+// those made while recording.
+func (p *tapProxy) record(r io.Reader) {
+	defer p.wg.Done()
+	br := bufio.NewReader(r)
+	for {
+		args, err := readCall(br)
+		if err != nil {
+			_, _ = io.Copy(io.Discard, r)
+			return
+		}
+		p.mu.Lock()
+		if p.recording {
+			p.calls = append(p.calls, strings.Join(args, " "))
+		}
+		p.mu.Unlock()
+	}
+}
+
 func (p *tapProxy) closeAll() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -177,12 +205,12 @@ func (p *tapProxy) closeAll() {
 	}
 }
 
-// Calls returns the calls made since Silence, one a line, the command
-// and its arguments.
-func (p *tapProxy) Calls() string {
+// Calls returns the calls kept, each its command and its arguments
+// joined by spaces.
+func (p *tapProxy) Calls() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return strings.Join(p.calls, "\n")
+	return slices.Clone(p.calls)
 }
 
 func (p *tapProxy) accept() {
@@ -209,15 +237,22 @@ func (p *tapProxy) accept() {
 		p.mu.Lock()
 		p.conns[out] = struct{}{}
 		p.mu.Unlock()
-		p.wg.Add(2)
-		pipe := func(dst, src net.Conn) {
+		pr, pw := io.Pipe()
+		p.wg.Add(3)
+		go p.record(pr)
+		go func() {
 			defer p.wg.Done()
-			_, _ = io.Copy(dst, src)
-			dst.Close()
-			src.Close()
-		}
-		go pipe(out, in)
-		go pipe(in, out)
+			_, _ = io.Copy(out, io.TeeReader(in, pw))
+			pw.Close()
+			out.Close()
+			in.Close()
+		}()
+		go func() {
+			defer p.wg.Done()
+			_, _ = io.Copy(in, out)
+			in.Close()
+			out.Close()
+		}()
 	}
 }
 
@@ -280,6 +315,12 @@ func readCall(r *bufio.Reader) ([]string, error) {
 // which reaches Redis through the returned tap.
 func startTapped(t *testing.T, args ...string) (*Cluster, *tapProxy) {
 	t.Helper()
+	return startTappedN(t, 2, args...)
+}
+
+// startTappedN is startTapped with n nodes.
+func startTappedN(t *testing.T, n int, args ...string) (*Cluster, *tapProxy) {
+	t.Helper()
 	var tap *tapProxy
 	c := Start(t, Config{Args: args, NodeArgs: func(id string) []string {
 		if id == "n1" {
@@ -288,8 +329,9 @@ func startTapped(t *testing.T, args ...string) (*Cluster, *tapProxy) {
 		return nil
 	}})
 	tap = startTap(t, c)
-	c.AddNode(t)
-	c.AddNode(t)
+	for range n {
+		c.AddNode(t)
+	}
 	return c, tap
 }
 
@@ -298,10 +340,10 @@ func startTapped(t *testing.T, args ...string) (*Cluster, *tapProxy) {
 func askedOf(t *testing.T, tap *tapProxy, key, what string) {
 	t.Helper()
 	calls := tap.Calls()
-	for _, call := range strings.Split(calls, "\n") {
+	for _, call := range calls {
 		if strings.Contains(call, key) {
 			t.Fatalf("%s: n1 called Redis about %s while it knew Redis silent: %.200s", what, key, call)
 		}
 	}
-	t.Logf("%s: n1's %d calls while Redis was silent name no %s", what, strings.Count(calls, "\n")+1, key)
+	t.Logf("%s: n1's %d calls while Redis was silent name no %s", what, len(calls), key)
 }
