@@ -36,6 +36,9 @@ func TestPostgresLockOfALostWriteIsLetGo(t *testing.T) {
 	if _, err := db.markBatch(ctx, lost, line(2)); err != nil {
 		t.Fatal(err)
 	}
+	// The server ends the lost session after IdleInTransaction (1 s);
+	// the 15 s, fifteen times that, only catch a mark held until the
+	// server's TCP keepalive (hours).
 	start := time.Now()
 	for seq := int64(3); ; seq++ {
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
