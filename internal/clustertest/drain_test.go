@@ -218,7 +218,7 @@ func TestDrainWithoutTargetFinishesHere(t *testing.T) {
 			t.Fatalf("%s: result %v, want closed at the deadline", p.name, end)
 		}
 	}
-	waitUntil(t, 10*time.Second, "n1 to exit after its drain", func() bool { return !n1.Running() })
+	waitUntil(t, 30*time.Second, "n1 to exit after its drain", func() bool { return !n1.Running() })
 }
 
 // TestDrainMovesTheRoomsChat: a room's chat history stayed on the node a

@@ -24,7 +24,7 @@ func TestDrainSendsQuickMatchElsewhere(t *testing.T) {
 	// A running arena match keeps n1 busy.
 	host := connect(t, n1, "host")
 	arena := createGameRoom(t, host, "arena")
-	waitUntil(t, 10*time.Second, "the arena match running on n1", func() bool {
+	waitUntil(t, 30*time.Second, "the arena match running on n1", func() bool {
 		var rooms []struct {
 			ID    string `json:"id"`
 			Phase string `json:"phase"`
@@ -44,7 +44,7 @@ func TestDrainSendsQuickMatchElsewhere(t *testing.T) {
 		t.Fatalf("admin drain of n1: %d %s, want 202 with one match playing", code, body)
 	}
 	// Other nodes send n1 no rooms once its registration says draining.
-	waitUntil(t, 10*time.Second, "n1 registered as draining", func() bool {
+	waitUntil(t, 30*time.Second, "n1 registered as draining", func() bool {
 		nodes, err := c.Registered(t)
 		if err != nil {
 			return false

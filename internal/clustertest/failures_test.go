@@ -75,7 +75,7 @@ func TestNodeCrashRoomLost(t *testing.T) {
 	if r, _ := b2.follow(joinRoom(room, 1)); errorCode(r) != tickroomv1.ErrorCode_ERROR_CODE_ROOM_LOST {
 		t.Fatalf("resume after expiry: %v, want ROOM_LOST", r)
 	}
-	waitUntil(t, 10*time.Second, "the lost room unlisted", func() bool {
+	waitUntil(t, 30*time.Second, "the lost room unlisted", func() bool {
 		l := b2.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}}).GetRoomList()
 		for _, x := range l.GetRooms() {
 			if x.RoomId == room {
@@ -114,7 +114,7 @@ func TestRedisRestart(t *testing.T) {
 
 	c.Redis.Stop(t)
 	for _, n := range []*Node{n1, n2} {
-		waitUntil(t, 10*time.Second, n.ID+" not ready without Redis", func() bool {
+		waitUntil(t, 30*time.Second, n.ID+" not ready without Redis", func() bool {
 			code, body := readyz(t, n)
 			return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
 		})
@@ -137,10 +137,10 @@ func TestRedisRestart(t *testing.T) {
 	c.Redis.Restart(t)
 	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
 	for _, n := range []*Node{n1, n2} {
-		waitUntil(t, 10*time.Second, n.ID+" ready again", func() bool { code, _ := readyz(t, n); return code == http.StatusOK })
+		waitUntil(t, 30*time.Second, n.ID+" ready again", func() bool { code, _ := readyz(t, n); return code == http.StatusOK })
 	}
 	// The room is listed again, full, from the node's memory.
-	waitUntil(t, 10*time.Second, "the room republished with its two players", func() bool {
+	waitUntil(t, 30*time.Second, "the room republished with its two players", func() bool {
 		l := d.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "gomoku"}}}).GetRoomList()
 		return len(l.GetRooms()) == 1 && l.Rooms[0].RoomId == room && l.Rooms[0].Players == 2
 	})

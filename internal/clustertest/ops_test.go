@@ -93,7 +93,7 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	// The three nodes, with the sessions of each once a heartbeat has
 	// carried them (every 2 s).
 	var nodes []adminNode
-	waitUntil(t, 10*time.Second, "n1 lists three nodes with their sessions", func() bool {
+	waitUntil(t, 30*time.Second, "n1 lists three nodes with their sessions", func() bool {
 		nodes = nil
 		st, _ := adminJSON(t, n1, "GET", "/v1/admin/nodes", "", &nodes)
 		return st == http.StatusOK && len(nodes) == 3 && nodes[1].Sessions == 2 && nodes[2].Sessions == 1
@@ -107,7 +107,7 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	// Every room, with its node; paged one at a time.
 	want := map[string]string{r2: n2.ID, r3: n3.ID}
 	var rooms []adminRoom
-	waitUntil(t, 10*time.Second, "n1 lists both rooms", func() bool {
+	waitUntil(t, 30*time.Second, "n1 lists both rooms", func() bool {
 		rooms = nil
 		st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
 		return st == http.StatusOK && len(rooms) == 2
@@ -241,7 +241,7 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 			t.Fatalf("%s: left %v", p.name, left)
 		}
 	}
-	waitUntil(t, 10*time.Second, "the closed room leaves n1's listing", func() bool {
+	waitUntil(t, 30*time.Second, "the closed room leaves n1's listing", func() bool {
 		rooms = nil
 		st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
 		return st == http.StatusOK && len(rooms) == 1 && rooms[0].ID == r3
@@ -262,7 +262,7 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	}
 
 	// /metrics of n1 counts the cluster.
-	waitUntil(t, 10*time.Second, "n1's directory gauges", func() bool {
+	waitUntil(t, 30*time.Second, "n1's directory gauges", func() bool {
 		m := metrics(t, n1)
 		return m["tickroom_cluster_nodes"] == 3 && m["tickroom_cluster_sessions"] == 2 && m["tickroom_cluster_nodes_draining"] == 0 && m["tickroom_cluster_connections"] >= 2
 	})
@@ -295,7 +295,7 @@ func TestOperatorViewAcrossNodes(t *testing.T) {
 	if st, _ := adminJSON(t, n1, "POST", "/v1/admin/nodes/"+n2.ID+"/drain?timeout=20s", "", nil); st != http.StatusAccepted {
 		t.Fatalf("drain of n2 through n1: %d", st)
 	}
-	waitUntil(t, 10*time.Second, "n1 lists n2 draining, or no longer", func() bool {
+	waitUntil(t, 30*time.Second, "n1 lists n2 draining, or no longer", func() bool {
 		nodes = nil
 		adminJSON(t, n1, "GET", "/v1/admin/nodes", "", &nodes)
 		i := slices.IndexFunc(nodes, func(n adminNode) bool { return n.ID == n2.ID })
@@ -316,7 +316,7 @@ func TestOperatorViewWithoutRedis(t *testing.T) {
 	r1 := createGameRoom(t, connect(t, n1, "ann"), "gomoku")
 	r2 := createGameRoom(t, connect(t, n2, "bob"), "gomoku")
 	var rooms []adminRoom
-	waitUntil(t, 10*time.Second, "n1 lists both rooms", func() bool {
+	waitUntil(t, 30*time.Second, "n1 lists both rooms", func() bool {
 		rooms = nil
 		st, _ := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
 		return st == http.StatusOK && len(rooms) == 2

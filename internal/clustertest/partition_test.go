@@ -34,7 +34,7 @@ func TestRedisSilentPartition(t *testing.T) {
 	bob, bobID := connectUser(t, n2, "bob")
 	d := connect(t, n1, "d")
 	reachUntil(t, ada, bobID, bob)
-	waitUntil(t, 10*time.Second, "n2's room listed on n1", func() bool {
+	waitUntil(t, 30*time.Second, "n2's room listed on n1", func() bool {
 		return listed(d, other)
 	})
 	// Stones two apart on two rows: nobody makes five.
@@ -50,7 +50,7 @@ func TestRedisSilentPartition(t *testing.T) {
 	c.Redis.Pause(t)
 	paused := time.Now()
 	for _, n := range []*Node{n1, n2} {
-		waitUntil(t, 10*time.Second, n.ID+" not ready while Redis is silent", func() bool {
+		waitUntil(t, 30*time.Second, n.ID+" not ready while Redis is silent", func() bool {
 			code, body := readyz(t, n)
 			return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
 		})
@@ -87,7 +87,7 @@ func TestRedisSilentPartition(t *testing.T) {
 	resumed := time.Now()
 	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
 	for _, n := range []*Node{n1, n2} {
-		waitUntil(t, 10*time.Second, n.ID+" ready again", func() bool { code, _ := readyz(t, n); return code == http.StatusOK })
+		waitUntil(t, 30*time.Second, n.ID+" ready again", func() bool { code, _ := readyz(t, n); return code == http.StatusOK })
 	}
 	waitUntil(t, 15*time.Second, "both nodes' rooms listed again", func() bool {
 		return listed(d, room) && listed(d, other)
@@ -95,7 +95,7 @@ func TestRedisSilentPartition(t *testing.T) {
 	// Their registrations had expired: each registered afresh and
 	// republished what it holds, rather than refreshing a live key.
 	for _, n := range []*Node{n1, n2} {
-		waitUntil(t, 10*time.Second, n.ID+" registered again", func() bool {
+		waitUntil(t, 30*time.Second, n.ID+" registered again", func() bool {
 			return strings.Contains(n.Log(), "registered again after losing Redis")
 		})
 	}

@@ -169,7 +169,7 @@ func testPresenceMissedWhileCutOff(t *testing.T, cutID string) {
 		proxy.Cut()
 	}
 	for _, n := range cutNodes {
-		waitUntil(t, 10*time.Second, n.ID+" not ready when cut off from Redis", func() bool {
+		waitUntil(t, 30*time.Second, n.ID+" not ready when cut off from Redis", func() bool {
 			code, body := readyz(t, n)
 			return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
 		})

@@ -24,7 +24,7 @@ import (
 func silentRedis(t *testing.T, c *Cluster, n *Node) {
 	t.Helper()
 	c.Redis.Pause(t)
-	waitUntil(t, 10*time.Second, n.ID+" not ready while Redis is silent", func() bool {
+	waitUntil(t, 30*time.Second, n.ID+" not ready while Redis is silent", func() bool {
 		code, body := readyz(t, n)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
 	})

@@ -121,7 +121,7 @@ func TestWatchRoomsAcrossNodes(t *testing.T) {
 	// Redis goes away: a new watch is refused with UNAVAILABLE, and the
 	// watches held keep working once Redis is back, with no new request.
 	c.Redis.Stop(t)
-	waitUntil(t, 10*time.Second, "n1 not ready without Redis", func() bool {
+	waitUntil(t, 30*time.Second, "n1 not ready without Redis", func() bool {
 		code, _ := readyz(t, n1)
 		return code == http.StatusServiceUnavailable
 	})
