@@ -15,7 +15,8 @@ import (
 type Client interface {
 	// Congested reports that the connection is over its outbound high-water
 	// mark: the runtime skips its state frames and catches it up later with
-	// a delta from the last tick it got (or a keyframe).
+	// a delta from the last tick it got (or a keyframe). The state of the
+	// tick that ended the match is not skipped: it goes before the result.
 	Congested() bool
 }
 
@@ -25,7 +26,9 @@ type Client interface {
 // returns. to is reused by the runtime after the call and must not be kept.
 // reliable is false for state frames (latest wins; may be dropped for a
 // congested client) and true for events, game messages and the notices
-// of dropped inputs (tickroom.v1.InputDropped). On a runtime
+// of dropped inputs (tickroom.v1.InputDropped). Frames come in the order
+// a member is to see them (the state of the tick that ended the match
+// before its MATCH_ENDED), which a transport keeps for each recipient. On a runtime
 // that reads the system clock, f.Made says when the tick that made it
 // began (a frame.Stamp; 0 on any other Clock, and for frames sent outside
 // a tick), for a transport that measures how long frames wait to be

@@ -95,6 +95,8 @@ func (c *Context) CloseSeats() {
 }
 
 // End ends the match with res: the room becomes finished, every member gets
-// the result, Update is no longer called and no new player may join. It
-// does nothing once the match has ended.
+// the result, Update is no longer called and no new player may join. The
+// result (RoomEvent MATCH_ENDED) goes after the tick's game messages and
+// its state, so that a member has the state that decided the match when
+// the result comes. It does nothing once the match has ended.
 func (c *Context) End(res MatchResult) { c.r.end(res) }

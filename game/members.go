@@ -375,7 +375,7 @@ func (r *Room) end(res MatchResult) {
 	}
 	res.Scores = r.boundScores(res.Scores)
 	r.w.result = res
-	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED, nil, &res)
+	r.w.ended = true // MATCH_ENDED goes after the tick's state (sendEnded)
 	r.report(res, started)
 }
 

@@ -54,7 +54,12 @@ type worker struct {
 	sleeping bool
 	slept    time.Time
 	disposed bool
-	result   MatchResult
+	// ended is set when the match ended during this tick: its MATCH_ENDED
+	// waits for the tick's state (sendEnded), which goes to every member
+	// then, those whose connection is congested included, so that no
+	// member gets the result before the state that decided it.
+	ended  bool
+	result MatchResult
 }
 
 // tickScratch is where a tick builds what it sends: the delta, the patch,
@@ -162,6 +167,11 @@ func (r *Room) step(now time.Time) {
 	r.expireDrops()
 	if closing {
 		r.log.Info("room closed", "reason", why)
+		if w.ended {
+			// The game ended the match on this tick's inputs: its
+			// members get the state that decided it, then the result.
+			r.sync()
+		}
 		r.end(MatchResult{Reason: "closed"})
 		r.dispose()
 		refuseState(stateReqs)
@@ -201,6 +211,20 @@ func (r *Room) step(now time.Time) {
 		w.empty = time.Time{}
 	}
 	r.sync()
+	r.sendEnded()
+}
+
+// sendEnded sends the MATCH_ENDED event of a match that ended during this
+// tick, once: after the tick's state (step) or before the room's members
+// are removed (dispose).
+func (r *Room) sendEnded() {
+	w := &r.w
+	if !w.ended {
+		return
+	}
+	w.ended = false
+	res := w.result
+	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED, nil, &res)
 }
 
 func (r *Room) isEmpty() bool {
@@ -322,7 +346,11 @@ func (r *Room) syncState() {
 				m.skip = false
 				continue
 			}
-			m.skip = m.client.Congested()
+			// The state of the tick that ended the match goes to a
+			// congested member too, before the result (sendEnded): the
+			// result would otherwise reach it first. Once in a room's
+			// life, one frame more behind its HighWater.
+			m.skip = !w.ended && m.client.Congested()
 			if m.skip {
 				r.stats.stateSkipped.Add(1)
 				r.gs.stateSkipped.Add(1)
@@ -594,6 +622,7 @@ func (r *Room) dispose() {
 	if w.disposed {
 		return
 	}
+	r.sendEnded() // the state of the tick is not sent
 	r.phase.Store(int32(PhaseDisposed))
 	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PHASE_CHANGED, nil, nil)
 	for _, m := range w.members {
@@ -649,7 +678,7 @@ func (r *Room) trySleep() {
 	}
 	next := w.tickNo + 1 // the tick due at w.due
 	wake := w.sleeper.Wake()
-	if wake <= next {
+	if wake <= next || w.ended { // a match Wake ended: its result is sent after the next tick's state
 		return
 	}
 	tick := w.shared.cur().tick

@@ -100,9 +100,11 @@ func (h socialHost) Now() time.Time { return h.now() }
 // run on a tick worker and must not block.
 type FrameSink interface {
 	game.Client
-	// TakeFrame is handed each frame sent to the member; it retains f if
-	// it keeps it. State frames (reliable false) come only while
-	// Congested reports false.
+	// TakeFrame is handed each frame sent to the member, in the order
+	// the member is to see them; it retains f if it keeps it. State
+	// frames (reliable false) come only while Congested reports false,
+	// but for the state of the tick that ended the match, which comes
+	// before its result whatever Congested says.
 	TakeFrame(f *frame.Frame, reliable bool)
 	// Removed says the member's seat is gone (room closed, left).
 	Removed(reason game.RemoveReason)
@@ -114,7 +116,9 @@ type FrameSink interface {
 //
 // Every frame goes Reliable, state frames too: latest wins is the room's
 // doing, which skips the members whose Congested reports true at the start
-// of its tick and counts the state as sent to the others. The frame is
+// of its tick (but at the tick that ended the match: its state goes before
+// the result) and counts the state as sent to the others. A connection's
+// frames are written in the order they are handed over. The frame is
 // queued at the end of the tick, and a connection that congested
 // meanwhile (frames other goroutines queued for it since, or the process
 // over MaxOutboundBytes) would have a Droppable frame skipped: the room's

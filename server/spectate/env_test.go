@@ -143,12 +143,14 @@ func dialFor(name string) *atomic.Uint64 {
 // entity 2 with that many bytes, new every tick (for slow-reader tests);
 // Tick makes the globals count ticks instead, so every tick has a delta;
 // Stone adds entity 3, a gomoku Stone at x = 0, y = the dial's value;
-// hold names the hold (holdRoom) its Encode waits in.
+// hold names the hold (holdRoom) its Encode waits in; End makes an
+// input set the dial to 7 and end the match, its sender the winner.
 type dialGame struct {
 	v     *atomic.Uint64
 	bulk  int
 	stone bool
 	tick  bool
+	end   bool
 	hold  string
 	n     uint64
 }
@@ -184,6 +186,7 @@ func dialDefinition() game.Definition {
 			}
 			g.stone = s.Options["stone"] != ""
 			g.tick = s.Options["tick"] != ""
+			g.end = s.Options["end"] != ""
 			g.hold = s.Options["hold"]
 			return g, nil
 		},
@@ -204,8 +207,15 @@ func dialDefinition() game.Definition {
 
 func (g *dialGame) Accept(*game.Context, game.Player) error            { return nil }
 func (g *dialGame) Notice(*game.Context, game.NoticeKind, game.Player) {}
-func (g *dialGame) Input(*game.Context, uint32, []byte) error          { return nil }
-func (g *dialGame) Update(*game.Context, time.Duration)                {}
+func (g *dialGame) Input(ctx *game.Context, seat uint32, _ []byte) error {
+	if g.end {
+		g.v.Store(7)
+		ctx.End(game.MatchResult{WinnerSeats: []uint32{seat}, Reason: "won"})
+	}
+	return nil
+}
+
+func (g *dialGame) Update(*game.Context, time.Duration) {}
 func (g *dialGame) Encode(s *game.Snapshot) {
 	if g.hold != "" {
 		if v, ok := holds.LoadAndDelete(g.hold); ok {
@@ -355,7 +365,8 @@ func (s *sse) read() {
 	}
 }
 
-// next returns the next event named name, skipping others.
+// next returns the next event named name, skipping others; with name
+// "", the next event.
 func (s *sse) next(name string) event {
 	s.t.Helper()
 	timeout := time.After(10 * time.Second)
@@ -365,7 +376,7 @@ func (s *sse) next(name string) event {
 			if !ok {
 				s.t.Fatalf("stream ended while waiting for a %q event", name)
 			}
-			if ev.name == name {
+			if name == "" || ev.name == name {
 				return ev
 			}
 		case <-timeout:

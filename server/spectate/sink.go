@@ -18,6 +18,12 @@ import (
 // is latest-wins and never queues, and a resume base is never dropped.
 const maxPendingEvents = 32
 
+// maxPendingStates is how many state frames a stream holds: the one the
+// room sent while it was not congested, and the state of the tick that
+// ended the match, which the room sends to a congested member too, before
+// the result. A third ends the stream (overrun).
+const maxPendingStates = 2
+
 // stateTag is the first byte of a frame whose tickroom.v1.ServerMessage
 // holds a State, as the room encodes one: the tag of its state field.
 var stateTag = byte(protowire.EncodeTag(
@@ -32,22 +38,27 @@ func isState(p []byte) bool { return len(p) > 0 && p[0] == stateTag }
 // never blocks the tick: while a state frame waits to be written, Congested
 // reports true, so the runtime skips the stream and later sends one delta
 // from the last state it took, which is the latest-wins catch-up every slow
-// WebSocket client gets too.
+// WebSocket client gets too. States and room events are written in the
+// order they came: the state of the tick that ended the match before the
+// result.
 type sink struct {
 	ready chan struct{}  // signalled when there is something to take
 	drops *atomic.Uint64 // the feeds' count of dropped room events
 
-	mu    sync.Mutex
-	state *frame.Frame
+	mu sync.Mutex
+	// frames are the room events and states to write, in the order they
+	// came; events and states count them.
+	frames []*frame.Frame
+	events int
+	states int
 	// base is a State in a reliable frame: the only one a room sends an
 	// observer is the resume base of a JSON stream
 	// (game.ObserveRequest.ResumeBase), which the stream needs to decode
 	// every delta after it. It is kept apart from the room events, never
 	// dropped with their excess; a newer one replaces it.
 	base     *frame.Frame
-	events   []*frame.Frame
 	dropped  int  // events dropped since the last take
-	overrun  bool // a state frame came while one was pending
+	overrun  bool // a state frame came while maxPendingStates were pending
 	removed  bool
 	reason   game.RemoveReason
 	finished bool // the stream is over; frames are refused
@@ -63,7 +74,7 @@ func newSink(drops *atomic.Uint64) *sink {
 func (s *sink) Congested() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.state != nil || s.finished
+	return s.states > 0 || s.finished
 }
 
 // TakeFrame implements hub.FrameSink. Tick worker; never blocks.
@@ -71,20 +82,23 @@ func (s *sink) TakeFrame(f *frame.Frame, reliable bool) {
 	s.mu.Lock()
 	switch {
 	case s.finished:
-	case !reliable && s.state != nil:
-		// Cannot happen while the runtime honours Congested; if it does,
-		// the stream ends and the client resumes from its last event.
+	case !reliable && s.states >= maxPendingStates:
+		// Cannot happen while the runtime honours Congested (but for the
+		// state of the tick that ended the match); if it does, the
+		// stream ends and the client resumes from its last event.
 		s.overrun = true
 	case !reliable:
 		f.Retain()
-		s.state = f
+		s.frames = append(s.frames, f)
+		s.states++
 	case isState(f.Payload()):
 		f.Retain()
 		releaseFrame(&s.base)
 		s.base = f
-	case len(s.events) < maxPendingEvents:
+	case s.events < maxPendingEvents:
 		f.Retain()
-		s.events = append(s.events, f)
+		s.frames = append(s.frames, f)
+		s.events++
 	default:
 		s.dropped++
 		s.drops.Add(1)
@@ -111,8 +125,7 @@ func (s *sink) signal() {
 // batch is what a stream writes in one go.
 type batch struct {
 	base    *frame.Frame   // a resume base, first (sink.base)
-	events  []*frame.Frame // then room events, in order
-	state   *frame.Frame
+	frames  []*frame.Frame // then room events and states, in order
 	dropped int
 	overrun bool
 	removed bool
@@ -122,11 +135,11 @@ type batch struct {
 // take moves everything pending into b; the caller releases the frames.
 func (s *sink) take(b *batch) {
 	s.mu.Lock()
-	b.events = append(b.events[:0], s.events...)
-	clear(s.events)
-	s.events = s.events[:0]
+	b.frames = append(b.frames[:0], s.frames...)
+	clear(s.frames)
+	s.frames = s.frames[:0]
+	s.events, s.states = 0, 0
 	b.base, s.base = s.base, nil
-	b.state, s.state = s.state, nil
 	b.dropped, s.dropped = s.dropped, 0
 	b.overrun, b.removed, b.reason = s.overrun, s.removed, s.reason
 	s.mu.Unlock()
@@ -136,23 +149,22 @@ func (s *sink) take(b *batch) {
 func (s *sink) finish() {
 	s.mu.Lock()
 	s.finished = true
-	releaseFrame(&s.state)
 	releaseFrame(&s.base)
-	for _, f := range s.events {
+	for _, f := range s.frames {
 		f.Release()
 	}
-	s.events = nil
+	s.frames = nil
+	s.events, s.states = 0, 0
 	s.mu.Unlock()
 }
 
 // release gives back b's frames.
 func (b *batch) release() {
-	for i, f := range b.events {
+	for i, f := range b.frames {
 		f.Release()
-		b.events[i] = nil
+		b.frames[i] = nil
 	}
-	b.events = b.events[:0]
-	releaseFrame(&b.state)
+	b.frames = b.frames[:0]
 	releaseFrame(&b.base)
 }
 

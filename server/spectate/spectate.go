@@ -12,8 +12,9 @@
 // tickroom.v1.State the players get (a client may declare the protocol
 // version it decodes in ?protocol_version=, as on the WebSocket; one the
 // server does not serve gets 400 with protocol.CheckVersion's reason). Room notices (joins, leaves, phase
-// changes, the result) come as "room" events and the end of the room as an
-// "end" event. A reconnecting EventSource sends the last id it saw as
+// changes, the result) come as "room" events, in the order the room sent
+// them with the states (the result after the state of the tick that
+// ended the match), and the end of the room as an "end" event. A reconnecting EventSource sends the last id it saw as
 // Last-Event-ID; in both formats the stream resumes with a delta from that
 // tick when the room still holds it, else with a keyframe. A JSON stream
 // has no state of its own after a reconnect, so it asks the room for its
@@ -671,11 +672,8 @@ func (st *stream) flushBatch() (string, bool) {
 	if b.base != nil {
 		st.buf = st.appendFrame(st.buf, b.base.Payload())
 	}
-	for _, fr := range b.events {
+	for _, fr := range b.frames {
 		st.buf = st.appendFrame(st.buf, fr.Payload())
-	}
-	if b.state != nil {
-		st.buf = st.appendFrame(st.buf, b.state.Payload())
 	}
 	if b.overrun {
 		return "overrun", true

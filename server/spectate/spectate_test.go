@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -655,5 +656,78 @@ func TestRefusalsAreReadableFromAnyOrigin(t *testing.T) {
 			t.Fatalf("%s: Retry-After %q not exposed to another origin (Access-Control-Expose-Headers %q)",
 				c.name, resp.Header.Get("Retry-After"), resp.Header.Get("Access-Control-Expose-Headers"))
 		}
+	}
+}
+
+// TestResultComesAfterTheStateThatEndedIt: a feed wrote a match's result
+// before the state of the tick that ended it, twice over: the room sent
+// the result first, and a stream wrote the room events it held before the
+// state it held, whatever order they came in. Paced to one write a
+// second, the stream takes the winning move and the result in one go.
+func TestResultComesAfterTheStateThatEndedIt(t *testing.T) {
+	e := start(t, spectate.Config{MaxRate: 1})
+	room, _ := e.room(game.RoomOptions{Options: map[string]string{"dial": t.Name(), "end": "1"}})
+	s, code, body := e.open(room.ID(), "", nil)
+	if s == nil {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	s.state()
+	ann := e.member("ann", room.ID())
+	s.next("room") // ann's join
+	ann.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Input{Input: &tickroomv1.Input{RoomId: room.ID(), Seq: 1, Data: []byte("move")}}})
+	shown := `"0"`
+	for {
+		ev := s.next("")
+		if ev.name == "state" {
+			for _, u := range s.decode(ev).Upserts {
+				if u.ID == 1 {
+					shown = string(u.Value)
+				}
+			}
+		}
+		if ev.name == "room" && strings.Contains(ev.data, "MATCH_ENDED") {
+			break
+		}
+	}
+	if shown != `"7"` {
+		t.Fatalf("the feed's result came while its state showed %s, want the winning move's \"7\"", shown)
+	}
+}
+
+// TestSlowFeedGetsTheFinalStateBeforeTheResult: the room hands the state
+// of the tick that ended the match to a stream whose last state still
+// waits to be written (paced to one write a second) rather than skip it,
+// so that it comes before the result. The stream holds both states in
+// order, rather than ending as overrun.
+func TestSlowFeedGetsTheFinalStateBeforeTheResult(t *testing.T) {
+	e := start(t, spectate.Config{MaxRate: 1})
+	room, dial := e.room(game.RoomOptions{Options: map[string]string{"dial": t.Name(), "end": "1"}})
+	s, code, body := e.open(room.ID(), "", nil)
+	if s == nil {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	s.state()
+	ann := e.member("ann", room.ID())
+	s.next("room") // ann's join, written: the next write waits a second
+	tick := room.Info().Tick
+	dial.Store(5) // a state for the stream, which waits with it
+	waitFor(t, func() bool { return room.Info().Tick > tick+2 })
+	ann.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Input{Input: &tickroomv1.Input{RoomId: room.ID(), Seq: 1, Data: []byte("move")}}})
+	var shown []string
+	for {
+		ev := s.next("")
+		if ev.name == "state" {
+			for _, u := range s.decode(ev).Upserts {
+				if u.ID == 1 {
+					shown = append(shown, string(u.Value))
+				}
+			}
+		}
+		if ev.name == "room" && strings.Contains(ev.data, "MATCH_ENDED") {
+			break
+		}
+	}
+	if !slices.Equal(shown, []string{`"5"`, `"7"`}) {
+		t.Fatalf("the feed showed %v before the result, want the waiting state's \"5\" and the winning move's \"7\"", shown)
 	}
 }
