@@ -135,11 +135,16 @@ describe("the games guide's counter page", { timeout: 300_000 }, () => {
       if (res.status() >= 400 && new URL(res.url()).pathname !== "/favicon.ico") errors.push(`${res.status()} ${res.url()}`);
     });
     await page.goto(`${url}/`);
-    // statuses are the texts the status line has shown, in order.
+    // statuses are the texts the status line has shown, in order, and
+    // lists the players' list as each was shown.
     await page.evaluate(() => {
       const status = document.getElementById("status");
       window.statuses = [];
-      new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+      window.lists = [];
+      new MutationObserver(() => {
+        window.statuses.push(status.textContent);
+        window.lists.push(document.getElementById("players")?.textContent ?? "");
+      }).observe(status, { childList: true, characterData: true, subtree: true });
     });
     await page.fill("#name", name);
     await page.click("#login button");
@@ -205,10 +210,11 @@ describe("the games guide's counter page", { timeout: 300_000 }, () => {
     await ann.page.waitForFunction(() => window.refusals > 0 && window.statuses.includes("You won!"), null, wait);
     assert.equal(await ann.page.textContent("#status"), "You won!", "a refused press took the result's place");
     await bob.page.waitForFunction(() => document.getElementById("status")?.textContent === "You lost.", null, wait);
-    // The result is sent as the winning press ends the match, before the
-    // state of that tick: bob's page says "You lost." before it counts
-    // ann's last press, so its list is waited for until it does.
-    await bob.page.waitForFunction(() => [...document.querySelectorAll("#players li")].some((l) => l.textContent?.startsWith("ann: 10 /")), null, wait);
+    // The result comes after the state of the tick that ended the match:
+    // bob's page counts ann's winning press by the time it says "You
+    // lost.".
+    const lostOver = await bob.page.evaluate(() => window.lists[window.statuses.indexOf("You lost.")]);
+    assert.match(lostOver, /ann: 10 \//, "bob's page said \"You lost.\" before it counted ann's winning press");
     assert.equal(await count(bob.page, "ann"), 10);
     // The match is over: neither page offers a press, which the game
     // would refuse, its refusal taking the place of the result.
