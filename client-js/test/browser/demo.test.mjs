@@ -218,10 +218,24 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
       await play(bob, 2, i, 1);
       await stonesOn([ann, bob], ++n);
     }
+    // Each page notes the stones its board shows as its status changes.
+    for (const p of [ann, bob]) {
+      await p.page.evaluate(() => {
+        const status = document.getElementById("game-status");
+        window.stonesAt = [];
+        new MutationObserver(() => window.stonesAt.push([status.textContent, document.getElementById("gomoku-board")?.dataset.stones])).observe(status, { childList: true, characterData: true, subtree: true });
+      });
+    }
     await play(ann, 1, 4, 0);
     await stonesOn([ann, bob], 9);
     await ann.page.waitForFunction(() => document.getElementById("game-status")?.textContent?.startsWith("You win"), null, wait);
     await bob.page.waitForFunction(() => document.getElementById("game-status")?.textContent?.startsWith("ann wins"), null, wait);
+    // The result comes after the state of the tick that ended the match:
+    // a page tells the win with the fifth stone on its board.
+    for (const p of [ann, bob]) {
+      const at = await p.page.evaluate(() => window.stonesAt.find(([s]) => /^(You win|ann wins)/.test(s ?? "")));
+      assert.equal(at?.[1], "9", `${p.name}'s page told the result (${at?.[0]}) over a board without the winning stone`);
+    }
     for (const p of [ann, bob]) {
       assert.equal(await p.page.$$eval("#gomoku-board .win", (cs) => cs.length), 5, `${p.name} sees the winning five`);
       assert.equal(await stoneAt(p, 4, 0), "black");
