@@ -1,6 +1,7 @@
 package game
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -373,7 +374,11 @@ func (r *Room) end(res MatchResult) {
 		r.log.Error("game's match result reason over the limit: cut", "bytes", len(res.Reason), "limit", MaxReasonLen)
 		res.Reason = cutUTF8(res.Reason, MaxReasonLen)
 	}
-	res.Scores = r.boundScores(res.Scores)
+	// Copied: the result is sent at the end of the tick (sendEnded), and
+	// a game may reuse its slices once End returns (in Encode, say).
+	res.WinnerSeats = slices.Clone(res.WinnerSeats)
+	res.Data = bytes.Clone(res.Data)
+	res.Scores = slices.Clone(r.boundScores(res.Scores))
 	r.w.result = res
 	r.w.ended = true // MATCH_ENDED goes after the tick's state (sendEnded)
 	r.report(res, started)
