@@ -98,6 +98,8 @@ func (c *Context) CloseSeats() {
 // the result, Update is no longer called and no new player may join. The
 // result (RoomEvent MATCH_ENDED) goes after the tick's game messages and
 // its state, so that a member has the state that decided the match when
-// the result comes. res's slices are copied: the game may reuse them once
-// End returns. It does nothing once the match has ended.
+// the result comes. A member removed later in the same tick (a leave after
+// the one that ended it) gets the result before its removal, without that
+// state. res's slices are copied: the game may reuse them once End
+// returns. It does nothing once the match has ended.
 func (c *Context) End(res MatchResult) { c.r.end(res) }

@@ -186,6 +186,14 @@ func (r *Room) callback(cb func(JoinResult), res JoinResult) {
 // removeMember frees m's seat; notify tells the game and the other members.
 func (r *Room) removeMember(m *member, reason RemoveReason, notify bool) {
 	w := &r.w
+	if w.ended && m.client != nil {
+		// The match ended earlier in this tick (a forfeit, say): its
+		// result waits for the tick's state (sendEnded), which m no
+		// longer gets. It gets the result before its removal.
+		w.recips = append(w.recips[:0], m.client)
+		res := w.result
+		r.sendEvent(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED, nil, &res, 0)
+	}
 	w.members[m.Seat-1] = nil
 	if !m.Spectator {
 		w.players--
@@ -286,6 +294,12 @@ func (r *Room) eventHeld(kind tickroomv1.RoomEventKind, p *Player, res *MatchRes
 	for _, m := range w.observers {
 		w.recips = append(w.recips, m.client)
 	}
+	r.sendEvent(kind, p, res, heldUntilMs)
+}
+
+// sendEvent sends a RoomEvent to w.recips.
+func (r *Room) sendEvent(kind tickroomv1.RoomEventKind, p *Player, res *MatchResult, heldUntilMs int64) {
+	w := &r.w
 	if len(w.recips) == 0 {
 		return
 	}
