@@ -194,10 +194,21 @@ func TestSlowMemberGetsTheFinalStateBeforeTheResult(t *testing.T) {
 	if !ok {
 		t.Fatal("no room")
 	}
-	// Ann's fills pile up behind bob's unread socket until the room skips
-	// bob's states.
+	// Ann's fills pile up behind bob's unread socket until the kernel
+	// takes no more of them: from then on his connection stays congested
+	// (the bytes it holds go nowhere while he reads nothing), and the
+	// room skips his states at every tick.
 	seq := uint32(0)
-	for r.Stats().StateSkipped == 0 {
+	stuck := func() bool {
+		for range 10 {
+			if !e.hub.Congested("bob") {
+				return false
+			}
+			time.Sleep(20 * time.Millisecond) // a flush the loop may still make
+		}
+		return true
+	}
+	for !stuck() {
 		if seq == 400 {
 			t.Fatal("bob never congested")
 		}
@@ -206,9 +217,14 @@ func TestSlowMemberGetsTheFinalStateBeforeTheResult(t *testing.T) {
 		want := seq
 		waitFor(t, "ann's fill acked", func() bool { return ann.ack(room, j.Seat) >= want })
 	}
+	skipped := r.Stats().StateSkipped
+	waitFor(t, "the room skipping bob's states", func() bool { return r.Stats().StateSkipped > skipped })
 	seq++
 	ann.Send(input(room, seq, []byte("later")))
 	ann.Next(isMatchEnded)
+	if !e.hub.Congested("bob") {
+		t.Fatal("bob's connection drained before the match ended: the test shows nothing")
+	}
 
 	for {
 		m := read()

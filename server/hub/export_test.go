@@ -58,3 +58,14 @@ func (h *Hub) RetryQuickMatchesOnceClosed() <-chan struct{} {
 	}
 	return done
 }
+
+// Congested reports whether a session of userID has a congested
+// connection (Session.Congested), as a room sees it at its tick.
+func (h *Hub) Congested(userID string) bool {
+	for _, s := range h.reg.Sessions(userID) {
+		if s.Congested() {
+			return true
+		}
+	}
+	return false
+}
