@@ -309,6 +309,9 @@ func (r *Room) sendEvent(kind tickroomv1.RoomEventKind, p *Player, res *MatchRes
 		ev.Seat, ev.UserId, ev.Name, ev.Spectator = p.Seat, p.UserID, p.Name, p.Spectator
 	}
 	if res != nil {
+		if w.endedBefore {
+			ev.Tick-- // the tick the match ended in, as its Result says
+		}
 		data := res.Data
 		if n := len(data) + len(res.Reason); n > r.rt.cfg.MaxStateBytes {
 			// The game's bug: sent whole, it would close every member as

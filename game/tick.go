@@ -58,8 +58,12 @@ type worker struct {
 	// waits for the tick's state (sendEnded), which goes to every member
 	// then, those whose connection is congested included, so that no
 	// member gets the result before the state that decided it.
-	ended  bool
-	result MatchResult
+	ended bool
+	// endedBefore is set when the match ended after the last tick, in
+	// the game's Wake: its result goes after the next tick's state, and
+	// carries the tick it ended in (Result.Ticks), the one before.
+	endedBefore bool
+	result      MatchResult
 }
 
 // tickScratch is where a tick builds what it sends: the delta, the patch,
@@ -222,9 +226,9 @@ func (r *Room) sendEnded() {
 	if !w.ended {
 		return
 	}
-	w.ended = false
 	res := w.result
 	r.event(tickroomv1.RoomEventKind_ROOM_EVENT_KIND_MATCH_ENDED, nil, &res)
+	w.ended, w.endedBefore = false, false
 }
 
 func (r *Room) isEmpty() bool {
@@ -678,7 +682,13 @@ func (r *Room) trySleep() {
 	}
 	next := w.tickNo + 1 // the tick due at w.due
 	wake := w.sleeper.Wake()
-	if wake <= next || w.ended { // a match Wake ended: its result is sent after the next tick's state
+	if w.ended {
+		// Wake ended the match: its result is sent after the next
+		// tick's state, with this tick's number.
+		w.endedBefore = true
+		return
+	}
+	if wake <= next {
 		return
 	}
 	tick := w.shared.cur().tick
