@@ -96,10 +96,12 @@ func (c *Context) CloseSeats() {
 
 // End ends the match with res: the room becomes finished, every member gets
 // the result, Update is no longer called and no new player may join. The
-// result (RoomEvent MATCH_ENDED) goes after the tick's game messages and
-// its state, so that a member has the state that decided the match when
-// the result comes. A member removed later in the same tick (a leave after
-// the one that ended it) gets the result before its removal, without that
-// state. res's slices are copied: the game may reuse them once End
-// returns. It does nothing once the match has ended.
+// result (RoomEvent MATCH_ENDED) goes after the tick's game messages and its
+// state, so that a member has the state that decided the match when the
+// result comes. A member removed later in the same tick (a leave after the
+// one that ended it) gets the result before its removal, without that state.
+// A room that ends in the tick as its game fails (a panic or a state over
+// the limit after End) or as it is removed empty sends the result without
+// that state, before it removes its members. res's slices are copied: the game may reuse
+// them once End returns. It does nothing once the match has ended.
 func (c *Context) End(res MatchResult) { c.r.end(res) }
