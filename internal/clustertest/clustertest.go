@@ -251,7 +251,11 @@ func (c *Cluster) HoldRegistration(t testing.TB, id string) (release func()) {
 		t.Fatal(err)
 	}
 	return func() {
-		if err := rdb.PExpire(ctx, k.Node(id), pttl).Err(); err != nil {
+		// The hash gets back the expiry of its entry in the index, on
+		// Redis's clock, so that the two go together as they would have:
+		// the time it had left then, given back now, would outlive the
+		// entry by as long as the hold lasted.
+		if err := rdb.PExpireAt(ctx, k.Node(id), time.UnixMilli(int64(score))).Err(); err != nil {
 			t.Fatal(err)
 		}
 		if err := rdb.ZAddXX(ctx, k.Nodes(), redis.Z{Score: score, Member: id}).Err(); err != nil {

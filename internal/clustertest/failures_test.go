@@ -135,7 +135,7 @@ func TestRedisRestart(t *testing.T) {
 	}
 
 	c.Redis.Restart(t)
-	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
+	c.WaitRegistered(t, 30*time.Second, n1.ID, n2.ID)
 	for _, n := range []*Node{n1, n2} {
 		waitUntil(t, 30*time.Second, n.ID+" ready again", func() bool { code, _ := readyz(t, n); return code == http.StatusOK })
 	}
@@ -268,7 +268,7 @@ func TestCreationsRefusedWithoutRedisCostNothing(t *testing.T) {
 		}
 	}
 	c.Redis.Restart(t)
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		r := a.c.Request(create)
 		if r.GetJoined() != nil {

@@ -348,8 +348,8 @@ func TestOperatorViewWithoutRedis(t *testing.T) {
 	}
 
 	c.Redis.Restart(t)
-	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
-	waitUntil(t, 15*time.Second, "n1 lists both rooms again", func() bool {
+	c.WaitRegistered(t, 30*time.Second, n1.ID, n2.ID)
+	waitUntil(t, 30*time.Second, "n1 lists both rooms again", func() bool {
 		rooms = nil
 		st, h := adminJSON(t, n1, "GET", "/v1/admin/rooms", "", &rooms)
 		return st == http.StatusOK && len(rooms) == 2 && h.Get("X-Cluster-Error") == "" && h.Get("X-Unreachable-Nodes") == ""

@@ -85,11 +85,11 @@ func TestRedisSilentPartition(t *testing.T) {
 
 	c.Redis.Resume(t)
 	resumed := time.Now()
-	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
+	c.WaitRegistered(t, 30*time.Second, n1.ID, n2.ID)
 	for _, n := range []*Node{n1, n2} {
 		waitUntil(t, 30*time.Second, n.ID+" ready again", func() bool { code, _ := readyz(t, n); return code == http.StatusOK })
 	}
-	waitUntil(t, 15*time.Second, "both nodes' rooms listed again", func() bool {
+	waitUntil(t, 30*time.Second, "both nodes' rooms listed again", func() bool {
 		return listed(d, room) && listed(d, other)
 	})
 	// Their registrations had expired: each registered afresh and

@@ -123,11 +123,11 @@ func TestQuickMatchReservationWhileRedisIsSilent(t *testing.T) {
 // keeping the node's calls once Record is called, until Silence; then it
 // is a Redis that takes every call and answers none, as a paused
 // redis-server does, and keeps each call the node makes, so that a test
-// can tell which calls the node made while Redis was silent. It answers only what sets up a new connection (HELLO is
-// refused, as by an older Redis; CLIENT, SELECT and AUTH are OK), so
-// that the node's calls past that reach it: a paused redis-server
-// answers those neither, and a new connection's first call never left
-// the node.
+// can tell which calls the node made while Redis was silent. It answers
+// only what sets up a new connection (HELLO is refused, as by an older
+// Redis; CLIENT, SELECT and AUTH are OK), so that the node's calls past
+// that reach it: a paused redis-server answers those neither, and a new
+// connection's first call never left the node.
 type tapProxy struct {
 	ln    net.Listener
 	redis string
@@ -135,6 +135,7 @@ type tapProxy struct {
 	mu        sync.Mutex
 	silent    bool
 	recording bool
+	closed    bool // the test ended: connections accepted now are closed
 	calls     []string
 	conns     map[net.Conn]struct{}
 	wg        sync.WaitGroup
@@ -152,6 +153,9 @@ func startTap(t *testing.T, c *Cluster) *tapProxy {
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
 		ln.Close()
 		p.closeAll()
 		p.wg.Wait()
@@ -221,9 +225,14 @@ func (p *tapProxy) accept() {
 			return
 		}
 		p.mu.Lock()
-		silent := p.silent
+		silent, closed := p.silent, p.closed
 		p.conns[in] = struct{}{}
 		p.mu.Unlock()
+		if closed {
+			// Accepted as the test ended, after closeAll.
+			in.Close()
+			return
+		}
 		if silent {
 			p.wg.Add(1)
 			go p.serveSilently(in)
@@ -236,7 +245,13 @@ func (p *tapProxy) accept() {
 		}
 		p.mu.Lock()
 		p.conns[out] = struct{}{}
+		closed = p.closed
 		p.mu.Unlock()
+		if closed {
+			in.Close()
+			out.Close()
+			return
+		}
 		pr, pw := io.Pipe()
 		p.wg.Add(3)
 		go p.record(pr)

@@ -130,7 +130,7 @@ func TestWatchRoomsAcrossNodes(t *testing.T) {
 		t.Fatalf("a watch without Redis: %v, want UNAVAILABLE", r)
 	}
 	c.Redis.Restart(t)
-	c.WaitRegistered(t, 15*time.Second, n1.ID, n2.ID)
+	c.WaitRegistered(t, 30*time.Second, n1.ID, n2.ID)
 	r = black.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku"}}})
 	again := joined(t, "black", r).RoomId
 	all.until("a room made after Redis came back", withPlayers(again, 1))
