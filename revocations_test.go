@@ -456,7 +456,10 @@ func welcome(t *testing.T, srv *tickroom.Server, token string) (string, int) {
 // ROLLBACK lets the file go.
 func lockSQLiteFile(t *testing.T, dir string) *sql.Conn {
 	t.Helper()
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db"))
+	// The server's writer may hold the file for a write of its own when
+	// the lock is asked: it is waited for, as SQLite waits for a busy file
+	// (SQLITE_BUSY at once without a timeout).
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tickroom.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
