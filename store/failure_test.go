@@ -396,7 +396,9 @@ func TestPostgresWaitForAnotherMigrationIsLogged(t *testing.T) {
 func lockSQLite(t *testing.T, dir string) *sql.Conn {
 	t.Helper()
 	ctx := context.Background()
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqliteFile))
+	// A write of the store's own may hold the file when the lock is
+	// asked: it is waited for (SQLITE_BUSY at once without a timeout).
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqliteFile)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
