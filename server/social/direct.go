@@ -79,8 +79,10 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 // Block adds a user to (or removes it from) the member's block list: the
 // blocked user's direct messages are refused with ERROR_CODE_BLOCKED and
 // its chat lines are not delivered to the member. With a Graph, blocking a
-// user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND
-// (Graph.Admit checks it first, unless the user is online here). Blocking
+// user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND,
+// and a block past the maker's stored blocks with ERROR_CODE_LIST_FULL
+// (Graph.Admit checks both first, unless the user is online here and the
+// maker's lists are loaded whole, profile.listed). Blocking
 // a user already blocked, and unblocking one not blocked while the user's
 // lists are loaded whole (profile.listed), are answered Ok and write
 // nothing. Every Block counts against the contact rate (allowContact). It
@@ -93,7 +95,12 @@ func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
 		if q.Unblock {
 			so.dropPendingLocked(ChangeBlock, uid, x)
 		}
-		if q.Unblock || so.cfg.Graph == nil || has(p.blocks, x) || so.users[x] != nil {
+		// A user online here exists, and once the lists are loaded whole
+		// (profile.listed) the block list in memory is the store's: such
+		// a block needs no Admit. Until then the store may hold blocks
+		// the list lacks (it is empty again on each new login), and only
+		// Admit's count of them bounds the list.
+		if q.Unblock || so.cfg.Graph == nil || has(p.blocks, x) || (so.users[x] != nil && p.listed) {
 			return so.blockLocked(m, id, p, uid, x, q.Unblock)
 		}
 		return so.admitLocked(m, id, ChangeBlock, uid, x, func(p *profile, uid, x string, _ *requestHold) error {
