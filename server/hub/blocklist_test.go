@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -120,4 +121,53 @@ func TestBlocksOfOnlineUsersHoldTheListBound(t *testing.T) {
 	}
 	// A block she has already is no new row: still Ok.
 	ok(t, mal.Request(block(targets[0], false)))
+}
+
+// fullInboxGraph is a Graph whose store cannot be checked (Admit answers
+// ERROR_CODE_UNAVAILABLE) and whose Load gives every user max friend
+// requests standing for it, from users away, and no blocks: the most a
+// login reads, so the user's other lists are not known whole, its block
+// list is.
+type fullInboxGraph struct{ max int }
+
+func (g fullInboxGraph) Load(context.Context, string, int) (social.GraphData, error) {
+	var d social.GraphData
+	for i := range g.max {
+		d.Incoming = append(d.Incoming, social.Request{From: fmt.Sprintf("asker%d", i), Name: "asker", AtMs: 1})
+	}
+	return d, nil
+}
+
+func (fullInboxGraph) Admit(context.Context, social.GraphChange, int) error {
+	return protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
+}
+
+func (fullInboxGraph) Save(c social.GraphChange) {
+	if c.Done != nil {
+		c.Done()
+	}
+}
+
+// TestBlocksOfOnlineUsersOnceTheBlockListLoaded: once a user's blocks are
+// loaded whole, a block of a user online here is answered from the list
+// in memory, whatever the user's other lists: one with as many friend
+// requests standing as a login reads (its incoming requests may go on in
+// the store) blocks an online user while the store cannot be checked.
+// Such a block used to wait for every list to be loaded whole, so that
+// user's blocks each went to the store for the whole session, and failed
+// with ERROR_CODE_UNAVAILABLE while it could not be read.
+func TestBlocksOfOnlineUsersOnceTheBlockListLoaded(t *testing.T) {
+	const max = 2
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.Social.Graph = fullInboxGraph{max: max}
+		c.Social.MaxListSize = max
+	}})
+	e.connect("bob")
+	ann, _ := e.connect("ann")
+	for range max { // the load has merged
+		ann.Next(isKind[*tickroomv1.ServerMessage_FriendRequest])
+	}
+	if m := ann.Request(block("bob", false)); m.GetOk() == nil {
+		t.Fatalf("ann, her blocks loaded, blocking bob (online) while the store cannot be checked: %v, want Ok", m)
+	}
 }

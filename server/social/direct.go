@@ -82,7 +82,8 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 // user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND,
 // and a block past the maker's stored blocks with ERROR_CODE_LIST_FULL
 // (Graph.Admit checks both first, unless the user is online here and the
-// maker's lists are loaded whole, profile.listed). Blocking
+// maker's blocks are loaded whole, profile.blocked, whatever its other
+// lists). Blocking
 // a user already blocked, and unblocking one not blocked while the user's
 // lists are loaded whole (profile.listed), are answered Ok and write
 // nothing. Every Block counts against the contact rate (allowContact). It
@@ -95,12 +96,14 @@ func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
 		if q.Unblock {
 			so.dropPendingLocked(ChangeBlock, uid, x)
 		}
-		// A user online here exists, and once the lists are loaded whole
-		// (profile.listed) the block list in memory is the store's: such
-		// a block needs no Admit. Until then the store may hold blocks
-		// the list lacks (it is empty again on each new login), and only
-		// Admit's count of them bounds the list.
-		if q.Unblock || so.cfg.Graph == nil || has(p.blocks, x) || (so.users[x] != nil && p.listed) {
+		// A user online here exists, and once the blocks are loaded
+		// whole (profile.blocked; the friend lists may not be, as for a
+		// user with more requests standing than a login reads) the block
+		// list in memory is the store's: such a block needs no Admit.
+		// Until then the store may hold blocks the list lacks (it is
+		// empty again on each new login), and only Admit's count of them
+		// bounds the list.
+		if q.Unblock || so.cfg.Graph == nil || has(p.blocks, x) || (so.users[x] != nil && p.blocked) {
 			return so.blockLocked(m, id, p, uid, x, q.Unblock)
 		}
 		return so.admitLocked(m, id, ChangeBlock, uid, x, func(p *profile, uid, x string, _ *requestHold) error {

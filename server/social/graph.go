@@ -418,11 +418,14 @@ func (so *Social) load(uid string, p *profile) {
 	// not when one was left out for MaxListSize, nor when the incoming
 	// requests read were as many as asked for (there may be more).
 	whole := len(d.Incoming) < so.cfg.MaxListSize
+	// Whether the block list holds every block the store has
+	// (profile.blocked), whatever the other lists: its own ties only.
+	blocksWhole := true
 	// More ties ended while the load ran than were noted
 	// (noteEndedLocked): any of those read of that kind may be one, so
 	// none is kept, and the lists lack what the store may still hold.
 	if p.unblockedLost && len(d.Blocks) > 0 {
-		d.Blocks, whole = nil, false
+		d.Blocks, whole, blocksWhole = nil, false, false
 	}
 	if p.unfriendedLost && (len(d.Friends) > 0 || len(d.Requested) > 0 || len(d.Incoming) > 0) {
 		d.Friends, d.Requested, d.Incoming, whole = nil, nil, nil, false
@@ -440,7 +443,7 @@ func (so *Social) load(uid string, p *profile) {
 			p.blocks[b] = struct{}{}
 			link(so.blockedBy, b, uid)
 		} else {
-			whole = false
+			whole, blocksWhole = false, false
 		}
 	}
 	// Edges changed while the load ran win over what it read: those
@@ -520,6 +523,7 @@ func (so *Social) load(uid string, p *profile) {
 		out = append(out, so.requestMessage(r.From, r.Name, r.AtMs))
 	}
 	p.listed = whole
+	p.blocked = blocksWhole
 	p.merged = true
 	delete(so.unblocked, p)
 	delete(so.unfriended, p)

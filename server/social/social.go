@@ -186,6 +186,7 @@ type profile struct {
 	incoming  map[string]Request  // friend requests standing for this user, by sender
 	loaded    bool                // the Graph's load was started
 	listed    bool                // the Graph's load ended with all of the user's ties: what the lists lack, the store has not (mayBeTiedLocked)
+	blocked   bool                // the Graph's load ended with all of the user's blocks: what the block list lacks, the store has not (Block); listed or not
 	inboxed   bool                // the Inbox's delivery was started
 	merged    bool                // the Graph's load ended, merged into the lists (Social.unblocked)
 
