@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -169,5 +170,45 @@ func TestBlocksOfOnlineUsersOnceTheBlockListLoaded(t *testing.T) {
 	}
 	if m := ann.Request(block("bob", false)); m.GetOk() == nil {
 		t.Fatalf("ann, her blocks loaded, blocking bob (online) while the store cannot be checked: %v, want Ok", m)
+	}
+}
+
+// outageGraph is a Graph whose store cannot be read: Load fails (the
+// login's read is tried again for as long as the user is online) and
+// Admit answers ERROR_CODE_UNAVAILABLE.
+type outageGraph struct{}
+
+func (outageGraph) Load(context.Context, string, int) (social.GraphData, error) {
+	return social.GraphData{}, errors.New("store out of reach")
+}
+
+func (outageGraph) Admit(context.Context, social.GraphChange, int) error {
+	return protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
+}
+
+func (outageGraph) Save(c social.GraphChange) {
+	if c.Done != nil {
+		c.Done()
+	}
+}
+
+// TestBlockingAnOnlineUserDuringAStoreOutage: while the store cannot be
+// read, so the user's blocks are not loaded and their count cannot be
+// checked, a block of a user online here is made from memory all the
+// same: that user can reach the blocker now, and the block stops its
+// direct messages at once. A block of a user away, which may name no user,
+// is still refused with ERROR_CODE_UNAVAILABLE. Both used to be.
+func TestBlockingAnOnlineUserDuringAStoreOutage(t *testing.T) {
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Graph = outageGraph{} }})
+	bob, _ := e.connect("bob")
+	ann, _ := e.connect("ann")
+	if m := ann.Request(block("bob", false)); m.GetOk() == nil {
+		t.Fatalf("ann blocking bob (online) while the store cannot be read: %v, want Ok", m)
+	}
+	if m := bob.Request(direct("ann", "hi")); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_BLOCKED {
+		t.Fatalf("bob's direct message to ann, who blocked him: %v, want BLOCKED", m)
+	}
+	if m := ann.Request(block("zed", false)); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("ann blocking zed (away) while the store cannot be read: %v, want UNAVAILABLE", m)
 	}
 }

@@ -83,7 +83,8 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 // and a block past the maker's stored blocks with ERROR_CODE_LIST_FULL
 // (Graph.Admit checks both first, unless the user is online here and the
 // maker's blocks are loaded whole, profile.blocked, whatever its other
-// lists). Blocking
+// lists); a block of a user online here that Admit could not check, the
+// store out of reach, is made from memory all the same (admitThen). Blocking
 // a user already blocked, and unblocking one not blocked while the user's
 // lists are loaded whole (profile.listed), are answered Ok and write
 // nothing. Every Block counts against the contact rate (allowContact). It

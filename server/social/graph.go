@@ -316,7 +316,17 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, h *
 	ctx, cancel := context.WithTimeout(context.Background(), graphAdmitTimeout)
 	err := so.cfg.Graph.Admit(ctx, c, so.cfg.MaxListSize)
 	cancel()
-	if err == nil {
+	// A block the store could not check (it cannot be read, so the
+	// maker's blocks may never load this session) is made from memory
+	// all the same if its user is online here, as it is once the blocks
+	// are loaded: a user online can reach the maker now, and a block is
+	// how a user stops one that harasses it. The list in memory still holds
+	// MaxListSize; past the stored blocks go only those made while the
+	// store cannot be read, at the contact rate, through the bounded
+	// write queue. A block of a user away, which may name no user, gets
+	// the store's ERROR_CODE_UNAVAILABLE.
+	outage := c.Kind == ChangeBlock && err != nil && asProtocolError(err).Code == protocol.ErrorUnavailable
+	if err == nil || outage {
 		if m.closed.Load() {
 			return
 		}
@@ -324,6 +334,9 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, h *
 			if so.pending[key] != gen {
 				so.ok(m, id) // undone, or asked again, meanwhile
 				return nil
+			}
+			if outage && so.users[x] == nil {
+				return err // gone meanwhile: the store's answer stands
 			}
 			return apply(p, uid, x, h)
 		})
