@@ -177,8 +177,8 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 // Admit implements social.Graph: c.To must be an account, and for a
 // friend request one that does not block c.From (by a block written or
 // on the write queue); the maker's
-// own list (its friendships and requests for a request, its blocks for a
-// block), but for a row with c.To that the change would only overwrite,
+// own list (its friendships and requests for a request or an acceptance,
+// its blocks for a block), but for a row with c.To that the change would only overwrite,
 // must hold fewer than max in the store, as it may not when its lists in
 // memory are not loaded (the load failed, or has not ended); and for a
 // friend request fewer than max requests from others may be stored for
@@ -198,6 +198,10 @@ func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) er
 	case social.ChangeBlock:
 		n, err := g.db.CountBlocks(ctx, c.From, c.To, max)
 		return listFull(n, err, max, "your block list is full")
+	case social.ChangeFriends:
+		// An acceptance: c.To's request becomes a friendship of c.From's.
+		n, err := g.db.CountOwnFriendships(ctx, c.From, c.To, max)
+		return listFull(n, err, max, "your friend list is full")
 	case social.ChangeRequest:
 		// A user away keeps its blocks, those still on the write queue
 		// too: a request from a user it blocks is refused as it is while

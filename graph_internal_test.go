@@ -72,6 +72,13 @@ func TestAdmitHoldsTheMakersListsToTheirBound(t *testing.T) {
 	if err := admit(social.ChangeRequest, "ann", "dee"); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
 		t.Fatalf("a third friendship or request of ann: %v, want LIST_FULL", err)
 	}
+	// Accepting eve's request makes it a friendship of ann's: counted.
+	if err := db.PutFriendship(ctx, store.Friendship{From: "eve", To: "ann", State: store.FriendPending, Since: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admit(social.ChangeFriends, "ann", "eve"); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
+		t.Fatalf("ann accepting eve's request, a third friendship of hers: %v, want LIST_FULL", err)
+	}
 	// A change that only overwrites a row the maker has is not counted
 	// against it: ann blocking cy again, asking bob again.
 	if err := admit(social.ChangeBlock, "ann", "cy"); err != nil {
@@ -85,6 +92,9 @@ func TestAdmitHoldsTheMakersListsToTheirBound(t *testing.T) {
 	}
 	if err := admit(social.ChangeRequest, "dee", "eve"); err != nil {
 		t.Fatalf("dee's first request: %v", err)
+	}
+	if err := admit(social.ChangeFriends, "eve", "ann"); err != nil {
+		t.Fatalf("eve's first friendship (her request's own row is not counted against it): %v", err)
 	}
 }
 

@@ -20,8 +20,11 @@ type Graph interface {
 	// requests standing for it (the oldest).
 	Load(ctx context.Context, user string, max int) (GraphData, error)
 	// Admit runs on a goroutine of its own before a change that adds a
-	// row (ChangeRequest, ChangeBlock) is made: it checks that c.To is a
-	// user, that c.From's own list of that kind holds fewer than max, and
+	// row (ChangeRequest, ChangeBlock), or an acceptance (ChangeFriends:
+	// the requester's row becomes one of c.From's) while c.From's friend
+	// list is not loaded whole, is made: it checks that c.To is a user,
+	// that c.From's own list of that kind holds fewer than max (for
+	// ChangeFriends, its friendships and requests, as for a request), and
 	// for a request that fewer than max requests stand for c.To, fewer
 	// than c.AddrMax from c.Addr and, from a guest, fewer than c.GuestMax
 	// from guests (see GraphChange), and that c.To does not block c.From. It returns a *protocol.Error to tell
@@ -432,8 +435,9 @@ func (so *Social) load(uid string, p *profile) {
 	// requests read were as many as asked for (there may be more).
 	whole := len(d.Incoming) < so.cfg.MaxListSize
 	// Whether the block list holds every block the store has
-	// (profile.blocked), whatever the other lists: its own ties only.
-	blocksWhole := true
+	// (profile.blocked), and friends and requested every friendship and
+	// own request (profile.friended), whatever the other lists.
+	blocksWhole, friendsWhole := true, true
 	// More ties ended while the load ran than were noted
 	// (noteEndedLocked): any of those read of that kind may be one, so
 	// none is kept, and the lists lack what the store may still hold.
@@ -441,7 +445,7 @@ func (so *Social) load(uid string, p *profile) {
 		d.Blocks, whole, blocksWhole = nil, false, false
 	}
 	if p.unfriendedLost && (len(d.Friends) > 0 || len(d.Requested) > 0 || len(d.Incoming) > 0) {
-		d.Friends, d.Requested, d.Incoming, whole = nil, nil, nil, false
+		d.Friends, d.Requested, d.Incoming, whole, friendsWhole = nil, nil, nil, false, false
 	}
 	for _, b := range d.Blocks {
 		if has(so.unblocked[p], b) {
@@ -468,7 +472,7 @@ func (so *Social) load(uid string, p *profile) {
 		if has(p.blocks, x) {
 			// A tie the store holds with a blocked user is left out of
 			// the lists: they no longer hold all of it.
-			whole = false
+			whole, friendsWhole = false, false
 			return true
 		}
 		return false
@@ -478,7 +482,7 @@ func (so *Social) load(uid string, p *profile) {
 			continue
 		}
 		if len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
-			whole = false
+			whole, friendsWhole = false, false
 			continue
 		}
 		if p.friends == nil {
@@ -509,7 +513,7 @@ func (so *Social) load(uid string, p *profile) {
 			continue
 		}
 		if len(p.friends)+len(p.requested) >= so.cfg.MaxListSize {
-			whole = false
+			whole, friendsWhole = false, false
 			continue
 		}
 		if p.requested == nil {
@@ -537,6 +541,7 @@ func (so *Social) load(uid string, p *profile) {
 	}
 	p.listed = whole
 	p.blocked = blocksWhole
+	p.friended = friendsWhole
 	p.merged = true
 	delete(so.unblocked, p)
 	delete(so.unfriended, p)

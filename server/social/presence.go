@@ -81,7 +81,9 @@ func (so *Social) offlineLocked(uid string) *tickroomv1.Presence {
 // user id that names no user is refused with ERROR_CODE_USER_NOT_FOUND,
 // and one to a user who blocks the sender with ERROR_CODE_BLOCKED also
 // while that user is away, all checked by Graph.Admit before the request
-// is made. A Remove of a
+// is made. An acceptance by asking back is checked by Graph.Admit too
+// while the user's friend list is not loaded whole, as AnswerFriend's
+// is. A Remove of a
 // user with whom the user's loaded lists hold no friendship or request
 // is answered Ok and writes nothing (mayBeTiedLocked). Every AddFriend
 // counts against the contact rate (allowContact). It runs on the member's
@@ -91,16 +93,58 @@ func (so *Social) AddFriend(m *Member, id uint32, q *tickroomv1.AddFriend) error
 		return err
 	}
 	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
-		if q.Remove {
-			so.dropPendingLocked(ChangeRequest, uid, x)
-		}
-		if q.Remove || so.cfg.Graph == nil || !so.newRequestLocked(p, uid, x) {
-			return so.addFriendLocked(m, id, p, uid, x, q.Remove, nil)
-		}
+		return so.addFriendCheckedLocked(m, id, p, uid, x, q.Remove)
+	})
+}
+
+// addFriendCheckedLocked serves AddFriend once the contact rate let it
+// through: a new request, and an acceptance while uid's friend list is
+// not loaded whole (acceptNeedsAdmitLocked), are made once Graph.Admit
+// has checked them. The caller holds so.mu.
+func (so *Social) addFriendCheckedLocked(m *Member, id uint32, p *profile, uid, x string, remove bool) error {
+	if remove {
+		so.dropPendingLocked(ChangeRequest, uid, x)
+		so.dropPendingLocked(ChangeFriends, uid, x)
+	}
+	if remove || so.cfg.Graph == nil {
+		return so.addFriendLocked(m, id, p, uid, x, remove, nil)
+	}
+	if so.newRequestLocked(p, uid, x) {
 		return so.admitLocked(m, id, ChangeRequest, uid, x, func(p *profile, uid, x string, h *requestHold) error {
 			return so.addFriendLocked(m, id, p, uid, x, false, h)
 		})
-	})
+	}
+	if so.acceptNeedsAdmitLocked(p, uid, x) {
+		return so.admitLocked(m, id, ChangeFriends, uid, x, func(p *profile, uid, x string, _ *requestHold) error {
+			if so.newRequestLocked(p, uid, x) {
+				// x's request went meanwhile: this is a new request,
+				// checked as one.
+				return so.addFriendCheckedLocked(m, id, p, uid, x, false)
+			}
+			return so.addFriendLocked(m, id, p, uid, x, false, nil)
+		})
+	}
+	return so.addFriendLocked(m, id, p, uid, x, false, nil)
+}
+
+// acceptNeedsAdmitLocked reports whether uid (profile p) accepting x's
+// friend request, by AnswerFriend or by asking back, needs Graph.Admit's
+// count of uid's own friendships and requests in the store first
+// (ChangeFriends): the acceptance turns x's row into a friendship counted
+// against uid's list, and until that list is loaded whole
+// (profile.friended; it is empty again on each login) the store may hold
+// ties the list lacks, so only the store's count bounds it. Not when the
+// friendship or uid's own request is counted already, nor when no
+// request from x is known here (but for a user of another node, whose
+// node answers), nor for a refusal for a block. The caller holds so.mu.
+func (so *Social) acceptNeedsAdmitLocked(p *profile, uid, x string) bool {
+	if so.cfg.Graph == nil || p.friended || has(p.friends, x) || has(p.requested, x) || so.blockedLocked(uid, x) {
+		return false
+	}
+	if xp := so.users[x]; xp != nil && has(xp.friends, uid) {
+		return false // the friendship is stored already
+	}
+	return has(p.incoming, x) || so.remoteLocked(x)
 }
 
 // newRequestLocked reports whether an AddFriend from uid (profile p) to x
@@ -180,13 +224,23 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 }
 
 // AnswerFriend accepts or declines the standing friend request of a user.
-// It counts against the contact rate (allowContact). It runs on the
-// member's loop.
+// With a Graph, an acceptance while the user's friend list is not loaded
+// whole is first checked by Graph.Admit against the user's own rows
+// (acceptNeedsAdmitLocked): ERROR_CODE_LIST_FULL past MaxListSize,
+// ERROR_CODE_UNAVAILABLE when the store cannot be read. It counts against
+// the contact rate (allowContact). It runs on the member's loop.
 func (so *Social) AnswerFriend(m *Member, id uint32, q *tickroomv1.AnswerFriend) error {
 	if err := so.allowContact(m); err != nil {
 		return err
 	}
 	return so.withContact(m, q.UserId, func(p *profile, uid, x string) error {
+		if !q.Accept {
+			so.dropPendingLocked(ChangeFriends, uid, x)
+		} else if so.acceptNeedsAdmitLocked(p, uid, x) {
+			return so.admitLocked(m, id, ChangeFriends, uid, x, func(p *profile, uid, x string, _ *requestHold) error {
+				return so.answerLocked(m, id, p, uid, x, true)
+			})
+		}
 		return so.answerLocked(m, id, p, uid, x, q.Accept)
 	})
 }

@@ -187,6 +187,7 @@ type profile struct {
 	loaded    bool                // the Graph's load was started
 	listed    bool                // the Graph's load ended with all of the user's ties: what the lists lack, the store has not (mayBeTiedLocked)
 	blocked   bool                // the Graph's load ended with all of the user's blocks: what the block list lacks, the store has not (Block); listed or not
+	friended  bool                // the Graph's load ended with all of the user's friendships and own requests: what friends and requested lack, the store has not (acceptNeedsAdmitLocked); listed or not
 	inboxed   bool                // the Inbox's delivery was started
 	merged    bool                // the Graph's load ended, merged into the lists (Social.unblocked)
 
