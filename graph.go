@@ -187,21 +187,32 @@ func (g storeGraph) Load(ctx context.Context, user string, max int) (social.Grap
 // c.GuestMax from guests, stored or held (admitFromGuest), and fewer than c.AddrMax from
 // c.Addr's address (admitFromAddr). The counts are the store's, so they hold
 // across restarts and nodes; changes still on the write queue are counted
-// by social from the lists in memory.
+// by social from the lists in memory. For a block or an acceptance the
+// count comes before the check of c.To's account (social.Graph).
 func (g storeGraph) Admit(ctx context.Context, c social.GraphChange, max int) error {
+	// A block and an acceptance count the maker's list first: a user
+	// online with no account (a guest that logged in while the store was
+	// down) is blocked or befriended all the same once its answer,
+	// ERROR_CODE_USER_NOT_FOUND, says the list had room.
+	var err error
+	switch c.Kind {
+	case social.ChangeBlock:
+		n, cerr := g.db.CountBlocks(ctx, c.From, c.To, max)
+		err = listFull(n, cerr, max, "your block list is full")
+	case social.ChangeFriends:
+		// An acceptance: c.To's request becomes a friendship of c.From's.
+		n, cerr := g.db.CountOwnFriendships(ctx, c.From, c.To, max)
+		err = listFull(n, cerr, max, "your friend list is full")
+	}
+	if err != nil {
+		return err
+	}
 	if _, err := g.db.UserByID(ctx, c.To); errors.Is(err, store.ErrNotFound) {
 		return protocol.NewError(protocol.ErrorUserNotFound, "")
 	} else if err != nil {
 		return errUnchecked
 	}
 	switch c.Kind {
-	case social.ChangeBlock:
-		n, err := g.db.CountBlocks(ctx, c.From, c.To, max)
-		return listFull(n, err, max, "your block list is full")
-	case social.ChangeFriends:
-		// An acceptance: c.To's request becomes a friendship of c.From's.
-		n, err := g.db.CountOwnFriendships(ctx, c.From, c.To, max)
-		return listFull(n, err, max, "your friend list is full")
 	case social.ChangeRequest:
 		// A user away keeps its blocks, those still on the write queue
 		// too: a request from a user it blocks is refused as it is while

@@ -72,6 +72,15 @@ func TestAdmitHoldsTheMakersListsToTheirBound(t *testing.T) {
 	if err := admit(social.ChangeRequest, "ann", "dee"); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
 		t.Fatalf("a third friendship or request of ann: %v, want LIST_FULL", err)
 	}
+	// The count comes first: a full list is LIST_FULL whoever is named,
+	// and USER_NOT_FOUND says the list had room (a user online here with
+	// no account is blocked all the same).
+	if err := admit(social.ChangeBlock, "ann", "nobody"); !errors.As(err, &pe) || pe.Code != protocol.ErrorListFull {
+		t.Fatalf("a third block by ann, of no user: %v, want LIST_FULL", err)
+	}
+	if err := admit(social.ChangeBlock, "dee", "nobody"); !errors.As(err, &pe) || pe.Code != protocol.ErrorUserNotFound {
+		t.Fatalf("dee's first block, of no user: %v, want USER_NOT_FOUND", err)
+	}
 	// Accepting eve's request makes it a friendship of ann's: counted.
 	if err := db.PutFriendship(ctx, store.Friendship{From: "eve", To: "ann", State: store.FriendPending, Since: at}); err != nil {
 		t.Fatal(err)

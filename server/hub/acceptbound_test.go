@@ -124,3 +124,53 @@ func TestAcceptsHoldTheFriendListBound(t *testing.T) {
 		t.Fatalf("%d friendships and requests of mallory's stored, the list holds %d", n, max)
 	}
 }
+
+// rowlessGuestGraph is a Graph whose store has no account for "guest" (a
+// guest that logged in while the store was down has none) and counts no
+// rows: Admit answers ERROR_CODE_USER_NOT_FOUND for a change naming it.
+// Every user's load waits until gate is closed.
+type rowlessGuestGraph struct{ gate chan struct{} }
+
+func (g rowlessGuestGraph) Load(ctx context.Context, _ string, _ int) (social.GraphData, error) {
+	select {
+	case <-g.gate:
+		return social.GraphData{}, nil
+	case <-ctx.Done():
+		return social.GraphData{}, ctx.Err()
+	}
+}
+
+func (rowlessGuestGraph) Admit(_ context.Context, c social.GraphChange, _ int) error {
+	if c.To == "guest" {
+		return protocol.NewError(protocol.ErrorUserNotFound, "")
+	}
+	return nil
+}
+
+func (rowlessGuestGraph) Save(c social.GraphChange) {
+	if c.Done != nil {
+		c.Done()
+	}
+}
+
+// TestAUserOnlineWithNoAccountRowCanBeBlockedAndBefriended: a guest that
+// logged in while the store was down has no account in the store, but it
+// is online here: before the user's lists are loaded, blocking it and
+// accepting its friend request are answered Ok, as they are once the
+// lists are loaded (then the store is not asked). They used to be
+// refused with ERROR_CODE_USER_NOT_FOUND until then.
+func TestAUserOnlineWithNoAccountRowCanBeBlockedAndBefriended(t *testing.T) {
+	g := rowlessGuestGraph{gate: make(chan struct{})}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Graph = g }})
+	t.Cleanup(func() { close(g.gate) }) // runs before the server's shutdown
+	guest, _ := e.connect("guest")
+	ann, _ := e.connect("ann")
+	ok(t, guest.Request(addFriend("ann")))
+	ann.Next(isKind[*tickroomv1.ServerMessage_FriendRequest])
+	if m := ann.Request(answerFriend("guest", true)); m.GetOk() == nil {
+		t.Fatalf("ann, her lists unread, accepting the request of guest (online, no account row): %v, want Ok", m)
+	}
+	if m := ann.Request(block("guest", false)); m.GetOk() == nil {
+		t.Fatalf("ann, her lists unread, blocking guest (online, no account row): %v, want Ok", m)
+	}
+}

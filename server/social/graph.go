@@ -29,7 +29,9 @@ type Graph interface {
 	// than c.AddrMax from c.Addr and, from a guest, fewer than c.GuestMax
 	// from guests (see GraphChange), and that c.To does not block c.From. It returns a *protocol.Error to tell
 	// c.From why not (ERROR_CODE_USER_NOT_FOUND, ERROR_CODE_LIST_FULL,
-	// ERROR_CODE_BLOCKED).
+	// ERROR_CODE_BLOCKED). For ChangeBlock and ChangeFriends the count
+	// comes first: ERROR_CODE_USER_NOT_FOUND says the list had room, and
+	// such a change naming a user online here is made all the same.
 	Admit(ctx context.Context, c GraphChange, max int) error
 	// Save records one change, and calls c.Done (when not nil) once it
 	// is stored or given up.
@@ -328,7 +330,14 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, h *
 	// store cannot be read, at the contact rate, through the bounded
 	// write queue. A block of a user away, which may name no user, gets
 	// the store's ERROR_CODE_UNAVAILABLE.
-	outage := c.Kind == ChangeBlock && err != nil && asProtocolError(err).Code == protocol.ErrorUnavailable
+	//
+	// A block or an acceptance the store answers with
+	// ERROR_CODE_USER_NOT_FOUND, once it has counted the maker's list
+	// (Graph.Admit), is made all the same if its user is online here: a
+	// guest that logged in while the store was down has no account in
+	// it, and is answered so once the maker's lists are loaded.
+	outage := err != nil && (c.Kind == ChangeBlock && asProtocolError(err).Code == protocol.ErrorUnavailable ||
+		(c.Kind == ChangeBlock || c.Kind == ChangeFriends) && asProtocolError(err).Code == protocol.ErrorUserNotFound)
 	if err == nil || outage {
 		if m.closed.Load() {
 			return
