@@ -188,10 +188,11 @@ func (db *DB) Write(ctx context.Context, b *Batch) error {
 				return nil
 			}
 		}
-		if err := insertResults(ctx, tx, b.Results); err != nil {
+		look, err := insertResults(ctx, tx, b.Results, db.cfg.trimEvery)
+		if err != nil {
 			return err
 		}
-		if err := trimResults(ctx, tx, b.Results, db.cfg.ResultKeep, db.cfg.trimEvery); err != nil {
+		if err := trimResults(ctx, tx, look, db.cfg.ResultKeep, db.cfg.trimEvery); err != nil {
 			return err
 		}
 		var channels, inboxes []string

@@ -104,8 +104,10 @@ type Config struct {
 	// ResultKeep is how many results each player's history keeps: a
 	// result goes once each of its players that still has an account (a
 	// deleted guest holds none) has ResultKeep newer ones, so
-	// every player keeps its newest ResultKeep (and up to about 8 more
-	// between the writes that trim it) and the stored results grow with
+	// every player keeps its newest ResultKeep (and up to about 8 more for
+	// each game it plays, between the writes that trim it: a player is
+	// looked at with every eighth of its results in a game, as its
+	// standing counts them) and the stored results grow with
 	// the players, not with the games played. The standings keep counting
 	// what went. Zero value means 1,000.
 	ResultKeep int
@@ -138,8 +140,9 @@ type Config struct {
 	walLimit int64
 	// lockWait replaces defaultLockWait (tests only).
 	lockWait time.Duration
-	// trimEvery is how seldom a result's players are looked at for
-	// ResultKeep (trimResults). Zero value means 8; tests set 1 to see
+	// trimEvery is how seldom a player is looked at for ResultKeep: with
+	// every trimEvery-th of its results in a game (insertResults,
+	// trimResults). Zero value means 8; tests set 1 to see
 	// every write keep the bound exactly.
 	trimEvery int
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -26,12 +27,15 @@ func (db *DB) WriteResults(ctx context.Context, rs []Result) error {
 // one INSERT per result (for its id), then the players of every result in
 // multi-row INSERTs, then the standings, summed per player in Go first (a
 // multi-row upsert may not touch one row twice), in multi-row upserts.
+// It returns the players whose count of results of a game (their
+// standing's played) passed a multiple of every with rs: those trimResults
+// looks at.
 //
 // A result whose Key is recorded (by an earlier write of the same batch,
 // the queue's retry of a commit that reported an error, or earlier in rs)
 // is skipped, its players and standings with it, and gets the recorded
 // result's ID.
-func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
+func insertResults(ctx context.Context, tx *sql.Tx, rs []Result, every int) ([]string, error) {
 	type key struct{ game, user string }
 	type sum struct {
 		name                           string
@@ -52,12 +56,12 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 		if errors.Is(err, sql.ErrNoRows) && matchKey != nil {
 			// Recorded already: its players and standings too.
 			if err := tx.QueryRowContext(ctx, `SELECT id FROM results WHERE match_key = $1`, matchKey).Scan(&r.ID); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		seen := map[string]bool{}
 		for _, p := range r.Players {
@@ -85,26 +89,42 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 		}
 	}
 	if err := insertRows(ctx, tx, `INSERT INTO result_players (result_id, user_id, name, seat, outcome, score) VALUES `, "", 6, players); err != nil {
-		return err
+		return nil, err
 	}
 	standings := make([]any, 0, len(order)*8)
 	for _, k := range order {
 		s := sums[k]
 		standings = append(standings, k.game, k.user, s.name, s.win, s.loss, s.draw, s.played, s.score)
 	}
-	return insertRows(ctx, tx, `INSERT INTO standings (game, user_id, name, wins, losses, draws, played, score) VALUES `,
+	var look []string
+	err := queryRows(ctx, tx, `INSERT INTO standings (game, user_id, name, wins, losses, draws, played, score) VALUES `,
 		` ON CONFLICT (game, user_id) DO UPDATE SET name = excluded.name, wins = standings.wins + excluded.wins,
 			losses = standings.losses + excluded.losses, draws = standings.draws + excluded.draws,
-			played = standings.played + excluded.played, score = standings.score + excluded.score`, 8, standings)
+			played = standings.played + excluded.played, score = standings.score + excluded.score
+		RETURNING game, user_id, played`, 8, standings, func(rows *sql.Rows) error {
+			var k key
+			var played int64
+			if err := rows.Scan(&k.game, &k.user, &played); err != nil {
+				return err
+			}
+			s := sums[k]
+			if s != nil && played/int64(every) != (played-s.played)/int64(every) && !slices.Contains(look, k.user) {
+				look = append(look, k.user)
+			}
+			return nil
+		})
+	return look, err
 }
 
-// trimResults keeps each player of rs to its newest keep results: it
-// deletes results past a player's newest keep that every one of their
-// players has keep newer results than. To spare the write most of the
-// statements, a player is looked at only with a result whose id is a
-// multiple of every (ids are consecutive, so about one result in every
-// of each player), and then up to 2 × every of its results past its
-// newest keep go: a player holds at most about keep + every results.
+// trimResults keeps each player of look, those insertResults names, to
+// its newest keep results: it deletes results past a player's newest keep
+// that every one of their players has keep newer results than. To spare
+// the write most of the statements, a player is looked at only with every
+// every-th result of its own in a game (insertResults), and then up to
+// 2 × every of its results past its newest keep go: a player of one game
+// holds at most about keep + every results. (Looked at with the results
+// whose id is a multiple of every, a player whose results never got such
+// an id, the matches of two tables ending in turn, kept them all.)
 //
 // The statement finds the player's candidates (c), their players (o),
 // and once for each of those with an account the id of its keep-th
@@ -117,20 +137,10 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 // index keep times a statement instead of keep for each of its
 // candidates (BenchmarkWriteResultsAtTheDefaultBound). MATERIALIZED
 // keeps both backends from folding the lists back into the statement.
-func trimResults(ctx context.Context, tx *sql.Tx, rs []Result, keep, every int) error {
-	seen := map[string]bool{}
-	for i := range rs {
-		if rs[i].ID%int64(every) != 0 {
-			continue
-		}
-		for _, p := range rs[i].Players {
-			if seen[p.UserID] {
-				continue
-			}
-			seen[p.UserID] = true
-			if _, err := tx.ExecContext(ctx, trimStatement, p.UserID, keep, 2*every, keep-1); err != nil {
-				return err
-			}
+func trimResults(ctx context.Context, tx *sql.Tx, look []string, keep, every int) error {
+	for _, user := range look {
+		if _, err := tx.ExecContext(ctx, trimStatement, user, keep, 2*every, keep-1); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -155,6 +165,12 @@ const rowsPerStatement = 500
 // insertRows runs head + "($1, …), (…)" + tail over args, cols values a
 // row, in statements of at most rowsPerStatement rows.
 func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols int, args []any) error {
+	return queryRows(ctx, tx, head, tail, cols, args, nil)
+}
+
+// queryRows is insertRows handing each row the statements return (a tail
+// with RETURNING) to scan; nil scan runs them as Exec.
+func queryRows(ctx context.Context, tx *sql.Tx, head, tail string, cols int, args []any, scan func(*sql.Rows) error) error {
 	for len(args) > 0 {
 		n := min(len(args)/cols, rowsPerStatement)
 		var q strings.Builder
@@ -174,12 +190,31 @@ func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols int, ar
 			q.WriteByte(')')
 		}
 		q.WriteString(tail)
-		if _, err := tx.ExecContext(ctx, q.String(), args[:n*cols]...); err != nil {
+		if scan == nil {
+			if _, err := tx.ExecContext(ctx, q.String(), args[:n*cols]...); err != nil {
+				return err
+			}
+		} else if err := scanAll(ctx, tx, q.String(), args[:n*cols], scan); err != nil {
 			return err
 		}
 		args = args[n*cols:]
 	}
 	return nil
+}
+
+// scanAll runs query in tx and hands each row it returns to scan.
+func scanAll(ctx context.Context, tx *sql.Tx, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // History implements Results.

@@ -190,6 +190,37 @@ func testResultKeepAmortized(t *testing.T, fresh backend) {
 	}
 }
 
+// testResultKeepInTurns: two tables whose matches end in turn (two
+// pairs of guests playing gomoku side by side) have their results
+// written alternately, so each table's results take every other id. A
+// player was looked at for ResultKeep only with a result whose id is a
+// multiple of eight: one table's players never got one, and kept every
+// result they played. Each player is looked at with every eighth result
+// of its own.
+func testResultKeepInTurns(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.ResultKeep = 5
+	db := open(t, cfg)
+	at := time.UnixMilli(1_700_000_000_000)
+	for i := range 60 {
+		for _, pair := range [][2]string{{"amy", "bob"}, {"cat", "dan"}} {
+			if err := db.WriteResults(ctx, []Result{gomokuResult(fmt.Sprint(pair[0], i), pair[0], pair[1], at.Add(time.Duration(i)*time.Minute))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, who := range []string{"amy", "cat"} {
+			rs, err := db.History(ctx, who, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(rs); n < min(i+1, 5) || n > 5+8 {
+				t.Fatalf("after %d results of each table %s's history holds %d, want %d to %d", i+1, who, n, min(i+1, 5), 5+8)
+			}
+		}
+	}
+}
+
 // testRankCounted: a player's rank is exact within the first RankCounted
 // ranks, ties sharing one; past them it reads RankCounted+1 with
 // RankBeyond, and the players past it cost the count nothing. Counting

@@ -46,6 +46,7 @@ var suite = []struct {
 	{"RanksAreCountedToABound", testRankCounted},
 	{"EachPlayerKeepsItsNewestResults", testResultKeep},
 	{"ResultsAreTrimmedOnOneWriteInEight", testResultKeepAmortized},
+	{"ResultsOfTablesEndingInTurnAreTrimmed", testResultKeepInTurns},
 	{"ResultsOfDeletedGuestsAreTrimmed", testResultsOfDeletedGuestsAreTrimmed},
 	{"AResultWrittenTwiceIsRecordedOnce", testResultWrittenTwice},
 	{"AQueueRetryOfACommittedBatchCountsItsResultsOnce", testQueueRetryOfACommittedBatch},
