@@ -43,6 +43,10 @@ func (k Keys) PoolPrefix() string { return k.Prefix + "pool:" }
 // (TTL: PoolTurnTTL): one new room of a pool at a time, cluster-wide.
 func (k Keys) PoolTurn(pool string) string { return k.Prefix + "poolturn:" + pool }
 
+// UserTurn names the PoolTurn key of the turn a user took last (TTL:
+// PoolTurnTTL): a user holds one turn, taking another ends it.
+func (k Keys) UserTurn(user string) string { return k.Prefix + "uturn:" + user }
+
 // NodeRooms is the set of the rooms a node hosts.
 func (k Keys) NodeRooms(node string) string { return k.NodeRoomsPrefix() + node }
 

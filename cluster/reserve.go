@@ -153,11 +153,15 @@ const PoolTurnTTL = time.Second
 
 // TakeTurn takes pool's turn to make a new room for userID: false while
 // another user's room for the pool is on its way. A user who holds the
-// turn already gets it again.
+// turn already gets it again. A user holds one turn: taking one ends the
+// turn it took last on another pool, if it still holds it (a
+// quick-match sent to another node to make its room leaves the turn for
+// that node to end, and a client that never followed left a key for each
+// pool it asked, its options making ever new pools).
 func (d *Directory) TakeTurn(ctx context.Context, pool, userID string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.node.Timeout())
 	defer cancel()
-	holder, err := takeTurnScript.Run(ctx, d.rdb, []string{d.keys.PoolTurn(pool)}, userID, PoolTurnTTL.Milliseconds()).Text()
+	holder, err := takeTurnScript.Run(ctx, d.rdb, []string{d.keys.PoolTurn(pool), d.keys.UserTurn(userID)}, userID, PoolTurnTTL.Milliseconds()).Text()
 	if err != nil {
 		return false, d.refusal(err)
 	}
@@ -172,10 +176,16 @@ func (d *Directory) EndTurn(ctx context.Context, pool, userID string) {
 	_ = endTurnScript.Run(ctx, d.rdb, []string{d.keys.PoolTurn(pool)}, userID).Err()
 }
 
-// takeTurnScript sets the turn to ARGV[1] for ARGV[2] ms unless another
-// holds it, and returns the holder.
+// takeTurnScript sets the turn KEYS[1] to ARGV[1] for ARGV[2] ms unless
+// another holds it, and returns the holder. A turn taken ends the one
+// ARGV[1] took last (KEYS[2] names it), when it still holds it.
 var takeTurnScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return ARGV[1] end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local last = redis.call('GET', KEYS[2])
+  if last and last ~= KEYS[1] and redis.call('GET', last) == ARGV[1] then redis.call('DEL', last) end
+  redis.call('SET', KEYS[2], KEYS[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
 return redis.call('GET', KEYS[1]) or ARGV[1]
 `)
 
