@@ -521,6 +521,20 @@ func (r *Room) joinable() bool {
 	return !r.locked && !r.closed && r.Phase() < PhaseFinished && r.players < r.maxPlayers
 }
 
+// OpenSeats returns how many player seats of the room a new player may
+// take now: its free player seats when RoomFilter.Joinable would keep it,
+// else 0. It copies nothing, so a quick-match can look at every room of
+// its pool with it and copy only those it will try (Info). Safe from any
+// goroutine.
+func (r *Room) OpenSeats() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.locked || r.closed || r.Phase() >= PhaseFinished {
+		return 0
+	}
+	return max(r.maxPlayers-r.players, 0)
+}
+
 // tickNow is the number of the room's newest tick; while it sleeps, the
 // number of the newest tick it would have run, as its next tick will be
 // numbered. Called with r.mu held.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"weak"
 
 	"github.com/tickroom/tickroom/game"
 )
@@ -34,8 +35,17 @@ type MemoryDirectory struct {
 	rt *game.Runtime
 
 	mu      sync.Mutex
-	pools   map[string][]string // quick-match pool → room ids, oldest first
+	pools   map[string][]pooled // quick-match pool → rooms, oldest first
 	created int                 // pooled rooms added, for sweeping
+}
+
+// pooled is a room of a quick-match pool: its id, and a weak pointer to
+// the room, which a quick-match reads without looking the id up, and
+// which does not keep a room that ended in memory until a quick-match or
+// a sweep comes by.
+type pooled struct {
+	id   string
+	room weak.Pointer[game.Room]
 }
 
 var _ Directory = (*MemoryDirectory)(nil)
@@ -56,7 +66,7 @@ func (d *MemoryDirectory) Page(f game.RoomFilter, after string, match func(map[s
 
 // NewMemoryDirectory returns a directory of rt's rooms.
 func NewMemoryDirectory(rt *game.Runtime) *MemoryDirectory {
-	return &MemoryDirectory{rt: rt, pools: make(map[string][]string)}
+	return &MemoryDirectory{rt: rt, pools: make(map[string][]pooled)}
 }
 
 // matchSweepEvery is how many pooled room creations pass between sweeps
@@ -64,13 +74,22 @@ func NewMemoryDirectory(rt *game.Runtime) *MemoryDirectory {
 // that many creations, so the index holds at most MaxRooms plus that many.
 const matchSweepEvery = 256
 
+// matchCopies bounds the rooms one Match copies (docs/limits.md): the
+// fullest of those with a free player seat. Every other room of the pool
+// costs it one check (Room.OpenSeats), no copy.
+const matchCopies = 64
+
 // Add records a room in its quick-match pool.
 func (d *MemoryDirectory) Add(roomID, pool string) {
 	if pool == "" {
 		return
 	}
+	room, ok := d.rt.Room(roomID)
+	if !ok {
+		return
+	}
 	d.mu.Lock()
-	d.pools[pool] = append(d.pools[pool], roomID)
+	d.pools[pool] = append(d.pools[pool], pooled{id: roomID, room: weak.Make(room)})
 	d.created++
 	sweep := d.created%matchSweepEvery == 0
 	d.mu.Unlock()
@@ -82,29 +101,70 @@ func (d *MemoryDirectory) Add(roomID, pool string) {
 // List returns the runtime's rooms that pass f.
 func (d *MemoryDirectory) List(f game.RoomFilter) []game.RoomInfo { return d.rt.Rooms(f) }
 
-// Match returns the joinable rooms of a pool, fullest first, and prunes the
-// rooms that are gone.
+// Match returns the joinable rooms of a pool, fullest first (the oldest
+// first among equals), matchCopies at most, and prunes the rooms that are
+// gone or finished. It looks at each room of the pool with one check and
+// copies only the listings it returns: a pool of thousands of full rooms
+// (a busy node's running matches) costs a few microseconds a thousand, not
+// a copy of each room's metadata and players' names.
 func (d *MemoryDirectory) Match(pool string) []game.RoomInfo {
-	d.mu.Lock()
-	ids := slices.Clone(d.pools[pool])
-	d.mu.Unlock()
-	var out []game.RoomInfo
-	var gone []string
-	for _, id := range ids {
-		room, ok := d.rt.Room(id)
-		if !ok {
-			gone = append(gone, id)
-			continue
-		}
-		info := room.Info()
-		if info.Locked || info.SeatsClosed || info.Phase >= game.PhaseFinished || info.Players >= info.MaxPlayers {
-			continue
-		}
-		out = append(out, info)
+	type open struct {
+		room *game.Room
+		free int
 	}
-	d.prune(pool, gone)
-	slices.SortStableFunc(out, func(a, b game.RoomInfo) int { return cmp.Compare(b.Players, a.Players) })
+	// The fullest matchCopies so far, by free seats and then age: a room
+	// goes after those with as few, so that the oldest come first.
+	var best []open
+	d.mu.Lock()
+	d.pruneLocked(pool, func(r *game.Room) {
+		n := r.OpenSeats()
+		if n == 0 || len(best) == matchCopies && n >= best[len(best)-1].free {
+			return
+		}
+		i, _ := slices.BinarySearchFunc(best, n+1, func(o open, free int) int { return cmp.Compare(o.free, free) })
+		if len(best) == matchCopies {
+			best = best[:len(best)-1]
+		}
+		best = slices.Insert(best, i, open{room: r, free: n})
+	})
+	d.mu.Unlock()
+	out := make([]game.RoomInfo, 0, len(best))
+	for _, o := range best {
+		out = append(out, o.room.Info())
+	}
 	return out
+}
+
+// pruneLocked drops from pool the rooms that are gone or finished, which
+// never take a player again, and calls each for the others, oldest first.
+// A room that is gone is looked up by its id again: a room restored here
+// (a handoff that failed) takes its place. The caller holds d.mu.
+func (d *MemoryDirectory) pruneLocked(pool string, each func(*game.Room)) {
+	list := d.pools[pool]
+	kept := list[:0]
+	for _, p := range list {
+		r := p.room.Value()
+		if r == nil || r.Phase() == game.PhaseDisposed {
+			var ok bool
+			if r, ok = d.rt.Room(p.id); !ok {
+				continue
+			}
+			p.room = weak.Make(r)
+		}
+		if r.Phase() >= game.PhaseFinished {
+			continue
+		}
+		kept = append(kept, p)
+		if each != nil {
+			each(r)
+		}
+	}
+	clear(list[len(kept):])
+	if len(kept) == 0 {
+		delete(d.pools, pool)
+	} else {
+		d.pools[pool] = kept
+	}
 }
 
 // poolCount returns the number of quick-match pools indexed.
@@ -114,30 +174,12 @@ func (d *MemoryDirectory) poolCount() int {
 	return len(d.pools)
 }
 
-// sweep drops rooms that are gone from every pool.
+// sweep drops rooms that are gone or finished from every pool.
 func (d *MemoryDirectory) sweep() {
 	d.mu.Lock()
-	keys := slices.Collect(maps.Keys(d.pools))
-	d.mu.Unlock()
-	for _, key := range keys {
-		d.mu.Lock()
-		ids := slices.Clone(d.pools[key])
-		d.mu.Unlock()
-		gone := slices.DeleteFunc(ids, func(id string) bool { _, ok := d.rt.Room(id); return ok })
-		d.prune(key, gone)
-	}
-}
-
-// prune removes gone room ids from a pool.
-func (d *MemoryDirectory) prune(key string, gone []string) {
-	if len(gone) == 0 {
-		return
-	}
-	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.pools[key] = slices.DeleteFunc(d.pools[key], func(id string) bool { return slices.Contains(gone, id) })
-	if len(d.pools[key]) == 0 {
-		delete(d.pools, key)
+	for key := range d.pools {
+		d.pruneLocked(key, nil)
 	}
 }
 
