@@ -1,6 +1,7 @@
 package spectate_test
 
 import (
+	"math"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -15,7 +16,9 @@ import (
 // that waits with it, every time (the stream wrote the waiting keyframe
 // first about half the time).
 func TestFeedRevokedBeforeItsFirstWriteSendsOnlyItsEnd(t *testing.T) {
-	e := start(t, spectate.Config{})
+	// The feeds open one after another from one address, past its
+	// open rate.
+	e := start(t, spectate.Config{OpenRate: math.Inf(1)})
 	room, dial := e.room(opts(t.Name()))
 	dial.Store(7)
 	var user atomic.Pointer[string]

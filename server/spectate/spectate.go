@@ -69,7 +69,11 @@
 // IPv6 client counts by its /64, and one /48 gets clientip.V6SiteFactor
 // times the cap, as clientip.Group says), and
 // the room's observer cap, game.Config.MaxObservers (409; a room with no
-// spectator seats takes no streams either). Wrong room passwords take from
+// spectator seats takes no streams either). An address also opens at most
+// Config.OpenBurst streams at once and then Config.OpenRate a second (429
+// with Retry-After): each stream starts with a keyframe, the whole room,
+// and a client that reopened its streams as soon as it had read one got a
+// keyframe at every tick of the room. Wrong room passwords take from
 // Config.Guesses, the hub's per-address bucket (429 while it is spent).
 //
 // The SSE framing is written by hand, with no library: an event is a few
@@ -87,6 +91,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -95,6 +100,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/limits"
@@ -187,6 +193,16 @@ type Config struct {
 	JoinTimeout time.Duration
 	// Logger receives stream errors at Debug. Zero value means none.
 	Logger *slog.Logger
+	// OpenRate and OpenBurst bound how fast a client address opens
+	// streams (counted as MaxStreamsPerIP counts them: an IPv6 /64, and
+	// its /48 clientip.V6SiteFactor times as many), refused or not once
+	// past that cap: each stream starts with a keyframe, the whole room
+	// decoded and written at once, so an address reopening its streams as
+	// soon as it had read one got one at every tick of the room. Zero
+	// values mean 1 a second and 16 at once (a page's four streams each
+	// reconnecting four times); an OpenRate of +Inf turns the bound off.
+	OpenRate  float64
+	OpenBurst int
 	// Guesses bounds the wrong room passwords a client address may try
 	// (*hub.Hub implements it: the feeds and the WebSocket joins share
 	// its buckets). Zero value means no bound.
@@ -218,15 +234,25 @@ type Feeds struct {
 
 	mu    sync.Mutex
 	perIP clientip.Counts // open streams per clientip.Group key and /48 site
+
+	opens *clientip.Limiter // stream opens per clientip.Group key and /48 site
 }
+
+// openKeys bounds the addresses, and apart from them the /48s, whose
+// stream opens are remembered (Config.OpenRate): one forgotten has long
+// refilled its bucket, as the hub's session opens are remembered.
+const openKeys = 16_384
 
 // New validates cfg and returns the feeds.
 func New(cfg Config) (*Feeds, error) {
 	if cfg.Rooms == nil || cfg.Members == nil || cfg.Auth == nil {
 		return nil, fmt.Errorf("%w: Rooms, Members and Auth are required", ErrConfig)
 	}
-	if cfg.MaxStreams < 0 || cfg.MaxStreamsPerIP < 0 || cfg.MaxRate < 0 || cfg.KeepAlive < 0 || cfg.WriteTimeout < 0 || cfg.JoinTimeout < 0 {
+	if cfg.MaxStreams < 0 || cfg.MaxStreamsPerIP < 0 || cfg.MaxRate < 0 || cfg.KeepAlive < 0 || cfg.WriteTimeout < 0 || cfg.JoinTimeout < 0 || cfg.OpenRate < 0 || cfg.OpenBurst < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	if math.IsNaN(cfg.OpenRate) {
+		return nil, fmt.Errorf("%w: OpenRate is not a number (NaN)", ErrConfig)
 	}
 	def := func(v *int, d int) {
 		if *v == 0 {
@@ -241,13 +267,20 @@ func New(cfg Config) (*Feeds, error) {
 	def(&cfg.MaxStreams, 1000)
 	def(&cfg.MaxStreamsPerIP, 4)
 	def(&cfg.MaxRate, 10)
+	def(&cfg.OpenBurst, 16)
+	if cfg.OpenRate == 0 {
+		cfg.OpenRate = 1
+	}
 	defDur(&cfg.KeepAlive, 15*time.Second)
 	defDur(&cfg.WriteTimeout, 10*time.Second)
 	defDur(&cfg.JoinTimeout, 5*time.Second)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
 	}
-	return &Feeds{cfg: cfg, closing: make(chan struct{}), perIP: make(clientip.Counts)}, nil
+	return &Feeds{
+		cfg: cfg, closing: make(chan struct{}), perIP: make(clientip.Counts),
+		opens: clientip.NewLimiter(rate.Limit(cfg.OpenRate), cfg.OpenBurst, openKeys),
+	}, nil
 }
 
 // Open returns the number of open streams.
@@ -343,6 +376,11 @@ func (f *Feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.release(ip)
+	if ok, wait := f.opens.Allow(ip, time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(limits.RetryAfterSeconds(wait), 10))
+		httpError(w, http.StatusTooManyRequests, "streams opened too fast from this address; try again later")
+		return
+	}
 	password := r.URL.Query().Get("password")
 	if password != "" && f.cfg.Guesses != nil {
 		// Before the room looks at it, as a JoinRoom's: a right password
