@@ -1,7 +1,8 @@
 // Package lobbychat is a chat-only room type for lobbies: no entities, no
 // match. A member's input is a UTF-8 line of text, broadcast to every member
 // as a GameMessage with Code ChatCode, the text, and the sender's user id
-// as Data. Bad text is refused with Code ErrorCode.
+// as Data. Bad text is refused with Code ErrorCode, and so is a line past
+// the room's line rate (LineRate, LineBurst).
 package lobbychat
 
 import (
@@ -22,14 +23,30 @@ const (
 // MaxText is the longest line in bytes.
 const MaxText = 500
 
+// LineRate and LineBurst bound the lines a room takes from all its
+// members together, a second and at once, as a lobby channel's
+// (docs/limits.md): each line goes to every member, so that without it
+// what each member got, and the deliveries a room cost, grew with the
+// members who chatted (200 members at their seats' 5 lines a second sent
+// each member 1,000 lines a second, 200,000 deliveries). A line past it
+// is refused to its sender alone.
+const (
+	LineRate  = 20
+	LineBurst = 40
+)
+
 // Definition registers the chat room: 200 members at 5 Hz, 5 lines a second
 // each.
 func Definition() game.Definition {
 	return game.Definition{Name: "lobbychat", New: New, TickRate: 5, MaxPlayers: 200, MaxSpectators: -1, InputRate: 5}
 }
 
-// Game is a chat room.
-type Game struct{}
+// Game is a chat room: its line bucket (LineRate) as of the tick time
+// last, full before the first line.
+type Game struct {
+	tokens float64
+	last   time.Time
+}
 
 var _ game.Game = (*Game)(nil)
 
@@ -46,10 +63,11 @@ var (
 	errEmpty   = &game.InputError{Code: ErrorCode, Text: "empty message"}
 	errTooLong = &game.InputError{Code: ErrorCode, Text: "message too long"}
 	errUTF8    = &game.InputError{Code: ErrorCode, Text: "message is not UTF-8 text"}
+	errBusy    = &game.InputError{Code: ErrorCode, Text: "the room takes no more lines now: try again in a moment"}
 )
 
-// Input broadcasts one line.
-func (*Game) Input(ctx *game.Context, seat uint32, data []byte) error {
+// Input broadcasts one line, within the room's line rate.
+func (g *Game) Input(ctx *game.Context, seat uint32, data []byte) error {
 	switch {
 	case len(data) == 0:
 		return errEmpty
@@ -62,6 +80,17 @@ func (*Game) Input(ctx *game.Context, seat uint32, data []byte) error {
 	if !ok {
 		return nil
 	}
+	switch now := ctx.Now(); {
+	case g.last.IsZero():
+		g.tokens, g.last = LineBurst, now
+	case now.After(g.last):
+		g.tokens = min(g.tokens+now.Sub(g.last).Seconds()*LineRate, LineBurst)
+		g.last = now
+	}
+	if g.tokens < 1 {
+		return errBusy
+	}
+	g.tokens--
 	ctx.Broadcast(game.Message{Code: ChatCode, Text: string(data), Data: []byte(p.UserID)})
 	return nil
 }
