@@ -192,6 +192,16 @@ type Config struct {
 	// connection holds; one more gets ERROR_CODE_LIST_FULL. Zero value
 	// means 4.
 	MaxRoomWatches int
+	// RoomWatchRate and RoomWatchBurst bound the WatchRooms one
+	// connection may send (a token bucket, per second), each of which
+	// lists every room of the node for its first list: a new watch, one
+	// that replaces a held watch of the same id, and one after an
+	// UnwatchRooms alike. Past it a WatchRooms gets
+	// ERROR_CODE_RATE_LIMITED with a retry hint, and the watch it would
+	// have replaced goes on. Zero values mean 2 a second and a burst of
+	// 16.
+	RoomWatchRate  float64
+	RoomWatchBurst int
 	// RoomWatchInterval is how often watched room lists are compared with
 	// the rooms and their changes pushed: a watch gets at most one
 	// RoomListUpdate per interval. Zero value means 250 ms; in a cluster
@@ -280,6 +290,8 @@ func (c Config) withDefaults() Config {
 	}
 	limits.Default(&c.ListLimit, 100)
 	limits.Default(&c.MaxRoomWatches, 4)
+	limits.Default(&c.RoomWatchRate, 2)
+	limits.Default(&c.RoomWatchBurst, 16)
 	limits.Default(&c.RoomWatchInterval, 250*time.Millisecond)
 	limits.Default(&c.WatchPassTTL, time.Hour)
 	limits.Default(&c.WatchPassRate, 0.1)
@@ -313,6 +325,8 @@ func (c Config) validate() error {
 		limits.NonNegative("CreatorGoneTimeout", c.CreatorGoneTimeout),
 		limits.NonNegative("ListLimit", c.ListLimit),
 		limits.NonNegative("MaxRoomWatches", c.MaxRoomWatches),
+		limits.NonNegative("RoomWatchRate", c.RoomWatchRate),
+		limits.NonNegative("RoomWatchBurst", c.RoomWatchBurst),
 		limits.NonNegative("RoomWatchInterval", c.RoomWatchInterval),
 		limits.NonNegative("WatchPassTTL", c.WatchPassTTL),
 		limits.NonNegative("WatchPassRate", c.WatchPassRate),
@@ -349,7 +363,8 @@ type Hub struct {
 	offLoop  chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
 	offWG    sync.WaitGroup
 	watches  *roomWatches
-	passes   passLimits   // GetWatchPass buckets, per connection
+	passes   connLimits   // GetWatchPass buckets, per connection
+	watchLim connLimits   // WatchRooms buckets, per connection
 	expiries *expiries    // closes sessions whose token expired
 	gone     *creatorGone // closes empty rooms whose creator left
 	// retryMatch, set by tests before Start, runs on the goroutine of a
@@ -613,6 +628,7 @@ func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 	s.gone()
 	h.watches.drop(s)
 	h.passes.drop(s)
+	h.watchLim.drop(s)
 	if s.moved.Load() {
 		h.social.Moved(s.member)
 	}

@@ -137,8 +137,16 @@ var errTooManyWatches = protocol.NewError(protocol.ErrorListFull, "")
 
 // watchRooms answers WatchRooms with the rooms that match now and starts
 // the watch. It runs on the session's loop; in a cluster the rooms are
-// listed off it.
+// listed off it. A first list looks at every room of the node (up to
+// MaxRooms) until it is whole, so the WatchRooms a connection sends are
+// a token bucket's (Config.RoomWatchRate, RoomWatchBurst): the same
+// watch id sent again, or unwatched and watched again, at the message
+// rate would walk the node's rooms that many times a second. A refused
+// one changes nothing: a held watch of its id goes on.
 func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
+	if wait := s.h.watchLim.take(s, s.h.cfg.Now(), s.h.cfg.RoomWatchRate, s.h.cfg.RoomWatchBurst); wait > 0 {
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "room watch rate limit exceeded"}
+	}
 	if s.h.cluster != nil {
 		return s.offLoopDo(id, func(ctx context.Context) error { return s.clusterWatch(ctx, id, q) })
 	}

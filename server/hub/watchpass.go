@@ -33,17 +33,20 @@ var (
 	ErrWatchPassRevoked = errors.New("hub: watch pass of a kicked or banned user")
 )
 
-// passLimits holds each connection's GetWatchPass bucket
-// (Config.WatchPassRate, WatchPassBurst), made on its first request and
-// dropped with the connection (a Session has no room for it).
-type passLimits struct {
+// connLimits holds a token bucket per connection: the GetWatchPass
+// buckets (Config.WatchPassRate, WatchPassBurst), and the WatchRooms ones
+// (RoomWatchRate, RoomWatchBurst). A bucket is made on its connection's
+// first request and dropped with the connection (a Session has no room
+// for it).
+type connLimits struct {
 	mu  sync.Mutex
 	all map[*Session]*rate.Limiter
 }
 
-// take takes one pass from s's bucket at now, or returns how long until
-// one would be there.
-func (p *passLimits) take(h *Hub, s *Session, now time.Time) time.Duration {
+// take takes one token from s's bucket at now, or returns how long until
+// one would be there; a new bucket holds burst tokens and gains perSec a
+// second.
+func (p *connLimits) take(s *Session, now time.Time, perSec float64, burst int) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s.closed.Load() {
@@ -54,7 +57,7 @@ func (p *passLimits) take(h *Hub, s *Session, now time.Time) time.Duration {
 		if p.all == nil {
 			p.all = make(map[*Session]*rate.Limiter)
 		}
-		l = rate.NewLimiter(rate.Limit(h.cfg.WatchPassRate), h.cfg.WatchPassBurst)
+		l = rate.NewLimiter(rate.Limit(perSec), burst)
 		p.all[s] = l
 	}
 	r := l.ReserveN(now, 1)
@@ -69,7 +72,7 @@ func (p *passLimits) take(h *Hub, s *Session, now time.Time) time.Duration {
 }
 
 // drop forgets s's bucket; OnClose calls it after gone.
-func (p *passLimits) drop(s *Session) {
+func (p *connLimits) drop(s *Session) {
 	p.mu.Lock()
 	delete(p.all, s)
 	p.mu.Unlock()
@@ -89,7 +92,7 @@ func (s *Session) watchPass(id uint32, req *tickroomv1.GetWatchPass) error {
 		return protocol.NewError(protocol.ErrorNotInRoom, "")
 	}
 	now := s.h.cfg.Now()
-	if wait := s.h.passes.take(s.h, s, now); wait > 0 {
+	if wait := s.h.passes.take(s, now, s.h.cfg.WatchPassRate, s.h.cfg.WatchPassBurst); wait > 0 {
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "watch pass rate limit exceeded"}
 	}
 	// A pass carries its issue time to the second, as a token does: one
