@@ -143,6 +143,16 @@ type Options struct {
 	// MaxSpectatorStreamsPerIP caps them per client address. Zero value
 	// means 4.
 	MaxSpectatorStreamsPerIP int
+	// SpectatorOpenRate and SpectatorOpenBurst bound how fast one client
+	// address opens spectator streams, refused with 429 and Retry-After
+	// past them: each stream starts with a keyframe, the whole room. Zero
+	// values mean 1 a second after a burst of 4 for each stream
+	// MaxSpectatorStreamsPerIP lets an address hold, 16 at least (16 with
+	// the default cap of 4): raising the cap for many viewers behind one
+	// address raises the burst with it. A SpectatorOpenRate of +Inf turns
+	// the bound off.
+	SpectatorOpenRate  float64
+	SpectatorOpenBurst int
 	// MaxHTTPConns caps the TCP connections the public HTTP port holds at
 	// once (logins, spectator streams, pages). At the cap, the one idle
 	// the longest is closed for a new one; with none idle, the new one
@@ -351,6 +361,8 @@ func (o Options) validate() error {
 		limits.NonNegative("GuestLoginBurst", o.GuestLoginBurst),
 		limits.NonNegative("MaxSpectatorStreams", o.MaxSpectatorStreams),
 		limits.NonNegative("MaxSpectatorStreamsPerIP", o.MaxSpectatorStreamsPerIP),
+		limits.NonNegative("SpectatorOpenRate", o.SpectatorOpenRate),
+		limits.NonNegative("SpectatorOpenBurst", o.SpectatorOpenBurst),
 		limits.NonNegative("MaxHTTPConns", o.MaxHTTPConns),
 		limits.NonNegative("MaxHTTPConnsPerIP", o.MaxHTTPConnsPerIP),
 		limits.NonNegative("HTTPIdleTimeout", o.HTTPIdleTimeout),

@@ -247,7 +247,8 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	s.feeds, err = spectate.New(spectate.Config{
 		Rooms: s.hub.Runtime(), Members: s.hub, Guesses: s.hub, Passes: s.hub, Auth: s.auth, Games: s.games, TrustedProxies: trusted,
-		MaxStreams: o.MaxSpectatorStreams, MaxStreamsPerIP: o.MaxSpectatorStreamsPerIP, Logger: o.Logger,
+		MaxStreams: o.MaxSpectatorStreams, MaxStreamsPerIP: o.MaxSpectatorStreamsPerIP,
+		OpenRate: o.SpectatorOpenRate, OpenBurst: o.SpectatorOpenBurst, Logger: o.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)

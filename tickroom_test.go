@@ -274,6 +274,7 @@ func TestServerRefuses(t *testing.T) {
 		{"NaN session rate", tickroom.Options{SessionRate: math.NaN()}, tickroom.ErrOptions},
 		{"NaN room creation rate", tickroom.Options{RoomCreateRate: math.NaN()}, tickroom.ErrOptions},
 		{"NaN guest login rate", tickroom.Options{GuestLoginRate: math.NaN()}, tickroom.ErrOptions},
+		{"NaN spectator open rate", tickroom.Options{SpectatorOpenRate: math.NaN()}, tickroom.ErrOptions},
 	}
 	for _, tc := range []struct {
 		field string
@@ -285,6 +286,8 @@ func TestServerRefuses(t *testing.T) {
 		{"GuestLoginBurst", tickroom.Options{GuestLoginBurst: -1}},
 		{"MaxSpectatorStreams", tickroom.Options{MaxSpectatorStreams: -1}},
 		{"MaxSpectatorStreamsPerIP", tickroom.Options{MaxSpectatorStreamsPerIP: -1}},
+		{"SpectatorOpenRate", tickroom.Options{SpectatorOpenRate: -1}},
+		{"SpectatorOpenBurst", tickroom.Options{SpectatorOpenBurst: -1}},
 		{"Loops", tickroom.Options{Loops: -1}},
 		{"Shards", tickroom.Options{Shards: -1}},
 		{"MaxConns", tickroom.Options{MaxConns: -1}},

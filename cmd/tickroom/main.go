@@ -68,7 +68,8 @@ type flags struct {
 	roomCreateBurst, maxRoomCost, maxRoomsPerUser                int
 	roomCreateRate                                               float64
 	kickDuration, banDuration, watchPassTTL                      time.Duration
-	maxStreams, maxStreamsPerIP                                  int
+	maxStreams, maxStreamsPerIP, spectatorOpenBurst              int
+	spectatorOpenRate                                            float64
 	maxHTTPConns, maxHTTPConnsPerIP                              int
 	httpIdleTimeout, maxStateLag                                 time.Duration
 	dropGrace, tokenTTL, guestTTL, shutdownTimeout, drainTimeout time.Duration
@@ -110,6 +111,8 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.maxMessage, "max-message", 64<<10, "largest reassembled message a client may send, bytes (raise it for echo conformance suites)")
 	fs.IntVar(&f.maxStreams, "max-spectator-streams", 0, "open spectator event streams in all (0: 1000)")
 	fs.IntVar(&f.maxStreamsPerIP, "max-spectator-streams-per-ip", 0, "open spectator event streams per client address (0: 4)")
+	fs.Float64Var(&f.spectatorOpenRate, "spectator-open-rate", 0, "spectator event streams one client address may open per second, sustained, after a burst of -spectator-open-burst; past it a stream is refused with 429 (0: 1; inf: no limit)")
+	fs.IntVar(&f.spectatorOpenBurst, "spectator-open-burst", 0, "spectator event streams one client address may open at once (0: 4 × max-spectator-streams-per-ip, 16 at least)")
 	fs.IntVar(&f.maxHTTPConns, "max-http-conns", 0, "TCP connections the public HTTP port holds at once; idle ones are closed first for a new one (0: 4096)")
 	fs.IntVar(&f.maxHTTPConnsPerIP, "max-http-conns-per-ip", 0, "the same per client address (0: 64)")
 	fs.BoolVar(&f.ignoreFileLimit, "ignore-file-limit", false, "start even when -max-conns and -max-http-conns, set, do not fit the open-file limit (which must also hold the listen backlog and a few dozen files), with a warning; by default the start fails, and those left at 0 are lowered to fit")
@@ -350,6 +353,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		DataDir: f.dataDir, DatabaseURL: f.database, StoreQueue: f.storeQueue, ChatHistoryLines: f.chatHistory,
 		Redis: f.redis, NodeID: f.nodeID, PublicHTTPURL: f.publicHTTPURL, NodeWebSocketURL: f.nodeWSURL,
 		MaxSpectatorStreams: f.maxStreams, MaxSpectatorStreamsPerIP: f.maxStreamsPerIP,
+		SpectatorOpenRate: f.spectatorOpenRate, SpectatorOpenBurst: f.spectatorOpenBurst,
 		MaxHTTPConns: f.maxHTTPConns, MaxHTTPConnsPerIP: f.maxHTTPConnsPerIP, IgnoreFileLimit: f.ignoreFileLimit, HTTPIdleTimeout: f.httpIdleTimeout,
 	}
 	o.TrustedProxies = splitList(f.trustedProxies)

@@ -70,8 +70,9 @@
 // times the cap, as clientip.Group says), and
 // the room's observer cap, game.Config.MaxObservers (409; a room with no
 // spectator seats takes no streams either). An address also opens at most
-// Config.OpenBurst streams at once and then Config.OpenRate a second (429
-// with Retry-After): each stream starts with a keyframe, the whole room,
+// Config.OpenBurst streams at once (by default 4 for each it may hold, 16
+// at least) and then Config.OpenRate a second (429 with Retry-After):
+// each stream starts with a keyframe, the whole room,
 // and a client that reopened its streams as soon as it had read one got a
 // keyframe at every tick of the room. Wrong room passwords take from
 // Config.Guesses, the hub's per-address bucket (429 while it is spent).
@@ -199,8 +200,11 @@ type Config struct {
 	// past that cap: each stream starts with a keyframe, the whole room
 	// decoded and written at once, so an address reopening its streams as
 	// soon as it had read one got one at every tick of the room. Zero
-	// values mean 1 a second and 16 at once (a page's four streams each
-	// reconnecting four times); an OpenRate of +Inf turns the bound off.
+	// values mean 1 a second and 4 for each stream MaxStreamsPerIP lets
+	// an address hold, 16 at least (a page's four streams each
+	// reconnecting four times), so that raising the cap for the viewers
+	// behind one address raises it too; an OpenRate of +Inf turns the
+	// bound off.
 	OpenRate  float64
 	OpenBurst int
 	// Guesses bounds the wrong room passwords a client address may try
@@ -243,6 +247,10 @@ type Feeds struct {
 // refilled its bucket, as the hub's session opens are remembered.
 const openKeys = 16_384
 
+// maxOpenBurst bounds Config.OpenBurst: 16M streams opened at once is no
+// bound at all, and 16 times it still fits an int.
+const maxOpenBurst = 1 << 24
+
 // New validates cfg and returns the feeds.
 func New(cfg Config) (*Feeds, error) {
 	if cfg.Rooms == nil || cfg.Members == nil || cfg.Auth == nil {
@@ -267,7 +275,11 @@ func New(cfg Config) (*Feeds, error) {
 	def(&cfg.MaxStreams, 1000)
 	def(&cfg.MaxStreamsPerIP, 4)
 	def(&cfg.MaxRate, 10)
-	def(&cfg.OpenBurst, 16)
+	// The burst follows the per-address cap; it is held to maxOpenBurst,
+	// a bound no one reaches, so that its /48's (V6SiteFactor times it)
+	// cannot overflow.
+	def(&cfg.OpenBurst, max(16, 4*min(cfg.MaxStreamsPerIP, maxOpenBurst)))
+	cfg.OpenBurst = min(cfg.OpenBurst, maxOpenBurst)
 	if cfg.OpenRate == 0 {
 		cfg.OpenRate = 1
 	}
