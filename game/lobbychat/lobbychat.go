@@ -1,11 +1,14 @@
 // Package lobbychat is a chat-only room type for lobbies: no entities, no
 // match. A member's input is a UTF-8 line of text, broadcast to every member
 // as a GameMessage with Code ChatCode, the text, and the sender's user id
-// as Data. Bad text is refused with Code ErrorCode, and so is a line past
-// the room's line rate (LineRate, LineBurst).
+// as Data. Bad text is refused with Code ErrorCode; a line past the room's
+// line rate (LineRate, LineBurst) with Code BusyCode, whose Data says when
+// to send again. A member sends at most InputRate lines a second.
 package lobbychat
 
 import (
+	"math"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -16,8 +19,15 @@ import (
 const (
 	// ChatCode marks a chat line.
 	ChatCode = 1
-	// ErrorCode marks a refused line.
+	// ErrorCode marks a line refused for its text (empty, too long, not
+	// UTF-8): sending it again will not help.
 	ErrorCode = 2
+	// BusyCode marks a line refused because the room took all the lines
+	// its rate allows from its members (LineRate): the line was good, and
+	// may be sent again once the room takes lines again. Data is that
+	// wait in whole milliseconds, as decimal digits ("150"), as a lobby
+	// channel's ERROR_CODE_RATE_LIMITED gives retry_after_ms.
+	BusyCode = 3
 )
 
 // MaxText is the longest line in bytes.
@@ -35,10 +45,17 @@ const (
 	LineBurst = 40
 )
 
-// Definition registers the chat room: 200 members at 5 Hz, 5 lines a second
-// each.
+// InputRate is the lines a second one member sends, with a burst of as
+// many: the rate of a lobby channel's member (its chat rate). The room's
+// LineRate is shared by all its members, so that at a seat's rate of 5,
+// 4 members chatting at their own rate used it up and shut every other
+// member out; at 2, 10 members take it.
+const InputRate = 2
+
+// Definition registers the chat room: 200 members at 5 Hz, InputRate lines
+// a second each.
 func Definition() game.Definition {
-	return game.Definition{Name: "lobbychat", New: New, TickRate: 5, MaxPlayers: 200, MaxSpectators: -1, InputRate: 5}
+	return game.Definition{Name: "lobbychat", New: New, TickRate: 5, MaxPlayers: 200, MaxSpectators: -1, InputRate: InputRate}
 }
 
 // Game is a chat room: its line bucket (LineRate) as of the tick time
@@ -63,7 +80,6 @@ var (
 	errEmpty   = &game.InputError{Code: ErrorCode, Text: "empty message"}
 	errTooLong = &game.InputError{Code: ErrorCode, Text: "message too long"}
 	errUTF8    = &game.InputError{Code: ErrorCode, Text: "message is not UTF-8 text"}
-	errBusy    = &game.InputError{Code: ErrorCode, Text: "the room takes no more lines now: try again in a moment"}
 )
 
 // Input broadcasts one line, within the room's line rate.
@@ -88,7 +104,8 @@ func (g *Game) Input(ctx *game.Context, seat uint32, data []byte) error {
 		g.last = now
 	}
 	if g.tokens < 1 {
-		return errBusy
+		wait := math.Ceil((1 - g.tokens) / LineRate * 1000)
+		return &game.InputError{Code: BusyCode, Text: "the room takes no more lines now: try again in a moment", Data: strconv.AppendInt(nil, int64(wait), 10)}
 	}
 	g.tokens--
 	ctx.Broadcast(game.Message{Code: ChatCode, Text: string(data), Data: []byte(p.UserID)})

@@ -34,7 +34,7 @@ func TestChat(t *testing.T) {
 			if err := r.Input(sa, uint32(i+1), tc.text); err != nil {
 				t.Fatal(err)
 			}
-			e.Advance(t, 200*time.Millisecond)
+			e.Advance(t, time.Second/lobbychat.InputRate) // within the seat's rate
 			ma, mb := a.TakeMessages(), b.TakeMessages()
 			if len(ma) != 1 || ma[0].Code != tc.wantCode {
 				t.Fatalf("sender got %v", ma)
