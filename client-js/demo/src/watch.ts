@@ -7,7 +7,9 @@
 // shared). The feed's JSON format decodes the
 // game's entities; this page keeps the state by applying each keyframe and
 // delta, and the browser's EventSource reconnects with Last-Event-ID by
-// itself, which resumes from the last tick it saw.
+// itself, which resumes from the last tick it saw. A feed the server
+// refuses (429 while this address opens streams too fast) is tried again
+// a few times (RETRY_SECONDS).
 import { byId } from "./dom.js";
 import { feedEndMessage } from "./feedend.js";
 
@@ -150,11 +152,36 @@ function main(): void {
   if (pass) q.set("pass", pass);
   else if (token) q.set("token", token);
   const url = `/v1/rooms/${encodeURIComponent(roomId)}/events${q.size > 0 ? `?${q}` : ""}`;
+  openFeed(url, 0);
+}
+
+// RETRY_SECONDS are the waits before the page opens its feed again after
+// the browser's EventSource gave up: it does on any status but 200, and
+// cannot read which (a 429 for streams opened too fast from this address,
+// with a Retry-After it cannot read either, as well as a room that is
+// gone), so the page tries again a few times, further apart each time,
+// before it says the room cannot be watched.
+const RETRY_SECONDS = [2, 4, 8, 16];
+
+function openFeed(url: string, failures: number): void {
   const es = new EventSource(url);
-  es.addEventListener("open", () => setStatus("open", "live"));
+  es.addEventListener("open", () => {
+    failures = 0;
+    setStatus("open", "live");
+  });
   es.addEventListener("error", () => {
-    if (es.readyState === EventSource.CLOSED) setStatus("error", "the room cannot be watched");
-    else setStatus("connecting", "reconnecting");
+    if (es.readyState !== EventSource.CLOSED) {
+      setStatus("connecting", "reconnecting");
+      return;
+    }
+    es.close();
+    const wait = RETRY_SECONDS[failures];
+    if (wait === undefined) {
+      setStatus("error", "the room cannot be watched now (it may be over, or the server busy): reload the page to try again");
+      return;
+    }
+    setStatus("busy", `the server is busy, or the room cannot be watched: trying again in ${wait} s`);
+    setTimeout(() => openFeed(url, failures + 1), wait * 1000);
   });
   es.addEventListener("room", (ev) => {
     const e = JSON.parse((ev as MessageEvent<string>).data) as { kind?: string; result?: { reason?: string } };

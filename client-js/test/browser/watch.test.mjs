@@ -139,3 +139,50 @@ describe("watching a room through its event stream", { timeout: 180_000 }, () =>
     for (const p of [dan, viewer]) await p.context.close();
   });
 });
+
+// A server that lets an address open streams only slowly refuses a page's
+// stream with 429 for a while; the browser's EventSource gives up on any
+// status but 200 and cannot read which, and the page said "the room cannot
+// be watched" for good. It now says the server may be busy, tries again a
+// few times, further apart each time, and follows the room once let in.
+describe("a watch page refused as opened too fast", { timeout: 120_000 }, () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startServer(["-spectator-open-burst", "1", "-spectator-open-rate", "0.2"]);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test("says the server is busy, tries again, and opens", async () => {
+    const lib = await import("../../dist/browser/tickroom.js");
+    const session = await lib.login("host", { baseUrl: server.httpUrl });
+    const client = await lib.connect({ url: `ws://${server.wsAddr}/v1/ws`, token: session.token, WebSocket });
+    try {
+      const room = await client.createRoom({ game: "gomoku" });
+      const url = `${server.httpUrl}/v1/rooms/${room.id}/events`;
+      // This address's one stream at once: the page's comes too fast.
+      const first = new AbortController();
+      const res = await fetch(url, { signal: first.signal });
+      assert.equal(res.status, 200);
+      first.abort();
+      const context = await browser.newContext();
+      const viewer = await context.newPage();
+      await viewer.goto(`${server.httpUrl}/watch.html?room=${encodeURIComponent(room.id)}&game=gomoku`);
+      await viewer.waitForFunction(() => document.body.dataset.stream && document.body.dataset.stream !== "connecting", null, wait);
+      const status = await viewer.textContent("#watch-status");
+      assert.equal(await viewer.getAttribute("body", "data-stream"), "busy", `the page's status after a 429: ${JSON.stringify(status)}`);
+      assert.match(status, /busy/);
+      await viewer.waitForSelector("body[data-stream=open]", wait);
+      await viewer.waitForSelector("body[data-keyframes='1']", wait);
+      await context.close();
+    } finally {
+      client.close();
+    }
+  });
+});
