@@ -8,8 +8,8 @@
 // game's entities; this page keeps the state by applying each keyframe and
 // delta, and the browser's EventSource reconnects with Last-Event-ID by
 // itself, which resumes from the last tick it saw. A feed the server
-// refuses (429 while this address opens streams too fast) is tried again
-// a few times (RETRY_SECONDS).
+// refuses is asked for once more with fetch, which reads why (probeFeed):
+// a refusal that passes is waited out, any other shown.
 import { byId } from "./dom.js";
 import { feedEndMessage } from "./feedend.js";
 
@@ -156,11 +156,10 @@ function main(): void {
 }
 
 // RETRY_SECONDS are the waits before the page opens its feed again after
-// the browser's EventSource gave up: it does on any status but 200, and
-// cannot read which (a 429 for streams opened too fast from this address,
-// with a Retry-After it cannot read either, as well as a room that is
-// gone), so the page tries again a few times, further apart each time,
-// before it says the room cannot be watched.
+// the browser's EventSource gave up and a request of its own (probeFeed)
+// found the refusal passing (429, 503) or could not reach the server; a
+// Retry-After that asks for longer is waited instead. EventSource gives up
+// on any status but 200 and reads neither the status nor Retry-After.
 const RETRY_SECONDS = [2, 4, 8, 16];
 
 function openFeed(url: string, failures: number): void {
@@ -175,13 +174,7 @@ function openFeed(url: string, failures: number): void {
       return;
     }
     es.close();
-    const wait = RETRY_SECONDS[failures];
-    if (wait === undefined) {
-      setStatus("error", "the room cannot be watched now (it may be over, or the server busy): reload the page to try again");
-      return;
-    }
-    setStatus("busy", `the server is busy, or the room cannot be watched: trying again in ${wait} s`);
-    setTimeout(() => openFeed(url, failures + 1), wait * 1000);
+    void probeFeed(url, failures);
   });
   es.addEventListener("room", (ev) => {
     const e = JSON.parse((ev as MessageEvent<string>).data) as { kind?: string; result?: { reason?: string } };
@@ -193,6 +186,47 @@ function openFeed(url: string, failures: number): void {
     const reason = (JSON.parse((ev as MessageEvent<string>).data) as { reason?: string }).reason ?? "";
     setStatus("closed", feedEndMessage(reason));
   });
+}
+
+// probeFeed asks for the feed once with fetch, which can read what
+// EventSource cannot: a refusal that passes (429 while this address opens
+// streams too fast, 503 while the server is full or stopping) is waited
+// out, for its Retry-After or the next of RETRY_SECONDS, and the feed
+// opened again; any other refusal (no such room, a pass expired or
+// refused, a room that takes no spectators) is shown at once, in the
+// server's words. A feed the server would have served is let go and
+// opened again as an EventSource.
+async function probeFeed(url: string, failures: number): Promise<void> {
+  let status = 0;
+  let text = "";
+  let after = 0;
+  const ac = new AbortController();
+  try {
+    const res = await fetch(url, { signal: ac.signal, cache: "no-store" });
+    status = res.status;
+    after = Number(res.headers.get("Retry-After") ?? "") || 0;
+    if (res.ok) ac.abort();
+    else text = (await res.text()).trim();
+  } catch {
+    // Not reached: waited out below as a passing refusal.
+  }
+  if (status !== 0 && status !== 200 && status !== 429 && status !== 503) {
+    setStatus("error", `the room cannot be watched: ${text || `HTTP ${status}`}`);
+    return;
+  }
+  const wait = RETRY_SECONDS[failures];
+  if (wait === undefined) {
+    setStatus("error", "the room cannot be watched now: reload the page to try again");
+    return;
+  }
+  if (status === 200) {
+    openFeed(url, failures + 1);
+    return;
+  }
+  const secs = Math.max(wait, Math.min(after, 60));
+  const why = status === 0 ? "the server cannot be reached" : "the server is busy";
+  setStatus("busy", `${why}: trying again in ${secs} s`);
+  setTimeout(() => openFeed(url, failures + 1), secs * 1000);
 }
 
 // The lobby's link names the game, which decides the drawing.

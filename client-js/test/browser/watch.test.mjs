@@ -113,6 +113,22 @@ describe("watching a room through its event stream", { timeout: 180_000 }, () =>
     }
   });
 
+  // EventSource gives up on a refused feed without saying why; the page
+  // asks once more with fetch, which reads it, so a link to a room that is
+  // gone says so at once rather than "busy" for half a minute of retries.
+  test("a watch link of a room that is gone says so at once", async () => {
+    const viewer = await page();
+    const streams = [];
+    viewer.page.on("request", (r) => r.url().includes("/events") && streams.push(r.url()));
+    await viewer.page.goto(`${server.httpUrl}/watch.html?room=no-such-room&game=gomoku`);
+    await viewer.page.waitForFunction(() => document.body.dataset.stream && document.body.dataset.stream !== "connecting", null, wait);
+    const status = await viewer.page.textContent("#watch-status");
+    assert.equal(await viewer.page.getAttribute("body", "data-stream"), "error", `the page's status for a room that is gone: ${JSON.stringify(status)}`);
+    assert.match(status, /no such room/);
+    assert.equal(streams.length, 2, `the page asked for the feed ${streams.length} times: ${streams.join(", ")}`);
+    await viewer.context.close();
+  });
+
   // The room view's watch link carries a watch pass the page asked for,
   // never the session token, and opens the feed in a page with no login.
   test("the room view's watch link carries a watch pass", async () => {
