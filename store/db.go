@@ -107,7 +107,8 @@ type Config struct {
 	// every player keeps its newest ResultKeep (and up to about 8 more for
 	// each game it plays, between the writes that trim it: a player is
 	// looked at with every eighth of its results in a game, as its
-	// standing counts them) and the stored results grow with
+	// standing counts them, and up to 16 of its results go for each
+	// eighth a write passed) and the stored results grow with
 	// the players, not with the games played. The standings keep counting
 	// what went. Zero value means 1,000.
 	ResultKeep int

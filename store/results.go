@@ -28,14 +28,14 @@ func (db *DB) WriteResults(ctx context.Context, rs []Result) error {
 // multi-row INSERTs, then the standings, summed per player in Go first (a
 // multi-row upsert may not touch one row twice), in multi-row upserts.
 // It returns the players whose count of results of a game (their
-// standing's played) passed a multiple of every with rs: those trimResults
-// looks at.
+// standing's played) passed a multiple of every with rs, each with how
+// many multiples it passed in all its games: those trimResults looks at.
 //
 // A result whose Key is recorded (by an earlier write of the same batch,
 // the queue's retry of a commit that reported an error, or earlier in rs)
 // is skipped, its players and standings with it, and gets the recorded
 // result's ID.
-func insertResults(ctx context.Context, tx *sql.Tx, rs []Result, every int) ([]string, error) {
+func insertResults(ctx context.Context, tx *sql.Tx, rs []Result, every int) ([]trimLook, error) {
 	type key struct{ game, user string }
 	type sum struct {
 		name                           string
@@ -96,7 +96,7 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result, every int) ([]s
 		s := sums[k]
 		standings = append(standings, k.game, k.user, s.name, s.win, s.loss, s.draw, s.played, s.score)
 	}
-	var look []string
+	var look []trimLook
 	err := queryRows(ctx, tx, `INSERT INTO standings (game, user_id, name, wins, losses, draws, played, score) VALUES `,
 		` ON CONFLICT (game, user_id) DO UPDATE SET name = excluded.name, wins = standings.wins + excluded.wins,
 			losses = standings.losses + excluded.losses, draws = standings.draws + excluded.draws,
@@ -108,12 +108,28 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result, every int) ([]s
 				return err
 			}
 			s := sums[k]
-			if s != nil && played/int64(every) != (played-s.played)/int64(every) && !slices.Contains(look, k.user) {
-				look = append(look, k.user)
+			if s == nil {
+				return nil
+			}
+			passed := played/int64(every) - (played-s.played)/int64(every)
+			if passed == 0 {
+				return nil
+			}
+			if i := slices.IndexFunc(look, func(l trimLook) bool { return l.user == k.user }); i >= 0 {
+				look[i].passed += passed
+			} else {
+				look = append(look, trimLook{k.user, passed})
 			}
 			return nil
 		})
 	return look, err
+}
+
+// trimLook is a player trimResults looks at, and how many multiples of
+// every its counts of results passed in the write.
+type trimLook struct {
+	user   string
+	passed int64
 }
 
 // trimResults keeps each player of look, those insertResults names, to
@@ -121,8 +137,10 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result, every int) ([]s
 // that every one of their players has keep newer results than. To spare
 // the write most of the statements, a player is looked at only with every
 // every-th result of its own in a game (insertResults), and then up to
-// 2 × every of its results past its newest keep go: a player of one game
-// holds at most about keep + every results. (Looked at with the results
+// 2 × every of its results past its newest keep go for each multiple of
+// every passed in the write (a write of the queue holds up to 64 results,
+// so one player may pass several): a player of one game holds at most
+// about keep + every results. (Looked at with the results
 // whose id is a multiple of every, a player whose results never got such
 // an id, the matches of two tables ending in turn, kept them all.)
 //
@@ -137,9 +155,9 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result, every int) ([]s
 // index keep times a statement instead of keep for each of its
 // candidates (BenchmarkWriteResultsAtTheDefaultBound). MATERIALIZED
 // keeps both backends from folding the lists back into the statement.
-func trimResults(ctx context.Context, tx *sql.Tx, look []string, keep, every int) error {
-	for _, user := range look {
-		if _, err := tx.ExecContext(ctx, trimStatement, user, keep, 2*every, keep-1); err != nil {
+func trimResults(ctx context.Context, tx *sql.Tx, look []trimLook, keep, every int) error {
+	for _, l := range look {
+		if _, err := tx.ExecContext(ctx, trimStatement, l.user, keep, 2*int64(every)*l.passed, keep-1); err != nil {
 			return err
 		}
 	}

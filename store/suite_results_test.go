@@ -221,6 +221,38 @@ func testResultKeepInTurns(t *testing.T, fresh backend) {
 	}
 }
 
+// testResultKeepInBigBatches: the queue writes up to 64 results at once,
+// so a player may pass several eighths of its own results in one write.
+// A write looked at such a player once and deleted at most 16 of its
+// results, so one with more than 16 results in every write (with those
+// its opponents' looks delete) grew without bound. amy plays bob, cat
+// and dan in turn, 64 results a write: all of them hers.
+func testResultKeepInBigBatches(t *testing.T, fresh backend) {
+	ctx := context.Background()
+	cfg := fresh(t)
+	cfg.ResultKeep = 5
+	db := open(t, cfg)
+	at := time.UnixMilli(1_700_000_000_000)
+	n := 0
+	for w := range 10 {
+		rs := make([]Result, 0, 64)
+		for range 64 {
+			rs = append(rs, gomokuResult(fmt.Sprint("r", n), "amy", []string{"bob", "cat", "dan"}[n%3], at.Add(time.Duration(n)*time.Minute)))
+			n++
+		}
+		if err := db.WriteResults(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		h, err := db.History(ctx, "amy", 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(h); got < 5 || got > 5+8 {
+			t.Fatalf("after write %d of 64 results amy's history holds %d, want 5 to %d", w+1, got, 5+8)
+		}
+	}
+}
+
 // testRankCounted: a player's rank is exact within the first RankCounted
 // ranks, ties sharing one; past them it reads RankCounted+1 with
 // RankBeyond, and the players past it cost the count nothing. Counting

@@ -47,6 +47,7 @@ var suite = []struct {
 	{"EachPlayerKeepsItsNewestResults", testResultKeep},
 	{"ResultsAreTrimmedOnOneWriteInEight", testResultKeepAmortized},
 	{"ResultsOfTablesEndingInTurnAreTrimmed", testResultKeepInTurns},
+	{"ResultsOfBigBatchesAreTrimmed", testResultKeepInBigBatches},
 	{"ResultsOfDeletedGuestsAreTrimmed", testResultsOfDeletedGuestsAreTrimmed},
 	{"AResultWrittenTwiceIsRecordedOnce", testResultWrittenTwice},
 	{"AQueueRetryOfACommittedBatchCountsItsResultsOnce", testQueueRetryOfACommittedBatch},
