@@ -367,10 +367,11 @@ func (db *DB) boundChannels(ctx context.Context, tx *sql.Tx, channels []string, 
 		// channel_heads_last_id: the n a write added pushes out, and up
 		// to evictBacklog more. There are more than n when a backlog
 		// waits (a start with more than ChannelHistories kept), and
-		// after two nodes' writes added channels at once on PostgreSQL:
-		// each saw its own new channel and not the other's, and both
-		// pushed out the same one, leaving one over the bound, which a
-		// write that dropped only its n kept for good.
+		// after k nodes' writes added channels at once on PostgreSQL:
+		// each saw its own new channel and not the others', and all
+		// pushed out the same one, leaving up to k − 1 over the bound,
+		// which a write that dropped only its n kept for good; the next
+		// write that adds a channel sheds them.
 		limit := added + evictBacklog
 		var err error
 		if drop, err = txStrings(ctx, tx, `SELECT channel FROM channel_heads ORDER BY last_id DESC LIMIT $1 OFFSET $2`, limit, db.cfg.ChannelHistories); err != nil {
