@@ -124,11 +124,13 @@ func TestBlocksOfOnlineUsersHoldTheListBound(t *testing.T) {
 	ok(t, mal.Request(block(targets[0], false)))
 }
 
-// fullInboxGraph is a Graph whose store cannot be checked (Admit answers
-// ERROR_CODE_UNAVAILABLE) and whose Load gives every user max friend
+// fullInboxGraph is a Graph whose Load gives every user max friend
 // requests standing for it, from users away, and no blocks: the most a
 // login reads, so the user's other lists are not known whole, its block
-// list is.
+// list is. Its Admit refuses every change with ERROR_CODE_LIST_FULL, an
+// answer a block of a user online here is not made over (as it is over
+// ERROR_CODE_UNAVAILABLE): a block answered Ok was answered from the list
+// in memory, with no store check.
 type fullInboxGraph struct{ max int }
 
 func (g fullInboxGraph) Load(context.Context, string, int) (social.GraphData, error) {
@@ -140,7 +142,7 @@ func (g fullInboxGraph) Load(context.Context, string, int) (social.GraphData, er
 }
 
 func (fullInboxGraph) Admit(context.Context, social.GraphChange, int) error {
-	return protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
+	return protocol.NewError(protocol.ErrorListFull, "your block list is full")
 }
 
 func (fullInboxGraph) Save(c social.GraphChange) {
@@ -153,10 +155,11 @@ func (fullInboxGraph) Save(c social.GraphChange) {
 // loaded whole, a block of a user online here is answered from the list
 // in memory, whatever the user's other lists: one with as many friend
 // requests standing as a login reads (its incoming requests may go on in
-// the store) blocks an online user while the store cannot be checked.
-// Such a block used to wait for every list to be loaded whole, so that
-// user's blocks each went to the store for the whole session, and failed
-// with ERROR_CODE_UNAVAILABLE while it could not be read.
+// the store) blocks an online user with no store check (the graph's
+// would refuse it). Such a block used to wait for every list to be loaded
+// whole, so that user's blocks each went to the store for the whole
+// session, and failed with ERROR_CODE_UNAVAILABLE while it could not be
+// read.
 func TestBlocksOfOnlineUsersOnceTheBlockListLoaded(t *testing.T) {
 	const max = 2
 	e := start(t, options{hub: func(c *hub.Config) {
@@ -169,7 +172,7 @@ func TestBlocksOfOnlineUsersOnceTheBlockListLoaded(t *testing.T) {
 		ann.Next(isKind[*tickroomv1.ServerMessage_FriendRequest])
 	}
 	if m := ann.Request(block("bob", false)); m.GetOk() == nil {
-		t.Fatalf("ann, her blocks loaded, blocking bob (online) while the store cannot be checked: %v, want Ok", m)
+		t.Fatalf("ann, her blocks loaded whole, blocking bob (online): %v, want Ok from the list in memory, no store check", m)
 	}
 }
 
