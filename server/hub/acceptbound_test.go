@@ -174,3 +174,78 @@ func TestAUserOnlineWithNoAccountRowCanBeBlockedAndBefriended(t *testing.T) {
 		t.Fatalf("ann, her lists unread, blocking guest (online, no account row): %v, want Ok", m)
 	}
 }
+
+// gatedChecksGraph is a Graph whose loads wait until loads is closed (the
+// lists are not read), and whose checks of blocks and acceptances wait
+// until blocks, or accepts, is closed, each telling started first; a
+// friend request's check answers at once. Every check admits.
+type gatedChecksGraph struct {
+	loads, blocks, accepts chan struct{}
+	started                chan social.ChangeKind
+}
+
+func (g *gatedChecksGraph) Load(ctx context.Context, _ string, _ int) (social.GraphData, error) {
+	select {
+	case <-g.loads:
+		return social.GraphData{}, nil
+	case <-ctx.Done():
+		return social.GraphData{}, ctx.Err()
+	}
+}
+
+func (g *gatedChecksGraph) Admit(ctx context.Context, c social.GraphChange, _ int) error {
+	gate := g.blocks
+	switch c.Kind {
+	case social.ChangeBlock:
+	case social.ChangeFriends:
+		gate = g.accepts
+	default:
+		return nil
+	}
+	g.started <- c.Kind
+	select {
+	case <-gate:
+		return nil
+	case <-ctx.Done():
+		return protocol.NewError(protocol.ErrorUnavailable, "the request could not be checked")
+	}
+}
+
+func (*gatedChecksGraph) Save(c social.GraphChange) {
+	if c.Done != nil {
+		c.Done()
+	}
+}
+
+// TestAnAcceptanceWhoseRequestWentIsAskedWithItsOwnCheck: ann, her lists
+// not read, accepts cy's request by asking back while three other checks
+// of hers are under way, the four a connection may have; cy withdraws the
+// request meanwhile, so once the acceptance's check ends ann's asking back
+// is a new request, checked as one. It is made (Ok, and cy gets it): the
+// acceptance's check is over and no longer counted. It used to be counted
+// until the new request had claimed its own, a fifth, refused with
+// ERROR_CODE_RATE_LIMITED.
+func TestAnAcceptanceWhoseRequestWentIsAskedWithItsOwnCheck(t *testing.T) {
+	g := &gatedChecksGraph{loads: make(chan struct{}), blocks: make(chan struct{}), accepts: make(chan struct{}), started: make(chan social.ChangeKind, 16)}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Graph = g }})
+	t.Cleanup(func() { close(g.blocks); close(g.loads) }) // runs before the server's shutdown
+	cy, _ := e.connect("cy")
+	ann, _ := e.connect("ann")
+	ok(t, cy.Request(addFriend("ann")))
+	ann.Next(isKind[*tickroomv1.ServerMessage_FriendRequest])
+	for _, x := range []string{"z1", "z2", "z3"} {
+		ann.Send(block(x, false))
+	}
+	asked := ann.Send(addFriend("cy"))
+	for range 4 {
+		<-g.started
+	}
+	ok(t, cy.Request(removeFriend("ann")))
+	close(g.accepts)
+	if m := ann.Reply(asked); m.GetOk() == nil {
+		t.Fatalf("ann asking cy back, cy's request withdrawn during the check, three other checks of hers under way: %v, want Ok (a new request)", m)
+	}
+	if r := cy.Next(isKind[*tickroomv1.ServerMessage_FriendRequest]).GetFriendRequest(); r.FromUserId != "ann" {
+		t.Fatalf("cy got a request from %s, want ann", r.FromUserId)
+	}
+}

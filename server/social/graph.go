@@ -313,7 +313,6 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, h *
 			h.release() // not made
 		}
 		so.mu.Unlock()
-		unclaim(&m.admits, &so.admitting)
 	}()
 	// The holds before this one, taken before Admit reads the store: one
 	// released since was stored first, or not made.
@@ -321,6 +320,11 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, h *
 	ctx, cancel := context.WithTimeout(context.Background(), graphAdmitTimeout)
 	err := so.cfg.Graph.Admit(ctx, c, so.cfg.MaxListSize)
 	cancel()
+	// The check is over: it is counted no longer before apply runs,
+	// which may start one of its own (an acceptance by asking back whose
+	// request went meanwhile is a new request, checked as one); counted
+	// until then, it took one of m's maxAdmitsPerMember from the new one.
+	unclaim(&m.admits, &so.admitting)
 	// A block the store could not check (it cannot be read, so the
 	// maker's blocks may never load this session) is made from memory
 	// all the same if its user is online here, as it is once the blocks
