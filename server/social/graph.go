@@ -340,9 +340,11 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, h *
 	// (Graph.Admit), is made all the same if its user is online here: a
 	// guest that logged in while the store was down has no account in
 	// it, and is answered so once the maker's lists are loaded.
-	outage := err != nil && (c.Kind == ChangeBlock && asProtocolError(err).Code == protocol.ErrorUnavailable ||
+	//
+	// onlineOnly: refused by the store, but made if x is online here.
+	onlineOnly := err != nil && (c.Kind == ChangeBlock && asProtocolError(err).Code == protocol.ErrorUnavailable ||
 		(c.Kind == ChangeBlock || c.Kind == ChangeFriends) && asProtocolError(err).Code == protocol.ErrorUserNotFound)
-	if err == nil || outage {
+	if err == nil || onlineOnly {
 		if m.closed.Load() {
 			return
 		}
@@ -351,7 +353,7 @@ func (so *Social) admitThen(m *Member, id uint32, c GraphChange, gen uint64, h *
 				so.ok(m, id) // undone, or asked again, meanwhile
 				return nil
 			}
-			if outage && so.users[x] == nil {
+			if onlineOnly && so.users[x] == nil {
 				return err // gone meanwhile: the store's answer stands
 			}
 			return apply(p, uid, x, h)
