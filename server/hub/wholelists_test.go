@@ -12,19 +12,22 @@ import (
 )
 
 // fullStoreGraph is a Graph whose Load gives each user its entry of data
-// (nothing for one it lacks), once gate is closed (a nil gate: at once),
-// and whose Admit counts its checks and refuses every change with
+// (nothing for one it lacks), once gate is closed (a nil gate, or a user
+// other than gated when gated is set: at once), and whose Admit counts its
+// checks of blocks and acceptances and refuses them with
 // ERROR_CODE_LIST_FULL: the store's count of the maker's rows says the
 // list is full, as a store holding more rows than the list reads does. A
-// change answered Ok was made from the lists in memory, with no check.
+// block or acceptance answered Ok was made from the lists in memory, with
+// no check. A friend request is admitted.
 type fullStoreGraph struct {
 	data   map[string]social.GraphData
 	gate   chan struct{}
+	gated  string
 	checks atomic.Int32
 }
 
 func (g *fullStoreGraph) Load(ctx context.Context, uid string, _ int) (social.GraphData, error) {
-	if g.gate != nil {
+	if g.gate != nil && (g.gated == "" || g.gated == uid) {
 		select {
 		case <-g.gate:
 		case <-ctx.Done():
@@ -34,7 +37,10 @@ func (g *fullStoreGraph) Load(ctx context.Context, uid string, _ int) (social.Gr
 	return g.data[uid], nil
 }
 
-func (g *fullStoreGraph) Admit(context.Context, social.GraphChange, int) error {
+func (g *fullStoreGraph) Admit(_ context.Context, c social.GraphChange, _ int) error {
+	if c.Kind == social.ChangeRequest {
+		return nil
+	}
 	g.checks.Add(1)
 	return protocol.NewError(protocol.ErrorListFull, "your list is full")
 }
@@ -155,5 +161,38 @@ func TestBlocksAfterLostUnblockNotesAreChecked(t *testing.T) {
 	loaded(ann, 1)
 	if m := ann.Request(block("bob", false)); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
 		t.Fatalf("ann, her unblocks' notes lost while her lists loaded, blocking bob (online): %v, want the store's LIST_FULL", m)
+	}
+}
+
+// TestAcceptsAfterLostUnfriendNotesAreChecked: a user that ended more ties
+// while its lists loaded than are noted has none of the friendships and
+// requests the load read kept (any may be one it ended), so the store may
+// hold friendships the list lacks: accepting a request is still checked
+// against the store's count, not made from the list in memory.
+func TestAcceptsAfterLostUnfriendNotesAreChecked(t *testing.T) {
+	const max = 2
+	g := &fullStoreGraph{gate: make(chan struct{}), gated: "ann", data: map[string]social.GraphData{
+		"ann": {Friends: []string{"f1"}},
+		"bob": {Friends: []string{"ann"}},
+	}}
+	e := startFullStore(t, g, max)
+	bob, _ := e.connect("bob")
+	bob.Next(isKind[*tickroomv1.ServerMessage_Presence]) // bob's lists are merged
+	cy, _ := e.connect("cy")
+	ann, _ := e.connect("ann")
+	ok(t, cy.Request(addFriend("ann")))
+	ann.Next(isKind[*tickroomv1.ServerMessage_FriendRequest])
+	for _, x := range []string{"x1", "x2", "x3"} { // one past the notes
+		ok(t, ann.Request(removeFriend(x)))
+	}
+	close(g.gate)
+	// ann's lists are merged: bob, who counts her a friend, is added.
+	for {
+		if pr := ann.Next(isKind[*tickroomv1.ServerMessage_Presence]).GetPresence(); pr.UserId == "bob" {
+			break
+		}
+	}
+	if m := ann.Request(answerFriend("cy", true)); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+		t.Fatalf("ann, her ended ties' notes lost while her lists loaded, accepting cy's request: %v, want the store's LIST_FULL", m)
 	}
 }
