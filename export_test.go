@@ -10,3 +10,12 @@ func SetRevocationRetry(d time.Duration) (restore func()) {
 	revocationRetry = d
 	return func() { revocationRetry = old }
 }
+
+// SetHTTPBodyTimeout sets the time the public and admin HTTP ports give
+// a request's body, for the servers started until restore; a test that
+// calls it must not run in parallel.
+func SetHTTPBodyTimeout(d time.Duration) (restore func()) {
+	old := httpBodyTimeout
+	httpBodyTimeout = d
+	return func() { httpBodyTimeout = old }
+}

@@ -152,6 +152,9 @@ func TestPublicHTTPConnectionsBounded(t *testing.T) {
 	})
 
 	t.Run("busy connections", func(t *testing.T) {
+		// A body timeout of 4 s rather than 10: the stalls below need only
+		// outlast the few requests made while they hold their connections.
+		defer tickroom.SetHTTPBodyTimeout(4 * time.Second)()
 		srv, _, _ := start(t, tickroom.Options{MaxHTTPConns: 4, MaxHTTPConnsPerIP: 2, HTTPIdleTimeout: time.Second})
 		addr := srv.HTTPAddr()
 		idle := servedFrom(t, addr, "127.0.0.1")
@@ -245,6 +248,9 @@ func TestServerServesLargePage(t *testing.T) {
 // request gets 408 at the body timeout and its connection closes, and
 // then the port serves again.
 func TestAdminPortConnectionsBounded(t *testing.T) {
+	// A body timeout of 4 s rather than 10: the stalls need only outlast
+	// the requests made while they hold the port.
+	defer tickroom.SetHTTPBodyTimeout(4 * time.Second)()
 	srv, _, _ := start(t, tickroom.Options{AdminAddr: "127.0.0.1:0", AdminToken: "s3cret"})
 	addr := srv.AdminAddr()
 	stalled := make([]*httpClient, admin.DefaultMaxConns)

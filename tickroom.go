@@ -362,7 +362,7 @@ func (s *Server) startPublic() error {
 	// and runs for as long as its room does: it is served outside TimeBound.
 	outer := http.NewServeMux()
 	s.feeds.Register(outer)
-	outer.Handle("/", httpconns.TimeBound(web.CORS(s.opts.Origins, mux)))
+	outer.Handle("/", httpconns.TimeBoundBody(web.CORS(s.opts.Origins, mux), httpBodyTimeout))
 	s.public = &http.Server{
 		Handler: outer, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: maxHTTPHeader,
 		IdleTimeout: s.opts.HTTPIdleTimeout, ConnState: s.httpConns.ConnState, ErrorLog: s.httpErrorLog(),
@@ -379,6 +379,11 @@ func (s *Server) startPublic() error {
 // that much for the header timeout. net/http allows 4 KiB more; past it
 // the answer is 431 and the connection closes.
 const maxHTTPHeader = 8 << 10
+
+// httpBodyTimeout bounds the read of a request's body on the public and
+// admin HTTP ports (408 past it): httpconns.BodyTimeout, which the tests
+// of a stalled body shorten.
+var httpBodyTimeout = httpconns.BodyTimeout
 
 // revoked reports why the WebSocket upgrade refuses a verified session
 // token (a kick or a ban, hub.Hub's Revoked); the public HTTP endpoints
@@ -412,7 +417,7 @@ func (s *Server) startAdmin() error {
 	case "":
 		addr, fallback = DefaultAdminAddr, true
 	}
-	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games, Drain: s.RequestDrain, IdleTimeout: s.opts.HTTPIdleTimeout}
+	acfg := admin.Config{Hub: s.hub, Server: s.ws, Token: s.adminToken, Logger: s.log, Games: s.games, Drain: s.RequestDrain, IdleTimeout: s.opts.HTTPIdleTimeout, BodyTimeout: httpBodyTimeout}
 	if s.node != nil {
 		acfg.Ready = append(acfg.Ready, s.node.Ready)
 		acfg.Collectors = append(acfg.Collectors, s.dir, s.migrator, s.xnode.peers)
