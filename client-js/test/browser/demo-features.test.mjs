@@ -253,7 +253,8 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     // eve's network goes away: dan sees how long her seat is held.
     const kit = await player("kit");
     await kit.page.waitForSelector(`[data-watch="${room}"]`, wait);
-    eve.path.cut(12000);
+    // Her path stays down until kit has seen the countdown too.
+    eve.path.cut(Infinity);
     await dan.page.waitForSelector("#held:not([hidden])[data-seconds]", wait);
     const held = Number(await dan.page.getAttribute("#held", "data-seconds"));
     assert.ok(held > 0 && held <= 30, `held for ${held} s`);
@@ -267,8 +268,9 @@ describe("demo features against the tickroom binary", { timeout: 300_000 }, () =
     assert.match(await kit.page.textContent("#held"), /eve lost their connection\. Their seat is held for \d+ s\./);
     // She comes back and the line goes. Her reconnects back off (250 ms
     // doubling, full jitter), but while her seat is held no delay passes an
-    // eighth of the 30 s resume window: the attempt after the 12 s cut
+    // eighth of the 30 s resume window: the attempt after her path is back
     // comes within ~4 s, well inside the window.
+    eve.path.restore();
     await eve.page.waitForSelector("#game-view[data-resumed='1']", { timeout: 60_000 });
     await dan.page.waitForSelector("#held[hidden]", { ...wait, state: "attached" });
     await kit.page.waitForSelector("#held[hidden]", { ...wait, state: "attached" });

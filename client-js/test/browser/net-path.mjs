@@ -74,7 +74,8 @@ export async function startNetPath(httpUrl, wsAddr) {
      * cut. For downMs after it, new connections are reset too, as during a
      * real outage: the server has time to see the drop before the page can
      * come back (without it, a reconnect may take the seat over before the
-     * server has even noticed the old socket died).
+     * server has even noticed the old socket died). Infinity keeps the path
+     * down until restore().
      */
     cut(downMs = 0) {
       downUntil = Date.now() + downMs;
@@ -85,6 +86,10 @@ export async function startNetPath(httpUrl, wsAddr) {
       }
       live.clear();
       return n;
+    },
+    /** restore ends a cut's outage: new connections are relayed again. */
+    restore() {
+      downUntil = 0;
     },
     async close() {
       for (const { down, up } of live) {
