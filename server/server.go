@@ -308,14 +308,25 @@ drain:
 }
 
 // stopEngine stops gnet and waits for gnet.Run to return, which happens
-// after every event loop and the ticker have exited.
+// after every event loop and the ticker have exited. gnet's Stop asks the
+// engine to stop and then looks whether it has every 500 ms, so it returns
+// up to half a second after Run: it runs beside the wait for Run, and is
+// called off once Run has returned.
 func (s *Server) stopEngine(ctx context.Context) error {
 	s.mu.Lock()
 	eng := s.eng
 	s.mu.Unlock()
 	s.stopping.Store(true)
-	err := eng.Stop(ctx)
-	if runErr := <-s.runDone; runErr != nil && err == nil {
+	stopCtx, cancel := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- eng.Stop(stopCtx) }()
+	runErr := <-s.runDone
+	cancel()
+	err := <-stopped
+	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		err = nil // called off above: the engine has stopped
+	}
+	if runErr != nil && err == nil {
 		err = runErr
 	}
 	for _, l := range s.loopList() {
