@@ -62,10 +62,40 @@ func variableRead(t *testing.T, name string, readers string) string {
 	if programFlags(t, "tickroom")[flagOf(strings.TrimPrefix(name, "TICKROOM_"))] {
 		return ""
 	}
-	if regexp.MustCompile(`(Getenv\("|const \w+ = "|process\.env\.|\$\{?|\{\$)` + name + `\b`).MatchString(readers) {
+	if readBy(readers, name) {
 		return ""
 	}
 	return fmt.Sprintf("but tickroom has no -%s and no script, test helper or deploy file reads it", flagOf(strings.TrimPrefix(name, "TICKROOM_")))
+}
+
+// readBy reports whether readers reads the variable name: whether name,
+// with no word character after it, comes just after Getenv("), a const
+// x = " (a name passed on), process.env., a script's $ or ${, or a
+// Caddyfile's {$. It looks at each place name occurs: a regular
+// expression run over the whole tree (6 MB) took 16 s a name under the
+// race detector.
+func readBy(readers, name string) bool {
+	before := regexp.MustCompile(`(Getenv\("|const \w+ = "|process\.env\.|\$\{?|\{\$)$`)
+	for at := 0; ; {
+		i := strings.Index(readers[at:], name)
+		if i < 0 {
+			return false
+		}
+		i += at
+		at = i + 1
+		if end := i + len(name); end < len(readers) && isWordByte(readers[end]) {
+			continue
+		}
+		if before.MatchString(readers[strings.LastIndexByte(readers[:i], '\n')+1 : i]) {
+			return true
+		}
+	}
+}
+
+// isWordByte reports whether c is a word character of a regular
+// expression's \b: an ASCII letter, digit or underscore.
+func isWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // variableReaders returns the tree's Go, JavaScript and shell files and
