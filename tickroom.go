@@ -229,7 +229,7 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 		MultipleSockets: o.MultipleSockets,
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
 		MaxRoomsPerUser: o.MaxRoomsPerUser,
-		SessionRate:     o.SessionRate, SessionAddressRate: o.SessionRatePerIP, SessionAddressBurst: o.MaxConnsPerIP, RoomWalkAddressBurst: o.MaxConnsPerIP,
+		SessionRate:     o.SessionRate, SessionAddressRate: o.SessionRatePerIP, SessionAddressBurst: o.MaxConnsPerIP,
 		KickDuration: o.KickDuration, BanDuration: o.BanDuration, WatchPassTTL: o.WatchPassTTL,
 		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
 	}

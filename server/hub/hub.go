@@ -82,8 +82,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/internal/logspace"
@@ -91,7 +89,6 @@ import (
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/auth"
-	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/social"
 )
 
@@ -205,20 +202,6 @@ type Config struct {
 	// 16.
 	RoomWatchRate  float64
 	RoomWatchBurst int
-	// RoomWalkAddressRate and RoomWalkAddressBurst bound the room walks
-	// the connections of one client address ask for together (a token
-	// bucket, per second; an IPv6 /64 as one, the /64s of one /48
-	// sharing 16 times it): each ListRooms (up to 1,000 rooms looked at)
-	// and each WatchRooms's first list (every room of the node), so that
-	// an address's many connections do not multiply the bounds each has
-	// of its own. Past it either request gets ERROR_CODE_RATE_LIMITED
-	// with a retry hint, and nothing else changes. An address
-	// IPQuotaExempt exempts has no such bound. Zero values mean 64 a
-	// second and a burst of 256 (server.Config.MaxConnsPerIP's default:
-	// every player behind one NAT opening the lobby at once, then a page
-	// or a new watch each every four seconds); +Inf turns it off.
-	RoomWalkAddressRate  float64
-	RoomWalkAddressBurst int
 	// RoomWatchInterval is how often watched room lists are compared with
 	// the rooms and their changes pushed: a watch gets at most one
 	// RoomListUpdate per interval. Zero value means 250 ms; in a cluster
@@ -309,8 +292,6 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.MaxRoomWatches, 4)
 	limits.Default(&c.RoomWatchRate, 2)
 	limits.Default(&c.RoomWatchBurst, 16)
-	limits.Default(&c.RoomWalkAddressRate, 64)
-	limits.Default(&c.RoomWalkAddressBurst, 256)
 	limits.Default(&c.RoomWatchInterval, 250*time.Millisecond)
 	limits.Default(&c.WatchPassTTL, time.Hour)
 	limits.Default(&c.WatchPassRate, 0.1)
@@ -346,8 +327,6 @@ func (c Config) validate() error {
 		limits.NonNegative("MaxRoomWatches", c.MaxRoomWatches),
 		limits.NonNegative("RoomWatchRate", c.RoomWatchRate),
 		limits.NonNegative("RoomWatchBurst", c.RoomWatchBurst),
-		limits.NonNegative("RoomWalkAddressRate", c.RoomWalkAddressRate),
-		limits.NonNegative("RoomWalkAddressBurst", c.RoomWalkAddressBurst),
 		limits.NonNegative("RoomWatchInterval", c.RoomWatchInterval),
 		limits.NonNegative("WatchPassTTL", c.WatchPassTTL),
 		limits.NonNegative("WatchPassRate", c.WatchPassRate),
@@ -384,11 +363,10 @@ type Hub struct {
 	offLoop  chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
 	offWG    sync.WaitGroup
 	watches  *roomWatches
-	passes   connLimits        // GetWatchPass buckets, per connection
-	watchLim connLimits        // WatchRooms buckets, per connection
-	walks    *clientip.Limiter // ListRooms and WatchRooms first lists, per address
-	expiries *expiries         // closes sessions whose token expired
-	gone     *creatorGone      // closes empty rooms whose creator left
+	passes   connLimits   // GetWatchPass buckets, per connection
+	watchLim connLimits   // WatchRooms buckets, per connection
+	expiries *expiries    // closes sessions whose token expired
+	gone     *creatorGone // closes empty rooms whose creator left
 	// retryMatch, set by tests before Start, runs on the goroutine of a
 	// quick-match's retry (Session.joined) in its place, to order it.
 	retryMatch func(s *Session, retry func())
@@ -456,7 +434,6 @@ func New(cfg Config) (*Hub, error) {
 	h.gone = newCreatorGone(h)
 	h.guesses = newPasswordGuesses(h.cfg)
 	h.opens = newSessionOpens(h.cfg)
-	h.walks = clientip.NewLimiter(rate.Limit(cfg.RoomWalkAddressRate), cfg.RoomWalkAddressBurst, sessionKeys)
 	h.watches = newRoomWatches(h)
 	h.revoked = cfg.Revocations
 	rc := cfg.Runtime

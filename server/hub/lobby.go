@@ -10,13 +10,8 @@ import (
 	"github.com/tickroom/tickroom/server/social"
 )
 
-// listRooms answers ListRooms with the public rooms that match its
-// filters, when its address's room walks allow (takeWalk).
+// listRooms answers ListRooms with the public rooms that match its filters.
 func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
-	if err := s.takeWalk(); err != nil {
-		s.fail(id, err)
-		return
-	}
 	if s.h.cluster != nil {
 		s.clusterList(id, q)
 		return
@@ -55,23 +50,6 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 	}
 	fillRoomList(out, page, next)
 	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
-}
-
-// takeWalk charges one walk of the room index (a ListRooms, a WatchRooms's
-// first list) to the session's client address (Config.RoomWalkAddressRate,
-// RoomWalkAddressBurst): nil, or the refusal with when to try again. The
-// per-connection bounds (the message rate, RoomWatchRate) are each
-// connection's, and one address may hold server.Config.MaxConnsPerIP
-// connections; its walks together are this bucket's.
-func (s *Session) takeWalk() error {
-	ip := s.ip()
-	if s.h.cfg.IPQuotaExempt(ip) {
-		return nil
-	}
-	if ok, wait := s.h.walks.Allow(ip, s.h.cfg.Now()); !ok {
-		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "room lists asked too fast from this address"}
-	}
-	return nil
 }
 
 // listScan bounds the rooms one ListRooms looks at past its page token

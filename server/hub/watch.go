@@ -142,15 +142,10 @@ var errTooManyWatches = protocol.NewError(protocol.ErrorListFull, "")
 // a token bucket's (Config.RoomWatchRate, RoomWatchBurst): the same
 // watch id sent again, or unwatched and watched again, at the message
 // rate would walk the node's rooms that many times a second. A refused
-// one changes nothing: a held watch of its id goes on. The first lists
-// of an address's connections together are also its room walks' budget
-// (takeWalk), charged after the connection's own bucket lets one by.
+// one changes nothing: a held watch of its id goes on.
 func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
 	if wait := s.h.watchLim.take(s, s.h.cfg.Now(), s.h.cfg.RoomWatchRate, s.h.cfg.RoomWatchBurst); wait > 0 {
 		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "room watch rate limit exceeded"}
-	}
-	if err := s.takeWalk(); err != nil {
-		return err
 	}
 	if s.h.cluster != nil {
 		return s.offLoopDo(id, func(ctx context.Context) error { return s.clusterWatch(ctx, id, q) })
