@@ -515,11 +515,7 @@ func (r *Room) Info() RoomInfo {
 // joinable reports what RoomFilter.Joinable keeps: the room is not
 // finished, not locked, its game did not close its seats and it has a
 // free player seat.
-func (r *Room) joinable() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return !r.locked && !r.closed && r.Phase() < PhaseFinished && r.players < r.maxPlayers
-}
+func (r *Room) joinable() bool { return r.OpenSeats() > 0 }
 
 // OpenSeats returns how many player seats of the room a new player may
 // take now: its free player seats when RoomFilter.Joinable would keep it,
