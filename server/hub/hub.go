@@ -82,6 +82,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/internal/limits"
 	"github.com/tickroom/tickroom/internal/logspace"
@@ -89,6 +91,7 @@ import (
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/server/auth"
+	"github.com/tickroom/tickroom/server/clientip"
 	"github.com/tickroom/tickroom/server/social"
 )
 
@@ -202,6 +205,30 @@ type Config struct {
 	// 16.
 	RoomWatchRate  float64
 	RoomWatchBurst int
+	// ListRoomsRate and ListRoomsBurst bound the ListRooms one connection
+	// may send (a token bucket, per second), each of which looks at up to
+	// 1,000 rooms (listScan): past it a ListRooms gets
+	// ERROR_CODE_RATE_LIMITED with a retry hint. It is taken before the
+	// address's budget below, so that one connection takes no more of
+	// that budget than this. Zero values mean 4 a second and a burst of
+	// 20 (a lobby paging through 20 pages at once).
+	ListRoomsRate  float64
+	ListRoomsBurst int
+	// RoomListAddressRate and RoomListAddressBurst bound the room lists
+	// the connections of one client address ask for together (a token
+	// bucket, per second, of requests; an IPv6 /64 as one address, the
+	// /64s of one /48 sharing 16 times it): each ListRooms and each
+	// WatchRooms (its first list), once the connection's own bucket
+	// (ListRoomsRate, RoomWatchRate) let it by, so that an address's many
+	// connections do not multiply those. Past it either request gets
+	// ERROR_CODE_RATE_LIMITED with a retry hint and nothing changes (nor
+	// is the connection's own bucket charged). An address IPQuotaExempt
+	// exempts has no such bound. Zero values mean 64 a second and a burst
+	// of 256 × (MaxRoomWatches + 1), 1,280: every player of a NAT of
+	// server.Config.MaxConnsPerIP's default reconnecting at once, each
+	// watching its 4 lists again and listing once; +Inf turns it off.
+	RoomListAddressRate  float64
+	RoomListAddressBurst int
 	// RoomWatchInterval is how often watched room lists are compared with
 	// the rooms and their changes pushed: a watch gets at most one
 	// RoomListUpdate per interval. Zero value means 250 ms; in a cluster
@@ -292,6 +319,10 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.MaxRoomWatches, 4)
 	limits.Default(&c.RoomWatchRate, 2)
 	limits.Default(&c.RoomWatchBurst, 16)
+	limits.Default(&c.ListRoomsRate, 4)
+	limits.Default(&c.ListRoomsBurst, 20)
+	limits.Default(&c.RoomListAddressRate, 64)
+	limits.Default(&c.RoomListAddressBurst, 256*(c.MaxRoomWatches+1))
 	limits.Default(&c.RoomWatchInterval, 250*time.Millisecond)
 	limits.Default(&c.WatchPassTTL, time.Hour)
 	limits.Default(&c.WatchPassRate, 0.1)
@@ -327,6 +358,10 @@ func (c Config) validate() error {
 		limits.NonNegative("MaxRoomWatches", c.MaxRoomWatches),
 		limits.NonNegative("RoomWatchRate", c.RoomWatchRate),
 		limits.NonNegative("RoomWatchBurst", c.RoomWatchBurst),
+		limits.NonNegative("ListRoomsRate", c.ListRoomsRate),
+		limits.NonNegative("ListRoomsBurst", c.ListRoomsBurst),
+		limits.NonNegative("RoomListAddressRate", c.RoomListAddressRate),
+		limits.NonNegative("RoomListAddressBurst", c.RoomListAddressBurst),
 		limits.NonNegative("RoomWatchInterval", c.RoomWatchInterval),
 		limits.NonNegative("WatchPassTTL", c.WatchPassTTL),
 		limits.NonNegative("WatchPassRate", c.WatchPassRate),
@@ -350,23 +385,25 @@ type Hub struct {
 	// storeReadLogs spaces the lines of failed store reads.
 	storeReadLogs logspace.Spacer
 
-	reg      Registry
-	dir      Directory
-	fan      social.Fanout
-	social   *social.Social
-	quota    *roomQuota
-	guesses  passwordGuesses
-	opens    sessionOpens
-	revoked  Revocations
-	lookups  *lookups
-	cluster  Cluster       // nil on a single node
-	offLoop  chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
-	offWG    sync.WaitGroup
-	watches  *roomWatches
-	passes   connLimits   // GetWatchPass buckets, per connection
-	watchLim connLimits   // WatchRooms buckets, per connection
-	expiries *expiries    // closes sessions whose token expired
-	gone     *creatorGone // closes empty rooms whose creator left
+	reg       Registry
+	dir       Directory
+	fan       social.Fanout
+	social    *social.Social
+	quota     *roomQuota
+	guesses   passwordGuesses
+	opens     sessionOpens
+	revoked   Revocations
+	lookups   *lookups
+	cluster   Cluster       // nil on a single node
+	offLoop   chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
+	offWG     sync.WaitGroup
+	watches   *roomWatches
+	passes    connLimits        // GetWatchPass buckets, per connection
+	watchLim  connLimits        // WatchRooms buckets, per connection
+	listLim   connLimits        // ListRooms buckets, per connection
+	roomLists *clientip.Limiter // ListRooms and WatchRooms, per address (takeRoomList)
+	expiries  *expiries         // closes sessions whose token expired
+	gone      *creatorGone      // closes empty rooms whose creator left
 	// retryMatch, set by tests before Start, runs on the goroutine of a
 	// quick-match's retry (Session.joined) in its place, to order it.
 	retryMatch func(s *Session, retry func())
@@ -434,6 +471,7 @@ func New(cfg Config) (*Hub, error) {
 	h.gone = newCreatorGone(h)
 	h.guesses = newPasswordGuesses(h.cfg)
 	h.opens = newSessionOpens(h.cfg)
+	h.roomLists = clientip.NewLimiter(rate.Limit(h.cfg.RoomListAddressRate), h.cfg.RoomListAddressBurst, sessionKeys)
 	h.watches = newRoomWatches(h)
 	h.revoked = cfg.Revocations
 	rc := cfg.Runtime
@@ -629,6 +667,7 @@ func (h *Hub) OnClose(c *server.Conn, code server.StatusCode, _ string) {
 	h.watches.drop(s)
 	h.passes.drop(s)
 	h.watchLim.drop(s)
+	h.listLim.drop(s)
 	if s.moved.Load() {
 		h.social.Moved(s.member)
 	}

@@ -10,8 +10,14 @@ import (
 	"github.com/tickroom/tickroom/server/social"
 )
 
-// listRooms answers ListRooms with the public rooms that match its filters.
+// listRooms answers ListRooms with the public rooms that match its
+// filters, when the connection's ListRooms bucket and its address's room
+// lists allow (takeRoomList).
 func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
+	if err := s.takeRoomList(&s.h.listLim, s.h.cfg.ListRoomsRate, s.h.cfg.ListRoomsBurst, "room list rate limit exceeded"); err != nil {
+		s.fail(id, err)
+		return
+	}
 	if s.h.cluster != nil {
 		s.clusterList(id, q)
 		return
@@ -50,6 +56,34 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 	}
 	fillRoomList(out, page, next)
 	s.reply(id, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_RoomList{RoomList: out}})
+}
+
+// takeRoomList charges a room list, a ListRooms or a WatchRooms's first
+// list, first to the connection's own bucket of that request (own, at
+// perSec and burst; refused with message), then to its client address's
+// room lists (Config.RoomListAddressRate, RoomListAddressBurst): nil, or
+// the refusal with when to try again. A connection's own bounds are each
+// connection's, and one address may hold server.Config.MaxConnsPerIP
+// connections, so their room lists together are the address's budget;
+// the connection's bucket, taken first, keeps one connection to its share
+// of it, and an address's refusal gives the connection's token back, so
+// that a refusal changes nothing. An address IPQuotaExempt exempts
+// (loopback, a proxy on the same host) has only the connection's bound.
+func (s *Session) takeRoomList(own *connLimits, perSec float64, burst int, message string) error {
+	now := s.h.cfg.Now()
+	wait, undo := own.reserve(s, now, perSec, burst)
+	if wait > 0 {
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: message}
+	}
+	ip := s.ip()
+	if s.h.cfg.IPQuotaExempt(ip) {
+		return nil
+	}
+	if ok, wait := s.h.roomLists.Allow(ip, now); !ok {
+		undo()
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "room lists asked too fast from this address"}
+	}
+	return nil
 }
 
 // listScan bounds the rooms one ListRooms looks at past its page token

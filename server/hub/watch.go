@@ -141,11 +141,13 @@ var errTooManyWatches = protocol.NewError(protocol.ErrorListFull, "")
 // MaxRooms) until it is whole, so the WatchRooms a connection sends are
 // a token bucket's (Config.RoomWatchRate, RoomWatchBurst): the same
 // watch id sent again, or unwatched and watched again, at the message
-// rate would walk the node's rooms that many times a second. A refused
-// one changes nothing: a held watch of its id goes on.
+// rate would walk the node's rooms that many times a second. The first
+// lists of an address's connections together are also its room lists'
+// budget (takeRoomList, shared with ListRooms). A refused one changes
+// nothing: a held watch of its id goes on.
 func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
-	if wait := s.h.watchLim.take(s, s.h.cfg.Now(), s.h.cfg.RoomWatchRate, s.h.cfg.RoomWatchBurst); wait > 0 {
-		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "room watch rate limit exceeded"}
+	if err := s.takeRoomList(&s.h.watchLim, s.h.cfg.RoomWatchRate, s.h.cfg.RoomWatchBurst, "room watch rate limit exceeded"); err != nil {
+		return err
 	}
 	if s.h.cluster != nil {
 		return s.offLoopDo(id, func(ctx context.Context) error { return s.clusterWatch(ctx, id, q) })

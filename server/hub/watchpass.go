@@ -34,8 +34,9 @@ var (
 )
 
 // connLimits holds a token bucket per connection: the GetWatchPass
-// buckets (Config.WatchPassRate, WatchPassBurst), and the WatchRooms ones
-// (RoomWatchRate, RoomWatchBurst). A bucket is made on its connection's
+// buckets (Config.WatchPassRate, WatchPassBurst), the WatchRooms ones
+// (RoomWatchRate, RoomWatchBurst) and the ListRooms ones (ListRoomsRate,
+// ListRoomsBurst). A bucket is made on its connection's
 // first request and dropped with the connection (a Session has no room
 // for it).
 type connLimits struct {
@@ -47,10 +48,17 @@ type connLimits struct {
 // one would be there; a new bucket holds burst tokens and gains perSec a
 // second.
 func (p *connLimits) take(s *Session, now time.Time, perSec float64, burst int) time.Duration {
+	wait, _ := p.reserve(s, now, perSec, burst)
+	return wait
+}
+
+// reserve is take, which also returns, when it took a token, undo, which
+// gives it back (for a request another bound refuses after this one).
+func (p *connLimits) reserve(s *Session, now time.Time, perSec float64, burst int) (wait time.Duration, undo func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s.closed.Load() {
-		return 0 // the connection is gone: its reply goes nowhere
+		return 0, func() {} // the connection is gone: its reply goes nowhere
 	}
 	l := p.all[s]
 	if l == nil {
@@ -62,13 +70,15 @@ func (p *connLimits) take(s *Session, now time.Time, perSec float64, burst int) 
 	}
 	r := l.ReserveN(now, 1)
 	if !r.OK() {
-		return time.Hour
+		return time.Hour, nil
 	}
 	if wait := r.DelayFrom(now); wait > 0 {
 		r.CancelAt(now)
-		return wait
+		return wait, nil
 	}
-	return 0
+	// Cancelled at the time it was taken, it gives its token back (see
+	// roomQuota's refund).
+	return 0, func() { r.CancelAt(now) }
 }
 
 // drop forgets s's bucket; OnClose calls it after gone.
