@@ -142,6 +142,45 @@ describe("Client", () => {
     client.close();
   });
 
+  // A node's restart brings every player behind one address (a NAT) back at
+  // once, and the server may refuse some of their watches for the
+  // address's room lists, RATE_LIMITED with retry_after_ms: such a watch is
+  // asked again after that, as often as the server refuses it (within a
+  // bound), rather than left frozen until the next reconnect.
+  it("asks again after retry_after_ms for a room list watch the server refused RATE_LIMITED after a reconnect", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const p = client.watchRooms({ game: "arena" });
+    const req = lastReceived(sock);
+    reply(sock, { requestId: req.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "a1", game: "arena" }] } } });
+    const watch = await p;
+    const errors: (ErrorCode | undefined)[] = [];
+    watch.on("error", (err) => errors.push(err.serverCode));
+    sock.serverClose(4003, "idle");
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const lastWatch = () => received(sock2).filter((m) => m.body.case === "watchRooms").at(-1)!;
+    let last = lastWatch();
+    for (const retryAfterMs of [2000, 5000]) {
+      reply(sock2, { requestId: last.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "room lists asked too fast from this address", retryAfterMs } } });
+      await flush();
+      mock.timers.tick(retryAfterMs - 1);
+      await flush();
+      assert.equal(lastWatch().requestId, last.requestId, `the watch was asked for again before the ${retryAfterMs} ms the server said`);
+      mock.timers.tick(30_000);
+      await flush();
+      const again = lastWatch();
+      assert.notEqual(again.requestId, last.requestId, `the watch refused RATE_LIMITED (retry_after_ms ${retryAfterMs}) was not asked for again within 30 s`);
+      assert.equal(again.body.case === "watchRooms" && again.body.value.game, "arena");
+      last = again;
+    }
+    assert.deepEqual(errors, [ErrorCode.RATE_LIMITED, ErrorCode.RATE_LIMITED]);
+    reply(sock2, { requestId: last.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "b2", game: "arena" }] } } });
+    await flush();
+    assert.deepEqual(watch.rooms.map((r) => r.roomId), ["b2"]);
+    client.close();
+  });
+
   // On a Welcome the resumes go out before the watches: past the client's
   // own maxRequestsInFlight, the watch is refused here, "too-many-requests",
   // a refusal that passes as the server's busy one does.
