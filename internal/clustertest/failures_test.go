@@ -77,6 +77,9 @@ func TestNodeCrashRoomLost(t *testing.T) {
 	}
 	waitUntil(t, 30*time.Second, "the lost room unlisted", func() bool {
 		l := b2.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}}).GetRoomList()
+		if l == nil {
+			return false // refused (the connection's ListRooms rate): no answer yet
+		}
 		for _, x := range l.GetRooms() {
 			if x.RoomId == room {
 				return false

@@ -161,7 +161,7 @@ func TestQuickMatchAcrossNodes(t *testing.T) {
 		}
 		waitUntil(t, 5*time.Second, "both players listed", func() bool {
 			l := p.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "gomoku"}}}).GetRoomList()
-			return len(l.Rooms) == 1 && l.Rooms[0].Players == 2
+			return len(l.GetRooms()) == 1 && l.Rooms[0].Players == 2 // nil when refused for the connection's ListRooms rate
 		})
 		free := p.c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "gomoku", FreeSeatsOnly: true}}}).GetRoomList()
 		if len(free.GetRooms()) != 0 {
