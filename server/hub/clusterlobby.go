@@ -185,6 +185,13 @@ func (s *Session) clusterJoin(id uint32, q *tickroomv1.JoinRoom, guessed bool) e
 func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.JoinRoom) error {
 	uid, c := s.claims.UserID, s.h.cluster
 	if room, ok := s.h.rt.Room(q.RoomId); ok {
+		if q.ResumeTick == 0 {
+			// A join the user's bucket would refuse (joinLocal) asks
+			// Redis for no seat first.
+			if err := s.joinRefusal(q.RoomId); err != nil {
+				return err
+			}
+		}
 		// The seat is counted cluster-wide before it is taken, so that
 		// reservations other nodes hand out never overfill the room. A
 		// directory out of reach, or behind this node's memory, does
@@ -308,7 +315,14 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	if _, ok := s.h.cfg.Games.Lookup(q.Game); !ok {
 		return protocol.NewError(protocol.ErrorUnknownGame, "no game named "+q.Game)
 	}
-	return s.offLoopDo(id, func(ctx context.Context) error {
+	refund, err := s.chargeJoin()
+	if err != nil {
+		return err
+	}
+	// The token is given back for a quick-match refused, and for one
+	// answered with a Redirect: the node it sends the player to charges
+	// the quick-match it serves there (joinrate.go).
+	serve := func(ctx context.Context) error {
 		if q.Reservation != "" {
 			if c.Unreachable() {
 				// Neither its check nor the match would answer: a
@@ -323,7 +337,18 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 			}
 		}
 		return s.matchCluster(ctx, id, cm)
+	}
+	err = s.offLoopDo(id, func(ctx context.Context) error {
+		err := serve(ctx)
+		if err != nil || cm.redirected.Load() {
+			refund()
+		}
+		return err
 	})
+	if err != nil {
+		refund()
+	}
+	return err
 }
 
 // clusterMatch is a cluster quick-match under way: its request and pool,
@@ -333,6 +358,9 @@ type clusterMatch struct {
 	q       *tickroomv1.QuickMatch
 	pool    string
 	refused []string
+	// redirected is set when the quick-match was answered with a
+	// Redirect, by the request or a retry of it.
+	redirected atomic.Bool
 }
 
 // tries reports whether the quick-match may still ask rooms of the pool
@@ -399,6 +427,7 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 				return false, nil
 			}
 			if r.NodeID != c.NodeID() {
+				cm.redirected.Store(true)
 				s.redirect(ctx, id, r)
 				return true, nil
 			}
@@ -451,6 +480,7 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 		return err
 	}
 	if p.NodeID != c.NodeID() {
+		cm.redirected.Store(true)
 		s.redirect(ctx, id, p) // that node ends the turn once its room is listed
 		return nil
 	}

@@ -45,6 +45,8 @@ func TestNewRefusesNegativeLimits(t *testing.T) {
 		{"RoomCreateRate", hub.Config{RoomCreateRate: -1}, hub.ErrConfig},
 		{"RoomCreateBurst", hub.Config{RoomCreateBurst: -1}, hub.ErrConfig},
 		{"MaxRoomCostPerUser", hub.Config{MaxRoomCostPerUser: -1}, hub.ErrConfig},
+		{"JoinRate", hub.Config{JoinRate: -1}, hub.ErrConfig},
+		{"JoinBurst", hub.Config{JoinBurst: -1}, hub.ErrConfig},
 		{"IPQuotaFactor", hub.Config{IPQuotaFactor: -1}, hub.ErrConfig},
 		{"CreatorGoneTimeout", hub.Config{CreatorGoneTimeout: -time.Second}, hub.ErrConfig},
 		{"ListLimit", hub.Config{ListLimit: -1}, hub.ErrConfig},

@@ -146,6 +146,21 @@ type Config struct {
 	// in them or not; past it a create gets ERROR_CODE_ROOM_LIMIT. Zero
 	// value means 32.
 	MaxRoomCostPerUser int
+	// JoinRate and JoinBurst bound how fast one user becomes a new member
+	// of rooms on this node (a token bucket, per second, of the user's,
+	// shared by all its connections and kept across its reconnections),
+	// each join and leave being a RoomEvent to every other member of the
+	// room: a JoinRoom, as a player or a spectator, of a room the user
+	// has no seat in, and a QuickMatch (one token whatever rooms it tries
+	// or makes). A resume, or a JoinRoom of a room where the user holds a
+	// seat (held for a dropped connection, or another of its
+	// connections'), is never charged, nor is a CreateRoom (the creation
+	// budget bounds it, and its room has no other member), nor a join
+	// refused before it reached the room. Past it a join gets
+	// ERROR_CODE_RATE_LIMITED with a retry hint. Zero values mean one
+	// every 2 s and a burst of 16; +Inf turns it off.
+	JoinRate  float64
+	JoinBurst int
 	// IPQuotaFactor makes a client address's creation budget and share of
 	// live rooms this many times a user's, shared by every user on the
 	// address. Zero value means 4.
@@ -300,6 +315,8 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.RoomCreateRate, 0.5)
 	limits.Default(&c.RoomCreateBurst, 32)
 	limits.Default(&c.MaxRoomCostPerUser, 32)
+	limits.Default(&c.JoinRate, 0.5)
+	limits.Default(&c.JoinBurst, 16)
 	limits.Default(&c.IPQuotaFactor, 4)
 	if c.IPQuotaExempt == nil {
 		c.IPQuotaExempt = isLoopback
@@ -346,6 +363,8 @@ func (c Config) validate() error {
 		limits.NonNegative("RoomCreateRate", c.RoomCreateRate),
 		limits.NonNegative("RoomCreateBurst", c.RoomCreateBurst),
 		limits.NonNegative("MaxRoomCostPerUser", c.MaxRoomCostPerUser),
+		limits.NonNegative("JoinRate", c.JoinRate),
+		limits.NonNegative("JoinBurst", c.JoinBurst),
 		limits.NonNegative("IPQuotaFactor", c.IPQuotaFactor),
 		limits.NonNegative("WrongPasswordRate", c.WrongPasswordRate),
 		limits.NonNegative("WrongPasswordBurst", c.WrongPasswordBurst),
@@ -392,6 +411,7 @@ type Hub struct {
 	quota     *roomQuota
 	guesses   passwordGuesses
 	opens     sessionOpens
+	joins     joinRate // JoinRate buckets, per user
 	revoked   Revocations
 	lookups   *lookups
 	cluster   Cluster       // nil on a single node
@@ -472,6 +492,7 @@ func New(cfg Config) (*Hub, error) {
 	h.guesses = newPasswordGuesses(h.cfg)
 	h.opens = newSessionOpens(h.cfg)
 	h.roomLists = clientip.NewLimiter(rate.Limit(h.cfg.RoomListAddressRate), h.cfg.RoomListAddressBurst, sessionKeys)
+	h.joins = newJoinRate(h.cfg)
 	h.watches = newRoomWatches(h)
 	h.revoked = cfg.Revocations
 	rc := cfg.Runtime

@@ -259,7 +259,18 @@ func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) 
 	if err := s.h.drainRefusal(room, s.claims.UserID, q.Spectate); err != nil {
 		return err
 	}
-	return s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick})
+	if !s.newMembership(q.RoomId) {
+		return s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick})
+	}
+	refund, err := s.chargeJoin()
+	if err != nil {
+		return err
+	}
+	if err := s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick}); err != nil {
+		refund() // refused before it reached the room: no event sent
+		return err
+	}
+	return nil
 }
 
 // quickMatch joins the fullest open room of the game with the same options,
@@ -273,7 +284,15 @@ func (s *Session) quickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 		}
 		return s.clusterQuickMatch(id, q)
 	}
-	return s.matchLocal(id, &localMatch{q: q})
+	refund, err := s.chargeJoin()
+	if err != nil {
+		return err
+	}
+	if err := s.matchLocal(id, &localMatch{q: q}); err != nil {
+		refund() // refused at once: the player joined no room
+		return err
+	}
+	return nil
 }
 
 // quickMatchTries bounds the rooms one quick-match asks for a seat whose

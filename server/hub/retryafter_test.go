@@ -64,6 +64,7 @@ func TestNewRefusesNaNRates(t *testing.T) {
 		{"SessionRate", hub.Config{SessionRate: nan}, hub.ErrConfig},
 		{"SessionAddressRate", hub.Config{SessionAddressRate: nan}, hub.ErrConfig},
 		{"WatchPassRate", hub.Config{WatchPassRate: nan}, hub.ErrConfig},
+		{"JoinRate", hub.Config{JoinRate: nan}, hub.ErrConfig},
 		{"ChatRate", hub.Config{Social: hub.SocialConfig{ChatRate: nan}}, social.ErrConfig},
 		{"ChannelLineRate", hub.Config{Social: hub.SocialConfig{ChannelLineRate: nan}}, social.ErrConfig},
 		{"ChannelOpenRate", hub.Config{Social: hub.SocialConfig{ChannelOpenRate: nan}}, social.ErrConfig},

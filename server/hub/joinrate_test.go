@@ -1,0 +1,170 @@
+package hub_test
+
+import (
+	"testing"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// Each join of a room and each leave sends a RoomEvent to every other
+// member, and nothing bounded how fast a user joined and left: a guest
+// cycling JoinRoom and LeaveRoom at its message rate had the server send
+// each member of a room of 200 two events a cycle, tens of thousands of
+// frames a second. The joins that make a new membership are now a token
+// bucket's, per user (docs/limits.md); past it a JoinRoom is refused with
+// ERROR_CODE_RATE_LIMITED and a retry hint, before it touches the room.
+// The default bucket (16, then one every 2 s) would let 64 cycles through
+// only after 96 s, so the refusals come however slowly the box answers.
+
+const codeRateLimited = tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED
+
+// churn sends up to n JoinRoom (spectate: as a spectator) and LeaveRoom
+// pairs of roomID from c, one at a time, until stop says enough; it
+// returns how many joins were served and how many refused RATE_LIMITED,
+// failing the test on any other answer or on a refusal without a retry
+// hint.
+func churn(t *testing.T, c *client, roomID string, spectator bool, n int, stop func(served, refused int) bool) (served, refused int) {
+	t.Helper()
+	join := joinRoom(roomID, 0)
+	if spectator {
+		join = spectate(roomID)
+	}
+	for range n {
+		m := c.Request(join)
+		switch {
+		case m.GetJoined() != nil:
+			served++
+			if l := c.Request(leaveRoom(roomID)); l.GetLeft() == nil {
+				t.Fatalf("LeaveRoom after a join: %v", l)
+			}
+		case m.GetError().GetCode() == codeRateLimited:
+			refused++
+			if m.GetError().RetryAfterMs == 0 {
+				t.Fatalf("a refused JoinRoom carries no retry_after_ms: %v", m)
+			}
+		default:
+			t.Fatalf("JoinRoom of %s: %v", roomID, m)
+		}
+		if stop != nil && stop(served, refused) {
+			break
+		}
+	}
+	return served, refused
+}
+
+// eventsOf reads c's messages up to the PLAYER_JOINED of sentinel in
+// roomID and counts the RoomEvents about user on the way.
+func eventsOf(c *client, roomID, user, sentinel string) int {
+	n := 0
+	c.Next(func(m *tickroomv1.ServerMessage) bool {
+		ev := m.GetRoomEvent()
+		if ev == nil || ev.RoomId != roomID {
+			return false
+		}
+		if ev.UserId == user {
+			n++
+		}
+		return ev.UserId == sentinel && ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_JOINED
+	})
+	return n
+}
+
+func TestJoinChurnIsRateLimited(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	host, _ := e.connect("host")
+	room := joined(t, host.Request(createSized("tally", 4))).RoomId
+
+	// A player joining and leaving the host's room.
+	guest, _ := e.connect("guest")
+	const n = 64
+	served, refused := churn(t, guest, room, false, n, nil)
+	if refused == 0 {
+		t.Fatalf("%d JoinRoom and LeaveRoom cycles of one guest, none refused: each sent the room's other members two events", n)
+	}
+	if served == 0 {
+		t.Fatal("no join served: the bucket's burst should let a few through")
+	}
+	// The refused joins left the room alone: the host heard of the
+	// served ones only, two events each.
+	sentinel, _ := e.connect("sentinel")
+	joined(t, sentinel.Request(joinRoom(room, 0)))
+	if got := eventsOf(host, room, "guest", "sentinel"); got != 2*served {
+		t.Fatalf("the host got %d room events of the guest, want %d: two for each of its %d served joins (of %d)", got, 2*served, served, n)
+	}
+
+	// A spectator, likewise.
+	watcher, _ := e.connect("watcher")
+	if _, refused := churn(t, watcher, room, true, n, nil); refused == 0 {
+		t.Fatalf("%d spectating JoinRoom and LeaveRoom cycles, none refused", n)
+	}
+
+	// The bucket is the user's: a new login of the guest, which closes
+	// its connection, does not come with a fresh one (which would let
+	// its four first joins through).
+	guest2, _ := e.connect("guest")
+	if _, refused := churn(t, guest2, room, false, 4, func(_, refused int) bool { return refused > 0 }); refused == 0 {
+		t.Fatal("a new login of the guest joined 4 times at once: its bucket started full again")
+	}
+
+	// A join refused before it reached a room takes nothing from a
+	// fresh bucket: a user sending JoinRoom of rooms that are not there
+	// still joins one after.
+	other, _ := e.connect("other")
+	for range n {
+		if code := errCode(t, other.Request(joinRoom("nope", 0))); code != tickroomv1.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND {
+			t.Fatalf("JoinRoom of a room that is not there: %v", code)
+		}
+	}
+	joined(t, other.Request(joinRoom(room, 0)))
+}
+
+// A second connection of the user shares its bucket, and taking back a
+// seat of the user's is never refused, the bucket spent or not: a
+// resume of a seat held for a dropped connection, and a seat another of
+// its connections holds.
+func TestJoinRateIsTheUsersAndSparesResumes(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets = true }})
+	owner, _ := e.connect("owner")
+	a := joined(t, owner.Request(createSized("tally", 4))).RoomId
+	b := joined(t, owner.Request(createSized("tally", 4))).RoomId
+	host, _ := e.connect("host")
+	room := joined(t, host.Request(createSized("tally", 4))).RoomId
+
+	p1, _ := e.connect("p")
+	ja := joined(t, p1.Request(joinRoom(a, 0)))
+	jb := joined(t, p1.Request(joinRoom(b, 0)))
+	const n = 64
+	if _, refused := churn(t, p1, room, false, n, func(_, refused int) bool { return refused > 0 }); refused == 0 {
+		t.Fatalf("%d JoinRoom and LeaveRoom cycles of one user, none refused", n)
+	}
+
+	spent := func(c *client) {
+		t.Helper()
+		if _, refused := churn(t, c, room, false, 4, func(_, refused int) bool { return refused > 0 }); refused == 0 {
+			t.Fatal("4 joins of a user whose bucket was spent, none refused: the second connection has a bucket of its own")
+		}
+	}
+	p2, _ := e.connect("p")
+	spent(p2)
+	// The seat p1 holds in b moves to p2.
+	if j := joined(t, p2.Request(joinRoom(b, 0))); j.Seat != jb.Seat {
+		t.Fatalf("took seat %d of b, want %d", j.Seat, jb.Seat)
+	}
+
+	// p1's network goes; its seat in a is held, and p2 resumes it.
+	tick, _, _, _ := p1.world(a)
+	p2.adopt(p1, a)
+	p1.WS.UnderlyingConn().Close()
+	p1.WaitClosed()
+	owner.Next(func(m *tickroomv1.ServerMessage) bool {
+		ev := m.GetRoomEvent()
+		return ev != nil && ev.RoomId == a && ev.Kind == tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_DROPPED
+	})
+	spent(p2)
+	if j := joined(t, p2.Request(joinRoom(a, tick))); !j.Resumed || j.Seat != ja.Seat {
+		t.Fatalf("resume of a: resumed %v seat %d, want seat %d", j.Resumed, j.Seat, ja.Seat)
+	}
+}
