@@ -124,8 +124,9 @@ func (s *Session) redirect(ctx context.Context, id uint32, r Reservation) {
 	}}})
 }
 
-// clusterList answers ListRooms from the cluster directory.
-func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms) {
+// clusterList answers ListRooms from the cluster directory. Refused in
+// flight, or by the directory, it calls giveBack (takeRoomList).
+func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms, giveBack func()) {
 	limit := s.h.cfg.ListLimit
 	if q.Limit > 0 && int(q.Limit) < limit {
 		limit = int(q.Limit)
@@ -135,6 +136,7 @@ func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms) {
 			Game: q.Game, Metadata: q.Metadata, Joinable: q.FreeSeatsOnly, Limit: limit, After: q.PageToken,
 		})
 		if err != nil {
+			giveBack()
 			return err
 		}
 		infos := make([]game.RoomInfo, 0, len(rooms))
@@ -148,6 +150,7 @@ func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms) {
 		return nil
 	})
 	if err != nil {
+		giveBack()
 		s.fail(id, err)
 	}
 }

@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"slices"
+	"sync"
 
 	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol"
@@ -14,12 +15,13 @@ import (
 // filters, when the connection's ListRooms bucket and its address's room
 // lists allow (takeRoomList).
 func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
-	if err := s.takeRoomList(&s.h.listLim, s.h.cfg.ListRoomsRate, s.h.cfg.ListRoomsBurst, "room list rate limit exceeded"); err != nil {
+	giveBack, err := s.takeRoomList(&s.h.listLim, s.h.cfg.ListRoomsRate, s.h.cfg.ListRoomsBurst, "room list rate limit exceeded")
+	if err != nil {
 		s.fail(id, err)
 		return
 	}
 	if s.h.cluster != nil {
-		s.clusterList(id, q)
+		s.clusterList(id, q, giveBack)
 		return
 	}
 	limit := s.h.cfg.ListLimit
@@ -61,29 +63,41 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 // takeRoomList charges a room list, a ListRooms or a WatchRooms's first
 // list, first to the connection's own bucket of that request (own, at
 // perSec and burst; refused with message), then to its client address's
-// room lists (Config.RoomListAddressRate, RoomListAddressBurst): nil, or
-// the refusal with when to try again. A connection's own bounds are each
-// connection's, and one address may hold server.Config.MaxConnsPerIP
+// room lists (Config.RoomListAddressRate, RoomListAddressBurst): giveBack,
+// or the refusal with when to try again. A connection's own bounds are
+// each connection's, and one address may hold server.Config.MaxConnsPerIP
 // connections, so their room lists together are the address's budget;
 // the connection's bucket, taken first, keeps one connection to its share
 // of it, and an address's refusal gives the connection's token back, so
 // that a refusal changes nothing. An address IPQuotaExempt exempts
 // (loopback, a proxy on the same host) has only the connection's bound.
-func (s *Session) takeRoomList(own *connLimits, perSec float64, burst int, message string) error {
+//
+// giveBack returns both tokens; the caller calls it (from any goroutine,
+// once or more) when the request is refused before it looks at any room:
+// LIST_FULL, or on a node of a cluster its lobby requests in flight or a
+// directory that does not answer, which a client asks again after, and
+// which would otherwise spend its address's room lists for nothing.
+func (s *Session) takeRoomList(own *connLimits, perSec float64, burst int, message string) (giveBack func(), err error) {
 	now := s.h.cfg.Now()
 	wait, undo := own.reserve(s, now, perSec, burst)
 	if wait > 0 {
-		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: message}
+		return nil, &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: message}
 	}
+	var once sync.Once
 	ip := s.ip()
 	if s.h.cfg.IPQuotaExempt(ip) {
-		return nil
+		return func() { once.Do(undo) }, nil
 	}
 	if ok, wait := s.h.roomLists.Allow(ip, now); !ok {
 		undo()
-		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "room lists asked too fast from this address"}
+		return nil, &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "room lists asked too fast from this address"}
 	}
-	return nil
+	return func() {
+		once.Do(func() {
+			undo()
+			s.h.roomLists.Refund(ip, s.h.cfg.Now())
+		})
+	}, nil
 }
 
 // listScan bounds the rooms one ListRooms looks at past its page token

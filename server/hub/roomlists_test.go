@@ -176,3 +176,36 @@ func TestANATReconnectingAtOnceGetsItsWatches(t *testing.T) {
 		}
 	}
 }
+
+// A WatchRooms refused before it looks at any room (here LIST_FULL, the
+// connection's 4 watches held; on a node of a cluster also its lobby
+// requests in flight and an unreachable directory) took a token of the
+// connection's WatchRooms bucket and one of its address's room lists,
+// and kept them: a client asking again spent both, and then its
+// address's other users were refused their lists. Such a refusal now
+// gives both back.
+func TestAWatchRefusedBeforeListingTakesNoRoomList(t *testing.T) {
+	t.Parallel()
+	e := start(t, behindProxy(func(c *hub.Config) {
+		c.RoomWatchRate, c.RoomWatchBurst = 0.01, 6
+		c.RoomListAddressRate, c.RoomListAddressBurst = 0.01, 6
+	}))
+	const ip = "198.51.100.12"
+	c := e.connectFrom("full", ip)
+	for id := uint32(1); id <= 4; id++ {
+		watch(t, c, id, nil)
+	}
+	for i := 1; i <= 10; i++ {
+		if m := c.Request(watchRooms(5, nil)); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+			t.Fatalf("a fifth watch, its 4 held, asked %d times (buckets of 6): %v, want LIST_FULL", i, m)
+		}
+	}
+	// What is left of both buckets, 2 each, still serves.
+	if !served(t, "WatchRooms", c.Request(watchRooms(1, nil))) {
+		t.Fatal("after refused watches, a held watch asked again is refused")
+	}
+	neighbour := e.connectFrom("neighbour", ip)
+	if !served(t, "ListRooms", neighbour.Request(listRoomsMsg())) {
+		t.Fatal("after one connection's refused watches, another connection of its address is refused ListRooms")
+	}
+}

@@ -144,13 +144,28 @@ var errTooManyWatches = protocol.NewError(protocol.ErrorListFull, "")
 // rate would walk the node's rooms that many times a second. The first
 // lists of an address's connections together are also its room lists'
 // budget (takeRoomList, shared with ListRooms). A refused one changes
-// nothing: a held watch of its id goes on.
+// nothing: a held watch of its id goes on, and one refused before it
+// looks at any room (LIST_FULL, and in a cluster too many in flight or
+// the directory out of reach) gives its tokens back.
 func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
-	if err := s.takeRoomList(&s.h.watchLim, s.h.cfg.RoomWatchRate, s.h.cfg.RoomWatchBurst, "room watch rate limit exceeded"); err != nil {
+	giveBack, err := s.takeRoomList(&s.h.watchLim, s.h.cfg.RoomWatchRate, s.h.cfg.RoomWatchBurst, "room watch rate limit exceeded")
+	if err != nil {
 		return err
 	}
 	if s.h.cluster != nil {
-		return s.offLoopDo(id, func(ctx context.Context) error { return s.clusterWatch(ctx, id, q) })
+		// Refused in flight, or by clusterWatch before it looks at the
+		// window's rooms, it gives its room list back.
+		err := s.offLoopDo(id, func(ctx context.Context) error {
+			err := s.clusterWatch(ctx, id, q)
+			if err != nil {
+				giveBack()
+			}
+			return err
+		})
+		if err != nil {
+			giveBack()
+		}
+		return err
 	}
 	w := s.newRoomWatch(q)
 	// The watch is registered before the rooms are listed, and a pass
@@ -160,6 +175,7 @@ func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := s.h.watches.add(w); err != nil {
+		giveBack()
 		return err
 	}
 	out := &tickroomv1.RoomList{}
