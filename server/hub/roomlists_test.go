@@ -2,7 +2,9 @@ package hub_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
@@ -207,5 +209,39 @@ func TestAWatchRefusedBeforeListingTakesNoRoomList(t *testing.T) {
 	neighbour := e.connectFrom("neighbour", ip)
 	if !served(t, "ListRooms", neighbour.Request(listRoomsMsg())) {
 		t.Fatal("after one connection's refused watches, another connection of its address is refused ListRooms")
+	}
+}
+
+// A ListRooms its address refuses gives back the token it took of the
+// connection's own bucket: a connection whose neighbours spent their
+// address's room lists, and that asked meanwhile, has its whole burst
+// once the address has lists again (the hub's clock moved past their
+// refill, too short for the connection's own).
+func TestAConnectionRefusedByItsAddressKeepsItsOwnBurst(t *testing.T) {
+	t.Parallel()
+	var skew atomic.Int64
+	e := start(t, behindProxy(func(c *hub.Config) {
+		c.ListRoomsRate, c.ListRoomsBurst = 0.001, 5
+		c.RoomListAddressRate, c.RoomListAddressBurst = 0.01, 5
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	}))
+	const ip = "198.51.100.13"
+	neighbour := e.connectFrom("neighbour", ip)
+	for i := 1; i <= 5; i++ {
+		if !served(t, "ListRooms", neighbour.Request(listRoomsMsg())) {
+			t.Fatalf("the neighbour's ListRooms %d of its address's burst of 5 refused", i)
+		}
+	}
+	c := e.connectFrom("waiting", ip)
+	for i := 1; i <= 10; i++ {
+		if m := c.Request(listRoomsMsg()); served(t, "ListRooms", m) {
+			t.Fatalf("ListRooms %d, its address's lists spent, served", i)
+		}
+	}
+	skew.Store(int64(500 * time.Second)) // the address's 5 again; the connection's bucket gains half a token
+	for i := 1; i <= 5; i++ {
+		if m := c.Request(listRoomsMsg()); !served(t, "ListRooms", m) {
+			t.Fatalf("refused by its address 10 times, then with the address's lists back, the connection's ListRooms %d of its own burst of 5: %v", i, m)
+		}
 	}
 }
