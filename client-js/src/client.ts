@@ -52,14 +52,11 @@ export type { ClientEvents, ClientOptions } from "./client-options.js";
 const MAX_REDIRECTS = 3;
 
 /**
- * WATCH_RATE_TRIES is how many times, on one connection, a watch whose
- * re-subscription the server refused RATE_LIMITED is asked for again: the
- * waits grow from the server's retry_after_ms to 30 s, a few minutes in
- * all, past the time the server's room lists of one address take to serve
- * every player behind it reconnecting at once. After them the watch stays
- * the client's and is asked for again on the next connection.
+ * WATCH_RATE_MAX_MS caps the wait before a watch whose re-subscription the
+ * server refused RATE_LIMITED is asked for again, before its jitter (see
+ * Client.resubscribe).
  */
-const WATCH_RATE_TRIES = 10;
+const WATCH_RATE_MAX_MS = 30_000;
 
 /** MAX_INPUT_BYTES is the protocol's bound on an Input's data (Input.data in CLIENT_FIELD_LIMITS). */
 const MAX_INPUT_BYTES = CLIENT_FIELD_LIMITS.find((l) => l.path === "input.data")?.maxBytes ?? 4096;
@@ -679,19 +676,21 @@ export class Client extends Emitter<ClientEvents> {
   // again after a wait that doubles from 1 s to 30 s, while the watch is
   // open and the connection lasts. RATE_LIMITED (the connection's own
   // WatchRooms, or the room lists of its address, which every player
-  // behind a NAT reconnecting at once shares) is asked again after the
-  // server's retry_after_ms, WATCH_RATE_TRIES times at most.
+  // behind a NAT reconnecting at once shares) is asked again too, as long,
+  // never before the server's retry_after_ms (up to the resumer's 30 s).
   private resubscribe(watch: RoomWatch, attempt: number): void {
     this.subscribe(watch).catch((err: unknown) => {
       const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
       if (error.code === "connection-lost" || error.code === "not-connected") return;
       watch.handleError(error);
       if (error.serverCode === ErrorCode.RATE_LIMITED) {
-        if (attempt >= WATCH_RATE_TRIES) return;
         // The players of one address were refused together: each waits
-        // up to as long again, at random, so that they do not all come
-        // back at the moment the server named, and longer each time.
-        const wait = Math.max(error.retryAfterMs, 250 * 2 ** attempt) * (1 + Math.random());
+        // from the server's hint to twice it at random, and longer each
+        // time, so that they do not all come back at the moment the server
+        // named. The jitter comes after the cap, so that waits at the cap
+        // are spread too (from half of it to all of it).
+        const base = 2 * Math.max(error.retryAfterMs, 250 * 2 ** Math.min(attempt, 16));
+        const wait = Math.max(error.retryAfterMs, Math.min(WATCH_RATE_MAX_MS, base) * (0.5 + Math.random() / 2));
         this.resumer.retryLater(wait, () => {
           if (this.watches.get(watch.id) === watch) this.resubscribe(watch, attempt + 1);
         });
@@ -703,7 +702,7 @@ export class Client extends Emitter<ClientEvents> {
         error.code === "too-many-requests" ||
         error.code === "timeout";
       if (!passes) return;
-      this.resumer.retryLater(1000 * 2 ** attempt, () => {
+      this.resumer.retryLater(1000 * 2 ** Math.min(attempt, 16), () => {
         if (this.watches.get(watch.id) === watch) this.resubscribe(watch, attempt + 1);
       });
     });

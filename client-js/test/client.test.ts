@@ -145,8 +145,8 @@ describe("Client", () => {
   // A node's restart brings every player behind one address (a NAT) back at
   // once, and the server may refuse some of their watches for the
   // address's room lists, RATE_LIMITED with retry_after_ms: such a watch is
-  // asked again after that, as often as the server refuses it (within a
-  // bound), rather than left frozen until the next reconnect.
+  // asked again after that, as often as the server refuses it, rather
+  // than left frozen until the next reconnect.
   it("asks again after retry_after_ms for a room list watch the server refused RATE_LIMITED after a reconnect", async () => {
     const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
     const p = client.watchRooms({ game: "arena" });
@@ -178,6 +178,70 @@ describe("Client", () => {
     reply(sock2, { requestId: last.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "b2", game: "arena" }] } } });
     await flush();
     assert.deepEqual(watch.rooms.map((r) => r.roomId), ["b2"]);
+    client.close();
+  });
+
+  // A NAT's players may be refused again and again while their address's
+  // room lists refill: the watch is asked again as long as the server
+  // refuses it (it stopped after 10 refusals, frozen until the next
+  // reconnect), and the waits stop growing at 30 s, spread below it at
+  // random so that the players of one address do not come back together.
+  it("asks again for a room list watch however often the server refuses it RATE_LIMITED, waits at the cap spread", async (t) => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const p = client.watchRooms({ game: "arena" });
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: { rooms: [] } } });
+    const watch = await p;
+    let errors = 0;
+    watch.on("error", () => errors++);
+    sock.serverClose(4003, "idle");
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const lastWatch = () => received(sock2).filter((m) => m.body.case === "watchRooms").at(-1)!;
+    t.mock.method(Math, "random", () => 0); // the shortest wait the jitter gives
+    let last = lastWatch();
+    for (let refusal = 1; refusal <= 20; refusal++) {
+      reply(sock2, { requestId: last.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "room lists asked too fast from this address", retryAfterMs: 1000 } } });
+      await flush();
+      mock.timers.tick(999);
+      await flush();
+      assert.equal(lastWatch().requestId, last.requestId, `refusal ${refusal}: the watch was asked for again before the 1000 ms the server said`);
+      mock.timers.tick(15_000); // half the 30 s cap: the shortest wait at it
+      await flush();
+      const again = lastWatch();
+      assert.notEqual(again.requestId, last.requestId, `refusal ${refusal}: the watch refused RATE_LIMITED (retry_after_ms 1000) was not asked for again within 16 s`);
+      last = again;
+    }
+    assert.equal(errors, 20);
+    reply(sock2, { requestId: last.requestId, body: { case: "roomList", value: { rooms: [{ roomId: "b2", game: "arena" }] } } });
+    await flush();
+    assert.deepEqual(watch.rooms.map((r) => r.roomId), ["b2"]);
+    client.close();
+  });
+
+  // A watch the app closes while its re-subscription waits to be asked
+  // again stays closed.
+  it("does not ask again for a watch closed while its RATE_LIMITED re-subscription waits", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const p = client.watchRooms({ game: "arena" });
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: { rooms: [] } } });
+    const watch = await p;
+    sock.serverClose(4003, "idle");
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const watchesSent = () => received(sock2).filter((m) => m.body.case === "watchRooms").length;
+    const refused = received(sock2).filter((m) => m.body.case === "watchRooms").at(-1)!;
+    reply(sock2, { requestId: refused.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "room lists asked too fast from this address", retryAfterMs: 1000 } } });
+    await flush();
+    const closed = watch.close();
+    const unwatch = lastReceived(sock2);
+    if (unwatch.body.case === "unwatchRooms") reply(sock2, { requestId: unwatch.requestId, body: { case: "ok", value: {} } });
+    await closed;
+    const sent = watchesSent();
+    mock.timers.tick(120_000);
+    await flush();
+    assert.equal(watchesSent(), sent, "a closed watch was asked for again");
     client.close();
   });
 
