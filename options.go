@@ -208,6 +208,17 @@ type Options struct {
 	// limit. Zero value means 32; +Inf turns the limit off (a load test
 	// from another host).
 	SessionRatePerIP float64
+	// RoomListRatePerIP is how many room lists (each ListRooms, and each
+	// WatchRooms's first list, the latter looking at every room of the
+	// node) the connections of one client address may ask for together
+	// per second, sustained, after a burst of 5 × MaxConnsPerIP (every
+	// player behind one NAT reconnecting at once, each watching its 4
+	// lists again and listing once); past it either is refused with
+	// ERROR_CODE_RATE_LIMITED and a retry hint. Each node of a cluster
+	// has its own budget. Loopback, a load test's or a proxy's on the
+	// same host, has no such limit. Zero value means 64; +Inf turns the
+	// limit off.
+	RoomListRatePerIP float64
 	// MaxOutboundBytes is the process-wide budget of bytes held for slow
 	// clients; past it the largest holders are closed with 4001
 	// (CLOSE_CODE_SLOW_CLIENT). Zero value means 64 MiB.
@@ -372,6 +383,7 @@ func (o Options) validate() error {
 		limits.NonNegative("MaxConnsPerIP", o.MaxConnsPerIP),
 		limits.NonNegative("SessionRate", o.SessionRate),
 		limits.NonNegative("SessionRatePerIP", o.SessionRatePerIP),
+		limits.NonNegative("RoomListRatePerIP", o.RoomListRatePerIP),
 		limits.NonNegative("MaxOutboundBytes", o.MaxOutboundBytes),
 		limits.NonNegative("MaxFrameSize", o.MaxFrameSize),
 		limits.NonNegative("MaxMessageSize", o.MaxMessageSize),

@@ -232,7 +232,7 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 		SessionRate:     o.SessionRate, SessionAddressRate: o.SessionRatePerIP, SessionAddressBurst: o.MaxConnsPerIP,
 		// A NAT's connections reconnecting at once each watch their 4 lists
 		// (hub.Config.MaxRoomWatches) again and list once.
-		RoomListAddressBurst: o.MaxConnsPerIP * 5, KickDuration: o.KickDuration, BanDuration: o.BanDuration, WatchPassTTL: o.WatchPassTTL,
+		RoomListAddressRate: o.RoomListRatePerIP, RoomListAddressBurst: o.MaxConnsPerIP * 5, KickDuration: o.KickDuration, BanDuration: o.BanDuration, WatchPassTTL: o.WatchPassTTL,
 		Logger: o.Logger, HeartbeatInterval: HeartbeatInterval,
 	}
 	s.xnode.hubConfig(&hcfg)

@@ -338,6 +338,71 @@ func TestBinaryWatchPassTTL(t *testing.T) {
 	}
 }
 
+// TestBinaryRoomListRatePerIP: -room-list-rate-per-ip sets the rate of
+// the room lists the connections of one client address share (their
+// burst is 5 × -max-conns-per-ip, here 5), and inf turns it off. At a
+// list every 1,000 s the sixth ListRooms is refused with a hint of about
+// that long, where the default 64 a second hints a few milliseconds.
+func TestBinaryRoomListRatePerIP(t *testing.T) {
+	for _, tc := range []struct {
+		rate    string
+		refused bool
+	}{{"0.001", true}, {"inf", false}} {
+		t.Run(tc.rate, func(t *testing.T) {
+			r := startBinary(t, nil, "-room-list-rate-per-ip", tc.rate, "-max-conns-per-ip", "1", "-trusted-proxies", "127.0.0.1")
+			resp, err := http.Post("http://"+r.http+"/v1/login", "application/json", strings.NewReader(`{"name":"ann"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var login struct{ Token string }
+			_ = json.NewDecoder(resp.Body).Decode(&login)
+			resp.Body.Close()
+			c, _, err := websocket.DefaultDialer.Dial("ws://"+r.ws+"/v1/ws?token="+login.Token, http.Header{"X-Forwarded-For": {"203.0.113.22"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			list := func(id uint32) *tickroomv1.ServerMessage {
+				t.Helper()
+				p, _ := (&tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}}).MarshalVT()
+				if err := c.WriteMessage(websocket.BinaryMessage, p); err != nil {
+					t.Fatal(err)
+				}
+				for {
+					_, p, err := c.ReadMessage()
+					if err != nil {
+						t.Fatal(err)
+					}
+					m := new(tickroomv1.ServerMessage)
+					if err := m.UnmarshalVT(p); err != nil {
+						t.Fatal(err)
+					}
+					if m.RequestId == id {
+						return m
+					}
+				}
+			}
+			for id := uint32(1); id <= 10; id++ {
+				m := list(id)
+				if m.GetRoomList() != nil {
+					if tc.refused && id > 5 {
+						t.Fatalf("ListRooms %d of one address, a burst of 5 at %s a second: served", id, tc.rate)
+					}
+					continue
+				}
+				if !tc.refused || id <= 5 || m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || m.GetError().RetryAfterMs < 100_000 {
+					t.Fatalf("ListRooms %d of one address, a burst of 5 at %s a second: %v", id, tc.rate, m)
+				}
+				return
+			}
+			if tc.refused {
+				t.Fatalf("10 ListRooms of one address at %s a second served", tc.rate)
+			}
+		})
+	}
+}
+
 // TestBinaryJSONLogsWhileHTTPAcceptFails: with -log-format json, net/http
 // wrote its own lines ("http: Accept error: … too many open files;
 // retrying in 5ms", some ten in the first second a client held the

@@ -77,6 +77,7 @@ type flags struct {
 	ignoreFileLimit                                              bool
 	guestLoginRate                                               float64
 	sessionRate, sessionRatePerIP                                float64
+	roomListRatePerIP                                            float64
 	guestLoginBurst                                              int
 	dataDir, database                                            string
 	storeQueue, chatHistory                                      int
@@ -104,6 +105,7 @@ func parseFlags() (*flags, error) {
 	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", 0, "maximum WebSocket connections from one client address (0: 256)")
 	fs.Float64Var(&f.sessionRate, "session-rate", 0, "sessions per second one user may open, sustained, after a burst of 20; past it the upgrade answers 429 (0: 2; inf: no limit)")
 	fs.Float64Var(&f.sessionRatePerIP, "session-rate-per-ip", 0, "sessions per second the users of one client address may open together, sustained, after a burst of -max-conns-per-ip; loopback has no such limit (0: 32; inf: no limit, e.g. for a load test from another host)")
+	fs.Float64Var(&f.roomListRatePerIP, "room-list-rate-per-ip", 0, "room lists (ListRooms, WatchRooms first lists) per second the connections of one client address may ask for together, sustained, after a burst of 5 × -max-conns-per-ip; past it either is refused RATE_LIMITED; each node of a cluster has its own; loopback has no such limit (0: 64; inf: no limit)")
 	fs.IntVar(&f.maxOutbound, "max-outbound-bytes", 0, "process-wide budget of outbound bytes held for slow clients; past it the largest holders are closed with 4001 (0: 64 MiB)")
 	fs.DurationVar(&f.maxStateLag, "max-state-lag", 0, "how far behind a player's link may fall before its room skips its states and sends the latest once it catches up; players with a longer round trip get fewer states (0: 500ms; a long one, such as 1h, leaves only the byte bounds)")
 	fs.BoolVar(&f.conformance, "conformance-endpoints", false, "serve /echo and /broadcast on the WebSocket port, under the same limits (for conformance suites and transport benchmarks)")
@@ -338,7 +340,7 @@ func options(f *flags, log *slog.Logger) tickroom.Options {
 		Addr: f.addr, HTTPAddr: f.httpAddr, AdminAddr: f.adminAddr, AdminToken: f.adminToken,
 		Games: builtinGames(),
 		Loops: f.loops, Shards: f.shards, MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP,
-		SessionRate: f.sessionRate, SessionRatePerIP: f.sessionRatePerIP,
+		SessionRate: f.sessionRate, SessionRatePerIP: f.sessionRatePerIP, RoomListRatePerIP: f.roomListRatePerIP,
 		MaxFrameSize: f.maxFrame, MaxMessageSize: f.maxMessage, MessageRate: f.msgRate,
 		MaxOutboundBytes: f.maxOutbound, MaxStateLag: f.maxStateLag,
 		InputBytesPerIP: f.inBytesPerIP, InputFramesPerIP: f.inFramesPerIP, InputBytes: f.inBytes, InputFrames: f.inFrames,
