@@ -87,3 +87,22 @@ export class Backoff {
     this.attempts = 0;
   }
 }
+
+/**
+ * RATE_LIMITED_MAX_MS caps {@link rateLimitedRetryMs}'s wait before its
+ * jitter.
+ */
+export const RATE_LIMITED_MAX_MS = 30_000;
+
+/**
+ * rateLimitedRetryMs is how long to wait before asking again for a room
+ * list watch the server refused RATE_LIMITED with retryAfterMs, the
+ * attempt-th time in a row (from 0): never less than retryAfterMs, from
+ * it to twice it at random, growing from 500 ms, capped at 30 s before
+ * the jitter, so that the waits at the cap run from 15 to 30 s and the
+ * clients of one address refused together do not all come back at once.
+ */
+export function rateLimitedRetryMs(retryAfterMs: number, attempt: number, random: () => number = Math.random): number {
+  const base = 2 * Math.max(retryAfterMs, 250 * 2 ** Math.min(attempt, 16));
+  return Math.max(retryAfterMs, Math.min(RATE_LIMITED_MAX_MS, base) * (0.5 + random() / 2));
+}

@@ -1,5 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Connection, PROTOCOL_VERSION, type CloseDetails, type ConnectionState } from "./connection.js";
+import { rateLimitedRetryMs } from "./backoff.js";
 import { Emitter } from "./emitter.js";
 import { TickroomError } from "./errors.js";
 import { ErrorCode } from "./gen/tickroom/v1/codes_pb.js";
@@ -50,13 +51,6 @@ export type { ClientEvents, ClientOptions } from "./client-options.js";
 
 /** MAX_REDIRECTS bounds the redirects one join follows. */
 const MAX_REDIRECTS = 3;
-
-/**
- * WATCH_RATE_MAX_MS caps the wait before a watch whose re-subscription the
- * server refused RATE_LIMITED is asked for again, before its jitter (see
- * Client.resubscribe).
- */
-const WATCH_RATE_MAX_MS = 30_000;
 
 /** MAX_INPUT_BYTES is the protocol's bound on an Input's data (Input.data in CLIENT_FIELD_LIMITS). */
 const MAX_INPUT_BYTES = CLIENT_FIELD_LIMITS.find((l) => l.path === "input.data")?.maxBytes ?? 4096;
@@ -687,11 +681,8 @@ export class Client extends Emitter<ClientEvents> {
         // The players of one address were refused together: each waits
         // from the server's hint to twice it at random, and longer each
         // time, so that they do not all come back at the moment the server
-        // named. The jitter comes after the cap, so that waits at the cap
-        // are spread too (from half of it to all of it).
-        const base = 2 * Math.max(error.retryAfterMs, 250 * 2 ** Math.min(attempt, 16));
-        const wait = Math.max(error.retryAfterMs, Math.min(WATCH_RATE_MAX_MS, base) * (0.5 + Math.random() / 2));
-        this.resumer.retryLater(wait, () => {
+        // named; waits at the 30 s cap are spread too.
+        this.resumer.retryLater(rateLimitedRetryMs(error.retryAfterMs, attempt), () => {
           if (this.watches.get(watch.id) === watch) this.resubscribe(watch, attempt + 1);
         });
         return;

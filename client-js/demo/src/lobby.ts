@@ -3,6 +3,7 @@
 // name, its players' names and its seat count, with join and watch buttons
 // and a link to the room's event stream.
 import { errorMessage, TickroomError, type Client, type Room, type RoomWatch } from "../../src/index.js";
+import { rateLimitedRetryMs } from "../../src/backoff.js";
 import { ErrorCode } from "../../src/gen/tickroom/v1/codes_pb.js";
 import type { RoomInfo } from "../../src/gen/tickroom/v1/lobby_pb.js";
 import { el, shortId } from "./dom.js";
@@ -30,6 +31,12 @@ export class LobbyView {
   private starting: Promise<void> | undefined;
   private selfName = "";
   private pollTimer: ReturnType<typeof setInterval> | undefined;
+  // retryTimer asks for the live list again after a refusal that passes
+  // (RATE_LIMITED), the retries-th in a row.
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retries = 0;
+  // shown is true from start to stop: a retry runs only while it holds.
+  private shown = false;
 
   /** LobbyView's constructor builds the game buttons; roomOptions are the options of the rooms each game's buttons match or create. */
   constructor(
@@ -64,7 +71,9 @@ export class LobbyView {
   /** start shows the live room list; the server pushes every change. */
   start(): void {
     const client = this.client;
+    this.shown = true;
     if (!client || this.watch || this.starting || this.pollTimer !== undefined) return;
+    this.cancelRetry();
     this.setLive("connecting", "connecting…");
     this.starting = client.watchRooms({ limit: listLimit }).then(
       (w) => {
@@ -74,6 +83,7 @@ export class LobbyView {
           return;
         }
         this.watch = w;
+        this.retries = 0;
         w.on("change", ({ rooms }) => {
           this.render(rooms);
           this.setLive("live", "live"); // again, after a refusal the client asked past
@@ -91,10 +101,27 @@ export class LobbyView {
           this.poll(client);
           return;
         }
+        if (err instanceof TickroomError && err.serverCode === ErrorCode.RATE_LIMITED && this.shown) {
+          // The server's room lists of this address (or this connection's
+          // watches) are spent for now, as when every player behind one
+          // NAT comes back at once: ask again after the server's hint,
+          // spread at random, as the client does for its own watches.
+          this.setLive("off", "not live: too many room lists asked for; trying again…");
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            if (this.client === client && this.shown) this.start();
+          }, rateLimitedRetryMs(err.retryAfterMs, this.retries++));
+          return;
+        }
         this.setLive("off", "not live");
         this.setStatus(`Room list: ${errorMessage(err)}`);
       },
     );
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private poll(client: Client): void {
@@ -112,6 +139,9 @@ export class LobbyView {
   stop(): void {
     if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+    this.shown = false;
+    this.cancelRetry();
+    this.retries = 0;
     const w = this.watch;
     this.watch = undefined;
     if (w) void w.close();

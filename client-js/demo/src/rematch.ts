@@ -3,7 +3,9 @@
 // guarded by it as a password, so quick match never fills it with a
 // stranger; the other player's page watches the room list for a room with
 // that tag (a live watch, no polling) and offers to join it.
-import { errorMessage, type Client, type Room, type RoomWatch } from "../../src/index.js";
+import { errorMessage, TickroomError, type Client, type Room, type RoomWatch } from "../../src/index.js";
+import { rateLimitedRetryMs } from "../../src/backoff.js";
+import { ErrorCode } from "../../src/gen/tickroom/v1/codes_pb.js";
 import type { RoomInfo } from "../../src/gen/tickroom/v1/lobby_pb.js";
 import { ROOM_NAME_KEY } from "./lobby.js";
 
@@ -21,6 +23,7 @@ export class Rematch {
   private watch: RoomWatch | undefined;
   private offer: RoomInfo | undefined;
   private disposed = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly onClick = () => void this.accept();
 
   /** Rematch's constructor starts watching for the other player's offer. */
@@ -34,23 +37,43 @@ export class Rematch {
     parts.button.disabled = old.spectator;
     parts.status.textContent = "";
     parts.button.addEventListener("click", this.onClick);
-    client.watchRooms({ game: old.game, metadata: { [REMATCH_KEY]: old.id } }).then(
+    this.follow(0);
+  }
+
+  // follow watches the room list for the other player's offer; a watch
+  // refused RATE_LIMITED (this address's room lists spent for now) is
+  // asked again after the server's hint, spread at random, as the client
+  // does for its own watches.
+  private follow(attempt: number): void {
+    this.client.watchRooms({ game: this.old.game, metadata: { [REMATCH_KEY]: this.old.id } }).then(
       (w) => {
         if (this.disposed) {
           void w.close();
           return;
         }
+        if (this.parts.status.textContent?.startsWith("Rematch offers:")) this.parts.status.textContent = "";
         this.watch = w;
         w.on("change", ({ rooms }) => this.seen(rooms));
         this.seen(w.rooms);
       },
-      (err: unknown) => (parts.status.textContent = `Rematch offers: ${errorMessage(err)}`),
+      (err: unknown) => {
+        if (this.disposed) return;
+        this.parts.status.textContent = `Rematch offers: ${errorMessage(err)}`;
+        if (err instanceof TickroomError && err.serverCode === ErrorCode.RATE_LIMITED) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            if (!this.disposed) this.follow(attempt + 1);
+          }, rateLimitedRetryMs(err.retryAfterMs, attempt));
+        }
+      },
     );
   }
 
   /** dispose stops watching and forgets the button. */
   dispose(): void {
     this.disposed = true;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.parts.button.removeEventListener("click", this.onClick);
     const w = this.watch;
     this.watch = undefined;

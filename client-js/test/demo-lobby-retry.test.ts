@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import { TickroomError, type Client, type Room, type RoomWatch } from "../src/index.js";
+import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
+import { LobbyView } from "../demo/src/lobby.js";
+import { Rematch } from "../demo/src/rematch.js";
+
+// The demo's lobby and rematch offer each start a room list watch. One the
+// server refuses RATE_LIMITED (its address's room lists spent, as when
+// every player behind a NAT comes back at once) showed "not live" and was
+// never asked for again: it is asked again after the server's hint.
+
+// fakeNode stands for the few DOM calls the views make.
+function fakeNode(): HTMLElement {
+  const n = {
+    dataset: {} as Record<string, string>,
+    textContent: "" as string | null,
+    className: "",
+    disabled: false,
+    setAttribute() {},
+    append() {},
+    replaceChildren() {},
+    addEventListener() {},
+    removeEventListener() {},
+  };
+  return n as unknown as HTMLElement;
+}
+
+const refusal = () =>
+  new TickroomError("server", "room lists asked too fast from this address", { serverCode: ErrorCode.RATE_LIMITED, retryAfterMs: 2000 });
+
+// fakeClient refuses the first `refusals` watchRooms RATE_LIMITED and
+// serves the next with an empty list.
+function fakeClient(refusals: number): { client: Client; asked: () => number } {
+  let asked = 0;
+  const watch = { rooms: [], on() {}, close: async () => {} } as unknown as RoomWatch;
+  const client = {
+    watchRooms: () => (++asked <= refusals ? Promise.reject(refusal()) : Promise.resolve(watch)),
+  } as unknown as Client;
+  return { client, asked: () => asked };
+}
+
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+describe("the demo's room list watches refused RATE_LIMITED", () => {
+  beforeEach(() => {
+    mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 0 });
+    (globalThis as { document?: unknown }).document = { createElement: fakeNode };
+  });
+  afterEach(() => {
+    mock.timers.reset();
+    delete (globalThis as { document?: unknown }).document;
+  });
+
+  it("the lobby asks again after retry_after_ms and goes live", async () => {
+    const { client, asked } = fakeClient(3);
+    const live = fakeNode();
+    const lobby = new LobbyView([], fakeNode() as HTMLUListElement, fakeNode(), fakeNode(), live, () => {});
+    lobby.attach(client, "ann");
+    lobby.start();
+    for (let n = 1; n <= 3; n++) {
+      await flush();
+      assert.equal(asked(), n, `the lobby's watch refused RATE_LIMITED (retry_after_ms 2000) ${n - 1} times was not asked for again within 32 s`);
+      assert.equal(live.dataset["state"], "off", `refusal ${n}: the list shows ${live.dataset["state"]}`);
+      mock.timers.tick(1999);
+      await flush();
+      assert.equal(asked(), n, `refusal ${n}: asked again before the server's 2000 ms`);
+      mock.timers.tick(30_000);
+    }
+    await flush();
+    assert.equal(asked(), 4, "the lobby's watch refused RATE_LIMITED was not asked for again");
+    assert.equal(live.dataset["state"], "live");
+  });
+
+  it("the lobby stopped while its retry waits asks no more", async () => {
+    const { client, asked } = fakeClient(1);
+    const lobby = new LobbyView([], fakeNode() as HTMLUListElement, fakeNode(), fakeNode(), fakeNode(), () => {});
+    lobby.attach(client, "ann");
+    lobby.start();
+    await flush();
+    lobby.stop();
+    mock.timers.tick(60_000);
+    await flush();
+    assert.equal(asked(), 1, "a stopped lobby asked for its list again");
+  });
+
+  it("the rematch offer's watch asks again after retry_after_ms", async () => {
+    const { client, asked } = fakeClient(2);
+    const old = { id: "r1", game: "gomoku", spectator: false } as unknown as Room;
+    const status = fakeNode();
+    const rematch = new Rematch(client, old, { button: fakeNode() as HTMLButtonElement, status }, () => {});
+    await flush();
+    assert.match(status.textContent ?? "", /^Rematch offers:/);
+    mock.timers.tick(30_000);
+    await flush();
+    mock.timers.tick(30_000);
+    await flush();
+    assert.equal(asked(), 3, "the rematch offer's watch refused RATE_LIMITED was not asked for again");
+    assert.equal(status.textContent, "");
+    rematch.dispose();
+  });
+});
