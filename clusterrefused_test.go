@@ -155,7 +155,11 @@ func TestClusterQuickMatchRefusedAtTheTickTriesOn(t *testing.T) {
 	list := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{Game: "solo"}}}
 	var rooms []*tickroomv1.RoomInfo
 	settled := func() bool {
-		rooms = alice.Request(list).GetRoomList().GetRooms()
+		l := alice.Request(list).GetRoomList()
+		if l == nil {
+			return false // refused (the connection's ListRooms rate): no answer yet
+		}
+		rooms = l.Rooms
 		for _, r := range rooms {
 			if r.Players != 1 {
 				return false
