@@ -81,6 +81,7 @@ func (s *Session) takeRoomList(own *connLimits, perSec float64, burst int, messa
 	now := s.h.cfg.Now()
 	wait, undo := own.reserve(s, now, perSec, burst)
 	if wait > 0 {
+		s.h.stats.RoomListsConnectionRate.Add(1)
 		return nil, &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: message}
 	}
 	var once sync.Once
@@ -90,6 +91,7 @@ func (s *Session) takeRoomList(own *connLimits, perSec float64, burst int, messa
 	}
 	if ok, wait := s.h.roomLists.Allow(ip, now); !ok {
 		undo()
+		s.h.stats.RoomListsAddressRate.Add(1)
 		return nil, &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "room lists asked too fast from this address"}
 	}
 	return func() {

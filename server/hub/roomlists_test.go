@@ -98,6 +98,14 @@ func TestRoomListsOfOneAddressShareABudget(t *testing.T) {
 	if !served(t, "ListRooms", maker.Request(listRoomsMsg())) || !served(t, "WatchRooms", maker.Request(watchRooms(1, nil))) {
 		t.Fatal("another address's room lists refused")
 	}
+	// Each refusal is counted (tickroom_room_lists_rate_limited_total),
+	// as the address's: every connection here was within its own bounds.
+	if got, want := e.hub.Stats().RoomListsAddressRate.Load(), uint64(refused+1); got != want {
+		t.Fatalf("RoomListsAddressRate %d, want the %d refusals", got, want)
+	}
+	if n := e.hub.Stats().RoomListsConnectionRate.Load(); n != 0 {
+		t.Fatalf("RoomListsConnectionRate %d, want 0", n)
+	}
 }
 
 // One connection sending ListRooms as fast as its message rate lets was
@@ -130,6 +138,9 @@ func TestOneConnectionsRoomListsTakeOnlyItsShare(t *testing.T) {
 	}
 	if refused == 0 {
 		t.Fatalf("%d ListRooms of one connection: %d served, none refused", n, got)
+	}
+	if st := e.hub.Stats(); st.RoomListsConnectionRate.Load() != uint64(refused) || st.RoomListsAddressRate.Load() != 0 {
+		t.Fatalf("RoomListsConnectionRate %d, RoomListsAddressRate %d; want the %d refusals the connection's", st.RoomListsConnectionRate.Load(), st.RoomListsAddressRate.Load(), refused)
 	}
 	neighbour := e.connectFrom("neighbour", ip)
 	if !served(t, "ListRooms", neighbour.Request(listRoomsMsg())) {

@@ -18,19 +18,26 @@ type Stats struct {
 	// SessionAddressRate.
 	SessionsUserRate    atomic.Uint64
 	SessionsAddressRate atomic.Uint64
-	MessagesIn          atomic.Uint64 // client messages received
-	MessagesOut         atomic.Uint64 // replies and notices sent (state excluded)
-	Inputs              atomic.Uint64 // inputs queued to rooms
-	InputsRefused       atomic.Uint64 // inputs refused (not seated, rate, inbox full, size)
-	RateLimited         atomic.Uint64 // messages dropped by the per-connection rate limit
-	ProtocolErrors      atomic.Uint64 // undecodable messages (connection closed)
-	Unsupported         atomic.Uint64 // message kinds this server does not serve
-	Errors              atomic.Uint64 // Error replies due
-	FramesDelivered     atomic.Uint64 // room frames handed to connections
-	Joins               atomic.Uint64 // seats taken
-	Resumes             atomic.Uint64 // seats resumed
-	ResumeAttempts      atomic.Uint64 // joins that asked to resume
-	Redirects           atomic.Uint64 // requests answered with a Redirect to another node
+	// RoomListsConnectionRate and RoomListsAddressRate count ListRooms
+	// and WatchRooms refused with ERROR_CODE_RATE_LIMITED: past the
+	// connection's own bucket of that request (Config.ListRoomsRate,
+	// RoomWatchRate), or past the room lists of its client address
+	// (RoomListAddressRate).
+	RoomListsConnectionRate atomic.Uint64
+	RoomListsAddressRate    atomic.Uint64
+	MessagesIn              atomic.Uint64 // client messages received
+	MessagesOut             atomic.Uint64 // replies and notices sent (state excluded)
+	Inputs                  atomic.Uint64 // inputs queued to rooms
+	InputsRefused           atomic.Uint64 // inputs refused (not seated, rate, inbox full, size)
+	RateLimited             atomic.Uint64 // messages dropped by the per-connection rate limit
+	ProtocolErrors          atomic.Uint64 // undecodable messages (connection closed)
+	Unsupported             atomic.Uint64 // message kinds this server does not serve
+	Errors                  atomic.Uint64 // Error replies due
+	FramesDelivered         atomic.Uint64 // room frames handed to connections
+	Joins                   atomic.Uint64 // seats taken
+	Resumes                 atomic.Uint64 // seats resumed
+	ResumeAttempts          atomic.Uint64 // joins that asked to resume
+	Redirects               atomic.Uint64 // requests answered with a Redirect to another node
 	social.Stats
 }
 
