@@ -3,6 +3,8 @@ package tickroom_test
 import (
 	"testing"
 
+	"github.com/tickroom/tickroom"
+	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
 
@@ -49,5 +51,84 @@ func TestJoinChurnIsRateLimitedOnANodeOfACluster(t *testing.T) {
 	}
 	if served == 0 {
 		t.Fatal("no join served: the bucket's burst should let a few through")
+	}
+}
+
+// spendJoinsOn has the guest of token spend its joins on srv, spectating
+// roomID and leaving it until a JoinRoom is refused RATE_LIMITED.
+func spendJoinsOn(t *testing.T, srv *tickroom.Server, token, roomID string) {
+	t.Helper()
+	c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: "spender"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	spectate := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: roomID, Spectate: true}}}
+	leave := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: roomID}}}
+	for range 64 {
+		m := c.Request(spectate)
+		if m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+			return
+		}
+		if m.GetJoined() == nil {
+			t.Fatalf("spectating %s: %v", roomID, m)
+		}
+		if l := c.Request(leave); l.GetLeft() == nil {
+			t.Fatalf("LeaveRoom after a join: %v", l)
+		}
+	}
+	t.Fatal("64 spectating joins and leaves of one guest, none refused")
+}
+
+// TestRedirectedJoinRefusedForItsRateHoldsNoSeat: a JoinRoom or a
+// QuickMatch sent from one node to the room's node with a seat reserved
+// in Redis, and refused there RATE_LIMITED (the user's joins on that
+// node spent), left the seat reserved for the reservation's life (60 s):
+// another player was refused ROOM_FULL by a room of two its host sat in
+// alone, and a quick-match made a room of its own rather than fill it.
+// The refusal now gives the seat back.
+func TestRedirectedJoinRefusedForItsRateHoldsNoSeat(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		join func(roomID string) *tickroomv1.ClientMessage
+	}{
+		{"JoinRoom", func(roomID string) *tickroomv1.ClientMessage {
+			return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: roomID}}}
+		}},
+		{"QuickMatch", func(string) *tickroomv1.ClientMessage {
+			return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			a, b, _ := twoNodes(t, raceDefinition())
+			// A room of two on b, its host alone in it, in the pool.
+			host := dial(t, b, "host")
+			room := host.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}).GetJoined().GetRoomId()
+			if room == "" {
+				t.Fatal("the host's room was not made")
+			}
+			token := login(t, b, "guest")
+			spendJoinsOn(t, b, token, room)
+
+			// The guest asks through a, which reserves the seat and
+			// sends it to b, where its bucket refuses the join.
+			guest, _, err := testclient.Dial(t, "ws://"+a.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: "guest"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			guest.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+			_, reply, hops := guest.Follow(c.join(room))
+			if len(hops) != 1 || reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+				t.Fatalf("the guest's %s through a: %d redirects, then %v; want one, then RATE_LIMITED", c.name, len(hops), reply)
+			}
+
+			// The seat is free for another player.
+			_, reply, _ = dial(t, a, "late").Follow(c.join(room))
+			if got := reply.GetJoined().GetRoomId(); got != room {
+				t.Fatalf("after the guest's %s was refused RATE_LIMITED on the room's node, another player's got %v, not a seat in the host's room of two: the refused guest's seat was still reserved", c.name, reply)
+			}
+		})
 	}
 }

@@ -190,8 +190,14 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 	if room, ok := s.h.rt.Room(q.RoomId); ok {
 		if q.ResumeTick == 0 {
 			// A join the user's bucket would refuse (joinLocal) asks
-			// Redis for no seat first.
+			// Redis for no seat first; one sent here by another node
+			// with a seat reserved gives that seat back, as the room's
+			// refusals below do, rather than hold it for the
+			// reservation's life against the room's other players.
 			if err := s.joinRefusal(q.RoomId); err != nil {
+				if !q.Spectate && q.Reservation != "" && !c.Unreachable() {
+					s.releaseUnlessPlaying(ctx, q.RoomId)
+				}
 				return err
 			}
 		}
@@ -320,7 +326,16 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	}
 	refund, err := s.chargeJoin()
 	if err != nil {
-		return err
+		if q.Reservation == "" {
+			return err
+		}
+		// Sent here by another node with a seat reserved, or a turn of
+		// the pool taken to make its room here: both are given back, as
+		// they would be had this node served it.
+		return s.offLoopDo(id, func(ctx context.Context) error {
+			s.dropReservation(ctx, cm.pool, q.Reservation)
+			return err
+		})
 	}
 	// The token is given back for a quick-match refused, and for one
 	// answered with a Redirect: the node it sends the player to charges
@@ -352,6 +367,25 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 		refund()
 	}
 	return err
+}
+
+// dropReservation gives back what the quick-match reservation token
+// holds for the session's user, a quick-match refused before it was
+// served here: the seat it reserved in a room, or, for a room to make
+// here (a placement), the user's turn on pool.
+func (s *Session) dropReservation(ctx context.Context, pool, token string) {
+	c := s.h.cluster
+	if c.Unreachable() {
+		return // the seat lapses by itself, and the turn
+	}
+	r, ok := c.Claim(ctx, token, s.claims.UserID)
+	switch {
+	case !ok:
+	case r.RoomID != "":
+		s.releaseUnlessPlaying(ctx, r.RoomID)
+	default:
+		s.endTurn(ctx, pool)
+	}
 }
 
 // clusterMatch is a cluster quick-match under way: its request and pool,

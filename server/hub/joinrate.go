@@ -32,7 +32,9 @@ import (
 // QuickMatch pays for. In a cluster the node that asks its room for the
 // seat charges: a join or quick-match answered with a Redirect costs
 // nothing on the node that sent it (a quick-match's token is given
-// back), and the node it sends the client to charges the join there.
+// back), and the node it sends the client to charges the join there; a
+// refusal there gives back the seat (or the pool's turn) the sending node
+// reserved for it in Redis (clusterJoinOff, dropReservation).
 type joinRate struct {
 	users *clientip.Buckets[string]
 }
