@@ -23,13 +23,15 @@ import (
 // before it reached the room (a room that is full, locked, ended or
 // busy, a wrong password, a user in as many rooms as it may be): such a
 // join sent no event. A join the game refuses at the tick stays charged.
-// Never charged: a resume, or a JoinRoom of a room where the user holds
-// a seat already (held for a dropped connection, or another of its
-// connections': the seat moves, nobody joins), so that a reconnecting
-// client always gets its seats back; a CreateRoom, whose room has no
+// Never charged: a resume, or a JoinRoom, of a seat held for a closed
+// connection of the user, so that a reconnecting client always gets its
+// seats back; a CreateRoom, whose room has no
 // other member and which the creation budget bounds (quota.go); and a
 // quick-match's own tries of further rooms, which the one token of its
-// QuickMatch pays for. In a cluster the node that asks its room for the
+// QuickMatch pays for. Charged as a join: a JoinRoom or resume that
+// moves the user's seat from another of its connections, still open
+// (MultipleSockets), each move a PLAYER_RESUMED to every member
+// (newMembership). In a cluster the node that asks its room for the
 // seat charges: a join or quick-match answered with a Redirect costs
 // nothing on the node that sent it (a quick-match's token is given
 // back), and the node it sends the client to charges the join there; a
@@ -80,12 +82,17 @@ func joinsTooFast(wait time.Duration) error {
 	return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: "joining rooms too fast"}
 }
 
-// newMembership reports whether a JoinRoom of roomID would make the
-// session's user a new member of it: unless the user holds a seat there
-// that the join takes back (mayResume). A room this connection is in
-// itself counts as new: the join is refused (ALREADY_IN_ROOM, given
-// back), or is one that waits for a leave of it (afterLeave) and joins
-// again once the seat is given up.
+// newMembership reports whether a JoinRoom of roomID is charged: unless
+// the user holds a seat there for a closed connection (holds), which the
+// join takes back. A room this connection is in itself counts as new:
+// the join is refused (ALREADY_IN_ROOM, given back), or is one that waits
+// for a leave of it (afterLeave) and joins again once the seat is given
+// up. So does a seat another open connection of the user has
+// (MultipleSockets): the join, or resume, moves it, and each move sends
+// every member of the room a PLAYER_RESUMED, which two sockets passing
+// the seat back and forth would do at their message rate. A socket whose
+// network vanished has its seat held once the server closes it, and that
+// resume is free again.
 func (s *Session) newMembership(roomID string) bool {
-	return s.inRoom(roomID) || !s.h.mayResume(s.claims.UserID, roomID)
+	return s.inRoom(roomID) || !s.h.holds(s.claims.UserID, roomID)
 }

@@ -121,21 +121,18 @@ func TestJoinChurnIsRateLimited(t *testing.T) {
 }
 
 // A second connection of the user shares its bucket, and taking back a
-// seat of the user's is never refused, the bucket spent or not: a
-// resume of a seat held for a dropped connection, and a seat another of
-// its connections holds.
+// seat held for a dropped connection of the user's (a resume) is never
+// refused, the bucket spent or not.
 func TestJoinRateIsTheUsersAndSparesResumes(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets = true }})
 	owner, _ := e.connect("owner")
 	a := joined(t, owner.Request(createSized("tally", 4))).RoomId
-	b := joined(t, owner.Request(createSized("tally", 4))).RoomId
 	host, _ := e.connect("host")
 	room := joined(t, host.Request(createSized("tally", 4))).RoomId
 
 	p1, _ := e.connect("p")
 	ja := joined(t, p1.Request(joinRoom(a, 0)))
-	jb := joined(t, p1.Request(joinRoom(b, 0)))
 	const n = 64
 	if _, refused := churn(t, p1, room, false, n, func(_, refused int) bool { return refused > 0 }); refused == 0 {
 		t.Fatalf("%d JoinRoom and LeaveRoom cycles of one user, none refused", n)
@@ -149,10 +146,6 @@ func TestJoinRateIsTheUsersAndSparesResumes(t *testing.T) {
 	}
 	p2, _ := e.connect("p")
 	spent(p2)
-	// The seat p1 holds in b moves to p2.
-	if j := joined(t, p2.Request(joinRoom(b, 0))); j.Seat != jb.Seat {
-		t.Fatalf("took seat %d of b, want %d", j.Seat, jb.Seat)
-	}
 
 	// p1's network goes; its seat in a is held, and p2 resumes it.
 	tick, _, _, _ := p1.world(a)
@@ -166,5 +159,64 @@ func TestJoinRateIsTheUsersAndSparesResumes(t *testing.T) {
 	spent(p2)
 	if j := joined(t, p2.Request(joinRoom(a, tick))); !j.Resumed || j.Seat != ja.Seat {
 		t.Fatalf("resume of a: resumed %v seat %d, want seat %d", j.Resumed, j.Seat, ja.Seat)
+	}
+}
+
+// With MultipleSockets, a JoinRoom (or a resume) from one socket of a
+// user into a room where another of its sockets, still open, has the
+// user's seat moves the seat, and every member of the room is sent a
+// PLAYER_RESUMED. Such moves were never charged, so two sockets passing
+// a seat back and forth sent every member an event a move, at their
+// message rate, whatever the user's bucket held. They now take from the
+// bucket as a join does; a held seat's resume stays free
+// (TestJoinRateIsTheUsersAndSparesResumes).
+func TestSeatMovesBetweenSocketsAreCharged(t *testing.T) {
+	t.Parallel()
+	// A token every 1,000 s: none comes back while the test runs.
+	e := start(t, options{hub: func(c *hub.Config) { c.MultipleSockets, c.JoinRate = true, 0.001 }})
+	host, _ := e.connect("host")
+	room := joined(t, host.Request(createSized("tally", 4))).RoomId
+	other := joined(t, host.Request(createSized("tally", 4))).RoomId
+	p1, _ := e.connect("p")
+	p2, _ := e.connect("p")
+	joined(t, p1.Request(joinRoom(room, 0)))
+	if _, refused := churn(t, p2, other, false, 64, func(_, refused int) bool { return refused > 0 }); refused == 0 {
+		t.Fatal("64 JoinRoom and LeaveRoom cycles of one user, none refused")
+	}
+
+	// The bucket spent, the sockets pass the seat back and forth.
+	const n = 8
+	moved := 0
+	for i := range n {
+		c := p2
+		if moved%2 == 1 {
+			c = p1
+		}
+		m := c.Request(joinRoom(room, 0))
+		switch {
+		case m.GetJoined() != nil:
+			moved++
+		case m.GetError().GetCode() == codeRateLimited && m.GetError().RetryAfterMs > 0:
+		default:
+			t.Fatalf("move %d of the seat: %v", i, m)
+		}
+	}
+	if moved == n {
+		t.Fatalf("%d moves of a seat between two open sockets of a user whose joins were spent, none refused: each sent every member of the room a PLAYER_RESUMED", n)
+	}
+	// A resume from the socket without the seat is a move too.
+	holder, mover := p1, p2
+	if moved%2 == 1 {
+		holder, mover = p2, p1
+	}
+	tick, _, _, _ := holder.world(room)
+	if code := errCode(t, mover.Request(joinRoom(room, max(tick, 1)))); code != codeRateLimited {
+		t.Fatalf("a resume of a seat another open socket of the user has, its joins spent: %v, want RATE_LIMITED", code)
+	}
+	// The host heard of p's first join and of the moves served, no more.
+	sentinel, _ := e.connect("sentinel")
+	joined(t, sentinel.Request(joinRoom(room, 0)))
+	if got := eventsOf(host, room, "p", "sentinel"); got != 1+moved {
+		t.Fatalf("the host got %d room events of p, want %d: its join and %d moves served", got, 1+moved, moved)
 	}
 }
