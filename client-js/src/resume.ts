@@ -2,9 +2,11 @@
 //
 // On each Welcome the client resumes every room it holds a Room of (a
 // JoinRoom with the last tick seen). A resume the server was too busy to
-// take is asked again, on that socket only; one that fails otherwise, or
-// stays busy, or has no answer while the server could hold the seat, drops
-// the Room (resumeFailed). A seat the client drops without the server
+// take, or refused for the user's joins (RATE_LIMITED: with -multi-sockets
+// a resume that moves the seat from another open socket of the user is
+// charged as a join), is asked again, on that socket only; one that fails
+// otherwise, or stays refused, or has no answer while the server could
+// hold the seat, drops the Room (resumeFailed). A seat the client drops without the server
 // saying it is gone is given up: its LeaveRoom goes at once, again on this
 // socket when refused for the rate, and again on each later Welcome that
 // lists the seat, until its Left, until the server could no longer hold it,
@@ -38,9 +40,10 @@ const RESUME_TRIES = 8;
 
 /**
  * RESUME_BUSY_TRIES is how many times a resume refused
- * TOO_MANY_REQUESTS_IN_FLIGHT is asked again (after 100 ms, doubling up
- * to 30 s: about 50 s in all, a resume window's worth) before the seat is
- * given up.
+ * TOO_MANY_REQUESTS_IN_FLIGHT or RATE_LIMITED is asked again (after
+ * 100 ms, doubling up to 30 s: about 50 s in all, a resume window's
+ * worth; or after the server's retry_after_ms when longer) before the
+ * seat is given up.
  */
 const RESUME_BUSY_TRIES = 9;
 
@@ -220,12 +223,18 @@ export class Resumer {
       // A dropped socket retries on the next Welcome; anything else loses the seat.
       if (error.code === "connection-lost" || error.code === "not-connected") return;
       if (rooms.get(room.id) !== room) return;
-      // Too busy: the server's requests in flight, or this client's own.
-      const busy = error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT || error.code === "too-many-requests";
+      // Too busy: the server's requests in flight, or this client's own;
+      // or past the user's joins, which a resume that moves the seat from
+      // another socket of the user, still open, takes from (-multi-sockets).
+      const busy =
+        error.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT ||
+        error.serverCode === ErrorCode.RATE_LIMITED ||
+        error.code === "too-many-requests";
       if (busy && attempt < RESUME_BUSY_TRIES) {
         // The Welcome's resumes and watches went out at once, past the
         // server's requests in flight (a node of a cluster takes two at
-        // a time): the seat is there still. Ask again shortly, on this
+        // a time), or the user's joins were spent: the seat is there
+        // still. Ask again shortly, or after retry_after_ms, on this
         // socket only.
         this.retryLater(Math.max(error.retryAfterMs, 100 * 2 ** attempt), () => {
           if (rooms.get(room.id) === room) this.resume(room, attempt + 1);

@@ -137,6 +137,37 @@ describe("Client resumes", () => {
     assert.deepEqual(entities(room), { 1: "a", 2: "b" });
   });
 
+  // With -multi-sockets, a resume that moves the seat from another socket
+  // of the user, still open (its network vanished), is charged as a join:
+  // refused RATE_LIMITED, the seat is there still. The Room was dropped,
+  // with resumeFailed, and the seat left to the old socket; the resume is
+  // now asked again after retry_after_ms.
+  it("asks again after retry_after_ms for a resume refused for the user's joins", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    const failed: string[] = [];
+    client.on("resumeFailed", ({ error }) => failed.push(error.message));
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const first = lastReceived(sock2);
+    reply(sock2, { requestId: first.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "joining rooms too fast", retryAfterMs: 2000 } } });
+    await flush();
+    assert.deepEqual(failed, [], "a resume refused RATE_LIMITED dropped its room");
+    assert.equal(client.rooms.get("r1"), room);
+    mock.timers.tick(1900);
+    assert.equal(lastReceived(sock2).requestId, first.requestId, "the resume was asked again before retry_after_ms");
+    mock.timers.tick(100);
+    const again = lastReceived(sock2);
+    assert.notEqual(again.requestId, first.requestId, "the resume was not asked again");
+    assert.equal(again.body.case === "joinRoom" && again.body.value.resumeTick, 40n);
+    reply(sock2, { requestId: again.requestId, body: { case: "joined", value: { roomId: "r1", game: "arena", seat: 2, tickRate: 20, resumed: true, tick: 41n } } });
+    reply(sock2, { body: { case: "state", value: sim.state({ tick: 42, base: 40, up: { 2: "b" }, roomId: "r1", roomRef: 7 }) } });
+    assert.deepEqual(entities(room), { 1: "a", 2: "b" });
+  });
+
   // joinAs seats the client in roomId through the fake server.
   async function joinAs(client: Client, sock: FakeWebSocket, roomId: string): Promise<Room> {
     const p = client.joinRoom(roomId);
