@@ -1,6 +1,7 @@
 package tickroom_test
 
 import (
+	"sync/atomic"
 	"testing"
 
 	"github.com/tickroom/tickroom"
@@ -130,5 +131,66 @@ func TestRedirectedJoinRefusedForItsRateHoldsNoSeat(t *testing.T) {
 				t.Fatalf("after the guest's %s was refused RATE_LIMITED on the room's node, another player's got %v, not a seat in the host's room of two: the refused guest's seat was still reserved", c.name, reply)
 			}
 		})
+	}
+}
+
+// TestQuickMatchRedirectedByItsRetryCostsNothingOnTheNodeThatSentIt: a
+// quick-match's join token is given back by the node that answers it
+// with a Redirect, as the node it sends the player to charges the
+// quick-match there. A quick-match whose first room, on its own node,
+// refused the player at the tick and whose retry redirected it was
+// charged on both: the node that sent it had looked for a Redirect once,
+// when it asked the first room, and kept the token. Here the user's
+// joins on that node must still be the whole burst (16: more would need
+// the bucket to hold more than its burst).
+func TestQuickMatchRedirectedByItsRetryCostsNothingOnTheNodeThatSentIt(t *testing.T) {
+	t.Parallel()
+	var asks atomic.Int32
+	a, b, _ := twoNodes(t, soloDefinition(&asks))
+	// On a, a room of the pool whose game takes no player but its
+	// owner's; on b, one whose creator watches it, which takes alice.
+	// The match asks the fuller first.
+	full := soloRooms(t, a, 1)[0]
+	watcher := dial(t, b, "watcher")
+	open := watcher.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "solo", Spectate: true}}}).GetJoined().GetRoomId()
+	if open == "" {
+		t.Fatal("the watcher's room was not made")
+	}
+
+	token := login(t, a, "alice")
+	alice, _, err := testclient.Dial(t, "ws://"+a.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	_, m, hops := alice.Follow(quickSolo())
+	if m.GetJoined().GetRoomId() != open || len(hops) != 1 || asks.Load() != 2 {
+		t.Fatalf("alice's quick-match: %v after %d redirects, her join asked of %d rooms; want the room on b, after a's room refused her", m, len(hops), asks.Load())
+	}
+
+	// Back on a, alice's joins there are the whole burst.
+	again, _, err := testclient.Dial(t, "ws://"+a.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: "alice again"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	spectate := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: full, Spectate: true}}}
+	leave := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: full}}}
+	served := 0
+	for range 64 {
+		m := again.Request(spectate)
+		if m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+			break
+		}
+		if m.GetJoined() == nil {
+			t.Fatalf("alice spectating a's room: %v", m)
+		}
+		served++
+		if l := again.Request(leave); l.GetLeft() == nil {
+			t.Fatalf("LeaveRoom after a join: %v", l)
+		}
+	}
+	if served < 16 {
+		t.Fatalf("alice's quick-match, redirected by its retry, kept a join token on the node that sent it: %d joins there before RATE_LIMITED, want the burst, 16", served)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -338,8 +339,10 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 		})
 	}
 	// The token is given back for a quick-match refused, and for one
-	// answered with a Redirect: the node it sends the player to charges
-	// the quick-match it serves there (joinrate.go).
+	// answered with a Redirect, by the request or a retry of it: the node
+	// it sends the player to charges the quick-match it serves there
+	// (joinrate.go).
+	cm.refund = sync.OnceFunc(refund)
 	serve := func(ctx context.Context) error {
 		if q.Reservation != "" {
 			if c.Unreachable() {
@@ -358,13 +361,13 @@ func (s *Session) clusterQuickMatch(id uint32, q *tickroomv1.QuickMatch) error {
 	}
 	err = s.offLoopDo(id, func(ctx context.Context) error {
 		err := serve(ctx)
-		if err != nil || cm.redirected.Load() {
-			refund()
+		if err != nil {
+			cm.refund()
 		}
 		return err
 	})
 	if err != nil {
-		refund()
+		cm.refund()
 	}
 	return err
 }
@@ -395,9 +398,10 @@ type clusterMatch struct {
 	q       *tickroomv1.QuickMatch
 	pool    string
 	refused []string
-	// redirected is set when the quick-match was answered with a
-	// Redirect, by the request or a retry of it.
-	redirected atomic.Bool
+	// refund gives the quick-match's join token back, once: when it is
+	// refused at once, or answered with a Redirect, by the request or a
+	// retry of it after a refusal at the tick (redirectMatch).
+	refund func()
 }
 
 // tries reports whether the quick-match may still ask rooms of the pool
@@ -464,8 +468,7 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 				return false, nil
 			}
 			if r.NodeID != c.NodeID() {
-				cm.redirected.Store(true)
-				s.redirect(ctx, id, r)
+				s.redirectMatch(ctx, id, cm, r)
 				return true, nil
 			}
 			room, ok := s.h.rt.Room(r.RoomID)
@@ -517,11 +520,18 @@ func (s *Session) matchCluster(ctx context.Context, id uint32, cm *clusterMatch)
 		return err
 	}
 	if p.NodeID != c.NodeID() {
-		cm.redirected.Store(true)
-		s.redirect(ctx, id, p) // that node ends the turn once its room is listed
+		s.redirectMatch(ctx, id, cm, p) // that node ends the turn once its room is listed
 		return nil
 	}
 	return s.createForMatch(ctx, id, q, pool)
+}
+
+// redirectMatch answers the quick-match with a Redirect to the node r
+// names, which charges the quick-match it serves there: this node gives
+// its token back.
+func (s *Session) redirectMatch(ctx context.Context, id uint32, cm *clusterMatch, r Reservation) {
+	cm.refund()
+	s.redirect(ctx, id, r)
 }
 
 // releaseUnlessPlaying gives back the seat of roomID the directory
