@@ -15,7 +15,8 @@ import (
 // bucket's, per user (docs/limits.md); past it a JoinRoom is refused with
 // ERROR_CODE_RATE_LIMITED and a retry hint, before it touches the room.
 // The default bucket (16, then one every 2 s) would let 64 cycles through
-// only after 96 s, so the refusals come however slowly the box answers.
+// only after 96 s, so the refusals come however slowly the box answers;
+// a test that counts on no token coming back sets a slower rate.
 
 const codeRateLimited = tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED
 
@@ -72,7 +73,11 @@ func eventsOf(c *client, roomID, user, sentinel string) int {
 
 func TestJoinChurnIsRateLimited(t *testing.T) {
 	t.Parallel()
-	e := start(t, options{})
+	// A token every 1,000 s: the guest's second login must find its
+	// bucket as its churn left it, however long the box takes between
+	// them (at the default rate, 8 s would give it the 4 tokens that the
+	// check below takes for a fresh bucket).
+	e := start(t, options{hub: func(c *hub.Config) { c.JoinRate = 0.001 }})
 	host, _ := e.connect("host")
 	room := joined(t, host.Request(createSized("tally", 4))).RoomId
 
