@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/hub"
@@ -223,5 +224,68 @@ func TestSeatMovesBetweenSocketsAreCharged(t *testing.T) {
 	joined(t, sentinel.Request(joinRoom(room, 0)))
 	if got := eventsOf(host, room, "p", "sentinel"); got != 1+moved {
 		t.Fatalf("the host got %d room events of p, want %d: its join and %d moves served", got, 1+moved, moved)
+	}
+}
+
+// A QuickMatch on one node takes a token as a JoinRoom does, and gives it
+// back when refused at once: a user whose quick-matches of a game that
+// is not there were all refused still quick-matches after, and one whose
+// joins are spent is refused RATE_LIMITED.
+func TestQuickMatchIsChargedOnOneNode(t *testing.T) {
+	t.Parallel()
+	// A token every 1,000 s: none comes back while the test runs.
+	e := start(t, options{hub: func(c *hub.Config) { c.JoinRate = 0.001 }})
+	host, _ := e.connect("host")
+	room := joined(t, host.Request(createSized("tally", 4))).RoomId
+
+	p, _ := e.connect("p")
+	for range 64 {
+		if code := errCode(t, p.Request(quickMatch("nope"))); code == codeRateLimited {
+			t.Fatal("QuickMatches of a game that is not there, each refused at once, were charged: one was refused RATE_LIMITED")
+		}
+	}
+	joined(t, p.Request(quickMatch("tally")))
+
+	q, _ := e.connect("q")
+	if _, refused := churn(t, q, room, true, 64, func(_, refused int) bool { return refused > 0 }); refused == 0 {
+		t.Fatal("64 spectating JoinRoom and LeaveRoom cycles, none refused")
+	}
+	m := q.Request(quickMatch("tally"))
+	if m.GetError().GetCode() != codeRateLimited || m.GetError().RetryAfterMs == 0 {
+		t.Fatalf("a QuickMatch of a user whose joins are spent: %v, want RATE_LIMITED with retry_after_ms", m)
+	}
+}
+
+// A spectator's seat held for its dropped connection is resumed with the
+// user's joins spent, as a player's is.
+func TestSpectatorsResumeIsNotCharged(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) { c.JoinRate = 0.001 }})
+	host, _ := e.connect("host")
+	room := joined(t, host.Request(createSized("tally", 4))).RoomId
+	other := joined(t, host.Request(createSized("tally", 4))).RoomId
+
+	w1, _ := e.connect("w")
+	joined(t, w1.Request(spectate(room)))
+	var tick uint64
+	for deadline := time.Now().Add(10 * time.Second); tick == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no State of the room within 10 s of spectating it")
+		}
+		tick, _, _, _ = w1.world(room)
+	}
+	// A new login of the user closes w1: its spectator's seat is held.
+	w2, _ := e.connect("w")
+	w2.adopt(w1, room)
+	w1.WaitClosed()
+	if _, refused := churn(t, w2, other, true, 64, func(_, refused int) bool { return refused > 0 }); refused == 0 {
+		t.Fatal("64 spectating JoinRoom and LeaveRoom cycles, none refused")
+	}
+	resume := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Spectate: true, ResumeTick: max(tick, 1)}}}
+	if j := joined(t, w2.Request(resume)); !j.Resumed || !j.Spectator {
+		t.Fatalf("a spectator's resume with the user's joins spent: resumed %v, spectator %v", j.Resumed, j.Spectator)
+	}
+	if _, _, _, err := w2.world(room); err != nil {
+		t.Fatalf("the resumed room's states: %v", err)
 	}
 }
