@@ -22,7 +22,9 @@ import (
 // A join is charged when it is asked, and given back when it is refused
 // before it reached the room (a room that is full, locked, ended or
 // busy, a wrong password, a user in as many rooms as it may be): such a
-// join sent no event. A join the game refuses at the tick stays charged.
+// join sent no event; so is a JoinRoom the game refuses at the tick
+// (joined), which sent none either. A quick-match's token is kept once it
+// asked a room's game, whatever the game answers.
 // Never charged: a resume, or a JoinRoom, of a seat held for a closed
 // connection of the user, so that a reconnecting client always gets its
 // seats back; a CreateRoom, whose room has no

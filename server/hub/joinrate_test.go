@@ -289,3 +289,26 @@ func TestSpectatorsResumeIsNotCharged(t *testing.T) {
 		t.Fatalf("the resumed room's states: %v", err)
 	}
 }
+
+// A JoinRoom the game refuses at the room's tick sent the room's members
+// nothing, as one refused before it reached the room, and gives its
+// token back too: a user the game refuses again and again still joins
+// another room after.
+func TestJoinRefusedAtTheTickIsNotCharged(t *testing.T) {
+	t.Parallel()
+	// A token every 1,000 s: none comes back while the test runs.
+	e := start(t, options{hub: func(c *hub.Config) { c.JoinRate = 0.001 }, games: noAliceGames(t)})
+	bob, _ := e.connect("bob")
+	refusing := joined(t, bob.Request(createSized("noalice", 4))).RoomId
+	room := joined(t, bob.Request(createSized("tally", 4))).RoomId
+
+	alice, _ := e.connect("alice")
+	const n = 32
+	for i := range n {
+		m := alice.Request(joinRoom(refusing, 0))
+		if code := errCode(t, m); code != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+			t.Fatalf("JoinRoom %d of %d of a room whose game refuses alice at the tick: %v, want FORBIDDEN: the refused joins were charged", i+1, n, m)
+		}
+	}
+	joined(t, alice.Request(joinRoom(room, 0)))
+}

@@ -282,8 +282,11 @@ func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) 
 	if err != nil {
 		return err
 	}
-	if err := s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick}); err != nil {
-		refund() // refused before it reached the room: no event sent
+	// Refused before it reached the room, or by the game at the tick
+	// (joined): no event sent, the token goes back.
+	refund = sync.OnceFunc(refund)
+	if err := s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick, refund: refund}); err != nil {
+		refund()
 		return err
 	}
 	return nil
@@ -452,6 +455,10 @@ type joinReq struct {
 	// first (matchLocal; on a node of a cluster goOn, which gives the
 	// room's seat in the directory back first); nil answers the refusal.
 	retry func(roomID string) error
+	// refund, set by a JoinRoom that took a token of the user's joins
+	// (chargeJoin), gives it back, once, when the game refuses the join
+	// at the tick: the room's members heard of nothing.
+	refund func()
 }
 
 // tryJoin records a pending membership and asks the room for a seat. A
@@ -506,6 +513,9 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 			// Another player's join holds a seat: the room is theirs, and
 			// closes as one its creator left once it is empty.
 			s.h.leftRoom(s.claims.UserID, room.ID())
+		}
+		if jr.refund != nil {
+			jr.refund()
 		}
 		if goOn {
 			// A quick-match goes on to another room, or a new one, off

@@ -363,6 +363,9 @@ func (s *Session) rejoin(room *game.Room, rj *rejoin) {
 		return
 	}
 	if m, err := s.askRoom(rj.id, room, rj.jr); err != nil {
+		if rj.jr.refund != nil {
+			rj.jr.refund() // refused before it reached the room
+		}
 		s.fail(rj.id, err)
 		if m.leaving {
 			s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
