@@ -126,7 +126,9 @@ func (s *Session) redirect(ctx context.Context, id uint32, r Reservation) {
 }
 
 // clusterList answers ListRooms from the cluster directory. Refused in
-// flight, or by the directory, it calls giveBack (takeRoomList).
+// flight it calls giveBack (takeRoomList); one the directory fails keeps
+// its room list: it was a call to Redis, which may have walked its rooms
+// there before it failed or timed out.
 func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms, giveBack func()) {
 	limit := s.h.cfg.ListLimit
 	if q.Limit > 0 && int(q.Limit) < limit {
@@ -137,7 +139,6 @@ func (s *Session) clusterList(id uint32, q *tickroomv1.ListRooms, giveBack func(
 			Game: q.Game, Metadata: q.Metadata, Joinable: q.FreeSeatsOnly, Limit: limit, After: q.PageToken,
 		})
 		if err != nil {
-			giveBack()
 			return err
 		}
 		infos := make([]game.RoomInfo, 0, len(rooms))

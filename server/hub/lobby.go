@@ -74,9 +74,12 @@ func (s *Session) listRooms(id uint32, q *tickroomv1.ListRooms) {
 //
 // giveBack returns both tokens; the caller calls it (from any goroutine,
 // once or more) when the request is refused before it looks at any room:
-// LIST_FULL, or on a node of a cluster its lobby requests in flight or a
-// directory that does not answer, which a client asks again after, and
-// which would otherwise spend its address's room lists for nothing.
+// LIST_FULL, or on a node of a cluster its lobby requests in flight, which
+// a client asks again after, and which would otherwise spend its
+// address's room lists for nothing. A cluster directory that fails does
+// not give them back: the request was a call to Redis, which may have
+// walked its rooms before it failed, and a refund would lift every bound
+// on room lists exactly while Redis fails or is slow.
 func (s *Session) takeRoomList(own *connLimits, perSec float64, burst int, message string) (giveBack func(), err error) {
 	now := s.h.cfg.Now()
 	wait, undo := own.reserve(s, now, perSec, burst)

@@ -192,7 +192,7 @@ func TestANATReconnectingAtOnceGetsItsWatches(t *testing.T) {
 
 // A WatchRooms refused before it looks at any room (here LIST_FULL, the
 // connection's 4 watches held; on a node of a cluster also its lobby
-// requests in flight and an unreachable directory) took a token of the
+// requests in flight) took a token of the
 // connection's WatchRooms bucket and one of its address's room lists,
 // and kept them: a client asking again spent both, and then its
 // address's other users were refused their lists. Such a refusal now

@@ -145,22 +145,20 @@ var errTooManyWatches = protocol.NewError(protocol.ErrorListFull, "")
 // lists of an address's connections together are also its room lists'
 // budget (takeRoomList, shared with ListRooms). A refused one changes
 // nothing: a held watch of its id goes on, and one refused before it
-// looks at any room (LIST_FULL, and in a cluster too many in flight or
-// the directory out of reach) gives its tokens back.
+// looks at any room (LIST_FULL, and in a cluster too many in flight)
+// gives its tokens back. One the cluster directory fails keeps them: it
+// was a walk asked of Redis, and giving them back would leave a
+// connection's watches unbounded exactly while Redis fails or is slow.
 func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
 	giveBack, err := s.takeRoomList(&s.h.watchLim, s.h.cfg.RoomWatchRate, s.h.cfg.RoomWatchBurst, "room watch rate limit exceeded")
 	if err != nil {
 		return err
 	}
 	if s.h.cluster != nil {
-		// Refused in flight, or by clusterWatch before it looks at the
-		// window's rooms, it gives its room list back.
+		// Refused in flight, or LIST_FULL by clusterWatch, it gives its
+		// room list back.
 		err := s.offLoopDo(id, func(ctx context.Context) error {
-			err := s.clusterWatch(ctx, id, q)
-			if err != nil {
-				giveBack()
-			}
-			return err
+			return s.clusterWatch(ctx, id, q, giveBack)
 		})
 		if err != nil {
 			giveBack()
@@ -204,8 +202,9 @@ func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
 // clusterWatch starts a watch of the cluster's rooms. It runs off the
 // loop. The rooms come from a window at most an interval old, so the
 // watch is marked stale: the next pass compares it with its own listing
-// in full, and no change between the two is lost.
-func (s *Session) clusterWatch(ctx context.Context, id uint32, q *tickroomv1.WatchRooms) error {
+// in full, and no change between the two is lost. A watch the session
+// has no room for calls giveBack; one the directory fails does not.
+func (s *Session) clusterWatch(ctx context.Context, id uint32, q *tickroomv1.WatchRooms, giveBack func()) error {
 	rooms, err := s.h.watches.clusterWindow(ctx, s.h.watches.interval())
 	if err != nil {
 		return err
@@ -214,6 +213,7 @@ func (s *Session) clusterWatch(ctx context.Context, id uint32, q *tickroomv1.Wat
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := s.h.watches.add(w); err != nil {
+		giveBack()
 		return err
 	}
 	w.stale = true
