@@ -3,6 +3,7 @@ package tickroom_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
@@ -45,5 +46,40 @@ func TestRoomListsAreBoundedWhileRedisIsDown(t *testing.T) {
 		if unavailable == 0 || unavailable == 100 {
 			t.Fatalf("100 %s of one connection with Redis stopped: %d UNAVAILABLE, each a call to Redis, before RATE_LIMITED", tc.name, unavailable)
 		}
+	}
+}
+
+// TestAFifthWatchIsListFullWhileRedisIsDown: on a node of a cluster a
+// WatchRooms past the connection's 4 watches was refused LIST_FULL only
+// off the event loop, after it had taken one of the connection's lobby
+// requests in flight and walked the cluster's rooms (or waited on
+// another's walk): with Redis down, once the latest walk was older than
+// a second, it was refused UNAVAILABLE, as if asking again could serve
+// it. It is now refused LIST_FULL on the loop, before anything is asked.
+func TestAFifthWatchIsListFullWhileRedisIsDown(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	srv, _, _ := start(t, tickroom.Options{Games: []game.Definition{raceDefinition()}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32))})
+	c := dial(t, srv, "watcher")
+	watch := func(id uint32) *tickroomv1.ServerMessage {
+		return c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_WatchRooms{WatchRooms: &tickroomv1.WatchRooms{WatchId: id}}})
+	}
+	for id := uint32(1); id <= 4; id++ {
+		if m := watch(id); m.GetRoomList() == nil {
+			t.Fatalf("watch %d of 4: %v", id, m)
+		}
+	}
+	rdb.Stop(t)
+	// The latest walk of the cluster's rooms serves a new watch for a
+	// second; past it a new watch would walk again, and fail.
+	for i, deadline := 1, time.Now().Add(3*time.Second); time.Now().Before(deadline); i++ {
+		if m := watch(5); errorCode(m) != tickroomv1.ErrorCode_ERROR_CODE_LIST_FULL {
+			t.Fatalf("a fifth watch of a connection holding 4, asked %d times with Redis stopped: %v, want LIST_FULL", i, m)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A watch of a held id replaces it: not LIST_FULL (Redis is down).
+	if m := watch(4); errorCode(m) != tickroomv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("watch 4 again, Redis stopped: %v, want UNAVAILABLE", m)
 	}
 }

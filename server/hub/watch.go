@@ -150,6 +150,13 @@ var errTooManyWatches = protocol.NewError(protocol.ErrorListFull, "")
 // was a walk asked of Redis, and giving them back would leave a
 // connection's watches unbounded exactly while Redis fails or is slow.
 func (s *Session) watchRooms(id uint32, q *tickroomv1.WatchRooms) error {
+	// A watch the connection has no room for is refused here, on the
+	// loop, before it takes a room list or, in a cluster, a request in
+	// flight and a walk of the directory; add checks again, under the
+	// lock that registers it.
+	if s.h.watches.full(s, q.WatchId) {
+		return errTooManyWatches
+	}
 	giveBack, err := s.takeRoomList(&s.h.watchLim, s.h.cfg.RoomWatchRate, s.h.cfg.RoomWatchBurst, "room watch rate limit exceeded")
 	if err != nil {
 		return err
@@ -305,6 +312,24 @@ func (ws *roomWatches) add(w *roomWatch) error {
 	}
 	ws.mu.Unlock()
 	return nil
+}
+
+// full reports whether a watch of id would be refused LIST_FULL: the
+// session holds its MaxRoomWatches watches, none of them of id (a watch
+// of a held id replaces it).
+func (ws *roomWatches) full(s *Session, id uint32) bool {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	list := ws.all[s]
+	if len(list) < ws.h.cfg.MaxRoomWatches {
+		return false
+	}
+	for _, w := range list {
+		if w.id == id {
+			return false
+		}
+	}
+	return true
 }
 
 // remove ends the session's watch id; it reports whether there was one.
