@@ -36,6 +36,7 @@ type env struct {
 	auth  *auth.Authority
 	wsURL string
 	admin *httptest.Server
+	ah    *admin.Handler
 	logs  *syncbuf.Buffer
 }
 
@@ -95,7 +96,7 @@ func startWith(t testing.TB, token string, adjust func(*admin.Config)) *env {
 		_ = h.Shutdown(ctx)
 		_ = srv.Shutdown(ctx)
 	})
-	return &env{t: t, srv: srv, hub: h, auth: a, wsURL: "ws://" + srv.Addr().String() + hub.Path, admin: hs, logs: logs}
+	return &env{t: t, srv: srv, hub: h, auth: a, wsURL: "ws://" + srv.Addr().String() + hub.Path, admin: hs, ah: ah, logs: logs}
 }
 
 // do sends an admin request with token (none when empty) and returns the

@@ -156,7 +156,7 @@ var (
 var allMetrics = []metric{
 	mConnsOpen, mConnsOpened, mTCPOpen, mTCPOpened, mConnsClosed, mClosedFor, mOutbound, mRefused, mBytesIn, mBytesOut, mFramesIn,
 	mFramesOut, mWrites, mWakeups, mCarried, mSendWait, mSkipped, mBehind, mMessagesIn, mMessagesOut, mInputs, mInputsRefused, mRateLimited, mProtocolErrors,
-	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mPresenceRef, mContactRefused, mSessionsRateRef, mDirectBusy, mNotifications, mDirectStored, mSocialLoadErrs,
+	mJoins, mResumeAttempts, mResumes, mRedirects, mChat, mChatDeliveries, mChatRefused, mChannelOpensRef, mPresence, mPresenceRef, mContactRefused, mSessionsRateRef, mRoomListsRateRef, mDirectBusy, mNotifications, mDirectStored, mSocialLoadErrs,
 	mRooms, mPlayers, mLateness, mDuration, mTicks, mOverruns, mInboxDrops, mInputRateLimits, mStateSkipped, mEncoded, mSleeps, mCrashes, mStuckWorkers,
 }
 

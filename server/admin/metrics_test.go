@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/admin"
 )
 
 // sampleLine is one sample of the Prometheus text format.
@@ -67,6 +69,23 @@ func (e *env) waitMetric(what string, ok func(map[string]float64) bool) map[stri
 			e.t.Fatalf("metrics never showed %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMetricsAreDescribed: a pedantic registry checks every metric the
+// collector of tickroom's figures sends against what its Describe sent,
+// as a registry that checks collectors (or a wrapper that merges them)
+// does; a family missing from Describe fails its scrape there.
+func TestMetricsAreDescribed(t *testing.T) {
+	e := start(t, adminToken)
+	c := e.connect("ann")
+	c.join("")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(admin.MetricsCollector(e.ah)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("gathering tickroom's metrics in a pedantic registry: %v", err)
 	}
 }
 
