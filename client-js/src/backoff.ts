@@ -89,20 +89,30 @@ export class Backoff {
 }
 
 /**
- * RATE_LIMITED_MAX_MS caps {@link rateLimitedRetryMs}'s wait before its
- * jitter.
+ * RATE_LIMITED_MAX_MS caps {@link rateLimitedRetryMs}'s growing wait
+ * before its jitter; a longer hint of the server's is waited whole.
  */
 export const RATE_LIMITED_MAX_MS = 30_000;
 
 /**
+ * RATE_LIMITED_HINT_MAX_MS bounds the server's hint
+ * {@link rateLimitedRetryMs} heeds: an hour, the longest a server sends.
+ */
+export const RATE_LIMITED_HINT_MAX_MS = 3_600_000;
+
+/**
  * rateLimitedRetryMs is how long to wait before asking again for a room
  * list watch the server refused RATE_LIMITED with retryAfterMs, the
- * attempt-th time in a row (from 0): never less than retryAfterMs, from
- * it to twice it at random, growing from 500 ms, capped at 30 s before
- * the jitter, so that the waits at the cap run from 15 to 30 s and the
- * clients of one address refused together do not all come back at once.
+ * attempt-th time in a row (from 0): never less than retryAfterMs (up to
+ * an hour), spread above it at random by up to half of it, and otherwise
+ * from up to twice it, growing from 500 ms, to 30 s, spread down to half
+ * (15 to 30 s at the cap), so that the clients of one address refused
+ * together do not all come back at once, at the moment the server named
+ * or at the cap. It is at most an hour and a half.
  */
 export function rateLimitedRetryMs(retryAfterMs: number, attempt: number, random: () => number = Math.random): number {
-  const base = 2 * Math.max(retryAfterMs, 250 * 2 ** Math.min(attempt, 16));
-  return Math.max(retryAfterMs, Math.min(RATE_LIMITED_MAX_MS, base) * (0.5 + random() / 2));
+  const hint = Math.min(Math.max(retryAfterMs, 0), RATE_LIMITED_HINT_MAX_MS);
+  const r = random();
+  const grown = Math.min(RATE_LIMITED_MAX_MS, 2 * Math.max(hint, 250 * 2 ** Math.min(attempt, 16)));
+  return Math.max(hint * (1 + r / 2), grown * (0.5 + r / 2));
 }

@@ -671,7 +671,7 @@ export class Client extends Emitter<ClientEvents> {
   // open and the connection lasts. RATE_LIMITED (the connection's own
   // WatchRooms, or the room lists of its address, which every player
   // behind a NAT reconnecting at once shares) is asked again too, as long,
-  // never before the server's retry_after_ms (up to the resumer's 30 s).
+  // never before the server's retry_after_ms, even past 30 s.
   private resubscribe(watch: RoomWatch, attempt: number): void {
     this.subscribe(watch).catch((err: unknown) => {
       const error = err instanceof TickroomError ? err : new TickroomError("protocol", String(err));
@@ -679,12 +679,17 @@ export class Client extends Emitter<ClientEvents> {
       watch.handleError(error);
       if (error.serverCode === ErrorCode.RATE_LIMITED) {
         // The players of one address were refused together: each waits
-        // from the server's hint to twice it at random, and longer each
+        // past the server's hint by a random part of it, and longer each
         // time, so that they do not all come back at the moment the server
-        // named; waits at the 30 s cap are spread too.
-        this.resumer.retryLater(rateLimitedRetryMs(error.retryAfterMs, attempt), () => {
-          if (this.watches.get(watch.id) === watch) this.resubscribe(watch, attempt + 1);
-        });
+        // named; waits at the 30 s cap are spread too, and a hint past the
+        // cap is waited whole (rateLimitedRetryMs bounds it).
+        this.resumer.retryLater(
+          rateLimitedRetryMs(error.retryAfterMs, attempt),
+          () => {
+            if (this.watches.get(watch.id) === watch) this.resubscribe(watch, attempt + 1);
+          },
+          Infinity,
+        );
         return;
       }
       const passes =

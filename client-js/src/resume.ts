@@ -176,16 +176,16 @@ export class Resumer {
   }
 
   /**
-   * retryLater runs fn after ms (at most 30 s) unless the epoch has moved
-   * on or the client was closed meanwhile. The client's watches ask again
-   * through it too.
+   * retryLater runs fn after ms (at most maxMs, 30 s unless given) unless
+   * the epoch has moved on or the client was closed meanwhile. The
+   * client's watches ask again through it too.
    */
-  retryLater(ms: number, fn: () => void): void {
+  retryLater(ms: number, fn: () => void, maxMs = 30_000): void {
     const epoch = this.epoch;
     const t = setTimeout(() => {
       this.retryTimers.delete(t);
       if (this.epoch === epoch && this.host.isOpen()) fn();
-    }, Math.min(ms, 30_000));
+    }, Math.min(ms, maxMs));
     this.retryTimers.add(t);
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Backoff } from "../src/backoff.js";
+import { Backoff, rateLimitedRetryMs } from "../src/backoff.js";
 
 // seq returns a random source that yields the given values in turn.
 function seq(...values: number[]): () => number {
@@ -89,5 +89,21 @@ describe("Backoff", () => {
       { name: "infinite max", opts: { maxMs: Infinity } },
     ];
     for (const c of bad) assert.throws(() => new Backoff(c.opts), RangeError, c.name);
+  });
+});
+
+describe("rateLimitedRetryMs", () => {
+  it("waits no less than the hint, spread above it, whatever the hint", () => {
+    for (const hint of [1000, 20_000, 60_000, 3_600_000]) {
+      for (const attempt of [0, 3, 20]) {
+        const waits = [0, 0.5, 0.999].map((r) => rateLimitedRetryMs(hint, attempt, () => r));
+        for (const w of waits) assert.ok(w >= hint && w <= Math.max(hint * 1.5, 30_000), `hint ${hint}, attempt ${attempt}: ${waits}`);
+        assert.ok(waits[1]! > waits[0]! && waits[2]! > waits[1]!, `hint ${hint}, attempt ${attempt}: waits ${waits} not spread by the random draw`);
+      }
+    }
+  });
+
+  it("heeds no hint longer than an hour", () => {
+    assert.equal(rateLimitedRetryMs(10 * 3_600_000, 0, () => 0), 3_600_000);
   });
 });

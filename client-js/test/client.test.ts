@@ -219,6 +219,37 @@ describe("Client", () => {
     client.close();
   });
 
+  // A server may hint longer than the 30 s the client's waits grow to (up
+  // to an hour, for an address's room lists at a low -room-list-rate-per-ip):
+  // the watch was asked again at 30 s, before the hint, and the players of
+  // one address all at the moment the hint named. It is now asked again
+  // after the hint, spread above it at random (up to half as long again).
+  it("asks again for a room list watch refused RATE_LIMITED with a hint over 30 s no sooner than the hint, spread above it", async (t) => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 3_600_000 });
+    const p = client.watchRooms({ game: "arena" });
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: { rooms: [] } } });
+    await p;
+    sock.serverClose(4003, "idle");
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const lastWatch = () => received(sock2).filter((m) => m.body.case === "watchRooms").at(-1)!;
+    const refused = lastWatch();
+    t.mock.method(Math, "random", () => 0.5);
+    reply(sock2, { requestId: refused.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "room lists asked too fast from this address", retryAfterMs: 120_000 } } });
+    await flush();
+    mock.timers.tick(120_000 - 1);
+    await flush();
+    assert.equal(lastWatch().requestId, refused.requestId, "the watch refused RATE_LIMITED with retry_after_ms 120000 was asked for again before it");
+    mock.timers.tick(120_000 * 0.25 - 1); // the hint × 1.25 at random 0.5
+    await flush();
+    assert.equal(lastWatch().requestId, refused.requestId, "the watch was asked for again at the very hint, whatever the jitter");
+    mock.timers.tick(2);
+    await flush();
+    assert.notEqual(lastWatch().requestId, refused.requestId, "the watch refused RATE_LIMITED (retry_after_ms 120000) was not asked for again after 150 s");
+    client.close();
+  });
+
   // A watch the app closes while its re-subscription waits to be asked
   // again stays closed.
   it("does not ask again for a watch closed while its RATE_LIMITED re-subscription waits", async () => {
