@@ -86,6 +86,81 @@ describe("the demo's room list watches refused RATE_LIMITED", () => {
     assert.equal(asked(), 1, "a stopped lobby asked for its list again");
   });
 
+  // A watch that comes after the user left the lobby (a room shown) was
+  // kept, live behind the game view, and no later start asked for it.
+  it("the lobby closes a watch that comes after it was stopped", async () => {
+    let closed = 0;
+    let serve: (w: RoomWatch) => void = () => {};
+    const watch = { rooms: [], on() {}, close: async () => void closed++ } as unknown as RoomWatch;
+    const client = { watchRooms: () => new Promise<RoomWatch>((r) => (serve = r)), on: () => () => {} } as unknown as Client;
+    const lobby = new LobbyView([], fakeNode() as HTMLUListElement, fakeNode(), fakeNode(), fakeNode(), () => {});
+    lobby.attach(client, "ann");
+    lobby.start();
+    lobby.stop();
+    serve(watch);
+    await flush();
+    assert.equal(closed, 1, "the lobby stopped before its watch came kept it open");
+  });
+
+  // The lobby's status line said why its list was not live ("Room list:
+  // …") and went on saying it once the list was live.
+  it("the lobby clears what it said of its list once the list is live", async () => {
+    let asked = 0;
+    const watch = { rooms: [], on() {}, close: async () => {} } as unknown as RoomWatch;
+    const unavailable = new TickroomError("server", "the room directory is unreachable", { serverCode: ErrorCode.UNAVAILABLE });
+    const client = {
+      watchRooms: () => (++asked === 1 ? Promise.reject(unavailable) : Promise.resolve(watch)),
+      on: () => () => {},
+    } as unknown as Client;
+    const status = fakeNode();
+    const live = fakeNode();
+    const lobby = new LobbyView([], fakeNode() as HTMLUListElement, status, fakeNode(), live, () => {});
+    lobby.attach(client, "ann");
+    lobby.start();
+    await flush();
+    assert.match(status.textContent ?? "", /^Room list:/);
+    lobby.stop();
+    lobby.start();
+    await flush();
+    assert.equal(live.dataset["state"], "live");
+    assert.equal(status.textContent, "", "the list is live, and the lobby still says why it was not");
+  });
+
+  // A retry that came while the client was reconnecting was refused
+  // not-connected, and the lobby stayed "not live" for good: it now asks
+  // again on the client's next Welcome.
+  it("the lobby asks again on the next Welcome for a retry refused while the client reconnects", async () => {
+    let asked = 0;
+    const welcomes: (() => void)[] = [];
+    const watch = { rooms: [], on() {}, close: async () => {} } as unknown as RoomWatch;
+    const offline = new TickroomError("not-connected", "tickroom: cannot send watchRooms while connecting");
+    const client = {
+      watchRooms: () => {
+        asked++;
+        if (asked === 1) return Promise.reject(refusal());
+        if (asked === 2) return Promise.reject(offline);
+        return Promise.resolve(watch);
+      },
+      on: (type: string, fn: () => void) => {
+        if (type !== "welcome") return () => {};
+        welcomes.push(fn);
+        return () => welcomes.splice(welcomes.indexOf(fn) >>> 0, 1);
+      },
+    } as unknown as Client;
+    const live = fakeNode();
+    const lobby = new LobbyView([], fakeNode() as HTMLUListElement, fakeNode(), fakeNode(), live, () => {});
+    lobby.attach(client, "ann");
+    lobby.start();
+    await flush();
+    mock.timers.tick(30_000);
+    await flush();
+    assert.equal(asked, 2, "the lobby's watch refused RATE_LIMITED was not asked for again");
+    for (const fn of [...welcomes]) fn();
+    await flush();
+    assert.equal(asked, 3, "a retry refused while the client reconnected was not asked for again on its Welcome");
+    assert.equal(live.dataset["state"], "live");
+  });
+
   it("the rematch offer's watch asks again after retry_after_ms", async () => {
     const { client, asked } = fakeClient(2);
     const old = { id: "r1", game: "gomoku", spectator: false } as unknown as Room;

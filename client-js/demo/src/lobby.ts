@@ -35,6 +35,12 @@ export class LobbyView {
   // (RATE_LIMITED), the retries-th in a row.
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private retries = 0;
+  // offWelcome stops waiting for the client's next Welcome, which a
+  // start refused while the client was reconnecting waits for.
+  private offWelcome: (() => void) | undefined;
+  // listStatus is what the lobby last said of its list on the status
+  // line, taken off once the list is live (unless said over since).
+  private listStatus = "";
   // shown is true from start to stop: a retry runs only while it holds.
   private shown = false;
 
@@ -78,7 +84,9 @@ export class LobbyView {
     this.starting = client.watchRooms({ limit: listLimit }).then(
       (w) => {
         this.starting = undefined;
-        if (this.client !== client) {
+        if (this.client !== client || !this.shown) {
+          // The lobby was left meanwhile (a room shown, or logged out):
+          // its next start asks again.
           void w.close();
           return;
         }
@@ -86,22 +94,22 @@ export class LobbyView {
         this.retries = 0;
         w.on("change", ({ rooms }) => {
           this.render(rooms);
-          this.setLive("live", "live"); // again, after a refusal the client asked past
+          this.goLive(); // again, after a refusal the client asked past
         });
         w.on("error", (err) => this.setLive("off", `not live: ${errorMessage(err)}`));
         this.render(w.rooms);
-        this.setLive("live", "live");
+        this.goLive();
       },
       (err: unknown) => {
         this.starting = undefined;
-        if (this.client !== client) return;
+        if (this.client !== client || !this.shown) return; // its next start asks again
         if (err instanceof TickroomError && err.serverCode === ErrorCode.UNSUPPORTED) {
           // A server older than WatchRooms pushes no changes: ask again
           // every few seconds.
           this.poll(client);
           return;
         }
-        if (err instanceof TickroomError && err.serverCode === ErrorCode.RATE_LIMITED && this.shown) {
+        if (err instanceof TickroomError && err.serverCode === ErrorCode.RATE_LIMITED) {
           // The server's room lists of this address (or this connection's
           // watches) are spent for now, as when every player behind one
           // NAT comes back at once: ask again after the server's hint,
@@ -113,15 +121,35 @@ export class LobbyView {
           }, rateLimitedRetryMs(err.retryAfterMs, this.retries++));
           return;
         }
+        if (err instanceof TickroomError && (err.code === "not-connected" || err.code === "connection-lost")) {
+          // Asked (a retry, or the lobby shown again) while the client
+          // reconnects: ask again once it is back.
+          this.setLive("off", "not live: offline; waiting for the connection…");
+          this.offWelcome = client.on("welcome", () => {
+            this.cancelRetry();
+            if (this.client === client && this.shown) this.start();
+          });
+          return;
+        }
         this.setLive("off", "not live");
-        this.setStatus(`Room list: ${errorMessage(err)}`);
+        this.listStatus = `Room list: ${errorMessage(err)}`;
+        this.setStatus(this.listStatus);
       },
     );
+  }
+
+  // goLive shows the list live, and takes off what the lobby said of it.
+  private goLive(): void {
+    this.setLive("live", "live");
+    if (this.listStatus !== "" && this.status.textContent === this.listStatus) this.setStatus("");
+    this.listStatus = "";
   }
 
   private cancelRetry(): void {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.offWelcome?.();
+    this.offWelcome = undefined;
   }
 
   private poll(client: Client): void {
