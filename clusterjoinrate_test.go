@@ -1,10 +1,13 @@
 package tickroom_test
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/tickroom/tickroom"
+	"github.com/tickroom/tickroom/game"
+	"github.com/tickroom/tickroom/internal/redistest"
 	"github.com/tickroom/tickroom/internal/testclient"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 )
@@ -55,6 +58,20 @@ func TestJoinChurnIsRateLimitedOnANodeOfACluster(t *testing.T) {
 	}
 }
 
+// twoNodesOfSlowJoins is twoNodes whose nodes give a user a join token
+// every 1,000 s: a test that spends the burst, then looks for what a
+// join refused RATE_LIMITED does or for the burst untouched, must not
+// have a token come back while it runs (the default rate returns one
+// every 2 s, less than a slow run of such a test takes).
+func twoNodesOfSlowJoins(t *testing.T, defs ...game.Definition) (a, b *tickroom.Server) {
+	t.Helper()
+	rdb := redistest.Start(t)
+	opts := tickroom.WithJoinRate(tickroom.Options{Games: defs, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32))}, 0.001)
+	a, _, _ = start(t, opts)
+	b, _, _ = start(t, opts)
+	return a, b
+}
+
 // spendJoinsOn has the guest of token spend its joins on srv, spectating
 // roomID and leaving it until a JoinRoom is refused RATE_LIMITED.
 func spendJoinsOn(t *testing.T, srv *tickroom.Server, token, roomID string) {
@@ -103,7 +120,7 @@ func TestRedirectedJoinRefusedForItsRateHoldsNoSeat(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			a, b, _ := twoNodes(t, raceDefinition())
+			a, b := twoNodesOfSlowJoins(t, raceDefinition())
 			// A room of two on b, its host alone in it, in the pool.
 			host := dial(t, b, "host")
 			room := host.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}).GetJoined().GetRoomId()
@@ -146,7 +163,7 @@ func TestRedirectedJoinRefusedForItsRateHoldsNoSeat(t *testing.T) {
 func TestQuickMatchRedirectedByItsRetryCostsNothingOnTheNodeThatSentIt(t *testing.T) {
 	t.Parallel()
 	var asks atomic.Int32
-	a, b, _ := twoNodes(t, soloDefinition(&asks))
+	a, b := twoNodesOfSlowJoins(t, soloDefinition(&asks))
 	// On a, a room of the pool whose game takes no player but its
 	// owner's; on b, one whose creator watches it, which takes alice.
 	// The match asks the fuller first.

@@ -19,3 +19,10 @@ func SetHTTPBodyTimeout(d time.Duration) (restore func()) {
 	httpBodyTimeout = d
 	return func() { httpBodyTimeout = old }
 }
+
+// WithJoinRate returns o with the rate of one user's joins on a node
+// (hub.Config.JoinRate) set to rate, a token every 1/rate seconds.
+func WithJoinRate(o Options, rate float64) Options {
+	o.joinRate = rate
+	return o
+}

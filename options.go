@@ -351,6 +351,12 @@ type Options struct {
 	// Logger receives the server's logs with the fixed keys conn, user,
 	// room and code. Zero value means slog.Default().
 	Logger *slog.Logger
+
+	// joinRate, when not zero, is hub.Config.JoinRate, the rate of one
+	// user's joins on a node: the tests of joins refused past the burst
+	// set a tiny one (export_test.go), so that no token comes back while
+	// they run.
+	joinRate float64
 }
 
 // defaultTokenTTL and defaultGuestTTL are TokenTTL's and GuestTTL's

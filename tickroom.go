@@ -229,6 +229,7 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 		MultipleSockets: o.MultipleSockets,
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
 		MaxRoomsPerUser: o.MaxRoomsPerUser,
+		JoinRate:        o.joinRate,
 		SessionRate:     o.SessionRate, SessionAddressRate: o.SessionRatePerIP, SessionAddressBurst: o.MaxConnsPerIP,
 		// A NAT's connections reconnecting at once each watch their 4 lists
 		// (hub.Config.MaxRoomWatches) again and list once.
