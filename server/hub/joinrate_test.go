@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/game"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/hub"
 )
@@ -311,4 +312,56 @@ func TestJoinRefusedAtTheTickIsNotCharged(t *testing.T) {
 		}
 	}
 	joined(t, alice.Request(joinRoom(room, 0)))
+}
+
+// A JoinRoom sent after a LeaveRoom of a join still pending waits for
+// that join to settle (afterLeave); when the connection closes first, it
+// is dropped unasked, having sent no event, and gives its token back as
+// a join refused before it reached the room: of the user's burst, only
+// the first join, seated and given up, is spent.
+func TestJoinQueuedAfterALeaveOfAClosedConnectionIsNotCharged(t *testing.T) {
+	t.Parallel()
+	clock := game.NewManualClock(time.Now()) // the rooms tick only when told
+	// A token every 1,000 s: none comes back while the test runs.
+	e := start(t, options{hub: func(c *hub.Config) { c.Runtime.Clock, c.JoinRate = clock, 0.001 }})
+	rt := e.hub.Runtime()
+	room := bobsRoom(t, e, "tally")
+
+	a, _ := e.connect("alice")
+	a.Send(joinRoom(room, 0))
+	a.Send(leaveRoom(room))
+	a.Send(joinRoom(room, 0))
+	// Answered once the three before it were read: the second join waits.
+	if m := a.Request(queryPresence("alice")); m.GetPresenceList() == nil {
+		t.Fatalf("a presence query after JoinRoom, LeaveRoom, JoinRoom: %v", m)
+	}
+	a.WS.UnderlyingConn().Close()
+	waitFor(t, "alice offline", func() bool {
+		return e.hub.Presence("alice").Status == tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE
+	})
+	// The room settles the first join: seated, given up as it was left.
+	waitFor(t, "alice's seat given up", func() bool {
+		_ = rt.Advance(20 * time.Millisecond)
+		r, ok := rt.Room(room)
+		return ok && r.Seated() == 1 && e.hub.RoomsOf("alice") == 0
+	})
+
+	// The rooms tick on their own from now.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				_ = rt.Advance(20 * time.Millisecond)
+			}
+		}
+	}()
+	a2, _ := e.connect("alice")
+	served, _ := churn(t, a2, room, true, 64, func(_, refused int) bool { return refused > 0 })
+	if served != 15 {
+		t.Fatalf("alice joined %d times before RATE_LIMITED, want 15: her burst, 16, less the join seated and given up; the join queued after her leave, dropped unasked with her connection, kept its token", served)
+	}
 }

@@ -356,10 +356,17 @@ func (s *Session) settledLocked(m *membership) membership {
 // rejoin asks room for the seat of a JoinRoom that waited for the join
 // before it to be settled and left (afterLeave, settledLocked), now a
 // pending join: its answer comes as any join's (joined), or its refusal
-// now, with the Left of a LeaveRoom of it that came meanwhile.
+// now, with the Left of a LeaveRoom of it that came meanwhile. Its join
+// token (jr.refund, once-only) is given back when it is refused now, or
+// dropped unasked as the connection closed.
 func (s *Session) rejoin(room *game.Room, rj *rejoin) {
 	if s.closed.Load() {
-		s.unreserve(room.ID()) // nobody reads the answer
+		// Nobody reads the answer, and the room was not asked: the join
+		// sent no event, and gives its token back.
+		s.unreserve(room.ID())
+		if rj.jr.refund != nil {
+			rj.jr.refund()
+		}
 		return
 	}
 	if m, err := s.askRoom(rj.id, room, rj.jr); err != nil {
