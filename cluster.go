@@ -67,7 +67,7 @@ func (s *Server) newDirectory() error {
 	if s.node == nil {
 		return nil
 	}
-	d, err := cluster.NewDirectory(cluster.DirectoryConfig{Node: s.node, Runtime: s.hub.Runtime(), MaxUserSeats: s.opts.MaxRoomsPerUser, Logger: s.log})
+	d, err := cluster.NewDirectory(cluster.DirectoryConfig{Node: s.node, Runtime: s.hub.Runtime(), MaxUserSeats: s.opts.MaxRoomsPerUser, SyncInterval: s.opts.directorySync, Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrOptions, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom"
 	"github.com/tickroom/tickroom/game"
@@ -209,5 +210,65 @@ func TestQuickMatchRedirectedByItsRetryCostsNothingOnTheNodeThatSentIt(t *testin
 	}
 	if served < 16 {
 		t.Fatalf("alice's quick-match, redirected by its retry, kept a join token on the node that sent it: %d joins there before RATE_LIMITED, want the burst, 16", served)
+	}
+}
+
+// TestRefusedJoinKeepsTheSeatAnotherSocketTook: with -multi-sockets, a
+// JoinRoom sent from one node to the room's node with a seat reserved,
+// and refused there RATE_LIMITED, gives that seat back unless the user
+// plays in the room; it looked at its own connection only, and so gave
+// back the seat another socket of the user had just taken, which the
+// node had not yet written to Redis as taken: the room of two, full,
+// counted one seat free there, and another player was sent to the
+// room's node to be refused ROOM_FULL. Now the node that holds the room
+// refuses that player itself, at once.
+func TestRefusedJoinKeepsTheSeatAnotherSocketTook(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	opts := tickroom.Options{Games: []game.Definition{raceDefinition()}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true}
+	// No token comes back while the test runs, and the nodes write their
+	// rooms' taken seats to Redis only when they start: a seat reserved
+	// stays a reservation.
+	opts = tickroom.WithDirectorySync(tickroom.WithJoinRate(opts, 0.001), time.Hour)
+	a, _, _ := start(t, opts)
+	b, _, _ := start(t, opts)
+
+	host := dial(t, b, "host")
+	room := host.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "race"}}}).GetJoined().GetRoomId()
+	other := host.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "race", Spectate: true}}}).GetJoined().GetRoomId()
+	if room == "" || other == "" {
+		t.Fatal("the host's rooms were not made")
+	}
+	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+
+	// The guest's phone takes the room's second seat on b, then the
+	// guest's joins on b are spent.
+	token := login(t, b, "guest")
+	phone, _, err := testclient.Dial(t, "ws://"+b.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	if m := phone.Request(join); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("the guest's phone joining the host's room: %v", m)
+	}
+	spendJoinsOn(t, b, token, other)
+
+	// The guest's laptop asks through a, which sends it to b, where its
+	// bucket refuses it.
+	laptop, _, err := testclient.Dial(t, "ws://"+a.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: "laptop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	laptop.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	_, reply, hops := laptop.Follow(join)
+	if len(hops) != 1 || reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("the laptop's JoinRoom through a: %d redirects, then %v; want one, then RATE_LIMITED", len(hops), reply)
+	}
+
+	// The room is full: a refuses another player there.
+	_, reply, hops = dial(t, a, "late").Follow(join)
+	if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 {
+		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: the laptop's refusal gave back the seat the phone had taken", len(hops), reply)
 	}
 }

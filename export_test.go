@@ -26,3 +26,10 @@ func WithJoinRate(o Options, rate float64) Options {
 	o.joinRate = rate
 	return o
 }
+
+// WithDirectorySync returns o with a node of a cluster writing its
+// changed rooms to Redis every d (cluster.DirectoryConfig.SyncInterval).
+func WithDirectorySync(o Options, d time.Duration) Options {
+	o.directorySync = d
+	return o
+}

@@ -357,6 +357,11 @@ type Options struct {
 	// set a tiny one (export_test.go), so that no token comes back while
 	// they run.
 	joinRate float64
+	// directorySync, when not zero, is how often a node of a cluster
+	// writes its changed rooms to Redis (cluster.DirectoryConfig.
+	// SyncInterval): a test that looks at a seat reserved in Redis
+	// before the room's node writes it as taken sets a long one.
+	directorySync time.Duration
 }
 
 // defaultTokenTTL and defaultGuestTTL are TokenTTL's and GuestTTL's

@@ -536,14 +536,31 @@ func (s *Session) redirectMatch(ctx context.Context, id uint32, cm *clusterMatch
 }
 
 // releaseUnlessPlaying gives back the seat of roomID the directory
-// reserved for a quick-match or a JoinRoom that the room refused, unless this
-// connection plays in the room (joined, or joining since the match
+// reserved for a quick-match or a JoinRoom that the room refused, unless
+// the user plays in the room through this connection or another of its
+// connections here (MultipleSockets; joined, or joining since the match
 // passed over the rooms it is in): the user's one seat there is that
-// player's, which the refusal must not hand back.
+// player's, which the refusal must not hand back, though the directory
+// may not have written it as taken yet.
 func (s *Session) releaseUnlessPlaying(ctx context.Context, roomID string) {
-	if !s.playsIn(roomID) {
+	if !s.userPlaysIn(roomID) {
 		s.h.cluster.Release(ctx, roomID, s.claims.UserID)
 	}
+}
+
+// userPlaysIn reports whether the session's user is in roomID as a
+// player, joined or joining, through s or another of its sessions on
+// this node.
+func (s *Session) userPlaysIn(roomID string) bool {
+	if s.playsIn(roomID) {
+		return true
+	}
+	for _, o := range s.h.reg.Sessions(s.claims.UserID) {
+		if o != s && o.playsIn(roomID) {
+			return true
+		}
+	}
+	return false
 }
 
 // turnWait bounds how long a quick-match waits for another player's new
