@@ -470,6 +470,17 @@ export class Client extends Emitter<ClientEvents> {
           this.resumer.leaveLater(roomId);
           return left;
         }
+        const room = this.roomMap.get(roomId);
+        if (room && this.resumer.dropRetry(room)) {
+          // Its resume, refused (RATE_LIMITED with -multi-sockets: the seat
+          // is another open socket's of the user), waits to be asked again;
+          // a LeaveRoom on this socket would be refused NOT_IN_ROOM. The
+          // room ends now, and its seat is given up as one dropped is.
+          const left = create(LeftSchema, { roomId, reason: LeaveReason.REQUESTED, message: "left while its resume waited; the seat is given up" });
+          this.roomLeft(left);
+          this.resumer.giveUp(roomId);
+          return left;
+        }
         const left = expectBody(await this.request({ case: "leaveRoom", value: create(LeaveRoomSchema, { roomId }) }), "left");
         this.roomLeft(left);
         return left;

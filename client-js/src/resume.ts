@@ -20,7 +20,9 @@
 //     close ends it;
 //   - wanted(roomId) when the app joins a room, left(roomId) on every Left,
 //     leaveLater(roomId) when the app leaves a room while the socket is
-//     down, and joinedMakesRoom for a Joined that does not resume its Room;
+//     down, dropRetry(room) then giveUp(roomId) when it leaves one whose
+//     resume waits to be asked again, and joinedMakesRoom for a Joined
+//     that does not resume its Room;
 //   - maxDelayMs, the Connection's cap on its reconnect backoff.
 // It reaches the client only through a ResumeHost.
 import { create } from "@bufbuild/protobuf";
@@ -84,6 +86,10 @@ export class Resumer {
   // each Welcome that lists the seat, and a late Joined of one makes no
   // Room.
   private readonly abandoned = new Map<string, number>();
+  // Rooms whose resume, refused as busy or for the user's joins, waits
+  // to be asked again on this socket; the app's leave of one drops it
+  // (dropRetry).
+  private readonly retrying = new Set<Room>();
 
   constructor(host: ResumeHost, requestTimeoutMs: number) {
     this.host = host;
@@ -107,6 +113,7 @@ export class Resumer {
   welcome(w: Welcome): void {
     this.windowMs = w.resumeWindowMs;
     this.epoch++;
+    this.retrying.clear();
     // A seat given up whose leave was lost with a socket is left again;
     // one the server no longer holds is forgotten.
     const now = this.host.now();
@@ -129,12 +136,35 @@ export class Resumer {
   /** socketClosed ends the epoch of the socket that closed. */
   socketClosed(): void {
     this.epoch++;
+    this.retrying.clear();
   }
 
   /** stop cancels every retry; the client is closed for good. */
   stop(): void {
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
+    this.retrying.clear();
+  }
+
+  /**
+   * dropRetry says the app leaves room: when its resume waits to be asked
+   * again, it is asked no more, and dropRetry returns true. The seat is
+   * then not this socket's on the server (with -multi-sockets, it may be
+   * another open socket's of the user), whose LeaveRoom would be refused
+   * NOT_IN_ROOM: the client ends the Room itself and gives the seat up
+   * (giveUp).
+   */
+  dropRetry(room: Room): boolean {
+    return this.retrying.delete(room);
+  }
+
+  /**
+   * giveUp gives up the seat of roomId, a room the app left whose Room the
+   * client has ended: its LeaveRoom goes now and again on each Welcome
+   * that lists the seat, as for a seat given up (see abandon).
+   */
+  giveUp(roomId: string): void {
+    this.abandon(roomId);
   }
 
   /** wanted says the app joins roomId: a seat given up there is no longer to leave. */
@@ -236,8 +266,9 @@ export class Resumer {
         // a time), or the user's joins were spent: the seat is there
         // still. Ask again shortly, or after retry_after_ms, on this
         // socket only.
+        this.retrying.add(room);
         this.retryLater(Math.max(error.retryAfterMs, 100 * 2 ** attempt), () => {
-          if (rooms.get(room.id) === room) this.resume(room, attempt + 1);
+          if (this.retrying.delete(room) && rooms.get(room.id) === room) this.resume(room, attempt + 1);
         });
         return;
       }

@@ -168,6 +168,50 @@ describe("Client resumes", () => {
     assert.deepEqual(entities(room), { 1: "a", 2: "b" });
   });
 
+  // While a resume refused RATE_LIMITED waits to be asked again, the seat
+  // is another socket's of the user on the server: the app's leave() sent
+  // a LeaveRoom, answered NOT_IN_ROOM, and rejected, the Room stayed, and
+  // the retry then resumed the seat the app had left. The leave now ends
+  // the Room, drops the retry and gives the seat up: its LeaveRoom goes
+  // now and on the next Welcome that lists the seat.
+  it("leaves a room whose resume waits to be asked again, and resumes it no more", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    const reasons: LeaveReason[] = [];
+    room.on("left", (l) => reasons.push(l.reason));
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const first = lastReceived(sock2);
+    reply(sock2, { requestId: first.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "joining rooms too fast", retryAfterMs: 2000 } } });
+    await flush();
+    const leaving = room.leave().then(
+      () => "resolved",
+      (err: unknown) => `rejected: ${String(err)}`,
+    );
+    await flush();
+    const leave = lastReceived(sock2);
+    assert.equal(leave.body.case === "leaveRoom" && leave.body.value.roomId, "r1", "no LeaveRoom of the seat");
+    // This socket is not in the room: the seat is the other socket's.
+    reply(sock2, { requestId: leave.requestId, body: { case: "error", value: { code: ErrorCode.NOT_IN_ROOM, message: "not in room" } } });
+    assert.equal(await leaving, "resolved", "leave() of a room whose resume waits");
+    assert.equal(room.live, false);
+    assert.equal(client.rooms.size, 0);
+    assert.deepEqual(reasons, [LeaveReason.REQUESTED]);
+    mock.timers.tick(30_000); // past every retry the resume could have had
+    await flush();
+    assert.deepEqual(received(sock2).map((m) => m.body.case), ["joinRoom", "leaveRoom"], "the resume was asked again after the app left the room");
+    // The next Welcome that lists the seat has it left again.
+    sock2.serverClose(1006);
+    mock.timers.tick(2000);
+    const sock3 = FakeWebSocket.last();
+    welcome(sock3, { seats: [{ roomId: "r1" }] });
+    await flush();
+    assert.deepEqual(received(sock3).map((m) => m.body.case), ["leaveRoom"], "the seat given up was not left again, or was resumed");
+  });
+
   // joinAs seats the client in roomId through the fake server.
   async function joinAs(client: Client, sock: FakeWebSocket, roomId: string): Promise<Room> {
     const p = client.joinRoom(roomId);
