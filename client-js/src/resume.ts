@@ -133,10 +133,15 @@ export class Resumer {
     }
   }
 
-  /** socketClosed ends the epoch of the socket that closed. */
+  /**
+   * socketClosed ends the epoch of the socket that closed, and with it the
+   * retries set on that socket: none would do anything past it, and one
+   * set for a long hint would hold a Node process open for as long after
+   * the client closed for good.
+   */
   socketClosed(): void {
     this.epoch++;
-    this.retrying.clear();
+    this.stop();
   }
 
   /** stop cancels every retry; the client is closed for good. */

@@ -250,6 +250,30 @@ describe("Client", () => {
     client.close();
   });
 
+  // A retry waits as long as the server's hint, up to an hour and a half:
+  // one left set when the connection ended for good (here a ban, 4504)
+  // would have done nothing when it fired, but held a Node process (a bot,
+  // a test) open until then. A socket's close ends its retries.
+  it("leaves no retry waiting once the connection ends for good", async () => {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 3_600_000 });
+    const p = client.watchRooms({ game: "arena" });
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: { rooms: [] } } });
+    await p;
+    sock.serverClose(4003, "idle");
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    const refused = received(sock2).filter((m) => m.body.case === "watchRooms").at(-1)!;
+    reply(sock2, { requestId: refused.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "room lists asked too fast from this address", retryAfterMs: 3_600_000 } } });
+    await flush();
+    const timers = (client as unknown as { resumer: { retryTimers: Set<unknown> } }).resumer.retryTimers;
+    assert.equal(timers.size, 1, "the refused watch waits to be asked again");
+    sock2.serverClose(4504, "banned");
+    await flush();
+    assert.equal(client.state, "closed");
+    assert.equal(timers.size, 0, "a retry of the closed connection still waits, holding the process open for up to 1.5 h");
+  });
+
   // A watch the app closes while its re-subscription waits to be asked
   // again stays closed.
   it("does not ask again for a watch closed while its RATE_LIMITED re-subscription waits", async () => {
