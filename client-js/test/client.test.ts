@@ -10,7 +10,9 @@ import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 import { LeaveReason } from "../src/gen/tickroom/v1/room_pb.js";
 import { MatchOutcome } from "../src/gen/tickroom/v1/records_pb.js";
 import { RoomEventKind } from "../src/gen/tickroom/v1/state_pb.js";
+import type { Client } from "../src/client.js";
 import type { Room } from "../src/room.js";
+import type { RoomWatch } from "../src/room-watch.js";
 import { FakeWebSocket } from "./fake-websocket.js";
 import { lastReceived, received, reply, welcome } from "./fake-server.js";
 import { assertPartial, assertRejects, flush } from "./helpers.js";
@@ -19,6 +21,21 @@ import { connected, dec, enc, entities, joinedRoom, opts, sendState, sim, useFak
 
 describe("Client", () => {
   useFakes();
+
+  // watchingThenReconnected opens a watch of the arena's rooms, served
+  // with an empty list, then drops the socket (4003) and returns the one
+  // the client reconnected on, welcomed: its re-subscription is there.
+  async function watchingThenReconnected(heartbeatIntervalMs: number): Promise<{ client: Client; watch: RoomWatch; sock2: FakeWebSocket }> {
+    const { client, sock } = await connected({ heartbeatIntervalMs });
+    const p = client.watchRooms({ game: "arena" });
+    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: { rooms: [] } } });
+    const watch = await p;
+    sock.serverClose(4003, "idle");
+    mock.timers.tick(50);
+    const sock2 = FakeWebSocket.last();
+    welcome(sock2);
+    return { client, watch, sock2 };
+  }
 
   it("matches replies to requests by request id", async () => {
     const { client, sock } = await connected();
@@ -187,16 +204,9 @@ describe("Client", () => {
   // reconnect), and the waits stop growing at 30 s, spread below it at
   // random so that the players of one address do not come back together.
   it("asks again for a room list watch however often the server refuses it RATE_LIMITED, waits at the cap spread", async (t) => {
-    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
-    const p = client.watchRooms({ game: "arena" });
-    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: { rooms: [] } } });
-    const watch = await p;
+    const { client, watch, sock2 } = await watchingThenReconnected(60_000);
     let errors = 0;
     watch.on("error", () => errors++);
-    sock.serverClose(4003, "idle");
-    mock.timers.tick(50);
-    const sock2 = FakeWebSocket.last();
-    welcome(sock2);
     const lastWatch = () => received(sock2).filter((m) => m.body.case === "watchRooms").at(-1)!;
     t.mock.method(Math, "random", () => 0); // the shortest wait the jitter gives
     let last = lastWatch();
@@ -225,14 +235,7 @@ describe("Client", () => {
   // one address all at the moment the hint named. It is now asked again
   // after the hint, spread above it at random (up to half as long again).
   it("asks again for a room list watch refused RATE_LIMITED with a hint over 30 s no sooner than the hint, spread above it", async (t) => {
-    const { client, sock } = await connected({ heartbeatIntervalMs: 3_600_000 });
-    const p = client.watchRooms({ game: "arena" });
-    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: { rooms: [] } } });
-    await p;
-    sock.serverClose(4003, "idle");
-    mock.timers.tick(50);
-    const sock2 = FakeWebSocket.last();
-    welcome(sock2);
+    const { client, sock2 } = await watchingThenReconnected(3_600_000);
     const lastWatch = () => received(sock2).filter((m) => m.body.case === "watchRooms").at(-1)!;
     const refused = lastWatch();
     t.mock.method(Math, "random", () => 0.5);
@@ -255,14 +258,7 @@ describe("Client", () => {
   // would have done nothing when it fired, but held a Node process (a bot,
   // a test) open until then. A socket's close ends its retries.
   it("leaves no retry waiting once the connection ends for good", async () => {
-    const { client, sock } = await connected({ heartbeatIntervalMs: 3_600_000 });
-    const p = client.watchRooms({ game: "arena" });
-    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: { rooms: [] } } });
-    await p;
-    sock.serverClose(4003, "idle");
-    mock.timers.tick(50);
-    const sock2 = FakeWebSocket.last();
-    welcome(sock2);
+    const { client, sock2 } = await watchingThenReconnected(3_600_000);
     const refused = received(sock2).filter((m) => m.body.case === "watchRooms").at(-1)!;
     reply(sock2, { requestId: refused.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "room lists asked too fast from this address", retryAfterMs: 3_600_000 } } });
     await flush();
@@ -277,14 +273,7 @@ describe("Client", () => {
   // A watch the app closes while its re-subscription waits to be asked
   // again stays closed.
   it("does not ask again for a watch closed while its RATE_LIMITED re-subscription waits", async () => {
-    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
-    const p = client.watchRooms({ game: "arena" });
-    reply(sock, { requestId: lastReceived(sock).requestId, body: { case: "roomList", value: { rooms: [] } } });
-    const watch = await p;
-    sock.serverClose(4003, "idle");
-    mock.timers.tick(50);
-    const sock2 = FakeWebSocket.last();
-    welcome(sock2);
+    const { client, watch, sock2 } = await watchingThenReconnected(60_000);
     const watchesSent = () => received(sock2).filter((m) => m.body.case === "watchRooms").length;
     const refused = received(sock2).filter((m) => m.body.case === "watchRooms").at(-1)!;
     reply(sock2, { requestId: refused.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "room lists asked too fast from this address", retryAfterMs: 1000 } } });

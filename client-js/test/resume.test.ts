@@ -143,15 +143,10 @@ describe("Client resumes", () => {
   // with resumeFailed, and the seat left to the old socket; the resume is
   // now asked again after retry_after_ms.
   it("asks again after retry_after_ms for a resume refused for the user's joins", async () => {
-    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
-    const room = await joinedRoom(client, sock);
-    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    const { client, sock, room } = await seatedAt40();
     const failed: string[] = [];
     client.on("resumeFailed", ({ error }) => failed.push(error.message));
-    sock.serverClose(1006);
-    mock.timers.tick(50);
-    const sock2 = FakeWebSocket.last();
-    welcome(sock2);
+    const sock2 = reconnected(sock);
     const first = lastReceived(sock2);
     reply(sock2, { requestId: first.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "joining rooms too fast", retryAfterMs: 2000 } } });
     await flush();
@@ -175,15 +170,10 @@ describe("Client resumes", () => {
   // the Room, drops the retry and gives the seat up: its LeaveRoom goes
   // now and on the next Welcome that lists the seat.
   it("leaves a room whose resume waits to be asked again, and resumes it no more", async () => {
-    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
-    const room = await joinedRoom(client, sock);
-    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    const { client, sock, room } = await seatedAt40();
     const reasons: LeaveReason[] = [];
     room.on("left", (l) => reasons.push(l.reason));
-    sock.serverClose(1006);
-    mock.timers.tick(50);
-    const sock2 = FakeWebSocket.last();
-    welcome(sock2);
+    const sock2 = reconnected(sock);
     const first = lastReceived(sock2);
     reply(sock2, { requestId: first.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "joining rooms too fast", retryAfterMs: 2000 } } });
     await flush();
@@ -219,15 +209,10 @@ describe("Client resumes", () => {
   // seat. A room whose seat is being resumed is left as above.
   for (const order of ["the resume's refusal first", "the leave's answer first"]) {
     it(`leaves a room whose resume is on its way and then refused RATE_LIMITED, ${order}`, async () => {
-      const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
-      const room = await joinedRoom(client, sock);
-      sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+      const { client, sock, room } = await seatedAt40();
       const reasons: LeaveReason[] = [];
       room.on("left", (l) => reasons.push(l.reason));
-      sock.serverClose(1006);
-      mock.timers.tick(50);
-      const sock2 = FakeWebSocket.last();
-      welcome(sock2);
+      const sock2 = reconnected(sock);
       const resume = lastReceived(sock2);
       assert.equal(resume.body.case, "joinRoom");
       const leaving = room.leave().then(
@@ -259,6 +244,25 @@ describe("Client resumes", () => {
       assert.deepEqual(received(sock2).map((m) => m.body.case), ["joinRoom", "leaveRoom"], "the resume was asked again after the app left the room");
       client.close();
     });
+  }
+
+  // seatedAt40 seats a connected client in r1 and gives it the room's
+  // state of tick 40, the tick its resumes ask from.
+  async function seatedAt40(): Promise<{ client: Client; sock: FakeWebSocket; room: Room }> {
+    const { client, sock } = await connected({ heartbeatIntervalMs: 60_000 });
+    const room = await joinedRoom(client, sock);
+    sendState(sock, { tick: 40, key: true, up: { 1: "a" } });
+    return { client, sock, room };
+  }
+
+  // reconnected drops sock as a lost connection and returns the socket the
+  // client reconnects on, welcomed: the resumes are its first messages.
+  function reconnected(sock: FakeWebSocket): FakeWebSocket {
+    sock.serverClose(1006);
+    mock.timers.tick(50);
+    const next = FakeWebSocket.last();
+    welcome(next);
+    return next;
   }
 
   // joinAs seats the client in roomId through the fake server.
