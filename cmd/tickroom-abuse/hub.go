@@ -394,6 +394,59 @@ func hubAttack(name string, i int, h *hubConn, plan roomPlan, offline string, t 
 	}
 }
 
+// joinChurn spectates room and leaves it, over and over, until stop
+// closes: a JoinRoom (spectate) as soon as the Left of the last LeaveRoom
+// came, a LeaveRoom as soon as the Joined came, a join refused asked
+// again at once, and no more than one message every 10 ms (100 a second,
+// under the message rate, so that the server's answer to the joins is
+// what is measured). Each join served and each leave is a room event to
+// every member of the room. It tallies the replies, the room events of
+// other members it got while in the room, and how its connection ended.
+func joinChurn(h *hubConn, room string, t *tally, stop <-chan struct{}) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	// ask sends m once the pace allows and returns its reply, or nil once
+	// the attack stops or the connection ends.
+	ask := func(m *tickroomv1.ClientMessage) *tickroomv1.ServerMessage {
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+		if err := h.send(m); err != nil {
+			return nil
+		}
+		for {
+			r, end := h.read()
+			if r == nil {
+				t.add(end)
+				return nil
+			}
+			if e := r.GetRoomEvent(); e != nil {
+				t.add("room event to an attacker")
+			}
+			if r.RequestId == m.RequestId {
+				if k := kind(r); k != "" {
+					t.add(k)
+				}
+				return r
+			}
+		}
+	}
+	for id := uint32(1); ; id += 2 {
+		r := ask(&tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Spectate: true}}})
+		if r == nil {
+			return
+		}
+		if r.GetJoined() == nil {
+			continue
+		}
+		if ask(&tickroomv1.ClientMessage{RequestId: id + 1, Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}) == nil {
+			return
+		}
+	}
+}
+
 // loginFlood posts guest logins as fast as one client can from its own
 // loopback address (127.0.1.x, so every attacker has its own share) until
 // stop closes, and tallies the status codes.

@@ -19,11 +19,13 @@
 //	contact-flood  each attacker sends a contact request every 20 ms, in turn AddFriend remove, BlockUser unblock, AddFriend and BlockUser, each naming a made-up user id (2/s pass the contact rate)
 //	offline-dm     each attacker sends the chat burst (10 direct messages) at once, then one every 400 ms (2.5/s, over the chat rate of 2/s), in turn to a made-up user id and to a guest that logged in once and never connects
 //	reconnect-loop each attacker logs in as a guest once, then opens a session with its token and closes it, back to back (/v1/ws)
+//	join-churn     each attacker spectates the bystander's arena room and leaves it, a JoinRoom as soon as the Left came and a LeaveRoom as soon as the Joined did, at most 100 messages a second; each join and leave is a room event to every member
 //	http-hold      attackers from four addresses (127.0.2.1–4) hold connections to the public HTTP port: each starts a login whose body never comes, and starts another when the server ends it; 3 s in, a login from a fifth address (127.0.3.1) is timed
 //	none           no attack: the three phases measure the machine's own noise, the baseline for the ratios
 //
 // The bystander logs in as a guest, quick-matches the arena, sends an input
-// every 50 ms and a Ping every 100 ms. /broadcast needs the server's
+// every 50 ms and a Ping every 100 ms, and counts the room events
+// (members joining and leaving) its room sends it. /broadcast needs the server's
 // -conformance-endpoints; the attackers' logins need -guest-login-rate inf;
 // contact-flood and offline-dm mean something only against a server with a
 // store (-data-dir), which checks the user ids and keeps offline messages.
@@ -60,7 +62,7 @@ func main() {
 	var (
 		wsAddr    = flag.String("ws", "127.0.0.1:8081", "server's WebSocket address host:port")
 		httpURL   = flag.String("http", "http://127.0.0.1:8080", "server's public HTTP base URL (login)")
-		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood, chat-nonreaders, http-hold, contact-flood, offline-dm, reconnect-loop or none")
+		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood, chat-nonreaders, http-hold, contact-flood, offline-dm, reconnect-loop, join-churn or none")
 		attackers = flag.Int("attackers", 200, "attacking connections (at most 2,000)")
 		phase     = flag.Duration("phase", 10*time.Second, "length of each phase: before, during, after (at most 60s)")
 		pid       = flag.Int("pid", 0, "server's pid, for RSS and CPU from /proc")
@@ -83,7 +85,7 @@ func main() {
 
 // attacks are the attacks runAttack knows.
 var attacks = []string{"ping-flood", "slow-drip", "nonreaders", "conns", "room-flood", "channel-squat", "oversized",
-	"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "offline-dm", "reconnect-loop", "none"}
+	"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "offline-dm", "reconnect-loop", "join-churn", "none"}
 
 // checkArgs refuses an unknown attack and the flags' out-of-bounds values
 // before anything runs.
@@ -125,6 +127,7 @@ type phaseStats struct {
 	ack, ping      []time.Duration
 	ackAt          []time.Time // when each ack arrived
 	start          time.Time
+	events         int // room events of members joining or leaving the bystander's room
 	bystanderAlive bool
 }
 
@@ -147,7 +150,7 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s := runAttack(attack, wsAddr, httpURL, attackers, roomBudget, stop)
+				s := runAttack(attack, wsAddr, httpURL, b.room, attackers, roomBudget, stop)
 				res.Store(&s)
 			}()
 		}
@@ -160,7 +163,7 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 			outcome = *p
 		}
 		ps.name = name
-		ps.ack, ps.ackAt, ps.ping = b.take()
+		ps.ack, ps.ackAt, ps.ping, ps.events = b.take()
 		ps.bystanderAlive = b.err.Load() == nil
 		results = append(results, ps)
 	}
@@ -175,6 +178,8 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 		slowest = "none: no ack came"
 	}
 	fmt.Printf("slowest acks during: %s\n", slowest)
+	fmt.Printf("room events (a member joined or left) the bystander got a second: before %.1f, during %.1f, after %.1f\n",
+		float64(results[0].events)/phase.Seconds(), float64(results[1].events)/phase.Seconds(), float64(results[2].events)/phase.Seconds())
 	fmt.Printf("outcome: %s\n", outcome)
 	return nil
 }
@@ -322,6 +327,7 @@ type bystander struct {
 	ack     []time.Duration
 	ackAt   []time.Time
 	ping    []time.Duration
+	events  int // member joined and left events of its room
 	started time.Time
 }
 
@@ -402,6 +408,13 @@ func (b *bystander) play() {
 			b.mu.Lock()
 			b.ping = append(b.ping, now.Sub(sentAt))
 			b.mu.Unlock()
+		case m.GetRoomEvent() != nil:
+			switch m.GetRoomEvent().Kind {
+			case tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_JOINED, tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_LEFT:
+				b.mu.Lock()
+				b.events++
+				b.mu.Unlock()
+			}
 		case m.GetState() != nil:
 			// Acks travel as changes against the base tick: apply this
 			// one to the ack held for that base (none for a keyframe).
@@ -432,14 +445,14 @@ func (b *bystander) play() {
 
 func (b *bystander) reset() {
 	b.mu.Lock()
-	b.ack, b.ackAt, b.ping = nil, nil, nil
+	b.ack, b.ackAt, b.ping, b.events = nil, nil, nil, 0
 	b.mu.Unlock()
 }
 
-func (b *bystander) take() (ack []time.Duration, ackAt []time.Time, ping []time.Duration) {
+func (b *bystander) take() (ack []time.Duration, ackAt []time.Time, ping []time.Duration, events int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.ack, b.ackAt, b.ping
+	return b.ack, b.ackAt, b.ping, b.events
 }
 
 // maskedFrame builds a masked client frame with a final bit and opcode in
@@ -543,6 +556,12 @@ func (t *tally) add(k string) {
 	t.mu.Unlock()
 }
 
+func (t *tally) get(k string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[k]
+}
+
 func (t *tally) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -559,8 +578,9 @@ func (t *tally) String() string {
 }
 
 // runAttack runs the named attack with n connections until stop closes,
-// then closes its connections and describes what the server did.
-func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan struct{}) string {
+// then closes its connections and describes what the server did. room is
+// the bystander's, which join-churn spectates.
+func runAttack(name, wsAddr, httpURL, room string, n, roomBudget int, stop <-chan struct{}) string {
 	var t tally
 	var wg sync.WaitGroup
 	var conns sync.Map
@@ -668,7 +688,7 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 			wg.Add(1)
 			attacker(i, "/v1/ws", 0, nil, false)
 		}
-	case "room-flood", "channel-squat", "oversized", "chat-nonreaders", "contact-flood", "offline-dm", "reconnect-loop":
+	case "room-flood", "channel-squat", "oversized", "chat-nonreaders", "contact-flood", "offline-dm", "reconnect-loop", "join-churn":
 		plan := costliestRoom(roomBudget)
 		if name == "room-flood" {
 			asked = "each asked for " + plan.String() + "; "
@@ -708,6 +728,10 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 				}
 				conns.Store(nc, true)
 				t.add("upgraded")
+				if name == "join-churn" {
+					joinChurn(&hubConn{nc: nc, br: br}, room, &t, stop)
+					return
+				}
 				hubAttack(name, i, &hubConn{nc: nc, br: br}, plan, offline, &t, stop)
 			}(i)
 		}
@@ -740,7 +764,13 @@ func runAttack(name, wsAddr, httpURL string, n, roomBudget int, stop <-chan stru
 	default:
 		return "unknown attack " + name
 	}
+	started := time.Now()
 	<-stop
+	if name == "join-churn" {
+		secs := time.Since(started).Seconds()
+		asked = fmt.Sprintf("joins served %.1f a second, refused RATE_LIMITED %.1f a second; ",
+			float64(t.get("joined"))/secs, float64(t.get("error RATE_LIMITED"))/secs)
+	}
 	// Give the readers a moment to see how the server ends each
 	// connection, then hang up on the rest.
 	conns.Range(func(k, _ any) bool { _ = k.(net.Conn).SetReadDeadline(time.Now().Add(3 * time.Second)); return true })

@@ -15,6 +15,16 @@
 # lists and inbox from it: they get a fresh SQLite store in OUT/ATTACK.data
 # (removed first).
 #
+# join-churn's attackers spectate the bystander's arena room and leave it,
+# over and over: each join and leave is a room event to every member, the
+# bystander included, which counts those it gets a second. The arena has
+# 16 spectator seats, so with more than 16 attackers the rest are refused
+# ROOM_FULL whenever the seats are taken.
+#
+# SERVER_BIN runs that tickroom binary in place of the one built from this
+# tree (a build of an older commit, to compare); the attacks are always
+# this tree's.
+#
 # The load average before and after each attack goes to OUT/ATTACK.load:
 # the machine may be shared, and the figures mean little when it is busy.
 #
@@ -27,9 +37,10 @@ attackers=${ATTACKERS:-200}
 phase=${PHASE:-10s}
 # "none" runs the phases with no attack: the machine's own noise, the
 # baseline the ratios are read against.
-attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders http-hold contact-flood offline-dm reconnect-loop}
+attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders http-hold contact-flood offline-dm reconnect-loop join-churn}
 mkdir -p "$out/bin"
 go build -o "$out/bin/" ./cmd/tickroom ./cmd/tickroom-abuse
+server=${SERVER_BIN:-$out/bin/tickroom}
 
 # What runs is listed in pids, and the EXIT trap (which bash also runs on
 # SIGTERM and SIGINT) stops it. The attack runs in the background and is
@@ -56,7 +67,7 @@ for attack in $attacks; do
 		;;
 	esac
 	# The server gets one core and the load the other, so its CPU share is its own.
-	taskset -c 1 "$out/bin/tickroom" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin "" \
+	taskset -c 1 "$server" -addr 127.0.0.1:0 -http 127.0.0.1:0 -admin "" \
 		-conformance-endpoints -guest-login-rate "$login_rate" -data-dir "$data_dir" ${SERVER_FLAGS:-} \
 		>"$out/$attack.server.out" 2>"$out/$attack.server.err" &
 	srv=$!
