@@ -471,14 +471,12 @@ export class Client extends Emitter<ClientEvents> {
           return left;
         }
         const room = this.roomMap.get(roomId);
-        if (room && (this.resumer.dropRetry(room) || room.resuming)) {
-          // Its resume waits to be asked again, refused (RATE_LIMITED with
-          // -multi-sockets: the seat is another open socket's of the user),
-          // or is on its way and may be refused so: a LeaveRoom on this
-          // socket would be refused NOT_IN_ROOM then, and the resume asked
-          // again. The room ends now, and its seat is given up as one
-          // dropped is (a late Joined of the resume gives it up too).
-          const left = create(LeftSchema, { roomId, reason: LeaveReason.REQUESTED, message: "left while its seat was being resumed; the seat is given up" });
+        if (room && this.resumer.dropRetry(room)) {
+          // Its resume, refused (RATE_LIMITED with -multi-sockets: the seat
+          // is another open socket's of the user), waits to be asked again;
+          // a LeaveRoom on this socket would be refused NOT_IN_ROOM. The
+          // room ends now, and its seat is given up as one dropped is.
+          const left = create(LeftSchema, { roomId, reason: LeaveReason.REQUESTED, message: "left while its resume waited; the seat is given up" });
           this.roomLeft(left);
           this.resumer.giveUp(roomId);
           return left;

@@ -202,50 +202,6 @@ describe("Client resumes", () => {
     assert.deepEqual(received(sock3).map((m) => m.body.case), ["leaveRoom"], "the seat given up was not left again, or was resumed");
   });
 
-  // The same while the resume is still on its way: the app's leave()
-  // went as a LeaveRoom, and when the resume was then refused RATE_LIMITED
-  // and the leave NOT_IN_ROOM (in a cluster the two answers come in either
-  // order), leave() rejected, the Room stayed and the retry resumed the
-  // seat. A room whose seat is being resumed is left as above.
-  for (const order of ["the resume's refusal first", "the leave's answer first"]) {
-    it(`leaves a room whose resume is on its way and then refused RATE_LIMITED, ${order}`, async () => {
-      const { client, sock, room } = await seatedAt40();
-      const reasons: LeaveReason[] = [];
-      room.on("left", (l) => reasons.push(l.reason));
-      const sock2 = reconnected(sock);
-      const resume = lastReceived(sock2);
-      assert.equal(resume.body.case, "joinRoom");
-      const leaving = room.leave().then(
-        () => "resolved",
-        (err: unknown) => `rejected: ${String(err)}`,
-      );
-      await flush();
-      const leave = lastReceived(sock2);
-      assert.equal(leave.body.case === "leaveRoom" && leave.body.value.roomId, "r1", "no LeaveRoom of the seat");
-      const refuseResume = () =>
-        reply(sock2, { requestId: resume.requestId, body: { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "joining rooms too fast", retryAfterMs: 2000 } } });
-      const refuseLeave = () => reply(sock2, { requestId: leave.requestId, body: { case: "error", value: { code: ErrorCode.NOT_IN_ROOM, message: "not in room" } } });
-      if (order === "the resume's refusal first") {
-        refuseResume();
-        await flush();
-        refuseLeave();
-      } else {
-        refuseLeave();
-        await flush();
-        refuseResume();
-      }
-      assert.equal(await leaving, "resolved", "leave() of a room whose resume is on its way");
-      await flush();
-      assert.equal(room.live, false);
-      assert.equal(client.rooms.size, 0);
-      assert.deepEqual(reasons, [LeaveReason.REQUESTED]);
-      mock.timers.tick(30_000); // past every retry the resume could have had
-      await flush();
-      assert.deepEqual(received(sock2).map((m) => m.body.case), ["joinRoom", "leaveRoom"], "the resume was asked again after the app left the room");
-      client.close();
-    });
-  }
-
   // seatedAt40 seats a connected client in r1 and gives it the room's
   // state of tick 40, the tick its resumes ask from.
   async function seatedAt40(): Promise<{ client: Client; sock: FakeWebSocket; room: Room }> {
