@@ -107,9 +107,10 @@ describe("the demo's room list watches refused RATE_LIMITED", () => {
   it("the lobby clears what it said of its list once the list is live", async () => {
     let asked = 0;
     const watch = { rooms: [], on() {}, close: async () => {} } as unknown as RoomWatch;
-    const unavailable = new TickroomError("server", "the room directory is unreachable", { serverCode: ErrorCode.UNAVAILABLE });
+    // A refusal the lobby does not ask again for by itself.
+    const forbidden = new TickroomError("server", "room lists are not open to guests here", { serverCode: ErrorCode.FORBIDDEN });
     const client = {
-      watchRooms: () => (++asked === 1 ? Promise.reject(unavailable) : Promise.resolve(watch)),
+      watchRooms: () => (++asked === 1 ? Promise.reject(forbidden) : Promise.resolve(watch)),
       on: () => () => {},
     } as unknown as Client;
     const status = fakeNode();
@@ -160,6 +161,37 @@ describe("the demo's room list watches refused RATE_LIMITED", () => {
     assert.equal(asked, 3, "a retry refused while the client reconnected was not asked for again on its Welcome");
     assert.equal(live.dataset["state"], "live");
   });
+
+  // A first watch the server could not serve now (UNAVAILABLE: its room
+  // directory out of reach on a node of a cluster; too many requests in
+  // flight) or that timed out showed "not live" until the user came back
+  // to the lobby: it is asked again after a growing wait.
+  for (const [what, err] of [
+    ["UNAVAILABLE", new TickroomError("server", "the room directory is unreachable; retry shortly", { serverCode: ErrorCode.UNAVAILABLE })],
+    ["TOO_MANY_REQUESTS_IN_FLIGHT", new TickroomError("server", "too many lobby requests in flight", { serverCode: ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT })],
+    ["a timeout", new TickroomError("timeout", "tickroom: watchRooms timed out")],
+  ] as const) {
+    it(`the lobby asks again for a watch refused ${what} and goes live`, async () => {
+      let asked = 0;
+      const watch = { rooms: [], on() {}, close: async () => {} } as unknown as RoomWatch;
+      const client = {
+        watchRooms: () => (++asked <= 3 ? Promise.reject(err) : Promise.resolve(watch)),
+      } as unknown as Client;
+      const live = fakeNode();
+      const lobby = new LobbyView([], fakeNode() as HTMLUListElement, fakeNode(), fakeNode(), live, () => {});
+      lobby.attach(client, "ann");
+      lobby.start();
+      for (let n = 1; n <= 3; n++) {
+        await flush();
+        assert.equal(live.dataset["state"], "off", `refusal ${n}: the list shows ${live.dataset["state"]}`);
+        mock.timers.tick(30_000);
+      }
+      await flush();
+      assert.equal(asked, 4, `the lobby's watch refused ${what} was not asked for again within 30 s`);
+      assert.equal(live.dataset["state"], "live");
+      lobby.stop();
+    });
+  }
 
   it("the rematch offer's watch asks again after retry_after_ms", async () => {
     const { client, asked } = fakeClient(2);

@@ -115,10 +115,19 @@ export class LobbyView {
           // NAT comes back at once: ask again after the server's hint,
           // spread at random, as the client does for its own watches.
           this.setLive("off", "not live: too many room lists asked for; trying again…");
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = undefined;
-            if (this.client === client && this.shown) this.start();
-          }, rateLimitedRetryMs(err.retryAfterMs, this.retries++));
+          this.retryLater(client, rateLimitedRetryMs(err.retryAfterMs, this.retries++));
+          return;
+        }
+        if (
+          err instanceof TickroomError &&
+          (err.code === "timeout" || err.serverCode === ErrorCode.UNAVAILABLE || err.serverCode === ErrorCode.TOO_MANY_REQUESTS_IN_FLIGHT)
+        ) {
+          // The server could not list the rooms now (its room directory
+          // out of reach on a node of a cluster, too many requests in
+          // flight) or did not answer in time: ask again after a wait
+          // that grows from half a second to 30 s, spread at random.
+          this.setLive("off", `not live: ${errorMessage(err)}; trying again…`);
+          this.retryLater(client, rateLimitedRetryMs(err.retryAfterMs, this.retries++));
           return;
         }
         if (err instanceof TickroomError && (err.code === "not-connected" || err.code === "connection-lost")) {
@@ -143,6 +152,15 @@ export class LobbyView {
     this.setLive("live", "live");
     if (this.listStatus !== "" && this.status.textContent === this.listStatus) this.setStatus("");
     this.listStatus = "";
+  }
+
+  // retryLater starts the list again after ms, unless the lobby was left
+  // or its client changed meanwhile.
+  private retryLater(client: Client, ms: number): void {
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.client === client && this.shown) this.start();
+    }, ms);
   }
 
   private cancelRetry(): void {
