@@ -144,7 +144,7 @@ export class Resumer {
     this.stop();
   }
 
-  /** stop cancels every retry; the client is closed for good. */
+  /** stop cancels every retry: the socket they were set on closed, or the client did for good. */
   stop(): void {
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();

@@ -29,13 +29,13 @@ function fakeNode(): HTMLElement {
 const refusal = () =>
   new TickroomError("server", "room lists asked too fast from this address", { serverCode: ErrorCode.RATE_LIMITED, retryAfterMs: 2000 });
 
-// fakeClient refuses the first `refusals` watchRooms RATE_LIMITED and
-// serves the next with an empty list.
-function fakeClient(refusals: number): { client: Client; asked: () => number } {
+// fakeClient refuses the first `refusals` watchRooms with refused (RATE_LIMITED
+// unless given) and serves the next with an empty list.
+function fakeClient(refusals: number, refused: () => TickroomError = refusal): { client: Client; asked: () => number } {
   let asked = 0;
   const watch = { rooms: [], on() {}, close: async () => {} } as unknown as RoomWatch;
   const client = {
-    watchRooms: () => (++asked <= refusals ? Promise.reject(refusal()) : Promise.resolve(watch)),
+    watchRooms: () => (++asked <= refusals ? Promise.reject(refused()) : Promise.resolve(watch)),
   } as unknown as Client;
   return { client, asked: () => asked };
 }
@@ -172,11 +172,7 @@ describe("the demo's room list watches refused RATE_LIMITED", () => {
     ["a timeout", new TickroomError("timeout", "tickroom: watchRooms timed out")],
   ] as const) {
     it(`the lobby asks again for a watch refused ${what} and goes live`, async () => {
-      let asked = 0;
-      const watch = { rooms: [], on() {}, close: async () => {} } as unknown as RoomWatch;
-      const client = {
-        watchRooms: () => (++asked <= 3 ? Promise.reject(err) : Promise.resolve(watch)),
-      } as unknown as Client;
+      const { client, asked } = fakeClient(3, () => err);
       const live = fakeNode();
       const lobby = new LobbyView([], fakeNode() as HTMLUListElement, fakeNode(), fakeNode(), live, () => {});
       lobby.attach(client, "ann");
@@ -187,7 +183,7 @@ describe("the demo's room list watches refused RATE_LIMITED", () => {
         mock.timers.tick(30_000);
       }
       await flush();
-      assert.equal(asked, 4, `the lobby's watch refused ${what} was not asked for again within 30 s`);
+      assert.equal(asked(), 4, `the lobby's watch refused ${what} was not asked for again within 30 s`);
       assert.equal(live.dataset["state"], "live");
       lobby.stop();
     });

@@ -18,6 +18,7 @@ import (
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 
 	"github.com/tickroom/tickroom/internal/freeport"
+	"github.com/tickroom/tickroom/internal/testclient"
 )
 
 // refusal runs the binary in dir with args and env, which it must refuse
@@ -357,34 +358,17 @@ func TestBinaryRoomListRatePerIP(t *testing.T) {
 			var login struct{ Token string }
 			_ = json.NewDecoder(resp.Body).Decode(&login)
 			resp.Body.Close()
-			c, _, err := websocket.DefaultDialer.Dial("ws://"+r.ws+"/v1/ws?token="+login.Token, http.Header{"X-Forwarded-For": {"203.0.113.22"}})
+			c, _, err := testclient.Dial(t, "ws://"+r.ws+"/v1/ws", login.Token, testclient.Options{Label: "ann", Header: http.Header{"X-Forwarded-For": {"203.0.113.22"}}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.Close()
-			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			list := func(id uint32) *tickroomv1.ServerMessage {
+			c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+			list := func() *tickroomv1.ServerMessage {
 				t.Helper()
-				p, _ := (&tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}}).MarshalVT()
-				if err := c.WriteMessage(websocket.BinaryMessage, p); err != nil {
-					t.Fatal(err)
-				}
-				for {
-					_, p, err := c.ReadMessage()
-					if err != nil {
-						t.Fatal(err)
-					}
-					m := new(tickroomv1.ServerMessage)
-					if err := m.UnmarshalVT(p); err != nil {
-						t.Fatal(err)
-					}
-					if m.RequestId == id {
-						return m
-					}
-				}
+				return c.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_ListRooms{ListRooms: &tickroomv1.ListRooms{}}})
 			}
-			for id := uint32(1); id <= 10; id++ {
-				m := list(id)
+			for id := 1; id <= 10; id++ {
+				m := list()
 				if m.GetRoomList() != nil {
 					if tc.refused && id > 5 {
 						t.Fatalf("ListRooms %d of one address, a burst of 5 at %s a second: served", id, tc.rate)
