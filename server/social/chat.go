@@ -44,7 +44,9 @@ type channel struct {
 	head    int                // index of the oldest line once the ring is full
 	nextID  uint64
 	// waiting are the joins answered once this node's subscription to a
-	// lobby channel is in place (a cluster only); nil once it is.
+	// lobby channel is in place (a cluster only) and its kept lines are
+	// read; nil once they are. At most one per member (JoinChannel
+	// refuses another).
 	waiting []channelJoin
 	ready   bool // this node's subscription is in place (or there is no cluster)
 	loaded  bool // the lines kept from before are in history (or there is no ChannelStore)
@@ -347,6 +349,19 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	defer so.mu.Unlock()
 	c := so.channels[name]
 	opened := c == nil
+	if c != nil {
+		// One join of a member waits for a channel's history at a time:
+		// each would be answered with the whole history, and a client
+		// repeating its join while the lines are read (up to
+		// channelLoadTimeout) or the subscription is made grew the list
+		// at its message rate.
+		c.mu.Lock()
+		waits := slices.ContainsFunc(c.waiting, func(w channelJoin) bool { return w.m == m })
+		c.mu.Unlock()
+		if waits {
+			return protocol.NewError(protocol.ErrorTooManyRequestsInFlight, "your join of this channel still waits for its history")
+		}
+	}
 	switch {
 	case m.inChat(key):
 		c.mu.Lock()

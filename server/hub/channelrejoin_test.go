@@ -1,0 +1,75 @@
+package hub_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
+)
+
+// stalledChannels is a channel store whose reads wait until the test
+// opens the gate (or the read's deadline passes); it keeps nothing.
+type stalledChannels struct{ gate chan struct{} }
+
+func (s stalledChannels) Recent(ctx context.Context, _ string, _ int) ([]*tickroomv1.Chat, error) {
+	select {
+	case <-s.gate:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (stalledChannels) Keep(*tickroomv1.Chat) {}
+
+// TestRepeatedJoinWhileTheChannelLoadsIsRefused: while a lobby channel's
+// kept lines are still being read, a member that sends JoinChannel again
+// and again is refused each repeat at once with
+// ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT, and gets one history once the
+// lines are read; another user's first join meanwhile waits and is
+// answered.
+func TestRepeatedJoinWhileTheChannelLoadsIsRefused(t *testing.T) {
+	t.Parallel()
+	s := stalledChannels{gate: make(chan struct{})}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Channels = s }})
+	ada, _ := e.connect("ada")
+	bob, _ := e.connect("bob")
+	ids := make([]uint32, 50)
+	for i := range ids {
+		ids[i] = ada.Send(joinChannel("lobby"))
+	}
+	bobJoin := bob.Send(joinChannel("lobby"))
+	// Answered after every join before it: the refusals due at once come
+	// before it.
+	marker := ada.Send(leaveChannel("elsewhere"))
+	mine := map[uint32]bool{marker: true}
+	for _, id := range ids {
+		mine[id] = true
+	}
+	histories, refused, gated := 0, 0, false
+	for len(mine) > 0 {
+		m := ada.Next(func(m *tickroomv1.ServerMessage) bool { return mine[m.RequestId] })
+		delete(mine, m.RequestId)
+		switch {
+		case m.RequestId == marker:
+			close(s.gate)
+			gated = true
+		case m.GetChatHistory() != nil:
+			histories++
+		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT && !gated:
+			refused++
+		default:
+			t.Fatalf("a join while the channel loads (gate open: %v): %v", gated, m)
+		}
+	}
+	if histories != 1 || refused != len(ids)-1 {
+		t.Fatalf("%d joins of one member while the channel loaded: %d answered with the history, %d refused at once; want 1 and %d", len(ids), histories, refused, len(ids)-1)
+	}
+	if bob.Reply(bobJoin).GetChatHistory() == nil {
+		t.Fatal("bob's first join while the channel loaded was not answered with its history")
+	}
+	if ada.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("ada's join once the channel loaded was not answered with its history")
+	}
+}
