@@ -73,3 +73,47 @@ func TestRepeatedJoinWhileTheChannelLoadsIsRefused(t *testing.T) {
 		t.Fatal("ada's join once the channel loaded was not answered with its history")
 	}
 }
+
+// TestRepeatedJoinsOfAJoinedChannelAreRateLimited: each JoinChannel of a
+// lobby channel the connection is in already is answered with the whole
+// history, so past ChannelRejoinBurst such joins are refused with
+// ERROR_CODE_RATE_LIMITED and a retry hint; another user's first join is
+// served meanwhile, and so is the same user's first join on a new
+// connection (a client that reconnects joins its channels again).
+func TestRepeatedJoinsOfAJoinedChannelAreRateLimited(t *testing.T) {
+	t.Parallel()
+	// A rate that gives no token back while the test runs.
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.ChannelRejoinRate = 0.001; c.Social.ChannelRejoinBurst = 3 }})
+	ada, _ := e.connect("ada")
+	if ada.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("ada's first join was not answered with the history")
+	}
+	ok(t, ada.Request(channelChat("lobby", "hello")))
+	ids := make([]uint32, 20)
+	for i := range ids {
+		ids[i] = ada.Send(joinChannel("lobby"))
+	}
+	histories, refused := 0, 0
+	for _, id := range ids {
+		m := ada.Reply(id)
+		switch {
+		case m.GetChatHistory() != nil:
+			histories++
+		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && m.GetError().GetRetryAfterMs() > 0:
+			refused++
+		default:
+			t.Fatalf("a join of a channel joined already: %v", m)
+		}
+	}
+	if histories != 3 || refused != len(ids)-3 {
+		t.Fatalf("%d joins of a channel joined already: %d answered with the history, %d refused with a retry hint; want 3 (the burst) and %d", len(ids), histories, refused, len(ids)-3)
+	}
+	bob, _ := e.connect("bob")
+	if h := bob.Request(joinChannel("lobby")).GetChatHistory(); len(h.GetLines()) != 1 {
+		t.Fatalf("bob's first join: history %v, want the one line", h)
+	}
+	again, _ := e.connect("ada")
+	if h := again.Request(joinChannel("lobby")).GetChatHistory(); len(h.GetLines()) != 1 {
+		t.Fatalf("ada's first join on a new connection: history %v, want the one line", h)
+	}
+}

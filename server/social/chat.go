@@ -338,8 +338,9 @@ func (so *Social) Blocks(m *Member) map[string]struct{} {
 	return nil
 }
 
-// JoinChannel subscribes m to a lobby channel and answers its history. It
-// runs on the member's loop.
+// JoinChannel subscribes m to a lobby channel and answers its history. A
+// join of a channel m is in already answers the history again, within
+// ChannelRejoinRate (allowRejoin). It runs on the member's loop.
 func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	if !channelName.MatchString(name) {
 		return protocol.NewError(protocol.ErrorChannelNotFound, "channel names are 1-64 of a-z 0-9 : _ . -")
@@ -364,6 +365,9 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	}
 	switch {
 	case m.inChat(key):
+		if err := so.allowRejoin(m, id); err != nil {
+			return err
+		}
 		c.mu.Lock()
 		so.replyHistoryLocked(c, m, id)
 		c.mu.Unlock()
@@ -388,6 +392,22 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 		// the joins are answered then, so that a member that has its
 		// history gets every line posted after it.
 		so.peers.JoinChannel(name, func(error) { so.channelReady(name, c) })
+	}
+	return nil
+}
+
+// allowRejoin applies ChannelRejoinRate to a join of a lobby channel m is
+// in already, which answers request id with the channel's whole history
+// again; one that wants no reply (id 0) costs nothing. The caller holds
+// so.mu.
+func (so *Social) allowRejoin(m *Member, id uint32) error {
+	if id == 0 {
+		return nil
+	}
+	l := so.limits.limiter(m, func(l *limiters) **rate.Limiter { return &l.rejoin }, rate.Limit(so.cfg.ChannelRejoinRate), so.cfg.ChannelRejoinBurst)
+	if wait := so.take(l, 1); wait > 0 {
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait,
+			Message: "you are in this channel already: joining it again replays its history, which is limited"}
 	}
 	return nil
 }

@@ -64,6 +64,22 @@ type Config struct {
 	// ChannelOpenBurst is the per-user open limiter's burst. Zero value
 	// means 8.
 	ChannelOpenBurst int
+	// ChannelRejoinRate is how many times a second one user may join
+	// again a lobby channel its connection is in already (its
+	// connections to this node together, and those it opens later), with
+	// a burst of ChannelRejoinBurst; past it such a JoinChannel is
+	// refused with ERROR_CODE_RATE_LIMITED and a retry_after_ms. Each is
+	// answered with the channel's whole history (HistoryLines lines of up
+	// to MaxTextBytes, tens of KB) for a request of a few bytes: at the
+	// message rate a guest had the node send it megabytes a second. A
+	// connection's first join of a channel, a new connection's after a
+	// reconnect included, never takes from it, nor does a join that
+	// wants no reply (request id 0). Zero value means 0.2 (one every
+	// 5 s); +Inf turns it off.
+	ChannelRejoinRate float64
+	// ChannelRejoinBurst is the rejoin limiter's burst. Zero value means
+	// 4.
+	ChannelRejoinBurst int
 	// ChannelOpenAddressRate is how many lobby channels the users of one
 	// client address may open per second together (an IPv6 /64 as one
 	// address, the /64s of a /48 sharing clientip.V6SiteFactor addresses'
@@ -209,6 +225,8 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.MaxChannelsPerAddress, 32)
 	limits.Default(&c.ChannelOpenRate, 0.25)
 	limits.Default(&c.ChannelOpenBurst, 8)
+	limits.Default(&c.ChannelRejoinRate, 0.2)
+	limits.Default(&c.ChannelRejoinBurst, 4)
 	limits.Default(&c.ChannelOpenAddressRate, 0.5)
 	limits.Default(&c.ChannelOpenAddressBurst, 64)
 	limits.Default(&c.ChannelOpenKeys, 16384)
@@ -246,6 +264,8 @@ func (c Config) validate() error {
 		limits.NonNegative("MaxChannelsPerAddress", c.MaxChannelsPerAddress),
 		limits.NonNegative("ChannelOpenRate", c.ChannelOpenRate),
 		limits.NonNegative("ChannelOpenBurst", c.ChannelOpenBurst),
+		limits.NonNegative("ChannelRejoinRate", c.ChannelRejoinRate),
+		limits.NonNegative("ChannelRejoinBurst", c.ChannelRejoinBurst),
 		limits.NonNegative("ChannelOpenAddressRate", c.ChannelOpenAddressRate),
 		limits.NonNegative("ChannelOpenAddressBurst", c.ChannelOpenAddressBurst),
 		limits.NonNegative("ChannelOpenKeys", c.ChannelOpenKeys),
