@@ -74,6 +74,25 @@ func presenceOf(c *testclient.Client, uid string) *tickroomv1.Presence {
 	return c.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetPresence().GetUserId() == uid }).GetPresence()
 }
 
+// seesOnline waits until c's node sees the user uid (named who) online.
+// The user records are written off the login path: a direct message sent
+// before would be kept for the user's next login, the cluster having a
+// store.
+func seesOnline(t *testing.T, c *testclient.Client, name, uid, who string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pl := request(c, &tickroomv1.QueryPresence{UserIds: []string{uid}}).GetPresenceList()
+		if len(pl.GetUsers()) == 1 && pl.Users[0].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's node never saw %s online: %v", name, who, pl)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestDirectMessageAndPresenceAcrossNodes has ada on n1 and bob on n2: a
 // direct message crosses nodes; a friend request and its acceptance cross
 // nodes and each learns the other's presence; a user who is not a friend
@@ -89,20 +108,7 @@ func TestDirectMessageAndPresenceAcrossNodes(t *testing.T) {
 	bob := dialAs(t, n2, bobToken, "bob")
 	carol, _ := connectUser(t, n1, "carol")
 
-	// The user records are written off the login path: wait until ada's
-	// node sees bob online (a message sent before would be kept for his
-	// next login, the cluster having a store).
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		pl := request(ada, &tickroomv1.QueryPresence{UserIds: []string{bobID}}).GetPresenceList()
-		if len(pl.GetUsers()) == 1 && pl.Users[0].Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ada's node never saw bob online: %v", pl)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	seesOnline(t, ada, "ada", bobID, "bob")
 	ok(t, "direct message across nodes", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "hi bob"}))
 	dm := bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage()
 	if dm.FromUserId != adaID || dm.FromName != "ada" || dm.Text != "hi bob" {
@@ -161,7 +167,7 @@ func TestDirectMessageAndPresenceAcrossNodes(t *testing.T) {
 	// by ada's node and reaches bob at his next login, on the other node.
 	ok(t, "direct message to a user gone from every node", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "still there?"}))
 	// It is written off the request path; a login finds what is written.
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, metrics := n1.AdminRequest(t, http.MethodGet, "/metrics", nil)
 		if strings.Contains(string(metrics), `tickroom_store_written_total{kind="line"} 1`+"\n") {

@@ -126,7 +126,7 @@ var (
 	mRedirects        = counter("tickroom_redirects_total", "Redirects to another node of the cluster: joins and quick-matches answered with one, and members of a room moved off a draining node sent one.")
 	mChat             = counter("tickroom_chat_messages_total", "Chat lines and direct messages accepted, by kind.", "kind")
 	mChatDeliveries   = counter("tickroom_chat_deliveries_total", "Chat lines queued on connections.")
-	mChatRefused      = counter("tickroom_chat_refused_total", "Chat lines and direct messages refused by the chat rate limit, and lobby channel lines by the channel's line rate.")
+	mChatRefused      = counter("tickroom_chat_refused_total", "Chat lines and direct messages refused by the chat rate limit, lobby channel lines by the channel's line rate, and direct messages by their recipient's rate for non-friends.")
 	mChannelOpensRef  = counter("tickroom_channel_opens_refused_total", "Lobby channel opens refused by the per-user or per-address open rate.")
 	mPresence         = counter("tickroom_presence_events_total", "Presence changes queued on watchers' connections.")
 	mPresenceRef      = counter("tickroom_presence_queries_refused_total", "Presence queries refused by their user's presence rate, or while the connection's queries await too many answers from other nodes.")

@@ -162,6 +162,26 @@ type Config struct {
 	// second, a burst of 40), as ContactAddressRate; +Inf turns it off.
 	OfflineAddressRate  float64
 	OfflineAddressBurst int
+	// StrangerDirectRate and StrangerDirectBurst bound the direct
+	// messages an online user is sent by users who are not its friends
+	// (no accepted friendship; a request standing makes none), all of
+	// them together, on the node where the user is connected: a message
+	// from another node is charged there too when it arrives. Past it
+	// the sender gets ERROR_CODE_RATE_LIMITED and a retry_after_ms, and
+	// nothing is delivered; friends are never held back by it. Each
+	// sender is held to ChatRate, but the guests of one address (256
+	// connections) or of a few addresses could each message one user at
+	// that rate: hundreds of messages a second, which the user could
+	// only block one by one. The refusal tells its sender that the user
+	// is online, which QueryPresence tells anyone it does not block, and
+	// that others message it as fast; a blocked sender is refused
+	// ERROR_CODE_BLOCKED first. The users whose buckets are kept are the
+	// node's last 16,384 to be messaged so (maxRateUsers). Zero values
+	// mean 4 a second and a burst of 20 (the store keeps 20 messages of
+	// non-friends for an offline user, store.Config.InboxStrangers);
+	// +Inf turns it off.
+	StrangerDirectRate  float64
+	StrangerDirectBurst int
 	// MaxPresenceQuery caps the users one QueryPresence asks about; the
 	// rest are ignored. Zero value means 100.
 	MaxPresenceQuery int
@@ -239,6 +259,8 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.ContactAddressBurst, 4*c.ContactBurst)
 	limits.Default(&c.OfflineAddressRate, 4*c.ChatRate)
 	limits.Default(&c.OfflineAddressBurst, 4*c.ChatBurst)
+	limits.Default(&c.StrangerDirectRate, 4)
+	limits.Default(&c.StrangerDirectBurst, 20)
 	if c.AddressExempt == nil {
 		c.AddressExempt = func(ip netip.Addr) bool { return ip.IsLoopback() }
 	}
@@ -278,6 +300,8 @@ func (c Config) validate() error {
 		limits.NonNegative("ContactAddressBurst", c.ContactAddressBurst),
 		limits.NonNegative("OfflineAddressRate", c.OfflineAddressRate),
 		limits.NonNegative("OfflineAddressBurst", c.OfflineAddressBurst),
+		limits.NonNegative("StrangerDirectRate", c.StrangerDirectRate),
+		limits.NonNegative("StrangerDirectBurst", c.StrangerDirectBurst),
 		limits.NonNegative("MaxPresenceQuery", c.MaxPresenceQuery),
 		limits.NonNegative("PresenceRate", c.PresenceRate),
 		limits.NonNegative("PresenceBurst", c.PresenceBurst),
@@ -295,7 +319,7 @@ type Stats struct {
 	RoomChats           atomic.Uint64 // room chat lines accepted
 	ChannelChats        atomic.Uint64 // lobby channel lines accepted
 	ChatDeliveries      atomic.Uint64 // chat lines queued on connections
-	ChatRefused         atomic.Uint64 // chat lines and direct messages over the chat rate, and lobby channel lines over the channel's line rate
+	ChatRefused         atomic.Uint64 // chat lines and direct messages over the chat rate, lobby channel lines over the channel's line rate, and direct messages over their recipient's StrangerDirectRate
 	DirectMessages      atomic.Uint64 // direct messages delivered
 	DirectRefused       atomic.Uint64 // direct messages refused because the recipient blocked the sender
 	Signals             atomic.Uint64 // WebRTC signaling messages relayed

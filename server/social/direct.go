@@ -2,6 +2,7 @@ package social
 
 import (
 	"strings"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -17,8 +18,12 @@ import (
 // or of the node await the Inbox (startKeep), ERROR_CODE_UNAVAILABLE,
 // and past the rate of messages kept for the member's client address
 // (Config.OfflineAddressRate), ERROR_CODE_RATE_LIMITED, each with a
-// retry hint. Direct messages give no presence (only
-// friends see it). It runs on the member's loop.
+// retry hint. A message to a user online here, or on another node,
+// from a user who is not its friend takes from the recipient's bucket of
+// such messages there (allowDirectLocked), and past it is refused with
+// ERROR_CODE_RATE_LIMITED and a retry hint, not delivered. Direct
+// messages give no presence (only friends see it). It runs on the
+// member's loop.
 func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) error {
 	from := m.user
 	switch {
@@ -64,6 +69,10 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 		so.mu.Unlock()
 		so.stats.DirectRefused.Add(1)
 		return protocol.NewError(protocol.ErrorBlocked, "")
+	}
+	if wait := so.allowDirectLocked(q.ToUserId, to, from); wait > 0 {
+		so.mu.Unlock()
+		return errStrangerDirect(wait)
 	}
 	so.mu.Unlock()
 	dm := &tickroomv1.DirectMessage{
@@ -195,4 +204,32 @@ func (so *Social) editListLocked(list *map[string]struct{}, index map[string]map
 // stored is m's direct message q as an Inbox keeps it.
 func (so *Social) stored(m *Member, q *tickroomv1.SendDirect) Stored {
 	return Stored{From: m.user, FromName: m.name, To: q.ToUserId, Text: q.Text, At: so.host.Now()}
+}
+
+// allowDirectLocked takes a direct message from the user from toward the
+// user to, connected here with profile p, from to's bucket of messages
+// from users who are not its friends (Config.StrangerDirectRate), and
+// returns zero; when the bucket is spent it takes nothing, counts the
+// refusal and returns how long until the message would pass. A friend's
+// message (an accepted friendship; a request standing makes none) takes
+// nothing. The bucket is the recipient's node's: a message from a user of
+// another node takes from it when it arrives (Serve). The caller holds
+// so.mu.
+func (so *Social) allowDirectLocked(to string, p *profile, from string) time.Duration {
+	if has(p.friends, from) {
+		return 0
+	}
+	if ok, wait := so.strangerDMs.Allow(to, so.host.Now()); !ok {
+		so.stats.ChatRefused.Add(1)
+		return max(wait, time.Millisecond)
+	}
+	return 0
+}
+
+// errStrangerDirect is the refusal of a direct message over its
+// recipient's bucket of messages from users who are not its friends, to
+// be retried after wait.
+func errStrangerDirect(wait time.Duration) *protocol.Error {
+	return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait,
+		Message: "that user is being sent too many direct messages by users who are not its friends; try again later"}
 }

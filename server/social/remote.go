@@ -59,7 +59,9 @@ type OpKind string
 const (
 	// OpDeliver delivers Message to To's connections unless To blocked
 	// From (a direct message or a call signal); a call signal also takes
-	// its data from To's signaling budget, and is refused
+	// its data from To's signaling budget, and a direct message from a
+	// user who is not To's friend one from To's bucket of such messages
+	// (Config.StrangerDirectRate): each is refused
 	// ERROR_CODE_RATE_LIMITED when that is spent.
 	OpDeliver OpKind = "deliver"
 	// OpNotice delivers Message to To's connections, or with an empty To
@@ -121,6 +123,10 @@ type RemoteAnswer struct {
 	Presence []byte `json:"p,omitempty"`
 	// Delivered counts the connections a message was queued on.
 	Delivered int `json:"d,omitempty"`
+	// RetryAfterMs is when a message refused ERROR_CODE_RATE_LIMITED
+	// would pass: a direct message over its recipient's bucket of
+	// messages from users who are not its friends.
+	RetryAfterMs uint32 `json:"ra,omitempty"`
 	// Err is set when the op could not be carried; it is not sent.
 	Err error `json:"-"`
 	// Node is the node that answered, set by the node that asked; it does
@@ -190,7 +196,7 @@ func (so *Social) call(op *RemoteOp, done func(RemoteAnswer)) {
 
 // sendRemoteDirect carries a direct message or call signal to a user of
 // another node: the recipient's node checks its block list, and a
-// signal's budget. The sender is answered when the recipient's node has;
+// signal's budget or a direct message's bucket for non-friends. The sender is answered when the recipient's node has;
 // refused counts the refusals of the recipient's node. It runs on the
 // member's loop.
 func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, keep *Stored, delivered func(), refused *atomic.Uint64) {
@@ -210,9 +216,13 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 			case a.Err != nil:
 			case a.Code == protocol.ErrorBlocked:
 				refused.Add(1)
-			case a.Code == protocol.ErrorRateLimited:
+			case a.Code == protocol.ErrorRateLimited && msg.GetSignal() != nil:
 				refused.Add(1)
 				err = errSignalBudget(signalInWait(len(msg.GetSignal().GetData())))
+			case a.Code == protocol.ErrorRateLimited:
+				// A direct message over its recipient's bucket, which
+				// that node counted.
+				err = errStrangerDirect(max(time.Duration(a.RetryAfterMs)*time.Millisecond, time.Millisecond))
 			}
 			so.fail(m, id, err)
 			return
@@ -449,6 +459,12 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		// signals of this node's users toward it take too.
 		if sig := msg.GetSignal(); sig != nil && so.takeSignalInLocked(xp, len(sig.Data)) > 0 {
 			return RemoteAnswer{Code: protocol.ErrorRateLimited}
+		}
+		// So does a direct message from a user who is not its friend.
+		if msg.GetDirectMessage() != nil {
+			if wait := so.allowDirectLocked(x, xp, from); wait > 0 {
+				return RemoteAnswer{Code: protocol.ErrorRateLimited, RetryAfterMs: limits.RetryAfterMillis(wait)}
+			}
 		}
 		return RemoteAnswer{Delivered: so.sendLocked(msg, memberConns(xp))}
 	case OpNotice:

@@ -92,6 +92,7 @@ type Social struct {
 	openAddrs    *clientip.Limiter         // lobby channel opens per client address
 	contactAddrs *clientip.Limiter         // contact requests per client address
 	offlineAddrs *clientip.Limiter         // direct messages kept for offline users, per client address
+	strangerDMs  *clientip.Buckets[string] // direct messages to online users from non-friends, per recipient (allowDirectLocked)
 	limits       userLimiters              // users' rate limiters (limiters.go)
 	admitting    atomic.Int64              // friend requests and blocks awaiting Graph.Admit (maxAdmits)
 	keeping      atomic.Int64              // direct messages awaiting Inbox.Keep (maxKeeps)
@@ -234,6 +235,7 @@ func New(cfg Config, host Host, stats *Stats) (*Social, error) {
 		openAddrs:    clientip.NewLimiter(rate.Limit(cfg.ChannelOpenAddressRate), cfg.ChannelOpenAddressBurst, cfg.ChannelOpenKeys),
 		contactAddrs: clientip.NewLimiter(rate.Limit(cfg.ContactAddressRate), cfg.ContactAddressBurst, maxRateUsers),
 		offlineAddrs: clientip.NewLimiter(rate.Limit(cfg.OfflineAddressRate), cfg.OfflineAddressBurst, maxRateUsers),
+		strangerDMs:  clientip.NewBuckets[string](rate.Limit(cfg.StrangerDirectRate), cfg.StrangerDirectBurst, maxRateUsers),
 		users:        make(map[string]*profile),
 		watchers:     make(map[string]map[string]struct{}),
 		requestsTo:   make(map[string]map[string]struct{}),

@@ -1,0 +1,90 @@
+package clustertest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// TestDirectMessagesFromStrangersOnAnotherNodeAreBounded: guests on n1,
+// each within its own chat rate, message bob on n2 together; bob's node
+// charges them to his share for users who are not his friends (20 at
+// once, 4 a second), and past it they get RATE_LIMITED with a retry hint
+// and nothing reaches him, while a friend's message from n1 still does,
+// and carol on n2 still gets the guests' messages to her.
+func TestDirectMessagesFromStrangersOnAnotherNodeAreBounded(t *testing.T) {
+	t.Parallel()
+	c := Start(t, Config{Nodes: 2})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	ada, adaID := connectUser(t, n1, "ada")
+	bob, bobID := connectUser(t, n2, "bob")
+	carol, carolID := connectUser(t, n2, "carol")
+	seesOnline(t, ada, "ada", bobID, "bob")
+	seesOnline(t, ada, "ada", carolID, "carol")
+	ok(t, "ada asks bob", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
+	bob.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+	ok(t, "bob accepts", request(bob, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
+
+	// Each within its chat burst (10), one left for carol.
+	const guests, each = 8, 8
+	cs := make([]*testclient.Client, guests)
+	for i := range cs {
+		cs[i], _ = connectUser(t, n1, fmt.Sprint("guest", i))
+	}
+	began := time.Now()
+	ids := make([][]uint32, guests)
+	for i, g := range cs {
+		for j := range each {
+			m := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: bobID, Text: fmt.Sprint("spam ", i, " ", j)}}}
+			ids[i] = append(ids[i], g.Send(m))
+		}
+	}
+	delivered, limited := 0, 0
+	for i, g := range cs {
+		// A message to another node may be answered out of order.
+		sent := map[uint32]bool{}
+		for _, id := range ids[i] {
+			sent[id] = true
+		}
+		for range ids[i] {
+			switch m := g.Next(func(m *tickroomv1.ServerMessage) bool { return sent[m.RequestId] }); {
+			case m.GetOk() != nil:
+				delivered++
+			case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && m.GetError().GetRetryAfterMs() > 0:
+				limited++
+			default:
+				t.Fatalf("guest%d's message to bob: %v, want Ok or RATE_LIMITED with a retry hint", i, m)
+			}
+		}
+	}
+	// Bob's burst for non-friends, and his rate meanwhile.
+	most := 20 + int(4*time.Since(began).Seconds()) + 1
+	if delivered > most || limited == 0 {
+		t.Fatalf("%d guests on another node sent bob %d messages at once: %d delivered, %d RATE_LIMITED; want at most %d delivered, the rest RATE_LIMITED",
+			guests, guests*each, delivered, limited, most)
+	}
+
+	ok(t, "ada's message to bob, her friend", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "from a friend"}))
+	ok(t, "guest0's message to carol", request(cs[0], &tickroomv1.SendDirect{ToUserId: carolID, Text: "hello carol"}))
+	if dm := carol.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage(); dm.Text != "hello carol" {
+		t.Fatalf("carol got %v, want guest0's message", dm)
+	}
+	// Bob gets the messages answered Ok and the friend's, no more.
+	strangers, friend := 0, false
+	for strangers < delivered || !friend {
+		dm := bob.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage()
+		if dm.FromUserId == adaID {
+			friend = true
+		} else {
+			strangers++
+		}
+	}
+	for _, m := range bob.Drain(50 * time.Millisecond) {
+		if dm := m.GetDirectMessage(); dm != nil {
+			t.Fatalf("bob got %q from %s besides the %d messages answered Ok", dm.Text, dm.FromUserId, delivered)
+		}
+	}
+}
