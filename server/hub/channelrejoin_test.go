@@ -99,7 +99,11 @@ func TestRepeatedJoinsOfAJoinedChannelAreRateLimited(t *testing.T) {
 		switch {
 		case m.GetChatHistory() != nil:
 			histories++
-		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && m.GetError().GetRetryAfterMs() > 0:
+		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED:
+			// The next token comes in 1/rate, 1,000 s.
+			if ms := m.GetError().GetRetryAfterMs(); ms == 0 || ms > 1_000_000 {
+				t.Fatalf("a join refused for the rate had retry_after_ms %d; want within the 1,000 s a token takes", ms)
+			}
 			refused++
 		default:
 			t.Fatalf("a join of a channel joined already: %v", m)
@@ -115,5 +119,38 @@ func TestRepeatedJoinsOfAJoinedChannelAreRateLimited(t *testing.T) {
 	again, _ := e.connect("ada")
 	if h := again.Request(joinChannel("lobby")).GetChatHistory(); len(h.GetLines()) != 1 {
 		t.Fatalf("ada's first join on a new connection: history %v, want the one line", h)
+	}
+}
+
+// TestLeavingAChannelWhileItLoadsEndsTheWaitingJoin: a member that
+// leaves a lobby channel while its join still waits for the channel's
+// kept lines has that join answered ERROR_CODE_CHANNEL_NOT_FOUND at once,
+// and may join again, its new join answered with the history once the
+// lines are read, while another member keeps the channel open.
+func TestLeavingAChannelWhileItLoadsEndsTheWaitingJoin(t *testing.T) {
+	t.Parallel()
+	s := stalledChannels{gate: make(chan struct{})}
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.Channels = s }})
+	ada, _ := e.connect("ada")
+	bob, _ := e.connect("bob")
+	first := ada.Send(joinChannel("lobby"))
+	bobJoin := bob.Send(joinChannel("lobby"))
+	leave := ada.Send(leaveChannel("lobby"))
+	// The leave's answer comes after the join's, if the leave answers it.
+	if m := ada.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == first || m.RequestId == leave }); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND {
+		t.Fatalf("ada's join, left while the channel loaded, was not answered ERROR_CODE_CHANNEL_NOT_FOUND before her leave was: %v", m)
+	}
+	ok(t, ada.Reply(leave))
+	again := ada.Send(joinChannel("lobby"))
+	marker := ada.Send(leaveChannel("elsewhere"))
+	if m := ada.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == again || m.RequestId == marker }); m.RequestId != marker {
+		t.Fatalf("ada's join after she left the loading channel was answered before its lines were read: %v", m)
+	}
+	close(s.gate)
+	if ada.Reply(again).GetChatHistory() == nil {
+		t.Fatal("ada's join after she left the loading channel was not answered with its history")
+	}
+	if bob.Reply(bobJoin).GetChatHistory() == nil {
+		t.Fatal("bob's join while the channel loaded was not answered with its history")
 	}
 }

@@ -308,6 +308,7 @@ func (so *Social) leaveLocked(m *Member, key string) {
 	}
 	c.mu.Lock()
 	c.members = deleteItem(c.members, m)
+	so.endWaitingLocked(c, m)
 	empty := len(c.members) == 0
 	c.mu.Unlock()
 	if empty && c.roomID == "" {
@@ -316,6 +317,23 @@ func (so *Social) leaveLocked(m *Member, key string) {
 		if c.name != "" && so.peers != nil {
 			so.peers.LeaveChannel(c.name)
 		}
+	}
+}
+
+// endWaitingLocked ends m's join of c that waits for c's history, m
+// having left c: it is answered ERROR_CODE_CHANNEL_NOT_FOUND now (m is no
+// member to send the history to), and m may join again. Kept, it was
+// answered with the history once c loaded, and until then refused m's
+// next join as one waiting. The caller holds so.mu and c.mu.
+func (so *Social) endWaitingLocked(c *channel, m *Member) {
+	i := slices.IndexFunc(c.waiting, func(w channelJoin) bool { return w.m == m })
+	if i < 0 {
+		return
+	}
+	id := c.waiting[i].id
+	c.waiting = slices.Delete(c.waiting, i, i+1)
+	if !m.closed.Load() {
+		so.fail(m, id, protocol.NewError(protocol.ErrorChannelNotFound, "you left the channel before its history came"))
 	}
 }
 
