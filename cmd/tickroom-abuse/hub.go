@@ -266,7 +266,7 @@ func contactRequest(n int) *tickroomv1.ClientMessage {
 // server's answer to the requests, not the rate limit), and tallies the
 // replies and how its connection ended. offline is the user the offline
 // DMs go to besides made-up ids.
-func hubAttack(name string, i int, h *hubConn, plan roomPlan, offline string, t *tally, stop <-chan struct{}) {
+func hubAttack(name string, i int, h *hubConn, plan roomPlan, to string, t *tally, stop <-chan struct{}) {
 	every := func(d time.Duration, fn func(n int) error) {
 		tick := time.NewTicker(d)
 		defer tick.Stop()
@@ -350,10 +350,20 @@ func hubAttack(name string, i int, h *hubConn, plan roomPlan, offline string, t 
 		// over the contact rate (2/s, burst 20).
 		go every(20*time.Millisecond, func(n int) error { return h.send(contactRequest(n)) })
 		t.add(readAll(nil))
+	case "dm-flood":
+		// The chat burst at once, then 2.5 messages a second, a bit over
+		// the chat rate, all to the bystander.
+		id := uint32(0)
+		go every(400*time.Millisecond, dmBurst(func() error {
+			id++
+			return h.send(directMessage(id, to))
+		}))
+		t.add(readAll(nil))
 	case "offline-dm":
 		// The chat burst at once, then 2.5 messages a second, a bit over
 		// the chat rate: odd request ids to a made-up user, even ones to
 		// the offline guest, whose inbox keeps its newest 100.
+		offline := to
 		to := func(id uint32) string {
 			if id%2 == 1 {
 				return nobody()
@@ -361,22 +371,10 @@ func hubAttack(name string, i int, h *hubConn, plan roomPlan, offline string, t 
 			return offline
 		}
 		id := uint32(0)
-		dm := func() error {
+		go every(400*time.Millisecond, dmBurst(func() error {
 			id++
-			return h.send(&tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: to(id), Text: "are you there?"}}})
-		}
-		go every(400*time.Millisecond, func(n int) error {
-			burst := 1
-			if n == 0 {
-				burst = 10
-			}
-			for range burst {
-				if err := dm(); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+			return h.send(directMessage(id, to(id)))
+		}))
 		for {
 			m, end := h.read()
 			if m == nil {
@@ -566,4 +564,26 @@ func reconnectLoop(wsAddr, tok string, dialing chan struct{}, t *tally, stop <-c
 		t.add("upgraded")
 		nc.Close()
 	}
+}
+
+// dmBurst paces dm for every: the chat burst (10) in its first round, one
+// in each round after it.
+func dmBurst(dm func() error) func(n int) error {
+	return func(n int) error {
+		burst := 1
+		if n == 0 {
+			burst = 10
+		}
+		for range burst {
+			if err := dm(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// directMessage is a short direct message to user to, request id.
+func directMessage(id uint32, to string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{RequestId: id, Body: &tickroomv1.ClientMessage_SendDirect{SendDirect: &tickroomv1.SendDirect{ToUserId: to, Text: "are you there?"}}}
 }

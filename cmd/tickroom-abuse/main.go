@@ -17,6 +17,7 @@
 //	login-flood    each attacker posts guest logins back to back from its own address (127.0.1.x); run without -guest-login-rate inf
 //	chat-nonreaders each attacker joins the lobby channel, chats in it twice a second (500 B) and never reads
 //	contact-flood  each attacker sends a contact request every 20 ms, in turn AddFriend remove, BlockUser unblock, AddFriend and BlockUser, each naming a made-up user id (2/s pass the contact rate)
+//	dm-flood       each attacker sends the bystander direct messages: the chat burst (10) at once, then one every 400 ms (2.5/s, over the chat rate of 2/s); the bystander counts those it gets
 //	offline-dm     each attacker sends the chat burst (10 direct messages) at once, then one every 400 ms (2.5/s, over the chat rate of 2/s), in turn to a made-up user id and to a guest that logged in once and never connects
 //	reconnect-loop each attacker logs in as a guest once, then opens a session with its token and closes it, back to back (/v1/ws)
 //	join-churn     each attacker spectates the bystander's arena room and leaves it, a JoinRoom as soon as the Left came and a LeaveRoom as soon as the Joined did, at most 100 messages a second; each join and leave is a room event to every member
@@ -25,7 +26,8 @@
 //
 // The bystander logs in as a guest, quick-matches the arena, sends an input
 // every 50 ms and a Ping every 100 ms, and counts the room events
-// (members joining and leaving) its room sends it. /broadcast needs the server's
+// (members joining and leaving) its room sends it and the direct messages
+// it gets. /broadcast needs the server's
 // -conformance-endpoints; the attackers' logins need -guest-login-rate inf;
 // contact-flood and offline-dm mean something only against a server with a
 // store (-data-dir), which checks the user ids and keeps offline messages.
@@ -62,7 +64,7 @@ func main() {
 	var (
 		wsAddr    = flag.String("ws", "127.0.0.1:8081", "server's WebSocket address host:port")
 		httpURL   = flag.String("http", "http://127.0.0.1:8080", "server's public HTTP base URL (login)")
-		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood, chat-nonreaders, http-hold, contact-flood, offline-dm, reconnect-loop, join-churn or none")
+		attack    = flag.String("attack", "ping-flood", "ping-flood, slow-drip, nonreaders, conns, room-flood, channel-squat, oversized, login-flood, chat-nonreaders, http-hold, contact-flood, dm-flood, offline-dm, reconnect-loop, join-churn or none")
 		attackers = flag.Int("attackers", 200, "attacking connections (at most 2,000)")
 		phase     = flag.Duration("phase", 10*time.Second, "length of each phase: before, during, after (at most 60s)")
 		pid       = flag.Int("pid", 0, "server's pid, for RSS and CPU from /proc")
@@ -85,7 +87,7 @@ func main() {
 
 // attacks are the attacks runAttack knows.
 var attacks = []string{"ping-flood", "slow-drip", "nonreaders", "conns", "room-flood", "channel-squat", "oversized",
-	"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "offline-dm", "reconnect-loop", "join-churn", "none"}
+	"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "dm-flood", "offline-dm", "reconnect-loop", "join-churn", "none"}
 
 // checkArgs refuses an unknown attack and the flags' out-of-bounds values
 // before anything runs.
@@ -128,6 +130,7 @@ type phaseStats struct {
 	ackAt          []time.Time // when each ack arrived
 	start          time.Time
 	events         int // room events of members joining or leaving the bystander's room
+	dms            int // direct messages the bystander got
 	bystanderAlive bool
 }
 
@@ -150,7 +153,7 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s := runAttack(attack, wsAddr, httpURL, b.room, attackers, roomBudget, stop)
+				s := runAttack(attack, wsAddr, httpURL, b.room, b.user, attackers, roomBudget, stop)
 				res.Store(&s)
 			}()
 		}
@@ -163,7 +166,7 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 			outcome = *p
 		}
 		ps.name = name
-		ps.ack, ps.ackAt, ps.ping, ps.events = b.take()
+		ps.ack, ps.ackAt, ps.ping, ps.events, ps.dms = b.take()
 		ps.bystanderAlive = b.err.Load() == nil
 		results = append(results, ps)
 	}
@@ -180,6 +183,8 @@ func run(wsAddr, httpURL, attack string, attackers int, phase time.Duration, pid
 	fmt.Printf("slowest acks during: %s\n", slowest)
 	fmt.Printf("room events (a member joined or left) the bystander got a second: before %.1f, during %.1f, after %.1f\n",
 		float64(results[0].events)/phase.Seconds(), float64(results[1].events)/phase.Seconds(), float64(results[2].events)/phase.Seconds())
+	fmt.Printf("direct messages the bystander got a second: before %.1f, during %.1f, after %.1f\n",
+		float64(results[0].dms)/phase.Seconds(), float64(results[1].dms)/phase.Seconds(), float64(results[2].dms)/phase.Seconds())
 	fmt.Printf("outcome: %s\n", outcome)
 	return nil
 }
@@ -317,6 +322,7 @@ func loginUser(httpURL, name string) (token, userID string, err error) {
 type bystander struct {
 	conn *websocket.Conn
 	wmu  sync.Mutex
+	user string
 	room string
 	seat uint32
 	err  atomic.Pointer[error]
@@ -328,11 +334,12 @@ type bystander struct {
 	ackAt   []time.Time
 	ping    []time.Duration
 	events  int // member joined and left events of its room
+	dms     int // direct messages it got
 	started time.Time
 }
 
 func newBystander(wsAddr, httpURL string) (*bystander, error) {
-	tok, err := login(httpURL, "bystander")
+	tok, user, err := loginUser(httpURL, "bystander")
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +348,7 @@ func newBystander(wsAddr, httpURL string) (*bystander, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bystander{conn: c, sent: map[uint32]time.Time{}, started: time.Now()}
+	b := &bystander{conn: c, user: user, sent: map[uint32]time.Time{}, started: time.Now()}
 	b.send(&tickroomv1.ClientMessage{RequestId: 1, Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "arena"}}})
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
@@ -408,6 +415,10 @@ func (b *bystander) play() {
 			b.mu.Lock()
 			b.ping = append(b.ping, now.Sub(sentAt))
 			b.mu.Unlock()
+		case m.GetDirectMessage() != nil:
+			b.mu.Lock()
+			b.dms++
+			b.mu.Unlock()
 		case m.GetRoomEvent() != nil:
 			switch m.GetRoomEvent().Kind {
 			case tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_JOINED, tickroomv1.RoomEventKind_ROOM_EVENT_KIND_PLAYER_LEFT:
@@ -445,14 +456,14 @@ func (b *bystander) play() {
 
 func (b *bystander) reset() {
 	b.mu.Lock()
-	b.ack, b.ackAt, b.ping, b.events = nil, nil, nil, 0
+	b.ack, b.ackAt, b.ping, b.events, b.dms = nil, nil, nil, 0, 0
 	b.mu.Unlock()
 }
 
-func (b *bystander) take() (ack []time.Duration, ackAt []time.Time, ping []time.Duration, events int) {
+func (b *bystander) take() (ack []time.Duration, ackAt []time.Time, ping []time.Duration, events, dms int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.ack, b.ackAt, b.ping, b.events
+	return b.ack, b.ackAt, b.ping, b.events, b.dms
 }
 
 // maskedFrame builds a masked client frame with a final bit and opcode in
@@ -579,8 +590,9 @@ func (t *tally) String() string {
 
 // runAttack runs the named attack with n connections until stop closes,
 // then closes its connections and describes what the server did. room is
-// the bystander's, which join-churn spectates.
-func runAttack(name, wsAddr, httpURL, room string, n, roomBudget int, stop <-chan struct{}) string {
+// the bystander's, which join-churn spectates, and victim the bystander's
+// user id, which dm-flood messages.
+func runAttack(name, wsAddr, httpURL, room, victim string, n, roomBudget int, stop <-chan struct{}) string {
 	var t tally
 	var wg sync.WaitGroup
 	var conns sync.Map
@@ -688,7 +700,7 @@ func runAttack(name, wsAddr, httpURL, room string, n, roomBudget int, stop <-cha
 			wg.Add(1)
 			attacker(i, "/v1/ws", 0, nil, false)
 		}
-	case "room-flood", "channel-squat", "oversized", "chat-nonreaders", "contact-flood", "offline-dm", "reconnect-loop", "join-churn":
+	case "room-flood", "channel-squat", "oversized", "chat-nonreaders", "contact-flood", "dm-flood", "offline-dm", "reconnect-loop", "join-churn":
 		plan := costliestRoom(roomBudget)
 		if name == "room-flood" {
 			asked = "each asked for " + plan.String() + "; "
@@ -711,10 +723,11 @@ func runAttack(name, wsAddr, httpURL, room string, n, roomBudget int, stop <-cha
 					return
 				}
 				// The offline DMs go to a guest that exists (logged in
-				// once, so the store has its account) and never connects.
-				offline := ""
+				// once, so the store has its account) and never connects;
+				// dm-flood's to the bystander.
+				to := victim
 				if name == "offline-dm" {
-					if _, offline, err = loginUser(httpURL, "offline-"+strconv.Itoa(i)); err != nil || offline == "" {
+					if _, to, err = loginUser(httpURL, "offline-"+strconv.Itoa(i)); err != nil || to == "" {
 						t.add("login failed")
 						return
 					}
@@ -732,7 +745,7 @@ func runAttack(name, wsAddr, httpURL, room string, n, roomBudget int, stop <-cha
 					joinChurn(&hubConn{nc: nc, br: br}, room, &t, stop)
 					return
 				}
-				hubAttack(name, i, &hubConn{nc: nc, br: br}, plan, offline, &t, stop)
+				hubAttack(name, i, &hubConn{nc: nc, br: br}, plan, to, &t, stop)
 			}(i)
 		}
 	case "none":

@@ -91,7 +91,7 @@ func TestContactRequestsTakeTurnsWithMadeUpIDs(t *testing.T) {
 // 0, its report reading like the attack's.
 func TestCheckArgs(t *testing.T) {
 	for _, a := range []string{"ping-flood", "slow-drip", "nonreaders", "conns", "room-flood", "channel-squat", "oversized",
-		"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "offline-dm", "reconnect-loop", "join-churn", "none"} {
+		"login-flood", "chat-nonreaders", "http-hold", "contact-flood", "dm-flood", "offline-dm", "reconnect-loop", "join-churn", "none"} {
 		if err := checkArgs(a, 200, 10*time.Second, 32); err != nil {
 			t.Errorf("attack %s: %v", a, err)
 		}

@@ -15,6 +15,10 @@
 # lists and inbox from it: they get a fresh SQLite store in OUT/ATTACK.data
 # (removed first).
 #
+# dm-flood's attackers send the bystander direct messages a bit over the
+# chat rate, each from its own guest: none is the bystander's friend. The
+# bystander counts those it gets a second.
+#
 # join-churn's attackers spectate the bystander's arena room and leave it,
 # over and over: each join and leave is a room event to every member, the
 # bystander included, which counts those it gets a second. The arena has
@@ -37,7 +41,7 @@ attackers=${ATTACKERS:-200}
 phase=${PHASE:-10s}
 # "none" runs the phases with no attack: the machine's own noise, the
 # baseline the ratios are read against.
-attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders http-hold contact-flood offline-dm reconnect-loop join-churn}
+attacks=${ATTACKS:-none ping-flood slow-drip nonreaders conns room-flood channel-squat oversized login-flood chat-nonreaders http-hold contact-flood dm-flood offline-dm reconnect-loop join-churn}
 mkdir -p "$out/bin"
 go build -o "$out/bin/" ./cmd/tickroom ./cmd/tickroom-abuse
 server=${SERVER_BIN:-$out/bin/tickroom}
