@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -442,5 +443,123 @@ func TestClusterQuickMatchPassesOverTheRoomsTheConnectionIsIn(t *testing.T) {
 	// ann, seated there, quick-matches again: another room's seat too.
 	if _, m, _ = ann.Follow(quick()); m.GetJoined() == nil || m.GetJoined().RoomId == watched {
 		t.Fatalf("a player of an open room quick-matches again: %v, want a seat in another room", m)
+	}
+}
+
+// notYetRace is race whose game refuses alice's first join, at the tick,
+// once gate closes (entered tells the test it waits there, holding up
+// the room's tick), and takes her later joins.
+type notYetRace struct {
+	*race
+	entered chan<- struct{}
+	gate    <-chan struct{}
+	asked   bool
+}
+
+func (g *notYetRace) Accept(_ *game.Context, p game.Player) error {
+	if p.Name != "alice" || g.asked {
+		return nil
+	}
+	g.asked = true
+	g.entered <- struct{}{}
+	<-g.gate
+	return game.Refuse("not yet")
+}
+
+// TestRefusedJoinKeepsTheSeatAQueuedJoinTakes: with -multi-sockets, a
+// join the game refuses at the tick gives back the seat it reserved in
+// Redis unless one of the user's sockets on the node plays in the room or
+// is joining it. The refusal gave it back whatever they did: here the
+// phone's JoinRoom sent again after a LeaveRoom of its join still
+// pending, which waits for that join to be refused and then joins without
+// a reservation of its own, and the laptop's join, which was to take the
+// phone's seat over and is refused with it. Alice sat in the room of two,
+// full, while Redis counted a seat free there, and another player was
+// sent to the room's node to be refused ROOM_FULL.
+func TestRefusedJoinKeepsTheSeatAQueuedJoinTakes(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	entered, gate := make(chan struct{}, 1), make(chan struct{})
+	def := raceDefinition()
+	def.Name = "notyet"
+	def.New = func(game.Setup) (game.Game, error) {
+		return &notYetRace{race: &race{at: map[uint32]byte{}}, entered: entered, gate: gate}, nil
+	}
+	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true}
+	// The nodes write their rooms' taken seats to Redis only when they
+	// start: a seat reserved stays a reservation while the test runs.
+	opts = tickroom.WithDirectorySync(opts, time.Hour)
+	a, _, _ := start(t, opts)
+	b, _, _ := start(t, opts)
+	open := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open) // a test that fails first lets the room's tick go on
+
+	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "notyet"}}}
+	room := dial(t, b, "host").Request(create).GetJoined().GetRoomId()
+	if room == "" {
+		t.Fatal("the host could not create a room")
+	}
+	join := func() *tickroomv1.ClientMessage {
+		return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	}
+	token := login(t, b, "alice")
+	socket := func(label string) *testclient.Client {
+		c, _, err := testclient.Dial(t, "ws://"+b.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+		return c
+	}
+	phone, laptop := socket("phone"), socket("laptop")
+	// queued sends JoinRoom from c until one is refused ALREADY_IN_ROOM:
+	// the other one sent waits then, and its id is returned.
+	queued := func(c *testclient.Client) uint32 {
+		t.Helper()
+		ids := []uint32{c.Send(join())}
+		for {
+			ids = append(ids, c.Send(join()))
+			m := c.Next(func(m *tickroomv1.ServerMessage) bool { return slices.Contains(ids, m.RequestId) })
+			ids = slices.DeleteFunc(ids, func(id uint32) bool { return id == m.RequestId })
+			switch code := m.GetError().GetCode(); code {
+			case tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM:
+				return ids[0]
+			case tickroomv1.ErrorCode_ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT:
+			default:
+				t.Fatalf("%v while a join of the room waited", m)
+			}
+		}
+	}
+
+	// The phone's join reaches the room's tick, which waits.
+	first := phone.Send(join())
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the phone's join never reached the room's tick")
+	}
+	// The phone leaves it and joins again: that join waits for the first
+	// to be settled. The laptop's join is to take the phone's seat over.
+	leave := phone.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
+	again := queued(phone)
+	taken := queued(laptop)
+
+	open() // the game refuses the phone's first join
+	if m := phone.Reply(first); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+		t.Fatalf("the phone's first join: %v, want FORBIDDEN", m)
+	}
+	if m := phone.Reply(leave); m.GetLeft() == nil {
+		t.Fatalf("the phone's leave: %v, want Left", m)
+	}
+	if m := phone.Reply(again); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("the phone's join after its leave: %v, want Joined", m)
+	}
+	t.Logf("the laptop's join: %v", laptop.Reply(taken))
+
+	// The room is full, the host and alice in it: a refuses another
+	// player there.
+	_, reply, hops := dial(t, a, "late").Follow(join())
+	if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 {
+		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: a refused join of alice's gave back the seat she sits in", len(hops), reply)
 	}
 }

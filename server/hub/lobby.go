@@ -498,9 +498,14 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 	if res.Err != nil {
 		m := s.settled(room.ID())
 		goOn := jr.retry != nil && !m.leaving && !s.closed.Load() && !s.replaced.Load()
-		if s.h.cluster != nil && !jr.spectator && !goOn {
+		if s.h.cluster != nil && !jr.spectator && !goOn && !s.userPlaysIn(room.ID()) {
 			// A quick-match that goes on gives the seat back itself,
-			// before it asks for another (goOn).
+			// before it asks for another (goOn). The user's one seat
+			// there stays while a join of the user's on this node is
+			// in the room or on its way (userPlaysIn): a JoinRoom sent
+			// after a LeaveRoom of this join, which asks the room now
+			// that it is settled, reserving nothing, or another
+			// socket's (MultipleSockets).
 			s.h.releaseSeat(room.ID(), s.claims.UserID)
 		}
 		switch seated := room.Seated(); {
