@@ -446,24 +446,123 @@ func TestClusterQuickMatchPassesOverTheRoomsTheConnectionIsIn(t *testing.T) {
 	}
 }
 
-// notYetRace is race whose game refuses alice's first join, at the tick,
-// once gate closes (entered tells the test it waits there, holding up
-// the room's tick), and takes her later joins.
+// notYetRace is race whose game refuses alice's first join of any of
+// its rooms (asked, shared by them), at the tick, once gate closes
+// (entered tells the test it waits there, holding up the room's tick),
+// and takes her later joins.
 type notYetRace struct {
 	*race
 	entered chan<- struct{}
 	gate    <-chan struct{}
-	asked   bool
+	asked   *atomic.Bool
 }
 
 func (g *notYetRace) Accept(_ *game.Context, p game.Player) error {
-	if p.Name != "alice" || g.asked {
+	if p.Name != "alice" || !g.asked.CompareAndSwap(false, true) {
 		return nil
 	}
-	g.asked = true
 	g.entered <- struct{}{}
 	<-g.gate
 	return game.Refuse("not yet")
+}
+
+// heldJoin is a join of alice's phone held at the tick of a room of
+// notYetRace on b, a node of a cluster of two (a, b) with -multi-sockets,
+// which write their rooms' taken seats to Redis only when they start (a
+// seat reserved stays a reservation while the test runs): the phone left
+// it and joined again (again, which waits for the first to be settled);
+// open lets the game refuse the first, and take the second.
+type heldJoin struct {
+	a, b          *tickroom.Server
+	room          string
+	phone, laptop *testclient.Client
+	first, leave  uint32
+	again         uint32
+	open          func()
+}
+
+func holdJoin(t *testing.T, maxPlayers int) *heldJoin {
+	t.Helper()
+	rdb := redistest.Start(t)
+	entered, gate := make(chan struct{}, 1), make(chan struct{})
+	var asked atomic.Bool
+	def := raceDefinition()
+	def.Name, def.MaxPlayers = "notyet", maxPlayers
+	def.New = func(game.Setup) (game.Game, error) {
+		return &notYetRace{race: &race{at: map[uint32]byte{}}, entered: entered, gate: gate, asked: &asked}, nil
+	}
+	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true}
+	opts = tickroom.WithDirectorySync(opts, time.Hour)
+	h := &heldJoin{open: sync.OnceFunc(func() { close(gate) })}
+	h.a, _, _ = start(t, opts)
+	h.b, _, _ = start(t, opts)
+	t.Cleanup(h.open) // a test that fails first lets the room's tick go on
+
+	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "notyet"}}}
+	if h.room = dial(t, h.b, "host").Request(create).GetJoined().GetRoomId(); h.room == "" {
+		t.Fatal("the host could not create a room")
+	}
+	token := login(t, h.b, "alice")
+	socket := func(label string) *testclient.Client {
+		c, _, err := testclient.Dial(t, "ws://"+h.b.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+		return c
+	}
+	h.phone, h.laptop = socket("phone"), socket("laptop")
+
+	// The phone's join reaches the room's tick, which waits.
+	h.first = h.phone.Send(h.join())
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the phone's join never reached the room's tick")
+	}
+	h.leave = h.phone.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: h.room}}})
+	h.again = h.queued(t, h.phone)
+	return h
+}
+
+func (h *heldJoin) join() *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: h.room}}}
+}
+
+// queued sends JoinRoom of the room from c until one is refused
+// ALREADY_IN_ROOM: another join of c's waits then, the one returned
+// unless c had one waiting before.
+func (h *heldJoin) queued(t *testing.T, c *testclient.Client) uint32 {
+	t.Helper()
+	ids := []uint32{c.Send(h.join())}
+	for {
+		ids = append(ids, c.Send(h.join()))
+		m := c.Next(func(m *tickroomv1.ServerMessage) bool { return slices.Contains(ids, m.RequestId) })
+		ids = slices.DeleteFunc(ids, func(id uint32) bool { return id == m.RequestId })
+		switch code := m.GetError().GetCode(); code {
+		case tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM:
+			return ids[0]
+		case tickroomv1.ErrorCode_ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT:
+		default:
+			t.Fatalf("%v while a join of the room waited", m)
+		}
+	}
+}
+
+// settle opens the gate: the game refuses the phone's first join, and
+// seats its second.
+func (h *heldJoin) settle(t *testing.T) {
+	t.Helper()
+	h.open()
+	if m := h.phone.Reply(h.first); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+		t.Fatalf("the phone's first join: %v, want FORBIDDEN", m)
+	}
+	if m := h.phone.Reply(h.leave); m.GetLeft() == nil {
+		t.Fatalf("the phone's leave: %v, want Left", m)
+	}
+	if m := h.phone.Reply(h.again); m.GetJoined().GetRoomId() != h.room {
+		t.Fatalf("the phone's join after its leave: %v, want Joined", m)
+	}
 }
 
 // TestRefusedJoinKeepsTheSeatAQueuedJoinTakes: with -multi-sockets, a
@@ -478,88 +577,59 @@ func (g *notYetRace) Accept(_ *game.Context, p game.Player) error {
 // sent to the room's node to be refused ROOM_FULL.
 func TestRefusedJoinKeepsTheSeatAQueuedJoinTakes(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Start(t)
-	entered, gate := make(chan struct{}, 1), make(chan struct{})
-	def := raceDefinition()
-	def.Name = "notyet"
-	def.New = func(game.Setup) (game.Game, error) {
-		return &notYetRace{race: &race{at: map[uint32]byte{}}, entered: entered, gate: gate}, nil
-	}
-	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true}
-	// The nodes write their rooms' taken seats to Redis only when they
-	// start: a seat reserved stays a reservation while the test runs.
-	opts = tickroom.WithDirectorySync(opts, time.Hour)
-	a, _, _ := start(t, opts)
-	b, _, _ := start(t, opts)
-	open := sync.OnceFunc(func() { close(gate) })
-	t.Cleanup(open) // a test that fails first lets the room's tick go on
-
-	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "notyet"}}}
-	room := dial(t, b, "host").Request(create).GetJoined().GetRoomId()
-	if room == "" {
-		t.Fatal("the host could not create a room")
-	}
-	join := func() *tickroomv1.ClientMessage {
-		return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
-	}
-	token := login(t, b, "alice")
-	socket := func(label string) *testclient.Client {
-		c, _, err := testclient.Dial(t, "ws://"+b.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: label})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
-		return c
-	}
-	phone, laptop := socket("phone"), socket("laptop")
-	// queued sends JoinRoom from c until one is refused ALREADY_IN_ROOM:
-	// the other one sent waits then, and its id is returned.
-	queued := func(c *testclient.Client) uint32 {
-		t.Helper()
-		ids := []uint32{c.Send(join())}
-		for {
-			ids = append(ids, c.Send(join()))
-			m := c.Next(func(m *tickroomv1.ServerMessage) bool { return slices.Contains(ids, m.RequestId) })
-			ids = slices.DeleteFunc(ids, func(id uint32) bool { return id == m.RequestId })
-			switch code := m.GetError().GetCode(); code {
-			case tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM:
-				return ids[0]
-			case tickroomv1.ErrorCode_ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT:
-			default:
-				t.Fatalf("%v while a join of the room waited", m)
-			}
-		}
-	}
-
-	// The phone's join reaches the room's tick, which waits.
-	first := phone.Send(join())
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the phone's join never reached the room's tick")
-	}
-	// The phone leaves it and joins again: that join waits for the first
-	// to be settled. The laptop's join is to take the phone's seat over.
-	leave := phone.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
-	again := queued(phone)
-	taken := queued(laptop)
-
-	open() // the game refuses the phone's first join
-	if m := phone.Reply(first); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
-		t.Fatalf("the phone's first join: %v, want FORBIDDEN", m)
-	}
-	if m := phone.Reply(leave); m.GetLeft() == nil {
-		t.Fatalf("the phone's leave: %v, want Left", m)
-	}
-	if m := phone.Reply(again); m.GetJoined().GetRoomId() != room {
-		t.Fatalf("the phone's join after its leave: %v, want Joined", m)
-	}
-	t.Logf("the laptop's join: %v", laptop.Reply(taken))
+	h := holdJoin(t, 2)
+	taken := h.queued(t, h.laptop)
+	h.settle(t)
+	t.Logf("the laptop's join: %v", h.laptop.Reply(taken))
 
 	// The room is full, the host and alice in it: a refuses another
 	// player there.
-	_, reply, hops := dial(t, a, "late").Follow(join())
+	_, reply, hops := dial(t, h.a, "late").Follow(h.join())
 	if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 {
 		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: a refused join of alice's gave back the seat she sits in", len(hops), reply)
+	}
+}
+
+// TestQuickMatchRefusedAtTheTickKeepsTheSeatAQueuedJoinTakes: the same
+// for a quick-match, which gave back the seat of a room whose game
+// refused it at the tick before it went on, whatever the user's other
+// sockets on the node did there: here the laptop's quick-match, matched
+// with the room its phone is joining, was to take the phone's seat over
+// and is refused with it, while the phone's JoinRoom sent after a
+// LeaveRoom of that join then joins. Alice sat in the room of three with
+// the host, and another player's, while Redis counted a seat free there.
+func TestQuickMatchRefusedAtTheTickKeepsTheSeatAQueuedJoinTakes(t *testing.T) {
+	t.Parallel()
+	h := holdJoin(t, 3)
+	match := h.laptop.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "notyet"}}})
+	// The room, which counts alice's seat, has one free: the match finds
+	// it, and the laptop's join of it waits for the tick. A JoinRoom of
+	// the room then is refused ALREADY_IN_ROOM.
+	time.Sleep(100 * time.Millisecond)
+	for waiting := false; !waiting; {
+		probe := h.laptop.Send(h.join())
+		m := h.laptop.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == probe || m.RequestId == match })
+		switch {
+		case m.RequestId == match:
+			t.Skipf("the laptop's quick-match answered before the room's tick: %v; its JoinRoom reached the room first", m)
+		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM:
+			waiting = true
+		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT:
+			time.Sleep(10 * time.Millisecond)
+		default:
+			t.Fatalf("the laptop's JoinRoom while its quick-match waited: %v", m)
+		}
+	}
+	h.settle(t)
+	t.Logf("the laptop's quick-match: %v", h.laptop.Reply(match))
+
+	// The host and alice hold two of the room's three seats: a sends the
+	// next player there, and refuses the one after.
+	if _, reply, _ := dial(t, h.a, "next").Follow(h.join()); reply.GetJoined() == nil {
+		t.Fatalf("another player's JoinRoom of the room's last seat: %v, want Joined", reply)
+	}
+	_, reply, hops := dial(t, h.a, "late").Follow(h.join())
+	if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 {
+		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: the laptop's refused quick-match gave back the seat alice sits in", len(hops), reply)
 	}
 }

@@ -422,8 +422,10 @@ func (s *Session) goOn(cm *clusterMatch, serve func(ctx context.Context) error) 
 			// Given back before the next seat is reserved, so that the
 			// refusals never hold several of the user's reservations
 			// (joined left it to this retry), and by a closed connection
-			// too, which goes no further: nobody would play.
-			s.h.cluster.Release(ctx, roomID, s.claims.UserID)
+			// too, which goes no further: nobody would play. The user's
+			// one seat there stays while another of its connections
+			// here plays in the room or is joining it.
+			s.releaseUnlessPlaying(ctx, roomID)
 		}
 		if s.closed.Load() {
 			return errSessionClosed
