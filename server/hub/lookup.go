@@ -52,8 +52,10 @@ type lookupJob struct {
 // only enqueues; a full queue, a session with lookupsPerSession jobs
 // already, or a client address with lookupsPerAddress (its IPv6 /48 with
 // lookupsPerSite), is refused with ERROR_CODE_TOO_MANY_REQUESTS_IN_FLIGHT
-// at once. An address Config.IPQuotaExempt exempts has no share of its
-// own: its sessions keep theirs. Every method is safe from any goroutine.
+// at once, and a user past its store read rate (social.Config.StoreReadRate)
+// with ERROR_CODE_RATE_LIMITED. An address Config.IPQuotaExempt exempts has
+// no share of its own: its sessions keep theirs. Every method is safe from
+// any goroutine.
 type lookups struct {
 	jobs   chan lookupJob
 	wg     sync.WaitGroup
@@ -83,12 +85,20 @@ func (l *lookups) start() {
 	}
 }
 
-// submit queues fn to answer request id of s; it never blocks.
+// submit queues fn to answer request id of s; it never blocks. Past the
+// session's share it refuses at once; then it takes one of the user's
+// store reads (social.Config.StoreReadRate), which a refusal after that,
+// before the store is read, gives back. It runs on s's loop.
 func (l *lookups) submit(s *Session, id uint32, fn lookupFunc) error {
 	busy := protocol.NewError(protocol.ErrorTooManyRequestsInFlight, "too many history or leaderboard requests awaiting a reply")
 	if s.lookups.Add(1) > lookupsPerSession {
 		s.lookups.Add(-1)
 		return busy
+	}
+	giveBack, err := s.h.social.TakeStoreRead(s.member)
+	if err != nil {
+		s.lookups.Add(-1)
+		return err
 	}
 	j := lookupJob{s: s, id: id, fn: fn}
 	if ip := s.ip(); !l.exempt(ip) {
@@ -97,10 +107,12 @@ func (l *lookups) submit(s *Session, id uint32, fn lookupFunc) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
+		giveBack()
 		s.lookups.Add(-1)
 		return protocol.NewError(protocol.ErrorInternal, "server shutting down")
 	}
 	if j.ip.IsValid() && !l.perAddr.Take(j.ip, lookupsPerAddress, lookupsPerSite) {
+		giveBack()
 		s.lookups.Add(-1)
 		return protocol.NewError(protocol.ErrorTooManyRequestsInFlight, "too many history or leaderboard requests from your address awaiting a reply")
 	}
@@ -111,6 +123,7 @@ func (l *lookups) submit(s *Session, id uint32, fn lookupFunc) error {
 		if j.ip.IsValid() {
 			l.perAddr.Give(j.ip)
 		}
+		giveBack()
 		s.lookups.Add(-1)
 		return busy
 	}

@@ -70,6 +70,7 @@ func TestNewRefusesNaNRates(t *testing.T) {
 		{"ChannelOpenRate", hub.Config{Social: hub.SocialConfig{ChannelOpenRate: nan}}, social.ErrConfig},
 		{"ChannelOpenAddressRate", hub.Config{Social: hub.SocialConfig{ChannelOpenAddressRate: nan}}, social.ErrConfig},
 		{"ChannelRejoinRate", hub.Config{Social: hub.SocialConfig{ChannelRejoinRate: nan}}, social.ErrConfig},
+		{"StoreReadRate", hub.Config{Social: hub.SocialConfig{StoreReadRate: nan}}, social.ErrConfig},
 		{"ContactRate", hub.Config{Social: hub.SocialConfig{ContactRate: nan}}, social.ErrConfig},
 		{"ContactAddressRate", hub.Config{Social: hub.SocialConfig{ContactAddressRate: nan}}, social.ErrConfig},
 		{"PresenceRate", hub.Config{Social: hub.SocialConfig{PresenceRate: nan}}, social.ErrConfig},

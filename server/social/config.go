@@ -80,6 +80,26 @@ type Config struct {
 	// ChannelRejoinBurst is the rejoin limiter's burst. Zero value means
 	// 4.
 	ChannelRejoinBurst int
+	// StoreReadRate is how many pages of the store one user may ask for
+	// a second, GetChannelHistory, GetMatchHistory and GetLeaderboard
+	// together (its connections to this node together, and those it
+	// opens later), with a burst of StoreReadBurst; past it such a
+	// request is refused with ERROR_CODE_RATE_LIMITED and a
+	// retry_after_ms before the store is asked. Each is a read of the
+	// database answered with up to a few hundred lines (tens or a
+	// hundred KB) for a request of a few bytes: bounded only by the
+	// reads a connection may have awaiting a reply, one guest had the
+	// node read and send hundreds of pages a second. One bucket serves
+	// the three, since each costs a read of the one database and a
+	// person turns a few pages of one of them at a time. A request
+	// refused before it reads (a bad one, or one past the reads it may
+	// have awaiting a reply) takes nothing. Zero value means 1; +Inf
+	// turns it off.
+	StoreReadRate float64
+	// StoreReadBurst is the store read limiter's burst: a lobby's
+	// leaderboard, history and channel pages opened at once, and a few
+	// pages turned. Zero value means 10.
+	StoreReadBurst int
 	// ChannelOpenAddressRate is how many lobby channels the users of one
 	// client address may open per second together (an IPv6 /64 as one
 	// address, the /64s of a /48 sharing clientip.V6SiteFactor addresses'
@@ -247,6 +267,8 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.ChannelOpenBurst, 8)
 	limits.Default(&c.ChannelRejoinRate, 0.2)
 	limits.Default(&c.ChannelRejoinBurst, 4)
+	limits.Default(&c.StoreReadRate, 1)
+	limits.Default(&c.StoreReadBurst, 10)
 	limits.Default(&c.ChannelOpenAddressRate, 0.5)
 	limits.Default(&c.ChannelOpenAddressBurst, 64)
 	limits.Default(&c.ChannelOpenKeys, 16384)
@@ -288,6 +310,8 @@ func (c Config) validate() error {
 		limits.NonNegative("ChannelOpenBurst", c.ChannelOpenBurst),
 		limits.NonNegative("ChannelRejoinRate", c.ChannelRejoinRate),
 		limits.NonNegative("ChannelRejoinBurst", c.ChannelRejoinBurst),
+		limits.NonNegative("StoreReadRate", c.StoreReadRate),
+		limits.NonNegative("StoreReadBurst", c.StoreReadBurst),
 		limits.NonNegative("ChannelOpenAddressRate", c.ChannelOpenAddressRate),
 		limits.NonNegative("ChannelOpenAddressBurst", c.ChannelOpenAddressBurst),
 		limits.NonNegative("ChannelOpenKeys", c.ChannelOpenKeys),

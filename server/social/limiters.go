@@ -9,7 +9,7 @@ import (
 
 // A member's rate limiters (its chat lines and direct messages, signals,
 // the users its presence queries name, its contact requests, its joins of
-// lobby channels it is in already) are its
+// lobby channels it is in already, its pages read from the store) are its
 // user's on this node, not its connection's: every connection of the user
 // shares them, and one it opens later takes them up as they were left.
 // Held by the connection, a guest that closed its connection and opened
@@ -37,6 +37,7 @@ type limiters struct {
 	presence *rate.Limiter // users named by presence queries
 	contact  *rate.Limiter // friend requests, answers and removals, blocks and unblocks
 	rejoin   *rate.Limiter // joins of lobby channels joined already
+	read     *rate.Limiter // pages read from the store (TakeStoreRead)
 }
 
 // userLimiters holds the limiters of the users that used one, at most
