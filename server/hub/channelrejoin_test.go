@@ -2,6 +2,8 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"testing"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
@@ -152,5 +154,90 @@ func TestLeavingAChannelWhileItLoadsEndsTheWaitingJoin(t *testing.T) {
 	}
 	if bob.Reply(bobJoin).GetChatHistory() == nil {
 		t.Fatal("bob's join while the channel loaded was not answered with its history")
+	}
+}
+
+// TestLeavingAndJoiningAChannelAgainIsRateLimited: a LeaveChannel and a
+// JoinChannel of the same lobby channel, while another member keeps it
+// open, is answered with the channel's whole history each time, as a
+// repeat join is; so a join of a channel the user left within the last
+// minute takes from ChannelRejoinRate, and past its burst is refused
+// with ERROR_CODE_RATE_LIMITED and a retry hint. A join of another
+// channel is served meanwhile.
+func TestLeavingAndJoiningAChannelAgainIsRateLimited(t *testing.T) {
+	t.Parallel()
+	// A rate that gives no token back while the test runs.
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.ChannelRejoinRate = 0.001; c.Social.ChannelRejoinBurst = 3 }})
+	bob, _ := e.connect("bob")
+	if bob.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("bob could not join lobby")
+	}
+	ada, _ := e.connect("ada")
+	if ada.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("ada's first join was not answered with the history")
+	}
+	ok(t, ada.Request(channelChat("lobby", "hello")))
+	histories, refused := 0, 0
+	for range 20 {
+		// A leave after a refused join finds ada out of the channel.
+		if m := ada.Request(leaveChannel("lobby")); m.GetOk() == nil && m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND {
+			t.Fatalf("a leave: %v", m)
+		}
+		switch m := ada.Request(joinChannel("lobby")); {
+		case m.GetChatHistory() != nil:
+			histories++
+		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && m.GetError().GetRetryAfterMs() > 0:
+			refused++
+		default:
+			t.Fatalf("a join of a channel just left: %v", m)
+		}
+	}
+	if histories != 3 || refused != 17 {
+		t.Fatalf("20 leaves and joins of a channel another member keeps open: %d joins answered with the history, %d refused with a retry hint; want 3 (the burst) and 17", histories, refused)
+	}
+	if ada.Request(joinChannel("trade")).GetChatHistory() == nil {
+		t.Fatal("ada's join of a channel she never left was refused")
+	}
+}
+
+// TestLeavingManyChannelsKeepsTheirJoinsRateLimited: a user that leaves
+// more lobby channels than the 8 remembered of it within a minute, all
+// held open by another member, has its joins of them again charged all
+// the same: past it every join of a channel held takes from
+// ChannelRejoinRate for the minute, so none is freed by leaving others.
+func TestLeavingManyChannelsKeepsTheirJoinsRateLimited(t *testing.T) {
+	t.Parallel()
+	const channels = 16
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.Social.ChannelRejoinRate, c.Social.ChannelRejoinBurst = 0.001, 10
+		c.Social.MaxChannelsPerUser, c.Social.ChannelOpenRate = channels, math.Inf(1)
+	}})
+	bob, _ := e.connect("bob")
+	for i := range channels {
+		if bob.Request(joinChannel(fmt.Sprint("c", i))).GetChatHistory() == nil {
+			t.Fatalf("bob could not join c%d", i)
+		}
+	}
+	ada, _ := e.connect("ada")
+	// The first joins after the 9th leave (7) take from the burst of 10.
+	for i := range channels {
+		if ada.Request(joinChannel(fmt.Sprint("c", i))).GetChatHistory() == nil {
+			t.Fatalf("ada's first join of c%d was refused", i)
+		}
+		ok(t, ada.Request(leaveChannel(fmt.Sprint("c", i))))
+	}
+	histories, refused := 0, 0
+	for i := range channels {
+		switch m := ada.Request(joinChannel(fmt.Sprint("c", i))); {
+		case m.GetChatHistory() != nil:
+			histories++
+		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && m.GetError().GetRetryAfterMs() > 0:
+			refused++
+		default:
+			t.Fatalf("a join of c%d, just left: %v", i, m)
+		}
+	}
+	if histories != 3 || refused != channels-3 {
+		t.Fatalf("joins again of %d channels just left: %d answered with the history, %d refused with a retry hint; want 3 (the burst left) and %d", channels, histories, refused, channels-3)
 	}
 }

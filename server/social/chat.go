@@ -358,7 +358,9 @@ func (so *Social) Blocks(m *Member) map[string]struct{} {
 
 // JoinChannel subscribes m to a lobby channel and answers its history. A
 // join of a channel m is in already answers the history again, within
-// ChannelRejoinRate (allowRejoin). It runs on the member's loop.
+// ChannelRejoinRate (allowRejoin), and so does a join of a channel this
+// node holds that m's user left within leftFor. It runs on the member's
+// loop.
 func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	if !channelName.MatchString(name) {
 		return protocol.NewError(protocol.ErrorChannelNotFound, "channel names are 1-64 of a-z 0-9 : _ . -")
@@ -383,7 +385,7 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	}
 	switch {
 	case m.inChat(key):
-		if err := so.allowRejoin(m, id); err != nil {
+		if err := so.allowRejoin(m, id, "you are in this channel already: joining it again replays its history, which is limited"); err != nil {
 			return err
 		}
 		c.mu.Lock()
@@ -395,8 +397,15 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	case c == nil && len(so.channels) >= so.cfg.MaxChannels:
 		return protocol.NewError(protocol.ErrorChannelNotFound, "no more channels can be opened")
 	case c == nil:
+		// Opening it again is held to ChannelOpenRate.
 		var err error
 		if c, err = so.openLocked(m, name); err != nil {
+			return err
+		}
+	case so.limits.leftLately(m, name, so.host.Now()):
+		// Another member kept it open: leaving it and joining it again
+		// replays its history as a repeat join does.
+		if err := so.allowRejoin(m, id, "you left this channel a moment ago: joining it again replays its history, which is limited"); err != nil {
 			return err
 		}
 	}
@@ -415,17 +424,16 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 }
 
 // allowRejoin applies ChannelRejoinRate to a join of a lobby channel m is
-// in already, which answers request id with the channel's whole history
-// again; one that wants no reply (id 0) costs nothing. The caller holds
-// so.mu.
-func (so *Social) allowRejoin(m *Member, id uint32) error {
+// in already or its user left lately, which answers request id with the
+// channel's whole history again; one that wants no reply (id 0) costs
+// nothing. msg is the refusal's message. The caller holds so.mu.
+func (so *Social) allowRejoin(m *Member, id uint32, msg string) error {
 	if id == 0 {
 		return nil
 	}
 	l := so.limits.limiter(m, func(l *limiters) **rate.Limiter { return &l.rejoin }, rate.Limit(so.cfg.ChannelRejoinRate), so.cfg.ChannelRejoinBurst)
 	if wait := so.take(l, 1); wait > 0 {
-		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait,
-			Message: "you are in this channel already: joining it again replays its history, which is limited"}
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: msg}
 	}
 	return nil
 }
@@ -566,8 +574,8 @@ func (so *Social) closedLocked(c *channel) {
 	}
 }
 
-// LeaveChannel unsubscribes m from a lobby channel. It runs on the
-// member's loop.
+// LeaveChannel unsubscribes m from a lobby channel, and notes that its
+// user left it (see JoinChannel). It runs on the member's loop.
 func (so *Social) LeaveChannel(m *Member, id uint32, name string) error {
 	key := channelKeyPrefix + name
 	so.mu.Lock()
@@ -579,6 +587,7 @@ func (so *Social) LeaveChannel(m *Member, id uint32, name string) error {
 	if !joined {
 		return protocol.NewError(protocol.ErrorChannelNotFound, "channel not joined")
 	}
+	so.limits.noteLeft(m, name, so.host.Now())
 	so.ok(m, id)
 	return nil
 }

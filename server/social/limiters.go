@@ -2,7 +2,10 @@ package social
 
 import (
 	"container/list"
+	"hash/maphash"
+	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -38,6 +41,87 @@ type limiters struct {
 	contact  *rate.Limiter // friend requests, answers and removals, blocks and unblocks
 	rejoin   *rate.Limiter // joins of lobby channels joined already
 	read     *rate.Limiter // pages read from the store (TakeStoreRead)
+	left     *leftChannels // lobby channels left lately
+}
+
+// Lobby channels a user left lately, whose joins again take from
+// ChannelRejoinRate (JoinChannel): each is answered with the channel's
+// whole history, as a repeat join of a channel the connection is in is,
+// so a client leaving and joining a channel that another member keeps
+// open had its history sent at its message rate.
+const (
+	// leftFor is how long a leave counts.
+	leftFor = time.Minute
+	// leftKept bounds the channels remembered a user: MaxChannelsPerUser's
+	// default, so a client that leaves every channel it holds and joins
+	// them back is within it.
+	leftKept = 8
+)
+
+// leftSeed hashes the names of channels left: a user's are kept as hashes,
+// 16 B each, and two names that share one only charge a join that need not
+// be.
+var leftSeed = maphash.MakeSeed()
+
+// leftChannels are the lobby channels a user left within leftFor, at
+// most leftKept; past them every join before all is charged, so that
+// leaving more channels than are kept frees none.
+type leftChannels struct {
+	names [leftKept]uint64 // maphash of the name
+	at    [leftKept]int64  // when left, Unix ns; 0 for none
+	all   int64            // Unix ns until which every join is charged
+}
+
+// noteLeft records that m's user left lobby channel name at now. It runs
+// on m's loop.
+func (t *userLimiters) noteLeft(m *Member, name string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lim := t.ofLocked(m)
+	if lim.left == nil {
+		lim.left = new(leftChannels)
+	}
+	l, h, ns := lim.left, maphash.String(leftSeed, name), now.UnixNano()
+	i := slices.IndexFunc(l.names[:], func(n uint64) bool { return n == h })
+	if i < 0 || l.at[i] == 0 {
+		// A free place, else the one left the longest ago: if that
+		// still counts, every join counts until it would have ended.
+		i = 0
+		for j := range l.at {
+			if l.at[j] < l.at[i] {
+				i = j
+			}
+		}
+		if l.at[i] != 0 && ns-l.at[i] < int64(leftFor) {
+			l.all = max(l.all, l.at[i]+int64(leftFor))
+		}
+	}
+	l.names[i], l.at[i] = h, ns
+}
+
+// leftLately reports whether m's user left lobby channel name within
+// leftFor of now (or so many channels that it is not known). It runs on
+// m's loop.
+func (t *userLimiters) leftLately(m *Member, name string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lim := m.lim
+	if e, ok := t.keys[m.user]; ok {
+		lim = e.Value.(*userLimits).lim
+	}
+	if lim == nil || lim.left == nil {
+		return false
+	}
+	l, h, ns := lim.left, maphash.String(leftSeed, name), now.UnixNano()
+	if ns < l.all {
+		return true
+	}
+	for j := range l.names {
+		if l.at[j] != 0 && l.names[j] == h && ns-l.at[j] < int64(leftFor) {
+			return true
+		}
+	}
+	return false
 }
 
 // userLimiters holds the limiters of the users that used one, at most
@@ -59,6 +143,12 @@ type userLimits struct {
 func (t *userLimiters) limiter(m *Member, pick func(*limiters) **rate.Limiter, r rate.Limit, b int) *rate.Limiter {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return lazy(pick(t.ofLocked(m)), r, b)
+}
+
+// ofLocked returns m's user's limiters, made on their first use, and marks
+// the user most recently used. The caller holds t.mu; it runs on m's loop.
+func (t *userLimiters) ofLocked(m *Member) *limiters {
 	if e, ok := t.keys[m.user]; ok {
 		t.lru.MoveToFront(e)
 		m.lim = e.Value.(*userLimits).lim
@@ -78,7 +168,7 @@ func (t *userLimiters) limiter(m *Member, pick func(*limiters) **rate.Limiter, r
 		// brings its limiters back.
 		t.keys[m.user] = t.lru.PushFront(&userLimits{user: m.user, lim: m.lim})
 	}
-	return lazy(pick(m.lim), r, b)
+	return m.lim
 }
 
 // lazy returns *l, made with r and b on its first use.
