@@ -3,7 +3,9 @@
 // first, each with the player's points in a scored game, from the server's match
 // history and leaderboards. The user's own profile shows by default; the
 // user card opens anyone's.
-import { errorMessage, type Client } from "../../src/index.js";
+import { errorMessage, TickroomError, type Client } from "../../src/index.js";
+import { rateLimitedRetryMs } from "../../src/backoff.js";
+import { ErrorCode } from "../../src/gen/tickroom/v1/codes_pb.js";
 import { MatchOutcome, type MatchRecord, type Standing } from "../../src/gen/tickroom/v1/records_pb.js";
 import { el } from "./dom.js";
 
@@ -31,6 +33,10 @@ export class ProfilePanel {
   private selfName = "";
   private userId = "";
   private loading = 0;
+  // retryTimer loads the profile again after a refusal RATE_LIMITED: the
+  // server answers the history and leaderboards within one budget per
+  // user (10 at once, then one a second).
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** ProfilePanel's constructor takes its section and the games whose leaderboards it reads. */
   constructor(
@@ -40,6 +46,8 @@ export class ProfilePanel {
 
   /** attach sets the client and the user; it shows the user's own profile. */
   attach(client: Client | undefined, selfId = "", selfName = ""): void {
+    this.cancelRetry();
+    this.loading++;
     this.client = client;
     this.selfId = selfId;
     this.selfName = selfName;
@@ -53,8 +61,13 @@ export class ProfilePanel {
     if (this.client && this.userId) void this.show(this.userId, "");
   }
 
-  /** show loads and draws a player's profile. */
-  async show(userId: string, name: string): Promise<void> {
+  /**
+   * show loads and draws a player's profile; one refused RATE_LIMITED is
+   * loaded again after the server's hint, spread at random, the attempt-th
+   * time in a row.
+   */
+  async show(userId: string, name: string, attempt = 0): Promise<void> {
+    this.cancelRetry();
     const client = this.client;
     if (!client) return;
     this.userId = userId;
@@ -71,7 +84,11 @@ export class ProfilePanel {
         client.matchHistory({ userId: mine ? "" : userId, limit: shown }),
         // A leaderboard tells the caller's own standing; another player's
         // standing is read from the matches.
-        mine ? Promise.all(this.games.map((g) => client.leaderboard(g, 1).catch(() => undefined))) : Promise.resolve([]),
+        // One the server has no board for is left out; one refused
+        // RATE_LIMITED is asked again with the rest.
+        mine
+          ? Promise.all(this.games.map((g) => client.leaderboard(g, 1).catch((err: unknown) => (rateLimited(err) ? Promise.reject(err) : undefined))))
+          : Promise.resolve([]),
       ]);
       if (load !== this.loading) return;
       const standings = boards.filter((b) => b?.own && b.own.played > 0).map((b) => standing(b!.game, b!.own!));
@@ -87,9 +104,28 @@ export class ProfilePanel {
       );
     } catch (err) {
       if (load !== this.loading) return;
-      this.section.replaceChildren(head, el("p", { cls: "status", text: `Match history: ${errorMessage(err)}` }));
+      // A reload refused RATE_LIMITED leaves the profile shown as it was.
+      if (!rateLimited(err) || this.section.dataset["user"] !== userId) {
+        this.section.replaceChildren(head, el("p", { cls: "status", text: `Match history: ${errorMessage(err)}` }));
+      }
+      if (rateLimited(err)) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          if (load === this.loading) void this.show(userId, name, attempt + 1);
+        }, rateLimitedRetryMs(err.retryAfterMs, attempt));
+      }
     }
   }
+
+  private cancelRetry(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+}
+
+/** rateLimited reports whether err is the server's refusal RATE_LIMITED. */
+function rateLimited(err: unknown): err is TickroomError {
+  return err instanceof TickroomError && err.serverCode === ErrorCode.RATE_LIMITED;
 }
 
 /** standing is a game's line of the profile: rank, wins, losses and draws, and the total score of a scored game. */
