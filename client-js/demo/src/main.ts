@@ -188,9 +188,12 @@ async function start(s: SavedSession, c: ServerConfig): Promise<void> {
     arena: { duration_seconds: String(arenaRoundSeconds(location.search)) },
   });
   lobby.attach(cl, w.name);
+  // The lobby first, with no profile yet to refresh: attach loads the
+  // profile, once (each load is a match history and a leaderboard a game,
+  // which the server answers within a budget of the user's).
+  showLobby();
   profile = new ProfilePanel(byId("profile"), c.games.filter((g) => g !== "lobbychat"));
   profile.attach(cl, w.userId, w.name);
-  showLobby();
   void chat.joinLobby();
   // A seat held from before a reload: take it back (the server resumes it).
   for (const held of w.seats) {

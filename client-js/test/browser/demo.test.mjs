@@ -147,6 +147,52 @@ describe("demo page against the tickroom binary", { timeout: 180_000 }, () => {
   // A macOS or iOS keyboard may hand the page a Hangul syllable as its
   // three jamo; the server counts a name after composing it (PRECIS, NFKC),
   // so 32 syllables are 32 characters, not 96.
+  // storeReads counts the match history and the leaderboard requests
+  // among frames, the ClientMessages a page sent: their body fields are
+  // 18 and 19 (tickroom/v1/envelope.proto), after request_id, field 1.
+  function storeReads(frames) {
+    const n = { histories: 0, boards: 0 };
+    for (const b of frames) {
+      let i = 0;
+      const varint = () => {
+        let v = 0;
+        for (let shift = 0; i < b.length; shift += 7) {
+          const c = b[i++];
+          v += (c & 0x7f) * 2 ** shift;
+          if (c < 0x80) break;
+        }
+        return v;
+      };
+      let tag = varint();
+      if (tag === 1 << 3) {
+        varint();
+        tag = varint();
+      }
+      if (tag === ((18 << 3) | 2)) n.histories++;
+      if (tag === ((19 << 3) | 2)) n.boards++;
+    }
+    return n;
+  }
+
+  // The server answers a user's match histories and leaderboards within
+  // one budget (10 at once, then one a second): the profile shown at
+  // login is loaded once, a match history and a leaderboard for each
+  // game, not twice.
+  test("logging in loads the profile once", async () => {
+    const page = await loginPage();
+    const frames = [];
+    page.on("websocket", (ws) => ws.on("framesent", (f) => typeof f.payload !== "string" && frames.push(f.payload)));
+    await page.fill("#login-name", "reader");
+    await page.click("#login-form button[type=submit]");
+    await page.waitForSelector("body[data-connection=open]", wait);
+    await page.waitForSelector("#profile[data-matches]", wait);
+    // The frames of a second load would go out with the first's.
+    await page.waitForTimeout(1000);
+    const games = (await page.$$eval("#games [data-quick]", (bs) => bs.map((b) => b.getAttribute("data-quick")))).filter((g) => g !== "lobbychat");
+    assert.ok(games.length > 0, "no game offered in the lobby");
+    assert.deepEqual(storeReads(frames), { histories: 1, boards: games.length }, `store reads at login: a match history and a leaderboard for each of ${games.join(", ")}, once`);
+  });
+
   test("a name of 32 Hangul syllables typed decomposed logs in", async () => {
     const page = await loginPage();
     const composed = "한".repeat(32);
