@@ -27,6 +27,7 @@ type seeingHost struct {
 	directs map[string][]string                     // user → texts of the direct messages it was sent
 	clock   func() time.Time                        // the node's clock (nil: time.Now)
 	chats   map[string][]string                     // user → texts of the chat lines it was sent
+	replies map[string][]*tickroomv1.ServerMessage  // user → the replies to its requests
 }
 
 func (h *seeingHost) Send(msg *tickroomv1.ServerMessage, conns []*server.Conn) bool {
@@ -43,6 +44,23 @@ func (h *seeingHost) Send(msg *tickroomv1.ServerMessage, conns []*server.Conn) b
 		}
 		for _, c := range conns {
 			h.chats[h.users[c]] = append(h.chats[h.users[c]], ch.Text)
+		}
+	}
+	if dm := msg.GetDirectMessage(); dm != nil {
+		// One from another node: its users' connections.
+		if h.directs == nil {
+			h.directs = make(map[string][]string)
+		}
+		for _, c := range conns {
+			h.directs[h.users[c]] = append(h.directs[h.users[c]], dm.Text)
+		}
+	}
+	if msg.RequestId != 0 {
+		if h.replies == nil {
+			h.replies = make(map[string][]*tickroomv1.ServerMessage)
+		}
+		for _, c := range conns {
+			h.replies[h.users[c]] = append(h.replies[h.users[c]], msg)
 		}
 	}
 	return true
@@ -149,6 +167,8 @@ type nodeOptions struct {
 	// clock, if set, is the node's clock, which its social layer notes
 	// presences on.
 	clock func() time.Time
+	// social, if set, changes its social layer's Config.
+	social func(*social.Config)
 }
 
 // heldAnswers holds a node's answers to "ops" calls while on: each is
@@ -230,7 +250,11 @@ func startSocialNodeOf(t testing.TB, rs *redistest.Server, id string, lists map[
 			}
 		})
 	}
-	if n.so, err = social.New(social.Config{Peers: n.peers, Graph: friendsOf{lists, &n.loads}, Inbox: o.inbox}, n.host, nil); err != nil {
+	scfg := social.Config{Peers: n.peers, Graph: friendsOf{lists, &n.loads}, Inbox: o.inbox}
+	if o.social != nil {
+		o.social(&scfg)
+	}
+	if n.so, err = social.New(scfg, n.host, nil); err != nil {
 		t.Fatal(err)
 	}
 	n.peers.Bind(n.so)

@@ -192,7 +192,9 @@ type Config struct {
 	// them together, on the node where the user is connected: a message
 	// from another node is charged there too when it arrives. Past it
 	// the sender gets ERROR_CODE_RATE_LIMITED and a retry_after_ms, and
-	// nothing is delivered; friends are never held back by it. Each
+	// nothing is delivered; friends are never held back by it (the
+	// sender's lists on its node or the recipient's on its own naming
+	// the other, allowDirectLocked). Each
 	// sender is held to ChatRate, but the guests of one address (256
 	// connections) or of a few addresses could each message one user at
 	// that rate: hundreds of messages a second, which the user could

@@ -44,6 +44,13 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 	}
 	so.mu.Lock()
 	to := so.users[q.ToUserId]
+	// A friendship is both's: the sender's lists here may name it where
+	// the recipient's do not (accepted on another node of a user
+	// connected to several, or the recipient's lists not read).
+	friend := false
+	if fp := so.users[from]; fp != nil {
+		friend = has(fp.friends, q.ToUserId)
+	}
 	if to == nil {
 		so.mu.Unlock()
 		if so.peers == nil {
@@ -62,7 +69,7 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 		}
 		msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}
 		keep := so.stored(m, q)
-		so.sendRemoteDirect(m, id, q.ToUserId, msg, &keep, func() { so.stats.DirectMessages.Add(1) }, &so.stats.DirectRefused)
+		so.sendRemoteDirect(m, id, q.ToUserId, msg, &keep, friend, func() { so.stats.DirectMessages.Add(1) }, &so.stats.DirectRefused)
 		return nil
 	}
 	if _, blocked := to.blocks[from]; blocked {
@@ -70,7 +77,7 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 		so.stats.DirectRefused.Add(1)
 		return protocol.NewError(protocol.ErrorBlocked, "")
 	}
-	if wait := so.allowDirectLocked(q.ToUserId, to, from); wait > 0 {
+	if wait := so.allowDirectLocked(q.ToUserId, to, from, friend); wait > 0 {
 		so.mu.Unlock()
 		return errStrangerDirect(wait)
 	}
@@ -212,11 +219,14 @@ func (so *Social) stored(m *Member, q *tickroomv1.SendDirect) Stored {
 // returns zero; when the bucket is spent it takes nothing, counts the
 // refusal and returns how long until the message would pass. A friend's
 // message (an accepted friendship; a request standing makes none) takes
-// nothing. The bucket is the recipient's node's: a message from a user of
-// another node takes from it when it arrives (Serve). The caller holds
-// so.mu.
-func (so *Social) allowDirectLocked(to string, p *profile, from string) time.Duration {
-	if has(p.friends, from) {
+// nothing: one that p's lists name, or that the sender's lists name
+// (friend, told by the sender's node), as a friendship is both's and one
+// side's lists on a node may lack it (accepted on another node of a user
+// connected to several, or its lists not read). The bucket is the
+// recipient's node's: a message from a user of another node takes from it
+// when it arrives (Serve). The caller holds so.mu.
+func (so *Social) allowDirectLocked(to string, p *profile, from string, friend bool) time.Duration {
+	if friend || has(p.friends, from) {
 		return 0
 	}
 	if ok, wait := so.strangerDMs.Allow(to, so.host.Now()); !ok {

@@ -106,6 +106,13 @@ type RemoteOp struct {
 	Message []byte `json:"m,omitempty"`
 	// Presence is From's encoded Presence.
 	Presence []byte `json:"p,omitempty"`
+	// Friend tells, with a direct message (OpDeliver), that From's lists
+	// on the sending node name To as a friend: To's node does not charge
+	// it to To's bucket of messages from users who are not its friends,
+	// though its own lists of To may not name From (a friendship
+	// accepted on another node of a user connected to several, or lists
+	// not read).
+	Friend bool `json:"fr,omitempty"`
 	// Node is the node that sent the op, set by the node that serves it;
 	// it does not travel.
 	Node string `json:"-"`
@@ -196,11 +203,12 @@ func (so *Social) call(op *RemoteOp, done func(RemoteAnswer)) {
 
 // sendRemoteDirect carries a direct message or call signal to a user of
 // another node: the recipient's node checks its block list, and a
-// signal's budget or a direct message's bucket for non-friends. The sender is answered when the recipient's node has;
-// refused counts the refusals of the recipient's node. It runs on the
-// member's loop.
-func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, keep *Stored, delivered func(), refused *atomic.Uint64) {
-	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg)}
+// signal's budget or a direct message's bucket for non-friends, which
+// friend (the sender's lists here name the recipient) spares. The sender
+// is answered when the recipient's node has; refused counts the refusals
+// of the recipient's node. It runs on the member's loop.
+func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, keep *Stored, friend bool, delivered func(), refused *atomic.Uint64) {
+	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg), Friend: friend}
 	so.call(op, func(a RemoteAnswer) {
 		if a.Err == nil && a.Code == protocol.ErrorUserOffline && so.cfg.Inbox != nil && keep != nil {
 			// Connected nowhere.
@@ -462,7 +470,7 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		}
 		// So does a direct message from a user who is not its friend.
 		if msg.GetDirectMessage() != nil {
-			if wait := so.allowDirectLocked(x, xp, from); wait > 0 {
+			if wait := so.allowDirectLocked(x, xp, from, op.Friend); wait > 0 {
 				return RemoteAnswer{Code: protocol.ErrorRateLimited, RetryAfterMs: limits.RetryAfterMillis(wait)}
 			}
 		}

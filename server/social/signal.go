@@ -65,7 +65,7 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 		}
 		sig := &tickroomv1.Signal{FromUserId: from, FromName: m.name, CallId: q.CallId, Kind: q.Kind, Data: q.Data}
 		msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Signal{Signal: sig}}
-		so.sendRemoteDirect(m, id, q.ToUserId, msg, nil, func() { so.stats.Signals.Add(1) }, &so.stats.SignalRefused)
+		so.sendRemoteDirect(m, id, q.ToUserId, msg, nil, false, func() { so.stats.Signals.Add(1) }, &so.stats.SignalRefused)
 		return nil
 	}
 	if to == nil || me == nil {

@@ -1,0 +1,85 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/redistest"
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/social"
+)
+
+// oneAnHour gives a node's users a bucket of one direct message from
+// users who are not their friends, refilled once an hour: nothing refills
+// during a test.
+func oneAnHour(c *social.Config) {
+	c.StrangerDirectRate, c.StrangerDirectBurst = 1.0/3600, 1
+}
+
+// sendDirect sends the direct message text from m, user from of node n, to
+// the user to as request id, and returns its reply.
+func sendDirect(t *testing.T, n *socialNode, m *social.Member, from string, id uint32, to, text string) *tickroomv1.ServerMessage {
+	t.Helper()
+	if err := n.so.SendDirect(m, id, &tickroomv1.SendDirect{ToUserId: to, Text: text}); err != nil {
+		// Refused at once: the hub replies so.
+		var pe *protocol.Error
+		if !errors.As(err, &pe) {
+			t.Fatalf("%s's message %q: %v", from, text, err)
+		}
+		return &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: &tickroomv1.Error{Code: tickroomv1.ErrorCode(pe.Code), Message: pe.Text()}}}
+	}
+	var reply *tickroomv1.ServerMessage
+	waitFor(t, 10*time.Second, fmt.Sprintf("the reply to %s's message %q", from, text), func() bool {
+		n.host.mu.Lock()
+		defer n.host.mu.Unlock()
+		for _, r := range n.host.replies[from] {
+			if r.RequestId == id {
+				reply = r
+				return true
+			}
+		}
+		return false
+	})
+	return reply
+}
+
+// TestDirectMessageOfAFriendTheRecipientsNodeDoesNotKnowOf: a user's
+// friend is never held back by its bucket of messages from users who are
+// not its friends, though the recipient's lists on its node do not name
+// the friend: with -multi-sockets a friendship accepted on one of the
+// user's nodes is recorded there alone, and a list that failed to load
+// names no one. The sender's own lists name the recipient (a friendship
+// is both's), and that is enough, whether the sender is on another node
+// (ada on a, bob on b) or on the recipient's (dan on b). Here bob's lists
+// on b name neither; his bucket, of one message an hour, is spent by a
+// guest's; ada's and dan's messages must still reach him.
+func TestDirectMessageOfAFriendTheRecipientsNodeDoesNotKnowOf(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	a := startSocialNodeOf(t, rs, "a", map[string][]string{"ada": {"bob"}}, nodeOptions{social: oneAnHour})
+	b := startSocialNodeOf(t, rs, "b", map[string][]string{"dan": {"bob"}}, nodeOptions{social: oneAnHour})
+	ada, gus := a.login(t, "ada", 1), a.login(t, "gus", 2)
+	b.login(t, "bob", 3)
+	dan := b.login(t, "dan", 4)
+	waitFor(t, 10*time.Second, "the users' lists read", func() bool { return a.loads.Load() == 2 && b.loads.Load() == 2 })
+
+	if r := sendDirect(t, a, gus, "gus", 1, "bob", "one"); r.GetOk() == nil {
+		t.Fatalf("gus's first message to bob: %v, want Ok", r)
+	}
+	if r := sendDirect(t, a, gus, "gus", 2, "bob", "two"); r.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("gus's second message to bob, past bob's bucket: %v, want RATE_LIMITED", r)
+	}
+	if r := sendDirect(t, a, ada, "ada", 1, "bob", "from ada"); r.GetOk() == nil {
+		t.Fatalf("ada's message to bob, her friend, from another node whose lists name him: %v, want Ok", r)
+	}
+	if r := sendDirect(t, b, dan, "dan", 1, "bob", "from dan"); r.GetOk() == nil {
+		t.Fatalf("dan's message to bob, his friend, on bob's node: %v, want Ok", r)
+	}
+	if got, want := b.host.direct("bob"), []string{"one", "from ada", "from dan"}; !slices.Equal(got, want) {
+		t.Fatalf("bob got %q, want %q", got, want)
+	}
+}
