@@ -83,3 +83,41 @@ func TestDirectMessageOfAFriendTheRecipientsNodeDoesNotKnowOf(t *testing.T) {
 		t.Fatalf("bob got %q, want %q", got, want)
 	}
 }
+
+// TestDirectMessageFromAnOlderNodeIsNotCharged: in a rolling deploy, a
+// node of the version before the bucket of messages from users who are
+// not their friends took every ERROR_CODE_RATE_LIMITED answer to a direct
+// message for the recipient's signaling budget's refusal: its sender was
+// told the wrong reason, with a retry hint of a millisecond, and counted
+// as blocked. Its messages, which carry no RemoteOp.DirectRate, pass
+// uncharged: here two from node a, sent as it sends them, to bob on b,
+// whose bucket holds one; then messages of this version from a are
+// charged again.
+func TestDirectMessageFromAnOlderNodeIsNotCharged(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	a := startSocialNodeOf(t, rs, "a", nil, nodeOptions{social: oneAnHour})
+	b := startSocialNodeOf(t, rs, "b", nil, nodeOptions{social: oneAnHour})
+	gus := a.login(t, "gus", 1)
+	b.login(t, "bob", 2)
+	for i, text := range []string{"old one", "old two"} {
+		dm := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: &tickroomv1.DirectMessage{
+			Id: uint64(i + 1), FromUserId: "gus", ToUserId: "bob", Text: text,
+		}}}
+		enc, _ := dm.MarshalVT()
+		answer := make(chan social.RemoteAnswer, 1)
+		a.peers.Call([]*social.RemoteOp{{Kind: social.OpDeliver, From: "gus", To: "bob", Message: enc}}, func(as []social.RemoteAnswer) { answer <- as[0] })
+		if an := <-answer; an.Err != nil || an.Code != 0 || an.Delivered != 1 {
+			t.Fatalf("gus's message %q from a node of the older version: %+v, want delivered on bob's connection, uncharged", text, an)
+		}
+	}
+	if r := sendDirect(t, a, gus, "gus", 1, "bob", "one"); r.GetOk() == nil {
+		t.Fatalf("gus's message to bob from a node of this version, his bucket untouched: %v, want Ok", r)
+	}
+	if r := sendDirect(t, a, gus, "gus", 2, "bob", "two"); r.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || r.GetError().GetRetryAfterMs() < 1000 {
+		t.Fatalf("gus's next message to bob, past his bucket: %v, want RATE_LIMITED with bob's bucket's retry hint", r)
+	}
+	if got, want := b.host.direct("bob"), []string{"old one", "old two", "one"}; !slices.Equal(got, want) {
+		t.Fatalf("bob got %q, want %q", got, want)
+	}
+}

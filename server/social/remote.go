@@ -60,9 +60,10 @@ const (
 	// OpDeliver delivers Message to To's connections unless To blocked
 	// From (a direct message or a call signal); a call signal also takes
 	// its data from To's signaling budget, and a direct message from a
-	// user who is not To's friend one from To's bucket of such messages
-	// (Config.StrangerDirectRate): each is refused
-	// ERROR_CODE_RATE_LIMITED when that is spent.
+	// user who is not To's friend (neither To's lists here nor Friend
+	// say so) one from To's bucket of such messages
+	// (Config.StrangerDirectRate) when DirectRate is set: each is
+	// refused ERROR_CODE_RATE_LIMITED when that is spent.
 	OpDeliver OpKind = "deliver"
 	// OpNotice delivers Message to To's connections, or with an empty To
 	// to every connection of the node.
@@ -113,6 +114,15 @@ type RemoteOp struct {
 	// accepted on another node of a user connected to several, or lists
 	// not read).
 	Friend bool `json:"fr,omitempty"`
+	// DirectRate tells, with a direct message (OpDeliver), that the
+	// sending node takes ERROR_CODE_RATE_LIMITED for the refusal of To's
+	// bucket of messages from users who are not its friends, with
+	// RemoteAnswer.RetryAfterMs: To's node charges that bucket only for
+	// ops that say so. A node of an older version says nothing, and took
+	// any such answer for the refusal of a signal's budget (its message,
+	// a retry hint of a millisecond, counted as blocked): its direct
+	// messages pass uncharged, in a rolling deploy, until it is upgraded.
+	DirectRate bool `json:"dr,omitempty"`
 	// Node is the node that sent the op, set by the node that serves it;
 	// it does not travel.
 	Node string `json:"-"`
@@ -208,7 +218,7 @@ func (so *Social) call(op *RemoteOp, done func(RemoteAnswer)) {
 // is answered when the recipient's node has; refused counts the refusals
 // of the recipient's node. It runs on the member's loop.
 func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, keep *Stored, friend bool, delivered func(), refused *atomic.Uint64) {
-	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg), Friend: friend}
+	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg), Friend: friend, DirectRate: msg.GetDirectMessage() != nil}
 	so.call(op, func(a RemoteAnswer) {
 		if a.Err == nil && a.Code == protocol.ErrorUserOffline && so.cfg.Inbox != nil && keep != nil {
 			// Connected nowhere.
@@ -468,8 +478,10 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		if sig := msg.GetSignal(); sig != nil && so.takeSignalInLocked(xp, len(sig.Data)) > 0 {
 			return RemoteAnswer{Code: protocol.ErrorRateLimited}
 		}
-		// So does a direct message from a user who is not its friend.
-		if msg.GetDirectMessage() != nil {
+		// So does a direct message from a user who is not its friend,
+		// unless its node is of an older version, which would take the
+		// refusal for a signal's (RemoteOp.DirectRate).
+		if msg.GetDirectMessage() != nil && op.DirectRate {
 			if wait := so.allowDirectLocked(x, xp, from, op.Friend); wait > 0 {
 				return RemoteAnswer{Code: protocol.ErrorRateLimited, RetryAfterMs: limits.RetryAfterMillis(wait)}
 			}
