@@ -190,7 +190,9 @@ type Config struct {
 	// messages an online user is sent by users who are not its friends
 	// (no accepted friendship; a request standing makes none), all of
 	// them together, on the node where the user is connected: a message
-	// from another node is charged there too when it arrives. Past it
+	// from another node is charged there too when it arrives (a user
+	// connected on several nodes has a bucket on each, and a message one
+	// refuses is still delivered by the others and answered Ok). Past it
 	// the sender gets ERROR_CODE_RATE_LIMITED and a retry_after_ms, and
 	// nothing is delivered; friends are never held back by it (the
 	// sender's lists on its node or the recipient's on its own naming
