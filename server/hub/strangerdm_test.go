@@ -3,19 +3,21 @@ package hub_test
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server/hub"
 )
 
 // TestDirectMessagesFromStrangersToOneUserAreBounded: guests, each within
 // its own chat rate, message one online user together; past the
-// recipient's share for users who are not its friends (20 at once, 4 a
-// second) they get RATE_LIMITED with a retry hint and nothing reaches it,
-// while a friend's message still does, and another user still gets the
-// guests' messages to it.
+// recipient's share for users who are not its friends (its burst of 20,
+// refilled here once an hour, so that nothing refills during the test
+// and a friend's message charged to it would be refused) they get
+// RATE_LIMITED with a retry hint and nothing reaches it, while a friend's
+// message still does, and another user still gets the guests' messages
+// to it.
 func TestDirectMessagesFromStrangersToOneUserAreBounded(t *testing.T) {
-	e := start(t, options{})
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.StrangerDirectRate = 1.0 / 3600 }})
 	ann, _ := e.connect("ann")
 	fred, _ := e.connect("fred")
 	cat, _ := e.connect("cat")
@@ -30,7 +32,6 @@ func TestDirectMessagesFromStrangersToOneUserAreBounded(t *testing.T) {
 		cs[i], _ = e.connect(fmt.Sprint("guest", i))
 	}
 	cs = append(cs, cat)
-	began := time.Now()
 	ids := make([][]uint32, len(cs))
 	for i, c := range cs {
 		for j := range each {
@@ -54,11 +55,11 @@ func TestDirectMessagesFromStrangersToOneUserAreBounded(t *testing.T) {
 			}
 		}
 	}
-	// The recipient's burst for non-friends, and its rate meanwhile.
-	most := 20 + int(4*time.Since(began).Seconds()) + 1
-	if delivered > most || limited == 0 {
-		t.Fatalf("%d users who are not ann's friends sent her %d messages at once: %d delivered, %d RATE_LIMITED; want at most %d delivered, the rest RATE_LIMITED",
-			len(cs), len(cs)*each, delivered, limited, most)
+	// The recipient's burst for non-friends, no more.
+	const burst = 20
+	if delivered != burst || limited != len(cs)*each-burst {
+		t.Fatalf("%d users who are not ann's friends sent her %d messages at once: %d delivered, %d RATE_LIMITED; want %d delivered, the rest RATE_LIMITED",
+			len(cs), len(cs)*each, delivered, limited, burst)
 	}
 
 	ok(t, fred.Request(direct("ann", "from a friend")))
