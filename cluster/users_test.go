@@ -112,7 +112,7 @@ func TestUsersNodeLivenessAndRepublish(t *testing.T) {
 	}
 	a := newTestUsers(t, srv, "a", UsersConfig{NodeLiveness: true})
 	register("a", time.Minute)
-	register("b", 200*time.Millisecond) // b stops heartbeating: it "crashed"
+	register("b", time.Minute)
 	b := newTestUsers(t, srv, "b", UsersConfig{NodeLiveness: true})
 	if _, err := a.Claim(ctx, "ua", 1, time.Now(), true); err != nil {
 		t.Fatal(err)
@@ -123,7 +123,8 @@ func TestUsersNodeLivenessAndRepublish(t *testing.T) {
 	if loc, _ := a.Locate(ctx, "ua", "ub"); len(loc) != 2 {
 		t.Fatalf("both live: %v", loc)
 	}
-	time.Sleep(400 * time.Millisecond)
+	// b stops heartbeating: it "crashed", and its registration lapsed.
+	register("b", -time.Millisecond)
 	loc, _ := a.Locate(ctx, "ua", "ub")
 	if _, ok := loc["ub"]; ok || len(loc["ua"]) != 1 {
 		t.Fatalf("after b's registration expired: %v", loc)
