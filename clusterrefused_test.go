@@ -449,20 +449,26 @@ func TestClusterQuickMatchPassesOverTheRoomsTheConnectionIsIn(t *testing.T) {
 // notYetRace is race whose game refuses alice's first join of any of
 // its rooms (asked, shared by them), at the tick, once gate closes
 // (entered tells the test it waits there, holding up the room's tick),
-// and takes her later joins.
+// and takes her later joins; when closeSeats is set by then, its match
+// begins with that refusal, and the room takes no player after it
+// (Context.CloseSeats).
 type notYetRace struct {
 	*race
-	entered chan<- struct{}
-	gate    <-chan struct{}
-	asked   *atomic.Bool
+	entered    chan<- struct{}
+	gate       <-chan struct{}
+	asked      *atomic.Bool
+	closeSeats *atomic.Bool
 }
 
-func (g *notYetRace) Accept(_ *game.Context, p game.Player) error {
+func (g *notYetRace) Accept(ctx *game.Context, p game.Player) error {
 	if p.Name != "alice" || !g.asked.CompareAndSwap(false, true) {
 		return nil
 	}
 	g.entered <- struct{}{}
 	<-g.gate
+	if g.closeSeats.Load() {
+		ctx.CloseSeats()
+	}
 	return game.Refuse("not yet")
 }
 
@@ -471,7 +477,8 @@ func (g *notYetRace) Accept(_ *game.Context, p game.Player) error {
 // which write their rooms' taken seats to Redis only when they start (a
 // seat reserved stays a reservation while the test runs): the phone left
 // it and joined again (again, which waits for the first to be settled);
-// open lets the game refuse the first, and take the second.
+// open lets the game refuse the first, and take the second (refuse it
+// at once, closeSeats set). Both nodes serve metrics on an admin port.
 type heldJoin struct {
 	a, b          *tickroom.Server
 	room          string
@@ -479,21 +486,22 @@ type heldJoin struct {
 	first, leave  uint32
 	again         uint32
 	open          func()
+	closeSeats    atomic.Bool
 }
 
 func holdJoin(t *testing.T, maxPlayers int) *heldJoin {
 	t.Helper()
 	rdb := redistest.Start(t)
 	entered, gate := make(chan struct{}, 1), make(chan struct{})
+	h := &heldJoin{open: sync.OnceFunc(func() { close(gate) })}
 	var asked atomic.Bool
 	def := raceDefinition()
 	def.Name, def.MaxPlayers = "notyet", maxPlayers
 	def.New = func(game.Setup) (game.Game, error) {
-		return &notYetRace{race: &race{at: map[uint32]byte{}}, entered: entered, gate: gate, asked: &asked}, nil
+		return &notYetRace{race: &race{at: map[uint32]byte{}}, entered: entered, gate: gate, asked: &asked, closeSeats: &h.closeSeats}, nil
 	}
-	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true}
+	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true, AdminAddr: "127.0.0.1:0"}
 	opts = tickroom.WithDirectorySync(opts, time.Hour)
-	h := &heldJoin{open: sync.OnceFunc(func() { close(gate) })}
 	h.a, _, _ = start(t, opts)
 	h.b, _, _ = start(t, opts)
 	t.Cleanup(h.open) // a test that fails first lets the room's tick go on
@@ -562,6 +570,68 @@ func (h *heldJoin) settle(t *testing.T) {
 	}
 	if m := h.phone.Reply(h.again); m.GetJoined().GetRoomId() != h.room {
 		t.Fatalf("the phone's join after its leave: %v, want Joined", m)
+	}
+}
+
+// lateJoin has another player join the room through a, again while a
+// refuses it ROOM_FULL for a few seconds (a seat given back goes to
+// Redis off the room's tick, just after the answers that tell of it):
+// the reply then, and the redirects it followed.
+func (h *heldJoin) lateJoin(t *testing.T) (*tickroomv1.ServerMessage, []*tickroomv1.Redirect) {
+	t.Helper()
+	late := dial(t, h.a, "late")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, reply, hops := late.Follow(h.join())
+		if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 || time.Now().After(deadline) {
+			return reply, hops
+		}
+	}
+}
+
+// A JoinRoom sent after a LeaveRoom of a join the game refuses at the
+// tick takes the seat that join reserved in Redis (the refusal keeps it
+// for it). Dropped unasked, as its connection closed meanwhile, it gave
+// back nothing: the seat stayed reserved for the reservation's minute,
+// and the room of two, the host alone in it, was full to everyone else.
+func TestQueuedJoinOfAClosedConnectionGivesBackTheSeat(t *testing.T) {
+	t.Parallel()
+	h := holdJoin(t, 2)
+	_ = h.phone.WS.Close()
+	closed := regexp.MustCompile(`(?m)^tickroom_connections_closed_total\{[^}]*\} [1-9]`)
+	for deadline := time.Now().Add(3 * time.Second); !closed.MatchString(adminGet(t, h.b, "/metrics")); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the phone's connection not closed on b 3 s after it closed it")
+		}
+	}
+	h.open() // the game refuses the phone's first join; the second is dropped
+
+	if reply, hops := h.lateJoin(t); reply.GetJoined().GetRoomId() != h.room {
+		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: the phone's dropped join kept alice's seat", len(hops), reply)
+	}
+}
+
+// The same when the room refuses that JoinRoom at once as it asks for
+// the seat: here its seats closed with the refusal (the match began).
+// The room of two, the host alone in it, was full to everyone else in
+// Redis, which had not heard of its closed seats yet; another player is
+// sent to its node, and refused there.
+func TestQueuedJoinRefusedAtOnceGivesBackTheSeat(t *testing.T) {
+	t.Parallel()
+	h := holdJoin(t, 2)
+	h.closeSeats.Store(true)
+	h.open()
+	if m := h.phone.Reply(h.first); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+		t.Fatalf("the phone's first join: %v, want FORBIDDEN", m)
+	}
+	if m := h.phone.Reply(h.leave); m.GetLeft() == nil {
+		t.Fatalf("the phone's leave: %v, want Left", m)
+	}
+	if m := h.phone.Reply(h.again); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+		t.Fatalf("the phone's join after its leave, of a room that closed its seats: %v, want FORBIDDEN", m)
+	}
+
+	if reply, hops := h.lateJoin(t); reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN || len(hops) != 1 {
+		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want a redirect to b, which refuses it FORBIDDEN: the phone's refused join kept alice's seat", len(hops), reply)
 	}
 }
 

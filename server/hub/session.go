@@ -358,18 +358,22 @@ func (s *Session) settledLocked(m *membership) membership {
 // pending join: its answer comes as any join's (joined), or its refusal
 // now, with the Left of a LeaveRoom of it that came meanwhile. Its join
 // token (jr.refund, once-only) is given back when it is refused now, or
-// dropped unasked as the connection closed.
+// dropped unasked as the connection closed. Either way, on a node of a
+// cluster, the user's seat in the room directory, which the join before
+// it kept for it, is given back (dropRejoin).
 func (s *Session) rejoin(room *game.Room, rj *rejoin) {
 	if s.closed.Load() {
 		// Nobody reads the answer, and the room was not asked: the join
 		// sent no event, and gives its token back.
 		s.unreserve(room.ID())
+		s.dropRejoin(room.ID(), rj)
 		if rj.jr.refund != nil {
 			rj.jr.refund()
 		}
 		return
 	}
 	if m, err := s.askRoom(rj.id, room, rj.jr); err != nil {
+		s.dropRejoin(room.ID(), rj)
 		if rj.jr.refund != nil {
 			rj.jr.refund() // refused before it reached the room
 		}
@@ -377,6 +381,18 @@ func (s *Session) rejoin(room *game.Room, rj *rejoin) {
 		if m.leaving {
 			s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 		}
+	}
+}
+
+// dropRejoin gives back, on a node of a cluster, the seat of roomID the
+// room directory holds for the user, once rj, a player's join queued after
+// a LeaveRoom, was dropped before it reached the room: the join before it
+// kept that seat for it (joined), and nothing else gives it back, unless
+// another join of the user's on this node plays in the room or is joining
+// it (userPlaysIn). Kept, it counted as taken for the reservation's life.
+func (s *Session) dropRejoin(roomID string, rj *rejoin) {
+	if s.h.cluster != nil && !rj.jr.spectator && !s.userPlaysIn(roomID) {
+		s.h.releaseSeat(roomID, s.claims.UserID)
 	}
 }
 
