@@ -723,3 +723,106 @@ func TestQuickMatchRefusedAtTheTickKeepsTheSeatAQueuedJoinTakes(t *testing.T) {
 		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: the laptop's refused quick-match gave back the seat alice sits in", len(hops), reply)
 	}
 }
+
+// waitRace is race whose game holds alice's first join of its rooms at
+// the tick until gate closes (entered tells the test it waits there),
+// then takes it.
+type waitRace struct {
+	*race
+	entered chan<- struct{}
+	gate    <-chan struct{}
+	asked   *atomic.Bool
+}
+
+func (g *waitRace) Accept(_ *game.Context, p game.Player) error {
+	if p.Name == "alice" && g.asked.CompareAndSwap(false, true) {
+		g.entered <- struct{}{}
+		<-g.gate
+	}
+	return nil
+}
+
+// A join refused while another socket of the user has a join of the room
+// pending that a LeaveRoom left, none queued after it, gives back the
+// user's seat in Redis: that join is on its way out, seated only to be
+// given up, and nothing gives the seat back then. It kept the seat: here
+// the laptop's JoinRoom sent through a to b with the seat reserved,
+// refused RATE_LIMITED there (alice's joins on b spent), while the
+// phone's join waited for the tick and was left; the game then seated
+// the phone's join and the hub gave it up, and the room of two, the host
+// alone in it, was full to everyone else for the reservation's minute.
+func TestRefusedJoinGivesBackTheSeatALeftJoinHolds(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	entered, gate := make(chan struct{}, 1), make(chan struct{})
+	var asked atomic.Bool
+	def := raceDefinition()
+	def.Name, def.MaxPlayers = "wait", 2
+	def.New = func(game.Setup) (game.Game, error) {
+		return &waitRace{race: &race{at: map[uint32]byte{}}, entered: entered, gate: gate, asked: &asked}, nil
+	}
+	opts := tickroom.Options{Games: []game.Definition{def, raceDefinition()}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true}
+	opts = tickroom.WithDirectorySync(tickroom.WithJoinRate(opts, 0.001), time.Hour)
+	a, _, _ := start(t, opts)
+	b, _, _ := start(t, opts)
+	open := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open) // a test that fails first lets the room's tick go on
+
+	host := dial(t, b, "host")
+	create := func(game string) string {
+		t.Helper()
+		m := host.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: game}}})
+		if m.GetJoined() == nil {
+			t.Fatalf("the host's room of %s: %v", game, m)
+		}
+		return m.GetJoined().RoomId
+	}
+	room, other := create("wait"), create("race")
+	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	token := login(t, b, "alice")
+	socket := func(srv *tickroom.Server, label string) *testclient.Client {
+		c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+		return c
+	}
+
+	// The phone's join reaches the room's tick, which waits; alice's
+	// joins on b are then spent, and the phone leaves the room.
+	phone := socket(b, "phone")
+	first := phone.Send(join)
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the phone's join never reached the room's tick")
+	}
+	spendJoinsOn(t, b, token, other)
+	leave := phone.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
+
+	// The laptop asks through a, which reserves alice's seat (her one
+	// there) and sends it to b, where her bucket refuses the join.
+	if _, reply, hops := socket(a, "laptop").Follow(join); len(hops) != 1 || reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("the laptop's JoinRoom through a: %d redirects, then %v; want one, then RATE_LIMITED", len(hops), reply)
+	}
+
+	open() // the game seats the phone's join, given up as it was left
+	if m := phone.Reply(first); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("the phone's join: %v, want Joined", m)
+	}
+	if m := phone.Reply(leave); m.GetLeft() == nil {
+		t.Fatalf("the phone's leave: %v, want Left", m)
+	}
+
+	late := dial(t, a, "late")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, reply, hops := late.Follow(join)
+		if reply.GetJoined().GetRoomId() == room {
+			break
+		}
+		if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 || time.Now().After(deadline) {
+			t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: the laptop's refused join kept alice's seat for the phone's, which was left", len(hops), reply)
+		}
+	}
+}
