@@ -635,14 +635,15 @@ func TestQueuedJoinRefusedAtOnceGivesBackTheSeat(t *testing.T) {
 	}
 }
 
-// TestRefusedJoinKeepsTheSeatAQueuedJoinTakes: with -multi-sockets, a
-// join the game refuses at the tick gives back the seat it reserved in
-// Redis unless one of the user's sockets on the node plays in the room or
-// is joining it. The refusal gave it back whatever they did: here the
-// phone's JoinRoom sent again after a LeaveRoom of its join still
-// pending, which waits for that join to be refused and then joins without
-// a reservation of its own, and the laptop's join, which was to take the
-// phone's seat over and is refused with it. Alice sat in the room of two,
+// TestRefusedJoinKeepsTheSeatAQueuedJoinTakes: a join the game refuses
+// at the tick gives back the seat it reserved in Redis unless a join of
+// the user's on the node plays in the room or is joining it: one sent on
+// the same connection after a LeaveRoom of the refused join, which waits
+// for that join to be refused and then takes the seat, or with
+// -multi-sockets another socket's. The refusal gave it back whatever they
+// did: here the phone's JoinRoom sent again after a LeaveRoom of its join
+// still pending, and the laptop's join, which was to take the phone's
+// seat over and is refused with it. Alice sat in the room of two,
 // full, while Redis counted a seat free there, and another player was
 // sent to the room's node to be refused ROOM_FULL.
 func TestRefusedJoinKeepsTheSeatAQueuedJoinTakes(t *testing.T) {
