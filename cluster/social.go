@@ -378,6 +378,10 @@ func (s *Social) callAlso(ops []*social.RemoteOp, also []string, bg bool, done f
 		if also != nil && also[i] != "" && also[i] != s.bus.Node() && !slices.Contains(at, also[i]) {
 			at = append(slices.Clip(at), also[i])
 		}
+		if op.Elsewhere {
+			// Served here by the caller already.
+			at = slices.DeleteFunc(slices.Clone(at), func(node string) bool { return node == s.bus.Node() })
+		}
 		if len(at) == 0 {
 			answers[i].Code = offlineCode
 			continue

@@ -121,3 +121,46 @@ func TestDirectMessageFromAnOlderNodeIsNotCharged(t *testing.T) {
 		t.Fatalf("bob got %q, want %q", got, want)
 	}
 }
+
+// TestDirectMessageRefusedOnOneNodeOfTheRecipientIsDeliveredOnAnother:
+// with -multi-sockets (SharedUsers) bob is connected on a and on b, each
+// keeping his bucket of messages from users who are not his friends; a
+// message that a's spent bucket refuses must still reach bob's
+// connection on b and be answered Ok, and be RATE_LIMITED only once b's
+// is spent too. Here gil, on b, spends a's bucket (one an hour) before
+// bob connects on b, and gus, on a, messages him then. Then ada, his
+// friend as his lists on a say (not those on b, nor hers), messages him:
+// neither bucket holds her back, and he gets it on both nodes.
+func TestDirectMessageRefusedOnOneNodeOfTheRecipientIsDeliveredOnAnother(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	shared := func(c *social.Config) { oneAnHour(c); c.SharedUsers = true }
+	a := startSocialNodeOf(t, rs, "a", map[string][]string{"bob": {"ada"}}, nodeOptions{social: shared})
+	b := startSocialNodeOf(t, rs, "b", nil, nodeOptions{social: shared})
+	// ada first: her lists, read before bob's, do not name him.
+	ada := a.login(t, "ada", 5)
+	waitFor(t, 10*time.Second, "ada's lists read", func() bool { return a.loads.Load() == 1 })
+	a.login(t, "bob", 1)
+	gus, gil := a.login(t, "gus", 2), b.login(t, "gil", 3)
+	waitFor(t, 10*time.Second, "the users' lists on a read", func() bool { return a.loads.Load() == 3 })
+	if r := sendDirect(t, b, gil, "gil", 1, "bob", "one"); r.GetOk() == nil {
+		t.Fatalf("gil's message to bob, on a alone: %v, want Ok", r)
+	}
+	b.login(t, "bob", 4)
+	if r := sendDirect(t, a, gus, "gus", 2, "bob", "two"); r.GetOk() == nil {
+		t.Fatalf("gus's second message to bob, past his bucket on a but not on b: %v, want Ok", r)
+	}
+	if r := sendDirect(t, a, gus, "gus", 3, "bob", "three"); r.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || r.GetError().GetRetryAfterMs() < 1000 {
+		t.Fatalf("gus's third message to bob, past his buckets on a and on b: %v, want RATE_LIMITED with a's retry hint", r)
+	}
+	if r := sendDirect(t, a, ada, "ada", 1, "bob", "from ada"); r.GetOk() == nil {
+		t.Fatalf("ada's message to bob, her friend as his lists on a say: %v, want Ok", r)
+	}
+	if got, want := a.host.direct("bob"), []string{"one", "from ada"}; !slices.Equal(got, want) {
+		t.Fatalf("bob got %q on a, want %q", got, want)
+	}
+	waitFor(t, 10*time.Second, "ada's message to bob on b", func() bool { return len(b.host.direct("bob")) >= 2 })
+	if got, want := b.host.direct("bob"), []string{"two", "from ada"}; !slices.Equal(got, want) {
+		t.Fatalf("bob got %q on b, want %q", got, want)
+	}
+}

@@ -21,8 +21,11 @@ import (
 // retry hint. A message to a user online here, or on another node,
 // from a user who is not its friend takes from the recipient's bucket of
 // such messages there (allowDirectLocked), and past it is refused with
-// ERROR_CODE_RATE_LIMITED and a retry hint, not delivered. Direct
-// messages give no presence (only friends see it). It runs on the
+// ERROR_CODE_RATE_LIMITED and a retry hint, not delivered. A recipient
+// connected here may be connected on other nodes too (SharedUsers): the
+// message goes to them as well (deliverElsewhere), each checking it on
+// its own, and the sender gets Ok once one of the nodes delivered it.
+// Direct messages give no presence (only friends see it). It runs on the
 // member's loop.
 func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) error {
 	from := m.user
@@ -77,18 +80,32 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 		so.stats.DirectRefused.Add(1)
 		return protocol.NewError(protocol.ErrorBlocked, "")
 	}
-	if wait := so.allowDirectLocked(q.ToUserId, to, from, friend); wait > 0 {
-		so.mu.Unlock()
+	// The recipient's lists here naming the sender spare its buckets on
+	// its other nodes too, whose lists may not.
+	friend = friend || has(to.friends, from)
+	wait := so.allowDirectLocked(q.ToUserId, to, from, friend)
+	so.mu.Unlock()
+	if wait > 0 && !so.shared() {
 		return errStrangerDirect(wait)
 	}
-	so.mu.Unlock()
 	dm := &tickroomv1.DirectMessage{
 		Id: so.directID(), FromUserId: from, FromName: m.name,
 		ToUserId: q.ToUserId, Text: q.Text, SentAtMs: so.host.Now().UnixMilli(),
 	}
-	so.ok(m, id)
-	so.host.SendToUser(q.ToUserId, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}})
-	so.stats.DirectMessages.Add(1)
+	msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{DirectMessage: dm}}
+	var refusal *protocol.Error
+	if wait > 0 {
+		refusal = errStrangerDirect(wait)
+	} else {
+		so.ok(m, id)
+		so.host.SendToUser(q.ToUserId, msg)
+		so.stats.DirectMessages.Add(1)
+	}
+	if so.shared() {
+		// The recipient may be connected on other nodes too: each
+		// delivers there, or refuses, on its own.
+		so.deliverElsewhere(m, id, q.ToUserId, msg, friend, refusal, func() { so.stats.DirectMessages.Add(1) })
+	}
 	return nil
 }
 

@@ -19,10 +19,11 @@ import (
 // goroutines, and callbacks run there too. The zero Config (no Peers) is
 // one node, where every user is local.
 type Peers interface {
-	// Call runs each op on the nodes where its To is connected and calls
-	// done once with the answers, in order: an op whose user is connected
-	// nowhere is answered ERROR_CODE_USER_OFFLINE, one that could not be
-	// carried (Redis down, no answer in time) has Err set.
+	// Call runs each op on the nodes where its To is connected (an op
+	// with Elsewhere set, on those other than this one) and calls done
+	// once with the answers, in order: an op whose user is connected
+	// nowhere (else) is answered ERROR_CODE_USER_OFFLINE, one that could
+	// not be carried (Redis down, no answer in time) has Err set.
 	Call(ops []*RemoteOp, done func([]RemoteAnswer))
 	// Cast sends op to the nodes where its To is connected, or with an
 	// empty To to every other node, and expects no answer.
@@ -108,7 +109,8 @@ type RemoteOp struct {
 	// Presence is From's encoded Presence.
 	Presence []byte `json:"p,omitempty"`
 	// Friend tells, with a direct message (OpDeliver), that From's lists
-	// on the sending node name To as a friend: To's node does not charge
+	// on the sending node name To as a friend, or To's lists there name
+	// From (To connected there too, Elsewhere): To's node does not charge
 	// it to To's bucket of messages from users who are not its friends,
 	// though its own lists of To may not name From (a friendship
 	// accepted on another node of a user connected to several, or lists
@@ -123,6 +125,11 @@ type RemoteOp struct {
 	// a retry hint of a millisecond, counted as blocked): its direct
 	// messages pass uncharged, in a rolling deploy, until it is upgraded.
 	DirectRate bool `json:"dr,omitempty"`
+	// Elsewhere has Call run the op only on To's nodes other than this
+	// one: a message this node delivered to To's connections here, or
+	// refused here, for those of To's other nodes (Config.SharedUsers).
+	// It does not travel.
+	Elsewhere bool `json:"-"`
 	// Node is the node that sent the op, set by the node that serves it;
 	// it does not travel.
 	Node string `json:"-"`
@@ -248,6 +255,40 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 		so.ok(m, id)
 		delivered()
 	})
+}
+
+// deliverElsewhere carries a direct message or call signal to its
+// recipient's connections on the other nodes of the cluster, where a user
+// connected here may be connected too (Config.SharedUsers): this node
+// delivered it to the recipient's connections here, or refused it with
+// refusal (the recipient's bucket or budget here spent). Each other node
+// checks its block list, and its budget or bucket, as for a message from
+// another node (Serve); friend (the sender's lists, or the recipient's
+// here, name the two friends) spares the bucket. The sender was answered
+// Ok already when this node delivered; when it refused, the sender gets
+// Ok once another node delivers, refusal otherwise (the recipient
+// connected on no other node, refused there too, or the cluster out of
+// reach). It runs on the member's loop.
+func (so *Social) deliverElsewhere(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, friend bool, refusal *protocol.Error, delivered func()) {
+	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg), Friend: friend,
+		DirectRate: msg.GetDirectMessage() != nil, Elsewhere: true}
+	so.call(op, func(a RemoteAnswer) {
+		if refusal == nil {
+			return // answered as delivered here
+		}
+		if a.Err == nil && a.Code == 0 {
+			so.ok(m, id)
+			delivered()
+			return
+		}
+		so.fail(m, id, refusal)
+	})
+}
+
+// shared reports whether a user connected here may be connected on
+// other nodes of a cluster too (Config.SharedUsers).
+func (so *Social) shared() bool {
+	return so.peers != nil && so.cfg.SharedUsers
 }
 
 // announceRemoteLocked tells uid's friends on other nodes of its status pr.

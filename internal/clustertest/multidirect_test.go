@@ -1,0 +1,47 @@
+package clustertest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/internal/testclient"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// TestDirectMessageReachesEveryNodeOfAMultiSocketUser: with
+// -multi-sockets bob holds a connection on n1 and one on n2, and
+// protocol/README.md says a direct message reaches every connection of
+// its recipient. ada, on n1, messages him: his connection on n1 and his
+// connection on n2 must each get it, once.
+func TestDirectMessageReachesEveryNodeOfAMultiSocketUser(t *testing.T) {
+	t.Parallel()
+	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	ada, _ := connectUser(t, n1, "ada")
+	bobTok, bobID := n2.Login(t, "bob")
+	bobFar, bobNear := dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
+	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
+	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
+
+	ok(t, "ada's message to bob", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "hi bob"}))
+	gotDirect(t, bobNear, "bob's connection on ada's node", "hi bob")
+	gotDirect(t, bobFar, "bob's connection on the other node", "hi bob")
+}
+
+// gotDirect fails t unless c, named who, gets exactly one direct message,
+// of text, before it has been quiet for a second, within 10 s.
+func gotDirect(t *testing.T, c *testclient.Client, who, text string) {
+	t.Helper()
+	var got []string
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) == 0 && time.Now().Before(deadline) {
+		for _, m := range c.Drain(time.Second) {
+			if dm := m.GetDirectMessage(); dm != nil {
+				got = append(got, dm.Text)
+			}
+		}
+	}
+	if len(got) != 1 || got[0] != text {
+		t.Fatalf("%s got the direct messages %q, want %q once", who, got, text)
+	}
+}
