@@ -28,6 +28,47 @@ func TestDirectMessageReachesEveryNodeOfAMultiSocketUser(t *testing.T) {
 	gotDirect(t, bobFar, "bob's connection on the other node", "hi bob")
 }
 
+// TestCallSignalReachesEveryNodeOfAMultiSocketUser: as a direct message,
+// a call signal is relayed to every connection of its recipient. bob, ada's
+// friend, holds a connection on n1, hers, and one on n2: her offer must
+// reach each, once, whichever bob answers from.
+func TestCallSignalReachesEveryNodeOfAMultiSocketUser(t *testing.T) {
+	t.Parallel()
+	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	ada, adaID := connectUser(t, n1, "ada")
+	bobTok, bobID := n2.Login(t, "bob")
+	bobFar, bobNear := dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
+	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
+	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
+	ok(t, "ada asks bob", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
+	bobNear.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+	ok(t, "bob accepts", request(bobNear, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
+
+	ok(t, "ada's offer to bob", request(ada, &tickroomv1.SendSignal{ToUserId: bobID, CallId: "call-1",
+		Kind: tickroomv1.SignalKind_SIGNAL_KIND_OFFER, Data: "v=0"}))
+	gotSignal(t, bobNear, "bob's connection on ada's node", "call-1")
+	gotSignal(t, bobFar, "bob's connection on the other node", "call-1")
+}
+
+// gotSignal fails t unless c, named who, gets exactly one signal, of the
+// call callID, before it has been quiet for a second, within 10 s.
+func gotSignal(t *testing.T, c *testclient.Client, who, callID string) {
+	t.Helper()
+	var got []string
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) == 0 && time.Now().Before(deadline) {
+		for _, m := range c.Drain(time.Second) {
+			if s := m.GetSignal(); s != nil {
+				got = append(got, s.CallId)
+			}
+		}
+	}
+	if len(got) != 1 || got[0] != callID {
+		t.Fatalf("%s got signals of the calls %q, want one of %q", who, got, callID)
+	}
+}
+
 // gotDirect fails t unless c, named who, gets exactly one direct message,
 // of text, before it has been quiet for a second, within 10 s.
 func gotDirect(t *testing.T, c *testclient.Client, who, text string) {

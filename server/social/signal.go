@@ -39,7 +39,10 @@ const (
 // have. The two must be players of one room (a spectator of it is not) or
 // friends, and the recipient must not have blocked the sender; the sender
 // is named by the server, so no one can pose as the other party of a
-// call. It runs on the member's loop.
+// call. A recipient connected here may be connected on other nodes too
+// (SharedUsers): the signal goes to them as well (deliverElsewhere), and
+// the sender gets Ok once one of the nodes delivered it. It runs on the
+// member's loop.
 func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) error {
 	from := m.user
 	switch {
@@ -83,16 +86,30 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 		so.stats.SignalRefused.Add(1)
 		return protocol.NewError(protocol.ErrorForbidden, "calls are between players of one room or friends")
 	}
-	if wait := so.takeSignalInLocked(to, len(q.Data)); wait > 0 {
-		so.mu.Unlock()
-		so.stats.SignalRefused.Add(1)
-		return errSignalBudget(wait)
-	}
+	wait := so.takeSignalInLocked(to, len(q.Data))
 	so.mu.Unlock()
+	if wait > 0 {
+		so.stats.SignalRefused.Add(1)
+		if !so.shared() {
+			return errSignalBudget(wait)
+		}
+	}
 	sig := &tickroomv1.Signal{FromUserId: from, FromName: m.name, CallId: q.CallId, Kind: q.Kind, Data: q.Data}
-	so.ok(m, id)
-	so.host.SendToUser(q.ToUserId, &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Signal{Signal: sig}})
-	so.stats.Signals.Add(1)
+	msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Signal{Signal: sig}}
+	var refusal *protocol.Error
+	if wait > 0 {
+		refusal = errSignalBudget(wait)
+	} else {
+		so.ok(m, id)
+		so.host.SendToUser(q.ToUserId, msg)
+		so.stats.Signals.Add(1)
+	}
+	if so.shared() {
+		// The recipient may be connected on other nodes too, each with
+		// its own budget: the two were found players of one room or
+		// friends here, and each node checks its block list.
+		so.deliverElsewhere(m, id, q.ToUserId, msg, false, refusal, func() { so.stats.Signals.Add(1) })
+	}
 	return nil
 }
 
