@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -84,5 +85,29 @@ func gotDirect(t *testing.T, c *testclient.Client, who, text string) {
 	}
 	if len(got) != 1 || got[0] != text {
 		t.Fatalf("%s got the direct messages %q, want %q once", who, got, text)
+	}
+}
+
+// TestNoticeReachesEveryNodeOfAMultiSocketUser: an operator's notice to a
+// user reaches every connection of it (protocol/README.md), and the admin
+// API counts them. bob holds a connection on n1 and one on n2; a notice
+// to him through n1 must reach both, delivered 2.
+func TestNoticeReachesEveryNodeOfAMultiSocketUser(t *testing.T) {
+	t.Parallel()
+	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	bobTok, bobID := n2.Login(t, "bob")
+	bobFar, bobNear := dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
+	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
+	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
+
+	var res struct{ Delivered int }
+	if st, _ := adminJSON(t, n1, http.MethodPost, "/v1/admin/notify", `{"user_id":"`+bobID+`","kind":"k","title":"hello bob"}`, &res); st != http.StatusOK || res.Delivered != 2 {
+		t.Fatalf("notice through n1 to bob, on n1 and n2: %d, delivered %d, want 200 and 2", st, res.Delivered)
+	}
+	for _, cl := range []*testclient.Client{bobNear, bobFar} {
+		if n := cl.Next(testclient.Is[*tickroomv1.ServerMessage_Notification]).GetNotification(); n.Title != "hello bob" {
+			t.Fatalf("bob's notice: %v", n)
+		}
 	}
 }

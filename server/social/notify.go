@@ -81,7 +81,8 @@ func (n Notice) Check() error {
 
 // Notify pushes a Notification, encoded once, to its recipients' every
 // connection, Reliable: it arrives exactly once on each connection that
-// stays open. A room's recipients are the members of its chat (a room that
+// stays open; a user's on every node of a cluster where it is connected,
+// this one included (SharedUsers), waiting for their answers. A room's recipients are the members of its chat (a room that
 // does not exist has none: the caller checks rooms). It returns
 // ErrBadNotice for a notice Check refuses and ErrOffline for a user with no
 // connection. Safe from any goroutine.
@@ -135,6 +136,15 @@ func (so *Social) Notify(n Notice) (NoticeResult, error) {
 	}
 	if !so.host.Send(m, conns) {
 		return NoticeResult{}, fmt.Errorf("%w: cannot encode", ErrBadNotice)
+	}
+	if n.UserID != "" && so.shared() {
+		// The user may be connected on other nodes too; Delivered counts
+		// theirs once they answer (a node out of reach counts none).
+		answer := make(chan RemoteAnswer, 1)
+		so.call(&RemoteOp{Kind: OpNotice, To: n.UserID, Message: encodeMessage(m), Elsewhere: true}, func(a RemoteAnswer) { answer <- a })
+		if a := <-answer; a.Err == nil && a.Code == 0 {
+			res.Delivered += a.Delivered
+		}
 	}
 	so.stats.Notifications.Add(1)
 	return res, nil
