@@ -38,17 +38,19 @@ func TestDirectMessagesFromStrangersOnAnotherNodeAreBounded(t *testing.T) {
 	bob.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
 	ok(t, "bob accepts", request(bob, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
 
-	// Nine of ada's chat burst (10), one left for after the flood.
-	const early = 9
-	for i := range early {
-		ok(t, "ada's message to bob, her friend, before the flood", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: fmt.Sprint("early ", i)}))
-	}
-
-	// Each within its chat burst (10), one left for carol.
+	// Each within its chat burst (10), one left for carol. The guests
+	// connect first, so that only ada's messages come between her early
+	// ones and the flood.
 	const guests, each = 8, 8
 	cs := make([]*testclient.Client, guests)
 	for i := range cs {
 		cs[i], _ = connectUser(t, n1, fmt.Sprint("guest", i))
+	}
+
+	// Nine of ada's chat burst (10), one left for after the flood.
+	const early = 9
+	for i := range early {
+		ok(t, "ada's message to bob, her friend, before the flood", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: fmt.Sprint("early ", i)}))
 	}
 	began := time.Now()
 	ids := make([][]uint32, guests)
