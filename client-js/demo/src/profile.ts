@@ -26,6 +26,21 @@ const outcomes: Record<MatchOutcome, string> = {
   [MatchOutcome.DRAW]: "drew",
 };
 
+// History is a match history page, Board a leaderboard page.
+type History = Awaited<ReturnType<Client["matchHistory"]>>;
+type Board = Awaited<ReturnType<Client["leaderboard"]>>;
+
+/**
+ * Reads are the answered reads of one player's profile: the match history
+ * and, for the user's own, the leaderboard of each game (null where the
+ * server has none), the parts still missing absent.
+ */
+interface Reads {
+  userId: string;
+  history?: History;
+  boards: Map<string, Board | null>;
+}
+
 /** ProfilePanel shows one player's standings and match history. */
 export class ProfilePanel {
   private client: Client | undefined;
@@ -33,10 +48,14 @@ export class ProfilePanel {
   private selfName = "";
   private userId = "";
   private loading = 0;
-  // retryTimer loads the profile again after a refusal RATE_LIMITED: the
-  // server answers the history and leaderboards within one budget per
-  // user (10 at once, then one a second).
+  // retryTimer asks again for the reads of the profile refused
+  // RATE_LIMITED: the server answers the history and leaderboards within
+  // one budget per user (10 at once, then one a second), and its hint
+  // says when the next read is answered, so the reads answered are kept.
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  // drawn is what the panel shows: a reload draws the parts it has not
+  // read yet from it, rather than "loading…".
+  private drawn: Reads | undefined;
 
   /** ProfilePanel's constructor takes its section and the games whose leaderboards it reads. */
   constructor(
@@ -48,6 +67,7 @@ export class ProfilePanel {
   attach(client: Client | undefined, selfId = "", selfName = ""): void {
     this.cancelRetry();
     this.loading++;
+    this.drawn = undefined;
     this.client = client;
     this.selfId = selfId;
     this.selfName = selfName;
@@ -62,11 +82,12 @@ export class ProfilePanel {
   }
 
   /**
-   * show loads and draws a player's profile; one refused RATE_LIMITED is
-   * loaded again after the server's hint, spread at random, the attempt-th
-   * time in a row.
+   * show loads and draws a player's profile, all of it afresh; the reads
+   * refused RATE_LIMITED are asked again after the server's hint, spread
+   * at random and growing, those answered kept, and the parts still
+   * missing show "loading…" meanwhile.
    */
-  async show(userId: string, name: string, attempt = 0): Promise<void> {
+  async show(userId: string, name: string): Promise<void> {
     this.cancelRetry();
     const client = this.client;
     if (!client) return;
@@ -79,42 +100,78 @@ export class ProfilePanel {
       back.addEventListener("click", () => void this.show(this.selfId, this.selfName));
       head.append(back);
     }
-    try {
-      const [history, boards] = await Promise.all([
-        client.matchHistory({ userId: mine ? "" : userId, limit: shown }),
-        // A leaderboard tells the caller's own standing; another player's
-        // standing is read from the matches.
-        // One the server has no board for is left out; one refused
-        // RATE_LIMITED is asked again with the rest.
-        mine
-          ? Promise.all(this.games.map((g) => client.leaderboard(g, 1).catch((err: unknown) => (rateLimited(err) ? Promise.reject(err) : undefined))))
-          : Promise.resolve([]),
-      ]);
-      if (load !== this.loading) return;
-      const standings = boards.filter((b) => b?.own && b.own.played > 0).map((b) => standing(b!.game, b!.own!));
-      this.section.dataset["user"] = userId;
-      this.section.dataset["matches"] = String(history.matches.length);
-      this.section.replaceChildren(
-        head,
-        ...(standings.length > 0 ? [el("ul", { cls: "standings" }, ...standings)] : []),
-        el("h3", { text: "Recent matches" }),
-        history.matches.length === 0
-          ? el("p", { cls: "status", text: mine ? "No finished matches yet: play one!" : "No finished matches yet." })
-          : el("ol", { cls: "history" }, ...history.matches.map((m) => match(m, userId))),
-      );
-    } catch (err) {
-      if (load !== this.loading) return;
-      // A reload refused RATE_LIMITED leaves the profile shown as it was.
-      if (!rateLimited(err) || this.section.dataset["user"] !== userId) {
-        this.section.replaceChildren(head, el("p", { cls: "status", text: `Match history: ${errorMessage(err)}` }));
-      }
-      if (rateLimited(err)) {
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          if (load === this.loading) void this.show(userId, name, attempt + 1);
-        }, rateLimitedRetryMs(err.retryAfterMs, attempt));
-      }
+    await this.read(client, load, { userId, boards: new Map() }, head, 0);
+  }
+
+  /**
+   * read asks for the parts of a profile not in reads yet, draws it, and
+   * asks again for those refused RATE_LIMITED, the attempt-th time in a
+   * row.
+   */
+  private async read(client: Client, load: number, reads: Reads, head: HTMLElement, attempt: number): Promise<void> {
+    const mine = reads.userId === this.selfId;
+    const refusals: TickroomError[] = [];
+    let failed: { err: unknown } | undefined;
+    await Promise.all([
+      reads.history
+        ? undefined
+        : client.matchHistory({ userId: mine ? "" : reads.userId, limit: shown }).then(
+            (h) => void (reads.history = h),
+            (err: unknown) => void (rateLimited(err) ? refusals.push(err) : (failed = { err })),
+          ),
+      // A leaderboard tells the caller's own standing; another player's
+      // standing is read from the matches. One the server has no board
+      // for is left out.
+      ...(mine ? this.games : [])
+        .filter((g) => !reads.boards.has(g))
+        .map((g) =>
+          client.leaderboard(g, 1).then(
+            (b) => void reads.boards.set(g, b),
+            (err: unknown) => void (rateLimited(err) ? refusals.push(err) : reads.boards.set(g, null)),
+          ),
+        ),
+    ]);
+    if (load !== this.loading) return;
+    if (failed) {
+      this.drawn = undefined;
+      this.section.replaceChildren(head, el("p", { cls: "status", text: `Match history: ${errorMessage(failed.err)}` }));
+      return;
     }
+    this.draw(reads, head, mine);
+    if (refusals.length > 0) {
+      const hint = Math.max(...refusals.map((err) => err.retryAfterMs));
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (load === this.loading) void this.read(client, load, reads, head, attempt + 1);
+      }, rateLimitedRetryMs(hint, attempt));
+    }
+  }
+
+  /** draw shows a profile: the parts not in reads as the panel shows them for the same player, or else "loading…". */
+  private draw(reads: Reads, head: HTMLElement, mine: boolean): void {
+    const before = this.drawn?.userId === reads.userId ? this.drawn : undefined;
+    const history = reads.history ?? before?.history;
+    const boards = new Map([...(before?.boards ?? []), ...reads.boards]);
+    this.drawn = { userId: reads.userId, history, boards };
+    const standings = this.games.flatMap((g) => {
+      const b = boards.get(g);
+      return b?.own && b.own.played > 0 ? [standing(b.game, b.own)] : [];
+    });
+    const boardsLoading = mine && this.games.some((g) => !boards.has(g));
+    this.section.dataset["user"] = reads.userId;
+    if (history) this.section.dataset["matches"] = String(history.matches.length);
+    else delete this.section.dataset["matches"];
+    this.section.replaceChildren(
+      head,
+      ...(standings.length > 0 ? [el("ul", { cls: "standings" }, ...standings)] : []),
+      ...(boardsLoading ? [el("p", { cls: "status", text: "Standings loading…" })] : []),
+      el("h3", { text: "Recent matches" }),
+      !history
+        ? el("p", { cls: "status", text: "loading…" })
+        : history.matches.length === 0
+          ? el("p", { cls: "status", text: mine ? "No finished matches yet: play one!" : "No finished matches yet." })
+          : el("ol", { cls: "history" }, ...history.matches.map((m) => match(m, reads.userId))),
+    );
   }
 
   private cancelRetry(): void {
