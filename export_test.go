@@ -27,6 +27,13 @@ func WithJoinRate(o Options, rate float64) Options {
 	return o
 }
 
+// WithStoreReadRate returns o with the rate of one user's store reads on
+// a node (hub.SocialConfig.StoreReadRate) set to rate; +Inf turns it off.
+func WithStoreReadRate(o Options, rate float64) Options {
+	o.storeReadRate = rate
+	return o
+}
+
 // WithDirectorySync returns o with a node of a cluster writing its
 // changed rooms to Redis every d (cluster.DirectoryConfig.SyncInterval).
 func WithDirectorySync(o Options, d time.Duration) Options {

@@ -357,6 +357,11 @@ type Options struct {
 	// set a tiny one (export_test.go), so that no token comes back while
 	// they run.
 	joinRate float64
+	// storeReadRate, when not zero, is hub.SocialConfig.StoreReadRate,
+	// the rate of one user's store reads on a node: a test that asks for
+	// more pages than its burst while the database is down sets +Inf
+	// (export_test.go), since a read that fails keeps its token.
+	storeReadRate float64
 	// directorySync, when not zero, is how often a node of a cluster
 	// writes its changed rooms to Redis (cluster.DirectoryConfig.
 	// SyncInterval): a test that looks at a seat reserved in Redis

@@ -2,6 +2,7 @@ package tickroom_test
 
 import (
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -48,10 +49,12 @@ func TestStoreOutageLogsAreSpaced(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.Start(t)
 	var logs logLines
-	srv, _, _ := start(t, tickroom.Options{
+	// A read that fails keeps its store read token (StoreReadRate): the
+	// rate is off, for the 50 requests to reach the store.
+	srv, _, _ := start(t, tickroom.WithStoreReadRate(tickroom.Options{
 		Games: []game.Definition{raceDefinition()}, DatabaseURL: pg.NewDatabase(t),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-	})
+	}, math.Inf(1)))
 	tok := login(t, srv, "ada")
 	bob := dial(t, srv, "bob")
 	pg.Stop(t)

@@ -225,7 +225,7 @@ func NewContext(ctx context.Context, opts Options) (_ *Server, err error) {
 		Buckets:         s.hubBuckets(),
 		Records:         s.hubRecords(),
 		ChannelLog:      s.hubChannelLog(),
-		Social:          hub.SocialConfig{Graph: s.socialGraph(), Inbox: s.socialInbox(), Channels: s.socialChannels(), HistoryLines: o.ChatHistoryLines, MaxListSize: o.SocialListSize},
+		Social:          hub.SocialConfig{Graph: s.socialGraph(), Inbox: s.socialInbox(), Channels: s.socialChannels(), HistoryLines: o.ChatHistoryLines, MaxListSize: o.SocialListSize, StoreReadRate: o.storeReadRate},
 		MultipleSockets: o.MultipleSockets,
 		RoomCreateRate:  o.RoomCreateRate, RoomCreateBurst: o.RoomCreateBurst, MaxRoomCostPerUser: o.MaxRoomCostPerUser,
 		MaxRoomsPerUser: o.MaxRoomsPerUser,

@@ -1,10 +1,13 @@
 package hub_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
 	"github.com/tickroom/tickroom/server/hub"
+	"github.com/tickroom/tickroom/store"
 )
 
 // storeReads sends reqs one after the other, each once the one before is
@@ -127,5 +130,39 @@ func TestRefusedStoreReadsTakeNoToken(t *testing.T) {
 	// refused.
 	if served, limited := storeReads(t, ada, storeReadRequests(7)...); served != 6 || limited != 1 {
 		t.Fatalf("after 4 reads served and 16 refused before reading: %d of 7 served, %d refused RATE_LIMITED; want 6 (the burst left) and 1", served, limited)
+	}
+}
+
+// failingRecords fails every match history read, as a database out of
+// reach does.
+type failingRecords struct{ hub.Records }
+
+func (failingRecords) History(context.Context, string, int64, int) ([]store.Result, error) {
+	return nil, errors.New("database out of reach")
+}
+
+// TestFailedStoreReadsKeepTheirToken: a store read that fails
+// (ERROR_CODE_INTERNAL) keeps the token it took, so a client asking again
+// and again while the database fails is held to StoreReadRate as ever.
+func TestFailedStoreReadsKeepTheirToken(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.Records = failingRecords{openStore(t)}
+		c.Social.StoreReadRate, c.Social.StoreReadBurst = 0.001, 10
+	}})
+	ada, _ := e.connect("ada")
+	failed, limited := 0, 0
+	for range 15 {
+		switch m := ada.Request(getHistory("", 0, 0)); m.GetError().GetCode() {
+		case tickroomv1.ErrorCode_ERROR_CODE_INTERNAL:
+			failed++
+		case tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED:
+			limited++
+		default:
+			t.Fatalf("a match history read while the database fails: %v", m)
+		}
+	}
+	if failed != 10 || limited != 5 {
+		t.Fatalf("15 match history reads while the database fails: %d failed INTERNAL, %d refused RATE_LIMITED; want 10 (the burst) and 5", failed, limited)
 	}
 }

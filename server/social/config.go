@@ -97,8 +97,10 @@ type Config struct {
 	// the three, since each costs a read of the one database and a
 	// person turns a few pages of one of them at a time. A request
 	// refused before it reads (a bad one, or one past the reads it may
-	// have awaiting a reply) takes nothing. Zero value means 1; +Inf
-	// turns it off.
+	// have awaiting a reply) takes nothing; one the store fails keeps
+	// what it took, so that a client asking again while the database
+	// fails is held to the rate as ever. Zero value means 1; +Inf turns
+	// it off.
 	StoreReadRate float64
 	// StoreReadBurst is the store read limiter's burst: a lobby's
 	// leaderboard, history and channel pages opened at once, and a few
