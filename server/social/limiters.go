@@ -100,9 +100,10 @@ func (t *userLimiters) noteLeft(m *Member, name string, now time.Time) {
 }
 
 // leftLately reports whether m's user left lobby channel name within
-// leftFor of now (or so many channels that it is not known). It runs on
-// m's loop.
-func (t *userLimiters) leftLately(m *Member, name string, now time.Time) bool {
+// leftFor of now (or so many channels that it is not known), and when it
+// left it, Unix ns, when that is remembered (0 when not). It runs on m's
+// loop.
+func (t *userLimiters) leftLately(m *Member, name string, now time.Time) (lately bool, at int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	lim := m.lim
@@ -110,18 +111,15 @@ func (t *userLimiters) leftLately(m *Member, name string, now time.Time) bool {
 		lim = e.Value.(*userLimits).lim
 	}
 	if lim == nil || lim.left == nil {
-		return false
+		return false, 0
 	}
 	l, h, ns := lim.left, maphash.String(leftSeed, name), now.UnixNano()
-	if ns < l.all {
-		return true
-	}
 	for j := range l.names {
-		if l.at[j] != 0 && l.names[j] == h && ns-l.at[j] < int64(leftFor) {
-			return true
+		if l.at[j] != 0 && l.names[j] == h {
+			at = l.at[j]
 		}
 	}
-	return false
+	return ns < l.all || (at != 0 && ns-at < int64(leftFor)), at
 }
 
 // userLimiters holds the limiters of the users that used one, at most
