@@ -300,3 +300,50 @@ func TestLeavingManyChannelsKeepsTheirJoinsCharged(t *testing.T) {
 		t.Fatalf("joins again of %d channels just left: %d answered with the whole history, %d with the lines since the leave, %d with none; want 3 (the burst left), 8 (the leaves remembered) and 5", channels, whole, since, none)
 	}
 }
+
+// TestAClockSteppedBackChargesNoJoinOfAChannelLeft: leaves are kept by the
+// wall clock; when it steps back (an NTP correction), a channel left
+// "later" than now, and the joins after 9 leaves, are not charged to
+// ChannelRejoinRate, and each join is answered with the whole history.
+// Before, they were charged until the clock caught up again (an hour
+// here), and past the rate answered with the lines since the leave.
+func TestAClockSteppedBackChargesNoJoinOfAChannelLeft(t *testing.T) {
+	t.Parallel()
+	const channels = 9
+	var step func(time.Duration)
+	// A rate that gives no token back while the test runs.
+	e := start(t, options{hub: func(c *hub.Config) {
+		step = steppedClock(c)
+		c.Social.ChannelRejoinRate, c.Social.ChannelRejoinBurst = 0.001, 1
+		c.Social.ChannelOpenRate, c.Social.ChatRate = math.Inf(1), math.Inf(1)
+		c.Social.MaxChannelsPerUser = channels
+	}})
+	bob, _ := e.connect("bob")
+	for i := range channels {
+		if bob.Request(joinChannel(fmt.Sprint("c", i))).GetChatHistory() == nil {
+			t.Fatalf("bob could not join c%d", i)
+		}
+		ok(t, bob.Request(channelChat(fmt.Sprint("c", i), "hello")))
+	}
+	ada, _ := e.connect("ada")
+	// A repeat join takes the one token.
+	for range 2 {
+		if ada.Request(joinChannel("c0")).GetChatHistory() == nil {
+			t.Fatal("ada could not join c0")
+		}
+	}
+	for i := range channels {
+		if i > 0 && ada.Request(joinChannel(fmt.Sprint("c", i))).GetChatHistory() == nil {
+			t.Fatalf("ada's first join of c%d was refused", i)
+		}
+		ok(t, ada.Request(leaveChannel(fmt.Sprint("c", i))))
+	}
+	step(-time.Hour)
+	// c0's leave is forgotten past the 9th, c8's is remembered.
+	for _, name := range []string{"c0", "c8"} {
+		m := ada.Request(joinChannel(name))
+		if got := texts(m.GetChatHistory().GetLines()); !slices.Equal(got, []string{"hello"}) {
+			t.Fatalf("ada's join of %s, left an hour ahead of the clock stepped back: history %q (%v); want the whole [hello]", name, got, m)
+		}
+	}
+}

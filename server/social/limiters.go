@@ -64,12 +64,20 @@ const (
 var leftSeed = maphash.MakeSeed()
 
 // leftChannels are the lobby channels a user left within leftFor, at
-// most leftKept; past them every join before all is charged, so that
-// leaving more channels than are kept frees none.
+// most leftKept; past them every join within leftFor of all is charged,
+// so that leaving more channels than are kept frees none. The times are
+// the wall clock's, as the lines' sent_at_ms are: a leave ahead of now
+// (the clock stepped back) counts for nothing (leftWithin).
 type leftChannels struct {
 	names [leftKept]uint64 // maphash of the name
 	at    [leftKept]int64  // when left, Unix ns; 0 for none
-	all   int64            // Unix ns until which every join is charged
+	all   int64            // Unix ns of the last leave forgotten while it counted; 0 for none
+}
+
+// leftWithin reports whether a leave at at (Unix ns; 0 for none) was
+// within leftFor before ns, and not after it.
+func leftWithin(ns, at int64) bool {
+	return at != 0 && ns >= at && ns-at < int64(leftFor)
 }
 
 // noteLeft records that m's user left lobby channel name at now. It runs
@@ -92,8 +100,8 @@ func (t *userLimiters) noteLeft(m *Member, name string, now time.Time) {
 				i = j
 			}
 		}
-		if l.at[i] != 0 && ns-l.at[i] < int64(leftFor) {
-			l.all = max(l.all, l.at[i]+int64(leftFor))
+		if leftWithin(ns, l.at[i]) {
+			l.all = max(l.all, l.at[i])
 		}
 	}
 	l.names[i], l.at[i] = h, ns
@@ -119,7 +127,7 @@ func (t *userLimiters) leftLately(m *Member, name string, now time.Time) (lately
 			at = l.at[j]
 		}
 	}
-	return ns < l.all || (at != 0 && ns-at < int64(leftFor)), at
+	return leftWithin(ns, l.all) || leftWithin(ns, at), at
 }
 
 // userLimiters holds the limiters of the users that used one, at most
