@@ -160,9 +160,93 @@ func TestLeavingAChannelWhileItLoadsEndsTheWaitingJoin(t *testing.T) {
 	}
 }
 
-// steppedClock is a hub clock that a test moves on by hand, ahead of
-// the wall clock: lines posted and leaves made between two steps fall in
-// different milliseconds however fast the box runs.
+// TestLeavingAndJoiningAChannelAgainIsRateLimited: a LeaveChannel and a
+// JoinChannel of the same lobby channel, while another member keeps it
+// open, is answered with the channel's whole history each time, as a
+// repeat join is; so a join of a channel the user left within the last
+// minute takes from ChannelRejoinRate, and past its burst is refused
+// with ERROR_CODE_RATE_LIMITED and a retry hint. A join of another
+// channel is served meanwhile.
+func TestLeavingAndJoiningAChannelAgainIsRateLimited(t *testing.T) {
+	t.Parallel()
+	// A rate that gives no token back while the test runs.
+	e := start(t, options{hub: func(c *hub.Config) { c.Social.ChannelRejoinRate = 0.001; c.Social.ChannelRejoinBurst = 3 }})
+	bob, _ := e.connect("bob")
+	if bob.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("bob could not join lobby")
+	}
+	ada, _ := e.connect("ada")
+	if ada.Request(joinChannel("lobby")).GetChatHistory() == nil {
+		t.Fatal("ada's first join was not answered with the history")
+	}
+	ok(t, ada.Request(channelChat("lobby", "hello")))
+	histories, refused := 0, 0
+	for range 20 {
+		// A leave after a refused join finds ada out of the channel.
+		if m := ada.Request(leaveChannel("lobby")); m.GetOk() == nil && m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_CHANNEL_NOT_FOUND {
+			t.Fatalf("a leave: %v", m)
+		}
+		switch m := ada.Request(joinChannel("lobby")); {
+		case m.GetChatHistory() != nil:
+			histories++
+		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && m.GetError().GetRetryAfterMs() > 0:
+			refused++
+		default:
+			t.Fatalf("a join of a channel just left: %v", m)
+		}
+	}
+	if histories != 3 || refused != 17 {
+		t.Fatalf("20 leaves and joins of a channel another member keeps open: %d joins answered with the history, %d refused with a retry hint; want 3 (the burst) and 17", histories, refused)
+	}
+	if ada.Request(joinChannel("trade")).GetChatHistory() == nil {
+		t.Fatal("ada's join of a channel she never left was refused")
+	}
+}
+
+// TestLeavingManyChannelsKeepsTheirJoinsRateLimited: a user that leaves
+// more lobby channels than the 8 remembered of it within a minute, all
+// held open by another member, has its joins of them again charged all
+// the same: past it every join of a channel held takes from
+// ChannelRejoinRate for the minute, so none is freed by leaving others.
+func TestLeavingManyChannelsKeepsTheirJoinsRateLimited(t *testing.T) {
+	t.Parallel()
+	const channels = 16
+	e := start(t, options{hub: func(c *hub.Config) {
+		c.Social.ChannelRejoinRate, c.Social.ChannelRejoinBurst = 0.001, 10
+		c.Social.MaxChannelsPerUser, c.Social.ChannelOpenRate = channels, math.Inf(1)
+	}})
+	bob, _ := e.connect("bob")
+	for i := range channels {
+		if bob.Request(joinChannel(fmt.Sprint("c", i))).GetChatHistory() == nil {
+			t.Fatalf("bob could not join c%d", i)
+		}
+	}
+	ada, _ := e.connect("ada")
+	// The first joins after the 9th leave (7) take from the burst of 10.
+	for i := range channels {
+		if ada.Request(joinChannel(fmt.Sprint("c", i))).GetChatHistory() == nil {
+			t.Fatalf("ada's first join of c%d was refused", i)
+		}
+		ok(t, ada.Request(leaveChannel(fmt.Sprint("c", i))))
+	}
+	histories, refused := 0, 0
+	for i := range channels {
+		switch m := ada.Request(joinChannel(fmt.Sprint("c", i))); {
+		case m.GetChatHistory() != nil:
+			histories++
+		case m.GetError().GetCode() == tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED && m.GetError().GetRetryAfterMs() > 0:
+			refused++
+		default:
+			t.Fatalf("a join of c%d, just left: %v", i, m)
+		}
+	}
+	if histories != 3 || refused != channels-3 {
+		t.Fatalf("joins again of %d channels just left: %d answered with the history, %d refused with a retry hint; want 3 (the burst left) and %d", channels, histories, refused, channels-3)
+	}
+}
+
+// steppedClock is a hub clock that a test moves on by hand: here back,
+// behind the leaves it made.
 func steppedClock(c *hub.Config) (step func(time.Duration)) {
 	var skew atomic.Int64
 	c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
@@ -178,135 +262,12 @@ func texts(lines []*tickroomv1.Chat) []string {
 	return out
 }
 
-// TestJoinsOfAChannelJustLeftPastTheRateGetTheLinesSinceTheLeave: a
-// LeaveChannel and a JoinChannel of the same lobby channel, while another
-// member keeps it open, answered the channel's whole history each time, as
-// a repeat join does; so a join of a channel the user left within the
-// last minute takes from ChannelRejoinRate, and past its burst is served
-// all the same, its ChatHistory holding only the lines posted since the
-// leave (a chat UI that leaves one channel and joins another on each tab
-// switch stays in a channel). A repeat join of the channel the connection
-// is in is still refused past the burst, and the connection stays in it;
-// a join of another channel is served.
-func TestJoinsOfAChannelJustLeftPastTheRateGetTheLinesSinceTheLeave(t *testing.T) {
-	t.Parallel()
-	var step func(time.Duration)
-	// A rate that gives no token back while the test runs.
-	e := start(t, options{hub: func(c *hub.Config) {
-		step = steppedClock(c)
-		c.Social.ChannelRejoinRate, c.Social.ChannelRejoinBurst = 0.001, 3
-		c.Social.ChatRate = math.Inf(1)
-	}})
-	bob, _ := e.connect("bob")
-	if bob.Request(joinChannel("lobby")).GetChatHistory() == nil {
-		t.Fatal("bob could not join lobby")
-	}
-	ada, _ := e.connect("ada")
-	if ada.Request(joinChannel("lobby")).GetChatHistory() == nil {
-		t.Fatal("ada's first join was not answered with the history")
-	}
-	ok(t, ada.Request(channelChat("lobby", "hello")))
-	posted := []string{"hello"}
-	whole, since := 0, 0
-	for i := range 20 {
-		step(10 * time.Millisecond)
-		ok(t, ada.Request(leaveChannel("lobby")))
-		step(10 * time.Millisecond)
-		line := fmt.Sprint("while ada was away ", i)
-		ok(t, bob.Request(channelChat("lobby", line)))
-		posted = append(posted, line)
-		m := ada.Request(joinChannel("lobby"))
-		if m.GetChatHistory() == nil {
-			t.Fatalf("ada's join %d of a channel she just left: %v", i, m)
-		}
-		switch got := texts(m.GetChatHistory().GetLines()); {
-		case slices.Equal(got, posted):
-			whole++
-		case slices.Equal(got, []string{line}):
-			since++
-		default:
-			t.Fatalf("ada's join %d of a channel she just left: history %q; want the whole %q or the line since the leave", i, got, posted)
-		}
-	}
-	if whole != 3 || since != 17 {
-		t.Fatalf("20 leaves and joins of a channel another member keeps open: %d joins answered with the whole history, %d with the lines since the leave; want 3 (the burst) and 17", whole, since)
-	}
-	if m := ada.Request(joinChannel("lobby")); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED || m.GetError().GetRetryAfterMs() == 0 {
-		t.Fatalf("a join of the channel ada is in, past the rate: %v; want RATE_LIMITED with a retry hint", m)
-	}
-	ok(t, ada.Request(channelChat("lobby", "still here")))
-	if ada.Request(joinChannel("trade")).GetChatHistory() == nil {
-		t.Fatal("ada's join of a channel she never left was refused")
-	}
-}
-
-// TestLeavingManyChannelsKeepsTheirJoinsCharged: a user that leaves more
-// lobby channels than the 8 remembered of it within a minute, all held
-// open by another member, has its joins of them again charged all the
-// same: past it every join of a channel held takes from
-// ChannelRejoinRate for the minute, so none is freed by leaving others.
-// Past the burst each is served with the lines posted since the user left
-// it, or none for a channel whose leave is no longer remembered.
-func TestLeavingManyChannelsKeepsTheirJoinsCharged(t *testing.T) {
-	t.Parallel()
-	const channels = 16
-	var step func(time.Duration)
-	e := start(t, options{hub: func(c *hub.Config) {
-		step = steppedClock(c)
-		c.Social.ChannelRejoinRate, c.Social.ChannelRejoinBurst = 0.001, 10
-		c.Social.MaxChannelsPerUser, c.Social.ChannelOpenRate = channels, math.Inf(1)
-		c.Social.ChatRate = math.Inf(1)
-	}})
-	bob, _ := e.connect("bob")
-	for i := range channels {
-		if bob.Request(joinChannel(fmt.Sprint("c", i))).GetChatHistory() == nil {
-			t.Fatalf("bob could not join c%d", i)
-		}
-		ok(t, bob.Request(channelChat(fmt.Sprint("c", i), "before")))
-	}
-	step(10 * time.Millisecond)
-	ada, _ := e.connect("ada")
-	// The first joins after the 9th leave (7) take from the burst of 10.
-	for i := range channels {
-		if ada.Request(joinChannel(fmt.Sprint("c", i))).GetChatHistory() == nil {
-			t.Fatalf("ada's first join of c%d was refused", i)
-		}
-		ok(t, ada.Request(leaveChannel(fmt.Sprint("c", i))))
-	}
-	step(10 * time.Millisecond)
-	for i := range channels {
-		ok(t, bob.Request(channelChat(fmt.Sprint("c", i), "after")))
-	}
-	// c0 to c2 take the 3 tokens left; c3 to c7 are left longer ago than
-	// the 8 remembered; c8 to c15 are remembered.
-	whole, since, none := 0, 0, 0
-	for i := range channels {
-		m := ada.Request(joinChannel(fmt.Sprint("c", i)))
-		if m.GetChatHistory() == nil {
-			t.Fatalf("a join of c%d, just left: %v", i, m)
-		}
-		switch got := texts(m.GetChatHistory().GetLines()); {
-		case slices.Equal(got, []string{"before", "after"}):
-			whole++
-		case slices.Equal(got, []string{"after"}) && i >= channels-8:
-			since++
-		case len(got) == 0 && i < channels-8:
-			none++
-		default:
-			t.Fatalf("a join of c%d, just left: history %q", i, got)
-		}
-	}
-	if whole != 3 || since != 8 || none != 5 {
-		t.Fatalf("joins again of %d channels just left: %d answered with the whole history, %d with the lines since the leave, %d with none; want 3 (the burst left), 8 (the leaves remembered) and 5", channels, whole, since, none)
-	}
-}
-
 // TestAClockSteppedBackChargesNoJoinOfAChannelLeft: leaves are kept by the
 // wall clock; when it steps back (an NTP correction), a channel left
 // "later" than now, and the joins after 9 leaves, are not charged to
 // ChannelRejoinRate, and each join is answered with the whole history.
 // Before, they were charged until the clock caught up again (an hour
-// here), and past the rate answered with the lines since the leave.
+// here), and past the rate refused.
 func TestAClockSteppedBackChargesNoJoinOfAChannelLeft(t *testing.T) {
 	t.Parallel()
 	const channels = 9

@@ -2,7 +2,6 @@ package social
 
 import (
 	"maps"
-	"math"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -60,9 +59,6 @@ type channel struct {
 type channelJoin struct {
 	m  *Member
 	id uint32
-	// since is the first SentAtMs of the lines its history holds (see
-	// JoinChannel); 0 for all of them.
-	since int64
 }
 
 // lines returns the history, oldest first. The caller holds c.mu.
@@ -116,14 +112,10 @@ func channelLineIDs(lines []*tickroomv1.Chat) uint64 {
 }
 
 // historyMessage is the ChatHistory of c as m gets it: without the lines
-// of users m's user blocks, as it gets none of them live, and, when since
-// is not 0, without those sent before since (Unix ms). The caller holds
+// of users m's user blocks, as it gets none of them live. The caller holds
 // so.mu and c.mu.
-func (so *Social) historyMessage(c *channel, m *Member, id uint32, since int64) *tickroomv1.ServerMessage {
+func (so *Social) historyMessage(c *channel, m *Member, id uint32) *tickroomv1.ServerMessage {
 	lines := c.lines()
-	if since != 0 {
-		lines = slices.DeleteFunc(lines, func(l *tickroomv1.Chat) bool { return l.SentAtMs < since })
-	}
 	if p := so.users[m.user]; p != nil && len(p.blocks) > 0 {
 		lines = slices.DeleteFunc(lines, func(l *tickroomv1.Chat) bool { return has(p.blocks, l.FromUserId) })
 	}
@@ -185,7 +177,7 @@ func (so *Social) EnterRoom(m *Member, rp RoomPresence, joined *tickroomv1.Serve
 		m.chats = append(m.chats, key)
 		c.mu.Lock()
 		c.members = append(c.members, m)
-		so.host.Reply(m.conn, so.historyMessage(c, m, 0, 0))
+		so.host.Reply(m.conn, so.historyMessage(c, m, 0))
 		c.mu.Unlock()
 	}
 	if p := so.users[m.user]; p != nil {
@@ -366,11 +358,8 @@ func (so *Social) Blocks(m *Member) map[string]struct{} {
 
 // JoinChannel subscribes m to a lobby channel and answers its history. A
 // join of a channel m is in already answers the history again, within
-// ChannelRejoinRate (allowRejoin). A join of a channel this node holds
-// that m's user left within leftFor takes from it too, and past it is
-// served all the same with the lines sent since the leave (none when the
-// leave is no longer remembered), which m's user did not get: refusing it
-// left a client that switches channels in none. It runs on the member's
+// ChannelRejoinRate (allowRejoin), and so does a join of a channel this
+// node holds that m's user left within leftFor. It runs on the member's
 // loop.
 func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 	if !channelName.MatchString(name) {
@@ -394,14 +383,13 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 			return protocol.NewError(protocol.ErrorTooManyRequestsInFlight, "your join of this channel still waits for its history")
 		}
 	}
-	var since int64
 	switch {
 	case m.inChat(key):
-		if err := so.allowRejoin(m, id); err != nil {
+		if err := so.allowRejoin(m, id, "you are in this channel already: joining it again replays its history, which is limited"); err != nil {
 			return err
 		}
 		c.mu.Lock()
-		so.replyHistoryLocked(c, m, id, 0)
+		so.replyHistoryLocked(c, m, id)
 		c.mu.Unlock()
 		return nil
 	case m.channelCount() >= so.cfg.MaxChannelsPerUser:
@@ -414,21 +402,17 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 		if c, err = so.openLocked(m, name); err != nil {
 			return err
 		}
-	default:
+	case so.limits.leftLately(m, name, so.host.Now()):
 		// Another member kept it open: leaving it and joining it again
-		// replayed its history as a repeat join does. Past the rate the
-		// join is served with the lines the user missed.
-		if lately, at := so.limits.leftLately(m, name, so.host.Now()); lately && so.allowRejoin(m, id) != nil {
-			since = math.MaxInt64
-			if at != 0 {
-				since = time.Unix(0, at).UnixMilli()
-			}
+		// replays its history as a repeat join does.
+		if err := so.allowRejoin(m, id, "you left this channel a moment ago: joining it again replays its history, which is limited"); err != nil {
+			return err
 		}
 	}
 	m.chats = append(m.chats, key)
 	c.mu.Lock()
 	c.members = append(c.members, m)
-	so.replyHistoryLocked(c, m, id, since)
+	so.replyHistoryLocked(c, m, id)
 	c.mu.Unlock()
 	if opened && so.peers != nil {
 		// Lines from other nodes reach this one once it is subscribed:
@@ -442,15 +426,14 @@ func (so *Social) JoinChannel(m *Member, id uint32, name string) error {
 // allowRejoin applies ChannelRejoinRate to a join of a lobby channel m is
 // in already or its user left lately, which answers request id with the
 // channel's whole history again; one that wants no reply (id 0) costs
-// nothing. The caller holds so.mu.
-func (so *Social) allowRejoin(m *Member, id uint32) error {
+// nothing. msg is the refusal's message. The caller holds so.mu.
+func (so *Social) allowRejoin(m *Member, id uint32, msg string) error {
 	if id == 0 {
 		return nil
 	}
 	l := so.limits.limiter(m, func(l *limiters) **rate.Limiter { return &l.rejoin }, rate.Limit(so.cfg.ChannelRejoinRate), so.cfg.ChannelRejoinBurst)
 	if wait := so.take(l, 1); wait > 0 {
-		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait,
-			Message: "you are in this channel already: joining it again replays its history, which is limited"}
+		return &protocol.Error{Code: protocol.ErrorRateLimited, RetryAfter: wait, Message: msg}
 	}
 	return nil
 }
@@ -458,15 +441,15 @@ func (so *Social) allowRejoin(m *Member, id uint32) error {
 // replyHistoryLocked answers a join with the channel's history, or, in a
 // cluster, holds the answer until this node's subscription is in place.
 // The caller holds so.mu and c.mu.
-func (so *Social) replyHistoryLocked(c *channel, m *Member, id uint32, since int64) {
+func (so *Social) replyHistoryLocked(c *channel, m *Member, id uint32) {
 	if id == 0 {
 		return // no reply wanted (ClientMessage.request_id's contract)
 	}
 	if c.name != "" && (!c.ready || !c.loaded) {
-		c.waiting = append(c.waiting, channelJoin{m, id, since})
+		c.waiting = append(c.waiting, channelJoin{m, id})
 		return
 	}
-	so.host.Reply(m.conn, so.historyMessage(c, m, id, since))
+	so.host.Reply(m.conn, so.historyMessage(c, m, id))
 }
 
 // channelReady answers the joins that waited for this node's subscription
@@ -490,7 +473,7 @@ func (so *Social) answerWaitingLocked(c *channel) {
 	}
 	for _, w := range c.waiting {
 		if !w.m.closed.Load() {
-			so.host.Reply(w.m.conn, so.historyMessage(c, w.m, w.id, w.since))
+			so.host.Reply(w.m.conn, so.historyMessage(c, w.m, w.id))
 		}
 	}
 	c.waiting = nil

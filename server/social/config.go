@@ -71,20 +71,15 @@ type Config struct {
 	// refused with ERROR_CODE_RATE_LIMITED and a retry_after_ms. Each is
 	// answered with the channel's whole history (HistoryLines lines of up
 	// to MaxTextBytes, tens of KB) for a request of a few bytes: at the
-	// message rate a guest had the node send it megabytes a second. A
-	// join of a channel another member keeps open that the user left
-	// (LeaveChannel) within the last minute, which leaving and joining
-	// again replayed as often, takes from it too, but past it is served
-	// all the same, its ChatHistory holding only the lines sent since
-	// the leave (sent_at_ms from the leave's millisecond on), so that a
-	// client switching channels is never left in none; a user that left
-	// more than 8 channels within a minute has every join of a channel
-	// held charged until a minute after the 9th last, and past the rate
-	// one of a channel whose leave is no longer remembered is served
-	// with no lines. Otherwise a connection's first join of a channel, a
-	// new connection's after a reconnect included, never takes from it,
-	// nor does a join that wants no reply (request id 0). Zero value
-	// means 0.2 (one every 5 s); +Inf turns it off.
+	// message rate a guest had the node send it megabytes a second. So
+	// is a join of a channel another member keeps open that the user
+	// left (LeaveChannel) within the last minute, which leaving and
+	// joining again replayed as often; a user that left more than 8
+	// channels within a minute has every join of a channel held charged
+	// until a minute after the 9th last. Otherwise a connection's first
+	// join of a channel, a new connection's after a reconnect included,
+	// never takes from it, nor does a join that wants no reply (request
+	// id 0). Zero value means 0.2 (one every 5 s); +Inf turns it off.
 	ChannelRejoinRate float64
 	// ChannelRejoinBurst is the rejoin limiter's burst. Zero value means
 	// 4.

@@ -66,8 +66,8 @@ var leftSeed = maphash.MakeSeed()
 // leftChannels are the lobby channels a user left within leftFor, at
 // most leftKept; past them every join within leftFor of all is charged,
 // so that leaving more channels than are kept frees none. The times are
-// the wall clock's, as the lines' sent_at_ms are: a leave ahead of now
-// (the clock stepped back) counts for nothing (leftWithin).
+// the wall clock's: a leave ahead of now (the clock stepped back) counts
+// for nothing (leftWithin).
 type leftChannels struct {
 	names [leftKept]uint64 // maphash of the name
 	at    [leftKept]int64  // when left, Unix ns; 0 for none
@@ -108,10 +108,9 @@ func (t *userLimiters) noteLeft(m *Member, name string, now time.Time) {
 }
 
 // leftLately reports whether m's user left lobby channel name within
-// leftFor of now (or so many channels that it is not known), and when it
-// left it, Unix ns, when that is remembered (0 when not). It runs on m's
-// loop.
-func (t *userLimiters) leftLately(m *Member, name string, now time.Time) (lately bool, at int64) {
+// leftFor of now (or so many channels that it is not known). It runs on
+// m's loop.
+func (t *userLimiters) leftLately(m *Member, name string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	lim := m.lim
@@ -119,15 +118,18 @@ func (t *userLimiters) leftLately(m *Member, name string, now time.Time) (lately
 		lim = e.Value.(*userLimits).lim
 	}
 	if lim == nil || lim.left == nil {
-		return false, 0
+		return false
 	}
 	l, h, ns := lim.left, maphash.String(leftSeed, name), now.UnixNano()
+	if leftWithin(ns, l.all) {
+		return true
+	}
 	for j := range l.names {
-		if l.at[j] != 0 && l.names[j] == h {
-			at = l.at[j]
+		if l.names[j] == h && leftWithin(ns, l.at[j]) {
+			return true
 		}
 	}
-	return leftWithin(ns, l.all) || leftWithin(ns, at), at
+	return false
 }
 
 // userLimiters holds the limiters of the users that used one, at most
