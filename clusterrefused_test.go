@@ -573,17 +573,28 @@ func (h *heldJoin) settle(t *testing.T) {
 	}
 }
 
-// lateJoin has another player join the room through a, again while a
-// refuses it ROOM_FULL for a few seconds (a seat given back goes to
-// Redis off the room's tick, just after the answers that tell of it):
-// the reply then, and the redirects it followed.
+// lateJoin has another player join the room through a (lateJoinOf).
 func (h *heldJoin) lateJoin(t *testing.T) (*tickroomv1.ServerMessage, []*tickroomv1.Redirect) {
 	t.Helper()
-	late := dial(t, h.a, "late")
+	return lateJoinOf(t, h.a, h.room)
+}
+
+// lateJoinOf has another player join room through srv, again while it
+// is refused ROOM_FULL for a few seconds (a seat given back goes to
+// Redis off the room's tick, just after the answers that tell of it, and
+// a seat left goes from the room at its next tick): the reply then, and
+// the redirects it followed.
+func lateJoinOf(t *testing.T, srv *tickroom.Server, room string) (*tickroomv1.ServerMessage, []*tickroomv1.Redirect) {
+	t.Helper()
+	late := dial(t, srv, "late")
+	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		_, reply, hops := late.Follow(h.join())
-		if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 || time.Now().After(deadline) {
+		cur, reply, hops := late.Follow(join)
+		if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || time.Now().After(deadline) {
 			return reply, hops
+		}
+		if cur != late {
+			late = dial(t, srv, "late") // it followed a redirect off srv
 		}
 	}
 }
@@ -825,5 +836,137 @@ func TestRefusedJoinGivesBackTheSeatALeftJoinHolds(t *testing.T) {
 		if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 || time.Now().After(deadline) {
 			t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: the laptop's refused join kept alice's seat for the phone's, which was left", len(hops), reply)
 		}
+	}
+}
+
+// roomOfTwo starts two nodes of a cluster running def, in rooms of two,
+// which write their rooms' taken seats to Redis only when they start (a
+// seat reserved stays a reservation while the test runs, as one given up
+// before the node's next sync of its rooms does); a host makes a room of
+// def on b. It returns the nodes, the room, and a token of alice's.
+func roomOfTwo(t *testing.T, def game.Definition) (a, b *tickroom.Server, room, token string) {
+	t.Helper()
+	rdb := redistest.Start(t)
+	def.MaxPlayers = 2
+	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32))}
+	opts = tickroom.WithDirectorySync(opts, time.Hour)
+	a, _, _ = start(t, opts)
+	b, _, _ = start(t, opts)
+	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: def.Name}}}
+	if room = dial(t, b, "host").Request(create).GetJoined().GetRoomId(); room == "" {
+		t.Fatal("the host could not create a room")
+	}
+	return a, b, room, login(t, b, "alice")
+}
+
+// socketOf connects to srv with token, up to its Welcome.
+func socketOf(t *testing.T, srv *tickroom.Server, token, label string) *testclient.Client {
+	t.Helper()
+	c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: label})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
+	return c
+}
+
+// A seat given up before the room's node wrote it to Redis as taken goes
+// back there: the node's sync drops only the seated players who left, and
+// the seat stayed reserved for the reservation's minute. Here alice joins
+// the room of two on b and leaves it at once; the room, the host alone in
+// it, was full to everyone else.
+func TestSeatLeftAtOnceGoesBack(t *testing.T) {
+	t.Parallel()
+	a, b, room, token := roomOfTwo(t, raceDefinition())
+	alice := socketOf(t, b, token, "alice")
+	if m := alice.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("alice's join: %v, want Joined", m)
+	}
+	if m := alice.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}); m.GetLeft() == nil {
+		t.Fatalf("alice's leave: %v, want Left", m)
+	}
+	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
+		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, left, stayed reserved", len(hops), reply)
+	}
+}
+
+// The same for a seat held for a resume, which the user gives up from a
+// later connection.
+func TestHeldSeatLeftAtOnceGoesBack(t *testing.T) {
+	t.Parallel()
+	a, b, room, token := roomOfTwo(t, raceDefinition())
+	if m := socketOf(t, b, token, "phone").Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("alice's join: %v, want Joined", m)
+	}
+	// A newer login replaces the phone's connection, and holds its seat.
+	if m := socketOf(t, b, token, "laptop").Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}); m.GetLeft() == nil {
+		t.Fatalf("alice's leave of her held seat: %v, want Left", m)
+	}
+	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
+		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, left, stayed reserved", len(hops), reply)
+	}
+}
+
+// heldAtTheTick is raceDefinition whose game holds alice's first join of
+// its rooms at the tick until the returned open is called (entered tells
+// the test it waits there), then takes it.
+func heldAtTheTick(t *testing.T) (def game.Definition, entered <-chan struct{}, open func()) {
+	t.Helper()
+	in, gate := make(chan struct{}, 1), make(chan struct{})
+	var asked atomic.Bool
+	def = raceDefinition()
+	def.Name = "wait"
+	def.New = func(game.Setup) (game.Game, error) {
+		return &waitRace{race: &race{at: map[uint32]byte{}}, entered: in, gate: gate, asked: &asked}, nil
+	}
+	open = sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open) // a test that fails first lets the room's tick go on
+	return def, in, open
+}
+
+// The same for a seat the game gives a join that a LeaveRoom left while
+// it waited for the tick, which the hub gives up at once.
+func TestSeatOfAJoinLeftWhilePendingGoesBack(t *testing.T) {
+	t.Parallel()
+	def, entered, open := heldAtTheTick(t)
+	a, b, room, token := roomOfTwo(t, def)
+	alice := socketOf(t, b, token, "alice")
+	first := alice.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}})
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice's join never reached the room's tick")
+	}
+	leave := alice.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
+	open()
+	if m := alice.Reply(first); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("alice's join: %v, want Joined", m)
+	}
+	if m := alice.Reply(leave); m.GetLeft() == nil {
+		t.Fatalf("alice's leave: %v, want Left", m)
+	}
+	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
+		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, given up, stayed reserved", len(hops), reply)
+	}
+}
+
+// The same for a seat the game gives a join whose connection a newer
+// login of the user replaced while it waited for the tick: the hub gives
+// it up, as the newer login was never told of it.
+func TestSeatOfAJoinReplacedWhilePendingGoesBack(t *testing.T) {
+	t.Parallel()
+	def, entered, open := heldAtTheTick(t)
+	a, b, room, token := roomOfTwo(t, def)
+	alice := socketOf(t, b, token, "phone")
+	alice.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}})
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice's join never reached the room's tick")
+	}
+	socketOf(t, b, token, "laptop") // replaces the phone's connection
+	open()
+	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
+		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, given up, stayed reserved", len(hops), reply)
 	}
 }

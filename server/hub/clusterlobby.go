@@ -642,10 +642,11 @@ func (s *Session) endTurn(ctx context.Context, pool string) {
 
 // releaseSeat gives back, off the caller's goroutine, the seat of roomID
 // the directory reserved for userID's join, which the room refused at the
-// tick: kept until the reservation lapsed, the seat would count as taken
-// cluster-wide (a room of two looked full) and against the user's
-// reservations. A seat the user sits in is not touched, nor is one the
-// directory never reserved.
+// tick, or which the user gave up before the node's sync wrote it as
+// seated (gaveUpSeat): kept until the reservation lapsed, the seat would
+// count as taken cluster-wide (a room of two looked full) and against
+// the user's reservations. A seat the directory holds as seated is not
+// touched (the sync drops it), nor is one it never reserved.
 func (h *Hub) releaseSeat(roomID, userID string) {
 	c := h.cluster
 	if c.Unreachable() {

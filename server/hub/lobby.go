@@ -572,6 +572,7 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 		s.sendJoined(id, room, res)
 		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
 		s.h.leftRoom(s.claims.UserID, room.ID())
+		s.gaveUpSeat(room.ID(), res.Spectator)
 		s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 		if m.rejoin != nil {
 			// A JoinRoom came after the LeaveRoom: the user comes back.
@@ -587,6 +588,7 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 		_ = room.LeaveAs(res.Seat, s.claims.UserID, s)
 		s.h.leftRoom(s.claims.UserID, room.ID())
 		s.unreserve(room.ID())
+		s.gaveUpSeat(room.ID(), res.Spectator)
 		return
 	case !keep:
 		// The connection closed while the join was queued: hold the seat,
@@ -653,17 +655,34 @@ func (s *Session) leaveRoom(id uint32, roomID string) error {
 	}
 	s.unlock()
 	if mm.room == nil {
-		if !s.h.giveUpHeld(s.claims.UserID, roomID) {
+		spectator, ok := s.h.giveUpHeld(s.claims.UserID, roomID)
+		if !ok {
 			return protocol.NewError(protocol.ErrorNotInRoom, "")
 		}
+		s.gaveUpSeat(roomID, spectator)
 		s.reply(id, leftMessage(roomID, tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 		return nil
 	}
 	_ = mm.room.LeaveAs(mm.seat, s.claims.UserID, s)
 	s.h.leftRoom(s.claims.UserID, roomID)
+	s.gaveUpSeat(roomID, mm.spectator)
 	s.h.social.ExitRoom(s.member, roomID)
 	s.reply(id, leftMessage(roomID, tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
 	return nil
+}
+
+// gaveUpSeat gives back, on a node of a cluster, the user's seat of
+// roomID in the room directory once s gave up its seat there (a
+// spectator's holds none), unless a join of the user's on this node
+// plays in the room or is joining it (userPlaysIn): the node's sync
+// drops only the players it wrote as seated, and a seat given up before
+// its next sync stayed reserved for the reservation's life, counted as
+// taken (a room of two with one player refused everyone ROOM_FULL).
+// Release leaves a seat the sync wrote as seated to the next sync.
+func (s *Session) gaveUpSeat(roomID string, spectator bool) {
+	if s.h.cluster != nil && !spectator && !s.userPlaysIn(roomID) {
+		s.h.releaseSeat(roomID, s.claims.UserID)
+	}
 }
 
 // mayResume reports whether userID has a seat in roomID to resume: one
