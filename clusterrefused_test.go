@@ -537,14 +537,20 @@ func (h *heldJoin) join() *tickroomv1.ClientMessage {
 	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: h.room}}}
 }
 
-// queued sends JoinRoom of the room from c until one is refused
-// ALREADY_IN_ROOM: another join of c's waits then, the one returned
-// unless c had one waiting before.
+// queued is queuedJoin of the room.
 func (h *heldJoin) queued(t *testing.T, c *testclient.Client) uint32 {
 	t.Helper()
-	ids := []uint32{c.Send(h.join())}
+	return queuedJoin(t, c, h.join())
+}
+
+// queuedJoin sends join from c until one is refused ALREADY_IN_ROOM:
+// another join of c's waits then, the one returned unless c had one
+// waiting before.
+func queuedJoin(t *testing.T, c *testclient.Client, join *tickroomv1.ClientMessage) uint32 {
+	t.Helper()
+	ids := []uint32{c.Send(join)}
 	for {
-		ids = append(ids, c.Send(h.join()))
+		ids = append(ids, c.Send(join))
 		m := c.Next(func(m *tickroomv1.ServerMessage) bool { return slices.Contains(ids, m.RequestId) })
 		ids = slices.DeleteFunc(ids, func(id uint32) bool { return id == m.RequestId })
 		switch code := m.GetError().GetCode(); code {
@@ -968,5 +974,44 @@ func TestSeatOfAJoinReplacedWhilePendingGoesBack(t *testing.T) {
 	open()
 	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
 		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, given up, stayed reserved", len(hops), reply)
+	}
+}
+
+// A join refused while the user's spectator join of the room, left,
+// waits for the tick keeps the user's seat in Redis when a player's
+// JoinRoom sent after that leave waits to take it: it gave the seat
+// back, the left join being a spectator's. Here alice's JoinRoom to watch
+// the room of two on b waits at the tick and is left; her JoinRoom to
+// play, sent then, waits for it with her seat reserved, and another
+// JoinRoom of hers is refused ALREADY_IN_ROOM. She then sits in the room
+// with the host while Redis counted a seat free: a sent another player
+// to b, to be refused ROOM_FULL there.
+func TestRefusedJoinKeepsTheSeatAJoinAfterALeftSpectatorTakes(t *testing.T) {
+	t.Parallel()
+	def, entered, open := heldAtTheTick(t)
+	a, b, room, token := roomOfTwo(t, def)
+	alice := socketOf(t, b, token, "alice")
+	first := alice.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Spectate: true}}})
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice's join to watch never reached the room's tick")
+	}
+	leave := alice.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
+	again := queuedJoin(t, alice, &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}})
+	open()
+	if m := alice.Reply(first); !m.GetJoined().GetSpectator() {
+		t.Fatalf("alice's join to watch: %v, want Joined as a spectator", m)
+	}
+	if m := alice.Reply(leave); m.GetLeft() == nil {
+		t.Fatalf("alice's leave: %v, want Left", m)
+	}
+	if m := alice.Reply(again); m.GetJoined().GetRoomId() != room || m.GetJoined().GetSpectator() {
+		t.Fatalf("alice's join to play after her leave: %v, want Joined as a player", m)
+	}
+
+	_, reply, hops := dial(t, a, "late").Follow(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}})
+	if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 {
+		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: alice's refused join gave back the seat she sits in", len(hops), reply)
 	}
 }

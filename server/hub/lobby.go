@@ -426,17 +426,23 @@ func (s *Session) roomsIn() []string {
 // playsIn reports whether the session is in roomID as a player, joined
 // or joining. A pending join that a LeaveRoom left is not joining unless
 // a player's JoinRoom queued after that leave (afterLeave) is still to
-// take its place, not left itself: it is refused, or seated only to be
-// given up at once (joined), and nothing then gives back a seat in the
-// room directory that another refusal kept for it.
+// take its place, not left itself, whether the left join was a player's
+// or a spectator's: it is refused, or seated only to be given up at once
+// (joined), and nothing then gives back a seat in the room directory
+// that another refusal kept for it.
 func (s *Session) playsIn(roomID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.find([]byte(roomID))
-	if m == nil || m.spectator {
+	switch {
+	case m == nil:
+		return false
+	case m.rejoin != nil && !m.rejoin.leaving && !m.rejoin.jr.spectator:
+		return true
+	case m.spectator:
 		return false
 	}
-	return m.seat != 0 || !m.leaving || m.rejoin != nil && !m.rejoin.leaving && !m.rejoin.jr.spectator
+	return m.seat != 0 || !m.leaving
 }
 
 // hasRoomFor reports whether the session's user may join roomID (empty:
