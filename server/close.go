@@ -11,7 +11,8 @@ import (
 // frame behind what is queued), so the peer gets a typed close frame
 // wherever the socket can still take one; the TCP connection then ends on
 // the peer's FIN or, after Config.CloseTimeout, by expire. Every close is
-// counted once, by code and CloseReason, when the socket closes.
+// counted once, by code and CloseReason, when the socket closes, after
+// the handler's OnClose.
 
 // CloseReason says why a connection closed. The server counts closes by
 // reason and code (Stats.Closed, Stats.ClosedFor).

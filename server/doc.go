@@ -113,7 +113,8 @@
 // client's queue is dropped and its close frame goes behind what gnet
 // already holds, so a client that reads again learns why; the socket is
 // reset if the peer has not closed by Config.CloseTimeout. Closes are
-// counted once, by code and CloseReason (Stats.Closed, Stats.ClosedFor).
+// counted once, by code and CloseReason (Stats.Closed, Stats.ClosedFor),
+// after the handler's OnClose: a close counted is one the handler saw.
 //
 // # Timers
 //

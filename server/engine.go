@@ -180,13 +180,17 @@ func (e *engine) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	c.lingerBytes = 0
 	c.loop.remove(c)
 	c.msg = nil
-	s.open.Add(-1)
 	if c.accepted {
+		// Counted once the handler is done with the connection: one who
+		// sees the close counted (Stats, metrics) sees what OnClose did.
 		c.accepted = false
 		code := c.closeCode
-		s.closes.add(c.closeFor, countedCode(c.closeFor, code))
 		c.handler.OnClose(c, code, c.closeWhy)
+		s.open.Add(-1)
+		s.closes.add(c.closeFor, countedCode(c.closeFor, code))
+		return gnet.None
 	}
+	s.open.Add(-1)
 	return gnet.None
 }
 

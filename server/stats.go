@@ -9,7 +9,8 @@ import (
 // Stats is a snapshot of the transport's counters for the metrics layer.
 // Counts only grow, except Open.
 type Stats struct {
-	// Open is the number of open TCP connections, upgraded or not.
+	// Open is the number of open TCP connections, upgraded or not; an
+	// upgraded one counts until its handler's OnClose has returned.
 	Open int64
 	// Opened counts TCP connections accepted.
 	Opened uint64
@@ -20,10 +21,10 @@ type Stats struct {
 	// 408 handshake timeout, 431 request too large, 401 and others from the
 	// handler or the upgrade checks.
 	Refused map[int]uint64
-	// Closed counts upgraded connections closed, by the close code reported
-	// to Handler.OnClose (1006 for a lost connection), except that closes
-	// the peer started with a code in 3000–4999, which it chose, all count
-	// under 0.
+	// Closed counts upgraded connections closed, once Handler.OnClose has
+	// returned, by the close code reported to it (1006 for a lost
+	// connection), except that closes the peer started with a code in
+	// 3000–4999, which it chose, all count under 0.
 	Closed map[int]uint64
 	// ClosedFor counts the same closes by why they closed.
 	ClosedFor map[CloseReason]uint64

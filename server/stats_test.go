@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,4 +97,44 @@ func TestStatsCountDroppedFrames(t *testing.T) {
 	if got := l.stats.dropped.Load(); got != 1 {
 		t.Fatalf("dropped %d, want 1", got)
 	}
+}
+
+// closeGate is a Handler whose OnClose tells entered it runs, then waits
+// for gate.
+type closeGate struct {
+	BaseHandler
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (h closeGate) OnClose(*Conn, ws.StatusCode, string) {
+	h.entered <- struct{}{}
+	<-h.gate
+}
+
+// A close is counted (Stats.Closed, ClosedFor, and the open connections)
+// once the handler's OnClose has run: one who sees the count sees what
+// the handler did, as a session the hub marked closed. It was counted
+// before OnClose was called.
+func TestCloseCountedAfterTheHandlersOnClose(t *testing.T) {
+	h := closeGate{entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	s := startServer(t, Config{}, func(ts *testServer) { ts.Handle("/gate", h) })
+	open := sync.OnceFunc(func() { close(h.gate) })
+	t.Cleanup(open) // before the server's shutdown
+	c, _, err := gorilla.DefaultDialer.Dial(s.url+"/gate", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.WriteMessage(gorilla.CloseMessage, gorilla.FormatCloseMessage(1000, "bye"))
+	c.Close()
+	select {
+	case <-h.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler's OnClose never ran")
+	}
+	if st := s.Stats(); len(st.Closed) != 0 || len(st.ClosedFor) != 0 || st.Open != 1 {
+		t.Fatalf("while the handler's OnClose runs: closes by code %v, by reason %v, %d open; want none counted, and the connection open", st.Closed, st.ClosedFor, st.Open)
+	}
+	open()
+	waitStats(t, s.Server, func(st Stats) bool { return st.Closed[1000] == 1 && st.ClosedFor[ReasonPeer] == 1 && st.Open == 0 })
 }
