@@ -8,7 +8,9 @@ import (
 )
 
 // The casts other than presence (an unfriending, a block's, a friend
-// request sent to a user who came online, a notice to one user) went
+// request sent to a user who came online, a notice to one user; with
+// -multi-sockets, the copies of a direct message or call signal for its
+// recipient's other nodes) went
 // through the lookup queue, which refused them when full: an unfriending
 // refused left the friendship standing on the other user's node until
 // that user's lists were read again. They now wait in a queue of their

@@ -1,7 +1,9 @@
 package clustertest
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,6 +110,60 @@ func TestNoticeReachesEveryNodeOfAMultiSocketUser(t *testing.T) {
 	for _, cl := range []*testclient.Client{bobNear, bobFar} {
 		if n := cl.Next(testclient.Is[*tickroomv1.ServerMessage_Notification]).GetNotification(); n.Title != "hello bob" {
 			t.Fatalf("bob's notice: %v", n)
+		}
+	}
+}
+
+// TestDirectMessagesReachEveryNodeOfAMultiSocketUserInOrder: a user's
+// direct messages reach each of its connections in the order they were
+// sent, those on the recipient's other nodes included. bob holds a
+// connection on n1 and one on n2; five friends of his on n1 send him 50
+// messages, ten each, one friend after another, each sending its ten at
+// once: both his connections must get all 50, in that order.
+func TestDirectMessagesReachEveryNodeOfAMultiSocketUserInOrder(t *testing.T) {
+	t.Parallel()
+	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	bobTok, bobID := n2.Login(t, "bob")
+	bobFar, bobNear := dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
+	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
+	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
+	// Five friends: each sends its chat burst (ChatBurst, 10), and no
+	// bucket of messages from non-friends holds them back.
+	var friends []*testclient.Client
+	for i := range 5 {
+		f, fID := connectUser(t, n1, fmt.Sprintf("friend%d", i))
+		ok(t, "a friend asks bob", request(f, &tickroomv1.AddFriend{UserId: bobID}))
+		bobNear.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+		ok(t, "bob accepts", request(bobNear, &tickroomv1.AnswerFriend{UserId: fID, Accept: true}))
+		friends = append(friends, f)
+	}
+	bobNear.Drain(0)
+	bobFar.Drain(0)
+
+	var want []string
+	for _, f := range friends {
+		var ids []uint32
+		for range 10 {
+			text := fmt.Sprintf("m%02d", len(want))
+			want = append(want, text)
+			ids = append(ids, f.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_SendDirect{
+				SendDirect: &tickroomv1.SendDirect{ToUserId: bobID, Text: text}}}))
+		}
+		for _, id := range ids {
+			ok(t, "a friend's message to bob", f.Reply(id))
+		}
+	}
+	for _, cl := range []struct {
+		c   *testclient.Client
+		who string
+	}{{bobNear, "bob's connection on the senders' node"}, {bobFar, "bob's connection on the other node"}} {
+		var got []string
+		for len(got) < len(want) {
+			got = append(got, cl.c.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage().Text)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s got the direct messages in the order %q, want %q", cl.who, got, want)
 		}
 	}
 }

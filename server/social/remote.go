@@ -25,8 +25,10 @@ type Peers interface {
 	// nowhere (else) is answered ERROR_CODE_USER_OFFLINE, one that could
 	// not be carried (Redis down, no answer in time) has Err set.
 	Call(ops []*RemoteOp, done func([]RemoteAnswer))
-	// Cast sends op to the nodes where its To is connected, or with an
-	// empty To to every other node, and expects no answer.
+	// Cast sends op to the nodes other than this one where its To is
+	// connected, or with an empty To to every other node, and expects no
+	// answer. Those other than OpPresence reach each node in the order
+	// they were made.
 	Cast(op *RemoteOp)
 	// JoinChannel subscribes this node to a lobby channel; ready is called
 	// once every line posted after it reaches this node, or with an error
@@ -126,9 +128,9 @@ type RemoteOp struct {
 	// messages pass uncharged, in a rolling deploy, until it is upgraded.
 	DirectRate bool `json:"dr,omitempty"`
 	// Elsewhere has Call run the op only on To's nodes other than this
-	// one: a message this node delivered to To's connections here, or
-	// refused here, for those of To's other nodes (Config.SharedUsers).
-	// It does not travel.
+	// one: a message this node refused, or a notice it delivered to To's
+	// connections here, for those of To's other nodes
+	// (Config.SharedUsers). It does not travel.
 	Elsewhere bool `json:"-"`
 	// Node is the node that sent the op, set by the node that serves it;
 	// it does not travel.
@@ -264,18 +266,25 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 // refusal (the recipient's bucket or budget here spent). Each other node
 // checks its block list, and its budget or bucket, as for a message from
 // another node (Serve); friend (the sender's lists, or the recipient's
-// here, name the two friends) spares the bucket. The sender was answered
-// Ok already when this node delivered; when it refused, the sender gets
-// Ok once another node delivers, refusal otherwise (the recipient
-// connected on no other node, refused there too, or the cluster out of
-// reach). It runs on the member's loop.
+// here, name the two friends) spares the bucket. When this node
+// delivered, the sender was answered Ok already, and the copies go as a
+// cast (Peers.Cast): the cluster's queue of casts keeps them in the order
+// sent and refuses none, where the lookup queue, shared with the users'
+// own requests, refused those requests once chat filled it and ran the
+// copies on racing workers, so that a call's candidate could overtake its
+// offer. When it refused, the copies go as a call, whose answer decides
+// the sender's: Ok once another node delivers, refusal otherwise (the
+// recipient connected on no other node, refused there too, or the
+// cluster out of reach). It runs on the member's loop.
 func (so *Social) deliverElsewhere(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, friend bool, refusal *protocol.Error, delivered func()) {
 	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg), Friend: friend,
-		DirectRate: msg.GetDirectMessage() != nil, Elsewhere: true}
+		DirectRate: msg.GetDirectMessage() != nil}
+	if refusal == nil {
+		so.peers.Cast(op)
+		return
+	}
+	op.Elsewhere = true
 	so.call(op, func(a RemoteAnswer) {
-		if refusal == nil {
-			return // answered as delivered here
-		}
 		if a.Err == nil && a.Code == 0 {
 			so.ok(m, id)
 			delivered()
