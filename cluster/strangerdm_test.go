@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +163,77 @@ func TestDirectMessageRefusedOnOneNodeOfTheRecipientIsDeliveredOnAnother(t *test
 	waitFor(t, 10*time.Second, "ada's message to bob on b", func() bool { return len(b.host.direct("bob")) >= 2 })
 	if got, want := b.host.direct("bob"), []string{"two", "from ada"}; !slices.Equal(got, want) {
 		t.Fatalf("bob got %q on b, want %q", got, want)
+	}
+	// a counts a message refused only when its sender was: gus's second
+	// was delivered, on b.
+	if refused, sent := a.so.Stats().ChatRefused.Load(), a.so.Stats().DirectMessages.Load(); refused != 1 || sent != 2 {
+		t.Fatalf("a counted %d direct messages refused and %d delivered, want 1 (gus's third) and 2 (gus's second, on b, and ada's)", refused, sent)
+	}
+}
+
+// sendSignal sends a call signal of data from m, user from of node n, to
+// the user to as request id, and returns its reply.
+func sendSignal(t *testing.T, n *socialNode, m *social.Member, from string, id uint32, to, data string) *tickroomv1.ServerMessage {
+	t.Helper()
+	q := &tickroomv1.SendSignal{ToUserId: to, CallId: "call-1", Kind: tickroomv1.SignalKind_SIGNAL_KIND_CANDIDATE, Data: data}
+	if err := n.so.SendSignal(m, id, q); err != nil {
+		var pe *protocol.Error
+		if !errors.As(err, &pe) {
+			t.Fatalf("%s's signal %d: %v", from, id, err)
+		}
+		return &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: &tickroomv1.Error{Code: tickroomv1.ErrorCode(pe.Code), Message: pe.Text()}}}
+	}
+	var reply *tickroomv1.ServerMessage
+	waitFor(t, 10*time.Second, fmt.Sprintf("the reply to %s's signal %d", from, id), func() bool {
+		n.host.mu.Lock()
+		defer n.host.mu.Unlock()
+		for _, r := range n.host.replies[from] {
+			if r.RequestId == id {
+				reply = r
+				return true
+			}
+		}
+		return false
+	})
+	return reply
+}
+
+// TestSignalRefusedOnOneNodeOfTheRecipientIsCountedDelivered: with
+// -multi-sockets (SharedUsers) a signal over its recipient's signaling
+// budget on one of its nodes is still delivered on another and answered
+// Ok; the node counts it as relayed, not refused. Here dan, on b, spends
+// bob's budget on a (whose clock stands still: nothing refills) before
+// bob connects on b; then ada, on a, signals him.
+func TestSignalRefusedOnOneNodeOfTheRecipientIsCountedDelivered(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	now := time.Now()
+	shared := func(c *social.Config) { c.SharedUsers = true }
+	a := startSocialNodeOf(t, rs, "a", map[string][]string{"ada": {"bob"}}, nodeOptions{social: shared, clock: func() time.Time { return now }})
+	b := startSocialNodeOf(t, rs, "b", map[string][]string{"dan": {"bob"}}, nodeOptions{social: shared})
+	ada := a.login(t, "ada", 1)
+	a.login(t, "bob", 2)
+	dan := b.login(t, "dan", 3)
+	waitFor(t, 10*time.Second, "the users' lists read", func() bool { return a.loads.Load() == 2 && b.loads.Load() == 1 })
+	big := strings.Repeat("x", 16000)
+	for id := uint32(1); ; id++ {
+		r := sendSignal(t, b, dan, "dan", id, "bob", big)
+		if r.GetOk() != nil {
+			if int(id) > social.SignalInBurst/len(big)+1 {
+				t.Fatalf("dan's %d signals of 16 KB to bob on a all passed", id)
+			}
+			continue
+		}
+		if r.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+			t.Fatalf("dan's signal %d to bob on a: %v, want Ok or RATE_LIMITED", id, r)
+		}
+		break
+	}
+	b.login(t, "bob", 4)
+	if r := sendSignal(t, a, ada, "ada", 1, "bob", big); r.GetOk() == nil {
+		t.Fatalf("ada's signal to bob, past his budget on a but not on b: %v, want Ok", r)
+	}
+	if refused, relayed := a.so.Stats().SignalRefused.Load(), a.so.Stats().Signals.Load(); refused != 0 || relayed != 1 {
+		t.Fatalf("a counted %d signals refused and %d relayed, want 0 and 1 (ada's, delivered on b)", refused, relayed)
 	}
 }

@@ -86,6 +86,7 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 	wait := so.allowDirectLocked(q.ToUserId, to, from, friend)
 	so.mu.Unlock()
 	if wait > 0 && !so.shared() {
+		so.stats.ChatRefused.Add(1)
 		return errStrangerDirect(wait)
 	}
 	dm := &tickroomv1.DirectMessage{
@@ -104,7 +105,7 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 	if so.shared() {
 		// The recipient may be connected on other nodes too: each
 		// delivers there, or refuses, on its own.
-		so.deliverElsewhere(m, id, q.ToUserId, msg, friend, refusal, func() { so.stats.DirectMessages.Add(1) })
+		so.deliverElsewhere(m, id, q.ToUserId, msg, friend, refusal, func() { so.stats.DirectMessages.Add(1) }, &so.stats.ChatRefused)
 	}
 	return nil
 }
@@ -233,8 +234,9 @@ func (so *Social) stored(m *Member, q *tickroomv1.SendDirect) Stored {
 // allowDirectLocked takes a direct message from the user from toward the
 // user to, connected here with profile p, from to's bucket of messages
 // from users who are not its friends (Config.StrangerDirectRate), and
-// returns zero; when the bucket is spent it takes nothing, counts the
-// refusal and returns how long until the message would pass. A friend's
+// returns zero; when the bucket is spent it takes nothing and returns how
+// long until the message would pass (the caller counts the refusal, in
+// ChatRefused, once the sender is refused). A friend's
 // message (an accepted friendship; a request standing makes none) takes
 // nothing: one that p's lists name, or that the sender's lists name
 // (friend, told by the sender's node), as a friendship is both's and one
@@ -247,7 +249,6 @@ func (so *Social) allowDirectLocked(to string, p *profile, from string, friend b
 		return 0
 	}
 	if ok, wait := so.strangerDMs.Allow(to, so.host.Now()); !ok {
-		so.stats.ChatRefused.Add(1)
 		return max(wait, time.Millisecond)
 	}
 	return 0

@@ -273,10 +273,12 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 // own requests, refused those requests once chat filled it and ran the
 // copies on racing workers, so that a call's candidate could overtake its
 // offer. When it refused, the copies go as a call, whose answer decides
-// the sender's: Ok once another node delivers, refusal otherwise (the
-// recipient connected on no other node, refused there too, or the
-// cluster out of reach). It runs on the member's loop.
-func (so *Social) deliverElsewhere(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, friend bool, refusal *protocol.Error, delivered func()) {
+// the sender's: Ok once another node delivers, counted by delivered,
+// refusal otherwise (the recipient connected on no other node, refused
+// there too, or the cluster out of reach), counted in refused: a message
+// counts as refused here only when its sender is. It runs on the member's
+// loop.
+func (so *Social) deliverElsewhere(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, friend bool, refusal *protocol.Error, delivered func(), refused *atomic.Uint64) {
 	op := &RemoteOp{Kind: OpDeliver, From: m.user, To: to, Message: encodeMessage(msg), Friend: friend,
 		DirectRate: msg.GetDirectMessage() != nil}
 	if refusal == nil {
@@ -286,10 +288,11 @@ func (so *Social) deliverElsewhere(m *Member, id uint32, to string, msg *tickroo
 	op.Elsewhere = true
 	so.call(op, func(a RemoteAnswer) {
 		if a.Err == nil && a.Code == 0 {
-			so.ok(m, id)
 			delivered()
+			so.ok(m, id)
 			return
 		}
+		refused.Add(1)
 		so.fail(m, id, refusal)
 	})
 }
@@ -533,6 +536,7 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 		// refusal for a signal's (RemoteOp.DirectRate).
 		if msg.GetDirectMessage() != nil && op.DirectRate {
 			if wait := so.allowDirectLocked(x, xp, from, op.Friend); wait > 0 {
+				so.stats.ChatRefused.Add(1)
 				return RemoteAnswer{Code: protocol.ErrorRateLimited, RetryAfterMs: limits.RetryAfterMillis(wait)}
 			}
 		}

@@ -88,11 +88,9 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 	}
 	wait := so.takeSignalInLocked(to, len(q.Data))
 	so.mu.Unlock()
-	if wait > 0 {
+	if wait > 0 && !so.shared() {
 		so.stats.SignalRefused.Add(1)
-		if !so.shared() {
-			return errSignalBudget(wait)
-		}
+		return errSignalBudget(wait)
 	}
 	sig := &tickroomv1.Signal{FromUserId: from, FromName: m.name, CallId: q.CallId, Kind: q.Kind, Data: q.Data}
 	msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_Signal{Signal: sig}}
@@ -108,7 +106,7 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 		// The recipient may be connected on other nodes too, each with
 		// its own budget: the two were found players of one room or
 		// friends here, and each node checks its block list.
-		so.deliverElsewhere(m, id, q.ToUserId, msg, false, refusal, func() { so.stats.Signals.Add(1) })
+		so.deliverElsewhere(m, id, q.ToUserId, msg, false, refusal, func() { so.stats.Signals.Add(1) }, &so.stats.SignalRefused)
 	}
 	return nil
 }
