@@ -80,9 +80,10 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 		so.stats.DirectRefused.Add(1)
 		return protocol.NewError(protocol.ErrorBlocked, "")
 	}
-	// The recipient's lists here naming the sender spare its buckets on
-	// its other nodes too, whose lists may not.
-	friend = friend || has(to.friends, from)
+	// friend stays the sender's lists alone for the recipient's other
+	// nodes: each goes by its own lists of the recipient, which may be
+	// fresher than these (a friendship it ended there that this node has
+	// not heard of yet).
 	wait := so.allowDirectLocked(q.ToUserId, to, from, friend)
 	so.mu.Unlock()
 	if wait > 0 && !so.shared() {

@@ -111,8 +111,9 @@ type RemoteOp struct {
 	// Presence is From's encoded Presence.
 	Presence []byte `json:"p,omitempty"`
 	// Friend tells, with a direct message (OpDeliver), that From's lists
-	// on the sending node name To as a friend, or To's lists there name
-	// From (To connected there too, Elsewhere): To's node does not charge
+	// on the sending node name To as a friend (To's lists there, when it
+	// is connected there too, are not told: each of its nodes goes by its
+	// own, which may be fresher): To's node does not charge
 	// it to To's bucket of messages from users who are not its friends,
 	// though its own lists of To may not name From (a friendship
 	// accepted on another node of a user connected to several, or lists
@@ -265,8 +266,9 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 // delivered it to the recipient's connections here, or refused it with
 // refusal (the recipient's bucket or budget here spent). Each other node
 // checks its block list, and its budget or bucket, as for a message from
-// another node (Serve); friend (the sender's lists, or the recipient's
-// here, name the two friends) spares the bucket. When this node
+// another node (Serve); friend (the sender's lists here name the
+// recipient; the recipient's lists here are not told, as each node goes
+// by its own) spares the bucket. When this node
 // delivered, the sender was answered Ok already, and the copies go as a
 // cast (Peers.Cast): the cluster's queue of casts keeps them in the order
 // sent and refuses none, where the lookup queue, shared with the users'
