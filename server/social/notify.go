@@ -82,10 +82,11 @@ func (n Notice) Check() error {
 // Notify pushes a Notification, encoded once, to its recipients' every
 // connection, Reliable: it arrives exactly once on each connection that
 // stays open; a user's on every node of a cluster where it is connected,
-// this one included (SharedUsers), waiting for their answers. A room's recipients are the members of its chat (a room that
-// does not exist has none: the caller checks rooms). It returns
-// ErrBadNotice for a notice Check refuses and ErrOffline for a user with no
-// connection. Safe from any goroutine.
+// this one included (SharedUsers), waiting for their answers. A room's
+// recipients are the members of its chat (a room that does not exist has
+// none: the caller checks rooms). It returns ErrBadNotice for a notice
+// Check refuses and ErrOffline for a user with no connection. Safe from
+// any goroutine.
 func (so *Social) Notify(n Notice) (NoticeResult, error) {
 	if err := n.Check(); err != nil {
 		return NoticeResult{}, err
