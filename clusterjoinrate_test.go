@@ -227,11 +227,10 @@ func TestRefusedJoinKeepsTheSeatAnotherSocketTook(t *testing.T) {
 	rdb := redistest.Start(t)
 	opts := tickroom.Options{Games: []game.Definition{raceDefinition()}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true}
 	// No token comes back while the test runs, and the nodes write their
-	// rooms' taken seats to Redis only when they start: a seat reserved
-	// stays a reservation.
+	// rooms' taken seats to Redis only as they register, before the test
+	// goes on: a seat reserved stays a reservation.
 	opts = tickroom.WithDirectorySync(tickroom.WithJoinRate(opts, 0.001), time.Hour)
-	a, _, _ := start(t, opts)
-	b, _, _ := start(t, opts)
+	a, b := startRegistered(t, opts), startRegistered(t, opts)
 
 	host := dial(t, b, "host")
 	room := host.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "race"}}}).GetJoined().GetRoomId()

@@ -474,11 +474,12 @@ func (g *notYetRace) Accept(ctx *game.Context, p game.Player) error {
 
 // heldJoin is a join of alice's phone held at the tick of a room of
 // notYetRace on b, a node of a cluster of two (a, b) with -multi-sockets,
-// which write their rooms' taken seats to Redis only when they start (a
-// seat reserved stays a reservation while the test runs): the phone left
-// it and joined again (again, which waits for the first to be settled);
-// open lets the game refuse the first, and take the second (refuse it
-// at once, closeSeats set). Both nodes serve metrics on an admin port.
+// which write their rooms' taken seats to Redis only as they register,
+// before the test goes on (a seat reserved stays a reservation while the
+// test runs): the phone left it and joined again (again, which waits for
+// the first to be settled); open lets the game refuse the first, and
+// take the second (refuse it at once, closeSeats set). Both nodes serve
+// metrics on an admin port.
 type heldJoin struct {
 	a, b          *tickroom.Server
 	room          string
@@ -502,8 +503,7 @@ func holdJoin(t *testing.T, maxPlayers int) *heldJoin {
 	}
 	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true, AdminAddr: "127.0.0.1:0"}
 	opts = tickroom.WithDirectorySync(opts, time.Hour)
-	h.a, _, _ = start(t, opts)
-	h.b, _, _ = start(t, opts)
+	h.a, h.b = startRegistered(t, opts), startRegistered(t, opts)
 	t.Cleanup(h.open) // a test that fails first lets the room's tick go on
 
 	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "notyet"}}}
@@ -781,8 +781,7 @@ func TestRefusedJoinGivesBackTheSeatALeftJoinHolds(t *testing.T) {
 	}
 	opts := tickroom.Options{Games: []game.Definition{def, raceDefinition()}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true}
 	opts = tickroom.WithDirectorySync(tickroom.WithJoinRate(opts, 0.001), time.Hour)
-	a, _, _ := start(t, opts)
-	b, _, _ := start(t, opts)
+	a, b := startRegistered(t, opts), startRegistered(t, opts)
 	open := sync.OnceFunc(func() { close(gate) })
 	t.Cleanup(open) // a test that fails first lets the room's tick go on
 
@@ -833,31 +832,24 @@ func TestRefusedJoinGivesBackTheSeatALeftJoinHolds(t *testing.T) {
 		t.Fatalf("the phone's leave: %v, want Left", m)
 	}
 
-	late := dial(t, a, "late")
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		_, reply, hops := late.Follow(join)
-		if reply.GetJoined().GetRoomId() == room {
-			break
-		}
-		if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 || time.Now().After(deadline) {
-			t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: the laptop's refused join kept alice's seat for the phone's, which was left", len(hops), reply)
-		}
+	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
+		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: the laptop's refused join kept alice's seat for the phone's, which was left", len(hops), reply)
 	}
 }
 
 // roomOfTwo starts two nodes of a cluster running def, in rooms of two,
-// which write their rooms' taken seats to Redis only when they start (a
-// seat reserved stays a reservation while the test runs, as one given up
-// before the node's next sync of its rooms does); a host makes a room of
-// def on b. It returns the nodes, the room, and a token of alice's.
+// which write their rooms' taken seats to Redis only as they register,
+// before the test goes on (a seat reserved stays a reservation while the
+// test runs, as one given up before the node's next sync of its rooms
+// does); a host makes a room of def on b. It returns the nodes, the room,
+// and a token of alice's.
 func roomOfTwo(t *testing.T, def game.Definition) (a, b *tickroom.Server, room, token string) {
 	t.Helper()
 	rdb := redistest.Start(t)
 	def.MaxPlayers = 2
 	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32))}
 	opts = tickroom.WithDirectorySync(opts, time.Hour)
-	a, _, _ = start(t, opts)
-	b, _, _ = start(t, opts)
+	a, b = startRegistered(t, opts), startRegistered(t, opts)
 	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: def.Name}}}
 	if room = dial(t, b, "host").Request(create).GetJoined().GetRoomId(); room == "" {
 		t.Fatal("the host could not create a room")

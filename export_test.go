@@ -40,3 +40,13 @@ func WithDirectorySync(o Options, d time.Duration) Options {
 	o.directorySync = d
 	return o
 }
+
+// NodeReady is the readiness of s's node of a cluster (nil without
+// Redis): nil once its registration is written to Redis and its rooms
+// and users with it, as /readyz reports.
+func NodeReady(s *Server) error {
+	if s.node == nil {
+		return nil
+	}
+	return s.node.Ready()
+}

@@ -86,6 +86,27 @@ func start(t *testing.T, opts tickroom.Options) (*tickroom.Server, context.Cance
 	return srv, cancel, done
 }
 
+// startRegistered is start for a node of a cluster, returned once the
+// node is registered in Redis (NodeReady). Until its first heartbeat has
+// written its address there, Redis takes no seat in its rooms (the room
+// is "lost"), and a room made there meanwhile, its creator's join let
+// through, counts one player fewer in the directory until the node's
+// next sync writes its seats: never, in a test that syncs hourly
+// (WithDirectorySync).
+func startRegistered(t *testing.T, opts tickroom.Options) *tickroom.Server {
+	t.Helper()
+	srv, _, _ := start(t, opts)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		err := tickroom.NodeReady(srv)
+		if err == nil {
+			return srv
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node not registered in Redis 10 s after it started: %v", err)
+		}
+	}
+}
+
 // login logs name in as a guest over the public HTTP port.
 func login(t *testing.T, srv *tickroom.Server, name string) string {
 	t.Helper()
