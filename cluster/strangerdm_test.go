@@ -25,16 +25,24 @@ func oneAnHour(c *social.Config) {
 // the user to as request id, and returns its reply.
 func sendDirect(t *testing.T, n *socialNode, m *social.Member, from string, id uint32, to, text string) *tickroomv1.ServerMessage {
 	t.Helper()
-	if err := n.so.SendDirect(m, id, &tickroomv1.SendDirect{ToUserId: to, Text: text}); err != nil {
-		// Refused at once: the hub replies so.
+	err := n.so.SendDirect(m, id, &tickroomv1.SendDirect{ToUserId: to, Text: text})
+	return replyOf(t, n, from, id, fmt.Sprintf("%s's message %q", from, text), err)
+}
+
+// replyOf is the reply to request id of user from of node n, what, which
+// the call that sent it returned err: the error itself when it was refused
+// at once (the hub replies so), else the reply n's host got.
+func replyOf(t *testing.T, n *socialNode, from string, id uint32, what string, err error) *tickroomv1.ServerMessage {
+	t.Helper()
+	if err != nil {
 		var pe *protocol.Error
 		if !errors.As(err, &pe) {
-			t.Fatalf("%s's message %q: %v", from, text, err)
+			t.Fatalf("%s: %v", what, err)
 		}
 		return &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: &tickroomv1.Error{Code: tickroomv1.ErrorCode(pe.Code), Message: pe.Text()}}}
 	}
 	var reply *tickroomv1.ServerMessage
-	waitFor(t, 10*time.Second, fmt.Sprintf("the reply to %s's message %q", from, text), func() bool {
+	waitFor(t, 10*time.Second, "the reply to "+what, func() bool {
 		n.host.mu.Lock()
 		defer n.host.mu.Unlock()
 		for _, r := range n.host.replies[from] {
@@ -185,26 +193,7 @@ func TestDirectMessageRefusedOnOneNodeOfTheRecipientIsDeliveredOnAnother(t *test
 func sendSignal(t *testing.T, n *socialNode, m *social.Member, from string, id uint32, to, data string) *tickroomv1.ServerMessage {
 	t.Helper()
 	q := &tickroomv1.SendSignal{ToUserId: to, CallId: "call-1", Kind: tickroomv1.SignalKind_SIGNAL_KIND_CANDIDATE, Data: data}
-	if err := n.so.SendSignal(m, id, q); err != nil {
-		var pe *protocol.Error
-		if !errors.As(err, &pe) {
-			t.Fatalf("%s's signal %d: %v", from, id, err)
-		}
-		return &tickroomv1.ServerMessage{RequestId: id, Body: &tickroomv1.ServerMessage_Error{Error: &tickroomv1.Error{Code: tickroomv1.ErrorCode(pe.Code), Message: pe.Text()}}}
-	}
-	var reply *tickroomv1.ServerMessage
-	waitFor(t, 10*time.Second, fmt.Sprintf("the reply to %s's signal %d", from, id), func() bool {
-		n.host.mu.Lock()
-		defer n.host.mu.Unlock()
-		for _, r := range n.host.replies[from] {
-			if r.RequestId == id {
-				reply = r
-				return true
-			}
-		}
-		return false
-	})
-	return reply
+	return replyOf(t, n, from, id, fmt.Sprintf("%s's signal %d", from, id), n.so.SendSignal(m, id, q))
 }
 
 // TestSignalRefusedOnOneNodeOfTheRecipientIsCountedDelivered: with

@@ -18,17 +18,12 @@ import (
 // connection on n2 must each get it, once.
 func TestDirectMessageReachesEveryNodeOfAMultiSocketUser(t *testing.T) {
 	t.Parallel()
-	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
-	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	n1, bobID, bobNear, bobFar := bobOnTwoNodes(t)
 	ada, _ := connectUser(t, n1, "ada")
-	bobTok, bobID := n2.Login(t, "bob")
-	bobFar, bobNear := dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
-	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
-	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
 
 	ok(t, "ada's message to bob", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "hi bob"}))
-	gotDirect(t, bobNear, "bob's connection on ada's node", "hi bob")
-	gotDirect(t, bobFar, "bob's connection on the other node", "hi bob")
+	gotOnce(t, bobNear, "bob's connection on ada's node", "direct message", "hi bob", directText)
+	gotOnce(t, bobFar, "bob's connection on the other node", "direct message", "hi bob", directText)
 }
 
 // TestCallSignalReachesEveryNodeOfAMultiSocketUser: as a direct message,
@@ -37,57 +32,16 @@ func TestDirectMessageReachesEveryNodeOfAMultiSocketUser(t *testing.T) {
 // reach each, once, whichever bob answers from.
 func TestCallSignalReachesEveryNodeOfAMultiSocketUser(t *testing.T) {
 	t.Parallel()
-	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
-	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	n1, bobID, bobNear, bobFar := bobOnTwoNodes(t)
 	ada, adaID := connectUser(t, n1, "ada")
-	bobTok, bobID := n2.Login(t, "bob")
-	bobFar, bobNear := dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
-	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
-	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
 	ok(t, "ada asks bob", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
 	bobNear.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
 	ok(t, "bob accepts", request(bobNear, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
 
 	ok(t, "ada's offer to bob", request(ada, &tickroomv1.SendSignal{ToUserId: bobID, CallId: "call-1",
 		Kind: tickroomv1.SignalKind_SIGNAL_KIND_OFFER, Data: "v=0"}))
-	gotSignal(t, bobNear, "bob's connection on ada's node", "call-1")
-	gotSignal(t, bobFar, "bob's connection on the other node", "call-1")
-}
-
-// gotSignal fails t unless c, named who, gets exactly one signal, of the
-// call callID, before it has been quiet for a second, within 10 s.
-func gotSignal(t *testing.T, c *testclient.Client, who, callID string) {
-	t.Helper()
-	var got []string
-	deadline := time.Now().Add(10 * time.Second)
-	for len(got) == 0 && time.Now().Before(deadline) {
-		for _, m := range c.Drain(time.Second) {
-			if s := m.GetSignal(); s != nil {
-				got = append(got, s.CallId)
-			}
-		}
-	}
-	if len(got) != 1 || got[0] != callID {
-		t.Fatalf("%s got signals of the calls %q, want one of %q", who, got, callID)
-	}
-}
-
-// gotDirect fails t unless c, named who, gets exactly one direct message,
-// of text, before it has been quiet for a second, within 10 s.
-func gotDirect(t *testing.T, c *testclient.Client, who, text string) {
-	t.Helper()
-	var got []string
-	deadline := time.Now().Add(10 * time.Second)
-	for len(got) == 0 && time.Now().Before(deadline) {
-		for _, m := range c.Drain(time.Second) {
-			if dm := m.GetDirectMessage(); dm != nil {
-				got = append(got, dm.Text)
-			}
-		}
-	}
-	if len(got) != 1 || got[0] != text {
-		t.Fatalf("%s got the direct messages %q, want %q once", who, got, text)
-	}
+	gotOnce(t, bobNear, "bob's connection on ada's node", "signal", "call-1", signalCall)
+	gotOnce(t, bobFar, "bob's connection on the other node", "signal", "call-1", signalCall)
 }
 
 // TestNoticeReachesEveryNodeOfAMultiSocketUser: an operator's notice to a
@@ -96,37 +50,14 @@ func gotDirect(t *testing.T, c *testclient.Client, who, text string) {
 // n2; a notice to him through n1 must reach each once, delivered 2.
 func TestNoticeReachesEveryNodeOfAMultiSocketUser(t *testing.T) {
 	t.Parallel()
-	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
-	n1, n2 := c.Nodes()[0], c.Nodes()[1]
-	bobTok, bobID := n2.Login(t, "bob")
-	bobFar, bobNear := dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
-	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
-	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
+	n1, bobID, bobNear, bobFar := bobOnTwoNodes(t)
 
 	var res struct{ Delivered int }
 	if st, _ := adminJSON(t, n1, http.MethodPost, "/v1/admin/notify", `{"user_id":"`+bobID+`","kind":"k","title":"hello bob"}`, &res); st != http.StatusOK || res.Delivered != 2 {
 		t.Fatalf("notice through n1 to bob, on n1 and n2: %d, delivered %d, want 200 and 2", st, res.Delivered)
 	}
-	gotNotice(t, bobNear, "bob's connection on the node that took the notice", "hello bob")
-	gotNotice(t, bobFar, "bob's connection on the other node", "hello bob")
-}
-
-// gotNotice fails t unless c, named who, gets exactly one notice, of
-// title, before it has been quiet for a second, within 10 s.
-func gotNotice(t *testing.T, c *testclient.Client, who, title string) {
-	t.Helper()
-	var got []string
-	deadline := time.Now().Add(10 * time.Second)
-	for len(got) == 0 && time.Now().Before(deadline) {
-		for _, m := range c.Drain(time.Second) {
-			if n := m.GetNotification(); n != nil {
-				got = append(got, n.Title)
-			}
-		}
-	}
-	if len(got) != 1 || got[0] != title {
-		t.Fatalf("%s got the notices %q, want %q once", who, got, title)
-	}
+	gotOnce(t, bobNear, "bob's connection on the node that took the notice", "notice", "hello bob", noticeTitle)
+	gotOnce(t, bobFar, "bob's connection on the other node", "notice", "hello bob", noticeTitle)
 }
 
 // TestDirectMessagesReachEveryNodeOfAMultiSocketUserInOrder: a user's
@@ -137,12 +68,7 @@ func gotNotice(t *testing.T, c *testclient.Client, who, title string) {
 // once: both his connections must get all 50, in that order.
 func TestDirectMessagesReachEveryNodeOfAMultiSocketUserInOrder(t *testing.T) {
 	t.Parallel()
-	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
-	n1, n2 := c.Nodes()[0], c.Nodes()[1]
-	bobTok, bobID := n2.Login(t, "bob")
-	bobFar, bobNear := dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
-	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
-	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
+	n1, bobID, bobNear, bobFar := bobOnTwoNodes(t)
 	// Five friends: each sends its chat burst (ChatBurst, 10), and no
 	// bucket of messages from non-friends holds them back.
 	var friends []*testclient.Client
@@ -181,4 +107,52 @@ func TestDirectMessagesReachEveryNodeOfAMultiSocketUserInOrder(t *testing.T) {
 			t.Fatalf("%s got the direct messages in the order %q, want %q", cl.who, got, want)
 		}
 	}
+}
+
+// bobOnTwoNodes starts a cluster of two nodes with -multi-sockets, where
+// bob holds a connection on each, recorded by both: it returns the first
+// node, bob's id, his connection there and his connection on the second.
+func bobOnTwoNodes(t *testing.T) (n1 *Node, bobID string, bobNear, bobFar *testclient.Client) {
+	t.Helper()
+	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	bobTok, bobID := n2.Login(t, "bob")
+	bobFar, bobNear = dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
+	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
+	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
+	return n1, bobID, bobNear, bobFar
+}
+
+// gotOnce fails t unless c, named who, gets exactly one message of the
+// kind what that of picks out (returning its text), of text want, before
+// it has been quiet for a second, within 10 s.
+func gotOnce(t *testing.T, c *testclient.Client, who, what, want string, of func(*tickroomv1.ServerMessage) (string, bool)) {
+	t.Helper()
+	var got []string
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) == 0 && time.Now().Before(deadline) {
+		for _, m := range c.Drain(time.Second) {
+			if text, ok := of(m); ok {
+				got = append(got, text)
+			}
+		}
+	}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("%s got the %ss %q, want %q once", who, what, got, want)
+	}
+}
+
+func directText(m *tickroomv1.ServerMessage) (string, bool) {
+	dm := m.GetDirectMessage()
+	return dm.GetText(), dm != nil
+}
+
+func signalCall(m *tickroomv1.ServerMessage) (string, bool) {
+	s := m.GetSignal()
+	return s.GetCallId(), s != nil
+}
+
+func noticeTitle(m *tickroomv1.ServerMessage) (string, bool) {
+	n := m.GetNotification()
+	return n.GetTitle(), n != nil
 }
