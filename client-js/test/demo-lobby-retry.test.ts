@@ -1,30 +1,15 @@
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import { describe, it, mock } from "node:test";
 import { TickroomError, type Client, type Room, type RoomWatch } from "../src/index.js";
 import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 import { LobbyView } from "../demo/src/lobby.js";
 import { Rematch } from "../demo/src/rematch.js";
+import { fakeNode, flush, useFakeDom } from "./fake-dom.js";
 
 // The demo's lobby and rematch offer each start a room list watch. One the
 // server refuses RATE_LIMITED (its address's room lists spent, as when
 // every player behind a NAT comes back at once) showed "not live" and was
 // never asked for again: it is asked again after the server's hint.
-
-// fakeNode stands for the few DOM calls the views make.
-function fakeNode(): HTMLElement {
-  const n = {
-    dataset: {} as Record<string, string>,
-    textContent: "" as string | null,
-    className: "",
-    disabled: false,
-    setAttribute() {},
-    append() {},
-    replaceChildren() {},
-    addEventListener() {},
-    removeEventListener() {},
-  };
-  return n as unknown as HTMLElement;
-}
 
 const refusal = () =>
   new TickroomError("server", "room lists asked too fast from this address", { serverCode: ErrorCode.RATE_LIMITED, retryAfterMs: 2000 });
@@ -40,19 +25,8 @@ function fakeClient(refusals: number, refused: () => TickroomError = refusal): {
   return { client, asked: () => asked };
 }
 
-const flush = async () => {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-};
-
 describe("the demo's room list watches refused RATE_LIMITED", () => {
-  beforeEach(() => {
-    mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 0 });
-    (globalThis as { document?: unknown }).document = { createElement: fakeNode };
-  });
-  afterEach(() => {
-    mock.timers.reset();
-    delete (globalThis as { document?: unknown }).document;
-  });
+  useFakeDom();
 
   it("the lobby asks again after retry_after_ms and goes live", async () => {
     const { client, asked } = fakeClient(3);

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import { describe, it, mock } from "node:test";
 import { TickroomError, type Client } from "../src/index.js";
 import { ErrorCode } from "../src/gen/tickroom/v1/codes_pb.js";
 import { MatchOutcome } from "../src/gen/tickroom/v1/records_pb.js";
 import { ProfilePanel } from "../demo/src/profile.js";
+import { fakeNode, flush, useFakeDom, type FakeNode } from "./fake-dom.js";
 
 // The demo's profile reads a match history and a leaderboard for each
 // game, which the server answers within one budget per user (10 at once,
@@ -13,32 +14,6 @@ import { ProfilePanel } from "../demo/src/profile.js";
 // hint. The hint says only when the next read is answered, so a retry asks
 // for the reads refused alone, and meanwhile the parts still missing show
 // "loading…", not the refusal.
-
-// fakeNode stands for the few DOM calls the panel makes; it keeps its
-// children, so that a test can read what the panel shows.
-interface FakeNode {
-  textContent: string | null;
-  children: FakeNode[];
-}
-function fakeNode(): HTMLElement {
-  const n = {
-    dataset: {} as Record<string, string>,
-    textContent: "" as string | null,
-    className: "",
-    hidden: false,
-    children: [] as unknown[],
-    setAttribute() {},
-    append(...c: unknown[]) {
-      n.children.push(...c);
-    },
-    replaceChildren(...c: unknown[]) {
-      n.children = c;
-    },
-    addEventListener() {},
-    removeEventListener() {},
-  };
-  return n as unknown as HTMLElement;
-}
 
 // shownText is the text of a node and its children, as the page shows it.
 function shownText(node: HTMLElement): string {
@@ -66,19 +41,8 @@ function fakeClient(histories: number, boards: number): { client: Client; asked:
   return { client, asked: () => ({ histories: h, boards: b, boardsOf: { ...boardsOf } }) };
 }
 
-const flush = async () => {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-};
-
 describe("the demo's profile refused RATE_LIMITED", () => {
-  beforeEach(() => {
-    mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 0 });
-    (globalThis as { document?: unknown }).document = { createElement: fakeNode };
-  });
-  afterEach(() => {
-    mock.timers.reset();
-    delete (globalThis as { document?: unknown }).document;
-  });
+  useFakeDom();
 
   it("asks again after retry_after_ms for a refused match history", async () => {
     const { client, asked } = fakeClient(2, 0);
