@@ -26,6 +26,14 @@ import (
 // a word; its casts are now counted in CastsLost, and logged. They are
 // not sent again: a notice would come twice when its publish failed after
 // Redis took it.
+//
+// The copies of direct messages and call signals are not queued while
+// Redis is known not to answer (the bus marked down, or the node's last
+// heartbeat failed): they are counted in CastsLost at once. Queued, they
+// piled up with the chat for the whole outage, the caster waiting for the
+// bus (waitHealthy) with no limit, and reached the recipient's other
+// nodes minutes late once Redis was back, a call's offer ringing for a
+// call long ended.
 
 // castBatch is how many casts one lookup finds the users of.
 const castBatch = opsBatch

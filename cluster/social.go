@@ -109,9 +109,10 @@ type Social struct {
 	// answer where their users are, or the bus could not send them, for
 	// lookupPatience.
 	PushesLost atomic.Uint64
-	// CastsLost counts the other casts (notices, unfriendings) dropped
-	// because Redis did not answer where their users are, or the bus
-	// could not send them.
+	// CastsLost counts the other casts (notices, unfriendings, copies of
+	// direct messages and signals) dropped because Redis did not answer
+	// where their users are, or the bus could not send them, and the
+	// copies not queued while Redis was known not to answer.
 	CastsLost atomic.Uint64
 }
 
@@ -509,6 +510,13 @@ func (s *Social) Cast(op *social.RemoteOp) {
 	}
 	if op.Kind == social.OpPresence {
 		s.pushes.cast(op) // presence.go: never refused
+		return
+	}
+	if op.Kind == social.OpDeliver && (!s.bus.Healthy() || s.silent()) {
+		// The copy of a direct message or call signal delivered here, for
+		// its recipient's other nodes, while Redis is known not to answer:
+		// dropped, counted in CastsLost (casts.go).
+		s.CastsLost.Add(1)
 		return
 	}
 	s.casts.push(op) // casts.go: never refused

@@ -109,6 +109,61 @@ func TestDirectMessagesReachEveryNodeOfAMultiSocketUserInOrder(t *testing.T) {
 	}
 }
 
+// TestDirectMessagesWhileRedisIsDownAreNotHeldForAMultiSocketUser: the
+// copies of direct messages delivered on the sender's node, for the
+// recipient's other nodes, are not held while Redis is out of reach, to
+// arrive stale once it is back. bob holds a connection on n1 and one on
+// n2; with Redis stopped, ada, his friend on n1, sends him five messages:
+// his connection on n1 gets them, n1's queue of casts holds none of their
+// copies (each counted lost), and once Redis is back, his connection on
+// n2 gets ada's next message, not the five.
+func TestDirectMessagesWhileRedisIsDownAreNotHeldForAMultiSocketUser(t *testing.T) {
+	t.Parallel()
+	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	ada, adaID := connectUser(t, n1, "ada")
+	bobTok, bobID := n2.Login(t, "bob")
+	bobFar, bobNear := dialAs(t, n2, bobTok, "bob"), dialAs(t, n1, bobTok, "bob")
+	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
+	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
+	ok(t, "ada asks bob", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
+	bobNear.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+	ok(t, "bob accepts", request(bobNear, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
+	bobNear.Drain(0)
+	bobFar.Drain(0)
+
+	c.Redis.Stop(t)
+	waitUntil(t, 30*time.Second, "n1 not ready without Redis", func() bool {
+		code, _ := readyz(t, n1)
+		return code == http.StatusServiceUnavailable
+	})
+	lost := metrics(t, n1)["tickroom_cluster_casts_lost_total"]
+	const n = 5
+	for i := range n {
+		ok(t, "ada's message to bob, Redis down", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: fmt.Sprintf("down%d", i)}))
+	}
+	for i := range n {
+		if got := bobNear.Next(testclient.Is[*tickroomv1.ServerMessage_DirectMessage]).GetDirectMessage().Text; got != fmt.Sprintf("down%d", i) {
+			t.Fatalf("bob's connection on ada's node got %q, want down%d", got, i)
+		}
+	}
+	m := metrics(t, n1)
+	if waiting, dropped := m["tickroom_cluster_casts_waiting"], m["tickroom_cluster_casts_lost_total"]-lost; waiting != 0 || dropped != n {
+		t.Errorf("with Redis down, n1 holds %v casts waiting and counted %v lost after %d direct messages to bob, want 0 waiting and %d lost", waiting, dropped, n, n)
+	}
+
+	c.Redis.Restart(t)
+	c.WaitRegistered(t, 30*time.Second, n1.ID, n2.ID)
+	for _, nd := range []*Node{n1, n2} {
+		waitUntil(t, 30*time.Second, nd.ID+" ready again", func() bool { code, _ := readyz(t, nd); return code == http.StatusOK })
+	}
+	c.WaitSessionRecorded(t, 10*time.Second, n2, bobID)
+	c.WaitSessionRecorded(t, 10*time.Second, n1, bobID)
+	ok(t, "ada's message to bob, Redis back", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "back"}))
+	gotOnce(t, bobNear, "bob's connection on ada's node", "direct message", "back", directText)
+	gotOnce(t, bobFar, "bob's connection on the other node", "direct message", "back", directText)
+}
+
 // bobOnTwoNodes starts a cluster of two nodes with -multi-sockets, where
 // bob holds a connection on each, recorded by both: it returns the first
 // node, bob's id, his connection there and his connection on the second.
