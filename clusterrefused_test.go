@@ -1007,3 +1007,56 @@ func TestRefusedJoinKeepsTheSeatAJoinAfterALeftSpectatorTakes(t *testing.T) {
 		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: alice's refused join gave back the seat she sits in", len(hops), reply)
 	}
 }
+
+// A LeaveRoom and a JoinRoom of the same room sent at once keep the
+// user's seat in Redis: the node gives the left seat back off the room's
+// tick, and the join reserves it again, each on its own goroutine, and
+// the give-back that reached Redis second took the seat the join had just
+// reserved. The user then sat in the room with no seat in Redis until the
+// node's next sync. Here alice, in a room on b, leaves and joins it again
+// at once, a few times; after each Joined, the room's seats in Redis must
+// count hers.
+func TestLeaveAndJoinAtOnceKeepTheSeat(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	def := raceDefinition()
+	def.MaxPlayers = 4
+	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32))}
+	opts = tickroom.WithJoinRate(tickroom.WithDirectorySync(opts, time.Hour), 1000)
+	b, _, _ := start(t, opts)
+	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: def.Name}}}
+	room := dial(t, b, "host").Request(create).GetJoined().GetRoomId()
+	if room == "" {
+		t.Fatal("the host could not create a room")
+	}
+	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	leave := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}
+	alice := socketOf(t, b, login(t, b, "alice"), "alice")
+	if m := alice.Request(join); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("alice's join: %v, want Joined", m)
+	}
+	rc := rdb.Client(t)
+	seats := func() int64 {
+		n, err := rc.ZCard(context.Background(), "tickroom:room:"+room+":seats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := seats(); n != 2 {
+		t.Fatalf("after alice's join, %d seats of the room in Redis, want 2", n)
+	}
+	for i := range 30 {
+		l, j := alice.Send(leave), alice.Send(join)
+		if m := alice.Reply(l); m.GetLeft() == nil {
+			t.Fatalf("round %d, alice's leave: %v, want Left", i, m)
+		}
+		if m := alice.Reply(j); m.GetJoined().GetRoomId() != room {
+			t.Fatalf("round %d, alice's join after it: %v, want Joined", i, m)
+		}
+		time.Sleep(50 * time.Millisecond) // a give-back still on its way lands
+		if n := seats(); n != 2 {
+			t.Fatalf("round %d: alice, back in the room, and the host: %d seats of the room in Redis, want 2", i, n)
+		}
+	}
+}

@@ -210,7 +210,7 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 		// known not to answer is not asked (Cluster.Unreachable).
 		reserved := false
 		if !q.Spectate && !c.Unreachable() {
-			_, err := c.Reserve(ctx, q.RoomId, uid, q.Password)
+			_, err := s.h.reserve(ctx, q.RoomId, uid, q.Password)
 			switch {
 			case err == nil:
 				reserved = true
@@ -239,7 +239,7 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 	if q.Spectate {
 		r, err = c.Locate(ctx, q.RoomId)
 	} else {
-		r, err = c.Reserve(ctx, q.RoomId, uid, q.Password)
+		r, err = s.h.reserve(ctx, q.RoomId, uid, q.Password)
 	}
 	if err != nil {
 		return err
@@ -300,7 +300,7 @@ func (s *Session) publishAndJoin(ctx context.Context, id uint32, room *game.Room
 		// speak for it yet (Redis just came back empty, and this node is
 		// not registered again) leaves the count to the room, as for any
 		// join here (directoryBehind).
-		if _, err := c.Reserve(ctx, room.ID(), s.claims.UserID, password); err != nil && !directoryBehind(err) {
+		if _, err := s.h.reserve(ctx, room.ID(), s.claims.UserID, password); err != nil && !directoryBehind(err) {
 			return fail("creator could not join", err)
 		}
 		if pool != "" {
@@ -588,7 +588,7 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, cm *clusterMatc
 			return false
 		}
 		if !c.Unreachable() {
-			if _, err := c.Reserve(ctx, room.ID(), uid, ""); err != nil && !directoryBehind(err) {
+			if _, err := s.h.reserve(ctx, room.ID(), uid, ""); err != nil && !directoryBehind(err) {
 				return false
 			}
 		}
@@ -647,16 +647,83 @@ func (s *Session) endTurn(ctx context.Context, pool string) {
 // count as taken cluster-wide (a room of two looked full) and against
 // the user's reservations. A seat the directory holds as seated is not
 // touched (the sync drops it), nor is one it never reserved.
+//
+// A later Reserve of the seat on this node waits for it (reserve): run
+// in no fixed order, a release that reached Redis second took the seat a
+// JoinRoom sent just after the leave had reserved again.
 func (h *Hub) releaseSeat(roomID, userID string) {
 	c := h.cluster
 	if c.Unreachable() {
 		return // the reservation lapses by itself
 	}
+	done := h.releases.start(roomID, userID)
 	go func() {
+		defer done()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		c.Release(ctx, roomID, userID)
 	}()
+}
+
+// reserve is Cluster.Reserve of a seat of roomID for userID once the
+// releases of that seat this node began before have returned, or ctx
+// ended.
+func (h *Hub) reserve(ctx context.Context, roomID, userID, password string) (Reservation, error) {
+	if err := h.releases.wait(ctx, roomID, userID); err != nil {
+		return Reservation{}, protocol.NewError(protocol.ErrorUnavailable, "")
+	}
+	return h.cluster.Reserve(ctx, roomID, userID, password)
+}
+
+// seatReleases are the releases of seats in flight on this node (a
+// channel closed once the last one begun of each seat has returned), so
+// that a reserve of the same seat comes after them.
+type seatReleases struct {
+	mu       sync.Mutex
+	inFlight map[seatKey]chan struct{}
+}
+
+type seatKey struct{ roomID, userID string }
+
+// start records a release of the seat, which runs after the ones of it
+// still in flight, and returns the func that marks it returned.
+func (r *seatReleases) start(roomID, userID string) (done func()) {
+	k, ch := seatKey{roomID, userID}, make(chan struct{})
+	r.mu.Lock()
+	if r.inFlight == nil {
+		r.inFlight = make(map[seatKey]chan struct{})
+	}
+	prev := r.inFlight[k]
+	r.inFlight[k] = ch
+	r.mu.Unlock()
+	return func() {
+		if prev != nil {
+			<-prev // one waiting chain: the last channel marks them all
+		}
+		r.mu.Lock()
+		if r.inFlight[k] == ch {
+			delete(r.inFlight, k)
+		}
+		r.mu.Unlock()
+		close(ch)
+	}
+}
+
+// wait returns once the releases of the seat begun so far have
+// returned, or with ctx's error.
+func (r *seatReleases) wait(ctx context.Context, roomID, userID string) error {
+	r.mu.Lock()
+	ch := r.inFlight[seatKey{roomID, userID}]
+	r.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // directoryBehind reports whether a Reserve of a room this node runs

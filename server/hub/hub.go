@@ -417,6 +417,7 @@ type Hub struct {
 	cluster   Cluster       // nil on a single node
 	offLoop   chan struct{} // bounds the cluster requests in flight (clusterlobby.go)
 	offWG     sync.WaitGroup
+	releases  seatReleases // seats given back to the cluster, in flight (releaseSeat)
 	watches   *roomWatches
 	passes    connLimits        // GetWatchPass buckets, per connection
 	watchLim  connLimits        // WatchRooms buckets, per connection
