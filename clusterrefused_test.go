@@ -1060,3 +1060,55 @@ func TestLeaveAndJoinAtOnceKeepTheSeat(t *testing.T) {
 		}
 	}
 }
+
+// A seat given up as a LeaveRoom came while its join waited for the tick
+// stays the user's in Redis when a JoinRoom of the user's sent after that
+// leave waits to take it (gaveUpSeat): given back, the user sat in the
+// room with no seat there. Here alice's join of a room of three on b waits
+// at the tick; she leaves it, and her JoinRoom sent then waits for it. The
+// game seats the first, the hub gives it up, and the second takes a seat;
+// bob fills the room. Another player's JoinRoom through a must then be
+// refused ROOM_FULL by a: a sent it on to b, Redis counting a seat free.
+func TestSeatOfAJoinLeftWhilePendingStaysForTheJoinAfter(t *testing.T) {
+	t.Parallel()
+	def, entered, open := heldAtTheTick(t)
+	rdb := redistest.Start(t)
+	def.MaxPlayers = 3 // the left seat keeps its place in the room until the next tick
+	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32))}
+	opts = tickroom.WithDirectorySync(opts, time.Hour)
+	a, _, _ := start(t, opts)
+	b, _, _ := start(t, opts)
+	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: def.Name}}}
+	room := dial(t, b, "host").Request(create).GetJoined().GetRoomId()
+	if room == "" {
+		t.Fatal("the host could not create a room")
+	}
+	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	alice := socketOf(t, b, login(t, b, "alice"), "alice")
+	first := alice.Send(join)
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice's join never reached the room's tick")
+	}
+	leave := alice.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
+	again := queuedJoin(t, alice, join)
+	open()
+	if m := alice.Reply(first); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("alice's join: %v, want Joined", m)
+	}
+	if m := alice.Reply(leave); m.GetLeft() == nil {
+		t.Fatalf("alice's leave: %v, want Left", m)
+	}
+	if m := alice.Reply(again); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("alice's join after her leave: %v, want Joined", m)
+	}
+	if m := dial(t, b, "bob").Request(join); m.GetJoined().GetRoomId() != room {
+		t.Fatalf("bob's join: %v, want Joined", m)
+	}
+	time.Sleep(50 * time.Millisecond) // a give-back still on its way lands
+	_, reply, hops := dial(t, a, "late").Follow(join)
+	if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 {
+		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: the seat alice sits in was given back", len(hops), reply)
+	}
+}
