@@ -1112,3 +1112,44 @@ func TestSeatOfAJoinLeftWhilePendingStaysForTheJoinAfter(t *testing.T) {
 		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: the seat alice sits in was given back", len(hops), reply)
 	}
 }
+
+// A seat the admin API takes from a kicked or banned user goes back to
+// Redis at once, as a seat left does: it stayed reserved for the
+// reservation's minute when the node had not written it as seated yet,
+// and the room of two, the host alone in it, was full to everyone else.
+// Here alice joins the room of two on b; kicked, or banned once a newer
+// login of hers holds her seat, she is out of the room.
+func TestSeatOfAKickedOrBannedUserGoesBack(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ action, held string }{{"kick", ""}, {"ban", " once a newer login held it"}} {
+		t.Run(c.action, func(t *testing.T) {
+			t.Parallel()
+			rdb := redistest.Start(t)
+			def := raceDefinition()
+			def.MaxPlayers = 2
+			opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), AdminAddr: "127.0.0.1:0"}
+			opts = tickroom.WithDirectorySync(opts, time.Hour)
+			a, _, _ := start(t, opts)
+			b, _, _ := start(t, opts)
+			create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: def.Name}}}
+			room := dial(t, b, "host").Request(create).GetJoined().GetRoomId()
+			if room == "" {
+				t.Fatal("the host could not create a room")
+			}
+			_, alice := api{t: t, base: "http://" + b.HTTPAddr().String()}.post("/v1/login", "", map[string]string{"name": "alice"})
+			if m := socketOf(t, b, str(alice, "token"), "phone").Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}); m.GetJoined().GetRoomId() != room {
+				t.Fatalf("alice's join: %v, want Joined", m)
+			}
+			if c.held != "" {
+				socketOf(t, b, str(alice, "token"), "laptop") // replaces the phone's connection, and holds its seat
+			}
+			admin := api{t: t, base: "http://" + b.AdminAddr().String()}
+			if st, m := admin.post("/v1/admin/players/"+str(alice, "user_id")+"/"+c.action, b.AdminToken(), map[string]string{}); st != 200 {
+				t.Fatalf("%s of alice: %d %v, want 200", c.action, st, m)
+			}
+			if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
+				t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, taken by the %s%s, stayed reserved", len(hops), reply, c.action, c.held)
+			}
+		})
+	}
+}

@@ -126,6 +126,9 @@ func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason strin
 			_ = room.LeaveAs(hs.seat, userID, nil)
 			h.leftRoom(userID, hs.roomID)
 		}
+		if h.cluster != nil && !hs.spectator {
+			h.releaseSeat(hs.roomID, userID)
+		}
 	}
 	return len(ss) > 0 || len(held) > 0 || feeds > 0
 }

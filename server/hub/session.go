@@ -507,6 +507,11 @@ func (s *Session) release(m membership) {
 	if s.kicked.Load() {
 		_ = m.room.LeaveAs(m.seat, s.claims.UserID, s)
 		s.h.leftRoom(s.claims.UserID, m.id)
+		if s.h.cluster != nil && !m.spectator {
+			// The user's other sessions are kicked too: its seat goes
+			// back now, not at the reservation's end (gaveUpSeat).
+			s.h.releaseSeat(m.id, s.claims.UserID)
+		}
 		return
 	}
 	hs := heldSeat{
