@@ -186,8 +186,10 @@ func (e *engine) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		c.accepted = false
 		code := c.closeCode
 		c.handler.OnClose(c, code, c.closeWhy)
-		s.open.Add(-1)
+		// Counted before it leaves Open, which Stats reads first: a
+		// snapshot with Open at 0 has every close counted.
 		s.closes.add(c.closeFor, countedCode(c.closeFor, code))
+		s.open.Add(-1)
 		return gnet.None
 	}
 	s.open.Add(-1)
