@@ -62,10 +62,10 @@ func (h *Hub) dropHeldLocked(userID, roomID string, at time.Time) (heldSeat, boo
 
 // giveUpHeld gives up userID's seat held in roomID, as the user asked
 // from a later connection, and reports whether it was a spectator's; ok
-// is false when none is held, or its window has passed. The seat is looked up and taken in one step under h.mu, so a
-// resume or another leave at the same time takes it or finds it gone.
-// The room lets the seat go at its next tick, and its other members see
-// the player leave.
+// is false when none is held, or its window has passed. The seat is
+// looked up and taken in one step under h.mu, so a resume or another
+// leave at the same time takes it or finds it gone. The room lets the
+// seat go at its next tick, and its other members see the player leave.
 func (h *Hub) giveUpHeld(userID, roomID string) (spectator, ok bool) {
 	h.mu.Lock()
 	hs, ok := h.dropHeldLocked(userID, roomID, h.cfg.Now())
