@@ -565,6 +565,19 @@ func (s *Session) userPlaysIn(roomID string) bool {
 	return false
 }
 
+// unkickedPlayIn reports whether another session of the user, not kicked,
+// plays in roomID or is joining it: a login since a kick, whose seat the
+// kicked session's close must not give back (a kick refuses no new login,
+// and a kicked session closes once its queue drained).
+func (s *Session) unkickedPlayIn(roomID string) bool {
+	for _, o := range s.h.reg.Sessions(s.claims.UserID) {
+		if o != s && !o.kicked.Load() && o.playsIn(roomID) {
+			return true
+		}
+	}
+	return false
+}
+
 // turnWait bounds how long a quick-match waits for another player's new
 // room of its pool (Cluster.TakeTurn) before it makes one all the same;
 // turnPoll is how often it looks for that room meanwhile.

@@ -507,9 +507,11 @@ func (s *Session) release(m membership) {
 	if s.kicked.Load() {
 		_ = m.room.LeaveAs(m.seat, s.claims.UserID, s)
 		s.h.leftRoom(s.claims.UserID, m.id)
-		if s.h.cluster != nil && !m.spectator {
-			// The user's other sessions are kicked too: its seat goes
-			// back now, not at the reservation's end (gaveUpSeat).
+		if s.h.cluster != nil && !m.spectator && !s.unkickedPlayIn(m.id) {
+			// The user's other sessions were kicked too, and do not
+			// keep the seat from one another: it goes back now, not at
+			// the reservation's end (gaveUpSeat), unless a session of
+			// a login since the kick plays there.
 			s.h.releaseSeat(m.id, s.claims.UserID)
 		}
 		return
