@@ -98,16 +98,8 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 	var refusal *protocol.Error
 	if wait > 0 {
 		refusal = errStrangerDirect(wait)
-	} else {
-		so.ok(m, id)
-		so.host.SendToUser(q.ToUserId, msg)
-		so.stats.DirectMessages.Add(1)
 	}
-	if so.shared() {
-		// The recipient may be connected on other nodes too: each
-		// delivers there, or refuses, on its own.
-		so.deliverElsewhere(m, id, q.ToUserId, msg, friend, refusal, func() { so.stats.DirectMessages.Add(1) }, &so.stats.ChatRefused)
-	}
+	so.relay(m, id, q.ToUserId, msg, friend, refusal, func() { so.stats.DirectMessages.Add(1) }, &so.stats.ChatRefused)
 	return nil
 }
 

@@ -260,6 +260,23 @@ func (so *Social) sendRemoteDirect(m *Member, id uint32, to string, msg *tickroo
 	})
 }
 
+// relay sends msg, the direct message or call signal of m's request id,
+// to the user to: to its connections here, the sender answered Ok and
+// delivered counting it, unless refusal is this node's refusal of it;
+// and, with users shared across nodes, to its other nodes, where each
+// delivers or refuses on its own (deliverElsewhere). It runs on the
+// member's loop.
+func (so *Social) relay(m *Member, id uint32, to string, msg *tickroomv1.ServerMessage, friend bool, refusal *protocol.Error, delivered func(), refused *atomic.Uint64) {
+	if refusal == nil {
+		so.ok(m, id)
+		so.host.SendToUser(to, msg)
+		delivered()
+	}
+	if so.shared() {
+		so.deliverElsewhere(m, id, to, msg, friend, refusal, delivered, refused)
+	}
+}
+
 // deliverElsewhere carries a direct message or call signal to its
 // recipient's connections on the other nodes of the cluster, where a user
 // connected here may be connected too (Config.SharedUsers): this node

@@ -97,17 +97,11 @@ func (so *Social) SendSignal(m *Member, id uint32, q *tickroomv1.SendSignal) err
 	var refusal *protocol.Error
 	if wait > 0 {
 		refusal = errSignalBudget(wait)
-	} else {
-		so.ok(m, id)
-		so.host.SendToUser(q.ToUserId, msg)
-		so.stats.Signals.Add(1)
 	}
-	if so.shared() {
-		// The recipient may be connected on other nodes too, each with
-		// its own budget: the two were found players of one room or
-		// friends here, and each node checks its block list.
-		so.deliverElsewhere(m, id, q.ToUserId, msg, false, refusal, func() { so.stats.Signals.Add(1) }, &so.stats.SignalRefused)
-	}
+	// On the recipient's other nodes, each with its own budget: the two
+	// were found players of one room or friends here, and each node
+	// checks its block list.
+	so.relay(m, id, q.ToUserId, msg, false, refusal, func() { so.stats.Signals.Add(1) }, &so.stats.SignalRefused)
 	return nil
 }
 
