@@ -393,9 +393,7 @@ func TestRefusedJoinGivesBackTheSeatALeftJoinHolds(t *testing.T) {
 		t.Fatalf("the phone's leave: %v, want Left", m)
 	}
 
-	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
-		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: the laptop's refused join kept alice's seat for the phone's, which was left", len(hops), reply)
-	}
+	seatFreeThrough(t, a, room, "the laptop's refused join kept alice's seat for the phone's, which was left")
 }
 
 // roomOfTwo starts two nodes of a cluster running def, in rooms of two,
@@ -444,9 +442,7 @@ func TestSeatLeftAtOnceGoesBack(t *testing.T) {
 	if m := alice.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}); m.GetLeft() == nil {
 		t.Fatalf("alice's leave: %v, want Left", m)
 	}
-	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
-		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, left, stayed reserved", len(hops), reply)
-	}
+	seatFreeThrough(t, a, room, "alice's seat, left, stayed reserved")
 }
 
 // The same for a seat held for a resume, which the user gives up from a
@@ -461,9 +457,7 @@ func TestHeldSeatLeftAtOnceGoesBack(t *testing.T) {
 	if m := socketOf(t, b, token, "laptop").Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}); m.GetLeft() == nil {
 		t.Fatalf("alice's leave of her held seat: %v, want Left", m)
 	}
-	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
-		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, left, stayed reserved", len(hops), reply)
-	}
+	seatFreeThrough(t, a, room, "alice's seat, left, stayed reserved")
 }
 
 // heldAtTheTick is raceDefinition whose game holds alice's first join of
@@ -499,9 +493,7 @@ func TestSeatOfAJoinLeftWhilePendingGoesBack(t *testing.T) {
 	if m := alice.Reply(leave); m.GetLeft() == nil {
 		t.Fatalf("alice's leave: %v, want Left", m)
 	}
-	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
-		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, given up, stayed reserved", len(hops), reply)
-	}
+	seatFreeThrough(t, a, room, "alice's seat, given up, stayed reserved")
 }
 
 // The same for a seat the game gives a join whose connection a newer
@@ -515,9 +507,7 @@ func TestSeatOfAJoinReplacedWhilePendingGoesBack(t *testing.T) {
 	sendHeld(t, alice, entered, &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}, "alice's join")
 	socketOf(t, b, token, "laptop") // replaces the phone's connection
 	open()
-	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
-		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: alice's seat, given up, stayed reserved", len(hops), reply)
-	}
+	seatFreeThrough(t, a, room, "alice's seat, given up, stayed reserved")
 }
 
 // A join refused while the user's spectator join of the room, left,
@@ -706,4 +696,14 @@ func sendHeld(t *testing.T, c *testclient.Client, entered <-chan struct{}, join 
 		t.Fatal(what + " never reached the room's tick")
 	}
 	return id
+}
+
+// seatFreeThrough fails t unless another player's JoinRoom of room, the
+// host alone in it, through a is Joined (lateJoinOf): the seat a user gave
+// up went back to Redis. why says what kept it otherwise.
+func seatFreeThrough(t *testing.T, a *tickroom.Server, room, why string) {
+	t.Helper()
+	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
+		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: %s", len(hops), reply, why)
+	}
 }
