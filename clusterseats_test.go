@@ -460,6 +460,28 @@ func TestHeldSeatLeftAtOnceGoesBack(t *testing.T) {
 	seatFreeThrough(t, a, room, "alice's seat, left, stayed reserved")
 }
 
+// A player's JoinRoom that resumes the user's spectator seat (the room
+// gives a user its one seat there back) gives back the player seat it
+// reserved in Redis: it stayed reserved for the reservation's minute,
+// nobody sitting in it. Here alice watches the room of two on b from her
+// phone; a newer login, her laptop, holds that seat, and its JoinRoom to
+// play resumes it. The room, the host alone in it as a player, was full
+// to everyone else.
+func TestPlayerJoinResumingASpectatorSeatGivesBackItsSeat(t *testing.T) {
+	t.Parallel()
+	a, b, room, token := roomOfTwo(t, raceDefinition())
+	watch := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Spectate: true}}}
+	if m := socketOf(t, b, token, "phone").Request(watch); !m.GetJoined().GetSpectator() {
+		t.Fatalf("alice's join to watch: %v, want Joined as a spectator", m)
+	}
+	// A newer login replaces the phone's connection, and holds its seat.
+	laptop := socketOf(t, b, token, "laptop")
+	if m := laptop.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}); !m.GetJoined().GetSpectator() || !m.GetJoined().GetResumed() {
+		t.Fatalf("alice's join to play from her laptop: %v, want Joined, her spectator seat resumed", m)
+	}
+	seatFreeThrough(t, a, room, "the player seat alice's join reserved stayed reserved, her spectator seat resumed")
+}
+
 // heldAtTheTick is raceDefinition whose game holds alice's first join of
 // its rooms at the tick until the returned open is called (entered tells
 // the test it waits there), then takes it.

@@ -571,6 +571,14 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 		return
 	}
 	m, keep := s.confirm(room.ID(), res.Seat, res.Spectator)
+	if !jr.spectator && res.Spectator {
+		// A player's join that resumed the user's spectator seat (held
+		// for a resume, or another socket's): the room gives a user its
+		// one seat there back. The player seat reserved in the room
+		// directory for the join is nobody's, and goes back as a seat
+		// given up does, whatever comes of the spectator seat below.
+		s.gaveUpSeat(room.ID(), false)
+	}
 	switch {
 	case m.leaving:
 		// A LeaveRoom came while the join was pending: answer the join,
