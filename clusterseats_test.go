@@ -729,3 +729,82 @@ func seatFreeThrough(t *testing.T, a *tickroom.Server, room, why string) {
 		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: %s", len(hops), reply, why)
 	}
 }
+
+// A join refused at the tick keeps the user's seat in Redis while another
+// join of the user's on the node has reserved it there and is on its way
+// into the room: the user's one seat there is that join's. The refusal
+// looked only at the node's memberships, which that join was not yet,
+// and gave the seat back: the user then sat in the room with no seat in
+// Redis until the node's next sync. Here the phone's join of the room of
+// two on b waits at the tick; Redis holds back its writes while the
+// laptop's JoinRoom reserves the seat there; the game then refuses the
+// phone's join, and Redis goes on. The laptop's join sits alice in the
+// room, full: a must refuse another player ROOM_FULL, not send it to b.
+func TestRefusedJoinKeepsTheSeatAJoinOnItsWayReserved(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	entered, gate := make(chan struct{}, 1), make(chan struct{})
+	open := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open) // a test that fails first lets the room's tick go on
+	var asked, closeSeats atomic.Bool
+	def := raceDefinition()
+	def.Name, def.MaxPlayers = "notyet", 2
+	def.New = func(game.Setup) (game.Game, error) {
+		return &notYetRace{race: &race{at: map[uint32]byte{}}, entered: entered, gate: gate, asked: &asked, closeSeats: &closeSeats}, nil
+	}
+	opts := tickroom.Options{Games: []game.Definition{def}, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32)), MultipleSockets: true}
+	opts = tickroom.WithDirectorySync(opts, time.Hour)
+	a, b := startRegistered(t, opts), startRegistered(t, opts)
+	create := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: def.Name}}}
+	room := dial(t, b, "host").Request(create).GetJoined().GetRoomId()
+	if room == "" {
+		t.Fatal("the host could not create a room")
+	}
+	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	token := login(t, b, "alice")
+	phone, laptop := socketOf(t, b, token, "phone"), socketOf(t, b, token, "laptop")
+	first := sendHeld(t, phone, entered, join, "the phone's join")
+
+	// Redis holds back every script (CLIENT PAUSE WRITE) and runs them in
+	// the order they came once unpaused: the laptop's reserve, then the
+	// give-back of the phone's refused join, if any.
+	ctx, rc := context.Background(), rdb.Client(t)
+	waiting := func() int {
+		list, err := rc.ClientList(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range strings.Split(list, "\n") {
+			if strings.Contains(c, " flags=b ") && strings.Contains(c, " cmd=evalsha ") {
+				n++
+			}
+		}
+		return n
+	}
+	unpause := sync.OnceFunc(func() { rc.Do(ctx, "client", "unpause") })
+	if err := rc.Do(ctx, "client", "pause", 5000, "write").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unpause)
+	before := waiting()
+	again := laptop.Send(join)
+	for deadline := time.Now().Add(3 * time.Second); waiting() == before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the laptop's join never asked Redis for its seat")
+		}
+	}
+	open()
+	if m := phone.Reply(first); m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
+		t.Fatalf("the phone's join: %v, want FORBIDDEN", m)
+	}
+	unpause()
+	if m := laptop.Reply(again); m.GetJoined().GetRoomId() != room || m.GetJoined().GetSpectator() {
+		t.Fatalf("the laptop's join: %v, want Joined as a player", m)
+	}
+
+	_, reply, hops := dial(t, a, "late").Follow(join)
+	if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 {
+		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: the phone's refused join gave back the seat the laptop's join had reserved", len(hops), reply)
+	}
+}

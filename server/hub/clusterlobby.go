@@ -207,9 +207,14 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 		// reservations other nodes hand out never overfill the room. A
 		// directory out of reach, or behind this node's memory, does
 		// not stop a join here: the room's own seat count decides; one
-		// known not to answer is not asked (Cluster.Unreachable).
+		// known not to answer is not asked (Cluster.Unreachable). From
+		// its reserve until it is a membership, the join is on its way
+		// (Hub.onWay): the user's seat is its.
 		reserved := false
+		var arrived func()
 		if !q.Spectate && !c.Unreachable() {
+			arrived = s.h.onWay(q.RoomId, uid)
+			defer arrived()
 			_, err := s.h.reserve(ctx, q.RoomId, uid, q.Password)
 			switch {
 			case err == nil:
@@ -218,7 +223,10 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 				return err
 			}
 		}
-		err := s.joinLocal(id, room, q)
+		err := s.joinLocal(id, room, q, arrived)
+		if arrived != nil {
+			arrived()
+		}
 		if err != nil && reserved {
 			// A JoinRoom sent again for a room this connection plays in
 			// is refused ALREADY_IN_ROOM: its seat there is the user's
@@ -552,8 +560,13 @@ func (s *Session) releaseUnlessPlaying(ctx context.Context, roomID string) {
 
 // userPlaysIn reports whether the session's user is in roomID as a
 // player, joined or joining, through s or another of its sessions on
-// this node.
+// this node, or has a join of it on its way here (Hub.onWay).
 func (s *Session) userPlaysIn(roomID string) bool {
+	return s.h.releases.joining(roomID, s.claims.UserID) || s.sessionsPlayIn(roomID)
+}
+
+// sessionsPlayIn is userPlaysIn but for the joins on their way.
+func (s *Session) sessionsPlayIn(roomID string) bool {
 	if s.playsIn(roomID) {
 		return true
 	}
@@ -600,12 +613,19 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, cm *clusterMatc
 			// ALREADY_IN_ROOM: the quick-match looks on.
 			return false
 		}
+		var arrived func()
 		if !c.Unreachable() {
+			arrived = s.h.onWay(room.ID(), uid)
+			defer arrived()
 			if _, err := s.h.reserve(ctx, room.ID(), uid, ""); err != nil && !directoryBehind(err) {
 				return false
 			}
 		}
-		if err := s.tryJoin(id, room, joinReq{retry: retry}); err != nil {
+		err := s.tryJoin(id, room, joinReq{retry: retry, arrived: arrived})
+		if arrived != nil {
+			arrived()
+		}
+		if err != nil {
 			if !c.Unreachable() {
 				s.releaseUnlessPlaying(ctx, room.ID())
 			}
@@ -664,18 +684,38 @@ func (s *Session) endTurn(ctx context.Context, pool string) {
 // A later Reserve of the seat on this node waits for it (reserve): run
 // in no fixed order, a release that reached Redis second took the seat a
 // JoinRoom sent just after the leave had reserved again.
-func (h *Hub) releaseSeat(roomID, userID string) {
+//
+// The seat stays while a join of the user's with the seat reserved is on
+// its way here (onWay), or keep (nil: never) reports that a join of the
+// user's here plays in the room; both are asked together with the
+// release's start, so that a join that sets out after them waits for the
+// release before it reserves.
+func (h *Hub) releaseSeat(roomID, userID string, keep func() bool) {
 	c := h.cluster
 	if c.Unreachable() {
 		return // the reservation lapses by itself
 	}
-	done := h.releases.start(roomID, userID)
+	done, ok := h.releases.start(roomID, userID, keep)
+	if !ok {
+		return
+	}
 	go func() {
 		defer done()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		c.Release(ctx, roomID, userID)
 	}()
+}
+
+// onWay counts a join of userID's of roomID as on its way, from before
+// it reserves its seat in the directory until it is a membership of its
+// session (or ended before): arrived, which the caller calls then (once
+// or more). While it is on its way, the user's seat there is its: a
+// refusal or a give-up of another join of the user's here does not give
+// it back (userPlaysIn, releaseSeat), though no session shows the join
+// yet.
+func (h *Hub) onWay(roomID, userID string) (arrived func()) {
+	return h.releases.setOut(roomID, userID)
 }
 
 // reserve is Cluster.Reserve of a seat of roomID for userID once the
@@ -690,19 +730,52 @@ func (h *Hub) reserve(ctx context.Context, roomID, userID, password string) (Res
 
 // seatReleases are the releases of seats in flight on this node (a
 // channel closed once the last one begun of each seat has returned), so
-// that a reserve of the same seat comes after them.
+// that a reserve of the same seat comes after them, and the joins on
+// their way (Hub.onWay), whose seats are not released.
 type seatReleases struct {
 	mu       sync.Mutex
 	inFlight map[seatKey]chan struct{}
+	onWay    map[seatKey]int
 }
 
 type seatKey struct{ roomID, userID string }
 
+// setOut counts a join of the seat as on its way until arrived.
+func (r *seatReleases) setOut(roomID, userID string) (arrived func()) {
+	k := seatKey{roomID, userID}
+	r.mu.Lock()
+	if r.onWay == nil {
+		r.onWay = make(map[seatKey]int)
+	}
+	r.onWay[k]++
+	r.mu.Unlock()
+	return sync.OnceFunc(func() {
+		r.mu.Lock()
+		if r.onWay[k]--; r.onWay[k] <= 0 {
+			delete(r.onWay, k)
+		}
+		r.mu.Unlock()
+	})
+}
+
+// joining reports whether a join of the seat is on its way.
+func (r *seatReleases) joining(roomID, userID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.onWay[seatKey{roomID, userID}] > 0
+}
+
 // start records a release of the seat, which runs after the ones of it
-// still in flight, and returns the func that marks it returned.
-func (r *seatReleases) start(roomID, userID string) (done func()) {
+// still in flight, and returns the func that marks it returned; ok is
+// false, and nothing recorded, while a join of the seat is on its way or
+// keep (nil: never; called with r.mu held) reports that the seat is kept.
+func (r *seatReleases) start(roomID, userID string, keep func() bool) (done func(), ok bool) {
 	k, ch := seatKey{roomID, userID}, make(chan struct{})
 	r.mu.Lock()
+	if r.onWay[k] > 0 || keep != nil && keep() {
+		r.mu.Unlock()
+		return nil, false
+	}
 	if r.inFlight == nil {
 		r.inFlight = make(map[seatKey]chan struct{})
 	}
@@ -719,7 +792,7 @@ func (r *seatReleases) start(roomID, userID string) (done func()) {
 		}
 		r.mu.Unlock()
 		close(ch)
-	}
+	}, true
 }
 
 // wait returns once the releases of the seat begun so far have

@@ -264,11 +264,13 @@ func (s *Session) joinRoom(id uint32, q *tickroomv1.JoinRoom) error {
 	if !ok {
 		return protocol.NewError(protocol.ErrorRoomNotFound, "")
 	}
-	return s.joinLocal(id, room, q)
+	return s.joinLocal(id, room, q, nil)
 }
 
-// joinLocal joins, spectates or resumes a room of this node.
-func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) error {
+// joinLocal joins, spectates or resumes a room of this node; arrived
+// (nil for none) ends the join's time on its way (Hub.onWay) once it is
+// a membership, or refused before.
+func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom, arrived func()) error {
 	if q.ResumeTick != 0 {
 		s.h.stats.ResumeAttempts.Add(1)
 		if !s.h.mayResume(s.claims.UserID, q.RoomId) {
@@ -279,7 +281,7 @@ func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) 
 		return err
 	}
 	if !s.newMembership(q.RoomId) {
-		return s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick})
+		return s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick, arrived: arrived})
 	}
 	refund, err := s.chargeJoin()
 	if err != nil {
@@ -288,7 +290,7 @@ func (s *Session) joinLocal(id uint32, room *game.Room, q *tickroomv1.JoinRoom) 
 	// Refused before it reached the room, or by the game at the tick
 	// (joined): no event sent, the token goes back.
 	refund = sync.OnceFunc(refund)
-	if err := s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick, refund: refund}); err != nil {
+	if err := s.tryJoin(id, room, joinReq{spectator: q.Spectate, password: q.Password, resumeTick: q.ResumeTick, refund: refund, arrived: arrived}); err != nil {
 		refund()
 		return err
 	}
@@ -475,6 +477,12 @@ type joinReq struct {
 	// (chargeJoin), gives it back, once, when the game refuses the join
 	// at the tick: the room's members heard of nothing.
 	refund func()
+	// arrived, set by a join of a node of a cluster that reserved its
+	// seat in the directory, ends its time on its way (Hub.onWay) once
+	// it is a membership (or queued as one: afterLeave), or refused
+	// before; tryJoin calls it before it asks the room, whose answer
+	// may come before tryJoin returns.
+	arrived func()
 }
 
 // tryJoin records a pending membership and asks the room for a seat. A
@@ -482,10 +490,17 @@ type joinReq struct {
 // answered from the room's callback: Joined, or the game's refusal.
 func (s *Session) tryJoin(id uint32, room *game.Room, jr joinReq) error {
 	if err := s.reserve(room, jr.spectator); err != nil {
-		if errors.Is(err, errInRoom) && jr.retry == nil && !jr.creator && s.afterLeave(room.ID(), id, jr) {
+		queued := errors.Is(err, errInRoom) && jr.retry == nil && !jr.creator && s.afterLeave(room.ID(), id, jr)
+		if jr.arrived != nil {
+			jr.arrived()
+		}
+		if queued {
 			return nil // asked for once the join it left is settled
 		}
 		return err
+	}
+	if jr.arrived != nil {
+		jr.arrived()
 	}
 	_, err := s.askRoom(id, room, jr)
 	return err
@@ -511,15 +526,16 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 	if res.Err != nil {
 		m := s.settled(room.ID())
 		goOn := jr.retry != nil && !m.leaving && !s.closed.Load() && !s.replaced.Load()
-		if s.h.cluster != nil && !jr.spectator && !goOn && !s.userPlaysIn(room.ID()) {
+		if s.h.cluster != nil && !jr.spectator && !goOn {
 			// A quick-match that goes on gives the seat back itself,
 			// before it asks for another (goOn). The user's one seat
 			// there stays while a join of the user's on this node is
 			// in the room or on its way (userPlaysIn): a JoinRoom sent
 			// after a LeaveRoom of this join, which asks the room now
 			// that it is settled, reserving nothing, or another
-			// socket's (MultipleSockets).
-			s.h.releaseSeat(room.ID(), s.claims.UserID)
+			// socket's (MultipleSockets), one that has reserved the
+			// seat too.
+			s.h.releaseSeat(room.ID(), s.claims.UserID, func() bool { return s.sessionsPlayIn(room.ID()) })
 		}
 		switch seated := room.Seated(); {
 		case seated == 0 && (jr.creator || s.h.gone.has(room.ID())):
@@ -694,8 +710,8 @@ func (s *Session) leaveRoom(id uint32, roomID string) error {
 // taken (a room of two with one player refused everyone ROOM_FULL).
 // Release leaves a seat the sync wrote as seated to the next sync.
 func (s *Session) gaveUpSeat(roomID string, spectator bool) {
-	if s.h.cluster != nil && !spectator && !s.userPlaysIn(roomID) {
-		s.h.releaseSeat(roomID, s.claims.UserID)
+	if s.h.cluster != nil && !spectator {
+		s.h.releaseSeat(roomID, s.claims.UserID, func() bool { return s.sessionsPlayIn(roomID) })
 	}
 }
 

@@ -127,7 +127,7 @@ func (h *Hub) closeExpelled(userID string, code protocol.CloseCode, reason strin
 			h.leftRoom(userID, hs.roomID)
 		}
 		if h.cluster != nil && !hs.spectator {
-			h.releaseSeat(hs.roomID, userID)
+			h.releaseSeat(hs.roomID, userID, nil)
 		}
 	}
 	return len(ss) > 0 || len(held) > 0 || feeds > 0

@@ -391,8 +391,8 @@ func (s *Session) rejoin(room *game.Room, rj *rejoin) {
 // another join of the user's on this node plays in the room or is joining
 // it (userPlaysIn). Kept, it counted as taken for the reservation's life.
 func (s *Session) dropRejoin(roomID string, rj *rejoin) {
-	if s.h.cluster != nil && !rj.jr.spectator && !s.userPlaysIn(roomID) {
-		s.h.releaseSeat(roomID, s.claims.UserID)
+	if s.h.cluster != nil && !rj.jr.spectator {
+		s.h.releaseSeat(roomID, s.claims.UserID, func() bool { return s.sessionsPlayIn(roomID) })
 	}
 }
 
@@ -507,12 +507,13 @@ func (s *Session) release(m membership) {
 	if s.kicked.Load() {
 		_ = m.room.LeaveAs(m.seat, s.claims.UserID, s)
 		s.h.leftRoom(s.claims.UserID, m.id)
-		if s.h.cluster != nil && !m.spectator && !s.unkickedPlayIn(m.id) {
+		if s.h.cluster != nil && !m.spectator {
 			// The user's other sessions were kicked too, and do not
 			// keep the seat from one another: it goes back now, not at
 			// the reservation's end (gaveUpSeat), unless a session of
-			// a login since the kick plays there.
-			s.h.releaseSeat(m.id, s.claims.UserID)
+			// a login since the kick plays there, or a join of the
+			// user's is on its way there (releaseSeat).
+			s.h.releaseSeat(m.id, s.claims.UserID, func() bool { return s.unkickedPlayIn(m.id) })
 		}
 		return
 	}
