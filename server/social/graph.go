@@ -445,6 +445,9 @@ func (so *Social) load(uid string, p *profile) {
 	}
 	var out []*tickroomv1.ServerMessage
 	var remote []string // friends with no connection here, in a cluster
+	// Friends with a connection here that may have others on other nodes
+	// (Config.SharedUsers): those are told uid's presence too.
+	var here []string
 	// Whether the lists now hold every tie the store has (profile.listed):
 	// not when one was left out for MaxListSize, nor when the incoming
 	// requests read were as many as asked for (there may be more).
@@ -509,6 +512,9 @@ func (so *Social) load(uid string, p *profile) {
 			remote = append(remote, x)
 			continue
 		}
+		if so.shared() {
+			here = append(here, x)
+		}
 		out = append(out, presenceMessage(so.presenceLocked(x, so.users[x])))
 	}
 	// An online user who counts uid as a friend made the friendship while
@@ -520,6 +526,9 @@ func (so *Social) load(uid string, p *profile) {
 			}
 			p.friends[x] = struct{}{}
 			link(so.watchers, x, uid)
+			if so.shared() {
+				here = append(here, x)
+			}
 			out = append(out, presenceMessage(so.presenceLocked(x, xp)))
 		}
 	}
@@ -564,8 +573,8 @@ func (so *Social) load(uid string, p *profile) {
 	for _, m := range out {
 		so.host.Send(m, conns)
 	}
-	if len(remote) > 0 {
-		so.remoteFriendsLocked(uid, p, remote)
+	if len(remote) > 0 || len(here) > 0 {
+		so.remoteFriendsLocked(uid, p, remote, here)
 	}
 }
 
@@ -573,15 +582,23 @@ func (so *Social) load(uid string, p *profile) {
 // on no connection of this node that uid is online (their nodes deliver it
 // to those who are connected), and asks their nodes for their presence,
 // which uid's connections get when the answers come; a friend connected
-// nowhere, or whose node does not answer in time, is sent as offline. The
-// caller holds so.mu.
-func (so *Social) remoteFriendsLocked(uid string, p *profile, friends []string) {
-	set := make(map[string]struct{}, len(friends))
+// nowhere, or whose node does not answer in time, is sent as offline.
+// here are the friends it found with a connection on this node, which
+// told them already, that may have others on other nodes
+// (Config.SharedUsers): those nodes are told too (remoteAnnouncementsLocked).
+// The caller holds so.mu.
+func (so *Social) remoteFriendsLocked(uid string, p *profile, friends, here []string) {
+	set := make(map[string]struct{}, len(friends)+len(here))
 	for _, x := range friends {
 		set[x] = struct{}{}
 	}
+	for _, x := range here {
+		set[x] = struct{}{}
+	}
 	so.announceRemoteLocked(uid, so.presenceLocked(uid, p), set)
-	so.askRemotePresenceLocked(uid, p, friends, func(m *tickroomv1.ServerMessage) { so.host.Send(m, memberConns(p)) })
+	if len(friends) > 0 {
+		so.askRemotePresenceLocked(uid, p, friends, func(m *tickroomv1.ServerMessage) { so.host.Send(m, memberConns(p)) })
+	}
 }
 
 // askRemotePresenceLocked asks the nodes of friends, friends of uid on

@@ -331,14 +331,19 @@ func (so *Social) announceRemoteLocked(uid string, pr *tickroomv1.Presence, frie
 }
 
 // remoteAnnouncementsLocked appends to ops those that tell uid's friends
-// on other nodes of its status pr. The caller holds so.mu.
+// on other nodes of its status pr: those with no connection here and,
+// with users shared across nodes (Config.SharedUsers), those with one
+// too, for their connections on other nodes, which the cast reaches (it
+// goes to the nodes other than this one): a friend's connections here are
+// told by announceLocked, and its other nodes were not told at all. The
+// caller holds so.mu.
 func (so *Social) remoteAnnouncementsLocked(ops []*RemoteOp, uid string, pr *tickroomv1.Presence, friends map[string]struct{}) []*RemoteOp {
 	if so.peers == nil {
 		return ops
 	}
 	var enc []byte
 	for f := range friends {
-		if so.users[f] != nil {
+		if so.users[f] != nil && !so.cfg.SharedUsers {
 			continue
 		}
 		if enc == nil {
