@@ -129,8 +129,13 @@ func TestDirectMessagesWhileRedisIsDownAreNotHeldForAMultiSocketUser(t *testing.
 	ok(t, "ada asks bob", request(ada, &tickroomv1.AddFriend{UserId: bobID}))
 	bobNear.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
 	ok(t, "bob accepts", request(bobNear, &tickroomv1.AnswerFriend{UserId: adaID, Accept: true}))
-	bobNear.Drain(0)
-	bobFar.Drain(0)
+	// The request and the friendship are cast to bob's other node, and
+	// ada's: a message's copy, cast after them in order, reaching n2
+	// tells that n1 holds none of them when Redis stops.
+	ok(t, "ada's message to bob, Redis up", request(ada, &tickroomv1.SendDirect{ToUserId: bobID, Text: "up"}))
+	for _, b := range []*testclient.Client{bobNear, bobFar} {
+		b.Next(func(m *tickroomv1.ServerMessage) bool { return m.GetDirectMessage().GetText() == "up" })
+	}
 
 	c.Redis.Stop(t)
 	waitUntil(t, 30*time.Second, "n1 not ready without Redis", func() bool {

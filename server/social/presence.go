@@ -211,13 +211,16 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		now := so.host.Now().UnixMilli()
 		p.requested[x] = now
 		link(so.requestsTo, x, uid)
+		so.tieElsewhereLocked(uid, x, nil)
 		if xp == nil {
 			so.okOnceSaved(m, id, func(done func()) { so.saveRequest(h, uid, x, done) })
 			return nil
 		}
 		so.saveRequest(h, uid, x, nil)
 		xp.addIncoming(Request{From: uid, Name: p.name, AtMs: now})
-		so.host.Send(so.requestMessage(uid, p.name, now), memberConns(xp))
+		req := so.requestMessage(uid, p.name, now)
+		so.host.Send(req, memberConns(xp))
+		so.tieElsewhereLocked(x, uid, req)
 	}
 	so.ok(m, id)
 	return nil
@@ -261,12 +264,15 @@ func (so *Social) answerLocked(m *Member, id uint32, p *profile, uid, x string, 
 	so.noteEndedLocked(so.unfriended, p, x, &p.unfriendedLost)
 	unlink(so.requestsTo, uid, x)
 	so.save(ChangeUnfriend, x, uid)
+	so.tieElsewhereLocked(uid, x, nil)
 	so.ok(m, id)
 	if xp != nil {
 		delete(xp.requested, uid)
-		so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
+		answer := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
 			FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name},
-		}}, memberConns(xp))
+		}}
+		so.host.Send(answer, memberConns(xp))
+		so.tieElsewhereLocked(x, uid, answer)
 	}
 	return nil
 }
@@ -303,11 +309,12 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 	}
 	// The user's other connections (MultipleSockets) list the new friend
 	// at once too, as they get its changes from now on; m gets it after
-	// its answer.
+	// its answer. So do those on its other nodes.
 	pr := presenceMessage(so.presenceLocked(x, xp))
 	if others := otherConns(p, m); len(others) > 0 {
 		so.host.Send(pr, others)
 	}
+	so.tieElsewhereLocked(uid, x, nil)
 	if xp == nil {
 		// x is connected nowhere: it reads the friendship from the store
 		// when it comes back, maybe at once on another node.
@@ -318,24 +325,31 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 	so.ok(m, id)
 	so.host.Reply(m.conn, pr)
 	conns := memberConns(xp)
-	so.host.Send(&tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
+	answer := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
 		FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name, Accepted: true},
-	}}, conns)
+	}}
+	so.host.Send(answer, conns)
 	so.host.Send(presenceMessage(so.presenceLocked(uid, p)), conns)
+	so.tieElsewhereLocked(x, uid, answer)
 	return nil
 }
 
 // unfriendLocked ends any friendship or request between a (a user of
 // this node) and b, both ways, b's side on its node when it is on
-// another. When none may exist (mayBeTiedLocked), it does nothing: no
-// store write, no op to another node. The caller holds so.mu.
+// another; with users shared across nodes (Config.SharedUsers), on the
+// other nodes of each as well, where its lists kept the tie until its
+// next login there. When none may exist (mayBeTiedLocked), it does
+// nothing: no store write, no op to another node. The caller holds so.mu.
 func (so *Social) unfriendLocked(a, b string) {
 	if !so.mayBeTiedLocked(a, b) {
 		return
 	}
 	so.save(ChangeUnfriend, a, b)
-	if so.remoteLocked(b) {
+	if so.remoteLocked(b) || so.shared() {
 		so.peers.Cast(&RemoteOp{Kind: OpUnfriend, From: a, To: b})
+	}
+	if so.shared() {
+		so.peers.Cast(&RemoteOp{Kind: OpUnfriend, From: b, To: a})
 	}
 	so.unfriendLocalLocked(a, b)
 }
