@@ -1,6 +1,8 @@
 package tickroom_test
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -64,13 +66,13 @@ func TestJoinChurnIsRateLimitedOnANodeOfACluster(t *testing.T) {
 // join refused RATE_LIMITED does or for the burst untouched, must not
 // have a token come back while it runs (the default rate returns one
 // every 2 s, less than a slow run of such a test takes).
-func twoNodesOfSlowJoins(t *testing.T, defs ...game.Definition) (a, b *tickroom.Server) {
+func twoNodesOfSlowJoins(t *testing.T, defs ...game.Definition) (a, b *tickroom.Server, rdb *redistest.Server) {
 	t.Helper()
-	rdb := redistest.Start(t)
+	rdb = redistest.Start(t)
 	opts := tickroom.WithJoinRate(tickroom.Options{Games: defs, Redis: rdb.URL(), TokenKey: []byte(strings.Repeat("k", 32))}, 0.001)
 	a, _, _ = start(t, opts)
 	b, _, _ = start(t, opts)
-	return a, b
+	return a, b, rdb
 }
 
 // spendJoinsOn has the guest of token spend its joins on srv, spectating
@@ -121,7 +123,7 @@ func TestRedirectedJoinRefusedForItsRateHoldsNoSeat(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			a, b := twoNodesOfSlowJoins(t, raceDefinition())
+			a, b, _ := twoNodesOfSlowJoins(t, raceDefinition())
 			// A room of two on b, its host alone in it, in the pool.
 			host := dial(t, b, "host")
 			room := host.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_QuickMatch{QuickMatch: &tickroomv1.QuickMatch{Game: "race"}}}).GetJoined().GetRoomId()
@@ -164,7 +166,7 @@ func TestRedirectedJoinRefusedForItsRateHoldsNoSeat(t *testing.T) {
 func TestQuickMatchRedirectedByItsRetryCostsNothingOnTheNodeThatSentIt(t *testing.T) {
 	t.Parallel()
 	var asks atomic.Int32
-	a, b := twoNodesOfSlowJoins(t, soloDefinition(&asks))
+	a, b, rdb := twoNodesOfSlowJoins(t, soloDefinition(&asks))
 	// On a, a room of the pool whose game takes no player but its
 	// owner's; on b, one whose creator watches it, which takes alice.
 	// The match asks the fuller first.
@@ -180,13 +182,29 @@ func TestQuickMatchRedirectedByItsRetryCostsNothingOnTheNodeThatSentIt(t *testin
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome])
-	_, m, hops := alice.Follow(quickSolo())
+	uid := alice.Next(testclient.Is[*tickroomv1.ServerMessage_Welcome]).GetWelcome().GetUserId()
+	there, m, hops := alice.Follow(quickSolo())
 	if m.GetJoined().GetRoomId() != open || len(hops) != 1 || asks.Load() != 2 {
 		t.Fatalf("alice's quick-match: %v after %d redirects, her join asked of %d rooms; want the room on b, after a's room refused her", m, len(hops), asks.Load())
 	}
 
-	// Back on a, alice's joins there are the whole burst.
+	// Back on a, alice's joins there are the whole burst. She leaves b
+	// once b recorded her connection there in Redis, and connects to a
+	// once that record is gone: a connection on a accepted while it
+	// stands, within the error of the two nodes' reckonings of Redis's
+	// clock after it, can be ordered before it, and is closed as the
+	// older login (CLOSE_CODE_DUPLICATE_LOGIN).
+	rc, key, onB := rdb.Client(t), a.Cluster().Keys().User(uid), b.Cluster().ID()+"/"
+	recordedOnB := func() bool {
+		fields, err := rc.HKeys(context.Background(), key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(fields, func(f string) bool { return strings.HasPrefix(f, onB) })
+	}
+	waitUntil(t, "b to record alice's connection there", recordedOnB)
+	_ = there.WS.Close()
+	waitUntil(t, "b's record of alice's connection there to go", func() bool { return !recordedOnB() })
 	again, _, err := testclient.Dial(t, "ws://"+a.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: "alice again"})
 	if err != nil {
 		t.Fatal(err)
