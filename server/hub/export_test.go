@@ -2,6 +2,8 @@ package hub
 
 import (
 	"fmt"
+	"sync"
+	"testing"
 	"time"
 )
 
@@ -68,4 +70,25 @@ func (h *Hub) Congested(userID string) bool {
 		}
 	}
 	return false
+}
+
+// HoldJoinAnswer makes the first join of userID the game seats wait on
+// its room's tick worker between its seat and its Joined: held gets a
+// value then, and the join goes on once resume is called (or the test
+// ends). Call it before Start.
+func (h *Hub) HoldJoinAnswer(t testing.TB, userID string) (held <-chan struct{}, resume func()) {
+	reached, gate := make(chan struct{}, 1), make(chan struct{})
+	resume = sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(resume)
+	var once sync.Once
+	h.entering = func(s *Session) {
+		if s.UserID() != userID {
+			return
+		}
+		once.Do(func() {
+			reached <- struct{}{}
+			<-gate
+		})
+	}
+	return reached, resume
 }

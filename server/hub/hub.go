@@ -428,6 +428,10 @@ type Hub struct {
 	// retryMatch, set by tests before Start, runs on the goroutine of a
 	// quick-match's retry (Session.joined) in its place, to order it.
 	retryMatch func(s *Session, retry func())
+	// entering, set by tests before Start, runs on a room's tick worker
+	// between the seat the game gave a join and its Joined
+	// (Session.joined), to order a request there.
+	entering func(s *Session)
 
 	mu        sync.Mutex
 	held      map[string][]heldSeat // seats kept for dropped users

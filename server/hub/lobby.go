@@ -444,7 +444,7 @@ func (s *Session) playsIn(roomID string) bool {
 	case m.spectator:
 		return false
 	}
-	return m.seat != 0 || !m.leaving
+	return !m.leaving // a seat left as its Joined went out is given up too
 }
 
 // hasRoomFor reports whether the session's user may join roomID (empty:
@@ -627,6 +627,9 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 		s.unreserve(room.ID())
 		return
 	}
+	if hook := s.h.entering; hook != nil {
+		hook(s)
+	}
 	s.h.stats.Joins.Add(1)
 	if res.Resumed {
 		s.h.stats.Resumes.Add(1)
@@ -636,6 +639,27 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 	// posted by a member who saw this one join reaches it.
 	info, msg := joinedMessage(id, room, res)
 	s.h.social.EnterRoom(s.member, social.RoomPresence{ID: info.ID, Game: info.Game, Private: info.Private, Spectator: res.Spectator}, msg)
+	switch m, left, hold := s.entered(room.ID()); {
+	case left:
+		// A LeaveRoom came as the Joined went out: it is answered after
+		// it, as when it came while the join was pending. Served at once,
+		// it was answered Left before the Joined, and the user, told then
+		// that it was in the room, stayed in its chat and presence.
+		_ = room.LeaveAs(m.seat, s.claims.UserID, s)
+		s.h.leftRoom(s.claims.UserID, room.ID())
+		s.gaveUpSeat(room.ID(), m.spectator)
+		s.h.social.ExitRoom(s.member, room.ID())
+		s.reply(m.leaveID, leftMessage(room.ID(), tickroomv1.LeaveReason_LEAVE_REASON_REQUESTED, ""))
+		if m.rejoin != nil {
+			// A JoinRoom came after the LeaveRoom: the user comes back.
+			s.rejoin(room, m.rejoin)
+		}
+	case hold:
+		// The connection closed as the Joined went out (gone left the
+		// seat to this): held as any seat of a closed connection.
+		s.release(m)
+		s.unreserve(room.ID())
+	}
 }
 
 // sendJoined answers a join with the room as it is now.
@@ -669,7 +693,8 @@ func joinedMessage(id uint32, room *game.Room, res game.JoinResult) (game.RoomIn
 }
 
 // leaveRoom gives up a seat at once and answers Left; a leave of a join
-// still pending is answered once the join is settled. A seat held for
+// still pending is answered once the join is settled, and one of a join
+// seated whose Joined is not sent yet after that Joined. A seat held for
 // the user from an earlier connection (Welcome.seats) is given up too,
 // without a resume first.
 func (s *Session) leaveRoom(id uint32, roomID string) error {
@@ -679,7 +704,7 @@ func (s *Session) leaveRoom(id uint32, roomID string) error {
 	s.lock()
 	m := s.find([]byte(roomID))
 	var mm membership
-	if m != nil && m.seat != 0 {
+	if m != nil && m.seat != 0 && !m.entering {
 		mm = *m
 		s.removeLocked(roomID)
 	}

@@ -75,6 +75,54 @@ func TestJoinLeaveTwiceBeforeTheFirstJoinSettles(t *testing.T) {
 	aliceOut(t, e, rt, room)
 }
 
+// A LeaveRoom served as the game has seated the join it leaves, before
+// that join's Joined went out, is answered after the Joined, as one that
+// comes while the join is pending. It was answered Left at once, and the
+// Joined came after it: the user, told last that it was in the room,
+// stayed in the room's chat and in its presence there, out of the room.
+func TestLeaveAsTheJoinIsAnsweredIsAnsweredAfterIt(t *testing.T) {
+	t.Parallel()
+	var held <-chan struct{}
+	var resume func()
+	e := start(t, options{made: func(h *hub.Hub) { held, resume = h.HoldJoinAnswer(t, "alice") }})
+	room := bobsRoom(t, e, "tally")
+
+	a, _ := e.connect("alice")
+	join := a.Send(joinRoom(room, 0))
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice's join was never seated")
+	}
+	leave := a.Send(leaveRoom(room))
+	// Served in order on the connection: the Pong tells the leave was.
+	ping := a.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	var answers []*tickroomv1.ServerMessage
+	a.Next(func(m *tickroomv1.ServerMessage) bool {
+		if m.RequestId == join || m.RequestId == leave {
+			answers = append(answers, m)
+		}
+		return m.RequestId == ping
+	})
+	resume()
+	for len(answers) < 2 {
+		answers = append(answers, a.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == join || m.RequestId == leave }))
+	}
+	if answers[0].RequestId != join || answers[0].GetJoined() == nil || answers[1].RequestId != leave || answers[1].GetLeft() == nil {
+		t.Fatalf("answers to JoinRoom, then LeaveRoom served as the join was seated: %v, want Joined, then Left", answers)
+	}
+	if code := errCode(t, a.Request(roomChat(room, "still here?", false))); code != tickroomv1.ErrorCode_ERROR_CODE_NOT_IN_ROOM {
+		t.Fatalf("alice's chat line to the room she left: %v, want NOT_IN_ROOM", code)
+	}
+	waitFor(t, "alice's seat given up", func() bool {
+		r, ok := e.hub.Runtime().Room(room)
+		return ok && r.Seated() == 1
+	})
+	if n := e.hub.RoomsOf("alice"); n != 0 {
+		t.Fatalf("alice is counted in %d rooms after leaving, want 0", n)
+	}
+}
+
 // startWithBobsRoom starts a hub whose rooms tick only when the test
 // advances their clock, has bob quick-match into a room of tally, and
 // returns the env, its runtime and the room's id.

@@ -53,9 +53,13 @@ type membership struct {
 	id        string
 	seat      uint32 // 0 while the join is pending
 	spectator bool
-	leaveID   uint32 // request id of a LeaveRoom sent while the join was pending
-	leaving   bool   // a LeaveRoom arrived while the join was pending
-	rejoin    *rejoin
+	// entering marks a seat the game gave whose Joined is not sent yet
+	// (Session.joined): a LeaveRoom waits for it as for a pending join,
+	// and is answered after it (entered).
+	entering bool
+	leaveID  uint32 // request id of a LeaveRoom sent while the join was pending or entering
+	leaving  bool   // a LeaveRoom arrived while the join was pending or entering
+	rejoin   *rejoin
 }
 
 // rejoin is a JoinRoom that came after the LeaveRoom of a join still
@@ -294,18 +298,43 @@ func (s *Session) confirm(roomID string, seat uint32, spectator bool) (membershi
 	if s.closed.Load() || s.replaced.Load() {
 		return membership{}, false
 	}
-	m.seat, m.spectator = seat, spectator
+	m.seat, m.spectator, m.entering = seat, spectator, true
 	return *m, true
 }
 
-// pendingLeave marks a pending join of roomID as left; it reports whether
-// there was one.
+// entered ends the entering of the membership of roomID that confirm
+// kept, once its Joined went out. A LeaveRoom that came meanwhile waited
+// for it (pendingLeave): the membership is then settled as a pending
+// join's that was left (settledLocked) and returned with left set, for
+// the caller to give up its seat and answer the leave. Closed meanwhile,
+// it is returned with hold set, still listed (gone leaves it to this
+// call), for the caller to hold its seat and then unreserve it, as
+// joined does for a seat confirmed after the close.
+func (s *Session) entered(roomID string) (m membership, left, hold bool) {
+	s.lock()
+	defer s.unlock()
+	p := s.find([]byte(roomID))
+	switch {
+	case p == nil || !p.entering:
+		return membership{}, false, false
+	case p.leaving:
+		p.entering = false
+		return s.settledLocked(p), true, false
+	case s.closed.Load():
+		return *p, false, true
+	}
+	p.entering = false
+	return *p, false, false
+}
+
+// pendingLeave marks a pending join of roomID, or one entering (its
+// Joined on its way), as left; it reports whether there was one.
 func (s *Session) pendingLeave(roomID string, id uint32) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.find([]byte(roomID))
 	switch {
-	case m == nil || m.seat != 0:
+	case m == nil || m.seat != 0 && !m.entering:
 		return false
 	case !m.leaving:
 		m.leaving, m.leaveID = true, id
@@ -329,7 +358,7 @@ func (s *Session) afterLeave(roomID string, id uint32, jr joinReq) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.find([]byte(roomID))
-	if m == nil || m.seat != 0 || !m.leaving || m.rejoin != nil {
+	if m == nil || m.seat != 0 && !m.entering || !m.leaving || m.rejoin != nil {
 		return false
 	}
 	m.rejoin = &rejoin{id: id, jr: jr}
@@ -396,13 +425,14 @@ func (s *Session) dropRejoin(roomID string, rj *rejoin) {
 	}
 }
 
-// memberships returns the confirmed memberships.
+// memberships returns the confirmed memberships, but for one a LeaveRoom
+// left as its Joined went out (entered gives it up).
 func (s *Session) memberships() []membership {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]membership, 0, len(s.rooms))
 	for _, m := range s.rooms {
-		if m.seat != 0 {
+		if m.seat != 0 && !m.leaving {
 			out = append(out, m)
 		}
 	}
@@ -470,7 +500,8 @@ func (s *Session) removeLocked(roomID string) {
 // resume window (or freed after a kick). A seat is held before the
 // session's own record of it goes, so the user's room count never dips in
 // between; a pending join stays listed until its callback, which sees
-// closed and holds or gives up the seat.
+// closed and holds or gives up the seat, and so does a seat whose Joined
+// is on its way (entered).
 func (s *Session) gone() {
 	s.closed.Store(true)
 	s.h.expiries.remove(s)
@@ -478,7 +509,7 @@ func (s *Session) gone() {
 	var confirmed []membership
 	pending := s.rooms[:0]
 	for _, m := range s.rooms {
-		if m.seat == 0 {
+		if m.seat == 0 || m.entering {
 			pending = append(pending, m)
 		} else {
 			confirmed = append(confirmed, m)
