@@ -166,7 +166,11 @@ func (so *Social) blockLocked(m *Member, id uint32, p *profile, uid, x string, u
 		so.save(ChangeBlock, uid, x)
 		so.unfriendLocked(uid, x) // presence stops both ways
 	}
-	so.tieElsewhereLocked(uid, x, nil)
+	change := tieBlocked
+	if unblock {
+		change = tieUnblocked
+	}
+	so.tieElsewhereLocked(uid, x, change, nil)
 	so.ok(m, id)
 	return nil
 }

@@ -211,7 +211,7 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		now := so.host.Now().UnixMilli()
 		p.requested[x] = now
 		link(so.requestsTo, x, uid)
-		so.tieElsewhereLocked(uid, x, nil)
+		so.tieElsewhereLocked(uid, x, tieAsked, nil)
 		if xp == nil {
 			so.okOnceSaved(m, id, func(done func()) { so.saveRequest(h, uid, x, done) })
 			return nil
@@ -220,7 +220,7 @@ func (so *Social) addFriendLocked(m *Member, id uint32, p *profile, uid, x strin
 		xp.addIncoming(Request{From: uid, Name: p.name, AtMs: now})
 		req := so.requestMessage(uid, p.name, now)
 		so.host.Send(req, memberConns(xp))
-		so.tieElsewhereLocked(x, uid, req)
+		so.tieElsewhereLocked(x, uid, tieAskedBy, req)
 	}
 	so.ok(m, id)
 	return nil
@@ -264,7 +264,7 @@ func (so *Social) answerLocked(m *Member, id uint32, p *profile, uid, x string, 
 	so.noteEndedLocked(so.unfriended, p, x, &p.unfriendedLost)
 	unlink(so.requestsTo, uid, x)
 	so.save(ChangeUnfriend, x, uid)
-	so.tieElsewhereLocked(uid, x, nil)
+	so.tieElsewhereLocked(uid, x, tieEnded, nil)
 	so.ok(m, id)
 	if xp != nil {
 		delete(xp.requested, uid)
@@ -272,7 +272,7 @@ func (so *Social) answerLocked(m *Member, id uint32, p *profile, uid, x string, 
 			FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name},
 		}}
 		so.host.Send(answer, memberConns(xp))
-		so.tieElsewhereLocked(x, uid, answer)
+		so.tieElsewhereLocked(x, uid, tieEnded, answer)
 	}
 	return nil
 }
@@ -314,7 +314,7 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 	if others := otherConns(p, m); len(others) > 0 {
 		so.host.Send(pr, others)
 	}
-	so.tieElsewhereLocked(uid, x, nil)
+	so.tieElsewhereLocked(uid, x, tieFriends, nil)
 	if xp == nil {
 		// x is connected nowhere: it reads the friendship from the store
 		// when it comes back, maybe at once on another node.
@@ -330,7 +330,7 @@ func (so *Social) befriendLocked(m *Member, id uint32, p *profile, x string, xp 
 	}}
 	so.host.Send(answer, conns)
 	so.host.Send(presenceMessage(so.presenceLocked(uid, p)), conns)
-	so.tieElsewhereLocked(x, uid, answer)
+	so.tieElsewhereLocked(x, uid, tieFriends, answer)
 	return nil
 }
 

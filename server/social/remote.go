@@ -95,21 +95,14 @@ const (
 	// cluster serves it; Serve does not.
 	OpRecheck OpKind = "recheck"
 	// OpTie tells To's other nodes, where it may be connected too
-	// (Config.SharedUsers), where To's lists on the sending node stand
-	// with From after a change made there (a friend request, its answer,
-	// a block or unblock): Tie, and Blocked. Each sets To's lists there
-	// so and, when the tie changed there, tells To's connections there
-	// Message (a FriendRequest, a FriendAnswer), and a new friend's
-	// presence. A node of an older version drops it: To's lists there
-	// keep the old tie until To's next login there.
-	OpTie OpKind = "tie"
-)
-
-// The ties of OpTie (RemoteOp.Tie); none is the empty string.
-const (
-	tieFriend    = "friend"    // friends
-	tieRequested = "requested" // To asked From
-	tieIncoming  = "incoming"  // From asked To
+	// (Config.SharedUsers), of a change between To and From made on the
+	// sending node (a friend request, its answer, a block or unblock):
+	// Tie names it (tieAsked, ...). Each applies it to To's lists there
+	// only where it still holds against them (setTieLocked), and tells
+	// To's connections there Message (a FriendRequest, a FriendAnswer)
+	// and a new friend's presence. A node of an older version drops it:
+	// To's lists there keep the old tie until To's next login there.
+	OpTie OpKind = "tie-change"
 )
 
 // RemoteOp is a request about a user connected to another node.
@@ -144,11 +137,9 @@ type RemoteOp struct {
 	// a retry hint of a millisecond, counted as blocked): its direct
 	// messages pass uncharged, in a rolling deploy, until it is upgraded.
 	DirectRate bool `json:"dr,omitempty"`
-	// Tie is where To's lists stand with From (OpTie): tieFriend,
-	// tieRequested, tieIncoming, or empty for none.
+	// Tie is the change an OpTie tells: tieAsked, tieAskedBy,
+	// tieFriends, tieEnded, tieBlocked or tieUnblocked.
 	Tie string `json:"ti,omitempty"`
-	// Blocked tells that To blocks From (OpTie).
-	Blocked bool `json:"bl,omitempty"`
 	// Elsewhere has Call run the op only on To's nodes other than this
 	// one: a message this node refused, or a notice it delivered to To's
 	// connections here, for those of To's other nodes
@@ -419,7 +410,7 @@ func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x str
 			so.save(ChangeFriends, x, uid)
 			delete(p.incoming, x)
 			so.addFriendSideLocked(uid, p, x)
-			so.tieElsewhereLocked(uid, x, nil)
+			so.tieElsewhereLocked(uid, x, tieFriends, nil)
 			so.ok(m, id)
 			if pr := decodePresence(a.Presence); pr != nil {
 				so.noteRemoteLocked(p, x, pr, a.Node)
@@ -440,7 +431,7 @@ func (so *Social) remoteOfferLocked(m *Member, id uint32, p *profile, uid, x str
 			}
 			p.requested[x] = now
 			link(so.requestsTo, x, uid)
-			so.tieElsewhereLocked(uid, x, nil)
+			so.tieElsewhereLocked(uid, x, tieAsked, nil)
 			saved = true
 			if a.Code == protocol.ErrorUserOffline {
 				so.okOnceSaved(m, id, func(done func()) { so.saveRequest(h, uid, x, done) })
@@ -497,7 +488,11 @@ func (so *Social) remoteAnswerLocked(m *Member, id uint32, p *profile, uid, x st
 		} else if !accept {
 			so.save(ChangeUnfriend, x, uid)
 		}
-		so.tieElsewhereLocked(uid, x, nil)
+		change := tieEnded
+		if a.Friends {
+			change = tieFriends
+		}
+		so.tieElsewhereLocked(uid, x, change, nil)
 		so.ok(m, id)
 		if pr := decodePresence(a.Presence); a.Friends && pr != nil {
 			so.noteRemoteLocked(p, x, pr, a.Node)
@@ -731,7 +726,7 @@ func (so *Social) answerOfflineRequest(m *Member, id uint32, uid, x string, acce
 	}
 	delete(p.incoming, x)
 	so.save(ChangeUnfriend, x, uid)
-	so.tieElsewhereLocked(uid, x, nil)
+	so.tieElsewhereLocked(uid, x, tieEnded, nil)
 	so.ok(m, id)
 	return true
 }
@@ -744,117 +739,4 @@ func asProtocolError(err error) *protocol.Error {
 		return pe
 	}
 	return protocol.NewError(protocol.ErrorInternal, "")
-}
-
-// tieElsewhereLocked tells uid's other nodes, with users shared across
-// nodes (Config.SharedUsers), where uid's lists here stand with x after a
-// change made here (OpTie), through the cluster's queue of casts, which
-// keeps them in the order made: its lists there kept the old tie until its
-// next login there, its friend requests, friendships and blocks made or
-// answered here unknown to its connections there. msg, when not nil, is
-// what uid's connections there are told of the change, as its
-// connections here were. The caller holds so.mu.
-func (so *Social) tieElsewhereLocked(uid, x string, msg *tickroomv1.ServerMessage) {
-	p := so.users[uid]
-	if !so.shared() || p == nil {
-		return
-	}
-	op := &RemoteOp{Kind: OpTie, From: x, To: uid, Blocked: has(p.blocks, x)}
-	switch {
-	case has(p.friends, x):
-		op.Tie = tieFriend
-	case has(p.requested, x):
-		op.Tie, op.AtMs = tieRequested, p.requested[x]
-	case has(p.incoming, x):
-		r := p.incoming[x]
-		op.Tie, op.FromName, op.AtMs = tieIncoming, r.Name, r.AtMs
-	}
-	if msg != nil {
-		op.Message = encodeMessage(msg)
-	}
-	so.peers.Cast(op)
-}
-
-// tieOf is where p's lists stand with x, as OpTie names it.
-func tieOf(p *profile, x string) string {
-	switch {
-	case has(p.friends, x):
-		return tieFriend
-	case has(p.requested, x):
-		return tieRequested
-	case has(p.incoming, x):
-		return tieIncoming
-	}
-	return ""
-}
-
-// setTieLocked sets the lists here of x (profile xp) with op.From as
-// x's lists on op's node stand (OpTie): its block, and its tie. When the
-// tie changed, x's connections here are told op.Message, and a new
-// friend's presence: this node's when the friend is connected here, else
-// as its nodes answer (askRemotePresenceLocked). A tie that would take
-// x's lists here past MaxListSize is not made. The caller holds so.mu.
-func (so *Social) setTieLocked(x string, xp *profile, op *RemoteOp) {
-	from := op.From
-	switch {
-	case op.Blocked == has(xp.blocks, from):
-	case op.Blocked:
-		if so.editListLocked(&xp.blocks, so.blockedBy, x, from, false) == nil {
-			unlink(so.unblocked, xp, from)
-		}
-	default:
-		delete(xp.blocks, from)
-		unlink(so.blockedBy, from, x)
-		so.noteEndedLocked(so.unblocked, xp, from, &xp.unblockedLost)
-	}
-	was := tieOf(xp, from)
-	if was == op.Tie {
-		return
-	}
-	switch op.Tie {
-	case tieFriend, tieRequested:
-		if was != tieFriend && was != tieRequested && len(xp.friends)+len(xp.requested) >= so.cfg.MaxListSize {
-			return
-		}
-	case tieIncoming:
-		if len(xp.incoming) >= so.cfg.MaxListSize {
-			return
-		}
-	}
-	delete(xp.friends, from)
-	if n, ok := xp.remote[from]; ok {
-		delete(xp.remote, from)
-		so.unnoteNodeLocked(n.node)
-	}
-	delete(xp.requested, from)
-	delete(xp.incoming, from)
-	unlink(so.watchers, from, x)
-	unlink(so.requestsTo, from, x)
-	switch op.Tie {
-	case "":
-		so.noteEndedLocked(so.unfriended, xp, from, &xp.unfriendedLost)
-	case tieRequested:
-		if xp.requested == nil {
-			xp.requested = make(map[string]int64)
-		}
-		// Not linked in requestsTo: the node it was made on sends it to
-		// from when from comes online (OpOnline), once.
-		xp.requested[from] = op.AtMs
-	case tieIncoming:
-		xp.addIncoming(Request{From: from, Name: op.FromName, AtMs: op.AtMs})
-	case tieFriend:
-		so.addFriendSideLocked(x, xp, from)
-	}
-	conns := memberConns(xp)
-	if len(op.Message) > 0 {
-		so.deliverLocked(op.Message, conns)
-	}
-	if op.Tie != tieFriend {
-		return
-	}
-	if fp := so.users[from]; fp != nil {
-		so.host.Send(presenceMessage(so.presenceLocked(from, fp)), conns)
-		return
-	}
-	so.askRemotePresenceLocked(x, xp, []string{from}, func(m *tickroomv1.ServerMessage) { so.host.Send(m, memberConns(xp)) })
 }

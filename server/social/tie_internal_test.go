@@ -1,0 +1,219 @@
+package social
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/tickroom/tickroom/protocol"
+	"github.com/tickroom/tickroom/protocol/tickroomv1"
+)
+
+// castPeers is Peers that keeps what a node casts, for the test to hand
+// to the nodes it chooses, in the order it chooses; Call runs call, or
+// answers each op done.
+type castPeers struct {
+	mu    sync.Mutex
+	casts []*RemoteOp
+	call  func(ops []*RemoteOp, done func([]RemoteAnswer))
+}
+
+func (c *castPeers) Call(ops []*RemoteOp, done func([]RemoteAnswer)) {
+	if c.call != nil {
+		c.call(ops, done)
+		return
+	}
+	go done(make([]RemoteAnswer, len(ops)))
+}
+
+func (c *castPeers) Cast(op *RemoteOp) {
+	c.mu.Lock()
+	c.casts = append(c.casts, op)
+	c.mu.Unlock()
+}
+
+// take returns the ops cast since the last take.
+func (c *castPeers) take() []*RemoteOp {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ops := c.casts
+	c.casts = nil
+	return ops
+}
+
+func (*castPeers) JoinChannel(string, func(error)) {}
+func (*castPeers) LeaveChannel(string)             {}
+func (*castPeers) PostChannel(string, *tickroomv1.Chat, uint64, func(error)) error {
+	return nil
+}
+
+// sharedNode is a node of a cluster whose users may connect to several
+// nodes (Config.SharedUsers), with no Graph: each node's lists are what
+// was made or told there.
+func sharedNode(t *testing.T, peers *castPeers) *Social {
+	t.Helper()
+	everyone := func(netip.Addr) bool { return true }
+	so, err := New(Config{Peers: peers, SharedUsers: true, MaxListSize: 100, ContactBurst: 1000, AddressExempt: everyone}, quietHost{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return so
+}
+
+// serveAll serves ops on so, as its bus hands it the casts of a node.
+func serveAll(so *Social, ops []*RemoteOp) {
+	for _, op := range ops {
+		so.Serve(op)
+	}
+}
+
+// directFrom is what so answers a direct message from from to to, sent
+// from another node.
+func directFrom(so *Social, from, to string) protocol.ErrorCode {
+	msg := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_DirectMessage{
+		DirectMessage: &tickroomv1.DirectMessage{FromUserId: from, Text: "hi"},
+	}}
+	return so.Serve(&RemoteOp{Kind: OpDeliver, From: from, To: to, Message: encodeMessage(msg), DirectRate: true}).Code
+}
+
+// tieHere is where uid's lists on so stand with x.
+func tieHere(so *Social, uid, x string) (friend, requested, incoming, blocked bool) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	p := so.users[uid]
+	if p == nil {
+		return
+	}
+	return has(p.friends, x), has(p.requested, x), has(p.incoming, x), has(p.blocks, x)
+}
+
+// x, on n1 and n2, blocks y on n2; y, on n1, asks x for friendship there
+// before n1 hears of the block. The block stands on n2, and y's request
+// is not listed there.
+func TestABlockIsNotLiftedByARequestMadeOnAnotherNodeBeforeItWasKnownThere(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	n1, n2 := sharedNode(t, p1), sharedNode(t, p2)
+	n1.Connect("x", "x", nil)
+	x2 := n2.Connect("x", "x", nil)
+	y1 := n1.Connect("y", "y", nil)
+	if err := n2.Block(x2, 1, &tickroomv1.BlockUser{UserId: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.AddFriend(y1, 2, &tickroomv1.AddFriend{UserId: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n1, p2.take())
+	serveAll(n2, p1.take())
+	if _, _, incoming, blocked := tieHere(n2, "x", "y"); !blocked || incoming {
+		t.Errorf("x's lists on n2, where x blocked y, after y's request on n1: blocked %v, y's request listed %v; want the block and no request", blocked, incoming)
+	}
+	if code := directFrom(n2, "y", "x"); code != protocol.ErrorBlocked {
+		t.Errorf("y's direct message to x on n2 answered %v, want %v", code, protocol.ErrorBlocked)
+	}
+	if _, _, incoming, blocked := tieHere(n1, "x", "y"); !blocked || incoming {
+		t.Errorf("x's lists on n1 once told of its block: blocked %v, y's request listed %v; want the block and no request", blocked, incoming)
+	}
+}
+
+// x blocked y on n2, alone there; x then connects to n1 too, whose lists
+// (no store) hold no block, and y asks x there. The block stands on n2.
+func TestABlockIsNotLiftedByARequestOnANodeTheBlockerJustJoined(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	n1, n2 := sharedNode(t, p1), sharedNode(t, p2)
+	x2 := n2.Connect("x", "x", nil)
+	if err := n2.Block(x2, 1, &tickroomv1.BlockUser{UserId: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	p2.take()
+	n1.Connect("x", "x", nil)
+	y1 := n1.Connect("y", "y", nil)
+	if err := n1.AddFriend(y1, 2, &tickroomv1.AddFriend{UserId: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p1.take())
+	if _, _, incoming, blocked := tieHere(n2, "x", "y"); !blocked || incoming {
+		t.Errorf("x's lists on n2, where x blocked y, after y's request on n1: blocked %v, y's request listed %v; want the block and no request", blocked, incoming)
+	}
+	if code := directFrom(n2, "y", "x"); code != protocol.ErrorBlocked {
+		t.Errorf("y's direct message to x on n2 answered %v, want %v", code, protocol.ErrorBlocked)
+	}
+}
+
+// ann, on n1 and n2, asks bob, on n2 only, from n1 (a call served on n2,
+// where bob sees the request at once); bob accepts on n2 before n1's
+// word of ann's request reaches n2. They stay friends on both nodes.
+func TestARequestToldLateDoesNotUndoTheFriendshipItMade(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	n1, n2 := sharedNode(t, p1), sharedNode(t, p2)
+	var calls sync.WaitGroup
+	p1.call = func(ops []*RemoteOp, done func([]RemoteAnswer)) {
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			as := make([]RemoteAnswer, len(ops))
+			for i, op := range ops {
+				op.Node = "n1"
+				as[i] = n2.Serve(op)
+			}
+			done(as)
+		}()
+	}
+	a1 := n1.Connect("ann", "ann", nil)
+	n2.Connect("ann", "ann", nil)
+	b2 := n2.Connect("bob", "bob", nil)
+	if err := n1.AddFriend(a1, 1, &tickroomv1.AddFriend{UserId: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	calls.Wait()
+	if err := n2.AnswerFriend(b2, 2, &tickroomv1.AnswerFriend{UserId: "ann", Accept: true}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n1, p2.take())
+	serveAll(n2, p1.take())
+	for _, n := range []struct {
+		name string
+		so   *Social
+	}{{"n1", n1}, {"n2", n2}} {
+		if friend, requested, incoming, _ := tieHere(n.so, "ann", "bob"); !friend || requested || incoming {
+			t.Errorf("ann's lists on %s after bob accepted on n2: friend %v, asked %v, asked by %v; want friends", n.name, friend, requested, incoming)
+		}
+	}
+}
+
+// x is on n1 and n2, y on n1 and n3. y asks x on n1, and n2 hears of it;
+// x accepts on n1; n3 hears of it first, and y blocks x there, which ends
+// the friendship: n2 hears of that before n1's word of the friendship.
+// x and y are not friends on n2.
+func TestAFriendshipToldLateDoesNotUndoItsEndMadeOnAThirdNode(t *testing.T) {
+	p1, p2, p3 := &castPeers{}, &castPeers{}, &castPeers{}
+	n1, n2, n3 := sharedNode(t, p1), sharedNode(t, p2), sharedNode(t, p3)
+	x1 := n1.Connect("x", "x", nil)
+	n2.Connect("x", "x", nil)
+	y1 := n1.Connect("y", "y", nil)
+	y3 := n3.Connect("y", "y", nil)
+	if err := n1.AddFriend(y1, 1, &tickroomv1.AddFriend{UserId: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	asked := p1.take()
+	serveAll(n2, asked)
+	serveAll(n3, asked)
+	if _, _, incoming, _ := tieHere(n2, "x", "y"); !incoming {
+		t.Fatal("y's request not listed for x on n2")
+	}
+	if err := n1.AnswerFriend(x1, 2, &tickroomv1.AnswerFriend{UserId: "y", Accept: true}); err != nil {
+		t.Fatal(err)
+	}
+	accepted := p1.take()
+	serveAll(n3, accepted)
+	if friend, _, _, _ := tieHere(n3, "y", "x"); !friend {
+		t.Fatal("y's lists on n3 do not hold x as a friend")
+	}
+	if err := n3.Block(y3, 3, &tickroomv1.BlockUser{UserId: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p3.take())
+	serveAll(n2, accepted)
+	if friend, requested, incoming, _ := tieHere(n2, "x", "y"); friend || requested || incoming {
+		t.Errorf("x's lists on n2 after y ended the friendship on n3: friend %v, asked %v, asked by %v; want none", friend, requested, incoming)
+	}
+}
