@@ -209,17 +209,24 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 		// not stop a join here: the room's own seat count decides; one
 		// known not to answer is not asked (Cluster.Unreachable). From
 		// its reserve until it is a membership, the join is on its way
-		// (Hub.onWay): the user's seat is its.
+		// (Hub.onWay): the user's seat is its, and so is a give-back of
+		// it left to the join meanwhile (owed), done once the join sits
+		// nowhere.
 		reserved := false
 		var arrived func()
+		owed := func() bool { return false }
 		if !q.Spectate && !c.Unreachable() {
-			arrived = s.h.onWay(q.RoomId, uid)
+			arrived, owed = s.h.onWay(q.RoomId, uid)
 			defer arrived()
 			_, err := s.h.reserve(ctx, q.RoomId, uid, q.Password)
 			switch {
 			case err == nil:
 				reserved = true
 			case !directoryBehind(err):
+				arrived()
+				if owed() {
+					s.releaseUnlessPlaying(ctx, q.RoomId)
+				}
 				return err
 			}
 		}
@@ -227,7 +234,7 @@ func (s *Session) clusterJoinOff(ctx context.Context, id uint32, q *tickroomv1.J
 		if arrived != nil {
 			arrived()
 		}
-		if err != nil && reserved {
+		if err != nil && (reserved || owed()) {
 			// A JoinRoom sent again for a room this connection plays in
 			// is refused ALREADY_IN_ROOM: its seat there is the user's
 			// one, not given back.
@@ -549,23 +556,19 @@ func (s *Session) redirectMatch(ctx context.Context, id uint32, cm *clusterMatch
 // reserved for a quick-match or a JoinRoom that the room refused, unless
 // the user plays in the room through this connection or another of its
 // connections here (MultipleSockets; joined, or joining since the match
-// passed over the rooms it is in): the user's one seat there is that
-// player's, which the refusal must not hand back, though the directory
-// may not have written it as taken yet.
+// passed over the rooms it is in), or has a join of it on its way here
+// (Hub.onWay), which then owes the give-back: the user's one seat there
+// is that player's, which the refusal must not hand back, though the
+// directory may not have written it as taken yet.
 func (s *Session) releaseUnlessPlaying(ctx context.Context, roomID string) {
-	if !s.userPlaysIn(roomID) {
+	if !s.h.releases.kept(roomID, s.claims.UserID, func() bool { return s.sessionsPlayIn(roomID) }) {
 		s.h.cluster.Release(ctx, roomID, s.claims.UserID)
 	}
 }
 
-// userPlaysIn reports whether the session's user is in roomID as a
+// sessionsPlayIn reports whether the session's user is in roomID as a
 // player, joined or joining, through s or another of its sessions on
-// this node, or has a join of it on its way here (Hub.onWay).
-func (s *Session) userPlaysIn(roomID string) bool {
-	return s.h.releases.joining(roomID, s.claims.UserID) || s.sessionsPlayIn(roomID)
-}
-
-// sessionsPlayIn is userPlaysIn but for the joins on their way.
+// this node.
 func (s *Session) sessionsPlayIn(roomID string) bool {
 	if s.playsIn(roomID) {
 		return true
@@ -615,9 +618,14 @@ func (s *Session) quickMatchHere(ctx context.Context, id uint32, cm *clusterMatc
 		}
 		var arrived func()
 		if !c.Unreachable() {
-			arrived = s.h.onWay(room.ID(), uid)
+			var owed func() bool
+			arrived, owed = s.h.onWay(room.ID(), uid)
 			defer arrived()
 			if _, err := s.h.reserve(ctx, room.ID(), uid, ""); err != nil && !directoryBehind(err) {
+				arrived()
+				if owed() {
+					s.releaseUnlessPlaying(ctx, room.ID())
+				}
 				return false
 			}
 		}
@@ -686,10 +694,10 @@ func (s *Session) endTurn(ctx context.Context, pool string) {
 // JoinRoom sent just after the leave had reserved again.
 //
 // The seat stays while a join of the user's with the seat reserved is on
-// its way here (onWay), or keep (nil: never) reports that a join of the
-// user's here plays in the room; both are asked together with the
-// release's start, so that a join that sets out after them waits for the
-// release before it reserves.
+// its way here (onWay), which then owes the give-back, or keep (nil:
+// never) reports that a join of the user's here plays in the room; both
+// are asked together with the release's start, so that a join that sets
+// out after them waits for the release before it reserves.
 func (h *Hub) releaseSeat(roomID, userID string, keep func() bool) {
 	c := h.cluster
 	if c.Unreachable() {
@@ -712,9 +720,15 @@ func (h *Hub) releaseSeat(roomID, userID string, keep func() bool) {
 // session (or ended before): arrived, which the caller calls then (once
 // or more). While it is on its way, the user's seat there is its: a
 // refusal or a give-up of another join of the user's here does not give
-// it back (userPlaysIn, releaseSeat), though no session shows the join
-// yet.
-func (h *Hub) onWay(roomID, userID string) (arrived func()) {
+// it back (releaseUnlessPlaying, releaseSeat), though no session shows
+// the join yet, and owed reports true from then on. A join that owes a
+// give-back and ends with no membership (refused before it asked the
+// room, or at once by it) gives the seat back itself
+// (releaseUnlessPlaying), with the reservation of its own if any: kept,
+// the seat counted as taken for the reservation's life, nobody in it. A
+// membership gives it back as any other does when it is refused or
+// given up.
+func (h *Hub) onWay(roomID, userID string) (arrived func(), owed func() bool) {
 	return h.releases.setOut(roomID, userID)
 }
 
@@ -735,44 +749,67 @@ func (h *Hub) reserve(ctx context.Context, roomID, userID, password string) (Res
 type seatReleases struct {
 	mu       sync.Mutex
 	inFlight map[seatKey]chan struct{}
-	onWay    map[seatKey]int
+	onWay    map[seatKey][]*wayJoin
 }
 
 type seatKey struct{ roomID, userID string }
 
-// setOut counts a join of the seat as on its way until arrived.
-func (r *seatReleases) setOut(roomID, userID string) (arrived func()) {
-	k := seatKey{roomID, userID}
+// wayJoin is a join on its way; owed, under seatReleases.mu, is set once
+// a give-back of its seat was left to it.
+type wayJoin struct{ owed bool }
+
+// setOut counts a join of the seat as on its way until arrived; owed
+// reports whether a give-back of the seat was left to it meanwhile.
+func (r *seatReleases) setOut(roomID, userID string) (arrived func(), owed func() bool) {
+	k, j := seatKey{roomID, userID}, &wayJoin{}
 	r.mu.Lock()
 	if r.onWay == nil {
-		r.onWay = make(map[seatKey]int)
+		r.onWay = make(map[seatKey][]*wayJoin)
 	}
-	r.onWay[k]++
+	r.onWay[k] = append(r.onWay[k], j)
 	r.mu.Unlock()
-	return sync.OnceFunc(func() {
+	arrived = sync.OnceFunc(func() {
 		r.mu.Lock()
-		if r.onWay[k]--; r.onWay[k] <= 0 {
+		if r.onWay[k] = slices.DeleteFunc(r.onWay[k], func(o *wayJoin) bool { return o == j }); len(r.onWay[k]) == 0 {
 			delete(r.onWay, k)
 		}
 		r.mu.Unlock()
 	})
+	owed = func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return j.owed
+	}
+	return arrived, owed
 }
 
-// joining reports whether a join of the seat is on its way.
-func (r *seatReleases) joining(roomID, userID string) bool {
+// kept reports whether a give-back of the seat is not to be done: a join
+// of the seat is on its way, and owes it from then on, or keep (nil:
+// never) reports that the seat is kept.
+func (r *seatReleases) kept(roomID, userID string, keep func() bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.onWay[seatKey{roomID, userID}] > 0
+	return r.keptLocked(seatKey{roomID, userID}, keep)
+}
+
+// keptLocked is kept with r.mu held; keep is called with it held.
+func (r *seatReleases) keptLocked(k seatKey, keep func() bool) bool {
+	if ws := r.onWay[k]; len(ws) > 0 {
+		for _, j := range ws {
+			j.owed = true
+		}
+		return true
+	}
+	return keep != nil && keep()
 }
 
 // start records a release of the seat, which runs after the ones of it
 // still in flight, and returns the func that marks it returned; ok is
-// false, and nothing recorded, while a join of the seat is on its way or
-// keep (nil: never; called with r.mu held) reports that the seat is kept.
+// false, and nothing recorded, when the seat is kept (keptLocked).
 func (r *seatReleases) start(roomID, userID string, keep func() bool) (done func(), ok bool) {
 	k, ch := seatKey{roomID, userID}, make(chan struct{})
 	r.mu.Lock()
-	if r.onWay[k] > 0 || keep != nil && keep() {
+	if r.keptLocked(k, keep) {
 		r.mu.Unlock()
 		return nil, false
 	}

@@ -530,7 +530,7 @@ func (s *Session) joined(id uint32, room *game.Room, jr joinReq, res game.JoinRe
 			// A quick-match that goes on gives the seat back itself,
 			// before it asks for another (goOn). The user's one seat
 			// there stays while a join of the user's on this node is
-			// in the room or on its way (userPlaysIn): a JoinRoom sent
+			// in the room or on its way (releaseSeat): a JoinRoom sent
 			// after a LeaveRoom of this join, which asks the room now
 			// that it is settled, reserving nothing, or another
 			// socket's (MultipleSockets), one that has reserved the
@@ -729,7 +729,7 @@ func (s *Session) leaveRoom(id uint32, roomID string) error {
 // gaveUpSeat gives back, on a node of a cluster, the user's seat of
 // roomID in the room directory once s gave up its seat there (a
 // spectator's holds none), unless a join of the user's on this node
-// plays in the room or is joining it (userPlaysIn): the node's sync
+// plays in the room or is joining it (releaseSeat): the node's sync
 // drops only the players it wrote as seated, and a seat given up before
 // its next sync stayed reserved for the reservation's life, counted as
 // taken (a room of two with one player refused everyone ROOM_FULL).

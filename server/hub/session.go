@@ -418,7 +418,7 @@ func (s *Session) rejoin(room *game.Room, rj *rejoin) {
 // a LeaveRoom, was dropped before it reached the room: the join before it
 // kept that seat for it (joined), and nothing else gives it back, unless
 // another join of the user's on this node plays in the room or is joining
-// it (userPlaysIn). Kept, it counted as taken for the reservation's life.
+// it (releaseSeat). Kept, it counted as taken for the reservation's life.
 func (s *Session) dropRejoin(roomID string, rj *rejoin) {
 	if s.h.cluster != nil && !rj.jr.spectator {
 		s.h.releaseSeat(roomID, s.claims.UserID, func() bool { return s.sessionsPlayIn(roomID) })
