@@ -559,11 +559,11 @@ func (s *Session) redirectMatch(ctx context.Context, id uint32, cm *clusterMatch
 // passed over the rooms it is in), or has a join of it on its way here
 // (Hub.onWay), which then owes the give-back: the user's one seat there
 // is that player's, which the refusal must not hand back, though the
-// directory may not have written it as taken yet.
+// directory may not have written it as taken yet. It returns once Redis
+// answered, or ctx ended; a reserve of the seat on this node that sets
+// out meanwhile waits for it (giveBack).
 func (s *Session) releaseUnlessPlaying(ctx context.Context, roomID string) {
-	if !s.h.releases.kept(roomID, s.claims.UserID, func() bool { return s.sessionsPlayIn(roomID) }) {
-		s.h.cluster.Release(ctx, roomID, s.claims.UserID)
-	}
+	s.h.giveBack(ctx, roomID, s.claims.UserID, func() bool { return s.sessionsPlayIn(roomID) })
 }
 
 // sessionsPlayIn reports whether the session's user is in roomID as a
@@ -715,6 +715,27 @@ func (h *Hub) releaseSeat(roomID, userID string, keep func() bool) {
 	}()
 }
 
+// giveBack is releaseSeat on the caller's goroutine, under ctx: it
+// returns once Redis answered the release (or ctx ended), which a later
+// reserve of the seat on this node waits for as for releaseSeat's. Asked
+// apart from the release's start, a keep that found nobody in the room
+// let a JoinRoom reserve the seat before the release came: given back
+// after that reserve, the seat the user sat in counted as free.
+func (h *Hub) giveBack(ctx context.Context, roomID, userID string, keep func() bool) {
+	c := h.cluster
+	if c.Unreachable() {
+		return // the reservation lapses by itself
+	}
+	done, ok := h.releases.start(roomID, userID, keep)
+	if !ok {
+		return
+	}
+	// done waits for the releases of the seat begun before: not the
+	// caller's to wait for.
+	defer func() { go done() }()
+	c.Release(ctx, roomID, userID)
+}
+
 // onWay counts a join of userID's of roomID as on its way, from before
 // it reserves its seat in the directory until it is a membership of its
 // session (or ended before): arrived, which the caller calls then (once
@@ -783,16 +804,10 @@ func (r *seatReleases) setOut(roomID, userID string) (arrived func(), owed func(
 	return arrived, owed
 }
 
-// kept reports whether a give-back of the seat is not to be done: a join
-// of the seat is on its way, and owes it from then on, or keep (nil:
-// never) reports that the seat is kept.
-func (r *seatReleases) kept(roomID, userID string, keep func() bool) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.keptLocked(seatKey{roomID, userID}, keep)
-}
-
-// keptLocked is kept with r.mu held; keep is called with it held.
+// keptLocked reports, with r.mu held, whether a give-back of the seat is
+// not to be done: a join of the seat is on its way, and owes it from
+// then on, or keep (nil: never; called with r.mu held) reports that the
+// seat is kept.
 func (r *seatReleases) keptLocked(k seatKey, keep func() bool) bool {
 	if ws := r.onWay[k]; len(ws) > 0 {
 		for _, j := range ws {
