@@ -104,18 +104,19 @@ func parseInputBody(b []byte, in *inputMsg) bool {
 	return true
 }
 
-// input hands one input to its room's inbox. It runs on the loop.
+// input hands one input to its room's inbox. It runs on the loop. A seat
+// a LeaveRoom left, waiting for its Joined, takes none, as a pending join.
 func (s *Session) input(in inputMsg) error {
 	s.mu.Lock()
 	var room *game.Room
 	var seat uint32
-	var spectator bool
+	var spectator, leaving bool
 	if m := s.find(in.roomID); m != nil {
-		room, seat, spectator = m.room, m.seat, m.spectator
+		room, seat, spectator, leaving = m.room, m.seat, m.spectator, m.leaving
 	}
 	s.mu.Unlock()
 	switch {
-	case room == nil || seat == 0:
+	case room == nil || seat == 0 || leaving:
 		return protocol.NewError(protocol.ErrorNotInRoom, "no seat in that room")
 	case spectator:
 		return protocol.NewError(protocol.ErrorNotAPlayer, "spectators send no input")

@@ -123,6 +123,53 @@ func TestLeaveAsTheJoinIsAnsweredIsAnsweredAfterIt(t *testing.T) {
 	}
 }
 
+// An Input or GetWatchPass of a room sent after a LeaveRoom of it that
+// waits for its join's Joined (the join seated, its Joined not sent yet)
+// is refused NOT_IN_ROOM, as it is after a LeaveRoom of a join still
+// pending: the user asked to be out of the room. The input was applied
+// and a watch pass issued, as to a member.
+func TestInputAndWatchPassAfterALeaveThatWaitsForTheJoinedAreNotInRoom(t *testing.T) {
+	t.Parallel()
+	var held <-chan struct{}
+	var resume func()
+	e := start(t, options{made: func(h *hub.Hub) { held, resume = h.HoldJoinAnswer(t, "alice") }})
+	room := bobsRoom(t, e, "tally")
+
+	a, _ := e.connect("alice")
+	join := a.Send(joinRoom(room, 0))
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice's join was never seated")
+	}
+	leave := a.Send(leaveRoom(room))
+	pass := a.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_GetWatchPass{GetWatchPass: &tickroomv1.GetWatchPass{RoomId: room}}})
+	in := a.Send(input(room, 1, []byte("+")))
+	// Served in order on the connection: the Pong tells the two were.
+	ping := a.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
+	answers := map[uint32]*tickroomv1.ServerMessage{}
+	a.Next(func(m *tickroomv1.ServerMessage) bool {
+		if m.RequestId == pass || m.RequestId == in {
+			answers[m.RequestId] = m
+		}
+		return m.RequestId == ping
+	})
+	resume()
+	if m := answers[pass]; m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_NOT_IN_ROOM {
+		t.Errorf("GetWatchPass after a LeaveRoom that waits for the Joined: %v, want NOT_IN_ROOM", m)
+	}
+	if m := answers[in]; m.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_NOT_IN_ROOM {
+		t.Errorf("Input after a LeaveRoom that waits for the Joined: %v (nil: taken), want NOT_IN_ROOM", m)
+	}
+	// The join and the leave are answered, in that order, as ever.
+	if m := a.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == join || m.RequestId == leave }); m.RequestId != join || m.GetJoined() == nil {
+		t.Fatalf("first answer to JoinRoom, LeaveRoom: %v, want Joined", m)
+	}
+	if m := a.Next(func(m *tickroomv1.ServerMessage) bool { return m.RequestId == leave }); m.GetLeft() == nil {
+		t.Fatalf("LeaveRoom: %v, want Left", m)
+	}
+}
+
 // startWithBobsRoom starts a hub whose rooms tick only when the test
 // advances their clock, has bob quick-match into a room of tally, and
 // returns the env, its runtime and the room's id.

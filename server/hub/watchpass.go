@@ -89,14 +89,15 @@ func (p *connLimits) drop(s *Session) {
 }
 
 // watchPass answers GetWatchPass: a pass for a room the session has a
-// confirmed seat in, player or spectator. It runs on the loop.
+// confirmed seat in, player or spectator, and has not left (a LeaveRoom
+// waiting for the seat's Joined). It runs on the loop.
 func (s *Session) watchPass(id uint32, req *tickroomv1.GetWatchPass) error {
 	if req.RoomId == "" {
 		return protocol.NewError(protocol.ErrorBadRequest, "room_id is required")
 	}
 	s.mu.Lock()
 	m := s.find([]byte(req.RoomId))
-	member := m != nil && m.seat != 0
+	member := m != nil && m.seat != 0 && !m.leaving
 	s.mu.Unlock()
 	if !member {
 		return protocol.NewError(protocol.ErrorNotInRoom, "")
