@@ -309,11 +309,30 @@ func (s *Session) confirm(roomID string, seat uint32, spectator bool) (membershi
 // the caller to give up its seat and answer the leave. Closed meanwhile,
 // it is returned with hold set, still listed (gone leaves it to this
 // call), for the caller to hold its seat and then unreserve it, as
-// joined does for a seat confirmed after the close.
+// joined does for a seat confirmed after the close. The common case, a
+// seat neither left nor closed meanwhile, changes the membership alone
+// and takes the session's lock only; the others change the user's rooms
+// (settledLocked) or leave that to the caller, and take Hub.mu too
+// (lock), checked again under it.
 func (s *Session) entered(roomID string) (m membership, left, hold bool) {
+	s.mu.Lock()
+	p := s.find([]byte(roomID))
+	switch {
+	case p == nil || !p.entering:
+		s.mu.Unlock()
+		return membership{}, false, false
+	case !p.leaving && !s.closed.Load():
+		// gone, which sets closed before it takes the lock, finds the
+		// seat entered and holds it itself.
+		p.entering = false
+		m = *p
+		s.mu.Unlock()
+		return m, false, false
+	}
+	s.mu.Unlock()
 	s.lock()
 	defer s.unlock()
-	p := s.find([]byte(roomID))
+	p = s.find([]byte(roomID))
 	switch {
 	case p == nil || !p.entering:
 		return membership{}, false, false
