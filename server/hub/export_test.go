@@ -74,12 +74,14 @@ func (h *Hub) Congested(userID string) bool {
 
 // HoldJoinAnswer makes the first join of userID the game seats wait on
 // its room's tick worker between its seat and its Joined: held gets a
-// value then, and the join goes on once resume is called (or the test
-// ends). Call it before Start.
+// value then, and the join goes on once resume is called, or once the
+// test ends (t.Context), before any of its cleanups runs: one that shuts
+// the hub down waits for the tick workers, and the held one stalled it.
+// Call it before Start.
 func (h *Hub) HoldJoinAnswer(t testing.TB, userID string) (held <-chan struct{}, resume func()) {
 	reached, gate := make(chan struct{}, 1), make(chan struct{})
 	resume = sync.OnceFunc(func() { close(gate) })
-	t.Cleanup(resume)
+	ended := t.Context().Done()
 	var once sync.Once
 	h.entering = func(s *Session) {
 		if s.UserID() != userID {
@@ -87,7 +89,10 @@ func (h *Hub) HoldJoinAnswer(t testing.TB, userID string) (held <-chan struct{},
 		}
 		once.Do(func() {
 			reached <- struct{}{}
-			<-gate
+			select {
+			case <-gate:
+			case <-ended:
+			}
 		})
 	}
 	return reached, resume
