@@ -83,13 +83,28 @@ func (h *Hub) releaseSeat(roomID, userID string, keep func() bool) {
 	if !ok {
 		return
 	}
-	go func() {
-		defer done()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c.Release(ctx, roomID, userID)
-	}()
+	go h.releaseAlone(done, roomID, userID)
 }
+
+// releaseAlone gives the seat back on a goroutine of its own, with a
+// deadline of its own, then calls done.
+func (h *Hub) releaseAlone(done func(), roomID, userID string) {
+	defer done()
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	h.cluster.Release(ctx, roomID, userID)
+}
+
+// releaseTimeout bounds a give-back that has no request's time to run
+// in. A request's time nearly spent (less than minGiveBack left: a
+// reserve that waited on a slow Redis, or behind a release in flight)
+// leaves its give-back to a goroutine with this time: asked in what was
+// left, the release failed at once, and the seat stayed counted for the
+// reservation's minute with nobody in it.
+const (
+	releaseTimeout = 5 * time.Second
+	minGiveBack    = time.Second
+)
 
 // giveBack is releaseSeat on the caller's goroutine, under ctx: it
 // returns once Redis answered the release (or ctx ended), which a later
@@ -104,6 +119,10 @@ func (h *Hub) giveBack(ctx context.Context, roomID, userID string, keep func() b
 	}
 	done, ok := h.releases.start(roomID, userID, keep)
 	if !ok {
+		return
+	}
+	if dl, ok := ctx.Deadline(); ctx.Err() != nil || ok && time.Until(dl) < minGiveBack {
+		go h.releaseAlone(done, roomID, userID)
 		return
 	}
 	// done waits for the releases of the seat begun before: not the
