@@ -42,7 +42,7 @@ type Session struct {
 	offLoop  atomic.Int32 // cluster requests in flight (clusterlobby.go)
 
 	mu    sync.Mutex
-	rooms []membership // guarded by mu; changed with Hub.mu held too (held.go)
+	rooms []membership // guarded by mu; a change of the user's room count takes Hub.mu too (held.go)
 
 	member *social.Member // set by Accept before any message
 }
