@@ -60,6 +60,9 @@ const (
 	DefaultBusQueue = 8192
 	// DefaultCallTimeout bounds a call's wait for its answer.
 	DefaultCallTimeout = 2 * time.Second
+	// DefaultCopyMaxAge bounds the age of a copy of a direct message or
+	// call signal cast to its recipient's other nodes (BusConfig.CopyMaxAge).
+	DefaultCopyMaxAge = 5 * time.Second
 	// busBatch is how many queued messages one pipeline publishes.
 	busBatch = 128
 	// busInbox is the receive buffer between Redis and the handlers, in
@@ -109,6 +112,12 @@ type BusConfig struct {
 	// CallTimeout bounds a call's wait for its answer. Zero value means
 	// DefaultCallTimeout.
 	CallTimeout time.Duration
+	// CopyMaxAge bounds how long the copy of a direct message or call
+	// signal that Social casts to its recipient's other nodes may have
+	// waited since it was queued when its turn comes to be handed to the
+	// bus: an older one is dropped, counted in Social.CastsLost. Zero
+	// value means DefaultCopyMaxAge.
+	CopyMaxAge time.Duration
 	// Raw reports whether every node reads bodies framed by
 	// internal/rawbody (Node.RawPeers); while it says no, bodies go base64
 	// inside the JSON, which nodes of every version read. Zero value
@@ -200,6 +209,9 @@ func NewBus(cfg BusConfig) (*Bus, error) {
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.CopyMaxAge <= 0 {
+		cfg.CopyMaxAge = DefaultCopyMaxAge
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -148,6 +148,8 @@ type nodeOptions struct {
 	drop int
 	// callTimeout is its bus's BusConfig.CallTimeout.
 	callTimeout time.Duration
+	// copyMaxAge is its bus's BusConfig.CopyMaxAge.
+	copyMaxAge time.Duration
 	// hold, if set, holds the node's answers to "ops" calls while on.
 	hold *heldAnswers
 	// inbox, if set, keeps the direct messages to users connected nowhere.
@@ -196,7 +198,7 @@ func startSocialNodeOf(t testing.TB, rs *redistest.Server, id string, lists map[
 		t.Cleanup(func() { rdb.Close() })
 		o.usersTimeout = time.Hour
 	}
-	bus, err := NewBus(BusConfig{Client: rdb, Node: id, Queue: o.queue, CallTimeout: o.callTimeout})
+	bus, err := NewBus(BusConfig{Client: rdb, Node: id, Queue: o.queue, CallTimeout: o.callTimeout, CopyMaxAge: o.copyMaxAge})
 	if err != nil {
 		t.Fatal(err)
 	}

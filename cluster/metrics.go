@@ -79,7 +79,7 @@ var (
 	descLookupsRefused = prometheus.NewDesc("tickroom_cluster_lookups_refused_total",
 		"Users' requests about users of other nodes refused because the lookup workers' queue was full.", nil, nil)
 	descOtherCastsLost = prometheus.NewDesc("tickroom_cluster_casts_lost_total",
-		"Unfriendings, changes to users' lists for their other nodes, notices and copies of direct messages and signals not told to a user on another node because Redis did not answer where the user is, its lookup made again for 10 s, or the bus could not send them; and copies of direct messages and signals not queued because Redis was known not to answer.", nil, nil)
+		"Unfriendings, changes to users' lists for their other nodes, notices and copies of direct messages and signals not told to a user on another node because Redis did not answer where the user is, its lookup made again for 10 s, or the bus could not send them; copies of direct messages and signals not queued because Redis was known not to answer; and copies dropped for having waited longer than 5 s (Redis slow, or down before the node knew).", nil, nil)
 	descOtherCastsWaiting = prometheus.NewDesc("tickroom_cluster_casts_waiting",
 		"Unfriendings, changes to users' lists for their other nodes, notices and copies of direct messages and signals waiting to be told to users on other nodes.", nil, nil)
 	descAsksWaiting = prometheus.NewDesc("tickroom_cluster_presence_questions_waiting",

@@ -258,7 +258,7 @@ func (s *Social) pusher(q *pushQueue) {
 				since[ops[i].From] = at
 			}
 		}
-		if !s.castOps(ops[:n], &s.PushesLost, "presence casts", func(sent []*social.RemoteOp, err error) { s.pushAgain(sent, since, err) }) {
+		if !s.castOps(ops[:n], nil, &s.PushesLost, "presence casts", func(sent []*social.RemoteOp, err error) { s.pushAgain(sent, since, err) }) {
 			return
 		}
 		ops = slices.Delete(ops, 0, n)

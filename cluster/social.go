@@ -75,7 +75,7 @@ type Social struct {
 	// Presence casts waiting (presence.go).
 	pushes *pushShards
 	// Other casts to users of other nodes waiting (casts.go).
-	casts *fifo[*social.RemoteOp]
+	casts *fifo[queuedCast]
 	// bgSlots bounds the background lookups on Redis at once (locate).
 	bgSlots chan struct{}
 	// Logins' presence questions waiting, and those awaiting answers
@@ -111,8 +111,9 @@ type Social struct {
 	PushesLost atomic.Uint64
 	// CastsLost counts the other casts (notices, unfriendings, copies of
 	// direct messages and signals) dropped because Redis did not answer
-	// where their users are, or the bus could not send them, and the
-	// copies not queued while Redis was known not to answer.
+	// where their users are, or the bus could not send them, the copies
+	// not queued while Redis was known not to answer, and those dropped
+	// for having waited longer than the bus's CopyMaxAge (casts.go).
 	CastsLost atomic.Uint64
 }
 
@@ -130,7 +131,7 @@ func NewSocial(bus *Bus, users *Users, log *slog.Logger) *Social {
 	}
 	s := &Social{bus: bus, users: users, log: log, jobs: make(chan func(), lookupQueue), stop: make(chan struct{}),
 		recheckNodes: make(map[string]bool), recheckKick: make(chan struct{}, 1),
-		pushes: newPushShards(), asks: newFIFO[pendingAsk](), casts: newFIFO[*social.RemoteOp](), askSlots: semaphore.NewWeighted(askInFlight),
+		pushes: newPushShards(), asks: newFIFO[pendingAsk](), casts: newFIFO[queuedCast](), askSlots: semaphore.NewWeighted(askInFlight),
 		bgSlots: make(chan struct{}, bgLookups)}
 	s.lines.max = 8 * bus.cfg.Queue
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -519,7 +520,11 @@ func (s *Social) Cast(op *social.RemoteOp) {
 		s.CastsLost.Add(1)
 		return
 	}
-	s.casts.push(op) // casts.go: never refused
+	c := queuedCast{op: op}
+	if op.Kind == social.OpDeliver {
+		c.at = time.Now() // casts.go: dropped past the bus's CopyMaxAge
+	}
+	s.casts.push(c) // casts.go: never refused
 }
 
 // JoinChannel implements social.Peers.
