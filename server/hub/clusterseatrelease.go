@@ -75,15 +75,19 @@ func (s *Session) unkickedPlayIn(roomID string) bool {
 // are asked together with the release's start, so that a join that sets
 // out after them waits for the release before it reserves.
 func (h *Hub) releaseSeat(roomID, userID string, keep func() bool) {
-	c := h.cluster
-	if c.Unreachable() {
-		return // the reservation lapses by itself
+	if done, ok := h.startRelease(roomID, userID, keep); ok {
+		go h.releaseAlone(done, roomID, userID)
 	}
-	done, ok := h.releases.start(roomID, userID, keep)
-	if !ok {
-		return
+}
+
+// startRelease starts a release of userID's seat in roomID unless keep
+// or a join on its way keeps it, or Redis is known not to answer (the
+// reservation then lapses by itself); done ends it.
+func (h *Hub) startRelease(roomID, userID string, keep func() bool) (done func(), ok bool) {
+	if h.cluster.Unreachable() {
+		return nil, false
 	}
-	go h.releaseAlone(done, roomID, userID)
+	return h.releases.start(roomID, userID, keep)
 }
 
 // releaseAlone gives the seat back on a goroutine of its own, with a
@@ -113,11 +117,7 @@ const (
 // let a JoinRoom reserve the seat before the release came: given back
 // after that reserve, the seat the user sat in counted as free.
 func (h *Hub) giveBack(ctx context.Context, roomID, userID string, keep func() bool) {
-	c := h.cluster
-	if c.Unreachable() {
-		return // the reservation lapses by itself
-	}
-	done, ok := h.releases.start(roomID, userID, keep)
+	done, ok := h.startRelease(roomID, userID, keep)
 	if !ok {
 		return
 	}
@@ -128,7 +128,7 @@ func (h *Hub) giveBack(ctx context.Context, roomID, userID string, keep func() b
 	// done waits for the releases of the seat begun before: not the
 	// caller's to wait for.
 	defer func() { go done() }()
-	c.Release(ctx, roomID, userID)
+	h.cluster.Release(ctx, roomID, userID)
 }
 
 // onWay counts a join of userID's of roomID as on its way, from before

@@ -82,18 +82,7 @@ func TestJoinLeaveTwiceBeforeTheFirstJoinSettles(t *testing.T) {
 // stayed in the room's chat and in its presence there, out of the room.
 func TestLeaveAsTheJoinIsAnsweredIsAnsweredAfterIt(t *testing.T) {
 	t.Parallel()
-	var held <-chan struct{}
-	var resume func()
-	e := start(t, options{made: func(h *hub.Hub) { held, resume = h.HoldJoinAnswer(t, "alice") }})
-	room := bobsRoom(t, e, "tally")
-
-	a, _ := e.connect("alice")
-	join := a.Send(joinRoom(room, 0))
-	select {
-	case <-held:
-	case <-time.After(10 * time.Second):
-		t.Fatal("alice's join was never seated")
-	}
+	e, a, room, join, resume := aliceJoinHeld(t)
 	leave := a.Send(leaveRoom(room))
 	// Served in order on the connection: the Pong tells the leave was.
 	ping := a.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_Ping{Ping: &tickroomv1.Ping{}}})
@@ -130,18 +119,7 @@ func TestLeaveAsTheJoinIsAnsweredIsAnsweredAfterIt(t *testing.T) {
 // and a watch pass issued, as to a member.
 func TestInputAndWatchPassAfterALeaveThatWaitsForTheJoinedAreNotInRoom(t *testing.T) {
 	t.Parallel()
-	var held <-chan struct{}
-	var resume func()
-	e := start(t, options{made: func(h *hub.Hub) { held, resume = h.HoldJoinAnswer(t, "alice") }})
-	room := bobsRoom(t, e, "tally")
-
-	a, _ := e.connect("alice")
-	join := a.Send(joinRoom(room, 0))
-	select {
-	case <-held:
-	case <-time.After(10 * time.Second):
-		t.Fatal("alice's join was never seated")
-	}
+	_, a, room, join, resume := aliceJoinHeld(t)
 	leave := a.Send(leaveRoom(room))
 	pass := a.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_GetWatchPass{GetWatchPass: &tickroomv1.GetWatchPass{RoomId: room}}})
 	in := a.Send(input(room, 1, []byte("+")))
@@ -192,4 +170,22 @@ func aliceOut(t *testing.T, e *env, rt *game.Runtime, room string) {
 	if n := e.hub.RoomsOf("alice"); n != 0 {
 		t.Fatalf("alice is counted in %d rooms after leaving, want 0", n)
 	}
+}
+
+// aliceJoinHeld starts a hub with bob in a room of tally and alice's
+// JoinRoom of it held between its seat and its Joined (HoldJoinAnswer);
+// resume lets the Joined go.
+func aliceJoinHeld(t *testing.T) (e *env, a *client, room string, join uint32, resume func()) {
+	t.Helper()
+	var held <-chan struct{}
+	e = start(t, options{made: func(h *hub.Hub) { held, resume = h.HoldJoinAnswer(t, "alice") }})
+	room = bobsRoom(t, e, "tally")
+	a, _ = e.connect("alice")
+	join = a.Send(joinRoom(room, 0))
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice's join was never seated")
+	}
+	return e, a, room, join, resume
 }
