@@ -53,8 +53,12 @@ func (so *Social) tieElsewhereLocked(uid, x, change string, msg *tickroomv1.Serv
 //     the other here, as a friend, a request or a block (a newer change
 //     made here, or told first, stands);
 //   - a friendship (tieFriends) is made only from a request listed here
-//     between them, and not when either blocks the other: one ended since
-//     (a block, made on a third node, told first) stays ended;
+//     between them, or, while x's lists are loading (notLoadedLocked),
+//     when no tie between them ended here meanwhile (the load may have
+//     read the store before the request was made or answered, and keeps
+//     the friendship over what it read); and not when either blocks the
+//     other: one ended since (a block, made on a third node, told first)
+//     stays ended;
 //   - a declined request (tieEnded) ends a request listed here, never a
 //     friendship;
 //   - only a block or unblock, told for the user who made it, changes x's
@@ -101,7 +105,10 @@ func (so *Social) setTieLocked(x string, xp *profile, op *RemoteOp) {
 		xp.addIncoming(Request{From: from, Name: op.FromName, AtMs: op.AtMs})
 	case tieFriends:
 		asked := has(xp.requested, from)
-		if (!asked && !has(xp.incoming, from)) || has(xp.friends, from) || so.blockedLocked(x, from) {
+		if has(xp.friends, from) || so.blockedLocked(x, from) {
+			return
+		}
+		if !asked && !has(xp.incoming, from) && !so.loadingUnendedLocked(xp, from) {
 			return
 		}
 		if !asked && len(xp.friends)+len(xp.requested) >= so.cfg.MaxListSize {
@@ -132,4 +139,12 @@ func (so *Social) setTieLocked(x string, xp *profile, op *RemoteOp) {
 		return
 	}
 	so.askRemotePresenceLocked(x, xp, []string{from}, func(m *tickroomv1.ServerMessage) { so.host.Send(m, memberConns(xp)) })
+}
+
+// loadingUnendedLocked reports whether xp's lists are loading
+// (notLoadedLocked) and no tie of its user with x ended meanwhile, as far
+// as its notes tell (Social.unfriended, profile.unfriendedLost). The
+// caller holds so.mu.
+func (so *Social) loadingUnendedLocked(xp *profile, x string) bool {
+	return so.notLoadedLocked(xp) && !xp.unfriendedLost && !has(so.unfriended[xp], x)
 }

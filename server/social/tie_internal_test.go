@@ -1,12 +1,16 @@
 package social
 
 import (
+	"context"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/protocol"
 	"github.com/tickroom/tickroom/protocol/tickroomv1"
+	"github.com/tickroom/tickroom/server"
 )
 
 // castPeers is Peers that keeps what a node casts, for the test to hand
@@ -215,5 +219,152 @@ func TestAFriendshipToldLateDoesNotUndoItsEndMadeOnAThirdNode(t *testing.T) {
 	serveAll(n2, accepted)
 	if friend, requested, incoming, _ := tieHere(n2, "x", "y"); friend || requested || incoming {
 		t.Errorf("x's lists on n2 after y ended the friendship on n3: friend %v, asked %v, asked by %v; want none", friend, requested, incoming)
+	}
+}
+
+// pushHost is a Host that keeps what each connection is sent: the kind
+// of each message, with the user it names ("FriendRequest y").
+type pushHost struct {
+	quietHost
+	mu  sync.Mutex
+	got map[*server.Conn][]string
+}
+
+func (h *pushHost) Send(m *tickroomv1.ServerMessage, conns []*server.Conn) bool {
+	var s string
+	switch b := m.Body.(type) {
+	case *tickroomv1.ServerMessage_FriendRequest:
+		s = "FriendRequest " + b.FriendRequest.FromUserId
+	case *tickroomv1.ServerMessage_FriendAnswer:
+		s = "FriendAnswer " + b.FriendAnswer.UserId
+	case *tickroomv1.ServerMessage_Presence:
+		s = "Presence " + b.Presence.UserId
+	default:
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.got == nil {
+		h.got = make(map[*server.Conn][]string)
+	}
+	for _, c := range conns {
+		h.got[c] = append(h.got[c], s)
+	}
+	return true
+}
+
+// pushed is what c was sent, of the kinds pushHost keeps.
+func (h *pushHost) pushed(c *server.Conn) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.got[c]...)
+}
+
+// gatedGraph is a Graph whose Load answers data once release is closed.
+type gatedGraph struct {
+	release chan struct{}
+	data    GraphData
+}
+
+func (g *gatedGraph) Load(ctx context.Context, _ string, _ int) (GraphData, error) {
+	select {
+	case <-g.release:
+		return g.data, nil
+	case <-ctx.Done():
+		return GraphData{}, ctx.Err()
+	}
+}
+func (*gatedGraph) Admit(context.Context, GraphChange, int) error { return nil }
+func (*gatedGraph) Save(c GraphChange) {
+	if c.Done != nil {
+		c.Done()
+	}
+}
+
+// hostedNode is sharedNode with host h and Graph g (none when nil).
+func hostedNode(t *testing.T, peers *castPeers, h Host, g Graph) *Social {
+	t.Helper()
+	everyone := func(netip.Addr) bool { return true }
+	so, err := New(Config{Peers: peers, SharedUsers: true, Graph: g, MaxListSize: 100, ContactBurst: 1000, AddressExempt: everyone}, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return so
+}
+
+// servedOn is a castPeers.call that serves the ops on so, as sent by
+// node from.
+func servedOn(so *Social, from string) func([]*RemoteOp, func([]RemoteAnswer)) {
+	return func(ops []*RemoteOp, done func([]RemoteAnswer)) {
+		go func() {
+			as := make([]RemoteAnswer, len(ops))
+			for i, op := range ops {
+				op.Node = from
+				as[i] = so.Serve(op)
+			}
+			done(as)
+		}()
+	}
+}
+
+// awaitPushed waits until c was pushed want (pushHost), up to 10 s.
+func awaitPushed(t *testing.T, h *pushHost, c *server.Conn, want string) {
+	t.Helper()
+	for range 1000 {
+		if slices.Contains(h.pushed(c), want) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("never pushed %q: got %q", want, h.pushed(c))
+}
+
+// awaitMerged waits until the Graph's load of uid's lists on so merged.
+func awaitMerged(t *testing.T, so *Social, uid string) {
+	t.Helper()
+	for range 1000 {
+		so.mu.Lock()
+		p := so.users[uid]
+		merged := p != nil && p.merged
+		so.mu.Unlock()
+		if merged {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s's lists never loaded", uid)
+}
+
+// x, on n1, has a request from y; x opens a connection on n2, whose load
+// of x's lists read the store before x accepted y on n1, and hears of the
+// friendship before that load ends. x and y are friends on n2, and x's
+// connection there is told so, not of y's request.
+func TestAFriendshipToldWhileTheListsLoadIsKept(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	h2 := &pushHost{}
+	g2 := &gatedGraph{release: make(chan struct{}), data: GraphData{Incoming: []Request{{From: "y", Name: "y", AtMs: 1}}}}
+	n1, n2 := sharedNode(t, p1), hostedNode(t, p2, h2, g2)
+	p2.call = servedOn(n1, "n2")
+	x1 := n1.Connect("x", "x", nil)
+	y1 := n1.Connect("y", "y", nil)
+	if err := n1.AddFriend(y1, 1, &tickroomv1.AddFriend{UserId: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	p1.take()
+	c2 := &server.Conn{}
+	x2 := n2.Connect("x", "x", c2)
+	n2.Welcomed(x2)
+	if err := n1.AnswerFriend(x1, 2, &tickroomv1.AnswerFriend{UserId: "y", Accept: true}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p1.take())
+	close(g2.release)
+	awaitMerged(t, n2, "x")
+	if friend, _, incoming, _ := tieHere(n2, "x", "y"); !friend || incoming {
+		t.Errorf("x's lists on n2 after x accepted y on n1: friend %v, y's request listed %v; want friends", friend, incoming)
+	}
+	awaitPushed(t, h2, c2, "Presence y")
+	if got := h2.pushed(c2); slices.Contains(got, "FriendRequest y") {
+		t.Errorf("x's connection on n2 was pushed %q; want y's Presence and not y's request", got)
 	}
 }
