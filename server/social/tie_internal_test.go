@@ -431,3 +431,67 @@ func TestADeclineToldLateDoesNotEndANewerRequest(t *testing.T) {
 		t.Error("x and y not friends on n1 after x accepted there")
 	}
 }
+
+// y, on n1 and n2, asks x, on n1 and n2, on n1; x declines on n1. On n2,
+// x's connection is pushed the request and then lists none, and y's is
+// pushed the decline and lists no request.
+func TestADeclineIsToldToTheOtherNodesOfBoth(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	h2 := &pushHost{}
+	n1, n2 := sharedNode(t, p1), hostedNode(t, p2, h2, nil)
+	x1 := n1.Connect("x", "x", nil)
+	y1 := n1.Connect("y", "y", nil)
+	cx2, cy2 := &server.Conn{}, &server.Conn{}
+	n2.Connect("x", "x", cx2)
+	n2.Connect("y", "y", cy2)
+	if err := n1.AddFriend(y1, 1, &tickroomv1.AddFriend{UserId: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p1.take())
+	if _, _, incoming, _ := tieHere(n2, "x", "y"); !incoming {
+		t.Fatal("y's request not listed for x on n2")
+	}
+	if got := h2.pushed(cx2); !slices.Contains(got, "FriendRequest y") {
+		t.Errorf("x's connection on n2 was pushed %q, want y's request", got)
+	}
+	if err := n1.AnswerFriend(x1, 2, &tickroomv1.AnswerFriend{UserId: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p1.take())
+	if friend, requested, incoming, _ := tieHere(n2, "x", "y"); friend || requested || incoming {
+		t.Errorf("x's lists on n2 after x declined y on n1: friend %v, asked %v, asked by %v; want none", friend, requested, incoming)
+	}
+	if friend, requested, incoming, _ := tieHere(n2, "y", "x"); friend || requested || incoming {
+		t.Errorf("y's lists on n2 after x declined y on n1: friend %v, asked %v, asked by %v; want none", friend, requested, incoming)
+	}
+	if got := h2.pushed(cy2); !slices.Contains(got, "FriendAnswer x") {
+		t.Errorf("y's connection on n2 was pushed %q, want x's answer", got)
+	}
+}
+
+// x, on n1 and n2, blocks y on n1 and then unblocks y there; n2 blocks
+// y's direct messages to x once told of the block, and lets them through
+// once told of the unblock.
+func TestAnUnblockIsToldToTheUsersOtherNodes(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	n1, n2 := sharedNode(t, p1), sharedNode(t, p2)
+	x1 := n1.Connect("x", "x", nil)
+	n2.Connect("x", "x", nil)
+	if err := n1.Block(x1, 1, &tickroomv1.BlockUser{UserId: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p1.take())
+	if code := directFrom(n2, "y", "x"); code != protocol.ErrorBlocked {
+		t.Errorf("y's direct message to x on n2 after x blocked y on n1 answered %v, want %v", code, protocol.ErrorBlocked)
+	}
+	if err := n1.Block(x1, 2, &tickroomv1.BlockUser{UserId: "y", Unblock: true}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p1.take())
+	if _, _, _, blocked := tieHere(n2, "x", "y"); blocked {
+		t.Error("x's lists on n2 after x unblocked y on n1 still block y")
+	}
+	if code := directFrom(n2, "y", "x"); code != 0 {
+		t.Errorf("y's direct message to x on n2 after x unblocked y on n1 answered %v, want no error", code)
+	}
+}
