@@ -79,7 +79,9 @@ func (so *Social) tieAtElsewhereLocked(uid, x, change string, at int64, msg *tic
 //     or before (op.AtMs; any, when not told), never a newer one made
 //     since (asked again before the decline was told) nor a friendship;
 //   - only a block or unblock, told for the user who made it, changes x's
-//     block.
+//     block; an unblock told while x's lists load (notLoadedLocked) is
+//     noted (Social.unblocked), so that the load, which may have read the
+//     block before the unblock was written, leaves it out.
 //
 // Nothing listed past MaxListSize. When the lists changed, x's
 // connections here are told op.Message, and a new friend's presence: this
@@ -99,6 +101,9 @@ func (so *Social) setTieLocked(x string, xp *profile, op *RemoteOp) {
 		return
 	case tieUnblocked:
 		if !has(xp.blocks, from) {
+			// While x's lists load, the load may yet read the block,
+			// written before the unblock: noted, it is left out.
+			so.noteEndedLocked(so.unblocked, xp, from, &xp.unblockedLost)
 			return
 		}
 		delete(xp.blocks, from)

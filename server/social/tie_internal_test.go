@@ -495,3 +495,30 @@ func TestAnUnblockIsToldToTheUsersOtherNodes(t *testing.T) {
 		t.Errorf("y's direct message to x on n2 after x unblocked y on n1 answered %v, want no error", code)
 	}
 }
+
+// x, on n1, blocked y; x opens a connection on n2, whose load of x's
+// lists read the block from the store, and unblocks y on n1 before that
+// load ends. y is not blocked on n2: its direct messages reach x there.
+func TestAnUnblockToldWhileTheListsLoadStands(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	g2 := &gatedGraph{release: make(chan struct{}), data: GraphData{Blocks: []string{"y"}}}
+	n1, n2 := sharedNode(t, p1), hostedNode(t, p2, quietHost{}, g2)
+	x1 := n1.Connect("x", "x", nil)
+	if err := n1.Block(x1, 1, &tickroomv1.BlockUser{UserId: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	p1.take()
+	n2.Welcomed(n2.Connect("x", "x", nil))
+	if err := n1.Block(x1, 2, &tickroomv1.BlockUser{UserId: "y", Unblock: true}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p1.take())
+	close(g2.release)
+	awaitMerged(t, n2, "x")
+	if _, _, _, blocked := tieHere(n2, "x", "y"); blocked {
+		t.Error("x's lists on n2 after x unblocked y on n1 block y")
+	}
+	if code := directFrom(n2, "y", "x"); code != 0 {
+		t.Errorf("y's direct message to x on n2 after x unblocked y on n1 answered %v, want no error", code)
+	}
+}
