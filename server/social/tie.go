@@ -78,6 +78,10 @@ func (so *Social) tieAtElsewhereLocked(uid, x, change string, at int64, msg *tic
 //   - a declined request (tieEnded) ends a request listed here made then
 //     or before (op.AtMs; any, when not told), never a newer one made
 //     since (asked again before the decline was told) nor a friendship;
+//     one told while x's lists load (notLoadedLocked), with no tie
+//     between them listed, is noted (Social.unfriended), so that the
+//     load, which may have read the request before its decline was
+//     written, leaves it out;
 //   - only a block or unblock, told for the user who made it, changes x's
 //     block; an unblock told while x's lists load (notLoadedLocked) is
 //     noted (Social.unblocked), so that the load, which may have read the
@@ -144,6 +148,12 @@ func (so *Social) setTieLocked(x string, xp *profile, op *RemoteOp) {
 		asked = asked && (op.AtMs == 0 || at <= op.AtMs)
 		askedBy = askedBy && (op.AtMs == 0 || r.AtMs <= op.AtMs)
 		if !asked && !askedBy {
+			if !tied {
+				// While x's lists load, the load may yet read the
+				// request, written before its decline: noted, it is
+				// left out.
+				so.noteEndedLocked(so.unfriended, xp, from, &xp.unfriendedLost)
+			}
 			return
 		}
 		if asked {

@@ -522,3 +522,34 @@ func TestAnUnblockToldWhileTheListsLoadStands(t *testing.T) {
 		t.Errorf("y's direct message to x on n2 after x unblocked y on n1 answered %v, want no error", code)
 	}
 }
+
+// x, on n1, has a request from y; x opens a connection on n2, whose load
+// of x's lists read the request from the store, and declines it on n1
+// before that load ends. x's lists on n2 hold no request from y, and its
+// connection there is not pushed it.
+func TestADeclineToldWhileTheListsLoadStands(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	h2 := &pushHost{}
+	g2 := &gatedGraph{release: make(chan struct{}), data: GraphData{Incoming: []Request{{From: "y", Name: "y", AtMs: 1}}}}
+	n1, n2 := sharedNode(t, p1), hostedNode(t, p2, h2, g2)
+	x1 := n1.Connect("x", "x", nil)
+	y1 := n1.Connect("y", "y", nil)
+	if err := n1.AddFriend(y1, 1, &tickroomv1.AddFriend{UserId: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	p1.take()
+	c2 := &server.Conn{}
+	n2.Welcomed(n2.Connect("x", "x", c2))
+	if err := n1.AnswerFriend(x1, 2, &tickroomv1.AnswerFriend{UserId: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p1.take())
+	close(g2.release)
+	awaitMerged(t, n2, "x")
+	if friend, _, incoming, _ := tieHere(n2, "x", "y"); friend || incoming {
+		t.Errorf("x's lists on n2 after x declined y on n1: friend %v, y's request listed %v; want none", friend, incoming)
+	}
+	if got := h2.pushed(c2); slices.Contains(got, "FriendRequest y") {
+		t.Errorf("x's connection on n2 was pushed %q; want no request from y", got)
+	}
+}
