@@ -65,9 +65,11 @@ func (so *Social) tieAtElsewhereLocked(uid, x, change string, at int64, msg *tic
 // with op.From an OpTie tells, where it still holds against them, which
 // may be fresher than those it was made against:
 //
-//   - a request (tieAsked, tieAskedBy) is listed only when neither lists
-//     the other here, as a friend, a request or a block (a newer change
-//     made here, or told first, stands);
+//   - a request (tieAsked, tieAskedBy) is listed only when x's lists here
+//     hold no tie with op.From (a friendship, a request either way) and
+//     neither blocks the other as far as this node knows (x's blocks;
+//     op.From's only when connected here): a newer change made here, or
+//     told first, stands;
 //   - a friendship (tieFriends) is made only from a request listed here
 //     between them, or, while x's lists are loading (notLoadedLocked),
 //     when no tie between them ended here meanwhile (the load may have
