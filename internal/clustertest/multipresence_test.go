@@ -91,3 +91,76 @@ func TestListsChangedOnOneNodeReachEveryNodeOfAMultiSocketUser(t *testing.T) {
 	annFar := dialAs(t, n2, annTok, "ann")
 	sendUntil(t, annFar, bobID, protocol.ErrorBlocked)
 }
+
+// TestFriendSeesWhereAMultiSocketUserIsOnAllItsNodes: with -multi-sockets
+// ann holds a connection on n2, in a room there, and opens one on n1, in
+// the lobby; protocol/README.md says a friend sees a user IN_ROOM while it
+// is in a room, ONLINE from its first connection to its last. bob, her
+// friend on n1, must see her in her room on n2 however her connection on
+// n1 comes and goes: not ONLINE when it opens, and, once she made a room
+// on n1 and closed that connection, in her room on n2 again, not in the
+// room she left nor offline; ONLINE once she closed the one on n2, still
+// connected on n1; offline once she closed her last.
+func TestFriendSeesWhereAMultiSocketUserIsOnAllItsNodes(t *testing.T) {
+	t.Parallel()
+	c := Start(t, Config{Nodes: 2, Args: []string{"-multi-sockets"}})
+	n1, n2 := c.Nodes()[0], c.Nodes()[1]
+	bobTok, bobID := n1.Login(t, "bob")
+	annTok, annID := n2.Login(t, "ann")
+	bob, annFar := dialAs(t, n1, bobTok, "bob"), dialAs(t, n2, annTok, "ann")
+	reachUntil(t, bob, annID, annFar)
+	ok(t, "bob asks ann", request(bob, &tickroomv1.AddFriend{UserId: annID}))
+	annFar.Next(testclient.Is[*tickroomv1.ServerMessage_FriendRequest])
+	ok(t, "ann accepts", request(annFar, &tickroomv1.AnswerFriend{UserId: bobID, Accept: true}))
+	presenceOf(bob, annID)
+
+	// seen is ann's presence as bob was told it last, once the cluster is
+	// quiet.
+	var seen *tickroomv1.Presence
+	settle := func() *tickroomv1.Presence {
+		t.Helper()
+		for _, m := range bob.Drain(2 * time.Second) {
+			if pr := m.GetPresence(); pr.GetUserId() == annID {
+				seen = pr
+			}
+		}
+		return seen
+	}
+	room := func(who string, cl *testclient.Client) string {
+		t.Helper()
+		return joined(t, who, cl.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_CreateRoom{CreateRoom: &tickroomv1.CreateRoom{Game: "gomoku"}}})).RoomId
+	}
+	far := room("ann on n2", annFar)
+	if pr := settle(); pr.GetStatus() != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM || pr.GetRoomId() != far {
+		t.Fatalf("after ann made room %s on n2, bob sees her as %v", far, pr)
+	}
+
+	annNear := dialAs(t, n1, annTok, "ann")
+	c.WaitSessionRecorded(t, 10*time.Second, n1, annID)
+	if pr := settle(); pr.GetStatus() != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM || pr.GetRoomId() != far {
+		t.Errorf("after ann, in room %s on n2, opened a connection on n1, bob sees her as %v", far, pr)
+	}
+	near := room("ann on n1", annNear)
+	if pr := settle(); pr.GetStatus() != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM || pr.GetRoomId() != near {
+		t.Errorf("after ann made room %s on n1, bob sees her as %v", near, pr)
+	}
+	annNear.WS.Close()
+	c.WaitSessionGone(t, 10*time.Second, n1, annID)
+	if pr := settle(); pr.GetStatus() != tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM || pr.GetRoomId() != far {
+		t.Errorf("after ann closed her connection on n1, still in room %s on n2, bob sees her as %v", far, pr)
+	}
+
+	// The other way round: she opens one on n1 again and closes the one
+	// on n2, in the room; then the last.
+	annNear = dialAs(t, n1, annTok, "ann again")
+	c.WaitSessionRecorded(t, 10*time.Second, n1, annID)
+	settle()
+	annFar.WS.Close()
+	if pr := settle(); pr.GetStatus() != tickroomv1.PresenceStatus_PRESENCE_STATUS_ONLINE {
+		t.Errorf("after ann closed her connection on n2, in room %s, still connected on n1 in the lobby, bob sees her as %v", far, pr)
+	}
+	annNear.WS.Close()
+	if pr := settle(); pr.GetStatus() != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
+		t.Errorf("after ann closed her last connection, bob sees her as %v", pr)
+	}
+}
