@@ -106,14 +106,8 @@ const (
 
 // pendingPush is what waits to be cast of one user's presence.
 type pendingPush struct {
-	msg []byte // the last Presence message cast; nil when none
-	// left tells that msg is that of an OpPresenceLeft (the user left this
-	// node while connected on another), not of an OpPresence.
-	left bool
-	// perNode marks the casts social.RemoteOp.PerNode: the social layer
-	// said so of the user's last one.
-	perNode bool
-	to      map[string]struct{} // the friends on other nodes to tell it
+	msg []byte              // the last Presence message cast; nil when none
+	to  map[string]struct{} // the friends on other nodes to tell it
 	// current asks the user's presence now too (AnnounceRemote), told to
 	// its friends on other nodes now.
 	current bool
@@ -157,14 +151,12 @@ func (q *pushQueue) wake() {
 	}
 }
 
-// cast queues op, an OpPresence or OpPresenceLeft with a To: a presence
-// of op.From waiting to be cast takes op's, and is cast to op.To too.
+// cast queues op, an OpPresence with a To: a presence of op.From waiting
+// to be cast takes op's, and is cast to op.To too.
 func (q *pushQueue) cast(op *social.RemoteOp) {
 	q.mu.Lock()
 	p := q.entryLocked(op.From)
 	p.msg = op.Message
-	p.left = op.Kind == social.OpPresenceLeft
-	p.perNode = p.perNode || op.PerNode || p.left
 	if p.to == nil {
 		p.to = make(map[string]struct{})
 	}
@@ -186,11 +178,10 @@ func (q *pushQueue) announce(users []string) {
 // again queues the cast of uid's presence now to friends, whose cast of
 // an earlier one first failed at failing (pushAgain). A presence of uid
 // already waiting takes them too, and is asked now as well.
-func (q *pushQueue) again(uid string, friends []string, failing time.Time, perNode bool) {
+func (q *pushQueue) again(uid string, friends []string, failing time.Time) {
 	q.mu.Lock()
 	p := q.entryLocked(uid)
 	p.again = true
-	p.perNode = p.perNode || perNode
 	if p.to == nil {
 		p.to = make(map[string]struct{}, len(friends))
 	}
@@ -287,13 +278,11 @@ func (s *Social) pushAgain(ops []*social.RemoteOp, since map[string]time.Time, e
 	now := time.Now()
 	var users []string
 	friends := make(map[string][]string)
-	perNode := make(map[string]bool)
 	for _, op := range ops {
 		if friends[op.From] == nil {
 			users = append(users, op.From)
 		}
 		friends[op.From] = append(friends[op.From], op.To)
-		perNode[op.From] = perNode[op.From] || op.PerNode
 	}
 	lost := 0
 	for _, uid := range users {
@@ -305,7 +294,7 @@ func (s *Social) pushAgain(ops []*social.RemoteOp, since map[string]time.Time, e
 			lost += len(friends[uid])
 			continue
 		}
-		s.pushes.of(uid).again(uid, friends[uid], first, perNode[uid])
+		s.pushes.of(uid).again(uid, friends[uid], first)
 	}
 	if lost > 0 {
 		s.PushesLost.Add(uint64(lost))
@@ -315,10 +304,7 @@ func (s *Social) pushAgain(ops []*social.RemoteOp, since map[string]time.Time, e
 
 // pushOps appends to ops the casts of p, uid's entry, one a friend.
 func (s *Social) pushOps(ops []*social.RemoteOp, uid string, p *pendingPush) []*social.RemoteOp {
-	msg, to, kind, perNode := p.msg, p.to, social.OpPresence, p.perNode
-	if p.left {
-		kind = social.OpPresenceLeft
-	}
+	msg, to := p.msg, p.to
 	so := s.so.Load()
 	if p.again && msg == nil && so != nil {
 		// Only casts that failed wait here. Their user's presence now
@@ -341,14 +327,13 @@ func (s *Social) pushOps(ops []*social.RemoteOp, uid string, p *pendingPush) []*
 			to = make(map[string]struct{}, len(now))
 		}
 		for _, op := range now {
-			msg, kind = op.Message, social.OpPresence
-			perNode = perNode || op.PerNode
+			msg = op.Message
 			to[op.To] = struct{}{}
 		}
 		s.Announced.Add(uint64(len(now)))
 	}
 	for _, f := range slices.Sorted(maps.Keys(to)) {
-		ops = append(ops, &social.RemoteOp{Kind: kind, From: uid, To: f, Message: msg, PerNode: perNode})
+		ops = append(ops, &social.RemoteOp{Kind: social.OpPresence, From: uid, To: f, Message: msg})
 	}
 	return ops
 }

@@ -509,7 +509,7 @@ func (s *Social) Cast(op *social.RemoteOp) {
 		_ = s.bus.ToAll(&Envelope{Kind: kindOp, Body: body})
 		return
 	}
-	if op.Kind == social.OpPresence || op.Kind == social.OpPresenceLeft {
+	if op.Kind == social.OpPresence {
 		s.pushes.cast(op) // presence.go: never refused
 		return
 	}

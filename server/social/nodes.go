@@ -158,20 +158,6 @@ func (so *Social) NodesLive(live map[string]time.Time) int {
 	if cut == nil {
 		return 0
 	}
-	for x, told := range so.told {
-		// What gone nodes told (multipresence.go) no longer counts.
-		kept := make([]nodePresence, 0, len(told))
-		for _, np := range told {
-			if before, ok := cut[np.node]; !ok || np.at >= before {
-				kept = append(kept, np)
-			}
-		}
-		if len(kept) == 0 {
-			delete(so.told, x)
-		} else {
-			so.told[x] = kept
-		}
-	}
 	pushed := 0
 	for _, p := range so.users {
 		for x, n := range p.remote {
@@ -182,12 +168,6 @@ func (so *Social) NodesLive(live map[string]time.Time) int {
 			so.unnoteNodeLocked(n.node)
 			if !has(p.friends, x) || so.users[x] != nil {
 				continue // no longer a friend, or here now: told as such
-			}
-			if merged, node := so.mergedLocked(x); merged != nil {
-				// Still on a live node, which told so.
-				so.showLocked(p, x, merged, node)
-				pushed++
-				continue
 			}
 			if conns := memberConns(p); len(conns) > 0 && so.host.Send(presenceMessage(so.offlineLocked(x)), conns) {
 				so.stats.PresenceEvents.Add(uint64(len(conns)))

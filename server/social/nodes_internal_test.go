@@ -52,21 +52,10 @@ func TestUnfriendingDropsTheRemoteNote(t *testing.T) {
 // another node holds (B/note): 1,000 users with 100 friends each on
 // another node, each friend told in a room, each note from its own cast.
 func BenchmarkRemoteNotes(b *testing.B) {
-	benchmarkRemoteNotes(b, false)
-}
-
-// BenchmarkRemoteNotesPerNode is BenchmarkRemoteNotes with -multi-sockets:
-// each cast marked PerNode is kept too, as its node's word
-// (multipresence.go).
-func BenchmarkRemoteNotesPerNode(b *testing.B) {
-	benchmarkRemoteNotes(b, true)
-}
-
-func benchmarkRemoteNotes(b *testing.B, perNode bool) {
 	const users, friends = 1000, 100
 	b.ReportAllocs()
 	for range b.N {
-		so, err := New(Config{Peers: idlePeers{}, SharedUsers: perNode}, quietHost{}, nil)
+		so, err := New(Config{Peers: idlePeers{}}, quietHost{}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -87,7 +76,7 @@ func benchmarkRemoteNotes(b *testing.B, perNode bool) {
 			for u := range users {
 				msg := encodeMessage(presenceMessage(&tickroomv1.Presence{UserId: x, Name: x,
 					Status: tickroomv1.PresenceStatus_PRESENCE_STATUS_IN_ROOM, RoomId: "room-0123456789", Game: "arena", SinceMs: 1_790_000_000_000}))
-				so.Serve(&RemoteOp{Kind: OpPresence, From: x, To: fmt.Sprint("user", u), Message: msg, Node: "n-b", PerNode: perNode})
+				so.Serve(&RemoteOp{Kind: OpPresence, From: x, To: fmt.Sprint("user", u), Message: msg, Node: "n-b"})
 			}
 		}
 		runtime.GC()

@@ -50,14 +50,6 @@ func (so *Social) announceLocked(uid string, p *profile) {
 	var conns []*server.Conn
 	for w := range ws {
 		if wp := so.users[w]; wp != nil {
-			if p != nil && len(so.told[uid]) > 0 {
-				// Other nodes told of uid (SharedUsers): wp's user is
-				// shown their word merged with this one's.
-				if merged, node := so.mergedLocked(uid); merged != nil {
-					so.showLocked(wp, uid, merged, node)
-					continue
-				}
-			}
 			for _, m := range wp.members {
 				conns = append(conns, m.conn)
 			}
@@ -409,7 +401,7 @@ func (so *Social) unfriendLocalLocked(a, b string) {
 			delete(p.requested, to)
 			delete(p.incoming, to)
 		}
-		so.unwatchLocked(to, from)
+		unlink(so.watchers, to, from)
 		unlink(so.requestsTo, to, from)
 	}
 }
@@ -504,11 +496,7 @@ func (so *Social) QueryPresence(m *Member, id uint32, q *tickroomv1.QueryPresenc
 			continue
 		}
 		switch {
-		case u == m.user:
-		case me != nil && has(me.friends, u):
-			if merged, _ := so.mergedLocked(u); merged != nil {
-				pr = merged // its other nodes' word too (SharedUsers)
-			}
+		case u == m.user || (me != nil && has(me.friends, u)):
 		case so.blockedLocked(m.user, u):
 			pr = &tickroomv1.Presence{UserId: u, Status: tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE}
 		default:

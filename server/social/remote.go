@@ -103,15 +103,6 @@ const (
 	// and a new friend's presence. A node of an older version drops it:
 	// To's lists there keep the old tie until To's next login there.
 	OpTie OpKind = "tie-change"
-	// OpPresenceLeft tells To, a friend of From, that From's last
-	// connection on the sending node closed while From is connected on
-	// another (Config.SharedUsers): To's node drops what the sending node
-	// told of From (RemoteOp.PerNode) and shows From's presence on its
-	// other nodes, or Message (From's presence as one of them answered
-	// it) when it knows of none. It travels in the presence casts' queue,
-	// in order with them. A node of an older version drops it, and shows
-	// the sending node's last word as before.
-	OpPresenceLeft OpKind = "presence-left"
 )
 
 // RemoteOp is a request about a user connected to another node.
@@ -147,12 +138,6 @@ type RemoteOp struct {
 	// a retry hint of a millisecond, counted as blocked): its direct
 	// messages pass uncharged, in a rolling deploy, until it is upgraded.
 	DirectRate bool `json:"dr,omitempty"`
-	// PerNode tells, with an OpPresence, that the sending node casts From's
-	// presence on it alone and tells when From leaves it while connected
-	// elsewhere (OpPresenceLeft): To's node keeps each node's word and
-	// shows them merged (Config.SharedUsers). A node of an older version
-	// does not say so, and its casts are shown as they come.
-	PerNode bool `json:"pn,omitempty"`
 	// Tie is the change an OpTie tells: tieAsked, tieAskedBy,
 	// tieFriends, tieEnded, tieBlocked or tieUnblocked.
 	Tie string `json:"ti,omitempty"`
@@ -377,7 +362,7 @@ func (so *Social) remoteAnnouncementsLocked(ops []*RemoteOp, uid string, pr *tic
 		if enc == nil {
 			enc = encodeMessage(presenceMessage(pr))
 		}
-		ops = append(ops, &RemoteOp{Kind: OpPresence, From: uid, To: f, Message: enc, PerNode: so.cfg.SharedUsers})
+		ops = append(ops, &RemoteOp{Kind: OpPresence, From: uid, To: f, Message: enc})
 	}
 	return ops
 }
@@ -604,12 +589,7 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 	case OpNotice:
 		return RemoteAnswer{Delivered: so.deliverLocked(op.Message, memberConns(xp))}
 	case OpPresence:
-		if has(xp.friends, from) && op.PerNode && so.cfg.SharedUsers {
-			so.castLocked(xp, from)
-			if msg := new(tickroomv1.ServerMessage); msg.UnmarshalVT(op.Message) == nil && msg.GetPresence() != nil {
-				so.castPresenceLocked(xp, from, op.Node, msg.GetPresence())
-			}
-		} else if has(xp.friends, from) {
+		if has(xp.friends, from) {
 			so.castLocked(xp, from)
 			if msg := new(tickroomv1.ServerMessage); msg.UnmarshalVT(op.Message) == nil {
 				so.noteRemoteLocked(xp, from, msg.GetPresence(), op.Node)
@@ -617,16 +597,6 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 			if n := so.deliverLocked(op.Message, memberConns(xp)); n > 0 {
 				so.stats.PresenceEvents.Add(uint64(n))
 			}
-		}
-		return RemoteAnswer{}
-	case OpPresenceLeft:
-		if has(xp.friends, from) && so.cfg.SharedUsers {
-			so.castLocked(xp, from)
-			var elsewhere *tickroomv1.Presence
-			if msg := new(tickroomv1.ServerMessage); msg.UnmarshalVT(op.Message) == nil {
-				elsewhere = msg.GetPresence()
-			}
-			so.leftLocked(xp, from, op.Node, elsewhere)
 		}
 		return RemoteAnswer{}
 	case OpUnfriend:
@@ -643,10 +613,6 @@ func (so *Social) Serve(op *RemoteOp) RemoteAnswer {
 	case OpQueryPresence:
 		pr := so.presenceLocked(x, xp)
 		switch {
-		case from == x:
-			// Its node asks where it is as its last connection there
-			// closes (offlineUnlessElsewhere): the room too, told to its
-			// friends who know of no other node of it.
 		case has(xp.friends, from):
 		case has(xp.blocks, from):
 			pr = &tickroomv1.Presence{UserId: x, Status: tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE}

@@ -112,11 +112,10 @@ type Social struct {
 	loads      map[string]*profile            // users whose lists are being read (graph.go, oneAtATime) → the profile to read them for next
 	inboxes    map[string]*profile            // users whose inbox is being read → the same
 	pendingGen uint64
-	remoteAt   map[string]int            // node → profiles' remote entries naming it (NodesLive)
-	told       map[string][]nodePresence // users a PerNode cast told of, watched here → each node's word, one a node the user is on (multipresence.go)
-	nodeMissed map[string]int            // node named by remote entries → polls in a row it was not live
-	nodeStart  map[string]int64          // node named by remote entries → its start as last polled (Unix ns)
-	asking     map[*profile]*asking      // profiles whose presence questions await other nodes (askRemotePresenceLocked)
+	remoteAt   map[string]int       // node → profiles' remote entries naming it (NodesLive)
+	nodeMissed map[string]int       // node named by remote entries → polls in a row it was not live
+	nodeStart  map[string]int64     // node named by remote entries → its start as last polled (Unix ns)
+	asking     map[*profile]*asking // profiles whose presence questions await other nodes (askRemotePresenceLocked)
 
 	// unblocked holds, for a profile whose lists the Graph's load has not
 	// merged yet (profile.merged), the users its user unblocked
@@ -346,11 +345,7 @@ func (so *Social) friendListLocked(m *Member, p *profile) {
 			remote = append(remote, x)
 			continue
 		}
-		pr := so.presenceLocked(x, so.users[x])
-		if merged, _ := so.mergedLocked(x); merged != nil {
-			pr = merged
-		}
-		so.host.Reply(m.conn, presenceMessage(pr))
+		so.host.Reply(m.conn, presenceMessage(so.presenceLocked(x, so.users[x])))
 	}
 	if len(remote) > 0 {
 		so.askRemotePresenceLocked(m.user, p, remote, func(msg *tickroomv1.ServerMessage) {
@@ -411,7 +406,6 @@ func (so *Social) Disconnect(m *Member) {
 		// The user is online on another node: its friends keep the status
 		// they were last told.
 		delete(so.watchers, uid)
-		delete(so.told, uid)
 	case elsewhere:
 		// The user may still be connected on another node: its friends
 		// are told it is offline once the other nodes say it is not.
@@ -420,7 +414,7 @@ func (so *Social) Disconnect(m *Member) {
 		so.announceRemoteLocked(uid, so.offlineLocked(uid), p.friends)
 	}
 	for f := range p.friends {
-		so.unwatchLocked(f, uid)
+		unlink(so.watchers, f, uid)
 	}
 	for r := range p.requested {
 		unlink(so.requestsTo, r, uid)
@@ -439,29 +433,21 @@ func (so *Social) Disconnect(m *Member) {
 
 // offlineUnlessElsewhere tells uid's friends, here and on other nodes,
 // that it is offline, unless Peers finds it connected on another node
-// (SharedUsers), when they are told it left this node
-// (leftElsewhereLocked), or it connected here again meanwhile. friends is the
+// (SharedUsers) or it connected here again meanwhile. friends is the
 // friend list of its profile here, which is no longer changed. It does
 // not wait.
 func (so *Social) offlineUnlessElsewhere(uid string, friends map[string]struct{}) {
 	so.peers.Call([]*RemoteOp{{Kind: OpQueryPresence, From: uid, To: uid}}, func(as []RemoteAnswer) {
 		a := as[0]
-		var elsewhere *tickroomv1.Presence
 		if a.Err == nil && a.Code == 0 {
 			if pr := decodePresence(a.Presence); pr != nil && pr.Status != tickroomv1.PresenceStatus_PRESENCE_STATUS_OFFLINE {
-				// Connected on another node: its friends are told it
-				// left this one, not that it is offline.
-				elsewhere = pr
+				return // connected on another node
 			}
 		}
 		so.mu.Lock()
 		defer so.mu.Unlock()
 		if so.users[uid] != nil {
 			return // back here meanwhile: its Connect told its friends
-		}
-		if elsewhere != nil {
-			so.leftElsewhereLocked(uid, friends, elsewhere)
-			return
 		}
 		so.announceRemoteLocked(uid, so.offlineLocked(uid), friends)
 		so.announceLocked(uid, nil)
