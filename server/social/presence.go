@@ -260,23 +260,19 @@ func (so *Social) answerLocked(m *Member, id uint32, p *profile, uid, x string, 
 	if accept {
 		return so.befriendLocked(m, id, p, x, xp)
 	}
-	at := p.incoming[x].AtMs
 	delete(p.incoming, x)
 	so.noteEndedLocked(so.unfriended, p, x, &p.unfriendedLost)
 	unlink(so.requestsTo, uid, x)
 	so.save(ChangeUnfriend, x, uid)
-	so.endedElsewhereLocked(uid, x, at, nil)
+	so.tieElsewhereLocked(uid, x, tieEnded, nil)
 	so.ok(m, id)
 	if xp != nil {
-		if asked, ok := xp.requested[uid]; ok {
-			at = asked
-		}
 		delete(xp.requested, uid)
 		answer := &tickroomv1.ServerMessage{Body: &tickroomv1.ServerMessage_FriendAnswer{
 			FriendAnswer: &tickroomv1.FriendAnswer{UserId: uid, Name: p.name},
 		}}
 		so.host.Send(answer, memberConns(xp))
-		so.endedElsewhereLocked(x, uid, at, answer)
+		so.tieElsewhereLocked(x, uid, tieEnded, answer)
 	}
 	return nil
 }

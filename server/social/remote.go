@@ -113,8 +113,7 @@ type RemoteOp struct {
 	To       string `json:"t,omitempty"`
 	// Accept answers a friend request (OpFriendAnswer).
 	Accept bool `json:"a,omitempty"`
-	// AtMs is when a friend request was made (Unix ms): the one made, or,
-	// for an OpTie's tieEnded, the one declined.
+	// AtMs is when a friend request was made (Unix ms).
 	AtMs int64 `json:"at,omitempty"`
 	// Message is an encoded ServerMessage to deliver.
 	Message []byte `json:"m,omitempty"`
@@ -465,7 +464,6 @@ func (so *Social) remoteAnswerLocked(m *Member, id uint32, p *profile, uid, x st
 	}
 	op := &RemoteOp{Kind: OpFriendAnswer, From: uid, FromName: p.name, To: x, Accept: accept,
 		Presence: encodePresence(so.presenceLocked(uid, p))}
-	at := p.incoming[x].AtMs // the request answered
 	so.call(op, func(a RemoteAnswer) {
 		if a.Code == protocol.ErrorUserOffline && so.answerOfflineRequest(m, id, uid, x, accept) {
 			return
@@ -490,11 +488,11 @@ func (so *Social) remoteAnswerLocked(m *Member, id uint32, p *profile, uid, x st
 		} else if !accept {
 			so.save(ChangeUnfriend, x, uid)
 		}
+		change := tieEnded
 		if a.Friends {
-			so.tieElsewhereLocked(uid, x, tieFriends, nil)
-		} else {
-			so.endedElsewhereLocked(uid, x, at, nil)
+			change = tieFriends
 		}
+		so.tieElsewhereLocked(uid, x, change, nil)
 		so.ok(m, id)
 		if pr := decodePresence(a.Presence); a.Friends && pr != nil {
 			so.noteRemoteLocked(p, x, pr, a.Node)
@@ -726,10 +724,9 @@ func (so *Social) answerOfflineRequest(m *Member, id uint32, uid, x string, acce
 		}
 		return true
 	}
-	at := p.incoming[x].AtMs
 	delete(p.incoming, x)
 	so.save(ChangeUnfriend, x, uid)
-	so.endedElsewhereLocked(uid, x, at, nil)
+	so.tieElsewhereLocked(uid, x, tieEnded, nil)
 	so.ok(m, id)
 	return true
 }

@@ -12,7 +12,7 @@ const (
 	tieAsked     = "asked"     // To asked From for friendship
 	tieAskedBy   = "asked-by"  // From asked To
 	tieFriends   = "friends"   // a request between them was accepted
-	tieEnded     = "ended"     // a request between them, made at AtMs, was declined
+	tieEnded     = "ended"     // a request between them was declined
 	tieBlocked   = "blocked"   // To blocked From
 	tieUnblocked = "unblocked" // To unblocked From
 )
@@ -27,20 +27,6 @@ const (
 // nil, is what uid's connections there are told of the change, as its
 // connections here were. The caller holds so.mu.
 func (so *Social) tieElsewhereLocked(uid, x, change string, msg *tickroomv1.ServerMessage) {
-	so.tieAtElsewhereLocked(uid, x, change, 0, msg)
-}
-
-// endedElsewhereLocked tells uid's other nodes that the request between
-// uid and x made at at (Unix ms) was declined (tieEnded), as
-// tieElsewhereLocked: they end a request between them made then or
-// before, not one made since. The caller holds so.mu.
-func (so *Social) endedElsewhereLocked(uid, x string, at int64, msg *tickroomv1.ServerMessage) {
-	so.tieAtElsewhereLocked(uid, x, tieEnded, at, msg)
-}
-
-// tieAtElsewhereLocked is tieElsewhereLocked, with at the time of the
-// request a tieEnded ended. The caller holds so.mu.
-func (so *Social) tieAtElsewhereLocked(uid, x, change string, at int64, msg *tickroomv1.ServerMessage) {
 	p := so.users[uid]
 	if !so.shared() || p == nil {
 		return
@@ -52,8 +38,6 @@ func (so *Social) tieAtElsewhereLocked(uid, x, change string, at int64, msg *tic
 	case tieAskedBy:
 		r := p.incoming[x]
 		op.FromName, op.AtMs = r.Name, r.AtMs
-	case tieEnded:
-		op.AtMs = at
 	}
 	if msg != nil {
 		op.Message = encodeMessage(msg)
@@ -77,12 +61,10 @@ func (so *Social) tieAtElsewhereLocked(uid, x, change string, at int64, msg *tic
 //     the friendship over what it read); and not when either blocks the
 //     other: one ended since (a block, made on a third node, told first)
 //     stays ended;
-//   - a declined request (tieEnded) ends a request listed here made then
-//     or before (op.AtMs; any, when not told), never a newer one made
-//     since (asked again before the decline was told) nor a friendship;
-//     one told while x's lists load (notLoadedLocked), with no tie
-//     between them listed, is noted (Social.unfriended), so that the
-//     load, which may have read the request before its decline was
+//   - a declined request (tieEnded) ends a request listed here, never a
+//     friendship; one told while x's lists load (notLoadedLocked), with
+//     no tie between them listed, is noted (Social.unfriended), so that
+//     the load, which may have read the request before its decline was
 //     written, leaves it out;
 //   - only a block or unblock, told for the user who made it, changes x's
 //     block; an unblock told while x's lists load (notLoadedLocked) is
@@ -145,11 +127,7 @@ func (so *Social) setTieLocked(x string, xp *profile, op *RemoteOp) {
 		delete(xp.incoming, from)
 		so.addFriendSideLocked(x, xp, from)
 	case tieEnded:
-		at, asked := xp.requested[from]
-		r, askedBy := xp.incoming[from]
-		asked = asked && (op.AtMs == 0 || at <= op.AtMs)
-		askedBy = askedBy && (op.AtMs == 0 || r.AtMs <= op.AtMs)
-		if !asked && !askedBy {
+		if !has(xp.requested, from) && !has(xp.incoming, from) {
 			if !tied {
 				// While x's lists load, the load may yet read the
 				// request, written before its decline: noted, it is
@@ -158,13 +136,9 @@ func (so *Social) setTieLocked(x string, xp *profile, op *RemoteOp) {
 			}
 			return
 		}
-		if asked {
-			delete(xp.requested, from)
-			unlink(so.requestsTo, from, x)
-		}
-		if askedBy {
-			delete(xp.incoming, from)
-		}
+		delete(xp.requested, from)
+		delete(xp.incoming, from)
+		unlink(so.requestsTo, from, x)
 		so.noteEndedLocked(so.unfriended, xp, from, &xp.unfriendedLost)
 	default:
 		return
