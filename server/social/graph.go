@@ -481,6 +481,27 @@ func (so *Social) load(uid string, p *profile) {
 			whole, blocksWhole = false, false
 		}
 	}
+	// A friendship or request told while the load ran (kept over what
+	// the load read), with a user blocked either way as far as this node
+	// knows (a block read, or told meanwhile), ends: the block, written
+	// after it, stands, as on the node it was made on. The store may
+	// still hold the tie: the lists are not whole.
+	var ended []string
+	for x := range p.friends {
+		ended = append(ended, x)
+	}
+	for x := range p.requested {
+		ended = append(ended, x)
+	}
+	for x := range p.incoming {
+		ended = append(ended, x)
+	}
+	for _, x := range ended {
+		if so.blockedLocked(uid, x) {
+			so.unfriendLocalLocked(uid, x)
+			whole, friendsWhole = false, false
+		}
+	}
 	// Edges changed while the load ran win over what it read: those
 	// made are in the lists, those ended noted (Social.unfriended).
 	known := func(x string) bool {

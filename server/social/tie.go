@@ -67,9 +67,11 @@ func (so *Social) tieElsewhereLocked(uid, x, change string, msg *tickroomv1.Serv
 //     the load, which may have read the request before its decline was
 //     written, leaves it out;
 //   - only a block or unblock, told for the user who made it, changes x's
-//     block; an unblock told while x's lists load (notLoadedLocked) is
-//     noted (Social.unblocked), so that the load, which may have read the
-//     block before the unblock was written, leaves it out.
+//     block; a block ends any friendship or request between them listed
+//     here, even when the block was already listed; an unblock told while
+//     x's lists load (notLoadedLocked) is noted (Social.unblocked), so
+//     that the load, which may have read the block before the unblock was
+//     written, leaves it out.
 //
 // Nothing listed past MaxListSize. When the lists changed, x's
 // connections here are told op.Message, and a new friend's presence: this
@@ -80,11 +82,13 @@ func (so *Social) setTieLocked(x string, xp *profile, op *RemoteOp) {
 	tied := has(xp.friends, from) || has(xp.requested, from) || has(xp.incoming, from)
 	switch op.Tie {
 	case tieBlocked:
-		if has(xp.blocks, from) || so.editListLocked(&xp.blocks, so.blockedBy, x, from, false) != nil {
+		if !has(xp.blocks, from) && so.editListLocked(&xp.blocks, so.blockedBy, x, from, false) != nil {
 			return
 		}
 		unlink(so.unblocked, xp, from)
-		// A block ends any tie between them, as on its node.
+		// A block ends any tie between them, as on its node, even when
+		// already listed here (read by the load after a friendship told
+		// meanwhile was kept).
 		so.unfriendLocalLocked(x, from)
 		return
 	case tieUnblocked:

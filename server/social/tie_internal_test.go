@@ -527,3 +527,54 @@ func TestADeclineEndsTheRequestALoadReadFromTheStore(t *testing.T) {
 		t.Errorf("x's lists on n2 after x declined y on n1: friend %v, y's request listed %v; want none", friend, incoming)
 	}
 }
+
+// x, on n1, accepts y's request and then blocks y there; x opens a
+// connection on n2, whose load of x's lists reads the block from the
+// store, and hears of the friendship before that load ends and of the
+// block after. x's lists on n2 hold the block and no friendship with y,
+// and y's direct messages are refused there.
+func TestABlockReadByTheLoadEndsAFriendshipToldMeanwhile(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	g2 := &gatedGraph{release: make(chan struct{}), data: GraphData{Blocks: []string{"y"}}}
+	n1, n2 := sharedNode(t, p1), hostedNode(t, p2, quietHost{}, g2)
+	p2.call = servedOn(n1, "n2")
+	x1 := n1.Connect("x", "x", nil)
+	y1 := n1.Connect("y", "y", nil)
+	if err := n1.AddFriend(y1, 1, &tickroomv1.AddFriend{UserId: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	p1.take()
+	n2.Welcomed(n2.Connect("x", "x", nil))
+	if err := n1.AnswerFriend(x1, 2, &tickroomv1.AnswerFriend{UserId: "y", Accept: true}); err != nil {
+		t.Fatal(err)
+	}
+	friended := p1.take()
+	if err := n1.Block(x1, 3, &tickroomv1.BlockUser{UserId: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	blocked := p1.take()
+	serveAll(n2, friended)
+	close(g2.release)
+	awaitMerged(t, n2, "x")
+	if friend, _, _, block := tieHere(n2, "x", "y"); friend || !block {
+		t.Errorf("x's lists on n2 once loaded, after x accepted and then blocked y on n1: friend %v, blocked %v; want the block alone", friend, block)
+	}
+	// The block's OpTie alone (the OpUnfriend cast with it is cast only
+	// when n1 knew of a tie between them), reaching lists that hold both
+	// the friendship and the block, as the load left them before it
+	// ended such friendships: the block ends the friendship.
+	n2.mu.Lock()
+	n2.addFriendSideLocked("x", n2.users["x"], "y")
+	n2.mu.Unlock()
+	for _, op := range blocked {
+		if op.Kind == OpTie {
+			n2.Serve(op)
+		}
+	}
+	if friend, _, _, block := tieHere(n2, "x", "y"); friend || !block {
+		t.Errorf("x's lists on n2 once told of the block: friend %v, blocked %v; want the block alone", friend, block)
+	}
+	if code := directFrom(n2, "y", "x"); code != protocol.ErrorBlocked {
+		t.Errorf("y's direct message to x on n2 answered %v, want %v", code, protocol.ErrorBlocked)
+	}
+}
