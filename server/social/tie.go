@@ -71,7 +71,10 @@ func (so *Social) tieElsewhereLocked(uid, x, change string, msg *tickroomv1.Serv
 //     here, even when the block was already listed; an unblock told while
 //     x's lists load (notLoadedLocked) is noted (Social.unblocked), so
 //     that the load, which may have read the block before the unblock was
-//     written, leaves it out.
+//     written, leaves it out. An unblock told after a block made again
+//     since on another node (the two told through different queues)
+//     lifts that block, here or, noted, in the load: a race of the user's
+//     own, listed in docs/cluster.md.
 //
 // Nothing listed past MaxListSize. When the lists changed, x's
 // connections here are told op.Message, and a new friend's presence: this
