@@ -60,9 +60,6 @@ const (
 	DefaultBusQueue = 8192
 	// DefaultCallTimeout bounds a call's wait for its answer.
 	DefaultCallTimeout = 2 * time.Second
-	// DefaultCopyMaxAge bounds the age of a copy of a direct message or
-	// call signal cast to its recipient's other nodes (BusConfig.CopyMaxAge).
-	DefaultCopyMaxAge = 5 * time.Second
 	// busBatch is how many queued messages one pipeline publishes.
 	busBatch = 128
 	// busInbox is the receive buffer between Redis and the handlers, in

@@ -8,6 +8,10 @@ import (
 	"github.com/tickroom/tickroom/server/social"
 )
 
+// DefaultCopyMaxAge bounds the age of a copy of a direct message or call
+// signal cast to its recipient's other nodes (BusConfig.CopyMaxAge).
+const DefaultCopyMaxAge = 5 * time.Second
+
 // The casts other than presence (an unfriending, a block's, a friend
 // request sent to a user who came online, a notice to one user; with
 // -multi-sockets, the copies of a direct message or call signal for its

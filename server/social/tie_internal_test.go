@@ -425,12 +425,7 @@ func TestAnUnblockIsToldToTheUsersOtherNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	serveAll(n2, p1.take())
-	if _, _, _, blocked := tieHere(n2, "x", "y"); blocked {
-		t.Error("x's lists on n2 after x unblocked y on n1 still block y")
-	}
-	if code := directFrom(n2, "y", "x"); code != 0 {
-		t.Errorf("y's direct message to x on n2 after x unblocked y on n1 answered %v, want no error", code)
-	}
+	unblockedOnN2(t, n2)
 }
 
 // x, on n1, blocked y; x opens a connection on n2, whose load of x's
@@ -452,12 +447,7 @@ func TestAnUnblockToldWhileTheListsLoadStands(t *testing.T) {
 	serveAll(n2, p1.take())
 	close(g2.release)
 	awaitMerged(t, n2, "x")
-	if _, _, _, blocked := tieHere(n2, "x", "y"); blocked {
-		t.Error("x's lists on n2 after x unblocked y on n1 block y")
-	}
-	if code := directFrom(n2, "y", "x"); code != 0 {
-		t.Errorf("y's direct message to x on n2 after x unblocked y on n1 answered %v, want no error", code)
-	}
+	unblockedOnN2(t, n2)
 }
 
 // x, on n1, has a request from y; x opens a connection on n2, whose load
@@ -576,5 +566,17 @@ func TestABlockReadByTheLoadEndsAFriendshipToldMeanwhile(t *testing.T) {
 	}
 	if code := directFrom(n2, "y", "x"); code != protocol.ErrorBlocked {
 		t.Errorf("y's direct message to x on n2 answered %v, want %v", code, protocol.ErrorBlocked)
+	}
+}
+
+// unblockedOnN2 fails t unless x's lists on n2, after x unblocked y on
+// n1, block y no more, and y's direct message to x there goes through.
+func unblockedOnN2(t *testing.T, n2 *Social) {
+	t.Helper()
+	if _, _, _, blocked := tieHere(n2, "x", "y"); blocked {
+		t.Error("x's lists on n2 after x unblocked y on n1 block y")
+	}
+	if code := directFrom(n2, "y", "x"); code != 0 {
+		t.Errorf("y's direct message to x on n2 after x unblocked y on n1 answered %v, want no error", code)
 	}
 }
