@@ -146,7 +146,15 @@ func (so *Social) blockLocked(m *Member, id uint32, p *profile, uid, x string, u
 		// Blocked already (written when it was made), or not blocked
 		// and the lists hold every block the store has: nothing to
 		// write. Before the lists are loaded whole an Unblock is
-		// written, as the store may hold the block.
+		// written, as the store may hold the block. With the user's
+		// connections on several nodes, an unblock made on another may
+		// be on its way here: a block listed already is written and told
+		// again, so that the one made last stands on the other nodes,
+		// not the unblock.
+		if !unblock && so.shared() {
+			so.save(ChangeBlock, uid, x)
+			so.tieElsewhereLocked(uid, x, tieBlocked, nil)
+		}
 		so.ok(m, id)
 		return nil
 	}

@@ -580,3 +580,34 @@ func unblockedOnN2(t *testing.T, n2 *Social) {
 		t.Errorf("y's direct message to x on n2 after x unblocked y on n1 answered %v, want no error", code)
 	}
 }
+
+// x, on n1 and n2, blocked y; x unblocks y on n1 and blocks y again on
+// n2 before the unblock is told there. The block made last stands on
+// n1, and y's direct message to x there is refused. n2 still listed the
+// block, so its block was answered Ok with nothing written nor told, and
+// the unblock then lifted it on every node.
+func TestABlockMadeAgainBeforeItsUnblockWasToldStands(t *testing.T) {
+	p1, p2 := &castPeers{}, &castPeers{}
+	n1, n2 := sharedNode(t, p1), sharedNode(t, p2)
+	x1 := n1.Connect("x", "x", nil)
+	x2 := n2.Connect("x", "x", nil)
+	if err := n1.Block(x1, 1, &tickroomv1.BlockUser{UserId: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n2, p1.take())
+	if err := n1.Block(x1, 2, &tickroomv1.BlockUser{UserId: "y", Unblock: true}); err != nil {
+		t.Fatal(err)
+	}
+	unblock := p1.take()
+	if err := n2.Block(x2, 2, &tickroomv1.BlockUser{UserId: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	serveAll(n1, p2.take())
+	serveAll(n2, unblock)
+	if _, _, _, blocked := tieHere(n1, "x", "y"); !blocked {
+		t.Error("x's lists on n1 after x blocked y again on n2 do not block y")
+	}
+	if code := directFrom(n1, "y", "x"); code != protocol.ErrorBlocked {
+		t.Errorf("y's direct message to x on n1 after x blocked y again on n2 answered %v, want %v", code, protocol.ErrorBlocked)
+	}
+}
