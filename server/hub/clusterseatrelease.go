@@ -23,8 +23,9 @@ import (
 // (Hub.onWay), which then owes the give-back: the user's one seat there
 // is that player's, which the refusal must not hand back, though the
 // directory may not have written it as taken yet. It returns once Redis
-// answered, or ctx ended; a reserve of the seat on this node that sets
-// out meanwhile waits for it (giveBack).
+// answered, or ctx ended (at once when less than minGiveBack of ctx was
+// left: the release then runs on its own); a reserve of the seat on this
+// node that sets out meanwhile waits for it (giveBack).
 func (s *Session) releaseUnlessPlaying(ctx context.Context, roomID string) {
 	s.h.giveBack(ctx, roomID, s.claims.UserID, func() bool { return s.sessionsPlayIn(roomID) })
 }
@@ -112,7 +113,9 @@ const (
 
 // giveBack is releaseSeat on the caller's goroutine, under ctx: it
 // returns once Redis answered the release (or ctx ended), which a later
-// reserve of the seat on this node waits for as for releaseSeat's. Asked
+// reserve of the seat on this node waits for as for releaseSeat's; with
+// less than minGiveBack of ctx left it returns at once, the release on a
+// goroutine of its own (releaseAlone). Asked
 // apart from the release's start, a keep that found nobody in the room
 // let a JoinRoom reserve the seat before the release came: given back
 // after that reserve, the seat the user sat in counted as free.

@@ -114,7 +114,9 @@ func (so *Social) SendDirect(m *Member, id uint32, q *tickroomv1.SendDirect) err
 // store out of reach, is made from memory all the same (admitThen). Blocking
 // a user already blocked, and unblocking one not blocked while the user's
 // lists are loaded whole (profile.listed), are answered Ok and write
-// nothing. Every Block counts against the contact rate (allowContact). It
+// nothing, but for a block already listed of a user whose connections may
+// be on other nodes too (SharedUsers): it is written and told to them
+// again, as an unblock made there may be on its way. Every Block counts against the contact rate (allowContact). It
 // runs on the member's loop.
 func (so *Social) Block(m *Member, id uint32, q *tickroomv1.BlockUser) error {
 	if err := so.allowContact(m); err != nil {
