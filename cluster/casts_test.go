@@ -61,7 +61,9 @@ func TestStaleDirectMessageCopyIsNotDeliveredOnAnotherNode(t *testing.T) {
 	ada := a.login(t, "ada", 1)
 	a.login(t, "bob", 2)
 	b.login(t, "bob", 3)
-	waitFor(t, 10*time.Second, "the users' lists read", func() bool { return a.loads.Load() == 2 && b.loads.Load() == 1 })
+	waitFor(t, 10*time.Second, "the users' lists merged", func() bool {
+		return a.loads.Load() == 2 && a.so.IsFriend("ada", "bob") && a.so.IsFriend("bob", "ada") && b.so.IsFriend("bob", "ada")
+	})
 	bobOnB := func(text string) bool { return slices.Contains(b.host.direct("bob"), text) }
 	if r := sendDirect(t, a, ada, "ada", 1, "bob", "up"); r.GetOk() == nil {
 		t.Fatalf("ada's message to bob, Redis up: %v, want Ok", r)

@@ -74,7 +74,9 @@ func TestDirectMessageOfAFriendTheRecipientsNodeDoesNotKnowOf(t *testing.T) {
 	ada, gus := a.login(t, "ada", 1), a.login(t, "gus", 2)
 	b.login(t, "bob", 3)
 	dan := b.login(t, "dan", 4)
-	waitFor(t, 10*time.Second, "the users' lists read", func() bool { return a.loads.Load() == 2 && b.loads.Load() == 2 })
+	waitFor(t, 10*time.Second, "the users' lists merged", func() bool {
+		return a.loads.Load() == 2 && b.loads.Load() == 2 && a.so.IsFriend("ada", "bob") && b.so.IsFriend("dan", "bob")
+	})
 
 	if r := sendDirect(t, a, gus, "gus", 1, "bob", "one"); r.GetOk() == nil {
 		t.Fatalf("gus's first message to bob: %v, want Ok", r)
@@ -155,7 +157,9 @@ func TestDirectMessageRefusedOnOneNodeOfTheRecipientIsDeliveredOnAnother(t *test
 	waitFor(t, 10*time.Second, "ada's lists read", func() bool { return a.loads.Load() == 1 })
 	a.login(t, "bob", 1)
 	gus, gil, dan := a.login(t, "gus", 2), b.login(t, "gil", 3), a.login(t, "dan", 6)
-	waitFor(t, 10*time.Second, "the users' lists on a read", func() bool { return a.loads.Load() == 4 })
+	waitFor(t, 10*time.Second, "the users' lists on a merged", func() bool {
+		return a.loads.Load() == 4 && a.so.IsFriend("bob", "ada") && a.so.IsFriend("dan", "bob")
+	})
 	if r := sendDirect(t, b, gil, "gil", 1, "bob", "one"); r.GetOk() == nil {
 		t.Fatalf("gil's message to bob, on a alone: %v, want Ok", r)
 	}
