@@ -35,8 +35,8 @@ func TestJoinChurnIsRateLimitedOnANodeOfACluster(t *testing.T) {
 		t.Fatal("the host's room was not made")
 	}
 	guest := dial(t, a, "guest")
-	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
-	leave := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}
+	join := joinRoom(room)
+	leave := leaveRoom(room)
 	const n = 64
 	served, refused := 0, 0
 	for range n {
@@ -256,7 +256,7 @@ func TestRefusedJoinKeepsTheSeatAnotherSocketTook(t *testing.T) {
 	if room == "" || other == "" {
 		t.Fatal("the host's rooms were not made")
 	}
-	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	join := joinRoom(room)
 
 	// The guest's phone takes the room's second seat on b, then the
 	// guest's joins on b are spent.

@@ -48,7 +48,7 @@ func TestJoinRefusedAtTheTickGivesBackItsClusterSeat(t *testing.T) {
 	if room == "" {
 		t.Fatal("bob could not create a room")
 	}
-	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	join := joinRoom(room)
 	alice := dial(t, srv, "alice")
 	if code := alice.Request(join).GetError().GetCode(); code != tickroomv1.ErrorCode_ERROR_CODE_FORBIDDEN {
 		t.Fatalf("alice's join of a room whose game refuses her: %v, want FORBIDDEN", code)

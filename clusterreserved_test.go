@@ -53,7 +53,7 @@ func TestRoomWaitsForAPlayerRedirectedWithAReservation(t *testing.T) {
 	// While the room's tick asks its game about alice, bob asks node b for
 	// a seat in it: the directory reserves one and sends him to node a.
 	bob := dial(t, b, "bob")
-	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	join := joinRoom(room)
 	r := bob.Request(join).GetRedirect()
 	if r == nil || r.Reservation == "" {
 		t.Fatalf("bob's join on node b of a room of node a: %v, want a Redirect with a reservation", r)
@@ -104,12 +104,12 @@ func TestRoomItsCreatorLeftWaitsForAPlayerRedirectedWithAReservation(t *testing.
 		t.Fatal("alice could not create a room")
 	}
 	bob := dial(t, b, "bob")
-	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	join := joinRoom(room)
 	r := bob.Request(join).GetRedirect()
 	if r == nil || r.Reservation == "" {
 		t.Fatalf("bob's join on node b of a room of node a: %v, want a Redirect with a reservation", r)
 	}
-	if m := alice.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}); m.GetLeft() == nil {
+	if m := alice.Request(leaveRoom(room)); m.GetLeft() == nil {
 		t.Fatalf("alice's leave: %v", m)
 	}
 	// Past the creator's timeout and a check of the rooms due (one a

@@ -158,7 +158,7 @@ func (h *heldJoin) lateJoin(t *testing.T) (*tickroomv1.ServerMessage, []*tickroo
 // the redirects it followed.
 func lateJoinOf(t *testing.T, srv *tickroom.Server, room string) (*tickroomv1.ServerMessage, []*tickroomv1.Redirect) {
 	t.Helper()
-	return lateJoin(t, srv, &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}})
+	return lateJoin(t, srv, joinRoom(room))
 }
 
 // lateJoin is lateJoinOf with join, a JoinRoom of the room.
@@ -366,7 +366,7 @@ func TestRefusedJoinGivesBackTheSeatALeftJoinHolds(t *testing.T) {
 		return m.GetJoined().RoomId
 	}
 	room, other := create("wait"), create("race")
-	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	join := joinRoom(room)
 	token := login(t, b, "alice")
 	socket := func(srv *tickroom.Server, label string) *testclient.Client {
 		c, _, err := testclient.Dial(t, "ws://"+srv.Addr().String()+tickroom.WebSocketPath, token, testclient.Options{Label: label})
@@ -382,7 +382,7 @@ func TestRefusedJoinGivesBackTheSeatALeftJoinHolds(t *testing.T) {
 	phone := socket(b, "phone")
 	first := sendHeld(t, phone, entered, join, "the phone's join")
 	spendJoinsOn(t, b, token, other)
-	leave := phone.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
+	leave := phone.Send(leaveRoom(room))
 
 	// The laptop asks through a, which reserves alice's seat (her one
 	// there) and sends it to b, where her bucket refuses the join.
@@ -441,10 +441,10 @@ func TestSeatLeftAtOnceGoesBack(t *testing.T) {
 	t.Parallel()
 	a, b, room, token := roomOfTwo(t, raceDefinition())
 	alice := socketOf(t, b, token, "alice")
-	if m := alice.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}); m.GetJoined().GetRoomId() != room {
+	if m := alice.Request(joinRoom(room)); m.GetJoined().GetRoomId() != room {
 		t.Fatalf("alice's join: %v, want Joined", m)
 	}
-	if m := alice.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}); m.GetLeft() == nil {
+	if m := alice.Request(leaveRoom(room)); m.GetLeft() == nil {
 		t.Fatalf("alice's leave: %v, want Left", m)
 	}
 	seatFreeThrough(t, a, room, "alice's seat, left, stayed reserved")
@@ -455,11 +455,11 @@ func TestSeatLeftAtOnceGoesBack(t *testing.T) {
 func TestHeldSeatLeftAtOnceGoesBack(t *testing.T) {
 	t.Parallel()
 	a, b, room, token := roomOfTwo(t, raceDefinition())
-	if m := socketOf(t, b, token, "phone").Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}); m.GetJoined().GetRoomId() != room {
+	if m := socketOf(t, b, token, "phone").Request(joinRoom(room)); m.GetJoined().GetRoomId() != room {
 		t.Fatalf("alice's join: %v, want Joined", m)
 	}
 	// A newer login replaces the phone's connection, and holds its seat.
-	if m := socketOf(t, b, token, "laptop").Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}); m.GetLeft() == nil {
+	if m := socketOf(t, b, token, "laptop").Request(leaveRoom(room)); m.GetLeft() == nil {
 		t.Fatalf("alice's leave of her held seat: %v, want Left", m)
 	}
 	seatFreeThrough(t, a, room, "alice's seat, left, stayed reserved")
@@ -481,7 +481,7 @@ func TestPlayerJoinResumingASpectatorSeatGivesBackItsSeat(t *testing.T) {
 	}
 	// A newer login replaces the phone's connection, and holds its seat.
 	laptop := socketOf(t, b, token, "laptop")
-	if m := laptop.Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}); !m.GetJoined().GetSpectator() || !m.GetJoined().GetResumed() {
+	if m := laptop.Request(joinRoom(room)); !m.GetJoined().GetSpectator() || !m.GetJoined().GetResumed() {
 		t.Fatalf("alice's join to play from her laptop: %v, want Joined, her spectator seat resumed", m)
 	}
 	seatFreeThrough(t, a, room, "the player seat alice's join reserved stayed reserved, her spectator seat resumed")
@@ -511,8 +511,8 @@ func TestSeatOfAJoinLeftWhilePendingGoesBack(t *testing.T) {
 	def, entered, open := heldAtTheTick(t)
 	a, b, room, token := roomOfTwo(t, def)
 	alice := socketOf(t, b, token, "alice")
-	first := sendHeld(t, alice, entered, &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}, "alice's join")
-	leave := alice.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
+	first := sendHeld(t, alice, entered, joinRoom(room), "alice's join")
+	leave := alice.Send(leaveRoom(room))
 	open()
 	if m := alice.Reply(first); m.GetJoined().GetRoomId() != room {
 		t.Fatalf("alice's join: %v, want Joined", m)
@@ -531,7 +531,7 @@ func TestSeatOfAJoinReplacedWhilePendingGoesBack(t *testing.T) {
 	def, entered, open := heldAtTheTick(t)
 	a, b, room, token := roomOfTwo(t, def)
 	alice := socketOf(t, b, token, "phone")
-	sendHeld(t, alice, entered, &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}, "alice's join")
+	sendHeld(t, alice, entered, joinRoom(room), "alice's join")
 	socketOf(t, b, token, "laptop") // replaces the phone's connection
 	open()
 	seatFreeThrough(t, a, room, "alice's seat, given up, stayed reserved")
@@ -552,8 +552,8 @@ func TestRefusedJoinKeepsTheSeatAJoinAfterALeftSpectatorTakes(t *testing.T) {
 	a, b, room, token := roomOfTwo(t, def)
 	alice := socketOf(t, b, token, "alice")
 	first := sendHeld(t, alice, entered, &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room, Spectate: true}}}, "alice's join to watch")
-	leave := alice.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
-	again := queuedJoin(t, alice, &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}})
+	leave := alice.Send(leaveRoom(room))
+	again := queuedJoin(t, alice, joinRoom(room))
 	open()
 	if m := alice.Reply(first); !m.GetJoined().GetSpectator() {
 		t.Fatalf("alice's join to watch: %v, want Joined as a spectator", m)
@@ -565,7 +565,7 @@ func TestRefusedJoinKeepsTheSeatAJoinAfterALeftSpectatorTakes(t *testing.T) {
 		t.Fatalf("alice's join to play after her leave: %v, want Joined as a player", m)
 	}
 
-	_, reply, hops := dial(t, a, "late").Follow(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}})
+	_, reply, hops := dial(t, a, "late").Follow(joinRoom(room))
 	if reply.GetError().GetCode() != tickroomv1.ErrorCode_ERROR_CODE_ROOM_FULL || len(hops) != 0 {
 		t.Fatalf("another player's JoinRoom of the full room through a: %d redirects, then %v; want ROOM_FULL from a: alice's refused join gave back the seat she sits in", len(hops), reply)
 	}
@@ -592,8 +592,8 @@ func TestLeaveAndJoinAtOnceKeepTheSeat(t *testing.T) {
 	if room == "" {
 		t.Fatal("the host could not create a room")
 	}
-	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
-	leave := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}
+	join := joinRoom(room)
+	leave := leaveRoom(room)
 	alice := socketOf(t, b, login(t, b, "alice"), "alice")
 	if m := alice.Request(join); m.GetJoined().GetRoomId() != room {
 		t.Fatalf("alice's join: %v, want Joined", m)
@@ -646,10 +646,10 @@ func TestSeatOfAJoinLeftWhilePendingStaysForTheJoinAfter(t *testing.T) {
 	if room == "" {
 		t.Fatal("the host could not create a room")
 	}
-	join := &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+	join := joinRoom(room)
 	alice := socketOf(t, b, login(t, b, "alice"), "alice")
 	first := sendHeld(t, alice, entered, join, "alice's join")
-	leave := alice.Send(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}})
+	leave := alice.Send(leaveRoom(room))
 	again := queuedJoin(t, alice, join)
 	open()
 	if m := alice.Reply(first); m.GetJoined().GetRoomId() != room {
@@ -695,7 +695,7 @@ func TestSeatOfAKickedOrBannedUserGoesBack(t *testing.T) {
 				t.Fatal("the host could not create a room")
 			}
 			_, alice := api{t: t, base: "http://" + b.HTTPAddr().String()}.post("/v1/login", "", map[string]string{"name": "alice"})
-			if m := socketOf(t, b, str(alice, "token"), "phone").Request(&tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}); m.GetJoined().GetRoomId() != room {
+			if m := socketOf(t, b, str(alice, "token"), "phone").Request(joinRoom(room)); m.GetJoined().GetRoomId() != room {
 				t.Fatalf("alice's join: %v, want Joined", m)
 			}
 			if c.held != "" {
@@ -733,4 +733,14 @@ func seatFreeThrough(t *testing.T, a *tickroom.Server, room, why string) {
 	if reply, hops := lateJoinOf(t, a, room); reply.GetJoined().GetRoomId() != room {
 		t.Fatalf("another player's JoinRoom of the room through a, the host alone in it: %d redirects, then %v; want Joined: %s", len(hops), reply, why)
 	}
+}
+
+// joinRoom is a JoinRoom of room as a player.
+func joinRoom(room string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_JoinRoom{JoinRoom: &tickroomv1.JoinRoom{RoomId: room}}}
+}
+
+// leaveRoom is a LeaveRoom of room.
+func leaveRoom(room string) *tickroomv1.ClientMessage {
+	return &tickroomv1.ClientMessage{Body: &tickroomv1.ClientMessage_LeaveRoom{LeaveRoom: &tickroomv1.LeaveRoom{RoomId: room}}}
 }
